@@ -1,0 +1,165 @@
+package dev.warden.pg.message;
+
+import dev.warden.pg.ProtocolException;
+import dev.warden.pg.SqlState;
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Bounds-checked reads over one message body. Works on absolute indexes so the caller's buffer keeps its
+ * readerIndex (frames are often relayed as-is after being inspected). Every short read becomes a
+ * {@link ProtocolException} naming the message and the field instead of an IndexOutOfBoundsException.
+ */
+final class WireReader {
+    private final ByteBuf buf;
+    private final String what;
+    private int pos;
+    private final int end;
+
+    private WireReader(ByteBuf buf, int start, int end, String what) {
+        this.buf = buf;
+        this.pos = start;
+        this.end = end;
+        this.what = what;
+    }
+
+    /**
+     * Checks the 5-byte header of a whole typed frame (type byte + int32 length) against the frame size and
+     * returns a reader over its body.
+     */
+    static WireReader ofTypedFrame(ByteBuf frame, String side) {
+        int start = frame.readerIndex();
+        int size = frame.readableBytes();
+        if (size < 5) {
+            throw violation("truncated " + side + " message: " + size + " bytes, need at least 5");
+        }
+        char type = (char) (frame.getByte(start) & 0xFF);
+        int length = frame.getInt(start + 1);
+        if (length != size - 1) {
+            throw violation("invalid message length " + length + " for message type " + typeName(type)
+                    + " (frame holds " + (size - 1) + ")");
+        }
+        return new WireReader(frame, start + 5, start + size, messageName(type));
+    }
+
+    /** Reader over a startup-phase packet body (after its int32 length). */
+    static WireReader ofUntypedPacket(ByteBuf packet, int bodyStart, int end, String what) {
+        return new WireReader(packet, bodyStart, end, what);
+    }
+
+    static String typeName(char type) {
+        return type >= 0x20 && type < 0x7F ? "'" + type + "'" : String.format("0x%02x", (int) type);
+    }
+
+    private static String messageName(char type) {
+        return "message type " + typeName(type);
+    }
+
+    static ProtocolException violation(String message) {
+        return new ProtocolException(SqlState.PROTOCOL_VIOLATION, message);
+    }
+
+    int remaining() {
+        return end - pos;
+    }
+
+    private void need(int n, String field) {
+        if (n < 0 || end - pos < n) {
+            throw violation("truncated " + field + " in " + what + ": need " + n + " bytes, " + (end - pos)
+                    + " left");
+        }
+    }
+
+    byte readByte(String field) {
+        need(1, field);
+        return buf.getByte(pos++);
+    }
+
+    short readShort(String field) {
+        need(2, field);
+        short v = buf.getShort(pos);
+        pos += 2;
+        return v;
+    }
+
+    int readInt(String field) {
+        need(4, field);
+        int v = buf.getInt(pos);
+        pos += 4;
+        return v;
+    }
+
+    /** A count that must not be negative (int16 counts are read unsigned-checked as PostgreSQL does). */
+    int readCount16(String field) {
+        short n = readShort(field);
+        if (n < 0) {
+            throw violation("negative " + field + " " + n + " in " + what);
+        }
+        return n;
+    }
+
+    byte[] readBytes(int n, String field) {
+        need(n, field);
+        byte[] out = new byte[n];
+        buf.getBytes(pos, out);
+        pos += n;
+        return out;
+    }
+
+    byte[] readRest() {
+        return readBytes(remaining(), "data");
+    }
+
+    String readCString(String field) {
+        int zero = buf.indexOf(pos, end, (byte) 0);
+        if (zero < 0) {
+            throw violation("missing string terminator for " + field + " in " + what);
+        }
+        String s = buf.toString(pos, zero - pos, StandardCharsets.UTF_8);
+        pos = zero + 1;
+        return s;
+    }
+
+    /** Int32 length then that many bytes; -1 means SQL NULL (returned as null). */
+    byte[] readNullableValue(String field) {
+        int len = readInt(field + " length");
+        if (len == -1) {
+            return null;
+        }
+        if (len < -1) {
+            throw violation("invalid " + field + " length " + len + " in " + what);
+        }
+        return readBytes(len, field);
+    }
+
+    List<Short> readShorts(String field) {
+        int n = readCount16(field + " count");
+        List<Short> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(readShort(field));
+        }
+        return out;
+    }
+
+    List<byte[]> readNullableValues(String field) {
+        int n = readCount16(field + " count");
+        List<byte[]> out = new ArrayList<>(Math.min(n, remaining() / 4 + 1));
+        for (int i = 0; i < n; i++) {
+            out.add(readNullableValue(field));
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    void expectEnd() {
+        if (pos != end) {
+            throw violation((end - pos) + " unexpected trailing bytes in " + what);
+        }
+    }
+
+    String what() {
+        return what;
+    }
+}

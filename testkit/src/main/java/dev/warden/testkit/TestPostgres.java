@@ -1,0 +1,195 @@
+package dev.warden.testkit;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A real PostgreSQL server for tests: the server in {@code WARDEN_TEST_PG_URL}
+ * ({@code postgresql://user:password@host:port}) when set, else an embedded cluster started from the
+ * binaries that ship in Maven jars. Share one per test class and give each test its own database.
+ *
+ * <p>The embedded cluster is configured like a production server would be: TLS on (a self-signed
+ * certificate made with {@code openssl}), SCRAM and MD5 password roles with matching {@code pg_hba.conf}
+ * lines, and trust for the superuser only.
+ */
+public final class TestPostgres implements AutoCloseable {
+
+    /** Role that logs in with SCRAM-SHA-256. */
+    public static final String SCRAM_USER = "warden_scram";
+    /** Role that logs in with MD5. */
+    public static final String MD5_USER = "warden_md5";
+    /** Role that logs in with a cleartext password. */
+    public static final String CLEARTEXT_USER = "warden_clear";
+    /** Password of the three password roles. */
+    public static final String PASSWORD = "upstream-s3cret";
+    /** Role that needs TLS ({@code hostssl}) and trusts once it has it. */
+    public static final String TLS_ONLY_USER = "warden_tls";
+
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+    /** Set by the data directory customizer, which runs inside {@code start()} before it returns. */
+    private static volatile Path lastCertificate;
+
+    private final EmbeddedPostgres embedded;
+    private final String host;
+    private final int port;
+    private final String superuser;
+    private final String superuserPassword;
+    private Path certificate;
+
+    private TestPostgres(EmbeddedPostgres embedded, String host, int port, String superuser, String password) {
+        this.embedded = embedded;
+        this.host = host;
+        this.port = port;
+        this.superuser = superuser;
+        this.superuserPassword = password;
+    }
+
+    public static TestPostgres start() {
+        String external = System.getenv("WARDEN_TEST_PG_URL");
+        try {
+            TestPostgres pg = external != null && !external.isBlank() ? external(external) : embedded();
+            pg.createRoles();
+            return pg;
+        } catch (IOException | SQLException e) {
+            throw new IllegalStateException("cannot start test PostgreSQL: " + e.getMessage(), e);
+        }
+    }
+
+    private static TestPostgres external(String url) {
+        java.net.URI uri = java.net.URI.create(url.replaceFirst("^postgres(ql)?://", "http://"));
+        String[] userInfo = uri.getUserInfo() == null ? new String[] {"postgres", ""} : uri.getUserInfo().split(":", 2);
+        return new TestPostgres(null, uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 5432,
+                userInfo[0], userInfo.length > 1 ? userInfo[1] : "");
+    }
+
+    private static TestPostgres embedded() throws IOException {
+        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .setServerConfig("ssl", "on")
+                .setServerConfig("ssl_cert_file", "server.crt")
+                .setServerConfig("ssl_key_file", "server.key")
+                .setServerConfig("max_connections", "300")
+                .setServerConfig("fsync", "off")
+                .setServerConfig("synchronous_commit", "off")
+                .setServerConfig("full_page_writes", "off")
+                .setDataDirectoryCustomizer(TestPostgres::configureDataDirectory)
+                .start();
+        TestPostgres started = new TestPostgres(pg, "127.0.0.1", pg.getPort(), "postgres", "");
+        started.certificate = lastCertificate;
+        return started;
+    }
+
+    /** Runs after initdb: a server certificate and an explicit pg_hba.conf. */
+    private static void configureDataDirectory(java.io.File dataDir) {
+        Path dir = dataDir.toPath();
+        try {
+            run(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "30", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", "server.key", "-out", "server.crt");
+            Path copy = Files.createTempFile("warden-test-pg-", ".crt");
+            Files.copy(dir.resolve("server.crt"), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            lastCertificate = copy;
+            Files.setPosixFilePermissions(dir.resolve("server.key"),
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            Files.writeString(dir.resolve("pg_hba.conf"), String.join("\n", List.of(
+                    "local all all trust",
+                    "host all " + SCRAM_USER + " 127.0.0.1/32 scram-sha-256",
+                    "host all " + MD5_USER + " 127.0.0.1/32 md5",
+                    "host all " + CLEARTEXT_USER + " 127.0.0.1/32 password",
+                    "hostssl all " + TLS_ONLY_USER + " 127.0.0.1/32 trust",
+                    "hostnossl all " + TLS_ONLY_USER + " 127.0.0.1/32 reject",
+                    "host all all 127.0.0.1/32 trust",
+                    "host all all ::1/128 trust", "")));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot configure the test cluster: " + e.getMessage(), e);
+        }
+    }
+
+    private static void run(Path dir, String... command) throws IOException {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IOException(String.join(" ", command) + " failed: " + out);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    private void createRoles() throws SQLException {
+        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+            for (String[] role : new String[][] {
+                    {SCRAM_USER, "scram-sha-256"}, {MD5_USER, "md5"}, {CLEARTEXT_USER, "scram-sha-256"},
+                    {TLS_ONLY_USER, "scram-sha-256"}}) {
+                s.execute("SET password_encryption = '" + role[1] + "'");
+                s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role[0]
+                        + "') THEN CREATE ROLE " + role[0] + " LOGIN SUPERUSER; END IF; END$$");
+                s.execute("ALTER ROLE " + role[0] + " PASSWORD '" + PASSWORD + "'");
+            }
+        }
+    }
+
+    /** The embedded server's self-signed TLS certificate (CN and SAN localhost, 127.0.0.1), or null. */
+    public Path certificate() {
+        return certificate;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String superuser() {
+        return superuser;
+    }
+
+    public String superuserPassword() {
+        return superuserPassword;
+    }
+
+    /** Creates a fresh, uniquely named database and returns its name. */
+    public String createDatabase(String prefix) {
+        String name = (prefix + "_" + DATABASES.incrementAndGet()).toLowerCase();
+        try (Connection c = connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot create database " + name + ": " + e.getMessage(), e);
+        }
+        return name;
+    }
+
+    /** A direct connection (not through Warden) as the superuser. */
+    public Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(database), superuser, superuserPassword);
+    }
+
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode=disable";
+    }
+
+    @Override
+    public void close() {
+        if (embedded != null) {
+            try {
+                embedded.close();
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot stop test PostgreSQL", e);
+            }
+        }
+    }
+}
