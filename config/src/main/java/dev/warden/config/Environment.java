@@ -1,0 +1,28 @@
+package dev.warden.config;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A named target (the startup {@code database} a client asks for): its upstream server and who may use it.
+ * {@code production} marks environments where stricter guardrails apply.
+ */
+public record Environment(String name, Upstream upstream, List<AccessRule> allow, boolean production) {
+
+    public Environment {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(upstream, "upstream");
+        allow = List.copyOf(allow);
+    }
+
+    /** True if any rule admits the user. An empty {@code allow} list admits nobody: access fails closed. */
+    public boolean allows(String username, Set<String> groups) {
+        for (AccessRule rule : allow) {
+            if (rule.matches(username, groups)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,27 @@
+package dev.warden.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One trusted OIDC issuer. {@code issuer} must equal the token's {@code iss} exactly; {@code algorithms} is an
+ * allow-list of JWS algorithm names (never {@code none} nor HMAC); {@code jwksUri} overrides discovery.
+ */
+public record IssuerConfig(String issuer, String audience, String usernameClaim, String groupsClaim,
+                           Optional<AgentRule> agent, Set<String> algorithms, Duration clockSkew,
+                           Optional<URI> jwksUri) {
+
+    public IssuerConfig {
+        Objects.requireNonNull(issuer, "issuer");
+        Objects.requireNonNull(audience, "audience");
+        Objects.requireNonNull(usernameClaim, "usernameClaim");
+        Objects.requireNonNull(groupsClaim, "groupsClaim");
+        Objects.requireNonNull(agent, "agent");
+        algorithms = Set.copyOf(algorithms);
+        Objects.requireNonNull(clockSkew, "clockSkew");
+        Objects.requireNonNull(jwksUri, "jwksUri");
+    }
+}

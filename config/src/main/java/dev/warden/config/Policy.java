@@ -1,0 +1,28 @@
+package dev.warden.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A loaded, validated policy. {@code versionHash} is the hex SHA-256 of the file's bytes, so a reload can
+ * tell whether anything changed and logs can say which version decided (its first 12 characters suffice).
+ */
+public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Environment> environments,
+                     String versionHash) {
+
+    public Policy {
+        Objects.requireNonNull(listen, "listen");
+        issuers = List.copyOf(issuers);
+        // Keep the file's order: listings and error messages read better that way.
+        environments = Collections.unmodifiableMap(new LinkedHashMap<>(environments));
+        Objects.requireNonNull(versionHash, "versionHash");
+    }
+
+    public Optional<Environment> environment(String name) {
+        return Optional.ofNullable(environments.get(name));
+    }
+}

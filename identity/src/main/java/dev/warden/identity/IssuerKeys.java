@@ -1,0 +1,167 @@
+package dev.warden.identity;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.util.JSONObjectUtils;
+import dev.warden.config.IssuerConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One issuer's discovery result and JWKS, fetched lazily and cached. Failures are never cached: the next
+ * validation tries again. Methods are synchronized so concurrent connections trigger one fetch, not many.
+ */
+final class IssuerKeys {
+
+    private static final Logger log = LoggerFactory.getLogger(IssuerKeys.class);
+
+    /** Minimum spacing of refetches caused by unknown kids: forged kids must not flood the IdP. */
+    static final Duration UNKNOWN_KID_REFETCH_INTERVAL = Duration.ofSeconds(30);
+    /** Keys are refreshed this often so that keys the IdP withdrew stop being accepted. */
+    static final Duration REFRESH_AFTER = Duration.ofMinutes(10);
+    /** Past this age stale keys are no longer used when a refresh fails. */
+    static final Duration MAX_STALE = Duration.ofHours(1);
+    private static final int MAX_DOCUMENT_BYTES = 1024 * 1024;
+
+    private final IssuerConfig config;
+    private final HttpClient http;
+    private final Duration timeout;
+    private final Clock clock;
+
+    private URI jwksUri;
+    private JWKSet keys;
+    private Instant fetchedAt;
+    private Instant lastUnknownKidRefetch;
+
+    IssuerKeys(IssuerConfig config, HttpClient http, Duration timeout, Clock clock) {
+        this.config = config;
+        this.http = http;
+        this.timeout = timeout;
+        this.clock = clock;
+        this.jwksUri = config.jwksUri().orElse(null);
+    }
+
+    /** The cached keys, fetching them first if there are none yet or they are due for a refresh. */
+    synchronized JWKSet current() throws AuthenticationException {
+        Instant now = clock.instant();
+        if (keys == null) {
+            fetch(now);
+        } else if (now.isAfter(fetchedAt.plus(REFRESH_AFTER))) {
+            try {
+                fetch(now);
+            } catch (AuthenticationException e) {
+                if (now.isAfter(fetchedAt.plus(MAX_STALE))) {
+                    throw e;
+                }
+                log.warn("jwks refresh failed, using cached keys issuer={} age={} reason={}", config.issuer(),
+                        Duration.between(fetchedAt, now), e.getMessage());
+            }
+        }
+        return keys;
+    }
+
+    /**
+     * Called when a token names a key the cache does not hold (the IdP may have rotated). Refetches at most
+     * once per {@link #UNKNOWN_KID_REFETCH_INTERVAL}; otherwise returns the cache unchanged.
+     */
+    synchronized JWKSet refreshForUnknownKey() throws AuthenticationException {
+        Instant now = clock.instant();
+        if (lastUnknownKidRefetch != null && now.isBefore(lastUnknownKidRefetch.plus(UNKNOWN_KID_REFETCH_INTERVAL))) {
+            log.debug("jwks refetch suppressed by rate limit issuer={}", config.issuer());
+            return keys;
+        }
+        lastUnknownKidRefetch = now;
+        fetch(now);
+        return keys;
+    }
+
+    private void fetch(Instant now) throws AuthenticationException {
+        if (jwksUri == null) {
+            jwksUri = discoverJwksUri();
+        }
+        String body = get(jwksUri);
+        try {
+            // Only public keys matter; dropping anything private guards against a misconfigured IdP.
+            keys = JWKSet.parse(body).toPublicJWKSet();
+        } catch (ParseException e) {
+            throw unreachable("the JWKS at " + jwksUri + " is not a valid JWK set");
+        }
+        fetchedAt = now;
+        log.debug("jwks fetched issuer={} keys={}", config.issuer(), keys.getKeys().size());
+    }
+
+    private URI discoverJwksUri() throws AuthenticationException {
+        String base = config.issuer().endsWith("/")
+                ? config.issuer().substring(0, config.issuer().length() - 1) : config.issuer();
+        URI discovery = URI.create(base + "/.well-known/openid-configuration");
+        Map<String, Object> document;
+        try {
+            document = JSONObjectUtils.parse(get(discovery));
+        } catch (ParseException e) {
+            throw unreachable("the discovery document at " + discovery + " is not JSON");
+        }
+        // OIDC Discovery 1.0 §4.3: the document must name the issuer it was fetched for.
+        Object issuer = document.get("issuer");
+        if (!config.issuer().equals(issuer)) {
+            throw unreachable("the discovery document names issuer '" + issuer + "'");
+        }
+        if (!(document.get("jwks_uri") instanceof String uri)) {
+            throw unreachable("the discovery document has no jwks_uri");
+        }
+        try {
+            return URI.create(uri);
+        } catch (IllegalArgumentException e) {
+            throw unreachable("the discovery document's jwks_uri is not a URL");
+        }
+    }
+
+    private String get(URI uri) throws AuthenticationException {
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
+                .header("Accept", "application/json").GET().build();
+        try {
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream in = response.body()) {
+                if (response.statusCode() != 200) {
+                    throw unreachable("HTTP " + response.statusCode() + " from " + uri);
+                }
+                byte[] bytes = in.readNBytes(MAX_DOCUMENT_BYTES + 1);
+                if (bytes.length > MAX_DOCUMENT_BYTES) {
+                    throw unreachable(uri + " returned more than 1 MiB");
+                }
+                return new String(bytes, StandardCharsets.UTF_8);
+            }
+        } catch (HttpTimeoutException e) {
+            throw unreachable("no answer from " + uri + " within " + timeout.toMillis() + " ms", e);
+        } catch (ConnectException e) {
+            throw unreachable("connection to " + uri + " refused", e);
+        } catch (IOException e) {
+            throw unreachable(e.getMessage() == null ? e.getClass().getSimpleName() + " from " + uri
+                    : e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unreachable("interrupted while fetching " + uri, e);
+        }
+    }
+
+    private AuthenticationException unreachable(String reason) {
+        return unreachable(reason, null);
+    }
+
+    private AuthenticationException unreachable(String reason, Throwable cause) {
+        return new AuthenticationException(AuthenticationException.NOT_AUTHORIZED,
+                "cannot reach identity provider " + config.issuer() + ": " + reason, cause);
+    }
+}

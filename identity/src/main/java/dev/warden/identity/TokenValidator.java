@@ -1,0 +1,275 @@
+package dev.warden.identity;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.jwk.JWKMatcher;
+import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.BadJWSException;
+import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.EncryptedJWT;
+import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.JWTParser;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import dev.warden.config.IssuerConfig;
+import java.net.http.HttpClient;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Validates OIDC bearer tokens against the configured issuers and maps their claims to an {@link Identity}.
+ * Thread-safe; may block on HTTP while discovery or JWKS are fetched, so call it off the event loop.
+ */
+public final class TokenValidator {
+
+    private static final Logger log = LoggerFactory.getLogger(TokenValidator.class);
+
+    /** Far above any real token, far below what would let a client make us parse megabytes. */
+    private static final int MAX_TOKEN_CHARS = 16 * 1024;
+    private static final Duration HTTP_TIMEOUT = Duration.ofSeconds(5);
+    /** Plain JWTs and RFC 9068 access tokens; anything else (e.g. a logout token) is not for us. */
+    private static final DefaultJOSEObjectTypeVerifier<SecurityContext> TYPES = new DefaultJOSEObjectTypeVerifier<>(
+            JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"), null);
+
+    private final Map<String, Issuer> issuers = new LinkedHashMap<>();
+    private final Clock clock;
+
+    private record Issuer(IssuerConfig config, Set<JWSAlgorithm> algorithms, IssuerKeys keys) {
+    }
+
+    public TokenValidator(List<IssuerConfig> issuers) {
+        this(issuers, Clock.systemUTC(), HTTP_TIMEOUT);
+    }
+
+    TokenValidator(List<IssuerConfig> configs, Clock clock, Duration httpTimeout) {
+        this.clock = clock;
+        HttpClient http = HttpClient.newBuilder()
+                .connectTimeout(httpTimeout)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+        for (IssuerConfig config : configs) {
+            Set<JWSAlgorithm> algorithms = config.algorithms().stream().map(JWSAlgorithm::parse)
+                    .collect(Collectors.toUnmodifiableSet());
+            issuers.put(config.issuer(), new Issuer(config, algorithms, new IssuerKeys(config, http, httpTimeout, clock)));
+        }
+    }
+
+    /**
+     * @param token       the compact JWT the client sent as its password
+     * @param startupUser the {@code user} of the client's StartupMessage, which must match the username claim
+     */
+    public Identity validate(String token, String startupUser) throws AuthenticationException {
+        try {
+            Identity identity = check(token, startupUser);
+            log.debug("token accepted issuer={} user={} kind={}", identity.issuer(), identity.username(), identity.kind());
+            return identity;
+        } catch (AuthenticationException e) {
+            log.debug("token rejected user={} sqlstate={} reason={}", printable(startupUser), e.sqlState(), e.getMessage());
+            throw e;
+        }
+    }
+
+    private Identity check(String token, String startupUser) throws AuthenticationException {
+        if (token == null || token.isBlank()) {
+            throw AuthenticationException.invalidToken("no token was sent as the password");
+        }
+        if (token.length() > MAX_TOKEN_CHARS) {
+            throw AuthenticationException.invalidToken("token is too large");
+        }
+        JWT jwt;
+        try {
+            jwt = JWTParser.parse(token.trim());
+        } catch (ParseException e) {
+            // Nimbus' message may quote parts of the token, so it is not passed on.
+            throw AuthenticationException.invalidToken("token is not a JWT");
+        }
+        if (jwt instanceof PlainJWT) {
+            throw AuthenticationException.invalidToken("token algorithm 'none' is not allowed");
+        }
+        if (jwt instanceof EncryptedJWT || !(jwt instanceof SignedJWT signed)) {
+            throw AuthenticationException.invalidToken("encrypted tokens are not supported");
+        }
+        JWSHeader header = signed.getHeader();
+        JWSAlgorithm algorithm = header.getAlgorithm();
+        // Refuse before any key lookup: an HMAC "signature" keyed with a public key proves nothing.
+        if (JWSAlgorithm.Family.HMAC_SHA.contains(algorithm) || "none".equalsIgnoreCase(algorithm.getName())) {
+            throw notAllowed(algorithm);
+        }
+
+        JWTClaimsSet unverified;
+        try {
+            unverified = signed.getJWTClaimsSet();
+        } catch (ParseException e) {
+            throw AuthenticationException.invalidToken("token is not a JWT");
+        }
+        String iss = unverified.getIssuer();
+        if (iss == null) {
+            throw AuthenticationException.invalidToken("token has no issuer (iss)");
+        }
+        Issuer issuer = issuers.get(iss);
+        if (issuer == null) {
+            throw AuthenticationException.invalidToken("token issuer '" + printable(iss) + "' is not trusted");
+        }
+        if (!issuer.algorithms().contains(algorithm)) {
+            throw notAllowed(algorithm);
+        }
+
+        JWKSet keys = keysFor(issuer, header);
+        JWTClaimsSet claims = verifySignature(issuer, keys, signed);
+        return toIdentity(issuer.config(), claims, startupUser);
+    }
+
+    private JWKSet keysFor(Issuer issuer, JWSHeader header) throws AuthenticationException {
+        JWKSet keys = issuer.keys().current();
+        if (hasKeyFor(keys, header)) {
+            return keys;
+        }
+        String kid = header.getKeyID();
+        if (kid != null && keys.getKeyByKeyId(kid) != null) {
+            // The key exists, so refetching will not help: the token's algorithm does not fit it.
+            throw AuthenticationException.invalidToken("token key id '" + printable(kid) + "' of issuer "
+                    + issuer.config().issuer() + " is not a key for algorithm " + header.getAlgorithm());
+        }
+        keys = issuer.keys().refreshForUnknownKey();
+        if (hasKeyFor(keys, header)) {
+            return keys;
+        }
+        if (kid == null) {
+            throw AuthenticationException.invalidToken("token has no key id and no key of issuer "
+                    + issuer.config().issuer() + " fits algorithm " + header.getAlgorithm());
+        }
+        throw AuthenticationException.invalidToken("token key id '" + printable(kid) + "' is not published by issuer "
+                + issuer.config().issuer());
+    }
+
+    private static boolean hasKeyFor(JWKSet keys, JWSHeader header) {
+        JWKMatcher matcher = JWKMatcher.forJWSHeader(header);
+        return matcher != null && !new JWKSelector(matcher).select(keys).isEmpty();
+    }
+
+    private JWTClaimsSet verifySignature(Issuer issuer, JWKSet keys, SignedJWT signed) throws AuthenticationException {
+        DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
+        processor.setJWSTypeVerifier(TYPES);
+        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(issuer.algorithms(), new ImmutableJWKSet<>(keys)));
+        // Claims are checked in toIdentity, where each failure gets a precise message.
+        processor.setJWTClaimsSetVerifier((claims, context) -> { });
+        try {
+            return processor.process(signed, null);
+        } catch (BadJWSException e) {
+            throw AuthenticationException.invalidToken("token signature is invalid");
+        } catch (BadJOSEException e) {
+            String type = signed.getHeader().getType() == null ? "" : signed.getHeader().getType().toString();
+            if (e.getMessage() != null && e.getMessage().contains("typ")) {
+                throw AuthenticationException.invalidToken("token type '" + printable(type) + "' is not allowed");
+            }
+            throw AuthenticationException.invalidToken("token signature is invalid");
+        } catch (JOSEException | LinkageError e) {
+            // LinkageError: e.g. EdDSA without Tink on the class path.
+            throw AuthenticationException.invalidToken("token signature cannot be verified with algorithm "
+                    + signed.getHeader().getAlgorithm());
+        }
+    }
+
+    private Identity toIdentity(IssuerConfig config, JWTClaimsSet claims, String startupUser)
+            throws AuthenticationException {
+        Instant now = clock.instant();
+        Duration skew = config.clockSkew();
+        if (!config.issuer().equals(claims.getIssuer())) {
+            throw AuthenticationException.invalidToken("token issuer '" + printable(claims.getIssuer()) + "' is not trusted");
+        }
+        Date exp = claims.getExpirationTime();
+        if (exp == null) {
+            throw AuthenticationException.invalidToken("token has no expiry (exp)");
+        }
+        if (now.isAfter(exp.toInstant().plus(skew))) {
+            throw AuthenticationException.invalidToken("token expired at " + exp.toInstant());
+        }
+        Date nbf = claims.getNotBeforeTime();
+        if (nbf != null && now.plus(skew).isBefore(nbf.toInstant())) {
+            throw AuthenticationException.invalidToken("token is not valid before " + nbf.toInstant());
+        }
+        List<String> audience = claims.getAudience();
+        if (!audience.contains(config.audience())) {
+            throw AuthenticationException.invalidToken("token audience " + audience.stream().map(TokenValidator::printable)
+                    .collect(Collectors.joining(", ", "[", "]")) + " does not include '" + config.audience() + "'");
+        }
+        String subject = claims.getSubject();
+        if (subject == null || subject.isEmpty()) {
+            throw AuthenticationException.invalidToken("token has no subject (sub)");
+        }
+
+        Object usernameValue = claim(claims, config.usernameClaim());
+        if (!(usernameValue instanceof String username) || username.isEmpty()) {
+            throw AuthenticationException.notAuthorized("token has no '" + config.usernameClaim()
+                    + "' claim to use as the user name");
+        }
+        if (!username.equals(startupUser)) {
+            throw AuthenticationException.notAuthorized("token is for user '" + printable(username)
+                    + "' but the connection asked for user '" + printable(startupUser) + "'");
+        }
+
+        Set<String> groups = new LinkedHashSet<>();
+        Object groupsValue = claim(claims, config.groupsClaim());
+        if (groupsValue instanceof String single) {
+            groups.add(single);
+        } else if (groupsValue instanceof Collection<?> many) {
+            // Non-string elements are ignored: they can only ever cost access, never grant it.
+            many.stream().filter(String.class::isInstance).map(String.class::cast).forEach(groups::add);
+        }
+
+        boolean agent = config.agent().map(rule -> rule.isAgent(claim(claims, rule.claim()))).orElse(false);
+        return new Identity(subject, username, groups, agent ? Identity.Kind.AGENT : Identity.Kind.HUMAN,
+                config.issuer(), exp.toInstant());
+    }
+
+    /** A claim by name, or by dotted path into nested objects ({@code realm_access.roles}) if no claim has that name. */
+    private static Object claim(JWTClaimsSet claims, String name) {
+        Object value = claims.getClaim(name);
+        if (value != null || name.indexOf('.') < 0) {
+            return value;
+        }
+        Object current = claims.getClaims();
+        for (String part : name.split("\\.")) {
+            if (!(current instanceof Map<?, ?> map)) {
+                return null;
+            }
+            current = map.get(part);
+        }
+        return current;
+    }
+
+    private static AuthenticationException notAllowed(JWSAlgorithm algorithm) {
+        return AuthenticationException.invalidToken("token algorithm '" + printable(algorithm.getName()) + "' is not allowed");
+    }
+
+    /** Token fields are attacker-controlled: keep them short and free of control characters in messages and logs. */
+    static String printable(String value) {
+        if (value == null) {
+            return "";
+        }
+        String cleaned = value.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+        return cleaned.length() <= 120 ? cleaned : cleaned.substring(0, 120) + "...";
+    }
+}

@@ -1,0 +1,47 @@
+package dev.warden.proxy.cli;
+
+import dev.warden.config.Policy;
+import dev.warden.config.PolicyException;
+import dev.warden.config.PolicyLoader;
+import dev.warden.proxy.server.WardenServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the proxy with a policy file until SIGTERM or SIGINT (graceful shutdown).")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "Policy YAML file.")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        Policy policy;
+        try {
+            policy = PolicyLoader.load(config);
+        } catch (PolicyException e) {
+            System.err.println("warden: invalid policy: " + e.getMessage());
+            return 2;
+        }
+        WardenServer server;
+        try {
+            server = WardenServer.start(policy);
+        } catch (Exception e) {
+            System.err.println("warden: cannot listen on " + policy.listen().host() + ":" + policy.listen().port()
+                    + ": " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.shutdown(policy.listen().shutdownGrace());
+            stopped.countDown();
+        }, "warden-shutdown"));
+        System.err.println("warden: listening on " + policy.listen().host() + ":" + server.port());
+        stopped.await();
+        return 0;
+    }
+}

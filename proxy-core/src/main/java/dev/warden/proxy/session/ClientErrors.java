@@ -1,0 +1,66 @@
+package dev.warden.proxy.session;
+
+import dev.warden.identity.AuthenticationException;
+import dev.warden.pg.ProtocolException;
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage.ErrorResponse;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
+
+import java.net.ConnectException;
+import java.nio.channels.ClosedChannelException;
+
+/** The one place that maps failures to the SQLSTATE and message a client sees. */
+final class ClientErrors {
+
+    private ClientErrors() {
+    }
+
+    static ErrorResponse fatal(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof SessionException s) {
+            return ErrorResponse.of("FATAL", s.sqlState(), s.getMessage(), s.detail(), null);
+        }
+        if (t instanceof AuthenticationException a) {
+            return ErrorResponse.of("FATAL", a.sqlState(), a.getMessage());
+        }
+        if (t instanceof ProtocolException p) {
+            return ErrorResponse.of("FATAL", p.sqlState(), "invalid frontend message: " + p.getMessage());
+        }
+        return ErrorResponse.of("FATAL", SqlState.INTERNAL_ERROR,
+                "Warden internal error (" + t.getClass().getSimpleName() + "); the session was closed");
+    }
+
+    static ErrorResponse fatal(String sqlState, String message) {
+        return ErrorResponse.of("FATAL", sqlState, message);
+    }
+
+    /** Describes why an upstream connection could not be made, without a stack trace. */
+    static String describeConnectFailure(Throwable failure) {
+        Throwable t = unwrap(failure);
+        if (t instanceof ConnectTimeoutException) {
+            return "connection timed out";
+        }
+        if (t instanceof ConnectException) {
+            return "connection refused";
+        }
+        if (t instanceof ClosedChannelException) {
+            return "connection closed by the server";
+        }
+        if (t instanceof SessionException) {
+            return t.getMessage();
+        }
+        String msg = t.getMessage();
+        return msg == null ? t.getClass().getSimpleName() : msg;
+    }
+
+    static Throwable unwrap(Throwable failure) {
+        Throwable t = failure;
+        while ((t instanceof DecoderException && !(t instanceof ProtocolException)
+                || t instanceof java.util.concurrent.CompletionException
+                || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+}

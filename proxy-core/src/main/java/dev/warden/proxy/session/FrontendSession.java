@@ -1,0 +1,526 @@
+package dev.warden.proxy.session;
+
+import dev.warden.config.Environment;
+import dev.warden.config.Policy;
+import dev.warden.identity.Identity;
+import dev.warden.pg.ProtocolException;
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.pg.message.StartupPacket;
+import dev.warden.pg.message.StartupPacket.CancelRequest;
+import dev.warden.pg.message.StartupPacket.GssEncRequest;
+import dev.warden.pg.message.StartupPacket.SslRequest;
+import dev.warden.pg.message.StartupPacket.StartupMessage;
+import dev.warden.proxy.upstream.UpstreamConnection;
+import dev.warden.proxy.upstream.UpstreamConnector;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection, as an explicit state machine:
+ * {@code STARTUP → (TLS) → AUTHENTICATING → CONNECTING → READY → CLOSED}.
+ *
+ * <p>In READY, client frames go to the upstream and upstream frames to the client as the same bytes
+ * (retained slices from the frame decoders); the session only peeks at type bytes. Everything runs on
+ * the client channel's event loop, which the upstream channel shares.
+ */
+public final class FrontendSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
+    /** Frames a client may pipeline before its session is ready; more is a protocol abuse. */
+    private static final int MAX_EARLY_FRAMES = 1024;
+
+    enum State { STARTUP, AUTHENTICATING, CONNECTING, READY, CLOSED }
+
+    private final SessionServices services;
+    private final String id;
+    private State state = State.STARTUP;
+    private Channel client;
+    private Channel upstream;
+    private StartupMessage startup;
+    private Identity identity;
+    private Environment environment;
+    private CancelRegistry.Key cancelKey;
+    private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
+    private ScheduledFuture<?> startupTimeout;
+    private ScheduledFuture<?> tokenExpiry;
+    /** Queries and Syncs sent upstream whose ReadyForQuery has not come back yet. */
+    private int awaitingReady;
+    private char transactionStatus = 'I';
+    private boolean closeWhenIdle;
+    /** A FATAL error is on its way to the client; nothing more is read or relayed. */
+    private boolean failing;
+
+    public FrontendSession(SessionServices services, String id) {
+        this.services = services;
+        this.id = id;
+    }
+
+    // ---- lifecycle -----------------------------------------------------------------------------
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        services.openSessions().incrementAndGet();
+        services.tracker().add(this);
+        Duration timeout = policy().listen().startupTimeout();
+        if (!timeout.isZero()) {
+            startupTimeout = ctx.executor().schedule(() -> {
+                if (state != State.READY && state != State.CLOSED) {
+                    fail(new SessionException(SqlState.CONNECTION_FAILURE,
+                            "startup did not complete within " + timeout.toMillis() + " ms"));
+                }
+            }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closeEverything();
+        ctx.fireChannelInactive();
+    }
+
+    private void closeEverything() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        State was = state;
+        state = State.CLOSED;
+        services.openSessions().decrementAndGet();
+        services.tracker().remove(this);
+        services.cancels().unregister(cancelKey);
+        if (startupTimeout != null) {
+            startupTimeout.cancel(false);
+        }
+        if (tokenExpiry != null) {
+            tokenExpiry.cancel(false);
+        }
+        ByteBuf early;
+        while ((early = earlyFrames.poll()) != null) {
+            early.release();
+        }
+        if (upstream != null && upstream.isActive()) {
+            upstream.writeAndFlush(new FrontendMessage.Terminate().toByteBuf(upstream.alloc()))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (was == State.READY) {
+            log.info("session.end session={} user={} env={}", id, identity.username(), environment.name());
+        }
+    }
+
+    // ---- inbound from the client ---------------------------------------------------------------
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (failing) {
+            release(msg);
+            return;
+        }
+        switch (state) {
+            case READY -> relayToUpstream((ByteBuf) msg);
+            case STARTUP -> onStartupPacket(ctx, msg);
+            case AUTHENTICATING -> onPassword(ctx, msg);
+            case CONNECTING -> holdEarly(msg);
+            case CLOSED -> release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == State.READY) {
+            upstream.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void relayToUpstream(ByteBuf frame) {
+        byte type = frame.getByte(frame.readerIndex());
+        if (type == 'X') {
+            frame.release();
+            closeEverything();
+            return;
+        }
+        if (type == 'Q' || type == 'S') {
+            awaitingReady++;
+        }
+        upstream.write(frame, upstream.voidPromise());
+    }
+
+    private void onStartupPacket(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof StartupPacket packet)) {
+            release(msg);
+            throw new SessionException(SqlState.PROTOCOL_VIOLATION, "expected a startup packet");
+        }
+        if (packet instanceof SslRequest) {
+            if (ctx.pipeline().get(SslHandler.class) != null) {
+                throw new SessionException(SqlState.PROTOCOL_VIOLATION, "SSLRequest received twice");
+            }
+            // startTls: the 'S' itself goes out in plaintext, everything after it through TLS.
+            ctx.pipeline().addFirst("tls", new SslHandler(services.serverTls().newEngine(ctx.alloc()), true));
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
+        } else if (packet instanceof GssEncRequest) {
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+        } else if (packet instanceof CancelRequest cancel) {
+            forwardCancel(cancel);
+            ctx.close();
+        } else if (packet instanceof StartupMessage message) {
+            onStartupMessage(ctx, message);
+        }
+    }
+
+    private void onStartupMessage(ChannelHandlerContext ctx, StartupMessage message) {
+        Policy policy = policy();
+        if (message.protocolVersion() >> 16 != 3) {
+            throw new SessionException(SqlState.FEATURE_NOT_SUPPORTED, "unsupported frontend protocol "
+                    + (message.protocolVersion() >> 16) + "." + (message.protocolVersion() & 0xffff)
+                    + ": Warden speaks protocol 3.0");
+        }
+        if (message.user() == null || message.user().isEmpty()) {
+            throw new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "no user name in the startup message: connect with user=<your login, e.g. e-mail>");
+        }
+        if (message.parameters().containsKey("replication")) {
+            throw new SessionException(SqlState.FEATURE_NOT_SUPPORTED,
+                    "replication connections are not supported through Warden");
+        }
+        if (services.openSessions().get() > policy.listen().maxConnections()) {
+            throw new SessionException(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already: Warden "
+                    + "allows " + policy.listen().maxConnections() + " connections (listen.max_connections)");
+        }
+        boolean tls = ctx.pipeline().get(SslHandler.class) != null;
+        if (!tls && !(policy.listen().allowPlaintextOnLoopback() && isLoopback(ctx.channel()))) {
+            throw new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "Warden requires TLS: connect with sslmode=require (tokens are never sent in plaintext)");
+        }
+        startup = message;
+        java.util.List<String> unsupported = message.parameters().keySet().stream()
+                .filter(k -> k.startsWith("_pq_.")).toList();
+        if ((message.protocolVersion() & 0xffff) > 0 || !unsupported.isEmpty()) {
+            ctx.write(new BackendMessage.NegotiateProtocolVersion(0, unsupported).toByteBuf(ctx.alloc()));
+        }
+        state = State.AUTHENTICATING;
+        ctx.writeAndFlush(new BackendMessage.AuthenticationCleartextPassword().toByteBuf(ctx.alloc()));
+    }
+
+    private static boolean isLoopback(Channel ch) {
+        return ch.localAddress() instanceof InetSocketAddress local && local.getAddress() != null
+                && local.getAddress().isLoopbackAddress()
+                && ch.remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
+                && remote.getAddress().isLoopbackAddress();
+    }
+
+    private void onPassword(ChannelHandlerContext ctx, Object msg) {
+        String token;
+        try {
+            if (!(msg instanceof ByteBuf frame) || frame.getByte(frame.readerIndex()) != 'p') {
+                throw new SessionException(SqlState.PROTOCOL_VIOLATION,
+                        "expected a password message carrying an OIDC token");
+            }
+            FrontendMessage decoded = FrontendMessage.decode(frame);
+            token = ((FrontendMessage.AuthenticationResponse) decoded).password().trim();
+        } finally {
+            release(msg);
+        }
+        if (token.isEmpty()) {
+            throw new SessionException(SqlState.INVALID_PASSWORD,
+                    "empty password: Warden expects an OIDC token as the password (see `warden token`)");
+        }
+        state = State.CONNECTING;
+        ctx.channel().config().setAutoRead(false);
+        String user = startup.user();
+        CompletableFuture
+                .supplyAsync(() -> {
+                    try {
+                        return services.tokens().validate(token, user);
+                    } catch (dev.warden.identity.AuthenticationException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                }, services.blockingExecutor())
+                .whenComplete((id, failure) -> ctx.executor().execute(() -> {
+                    if (state == State.CLOSED) {
+                        return;
+                    }
+                    if (failure != null) {
+                        Throwable cause = ClientErrors.unwrap(failure);
+                        log.info("auth.failure session={} user={} client={} reason=\"{}\"", this.id, user,
+                                ctx.channel().remoteAddress(), cause.getMessage());
+                        fail(cause);
+                    } else {
+                        onAuthenticated(ctx, id);
+                    }
+                }));
+    }
+
+    private void onAuthenticated(ChannelHandlerContext ctx, Identity who) {
+        identity = who;
+        String envName = startup.database() == null || startup.database().isEmpty()
+                ? startup.user() : startup.database();
+        Environment env = policy().environment(envName).orElse(null);
+        if (env == null) {
+            fail(new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "environment \"" + envName
+                    + "\" is not defined in the Warden policy: use the environment name as the database"));
+            return;
+        }
+        if (!env.allows(who.username(), who.groups())) {
+            fail(new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "user \"" + who.username()
+                    + "\" is not allowed in environment \"" + envName + "\" (groups " + who.groups() + ")"));
+            return;
+        }
+        environment = env;
+        services.upstreams().connect(ctx.channel().eventLoop(), env, startup.parameters()).addListener(f -> {
+            if (state == State.CLOSED) {
+                if (f.isSuccess()) {
+                    ((UpstreamConnection) f.getNow()).channel().close();
+                }
+                return;
+            }
+            if (f.isSuccess()) {
+                onUpstreamReady(ctx, (UpstreamConnection) f.getNow());
+            } else {
+                log.warn("upstream.connect_failed session={} env={} upstream={}:{} reason=\"{}\"", id, env.name(),
+                        env.upstream().host(), env.upstream().port(), ClientErrors.describeConnectFailure(f.cause()));
+                fail(new SessionException(SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+                        "cannot connect to environment \"" + env.name() + "\": "
+                                + ClientErrors.describeConnectFailure(f.cause()), null, f.cause()));
+            }
+        });
+    }
+
+    private void onUpstreamReady(ChannelHandlerContext ctx, UpstreamConnection connection) {
+        upstream = connection.channel();
+        upstream.pipeline().addLast("relay", new UpstreamRelay(this));
+        if (connection.backendKey() != null) {
+            cancelKey = services.cancels().register(new CancelRegistry.Target(
+                    UpstreamConnector.cancelAddress(environment.upstream()),
+                    connection.backendKey().processId(), connection.backendKey().secretKey()));
+        }
+        ByteBuf out = ctx.alloc().buffer();
+        new BackendMessage.AuthenticationOk().writeTo(out);
+        connection.parameters().forEach(p -> p.writeTo(out));
+        if (cancelKey != null) {
+            new BackendMessage.BackendKeyData(cancelKey.processId(), cancelKey.secretKey()).writeTo(out);
+        }
+        new BackendMessage.ReadyForQuery(connection.transactionStatus()).writeTo(out);
+        ctx.writeAndFlush(out);
+        state = State.READY;
+        startupTimeout.cancel(false);
+        scheduleTokenExpiry(ctx);
+        Duration idle = policy().listen().idleTimeout();
+        if (!idle.isZero()) {
+            ctx.pipeline().addFirst("idle", new IdleStateHandler(0, 0, idle.toMillis(), TimeUnit.MILLISECONDS));
+        }
+        log.info("session.start session={} user={} kind={} groups={} env={} client={} tls={} upstream_tls={} app=\"{}\"",
+                id, identity.username(), identity.kind(), identity.groups(), environment.name(),
+                ctx.channel().remoteAddress(), ctx.pipeline().get(SslHandler.class) != null, connection.tls(),
+                startup.parameters().getOrDefault("application_name", ""));
+        ByteBuf early;
+        while ((early = earlyFrames.poll()) != null) {
+            relayToUpstream(early);
+        }
+        upstream.flush();
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    private void scheduleTokenExpiry(ChannelHandlerContext ctx) {
+        if (!policy().listen().closeOnTokenExpiry() || identity.expiresAt() == null) {
+            return;
+        }
+        long delay = Math.max(0, Duration.between(Instant.now(), identity.expiresAt()).toMillis());
+        tokenExpiry = ctx.executor().schedule(() -> fail(new SessionException(
+                SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "terminating connection because the OIDC token of \""
+                + identity.username() + "\" expired at " + identity.expiresAt() + "; reconnect with a fresh token")),
+                delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void holdEarly(Object msg) {
+        if (!(msg instanceof ByteBuf frame) || earlyFrames.size() >= MAX_EARLY_FRAMES) {
+            release(msg);
+            throw new SessionException(SqlState.PROTOCOL_VIOLATION, "too many messages before the session was ready");
+        }
+        earlyFrames.add(frame);
+    }
+
+    private void forwardCancel(CancelRequest cancel) {
+        services.cancels().lookup(cancel.processId(), cancel.secretKey()).ifPresentOrElse(target -> {
+            new Bootstrap().group(client.eventLoop()).channel(client.getClass())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
+                    .handler(new ChannelInboundHandlerAdapter())
+                    .connect(target.upstream().getHostString(), target.upstream().getPort())
+                    .addListener((io.netty.channel.ChannelFuture f) -> {
+                        if (f.isSuccess()) {
+                            f.channel().writeAndFlush(new CancelRequest(target.processId(), target.secretKey())
+                                    .toByteBuf(f.channel().alloc())).addListener(ChannelFutureListener.CLOSE);
+                        } else {
+                            log.warn("cancel.failed session={} reason=\"{}\"", id,
+                                    ClientErrors.describeConnectFailure(f.cause()));
+                        }
+                    });
+            log.info("cancel.forwarded session={} upstream={}", id, target.upstream());
+        }, () -> log.info("cancel.unknown_key session={}", id));
+    }
+
+    // ---- inbound from the upstream (called by UpstreamRelay on the same event loop) ---------------
+
+    void relayToClient(ByteBuf frame) {
+        if (state != State.READY || failing) {
+            frame.release();
+            return;
+        }
+        if (frame.getByte(frame.readerIndex()) == 'Z') {
+            transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
+            if (awaitingReady > 0) {
+                awaitingReady--;
+            }
+            client.write(frame, client.voidPromise());
+            if (closeWhenIdle && isIdle()) {
+                terminate();
+            }
+            return;
+        }
+        client.write(frame, client.voidPromise());
+    }
+
+    void upstreamReadComplete() {
+        if (client != null) {
+            client.flush();
+        }
+    }
+
+    void upstreamLost(Throwable cause) {
+        if (state != State.READY) {
+            return;
+        }
+        log.warn("upstream.lost session={} env={} reason=\"{}\"", id, environment.name(),
+                cause == null ? "closed" : ClientErrors.describeConnectFailure(cause));
+        upstream = null;
+        fail(new SessionException(SqlState.CONNECTION_FAILURE, "lost the connection to environment \""
+                + environment.name() + "\": the upstream server closed the connection"));
+    }
+
+    /** Backpressure: stop reading from the upstream while the client cannot keep up, and vice versa. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (state == State.READY && upstream != null) {
+            upstream.config().setAutoRead(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    void upstreamWritabilityChanged(boolean writable) {
+        if (state == State.READY) {
+            client.config().setAutoRead(writable);
+        }
+    }
+
+    // ---- shutdown, timeouts, errors --------------------------------------------------------------
+
+    private boolean isIdle() {
+        return awaitingReady == 0 && transactionStatus == 'I';
+    }
+
+    void beginShutdown() {
+        client.eventLoop().execute(() -> {
+            closeWhenIdle = true;
+            if (state != State.READY || isIdle()) {
+                terminate();
+            }
+        });
+    }
+
+    void terminate() {
+        client.eventLoop().execute(() -> fail(new SessionException(SqlState.ADMIN_SHUTDOWN,
+                "terminating connection because Warden is shutting down")));
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent && state == State.READY && isIdle()) {
+            fail(new SessionException(SqlState.IDLE_SESSION_TIMEOUT,
+                    "terminating connection due to idle timeout (listen.idle_timeout "
+                            + policy().listen().idleTimeout().toSeconds() + "s)"));
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable t = ClientErrors.unwrap(cause);
+        if (t instanceof java.io.IOException && !(t instanceof javax.net.ssl.SSLException)) {
+            log.debug("client.io_error session={} reason=\"{}\"", id, t.getMessage());
+            closeEverything();
+            return;
+        }
+        if (t instanceof ProtocolException || t instanceof SessionException) {
+            log.info("session.refused session={} client={} reason=\"{}\"", id, ctx.channel().remoteAddress(),
+                    t.getMessage());
+        } else if (t instanceof javax.net.ssl.SSLException || t instanceof io.netty.handler.codec.DecoderException) {
+            log.info("client.tls_error session={} client={} reason=\"{}\"", id, ctx.channel().remoteAddress(),
+                    t.getMessage());
+            closeEverything();
+            return;
+        } else {
+            log.error("session.error session={}", id, t);
+        }
+        fail(t);
+    }
+
+    /** Sends the client a FATAL error for {@code failure} and closes the session. */
+    private void fail(Throwable failure) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (failing) {
+            return;
+        }
+        failing = true;
+        BackendMessage.ErrorResponse error = ClientErrors.fatal(failure);
+        if (client != null && client.isActive()) {
+            client.writeAndFlush(error.toByteBuf(client.alloc())).addListener(f -> closeEverything());
+        } else {
+            closeEverything();
+        }
+    }
+
+    private Policy policy() {
+        return services.policy().get();
+    }
+
+    private static void release(Object msg) {
+        io.netty.util.ReferenceCountUtil.release(msg);
+    }
+
+    String id() {
+        return id;
+    }
+
+    Map<String, String> startupParameters() {
+        return startup == null ? Map.of() : startup.parameters();
+    }
+}

@@ -1,0 +1,21 @@
+package dev.warden.proxy.session;
+
+import dev.warden.config.Policy;
+import dev.warden.identity.TokenValidator;
+import dev.warden.proxy.upstream.UpstreamConnector;
+import io.netty.handler.ssl.SslContext;
+
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * What every session shares: the current policy, the token validator, TLS, the upstream connector,
+ * the cancel keys and the connection count. Built once by the server.
+ *
+ * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
+ */
+public record SessionServices(Supplier<Policy> policy, TokenValidator tokens, SslContext serverTls,
+                              UpstreamConnector upstreams, CancelRegistry cancels, Executor blockingExecutor,
+                              AtomicInteger openSessions, SessionTracker tracker) {
+}

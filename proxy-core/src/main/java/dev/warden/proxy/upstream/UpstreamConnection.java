@@ -1,0 +1,15 @@
+package dev.warden.proxy.upstream;
+
+import dev.warden.pg.message.BackendMessage.BackendKeyData;
+import dev.warden.pg.message.BackendMessage.ParameterStatus;
+import io.netty.channel.Channel;
+
+import java.util.List;
+
+/**
+ * An upstream session that has logged in and reached ReadyForQuery: what the client must be told
+ * (parameter statuses, transaction status) and the key to cancel its queries with.
+ */
+public record UpstreamConnection(Channel channel, List<ParameterStatus> parameters, BackendKeyData backendKey,
+                                 char transactionStatus, boolean tls) {
+}

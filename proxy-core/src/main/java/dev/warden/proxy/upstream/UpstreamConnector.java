@@ -1,0 +1,152 @@
+package dev.warden.proxy.upstream;
+
+import dev.warden.config.Environment;
+import dev.warden.config.TlsMode;
+import dev.warden.config.Upstream;
+import dev.warden.pg.codec.BackendFrameDecoder;
+import dev.warden.pg.message.StartupPacket;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Opens the upstream connection of one client session: TCP on the client's own event loop (so relaying
+ * never crosses threads), TLS as the environment says, then the StartupMessage and password login. The
+ * returned future completes at the upstream's first ReadyForQuery.
+ */
+public final class UpstreamConnector {
+
+    /** Startup parameters that Warden sets itself rather than passing on from the client. */
+    private static final java.util.Set<String> OWN_PARAMETERS = java.util.Set.of("user", "database");
+
+    private final Class<? extends Channel> channelType;
+    private final int maxMessageBytes;
+    private final UpstreamTls tls = new UpstreamTls();
+
+    public UpstreamConnector(Class<? extends Channel> channelType, int maxMessageBytes) {
+        this.channelType = channelType;
+        this.maxMessageBytes = maxMessageBytes;
+    }
+
+    public Future<UpstreamConnection> connect(EventLoop loop, Environment environment,
+                                              Map<String, String> clientParameters) {
+        Upstream upstream = environment.upstream();
+        Promise<UpstreamConnection> promise = loop.newPromise();
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("user", upstream.user());
+        parameters.put("database", upstream.database());
+        clientParameters.forEach((k, v) -> {
+            if (!OWN_PARAMETERS.contains(k)) {
+                parameters.put(k, v);
+            }
+        });
+        UpstreamHandshake handshake = new UpstreamHandshake(environment.name(), upstream, promise);
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelType)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) upstream.connectTimeout().toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
+                .handler(new ChannelInboundHandlerAdapter());
+        ChannelFuture connected = bootstrap.connect(upstream.host(), upstream.port());
+        connected.addListener(f -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(f.cause());
+                return;
+            }
+            Channel ch = connected.channel();
+            ch.pipeline().addLast("frames", new BackendFrameDecoder(maxMessageBytes));
+            ch.pipeline().addLast("handshake", handshake);
+            long deadline = Math.max(1000, upstream.connectTimeout().toMillis() * 2);
+            var timeout = loop.schedule(() -> promise.tryFailure(
+                    new UpstreamException("login to the upstream did not finish within " + deadline + " ms")),
+                    deadline, java.util.concurrent.TimeUnit.MILLISECONDS);
+            promise.addListener(p -> {
+                timeout.cancel(false);
+                if (!p.isSuccess()) {
+                    ch.close();
+                }
+            });
+            if (upstream.tls() == TlsMode.DISABLE) {
+                handshake.sendStartup(ch, StartupPacket.StartupMessage.of(parameters), false);
+            } else {
+                ch.pipeline().addBefore("frames", "ssl-response",
+                        new SslResponseReader(upstream, parameters, handshake));
+                ch.writeAndFlush(new StartupPacket.SslRequest().toByteBuf(ch.alloc()));
+            }
+        });
+        return promise;
+    }
+
+    /** The address to send CancelRequests for this environment to. */
+    public static InetSocketAddress cancelAddress(Upstream upstream) {
+        return InetSocketAddress.createUnresolved(upstream.host(), upstream.port());
+    }
+
+    /**
+     * Reads the one-byte answer to SSLRequest. Any byte after an 'S' that arrives before the TLS
+     * handshake could be injected by a man in the middle (CVE-2021-23222), so it fails the connection.
+     */
+    private final class SslResponseReader extends ChannelInboundHandlerAdapter {
+        private final Upstream upstream;
+        private final Map<String, String> parameters;
+        private final UpstreamHandshake handshake;
+
+        SslResponseReader(Upstream upstream, Map<String, String> parameters, UpstreamHandshake handshake) {
+            this.upstream = upstream;
+            this.parameters = parameters;
+            this.handshake = handshake;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            ByteBuf in = (ByteBuf) msg;
+            try {
+                byte answer = in.readByte();
+                if (in.isReadable()) {
+                    throw new UpstreamException("upstream sent unexpected data after its answer to SSLRequest");
+                }
+                ctx.pipeline().remove(this);
+                if (answer == 'S') {
+                    SslHandler ssl = tls.newHandler(upstream, ctx.alloc());
+                    ctx.pipeline().addFirst("tls", ssl);
+                    ssl.handshakeFuture().addListener(h -> {
+                        if (h.isSuccess()) {
+                            handshake.sendStartup(ctx.channel(), StartupPacket.StartupMessage.of(parameters), true);
+                        } else {
+                            handshake.fail(new UpstreamException("TLS handshake with the upstream failed: "
+                                    + h.cause().getMessage(), h.cause()));
+                        }
+                    });
+                } else if (answer == 'N') {
+                    throw new UpstreamException("upstream does not accept TLS but the policy requires tls: "
+                            + upstream.tls().name().toLowerCase().replace('_', '-'));
+                } else {
+                    throw new UpstreamException("upstream answered SSLRequest with unexpected byte 0x"
+                            + Integer.toHexString(answer & 0xff));
+                }
+            } finally {
+                in.release();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            handshake.fail(cause);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.warden.proxy;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** psql and pgbench, the real PostgreSQL 15 client tools, as subprocesses through Warden over TLS. */
+class ClientToolsTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @Test
+    void psqlRunsAScriptWithAnErrorCopyAndATransaction() throws Exception {
+        Path csv = Files.createTempFile("warden-psql-", ".csv");
+        Files.writeString(csv, "1,alpha\n2,beta\n3,gamma\n");
+        String script = """
+                CREATE TABLE notes (id int primary key, body text);
+                \\copy notes FROM '%s' WITH (FORMAT csv)
+                BEGIN;
+                UPDATE notes SET body = 'changed' WHERE id = 1;
+                SELECT 1/0;
+                ROLLBACK;
+                SELECT string_agg(id || '=' || body, ',' ORDER BY id) FROM notes;
+                \\copy (SELECT id FROM notes ORDER BY id) TO STDOUT
+                SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid();
+                SHOW application_name;
+                DROP TABLE notes;
+                """.formatted(csv);
+        Result r = run(List.of("psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=0", "-f", "-"), script,
+                "psql");
+        assertEquals(0, r.exit, r.output);
+        assertTrue(r.output.contains("division by zero"), r.output);
+        assertTrue(r.output.contains("1=alpha,2=beta,3=gamma"), "the rolled back update must not show: " + r.output);
+        assertTrue(r.output.contains("1\n2\n3\n"), r.output);
+        assertTrue(r.output.contains("ssl-test-app"), r.output);
+    }
+
+    @Test
+    void pgbenchInitTpcbAndSelectOnlyInSimpleAndPreparedModes() throws Exception {
+        Result init = run(List.of("pgbench", "-i", "-s", "1", "-q"), null, "pgbench");
+        assertEquals(0, init.exit, init.output);
+        for (List<String> mode : List.of(
+                List.of("-M", "simple"), List.of("-M", "prepared"),
+                List.of("-S", "-M", "simple"), List.of("-S", "-M", "prepared"))) {
+            List<String> cmd = new ArrayList<>(List.of("pgbench", "-n", "-c", "4", "-j", "2", "-t", "200"));
+            cmd.addAll(mode);
+            Result r = run(cmd, null, "pgbench");
+            assertEquals(0, r.exit, mode + ": " + r.output);
+            assertTrue(r.output.contains("number of failed transactions: 0"), mode + ": " + r.output);
+            assertTrue(r.output.contains("number of transactions actually processed: 800/800"), mode + ": " + r.output);
+        }
+    }
+
+    record Result(int exit, String output) {
+    }
+
+    /** Runs a libpq tool against Warden's {@code dev} environment with the token in PGPASSWORD. */
+    private static Result run(List<String> command, String stdin, String app) throws IOException, InterruptedException {
+        List<String> full = new ArrayList<>(command);
+        full.add("host=127.0.0.1 port=" + warden.port() + " dbname=dev user=" + WardenHarness.USER
+                + " sslmode=require application_name=ssl-test-app");
+        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", warden.token());
+        pb.environment().remove("PGSERVICEFILE");
+        Process p = pb.start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(app + " did not finish: " + out);
+        }
+        return new Result(p.exitValue(), out);
+    }
+}

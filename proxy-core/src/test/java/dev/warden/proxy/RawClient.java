@@ -1,0 +1,121 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.pg.message.StartupPacket;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.Map;
+
+/** A plain-socket PostgreSQL client for tests that must send bytes no well-behaved driver would. */
+final class RawClient implements AutoCloseable {
+
+    final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+
+    RawClient(int port) throws IOException {
+        this(port, 0);
+    }
+
+    RawClient(int port, int receiveBuffer) throws IOException {
+        socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(10_000);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    void send(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    void send(FrontendMessage message) throws IOException {
+        send(bytes(message.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
+    }
+
+    void send(StartupPacket packet) throws IOException {
+        send(bytes(packet.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
+    }
+
+    /** Startup, token and wait for ReadyForQuery (plaintext: the listener must allow it on loopback). */
+    void login(String environment, String user, String token) throws IOException {
+        send(StartupPacket.StartupMessage.of(Map.of("user", user, "database", environment)));
+        expect(BackendMessage.AuthenticationCleartextPassword.class);
+        send(FrontendMessage.AuthenticationResponse.password(token));
+        while (!(read() instanceof BackendMessage.ReadyForQuery)) {
+            // AuthenticationOk, ParameterStatus, BackendKeyData
+        }
+    }
+
+    BackendMessage read() throws IOException {
+        int type = in.readUnsignedByte();
+        int length = in.readInt();
+        byte[] frame = new byte[length + 1];
+        frame[0] = (byte) type;
+        frame[1] = (byte) (length >>> 24);
+        frame[2] = (byte) (length >>> 16);
+        frame[3] = (byte) (length >>> 8);
+        frame[4] = (byte) length;
+        in.readFully(frame, 5, length - 4);
+        return BackendMessage.decode(Unpooled.wrappedBuffer(frame));
+    }
+
+    <T extends BackendMessage> T expect(Class<T> type) throws IOException {
+        BackendMessage m = read();
+        if (!type.isInstance(m)) {
+            throw new AssertionError("expected " + type.getSimpleName() + " but got " + m);
+        }
+        return type.cast(m);
+    }
+
+    /** True when the server closed the connection (EOF) within the socket timeout. */
+    boolean closedByServer() throws IOException {
+        try {
+            return in.read() == -1;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    int readRaw(byte[] buffer) throws IOException {
+        return in.read(buffer);
+    }
+
+    static byte[] bytes(ByteBuf buf) {
+        try {
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+
+    static void drainUntilEof(DataInputStream in) throws IOException {
+        try {
+            while (true) {
+                in.readByte();
+            }
+        } catch (EOFException e) {
+            // closed
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package dev.warden.proxy;
+
+import dev.warden.config.Policy;
+import dev.warden.config.PolicyLoader;
+import dev.warden.proxy.server.WardenServer;
+import dev.warden.testkit.TestOidcIssuer;
+import dev.warden.testkit.TestPostgres;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * A real PostgreSQL, a real OIDC issuer and a real Warden in front of them, shared by one test class.
+ * The policy has environment {@code dev} (group {@code eng}, SCRAM upstream over TLS) and any extra YAML
+ * under {@code environments:} the test class passes in.
+ */
+public final class WardenHarness implements AutoCloseable {
+
+    public static final String USER = "alice@example.com";
+
+    public final TestPostgres pg;
+    public final TestOidcIssuer issuer;
+    public final String database;
+    private WardenServer server;
+    private Policy policy;
+
+    private WardenHarness(TestPostgres pg, TestOidcIssuer issuer, String database) {
+        this.pg = pg;
+        this.issuer = issuer;
+        this.database = database;
+    }
+
+    public static WardenHarness start() {
+        return start("", "");
+    }
+
+    /**
+     * @param listenExtra   extra YAML lines under {@code listen:} (indented by 2 spaces)
+     * @param environments  extra YAML environments (indented by 2 spaces)
+     */
+    public static WardenHarness start(String listenExtra, String environments) {
+        TestPostgres pg = TestPostgres.start();
+        TestOidcIssuer issuer = TestOidcIssuer.start();
+        WardenHarness h = new WardenHarness(pg, issuer, pg.createDatabase("app"));
+        try {
+            h.policy = h.policy(listenExtra, environments);
+            h.server = WardenServer.start(h.policy);
+        } catch (Exception e) {
+            h.close();
+            throw new IllegalStateException("cannot start Warden: " + e.getMessage(), e);
+        }
+        return h;
+    }
+
+    private Policy policy(String listenExtra, String environments) throws Exception {
+        String yaml = """
+                listen:
+                  address: 127.0.0.1:0
+                %s
+                identity:
+                  issuers:
+                    - issuer: ${ISSUER}
+                      audience: warden
+                      agent: { claim: azp, in: [etl-bot] }
+                environments:
+                  dev:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: require }
+                    allow: [ { groups: [eng] } ]
+                %s
+                """.formatted(listenExtra, database, TestPostgres.SCRAM_USER, environments);
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put("ISSUER", issuer.issuer());
+        env.put("PG_PORT", Integer.toString(pg.port()));
+        env.put("UPSTREAM_PASSWORD", TestPostgres.PASSWORD);
+        env.put("DATABASE", database);
+        env.put("PG_CERT", String.valueOf(pg.certificate()));
+        env.put("NOT_THE_PASSWORD", "not-the-password");
+        return PolicyLoader.parse(yaml, Path.of("."), "test-policy.yaml", env);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public WardenServer server() {
+        return server;
+    }
+
+    /** A token for {@link #USER} in group {@code eng}. */
+    public String token() {
+        return issuer.token().email(USER).groups("eng").sign();
+    }
+
+    public String jdbcUrl(String environment, String extra) {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + environment + "?sslmode=require"
+                + (extra.isEmpty() ? "" : "&" + extra);
+    }
+
+    /** A pgJDBC connection through Warden to {@code dev} as {@link #USER}. */
+    public Connection connect(String extra) throws SQLException {
+        return connect("dev", USER, token(), extra);
+    }
+
+    public Connection connect(String environment, String user, String token, String extra) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        props.setProperty("password", token);
+        return DriverManager.getConnection(jdbcUrl(environment, extra), props);
+    }
+
+    /** A direct connection to the test database, bypassing Warden. */
+    public Connection direct() throws SQLException {
+        return pg.connect(database);
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+        issuer.close();
+        pg.close();
+    }
+}
