@@ -1,0 +1,2 @@
+/** The audit trail: typed events, canonical JSON, hash chain and signatures, sinks. */
+package dev.warden.audit;
