@@ -12,6 +12,7 @@ import java.util.Optional;
  * tell whether anything changed and logs can say which version decided (its first 12 characters suffice).
  */
 public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Environment> environments,
+                     GuardrailSettings guardrails, AuditSettings audit, MaskingSettings masking,
                      String versionHash) {
 
     public Policy {
@@ -19,6 +20,9 @@ public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Envi
         issuers = List.copyOf(issuers);
         // Keep the file's order: listings and error messages read better that way.
         environments = Collections.unmodifiableMap(new LinkedHashMap<>(environments));
+        Objects.requireNonNull(guardrails, "guardrails");
+        Objects.requireNonNull(audit, "audit");
+        Objects.requireNonNull(masking, "masking");
         Objects.requireNonNull(versionHash, "versionHash");
     }
 

@@ -38,7 +38,7 @@ public final class PolicyLoader {
     private static final Logger log = LoggerFactory.getLogger(PolicyLoader.class);
 
     private static final Pattern ENVIRONMENT_NAME = Pattern.compile("[A-Za-z0-9_-]+");
-    private static final Set<String> RESERVED_SECTIONS = Set.of("admin", "guardrails", "masking", "audit", "approvals");
+    private static final Set<String> RESERVED_SECTIONS = Set.of("admin", "masking", "audit", "approvals");
     private static final List<String> DEFAULT_ALGORITHMS = List.of("RS256", "ES256", "EdDSA");
     private static final Set<String> ASYMMETRIC_ALGORITHMS = new LinkedHashSet<>(List.of(
             "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K", "EdDSA", "Ed25519"));
@@ -90,12 +90,15 @@ public final class PolicyLoader {
                         + "' is not supported by this version of Warden; remove it");
             }
         }
-        expectKeys(top, "listen", "identity", "environments");
+        expectKeys(top, "listen", "identity", "environments", "guardrails", "audit", "masking");
 
         Listen listen = listen(optionalMap(top, "listen"));
         List<IssuerConfig> issuers = identity(top);
         Map<String, Environment> environments = environments(top);
-        return new Policy(listen, issuers, environments, sha256(bytes));
+        GuardrailSettings guardrails = GuardrailSection.read(this, node(top, "guardrails"), environments.keySet());
+        AuditSettings audit = AuditSection.read(this, node(top, "audit"));
+        MaskingSettings masking = MaskingSection.read(this, node(top, "masking"));
+        return new Policy(listen, issuers, environments, guardrails, audit, masking, sha256(bytes));
     }
 
     // ---- listen ---------------------------------------------------------------------------------------------
@@ -352,7 +355,7 @@ public final class PolicyLoader {
     // ---- typed access to the tree ---------------------------------------------------------------------------
 
     /** Unknown keys are errors: a misspelt key must never silently leave a safeguard at its default. */
-    private void expectKeys(MapNode m, String... allowed) throws PolicyException {
+    void expectKeys(MapNode m, String... allowed) throws PolicyException {
         List<String> known = List.of(allowed);
         for (Field field : m.fields().values()) {
             if (!known.contains(field.key())) {
@@ -362,7 +365,7 @@ public final class PolicyLoader {
         }
     }
 
-    private Optional<Node> node(MapNode m, String key) throws PolicyException {
+    Optional<Node> node(MapNode m, String key) throws PolicyException {
         Field field = m.fields().get(key);
         if (field == null) {
             return Optional.empty();
@@ -374,7 +377,7 @@ public final class PolicyLoader {
         return Optional.of(field.value());
     }
 
-    private Optional<ScalarNode> scalar(MapNode m, String key) throws PolicyException {
+    Optional<ScalarNode> scalar(MapNode m, String key) throws PolicyException {
         Optional<Node> node = node(m, key);
         if (node.isPresent() && !(node.get() instanceof ScalarNode)) {
             throw error(node.get(), "must be a single value, not a " + kind(node.get()));
@@ -382,11 +385,11 @@ public final class PolicyLoader {
         return node.map(ScalarNode.class::cast);
     }
 
-    private ScalarNode requiredScalar(MapNode m, String key) throws PolicyException {
+    ScalarNode requiredScalar(MapNode m, String key) throws PolicyException {
         return scalar(m, key).orElseThrow(() -> error(m.mark(), child(m, key), "is required"));
     }
 
-    private Optional<String> string(MapNode m, String key) throws PolicyException {
+    Optional<String> string(MapNode m, String key) throws PolicyException {
         Optional<ScalarNode> s = scalar(m, key);
         if (s.isPresent() && s.get().text().isBlank()) {
             throw error(s.get(), "must not be empty");
@@ -394,12 +397,12 @@ public final class PolicyLoader {
         return s.map(n -> n.text().trim());
     }
 
-    private String requiredString(MapNode m, String key) throws PolicyException {
+    String requiredString(MapNode m, String key) throws PolicyException {
         requiredScalar(m, key);
         return string(m, key).orElseThrow();
     }
 
-    private int integer(MapNode m, String key, int defaultValue, int min, int max) throws PolicyException {
+    int integer(MapNode m, String key, int defaultValue, int min, int max) throws PolicyException {
         Optional<ScalarNode> s = scalar(m, key);
         if (s.isEmpty()) {
             return defaultValue;
@@ -407,7 +410,7 @@ public final class PolicyLoader {
         return parseInt(s.get(), s.get().text().trim(), min, max, "must be between " + min + " and " + max);
     }
 
-    private int parseInt(ScalarNode node, String text, int min, int max, String range) throws PolicyException {
+    int parseInt(ScalarNode node, String text, int min, int max, String range) throws PolicyException {
         long value;
         try {
             value = Long.parseLong(text);
@@ -420,7 +423,7 @@ public final class PolicyLoader {
         return (int) value;
     }
 
-    private boolean bool(MapNode m, String key, boolean defaultValue) throws PolicyException {
+    boolean bool(MapNode m, String key, boolean defaultValue) throws PolicyException {
         Optional<ScalarNode> s = scalar(m, key);
         if (s.isEmpty()) {
             return defaultValue;
@@ -435,7 +438,7 @@ public final class PolicyLoader {
         throw error(s.get(), "must be true or false, not '" + text + "'");
     }
 
-    private Duration duration(MapNode m, String key, Duration defaultValue, boolean zeroAllowed) throws PolicyException {
+    Duration duration(MapNode m, String key, Duration defaultValue, boolean zeroAllowed) throws PolicyException {
         Optional<ScalarNode> s = scalar(m, key);
         if (s.isEmpty()) {
             return defaultValue;
@@ -452,7 +455,7 @@ public final class PolicyLoader {
         return value;
     }
 
-    private Optional<Path> existingFile(MapNode m, String key) throws PolicyException {
+    Optional<Path> existingFile(MapNode m, String key) throws PolicyException {
         Optional<String> text = string(m, key);
         if (text.isEmpty()) {
             return Optional.empty();
@@ -465,7 +468,7 @@ public final class PolicyLoader {
     }
 
     /** A list of strings; a single scalar is accepted as a list of one ({@code groups: dba}). */
-    private Set<String> stringSet(MapNode m, String key) throws PolicyException {
+    Set<String> stringSet(MapNode m, String key) throws PolicyException {
         Optional<Node> node = node(m, key);
         Set<String> values = new LinkedHashSet<>();
         if (node.isPresent()) {
@@ -479,7 +482,7 @@ public final class PolicyLoader {
         return values;
     }
 
-    private List<ScalarNode> scalars(Node node) throws PolicyException {
+    List<ScalarNode> scalars(Node node) throws PolicyException {
         if (node instanceof ScalarNode s) {
             return List.of(s);
         }
@@ -493,35 +496,35 @@ public final class PolicyLoader {
         return result;
     }
 
-    private MapNode map(Node node) throws PolicyException {
+    MapNode map(Node node) throws PolicyException {
         if (node instanceof MapNode m) {
             return m;
         }
         throw error(node, "must be a mapping (key: value), not a " + kind(node));
     }
 
-    private ListNode list(Node node) throws PolicyException {
+    ListNode list(Node node) throws PolicyException {
         if (node instanceof ListNode l) {
             return l;
         }
         throw error(node, "must be a list, not a " + kind(node));
     }
 
-    private Optional<MapNode> optionalMap(MapNode m, String key) throws PolicyException {
+    Optional<MapNode> optionalMap(MapNode m, String key) throws PolicyException {
         Optional<Node> node = node(m, key);
         return node.isPresent() ? Optional.of(map(node.get())) : Optional.empty();
     }
 
-    private MapNode requiredMap(MapNode m, String key, String why) throws PolicyException {
+    MapNode requiredMap(MapNode m, String key, String why) throws PolicyException {
         return optionalMap(m, key).orElseThrow(() -> error(m.mark(), child(m, key), "is required: " + why));
     }
 
-    private ListNode requiredList(MapNode m, String key) throws PolicyException {
+    ListNode requiredList(MapNode m, String key) throws PolicyException {
         Node node = node(m, key).orElseThrow(() -> error(m.mark(), child(m, key), "is required"));
         return list(node);
     }
 
-    private static String kind(Node node) {
+    static String kind(Node node) {
         if (node instanceof MapNode) {
             return "mapping";
         }
@@ -531,15 +534,15 @@ public final class PolicyLoader {
         return ((ScalarNode) node).text() == null ? "null" : "single value";
     }
 
-    private static String child(MapNode m, String key) {
+    static String child(MapNode m, String key) {
         return m.path().isEmpty() ? key : m.path() + "." + key;
     }
 
-    private PolicyException error(Node node, String reason) {
+    PolicyException error(Node node, String reason) {
         return error(node.mark(), node.path(), reason);
     }
 
-    private PolicyException error(Mark mark, String path, String reason) {
+    PolicyException error(Mark mark, String path, String reason) {
         return new PolicyException(source, mark.line(), mark.column(), path, reason);
     }
 
@@ -560,7 +563,7 @@ public final class PolicyLoader {
         return Optional.empty();
     }
 
-    private static int editDistance(String a, String b) {
+    static int editDistance(String a, String b) {
         int[] previous = new int[b.length() + 1];
         int[] current = new int[b.length() + 1];
         for (int j = 0; j <= b.length(); j++) {

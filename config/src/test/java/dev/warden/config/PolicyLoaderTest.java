@@ -359,9 +359,49 @@ class PolicyLoaderTest {
 
     @Test
     void unsupportedSectionsAreRefusedNotIgnored() {
-        PolicyException e = failure(MINIMAL + "guardrails:\n  - { name: x }\n");
-        assertEquals("policy.yaml:13:1: guardrails: section 'guardrails' is not supported by this version of Warden; "
+        PolicyException e = failure(MINIMAL + "approvals:\n  timeout: 15m\n");
+        assertEquals("policy.yaml:13:1: approvals: section 'approvals' is not supported by this version of Warden; "
                 + "remove it", e.getMessage());
+    }
+
+    @Test
+    void guardrailRulesAreValidatedWithLocations() {
+        assertEquals("policy.yaml:14:5: guardrails[0].match: is required: a rule must say what it matches",
+                failure(MINIMAL + "guardrails:\n  - { name: x, action: block }\n").getMessage());
+        assertEquals("policy.yaml:14:38: guardrails[0].match.statements[0]: unknown statement kind 'DORP' (did you mean 'DROP'?)",
+                failure(MINIMAL + "guardrails:\n  - { name: x, match: { statements: [DORP] }, action: block }\n").getMessage());
+        assertEquals("policy.yaml:14:55: guardrails[0].environments: unknown environment 'prd' (did you mean 'prod'?)",
+                failure(MINIMAL + "guardrails:\n  - { name: x, match: { writes: true }, environments: prd, action: block }\n").getMessage());
+        assertEquals("policy.yaml:15:12: guardrails.disable: unknown baseline rule 'truncat' (did you mean 'truncate'?)",
+                failure(MINIMAL + "guardrails:\n  baseline: true\n  disable: [truncat]\n").getMessage());
+        assertEquals("policy.yaml:14:49: guardrails[0].action: require_approval needs approvers (groups that may approve)",
+                failure(MINIMAL + "guardrails:\n  - { name: x, match: { writes: true }, action: require_approval }\n").getMessage());
+    }
+
+    @Test
+    void guardrailRulesLoad() throws PolicyException {
+        Policy policy = parse(MINIMAL + """
+                guardrails:
+                  baseline: true
+                  disable: [truncate]
+                  rules:
+                    - name: prod-writes-reviewed
+                      environments: [prod]
+                      match: { writes: true, tables: ["billing.*"] }
+                      unless: { groups: [dba] }
+                      action: require_approval
+                      approvers: [dba]
+                    - { name: agents-read-only, who: { agents: true }, match: { writes: true }, action: block }
+                """);
+        GuardrailSettings g = policy.guardrails();
+        assertEquals(false, g.baselineRuleOn("truncate"));
+        assertEquals(true, g.baselineRuleOn("delete-without-where"));
+        assertEquals(2, g.rules().size());
+        GuardrailRule first = g.rules().get(0);
+        assertEquals(GuardrailRule.Action.REQUIRE_APPROVAL, first.action());
+        assertEquals(java.util.List.of("billing.*"), first.match().tables());
+        assertEquals(java.util.Set.of("dba"), first.unless().orElseThrow().groups());
+        assertEquals(java.util.Optional.of(true), g.rules().get(1).appliesTo().agents());
     }
 
     @Test

@@ -1,0 +1,26 @@
+package dev.warden.config;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One policy guardrail. It applies in {@code environments} (empty: all) to the identities in
+ * {@code appliesTo} (empty: everyone) except those in {@code unless}, to statements that {@code match}.
+ *
+ * @param message  why the rule exists, shown to the client after "blocked by Warden rule ..."; may be empty
+ * @param approvers groups whose members may approve, for {@link Action#REQUIRE_APPROVAL}
+ */
+public record GuardrailRule(String name, Set<String> environments, StatementMatch match, IdentityScope appliesTo,
+                            Optional<IdentityScope> unless, Action action, Set<String> approvers, String message) {
+
+    public enum Action { BLOCK, REQUIRE_APPROVAL }
+
+    public GuardrailRule {
+        environments = Set.copyOf(environments);
+        approvers = Set.copyOf(approvers);
+    }
+
+    public boolean appliesIn(String environment) {
+        return environments.isEmpty() || environments.contains(environment);
+    }
+}
