@@ -1,2 +1,61 @@
-/** Statement analysis: splitting, classification, tables and columns read and written. */
+/**
+ * Statement analysis: what each statement of a SQL text is and does, for guardrails, audit and masking.
+ *
+ * <p><b>Entry point.</b> {@link dev.warden.sql.Analyzer#analyze} splits a text into statements and returns one
+ * {@link dev.warden.sql.StatementFacts} per statement. It is thread-safe, parses in the calling thread, and never
+ * throws.
+ *
+ * <p><b>How.</b> A PostgreSQL-aware {@code Lexer} (strings of every quoting, dollar quotes, nested comments,
+ * quoted identifiers) tokenizes the text; {@code SqlSplitter} cuts it at top-level semicolons, as the server
+ * would. Every statement is classified by its leading keywords. Queries, DML, CREATE and ALTER (other than ALTER
+ * SYSTEM) then go to JSqlParser 5.4; their facts come from a generic walk of the syntax tree
+ * ({@code SyntaxTreeFacts}), and the tree must agree with the keywords (a DELETE must parse as a Delete) or it is
+ * discarded. All other statements have a grammar of keywords and names, and the lexer analyses them completely
+ * ({@code LexicalAnalysis}): transaction control, SET/RESET/SHOW (including SET ROLE and SET SESSION
+ * AUTHORIZATION), COPY, DROP, TRUNCATE, GRANT/REVOKE, COMMENT, LOCK, VACUUM/ANALYZE/CLUSTER/REINDEX, REFRESH,
+ * LISTEN/NOTIFY/UNLISTEN, DISCARD, PREPARE/EXECUTE/DEALLOCATE, DECLARE/FETCH/MOVE/CLOSE, EXPLAIN, DO, CALL,
+ * CHECKPOINT, LOAD, ALTER SYSTEM. PREPARE, EXPLAIN, DECLARE and COPY (query) analyse their inner statement the
+ * same way.
+ *
+ * <p><b>{@code unparsed}.</b> True when the statement's meaning may be hidden from Warden: its kind is unknown
+ * ({@code OTHER}), its text is unterminated, or it is a query, DML or DDL statement that JSqlParser could not
+ * parse (or parsed as something else). Such statements still get the lexer's best-effort facts: kind, object
+ * type, DML targets (also inside CTEs), FROM/JOIN tables, function calls ({@code name(} that is not a keyword,
+ * type or table), and a top-level WHERE. Statements the lexer knows completely (the list above) are not
+ * unparsed when they have the expected shape. One deviation from "DDL JSqlParser cannot parse is unparsed":
+ * CREATE/ALTER of objects whose definition runs nothing when executed (functions, operators, types, text search
+ * objects, roles, schemas, views, sequences, extensions... see {@code LexicalAnalysis.DECLARATIVE_TYPES}) are
+ * understood from their keywords; JSqlParser fails on most catalog DDL of this kind (ALTER FUNCTION ...,
+ * CREATE OPERATOR ...), and nothing in them can hide a read, a write or a call. CREATE/ALTER of tables, indexes,
+ * materialized views, domains, rules, triggers and policies stay unparsed when JSqlParser fails. DO is not
+ * unparsed (its kind is certain; its body is never analysed, and it counts as writing); function calls in the
+ * body, and in strings inside it, are reported.
+ *
+ * <p><b>{@code writes}.</b> True for INSERT, UPDATE, DELETE, MERGE, TRUNCATE, every DDL kind (CREATE, ALTER,
+ * DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, IMPORT FOREIGN SCHEMA, REASSIGN/DROP OWNED), CALL, DO, EXECUTE
+ * (the prepared statement is unknown here; the caller that tracks PREPAREs may know better), REFRESH, VACUUM,
+ * CLUSTER, REINDEX, LOCK, ALTER SYSTEM, LOAD; for COPY FROM, SELECT INTO, data-modifying CTEs; and for PREPARE,
+ * DECLARE, EXPLAIN ANALYZE and COPY (query) whose inner statement writes. False for SELECT, SHOW, SET, RESET,
+ * transaction control, plain EXPLAIN, ANALYZE, LISTEN/NOTIFY, CHECKPOINT, FETCH. PREPARE, DECLARE, EXPLAIN
+ * ANALYZE and COPY (query) take on their inner statement's tables, columns, functions, WHERE and inner kinds;
+ * plain EXPLAIN takes on reads and functions only.
+ *
+ * <p><b>{@code hasWhere}.</b> When the statement contains UPDATE or DELETE, itself or nested (CTE, EXPLAIN
+ * ANALYZE, PREPARE, COPY (query)): whether every one of them has a WHERE ({@code WHERE CURRENT OF} counts).
+ * MERGE counts as having one (its ON condition). Otherwise: whether the statement has a top-level WHERE.
+ *
+ * <p><b>Cache.</b> JSqlParser results are cached by the statement's shape: its tokens rendered with every string
+ * as {@code '?'} and every number as {@code 0}. JSqlParser parses exactly that rendering, never the literal
+ * values, so a cached result is the result for any statement of that shape; the key is the whole rendering, not
+ * a hash. Facts that depend on literal values (the role in {@code SET ROLE 'x'}, functions in a DO body) come
+ * from the lexer path, which is not cached. Parse results that hit the time limit are not cached.
+ *
+ * <p><b>Limits.</b> JSqlParser gets at most 200 ms of CPU time per statement (a shared watchdog thread sets its
+ * {@code interrupted} flag); statements longer than 64 KiB skip it. Both end {@code unparsed}. Columns are best
+ * effort: unqualified columns are not attributed to a table; aliases are resolved within the statement, not by
+ * scope. The lexer assumes {@code standard_conforming_strings = on}; a session that turns it off makes
+ * backslashes in plain strings escape quotes, which the splitter would not see, so the proxy should not let
+ * clients change that setting. Empty statements between semicolons are dropped; a text with no statement gives
+ * one {@code EMPTY}.
+ */
 package dev.warden.sql;

@@ -1,0 +1,172 @@
+package dev.warden.sql;
+
+import dev.warden.sql.GuardedParser.Outcome;
+import dev.warden.sql.GuardedParser.Parsed;
+import dev.warden.sql.GuardedParser.TimedOut;
+import dev.warden.sql.Lexer.Token;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Analyses SQL texts into {@link StatementFacts}, one per statement. Thread-safe; meant to be shared by all
+ * sessions. Never throws: what it cannot understand comes back {@code unparsed}.
+ */
+public final class Analyzer {
+
+    /** Statements longer than this skip JSqlParser (its cost grows with length) and get lexer facts only. */
+    static final int MAX_PARSED_LENGTH = 64 * 1024;
+
+    static final Duration DEFAULT_PARSE_TIMEOUT = Duration.ofMillis(200);
+
+    private final ShapeCache cache;
+    private final GuardedParser parser;
+    private final LongAdder parserRuns = new LongAdder();
+
+    /**
+     * @param cacheEntries how many statement shapes to remember; 0 disables the cache (every statement is
+     *     parsed), which benchmarks use to measure the cold cost
+     */
+    public Analyzer(int cacheEntries) {
+        this(cacheEntries, DEFAULT_PARSE_TIMEOUT);
+    }
+
+    Analyzer(int cacheEntries, Duration parseTimeout) {
+        if (cacheEntries < 0) {
+            throw new IllegalArgumentException("cacheEntries must be >= 0, got " + cacheEntries);
+        }
+        this.cache = cacheEntries == 0 ? null : new ShapeCache(cacheEntries);
+        this.parser = new GuardedParser(parseTimeout.toNanos());
+    }
+
+    /** Splits {@code sql} into statements and analyses each. */
+    public Analysis analyze(String sql) {
+        String source = sql == null ? "" : sql;
+        try {
+            List<StatementFacts> statements = new ArrayList<>();
+            for (SqlSplitter.Segment segment : SqlSplitter.split(source)) {
+                if (segment.tokens().isEmpty() && !segment.unterminated()) {
+                    continue;
+                }
+                statements.add(new Run(source).statement(segment.text(), segment.tokens(),
+                        segment.unterminated()));
+            }
+            if (statements.isEmpty()) {
+                FactsBuilder empty = new FactsBuilder(StatementKind.EMPTY);
+                statements.add(empty.build("", Shape.fingerprint(List.of())));
+            }
+            return new Analysis(statements);
+        } catch (RuntimeException | StackOverflowError e) {
+            // A bug here must not open a hole: report one statement nobody understood.
+            FactsBuilder unknown = new FactsBuilder(StatementKind.OTHER);
+            unknown.unparsed = true;
+            return new Analysis(List.of(unknown.build(source.strip(), Shape.fingerprint(List.of()))));
+        }
+    }
+
+    /**
+     * {@code sql} with every literal value (strings of any quoting, numbers, bit strings) replaced by
+     * {@code ?}, everything else (identifiers, comments, spacing) as written: for audit records that must not
+     * keep the values a statement carried. A string left unterminated is redacted to the end. Never throws.
+     */
+    public String redactLiterals(String sql) {
+        if (sql == null || sql.isEmpty()) {
+            return "";
+        }
+        try {
+            StringBuilder out = new StringBuilder(sql.length());
+            int copied = 0;
+            for (Token t : Lexer.tokenize(sql).tokens()) {
+                if (t.type() == Lexer.Type.STRING || t.type() == Lexer.Type.NUMBER) {
+                    out.append(sql, copied, t.start()).append('?');
+                    copied = t.end();
+                }
+            }
+            return out.append(sql, copied, sql.length()).toString();
+        } catch (RuntimeException | StackOverflowError e) {
+            return "?";
+        }
+    }
+
+    long cacheHits() {
+        return cache == null ? 0 : cache.hits.sum();
+    }
+
+    long cacheMisses() {
+        return cache == null ? 0 : cache.misses.sum();
+    }
+
+    /** How many times JSqlParser was invoked. */
+    long parserRuns() {
+        return parserRuns.sum();
+    }
+
+    /** One analysis of one source text; nested statements are analysed against the same source. */
+    private final class Run implements LexicalAnalysis.InnerStatements {
+        private final String source;
+
+        Run(String source) {
+            this.source = source;
+        }
+
+        @Override
+        public StatementFacts analyse(List<Token> tokens) {
+            String text = source.substring(tokens.get(0).start(), tokens.get(tokens.size() - 1).end());
+            return statement(text, tokens, false);
+        }
+
+        StatementFacts statement(String text, List<Token> tokens, boolean unterminated) {
+            if (tokens.isEmpty()) {
+                FactsBuilder b = new FactsBuilder(StatementKind.OTHER);
+                b.unparsed = true;
+                return b.build(text, Shape.fingerprint(tokens));
+            }
+            if (unterminated || !LexicalAnalysis.usesParser(tokens)) {
+                FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
+                b.unparsed |= unterminated;
+                return b.build(text, Shape.fingerprint(tokens));
+            }
+            String shape = Shape.parserText(tokens);
+            if (shape.length() > MAX_PARSED_LENGTH) {
+                return fallback(tokens).build(text, Shape.fingerprint(tokens));
+            }
+            if (cache != null) {
+                StatementFacts cached = cache.get(shape);
+                if (cached != null) {
+                    return cached.withText(text);
+                }
+            }
+            parserRuns.increment();
+            Outcome outcome = parser.parse(shape);
+            FactsBuilder b = null;
+            if (outcome instanceof Parsed parsed) {
+                b = LexicalAnalysis.header(tokens);
+                try {
+                    if (SyntaxTreeFacts.agrees(parsed.statement(), b.kind)) {
+                        SyntaxTreeFacts.extract(parsed.statement(), b);
+                    } else {
+                        b = null;
+                    }
+                } catch (RuntimeException e) {
+                    b = null;
+                }
+            }
+            if (b == null) {
+                b = fallback(tokens);
+            }
+            StatementFacts facts = b.build(text, Shape.fingerprint(tokens));
+            if (cache != null && !(outcome instanceof TimedOut)) {
+                // A timeout may be the JVM warming up: try again next time rather than remember it.
+                cache.put(shape, facts);
+            }
+            return facts;
+        }
+
+        private FactsBuilder fallback(List<Token> tokens) {
+            FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
+            b.unparsed = !LexicalAnalysis.isDeclarativeDdl(b);
+            return b;
+        }
+    }
+}

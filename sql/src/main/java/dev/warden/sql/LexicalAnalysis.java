@@ -1,0 +1,1075 @@
+package dev.warden.sql;
+
+import dev.warden.sql.Lexer.Token;
+import dev.warden.sql.Lexer.Type;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Facts from tokens alone. Classifies every statement by its leading keywords; analyses completely the
+ * statements whose grammar is a keyword sequence plus names (transaction control, SET/SHOW/RESET, COPY, DROP,
+ * TRUNCATE, LOCK, VACUUM, GRANT ...); and, for statements JSqlParser could not parse, recovers the facts that
+ * guardrails need most (targets, FROM/JOIN tables, functions, top-level WHERE) on a best-effort basis.
+ */
+final class LexicalAnalysis {
+
+    /** Kinds that JSqlParser analyses; the lexer only falls back for them. */
+    static final Set<StatementKind> PARSER_KINDS = EnumSet.of(StatementKind.SELECT, StatementKind.INSERT,
+            StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE, StatementKind.CREATE,
+            StatementKind.ALTER);
+
+    /** Analyses a statement nested in another one (PREPARE ... AS, EXPLAIN, DECLARE ... FOR, COPY (query)). */
+    interface InnerStatements {
+        StatementFacts analyse(List<Token> tokens);
+    }
+
+    private static final Set<String> RELATION_TYPES =
+            Set.of("TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE");
+
+    /** Words that take a parenthesis without being a function call. */
+    private static final Set<String> NOT_FUNCTIONS = Set.of("in", "values", "exists", "any", "all", "some",
+            "array", "row", "over", "filter", "within", "and", "or", "not", "when", "then", "else", "case",
+            "select", "where", "from", "join", "on", "using", "as", "returning", "set", "by", "into", "table",
+            "with", "lateral", "default", "check", "unique", "primary", "key", "foreign", "references",
+            "partition", "window", "sets", "cube", "rollup", "distinct", "is", "like", "ilike", "between",
+            "union", "intersect", "except", "limit", "offset", "do", "conflict", "include", "tablesample",
+            "only", "ordinality", "of", "if", "elsif", "while", "return", "returns", "loop", "begin", "end",
+            "for", "to", "options", "without", "materialized", "recursive", "cursor", "execute", "perform",
+            "exclude", "nulls", "cast", "treat", "escape", "analyze", "analyse", "verbose",
+            "vacuum", "explain", "copy", "grant", "revoke", "group", "order", "having", "lock", "declare",
+            "notify", "listen", "raise", "assert", "call", "prepare");
+
+    /** Keywords after which {@code name(} is a call (after any other word it is a type, alias or table). */
+    private static final Set<String> CALL_PREFIX = Set.of("select", "where", "and", "or", "not", "on", "by",
+            "having", "returning", "set", "then", "else", "when", "case", "from", "join", "lateral", "values",
+            "in", "is", "distinct", "all", "any", "some", "exists", "using", "perform", "call", "return",
+            "limit", "offset", "do", "execute", "if", "elsif", "while", "until", "begin", "assert", "array",
+            "row", "like", "ilike", "between", "union", "intersect", "except", "default", "over", "escape",
+            "loop", "raise", "notice", "warning", "exception", "info", "log", "debug");
+
+    /** Words that end a FROM item instead of naming its alias. */
+    private static final Set<String> CLAUSE_WORDS = Set.of("where", "join", "inner", "left", "right", "full",
+            "cross", "natural", "on", "using", "group", "order", "having", "limit", "offset", "union",
+            "intersect", "except", "window", "for", "fetch", "returning", "set", "when", "then", "lateral",
+            "tablesample", "with", "into", "values", "select", "do", "as", "only", "and", "or", "not");
+
+    private static final Set<String> STATEMENT_STARTS =
+            Set.of("select", "insert", "update", "delete", "merge", "values", "table");
+
+    private LexicalAnalysis() {}
+
+    /**
+     * Analyses a statement from its tokens. The result's {@code unparsed} is false only when the statement's
+     * whole grammar is known here; the caller decides whether to try JSqlParser ({@link #PARSER_KINDS}).
+     */
+    static FactsBuilder analyse(List<Token> tokens, InnerStatements inner) {
+        Cursor c = new Cursor(tokens, 0);
+        String first = c.peekWord();
+        if (first == null) {
+            FactsBuilder b = new FactsBuilder(startsLikeQuery(tokens) ? StatementKind.SELECT : StatementKind.OTHER);
+            b.unparsed = true;
+            fallback(tokens, b);
+            return b;
+        }
+        FactsBuilder b = new FactsBuilder(StatementKind.OTHER);
+        boolean understood = true;
+        boolean scanFunctions = true;
+        c.next();
+        switch (first) {
+            case "select", "values", "table", "with", "insert", "update", "delete", "merge" -> {
+                b.kind = dmlKind(tokens);
+                understood = false;
+                scanFunctions = false;
+                fallback(tokens, b);
+            }
+            case "create" -> {
+                b.kind = StatementKind.CREATE;
+                understood = false;
+                scanFunctions = false;
+                create(c, b);
+                fallback(tokens, b);
+            }
+            case "alter" -> {
+                if (c.word("system")) {
+                    b.kind = StatementKind.ALTER_SYSTEM;
+                } else {
+                    b.kind = StatementKind.ALTER;
+                    understood = false;
+                    scanFunctions = false;
+                    alter(c, b);
+                    fallback(tokens, b);
+                }
+            }
+            case "drop" -> {
+                if (c.word("owned")) {
+                    b.kind = StatementKind.DROP_OWNED;
+                } else {
+                    b.kind = StatementKind.DROP;
+                    understood = drop(c, b);
+                }
+            }
+            case "truncate" -> {
+                b.kind = StatementKind.TRUNCATE;
+                b.objectType = "TABLE";
+                c.word("table");
+                understood = nameList(c, b.tablesWritten) && (c.atEnd() || c.peekWordIn(
+                        Set.of("restart", "continue", "cascade", "restrict")));
+            }
+            case "grant", "revoke" -> {
+                b.kind = first.equals("grant") ? StatementKind.GRANT : StatementKind.REVOKE;
+                grant(c, b);
+            }
+            case "comment" -> {
+                b.kind = StatementKind.COMMENT;
+                understood = c.word("on") && commentTarget(c, b);
+            }
+            case "security" -> {
+                b.kind = StatementKind.SECURITY_LABEL;
+                understood = c.word("label");
+                if (c.word("for")) {
+                    c.next();
+                }
+                understood &= c.word("on") && commentTarget(c, b);
+            }
+            case "import" -> b.kind = StatementKind.IMPORT_FOREIGN_SCHEMA;
+            case "reassign" -> b.kind = StatementKind.REASSIGN_OWNED;
+            case "set" -> set(c, b);
+            case "reset" -> b.kind = c.word("role") || c.words("session", "authorization")
+                    ? StatementKind.RESET_ROLE : StatementKind.RESET;
+            case "show" -> b.kind = StatementKind.SHOW;
+            case "copy" -> {
+                b.kind = StatementKind.COPY;
+                understood = copy(c, b, inner);
+                scanFunctions = false;
+            }
+            case "do" -> {
+                b.kind = StatementKind.DO;
+                scanFunctions = false;
+                for (Token t : tokens) {
+                    if (t.type() == Type.STRING) {
+                        functionsInCode(t.value(), b.functions, 3);
+                    }
+                }
+            }
+            case "call" -> b.kind = StatementKind.CALL;
+            case "prepare" -> {
+                if (c.word("transaction")) {
+                    b.kind = StatementKind.COMMIT;
+                } else {
+                    b.kind = StatementKind.PREPARE;
+                    b.preparedName = c.identifier();
+                    c.skipParens();
+                    understood = b.preparedName != null && c.word("as") && !c.atEnd();
+                    if (understood) {
+                        b.mirror(inner.analyse(c.rest()), true);
+                        scanFunctions = false;
+                    }
+                }
+            }
+            case "execute" -> {
+                b.kind = StatementKind.EXECUTE;
+                b.preparedName = c.identifier();
+                understood = b.preparedName != null;
+                functionCalls(c.rest(), b.functions);
+                scanFunctions = false;
+            }
+            case "deallocate" -> {
+                b.kind = StatementKind.DEALLOCATE;
+                c.word("prepare");
+                b.preparedName = c.word("all") ? "ALL" : c.identifier();
+            }
+            case "begin", "start" -> b.kind = StatementKind.BEGIN;
+            case "commit", "end" -> b.kind = StatementKind.COMMIT;
+            case "abort", "rollback" -> b.kind = StatementKind.ROLLBACK;
+            case "savepoint" -> b.kind = StatementKind.SAVEPOINT;
+            case "release" -> b.kind = StatementKind.RELEASE;
+            case "vacuum", "analyze", "analyse" -> {
+                b.kind = first.equals("vacuum") ? StatementKind.VACUUM : StatementKind.ANALYZE;
+                c.skipParens();
+                while (c.peekWordIn(Set.of("full", "freeze", "verbose", "analyze", "analyse"))) {
+                    c.next();
+                }
+                nameListWithColumns(c, b.kind == StatementKind.VACUUM ? b.tablesWritten : b.tablesRead);
+                understood = c.atEnd();
+            }
+            case "cluster" -> {
+                b.kind = StatementKind.CLUSTER;
+                c.skipParens();
+                c.word("verbose");
+                TableRef table = c.name();
+                if (table != null) {
+                    b.tablesWritten.add(table);
+                }
+            }
+            case "reindex" -> {
+                b.kind = StatementKind.REINDEX;
+                c.skipParens();
+                String type = c.peekWord();
+                b.objectType = type == null ? "" : type.toUpperCase(Locale.ROOT);
+                c.next();
+                c.word("concurrently");
+                TableRef name = c.name();
+                if (name != null && b.objectType.equals("TABLE")) {
+                    b.tablesWritten.add(name);
+                }
+            }
+            case "refresh" -> {
+                b.kind = StatementKind.REFRESH;
+                understood = c.words("materialized", "view");
+                b.objectType = "MATERIALIZED VIEW";
+                c.word("concurrently");
+                TableRef view = c.name();
+                if (view != null) {
+                    b.tablesWritten.add(view);
+                }
+            }
+            case "listen" -> b.kind = StatementKind.LISTEN;
+            case "notify" -> b.kind = StatementKind.NOTIFY;
+            case "unlisten" -> b.kind = StatementKind.UNLISTEN;
+            case "discard" -> b.kind = StatementKind.DISCARD;
+            case "checkpoint" -> b.kind = StatementKind.CHECKPOINT;
+            case "load" -> b.kind = StatementKind.LOAD;
+            case "lock" -> {
+                b.kind = StatementKind.LOCK;
+                c.word("table");
+                understood = nameList(c, b.tablesWritten) && (c.atEnd() || c.peekWordIn(Set.of("in", "nowait")));
+            }
+            case "declare" -> {
+                b.kind = StatementKind.DECLARE;
+                int forAt = c.indexOfWord("for");
+                understood = forAt > 0 && forAt + 1 < tokens.size();
+                if (understood) {
+                    b.mirror(inner.analyse(tokens.subList(forAt + 1, tokens.size())), true);
+                    scanFunctions = false;
+                }
+            }
+            case "fetch" -> b.kind = StatementKind.FETCH;
+            case "move" -> b.kind = StatementKind.MOVE;
+            case "close" -> b.kind = StatementKind.CLOSE;
+            case "explain" -> {
+                b.kind = StatementKind.EXPLAIN;
+                understood = explain(c, b, inner);
+                scanFunctions = false;
+            }
+            default -> {
+                understood = false;
+                fallback(tokens, b);
+                scanFunctions = false;
+            }
+        }
+        if (scanFunctions) {
+            functionCalls(tokens, b.functions);
+        }
+        b.unparsed |= !understood;
+        return b;
+    }
+
+    /** Whether JSqlParser should analyse the statement (queries, DML, CREATE, ALTER other than SYSTEM). */
+    static boolean usesParser(List<Token> tokens) {
+        Cursor c = new Cursor(tokens, 0);
+        String first = c.peekWord();
+        if (first == null) {
+            return startsLikeQuery(tokens);
+        }
+        return switch (first) {
+            case "select", "values", "table", "with", "insert", "update", "delete", "merge", "create" -> true;
+            case "alter" -> !c.peekWord(1, "system");
+            default -> false;
+        };
+    }
+
+    /** Kind and object type of a statement for which {@link #usesParser} holds. */
+    static FactsBuilder header(List<Token> tokens) {
+        Cursor c = new Cursor(tokens, 0);
+        if (c.word("create")) {
+            FactsBuilder b = new FactsBuilder(StatementKind.CREATE);
+            b.objectType = objectType(c);
+            return b;
+        }
+        if (c.word("alter")) {
+            FactsBuilder b = new FactsBuilder(StatementKind.ALTER);
+            b.objectType = objectType(c);
+            return b;
+        }
+        return new FactsBuilder(dmlKind(tokens));
+    }
+
+    /**
+     * Object types whose CREATE/ALTER runs no query and no function at the time it is executed, and cannot
+     * hold another statement: their leading keywords say all a guardrail can know. Excluded are tables, indexes
+     * and materialized views (expressions are evaluated over existing rows), domains (ALTER DOMAIN validates
+     * data), and rules, triggers and policies (they change what later statements do).
+     */
+    private static final Set<String> DECLARATIVE_TYPES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE",
+            "OPERATOR", "OPERATOR CLASS", "OPERATOR FAMILY", "TYPE", "CAST", "COLLATION", "CONVERSION",
+            "TEXT SEARCH PARSER", "TEXT SEARCH DICTIONARY", "TEXT SEARCH TEMPLATE", "TEXT SEARCH CONFIGURATION",
+            "LANGUAGE", "ACCESS METHOD", "FOREIGN DATA WRAPPER", "SERVER", "USER MAPPING", "EXTENSION", "SCHEMA",
+            "ROLE", "DATABASE", "TABLESPACE", "EVENT TRIGGER", "PUBLICATION", "SUBSCRIPTION", "STATISTICS",
+            "DEFAULT PRIVILEGES", "SEQUENCE", "VIEW", "LARGE OBJECT");
+
+    /** Whether a CREATE/ALTER that JSqlParser could not parse is nonetheless fully described by the lexer. */
+    static boolean isDeclarativeDdl(FactsBuilder b) {
+        return (b.kind == StatementKind.CREATE || b.kind == StatementKind.ALTER)
+                && DECLARATIVE_TYPES.contains(b.objectType);
+    }
+
+    /** The kind of a query or DML statement, looking past a WITH clause at the statement it introduces. */
+    static StatementKind dmlKind(List<Token> tokens) {
+        int main = mainKeyword(tokens);
+        String word = main < 0 ? "select" : tokens.get(main).value();
+        return switch (word) {
+            case "insert" -> StatementKind.INSERT;
+            case "update" -> StatementKind.UPDATE;
+            case "delete" -> StatementKind.DELETE;
+            case "merge" -> StatementKind.MERGE;
+            default -> StatementKind.SELECT;
+        };
+    }
+
+    /** Index of the first top-level statement keyword (after any WITH list), or -1. */
+    private static int mainKeyword(List<Token> tokens) {
+        int depth = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("(") || t.isOp("[")) {
+                depth++;
+            } else if (t.isOp(")") || t.isOp("]")) {
+                depth = Math.max(0, depth - 1);
+            } else if (depth == 0 && t.type() == Type.WORD && STATEMENT_STARTS.contains(t.value())) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean startsLikeQuery(List<Token> tokens) {
+        for (Token t : tokens) {
+            if (t.type() == Type.WORD) {
+                return STATEMENT_STARTS.contains(t.value()) || t.value().equals("with");
+            }
+            if (!t.isOp("(")) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- DDL and utility statements
+
+    /** Reads the object type after CREATE/ALTER/DROP/COMMENT ON, skipping modifiers; upper case. */
+    private static String objectType(Cursor c) {
+        while (c.peekWordIn(Set.of("or", "replace", "temp", "temporary", "unlogged", "global", "local", "unique",
+                "trusted", "procedural", "recursive", "constraint"))
+                || (c.peekWord("default") && c.peekWord(1, "conversion"))) {
+            c.next();
+        }
+        String w = c.peekWord();
+        if (w == null) {
+            return "";
+        }
+        String[][] multi = {
+            {"materialized", "view"}, {"foreign", "data", "wrapper"}, {"foreign", "table"}, {"event", "trigger"},
+            {"text", "search", "parser"}, {"text", "search", "dictionary"}, {"text", "search", "template"},
+            {"text", "search", "configuration"}, {"user", "mapping"}, {"operator", "class"},
+            {"operator", "family"}, {"access", "method"}, {"default", "privileges"}, {"large", "object"},
+        };
+        for (String[] m : multi) {
+            if (c.words(m)) {
+                return String.join(" ", m).toUpperCase(Locale.ROOT);
+            }
+        }
+        c.next();
+        return switch (w) {
+            case "user", "group" -> "ROLE";
+            default -> w.toUpperCase(Locale.ROOT);
+        };
+    }
+
+    private static void create(Cursor c, FactsBuilder b) {
+        b.objectType = objectType(c);
+        if (b.objectType.equals("INDEX")) {
+            int on = c.indexOfWord("on");
+            if (on > 0) {
+                Cursor at = new Cursor(c.tokens, on + 1);
+                at.word("only");
+                TableRef table = at.name();
+                if (table != null) {
+                    b.tablesWritten.add(table);
+                }
+            }
+        } else if (RELATION_TYPES.contains(b.objectType)) {
+            c.words("if", "not", "exists");
+            TableRef name = c.name();
+            if (name != null) {
+                b.tablesWritten.add(name);
+            }
+        }
+    }
+
+    private static void alter(Cursor c, FactsBuilder b) {
+        b.objectType = objectType(c);
+        if (RELATION_TYPES.contains(b.objectType)) {
+            c.words("if", "exists");
+            c.word("only");
+            TableRef name = c.name();
+            if (name != null) {
+                b.tablesWritten.add(name);
+            }
+        }
+    }
+
+    private static boolean drop(Cursor c, FactsBuilder b) {
+        b.objectType = objectType(c);
+        if (b.objectType.isEmpty()) {
+            return false;
+        }
+        c.word("concurrently");
+        c.words("if", "exists");
+        Set<TableRef> names = new java.util.LinkedHashSet<>();
+        boolean listed = nameList(c, names);
+        if (RELATION_TYPES.contains(b.objectType)) {
+            b.tablesWritten.addAll(names);
+        }
+        if (c.word("on")) {
+            // DROP TRIGGER / RULE / POLICY name ON table
+            TableRef table = c.name();
+            if (table != null) {
+                b.tablesWritten.add(table);
+            }
+        }
+        return listed && (c.atEnd() || c.peekWordIn(Set.of("cascade", "restrict")));
+    }
+
+    private static void grant(Cursor c, FactsBuilder b) {
+        int on = c.indexOfWord("on");
+        if (on < 0) {
+            b.objectType = "ROLE";
+            return;
+        }
+        Cursor at = new Cursor(c.tokens, on + 1);
+        if (at.words("all", "tables", "in", "schema")) {
+            b.objectType = "TABLE";
+            return;
+        }
+        if (at.peekWord("all") && at.peekWord(1) != null) {
+            String plural = at.peekWord(1).toUpperCase(Locale.ROOT);
+            b.objectType = plural.endsWith("S") ? plural.substring(0, plural.length() - 1) : plural;
+            return;
+        }
+        if (at.peekWordIn(Set.of("sequence", "database", "domain", "function", "procedure", "routine", "language",
+                "schema", "tablespace", "type", "parameter", "foreign", "large"))) {
+            b.objectType = objectType(at);
+            return;
+        }
+        b.objectType = "TABLE";
+        at.word("table");
+        nameList(at, b.tablesWritten);
+    }
+
+    private static boolean commentTarget(Cursor c, FactsBuilder b) {
+        b.objectType = objectType(c);
+        if (b.objectType.isEmpty()) {
+            return false;
+        }
+        List<String> parts = c.nameParts();
+        if (parts.isEmpty()) {
+            return false;
+        }
+        if (RELATION_TYPES.contains(b.objectType)) {
+            b.tablesWritten.add(ref(parts));
+        } else if (b.objectType.equals("COLUMN") && parts.size() >= 2) {
+            b.tablesWritten.add(ref(parts.subList(0, parts.size() - 1)));
+            b.columnsWritten.add(new ColumnRef(String.join(".", parts.subList(0, parts.size() - 1)),
+                    parts.get(parts.size() - 1)));
+        }
+        return true;
+    }
+
+    private static void set(Cursor c, FactsBuilder b) {
+        if ((c.peekWord("session") && !c.peekWord(1, "authorization")) || c.peekWord("local")) {
+            c.next();
+        }
+        if (c.word("role")) {
+            b.kind = StatementKind.SET_ROLE;
+            b.roleTarget = c.peekWord("none") ? "none" : c.roleName();
+        } else if (c.words("session", "authorization")) {
+            b.kind = StatementKind.SET_SESSION_AUTHORIZATION;
+            b.roleTarget = c.peekWord("default") ? "default" : c.roleName();
+        } else {
+            b.kind = StatementKind.SET;
+        }
+    }
+
+    private static boolean copy(Cursor c, FactsBuilder b, InnerStatements inner) {
+        boolean binary = c.word("binary");
+        TableRef table = null;
+        StatementFacts query = null;
+        List<String> columns = List.of();
+        if (c.peekOp("(")) {
+            int close = c.matchingParen();
+            if (close < 0) {
+                fallback(c.tokens, b);
+                return false;
+            }
+            query = inner.analyse(c.tokens.subList(c.i + 1, close));
+            c.i = close + 1;
+        } else {
+            table = c.name();
+            if (table == null) {
+                return false;
+            }
+            if (c.peekOp("(")) {
+                columns = c.identifierList();
+            }
+        }
+        CopySpec.Direction direction;
+        if (c.word("from")) {
+            direction = CopySpec.Direction.FROM;
+        } else if (c.word("to")) {
+            direction = CopySpec.Direction.TO;
+        } else {
+            return false;
+        }
+        CopySpec.Target target;
+        if (c.word("stdin")) {
+            target = CopySpec.Target.STDIN;
+        } else if (c.word("stdout")) {
+            target = CopySpec.Target.STDOUT;
+        } else if (c.word("program")) {
+            target = CopySpec.Target.PROGRAM;
+            c.next();
+        } else if (c.peekType(Type.STRING)) {
+            target = CopySpec.Target.FILE;
+            c.next();
+        } else {
+            return false;
+        }
+        String format = binary ? "binary" : "text";
+        for (int i = c.i; i < c.tokens.size(); i++) {
+            Token t = c.tokens.get(i);
+            if (t.isWord("format") && i + 1 < c.tokens.size()) {
+                format = c.tokens.get(i + 1).value().toLowerCase(Locale.ROOT);
+            } else if (t.isWord("csv") || t.isWord("binary")) {
+                format = t.value();
+            }
+        }
+        b.copy = new CopySpec(direction, target, java.util.Optional.ofNullable(table), query != null, format);
+        functionCalls(c.rest(), b.functions);
+        if (query != null) {
+            b.mirror(query, true);
+        } else if (direction == CopySpec.Direction.FROM) {
+            b.writes = true;
+            b.tablesWritten.add(table);
+            for (String col : columns) {
+                b.columnsWritten.add(new ColumnRef(table.qualified(), col));
+            }
+        } else {
+            b.tablesRead.add(table);
+            if (columns.isEmpty()) {
+                b.columnsRead.add(new ColumnRef(table.qualified(), "*"));
+            }
+            for (String col : columns) {
+                b.columnsRead.add(new ColumnRef(table.qualified(), col));
+            }
+        }
+        return !b.unparsed;
+    }
+
+    private static boolean explain(Cursor c, FactsBuilder b, InnerStatements inner) {
+        boolean analyze = false;
+        if (c.peekOp("(")) {
+            int close = c.matchingParen();
+            if (close < 0) {
+                return false;
+            }
+            for (int i = c.i + 1; i < close; i++) {
+                Token t = c.tokens.get(i);
+                if ((t.isWord("analyze") || t.isWord("analyse"))) {
+                    Token value = c.tokens.get(i + 1);
+                    analyze = !(value.isWord("false") || value.isWord("off")
+                            || (value.type() == Type.NUMBER && value.value().equals("0"))
+                            || (value.type() == Type.STRING && isFalse(value.value())));
+                }
+            }
+            c.i = close + 1;
+        } else {
+            while (c.peekWordIn(Set.of("analyze", "analyse", "verbose"))) {
+                analyze |= !c.peekWord("verbose");
+                c.next();
+            }
+        }
+        if (c.atEnd()) {
+            return false;
+        }
+        StatementFacts in = inner.analyse(c.rest());
+        b.mirror(in, analyze);
+        return true;
+    }
+
+    private static boolean isFalse(String v) {
+        String s = v.toLowerCase(Locale.ROOT);
+        return s.equals("false") || s.equals("off") || s.equals("0") || s.equals("no");
+    }
+
+    /** {@code [ONLY] name [*] [, ...]}; true when at least one name was read. */
+    private static boolean nameList(Cursor c, Set<TableRef> out) {
+        boolean any = false;
+        do {
+            c.word("only");
+            TableRef name = c.name();
+            if (name == null) {
+                return any;
+            }
+            any = true;
+            out.add(name);
+            c.op("*");
+            c.skipParens();
+        } while (c.op(","));
+        return true;
+    }
+
+    private static void nameListWithColumns(Cursor c, Set<TableRef> out) {
+        while (!c.atEnd()) {
+            TableRef name = c.name();
+            if (name == null) {
+                return;
+            }
+            out.add(name);
+            c.skipParens();
+            if (!c.op(",")) {
+                return;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- fallback for queries and DML
+
+    /**
+     * Best-effort facts for a query, DML or DDL statement that JSqlParser could not parse: DML targets (also
+     * inside CTEs), FROM/JOIN tables, SELECT INTO, function calls, and WHERE clauses.
+     */
+    static void fallback(List<Token> tokens, FactsBuilder b) {
+        functionCalls(tokens, b.functions);
+        Set<String> cteNames = new HashSet<>();
+        Set<TableRef> reads = new java.util.LinkedHashSet<>();
+        int main = mainKeyword(tokens);
+        boolean sawUpdateOrDelete = false;
+        boolean allHaveWhere = true;
+        Deque<Boolean> callParens = new ArrayDeque<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            Token prev = i > 0 ? tokens.get(i - 1) : null;
+            if (t.isOp("(")) {
+                callParens.push(prev != null && prev.isIdentifier() && !NOT_FUNCTIONS.contains(prev.value()));
+                continue;
+            }
+            if (t.isOp(")")) {
+                callParens.poll();
+                continue;
+            }
+            if (t.type() != Type.WORD) {
+                continue;
+            }
+            boolean statementStart = i == main || (prev != null && prev.isOp("("));
+            switch (t.value()) {
+                case "with" -> cteNames(tokens, i + 1, cteNames);
+                case "from", "join" -> {
+                    boolean insideCall = !callParens.isEmpty() && callParens.peek();
+                    if (!insideCall && !(prev != null && (prev.isWord("delete") || prev.isWord("distinct")))) {
+                        fromList(new Cursor(tokens, i + 1), reads);
+                    }
+                }
+                case "insert", "update", "delete", "merge" -> {
+                    if (!statementStart) {
+                        break;
+                    }
+                    StatementKind kind = dmlKind(List.of(t));
+                    if (i != main) {
+                        b.innerKinds.add(kind);
+                        b.dataModifyingCte = true;
+                    }
+                    Cursor c = new Cursor(tokens, i + 1);
+                    c.word("into");
+                    c.word("from");
+                    c.word("only");
+                    TableRef target = c.name();
+                    if (target != null) {
+                        b.tablesWritten.add(target);
+                        if (kind == StatementKind.INSERT && c.peekOp("(")) {
+                            for (String col : c.identifierList()) {
+                                b.columnsWritten.add(new ColumnRef(target.qualified(), col));
+                            }
+                        }
+                    }
+                    if (kind == StatementKind.UPDATE || kind == StatementKind.DELETE) {
+                        sawUpdateOrDelete = true;
+                        allHaveWhere &= hasWhereAtDepthOf(tokens, i);
+                    }
+                }
+                case "into" -> {
+                    if (b.kind == StatementKind.SELECT && main >= 0 && i > main
+                            && tokens.get(main).isWord("select") && depthAt(tokens, main, i) == 0) {
+                        Cursor c = new Cursor(tokens, i + 1);
+                        while (c.peekWordIn(Set.of("temp", "temporary", "unlogged", "table"))) {
+                            c.next();
+                        }
+                        TableRef target = c.name();
+                        if (target != null) {
+                            b.tablesWritten.add(target);
+                            b.writes = true;
+                        }
+                    }
+                }
+                default -> { }
+            }
+        }
+        if (b.kind == StatementKind.SELECT && main >= 0 && tokens.get(main).isWord("table")) {
+            TableRef t = new Cursor(tokens, main + 1).name();
+            if (t != null) {
+                reads.add(t);
+            }
+        }
+        for (TableRef r : reads) {
+            if (r.schema() != null || !cteNames.contains(r.name())) {
+                if (!b.tablesWritten.contains(r)) {
+                    b.tablesRead.add(r);
+                }
+            }
+        }
+        b.hasWhere = sawUpdateOrDelete ? allHaveWhere : main >= 0 && hasWhereAtDepthOf(tokens, main);
+    }
+
+    private static int depthAt(List<Token> tokens, int from, int to) {
+        int depth = 0;
+        for (int i = from; i < to; i++) {
+            if (tokens.get(i).isOp("(")) {
+                depth++;
+            } else if (tokens.get(i).isOp(")")) {
+                depth--;
+            }
+        }
+        return depth;
+    }
+
+    /** Whether a WHERE follows token {@code at} at the same parenthesis depth, before that depth closes. */
+    private static boolean hasWhereAtDepthOf(List<Token> tokens, int at) {
+        int depth = 0;
+        for (int i = at + 1; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                if (--depth < 0) {
+                    return false;
+                }
+            } else if (depth == 0 && t.isWord("where")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code name [(cols)] AS [NOT] [MATERIALIZED] ( ... ) [, ...]} after WITH [RECURSIVE]. */
+    private static void cteNames(List<Token> tokens, int from, Set<String> out) {
+        Cursor c = new Cursor(tokens, from);
+        c.word("recursive");
+        while (true) {
+            String name = c.identifier();
+            if (name == null) {
+                return;
+            }
+            c.skipParens();
+            if (!c.word("as")) {
+                return;
+            }
+            out.add(name);
+            c.word("not");
+            c.word("materialized");
+            if (!c.peekOp("(")) {
+                return;
+            }
+            c.skipParens();
+            while (c.peekWordIn(Set.of("search", "cycle")) && !c.atEnd()) {
+                while (!c.atEnd() && !c.peekOp(",") && !c.peekWordIn(STATEMENT_STARTS)) {
+                    c.next();
+                }
+            }
+            if (!c.op(",")) {
+                return;
+            }
+        }
+    }
+
+    private static void fromList(Cursor c, Set<TableRef> out) {
+        do {
+            c.word("only");
+            c.word("lateral");
+            if (c.peekOp("(")) {
+                c.skipParens();
+            } else {
+                int before = c.i;
+                TableRef name = c.name();
+                if (name == null) {
+                    return;
+                }
+                if (c.peekOp("(")) {
+                    c.skipParens(); // a function in FROM; functionCalls() records it
+                } else {
+                    out.add(name);
+                    c.op("*");
+                }
+                if (c.i == before) {
+                    return;
+                }
+            }
+            c.word("as");
+            String alias = c.peekWord();
+            if ((alias != null && !CLAUSE_WORDS.contains(alias)) || c.peekType(Type.QUOTED_IDENT)) {
+                c.next();
+                c.skipParens();
+            }
+        } while (c.op(","));
+    }
+
+    // ---------------------------------------------------------------- functions
+
+    /** Records every {@code name(} and {@code schema.name(} that is a call rather than a type, table or alias. */
+    static void functionCalls(List<Token> tokens, Set<String> out) {
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!t.isIdentifier() || !tokens.get(i + 1).isOp("(")) {
+                continue;
+            }
+            if (t.type() == Type.WORD && NOT_FUNCTIONS.contains(t.value())) {
+                continue;
+            }
+            int first = i;
+            while (first >= 2 && tokens.get(first - 1).isOp(".") && tokens.get(first - 2).isIdentifier()) {
+                first -= 2;
+            }
+            Token before = first > 0 ? tokens.get(first - 1) : null;
+            if (isCteHeader(tokens, i + 1)) {
+                continue;
+            }
+            if (before != null) {
+                boolean call = switch (before.type()) {
+                    case WORD -> CALL_PREFIX.contains(before.value());
+                    case QUOTED_IDENT -> false;
+                    case OPERATOR -> !before.value().equals("::") && !before.value().equals(")")
+                            && !before.value().equals("]") && !before.value().equals(".");
+                    default -> true;
+                };
+                if (!call) {
+                    continue;
+                }
+            }
+            StringBuilder name = new StringBuilder();
+            for (int k = first; k <= i; k += 2) {
+                if (name.length() > 0) {
+                    name.append('.');
+                }
+                name.append(tokens.get(k).value());
+            }
+            out.add(name.toString());
+        }
+    }
+
+    /** {@code name ( cols ) AS [NOT] [MATERIALIZED] (}: a CTE with a column list, not a call. */
+    private static boolean isCteHeader(List<Token> tokens, int open) {
+        Cursor c = new Cursor(tokens, open);
+        c.skipParens();
+        if (!c.word("as")) {
+            return false;
+        }
+        c.word("not");
+        c.word("materialized");
+        return c.peekOp("(");
+    }
+
+    /** Function calls in code held in a string (a DO body), and in strings inside it, a few levels deep. */
+    static void functionsInCode(String code, Set<String> out, int levels) {
+        List<Token> tokens = Lexer.tokenize(code).tokens();
+        functionCalls(tokens, out);
+        if (levels > 1) {
+            for (Token t : tokens) {
+                if (t.type() == Type.STRING && t.value().indexOf('(') >= 0) {
+                    functionsInCode(t.value(), out, levels - 1);
+                }
+            }
+        }
+    }
+
+    static TableRef ref(List<String> parts) {
+        int n = parts.size();
+        return n == 1 ? new TableRef(null, parts.get(0)) : new TableRef(parts.get(n - 2), parts.get(n - 1));
+    }
+
+    /** A position in a statement's tokens with the small reads the grammar above needs. */
+    static final class Cursor {
+        final List<Token> tokens;
+        int i;
+
+        Cursor(List<Token> tokens, int i) {
+            this.tokens = tokens;
+            this.i = i;
+        }
+
+        boolean atEnd() {
+            return i >= tokens.size();
+        }
+
+        void next() {
+            i++;
+        }
+
+        List<Token> rest() {
+            return tokens.subList(Math.min(i, tokens.size()), tokens.size());
+        }
+
+        String peekWord() {
+            return peekWord(0);
+        }
+
+        String peekWord(int ahead) {
+            int k = i + ahead;
+            return k < tokens.size() && tokens.get(k).type() == Type.WORD ? tokens.get(k).value() : null;
+        }
+
+        boolean peekWord(String w) {
+            return w.equals(peekWord());
+        }
+
+        boolean peekWord(int ahead, String w) {
+            return w.equals(peekWord(ahead));
+        }
+
+        boolean peekWordIn(Set<String> words) {
+            String w = peekWord();
+            return w != null && words.contains(w);
+        }
+
+        boolean peekOp(String op) {
+            return i < tokens.size() && tokens.get(i).isOp(op);
+        }
+
+        boolean peekType(Type type) {
+            return i < tokens.size() && tokens.get(i).type() == type;
+        }
+
+        boolean word(String w) {
+            if (peekWord(w)) {
+                i++;
+                return true;
+            }
+            return false;
+        }
+
+        /** Consumes all the words in sequence, or nothing. */
+        boolean words(String... ws) {
+            for (int k = 0; k < ws.length; k++) {
+                if (!peekWord(k, ws[k])) {
+                    return false;
+                }
+            }
+            i += ws.length;
+            return true;
+        }
+
+        boolean op(String op) {
+            if (peekOp(op)) {
+                i++;
+                return true;
+            }
+            return false;
+        }
+
+        /** An identifier (folded), or null. */
+        String identifier() {
+            if (i < tokens.size() && tokens.get(i).isIdentifier()) {
+                return tokens.get(i++).value();
+            }
+            return null;
+        }
+
+        /** A role name: identifier or string literal. */
+        String roleName() {
+            if (peekType(Type.STRING)) {
+                return tokens.get(i++).value();
+            }
+            return identifier();
+        }
+
+        /** {@code a[.b[.c]]}, or an empty list. */
+        List<String> nameParts() {
+            List<String> parts = new java.util.ArrayList<>(3);
+            String first = identifier();
+            if (first == null) {
+                return parts;
+            }
+            parts.add(first);
+            while (peekOp(".") && i + 1 < tokens.size() && tokens.get(i + 1).isIdentifier()) {
+                i++;
+                parts.add(identifier());
+            }
+            return parts;
+        }
+
+        TableRef name() {
+            List<String> parts = nameParts();
+            return parts.isEmpty() ? null : ref(parts);
+        }
+
+        int matchingParen() {
+            int depth = 0;
+            for (int k = i; k < tokens.size(); k++) {
+                if (tokens.get(k).isOp("(")) {
+                    depth++;
+                } else if (tokens.get(k).isOp(")") && --depth == 0) {
+                    return k;
+                }
+            }
+            return -1;
+        }
+
+        void skipParens() {
+            if (peekOp("(")) {
+                int close = matchingParen();
+                i = close < 0 ? tokens.size() : close + 1;
+            }
+        }
+
+        /** {@code ( a, b, c )}: the identifiers, consumed. */
+        List<String> identifierList() {
+            int close = matchingParen();
+            List<String> out = new java.util.ArrayList<>();
+            for (int k = i + 1; k < (close < 0 ? tokens.size() : close); k++) {
+                if (tokens.get(k).isIdentifier()) {
+                    out.add(tokens.get(k).value());
+                }
+            }
+            i = close < 0 ? tokens.size() : close + 1;
+            return out;
+        }
+
+        /** Index of the first top-level (depth 0 from here) occurrence of the word, or -1. */
+        int indexOfWord(String w) {
+            int depth = 0;
+            for (int k = i; k < tokens.size(); k++) {
+                Token t = tokens.get(k);
+                if (t.isOp("(")) {
+                    depth++;
+                } else if (t.isOp(")")) {
+                    depth--;
+                } else if (depth == 0 && t.isWord(w)) {
+                    return k;
+                }
+            }
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.warden.sql;
+
+import dev.warden.sql.Lexer.Token;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A statement's shape: its tokens with every literal value replaced, comments dropped and spacing made
+ * uniform. Two renderings of the same token sequence:
+ *
+ * <ul>
+ *   <li>{@link #parserText()}: what JSqlParser parses and what the cache is keyed by. Strings become
+ *       {@code '?'} and numbers {@code 0}, so the text stays valid SQL of the same syntactic shape. Because the
+ *       parser never sees a literal's value, everything derived from the parse depends only on the key: a cache
+ *       hit can never hand out facts that a different literal would have changed. The key is the full text, not
+ *       a hash, so a collision cannot smuggle one statement's facts onto another.</li>
+ *   <li>{@link #fingerprint()}: the normalized text with literals as {@code ?}, hashed.</li>
+ * </ul>
+ */
+final class Shape {
+
+    private Shape() {}
+
+    static String parserText(List<Token> tokens) {
+        return render(tokens, true);
+    }
+
+    static String normalizedText(List<Token> tokens) {
+        return render(tokens, false);
+    }
+
+    /** First 128 bits of SHA-256 over the UTF-8 normalized text, as 32 lower-case hex digits. */
+    static String fingerprint(List<Token> tokens) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] digest = sha.digest(normalizedText(tokens).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+    }
+
+    private static String render(List<Token> tokens, boolean forParser) {
+        StringBuilder out = new StringBuilder(tokens.size() * 6);
+        Token previous = null;
+        for (Token t : tokens) {
+            if (previous != null && !previous.isOp(".") && !t.isOp(".")) {
+                out.append(' ');
+            }
+            switch (t.type()) {
+                case WORD, PARAM, OPERATOR -> out.append(t.value());
+                case QUOTED_IDENT -> out.append('"').append(t.value().replace("\"", "\"\"")).append('"');
+                case STRING -> out.append(forParser ? "'?'" : "?");
+                case NUMBER -> out.append(forParser ? "0" : "?");
+                default -> throw new IllegalStateException(t.type().name());
+            }
+            previous = t;
+        }
+        return out.toString();
+    }
+}

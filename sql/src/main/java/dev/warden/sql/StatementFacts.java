@@ -1,0 +1,100 @@
+package dev.warden.sql;
+
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What one statement does, as far as Warden can tell without the database. See {@code package-info} for the
+ * rules behind {@code writes}, {@code hasWhere} and {@code unparsed}.
+ *
+ * @param text the statement's source text, trimmed of surrounding whitespace and the terminating semicolon
+ *     (comments inside or before it are kept)
+ * @param fingerprint 32 lower-case hex digits: the first 128 bits of SHA-256 over the UTF-8 normalized text
+ *     (literals as {@code ?}, comments dropped, unquoted words lower-cased, tokens separated by one space);
+ *     equal for statements of the same shape and the same in every JVM
+ * @param kind what the statement is, by its leading keywords
+ * @param objectType for CREATE/ALTER/DROP/COMMENT/GRANT/REVOKE/TRUNCATE/REFRESH/REINDEX/SECURITY LABEL: the
+ *     object kind in upper case ({@code TABLE}, {@code MATERIALIZED VIEW}, {@code ROLE} ...); otherwise ""
+ * @param writes whether the statement may change data, schema, privileges or server state
+ * @param tablesRead relations read (FROM, JOIN, subqueries, CTE bodies; CTE names themselves excluded)
+ * @param tablesWritten relations written: DML targets, COPY FROM, SELECT INTO, DDL targets, LOCK/VACUUM/...
+ * @param columnsRead columns referenced (best effort)
+ * @param columnsWritten INSERT column lists, UPDATE/MERGE SET targets, COPY FROM column lists
+ * @param hasWhere when the statement contains UPDATE or DELETE (itself or nested): whether every one of them
+ *     has a WHERE clause; otherwise whether the statement itself has a top-level WHERE
+ * @param functions functions called, lower case unless quoted, schema-qualified when written so
+ * @param dataModifyingCte whether a WITH clause holds INSERT/UPDATE/DELETE/MERGE
+ * @param copy for COPY, its direction, target and format
+ * @param roleTarget for SET ROLE / SET SESSION AUTHORIZATION: the role ({@code none} / {@code default} for
+ *     those keywords)
+ * @param preparedName for PREPARE/EXECUTE/DEALLOCATE: the prepared statement's name ({@code ALL} for
+ *     {@code DEALLOCATE ALL})
+ * @param inner for PREPARE, EXPLAIN, DECLARE and COPY (query): the facts of the statement inside
+ * @param innerKinds kinds of statements nested in this one: the DML of data-modifying CTEs, MERGE actions,
+ *     and the inner statement of PREPARE/EXPLAIN/DECLARE/COPY together with its own inner kinds
+ * @param unparsed whether the statement's meaning may be hidden from Warden: JSqlParser could not parse it and
+ *     the lexer does not know its whole grammar
+ */
+public record StatementFacts(
+        String text,
+        String fingerprint,
+        StatementKind kind,
+        String objectType,
+        boolean writes,
+        Set<TableRef> tablesRead,
+        Set<TableRef> tablesWritten,
+        Set<ColumnRef> columnsRead,
+        Set<ColumnRef> columnsWritten,
+        boolean hasWhere,
+        Set<String> functions,
+        boolean dataModifyingCte,
+        Optional<CopySpec> copy,
+        Optional<String> roleTarget,
+        Optional<String> preparedName,
+        Optional<StatementFacts> inner,
+        Set<StatementKind> innerKinds,
+        boolean unparsed) {
+
+    public StatementFacts {
+        Objects.requireNonNull(text, "text");
+        Objects.requireNonNull(fingerprint, "fingerprint");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(objectType, "objectType");
+        tablesRead = frozen(tablesRead);
+        tablesWritten = frozen(tablesWritten);
+        columnsRead = frozen(columnsRead);
+        columnsWritten = frozen(columnsWritten);
+        functions = frozen(functions);
+        Objects.requireNonNull(copy, "copy");
+        Objects.requireNonNull(roleTarget, "roleTarget");
+        Objects.requireNonNull(preparedName, "preparedName");
+        Objects.requireNonNull(inner, "inner");
+        innerKinds = innerKinds.isEmpty()
+                ? Collections.emptySet()
+                : Collections.unmodifiableSet(EnumSet.copyOf(innerKinds));
+    }
+
+    /** Whether this statement is {@code kind} or contains a statement of that kind. */
+    public boolean involves(StatementKind k) {
+        return kind == k || innerKinds.contains(k);
+    }
+
+    /** The same facts for another text of the same shape (what the cache hands out). */
+    StatementFacts withText(String newText) {
+        return new StatementFacts(newText, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
+                columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
+                inner, innerKinds, unparsed);
+    }
+
+    private static <T> Set<T> frozen(Set<T> set) {
+        if (set.isEmpty()) {
+            return Collections.emptySet();
+        }
+        // Insertion order is kept so that audit records list tables in the order the statement names them.
+        return Collections.unmodifiableSet(new LinkedHashSet<>(set));
+    }
+}

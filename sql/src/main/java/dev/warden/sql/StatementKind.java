@@ -1,0 +1,18 @@
+package dev.warden.sql;
+
+/**
+ * What a statement is, by its leading keywords. The policy validator in {@code config/} lists the same names,
+ * so constants are never renamed or removed.
+ */
+public enum StatementKind {
+    SELECT, INSERT, UPDATE, DELETE, MERGE,
+    CREATE, ALTER, DROP, TRUNCATE, GRANT, REVOKE, COMMENT,
+    SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION, SET, RESET, SHOW,
+    COPY, DO, CALL, PREPARE, EXECUTE, DEALLOCATE,
+    BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE,
+    VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH,
+    LISTEN, NOTIFY, UNLISTEN, DISCARD, LOCK,
+    DECLARE, FETCH, MOVE, CLOSE, EXPLAIN,
+    ALTER_SYSTEM, CHECKPOINT, LOAD, SECURITY_LABEL, IMPORT_FOREIGN_SCHEMA, REASSIGN_OWNED, DROP_OWNED,
+    EMPTY, OTHER
+}

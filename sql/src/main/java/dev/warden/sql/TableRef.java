@@ -1,0 +1,26 @@
+package dev.warden.sql;
+
+import java.util.Objects;
+
+/**
+ * A table (or other relation) named by a statement. Unquoted identifiers are folded to lower case, quoted ones
+ * keep their exact case without the quotes, as PostgreSQL resolves them.
+ *
+ * @param schema the schema as written, or {@code null} when the name is unqualified
+ * @param name the relation name
+ */
+public record TableRef(String schema, String name) {
+    public TableRef {
+        Objects.requireNonNull(name, "name");
+    }
+
+    /** {@code schema.name}, or {@code name} when unqualified. */
+    public String qualified() {
+        return schema == null ? name : schema + "." + name;
+    }
+
+    @Override
+    public String toString() {
+        return qualified();
+    }
+}

@@ -1,0 +1,645 @@
+package dev.warden.sql;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class AnalyzerTest {
+
+    private final Analyzer analyzer = new Analyzer(1000);
+
+    private StatementFacts one(String sql) {
+        Analysis analysis = analyzer.analyze(sql);
+        assertEquals(1, analysis.statements().size(), () -> "statements of " + sql + ": " + analysis);
+        return analysis.statements().get(0);
+    }
+
+    private List<StatementFacts> all(String sql) {
+        return analyzer.analyze(sql).statements();
+    }
+
+    private static TableRef t(String name) {
+        return new TableRef(null, name);
+    }
+
+    // ------------------------------------------------------------------ DROP / TRUNCATE
+
+    @Test
+    void dropTableIsADropOfThatTable() {
+        StatementFacts f = one("DROP TABLE t");
+        assertEquals(StatementKind.DROP, f.kind());
+        assertEquals("TABLE", f.objectType());
+        assertTrue(f.writes());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertFalse(f.unparsed());
+        assertEquals("DROP TABLE t", f.text());
+    }
+
+    @Test
+    void quotedTableNameKeepsItsCase() {
+        StatementFacts f = one("drop   table \"T\"");
+        assertEquals(StatementKind.DROP, f.kind());
+        assertEquals(Set.of(t("T")), f.tablesWritten());
+    }
+
+    @Test
+    void dropOfSeveralTablesWithIfExistsNamesEach() {
+        StatementFacts f = one("DROP TABLE IF EXISTS a, s.b CASCADE");
+        assertEquals(Set.of(t("a"), new TableRef("s", "b")), f.tablesWritten());
+        assertFalse(f.unparsed());
+    }
+
+    @Test
+    void dropAfterASelectIsASecondStatement() {
+        List<StatementFacts> s = all("SELECT 1; DROP TABLE t");
+        assertEquals(2, s.size());
+        assertEquals(StatementKind.SELECT, s.get(0).kind());
+        assertEquals("SELECT 1", s.get(0).text());
+        assertEquals(StatementKind.DROP, s.get(1).kind());
+        assertEquals("DROP TABLE t", s.get(1).text());
+    }
+
+    @Test
+    void leadingCommentDoesNotHideADrop() {
+        StatementFacts f = one("/* x */ DROP TABLE t");
+        assertEquals(StatementKind.DROP, f.kind());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertEquals("/* x */ DROP TABLE t", f.text());
+    }
+
+    @Test
+    void nestedCommentIsSkippedWhole() {
+        List<StatementFacts> s = all("/* a /* b */ DROP TABLE t; */ SELECT 1");
+        assertEquals(1, s.size());
+        assertEquals(StatementKind.SELECT, s.get(0).kind());
+    }
+
+    @Test
+    void truncateIsATruncateOfTables() {
+        StatementFacts f = one("TRUNCATE t");
+        assertEquals(StatementKind.TRUNCATE, f.kind());
+        assertEquals("TABLE", f.objectType());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertTrue(f.writes());
+        assertFalse(f.unparsed());
+        assertEquals(Set.of(t("a"), t("b")), one("TRUNCATE TABLE ONLY a, b RESTART IDENTITY").tablesWritten());
+    }
+
+    // ------------------------------------------------------------------ DML and WHERE
+
+    @Test
+    void deleteWithoutWhereHasNoWhere() {
+        StatementFacts f = one("DELETE FROM t");
+        assertEquals(StatementKind.DELETE, f.kind());
+        assertFalse(f.hasWhere());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertTrue(f.writes());
+        assertFalse(f.unparsed());
+    }
+
+    @Test
+    void deleteWithWhereHasWhere() {
+        StatementFacts f = one("DELETE FROM t WHERE id = 1");
+        assertEquals(StatementKind.DELETE, f.kind());
+        assertTrue(f.hasWhere());
+        assertEquals(Set.of(new ColumnRef(null, "id")), f.columnsRead());
+    }
+
+    @Test
+    void updateWithoutWhereHasNoWhereAndWritesItsSetColumns() {
+        StatementFacts f = one("UPDATE t SET a=1");
+        assertEquals(StatementKind.UPDATE, f.kind());
+        assertFalse(f.hasWhere());
+        assertEquals(Set.of(new ColumnRef("t", "a")), f.columnsWritten());
+    }
+
+    @Test
+    void whereCurrentOfCountsAsWhereThoughTheParserFails() {
+        StatementFacts f = one("UPDATE t SET a = 1 WHERE CURRENT OF c");
+        assertEquals(StatementKind.UPDATE, f.kind());
+        assertTrue(f.hasWhere());
+        assertTrue(f.unparsed());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+    }
+
+    @Test
+    void deletingCteMakesTheSelectADeleteWithoutWhere() {
+        StatementFacts f = one("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d");
+        assertEquals(StatementKind.SELECT, f.kind());
+        assertTrue(f.dataModifyingCte());
+        assertTrue(f.writes());
+        assertFalse(f.hasWhere());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertTrue(f.involves(StatementKind.DELETE));
+        assertFalse(f.tablesRead().contains(t("d")), "CTE names are not tables");
+    }
+
+    @Test
+    void cteWithWhereKeepsWhere() {
+        StatementFacts f = one("WITH d AS (DELETE FROM t WHERE id = 3 RETURNING *) SELECT * FROM d");
+        assertTrue(f.hasWhere());
+        assertTrue(f.dataModifyingCte());
+    }
+
+    @Test
+    void insertWithSchemaNamesTargetAndColumns() {
+        StatementFacts f = one("INSERT INTO s.t (a, b) VALUES (1, 2)");
+        assertEquals(StatementKind.INSERT, f.kind());
+        assertEquals(Set.of(new TableRef("s", "t")), f.tablesWritten());
+        assertEquals("s.t", f.tablesWritten().iterator().next().qualified());
+        assertEquals(Set.of(new ColumnRef("s.t", "a"), new ColumnRef("s.t", "b")), f.columnsWritten());
+    }
+
+    @Test
+    void mergeWritesTargetAndReadsSource() {
+        StatementFacts f = one("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = s.a");
+        assertEquals(StatementKind.MERGE, f.kind());
+        assertTrue(f.writes());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertEquals(Set.of(t("s")), f.tablesRead());
+        assertTrue(f.columnsWritten().contains(new ColumnRef("t", "a")));
+        assertTrue(f.innerKinds().contains(StatementKind.UPDATE));
+    }
+
+    @Test
+    void joinColumnsResolveAliasesToTables() {
+        StatementFacts f = one(
+                "SELECT u.email, o.total FROM users u JOIN orders o ON o.user_id = u.id WHERE u.id = $1");
+        assertEquals(StatementKind.SELECT, f.kind());
+        assertFalse(f.writes());
+        assertEquals(Set.of(t("users"), t("orders")), f.tablesRead());
+        assertEquals(Set.of(new ColumnRef("users", "email"), new ColumnRef("orders", "total"),
+                new ColumnRef("orders", "user_id"), new ColumnRef("users", "id")), f.columnsRead());
+        assertTrue(f.hasWhere());
+    }
+
+    @Test
+    void selectIntoWritesTheNewTable() {
+        StatementFacts f = one("SELECT * INTO newt FROM t");
+        assertEquals(StatementKind.SELECT, f.kind());
+        assertTrue(f.writes());
+        assertEquals(Set.of(t("newt")), f.tablesWritten());
+        assertEquals(Set.of(t("t")), f.tablesRead());
+    }
+
+    @Test
+    void valuesAndTableAreSelects() {
+        assertEquals(StatementKind.SELECT, one("VALUES (1, 2)").kind());
+        StatementFacts table = one("TABLE t");
+        assertEquals(StatementKind.SELECT, table.kind());
+        assertEquals(Set.of(t("t")), table.tablesRead());
+    }
+
+    @Test
+    void stringThatLooksLikeADropIsASelect() {
+        StatementFacts f = one("SELECT 'DROP TABLE t'");
+        assertEquals(StatementKind.SELECT, f.kind());
+        assertFalse(f.writes());
+        assertTrue(f.tablesWritten().isEmpty());
+    }
+
+    @Test
+    void lineCommentContainingDropIsIgnored() {
+        StatementFacts f = one("-- DROP TABLE t\nSELECT 1");
+        assertEquals(StatementKind.SELECT, f.kind());
+        assertFalse(f.writes());
+    }
+
+    @Test
+    void semicolonInDollarQuoteDoesNotSplit() {
+        List<StatementFacts> s = all("SELECT $$;$$; SELECT 2");
+        assertEquals(2, s.size());
+        assertEquals("SELECT $$;$$", s.get(0).text());
+        assertEquals("SELECT 2", s.get(1).text());
+    }
+
+    @Test
+    void backslashEscapedQuoteInEStringDoesNotHideTheDrop() {
+        List<StatementFacts> s = all("SELECT E'it\\'s'; DROP TABLE x");
+        assertEquals(2, s.size());
+        assertEquals(StatementKind.SELECT, s.get(0).kind());
+        assertEquals(StatementKind.DROP, s.get(1).kind());
+        assertEquals(Set.of(t("x")), s.get(1).tablesWritten());
+    }
+
+    @Test
+    void transactionBlockGivesThreeStatements() {
+        List<StatementFacts> s = all("BEGIN; UPDATE a SET x = 1 WHERE id = 2; COMMIT");
+        assertEquals(List.of(StatementKind.BEGIN, StatementKind.UPDATE, StatementKind.COMMIT),
+                s.stream().map(StatementFacts::kind).toList());
+        assertTrue(s.get(1).hasWhere());
+        assertFalse(s.get(0).unparsed());
+        assertFalse(s.get(2).unparsed());
+        assertFalse(s.get(0).writes());
+    }
+
+    @Test
+    void transactionSynonymsMapToTheirKinds() {
+        assertEquals(StatementKind.BEGIN, one("START TRANSACTION ISOLATION LEVEL SERIALIZABLE").kind());
+        assertEquals(StatementKind.COMMIT, one("END").kind());
+        assertEquals(StatementKind.ROLLBACK, one("ABORT").kind());
+        assertEquals(StatementKind.ROLLBACK, one("ROLLBACK TO SAVEPOINT s").kind());
+        assertEquals(StatementKind.SAVEPOINT, one("SAVEPOINT s").kind());
+        assertEquals(StatementKind.RELEASE, one("RELEASE SAVEPOINT s").kind());
+    }
+
+    // ------------------------------------------------------------------ PREPARE / EXECUTE / EXPLAIN / DECLARE
+
+    @Test
+    void prepareCarriesTheInnerDeleteAndExecuteNamesIt() {
+        List<StatementFacts> s = all("PREPARE p AS DELETE FROM t; EXECUTE p");
+        assertEquals(2, s.size());
+        StatementFacts prepare = s.get(0);
+        assertEquals(StatementKind.PREPARE, prepare.kind());
+        assertEquals(Optional.of("p"), prepare.preparedName());
+        StatementFacts inner = prepare.inner().orElseThrow();
+        assertEquals(StatementKind.DELETE, inner.kind());
+        assertFalse(inner.hasWhere());
+        assertEquals("DELETE FROM t", inner.text());
+        assertTrue(prepare.involves(StatementKind.DELETE));
+        assertFalse(prepare.hasWhere());
+        StatementFacts execute = s.get(1);
+        assertEquals(StatementKind.EXECUTE, execute.kind());
+        assertEquals(Optional.of("p"), execute.preparedName());
+    }
+
+    @Test
+    void deallocateNamesItsStatementOrAll() {
+        assertEquals(Optional.of("p"), one("DEALLOCATE p").preparedName());
+        assertEquals(Optional.of("ALL"), one("DEALLOCATE PREPARE ALL").preparedName());
+        assertEquals(StatementKind.DEALLOCATE, one("DEALLOCATE p").kind());
+    }
+
+    @Test
+    void explainAnalyzeMirrorsTheStatementItRuns() {
+        StatementFacts f = one("EXPLAIN ANALYZE DELETE FROM t");
+        assertEquals(StatementKind.EXPLAIN, f.kind());
+        assertTrue(f.writes());
+        assertFalse(f.hasWhere());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertEquals(StatementKind.DELETE, f.inner().orElseThrow().kind());
+    }
+
+    @Test
+    void plainExplainDoesNotWrite() {
+        StatementFacts f = one("EXPLAIN DELETE FROM t");
+        assertFalse(f.writes());
+        assertTrue(f.tablesWritten().isEmpty());
+        assertFalse(one("EXPLAIN (ANALYZE false) DELETE FROM t").writes());
+        assertTrue(one("EXPLAIN (ANALYZE, BUFFERS) DELETE FROM t").writes());
+    }
+
+    @Test
+    void declareCursorCarriesItsQuery() {
+        StatementFacts f = one("DECLARE c CURSOR FOR SELECT * FROM secret");
+        assertEquals(StatementKind.DECLARE, f.kind());
+        assertEquals(Set.of(t("secret")), f.tablesRead());
+        assertEquals(StatementKind.SELECT, f.inner().orElseThrow().kind());
+        assertEquals(StatementKind.FETCH, one("FETCH 10 FROM c").kind());
+        assertEquals(StatementKind.CLOSE, one("CLOSE c").kind());
+    }
+
+    // ------------------------------------------------------------------ COPY
+
+    @Test
+    void copyToProgramIsAnExportToAProgram() {
+        StatementFacts f = one("COPY t TO PROGRAM 'cat'");
+        assertEquals(StatementKind.COPY, f.kind());
+        CopySpec copy = f.copy().orElseThrow();
+        assertEquals(CopySpec.Direction.TO, copy.direction());
+        assertEquals(CopySpec.Target.PROGRAM, copy.target());
+        assertEquals(Optional.of(t("t")), copy.table());
+        assertFalse(f.unparsed());
+        assertFalse(f.writes());
+    }
+
+    @Test
+    void copyFromServerFileWritesTheTable() {
+        StatementFacts f = one("COPY t FROM '/tmp/x'");
+        CopySpec copy = f.copy().orElseThrow();
+        assertEquals(CopySpec.Direction.FROM, copy.direction());
+        assertEquals(CopySpec.Target.FILE, copy.target());
+        assertTrue(f.writes());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+    }
+
+    @Test
+    void copyOfAQueryToStdoutReadsTheQueryTables() {
+        StatementFacts f = one("COPY (SELECT * FROM t) TO STDOUT WITH (FORMAT csv)");
+        CopySpec copy = f.copy().orElseThrow();
+        assertTrue(copy.query());
+        assertEquals(Optional.empty(), copy.table());
+        assertEquals(CopySpec.Target.STDOUT, copy.target());
+        assertEquals("csv", copy.format());
+        assertEquals(Set.of(t("t")), f.tablesRead());
+        assertFalse(f.writes());
+    }
+
+    @Test
+    void copyFromStdinWritesTheTable() {
+        StatementFacts f = one("COPY t FROM STDIN");
+        CopySpec copy = f.copy().orElseThrow();
+        assertEquals(CopySpec.Target.STDIN, copy.target());
+        assertEquals("text", copy.format());
+        assertTrue(f.writes());
+        assertFalse(f.unparsed());
+    }
+
+    @Test
+    void copyOfADeleteQueryIsADeleteWithoutWhere() {
+        StatementFacts f = one("COPY (DELETE FROM t RETURNING *) TO STDOUT");
+        assertTrue(f.writes());
+        assertFalse(f.hasWhere());
+        assertTrue(f.involves(StatementKind.DELETE));
+    }
+
+    // ------------------------------------------------------------------ functions
+
+    @Test
+    void serverFileFunctionInSelectListIsReported() {
+        StatementFacts f = one("SELECT pg_read_file('/etc/passwd')");
+        assertEquals(Set.of("pg_read_file"), f.functions());
+        assertFalse(f.writes());
+    }
+
+    @Test
+    void functionInFromIsReported() {
+        StatementFacts f = one("SELECT * FROM pg_ls_dir('.')");
+        assertEquals(Set.of("pg_ls_dir"), f.functions());
+    }
+
+    @Test
+    void schemaQualifiedFunctionKeepsItsSchema() {
+        assertEquals(Set.of("pg_catalog.pg_read_file"),
+                one("SELECT pg_catalog.pg_read_file('/etc/passwd')").functions());
+    }
+
+    @Test
+    void functionsInSubqueriesAndCtesAreReported() {
+        StatementFacts f = one("WITH x AS (SELECT lo_import('/etc/passwd') AS o) "
+                + "SELECT * FROM t WHERE a IN (SELECT pg_read_binary_file(b) FROM u)");
+        assertTrue(f.functions().containsAll(Set.of("lo_import", "pg_read_binary_file")), f.functions()::toString);
+    }
+
+    @Test
+    void functionsAreFoundByTheLexerWhenTheParserFails() {
+        StatementFacts f = one("SELECT pg_read_file('x') FROM t WHERE CURRENT OF c");
+        assertTrue(f.unparsed());
+        assertTrue(f.functions().contains("pg_read_file"));
+    }
+
+    // ------------------------------------------------------------------ roles and settings
+
+    @Test
+    void setRoleNamesTheRole() {
+        StatementFacts f = one("SET ROLE postgres");
+        assertEquals(StatementKind.SET_ROLE, f.kind());
+        assertEquals(Optional.of("postgres"), f.roleTarget());
+        assertFalse(f.unparsed());
+        assertEquals(Optional.of("admin"), one("SET LOCAL ROLE admin").roleTarget());
+        assertEquals(Optional.of("none"), one("SET ROLE NONE").roleTarget());
+        assertEquals(Optional.of("Admin"), one("SET ROLE 'Admin'").roleTarget());
+    }
+
+    @Test
+    void roleGivenAsStringIsNotTakenFromTheCache() {
+        assertEquals(Optional.of("nobody"), one("SET ROLE 'nobody'").roleTarget());
+        assertEquals(Optional.of("postgres"), one("SET ROLE 'postgres'").roleTarget());
+    }
+
+    @Test
+    void setSessionAuthorizationNamesTheRole() {
+        StatementFacts f = one("SET SESSION AUTHORIZATION postgres");
+        assertEquals(StatementKind.SET_SESSION_AUTHORIZATION, f.kind());
+        assertEquals(Optional.of("postgres"), f.roleTarget());
+    }
+
+    @Test
+    void resetRoleAndResetSessionAuthorizationAreResetRole() {
+        assertEquals(StatementKind.RESET_ROLE, one("RESET ROLE").kind());
+        assertEquals(StatementKind.RESET_ROLE, one("RESET SESSION AUTHORIZATION").kind());
+        assertEquals(StatementKind.RESET, one("RESET work_mem").kind());
+    }
+
+    @Test
+    void otherSetsAreSet() {
+        StatementFacts f = one("SET search_path TO a, b");
+        assertEquals(StatementKind.SET, f.kind());
+        assertFalse(f.writes());
+        assertFalse(f.unparsed());
+        assertEquals(StatementKind.SHOW, one("SHOW work_mem").kind());
+    }
+
+    @Test
+    void alterSystemIsAlterSystem() {
+        StatementFacts f = one("ALTER SYSTEM SET work_mem = '1GB'");
+        assertEquals(StatementKind.ALTER_SYSTEM, f.kind());
+        assertTrue(f.writes());
+        assertFalse(f.unparsed());
+    }
+
+    // ------------------------------------------------------------------ DO, DDL, privileges, utility
+
+    @Test
+    void doBlockWritesAndIsNotAnalysedFurther() {
+        StatementFacts f = one("DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$");
+        assertEquals(StatementKind.DO, f.kind());
+        assertTrue(f.writes());
+        assertTrue(f.tablesWritten().isEmpty());
+    }
+
+    @Test
+    void doBlockFunctionCallsAreReported() {
+        StatementFacts f = one("DO $body$ BEGIN PERFORM pg_read_file('x'); "
+                + "EXECUTE 'SELECT lo_export(1, ''/tmp/x'')'; END $body$");
+        assertEquals(Set.of("pg_read_file", "lo_export"), f.functions());
+    }
+
+    @Test
+    void doBodiesWithDifferentFunctionsAreNotConfusedByTheCache() {
+        assertEquals(Set.of("now"), one("DO $$ BEGIN PERFORM now(); END $$").functions());
+        assertEquals(Set.of("pg_read_file"), one("DO $$ BEGIN PERFORM pg_read_file('x'); END $$").functions());
+    }
+
+    @Test
+    void grantOnTableIsAGrantOfThatTable() {
+        StatementFacts f = one("GRANT ALL ON t TO bob");
+        assertEquals(StatementKind.GRANT, f.kind());
+        assertEquals("TABLE", f.objectType());
+        assertTrue(f.writes());
+        assertEquals(Set.of(t("t")), f.tablesWritten());
+        assertEquals("ROLE", one("GRANT admin TO bob").objectType());
+        assertEquals(StatementKind.REVOKE, one("REVOKE SELECT ON t FROM bob").kind());
+    }
+
+    @Test
+    void createTableAsReadsItsQueryAndWritesTheNewTable() {
+        StatementFacts f = one("CREATE TABLE x AS SELECT * FROM t");
+        assertEquals(StatementKind.CREATE, f.kind());
+        assertEquals("TABLE", f.objectType());
+        assertEquals(Set.of(t("x")), f.tablesWritten());
+        assertEquals(Set.of(t("t")), f.tablesRead());
+        assertTrue(f.writes());
+    }
+
+    @Test
+    void objectTypesOfDdl() {
+        assertEquals("MATERIALIZED VIEW", one("CREATE MATERIALIZED VIEW mv AS SELECT 1").objectType());
+        assertEquals("INDEX", one("CREATE UNIQUE INDEX i ON t (a)").objectType());
+        assertEquals("VIEW", one("CREATE OR REPLACE VIEW v AS SELECT * FROM t").objectType());
+        assertEquals("SCHEMA", one("DROP SCHEMA s CASCADE").objectType());
+        assertEquals("EXTENSION", one("CREATE EXTENSION IF NOT EXISTS hstore").objectType());
+        assertEquals("ROLE", one("CREATE USER bob").objectType());
+        assertEquals("FUNCTION", one("DROP FUNCTION f(int)").objectType());
+        assertEquals("TABLE", one("ALTER TABLE t ADD COLUMN c int").objectType());
+        assertEquals(Set.of(t("t")), one("ALTER TABLE t ADD COLUMN c int").tablesWritten());
+        assertEquals(Set.of(t("t")), one("CREATE INDEX CONCURRENTLY i ON t (a)").tablesWritten());
+        assertEquals("TABLE", one("COMMENT ON TABLE t IS 'x'").objectType());
+        assertEquals(StatementKind.DROP_OWNED, one("DROP OWNED BY bob").kind());
+        assertEquals(StatementKind.REASSIGN_OWNED, one("REASSIGN OWNED BY a TO b").kind());
+    }
+
+    @Test
+    void utilityStatementsAreUnderstoodWithoutTheParser() {
+        StatementFacts listen = one("LISTEN ch");
+        assertEquals(StatementKind.LISTEN, listen.kind());
+        assertFalse(listen.unparsed());
+        assertFalse(listen.writes());
+        StatementFacts vacuum = one("VACUUM t");
+        assertEquals(StatementKind.VACUUM, vacuum.kind());
+        assertEquals(Set.of(t("t")), vacuum.tablesWritten());
+        assertTrue(vacuum.writes());
+        assertFalse(vacuum.unparsed());
+        StatementFacts lock = one("LOCK TABLE t");
+        assertEquals(StatementKind.LOCK, lock.kind());
+        assertEquals(Set.of(t("t")), lock.tablesWritten());
+        assertTrue(lock.writes());
+        assertFalse(lock.unparsed());
+        assertEquals(StatementKind.NOTIFY, one("NOTIFY ch, 'hello'").kind());
+        assertEquals(StatementKind.DISCARD, one("DISCARD ALL").kind());
+        assertEquals(StatementKind.CHECKPOINT, one("CHECKPOINT").kind());
+        assertEquals(StatementKind.REFRESH, one("REFRESH MATERIALIZED VIEW CONCURRENTLY mv").kind());
+        assertEquals(StatementKind.CALL, one("CALL p(1)").kind());
+        assertEquals(Set.of("p"), one("CALL p(1)").functions());
+    }
+
+    // ------------------------------------------------------------------ what cannot be understood
+
+    @Test
+    void garbageIsUnparsedOther() {
+        StatementFacts f = one("SELEC 1 FROM");
+        assertEquals(StatementKind.OTHER, f.kind());
+        assertTrue(f.unparsed());
+        assertTrue(analyzer.analyze("SELEC 1 FROM").anyUnparsed());
+    }
+
+    @Test
+    void unterminatedStringIsOneUnparsedStatement() {
+        List<StatementFacts> s = all("SELECT 'abc; DROP TABLE t");
+        assertEquals(1, s.size());
+        assertTrue(s.get(0).unparsed());
+        assertEquals("SELECT 'abc; DROP TABLE t", s.get(0).text());
+    }
+
+    @Test
+    void unterminatedCommentIsUnparsed() {
+        List<StatementFacts> s = all("SELECT 1; /* DROP TABLE t");
+        assertEquals(2, s.size());
+        assertTrue(s.get(1).unparsed());
+    }
+
+    @Test
+    void emptyTextIsOneEmptyStatementAndEmptyStatementsAreDropped() {
+        assertEquals(StatementKind.EMPTY, one("").kind());
+        assertEquals(StatementKind.EMPTY, one("  -- nothing\n").kind());
+        assertEquals(StatementKind.EMPTY, one(";;").kind());
+        assertEquals(1, all("SELECT 1;;").size());
+        assertEquals(StatementKind.EMPTY, one(null).kind());
+    }
+
+    @Test
+    void neverThrowsOnOddInput() {
+        String[] inputs = {"$", "$$", "$a$", "\"", "E'\\", "/*", "((((", "))))", ";", "U&\"x", "SELECT $1$2",
+            "\u0000", "SELECT 1 FROM t WHERE a = '\\'; DROP TABLE t; --'", "create function f() begin atomic",
+            "x".repeat(100_000), "SELECT " + "(".repeat(5000) + "1" + ")".repeat(5000)};
+        for (String input : inputs) {
+            Analysis a = analyzer.analyze(input);
+            assertFalse(a.statements().isEmpty(), input);
+        }
+    }
+
+    @Test
+    void veryLongStatementSkipsTheParser() {
+        String sql = "SELECT * FROM t WHERE a IN (" + "1,".repeat(40_000) + "1)";
+        long before = analyzer.parserRuns();
+        StatementFacts f = one(sql);
+        assertEquals(before, analyzer.parserRuns());
+        assertTrue(f.unparsed());
+        assertEquals(StatementKind.SELECT, f.kind());
+        assertEquals(Set.of(t("t")), f.tablesRead());
+    }
+
+    @Test
+    void analysisSummarisesWrites() {
+        assertTrue(analyzer.analyze("SELECT 1; DELETE FROM t").writes());
+        assertFalse(analyzer.analyze("SELECT 1; SHOW x").writes());
+    }
+
+    // ------------------------------------------------------------------ fingerprints
+
+    @Test
+    void sameShapeGivesSameFingerprint() {
+        assertEquals(one("SELECT * FROM t WHERE id = 1").fingerprint(),
+                one("select *  from t where id=42").fingerprint());
+        assertEquals(one("SELECT 'a' /* c */ FROM t").fingerprint(),
+                one("SELECT E'b\\'c' FROM t -- x").fingerprint());
+        assertEquals(one("SELECT $$x$$").fingerprint(), one("SELECT 'y'").fingerprint());
+        assertEquals(32, one("SELECT 1").fingerprint().length());
+    }
+
+    @Test
+    void differentShapeGivesDifferentFingerprint() {
+        assertNotEquals(one("SELECT * FROM t WHERE id = 1").fingerprint(),
+                one("SELECT * FROM u WHERE id = 1").fingerprint());
+        assertNotEquals(one("SELECT * FROM t").fingerprint(), one("SELECT * FROM \"T\"").fingerprint());
+        assertNotEquals(one("SELECT * FROM t WHERE id = 1").fingerprint(),
+                one("SELECT * FROM t WHERE id = $1").fingerprint());
+    }
+
+    @Test
+    void fingerprintIsStable() {
+        // SHA-256 of "select * from t where id = ?", first 128 bits: the same in every JVM and release.
+        assertEquals(Shape.normalizedText(Lexer.tokenize("SELECT * FROM t WHERE id = 1").tokens()),
+                "select * from t where id = ?");
+        assertEquals("88e41652b573c403c0c1b9d3c4dfd2e7", one("SELECT * FROM t WHERE id = 1").fingerprint());
+    }
+
+    // ------------------------------------------------------------------ redaction and declarative DDL
+
+    @Test
+    void redactionReplacesEveryLiteralAndKeepsTheRest() {
+        assertEquals("SELECT * FROM t WHERE a = ? AND b = ? /* c */ AND c IN (?, ?) AND d = $1",
+                analyzer.redactLiterals("SELECT * FROM t WHERE a = 'secret' AND b = E'x\\'y' /* c */ "
+                        + "AND c IN (42, 1.5e3) AND d = $1"));
+        assertEquals("DO ?", analyzer.redactLiterals("DO $$ BEGIN PERFORM 'pw'; END $$"));
+        assertEquals("SELECT ?", analyzer.redactLiterals("SELECT 'unterminated"));
+        assertEquals("", analyzer.redactLiterals(null));
+    }
+
+    @Test
+    void ddlOfDeclarativeObjectsIsUnderstoodWhenTheParserFails() {
+        StatementFacts f = one("ALTER FUNCTION f(integer) PARALLEL SAFE");
+        assertEquals(StatementKind.ALTER, f.kind());
+        assertEquals("FUNCTION", f.objectType());
+        assertFalse(f.unparsed());
+        assertEquals("OPERATOR", one("CREATE OPERATOR ~<~ (LEFTARG = citext, RIGHTARG = citext, "
+                + "PROCEDURE = citext_pattern_lt)").objectType());
+        assertFalse(one("CREATE OPERATOR ~<~ (LEFTARG = citext, PROCEDURE = lt)").unparsed());
+    }
+}
