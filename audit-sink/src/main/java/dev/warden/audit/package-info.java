@@ -1,2 +1,31 @@
-/** The audit trail: typed events, canonical JSON, hash chain and signatures, sinks. */
+/**
+ * The audit trail: {@link dev.warden.audit.AuditLog#open} gives the proxy a log that chains, signs and writes
+ * typed events ({@code event}) to its sinks ({@code sink}) with group commit; {@code verify} proves a log
+ * directory intact; {@code query} reads it for people.
+ *
+ * <h2>On disk</h2>
+ * JSON lines in {@code audit-<first seq, 12 digits>.jsonl}; each line is canonical JSON with
+ * {@code schema_version, id, ts, session, seq, prev, type} and the type's fields. {@code prev} is the hex SHA-256
+ * of the previous line's bytes (64 zeros for seq 1). {@code checkpoint} records sign the chain (see
+ * {@code chain}); public keys are published in {@code keys/<key id>.pub.pem}.
+ *
+ * <h2>Durability and failure</h2>
+ * {@code append} completes once every durable sink has the record (file: fsync'd; PostgreSQL: committed); on
+ * failure it completes with {@link dev.warden.audit.AuditUnavailableException} naming the sink, and the next
+ * append tries again. A file that saw a failed write is never written again; nor is any file after a restart.
+ *
+ * <h2>Torn tails</h2>
+ * A crash or failing disk can leave bytes after the last newline of a file. They stay (old files are never
+ * rewritten). On the next start, or the next write after a failure, the log writes a {@code recovery} record
+ * as the first record of a new file naming each torn span (file, offset, length, SHA-256); its {@code prev} is
+ * the hash of the last complete record. Verify accepts torn bytes only when exactly such a record follows;
+ * torn bytes with nothing after them are reported as truncated. A torn record was never acknowledged, so no
+ * statement it describes was forwarded.
+ *
+ * <h2>Signing key</h2>
+ * {@code audit.signing_key} (PKCS#8 PEM Ed25519). Without it, the key is generated on first start into
+ * {@code <dir>/audit-signing-key.pem} (0600) and its public key logged: fine for trying Warden, not for
+ * production, where the key must live outside the log directory (otherwise whoever can rewrite the log can
+ * re-sign it).
+ */
 package dev.warden.audit;

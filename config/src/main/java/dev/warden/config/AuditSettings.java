@@ -1,12 +1,121 @@
 package dev.warden.config;
 
-/**
- * The {@code audit} section. Placeholder until the audit trail lands: the section is refused at load,
- * so no policy can believe it is audited while it is not.
- */
-public record AuditSettings() {
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
+/**
+ * The {@code audit} section: where the trail goes, how it is signed, and what happens when it cannot be written.
+ *
+ * <p>Without a {@code signing_key} the audit library generates an Ed25519 key pair on first start and keeps it
+ * next to the log ({@code audit-signing-key.pem}, mode 0600). That proves the log is internally consistent but
+ * not that whoever can write the log directory did not re-sign it: a production policy configures its own key,
+ * kept where the proxy can read it and the log's readers cannot write it.
+ *
+ * @param sinks              where every record goes, in order; the first file sink is the primary chain
+ * @param signingKey         PKCS#8 PEM Ed25519 private key, already resolved against the policy's directory
+ * @param refuseOnFailure    {@code on_failure: refuse} (default): a statement whose audit record cannot be made
+ *                           durable is refused; {@code allow} lets it through and logs the failure
+ * @param checkpointEvery    records between signed checkpoints
+ * @param checkpointInterval longest time an appended record stays outside a signed checkpoint ({@code 0}: only
+ *                           by count and at shutdown)
+ * @param groupCommit        longest wait to gather concurrent appends into one fsync ({@code 0}: never wait)
+ * @param keepLiterals       {@code statement_literals: keep} (default) records statements and Bind parameters as
+ *                           sent; {@code redact} records statements with literals replaced and no parameters
+ */
+public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingKey, boolean refuseOnFailure,
+                            int checkpointEvery, Duration checkpointInterval, Duration groupCommit,
+                            boolean keepLiterals) {
+
+    public static final long DEFAULT_ROTATE_BYTES = 64L * 1024 * 1024;
+    public static final Duration DEFAULT_ROTATE_INTERVAL = Duration.ofHours(24);
+    public static final String DEFAULT_TABLE = "warden_audit";
+    public static final int DEFAULT_CHECKPOINT_EVERY = 1000;
+    public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_GROUP_COMMIT = Duration.ofMillis(2);
+
+    public AuditSettings {
+        sinks = List.copyOf(sinks);
+        if (sinks.isEmpty()) {
+            throw new IllegalArgumentException("at least one audit sink is required");
+        }
+        Objects.requireNonNull(signingKey, "signingKey");
+        if (checkpointEvery < 1) {
+            throw new IllegalArgumentException("checkpointEvery must be at least 1");
+        }
+        Objects.requireNonNull(checkpointInterval, "checkpointInterval");
+        Objects.requireNonNull(groupCommit, "groupCommit");
+    }
+
+    /** No {@code audit} section: audit anyway, to {@code audit/} relative to the working directory. */
     public static AuditSettings defaults() {
-        return new AuditSettings();
+        return defaults(Path.of(""));
+    }
+
+    /** No {@code audit} section: a file sink in {@code audit/} under {@code baseDir} (the policy's directory). */
+    public static AuditSettings defaults(Path baseDir) {
+        AuditSinkConfig file = new AuditSinkConfig.FileSink(baseDir.resolve("audit").toAbsolutePath().normalize(),
+                DEFAULT_ROTATE_BYTES, DEFAULT_ROTATE_INTERVAL);
+        return new AuditSettings(List.of(file), Optional.empty(), true, DEFAULT_CHECKPOINT_EVERY,
+                DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_GROUP_COMMIT, true);
+    }
+
+    /** The first file sink, which holds the primary copy of the chain (and a generated key, if any). */
+    public Optional<AuditSinkConfig.FileSink> primaryFile() {
+        for (AuditSinkConfig sink : sinks) {
+            if (sink instanceof AuditSinkConfig.FileSink file) {
+                return Optional.of(file);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** One destination of the audit trail. */
+    public sealed interface AuditSinkConfig {
+
+        /** A short name for messages: {@code file:/var/log/warden}, {@code postgres:warden_audit}, {@code stdout}. */
+        String describe();
+
+        /**
+         * JSON lines in {@code dir}; a new file after {@code rotateBytes} or {@code rotateInterval}
+         * ({@link Duration#ZERO}: never by time). Durable once fsync'd.
+         */
+        record FileSink(Path dir, long rotateBytes, Duration rotateInterval) implements AuditSinkConfig {
+            public FileSink {
+                Objects.requireNonNull(dir, "dir");
+                if (rotateBytes < 1) {
+                    throw new IllegalArgumentException("rotateBytes must be positive");
+                }
+                Objects.requireNonNull(rotateInterval, "rotateInterval");
+            }
+
+            @Override
+            public String describe() {
+                return "file:" + dir;
+            }
+        }
+
+        /** An append-only table in a separate audit database; durable once committed. */
+        record PostgresSink(Secret url, String table) implements AuditSinkConfig {
+            public PostgresSink {
+                Objects.requireNonNull(url, "url");
+                Objects.requireNonNull(table, "table");
+            }
+
+            @Override
+            public String describe() {
+                return "postgres:" + table;
+            }
+        }
+
+        /** Each record on standard output, for container log collectors; best effort, never durable. */
+        record StdoutSink() implements AuditSinkConfig {
+            @Override
+            public String describe() {
+                return "stdout";
+            }
+        }
     }
 }

@@ -1,0 +1,99 @@
+package dev.warden.audit;
+
+import dev.warden.audit.chain.SigningKey;
+import dev.warden.audit.event.AuditEvent;
+import dev.warden.audit.sink.AuditSink;
+import dev.warden.audit.sink.FileSink;
+import dev.warden.audit.sink.PostgresSink;
+import dev.warden.audit.sink.StdoutSink;
+import dev.warden.config.AuditSettings;
+import dev.warden.config.AuditSettings.AuditSinkConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit trail as the proxy sees it: append an event, learn when it is durable.
+ *
+ * <p>{@link #append} never blocks; the returned future completes with the record's {@code seq} once every
+ * durable sink has it (file: written and fsync'd; PostgreSQL: committed), or exceptionally with
+ * {@link AuditUnavailableException}. A failed sink is tried again on later appends.
+ */
+public interface AuditLog extends AutoCloseable {
+
+    CompletableFuture<Long> append(AuditEvent event);
+
+    /** False after the last write failed, until one succeeds. */
+    boolean healthy();
+
+    /** Counters for metrics and tests. */
+    Stats stats();
+
+    /** Writes a final checkpoint, then closes the sinks. Appends after close fail. */
+    @Override
+    void close();
+
+    /**
+     * @param records records written (events and the log's own checkpoints and recoveries)
+     * @param batches group commits that succeeded
+     * @param fsyncs  fsync calls on log files
+     * @param failures group commits that failed
+     */
+    record Stats(long records, long batches, long fsyncs, long failures) {
+    }
+
+    /**
+     * Opens the sinks of {@code settings}, continues the existing chain and, before returning, writes a
+     * {@code recovery} record if the last run left torn bytes. With no {@code signing_key}, the key is
+     * {@code <first file sink dir>/audit-signing-key.pem}, generated if missing.
+     *
+     * @throws AuditUnavailableException if the signing key cannot be read or created
+     */
+    static AuditLog open(AuditSettings settings) {
+        Logger log = LoggerFactory.getLogger(AuditLog.class);
+        SigningKey key;
+        Path keyFile = null;
+        try {
+            if (settings.signingKey().isPresent()) {
+                keyFile = settings.signingKey().get();
+                key = SigningKey.load(keyFile);
+            } else if (settings.primaryFile().isPresent()) {
+                keyFile = settings.primaryFile().get().dir().resolve(SigningKey.GENERATED_KEY_FILE);
+                boolean existed = keyFile.toFile().exists();
+                key = SigningKey.loadOrGenerate(keyFile);
+                if (!existed) {
+                    log.warn("audit signing key generated file={} key_id={} public_key={} -- configure "
+                            + "audit.signing_key in production, kept outside the log directory", keyFile, key.id(),
+                            key.publicKeyPem().replace('\n', ' '));
+                }
+            } else {
+                key = SigningKey.generate();
+                log.warn("audit signing key is ephemeral (no signing_key, no file sink) key_id={} public_key={}",
+                        key.id(), key.publicKeyPem().replace('\n', ' '));
+            }
+        } catch (IOException e) {
+            String where = keyFile == null ? "signing key" : "signing key " + keyFile;
+            throw new AuditUnavailableException(settings.sinks().get(0).describe(), where + ": " + e.getMessage(), e);
+        }
+        List<AuditSink> sinks = new ArrayList<>();
+        for (AuditSinkConfig config : settings.sinks()) {
+            sinks.add(sinkFor(config));
+        }
+        return new GroupCommitLog(sinks, key, settings.checkpointEvery(), settings.checkpointInterval(),
+                settings.groupCommit());
+    }
+
+    private static AuditSink sinkFor(AuditSinkConfig config) {
+        if (config instanceof AuditSinkConfig.FileSink f) {
+            return new FileSink(f.dir(), f.rotateBytes(), f.rotateInterval());
+        }
+        if (config instanceof AuditSinkConfig.PostgresSink p) {
+            return new PostgresSink(p.url(), p.table());
+        }
+        return new StdoutSink();
+    }
+}

@@ -1,0 +1,127 @@
+package dev.warden.audit.chain;
+
+import dev.warden.audit.event.CanonicalJson;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Names and order of log files: {@code audit-<first seq, 12 digits>.jsonl}, or {@code audit-<seq>.<n>.jsonl}
+ * when a file of that name already exists (a previous attempt that wrote no complete record). Files are
+ * ordered by seq, then n.
+ */
+public final class LogFiles {
+
+    private static final Pattern NAME = Pattern.compile("audit-(\\d{12,})(?:\\.(\\d+))?\\.jsonl");
+
+    private LogFiles() {
+    }
+
+    /** A log file and what its name says. */
+    public record LogFile(Path path, long firstSeq, int attempt) {
+        public String name() {
+            return path.getFileName().toString();
+        }
+    }
+
+    public static String name(long firstSeq, int attempt) {
+        return attempt == 0 ? String.format("audit-%012d.jsonl", firstSeq)
+                : String.format("audit-%012d.%d.jsonl", firstSeq, attempt);
+    }
+
+    public static Optional<LogFile> parse(Path path) {
+        Matcher m = NAME.matcher(path.getFileName().toString());
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        int attempt = m.group(2) == null ? 0 : Integer.parseInt(m.group(2));
+        return Optional.of(new LogFile(path, Long.parseLong(m.group(1)), attempt));
+    }
+
+    /** The log files in {@code dir}, oldest first; an absent directory has none. */
+    public static List<LogFile> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<LogFile> files = new ArrayList<>();
+        try (Stream<Path> entries = Files.list(dir)) {
+            entries.forEach(p -> parse(p).ifPresent(files::add));
+        }
+        files.sort(Comparator.comparingLong(LogFile::firstSeq).thenComparingInt(LogFile::attempt));
+        return files;
+    }
+
+    /** The end of a file: its last complete line (null if none) and the torn bytes after it (null if none). */
+    public record Ending(byte[] lastLine, TornTail torn) {
+    }
+
+    /** Reads backwards from the end, so resuming a large file costs one record, not the file. */
+    public static Ending ending(Path file) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+            long size = raf.length();
+            long lastNewline = findNewlineBefore(raf, size);
+            TornTail torn = null;
+            if (lastNewline + 1 < size) {
+                long offset = lastNewline + 1;
+                byte[] tornBytes = read(raf, offset, size - offset);
+                torn = new TornTail(file.getFileName().toString(), offset, tornBytes.length,
+                        CanonicalJson.sha256(tornBytes));
+            }
+            if (lastNewline < 0) {
+                return new Ending(null, torn);
+            }
+            long previousNewline = findNewlineBefore(raf, lastNewline);
+            byte[] line = read(raf, previousNewline + 1, lastNewline - previousNewline - 1);
+            return new Ending(line, torn);
+        }
+    }
+
+    /** The torn bytes of an in-memory file: everything after its last newline, or null. */
+    public static TornTail torn(String fileName, byte[] content) {
+        int last = content.length - 1;
+        while (last >= 0 && content[last] != '\n') {
+            last--;
+        }
+        int offset = last + 1;
+        if (offset == content.length) {
+            return null;
+        }
+        return new TornTail(fileName, offset, content.length - offset,
+                CanonicalJson.sha256(content, offset, content.length - offset));
+    }
+
+    private static long findNewlineBefore(RandomAccessFile raf, long end) throws IOException {
+        byte[] buffer = new byte[8192];
+        long position = end;
+        while (position > 0) {
+            int n = (int) Math.min(buffer.length, position);
+            position -= n;
+            raf.seek(position);
+            raf.readFully(buffer, 0, n);
+            for (int i = n - 1; i >= 0; i--) {
+                if (buffer[i] == '\n') {
+                    return position + i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static byte[] read(RandomAccessFile raf, long offset, long length) throws IOException {
+        if (length > Integer.MAX_VALUE - 16) {
+            throw new IOException("a line of " + length + " bytes is not an audit record");
+        }
+        byte[] bytes = new byte[(int) length];
+        raf.seek(offset);
+        raf.readFully(bytes);
+        return bytes;
+    }
+}

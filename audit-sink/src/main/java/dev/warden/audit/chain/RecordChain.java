@@ -1,0 +1,117 @@
+package dev.warden.audit.chain;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.audit.event.AuditEvent;
+import dev.warden.audit.event.CanonicalJson;
+import dev.warden.audit.event.Timestamps;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Assigns {@code seq} and {@code prev} and turns events into chained records; also builds the log's own
+ * records, {@code checkpoint} and {@code recovery}. Not thread-safe: one writer owns it.
+ *
+ * <p>A checkpoint with {@code seq = n} signs {@code "warden-audit-checkpoint/1\n" + (n-1) + "\n" + prev}, i.e.
+ * the seq and hash of the record just before it; since every record names its predecessor's hash, that one
+ * signature vouches for every record from the first up to the checkpoint.
+ */
+public final class RecordChain {
+
+    public static final String GENESIS = "0".repeat(64);
+    public static final String CHECKPOINT = "checkpoint";
+    public static final String RECOVERY = "recovery";
+
+    private long lastSeq;
+    private String lastHash;
+
+    public RecordChain(long lastSeq, String lastHash) {
+        this.lastSeq = lastSeq;
+        this.lastHash = lastHash;
+    }
+
+    public long lastSeq() {
+        return lastSeq;
+    }
+
+    public String lastHash() {
+        return lastHash;
+    }
+
+    public ChainedRecord append(AuditEvent event) {
+        ObjectNode record = header(event.id(), event.ts(), event.session(), event.type());
+        event.writeFields(record);
+        return seal(record, event.type(), event.session(), event.ts());
+    }
+
+    /** A signed checkpoint over everything before it. */
+    public ChainedRecord checkpoint(SigningKey key) {
+        Instant now = Timestamps.now();
+        ObjectNode record = header(UUID.randomUUID(), now, AuditEvent.NO_SESSION, CHECKPOINT);
+        record.put("covers_seq", lastSeq);
+        record.put("key_id", key.id());
+        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash))));
+        return seal(record, CHECKPOINT, AuditEvent.NO_SESSION, now);
+    }
+
+    /** The first record after a restart or a write failure that left incomplete bytes at the end of files. */
+    public ChainedRecord recovery(List<TornTail> torn) {
+        Instant now = Timestamps.now();
+        ObjectNode record = header(UUID.randomUUID(), now, AuditEvent.NO_SESSION, RECOVERY);
+        ArrayNode array = record.putArray("torn");
+        for (TornTail t : torn) {
+            t.write(array.addObject());
+        }
+        return seal(record, RECOVERY, AuditEvent.NO_SESSION, now);
+    }
+
+    public static byte[] signedText(long seq, String hash) {
+        return ("warden-audit-checkpoint/1\n" + seq + "\n" + hash).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    public static boolean verifySignature(PublicKey key, long seq, String hash, byte[] signature) {
+        try {
+            Signature verifier = Signature.getInstance("Ed25519");
+            verifier.initVerify(key);
+            verifier.update(signedText(seq, hash));
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private ObjectNode header(UUID id, Instant ts, String session, String type) {
+        ObjectNode record = CanonicalJson.object();
+        record.put("schema_version", AuditEvent.SCHEMA_VERSION);
+        record.put("id", id.toString());
+        record.put("ts", Timestamps.format(ts));
+        record.put("session", session);
+        record.put("seq", lastSeq + 1);
+        record.put("prev", lastHash);
+        record.put("type", type);
+        return record;
+    }
+
+    private ChainedRecord seal(ObjectNode record, String type, String session, Instant ts) {
+        byte[] line = CanonicalJson.encode(record);
+        String hash = CanonicalJson.sha256(line);
+        lastSeq++;
+        lastHash = hash;
+        return new ChainedRecord(lastSeq, type, session, ts, line, hash);
+    }
+
+    /** For tests and tools that need to sign with a bare key. */
+    static byte[] sign(PrivateKey key, byte[] text) throws GeneralSecurityException {
+        Signature signer = Signature.getInstance("Ed25519");
+        signer.initSign(key);
+        signer.update(text);
+        return signer.sign();
+    }
+}

@@ -1,0 +1,210 @@
+package dev.warden.audit.event;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * {@code query}: a statement and what Warden decided about it, written (and durable) before the statement is
+ * forwarded. {@code username} and {@code environment} repeat the session's, so that every query line stands
+ * alone for {@code grep} and for filters. {@code statement} is taken as given: the caller passes the text with
+ * literals already replaced when the policy says {@code statement_literals: redact}, and then no parameters.
+ */
+public record QueryEvent(UUID id, Instant ts, String session, String username, String environment,
+                         String statement, String fingerprint, List<String> kinds, List<String> tablesRead,
+                         List<String> tablesWritten, List<String> columnsRead, List<String> columnsWritten,
+                         Decision decision, String rule, String approvalId, String policyVersion, Protocol protocol,
+                         String preparedName, List<String> parameters) implements AuditEvent {
+
+    public enum Decision {
+        ALLOW("allow"), BLOCK("block"), APPROVAL("approval");
+
+        private final String text;
+
+        Decision(String text) {
+            this.text = text;
+        }
+
+        public String text() {
+            return text;
+        }
+    }
+
+    public enum Protocol {
+        SIMPLE("simple"), EXTENDED("extended");
+
+        private final String text;
+
+        Protocol(String text) {
+            this.text = text;
+        }
+
+        public String text() {
+            return text;
+        }
+    }
+
+    public QueryEvent {
+        id = Fields.id(id);
+        ts = Fields.ts(ts);
+        session = Fields.session(session);
+        username = username == null ? "" : username;
+        environment = environment == null ? "" : environment;
+        statement = Fields.required(statement, "statement");
+        fingerprint = fingerprint == null ? "" : fingerprint;
+        kinds = Fields.list(kinds);
+        tablesRead = Fields.list(tablesRead);
+        tablesWritten = Fields.list(tablesWritten);
+        columnsRead = Fields.list(columnsRead);
+        columnsWritten = Fields.list(columnsWritten);
+        decision = decision == null ? Decision.ALLOW : decision;
+        policyVersion = policyVersion == null ? "" : policyVersion;
+        protocol = protocol == null ? Protocol.SIMPLE : protocol;
+        parameters = parameters == null ? null : List.copyOf(parameters);
+    }
+
+    /** {@code QueryEvent.builder(session, "alice@example.com", "prod").statement(sql)…build()}. */
+    public static Builder builder(String session, String username, String environment) {
+        return new Builder(session, username, environment);
+    }
+
+    @Override
+    public String type() {
+        return "query";
+    }
+
+    @Override
+    public void writeFields(ObjectNode record) {
+        record.put("username", username);
+        record.put("environment", environment);
+        record.put("statement", statement);
+        record.put("fingerprint", fingerprint);
+        Fields.strings(record, "kinds", kinds);
+        Fields.strings(record, "tables_read", tablesRead);
+        Fields.strings(record, "tables_written", tablesWritten);
+        Fields.strings(record, "columns_read", columnsRead);
+        Fields.strings(record, "columns_written", columnsWritten);
+        record.put("decision", decision.text());
+        record.put("rule", rule);
+        record.put("approval_id", approvalId);
+        record.put("policy_version", policyVersion);
+        record.put("protocol", protocol.text());
+        record.put("prepared_name", preparedName);
+        if (parameters == null) {
+            record.putNull("parameters");
+        } else {
+            Fields.strings(record, "parameters", parameters);
+        }
+    }
+
+    /** Collects the fields as the proxy learns them; everything but the statement has a default. */
+    public static final class Builder {
+        private final String session;
+        private final String username;
+        private final String environment;
+        private String statement;
+        private String fingerprint;
+        private List<String> kinds;
+        private List<String> tablesRead;
+        private List<String> tablesWritten;
+        private List<String> columnsRead;
+        private List<String> columnsWritten;
+        private Decision decision = Decision.ALLOW;
+        private String rule;
+        private String approvalId;
+        private String policyVersion;
+        private Protocol protocol = Protocol.SIMPLE;
+        private String preparedName;
+        private List<String> parameters;
+        private Instant ts;
+
+        private Builder(String session, String username, String environment) {
+            this.session = session;
+            this.username = username;
+            this.environment = environment;
+        }
+
+        public Builder statement(String statement) {
+            this.statement = statement;
+            return this;
+        }
+
+        public Builder fingerprint(String fingerprint) {
+            this.fingerprint = fingerprint;
+            return this;
+        }
+
+        public Builder kinds(List<String> kinds) {
+            this.kinds = kinds;
+            return this;
+        }
+
+        public Builder tables(List<String> read, List<String> written) {
+            this.tablesRead = read;
+            this.tablesWritten = written;
+            return this;
+        }
+
+        public Builder columns(List<String> read, List<String> written) {
+            this.columnsRead = read;
+            this.columnsWritten = written;
+            return this;
+        }
+
+        public Builder allowed() {
+            this.decision = Decision.ALLOW;
+            return this;
+        }
+
+        public Builder blocked(String rule) {
+            this.decision = Decision.BLOCK;
+            this.rule = rule;
+            return this;
+        }
+
+        public Builder awaitingApproval(String rule, String approvalId) {
+            this.decision = Decision.APPROVAL;
+            this.rule = rule;
+            this.approvalId = approvalId;
+            return this;
+        }
+
+        public Builder decision(Decision decision, String rule, String approvalId) {
+            this.decision = decision;
+            this.rule = rule;
+            this.approvalId = approvalId;
+            return this;
+        }
+
+        public Builder policyVersion(String policyVersion) {
+            this.policyVersion = policyVersion;
+            return this;
+        }
+
+        public Builder simpleProtocol() {
+            this.protocol = Protocol.SIMPLE;
+            this.preparedName = null;
+            return this;
+        }
+
+        /** Extended protocol; {@code parameters} null unless the policy keeps literals. */
+        public Builder extendedProtocol(String preparedName, List<String> parameters) {
+            this.protocol = Protocol.EXTENDED;
+            this.preparedName = preparedName;
+            this.parameters = parameters;
+            return this;
+        }
+
+        public Builder at(Instant ts) {
+            this.ts = ts;
+            return this;
+        }
+
+        public QueryEvent build() {
+            return new QueryEvent(null, ts, session, username, environment, statement, fingerprint, kinds,
+                    tablesRead, tablesWritten, columnsRead, columnsWritten, decision, rule, approvalId,
+                    policyVersion, protocol, preparedName, parameters);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.warden.audit.event;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * {@code result}: what a statement returned. {@code querySeq} is the {@code seq} its {@code query} event got
+ * from {@code AuditLog.append}. {@code sqlstate} is null on success.
+ */
+public record ResultEvent(UUID id, Instant ts, String session, long querySeq, long rows, long bytes,
+                          List<Column> columns, long durationUs, String sqlstate, String commandTag)
+        implements AuditEvent {
+
+    /**
+     * A returned column; {@code rule} names the masking rule that matched it (null: not sensitive), and
+     * {@code masked} says whether it was applied (false: the identity may see it in clear).
+     */
+    public record Column(String name, boolean masked, String rule) {
+        public Column {
+            name = name == null ? "" : name;
+        }
+
+        public static Column clear(String name) {
+            return new Column(name, false, null);
+        }
+
+        public static Column masked(String name, String rule) {
+            return new Column(name, true, rule);
+        }
+
+        public boolean sensitive() {
+            return rule != null;
+        }
+    }
+
+    public ResultEvent {
+        id = Fields.id(id);
+        ts = Fields.ts(ts);
+        session = Fields.session(session);
+        columns = columns == null ? List.of() : List.copyOf(columns);
+        commandTag = commandTag == null ? "" : commandTag;
+    }
+
+    public static ResultEvent of(String session, long querySeq, long rows, long bytes, List<Column> columns,
+                                 long durationUs, String sqlstate, String commandTag) {
+        return new ResultEvent(null, null, session, querySeq, rows, bytes, columns, durationUs, sqlstate,
+                commandTag);
+    }
+
+    @Override
+    public String type() {
+        return "result";
+    }
+
+    @Override
+    public void writeFields(ObjectNode record) {
+        record.put("query_seq", querySeq);
+        record.put("rows", rows);
+        record.put("bytes", bytes);
+        ArrayNode array = record.putArray("columns");
+        for (Column c : columns) {
+            ObjectNode o = array.addObject();
+            o.put("name", c.name());
+            o.put("masked", c.masked());
+            o.put("rule", c.rule());
+        }
+        record.put("duration_us", durationUs);
+        record.put("sqlstate", sqlstate);
+        record.put("command_tag", commandTag);
+    }
+}

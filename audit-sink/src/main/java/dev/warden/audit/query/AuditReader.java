@@ -1,0 +1,260 @@
+package dev.warden.audit.query;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.audit.chain.LogFiles;
+import dev.warden.audit.chain.LogFiles.LogFile;
+import dev.warden.audit.event.CanonicalJson;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * Reads a log directory in order for people: {@link #search} over everything, {@link #follow} like
+ * {@code tail -f} across rotation (polling), one readable line per record, and {@link #usage} per identity.
+ * Reading does not verify; torn bytes at the end of a file are skipped. Not thread-safe.
+ */
+public final class AuditReader {
+
+    private static final int MAX_STATEMENT = 300;
+
+    private final Path dir;
+
+    private AuditReader(Path dir) {
+        this.dir = dir;
+    }
+
+    public static AuditReader of(Path dir) {
+        return new AuditReader(dir);
+    }
+
+    /** A selected record with its one-line rendering; {@code record.text()} is the {@code --json} form. */
+    public record Line(AuditRecord record, String human) {
+    }
+
+    /** Every matching record, oldest first. */
+    public List<Line> search(AuditFilter filter) throws IOException {
+        List<Line> out = new ArrayList<>();
+        SessionIndex index = new SessionIndex();
+        for (LogFile file : LogFiles.list(dir)) {
+            byte[] content = Files.readAllBytes(file.path());
+            readLines(file.name(), content, 0, complete(content), 0, r -> emit(index, filter, r, out::add));
+        }
+        return out;
+    }
+
+    /** The last {@code count} matching records. */
+    public List<Line> tail(AuditFilter filter, int count) throws IOException {
+        List<Line> all = search(filter);
+        return all.subList(Math.max(0, all.size() - count), all.size());
+    }
+
+    /**
+     * Follows the log: reads what exists (passing it on only if {@code fromStart}), then polls every
+     * {@code poll} for new complete lines in the newest file and for new files, until {@code keepGoing} says
+     * stop.
+     */
+    public void follow(AuditFilter filter, boolean fromStart, Consumer<Line> out, BooleanSupplier keepGoing,
+                       Duration poll) throws IOException, InterruptedException {
+        SessionIndex index = new SessionIndex();
+        Consumer<AuditRecord> existing = fromStart ? r -> emit(index, filter, r, out) : index::learn;
+        String currentName = null;
+        long offset = 0;
+        int lineNo = 0;
+        boolean caughtUp = false;
+        while (keepGoing.getAsBoolean()) {
+            List<LogFile> files = LogFiles.list(dir);
+            boolean progressed = false;
+            for (LogFile file : files) {
+                if (currentName != null && compare(file, currentName, files) < 0) {
+                    continue;
+                }
+                if (!file.name().equals(currentName)) {
+                    currentName = file.name();
+                    offset = 0;
+                    lineNo = 0;
+                }
+                byte[] fresh = readFrom(file.path(), offset);
+                int end = complete(fresh);
+                if (end > 0) {
+                    Consumer<AuditRecord> sink = caughtUp ? r -> emit(index, filter, r, out) : existing;
+                    lineNo = readLines(file.name(), fresh, 0, end, lineNo, sink);
+                    offset += end;
+                    progressed = true;
+                }
+            }
+            caughtUp = true;
+            if (!progressed) {
+                Thread.sleep(poll.toMillis());
+            }
+        }
+    }
+
+    private static int compare(LogFile file, String currentName, List<LogFile> files) {
+        for (int i = 0; i < files.size(); i++) {
+            if (files.get(i).name().equals(currentName)) {
+                return Integer.compare(files.indexOf(file), i);
+            }
+        }
+        return 1;
+    }
+
+    /** Per identity since {@code since} (null: all time). */
+    public UsageReport usage(Instant since) throws IOException {
+        UsageReport.Builder usage = new UsageReport.Builder(since);
+        SessionIndex index = new SessionIndex();
+        for (LogFile file : LogFiles.list(dir)) {
+            byte[] content = Files.readAllBytes(file.path());
+            readLines(file.name(), content, 0, complete(content), 0, r -> {
+                index.learn(r);
+                if (since == null || !r.ts().isBefore(since)) {
+                    SessionIndex.Who who = index.who(r);
+                    usage.add(who.username(), who.kind(), r);
+                }
+            });
+        }
+        return usage.build();
+    }
+
+    /** One line for people: time, who, environment, what. */
+    public static String render(AuditRecord r, String username, String kind, String environment) {
+        StringBuilder out = new StringBuilder();
+        out.append(r.ts().truncatedTo(ChronoUnit.SECONDS)).append(' ');
+        String who = username.isEmpty() ? "-" : username;
+        out.append(who);
+        if (!kind.isEmpty()) {
+            out.append('[').append(kind).append(']');
+        }
+        out.append(' ').append(environment.isEmpty() ? "-" : environment).append(' ').append(r.type());
+        switch (r.type()) {
+            case "session.start" -> {
+                JsonNode c = r.get("client");
+                out.append(" from ").append(c.path("address").asText(""));
+                appendIf(out, " app=", c.path("application_name"));
+                appendIf(out, " tls=", c.path("tls_version"));
+            }
+            case "session.end" -> out.append(' ').append(r.get("statements").asLong()).append(" statements in ")
+                    .append(r.get("duration_ms").asLong()).append(" ms (").append(r.get("reason").asText("")).append(')');
+            case "auth.failure" -> out.append(" from ").append(r.get("client_address").asText(""))
+                    .append(": ").append(r.get("reason").asText("")).append(" [").append(r.get("sqlstate").asText(""))
+                    .append(']');
+            case "query" -> {
+                String decision = r.get("decision").asText("").toUpperCase(Locale.ROOT);
+                out.append(' ').append(decision);
+                if (!r.get("rule").isNull()) {
+                    out.append('(').append(r.get("rule").asText()).append(')');
+                }
+                out.append(' ').append(statement(r.get("statement").asText("")));
+            }
+            case "result" -> {
+                out.append(" of #").append(r.get("query_seq").asLong()).append(": ")
+                        .append(r.get("command_tag").asText("")).append(", ").append(r.get("rows").asLong())
+                        .append(" rows, ").append(r.get("bytes").asLong()).append(" bytes, ")
+                        .append(r.get("duration_us").asLong() / 1000).append(" ms");
+                if (!r.get("sqlstate").isNull()) {
+                    out.append(", error ").append(r.get("sqlstate").asText());
+                }
+                List<String> masked = new ArrayList<>();
+                for (JsonNode c : r.get("columns")) {
+                    if (c.path("masked").asBoolean()) {
+                        masked.add(c.path("name").asText("") + "(" + c.path("rule").asText("") + ")");
+                    }
+                }
+                if (!masked.isEmpty()) {
+                    out.append(", masked ").append(String.join(" ", masked));
+                }
+            }
+            case "policy.reload" -> {
+                out.append(' ').append(abbreviate(r.get("old_version").asText(""))).append(" -> ")
+                        .append(abbreviate(r.get("new_version").asText("")))
+                        .append(r.get("accepted").asBoolean() ? " accepted" : " REJECTED: " + r.get("error").asText(""));
+            }
+            case "checkpoint" -> out.append(" signed through seq ").append(r.get("covers_seq").asLong())
+                    .append(" key ").append(r.get("key_id").asText(""));
+            case "recovery" -> out.append(" torn bytes acknowledged: ").append(r.get("torn"));
+            default -> {
+                if (r.type().startsWith("approval.")) {
+                    out.append(' ').append(r.get("approval_id").asText("")).append(" by ")
+                            .append(r.get("by").asText(""));
+                    appendIf(out, ": ", r.get("comment"));
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private static void appendIf(StringBuilder out, String prefix, JsonNode value) {
+        if (value != null && value.isTextual() && !value.asText().isEmpty()) {
+            out.append(prefix).append(value.asText());
+        }
+    }
+
+    private static String abbreviate(String version) {
+        return version.length() > 12 ? version.substring(0, 12) : version;
+    }
+
+    private static String statement(String sql) {
+        String flat = sql.strip().replaceAll("\\s+", " ");
+        return flat.length() > MAX_STATEMENT ? flat.substring(0, MAX_STATEMENT) + "…" : flat;
+    }
+
+    private static void emit(SessionIndex index, AuditFilter filter, AuditRecord r, Consumer<Line> out) {
+        index.learn(r);
+        if (index.matches(filter, r)) {
+            SessionIndex.Who who = index.who(r);
+            out.accept(new Line(r, render(r, who.username(), who.kind(), who.environment())));
+        }
+    }
+
+    /** Length of the prefix made of complete lines. */
+    private static int complete(byte[] content) {
+        int end = content.length;
+        while (end > 0 && content[end - 1] != '\n') {
+            end--;
+        }
+        return end;
+    }
+
+    private static int readLines(String file, byte[] content, int start, int end, int lineNo,
+                                 Consumer<AuditRecord> out) {
+        int lineStart = start;
+        for (int i = start; i < end; i++) {
+            if (content[i] == '\n') {
+                lineNo++;
+                byte[] line = Arrays.copyOfRange(content, lineStart, i);
+                lineStart = i + 1;
+                ObjectNode json;
+                try {
+                    json = CanonicalJson.parse(line);
+                } catch (IOException e) {
+                    continue; // not a record: verify reports it; reading goes on
+                }
+                out.accept(new AuditRecord(file, lineNo, line, json));
+            }
+        }
+        return lineNo;
+    }
+
+    private static byte[] readFrom(Path file, long offset) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+            long length = raf.length() - offset;
+            if (length <= 0) {
+                return new byte[0];
+            }
+            byte[] bytes = new byte[(int) Math.min(length, Integer.MAX_VALUE - 16)];
+            raf.seek(offset);
+            raf.readFully(bytes);
+            return bytes;
+        }
+    }
+}

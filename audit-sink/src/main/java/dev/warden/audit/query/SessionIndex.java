@@ -1,0 +1,86 @@
+package dev.warden.audit.query;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** Who and where each session is, learned while reading, so results and session ends can be filtered too. */
+final class SessionIndex {
+
+    record Who(String username, String kind, String environment) {
+    }
+
+    private final Map<String, Who> sessions = new HashMap<>();
+    private final Set<Long> matchedQueries = new HashSet<>();
+
+    void learn(AuditRecord r) {
+        switch (r.type()) {
+            case "session.start" -> sessions.put(r.session(), new Who(r.get("identity").path("username").asText(""),
+                    r.get("identity").path("kind").asText(""), r.get("environment").asText("")));
+            case "query" -> sessions.putIfAbsent(r.session(), new Who(r.get("username").asText(""), "",
+                    r.get("environment").asText("")));
+            default -> {
+            }
+        }
+    }
+
+    Who who(AuditRecord r) {
+        if (r.type().equals("auth.failure")) {
+            return new Who(r.get("username").asText(""), "", "");
+        }
+        Who known = sessions.get(r.session());
+        if (r.type().equals("query")) {
+            String kind = known == null ? "" : known.kind();
+            return new Who(r.get("username").asText(""), kind, r.get("environment").asText(""));
+        }
+        return known == null ? new Who("", "", "") : known;
+    }
+
+    boolean matches(AuditFilter filter, AuditRecord r) {
+        if (filter.from().isPresent() && r.ts().isBefore(filter.from().get())) {
+            return false;
+        }
+        if (filter.to().isPresent() && !r.ts().isBefore(filter.to().get())) {
+            return false;
+        }
+        boolean internal = r.type().equals("checkpoint") || r.type().equals("recovery");
+        if (internal) {
+            return !filter.selectsIdentityOrContent();
+        }
+        Who who = who(r);
+        if (filter.user().isPresent() && !filter.user().get().equalsIgnoreCase(who.username())) {
+            return false;
+        }
+        if (filter.environment().isPresent() && !filter.environment().get().equals(who.environment())) {
+            return false;
+        }
+        if (filter.blockedOnly() || filter.table().isPresent()) {
+            if (r.type().equals("query")) {
+                boolean ok = (!filter.blockedOnly() || r.get("decision").asText("").equals("block"))
+                        && (filter.table().isEmpty() || touches(r, filter.table().get()));
+                if (ok) {
+                    matchedQueries.add(r.seq());
+                }
+                return ok;
+            }
+            return r.type().equals("result") && matchedQueries.contains(r.get("query_seq").asLong(-1));
+        }
+        return true;
+    }
+
+    private static boolean touches(AuditRecord r, String table) {
+        String wanted = table.toLowerCase(Locale.ROOT);
+        for (String field : new String[] {"tables_read", "tables_written"}) {
+            for (JsonNode t : r.get(field)) {
+                String name = t.asText("").toLowerCase(Locale.ROOT);
+                if (name.equals(wanted) || name.endsWith("." + wanted)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,183 @@
+package dev.warden.audit.sink;
+
+import dev.warden.audit.chain.ChainPosition;
+import dev.warden.audit.chain.ChainedRecord;
+import dev.warden.audit.chain.LogFiles;
+import dev.warden.audit.chain.LogFiles.LogFile;
+import dev.warden.audit.chain.TornTail;
+import dev.warden.audit.event.CanonicalJson;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * JSON lines in a directory, one {@code force} per batch. A file is written by one open only: every start and
+ * every recovery from a failed write begins a new file, so a file that was once closed is never written again.
+ */
+public final class FileSink implements AuditSink {
+
+    private final Path dir;
+    private final long rotateBytes;
+    private final Duration rotateInterval;
+    private final AtomicLong forces = new AtomicLong();
+
+    private FileChannel channel;
+    private long size;
+    private long openedAtNanos;
+
+    public FileSink(Path dir, long rotateBytes, Duration rotateInterval) {
+        this.dir = dir;
+        this.rotateBytes = rotateBytes;
+        this.rotateInterval = rotateInterval;
+    }
+
+    @Override
+    public String name() {
+        return "file:" + dir;
+    }
+
+    @Override
+    public boolean durable() {
+        return true;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** How many times the sink has called fsync on a log file. */
+    public long forces() {
+        return forces.get();
+    }
+
+    @Override
+    public ChainPosition resume() throws IOException {
+        closeChannel();
+        Files.createDirectories(dir);
+        List<LogFile> files = LogFiles.list(dir);
+        List<TornTail> torn = new ArrayList<>();
+        for (int i = files.size() - 1; i >= 0; i--) {
+            LogFiles.Ending ending = LogFiles.ending(files.get(i).path());
+            if (ending.torn() != null) {
+                torn.add(0, ending.torn());
+            }
+            if (ending.lastLine() != null) {
+                ObjectNode last;
+                try {
+                    last = CanonicalJson.parse(ending.lastLine());
+                } catch (IOException e) {
+                    throw new IOException("cannot continue the log: the last record of " + files.get(i).name()
+                            + " is not valid JSON; run 'warden audit verify'", e);
+                }
+                long seq = last.path("seq").asLong(-1);
+                if (seq < 1) {
+                    throw new IOException("cannot continue the log: the last record of " + files.get(i).name()
+                            + " has no seq; run 'warden audit verify'");
+                }
+                return new ChainPosition(seq, CanonicalJson.sha256(ending.lastLine()), last.path("type").asText(""),
+                        torn);
+            }
+        }
+        ChainPosition empty = ChainPosition.empty();
+        return new ChainPosition(empty.lastSeq(), empty.lastHash(), "", torn);
+    }
+
+    @Override
+    public void write(List<ChainedRecord> records) throws IOException {
+        if (records.isEmpty()) {
+            return;
+        }
+        try {
+            int from = 0;
+            while (from < records.size()) {
+                if (channel == null || rotationDue()) {
+                    openNewFile(records.get(from).seq());
+                }
+                // Fill this file up to the rotation size (at least one record), then fsync it.
+                int to = from;
+                long bytes = 0;
+                do {
+                    bytes += records.get(to).line().length + 1;
+                    to++;
+                } while (to < records.size() && size + bytes + records.get(to).line().length + 1 <= rotateBytes);
+                ByteBuffer buffer = ByteBuffer.allocate((int) bytes);
+                for (int i = from; i < to; i++) {
+                    buffer.put(records.get(i).line()).put((byte) '\n');
+                }
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(false);
+                forces.incrementAndGet();
+                size += bytes;
+                from = to;
+            }
+        } catch (IOException e) {
+            // The file may now end in a partial line: never append to it again; resume() starts a new one.
+            closeChannel();
+            throw new IOException(reason(e), e);
+        }
+    }
+
+    private boolean rotationDue() {
+        if (size >= rotateBytes) {
+            return true;
+        }
+        return !rotateInterval.isZero() && System.nanoTime() - openedAtNanos >= rotateInterval.toNanos();
+    }
+
+    private void openNewFile(long firstSeq) throws IOException {
+        closeChannel();
+        Files.createDirectories(dir);
+        for (int attempt = 0; ; attempt++) {
+            Path path = dir.resolve(LogFiles.name(firstSeq, attempt));
+            if (Files.exists(path)) {
+                continue;
+            }
+            channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND);
+            break;
+        }
+        size = 0;
+        openedAtNanos = System.nanoTime();
+        // Make the new directory entry durable too, or a crash could lose a whole fsync'd file.
+        try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+            directory.force(true);
+        } catch (IOException e) {
+            // Some file systems cannot open a directory; the file's own fsync is the best available then.
+        }
+    }
+
+    private void closeChannel() {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // Nothing left to do with a channel that failed to close.
+            }
+            channel = null;
+        }
+    }
+
+    static String reason(IOException e) {
+        if (e instanceof FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason() + (fs.getFile() != null ? " (" + fs.getFile() + ")" : "");
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    @Override
+    public void close() {
+        closeChannel();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.warden.audit.sink;
+
+import dev.warden.audit.chain.ChainPosition;
+import dev.warden.audit.chain.ChainedRecord;
+import dev.warden.config.Secret;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * An append-only table in a separate audit database: {@code seq bigint primary key, ts, type, session,
+ * record jsonb, hash text}. Triggers refuse UPDATE, DELETE and TRUNCATE (an owner can still drop them: the
+ * database's own privileges must keep Warden's role from owning the table in earnest deployments). One
+ * transaction per batch; durable once committed. {@code jsonb} does not keep the record's bytes, but the
+ * canonical form is a function of the content, so re-encoding {@code record} reproduces {@code hash}.
+ */
+public final class PostgresSink implements AuditSink {
+
+    private final Secret url;
+    private final String table;
+    private Connection connection;
+
+    public PostgresSink(Secret url, String table) {
+        this.url = url;
+        this.table = table;
+    }
+
+    @Override
+    public String name() {
+        return "postgres:" + table;
+    }
+
+    @Override
+    public boolean durable() {
+        return true;
+    }
+
+    @Override
+    public ChainPosition resume() throws IOException {
+        try {
+            Connection c = connection();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT seq, hash, type FROM " + table + " ORDER BY seq DESC LIMIT 1")) {
+                ChainPosition position = rs.next()
+                        ? new ChainPosition(rs.getLong(1), rs.getString(2), rs.getString(3), List.of())
+                        : ChainPosition.empty();
+                c.commit();
+                return position;
+            }
+        } catch (SQLException e) {
+            drop();
+            throw new IOException(message(e), e);
+        }
+    }
+
+    @Override
+    public void write(List<ChainedRecord> records) throws IOException {
+        if (records.isEmpty()) {
+            return;
+        }
+        try {
+            Connection c = connection();
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + table
+                    + " (seq, ts, type, session, record, hash) VALUES (?, ?, ?, ?, ?::jsonb, ?)")) {
+                for (ChainedRecord r : records) {
+                    insert.setLong(1, r.seq());
+                    insert.setObject(2, OffsetDateTime.ofInstant(r.ts(), ZoneOffset.UTC));
+                    insert.setString(3, r.type());
+                    insert.setString(4, r.session());
+                    insert.setString(5, new String(r.line(), StandardCharsets.UTF_8));
+                    insert.setString(6, r.hash());
+                    insert.addBatch();
+                }
+                insert.executeBatch();
+            }
+            c.commit();
+        } catch (SQLException e) {
+            drop();
+            throw new IOException(message(e), e);
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection != null) {
+            return connection;
+        }
+        Properties properties = new Properties();
+        properties.setProperty("connectTimeout", "5");
+        properties.setProperty("socketTimeout", "30");
+        properties.setProperty("ApplicationName", "warden-audit");
+        Connection c = DriverManager.getConnection(url.reveal(), properties);
+        try {
+            c.setAutoCommit(false);
+            createTableIfMissing(c);
+            c.commit();
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        connection = c;
+        return c;
+    }
+
+    private void createTableIfMissing(Connection c) throws SQLException {
+        String guard = table.replace('.', '_') + "_append_only";
+        String function = table.contains(".") ? table.substring(0, table.indexOf('.') + 1) + guard : guard;
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
+            s.execute("CREATE TABLE IF NOT EXISTS " + table + " (seq bigint PRIMARY KEY, ts timestamptz NOT NULL, "
+                    + "type text NOT NULL, session text NOT NULL, record jsonb NOT NULL, hash text NOT NULL)");
+            s.execute("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "RAISE EXCEPTION 'audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP "
+                    + "USING ERRCODE = '42501'; END $$");
+            s.execute("DROP TRIGGER IF EXISTS " + guard + "_rows ON " + table);
+            s.execute("CREATE TRIGGER " + guard + "_rows BEFORE UPDATE OR DELETE ON " + table
+                    + " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
+            s.execute("DROP TRIGGER IF EXISTS " + guard + "_truncate ON " + table);
+            s.execute("CREATE TRIGGER " + guard + "_truncate BEFORE TRUNCATE ON " + table
+                    + " FOR EACH STATEMENT EXECUTE FUNCTION " + function + "()");
+        }
+    }
+
+    private void drop() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                // Already broken; the next write connects again.
+            }
+            connection = null;
+        }
+    }
+
+    private static String message(SQLException e) {
+        String state = e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")";
+        return e.getMessage() + state;
+    }
+
+    @Override
+    public void close() {
+        drop();
+    }
+}

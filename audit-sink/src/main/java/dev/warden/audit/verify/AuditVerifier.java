@@ -1,0 +1,270 @@
+package dev.warden.audit.verify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.audit.chain.LogFiles;
+import dev.warden.audit.chain.LogFiles.LogFile;
+import dev.warden.audit.chain.RecordChain;
+import dev.warden.audit.chain.SigningKey;
+import dev.warden.audit.chain.TornTail;
+import dev.warden.audit.event.CanonicalJson;
+import dev.warden.audit.verify.VerifyReport.Kind;
+import dev.warden.audit.verify.VerifyReport.Problem;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Checks a log directory end to end: every line parses and is canonical, {@code seq} goes up by one across all
+ * files, every {@code prev} is the hash of the record before, every checkpoint signature verifies, and any torn
+ * bytes at the end of a file are named by the {@code recovery} record that follows them.
+ *
+ * <p>Limits: records after the last checkpoint can be removed from the end without a trace (they are reported
+ * as the unsigned tail); removing whole files from the end likewise. A second sink or an external copy of the
+ * latest checkpoint closes that gap.
+ */
+public final class AuditVerifier {
+
+    private final Map<String, PublicKey> keys;
+    private final boolean keysFromLogDir;
+
+    private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir) {
+        this.keys = keys;
+        this.keysFromLogDir = keysFromLogDir;
+    }
+
+    /** Verifies {@code dir}; with {@code key} null, the public keys published in {@code dir/keys/} are used. */
+    public static VerifyReport verify(Path dir, PublicKey key) throws IOException {
+        AuditVerifier verifier = key == null
+                ? new AuditVerifier(SigningKey.publishedKeys(dir), true)
+                : new AuditVerifier(Map.of(SigningKey.idOf(key), key), false);
+        return verifier.run(dir);
+    }
+
+    private long expectedSeq = 1;
+    private String prevHash = RecordChain.GENESIS;
+    private String prevFile = "";
+    private int prevLine;
+    private long records;
+    private long signedThrough;
+    private final Set<String> usedKeys = new LinkedHashSet<>();
+    private final List<TornTail> pendingTorn = new ArrayList<>();
+
+    private VerifyReport run(Path dir) throws IOException {
+        List<LogFile> files = LogFiles.list(dir);
+        if (files.isEmpty()) {
+            return report(dir, 0, Optional.of(new Problem(dir.toString(), 0, -1, Kind.REMOVED,
+                    "no audit log files (audit-*.jsonl) in this directory")));
+        }
+        for (LogFile file : files) {
+            Optional<Problem> problem = file(file);
+            if (problem.isPresent()) {
+                return report(dir, files.size(), problem);
+            }
+        }
+        if (!pendingTorn.isEmpty()) {
+            TornTail t = pendingTorn.get(0);
+            int line = lineOf(dir.resolve(t.file()), t.offset());
+            return report(dir, files.size(), Optional.of(new Problem(t.file(), line, expectedSeq, Kind.TRUNCATED,
+                    "the last line is incomplete (" + t.length() + " bytes at offset " + t.offset() + ", no newline)"
+                            + " and no recovery record follows; after a crash, starting Warden once appends one")));
+        }
+        return report(dir, files.size(), Optional.empty());
+    }
+
+    private Optional<Problem> file(LogFile file) throws IOException {
+        byte[] content = Files.readAllBytes(file.path());
+        String name = file.name();
+        TornTail torn = LogFiles.torn(name, content);
+        int end = torn == null ? content.length : (int) torn.offset();
+        List<int[]> lines = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < end; i++) {
+            if (content[i] == '\n') {
+                lines.add(new int[] {start, i});
+                start = i + 1;
+            }
+        }
+        boolean first = true;
+        for (int index = 0; index < lines.size(); index++) {
+            int lineNo = index + 1;
+            byte[] line = Arrays.copyOfRange(content, lines.get(index)[0], lines.get(index)[1]);
+            ObjectNode record;
+            try {
+                record = CanonicalJson.parse(line);
+            } catch (IOException e) {
+                return problem(name, lineNo, -1, Kind.ALTERED, "not valid JSON: " + firstLine(e.getMessage()));
+            }
+            long seq = record.path("seq").isIntegralNumber() ? record.path("seq").asLong() : -1;
+            byte[] canonical;
+            try {
+                canonical = CanonicalJson.encode(record);
+            } catch (IllegalArgumentException e) {
+                return problem(name, lineNo, seq, Kind.ALTERED, e.getMessage());
+            }
+            if (!Arrays.equals(canonical, line)) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "not in canonical form (edited by hand?)");
+            }
+            if (seq < 1) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "has no seq");
+            }
+            if (seq != expectedSeq) {
+                return Optional.of(sequenceProblem(name, lineNo, seq, lines, content, index, first));
+            }
+            if (first && seq != file.firstSeq()) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "the file name says its first seq is "
+                        + file.firstSeq() + " (renamed file?)");
+            }
+            String prev = record.path("prev").asText("");
+            if (!prev.equals(prevHash)) {
+                if (records == 0) {
+                    return problem(name, lineNo, seq, Kind.ALTERED, "the first record's prev is not 64 zeros");
+                }
+                return problem(prevFile, prevLine, seq - 1, Kind.ALTERED, "its hash does not match the prev of "
+                        + "the next record (" + name + ":" + lineNo + ", seq " + seq + "): this record or that prev "
+                        + "was changed");
+            }
+            String type = record.path("type").asText("");
+            Optional<Problem> problem = pendingTornCheck(name, lineNo, seq, type, record);
+            if (problem.isPresent()) {
+                return problem;
+            }
+            if (type.equals(RecordChain.CHECKPOINT)) {
+                problem = checkpoint(name, lineNo, seq, record);
+                if (problem.isPresent()) {
+                    return problem;
+                }
+            }
+            prevHash = CanonicalJson.sha256(line);
+            prevFile = name;
+            prevLine = lineNo;
+            expectedSeq = seq + 1;
+            records++;
+            first = false;
+        }
+        if (torn != null) {
+            pendingTorn.add(torn);
+        }
+        return Optional.empty();
+    }
+
+    private Problem sequenceProblem(String name, int lineNo, long seq, List<int[]> lines, byte[] content, int index,
+                                    boolean firstInFile) {
+        if (seq > expectedSeq) {
+            for (int later = index + 1; later < lines.size(); later++) {
+                long laterSeq = seqOf(Arrays.copyOfRange(content, lines.get(later)[0], lines.get(later)[1]));
+                if (laterSeq == expectedSeq) {
+                    return new Problem(name, lineNo, seq, Kind.REORDERED, "expected seq " + expectedSeq
+                            + ", which comes later at line " + (later + 1) + ": records were moved or swapped");
+                }
+            }
+            String missing = seq - 1 == expectedSeq ? "record " + expectedSeq + " missing"
+                    : "records " + expectedSeq + "-" + (seq - 1) + " missing";
+            String where = firstInFile && records > 0 ? " (a file removed before " + name + "?)" : "";
+            return new Problem(name, lineNo, seq, Kind.REMOVED, missing + ": expected seq " + expectedSeq + " in "
+                    + name + ", found " + seq + where);
+        }
+        return new Problem(name, lineNo, seq, Kind.REORDERED, "seq " + seq + " after seq " + (expectedSeq - 1)
+                + ": records were moved or duplicated");
+    }
+
+    private Optional<Problem> pendingTornCheck(String name, int lineNo, long seq, String type, JsonNode record) {
+        boolean recovery = type.equals(RecordChain.RECOVERY);
+        if (pendingTorn.isEmpty()) {
+            if (recovery) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "a recovery record names torn bytes, but the file "
+                        + "before it ends with a complete line");
+            }
+            return Optional.empty();
+        }
+        TornTail t = pendingTorn.get(0);
+        if (!recovery) {
+            return problem(t.file(), -1, seq, Kind.TRUNCATED, "the last line is incomplete (" + t.length()
+                    + " bytes at offset " + t.offset() + ") and the next record (" + name + ":" + lineNo
+                    + ") is not a recovery record naming it");
+        }
+        List<TornTail> named = new ArrayList<>();
+        record.path("torn").forEach(n -> named.add(TornTail.read(n)));
+        if (!named.equals(pendingTorn)) {
+            return problem(name, lineNo, seq, Kind.ALTERED, "the recovery record names torn bytes " + named
+                    + " but the files hold " + pendingTorn);
+        }
+        pendingTorn.clear();
+        return Optional.empty();
+    }
+
+    private Optional<Problem> checkpoint(String name, int lineNo, long seq, JsonNode record) {
+        if (record.path("covers_seq").asLong(-1) != seq - 1) {
+            return problem(name, lineNo, seq, Kind.ALTERED, "checkpoint covers_seq is not seq - 1");
+        }
+        String keyId = record.path("key_id").asText("");
+        PublicKey key = keys.get(keyId);
+        if (key == null) {
+            return problem(name, lineNo, seq, Kind.BAD_SIGNATURE, "checkpoint signed by key " + keyId + ", which is "
+                    + (keysFromLogDir ? "not published in keys/" : "not the key given"));
+        }
+        byte[] signature;
+        try {
+            signature = Base64.getDecoder().decode(record.path("signature").asText(""));
+        } catch (IllegalArgumentException e) {
+            return problem(name, lineNo, seq, Kind.BAD_SIGNATURE, "checkpoint signature is not base64");
+        }
+        if (!RecordChain.verifySignature(key, seq - 1, prevHash, signature)) {
+            return problem(name, lineNo, seq, Kind.BAD_SIGNATURE, "checkpoint signature does not verify with key "
+                    + keyId);
+        }
+        usedKeys.add(keyId);
+        signedThrough = seq;
+        return Optional.empty();
+    }
+
+    private static long seqOf(byte[] line) {
+        try {
+            return CanonicalJson.parse(line).path("seq").asLong(-1);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static int lineOf(Path file, long offset) {
+        try {
+            byte[] content = Files.readAllBytes(file);
+            int line = 1;
+            for (int i = 0; i < offset && i < content.length; i++) {
+                if (content[i] == '\n') {
+                    line++;
+                }
+            }
+            return line;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static Optional<Problem> problem(String file, int line, long seq, Kind kind, String message) {
+        return Optional.of(new Problem(file, line, seq, kind, message));
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+
+    private VerifyReport report(Path dir, int files, Optional<Problem> problem) {
+        long lastSeq = expectedSeq - 1;
+        return new VerifyReport(dir, files, records, lastSeq, signedThrough, lastSeq - signedThrough,
+                List.copyOf(usedKeys), keysFromLogDir, problem);
+    }
+}

@@ -1,0 +1,67 @@
+package dev.warden.audit.verify;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The outcome of {@link AuditVerifier#verify}: counts, how far the signatures reach, and the first problem.
+ *
+ * @param signedThroughSeq the seq of the last valid checkpoint (0: none)
+ * @param unsignedTail     records after the last checkpoint: chain-checked, not signed
+ * @param keyIds           ids of the keys that signed the checkpoints
+ * @param keysFromLogDir   true when the public keys came from the log directory itself rather than the caller,
+ *                         which proves consistency but not authorship
+ */
+public record VerifyReport(Path dir, int files, long records, long lastSeq, long signedThroughSeq,
+                           long unsignedTail, List<String> keyIds, boolean keysFromLogDir,
+                           Optional<Problem> problem) {
+
+    public enum Kind { ALTERED, REMOVED, REORDERED, TRUNCATED, BAD_SIGNATURE }
+
+    /** The first bad record: where it is ({@code line} is 1-based; {@code seq} -1 when unknown) and what is wrong. */
+    public record Problem(String file, int line, long seq, Kind kind, String message) {
+        @Override
+        public String toString() {
+            return file + ":" + line + (seq >= 0 ? " (seq " + seq + ")" : "") + ": "
+                    + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ": " + message;
+        }
+    }
+
+    public VerifyReport {
+        keyIds = List.copyOf(keyIds);
+    }
+
+    public boolean passed() {
+        return problem.isEmpty();
+    }
+
+    /** What {@code warden audit verify} prints. */
+    public String summary() {
+        StringBuilder out = new StringBuilder();
+        if (problem.isPresent()) {
+            out.append("FAIL ").append(problem.get()).append('\n');
+        } else {
+            out.append("PASS ").append(dir).append('\n');
+        }
+        out.append(records).append(" records in ").append(files).append(" files");
+        if (lastSeq > 0) {
+            out.append(", last seq ").append(lastSeq);
+        }
+        out.append('\n');
+        out.append("signed through seq ").append(signedThroughSeq);
+        if (!keyIds.isEmpty()) {
+            out.append(" by key ").append(String.join(", ", keyIds));
+        }
+        out.append('\n');
+        if (unsignedTail > 0) {
+            out.append("unsigned tail (").append(unsignedTail).append(" records): chain-checked, not yet covered by a "
+                    + "checkpoint\n");
+        }
+        if (keysFromLogDir) {
+            out.append("note: public keys were read from the log directory; pass the public key you trust to prove "
+                    + "the log was not re-signed\n");
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,114 @@
+package dev.warden.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.audit.event.AuthFailure;
+import dev.warden.audit.event.QueryEvent;
+import dev.warden.audit.query.AuditFilter;
+import dev.warden.audit.query.AuditReader;
+import dev.warden.audit.query.UsageReport;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditReaderTest {
+
+    @TempDir
+    Path tmp;
+
+    private Path logDir;
+    private Instant dropAt;
+
+    @BeforeEach
+    void writeLog() throws Exception {
+        logDir = tmp.resolve("audit");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            log.append(Fixtures.start("a1", "alice@example.com", false, "prod")).join();
+            log.append(Fixtures.start("b1", "etl-bot", true, "staging")).join();
+            long q = log.append(Fixtures.query("a1", "alice@example.com", "prod", "SELECT email FROM users")).join();
+            log.append(Fixtures.result("a1", q, 3)).join();
+            dropAt = Instant.parse("2026-11-26T06:12:01.000001Z");
+            log.append(QueryEvent.builder("a1", "alice@example.com", "prod").statement("DROP TABLE t")
+                    .kinds(List.of("DROP")).tables(List.of(), List.of("public.t")).blocked("no-drop-in-prod")
+                    .at(dropAt).build()).join();
+            long b = log.append(QueryEvent.builder("b1", "etl-bot", "staging").statement("SELECT * FROM orders")
+                    .tables(List.of("public.orders"), List.of()).build()).join();
+            log.append(Fixtures.result("b1", b, 10)).join();
+            log.append(AuthFailure.of("x1", "mallory", "10.9.9.9:4000", "token expired", "28000")).join();
+        }
+    }
+
+    @Test
+    void blockedQueryRendersAsOneReadableLine() throws Exception {
+        List<AuditReader.Line> lines = AuditReader.of(logDir).search(AuditFilter.all().blocked());
+        assertEquals(1, lines.size());
+        assertEquals("2026-11-26T06:12:01Z alice@example.com[human] prod query BLOCK(no-drop-in-prod) DROP TABLE t",
+                lines.get(0).human());
+        assertTrue(lines.get(0).record().text().startsWith("{"), "the --json form is the stored line");
+    }
+
+    @Test
+    void filtersByUserEnvironmentTableAndTime() throws Exception {
+        AuditReader reader = AuditReader.of(logDir);
+        assertEquals(List.of("session.start", "query", "result", "query"),
+                reader.search(AuditFilter.all().user("alice@example.com")).stream().map(l -> l.record().type())
+                        .toList());
+        assertEquals(3, reader.search(AuditFilter.all().environment("staging")).size());
+        List<AuditReader.Line> orders = reader.search(AuditFilter.all().table("orders"));
+        assertEquals(List.of("query", "result"), orders.stream().map(l -> l.record().type()).toList());
+        assertTrue(orders.get(1).human().contains("etl-bot[agent] staging result of #"), orders.get(1).human());
+        assertEquals(1, reader.search(AuditFilter.all().between(dropAt, dropAt.plusSeconds(1))).size());
+        assertEquals(1, reader.tail(AuditFilter.all(), 1).size());
+    }
+
+    @Test
+    void usageSumsRowsAndSensitiveColumnsPerIdentity() throws Exception {
+        UsageReport usage = AuditReader.of(logDir).usage(null);
+        UsageReport.IdentityUsage alice = usage.identities().stream()
+                .filter(u -> u.username().equals("alice@example.com")).findFirst().orElseThrow();
+        assertEquals("human", alice.kind());
+        assertEquals(2, alice.statements());
+        assertEquals(1, alice.blocked());
+        assertEquals(3, alice.rowsRead());
+        assertEquals(1, alice.maskedReads());
+        assertEquals(0, alice.clearReads());
+        UsageReport.IdentityUsage bot = usage.identities().stream()
+                .filter(u -> u.username().equals("etl-bot")).findFirst().orElseThrow();
+        assertEquals("agent", bot.kind());
+        assertEquals(10, bot.rowsRead());
+        assertTrue(usage.render().contains("email (1 masked, 0 clear)"), usage.render());
+    }
+
+    @Test
+    void followSeesNewRecordsAcrossRotation() throws Exception {
+        Path dir = tmp.resolve("followed");
+        List<String> seen = new CopyOnWriteArrayList<>();
+        AuditReader reader = AuditReader.of(dir);
+        Thread follower = new Thread(() -> {
+            try {
+                reader.follow(AuditFilter.all().user("carol"), false, l -> seen.add(l.record().get("statement")
+                        .asText()), () -> seen.size() < 30, Duration.ofMillis(10));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        follower.start();
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 2048, 1000))) {
+            for (int i = 0; i < 30; i++) {
+                log.append(Fixtures.query("c1", "carol", "dev", "SELECT " + i)).join();
+                log.append(Fixtures.query("d1", "dave", "dev", "SELECT 'not carol'")).join();
+            }
+        }
+        follower.join(TimeUnit.SECONDS.toMillis(10));
+        assertEquals(30, seen.size());
+        assertEquals("SELECT 29", seen.get(29));
+        assertTrue(dev.warden.audit.chain.LogFiles.list(dir).size() > 3, "rotated while following");
+    }
+}

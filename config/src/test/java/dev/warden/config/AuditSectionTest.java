@@ -1,0 +1,159 @@
+package dev.warden.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.AuditSettings.AuditSinkConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditSectionTest {
+
+    @TempDir
+    Path dir;
+
+    /** Twelve lines; the audit section starts on line 13. */
+    private static final String MINIMAL = """
+            identity:
+              issuers:
+                - issuer: https://login.example.com/realms/acme
+                  audience: warden
+            environments:
+              prod:
+                upstream:
+                  host: db.internal
+                  database: app
+                  user: warden
+                allow:
+                  - groups: [eng]
+            """;
+
+    private AuditSettings audit(String section, Map<String, String> env) throws PolicyException {
+        return PolicyLoader.parse(MINIMAL + section, dir, "policy.yaml", env).audit();
+    }
+
+    private PolicyException failure(String section) {
+        return assertThrows(PolicyException.class, () -> audit(section, Map.of()));
+    }
+
+    @Test
+    void withoutAnAuditSectionTheDefaultAuditsToAFileNextToThePolicy() throws Exception {
+        AuditSettings a = PolicyLoader.parse(MINIMAL, dir, "policy.yaml", Map.of()).audit();
+        assertEquals(List.of(new AuditSinkConfig.FileSink(dir.toAbsolutePath().resolve("audit"), 64L << 20,
+                Duration.ofHours(24))), a.sinks());
+        assertTrue(a.refuseOnFailure());
+        assertEquals(Optional.empty(), a.signingKey());
+        assertEquals(1000, a.checkpointEvery());
+        assertEquals(Duration.ofMillis(2), a.groupCommit());
+        assertTrue(a.keepLiterals());
+    }
+
+    @Test
+    void everyKeyIsRead() throws Exception {
+        Files.createDirectories(dir.resolve("keys"));
+        Files.writeString(dir.resolve("keys/audit-ed25519.pem"), "key");
+        AuditSettings a = audit("""
+                audit:
+                  sinks:
+                    - { type: file, dir: logs/audit, rotate_bytes: 10MB, rotate_interval: 1h }
+                    - { type: postgres, url_env: AUDIT_DB_URL, table: sec.trail }
+                    - { type: stdout }
+                  signing_key: keys/audit-ed25519.pem
+                  on_failure: allow
+                  checkpoint_every: 500
+                  checkpoint_interval: 250ms
+                  group_commit: 0
+                  statement_literals: redact
+                """, Map.of("AUDIT_DB_URL", "jdbc:postgresql://audit-db/audit?user=w&password=secret"));
+        assertEquals(new AuditSinkConfig.FileSink(dir.toAbsolutePath().resolve("logs/audit"), 10L << 20,
+                Duration.ofHours(1)), a.sinks().get(0));
+        AuditSinkConfig.PostgresSink pg = (AuditSinkConfig.PostgresSink) a.sinks().get(1);
+        assertEquals("jdbc:postgresql://audit-db/audit?user=w&password=secret", pg.url().reveal());
+        assertEquals("sec.trail", pg.table());
+        assertFalse(pg.toString().contains("secret"), "the URL never prints");
+        assertEquals(new AuditSinkConfig.StdoutSink(), a.sinks().get(2));
+        assertEquals(Optional.of(dir.toAbsolutePath().resolve("keys/audit-ed25519.pem")), a.signingKey());
+        assertFalse(a.refuseOnFailure());
+        assertEquals(500, a.checkpointEvery());
+        assertEquals(Duration.ofMillis(250), a.checkpointInterval());
+        assertEquals(Duration.ZERO, a.groupCommit());
+        assertFalse(a.keepLiterals());
+        assertEquals(a.sinks().get(0), a.primaryFile().orElseThrow());
+    }
+
+    @Test
+    void sizesAcceptUnitsAndPlainBytes() throws Exception {
+        assertEquals(512L * 1024, ((AuditSinkConfig.FileSink) audit("audit: { sinks: [ { type: file, rotate_bytes: 512KB } ] }",
+                Map.of()).sinks().get(0)).rotateBytes());
+        assertEquals(4096L, ((AuditSinkConfig.FileSink) audit("audit: { sinks: [ { type: file, rotate_bytes: 4096 } ] }",
+                Map.of()).sinks().get(0)).rotateBytes());
+    }
+
+    @Test
+    void postgresUrlMayComeFromAFile() throws Exception {
+        Files.writeString(dir.resolve("audit-url"), "jdbc:postgresql://h/db\n");
+        AuditSettings a = audit("audit: { sinks: [ { type: postgres, url_file: audit-url } ] }", Map.of());
+        AuditSinkConfig.PostgresSink pg = (AuditSinkConfig.PostgresSink) a.sinks().get(0);
+        assertEquals("jdbc:postgresql://h/db", pg.url().reveal());
+        assertEquals("warden_audit", pg.table());
+    }
+
+    @Test
+    void misspeltSinkTypeIsAnErrorWithASuggestion() {
+        PolicyException e = failure("""
+                audit:
+                  sinks:
+                    - { type: flie }
+                """);
+        assertEquals("policy.yaml:15:15: audit.sinks[0].type: unknown sink type 'flie' (did you mean 'file'?)",
+                e.getMessage());
+    }
+
+    @Test
+    void invalidValuesPointAtTheirLine() {
+        assertTrue(failure("audit: { on_failure: ignore }").getMessage()
+                .startsWith("policy.yaml:13:"), "line of the audit section");
+        assertTrue(failure("audit: { on_failure: ignore }").getMessage()
+                .endsWith("unknown value 'ignore'; expected refuse or allow"));
+        assertTrue(failure("audit: { sinks: [ { type: file, rotate_bytes: 64 } ] }").getMessage()
+                .contains("must be between 1KB"));
+        assertTrue(failure("audit: { sinks: [ { type: file, rotate_bytes: lots } ] }").getMessage()
+                .contains("is not a size"));
+        assertTrue(failure("audit: { signing_key: keys/missing.pem }").getMessage()
+                .contains("file not found or not readable"));
+        assertTrue(failure("audit: { statement_literals: hide }").getMessage()
+                .contains("expected keep or redact"));
+        assertTrue(failure("audit: { checkpoint_every: 0 }").getMessage().contains("must be between 1"));
+        assertTrue(failure("audit: { group_commit: 5s }").getMessage().contains("must be at most 1s"));
+        assertTrue(failure("audit: { sinks: [] }").getMessage().contains("at least one sink"));
+        assertTrue(failure("audit: { sinks: [ { type: stdout } ] }").getMessage().contains("stdout is not durable"));
+        assertTrue(failure("audit: { sinks: [ { type: file }, { type: file, dir: ./audit } ] }").getMessage()
+                .contains("same directory"));
+        assertTrue(failure("audit: { sinks: [ { type: file, rotate: 1h } ] }").getMessage()
+                .contains("unknown key 'rotate'"));
+        assertTrue(failure("audit: { signing_keys: x }").getMessage().contains("did you mean 'signing_key'"));
+    }
+
+    @Test
+    void postgresSinkNeedsAUrlFromTheEnvironmentOrAFile() {
+        assertTrue(failure("audit: { sinks: [ { type: postgres } ] }").getMessage().contains("give url_env or url_file"));
+        assertTrue(failure("audit: { sinks: [ { type: postgres, url_env: NOPE } ] }").getMessage()
+                .contains("environment variable NOPE is not set"));
+        PolicyException notJdbc = assertThrows(PolicyException.class, () -> audit(
+                "audit: { sinks: [ { type: postgres, url_env: U } ] }", Map.of("U", "postgres://x:secret@h/db")));
+        assertTrue(notJdbc.getMessage().contains("must start with jdbc:postgresql://"));
+        assertFalse(notJdbc.getMessage().contains("secret"));
+        PolicyException badTable = assertThrows(PolicyException.class, () -> audit(
+                "audit: { sinks: [ { type: postgres, url_env: U, table: \"x; drop table y\" } ] }",
+                Map.of("U", "jdbc:postgresql://h/db")));
+        assertTrue(badTable.getMessage().contains("is not a plain table name"));
+    }
+}
