@@ -1,0 +1,27 @@
+package dev.warden.masking;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Who runs the statement and what it reads.
+ *
+ * <p>{@code columnsRead} lists every column the statement reads anywhere (select list, WHERE, joins,
+ * functions), each as {@code column}, {@code table.column} or {@code schema.table.column}; a whole-row
+ * reference ({@code t.*}, {@code row_to_json(t)}, {@code SELECT t FROM t}) is {@code table.*}, and a statement
+ * the analyser could not follow is {@code *}. Expression columns are masked (fail closed) when any entry is
+ * sensitive or is a wildcard: expand wildcards into the table's real columns from the catalog for precision.
+ */
+public record MaskContext(String username, Set<String> groups, boolean agent, String environment,
+                          Set<String> columnsRead) {
+
+    /** The read set of a statement that could not be analysed: every expression column is masked. */
+    public static final Set<String> UNKNOWN_READS = Set.of("*");
+
+    public MaskContext {
+        Objects.requireNonNull(username, "username");
+        groups = Set.copyOf(groups);
+        Objects.requireNonNull(environment, "environment");
+        columnsRead = Set.copyOf(columnsRead);
+    }
+}

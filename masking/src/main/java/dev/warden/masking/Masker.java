@@ -1,0 +1,220 @@
+package dev.warden.masking;
+
+import dev.warden.config.MaskingSettings.MaskingRule;
+import dev.warden.config.MaskingSettings.MaskingRule.Strategy;
+import dev.warden.config.MaskingSettings;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the masking policy into a {@link MaskPlan} per result. Thread-safe and meant to live as long as
+ * the policy it was built from.
+ *
+ * <p>Per column, the first of these that applies decides:
+ * <ol>
+ *   <li>the identity is in {@code unmasked_for} (agents only if {@code agents: allowed}): keep everything;</li>
+ *   <li>a {@code column:} rule on the column's source ({@code schema.table.column}, schema optional);</li>
+ *   <li>a {@code column_name:} rule whose regex is found in the source column name or the result name;</li>
+ *   <li>a {@code type:} rule on the column's type;</li>
+ *   <li>a name detector on the source column name or result name (all of them with {@code defaults: on},
+ *       else those named by {@code detector:} rules), with the rule's strategy or the detector's own;</li>
+ *   <li>fail closed: an expression column (no source table) when the statement reads a sensitive column,
+ *       a whole row ({@code t.*}) or something the analyser could not follow: {@code redact};</li>
+ *   <li>value detection (when on for the environment) on text-like columns: {@code detect};</li>
+ *   <li>keep.</li>
+ * </ol>
+ * An explicit {@code strategy: keep} in steps 2–4 keeps the column and also skips value detection.
+ */
+public final class Masker {
+
+    static final Map<String, Treatment> NAME_DEFAULTS = Map.of(
+            "email", Treatment.of(Strategy.EMAIL, "builtin:email"),
+            "phone", Treatment.of(Strategy.PARTIAL, "builtin:phone"),
+            "ssn", Treatment.of(Strategy.REDACT, "builtin:ssn"),
+            "passport", Treatment.of(Strategy.REDACT, "builtin:passport"),
+            "iban", Treatment.of(Strategy.PARTIAL, "builtin:iban"),
+            "card", Treatment.of(Strategy.PARTIAL, "builtin:card"),
+            "cvv", Treatment.of(Strategy.REDACT, "builtin:cvv"),
+            "secret", Treatment.of(Strategy.REDACT, "builtin:secret"),
+            "dob", Treatment.of(Strategy.REDACT, "builtin:dob"),
+            "address", Treatment.of(Strategy.REDACT, "builtin:address"));
+
+    static final Map<String, Strategy> VALUE_DEFAULTS = Map.ofEntries(
+            Map.entry("email", Strategy.EMAIL), Map.entry("card", Strategy.PARTIAL),
+            Map.entry("us_ssn", Strategy.REDACT), Map.entry("iban", Strategy.PARTIAL),
+            Map.entry("phone", Strategy.PARTIAL), Map.entry("jwt", Strategy.REDACT),
+            Map.entry("pem_private_key", Strategy.REDACT), Map.entry("aws_access_key", Strategy.REDACT),
+            Map.entry("github_token", Strategy.REDACT), Map.entry("slack_token", Strategy.REDACT),
+            Map.entry("stripe_key", Strategy.REDACT), Map.entry("high_entropy", Strategy.REDACT));
+
+    private static final Treatment LINEAGE = Treatment.of(Strategy.REDACT, "lineage:expression-over-sensitive-read");
+
+    private record ColumnRule(MaskingRule.Column target, Treatment treatment) {
+    }
+
+    private record PatternRule(Pattern pattern, Treatment treatment) {
+    }
+
+    private final MaskingSettings settings;
+    private final ValueMasker values;
+    private final List<ColumnRule> columnRules = new ArrayList<>();
+    private final List<PatternRule> patternRules = new ArrayList<>();
+    private final Map<String, Treatment> typeRules = new java.util.HashMap<>();
+    private final Map<String, Treatment> detectorRules = new java.util.HashMap<>();
+    private final Set<String> valueDetectors;
+
+    public Masker(MaskingSettings settings) {
+        this.settings = settings;
+        this.values = new ValueMasker(new Tokenizer(settings.tokenKey()));
+        for (MaskingRule r : settings.rules()) {
+            Treatment t = new Treatment(r.strategy(), r.keep(), r.value().orElse(""), r.target().describe());
+            MaskingRule.Target target = r.target();
+            if (target instanceof MaskingRule.Column c) {
+                columnRules.add(new ColumnRule(c, t));
+            } else if (target instanceof MaskingRule.ColumnNamePattern p) {
+                patternRules.add(new PatternRule(Pattern.compile(p.regex()), t));
+            } else if (target instanceof MaskingRule.TypeName n) {
+                typeRules.putIfAbsent(n.name(), t);
+            } else if (target instanceof MaskingRule.Detector d) {
+                detectorRules.putIfAbsent(d.name(), t);
+            }
+        }
+        Set<String> enabled = new LinkedHashSet<>();
+        for (String d : MaskingSettings.VALUE_DETECTORS) {
+            Treatment rule = valueDetectorRule(d);
+            if (rule != null ? rule.strategy() != Strategy.KEEP : settings.builtinDetectors()) {
+                enabled.add(d);
+            }
+        }
+        this.valueDetectors = Set.copyOf(enabled);
+    }
+
+    /** The plan for one result description, for one identity and statement. */
+    public MaskPlan plan(List<ResultColumn> columns, MaskContext context) {
+        int n = columns.size();
+        MaskPlan.Action[] actions = new MaskPlan.Action[n];
+        Treatment[] treatments = new Treatment[n];
+        List<ColumnDecision> decisions = new ArrayList<>(n);
+        boolean exempt = settings.unmaskedFor().exempts(context.username(), context.groups(), context.agent());
+        boolean scan = !exempt && !valueDetectors.isEmpty() && settings.valueDetectionIn(context.environment());
+        Boolean sensitiveReads = null;
+        for (int i = 0; i < n; i++) {
+            ResultColumn c = columns.get(i);
+            PgType type = PgType.of(c.typeOid());
+            MaskPlan.Action action;
+            Treatment t;
+            if (exempt) {
+                action = MaskPlan.Action.KEEP;
+                t = new Treatment(Strategy.KEEP, 0, "", "unmasked_for");
+            } else {
+                t = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
+                if (t == null && c.isExpression()) {
+                    if (sensitiveReads == null) {
+                        sensitiveReads = readsSensitive(context.columnsRead());
+                    }
+                    t = sensitiveReads ? LINEAGE : null;
+                }
+                if (t != null && t.strategy() != Strategy.KEEP) {
+                    action = MaskPlan.Action.MASK;
+                } else if (t == null && scan && scannable(type, c.binary())) {
+                    action = MaskPlan.Action.SCAN;
+                    t = new Treatment(Strategy.KEEP, 0, "", "value_detection");
+                } else {
+                    action = MaskPlan.Action.KEEP;
+                    t = t == null ? Treatment.KEEP : t;
+                }
+            }
+            actions[i] = action;
+            treatments[i] = t;
+            decisions.add(new ColumnDecision(c.name(), action == MaskPlan.Action.MASK, action == MaskPlan.Action.SCAN,
+                    action == MaskPlan.Action.SCAN ? "detect" : t.describe(), t.rule()));
+        }
+        return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment);
+    }
+
+    /**
+     * Steps 2 to 5 for a column identified by name (and its source, when known): an explicit rule, or a
+     * name detector. Null when nothing applies; a KEEP treatment when a rule explicitly keeps it.
+     */
+    private Treatment sourceTreatment(Optional<String> schema, Optional<String> table, Optional<String> column,
+                                      String resultName, PgType type) {
+        if (table.isPresent() && column.isPresent()) {
+            String s = schema.map(x -> x.toLowerCase(Locale.ROOT)).orElse(null);
+            String tb = table.get().toLowerCase(Locale.ROOT);
+            String col = column.get().toLowerCase(Locale.ROOT);
+            for (ColumnRule r : columnRules) {
+                MaskingRule.Column target = r.target();
+                boolean schemaMatches = target.schema().isEmpty() || s == null || target.schema().get().equals(s);
+                if (schemaMatches && target.table().equals(tb) && target.column().equals(col)) {
+                    return r.treatment();
+                }
+            }
+        }
+        String source = column.orElse(resultName);
+        for (PatternRule r : patternRules) {
+            if (r.pattern().matcher(source).find() || r.pattern().matcher(resultName).find()) {
+                return r.treatment();
+            }
+        }
+        if (type != null && typeRules.containsKey(type.name())) {
+            return typeRules.get(type.name());
+        }
+        Optional<String> detector = NameDetectors.detect(source);
+        if (detector.isEmpty() && !source.equals(resultName)) {
+            detector = NameDetectors.detect(resultName);
+        }
+        if (detector.isPresent()) {
+            Treatment rule = detectorRules.get(detector.get());
+            if (rule != null) {
+                return rule.strategy() == Strategy.KEEP ? null : rule;
+            }
+            if (settings.builtinDetectors()) {
+                return NAME_DEFAULTS.get(detector.get());
+            }
+        }
+        return null;
+    }
+
+    /** Whether any read column is sensitive, or a wildcard (whole rows, or reads the analyser lost). */
+    boolean readsSensitive(Set<String> columnsRead) {
+        for (String entry : columnsRead) {
+            String[] parts = entry.split("\\.");
+            String column = parts[parts.length - 1];
+            if (column.equals("*")) {
+                return true;
+            }
+            Optional<String> table = parts.length >= 2 ? Optional.of(parts[parts.length - 2]) : Optional.empty();
+            Optional<String> schema = parts.length >= 3 ? Optional.of(parts[parts.length - 3]) : Optional.empty();
+            Treatment t = sourceTreatment(schema, table, Optional.of(column), column, null);
+            if (t != null && t.strategy() != Strategy.KEEP) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Treatment for a value-detector hit: the policy's detector rule, else the detector's default. */
+    Treatment valueTreatment(String detector) {
+        Treatment rule = valueDetectorRule(detector);
+        return rule != null ? rule : new Treatment(VALUE_DEFAULTS.get(detector), 4, "", "value:" + detector);
+    }
+
+    private Treatment valueDetectorRule(String detector) {
+        Treatment rule = detectorRules.get(detector);
+        if (rule == null && detector.equals("us_ssn")) {
+            rule = detectorRules.get("ssn");
+        }
+        return rule;
+    }
+
+    private static boolean scannable(PgType type, boolean binary) {
+        return type.textLike() || (!binary && (type.kind() == PgType.Kind.OTHER || type.kind() == PgType.Kind.RECORD));
+    }
+}

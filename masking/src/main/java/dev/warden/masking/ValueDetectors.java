@@ -1,0 +1,541 @@
+package dev.warden.masking;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Finds sensitive values in text (UTF-8 bytes, scanned without decoding). One pass counts digits and
+ * {@code @}; values that are short, have no {@code @} and fewer than nine digits stop there, which is most
+ * values. Otherwise the value is split into tokens at whitespace, control bytes and the punctuation that
+ * delimits JSON, arrays and records ({@code " ' , ; : ( ) [ ] { } < > \ =}), and each token is tried by the
+ * detectors whose cheap pre-filter (a prefix, a length, a character class) it passes.
+ *
+ * <p>A hit is a span; spans never contain a delimiter, so replacing one with delimiter-free text keeps JSON,
+ * array and record literals valid. Matching is per token, except for phone numbers, grouped IBANs and
+ * cards written with spaces or dashes (whole value, or digit runs), and PEM blocks (marker to marker).
+ *
+ * <p>{@code high_entropy}: a token of at least 32 bytes with a digit, an upper- and a lower-case letter and
+ * Shannon entropy ≥ 4.0 bits per byte. Pure hex tokens (with or without dashes: UUIDs, SHA-1/SHA-256 digests,
+ * git ids) are never flagged: they are identifiers far more often than secrets, and hex cannot exceed
+ * 4 bits per character anyway.
+ */
+final class ValueDetectors {
+
+    record Hit(String detector, int start, int end) {
+    }
+
+    private static final Set<String> INVALID_SSNS = Set.of("078051120", "219099999");
+    private static final Map<String, Integer> IBAN_LENGTHS = ibanLengths();
+
+    private ValueDetectors() {
+    }
+
+    /**
+     * The first hit in {@code b[off, off + len)} among the {@code enabled} detectors (names as in
+     * {@code MaskingSettings.VALUE_DETECTORS}), or null.
+     */
+    static Hit scan(byte[] b, int off, int len, Set<String> enabled) {
+        int end = off + len;
+        int digits = 0;
+        boolean at = false;
+        boolean dashes = false;
+        for (int i = off; i < end; i++) {
+            byte c = b[i];
+            if (c >= '0' && c <= '9') {
+                digits++;
+            } else if (c == '@') {
+                at = true;
+            } else if (c == '-' && i + 4 < end && b[i + 4] == '-' && b[i + 1] == '-') {
+                dashes = true;
+            }
+        }
+        if (!at && digits < 9 && len < 16) {
+            return null;
+        }
+        int s = off;
+        int e = end;
+        while (s < e && isSpace(b[s])) {
+            s++;
+        }
+        while (e > s && isSpace(b[e - 1])) {
+            e--;
+        }
+        if (dashes && enabled.contains("pem_private_key")) {
+            Hit h = pem(b, s, e);
+            if (h != null) {
+                return h;
+            }
+        }
+        if (digits >= 8 && s < e && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
+            return new Hit("phone", s, e);
+        }
+        if (digits >= 12 && enabled.contains("card")) {
+            Hit h = cardRun(b, s, e);
+            if (h != null) {
+                return h;
+            }
+        }
+        if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
+            return new Hit("iban", s, e);
+        }
+        int i = s;
+        while (i < e) {
+            while (i < e && isDelimiter(b[i])) {
+                i++;
+            }
+            int t = i;
+            while (i < e && !isDelimiter(b[i])) {
+                i++;
+            }
+            if (i > t) {
+                Hit h = token(b, t, i, at, digits, enabled);
+                if (h != null) {
+                    return h;
+                }
+            }
+        }
+        return null;
+    }
+
+    static Hit scan(String value, Set<String> enabled) {
+        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        return scan(bytes, 0, bytes.length, enabled);
+    }
+
+    private static Hit token(byte[] b, int s, int e, boolean at, int digits, Set<String> enabled) {
+        int n = e - s;
+        if (at && enabled.contains("email")) {
+            int tail = e;
+            while (tail > s && b[tail - 1] == '.') {
+                tail--;
+            }
+            if (email(b, s, tail)) {
+                return new Hit("email", s, tail);
+            }
+        }
+        if (n == 11 && digits >= 9 && enabled.contains("us_ssn") && ssn(b, s)) {
+            return new Hit("us_ssn", s, e);
+        }
+        if (n >= 9 && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
+            return new Hit("phone", s, e);
+        }
+        if (n < 15) {
+            return null;
+        }
+        if (n <= 34 && isUpper(b[s]) && isUpper(b[s + 1]) && isDigit(b[s + 2]) && isDigit(b[s + 3])
+                && enabled.contains("iban") && iban(b, s, e)) {
+            return new Hit("iban", s, e);
+        }
+        String detector = switch (b[s]) {
+            case 'A' -> n == 20 && (startsWith(b, s, e, "AKIA") || startsWith(b, s, e, "ASIA"))
+                    && allUpperOrDigit(b, s + 4, e) ? "aws_access_key" : null;
+            case 'g' -> github(b, s, e) ? "github_token" : null;
+            case 'x' -> slack(b, s, e) ? "slack_token" : null;
+            case 's', 'r' -> (startsWith(b, s, e, "sk_live_") || startsWith(b, s, e, "rk_live_")) && n >= 24
+                    && allAlnum(b, s + 8, e) ? "stripe_key" : null;
+            case 'e' -> jwt(b, s, e) ? "jwt" : null;
+            default -> null;
+        };
+        if (detector != null && enabled.contains(detector)) {
+            return new Hit(detector, s, e);
+        }
+        if (n >= 32 && enabled.contains("high_entropy") && highEntropy(b, s, e)) {
+            return new Hit("high_entropy", s, e);
+        }
+        return null;
+    }
+
+    // ---- e-mail -------------------------------------------------------------------------------------------
+
+    static boolean email(byte[] b, int s, int e) {
+        int atPos = -1;
+        for (int i = s; i < e; i++) {
+            if (b[i] == '@') {
+                if (atPos >= 0) {
+                    return false;
+                }
+                atPos = i;
+            }
+        }
+        if (atPos <= s || atPos - s > 64 || e - atPos < 5 || e - s > 254) {
+            return false;
+        }
+        for (int i = s; i < atPos; i++) {
+            byte c = b[i];
+            if (!(isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '!' || c == '#'
+                    || c == '$' || c == '&' || c == '*' || c == '/' || c == '?' || c == '^' || c == '`' || c == '|'
+                    || c == '~')) {
+                return false;
+            }
+        }
+        int lastDot = -1;
+        for (int i = atPos + 1; i < e; i++) {
+            byte c = b[i];
+            if (c == '.') {
+                if (i == atPos + 1 || b[i - 1] == '.') {
+                    return false;
+                }
+                lastDot = i;
+            } else if (!(isAlnum(c) || c == '-')) {
+                return false;
+            }
+        }
+        if (lastDot < 0 || e - lastDot - 1 < 2) {
+            return false;
+        }
+        for (int i = lastDot + 1; i < e; i++) {
+            if (!isLetter(b[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- cards --------------------------------------------------------------------------------------------
+
+    /** A run of 13–19 digits, single spaces or dashes allowed between digits, not inside a longer word. */
+    private static Hit cardRun(byte[] b, int s, int e) {
+        int i = s;
+        while (i < e) {
+            if (!isDigit(b[i]) || (i > s && isAlnum(b[i - 1]))) {
+                i++;
+                continue;
+            }
+            int start = i;
+            int count = 0;
+            int last = i;
+            int[] digits = new int[20];
+            while (i < e) {
+                if (isDigit(b[i])) {
+                    if (count < 20) {
+                        digits[count] = b[i] - '0';
+                    }
+                    count++;
+                    last = i;
+                    i++;
+                } else if ((b[i] == ' ' || b[i] == '-') && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
+                    i++;
+                } else {
+                    break;
+                }
+            }
+            boolean bounded = last + 1 >= e || !isAlnum(b[last + 1]);
+            if (count >= 13 && count <= 19 && bounded && luhn(digits, count) && !allSame(digits, count)) {
+                return new Hit("card", start, last + 1);
+            }
+        }
+        return null;
+    }
+
+    static boolean luhn(int[] digits, int count) {
+        int sum = 0;
+        for (int k = 0; k < count; k++) {
+            int d = digits[count - 1 - k];
+            if ((k & 1) == 1) {
+                d *= 2;
+                if (d > 9) {
+                    d -= 9;
+                }
+            }
+            sum += d;
+        }
+        return sum % 10 == 0;
+    }
+
+    private static boolean allSame(int[] digits, int count) {
+        for (int k = 1; k < count; k++) {
+            if (digits[k] != digits[0]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- SSN, phone, IBAN ---------------------------------------------------------------------------------
+
+    /** AAA-GG-SSSS; area 000, 666 and 900–999, group 00 and serial 0000 are never issued. */
+    private static boolean ssn(byte[] b, int s) {
+        for (int k = 0; k < 11; k++) {
+            boolean dash = k == 3 || k == 6;
+            if (dash ? b[s + k] != '-' : !isDigit(b[s + k])) {
+                return false;
+            }
+        }
+        int area = num(b, s, 3);
+        int group = num(b, s + 4, 2);
+        int serial = num(b, s + 7, 4);
+        if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0) {
+            return false;
+        }
+        String plain = new String(b, s, 3, StandardCharsets.US_ASCII) + new String(b, s + 4, 2, StandardCharsets.US_ASCII)
+                + new String(b, s + 7, 4, StandardCharsets.US_ASCII);
+        return !INVALID_SSNS.contains(plain);
+    }
+
+    /** E.164-ish: '+', a non-zero first digit, 8–15 digits, separated by spaces, dashes, dots or parentheses. */
+    private static boolean phone(byte[] b, int s, int e) {
+        if (b[s] != '+' || s + 1 >= e || !isDigit(b[s + 1]) || b[s + 1] == '0') {
+            return false;
+        }
+        int digits = 0;
+        for (int i = s + 1; i < e; i++) {
+            byte c = b[i];
+            if (isDigit(c)) {
+                digits++;
+            } else if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')) {
+                return false;
+            }
+        }
+        return digits >= 8 && digits <= 15 && isDigit(b[e - 1]);
+    }
+
+    /** An IBAN written in groups of four ("DE89 3704 0044 0532 0130 00"): the whole value, spaces removed. */
+    private static boolean groupedIban(byte[] b, int s, int e) {
+        byte[] compact = new byte[e - s];
+        int n = 0;
+        for (int i = s; i < e; i++) {
+            if (b[i] != ' ') {
+                compact[n++] = b[i];
+            }
+        }
+        return n >= 15 && n <= 34 && n < e - s && isUpper(compact[0]) && isUpper(compact[1]) && isDigit(compact[2])
+                && isDigit(compact[3]) && iban(compact, 0, n);
+    }
+
+    /** Country code with its IBAN length, then the ISO 13616 mod-97 check. */
+    static boolean iban(byte[] b, int s, int e) {
+        Integer expected = IBAN_LENGTHS.get(new String(b, s, 2, StandardCharsets.US_ASCII));
+        if (expected == null || expected != e - s) {
+            return false;
+        }
+        int mod = 0;
+        for (int k = 0; k < e - s; k++) {
+            byte c = b[s + (k + 4) % (e - s)];
+            if (isDigit(c)) {
+                mod = (mod * 10 + (c - '0')) % 97;
+            } else if (isUpper(c)) {
+                mod = (mod * 100 + (c - 'A' + 10)) % 97;
+            } else {
+                return false;
+            }
+        }
+        return mod == 1;
+    }
+
+    // ---- tokens and keys ----------------------------------------------------------------------------------
+
+    private static boolean github(byte[] b, int s, int e) {
+        if (startsWith(b, s, e, "github_pat_")) {
+            return e - s >= 11 + 22 && allWordChars(b, s + 11, e);
+        }
+        if (e - s >= 40 && b[s + 1] == 'h' && b[s + 3] == '_'
+                && (b[s + 2] == 'p' || b[s + 2] == 'o' || b[s + 2] == 's' || b[s + 2] == 'u' || b[s + 2] == 'r')) {
+            return allAlnum(b, s + 4, e);
+        }
+        return false;
+    }
+
+    private static boolean slack(byte[] b, int s, int e) {
+        if (!startsWith(b, s, e, "xox") || e - s < 15 || b[s + 4] != '-') {
+            return false;
+        }
+        byte kind = b[s + 3];
+        if (kind != 'a' && kind != 'b' && kind != 'p' && kind != 'r' && kind != 's') {
+            return false;
+        }
+        for (int i = s + 5; i < e; i++) {
+            if (!(isAlnum(b[i]) || b[i] == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Three base64url parts, the header starting {@code eyJ} ({@code {"} encoded). */
+    private static boolean jwt(byte[] b, int s, int e) {
+        if (!startsWith(b, s, e, "eyJ")) {
+            return false;
+        }
+        int dots = 0;
+        int partStart = s;
+        int[] lengths = new int[3];
+        for (int i = s; i < e; i++) {
+            byte c = b[i];
+            if (c == '.') {
+                if (dots == 2) {
+                    return false;
+                }
+                lengths[dots++] = i - partStart;
+                partStart = i + 1;
+            } else if (!(isAlnum(c) || c == '-' || c == '_')) {
+                return false;
+            }
+        }
+        if (dots != 2) {
+            return false;
+        }
+        lengths[2] = e - partStart;
+        return lengths[0] >= 10 && lengths[1] >= 2;
+    }
+
+    private static Hit pem(byte[] b, int s, int e) {
+        int begin = indexOf(b, s, e, "-----BEGIN ");
+        if (begin < 0) {
+            return null;
+        }
+        int header = indexOf(b, begin, Math.min(e, begin + 80), "PRIVATE KEY-----");
+        if (header < 0) {
+            return null;
+        }
+        int endMarker = indexOf(b, header + 16, e, "-----END ");
+        int stop = e;
+        if (endMarker >= 0) {
+            int close = indexOf(b, endMarker + 9, Math.min(e, endMarker + 80), "KEY-----");
+            if (close >= 0) {
+                stop = close + 8;
+            }
+        }
+        return new Hit("pem_private_key", begin, stop);
+    }
+
+    static boolean highEntropy(byte[] b, int s, int e) {
+        boolean digit = false;
+        boolean upper = false;
+        boolean lower = false;
+        boolean hexOnly = true;
+        int[] counts = new int[256];
+        for (int i = s; i < e; i++) {
+            byte c = b[i];
+            counts[c & 0xff]++;
+            if (isDigit(c)) {
+                digit = true;
+            } else if (isUpper(c)) {
+                upper = true;
+                hexOnly &= c <= 'F';
+            } else if (c >= 'a' && c <= 'z') {
+                lower = true;
+                hexOnly &= c <= 'f';
+            } else if (c != '-') {
+                hexOnly = false;
+            }
+        }
+        if (hexOnly || !(digit && upper && lower)) {
+            return false;
+        }
+        double n = e - s;
+        double entropy = 0;
+        for (int count : counts) {
+            if (count > 0) {
+                double p = count / n;
+                entropy -= p * (Math.log(p) / Math.log(2));
+            }
+        }
+        return entropy >= 4.0;
+    }
+
+    // ---- bytes --------------------------------------------------------------------------------------------
+
+    private static boolean isDelimiter(byte c) {
+        if (c >= 0 && c <= ' ') {
+            return true;
+        }
+        return switch (c) {
+            case '"', '\'', ',', ';', ':', '(', ')', '[', ']', '{', '}', '<', '>', '\\', '=', 127 -> true;
+            default -> false;
+        };
+    }
+
+    private static boolean isSpace(byte c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
+
+    private static boolean isDigit(byte c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private static boolean isUpper(byte c) {
+        return c >= 'A' && c <= 'Z';
+    }
+
+    private static boolean isLetter(byte c) {
+        return isUpper(c) || (c >= 'a' && c <= 'z');
+    }
+
+    private static boolean isAlnum(byte c) {
+        return isDigit(c) || isLetter(c);
+    }
+
+    private static boolean allAlnum(byte[] b, int s, int e) {
+        for (int i = s; i < e; i++) {
+            if (!isAlnum(b[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean allWordChars(byte[] b, int s, int e) {
+        for (int i = s; i < e; i++) {
+            if (!isAlnum(b[i]) && b[i] != '_') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean allUpperOrDigit(byte[] b, int s, int e) {
+        for (int i = s; i < e; i++) {
+            if (!isUpper(b[i]) && !isDigit(b[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int num(byte[] b, int s, int n) {
+        int v = 0;
+        for (int k = 0; k < n; k++) {
+            v = v * 10 + (b[s + k] - '0');
+        }
+        return v;
+    }
+
+    private static boolean startsWith(byte[] b, int s, int e, String prefix) {
+        if (e - s < prefix.length()) {
+            return false;
+        }
+        for (int k = 0; k < prefix.length(); k++) {
+            if (b[s + k] != prefix.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int indexOf(byte[] b, int s, int e, String needle) {
+        outer:
+        for (int i = s; i + needle.length() <= e; i++) {
+            for (int k = 0; k < needle.length(); k++) {
+                if (b[i + k] != needle.charAt(k)) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private static Map<String, Integer> ibanLengths() {
+        String table = "AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BR29 CH21 CR22 CY28 CZ24 DE22 DK18 DO28 EE20 EG29 "
+                + "ES24 FI18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 KW30 "
+                + "KZ20 LB28 LC32 LI21 LT20 LU20 LV21 MC27 MD24 ME22 MK19 MR27 MT31 MU30 NL18 NO15 PK24 PL28 PS29 "
+                + "PT25 QA29 RO24 RS22 SA24 SC31 SE24 SI19 SK24 SM27 TL23 TN24 TR26 UA29 VA22 VG24 XK20";
+        Map<String, Integer> m = new HashMap<>();
+        for (String entry : table.split(" ")) {
+            m.put(entry.substring(0, 2), Integer.parseInt(entry.substring(2)));
+        }
+        return Map.copyOf(m);
+    }
+}

@@ -1,0 +1,357 @@
+package dev.warden.masking;
+
+import dev.warden.config.MaskingSettings.MaskingRule.Strategy;
+import dev.warden.masking.PgType.Kind;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Set;
+
+/**
+ * Applies a strategy to one field value, in the column's type and format, so that the result is a valid
+ * value of that type: text format gets a string the type's input function accepts, binary format gets the
+ * type's send encoding (fixed-size types keep their size). Results: {@code null} = unchanged,
+ * {@link #SQL_NULL} = send NULL, else the new bytes.
+ *
+ * <p>Per type, text / binary: text-like → {@code [redacted]} / its UTF-8; json → {@code "[redacted]"};
+ * jsonb binary → version 1 + that text; bytea → {@code \x} / empty; integers, floats, numeric, money → 0;
+ * bool → false; date → 1970-01-01; timestamps → 1970-01-01 00:00:00(+00); time, interval → 00:00:00;
+ * uuid → all zeros; inet/cidr → 0.0.0.0(/32); arrays → {@code {}} / an empty array; records → {@code ()}
+ * / zero fields. A type masking does not know, in binary format, becomes NULL: no other value is valid for
+ * every type. {@code partial}, {@code email} and {@code fixed} only make sense for strings; elsewhere they
+ * fall back to {@code redact}. {@code hash}/{@code tokenize} give a deterministic value of the type for
+ * strings, json, bytea, uuid and numbers (integer-valued, non-negative); other types fall back to
+ * {@code redact}.
+ */
+final class ValueMasker {
+
+    /** Marker result: the field becomes NULL. Compared by identity. */
+    static final byte[] SQL_NULL = new byte[0];
+
+    static final String REDACTED = "[redacted]";
+    private static final int MAX_SPANS = 64;
+    private static final long EPOCH_1970_DAYS = -10957;            // 1970-01-01 in days since 2000-01-01
+    private static final long EPOCH_1970_MICROS = -946684800000000L;
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final Tokenizer tokenizer;
+
+    ValueMasker(Tokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    // ---- whole values -------------------------------------------------------------------------------------
+
+    byte[] maskWhole(Treatment t, PgType type, int typmod, boolean binary, byte[] v, int off, int len) {
+        Strategy s = t.strategy();
+        if (s == Strategy.KEEP) {
+            return null;
+        }
+        if (s == Strategy.NULL) {
+            return SQL_NULL;
+        }
+        boolean hash = s == Strategy.HASH || s == Strategy.TOKENIZE;
+        switch (type.kind()) {
+            case TEXT:
+                return truncate(utf8(stringMask(t, v, off, len, true)), type, typmod);
+            case OTHER:
+                return binary ? SQL_NULL : utf8(stringMask(t, v, off, len, true));
+            case XML:
+                return utf8(hash ? token(t, v, off, len) : REDACTED);
+            case JSON:
+            case JSONB: {
+                int skip = binary && type.kind() == Kind.JSONB && len > 0 ? 1 : 0;
+                String json = "\"" + (hash ? token(t, v, off + skip, len - skip) : REDACTED) + "\"";
+                return binary && type.kind() == Kind.JSONB ? jsonb(json) : utf8(json);
+            }
+            case BYTEA: {
+                if (hash) {
+                    byte[] d = tokenizer.digest(v, off, len);
+                    return binary ? d : utf8("\\x" + HEX.formatHex(d));
+                }
+                return binary ? new byte[0] : utf8("\\x");
+            }
+            case INT2:
+            case INT4:
+            case INT8:
+            case OID:
+            case FLOAT4:
+            case FLOAT8:
+            case NUMERIC:
+                return hash ? hashedNumber(type.kind(), binary, v, off, len) : zero(type.kind(), binary);
+            case UUID:
+                if (hash) {
+                    byte[] u = Arrays.copyOf(digestOf(type.kind(), binary, v, off, len), 16);
+                    u[6] = (byte) ((u[6] & 0x0f) | 0x40);
+                    u[8] = (byte) ((u[8] & 0x3f) | 0x80);
+                    return binary ? u : utf8(uuidText(u));
+                }
+                return binary ? new byte[16] : utf8("00000000-0000-0000-0000-000000000000");
+            default:
+                return redacted(type, binary);
+        }
+    }
+
+    /** The {@code redact} value of a type that has no string form worth keeping. */
+    static byte[] redacted(PgType type, boolean binary) {
+        switch (type.kind()) {
+            case BOOL:
+                return binary ? new byte[1] : utf8("f");
+            case CHAR:
+                return utf8("*");
+            case MONEY:
+                return binary ? new byte[8] : utf8("0.00");
+            case DATE:
+                return binary ? ByteBuffer.allocate(4).putInt((int) EPOCH_1970_DAYS).array() : utf8("1970-01-01");
+            case TIME:
+                return binary ? new byte[8] : utf8("00:00:00");
+            case TIMETZ:
+                return binary ? new byte[12] : utf8("00:00:00+00");
+            case TIMESTAMP:
+                return binary ? ByteBuffer.allocate(8).putLong(EPOCH_1970_MICROS).array() : utf8("1970-01-01 00:00:00");
+            case TIMESTAMPTZ:
+                return binary ? ByteBuffer.allocate(8).putLong(EPOCH_1970_MICROS).array()
+                        : utf8("1970-01-01 00:00:00+00");
+            case INTERVAL:
+                return binary ? new byte[16] : utf8("00:00:00");
+            case INET:
+                return binary ? new byte[] {2, 32, 0, 4, 0, 0, 0, 0} : utf8("0.0.0.0");
+            case CIDR:
+                return binary ? new byte[] {2, 32, 1, 4, 0, 0, 0, 0} : utf8("0.0.0.0/32");
+            case ARRAY:
+                return binary ? ByteBuffer.allocate(12).putInt(0).putInt(0).putInt(type.elementOid()).array()
+                        : utf8("{}");
+            case RECORD:
+                return binary ? new byte[4] : utf8("()");
+            case OTHER:
+                return binary ? SQL_NULL : utf8(REDACTED);
+            default:
+                throw new IllegalStateException("no placeholder for " + type.name());
+        }
+    }
+
+    // ---- spans found by value detection -------------------------------------------------------------------
+
+    /**
+     * Replaces every detector hit in a text-like value, or returns null when there is none. {@code forHit}
+     * gives the treatment for a detector. Binary arrays are replaced whole: their element lengths would no
+     * longer match.
+     */
+    byte[] maskSpans(PgType type, boolean binary, byte[] v, int off, int len, Set<String> enabled,
+                     java.util.function.Function<String, Treatment> forHit, long[] hits, int column) {
+        int skip = binary && type.kind() == Kind.JSONB && len > 0 ? 1 : 0;
+        int end = off + len;
+        int pos = off + skip;
+        ValueDetectors.Hit hit = ValueDetectors.scan(v, pos, end - pos, enabled);
+        if (hit == null) {
+            return null;
+        }
+        boolean plainText = type.kind() == Kind.TEXT || (type.kind() == Kind.OTHER && !binary);
+        if (type.kind() == Kind.ARRAY && binary) {
+            hits[column]++;
+            Treatment t = forHit.apply(hit.detector());
+            return t.strategy() == Strategy.NULL ? SQL_NULL : redacted(type, true);
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(len + 16);
+        bytes.write(v, off, pos - off);
+        int spans = 0;
+        while (hit != null) {
+            hits[column]++;
+            Treatment t = forHit.apply(hit.detector());
+            if (t.strategy() == Strategy.NULL) {
+                return SQL_NULL;
+            }
+            if (++spans > MAX_SPANS) {
+                return maskWhole(Treatment.of(Strategy.REDACT, t.rule()), type, 0, binary, v, off, len);
+            }
+            bytes.write(v, pos, hit.start() - pos);
+            String replacement = t.strategy() == Strategy.KEEP
+                    ? new String(v, hit.start(), hit.end() - hit.start(), StandardCharsets.UTF_8)
+                    : stringMask(t, v, hit.start(), hit.end() - hit.start(), plainText);
+            byte[] r = utf8(replacement);
+            bytes.write(r, 0, r.length);
+            pos = hit.end();
+            hit = pos < end ? ValueDetectors.scan(v, pos, end - pos, enabled) : null;
+        }
+        bytes.write(v, pos, end - pos);
+        return bytes.toByteArray();
+    }
+
+    // ---- strings ------------------------------------------------------------------------------------------
+
+    /**
+     * A string strategy on UTF-8 text. Outside plain text (inside JSON, XML, arrays) only delimiter-free
+     * results are allowed, so {@code fixed} becomes {@code redact} there.
+     */
+    String stringMask(Treatment t, byte[] v, int off, int len, boolean plainText) {
+        switch (t.strategy()) {
+            case PARTIAL:
+                return partial(new String(v, off, len, StandardCharsets.UTF_8), t.keep());
+            case EMAIL:
+                return email(new String(v, off, len, StandardCharsets.UTF_8));
+            case HASH:
+            case TOKENIZE:
+                return token(t, v, off, len);
+            case FIXED:
+                return plainText ? t.fixedValue() : REDACTED;
+            default:
+                return REDACTED;
+        }
+    }
+
+    /** Every character but the last {@code keep} becomes {@code *}; values not longer than keep are all stars. */
+    static String partial(String value, int keep) {
+        int[] cps = value.codePoints().toArray();
+        StringBuilder sb = new StringBuilder(cps.length);
+        int clear = cps.length > keep ? keep : 0;
+        for (int i = 0; i < cps.length; i++) {
+            if (i < cps.length - clear) {
+                sb.append('*');
+            } else {
+                sb.appendCodePoint(cps[i]);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** {@code john.doe@acme.com} → {@code j***@acme.com}; anything that is not an address is redacted. */
+    static String email(String value) {
+        String v = value.strip();
+        int at = v.lastIndexOf('@');
+        if (at <= 0 || at == v.length() - 1) {
+            return REDACTED;
+        }
+        return new StringBuilder().appendCodePoint(v.codePointAt(0)).append("***").append(v, at, v.length())
+                .toString();
+    }
+
+    private String token(Treatment t, byte[] v, int off, int len) {
+        String hex = HEX.formatHex(tokenizer.digest(v, off, len), 0, 16);
+        return t.strategy() == Strategy.TOKENIZE ? "tok_" + hex : hex;
+    }
+
+    // ---- numbers ------------------------------------------------------------------------------------------
+
+    private byte[] hashedNumber(Kind kind, boolean binary, byte[] v, int off, int len) {
+        long h = ByteBuffer.wrap(digestOf(kind, binary, v, off, len)).getLong() & Long.MAX_VALUE;
+        long n;
+        switch (kind) {
+            case INT2:
+                n = h % 32768;
+                return binary ? ByteBuffer.allocate(2).putShort((short) n).array() : utf8(Long.toString(n));
+            case INT4:
+            case OID:
+                n = h % Integer.MAX_VALUE;
+                return binary ? ByteBuffer.allocate(4).putInt((int) n).array() : utf8(Long.toString(n));
+            case INT8:
+                return binary ? ByteBuffer.allocate(8).putLong(h).array() : utf8(Long.toString(h));
+            case FLOAT4:
+                n = h % 1_000_000;
+                return binary ? ByteBuffer.allocate(4).putFloat(n).array() : utf8(Long.toString(n));
+            case FLOAT8:
+                n = h % 1_000_000_000;
+                return binary ? ByteBuffer.allocate(8).putDouble(n).array() : utf8(Long.toString(n));
+            default:
+                n = h % 1_000_000_000;
+                return binary ? numericBinary(n) : utf8(Long.toString(n));
+        }
+    }
+
+    private static byte[] zero(Kind kind, boolean binary) {
+        if (!binary) {
+            return utf8("0");
+        }
+        return switch (kind) {
+            case INT2 -> new byte[2];
+            case INT4, OID, FLOAT4 -> new byte[4];
+            case INT8, FLOAT8 -> new byte[8];
+            default -> new byte[8]; // numeric 0: ndigits 0, weight 0, sign 0, dscale 0
+        };
+    }
+
+    /** numeric_send of a non-negative integer: base-10000 digits, most significant first. */
+    static byte[] numericBinary(long value) {
+        if (value == 0) {
+            return new byte[8];
+        }
+        short[] digits = new short[5];
+        int n = 0;
+        for (long rest = value; rest > 0; rest /= 10000) {
+            digits[n++] = (short) (rest % 10000);
+        }
+        int weight = n - 1;
+        int low = 0;
+        while (digits[low] == 0) {
+            low++;
+        }
+        int ndigits = n - low;
+        ByteBuffer b = ByteBuffer.allocate(8 + 2 * ndigits);
+        b.putShort((short) ndigits).putShort((short) weight).putShort((short) 0).putShort((short) 0);
+        for (int i = n - 1; i >= low; i--) {
+            b.putShort(digits[i]);
+        }
+        return b.array();
+    }
+
+    /**
+     * The HMAC of a value's text form where the binary form is easy to convert (integers, uuid), so a value
+     * hashes alike in both formats; other binary values are hashed as sent.
+     */
+    private byte[] digestOf(Kind kind, boolean binary, byte[] v, int off, int len) {
+        if (binary) {
+            ByteBuffer b = ByteBuffer.wrap(v, off, len);
+            String text = null;
+            if (kind == Kind.INT2 && len == 2) {
+                text = Short.toString(b.getShort());
+            } else if ((kind == Kind.INT4 && len == 4)) {
+                text = Integer.toString(b.getInt());
+            } else if (kind == Kind.OID && len == 4) {
+                text = Long.toString(b.getInt() & 0xffffffffL);
+            } else if (kind == Kind.INT8 && len == 8) {
+                text = Long.toString(b.getLong());
+            } else if (kind == Kind.UUID && len == 16) {
+                text = uuidText(Arrays.copyOfRange(v, off, off + 16));
+            }
+            if (text != null) {
+                byte[] t = utf8(text);
+                return tokenizer.digest(t, 0, t.length);
+            }
+        }
+        return tokenizer.digest(v, off, len);
+    }
+
+    private static String uuidText(byte[] u) {
+        String h = HEX.formatHex(u);
+        return h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-" + h.substring(16, 20)
+                + "-" + h.substring(20, 32);
+    }
+
+    // ---- bytes --------------------------------------------------------------------------------------------
+
+    /** varchar(n)/char(n) carry n + 4 as type modifier; a longer placeholder is cut to n characters. */
+    private static byte[] truncate(byte[] value, PgType type, int typmod) {
+        if ((type.oid() != PgType.VARCHAR && type.oid() != PgType.BPCHAR) || typmod < 5) {
+            return value;
+        }
+        String s = new String(value, StandardCharsets.UTF_8);
+        int max = typmod - 4;
+        if (s.codePointCount(0, s.length()) <= max) {
+            return value;
+        }
+        return utf8(s.substring(0, s.offsetByCodePoints(0, max)));
+    }
+
+    private static byte[] jsonb(String json) {
+        byte[] text = utf8(json);
+        byte[] out = new byte[text.length + 1];
+        out[0] = 1;
+        System.arraycopy(text, 0, out, 1, text.length);
+        return out;
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

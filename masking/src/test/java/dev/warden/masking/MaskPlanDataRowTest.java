@@ -1,0 +1,144 @@
+package dev.warden.masking;
+
+import static dev.warden.masking.Fixtures.ALICE;
+import static dev.warden.masking.Fixtures.bin;
+import static dev.warden.masking.Fixtures.col;
+import static dev.warden.masking.Fixtures.dataRow;
+import static dev.warden.masking.Fixtures.fields;
+import static dev.warden.masking.Fixtures.settings;
+import static dev.warden.masking.Fixtures.utf8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.MaskingSettings;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class MaskPlanDataRowTest {
+
+    private final Masker masker = new Masker(settings());
+    private final UnpooledByteBufAllocator alloc = UnpooledByteBufAllocator.DEFAULT;
+
+    @Test
+    void masksTextRowByteExact() {
+        MaskPlan plan = masker.plan(List.of(col("users", "id", 23), col("users", "email", 25),
+                col("users", "ssn", 25), col("users", "card_number", 1043)), ALICE);
+        ByteBuf in = dataRow(utf8("7"), utf8("john.doe@acme.com"), null, utf8("4111111111111111"));
+        ByteBuf out = plan.maskDataRow(in, alloc);
+        assertNotSame(in, out);
+        ByteBuf expected = dataRow(utf8("7"), utf8("j***@acme.com"), null, utf8("************1111"));
+        assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(out));
+        assertEquals(1, in.refCnt(), "the input is left to the caller");
+        out.release();
+        in.release();
+    }
+
+    @Test
+    void unchangedRowsComeBackAsTheSameBufferWithoutCopying() {
+        MaskPlan plan = masker.plan(List.of(col("products", "id", 23), col("products", "title", 25)), ALICE);
+        ByteBuf in = dataRow(utf8("1"), utf8("Blue widget"));
+        int reader = in.readerIndex();
+        assertSame(in, plan.maskDataRow(in, alloc));
+        assertEquals(reader, in.readerIndex());
+        ByteBuf direct = PooledByteBufAllocator.DEFAULT.directBuffer();
+        direct.writeBytes(dataRow(utf8("2"), utf8("Red widget")));
+        assertSame(direct, plan.maskDataRow(direct, alloc));
+        direct.release();
+    }
+
+    @Test
+    void valueDetectionMasksOnlyTheValuesThatHit() {
+        MaskPlan plan = masker.plan(List.of(col("tickets", "id", 23), col("tickets", "body", 25)), ALICE);
+        ByteBuf clear = dataRow(utf8("1"), utf8("printer is broken"));
+        assertSame(clear, plan.maskDataRow(clear, alloc));
+        ByteBuf leaky = dataRow(utf8("2"), utf8("reach me at ann.lee@example.org or +44 20 7946 0958"));
+        List<String> out = fields(plan.maskDataRow(leaky, alloc));
+        assertEquals(List.of("2", "reach me at a***@example.org or +44 20 7946 0958"), out,
+                "the phone is not the whole value, so only the e-mail token is found");
+        ByteBuf key = dataRow(utf8("3"), utf8("AKIAIOSFODNN7EXAMPLE"));
+        assertEquals(List.of("3", "[redacted]"), fields(plan.maskDataRow(key, alloc)));
+        assertEquals(2, plan.detectedValues(1));
+        ByteBuf json = dataRow(utf8("4"), utf8("{\"card\": \"4242 4242 4242 4242\", \"ok\": true}"));
+        assertEquals("{\"card\": \"***************4242\", \"ok\": true}", fields(plan.maskDataRow(json, alloc)).get(1));
+    }
+
+    @Test
+    void binaryRowsKeepFixedSizesAndNullStaysNull() {
+        MaskPlan plan = new Masker(settings(Fixtures.rule(new dev.warden.config.MaskingSettings.MaskingRule.TypeName("int4"),
+                dev.warden.config.MaskingSettings.MaskingRule.Strategy.REDACT))).plan(List.of(
+                bin("accounts", "balance", 23), bin("accounts", "email", 25), bin("accounts", "dob", 1082),
+                bin("accounts", "phone", 25)), ALICE);
+        ByteBuf in = dataRow(ByteBuffer.allocate(4).putInt(1234).array(), utf8("zoe@acme.com"),
+                ByteBuffer.allocate(4).putInt(7000).array(), null);
+        ByteBuf out = plan.maskDataRow(in, alloc);
+        ByteBuf expected = dataRow(new byte[4], utf8("z***@acme.com"), ByteBuffer.allocate(4).putInt(-10957).array(),
+                null);
+        assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(out));
+    }
+
+    @Test
+    void nullStrategyTurnsValuesIntoNull() {
+        MaskPlan plan = new Masker(settings(Fixtures.rule(
+                new dev.warden.config.MaskingSettings.MaskingRule.Column(java.util.Optional.empty(), "users", "email"),
+                dev.warden.config.MaskingSettings.MaskingRule.Strategy.NULL))).plan(List.of(col("users", "email", 25)), ALICE);
+        assertEquals(Arrays.asList((String) null), fields(plan.maskDataRow(dataRow(utf8("a@b.co")), alloc)));
+    }
+
+    @Test
+    void tokensMatchAcrossMaskersWithTheSameKey() {
+        var rule = Fixtures.rule(new dev.warden.config.MaskingSettings.MaskingRule.Detector("email"),
+                dev.warden.config.MaskingSettings.MaskingRule.Strategy.TOKENIZE);
+        List<ResultColumn> cols = List.of(col("users", "email", 25));
+        String a = fields(new Masker(settings(rule)).plan(cols, ALICE).maskDataRow(dataRow(utf8("x@y.com")), alloc)).get(0);
+        String b = fields(new Masker(settings(rule)).plan(cols, ALICE).maskDataRow(dataRow(utf8("x@y.com")), alloc)).get(0);
+        assertEquals(a, b);
+        assertTrue(a.startsWith("tok_"));
+        MaskingSettings noKey = MaskingSettings.defaults();
+        var randomKey = new MaskingSettings(true, true, Set.of(), noKey.tokenKey(), List.of(rule), noKey.unmaskedFor());
+        String c = fields(new Masker(randomKey).plan(cols, ALICE).maskDataRow(dataRow(utf8("x@y.com")), alloc)).get(0);
+        String d = fields(new Masker(randomKey).plan(cols, ALICE).maskDataRow(dataRow(utf8("x@y.com")), alloc)).get(0);
+        assertEquals(c, d, "without a key, tokens still match within the process");
+    }
+
+    @Test
+    void respectsTheReaderIndexAndRejectsMismatchedRows() {
+        MaskPlan plan = masker.plan(List.of(col("users", "email", 25)), ALICE);
+        ByteBuf framed = Unpooled.buffer().writeBytes(new byte[] {9, 9}).writeBytes(dataRow(utf8("q@r.io")));
+        framed.readerIndex(2);
+        assertEquals(List.of("q***@r.io"), fields(plan.maskDataRow(framed, alloc)));
+        assertThrows(MalformedRowException.class, () -> plan.maskDataRow(dataRow(utf8("a"), utf8("b")), alloc));
+        ByteBuf truncated = dataRow(utf8("q@r.io"));
+        truncated.setInt(7, 100);
+        assertThrows(MalformedRowException.class, () -> plan.maskDataRow(truncated, alloc));
+    }
+
+    @Test
+    void maskedRowsNeverContainTheClearValue() {
+        MaskPlan plan = masker.plan(List.of(col("users", "email", 25), col("users", "notes", 25)), ALICE);
+        byte[] secret = utf8("john.doe@acme.com");
+        ByteBuf out = plan.maskDataRow(dataRow(secret, utf8("cc john.doe@acme.com")), alloc);
+        byte[] bytes = ByteBufUtil.getBytes(out);
+        assertArrayEquals(new int[0], indexOf(bytes, secret));
+    }
+
+    private static int[] indexOf(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+                return new int[] {i};
+            }
+        }
+        return new int[0];
+    }
+}

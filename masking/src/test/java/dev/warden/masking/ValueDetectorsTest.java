@@ -1,0 +1,115 @@
+package dev.warden.masking;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.warden.config.MaskingSettings;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ValueDetectorsTest {
+
+    private static final Set<String> ALL = Set.copyOf(MaskingSettings.VALUE_DETECTORS);
+    static final String JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+            + "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    static final String PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4"
+            + "WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----";
+
+    private static String detector(String value) {
+        ValueDetectors.Hit hit = ValueDetectors.scan(value, ALL);
+        return hit == null ? null : hit.detector();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "john.doe@acme.com|email",
+            "J.O'Neil+news@mail.example.co.uk|email",
+            "4111111111111111|card",
+            "4111 1111 1111 1111|card",
+            "5500-0000-0000-0004|card",
+            "123-45-6789|us_ssn",
+            "GB82WEST12345698765432|iban",
+            "DE89 3704 0044 0532 0130 00|iban",
+            "+14155550100|phone",
+            "+44 20 7946 0958|phone",
+            "AKIAIOSFODNN7EXAMPLE|aws_access_key",
+            "ASIAY34FZKBOKMUTVV7A|aws_access_key",
+            "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8|github_token",
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz|github_token",
+            "xoxb-123456789012-1234567890123-abcdefghijKLMNOP|slack_token",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc|stripe_key",
+            "rk_live_51H8abcdEFGHijklMNOPqrst|stripe_key",
+            "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ|high_entropy"})
+    void detectsTruePositives(String value, String expected) {
+        assertEquals(expected, detector(value));
+    }
+
+    @Test
+    void detectsJwtAndPrivateKeys() {
+        assertEquals("jwt", detector(JWT));
+        assertEquals("jwt", detector("Bearer " + JWT));
+        assertEquals("pem_private_key", detector(PEM));
+        ValueDetectors.Hit hit = ValueDetectors.scan("key: " + PEM + " trailing", ALL);
+        assertEquals(5, hit.start());
+        assertEquals(5 + PEM.length(), hit.end());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "Alice Smith", "active", "", "   ",
+            "4111111111111112",                          // a 16-digit product id failing Luhn
+            "0000000000000000",                          // passes Luhn, never a card
+            "ORDER-41111111111111110",                   // digits inside a longer word
+            "000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45-0000", "078-05-1120",
+            "123456789",                                 // SSNs only in AAA-GG-SSSS form
+            "GB82WEST12345698765433",                    // IBAN with a bad check
+            "XX82WEST12345698765432",                    // unknown country
+            "+0123456789", "+1 555", "14155550100",      // phone: leading 0, too short, no '+'
+            "user@localhost", "@handle", "a@b", "two@@ats.com",
+            "AKIAIOSFODNN7EXAMPL",                       // 19 characters
+            "ghp_short", "xoxz-123456789012-abcdef", "sk_test_abc",
+            "eyJhbGciOiJIUzI1NiJ9",                      // one part only
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  // SHA-1 hex: an identifier
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "123e4567-e89b-12d3-a456-426614174000",      // UUID
+            "supercalifragilisticexpialidociousWordsAndMoreWords",
+            "https://example.com/docs/guides/getting-started/install",
+            "2024-01-15 10:30:00+00", "3.14159265358979", "1234567"})
+    void ignoresLookAlikes(String value) {
+        assertNull(detector(value), value);
+    }
+
+    @Test
+    void findsValuesInsideFreeTextAndJson() {
+        ValueDetectors.Hit hit = ValueDetectors.scan("Call John at john@acme.com.", ALL);
+        assertEquals("email", hit.detector());
+        assertEquals("john@acme.com", "Call John at john@acme.com.".substring(hit.start(), hit.end()));
+        assertEquals("card", detector("paid with 4242 4242 4242 4242 exp 12/29"));
+        assertEquals("email", detector("{\"contact\":\"ann@example.org\"}"));
+        assertEquals("aws_access_key", detector("{AKIAIOSFODNN7EXAMPLE,other}"));
+    }
+
+    @Test
+    void stripeTestKeysAreNotStripeLiveKeysButStillHighEntropy() {
+        assertEquals("high_entropy", detector("sk_test_4eC39HqLyjWDarjtT1zdp7dc"));
+    }
+
+    @Test
+    void onlyEnabledDetectorsRun() {
+        assertNull(ValueDetectors.scan("john@acme.com", Set.of("card")));
+        assertNotNull(ValueDetectors.scan("john@acme.com", Set.of("email")));
+    }
+
+    @Test
+    void luhnAndIbanChecks() {
+        assertEquals(true, ValueDetectors.luhn(new int[] {4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2}, 16));
+        assertEquals(false, ValueDetectors.luhn(new int[] {4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 2, 4, 3}, 16));
+        byte[] iban = "NO9386011117947".getBytes();
+        assertEquals(true, ValueDetectors.iban(iban, 0, iban.length));
+    }
+}

@@ -1,0 +1,173 @@
+package dev.warden.masking;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.MaskingSettings.MaskingRule.Strategy;
+import dev.warden.config.Secret;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ValueMaskerTest {
+
+    private static final String KEY = "test-key-0123456789abcdef";
+    private final ValueMasker masker = new ValueMasker(new Tokenizer(Secret.of(KEY)));
+
+    private static final int BOOL = 16, INT2 = 21, INT4 = 23, INT8 = 20, FLOAT8 = 701, NUMERIC = 1700, DATE = 1082,
+            TIMESTAMPTZ = 1184, UUID = 2950, TEXT = 25, VARCHAR = 1043, BYTEA = 17, JSON = 114, JSONB = 3802;
+
+    private byte[] mask(Strategy s, int oid, boolean binary, byte[] value) {
+        return masker.maskWhole(new Treatment(s, 4, "n/a", "test"), PgType.of(oid), -1, binary, value, 0,
+                value.length);
+    }
+
+    private String maskText(Strategy s, int oid, String value) {
+        byte[] out = mask(s, oid, false, value.getBytes(StandardCharsets.UTF_8));
+        return out == ValueMasker.SQL_NULL ? null : new String(out, StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest(name = "{0} as text: redact → {2}")
+    @CsvSource(delimiter = '|', value = {
+            "int2|1234|0", "int4|42|0", "int8|9000000000|0", "float8|3.5|0", "numeric|12.50|0", "bool|t|f",
+            "date|1990-05-17|1970-01-01", "timestamptz|2024-01-01 10:00:00+00|1970-01-01 00:00:00+00",
+            "uuid|123e4567-e89b-12d3-a456-426614174000|00000000-0000-0000-0000-000000000000",
+            "text|secret|[redacted]", "varchar|secret|[redacted]", "bytea|\\x0102|\\x",
+            "json|{\"a\":1}|\"[redacted]\"", "jsonb|{\"a\": 1}|\"[redacted]\""})
+    void redactGivesATypeValidTextPlaceholder(String type, String value, String expected) {
+        int oid = switch (type) {
+            case "int2" -> INT2; case "int4" -> INT4; case "int8" -> INT8; case "float8" -> FLOAT8;
+            case "numeric" -> NUMERIC; case "bool" -> BOOL; case "date" -> DATE; case "timestamptz" -> TIMESTAMPTZ;
+            case "uuid" -> UUID; case "text" -> TEXT; case "varchar" -> VARCHAR; case "bytea" -> BYTEA;
+            case "json" -> JSON; default -> JSONB;
+        };
+        assertEquals(expected, maskText(Strategy.REDACT, oid, value));
+    }
+
+    @Test
+    void redactInBinaryKeepsFixedSizesAndValidEncodings() {
+        assertArrayEquals(new byte[2], mask(Strategy.REDACT, INT2, true, new byte[] {0, 7}));
+        assertArrayEquals(new byte[4], mask(Strategy.REDACT, INT4, true, new byte[] {0, 0, 0, 42}));
+        assertArrayEquals(new byte[8], mask(Strategy.REDACT, INT8, true, new byte[8]));
+        assertArrayEquals(new byte[8], mask(Strategy.REDACT, FLOAT8, true, ByteBuffer.allocate(8).putDouble(3.5).array()));
+        assertArrayEquals(new byte[1], mask(Strategy.REDACT, BOOL, true, new byte[] {1}));
+        assertArrayEquals(ByteBuffer.allocate(4).putInt(-10957).array(), mask(Strategy.REDACT, DATE, true, new byte[4]));
+        assertArrayEquals(ByteBuffer.allocate(8).putLong(-946684800000000L).array(),
+                mask(Strategy.REDACT, TIMESTAMPTZ, true, new byte[8]));
+        assertArrayEquals(new byte[16], mask(Strategy.REDACT, UUID, true, new byte[16]));
+        // numeric zero: ndigits 0, weight 0, sign 0, dscale 0
+        assertArrayEquals(new byte[8], mask(Strategy.REDACT, NUMERIC, true, new byte[] {0, 1, 0, 0, 0, 0, 0, 0, 0, 12}));
+        assertArrayEquals("[redacted]".getBytes(), mask(Strategy.REDACT, TEXT, true, "secret".getBytes()));
+        assertArrayEquals("[redacted]".getBytes(), mask(Strategy.REDACT, VARCHAR, true, "secret".getBytes()));
+        assertArrayEquals(new byte[0], mask(Strategy.REDACT, BYTEA, true, new byte[] {1, 2, 3}));
+        assertArrayEquals("\"[redacted]\"".getBytes(), mask(Strategy.REDACT, JSON, true, "{}".getBytes()));
+        byte[] jsonb = mask(Strategy.REDACT, JSONB, true, "\u0001{}".getBytes());
+        assertEquals(1, jsonb[0], "jsonb binary starts with its version byte");
+        assertEquals("\"[redacted]\"", new String(jsonb, 1, jsonb.length - 1, StandardCharsets.UTF_8));
+        assertArrayEquals(ByteBuffer.allocate(12).putInt(0).putInt(0).putInt(25).array(),
+                mask(Strategy.REDACT, 1009, true, new byte[20]), "text[] becomes an empty array of text");
+        assertSame(ValueMasker.SQL_NULL, mask(Strategy.REDACT, 99999, true, new byte[3]),
+                "an unknown binary encoding can only be NULL");
+    }
+
+    @Test
+    void everyFixedSizeBinaryTypeKeepsItsSizeUnderEveryStrategy() {
+        int[][] sizes = {{BOOL, 1}, {INT2, 2}, {INT4, 4}, {INT8, 8}, {FLOAT8, 8}, {700, 4}, {DATE, 4}, {1114, 8},
+                {TIMESTAMPTZ, 8}, {UUID, 16}, {1083, 8}, {1186, 16}, {1266, 12}, {26, 4}, {790, 8}};
+        for (Strategy s : new Strategy[] {Strategy.REDACT, Strategy.PARTIAL, Strategy.EMAIL, Strategy.HASH,
+                Strategy.TOKENIZE, Strategy.FIXED}) {
+            for (int[] t : sizes) {
+                byte[] in = new byte[t[1]];
+                in[0] = 1;
+                assertEquals(t[1], mask(s, t[0], true, in).length, s + " on " + PgType.of(t[0]).name());
+            }
+        }
+    }
+
+    @Test
+    void partialKeepsTheLastCharacters() {
+        assertEquals("************1234", maskText(Strategy.PARTIAL, TEXT, "4111111111111234"));
+        assertEquals("****", maskText(Strategy.PARTIAL, TEXT, "1234"), "too short: nothing kept");
+        assertEquals("***ßéü€", maskText(Strategy.PARTIAL, VARCHAR, "abcßéü€").replace("ß", "ß"));
+        assertEquals("0", maskText(Strategy.PARTIAL, INT4, "123456"), "partial on a number falls back to redact");
+    }
+
+    @Test
+    void emailKeepsTheFirstLetterAndTheDomain() {
+        assertEquals("j***@acme.com", maskText(Strategy.EMAIL, TEXT, "john.doe@acme.com"));
+        assertEquals("[redacted]", maskText(Strategy.EMAIL, TEXT, "not an address"));
+        assertEquals("\"[redacted]\"", maskText(Strategy.EMAIL, JSON, "\"john@acme.com\""));
+    }
+
+    @Test
+    void hashAndTokenizeAreDeterministicAndKeyed() {
+        String token = maskText(Strategy.TOKENIZE, TEXT, "john@acme.com");
+        assertTrue(token.matches("tok_[0-9a-f]{32}"), token);
+        assertEquals(token, maskText(Strategy.TOKENIZE, TEXT, "john@acme.com"));
+        assertEquals(token, new String(mask(Strategy.TOKENIZE, VARCHAR, true, "john@acme.com".getBytes())),
+                "text and binary strings tokenize alike");
+        assertEquals(token.substring(4), maskText(Strategy.HASH, TEXT, "john@acme.com"));
+        assertNotEquals(token, maskText(Strategy.TOKENIZE, TEXT, "jane@acme.com"));
+        ValueMasker other = new ValueMasker(new Tokenizer(Secret.of("another-key-0123456789")));
+        byte[] v = "john@acme.com".getBytes();
+        assertNotEquals(token, new String(other.maskWhole(Treatment.of(Strategy.TOKENIZE, "t"), PgType.of(TEXT), -1,
+                false, v, 0, v.length)));
+        assertEquals("\"" + token + "\"", maskText(Strategy.TOKENIZE, JSON, "john@acme.com"));
+    }
+
+    @Test
+    void hashedNumbersStayNumbersOfTheirTypeInBothFormats() {
+        String text = maskText(Strategy.HASH, INT4, "42");
+        assertTrue(text.matches("\\d+"), text);
+        byte[] binary = mask(Strategy.HASH, INT4, true, ByteBuffer.allocate(4).putInt(42).array());
+        assertEquals(4, binary.length);
+        assertEquals(Long.parseLong(text), ByteBuffer.wrap(binary).getInt(), "42 hashes alike in text and binary");
+        assertEquals(2, mask(Strategy.HASH, INT2, true, new byte[] {0, 42}).length);
+        assertEquals(8, mask(Strategy.HASH, INT8, true, new byte[8]).length);
+        assertTrue(maskText(Strategy.HASH, NUMERIC, "12.50").matches("\\d+"));
+        byte[] numeric = mask(Strategy.HASH, NUMERIC, true, new byte[] {0, 1, 0, 0, 0, 0, 0, 0, 0, 12});
+        ByteBuffer b = ByteBuffer.wrap(numeric);
+        int ndigits = b.getShort();
+        assertEquals(8 + 2 * ndigits, numeric.length);
+        assertEquals(ndigits - 1, b.getShort(), "weight");
+        String uuid = maskText(Strategy.HASH, UUID, "123e4567-e89b-12d3-a456-426614174000");
+        assertTrue(uuid.matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"), uuid);
+        assertEquals(32, mask(Strategy.HASH, BYTEA, true, new byte[] {1}).length);
+        assertTrue(maskText(Strategy.HASH, BYTEA, "\\x01").matches("\\\\x[0-9a-f]{64}"));
+    }
+
+    @Test
+    void numericBinaryEncodesBase10000Digits() {
+        assertEquals("0002000100000000" + "000c" + "0d80", HexFormat.of().formatHex(ValueMasker.numericBinary(123456)));
+        assertEquals("00010001000000000001", HexFormat.of().formatHex(ValueMasker.numericBinary(10000)));
+    }
+
+    @Test
+    void nullStrategyGivesNullAndKeepChangesNothing() {
+        assertSame(ValueMasker.SQL_NULL, mask(Strategy.NULL, INT4, true, new byte[4]));
+        assertSame(ValueMasker.SQL_NULL, mask(Strategy.NULL, TEXT, false, "x".getBytes()));
+        assertNull(mask(Strategy.KEEP, TEXT, false, "x".getBytes()));
+    }
+
+    @Test
+    void fixedIsForStringsOnly() {
+        assertEquals("n/a", maskText(Strategy.FIXED, TEXT, "secret"));
+        assertEquals("0", maskText(Strategy.FIXED, INT4, "7"));
+        assertEquals("\"[redacted]\"", maskText(Strategy.FIXED, JSONB, "{}"));
+    }
+
+    @Test
+    void varcharPlaceholdersRespectTheDeclaredLength() {
+        byte[] v = "abcdef".getBytes();
+        byte[] out = masker.maskWhole(Treatment.of(Strategy.REDACT, "t"), PgType.of(VARCHAR), 4 + 6, false, v, 0,
+                v.length);
+        assertEquals("[redac", new String(out));
+    }
+}
