@@ -7,11 +7,9 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.jwk.JWKMatcher;
 import com.nimbusds.jose.jwk.JWKSelector;
 import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
-import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.EncryptedJWT;
 import com.nimbusds.jwt.JWT;
@@ -51,6 +49,8 @@ public final class TokenValidator {
     /** Plain JWTs and RFC 9068 access tokens; anything else (e.g. a logout token) is not for us. */
     private static final DefaultJOSEObjectTypeVerifier<SecurityContext> TYPES = new DefaultJOSEObjectTypeVerifier<>(
             JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), new JOSEObjectType("application/at+jwt"), null);
+    /** Nimbus' verifiers, plus the JDK's Ed25519 for EdDSA (Nimbus' would need Tink). Stateless, so shared. */
+    private static final SignatureKeys.VerifierFactory VERIFIERS = new SignatureKeys.VerifierFactory();
 
     private final Map<String, Issuer> issuers = new LinkedHashMap<>();
     private final Clock clock;
@@ -171,7 +171,8 @@ public final class TokenValidator {
     private JWTClaimsSet verifySignature(Issuer issuer, JWKSet keys, SignedJWT signed) throws AuthenticationException {
         DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
         processor.setJWSTypeVerifier(TYPES);
-        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(issuer.algorithms(), new ImmutableJWKSet<>(keys)));
+        processor.setJWSKeySelector(new SignatureKeys(issuer.algorithms(), keys));
+        processor.setJWSVerifierFactory(VERIFIERS);
         // Claims are checked in toIdentity, where each failure gets a precise message.
         processor.setJWTClaimsSetVerifier((claims, context) -> { });
         try {
@@ -185,7 +186,8 @@ public final class TokenValidator {
             }
             throw AuthenticationException.invalidToken("token signature is invalid");
         } catch (JOSEException | LinkageError e) {
-            // LinkageError: e.g. EdDSA without Tink on the class path.
+            // JOSEException: e.g. an Ed448 key, which the JDK-based EdDSA verifier does not handle. LinkageError: a
+            // Nimbus code path that needs an optional library (Tink, BouncyCastle) we do not ship.
             throw AuthenticationException.invalidToken("token signature cannot be verified with algorithm "
                     + signed.getHeader().getAlgorithm());
         }

@@ -11,8 +11,8 @@
  * {@link dev.warden.identity.AuthenticationException}s carrying the SQLSTATE; messages never contain the token.
  *
  * <p>Limits: validation blocks (network on a cold or stale cache), so callers run it off the event loop. Fetches
- * for one issuer are serialised. EdDSA verification needs Google Tink on the class path (Nimbus' Ed25519
- * verifier uses it); without it EdDSA tokens are refused. Encrypted (JWE) tokens are not supported. The CLI
- * login flows of the design are not here yet.
+ * for one issuer are serialised. EdDSA ({@code EdDSA} and {@code Ed25519}) is verified with the JDK's Ed25519
+ * rather than Nimbus' verifier, which needs Google Tink; Ed448 keys are not supported. Encrypted (JWE) tokens
+ * are not supported. The CLI login flows of the design are not here yet.
  */
 package dev.warden.identity;

@@ -187,6 +187,7 @@ class TokenValidatorTest {
         for (int i = 0; i < 5; i++) {
             validator.validate(idp.token().sign(), ALICE);
             validator.validate(idp.token().es256().sign(), ALICE);
+            validator.validate(idp.token().eddsa().sign(), ALICE);
         }
         assertEquals(1, idp.discoveryRequests());
         assertEquals(1, idp.jwksRequests());
@@ -197,6 +198,39 @@ class TokenValidatorTest {
         String token = TestOidcIssuer.tamperPayload(idp.token().sign());
         refused(token, "28P01", "token signature is invalid");
         refused(TestOidcIssuer.tamperPayload(idp.token().es256().sign()), "28P01", "token signature is invalid");
+    }
+
+    @Test
+    void validEdDsaTokenIsAccepted() throws Exception {
+        Instant exp = Instant.now().plus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.SECONDS);
+        Identity identity = validator.validate(idp.token().eddsa().groups("eng").expiresAt(exp).sign(), ALICE);
+        assertEquals(new Identity("user-1", ALICE, Set.of("eng"), Kind.HUMAN, idp.issuer(), exp), identity);
+    }
+
+    @Test
+    void tamperedEdDsaTokenIsRefused() {
+        refused(TestOidcIssuer.tamperPayload(idp.token().eddsa().sign()), "28P01", "token signature is invalid");
+    }
+
+    @Test
+    void edDsaTokenSignedByAnotherIssuersKeyIsRefused() {
+        try (TestOidcIssuer stranger = TestOidcIssuer.start()) {
+            // Same kid ed-1 and a trusted iss, but the stranger's Ed25519 key.
+            refused(stranger.token().eddsa().issuer(idp.issuer()).sign(), "28P01", "token signature is invalid");
+        }
+    }
+
+    @Test
+    void edDsaTokenNamingAnRsaKeyIsRefused() {
+        refused(idp.token().eddsa().keyId("rsa-1").sign(), "28P01",
+                "token key id 'rsa-1' of issuer " + idp.issuer() + " is not a key for algorithm EdDSA");
+    }
+
+    @Test
+    void edDsaOutsideTheIssuersAllowListIsRefused() {
+        TokenValidator withoutEdDsa = new TokenValidator(List.of(config(idp.issuer(), "groups",
+                Set.of("RS256", "ES256"))));
+        refused(withoutEdDsa, idp.token().eddsa().sign(), ALICE, "28P01", "token algorithm 'EdDSA' is not allowed");
     }
 
     @Test

@@ -4,14 +4,17 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
 import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jca.JCAContext;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.OctetKeyPair;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
@@ -28,6 +31,10 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,14 +43,16 @@ import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A real OIDC issuer running in the test's process: discovery and JWKS over HTTP on 127.0.0.1, an RSA-2048
- * key ({@code rsa-1}) and an EC P-256 key ({@code ec-1}) made at start, and a builder that signs tokens with
- * them. It also makes the tokens an attacker would try ({@link #unsignedToken}, {@link #hs256WithPublicKey},
+ * key ({@code rsa-1}), an EC P-256 key ({@code ec-1}) and an Ed25519 key ({@code ed-1}) made at start, and a
+ * builder that signs tokens with them (Ed25519 through the JDK, since Nimbus' Ed25519 signer needs Tink). It
+ * also makes the tokens an attacker would try ({@link #unsignedToken}, {@link #hs256WithPublicKey},
  * {@link #tamperPayload}) so identity tests exercise real bytes, not mocks.
  *
  * <p>Limits: no login or token endpoint (the discovery document names a placeholder), no TLS.
@@ -59,11 +68,16 @@ public final class TestOidcIssuer implements AutoCloseable {
     private volatile boolean failing;
     private volatile RSAKey rsaKey;
     private final ECKey ecKey;
+    private final KeyPair edKeyPair;
+    private final OctetKeyPair edKey;
 
     private TestOidcIssuer() throws IOException, JOSEException {
         rsaKey = newRsaKey("rsa-1");
         ecKey = new ECKeyGenerator(Curve.P_256).keyID("ec-1").keyUse(KeyUse.SIGNATURE)
                 .algorithm(JWSAlgorithm.ES256).generate();
+        edKeyPair = newEd25519KeyPair();
+        edKey = new OctetKeyPair.Builder(Curve.Ed25519, Base64URL.encode(rawEd25519PublicKey(edKeyPair)))
+                .keyID("ed-1").keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.EdDSA).build();
         executor = Executors.newFixedThreadPool(2, runnable -> {
             Thread thread = new Thread(runnable, "test-oidc-issuer");
             thread.setDaemon(true);
@@ -253,6 +267,12 @@ public final class TestOidcIssuer implements AutoCloseable {
             return this;
         }
 
+        /** Ed25519 with the key {@code ed-1}, as {@code alg: EdDSA} (RFC 8037). */
+        public TokenBuilder eddsa() {
+            algorithm = JWSAlgorithm.EdDSA;
+            return this;
+        }
+
         public TokenBuilder rs256() {
             algorithm = JWSAlgorithm.RS256;
             return this;
@@ -265,13 +285,18 @@ public final class TestOidcIssuer implements AutoCloseable {
         }
 
         public String sign() {
-            JWK key = algorithm.equals(JWSAlgorithm.ES256) ? ecKey : rsaKey;
+            JWK key = algorithm.equals(JWSAlgorithm.ES256) ? ecKey
+                    : algorithm.equals(JWSAlgorithm.EdDSA) ? edKey
+                    : rsaKey;
             try {
                 SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(algorithm)
                         .keyID(keyId != null ? keyId : key.getKeyID())
                         .type(JOSEObjectType.JWT)
                         .build(), claims.build());
-                jwt.sign(key instanceof ECKey ec ? new ECDSASigner(ec) : new RSASSASigner((RSAKey) key));
+                JWSSigner signer = key instanceof ECKey ec ? new ECDSASigner(ec)
+                        : key instanceof OctetKeyPair ? new JdkEd25519Signer(edKeyPair)
+                        : new RSASSASigner((RSAKey) key);
+                jwt.sign(signer);
                 return jwt.serialize();
             } catch (JOSEException e) {
                 throw new IllegalStateException("cannot sign test token", e);
@@ -280,7 +305,7 @@ public final class TestOidcIssuer implements AutoCloseable {
     }
 
     private JWKSet publicKeys() {
-        return new JWKSet(List.of(rsaKey.toPublicJWK(), ecKey.toPublicJWK()));
+        return new JWKSet(List.of(rsaKey.toPublicJWK(), ecKey.toPublicJWK(), edKey.toPublicJWK()));
     }
 
     private String discoveryDocument() {
@@ -291,7 +316,7 @@ public final class TestOidcIssuer implements AutoCloseable {
         doc.put("token_endpoint", issuer + "/token");
         doc.put("response_types_supported", List.of("code"));
         doc.put("subject_types_supported", List.of("public"));
-        doc.put("id_token_signing_alg_values_supported", List.of("RS256", "ES256"));
+        doc.put("id_token_signing_alg_values_supported", List.of("RS256", "ES256", "EdDSA"));
         return JSONObjectUtils.toJSONString(doc);
     }
 
@@ -316,5 +341,51 @@ public final class TestOidcIssuer implements AutoCloseable {
 
     private static RSAKey newRsaKey(String kid) throws JOSEException {
         return new RSAKeyGenerator(2048).keyID(kid).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.RS256).generate();
+    }
+
+    private static KeyPair newEd25519KeyPair() throws JOSEException {
+        try {
+            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new JOSEException("Ed25519 is not available in this JDK", e);
+        }
+    }
+
+    /** The JWK {@code x}: the 32 raw key bytes, which end the JDK's X.509 SubjectPublicKeyInfo encoding. */
+    private static byte[] rawEd25519PublicKey(KeyPair pair) {
+        byte[] encoded = pair.getPublic().getEncoded();
+        return Arrays.copyOfRange(encoded, encoded.length - 32, encoded.length);
+    }
+
+    /** Signs with the JDK's Ed25519; Nimbus' {@code Ed25519Signer} would need Google Tink. */
+    private static final class JdkEd25519Signer implements JWSSigner {
+        private final KeyPair pair;
+        private final JCAContext jca = new JCAContext();
+
+        JdkEd25519Signer(KeyPair pair) {
+            this.pair = pair;
+        }
+
+        @Override
+        public Base64URL sign(JWSHeader header, byte[] signingInput) throws JOSEException {
+            try {
+                Signature signature = Signature.getInstance("Ed25519");
+                signature.initSign(pair.getPrivate());
+                signature.update(signingInput);
+                return Base64URL.encode(signature.sign());
+            } catch (GeneralSecurityException e) {
+                throw new JOSEException("cannot sign with Ed25519", e);
+            }
+        }
+
+        @Override
+        public Set<JWSAlgorithm> supportedJWSAlgorithms() {
+            return Set.of(JWSAlgorithm.EdDSA);
+        }
+
+        @Override
+        public JCAContext getJCAContext() {
+            return jca;
+        }
     }
 }
