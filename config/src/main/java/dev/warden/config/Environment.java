@@ -6,9 +6,11 @@ import java.util.Set;
 
 /**
  * A named target (the startup {@code database} a client asks for): its upstream server and who may use it.
- * {@code production} marks environments where stricter guardrails apply.
+ * {@code production} marks environments where stricter guardrails apply; {@code baselineGuardrails} false
+ * turns the built-in guardrails off in this environment (a sandbox, say), leaving the policy's own rules.
  */
-public record Environment(String name, Upstream upstream, List<AccessRule> allow, boolean production) {
+public record Environment(String name, Upstream upstream, List<AccessRule> allow, boolean production,
+                          boolean baselineGuardrails) {
 
     public Environment {
         Objects.requireNonNull(name, "name");

@@ -38,7 +38,7 @@ public final class PolicyLoader {
     private static final Logger log = LoggerFactory.getLogger(PolicyLoader.class);
 
     private static final Pattern ENVIRONMENT_NAME = Pattern.compile("[A-Za-z0-9_-]+");
-    private static final Set<String> RESERVED_SECTIONS = Set.of("admin", "masking", "audit", "approvals");
+    private static final Set<String> RESERVED_SECTIONS = Set.of("admin", "approvals");
     private static final List<String> DEFAULT_ALGORITHMS = List.of("RS256", "ES256", "EdDSA");
     private static final Set<String> ASYMMETRIC_ALGORITHMS = new LinkedHashSet<>(List.of(
             "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K", "EdDSA", "Ed25519"));
@@ -96,8 +96,8 @@ public final class PolicyLoader {
         List<IssuerConfig> issuers = identity(top);
         Map<String, Environment> environments = environments(top);
         GuardrailSettings guardrails = GuardrailSection.read(this, node(top, "guardrails"), environments.keySet());
-        AuditSettings audit = AuditSection.read(this, node(top, "audit"));
-        MaskingSettings masking = MaskingSection.read(this, node(top, "masking"));
+        AuditSettings audit = AuditSection.read(this, node(top, "audit"), baseDir, environment);
+        MaskingSettings masking = MaskingSection.read(this, node(top, "masking"), environment);
         return new Policy(listen, issuers, environments, guardrails, audit, masking, sha256(bytes));
     }
 
@@ -273,7 +273,7 @@ public final class PolicyLoader {
     }
 
     private Environment environment(String name, MapNode m) throws PolicyException {
-        expectKeys(m, "upstream", "allow", "production");
+        expectKeys(m, "upstream", "allow", "production", "baseline_guardrails");
         Upstream upstream = upstream(requiredMap(m, "upstream", "every environment needs an upstream"));
         List<AccessRule> allow = new ArrayList<>();
         Optional<Node> allowNode = node(m, "allow");
@@ -292,7 +292,8 @@ public final class PolicyLoader {
         if (allow.isEmpty()) {
             log.warn("environment={} has no allow rules: nobody can connect to it", name);
         }
-        return new Environment(name, upstream, allow, bool(m, "production", false));
+        return new Environment(name, upstream, allow, bool(m, "production", false),
+                bool(m, "baseline_guardrails", true));
     }
 
     private Upstream upstream(MapNode m) throws PolicyException {
@@ -550,36 +551,45 @@ public final class PolicyLoader {
     static Optional<String> suggestion(String word, Iterable<String> candidates) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
-        for (String candidate : candidates) {
-            int d = editDistance(word.toLowerCase(Locale.ROOT), candidate.toLowerCase(Locale.ROOT));
+        // Sorted, and on a tie the candidate sharing the first letter wins: the same typo always gets the
+        // same suggestion, whatever order the candidates came in.
+        java.util.TreeSet<String> sorted = new java.util.TreeSet<>();
+        candidates.forEach(sorted::add);
+        String lower = word.toLowerCase(Locale.ROOT);
+        for (String candidate : sorted) {
+            String c = candidate.toLowerCase(Locale.ROOT);
+            int d = editDistance(lower, c) * 2 + (!c.isEmpty() && !lower.isEmpty() && c.charAt(0) == lower.charAt(0) ? 0 : 1);
             if (d < bestDistance) {
                 best = candidate;
                 bestDistance = d;
             }
         }
+        bestDistance /= 2;
         if (best != null && bestDistance <= Math.max(2, word.length() / 3)) {
             return Optional.of(" (did you mean '" + best + "'?)");
         }
         return Optional.empty();
     }
 
+    /** Optimal string alignment distance: a swap of two neighbouring letters ("DORP") costs one edit. */
     static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
         for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
+            d[0][j] = j;
         }
         for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
             for (int j = 1; j <= b.length(); j++) {
                 int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
             }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
         }
-        return previous[b.length()];
+        return d[a.length()][b.length()];
     }
 
     private static String sha256(byte[] bytes) {

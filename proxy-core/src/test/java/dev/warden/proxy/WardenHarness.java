@@ -28,6 +28,7 @@ public final class WardenHarness implements AutoCloseable {
     public final String database;
     private WardenServer server;
     private Policy policy;
+    private java.nio.file.Path auditDir;
 
     private WardenHarness(TestPostgres pg, TestOidcIssuer issuer, String database) {
         this.pg = pg;
@@ -44,11 +45,17 @@ public final class WardenHarness implements AutoCloseable {
      * @param environments  extra YAML environments (indented by 2 spaces)
      */
     public static WardenHarness start(String listenExtra, String environments) {
+        return start(listenExtra, environments, "");
+    }
+
+    /** @param topLevel extra top-level YAML sections (e.g. {@code audit:} or {@code guardrails:}) */
+    public static WardenHarness start(String listenExtra, String environments, String topLevel) {
         TestPostgres pg = TestPostgres.start();
         TestOidcIssuer issuer = TestOidcIssuer.start();
         WardenHarness h = new WardenHarness(pg, issuer, pg.createDatabase("app"));
         try {
-            h.policy = h.policy(listenExtra, environments);
+            h.auditDir = java.nio.file.Files.createTempDirectory("warden-audit-");
+            h.policy = h.policy(listenExtra, environments, topLevel);
             h.server = WardenServer.start(h.policy);
         } catch (Exception e) {
             h.close();
@@ -57,7 +64,7 @@ public final class WardenHarness implements AutoCloseable {
         return h;
     }
 
-    private Policy policy(String listenExtra, String environments) throws Exception {
+    private Policy policy(String listenExtra, String environments, String topLevel) throws Exception {
         String yaml = """
                 listen:
                   address: 127.0.0.1:0
@@ -69,15 +76,19 @@ public final class WardenHarness implements AutoCloseable {
                       agent: { claim: azp, in: [etl-bot] }
                 environments:
                   dev:
+                    baseline_guardrails: false
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: require }
                     allow: [ { groups: [eng] } ]
                 %s
-                """.formatted(listenExtra, database, TestPostgres.SCRAM_USER, environments);
+                %s
+                """.formatted(listenExtra, database, TestPostgres.SCRAM_USER, environments,
+                topLevel.contains("audit:") ? topLevel : topLevel + "\naudit:\n  sinks: [ { type: file, dir: \"${AUDIT_DIR}\" } ]\n");
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());
         env.put("PG_PORT", Integer.toString(pg.port()));
         env.put("UPSTREAM_PASSWORD", TestPostgres.PASSWORD);
         env.put("DATABASE", database);
+        env.put("AUDIT_DIR", auditDir.toString());
         env.put("PG_CERT", String.valueOf(pg.certificate()));
         env.put("NOT_THE_PASSWORD", "not-the-password");
         return PolicyLoader.parse(yaml, Path.of("."), "test-policy.yaml", env);
@@ -85,6 +96,11 @@ public final class WardenHarness implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /** Where this Warden writes its audit trail (a fresh temporary directory unless the test set one). */
+    public java.nio.file.Path auditDir() {
+        return auditDir;
     }
 
     public WardenServer server() {

@@ -35,13 +35,14 @@ final class ServeCommand implements Callable<Integer> {
                     + ": " + e.getMessage());
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.shutdown(policy.listen().shutdownGrace());
-            stopped.countDown();
+            System.err.println("warden: stopped");
+            // A clean stop on SIGTERM exits 0 (the JVM would report 143), so service managers see success.
+            Runtime.getRuntime().halt(0);
         }, "warden-shutdown"));
         System.err.println("warden: listening on " + policy.listen().host() + ":" + server.port());
-        stopped.await();
+        new CountDownLatch(1).await();
         return 0;
     }
 }

@@ -1,14 +1,17 @@
 package dev.warden.proxy.server;
 
+import dev.warden.audit.AuditLog;
 import dev.warden.config.Listen;
 import dev.warden.config.Policy;
 import dev.warden.identity.TokenValidator;
 import dev.warden.pg.codec.FrontendFrameDecoder;
+import dev.warden.proxy.guardrails.Guardrails;
 import dev.warden.proxy.session.CancelRegistry;
 import dev.warden.proxy.session.FrontendSession;
 import dev.warden.proxy.session.SessionServices;
 import dev.warden.proxy.session.SessionTracker;
 import dev.warden.proxy.upstream.UpstreamConnector;
+import dev.warden.sql.Analyzer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -52,6 +55,7 @@ public final class WardenServer implements AutoCloseable {
     private final SessionTracker tracker = new SessionTracker();
     private final AtomicInteger openSessions = new AtomicInteger();
     private Channel serverChannel;
+    private AuditLog audit;
 
     private WardenServer(Policy initial) {
         this.policy = new AtomicReference<>(initial);
@@ -81,12 +85,15 @@ public final class WardenServer implements AutoCloseable {
     private void bind() throws Exception {
         Listen listen = policy.get().listen();
         SslContext tls = ServerTls.create(listen);
+        audit = AuditLog.open(policy.get().audit());
         boolean epoll = Epoll.isAvailable();
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        SessionServices services = new SessionServices(policy::get, new TokenValidator(policy.get().issuers()), tls,
+        Guardrails guardrails = new Guardrails(policy.get().guardrails());
+        SessionServices services = new SessionServices(policy::get, () -> guardrails, new Analyzer(10_000),
+                new TokenValidator(policy.get().issuers()), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
-                openSessions, tracker);
+                openSessions, tracker, audit);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(serverType)
@@ -159,5 +166,8 @@ public final class WardenServer implements AutoCloseable {
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
+        if (audit != null) {
+            audit.close();
+        }
     }
 }

@@ -12,7 +12,11 @@ import dev.warden.pg.message.StartupPacket.CancelRequest;
 import dev.warden.pg.message.StartupPacket.GssEncRequest;
 import dev.warden.pg.message.StartupPacket.SslRequest;
 import dev.warden.pg.message.StartupPacket.StartupMessage;
+import dev.warden.audit.event.QueryEvent;
+import dev.warden.audit.event.ResultEvent;
+import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.upstream.UpstreamConnection;
+import dev.warden.sql.Analysis;
 import dev.warden.proxy.upstream.UpstreamConnector;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -64,10 +68,31 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private Environment environment;
     private CancelRegistry.Key cancelKey;
     private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
+    /** Client frames that arrived while a statement waits for its audit record to be durable. */
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
+    private boolean holding;
+    /** Statements relayed upstream whose results are being counted for the audit trail, oldest first. */
+    private final ArrayDeque<Execution> executions = new ArrayDeque<>();
+    /** Extended protocol: statement name → its text and analysis; portal name → statement name. */
+    private final Map<String, Prepared> statements = new java.util.HashMap<>();
+    private final Map<String, String> portals = new java.util.HashMap<>();
+    private SessionAudit audit;
+    private long startedNanos;
+    private long statementCount;
+    private String endReason = "client disconnected";
     private ScheduledFuture<?> startupTimeout;
     private ScheduledFuture<?> tokenExpiry;
-    /** Queries and Syncs sent upstream whose ReadyForQuery has not come back yet. */
-    private int awaitingReady;
+    /** Messages sent upstream that end in a ReadyForQuery (Query, Sync, FunctionCall), and those answered. */
+    private long readyRequested;
+    private long readyReceived;
+    /** Blocked statements whose stand-in error from the upstream must be replaced by Warden's own. */
+    private final ArrayDeque<BlockedStatement> blocked = new ArrayDeque<>();
+    /** After a blocked Parse: like PostgreSQL, ignore extended-protocol messages until Sync. */
+    private boolean discardUntilSync;
+    /** After a blocked Query: COPY data the client may already be sending is dropped, never relayed. */
+    private boolean dropCopyData;
+    /** A token no client statement contains, used in the stand-in statement sent for a blocked one. */
+    private final String blockMarker = "warden_blocked_" + Long.toHexString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE);
     private char transactionStatus = 'I';
     private boolean closeWhenIdle;
     /** A FATAL error is on its way to the client; nothing more is read or relayed. */
@@ -83,6 +108,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        startedNanos = System.nanoTime();
+        Policy policy = policy();
+        audit = new SessionAudit(services.audit(), id, policy.versionHash(),
+                policy.audit().keepLiterals() ? sql -> sql : services.analyzer()::redactLiterals);
         services.openSessions().incrementAndGet();
         services.tracker().add(this);
         Duration timeout = policy().listen().startupTimeout();
@@ -129,8 +158,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (client != null) {
             client.close();
         }
+        ByteBuf waiting;
+        while ((waiting = held.poll()) != null) {
+            waiting.release();
+        }
         if (was == State.READY) {
-            log.info("session.end session={} user={} env={}", id, identity.username(), environment.name());
+            long ms = (System.nanoTime() - startedNanos) / 1_000_000;
+            audit.sessionEnd(ms, statementCount, endReason);
+            log.info("session.end session={} user={} env={} statements={} duration_ms={}", id, identity.username(),
+                    environment.name(), statementCount, ms);
         }
     }
 
@@ -153,23 +189,292 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (state == State.READY) {
+        // While a statement waits for its audit record, what came before it in the same batch waits too:
+        // PostgreSQL starts statement_timeout at the first message of a batch.
+        if (state == State.READY && !holding) {
             upstream.flush();
         }
         ctx.fireChannelReadComplete();
     }
 
     private void relayToUpstream(ByteBuf frame) {
-        byte type = frame.getByte(frame.readerIndex());
-        if (type == 'X') {
-            frame.release();
-            closeEverything();
+        if (holding) {
+            held.add(frame);
             return;
         }
-        if (type == 'Q' || type == 'S') {
-            awaitingReady++;
+        byte type = frame.getByte(frame.readerIndex());
+        switch (type) {
+            case 'X' -> {
+                frame.release();
+                endReason = "client terminated";
+                closeEverything();
+            }
+            case 'B' -> {
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    FrontendMessage.Bind bind = (FrontendMessage.Bind) FrontendMessage.decode(frame);
+                    portals.put(bind.portal(), bind.statement());
+                    forward(frame);
+                }
+            }
+            case 'E' -> {
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    onExecute(frame);
+                }
+            }
+            case 'C' -> {
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
+                    (close.kind() == 'S' ? statements : portals).remove(close.name());
+                    forward(frame);
+                }
+            }
+            case 'Q' -> {
+                dropCopyData = false;
+                discardUntilSync = false;
+                onQuery(frame);
+            }
+            case 'P' -> {
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    onParse(frame);
+                }
+            }
+            case 'F' -> onFunctionCall(frame);
+            case 'S' -> {
+                discardUntilSync = false;
+                readyRequested++;
+                forward(frame);
+            }
+            case 'd', 'c', 'f' -> {
+                if (dropCopyData || discardUntilSync) {
+                    frame.release();
+                } else {
+                    forward(frame);
+                }
+            }
+            default -> {
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    forward(frame);
+                }
+            }
         }
+    }
+
+    private void forward(ByteBuf frame) {
         upstream.write(frame, upstream.voidPromise());
+    }
+
+    // ---- guardrails: every statement is analysed and decided before it is relayed ------------------
+
+    private void onQuery(ByteBuf frame) {
+        String sql = ((FrontendMessage.Query) FrontendMessage.decode(frame)).sql();
+        Analysis analysis = services.analyzer().analyze(sql);
+        Decision decision = services.guardrails().get().decide(identity, environment, analysis,
+                environment.upstream().user());
+        long ordinal = ++readyRequested;
+        if (!decision.allowed()) {
+            // Set now, before the audit write completes: frames behind this one are held and see it.
+            dropCopyData = true;
+        }
+        writeAhead(audit.query(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null), frame, ordinal, seq -> {
+            if (decision.allowed()) {
+                executions.add(new Execution(seq, false, ordinal));
+                forward(frame);
+            } else {
+                frame.release();
+                refuse(decision, analysis, new FrontendMessage.Query(blockMarker), ordinal);
+            }
+        }, new FrontendMessage.Query(blockMarker));
+    }
+
+    private void onExecute(ByteBuf frame) {
+        FrontendMessage.Execute execute = (FrontendMessage.Execute) FrontendMessage.decode(frame);
+        String statementName = portals.get(execute.portal());
+        Prepared prepared = statementName == null ? null : statements.get(statementName);
+        long ordinal = readyRequested + 1;
+        String sql = prepared == null ? "-- portal \"" + execute.portal() + "\" of a statement Warden did not see"
+                : prepared.sql();
+        writeAhead(audit.query(sql, prepared == null ? null : prepared.analysis(), Decision.ALLOW,
+                QueryEvent.Protocol.EXTENDED, statementName), frame, ordinal, seq -> {
+                    executions.add(new Execution(seq, true, ordinal));
+                    forward(frame);
+                }, new FrontendMessage.Parse("", blockMarker, java.util.List.of()));
+    }
+
+    /**
+     * No audit record, no query: holds the client's stream until {@code record} is durable, then runs
+     * {@code relay}. If the audit trail cannot be written the statement is refused with 58030 (unless the
+     * policy says {@code on_failure: allow}); {@code standIn} takes its place upstream.
+     */
+    private void writeAhead(CompletableFuture<Long> record, ByteBuf frame, long readyOrdinal,
+                            java.util.function.LongConsumer relay, FrontendMessage standIn) {
+        statementCount++;
+        holding = true;
+        client.config().setAutoRead(false);
+        record.whenComplete((seq, failure) -> client.eventLoop().execute(() -> {
+            if (state == State.CLOSED || failing) {
+                frame.release();
+                return;
+            }
+            if (failure == null) {
+                relay.accept(seq);
+            } else if (!policy().audit().refuseOnFailure()) {
+                log.error("audit.unavailable session={} on_failure=allow reason=\"{}\"", id,
+                        ClientErrors.unwrap(failure).getMessage());
+                relay.accept(-1L);
+            } else {
+                frame.release();
+                if (standIn instanceof FrontendMessage.Parse) {
+                    discardUntilSync = true;
+                }
+                String reason = ClientErrors.unwrap(failure).getMessage();
+                log.error("audit.unavailable session={} reason=\"{}\" statement refused", id, reason);
+                refuse(BackendMessage.ErrorResponse.of("ERROR", SqlState.IO_ERROR, "statement not executed: "
+                        + reason, null, "Warden writes an audit record before every statement"), standIn,
+                        readyOrdinal);
+            }
+            releaseHeld();
+        }));
+    }
+
+    private void releaseHeld() {
+        holding = false;
+        ByteBuf next;
+        while (!holding && (next = held.poll()) != null) {
+            relayToUpstream(next);
+        }
+        upstream.flush();
+        if (!holding) {
+            client.config().setAutoRead(upstream.isWritable());
+        }
+    }
+
+    private void onParse(ByteBuf frame) {
+        FrontendMessage.Parse parse = (FrontendMessage.Parse) FrontendMessage.decode(frame);
+        Analysis analysis = services.analyzer().analyze(parse.sql());
+        Decision decision = services.guardrails().get().decide(identity, environment, analysis,
+                environment.upstream().user());
+        if (decision.allowed()) {
+            statements.put(parse.statement(), new Prepared(parse.sql(), analysis));
+            forward(frame);
+            return;
+        }
+        discardUntilSync = true;
+        long ordinal = readyRequested + 1;
+        FrontendMessage.Parse standIn = new FrontendMessage.Parse(parse.statement(), blockMarker, java.util.List.of());
+        writeAhead(audit.query(parse.sql(), analysis, decision, QueryEvent.Protocol.EXTENDED, parse.statement()),
+                frame, ordinal, seq -> {
+                    frame.release();
+                    refuse(decision, analysis, standIn, ordinal);
+                }, standIn);
+    }
+
+    private void onFunctionCall(ByteBuf frame) {
+        long ordinal = ++readyRequested;
+        Decision decision = services.guardrails().get().decideFunctionCall(environment);
+        FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
+        writeAhead(audit.query("-- FunctionCall oid=" + call.functionOid(), null, decision,
+                QueryEvent.Protocol.EXTENDED, null), frame, ordinal, seq -> {
+                    if (decision.allowed()) {
+                        executions.add(new Execution(seq, false, ordinal));
+                        forward(frame);
+                    } else {
+                        frame.release();
+                        refuse(decision, null, new FrontendMessage.Query(blockMarker), ordinal);
+                    }
+                }, new FrontendMessage.Query(blockMarker));
+    }
+
+    /**
+     * Refuses a statement. Nothing of it reaches the database: a stand-in that fails with a syntax error is
+     * sent instead, so the upstream itself puts an open transaction into the failed state and answers in
+     * protocol order; its error is replaced by Warden's 42501 on the way back.
+     */
+    private void refuse(Decision decision, Analysis analysis, FrontendMessage standIn, long readyOrdinal) {
+        log.info("query.blocked session={} user={} env={} rule={} kinds={}", id, identity.username(),
+                environment.name(), decision.rule(), analysis == null ? "[FUNCTION_CALL]"
+                        : analysis.statements().stream().map(f -> f.kind().name()).toList());
+        refuse(BackendMessage.ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, decision.clientMessage(),
+                null, decision.hint()), standIn, readyOrdinal);
+    }
+
+    private void refuse(BackendMessage.ErrorResponse error, FrontendMessage standIn, long readyOrdinal) {
+        blocked.add(new BlockedStatement(readyOrdinal, error));
+        forward(standIn.toByteBuf(upstream.alloc()));
+    }
+
+    private record BlockedStatement(long readyOrdinal, BackendMessage.ErrorResponse error) {
+    }
+
+    private record Prepared(String sql, Analysis analysis) {
+    }
+
+    /** A statement running upstream; what comes back is counted for its {@code result} audit event. */
+    private static final class Execution {
+        final long querySeq;
+        final boolean extended;
+        final long readyOrdinal;
+        final long started = System.nanoTime();
+        long rows;
+        long bytes;
+        String commandTag;
+        String sqlState;
+        java.util.List<String> columns = java.util.List.of();
+
+        Execution(long querySeq, boolean extended, long readyOrdinal) {
+            this.querySeq = querySeq;
+            this.extended = extended;
+            this.readyOrdinal = readyOrdinal;
+        }
+    }
+
+    private void finish(Execution e) {
+        audit.result(e.querySeq, e.rows, e.bytes, e.columns.stream().map(ResultEvent.Column::clear).toList(),
+                (System.nanoTime() - e.started) / 1000, e.sqlState, e.commandTag);
+    }
+
+    /** Counts what the upstream returns for the oldest running statement; peeks, never copies. */
+    private void tally(byte type, ByteBuf frame) {
+        Execution head = executions.peek();
+        if (head == null) {
+            return;
+        }
+        switch (type) {
+            case 'D', 'd' -> {
+                head.rows++;
+                head.bytes += frame.readableBytes();
+            }
+            case 'T' -> head.columns = ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields()
+                    .stream().map(BackendMessage.RowDescription.Field::name).toList();
+            case 'C' -> {
+                head.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
+                if (head.extended) {
+                    finish(executions.poll());
+                }
+            }
+            case 's', 'I' -> {
+                if (head.extended) {
+                    finish(executions.poll());
+                }
+            }
+            case 'E' -> {
+                head.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
+                if (head.extended) {
+                    finish(executions.poll());
+                }
+            }
+            default -> {
+            }
+        }
     }
 
     private void onStartupPacket(ChannelHandlerContext ctx, Object msg) {
@@ -270,6 +575,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         Throwable cause = ClientErrors.unwrap(failure);
                         log.info("auth.failure session={} user={} client={} reason=\"{}\"", this.id, user,
                                 ctx.channel().remoteAddress(), cause.getMessage());
+                        audit.authFailure(user, String.valueOf(ctx.channel().remoteAddress()), cause.getMessage(),
+                                ClientErrors.fatal(cause).sqlState());
                         fail(cause);
                     } else {
                         onAuthenticated(ctx, id);
@@ -282,14 +589,19 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         String envName = startup.database() == null || startup.database().isEmpty()
                 ? startup.user() : startup.database();
         Environment env = policy().environment(envName).orElse(null);
+        SessionException refused = null;
         if (env == null) {
-            fail(new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "environment \"" + envName
-                    + "\" is not defined in the Warden policy: use the environment name as the database"));
-            return;
+            refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "environment \"" + envName
+                    + "\" is not defined in the Warden policy: use the environment name as the database");
+        } else if (!env.allows(who.username(), who.groups())) {
+            refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "user \"" + who.username()
+                    + "\" is not allowed in environment \"" + envName + "\" (groups " + who.groups() + ")");
         }
-        if (!env.allows(who.username(), who.groups())) {
-            fail(new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "user \"" + who.username()
-                    + "\" is not allowed in environment \"" + envName + "\" (groups " + who.groups() + ")"));
+        if (refused != null) {
+            log.info("auth.failure session={} user={} reason=\"{}\"", id, who.username(), refused.getMessage());
+            audit.authFailure(who.username(), String.valueOf(ctx.channel().remoteAddress()), refused.getMessage(),
+                    refused.sqlState());
+            fail(refused);
             return;
         }
         environment = env;
@@ -313,6 +625,24 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     private void onUpstreamReady(ChannelHandlerContext ctx, UpstreamConnection connection) {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        audit.sessionStart(identity, environment.name(), String.valueOf(ctx.channel().remoteAddress()),
+                tls == null ? "none" : tls.engine().getSession().getProtocol(),
+                startup.parameters().getOrDefault("application_name", "")).whenComplete((seq, failure) ->
+                ctx.executor().execute(() -> {
+                    if (state == State.CLOSED) {
+                        connection.channel().close();
+                    } else if (failure != null && policy().audit().refuseOnFailure()) {
+                        connection.channel().close();
+                        fail(new SessionException(SqlState.IO_ERROR, "session refused: "
+                                + ClientErrors.unwrap(failure).getMessage(), null, failure));
+                    } else {
+                        startRelay(ctx, connection);
+                    }
+                }));
+    }
+
+    private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
         if (connection.backendKey() != null) {
@@ -392,16 +722,32 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
-        if (frame.getByte(frame.readerIndex()) == 'Z') {
+        byte type = frame.getByte(frame.readerIndex());
+        if (type == 'Z') {
             transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
-            if (awaitingReady > 0) {
-                awaitingReady--;
+            readyReceived++;
+            while (!executions.isEmpty() && executions.peek().readyOrdinal <= readyReceived) {
+                finish(executions.poll());
+            }
+            while (!blocked.isEmpty() && blocked.peek().readyOrdinal() <= readyReceived) {
+                blocked.poll();
             }
             client.write(frame, client.voidPromise());
             if (closeWhenIdle && isIdle()) {
                 terminate();
             }
             return;
+        }
+        if (type == 'E' && !blocked.isEmpty() && blocked.peek().readyOrdinal() == readyReceived + 1) {
+            BackendMessage.ErrorResponse upstreamError = (BackendMessage.ErrorResponse) BackendMessage.decode(frame);
+            if (upstreamError.message() != null && upstreamError.message().contains(blockMarker)) {
+                frame.release();
+                client.write(blocked.poll().error().toByteBuf(client.alloc()), client.voidPromise());
+                return;
+            }
+        }
+        if (!executions.isEmpty()) {
+            tally(type, frame);
         }
         client.write(frame, client.voidPromise());
     }
@@ -441,7 +787,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     // ---- shutdown, timeouts, errors --------------------------------------------------------------
 
     private boolean isIdle() {
-        return awaitingReady == 0 && transactionStatus == 'I';
+        return readyRequested == readyReceived && transactionStatus == 'I';
     }
 
     void beginShutdown() {

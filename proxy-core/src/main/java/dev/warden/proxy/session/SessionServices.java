@@ -2,6 +2,8 @@ package dev.warden.proxy.session;
 
 import dev.warden.config.Policy;
 import dev.warden.identity.TokenValidator;
+import dev.warden.proxy.guardrails.Guardrails;
+import dev.warden.sql.Analyzer;
 import dev.warden.proxy.upstream.UpstreamConnector;
 import io.netty.handler.ssl.SslContext;
 
@@ -15,7 +17,8 @@ import java.util.function.Supplier;
  *
  * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
  */
-public record SessionServices(Supplier<Policy> policy, TokenValidator tokens, SslContext serverTls,
+public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guardrails, Analyzer analyzer,
+                              TokenValidator tokens, SslContext serverTls,
                               UpstreamConnector upstreams, CancelRegistry cancels, Executor blockingExecutor,
-                              AtomicInteger openSessions, SessionTracker tracker) {
+                              AtomicInteger openSessions, SessionTracker tracker, dev.warden.audit.AuditLog audit) {
 }

@@ -1,0 +1,262 @@
+package dev.warden.proxy.guardrails;
+
+import dev.warden.config.Environment;
+import dev.warden.config.GuardrailRule;
+import dev.warden.config.GuardrailSettings;
+import dev.warden.config.StatementMatch;
+import dev.warden.identity.Identity;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.CopySpec;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import dev.warden.sql.TableRef;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Decides, from plain values, whether a statement may run: the built-in baseline first (it only blocks),
+ * then the policy's rules in file order. A statement that wraps another (PREPARE, EXPLAIN, DECLARE) is judged
+ * with what it wraps; a multi-statement text is blocked as a whole when any statement is.
+ */
+public final class Guardrails {
+
+    /** Functions that read or write the server's files or reach other servers. */
+    private static final Set<String> SERVER_FILE_FUNCTIONS = Set.of(
+            "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir",
+            "pg_ls_tmpdir", "pg_ls_archive_statusdir", "lo_import", "lo_export", "pg_file_write", "pg_file_rename",
+            "pg_file_unlink", "pg_logdir_ls", "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u",
+            "dblink_send_query", "dblink_open");
+    private static final Set<String> DROPPABLE_CONTAINERS = Set.of("TABLE", "SCHEMA", "DATABASE");
+
+    private final GuardrailSettings settings;
+    private final List<CompiledRule> rules;
+
+    public Guardrails(GuardrailSettings settings) {
+        this.settings = settings;
+        List<CompiledRule> compiled = new ArrayList<>();
+        for (GuardrailRule rule : settings.rules()) {
+            compiled.add(new CompiledRule(rule, rule.match().tables().stream().map(Guardrails::glob).toList()));
+        }
+        this.rules = List.copyOf(compiled);
+    }
+
+    /** The decision for a whole Query or Parse text: the first statement that is not allowed decides. */
+    public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser) {
+        for (StatementFacts facts : analysis.statements()) {
+            Decision d = decide(who, env, facts, upstreamUser);
+            if (!d.allowed()) {
+                return d;
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser) {
+        Decision baseline = baseline(env, facts, upstreamUser);
+        if (!baseline.allowed()) {
+            return baseline;
+        }
+        boolean agent = who.kind() == Identity.Kind.AGENT;
+        for (CompiledRule compiled : rules) {
+            GuardrailRule rule = compiled.rule();
+            if (!rule.appliesIn(env.name()) || !rule.appliesTo().contains(who.username(), who.groups(), agent)) {
+                continue;
+            }
+            if (rule.unless().isPresent() && rule.unless().get().contains(who.username(), who.groups(), agent)) {
+                continue;
+            }
+            if (matchesWithInner(compiled, facts)) {
+                String why = rule.message().isEmpty() ? describe(facts) + " matches this rule" : rule.message();
+                return rule.action() == GuardrailRule.Action.BLOCK
+                        ? Decision.block(rule.name(), why, null)
+                        : new Decision(Decision.Verdict.REQUIRE_APPROVAL, rule.name(), why, null, rule.approvers());
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    /** The FunctionCall message calls any function by OID, past any analysis: blocked unless turned off. */
+    public Decision decideFunctionCall(Environment env) {
+        if (baselineOn(env, "function-call-message")) {
+            return Decision.block("function-call-message",
+                    "the FunctionCall protocol message calls a function by OID and cannot be checked", 
+                    "call the function with SELECT instead");
+        }
+        return Decision.ALLOW;
+    }
+
+    private boolean baselineOn(Environment env, String name) {
+        return env.baselineGuardrails() && settings.baselineRuleOn(name);
+    }
+
+    private Decision baseline(Environment env, StatementFacts facts, String upstreamUser) {
+        for (StatementFacts f = facts; f != null; f = f.inner().orElse(null)) {
+            Decision d = baselineOne(env, f, upstreamUser);
+            if (!d.allowed()) {
+                return d;
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    private Decision baselineOne(Environment env, StatementFacts f, String upstreamUser) {
+        StatementKind kind = f.kind();
+        if (kind == StatementKind.DROP && DROPPABLE_CONTAINERS.contains(f.objectType())
+                && baselineOn(env, "drop-table-or-schema")) {
+            return Decision.block("drop-table-or-schema", "DROP " + f.objectType() + " is not allowed"
+                    + tablesSuffix(f), null);
+        }
+        if (kind == StatementKind.TRUNCATE && baselineOn(env, "truncate")) {
+            return Decision.block("truncate", "TRUNCATE is not allowed" + tablesSuffix(f), null);
+        }
+        boolean touchesUpdate = kind == StatementKind.UPDATE || f.innerKinds().contains(StatementKind.UPDATE);
+        boolean touchesDelete = kind == StatementKind.DELETE || f.innerKinds().contains(StatementKind.DELETE);
+        if (!f.hasWhere() && touchesDelete && baselineOn(env, "delete-without-where")) {
+            return Decision.block("delete-without-where", "DELETE without a WHERE clause would delete every row"
+                    + tablesSuffix(f), "add a WHERE clause (WHERE true if you really mean every row)");
+        }
+        if (!f.hasWhere() && touchesUpdate && baselineOn(env, "update-without-where")) {
+            return Decision.block("update-without-where", "UPDATE without a WHERE clause would change every row"
+                    + tablesSuffix(f), "add a WHERE clause (WHERE true if you really mean every row)");
+        }
+        if (f.copy().isPresent() && baselineOn(env, "copy-program-or-file")) {
+            CopySpec.Target target = f.copy().get().target();
+            if (target == CopySpec.Target.PROGRAM || target == CopySpec.Target.FILE) {
+                return Decision.block("copy-program-or-file", "COPY " + f.copy().get().direction() + " "
+                        + target + " runs on the database server", "use COPY ... TO STDOUT / FROM STDIN (psql: \\copy)");
+            }
+        }
+        if (kind == StatementKind.ALTER_SYSTEM && baselineOn(env, "alter-system")) {
+            return Decision.block("alter-system", "ALTER SYSTEM changes the server configuration", null);
+        }
+        if ((kind == StatementKind.SET_ROLE || kind == StatementKind.SET_SESSION_AUTHORIZATION)
+                && baselineOn(env, "role-escalation")) {
+            String target = f.roleTarget().orElse("").toLowerCase(Locale.ROOT);
+            boolean harmless = target.equals("none") || target.equals("default")
+                    || target.equalsIgnoreCase(upstreamUser);
+            if (!harmless) {
+                return Decision.block("role-escalation", (kind == StatementKind.SET_ROLE ? "SET ROLE" :
+                        "SET SESSION AUTHORIZATION") + " to \"" + f.roleTarget().orElse("?")
+                        + "\" would act as another database role", null);
+            }
+        }
+        if (baselineOn(env, "server-file-functions")) {
+            for (String fn : f.functions()) {
+                if (SERVER_FILE_FUNCTIONS.contains(unqualified(fn))) {
+                    return Decision.block("server-file-functions", "function " + fn
+                            + "() reads or writes server files or other servers", null);
+                }
+            }
+        }
+        if (env.production() && kind == StatementKind.DO && baselineOn(env, "do-in-production")) {
+            return Decision.block("do-in-production", "DO blocks run code Warden cannot analyse, in a production "
+                    + "environment", "run the statements themselves");
+        }
+        if (env.production() && f.unparsed() && baselineOn(env, "unparsed-in-production")) {
+            return Decision.block("unparsed-in-production", "Warden could not analyse this statement, and "
+                    + "environment \"" + env.name() + "\" is production", null);
+        }
+        return Decision.ALLOW;
+    }
+
+    private boolean matchesWithInner(CompiledRule rule, StatementFacts facts) {
+        for (StatementFacts f = facts; f != null; f = f.inner().orElse(null)) {
+            if (matches(rule, f)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean matches(CompiledRule compiled, StatementFacts f) {
+        StatementMatch m = compiled.rule().match();
+        if (!m.statements().isEmpty()) {
+            String kind = f.kind().name();
+            String withObject = f.objectType().isEmpty() ? kind : kind + " " + f.objectType();
+            boolean any = m.statements().contains(kind) || m.statements().contains(withObject)
+                    || f.innerKinds().stream().anyMatch(k -> m.statements().contains(k.name()));
+            if (!any) {
+                return false;
+            }
+        }
+        if (m.writes().isPresent() && m.writes().get() != f.writes()) {
+            return false;
+        }
+        if (!m.tables().isEmpty()) {
+            boolean any = false;
+            for (TableRef t : union(f.tablesRead(), f.tablesWritten())) {
+                String qualified = (t.schema() == null ? "public" : t.schema()) + "." + t.name();
+                for (Pattern p : compiled.tables()) {
+                    if (p.matcher(qualified).matches() || p.matcher(t.name()).matches()) {
+                        any = true;
+                    }
+                }
+            }
+            if (!any) {
+                return false;
+            }
+        }
+        if (!m.functions().isEmpty() && f.functions().stream()
+                .noneMatch(fn -> m.functions().contains(fn) || m.functions().contains(unqualified(fn)))) {
+            return false;
+        }
+        if (m.withoutWhere()) {
+            boolean dml = f.kind() == StatementKind.UPDATE || f.kind() == StatementKind.DELETE
+                    || f.innerKinds().contains(StatementKind.UPDATE) || f.innerKinds().contains(StatementKind.DELETE);
+            if (!dml || f.hasWhere()) {
+                return false;
+            }
+        }
+        if (!m.copy().isEmpty() && (f.copy().isEmpty()
+                || !m.copy().contains(f.copy().get().target().name().toLowerCase(Locale.ROOT)))) {
+            return false;
+        }
+        return !m.unparsed() || f.unparsed();
+    }
+
+    private static List<TableRef> union(Set<TableRef> a, Set<TableRef> b) {
+        List<TableRef> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static String unqualified(String function) {
+        int dot = function.lastIndexOf('.');
+        return dot < 0 ? function : function.substring(dot + 1);
+    }
+
+    private static String tablesSuffix(StatementFacts f) {
+        Set<TableRef> tables = f.tablesWritten().isEmpty() ? f.tablesRead() : f.tablesWritten();
+        if (tables.isEmpty()) {
+            return "";
+        }
+        return " (" + String.join(", ", tables.stream().map(TableRef::qualified).sorted().toList()) + ")";
+    }
+
+    private static String describe(StatementFacts f) {
+        return f.objectType().isEmpty() ? f.kind().name().replace('_', ' ')
+                : f.kind().name().replace('_', ' ') + " " + f.objectType();
+    }
+
+    /** {@code *} matches any run of characters; a pattern without a dot matches the table name alone. */
+    private static Pattern glob(String glob) {
+        StringBuilder regex = new StringBuilder();
+        for (char c : glob.toLowerCase(Locale.ROOT).toCharArray()) {
+            if (c == '*') {
+                regex.append(".*");
+            } else if (c == '?') {
+                regex.append('.');
+            } else {
+                regex.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE);
+    }
+
+    private record CompiledRule(GuardrailRule rule, List<Pattern> tables) {
+    }
+}

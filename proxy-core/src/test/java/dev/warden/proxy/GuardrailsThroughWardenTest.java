@@ -1,0 +1,224 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Dangerous statements never reach the database, whatever path the protocol offers; harmless look-alikes
+ * run. {@code prod} is a production environment with the baseline on; {@code staging} turns it off.
+ */
+class GuardrailsThroughWardenTest {
+
+    static WardenHarness warden;
+
+    /** Statements the issue lists; each must be refused in prod with 42501 and leave table t intact. */
+    static final String[] BLOCKED = {
+            "DROP TABLE t",
+            "drop   table \"T\"",
+            "SELECT 1; DROP TABLE t",
+            "/* x */ DROP TABLE t",
+            "TRUNCATE t",
+            "DELETE FROM t",
+            "UPDATE t SET a=1",
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+            "PREPARE p AS DELETE FROM t",
+            "COPY t TO PROGRAM 'cat'",
+            "SELECT pg_read_file('/etc/passwd')",
+            "SET ROLE postgres",
+            "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$",
+    };
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    allow: [ { groups: [eng] } ]
+                  staging:
+                    baseline_guardrails: false
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    allow: [ { groups: [eng] } ]
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS t");
+            s.execute("DROP TABLE IF EXISTS \"T\"");
+            s.execute("CREATE TABLE t (id int, a int)");
+            s.execute("CREATE TABLE \"T\" (id int)");
+            s.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 10) g");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"preferQueryMode=simple", "preferQueryMode=extended", "prepareThreshold=1"})
+    void everyListedStatementIsBlockedInProdOverJdbc(String mode) throws SQLException {
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), mode)) {
+            for (String sql : BLOCKED) {
+                SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("blocked by Warden rule"), e.getMessage());
+                try (PreparedStatement ps = c.prepareStatement(sql.replace("; DROP TABLE t", ""))) {
+                    if (!sql.startsWith("SELECT 1;")) {
+                        SQLException p = assertThrows(SQLException.class, ps::execute, sql);
+                        assertEquals("42501", p.getSQLState(), sql);
+                    }
+                }
+                assertEquals(1, scalar(c, "SELECT 1"), "the session stays usable after " + sql);
+            }
+        }
+        assertTableIntact();
+    }
+
+    @Test
+    void blockedMessagesNameTheRuleAndHint() throws SQLException {
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute("DELETE FROM t"));
+            assertTrue(e.getMessage().contains("blocked by Warden rule \"delete-without-where\""), e.getMessage());
+            assertTrue(e.getMessage().contains("WHERE"), e.getMessage());
+            SQLException drop = assertThrows(SQLException.class, () -> c.createStatement().execute("DROP TABLE t"));
+            assertTrue(drop.getMessage().contains("blocked by Warden rule \"drop-table-or-schema\""), drop.getMessage());
+        }
+    }
+
+    @Test
+    void executeOfABlockedPrepareFindsNothingToRun() throws SQLException {
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {
+            SQLException e = assertThrows(SQLException.class,
+                    () -> c.createStatement().execute("PREPARE p AS DELETE FROM t; EXECUTE p"));
+            assertEquals("42501", e.getSQLState());
+            SQLException exec = assertThrows(SQLException.class, () -> c.createStatement().execute("EXECUTE p"));
+            assertEquals("26000", exec.getSQLState(), "p was never prepared upstream: " + exec.getMessage());
+        }
+        assertTableIntact();
+    }
+
+    @Test
+    void harmlessLookAlikesRun() throws SQLException {
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT 'DROP TABLE t'")) {
+                assertTrue(rs.next());
+                assertEquals("DROP TABLE t", rs.getString(1));
+            }
+            assertEquals(1, c.createStatement().executeUpdate("DELETE FROM t WHERE id = 1"));
+            assertEquals(9, scalar(c, "-- DROP TABLE t\nSELECT count(*) FROM t"));
+            assertEquals(9, scalar(c, "SELECT count(*) /* DROP TABLE t */ FROM t"));
+        }
+    }
+
+    @Test
+    void aBlockedStatementInsideATransactionFailsTheTransactionLikePostgresWould() throws SQLException {
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            c.setAutoCommit(false);
+            c.createStatement().execute("INSERT INTO t VALUES (100, 100)");
+            SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute("DROP TABLE t"));
+            assertEquals("42501", e.getSQLState());
+            SQLException aborted = assertThrows(SQLException.class, () -> c.createStatement().execute("SELECT 1"));
+            assertEquals("25P02", aborted.getSQLState(), "the upstream transaction is failed too");
+            c.rollback();
+            c.setAutoCommit(true);
+            assertEquals(10, scalar(c, "SELECT count(*) FROM t"), "the insert was rolled back");
+        }
+    }
+
+    @Test
+    void stagingWithoutTheBaselineRunsWhatProdRefuses() throws SQLException {
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            assertEquals(10, c.createStatement().executeUpdate("UPDATE t SET a = 1"));
+            c.createStatement().execute("TRUNCATE t");
+            c.createStatement().execute("DROP TABLE t");
+        }
+    }
+
+    @Test
+    void psqlGetsTheSameRefusals() throws Exception {
+        for (String sql : BLOCKED) {
+            List<String> cmd = new ArrayList<>(List.of("psql", "-X", "-At", "-c", sql,
+                    "host=127.0.0.1 port=" + warden.port() + " dbname=prod user=" + WardenHarness.USER + " sslmode=require"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            pb.environment().put("PGPASSWORD", warden.token());
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(1, p.exitValue(), sql + ": " + out);
+            assertTrue(out.contains("blocked by Warden rule"), sql + ": " + out);
+        }
+        assertTableIntact();
+    }
+
+    @Test
+    void copyFromStdinDataNeverReachesTheTableWhenTheCopyIsBlocked() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            // A client that pipelines its data right behind a COPY FROM PROGRAM: nothing of it may land.
+            c.send(new FrontendMessage.Query("COPY t FROM PROGRAM 'echo 99'"));
+            c.send(new FrontendMessage.CopyData("98\t98\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(new FrontendMessage.CopyDone());
+            BackendMessage.ErrorResponse e = c.expect(BackendMessage.ErrorResponse.class);
+            assertEquals("42501", e.sqlState());
+            c.expect(BackendMessage.ReadyForQuery.class);
+            c.send(new FrontendMessage.Query("SELECT 1"));
+            c.expect(BackendMessage.RowDescription.class);
+        }
+        assertTableIntact();
+    }
+
+    @Test
+    void theFunctionCallMessageIsBlocked() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            // Any OID is refused without a lookup: the message bypasses statement analysis.
+            c.send(new FrontendMessage.FunctionCall(2624, List.of((short) 0), List.of("/etc/passwd".getBytes(StandardCharsets.UTF_8)), (short) 0));
+            BackendMessage.ErrorResponse e = c.expect(BackendMessage.ErrorResponse.class);
+            assertEquals("42501", e.sqlState());
+            assertTrue(e.message().contains("function-call-message"), e.message());
+            BackendMessage.ReadyForQuery ready = c.expect(BackendMessage.ReadyForQuery.class);
+            assertEquals('I', ready.status());
+        }
+    }
+
+    private static void assertTableIntact() throws SQLException {
+        try (Connection c = warden.direct()) {
+            assertEquals(10, scalar(c, "SELECT count(*) FROM t"), "table t and its rows must survive");
+            assertEquals(0, scalar(c, "SELECT count(*) FROM \"T\""));
+            assertFalse(c.createStatement().executeQuery("SELECT 1 FROM t WHERE a <> id").next(),
+                    "no UPDATE reached t");
+        }
+    }
+
+    private static int scalar(Connection c, String sql) throws SQLException {
+        try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getInt(1);
+        }
+    }
+}
