@@ -13,7 +13,7 @@ import java.util.Optional;
  */
 public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Environment> environments,
                      GuardrailSettings guardrails, AuditSettings audit, MaskingSettings masking,
-                     String versionHash) {
+                     ApprovalSettings approvals, AdminSettings admin, String versionHash) {
 
     public Policy {
         Objects.requireNonNull(listen, "listen");
@@ -23,6 +23,8 @@ public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Envi
         Objects.requireNonNull(guardrails, "guardrails");
         Objects.requireNonNull(audit, "audit");
         Objects.requireNonNull(masking, "masking");
+        Objects.requireNonNull(approvals, "approvals");
+        Objects.requireNonNull(admin, "admin");
         Objects.requireNonNull(versionHash, "versionHash");
     }
 

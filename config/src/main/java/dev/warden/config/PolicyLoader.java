@@ -38,7 +38,7 @@ public final class PolicyLoader {
     private static final Logger log = LoggerFactory.getLogger(PolicyLoader.class);
 
     private static final Pattern ENVIRONMENT_NAME = Pattern.compile("[A-Za-z0-9_-]+");
-    private static final Set<String> RESERVED_SECTIONS = Set.of("admin", "approvals");
+    private static final Set<String> RESERVED_SECTIONS = Set.of();
     private static final List<String> DEFAULT_ALGORITHMS = List.of("RS256", "ES256", "EdDSA");
     private static final Set<String> ASYMMETRIC_ALGORITHMS = new LinkedHashSet<>(List.of(
             "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K", "EdDSA", "Ed25519"));
@@ -90,7 +90,7 @@ public final class PolicyLoader {
                         + "' is not supported by this version of Warden; remove it");
             }
         }
-        expectKeys(top, "listen", "identity", "environments", "guardrails", "audit", "masking");
+        expectKeys(top, "listen", "identity", "environments", "guardrails", "audit", "masking", "approvals", "admin");
 
         Listen listen = listen(optionalMap(top, "listen"));
         List<IssuerConfig> issuers = identity(top);
@@ -98,7 +98,10 @@ public final class PolicyLoader {
         GuardrailSettings guardrails = GuardrailSection.read(this, node(top, "guardrails"), environments.keySet());
         AuditSettings audit = AuditSection.read(this, node(top, "audit"), baseDir, environment);
         MaskingSettings masking = MaskingSection.read(this, node(top, "masking"), environment);
-        return new Policy(listen, issuers, environments, guardrails, audit, masking, sha256(bytes));
+        ApprovalSettings approvals = ApprovalSection.read(this, node(top, "approvals"), baseDir, environment);
+        AdminSettings admin = AdminSection.read(this, node(top, "admin"));
+        return new Policy(listen, issuers, environments, guardrails, audit, masking, approvals, admin,
+                sha256(bytes));
     }
 
     // ---- listen ---------------------------------------------------------------------------------------------

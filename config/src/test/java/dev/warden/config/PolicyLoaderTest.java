@@ -358,10 +358,10 @@ class PolicyLoaderTest {
     }
 
     @Test
-    void unsupportedSectionsAreRefusedNotIgnored() {
-        PolicyException e = failure(MINIMAL + "approvals:\n  timeout: 15m\n");
-        assertEquals("policy.yaml:13:1: approvals: section 'approvals' is not supported by this version of Warden; "
-                + "remove it", e.getMessage());
+    void unknownSectionsAreRefusedNotIgnored() {
+        PolicyException e = failure(MINIMAL + "guardrail:\n  baseline: false\n");
+        assertEquals("policy.yaml:13:1: guardrail: unknown key 'guardrail' (did you mean 'guardrails'?)",
+                e.getMessage());
     }
 
     @Test

@@ -62,26 +62,23 @@ final class ValueDetectors {
         while (e > s && isSpace(b[e - 1])) {
             e--;
         }
+        // Several detectors look at the whole value; the caller resumes after the hit it gets, so the hit
+        // returned must be the leftmost one, or an earlier secret would be skipped.
+        Hit best = null;
         if (dashes && enabled.contains("pem_private_key")) {
-            Hit h = pem(b, s, e);
-            if (h != null) {
-                return h;
-            }
+            best = leftmost(best, pem(b, s, e));
         }
         if (digits >= 8 && s < e && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
-            return new Hit("phone", s, e);
+            best = leftmost(best, new Hit("phone", s, e));
         }
         if (digits >= 12 && enabled.contains("card")) {
-            Hit h = cardRun(b, s, e);
-            if (h != null) {
-                return h;
-            }
+            best = leftmost(best, cardRun(b, s, e));
         }
         if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
-            return new Hit("iban", s, e);
+            best = leftmost(best, new Hit("iban", s, e));
         }
         int i = s;
-        while (i < e) {
+        while (i < e && (best == null || i < best.start())) {
             while (i < e && isDelimiter(b[i])) {
                 i++;
             }
@@ -92,11 +89,21 @@ final class ValueDetectors {
             if (i > t) {
                 Hit h = token(b, t, i, at, digits, enabled);
                 if (h != null) {
-                    return h;
+                    return leftmost(best, h);
                 }
             }
         }
-        return null;
+        return best;
+    }
+
+    private static Hit leftmost(Hit a, Hit b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        return b.start() < a.start() ? b : a;
     }
 
     static Hit scan(String value, Set<String> enabled) {

@@ -112,4 +112,12 @@ class ValueDetectorsTest {
         byte[] iban = "NO9386011117947".getBytes();
         assertEquals(true, ValueDetectors.iban(iban, 0, iban.length));
     }
+
+    @Test
+    void theLeftmostSecretIsFoundFirstSoNoneIsSkipped() {
+        String json = "{\"email\":\"ann.lee@acme.com\",\"card\":\"4111111111111111\"}";
+        ValueDetectors.Hit hit = ValueDetectors.scan(json, ALL);
+        assertEquals("email", hit.detector());
+        assertEquals(json.indexOf("ann.lee"), hit.start());
+    }
 }

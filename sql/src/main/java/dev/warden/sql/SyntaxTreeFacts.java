@@ -87,6 +87,7 @@ final class SyntaxTreeFacts {
     private final List<Table> tables = new ArrayList<>();
     private final List<Column> columns = new ArrayList<>();
     private final List<AllColumns> stars = new ArrayList<>();
+    private final Set<Object> functionStars = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<String, String> aliases = new HashMap<>();
     private final Set<String> cteNames = new HashSet<>();
     private boolean sawUpdateOrDelete;
@@ -137,12 +138,24 @@ final class SyntaxTreeFacts {
             String qualifier = star instanceof AllTableColumns atc ? qualifier(atc.getTable()) : null;
             out.columnsRead.add(new ColumnRef(qualifier, "*"));
         }
+        Map<String, String> tableNames = new HashMap<>();
+        for (Table t : tables) {
+            tableNames.putIfAbsent(ref(t).name(), ref(t).qualified());
+        }
         for (Column c : columns) {
             String name = ident(c.getColumnName());
             if (writtenColumns.contains(c) || (c.getTable() == null && NOT_COLUMNS.contains(name))) {
                 continue;
             }
             out.columnsRead.add(new ColumnRef(qualifier(c.getTable()), name));
+            if (c.getTable() == null) {
+                // A bare alias or table name is a whole-row reference (row_to_json(c), SELECT c FROM t c):
+                // it reads every column of that table.
+                String whole = aliases.containsKey(name) ? aliases.get(name) : tableNames.get(name);
+                if (whole != null) {
+                    out.columnsRead.add(new ColumnRef(whole, "*"));
+                }
+            }
         }
         if (sawUpdateOrDelete) {
             out.hasWhere = allHaveWhere;
@@ -182,8 +195,18 @@ final class SyntaxTreeFacts {
                 continue; // its Table is a qualifier, not a table read
             }
             if (node instanceof AllColumns star) {
-                stars.add(star);
+                if (!functionStars.contains(star)) {
+                    stars.add(star);
+                }
                 continue;
+            }
+            if (node instanceof Function f && f.getParameters() != null) {
+                // count(*) counts rows; it reads no column.
+                for (Object p : f.getParameters()) {
+                    if (p instanceof AllColumns star && !(p instanceof AllTableColumns)) {
+                        functionStars.add(star);
+                    }
+                }
             }
             visit(node);
             for (Field f : FIELDS.get(node.getClass())) {

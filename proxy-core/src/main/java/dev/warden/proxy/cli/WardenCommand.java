@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code warden} command line. */
 @Command(name = "warden", mixinStandardHelpOptions = true, versionProvider = WardenCommand.Version.class,
         description = "Identity-aware PostgreSQL proxy: OIDC login, guardrails, masking and audit.",
-        subcommands = {ServeCommand.class, PolicyCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class,
+                CommandLine.HelpCommand.class})
 public final class WardenCommand implements Runnable {
 
     @CommandLine.Spec

@@ -5,6 +5,8 @@ import dev.warden.config.Listen;
 import dev.warden.config.Policy;
 import dev.warden.identity.TokenValidator;
 import dev.warden.pg.codec.FrontendFrameDecoder;
+import dev.warden.masking.Masker;
+import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Guardrails;
 import dev.warden.proxy.session.CancelRegistry;
 import dev.warden.proxy.session.FrontendSession;
@@ -56,6 +58,7 @@ public final class WardenServer implements AutoCloseable {
     private final AtomicInteger openSessions = new AtomicInteger();
     private Channel serverChannel;
     private AuditLog audit;
+    private final java.util.Map<String, CatalogCache> catalogs = new java.util.concurrent.ConcurrentHashMap<>();
 
     private WardenServer(Policy initial) {
         this.policy = new AtomicReference<>(initial);
@@ -90,10 +93,12 @@ public final class WardenServer implements AutoCloseable {
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Guardrails guardrails = new Guardrails(policy.get().guardrails());
+        Masker masker = new Masker(policy.get().masking());
         SessionServices services = new SessionServices(policy::get, () -> guardrails, new Analyzer(10_000),
                 new TokenValidator(policy.get().issuers()), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
-                openSessions, tracker, audit);
+                openSessions, tracker, audit, () -> masker,
+                env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(serverType)
@@ -166,6 +171,7 @@ public final class WardenServer implements AutoCloseable {
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
+        catalogs.values().forEach(CatalogCache::close);
         if (audit != null) {
             audit.close();
         }

@@ -75,7 +75,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Execution> executions = new ArrayDeque<>();
     /** Extended protocol: statement name → its text and analysis; portal name → statement name. */
     private final Map<String, Prepared> statements = new java.util.HashMap<>();
-    private final Map<String, String> portals = new java.util.HashMap<>();
+    private final Map<String, Portal> portals = new java.util.HashMap<>();
+    /** Masking of results; null when this identity sees clear values. */
+    private ResultMasking masking;
+    /** Describe messages sent upstream (the client's and Warden's own), answered in order. */
+    private final ArrayDeque<PendingDescribe> describes = new ArrayDeque<>();
+    /** Upstream frames that wait while the catalog is asked what a result's columns are. */
+    private final ArrayDeque<ByteBuf> upstreamHeld = new ArrayDeque<>();
+    private boolean upstreamPaused;
     private SessionAudit audit;
     private long startedNanos;
     private long statementCount;
@@ -162,6 +169,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         while ((waiting = held.poll()) != null) {
             waiting.release();
         }
+        while ((waiting = upstreamHeld.poll()) != null) {
+            waiting.release();
+        }
         if (was == State.READY) {
             long ms = (System.nanoTime() - startedNanos) / 1_000_000;
             audit.sessionEnd(ms, statementCount, endReason);
@@ -214,8 +224,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     frame.release();
                 } else {
                     FrontendMessage.Bind bind = (FrontendMessage.Bind) FrontendMessage.decode(frame);
-                    portals.put(bind.portal(), bind.statement());
+                    Prepared prepared = statements.get(bind.statement());
+                    portals.put(bind.portal(), new Portal(prepared, bind.resultFormats()));
                     forward(frame);
+                    if (masking != null && (prepared == null || prepared.fields == null)) {
+                        // The client never described this statement: ask for the portal's columns ourselves
+                        // and keep the answer, so its rows can still be masked.
+                        describes.add(new PendingDescribe('P', bind.portal(), true, readyRequested + 1));
+                        forward(new FrontendMessage.Describe('P', bind.portal()).toByteBuf(upstream.alloc()));
+                    }
                 }
             }
             case 'E' -> {
@@ -223,6 +240,17 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     frame.release();
                 } else {
                     onExecute(frame);
+                }
+            }
+            case 'D' -> {
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    if (masking != null) {
+                        FrontendMessage.Describe d = (FrontendMessage.Describe) FrontendMessage.decode(frame);
+                        describes.add(new PendingDescribe(d.kind(), d.name(), false, readyRequested + 1));
+                    }
+                    forward(frame);
                 }
             }
             case 'C' -> {
@@ -287,7 +315,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         writeAhead(audit.query(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null), frame, ordinal, seq -> {
             if (decision.allowed()) {
-                executions.add(new Execution(seq, false, ordinal));
+                Execution execution = new Execution(seq, false, ordinal);
+                execution.analysis = analysis;
+                executions.add(execution);
+                invalidateCatalogAfterDdl(analysis);
                 forward(frame);
             } else {
                 frame.release();
@@ -296,16 +327,35 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }, new FrontendMessage.Query(blockMarker));
     }
 
+    private void invalidateCatalogAfterDdl(Analysis analysis) {
+        if (masking == null || analysis == null) {
+            return;
+        }
+        for (dev.warden.sql.StatementFacts f : analysis.statements()) {
+            dev.warden.sql.StatementKind k = f.kind();
+            if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                    || k == dev.warden.sql.StatementKind.DROP) {
+                masking.invalidate();
+                return;
+            }
+        }
+    }
+
     private void onExecute(ByteBuf frame) {
         FrontendMessage.Execute execute = (FrontendMessage.Execute) FrontendMessage.decode(frame);
-        String statementName = portals.get(execute.portal());
-        Prepared prepared = statementName == null ? null : statements.get(statementName);
+        Portal portal = portals.get(execute.portal());
+        Prepared prepared = portal == null ? null : portal.statement;
+        String statementName = prepared == null ? null : prepared.name;
         long ordinal = readyRequested + 1;
         String sql = prepared == null ? "-- portal \"" + execute.portal() + "\" of a statement Warden did not see"
-                : prepared.sql();
-        writeAhead(audit.query(sql, prepared == null ? null : prepared.analysis(), Decision.ALLOW,
+                : prepared.sql;
+        writeAhead(audit.query(sql, prepared == null ? null : prepared.analysis, Decision.ALLOW,
                 QueryEvent.Protocol.EXTENDED, statementName), frame, ordinal, seq -> {
-                    executions.add(new Execution(seq, true, ordinal));
+                    Execution execution = new Execution(seq, true, ordinal);
+                    execution.portal = portal;
+                    execution.analysis = prepared == null ? null : prepared.analysis;
+                    executions.add(execution);
+                    invalidateCatalogAfterDdl(execution.analysis);
                     forward(frame);
                 }, new FrontendMessage.Parse("", blockMarker, java.util.List.of()));
     }
@@ -364,7 +414,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         Decision decision = services.guardrails().get().decide(identity, environment, analysis,
                 environment.upstream().user());
         if (decision.allowed()) {
-            statements.put(parse.statement(), new Prepared(parse.sql(), analysis));
+            statements.put(parse.statement(), new Prepared(parse.statement(), parse.sql(), analysis));
             forward(frame);
             return;
         }
@@ -415,7 +465,33 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private record BlockedStatement(long readyOrdinal, BackendMessage.ErrorResponse error) {
     }
 
-    private record Prepared(String sql, Analysis analysis) {
+    /** A prepared statement as Parse named it; {@code fields} once a Describe has told its columns. */
+    private static final class Prepared {
+        final String name;
+        final String sql;
+        final Analysis analysis;
+        java.util.List<BackendMessage.RowDescription.Field> fields;
+
+        Prepared(String name, String sql, Analysis analysis) {
+            this.name = name;
+            this.sql = sql;
+            this.analysis = analysis;
+        }
+    }
+
+    /** A bound portal: its statement, the result formats Bind chose, and its columns once described. */
+    private static final class Portal {
+        final Prepared statement;
+        final java.util.List<Short> resultFormats;
+        java.util.List<BackendMessage.RowDescription.Field> fields;
+
+        Portal(Prepared statement, java.util.List<Short> resultFormats) {
+            this.statement = statement;
+            this.resultFormats = resultFormats;
+        }
+    }
+
+    private record PendingDescribe(char kind, String name, boolean injected, long readyOrdinal) {
     }
 
     /** A statement running upstream; what comes back is counted for its {@code result} audit event. */
@@ -429,6 +505,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         String commandTag;
         String sqlState;
         java.util.List<String> columns = java.util.List.of();
+        Analysis analysis;
+        Portal portal;
+        dev.warden.masking.MaskPlan plan;
+        dev.warden.masking.CopyMasker copy;
 
         Execution(long querySeq, boolean extended, long readyOrdinal) {
             this.querySeq = querySeq;
@@ -644,6 +724,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
+        dev.warden.config.MaskingSettings maskingSettings = policy().masking();
+        if (!maskingSettings.unmaskedFor().exempts(identity.username(), identity.groups(),
+                identity.kind() == Identity.Kind.AGENT)) {
+            masking = new ResultMasking(services.masker().get(), services.catalogs().apply(environment), identity,
+                    environment.name());
+        }
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
         if (connection.backendKey() != null) {
             cancelKey = services.cancels().register(new CancelRegistry.Target(
@@ -722,7 +808,17 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
+        if (upstreamPaused) {
+            upstreamHeld.add(frame);
+            return;
+        }
         byte type = frame.getByte(frame.readerIndex());
+        if (masking != null) {
+            frame = maskResult(type, frame);
+            if (frame == null) {
+                return;
+            }
+        }
         if (type == 'Z') {
             transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
             readyReceived++;
@@ -731,6 +827,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             }
             while (!blocked.isEmpty() && blocked.peek().readyOrdinal() <= readyReceived) {
                 blocked.poll();
+            }
+            while (!describes.isEmpty() && describes.peek().readyOrdinal() <= readyReceived) {
+                describes.poll();
             }
             client.write(frame, client.voidPromise());
             if (closeWhenIdle && isIdle()) {
@@ -750,6 +849,198 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             tally(type, frame);
         }
         client.write(frame, client.voidPromise());
+    }
+
+    /**
+     * The masking step of the result path. Returns the frame to relay (the same buffer when nothing changes,
+     * a new one when values were masked), or null when the frame was consumed (Warden's own Describe
+     * answers) or is held while the catalog is asked about its columns.
+     */
+    private ByteBuf maskResult(byte type, ByteBuf frame) {
+        Execution head = executions.peek();
+        boolean simpleBatch = head != null && !head.extended && head.readyOrdinal == readyReceived + 1;
+        switch (type) {
+            case 'T' -> {
+                java.util.List<BackendMessage.RowDescription.Field> fields =
+                        ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
+                if (holdForCatalog(fields, frame)) {
+                    return null;
+                }
+                if (simpleBatch) {
+                    head.plan = masking.plan(fields, null, head.analysis);
+                    return frame;
+                }
+                PendingDescribe d = describes.poll();
+                if (d == null) {
+                    return frame;
+                }
+                record(d, fields);
+                if (d.injected()) {
+                    frame.release();
+                    return null;
+                }
+                return frame;
+            }
+            case 'n' -> {
+                PendingDescribe d = simpleBatch ? null : describes.poll();
+                if (d != null) {
+                    record(d, java.util.List.of());
+                    if (d.injected()) {
+                        frame.release();
+                        return null;
+                    }
+                }
+                return frame;
+            }
+            case 'E' -> {
+                // PostgreSQL skips to Sync after an error: Describes of this batch will not be answered.
+                describes.removeIf(d -> d.readyOrdinal() == readyReceived + 1);
+                return frame;
+            }
+            case 'D' -> {
+                if (head == null) {
+                    return frame;
+                }
+                if (head.plan == null && head.extended) {
+                    java.util.List<BackendMessage.RowDescription.Field> fields = portalFields(head.portal);
+                    if (fields == null) {
+                        // No description at all (should not happen: Warden describes undescribed portals).
+                        // Fail closed: an empty plan cannot tell sensitive from clear, so refuse the rows.
+                        throw new SessionException(SqlState.INTERNAL_ERROR, "Warden could not tell which columns "
+                                + "this result has, so it cannot mask it; the session was closed");
+                    }
+                    if (holdForCatalog(fields, frame)) {
+                        return null;
+                    }
+                    head.plan = masking.plan(fields, head.portal.fields != null ? null : head.portal.resultFormats,
+                            head.analysis);
+                }
+                if (head.plan == null || head.plan.masksNothing()) {
+                    return frame;
+                }
+                ByteBuf masked = head.plan.maskDataRow(frame, client.alloc());
+                if (masked != frame) {
+                    frame.release();
+                }
+                return masked;
+            }
+            case 'H' -> {
+                if (head == null || head.copy != null) {
+                    return frame;
+                }
+                java.util.Optional<String> describe = ResultMasking.copyDescribeQuery(head.analysis);
+                if (describe.isEmpty()) {
+                    return frame;
+                }
+                pauseUpstream(frame);
+                Execution copying = head;
+                masking.describe(describe.get()).whenComplete((columns, failure) -> client.eventLoop().execute(() -> {
+                    if (failure != null) {
+                        failAndRelease(failure);
+                        return;
+                    }
+                    copying.copy = masking.copyMasker(columns, ResultMasking.copyFormat(copying.analysis),
+                            copying.analysis);
+                    resumeUpstream(frame);
+                }));
+                return null;
+            }
+            case 'd' -> {
+                if (head == null || head.copy == null) {
+                    return frame;
+                }
+                ByteBuf masked = head.copy.maskCopyData(frame, client.alloc());
+                if (masked != frame) {
+                    frame.release();
+                }
+                return masked;
+            }
+            case 'c' -> {
+                if (head != null && head.copy != null) {
+                    ByteBuf rest = head.copy.finish(client.alloc());
+                    head.copy = null;
+                    if (rest != null) {
+                        client.write(rest, client.voidPromise());
+                    }
+                }
+                return frame;
+            }
+            default -> {
+                return frame;
+            }
+        }
+    }
+
+    private void record(PendingDescribe d, java.util.List<BackendMessage.RowDescription.Field> fields) {
+        if (d.kind() == 'S') {
+            Prepared p = statements.get(d.name());
+            if (p != null) {
+                p.fields = fields;
+            }
+        } else {
+            Portal p = portals.get(d.name());
+            if (p != null) {
+                p.fields = fields;
+            }
+        }
+    }
+
+    private static java.util.List<BackendMessage.RowDescription.Field> portalFields(Portal portal) {
+        if (portal == null) {
+            return null;
+        }
+        if (portal.fields != null) {
+            return portal.fields;
+        }
+        return portal.statement == null ? null : portal.statement.fields;
+    }
+
+    /** True (and the frame held) when the catalog must first be asked about these columns' tables. */
+    private boolean holdForCatalog(java.util.List<BackendMessage.RowDescription.Field> fields, ByteBuf frame) {
+        java.util.Set<Integer> unknown = masking.unknownTables(fields);
+        if (unknown.isEmpty()) {
+            return false;
+        }
+        pauseUpstream(frame);
+        masking.resolve(unknown).whenComplete((ok, failure) -> client.eventLoop().execute(() -> {
+            if (failure != null) {
+                failAndRelease(failure);
+            } else {
+                resumeUpstream(frame);
+            }
+        }));
+        return true;
+    }
+
+    private void pauseUpstream(ByteBuf first) {
+        upstreamPaused = true;
+        upstreamHeld.addFirst(first);
+        upstream.config().setAutoRead(false);
+    }
+
+    private void resumeUpstream(ByteBuf first) {
+        if (state != State.READY || failing) {
+            return;
+        }
+        upstreamPaused = false;
+        ByteBuf next;
+        while (!upstreamPaused && (next = upstreamHeld.poll()) != null) {
+            relayToClient(next);
+        }
+        client.flush();
+        if (!upstreamPaused) {
+            upstream.config().setAutoRead(client.isWritable());
+        }
+    }
+
+    private void failAndRelease(Throwable failure) {
+        ByteBuf held;
+        while ((held = upstreamHeld.poll()) != null) {
+            held.release();
+        }
+        log.error("masking.catalog_failed session={} reason=\"{}\"", id, ClientErrors.unwrap(failure).getMessage());
+        fail(new SessionException(SqlState.INTERNAL_ERROR, "results cannot be masked: "
+                + ClientErrors.unwrap(failure).getMessage(), null, failure));
     }
 
     void upstreamReadComplete() {
@@ -772,7 +1063,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Backpressure: stop reading from the upstream while the client cannot keep up, and vice versa. */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (state == State.READY && upstream != null) {
+        if (state == State.READY && upstream != null && !upstreamPaused) {
             upstream.config().setAutoRead(ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();

@@ -20,5 +20,8 @@ import java.util.function.Supplier;
 public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guardrails, Analyzer analyzer,
                               TokenValidator tokens, SslContext serverTls,
                               UpstreamConnector upstreams, CancelRegistry cancels, Executor blockingExecutor,
-                              AtomicInteger openSessions, SessionTracker tracker, dev.warden.audit.AuditLog audit) {
+                              AtomicInteger openSessions, SessionTracker tracker, dev.warden.audit.AuditLog audit,
+                              Supplier<dev.warden.masking.Masker> masker,
+                              java.util.function.Function<dev.warden.config.Environment,
+                                      dev.warden.proxy.catalog.CatalogCache> catalogs) {
 }

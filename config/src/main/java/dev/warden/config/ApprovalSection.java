@@ -1,0 +1,135 @@
+package dev.warden.config;
+
+import dev.warden.config.ApprovalSettings.Store;
+import dev.warden.config.ApprovalSettings.Webhook;
+import dev.warden.config.YamlTree.MapNode;
+import dev.warden.config.YamlTree.Node;
+import dev.warden.config.YamlTree.ScalarNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/** Reads {@code approvals}; a relative file store path is resolved against the policy file's directory. */
+final class ApprovalSection {
+
+    private static final Pattern TABLE = Pattern.compile("([A-Za-z_][A-Za-z0-9_]{0,62}\\.)?[A-Za-z_][A-Za-z0-9_]{0,62}");
+    private static final List<String> STORE_TYPES = List.of("file", "postgres");
+    private static final int MAX_REQUIRED_APPROVALS = 10;
+    private static final int MAX_RETRIES = 10;
+
+    private ApprovalSection() {
+    }
+
+    static ApprovalSettings read(PolicyLoader p, Optional<Node> section, Path baseDir, Map<String, String> environment)
+            throws PolicyException {
+        ApprovalSettings defaults = ApprovalSettings.defaults(baseDir);
+        if (section.isEmpty()) {
+            return defaults;
+        }
+        MapNode m = p.map(section.get());
+        p.expectKeys(m, "timeout", "required_approvals", "store", "notify", "retry_window");
+        Duration timeout = p.duration(m, "timeout", ApprovalSettings.DEFAULT_TIMEOUT, false);
+        int required = p.integer(m, "required_approvals", 1, 1, MAX_REQUIRED_APPROVALS);
+        Optional<MapNode> storeNode = p.optionalMap(m, "store");
+        Store store = storeNode.isPresent() ? store(p, storeNode.get(), baseDir, environment) : defaults.store();
+        List<Webhook> notify = new ArrayList<>();
+        Optional<Node> notifyNode = p.node(m, "notify");
+        if (notifyNode.isPresent()) {
+            for (Node item : p.list(notifyNode.get()).items()) {
+                notify.add(webhook(p, p.map(item)));
+            }
+        }
+        Duration retryWindow = p.duration(m, "retry_window", ApprovalSettings.DEFAULT_RETRY_WINDOW, true);
+        return new ApprovalSettings(timeout, required, store, notify, retryWindow);
+    }
+
+    private static Store store(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment)
+            throws PolicyException {
+        ScalarNode typeNode = p.requiredScalar(m, "type");
+        String type = typeNode.text().trim();
+        switch (type) {
+            case "file": {
+                p.expectKeys(m, "type", "path");
+                Path dir = baseDir.resolve(p.string(m, "path").orElse("approvals")).toAbsolutePath().normalize();
+                return new Store.FileStore(dir);
+            }
+            case "postgres": {
+                p.expectKeys(m, "type", "url_env", "url_file", "table");
+                Optional<ScalarNode> urlEnv = p.scalar(m, "url_env");
+                Optional<ScalarNode> urlFile = p.scalar(m, "url_file");
+                if (urlEnv.isPresent() == urlFile.isPresent()) {
+                    throw p.error(m, "give url_env or url_file (a jdbc:postgresql:// URL; it may hold a password, "
+                            + "so it is never written inline)");
+                }
+                String url;
+                ScalarNode at;
+                if (urlEnv.isPresent()) {
+                    at = urlEnv.get();
+                    String variable = at.text().trim();
+                    url = environment.get(variable);
+                    if (url == null || url.isBlank()) {
+                        throw p.error(at, "environment variable " + variable + " is not set");
+                    }
+                } else {
+                    at = urlFile.get();
+                    Path file = p.existingFile(m, "url_file").orElseThrow();
+                    try {
+                        url = Files.readString(file, StandardCharsets.UTF_8);
+                    } catch (IOException e) {
+                        throw p.error(at, "cannot read " + file + ": " + e.getMessage());
+                    }
+                }
+                url = url.strip();
+                if (!url.startsWith("jdbc:postgresql://")) {
+                    // Do not echo the value: it may carry a password.
+                    throw p.error(at, "the URL must start with jdbc:postgresql://");
+                }
+                String table = p.string(m, "table").orElse(ApprovalSettings.DEFAULT_TABLE);
+                if (!TABLE.matcher(table).matches()) {
+                    throw p.error(p.node(m, "table").orElseThrow(), "'" + table + "' is not a plain table name "
+                            + "(letters, digits, '_', optionally schema.table)");
+                }
+                return new Store.PostgresStore(Secret.of(url), table);
+            }
+            default:
+                throw p.error(typeNode, "unknown store type '" + type + "'"
+                        + PolicyLoader.suggestion(type, STORE_TYPES).orElse("; expected file or postgres"));
+        }
+    }
+
+    private static Webhook webhook(PolicyLoader p, MapNode m) throws PolicyException {
+        p.expectKeys(m, "webhook", "retries");
+        ScalarNode node = p.requiredScalar(m, "webhook");
+        String text = node.text().trim();
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw p.error(node, "'" + text + "' is not a URL");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (uri.getHost() == null || !(scheme.equals("https") || scheme.equals("http"))) {
+            throw p.error(node, "'" + text + "' is not an http(s) URL");
+        }
+        if (scheme.equals("http") && !isLoopback(uri.getHost())) {
+            // The body names people and carries statements: it must not cross the network in clear.
+            throw p.error(node, "must use https (plain http is only accepted for localhost)");
+        }
+        int retries = p.integer(m, "retries", ApprovalSettings.DEFAULT_RETRIES, 0, MAX_RETRIES);
+        return new Webhook(uri, retries);
+    }
+
+    private static boolean isLoopback(String host) {
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+    }
+}

@@ -1,0 +1,75 @@
+package dev.warden.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The {@code approvals} section: how long a held statement waits, how many distinct people must approve it,
+ * where pending requests are kept (so they survive a restart), and who is told.
+ *
+ * @param timeout           how long a request stays pending before it expires
+ * @param requiredApprovals distinct authorised approvers needed; one denial ends the request
+ * @param store             where requests live; a PostgreSQL store may be shared by several Warden instances
+ * @param webhooks          the {@code notify} webhooks, told of every request and decision
+ * @param retryWindow       for rules in retry mode: how long after approval the identical statement may run (once)
+ */
+public record ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
+                               Duration retryWindow) {
+
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
+    public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(10);
+    public static final String DEFAULT_TABLE = "warden_approvals";
+    public static final int DEFAULT_RETRIES = 3;
+
+    public ApprovalSettings {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isZero() || timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must be positive");
+        }
+        if (requiredApprovals < 1) {
+            throw new IllegalArgumentException("requiredApprovals must be at least 1");
+        }
+        Objects.requireNonNull(store, "store");
+        webhooks = List.copyOf(webhooks);
+        Objects.requireNonNull(retryWindow, "retryWindow");
+    }
+
+    /** No {@code approvals} section: 15 minutes, one approval, files in {@code approvals/} next to the policy. */
+    public static ApprovalSettings defaults(Path baseDir) {
+        return new ApprovalSettings(DEFAULT_TIMEOUT, 1,
+                new Store.FileStore(baseDir.resolve("approvals").toAbsolutePath().normalize()), List.of(),
+                DEFAULT_RETRY_WINDOW);
+    }
+
+    /** Where approval requests are kept. */
+    public sealed interface Store {
+
+        /** One JSON file per request in {@code dir}; for a single Warden instance. */
+        record FileStore(Path dir) implements Store {
+            public FileStore {
+                Objects.requireNonNull(dir, "dir");
+            }
+        }
+
+        /** A table in PostgreSQL, which several Warden instances may share. {@code url} may hold a password. */
+        record PostgresStore(Secret url, String table) implements Store {
+            public PostgresStore {
+                Objects.requireNonNull(url, "url");
+                Objects.requireNonNull(table, "table");
+            }
+        }
+    }
+
+    /** A URL that receives a Slack-compatible JSON POST per request and decision; tried {@code 1 + retries} times. */
+    public record Webhook(URI url, int retries) {
+        public Webhook {
+            Objects.requireNonNull(url, "url");
+            if (retries < 0) {
+                throw new IllegalArgumentException("retries must not be negative");
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.warden.proxy.approvals;
+
+import dev.warden.identity.Identity;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * A request and where it stands, as stored. Immutable; each transition makes a new record with
+ * {@code version + 1}, and a store accepts it only over the version it replaces.
+ *
+ * @param requiredApprovals fixed when the request is made, so a policy change does not move a pending request
+ * @param approvals         the distinct people who approved so far, in order
+ * @param decidedBy         who ended it: the denier, the last approver, the requester (withdrawn), {@code warden}
+ *                          (expired); empty while pending
+ * @param consumedAt        retry mode: when the approved statement was run (it runs once)
+ */
+public record ApprovalRecord(ApprovalRequest request, Status status, int requiredApprovals, List<Vote> approvals,
+                             String decidedBy, String comment, Optional<Instant> decidedAt,
+                             Optional<Instant> consumedAt, long version) {
+
+    public enum Status {
+        PENDING, APPROVED, DENIED, EXPIRED, WITHDRAWN;
+
+        public boolean terminal() {
+            return this != PENDING;
+        }
+    }
+
+    /** One approval: who (user name, and the subject and issuer that make them distinct), when, why. */
+    public record Vote(String username, String subject, String issuer, Instant at, String comment) {
+        public Vote {
+            Objects.requireNonNull(username, "username");
+            Objects.requireNonNull(subject, "subject");
+            Objects.requireNonNull(issuer, "issuer");
+            Objects.requireNonNull(at, "at");
+            comment = comment == null ? "" : comment;
+        }
+
+        boolean by(Identity identity) {
+            return subject.equals(identity.subject()) && issuer.equals(identity.issuer());
+        }
+    }
+
+    public ApprovalRecord {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(status, "status");
+        approvals = List.copyOf(approvals);
+        decidedBy = decidedBy == null ? "" : decidedBy;
+        comment = comment == null ? "" : comment;
+        Objects.requireNonNull(decidedAt, "decidedAt");
+        Objects.requireNonNull(consumedAt, "consumedAt");
+    }
+
+    static ApprovalRecord pending(ApprovalRequest request, int requiredApprovals) {
+        return new ApprovalRecord(request, Status.PENDING, requiredApprovals, List.of(), "", "", Optional.empty(),
+                Optional.empty(), 1);
+    }
+
+    public String id() {
+        return request.id();
+    }
+
+    ApprovalRecord withVote(Vote vote) {
+        List<Vote> votes = new ArrayList<>(approvals);
+        votes.add(vote);
+        boolean done = votes.size() >= requiredApprovals;
+        return new ApprovalRecord(request, done ? Status.APPROVED : Status.PENDING, requiredApprovals, votes,
+                done ? vote.username() : "", done ? vote.comment() : "",
+                done ? Optional.of(vote.at()) : Optional.empty(), consumedAt, version + 1);
+    }
+
+    ApprovalRecord decided(Status to, String by, String why, Instant at) {
+        return new ApprovalRecord(request, to, requiredApprovals, approvals, by, why, Optional.of(at), consumedAt,
+                version + 1);
+    }
+
+    ApprovalRecord consumed(Instant at) {
+        return new ApprovalRecord(request, status, requiredApprovals, approvals, decidedBy, comment, decidedAt,
+                Optional.of(at), version + 1);
+    }
+
+    /** The outcome a held statement gets; empty while pending. */
+    public Optional<Outcome> outcome() {
+        switch (status) {
+            case APPROVED:
+                String by = approvals.stream().map(Vote::username).collect(Collectors.joining(", "));
+                String comments = approvals.stream().map(Vote::comment).filter(c -> !c.isBlank())
+                        .collect(Collectors.joining("; "));
+                return Optional.of(new Outcome.Approved(id(), by.isEmpty() ? decidedBy : by, comments));
+            case DENIED:
+                return Optional.of(new Outcome.Denied(id(), decidedBy, comment));
+            case EXPIRED:
+                return Optional.of(new Outcome.Expired(id(), Duration.between(request.createdAt(), request.expiresAt())));
+            case WITHDRAWN:
+                return Optional.of(new Outcome.Withdrawn(id()));
+            default:
+                return Optional.empty();
+        }
+    }
+}

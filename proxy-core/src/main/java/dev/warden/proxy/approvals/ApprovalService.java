@@ -1,0 +1,547 @@
+package dev.warden.proxy.approvals;
+
+import dev.warden.audit.AuditLog;
+import dev.warden.audit.event.ApprovalEvent;
+import dev.warden.config.ApprovalSettings;
+import dev.warden.identity.Identity;
+import dev.warden.proxy.approvals.ApprovalException.Kind;
+import dev.warden.proxy.approvals.ApprovalRecord.Status;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The approvals engine: holds statements, takes decisions, expires what nobody decided.
+ *
+ * <p>The session calls {@link #newRequest} and {@link #request} and waits on the future; it calls
+ * {@link #withdraw} when its client cancels or disconnects. Approvers' actions ({@link #approve},
+ * {@link #deny}) come from the admin API. Rules: only members of the request's approver groups decide; the
+ * requester never approves their own request; {@code required_approvals} distinct people must approve; one
+ * denial ends it. Every transition appends an {@code approval.*} audit event, then notifies webhooks.
+ *
+ * <p>One scheduler thread runs expiries (one timer per request, no polling per request) and, for a shared
+ * store, one poll every 500 ms for decisions made on other instances about statements held here.
+ */
+public final class ApprovalService implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ApprovalService.class);
+
+    static final Duration POLL_INTERVAL = Duration.ofMillis(500);
+    private static final Duration WEBHOOK_BACKOFF = Duration.ofSeconds(1);
+    private static final int LIST_LIMIT = 200;
+    private static final int CAS_ATTEMPTS = 10;
+    private static final int MAX_COMMENT_CHARS = 2000;
+
+    private final ApprovalSettings settings;
+    private final ApprovalStore store;
+    private final AuditLog audit;
+    private final ApprovalNotifier notifier;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler;
+    private final Map<String, CompletableFuture<Outcome>> held = new ConcurrentHashMap<>();
+    private final Map<String, ScheduledFuture<?>> expiries = new ConcurrentHashMap<>();
+    private volatile boolean started;
+    private volatile boolean closed;
+
+    public ApprovalService(ApprovalSettings settings, ApprovalStore store, AuditLog audit, ApprovalNotifier notifier,
+                           Clock clock) {
+        this.settings = settings;
+        this.store = store;
+        this.audit = audit;
+        this.notifier = notifier;
+        this.clock = clock;
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "warden-approvals");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The service the policy configures, started: its store, its webhooks; closing it closes both. */
+    public static ApprovalService open(ApprovalSettings settings, AuditLog audit) throws IOException {
+        ApprovalStore store = ApprovalStore.open(settings.store());
+        ApprovalService service = new ApprovalService(settings, store, audit,
+                new WebhookNotifier(settings.webhooks(), WEBHOOK_BACKOFF), Clock.systemUTC());
+        service.start();
+        return service;
+    }
+
+    /**
+     * Loads the pending requests (they survived a restart, or belong to other instances sharing the store) and
+     * schedules their expiry; starts polling a shared store.
+     */
+    public void start() throws IOException {
+        int pending = 0;
+        for (ApprovalRecord r : store.list(Integer.MAX_VALUE)) {
+            if (r.status() == Status.PENDING) {
+                scheduleExpiry(r);
+                pending++;
+            }
+        }
+        if (store.shared()) {
+            long ms = POLL_INTERVAL.toMillis();
+            scheduler.scheduleWithFixedDelay(this::pollHeld, ms, ms, TimeUnit.MILLISECONDS);
+        }
+        started = true;
+        log.info("approvals started pending={} timeout={} required_approvals={} shared_store={}", pending,
+                human(settings.timeout()), settings.requiredApprovals(), store.shared());
+    }
+
+    public boolean started() {
+        return started && !closed;
+    }
+
+    public Duration timeout() {
+        return settings.timeout();
+    }
+
+    // ---- the session's side -------------------------------------------------------------------------------
+
+    /** A request for {@code statement}, with a fresh id, made now and expiring after the policy's timeout. */
+    public ApprovalRequest newRequest(Identity requester, String environment, String statement, String fingerprint,
+                                      String rule, Set<String> approvers, String reason, String sessionId) {
+        Instant now = clock.instant();
+        return new ApprovalRequest(ApprovalRequest.newId(), requester, environment, statement, fingerprint, rule,
+                approvers, reason, sessionId, now, now.plus(settings.timeout()));
+    }
+
+    /**
+     * Stores the request, audits and announces it, and holds it: the future completes once it is approved,
+     * denied, expired or withdrawn (on the thread that decided it: hop back to the event loop). If the request
+     * cannot be stored the future fails with an {@link ApprovalException} of kind UNAVAILABLE.
+     */
+    public CompletableFuture<Outcome> request(ApprovalRequest request) {
+        CompletableFuture<Outcome> future = new CompletableFuture<>();
+        held.put(request.id(), future);
+        try {
+            submit(request);
+        } catch (ApprovalException e) {
+            held.remove(request.id());
+            future.completeExceptionally(e);
+        }
+        return future;
+    }
+
+    /**
+     * Retry mode, first attempt: stores, audits and announces the request without holding anything; the client
+     * is told the id and comes back later (see {@link #consumeApproved}).
+     */
+    public ApprovalRecord submit(ApprovalRequest request) throws ApprovalException {
+        if (closed) {
+            throw new ApprovalException(Kind.UNAVAILABLE, "approvals are shutting down");
+        }
+        ApprovalRecord record = ApprovalRecord.pending(request, settings.requiredApprovals());
+        try {
+            store.create(record);
+        } catch (IOException e) {
+            log.warn("approval request not stored approval={} session={} error={}", request.id(),
+                    request.sessionId(), e.getMessage());
+            throw new ApprovalException(Kind.UNAVAILABLE, "the approval request could not be stored", e);
+        }
+        String comment = "rule " + request.rule() + "; approvers " + sorted(request.approvers())
+                + (request.reason().isEmpty() ? "" : "; reason: " + request.reason());
+        audit(request, ApprovalEvent.Action.REQUESTED, request.requester().username(), comment);
+        notifier.notify("approval.requested", record);
+        scheduleExpiry(record);
+        log.info("approval requested approval={} session={} user={} environment={} rule={} approvers={}",
+                request.id(), request.sessionId(), request.requester().username(), request.environment(),
+                request.rule(), sorted(request.approvers()));
+        return record;
+    }
+
+    /**
+     * The session gives up waiting (its client cancelled or disconnected). Completes the held future with
+     * {@link Outcome.Withdrawn}. Returns false if the request was already decided.
+     */
+    public boolean withdraw(String id) {
+        boolean[] withdrew = {false};
+        try {
+            transition(id, current -> {
+                withdrew[0] = false;
+                if (current.status().terminal()) {
+                    return current;
+                }
+                withdrew[0] = true;
+                return current.decided(Status.WITHDRAWN, current.request().requester().username(),
+                        "the client cancelled or disconnected", clock.instant());
+            });
+            return withdrew[0];
+        } catch (ApprovalException e) {
+            log.warn("approval withdraw failed approval={} error={}", id, e.getMessage());
+            CompletableFuture<Outcome> future = held.remove(id);
+            cancelExpiry(id);
+            if (future != null) {
+                future.complete(new Outcome.Withdrawn(id));
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Retry mode, later attempt: the approved, not yet used request by the same identity for the identical
+     * statement (same fingerprint and text, hence same literals) in the same environment, decided within
+     * {@code retry_window}. Marks it used, so it lets the statement through once.
+     */
+    public Optional<ApprovalRecord> consumeApproved(Identity requester, String environment, String fingerprint,
+                                                    String statement) {
+        Instant now = clock.instant();
+        List<ApprovalRecord> candidates;
+        try {
+            candidates = store.list(LIST_LIMIT);
+        } catch (IOException e) {
+            log.warn("approvals unreadable for retry error={}", e.getMessage());
+            return Optional.empty();
+        }
+        for (ApprovalRecord r : candidates) {
+            ApprovalRequest q = r.request();
+            if (r.status() != Status.APPROVED || r.consumedAt().isPresent() || r.decidedAt().isEmpty()
+                    || !sameIdentity(q.requester(), requester) || !q.environment().equals(environment)
+                    || !q.fingerprint().equals(fingerprint) || !q.statement().equals(statement)
+                    || r.decidedAt().get().plus(settings.retryWindow()).isBefore(now)) {
+                continue;
+            }
+            try {
+                ApprovalRecord used = transition(r.id(), current ->
+                        current.consumedAt().isPresent() ? current : current.consumed(now));
+                if (used.consumedAt().equals(Optional.of(now))) {
+                    return Optional.of(used);
+                }
+            } catch (ApprovalException e) {
+                log.warn("approval not consumed approval={} error={}", r.id(), e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The NoticeResponse text the session sends while the statement waits. */
+    public String noticeFor(ApprovalRequest request) {
+        int n = settings.requiredApprovals();
+        return "Warden is holding this statement for approval (rule \"" + request.rule() + "\"): request "
+                + request.id() + " must be approved by " + (n == 1 ? "a member" : n + " different members") + " of "
+                + String.join(" or ", sorted(request.approvers())) + " within " + human(settings.timeout())
+                + ". Approvers run: warden approvals approve " + request.id();
+    }
+
+    // ---- the approvers' side -------------------------------------------------------------------------------
+
+    /** Pending requests first, then recent decisions; everything, for operators. */
+    public List<ApprovalRecord> list() throws ApprovalException {
+        try {
+            return store.list(LIST_LIMIT);
+        } catch (IOException e) {
+            throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** What {@code viewer} may see: their own requests and those they may decide. */
+    public List<ApprovalRecord> list(Identity viewer) throws ApprovalException {
+        return list().stream().filter(r -> visibleTo(r, viewer)).toList();
+    }
+
+    public Optional<ApprovalRecord> get(String id) throws ApprovalException {
+        try {
+            return store.load(id);
+        } catch (IOException e) {
+            throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    public static boolean visibleTo(ApprovalRecord r, Identity viewer) {
+        return sameIdentity(r.request().requester(), viewer) || mayDecide(r.request(), viewer);
+    }
+
+    public ApprovalRecord approve(String id, Identity approver, String comment) throws ApprovalException {
+        String why = clip(comment);
+        expireIfDue(id);
+        return transition(id, current -> {
+            authorise(current, approver, true);
+            for (ApprovalRecord.Vote vote : current.approvals()) {
+                if (vote.by(approver)) {
+                    throw new ApprovalException(Kind.CONFLICT, "you have already approved " + id + "; it needs "
+                            + (current.requiredApprovals() - current.approvals().size())
+                            + " more approval(s) from other members of " + String.join(" or ", sorted(current.request().approvers())));
+                }
+            }
+            return current.withVote(new ApprovalRecord.Vote(approver.username(), approver.subject(),
+                    approver.issuer(), clock.instant(), why));
+        });
+    }
+
+    public ApprovalRecord deny(String id, Identity approver, String comment) throws ApprovalException {
+        String why = clip(comment);
+        expireIfDue(id);
+        return transition(id, current -> {
+            authorise(current, approver, false);
+            return current.decided(Status.DENIED, approver.username(), why, clock.instant());
+        });
+    }
+
+    private void authorise(ApprovalRecord current, Identity who, boolean approving) throws ApprovalException {
+        ApprovalRequest q = current.request();
+        if (approving && sameIdentity(q.requester(), who)) {
+            throw new ApprovalException(Kind.FORBIDDEN, "you cannot approve your own request " + q.id()
+                    + "; a member of " + String.join(" or ", sorted(q.approvers())) + " must approve it");
+        }
+        if (!mayDecide(q, who)) {
+            throw new ApprovalException(Kind.FORBIDDEN, "only members of " + String.join(" or ", sorted(q.approvers()))
+                    + " may " + (approving ? "approve" : "deny") + " " + q.id() + "; " + who.username()
+                    + " is not in any of these groups");
+        }
+        if (current.status().terminal()) {
+            throw new ApprovalException(Kind.CONFLICT, "approval " + q.id() + " is already "
+                    + current.status().name().toLowerCase(Locale.ROOT)
+                    + (current.decidedBy().isEmpty() ? "" : " (by " + current.decidedBy() + ")"));
+        }
+    }
+
+    private static boolean mayDecide(ApprovalRequest q, Identity who) {
+        return q.approvers().stream().anyMatch(who.groups()::contains);
+    }
+
+    /**
+     * The same person: same subject at the same issuer, or the same user name (one person may reach Warden
+     * through two issuers; denying them self-approval there costs nothing).
+     */
+    private static boolean sameIdentity(Identity a, Identity b) {
+        return (a.subject().equals(b.subject()) && a.issuer().equals(b.issuer())) || a.username().equals(b.username());
+    }
+
+    // ---- transitions ---------------------------------------------------------------------------------------
+
+    private interface Change {
+        /** Returns {@code current} itself when there is nothing to change. */
+        ApprovalRecord apply(ApprovalRecord current) throws ApprovalException;
+    }
+
+    private ApprovalRecord transition(String id, Change change) throws ApprovalException {
+        for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+            ApprovalRecord current;
+            try {
+                current = store.load(id).orElseThrow(() -> new ApprovalException(Kind.NOT_FOUND,
+                        "no approval request " + printable(id)));
+            } catch (IOException e) {
+                throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
+            }
+            ApprovalRecord next = change.apply(current);
+            if (next == current) {
+                settle(current);
+                return current;
+            }
+            boolean stored;
+            try {
+                stored = store.update(next);
+            } catch (IOException e) {
+                throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be written: " + e.getMessage(), e);
+            }
+            if (stored) {
+                changed(current, next);
+                return next;
+            }
+        }
+        throw new ApprovalException(Kind.CONFLICT, "approval " + id + " kept changing while being decided; try again");
+    }
+
+    /** Audit first (the chain orders the decision before the statement it releases), then webhooks, then release. */
+    private void changed(ApprovalRecord before, ApprovalRecord after) {
+        ApprovalRequest q = after.request();
+        String event = null;
+        if (after.approvals().size() > before.approvals().size()) {
+            ApprovalRecord.Vote vote = after.approvals().get(after.approvals().size() - 1);
+            String comment = after.requiredApprovals() == 1 ? vote.comment()
+                    : "approval " + after.approvals().size() + " of " + after.requiredApprovals()
+                    + (vote.comment().isEmpty() ? "" : ": " + vote.comment());
+            audit(q, ApprovalEvent.Action.APPROVED, vote.username(), comment);
+            event = "approval.approved";
+        } else if (after.status() != before.status()) {
+            ApprovalEvent.Action action = ApprovalEvent.Action.valueOf(after.status().name());
+            audit(q, action, after.decidedBy(), after.comment());
+            event = "approval." + after.status().name().toLowerCase(Locale.ROOT);
+        }
+        if (event != null) {
+            log.info("approval {} approval={} session={} by={} status={}", event, q.id(), q.sessionId(),
+                    after.decidedBy().isEmpty() ? after.approvals().get(after.approvals().size() - 1).username()
+                            : after.decidedBy(), after.status());
+            notifier.notify(event, after);
+        }
+        settle(after);
+    }
+
+    /** Releases the held statement, if this instance holds it and the request is decided. */
+    private void settle(ApprovalRecord record) {
+        if (!record.status().terminal()) {
+            return;
+        }
+        cancelExpiry(record.id());
+        CompletableFuture<Outcome> future = held.remove(record.id());
+        if (future != null) {
+            future.complete(record.outcome().orElseThrow());
+        }
+    }
+
+    private void audit(ApprovalRequest q, ApprovalEvent.Action action, String by, String comment) {
+        try {
+            audit.append(ApprovalEvent.of(q.sessionId(), action, q.id(), by, comment)).whenComplete((seq, error) -> {
+                if (error != null) {
+                    log.error("approval audit event not durable approval={} action={} error={}", q.id(), action,
+                            error.getMessage());
+                }
+            });
+        } catch (RuntimeException e) {
+            log.error("approval audit event refused approval={} action={} error={}", q.id(), action, e.getMessage());
+        }
+    }
+
+    // ---- expiry and polling --------------------------------------------------------------------------------
+
+    private void scheduleExpiry(ApprovalRecord record) {
+        long delay = Math.max(0, Duration.between(clock.instant(), record.request().expiresAt()).toMillis());
+        try {
+            ScheduledFuture<?> task = scheduler.schedule(() -> expire(record.id()), delay, TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> previous = expiries.put(record.id(), task);
+            if (previous != null) {
+                previous.cancel(false);
+            }
+        } catch (RejectedExecutionException e) {
+            log.debug("approval expiry not scheduled at shutdown approval={}", record.id());
+        }
+    }
+
+    private void cancelExpiry(String id) {
+        ScheduledFuture<?> task = expiries.remove(id);
+        if (task != null) {
+            task.cancel(false);
+        }
+    }
+
+    private void expire(String id) {
+        expiries.remove(id);
+        try {
+            transition(id, current -> {
+                if (current.status().terminal() || clock.instant().isBefore(current.request().expiresAt())) {
+                    return current;
+                }
+                Duration timeout = Duration.between(current.request().createdAt(), current.request().expiresAt());
+                return current.decided(Status.EXPIRED, "warden", "no decision within " + human(timeout),
+                        clock.instant());
+            });
+        } catch (ApprovalException | RuntimeException e) {
+            // Retried by the poll (shared store) or at the next start; a held session still gets an answer.
+            log.warn("approval expiry failed approval={} error={}", id, e.getMessage());
+            CompletableFuture<Outcome> future = held.remove(id);
+            if (future != null) {
+                future.completeExceptionally(e);
+            }
+        }
+    }
+
+    private void expireIfDue(String id) {
+        if (!ApprovalRequest.isValidId(id)) {
+            return;
+        }
+        try {
+            Optional<ApprovalRecord> r = store.load(id);
+            if (r.isPresent() && r.get().status() == Status.PENDING
+                    && !clock.instant().isBefore(r.get().request().expiresAt())) {
+                expire(id);
+            }
+        } catch (IOException e) {
+            log.debug("approval expiry check failed approval={} error={}", id, e.getMessage());
+        }
+    }
+
+    /** Shared store: learn of decisions made on other instances about statements held here. */
+    private void pollHeld() {
+        for (String id : held.keySet()) {
+            try {
+                store.load(id).ifPresent(this::settle);
+            } catch (IOException | RuntimeException e) {
+                log.warn("approval poll failed approval={} error={}", id, e.getMessage());
+                return;
+            }
+        }
+    }
+
+    /**
+     * Stops timers and polling and closes the store and webhooks. Statements still held here are released
+     * as withdrawn (their sessions are closing too); their requests stay pending in the store, so another
+     * instance, or this one after a restart, can still decide them.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        scheduler.shutdownNow();
+        for (String id : held.keySet()) {
+            CompletableFuture<Outcome> future = held.remove(id);
+            if (future != null) {
+                future.complete(new Outcome.Withdrawn(id));
+            }
+        }
+        notifier.close();
+        store.close();
+    }
+
+    // ---- text ----------------------------------------------------------------------------------------------
+
+    /** {@code 15m}, {@code 1h30m}, {@code 200ms}: how the policy writes durations. */
+    static String human(Duration d) {
+        if (d.toMillis() % 1000 != 0) {
+            return d.toMillis() + "ms";
+        }
+        long s = d.getSeconds();
+        StringBuilder out = new StringBuilder();
+        if (s >= 86400 && s % 86400 == 0) {
+            return s / 86400 + "d";
+        }
+        if (s >= 3600) {
+            out.append(s / 3600).append('h');
+            s %= 3600;
+        }
+        if (s >= 60) {
+            out.append(s / 60).append('m');
+            s %= 60;
+        }
+        if (s > 0 || out.length() == 0) {
+            out.append(s).append('s');
+        }
+        return out.toString();
+    }
+
+    private static List<String> sorted(Set<String> groups) {
+        return List.copyOf(new TreeSet<>(groups));
+    }
+
+    private static String clip(String comment) {
+        if (comment == null) {
+            return "";
+        }
+        String text = comment.strip().replaceAll("\\p{Cntrl}", " ");
+        return text.length() <= MAX_COMMENT_CHARS ? text : text.substring(0, MAX_COMMENT_CHARS);
+    }
+
+    private static String printable(String id) {
+        if (id == null) {
+            return "";
+        }
+        String cleaned = id.replaceAll("[^A-Za-z0-9_-]", "?");
+        return cleaned.length() <= 40 ? cleaned : cleaned.substring(0, 40) + "...";
+    }
+}

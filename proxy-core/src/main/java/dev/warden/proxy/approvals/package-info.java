@@ -1,0 +1,18 @@
+/**
+ * Approvals: a statement that a guardrail marks {@code require_approval} is held in its session while an
+ * authorised person approves or denies it.
+ *
+ * <p>{@link dev.warden.proxy.approvals.ApprovalService} is plain Java (no Netty): the session asks with
+ * {@code request(...)} and gets a future {@link dev.warden.proxy.approvals.Outcome}; approvers decide through
+ * {@code approve}/{@code deny} (the admin API calls these). Requests are kept in an
+ * {@link dev.warden.proxy.approvals.ApprovalStore} (one JSON file per request, or a PostgreSQL table shared by
+ * several Warden instances) so they survive a restart; every transition is a compare-and-set on the stored
+ * version, so two instances never both decide one request. An instance holding a statement learns of a decision
+ * made elsewhere by polling the shared store every 500 ms: simple, and correct without database notifications.
+ *
+ * <p>Limits: the futures complete on whichever thread made the decision (an admin HTTP thread, the approvals
+ * scheduler): callers hop back to their own thread. After a restart a held statement's client is gone; its
+ * request stays pending (and decidable) until it expires, which is what retry mode needs. Webhooks are best
+ * effort: retried with backoff, never waited for.
+ */
+package dev.warden.proxy.approvals;

@@ -1,0 +1,179 @@
+package dev.warden.proxy.catalog;
+
+import dev.warden.config.Environment;
+import dev.warden.config.TlsMode;
+import dev.warden.config.Upstream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * Resolves result columns to catalog names for one environment, with a cache that DDL invalidates.
+ * One JDBC connection per environment, used by one lookup at a time.
+ */
+public final class CatalogCache implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CatalogCache.class);
+
+    /** A column COPY or a query will produce: its name, source (when a table column) and type. */
+    public record DescribedColumn(String name, Optional<ColumnName> source, int typeOid, int typeModifier) {
+    }
+
+    private final Environment environment;
+    private final Executor executor;
+    private final Map<Long, ColumnName> columns = new ConcurrentHashMap<>();
+    private final Set<Integer> knownTables = ConcurrentHashMap.newKeySet();
+    private Connection connection;
+
+    public CatalogCache(Environment environment, Executor executor) {
+        this.environment = environment;
+        this.executor = executor;
+    }
+
+    /** The catalog name of {@code (tableOid, attnum)} if cached; empty when unknown or not yet looked up. */
+    public Optional<ColumnName> cached(int tableOid, int attnum) {
+        return Optional.ofNullable(columns.get(key(tableOid, attnum)));
+    }
+
+    public boolean knows(int tableOid) {
+        return knownTables.contains(tableOid);
+    }
+
+    /** Looks up every column of these tables; completes on the executor's thread. */
+    public CompletableFuture<Void> resolve(Set<Integer> tableOids) {
+        return CompletableFuture.runAsync(() -> {
+            synchronized (this) {
+                try {
+                    lookup(tableOids);
+                } catch (SQLException e) {
+                    reset();
+                    throw new CatalogException("cannot read the catalog of environment \"" + environment.name()
+                            + "\": " + e.getMessage(), e);
+                }
+            }
+        }, executor);
+    }
+
+    private void lookup(Set<Integer> tableOids) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement(
+                "SELECT c.oid::int, n.nspname, c.relname, a.attnum, a.attname FROM pg_catalog.pg_class c "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+                        + "WHERE c.oid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped")) {
+            ps.setArray(1, connection().createArrayOf("int4", tableOids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    columns.put(key(rs.getInt(1), rs.getInt(4)),
+                            new ColumnName(rs.getString(2), rs.getString(3), rs.getString(5)));
+                }
+            }
+        }
+        knownTables.addAll(tableOids);
+    }
+
+    /**
+     * The columns {@code query} returns, without running it (a Describe through pgJDBC), for COPY TO
+     * STDOUT whose rows carry no description of their own.
+     */
+    public CompletableFuture<List<DescribedColumn>> describe(String query) {
+        return CompletableFuture.supplyAsync(() -> {
+            synchronized (this) {
+                try (PreparedStatement ps = connection().prepareStatement(query)) {
+                    ResultSetMetaData md = ps.getMetaData();
+                    org.postgresql.PGResultSetMetaData pg = md.unwrap(org.postgresql.PGResultSetMetaData.class);
+                    List<DescribedColumn> described = new ArrayList<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        String table = pg.getBaseTableName(i);
+                        Optional<ColumnName> source = table == null || table.isEmpty() ? Optional.empty()
+                                : Optional.of(new ColumnName(pg.getBaseSchemaName(i), table, pg.getBaseColumnName(i)));
+                        described.add(new DescribedColumn(md.getColumnLabel(i), source, typeOid(md.getColumnTypeName(i)),
+                                -1));
+                    }
+                    return described;
+                } catch (SQLException e) {
+                    reset();
+                    throw new CatalogException("cannot describe the columns of a COPY in environment \""
+                            + environment.name() + "\": " + e.getMessage(), e);
+                }
+            }
+        }, executor);
+    }
+
+    private int typeOid(String typeName) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("SELECT ?::regtype::oid::int")) {
+            ps.setString(1, typeName.startsWith("_") ? typeName.substring(1) + "[]" : typeName);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /** After DDL in any session: names and column lists may have changed. */
+    public void invalidate() {
+        columns.clear();
+        knownTables.clear();
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            Upstream u = environment.upstream();
+            Properties props = new Properties();
+            props.setProperty("user", u.user());
+            if (!u.password().isEmpty()) {
+                props.setProperty("password", u.password().reveal());
+            }
+            props.setProperty("sslmode", u.tls() == TlsMode.DISABLE ? "disable"
+                    : u.tls() == TlsMode.REQUIRE ? "require" : "verify-full");
+            u.rootCert().ifPresent(p -> props.setProperty("sslrootcert", p.toString()));
+            props.setProperty("ApplicationName", "warden-catalog");
+            props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
+            connection = DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
+                    + u.database(), props);
+            log.info("catalog.connected env={}", environment.name());
+        }
+        return connection;
+    }
+
+    private void reset() {
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (SQLException ignored) {
+            // closing a broken connection
+        }
+        connection = null;
+    }
+
+    private static long key(int tableOid, int attnum) {
+        return ((long) tableOid << 16) | (attnum & 0xffff);
+    }
+
+    @Override
+    public synchronized void close() {
+        reset();
+    }
+
+    /** The catalog could not be read: the session fails closed. */
+    public static final class CatalogException extends RuntimeException {
+        CatalogException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+package dev.warden.proxy.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code warden approvals list|show|approve|deny}: a client of the admin HTTP API. Exit codes: 0 done, 1 the API
+ * refused (its message is printed), 2 usage or missing URL/token, 3 the API could not be reached.
+ */
+@Command(name = "approvals", mixinStandardHelpOptions = true,
+        description = "List and decide statements that Warden holds for approval.",
+        subcommands = {ApprovalsCommand.ListApprovals.class, ApprovalsCommand.Show.class,
+                ApprovalsCommand.Approve.class, ApprovalsCommand.Deny.class})
+final class ApprovalsCommand implements Runnable {
+
+    static final int API_ERROR = 1;
+    static final int USAGE = 2;
+    static final int UNREACHABLE = 3;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration TIMEOUT = Duration.ofSeconds(15);
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** Where the admin API is and who is calling: options first, then WARDEN_URL and WARDEN_TOKEN. */
+    static final class Api {
+        @Option(names = "--url", paramLabel = "URL", description = "Admin API base URL, e.g. http://127.0.0.1:9090 "
+                + "(default: $WARDEN_URL).")
+        String url;
+
+        @Option(names = "--token", paramLabel = "TOKEN", description = "Your OIDC token (default: $WARDEN_TOKEN).")
+        String token;
+
+        /** An API answer: status and parsed body. */
+        record Answer(int status, JsonNode body, String raw) {
+        }
+
+        /** Thrown with the exit code and the message to print. */
+        static final class Failure extends Exception {
+            final int exitCode;
+
+            Failure(int exitCode, String message) {
+                super(message);
+                this.exitCode = exitCode;
+            }
+        }
+
+        Answer call(String method, String path, String body) throws Failure {
+            String base = firstNonBlank(url, System.getenv("WARDEN_URL"));
+            String bearer = firstNonBlank(token, System.getenv("WARDEN_TOKEN"));
+            if (base == null) {
+                throw new Failure(USAGE, "no admin API URL: pass --url or set WARDEN_URL");
+            }
+            if (bearer == null) {
+                throw new Failure(USAGE, "no token: pass --token or set WARDEN_TOKEN");
+            }
+            URI uri;
+            try {
+                uri = URI.create(base.replaceAll("/+$", "") + path);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(USAGE, "'" + base + "' is not a URL");
+            }
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
+                    .header("Authorization", "Bearer " + bearer.strip())
+                    .header("Accept", "application/json");
+            if (method.equals("POST")) {
+                request.header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body));
+            } else {
+                request.GET();
+            }
+            HttpResponse<String> response;
+            try {
+                HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+                response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            } catch (ConnectException e) {
+                throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": connection refused");
+            } catch (IOException e) {
+                throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Failure(UNREACHABLE, "interrupted");
+            }
+            JsonNode parsed;
+            try {
+                parsed = JSON.readTree(response.body());
+            } catch (IOException e) {
+                parsed = null;
+            }
+            if (response.statusCode() / 100 != 2) {
+                String message = parsed != null && parsed.hasNonNull("error") ? parsed.get("error").asText()
+                        : "HTTP " + response.statusCode();
+                throw new Failure(API_ERROR, "error: " + message + " (HTTP " + response.statusCode() + ")");
+            }
+            if (parsed == null) {
+                throw new Failure(API_ERROR, "error: the admin API answered something that is not JSON");
+            }
+            return new Answer(response.statusCode(), parsed, response.body().strip());
+        }
+
+        private static String firstNonBlank(String a, String b) {
+            if (a != null && !a.isBlank()) {
+                return a;
+            }
+            return b != null && !b.isBlank() ? b : null;
+        }
+    }
+
+    /** Runs one API call and turns failures into a message on stderr and an exit code. */
+    abstract static class ApiCommand implements Callable<Integer> {
+        @Mixin
+        Api api;
+
+        @Override
+        public Integer call() {
+            try {
+                return execute();
+            } catch (Api.Failure e) {
+                System.err.println(e.getMessage());
+                return e.exitCode;
+            }
+        }
+
+        abstract int execute() throws Api.Failure;
+
+        static String path(String id) {
+            return "/approvals/" + URLEncoder.encode(id, StandardCharsets.UTF_8);
+        }
+
+        static String commentBody(String comment) {
+            return JSON.createObjectNode().put("comment", comment == null ? "" : comment).toString();
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "Pending requests first, then recent decisions (those you requested or may decide).")
+    static final class ListApprovals extends ApiCommand {
+        @Option(names = "--json", description = "Print the API's JSON.")
+        boolean json;
+
+        @Override
+        int execute() throws Api.Failure {
+            Api.Answer answer = api.call("GET", "/approvals", null);
+            if (json) {
+                System.out.println(answer.raw());
+                return 0;
+            }
+            JsonNode list = answer.body().path("approvals");
+            if (list.isEmpty()) {
+                System.out.println("no approval requests");
+                return 0;
+            }
+            System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", "ID", "STATUS", "ENVIRONMENT", "REQUESTER",
+                    "EXPIRES", "STATEMENT");
+            for (JsonNode r : list) {
+                System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", r.path("id").asText(),
+                        r.path("status").asText(), r.path("environment").asText(),
+                        r.path("requester").path("username").asText(), r.path("expires_at").asText(),
+                        oneLine(r.path("statement").asText(), 60));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One request in full.")
+    static final class Show extends ApiCommand {
+        @Parameters(paramLabel = "ID", description = "The request id (apr_...).")
+        String id;
+
+        @Option(names = "--json", description = "Print the API's JSON.")
+        boolean json;
+
+        @Override
+        int execute() throws Api.Failure {
+            Api.Answer answer = api.call("GET", path(id), null);
+            if (json) {
+                System.out.println(answer.raw());
+                return 0;
+            }
+            JsonNode r = answer.body();
+            StringBuilder out = new StringBuilder();
+            out.append("id:          ").append(r.path("id").asText()).append('\n')
+                    .append("status:      ").append(r.path("status").asText()).append('\n')
+                    .append("requester:   ").append(r.path("requester").path("username").asText())
+                    .append(" (").append(r.path("requester").path("kind").asText()).append(")\n")
+                    .append("environment: ").append(r.path("environment").asText()).append('\n')
+                    .append("rule:        ").append(r.path("rule").asText()).append('\n')
+                    .append("approvers:   ").append(join(r.path("approvers"))).append(" (")
+                    .append(r.path("required_approvals").asInt()).append(" needed)\n")
+                    .append("reason:      ").append(r.path("reason").asText()).append('\n')
+                    .append("created:     ").append(r.path("created_at").asText()).append('\n')
+                    .append("expires:     ").append(r.path("expires_at").asText()).append('\n');
+            for (JsonNode vote : r.path("approvals")) {
+                out.append("approved by: ").append(vote.path("by").asText()).append(" at ")
+                        .append(vote.path("at").asText());
+                if (!vote.path("comment").asText().isEmpty()) {
+                    out.append(": ").append(vote.path("comment").asText());
+                }
+                out.append('\n');
+            }
+            if (!r.path("decided_by").asText().isEmpty()) {
+                out.append("decided by:  ").append(r.path("decided_by").asText()).append(" at ")
+                        .append(r.path("decided_at").asText()).append('\n');
+            }
+            if (!r.path("comment").asText().isEmpty()) {
+                out.append("comment:     ").append(r.path("comment").asText()).append('\n');
+            }
+            out.append("statement:\n  ").append(r.path("statement").asText().replace("\n", "\n  "));
+            System.out.println(out);
+            return 0;
+        }
+    }
+
+    @Command(name = "approve", mixinStandardHelpOptions = true, description = "Approve a held statement.")
+    static final class Approve extends ApiCommand {
+        @Parameters(paramLabel = "ID", description = "The request id (apr_...).")
+        String id;
+
+        @Option(names = "--comment", paramLabel = "TEXT", description = "Why; recorded in the audit trail.")
+        String comment;
+
+        @Override
+        int execute() throws Api.Failure {
+            JsonNode r = api.call("POST", path(id) + "/approve", commentBody(comment)).body();
+            if (r.path("status").asText().equals("approved")) {
+                System.out.println("approved " + r.path("id").asText() + ": the statement is released");
+            } else {
+                System.out.println("approval recorded for " + r.path("id").asText() + ": "
+                        + r.path("approvals").size() + " of " + r.path("required_approvals").asInt()
+                        + " approvals so far");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "deny", mixinStandardHelpOptions = true, description = "Deny a held statement.")
+    static final class Deny extends ApiCommand {
+        @Parameters(paramLabel = "ID", description = "The request id (apr_...).")
+        String id;
+
+        @Option(names = "--comment", paramLabel = "TEXT", description = "Why; shown to the requester.")
+        String comment;
+
+        @Override
+        int execute() throws Api.Failure {
+            JsonNode r = api.call("POST", path(id) + "/deny", commentBody(comment)).body();
+            System.out.println("denied " + r.path("id").asText());
+            return 0;
+        }
+    }
+
+    private static String join(JsonNode array) {
+        StringBuilder out = new StringBuilder();
+        for (JsonNode item : array) {
+            out.append(out.length() == 0 ? "" : ", ").append(item.asText());
+        }
+        return out.toString();
+    }
+
+    private static String oneLine(String text, int max) {
+        String line = text.replaceAll("\\s+", " ").strip();
+        return line.length() <= max ? line : line.substring(0, max - 1) + "…";
+    }
+}

@@ -1,0 +1,162 @@
+package dev.warden.proxy.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.warden.proxy.approvals.ApprovalJson;
+import dev.warden.proxy.approvals.ApprovalRequest;
+import dev.warden.proxy.approvals.Outcome;
+import dev.warden.testkit.TestOidcIssuer;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AdminServerTest {
+
+    @TempDir
+    Path dir;
+
+    private AdminFixture f;
+
+    @BeforeEach
+    void start() throws Exception {
+        f = new AdminFixture(dir, 1);
+    }
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    private static JsonNode json(HttpResponse<String> response) throws Exception {
+        return ApprovalJson.MAPPER.readTree(response.body());
+    }
+
+    @Test
+    void healthAndReadinessNeedNoToken() throws Exception {
+        HttpResponse<String> health = f.get("/healthz", null);
+        assertEquals(200, health.statusCode());
+        assertEquals("ok", json(health).get("status").asText());
+        HttpResponse<String> ready = f.get("/readyz", null);
+        assertEquals(200, ready.statusCode());
+        assertEquals("application/json; charset=utf-8", ready.headers().firstValue("Content-Type").orElseThrow());
+        f.approvals.close();
+        assertEquals(503, f.get("/readyz", null).statusCode());
+    }
+
+    @Test
+    void approvalsNeedAValidBearerToken() throws Exception {
+        HttpResponse<String> none = f.get("/approvals", null);
+        assertEquals(401, none.statusCode());
+        assertEquals("missing Authorization: Bearer <token> header", json(none).get("error").asText());
+        assertEquals("Bearer", none.headers().firstValue("WWW-Authenticate").orElseThrow());
+
+        HttpResponse<String> forged = f.get("/approvals", TestOidcIssuer.tamperPayload(f.token("bob", "dba")));
+        assertEquals(401, forged.statusCode());
+        assertEquals("token signature is invalid", json(forged).get("error").asText());
+
+        HttpResponse<String> garbage = f.get("/approvals", "not-a-jwt");
+        assertEquals(401, garbage.statusCode());
+        assertEquals("token is not a JWT", json(garbage).get("error").asText());
+    }
+
+    @Test
+    void anApproverApprovesOverHttpAndTheHeldStatementIsReleased() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+        String bob = f.token("bob", "dba");
+
+        HttpResponse<String> list = f.get("/approvals", bob);
+        assertEquals(200, list.statusCode());
+        JsonNode items = json(list).get("approvals");
+        assertEquals(1, items.size());
+        assertEquals(request.id(), items.get(0).get("id").asText());
+        assertEquals("pending", items.get(0).get("status").asText());
+        assertEquals("alice@example.com", items.get(0).get("requester").get("username").asText());
+
+        HttpResponse<String> one = f.get("/approvals/" + request.id(), bob);
+        assertEquals(200, one.statusCode());
+        assertEquals("ticket 42", json(one).get("reason").asText());
+
+        HttpResponse<String> approved = f.post("/approvals/" + request.id() + "/approve", bob,
+                "{\"comment\": \"ship it\"}");
+        assertEquals(200, approved.statusCode(), approved.body());
+        assertEquals("approved", json(approved).get("status").asText());
+        assertEquals(new Outcome.Approved(request.id(), "bob@example.com", "ship it"), held.get(2, TimeUnit.SECONDS));
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.approved by bob@example.com"),
+                f.audit.trail(request.id()));
+
+        HttpResponse<String> again = f.post("/approvals/" + request.id() + "/deny", f.token("carol", "dba"), "");
+        assertEquals(409, again.statusCode());
+        assertEquals("approval " + request.id() + " is already approved (by bob@example.com)",
+                json(again).get("error").asText());
+    }
+
+    @Test
+    void theRequesterGets403ForApprovingTheirOwnRequest() throws Exception {
+        ApprovalRequest request = f.request(f.identity("dave", "dba"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+
+        HttpResponse<String> self = f.post("/approvals/" + request.id() + "/approve", f.token("dave", "dba"), "{}");
+
+        assertEquals(403, self.statusCode());
+        assertEquals("you cannot approve your own request " + request.id() + "; a member of dba must approve it",
+                json(self).get("error").asText());
+        assertFalse(held.isDone());
+    }
+
+    @Test
+    void someoneWhoIsNotAnApproverGets403() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        String mallory = f.token("mallory", "eng");
+
+        HttpResponse<String> approve = f.post("/approvals/" + request.id() + "/approve", mallory, "{}");
+        assertEquals(403, approve.statusCode());
+        assertEquals("only members of dba may approve " + request.id() + "; mallory@example.com is not in any of "
+                + "these groups", json(approve).get("error").asText());
+        assertEquals(0, json(f.get("/approvals", mallory)).get("approvals").size());
+        assertEquals(404, f.get("/approvals/" + request.id(), mallory).statusCode());
+    }
+
+    @Test
+    void aDenialCarriesTheCommentToTheHeldStatement() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+
+        HttpResponse<String> denied = f.post("/approvals/" + request.id() + "/deny", f.token("bob", "dba"),
+                "{\"comment\": \"not during the freeze\"}");
+
+        assertEquals(200, denied.statusCode());
+        assertEquals("denied", json(denied).get("status").asText());
+        assertEquals("not during the freeze", json(denied).get("comment").asText());
+        assertEquals(new Outcome.Denied(request.id(), "bob@example.com", "not during the freeze"),
+                held.get(2, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void unknownIdsBadBodiesAndWrongMethodsAreClientErrors() throws Exception {
+        String bob = f.token("bob", "dba");
+        HttpResponse<String> unknown = f.post("/approvals/apr_aaaaaaaaaaaa/approve", bob, "{}");
+        assertEquals(404, unknown.statusCode());
+        assertEquals("no approval request apr_aaaaaaaaaaaa", json(unknown).get("error").asText());
+        assertEquals(404, f.get("/approvals/apr_aaaaaaaaaaaa", bob).statusCode());
+
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        HttpResponse<String> bad = f.post("/approvals/" + request.id() + "/approve", bob, "{not json");
+        assertEquals(400, bad.statusCode());
+        assertEquals(400, f.post("/approvals/" + request.id() + "/approve", bob, "{\"comment\": 5}").statusCode());
+        assertEquals(405, f.get("/approvals/" + request.id() + "/approve", bob).statusCode());
+        assertEquals(404, f.get("/nothing-here", bob).statusCode());
+        assertTrue(f.approvals.get(request.id()).orElseThrow().approvals().isEmpty());
+    }
+}

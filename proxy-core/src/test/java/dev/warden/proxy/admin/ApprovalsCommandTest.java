@@ -1,0 +1,154 @@
+package dev.warden.proxy.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.warden.proxy.approvals.ApprovalJson;
+import dev.warden.proxy.approvals.ApprovalRequest;
+import dev.warden.proxy.approvals.Outcome;
+import dev.warden.proxy.cli.WardenCommand;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code warden approvals ...} run in-process against a live admin API. */
+class ApprovalsCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private AdminFixture f;
+    private final PrintStream originalOut = System.out;
+    private final PrintStream originalErr = System.err;
+
+    @BeforeEach
+    void start() throws Exception {
+        f = new AdminFixture(dir, 1);
+    }
+
+    @AfterEach
+    void stop() {
+        System.setOut(originalOut);
+        System.setErr(originalErr);
+        f.close();
+    }
+
+    /** {@code err} keeps only the command's own lines: the in-process server logs to stderr too. */
+    private record Run(int exitCode, String out, String err) {
+        Run {
+            err = err.lines().filter(l -> !l.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*"))
+                    .collect(java.util.stream.Collectors.joining("\n"));
+        }
+    }
+
+    private Run warden(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = WardenCommand.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(originalOut);
+            System.setErr(originalErr);
+        }
+    }
+
+    private String url() {
+        return f.server.uri().toString();
+    }
+
+    @Test
+    void listShowsPendingRequestsAsATableOrAsJson() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        String bob = f.token("bob", "dba");
+
+        Run table = warden("approvals", "list", "--url", url(), "--token", bob);
+        assertEquals(0, table.exitCode(), table.err());
+        assertTrue(table.out().startsWith("ID "), table.out());
+        assertTrue(table.out().contains(request.id() + " pending   prod"), table.out());
+        assertTrue(table.out().contains("alice@example.com"), table.out());
+
+        Run json = warden("approvals", "list", "--json", "--url", url(), "--token", bob);
+        assertEquals(0, json.exitCode(), json.err());
+        JsonNode parsed = ApprovalJson.MAPPER.readTree(json.out());
+        assertEquals(request.id(), parsed.get("approvals").get(0).get("id").asText());
+    }
+
+    @Test
+    void showPrintsTheWholeRequest() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+
+        Run show = warden("approvals", "show", request.id(), "--url", url(), "--token", f.token("bob", "dba"));
+
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("status:      pending"), show.out());
+        assertTrue(show.out().contains("approvers:   dba (1 needed)"), show.out());
+        assertTrue(show.out().contains("reason:      ticket 42"), show.out());
+        assertTrue(show.out().contains("UPDATE billing SET plan = 'pro' WHERE id = 42"), show.out());
+    }
+
+    @Test
+    void approveReleasesTheStatement() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+
+        Run approve = warden("approvals", "approve", request.id(), "--comment", "ok for ticket 42", "--url", url(),
+                "--token", f.token("bob", "dba"));
+
+        assertEquals(0, approve.exitCode(), approve.err());
+        assertEquals("approved " + request.id() + ": the statement is released", approve.out().strip());
+        assertEquals(new Outcome.Approved(request.id(), "bob@example.com", "ok for ticket 42"),
+                held.get(2, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void denyPassesTheCommentOn() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+
+        Run deny = warden("approvals", "deny", request.id(), "--comment", "wrong customer", "--url", url(),
+                "--token", f.token("bob", "dba"));
+
+        assertEquals(0, deny.exitCode(), deny.err());
+        assertEquals(new Outcome.Denied(request.id(), "bob@example.com", "wrong customer"),
+                held.get(2, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void refusalsExitNonZeroWithTheApisMessage() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+
+        Run self = warden("approvals", "approve", request.id(), "--url", url(), "--token", f.token("alice", "eng", "dba"));
+        assertEquals(1, self.exitCode());
+        assertEquals("error: you cannot approve your own request " + request.id() + "; a member of dba must approve "
+                + "it (HTTP 403)", self.err().strip());
+
+        Run unknown = warden("approvals", "show", "apr_aaaaaaaaaaaa", "--url", url(), "--token", f.token("bob", "dba"));
+        assertEquals(1, unknown.exitCode());
+        assertEquals("error: no approval request apr_aaaaaaaaaaaa (HTTP 404)", unknown.err().strip());
+
+        Run badToken = warden("approvals", "list", "--url", url(), "--token", "nope");
+        assertEquals(1, badToken.exitCode());
+        assertEquals("error: token is not a JWT (HTTP 401)", badToken.err().strip());
+    }
+
+    @Test
+    void anUnreachableApiIsReportedWithItsUrl() {
+        Run down = warden("approvals", "list", "--url", "http://127.0.0.1:1", "--token", "x");
+        assertEquals(3, down.exitCode());
+        assertTrue(down.err().startsWith("cannot reach the Warden admin API at http://127.0.0.1:1"), down.err());
+    }
+}

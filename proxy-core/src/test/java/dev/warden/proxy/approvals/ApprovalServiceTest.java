@@ -1,0 +1,282 @@
+package dev.warden.proxy.approvals;
+
+import static dev.warden.proxy.approvals.People.ALICE;
+import static dev.warden.proxy.approvals.People.BOB;
+import static dev.warden.proxy.approvals.People.CAROL;
+import static dev.warden.proxy.approvals.People.DAVE;
+import static dev.warden.proxy.approvals.People.MALLORY;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.ApprovalSettings;
+import dev.warden.identity.Identity;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ApprovalServiceTest {
+
+    private static final String UPDATE = "UPDATE billing SET plan = 'pro' WHERE id = 42";
+
+    @TempDir
+    Path dir;
+
+    private final RecordingAuditLog audit = new RecordingAuditLog();
+    private ApprovalService service;
+
+    private ApprovalService service(Duration timeout, int required) throws Exception {
+        ApprovalSettings settings = new ApprovalSettings(timeout, required,
+                new ApprovalSettings.Store.FileStore(dir), List.of(), Duration.ofMinutes(10));
+        ApprovalService s = new ApprovalService(settings, new FileApprovalStore(dir), audit, ApprovalNotifier.NONE,
+                Clock.systemUTC());
+        s.start();
+        return s;
+    }
+
+    private ApprovalRequest update(ApprovalService s, Identity requester) {
+        return s.newRequest(requester, "prod", UPDATE, "fp-update-billing", "prod-writes-reviewed", Set.of("dba"),
+                "ticket 42", "session-1");
+    }
+
+    @AfterEach
+    void close() {
+        if (service != null) {
+            service.close();
+        }
+    }
+
+    @Test
+    void anApprovalByAnApproverReleasesTheHeldStatement() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+        assertFalse(held.isDone());
+        assertEquals(ApprovalRecord.Status.PENDING, service.get(request.id()).orElseThrow().status());
+
+        ApprovalRecord after = service.approve(request.id(), BOB, "looks fine");
+
+        assertEquals(ApprovalRecord.Status.APPROVED, after.status());
+        assertEquals(new Outcome.Approved(request.id(), "bob@example.com", "looks fine"),
+                held.get(1, TimeUnit.SECONDS));
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.approved by bob@example.com"),
+                audit.trail(request.id()));
+        assertTrue(audit.approvalEvents().get(0).comment().contains("reason: ticket 42"));
+        assertEquals("session-1", audit.approvalEvents().get(0).session());
+    }
+
+    @Test
+    void theRequesterCannotApproveTheirOwnRequestEvenAsAnApprover() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(service, DAVE);
+        CompletableFuture<Outcome> held = service.request(request);
+
+        ApprovalException e = assertThrows(ApprovalException.class, () -> service.approve(request.id(), DAVE, "me"));
+
+        assertEquals(ApprovalException.Kind.FORBIDDEN, e.kind());
+        assertEquals("you cannot approve your own request " + request.id() + "; a member of dba must approve it",
+                e.getMessage());
+        assertFalse(held.isDone());
+    }
+
+    @Test
+    void someoneOutsideTheApproverGroupsIsToldWhichGroupsMayApprove() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(service, ALICE);
+        service.request(request);
+
+        ApprovalException e = assertThrows(ApprovalException.class, () -> service.approve(request.id(), MALLORY, ""));
+
+        assertEquals(ApprovalException.Kind.FORBIDDEN, e.kind());
+        assertEquals("only members of dba may approve " + request.id() + "; mallory@example.com is not in any of "
+                + "these groups", e.getMessage());
+        assertEquals(ApprovalException.Kind.FORBIDDEN,
+                assertThrows(ApprovalException.class, () -> service.deny(request.id(), MALLORY, "")).kind());
+    }
+
+    @Test
+    void aDenialEndsTheRequestWithTheApproversComment() throws Exception {
+        service = service(Duration.ofMinutes(1), 2);
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+
+        service.deny(request.id(), BOB, "not during the freeze");
+
+        Outcome outcome = held.get(1, TimeUnit.SECONDS);
+        assertEquals(new Outcome.Denied(request.id(), "bob@example.com", "not during the freeze"), outcome);
+        assertEquals("approval " + request.id() + " was denied by bob@example.com: not during the freeze",
+                outcome.describe());
+        ApprovalException late = assertThrows(ApprovalException.class,
+                () -> service.approve(request.id(), CAROL, "too late"));
+        assertEquals(ApprovalException.Kind.CONFLICT, late.kind());
+        assertEquals("approval " + request.id() + " is already denied (by bob@example.com)", late.getMessage());
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.denied by bob@example.com"),
+                audit.trail(request.id()));
+    }
+
+    @Test
+    void twoRequiredApprovalsNeedTwoDifferentPeople() throws Exception {
+        service = service(Duration.ofMinutes(1), 2);
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+
+        ApprovalRecord first = service.approve(request.id(), BOB, "ok");
+        assertEquals(ApprovalRecord.Status.PENDING, first.status());
+        ApprovalException twice = assertThrows(ApprovalException.class,
+                () -> service.approve(request.id(), BOB, "really ok"));
+        assertEquals(ApprovalException.Kind.CONFLICT, twice.kind());
+        assertFalse(held.isDone());
+
+        service.approve(request.id(), CAROL, "ok too");
+
+        assertEquals(new Outcome.Approved(request.id(), "bob@example.com, carol@example.com", "ok; ok too"),
+                held.get(1, TimeUnit.SECONDS));
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.approved by bob@example.com",
+                "approval.approved by carol@example.com"), audit.trail(request.id()));
+        assertEquals("approval 1 of 2: ok", audit.approvalEvents().get(1).comment());
+    }
+
+    @Test
+    void aRequestNobodyDecidesExpiresAfterTheTimeout() throws Exception {
+        service = service(Duration.ofMillis(200), 1);
+        ApprovalRequest request = update(service, ALICE);
+        long start = System.nanoTime();
+
+        Outcome outcome = service.request(request).get(2, TimeUnit.SECONDS);
+
+        long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(new Outcome.Expired(request.id(), Duration.ofMillis(200)), outcome);
+        assertTrue(waitedMs >= 150, "expired after " + waitedMs + " ms");
+        assertEquals("approval " + request.id() + " expired: nobody approved it within 200ms", outcome.describe());
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.expired by warden"),
+                audit.trail(request.id()));
+        assertEquals(ApprovalException.Kind.CONFLICT,
+                assertThrows(ApprovalException.class, () -> service.approve(request.id(), BOB, "")).kind());
+    }
+
+    @Test
+    void aWithdrawnRequestReleasesTheSessionAndCannotBeApprovedAfterwards() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+
+        assertTrue(service.withdraw(request.id()));
+
+        assertEquals(new Outcome.Withdrawn(request.id()), held.get(1, TimeUnit.SECONDS));
+        assertFalse(service.withdraw(request.id()));
+        assertEquals(ApprovalException.Kind.CONFLICT,
+                assertThrows(ApprovalException.class, () -> service.approve(request.id(), BOB, "")).kind());
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.withdrawn by alice@example.com"),
+                audit.trail(request.id()));
+    }
+
+    @Test
+    void unknownAndMalformedIdsAreNotFound() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        assertEquals(ApprovalException.Kind.NOT_FOUND, assertThrows(ApprovalException.class,
+                () -> service.approve("apr_aaaaaaaaaaaa", BOB, "")).kind());
+        assertEquals(ApprovalException.Kind.NOT_FOUND, assertThrows(ApprovalException.class,
+                () -> service.approve("../../etc/passwd", BOB, "")).kind());
+        assertEquals(Optional.empty(), service.get("../x"));
+    }
+
+    @Test
+    void pendingRequestsSurviveARestartOnTheFileStore() throws Exception {
+        ApprovalService first = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(first, ALICE);
+        CompletableFuture<Outcome> held = first.request(request);
+        first.close();
+        assertEquals(new Outcome.Withdrawn(request.id()), held.get(1, TimeUnit.SECONDS));
+
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRecord loaded = service.get(request.id()).orElseThrow();
+        assertEquals(ApprovalRecord.Status.PENDING, loaded.status());
+        assertEquals(request, loaded.request());
+        assertEquals(List.of(request.id()), service.list().stream().map(ApprovalRecord::id).toList());
+
+        assertEquals(ApprovalRecord.Status.APPROVED, service.approve(request.id(), BOB, "after restart").status());
+        assertEquals(ApprovalRecord.Status.APPROVED, service.get(request.id()).orElseThrow().status());
+    }
+
+    @Test
+    void aRestartExpiresRequestsWhoseTimeRanOutWhileWardenWasDown() throws Exception {
+        ApprovalService first = service(Duration.ofMillis(200), 1);
+        ApprovalRequest request = update(first, ALICE);
+        first.submit(request);
+        first.close();
+        Thread.sleep(300);
+
+        service = service(Duration.ofMillis(200), 1);
+
+        long deadline = System.currentTimeMillis() + 2000;
+        while (service.get(request.id()).orElseThrow().status() == ApprovalRecord.Status.PENDING
+                && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(ApprovalRecord.Status.EXPIRED, service.get(request.id()).orElseThrow().status());
+    }
+
+    @Test
+    void inRetryModeTheApprovedIdenticalStatementRunsOnceForTheSameIdentity() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(service, ALICE);
+        service.submit(request);
+        assertEquals(Optional.empty(), service.consumeApproved(ALICE, "prod", "fp-update-billing", UPDATE));
+        service.approve(request.id(), BOB, "go");
+
+        assertEquals(Optional.empty(), service.consumeApproved(MALLORY, "prod", "fp-update-billing", UPDATE));
+        assertEquals(Optional.empty(), service.consumeApproved(ALICE, "prod", "fp-update-billing",
+                UPDATE.replace("42", "43")));
+        Optional<ApprovalRecord> used = service.consumeApproved(ALICE, "prod", "fp-update-billing", UPDATE);
+        assertTrue(used.isPresent());
+        assertEquals(request.id(), used.get().id());
+        assertEquals(Optional.empty(), service.consumeApproved(ALICE, "prod", "fp-update-billing", UPDATE));
+    }
+
+    @Test
+    void visibilityIsLimitedToTheRequesterAndTheApprovers() throws Exception {
+        service = service(Duration.ofMinutes(1), 1);
+        ApprovalRequest request = update(service, ALICE);
+        service.submit(request);
+        assertEquals(1, service.list(ALICE).size());
+        assertEquals(1, service.list(BOB).size());
+        assertEquals(0, service.list(MALLORY).size());
+    }
+
+    @Test
+    void theNoticeTellsTheClientWhoMayApproveAndForHowLong() throws Exception {
+        service = service(Duration.ofMinutes(15), 1);
+        ApprovalRequest request = update(service, ALICE);
+        assertEquals("Warden is holding this statement for approval (rule \"prod-writes-reviewed\"): request "
+                + request.id() + " must be approved by a member of dba within 15m. Approvers run: warden approvals "
+                + "approve " + request.id(), service.noticeFor(request));
+    }
+
+    @Test
+    void theReasonComesFromALeadingCommentOrSetWardenReason() {
+        assertEquals(Optional.of("fix ticket 42"), ApprovalRequest.reasonFrom("/* reason: fix ticket 42 */ UPDATE t SET a = 1"));
+        assertEquals(Optional.of("hotfix"), ApprovalRequest.reasonFrom("  -- Reason: hotfix\nDELETE FROM t WHERE id = 1"));
+        assertEquals(Optional.empty(), ApprovalRequest.reasonFrom("UPDATE t SET a = 1 /* reason: late */"));
+        assertEquals(Optional.empty(), ApprovalRequest.reasonFrom("/* just a comment */ UPDATE t SET a = 1"));
+        assertEquals(Optional.of("it's urgent"), ApprovalRequest.reasonFromSet("SET warden.reason = 'it''s urgent'"));
+        assertEquals(Optional.of("migrate"), ApprovalRequest.reasonFromSet("set session warden.reason to 'migrate';"));
+        assertEquals(Optional.empty(), ApprovalRequest.reasonFromSet("SET search_path = 'x'"));
+    }
+
+    @Test
+    void durationsAreWrittenTheWayThePolicyWritesThem() {
+        assertEquals("15m", ApprovalService.human(Duration.ofMinutes(15)));
+        assertEquals("1h30m", ApprovalService.human(Duration.ofMinutes(90)));
+        assertEquals("200ms", ApprovalService.human(Duration.ofMillis(200)));
+        assertEquals("45s", ApprovalService.human(Duration.ofSeconds(45)));
+    }
+}
