@@ -82,16 +82,29 @@ public final class WardenHarness implements AutoCloseable {
                 %s
                 %s
                 """.formatted(listenExtra, database, TestPostgres.SCRAM_USER, environments,
-                topLevel.contains("audit:") ? topLevel : topLevel + "\naudit:\n  sinks: [ { type: file, dir: \"${AUDIT_DIR}\" } ]\n");
+                withDefaults(topLevel));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());
         env.put("PG_PORT", Integer.toString(pg.port()));
         env.put("UPSTREAM_PASSWORD", TestPostgres.PASSWORD);
         env.put("DATABASE", database);
         env.put("AUDIT_DIR", auditDir.toString());
+        env.put("APPROVALS_DIR", java.nio.file.Files.createTempDirectory("warden-approvals-").toString());
         env.put("PG_CERT", String.valueOf(pg.certificate()));
         env.put("NOT_THE_PASSWORD", "not-the-password");
         return PolicyLoader.parse(yaml, Path.of("."), "test-policy.yaml", env);
+    }
+
+    /** Audit and approval state go to temporary directories unless the test configures them. */
+    private static String withDefaults(String topLevel) {
+        String yaml = topLevel;
+        if (!yaml.contains("audit:")) {
+            yaml += "\naudit:\n  sinks: [ { type: file, dir: \"${AUDIT_DIR}\" } ]\n";
+        }
+        if (!yaml.contains("approvals:")) {
+            yaml += "\napprovals:\n  store: { type: file, path: \"${APPROVALS_DIR}\" }\n";
+        }
+        return yaml;
     }
 
     public int port() {

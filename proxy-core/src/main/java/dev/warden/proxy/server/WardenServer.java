@@ -1,6 +1,9 @@
 package dev.warden.proxy.server;
 
 import dev.warden.audit.AuditLog;
+import dev.warden.proxy.admin.AdminServer;
+import dev.warden.proxy.admin.BearerAuthenticator;
+import dev.warden.proxy.approvals.ApprovalService;
 import dev.warden.config.Listen;
 import dev.warden.config.Policy;
 import dev.warden.identity.TokenValidator;
@@ -58,6 +61,8 @@ public final class WardenServer implements AutoCloseable {
     private final AtomicInteger openSessions = new AtomicInteger();
     private Channel serverChannel;
     private AuditLog audit;
+    private ApprovalService approvals;
+    private AdminServer admin;
     private final java.util.Map<String, CatalogCache> catalogs = new java.util.concurrent.ConcurrentHashMap<>();
 
     private WardenServer(Policy initial) {
@@ -89,16 +94,22 @@ public final class WardenServer implements AutoCloseable {
         Listen listen = policy.get().listen();
         SslContext tls = ServerTls.create(listen);
         audit = AuditLog.open(policy.get().audit());
+        approvals = ApprovalService.open(policy.get().approvals(), audit);
+        TokenValidator tokens = new TokenValidator(policy.get().issuers());
+        if (policy.get().admin().enabled()) {
+            admin = AdminServer.start(policy.get().admin().address().get(), approvals,
+                    new BearerAuthenticator(tokens, policy.get().issuers()));
+        }
         boolean epoll = Epoll.isAvailable();
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Guardrails guardrails = new Guardrails(policy.get().guardrails());
         Masker masker = new Masker(policy.get().masking());
         SessionServices services = new SessionServices(policy::get, () -> guardrails, new Analyzer(10_000),
-                new TokenValidator(policy.get().issuers()), tls,
+                tokens, tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> masker,
-                env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)));
+                env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(serverType)
@@ -127,6 +138,11 @@ public final class WardenServer implements AutoCloseable {
     /** The bound port (useful when the policy asked for port 0). */
     public int port() {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    /** The admin API's bound port, or -1 when the policy has no {@code admin} section. */
+    public int adminPort() {
+        return admin == null ? -1 : admin.port();
     }
 
     public int openSessions() {
@@ -172,6 +188,12 @@ public final class WardenServer implements AutoCloseable {
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
         catalogs.values().forEach(CatalogCache::close);
+        if (admin != null) {
+            admin.close();
+        }
+        if (approvals != null) {
+            approvals.close();
+        }
         if (audit != null) {
             audit.close();
         }

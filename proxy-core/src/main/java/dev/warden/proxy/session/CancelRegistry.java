@@ -25,6 +25,7 @@ public final class CancelRegistry {
     private final SecureRandom random = new SecureRandom();
     private final AtomicInteger nextProcessId = new AtomicInteger(1 + new SecureRandom().nextInt(1 << 20));
     private final Map<Key, Target> targets = new ConcurrentHashMap<>();
+    private final Map<Key, Runnable> localCancels = new ConcurrentHashMap<>();
 
     /** Issues a fresh key for a session whose upstream is {@code target}. */
     public Key register(Target target) {
@@ -35,6 +36,21 @@ public final class CancelRegistry {
         return key;
     }
 
+    /** Also runs {@code onCancel} when the key is used: Warden may hold the statement (an approval). */
+    public Key register(Target target, Runnable onCancel) {
+        Key key = register(target);
+        localCancels.put(key, onCancel);
+        return key;
+    }
+
+    /** Runs the session's own cancel action for this key, if it has one. */
+    public void cancelLocally(int processId, int secretKey) {
+        Runnable r = localCancels.get(new Key(processId, secretKey));
+        if (r != null) {
+            r.run();
+        }
+    }
+
     public Optional<Target> lookup(int processId, int secretKey) {
         return Optional.ofNullable(targets.get(new Key(processId, secretKey)));
     }
@@ -42,6 +58,7 @@ public final class CancelRegistry {
     public void unregister(Key key) {
         if (key != null) {
             targets.remove(key);
+            localCancels.remove(key);
         }
     }
 

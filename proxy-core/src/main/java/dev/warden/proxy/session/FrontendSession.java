@@ -71,6 +71,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Client frames that arrived while a statement waits for its audit record to be durable. */
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private boolean holding;
+    /** Reasons the client's stream is held: an audit write, an approval. Released when back at zero. */
+    private int holds;
+    /** The approval this session waits for, withdrawn if the client cancels or leaves. */
+    private String pendingApproval;
+    /** The reason a client gave with SET warden.reason, for approval requests. */
+    private String sessionReason;
     /** Statements relayed upstream whose results are being counted for the audit trail, oldest first. */
     private final ArrayDeque<Execution> executions = new ArrayDeque<>();
     /** Extended protocol: statement name → its text and analysis; portal name → statement name. */
@@ -164,6 +170,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         if (client != null) {
             client.close();
+        }
+        if (pendingApproval != null && services.approvals() != null) {
+            services.approvals().withdraw(pendingApproval);
         }
         ByteBuf waiting;
         while ((waiting = held.poll()) != null) {
@@ -313,6 +322,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             // Set now, before the audit write completes: frames behind this one are held and see it.
             dropCopyData = true;
         }
+        if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && services.approvals() != null) {
+            dropCopyData = false;
+            requestApproval(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null, frame, ordinal,
+                    new FrontendMessage.Query(blockMarker), seq -> {
+                        Execution execution = new Execution(seq, false, ordinal);
+                        execution.analysis = analysis;
+                        executions.add(execution);
+                        forward(frame);
+                    });
+            return;
+        }
+        rememberReason(analysis);
         writeAhead(audit.query(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null), frame, ordinal, seq -> {
             if (decision.allowed()) {
                 Execution execution = new Execution(seq, false, ordinal);
@@ -361,6 +382,67 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * Holds a statement for an approver. The client is told at once (a NoticeResponse naming the request,
+     * who may approve and for how long); the statement is relayed only once approved. Denied, expired or
+     * withdrawn requests end in an error, and nothing reaches the database.
+     */
+    private void requestApproval(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
+                                 String preparedName, ByteBuf frame, long readyOrdinal, FrontendMessage standIn,
+                                 java.util.function.LongConsumer relay) {
+        var approvals = services.approvals();
+        String reason = dev.warden.proxy.approvals.ApprovalRequest.reasonFrom(sql).orElse(sessionReason);
+        String fingerprint = analysis == null || analysis.statements().isEmpty() ? ""
+                : analysis.statements().get(0).fingerprint();
+        var request = approvals.newRequest(identity, environment.name(), sql, fingerprint, decision.rule(),
+                decision.approvers(), reason, id);
+        client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE", "01000", approvals.noticeFor(request))
+                .toByteBuf(client.alloc()));
+        log.info("approval.requested session={} user={} env={} rule={} approval={}", id, identity.username(),
+                environment.name(), decision.rule(), request.id());
+        writeAhead(audit.query(sql, analysis, decision, protocol, preparedName, request.id()), frame, readyOrdinal,
+                seq -> {
+                    hold();
+                    pendingApproval = request.id();
+                    approvals.request(request).whenComplete((outcome, failure) -> client.eventLoop().execute(() -> {
+                        pendingApproval = null;
+                        if (state == State.CLOSED || failing) {
+                            frame.release();
+                            return;
+                        }
+                        if (outcome instanceof dev.warden.proxy.approvals.Outcome.Approved) {
+                            log.info("approval.approved session={} approval={}", id, request.id());
+                            relay.accept(seq);
+                        } else {
+                            frame.release();
+                            if (standIn instanceof FrontendMessage.Parse) {
+                                discardUntilSync = true;
+                            } else {
+                                dropCopyData = true;
+                            }
+                            String state = outcome instanceof dev.warden.proxy.approvals.Outcome.Denied
+                                    ? SqlState.INSUFFICIENT_PRIVILEGE : SqlState.QUERY_CANCELED;
+                            String message = outcome != null ? outcome.describe()
+                                    : "approval " + request.id() + " could not be recorded: "
+                                    + ClientErrors.unwrap(failure).getMessage();
+                            refuse(BackendMessage.ErrorResponse.of("ERROR", outcome == null
+                                    ? SqlState.INSUFFICIENT_PRIVILEGE : state, message, null, null), standIn, readyOrdinal);
+                        }
+                        upstream.flush();
+                        releaseHeld();
+                    }));
+                }, standIn);
+    }
+
+    /** {@code SET warden.reason = '...'} stays in the session for its next approval request. */
+    private void rememberReason(Analysis analysis) {
+        for (dev.warden.sql.StatementFacts f : analysis.statements()) {
+            if (f.kind() == dev.warden.sql.StatementKind.SET) {
+                dev.warden.proxy.approvals.ApprovalRequest.reasonFromSet(f.text()).ifPresent(r -> sessionReason = r);
+            }
+        }
+    }
+
+    /**
      * No audit record, no query: holds the client's stream until {@code record} is durable, then runs
      * {@code relay}. If the audit trail cannot be written the statement is refused with 58030 (unless the
      * policy says {@code on_failure: allow}); {@code standIn} takes its place upstream.
@@ -368,8 +450,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void writeAhead(CompletableFuture<Long> record, ByteBuf frame, long readyOrdinal,
                             java.util.function.LongConsumer relay, FrontendMessage standIn) {
         statementCount++;
-        holding = true;
-        client.config().setAutoRead(false);
+        hold();
         record.whenComplete((seq, failure) -> client.eventLoop().execute(() -> {
             if (state == State.CLOSED || failing) {
                 frame.release();
@@ -396,7 +477,16 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }));
     }
 
+    private void hold() {
+        holds++;
+        holding = true;
+        client.config().setAutoRead(false);
+    }
+
     private void releaseHeld() {
+        if (--holds > 0) {
+            return;
+        }
         holding = false;
         ByteBuf next;
         while (!holding && (next = held.poll()) != null) {
@@ -418,9 +508,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             forward(frame);
             return;
         }
-        discardUntilSync = true;
         long ordinal = readyRequested + 1;
         FrontendMessage.Parse standIn = new FrontendMessage.Parse(parse.statement(), blockMarker, java.util.List.of());
+        if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && services.approvals() != null) {
+            // Approved at Parse: the prepared statement may then be executed as the client binds it.
+            requestApproval(parse.sql(), analysis, decision, QueryEvent.Protocol.EXTENDED, parse.statement(), frame,
+                    ordinal, standIn, seq -> {
+                        statements.put(parse.statement(), new Prepared(parse.statement(), parse.sql(), analysis));
+                        forward(frame);
+                    });
+            return;
+        }
+        discardUntilSync = true;
         writeAhead(audit.query(parse.sql(), analysis, decision, QueryEvent.Protocol.EXTENDED, parse.statement()),
                 frame, ordinal, seq -> {
                     frame.release();
@@ -734,7 +833,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (connection.backendKey() != null) {
             cancelKey = services.cancels().register(new CancelRegistry.Target(
                     UpstreamConnector.cancelAddress(environment.upstream()),
-                    connection.backendKey().processId(), connection.backendKey().secretKey()));
+                    connection.backendKey().processId(), connection.backendKey().secretKey()),
+                    () -> client.eventLoop().execute(() -> {
+                        if (pendingApproval != null && services.approvals() != null) {
+                            log.info("approval.withdrawn session={} approval={} by=cancel", id, pendingApproval);
+                            services.approvals().withdraw(pendingApproval);
+                        }
+                    }));
         }
         ByteBuf out = ctx.alloc().buffer();
         new BackendMessage.AuthenticationOk().writeTo(out);
@@ -783,6 +888,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     private void forwardCancel(CancelRequest cancel) {
+        services.cancels().cancelLocally(cancel.processId(), cancel.secretKey());
         services.cancels().lookup(cancel.processId(), cancel.secretKey()).ifPresentOrElse(target -> {
             new Bootstrap().group(client.eventLoop()).channel(client.getClass())
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)

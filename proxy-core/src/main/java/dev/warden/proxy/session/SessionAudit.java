@@ -67,6 +67,11 @@ final class SessionAudit {
 
     CompletableFuture<Long> query(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
                                   String preparedName) {
+        return query(sql, analysis, decision, protocol, preparedName, null);
+    }
+
+    CompletableFuture<Long> query(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
+                                  String preparedName, String approvalId) {
         Set<String> kinds = new LinkedHashSet<>();
         Set<String> tablesRead = new LinkedHashSet<>();
         Set<String> tablesWritten = new LinkedHashSet<>();
@@ -97,7 +102,7 @@ final class SessionAudit {
                 .kinds(new ArrayList<>(kinds))
                 .tables(new ArrayList<>(tablesRead), new ArrayList<>(tablesWritten))
                 .columns(new ArrayList<>(columnsRead), new ArrayList<>(columnsWritten))
-                .decision(verdict, decision.rule(), null)
+                .decision(verdict, decision.rule(), approvalId)
                 .policyVersion(policyVersion);
         if (protocol == QueryEvent.Protocol.EXTENDED) {
             event.extendedProtocol(preparedName, null);

@@ -23,5 +23,6 @@ public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guar
                               AtomicInteger openSessions, SessionTracker tracker, dev.warden.audit.AuditLog audit,
                               Supplier<dev.warden.masking.Masker> masker,
                               java.util.function.Function<dev.warden.config.Environment,
-                                      dev.warden.proxy.catalog.CatalogCache> catalogs) {
+                                      dev.warden.proxy.catalog.CatalogCache> catalogs,
+                              dev.warden.proxy.approvals.ApprovalService approvals) {
 }

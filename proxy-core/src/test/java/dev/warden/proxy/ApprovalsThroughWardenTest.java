@@ -1,0 +1,204 @@
+package dev.warden.proxy;
+
+import dev.warden.proxy.cli.WardenCommand;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A prod write waits in its session for an approver; only an approval lets it reach the database. */
+class ApprovalsThroughWardenTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    allow: [ { groups: [eng, dba] } ]
+                """, """
+                admin: { address: "127.0.0.1:0" }
+                approvals:
+                  timeout: 3s
+                  store: { type: file, path: "${APPROVALS_DIR}" }
+                guardrails:
+                  rules:
+                    - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS billing");
+            s.execute("CREATE TABLE billing (id int primary key, amount int)");
+            s.execute("INSERT INTO billing VALUES (1, 100)");
+        }
+    }
+
+    @Test
+    void anApprovedUpdateRunsInTheSessionThatIssuedIt() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
+                    "/* reason: refund ticket 42 */ UPDATE billing SET amount = 50 WHERE id = 1"));
+            String id = awaitPendingId();
+            assertEquals(100, amount(), "nothing reaches the database while the statement waits");
+            Cli approve = cli(bobToken(), "approve", id, "--comment", "refund ok");
+            assertEquals(0, approve.exit, approve.out + approve.err);
+            assertEquals(1, update.get(10, TimeUnit.SECONDS));
+            assertEquals(50, amount());
+            SQLWarning notice = st.getWarnings();
+            assertNotNull(notice, "the client was told its statement waits for approval");
+            assertTrue(notice.getMessage().contains(id), notice.getMessage());
+        }
+    }
+
+    @Test
+    void aDeniedUpdateNeverReachesTheDatabaseAndCarriesTheComment() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
+                    "UPDATE billing SET amount = 0 WHERE id = 1"));
+            String id = awaitPendingId();
+            Cli deny = cli(bobToken(), "deny", id, "--comment", "not during the freeze");
+            assertEquals(0, deny.exit, deny.out + deny.err);
+            SQLException e = (SQLException) update.get(10, TimeUnit.SECONDS);
+            assertEquals("42501", e.getSQLState());
+            assertTrue(e.getMessage().contains("not during the freeze"), e.getMessage());
+            assertEquals(100, amount());
+            assertEquals(1, scalar(alice, "SELECT 1"), "the session stays usable");
+        }
+    }
+
+    @Test
+    void anUnansweredRequestExpiresWith57014() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            long start = System.nanoTime();
+            Object result = run(alice.createStatement(), "UPDATE billing SET amount = 1 WHERE id = 1");
+            SQLException e = (SQLException) result;
+            assertEquals("57014", e.getSQLState());
+            assertTrue(e.getMessage().contains("3s"), e.getMessage());
+            assertTrue(System.nanoTime() - start >= 2_500_000_000L);
+            assertEquals(100, amount());
+        }
+    }
+
+    @Test
+    void cancellingWhileWaitingWithdrawsTheRequest() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
+                    "UPDATE billing SET amount = 7 WHERE id = 1"));
+            String id = awaitPendingId();
+            st.cancel();
+            SQLException e = (SQLException) update.get(10, TimeUnit.SECONDS);
+            assertEquals("57014", e.getSQLState(), e.getMessage());
+            Cli approve = cli(bobToken(), "approve", id);
+            assertTrue(approve.exit != 0, "a withdrawn request cannot be approved: " + approve.out + approve.err);
+            assertEquals(100, amount());
+        }
+    }
+
+    @Test
+    void dbaWritesNeedNoApprovalAndReadsNeverDo() throws Exception {
+        try (Connection bob = warden.connect("prod", "bob@example.com", bobToken(), "")) {
+            assertEquals(1, bob.createStatement().executeUpdate("UPDATE billing SET amount = 99 WHERE id = 1"));
+        }
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            assertEquals(99, scalar(alice, "SELECT amount FROM billing"));
+        }
+    }
+
+    private static Object run(Statement st, String sql) {
+        try {
+            return st.executeUpdate(sql);
+        } catch (SQLException e) {
+            return e;
+        }
+    }
+
+    private static String awaitPendingId() throws Exception {
+        Pattern idPattern = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"status\"\\s*:\\s*\"pending\"");
+        long deadline = System.currentTimeMillis() + 5000;
+        String last = "";
+        while (System.currentTimeMillis() < deadline) {
+            Cli list = cli(bobToken(), "list", "--json");
+            last = list.out + list.err;
+            Matcher m = idPattern.matcher(list.out);
+            if (list.exit == 0 && m.find()) {
+                return m.group(1);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no pending approval appeared: " + last);
+    }
+
+    private static String bobToken() {
+        return warden.issuer.token().subject("user-bob").email("bob@example.com").groups("dba").sign();
+    }
+
+    record Cli(int exit, String out, String err) {
+    }
+
+    private static synchronized Cli cli(String token, String... args) {
+        String[] full = new String[args.length + 4];
+        full[0] = "approvals";
+        full[1] = args[0];
+        full[2] = "--url";
+        full[3] = "http://127.0.0.1:" + warden.server().adminPort();
+        full[4] = "--token=" + token;
+        System.arraycopy(args, 1, full, 5, args.length - 1);
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int exit = WardenCommand.run(full);
+            return new Cli(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    private static int amount() throws SQLException {
+        try (Connection c = warden.direct()) {
+            return scalar(c, "SELECT amount FROM billing WHERE id = 1");
+        }
+    }
+
+    private static int scalar(Connection c, String sql) throws SQLException {
+        try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getInt(1);
+        }
+    }
+}
