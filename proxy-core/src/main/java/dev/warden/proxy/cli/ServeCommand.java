@@ -3,6 +3,7 @@ package dev.warden.proxy.cli;
 import dev.warden.config.Policy;
 import dev.warden.config.PolicyException;
 import dev.warden.config.PolicyLoader;
+import dev.warden.proxy.server.PolicyWatcher;
 import dev.warden.proxy.server.WardenServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,7 +36,15 @@ final class ServeCommand implements Callable<Integer> {
                     + ": " + e.getMessage());
             return 1;
         }
+        PolicyWatcher watcher = PolicyWatcher.start(config, server);
+        try {
+            // SIGHUP reloads the policy, as for most Unix daemons.
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> watcher.reloadNow());
+        } catch (IllegalArgumentException e) {
+            System.err.println("warden: SIGHUP is not available here; the policy file is still watched");
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            watcher.close();
             server.shutdown(policy.listen().shutdownGrace());
             System.err.println("warden: stopped");
             // A clean stop on SIGTERM exits 0 (the JVM would report 143), so service managers see success.

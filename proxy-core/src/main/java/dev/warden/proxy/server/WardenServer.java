@@ -54,6 +54,15 @@ public final class WardenServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WardenServer.class);
 
     private final AtomicReference<Policy> policy;
+    /** Everything built from the policy that a reload replaces at once; sessions read it per statement. */
+    private final AtomicReference<Enforcement> enforcement = new AtomicReference<>();
+
+    private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens) {
+        static Enforcement of(Policy p) {
+            return new Enforcement(new Guardrails(p.guardrails()), new Masker(p.masking()),
+                    new TokenValidator(p.issuers()));
+        }
+    }
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
@@ -95,7 +104,8 @@ public final class WardenServer implements AutoCloseable {
         SslContext tls = ServerTls.create(listen);
         audit = AuditLog.open(policy.get().audit());
         approvals = ApprovalService.open(policy.get().approvals(), audit);
-        TokenValidator tokens = new TokenValidator(policy.get().issuers());
+        enforcement.set(Enforcement.of(policy.get()));
+        TokenValidator tokens = enforcement.get().tokens();
         if (policy.get().admin().enabled()) {
             admin = AdminServer.start(policy.get().admin().address().get(), approvals,
                     new BearerAuthenticator(tokens, policy.get().issuers()));
@@ -103,12 +113,10 @@ public final class WardenServer implements AutoCloseable {
         boolean epoll = Epoll.isAvailable();
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        Guardrails guardrails = new Guardrails(policy.get().guardrails());
-        Masker masker = new Masker(policy.get().masking());
-        SessionServices services = new SessionServices(policy::get, () -> guardrails, new Analyzer(10_000),
-                tokens, tls,
+        SessionServices services = new SessionServices(policy::get, () -> enforcement.get().guardrails(),
+                new Analyzer(10_000), () -> enforcement.get().tokens(), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
-                openSessions, tracker, audit, () -> masker,
+                openSessions, tracker, audit, () -> enforcement.get().masker(),
                 env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
@@ -133,6 +141,40 @@ public final class WardenServer implements AutoCloseable {
     private String shortHash() {
         String h = policy.get().versionHash();
         return h.length() > 12 ? h.substring(0, 12) : h;
+    }
+
+    /**
+     * Replaces the policy as a whole: guardrails, masking rules, issuers and environments apply to the next
+     * statement of every session and to new sessions. Settings that only a restart can change (the listener,
+     * TLS, the audit sinks, approvals, admin) keep their running values; the log says so. Every reload is
+     * audited with both policy versions.
+     */
+    public synchronized void reload(Policy next) {
+        Policy old = policy.get();
+        if (old.versionHash().equals(next.versionHash())) {
+            return;
+        }
+        Enforcement built = Enforcement.of(next);
+        if (!old.listen().equals(next.listen()) || !old.audit().equals(next.audit())
+                || !old.approvals().equals(next.approvals()) || !old.admin().equals(next.admin())) {
+            log.warn("policy.reload listen, audit, approvals and admin settings changed: they apply after a restart");
+        }
+        enforcement.set(built);
+        policy.set(next);
+        audit.append(dev.warden.audit.event.PolicyReload.accepted(old.versionHash(), next.versionHash()));
+        log.info("policy.reload accepted old={} new={}", old.versionHash().substring(0, 12),
+                next.versionHash().substring(0, 12));
+    }
+
+    /** Records a policy edit that failed validation; the running policy stays in force. */
+    public void reloadRefused(String error) {
+        String old = policy.get().versionHash();
+        audit.append(dev.warden.audit.event.PolicyReload.rejected(old, "", error));
+        log.error("policy.reload refused, keeping version {}: {}", old.substring(0, 12), error);
+    }
+
+    public Policy policy() {
+        return policy.get();
     }
 
     /** The bound port (useful when the policy asked for port 0). */

@@ -741,7 +741,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         CompletableFuture
                 .supplyAsync(() -> {
                     try {
-                        return services.tokens().validate(token, user);
+                        return services.tokens().get().validate(token, user);
                     } catch (dev.warden.identity.AuthenticationException e) {
                         throw new java.util.concurrent.CompletionException(e);
                     }
@@ -823,12 +823,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
-        dev.warden.config.MaskingSettings maskingSettings = policy().masking();
-        if (!maskingSettings.unmaskedFor().exempts(identity.username(), identity.groups(),
-                identity.kind() == Identity.Kind.AGENT)) {
-            masking = new ResultMasking(services.masker().get(), services.catalogs().apply(environment), identity,
-                    environment.name());
-        }
+        masking = new ResultMasking(services.masker(), services.catalogs().apply(environment), identity,
+                environment.name());
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
         if (connection.backendKey() != null) {
             cancelKey = services.cancels().register(new CancelRegistry.Target(
@@ -969,11 +965,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             case 'T' -> {
                 java.util.List<BackendMessage.RowDescription.Field> fields =
                         ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
-                if (holdForCatalog(fields, frame)) {
+                boolean exempt = exemptFromMasking();
+                if (!exempt && holdForCatalog(fields, frame)) {
                     return null;
                 }
                 if (simpleBatch) {
-                    head.plan = masking.plan(fields, null, head.analysis);
+                    head.plan = exempt ? null : masking.plan(fields, null, head.analysis);
                     return frame;
                 }
                 PendingDescribe d = describes.poll();
@@ -1007,7 +1004,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 if (head == null) {
                     return frame;
                 }
-                if (head.plan == null && head.extended) {
+                if (head.plan == null && head.extended && !exemptFromMasking()) {
                     java.util.List<BackendMessage.RowDescription.Field> fields = portalFields(head.portal);
                     if (fields == null) {
                         // No description at all (should not happen: Warden describes undescribed portals).
@@ -1031,7 +1028,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 return masked;
             }
             case 'H' -> {
-                if (head == null || head.copy != null) {
+                if (head == null || head.copy != null || exemptFromMasking()) {
                     return frame;
                 }
                 java.util.Optional<String> describe = ResultMasking.copyDescribeQuery(head.analysis);
@@ -1075,6 +1072,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 return frame;
             }
         }
+    }
+
+    /** Read from the current policy, so a reload that removes an exemption masks the next result. */
+    private boolean exemptFromMasking() {
+        return policy().masking().unmaskedFor().exempts(identity.username(), identity.groups(),
+                identity.kind() == Identity.Kind.AGENT);
     }
 
     private void record(PendingDescribe d, java.util.List<BackendMessage.RowDescription.Field> fields) {

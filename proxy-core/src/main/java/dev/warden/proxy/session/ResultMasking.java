@@ -28,12 +28,13 @@ import java.util.concurrent.CompletableFuture;
  */
 final class ResultMasking {
 
-    private final Masker masker;
+    /** Read per result, so a policy reload applies to the next statement. */
+    private final java.util.function.Supplier<Masker> masker;
     private final CatalogCache catalog;
     private final Identity identity;
     private final String environment;
 
-    ResultMasking(Masker masker, CatalogCache catalog, Identity identity, String environment) {
+    ResultMasking(java.util.function.Supplier<Masker> masker, CatalogCache catalog, Identity identity, String environment) {
         this.masker = masker;
         this.catalog = catalog;
         this.identity = identity;
@@ -71,7 +72,7 @@ final class ResultMasking {
                             f.typeOid(), f.typeModifier(), format))
                     .orElseGet(() -> ResultColumn.expression(f.name(), f.typeOid(), format)));
         }
-        return masker.plan(columns, context(analysis));
+        return masker.get().plan(columns, context(analysis));
     }
 
     /** The COPY TO STDOUT of {@code analysis}, if it has one, with the query that describes its columns. */
@@ -118,7 +119,7 @@ final class ResultMasking {
                     d.typeOid(), d.typeModifier(), wire))
                     .orElseGet(() -> ResultColumn.expression(d.name(), d.typeOid(), wire)));
         }
-        MaskPlan plan = masker.plan(columns, context(analysis));
+        MaskPlan plan = masker.get().plan(columns, context(analysis));
         return switch (format) {
             case "csv" -> CopyMasker.csv(plan, ',', '"', '"', "");
             case "binary" -> CopyMasker.binary(plan);

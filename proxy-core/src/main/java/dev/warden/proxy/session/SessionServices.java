@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
  */
 public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guardrails, Analyzer analyzer,
-                              TokenValidator tokens, SslContext serverTls,
+                              Supplier<TokenValidator> tokens, SslContext serverTls,
                               UpstreamConnector upstreams, CancelRegistry cancels, Executor blockingExecutor,
                               AtomicInteger openSessions, SessionTracker tracker, dev.warden.audit.AuditLog audit,
                               Supplier<dev.warden.masking.Masker> masker,
