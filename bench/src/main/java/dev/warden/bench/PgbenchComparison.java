@@ -350,7 +350,11 @@ public final class PgbenchComparison {
                     allow: [ { groups: [eng] } ]
                 audit:
                   sinks: [ { type: file, dir: "${AUDIT_DIR}" } ]
-                """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls);
+                  group_commit: %s
+                approvals:
+                  store: { type: file, path: "${AUDIT_DIR}/../approvals" }
+                """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls,
+                System.getProperty("warden.bench.groupCommit", "2ms"));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());
         env.put("PG_HOST", pg.host());

@@ -7,6 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "warden", mixinStandardHelpOptions = true, versionProvider = WardenCommand.Version.class,
         description = "Identity-aware PostgreSQL proxy: OIDC login, guardrails, masking and audit.",
         subcommands = {ServeCommand.class, PolicyCommand.class, AuditCommand.class, ApprovalsCommand.class,
+                dev.warden.proxy.demo.DemoCommand.class,
+                LoginCommand.class, TokenCommand.class, PsqlCommand.class, UrlCommand.class,
                 CommandLine.HelpCommand.class})
 public final class WardenCommand implements Runnable {
 

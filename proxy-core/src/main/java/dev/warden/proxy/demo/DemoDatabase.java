@@ -1,0 +1,226 @@
+package dev.warden.proxy.demo;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The PostgreSQL behind the demo: an embedded cluster in {@code <data dir>/postgres} (kept between runs) with a
+ * database per environment owned by a password role {@code warden}, or a server given as
+ * {@code postgresql://user:password@host:port/db}, whose one database then serves both environments.
+ */
+final class DemoDatabase implements AutoCloseable {
+
+    static final String ROLE = "warden";
+    /** Upstream database per Warden environment, for the embedded cluster. */
+    static final Map<String, String> EMBEDDED_DATABASES = Map.of("staging", "shop_staging", "prod", "shop_prod");
+
+    private final EmbeddedPostgres embedded;
+    private final String host;
+    private final int port;
+    private final String user;
+    private final String password;
+    private final String tls;
+    private final Map<String, String> databases;
+
+    private DemoDatabase(EmbeddedPostgres embedded, String host, int port, String user, String password, String tls,
+                         Map<String, String> databases) {
+        this.embedded = embedded;
+        this.host = host;
+        this.port = port;
+        this.user = user;
+        this.password = password;
+        this.tls = tls;
+        this.databases = databases;
+    }
+
+    /**
+     * Starts (initialising on first use) the cluster in {@code dir}, and makes sure the {@code warden} role has
+     * {@code password} and owns one database per environment. Server output goes to {@code log}.
+     */
+    static DemoDatabase embedded(Path dir, String password, Path log) throws IOException, SQLException {
+        Files.createDirectories(dir.getParent());
+        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .setDataDirectory(dir)
+                .setCleanDataDirectory(false)
+                .setRegisterShutdownHook(false)
+                .setServerConfig("listen_addresses", "127.0.0.1")
+                .setServerConfig("max_connections", "100")
+                .setDataDirectoryCustomizer(DemoDatabase::writeHba)
+                .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .setErrorRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        Map<String, String> databases = new LinkedHashMap<>();
+        databases.put("staging", EMBEDDED_DATABASES.get("staging"));
+        databases.put("prod", EMBEDDED_DATABASES.get("prod"));
+        DemoDatabase db = new DemoDatabase(pg, "127.0.0.1", pg.getPort(), ROLE, password, "disable", databases);
+        try {
+            db.createRoleAndDatabases();
+        } catch (SQLException | RuntimeException e) {
+            db.close();
+            throw e;
+        }
+        return db;
+    }
+
+    /** A server the user runs; its database serves both environments. */
+    static DemoDatabase external(URI url) {
+        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("postgresql") && !scheme.equals("postgres")) {
+            throw new IllegalArgumentException("--upstream must look like postgresql://user:password@host:5432/db");
+        }
+        if (url.getHost() == null || url.getRawUserInfo() == null) {
+            throw new IllegalArgumentException("--upstream needs a host and a user: "
+                    + "postgresql://user:password@host:5432/db");
+        }
+        String[] userInfo = url.getRawUserInfo().split(":", 2);
+        String user = URLDecoder.decode(userInfo[0], StandardCharsets.UTF_8);
+        String password = userInfo.length > 1 ? URLDecoder.decode(userInfo[1], StandardCharsets.UTF_8) : "";
+        if (password.isEmpty()) {
+            throw new IllegalArgumentException("--upstream needs a password: Warden logs in with SCRAM, MD5 or a "
+                    + "cleartext password (postgresql://user:password@host:5432/db)");
+        }
+        String path = url.getPath() == null ? "" : url.getPath().replaceFirst("^/", "");
+        String database = path.isEmpty() ? user : URLDecoder.decode(path, StandardCharsets.UTF_8);
+        String host = url.getHost();
+        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
+        String tls = sslmode(url).orElse(loopback ? "disable" : "require");
+        Map<String, String> databases = new LinkedHashMap<>();
+        databases.put("staging", database);
+        databases.put("prod", database);
+        return new DemoDatabase(null, host, url.getPort() > 0 ? url.getPort() : 5432, user, password, tls,
+                databases);
+    }
+
+    private static Optional<String> sslmode(URI url) {
+        if (url.getRawQuery() == null) {
+            return Optional.empty();
+        }
+        for (String pair : url.getRawQuery().split("&")) {
+            String[] kv = pair.split("=", 2);
+            if (kv[0].equals("sslmode") && kv.length == 2) {
+                String mode = kv[1];
+                if (!List.of("disable", "require", "verify-full").contains(mode)) {
+                    throw new IllegalArgumentException("--upstream sslmode must be disable, require or verify-full");
+                }
+                return Optional.of(mode);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Runs after initdb and at every start: the superuser is trusted on the machine itself (to create the role
+     * and databases), everyone else logs in with SCRAM, as Warden does.
+     */
+    private static void writeHba(File dataDir) {
+        try {
+            Files.writeString(dataDir.toPath().resolve("pg_hba.conf"), String.join("\n",
+                    "# Written by warden demo at every start.",
+                    "local all all trust",
+                    "host all postgres 127.0.0.1/32 trust",
+                    "host all postgres ::1/128 trust",
+                    "host all all 127.0.0.1/32 scram-sha-256",
+                    "host all all ::1/128 scram-sha-256", ""));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write pg_hba.conf", e);
+        }
+    }
+
+    private void createRoleAndDatabases() throws SQLException {
+        String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?sslmode=disable";
+        try (Connection c = DriverManager.getConnection(url, "postgres", ""); Statement s = c.createStatement()) {
+            s.execute("SET password_encryption = 'scram-sha-256'");
+            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + ROLE + "') THEN "
+                    + "CREATE ROLE " + ROLE + " LOGIN; END IF; END$$");
+            // The password lives in the data directory; setting it at each start keeps the two in step.
+            s.execute("ALTER ROLE " + ROLE + " PASSWORD '" + password.replace("'", "''") + "'");
+            for (String database : databases.values()) {
+                boolean exists;
+                try (var rs = s.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + database + "'")) {
+                    exists = rs.next();
+                }
+                if (!exists) {
+                    s.execute("CREATE DATABASE " + database + " OWNER " + ROLE);
+                }
+            }
+        }
+    }
+
+    /** Seeds every distinct database that has no {@code customers} table yet; returns how many it seeded. */
+    int seed() throws SQLException {
+        int seeded = 0;
+        long seed = 42;
+        for (String database : databases.values().stream().distinct().toList()) {
+            try (Connection c = connect(database)) {
+                if (ShopSeed.seedIfEmpty(c, seed++)) {
+                    seeded++;
+                }
+            }
+        }
+        return seeded;
+    }
+
+    /** A direct connection as the upstream role, bypassing Warden. */
+    Connection connect(String database) throws SQLException {
+        String sslmode = tls.equals("disable") ? "disable" : "require";
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database + "?sslmode="
+                + sslmode, user, password);
+    }
+
+    boolean isEmbedded() {
+        return embedded != null;
+    }
+
+    String host() {
+        return host;
+    }
+
+    int port() {
+        return port;
+    }
+
+    String user() {
+        return user;
+    }
+
+    String password() {
+        return password;
+    }
+
+    /** The policy's {@code upstream.tls}: disable, require or verify-full. */
+    String tls() {
+        return tls;
+    }
+
+    /** Upstream database per environment ({@code staging}, {@code prod}). */
+    Map<String, String> databases() {
+        return databases;
+    }
+
+    @Override
+    public void close() {
+        if (embedded != null) {
+            try {
+                embedded.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot stop the demo PostgreSQL", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.warden.proxy.demo;
+
+/**
+ * The example policy the demo writes to {@code <data dir>/warden.yaml} at every start (the ports of the embedded
+ * PostgreSQL and of the issuer change from run to run). It is meant to be read: each section shows a feature the
+ * tour exercises, and copying it is a fair start for a real policy once the issuer is a real IdP.
+ */
+final class DemoPolicy {
+
+    static final String FILE = "warden.yaml";
+    static final String PASSWORD_FILE = "upstream-password";
+
+    private DemoPolicy() {
+    }
+
+    static String render(String issuer, int listenPort, int adminPort, DemoDatabase db) {
+        String upstream = "{ host: \"%s\", port: %d, database: \"%s\", user: \"%s\", password_file: %s, tls: %s }";
+        return """
+                # Written by `warden demo` at every start; edits are overwritten (copy it to experiment).
+                # Check a copy with: warden policy check FILE
+                listen:
+                  address: 127.0.0.1:%d
+                  # No tls: section, so Warden makes a self-signed certificate at start: clients use sslmode=require.
+                  shutdown_grace: 2s
+
+                identity:
+                  issuers:
+                    # %s: `warden demo` runs it on loopback with a key that exists only in memory.
+                    # A real policy names your identity provider here (Keycloak, Okta, Entra ID, Google).
+                    - issuer: %s
+                      audience: warden
+                      username_claim: email
+                      groups_claim: groups
+                      agent: { claim: azp, in: [support-bot] }     # tokens from this client are an AI agent
+
+                environments:
+                  staging:
+                    upstream: %s
+                    allow: [ { groups: [eng, dba, support] } ]
+                  prod:
+                    production: true                                # stricter baseline guardrails
+                    upstream: %s
+                    allow: [ { groups: [eng, dba, support] } ]
+
+                guardrails:
+                  baseline: true                                    # DROP TABLE, TRUNCATE, UPDATE without WHERE, ...
+                  rules:
+                    - name: agents-read-only-in-prod
+                      environments: [prod]
+                      who: { agents: true }
+                      match: { writes: true }
+                      action: block
+                      message: agents may only read in prod
+                    - name: prod-writes-reviewed
+                      environments: [prod]
+                      match: { writes: true }
+                      unless: { groups: [dba] }
+                      action: require_approval
+                      approvers: [dba]
+
+                masking:
+                  defaults: on                                      # e-mails, phones, cards, SSNs, keys, ...
+                  unmasked_for: { groups: [pii-readers], agents: never }
+
+                audit:
+                  sinks: [ { type: file, dir: audit } ]             # hash-chained, signed: warden audit verify
+
+                approvals:
+                  timeout: 10m
+                  store: { type: file, path: approvals }
+
+                admin:
+                  address: 127.0.0.1:%d                           # approvals API and /readyz
+                """.formatted(listenPort, DevelopmentIssuer.LABEL, issuer,
+                upstream.formatted(db.host(), db.port(), db.databases().get("staging"), db.user(), PASSWORD_FILE,
+                        db.tls()),
+                upstream.formatted(db.host(), db.port(), db.databases().get("prod"), db.user(), PASSWORD_FILE,
+                        db.tls()),
+                adminPort);
+    }
+}

@@ -1,0 +1,255 @@
+package dev.warden.proxy.demo;
+
+import dev.warden.proxy.cli.WardenCommand;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The tour {@code warden demo} prints, run as printed: each {@code psql} command line in a shell, bob's approvals
+ * commands and {@code audit verify} through the CLI in-process. The demo is started twice on one data directory
+ * (the second start is the one a returning user waits for) and the tour runs against the second.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DemoTourTest {
+
+    static Path dataDir;
+    static Demo demo;
+    static String guide;
+
+    @BeforeAll
+    static void startTwice() throws Exception {
+        dataDir = Files.createTempDirectory("warden-demo-");
+        Demo.Options options = new Demo.Options(dataDir, 0, 0, false, Optional.empty());
+        Duration first;
+        try (Demo initial = Demo.start(options)) {
+            first = initial.startTime();
+            assertTrue(initial.firstStart());
+            assertEquals(2, initial.seededDatabases());
+        }
+        demo = Demo.start(options);
+        Duration second = demo.startTime();
+        System.out.printf("warden demo start: first %.1f s (initdb + seed), second %.1f s%n",
+                first.toMillis() / 1000.0, second.toMillis() / 1000.0);
+        assertFalse(demo.firstStart());
+        assertEquals(0, demo.seededDatabases(), "the second start keeps the data");
+        assertTrue(second.compareTo(Duration.ofSeconds(60)) < 0, "second start took " + second);
+        guide = DemoGuide.render(demo, "warden", false);
+        System.out.println(guide);
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (demo != null) {
+            demo.close();
+        }
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
+    @Order(0)
+    void theSeededCardNumbersPassTheLuhnCheck() throws Exception {
+        try (Connection c = demo.database().connect(demo.database().databases().get("prod"));
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT card_number FROM customers")) {
+            int rows = 0;
+            while (rs.next()) {
+                String card = rs.getString(1);
+                int sum = 0;
+                for (int i = 0; i < card.length(); i++) {
+                    int d = card.charAt(card.length() - 1 - i) - '0';
+                    sum += i % 2 == 0 ? d : (d * 2 > 9 ? d * 2 - 9 : d * 2);
+                }
+                assertEquals(0, sum % 10, card);
+                rows++;
+            }
+            assertEquals(ShopSeed.CUSTOMERS, rows);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aliceSeesMaskedEmailsAndCarolSeesThemInClear() throws Exception {
+        String clear = directScalar("SELECT email FROM customers WHERE id = 1");
+        Psql alice = psql("alice", "SELECT email FROM customers WHERE id = 1");
+        Psql carol = psql("carol", "SELECT email FROM customers WHERE id = 1");
+        assertEquals(0, alice.exit, alice.err);
+        assertEquals(0, carol.exit, carol.err);
+        assertEquals(clear, carol.out.strip());
+        assertNotEquals(clear, alice.out.strip());
+        assertTrue(alice.out.strip().matches("[a-z]\\*\\*\\*@[a-z.]+"), "masked e-mail: " + alice.out);
+    }
+
+    @Test
+    @Order(2)
+    void theAgentIsMaskedAlthoughItIsAPiiReader() throws Exception {
+        Psql bot = psql("support-bot", "SELECT * FROM customers ORDER BY id LIMIT 20");
+        assertEquals(0, bot.exit, bot.err);
+        assertFalse(bot.out.contains(directScalar("SELECT email FROM customers WHERE id = 1")), bot.out);
+        assertFalse(bot.out.contains(directScalar("SELECT card_number FROM customers WHERE id = 1")), bot.out);
+    }
+
+    @Test
+    @Order(3)
+    void dropTableIsBlockedWith42501AndTheTableStays() throws Exception {
+        Psql drop = psql("alice", "DROP TABLE orders");
+        assertNotEquals(0, drop.exit);
+        assertTrue(drop.err.contains("42501"), drop.err);
+        assertEquals(String.valueOf(ShopSeed.ORDERS), directScalar("SELECT count(*) FROM orders"));
+    }
+
+    @Test
+    @Order(4)
+    void aliceUpdateOnProdIsHeldUntilBobApprovesItWithTheCli() throws Exception {
+        String before = directScalar("SELECT total FROM orders WHERE id = 1");
+        assertNotEquals("0.00", before);
+        Process update = start(command("alice") + " -X -At -v VERBOSITY=verbose -c "
+                + quote("UPDATE orders SET total = 0 WHERE id = 1"));
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> readAll(update.getInputStream()));
+        String id = awaitRequestId(new BufferedReader(new InputStreamReader(update.getErrorStream(),
+                StandardCharsets.UTF_8)));
+        assertTrue(update.isAlive(), "psql waits for the approval");
+        assertEquals(before, directScalar("SELECT total FROM orders WHERE id = 1"), "nothing ran yet");
+
+        String url = match(" approvals list --url (\\S+)");
+        String bobToken = Files.readString(Path.of(match(" approvals list .*--token \"\\$\\(cat (\\S+)\\)\""))).strip();
+        Cli list = cli("approvals", "list", "--url", url, "--token", bobToken);
+        assertEquals(0, list.exit, list.err);
+        assertTrue(list.out.contains(id) && list.out.contains("pending"), list.out);
+        Cli approve = cli("approvals", "approve", id, "--url", url, "--token", bobToken);
+        assertEquals(0, approve.exit, approve.out + approve.err);
+
+        assertTrue(update.waitFor(20, TimeUnit.SECONDS), "the UPDATE completes once approved");
+        assertEquals(0, update.exitValue());
+        assertEquals("UPDATE 1", out.get(5, TimeUnit.SECONDS).strip());
+        assertEquals("0.00", directScalar("SELECT total FROM orders WHERE id = 1"));
+    }
+
+    @Test
+    @Order(5)
+    void theAuditLogOfTheTourVerifies() {
+        String dir = match(" audit verify (\\S+)");
+        assertEquals(demo.auditDir().toString(), dir);
+        Cli verify = cli("audit", "verify", dir);
+        System.out.print(verify.out);
+        assertEquals(0, verify.exit, verify.out + verify.err);
+    }
+
+    // ---- running what the guide prints ----------------------------------------------------------------------
+
+    record Psql(int exit, String out, String err) {
+    }
+
+    /** The printed psql command line of {@code user}, as a shell would run it. */
+    static String command(String user) {
+        return match("(PGPASSWORD=\\$\\(cat \\S+\\) psql \"[^\"]*user=" + Pattern.quote(user + "@")
+                + "[^\"]*\")");
+    }
+
+    static Psql psql(String user, String sql) throws Exception {
+        Process p = start(command(user) + " -X -At -v VERBOSITY=verbose -c " + quote(sql));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        String out = readAll(p.getInputStream());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "psql finished");
+        return new Psql(p.exitValue(), out, err.get(5, TimeUnit.SECONDS));
+    }
+
+    static Process start(String shellLine) throws IOException {
+        return new ProcessBuilder("bash", "-c", shellLine).start();
+    }
+
+    static String awaitRequestId(BufferedReader stderr) throws Exception {
+        CompletableFuture<String> id = CompletableFuture.supplyAsync(() -> {
+            StringBuilder seen = new StringBuilder();
+            try {
+                for (String line = stderr.readLine(); line != null; line = stderr.readLine()) {
+                    seen.append(line).append('\n');
+                    Matcher m = Pattern.compile("request (apr_\\S+)").matcher(line);
+                    if (m.find()) {
+                        return m.group(1);
+                    }
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            throw new AssertionError("psql ended without a NOTICE naming the request: " + seen);
+        });
+        return id.get(20, TimeUnit.SECONDS);
+    }
+
+    static String match(String regex) {
+        Matcher m = Pattern.compile(regex).matcher(guide);
+        assertTrue(m.find(), "the guide has no line matching " + regex + ":\n" + guide);
+        return m.group(1);
+    }
+
+    static String quote(String sql) {
+        return "'" + sql.replace("'", "'\\''") + "'";
+    }
+
+    static String readAll(java.io.InputStream in) {
+        try {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String directScalar(String sql) throws Exception {
+        try (Connection c = demo.database().connect(demo.database().databases().get("prod"));
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+
+    record Cli(int exit, String out, String err) {
+    }
+
+    static synchronized Cli cli(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+            int exit = WardenCommand.run(args);
+            return new Cli(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+}
