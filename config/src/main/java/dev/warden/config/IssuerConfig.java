@@ -12,7 +12,13 @@ import java.util.Set;
  */
 public record IssuerConfig(String issuer, String audience, String usernameClaim, String groupsClaim,
                            Optional<AgentRule> agent, Set<String> algorithms, Duration clockSkew,
-                           Optional<URI> jwksUri) {
+                           Optional<URI> jwksUri, Set<String> deniedTokenIds) {
+
+    /** An issuer without a {@code denied_token_ids} list. */
+    public IssuerConfig(String issuer, String audience, String usernameClaim, String groupsClaim,
+                        Optional<AgentRule> agent, Set<String> algorithms, Duration clockSkew, Optional<URI> jwksUri) {
+        this(issuer, audience, usernameClaim, groupsClaim, agent, algorithms, clockSkew, jwksUri, Set.of());
+    }
 
     public IssuerConfig {
         Objects.requireNonNull(issuer, "issuer");
@@ -23,5 +29,6 @@ public record IssuerConfig(String issuer, String audience, String usernameClaim,
         algorithms = Set.copyOf(algorithms);
         Objects.requireNonNull(clockSkew, "clockSkew");
         Objects.requireNonNull(jwksUri, "jwksUri");
+        deniedTokenIds = Set.copyOf(deniedTokenIds);
     }
 }

@@ -13,7 +13,7 @@ import java.util.Optional;
 public record Listen(String host, int port, Optional<Path> tlsCert, Optional<Path> tlsKey,
                      boolean allowPlaintextOnLoopback, int maxConnections, Duration startupTimeout,
                      Duration idleTimeout, Duration shutdownGrace, int maxMessageBytes,
-                     boolean closeOnTokenExpiry) {
+                     boolean closeOnTokenExpiry, Duration tokenExpiryGrace) {
 
     public Listen {
         Objects.requireNonNull(host, "host");
@@ -22,5 +22,6 @@ public record Listen(String host, int port, Optional<Path> tlsCert, Optional<Pat
         Objects.requireNonNull(startupTimeout, "startupTimeout");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
         Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        Objects.requireNonNull(tokenExpiryGrace, "tokenExpiryGrace");
     }
 }

@@ -109,7 +109,8 @@ public final class PolicyLoader {
     private Listen listen(Optional<MapNode> node) throws PolicyException {
         MapNode m = node.orElse(new MapNode(new Mark(1, 1), "listen", Map.of()));
         expectKeys(m, "address", "tls", "allow_plaintext_on_loopback", "max_connections", "startup_timeout",
-                "idle_timeout", "shutdown_grace", "max_message_bytes", "close_on_token_expiry");
+                "idle_timeout", "shutdown_grace", "max_message_bytes", "close_on_token_expiry",
+                "token_expiry_grace");
 
         String host = "127.0.0.1";
         int port = 6432;
@@ -155,7 +156,8 @@ public final class PolicyLoader {
                 duration(m, "idle_timeout", Duration.ZERO, true),
                 duration(m, "shutdown_grace", Duration.ofSeconds(30), true),
                 integer(m, "max_message_bytes", 64 * 1024 * 1024, 1024, Integer.MAX_VALUE),
-                bool(m, "close_on_token_expiry", true));
+                bool(m, "close_on_token_expiry", true),
+                duration(m, "token_expiry_grace", Duration.ZERO, true));
     }
 
     // ---- identity -------------------------------------------------------------------------------------------
@@ -181,7 +183,7 @@ public final class PolicyLoader {
 
     private IssuerConfig issuer(MapNode m) throws PolicyException {
         expectKeys(m, "issuer", "audience", "username_claim", "groups_claim", "agent", "algorithms", "clock_skew",
-                "jwks_uri");
+                "jwks_uri", "denied_token_ids");
         ScalarNode issuerNode = requiredScalar(m, "issuer");
         String issuer = issuerNode.text().trim();
         checkHttpUrl(issuerNode, issuer);
@@ -232,7 +234,8 @@ public final class PolicyLoader {
         if (jwksNode.isPresent()) {
             jwksUri = Optional.of(checkHttpUrl(jwksNode.get(), jwksNode.get().text().trim()));
         }
-        return new IssuerConfig(issuer, audience, usernameClaim, groupsClaim, agent, algorithms, clockSkew, jwksUri);
+        return new IssuerConfig(issuer, audience, usernameClaim, groupsClaim, agent, algorithms, clockSkew, jwksUri,
+                stringSet(m, "denied_token_ids"));
     }
 
     /** Keys and discovery must come over https; plain http is tolerated on loopback only (local IdPs, tests). */

@@ -57,6 +57,7 @@ class PolicySchemaTest {
                   shutdown_grace: 30s
                   max_message_bytes: 1048576
                   close_on_token_expiry: true
+                  token_expiry_grace: 0
                 identity:
                   issuers:
                     - issuer: https://login.example.com
@@ -67,6 +68,7 @@ class PolicySchemaTest {
                       algorithms: [RS256, EdDSA]
                       clock_skew: 30s
                       jwks_uri: https://login.example.com/keys
+                      denied_token_ids: [leaked-1]
                 environments:
                   prod:
                     production: true

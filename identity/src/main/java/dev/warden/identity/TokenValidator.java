@@ -216,6 +216,11 @@ public final class TokenValidator {
             throw AuthenticationException.invalidToken("token audience " + audience.stream().map(TokenValidator::printable)
                     .collect(Collectors.joining(", ", "[", "]")) + " does not include '" + config.audience() + "'");
         }
+        if (claims.getJWTID() != null && config.deniedTokenIds().contains(claims.getJWTID())) {
+            // A leaked token can be shut out before it expires: its jti is listed in the policy.
+            throw AuthenticationException.invalidToken("token id '" + printable(claims.getJWTID())
+                    + "' is revoked (identity.issuers[].denied_token_ids)");
+        }
         String subject = claims.getSubject();
         if (subject == null || subject.isEmpty()) {
             throw AuthenticationException.invalidToken("token has no subject (sub)");

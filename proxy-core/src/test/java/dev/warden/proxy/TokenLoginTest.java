@@ -119,6 +119,29 @@ class TokenLoginTest {
         assertTrue(e.getMessage().contains("requires TLS"), e.getMessage());
     }
 
+    @Test
+    void aSessionEndsWhenItsTokenExpiresWithAClearFatalError() throws Exception {
+        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng")
+                .expiresAt(Instant.now().plusSeconds(3)).sign();
+        try (Connection c = warden.connect("dev", WardenHarness.USER, token, "")) {
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT 1")) {
+                assertTrue(rs.next());
+            }
+            Thread.sleep(4000);
+            SQLException e = assertThrows(SQLException.class, () -> c.createStatement().executeQuery("SELECT 1"));
+            assertTrue(e.getMessage().contains("token") && e.getMessage().contains("expired"), e.getMessage());
+            assertEquals("28000", e.getSQLState());
+            assertTrue(c.isClosed() || !c.isValid(1), "the session is gone");
+        }
+    }
+
+    @Test
+    void aTokenWhoseIdIsOnTheDenyListIsRefused() {
+        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng").claim("jti", "leaked-token-1")
+                .sign();
+        assertRefused(token, WardenHarness.USER, "28P01", "revoked");
+    }
+
     private static void assertRefused(String token, String user, String sqlState, String reason) {
         SQLException e = assertThrows(SQLException.class, () -> warden.connect("dev", user, token, ""));
         assertEquals(sqlState, e.getSQLState(), e.getMessage());

@@ -74,6 +74,7 @@ public final class WardenHarness implements AutoCloseable {
                     - issuer: ${ISSUER}
                       audience: warden
                       agent: { claim: azp, in: [etl-bot] }
+                      denied_token_ids: [leaked-token-1]
                 environments:
                   dev:
                     baseline_guardrails: false

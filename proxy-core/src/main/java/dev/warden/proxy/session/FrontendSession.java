@@ -868,7 +868,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (!policy().listen().closeOnTokenExpiry() || identity.expiresAt() == null) {
             return;
         }
-        long delay = Math.max(0, Duration.between(Instant.now(), identity.expiresAt()).toMillis());
+        long delay = Math.max(0, Duration.between(Instant.now(), identity.expiresAt()).toMillis())
+                + policy().listen().tokenExpiryGrace().toMillis();
         tokenExpiry = ctx.executor().schedule(() -> fail(new SessionException(
                 SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "terminating connection because the OIDC token of \""
                 + identity.username() + "\" expired at " + identity.expiresAt() + "; reconnect with a fresh token")),
