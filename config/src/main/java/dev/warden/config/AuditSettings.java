@@ -34,7 +34,8 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
     public static final String DEFAULT_TABLE = "warden_audit";
     public static final int DEFAULT_CHECKPOINT_EVERY = 1000;
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
-    public static final Duration DEFAULT_GROUP_COMMIT = Duration.ofMillis(2);
+    /** No timed wait: records queued while an fsync runs form the next batch (measured faster here). */
+    public static final Duration DEFAULT_GROUP_COMMIT = Duration.ZERO;
 
     public AuditSettings {
         sinks = List.copyOf(sinks);

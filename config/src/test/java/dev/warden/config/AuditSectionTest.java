@@ -52,7 +52,7 @@ class AuditSectionTest {
         assertTrue(a.refuseOnFailure());
         assertEquals(Optional.empty(), a.signingKey());
         assertEquals(1000, a.checkpointEvery());
-        assertEquals(Duration.ofMillis(2), a.groupCommit());
+        assertEquals(Duration.ZERO, a.groupCommit());
         assertTrue(a.keepLiterals());
     }
 

@@ -71,6 +71,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Client frames that arrived while a statement waits for its audit record to be durable. */
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private boolean holding;
+    private long heldBytes;
+    private static final long MAX_HELD_BYTES = 1 << 20;
     /** Reasons the client's stream is held: an audit write, an approval. Released when back at zero. */
     private int holds;
     /** The approval this session waits for, withdrawn if the client cancels or leaves. */
@@ -218,7 +220,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void relayToUpstream(ByteBuf frame) {
         if (holding) {
-            held.add(frame);
+            holdFrame(frame);
             return;
         }
         byte type = frame.getByte(frame.readerIndex());
@@ -480,7 +482,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void hold() {
         holds++;
         holding = true;
-        client.config().setAutoRead(false);
+    }
+
+    /**
+     * Frames that arrive while the stream is held wait in order. Reading stops only when a client has
+     * pipelined a lot, so a statement's wait for its audit record costs no extra system calls.
+     */
+    private void holdFrame(ByteBuf frame) {
+        held.add(frame);
+        heldBytes += frame.readableBytes();
+        if (heldBytes > MAX_HELD_BYTES && client.config().isAutoRead()) {
+            client.config().setAutoRead(false);
+        }
     }
 
     private void releaseHeld() {
@@ -490,11 +503,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         holding = false;
         ByteBuf next;
         while (!holding && (next = held.poll()) != null) {
+            heldBytes -= next.readableBytes();
             relayToUpstream(next);
         }
         upstream.flush();
-        if (!holding) {
-            client.config().setAutoRead(upstream.isWritable());
+        if (!holding && !client.config().isAutoRead() && upstream.isWritable()) {
+            client.config().setAutoRead(true);
         }
     }
 
