@@ -62,7 +62,8 @@ final class GuardrailSection {
         Set<String> names = new LinkedHashSet<>();
         for (Node item : list.items()) {
             MapNode m = p.map(item);
-            p.expectKeys(m, "name", "environments", "match", "who", "unless", "action", "approvers", "message");
+            p.expectKeys(m, "name", "environments", "match", "who", "unless", "action", "approvers", "message",
+                    "mode");
             String name = p.requiredString(m, "name");
             if (!names.add(name)) {
                 throw p.error(p.node(m, "name").orElseThrow(), "rule name '" + name + "' is used twice");
@@ -93,7 +94,19 @@ final class GuardrailSection {
                 throw p.error(actionNode, "require_approval needs approvers (groups that may approve)");
             }
             String message = p.string(m, "message").orElse("");
-            rules.add(new GuardrailRule(name, envs, match, who, unless, action, approvers, message));
+            boolean retry = false;
+            java.util.Optional<ScalarNode> mode = p.scalar(m, "mode");
+            if (mode.isPresent()) {
+                String text = mode.get().text().trim();
+                if (!text.equals("hold") && !text.equals("retry")) {
+                    throw p.error(mode.get(), "unknown mode '" + text + "'; expected hold or retry");
+                }
+                if (action != GuardrailRule.Action.REQUIRE_APPROVAL) {
+                    throw p.error(mode.get(), "mode applies to require_approval rules only");
+                }
+                retry = text.equals("retry");
+            }
+            rules.add(new GuardrailRule(name, envs, match, who, unless, action, approvers, message, retry));
         }
         return rules;
     }

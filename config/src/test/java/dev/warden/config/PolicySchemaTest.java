@@ -98,6 +98,7 @@ class PolicySchemaTest {
                       action: require_approval
                       approvers: [dba]
                       message: ask a DBA
+                      mode: retry
                 audit:
                   sinks:
                     - { type: file, dir: audit, rotate_bytes: 64MB, rotate_interval: 1h }

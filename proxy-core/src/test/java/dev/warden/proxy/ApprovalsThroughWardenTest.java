@@ -43,6 +43,7 @@ class ApprovalsThroughWardenTest {
                   store: { type: file, path: "${APPROVALS_DIR}" }
                 guardrails:
                   rules:
+                    - { name: batch-cleanup-retry, environments: [prod], match: { statements: [DELETE], tables: [batch_log] }, unless: { groups: [dba] }, action: require_approval, approvers: [dba], mode: retry }
                     - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
                 """);
     }
@@ -58,6 +59,9 @@ class ApprovalsThroughWardenTest {
             s.execute("DROP TABLE IF EXISTS billing");
             s.execute("CREATE TABLE billing (id int primary key, amount int)");
             s.execute("INSERT INTO billing VALUES (1, 100)");
+            s.execute("DROP TABLE IF EXISTS batch_log");
+            s.execute("CREATE TABLE batch_log (id int primary key)");
+            s.execute("INSERT INTO batch_log SELECT generate_series(1, 5)");
         }
     }
 
@@ -132,6 +136,33 @@ class ApprovalsThroughWardenTest {
         }
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
             assertEquals(99, scalar(alice, "SELECT amount FROM billing"));
+        }
+    }
+
+    @Test
+    void inRetryModeTheFirstAttemptFailsAtOnceAndTheSameStatementRunsOnceAfterApproval() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            String delete = "DELETE FROM batch_log WHERE id = 1";
+            SQLException first = (SQLException) run(alice.createStatement(), delete);
+            assertEquals("42501", first.getSQLState());
+            Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+            assertTrue(m.find(), first.getMessage());
+            String id = m.group(1);
+            assertEquals(5, count(), "nothing ran");
+            Cli approve = cli(bobToken(), "approve", id);
+            assertEquals(0, approve.exit, approve.out + approve.err);
+            assertEquals(1, run(alice.createStatement(), delete), "the approved statement runs");
+            assertEquals(4, count());
+            SQLException again = (SQLException) run(alice.createStatement(), "DELETE FROM batch_log WHERE id = 1");
+            assertEquals("42501", again.getSQLState(), "an approval is used once");
+            SQLException other = (SQLException) run(alice.createStatement(), "DELETE FROM batch_log WHERE id = 2");
+            assertEquals("42501", other.getSQLState(), "it covers only the statement that was approved");
+        }
+    }
+
+    private static int count() throws SQLException {
+        try (Connection c = warden.direct()) {
+            return scalar(c, "SELECT count(*) FROM batch_log");
         }
     }
 

@@ -6,18 +6,19 @@ import java.util.Set;
  * What the guardrails decided for one client message. {@code rule} names the rule that matched (null for
  * ALLOW); {@code reason} and {@code hint} are shown to the client.
  */
-public record Decision(Verdict verdict, String rule, String reason, String hint, Set<String> approvers) {
+public record Decision(Verdict verdict, String rule, String reason, String hint, Set<String> approvers,
+                       boolean retry) {
 
     public enum Verdict { ALLOW, BLOCK, REQUIRE_APPROVAL }
 
-    public static final Decision ALLOW = new Decision(Verdict.ALLOW, null, null, null, Set.of());
+    public static final Decision ALLOW = new Decision(Verdict.ALLOW, null, null, null, Set.of(), false);
 
     public Decision {
         approvers = Set.copyOf(approvers);
     }
 
     static Decision block(String rule, String reason, String hint) {
-        return new Decision(Verdict.BLOCK, rule, reason, hint, Set.of());
+        return new Decision(Verdict.BLOCK, rule, reason, hint, Set.of(), false);
     }
 
     public boolean allowed() {

@@ -73,7 +73,8 @@ public final class Guardrails {
                 String why = rule.message().isEmpty() ? describe(facts) + " matches this rule" : rule.message();
                 return rule.action() == GuardrailRule.Action.BLOCK
                         ? Decision.block(rule.name(), why, null)
-                        : new Decision(Decision.Verdict.REQUIRE_APPROVAL, rule.name(), why, null, rule.approvers());
+                        : new Decision(Decision.Verdict.REQUIRE_APPROVAL, rule.name(), why, null, rule.approvers(),
+                        rule.retry());
             }
         }
         return Decision.ALLOW;

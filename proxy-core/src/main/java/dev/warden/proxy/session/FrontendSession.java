@@ -324,6 +324,19 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             // Set now, before the audit write completes: frames behind this one are held and see it.
             dropCopyData = true;
         }
+        if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && services.approvals() != null
+                && decision.retry()) {
+            dropCopyData = true;
+            retryApproval(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null, frame, ordinal,
+                    new FrontendMessage.Query(blockMarker), seq -> {
+                Execution execution = new Execution(seq, false, ordinal);
+                execution.analysis = analysis;
+                executions.add(execution);
+                dropCopyData = false;
+                forward(frame);
+            });
+            return;
+        }
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && services.approvals() != null) {
             dropCopyData = false;
             requestApproval(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null, frame, ordinal,
@@ -435,6 +448,60 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 }, standIn);
     }
 
+    /**
+     * {@code mode: retry}, for clients that cannot wait in a session: a statement approved earlier (same
+     * identity, same text, within the retry window) runs once; otherwise a request is filed and the statement
+     * fails at once naming it. The store is read off the event loop.
+     */
+    private void retryApproval(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
+                               String preparedName, ByteBuf frame, long readyOrdinal, FrontendMessage standIn,
+                               java.util.function.LongConsumer relay) {
+        var approvals = services.approvals();
+        String fingerprint = analysis.statements().isEmpty() ? "" : analysis.statements().get(0).fingerprint();
+        var request = approvals.newRequest(identity, environment.name(), sql, fingerprint, decision.rule(),
+                decision.approvers(), dev.warden.proxy.approvals.ApprovalRequest.reasonFrom(sql).orElse(sessionReason),
+                id);
+        hold();
+        CompletableFuture.supplyAsync(() -> {
+            var approved = approvals.consumeApproved(identity, environment.name(), fingerprint, sql);
+            if (approved.isPresent()) {
+                return approved.get().request().id();
+            }
+            try {
+                approvals.submit(request);
+                return null;
+            } catch (dev.warden.proxy.approvals.ApprovalException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, services.blockingExecutor()).whenComplete((approvedId, failure) -> client.eventLoop().execute(() -> {
+            if (state == State.CLOSED || failing) {
+                frame.release();
+                return;
+            }
+            if (failure == null && approvedId != null) {
+                log.info("approval.used session={} approval={}", id, approvedId);
+                writeAhead(audit.query(sql, analysis, Decision.ALLOW, protocol, preparedName, approvedId),
+                        frame, readyOrdinal, relay, standIn);
+            } else {
+                String message = failure != null
+                        ? "approval could not be requested: " + ClientErrors.unwrap(failure).getMessage()
+                        : "approval required by Warden rule \"" + decision.rule() + "\": request " + request.id()
+                        + " was filed for " + String.join(" or ", decision.approvers())
+                        + "; run the same statement again once it is approved";
+                if (standIn instanceof FrontendMessage.Parse) {
+                    discardUntilSync = true;
+                }
+                writeAhead(audit.query(sql, analysis, decision, protocol, preparedName,
+                        failure == null ? request.id() : null), frame, readyOrdinal, seq -> {
+                            frame.release();
+                            refuse(BackendMessage.ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, message,
+                                    null, "warden approvals approve " + request.id()), standIn, readyOrdinal);
+                        }, standIn);
+            }
+            releaseHeld();
+        }));
+    }
+
     /** {@code SET warden.reason = '...'} stays in the session for its next approval request. */
     private void rememberReason(Analysis analysis) {
         for (dev.warden.sql.StatementFacts f : analysis.statements()) {
@@ -524,6 +591,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         long ordinal = readyRequested + 1;
         FrontendMessage.Parse standIn = new FrontendMessage.Parse(parse.statement(), blockMarker, java.util.List.of());
+        if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && services.approvals() != null
+                && decision.retry()) {
+            retryApproval(parse.sql(), analysis, decision, QueryEvent.Protocol.EXTENDED, parse.statement(), frame,
+                    ordinal, standIn, seq -> {
+                        statements.put(parse.statement(), new Prepared(parse.statement(), parse.sql(), analysis));
+                        forward(frame);
+                    });
+            return;
+        }
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && services.approvals() != null) {
             // Approved at Parse: the prepared statement may then be executed as the client binds it.
             requestApproval(parse.sql(), analysis, decision, QueryEvent.Protocol.EXTENDED, parse.statement(), frame,
