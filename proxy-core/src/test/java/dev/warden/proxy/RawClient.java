@@ -8,7 +8,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 
 import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -107,15 +106,5 @@ final class RawClient implements AutoCloseable {
     @Override
     public void close() throws IOException {
         socket.close();
-    }
-
-    static void drainUntilEof(DataInputStream in) throws IOException {
-        try {
-            while (true) {
-                in.readByte();
-            }
-        } catch (EOFException e) {
-            // closed
-        }
     }
 }

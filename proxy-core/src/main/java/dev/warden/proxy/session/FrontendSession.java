@@ -1353,11 +1353,4 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         io.netty.util.ReferenceCountUtil.release(msg);
     }
 
-    String id() {
-        return id;
-    }
-
-    Map<String, String> startupParameters() {
-        return startup == null ? Map.of() : startup.parameters();
-    }
 }

@@ -61,6 +61,32 @@ final class ResultMasking {
      *                the formats in {@code fields} (a RowDescription answering Execute or a portal Describe)
      */
     MaskPlan plan(List<Field> fields, List<Short> formats, Analysis analysis) {
+        // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
+        // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
+        MaskContext context = context(analysis);
+        Masker current = masker.get();
+        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead());
+        MaskPlan cached = plans.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        MaskPlan plan = current.plan(columns(fields, formats), context);
+        plans.put(key, plan);
+        return plan;
+    }
+
+    private record PlanKey(Masker masker, List<Field> fields, List<Short> formats, Set<String> reads) {
+    }
+
+    /** Recent plans of this session, least recently used dropped first. */
+    private final java.util.Map<PlanKey, MaskPlan> plans = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<PlanKey, MaskPlan> eldest) {
+            return size() > 64;
+        }
+    };
+
+    private List<ResultColumn> columns(List<Field> fields, List<Short> formats) {
         List<ResultColumn> columns = new ArrayList<>(fields.size());
         for (int i = 0; i < fields.size(); i++) {
             Field f = fields.get(i);
@@ -72,7 +98,7 @@ final class ResultMasking {
                             f.typeOid(), f.typeModifier(), format))
                     .orElseGet(() -> ResultColumn.expression(f.name(), f.typeOid(), format)));
         }
-        return masker.get().plan(columns, context(analysis));
+        return columns;
     }
 
     /** The COPY TO STDOUT of {@code analysis}, if it has one, with the query that describes its columns. */
@@ -129,6 +155,7 @@ final class ResultMasking {
 
     void invalidate() {
         catalog.invalidate();
+        plans.clear();
     }
 
     private MaskContext context(Analysis analysis) {

@@ -13,7 +13,6 @@ import dev.warden.proxy.guardrails.Decision;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.ColumnRef;
 import dev.warden.sql.StatementFacts;
-import dev.warden.sql.TableRef;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -128,9 +127,5 @@ final class SessionAudit {
 
     private static String column(ColumnRef c) {
         return c.table() == null ? c.column() : c.table() + "." + c.column();
-    }
-
-    static String table(TableRef t) {
-        return t.qualified();
     }
 }
