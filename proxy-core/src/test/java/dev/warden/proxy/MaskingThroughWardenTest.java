@@ -142,6 +142,8 @@ class MaskingThroughWardenTest {
         try (Connection c = connect("alice@example.com", List.of("eng"), "")) {
             CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
             for (String sql : List.of("COPY customers TO STDOUT", "COPY customers TO STDOUT WITH (FORMAT csv)",
+                    "COPY customers TO STDOUT WITH (FORMAT csv, DELIMITER '|', NULL 'none')",
+                    "COPY customers TO STDOUT DELIMITER ';'", "COPY customers TO STDOUT WITH (DELIMITER E'\\t')",
                     "COPY (SELECT email, ssn FROM customers) TO STDOUT", "COPY customers TO STDOUT WITH (FORMAT binary)")) {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 long rows = copy.copyOut(sql, out);

@@ -569,9 +569,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         holding = false;
         ByteBuf next;
-        while (!holding && (next = held.poll()) != null) {
-            heldBytes -= next.readableBytes();
-            relayToUpstream(next);
+        try {
+            while (!holding && (next = held.poll()) != null) {
+                heldBytes -= next.readableBytes();
+                relayToUpstream(next);
+            }
+        } catch (RuntimeException e) {
+            // Runs as a task, outside the pipeline: a bad frame ends the session instead of stalling it.
+            fail(e);
+            return;
         }
         upstream.flush();
         if (!holding && !client.config().isAutoRead() && upstream.isWritable()) {
@@ -1133,8 +1139,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         failAndRelease(failure);
                         return;
                     }
-                    copying.copy = masking.copyMasker(columns, ResultMasking.copyFormat(copying.analysis),
-                            copying.analysis);
+                    try {
+                        copying.copy = masking.copyMasker(columns, ResultMasking.copyFormat(copying.analysis),
+                                copying.analysis);
+                    } catch (RuntimeException e) {
+                        failAndRelease(e);
+                        return;
+                    }
                     resumeUpstream(frame);
                 }));
                 return null;
@@ -1224,8 +1235,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         upstreamPaused = false;
         ByteBuf next;
-        while (!upstreamPaused && (next = upstreamHeld.poll()) != null) {
-            relayToClient(next);
+        try {
+            while (!upstreamPaused && (next = upstreamHeld.poll()) != null) {
+                relayToClient(next);
+            }
+        } catch (RuntimeException e) {
+            // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
+            failAndRelease(e);
+            return;
         }
         client.flush();
         if (!upstreamPaused) {

@@ -146,11 +146,70 @@ final class ResultMasking {
                     .orElseGet(() -> ResultColumn.expression(d.name(), d.typeOid(), wire)));
         }
         MaskPlan plan = masker.get().plan(columns, context(analysis));
+        String text = copyText(analysis);
+        boolean csv = format.equals("csv");
+        char delimiter = copyOption(text, "delimiter").map(o -> single(o, "DELIMITER")).orElse(csv ? ',' : '\t');
+        String nullString = copyOption(text, "null").orElse(csv ? "" : "\\N");
+        char quote = copyOption(text, "quote").map(o -> single(o, "QUOTE")).orElse('"');
+        char escape = copyOption(text, "escape").map(o -> single(o, "ESCAPE")).orElse(quote);
         return switch (format) {
-            case "csv" -> CopyMasker.csv(plan, ',', '"', '"', "");
+            case "csv" -> CopyMasker.csv(plan, delimiter, quote, escape, nullString);
             case "binary" -> CopyMasker.binary(plan);
-            default -> CopyMasker.text(plan, '\t', "\\N");
+            default -> CopyMasker.text(plan, delimiter, nullString);
         };
+    }
+
+    private static String copyText(Analysis analysis) {
+        for (StatementFacts f : analysis.statements()) {
+            if (f.copy().isPresent()) {
+                return f.text();
+            }
+        }
+        return "";
+    }
+
+    /**
+     * A COPY option given as a plain string literal, in either syntax ({@code WITH (DELIMITER '|')} or
+     * {@code DELIMITER AS '|'}). Only the options clause after the target is searched, so a query's own text
+     * cannot match. An option Warden cannot read makes the COPY fail rather than be masked with the wrong
+     * delimiter.
+     */
+    static Optional<String> copyOption(String copyText, String option) {
+        int to = indexOfTarget(copyText);
+        String options = to < 0 ? "" : copyText.substring(to);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\b" + option + "\\s+(?:as\\s+)?(E?)'((?:[^']|'')*)'")
+                .matcher(options);
+        if (!m.find()) {
+            if (java.util.regex.Pattern.compile("(?i)\\b" + option + "\\b").matcher(options).find()) {
+                throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot read the COPY "
+                        + option.toUpperCase(java.util.Locale.ROOT) + " option to mask this COPY; give it as a plain "
+                        + "string literal");
+            }
+            return Optional.empty();
+        }
+        String value = m.group(2).replace("''", "'");
+        if (!m.group(1).isEmpty()) {
+            value = value.replace("\\t", "\t").replace("\\n", "\n").replace("\\\\", "\\");
+        }
+        return Optional.of(value);
+    }
+
+    /** Where the options start: after TO STDOUT (COPY ... TO STDOUT [WITH] options). */
+    private static int indexOfTarget(String copyText) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\bto\\s+stdout\\b").matcher(copyText);
+        int end = -1;
+        while (m.find()) {
+            end = m.end();
+        }
+        return end;
+    }
+
+    private static char single(String value, String option) {
+        if (value.length() != 1) {
+            throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "COPY " + option
+                    + " must be a single character for Warden to mask this COPY");
+        }
+        return value.charAt(0);
     }
 
     void invalidate() {
