@@ -99,7 +99,7 @@ class AuditWriteAheadTest {
                     }
                 }
             }
-            assertTrue(logged.list.stream().map(ILoggingEvent::getFormattedMessage)
+            assertTrue(messages(logged).stream()
                     .anyMatch(m -> m.startsWith("audit.unavailable") && m.contains("statement refused")),
                     "the refusal is logged");
         } finally {
@@ -123,7 +123,7 @@ class AuditWriteAheadTest {
             try (Connection direct = warden.direct(); Statement d = direct.createStatement()) {
                 assertEquals(30, ids(d, "SELECT id FROM payments").size());
             }
-            List<String> messages = logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            List<String> messages = messages(logged);
             assertTrue(messages.stream().anyMatch(m -> m.startsWith("audit.unavailable")
                     && m.contains("on_failure=allow") && m.contains("audit sink file:" + warden.auditDir())),
                     "the failure is logged: " + messages);
@@ -232,6 +232,13 @@ class AuditWriteAheadTest {
             }
         }
         return ids;
+    }
+
+    /** The appender is written from event loops while the test reads: copy under its own lock. */
+    private static List<String> messages(ListAppender<ILoggingEvent> logged) {
+        synchronized (logged) {
+            return logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        }
     }
 
     private static ListAppender<ILoggingEvent> captureSessionLog() {

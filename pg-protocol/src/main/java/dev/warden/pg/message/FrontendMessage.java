@@ -113,6 +113,25 @@ public sealed interface FrontendMessage {
             resultFormats = List.copyOf(resultFormats);
         }
 
+        /** What a relay needs from a Bind: which portal, which statement, which result formats. */
+        public record Target(String portal, String statement, List<Short> resultFormats) {
+        }
+
+        /**
+         * Reads a Bind frame's names and result formats, stepping over the parameter values without copying
+         * them: the relay sees every Bind, and parameters can be large. Validates the frame like decode.
+         */
+        public static Target target(ByteBuf frame) {
+            WireReader r = WireReader.ofTypedFrame(frame, "frontend");
+            String portal = r.readCString("portal name");
+            String statement = r.readCString("statement name");
+            r.readShorts("parameter format");
+            r.skipNullableValues("parameter");
+            List<Short> resultFormats = List.copyOf(r.readShorts("result format"));
+            r.expectEnd();
+            return new Target(portal, statement, resultFormats);
+        }
+
         @Override
         public void writeTo(ByteBuf out) {
             int at = WireWriter.begin(out, 'B');

@@ -153,6 +153,21 @@ final class WireReader {
         return Collections.unmodifiableList(out);
     }
 
+    /** Steps over a counted list of nullable values without copying them. */
+    void skipNullableValues(String field) {
+        int n = readCount16(field + " count");
+        for (int i = 0; i < n; i++) {
+            int len = readInt(field + " length");
+            if (len < -1) {
+                throw violation("invalid " + field + " length " + len + " in " + what);
+            }
+            if (len > 0) {
+                need(len, field);
+                pos += len;
+            }
+        }
+    }
+
     void expectEnd() {
         if (pos != end) {
             throw violation((end - pos) + " unexpected trailing bytes in " + what);

@@ -80,6 +80,22 @@ class FrontendMessageTest {
     }
 
     @Test
+    void bindTargetReadsNamesAndResultFormatsWithoutTheParameters() {
+        Bind bind = new Bind("portal", "stmt", List.of((short) 1), Arrays.asList(new byte[1000], null),
+                List.of((short) 1, (short) 0));
+        io.netty.buffer.ByteBuf frame = bind.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        try {
+            assertEquals(new Bind.Target("portal", "stmt", List.of((short) 1, (short) 0)), Bind.target(frame));
+            io.netty.buffer.ByteBuf cut = frame.copy(0, frame.readableBytes() - 3);
+            cut.setInt(1, cut.readableBytes() - 1);
+            org.junit.jupiter.api.Assertions.assertThrows(dev.warden.pg.ProtocolException.class, () -> Bind.target(cut));
+            cut.release();
+        } finally {
+            frame.release();
+        }
+    }
+
+    @Test
     void bindEncodesNullParameterAsMinusOne() {
         Bind bind = new Bind("", "", List.of(), Arrays.asList(null, new byte[] {7}), List.of());
         assertEquals("42" + "00000015" + "00" + "00" + "0000" + "0002" + "ffffffff" + "00000001" + "07" + "0000",

@@ -91,6 +91,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     /** Upstream frames that wait while the catalog is asked what a result's columns are. */
     private final ArrayDeque<ByteBuf> upstreamHeld = new ArrayDeque<>();
     private boolean upstreamPaused;
+    /** The RowDescription decoded while relaying the current frame (cleared for every new frame). */
+    private ByteBuf lastRowDescriptionFrame;
+    private java.util.List<BackendMessage.RowDescription.Field> lastRowDescription;
     private SessionAudit audit;
     private long startedNanos;
     private long statementCount;
@@ -234,7 +237,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 if (discardUntilSync) {
                     frame.release();
                 } else {
-                    FrontendMessage.Bind bind = (FrontendMessage.Bind) FrontendMessage.decode(frame);
+                    FrontendMessage.Bind.Target bind = FrontendMessage.Bind.target(frame);
                     Prepared prepared = statements.get(bind.statement());
                     portals.put(bind.portal(), new Portal(prepared, bind.resultFormats()));
                     forward(frame);
@@ -728,8 +731,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 head.rows++;
                 head.bytes += frame.readableBytes();
             }
-            case 'T' -> head.columns = ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields()
-                    .stream().map(BackendMessage.RowDescription.Field::name).toList();
+            case 'T' -> head.columns = rowDescription(frame).stream()
+                    .map(BackendMessage.RowDescription.Field::name).toList();
             case 'C' -> {
                 head.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
                 if (head.extended) {
@@ -1011,6 +1014,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             upstreamHeld.add(frame);
             return;
         }
+        // Frames are pooled objects: a decoded RowDescription is valid for this call only.
+        lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         if (masking != null) {
             frame = maskResult(type, frame);
@@ -1060,8 +1065,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         boolean simpleBatch = head != null && !head.extended && head.readyOrdinal == readyReceived + 1;
         switch (type) {
             case 'T' -> {
-                java.util.List<BackendMessage.RowDescription.Field> fields =
-                        ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
+                java.util.List<BackendMessage.RowDescription.Field> fields = rowDescription(frame);
                 boolean exempt = exemptFromMasking();
                 if (!exempt && holdForCatalog(fields, frame)) {
                     return null;
@@ -1180,6 +1184,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private boolean exemptFromMasking() {
         return policy().masking().unmaskedFor().exempts(identity.username(), identity.groups(),
                 identity.kind() == Identity.Kind.AGENT);
+    }
+
+    /**
+     * The fields of a RowDescription, decoded once per frame: masking and the audit tally both need them, one
+     * after the other, for the same frame.
+     */
+    private java.util.List<BackendMessage.RowDescription.Field> rowDescription(ByteBuf frame) {
+        if (frame != lastRowDescriptionFrame) {
+            lastRowDescription = ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
+            lastRowDescriptionFrame = frame;
+        }
+        return lastRowDescription;
     }
 
     private void record(PendingDescribe d, java.util.List<BackendMessage.RowDescription.Field> fields) {
