@@ -40,17 +40,31 @@ public final class Analyzer {
         this.parser = new GuardedParser(parseTimeout.toNanos());
     }
 
-    /** Splits {@code sql} into statements and analyses each. */
+    /** Splits {@code sql} into statements and analyses each, under {@code standard_conforming_strings = on}. */
     public Analysis analyze(String sql) {
+        return analyze(sql, true);
+    }
+
+    /**
+     * Splits {@code sql} into statements and analyses each, lexing it as a server with this setting of
+     * {@code standard_conforming_strings} would.
+     */
+    public Analysis analyze(String sql, boolean standardConformingStrings) {
         String source = sql == null ? "" : sql;
         try {
             List<StatementFacts> statements = new ArrayList<>();
-            for (SqlSplitter.Segment segment : SqlSplitter.split(source)) {
+            Lexer.Result lexed = Lexer.tokenize(source, standardConformingStrings);
+            for (SqlSplitter.Segment segment : SqlSplitter.split(source, lexed)) {
                 if (segment.tokens().isEmpty() && !segment.unterminated()) {
                     continue;
                 }
-                statements.add(new Run(source).statement(segment.text(), segment.tokens(),
-                        segment.unterminated()));
+                Run run = new Run(source);
+                StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
+                List<StatementFacts> pieces = new ArrayList<>();
+                for (List<Token> piece : segment.possibleStatements()) {
+                    pieces.add(run.analyse(piece));
+                }
+                statements.add(facts.withNested(pieces, false));
             }
             if (statements.isEmpty()) {
                 FactsBuilder empty = new FactsBuilder(StatementKind.EMPTY);
@@ -71,13 +85,18 @@ public final class Analyzer {
      * keep the values a statement carried. A string left unterminated is redacted to the end. Never throws.
      */
     public String redactLiterals(String sql) {
+        return redactLiterals(sql, true);
+    }
+
+    /** {@link #redactLiterals(String)} under the given {@code standard_conforming_strings}. */
+    public String redactLiterals(String sql, boolean standardConformingStrings) {
         if (sql == null || sql.isEmpty()) {
             return "";
         }
         try {
             StringBuilder out = new StringBuilder(sql.length());
             int copied = 0;
-            for (Token t : Lexer.tokenize(sql).tokens()) {
+            for (Token t : Lexer.tokenize(sql, standardConformingStrings).tokens()) {
                 if (t.type() == Lexer.Type.STRING || t.type() == Lexer.Type.NUMBER) {
                     out.append(sql, copied, t.start()).append('?');
                     copied = t.end();
@@ -87,6 +106,15 @@ public final class Analyzer {
         } catch (RuntimeException | StackOverflowError e) {
             return "?";
         }
+    }
+
+    /**
+     * Whether {@code sql} could read differently under the other setting of {@code standard_conforming_strings}
+     * (a plain string holds a backslash). A text for which this is false splits and classifies the same under
+     * both settings.
+     */
+    public static boolean dependsOnStringSetting(String sql) {
+        return sql != null && Lexer.tokenize(sql, true).settingSensitive();
     }
 
     long cacheHits() {

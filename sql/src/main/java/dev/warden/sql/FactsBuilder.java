@@ -34,6 +34,8 @@ final class FactsBuilder {
     StatementFacts inner;
     final Set<StatementKind> innerKinds = EnumSet.noneOf(StatementKind.class);
     boolean unparsed;
+    final java.util.List<StatementFacts> nested = new java.util.ArrayList<>();
+    boolean dynamicSql;
 
     FactsBuilder(StatementKind kind) {
         this.kind = kind;
@@ -57,11 +59,18 @@ final class FactsBuilder {
         }
     }
 
+    /** A statement that runs, or may run, as part of this one: its writes are this one's writes. */
+    void nest(StatementFacts in) {
+        nested.add(in);
+        writes |= in.writes();
+        dynamicSql |= in.dynamicSql();
+    }
+
     StatementFacts build(String text, String fingerprint) {
         boolean writing = writes || dataModifyingCte || WRITING_KINDS.contains(kind);
         return new StatementFacts(text, fingerprint, kind, objectType, writing, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, Optional.ofNullable(copy),
                 Optional.ofNullable(roleTarget), Optional.ofNullable(preparedName), Optional.ofNullable(inner),
-                innerKinds, unparsed);
+                innerKinds, unparsed, nested, dynamicSql);
     }
 }

@@ -5,14 +5,20 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * PostgreSQL's lexical rules, enough to split statements exactly where the server does and to classify them:
- * standard strings with {@code ''}, {@code E''} strings with backslash escapes, {@code U&''}, {@code B''},
- * {@code X''}, {@code N''}, dollar quotes with tags, quoted identifiers with {@code ""}, {@code --} and nested
- * block comments, positional parameters, operators. Never throws: an unterminated string, identifier or
- * comment swallows the rest of the input and is reported through {@link Result#unterminated()}.
+ * PostgreSQL's lexical rules ({@code src/backend/parser/scan.l}, versions 13 to 17), rule for rule where they
+ * decide where a token ends: {@code --} comments end at {@code \n} or {@code \r}; block comments nest;
+ * whitespace is space, tab, LF, CR, FF and VT; plain {@code '...'} strings follow the session's
+ * {@code standard_conforming_strings} (off: a backslash escapes the next character, as in {@code E''});
+ * {@code N''} is a plain string; {@code B''} and {@code X''} end at the first quote (a doubled quote starts a
+ * new plain string); {@code U&''} and {@code U&""} double their quote and take no backslash escapes; a string
+ * followed by whitespace holding a newline and another quote continues in the state it was in (so
+ * {@code B'0'} newline {@code '\'} is one bit string); dollar quotes end at the same tag.
  *
- * <p>Assumes {@code standard_conforming_strings = on} (the default since PostgreSQL 9.1): with it off, a
- * backslash in a plain {@code '...'} string escapes the next character and the server would split differently.
+ * <p>Never throws: an unterminated string, identifier or comment swallows the rest of the input and is
+ * reported through {@link Result#unterminated()} (the server refuses such a text whole).
+ * {@link Result#settingSensitive()} says whether the reading could change with
+ * {@code standard_conforming_strings}: the two readings are identical up to the first backslash inside a
+ * plain string, so a text without one reads the same under both.
  */
 final class Lexer {
 
@@ -36,43 +42,65 @@ final class Lexer {
         }
     }
 
-    record Result(List<Token> tokens, boolean unterminated) {}
+    /**
+     * @param unterminated whether a string, quoted identifier or comment ran to the end of the input
+     * @param settingSensitive whether a plain string held a backslash, so that the other setting of
+     *     {@code standard_conforming_strings} could read the text differently
+     */
+    record Result(List<Token> tokens, boolean unterminated, boolean settingSensitive) {}
+
+    /** How a string's body is read (scan.l's states xq, xe, xb/xh, xus). */
+    private enum StringMode { PLAIN, ESCAPED, BITS, UNICODE }
 
     private final String s;
     private final int n;
+    private final boolean standardConformingStrings;
     private int pos;
     private boolean unterminated;
+    private boolean settingSensitive;
     private final List<Token> tokens = new ArrayList<>();
 
-    private Lexer(String s) {
+    private Lexer(String s, boolean standardConformingStrings) {
         this.s = s;
         this.n = s.length();
+        this.standardConformingStrings = standardConformingStrings;
     }
 
+    /** Tokens under {@code standard_conforming_strings = on}. */
     static Result tokenize(String sql) {
-        Lexer lexer = new Lexer(sql);
+        return tokenize(sql, true);
+    }
+
+    static Result tokenize(String sql, boolean standardConformingStrings) {
+        Lexer lexer = new Lexer(sql, standardConformingStrings);
         lexer.run();
-        return new Result(lexer.tokens, lexer.unterminated);
+        return new Result(lexer.tokens, lexer.unterminated, lexer.settingSensitive);
+    }
+
+    static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B';
     }
 
     private void run() {
         while (pos < n && !unterminated) {
             char c = s.charAt(pos);
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B') {
+            if (isSpace(c)) {
                 pos++;
             } else if (c == '-' && peek(1) == '-') {
-                int eol = s.indexOf('\n', pos);
-                pos = eol < 0 ? n : eol + 1;
+                pos = endOfLineComment(pos);
             } else if (c == '/' && peek(1) == '*') {
                 blockComment();
             } else if (c == '\'') {
-                quoted(pos, pos, false);
+                string(pos, pos, StringMode.PLAIN);
             } else if ((c == 'e' || c == 'E') && peek(1) == '\'') {
-                quoted(pos, pos + 1, true);
-            } else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && peek(1) == '\'') {
-                quoted(pos, pos + 1, false);
+                string(pos, pos + 1, StringMode.ESCAPED);
+            } else if ((c == 'n' || c == 'N') && peek(1) == '\'') {
+                // scan.l returns NCHAR for the letter alone; the quote then starts an ordinary string.
+                string(pos, pos + 1, StringMode.PLAIN);
+            } else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X') && peek(1) == '\'') {
+                string(pos, pos + 1, StringMode.BITS);
             } else if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '\'') {
-                quoted(pos, pos + 2, false);
+                string(pos, pos + 2, StringMode.UNICODE);
             } else if ((c == 'u' || c == 'U') && peek(1) == '&' && peek(2) == '"') {
                 quotedIdentifier(pos, pos + 2);
             } else if (c == '"') {
@@ -121,41 +149,112 @@ final class Lexer {
         unterminated = true;
     }
 
-    /** A string literal whose opening quote is at {@code quote}; E'' strings also take backslash escapes. */
-    private void quoted(int start, int quote, boolean backslashEscapes) {
-        delimited(start, quote, '\'', backslashEscapes, Type.STRING);
+    /** Where a {@code --} comment starting at {@code at} ends: just past its {@code \n} or {@code \r}. */
+    private int endOfLineComment(int at) {
+        int i = at + 2;
+        while (i < n && s.charAt(i) != '\n' && s.charAt(i) != '\r') {
+            i++;
+        }
+        return i < n ? i + 1 : n;
     }
 
-    private void quotedIdentifier(int start, int quote) {
-        delimited(start, quote, '"', false, Type.QUOTED_IDENT);
-    }
-
-    /** Text between {@code delimiter}s, a doubled delimiter standing for itself. */
-    private void delimited(int start, int open, char delimiter, boolean backslashEscapes, Type type) {
+    /**
+     * A string literal whose opening quote is at {@code quote}, read in scan.l's state for {@code mode}. At
+     * each closing quote, whitespace that holds a newline (comments allowed) followed by another quote
+     * continues the same literal in the same state (scan.l's {@code xqs} and {@code quotecontinue}).
+     */
+    private void string(int start, int quote, StringMode mode) {
+        boolean plain = mode == StringMode.PLAIN;
+        if (plain && !standardConformingStrings) {
+            mode = StringMode.ESCAPED;
+        }
         StringBuilder value = new StringBuilder();
-        pos = open + 1;
+        pos = quote + 1;
         while (pos < n) {
             char c = s.charAt(pos);
-            if (c == delimiter) {
-                if (peek(1) == delimiter) {
-                    value.append(delimiter);
+            if (c == '\'') {
+                if (mode != StringMode.BITS && peek(1) == '\'') {
+                    value.append('\'');
                     pos += 2;
                     continue;
                 }
                 pos++;
-                add(type, start, value.toString());
-                return;
-            }
-            if (c == '\\' && backslashEscapes && pos + 1 < n) {
-                value.append(s.charAt(pos + 1));
-                pos += 2;
+                int next = continuation(pos);
+                if (next < 0) {
+                    add(Type.STRING, start, value.toString());
+                    return;
+                }
+                pos = next + 1;
                 continue;
+            }
+            if (c == '\\') {
+                if (plain) {
+                    settingSensitive = true;
+                }
+                if (mode == StringMode.ESCAPED) {
+                    if (pos + 1 >= n) {
+                        break;
+                    }
+                    value.append(s.charAt(pos + 1));
+                    pos += 2;
+                    continue;
+                }
             }
             value.append(c);
             pos++;
         }
         unterminated = true;
-        add(type, start, value.toString());
+        pos = n;
+        add(Type.STRING, start, value.toString());
+    }
+
+    /**
+     * scan.l's {@code quotecontinue}: from just after a closing quote, whitespace (and {@code --} comments)
+     * including at least one newline, then a quote. Returns the index of that quote, or -1.
+     */
+    private int continuation(int from) {
+        int i = from;
+        boolean newline = false;
+        while (i < n) {
+            char c = s.charAt(i);
+            if (c == '\n' || c == '\r') {
+                newline = true;
+                i++;
+            } else if (isSpace(c)) {
+                i++;
+            } else if (c == '-' && i + 1 < n && s.charAt(i + 1) == '-') {
+                int end = endOfLineComment(i);
+                if (end > i && end <= n && (s.charAt(end - 1) == '\n' || s.charAt(end - 1) == '\r')) {
+                    newline = true;
+                }
+                i = end;
+            } else {
+                break;
+            }
+        }
+        return newline && i < n && s.charAt(i) == '\'' ? i : -1;
+    }
+
+    private void quotedIdentifier(int start, int quote) {
+        StringBuilder value = new StringBuilder();
+        pos = quote + 1;
+        while (pos < n) {
+            char c = s.charAt(pos);
+            if (c == '"') {
+                if (peek(1) == '"') {
+                    value.append('"');
+                    pos += 2;
+                    continue;
+                }
+                pos++;
+                add(Type.QUOTED_IDENT, start, value.toString());
+                return;
+            }
+            value.append(c);
+            pos++;
+        }
+        unterminated = true;
+        add(Type.QUOTED_IDENT, start, value.toString());
     }
 
     private void dollar() {

@@ -6,8 +6,14 @@ import java.util.List;
 
 /**
  * Splits a SQL text into statements at top-level semicolons: not inside strings, quoted identifiers or
- * comments (the lexer sees to that), not inside parentheses or brackets ({@code CREATE RULE ... DO (a; b)}),
- * and not inside the {@code BEGIN ATOMIC ... END} body of a SQL-standard function (as psql does).
+ * comments (the lexer sees to that), not inside parentheses or brackets ({@code CREATE RULE ... DO (a; b)}:
+ * the server rejects a whole text whose semicolon sits inside unbalanced brackets, so nothing of it runs),
+ * and not inside the {@code BEGIN ATOMIC ... END} body of a SQL-standard function.
+ *
+ * <p>Where such a body ends is the server's grammar's decision, which a token count cannot always match
+ * ({@code SELECT 1 AS case;} inside it). So every semicolon-separated piece after {@code BEGIN ATOMIC} is
+ * also handed back as a {@link Segment#possibleStatements() possible statement}: whether the server reads
+ * it as part of the body or as a statement of its own, the analysis sees it.
  */
 final class SqlSplitter {
 
@@ -18,13 +24,22 @@ final class SqlSplitter {
      * @param tokens the statement's tokens, never including the terminating semicolon
      * @param unterminated whether the lexer ran off the end inside a string, identifier or comment here
      */
-    record Segment(String text, List<Token> tokens, boolean unterminated) {}
+    record Segment(String text, List<Token> tokens, boolean unterminated, List<List<Token>> possibleStatements) {
+        Segment(String text, List<Token> tokens, boolean unterminated) {
+            this(text, tokens, unterminated, List.of());
+        }
+    }
 
     private SqlSplitter() {}
 
     static List<Segment> split(String sql) {
-        Lexer.Result lexed = Lexer.tokenize(sql);
+        return split(sql, Lexer.tokenize(sql));
+    }
+
+    static List<Segment> split(String sql, Lexer.Result lexed) {
         List<Token> all = lexed.tokens();
+        List<List<Token>> pieces = new ArrayList<>();
+        int pieceStart = -1;
         List<Segment> segments = new ArrayList<>();
         int segmentStart = 0;
         int firstToken = 0;
@@ -37,11 +52,17 @@ final class SqlSplitter {
                     case "(", "[" -> depth++;
                     case ")", "]" -> depth = Math.max(0, depth - 1);
                     case ";" -> {
+                        if (pieceStart >= 0 && depth == 0) {
+                            addPiece(pieces, all, pieceStart, i);
+                            pieceStart = i + 1;
+                        }
                         if (depth == 0 && atomicDepth == 0) {
                             segments.add(new Segment(sql.substring(segmentStart, t.start()).strip(),
-                                    List.copyOf(all.subList(firstToken, i)), false));
+                                    List.copyOf(all.subList(firstToken, i)), false, List.copyOf(pieces)));
                             segmentStart = t.end();
                             firstToken = i + 1;
+                            pieces.clear();
+                            pieceStart = -1;
                         }
                     }
                     default -> { }
@@ -49,6 +70,9 @@ final class SqlSplitter {
             } else if (t.type() == Lexer.Type.WORD && isRoutineDefinition(all, firstToken)) {
                 if (t.value().equals("begin") && i + 1 < all.size() && all.get(i + 1).isWord("atomic")) {
                     atomicDepth++;
+                    if (pieceStart < 0) {
+                        pieceStart = i + 2;
+                    }
                 } else if (atomicDepth > 0 && t.value().equals("case")) {
                     atomicDepth++;
                 } else if (atomicDepth > 0 && t.value().equals("end")) {
@@ -56,12 +80,26 @@ final class SqlSplitter {
                 }
             }
         }
+        if (pieceStart >= 0) {
+            addPiece(pieces, all, pieceStart, all.size());
+        }
         if (firstToken < all.size() || lexed.unterminated()
                 || !sql.substring(segmentStart).isBlank()) {
             segments.add(new Segment(sql.substring(segmentStart).strip(),
-                    List.copyOf(all.subList(firstToken, all.size())), lexed.unterminated()));
+                    List.copyOf(all.subList(firstToken, all.size())), lexed.unterminated(), List.copyOf(pieces)));
         }
         return segments;
+    }
+
+    /** A piece of a BEGIN ATOMIC body; the body's own closing END alone is not a piece. */
+    private static void addPiece(List<List<Token>> pieces, List<Token> all, int from, int to) {
+        boolean onlyEnd = true;
+        for (int k = from; k < to; k++) {
+            onlyEnd &= all.get(k).isWord("end");
+        }
+        if (!onlyEnd) {
+            pieces.add(List.copyOf(all.subList(from, to)));
+        }
     }
 
     /** {@code CREATE [OR REPLACE] FUNCTION|PROCEDURE}: the only statements that may hold BEGIN ATOMIC. */

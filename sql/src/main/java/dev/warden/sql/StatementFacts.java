@@ -38,6 +38,11 @@ import java.util.Set;
  *     and the inner statement of PREPARE/EXPLAIN/DECLARE/COPY together with its own inner kinds
  * @param unparsed whether the statement's meaning may be hidden from Warden: JSqlParser could not parse it and
  *     the lexer does not know its whole grammar
+ * @param nested statements that run, or may run, as part of this one, each judged like a top-level statement:
+ *     the pieces of a {@code BEGIN ATOMIC} body, the actions of {@code CREATE RULE}, the static SQL of a DO
+ *     block, and (filled in by the proxy from the catalog) the bodies of the user functions it calls
+ * @param dynamicSql whether it runs SQL computed at run time ({@code EXECUTE} of an expression in PL/pgSQL):
+ *     what that SQL does is unknown until it runs
  */
 public record StatementFacts(
         String text,
@@ -57,7 +62,9 @@ public record StatementFacts(
         Optional<String> preparedName,
         Optional<StatementFacts> inner,
         Set<StatementKind> innerKinds,
-        boolean unparsed) {
+        boolean unparsed,
+        java.util.List<StatementFacts> nested,
+        boolean dynamicSql) {
 
     public StatementFacts {
         Objects.requireNonNull(text, "text");
@@ -76,6 +83,7 @@ public record StatementFacts(
         innerKinds = innerKinds.isEmpty()
                 ? Collections.emptySet()
                 : Collections.unmodifiableSet(EnumSet.copyOf(innerKinds));
+        nested = java.util.List.copyOf(nested);
     }
 
     /** Whether this statement is {@code kind} or contains a statement of that kind. */
@@ -87,7 +95,42 @@ public record StatementFacts(
     StatementFacts withText(String newText) {
         return new StatementFacts(newText, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
-                inner, innerKinds, unparsed);
+                inner, innerKinds, unparsed, nested, dynamicSql);
+    }
+
+    /**
+     * These facts with more statements that run as part of this one (function bodies the proxy read from the
+     * catalog); a nested write makes this statement a write.
+     */
+    public StatementFacts withNested(java.util.List<StatementFacts> more, boolean writesMore) {
+        if (more.isEmpty() && !writesMore) {
+            return this;
+        }
+        java.util.List<StatementFacts> all = new java.util.ArrayList<>(nested);
+        all.addAll(more);
+        boolean w = writes || writesMore || more.stream().anyMatch(StatementFacts::writes);
+        boolean dynamic = dynamicSql || more.stream().anyMatch(StatementFacts::dynamicSql);
+        return new StatementFacts(text, fingerprint, kind, objectType, w, tablesRead, tablesWritten,
+                columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
+                inner, innerKinds, unparsed, all, dynamic);
+    }
+
+    /** This statement, its inner statement and every nested statement, depth first. */
+    public java.util.List<StatementFacts> allStatements() {
+        java.util.List<StatementFacts> out = new java.util.ArrayList<>();
+        collect(this, out, 0);
+        return out;
+    }
+
+    private static void collect(StatementFacts f, java.util.List<StatementFacts> out, int depth) {
+        if (depth > 16) {
+            return;
+        }
+        out.add(f);
+        f.inner.ifPresent(in -> collect(in, out, depth + 1));
+        for (StatementFacts n : f.nested) {
+            collect(n, out, depth + 1);
+        }
     }
 
     private static <T> Set<T> frozen(Set<T> set) {

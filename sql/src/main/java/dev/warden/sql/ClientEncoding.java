@@ -1,0 +1,137 @@
+package dev.warden.sql;
+
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * How the server turns a message's bytes into the text its lexer reads. PostgreSQL converts every Query and
+ * Parse text from {@code client_encoding} to the server encoding before lexing it, so Warden must decode the
+ * same bytes with the same encoding: in SJIS, BIG5, GBK, UHC, GB18030 and JOHAB the second byte of a character
+ * can be {@code \}, {@code '} or another ASCII byte, and a UTF-8 reading would see a backslash the server
+ * never sees. When the server encoding is {@code SQL_ASCII} the server converts nothing and lexes the raw
+ * bytes, which a one-byte-per-character reading mirrors.
+ *
+ * <p>Decoding is strict: bytes that are not valid in the encoding raise {@link CharacterCodingException} (the
+ * server refuses them too, with 22021), so Warden never lexes a guess. An encoding Java cannot read is
+ * {@linkplain #named unknown}, and the proxy refuses to lex under it.
+ */
+public final class ClientEncoding {
+
+    /** PostgreSQL's names (upper case, as ParameterStatus reports them) and the Java charset of each. */
+    private static final Map<String, String> JAVA_NAMES = Map.ofEntries(
+            Map.entry("UTF8", "UTF-8"), Map.entry("UNICODE", "UTF-8"),
+            Map.entry("SQL_ASCII", "UTF-8"),
+            Map.entry("LATIN1", "ISO-8859-1"), Map.entry("LATIN2", "ISO-8859-2"), Map.entry("LATIN3", "ISO-8859-3"),
+            Map.entry("LATIN4", "ISO-8859-4"), Map.entry("LATIN5", "ISO-8859-9"), Map.entry("LATIN6", "ISO-8859-10"),
+            Map.entry("LATIN7", "ISO-8859-13"), Map.entry("LATIN8", "ISO-8859-14"),
+            Map.entry("LATIN9", "ISO-8859-15"), Map.entry("LATIN10", "ISO-8859-16"),
+            Map.entry("ISO_8859_5", "ISO-8859-5"), Map.entry("ISO_8859_6", "ISO-8859-6"),
+            Map.entry("ISO_8859_7", "ISO-8859-7"), Map.entry("ISO_8859_8", "ISO-8859-8"),
+            Map.entry("WIN1250", "windows-1250"), Map.entry("WIN1251", "windows-1251"),
+            Map.entry("WIN1252", "windows-1252"), Map.entry("WIN1253", "windows-1253"),
+            Map.entry("WIN1254", "windows-1254"), Map.entry("WIN1255", "windows-1255"),
+            Map.entry("WIN1256", "windows-1256"), Map.entry("WIN1257", "windows-1257"),
+            Map.entry("WIN1258", "windows-1258"), Map.entry("WIN866", "IBM866"), Map.entry("WIN874", "x-windows-874"),
+            Map.entry("KOI8R", "KOI8-R"), Map.entry("KOI8U", "KOI8-U"),
+            Map.entry("EUC_JP", "EUC-JP"), Map.entry("EUC_CN", "GB2312"), Map.entry("EUC_KR", "EUC-KR"),
+            Map.entry("EUC_TW", "x-EUC-TW"),
+            Map.entry("SJIS", "windows-31j"), Map.entry("BIG5", "Big5"), Map.entry("GBK", "GBK"),
+            Map.entry("UHC", "x-windows-949"), Map.entry("GB18030", "GB18030"), Map.entry("JOHAB", "x-Johab"));
+
+    /** Client-only encodings whose multi-byte characters may contain ASCII bytes. */
+    private static final Set<String> ASCII_UNSAFE = Set.of("SJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB");
+
+    /** Raw bytes, one character each: what the server lexes when it converts nothing. */
+    public static final ClientEncoding RAW = new ClientEncoding("SQL_ASCII (raw)", StandardCharsets.ISO_8859_1,
+            false);
+    public static final ClientEncoding UTF8 = new ClientEncoding("UTF8", StandardCharsets.UTF_8, false);
+
+    private final String name;
+    private final Charset charset;
+    private final boolean asciiUnsafe;
+
+    private ClientEncoding(String name, Charset charset, boolean asciiUnsafe) {
+        this.name = name;
+        this.charset = charset;
+        this.asciiUnsafe = asciiUnsafe;
+    }
+
+    /**
+     * The encoding the server's lexer effectively reads for this {@code client_encoding} and
+     * {@code server_encoding}; empty when Java has no matching charset.
+     */
+    public static Optional<ClientEncoding> of(String clientEncoding, String serverEncoding) {
+        if (serverEncoding != null && normalize(serverEncoding).equals("SQL_ASCII")) {
+            return Optional.of(RAW);
+        }
+        return named(clientEncoding);
+    }
+
+    /** The encoding PostgreSQL calls {@code pgName} (any case; {@code _} and {@code -} ignored). */
+    public static Optional<ClientEncoding> named(String pgName) {
+        if (pgName == null) {
+            return Optional.empty();
+        }
+        String key = normalize(pgName);
+        String canonical = JAVA_NAMES.keySet().stream().filter(k -> normalize(k).equals(key)).findFirst()
+                .orElse(null);
+        if (canonical == null) {
+            return Optional.empty();
+        }
+        String java = JAVA_NAMES.get(canonical);
+        if (!Charset.isSupported(java)) {
+            return Optional.empty();
+        }
+        return Optional.of(canonical.equals("UTF8") ? UTF8
+                : new ClientEncoding(canonical, Charset.forName(java), ASCII_UNSAFE.contains(canonical)));
+    }
+
+    private static String normalize(String name) {
+        return name.toUpperCase(Locale.ROOT).replace("_", "").replace("-", "");
+    }
+
+    /** PostgreSQL's name of the encoding. */
+    public String name() {
+        return name;
+    }
+
+    /** Whether a multi-byte character may contain ASCII bytes (so only this decoding reads the text right). */
+    public boolean asciiUnsafe() {
+        return asciiUnsafe;
+    }
+
+    /** The text the server lexes, or an exception when the bytes are not valid in this encoding. */
+    public String decode(byte[] bytes, int offset, int length) throws CharacterCodingException {
+        CharBuffer chars = charset.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes, offset, length));
+        String text = chars.toString();
+        if (text.indexOf('\0') >= 0) {
+            throw new CharacterCodingException();
+        }
+        return text;
+    }
+
+    public String decode(byte[] bytes) throws CharacterCodingException {
+        return decode(bytes, 0, bytes.length);
+    }
+
+    /** The text as the client encoding's bytes (for tests that build what a client would send). */
+    public byte[] encode(String text) {
+        return text.getBytes(charset);
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
