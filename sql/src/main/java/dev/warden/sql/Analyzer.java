@@ -53,19 +53,7 @@ public final class Analyzer {
         String source = sql == null ? "" : sql;
         try {
             List<StatementFacts> statements = new ArrayList<>();
-            Lexer.Result lexed = Lexer.tokenize(source, standardConformingStrings);
-            for (SqlSplitter.Segment segment : SqlSplitter.split(source, lexed)) {
-                if (segment.tokens().isEmpty() && !segment.unterminated()) {
-                    continue;
-                }
-                Run run = new Run(source);
-                StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
-                List<StatementFacts> pieces = new ArrayList<>();
-                for (List<Token> piece : segment.possibleStatements()) {
-                    pieces.add(run.analyse(piece));
-                }
-                statements.add(facts.withNested(pieces, false));
-            }
+            statements.addAll(statements(source, standardConformingStrings, 0));
             if (statements.isEmpty()) {
                 FactsBuilder empty = new FactsBuilder(StatementKind.EMPTY);
                 statements.add(empty.build("", Shape.fingerprint(List.of())));
@@ -76,6 +64,64 @@ public final class Analyzer {
             FactsBuilder unknown = new FactsBuilder(StatementKind.OTHER);
             unknown.unparsed = true;
             return new Analysis(List.of(unknown.build(source.strip(), Shape.fingerprint(List.of()))));
+        }
+    }
+
+    /** Deeper than this, SQL inside SQL (EXECUTE of a string in a DO block in ...) counts as unknown. */
+    private static final int MAX_NESTING = 4;
+
+    private List<StatementFacts> statements(String source, boolean scs, int depth) {
+        List<StatementFacts> statements = new ArrayList<>();
+        Lexer.Result lexed = Lexer.tokenize(source, scs);
+        for (SqlSplitter.Segment segment : SqlSplitter.split(source, lexed)) {
+            if (segment.tokens().isEmpty() && !segment.unterminated()) {
+                continue;
+            }
+            Run run = new Run(source);
+            StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
+            List<StatementFacts> nested = new ArrayList<>();
+            for (List<Token> piece : segment.possibleStatements()) {
+                nested.add(run.analyse(piece));
+            }
+            boolean dynamic = false;
+            RoutineBodies.Found found = LexicalAnalysis.runsWithin(source, segment.tokens());
+            if (found != null) {
+                dynamic = found.dynamic();
+                for (String text : found.statements()) {
+                    if (depth >= MAX_NESTING) {
+                        dynamic = true;
+                        break;
+                    }
+                    nested.addAll(statements(text, scs, depth + 1));
+                }
+            }
+            statements.add(facts.withNested(nested, false, dynamic));
+        }
+        return statements;
+    }
+
+    /**
+     * What a routine body runs when called, analysed like top-level statements: a {@code sql} body's
+     * statements, the static SQL of a {@code plpgsql} body and the constant strings it EXECUTEs. {@code dynamic}
+     * is set when the body also runs SQL computed at run time, or is written in a language Warden cannot read.
+     */
+    public RoutineAnalysis analyzeRoutineBody(String language, String body, boolean standardConformingStrings) {
+        try {
+            RoutineBodies.Found found = RoutineBodies.of(language, body == null ? "" : body);
+            List<StatementFacts> out = new ArrayList<>();
+            for (String text : found.statements()) {
+                out.addAll(statements(text, standardConformingStrings, 1));
+            }
+            return new RoutineAnalysis(out, found.dynamic());
+        } catch (RuntimeException | StackOverflowError e) {
+            return new RoutineAnalysis(List.of(), true);
+        }
+    }
+
+    /** The statements a routine body runs, and whether it also runs SQL nobody can read before it runs. */
+    public record RoutineAnalysis(List<StatementFacts> statements, boolean dynamic) {
+        public RoutineAnalysis {
+            statements = List.copyOf(statements);
         }
     }
 
@@ -182,6 +228,8 @@ public final class Analyzer {
             }
             if (b == null) {
                 b = fallback(tokens);
+            } else {
+                mergeRule(b, tokens);
             }
             StatementFacts facts = b.build(text, Shape.fingerprint(tokens));
             if (cache != null && !(outcome instanceof TimedOut)) {
@@ -194,7 +242,16 @@ public final class Analyzer {
         private FactsBuilder fallback(List<Token> tokens) {
             FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
             b.unparsed = !LexicalAnalysis.isDeclarativeDdl(b);
+            mergeRule(b, tokens);
             return b;
+        }
+
+        /** SQL's MERGE has no WHERE: its ON condition chooses the rows, and ON true chooses them all. */
+        private void mergeRule(FactsBuilder b, List<Token> tokens) {
+            if (b.kind == StatementKind.MERGE) {
+                LexicalAnalysis.mergeActions(tokens, b);
+                b.hasWhere = LexicalAnalysis.mergeRestrictsRows(tokens);
+            }
         }
     }
 }

@@ -18,6 +18,31 @@ final class FactsBuilder {
             StatementKind.VACUUM, StatementKind.CLUSTER, StatementKind.REINDEX, StatementKind.LOCK,
             StatementKind.ALTER_SYSTEM, StatementKind.LOAD);
 
+    /**
+     * Built-in functions that change data or server state when called, so a SELECT calling them is a write:
+     * large-object writers, sequences, settings, signals to other sessions, advisory locks, notifications,
+     * WAL and replication control, statistics resets, and writers of other servers.
+     */
+    static final Set<String> WRITING_FUNCTIONS = Set.of(
+            "lo_from_bytea", "lo_put", "lo_create", "lo_creat", "lo_unlink", "lo_import", "lo_export", "lowrite",
+            "lo_truncate", "lo_truncate64", "be_lo_put",
+            "nextval", "setval", "set_config", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf",
+            "pg_rotate_logfile", "pg_switch_wal", "pg_create_restore_point", "pg_promote", "pg_notify",
+            "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
+            "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
+            "pg_try_advisory_xact_lock_shared", "pg_advisory_unlock", "pg_advisory_unlock_shared",
+            "pg_advisory_unlock_all", "pg_stat_reset", "pg_stat_reset_shared", "pg_stat_reset_single_table_counters",
+            "pg_stat_reset_single_function_counters", "pg_stat_reset_slru", "pg_stat_reset_replication_slot",
+            "pg_stat_reset_subscription_stats", "pg_create_physical_replication_slot",
+            "pg_create_logical_replication_slot", "pg_drop_replication_slot", "pg_copy_physical_replication_slot",
+            "pg_copy_logical_replication_slot", "pg_replication_slot_advance", "pg_logical_slot_get_changes",
+            "pg_logical_slot_get_binary_changes", "pg_logical_emit_message", "pg_replication_origin_create",
+            "pg_replication_origin_drop", "pg_replication_origin_advance", "pg_replication_origin_session_setup",
+            "pg_replication_origin_xact_setup", "pg_import_system_collations", "pg_log_backend_memory_contexts",
+            "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_backup_start", "pg_backup_stop",
+            "pg_start_backup", "pg_stop_backup", "pg_file_write", "pg_file_rename", "pg_file_unlink",
+            "pg_file_sync", "dblink_exec", "dblink_send_query");
+
     StatementKind kind = StatementKind.OTHER;
     String objectType = "";
     boolean writes;
@@ -59,6 +84,16 @@ final class FactsBuilder {
         }
     }
 
+    private boolean callsWriter() {
+        for (String fn : functions) {
+            int dot = fn.lastIndexOf('.');
+            if (WRITING_FUNCTIONS.contains(dot < 0 ? fn : fn.substring(dot + 1))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A statement that runs, or may run, as part of this one: its writes are this one's writes. */
     void nest(StatementFacts in) {
         nested.add(in);
@@ -67,7 +102,7 @@ final class FactsBuilder {
     }
 
     StatementFacts build(String text, String fingerprint) {
-        boolean writing = writes || dataModifyingCte || WRITING_KINDS.contains(kind);
+        boolean writing = writes || dataModifyingCte || WRITING_KINDS.contains(kind) || callsWriter();
         return new StatementFacts(text, fingerprint, kind, objectType, writing, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, Optional.ofNullable(copy),
                 Optional.ofNullable(roleTarget), Optional.ofNullable(preparedName), Optional.ofNullable(inner),

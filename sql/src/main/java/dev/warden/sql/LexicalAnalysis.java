@@ -269,6 +269,157 @@ final class LexicalAnalysis {
         return b;
     }
 
+    /**
+     * The SQL that runs as part of a statement, as texts to analyse like top-level statements: the actions of
+     * {@code CREATE RULE} (they run with every later statement the rule fires on) and what a DO block runs.
+     * Null for other statements.
+     */
+    static RoutineBodies.Found runsWithin(String source, List<Token> tokens) {
+        Cursor c = new Cursor(tokens, 0);
+        if (c.word("do")) {
+            String language = "plpgsql";
+            String body = null;
+            while (!c.atEnd()) {
+                if (c.word("language")) {
+                    Token lang = c.atEnd() ? null : c.tokens.get(c.i);
+                    if (lang != null && (lang.isIdentifier() || lang.type() == Type.STRING)) {
+                        language = lang.value();
+                    }
+                    c.next();
+                } else if (c.peekType(Type.STRING)) {
+                    body = c.tokens.get(c.i).value();
+                    c.next();
+                } else {
+                    c.next();
+                }
+            }
+            return body == null ? new RoutineBodies.Found(List.of(), true) : RoutineBodies.of(language, body);
+        }
+        if (!c.word("create")) {
+            return null;
+        }
+        c.words("or", "replace");
+        if (!c.word("rule")) {
+            return null;
+        }
+        int doAt = c.indexOfWord("do");
+        if (doAt < 0) {
+            return new RoutineBodies.Found(List.of(), true);
+        }
+        Cursor a = new Cursor(tokens, doAt + 1);
+        if (!a.word("also")) {
+            a.word("instead");
+        }
+        if (a.word("nothing")) {
+            return new RoutineBodies.Found(List.of(), false);
+        }
+        List<String> actions = new java.util.ArrayList<>();
+        if (a.peekOp("(")) {
+            int close = a.matchingParen();
+            int end = close < 0 ? tokens.size() : close;
+            int from = a.i + 1;
+            int depth = 0;
+            for (int k = from; k <= end; k++) {
+                boolean boundary = k == end;
+                if (!boundary) {
+                    Token t = tokens.get(k);
+                    if (t.isOp("(")) {
+                        depth++;
+                    } else if (t.isOp(")")) {
+                        depth--;
+                    } else if (depth == 0 && t.isOp(";")) {
+                        boundary = true;
+                    }
+                }
+                if (boundary) {
+                    if (k > from) {
+                        actions.add(source.substring(tokens.get(from).start(), tokens.get(k - 1).end()));
+                    }
+                    from = k + 1;
+                }
+            }
+        } else if (!a.atEnd()) {
+            actions.add(source.substring(tokens.get(a.i).start(), tokens.get(tokens.size() - 1).end()));
+        }
+        return new RoutineBodies.Found(actions, false);
+    }
+
+    /**
+     * Whether a MERGE's join condition chooses target rows, as a WHERE would: false when it is constant
+     * ({@code ON true}, {@code ON 1 = 1}: no column at all) or compares a column with itself.
+     */
+    static boolean mergeRestrictsRows(List<Token> tokens) {
+        int when = new Cursor(tokens, 0).indexOfWord("when");
+        int end = when < 0 ? tokens.size() : when;
+        int on = -1;
+        int depth = 0;
+        for (int k = 0; k < end; k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                depth--;
+            } else if (depth == 0 && t.isWord("on")) {
+                on = k; // the last ON before WHEN: an earlier one may belong to a join in USING
+            }
+        }
+        if (on < 0) {
+            return false;
+        }
+        List<Token> condition = tokens.subList(on + 1, end);
+        boolean anyColumn = false;
+        for (int k = 0; k < condition.size(); k++) {
+            Token t = condition.get(k);
+            boolean call = k + 1 < condition.size() && condition.get(k + 1).isOp("(");
+            if (t.isIdentifier() && !call && !(t.type() == Type.WORD && Set.of("true", "false", "null", "and",
+                    "or", "not", "is", "unknown", "distinct", "from", "between", "symmetric", "in", "like",
+                    "ilike", "similar", "to", "escape", "any", "all", "some", "case", "when", "then", "else",
+                    "end", "coalesce", "nullif", "greatest", "least", "cast", "as", "collate", "isnull",
+                    "notnull", "at", "time", "zone").contains(t.value()))) {
+                anyColumn = true;
+            }
+        }
+        if (!anyColumn) {
+            return false;
+        }
+        // a.x = a.x (or x = x): true for every row where x is not null
+        int eq = -1;
+        for (int k = 0; k < condition.size(); k++) {
+            if (condition.get(k).isOp("=")) {
+                eq = eq < 0 ? k : -2;
+            }
+        }
+        if (eq > 0 && condition.size() == 2 * eq + 1) {
+            boolean same = true;
+            for (int k = 0; k < eq; k++) {
+                Token l = condition.get(k);
+                Token r = condition.get(eq + 1 + k);
+                same &= l.type() == r.type() && l.value().equals(r.value());
+            }
+            if (same) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The actions a MERGE may take ({@code THEN UPDATE}, {@code THEN DELETE}, {@code THEN INSERT}). */
+    static void mergeActions(List<Token> tokens, FactsBuilder b) {
+        for (int k = 1; k < tokens.size(); k++) {
+            if (!tokens.get(k - 1).isWord("then")) {
+                continue;
+            }
+            Token t = tokens.get(k);
+            if (t.isWord("update")) {
+                b.innerKinds.add(StatementKind.UPDATE);
+            } else if (t.isWord("delete")) {
+                b.innerKinds.add(StatementKind.DELETE);
+            } else if (t.isWord("insert")) {
+                b.innerKinds.add(StatementKind.INSERT);
+            }
+        }
+    }
+
     /** Whether JSqlParser should analyse the statement (queries, DML, CREATE, ALTER other than SYSTEM). */
     static boolean usesParser(List<Token> tokens) {
         Cursor c = new Cursor(tokens, 0);

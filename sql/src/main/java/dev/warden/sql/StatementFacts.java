@@ -103,13 +103,18 @@ public record StatementFacts(
      * catalog); a nested write makes this statement a write.
      */
     public StatementFacts withNested(java.util.List<StatementFacts> more, boolean writesMore) {
-        if (more.isEmpty() && !writesMore) {
+        return withNested(more, writesMore, false);
+    }
+
+    /** {@link #withNested(java.util.List, boolean)}, also marking SQL computed at run time. */
+    public StatementFacts withNested(java.util.List<StatementFacts> more, boolean writesMore, boolean dynamicMore) {
+        if (more.isEmpty() && !writesMore && !dynamicMore) {
             return this;
         }
         java.util.List<StatementFacts> all = new java.util.ArrayList<>(nested);
         all.addAll(more);
-        boolean w = writes || writesMore || more.stream().anyMatch(StatementFacts::writes);
-        boolean dynamic = dynamicSql || more.stream().anyMatch(StatementFacts::dynamicSql);
+        boolean w = writes || writesMore || dynamicMore || more.stream().anyMatch(StatementFacts::writes);
+        boolean dynamic = dynamicSql || dynamicMore || more.stream().anyMatch(StatementFacts::dynamicSql);
         return new StatementFacts(text, fingerprint, kind, objectType, w, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
                 inner, innerKinds, unparsed, all, dynamic);

@@ -55,7 +55,22 @@ public final class Guardrails {
         return Decision.ALLOW;
     }
 
+    /**
+     * The decision for one statement. What runs as part of it (the actions of a rule it creates, the static
+     * SQL of a DO block, the pieces of a BEGIN ATOMIC body, the bodies of user functions it calls) is judged
+     * like a statement of its own: a DROP in a body is a DROP.
+     */
     public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser) {
+        for (StatementFacts f : facts.allStatements()) {
+            Decision d = decideOne(who, env, f, upstreamUser);
+            if (!d.allowed()) {
+                return d;
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser) {
         Decision baseline = baseline(env, facts, upstreamUser);
         if (!baseline.allowed()) {
             return baseline;
@@ -110,6 +125,17 @@ public final class Guardrails {
                 && baselineOn(env, "drop-table-or-schema")) {
             return Decision.block("drop-table-or-schema", "DROP " + f.objectType() + " is not allowed"
                     + tablesSuffix(f), null);
+        }
+        if ((kind == StatementKind.DROP_OWNED || kind == StatementKind.REASSIGN_OWNED)
+                && baselineOn(env, "drop-table-or-schema")) {
+            return Decision.block("drop-table-or-schema", (kind == StatementKind.DROP_OWNED
+                    ? "DROP OWNED drops every object the role owns" : "REASSIGN OWNED hands every object the role "
+                    + "owns to another role") + " and is covered by the rule against dropping tables", null);
+        }
+        if (f.dynamicSql() && baselineOn(env, "dynamic-sql")) {
+            return Decision.block("dynamic-sql", "this runs SQL built at run time (EXECUTE of an expression, or "
+                    + "code in a language Warden cannot read), which could be anything, including a DROP",
+                    "run the statements themselves, or EXECUTE a constant string");
         }
         if (kind == StatementKind.TRUNCATE && baselineOn(env, "truncate")) {
             return Decision.block("truncate", "TRUNCATE is not allowed" + tablesSuffix(f), null);
@@ -179,6 +205,8 @@ public final class Guardrails {
             String kind = f.kind().name();
             String withObject = f.objectType().isEmpty() ? kind : kind + " " + f.objectType();
             boolean any = m.statements().contains(kind) || m.statements().contains(withObject)
+                    || ((f.kind() == StatementKind.DROP_OWNED || f.kind() == StatementKind.REASSIGN_OWNED)
+                        && m.statements().contains(StatementKind.DROP.name()))
                     || f.innerKinds().stream().anyMatch(k -> m.statements().contains(k.name()));
             if (!any) {
                 return false;

@@ -1,0 +1,138 @@
+package dev.warden.sql;
+
+import dev.warden.sql.Lexer.Token;
+import dev.warden.sql.Lexer.Type;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Finds the SQL that code runs: the static statements of a PL/pgSQL body (a DO block or a function), the
+ * constant strings it hands to {@code EXECUTE}, and whether it also executes SQL computed at run time, which
+ * no reading of the text can know. A body in another procedural language (plpython, plperl ...) can run
+ * anything, so it counts as dynamic.
+ *
+ * <p>Over-approximates on purpose: a SQL command word at the start of a PL/pgSQL statement (after {@code ;},
+ * {@code BEGIN}, {@code THEN}, {@code ELSE}, {@code LOOP}, a label, {@code IN} of a FOR loop,
+ * {@code RETURN QUERY}) starts a statement that runs up to the next top-level semicolon. PL/pgSQL reads its
+ * strings under the session's {@code standard_conforming_strings}, so both readings are taken.
+ */
+final class RoutineBodies {
+
+    /** Statement texts found in a body, and whether it also runs SQL built at run time. */
+    record Found(List<String> statements, boolean dynamic) {}
+
+    /** Words that start an SQL statement inside PL/pgSQL (PERFORM reads as SELECT). */
+    private static final Set<String> SQL_STARTS = Set.of("select", "insert", "update", "delete", "merge", "with",
+            "values", "table", "drop", "truncate", "create", "alter", "grant", "revoke", "comment", "copy", "lock",
+            "vacuum", "analyze", "analyse", "cluster", "reindex", "refresh", "reassign", "security", "import",
+            "call", "do", "set", "reset", "notify", "listen", "unlisten", "discard", "checkpoint", "load",
+            "perform", "prepare", "deallocate", "declare", "fetch", "move", "close", "explain");
+
+    /** Tokens after which a new PL/pgSQL statement may begin. */
+    private static final Set<String> STATEMENT_BOUNDARY_WORDS = Set.of("begin", "then", "else", "loop", "in",
+            "query", "exception", "declare");
+
+    private static final Set<String> PLPGSQL = Set.of("plpgsql");
+
+    private RoutineBodies() {}
+
+    /** The SQL a routine body of {@code language} runs; {@code sql} bodies are themselves the statements. */
+    static Found of(String language, String body) {
+        String lang = language == null ? "plpgsql" : language.toLowerCase(Locale.ROOT);
+        if (lang.equals("sql")) {
+            return new Found(List.of(body), false);
+        }
+        if (lang.equals("internal") || lang.equals("c")) {
+            return new Found(List.of(), false);
+        }
+        if (!PLPGSQL.contains(lang)) {
+            return new Found(List.of(), true);
+        }
+        List<String> statements = new ArrayList<>();
+        boolean dynamic = false;
+        for (boolean scs : new boolean[] {true, false}) {
+            Found f = plpgsql(body, scs);
+            for (String s : f.statements()) {
+                if (!statements.contains(s)) {
+                    statements.add(s);
+                }
+            }
+            dynamic |= f.dynamic();
+        }
+        return new Found(statements, dynamic);
+    }
+
+    private static Found plpgsql(String body, boolean scs) {
+        Lexer.Result lexed = Lexer.tokenize(body, scs);
+        List<Token> tokens = lexed.tokens();
+        List<String> out = new ArrayList<>();
+        boolean dynamic = lexed.unterminated();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.type() != Type.WORD) {
+                continue;
+            }
+            Token prev = i > 0 ? tokens.get(i - 1) : null;
+            if (t.value().equals("execute") && !isGrantedPrivilege(tokens, i)) {
+                Token arg = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+                Token after = i + 2 < tokens.size() ? tokens.get(i + 2) : null;
+                boolean constant = arg != null && arg.type() == Type.STRING && (after == null || after.isOp(";")
+                        || after.isWord("into") || after.isWord("using") || after.isWord("loop")
+                        || after.isWord("strict"));
+                if (constant) {
+                    out.add(arg.value());
+                } else {
+                    dynamic = true;
+                }
+                continue;
+            }
+            if (!SQL_STARTS.contains(t.value()) || !startsStatement(prev)) {
+                continue;
+            }
+            int end = statementEnd(tokens, i);
+            String text = body.substring(t.start(), tokens.get(end - 1).end());
+            if (t.value().equals("perform")) {
+                text = "SELECT " + body.substring(tokens.get(Math.min(i + 1, end - 1)).start(),
+                        tokens.get(end - 1).end());
+            }
+            out.add(text);
+        }
+        return new Found(out, dynamic);
+    }
+
+    private static boolean startsStatement(Token prev) {
+        if (prev == null) {
+            return true;
+        }
+        if (prev.type() == Type.OPERATOR) {
+            return prev.value().equals(";") || prev.value().endsWith(">>");
+        }
+        return prev.type() == Type.WORD && STATEMENT_BOUNDARY_WORDS.contains(prev.value());
+    }
+
+    /** {@code GRANT EXECUTE ON FUNCTION ...}: the privilege, not the PL/pgSQL statement. */
+    private static boolean isGrantedPrivilege(List<Token> tokens, int i) {
+        Token next = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+        Token prev = i > 0 ? tokens.get(i - 1) : null;
+        return (next != null && next.isWord("on")) || (prev != null && (prev.isWord("grant")
+                || prev.isWord("revoke") || prev.isOp(",")));
+    }
+
+    /** Index just past the statement starting at {@code from}: the next top-level {@code ;} or LOOP. */
+    private static int statementEnd(List<Token> tokens, int from) {
+        int depth = 0;
+        for (int k = from; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(") || t.isOp("[")) {
+                depth++;
+            } else if (t.isOp(")") || t.isOp("]")) {
+                depth = Math.max(0, depth - 1);
+            } else if (depth == 0 && (t.isOp(";") || (k > from && t.isWord("loop")))) {
+                return Math.max(k, from + 1);
+            }
+        }
+        return tokens.size();
+    }
+}

@@ -1,0 +1,139 @@
+package dev.warden.sql;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The attacks that once made Warden's reading differ from PostgreSQL's, and the writes that hid behind other
+ * statements: each must now be visible in the analysis. (The differential test checks the readings against
+ * the real server; these name the known attacks one by one.)
+ */
+class HiddenStatementsTest {
+
+    private final Analyzer analyzer = new Analyzer(100);
+
+    private static List<StatementKind> kinds(Analysis a) {
+        return a.statements().stream().map(StatementFacts::kind).toList();
+    }
+
+    private static boolean anyKind(Analysis a, StatementKind kind) {
+        return a.statements().stream().flatMap(f -> f.allStatements().stream()).anyMatch(f -> f.kind() == kind);
+    }
+
+    @Test
+    void lineCommentEndsAtCarriageReturn() {
+        Analysis a = analyzer.analyze("SELECT 1 -- note\r; DROP TABLE customers; -- rest");
+        assertEquals(List.of(StatementKind.SELECT, StatementKind.DROP), kinds(a));
+    }
+
+    @Test
+    void backslashQuoteFollowsStandardConformingStrings() {
+        String sql = "SELECT 'a\\'; DROP TABLE customers; --'";
+        assertEquals(List.of(StatementKind.SELECT), kinds(analyzer.analyze(sql, false)));
+        assertEquals(List.of(StatementKind.SELECT, StatementKind.DROP), kinds(analyzer.analyze(sql, true)));
+        assertTrue(Analyzer.dependsOnStringSetting(sql));
+        assertFalse(Analyzer.dependsOnStringSetting("SELECT E'a\\'' , 'b'"));
+    }
+
+    @Test
+    void bitStringEndsAtItsFirstQuoteAndContinuesInItsOwnState() {
+        // B'0' then a doubled quote: the second quote opens an ordinary string (escapes under scs off)
+        String doubled = "SELECT B'0''\\'; DROP TABLE customers; --'";
+        assertEquals(List.of(StatementKind.SELECT), kinds(analyzer.analyze(doubled, false)));
+        // A continuation after a newline stays a bit string, where a backslash is just a character
+        String continued = "SELECT B'0'\n'\\'; DROP TABLE customers; --'";
+        assertEquals(List.of(StatementKind.SELECT, StatementKind.DROP), kinds(analyzer.analyze(continued, false)));
+    }
+
+    @Test
+    void sjisTrailByteIsNotABackslash() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.writeBytes("SELECT E'".getBytes(StandardCharsets.US_ASCII));
+        bytes.write(0x95);
+        bytes.write(0x5C); // the second byte of one SJIS character
+        bytes.writeBytes("'; DROP TABLE customers; --'".getBytes(StandardCharsets.US_ASCII));
+        String text = ClientEncoding.named("SJIS").orElseThrow().decode(bytes.toByteArray());
+        assertEquals(List.of(StatementKind.SELECT, StatementKind.DROP), kinds(analyzer.analyze(text)));
+    }
+
+    @Test
+    void everyPieceOfAnAtomicBodyIsSeen() {
+        Analysis a = analyzer.analyze("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 AS case;"
+                + " END; DROP TABLE customers;");
+        assertTrue(anyKind(a, StatementKind.DROP), a.toString());
+    }
+
+    @Test
+    void dropOwnedIsItsOwnKind() {
+        assertEquals(List.of(StatementKind.DROP_OWNED), kinds(analyzer.analyze("DROP OWNED BY alice CASCADE")));
+    }
+
+    @Test
+    void mergeOnTrueHasNoWhere() {
+        StatementFacts f = analyzer.analyze("MERGE INTO customers c USING (SELECT 1 AS id) s ON true "
+                + "WHEN MATCHED THEN DELETE").statements().get(0);
+        assertTrue(f.innerKinds().contains(StatementKind.DELETE));
+        assertFalse(f.hasWhere());
+        StatementFacts keyed = analyzer.analyze("MERGE INTO customers c USING (SELECT 1 AS id) s ON c.id = s.id "
+                + "WHEN MATCHED THEN DELETE").statements().get(0);
+        assertTrue(keyed.hasWhere());
+        StatementFacts same = analyzer.analyze("MERGE INTO customers c USING (SELECT 1 AS id) s ON c.id = c.id "
+                + "WHEN MATCHED THEN UPDATE SET name = 'x'").statements().get(0);
+        assertFalse(same.hasWhere());
+    }
+
+    @Test
+    void ruleActionsAreStatements() {
+        StatementFacts f = analyzer.analyze("CREATE RULE r AS ON INSERT TO audit_log DO ALSO DELETE FROM customers")
+                .statements().get(0);
+        assertTrue(f.nested().stream().anyMatch(n -> n.kind() == StatementKind.DELETE && !n.hasWhere()));
+        StatementFacts several = analyzer.analyze("CREATE RULE r AS ON INSERT TO a DO INSTEAD (INSERT INTO b "
+                + "VALUES (1); DROP TABLE customers)").statements().get(0);
+        assertEquals(List.of(StatementKind.INSERT, StatementKind.DROP),
+                several.nested().stream().map(StatementFacts::kind).toList());
+    }
+
+    @Test
+    void doBlockStaticSqlAndConstantExecuteAreStatements() {
+        StatementFacts f = analyzer.analyze("DO $$ BEGIN EXECUTE 'DROP TABLE customers'; "
+                + "DELETE FROM orders; END $$").statements().get(0);
+        List<StatementKind> nested = f.nested().stream().map(StatementFacts::kind).toList();
+        assertTrue(nested.contains(StatementKind.DROP), nested.toString());
+        assertTrue(nested.contains(StatementKind.DELETE), nested.toString());
+        assertFalse(f.dynamicSql());
+    }
+
+    @Test
+    void computedExecuteIsDynamic() {
+        StatementFacts f = analyzer.analyze("DO $$ BEGIN EXECUTE 'DROP TABLE ' || 'customers'; END $$")
+                .statements().get(0);
+        assertTrue(f.dynamicSql());
+        StatementFacts python = analyzer.analyze("DO LANGUAGE plpython3u $$ plpy.execute('x') $$").statements()
+                .get(0);
+        assertTrue(python.dynamicSql());
+    }
+
+    @Test
+    void sqlFunctionBodiesAreAnalysedLikeStatements() {
+        Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody("sql", "DELETE FROM customers; SELECT 1",
+                true);
+        assertEquals(List.of(StatementKind.DELETE, StatementKind.SELECT),
+                body.statements().stream().map(StatementFacts::kind).toList());
+        Analyzer.RoutineAnalysis plpgsql = analyzer.analyzeRoutineBody("plpgsql",
+                "BEGIN IF true THEN DROP TABLE customers; END IF; RETURN 1; END", true);
+        assertTrue(plpgsql.statements().stream().anyMatch(s -> s.kind() == StatementKind.DROP));
+    }
+
+    @Test
+    void largeObjectWritersAreWrites() {
+        assertTrue(analyzer.analyze("SELECT lo_from_bytea(0, 'x')").statements().get(0).writes());
+        assertTrue(analyzer.analyze("SELECT pg_catalog.lo_put(1, 0, 'x')").statements().get(0).writes());
+        assertFalse(analyzer.analyze("SELECT lower('x')").statements().get(0).writes());
+    }
+}
