@@ -17,7 +17,7 @@ public record Decision(Verdict verdict, String rule, String reason, String hint,
         approvers = Set.copyOf(approvers);
     }
 
-    static Decision block(String rule, String reason, String hint) {
+    public static Decision block(String rule, String reason, String hint) {
         return new Decision(Verdict.BLOCK, rule, reason, hint, Set.of(), false);
     }
 

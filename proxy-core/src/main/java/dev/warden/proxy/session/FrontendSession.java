@@ -115,6 +115,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private boolean closeWhenIdle;
     /** A FATAL error is on its way to the client; nothing more is read or relayed. */
     private boolean failing;
+    /** How the server reads statement texts: followed from its ParameterStatus reports. */
+    private final SessionLexing lexing = new SessionLexing();
+    /** An Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
+    private boolean executedSinceSync;
 
     public FrontendSession(SessionServices services, String id) {
         this.services = services;
@@ -129,7 +133,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         startedNanos = System.nanoTime();
         Policy policy = policy();
         audit = new SessionAudit(services.audit(), id, policy.versionHash(),
-                policy.audit().keepLiterals() ? sql -> sql : services.analyzer()::redactLiterals);
+                policy.audit().keepLiterals() ? sql -> sql
+                        : sql -> services.analyzer().redactLiterals(sql, lexing.standardConformingStrings()));
         services.openSessions().incrementAndGet();
         services.tracker().add(this);
         Duration timeout = policy().listen().startupTimeout();
@@ -253,6 +258,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 if (discardUntilSync) {
                     frame.release();
                 } else {
+                    executedSinceSync = true;
                     onExecute(frame);
                 }
             }
@@ -288,8 +294,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     onParse(frame);
                 }
             }
-            case 'F' -> onFunctionCall(frame);
+            case 'F' -> {
+                executedSinceSync = true;
+                onFunctionCall(frame);
+            }
             case 'S' -> {
+                executedSinceSync = false;
                 discardUntilSync = false;
                 readyRequested++;
                 forward(frame);
@@ -317,11 +327,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     // ---- guardrails: every statement is analysed and decided before it is relayed ------------------
 
+    /** Whether earlier requests may still be running upstream (and changing settings Warden follows). */
+    private boolean requestsInFlight() {
+        return readyRequested > readyReceived || executedSinceSync;
+    }
+
     private void onQuery(ByteBuf frame) {
-        String sql = ((FrontendMessage.Query) FrontendMessage.decode(frame)).sql();
-        Analysis analysis = services.analyzer().analyze(sql);
-        Decision decision = services.guardrails().get().decide(identity, environment, analysis,
-                environment.upstream().user());
+        SessionLexing.Reading reading = lexing.read(services.analyzer(), frame, frame.readerIndex() + 5,
+                requestsInFlight());
+        String sql = reading.sql();
+        Analysis analysis = reading.analysis();
+        Decision decision = reading.refusal() != null ? reading.refusal()
+                : services.guardrails().get().decide(identity, environment, analysis, environment.upstream().user());
         long ordinal = ++readyRequested;
         if (!decision.allowed()) {
             // Set now, before the audit write completes: frames behind this one are held and see it.
@@ -351,7 +368,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     });
             return;
         }
-        rememberReason(analysis);
+        if (analysis != null) {
+            rememberReason(analysis);
+        }
         writeAhead(audit.query(sql, analysis, decision, QueryEvent.Protocol.SIMPLE, null), frame, ordinal, seq -> {
             if (decision.allowed()) {
                 Execution execution = new Execution(seq, false, ordinal);
@@ -589,10 +608,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     private void onParse(ByteBuf frame) {
-        FrontendMessage.Parse parse = (FrontendMessage.Parse) FrontendMessage.decode(frame);
-        Analysis analysis = services.analyzer().analyze(parse.sql());
-        Decision decision = services.guardrails().get().decide(identity, environment, analysis,
-                environment.upstream().user());
+        FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
+        int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
+        SessionLexing.Reading reading = lexing.read(services.analyzer(), frame, nameEnd + 1, requestsInFlight());
+        FrontendMessage.Parse parse = new FrontendMessage.Parse(decoded.statement(), reading.sql(),
+                decoded.parameterTypes());
+        Analysis analysis = reading.analysis();
+        Decision decision = reading.refusal() != null ? reading.refusal()
+                : services.guardrails().get().decide(identity, environment, analysis, environment.upstream().user());
         if (decision.allowed()) {
             statements.put(parse.statement(), new Prepared(parse.statement(), parse.sql(), analysis));
             forward(frame);
@@ -922,6 +945,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
+        connection.parameters().forEach(p -> lexing.update(p.name(), p.value()));
         masking = new ResultMasking(services.masker(), services.catalogs().apply(environment), identity,
                 environment.name());
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
@@ -1017,6 +1041,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         // Frames are pooled objects: a decoded RowDescription is valid for this call only.
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
+        if (type == 'S') {
+            BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
+            lexing.update(status.name(), status.value());
+        }
         if (masking != null) {
             frame = maskResult(type, frame);
             if (frame == null) {

@@ -1,0 +1,180 @@
+package dev.warden.proxy.session;
+
+import dev.warden.proxy.guardrails.Decision;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.Analyzer;
+import dev.warden.sql.ClientEncoding;
+import dev.warden.sql.StatementFacts;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Reads a statement text the way this session's server will: its bytes decoded with the server's view of
+ * {@code client_encoding} (and {@code server_encoding}), lexed under its {@code standard_conforming_strings}.
+ * Both settings are followed from the server's own ParameterStatus reports (at login, which covers startup
+ * {@code options} and {@code ALTER ROLE/DATABASE ... SET}, and after every change by SET, {@code set_config()},
+ * RESET, a function's SET clause or DISCARD), so Warden never lexes under an assumption the server does not
+ * share.
+ *
+ * <p>One gap remains between a change and its report: a text that arrives while earlier requests are still
+ * running (pipelining) is read before Warden can know whether they changed a setting. Such a text is read
+ * under every value the setting could take (both {@code standard_conforming_strings}; each encoding whose
+ * multi-byte characters may hide ASCII bytes, and a byte-transparent one) and refused when any two readings
+ * differ. Texts without a backslash in a plain string, and texts of ASCII bytes only, read the same under
+ * all of them and pass at no extra cost.
+ */
+final class SessionLexing {
+
+    /** Encodings a pipelined change could switch to that read a non-ASCII text differently. */
+    private static final List<ClientEncoding> ALTERNATIVES = alternatives();
+
+    private boolean standardConformingStrings = true;
+    private String clientEncodingName = "UTF8";
+    private String serverEncodingName = "UTF8";
+    private ClientEncoding encoding = ClientEncoding.UTF8;
+
+    /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
+    record Reading(String sql, Analysis analysis, Decision refusal) {
+    }
+
+    /** Takes a ParameterStatus report from the server. */
+    void update(String name, String value) {
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "standard_conforming_strings" -> standardConformingStrings = !"off".equalsIgnoreCase(value);
+            case "client_encoding" -> {
+                clientEncodingName = value;
+                encoding = ClientEncoding.of(clientEncodingName, serverEncodingName).orElse(null);
+            }
+            case "server_encoding" -> {
+                serverEncodingName = value;
+                encoding = ClientEncoding.of(clientEncodingName, serverEncodingName).orElse(null);
+            }
+            default -> { }
+        }
+    }
+
+    boolean standardConformingStrings() {
+        return standardConformingStrings;
+    }
+
+    String clientEncoding() {
+        return clientEncodingName;
+    }
+
+    /**
+     * Reads the SQL text of a Query or Parse message.
+     *
+     * @param frame the whole message
+     * @param textOffset where the text's bytes start in {@code frame} (absolute index)
+     * @param inFlight whether earlier requests may still be running on the server, so that a setting may
+     *     have changed without Warden having been told yet
+     */
+    Reading read(Analyzer analyzer, ByteBuf frame, int textOffset, boolean inFlight) {
+        int end = frame.indexOf(textOffset, frame.writerIndex(), (byte) 0);
+        int length = (end < 0 ? frame.writerIndex() : end) - textOffset;
+        String sql;
+        byte[] bytes = null;
+        if (encoding == ClientEncoding.UTF8) {
+            // The server refuses invalid UTF-8 outright (22021), so the lenient reading never runs anything.
+            sql = frame.toString(textOffset, length, StandardCharsets.UTF_8);
+        } else if (encoding == null) {
+            return refusal(frame, textOffset, length, "client-encoding", "Warden cannot read client_encoding \""
+                    + clientEncodingName + "\", so it cannot tell what this text runs",
+                    "use UTF8 or another encoding Warden supports (see README)");
+        } else {
+            bytes = ByteBufUtil.getBytes(frame, textOffset, length);
+            try {
+                sql = encoding.decode(bytes);
+            } catch (CharacterCodingException e) {
+                return refusal(frame, textOffset, length, "client-encoding", "the text is not valid in "
+                        + "client_encoding \"" + clientEncodingName + "\"", null);
+            }
+        }
+        Analysis analysis = analyzer.analyze(sql, standardConformingStrings);
+        if (!inFlight) {
+            return new Reading(sql, analysis, null);
+        }
+        if (Analyzer.dependsOnStringSetting(sql)
+                && !sameReading(analysis, analyzer.analyze(sql, !standardConformingStrings))) {
+            return new Reading(sql, analysis, Decision.block("pipelined-string-setting", "this text reads "
+                    + "differently under standard_conforming_strings on and off, and a statement still running "
+                    + "may change that setting", "send it once the earlier statements have completed, or write "
+                    + "the string as E'...'"));
+        }
+        if (bytes == null) {
+            bytes = ByteBufUtil.getBytes(frame, textOffset, length);
+        }
+        if (hasNonAscii(bytes)) {
+            for (ClientEncoding other : ALTERNATIVES) {
+                if (other.name().equals(encoding.name())) {
+                    continue;
+                }
+                String otherText;
+                try {
+                    otherText = other.decode(bytes);
+                } catch (CharacterCodingException e) {
+                    continue; // the server would refuse it under that encoding: nothing would run
+                }
+                if (!sameReading(analysis, analyzer.analyze(otherText, standardConformingStrings))) {
+                    return new Reading(sql, analysis, Decision.block("pipelined-client-encoding", "this text "
+                            + "reads differently under client_encoding " + other.name() + ", and a statement "
+                            + "still running may change that setting", "send it once the earlier statements "
+                            + "have completed"));
+                }
+            }
+        }
+        return new Reading(sql, analysis, null);
+    }
+
+    private Reading refusal(ByteBuf frame, int offset, int length, String rule, String reason, String hint) {
+        // Shown in the audit record as the server would not have read it: byte for byte, never decoded.
+        String lossless = "-- bytes (base64): " + java.util.Base64.getEncoder().encodeToString(
+                ByteBufUtil.getBytes(frame, offset, length));
+        return new Reading(lossless, null, Decision.block(rule, reason, hint));
+    }
+
+    private static boolean hasNonAscii(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b < 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Same statements, of the same kinds, with the same statements inside them and the same write status. */
+    static boolean sameReading(Analysis a, Analysis b) {
+        if (a.statements().size() != b.statements().size()) {
+            return false;
+        }
+        for (int i = 0; i < a.statements().size(); i++) {
+            List<StatementFacts> x = a.statements().get(i).allStatements();
+            List<StatementFacts> y = b.statements().get(i).allStatements();
+            if (x.size() != y.size()) {
+                return false;
+            }
+            for (int k = 0; k < x.size(); k++) {
+                if (x.get(k).kind() != y.get(k).kind() || x.get(k).writes() != y.get(k).writes()
+                        || x.get(k).dynamicSql() != y.get(k).dynamicSql()
+                        || !x.get(k).tablesWritten().equals(y.get(k).tablesWritten())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static List<ClientEncoding> alternatives() {
+        List<ClientEncoding> out = new ArrayList<>();
+        out.add(ClientEncoding.RAW);
+        for (String name : List.of("SJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB")) {
+            ClientEncoding.named(name).ifPresent(out::add);
+        }
+        return List.copyOf(out);
+    }
+}
