@@ -40,6 +40,9 @@ final class SessionLexing {
 
     /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
     record Reading(String sql, Analysis analysis, Decision refusal) {
+        Reading with(Analysis other) {
+            return other == analysis ? this : new Reading(sql, other, refusal);
+        }
     }
 
     /** Takes a ParameterStatus report from the server. */
