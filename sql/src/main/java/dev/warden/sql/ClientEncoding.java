@@ -77,7 +77,7 @@ public final class ClientEncoding {
      * {@code server_encoding}; empty when Java has no matching charset.
      */
     public static Optional<ClientEncoding> of(String clientEncoding, String serverEncoding) {
-        if (serverEncoding != null && normalize(serverEncoding).equals("SQL_ASCII")) {
+        if (serverEncoding != null && normalize(serverEncoding).equals(normalize("SQL_ASCII"))) {
             return Optional.of(RAW);
         }
         return named(clientEncoding);
