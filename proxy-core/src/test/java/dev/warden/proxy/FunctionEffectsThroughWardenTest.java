@@ -101,14 +101,35 @@ class FunctionEffectsThroughWardenTest {
     }
 
     @Test
-    void aFunctionReplacedThroughWardenIsReadAgain() throws SQLException {
+    void aFunctionIsJudgedByItsBodyWhenItIsCreated() throws SQLException {
+        // A function may run without being named (a trigger, a default, a view, an operator, an aggregate):
+        // a body Warden would refuse is refused where it is written.
         try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
             try (ResultSet rs = c.createStatement().executeQuery("SELECT bump()")) {
                 rs.next();
             }
-            c.createStatement().execute("CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS "
-                    + "'DELETE FROM t; SELECT 1'");
-            assertBlocked(c, "SELECT bump()", "delete-without-where");
+            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS "
+                    + "'DELETE FROM t; SELECT 1'", "delete-without-where");
+            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN DELETE FROM t; RETURN 1; END $$", "delete-without-where");
+            c.createStatement().execute("CREATE OR REPLACE FUNCTION tidy(n int) RETURNS int LANGUAGE sql AS "
+                    + "'DELETE FROM t WHERE id = n; SELECT 1'");
+        }
+        assertEquals(10, rows());
+    }
+
+    @Test
+    void anAggregateRunsItsSupportFunctions() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION agg_s(int, int) RETURNS int LANGUAGE sql AS "
+                    + "'DELETE FROM t RETURNING 1'");
+            s.execute("DROP AGGREGATE IF EXISTS wipe_agg(int)");
+            s.execute("CREATE AGGREGATE wipe_agg(int) (SFUNC = agg_s, STYPE = int)");
+        }
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            assertBlocked(c, "SELECT wipe_agg(1)", "delete-without-where");
+            assertBlocked(c, "CREATE AGGREGATE wipe_agg2(int) (SFUNC = agg_s, STYPE = int)",
+                    "delete-without-where");
         }
         assertEquals(10, rows());
     }

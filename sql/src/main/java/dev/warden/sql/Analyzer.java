@@ -290,11 +290,16 @@ public final class Analyzer {
             return b;
         }
 
-        /** SQL's MERGE has no WHERE: its ON condition chooses the rows, and ON true chooses them all. */
+        /**
+         * Facts the token stream decides whichever path analysed the statement: SQL's MERGE has no WHERE (its
+         * ON condition chooses the rows, and ON true chooses them all); a definition's named functions.
+         */
         private void mergeRule(FactsBuilder b, List<Token> tokens) {
             if (b.kind == StatementKind.MERGE) {
                 LexicalAnalysis.mergeActions(tokens, b);
                 b.hasWhere = LexicalAnalysis.mergeRestrictsRows(tokens);
+            } else if (b.kind == StatementKind.CREATE) {
+                LexicalAnalysis.namedFunctions(tokens, b.functions);
             }
         }
     }

@@ -195,8 +195,7 @@ final class Lexer {
                     if (pos + 1 >= n) {
                         break;
                     }
-                    value.append(s.charAt(pos + 1));
-                    pos += 2;
+                    pos = escape(pos + 1, value);
                     continue;
                 }
             }
@@ -206,6 +205,59 @@ final class Lexer {
         unterminated = true;
         pos = n;
         add(Type.STRING, start, value.toString());
+    }
+
+    /**
+     * Decodes the escape whose letter is at {@code at} (just after the backslash) into {@code value}, as the
+     * server decodes it, so that the value of {@code E'DROP\x20TABLE t'} is the text it denotes; returns where
+     * reading resumes. Only the backslash and the character after it matter to where the string ends: the
+     * digits an escape takes are never quotes or backslashes.
+     */
+    private int escape(int at, StringBuilder value) {
+        char c = s.charAt(at);
+        switch (c) {
+            case 'b' -> value.append('\b');
+            case 'f' -> value.append('\f');
+            case 'n' -> value.append('\n');
+            case 'r' -> value.append('\r');
+            case 't' -> value.append('\t');
+            case 'x' -> {
+                int end = digitsFrom(at + 1, 2, 16);
+                if (end == at + 1) {
+                    value.append('x');
+                    return at + 1;
+                }
+                value.append((char) Integer.parseInt(s.substring(at + 1, end), 16));
+                return end;
+            }
+            case 'u', 'U' -> {
+                int want = c == 'u' ? 4 : 8;
+                int end = digitsFrom(at + 1, want, 16);
+                if (end - at - 1 != want) {
+                    value.append(c); // the server rejects an incomplete Unicode escape
+                    return at + 1;
+                }
+                value.appendCodePoint(Math.min(Integer.parseInt(s.substring(at + 1, end), 16), Character.MAX_CODE_POINT));
+                return end;
+            }
+            default -> {
+                if (c >= '0' && c <= '7') {
+                    int end = digitsFrom(at, 3, 8);
+                    value.append((char) (Integer.parseInt(s.substring(at, end), 8) & 0xFF));
+                    return end;
+                }
+                value.append(c);
+            }
+        }
+        return at + 1;
+    }
+
+    private int digitsFrom(int from, int max, int radix) {
+        int i = from;
+        while (i < n && i - from < max && Character.digit(s.charAt(i), radix) >= 0 && s.charAt(i) < 0x80) {
+            i++;
+        }
+        return i;
     }
 
     /**

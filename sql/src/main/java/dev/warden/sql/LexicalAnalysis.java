@@ -42,7 +42,7 @@ final class LexicalAnalysis {
             "for", "to", "options", "without", "materialized", "recursive", "cursor", "execute", "perform",
             "exclude", "nulls", "cast", "treat", "escape", "analyze", "analyse", "verbose",
             "vacuum", "explain", "copy", "grant", "revoke", "group", "order", "having", "lock", "declare",
-            "notify", "listen", "raise", "assert", "call", "prepare");
+            "notify", "listen", "raise", "assert", "call", "prepare", "also", "instead", "nothing");
 
     /** Keywords after which {@code name(} is a call (after any other word it is a type, alias or table). */
     private static final Set<String> CALL_PREFIX = Set.of("select", "where", "and", "or", "not", "on", "by",
@@ -93,6 +93,7 @@ final class LexicalAnalysis {
                 scanFunctions = false;
                 create(c, b);
                 fallback(tokens, b);
+                namedFunctions(tokens, b.functions);
             }
             case "alter" -> {
                 if (c.word("system")) {
@@ -299,6 +300,9 @@ final class LexicalAnalysis {
             return null;
         }
         c.words("or", "replace");
+        if (c.peekWord("function") || c.peekWord("procedure")) {
+            return routineDefinition(tokens);
+        }
         if (!c.word("rule")) {
             return null;
         }
@@ -345,21 +349,103 @@ final class LexicalAnalysis {
     }
 
     /**
-     * Whether a MERGE's join condition chooses target rows, as a WHERE would: false when it is constant
-     * ({@code ON true}, {@code ON 1 = 1}: no column at all) or compares a column with itself.
+     * What the body of {@code CREATE FUNCTION/PROCEDURE ... AS 'body' LANGUAGE x} runs, judged when it is
+     * created: a function can run without being named in a statement (a trigger, a column default, a view,
+     * an operator, a cast, an aggregate), so a body Warden would refuse is refused here, where it is written.
+     * A {@code BEGIN ATOMIC} body is read piece by piece by the splitter instead.
      */
-    static boolean mergeRestrictsRows(List<Token> tokens) {
-        int when = new Cursor(tokens, 0).indexOfWord("when");
-        int end = when < 0 ? tokens.size() : when;
-        int on = -1;
+    private static RoutineBodies.Found routineDefinition(List<Token> tokens) {
+        String language = "sql";
+        String body = null;
         int depth = 0;
-        for (int k = 0; k < end; k++) {
+        for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (t.isOp("(")) {
                 depth++;
             } else if (t.isOp(")")) {
                 depth--;
-            } else if (depth == 0 && t.isWord("on")) {
+            } else if (depth == 0 && t.isWord("language") && k + 1 < tokens.size()) {
+                language = tokens.get(k + 1).value();
+            } else if (depth == 0 && t.isWord("as") && k + 1 < tokens.size()
+                    && tokens.get(k + 1).type() == Type.STRING && body == null) {
+                body = tokens.get(k + 1).value();
+            }
+        }
+        return body == null ? null : RoutineBodies.of(language, body);
+    }
+
+    /**
+     * Functions a definition names without calling them, which later statements call implicitly: an
+     * aggregate's support functions, an operator's function, a cast's or a type's I/O functions.
+     */
+    static void namedFunctions(List<Token> tokens, Set<String> out) {
+        if (tokens.isEmpty() || !tokens.get(0).isWord("create")) {
+            return;
+        }
+        for (int k = 1; k + 2 < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.type() != Type.WORD) {
+                continue;
+            }
+            boolean assigned = FUNCTION_OPTIONS.contains(t.value()) && tokens.get(k + 1).isOp("=");
+            boolean withFunction = t.value().equals("function") && tokens.get(k - 1).isWord("with");
+            int at = assigned ? k + 2 : withFunction ? k + 1 : -1;
+            if (at < 0 || !tokens.get(at).isIdentifier()) {
+                continue;
+            }
+            Cursor c = new Cursor(tokens, at);
+            List<String> parts = c.nameParts();
+            if (!parts.isEmpty()) {
+                out.add(String.join(".", parts));
+            }
+        }
+    }
+
+    private static final Set<String> FUNCTION_OPTIONS = Set.of("sfunc", "finalfunc", "combinefunc", "serialfunc",
+            "deserialfunc", "msfunc", "minvfunc", "mfinalfunc", "function", "procedure", "input", "output",
+            "receive", "send", "typmod_in", "typmod_out", "analyze", "subscript", "restrict", "join", "handler",
+            "validator", "inline");
+
+    /**
+     * Whether a MERGE's join condition chooses target rows, as a WHERE would: only when it names a column of the
+     * target table, qualified by the table's name or alias ({@code ON c.id = s.id}), other than by comparing
+     * it with itself. A condition without one ({@code ON true}, {@code ON 'yes'::boolean},
+     * {@code ON EXISTS (SELECT ...)}, an unqualified column that may belong to the source) is treated as
+     * choosing every row.
+     */
+    static boolean mergeRestrictsRows(List<Token> tokens) {
+        Cursor head = new Cursor(tokens, 0);
+        int merge = head.indexOfWord("merge");
+        if (merge < 0) {
+            return false;
+        }
+        Cursor t = new Cursor(tokens, merge + 1);
+        t.word("into");
+        t.word("only");
+        List<String> parts = t.nameParts();
+        if (parts.isEmpty()) {
+            return false;
+        }
+        Set<String> targetNames = new HashSet<>();
+        targetNames.add(parts.get(parts.size() - 1));
+        t.op("*");
+        t.word("as");
+        String alias = t.identifier();
+        if (alias != null && !alias.equals("using")) {
+            targetNames.clear(); // with an alias, the table's own name no longer qualifies its columns
+            targetNames.add(alias);
+        }
+        int when = new Cursor(tokens, merge).indexOfWord("when");
+        int end = when < 0 ? tokens.size() : when;
+        int on = -1;
+        int depth = 0;
+        for (int k = merge; k < end; k++) {
+            Token x = tokens.get(k);
+            if (x.isOp("(")) {
+                depth++;
+            } else if (x.isOp(")")) {
+                depth--;
+            } else if (depth == 0 && x.isWord("on")) {
                 on = k; // the last ON before WHEN: an earlier one may belong to a join in USING
             }
         }
@@ -367,22 +453,18 @@ final class LexicalAnalysis {
             return false;
         }
         List<Token> condition = tokens.subList(on + 1, end);
-        boolean anyColumn = false;
-        for (int k = 0; k < condition.size(); k++) {
-            Token t = condition.get(k);
-            boolean call = k + 1 < condition.size() && condition.get(k + 1).isOp("(");
-            if (t.isIdentifier() && !call && !(t.type() == Type.WORD && Set.of("true", "false", "null", "and",
-                    "or", "not", "is", "unknown", "distinct", "from", "between", "symmetric", "in", "like",
-                    "ilike", "similar", "to", "escape", "any", "all", "some", "case", "when", "then", "else",
-                    "end", "coalesce", "nullif", "greatest", "least", "cast", "as", "collate", "isnull",
-                    "notnull", "at", "time", "zone").contains(t.value()))) {
-                anyColumn = true;
+        boolean targetColumn = false;
+        for (int k = 0; k + 2 < condition.size(); k++) {
+            Token q = condition.get(k);
+            if (q.isIdentifier() && targetNames.contains(q.value()) && condition.get(k + 1).isOp(".")
+                    && condition.get(k + 2).isIdentifier() && (k == 0 || !condition.get(k - 1).isOp("."))) {
+                targetColumn = true;
             }
         }
-        if (!anyColumn) {
+        if (!targetColumn) {
             return false;
         }
-        // a.x = a.x (or x = x): true for every row where x is not null
+        // a.x = a.x: true for every row where x is not null
         int eq = -1;
         for (int k = 0; k < condition.size(); k++) {
             if (condition.get(k).isOp("=")) {

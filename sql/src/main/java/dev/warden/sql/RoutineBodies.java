@@ -81,7 +81,11 @@ final class RoutineBodies {
                 boolean constant = arg != null && arg.type() == Type.STRING && (after == null || after.isOp(";")
                         || after.isWord("into") || after.isWord("using") || after.isWord("loop")
                         || after.isWord("strict"));
-                if (constant) {
+                char opening = constant ? body.charAt(arg.start()) : ' ';
+                if (constant && (opening == 'u' || opening == 'U')) {
+                    // U&'...' with its UESCAPE: what it denotes is left to the server; it could be anything.
+                    dynamic = true;
+                } else if (constant) {
                     out.add(arg.value());
                 } else {
                     dynamic = true;

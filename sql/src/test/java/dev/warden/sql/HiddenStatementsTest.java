@@ -136,4 +136,49 @@ class HiddenStatementsTest {
         assertTrue(analyzer.analyze("SELECT pg_catalog.lo_put(1, 0, 'x')").statements().get(0).writes());
         assertFalse(analyzer.analyze("SELECT lower('x')").statements().get(0).writes());
     }
+
+    @Test
+    void executeOfAnEscapedConstantReadsTheTextItDenotes() {
+        StatementFacts f = analyzer.analyze("DO $$ BEGIN EXECUTE E'DROP\\x20TABLE customers'; END $$").statements()
+                .get(0);
+        assertTrue(f.nested().stream().anyMatch(n -> n.kind() == StatementKind.DROP), f.nested().toString());
+        StatementFacts octal = analyzer.analyze("DO $$ BEGIN EXECUTE E'DROP\\040TABLE customers'; END $$")
+                .statements().get(0);
+        assertTrue(octal.nested().stream().anyMatch(n -> n.kind() == StatementKind.DROP));
+        assertTrue(analyzer.analyze("DO $$ BEGIN EXECUTE U&'DROP\\0020TABLE t'; END $$").statements().get(0)
+                .dynamicSql());
+    }
+
+    @Test
+    void mergeNeedsATargetColumnInItsCondition() {
+        assertFalse(analyzer.analyze("MERGE INTO t USING (SELECT 1 AS id) s ON 'yes'::boolean "
+                + "WHEN MATCHED THEN DELETE").statements().get(0).hasWhere());
+        assertFalse(analyzer.analyze("MERGE INTO t USING s ON EXISTS (SELECT 1 FROM s WHERE s.id = 1) "
+                + "WHEN MATCHED THEN DELETE").statements().get(0).hasWhere());
+        assertTrue(analyzer.analyze("MERGE INTO public.t AS tt USING s ON tt.id = s.id "
+                + "WHEN MATCHED THEN DELETE").statements().get(0).hasWhere());
+    }
+
+    @Test
+    void aFunctionBodyIsJudgedWhereItIsWritten() {
+        StatementFacts f = analyzer.analyze("CREATE OR REPLACE FUNCTION wipe() RETURNS trigger LANGUAGE plpgsql "
+                + "AS $$BEGIN DELETE FROM customers; RETURN NEW; END$$").statements().get(0);
+        assertTrue(f.nested().stream().anyMatch(n -> n.kind() == StatementKind.DELETE && !n.hasWhere()));
+        assertTrue(analyzer.analyze("CREATE FUNCTION p() RETURNS int LANGUAGE plpython3u AS $$ return 1 $$")
+                .statements().get(0).dynamicSql());
+        assertFalse(analyzer.analyze("CREATE FUNCTION c_fn() RETURNS int LANGUAGE c AS 'lib', 'sym'")
+                .statements().get(0).dynamicSql());
+    }
+
+    @Test
+    void definitionsNameTheFunctionsLaterStatementsCallImplicitly() {
+        assertTrue(analyzer.analyze("CREATE AGGREGATE agg(int) (SFUNC = agg_s, STYPE = int)").statements().get(0)
+                .functions().contains("agg_s"));
+        assertTrue(analyzer.analyze("CREATE CAST (int AS mt) WITH FUNCTION to_mt(int)").statements().get(0)
+                .functions().contains("to_mt"));
+        assertTrue(analyzer.analyze("CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = s.f)")
+                .statements().get(0).functions().contains("s.f"));
+        assertFalse(analyzer.analyze("CREATE RULE r AS ON INSERT TO a DO ALSO (INSERT INTO b VALUES (1))")
+                .statements().get(0).functions().contains("also"));
+    }
 }

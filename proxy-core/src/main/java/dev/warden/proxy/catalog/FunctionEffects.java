@@ -110,6 +110,14 @@ final class FunctionEffects {
         Set<String> callees = new HashSet<>();
         for (String name : names) {
             for (Row r : rows.getOrDefault(name, List.of())) {
+                if (!r.builtIn()) {
+                    for (String fn : r.support()) {
+                        Effect known = effects.get(fn);
+                        if (!names.contains(fn) && (known == null || !known.fresh(now))) {
+                            callees.add(fn);
+                        }
+                    }
+                }
                 if (r.builtIn() || r.body() == null) {
                     continue;
                 }
@@ -149,6 +157,17 @@ final class FunctionEffects {
                     continue;
                 }
                 writes |= r.volatility() == 'v';
+                for (String fn : r.support()) {
+                    // An aggregate runs its support functions for every row it aggregates.
+                    Effect e = effects.get(fn);
+                    if (e == null || !e.known() || depth >= MAX_DEPTH) {
+                        dynamic = true;
+                    } else {
+                        writes |= e.writes();
+                        dynamic |= e.dynamic();
+                        statements.addAll(e.statements());
+                    }
+                }
                 Analyzer.RoutineAnalysis body = bodies.get(name + "#" + r.oid());
                 if (body != null) {
                     dynamic |= body.dynamic();
@@ -171,7 +190,9 @@ final class FunctionEffects {
         effects.clear();
     }
 
-    private record Row(long oid, boolean builtIn, char volatility, String language, String body) {
+    /** One overload; {@code support}: an aggregate's transition, final and other support functions. */
+    private record Row(long oid, boolean builtIn, char volatility, String language, String body,
+                       List<String> support) {
     }
 
     private static Map<String, List<Row>> query(Connection connection, Set<String> names) throws SQLException {
@@ -181,7 +202,10 @@ final class FunctionEffects {
                 : "p.prosrc";
         Map<String, List<Row>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement("SELECT p.proname, p.oid, p.provolatile, "
-                + "l.lanname, " + body + " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l "
+                + "l.lanname, " + body + ", ARRAY(SELECT f.proname::text FROM pg_catalog.pg_aggregate a "
+                + "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "
+                + "a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
+                + "WHERE a.aggfnoid = p.oid) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l "
                 + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -195,8 +219,12 @@ final class FunctionEffects {
                         // A SQL-standard body comes back as its whole definition: take the BEGIN ATOMIC pieces.
                         language = "sql-definition";
                     }
+                    java.sql.Array support = rs.getArray(6);
+                    List<String> supportNames = support == null ? List.of()
+                            : List.of((String[]) support.getArray());
                     out.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new Row(oid, builtIn,
-                            rs.getString(3).charAt(0), language, readable ? (text == null ? "" : text) : null));
+                            rs.getString(3).charAt(0), language, readable ? (text == null ? "" : text) : null,
+                            supportNames));
                 }
             }
         }
