@@ -133,4 +133,29 @@ class FunctionEffectsThroughWardenTest {
         }
         assertEquals(10, rows());
     }
+
+    @Test
+    void operatorsAndCastsRunTheirFunctions() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION wipe2(int, int) RETURNS int LANGUAGE sql AS "
+                    + "'DELETE FROM t RETURNING 1'");
+            s.execute("DROP OPERATOR IF EXISTS ### (int, int)");
+            s.execute("CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = wipe2)");
+            s.execute("DROP TYPE IF EXISTS mt CASCADE");
+            s.execute("CREATE TYPE mt AS (x int)");
+            s.execute("CREATE OR REPLACE FUNCTION wipe_cast(int) RETURNS mt LANGUAGE sql AS "
+                    + "'DELETE FROM t; SELECT 1'");
+            s.execute("CREATE CAST (int AS mt) WITH FUNCTION wipe_cast(int)");
+        }
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            assertBlocked(c, "SELECT 1 ### 1", "delete-without-where");
+            assertBlocked(c, "SELECT 1::mt", "delete-without-where");
+            assertBlocked(c, "SELECT CAST(1 AS mt)", "delete-without-where");
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT 1 + 1, 2::text")) {
+                rs.next();
+                assertEquals(2, rs.getInt(1));
+            }
+        }
+        assertEquals(10, rows());
+    }
 }

@@ -240,11 +240,14 @@ public final class Analyzer {
             if (unterminated || !LexicalAnalysis.usesParser(tokens)) {
                 FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
                 b.unparsed |= unterminated;
+                LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
                 return b.build(text, Shape.fingerprint(tokens));
             }
             String shape = Shape.parserText(tokens);
             if (shape.length() > MAX_PARSED_LENGTH) {
-                return fallback(tokens).build(text, Shape.fingerprint(tokens));
+                FactsBuilder b = fallback(tokens);
+                LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
+                return b.build(text, Shape.fingerprint(tokens));
             }
             if (cache != null) {
                 StatementFacts cached = cache.get(shape);
@@ -275,6 +278,7 @@ public final class Analyzer {
             } else {
                 mergeRule(b, tokens);
             }
+            LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
             StatementFacts facts = b.build(text, Shape.fingerprint(tokens));
             if (cache != null && !(outcome instanceof TimedOut)) {
                 // A timeout may be the JVM warming up: try again next time rather than remember it.

@@ -61,6 +61,7 @@ final class FactsBuilder {
     boolean unparsed;
     final java.util.List<StatementFacts> nested = new java.util.ArrayList<>();
     boolean dynamicSql;
+    final Set<String> implicitCalls = new LinkedHashSet<>();
 
     FactsBuilder(StatementKind kind) {
         this.kind = kind;
@@ -106,6 +107,6 @@ final class FactsBuilder {
         return new StatementFacts(text, fingerprint, kind, objectType, writing, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, Optional.ofNullable(copy),
                 Optional.ofNullable(roleTarget), Optional.ofNullable(preparedName), Optional.ofNullable(inner),
-                innerKinds, unparsed, nested, dynamicSql);
+                innerKinds, unparsed, nested, implicitCalls, dynamicSql);
     }
 }

@@ -485,6 +485,35 @@ final class LexicalAnalysis {
         return true;
     }
 
+    /** Punctuation the lexer reports as operators; no user-defined operator can have these names. */
+    private static final Set<String> PUNCTUATION = Set.of("(", ")", "[", "]", ",", ";", ".", "::", ":");
+
+    /**
+     * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
+     * runs its function) and every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it).
+     */
+    static void implicitCalls(List<Token> tokens, Set<String> out) {
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.type() != Type.OPERATOR) {
+                continue;
+            }
+            if (!PUNCTUATION.contains(t.value())) {
+                out.add("op:" + t.value());
+            } else if (t.value().equals("::") && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()) {
+                Cursor c = new Cursor(tokens, k + 1);
+                List<String> parts = c.nameParts();
+                out.add("cast:" + parts.get(parts.size() - 1));
+            }
+        }
+        for (int k = 0; k + 1 < tokens.size(); k++) {
+            // CAST(x AS type) and typed literals: type 'text'
+            if (tokens.get(k).isWord("as") && tokens.get(k + 1).isIdentifier()) {
+                out.add("cast:" + tokens.get(k + 1).value());
+            }
+        }
+    }
+
     /** The actions a MERGE may take ({@code THEN UPDATE}, {@code THEN DELETE}, {@code THEN INSERT}). */
     static void mergeActions(List<Token> tokens, FactsBuilder b) {
         for (int k = 1; k < tokens.size(); k++) {

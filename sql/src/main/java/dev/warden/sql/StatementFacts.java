@@ -41,6 +41,8 @@ import java.util.Set;
  * @param nested statements that run, or may run, as part of this one, each judged like a top-level statement:
  *     the pieces of a {@code BEGIN ATOMIC} body, the actions of {@code CREATE RULE}, the static SQL of a DO
  *     block, and (filled in by the proxy from the catalog) the bodies of the user functions it calls
+ * @param implicitCalls what the statement calls without naming a function, for the proxy to resolve through
+ *     the catalog: {@code op:<symbol>} for each operator used, {@code cast:<type>} for each explicit cast
  * @param dynamicSql whether it runs SQL computed at run time ({@code EXECUTE} of an expression in PL/pgSQL):
  *     what that SQL does is unknown until it runs
  */
@@ -64,6 +66,7 @@ public record StatementFacts(
         Set<StatementKind> innerKinds,
         boolean unparsed,
         java.util.List<StatementFacts> nested,
+        Set<String> implicitCalls,
         boolean dynamicSql) {
 
     public StatementFacts {
@@ -84,6 +87,7 @@ public record StatementFacts(
                 ? Collections.emptySet()
                 : Collections.unmodifiableSet(EnumSet.copyOf(innerKinds));
         nested = java.util.List.copyOf(nested);
+        implicitCalls = frozen(implicitCalls);
     }
 
     /** Whether this statement is {@code kind} or contains a statement of that kind. */
@@ -95,7 +99,7 @@ public record StatementFacts(
     StatementFacts withText(String newText) {
         return new StatementFacts(newText, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
-                inner, innerKinds, unparsed, nested, dynamicSql);
+                inner, innerKinds, unparsed, nested, implicitCalls, dynamicSql);
     }
 
     /**
@@ -117,7 +121,7 @@ public record StatementFacts(
         boolean dynamic = dynamicSql || dynamicMore || more.stream().anyMatch(StatementFacts::dynamicSql);
         return new StatementFacts(text, fingerprint, kind, objectType, w, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
-                inner, innerKinds, unparsed, all, dynamic);
+                inner, innerKinds, unparsed, all, implicitCalls, dynamic);
     }
 
     /** This statement, its inner statement and every nested statement, depth first. */

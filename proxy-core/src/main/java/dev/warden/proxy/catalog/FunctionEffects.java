@@ -52,8 +52,7 @@ final class FunctionEffects {
         long now = System.nanoTime();
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
-                for (String fn : f.functions()) {
-                    String name = unqualified(fn);
+                for (String name : calls(f)) {
                     Effect e = effects.get(name);
                     if (e == null || !e.fresh(now)) {
                         out.add(name);
@@ -81,8 +80,8 @@ final class FunctionEffects {
         boolean writes = false;
         boolean dynamic = false;
         for (StatementFacts s : f.allStatements()) {
-            for (String fn : s.functions()) {
-                Effect e = effects.get(unqualified(fn));
+            for (String fn : calls(s)) {
+                Effect e = effects.get(fn);
                 if (e == null || !e.known()) {
                     dynamic = true;
                     continue;
@@ -95,12 +94,104 @@ final class FunctionEffects {
         return f.withNested(nested, writes, dynamic);
     }
 
-    /** Reads the effects of {@code names} (and of what their bodies call) on {@code connection}. */
-    void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
-        load(connection, names, analyzer, 0);
+    /** Function names and implicit calls ({@code op:}, {@code cast:}) of one statement, as effect keys. */
+    private static List<String> calls(StatementFacts f) {
+        List<String> out = new ArrayList<>(f.functions().size() + f.implicitCalls().size());
+        for (String fn : f.functions()) {
+            out.add(unqualified(fn));
+        }
+        out.addAll(f.implicitCalls());
+        return out;
     }
 
-    private void load(Connection connection, Set<String> names, Analyzer analyzer, int depth) throws SQLException {
+    /** Reads the effects of {@code names} (and of what their bodies call) on {@code connection}. */
+    void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
+        loadLevel(connection, names, analyzer, 0);
+    }
+
+    private void loadLevel(Connection connection, Set<String> names, Analyzer analyzer, int depth)
+            throws SQLException {
+        if (names.isEmpty()) {
+            return;
+        }
+        Set<String> implicit = new HashSet<>();
+        Set<String> functions = new HashSet<>();
+        for (String n : names) {
+            (n.startsWith("op:") || n.startsWith("cast:") ? implicit : functions).add(n);
+        }
+        Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
+        long now = System.nanoTime();
+        for (Set<String> fns : implementing.values()) {
+            for (String fn : fns) {
+                Effect known = effects.get(fn);
+                if (known == null || !known.fresh(now)) {
+                    functions.add(fn);
+                }
+            }
+        }
+        loadFunctions(connection, functions, analyzer, depth);
+        for (String key : implicit) {
+            // Built-in operators and casts run built-in functions: only user-defined ones are listed here.
+            boolean writes = false;
+            boolean dynamic = false;
+            List<StatementFacts> statements = new ArrayList<>();
+            for (String fn : implementing.getOrDefault(key, Set.of())) {
+                Effect e = effects.get(fn);
+                if (e == null || !e.known()) {
+                    dynamic = true;
+                } else {
+                    writes |= e.writes();
+                    dynamic |= e.dynamic();
+                    statements.addAll(e.statements());
+                }
+            }
+            effects.put(key, statements.isEmpty() && !writes && !dynamic
+                    ? new Effect(true, false, false, List.of(), now)
+                    : new Effect(true, writes, dynamic, List.copyOf(statements), now));
+        }
+    }
+
+    /**
+     * The user-defined functions that operators and casts run: every operator of that name whatever its
+     * argument types, every cast to a type of that name, and the type's input function (a typed literal).
+     */
+    private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
+            throws SQLException {
+        List<String> operators = new ArrayList<>();
+        List<String> types = new ArrayList<>();
+        for (String k : keys) {
+            if (k.startsWith("op:")) {
+                operators.add(k.substring(3));
+            } else {
+                types.add(k.substring(5));
+            }
+        }
+        Map<String, Set<String>> out = new HashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode "
+                        + "WHERE o.oprname = ANY (?) AND (o.oid >= 16384 OR f.oid >= 16384) "
+                        + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_cast c "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = c.casttarget "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc "
+                        + "WHERE t.typname = ANY (?) AND (c.oid >= 16384 OR f.oid >= 16384) "
+                        + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = t.typinput "
+                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384")) {
+            ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
+            ps.setArray(2, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(3, connection.createArrayOf("text", types.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    private void loadFunctions(Connection connection, Set<String> names, Analyzer analyzer, int depth)
+            throws SQLException {
         if (names.isEmpty()) {
             return;
         }
@@ -125,8 +216,7 @@ final class FunctionEffects {
                 bodies.put(name + "#" + r.oid(), body);
                 for (StatementFacts s : body.statements()) {
                     for (StatementFacts t : s.allStatements()) {
-                        for (String fn : t.functions()) {
-                            String callee = unqualified(fn);
+                        for (String callee : calls(t)) {
                             Effect known = effects.get(callee);
                             if (!names.contains(callee) && (known == null || !known.fresh(now))) {
                                 callees.add(callee);
@@ -137,7 +227,7 @@ final class FunctionEffects {
             }
         }
         if (depth < MAX_DEPTH) {
-            load(connection, callees, analyzer, depth + 1);
+            loadLevel(connection, callees, analyzer, depth + 1);
         }
         for (String name : names) {
             List<Row> overloads = rows.getOrDefault(name, List.of());
@@ -174,7 +264,7 @@ final class FunctionEffects {
                     for (StatementFacts s : body.statements()) {
                         // A callee Warden could not follow (too deep, or recursion) is unknown.
                         StatementFacts resolved = depth < MAX_DEPTH ? withEffects(s, depth + 1)
-                                : s.withNested(List.of(), false, !s.functions().isEmpty());
+                                : s.withNested(List.of(), false, !calls(s).isEmpty());
                         writes |= resolved.writes();
                         dynamic |= resolved.dynamicSql();
                         statements.add(resolved);
