@@ -102,11 +102,20 @@ public final class Analyzer {
 
     /**
      * What a routine body runs when called, analysed like top-level statements: a {@code sql} body's
-     * statements, the static SQL of a {@code plpgsql} body and the constant strings it EXECUTEs. {@code dynamic}
+     * statements (language {@code sql-definition}: a whole {@code CREATE FUNCTION ... BEGIN ATOMIC} text, whose
+     * body pieces are taken), the static SQL of a {@code plpgsql} body and the constant strings it EXECUTEs. {@code dynamic}
      * is set when the body also runs SQL computed at run time, or is written in a language Warden cannot read.
      */
     public RoutineAnalysis analyzeRoutineBody(String language, String body, boolean standardConformingStrings) {
         try {
+            if ("sql-definition".equals(language)) {
+                // A SQL-standard body, as pg_get_functiondef prints it: its BEGIN ATOMIC pieces are what runs.
+                List<StatementFacts> pieces = new ArrayList<>();
+                for (StatementFacts f : statements(body == null ? "" : body, standardConformingStrings, 1)) {
+                    pieces.addAll(f.nested());
+                }
+                return new RoutineAnalysis(pieces, false);
+            }
             RoutineBodies.Found found = RoutineBodies.of(language, body == null ? "" : body);
             List<StatementFacts> out = new ArrayList<>();
             for (String text : found.statements()) {

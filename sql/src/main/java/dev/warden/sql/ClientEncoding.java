@@ -43,11 +43,19 @@ public final class ClientEncoding {
             Map.entry("KOI8R", "KOI8-R"), Map.entry("KOI8U", "KOI8-U"),
             Map.entry("EUC_JP", "EUC-JP"), Map.entry("EUC_CN", "GB2312"), Map.entry("EUC_KR", "EUC-KR"),
             Map.entry("EUC_TW", "x-EUC-TW"),
+            Map.entry("EUC_JIS_2004", "ISO-8859-1"), Map.entry("MULE_INTERNAL", "ISO-8859-1"),
+            Map.entry("SHIFT_JIS_2004", "windows-31j"),
             Map.entry("SJIS", "windows-31j"), Map.entry("BIG5", "Big5"), Map.entry("GBK", "GBK"),
             Map.entry("UHC", "x-windows-949"), Map.entry("GB18030", "GB18030"), Map.entry("JOHAB", "x-Johab"));
 
-    /** Client-only encodings whose multi-byte characters may contain ASCII bytes. */
-    private static final Set<String> ASCII_UNSAFE = Set.of("SJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB");
+    /**
+     * Client-only encodings whose multi-byte characters may contain ASCII bytes. (EUC_JIS_2004 and
+     * MULE_INTERNAL, which Java cannot decode, never put an ASCII byte inside a character, so a
+     * byte-per-character reading splits them exactly; SHIFT_JIS_2004 has SJIS's byte structure, and
+     * characters outside windows-31j are refused rather than guessed.)
+     */
+    private static final Set<String> ASCII_UNSAFE = Set.of("SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC",
+            "GB18030", "JOHAB");
 
     /** Raw bytes, one character each: what the server lexes when it converts nothing. */
     public static final ClientEncoding RAW = new ClientEncoding("SQL_ASCII (raw)", StandardCharsets.ISO_8859_1,
@@ -69,7 +77,7 @@ public final class ClientEncoding {
      * {@code server_encoding}; empty when Java has no matching charset.
      */
     public static Optional<ClientEncoding> of(String clientEncoding, String serverEncoding) {
-        if (serverEncoding != null && normalize(serverEncoding).equals("SQL_ASCII")) {
+        if (serverEncoding != null && normalize(serverEncoding).equals(normalize("SQL_ASCII"))) {
             return Optional.of(RAW);
         }
         return named(clientEncoding);

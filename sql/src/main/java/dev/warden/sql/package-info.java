@@ -42,7 +42,8 @@
  *
  * <p><b>{@code hasWhere}.</b> When the statement contains UPDATE or DELETE, itself or nested (CTE, EXPLAIN
  * ANALYZE, PREPARE, COPY (query)): whether every one of them has a WHERE ({@code WHERE CURRENT OF} counts).
- * MERGE counts as having one (its ON condition). Otherwise: whether the statement has a top-level WHERE.
+ * MERGE counts as having one when its ON condition references a column other than by comparing it with itself
+ * ({@code ON true}, {@code ON 1 = 1} and {@code ON t.id = t.id} choose every row). Otherwise: whether the statement has a top-level WHERE.
  *
  * <p><b>Cache.</b> JSqlParser results are cached by the statement's shape: its tokens rendered with every string
  * as {@code '?'} and every number as {@code 0}. JSqlParser parses exactly that rendering, never the literal
@@ -53,9 +54,10 @@
  * <p><b>Limits.</b> JSqlParser gets at most 200 ms of CPU time per statement (a shared watchdog thread sets its
  * {@code interrupted} flag); statements longer than 64 KiB skip it. Both end {@code unparsed}. Columns are best
  * effort: unqualified columns are not attributed to a table; aliases are resolved within the statement, not by
- * scope. The lexer assumes {@code standard_conforming_strings = on}; a session that turns it off makes
- * backslashes in plain strings escape quotes, which the splitter would not see, so the proxy should not let
- * clients change that setting. Empty statements between semicolons are dropped; a text with no statement gives
+ * scope. The lexer is told the session's {@code standard_conforming_strings} (the proxy follows the server's
+ * reports); {@link dev.warden.sql.ClientEncoding} decodes bytes as the server does. {@code nested} statements
+ * (rule actions, DO static SQL, BEGIN ATOMIC pieces, and function bodies the proxy adds from the catalog) are
+ * analysed like top-level ones, at most four levels deep; deeper SQL counts as dynamic. Empty statements between semicolons are dropped; a text with no statement gives
  * one {@code EMPTY}.
  */
 package dev.warden.sql;

@@ -38,6 +38,7 @@ public final class CatalogCache implements AutoCloseable {
     private final Executor executor;
     private final Map<Long, ColumnName> columns = new ConcurrentHashMap<>();
     private final Set<Integer> knownTables = ConcurrentHashMap.newKeySet();
+    private final FunctionEffects functions = new FunctionEffects();
     private Connection connection;
 
     public CatalogCache(Environment environment, Executor executor) {
@@ -128,6 +129,36 @@ public final class CatalogCache implements AutoCloseable {
     public void invalidate() {
         columns.clear();
         knownTables.clear();
+        functions.invalidate();
+    }
+
+    /** Names of functions {@code analysis} calls whose effect must be read from the catalog first. */
+    public Set<String> functionsToResolve(dev.warden.sql.Analysis analysis) {
+        return functions.missing(analysis);
+    }
+
+    /** Reads what calling these functions does (see {@link FunctionEffects}); completes on the executor. */
+    public CompletableFuture<Void> resolveFunctions(Set<String> names, dev.warden.sql.Analyzer analyzer) {
+        return CompletableFuture.runAsync(() -> {
+            synchronized (this) {
+                try {
+                    functions.load(connection(), names, analyzer);
+                } catch (SQLException e) {
+                    reset();
+                    throw new CatalogException("cannot read the functions of environment \"" + environment.name()
+                            + "\": " + e.getMessage(), e);
+                }
+            }
+        }, executor);
+    }
+
+    /**
+     * {@code analysis} with what the functions it calls do: a volatile user function makes a statement a
+     * write, the statements of a function body are nested in the statement that calls it, and a function
+     * that is unknown or runs SQL built at run time makes it dynamic.
+     */
+    public dev.warden.sql.Analysis withFunctionEffects(dev.warden.sql.Analysis analysis) {
+        return functions.apply(analysis);
     }
 
     private Connection connection() throws SQLException {

@@ -117,6 +117,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private boolean failing;
     /** How the server reads statement texts: followed from its ParameterStatus reports. */
     private final SessionLexing lexing = new SessionLexing();
+    /** The environment's catalog: what the functions a statement calls do. */
+    private dev.warden.proxy.catalog.CatalogCache catalog;
     /** An Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
     private boolean executedSinceSync;
 
@@ -332,9 +334,50 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         return readyRequested > readyReceived || executedSinceSync;
     }
 
+    /**
+     * Runs {@code next} with the reading once the effects of the functions it calls are known: read from the
+     * catalog first when not cached (the client's stream waits meanwhile, in order). If the catalog cannot
+     * be read, those functions stay unknown and count as dynamic SQL: Warden fails closed.
+     */
+    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame,
+                                     java.util.function.Consumer<SessionLexing.Reading> next) {
+        if (reading.analysis() == null || catalog == null) {
+            next.accept(reading);
+            return;
+        }
+        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis());
+        if (missing.isEmpty()) {
+            next.accept(reading.with(catalog.withFunctionEffects(reading.analysis())));
+            return;
+        }
+        hold();
+        catalog.resolveFunctions(missing, services.analyzer()).whenComplete((done, failure) ->
+                client.eventLoop().execute(() -> {
+                    if (state == State.CLOSED || failing) {
+                        frame.release();
+                        return;
+                    }
+                    if (failure != null) {
+                        log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"", id,
+                                environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
+                    }
+                    try {
+                        next.accept(reading.with(catalog.withFunctionEffects(reading.analysis())));
+                    } catch (RuntimeException e) {
+                        fail(e);
+                        return;
+                    }
+                    releaseHeld();
+                }));
+    }
+
     private void onQuery(ByteBuf frame) {
-        SessionLexing.Reading reading = lexing.read(services.analyzer(), frame, frame.readerIndex() + 5,
+        SessionLexing.Reading read = lexing.read(services.analyzer(), frame, frame.readerIndex() + 5,
                 requestsInFlight());
+        withFunctionEffects(read, frame, reading -> onQuery(frame, reading));
+    }
+
+    private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
         String sql = reading.sql();
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal()
@@ -610,7 +653,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void onParse(ByteBuf frame) {
         FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
-        SessionLexing.Reading reading = lexing.read(services.analyzer(), frame, nameEnd + 1, requestsInFlight());
+        SessionLexing.Reading read = lexing.read(services.analyzer(), frame, nameEnd + 1, requestsInFlight());
+        withFunctionEffects(read, frame, reading -> onParse(frame, decoded, reading));
+    }
+
+    private void onParse(ByteBuf frame, FrontendMessage.Parse decoded, SessionLexing.Reading reading) {
         FrontendMessage.Parse parse = new FrontendMessage.Parse(decoded.statement(), reading.sql(),
                 decoded.parameterTypes());
         Analysis analysis = reading.analysis();
@@ -946,7 +993,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
         connection.parameters().forEach(p -> lexing.update(p.name(), p.value()));
-        masking = new ResultMasking(services.masker(), services.catalogs().apply(environment), identity,
+        catalog = services.catalogs().apply(environment);
+        masking = new ResultMasking(services.masker(), catalog, identity,
                 environment.name());
         upstream.pipeline().addLast("relay", new UpstreamRelay(this));
         if (connection.backendKey() != null) {

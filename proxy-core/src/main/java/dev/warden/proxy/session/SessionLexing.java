@@ -40,6 +40,9 @@ final class SessionLexing {
 
     /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
     record Reading(String sql, Analysis analysis, Decision refusal) {
+        Reading with(Analysis other) {
+            return other == analysis ? this : new Reading(sql, other, refusal);
+        }
     }
 
     /** Takes a ParameterStatus report from the server. */
@@ -82,6 +85,9 @@ final class SessionLexing {
         if (encoding == ClientEncoding.UTF8) {
             // The server refuses invalid UTF-8 outright (22021), so the lenient reading never runs anything.
             sql = frame.toString(textOffset, length, StandardCharsets.UTF_8);
+        } else if (encoding == null && isAscii(frame, textOffset, length)) {
+            // Without a byte >= 0x80 no character can span bytes: every byte is ASCII in every encoding.
+            sql = frame.toString(textOffset, length, StandardCharsets.US_ASCII);
         } else if (encoding == null) {
             return refusal(frame, textOffset, length, "client-encoding", "Warden cannot read client_encoding \""
                     + clientEncodingName + "\", so it cannot tell what this text runs",
@@ -136,6 +142,15 @@ final class SessionLexing {
         String lossless = "-- bytes (base64): " + java.util.Base64.getEncoder().encodeToString(
                 ByteBufUtil.getBytes(frame, offset, length));
         return new Reading(lossless, null, Decision.block(rule, reason, hint));
+    }
+
+    private static boolean isAscii(ByteBuf frame, int offset, int length) {
+        for (int i = offset; i < offset + length; i++) {
+            if (frame.getByte(i) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean hasNonAscii(byte[] bytes) {

@@ -1,0 +1,210 @@
+package dev.warden.proxy.catalog;
+
+import dev.warden.sql.Analysis;
+import dev.warden.sql.Analyzer;
+import dev.warden.sql.StatementFacts;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What calling a function does, read from {@code pg_proc}: a volatile user-defined function is a write; the
+ * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
+ * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
+ * SQL computed at run time is dynamic. A name the catalog does not know (a function created earlier in the
+ * same text, or in the session's {@code pg_temp}, which Warden's own connection cannot see) could be anything
+ * and counts as dynamic.
+ *
+ * <p>Functions are looked up by name in every schema, all overloads together: the session's
+ * {@code search_path} decides which one runs, so Warden takes the union. Built-in functions (OIDs below
+ * 16384) are known from the analysis itself. Entries are kept for {@link #TTL_NANOS} (and dropped on DDL seen
+ * through Warden), so a function replaced behind Warden's back is re-read within seconds.
+ */
+final class FunctionEffects {
+
+    static final long TTL_NANOS = 5_000_000_000L;
+    private static final int MAX_DEPTH = 3;
+    private static final int FIRST_NORMAL_OBJECT_ID = 16384;
+
+    /** One function name's effect: the union over its overloads. */
+    record Effect(boolean known, boolean writes, boolean dynamic, List<StatementFacts> statements, long loaded) {
+        static final Effect BUILT_IN = new Effect(true, false, false, List.of(), Long.MAX_VALUE);
+
+        boolean fresh(long now) {
+            return this == BUILT_IN || now - loaded < TTL_NANOS;
+        }
+    }
+
+    private final Map<String, Effect> effects = new ConcurrentHashMap<>();
+
+    /** The names in {@code analysis} whose effect is not known or has expired. */
+    Set<String> missing(Analysis analysis) {
+        Set<String> out = new HashSet<>();
+        long now = System.nanoTime();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                for (String fn : f.functions()) {
+                    String name = unqualified(fn);
+                    Effect e = effects.get(name);
+                    if (e == null || !e.fresh(now)) {
+                        out.add(name);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code analysis} with the effects of the functions its statements call (all must be loaded). */
+    Analysis apply(Analysis analysis) {
+        List<StatementFacts> out = new ArrayList<>(analysis.statements().size());
+        boolean changed = false;
+        for (StatementFacts f : analysis.statements()) {
+            StatementFacts g = withEffects(f, 0);
+            changed |= g != f;
+            out.add(g);
+        }
+        return changed ? new Analysis(out) : analysis;
+    }
+
+    private StatementFacts withEffects(StatementFacts f, int depth) {
+        List<StatementFacts> nested = new ArrayList<>();
+        boolean writes = false;
+        boolean dynamic = false;
+        for (StatementFacts s : f.allStatements()) {
+            for (String fn : s.functions()) {
+                Effect e = effects.get(unqualified(fn));
+                if (e == null || !e.known()) {
+                    dynamic = true;
+                    continue;
+                }
+                writes |= e.writes();
+                dynamic |= e.dynamic();
+                nested.addAll(e.statements());
+            }
+        }
+        return f.withNested(nested, writes, dynamic);
+    }
+
+    /** Reads the effects of {@code names} (and of what their bodies call) on {@code connection}. */
+    void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
+        load(connection, names, analyzer, 0);
+    }
+
+    private void load(Connection connection, Set<String> names, Analyzer analyzer, int depth) throws SQLException {
+        if (names.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        Map<String, List<Row>> rows = query(connection, names);
+        Map<String, Analyzer.RoutineAnalysis> bodies = new HashMap<>();
+        Set<String> callees = new HashSet<>();
+        for (String name : names) {
+            for (Row r : rows.getOrDefault(name, List.of())) {
+                if (r.builtIn() || r.body() == null) {
+                    continue;
+                }
+                Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody(r.language(), r.body(), true);
+                bodies.put(name + "#" + r.oid(), body);
+                for (StatementFacts s : body.statements()) {
+                    for (StatementFacts t : s.allStatements()) {
+                        for (String fn : t.functions()) {
+                            String callee = unqualified(fn);
+                            Effect known = effects.get(callee);
+                            if (!names.contains(callee) && (known == null || !known.fresh(now))) {
+                                callees.add(callee);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (depth < MAX_DEPTH) {
+            load(connection, callees, analyzer, depth + 1);
+        }
+        for (String name : names) {
+            List<Row> overloads = rows.getOrDefault(name, List.of());
+            if (overloads.isEmpty()) {
+                effects.put(name, new Effect(false, true, true, List.of(), now));
+                continue;
+            }
+            if (overloads.stream().allMatch(Row::builtIn)) {
+                effects.put(name, Effect.BUILT_IN);
+                continue;
+            }
+            boolean writes = false;
+            boolean dynamic = false;
+            List<StatementFacts> statements = new ArrayList<>();
+            for (Row r : overloads) {
+                if (r.builtIn()) {
+                    continue;
+                }
+                writes |= r.volatility() == 'v';
+                Analyzer.RoutineAnalysis body = bodies.get(name + "#" + r.oid());
+                if (body != null) {
+                    dynamic |= body.dynamic();
+                    for (StatementFacts s : body.statements()) {
+                        // A callee Warden could not follow (too deep, or recursion) is unknown.
+                        StatementFacts resolved = depth < MAX_DEPTH ? withEffects(s, depth + 1)
+                                : s.withNested(List.of(), false, !s.functions().isEmpty());
+                        writes |= resolved.writes();
+                        dynamic |= resolved.dynamicSql();
+                        statements.add(resolved);
+                    }
+                }
+            }
+            effects.put(name, new Effect(true, writes, dynamic, List.copyOf(statements), now));
+        }
+    }
+
+    /** After DDL: any function may have changed. */
+    void invalidate() {
+        effects.clear();
+    }
+
+    private record Row(long oid, boolean builtIn, char volatility, String language, String body) {
+    }
+
+    private static Map<String, List<Row>> query(Connection connection, Set<String> names) throws SQLException {
+        boolean sqlBodies = connection.getMetaData().getDatabaseMajorVersion() >= 14;
+        String body = sqlBodies
+                ? "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_functiondef(p.oid) ELSE p.prosrc END"
+                : "p.prosrc";
+        Map<String, List<Row>> out = new HashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT p.proname, p.oid, p.provolatile, "
+                + "l.lanname, " + body + " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l "
+                + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
+            ps.setArray(1, connection.createArrayOf("text", names.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long oid = rs.getLong(2);
+                    String language = rs.getString(4);
+                    String text = rs.getString(5);
+                    boolean builtIn = oid < FIRST_NORMAL_OBJECT_ID;
+                    boolean readable = language.equals("sql") || language.equals("plpgsql");
+                    if (language.equals("sql") && text != null && text.regionMatches(true, 0, "CREATE", 0, 6)) {
+                        // A SQL-standard body comes back as its whole definition: take the BEGIN ATOMIC pieces.
+                        language = "sql-definition";
+                    }
+                    out.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new Row(oid, builtIn,
+                            rs.getString(3).charAt(0), language, readable ? (text == null ? "" : text) : null));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String unqualified(String function) {
+        int dot = function.lastIndexOf('.');
+        return dot < 0 ? function : function.substring(dot + 1);
+    }
+}
