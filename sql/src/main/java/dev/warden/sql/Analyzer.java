@@ -53,7 +53,7 @@ public final class Analyzer {
         String source = sql == null ? "" : sql;
         try {
             List<StatementFacts> statements = new ArrayList<>();
-            statements.addAll(statements(source, standardConformingStrings, 0));
+            statements.addAll(statements(source, standardConformingStrings, 0, true));
             if (statements.isEmpty()) {
                 FactsBuilder empty = new FactsBuilder(StatementKind.EMPTY);
                 statements.add(empty.build("", Shape.fingerprint(List.of())));
@@ -70,14 +70,44 @@ public final class Analyzer {
     /** Deeper than this, SQL inside SQL (EXECUTE of a string in a DO block in ...) counts as unknown. */
     private static final int MAX_NESTING = 4;
 
-    private List<StatementFacts> statements(String source, boolean scs, int depth) {
+    /**
+     * Like {@link #analyze(String, boolean)}, but only from what is already known: returns null when some
+     * statement would need a (cold) JSqlParser run, so the caller can run {@link #analyze} elsewhere. The
+     * proxy calls this on its event loop and sends cold texts to a worker pool.
+     */
+    public Analysis analyzeCached(String sql, boolean standardConformingStrings) {
+        String source = sql == null ? "" : sql;
+        try {
+            List<StatementFacts> statements = statements(source, standardConformingStrings, 0, false);
+            if (statements.isEmpty()) {
+                FactsBuilder empty = new FactsBuilder(StatementKind.EMPTY);
+                statements.add(empty.build("", Shape.fingerprint(List.of())));
+            }
+            return new Analysis(statements);
+        } catch (ColdParse e) {
+            return null;
+        } catch (RuntimeException | StackOverflowError e) {
+            return analyze(sql, standardConformingStrings);
+        }
+    }
+
+    /** Thrown through an analysis that may not run JSqlParser; carries no stack. */
+    private static final class ColdParse extends RuntimeException {
+        static final ColdParse INSTANCE = new ColdParse();
+
+        private ColdParse() {
+            super(null, null, false, false);
+        }
+    }
+
+    private List<StatementFacts> statements(String source, boolean scs, int depth, boolean parse) {
         List<StatementFacts> statements = new ArrayList<>();
         Lexer.Result lexed = Lexer.tokenize(source, scs);
         for (SqlSplitter.Segment segment : SqlSplitter.split(source, lexed)) {
             if (segment.tokens().isEmpty() && !segment.unterminated()) {
                 continue;
             }
-            Run run = new Run(source);
+            Run run = new Run(source, parse);
             StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
             List<StatementFacts> nested = new ArrayList<>();
             for (List<Token> piece : segment.possibleStatements()) {
@@ -92,7 +122,7 @@ public final class Analyzer {
                         dynamic = true;
                         break;
                     }
-                    nested.addAll(statements(text, scs, depth + 1));
+                    nested.addAll(statements(text, scs, depth + 1, parse));
                 }
             }
             statements.add(facts.withNested(nested, false, dynamic));
@@ -111,7 +141,7 @@ public final class Analyzer {
             if ("sql-definition".equals(language)) {
                 // A SQL-standard body, as pg_get_functiondef prints it: its BEGIN ATOMIC pieces are what runs.
                 List<StatementFacts> pieces = new ArrayList<>();
-                for (StatementFacts f : statements(body == null ? "" : body, standardConformingStrings, 1)) {
+                for (StatementFacts f : statements(body == null ? "" : body, standardConformingStrings, 1, true)) {
                     pieces.addAll(f.nested());
                 }
                 return new RoutineAnalysis(pieces, false);
@@ -119,7 +149,7 @@ public final class Analyzer {
             RoutineBodies.Found found = RoutineBodies.of(language, body == null ? "" : body);
             List<StatementFacts> out = new ArrayList<>();
             for (String text : found.statements()) {
-                out.addAll(statements(text, standardConformingStrings, 1));
+                out.addAll(statements(text, standardConformingStrings, 1, true));
             }
             return new RoutineAnalysis(out, found.dynamic());
         } catch (RuntimeException | StackOverflowError e) {
@@ -188,9 +218,11 @@ public final class Analyzer {
     /** One analysis of one source text; nested statements are analysed against the same source. */
     private final class Run implements LexicalAnalysis.InnerStatements {
         private final String source;
+        private final boolean parse;
 
-        Run(String source) {
+        Run(String source, boolean parse) {
             this.source = source;
+            this.parse = parse;
         }
 
         @Override
@@ -219,6 +251,9 @@ public final class Analyzer {
                 if (cached != null) {
                     return cached.withText(text);
                 }
+            }
+            if (!parse) {
+                throw ColdParse.INSTANCE;
             }
             parserRuns.increment();
             Outcome outcome = parser.parse(shape);

@@ -66,6 +66,8 @@ public final class WardenServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
+    /** Cold statement analysis: one thread per core, a bounded queue; see SessionServices. */
+    private final java.util.concurrent.ThreadPoolExecutor analysis;
     private final SessionTracker tracker = new SessionTracker();
     private final AtomicInteger openSessions = new AtomicInteger();
     private Channel serverChannel;
@@ -85,6 +87,13 @@ public final class WardenServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.analysis = new java.util.concurrent.ThreadPoolExecutor(cores, cores, 30, TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(4096), r -> {
+                    Thread t = new Thread(r, "warden-analysis-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }, new java.util.concurrent.ThreadPoolExecutor.AbortPolicy());
     }
 
     /** Starts listening as the policy says; returns once the port is bound. */
@@ -117,7 +126,8 @@ public final class WardenServer implements AutoCloseable {
                 new Analyzer(10_000), () -> enforcement.get().tokens(), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
-                env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals);
+                env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals,
+                analysis);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(serverType)
@@ -229,6 +239,7 @@ public final class WardenServer implements AutoCloseable {
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
+        analysis.shutdownNow();
         catalogs.values().forEach(CatalogCache::close);
         if (admin != null) {
             admin.close();

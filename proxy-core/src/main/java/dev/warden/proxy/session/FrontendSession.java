@@ -371,10 +371,54 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 }));
     }
 
+    /**
+     * Reads a statement text, then runs {@code next} with the reading. Texts whose statements are all known
+     * (the cache, the lexer) are read here; a text that needs JSqlParser is read on the analysis pool while
+     * the client's stream waits, so one session's new or pathological statements never stall the event loop
+     * other sessions share. A full pool refuses the statement.
+     */
+    private void readThen(ByteBuf frame, int textOffset, java.util.function.Consumer<SessionLexing.Reading> next) {
+        boolean inFlight = requestsInFlight();
+        SessionLexing.Settings settings = lexing.settings();
+        SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
+                false);
+        if (known != null) {
+            withFunctionEffects(known, frame, next);
+            return;
+        }
+        hold();
+        CompletableFuture<SessionLexing.Reading> cold;
+        try {
+            cold = CompletableFuture.supplyAsync(() -> SessionLexing.read(settings, services.analyzer(), frame,
+                    textOffset, inFlight, true), services.analysisExecutor());
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            cold = CompletableFuture.failedFuture(e);
+        }
+        cold.whenComplete((reading, failure) -> client.eventLoop().execute(() -> {
+            if (state == State.CLOSED || failing) {
+                frame.release();
+                return;
+            }
+            SessionLexing.Reading r = reading;
+            if (failure != null) {
+                log.warn("analysis.refused session={} user={} reason=\"{}\"", id, identity.username(),
+                        ClientErrors.unwrap(failure).toString());
+                r = new SessionLexing.Reading("-- not analysed: Warden's analysis capacity was exhausted", null,
+                        Decision.block("analysis-capacity", "Warden is analysing too many new statements "
+                                + "right now", "try again in a moment"));
+            }
+            try {
+                withFunctionEffects(r, frame, next);
+            } catch (RuntimeException e) {
+                fail(e);
+                return;
+            }
+            releaseHeld();
+        }));
+    }
+
     private void onQuery(ByteBuf frame) {
-        SessionLexing.Reading read = lexing.read(services.analyzer(), frame, frame.readerIndex() + 5,
-                requestsInFlight());
-        withFunctionEffects(read, frame, reading -> onQuery(frame, reading));
+        readThen(frame, frame.readerIndex() + 5, reading -> onQuery(frame, reading));
     }
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
@@ -653,8 +697,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void onParse(ByteBuf frame) {
         FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
-        SessionLexing.Reading read = lexing.read(services.analyzer(), frame, nameEnd + 1, requestsInFlight());
-        withFunctionEffects(read, frame, reading -> onParse(frame, decoded, reading));
+        readThen(frame, nameEnd + 1, reading -> onParse(frame, decoded, reading));
     }
 
     private void onParse(ByteBuf frame, FrontendMessage.Parse decoded, SessionLexing.Reading reading) {

@@ -38,6 +38,14 @@ final class SessionLexing {
     private String serverEncodingName = "UTF8";
     private ClientEncoding encoding = ClientEncoding.UTF8;
 
+    /** The settings at one moment: a text read on another thread is read under these, not later ones. */
+    record Settings(boolean standardConformingStrings, String clientEncodingName, ClientEncoding encoding) {
+    }
+
+    Settings settings() {
+        return new Settings(standardConformingStrings, clientEncodingName, encoding);
+    }
+
     /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
     record Reading(String sql, Analysis analysis, Decision refusal) {
         Reading with(Analysis other) {
@@ -78,6 +86,18 @@ final class SessionLexing {
      *     have changed without Warden having been told yet
      */
     Reading read(Analyzer analyzer, ByteBuf frame, int textOffset, boolean inFlight) {
+        return read(settings(), analyzer, frame, textOffset, inFlight, true);
+    }
+
+    /**
+     * {@link #read(Analyzer, ByteBuf, int, boolean)} under {@code settings}; with {@code cold} false, returns
+     * null instead of running JSqlParser (the caller then reads the text on a worker thread).
+     */
+    static Reading read(Settings settings, Analyzer analyzer, ByteBuf frame, int textOffset, boolean inFlight,
+                        boolean cold) {
+        boolean standardConformingStrings = settings.standardConformingStrings();
+        ClientEncoding encoding = settings.encoding();
+        String clientEncodingName = settings.clientEncodingName();
         int end = frame.indexOf(textOffset, frame.writerIndex(), (byte) 0);
         int length = (end < 0 ? frame.writerIndex() : end) - textOffset;
         String sql;
@@ -101,12 +121,19 @@ final class SessionLexing {
                         + "client_encoding \"" + clientEncodingName + "\"", null);
             }
         }
-        Analysis analysis = analyzer.analyze(sql, standardConformingStrings);
+        Analysis analysis = analyze(analyzer, sql, standardConformingStrings, cold);
+        if (analysis == null) {
+            return null;
+        }
         if (!inFlight) {
             return new Reading(sql, analysis, null);
         }
-        if (Analyzer.dependsOnStringSetting(sql)
-                && !sameReading(analysis, analyzer.analyze(sql, !standardConformingStrings))) {
+        Analysis otherSetting = Analyzer.dependsOnStringSetting(sql)
+                ? analyze(analyzer, sql, !standardConformingStrings, cold) : analysis;
+        if (otherSetting == null) {
+            return null;
+        }
+        if (!sameReading(analysis, otherSetting)) {
             return new Reading(sql, analysis, Decision.block("pipelined-string-setting", "this text reads "
                     + "differently under standard_conforming_strings on and off, and a statement still running "
                     + "may change that setting", "send it once the earlier statements have completed, or write "
@@ -126,7 +153,11 @@ final class SessionLexing {
                 } catch (CharacterCodingException e) {
                     continue; // the server would refuse it under that encoding: nothing would run
                 }
-                if (!sameReading(analysis, analyzer.analyze(otherText, standardConformingStrings))) {
+                Analysis alternative = analyze(analyzer, otherText, standardConformingStrings, cold);
+                if (alternative == null) {
+                    return null;
+                }
+                if (!sameReading(analysis, alternative)) {
                     return new Reading(sql, analysis, Decision.block("pipelined-client-encoding", "this text "
                             + "reads differently under client_encoding " + other.name() + ", and a statement "
                             + "still running may change that setting", "send it once the earlier statements "
@@ -137,7 +168,11 @@ final class SessionLexing {
         return new Reading(sql, analysis, null);
     }
 
-    private Reading refusal(ByteBuf frame, int offset, int length, String rule, String reason, String hint) {
+    private static Analysis analyze(Analyzer analyzer, String sql, boolean scs, boolean cold) {
+        return cold ? analyzer.analyze(sql, scs) : analyzer.analyzeCached(sql, scs);
+    }
+
+    private static Reading refusal(ByteBuf frame, int offset, int length, String rule, String reason, String hint) {
         // Shown in the audit record as the server would not have read it: byte for byte, never decoded.
         String lossless = "-- bytes (base64): " + java.util.Base64.getEncoder().encodeToString(
                 ByteBufUtil.getBytes(frame, offset, length));

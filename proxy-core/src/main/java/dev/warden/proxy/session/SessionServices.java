@@ -16,6 +16,8 @@ import java.util.function.Supplier;
  * the cancel keys and the connection count. Built once by the server.
  *
  * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
+ * @param analysisExecutor runs cold statement analysis (JSqlParser, up to its CPU limit per statement) off the
+ *     event loop; bounded, so a flood of new statements is refused rather than queued without end
  */
 public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guardrails, Analyzer analyzer,
                               Supplier<TokenValidator> tokens, SslContext serverTls,
@@ -24,5 +26,6 @@ public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guar
                               Supplier<dev.warden.masking.Masker> masker,
                               java.util.function.Function<dev.warden.config.Environment,
                                       dev.warden.proxy.catalog.CatalogCache> catalogs,
-                              dev.warden.proxy.approvals.ApprovalService approvals) {
+                              dev.warden.proxy.approvals.ApprovalService approvals,
+                              java.util.concurrent.Executor analysisExecutor) {
 }
