@@ -90,8 +90,10 @@ class AnalysisParityThroughWardenTest {
     void seed() throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("DROP TABLE IF EXISTS t, audit_log CASCADE");
+            s.execute("DROP AGGREGATE IF EXISTS agg(int)");
+            s.execute("DROP TYPE IF EXISTS mt CASCADE");
             s.execute("DROP FUNCTION IF EXISTS wipe(), wipe_plpgsql(), bump(), add_one(int), f_atomic(), one_case(), "
-                    + "wipe_trg(), wipe_op(int, int) CASCADE");
+                    + "wipe_trg(), wipe_op(int, int), agg_s(int, int), wipe_cast(int) CASCADE");
             s.execute("DROP PROCEDURE IF EXISTS wipe_proc()");
             s.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
             s.execute("CREATE TABLE t (id int, a int)");
@@ -704,17 +706,63 @@ class AnalysisParityThroughWardenTest {
     }
 
     /**
-     * An operator calls its function without naming it: {@code SELECT 1 ### 1} shows no function call to
-     * resolve through pg_proc. (In prod it is refused today only because JSqlParser cannot parse it.)
+     * Attached while harmless, then replaced: {@code CREATE OR REPLACE FUNCTION} keeps the function's OID, so
+     * the trigger, the column default and the view now run the new body. Every step is allowed today (creating
+     * is not running, and the body was harmless when attached), and the INSERT or SELECT that fires it names
+     * no function. The right outcome: replacing the body of a function something is attached to is judged
+     * like attaching it, or the firing statement is resolved through the catalog (triggers, defaults, views).
      */
-    @Disabled("GETS THROUGH TODAY in staging: CREATE FUNCTION wipe_op(int, int) RETURNS int LANGUAGE sql AS "
-            + "'DELETE FROM t RETURNING 1'; CREATE OPERATOR ### (FUNCTION = wipe_op, LEFTARG = int, RIGHTARG = int); "
-            + "SELECT 1 ### 1 deletes every row of t")
-    @Test
-    void anOperatorOverADeletingFunctionCannotDeleteEveryRow() throws Exception {
-        assertSomeStepRefusedAndTableIntact("staging", List.of(
-                "CREATE FUNCTION wipe_op(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'",
-                "CREATE OPERATOR ### (FUNCTION = wipe_op, LEFTARG = int, RIGHTARG = int)", "SELECT 1 ### 1"));
+    @Disabled("GETS THROUGH TODAY in prod and staging: CREATE FUNCTION wipe_trg() RETURNS trigger LANGUAGE plpgsql "
+            + "AS $$BEGIN RETURN NEW; END$$; CREATE TRIGGER wipe_on_insert AFTER INSERT ON audit_log FOR EACH ROW "
+            + "EXECUTE FUNCTION wipe_trg(); CREATE OR REPLACE FUNCTION wipe_trg() RETURNS trigger LANGUAGE plpgsql AS "
+            + "$$BEGIN DELETE FROM t; RETURN NEW; END$$; INSERT INTO audit_log VALUES (1) deletes every row of t; "
+            + "the same with a column DEFAULT wipe() and a view over wipe()")
+    @ParameterizedTest
+    @ValueSource(strings = {"prod", "staging"})
+    void aFunctionReplacedAfterItWasAttachedCannotDeleteEveryRow(String env) throws Exception {
+        String harmless = "CREATE FUNCTION wipe() RETURNS int LANGUAGE sql AS 'SELECT 1'";
+        String deleting = "CREATE OR REPLACE FUNCTION wipe() RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'";
+        List<List<String>> attacks = List.of(
+                List.of("CREATE FUNCTION wipe_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                        "CREATE TRIGGER wipe_on_insert AFTER INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION wipe_trg()",
+                        "CREATE OR REPLACE FUNCTION wipe_trg() RETURNS trigger LANGUAGE plpgsql AS "
+                                + "$$BEGIN DELETE FROM t; RETURN NEW; END$$",
+                        "INSERT INTO audit_log VALUES (1)"),
+                List.of(harmless, "ALTER TABLE audit_log ALTER COLUMN id SET DEFAULT wipe()", deleting,
+                        "INSERT INTO audit_log DEFAULT VALUES"),
+                List.of(harmless, "CREATE VIEW wiping AS SELECT wipe()", deleting, "SELECT * FROM wiping"));
+        for (List<String> steps : attacks) {
+            seed();
+            assertSomeStepRefusedAndTableIntact(env, steps);
+        }
+    }
+
+    /**
+     * An aggregate, a cast and an operator call their functions without naming them: {@code SELECT agg(1)}
+     * names only the aggregate (whose own pg_proc entry has no body), {@code SELECT 1::mt} and
+     * {@code SELECT 1 ### 1} name no function at all. (In prod the operator is refused today only because
+     * JSqlParser cannot parse it.)
+     */
+    @Disabled("GETS THROUGH TODAY in prod and staging: CREATE FUNCTION agg_s(int, int) RETURNS int LANGUAGE sql AS "
+            + "'DELETE FROM t RETURNING 1'; CREATE AGGREGATE agg(int) (SFUNC = agg_s, STYPE = int); SELECT agg(1) "
+            + "deletes every row of t; so does CREATE TYPE mt AS (x int); CREATE FUNCTION wipe_cast(int) RETURNS mt "
+            + "...; CREATE CAST (int AS mt) WITH FUNCTION wipe_cast(int); SELECT 1::mt; and in staging an operator "
+            + "### over a deleting function, SELECT 1 ### 1")
+    @ParameterizedTest
+    @ValueSource(strings = {"prod", "staging"})
+    void functionsCalledWithoutTheirNameCannotDeleteEveryRow(String env) throws Exception {
+        List<List<String>> attacks = List.of(
+                List.of("CREATE FUNCTION agg_s(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'",
+                        "CREATE AGGREGATE agg(int) (SFUNC = agg_s, STYPE = int)", "SELECT agg(1)"),
+                List.of("CREATE TYPE mt AS (x int)",
+                        "CREATE FUNCTION wipe_cast(int) RETURNS mt LANGUAGE sql AS 'DELETE FROM t RETURNING 1'",
+                        "CREATE CAST (int AS mt) WITH FUNCTION wipe_cast(int)", "SELECT 1::mt"),
+                List.of("CREATE FUNCTION wipe_op(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'",
+                        "CREATE OPERATOR ### (FUNCTION = wipe_op, LEFTARG = int, RIGHTARG = int)", "SELECT 1 ### 1"));
+        for (List<String> steps : attacks) {
+            seed();
+            assertSomeStepRefusedAndTableIntact(env, steps);
+        }
     }
 
     /** 'yes'::boolean is as constant-true as true. */
