@@ -96,6 +96,18 @@ public final class Masker {
         this.valueDetectors = Set.copyOf(enabled);
     }
 
+    /**
+     * Text the server sends outside result rows (error and notice fields, notification payloads, parameter
+     * values) as this identity may see it: unchanged for an exempt identity; otherwise values PostgreSQL
+     * echoes are redacted by construction and detected values are redacted (see {@link MessageText}).
+     */
+    public String maskMessage(String text, MaskContext context) {
+        if (settings.unmaskedFor().exempts(context.username(), context.groups(), context.agent())) {
+            return text;
+        }
+        return MessageText.mask(text, settings.valueDetectionIn(context.environment()) ? valueDetectors : Set.of());
+    }
+
     /** The plan for one result description, for one identity and statement. */
     public MaskPlan plan(List<ResultColumn> columns, MaskContext context) {
         int n = columns.size();

@@ -1171,7 +1171,60 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (!executions.isEmpty()) {
             tally(type, frame);
         }
+        if (type == 'E' || type == 'N' || type == 'A' || type == 'S') {
+            frame = maskMessageText(type, frame);
+        }
         client.write(frame, client.voidPromise());
+    }
+
+    /**
+     * Errors, notices, notifications and parameter reports can echo the values a statement touched (a cast
+     * error quotes its input, a unique violation its key, RAISE NOTICE and pg_notify anything): for a masked
+     * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
+     * changed.
+     */
+    private ByteBuf maskMessageText(byte type, ByteBuf frame) {
+        if (masking == null || exemptFromMasking()) {
+            return frame;
+        }
+        BackendMessage message = BackendMessage.decode(frame);
+        BackendMessage masked = null;
+        if (message instanceof BackendMessage.ErrorResponse e) {
+            java.util.Map<Character, String> fields = maskFields(e.fields());
+            masked = fields == null ? null : new BackendMessage.ErrorResponse(fields);
+        } else if (message instanceof BackendMessage.NoticeResponse n) {
+            java.util.Map<Character, String> fields = maskFields(n.fields());
+            masked = fields == null ? null : new BackendMessage.NoticeResponse(fields);
+        } else if (message instanceof BackendMessage.NotificationResponse a) {
+            String payload = masking.maskMessage(a.payload());
+            masked = payload.equals(a.payload()) ? null
+                    : new BackendMessage.NotificationResponse(a.processId(), a.channel(), payload);
+        } else if (message instanceof BackendMessage.ParameterStatus p) {
+            String value = masking.maskMessage(p.value());
+            masked = value.equals(p.value()) ? null : new BackendMessage.ParameterStatus(p.name(), value);
+        }
+        if (masked == null) {
+            return frame;
+        }
+        frame.release();
+        return masked.toByteBuf(client.alloc());
+    }
+
+    /** The masked text fields, or null when none changed. Severity, code, position and names are kept. */
+    private java.util.Map<Character, String> maskFields(java.util.Map<Character, String> fields) {
+        java.util.Map<Character, String> out = new java.util.LinkedHashMap<>(fields);
+        boolean changed = false;
+        for (char f : new char[] {'M', 'D', 'H', 'W', 'q'}) {
+            String v = fields.get(f);
+            if (v != null) {
+                String m = masking.maskMessage(v);
+                if (!m.equals(v)) {
+                    out.put(f, m);
+                    changed = true;
+                }
+            }
+        }
+        return changed ? out : null;
     }
 
     /**

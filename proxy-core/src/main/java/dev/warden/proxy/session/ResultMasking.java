@@ -212,6 +212,12 @@ final class ResultMasking {
         return value.charAt(0);
     }
 
+    /** Server text outside result rows, as this identity may see it (see {@link Masker#maskMessage}). */
+    String maskMessage(String text) {
+        return masker.get().maskMessage(text, new MaskContext(identity.username(), identity.groups(),
+                identity.kind() == Identity.Kind.AGENT, environment, Set.of()));
+    }
+
     void invalidate() {
         catalog.invalidate();
         plans.clear();
