@@ -333,6 +333,23 @@ class AnalysisParityThroughWardenTest {
     }
 
     @Test
+    void bytesPipelinedBehindAnEncodingChangeAreRefused() throws Exception {
+        LogWindow window = new LogWindow();
+        for (String env : BASELINE_ENVIRONMENTS) {
+            for (Encoded e : BACKSLASH_TRAILERS) {
+                try (RawClient c = new RawClient(warden.port())) {
+                    c.login(env, WardenHarness.USER, warden.token());
+                    c.send(concat(query(("SET client_encoding = '" + e.encoding + "'").getBytes(StandardCharsets.UTF_8)),
+                            query(hiddenDrop(e))));
+                    untilReady(c);
+                    assertBlocked(error(untilReady(c)), "pipelined-client-encoding", "drop-table-or-schema");
+                }
+            }
+        }
+        window.assertNothingReached("DROP TABLE t");
+    }
+
+    @Test
     void clientEncodingFromTheStartupPacketOrTheRoleIsFollowed() throws Exception {
         Encoded sjis = BACKSLASH_TRAILERS.get(0);
         LogWindow window = new LogWindow();
