@@ -193,6 +193,32 @@ class GuardrailsThroughWardenTest {
     }
 
     @Test
+    void aQueryOrFunctionCallAfterABlockedParseIsIgnoredUntilSyncAsPostgresDoes() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("", "DELETE FROM t", List.of()));
+            c.send(new FrontendMessage.Query("SELECT 41"));
+            c.send(new FrontendMessage.FunctionCall(2624, List.of((short) 0),
+                    List.of("/etc/passwd".getBytes(StandardCharsets.UTF_8)), (short) 0));
+            c.send(new FrontendMessage.Sync());
+            assertEquals("42501", c.expect(BackendMessage.ErrorResponse.class).sqlState());
+            c.expect(BackendMessage.ReadyForQuery.class);
+            // The session is in step: the next Query gets its own answer, not a late one for "SELECT 41".
+            c.send(new FrontendMessage.Query("SELECT 42"));
+            c.expect(BackendMessage.RowDescription.class);
+            BackendMessage.DataRow row = c.expect(BackendMessage.DataRow.class);
+            assertEquals("42", new String(row.values().get(0), StandardCharsets.UTF_8));
+            c.expect(BackendMessage.CommandComplete.class);
+            c.expect(BackendMessage.ReadyForQuery.class);
+            // Nothing is still counted as running: a text that would be refused while an earlier statement
+            // might still change standard_conforming_strings runs.
+            c.send(new FrontendMessage.Query("SELECT 'a\\'; SELECT 'b'"));
+            c.expect(BackendMessage.RowDescription.class);
+        }
+        assertTableIntact();
+    }
+
+    @Test
     void theFunctionCallMessageIsBlocked() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());

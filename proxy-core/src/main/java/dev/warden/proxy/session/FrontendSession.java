@@ -285,9 +285,15 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 }
             }
             case 'Q' -> {
-                dropCopyData = false;
-                discardUntilSync = false;
-                onQuery(frame);
+                if (discardUntilSync) {
+                    // After the error of a blocked Parse, PostgreSQL ignores every message until Sync, a Query
+                    // included (postgres.c: ignore_till_sync): so does Warden, or the Query would be counted
+                    // as awaiting an answer the server never sends.
+                    frame.release();
+                } else {
+                    dropCopyData = false;
+                    onQuery(frame);
+                }
             }
             case 'P' -> {
                 if (discardUntilSync) {
@@ -297,8 +303,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 }
             }
             case 'F' -> {
-                executedSinceSync = true;
-                onFunctionCall(frame);
+                if (discardUntilSync) {
+                    frame.release();
+                } else {
+                    executedSinceSync = true;
+                    onFunctionCall(frame);
+                }
             }
             case 'S' -> {
                 executedSinceSync = false;
