@@ -50,7 +50,11 @@ public final class WardenHarness implements AutoCloseable {
 
     /** @param topLevel extra top-level YAML sections (e.g. {@code audit:} or {@code guardrails:}) */
     public static WardenHarness start(String listenExtra, String environments, String topLevel) {
-        TestPostgres pg = TestPostgres.start();
+        return start(TestPostgres.start(), listenExtra, environments, topLevel);
+    }
+
+    /** @param pg a server the test started itself (e.g. {@link TestPostgres#startLoggingStatements()}); closed with the harness */
+    public static WardenHarness start(TestPostgres pg, String listenExtra, String environments, String topLevel) {
         TestOidcIssuer issuer = TestOidcIssuer.start();
         WardenHarness h = new WardenHarness(pg, issuer, pg.createDatabase("app"));
         try {

@@ -55,9 +55,23 @@ public final class TestPostgres implements AutoCloseable {
     }
 
     public static TestPostgres start() {
+        return start(java.util.Map.of());
+    }
+
+    /**
+     * Like {@link #start()}, with PostgreSQL's own statement log on ({@code log_statement = all} through the
+     * logging collector), so a test can prove what reached the server with {@link #serverLog()}. An external
+     * server ({@code WARDEN_TEST_PG_URL}) must be configured so by whoever runs it.
+     */
+    public static TestPostgres startLoggingStatements() {
+        return start(java.util.Map.of("logging_collector", "on", "log_statement", "all",
+                "log_filename", "warden-test.log", "log_rotation_size", "0", "log_rotation_age", "0"));
+    }
+
+    private static TestPostgres start(java.util.Map<String, String> serverConfig) {
         String external = System.getenv("WARDEN_TEST_PG_URL");
         try {
-            TestPostgres pg = external != null && !external.isBlank() ? external(external) : embedded();
+            TestPostgres pg = external != null && !external.isBlank() ? external(external) : embedded(serverConfig);
             pg.createRoles();
             return pg;
         } catch (IOException | SQLException e) {
@@ -72,8 +86,10 @@ public final class TestPostgres implements AutoCloseable {
                 userInfo[0], userInfo.length > 1 ? userInfo[1] : "");
     }
 
-    private static TestPostgres embedded() throws IOException {
-        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+    private static TestPostgres embedded(java.util.Map<String, String> serverConfig) throws IOException {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
+        serverConfig.forEach(builder::setServerConfig);
+        EmbeddedPostgres pg = builder
                 .setServerConfig("ssl", "on")
                 .setServerConfig("ssl_cert_file", "server.crt")
                 .setServerConfig("ssl_key_file", "server.key")
@@ -176,6 +192,24 @@ public final class TestPostgres implements AutoCloseable {
     /** A direct connection (not through Warden) as the superuser. */
     public Connection connect(String database) throws SQLException {
         return DriverManager.getConnection(jdbcUrl(database), superuser, superuserPassword);
+    }
+
+    /**
+     * The server's current log file as text (read by the superuser with {@code pg_read_binary_file}), or an
+     * exception when the server does not log through the collector (see {@link #startLoggingStatements()}).
+     */
+    public String serverLog() {
+        try (Connection c = connect("postgres"); Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery("SELECT pg_read_binary_file(pg_current_logfile())")) {
+            rs.next();
+            byte[] log = rs.getBytes(1);
+            if (log == null) {
+                throw new IllegalStateException("the server has no log file: start it with startLoggingStatements()");
+            }
+            return new String(log, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the server log: " + e.getMessage(), e);
+        }
     }
 
     public String jdbcUrl(String database) {
