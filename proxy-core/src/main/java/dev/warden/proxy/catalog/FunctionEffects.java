@@ -232,7 +232,8 @@ final class FunctionEffects {
         for (String name : names) {
             List<Row> overloads = rows.getOrDefault(name, List.of());
             if (overloads.isEmpty()) {
-                effects.put(name, new Effect(false, true, true, List.of(), now));
+                // Unknown now, perhaps created a moment later: kept for this statement only, asked again next time.
+                effects.put(name, new Effect(false, true, true, List.of(), now - TTL_NANOS));
                 continue;
             }
             if (overloads.stream().allMatch(Row::builtIn)) {
