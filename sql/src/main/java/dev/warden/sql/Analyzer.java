@@ -110,19 +110,29 @@ public final class Analyzer {
             Run run = new Run(source, parse);
             StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
             List<StatementFacts> nested = new ArrayList<>();
-            for (List<Token> piece : segment.possibleStatements()) {
-                nested.add(run.analyse(piece));
-            }
             boolean dynamic = false;
+            List<String> texts = new ArrayList<>();
+            for (List<Token> piece : segment.possibleStatements()) {
+                // Each piece as a statement of its own, with all that implies (a DO piece runs its body).
+                texts.add(source.substring(piece.get(0).start(), piece.get(piece.size() - 1).end()));
+            }
             RoutineBodies.Found found = LexicalAnalysis.runsWithin(source, segment.tokens());
             if (found != null) {
                 dynamic = found.dynamic();
-                for (String text : found.statements()) {
-                    if (depth >= MAX_NESTING) {
-                        dynamic = true;
-                        break;
-                    }
-                    nested.addAll(statements(text, scs, depth + 1, parse));
+                texts.addAll(found.statements());
+            }
+            if (!parse && !texts.isEmpty()) {
+                throw ColdParse.INSTANCE; // bodies are analysed on the worker pool, never on an event loop
+            }
+            for (String text : texts) {
+                if (depth >= MAX_NESTING) {
+                    dynamic = true;
+                    break;
+                }
+                nested.addAll(statements(text, scs, depth + 1, parse));
+                if (dependsOnStringSetting(text)) {
+                    // Run later (a body, an EXECUTE), it is read under the setting of that moment: take both.
+                    nested.addAll(statements(text, !scs, depth + 1, parse));
                 }
             }
             statements.add(facts.withNested(nested, false, dynamic));
@@ -144,23 +154,31 @@ public final class Analyzer {
                 for (StatementFacts f : statements(body == null ? "" : body, standardConformingStrings, 1, true)) {
                     pieces.addAll(f.nested());
                 }
-                return new RoutineAnalysis(pieces, false);
+                return new RoutineAnalysis(pieces, false, java.util.Set.of());
             }
             RoutineBodies.Found found = RoutineBodies.of(language, body == null ? "" : body);
             List<StatementFacts> out = new ArrayList<>();
             for (String text : found.statements()) {
+                // A body is parsed when it runs, under the setting of that moment: both readings count.
                 out.addAll(statements(text, standardConformingStrings, 1, true));
+                if (dependsOnStringSetting(text)) {
+                    out.addAll(statements(text, !standardConformingStrings, 1, true));
+                }
             }
-            return new RoutineAnalysis(out, found.dynamic());
-        } catch (RuntimeException | StackOverflowError e) {
-            return new RoutineAnalysis(List.of(), true);
+            return new RoutineAnalysis(out, found.dynamic(), found.functions());
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            return new RoutineAnalysis(List.of(), true, java.util.Set.of());
         }
     }
 
-    /** The statements a routine body runs, and whether it also runs SQL nobody can read before it runs. */
-    public record RoutineAnalysis(List<StatementFacts> statements, boolean dynamic) {
+    /**
+     * The statements a routine body runs, whether it also runs SQL nobody can read before it runs, and the
+     * functions its expressions call outside any statement (PL/pgSQL {@code RETURN f()}, {@code x := f()}).
+     */
+    public record RoutineAnalysis(List<StatementFacts> statements, boolean dynamic, java.util.Set<String> functions) {
         public RoutineAnalysis {
             statements = List.copyOf(statements);
+            functions = java.util.Set.copyOf(functions);
         }
     }
 
@@ -301,10 +319,24 @@ public final class Analyzer {
         private void mergeRule(FactsBuilder b, List<Token> tokens) {
             if (b.kind == StatementKind.MERGE) {
                 LexicalAnalysis.mergeActions(tokens, b);
-                b.hasWhere = LexicalAnalysis.mergeRestrictsRows(tokens);
+                b.hasWhere = LexicalAnalysis.mergeRestrictsRows(tokens)
+                        && !LexicalAnalysis.mergeActsOnUnmatchedTargetRows(tokens);
             } else if (b.kind == StatementKind.CREATE) {
                 LexicalAnalysis.namedFunctions(tokens, b.functions);
+            } else if (b.kind == StatementKind.INSERT) {
+                Boolean upsertWhere = LexicalAnalysis.upsertUpdateHasWhere(tokens);
+                if (upsertWhere != null) {
+                    b.innerKinds.add(StatementKind.UPDATE);
+                    b.hasWhere = upsertWhere;
+                }
             }
+            // Calls JSqlParser's tree may not show (inside array subscripts, under a star): the lexer's too.
+            LexicalAnalysis.functionCalls(tokens, b.functions);
+            LexicalAnalysis.roleBySetConfig(tokens, b).ifPresent(target -> {
+                if (b.roleTarget == null) {
+                    b.roleTarget = target;
+                }
+            });
         }
     }
 }

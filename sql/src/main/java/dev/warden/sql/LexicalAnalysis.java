@@ -50,7 +50,9 @@ final class LexicalAnalysis {
             "in", "is", "distinct", "all", "any", "some", "exists", "using", "perform", "call", "return",
             "limit", "offset", "do", "execute", "if", "elsif", "while", "until", "begin", "assert", "array",
             "row", "like", "ilike", "between", "union", "intersect", "except", "default", "over", "escape",
-            "loop", "raise", "notice", "warning", "exception", "info", "log", "debug");
+            "loop", "raise", "notice", "warning", "exception", "info", "log", "debug", "to", "for", "zone", "first",
+            "next", "similar", "only", "rows", "with", "within", "filter", "asc", "desc", "nulls", "last",
+            "symmetric", "both", "leading", "trailing", "placing", "overlay", "at", "time", "local");
 
     /** Words that end a FROM item instead of naming its alias. */
     private static final Set<String> CLAUSE_WORDS = Set.of("where", "join", "inner", "left", "right", "full",
@@ -306,7 +308,19 @@ final class LexicalAnalysis {
         if (!c.word("rule")) {
             return null;
         }
-        int doAt = c.indexOfWord("do");
+        int doAt = -1;
+        int level = 0;
+        for (int k = c.i; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(")) {
+                level++;
+            } else if (t.isOp(")")) {
+                level--;
+            } else if (level == 0 && t.isWord("do") && !(k > 0 && tokens.get(k - 1).isOp("."))) {
+                doAt = k; // after a dot, "do" is a column label (new.do), not the start of the actions
+                break;
+            }
+        }
         if (doAt < 0) {
             return new RoutineBodies.Found(List.of(), true);
         }
@@ -512,6 +526,70 @@ final class LexicalAnalysis {
                 out.add("cast:" + tokens.get(k + 1).value());
             }
         }
+    }
+
+    /**
+     * {@code WHEN NOT MATCHED BY SOURCE THEN DELETE|UPDATE} without its own AND condition acts on every target
+     * row the ON condition does not choose: however narrow ON is, that is as good as no WHERE.
+     */
+    static boolean mergeActsOnUnmatchedTargetRows(List<Token> tokens) {
+        for (int k = 0; k + 5 < tokens.size(); k++) {
+            if (tokens.get(k).isWord("when") && tokens.get(k + 1).isWord("not") && tokens.get(k + 2).isWord("matched")
+                    && tokens.get(k + 3).isWord("by") && tokens.get(k + 4).isWord("source")
+                    && tokens.get(k + 5).isWord("then")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code INSERT ... ON CONFLICT ... DO UPDATE}: an UPDATE of the conflicting rows, with a WHERE only when
+     * the DO UPDATE has its own. Returns null when the statement has no DO UPDATE.
+     */
+    static Boolean upsertUpdateHasWhere(List<Token> tokens) {
+        int depth = 0;
+        int update = -1;
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                depth--;
+            } else if (depth == 0 && update < 0 && t.isWord("update") && k > 0 && tokens.get(k - 1).isWord("do")) {
+                update = k;
+            } else if (depth == 0 && update >= 0 && t.isWord("where")) {
+                return true;
+            }
+        }
+        return update < 0 ? null : false;
+    }
+
+    /**
+     * {@code set_config('role', x, ...)} and {@code set_config('session_authorization', x, ...)} are SET ROLE
+     * and SET SESSION AUTHORIZATION; returns the target (null when the role is not a constant) or empty when
+     * there is no such call.
+     */
+    static java.util.Optional<String> roleBySetConfig(List<Token> tokens, FactsBuilder b) {
+        for (int k = 0; k + 2 < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (!t.isIdentifier() || !t.value().equals("set_config") || !tokens.get(k + 1).isOp("(")) {
+                continue;
+            }
+            Token name = tokens.get(k + 2);
+            String setting = name.type() == Type.STRING ? name.value().toLowerCase(Locale.ROOT).strip() : null;
+            if (setting != null && !setting.equals("role") && !setting.equals("session_authorization")) {
+                continue;
+            }
+            // A setting name that is not a constant could be role: count it as one, with an unknown target.
+            b.innerKinds.add(setting != null && setting.equals("session_authorization")
+                    ? StatementKind.SET_SESSION_AUTHORIZATION : StatementKind.SET_ROLE);
+            Token target = k + 4 < tokens.size() && tokens.get(k + 3).isOp(",") ? tokens.get(k + 4) : null;
+            boolean constant = target != null && target.type() == Type.STRING && k + 5 < tokens.size()
+                    && tokens.get(k + 5).isOp(",");
+            return java.util.Optional.of(constant ? target.value() : "?");
+        }
+        return java.util.Optional.empty();
     }
 
     /** The actions a MERGE may take ({@code THEN UPDATE}, {@code THEN DELETE}, {@code THEN INSERT}). */

@@ -20,8 +20,19 @@ import java.util.Set;
  */
 final class RoutineBodies {
 
-    /** Statement texts found in a body, and whether it also runs SQL built at run time. */
-    record Found(List<String> statements, boolean dynamic) {}
+    /**
+     * Statement texts found in a body, whether it also runs SQL built at run time, and the functions its
+     * expressions call ({@code RETURN f()}, {@code x := f()}, {@code IF f() THEN}).
+     */
+    record Found(List<String> statements, boolean dynamic, java.util.Set<String> functions) {
+        Found(List<String> statements, boolean dynamic) {
+            this(statements, dynamic, java.util.Set.of());
+        }
+    }
+
+    /** Beyond this many statements, or this much text, a body is not followed further: it counts as dynamic. */
+    private static final int MAX_STATEMENTS = 2000;
+    private static final int MAX_TEXT = 4 << 20;
 
     /** Words that start an SQL statement inside PL/pgSQL (PERFORM reads as SELECT). */
     private static final Set<String> SQL_STARTS = Set.of("select", "insert", "update", "delete", "merge", "with",
@@ -50,18 +61,16 @@ final class RoutineBodies {
         if (!PLPGSQL.contains(lang)) {
             return new Found(List.of(), true);
         }
-        List<String> statements = new ArrayList<>();
+        java.util.LinkedHashSet<String> statements = new java.util.LinkedHashSet<>();
+        java.util.Set<String> functions = new java.util.LinkedHashSet<>();
         boolean dynamic = false;
         for (boolean scs : new boolean[] {true, false}) {
             Found f = plpgsql(body, scs);
-            for (String s : f.statements()) {
-                if (!statements.contains(s)) {
-                    statements.add(s);
-                }
-            }
+            statements.addAll(f.statements());
+            functions.addAll(f.functions());
             dynamic |= f.dynamic();
         }
-        return new Found(statements, dynamic);
+        return new Found(new ArrayList<>(statements), dynamic, functions);
     }
 
     private static Found plpgsql(String body, boolean scs) {
@@ -69,7 +78,14 @@ final class RoutineBodies {
         List<Token> tokens = lexed.tokens();
         List<String> out = new ArrayList<>();
         boolean dynamic = lexed.unterminated();
+        java.util.Set<String> functions = new java.util.LinkedHashSet<>();
+        LexicalAnalysis.functionCalls(tokens, functions);
+        long found = 0;
         for (int i = 0; i < tokens.size(); i++) {
+            if (out.size() > MAX_STATEMENTS || found > MAX_TEXT) {
+                dynamic = true;
+                break;
+            }
             Token t = tokens.get(i);
             if (t.type() != Type.WORD) {
                 continue;
@@ -92,10 +108,11 @@ final class RoutineBodies {
                 }
                 continue;
             }
-            if (!SQL_STARTS.contains(t.value()) || !startsStatement(prev)) {
+            if (!SQL_STARTS.contains(t.value()) || !(startsStatement(prev) || opensCursorFor(tokens, i))) {
                 continue;
             }
             int end = statementEnd(tokens, i);
+            found += tokens.get(end - 1).end() - t.start();
             String text = body.substring(t.start(), tokens.get(end - 1).end());
             if (t.value().equals("perform")) {
                 text = "SELECT " + body.substring(tokens.get(Math.min(i + 1, end - 1)).start(),
@@ -103,7 +120,20 @@ final class RoutineBodies {
             }
             out.add(text);
         }
-        return new Found(out, dynamic);
+        return new Found(out, dynamic, functions);
+    }
+
+    /** {@code OPEN c [NO] [SCROLL] FOR <statement>}: a cursor over any statement with RETURNING. */
+    private static boolean opensCursorFor(List<Token> tokens, int i) {
+        int k = i - 1;
+        if (k < 0 || !tokens.get(k).isWord("for")) {
+            return false;
+        }
+        k--;
+        while (k >= 0 && (tokens.get(k).isWord("scroll") || tokens.get(k).isWord("no"))) {
+            k--;
+        }
+        return k >= 1 && tokens.get(k).isIdentifier() && tokens.get(k - 1).isWord("open");
     }
 
     private static boolean startsStatement(Token prev) {
@@ -135,6 +165,9 @@ final class RoutineBodies {
                 depth = Math.max(0, depth - 1);
             } else if (depth == 0 && (t.isOp(";") || (k > from && t.isWord("loop")))) {
                 return Math.max(k, from + 1);
+            } else if (depth == 0 && k > from && t.type() == Type.WORD && SQL_STARTS.contains(t.value())
+                    && startsStatement(tokens.get(k - 1)) && !tokens.get(k - 1).isWord("in")) {
+                return k; // a statement never holds another at its own level: keeps the scan linear
             }
         }
         return tokens.size();

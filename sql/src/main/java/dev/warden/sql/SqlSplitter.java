@@ -10,10 +10,11 @@ import java.util.List;
  * the server rejects a whole text whose semicolon sits inside unbalanced brackets, so nothing of it runs),
  * and not inside the {@code BEGIN ATOMIC ... END} body of a SQL-standard function.
  *
- * <p>Where such a body ends is the server's grammar's decision, which a token count cannot always match
- * ({@code SELECT 1 AS case;} inside it). So every semicolon-separated piece after {@code BEGIN ATOMIC} is
- * also handed back as a {@link Segment#possibleStatements() possible statement}: whether the server reads
- * it as part of the body or as a statement of its own, the analysis sees it.
+ * <p>The body ends where the server's grammar ends it: at an {@code END} where a body statement would start
+ * (right after {@code BEGIN ATOMIC} or a top-level semicolon); an {@code END} of a CASE, or used as a column
+ * label ({@code SELECT 1 AS end}), is never there. (psql counts CASE and END instead, and can disagree with
+ * the server.) Every statement of the body is also handed back as a
+ * {@link Segment#possibleStatements() possible statement}, judged like a top-level one.
  */
 final class SqlSplitter {
 
@@ -44,19 +45,34 @@ final class SqlSplitter {
         int segmentStart = 0;
         int firstToken = 0;
         int depth = 0;
-        int atomicDepth = 0;
+        boolean atomic = false;
+        boolean bodyStatementStart = false;
         for (int i = 0; i < all.size(); i++) {
             Token t = all.get(i);
+            if (atomic && bodyStatementStart && !t.isOp(";")) {
+                bodyStatementStart = false;
+                if (t.isWord("end")) {
+                    // The grammar ends a BEGIN ATOMIC body at END where a statement would start; elsewhere END
+                    // belongs to a CASE or is a column label (SELECT 1 AS end), which no count can tell apart.
+                    atomic = false;
+                    if (pieceStart >= 0 && pieceStart < i) {
+                        addPiece(pieces, all, pieceStart, i);
+                    }
+                    pieceStart = -1;
+                    continue;
+                }
+            }
             if (t.type() == Lexer.Type.OPERATOR) {
                 switch (t.value()) {
                     case "(", "[" -> depth++;
                     case ")", "]" -> depth = Math.max(0, depth - 1);
                     case ";" -> {
-                        if (pieceStart >= 0 && depth == 0) {
+                        if (atomic && depth == 0) {
                             addPiece(pieces, all, pieceStart, i);
                             pieceStart = i + 1;
+                            bodyStatementStart = true;
                         }
-                        if (depth == 0 && atomicDepth == 0) {
+                        if (depth == 0 && !atomic) {
                             segments.add(new Segment(sql.substring(segmentStart, t.start()).strip(),
                                     List.copyOf(all.subList(firstToken, i)), false, List.copyOf(pieces)));
                             segmentStart = t.end();
@@ -67,20 +83,15 @@ final class SqlSplitter {
                     }
                     default -> { }
                 }
-            } else if (t.type() == Lexer.Type.WORD && isRoutineDefinition(all, firstToken)) {
-                if (t.value().equals("begin") && i + 1 < all.size() && all.get(i + 1).isWord("atomic")) {
-                    atomicDepth++;
-                    if (pieceStart < 0) {
-                        pieceStart = i + 2;
-                    }
-                } else if (atomicDepth > 0 && t.value().equals("case")) {
-                    atomicDepth++;
-                } else if (atomicDepth > 0 && t.value().equals("end")) {
-                    atomicDepth--;
-                }
+            } else if (!atomic && depth == 0 && t.isWord("begin") && i + 1 < all.size()
+                    && all.get(i + 1).isWord("atomic") && isRoutineDefinition(all, firstToken)) {
+                atomic = true;
+                bodyStatementStart = true;
+                i++; // ATOMIC
+                pieceStart = i + 1;
             }
         }
-        if (pieceStart >= 0) {
+        if (atomic && pieceStart >= 0) {
             addPiece(pieces, all, pieceStart, all.size());
         }
         if (firstToken < all.size() || lexed.unterminated()

@@ -37,10 +37,8 @@ final class FunctionEffects {
 
     /** One function name's effect: the union over its overloads. */
     record Effect(boolean known, boolean writes, boolean dynamic, List<StatementFacts> statements, long loaded) {
-        static final Effect BUILT_IN = new Effect(true, false, false, List.of(), Long.MAX_VALUE);
-
         boolean fresh(long now) {
-            return this == BUILT_IN || now - loaded < TTL_NANOS;
+            return now - loaded < TTL_NANOS;
         }
     }
 
@@ -82,8 +80,16 @@ final class FunctionEffects {
         for (StatementFacts s : f.allStatements()) {
             for (String fn : calls(s)) {
                 Effect e = effects.get(fn);
-                if (e == null || !e.known()) {
-                    dynamic = true;
+                if (e == null) {
+                    dynamic = true; // the catalog could not be read: it could be anything
+                    continue;
+                }
+                if (!e.known()) {
+                    // No such function in the catalog: the server will refuse the call, unless the function
+                    // is created first (in the same text or transaction, or in pg_temp), and a function created
+                    // through Warden was judged by its body where it was written. (A whole dotted name that is
+                    // not one quoted name is just a schema-qualified call, looked up by its last part.)
+                    writes |= fn.indexOf('.') < 0;
                     continue;
                 }
                 writes |= e.writes();
@@ -99,6 +105,9 @@ final class FunctionEffects {
         List<String> out = new ArrayList<>(f.functions().size() + f.implicitCalls().size());
         for (String fn : f.functions()) {
             out.add(unqualified(fn));
+            if (fn.indexOf('.') >= 0) {
+                out.add(fn); // perhaps one quoted name, "a.f"
+            }
         }
         out.addAll(f.implicitCalls());
         return out;
@@ -214,6 +223,13 @@ final class FunctionEffects {
                 }
                 Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody(r.language(), r.body(), true);
                 bodies.put(name + "#" + r.oid(), body);
+                for (String fn : body.functions()) {
+                    String callee = unqualified(fn);
+                    Effect known = effects.get(callee);
+                    if (!names.contains(callee) && (known == null || !known.fresh(now))) {
+                        callees.add(callee);
+                    }
+                }
                 for (StatementFacts s : body.statements()) {
                     for (StatementFacts t : s.allStatements()) {
                         for (String callee : calls(t)) {
@@ -237,7 +253,9 @@ final class FunctionEffects {
                 continue;
             }
             if (overloads.stream().allMatch(Row::builtIn)) {
-                effects.put(name, Effect.BUILT_IN);
+                // Built-in, for now: a user overload of the same name may be created at any time, so this
+                // expires like any other entry.
+                effects.put(name, new Effect(true, false, false, List.of(), now));
                 continue;
             }
             boolean writes = false;
@@ -260,8 +278,25 @@ final class FunctionEffects {
                     }
                 }
                 Analyzer.RoutineAnalysis body = bodies.get(name + "#" + r.oid());
+                if (r.body() == null && !r.language().equals("c") && !r.language().equals("internal")) {
+                    // pltcl, plperl, plpython, plv8...: code Warden cannot read can run any SQL.
+                    dynamic = true;
+                }
                 if (body != null) {
                     dynamic |= body.dynamic();
+                    for (String fn : body.functions()) {
+                        // Calls in PL/pgSQL expressions (RETURN f(), x := f()), outside any statement.
+                        Effect e = effects.get(unqualified(fn));
+                        if (e == null || depth >= MAX_DEPTH) {
+                            dynamic = true;
+                        } else if (e.known()) {
+                            writes |= e.writes();
+                            dynamic |= e.dynamic();
+                            statements.addAll(e.statements());
+                        } else {
+                            writes = true;
+                        }
+                    }
                     for (StatementFacts s : body.statements()) {
                         // A callee Warden could not follow (too deep, or recursion) is unknown.
                         StatementFacts resolved = depth < MAX_DEPTH ? withEffects(s, depth + 1)
@@ -291,12 +326,14 @@ final class FunctionEffects {
         String body = sqlBodies
                 ? "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_functiondef(p.oid) ELSE p.prosrc END"
                 : "p.prosrc";
+        String standardBody = sqlBodies ? "p.prosqlbody IS NOT NULL" : "false";
         Map<String, List<Row>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement("SELECT p.proname, p.oid, p.provolatile, "
                 + "l.lanname, " + body + ", ARRAY(SELECT f.proname::text FROM pg_catalog.pg_aggregate a "
                 + "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "
                 + "a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
-                + "WHERE a.aggfnoid = p.oid) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l "
+                + "WHERE a.aggfnoid = p.oid), " + standardBody + " FROM pg_catalog.pg_proc p "
+                + "JOIN pg_catalog.pg_language l "
                 + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -306,7 +343,7 @@ final class FunctionEffects {
                     String text = rs.getString(5);
                     boolean builtIn = oid < FIRST_NORMAL_OBJECT_ID;
                     boolean readable = language.equals("sql") || language.equals("plpgsql");
-                    if (language.equals("sql") && text != null && text.regionMatches(true, 0, "CREATE", 0, 6)) {
+                    if (language.equals("sql") && rs.getBoolean(7)) {
                         // A SQL-standard body comes back as its whole definition: take the BEGIN ATOMIC pieces.
                         language = "sql-definition";
                     }
@@ -322,6 +359,11 @@ final class FunctionEffects {
         return out;
     }
 
+    /**
+     * The name to look up. A dotted name may be schema-qualified ({@code public.f}) or a quoted name holding a
+     * dot ({@code "a.f"}); the analysis joins both the same way, so the part after the last dot is looked up
+     * and the whole name too (see {@link #calls}).
+     */
     private static String unqualified(String function) {
         int dot = function.lastIndexOf('.');
         return dot < 0 ? function : function.substring(dot + 1);

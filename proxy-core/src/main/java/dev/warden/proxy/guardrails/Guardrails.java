@@ -31,6 +31,8 @@ public final class Guardrails {
             "pg_file_unlink", "pg_logdir_ls", "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u",
             "dblink_send_query", "dblink_open");
     private static final Set<String> DROPPABLE_CONTAINERS = Set.of("TABLE", "SCHEMA", "DATABASE");
+    /** CASCADE anywhere in a DROP's text (in a comment or a name too: that only errs towards refusing). */
+    private static final Pattern CASCADE = Pattern.compile("(?i)\\bcascade\\b");
 
     private final GuardrailSettings settings;
     private final List<CompiledRule> rules;
@@ -126,6 +128,13 @@ public final class Guardrails {
             return Decision.block("drop-table-or-schema", "DROP " + f.objectType() + " is not allowed"
                     + tablesSuffix(f), null);
         }
+        if (kind == StatementKind.DROP && (f.objectType().equals("EXTENSION") || CASCADE.matcher(f.text()).find())
+                && baselineOn(env, "drop-table-or-schema")) {
+            // DROP TYPE ... CASCADE drops the tables typed by it, DROP EXTENSION the tables added to it.
+            return Decision.block("drop-table-or-schema", "DROP " + f.objectType() + (f.objectType()
+                    .equals("EXTENSION") ? " drops every object of the extension, tables included"
+                    : " ... CASCADE drops whatever depends on it, tables included"), null);
+        }
         if ((kind == StatementKind.DROP_OWNED || kind == StatementKind.REASSIGN_OWNED)
                 && baselineOn(env, "drop-table-or-schema")) {
             return Decision.block("drop-table-or-schema", (kind == StatementKind.DROP_OWNED
@@ -160,8 +169,10 @@ public final class Guardrails {
         if (kind == StatementKind.ALTER_SYSTEM && baselineOn(env, "alter-system")) {
             return Decision.block("alter-system", "ALTER SYSTEM changes the server configuration", null);
         }
-        if ((kind == StatementKind.SET_ROLE || kind == StatementKind.SET_SESSION_AUTHORIZATION)
-                && baselineOn(env, "role-escalation")) {
+        boolean setsRole = kind == StatementKind.SET_ROLE || kind == StatementKind.SET_SESSION_AUTHORIZATION
+                || (kind != StatementKind.RESET_ROLE && (f.innerKinds().contains(StatementKind.SET_ROLE)
+                    || f.innerKinds().contains(StatementKind.SET_SESSION_AUTHORIZATION)));
+        if (setsRole && baselineOn(env, "role-escalation")) {
             String target = f.roleTarget().orElse("").toLowerCase(Locale.ROOT);
             boolean harmless = target.equals("none") || target.equals("default")
                     || target.equalsIgnoreCase(upstreamUser);

@@ -486,12 +486,16 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (masking == null || analysis == null) {
             return;
         }
-        for (dev.warden.sql.StatementFacts f : analysis.statements()) {
-            dev.warden.sql.StatementKind k = f.kind();
-            if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
-                    || k == dev.warden.sql.StatementKind.DROP) {
-                masking.invalidate();
-                return;
+        for (dev.warden.sql.StatementFacts top : analysis.statements()) {
+            // DDL run by a DO block, a function body or dynamic SQL changes the catalog as much as DDL typed.
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                dev.warden.sql.StatementKind k = f.kind();
+                if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                        || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
+                        || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
+                    masking.invalidate();
+                    return;
+                }
             }
         }
     }
