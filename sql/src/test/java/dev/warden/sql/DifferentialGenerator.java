@@ -239,6 +239,12 @@ final class DifferentialGenerator {
         "SELECT 'a'\r'b\\'; DROP TABLE u; --'",
     };
 
+    /** Block comments whose stars and slashes touch: scan.l's xcstart/xcstop take the longest match. */
+    private static final String[] ODD_BLOCK_COMMENTS = {
+        "/**/", "/***/", "/*/ */", "/* **/", "/*/*/ */*/", "/*-*/", "/*--*/", "/*//**/*/", "/* * / */", "/*'*/",
+        "/*$$*/", "/*\\*/",
+    };
+
     private static final String[] SET_FIRST = {
         "SET standard_conforming_strings = off",
         "SET standard_conforming_strings = on",
@@ -676,7 +682,7 @@ final class DifferentialGenerator {
                             return g.toString();
                         }
                     }
-                    default -> g.append(blockComment(0));
+                    default -> g.append(chance(20) ? one(ODD_BLOCK_COMMENTS) : blockComment(0));
                 }
             }
             return g.toString();
