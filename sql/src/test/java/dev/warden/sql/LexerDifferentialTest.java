@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The session's {@code standard_conforming_strings} and {@code client_encoding} are set on the server and
  * given to Warden alike, and followed from ParameterStatus between messages, as the proxy does. Short run by
- * default (CI); the long run and reproduction of a failure take system properties, see the README's test section.
+ * default (CI); the long run and reproduction of a failure take system properties, see {@code sql/README.md}.
  */
 class LexerDifferentialTest {
 
@@ -518,7 +518,12 @@ class LexerDifferentialTest {
         boolean statementsParseAlone(Analysis analysis, byte[] bytes, String text, boolean scs, String encoding,
                 Tally tally) throws IOException {
             for (StatementFacts f : analysis.statements()) {
-                RawParse alone = rawParse(encode(f.text(), encoding, false));
+                byte[] statement = encode(f.text(), encoding, false);
+                if (statement == null) {
+                    // Impossible while Warden's statements are pieces of the decoded text; say so if it happens.
+                    throw new IllegalStateException("Warden's statement is not encodable in " + encoding);
+                }
+                RawParse alone = rawParse(statement);
                 if (alone.statements() != 1) {
                     tally.disagreed++;
                     disagree("parse: a statement of Warden's is not one statement alone: " + escape(f.text()), scs,
