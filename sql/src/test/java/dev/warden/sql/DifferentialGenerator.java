@@ -186,6 +186,54 @@ final class DifferentialGenerator {
         "REASSIGN OWNED BY scratch_owner TO CURRENT_USER",
         "SET CONSTRAINTS ALL DEFERRED",
         "SELECT 1 ; SELECT 2",
+        "( SELECT {s} )",
+        "( ( SELECT 1 ) UNION ( SELECT 2 ) ) ORDER BY 1",
+        "VALUES ( 1 ) , ( 2 ) ORDER BY 1",
+        "SELECT * FROM {t} FOR UPDATE",
+        "WITH RECURSIVE r ( n ) AS ( SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3 ) SELECT n FROM r",
+        "WITH i AS ( INSERT INTO {u} VALUES ( 9 , {s} ) RETURNING id ) INSERT INTO {u} SELECT id , 'x' FROM i",
+        "WITH d AS ( DELETE FROM {u} RETURNING id ) UPDATE {t} SET b = 0 WHERE id IN ( SELECT id FROM d )",
+        "INSERT INTO {t} VALUES ( 1 , {s} , 1 ) ON CONFLICT ( id ) DO UPDATE SET a = excluded.a",
+        "INSERT INTO {u} DEFAULT VALUES RETURNING *",
+        "UPDATE {t} SET a = {s} FROM {u} AS x WHERE x.id = 1 RETURNING a",
+        "DELETE FROM {u} USING {t} AS x WHERE x.id = 1",
+        "MERGE INTO {u} m USING ( SELECT 1 AS id ) s ON true WHEN MATCHED THEN DELETE",
+        "EXPLAIN ANALYZE DELETE FROM {u}",
+        "EXPLAIN ( ANALYZE , FORMAT JSON ) UPDATE {t} SET b = 1",
+        "PREPARE scratch_w ( int ) AS DELETE FROM {u} WHERE id = $1 ; EXECUTE scratch_w ( 1 ) ;"
+                + " CREATE TEMP TABLE tmp_exec AS EXECUTE scratch_w ( 2 )",
+        "DEALLOCATE PREPARE ALL",
+        "SHOW ALL",
+        "SET TIME ZONE 'UTC'",
+        "SET LOCAL ROLE NONE",
+        "RESET SESSION AUTHORIZATION",
+        "RESET ALL",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "CREATE SCHEMA scratch_s CREATE TABLE x ( a int ) CREATE VIEW y AS SELECT {s} AS b",
+        "CREATE RULE scratch_q AS ON UPDATE TO {u} DO INSTEAD ( DELETE FROM t WHERE a = {s} ; INSERT INTO u VALUES"
+                + " ( 1 , {s} ) )",
+        "CREATE RULE scratch_n AS ON DELETE TO {u} DO ALSO NOTHING",
+        "CREATE FUNCTION scratch_pl ( ) RETURNS int LANGUAGE plpgsql AS {plbody}",
+        "ALTER FUNCTION scratch_fn ( ) STABLE",
+        "COMMENT ON FUNCTION scratch_fn ( ) IS {c}",
+        "GRANT EXECUTE ON FUNCTION scratch_fn ( ) TO PUBLIC",
+        "DROP FUNCTION IF EXISTS scratch_nosuch ( )",
+        "CLUSTER {t} USING t_pkey",
+        "REINDEX INDEX t_pkey",
+        "ANALYZE VERBOSE {t}",
+        "TRUNCATE {t} , {u} CASCADE",
+        "ALTER TABLE {u} RENAME TO u2",
+        "LOAD 'plpgsql'",
+        "SECURITY LABEL ON TABLE {t} IS {c}",
+        "VACUUM {t}",
+        "CHECKPOINT",
+        "BEGIN",
+        "START TRANSACTION",
+        "COMMIT",
+        "END",
+        "ABORT",
+        "SELECT 1 AS begin , 2 AS atomic , 3 AS commit",
+        "SELECT {s} AS \"BEGIN ATOMIC\"",
         "SELECT {s} --{comment}\r; DROP TABLE {u}",
         "SELECT {s} --{comment}\rDELETE FROM {u}",
     };
@@ -407,6 +455,8 @@ final class DifferentialGenerator {
             StringBuilder out = new StringBuilder();
             int i = 0;
             int mutations = chance(60) ? 1 + rng.nextInt(3) : 0;
+            int letterCase = rng.nextInt(4); // as written, lower, upper, mixed
+            char quote = 0;
             int spaces = (int) template.chars().filter(ch -> ch == ' ').count();
             while (i < template.length()) {
                 char ch = template.charAt(i);
@@ -419,11 +469,26 @@ final class DifferentialGenerator {
                     out.append(mutate ? gap(false) : " ");
                     i++;
                 } else {
-                    out.append(ch);
+                    if (quote == 0 && (ch == '"' || ch == '\'')) {
+                        quote = ch;
+                    } else if (ch == quote) {
+                        quote = 0;
+                    }
+                    out.append(quote == 0 ? recase(ch, letterCase) : ch);
                     i++;
                 }
             }
             return out.toString();
+        }
+
+        /** Keywords and unquoted names are case-insensitive: write them in another case. */
+        char recase(char ch, int letterCase) {
+            return switch (letterCase) {
+                case 1 -> Character.toLowerCase(ch);
+                case 2 -> Character.toUpperCase(ch);
+                case 3 -> chance(50) ? Character.toLowerCase(ch) : Character.toUpperCase(ch);
+                default -> ch;
+            };
         }
 
         String slot(String name) {
@@ -441,6 +506,10 @@ final class DifferentialGenerator {
                 case "comment" -> commentBody(false);
                 case "fbody" -> functionBody();
                 case "dobody" -> doBody();
+                case "plbody" -> dollarWrap(one(new String[] {"BEGIN RETURN 1; END",
+                        "BEGIN DELETE FROM u; RETURN 1; END",
+                        "DECLARE x int := 1; BEGIN IF x = 1 THEN RETURN 2; END IF; RETURN 3; END",
+                        "BEGIN EXECUTE 'DELETE FROM u'; RETURN 1; END"}));
                 default -> throw new IllegalArgumentException(name);
             };
         }

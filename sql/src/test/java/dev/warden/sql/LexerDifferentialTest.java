@@ -575,8 +575,12 @@ class LexerDifferentialTest {
         }
 
         void resetScratch() throws IOException {
+            // A text that ended the test's transaction may have left session state behind (temporary tables,
+            // prepared statements, settings).
+            client.query("DISCARD ALL");
             ensureSettings(true, "UTF8");
             QueryResult r = client.query(String.join("\n",
+                    "DROP SCHEMA IF EXISTS scratch_s CASCADE;",
                     "DROP SCHEMA IF EXISTS public CASCADE;",
                     "CREATE SCHEMA public;",
                     "CREATE TABLE t (id int PRIMARY KEY, a text, b int);",
@@ -585,9 +589,10 @@ class LexerDifferentialTest {
                     "INSERT INTO u VALUES (1, 'one');",
                     "CREATE MATERIALIZED VIEW scratch_mv AS SELECT id FROM t;",
                     "CREATE PROCEDURE scratch_proc() LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+                    "CREATE FUNCTION scratch_fn() RETURNS int LANGUAGE sql RETURN 1;",
                     "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'scratch_owner')"
                             + " THEN CREATE ROLE scratch_owner; END IF; END$$;",
-                    "DEALLOCATE ALL;"));
+                    "SELECT 1;"));
             if (r.failed()) {
                 throw new IllegalStateException("cannot create the scratch tables: " + r);
             }
