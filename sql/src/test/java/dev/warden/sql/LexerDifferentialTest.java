@@ -293,6 +293,7 @@ class LexerDifferentialTest {
         final Tally parse = new Tally();
         final Tally decoding = new Tally();
         final Tally boundaries = new Tally();
+        final Tally settingIndependence = new Tally();
         long executedMessages;
         long otherKinds;
         long stoppedByError;
@@ -358,6 +359,7 @@ class LexerDifferentialTest {
                     break;
                 }
                 Analysis analysis = analyzer.analyze(text, scs);
+                checkSettingIndependence(analysis, bytes, text, scs, encoding);
                 boolean agreed = compareTags(analysis, result, scs, encoding, bytes, text);
                 if (result.failed()) {
                     if (!isConversionError(result.failure())) {
@@ -440,9 +442,38 @@ class LexerDifferentialTest {
             return true;
         }
 
+        /**
+         * {@link Analyzer#dependsOnStringSetting}: when it says a text reads the same under both settings of
+         * {@code standard_conforming_strings}, Warden's reading under the other setting must be the same
+         * statements of the same kinds. (The server's reading under the setting used is what the oracles
+         * check; since the setting of each text is drawn at random, both settings are checked against it.)
+         */
+        private void checkSettingIndependence(Analysis analysis, byte[] bytes, String text, boolean scs,
+                String encoding) {
+            if (Analyzer.dependsOnStringSetting(text)) {
+                settingIndependence.refused("dependsOnStringSetting: true");
+                return;
+            }
+            Analysis other = analyzer.analyze(text, !scs);
+            if (readingOf(other).equals(readingOf(analysis))) {
+                settingIndependence.agreed++;
+            } else {
+                settingIndependence.disagreed++;
+                disagree("dependsOnStringSetting is false, but the other setting reads " + reading(other), scs,
+                        encoding, bytes, text, reading(analysis), "(not asked: Warden against itself)");
+            }
+        }
+
+        private static List<String> readingOf(Analysis analysis) {
+            return analysis.statements().stream().map(f -> f.kind() + " " + f.text()).toList();
+        }
+
         /** The Parse oracle for one text under the current session settings. */
         void parseOracle(byte[] bytes, String text, boolean scs, String encoding, Tally tally) throws IOException {
             Analysis analysis = analyzer.analyze(text, scs);
+            if (tally == parse) {
+                checkSettingIndependence(analysis, bytes, text, scs, encoding);
+            }
             int wardenCount = analysis.statements().size();
             RawParse whole = rawParse(bytes);
             if (whole.statements() == 0) {
@@ -652,6 +683,7 @@ class LexerDifferentialTest {
             line(out, "Parse oracle", parse);
             line(out, "boundaries", boundaries);
             line(out, "decoding", decoding);
+            line(out, "setting-free", settingIndependence, "not applicable (a plain string holds a backslash)");
             long known = disagreements.stream().filter(d -> d.known() != null).count();
             out.append(String.format("  disagreements: %d (%d new, %d of known classes)%n", disagreements.size(),
                     disagreements.size() - known, known));
@@ -681,10 +713,14 @@ class LexerDifferentialTest {
         }
 
         private static void line(StringBuilder out, String name, Tally t) {
-            out.append(String.format("  %-13s agreed %d, server refused %d, disagreements %d%n", name, t.agreed,
+            line(out, name, t, "server refused");
+        }
+
+        private static void line(StringBuilder out, String name, Tally t, String refused) {
+            out.append(String.format("  %-13s agreed %d, %s %d, disagreements %d%n", name, t.agreed, refused,
                     t.refused, t.disagreed));
             t.refusals.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(8)
-                    .forEach(e -> out.append(String.format("      %6d  %s%n", e.getValue(), e.getKey())));
+                    .forEach(e -> out.append(String.format("      %6d  %s%n", e.getValue(), escape(e.getKey()))));
         }
     }
 
