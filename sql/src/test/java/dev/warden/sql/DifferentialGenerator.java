@@ -154,6 +154,8 @@ final class DifferentialGenerator {
         "CREATE FUNCTION scratch_k ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 ELSE"
                 + " CASE 1 WHEN 1 THEN 2 END END ; SELECT \"case\" FROM ( SELECT 1 AS \"case\" ) s ; END",
         "CREATE FUNCTION scratch_m ( ) RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT {s} AS \"end\" ; END",
+        "CREATE FUNCTION scratch_o ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 case ; END",
+        "CREATE FUNCTION scratch_v ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 end ; SELECT 2 ; END",
         "DO {dobody}",
         "DO LANGUAGE plpgsql {dobody}",
         "CALL scratch_proc ( )",
@@ -279,6 +281,8 @@ final class DifferentialGenerator {
                 + " DROP TABLE u",
         "CREATE FUNCTION scratch_z ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT s.end FROM (SELECT 1 AS \"end\")"
                 + " s; END; DROP TABLE u",
+        "CREATE FUNCTION scratch_z ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 end; END; DROP TABLE u",
+        "CREATE FUNCTION scratch_z ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 case; END; DROP TABLE u",
         "CREATE FUNCTION scratch_z ( ) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; SELECT 1 AS case;"
                 + " DROP TABLE u",
         "SELECT 1 AS a$$b$$; DROP TABLE u",
