@@ -20,14 +20,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * What calling a function does, read from {@code pg_proc}: a volatile user-defined function is a write; the
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
- * SQL computed at run time is dynamic. A name the catalog does not know (a function created earlier in the
- * same text, or in the session's {@code pg_temp}, which Warden's own connection cannot see) could be anything
- * and counts as dynamic.
+ * SQL computed at run time, or is written in another procedural language, is dynamic. Operators and casts
+ * ({@code op:}, {@code cast:} keys) take on the effects of the user functions that implement them, and
+ * aggregates those of their support functions. A name the catalog does not know counts as a write: the server
+ * refuses the call unless the function is created first, and a function created through Warden was judged by
+ * its body where it was written (the analysis nests a CREATE FUNCTION's body).
  *
  * <p>Functions are looked up by name in every schema, all overloads together: the session's
- * {@code search_path} decides which one runs, so Warden takes the union. Built-in functions (OIDs below
- * 16384) are known from the analysis itself. Entries are kept for {@link #TTL_NANOS} (and dropped on DDL seen
- * through Warden), so a function replaced behind Warden's back is re-read within seconds.
+ * {@code search_path} decides which one runs, so Warden takes the union. Entries, built-in ones included, are
+ * kept for {@link #TTL_NANOS} (and dropped on DDL seen through Warden), so a function replaced behind Warden's
+ * back is re-read within seconds. Limits: attribute notation ({@code t.f} calling {@code f(t)}), column
+ * defaults, triggers, views and RLS policies over functions created or replaced outside Warden are not
+ * resolved at the statement that fires them.
  */
 final class FunctionEffects {
 
