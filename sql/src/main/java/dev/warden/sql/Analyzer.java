@@ -59,10 +59,13 @@ public final class Analyzer {
                 statements.add(empty.build("", Shape.fingerprint(List.of())));
             }
             return new Analysis(statements);
-        } catch (RuntimeException | StackOverflowError e) {
-            // A bug here must not open a hole: report one statement nobody understood.
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            // A bug here must not open a hole: one statement nobody understood, that could do anything (so the
+            // baseline's dynamic-sql refuses it wherever the baseline is on, production or not).
             FactsBuilder unknown = new FactsBuilder(StatementKind.OTHER);
             unknown.unparsed = true;
+            unknown.dynamicSql = true;
+            unknown.writes = true;
             return new Analysis(List.of(unknown.build(source.strip(), Shape.fingerprint(List.of()))));
         }
     }
@@ -245,6 +248,11 @@ public final class Analyzer {
 
         @Override
         public StatementFacts analyse(List<Token> tokens) {
+            if (tokens.isEmpty()) {
+                FactsBuilder b = new FactsBuilder(StatementKind.OTHER);
+                b.unparsed = true;
+                return b.build("", Shape.fingerprint(tokens));
+            }
             String text = source.substring(tokens.get(0).start(), tokens.get(tokens.size() - 1).end());
             return statement(text, tokens, false);
         }
@@ -317,10 +325,12 @@ public final class Analyzer {
          * ON condition chooses the rows, and ON true chooses them all); a definition's named functions.
          */
         private void mergeRule(FactsBuilder b, List<Token> tokens) {
-            if (b.kind == StatementKind.MERGE) {
+            if (b.kind == StatementKind.MERGE || b.innerKinds.contains(StatementKind.MERGE)) {
+                // (A MERGE inside WITH is not at the top level, so it reads as not restricting: fail closed.)
                 LexicalAnalysis.mergeActions(tokens, b);
-                b.hasWhere = LexicalAnalysis.mergeRestrictsRows(tokens)
+                boolean restricts = LexicalAnalysis.mergeRestrictsRows(tokens)
                         && !LexicalAnalysis.mergeActsOnUnmatchedTargetRows(tokens);
+                b.hasWhere = b.kind == StatementKind.MERGE ? restricts : b.hasWhere && restricts;
             } else if (b.kind == StatementKind.CREATE) {
                 LexicalAnalysis.namedFunctions(tokens, b.functions);
             } else if (b.kind == StatementKind.INSERT) {

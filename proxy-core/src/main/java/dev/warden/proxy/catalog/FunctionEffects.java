@@ -36,6 +36,10 @@ import java.util.concurrent.ConcurrentHashMap;
 final class FunctionEffects {
 
     static final long TTL_NANOS = 5_000_000_000L;
+    private static final Set<String> KEYWORDS = Set.of("any", "all", "some", "exists", "array", "row", "in",
+            "values", "coalesce", "nullif", "greatest", "least", "cast", "extract", "overlay", "position",
+            "substring", "trim", "treat", "xmlelement", "xmlforest", "xmlconcat", "xmlparse", "xmlpi",
+            "xmlroot", "xmlserialize", "xmlexists", "grouping", "normalize", "collation");
     private static final int MAX_DEPTH = 3;
     private static final int FIRST_NORMAL_OBJECT_ID = 16384;
 
@@ -77,6 +81,28 @@ final class FunctionEffects {
         return changed ? new Analysis(out) : analysis;
     }
 
+    /** Beyond this many distinct statements, what a call runs is not listed further: it counts as dynamic. */
+    private static final int MAX_STATEMENTS = 256;
+
+    /**
+     * The distinct statements of a list (a body called from forty places is judged once), at most
+     * {@link #MAX_STATEMENTS}; null when there were more. Keeps nested calls from multiplying without end.
+     */
+    private static List<StatementFacts> distinct(List<StatementFacts> statements) {
+        if (statements.size() <= 1) {
+            return statements;
+        }
+        Map<List<Object>, StatementFacts> seen = new java.util.LinkedHashMap<>();
+        for (StatementFacts f : statements) {
+            seen.putIfAbsent(List.of(f.fingerprint(), f.kind(), f.objectType(), f.hasWhere(), f.writes(),
+                    f.dynamicSql(), f.tablesWritten(), f.nested().size()), f);
+            if (seen.size() > MAX_STATEMENTS) {
+                return null;
+            }
+        }
+        return new ArrayList<>(seen.values());
+    }
+
     private StatementFacts withEffects(StatementFacts f, int depth) {
         List<StatementFacts> nested = new ArrayList<>();
         boolean writes = false;
@@ -87,6 +113,9 @@ final class FunctionEffects {
                 if (e == null) {
                     dynamic = true; // the catalog could not be read: it could be anything
                     continue;
+                }
+                if (!e.known() && KEYWORDS.contains(fn.toLowerCase(java.util.Locale.ROOT))) {
+                    continue; // ANY(...), ALL(...), SOME(...): no function unless the catalog has one by that name
                 }
                 if (!e.known()) {
                     // No such function in the catalog: the server will refuse the call, unless the function
@@ -101,7 +130,8 @@ final class FunctionEffects {
                 nested.addAll(e.statements());
             }
         }
-        return f.withNested(nested, writes, dynamic);
+        List<StatementFacts> bounded = distinct(nested);
+        return bounded == null ? f.withNested(List.of(), true, true) : f.withNested(bounded, writes, dynamic);
     }
 
     /** Function names and implicit calls ({@code op:}, {@code cast:}) of one statement, as effect keys. */
@@ -311,7 +341,9 @@ final class FunctionEffects {
                     }
                 }
             }
-            effects.put(name, new Effect(true, writes, dynamic, List.copyOf(statements), now));
+            List<StatementFacts> bounded = distinct(statements);
+            effects.put(name, bounded == null ? new Effect(true, true, true, List.of(), now)
+                    : new Effect(true, writes, dynamic, List.copyOf(bounded), now));
         }
     }
 
