@@ -1,0 +1,292 @@
+package dev.warden.proxy;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Red-team findings against Warden's reading of statements (issue 11). Each test plays an attacker who can
+ * only talk to Warden, and asserts what must hold: table {@code t} and its 10 rows survive, or Warden blocks
+ * (42501). Each FAILS on main at the time of writing, because PostgreSQL ran a DELETE of every row or a DROP
+ * TABLE that no baseline guardrail blocked. {@code prod} is production with the baseline on (the default);
+ * {@code staging} keeps the baseline on but is not production (DO blocks and unparsed statements may run).
+ * See FINDINGS.md at the root of branch {@code redteam}.
+ */
+class RedTeamTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    allow: [ { groups: [eng] } ]
+                  staging:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    allow: [ { groups: [eng] } ]
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS t CASCADE");
+            s.execute("DROP TABLE IF EXISTS src CASCADE");
+            s.execute("DROP TABLE IF EXISTS audit_log CASCADE");
+            s.execute("DROP TYPE IF EXISTS t_shape CASCADE");
+            s.execute("CREATE TABLE t (id int, a int)");
+            s.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 10) g");
+            s.execute("GRANT ALL ON t TO PUBLIC");
+            // A function that deletes every row of t, already in the database (any engineer may create one
+            // through Warden: CREATE FUNCTION is declarative DDL and passes the baseline).
+            s.execute("CREATE OR REPLACE FUNCTION wipe() RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'");
+            s.execute("CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS 'SELECT 1'");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    private static Connection prod() throws SQLException {
+        return warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple");
+    }
+
+    private static Connection staging() throws SQLException {
+        return warden.connect("staging", WardenHarness.USER, warden.token(), "preferQueryMode=simple");
+    }
+
+    /**
+     * Runs the attack's steps in order through Warden. A Warden block (42501) ends the attack (that is the
+     * fixed behaviour); any other error is a broken test and is rethrown. Returns the steps Warden allowed.
+     */
+    private static List<String> attack(Connection c, String... steps) throws SQLException {
+        List<String> ran = new ArrayList<>();
+        for (String sql : steps) {
+            try (Statement s = c.createStatement()) {
+                s.execute(sql);
+                ran.add(sql);
+            } catch (SQLException e) {
+                if ("42501".equals(e.getSQLState())) {
+                    return ran;
+                }
+                if (!c.getAutoCommit()) {
+                    c.rollback();
+                }
+                throw e;
+            }
+        }
+        return ran;
+    }
+
+    private static void assertBlocked(Connection c, String sql, String rule) {
+        SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
+        assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+        assertTrue(e.getMessage().contains("\"" + rule + "\""), sql + ": " + e.getMessage());
+    }
+
+    private static void assertTableIntact(List<String> ran) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT to_regclass('public.t') IS NOT NULL")) {
+                rs.next();
+                assertTrue(rs.getBoolean(1), "table t was DROPPED by PostgreSQL although Warden allowed: " + ran);
+            }
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM t")) {
+                rs.next();
+                assertEquals(10, rs.getInt(1), "rows of t were DELETED by PostgreSQL although Warden allowed: "
+                        + ran);
+            }
+        }
+    }
+
+    @Test
+    void controlTheBaselineBlocksTheObviousForms() throws SQLException {
+        try (Connection c = prod()) {
+            assertBlocked(c, "DELETE FROM t", "delete-without-where");
+            assertBlocked(c, "SELECT wipe()", "delete-without-where");
+            assertBlocked(c, "DROP TABLE t", "drop-table-or-schema");
+        }
+        try (Connection c = staging()) {
+            assertBlocked(c, "DO $$ BEGIN DELETE FROM t; END $$", "delete-without-where");
+        }
+        assertTableIntact(List.of());
+    }
+
+    // ------------------------------------------------------------------------------------------ findings
+
+    @Test
+    @Disabled("finding 1: a function call inside an array subscript is invisible (SyntaxTreeFacts stops at Column)")
+    void f1FunctionInsideAnArraySubscript() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c, "SELECT a[wipe()] FROM (SELECT ARRAY[1] a) s"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 2: attribute notation t.f calls f(t) and is read as a column")
+    void f2AttributeNotationCallsAFunction() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION wipe_row(t) RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'",
+                    "SELECT t.wipe_row FROM t"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 3: functions called implicitly (operators, triggers) are never resolved")
+    void f3OperatorCallsADeletingFunction() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION wipe_plus(int, text) RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'",
+                    "CREATE OPERATOR + (leftarg = int, rightarg = text, function = wipe_plus)",
+                    "SELECT 1 + 'x'::text"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 3: functions called implicitly (operators, triggers) are never resolved")
+    void f3TriggerFunctionReplacedAfterTheTriggerWasCreated() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE TABLE audit_log (x int)",
+                    "CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+                    "CREATE TRIGGER log_it AFTER INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION log_it()",
+                    "CREATE OR REPLACE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS "
+                            + "$$ BEGIN DELETE FROM t; RETURN NEW; END $$",
+                    "INSERT INTO audit_log VALUES (1)"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 4: a function replaced earlier in the same Query text is judged by its old body")
+    void f4FunctionReplacedInTheSameText() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'; "
+                            + "SELECT bump()"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 4: inside a transaction Warden's catalog connection sees the committed (old) body")
+    void f4FunctionReplacedInTheSameTransaction() throws SQLException {
+        try (Connection c = prod()) {
+            c.setAutoCommit(false);
+            List<String> ran = attack(c,
+                    "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'",
+                    "SELECT bump()");
+            c.commit();
+            assertTableIntact(ran);
+        }
+    }
+
+    @Test
+    @Disabled("finding 5: calls in PL/pgSQL expressions (RETURN f(), x := f(), IF f() ...) are not followed")
+    void f5PlpgsqlReturnExpressionCallsADeletingFunction() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION via_return() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN wipe(); END $$",
+                    "SELECT via_return()"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 5: OPEN cursor FOR DELETE ... RETURNING in PL/pgSQL is not read as a statement")
+    void f5OpenCursorForDeleteInADoBlock() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "DO $$ DECLARE c refcursor; r record; BEGIN "
+                    + "OPEN c FOR DELETE FROM t RETURNING *; FETCH c INTO r; CLOSE c; END $$"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 6: backslash escapes of E'' strings are not decoded (\\x44 is 'D')")
+    void f6EscapedDoBody() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "DO E'BEGIN \\x44ELETE FROM t; END'"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 6: backslash escapes of E'' strings are not decoded (\\x44 is 'D')")
+    void f6EscapedExecuteStringInAFunction() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    // Warden decodes \x27 as "x27": it reads SELECT ' x27 ; DELETE ... -- ' (one string);
+                    // PostgreSQL decodes it as a quote and runs SELECT ' '; DELETE FROM t; -- '
+                    "CREATE FUNCTION esc() RETURNS int LANGUAGE plpgsql AS "
+                            + "$$ BEGIN EXECUTE E'SELECT \\' \\x27 ; DELETE FROM t ; -- \\''; RETURN 1; END $$",
+                    "SELECT esc()"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 6: U&'' escapes are not decoded either")
+    void f6UnicodeEscapedExecuteString() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "DO $$ BEGIN EXECUTE U&'\\0044ROP TABLE t'; END $$"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 7: function bodies are analysed under standard_conforming_strings=on only")
+    void f7SqlFunctionBodyRunsUnderTheSessionsStringSetting() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION quiet() RETURNS void LANGUAGE sql AS "
+                            + "$f$SELECT 'a\\' , ' ; DELETE FROM t; -- '$f$",
+                    "SET standard_conforming_strings = off",
+                    "SELECT quiet()"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 7: nested EXECUTE strings are read under the setting in force before the text ran")
+    void f7SettingChangedEarlierInTheSameTextForADoBlock() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c,
+                    "SET standard_conforming_strings = off; DO $$ BEGIN EXECUTE $q$SELECT 'a\\' , ' ; "
+                            + "DELETE FROM t; -- '$q$; END $$"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 8: DROP TYPE ... CASCADE drops a typed table (ALTER TABLE t OF type)")
+    void f8DropTypeCascadeDropsTheTable() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE TYPE t_shape AS (id int, a int)",
+                    "ALTER TABLE t OF t_shape",
+                    "DROP TYPE t_shape CASCADE"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 9: a rule's WHERE holding new.do makes Warden take the wrong DO as the rule's actions")
+    void f9RuleActionHiddenBehindAColumnNamedDo() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c,
+                    "CREATE TABLE src (\"do\" int)",
+                    "CREATE RULE hide AS ON INSERT TO src WHERE new.do IS NULL DO ALSO DELETE FROM t",
+                    "INSERT INTO src VALUES (NULL)"));
+        }
+    }
+}
