@@ -54,6 +54,7 @@ class RedTeamTest {
             s.execute("DROP TABLE IF EXISTS src CASCADE");
             s.execute("DROP TABLE IF EXISTS audit_log CASCADE");
             s.execute("DROP TYPE IF EXISTS t_shape CASCADE");
+            s.execute("DROP TYPE IF EXISTS t_box CASCADE");
             s.execute("CREATE TABLE t (id int, a int)");
             s.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 10) g");
             s.execute("GRANT ALL ON t TO PUBLIC");
@@ -114,6 +115,11 @@ class RedTeamTest {
                 assertEquals(10, rs.getInt(1), "rows of t were DELETED by PostgreSQL although Warden allowed: "
                         + ran);
             }
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM t WHERE a IS DISTINCT FROM id")) {
+                rs.next();
+                assertEquals(0, rs.getInt(1), "every row of t was UPDATED by PostgreSQL although Warden allowed: "
+                        + ran);
+            }
         }
     }
 
@@ -172,6 +178,50 @@ class RedTeamTest {
                     "CREATE OR REPLACE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS "
                             + "$$ BEGIN DELETE FROM t; RETURN NEW; END $$",
                     "INSERT INTO audit_log VALUES (1)"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 3: functions called implicitly (operators, triggers, aggregates, casts) are never resolved")
+    void f3AggregateWithADeletingTransitionFunction() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION wipe_sf(int, int) RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'",
+                    "CREATE AGGREGATE wipe_agg(int) (sfunc = wipe_sf, stype = int)",
+                    "SELECT wipe_agg(id) FROM t"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 3: functions called implicitly (operators, triggers, aggregates, casts) are never resolved")
+    void f3CastWithADeletingFunction() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE TYPE t_box AS (x int)",
+                    "CREATE FUNCTION to_box(int) RETURNS t_box LANGUAGE sql AS "
+                            + "'DELETE FROM t; SELECT ROW($1)::t_box'",
+                    "CREATE CAST (int AS t_box) WITH FUNCTION to_box(int)",
+                    "SELECT 1::t_box"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 12: a function whose name holds a dot is looked up by the part after the dot")
+    void f12QuotedFunctionNameWithADot() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION \"a.bump\"() RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'",
+                    "SELECT \"a.bump\"()"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 13: INSERT ... ON CONFLICT DO UPDATE without WHERE updates every row and is not an UPDATE")
+    void f13UpsertOfTheTableIntoItselfUpdatesEveryRow() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE UNIQUE INDEX t_id ON t (id)",
+                    "INSERT INTO t SELECT * FROM t ON CONFLICT (id) DO UPDATE SET a = 0"));
         }
     }
 
