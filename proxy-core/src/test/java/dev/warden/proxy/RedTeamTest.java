@@ -432,4 +432,27 @@ class RedTeamTest {
             assertTableIntact(attack(c, "SELECT true AS true, 'a' SIMILAR TO wipe()::text"));
         }
     }
+
+    @Test
+    @Disabled("finding 15: set_config('role', ...) is SET ROLE, and the role-escalation baseline does not see it")
+    void f15SetConfigRoleEscalates() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ops_admin') THEN "
+                    + "CREATE ROLE ops_admin; END IF; END $$");
+        }
+        try (Connection c = prod()) {
+            assertBlocked(c, "SET ROLE ops_admin", "role-escalation");
+            attack(c, "SELECT set_config('role', 'ops_admin', false)");
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT current_user")) {
+                rs.next();
+                assertEquals(TestPostgresUser.NAME, rs.getString(1),
+                        "the session now acts as another database role although SET ROLE is blocked");
+            }
+        }
+    }
+
+    /** The upstream role of the environments above. */
+    private static final class TestPostgresUser {
+        static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
+    }
 }
