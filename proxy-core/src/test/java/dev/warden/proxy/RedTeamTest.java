@@ -451,6 +451,17 @@ class RedTeamTest {
         }
     }
 
+    @Test
+    @Disabled("finding 16: a SQL function whose body text starts with CREATE is taken for a BEGIN ATOMIC definition")
+    void f16SqlBodyStartingWithCreateIsNotAnalysed() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION sneak() RETURNS int LANGUAGE sql AS "
+                            + "'CREATE TEMP TABLE IF NOT EXISTS scratch (a int); DELETE FROM t; SELECT 1'",
+                    "SELECT sneak()"));
+        }
+    }
+
     /** The upstream role of the environments above. */
     private static final class TestPostgresUser {
         static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
