@@ -462,6 +462,24 @@ class RedTeamTest {
         }
     }
 
+    @Test
+    @Disabled("finding 17: a user function in another language (pltcl, plperl, plpython) is a mere write, not dynamic")
+    void f17PltclFunctionIsNotDynamic() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            try {
+                s.execute("CREATE EXTENSION IF NOT EXISTS pltcl"); // a trusted language: no superuser needed
+            } catch (SQLException e) {
+                org.junit.jupiter.api.Assumptions.assumeTrue(false, "pltcl cannot load here: " + e.getMessage());
+            }
+        }
+        try (Connection c = prod()) {
+            assertBlocked(c, "DO LANGUAGE pltcl $$ spi_exec \"SELECT 1\" $$", "dynamic-sql");
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION tw() RETURNS int LANGUAGE pltcl AS $$ spi_exec \"DELETE FROM t\"; return 1 $$",
+                    "SELECT tw()"));
+        }
+    }
+
     /** The upstream role of the environments above. */
     private static final class TestPostgresUser {
         static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
