@@ -62,6 +62,7 @@ class RedTeamTest {
             // through Warden: CREATE FUNCTION is declarative DDL and passes the baseline).
             s.execute("CREATE OR REPLACE FUNCTION wipe() RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'");
             s.execute("CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS 'SELECT 1'");
+            s.execute("DROP FUNCTION IF EXISTS public.lower(int)");
         }
     }
 
@@ -477,6 +478,38 @@ class RedTeamTest {
             assertTableIntact(attack(c,
                     "CREATE FUNCTION tw() RETURNS int LANGUAGE pltcl AS $$ spi_exec \"DELETE FROM t\"; return 1 $$",
                     "SELECT tw()"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 4: a user overload of a built-in name created in the same text is judged as the built-in")
+    void f4OverloadOfABuiltInCreatedInTheSameText() throws SQLException {
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE FUNCTION public.lower(int) RETURNS int LANGUAGE sql AS 'DELETE FROM t; SELECT 1'; "
+                            + "SELECT lower(1)"));
+        }
+    }
+
+    @Test
+    @Disabled("finding 18: a name once resolved as built-in stays built-in forever (no TTL), for every session")
+    void f18BuiltInEffectIsCachedForever() throws SQLException {
+        try (Connection c = prod()) {
+            List<String> ran = attack(c,
+                    "CREATE FUNCTION mk_lower() RETURNS void LANGUAGE sql AS "
+                            + "'CREATE FUNCTION public.lower(int) RETURNS int LANGUAGE sql AS "
+                            + "''DELETE FROM t; SELECT 1''; SELECT NULL::void'",
+                    "SELECT lower('X')",    // caches lower as built-in, for good
+                    "SELECT mk_lower()");   // DDL inside a SELECT: nothing is invalidated
+            try {
+                Thread.sleep(6_000);      // longer than FunctionEffects.TTL_NANOS: does not matter
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try (Connection other = prod()) {
+                ran.addAll(attack(other, "SELECT lower(1)"));
+            }
+            assertTableIntact(ran);
         }
     }
 
