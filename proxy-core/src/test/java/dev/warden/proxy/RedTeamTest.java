@@ -536,6 +536,16 @@ class RedTeamTest {
         }
     }
 
+    @Test
+    @Disabled("finding 19: MERGE ... WHEN NOT MATCHED BY SOURCE THEN DELETE deletes the rows the ON does NOT choose")
+    void f19MergeNotMatchedBySourceDeletesEveryRow() throws SQLException {
+        // PostgreSQL 17: with an empty source every target row is "not matched by source".
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c, "MERGE INTO t USING (SELECT 1 AS id WHERE false) s ON t.id = s.id "
+                    + "WHEN NOT MATCHED BY SOURCE THEN DELETE"));
+        }
+    }
+
     /** The upstream role of the environments above. */
     private static final class TestPostgresUser {
         static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
