@@ -546,6 +546,15 @@ class RedTeamTest {
         }
     }
 
+    @Test
+    @Disabled("finding 19: a MERGE ... ON true ... DELETE inside WITH (PostgreSQL 17) is read as a MERGE without DELETE")
+    void f19MergeInsideWithDeletesEveryRow() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "WITH m AS (MERGE INTO t USING (SELECT 1 AS id) s ON true "
+                    + "WHEN MATCHED THEN DELETE RETURNING t.*) SELECT count(*) FROM m"));
+        }
+    }
+
     /** The upstream role of the environments above. */
     private static final class TestPostgresUser {
         static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
