@@ -555,6 +555,28 @@ class RedTeamTest {
         }
     }
 
+    @Test
+    @Disabled("finding 20: nested function effects are expanded as a tree: k statements per body, 4 levels = k^4 nodes")
+    void f20FunctionEffectTreeExplodes() throws SQLException {
+        int k = Integer.getInteger("redteam.k", 40);
+        try (Connection c = prod()) {
+            attack(c, "CREATE OR REPLACE FUNCTION e4() RETURNS int LANGUAGE sql AS $$" + "SELECT 1;".repeat(k) + "$$");
+            for (int level = 3; level >= 1; level--) {
+                attack(c, "CREATE OR REPLACE FUNCTION e" + level + "() RETURNS int LANGUAGE sql AS $$"
+                        + ("SELECT e" + (level + 1) + "();").repeat(k) + "$$");
+            }
+            long start = System.nanoTime();
+            try {
+                attack(c, "SELECT e1()");
+            } catch (SQLException ignored) {
+                // whatever the answer, it must come quickly
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms < 5_000, "Warden spent " + ms + " ms judging SELECT e1() (four bodies of " + k
+                    + " statements, " + (long) Math.pow(k, 4) + " nested statement nodes), on the event loop");
+        }
+    }
+
     /** The upstream role of the environments above. */
     private static final class TestPostgresUser {
         static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
