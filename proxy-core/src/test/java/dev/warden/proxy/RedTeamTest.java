@@ -588,6 +588,16 @@ class RedTeamTest {
         }
     }
 
+    @Test
+    @Disabled("side note (usability, not security): = ANY(array) is recorded as a call of a function named any")
+    void sideNoteAnyIsNotAFunction() throws SQLException {
+        try (Connection c = prod(); ResultSet rs = c.createStatement().executeQuery(
+                "SELECT count(*) FROM t WHERE id = ANY('{1,2}'::int[]) AND t.a = a")) {
+            rs.next();
+            assertEquals(2, rs.getInt(1));
+        }
+    }
+
     /** The upstream role of the environments above. */
     private static final class TestPostgresUser {
         static final String NAME = dev.warden.testkit.TestPostgres.SCRAM_USER;
