@@ -863,7 +863,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void finish(Execution e) {
         audit.result(e.querySeq, e.rows, e.bytes, e.columns.stream().map(ResultEvent.Column::clear).toList(),
-                (System.nanoTime() - e.started) / 1000, e.sqlState, e.commandTag);
+                (System.nanoTime() - e.started) / 1000, e.sqlState, e.commandTag, e.answers);
     }
 
     /** Counts what the upstream returns for the oldest running statement; peeks, never copies. */

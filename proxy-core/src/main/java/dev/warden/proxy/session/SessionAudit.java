@@ -153,12 +153,13 @@ final class SessionAudit {
     }
 
     void result(long querySeq, long rows, long bytes, List<ResultEvent.Column> columns, long durationUs,
-                String sqlState, String commandTag) {
+                String sqlState, String commandTag, List<String> commandTags) {
         String text = running.remove(querySeq);
         if (text != null) {
             finished.put(querySeq, text);
         }
-        background(ResultEvent.of(session, querySeq, rows, bytes, columns, durationUs, sqlState, commandTag));
+        background(ResultEvent.of(session, querySeq, rows, bytes, columns, durationUs, sqlState, commandTag,
+                commandTags));
     }
 
     /**
