@@ -14,7 +14,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.postgresql.PGConnection;
+import org.slf4j.LoggerFactory;
 import org.postgresql.copy.CopyManager;
 
 import java.io.ByteArrayInputStream;
@@ -97,6 +102,10 @@ class TripwireThroughWardenTest {
     @Test
     void aDeleteWardenReadAsASelectEndsTheSessionAndItsTransactionIsRolledBack() throws Exception {
         String user = "misread-delete@example.com";
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        Logger sessionLog = (Logger) LoggerFactory.getLogger("dev.warden.proxy.session.FrontendSession");
+        sessionLog.addAppender(logged);
         try (Connection c = connect(user, "")) {
             c.setAutoCommit(false);
             SQLException e = assertThrows(SQLException.class,
@@ -109,6 +118,16 @@ class TripwireThroughWardenTest {
         }
         assertEquals(3, countAccounts(), "the DELETE was rolled back with the session, and nothing after it ran");
         List<AuditRecord> records = awaitSessionEnd(user);
+        sessionLog.detachAppender(logged);
+        List<ILoggingEvent> errors;
+        synchronized (logged) {
+            errors = logged.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList();
+        }
+        assertEquals(1, errors.size(), errors.toString());
+        String line = errors.get(0).getFormattedMessage();
+        assertTrue(line.startsWith("enforcement.mismatch session=") && line.contains("user=" + user)
+                && line.contains("check=command_tag warden=[SELECT] server=[DELETE 3]"), line);
+        assertFalse(line.contains("accounts"), "the log names the readings, not the statement: " + line);
         AuditRecord mismatch = only(records, "enforcement.mismatch");
         assertEquals("command_tag", mismatch.get("check").asText());
         assertEquals("[\"SELECT\"]", mismatch.get("warden").toString());
