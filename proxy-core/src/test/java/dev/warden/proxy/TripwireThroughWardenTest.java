@@ -146,7 +146,7 @@ class TripwireThroughWardenTest {
     }
 
     @Test
-    void aStatementWardenDidNotSeeEndsTheSessionBeforeAnythingElseRuns() throws Exception {
+    void aStatementWardenDidNotSeeEndsTheSessionAndItsTransactionIsRolledBack() throws Exception {
         String user = "misread-hidden@example.com";
         try (RawClient raw = login(user)) {
             raw.send(new FrontendMessage.Query("BEGIN"));
