@@ -111,4 +111,41 @@ class AuditReaderTest {
         assertEquals("SELECT 29", seen.get(29));
         assertTrue(dev.warden.audit.chain.LogFiles.list(dir).size() > 3, "rotated while following");
     }
+
+    @Test
+    void controlCharactersInAnyFieldAreShownAsEscapesNeverSentToTheTerminal() throws Exception {
+        Path dir = tmp.resolve("controls");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            log.append(Fixtures.start("e1", "eve\u001b[2J@example.com", false, "prod")).join();
+            log.append(Fixtures.query("e1", "eve", "prod",
+                    "SELECT 1 -- looks harmless\rDROP TABLE t;\n\tSELECT '\u001b[31m\u202e\u0007\\'")).join();
+        }
+        List<String> lines = AuditReader.of(dir).search(AuditFilter.all()).stream().map(AuditReader.Line::human)
+                .toList();
+        assertTrue(lines.get(0).contains("eve\\e[2J@example.com"), lines.get(0));
+        assertTrue(lines.get(1).endsWith("SELECT 1 -- looks harmless\\rDROP TABLE t;\\n\\tSELECT "
+                + "'\\e[31m\\u202e\\u0007\\\\'"), lines.get(1));
+        for (String line : lines) {
+            assertTrue(line.chars().allMatch(c -> c >= 0x20 && c != 0x7f && c != 0x202e), line);
+        }
+        assertEquals("plain text stays as it is", AuditReader.escapeControls("plain text stays as it is"));
+        assertEquals("a\\\\b \\u0085 \\u2028", AuditReader.escapeControls("a\\b \u0085 \u2028"));
+    }
+
+    @Test
+    void aMismatchRecordShowsBothReadings() throws Exception {
+        Path dir = tmp.resolve("mismatch");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            log.append(Fixtures.start("m1", "mia@example.com", false, "prod")).join();
+            long q = log.append(Fixtures.query("m1", "mia@example.com", "prod", "DELETE FROM t")).join();
+            log.append(dev.warden.audit.event.EnforcementMismatch.of("m1", "mia@example.com", "prod", q,
+                    "command_tag", "DELETE FROM t", List.of("SELECT"), List.of("DELETE 3"),
+                    "the server reported DELETE 3 for statement 1, which Warden read as SELECT")).join();
+        }
+        List<AuditReader.Line> lines = AuditReader.of(dir).search(AuditFilter.all());
+        assertEquals("enforcement.mismatch", lines.get(2).record().type());
+        assertTrue(lines.get(2).human().endsWith("prod enforcement.mismatch MISMATCH(command_tag) "
+                + "warden=[\"SELECT\"] server=[\"DELETE 3\"] of #2: DELETE FROM t"), lines.get(2).human());
+        assertTrue(dev.warden.audit.verify.AuditVerifier.verify(dir, null).passed());
+    }
 }

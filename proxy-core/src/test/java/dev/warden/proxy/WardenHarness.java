@@ -55,12 +55,26 @@ public final class WardenHarness implements AutoCloseable {
 
     /** @param pg a server the test started itself (e.g. {@link TestPostgres#startLoggingStatements()}); closed with the harness */
     public static WardenHarness start(TestPostgres pg, String listenExtra, String environments, String topLevel) {
+        return start(pg, listenExtra, environments, topLevel, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * @param readingOverride replaces Warden's analysis of every text: tests of the tripwire make Warden misread
+     *     on purpose with it
+     */
+    public static WardenHarness start(String listenExtra, String environments, String topLevel,
+                                      java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride) {
+        return start(TestPostgres.start(), listenExtra, environments, topLevel, readingOverride);
+    }
+
+    private static WardenHarness start(TestPostgres pg, String listenExtra, String environments, String topLevel,
+                                       java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride) {
         TestOidcIssuer issuer = TestOidcIssuer.start();
         WardenHarness h = new WardenHarness(pg, issuer, pg.createDatabase("app"));
         try {
             h.auditDir = java.nio.file.Files.createTempDirectory("warden-audit-");
             h.policy = h.policy(listenExtra, environments, topLevel);
-            h.server = WardenServer.start(h.policy);
+            h.server = WardenServer.start(h.policy, readingOverride);
         } catch (Exception e) {
             h.close();
             throw new IllegalStateException("cannot start Warden: " + e.getMessage(), e);

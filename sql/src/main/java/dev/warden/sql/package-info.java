@@ -51,6 +51,10 @@
  * a hash. Facts that depend on literal values (the role in {@code SET ROLE 'x'}, functions in a DO body) come
  * from the lexer path, which is not cached. Parse results that hit the time limit are not cached.
  *
+ * <p><b>Command tags.</b> {@link dev.warden.sql.CommandTags#agrees} says whether a CommandComplete tag the server
+ * reported fits a statement's facts; the proxy's tripwire ends a session when it does not. Checked against the
+ * real server's tags (tests) and over PostgreSQL's regression SQL ({@code CommandTagsCorpusRun}).
+ *
  * <p><b>Limits.</b> JSqlParser gets at most 200 ms of CPU time per statement (a shared watchdog thread sets its
  * {@code interrupted} flag); statements longer than 64 KiB skip it. Both end {@code unparsed}. Columns are best
  * effort: unqualified columns are not attributed to a table; aliases are resolved within the statement, not by

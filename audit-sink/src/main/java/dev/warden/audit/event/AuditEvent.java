@@ -9,7 +9,8 @@ import java.util.UUID;
  * {@code schema_version} when it writes the record; the event supplies everything else.
  */
 public sealed interface AuditEvent
-        permits SessionStart, SessionEnd, AuthFailure, QueryEvent, ResultEvent, PolicyReload, ApprovalEvent {
+        permits SessionStart, SessionEnd, AuthFailure, QueryEvent, ResultEvent, PolicyReload, ApprovalEvent,
+        EnforcementMismatch {
 
     int SCHEMA_VERSION = 1;
 

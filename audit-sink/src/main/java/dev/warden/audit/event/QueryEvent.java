@@ -10,12 +10,18 @@ import java.util.UUID;
  * forwarded. {@code username} and {@code environment} repeat the session's, so that every query line stands
  * alone for {@code grep} and for filters. {@code statement} is taken as given: the caller passes the text with
  * literals already replaced when the policy says {@code statement_literals: redact}, and then no parameters.
+ *
+ * <p>{@code statementBytes}: the exact bytes the client sent as the statement text, kept when they are not valid
+ * UTF-8 (a client encoding such as SJIS, or bytes no encoding accepts), where {@code statement} can only be a
+ * decoding of them. Written as {@code statement_base64} (standard Base64) only then, so the record shows what
+ * ran losslessly; absent for UTF-8 texts, whose {@code statement} is already exact.
  */
 public record QueryEvent(UUID id, Instant ts, String session, String username, String environment,
                          String statement, String fingerprint, List<String> kinds, List<String> tablesRead,
                          List<String> tablesWritten, List<String> columnsRead, List<String> columnsWritten,
                          Decision decision, String rule, String approvalId, String policyVersion, Protocol protocol,
-                         String preparedName, List<String> parameters) implements AuditEvent {
+                         String preparedName, List<String> parameters, byte[] statementBytes)
+        implements AuditEvent {
 
     public enum Decision {
         ALLOW("allow"), BLOCK("block"), APPROVAL("approval");
@@ -62,6 +68,32 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         policyVersion = policyVersion == null ? "" : policyVersion;
         protocol = protocol == null ? Protocol.SIMPLE : protocol;
         parameters = parameters == null ? null : List.copyOf(parameters);
+        statementBytes = statementBytes == null ? null : statementBytes.clone();
+    }
+
+    /** A copy of the bytes received, or null when the statement was valid UTF-8 (or the caller had none). */
+    @Override
+    public byte[] statementBytes() {
+        return statementBytes == null ? null : statementBytes.clone();
+    }
+
+    /**
+     * {@code bytes} when they are not valid UTF-8, else null: what {@link Builder#received} keeps. Text that
+     * decodes as UTF-8 is carried exactly by {@code statement} already.
+     */
+    public static byte[] unlessUtf8(byte[] bytes) {
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes));
+            return null;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return bytes;
+        }
     }
 
     /** {@code QueryEvent.builder(session, "alice@example.com", "prod").statement(sql)…build()}. */
@@ -96,6 +128,9 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         } else {
             Fields.strings(record, "parameters", parameters);
         }
+        if (statementBytes != null) {
+            record.put("statement_base64", java.util.Base64.getEncoder().encodeToString(statementBytes));
+        }
     }
 
     /** Collects the fields as the proxy learns them; everything but the statement has a default. */
@@ -117,6 +152,7 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         private Protocol protocol = Protocol.SIMPLE;
         private String preparedName;
         private List<String> parameters;
+        private byte[] statementBytes;
         private Instant ts;
 
         private Builder(String session, String username, String environment) {
@@ -196,6 +232,15 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
             return this;
         }
 
+        /**
+         * The exact bytes of the statement text as received; kept (as {@code statement_base64}) only when they
+         * are not valid UTF-8.
+         */
+        public Builder received(byte[] bytes) {
+            this.statementBytes = unlessUtf8(bytes);
+            return this;
+        }
+
         public Builder at(Instant ts) {
             this.ts = ts;
             return this;
@@ -204,7 +249,7 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         public QueryEvent build() {
             return new QueryEvent(null, ts, session, username, environment, statement, fingerprint, kinds,
                     tablesRead, tablesWritten, columnsRead, columnsWritten, decision, rule, approvalId,
-                    policyVersion, protocol, preparedName, parameters);
+                    policyVersion, protocol, preparedName, parameters, statementBytes);
         }
     }
 }

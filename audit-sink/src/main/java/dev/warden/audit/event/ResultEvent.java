@@ -8,10 +8,14 @@ import java.util.UUID;
 
 /**
  * {@code result}: what a statement returned. {@code querySeq} is the {@code seq} its {@code query} event got
- * from {@code AuditLog.append}. {@code sqlstate} is null on success.
+ * from {@code AuditLog.append}. {@code sqlstate} is null on success. {@code commandTag} is the server's last
+ * command tag; {@code commandTags} every answer the server gave, in order (one per statement of a Query that
+ * ran: its tag, or {@code EmptyQueryResponse}), so the record shows what ran even when a Query held several
+ * statements.
  */
 public record ResultEvent(UUID id, Instant ts, String session, long querySeq, long rows, long bytes,
-                          List<Column> columns, long durationUs, String sqlstate, String commandTag)
+                          List<Column> columns, long durationUs, String sqlstate, String commandTag,
+                          List<String> commandTags)
         implements AuditEvent {
 
     /**
@@ -42,12 +46,19 @@ public record ResultEvent(UUID id, Instant ts, String session, long querySeq, lo
         session = Fields.session(session);
         columns = columns == null ? List.of() : List.copyOf(columns);
         commandTag = commandTag == null ? "" : commandTag;
+        commandTags = Fields.list(commandTags);
     }
 
     public static ResultEvent of(String session, long querySeq, long rows, long bytes, List<Column> columns,
                                  long durationUs, String sqlstate, String commandTag) {
+        return of(session, querySeq, rows, bytes, columns, durationUs, sqlstate, commandTag,
+                commandTag == null || commandTag.isEmpty() ? List.of() : List.of(commandTag));
+    }
+
+    public static ResultEvent of(String session, long querySeq, long rows, long bytes, List<Column> columns,
+                                 long durationUs, String sqlstate, String commandTag, List<String> commandTags) {
         return new ResultEvent(null, null, session, querySeq, rows, bytes, columns, durationUs, sqlstate,
-                commandTag);
+                commandTag, commandTags);
     }
 
     @Override
@@ -70,5 +81,6 @@ public record ResultEvent(UUID id, Instant ts, String session, long querySeq, lo
         record.put("duration_us", durationUs);
         record.put("sqlstate", sqlstate);
         record.put("command_tag", commandTag);
+        Fields.strings(record, "command_tags", commandTags);
     }
 }

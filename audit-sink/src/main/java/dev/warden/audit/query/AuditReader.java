@@ -126,8 +126,16 @@ public final class AuditReader {
         return usage.build();
     }
 
-    /** One line for people: time, who, environment, what. */
+    /**
+     * One line for people: time, who, environment, what. Control characters in any field are shown as escapes
+     * ({@link #escapeControls}), so a record can neither break the line nor move the cursor of the terminal
+     * that shows it.
+     */
     public static String render(AuditRecord r, String username, String kind, String environment) {
+        return escapeControls(renderRaw(r, username, kind, environment));
+    }
+
+    private static String renderRaw(AuditRecord r, String username, String kind, String environment) {
         StringBuilder out = new StringBuilder();
         out.append(r.ts().truncatedTo(ChronoUnit.SECONDS)).append(' ');
         String who = username.isEmpty() ? "-" : username;
@@ -155,10 +163,17 @@ public final class AuditReader {
                     out.append('(').append(r.get("rule").asText()).append(')');
                 }
                 out.append(' ').append(statement(r.get("statement").asText("")));
+                if (r.get("statement_base64").isTextual()) {
+                    out.append(" [not UTF-8: exact bytes in statement_base64]");
+                }
             }
+            case "enforcement.mismatch" -> out.append(" MISMATCH(").append(r.get("check").asText(""))
+                    .append(") warden=").append(r.get("warden")).append(" server=").append(r.get("server"))
+                    .append(" of #").append(r.get("query_seq").asLong()).append(": ")
+                    .append(statement(r.get("statement").asText("")));
             case "result" -> {
                 out.append(" of #").append(r.get("query_seq").asLong()).append(": ")
-                        .append(r.get("command_tag").asText("")).append(", ").append(r.get("rows").asLong())
+                        .append(commandTags(r)).append(", ").append(r.get("rows").asLong())
                         .append(" rows, ").append(r.get("bytes").asLong()).append(" bytes, ")
                         .append(r.get("duration_us").asLong() / 1000).append(" ms");
                 if (!r.get("sqlstate").isNull()) {
@@ -204,8 +219,56 @@ public final class AuditReader {
     }
 
     private static String statement(String sql) {
-        String flat = sql.strip().replaceAll("\\s+", " ");
+        String flat = sql.strip().replaceAll(" {2,}", " ");
         return flat.length() > MAX_STATEMENT ? flat.substring(0, MAX_STATEMENT) + "…" : flat;
+    }
+
+    /** The server's tags: every one when a Query ran several statements, else the one. */
+    private static String commandTags(AuditRecord r) {
+        JsonNode tags = r.get("command_tags");
+        if (tags.size() > 1) {
+            List<String> all = new ArrayList<>();
+            tags.forEach(t -> all.add(t.asText()));
+            return String.join("; ", all);
+        }
+        return r.get("command_tag").asText("");
+    }
+
+    /**
+     * {@code text} with every character that could act on a terminal written as an escape: backslash-n,
+     * backslash-r, backslash-t, backslash-e (ESC), backslash-u and four hex digits for the other C0 and C1
+     * controls, DEL, the line and paragraph separators and the bidirectional-text controls (which can reorder
+     * what a reader sees); a backslash itself is doubled, so every escape is unambiguous.
+     */
+    public static String escapeControls(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            String escape = switch (c) {
+                case '\\' -> "\\\\";
+                case '\n' -> "\\n";
+                case '\r' -> "\\r";
+                case '\t' -> "\\t";
+                case 0x1b -> "\\e";
+                default -> actsOnTerminal(c) ? String.format("\\u%04x", (int) c) : null;
+            };
+            if (escape != null && out == null) {
+                out = new StringBuilder(text.length() + 16).append(text, 0, i);
+            }
+            if (out != null) {
+                if (escape != null) {
+                    out.append(escape);
+                } else {
+                    out.append(c);
+                }
+            }
+        }
+        return out == null ? text : out.toString();
+    }
+
+    private static boolean actsOnTerminal(char c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0x061c
+                || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
     }
 
     private static void emit(SessionIndex index, AuditFilter filter, AuditRecord r, Consumer<Line> out) {

@@ -75,6 +75,8 @@ public final class WardenServer implements AutoCloseable {
     private ApprovalService approvals;
     private AdminServer admin;
     private final java.util.Map<String, CatalogCache> catalogs = new java.util.concurrent.ConcurrentHashMap<>();
+    private java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride =
+            java.util.function.UnaryOperator.identity();
 
     private WardenServer(Policy initial) {
         this.policy = new AtomicReference<>(initial);
@@ -98,7 +100,17 @@ public final class WardenServer implements AutoCloseable {
 
     /** Starts listening as the policy says; returns once the port is bound. */
     public static WardenServer start(Policy policy) throws Exception {
+        return start(policy, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * For tests of the tripwire only: as {@link #start(Policy)}, with every analysis passed through
+     * {@code readingOverride}, so that Warden can be made to misread a statement on purpose.
+     */
+    public static WardenServer start(Policy policy, java.util.function.UnaryOperator<dev.warden.sql.Analysis>
+            readingOverride) throws Exception {
         WardenServer server = new WardenServer(policy);
+        server.readingOverride = readingOverride;
         try {
             server.bind();
         } catch (Exception e) {
@@ -127,7 +139,7 @@ public final class WardenServer implements AutoCloseable {
                 new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
                 env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals,
-                analysis);
+                analysis, readingOverride);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(serverType)

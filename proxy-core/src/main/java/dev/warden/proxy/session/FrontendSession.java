@@ -121,6 +121,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private dev.warden.proxy.catalog.CatalogCache catalog;
     /** An Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
     private boolean executedSinceSync;
+    /** Compares what the server reports with Warden's reading; a disagreement ends the session. */
+    private Tripwire tripwire;
+    /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
+    private Execution lastAnswered;
+    /** Texts of prepared statements that are not UTF-8, by statement name, kept for their audit records. */
+    private final Map<String, byte[]> preparedBytes = new java.util.HashMap<>();
 
     public FrontendSession(SessionServices services, String id) {
         this.services = services;
@@ -136,7 +142,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         Policy policy = policy();
         audit = new SessionAudit(services.audit(), id, policy.versionHash(),
                 policy.audit().keepLiterals() ? sql -> sql
-                        : sql -> services.analyzer().redactLiterals(sql, lexing.standardConformingStrings()));
+                        : sql -> services.analyzer().redactLiterals(sql, lexing.standardConformingStrings()),
+                policy.audit().keepLiterals());
         services.openSessions().incrementAndGet();
         services.tracker().add(this);
         Duration timeout = policy().listen().startupTimeout();
@@ -281,6 +288,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 } else {
                     FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
                     (close.kind() == 'S' ? statements : portals).remove(close.name());
+                    if (close.kind() == 'S') {
+                        preparedBytes.remove(close.name());
+                    }
                     forward(frame);
                 }
             }
@@ -292,6 +302,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     frame.release();
                 } else {
                     dropCopyData = false;
+                    audit.receiving(StatementBytes.ofQuery(frame));
                     onQuery(frame);
                 }
             }
@@ -299,6 +310,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 if (discardUntilSync) {
                     frame.release();
                 } else {
+                    rememberParsedBytes(frame);
                     onParse(frame);
                 }
             }
@@ -307,6 +319,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     frame.release();
                 } else {
                     executedSinceSync = true;
+                    audit.receiving(null);
                     onFunctionCall(frame);
                 }
             }
@@ -387,7 +400,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
      * the client's stream waits, so one session's new or pathological statements never stall the event loop
      * other sessions share. A full pool refuses the statement.
      */
-    private void readThen(ByteBuf frame, int textOffset, java.util.function.Consumer<SessionLexing.Reading> next) {
+    private void readThen(ByteBuf frame, int textOffset, java.util.function.Consumer<SessionLexing.Reading> then) {
+        // The identity in production; tests of the tripwire make Warden misread on purpose here.
+        java.util.function.Consumer<SessionLexing.Reading> next = r -> then.accept(r.analysis() == null ? r
+                : r.with(services.readingOverride().apply(r.analysis())));
         boolean inFlight = requestsInFlight();
         SessionLexing.Settings settings = lexing.settings();
         SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
@@ -508,6 +524,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         long ordinal = readyRequested + 1;
         String sql = prepared == null ? "-- portal \"" + execute.portal() + "\" of a statement Warden did not see"
                 : prepared.sql;
+        audit.receiving(prepared == null ? null : preparedBytes.get(prepared.name));
         writeAhead(audit.query(sql, prepared == null ? null : prepared.analysis, Decision.ALLOW,
                 QueryEvent.Protocol.EXTENDED, statementName), frame, ordinal, seq -> {
                     Execution execution = new Execution(seq, true, ordinal);
@@ -825,6 +842,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         final boolean extended;
         final long readyOrdinal;
         final long started = System.nanoTime();
+        /** The server's answers so far (command tags, EmptyQueryResponse), for the tripwire. */
+        final java.util.List<String> answers = new java.util.ArrayList<>();
         long rows;
         long bytes;
         String commandTag;
@@ -844,7 +863,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void finish(Execution e) {
         audit.result(e.querySeq, e.rows, e.bytes, e.columns.stream().map(ResultEvent.Column::clear).toList(),
-                (System.nanoTime() - e.started) / 1000, e.sqlState, e.commandTag);
+                (System.nanoTime() - e.started) / 1000, e.sqlState, e.commandTag, e.answers);
     }
 
     /** Counts what the upstream returns for the oldest running statement; peeks, never copies. */
@@ -862,23 +881,106 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     .map(BackendMessage.RowDescription.Field::name).toList();
             case 'C' -> {
                 head.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
+                if (checkAnswer(head, head.commandTag)) {
+                    return;
+                }
                 if (head.extended) {
                     finish(executions.poll());
                 }
             }
-            case 's', 'I' -> {
+            case 'I' -> {
+                if (checkAnswer(head, dev.warden.sql.CommandTags.EMPTY_QUERY_RESPONSE)) {
+                    return;
+                }
+                if (head.extended) {
+                    finish(executions.poll());
+                }
+            }
+            case 's' -> {
                 if (head.extended) {
                     finish(executions.poll());
                 }
             }
             case 'E' -> {
                 head.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
+                lastAnswered = head;
+                tripwire.running(head.analysis);
+                tripwire.failed();
                 if (head.extended) {
                     finish(executions.poll());
                 }
             }
             default -> {
             }
+        }
+    }
+
+    // ---- the tripwire: what the server reports must match what Warden analysed ----------------------
+
+    /** True when the answer disagrees with the running statement's analysis (the session is then ending). */
+    private boolean checkAnswer(Execution head, String answer) {
+        lastAnswered = head;
+        tripwire.running(head.analysis);
+        java.util.Optional<Tripwire.Mismatch> mismatch = tripwire.answered(head.analysis, head.extended,
+                head.answers, answer, this::preparedFacts);
+        mismatch.ifPresent(m -> trip(m, head));
+        return mismatch.isPresent();
+    }
+
+    /**
+     * A ParameterStatus, judged against the statements of the batch running now. The statement it is blamed on
+     * is the last one the server answered in this batch (PostgreSQL 14 and later report changes just before
+     * ReadyForQuery), or the one running (earlier versions report them as they happen).
+     */
+    private boolean checkParameterStatus(ByteBuf frame) {
+        Execution head = executions.peek();
+        if (head != null) {
+            tripwire.running(head.analysis);
+        }
+        Execution blamed = lastAnswered != null ? lastAnswered : head;
+        BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
+        java.util.Optional<Tripwire.Mismatch> mismatch = tripwire.parameter(status.name(), status.value());
+        mismatch.ifPresent(m -> trip(m, blamed));
+        return mismatch.isPresent();
+    }
+
+    /** The facts of a statement prepared with Parse, for {@code EXECUTE name} (they share one namespace). */
+    private java.util.Optional<dev.warden.sql.StatementFacts> preparedFacts(String name) {
+        Prepared p = statements.get(name);
+        if (p == null || p.analysis == null || p.analysis.statements().size() != 1) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(p.analysis.statements().get(0));
+    }
+
+    /**
+     * Warden's reading was wrong: the disagreement goes to the audit trail and the log, and the session ends
+     * with a FATAL error (an open transaction is rolled back with it); nothing more is relayed either way.
+     */
+    private void trip(Tripwire.Mismatch m, Execution running) {
+        long querySeq = running == null ? -1 : running.querySeq;
+        audit.mismatch(querySeq, m.check(), m.warden(), m.server(), m.detail());
+        if (running != null && executions.peek() == running) {
+            finish(executions.poll());
+        }
+        log.error("enforcement.mismatch session={} user={} env={} check={} warden={} server={} query_seq={}", id,
+                identity.username(), environment.name(), m.check(), m.warden(), m.server(), querySeq);
+        endReason = "enforcement mismatch: " + m.detail();
+        fail(new SessionException(SqlState.INTERNAL_ERROR, "Warden ended the session because the server's report "
+                + "disagrees with Warden's reading of the statement: " + m.detail(), "Warden's reading: "
+                + m.warden() + "; server: " + m.server() + ". The disagreement is recorded in the audit trail "
+                + "(enforcement.mismatch); nothing more runs in this session.", null));
+    }
+
+    /** The text of a Parse, when not UTF-8, for the audit records of the statement's executions. */
+    private void rememberParsedBytes(ByteBuf frame) {
+        byte[] text = StatementBytes.ofParse(frame);
+        audit.receiving(text);
+        String name = StatementBytes.parseName(frame);
+        if (text == null) {
+            preparedBytes.remove(name);
+        } else {
+            preparedBytes.put(name, text);
         }
     }
 
@@ -1050,6 +1152,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
         connection.parameters().forEach(p -> lexing.update(p.name(), p.value()));
+        java.util.Map<String, String> reported = new java.util.HashMap<>();
+        connection.parameters().forEach(p -> reported.put(p.name(), p.value()));
+        tripwire = new Tripwire(reported);
         catalog = services.catalogs().apply(environment);
         masking = new ResultMasking(services.masker(), catalog, identity,
                 environment.name());
@@ -1160,8 +1265,18 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
             readyReceived++;
             while (!executions.isEmpty() && executions.peek().readyOrdinal <= readyReceived) {
-                finish(executions.poll());
+                Execution done = executions.poll();
+                java.util.Optional<Tripwire.Mismatch> mismatch = done.extended ? java.util.Optional.empty()
+                        : tripwire.queryDone(done.analysis, done.answers, done.sqlState != null);
+                finish(done);
+                if (mismatch.isPresent()) {
+                    trip(mismatch.get(), done);
+                    frame.release();
+                    return;
+                }
             }
+            tripwire.ready();
+            lastAnswered = null;
             while (!blocked.isEmpty() && blocked.peek().readyOrdinal() <= readyReceived) {
                 blocked.poll();
             }
@@ -1182,8 +1297,17 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        if (type == 'S' && checkParameterStatus(frame)) {
+            frame.release();
+            return;
+        }
         if (!executions.isEmpty()) {
             tally(type, frame);
+            if (failing) {
+                // The tripwire ended the session: the client gets the FATAL error, not this frame.
+                frame.release();
+                return;
+            }
         }
         if (type == 'E' || type == 'N' || type == 'A' || type == 'S') {
             frame = maskMessageText(type, frame);

@@ -4,6 +4,7 @@ import dev.warden.audit.AuditLog;
 import dev.warden.audit.event.AuditIdentity;
 import dev.warden.audit.event.AuthFailure;
 import dev.warden.audit.event.ClientInfo;
+import dev.warden.audit.event.EnforcementMismatch;
 import dev.warden.audit.event.QueryEvent;
 import dev.warden.audit.event.ResultEvent;
 import dev.warden.audit.event.SessionEnd;
@@ -18,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
@@ -36,14 +39,43 @@ final class SessionAudit {
     private final String session;
     private final String policyVersion;
     private final Function<String, String> statementText;
+    private final boolean keepBytes;
     private String username = "";
     private String environment = "";
+    /** The bytes of the statement text the next query records describe, when they are not UTF-8. */
+    private byte[] received;
+    /**
+     * The statement text of query records by seq, for the {@code enforcement.mismatch} record that names one:
+     * those whose result is not written yet, and the few written last (a change the server reports just
+     * before ReadyForQuery comes after the results of its batch). Blocked statements are not kept. Bounded, in
+     * case results never come. Written by the audit writer's thread as records become durable, read on the
+     * event loop.
+     */
+    private final Map<Long, String> running = java.util.Collections.synchronizedMap(bounded(MAX_RUNNING));
+    private final Map<Long, String> finished = java.util.Collections.synchronizedMap(bounded(MAX_FINISHED));
+    private static final int MAX_RUNNING = 1024;
+    private static final int MAX_FINISHED = 16;
 
-    SessionAudit(AuditLog audit, String session, String policyVersion, Function<String, String> statementText) {
+    /**
+     * @param statementText how a statement appears in records (as sent, or with literals redacted)
+     * @param keepBytes whether records may keep the exact bytes of a text that is not UTF-8: only when the
+     *     policy keeps literals, since bytes cannot be redacted
+     */
+    SessionAudit(AuditLog audit, String session, String policyVersion, Function<String, String> statementText,
+                 boolean keepBytes) {
         this.audit = audit;
         this.session = session;
         this.policyVersion = policyVersion;
         this.statementText = statementText;
+        this.keepBytes = keepBytes;
+    }
+
+    /**
+     * The exact bytes of the statement text that the following query records are about (a Query's text, or
+     * the text a Parse prepared), or null when they are valid UTF-8 or unknown.
+     */
+    void receiving(byte[] textBytes) {
+        this.received = keepBytes ? textBytes : null;
     }
 
     CompletableFuture<Long> sessionStart(Identity who, String environment, String clientAddress, String tlsVersion,
@@ -95,8 +127,10 @@ final class SessionAudit {
             case BLOCK -> QueryEvent.Decision.BLOCK;
             case REQUIRE_APPROVAL -> QueryEvent.Decision.APPROVAL;
         };
+        String text = statementText.apply(sql);
         QueryEvent.Builder event = QueryEvent.builder(session, username, environment)
-                .statement(statementText.apply(sql))
+                .statement(text)
+                .received(received)
                 .fingerprint(fingerprint)
                 .kinds(new ArrayList<>(kinds))
                 .tables(new ArrayList<>(tablesRead), new ArrayList<>(tablesWritten))
@@ -108,12 +142,43 @@ final class SessionAudit {
         } else {
             event.simpleProtocol();
         }
-        return audit.append(event.build());
+        CompletableFuture<Long> appended = audit.append(event.build());
+        if (verdict == QueryEvent.Decision.BLOCK) {
+            return appended;
+        }
+        return appended.thenApply(seq -> {
+            running.put(seq, text);
+            return seq;
+        });
     }
 
     void result(long querySeq, long rows, long bytes, List<ResultEvent.Column> columns, long durationUs,
-                String sqlState, String commandTag) {
-        background(ResultEvent.of(session, querySeq, rows, bytes, columns, durationUs, sqlState, commandTag));
+                String sqlState, String commandTag, List<String> commandTags) {
+        String text = running.remove(querySeq);
+        if (text != null) {
+            finished.put(querySeq, text);
+        }
+        background(ResultEvent.of(session, querySeq, rows, bytes, columns, durationUs, sqlState, commandTag,
+                commandTags));
+    }
+
+    /**
+     * {@code enforcement.mismatch}: the server's report disagreed with Warden's reading of the statement of
+     * query record {@code querySeq} (-1: none was running).
+     */
+    void mismatch(long querySeq, String check, List<String> warden, List<String> server, String detail) {
+        String statement = running.getOrDefault(querySeq, finished.getOrDefault(querySeq, ""));
+        background(EnforcementMismatch.of(session, username, environment, querySeq, check, statement, warden,
+                server, detail));
+    }
+
+    private static Map<Long, String> bounded(int entries) {
+        return new LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
+                return size() > entries;
+            }
+        };
     }
 
     private void background(dev.warden.audit.event.AuditEvent event) {

@@ -1,0 +1,188 @@
+package dev.warden.proxy;
+
+import dev.warden.audit.query.AuditFilter;
+import dev.warden.audit.query.AuditReader;
+import dev.warden.audit.query.AuditRecord;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.pg.message.StartupPacket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The audit trail shows what ran: the exact bytes of a text that is not UTF-8, the server's command tags in the
+ * result record, and {@code warden audit tail} lines in which control characters from a statement are escapes,
+ * never instructions to the terminal. Real PostgreSQL, real Warden, raw protocol clients, the real CLI.
+ */
+class AuditShowsWhatRanTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("""
+                  allow_plaintext_on_loopback: true
+                """, "");
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @Test
+    void aTextInAnotherClientEncodingIsKeptAsTheExactBytes() throws Exception {
+        String user = "latin1@example.com";
+        byte[] text = "SELECT 'caf\u00e9' AS word".getBytes(StandardCharsets.ISO_8859_1);
+        try (RawClient raw = login(user, Map.of("client_encoding", "LATIN1"))) {
+            raw.send(query(text));
+            List<BackendMessage> answer = untilReady(raw);
+            assertTrue(answer.stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse), answer.toString());
+        }
+        List<AuditRecord> records = awaitSessionEnd(user);
+        AuditRecord query = records.stream().filter(r -> r.type().equals("query")).findFirst().orElseThrow();
+        assertEquals(Base64.getEncoder().encodeToString(text), query.get("statement_base64").asText(), query.text());
+        assertArrayEqualsBytes(text, Base64.getDecoder().decode(query.get("statement_base64").asText()));
+        AuditRecord result = records.stream().filter(r -> r.type().equals("result")).findFirst().orElseThrow();
+        assertEquals("SELECT 1", result.get("command_tag").asText());
+        AuditCliTest.Run tail = AuditCliTest.warden("audit", "tail", "-n", "100", "--user", user,
+                warden.auditDir().toString());
+        assertTrue(tail.out().contains("[not UTF-8: exact bytes in statement_base64]"), tail.all());
+    }
+
+    @Test
+    void aUtf8TextNeedsNoCopyOfItsBytes() throws Exception {
+        String user = "utf8@example.com";
+        try (RawClient raw = login(user, Map.of())) {
+            raw.send(new FrontendMessage.Query("SELECT 'caf\u00e9' AS word"));
+            untilReady(raw);
+        }
+        AuditRecord query = awaitSessionEnd(user).stream().filter(r -> r.type().equals("query")).findFirst()
+                .orElseThrow();
+        assertEquals("SELECT 'caf\u00e9' AS word", query.get("statement").asText());
+        assertTrue(query.get("statement_base64").isMissingNode(), query.text());
+    }
+
+    @Test
+    void theResultRecordCarriesEveryCommandTagTheServerReported() throws Exception {
+        String user = "tags@example.com";
+        try (RawClient raw = login(user, Map.of())) {
+            raw.send(new FrontendMessage.Query("CREATE TEMP TABLE t (a int); INSERT INTO t VALUES (1), (2); "
+                    + "UPDATE t SET a = 3; DELETE FROM t; DROP TABLE t"));
+            untilReady(raw);
+            raw.send(new FrontendMessage.Query(""));
+            untilReady(raw);
+        }
+        List<AuditRecord> results = awaitSessionEnd(user).stream().filter(r -> r.type().equals("result")).toList();
+        assertEquals(2, results.size(), describe(results));
+        assertEquals("DROP TABLE", results.get(0).get("command_tag").asText());
+        assertEquals("[\"CREATE TABLE\",\"INSERT 0 2\",\"UPDATE 2\",\"DELETE 2\",\"DROP TABLE\"]",
+                results.get(0).get("command_tags").toString());
+        assertEquals("[\"EmptyQueryResponse\"]", results.get(1).get("command_tags").toString());
+        AuditCliTest.Run tail = AuditCliTest.warden("audit", "tail", "-n", "100", "--user", user,
+                warden.auditDir().toString());
+        assertTrue(tail.out().contains("CREATE TABLE; INSERT 0 2; UPDATE 2; DELETE 2; DROP TABLE, 0 rows"), tail.all());
+    }
+
+    @Test
+    void auditTailShowsControlCharactersOfAStatementAsEscapes() throws Exception {
+        String user = "terminal@example.com";
+        // The comment ends at the carriage return, as PostgreSQL reads it: the UNION runs. The ESC sequence would
+        // clear the screen and turn the rest red on a terminal that printed it raw.
+        String sql = "SELECT 'a\u001b[2J\u001b[31m' AS x -- harmless?\rUNION ALL SELECT 'b'\n";
+        try (RawClient raw = login(user, Map.of())) {
+            raw.send(new FrontendMessage.Query(sql));
+            List<BackendMessage> answer = untilReady(raw);
+            assertEquals(2, answer.stream().filter(m -> m instanceof BackendMessage.DataRow).count(), answer.toString());
+        }
+        awaitSessionEnd(user);
+        AuditCliTest.Run tail = AuditCliTest.warden("audit", "tail", "-n", "100", "--user", user,
+                warden.auditDir().toString());
+        assertEquals(0, tail.exit(), tail.all());
+        String line = tail.lines().stream().filter(l -> l.contains(" query ALLOW ")).findFirst().orElseThrow();
+        assertTrue(line.endsWith("query ALLOW SELECT 'a\\e[2J\\e[31m' AS x -- harmless?\\rUNION ALL SELECT 'b'"),
+                line);
+        for (char c : tail.out().toCharArray()) {
+            assertFalse(c == '\r' || c == 0x1b || (c < 0x20 && c != '\n'), "raw control character "
+                    + (int) c + " in the output of audit tail:\n" + tail.out());
+        }
+        AuditCliTest.Run verify = AuditCliTest.warden("audit", "verify", warden.auditDir().toString());
+        assertEquals(0, verify.exit(), verify.all());
+    }
+
+    private static RawClient login(String user, Map<String, String> extra) throws Exception {
+        RawClient raw = new RawClient(warden.port());
+        java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
+        params.put("user", user);
+        params.put("database", "dev");
+        params.putAll(extra);
+        raw.send(StartupPacket.StartupMessage.of(params));
+        raw.expect(BackendMessage.AuthenticationCleartextPassword.class);
+        raw.send(FrontendMessage.AuthenticationResponse.password(
+                warden.issuer.token().email(user).groups("eng").sign()));
+        untilReady(raw);
+        return raw;
+    }
+
+    private static byte[] query(byte[] text) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int length = 4 + text.length + 1;
+        out.write('Q');
+        out.write(length >>> 24);
+        out.write(length >>> 16);
+        out.write(length >>> 8);
+        out.write(length);
+        out.writeBytes(text);
+        out.write(0);
+        return out.toByteArray();
+    }
+
+    private static List<BackendMessage> untilReady(RawClient raw) throws Exception {
+        List<BackendMessage> seen = new ArrayList<>();
+        BackendMessage m;
+        while (!((m = raw.read()) instanceof BackendMessage.ReadyForQuery)) {
+            seen.add(m);
+        }
+        return seen;
+    }
+
+    private static void assertArrayEqualsBytes(byte[] expected, byte[] actual) {
+        assertEquals(Base64.getEncoder().encodeToString(expected), Base64.getEncoder().encodeToString(actual));
+    }
+
+    private static List<AuditRecord> awaitSessionEnd(String user) throws Exception {
+        long deadline = System.currentTimeMillis() + 5000;
+        while (true) {
+            List<AuditRecord> all = AuditReader.of(warden.auditDir()).search(AuditFilter.all()).stream()
+                    .map(AuditReader.Line::record).toList();
+            String session = all.stream().filter(r -> r.type().equals("session.start"))
+                    .filter(r -> r.get("identity").get("username").asText().equals(user))
+                    .map(AuditRecord::session).findFirst().orElse(null);
+            List<AuditRecord> mine = all.stream().filter(r -> r.session().equals(session)).toList();
+            if (session != null && mine.get(mine.size() - 1).type().equals("session.end")) {
+                return mine;
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("no session.end for " + user + ": " + describe(mine));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static String describe(List<AuditRecord> records) {
+        return records.stream().map(AuditRecord::text).collect(Collectors.joining("\n"));
+    }
+}
