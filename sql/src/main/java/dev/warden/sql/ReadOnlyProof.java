@@ -50,11 +50,12 @@ import java.util.function.Predicate;
  * derived from anything it read, as it does for an unparsed statement.
  *
  * <p><b>Limits</b>, shared with statements JSqlParser does parse: the proof sees the calls written in the text.
- * Calls the server makes on its own (operators, casts and type I/O backed by user functions, a function called in
- * attribute notation {@code t.f}, the body of a view) are not in the text; resolving them is the catalog's job,
- * and the identity's own PostgreSQL role stays the floor. A function name on the built-in list could, unqualified,
- * resolve to a user overload with better-matching argument types in another schema on the search path; the
- * catalog resolver, which looks up every called name in {@code pg_proc}, is what closes that.
+ * Calls the server makes on its own (operators, casts and type I/O backed by user functions, the CHECK of a
+ * domain a value is cast to, a function called in attribute notation {@code t.f}, the body of a view) are not in
+ * the text; resolving them is the catalog's job, and the identity's own PostgreSQL role stays the floor. A
+ * function name on the built-in list could, unqualified, resolve to a user overload with better-matching
+ * argument types in another schema on the search path; the catalog resolver, which looks up every called name
+ * in {@code pg_proc} (all schemas, all overloads), is what closes that.
  */
 public final class ReadOnlyProof {
 
@@ -67,7 +68,9 @@ public final class ReadOnlyProof {
     /**
      * Reserved and column-name keywords (PostgreSQL's {@code kwlist.h}) that may be followed by a parenthesis:
      * an unqualified user function can never have these names, and the built-in constructs they start
-     * ({@code COALESCE}, {@code EXTRACT}, {@code XMLELEMENT}...) only read.
+     * ({@code COALESCE}, {@code EXTRACT}, {@code XMLELEMENT}...) only read. Only words that are keywords in every
+     * version from 13 to 17: the SQL/JSON words of 16 and 17 ({@code JSON_ARRAY(}...) could name a user
+     * function on an older server, so they count as calls.
      */
     private static final Set<String> GRAMMAR_WORDS = Set.of(
             // reserved
@@ -79,10 +82,8 @@ public final class ReadOnlyProof {
             "with", "into", "current_date", "current_time", "current_timestamp", "localtime", "localtimestamp",
             // column-name keywords
             "between", "bigint", "bit", "boolean", "char", "character", "coalesce", "dec", "decimal", "exists",
-            "extract", "float", "greatest", "grouping", "inout", "int", "integer", "interval", "json",
-            "json_array", "json_arrayagg", "json_exists", "json_object", "json_objectagg", "json_query",
-            "json_scalar", "json_serialize", "json_table", "json_value", "least", "merge_action", "national",
-            "nchar", "none", "normalize", "nullif", "numeric", "out", "overlay", "position", "precision", "real",
+            "extract", "float", "greatest", "grouping", "inout", "int", "integer", "interval", "least",
+            "national", "nchar", "none", "normalize", "nullif", "numeric", "out", "overlay", "position", "precision", "real",
             "row", "setof", "smallint", "substring", "time", "timestamp", "treat", "trim", "values", "varchar",
             "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse",
             "xmlpi", "xmlroot", "xmlserialize", "xmltable");
@@ -137,9 +138,8 @@ public final class ReadOnlyProof {
      * For a statement left {@code unparsed} only because it calls functions the built-in list does not know:
      * those functions, as written ({@code name} or {@code schema.name}; an operator named outside
      * {@code pg_catalog} with {@code OPERATOR(schema.op)} appears as {@code operator(schema.op)}, to be judged by
-     * its {@code oprcode}). Empty when the statement is not
-     * {@code unparsed}, or when no answer about functions could change that (it may write, or it is not a
-     * query). The proxy that resolves these through {@code pg_proc} passes its verdict to
+     * its {@code oprcode}). Empty when the statement is not {@code unparsed}, or when no answer about
+     * functions could change that (it may write, it is not a query, or its text is unterminated). The proxy that resolves these through {@code pg_proc} passes its verdict to
      * {@link #proveWithCatalog}.
      *
      * @param standardConformingStrings the session's setting, under which the statement was analysed
@@ -148,7 +148,7 @@ public final class ReadOnlyProof {
         if (!facts.unparsed() || facts.kind() != StatementKind.SELECT) {
             return Set.of();
         }
-        Examination e = examine(Lexer.tokenize(facts.text(), standardConformingStrings).tokens());
+        Examination e = examineText(facts.text(), standardConformingStrings);
         return e.isQuery && e.noWrite ? Collections.unmodifiableSet(e.unknownFunctions) : Set.of();
     }
 
@@ -163,16 +163,26 @@ public final class ReadOnlyProof {
         if (!facts.unparsed() || facts.kind() != StatementKind.SELECT) {
             return facts;
         }
-        Examination e = examine(Lexer.tokenize(facts.text(), standardConformingStrings).tokens());
+        Examination e = examineText(facts.text(), standardConformingStrings);
         if (!e.isQuery || !e.noWrite || !e.unknownFunctions.stream().allMatch(nonVolatile)) {
             return facts;
         }
         return facts.withUnparsed(false);
     }
 
+    /** The examination of a statement's text; an unterminated text (the server refuses it) is no query. */
+    private static Examination examineText(String text, boolean standardConformingStrings) {
+        Lexer.Result lexed = Lexer.tokenize(text, standardConformingStrings);
+        if (lexed.unterminated()) {
+            return new Examination();
+        }
+        return examine(lexed.tokens());
+    }
+
     /**
-     * Applies the proof to a SELECT-kind statement the lexer analysed after JSqlParser failed: always replaces
-     * the best-effort reads with the conservative ones above; clears {@code unparsed} when the proof holds.
+     * Applies the proof to a SELECT-kind statement the lexer analysed after JSqlParser failed: when its tokens
+     * show no write, adds the conservative reads described above to the lexer's best-effort ones, and clears
+     * {@code unparsed} when every call is known to only read.
      */
     static void apply(List<Token> tokens, FactsBuilder b) {
         if (b.kind != StatementKind.SELECT || tokens.isEmpty()) {

@@ -199,6 +199,14 @@ class ReadOnlyProofTest {
     }
 
     @Test
+    void anUnterminatedTextIsNeverProven() {
+        StatementFacts f = one("SELECT my_fn(1) AS true, 'abc; DROP TABLE t");
+        assertTrue(f.unparsed());
+        assertEquals(Set.of(), ReadOnlyProof.unknownFunctions(f, true));
+        assertTrue(ReadOnlyProof.proveWithCatalog(f, true, fn -> true).unparsed());
+    }
+
+    @Test
     void noCatalogAnswerMakesAWriteARead() {
         StatementFacts f = one("WITH d AS (DELETE FROM t RETURNING my_fn(1)) SELECT 1 AS true");
         assertEquals(Set.of(), ReadOnlyProof.unknownFunctions(f, true));
