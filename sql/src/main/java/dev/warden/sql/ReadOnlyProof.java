@@ -331,14 +331,11 @@ public final class ReadOnlyProof {
             if (isCteHeader(tokens, i + 1, before)) {
                 continue;
             }
-            StringBuilder name = new StringBuilder();
+            List<String> parts = new java.util.ArrayList<>(3);
             for (int k = first; k <= i; k += 2) {
-                if (name.length() > 0) {
-                    name.append('.');
-                }
-                name.append(tokens.get(k).value());
+                parts.add(tokens.get(k).value());
             }
-            String call = name.toString();
+            String call = String.join(".", parts);
             e.calls.add(call);
             if (!isBuiltInReadOnly(call)) {
                 e.unknownFunctions.add(call);
