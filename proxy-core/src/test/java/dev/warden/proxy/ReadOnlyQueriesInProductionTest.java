@@ -65,6 +65,8 @@ class ReadOnlyQueriesInProductionTest {
             s.execute("CREATE FUNCTION forget_orders() RETURNS SETOF int LANGUAGE sql "
                     + "AS 'DELETE FROM orders RETURNING id'");
             s.execute("CREATE SEQUENCE tickets");
+            s.execute("CREATE TABLE accounts (id int, secret text)");
+            s.execute("INSERT INTO accounts VALUES (1, 'hunter2')");
             s.execute("INSERT INTO customers (email, name) VALUES ('a@example.com', 'Ann')");
             s.execute("INSERT INTO orders VALUES (1, 1, 10), (2, 1, 20)");
             s.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO warden_scram");
@@ -100,6 +102,14 @@ class ReadOnlyQueriesInProductionTest {
         Result r = psql("SELECT true AS true");
         assertEquals(0, r.exit, r.output);
         assertTrue(r.output.contains(" t\n"), r.output);
+    }
+
+    @Test
+    void aProvenReadOfUserTablesStillMasksWhatItDerivesFromThem() throws Exception {
+        Result r = psql("SELECT upper(a.secret) AS true FROM accounts a");
+        assertEquals(0, r.exit, r.output);
+        assertFalse(r.output.contains("HUNTER2"), "an expression over a secret column is masked: " + r.output);
+        assertTrue(r.output.contains("(1 row)"), r.output);
     }
 
     @Test
