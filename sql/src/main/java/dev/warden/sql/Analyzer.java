@@ -317,6 +317,10 @@ public final class Analyzer {
             FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
             b.unparsed = !LexicalAnalysis.isDeclarativeDdl(b);
             mergeRule(b, tokens);
+            if (b.unparsed) {
+                // A query JSqlParser cannot parse is a read when its tokens prove it (see ReadOnlyProof).
+                ReadOnlyProof.apply(tokens, b);
+            }
             return b;
         }
 

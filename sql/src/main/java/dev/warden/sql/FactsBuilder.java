@@ -103,6 +103,7 @@ final class FactsBuilder {
     }
 
     StatementFacts build(String text, String fingerprint) {
+        functions.removeIf(ReadOnlyProof::isSqlSyntax); // COALESCE(, ARRAY(, ANY(: grammar, never a catalog lookup
         boolean writing = writes || dataModifyingCte || WRITING_KINDS.contains(kind) || callsWriter();
         return new StatementFacts(text, fingerprint, kind, objectType, writing, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, Optional.ofNullable(copy),

@@ -142,6 +142,16 @@ public record StatementFacts(
         }
     }
 
+    /**
+     * The same facts with {@code unparsed} as given: for {@link ReadOnlyProof#proveWithCatalog}, once the
+     * catalog has said what the lexer could not.
+     */
+    StatementFacts withUnparsed(boolean isUnparsed) {
+        return new StatementFacts(text, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
+                columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
+                inner, innerKinds, isUnparsed, nested, implicitCalls, dynamicSql);
+    }
+
     private static <T> Set<T> frozen(Set<T> set) {
         if (set.isEmpty()) {
             return Collections.emptySet();

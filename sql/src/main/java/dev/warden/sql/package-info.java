@@ -29,7 +29,13 @@
  * CREATE OPERATOR ...), and nothing in them can hide a read, a write or a call. CREATE/ALTER of tables, indexes,
  * materialized views, domains, rules, triggers and policies stay unparsed when JSqlParser fails. DO is not
  * unparsed (its kind is certain; its body is never analysed, and it counts as writing); function calls in the
- * body, and in strings inside it, are reported.
+ * body, and in strings inside it, are reported. The other deviation: a SELECT, VALUES, TABLE or WITH query
+ * JSqlParser cannot parse is not unparsed when {@code ReadOnlyProof} proves from its tokens that it only reads
+ * (no data-modifying statement at any depth, no INTO, only calls of built-in functions that are immutable or
+ * stable in the catalog); its tables and columns read are then over-approximated. A query that calls any other
+ * function stays unparsed; {@code ReadOnlyProof.unknownFunctions}/{@code proveWithCatalog} let the proxy
+ * finish the proof from {@code pg_proc}. {@code functions()} never lists SQL syntax such as {@code COALESCE(},
+ * {@code ARRAY(} or {@code ANY(}.
  *
  * <p><b>{@code writes}.</b> True for INSERT, UPDATE, DELETE, MERGE, TRUNCATE, every DDL kind (CREATE, ALTER,
  * DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, IMPORT FOREIGN SCHEMA, REASSIGN/DROP OWNED), CALL, DO, EXECUTE
@@ -56,7 +62,7 @@
  * real server's tags (tests) and over PostgreSQL's regression SQL ({@code CommandTagsCorpusRun}).
  *
  * <p><b>Limits.</b> JSqlParser gets at most 200 ms of CPU time per statement (a shared watchdog thread sets its
- * {@code interrupted} flag); statements longer than 64 KiB skip it. Both end {@code unparsed}. Columns are best
+ * {@code interrupted} flag); statements longer than 64 KiB skip it. Both end {@code unparsed} unless the read-only proof holds. Columns are best
  * effort: unqualified columns are not attributed to a table; aliases are resolved within the statement, not by
  * scope. The lexer is told the session's {@code standard_conforming_strings} (the proxy follows the server's
  * reports); {@link dev.warden.sql.ClientEncoding} decodes bytes as the server does. {@code nested} statements

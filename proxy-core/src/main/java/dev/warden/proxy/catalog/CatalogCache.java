@@ -157,8 +157,9 @@ public final class CatalogCache implements AutoCloseable {
      * write, the statements of a function body are nested in the statement that calls it, and a function
      * that is unknown or runs SQL built at run time makes it dynamic.
      */
-    public dev.warden.sql.Analysis withFunctionEffects(dev.warden.sql.Analysis analysis) {
-        return functions.apply(analysis);
+    public dev.warden.sql.Analysis withFunctionEffects(dev.warden.sql.Analysis analysis,
+                                                       boolean standardConformingStrings) {
+        return functions.apply(analysis, standardConformingStrings);
     }
 
     private Connection connection() throws SQLException {

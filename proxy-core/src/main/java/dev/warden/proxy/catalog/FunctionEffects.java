@@ -44,7 +44,12 @@ final class FunctionEffects {
     private static final int FIRST_NORMAL_OBJECT_ID = 16384;
 
     /** One function name's effect: the union over its overloads. */
-    record Effect(boolean known, boolean writes, boolean dynamic, List<StatementFacts> statements, long loaded) {
+    record Effect(boolean known, boolean writes, boolean dynamic, List<StatementFacts> statements, long loaded,
+                  boolean userDefined) {
+        Effect(boolean known, boolean writes, boolean dynamic, List<StatementFacts> statements, long loaded) {
+            this(known, writes, dynamic, statements, loaded, false);
+        }
+
         boolean fresh(long now) {
             return now - loaded < TTL_NANOS;
         }
@@ -70,15 +75,26 @@ final class FunctionEffects {
     }
 
     /** {@code analysis} with the effects of the functions its statements call (all must be loaded). */
-    Analysis apply(Analysis analysis) {
+    Analysis apply(Analysis analysis, boolean standardConformingStrings) {
         List<StatementFacts> out = new ArrayList<>(analysis.statements().size());
         boolean changed = false;
         for (StatementFacts f : analysis.statements()) {
             StatementFacts g = withEffects(f, 0);
+            if (g.unparsed() && !g.writes() && !g.dynamicSql()) {
+                // A query JSqlParser could not parse is a read when every function it calls is known not to
+                // write: the built-in list vouches for built-ins, the catalog for user-defined functions.
+                g = dev.warden.sql.ReadOnlyProof.proveWithCatalog(g, standardConformingStrings, this::vouches);
+            }
             changed |= g != f;
             out.add(g);
         }
         return changed ? new Analysis(out) : analysis;
+    }
+
+    /** A user-defined function none of whose overloads is volatile, writes or runs dynamic SQL. */
+    private boolean vouches(String function) {
+        Effect e = effects.get(unqualified(function));
+        return e != null && e.known() && e.userDefined() && !e.writes() && !e.dynamic();
     }
 
     /** Beyond this many distinct statements, what a call runs is not listed further: it counts as dynamic. */
@@ -342,8 +358,8 @@ final class FunctionEffects {
                 }
             }
             List<StatementFacts> bounded = distinct(statements);
-            effects.put(name, bounded == null ? new Effect(true, true, true, List.of(), now)
-                    : new Effect(true, writes, dynamic, List.copyOf(bounded), now));
+            effects.put(name, bounded == null ? new Effect(true, true, true, List.of(), now, true)
+                    : new Effect(true, writes, dynamic, List.copyOf(bounded), now, true));
         }
     }
 

@@ -370,7 +370,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis());
         if (missing.isEmpty()) {
-            next.accept(reading.with(catalog.withFunctionEffects(reading.analysis())));
+            next.accept(reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings())));
             return;
         }
         hold();
@@ -385,7 +385,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                                 environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
                     }
                     try {
-                        next.accept(reading.with(catalog.withFunctionEffects(reading.analysis())));
+                        next.accept(reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings())));
                     } catch (RuntimeException e) {
                         fail(e);
                         return;
