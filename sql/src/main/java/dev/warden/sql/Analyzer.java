@@ -138,6 +138,10 @@ public final class Analyzer {
                     nested.addAll(statements(text, !scs, depth + 1, parse));
                 }
             }
+            if (facts.unparsed() && facts.kind() == StatementKind.CREATE && found != null && !found.dynamic()
+                    && LexicalAnalysis.ruleUnderstood(segment.tokens(), nested)) {
+                facts = facts.withUnparsed(false);
+            }
             statements.add(facts.withNested(nested, false, dynamic));
         }
         return statements;
@@ -315,7 +319,7 @@ public final class Analyzer {
 
         private FactsBuilder fallback(List<Token> tokens) {
             FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
-            b.unparsed = !LexicalAnalysis.isDeclarativeDdl(b);
+            b.unparsed = !LexicalAnalysis.isDeclarativeDdl(b) && !LexicalAnalysis.isPlainCreateTable(tokens, b);
             mergeRule(b, tokens);
             if (b.unparsed) {
                 // A query JSqlParser cannot parse is a read when its tokens prove it (see ReadOnlyProof).

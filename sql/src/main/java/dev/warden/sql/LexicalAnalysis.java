@@ -655,7 +655,53 @@ final class LexicalAnalysis {
     /** Whether a CREATE/ALTER that JSqlParser could not parse is nonetheless fully described by the lexer. */
     static boolean isDeclarativeDdl(FactsBuilder b) {
         return (b.kind == StatementKind.CREATE || b.kind == StatementKind.ALTER)
-                && DECLARATIVE_TYPES.contains(b.objectType);
+                && DECLARATIVE_TYPES.contains(b.objectType)
+                || (b.kind == StatementKind.ALTER && ALTER_RENAMES.contains(b.objectType));
+    }
+
+    /**
+     * ALTER of these renames them, moves them or sets options; none evaluates an expression over rows (an
+     * index's expressions are evaluated by CREATE INDEX and REINDEX, not by ALTER INDEX).
+     */
+    private static final Set<String> ALTER_RENAMES = Set.of("INDEX", "TRIGGER", "RULE", "EVENT TRIGGER",
+            "FOREIGN TABLE");
+
+    /**
+     * {@code CREATE [TEMP|UNLOGGED] TABLE name (...)} without AS: a new, empty table, so its defaults and
+     * checks are evaluated over no row (functions it names are resolved like any call). CREATE TABLE AS and
+     * PARTITION OF stay with the parser.
+     */
+    static boolean isPlainCreateTable(List<Token> tokens, FactsBuilder b) {
+        if (b.kind != StatementKind.CREATE || !b.objectType.equals("TABLE")) {
+            return false;
+        }
+        int depth = 0;
+        for (Token t : tokens) {
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                depth--;
+            } else if (depth == 0 && (t.isWord("as") || t.isWord("partition") || t.isWord("of"))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A CREATE RULE is understood when every action it holds is: the actions are analysed as statements of
+     * their own, and judged where the rule is created.
+     */
+    static boolean ruleUnderstood(List<Token> tokens, List<StatementFacts> actions) {
+        Cursor c = new Cursor(tokens, 0);
+        if (!c.word("create")) {
+            return false;
+        }
+        c.words("or", "replace");
+        if (!c.word("rule")) {
+            return false;
+        }
+        return actions.stream().noneMatch(StatementFacts::unparsed);
     }
 
     /** The kind of a query or DML statement, looking past a WITH clause at the statement it introduces. */
@@ -781,6 +827,12 @@ final class LexicalAnalysis {
             if (table != null) {
                 b.tablesWritten.add(table);
             }
+        }
+        if (!RELATION_TYPES.contains(b.objectType) && !Set.of("INDEX", "TRIGGER", "RULE", "POLICY", "TYPE",
+                "DOMAIN", "EXTENSION", "SERVER").contains(b.objectType)) {
+            // An operator, cast, family, class, mapping, function...: no table among its names (and CASCADE,
+            // which could reach one, is judged by the baseline on the text), whatever its signature looks like.
+            return true;
         }
         return listed && (c.atEnd() || c.peekWordIn(Set.of("cascade", "restrict")));
     }

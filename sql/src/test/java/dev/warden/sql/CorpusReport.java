@@ -28,7 +28,9 @@ import net.sf.jsqlparser.statement.UnsupportedStatement;
  *
  * <p>Corpus files are psql scripts: meta-command lines ({@code \set}, {@code \d}...) are dropped, a trailing
  * {@code \g}/{@code \gset}/{@code \gexec} ends its statement, and the data lines after {@code COPY ... FROM
- * stdin} up to {@code \.} are skipped. psql variables ({@code :name}, {@code :'name'}) are left as written.
+ * stdin} up to {@code \.} are skipped. psql interpolates {@code :'name'} as a string literal and
+ * {@code :"name"} as a quoted identifier before sending, so those become {@code 'psql variable'} and
+ * {@code "psql variable"}; a bare {@code :name} (any text, even a whole query) is left as written.
  *
  * <p>Run over a directory: {@code mvn -o -q -pl sql verify -Dtest=CorpusReportTest -Dwarden.corpus=DIR} (see the
  * README's test section), or {@code main(DIR)} with the test classpath.
@@ -210,6 +212,11 @@ final class CorpusReport {
         return String.format("%-24s %7d %7d %7d %7d %9d%n", kind, r.total, r.parser, r.lexer, r.proof, r.unparsed);
     }
 
+    private static final java.util.regex.Pattern PSQL_LITERAL =
+            java.util.regex.Pattern.compile("(?<!:):'[A-Za-z_][A-Za-z0-9_]*'");
+    private static final java.util.regex.Pattern PSQL_IDENTIFIER =
+            java.util.regex.Pattern.compile("(?<!:):\"[A-Za-z_][A-Za-z0-9_]*\"");
+
     /** A psql script as the statements psql would send (see the class comment). */
     static String withoutPsqlCommands(String script) {
         StringBuilder out = new StringBuilder(script.length());
@@ -235,6 +242,8 @@ final class CorpusReport {
             if (meta.matches()) {
                 line = meta.group(1) + ";";
             }
+            line = PSQL_LITERAL.matcher(line).replaceAll("'psql variable'");
+            line = PSQL_IDENTIFIER.matcher(line).replaceAll("\"psql variable\"");
             out.append(line).append('\n');
             statement.append(line).append('\n');
             if (line.stripTrailing().endsWith(";")) {
