@@ -52,7 +52,7 @@ class AuditShowsWhatRanTest {
             List<BackendMessage> answer = untilReady(raw);
             assertTrue(answer.stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse), answer.toString());
         }
-        List<AuditRecord> records = awaitSessionEnd(user);
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
         AuditRecord query = records.stream().filter(r -> r.type().equals("query")).findFirst().orElseThrow();
         assertEquals(Base64.getEncoder().encodeToString(text), query.get("statement_base64").asText(), query.text());
         assertArrayEqualsBytes(text, Base64.getDecoder().decode(query.get("statement_base64").asText()));
@@ -70,7 +70,7 @@ class AuditShowsWhatRanTest {
             raw.send(new FrontendMessage.Query("SELECT 'caf\u00e9' AS word"));
             untilReady(raw);
         }
-        AuditRecord query = awaitSessionEnd(user).stream().filter(r -> r.type().equals("query")).findFirst()
+        AuditRecord query = warden.awaitSessionEnd(user).stream().filter(r -> r.type().equals("query")).findFirst()
                 .orElseThrow();
         assertEquals("SELECT 'caf\u00e9' AS word", query.get("statement").asText());
         assertTrue(query.get("statement_base64").isMissingNode(), query.text());
@@ -86,8 +86,8 @@ class AuditShowsWhatRanTest {
             raw.send(new FrontendMessage.Query(""));
             untilReady(raw);
         }
-        List<AuditRecord> results = awaitSessionEnd(user).stream().filter(r -> r.type().equals("result")).toList();
-        assertEquals(2, results.size(), describe(results));
+        List<AuditRecord> results = warden.awaitSessionEnd(user).stream().filter(r -> r.type().equals("result")).toList();
+        assertEquals(2, results.size(), WardenHarness.describe(results));
         assertEquals("DROP TABLE", results.get(0).get("command_tag").asText());
         assertEquals("[\"CREATE TABLE\",\"INSERT 0 2\",\"UPDATE 2\",\"DELETE 2\",\"DROP TABLE\"]",
                 results.get(0).get("command_tags").toString());
@@ -108,7 +108,7 @@ class AuditShowsWhatRanTest {
             List<BackendMessage> answer = untilReady(raw);
             assertEquals(2, answer.stream().filter(m -> m instanceof BackendMessage.DataRow).count(), answer.toString());
         }
-        awaitSessionEnd(user);
+        warden.awaitSessionEnd(user);
         AuditCliTest.Run tail = AuditCliTest.warden("audit", "tail", "-n", "100", "--user", user,
                 warden.auditDir().toString());
         assertEquals(0, tail.exit(), tail.all());
@@ -161,28 +161,5 @@ class AuditShowsWhatRanTest {
 
     private static void assertArrayEqualsBytes(byte[] expected, byte[] actual) {
         assertEquals(Base64.getEncoder().encodeToString(expected), Base64.getEncoder().encodeToString(actual));
-    }
-
-    private static List<AuditRecord> awaitSessionEnd(String user) throws Exception {
-        long deadline = System.currentTimeMillis() + 5000;
-        while (true) {
-            List<AuditRecord> all = AuditReader.of(warden.auditDir()).search(AuditFilter.all()).stream()
-                    .map(AuditReader.Line::record).toList();
-            String session = all.stream().filter(r -> r.type().equals("session.start"))
-                    .filter(r -> r.get("identity").get("username").asText().equals(user))
-                    .map(AuditRecord::session).findFirst().orElse(null);
-            List<AuditRecord> mine = all.stream().filter(r -> r.session().equals(session)).toList();
-            if (session != null && mine.get(mine.size() - 1).type().equals("session.end")) {
-                return mine;
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("no session.end for " + user + ": " + describe(mine));
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private static String describe(List<AuditRecord> records) {
-        return records.stream().map(AuditRecord::text).collect(Collectors.joining("\n"));
     }
 }

@@ -64,10 +64,10 @@ class AuditThroughWardenTest {
             }
             assertThrows(SQLException.class, () -> c.createStatement().execute("DROP TABLE customers"));
         }
-        List<AuditRecord> records = awaitSessionEnd(user);
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
         // pgJDBC itself runs SET application_name first: that is a statement like any other.
         assertEquals(List.of("session.start", "query", "result", "query", "result", "query", "session.end"),
-                records.stream().map(AuditRecord::type).toList(), describe(records));
+                records.stream().map(AuditRecord::type).toList(), WardenHarness.describe(records));
         assertTrue(records.get(1).get("statement").asText().startsWith("SET application_name"));
         AuditRecord start = records.get(0);
         assertEquals(user, start.get("identity").get("username").asText());
@@ -86,7 +86,7 @@ class AuditThroughWardenTest {
         assertEquals("block", drop.get("decision").asText());
         assertEquals("drop-table-or-schema", drop.get("rule").asText());
         assertTrue(select.seq() < drop.seq());
-        assertVerifies();
+        warden.assertAuditVerifies();
     }
 
     @Test
@@ -100,14 +100,14 @@ class AuditThroughWardenTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals("3\n", out);
-        List<AuditRecord> records = awaitSessionEnd(user);
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
         assertEquals(List.of("session.start", "query", "result", "session.end"),
-                records.stream().map(AuditRecord::type).toList(), describe(records));
+                records.stream().map(AuditRecord::type).toList(), WardenHarness.describe(records));
         assertEquals("SELECT count(*) FROM customers", records.get(1).get("statement").asText());
         assertEquals("simple", records.get(1).get("protocol").asText());
         assertEquals(1, records.get(2).get("rows").asLong());
         assertTrue(records.get(0).get("client").get("tls_version").asText().startsWith("TLS"));
-        assertVerifies();
+        warden.assertAuditVerifies();
     }
 
     @Test
@@ -125,33 +125,5 @@ class AuditThroughWardenTest {
         assertEquals(1, failures.size());
         assertTrue(failures.get(0).text().contains("audience"), failures.get(0).text());
         assertTrue(!failures.get(0).text().contains(token.substring(0, 20)), "no token in the audit trail");
-    }
-
-    private static void assertVerifies() throws Exception {
-        VerifyReport report = AuditVerifier.verify(warden.auditDir(), null);
-        assertTrue(report.passed(), report.summary());
-    }
-
-    private static List<AuditRecord> awaitSessionEnd(String user) throws Exception {
-        long deadline = System.currentTimeMillis() + 5000;
-        while (true) {
-            List<AuditRecord> all = AuditReader.of(warden.auditDir()).search(AuditFilter.all()).stream()
-                    .map(AuditReader.Line::record).toList();
-            String session = all.stream().filter(r -> r.type().equals("session.start"))
-                    .filter(r -> r.get("identity").get("username").asText().equals(user))
-                    .map(AuditRecord::session).findFirst().orElse(null);
-            List<AuditRecord> mine = all.stream().filter(r -> r.session().equals(session)).toList();
-            if (session != null && mine.get(mine.size() - 1).type().equals("session.end")) {
-                return mine;
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("no session.end for " + user + ": " + describe(mine));
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private static String describe(List<AuditRecord> records) {
-        return records.stream().map(AuditRecord::text).collect(Collectors.joining("\n"));
     }
 }

@@ -117,7 +117,7 @@ class TripwireThroughWardenTest {
             assertThrows(SQLException.class, () -> c.createStatement().executeUpdate("DELETE FROM accounts"));
         }
         assertEquals(3, countAccounts(), "the DELETE was rolled back with the session, and nothing after it ran");
-        List<AuditRecord> records = awaitSessionEnd(user);
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
         sessionLog.detachAppender(logged);
         List<ILoggingEvent> errors;
         synchronized (logged) {
@@ -142,7 +142,7 @@ class TripwireThroughWardenTest {
         AuditRecord end = records.get(records.size() - 1);
         assertTrue(end.get("reason").asText().startsWith("enforcement mismatch"), end.text());
         assertTrue(mismatch.seq() < end.seq());
-        assertVerifies();
+        warden.assertAuditVerifies();
     }
 
     @Test
@@ -160,12 +160,12 @@ class TripwireThroughWardenTest {
             assertTrue(raw.closedByServer());
         }
         assertEquals(3, countAccounts(), "the hidden DELETE ran inside the transaction that the session's end undid");
-        AuditRecord mismatch = only(awaitSessionEnd(user), "enforcement.mismatch");
+        AuditRecord mismatch = only(warden.awaitSessionEnd(user), "enforcement.mismatch");
         assertEquals("statement_count", mismatch.get("check").asText());
         assertEquals("[\"SELECT\"]", mismatch.get("warden").toString());
         assertEquals("[\"SELECT 1\",\"DELETE 3\"]", mismatch.get("server").toString());
         assertTrue(mismatch.get("statement").asText().contains("DELETE FROM accounts"), mismatch.text());
-        assertVerifies();
+        warden.assertAuditVerifies();
     }
 
     @Test
@@ -178,7 +178,7 @@ class TripwireThroughWardenTest {
             assertTrue(fatal.message().contains("the server ran 1 statements where Warden read 2"), fatal.message());
             assertTrue(raw.closedByServer());
         }
-        AuditRecord mismatch = only(awaitSessionEnd(user), "enforcement.mismatch");
+        AuditRecord mismatch = only(warden.awaitSessionEnd(user), "enforcement.mismatch");
         assertEquals("statement_count", mismatch.get("check").asText());
         assertEquals("[\"SELECT\",\"SELECT\"]", mismatch.get("warden").toString());
         assertEquals("[\"SELECT 1\"]", mismatch.get("server").toString());
@@ -196,11 +196,11 @@ class TripwireThroughWardenTest {
             }
             assertFalse(c.isValid(2));
         }
-        AuditRecord mismatch = only(awaitSessionEnd(user), "enforcement.mismatch");
+        AuditRecord mismatch = only(warden.awaitSessionEnd(user), "enforcement.mismatch");
         assertEquals("command_tag", mismatch.get("check").asText());
         assertEquals("[\"UPDATE 1\"]", mismatch.get("server").toString());
         assertTrue(mismatch.get("statement").asText().startsWith("UPDATE accounts"), mismatch.text());
-        assertVerifies();
+        warden.assertAuditVerifies();
     }
 
     @Test
@@ -214,11 +214,11 @@ class TripwireThroughWardenTest {
             assertTrue(e.getMessage().contains("is_superuser"), e.getMessage());
             assertFalse(c.isValid(2));
         }
-        AuditRecord mismatch = only(awaitSessionEnd(user), "enforcement.mismatch");
+        AuditRecord mismatch = only(warden.awaitSessionEnd(user), "enforcement.mismatch");
         assertEquals("parameter_status", mismatch.get("check").asText());
         assertEquals("[\"is_superuser=off\"]", mismatch.get("server").toString());
         assertTrue(mismatch.get("statement").asText().contains("set_config"), mismatch.text());
-        assertVerifies();
+        warden.assertAuditVerifies();
     }
 
     @Test
@@ -230,7 +230,7 @@ class TripwireThroughWardenTest {
             assertEquals("XX000", fatal.sqlState(), fatal.message());
             assertTrue(raw.closedByServer());
         }
-        AuditRecord mismatch = only(awaitSessionEnd(user), "enforcement.mismatch");
+        AuditRecord mismatch = only(warden.awaitSessionEnd(user), "enforcement.mismatch");
         assertEquals("parameter_status", mismatch.get("check").asText());
         assertTrue(mismatch.get("server").toString().contains("tripwire_plain")
                 || mismatch.get("server").toString().contains("is_superuser=off"), mismatch.text());
@@ -327,7 +327,7 @@ class TripwireThroughWardenTest {
                 assertEquals("warden_scram", rs.getString(1));
             }
         }
-        List<AuditRecord> records = awaitSessionEnd(user);
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
         assertNoMismatch(records);
         assertEquals("client terminated", records.get(records.size() - 1).get("reason").asText());
     }
@@ -362,8 +362,8 @@ class TripwireThroughWardenTest {
                 }
             }
         }
-        assertNoMismatch(awaitSessionEnd(user));
-        assertNoMismatch(awaitSessionEnd("everyday-raw@example.com"));
+        assertNoMismatch(warden.awaitSessionEnd(user));
+        assertNoMismatch(warden.awaitSessionEnd("everyday-raw@example.com"));
     }
 
     @Test
@@ -379,7 +379,7 @@ class TripwireThroughWardenTest {
                 assertEquals(3, rs.getInt(1));
             }
         }
-        List<AuditRecord> records = awaitSessionEnd(user);
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
         assertNoMismatch(records);
         assertTrue(records.stream().anyMatch(r -> r.type().equals("result")
                 && r.get("command_tag").asText().equals("ROLLBACK")), "COMMIT of a failed transaction: ROLLBACK");
@@ -419,40 +419,12 @@ class TripwireThroughWardenTest {
     }
 
     private static void assertNoMismatch(List<AuditRecord> records) {
-        assertTrue(records.stream().noneMatch(r -> r.type().equals("enforcement.mismatch")), describe(records));
+        assertTrue(records.stream().noneMatch(r -> r.type().equals("enforcement.mismatch")), WardenHarness.describe(records));
     }
 
     private static AuditRecord only(List<AuditRecord> records, String type) {
         List<AuditRecord> matching = records.stream().filter(r -> r.type().equals(type)).toList();
-        assertEquals(1, matching.size(), describe(records));
+        assertEquals(1, matching.size(), WardenHarness.describe(records));
         return matching.get(0);
-    }
-
-    private static void assertVerifies() throws Exception {
-        VerifyReport report = AuditVerifier.verify(warden.auditDir(), null);
-        assertTrue(report.passed(), report.summary());
-    }
-
-    private static List<AuditRecord> awaitSessionEnd(String user) throws Exception {
-        long deadline = System.currentTimeMillis() + 5000;
-        while (true) {
-            List<AuditRecord> all = AuditReader.of(warden.auditDir()).search(AuditFilter.all()).stream()
-                    .map(AuditReader.Line::record).toList();
-            String session = all.stream().filter(r -> r.type().equals("session.start"))
-                    .filter(r -> r.get("identity").get("username").asText().equals(user))
-                    .map(AuditRecord::session).findFirst().orElse(null);
-            List<AuditRecord> mine = all.stream().filter(r -> r.session().equals(session)).toList();
-            if (session != null && mine.get(mine.size() - 1).type().equals("session.end")) {
-                return mine;
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("no session.end for " + user + ": " + describe(mine));
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private static String describe(List<AuditRecord> records) {
-        return records.stream().map(AuditRecord::text).collect(Collectors.joining("\n"));
     }
 }

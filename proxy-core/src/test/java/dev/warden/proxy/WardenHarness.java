@@ -174,4 +174,40 @@ public final class WardenHarness implements AutoCloseable {
         issuer.close();
         pg.close();
     }
+
+    /** The audit log verifies (chain, signatures), as {@code warden audit verify} would say. */
+    public void assertAuditVerifies() throws java.io.IOException {
+        dev.warden.audit.verify.VerifyReport report = dev.warden.audit.verify.AuditVerifier.verify(auditDir, null);
+        if (!report.passed()) {
+            throw new AssertionError(report.summary());
+        }
+    }
+
+    /** The audit records of {@code user}'s first session, once its {@code session.end} is written (5 s at most). */
+    public java.util.List<dev.warden.audit.query.AuditRecord> awaitSessionEnd(String user) throws Exception {
+        long deadline = System.currentTimeMillis() + 5000;
+        while (true) {
+            java.util.List<dev.warden.audit.query.AuditRecord> all = dev.warden.audit.query.AuditReader.of(auditDir)
+                    .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                    .map(dev.warden.audit.query.AuditReader.Line::record).toList();
+            String session = all.stream().filter(r -> r.type().equals("session.start"))
+                    .filter(r -> r.get("identity").get("username").asText().equals(user))
+                    .map(dev.warden.audit.query.AuditRecord::session).findFirst().orElse(null);
+            java.util.List<dev.warden.audit.query.AuditRecord> mine = all.stream()
+                    .filter(r -> r.session().equals(session)).toList();
+            if (session != null && mine.get(mine.size() - 1).type().equals("session.end")) {
+                return mine;
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("no session.end for " + user + ": " + describe(mine));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Audit records as text, one per line, for assertion messages. */
+    public static String describe(java.util.List<dev.warden.audit.query.AuditRecord> records) {
+        return records.stream().map(dev.warden.audit.query.AuditRecord::text)
+                .collect(java.util.stream.Collectors.joining("\n"));
+    }
 }
