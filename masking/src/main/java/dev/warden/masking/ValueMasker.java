@@ -16,10 +16,12 @@ import java.util.Set;
  * {@link #SQL_NULL} = send NULL, else the new bytes.
  *
  * <p>Per type, text / binary: text-like → {@code [redacted]} / its UTF-8; json → {@code "[redacted]"};
- * jsonb binary → version 1 + that text; bytea → {@code \x} / empty; integers, floats, numeric, money → 0;
- * bool → false; date → 1970-01-01; timestamps → 1970-01-01 00:00:00(+00); time, interval → 00:00:00;
- * uuid → all zeros; inet/cidr → 0.0.0.0(/32); arrays → {@code {}} / an empty array; records → {@code ()}
- * / zero fields. A type masking does not know, in binary format, becomes NULL: no other value is valid for
+ * jsonb binary → version 1 + that text; bytea → {@code \x} / empty. Every other type (numbers, money, bool,
+ * dates, times, intervals, uuid, inet/cidr, arrays, records) masks to NULL: a plausible value ({@code 0},
+ * {@code false}, {@code 1970-01-01}) would be wrong data that looks right. Only {@code fixed} asks for such a
+ * placeholder: integers, floats, numeric, money → 0; bool → false; date → 1970-01-01; timestamps →
+ * 1970-01-01 00:00:00(+00); time, interval → 00:00:00; uuid → all zeros; inet/cidr → 0.0.0.0(/32); arrays →
+ * {@code {}} / an empty array; records → {@code ()} / zero fields. A type masking does not know, in binary format, becomes NULL: no other value is valid for
  * every type. {@code partial}, {@code email} and {@code fixed} only make sense for strings; elsewhere they
  * fall back to {@code redact}. {@code hash}/{@code tokenize} give a deterministic value of the type for
  * strings, json, bytea, uuid and numbers (integer-valued, non-negative); other types fall back to
@@ -53,6 +55,9 @@ final class ValueMasker {
             return SQL_NULL;
         }
         boolean hash = s == Strategy.HASH || s == Strategy.TOKENIZE;
+        if (!hash && s != Strategy.FIXED && masksToNull(type.kind())) {
+            return SQL_NULL;
+        }
         switch (type.kind()) {
             case TEXT:
                 return truncate(utf8(stringMask(t, v, off, len, true)), type, typmod);
@@ -94,7 +99,16 @@ final class ValueMasker {
         }
     }
 
-    /** The {@code redact} value of a type that has no string form worth keeping. */
+    /** Types whose masked value is NULL unless the policy asks for a {@code fixed} placeholder. */
+    private static boolean masksToNull(Kind kind) {
+        return switch (kind) {
+            case INT2, INT4, INT8, OID, FLOAT4, FLOAT8, NUMERIC, MONEY, BOOL, DATE, TIME, TIMETZ, TIMESTAMP,
+                 TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD -> true;
+            default -> false;
+        };
+    }
+
+    /** The placeholder ({@code fixed}) value of a type that has no string form worth keeping. */
     static byte[] redacted(PgType type, boolean binary) {
         switch (type.kind()) {
             case BOOL:
@@ -152,7 +166,7 @@ final class ValueMasker {
         if (type.kind() == Kind.ARRAY && binary) {
             hits[column]++;
             Treatment t = forHit.apply(hit.detector());
-            return t.strategy() == Strategy.NULL ? SQL_NULL : redacted(type, true);
+            return t.strategy() == Strategy.FIXED ? redacted(type, true) : SQL_NULL;
         }
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(len + 16);
         bytes.write(v, off, pos - off);

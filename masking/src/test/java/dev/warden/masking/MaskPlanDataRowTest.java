@@ -75,7 +75,7 @@ class MaskPlanDataRowTest {
     }
 
     @Test
-    void binaryRowsKeepFixedSizesAndNullStaysNull() {
+    void binaryRowsOfMaskedNonTextTypesBecomeNullAndNullStaysNull() {
         MaskPlan plan = new Masker(settings(Fixtures.rule(new dev.warden.config.MaskingSettings.MaskingRule.TypeName("int4"),
                 dev.warden.config.MaskingSettings.MaskingRule.Strategy.REDACT))).plan(List.of(
                 bin("accounts", "balance", 23), bin("accounts", "email", 25), bin("accounts", "dob", 1082),
@@ -83,8 +83,8 @@ class MaskPlanDataRowTest {
         ByteBuf in = dataRow(ByteBuffer.allocate(4).putInt(1234).array(), utf8("zoe@acme.com"),
                 ByteBuffer.allocate(4).putInt(7000).array(), null);
         ByteBuf out = plan.maskDataRow(in, alloc);
-        ByteBuf expected = dataRow(new byte[4], utf8("z***@acme.com"), ByteBuffer.allocate(4).putInt(-10957).array(),
-                null);
+        // A masked number or date is NULL, never a plausible 0 or 1970-01-01; text keeps its strategy.
+        ByteBuf expected = dataRow(null, utf8("z***@acme.com"), null, null);
         assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(out));
     }
 

@@ -35,13 +35,13 @@ class ValueMaskerTest {
     }
 
     @ParameterizedTest(name = "{0} as text: redact → {2}")
-    @CsvSource(delimiter = '|', value = {
-            "int2|1234|0", "int4|42|0", "int8|9000000000|0", "float8|3.5|0", "numeric|12.50|0", "bool|t|f",
-            "date|1990-05-17|1970-01-01", "timestamptz|2024-01-01 10:00:00+00|1970-01-01 00:00:00+00",
-            "uuid|123e4567-e89b-12d3-a456-426614174000|00000000-0000-0000-0000-000000000000",
+    @CsvSource(delimiter = '|', nullValues = "NULL", value = {
+            "int2|1234|NULL", "int4|42|NULL", "int8|9000000000|NULL", "float8|3.5|NULL", "numeric|12.50|NULL",
+            "bool|t|NULL", "date|1990-05-17|NULL", "timestamptz|2024-01-01 10:00:00+00|NULL",
+            "uuid|123e4567-e89b-12d3-a456-426614174000|NULL",
             "text|secret|[redacted]", "varchar|secret|[redacted]", "bytea|\\x0102|\\x",
             "json|{\"a\":1}|\"[redacted]\"", "jsonb|{\"a\": 1}|\"[redacted]\""})
-    void redactGivesATypeValidTextPlaceholder(String type, String value, String expected) {
+    void redactGivesAStringPlaceholderOrNullNeverAPlausibleValue(String type, String value, String expected) {
         int oid = switch (type) {
             case "int2" -> INT2; case "int4" -> INT4; case "int8" -> INT8; case "float8" -> FLOAT8;
             case "numeric" -> NUMERIC; case "bool" -> BOOL; case "date" -> DATE; case "timestamptz" -> TIMESTAMPTZ;
@@ -51,19 +51,29 @@ class ValueMaskerTest {
         assertEquals(expected, maskText(Strategy.REDACT, oid, value));
     }
 
+    @ParameterizedTest(name = "{0} as text: fixed → {2}")
+    @CsvSource(delimiter = '|', value = {
+            "int4|42|0", "bool|t|f", "date|1990-05-17|1970-01-01",
+            "uuid|123e4567-e89b-12d3-a456-426614174000|00000000-0000-0000-0000-000000000000"})
+    void fixedAsksForATypeValidPlaceholder(String type, String value, String expected) {
+        int oid = switch (type) {
+            case "int4" -> INT4; case "bool" -> BOOL; case "date" -> DATE; default -> UUID;
+        };
+        assertEquals(expected, maskText(Strategy.FIXED, oid, value));
+    }
+
     @Test
-    void redactInBinaryKeepsFixedSizesAndValidEncodings() {
-        assertArrayEquals(new byte[2], mask(Strategy.REDACT, INT2, true, new byte[] {0, 7}));
-        assertArrayEquals(new byte[4], mask(Strategy.REDACT, INT4, true, new byte[] {0, 0, 0, 42}));
-        assertArrayEquals(new byte[8], mask(Strategy.REDACT, INT8, true, new byte[8]));
-        assertArrayEquals(new byte[8], mask(Strategy.REDACT, FLOAT8, true, ByteBuffer.allocate(8).putDouble(3.5).array()));
-        assertArrayEquals(new byte[1], mask(Strategy.REDACT, BOOL, true, new byte[] {1}));
-        assertArrayEquals(ByteBuffer.allocate(4).putInt(-10957).array(), mask(Strategy.REDACT, DATE, true, new byte[4]));
-        assertArrayEquals(ByteBuffer.allocate(8).putLong(-946684800000000L).array(),
-                mask(Strategy.REDACT, TIMESTAMPTZ, true, new byte[8]));
-        assertArrayEquals(new byte[16], mask(Strategy.REDACT, UUID, true, new byte[16]));
+    void redactInBinaryGivesValidEncodingsOrNull() {
+        for (int oid : new int[] {INT2, INT4, INT8, FLOAT8, BOOL, DATE, TIMESTAMPTZ, UUID, NUMERIC, 1009}) {
+            assertSame(ValueMasker.SQL_NULL, mask(Strategy.REDACT, oid, true, new byte[8]), PgType.of(oid).name());
+        }
+        // fixed asks for a placeholder of the type: sizes and encodings stay valid
+        assertArrayEquals(new byte[2], mask(Strategy.FIXED, INT2, true, new byte[] {0, 7}));
+        assertArrayEquals(new byte[1], mask(Strategy.FIXED, BOOL, true, new byte[] {1}));
+        assertArrayEquals(ByteBuffer.allocate(4).putInt(-10957).array(), mask(Strategy.FIXED, DATE, true, new byte[4]));
+        assertArrayEquals(new byte[16], mask(Strategy.FIXED, UUID, true, new byte[16]));
         // numeric zero: ndigits 0, weight 0, sign 0, dscale 0
-        assertArrayEquals(new byte[8], mask(Strategy.REDACT, NUMERIC, true, new byte[] {0, 1, 0, 0, 0, 0, 0, 0, 0, 12}));
+        assertArrayEquals(new byte[8], mask(Strategy.FIXED, NUMERIC, true, new byte[] {0, 1, 0, 0, 0, 0, 0, 0, 0, 12}));
         assertArrayEquals("[redacted]".getBytes(), mask(Strategy.REDACT, TEXT, true, "secret".getBytes()));
         assertArrayEquals("[redacted]".getBytes(), mask(Strategy.REDACT, VARCHAR, true, "secret".getBytes()));
         assertArrayEquals(new byte[0], mask(Strategy.REDACT, BYTEA, true, new byte[] {1, 2, 3}));
@@ -72,13 +82,13 @@ class ValueMaskerTest {
         assertEquals(1, jsonb[0], "jsonb binary starts with its version byte");
         assertEquals("\"[redacted]\"", new String(jsonb, 1, jsonb.length - 1, StandardCharsets.UTF_8));
         assertArrayEquals(ByteBuffer.allocate(12).putInt(0).putInt(0).putInt(25).array(),
-                mask(Strategy.REDACT, 1009, true, new byte[20]), "text[] becomes an empty array of text");
+                mask(Strategy.FIXED, 1009, true, new byte[20]), "fixed text[] becomes an empty array of text");
         assertSame(ValueMasker.SQL_NULL, mask(Strategy.REDACT, 99999, true, new byte[3]),
                 "an unknown binary encoding can only be NULL");
     }
 
     @Test
-    void everyFixedSizeBinaryTypeKeepsItsSizeUnderEveryStrategy() {
+    void everyFixedSizeBinaryTypeKeepsItsSizeOrBecomesNullUnderEveryStrategy() {
         int[][] sizes = {{BOOL, 1}, {INT2, 2}, {INT4, 4}, {INT8, 8}, {FLOAT8, 8}, {700, 4}, {DATE, 4}, {1114, 8},
                 {TIMESTAMPTZ, 8}, {UUID, 16}, {1083, 8}, {1186, 16}, {1266, 12}, {26, 4}, {790, 8}};
         for (Strategy s : new Strategy[] {Strategy.REDACT, Strategy.PARTIAL, Strategy.EMAIL, Strategy.HASH,
@@ -86,7 +96,10 @@ class ValueMaskerTest {
             for (int[] t : sizes) {
                 byte[] in = new byte[t[1]];
                 in[0] = 1;
-                assertEquals(t[1], mask(s, t[0], true, in).length, s + " on " + PgType.of(t[0]).name());
+                byte[] out = mask(s, t[0], true, in);
+                if (out != ValueMasker.SQL_NULL) {
+                    assertEquals(t[1], out.length, s + " on " + PgType.of(t[0]).name());
+                }
             }
         }
     }
@@ -96,7 +109,7 @@ class ValueMaskerTest {
         assertEquals("************1234", maskText(Strategy.PARTIAL, TEXT, "4111111111111234"));
         assertEquals("****", maskText(Strategy.PARTIAL, TEXT, "1234"), "too short: nothing kept");
         assertEquals("***ßéü€", maskText(Strategy.PARTIAL, VARCHAR, "abcßéü€").replace("ß", "ß"));
-        assertEquals("0", maskText(Strategy.PARTIAL, INT4, "123456"), "partial on a number falls back to redact");
+        assertNull(maskText(Strategy.PARTIAL, INT4, "123456"), "partial on a number falls back to redact: NULL");
     }
 
     @Test

@@ -46,6 +46,7 @@ class MaskingThroughWardenTest {
                 masking:
                   rules:
                     - { column_name: "^loyalty_email$", strategy: tokenize }
+                    - { column_name: "^born$", strategy: redact }
                   unmasked_for: { groups: [pii-readers], agents: never }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
@@ -87,6 +88,20 @@ class MaskingThroughWardenTest {
                     }
                 }
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"preferQueryMode=simple", "prepareThreshold=1&binaryTransfer=true"})
+    void aMaskedDateIsNullNeverAPlausibleDate(String mode) throws SQLException {
+        try (Connection c = connect("alice@example.com", List.of("eng"), mode);
+             ResultSet rs = c.createStatement().executeQuery("SELECT born, born IS NULL AS really_null, balance "
+                     + "FROM customers WHERE id = 1")) {
+            assertTrue(rs.next());
+            assertEquals(null, rs.getObject(1), "redact on a date: NULL, not 1970-01-01");
+            assertEquals(null, rs.getObject(2), "an expression over a masked column is masked too: NULL, "
+                    + "never a plausible false");
+            assertEquals(0, new java.math.BigDecimal("10.5").compareTo(rs.getBigDecimal(3)), "unmasked columns keep their values");
         }
     }
 
