@@ -308,19 +308,8 @@ final class LexicalAnalysis {
         if (!c.word("rule")) {
             return null;
         }
-        int doAt = -1;
-        int level = 0;
-        for (int k = c.i; k < tokens.size(); k++) {
-            Token t = tokens.get(k);
-            if (t.isOp("(")) {
-                level++;
-            } else if (t.isOp(")")) {
-                level--;
-            } else if (level == 0 && t.isWord("do") && !(k > 0 && tokens.get(k - 1).isOp("."))) {
-                doAt = k; // after a dot, "do" is a column label (new.do), not the start of the actions
-                break;
-            }
-        }
+        // After a dot, "do" is a column label (new.do), not the start of the actions.
+        int doAt = firstAtTopLevel(tokens, c.i, k -> tokens.get(k).isWord("do") && !tokens.get(k - 1).isOp("."));
         if (doAt < 0) {
             return new RoutineBodies.Found(List.of(), true);
         }
@@ -548,21 +537,32 @@ final class LexicalAnalysis {
      * the DO UPDATE has its own. Returns null when the statement has no DO UPDATE.
      */
     static Boolean upsertUpdateHasWhere(List<Token> tokens) {
+        int update = firstAtTopLevel(tokens, 1, k -> tokens.get(k).isWord("update") && tokens.get(k - 1).isWord("do"));
+        if (update < 0) {
+            return null;
+        }
+        return firstAtTopLevel(tokens, update + 1, k -> tokens.get(k).isWord("where")) >= 0;
+    }
+
+    /**
+     * The first index from {@code from} whose token is outside any parentheses opened after {@code from} and
+     * matches, or -1 (the scan stops where an enclosing parenthesis closes).
+     */
+    static int firstAtTopLevel(List<Token> tokens, int from, java.util.function.IntPredicate match) {
         int depth = 0;
-        int update = -1;
-        for (int k = 0; k < tokens.size(); k++) {
+        for (int k = from; k < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (t.isOp("(")) {
                 depth++;
             } else if (t.isOp(")")) {
-                depth--;
-            } else if (depth == 0 && update < 0 && t.isWord("update") && k > 0 && tokens.get(k - 1).isWord("do")) {
-                update = k;
-            } else if (depth == 0 && update >= 0 && t.isWord("where")) {
-                return true;
+                if (--depth < 0) {
+                    return -1;
+                }
+            } else if (depth == 0 && match.test(k)) {
+                return k;
             }
         }
-        return update < 0 ? null : false;
+        return -1;
     }
 
     /**
@@ -675,17 +675,8 @@ final class LexicalAnalysis {
         if (b.kind != StatementKind.CREATE || !b.objectType.equals("TABLE")) {
             return false;
         }
-        int depth = 0;
-        for (Token t : tokens) {
-            if (t.isOp("(")) {
-                depth++;
-            } else if (t.isOp(")")) {
-                depth--;
-            } else if (depth == 0 && (t.isWord("as") || t.isWord("partition") || t.isWord("of"))) {
-                return false;
-            }
-        }
-        return true;
+        return firstAtTopLevel(tokens, 0, k -> tokens.get(k).isWord("as") || tokens.get(k).isWord("partition")
+                || tokens.get(k).isWord("of")) < 0;
     }
 
     /**

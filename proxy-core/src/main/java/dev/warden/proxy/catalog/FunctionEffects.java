@@ -191,22 +191,35 @@ final class FunctionEffects {
         loadFunctions(connection, functions, analyzer, depth);
         for (String key : implicit) {
             // Built-in operators and casts run built-in functions: only user-defined ones are listed here.
-            boolean writes = false;
-            boolean dynamic = false;
-            List<StatementFacts> statements = new ArrayList<>();
+            Union union = new Union();
             for (String fn : implementing.getOrDefault(key, Set.of())) {
-                Effect e = effects.get(fn);
-                if (e == null || !e.known()) {
-                    dynamic = true;
-                } else {
-                    writes |= e.writes();
-                    dynamic |= e.dynamic();
-                    statements.addAll(e.statements());
-                }
+                union.add(fn, false);
             }
-            effects.put(key, statements.isEmpty() && !writes && !dynamic
-                    ? new Effect(true, false, false, List.of(), now)
-                    : new Effect(true, writes, dynamic, List.copyOf(statements), now));
+            effects.put(key, new Effect(true, union.writes, union.dynamic, List.copyOf(union.statements), now));
+        }
+    }
+
+    /** What several callees do together, as the effect of the one that calls them. */
+    private final class Union {
+        boolean writes;
+        boolean dynamic;
+        final List<StatementFacts> statements = new ArrayList<>();
+
+        /**
+         * Adds the effect of {@code name}. A name not loaded counts as dynamic; one the catalog does not know
+         * counts as a write when {@code unknownWrites}, else as dynamic.
+         */
+        void add(String name, boolean unknownWrites) {
+            Effect e = effects.get(name);
+            if (e == null || (!e.known() && !unknownWrites)) {
+                dynamic = true;
+            } else if (!e.known()) {
+                writes = true;
+            } else {
+                writes |= e.writes();
+                dynamic |= e.dynamic();
+                statements.addAll(e.statements());
+            }
         }
     }
 
@@ -258,36 +271,27 @@ final class FunctionEffects {
         Map<String, List<Row>> rows = query(connection, names);
         Map<String, Analyzer.RoutineAnalysis> bodies = new HashMap<>();
         Set<String> callees = new HashSet<>();
+        java.util.function.Consumer<String> want = callee -> {
+            Effect known = effects.get(callee);
+            if (!names.contains(callee) && (known == null || !known.fresh(now))) {
+                callees.add(callee);
+            }
+        };
         for (String name : names) {
             for (Row r : rows.getOrDefault(name, List.of())) {
-                if (!r.builtIn()) {
-                    for (String fn : r.support()) {
-                        Effect known = effects.get(fn);
-                        if (!names.contains(fn) && (known == null || !known.fresh(now))) {
-                            callees.add(fn);
-                        }
-                    }
+                if (r.builtIn()) {
+                    continue;
                 }
-                if (r.builtIn() || r.body() == null) {
+                r.support().forEach(want);
+                if (r.body() == null) {
                     continue;
                 }
                 Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody(r.language(), r.body(), true);
                 bodies.put(name + "#" + r.oid(), body);
-                for (String fn : body.functions()) {
-                    String callee = unqualified(fn);
-                    Effect known = effects.get(callee);
-                    if (!names.contains(callee) && (known == null || !known.fresh(now))) {
-                        callees.add(callee);
-                    }
-                }
+                body.functions().forEach(fn -> want.accept(unqualified(fn)));
                 for (StatementFacts s : body.statements()) {
                     for (StatementFacts t : s.allStatements()) {
-                        for (String callee : calls(t)) {
-                            Effect known = effects.get(callee);
-                            if (!names.contains(callee) && (known == null || !known.fresh(now))) {
-                                callees.add(callee);
-                            }
-                        }
+                        calls(t).forEach(want);
                     }
                 }
             }
@@ -308,58 +312,48 @@ final class FunctionEffects {
                 effects.put(name, new Effect(true, false, false, List.of(), now));
                 continue;
             }
-            boolean writes = false;
-            boolean dynamic = false;
-            List<StatementFacts> statements = new ArrayList<>();
+            Union union = new Union();
+            boolean tooDeep = depth >= MAX_DEPTH;
             for (Row r : overloads) {
                 if (r.builtIn()) {
                     continue;
                 }
-                writes |= r.volatility() == 'v';
+                union.writes |= r.volatility() == 'v';
                 for (String fn : r.support()) {
                     // An aggregate runs its support functions for every row it aggregates.
-                    Effect e = effects.get(fn);
-                    if (e == null || !e.known() || depth >= MAX_DEPTH) {
-                        dynamic = true;
-                    } else {
-                        writes |= e.writes();
-                        dynamic |= e.dynamic();
-                        statements.addAll(e.statements());
+                    union.dynamic |= tooDeep;
+                    if (!tooDeep) {
+                        union.add(fn, false);
                     }
                 }
-                Analyzer.RoutineAnalysis body = bodies.get(name + "#" + r.oid());
                 if (r.body() == null && !r.language().equals("c") && !r.language().equals("internal")) {
                     // pltcl, plperl, plpython, plv8...: code Warden cannot read can run any SQL.
-                    dynamic = true;
+                    union.dynamic = true;
                 }
-                if (body != null) {
-                    dynamic |= body.dynamic();
-                    for (String fn : body.functions()) {
-                        // Calls in PL/pgSQL expressions (RETURN f(), x := f()), outside any statement.
-                        Effect e = effects.get(unqualified(fn));
-                        if (e == null || depth >= MAX_DEPTH) {
-                            dynamic = true;
-                        } else if (e.known()) {
-                            writes |= e.writes();
-                            dynamic |= e.dynamic();
-                            statements.addAll(e.statements());
-                        } else {
-                            writes = true;
-                        }
+                Analyzer.RoutineAnalysis body = bodies.get(name + "#" + r.oid());
+                if (body == null) {
+                    continue;
+                }
+                union.dynamic |= body.dynamic();
+                for (String fn : body.functions()) {
+                    // Calls in PL/pgSQL expressions (RETURN f(), x := f()), outside any statement.
+                    union.dynamic |= tooDeep;
+                    if (!tooDeep) {
+                        union.add(unqualified(fn), true);
                     }
-                    for (StatementFacts s : body.statements()) {
-                        // A callee Warden could not follow (too deep, or recursion) is unknown.
-                        StatementFacts resolved = depth < MAX_DEPTH ? withEffects(s, depth + 1)
-                                : s.withNested(List.of(), false, !calls(s).isEmpty());
-                        writes |= resolved.writes();
-                        dynamic |= resolved.dynamicSql();
-                        statements.add(resolved);
-                    }
+                }
+                for (StatementFacts s : body.statements()) {
+                    // A callee Warden could not follow (too deep, or recursion) is unknown.
+                    StatementFacts resolved = tooDeep ? s.withNested(List.of(), false, !calls(s).isEmpty())
+                            : withEffects(s, depth + 1);
+                    union.writes |= resolved.writes();
+                    union.dynamic |= resolved.dynamicSql();
+                    union.statements.add(resolved);
                 }
             }
-            List<StatementFacts> bounded = distinct(statements);
+            List<StatementFacts> bounded = distinct(union.statements);
             effects.put(name, bounded == null ? new Effect(true, true, true, List.of(), now, true)
-                    : new Effect(true, writes, dynamic, List.copyOf(bounded), now, true));
+                    : new Effect(true, union.writes, union.dynamic, List.copyOf(bounded), now, true));
         }
     }
 

@@ -370,28 +370,42 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis());
         if (missing.isEmpty()) {
-            next.accept(reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings())));
+            next.accept(withEffects(reading));
             return;
         }
+        holdUntil(catalog.resolveFunctions(missing, services.analyzer()), frame, (done, failure) -> {
+            if (failure != null) {
+                log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"", id,
+                        environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
+            }
+            next.accept(withEffects(reading));
+        });
+    }
+
+    private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
+        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+    }
+
+    /**
+     * Holds the client's stream until {@code work} completes, then runs {@code then} on the event loop (a
+     * failure there ends the session instead of stalling it) and relays what was held meanwhile, in order.
+     */
+    private <T> void holdUntil(CompletableFuture<T> work, ByteBuf frame,
+                               java.util.function.BiConsumer<T, Throwable> then) {
         hold();
-        catalog.resolveFunctions(missing, services.analyzer()).whenComplete((done, failure) ->
-                client.eventLoop().execute(() -> {
-                    if (state == State.CLOSED || failing) {
-                        frame.release();
-                        return;
-                    }
-                    if (failure != null) {
-                        log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"", id,
-                                environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
-                    }
-                    try {
-                        next.accept(reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings())));
-                    } catch (RuntimeException e) {
-                        fail(e);
-                        return;
-                    }
-                    releaseHeld();
-                }));
+        work.whenComplete((value, failure) -> client.eventLoop().execute(() -> {
+            if (state == State.CLOSED || failing) {
+                frame.release();
+                return;
+            }
+            try {
+                then.accept(value, failure);
+            } catch (RuntimeException e) {
+                fail(e);
+                return;
+            }
+            releaseHeld();
+        }));
     }
 
     /**
@@ -412,7 +426,6 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             withFunctionEffects(known, frame, next);
             return;
         }
-        hold();
         CompletableFuture<SessionLexing.Reading> cold;
         try {
             cold = CompletableFuture.supplyAsync(() -> SessionLexing.read(settings, services.analyzer(), frame,
@@ -420,11 +433,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } catch (java.util.concurrent.RejectedExecutionException e) {
             cold = CompletableFuture.failedFuture(e);
         }
-        cold.whenComplete((reading, failure) -> client.eventLoop().execute(() -> {
-            if (state == State.CLOSED || failing) {
-                frame.release();
-                return;
-            }
+        holdUntil(cold, frame, (reading, failure) -> {
             SessionLexing.Reading r = reading;
             if (failure != null) {
                 log.warn("analysis.refused session={} user={} reason=\"{}\"", id, identity.username(),
@@ -433,14 +442,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         Decision.block("analysis-capacity", "Warden is analysing too many new statements "
                                 + "right now", "try again in a moment"));
             }
-            try {
-                withFunctionEffects(r, frame, next);
-            } catch (RuntimeException e) {
-                fail(e);
-                return;
-            }
-            releaseHeld();
-        }));
+            withFunctionEffects(r, frame, next);
+        });
     }
 
     private void onQuery(ByteBuf frame) {
