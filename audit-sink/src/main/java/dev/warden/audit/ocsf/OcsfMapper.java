@@ -36,7 +36,8 @@ public final class OcsfMapper {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int REMEMBERED = 10_000;
-    private static final Pattern IP = Pattern.compile("[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+    private static final Pattern IP = Pattern.compile(
+            "(\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:(\\d{1,3}\\.){3}\\d{1,3})?");
 
     private final Map<String, JsonNode> sessions = lru();
     private final Map<Long, JsonNode> queries = lru();
@@ -303,17 +304,39 @@ public final class OcsfMapper {
         return JSON.createObjectNode().put("name", "(unknown)").put("uid", session);
     }
 
-    private static ObjectNode endpoint(String address, String session) {
+    /**
+     * A client address as the proxy records it: {@code 10.0.0.5:51234}, {@code /127.0.0.1:45602} (a Java socket
+     * address), {@code host/10.0.0.5:51234}, {@code [::1]:5432}, or a bare address.
+     */
+    static ObjectNode endpoint(String address, String session) {
         ObjectNode endpoint = JSON.createObjectNode();
-        String host = address;
+        String host = address.trim();
+        int slash = host.indexOf('/');
+        String hostname = slash > 0 ? host.substring(0, slash) : "";
+        if (slash >= 0) {
+            host = host.substring(slash + 1);
+        }
+        String port = "";
         if (host.startsWith("[") && host.contains("]")) {
-            host = host.substring(1, host.indexOf(']'));
+            int close = host.indexOf(']');
+            port = host.substring(close + 1).startsWith(":") ? host.substring(close + 2) : "";
+            host = host.substring(1, close);
+        } else if (host.indexOf(':') >= 0 && host.indexOf(':') == host.lastIndexOf(':')) {
+            port = host.substring(host.indexOf(':') + 1);
+            host = host.substring(0, host.indexOf(':'));
         }
         if (!host.isEmpty() && IP.matcher(host).matches()) {
             endpoint.put("ip", host);
         } else if (!host.isEmpty()) {
             endpoint.put("hostname", host);
-        } else {
+        }
+        if (!hostname.isEmpty()) {
+            endpoint.put("hostname", hostname);
+        }
+        if (port.matches("\\d{1,5}") && Integer.parseInt(port) <= 65535) {
+            endpoint.put("port", Integer.parseInt(port));
+        }
+        if (endpoint.isEmpty() || (endpoint.size() == 1 && endpoint.has("port"))) {
             endpoint.put("uid", session);
         }
         return endpoint;
