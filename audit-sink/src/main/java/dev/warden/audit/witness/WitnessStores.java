@@ -21,8 +21,8 @@ public final class WitnessStores {
 
     /**
      * The store a command line names: {@code jdbc:postgresql://…} (table {@code table}), {@code
-     * kafka://host:port[,host:port]/topic}, {@code http(s)://…}, or {@code env:VAR} for any of these kept in an
-     * environment variable (a JDBC URL may hold a password).
+     * kafka://host:port[,host:port]/topic}, {@code http(s)://…}, or {@code env:VAR} / {@code file:PATH} for any of
+     * these kept in an environment variable or a file (a JDBC URL may hold a password: keep it out of argv).
      *
      * @throws IllegalArgumentException naming what is wrong, never echoing a URL that may hold a password
      */
@@ -35,6 +35,12 @@ public final class WitnessStores {
                 throw new IllegalArgumentException("environment variable " + variable + " is not set");
             }
             text = value.trim();
+        } else if (text.startsWith("file:")) {
+            try {
+                text = java.nio.file.Files.readString(java.nio.file.Path.of(text.substring(5))).trim();
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("cannot read " + text.substring(5) + ": " + e.getMessage());
+            }
         }
         if (text.startsWith("jdbc:postgresql://")) {
             return new PostgresWitnessStore(dev.warden.config.Secret.of(text), table);
@@ -51,6 +57,6 @@ public final class WitnessStores {
             return new HttpWitnessStore(java.net.URI.create(text));
         }
         throw new IllegalArgumentException("expected jdbc:postgresql://…, kafka://host:port/topic, http(s)://… "
-                + "or env:VARIABLE");
+                + "or env:VARIABLE / file:PATH holding one of these");
     }
 }

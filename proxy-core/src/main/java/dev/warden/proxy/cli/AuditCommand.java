@@ -90,7 +90,7 @@ final class AuditCommand implements Runnable {
 
         @Option(names = "--witness", paramLabel = "STORE",
                 description = "Where the checkpoint heads are witnessed: jdbc:postgresql://..., "
-                        + "kafka://host:port/topic, http(s)://..., or env:VARIABLE holding one of these. The log "
+                        + "kafka://host:port/topic, http(s)://..., or env:VARIABLE or file:PATH holding one of these. The log "
                         + "must reach the witness's latest head and agree with it, which proves it was not cut short.")
         String witness;
 
