@@ -97,7 +97,7 @@ class CrashRecoveryWithWitnessTest {
                 clients.add(t);
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (acknowledged.get() < 300 && System.nanoTime() < deadline) {
+            while (acknowledged.get() < 200 && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
             first.process.destroyForcibly(); // SIGKILL, mid-load
