@@ -80,6 +80,7 @@ class KafkaAuditThroughWardenTest {
     void threeInstancesShareOneTopicAndEachChainVerifiesFromTheTopicAlone() throws Exception {
         List<String> instances = List.of("warden-a", "warden-b", "warden-c");
         Map<String, java.security.PublicKey> keys = new TreeMap<>();
+        java.nio.file.Path publicKeyOfA = java.nio.file.Files.createTempFile("warden-a", ".pub.pem");
         // Three proxies in front of one PostgreSQL (one cluster keeps the test quick), all into one topic.
         try (TestPostgres pg = TestPostgres.start()) {
             List<WardenHarness> wardens = new ArrayList<>();
@@ -99,8 +100,11 @@ class KafkaAuditThroughWardenTest {
                         }
                     }
                     warden.awaitSessionEnd(WardenHarness.USER);
-                    keys.put(instances.get(n), SigningKey.load(warden.auditDir()
-                            .resolve(SigningKey.GENERATED_KEY_FILE)).publicKey());
+                    SigningKey key = SigningKey.load(warden.auditDir().resolve(SigningKey.GENERATED_KEY_FILE));
+                    keys.put(instances.get(n), key.publicKey());
+                    if (n == 0) {
+                        java.nio.file.Files.writeString(publicKeyOfA, key.publicKeyPem());
+                    }
                 }
             } finally {
                 for (WardenHarness warden : wardens) {
@@ -125,6 +129,22 @@ class KafkaAuditThroughWardenTest {
                     .filter(l -> l.contains("\"type\":\"query\"") && l.contains("INSERT INTO t_")).count();
             assertEquals(12, queries, instance);
         }
+
+        // The same from the command line, as a security team runs it.
+        java.io.PrintStream out = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setOut(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
+            exit = dev.warden.proxy.cli.WardenCommand.run("audit", "verify", "--kafka", kafka.bootstrapServers(),
+                    "--topic", TOPIC, "--public-key", publicKeyOfA.toString(), "--chain", "warden-a");
+        } finally {
+            System.setOut(out);
+        }
+        String verified = printed.toString(StandardCharsets.UTF_8);
+        assertEquals(0, exit, verified);
+        assertTrue(verified.contains("chain warden-a:\nPASS"), verified);
+        assertTrue(verified.contains("proves seq 1-"), verified);
     }
 
     @Test
