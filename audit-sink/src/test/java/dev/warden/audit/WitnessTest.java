@@ -70,10 +70,12 @@ class WitnessTest {
         AuditSettings settings = Fixtures.fileSettings(logDir, key, 4096, 10)
                 .withInstance("warden-test-1", Optional.of(witness));
         try (AuditLog log = AuditLog.open(settings)) {
-            log.append(Fixtures.start("s1", "alice@example.com", false, "prod")).join();
+            List<java.util.concurrent.CompletableFuture<Long>> written = new ArrayList<>();
+            written.add(log.append(Fixtures.start("s1", "alice@example.com", false, "prod")));
             for (int i = 0; i < 199; i++) {
-                log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
+                written.add(log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)));
             }
+            written.forEach(java.util.concurrent.CompletableFuture::join);
         }
     }
 
