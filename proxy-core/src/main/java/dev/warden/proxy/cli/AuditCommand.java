@@ -114,6 +114,10 @@ final class AuditCommand implements Runnable {
 
         @Override
         public Integer call() {
+            if (kafka == null && dir == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'DIR' "
+                        + "(or --kafka BOOTSTRAP to verify a topic)");
+            }
             if (kafka == null) {
                 requireDirectory(spec, dir);
             } else if (publicKey == null) {
