@@ -79,9 +79,11 @@ final class AuditSection {
                     + "may wait this long");
         }
         boolean keep = choice(p, m, "statement_literals", "keep", List.of("keep", "redact")).equals("keep");
-        String instance = AuditSettings.defaultInstance();
+        String instance;
         Optional<ScalarNode> instanceNode = p.scalar(m, "instance");
-        if (instanceNode.isPresent()) {
+        if (instanceNode.isEmpty()) {
+            instance = AuditSettings.defaultInstance();
+        } else {
             instance = instanceNode.get().text().trim();
             if (!INSTANCE.matcher(instance).matches()) {
                 throw p.error(instanceNode.get(), "'" + instance + "' is not an instance name (letters, digits, "
@@ -108,7 +110,7 @@ final class AuditSection {
                         table(p, m, AuditSettings.DEFAULT_WITNESS_TABLE));
             }
             case "kafka": {
-                p.expectKeys(m, "type", "bootstrap_servers", "topic", "properties");
+                p.expectKeys(m, "type", "bootstrap_servers", "topic", "client_properties");
                 return new WitnessConfig.KafkaWitness(p.requiredString(m, "bootstrap_servers").trim(),
                         topic(p, m, AuditSettings.DEFAULT_WITNESS_TOPIC), properties(p, m));
             }
@@ -159,7 +161,7 @@ final class AuditSection {
                         table(p, m, AuditSettings.DEFAULT_TABLE));
             }
             case "kafka": {
-                p.expectKeys(m, "type", "bootstrap_servers", "topic", "format", "linger", "properties");
+                p.expectKeys(m, "type", "bootstrap_servers", "topic", "format", "linger", "client_properties");
                 Duration linger = p.duration(m, "linger", AuditSettings.DEFAULT_KAFKA_LINGER, true);
                 if (linger.compareTo(Duration.ofSeconds(1)) > 0) {
                     throw p.error(p.node(m, "linger").orElseThrow(), "must be at most 1s: every audited statement "
@@ -237,7 +239,7 @@ final class AuditSection {
 
     /** Producer or client properties passed as given (security settings); values are plain strings. */
     private static Map<String, String> properties(PolicyLoader p, MapNode m) throws PolicyException {
-        Optional<MapNode> node = p.optionalMap(m, "properties");
+        Optional<MapNode> node = p.optionalMap(m, "client_properties");
         if (node.isEmpty()) {
             return Map.of();
         }

@@ -74,13 +74,22 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
                 groupCommit, keepLiterals, instance, witness);
     }
 
-    /** The host name, or {@code warden} when it cannot be found. */
+    /** The host name, or {@code warden} when it cannot be found; looked up once. */
     public static String defaultInstance() {
-        try {
-            String host = java.net.InetAddress.getLocalHost().getHostName();
-            return host == null || host.isBlank() ? "warden" : host;
-        } catch (java.io.IOException e) {
-            return "warden";
+        return HostName.NAME;
+    }
+
+    /** A lookup of the local host name can be slow where DNS is not set up: do it once, when first needed. */
+    private static final class HostName {
+        static final String NAME = lookUp();
+
+        private static String lookUp() {
+            try {
+                String host = java.net.InetAddress.getLocalHost().getHostName();
+                return host == null || host.isBlank() ? "warden" : host;
+            } catch (java.io.IOException e) {
+                return "warden";
+            }
         }
     }
 
@@ -169,7 +178,7 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
          * in-sync replica has the batch. Several proxies may share the topic; each record carries its
          * instance's name in a header, so each chain can be verified from the topic alone.
          *
-         * @param properties further producer properties (security settings), passed as given
+         * @param properties {@code client_properties}: further producer properties (security settings), as given
          */
         record KafkaSink(String bootstrapServers, String topic, SinkFormat format, Duration linger,
                          java.util.Map<String, String> properties) implements AuditSinkConfig {

@@ -169,7 +169,7 @@ class AuditSectionTest {
                       topic: sec.warden
                       format: ocsf
                       linger: 5ms
-                      properties: { security.protocol: SSL }
+                      client_properties: { security.protocol: SSL }
                     - { type: stdout, format: ocsf }
                   witness: { type: postgres, url_env: WITNESS_URL, table: audit.heads }
                 """, Map.of("WITNESS_URL", "jdbc:postgresql://witness/db"));

@@ -71,7 +71,7 @@ class KafkaAuditThroughWardenTest {
                       topic: %s
                       format: %s
                       # Short timeouts keep the stopped-broker test quick; the defaults allow 5 s.
-                      properties: { max.block.ms: "1500", request.timeout.ms: "1000", delivery.timeout.ms: "1500" }
+                      client_properties: { max.block.ms: "1500", request.timeout.ms: "1000", delivery.timeout.ms: "1500" }
                 """.formatted(instance, kafka.bootstrapServers(), TOPIC, format);
     }
 
