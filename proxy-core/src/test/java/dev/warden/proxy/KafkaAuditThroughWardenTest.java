@@ -38,6 +38,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class KafkaAuditThroughWardenTest {
 
     private static final String TOPIC = "warden-audit";
+    private static final String WITNESS_TOPIC = "warden-audit-witness";
     private static KafkaClusterTestKit kafka;
 
     @BeforeAll
@@ -80,6 +81,7 @@ class KafkaAuditThroughWardenTest {
     void threeInstancesShareOneTopicAndEachChainVerifiesFromTheTopicAlone() throws Exception {
         List<String> instances = List.of("warden-a", "warden-b", "warden-c");
         Map<String, java.security.PublicKey> keys = new TreeMap<>();
+        Map<String, java.nio.file.Path> auditDirs = new TreeMap<>();
         java.nio.file.Path publicKeyOfA = java.nio.file.Files.createTempFile("warden-a", ".pub.pem");
         // Three proxies in front of one PostgreSQL (one cluster keeps the test quick), all into one topic.
         try (TestPostgres pg = TestPostgres.start()) {
@@ -88,7 +90,13 @@ class KafkaAuditThroughWardenTest {
                 for (String instance : instances) {
                     // One writes OCSF events: its chain must verify from the events' raw_data just the same.
                     String format = instance.equals("warden-c") ? "ocsf" : "warden";
-                    wardens.add(WardenHarness.start(pg, "", "", audit(instance, format)));
+                    String yaml = audit(instance, format);
+                    if (instance.equals("warden-b")) {
+                        // warden-b also keeps its checkpoint heads in a Kafka witness topic.
+                        yaml += "  witness: { type: kafka, bootstrap_servers: \"" + kafka.bootstrapServers()
+                                + "\", topic: " + WITNESS_TOPIC + " }\n";
+                    }
+                    wardens.add(WardenHarness.start(pg, "", "", yaml));
                 }
                 for (int n = 0; n < instances.size(); n++) {
                     WardenHarness warden = wardens.get(n);
@@ -101,6 +109,7 @@ class KafkaAuditThroughWardenTest {
                     }
                     warden.awaitSessionEnd(WardenHarness.USER);
                     SigningKey key = SigningKey.load(warden.auditDir().resolve(SigningKey.GENERATED_KEY_FILE));
+                    auditDirs.put(instances.get(n), warden.auditDir());
                     keys.put(instances.get(n), key.publicKey());
                     if (n == 0) {
                         java.nio.file.Files.writeString(publicKeyOfA, key.publicKeyPem());
@@ -129,6 +138,18 @@ class KafkaAuditThroughWardenTest {
                     .filter(l -> l.contains("\"type\":\"query\"") && l.contains("INSERT INTO t_")).count();
             assertEquals(12, queries, instance);
         }
+
+        // warden-b's witness, a Kafka topic, holds its final head; its log directory reaches it.
+        dev.warden.audit.witness.WitnessHead head;
+        try (var witness = new dev.warden.audit.witness.KafkaWitnessStore(kafka.bootstrapServers(), WITNESS_TOPIC,
+                Map.of())) {
+            head = witness.latest("warden-b").orElseThrow();
+            assertTrue(witness.latest("warden-a").isEmpty(), "only warden-b has a witness");
+        }
+        VerifyReport withWitness = AuditVerifier.verify(auditDirs.get("warden-b"), keys.get("warden-b"),
+                Optional.of(head));
+        assertTrue(withWitness.passed(), withWitness.summary());
+        assertEquals(withWitness.lastSeq(), head.seq(), withWitness.summary());
 
         // The same from the command line, as a security team runs it.
         java.io.PrintStream out = System.out;
