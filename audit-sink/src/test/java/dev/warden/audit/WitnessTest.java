@@ -159,6 +159,39 @@ class WitnessTest {
     }
 
     @Test
+    void aProxyThatContinuesACutLogSaysSoAtItsFirstCheckpoint() throws Exception {
+        String db = postgres.createDatabase("witness");
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        WitnessConfig witness = new WitnessConfig.PostgresWitness(url(db), "warden_audit_witness");
+        writeLog(logDir, keyFile, witness);
+        SigningKey key = SigningKey.load(keyFile);
+        try (WitnessStore store = new PostgresWitnessStore(url(db), "warden_audit_witness")) {
+            WitnessHead head = store.latest("warden-test-1").orElseThrow();
+            // The first checkpoint a proxy writes after continuing a log cut 50 records short.
+            dev.warden.audit.witness.WitnessPublisher behind = new dev.warden.audit.witness.WitnessPublisher(
+                    new PostgresWitnessStore(url(db), "warden_audit_witness"), "warden-test-1", key,
+                    java.time.Duration.ofSeconds(5));
+            behind.checkpointWritten(new dev.warden.audit.chain.ChainedRecord(head.seq() - 50,
+                    RecordChain.CHECKPOINT, "-", java.time.Instant.now(), new byte[0], "cd".repeat(32)));
+            assertTrue(behind.awaitPublished(head.seq() - 50, java.time.Duration.ofSeconds(10)));
+            behind.close();
+            assertTrue(behind.conflict().orElseThrow().contains("cut short"), behind.conflict().toString());
+            assertEquals(head.seq(), store.latest("warden-test-1").orElseThrow().seq(),
+                    "the witness keeps its higher head, so verify of the cut log keeps failing");
+
+            dev.warden.audit.witness.WitnessPublisher ahead = new dev.warden.audit.witness.WitnessPublisher(
+                    new PostgresWitnessStore(url(db), "warden_audit_witness"), "warden-test-1", key,
+                    java.time.Duration.ofSeconds(5));
+            ahead.checkpointWritten(new dev.warden.audit.chain.ChainedRecord(head.seq() + 3,
+                    RecordChain.CHECKPOINT, "-", java.time.Instant.now(), new byte[0], "ef".repeat(32)));
+            assertTrue(ahead.awaitPublished(head.seq() + 3, java.time.Duration.ofSeconds(10)));
+            ahead.close();
+            assertTrue(ahead.conflict().isEmpty(), "a log that goes on from the witnessed head is fine");
+        }
+    }
+
+    @Test
     void anHttpWitnessKeepsTheLatestHeadPerChain() throws Exception {
         Map<String, WitnessHead> heads = new ConcurrentHashMap<>();
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -37,6 +37,8 @@ public final class WitnessPublisher implements CheckpointListener {
     private long publishedSeq;
 
     private volatile boolean failing;
+    private volatile boolean checkedAgainstWitness;
+    private volatile String conflict;
 
     public WitnessPublisher(WitnessStore store, String chain, SigningKey key, Duration closeWait) {
         this.store = store;
@@ -84,6 +86,30 @@ public final class WitnessPublisher implements CheckpointListener {
         return !failing;
     }
 
+    /**
+     * Set when the first checkpoint of this run lies before the witness's latest head (or disagrees with it):
+     * the log this proxy continues was cut short or replaced while it was down. The run goes on (the witness
+     * keeps its higher head, so verify keeps failing), and the error is logged.
+     */
+    public java.util.Optional<String> conflict() {
+        return java.util.Optional.ofNullable(conflict);
+    }
+
+    private void checkAgainstWitness(ChainedRecord first) throws IOException {
+        java.util.Optional<WitnessHead> latest = store.latest(chain);
+        checkedAgainstWitness = true;
+        if (latest.isEmpty()) {
+            return;
+        }
+        WitnessHead head = latest.get();
+        if (head.seq() > first.seq() || (head.seq() == first.seq() && !head.hash().equals(first.hash()))) {
+            conflict = "the witness " + store.name() + " holds a head at " + head + ", but this log's checkpoint is "
+                    + "at seq " + first.seq() + ": the log was cut short or replaced; 'warden audit verify "
+                    + "--witness' will fail";
+            log.error("audit log behind its witness chain={} {}", chain, conflict);
+        }
+    }
+
     private void run() {
         while (true) {
             ChainedRecord next;
@@ -101,6 +127,9 @@ public final class WitnessPublisher implements CheckpointListener {
                 next = pending;
             }
             try {
+                if (!checkedAgainstWitness) {
+                    checkAgainstWitness(next);
+                }
                 store.publish(WitnessHead.sign(chain, next, key));
                 synchronized (lock) {
                     publishedSeq = Math.max(publishedSeq, next.seq());

@@ -8,7 +8,8 @@
  * {@link dev.warden.audit.CheckpointListener} hook, after the checkpoint is durable in the primary sink; the
  * publisher sends on its own thread, newest head only. Limits: a witness that is down never stops statements (it
  * is retried and logged); the witness lags the log by the head in flight, so a cut of only the last, not yet
- * witnessed, checkpoints goes unnoticed; a log restored from an old backup and continued is detected only by the
- * next verify.
+ * witnessed, checkpoints goes unnoticed. A proxy that continues a log cut short while it was down finds out at
+ * its first checkpoint (the witness holds a higher head) and logs an error; it keeps serving, and the witness
+ * keeps its higher head, so verify keeps failing.
  */
 package dev.warden.audit.witness;
