@@ -170,6 +170,37 @@ class KafkaAuditThroughWardenTest {
 
     @Test
     @Order(2)
+    void withKafkaAsTheOnlySinkARestartContinuesTheChainFromTheTopic(@org.junit.jupiter.api.io.TempDir
+                                                                     java.nio.file.Path tmp) throws Exception {
+        SigningKey key = SigningKey.loadOrGenerate(tmp.resolve("key.pem"));
+        dev.warden.config.AuditSettings settings = new dev.warden.config.AuditSettings(
+                List.of(new dev.warden.config.AuditSettings.AuditSinkConfig.KafkaSink(kafka.bootstrapServers(), TOPIC,
+                        dev.warden.config.AuditSettings.SinkFormat.WARDEN, java.time.Duration.ZERO, Map.of())),
+                Optional.of(tmp.resolve("key.pem")), true, 4, java.time.Duration.ZERO, java.time.Duration.ZERO, true)
+                .withInstance("solo", Optional.empty());
+        for (int run = 0; run < 2; run++) {
+            try (dev.warden.audit.AuditLog log = dev.warden.audit.AuditLog.open(settings)) {
+                for (int i = 0; i < 6; i++) {
+                    log.append(dev.warden.audit.event.QueryEvent.builder("s" + run, "alice@example.com", "dev")
+                            .statement("SELECT " + run + i).build()).join();
+                }
+            }
+        }
+        List<byte[]> lines = new ArrayList<>();
+        TopicReader.readAll(kafka.bootstrapServers(), TOPIC, Map.of(), m -> {
+            if (m.instance().equals("solo")) {
+                lines.add(ChainLines.fromMessage(m.value()).bytes());
+            }
+        });
+        VerifyReport report = AuditVerifier.verifyRecords("kafka:" + TOPIC + "/solo", lines, key.publicKey(),
+                Optional.empty());
+        assertTrue(report.passed(), report.summary());
+        assertTrue(report.lastSeq() >= 12 + 4, "two runs of 6 queries and their checkpoints: " + report.summary());
+        assertEquals(0, report.unsignedTail(), report.summary());
+    }
+
+    @Test
+    @Order(3)
     void aStoppedBrokerRefusesStatementsWith58030AndNothingReachesPostgres() throws Exception {
         try (WardenHarness warden = WardenHarness.start("", "", audit("warden-d", "warden")
                 .replace("audit:\n", "audit:\n  on_failure: refuse\n"))) {
