@@ -4,12 +4,16 @@ import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.event.AuditEvent;
 import dev.warden.audit.sink.AuditSink;
 import dev.warden.audit.sink.FileSink;
+import dev.warden.audit.sink.KafkaSink;
 import dev.warden.audit.sink.PostgresSink;
 import dev.warden.audit.sink.StdoutSink;
+import dev.warden.audit.witness.WitnessPublisher;
+import dev.warden.audit.witness.WitnessStores;
 import dev.warden.config.AuditSettings;
 import dev.warden.config.AuditSettings.AuditSinkConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -81,19 +85,29 @@ public interface AuditLog extends AutoCloseable {
         }
         List<AuditSink> sinks = new ArrayList<>();
         for (AuditSinkConfig config : settings.sinks()) {
-            sinks.add(sinkFor(config));
+            sinks.add(sinkFor(config, settings.instance()));
         }
+        CheckpointListener checkpoints = settings.witness()
+                .<CheckpointListener>map(w -> new WitnessPublisher(WitnessStores.open(w), settings.instance(), key,
+                        WITNESS_CLOSE_WAIT))
+                .orElse(CheckpointListener.NONE);
         return new GroupCommitLog(sinks, key, settings.checkpointEvery(), settings.checkpointInterval(),
-                settings.groupCommit());
+                settings.groupCommit(), checkpoints);
     }
 
-    private static AuditSink sinkFor(AuditSinkConfig config) {
+    /** How long close waits for the witness to take the final head. */
+    Duration WITNESS_CLOSE_WAIT = Duration.ofSeconds(10);
+
+    private static AuditSink sinkFor(AuditSinkConfig config, String instance) {
         if (config instanceof AuditSinkConfig.FileSink f) {
             return new FileSink(f.dir(), f.rotateBytes(), f.rotateInterval());
         }
         if (config instanceof AuditSinkConfig.PostgresSink p) {
             return new PostgresSink(p.url(), p.table());
         }
-        return new StdoutSink();
+        if (config instanceof AuditSinkConfig.KafkaSink k) {
+            return new KafkaSink(k.bootstrapServers(), k.topic(), instance, k.format(), k.linger(), k.properties());
+        }
+        return new StdoutSink(((AuditSinkConfig.StdoutSink) config).format());
     }
 }

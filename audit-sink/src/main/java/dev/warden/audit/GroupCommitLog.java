@@ -41,6 +41,7 @@ final class GroupCommitLog implements AuditLog {
     private final List<AuditSink> sinks;
     private final AuditSink primary;
     private final SigningKey key;
+    private final CheckpointListener checkpoints;
     private final int checkpointEvery;
     private final long checkpointIntervalNanos;
     private final long groupCommitNanos;
@@ -64,9 +65,15 @@ final class GroupCommitLog implements AuditLog {
 
     GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
                    Duration groupCommit) {
+        this(sinks, key, checkpointEvery, checkpointInterval, groupCommit, CheckpointListener.NONE);
+    }
+
+    GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
+                   Duration groupCommit, CheckpointListener checkpoints) {
         this.sinks = List.copyOf(sinks);
         this.primary = choosePrimary(this.sinks);
         this.key = key;
+        this.checkpoints = checkpoints;
         this.checkpointEvery = checkpointEvery;
         this.checkpointIntervalNanos = checkpointInterval.toNanos();
         this.groupCommitNanos = groupCommit.toNanos();
@@ -191,6 +198,7 @@ final class GroupCommitLog implements AuditLog {
         for (AuditSink s : sinks) {
             s.close();
         }
+        checkpoints.close();
     }
 
     /** Adds to the batch; true when the close marker was reached (everything before it is in the batch). */
@@ -284,6 +292,15 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
         pendingTorn = List.of();
+        if (checkpointed) {
+            // Witness hook: the newest checkpoint vouches for every earlier one.
+            for (int i = out.size() - 1; i >= 0; i--) {
+                if (out.get(i).type().equals(RecordChain.CHECKPOINT)) {
+                    checkpoints.checkpointWritten(out.get(i));
+                    break;
+                }
+            }
+        }
         if (unsigned > 0 && (sinceCheckpoint == 0 || checkpointed)) {
             firstUnsignedAt = System.nanoTime();
         }

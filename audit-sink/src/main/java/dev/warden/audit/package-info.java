@@ -22,6 +22,11 @@
  * torn bytes with nothing after them are reported as truncated. A torn record was never acknowledged, so no
  * statement it describes was forwarded.
  *
+ * <h2>Witness</h2>
+ * With {@code audit.witness}, each signed checkpoint's head is also kept outside the log's trust domain
+ * ({@code witness}); verify with the witness proves the log was not cut short. At shutdown the log writes a final
+ * checkpoint, so it never ends on an unsigned tail, and the witness takes that head.
+ *
  * <h2>Signing key</h2>
  * {@code audit.signing_key} (PKCS#8 PEM Ed25519). Without it, the key is generated on first start into
  * {@code <dir>/audit-signing-key.pem} (0600) and its public key logged: fine for trying Warden, not for

@@ -160,7 +160,9 @@ public final class PgbenchComparison {
     /** Where a Warden's file audit sink writes. */
     enum AuditStore {
         DISK("disk", Path.of(System.getProperty("java.io.tmpdir"))),
-        TMPFS("tmpfs", Path.of("/dev/shm"));
+        TMPFS("tmpfs", Path.of("/dev/shm")),
+        /** The Kafka sink alone (an in-process one-node KRaft broker, its log under java.io.tmpdir). */
+        KAFKA("kafka", Path.of(System.getProperty("java.io.tmpdir")));
 
         final String name;
         final Path parent;
@@ -176,7 +178,7 @@ public final class PgbenchComparison {
                     return s;
                 }
             }
-            throw new IllegalArgumentException("--audit: '" + name + "' is not disk or tmpfs");
+            throw new IllegalArgumentException("--audit: '" + name + "' is not disk, tmpfs or kafka");
         }
     }
 
@@ -208,7 +210,7 @@ public final class PgbenchComparison {
             System.err.println((e.getMessage().equals("usage") ? "" : e.getMessage() + "\n")
                     + "usage: PgbenchComparison [--clients 16] [--seconds 10] [--rounds 3] [--warmup 5] [--scale 10]"
                     + " [--workloads select,tpcb] [--modes simple,prepared] [--upstream-tls require|disable]"
-                    + " [--audit disk,tmpfs]");
+                    + " [--audit disk,tmpfs,kafka]");
             System.exit(2);
             return;
         }
@@ -219,11 +221,13 @@ public final class PgbenchComparison {
         log("starting PostgreSQL, OIDC issuer and " + options.audit().size() + " Warden(s)");
         Map<Target, AuditedWarden> wardens = new LinkedHashMap<>();
         boolean stopped = false;
-        try (TestPostgres pg = TestPostgres.start(); TestOidcIssuer issuer = TestOidcIssuer.start()) {
+        try (TestPostgres pg = TestPostgres.start(); TestOidcIssuer issuer = TestOidcIssuer.start();
+             KafkaBroker kafka = options.audit().contains(AuditStore.KAFKA) ? KafkaBroker.start() : null) {
             String database = pg.createDatabase("bench");
             for (AuditStore store : options.audit()) {
                 Path dir = Files.createTempDirectory(store.parent, "warden-bench-audit-");
-                Policy policy = policy(pg, issuer, database, options.upstreamTls(), dir);
+                Policy policy = policy(pg, issuer, database, options.upstreamTls(), dir,
+                        store == AuditStore.KAFKA ? kafka.bootstrapServers() : null);
                 wardens.put(Target.warden(store), new AuditedWarden(WardenServer.start(policy), dir,
                         Files.getFileStore(dir).type()));
             }
@@ -282,7 +286,9 @@ public final class PgbenchComparison {
             Map<Target, String> audits = new LinkedHashMap<>();
             for (Map.Entry<Target, AuditedWarden> w : wardens.entrySet()) {
                 log("verifying the audit log of " + w.getKey().label() + " in " + w.getValue().auditDir());
-                VerifyReport report = AuditVerifier.verify(w.getValue().auditDir(), null);
+                VerifyReport report = w.getKey().store() == AuditStore.KAFKA
+                        ? kafka.verify(w.getValue().auditDir().resolve(BENCH_KEY))
+                        : AuditVerifier.verify(w.getValue().auditDir(), null);
                 audits.put(w.getKey(), String.format(Locale.ROOT, "%s: %s (%s), %d records in %d files, %s",
                         w.getKey().label(), w.getValue().auditDir(), w.getValue().fileSystem(), report.records(),
                         report.files(), report.passed() ? "verify passed" : "VERIFY FAILED: " + report.problem().get()));
@@ -334,8 +340,18 @@ public final class PgbenchComparison {
         }
     }
 
+    private static final String BENCH_KEY = "bench-signing-key.pem";
+
     private static Policy policy(TestPostgres pg, TestOidcIssuer issuer, String database, String upstreamTls,
-                                 Path auditDir) throws Exception {
+                                 Path auditDir, String kafkaBootstrap) throws Exception {
+        // The Kafka sink alone: the only durable sink is the topic (the key is written beside the log's dir).
+        String sinks = kafkaBootstrap == null ? "[ { type: file, dir: \"${AUDIT_DIR}\" } ]"
+                : "[ { type: kafka, bootstrap_servers: \"" + kafkaBootstrap + "\", topic: " + KafkaBroker.TOPIC
+                + ", linger: " + System.getProperty("warden.bench.kafkaLinger", "0ms") + " } ]\n"
+                + "  signing_key: \"${AUDIT_DIR}/" + BENCH_KEY + "\"\n  instance: bench-kafka";
+        if (kafkaBootstrap != null) {
+            dev.warden.audit.chain.SigningKey.loadOrGenerate(auditDir.resolve(BENCH_KEY));
+        }
         // Flow mappings: "${PG_PORT}" is quoted, or YAML would read the '{' as the start of a nested mapping.
         String yaml = """
                 listen:
@@ -349,11 +365,11 @@ public final class PgbenchComparison {
                     upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s }
                     allow: [ { groups: [eng] } ]
                 audit:
-                  sinks: [ { type: file, dir: "${AUDIT_DIR}" } ]
+                  sinks: %s
                   group_commit: %s
                 approvals:
                   store: { type: file, path: "${AUDIT_DIR}/../approvals" }
-                """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls,
+                """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls, sinks,
                 System.getProperty("warden.bench.groupCommit", "2ms"));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());

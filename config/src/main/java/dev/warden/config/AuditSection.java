@@ -1,6 +1,8 @@
 package dev.warden.config;
 
 import dev.warden.config.AuditSettings.AuditSinkConfig;
+import dev.warden.config.AuditSettings.SinkFormat;
+import dev.warden.config.AuditSettings.WitnessConfig;
 import dev.warden.config.YamlTree.MapNode;
 import dev.warden.config.YamlTree.Node;
 import dev.warden.config.YamlTree.ScalarNode;
@@ -24,7 +26,10 @@ final class AuditSection {
     private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*(b|kb|kib|mb|mib|gb|gib)?",
             Pattern.CASE_INSENSITIVE);
     private static final Pattern TABLE = Pattern.compile("([A-Za-z_][A-Za-z0-9_]{0,62}\\.)?[A-Za-z_][A-Za-z0-9_]{0,62}");
-    private static final List<String> SINK_TYPES = List.of("file", "postgres", "stdout");
+    private static final List<String> SINK_TYPES = List.of("file", "postgres", "kafka", "stdout");
+    private static final List<String> WITNESS_TYPES = List.of("postgres", "kafka", "http");
+    private static final Pattern INSTANCE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+    private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final long MIN_ROTATE_BYTES = 1024;
 
     private AuditSection() {
@@ -42,7 +47,7 @@ final class AuditSection {
         }
         MapNode m = p.map(section.get());
         p.expectKeys(m, "sinks", "signing_key", "on_failure", "checkpoint_every", "checkpoint_interval",
-                "group_commit", "statement_literals");
+                "group_commit", "statement_literals", "instance", "witness");
 
         List<AuditSinkConfig> sinks = new ArrayList<>();
         Optional<Node> sinksNode = p.node(m, "sinks");
@@ -74,7 +79,59 @@ final class AuditSection {
                     + "may wait this long");
         }
         boolean keep = choice(p, m, "statement_literals", "keep", List.of("keep", "redact")).equals("keep");
-        return new AuditSettings(sinks, signingKey, refuse, checkpointEvery, checkpointInterval, groupCommit, keep);
+        String instance;
+        Optional<ScalarNode> instanceNode = p.scalar(m, "instance");
+        if (instanceNode.isEmpty()) {
+            instance = AuditSettings.defaultInstance();
+        } else {
+            instance = instanceNode.get().text().trim();
+            if (!INSTANCE.matcher(instance).matches()) {
+                throw p.error(instanceNode.get(), "'" + instance + "' is not an instance name (letters, digits, "
+                        + "'.', '_', '-'; at most 100)");
+            }
+        }
+        Optional<WitnessConfig> witness = Optional.empty();
+        Optional<MapNode> witnessNode = p.optionalMap(m, "witness");
+        if (witnessNode.isPresent()) {
+            witness = Optional.of(witness(p, witnessNode.get(), baseDir, environment));
+        }
+        return new AuditSettings(sinks, signingKey, refuse, checkpointEvery, checkpointInterval, groupCommit, keep,
+                instance, witness);
+    }
+
+    private static WitnessConfig witness(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment)
+            throws PolicyException {
+        ScalarNode typeNode = p.requiredScalar(m, "type");
+        String type = typeNode.text().trim();
+        switch (type) {
+            case "postgres": {
+                p.expectKeys(m, "type", "url_env", "url_file", "table");
+                return new WitnessConfig.PostgresWitness(jdbcUrl(p, m, environment),
+                        table(p, m, AuditSettings.DEFAULT_WITNESS_TABLE));
+            }
+            case "kafka": {
+                p.expectKeys(m, "type", "bootstrap_servers", "topic", "client_properties");
+                return new WitnessConfig.KafkaWitness(p.requiredString(m, "bootstrap_servers").trim(),
+                        topic(p, m, AuditSettings.DEFAULT_WITNESS_TOPIC), properties(p, m));
+            }
+            case "http": {
+                p.expectKeys(m, "type", "url");
+                ScalarNode urlNode = p.requiredScalar(m, "url");
+                java.net.URI url;
+                try {
+                    url = java.net.URI.create(urlNode.text().trim());
+                } catch (IllegalArgumentException e) {
+                    throw p.error(urlNode, "not a URL: " + e.getMessage());
+                }
+                if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) {
+                    throw p.error(urlNode, "the witness URL must be http:// or https://");
+                }
+                return new WitnessConfig.HttpWitness(url);
+            }
+            default:
+                throw p.error(typeNode, "unknown witness type '" + type + "'"
+                        + PolicyLoader.suggestion(type, WITNESS_TYPES).orElse("; expected postgres, kafka or http"));
+        }
     }
 
     private static AuditSinkConfig sink(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment,
@@ -100,50 +157,97 @@ final class AuditSection {
             }
             case "postgres": {
                 p.expectKeys(m, "type", "url_env", "url_file", "table");
-                Optional<ScalarNode> urlEnv = p.scalar(m, "url_env");
-                Optional<ScalarNode> urlFile = p.scalar(m, "url_file");
-                if (urlEnv.isPresent() == urlFile.isPresent()) {
-                    throw p.error(m, "give url_env or url_file (a jdbc:postgresql:// URL; it may hold a password, "
-                            + "so it is never written inline)");
+                return new AuditSinkConfig.PostgresSink(jdbcUrl(p, m, environment),
+                        table(p, m, AuditSettings.DEFAULT_TABLE));
+            }
+            case "kafka": {
+                p.expectKeys(m, "type", "bootstrap_servers", "topic", "format", "linger", "client_properties");
+                Duration linger = p.duration(m, "linger", AuditSettings.DEFAULT_KAFKA_LINGER, true);
+                if (linger.compareTo(Duration.ofSeconds(1)) > 0) {
+                    throw p.error(p.node(m, "linger").orElseThrow(), "must be at most 1s: every audited statement "
+                            + "may wait this long");
                 }
-                String url;
-                ScalarNode at;
-                if (urlEnv.isPresent()) {
-                    at = urlEnv.get();
-                    String variable = at.text().trim();
-                    url = environment.get(variable);
-                    if (url == null || url.isBlank()) {
-                        throw p.error(at, "environment variable " + variable + " is not set");
-                    }
-                } else {
-                    at = urlFile.get();
-                    Path file = p.existingFile(m, "url_file").orElseThrow();
-                    try {
-                        url = Files.readString(file, StandardCharsets.UTF_8);
-                    } catch (IOException e) {
-                        throw p.error(at, "cannot read " + file + ": " + e.getMessage());
-                    }
-                }
-                url = url.strip();
-                if (!url.startsWith("jdbc:postgresql://")) {
-                    // Do not echo the value: it may carry a password.
-                    throw p.error(at, "the URL must start with jdbc:postgresql://");
-                }
-                String table = p.string(m, "table").orElse(AuditSettings.DEFAULT_TABLE);
-                if (!TABLE.matcher(table).matches()) {
-                    throw p.error(p.node(m, "table").orElseThrow(), "'" + table + "' is not a plain table name "
-                            + "(letters, digits, '_', optionally schema.table)");
-                }
-                return new AuditSinkConfig.PostgresSink(Secret.of(url), table);
+                return new AuditSinkConfig.KafkaSink(p.requiredString(m, "bootstrap_servers").trim(),
+                        topic(p, m, AuditSettings.DEFAULT_TOPIC), format(p, m), linger, properties(p, m));
             }
             case "stdout": {
-                p.expectKeys(m, "type");
-                return new AuditSinkConfig.StdoutSink();
+                p.expectKeys(m, "type", "format");
+                return new AuditSinkConfig.StdoutSink(format(p, m));
             }
             default:
                 throw p.error(typeNode, "unknown sink type '" + type + "'"
-                        + PolicyLoader.suggestion(type, SINK_TYPES).orElse("; expected file, postgres or stdout"));
+                        + PolicyLoader.suggestion(type, SINK_TYPES).orElse("; expected file, postgres, kafka or stdout"));
         }
+    }
+
+    /** A {@code jdbc:postgresql://} URL from {@code url_env} or {@code url_file}: it may hold a password. */
+    private static Secret jdbcUrl(PolicyLoader p, MapNode m, Map<String, String> environment) throws PolicyException {
+        Optional<ScalarNode> urlEnv = p.scalar(m, "url_env");
+        Optional<ScalarNode> urlFile = p.scalar(m, "url_file");
+        if (urlEnv.isPresent() == urlFile.isPresent()) {
+            throw p.error(m, "give url_env or url_file (a jdbc:postgresql:// URL; it may hold a password, "
+                    + "so it is never written inline)");
+        }
+        String url;
+        ScalarNode at;
+        if (urlEnv.isPresent()) {
+            at = urlEnv.get();
+            String variable = at.text().trim();
+            url = environment.get(variable);
+            if (url == null || url.isBlank()) {
+                throw p.error(at, "environment variable " + variable + " is not set");
+            }
+        } else {
+            at = urlFile.get();
+            Path file = p.existingFile(m, "url_file").orElseThrow();
+            try {
+                url = Files.readString(file, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw p.error(at, "cannot read " + file + ": " + e.getMessage());
+            }
+        }
+        url = url.strip();
+        if (!url.startsWith("jdbc:postgresql://")) {
+            // Do not echo the value: it may carry a password.
+            throw p.error(at, "the URL must start with jdbc:postgresql://");
+        }
+        return Secret.of(url);
+    }
+
+    private static String table(PolicyLoader p, MapNode m, String defaultTable) throws PolicyException {
+        String table = p.string(m, "table").orElse(defaultTable);
+        if (!TABLE.matcher(table).matches()) {
+            throw p.error(p.node(m, "table").orElseThrow(), "'" + table + "' is not a plain table name "
+                    + "(letters, digits, '_', optionally schema.table)");
+        }
+        return table;
+    }
+
+    private static String topic(PolicyLoader p, MapNode m, String defaultTopic) throws PolicyException {
+        String topic = p.string(m, "topic").orElse(defaultTopic).trim();
+        if (!TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+            throw p.error(p.node(m, "topic").orElseThrow(), "'" + topic + "' is not a Kafka topic name "
+                    + "(letters, digits, '.', '_', '-')");
+        }
+        return topic;
+    }
+
+    private static SinkFormat format(PolicyLoader p, MapNode m) throws PolicyException {
+        return choice(p, m, "format", "warden", List.of("warden", "ocsf")).equals("ocsf") ? SinkFormat.OCSF
+                : SinkFormat.WARDEN;
+    }
+
+    /** Producer or client properties passed as given (security settings); values are plain strings. */
+    private static Map<String, String> properties(PolicyLoader p, MapNode m) throws PolicyException {
+        Optional<MapNode> node = p.optionalMap(m, "client_properties");
+        if (node.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> properties = new java.util.LinkedHashMap<>();
+        for (String key : node.get().fields().keySet()) {
+            properties.put(key, p.requiredString(node.get(), key));
+        }
+        return properties;
     }
 
     /** {@code 64MB}, {@code 512KB}, {@code 1GiB} or plain bytes; K/M/G are powers of 1024 either way. */

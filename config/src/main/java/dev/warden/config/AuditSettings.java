@@ -24,14 +24,22 @@ import java.util.Optional;
  * @param groupCommit        longest wait to gather concurrent appends into one fsync ({@code 0}: never wait)
  * @param keepLiterals       {@code statement_literals: keep} (default) records statements and Bind parameters as
  *                           sent; {@code redact} records statements with literals replaced and no parameters
+ * @param instance           names this proxy's chain where several proxies share a store (a Kafka topic, a
+ *                           witness); default: the host name
+ * @param witness            where signed checkpoint heads are also kept, outside the log's trust domain
  */
 public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingKey, boolean refuseOnFailure,
                             int checkpointEvery, Duration checkpointInterval, Duration groupCommit,
-                            boolean keepLiterals) {
+                            boolean keepLiterals, String instance, Optional<WitnessConfig> witness) {
 
     public static final long DEFAULT_ROTATE_BYTES = 64L * 1024 * 1024;
     public static final Duration DEFAULT_ROTATE_INTERVAL = Duration.ofHours(24);
     public static final String DEFAULT_TABLE = "warden_audit";
+    public static final String DEFAULT_TOPIC = "warden-audit";
+    public static final String DEFAULT_WITNESS_TABLE = "warden_audit_witness";
+    public static final String DEFAULT_WITNESS_TOPIC = "warden-audit-witness";
+    /** Measured with pgbench -S c16 (bench/README): a lone statement never waits, linger only adds latency. */
+    public static final Duration DEFAULT_KAFKA_LINGER = Duration.ZERO;
     public static final int DEFAULT_CHECKPOINT_EVERY = 1000;
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
     /** No timed wait: records queued while an fsync runs form the next batch (measured faster here). */
@@ -48,6 +56,41 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
         }
         Objects.requireNonNull(checkpointInterval, "checkpointInterval");
         Objects.requireNonNull(groupCommit, "groupCommit");
+        Objects.requireNonNull(instance, "instance");
+        Objects.requireNonNull(witness, "witness");
+    }
+
+    /** Settings without an instance name (the host name) and without a witness. */
+    public AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingKey, boolean refuseOnFailure,
+                         int checkpointEvery, Duration checkpointInterval, Duration groupCommit,
+                         boolean keepLiterals) {
+        this(sinks, signingKey, refuseOnFailure, checkpointEvery, checkpointInterval, groupCommit, keepLiterals,
+                defaultInstance(), Optional.empty());
+    }
+
+    /** The same settings with another instance name and witness. */
+    public AuditSettings withInstance(String instance, Optional<WitnessConfig> witness) {
+        return new AuditSettings(sinks, signingKey, refuseOnFailure, checkpointEvery, checkpointInterval,
+                groupCommit, keepLiterals, instance, witness);
+    }
+
+    /** The host name, or {@code warden} when it cannot be found; looked up once. */
+    public static String defaultInstance() {
+        return HostName.NAME;
+    }
+
+    /** A lookup of the local host name can be slow where DNS is not set up: do it once, when first needed. */
+    private static final class HostName {
+        static final String NAME = lookUp();
+
+        private static String lookUp() {
+            try {
+                String host = java.net.InetAddress.getLocalHost().getHostName();
+                return host == null || host.isBlank() ? "warden" : host;
+            } catch (java.io.IOException e) {
+                return "warden";
+            }
+        }
     }
 
     /** No {@code audit} section: audit anyway, to {@code audit/} relative to the working directory. */
@@ -111,11 +154,95 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
             }
         }
 
-        /** Each record on standard output, for container log collectors; best effort, never durable. */
-        record StdoutSink() implements AuditSinkConfig {
+        /**
+         * Each record on standard output, for container log collectors; best effort, never durable.
+         * {@code format: ocsf} prints OCSF events instead of the chain's records.
+         */
+        record StdoutSink(SinkFormat format) implements AuditSinkConfig {
+            public StdoutSink {
+                Objects.requireNonNull(format, "format");
+            }
+
+            public StdoutSink() {
+                this(SinkFormat.WARDEN);
+            }
+
             @Override
             public String describe() {
                 return "stdout";
+            }
+        }
+
+        /**
+         * A Kafka topic: an idempotent producer with {@code acks=all}, keyed by session; durable once every
+         * in-sync replica has the batch. Several proxies may share the topic; each record carries its
+         * instance's name in a header, so each chain can be verified from the topic alone.
+         *
+         * @param properties {@code client_properties}: further producer properties (security settings), as given
+         */
+        record KafkaSink(String bootstrapServers, String topic, SinkFormat format, Duration linger,
+                         java.util.Map<String, String> properties) implements AuditSinkConfig {
+            public KafkaSink {
+                Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+                Objects.requireNonNull(topic, "topic");
+                Objects.requireNonNull(format, "format");
+                Objects.requireNonNull(linger, "linger");
+                properties = java.util.Map.copyOf(properties);
+            }
+
+            @Override
+            public String describe() {
+                return "kafka:" + topic;
+            }
+        }
+    }
+
+    /** What a sink writes: the chain's own records, or OCSF 1.x events (for a SIEM) that carry them. */
+    public enum SinkFormat { WARDEN, OCSF }
+
+    /**
+     * Where signed checkpoint heads are also kept, so that a log cut short is detected: a PostgreSQL table
+     * (best in another database than the audited one), a Kafka topic, or an HTTP endpoint.
+     */
+    public sealed interface WitnessConfig {
+
+        String describe();
+
+        record PostgresWitness(Secret url, String table) implements WitnessConfig {
+            public PostgresWitness {
+                Objects.requireNonNull(url, "url");
+                Objects.requireNonNull(table, "table");
+            }
+
+            @Override
+            public String describe() {
+                return "postgres:" + table;
+            }
+        }
+
+        record KafkaWitness(String bootstrapServers, String topic, java.util.Map<String, String> properties)
+                implements WitnessConfig {
+            public KafkaWitness {
+                Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+                Objects.requireNonNull(topic, "topic");
+                properties = java.util.Map.copyOf(properties);
+            }
+
+            @Override
+            public String describe() {
+                return "kafka:" + topic;
+            }
+        }
+
+        /** POST {@code url} with a head; GET {@code url}?chain=NAME answers the latest head (404: none). */
+        record HttpWitness(java.net.URI url) implements WitnessConfig {
+            public HttpWitness {
+                Objects.requireNonNull(url, "url");
+            }
+
+            @Override
+            public String describe() {
+                return "http:" + url;
             }
         }
     }

@@ -156,4 +156,67 @@ class AuditSectionTest {
                 Map.of("U", "jdbc:postgresql://h/db")));
         assertTrue(badTable.getMessage().contains("is not a plain table name"));
     }
+
+    @Test
+    void kafkaSinkWitnessAndInstanceAreRead() throws Exception {
+        AuditSettings a = audit("""
+                audit:
+                  instance: warden-eu-1
+                  sinks:
+                    - { type: file, dir: audit }
+                    - type: kafka
+                      bootstrap_servers: "k1:9092,k2:9092"
+                      topic: sec.warden
+                      format: ocsf
+                      linger: 5ms
+                      client_properties: { security.protocol: SSL }
+                    - { type: stdout, format: ocsf }
+                  witness: { type: postgres, url_env: WITNESS_URL, table: audit.heads }
+                """, Map.of("WITNESS_URL", "jdbc:postgresql://witness/db"));
+        assertEquals("warden-eu-1", a.instance());
+        assertEquals(new AuditSinkConfig.KafkaSink("k1:9092,k2:9092", "sec.warden", AuditSettings.SinkFormat.OCSF,
+                Duration.ofMillis(5), Map.of("security.protocol", "SSL")), a.sinks().get(1));
+        assertEquals(new AuditSinkConfig.StdoutSink(AuditSettings.SinkFormat.OCSF), a.sinks().get(2));
+        AuditSettings.WitnessConfig.PostgresWitness w = (AuditSettings.WitnessConfig.PostgresWitness) a.witness()
+                .orElseThrow();
+        assertEquals("audit.heads", w.table());
+        assertEquals("jdbc:postgresql://witness/db", w.url().reveal());
+
+        AuditSettings http = audit("""
+                audit:
+                  witness: { type: http, url: "https://witness.example.com/heads" }
+                """, Map.of());
+        assertEquals(new AuditSettings.WitnessConfig.HttpWitness(java.net.URI.create(
+                "https://witness.example.com/heads")), http.witness().orElseThrow());
+        AuditSettings kafka = audit("""
+                audit:
+                  witness: { type: kafka, bootstrap_servers: "k1:9092" }
+                """, Map.of());
+        assertEquals(new AuditSettings.WitnessConfig.KafkaWitness("k1:9092", "warden-audit-witness", Map.of()),
+                kafka.witness().orElseThrow());
+    }
+
+    @Test
+    void badWitnessAndKafkaSettingsNameTheLine() {
+        assertTrue(failure("""
+                audit:
+                  witness: { type: s3 }
+                """).getMessage().contains("unknown witness type 's3'"));
+        assertTrue(failure("""
+                audit:
+                  witness: { type: http, url: "ftp://x/heads" }
+                """).getMessage().contains("http:// or https://"));
+        assertTrue(failure("""
+                audit:
+                  sinks: [ { type: kafka, bootstrap_servers: "k:9092", topic: "bad topic" } ]
+                """).getMessage().contains("not a Kafka topic name"));
+        assertTrue(failure("""
+                audit:
+                  sinks: [ { type: stdout, format: cef } ]
+                """).getMessage().contains("unknown value 'cef'"));
+        assertTrue(failure("""
+                audit:
+                  instance: "a b"
+                """).getMessage().contains("not an instance name"));
+    }
 }

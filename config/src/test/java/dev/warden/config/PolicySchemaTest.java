@@ -104,13 +104,16 @@ class PolicySchemaTest {
                     - { type: file, dir: audit, rotate_bytes: 64MB, rotate_interval: 1h }
                     - { type: postgres, url_file: audit-url, table: audit.events }
                     - { type: postgres, url_env: AUDIT_URL }
-                    - { type: stdout }
+                    - { type: stdout, format: ocsf }
+                    - { type: kafka, bootstrap_servers: "k1:9092", topic: warden-audit, format: warden, linger: 0ms }
                   signing_key: audit.key
                   on_failure: refuse
                   checkpoint_every: 1000
                   checkpoint_interval: 1m
                   group_commit: 5ms
                   statement_literals: redact
+                  instance: warden-eu-1
+                  witness: { type: postgres, url_env: AUDIT_URL, table: audit.heads }
                 masking:
                   defaults: on
                   value_detection: on
@@ -160,6 +163,11 @@ class PolicySchemaTest {
         missingFromExample.removeAll(inPolicy);
         // One approvals store per file: the file store's path and url_env (the other way to name the URL).
         missingFromExample.removeAll(Set.of("approvals.store.path", "approvals.store.url_env"));
+        // One witness per file (postgres here); free-form client properties have no fixed keys.
+        missingFromExample.removeAll(Set.of("audit.witness.url_file", "audit.witness.bootstrap_servers",
+                "audit.witness.topic", "audit.witness.url", "audit.witness.client_properties",
+                "audit.witness.client_properties.*", "audit.sinks[].client_properties",
+                "audit.sinks[].client_properties.*"));
         assertEquals(Set.of(), missingFromSchema, "keys the loader accepts but the schema lacks");
         assertEquals(Set.of(), missingFromExample, "schema keys the complete example does not use");
 

@@ -57,9 +57,14 @@ final class SessionIndex {
         if (filter.environment().isPresent() && !filter.environment().get().equals(who.environment())) {
             return false;
         }
-        if (filter.blockedOnly() || filter.table().isPresent()) {
+        if (filter.agentsOnly() && !who.kind().equals("agent")) {
+            return false;
+        }
+        if (filter.blockedOnly() || filter.table().isPresent() || !filter.decisions().isEmpty()) {
             if (r.type().equals("query")) {
-                boolean ok = (!filter.blockedOnly() || r.get("decision").asText("").equals("block"))
+                String decision = r.get("decision").asText("");
+                boolean ok = (!filter.blockedOnly() || decision.equals("block"))
+                        && (filter.decisions().isEmpty() || filter.decisions().contains(decision))
                         && (filter.table().isEmpty() || touches(r, filter.table().get()));
                 if (ok) {
                     matchedQueries.add(r.seq());

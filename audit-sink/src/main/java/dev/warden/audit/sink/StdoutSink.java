@@ -2,6 +2,8 @@ package dev.warden.audit.sink;
 
 import dev.warden.audit.chain.ChainPosition;
 import dev.warden.audit.chain.ChainedRecord;
+import dev.warden.audit.ocsf.OcsfMapper;
+import dev.warden.config.AuditSettings.SinkFormat;
 import java.io.PrintStream;
 import java.util.List;
 
@@ -9,13 +11,24 @@ import java.util.List;
 public final class StdoutSink implements AuditSink {
 
     private final PrintStream out;
+    private final OcsfMapper ocsf;
 
     public StdoutSink() {
         this(System.out);
     }
 
+    public StdoutSink(SinkFormat format) {
+        this(System.out, format);
+    }
+
     public StdoutSink(PrintStream out) {
+        this(out, SinkFormat.WARDEN);
+    }
+
+    /** With {@link SinkFormat#OCSF}, each line is an OCSF event instead of the record. */
+    public StdoutSink(PrintStream out, SinkFormat format) {
         this.out = out;
+        this.ocsf = format == SinkFormat.OCSF ? new OcsfMapper() : null;
     }
 
     @Override
@@ -36,7 +49,8 @@ public final class StdoutSink implements AuditSink {
     @Override
     public void write(List<ChainedRecord> records) {
         for (ChainedRecord r : records) {
-            out.write(r.line(), 0, r.line().length);
+            byte[] line = ocsf == null ? r.line() : ocsf.event(r.line());
+            out.write(line, 0, line.length);
             out.write('\n');
         }
         out.flush();

@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PublicKey;
+import java.time.Instant;
+import dev.warden.audit.witness.WitnessHead;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -28,26 +30,61 @@ import java.util.Set;
  * files, every {@code prev} is the hash of the record before, every checkpoint signature verifies, and any torn
  * bytes at the end of a file are named by the {@code recovery} record that follows them.
  *
- * <p>Limits: records after the last checkpoint can be removed from the end without a trace (they are reported
- * as the unsigned tail); removing whole files from the end likewise. A second sink or an external copy of the
- * latest checkpoint closes that gap.
+ * <p>With a witness head (the latest signed checkpoint head kept outside the log's trust domain) it also proves
+ * the log was not cut short: the log must reach the head's seq, and its record there must have the head's
+ * hash. Without one, records after the last checkpoint, or whole files, can be removed from the end without a
+ * trace (they are reported as the unsigned tail).
  */
 public final class AuditVerifier {
 
     private final Map<String, PublicKey> keys;
     private final boolean keysFromLogDir;
+    private final Optional<WitnessHead> witness;
 
-    private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir) {
+    private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir, Optional<WitnessHead> witness) {
         this.keys = keys;
         this.keysFromLogDir = keysFromLogDir;
+        this.witness = witness;
     }
 
     /** Verifies {@code dir}; with {@code key} null, the public keys published in {@code dir/keys/} are used. */
     public static VerifyReport verify(Path dir, PublicKey key) throws IOException {
+        return verify(dir, key, Optional.empty());
+    }
+
+    /** Verifies {@code dir} and that it reaches, and agrees with, the witness's latest head. */
+    public static VerifyReport verify(Path dir, PublicKey key, Optional<WitnessHead> witness) throws IOException {
         AuditVerifier verifier = key == null
-                ? new AuditVerifier(SigningKey.publishedKeys(dir), true)
-                : new AuditVerifier(Map.of(SigningKey.idOf(key), key), false);
+                ? new AuditVerifier(SigningKey.publishedKeys(dir), true, witness)
+                : new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness);
         return verifier.run(dir);
+    }
+
+    /**
+     * Verifies one chain read from somewhere other than a directory (a Kafka topic): {@code lines} are the
+     * records in any order; they are put in seq order and checked as one file named {@code source}.
+     */
+    public static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key,
+                                             Optional<WitnessHead> witness) {
+        AuditVerifier verifier = new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness);
+        List<byte[]> sorted = new ArrayList<>(lines);
+        sorted.sort(java.util.Comparator.comparingLong(AuditVerifier::seqOf));
+        java.io.ByteArrayOutputStream content = new java.io.ByteArrayOutputStream();
+        for (byte[] line : sorted) {
+            content.writeBytes(line);
+            content.write('\n');
+        }
+        Path where = Path.of(source.replace('/', '_'));
+        if (sorted.isEmpty()) {
+            return verifier.report(where, 0, Optional.of(new Problem(source, 0, -1, Kind.REMOVED,
+                    "no records of this chain")));
+        }
+        long firstSeq = seqOf(sorted.get(0));
+        Optional<Problem> problem = verifier.lines(source, firstSeq, content.toByteArray());
+        if (problem.isEmpty()) {
+            problem = verifier.witnessReached();
+        }
+        return verifier.report(where, 1, problem);
     }
 
     private long expectedSeq = 1;
@@ -57,6 +94,10 @@ public final class AuditVerifier {
     private long records;
     private long signedThrough;
     private final Set<String> usedKeys = new LinkedHashSet<>();
+    private Instant firstTs;
+    private Instant lastTs;
+    private Instant signedThroughTs;
+    private boolean witnessMatched;
     private final List<TornTail> pendingTorn = new ArrayList<>();
 
     private VerifyReport run(Path dir) throws IOException {
@@ -78,12 +119,39 @@ public final class AuditVerifier {
                     "the last line is incomplete (" + t.length() + " bytes at offset " + t.offset() + ", no newline)"
                             + " and no recovery record follows; after a crash, starting Warden once appends one")));
         }
-        return report(dir, files.size(), Optional.empty());
+        return report(dir, files.size(), witnessReached());
+    }
+
+    /** After the last record: the log must reach the witness's head (whose hash was compared on the way). */
+    private Optional<Problem> witnessReached() {
+        if (witness.isEmpty()) {
+            return Optional.empty();
+        }
+        WitnessHead head = witness.get();
+        PublicKey key = keys.get(head.keyId());
+        if (key == null || !head.verifies(key)) {
+            return problem("witness", 0, head.seq(), Kind.BAD_SIGNATURE, "the witness's head " + head
+                    + " is not signed by " + (key == null ? "a known key (key " + head.keyId() + ")"
+                    : "key " + head.keyId()) + ": the witness store was written by someone else");
+        }
+        long lastSeq = expectedSeq - 1;
+        if (lastSeq < head.seq()) {
+            return problem(prevFile.isEmpty() ? "log" : prevFile, prevLine, lastSeq, Kind.TRUNCATED,
+                    "the log ends at seq " + lastSeq + ", before the witness's latest signed head " + head
+                            + ": records " + (lastSeq + 1) + "-" + head.seq() + " (at least) were cut off");
+        }
+        if (!witnessMatched) {
+            return problem("witness", 0, head.seq(), Kind.ALTERED, "the log has no checkpoint at the witness's "
+                    + "head " + head);
+        }
+        return Optional.empty();
     }
 
     private Optional<Problem> file(LogFile file) throws IOException {
-        byte[] content = Files.readAllBytes(file.path());
-        String name = file.name();
+        return lines(file.name(), file.firstSeq(), Files.readAllBytes(file.path()));
+    }
+
+    private Optional<Problem> lines(String name, long fileFirstSeq, byte[] content) {
         TornTail torn = LogFiles.torn(name, content);
         int end = torn == null ? content.length : (int) torn.offset();
         List<int[]> lines = new ArrayList<>();
@@ -120,9 +188,9 @@ public final class AuditVerifier {
             if (seq != expectedSeq) {
                 return Optional.of(sequenceProblem(name, lineNo, seq, lines, content, index, first));
             }
-            if (first && seq != file.firstSeq()) {
+            if (first && seq != fileFirstSeq) {
                 return problem(name, lineNo, seq, Kind.ALTERED, "the file name says its first seq is "
-                        + file.firstSeq() + " (renamed file?)");
+                        + fileFirstSeq + " (renamed file?)");
             }
             String prev = record.path("prev").asText("");
             if (!prev.equals(prevHash)) {
@@ -145,6 +213,23 @@ public final class AuditVerifier {
                 }
             }
             prevHash = CanonicalJson.sha256(line);
+            if (witness.isPresent() && seq == witness.get().seq()) {
+                if (!witness.get().hash().equals(prevHash)) {
+                    return problem(name, lineNo, seq, Kind.ALTERED, "the witness holds a different record at seq "
+                            + seq + " (" + witness.get() + "): the log and the witness disagree");
+                }
+                witnessMatched = true;
+            }
+            Instant ts = timeOf(record);
+            if (ts != null) {
+                if (firstTs == null) {
+                    firstTs = ts;
+                }
+                lastTs = ts;
+                if (type.equals(RecordChain.CHECKPOINT)) {
+                    signedThroughTs = ts;
+                }
+            }
             prevFile = name;
             prevLine = lineNo;
             expectedSeq = seq + 1;
@@ -227,6 +312,14 @@ public final class AuditVerifier {
         return Optional.empty();
     }
 
+    private static Instant timeOf(JsonNode record) {
+        try {
+            return Instant.parse(record.path("ts").asText(""));
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+
     private static long seqOf(byte[] line) {
         try {
             return CanonicalJson.parse(line).path("seq").asLong(-1);
@@ -265,6 +358,7 @@ public final class AuditVerifier {
     private VerifyReport report(Path dir, int files, Optional<Problem> problem) {
         long lastSeq = expectedSeq - 1;
         return new VerifyReport(dir, files, records, lastSeq, signedThrough, lastSeq - signedThrough,
-                List.copyOf(usedKeys), keysFromLogDir, problem);
+                List.copyOf(usedKeys), keysFromLogDir, problem, Optional.ofNullable(firstTs),
+                Optional.ofNullable(signedThroughTs), Optional.ofNullable(lastTs), witness);
     }
 }

@@ -1,6 +1,8 @@
 package dev.warden.audit.verify;
 
+import dev.warden.audit.witness.WitnessHead;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,10 +14,15 @@ import java.util.Optional;
  * @param keyIds           ids of the keys that signed the checkpoints
  * @param keysFromLogDir   true when the public keys came from the log directory itself rather than the caller,
  *                         which proves consistency but not authorship
+ * @param firstTs          time of the first record read
+ * @param signedThroughTs  time of the last valid checkpoint
+ * @param lastTs           time of the last record read
+ * @param witness          the witness head the log was checked against, if any
  */
 public record VerifyReport(Path dir, int files, long records, long lastSeq, long signedThroughSeq,
                            long unsignedTail, List<String> keyIds, boolean keysFromLogDir,
-                           Optional<Problem> problem) {
+                           Optional<Problem> problem, Optional<Instant> firstTs, Optional<Instant> signedThroughTs,
+                           Optional<Instant> lastTs, Optional<WitnessHead> witness) {
 
     public enum Kind { ALTERED, REMOVED, REORDERED, TRUNCATED, BAD_SIGNATURE }
 
@@ -54,6 +61,15 @@ public record VerifyReport(Path dir, int files, long records, long lastSeq, long
             out.append(" by key ").append(String.join(", ", keyIds));
         }
         out.append('\n');
+        if (problem.isEmpty() && signedThroughSeq > 0) {
+            out.append("proves seq 1-").append(signedThroughSeq);
+            if (firstTs.isPresent() && signedThroughTs.isPresent()) {
+                out.append(", ").append(firstTs.get()).append(" to ").append(signedThroughTs.get());
+            }
+            out.append(witness.isPresent() ? " complete up to the witness's head at seq " + witness.get().seq()
+                    + " (" + witness.get().ts() + ")" : " untampered (no witness: a cut tail would not show)");
+            out.append('\n');
+        }
         if (unsignedTail > 0) {
             out.append("unsigned tail (").append(unsignedTail).append(" records): chain-checked, not yet covered by a "
                     + "checkpoint\n");

@@ -9,6 +9,11 @@ import dev.warden.audit.query.AuditReader;
 import dev.warden.audit.query.UsageReport;
 import dev.warden.audit.verify.AuditVerifier;
 import dev.warden.audit.verify.VerifyReport;
+import dev.warden.audit.kafka.TopicReader;
+import dev.warden.audit.ocsf.ChainLines;
+import dev.warden.audit.witness.WitnessHead;
+import dev.warden.audit.witness.WitnessStore;
+import dev.warden.audit.witness.WitnessStores;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,7 +49,7 @@ import java.util.regex.Pattern;
 @Command(name = "audit", mixinStandardHelpOptions = true,
         description = "Verify, follow and search the audit trail in a log directory.",
         subcommands = {AuditCommand.Verify.class, AuditCommand.Tail.class, AuditCommand.Search.class,
-                AuditCommand.Usage.class},
+                AuditCommand.Usage.class, AuditExport.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the log failed verification, or could not be read", "2:usage error"})
 final class AuditCommand implements Runnable {
@@ -74,7 +79,8 @@ final class AuditCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Parameters(paramLabel = "DIR", description = "Audit log directory (audit-*.jsonl).")
+        @Parameters(paramLabel = "DIR", arity = "0..1",
+                description = "Audit log directory (audit-*.jsonl); not needed with --kafka.")
         Path dir;
 
         @Option(names = "--public-key", paramLabel = "PEM",
@@ -82,9 +88,41 @@ final class AuditCommand implements Runnable {
                         + "keys published in DIR/keys/ are used, which proves consistency but not authorship.")
         Path publicKey;
 
+        @Option(names = "--witness", paramLabel = "STORE",
+                description = "Where the checkpoint heads are witnessed: jdbc:postgresql://..., "
+                        + "kafka://host:port/topic, http(s)://..., or env:VARIABLE or file:PATH holding one of these. The log "
+                        + "must reach the witness's latest head and agree with it, which proves it was not cut short.")
+        String witness;
+
+        @Option(names = "--witness-table", paramLabel = "TABLE", defaultValue = "warden_audit_witness",
+                description = "The witness table for a jdbc:postgresql:// witness (default: ${DEFAULT-VALUE}).")
+        String witnessTable;
+
+        @Option(names = "--chain", paramLabel = "INSTANCE",
+                description = "The instance (audit.instance) whose chain this is; default: this host's name. With "
+                        + "--kafka: verify only this instance's chain.")
+        String chain;
+
+        @Option(names = "--kafka", paramLabel = "BOOTSTRAP",
+                description = "Verify the chains in a Kafka topic instead of a directory (needs --topic and "
+                        + "--public-key): every instance's chain, or only --chain.")
+        String kafka;
+
+        @Option(names = "--topic", paramLabel = "TOPIC", defaultValue = "warden-audit",
+                description = "With --kafka: the topic (default: ${DEFAULT-VALUE}).")
+        String topic;
+
         @Override
         public Integer call() {
-            requireDirectory(spec, dir);
+            if (kafka == null && dir == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'DIR' "
+                        + "(or --kafka BOOTSTRAP to verify a topic)");
+            }
+            if (kafka == null) {
+                requireDirectory(spec, dir);
+            } else if (publicKey == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--kafka needs --public-key");
+            }
             PublicKey key = null;
             if (publicKey != null) {
                 try {
@@ -93,9 +131,29 @@ final class AuditCommand implements Runnable {
                     throw new CommandLine.ParameterException(spec.commandLine(), "--public-key: " + e.getMessage());
                 }
             }
+            String instance = chain != null ? chain : dev.warden.config.AuditSettings.defaultInstance();
+            java.util.Optional<WitnessHead> head = java.util.Optional.empty();
+            if (witness != null) {
+                try (WitnessStore store = openWitness()) {
+                    head = store.latest(instance);
+                    if (head.isEmpty()) {
+                        System.out.println("FAIL the witness " + store.name() + " holds no head for chain "
+                                + instance + " (use --chain to name the instance)");
+                        return FAILED;
+                    }
+                    System.out.println("witness " + store.name() + ": chain " + instance + ", latest head "
+                            + head.get());
+                } catch (IOException e) {
+                    System.err.println("warden audit verify: cannot read the witness: " + e.getMessage());
+                    return FAILED;
+                }
+            }
+            if (kafka != null) {
+                return verifyTopic(key, head);
+            }
             VerifyReport report;
             try {
-                report = AuditVerifier.verify(dir, key);
+                report = AuditVerifier.verify(dir, key, head);
             } catch (IOException e) {
                 System.err.println("warden audit verify: cannot read " + dir + ": " + e.getMessage());
                 return FAILED;
@@ -103,6 +161,44 @@ final class AuditCommand implements Runnable {
             System.out.print(report.summary());
             System.out.flush();
             return report.passed() ? OK : FAILED;
+        }
+
+        private WitnessStore openWitness() {
+            try {
+                return WitnessStores.fromSpec(witness, witnessTable, System.getenv());
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--witness: " + e.getMessage());
+            }
+        }
+
+        private int verifyTopic(PublicKey key, java.util.Optional<WitnessHead> head) {
+            java.util.Map<String, java.util.List<byte[]>> chains = new java.util.TreeMap<>();
+            try {
+                TopicReader.readAll(kafka, topic, java.util.Map.of(), m -> {
+                    if (chain == null || chain.equals(m.instance())) {
+                        chains.computeIfAbsent(m.instance(), k -> new java.util.ArrayList<>())
+                                .add(ChainLines.fromMessage(m.value()).bytes());
+                    }
+                });
+            } catch (IOException e) {
+                System.err.println("warden audit verify: " + e.getMessage());
+                return FAILED;
+            }
+            if (chains.isEmpty()) {
+                System.out.println("FAIL no records" + (chain == null ? "" : " of chain " + chain) + " in topic "
+                        + topic);
+                return FAILED;
+            }
+            boolean passed = true;
+            for (var entry : chains.entrySet()) {
+                VerifyReport report = AuditVerifier.verifyRecords("kafka:" + topic + "/" + entry.getKey(),
+                        entry.getValue(), key, entry.getKey().equals(chain) ? head : java.util.Optional.empty());
+                System.out.println("chain " + entry.getKey() + ":");
+                System.out.print(report.summary());
+                passed &= report.passed();
+            }
+            System.out.flush();
+            return passed ? OK : FAILED;
         }
     }
 
@@ -310,11 +406,35 @@ final class AuditCommand implements Runnable {
         @Option(names = "--blocked", description = "Only statements a guardrail blocked.")
         boolean blocked;
 
+        @Option(names = "--decision", paramLabel = "DECISION", split = ",",
+                description = "Only statements with this decision, and their results: allowed, blocked, held "
+                        + "(waiting for approval); several separated by commas.")
+        List<String> decisions;
+
+        @Option(names = "--agent", description = "Only sessions of AI agents (identities the policy marks as agents).")
+        boolean agent;
+
         @Option(names = "--json", description = "Print each record exactly as stored (canonical JSON, one a line).")
         boolean json;
 
         AuditFilter filter() {
             AuditFilter filter = AuditFilter.all().user(user).environment(environment).table(table);
+            if (decisions != null && !decisions.isEmpty()) {
+                java.util.Set<String> wanted = new java.util.HashSet<>();
+                for (String d : decisions) {
+                    wanted.add(switch (d.trim().toLowerCase(Locale.ROOT)) {
+                        case "allowed", "allow" -> "allow";
+                        case "blocked", "block" -> "block";
+                        case "held", "approval" -> "approval";
+                        default -> throw new CommandLine.TypeConversionException("--decision: '" + d
+                                + "' is not allowed, blocked or held");
+                    });
+                }
+                filter = filter.decisions(wanted);
+            }
+            if (agent) {
+                filter = filter.agents();
+            }
             return blocked ? filter.blocked() : filter;
         }
     }
@@ -372,7 +492,7 @@ final class AuditCommand implements Runnable {
         }
     }
 
-    private static void requireDirectory(CommandSpec spec, Path dir) {
+    static void requireDirectory(CommandSpec spec, Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "DIR: " + dir + " is not a directory");
         }

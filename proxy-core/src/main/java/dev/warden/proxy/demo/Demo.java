@@ -34,7 +34,7 @@ final class Demo implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Demo.class);
     /** Files that mark a directory as a demo data directory, so {@code --fresh} never empties anything else. */
     private static final Set<String> DEMO_FILES = Set.of(DemoPolicy.FILE, DemoPolicy.PASSWORD_FILE, "postgres",
-            "tokens", "audit", "approvals", "postgres.log");
+            "tokens", "audit", "approvals", "postgres.log", DemoPolicy.KEYS_DIR, DemoPolicy.WITNESS_URL_FILE);
 
     /** What the command line asked for; port 0 means any free port. */
     record Options(Path dataDir, int port, int adminPort, boolean fresh, Optional<URI> upstream) {
@@ -91,6 +91,13 @@ final class Demo implements AutoCloseable {
             database = DemoDatabase.embedded(pgDir, password, dir.resolve("postgres.log"));
         }
         seededDatabases = database.seed();
+
+        // The signing key lives beside the log, never in it: whoever can rewrite the log must not re-sign it.
+        Path keyFile = dir.resolve(DemoPolicy.KEYS_DIR).resolve(DemoPolicy.SIGNING_KEY_FILE);
+        dev.warden.audit.chain.SigningKey key = dev.warden.audit.chain.SigningKey.loadOrGenerate(keyFile);
+        Files.writeString(publicKeyFile(), key.publicKeyPem(), StandardCharsets.US_ASCII);
+        // The witness keeps checkpoint heads in PostgreSQL, outside the log's directory.
+        writeSecret(dir.resolve(DemoPolicy.WITNESS_URL_FILE), DemoPolicy.witnessUrl(database));
 
         issuer = DevelopmentIssuer.start();
         Path policyFile = dir.resolve(DemoPolicy.FILE);
@@ -172,6 +179,16 @@ final class Demo implements AutoCloseable {
 
     Path auditDir() {
         return dataDir().resolve("audit");
+    }
+
+    /** The public half of the audit signing key, for {@code warden audit verify --public-key}. */
+    Path publicKeyFile() {
+        return dataDir().resolve(DemoPolicy.KEYS_DIR).resolve(DemoPolicy.PUBLIC_KEY_FILE);
+    }
+
+    /** A file holding the JDBC URL of the witness table, for {@code warden audit verify --witness file:...}. */
+    Path witnessUrlFile() {
+        return dataDir().resolve(DemoPolicy.WITNESS_URL_FILE);
     }
 
     int port() {

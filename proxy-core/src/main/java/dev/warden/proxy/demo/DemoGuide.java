@@ -97,8 +97,12 @@ final class DemoGuide {
                 .append("    and alice's UPDATE completes (deny it instead: ").append(launcher)
                 .append(" approvals deny <id> --comment why ...).\n");
         out.append(" 4. Audit. Every statement above was written ahead to a hash-chained, signed log:\n")
-                .append("      ").append(launcher).append(" audit verify ").append(shell(demo.auditDir())).append('\n')
-                .append("      ").append(launcher).append(" audit tail ").append(shell(demo.auditDir())).append('\n');
+                .append("      ").append(launcher).append(" audit verify ").append(shell(demo.auditDir()))
+                .append(" --public-key ").append(shell(demo.publicKeyFile()))
+                .append(" --witness file:").append(shell(demo.witnessUrlFile())).append(" --chain warden-demo\n")
+                .append("      ").append(launcher).append(" audit tail ").append(shell(demo.auditDir())).append('\n')
+                .append("      ").append(launcher).append(" audit export ").append(shell(demo.auditDir()))
+                .append(" --format ocsf --since 1h     # OCSF events for a SIEM\n");
         out.append('\n').append(" Ctrl-C stops Warden, the issuer and PostgreSQL; the data directory stays for the next")
                 .append(" run (--fresh starts over).\n");
         out.append(rule).append('\n');

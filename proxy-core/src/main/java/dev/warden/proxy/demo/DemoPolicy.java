@@ -9,6 +9,19 @@ final class DemoPolicy {
 
     static final String FILE = "warden.yaml";
     static final String PASSWORD_FILE = "upstream-password";
+    static final String KEYS_DIR = "keys";
+    static final String SIGNING_KEY_FILE = "audit-signing-key.pem";
+    static final String PUBLIC_KEY_FILE = "audit-signing-key.pub.pem";
+    static final String WITNESS_URL_FILE = "witness-url";
+
+    /** The witness table sits in the staging database: outside the log directory, reachable by the CLI. */
+    static String witnessUrl(DemoDatabase db) {
+        String sslmode = db.tls().equals("disable") ? "disable" : "require";
+        return "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.databases().get("staging")
+                + "?sslmode=" + sslmode + "&user=" + java.net.URLEncoder.encode(db.user(),
+                java.nio.charset.StandardCharsets.UTF_8) + "&password=" + java.net.URLEncoder.encode(db.password(),
+                java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     private DemoPolicy() {
     }
@@ -64,6 +77,9 @@ final class DemoPolicy {
 
                 audit:
                   sinks: [ { type: file, dir: audit } ]             # hash-chained, signed: warden audit verify
+                  signing_key: keys/audit-signing-key.pem           # outside the log directory
+                  instance: warden-demo
+                  witness: { type: postgres, url_file: witness-url } # checkpoint heads kept outside the log: a cut log fails verify
 
                 approvals:
                   timeout: 10m

@@ -161,9 +161,35 @@ class DemoTourTest {
     void theAuditLogOfTheTourVerifies() {
         String dir = match(" audit verify (\\S+)");
         assertEquals(demo.auditDir().toString(), dir);
-        Cli verify = cli("audit", "verify", dir);
+        String key = match(" audit verify \\S+ --public-key (\\S+)");
+        assertFalse(Path.of(key).startsWith(demo.auditDir()), "the signing key is kept outside the log: " + key);
+        String witness = match(" --witness (\\S+)");
+        String chain = match(" --witness \\S+ --chain (\\S+)");
+        Cli verify = cli("audit", "verify", dir, "--public-key", key, "--witness", witness, "--chain", chain);
         System.out.print(verify.out);
         assertEquals(0, verify.exit, verify.out + verify.err);
+        assertTrue(verify.out.contains("complete up to the witness's head"), verify.out);
+    }
+
+    @Test
+    @Order(6)
+    void everyEventOfTheTourValidatesAsOcsf() throws Exception {
+        String line = match("( audit export \\S+ --format ocsf --since \\S+)");
+        String[] args = line.trim().split(" ");
+        Cli export = cli(args);
+        assertEquals(0, export.exit, export.err);
+        java.util.Map<Integer, Integer> classes = new java.util.TreeMap<>();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String event : export.out.split("\n")) {
+            com.fasterxml.jackson.databind.JsonNode node = json.readTree(event);
+            assertEquals(java.util.List.of(), dev.warden.testkit.OcsfSchema.errors(node), event);
+            classes.merge(node.path("class_uid").asInt(), 1, Integer::sum);
+        }
+        System.out.println("OCSF events of the tour by class: " + classes);
+        assertTrue(classes.getOrDefault(3002, 0) > 0, "logins: " + classes);
+        assertTrue(classes.getOrDefault(6005, 0) > 0, "statements: " + classes);
+        assertTrue(export.out.contains("\"disposition\":\"Blocked\""), "the blocked DROP TABLE");
+        assertTrue(export.out.contains("\"disposition\":\"Held\""), "the held UPDATE");
     }
 
     // ---- running what the guide prints ----------------------------------------------------------------------

@@ -1,0 +1,78 @@
+package dev.warden.audit.witness;
+
+import dev.warden.audit.kafka.KafkaClients;
+import dev.warden.audit.kafka.TopicReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+
+/**
+ * Heads as records of a Kafka topic keyed by chain (compaction must stay off, or older heads vanish; the
+ * latest is found by seq, not by position). Reading the latest head reads the whole topic.
+ */
+public final class KafkaWitnessStore implements WitnessStore {
+
+    private final String bootstrapServers;
+    private final String topic;
+    private final Map<String, String> properties;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    public KafkaWitnessStore(String bootstrapServers, String topic, Map<String, String> properties) {
+        this.bootstrapServers = bootstrapServers;
+        this.topic = topic;
+        this.properties = Map.copyOf(properties);
+    }
+
+    @Override
+    public String name() {
+        return "kafka:" + topic;
+    }
+
+    @Override
+    public synchronized void publish(WitnessHead head) throws IOException {
+        try {
+            if (producer == null) {
+                producer = KafkaClients.producer(bootstrapServers, 0, properties);
+            }
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic,
+                    head.chain().getBytes(StandardCharsets.UTF_8), head.toJson());
+            record.headers().add(KafkaClients.INSTANCE_HEADER, head.chain().getBytes(StandardCharsets.UTF_8));
+            producer.send(record).get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException | KafkaException e) {
+            throw new IOException("witness " + name() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while publishing to " + name(), e);
+        }
+    }
+
+    @Override
+    public Optional<WitnessHead> latest(String chain) throws IOException {
+        WitnessHead[] latest = {null};
+        TopicReader.readAll(bootstrapServers, topic, properties, m -> {
+            if (!m.instance().equals(chain)) {
+                return;
+            }
+            WitnessHead head = WitnessHead.fromJson(m.value());
+            if (head.chain().equals(chain) && (latest[0] == null || head.seq() > latest[0].seq())) {
+                latest[0] = head;
+            }
+        });
+        return Optional.ofNullable(latest[0]);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (producer != null) {
+            producer.close(java.time.Duration.ofSeconds(5));
+            producer = null;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.warden.audit.witness;
+
+import dev.warden.config.Secret;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Heads in a table {@code (chain, seq, hash, ts, key_id, signature)}, one row per checkpoint. Put it in a
+ * database the log's host cannot rewrite (ideally not the audited one): a role that may only INSERT and SELECT
+ * is enough. A trigger refuses UPDATE and DELETE, as for the audit table.
+ */
+public final class PostgresWitnessStore implements WitnessStore {
+
+    private final Secret url;
+    private final String table;
+    private Connection connection;
+
+    public PostgresWitnessStore(Secret url, String table) {
+        this.url = url;
+        this.table = table;
+    }
+
+    @Override
+    public String name() {
+        return "postgres:" + table;
+    }
+
+    @Override
+    public synchronized void publish(WitnessHead head) throws IOException {
+        try {
+            Connection c = connection();
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + table
+                    + " (chain, seq, hash, ts, key_id, signature) VALUES (?, ?, ?, ?, ?, ?) "
+                    + "ON CONFLICT (chain, seq) DO NOTHING")) {
+                insert.setString(1, head.chain());
+                insert.setLong(2, head.seq());
+                insert.setString(3, head.hash());
+                insert.setObject(4, OffsetDateTime.ofInstant(head.ts(), ZoneOffset.UTC));
+                insert.setString(5, head.keyId());
+                insert.setString(6, head.signature());
+                insert.executeUpdate();
+            }
+        } catch (SQLException e) {
+            drop();
+            throw new IOException(message(e), e);
+        }
+    }
+
+    @Override
+    public synchronized Optional<WitnessHead> latest(String chain) throws IOException {
+        try {
+            Connection c = connection();
+            try (PreparedStatement select = c.prepareStatement("SELECT chain, seq, hash, ts, key_id, signature FROM "
+                    + table + " WHERE chain = ? ORDER BY seq DESC LIMIT 1")) {
+                select.setString(1, chain);
+                try (ResultSet rs = select.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    return Optional.of(new WitnessHead(rs.getString(1), rs.getLong(2), rs.getString(3),
+                            rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getString(6)));
+                }
+            }
+        } catch (SQLException e) {
+            drop();
+            throw new IOException(message(e), e);
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection != null) {
+            return connection;
+        }
+        Properties properties = new Properties();
+        properties.setProperty("connectTimeout", "5");
+        properties.setProperty("socketTimeout", "30");
+        properties.setProperty("ApplicationName", "warden-witness");
+        Connection c = DriverManager.getConnection(url.reveal(), properties);
+        try {
+            createTableIfMissing(c);
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        connection = c;
+        return c;
+    }
+
+    private void createTableIfMissing(Connection c) throws SQLException {
+        String guard = table.replace('.', '_') + "_append_only";
+        String function = table.contains(".") ? table.substring(0, table.indexOf('.') + 1) + guard : guard;
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
+            s.execute("CREATE TABLE IF NOT EXISTS " + table + " (chain text NOT NULL, seq bigint NOT NULL, "
+                    + "hash text NOT NULL, ts timestamptz NOT NULL, key_id text NOT NULL, signature text NOT NULL, "
+                    + "PRIMARY KEY (chain, seq))");
+            s.execute("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "RAISE EXCEPTION 'witness table % is append-only: % refused', TG_TABLE_NAME, TG_OP "
+                    + "USING ERRCODE = '42501'; END $$");
+            s.execute("DROP TRIGGER IF EXISTS " + guard + " ON " + table);
+            s.execute("CREATE TRIGGER " + guard + " BEFORE UPDATE OR DELETE ON " + table
+                    + " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
+            c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    private void drop() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                // Already broken; the next call connects again.
+            }
+            connection = null;
+        }
+    }
+
+    private static String message(SQLException e) {
+        String state = e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")";
+        return e.getMessage() + state;
+    }
+
+    @Override
+    public synchronized void close() {
+        drop();
+    }
+}

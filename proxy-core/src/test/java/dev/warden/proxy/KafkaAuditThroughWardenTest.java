@@ -1,0 +1,231 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.audit.chain.SigningKey;
+import dev.warden.audit.kafka.TopicReader;
+import dev.warden.audit.ocsf.ChainLines;
+import dev.warden.audit.verify.AuditVerifier;
+import dev.warden.audit.verify.VerifyReport;
+import dev.warden.testkit.TestPostgres;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The Kafka sink against a real broker: one in-process KRaft node (controller and broker) for the whole class.
+ * The broker is stopped by the last test.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class KafkaAuditThroughWardenTest {
+
+    private static final String TOPIC = "warden-audit";
+    private static final String WITNESS_TOPIC = "warden-audit-witness";
+    private static KafkaClusterTestKit kafka;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        kafka = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
+                .setNumBrokerNodes(1).setNumControllerNodes(1).build()).build();
+        kafka.format();
+        kafka.startup();
+        kafka.waitForReadyBrokers();
+        try (var admin = kafka.admin()) {
+            admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1))).all().get();
+        }
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static String audit(String instance, String format) {
+        return """
+                audit:
+                  instance: %s
+                  checkpoint_every: 5
+                  sinks:
+                    - { type: file, dir: "${AUDIT_DIR}" }
+                    - type: kafka
+                      bootstrap_servers: "%s"
+                      topic: %s
+                      format: %s
+                      # Short timeouts keep the stopped-broker test quick; the defaults allow 5 s.
+                      client_properties: { max.block.ms: "1500", request.timeout.ms: "1000", delivery.timeout.ms: "1500" }
+                """.formatted(instance, kafka.bootstrapServers(), TOPIC, format);
+    }
+
+    @Test
+    @Order(1)
+    void threeInstancesShareOneTopicAndEachChainVerifiesFromTheTopicAlone() throws Exception {
+        List<String> instances = List.of("warden-a", "warden-b", "warden-c");
+        Map<String, java.security.PublicKey> keys = new TreeMap<>();
+        Map<String, java.nio.file.Path> auditDirs = new TreeMap<>();
+        java.nio.file.Path publicKeyOfA = java.nio.file.Files.createTempFile("warden-a", ".pub.pem");
+        // Three proxies in front of one PostgreSQL (one cluster keeps the test quick), all into one topic.
+        try (TestPostgres pg = TestPostgres.start()) {
+            List<WardenHarness> wardens = new ArrayList<>();
+            try {
+                for (String instance : instances) {
+                    // One writes OCSF events: its chain must verify from the events' raw_data just the same.
+                    String format = instance.equals("warden-c") ? "ocsf" : "warden";
+                    String yaml = audit(instance, format);
+                    if (instance.equals("warden-b")) {
+                        // warden-b also keeps its checkpoint heads in a Kafka witness topic.
+                        yaml += "  witness: { type: kafka, bootstrap_servers: \"" + kafka.bootstrapServers()
+                                + "\", topic: " + WITNESS_TOPIC + " }\n";
+                    }
+                    wardens.add(WardenHarness.start(pg, "", "", yaml));
+                }
+                for (int n = 0; n < instances.size(); n++) {
+                    WardenHarness warden = wardens.get(n);
+                    String table = "t_" + instances.get(n).replace('-', '_');
+                    try (Connection c = warden.connect(""); Statement s = c.createStatement()) {
+                        s.execute("CREATE TABLE " + table + " (id int)");
+                        for (int i = 0; i < 12; i++) {
+                            s.execute("INSERT INTO " + table + " VALUES (" + i + ")");
+                        }
+                    }
+                    warden.awaitSessionEnd(WardenHarness.USER);
+                    SigningKey key = SigningKey.load(warden.auditDir().resolve(SigningKey.GENERATED_KEY_FILE));
+                    auditDirs.put(instances.get(n), warden.auditDir());
+                    keys.put(instances.get(n), key.publicKey());
+                    if (n == 0) {
+                        java.nio.file.Files.writeString(publicKeyOfA, key.publicKeyPem());
+                    }
+                }
+            } finally {
+                for (WardenHarness warden : wardens) {
+                    warden.server().close(); // writes the final checkpoint
+                    warden.issuer.close();
+                }
+            }
+        }
+
+        Map<String, List<byte[]>> chains = new TreeMap<>();
+        TopicReader.readAll(kafka.bootstrapServers(), TOPIC, Map.of(),
+                m -> chains.computeIfAbsent(m.instance(), k -> new ArrayList<>())
+                        .add(ChainLines.fromMessage(m.value()).bytes()));
+        assertEquals(keys.keySet(), chains.keySet(), "one chain per instance in the topic");
+        for (String instance : instances) {
+            VerifyReport report = AuditVerifier.verifyRecords("kafka:" + TOPIC + "/" + instance,
+                    chains.get(instance), keys.get(instance), Optional.empty());
+            assertTrue(report.passed(), instance + ": " + report.summary());
+            assertEquals(0, report.unsignedTail(), instance + ": " + report.summary());
+            long queries = chains.get(instance).stream()
+                    .map(b -> new String(b, StandardCharsets.UTF_8))
+                    .filter(l -> l.contains("\"type\":\"query\"") && l.contains("INSERT INTO t_")).count();
+            assertEquals(12, queries, instance);
+        }
+
+        // warden-b's witness, a Kafka topic, holds its final head; its log directory reaches it.
+        dev.warden.audit.witness.WitnessHead head;
+        try (var witness = new dev.warden.audit.witness.KafkaWitnessStore(kafka.bootstrapServers(), WITNESS_TOPIC,
+                Map.of())) {
+            head = witness.latest("warden-b").orElseThrow();
+            assertTrue(witness.latest("warden-a").isEmpty(), "only warden-b has a witness");
+        }
+        VerifyReport withWitness = AuditVerifier.verify(auditDirs.get("warden-b"), keys.get("warden-b"),
+                Optional.of(head));
+        assertTrue(withWitness.passed(), withWitness.summary());
+        assertEquals(withWitness.lastSeq(), head.seq(), withWitness.summary());
+
+        // The same from the command line, as a security team runs it.
+        java.io.PrintStream out = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setOut(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
+            exit = dev.warden.proxy.cli.WardenCommand.run("audit", "verify", "--kafka", kafka.bootstrapServers(),
+                    "--topic", TOPIC, "--public-key", publicKeyOfA.toString(), "--chain", "warden-a");
+        } finally {
+            System.setOut(out);
+        }
+        String verified = printed.toString(StandardCharsets.UTF_8);
+        assertEquals(0, exit, verified);
+        assertTrue(verified.contains("chain warden-a:\nPASS"), verified);
+        assertTrue(verified.contains("proves seq 1-"), verified);
+    }
+
+    @Test
+    @Order(2)
+    void withKafkaAsTheOnlySinkARestartContinuesTheChainFromTheTopic(@org.junit.jupiter.api.io.TempDir
+                                                                     java.nio.file.Path tmp) throws Exception {
+        SigningKey key = SigningKey.loadOrGenerate(tmp.resolve("key.pem"));
+        dev.warden.config.AuditSettings settings = new dev.warden.config.AuditSettings(
+                List.of(new dev.warden.config.AuditSettings.AuditSinkConfig.KafkaSink(kafka.bootstrapServers(), TOPIC,
+                        dev.warden.config.AuditSettings.SinkFormat.WARDEN, java.time.Duration.ZERO, Map.of())),
+                Optional.of(tmp.resolve("key.pem")), true, 4, java.time.Duration.ZERO, java.time.Duration.ZERO, true)
+                .withInstance("solo", Optional.empty());
+        for (int run = 0; run < 2; run++) {
+            try (dev.warden.audit.AuditLog log = dev.warden.audit.AuditLog.open(settings)) {
+                for (int i = 0; i < 6; i++) {
+                    log.append(dev.warden.audit.event.QueryEvent.builder("s" + run, "alice@example.com", "dev")
+                            .statement("SELECT " + run + i).build()).join();
+                }
+            }
+        }
+        List<byte[]> lines = new ArrayList<>();
+        TopicReader.readAll(kafka.bootstrapServers(), TOPIC, Map.of(), m -> {
+            if (m.instance().equals("solo")) {
+                lines.add(ChainLines.fromMessage(m.value()).bytes());
+            }
+        });
+        VerifyReport report = AuditVerifier.verifyRecords("kafka:" + TOPIC + "/solo", lines, key.publicKey(),
+                Optional.empty());
+        assertTrue(report.passed(), report.summary());
+        assertTrue(report.lastSeq() >= 12 + 4, "two runs of 6 queries and their checkpoints: " + report.summary());
+        assertEquals(0, report.unsignedTail(), report.summary());
+    }
+
+    @Test
+    @Order(3)
+    void aStoppedBrokerRefusesStatementsWith58030AndNothingReachesPostgres() throws Exception {
+        try (WardenHarness warden = WardenHarness.start("", "", audit("warden-d", "warden")
+                .replace("audit:\n", "audit:\n  on_failure: refuse\n"))) {
+            try (Connection c = warden.connect(""); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE payments (id int)");
+                kafka.brokers().values().forEach(b -> b.shutdown());
+
+                SQLException refused = assertThrows(SQLException.class,
+                        () -> s.execute("CREATE TABLE created_without_a_record (id int)"));
+                assertEquals("58030", refused.getSQLState(), refused.getMessage());
+                assertTrue(refused.getMessage().contains("kafka:" + TOPIC), refused.getMessage());
+                SQLException insert = assertThrows(SQLException.class,
+                        () -> s.execute("INSERT INTO payments VALUES (1)"));
+                assertEquals("58030", insert.getSQLState(), insert.getMessage());
+            }
+            try (Connection direct = warden.direct(); Statement d = direct.createStatement()) {
+                try (ResultSet rs = d.executeQuery("SELECT to_regclass('public.created_without_a_record')")) {
+                    rs.next();
+                    assertEquals(null, rs.getString(1), "the refused CREATE TABLE ran");
+                }
+                try (ResultSet rs = d.executeQuery("SELECT count(*) FROM payments")) {
+                    rs.next();
+                    assertEquals(0, rs.getLong(1), "the refused INSERT ran");
+                }
+            }
+        }
+    }
+}
