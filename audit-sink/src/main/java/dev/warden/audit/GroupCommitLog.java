@@ -6,6 +6,7 @@ import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.chain.TornTail;
 import dev.warden.audit.event.AuditEvent;
+import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.sink.AuditSink;
 import dev.warden.audit.sink.FileSink;
 import java.io.IOException;
@@ -25,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * holds the whole chain; secondaries are written only after it succeeded, so they never hold a record the
  * primary lacks. After a primary failure, the chain is re-read from the primary before the next write.
  *
+ * <p>Records are serialized by {@link #append} on the caller's thread ({@link RecordTemplate}); the writer
+ * fills in {@code seq} and {@code prev}, hashes, writes and syncs. With {@code durability: write} it writes to the
+ * operating system, completes the futures, and fsyncs within the sync interval instead of before completing.
+ *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
  */
@@ -33,7 +38,8 @@ final class GroupCommitLog implements AuditLog {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitLog.class);
     private static final int MAX_BATCH = 8192;
 
-    private record Pending(AuditEvent event, CompletableFuture<Long> future) {
+    /** A record serialized on the appending thread, waiting for its place in the chain. */
+    private record Pending(RecordTemplate record, CompletableFuture<Long> future) {
     }
 
     private static final Pending CLOSE = new Pending(null, null);
@@ -44,6 +50,8 @@ final class GroupCommitLog implements AuditLog {
     private final int checkpointEvery;
     private final long checkpointIntervalNanos;
     private final long groupCommitNanos;
+    /** {@code durability: write}: the primary file is fsync'd at most this long after a write, not before relay. */
+    private final long syncIntervalNanos;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Object appendLock = new Object();
     private final Thread writer;
@@ -61,15 +69,23 @@ final class GroupCommitLog implements AuditLog {
     private long sinceCheckpoint;
     private long firstUnsignedAt;
     private int lastBatchSize;
+    private long firstUnsyncedAt;
 
     GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
                    Duration groupCommit) {
+        this(sinks, key, checkpointEvery, checkpointInterval, groupCommit, null);
+    }
+
+    /** {@code syncInterval} null: fsync before acknowledging ({@code durability: fsync}). */
+    GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
+                   Duration groupCommit, Duration syncInterval) {
         this.sinks = List.copyOf(sinks);
         this.primary = choosePrimary(this.sinks);
         this.key = key;
         this.checkpointEvery = checkpointEvery;
         this.checkpointIntervalNanos = checkpointInterval.toNanos();
         this.groupCommitNanos = groupCommit.toNanos();
+        this.syncIntervalNanos = syncInterval == null || !(primary instanceof FileSink) ? 0 : syncInterval.toNanos();
         this.writer = new Thread(this::run, "warden-audit-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -93,13 +109,22 @@ final class GroupCommitLog implements AuditLog {
     @Override
     public CompletableFuture<Long> append(AuditEvent event) {
         CompletableFuture<Long> future = new CompletableFuture<>();
+        // Serialized here, on the caller's thread: the single writer only links, writes and syncs.
+        RecordTemplate record;
+        try {
+            record = RecordTemplate.of(event);
+        } catch (RuntimeException e) {
+            log.error("audit record could not be serialized type={}", event.type(), e);
+            future.completeExceptionally(new AuditUnavailableException(primary.name(), "internal error: " + e, e));
+            return future;
+        }
         synchronized (appendLock) {
             if (closed) {
                 future.completeExceptionally(new AuditUnavailableException(primary.name(), "the audit log is closed",
                         null));
                 return future;
             }
-            queue.add(new Pending(event, future));
+            queue.add(new Pending(record, future));
         }
         return future;
     }
@@ -151,11 +176,12 @@ final class GroupCommitLog implements AuditLog {
         boolean closing = false;
         while (!closing) {
             try {
-                Pending first = queue.poll(untilCheckpointNanos(), TimeUnit.NANOSECONDS);
+                Pending first = queue.poll(Math.min(untilCheckpointNanos(), untilSyncNanos()), TimeUnit.NANOSECONDS);
                 if (first == null) {
-                    if (chain != null && sinceCheckpoint > 0) {
+                    if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
                         write(List.of(), true);
                     }
+                    syncIfDue();
                     continue;
                 }
                 batch.clear();
@@ -180,6 +206,7 @@ final class GroupCommitLog implements AuditLog {
                 }
                 lastBatchSize = batch.size();
                 write(batch, closing);
+                syncIfDue();
             } catch (InterruptedException e) {
                 closing = true;
             } catch (RuntimeException e) {
@@ -188,8 +215,36 @@ final class GroupCommitLog implements AuditLog {
                 fail(batch, new AuditUnavailableException(primary.name(), "internal error: " + e, e));
             }
         }
+        if (syncIntervalNanos > 0) {
+            firstUnsyncedAt = System.nanoTime() - syncIntervalNanos;
+            syncIfDue();
+        }
         for (AuditSink s : sinks) {
             s.close();
+        }
+    }
+
+    private long untilSyncNanos() {
+        if (syncIntervalNanos == 0 || !((FileSink) primary).unsynced()) {
+            return Long.MAX_VALUE;
+        }
+        return Math.max(0, firstUnsyncedAt + syncIntervalNanos - System.nanoTime());
+    }
+
+    /**
+     * {@code durability: write}: fsyncs the primary once its oldest unsynced record is {@code sync_interval} old.
+     * The records were acknowledged already, so a failure cannot refuse them: it is reported (log, health,
+     * failure count) and the chain resumes in a new file, as after any failed write.
+     */
+    private void syncIfDue() {
+        if (syncIntervalNanos == 0 || chain == null || untilSyncNanos() > 0) {
+            return;
+        }
+        try {
+            ((FileSink) primary).sync();
+        } catch (IOException e) {
+            chain = null;
+            markFailed(unavailable(primary, e));
         }
     }
 
@@ -257,7 +312,7 @@ final class GroupCommitLog implements AuditLog {
                 unsigned = 0;
                 checkpointed = true;
             }
-            ChainedRecord r = chain.append(batch.get(i).event());
+            ChainedRecord r = chain.append(batch.get(i).record());
             seqs[i] = r.seq();
             out.add(r);
             unsigned++;
@@ -273,8 +328,13 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
 
+        boolean wasUnsynced = syncIntervalNanos > 0 && ((FileSink) primary).unsynced();
         try {
-            primary.write(out);
+            if (syncIntervalNanos > 0) {
+                ((FileSink) primary).write(out, false);
+            } else {
+                primary.write(out);
+            }
         } catch (IOException | RuntimeException e) {
             // What reached the primary is unknown: read it back before writing again.
             chain = null;
@@ -284,6 +344,9 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
         pendingTorn = List.of();
+        if (syncIntervalNanos > 0 && !wasUnsynced) {
+            firstUnsyncedAt = System.nanoTime();
+        }
         if (unsigned > 0 && (sinceCheckpoint == 0 || checkpointed)) {
             firstUnsignedAt = System.nanoTime();
         }

@@ -110,6 +110,8 @@ class PolicySchemaTest {
                   checkpoint_every: 1000
                   checkpoint_interval: 1m
                   group_commit: 5ms
+                  durability: write
+                  sync_interval: 100ms
                   statement_literals: redact
                 masking:
                   defaults: on

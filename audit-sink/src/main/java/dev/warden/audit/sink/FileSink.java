@@ -33,6 +33,7 @@ public final class FileSink implements AuditSink {
     private FileChannel channel;
     private long size;
     private long openedAtNanos;
+    private boolean unsynced;
 
     public FileSink(Path dir, long rotateBytes, Duration rotateInterval) {
         this.dir = dir;
@@ -93,6 +94,15 @@ public final class FileSink implements AuditSink {
 
     @Override
     public void write(List<ChainedRecord> records) throws IOException {
+        write(records, true);
+    }
+
+    /**
+     * Writes records in order; with {@code force} they are fsync'd before this returns, without it they are in
+     * the operating system's page cache (they survive the process, not the host) until {@link #sync}. A file
+     * left for a new one is fsync'd first either way.
+     */
+    public void write(List<ChainedRecord> records, boolean force) throws IOException {
         if (records.isEmpty()) {
             return;
         }
@@ -117,8 +127,10 @@ public final class FileSink implements AuditSink {
                 while (buffer.hasRemaining()) {
                     channel.write(buffer);
                 }
-                channel.force(false);
-                forces.incrementAndGet();
+                unsynced = true;
+                if (force) {
+                    force();
+                }
                 size += bytes;
                 from = to;
             }
@@ -129,6 +141,30 @@ public final class FileSink implements AuditSink {
         }
     }
 
+    /** Makes everything written so far durable; a no-op when nothing is waiting. */
+    public void sync() throws IOException {
+        if (channel == null || !unsynced) {
+            return;
+        }
+        try {
+            force();
+        } catch (IOException e) {
+            closeChannel();
+            throw new IOException(reason(e), e);
+        }
+    }
+
+    /** Whether records were written since the last fsync. */
+    public boolean unsynced() {
+        return channel != null && unsynced;
+    }
+
+    private void force() throws IOException {
+        channel.force(false);
+        forces.incrementAndGet();
+        unsynced = false;
+    }
+
     private boolean rotationDue() {
         if (size >= rotateBytes) {
             return true;
@@ -137,6 +173,9 @@ public final class FileSink implements AuditSink {
     }
 
     private void openNewFile(long firstSeq) throws IOException {
+        if (channel != null && unsynced) {
+            force();
+        }
         closeChannel();
         Files.createDirectories(dir);
         for (int attempt = 0; ; attempt++) {
@@ -166,6 +205,7 @@ public final class FileSink implements AuditSink {
                 // Nothing left to do with a channel that failed to close.
             }
             channel = null;
+            unsynced = false;
         }
     }
 
@@ -178,6 +218,11 @@ public final class FileSink implements AuditSink {
 
     @Override
     public void close() {
+        try {
+            sync();
+        } catch (IOException e) {
+            // Closing anyway; the failure was the last chance and there is no caller left to tell.
+        }
         closeChannel();
     }
 }

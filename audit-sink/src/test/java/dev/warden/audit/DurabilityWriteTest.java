@@ -1,0 +1,66 @@
+package dev.warden.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.audit.chain.LogFiles;
+import dev.warden.audit.chain.SigningKey;
+import dev.warden.audit.verify.AuditVerifier;
+import dev.warden.audit.verify.VerifyReport;
+import dev.warden.config.AuditSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code audit.durability: write}: acknowledged once written to the OS, fsync'd within the sync interval. */
+class DurabilityWriteTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void writeModeAcknowledgesBeforeTheFsyncAndSyncsWithinTheInterval() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(300));
+        try (AuditLog log = AuditLog.open(settings)) {
+            long fsyncsBefore = log.stats().fsyncs();
+            int n = 50;
+            for (int i = 0; i < n; i++) {
+                long seq = log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
+                // Acknowledged means readable by another process now, fsync or not.
+                String text = Files.readString(LogFiles.list(logDir).get(0).path(), StandardCharsets.UTF_8);
+                assertTrue(text.contains("\"seq\":" + seq + ","), "record " + seq + " is in the file when acknowledged");
+            }
+            long fsyncsAfterAppends = log.stats().fsyncs() - fsyncsBefore;
+            assertTrue(fsyncsAfterAppends <= 1, n + " sequential appends in under 300 ms took " + fsyncsAfterAppends
+                    + " fsyncs: write mode must not fsync per record");
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (log.stats().fsyncs() == fsyncsBefore + fsyncsAfterAppends && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(log.stats().fsyncs() > fsyncsBefore + fsyncsAfterAppends,
+                    "the written records are fsync'd within the interval without further appends");
+            assertTrue(log.healthy());
+        }
+        VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey());
+        assertTrue(report.passed(), report.summary());
+        assertEquals(0, report.unsignedTail());
+    }
+
+    @Test
+    void fsyncModeStillSyncsEveryBatch() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            long before = log.stats().fsyncs();
+            for (int i = 0; i < 10; i++) {
+                log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
+            }
+            assertTrue(log.stats().fsyncs() - before >= 10, "one fsync per sequential append");
+        }
+    }
+}
