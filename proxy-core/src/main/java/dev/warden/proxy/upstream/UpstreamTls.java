@@ -7,6 +7,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import dev.warden.proxy.server.TlsProvider;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -20,8 +21,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * TLS toward the upstream database with libpq's meaning of the modes: {@code require} encrypts without
  * checking who answers, {@code verify-full} checks the chain (against {@code root_cert} or the JVM's
  * trust store) and the host name.
+ *
+ * <p>One context per trust setting, shared by every upstream connection, and each handler is created with the
+ * upstream's host and port: that is the key of the context's client session cache, so a server that issues
+ * session tickets (or keeps a session cache) lets later connections resume instead of a full handshake.
+ * PostgreSQL itself turns both off ({@code SSL_OP_NO_TICKET}, session cache off), so resumption happens only
+ * toward TLS front ends that allow it (a pooler, a cloud proxy).
  */
 final class UpstreamTls {
+
+    private static final int SESSION_CACHE_SIZE = 1024;
+    private static final int SESSION_TIMEOUT_SECONDS = 300;
 
     private final Map<Optional<Path>, SslContext> verifying = new ConcurrentHashMap<>();
     private volatile SslContext encryptOnly;
@@ -42,16 +52,22 @@ final class UpstreamTls {
     private SslContext encryptOnlyContext() throws SSLException {
         SslContext ctx = encryptOnly;
         if (ctx == null) {
-            ctx = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+            ctx = client().trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null)
+                    .build();
             encryptOnly = ctx;
         }
         return ctx;
     }
 
+    private static SslContextBuilder client() {
+        return SslContextBuilder.forClient().sslProvider(TlsProvider.get()).sessionCacheSize(SESSION_CACHE_SIZE)
+                .sessionTimeout(SESSION_TIMEOUT_SECONDS);
+    }
+
     private SslContext verifyingContext(Optional<Path> rootCert) throws SSLException {
         SslContext ctx = verifying.get(rootCert);
         if (ctx == null) {
-            SslContextBuilder builder = SslContextBuilder.forClient();
+            SslContextBuilder builder = client();
             if (rootCert.isPresent()) {
                 builder.trustManager(rootCert.get().toFile());
             }
