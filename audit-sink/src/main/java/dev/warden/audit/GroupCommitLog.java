@@ -16,7 +16,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +30,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Records are serialized by {@link #append} on the caller's thread ({@link RecordTemplate}); the writer
  * fills in {@code seq} and {@code prev}, hashes, writes and syncs. With {@code durability: write} it writes to the
- * operating system, completes the futures, and fsyncs within the sync interval instead of before completing.
+ * operating system, completes the futures, and fsyncs within the sync interval instead of before completing;
+ * and when the file sink is the only sink, an append that finds the log idle links and writes its record itself
+ * ({@link #tryInline}), so a lone statement never waits for a thread hand-off. The chain, its counters and the
+ * primary sink are guarded by one lock that the writer holds for each batch.
  *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
@@ -43,6 +48,8 @@ final class GroupCommitLog implements AuditLog {
     }
 
     private static final Pending CLOSE = new Pending(null, null);
+    /** Tells the writer to recompute its deadlines: an inline append started the checkpoint or sync clock. */
+    private static final Pending NUDGE = new Pending(null, null);
 
     private final List<AuditSink> sinks;
     private final AuditSink primary;
@@ -61,9 +68,15 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private volatile boolean healthy = true;
-    private boolean closed;
+    private volatile boolean closed;
+    /** Events queued and not yet written; an inline append waits its turn behind them. */
+    private final AtomicInteger waiting = new AtomicInteger();
+    /** Guards the chain, its counters and the primary sink: the writer's batches and inline appends. */
+    private final ReentrantLock chainLock = new ReentrantLock();
+    /** {@code durability: write} with the file sink alone: an uncontended append writes on the caller's thread. */
+    private final boolean inline;
 
-    // Owned by the writer thread.
+    // Guarded by chainLock.
     private RecordChain chain;
     private List<TornTail> pendingTorn = List.of();
     private long sinceCheckpoint;
@@ -86,6 +99,7 @@ final class GroupCommitLog implements AuditLog {
         this.checkpointIntervalNanos = checkpointInterval.toNanos();
         this.groupCommitNanos = groupCommit.toNanos();
         this.syncIntervalNanos = syncInterval == null || !(primary instanceof FileSink) ? 0 : syncInterval.toNanos();
+        this.inline = syncIntervalNanos > 0 && this.sinks.size() == 1;
         this.writer = new Thread(this::run, "warden-audit-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -118,15 +132,74 @@ final class GroupCommitLog implements AuditLog {
             future.completeExceptionally(new AuditUnavailableException(primary.name(), "internal error: " + e, e));
             return future;
         }
+        if (inline) {
+            CompletableFuture<Long> written = tryInline(record);
+            if (written != null) {
+                return written;
+            }
+        }
         synchronized (appendLock) {
             if (closed) {
                 future.completeExceptionally(new AuditUnavailableException(primary.name(), "the audit log is closed",
                         null));
                 return future;
             }
+            waiting.incrementAndGet();
             queue.add(new Pending(record, future));
         }
         return future;
+    }
+
+    /**
+     * {@code durability: write}: when nobody else is writing and nothing is queued, link and write the record
+     * here, on the caller's thread, and return it already acknowledged. A write to the page cache takes
+     * microseconds; two thread hand-offs (to the writer and back) cost more than that on a busy machine, and
+     * were most of what a statement waited for. Anything slower (a checkpoint to sign, a file to rotate, a
+     * recovery, a failure, another sink) stays with the writer: null means "queue it".
+     */
+    private CompletableFuture<Long> tryInline(RecordTemplate record) {
+        if (waiting.get() > 0 || !chainLock.tryLock()) {
+            return null;
+        }
+        boolean nudge = false;
+        try {
+            if (closed || chain == null || !healthy || waiting.get() > 0 || !pendingTorn.isEmpty()
+                    || sinceCheckpoint >= checkpointEvery) {
+                return null;
+            }
+            FileSink file = (FileSink) primary;
+            if (!file.fits(record.bytes().length + 64 + 20 + 1)) {
+                return null;
+            }
+            boolean wasUnsynced = file.unsynced();
+            ChainedRecord r = chain.append(record);
+            try {
+                file.write(List.of(r), false);
+            } catch (IOException | RuntimeException e) {
+                chain = null;
+                AuditUnavailableException failure = unavailable(primary, e);
+                markFailed(failure);
+                nudge = true;
+                return CompletableFuture.failedFuture(failure);
+            }
+            records.incrementAndGet();
+            batches.incrementAndGet();
+            long now = System.nanoTime();
+            if (sinceCheckpoint++ == 0) {
+                firstUnsignedAt = now;
+                nudge = checkpointIntervalNanos > 0;
+            }
+            if (!wasUnsynced) {
+                firstUnsyncedAt = now;
+                nudge = true;
+            }
+            return CompletableFuture.completedFuture(r.seq());
+        } finally {
+            chainLock.unlock();
+            if (nudge) {
+                queue.add(NUDGE);
+            }
+        }
     }
 
     @Override
@@ -164,22 +237,36 @@ final class GroupCommitLog implements AuditLog {
     // ---- writer thread --------------------------------------------------------------------------------------
 
     private void run() {
+        chainLock.lock();
         try {
             // Continue the chain now, so a torn tail from a crash is acknowledged even if nothing is appended.
             if (ready(List.of()) && (!pendingTorn.isEmpty() || sinceCheckpoint > 0)) {
                 write(List.of(), true);
             }
         } finally {
+            chainLock.unlock();
             started.complete(null);
         }
         List<Pending> batch = new ArrayList<>();
         boolean closing = false;
         while (!closing) {
             try {
-                Pending first = queue.poll(Math.min(untilCheckpointNanos(), untilSyncNanos()), TimeUnit.NANOSECONDS);
-                if (first == null) {
-                    if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
-                        write(List.of(), true);
+                long timeout;
+                chainLock.lock();
+                try {
+                    timeout = Math.min(untilCheckpointNanos(), untilSyncNanos());
+                } finally {
+                    chainLock.unlock();
+                }
+                Pending first = queue.poll(timeout, TimeUnit.NANOSECONDS);
+                if (first == null || first == NUDGE) {
+                    chainLock.lock();
+                    try {
+                        if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
+                            write(List.of(), true);
+                        }
+                    } finally {
+                        chainLock.unlock();
                     }
                     syncIfDue();
                     continue;
@@ -205,7 +292,13 @@ final class GroupCommitLog implements AuditLog {
                     closing = add(batch, next);
                 }
                 lastBatchSize = batch.size();
-                write(batch, closing);
+                chainLock.lock();
+                try {
+                    write(batch, closing);
+                } finally {
+                    waiting.addAndGet(-batch.size());
+                    chainLock.unlock();
+                }
                 syncIfDue();
             } catch (InterruptedException e) {
                 closing = true;
@@ -216,7 +309,12 @@ final class GroupCommitLog implements AuditLog {
             }
         }
         if (syncIntervalNanos > 0) {
-            firstUnsyncedAt = System.nanoTime() - syncIntervalNanos;
+            chainLock.lock();
+            try {
+                firstUnsyncedAt = System.nanoTime() - syncIntervalNanos;
+            } finally {
+                chainLock.unlock();
+            }
             syncIfDue();
         }
         for (AuditSink s : sinks) {
@@ -237,14 +335,28 @@ final class GroupCommitLog implements AuditLog {
      * failure count) and the chain resumes in a new file, as after any failed write.
      */
     private void syncIfDue() {
-        if (syncIntervalNanos == 0 || chain == null || untilSyncNanos() > 0) {
+        if (syncIntervalNanos == 0) {
             return;
         }
+        chainLock.lock();
+        try {
+            if (chain == null || untilSyncNanos() > 0) {
+                return;
+            }
+        } finally {
+            chainLock.unlock();
+        }
+        // Outside the lock: inline appends go on while the disk syncs; what they write is synced next time.
         try {
             ((FileSink) primary).sync();
         } catch (IOException e) {
-            chain = null;
-            markFailed(unavailable(primary, e));
+            chainLock.lock();
+            try {
+                chain = null;
+                markFailed(unavailable(primary, e));
+            } finally {
+                chainLock.unlock();
+            }
         }
     }
 
@@ -252,6 +364,9 @@ final class GroupCommitLog implements AuditLog {
     private boolean add(List<Pending> batch, Pending p) {
         if (p == CLOSE) {
             return true;
+        }
+        if (p == NUDGE) {
+            return false;
         }
         batch.add(p);
         return false;

@@ -53,6 +53,45 @@ class DurabilityWriteTest {
     }
 
     @Test
+    void concurrentWriteModeAppendsKeepOneChainAcrossRotationsAndCheckpoints() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        // Small files and frequent checkpoints: appends alternate between the caller's thread and the writer.
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 64 * 1024, 50)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(20));
+        int threads = 6;
+        int perThread = 400;
+        java.util.Set<Long> seqs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (AuditLog log = AuditLog.open(settings)) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                String session = "s" + t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        long q = log.append(Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i)).join();
+                        seqs.add(q);
+                        // A result appended without waiting, then the next query: order per session is kept.
+                        log.append(Fixtures.result(session, q, 1));
+                    }
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+            assertTrue(log.healthy());
+        }
+        assertEquals(threads * perThread, seqs.size());
+        assertTrue(LogFiles.list(logDir).size() > 1, "rotated");
+        VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey());
+        assertTrue(report.passed(), report.summary());
+        assertEquals(0, report.unsignedTail());
+        assertTrue(report.records() >= 2L * threads * perThread, report.summary());
+    }
+
+    @Test
     void fsyncModeStillSyncsEveryBatch() throws Exception {
         Path logDir = tmp.resolve("audit");
         try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {

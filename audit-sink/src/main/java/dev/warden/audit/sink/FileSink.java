@@ -30,10 +30,11 @@ public final class FileSink implements AuditSink {
     private final Duration rotateInterval;
     private final AtomicLong forces = new AtomicLong();
 
-    private FileChannel channel;
+    // Volatile: the audit log's writer may fsync (sync()) while another thread appends under the log's lock.
+    private volatile FileChannel channel;
     private long size;
     private long openedAtNanos;
-    private boolean unsynced;
+    private volatile boolean unsynced;
 
     public FileSink(Path dir, long rotateBytes, Duration rotateInterval) {
         this.dir = dir;
@@ -141,17 +142,28 @@ public final class FileSink implements AuditSink {
         }
     }
 
-    /** Makes everything written so far durable; a no-op when nothing is waiting. */
+    /**
+     * Makes everything written so far durable; a no-op when nothing is waiting. May run while another thread
+     * writes (the log serializes writes, not syncs): what that write adds is left for the next sync.
+     */
     public void sync() throws IOException {
-        if (channel == null || !unsynced) {
+        FileChannel current = channel;
+        if (current == null || !unsynced) {
             return;
         }
+        unsynced = false;
         try {
-            force();
+            current.force(false);
+            forces.incrementAndGet();
         } catch (IOException e) {
-            closeChannel();
+            unsynced = true;
             throw new IOException(reason(e), e);
         }
+    }
+
+    /** Whether {@code bytes} more go into the current file without opening a new one. */
+    public boolean fits(int bytes) {
+        return channel != null && !rotationDue() && size + bytes <= rotateBytes;
     }
 
     /** Whether records were written since the last fsync. */
