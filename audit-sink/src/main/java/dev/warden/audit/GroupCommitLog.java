@@ -60,7 +60,7 @@ final class GroupCommitLog implements AuditLog {
     /** {@code durability: write}: the primary file is fsync'd at most this long after a write, not before relay. */
     private final long syncIntervalNanos;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final Object appendLock = new Object();
+    private final Object closeLock = new Object();
     private final Thread writer;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
 
@@ -69,6 +69,10 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong failures = new AtomicLong();
     private volatile boolean healthy = true;
     private volatile boolean closed;
+    /** Set by the writer when it stops taking records. */
+    private volatile boolean finished;
+    /** The writer is in fsync: inline appends step aside (a write() can wait for the file's sync). */
+    private volatile boolean syncing;
     /** Events queued and not yet written; an inline append waits its turn behind them. */
     private final AtomicInteger waiting = new AtomicInteger();
     /** Guards the chain, its counters and the primary sink: the writer's batches and inline appends. */
@@ -138,16 +142,32 @@ final class GroupCommitLog implements AuditLog {
                 return written;
             }
         }
-        synchronized (appendLock) {
-            if (closed) {
-                future.completeExceptionally(new AuditUnavailableException(primary.name(), "the audit log is closed",
-                        null));
-                return future;
-            }
-            waiting.incrementAndGet();
-            queue.add(new Pending(record, future));
+        if (closed) {
+            future.completeExceptionally(closedFailure());
+            return future;
+        }
+        // No lock here: under load a lock holder that the scheduler preempts stalls every event loop behind it.
+        waiting.incrementAndGet();
+        queue.add(new Pending(record, future));
+        if (finished) {
+            // Raced with close(): the writer may have drained the queue before this add.
+            failRemaining();
         }
         return future;
+    }
+
+    private AuditUnavailableException closedFailure() {
+        return new AuditUnavailableException(primary.name(), "the audit log is closed", null);
+    }
+
+    /** After the writer stopped: fails whatever is still queued (appends that raced with close). */
+    private void failRemaining() {
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            if (p.future() != null) {
+                p.future().completeExceptionally(closedFailure());
+            }
+        }
     }
 
     /**
@@ -158,12 +178,12 @@ final class GroupCommitLog implements AuditLog {
      * recovery, a failure, another sink) stays with the writer: null means "queue it".
      */
     private CompletableFuture<Long> tryInline(RecordTemplate record) {
-        if (waiting.get() > 0 || !chainLock.tryLock()) {
+        if (syncing || waiting.get() > 0 || !chainLock.tryLock()) {
             return null;
         }
         boolean nudge = false;
         try {
-            if (closed || chain == null || !healthy || waiting.get() > 0 || !pendingTorn.isEmpty()
+            if (closed || syncing || chain == null || !healthy || waiting.get() > 0 || !pendingTorn.isEmpty()
                     || sinceCheckpoint >= checkpointEvery) {
                 return null;
             }
@@ -220,7 +240,7 @@ final class GroupCommitLog implements AuditLog {
 
     @Override
     public void close() {
-        synchronized (appendLock) {
+        synchronized (closeLock) {
             if (closed) {
                 return;
             }
@@ -320,6 +340,8 @@ final class GroupCommitLog implements AuditLog {
         for (AuditSink s : sinks) {
             s.close();
         }
+        finished = true;
+        failRemaining();
     }
 
     private long untilSyncNanos() {
@@ -346,7 +368,9 @@ final class GroupCommitLog implements AuditLog {
         } finally {
             chainLock.unlock();
         }
-        // Outside the lock: inline appends go on while the disk syncs; what they write is synced next time.
+        // Outside the lock, with inline appends sent to the queue meanwhile: on ext4 a write() to a file that
+        // is being fsync'd can wait for the journal commit, and that wait must not land on an event loop.
+        syncing = true;
         try {
             ((FileSink) primary).sync();
         } catch (IOException e) {
@@ -357,6 +381,8 @@ final class GroupCommitLog implements AuditLog {
             } finally {
                 chainLock.unlock();
             }
+        } finally {
+            syncing = false;
         }
     }
 
