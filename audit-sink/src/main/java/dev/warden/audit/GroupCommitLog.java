@@ -18,6 +18,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,8 +49,6 @@ final class GroupCommitLog implements AuditLog {
     }
 
     private static final Pending CLOSE = new Pending(null, null);
-    /** Tells the writer to recompute its deadlines: an inline append started the checkpoint or sync clock. */
-    private static final Pending NUDGE = new Pending(null, null);
 
     private final List<AuditSink> sinks;
     private final AuditSink primary;
@@ -139,6 +138,8 @@ final class GroupCommitLog implements AuditLog {
         if (inline) {
             CompletableFuture<Long> written = tryInline(record);
             if (written != null) {
+                // Others may have queued while this thread held the log: nobody else looks until they append.
+                drainInline();
                 return written;
             }
         }
@@ -149,6 +150,9 @@ final class GroupCommitLog implements AuditLog {
         // No lock here: under load a lock holder that the scheduler preempts stalls every event loop behind it.
         waiting.incrementAndGet();
         queue.add(new Pending(record, future));
+        if (inline) {
+            drainInline();
+        }
         if (finished) {
             // Raced with close(): the writer may have drained the queue before this add.
             failRemaining();
@@ -166,6 +170,55 @@ final class GroupCommitLog implements AuditLog {
         while ((p = queue.poll()) != null) {
             if (p.future() != null) {
                 p.future().completeExceptionally(closedFailure());
+            }
+        }
+    }
+
+    /**
+     * {@code durability: write}: after queueing (another thread held the log), writes what is queued if the log
+     * is free now, on this thread, as the writer would: under contention the threads that append take turns
+     * writing each other's records instead of each waking the writer and being woken by it. Checkpoints,
+     * recovery and failures stay with the writer.
+     */
+    private void drainInline() {
+        while (waiting.get() > 0) {
+            if (syncing || !chainLock.tryLock()) {
+                // The writer (after its fsync) or the holder (after unlocking) looks at the queue again.
+                return;
+            }
+            List<Pending> batch = new ArrayList<>();
+            boolean wake;
+            try {
+                if (closed || chain == null || !healthy || !pendingTorn.isEmpty()
+                        || sinceCheckpoint + waiting.get() >= checkpointEvery) {
+                    wake = true; // the writer's work: a checkpoint to sign, a recovery, a retry, the close
+                } else {
+                    Pending p;
+                    while (batch.size() < MAX_BATCH && (p = queue.poll()) != null) {
+                        if (p == CLOSE) {
+                            queue.add(CLOSE); // the writer's, not ours: everything before it is in this batch
+                            break;
+                        }
+                        batch.add(p);
+                    }
+                    boolean wasUnsynced = ((FileSink) primary).unsynced();
+                    boolean wasSigned = sinceCheckpoint == 0;
+                    try {
+                        write(batch, false);
+                    } finally {
+                        waiting.addAndGet(-batch.size());
+                    }
+                    wake = chain == null || !wasUnsynced || wasSigned && sinceCheckpoint > 0;
+                }
+            } finally {
+                chainLock.unlock();
+            }
+            if (wake) {
+                // New deadlines (sync, checkpoint) or work only the writer does.
+                LockSupport.unpark(writer);
+                if (batch.isEmpty()) {
+                    return;
+                }
             }
         }
     }
@@ -217,7 +270,7 @@ final class GroupCommitLog implements AuditLog {
         } finally {
             chainLock.unlock();
             if (nudge) {
-                queue.add(NUDGE);
+                LockSupport.unpark(writer);
             }
         }
     }
@@ -247,6 +300,7 @@ final class GroupCommitLog implements AuditLog {
             closed = true;
             queue.add(CLOSE);
         }
+        LockSupport.unpark(writer);
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
@@ -278,8 +332,37 @@ final class GroupCommitLog implements AuditLog {
                 } finally {
                     chainLock.unlock();
                 }
-                Pending first = queue.poll(timeout, TimeUnit.NANOSECONDS);
-                if (first == null || first == NUDGE) {
+                Pending first;
+                if (inline) {
+                    // Appenders also take from the queue, under the lock: so does the writer, to keep its order.
+                    if (queue.isEmpty()) {
+                        LockSupport.parkNanos(this, timeout);
+                    }
+                    chainLock.lock();
+                    try {
+                        first = queue.poll();
+                        if (first != null) {
+                            batch.clear();
+                            closing = add(batch, first);
+                            while (!closing && batch.size() < MAX_BATCH && (first = queue.poll()) != null) {
+                                closing = add(batch, first);
+                            }
+                            try {
+                                write(batch, closing);
+                            } finally {
+                                waiting.addAndGet(-batch.size());
+                            }
+                        } else if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
+                            write(List.of(), true);
+                        }
+                    } finally {
+                        chainLock.unlock();
+                    }
+                    syncIfDue();
+                    continue;
+                }
+                first = queue.poll(timeout, TimeUnit.NANOSECONDS);
+                if (first == null) {
                     chainLock.lock();
                     try {
                         if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
@@ -390,9 +473,6 @@ final class GroupCommitLog implements AuditLog {
     private boolean add(List<Pending> batch, Pending p) {
         if (p == CLOSE) {
             return true;
-        }
-        if (p == NUDGE) {
-            return false;
         }
         batch.add(p);
         return false;

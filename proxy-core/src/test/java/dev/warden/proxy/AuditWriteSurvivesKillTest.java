@@ -7,9 +7,7 @@ import dev.warden.audit.verify.AuditVerifier;
 import dev.warden.audit.verify.VerifyReport;
 import dev.warden.testkit.TestOidcIssuer;
 import dev.warden.testkit.TestPostgres;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,11 +21,8 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,23 +56,14 @@ class AuditWriteSurvivesKillTest {
                       sync_interval: 10s
                       checkpoint_interval: 0
                     """.formatted(issuer.issuer(), pg.port(), TestPostgres.SCRAM_USER, auditDir));
-            List<String> cmd = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), "dev.warden.proxy.cli.WardenCommand",
-                    "serve", "--config", policy.toString()));
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().put("WARDEN_TEST_UPSTREAM_PASSWORD", TestPostgres.PASSWORD);
-            Process process = pb.start();
-            LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-            Thread reader = new Thread(() -> drain(process, lines));
-            reader.setDaemon(true);
-            reader.start();
+            AuditWriteAheadTest.WardenProcess warden = AuditWriteAheadTest.WardenProcess.start(policy);
+            Process process = warden.process();
 
             Set<String> acknowledged = ConcurrentHashMap.newKeySet();
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> clients = new ArrayList<>();
             try {
-                int port = awaitPort(lines);
+                int port = warden.port();
                 String token = issuer.token().email("alice@example.com").groups("eng").sign();
                 for (int c = 0; c < CLIENTS; c++) {
                     int client = c;
@@ -149,34 +135,5 @@ class AuditWriteSurvivesKillTest {
             }
         }
         return all.toString();
-    }
-
-    private static void drain(Process process, LinkedBlockingQueue<String> lines) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                lines.add(line);
-            }
-        } catch (IOException ignored) {
-            // the process ended
-        }
-    }
-
-    private static int awaitPort(LinkedBlockingQueue<String> lines) throws InterruptedException {
-        Pattern listening = Pattern.compile("warden: listening on .*:(\\d+)");
-        StringBuilder seen = new StringBuilder();
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
-            String line = lines.poll(500, TimeUnit.MILLISECONDS);
-            if (line != null) {
-                seen.append(line).append('\n');
-                Matcher m = listening.matcher(line);
-                if (m.find()) {
-                    return Integer.parseInt(m.group(1));
-                }
-            }
-        }
-        throw new AssertionError("warden did not start:\n" + seen);
     }
 }
