@@ -41,7 +41,8 @@ class CanonicalWriterTest {
     private static final List<String> AWKWARD = List.of("", "plain", "quote \" backslash \\ slash /",
             "\b\f\n\r\t\u0000\u0001\u001f\u007f", "é ü ß \u0080 \u07ff \u0800 \uffff €", "😀 \ud83d\ude00 pair",
             "lone high \ud83d end", "\ud83d", "lone low \ude00 x", "\ude00\ud83d", "\ud83d\ud83d\ude00",
-            "SELECT * FROM t WHERE s = 'it''s' -- comment\n", "ＳＥＬＥＣＴ　全角", "\u2028\u2029");
+            "SELECT * FROM t WHERE s = 'it''s' -- comment\n", "ＳＥＬＥＣＴ　全角", "\u2028\u2029",
+            "big \t".repeat(30_000) + "€\n");
 
     @Test
     void everyEventTypeSerializesToTheReferenceBytes() throws Exception {

@@ -26,11 +26,16 @@ public final class CanonicalWriter {
     /** Header keys in code-point order, and what each holds. */
     private static final String[] HEADER = {"id", "prev", "schema_version", "seq", "session", "ts", "type"};
 
-    private byte[] buf = new byte[1024];
+    private static final int INITIAL_BUFFER = 1024;
+    private static final int MAX_KEPT_BUFFER = 64 * 1024;
+
+    private byte[] buf = new byte[INITIAL_BUFFER];
     private int len;
     private int depth;
     /** Per depth: whether the object or array open there has no member yet. */
     private final boolean[] empty = new boolean[MAX_DEPTH];
+    /** Per depth: where the object or array open there starts (its bracket says how to close it). */
+    private final int[] openedAt = new int[MAX_DEPTH];
     /** Per depth: the last key written there (assertions only). */
     private final String[] lastKey = new String[MAX_DEPTH];
     private int nextHeader;
@@ -66,6 +71,9 @@ public final class CanonicalWriter {
                     event.ts());
         } finally {
             this.event = null;
+            if (buf.length > MAX_KEPT_BUFFER) {
+                buf = new byte[INITIAL_BUFFER]; // one huge statement must not pin its size to the thread
+            }
         }
     }
 
@@ -148,8 +156,6 @@ public final class CanonicalWriter {
         depth--;
         return this;
     }
-
-    private final int[] openedAt = new int[MAX_DEPTH];
 
     private void open(char bracket) {
         if (depth + 1 >= MAX_DEPTH) {
