@@ -180,17 +180,32 @@ public final class CanonicalWriter {
                 : "keys out of order in " + (event == null ? "record" : event.type()) + ": " + lastKey[depth]
                 + " then " + name;
         lastKey[depth] = name;
+        int n = name.length();
+        ensure(n + 4);
         if (!empty[depth]) {
-            put(',');
+            buf[len++] = ',';
         }
         empty[depth] = false;
-        quoted(name);
-        put(':');
+        int start = len;
+        buf[len++] = '"';
+        // Keys are the events' own plain ASCII names: copied as they are, without the escaping of values.
+        for (int i = 0; i < n; i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+                len = start;
+                quoted(name);
+                put(':');
+                return;
+            }
+            buf[len++] = (byte) c;
+        }
+        buf[len++] = '"';
+        buf[len++] = ':';
     }
 
     /** Writes the header keys that sort before {@code name} (all that remain when null). */
     private void headerUpTo(String name) {
-        while (nextHeader < HEADER.length && (name == null || HEADER[nextHeader].compareTo(name) < 0)) {
+        while (nextHeader < HEADER.length && (name == null || sortsBefore(HEADER[nextHeader], name))) {
             int h = nextHeader++;
             member(HEADER[h]);
             switch (h) {
@@ -209,6 +224,16 @@ public final class CanonicalWriter {
         }
         assert name == null || nextHeader == HEADER.length || !HEADER[nextHeader].equals(name)
                 : event.type() + " writes the header key " + name;
+    }
+
+    /** {@code a.compareTo(b) < 0}, deciding on the first character where it can (keys rarely share one). */
+    private static boolean sortsBefore(String a, String b) {
+        if (a.isEmpty() || b.isEmpty()) {
+            return a.compareTo(b) < 0;
+        }
+        char x = a.charAt(0);
+        char y = b.charAt(0);
+        return x != y ? x < y : a.compareTo(b) < 0;
     }
 
     // ---- values ---------------------------------------------------------------------------------------------

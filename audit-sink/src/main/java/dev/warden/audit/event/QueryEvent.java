@@ -85,6 +85,16 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         if (bytes == null) {
             return null;
         }
+        boolean ascii = true;
+        for (byte b : bytes) {
+            if (b < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            return null; // ASCII is UTF-8: most statements end here, without a decoder
+        }
         try {
             java.nio.charset.StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
