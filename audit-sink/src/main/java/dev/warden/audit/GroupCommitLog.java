@@ -201,6 +201,11 @@ final class GroupCommitLog implements AuditLog {
                         }
                         batch.add(p);
                     }
+                    if (batch.isEmpty()) {
+                        // Counted but not queued: taken by whoever holds them (this thread, re-entered from a
+                        // completion callback, or the writer), who will write them.
+                        return;
+                    }
                     boolean wasUnsynced = ((FileSink) primary).unsynced();
                     boolean wasSigned = sinceCheckpoint == 0;
                     try {

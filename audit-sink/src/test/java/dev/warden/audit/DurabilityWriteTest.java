@@ -92,6 +92,40 @@ class DurabilityWriteTest {
     }
 
     @Test
+    void appendsFromCompletionCallbacksUnderContentionNeitherHangNorBreakTheChain() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 100)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(20));
+        int threads = 4;
+        int perThread = 300;
+        try (AuditLog log = AuditLog.open(settings)) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                String session = "s" + t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        // The callback may run inside another thread's write, holding the log: it appends again.
+                        java.util.concurrent.CompletableFuture<Long> result = log.append(
+                                Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i))
+                                .thenCompose(seq -> log.append(Fixtures.result(session, seq, 1)));
+                        result.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : done) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+        }
+        VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey());
+        assertTrue(report.passed(), report.summary());
+        assertTrue(report.records() >= 2L * threads * perThread, report.summary());
+    }
+
+    @Test
     void fsyncModeStillSyncsEveryBatch() throws Exception {
         Path logDir = tmp.resolve("audit");
         try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
