@@ -70,7 +70,7 @@ final class GroupCommitLog implements AuditLog {
     private volatile boolean closed;
     /** Set by the writer when it stops taking records. */
     private volatile boolean finished;
-    /** The writer is in fsync: inline appends step aside (a write() can wait for the file's sync). */
+    /** The writer is in fsync: inline appends step aside (a write() was seen to wait for the file's sync). */
     private volatile boolean syncing;
     /** Events queued and not yet written; an inline append waits its turn behind them. */
     private final AtomicInteger waiting = new AtomicInteger();
@@ -456,8 +456,9 @@ final class GroupCommitLog implements AuditLog {
         } finally {
             chainLock.unlock();
         }
-        // Outside the lock, with inline appends sent to the queue meanwhile: on ext4 a write() to a file that
-        // is being fsync'd can wait for the journal commit, and that wait must not land on an event loop.
+        // Outside the lock, with inline appends sent to the queue meanwhile: under JFR, write() calls on event
+        // loops took tens of milliseconds while this thread fsync'd the same file (ext4), stalling every
+        // session on those loops.
         syncing = true;
         try {
             ((FileSink) primary).sync();

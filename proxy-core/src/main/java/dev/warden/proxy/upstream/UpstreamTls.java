@@ -23,10 +23,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * trust store) and the host name.
  *
  * <p>One context per trust setting, shared by every upstream connection, and each handler is created with the
- * upstream's host and port: that is the key of the context's client session cache, so a server that issues
- * session tickets (or keeps a session cache) lets later connections resume instead of a full handshake.
- * PostgreSQL itself turns both off ({@code SSL_OP_NO_TICKET}, session cache off), so resumption happens only
- * toward TLS front ends that allow it (a pooler, a cloud proxy).
+ * upstream's host and port: that is the key of the context's client session cache, so toward a server that
+ * issues session tickets or ids a later connection can offer the cached session instead of a full handshake.
+ * PostgreSQL offers neither ({@code openssl s_client -starttls postgres -sess_out/-sess_in} against
+ * PostgreSQL 17: no session id, no ticket), so resumption can only happen toward a TLS front end that allows it
+ * (a pooler, a cloud proxy); that case is not tested here.
  */
 final class UpstreamTls {
 
