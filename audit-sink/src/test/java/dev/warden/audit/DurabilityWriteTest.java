@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.audit.chain.LogFiles;
-import dev.warden.audit.chain.SigningKey;
-import dev.warden.audit.verify.AuditVerifier;
 import dev.warden.audit.verify.VerifyReport;
 import dev.warden.config.AuditSettings;
 import java.nio.charset.StandardCharsets;
@@ -47,9 +45,7 @@ class DurabilityWriteTest {
                     "the written records are fsync'd within the interval without further appends");
             assertTrue(log.healthy());
         }
-        VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey());
-        assertTrue(report.passed(), report.summary());
-        assertEquals(0, report.unsignedTail());
+        assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
     }
 
     @Test
@@ -63,30 +59,19 @@ class DurabilityWriteTest {
         int perThread = 400;
         java.util.Set<Long> seqs = java.util.concurrent.ConcurrentHashMap.newKeySet();
         try (AuditLog log = AuditLog.open(settings)) {
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
-            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                String session = "s" + t;
-                done.add(pool.submit(() -> {
-                    for (int i = 0; i < perThread; i++) {
-                        long q = log.append(Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i)).join();
-                        seqs.add(q);
-                        // A result appended without waiting, then the next query: order per session is kept.
-                        log.append(Fixtures.result(session, q, 1));
-                    }
-                    return null;
-                }));
-            }
-            for (var f : done) {
-                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-            }
-            pool.shutdown();
+            Fixtures.concurrently(threads, session -> {
+                for (int i = 0; i < perThread; i++) {
+                    long q = log.append(Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i)).join();
+                    seqs.add(q);
+                    // A result appended without waiting, then the next query: order per session is kept.
+                    log.append(Fixtures.result(session, q, 1));
+                }
+            });
             assertTrue(log.healthy());
         }
         assertEquals(threads * perThread, seqs.size());
         assertTrue(LogFiles.list(logDir).size() > 1, "rotated");
-        VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey());
-        assertTrue(report.passed(), report.summary());
+        VerifyReport report = Fixtures.verified(logDir, keyFile);
         assertEquals(0, report.unsignedTail());
         assertTrue(report.records() >= 2L * threads * perThread, report.summary());
     }
@@ -100,28 +85,16 @@ class DurabilityWriteTest {
         int threads = 4;
         int perThread = 300;
         try (AuditLog log = AuditLog.open(settings)) {
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
-            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                String session = "s" + t;
-                done.add(pool.submit(() -> {
-                    for (int i = 0; i < perThread; i++) {
-                        // The callback may run inside another thread's write, holding the log: it appends again.
-                        java.util.concurrent.CompletableFuture<Long> result = log.append(
-                                Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i))
-                                .thenCompose(seq -> log.append(Fixtures.result(session, seq, 1)));
-                        result.get(10, java.util.concurrent.TimeUnit.SECONDS);
-                    }
-                    return null;
-                }));
-            }
-            for (var f : done) {
-                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-            }
-            pool.shutdown();
+            Fixtures.concurrently(threads, session -> {
+                for (int i = 0; i < perThread; i++) {
+                    // The callback may run inside another thread's write, holding the log: it appends again.
+                    log.append(Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i))
+                            .thenCompose(seq -> log.append(Fixtures.result(session, seq, 1)))
+                            .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            });
         }
-        VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey());
-        assertTrue(report.passed(), report.summary());
+        VerifyReport report = Fixtures.verified(logDir, keyFile);
         assertTrue(report.records() >= 2L * threads * perThread, report.summary());
     }
 
