@@ -38,9 +38,7 @@ final class UpstreamTls {
     private volatile SslContext encryptOnly;
 
     SslHandler newHandler(Upstream upstream, ByteBufAllocator alloc) throws SSLException {
-        SslContext context = upstream.tls() == TlsMode.VERIFY_FULL ? verifyingContext(upstream.rootCert())
-                : encryptOnlyContext();
-        SslHandler handler = context.newHandler(alloc, upstream.host(), upstream.port());
+        SslHandler handler = context(upstream).newHandler(alloc, upstream.host(), upstream.port());
         if (upstream.tls() == TlsMode.VERIFY_FULL) {
             SSLEngine engine = handler.engine();
             SSLParameters params = engine.getSSLParameters();
@@ -58,6 +56,11 @@ final class UpstreamTls {
             encryptOnly = ctx;
         }
         return ctx;
+    }
+
+    /** The shared context for {@code upstream}'s TLS setting (and so its session cache). */
+    SslContext context(Upstream upstream) throws SSLException {
+        return upstream.tls() == TlsMode.VERIFY_FULL ? verifyingContext(upstream.rootCert()) : encryptOnlyContext();
     }
 
     private static SslContextBuilder client() {
