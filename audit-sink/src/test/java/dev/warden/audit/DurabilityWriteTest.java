@@ -24,7 +24,7 @@ class DurabilityWriteTest {
         Path logDir = tmp.resolve("audit");
         Path keyFile = Fixtures.writeKey(tmp);
         AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
-                .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(300));
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofSeconds(2));
         try (AuditLog log = AuditLog.open(settings)) {
             long fsyncsBefore = log.stats().fsyncs();
             int n = 50;
@@ -35,9 +35,9 @@ class DurabilityWriteTest {
                 assertTrue(text.contains("\"seq\":" + seq + ","), "record " + seq + " is in the file when acknowledged");
             }
             long fsyncsAfterAppends = log.stats().fsyncs() - fsyncsBefore;
-            assertTrue(fsyncsAfterAppends <= 1, n + " sequential appends in under 300 ms took " + fsyncsAfterAppends
+            assertTrue(fsyncsAfterAppends <= 1, n + " sequential appends took " + fsyncsAfterAppends
                     + " fsyncs: write mode must not fsync per record");
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (log.stats().fsyncs() == fsyncsBefore + fsyncsAfterAppends && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
