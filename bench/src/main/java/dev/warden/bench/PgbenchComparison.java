@@ -44,7 +44,8 @@ import java.util.regex.Pattern;
  *
  * <p>Besides TPS (pgbench's own figure), each run logs every transaction ({@code pgbench -l}), from which the
  * report gives p50 and p99 latency and what each path adds to direct. A JFR recording over the measured rounds
- * gives Warden's top frames ({@code -Dwarden.bench.jfr=FILE} keeps it; otherwise it is deleted with the run's temporary files).
+ * gives Warden's top frames ({@code -Dwarden.bench.jfr=FILE} keeps it; otherwise it is deleted with the run's
+ * temporary files).
  *
  * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.PgbenchComparison [--clients 1,16]
  * [--seconds 10] [--rounds 1] [--warmup 3] [--scale 10] [--workloads select,tpcb] [--modes simple,prepared]
