@@ -63,7 +63,8 @@ class CanonicalWriterTest {
                     StandardCharsets.UTF_8), event.type());
             assertTrue(java.util.Arrays.equals(reference, linked.line()), "same bytes for " + event.type());
             // What verify does to every line: parse, re-encode, compare.
-            assertTrue(java.util.Arrays.equals(linked.line(), CanonicalJson.encode(CanonicalJson.parse(linked.line()))));
+            byte[] reencoded = CanonicalJson.encode(CanonicalJson.parse(linked.line()));
+            assertTrue(java.util.Arrays.equals(linked.line(), reencoded));
             assertEquals(CanonicalJson.sha256(reference), linked.hash());
             seq = linked.seq();
             prev = linked.hash();

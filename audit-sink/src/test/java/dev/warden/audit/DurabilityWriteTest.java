@@ -32,7 +32,8 @@ class DurabilityWriteTest {
                 long seq = log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
                 // Acknowledged means readable by another process now, fsync or not.
                 String text = Files.readString(LogFiles.list(logDir).get(0).path(), StandardCharsets.UTF_8);
-                assertTrue(text.contains("\"seq\":" + seq + ","), "record " + seq + " is in the file when acknowledged");
+                assertTrue(text.contains("\"seq\":" + seq + ","),
+                        "record " + seq + " is in the file when acknowledged");
             }
             long fsyncsAfterAppends = log.stats().fsyncs() - fsyncsBefore;
             assertTrue(fsyncsAfterAppends <= 1, n + " sequential appends took " + fsyncsAfterAppends

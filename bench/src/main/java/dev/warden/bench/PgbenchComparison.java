@@ -443,7 +443,8 @@ public final class PgbenchComparison {
                 approvals:
                   store: { type: file, path: "${AUDIT_DIR}/../approvals" }
                 """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls,
-                System.getProperty("warden.bench.groupCommit", "0"), variant.durability.name().toLowerCase(Locale.ROOT));
+                System.getProperty("warden.bench.groupCommit", "0"),
+                variant.durability.name().toLowerCase(Locale.ROOT));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());
         env.put("PG_HOST", pg.host());
