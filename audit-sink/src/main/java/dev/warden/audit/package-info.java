@@ -13,7 +13,8 @@
  * {@code append} completes once every durable sink has the record (file: fsync'd, or with
  * {@code audit.durability: write} written to the operating system and fsync'd within {@code sync_interval};
  * PostgreSQL: committed); on failure it completes with {@link dev.warden.audit.AuditUnavailableException}
- * naming the sink, and the next append tries again. A file that saw a failed write is never written again; nor is any file after a restart.
+ * naming the sink, and the next append tries again. A file that saw a failed write is never written again; nor
+ * is any file after a restart.
  *
  * <h2>Threads</h2>
  * A record is serialized by {@code append} on the caller's thread ({@code event.CanonicalWriter}, no tree, no
