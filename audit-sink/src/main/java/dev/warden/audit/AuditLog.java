@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * The audit trail as the proxy sees it: append an event, learn when it is durable.
  *
  * <p>{@link #append} never blocks; the returned future completes with the record's {@code seq} once every
- * durable sink has it (file: written and fsync'd; PostgreSQL: committed), or exceptionally with
+ * durable sink has it (file: written and fsync'd, or with {@code durability: write} written to the operating
+ * system and fsync'd within {@code sync_interval}; PostgreSQL: committed), or exceptionally with
  * {@link AuditUnavailableException}. A failed sink is tried again on later appends.
  */
 public interface AuditLog extends AutoCloseable {
@@ -92,7 +93,8 @@ public interface AuditLog extends AutoCloseable {
                         WITNESS_CLOSE_WAIT))
                 .orElse(CheckpointListener.NONE);
         return new GroupCommitLog(sinks, key, settings.checkpointEvery(), settings.checkpointInterval(),
-                settings.groupCommit(), checkpoints);
+                settings.groupCommit(), settings.durability() == AuditSettings.Durability.WRITE
+                        ? settings.syncInterval() : null, checkpoints);
     }
 
     /** How long close waits for the witness to take the final head. */

@@ -6,6 +6,7 @@ import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.chain.TornTail;
 import dev.warden.audit.event.AuditEvent;
+import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.sink.AuditSink;
 import dev.warden.audit.sink.FileSink;
 import java.io.IOException;
@@ -15,7 +16,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +29,13 @@ import org.slf4j.LoggerFactory;
  * holds the whole chain; secondaries are written only after it succeeded, so they never hold a record the
  * primary lacks. After a primary failure, the chain is re-read from the primary before the next write.
  *
+ * <p>Records are serialized by {@link #append} on the caller's thread ({@link RecordTemplate}); the writer
+ * fills in {@code seq} and {@code prev}, hashes, writes and syncs. With {@code durability: write} it writes to the
+ * operating system, completes the futures, and fsyncs within the sync interval instead of before completing;
+ * and when the file sink is the only sink, an append that finds the log idle links and writes its record itself
+ * ({@link #tryInline}), so a lone statement never waits for a thread hand-off. The chain, its counters and the
+ * primary sink are guarded by one lock that the writer holds for each batch.
+ *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
  */
@@ -33,7 +44,8 @@ final class GroupCommitLog implements AuditLog {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitLog.class);
     private static final int MAX_BATCH = 8192;
 
-    private record Pending(AuditEvent event, CompletableFuture<Long> future) {
+    /** A record serialized on the appending thread, waiting for its place in the chain. */
+    private record Pending(RecordTemplate record, CompletableFuture<Long> future) {
     }
 
     private static final Pending CLOSE = new Pending(null, null);
@@ -45,8 +57,10 @@ final class GroupCommitLog implements AuditLog {
     private final int checkpointEvery;
     private final long checkpointIntervalNanos;
     private final long groupCommitNanos;
+    /** {@code durability: write}: the primary file is fsync'd at most this long after a write, not before relay. */
+    private final long syncIntervalNanos;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final Object appendLock = new Object();
+    private final Object closeLock = new Object();
     private final Thread writer;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
 
@@ -54,22 +68,37 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private volatile boolean healthy = true;
-    private boolean closed;
+    private volatile boolean closed;
+    /** Set by the writer when it stops taking records. */
+    private volatile boolean finished;
+    /** The writer is in fsync: inline appends step aside (a write() was seen to wait for the file's sync). */
+    private volatile boolean syncing;
+    /** Events queued and not yet written; an inline append waits its turn behind them. */
+    private final AtomicInteger waiting = new AtomicInteger();
+    /** Guards the chain, its counters and the primary sink: the writer's batches and inline appends. */
+    private final ReentrantLock chainLock = new ReentrantLock();
+    /** {@code durability: write} with the file sink alone: an uncontended append writes on the caller's thread. */
+    private final boolean inline;
 
-    // Owned by the writer thread.
+    // Guarded by chainLock.
     private RecordChain chain;
     private List<TornTail> pendingTorn = List.of();
     private long sinceCheckpoint;
     private long firstUnsignedAt;
     private int lastBatchSize;
+    private long firstUnsyncedAt;
 
     GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
                    Duration groupCommit) {
-        this(sinks, key, checkpointEvery, checkpointInterval, groupCommit, CheckpointListener.NONE);
+        this(sinks, key, checkpointEvery, checkpointInterval, groupCommit, null, CheckpointListener.NONE);
     }
 
+    /**
+     * {@code syncInterval} null: fsync before acknowledging ({@code durability: fsync}); {@code checkpoints} hears
+     * of every signed checkpoint once the primary holds it (the witness).
+     */
     GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
-                   Duration groupCommit, CheckpointListener checkpoints) {
+                   Duration groupCommit, Duration syncInterval, CheckpointListener checkpoints) {
         this.sinks = List.copyOf(sinks);
         this.primary = choosePrimary(this.sinks);
         this.key = key;
@@ -77,6 +106,8 @@ final class GroupCommitLog implements AuditLog {
         this.checkpointEvery = checkpointEvery;
         this.checkpointIntervalNanos = checkpointInterval.toNanos();
         this.groupCommitNanos = groupCommit.toNanos();
+        this.syncIntervalNanos = syncInterval == null || !(primary instanceof FileSink) ? 0 : syncInterval.toNanos();
+        this.inline = syncIntervalNanos > 0 && this.sinks.size() == 1;
         this.writer = new Thread(this::run, "warden-audit-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -100,15 +131,158 @@ final class GroupCommitLog implements AuditLog {
     @Override
     public CompletableFuture<Long> append(AuditEvent event) {
         CompletableFuture<Long> future = new CompletableFuture<>();
-        synchronized (appendLock) {
-            if (closed) {
-                future.completeExceptionally(new AuditUnavailableException(primary.name(), "the audit log is closed",
-                        null));
-                return future;
+        // Serialized here, on the caller's thread: the single writer only links, writes and syncs.
+        RecordTemplate record;
+        try {
+            record = RecordTemplate.of(event);
+        } catch (RuntimeException e) {
+            log.error("audit record could not be serialized type={}", event.type(), e);
+            future.completeExceptionally(new AuditUnavailableException(primary.name(), "internal error: " + e, e));
+            return future;
+        }
+        if (inline) {
+            CompletableFuture<Long> written = tryInline(record);
+            if (written != null) {
+                // Others may have queued while this thread held the log: nobody else looks until they append.
+                drainInline();
+                return written;
             }
-            queue.add(new Pending(event, future));
+        }
+        if (closed) {
+            future.completeExceptionally(closedFailure());
+            return future;
+        }
+        // No lock here: under load a lock holder that the scheduler preempts stalls every event loop behind it.
+        waiting.incrementAndGet();
+        queue.add(new Pending(record, future));
+        if (inline) {
+            drainInline();
+        }
+        if (finished) {
+            // Raced with close(): the writer may have drained the queue before this add.
+            failRemaining();
         }
         return future;
+    }
+
+    private AuditUnavailableException closedFailure() {
+        return new AuditUnavailableException(primary.name(), "the audit log is closed", null);
+    }
+
+    /** After the writer stopped: fails whatever is still queued (appends that raced with close). */
+    private void failRemaining() {
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            if (p.future() != null) {
+                p.future().completeExceptionally(closedFailure());
+            }
+        }
+    }
+
+    /**
+     * {@code durability: write}: after queueing (another thread held the log), writes what is queued if the log
+     * is free now, on this thread, as the writer would: under contention the threads that append take turns
+     * writing each other's records instead of each waking the writer and being woken by it. Checkpoints,
+     * recovery and failures stay with the writer.
+     */
+    private void drainInline() {
+        while (waiting.get() > 0) {
+            if (syncing || !chainLock.tryLock()) {
+                // The writer (after its fsync) or the holder (after unlocking) looks at the queue again.
+                return;
+            }
+            List<Pending> batch = new ArrayList<>();
+            boolean wake;
+            try {
+                if (closed || chain == null || !healthy || !pendingTorn.isEmpty()
+                        || sinceCheckpoint + waiting.get() >= checkpointEvery) {
+                    wake = true; // the writer's work: a checkpoint to sign, a recovery, a retry, the close
+                } else {
+                    Pending p;
+                    while (batch.size() < MAX_BATCH && (p = queue.poll()) != null) {
+                        if (p == CLOSE) {
+                            queue.add(CLOSE); // the writer's, not ours: everything before it is in this batch
+                            break;
+                        }
+                        batch.add(p);
+                    }
+                    if (batch.isEmpty()) {
+                        // Counted but not queued: taken by whoever holds them (this thread, re-entered from a
+                        // completion callback, or the writer), who will write them.
+                        return;
+                    }
+                    boolean wasUnsynced = ((FileSink) primary).unsynced();
+                    boolean wasSigned = sinceCheckpoint == 0;
+                    try {
+                        write(batch, false);
+                    } finally {
+                        waiting.addAndGet(-batch.size());
+                    }
+                    wake = chain == null || !wasUnsynced || wasSigned && sinceCheckpoint > 0;
+                }
+            } finally {
+                chainLock.unlock();
+            }
+            if (wake) {
+                // New deadlines (sync, checkpoint) or work only the writer does.
+                LockSupport.unpark(writer);
+                if (batch.isEmpty()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code durability: write}: when nobody else is writing and nothing is queued, link and write the record
+     * here, on the caller's thread, and return it already acknowledged. A write to the page cache takes
+     * microseconds; two thread hand-offs (to the writer and back) cost more than that on a busy machine, and
+     * were most of what a statement waited for. Anything slower (a checkpoint to sign, a file to rotate, a
+     * recovery, a failure, another sink) stays with the writer: null means "queue it".
+     */
+    private CompletableFuture<Long> tryInline(RecordTemplate record) {
+        if (syncing || waiting.get() > 0 || !chainLock.tryLock()) {
+            return null;
+        }
+        boolean nudge = false;
+        try {
+            if (closed || syncing || chain == null || !healthy || waiting.get() > 0 || !pendingTorn.isEmpty()
+                    || sinceCheckpoint >= checkpointEvery) {
+                return null;
+            }
+            FileSink file = (FileSink) primary;
+            if (!file.fits(record.bytes().length + 64 + 20 + 1)) {
+                return null;
+            }
+            boolean wasUnsynced = file.unsynced();
+            ChainedRecord r = chain.append(record);
+            try {
+                file.write(List.of(r), false);
+            } catch (IOException | RuntimeException e) {
+                chain = null;
+                AuditUnavailableException failure = unavailable(primary, e);
+                markFailed(failure);
+                nudge = true;
+                return CompletableFuture.failedFuture(failure);
+            }
+            records.incrementAndGet();
+            batches.incrementAndGet();
+            long now = System.nanoTime();
+            if (sinceCheckpoint++ == 0) {
+                firstUnsignedAt = now;
+                nudge = checkpointIntervalNanos > 0;
+            }
+            if (!wasUnsynced) {
+                firstUnsyncedAt = now;
+                nudge = true;
+            }
+            return CompletableFuture.completedFuture(r.seq());
+        } finally {
+            chainLock.unlock();
+            if (nudge) {
+                LockSupport.unpark(writer);
+            }
+        }
     }
 
     @Override
@@ -129,13 +303,14 @@ final class GroupCommitLog implements AuditLog {
 
     @Override
     public void close() {
-        synchronized (appendLock) {
+        synchronized (closeLock) {
             if (closed) {
                 return;
             }
             closed = true;
             queue.add(CLOSE);
         }
+        LockSupport.unpark(writer);
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
@@ -146,23 +321,67 @@ final class GroupCommitLog implements AuditLog {
     // ---- writer thread --------------------------------------------------------------------------------------
 
     private void run() {
+        chainLock.lock();
         try {
             // Continue the chain now, so a torn tail from a crash is acknowledged even if nothing is appended.
             if (ready(List.of()) && (!pendingTorn.isEmpty() || sinceCheckpoint > 0)) {
                 write(List.of(), true);
             }
         } finally {
+            chainLock.unlock();
             started.complete(null);
         }
         List<Pending> batch = new ArrayList<>();
         boolean closing = false;
         while (!closing) {
             try {
-                Pending first = queue.poll(untilCheckpointNanos(), TimeUnit.NANOSECONDS);
-                if (first == null) {
-                    if (chain != null && sinceCheckpoint > 0) {
-                        write(List.of(), true);
+                long timeout;
+                chainLock.lock();
+                try {
+                    timeout = Math.min(untilCheckpointNanos(), untilSyncNanos());
+                } finally {
+                    chainLock.unlock();
+                }
+                Pending first;
+                if (inline) {
+                    // Appenders also take from the queue, under the lock: so does the writer, to keep its order.
+                    if (queue.isEmpty()) {
+                        LockSupport.parkNanos(this, timeout);
                     }
+                    chainLock.lock();
+                    try {
+                        first = queue.poll();
+                        if (first != null) {
+                            batch.clear();
+                            closing = add(batch, first);
+                            while (!closing && batch.size() < MAX_BATCH && (first = queue.poll()) != null) {
+                                closing = add(batch, first);
+                            }
+                            try {
+                                write(batch, closing);
+                            } finally {
+                                waiting.addAndGet(-batch.size());
+                            }
+                        } else if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
+                            write(List.of(), true);
+                        }
+                    } finally {
+                        chainLock.unlock();
+                    }
+                    syncIfDue();
+                    continue;
+                }
+                first = queue.poll(timeout, TimeUnit.NANOSECONDS);
+                if (first == null) {
+                    chainLock.lock();
+                    try {
+                        if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
+                            write(List.of(), true);
+                        }
+                    } finally {
+                        chainLock.unlock();
+                    }
+                    syncIfDue();
                     continue;
                 }
                 batch.clear();
@@ -186,7 +405,14 @@ final class GroupCommitLog implements AuditLog {
                     closing = add(batch, next);
                 }
                 lastBatchSize = batch.size();
-                write(batch, closing);
+                chainLock.lock();
+                try {
+                    write(batch, closing);
+                } finally {
+                    waiting.addAndGet(-batch.size());
+                    chainLock.unlock();
+                }
+                syncIfDue();
             } catch (InterruptedException e) {
                 closing = true;
             } catch (RuntimeException e) {
@@ -195,10 +421,64 @@ final class GroupCommitLog implements AuditLog {
                 fail(batch, new AuditUnavailableException(primary.name(), "internal error: " + e, e));
             }
         }
+        if (syncIntervalNanos > 0) {
+            chainLock.lock();
+            try {
+                firstUnsyncedAt = System.nanoTime() - syncIntervalNanos;
+            } finally {
+                chainLock.unlock();
+            }
+            syncIfDue();
+        }
         for (AuditSink s : sinks) {
             s.close();
         }
         checkpoints.close();
+        finished = true;
+        failRemaining();
+    }
+
+    private long untilSyncNanos() {
+        if (syncIntervalNanos == 0 || !((FileSink) primary).unsynced()) {
+            return Long.MAX_VALUE;
+        }
+        return Math.max(0, firstUnsyncedAt + syncIntervalNanos - System.nanoTime());
+    }
+
+    /**
+     * {@code durability: write}: fsyncs the primary once its oldest unsynced record is {@code sync_interval} old.
+     * The records were acknowledged already, so a failure cannot refuse them: it is reported (log, health,
+     * failure count) and the chain resumes in a new file, as after any failed write.
+     */
+    private void syncIfDue() {
+        if (syncIntervalNanos == 0) {
+            return;
+        }
+        chainLock.lock();
+        try {
+            if (chain == null || untilSyncNanos() > 0) {
+                return;
+            }
+        } finally {
+            chainLock.unlock();
+        }
+        // Outside the lock, with inline appends sent to the queue meanwhile: under JFR, write() calls on event
+        // loops took tens of milliseconds while this thread fsync'd the same file (ext4), stalling every
+        // session on those loops.
+        syncing = true;
+        try {
+            ((FileSink) primary).sync();
+        } catch (IOException e) {
+            chainLock.lock();
+            try {
+                chain = null;
+                markFailed(unavailable(primary, e));
+            } finally {
+                chainLock.unlock();
+            }
+        } finally {
+            syncing = false;
+        }
     }
 
     /** Adds to the batch; true when the close marker was reached (everything before it is in the batch). */
@@ -265,7 +545,7 @@ final class GroupCommitLog implements AuditLog {
                 unsigned = 0;
                 checkpointed = true;
             }
-            ChainedRecord r = chain.append(batch.get(i).event());
+            ChainedRecord r = chain.append(batch.get(i).record());
             seqs[i] = r.seq();
             out.add(r);
             unsigned++;
@@ -281,8 +561,13 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
 
+        boolean wasUnsynced = syncIntervalNanos > 0 && ((FileSink) primary).unsynced();
         try {
-            primary.write(out);
+            if (syncIntervalNanos > 0) {
+                ((FileSink) primary).write(out, false);
+            } else {
+                primary.write(out);
+            }
         } catch (IOException | RuntimeException e) {
             // What reached the primary is unknown: read it back before writing again.
             chain = null;
@@ -292,6 +577,9 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
         pendingTorn = List.of();
+        if (syncIntervalNanos > 0 && !wasUnsynced) {
+            firstUnsyncedAt = System.nanoTime();
+        }
         if (checkpointed) {
             // Witness hook: the newest checkpoint vouches for every earlier one.
             for (int i = out.size() - 1; i >= 0; i--) {

@@ -10,9 +10,17 @@
  * {@code chain}); public keys are published in {@code keys/<key id>.pub.pem}.
  *
  * <h2>Durability and failure</h2>
- * {@code append} completes once every durable sink has the record (file: fsync'd; PostgreSQL: committed); on
- * failure it completes with {@link dev.warden.audit.AuditUnavailableException} naming the sink, and the next
- * append tries again. A file that saw a failed write is never written again; nor is any file after a restart.
+ * {@code append} completes once every durable sink has the record (file: fsync'd, or with
+ * {@code audit.durability: write} written to the operating system and fsync'd within {@code sync_interval};
+ * PostgreSQL: committed); on failure it completes with {@link dev.warden.audit.AuditUnavailableException}
+ * naming the sink, and the next append tries again. A file that saw a failed write is never written again; nor
+ * is any file after a restart.
+ *
+ * <h2>Threads</h2>
+ * A record is serialized by {@code append} on the caller's thread ({@code event.CanonicalWriter}, no tree, no
+ * map, no sort; ids from a per-process sequence). The writer thread only fills in {@code seq} and {@code prev},
+ * hashes, writes and syncs; with {@code durability: write} and the file sink alone, an append that finds the
+ * log idle does that itself, and never while the writer is in fsync.
  *
  * <h2>Torn tails</h2>
  * A crash or failing disk can leave bytes after the last newline of a file. They stay (old files are never

@@ -33,6 +33,39 @@ final class Fixtures {
                 Optional.ofNullable(keyFile), true, checkpointEvery, Duration.ZERO, Duration.ofMillis(2), true);
     }
 
+    /** Runs {@code task} once per session {@code s0..s<threads-1>}, each on its own thread; fails on any failure. */
+    static void concurrently(int threads, SessionTask task) throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                String session = "s" + t;
+                done.add(pool.submit(() -> {
+                    task.run(session);
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** One session's appends, for {@link #concurrently}. */
+    interface SessionTask {
+        void run(String session) throws Exception;
+    }
+
+    /** Verifies the log against the key's public half, failing with the summary when it does not pass. */
+    static dev.warden.audit.verify.VerifyReport verified(Path logDir, Path keyFile) throws IOException {
+        dev.warden.audit.verify.VerifyReport report = dev.warden.audit.verify.AuditVerifier.verify(logDir,
+                SigningKey.load(keyFile).publicKey());
+        org.junit.jupiter.api.Assertions.assertTrue(report.passed(), report.summary());
+        return report;
+    }
+
     static SessionStart start(String session, String user, boolean agent, String env) {
         return SessionStart.of(session, new AuditIdentity("sub-" + user, user, List.of("eng"), agent,
                 "https://login.example.com"), new ClientInfo("10.0.0.5:51234", "TLSv1.3", "psql"), env, "abc123");

@@ -2,6 +2,7 @@ package dev.warden.bench;
 
 import dev.warden.audit.verify.AuditVerifier;
 import dev.warden.audit.verify.VerifyReport;
+import dev.warden.config.AuditSettings;
 import dev.warden.config.Policy;
 import dev.warden.config.PolicyLoader;
 import dev.warden.proxy.server.WardenServer;
@@ -24,34 +25,32 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * End-to-end throughput of Warden against PostgreSQL alone, measured with the real {@code pgbench}: the same
- * workload runs directly against PostgreSQL and through Warden, alternately (direct, Warden, direct, Warden…)
- * so that drift on a small machine (thermal, page cache, table bloat from TPC-B) hits every path alike. Each
- * cell of the table is the median over {@code --rounds} runs. Before the measured rounds, each workload and
- * protocol runs once untimed on every path for {@code --warmup} seconds, so Warden's JIT is warm (as it is in a
- * long-running proxy) and PostgreSQL's caches are hot for all.
+ * End-to-end throughput and latency of PostgreSQL alone, of PgBouncer and of Warden, measured with the real
+ * {@code pgbench} in one interleaved run: every workload, protocol and client count runs on every path in turn
+ * (direct, PgBouncer, Warden fsync, Warden write, direct…) so that drift on a small machine hits every path
+ * alike. Each cell is the median over {@code --rounds} runs; before them each combination runs once untimed on
+ * every path for {@code --warmup} seconds.
  *
- * <p>Warden cannot run without its audit trail (a policy with only a stdout sink is refused as not durable), so
- * "audit off" is not a path. {@code --audit disk,tmpfs} runs one Warden per choice, side by side in this JVM,
- * each with the default audit settings (file sink, group commit 2 ms, write-ahead: every statement waits for its
- * {@code query} record to be fsync'd): {@code disk} writes under {@code java.io.tmpdir} (check that it is a real
- * disk: the report prints its file system type), {@code tmpfs} under {@code /dev/shm}, where fsync costs almost
- * nothing. disk against tmpfs is the price of durability; tmpfs against direct is the rest of Warden (TLS
- * termination, parsing, guardrails, the audit records themselves). After the runs each log is verified.
+ * <p>Paths: {@code direct} (pgbench to PostgreSQL with the upstream TLS setting); {@code PgBouncer} (session
+ * mode, client TLS required, same upstream TLS; when {@code pgbouncer} is installed); and one Warden per
+ * {@code --wardens} choice, each with every feature on (baseline guardrails plus rules, masking defaults plus a
+ * rule on a column pgbench reads, approvals, write-ahead audit, client TLS): {@code fsync} and {@code write}
+ * ({@code audit.durability}) audit to a file under {@code java.io.tmpdir}, {@code tmpfs} fsyncs under
+ * {@code /dev/shm}. After the runs each audit log is verified.
  *
- * <p>Everything is local: an embedded PostgreSQL (TLS on), an in-process OIDC issuer and Warden in this JVM,
- * and pgbench as a subprocess. The client, the proxy and the server share the machine's cores, so the
- * figures are a comparison, not a capacity: see {@code bench/README.md}.
+ * <p>Besides TPS (pgbench's own figure), each run logs every transaction ({@code pgbench -l}), from which the
+ * report gives p50 and p99 latency and what each path adds to direct. A JFR recording over the measured rounds
+ * gives Warden's top frames ({@code -Dwarden.bench.jfr=FILE} keeps it; otherwise it is deleted with the run's
+ * temporary files).
  *
- * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.PgbenchComparison [--clients 16]
- * [--seconds 10] [--rounds 3] [--warmup 5] [--scale 10] [--workloads select,tpcb]
- * [--modes simple,prepared] [--upstream-tls require|disable] [--audit disk,tmpfs]}. The report also prints the
- * load average before and after: anything else running on the machine skews the comparison.
+ * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.PgbenchComparison [--clients 1,16]
+ * [--seconds 10] [--rounds 1] [--warmup 3] [--scale 10] [--workloads select,tpcb] [--modes simple,prepared]
+ * [--upstream-tls require|disable] [--wardens fsync,write] [--pgbouncer auto|on|off] [--jfr on|off]}. The report
+ * prints the load average before and after: anything else running on the machine skews the comparison.
  */
 public final class PgbenchComparison {
 
@@ -66,26 +65,32 @@ public final class PgbenchComparison {
     }
 
     /** Command-line options; defaults as in the class comment. */
-    record Options(int clients, int seconds, int rounds, int warmup, int scale, List<Workload> workloads,
-                   List<String> modes, String upstreamTls, List<AuditStore> audit) {
+    record Options(List<Integer> clients, int seconds, int rounds, int warmup, int scale, List<Workload> workloads,
+                   List<String> modes, String upstreamTls, List<WardenVariant> wardens, String pgbouncer,
+                   boolean jfr) {
 
         static Options parse(String[] args) {
             Map<String, String> values = new LinkedHashMap<>(Map.of(
-                    "clients", "16", "seconds", "10", "rounds", "3", "warmup", "5", "scale", "10",
+                    "clients", "1,16", "seconds", "10", "rounds", "1", "warmup", "3", "scale", "10",
                     "workloads", "select,tpcb", "modes", "simple,prepared", "upstream-tls", "require",
-                    "audit", "disk"));
+                    "wardens", "fsync,write", "pgbouncer", "auto"));
+            values.put("jfr", "on");
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 if (arg.equals("--help") || arg.equals("-h")) {
                     throw new IllegalArgumentException("usage");
                 }
-                if (!arg.startsWith("--") || !values.containsKey(arg.substring(2))) {
+                String name = arg.startsWith("--") ? arg.substring(2) : arg;
+                if (name.equals("audit")) {
+                    name = "wardens"; // the option's earlier name
+                }
+                if (!arg.startsWith("--") || !values.containsKey(name)) {
                     throw new IllegalArgumentException("unknown option " + arg);
                 }
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException(arg + " needs a value");
                 }
-                values.put(arg.substring(2), args[++i]);
+                values.put(name, args[++i]);
             }
             List<Workload> workloads = new ArrayList<>();
             for (String name : values.get("workloads").split(",")) {
@@ -99,20 +104,39 @@ public final class PgbenchComparison {
                 }
                 modes.add(m);
             }
+            List<Integer> clients = new ArrayList<>();
+            for (String c : values.get("clients").split(",")) {
+                try {
+                    clients.add(Integer.parseInt(c.trim()));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--clients: expected numbers, got '" + c + "'");
+                }
+                if (clients.get(clients.size() - 1) < 1) {
+                    throw new IllegalArgumentException("--clients: at least 1");
+                }
+            }
             String tls = values.get("upstream-tls");
             if (!tls.equals("require") && !tls.equals("disable")) {
                 throw new IllegalArgumentException("--upstream-tls: expected require or disable, got '" + tls + "'");
             }
-            List<AuditStore> audit = new ArrayList<>();
-            for (String name : values.get("audit").split(",")) {
-                AuditStore store = AuditStore.named(name.trim());
-                if (!audit.contains(store)) {
-                    audit.add(store);
+            List<WardenVariant> wardens = new ArrayList<>();
+            for (String name : values.get("wardens").split(",")) {
+                WardenVariant variant = WardenVariant.named(name.trim());
+                if (!wardens.contains(variant)) {
+                    wardens.add(variant);
                 }
             }
-            return new Options(positive(values, "clients"), positive(values, "seconds"), positive(values, "rounds"),
+            String pgbouncer = values.get("pgbouncer");
+            if (!List.of("auto", "on", "off").contains(pgbouncer)) {
+                throw new IllegalArgumentException("--pgbouncer: expected auto, on or off");
+            }
+            String jfr = values.get("jfr");
+            if (!List.of("on", "off").contains(jfr)) {
+                throw new IllegalArgumentException("--jfr: expected on or off");
+            }
+            return new Options(List.copyOf(clients), positive(values, "seconds"), positive(values, "rounds"),
                     atLeast(values, "warmup", 0), atLeast(values, "scale", 1), List.copyOf(workloads),
-                    List.copyOf(modes), tls, List.copyOf(audit));
+                    List.copyOf(modes), tls, List.copyOf(wardens), pgbouncer, jfr.equals("on"));
         }
 
         private static int positive(Map<String, String> values, String key) {
@@ -157,37 +181,45 @@ public final class PgbenchComparison {
         }
     }
 
-    /** Where a Warden's file audit sink writes. */
-    enum AuditStore {
-        DISK("disk", Path.of(System.getProperty("java.io.tmpdir"))),
-        TMPFS("tmpfs", Path.of("/dev/shm")),
+    /** A Warden configuration: where its file audit sink writes and with which {@code audit.durability}. */
+    enum WardenVariant {
+        FSYNC("fsync", Path.of(System.getProperty("java.io.tmpdir")), AuditSettings.Durability.FSYNC),
+        WRITE("write", Path.of(System.getProperty("java.io.tmpdir")), AuditSettings.Durability.WRITE),
+        TMPFS("tmpfs", Path.of("/dev/shm"), AuditSettings.Durability.FSYNC),
         /** The Kafka sink alone (an in-process one-node KRaft broker, its log under java.io.tmpdir). */
-        KAFKA("kafka", Path.of(System.getProperty("java.io.tmpdir")));
+        KAFKA("kafka", Path.of(System.getProperty("java.io.tmpdir")), AuditSettings.Durability.FSYNC);
 
         final String name;
         final Path parent;
+        final AuditSettings.Durability durability;
 
-        AuditStore(String name, Path parent) {
+        WardenVariant(String name, Path parent, AuditSettings.Durability durability) {
             this.name = name;
             this.parent = parent;
+            this.durability = durability;
         }
 
-        static AuditStore named(String name) {
-            for (AuditStore s : values()) {
+        static WardenVariant named(String name) {
+            if (name.equals("disk")) {
+                return FSYNC; // the earlier name
+            }
+            for (WardenVariant s : values()) {
                 if (s.name.equals(name)) {
                     return s;
                 }
             }
-            throw new IllegalArgumentException("--audit: '" + name + "' is not disk, tmpfs or kafka");
+            throw new IllegalArgumentException("--wardens: '" + name + "' is not fsync, write, tmpfs or kafka");
         }
     }
 
-    /** One path a pgbench run can take: straight to PostgreSQL, or through a Warden auditing to {@code store}. */
-    record Target(String label, AuditStore store) {
+    /** One path a pgbench run can take. {@code warden} is null for direct and PgBouncer. */
+    record Target(String label, WardenVariant warden) {
         static final Target DIRECT = new Target("direct", null);
+        static final Target PGBOUNCER = new Target("PgBouncer (session, client TLS)", null);
 
-        static Target warden(AuditStore store) {
-            return new Target("Warden, audit on " + store.name, store);
+        static Target warden(WardenVariant variant) {
+            return new Target("Warden, durability " + variant.name + (variant == WardenVariant.TMPFS ? " (tmpfs)"
+                    : ""), variant);
         }
     }
 
@@ -195,7 +227,7 @@ public final class PgbenchComparison {
     record AuditedWarden(WardenServer server, Path auditDir, String fileSystem) {
     }
 
-    record Run(double tps, double latencyMs) {
+    record Run(double tps, double latencyMs, LatencyLog latencies) {
     }
 
     /** One pgbench invocation: its arguments, the environment it adds, and how to print it without secrets. */
@@ -208,9 +240,9 @@ public final class PgbenchComparison {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println((e.getMessage().equals("usage") ? "" : e.getMessage() + "\n")
-                    + "usage: PgbenchComparison [--clients 16] [--seconds 10] [--rounds 3] [--warmup 5] [--scale 10]"
+                    + "usage: PgbenchComparison [--clients 1,16] [--seconds 10] [--rounds 1] [--warmup 3] [--scale 10]"
                     + " [--workloads select,tpcb] [--modes simple,prepared] [--upstream-tls require|disable]"
-                    + " [--audit disk,tmpfs,kafka]");
+                    + " [--wardens fsync,write,tmpfs,kafka] [--pgbouncer auto|on|off] [--jfr on|off]");
             System.exit(2);
             return;
         }
@@ -218,17 +250,22 @@ public final class PgbenchComparison {
     }
 
     private int run(Options options) throws Exception {
-        log("starting PostgreSQL, OIDC issuer and " + options.audit().size() + " Warden(s)");
+        boolean withBouncer = options.pgbouncer().equals("on")
+                || options.pgbouncer().equals("auto") && PgBouncer.installed();
+        log("starting PostgreSQL, OIDC issuer, " + (withBouncer ? "PgBouncer and " : "") + options.wardens().size()
+                + " Warden(s)");
         Map<Target, AuditedWarden> wardens = new LinkedHashMap<>();
         boolean stopped = false;
+        Path logDir = Files.createTempDirectory("warden-bench-latency-");
+        PgBouncer bouncer = null;
         try (TestPostgres pg = TestPostgres.start(); TestOidcIssuer issuer = TestOidcIssuer.start();
-             KafkaBroker kafka = options.audit().contains(AuditStore.KAFKA) ? KafkaBroker.start() : null) {
+             KafkaBroker kafka = options.wardens().contains(WardenVariant.KAFKA) ? KafkaBroker.start() : null) {
             String database = pg.createDatabase("bench");
-            for (AuditStore store : options.audit()) {
-                Path dir = Files.createTempDirectory(store.parent, "warden-bench-audit-");
-                Policy policy = policy(pg, issuer, database, options.upstreamTls(), dir,
-                        store == AuditStore.KAFKA ? kafka.bootstrapServers() : null);
-                wardens.put(Target.warden(store), new AuditedWarden(WardenServer.start(policy), dir,
+            for (WardenVariant variant : options.wardens()) {
+                Path dir = Files.createTempDirectory(variant.parent, "warden-bench-audit-");
+                Policy policy = policy(pg, issuer, database, options.upstreamTls(), dir, variant,
+                        variant == WardenVariant.KAFKA ? kafka.bootstrapServers() : null);
+                wardens.put(Target.warden(variant), new AuditedWarden(WardenServer.start(policy), dir,
                         Files.getFileStore(dir).type()));
             }
             String token = issuer.token().email(BENCH_USER).groups("eng")
@@ -240,6 +277,13 @@ public final class PgbenchComparison {
                     : Map.of("PGPASSWORD", pg.superuserPassword());
             List<Target> targets = new ArrayList<>();
             targets.add(Target.DIRECT);
+            String bouncerConn = null;
+            if (withBouncer) {
+                bouncer = PgBouncer.start(pg.host(), pg.port(), database, pg.superuser(), options.upstreamTls());
+                bouncerConn = "host=127.0.0.1 port=" + bouncer.port() + " dbname=" + database + " user="
+                        + pg.superuser() + " sslmode=require";
+                targets.add(Target.PGBOUNCER);
+            }
             targets.addAll(wardens.keySet());
 
             Invocation init = new Invocation(List.of("pgbench", "-i", "-q", "-s", Integer.toString(options.scale()),
@@ -250,35 +294,53 @@ public final class PgbenchComparison {
             String loadBefore = loadAverage();
             Map<String, List<Run>> results = new LinkedHashMap<>();
             Map<String, String> commands = new LinkedHashMap<>();
+            Path jfrFile = Path.of(System.getProperty("warden.bench.jfr",
+                    logDir.resolve("warden-bench.jfr").toString()));
+            JfrSummary jfr = options.jfr() ? JfrSummary.start(jfrFile) : null;
+            int sequence = 0;
             for (Workload workload : options.workloads()) {
                 for (String mode : options.modes()) {
-                    BiFunction<Target, Integer, Invocation> pgbench = (target, seconds) -> target.store() == null
-                            ? bench(options, workload, mode, seconds, directConn, directEnv, "")
-                            : bench(options, workload, mode, seconds, "host=127.0.0.1 port="
+                    for (int clients : options.clients()) {
+                        String bc = bouncerConn;
+                        TriFunction pgbench = (target, seconds, logPrefix) -> {
+                            if (target.equals(Target.DIRECT)) {
+                                return bench(workload, mode, clients, seconds, directConn, directEnv, "", logPrefix);
+                            }
+                            if (target.equals(Target.PGBOUNCER)) {
+                                return bench(workload, mode, clients, seconds, bc, Map.of(), "", logPrefix);
+                            }
+                            return bench(workload, mode, clients, seconds, "host=127.0.0.1 port="
                                     + wardens.get(target).server().port() + " dbname=" + ENVIRONMENT + " user="
                                     + BENCH_USER + " sslmode=require", Map.of("PGPASSWORD", token),
-                                    "PGPASSWORD=<token> ");
-                    if (options.warmup() > 0) {
-                        for (Target target : targets) {
-                            execute(pgbench.apply(target, options.warmup()),
-                                    Duration.ofSeconds(options.warmup() + 120L));
+                                    "PGPASSWORD=<token> ", logPrefix);
+                        };
+                        if (options.warmup() > 0) {
+                            for (Target target : targets) {
+                                execute(pgbench.apply(target, options.warmup(), null),
+                                        Duration.ofSeconds(options.warmup() + 120L));
+                            }
+                            log(workload.name + " " + mode + " c" + clients + " warmed up");
                         }
-                        log(workload.name + " " + mode + " warmed up");
-                    }
-                    for (int round = 1; round <= options.rounds(); round++) {
-                        for (Target target : targets) {
-                            Invocation invocation = pgbench.apply(target, options.seconds());
-                            String key = key(workload, mode, target);
-                            commands.putIfAbsent(key, invocation.printable());
-                            Run result = parse(execute(invocation, Duration.ofSeconds(options.seconds() + 120L)));
-                            results.computeIfAbsent(key, k -> new ArrayList<>()).add(result);
-                            log(String.format(Locale.ROOT, "%s %s round %d/%d %s: tps=%.1f latency=%.3f ms",
-                                    workload.name, mode, round, options.rounds(), target.label(), result.tps(),
-                                    result.latencyMs()));
+                        for (int round = 1; round <= options.rounds(); round++) {
+                            for (Target target : targets) {
+                                String prefix = logDir.resolve("run" + (++sequence)).toString();
+                                Invocation invocation = pgbench.apply(target, options.seconds(), prefix);
+                                String key = key(workload, mode, clients, target);
+                                commands.putIfAbsent(workload.name + "/" + mode + "/" + clients + "/"
+                                        + target.label(), invocation.printable());
+                                String output = execute(invocation, Duration.ofSeconds(options.seconds() + 120L));
+                                Run result = parse(output, LatencyLog.readAndDelete(logDir, "run" + sequence));
+                                results.computeIfAbsent(key, k -> new ArrayList<>()).add(result);
+                                log(String.format(Locale.ROOT, "%s %s c%d round %d/%d %s: tps=%.1f p50=%.3f "
+                                                + "p99=%.3f ms", workload.name, mode, clients, round,
+                                        options.rounds(), target.label(), result.tps(), result.latencies().p50Ms(),
+                                        result.latencies().p99Ms()));
+                            }
                         }
                     }
                 }
             }
+            String profile = jfr == null ? "" : jfr.stopAndSummarise();
             String loadAfter = loadAverage();
             // Stopping writes each log's final checkpoint, so verify covers every record.
             wardens.values().forEach(w -> w.server().close());
@@ -286,30 +348,42 @@ public final class PgbenchComparison {
             Map<Target, String> audits = new LinkedHashMap<>();
             for (Map.Entry<Target, AuditedWarden> w : wardens.entrySet()) {
                 log("verifying the audit log of " + w.getKey().label() + " in " + w.getValue().auditDir());
-                VerifyReport report = w.getKey().store() == AuditStore.KAFKA
+                VerifyReport report = w.getKey().warden() == WardenVariant.KAFKA
                         ? kafka.verify(w.getValue().auditDir().resolve(BENCH_KEY))
                         : AuditVerifier.verify(w.getValue().auditDir(), null);
                 audits.put(w.getKey(), String.format(Locale.ROOT, "%s: %s (%s), %d records in %d files, %s",
                         w.getKey().label(), w.getValue().auditDir(), w.getValue().fileSystem(), report.records(),
                         report.files(), report.passed() ? "verify passed" : "VERIFY FAILED: " + report.problem().get()));
             }
-            System.out.println(report(options, targets, results, commands, audits, init, loadBefore, loadAfter));
+            System.out.println(report(options, targets, results, commands, audits, init, loadBefore, loadAfter,
+                    bouncer == null ? "not run" : bouncer.version(), profile));
             return 0;
         } finally {
+            if (bouncer != null) {
+                bouncer.close();
+            }
             for (AuditedWarden w : wardens.values()) {
                 if (!stopped) {
                     w.server().close();
                 }
                 deleteTree(w.auditDir());
             }
+            // pgbench's logs are read and gone by now; the recording is here only when no file was named.
+            deleteTree(logDir);
         }
     }
 
-    private static String key(Workload workload, String mode, Target target) {
-        return workload.name + "/" + mode + "/" + target.label();
+    /** The pgbench command for one target: (target, seconds, log prefix or null). */
+    @FunctionalInterface
+    private interface TriFunction {
+        Invocation apply(Target target, int seconds, String logPrefix);
     }
 
-    private static void deleteTree(Path dir) {
+    private static String key(Workload workload, String mode, int clients, Target target) {
+        return workload.name + "/" + mode + "/" + clients + "/" + target.label();
+    }
+
+    static void deleteTree(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -319,13 +393,16 @@ public final class PgbenchComparison {
         }
     }
 
-    private static Invocation bench(Options options, Workload workload, String mode, int seconds, String conn,
-                                    Map<String, String> env, String shownEnv) {
-        List<String> cmd = new ArrayList<>(List.of("pgbench", "-n", "-c", Integer.toString(options.clients()),
-                "-j", "2", "-T", Integer.toString(seconds)));
+    private static Invocation bench(Workload workload, String mode, int clients, int seconds, String conn,
+                                    Map<String, String> env, String shownEnv, String logPrefix) {
+        List<String> cmd = new ArrayList<>(List.of("pgbench", "-n", "-c", Integer.toString(clients),
+                "-j", Integer.toString(Math.min(2, clients)), "-T", Integer.toString(seconds)));
         cmd.addAll(workload.flags);
         cmd.addAll(List.of("-M", mode));
-        String shown = shownEnv + String.join(" ", cmd) + " '" + conn + "'";
+        String shown = shownEnv + String.join(" ", cmd) + (logPrefix == null ? "" : " -l") + " '" + conn + "'";
+        if (logPrefix != null) {
+            cmd.addAll(List.of("-l", "--log-prefix=" + logPrefix));
+        }
         cmd.add(conn);
         return new Invocation(List.copyOf(cmd), env, shown);
     }
@@ -343,8 +420,10 @@ public final class PgbenchComparison {
     private static final String BENCH_KEY = "bench-signing-key.pem";
 
     private static Policy policy(TestPostgres pg, TestOidcIssuer issuer, String database, String upstreamTls,
-                                 Path auditDir, String kafkaBootstrap) throws Exception {
-        // The Kafka sink alone: the only durable sink is the topic (the key is written beside the log's dir).
+                                 Path auditDir, WardenVariant variant, String kafkaBootstrap) throws Exception {
+        // Every feature on: the baseline guardrails and two rules of our own, masking defaults plus a rule on a
+        // column pgbench reads (abalance, so every -S result is masked), approvals, the write-ahead audit.
+        // The Kafka variant: the only durable sink is the topic (the key is written beside the log's dir).
         String sinks = kafkaBootstrap == null ? "[ { type: file, dir: \"${AUDIT_DIR}\" } ]"
                 : "[ { type: kafka, bootstrap_servers: \"" + kafkaBootstrap + "\", topic: " + KafkaBroker.TOPIC
                 + ", linger: " + System.getProperty("warden.bench.kafkaLinger", "0ms") + " } ]\n"
@@ -364,13 +443,24 @@ public final class PgbenchComparison {
                   %s:
                     upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s }
                     allow: [ { groups: [eng] } ]
+                guardrails:
+                  baseline: true
+                  rules:
+                    - { name: branches-ddl-reviewed, match: { statements: [ALTER, CREATE], tables: ["public.pgbench_branches"] }, action: require_approval, approvers: [dba] }
+                    - { name: no-history-delete, match: { statements: [DELETE], tables: ["public.pgbench_history"] }, action: block }
+                masking:
+                  defaults: on
+                  rules:
+                    - { column: public.pgbench_accounts.abalance, strategy: "null" }
                 audit:
                   sinks: %s
                   group_commit: %s
+                  durability: %s
                 approvals:
                   store: { type: file, path: "${AUDIT_DIR}/../approvals" }
                 """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls, sinks,
-                System.getProperty("warden.bench.groupCommit", "2ms"));
+                System.getProperty("warden.bench.groupCommit", "0"),
+                variant.durability.name().toLowerCase(Locale.ROOT));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());
         env.put("PG_HOST", pg.host());
@@ -399,7 +489,7 @@ public final class PgbenchComparison {
         return output;
     }
 
-    static Run parse(String output) {
+    static Run parse(String output, LatencyLog latencies) {
         Matcher tps = TPS.matcher(output);
         Matcher latency = LATENCY.matcher(output);
         if (!tps.find() || !latency.find()) {
@@ -409,7 +499,7 @@ public final class PgbenchComparison {
         if (failed.find() && !failed.group(1).equals("0")) {
             throw new IllegalStateException("pgbench reported failed transactions:\n" + output);
         }
-        return new Run(Double.parseDouble(tps.group(1)), Double.parseDouble(latency.group(1)));
+        return new Run(Double.parseDouble(tps.group(1)), Double.parseDouble(latency.group(1)), latencies);
     }
 
     static double median(List<Double> values) {
@@ -420,33 +510,52 @@ public final class PgbenchComparison {
 
     private static String report(Options options, List<Target> targets, Map<String, List<Run>> results,
                                  Map<String, String> commands, Map<Target, String> audits, Invocation init,
-                                 String loadBefore, String loadAfter) {
+                                 String loadBefore, String loadAfter, String bouncerVersion, String profile) {
         StringBuilder out = new StringBuilder();
-        out.append("\n## pgbench: direct vs through Warden\n\n");
-        out.append(String.format(Locale.ROOT, "%s, %d cores, Java %s; %d rounds of %d s each (after a %d s "
-                        + "warm-up), interleaved over %d paths; scale %d; upstream TLS %s; client TLS to Warden: "
-                        + "require; load average before %s, after %s%n%n",
+        out.append("\n## pgbench: direct, PgBouncer and Warden with every feature on\n\n");
+        out.append(String.format(Locale.ROOT, "%s, %d cores, Java %s, TLS provider %s; %d round(s) of %d s each "
+                        + "(after a %d s warm-up), interleaved over %d paths; scale %d; upstream TLS %s; client TLS "
+                        + "to PgBouncer and Warden: require; %s; load average before %s, after %s%n%n",
                 ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
-                Runtime.getRuntime().availableProcessors(), Runtime.version(), options.rounds(), options.seconds(),
-                options.warmup(), targets.size(), options.scale(), options.upstreamTls(), loadBefore, loadAfter));
-        out.append("| workload | protocol | clients | path | TPS (median) | vs direct | latency avg (ms) "
-                + "| TPS per round |\n");
-        out.append("|---|---|---:|---|---:|---:|---:|---|\n");
+                Runtime.getRuntime().availableProcessors(), Runtime.version(),
+                dev.warden.proxy.server.TlsProvider.get(), options.rounds(), options.seconds(), options.warmup(),
+                targets.size(), options.scale(), options.upstreamTls(), bouncerVersion, loadBefore, loadAfter));
+        out.append("Latency from pgbench's per-transaction log (`-l`), nearest rank; \"added\" is the path's "
+                + "percentile minus direct's.\n\n");
+        out.append("| workload | protocol | clients | path | TPS (median) | vs direct | vs PgBouncer | p50 ms | p99 ms "
+                + "| added p50 µs | added p99 µs | TPS per round |\n");
+        out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Workload workload : options.workloads()) {
             for (String mode : options.modes()) {
-                double directTps = median(results.get(key(workload, mode, Target.DIRECT)).stream().map(Run::tps)
-                        .toList());
-                for (Target target : targets) {
-                    List<Run> runs = results.get(key(workload, mode, target));
-                    double tps = median(runs.stream().map(Run::tps).toList());
-                    out.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %.3f | %s |%n",
-                            workload.label, mode, options.clients(), target.label(), tps, tps / directTps,
-                            median(runs.stream().map(Run::latencyMs).toList()), perRound(runs)));
+                for (int clients : options.clients()) {
+                    List<Run> direct = results.get(key(workload, mode, clients, Target.DIRECT));
+                    double directTps = median(direct.stream().map(Run::tps).toList());
+                    double directP50 = median(direct.stream().map(r -> r.latencies().p50Ms()).toList());
+                    double directP99 = median(direct.stream().map(r -> r.latencies().p99Ms()).toList());
+                    List<Run> bouncer = results.get(key(workload, mode, clients, Target.PGBOUNCER));
+                    double bouncerTps = bouncer == null ? Double.NaN : median(bouncer.stream().map(Run::tps).toList());
+                    for (Target target : targets) {
+                        List<Run> runs = results.get(key(workload, mode, clients, target));
+                        double tps = median(runs.stream().map(Run::tps).toList());
+                        double p50 = median(runs.stream().map(r -> r.latencies().p50Ms()).toList());
+                        double p99 = median(runs.stream().map(r -> r.latencies().p99Ms()).toList());
+                        boolean isDirect = target.equals(Target.DIRECT);
+                        out.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %s | %.3f | %.3f "
+                                        + "| %s | %s | %s |%n", workload.label, mode, clients, target.label(), tps,
+                                tps / directTps, Double.isNaN(bouncerTps) ? "-"
+                                        : String.format(Locale.ROOT, "%.2f", tps / bouncerTps), p50, p99,
+                                isDirect ? "-" : String.format(Locale.ROOT, "%.0f", (p50 - directP50) * 1000),
+                                isDirect ? "-" : String.format(Locale.ROOT, "%.0f", (p99 - directP99) * 1000),
+                                perRound(runs)));
+                    }
                 }
             }
         }
-        out.append("\nAudit logs (file sink, group commit 2 ms, write-ahead; verified after the runs):\n\n");
+        out.append("\nAudit logs (file sink, verified after the runs):\n\n");
         audits.values().forEach(a -> out.append("    ").append(a).append('\n'));
+        if (!profile.isEmpty()) {
+            out.append("\n").append(profile);
+        }
         out.append("\nCommands (PGPASSWORD is an OIDC token for ").append(BENCH_USER).append(", group eng):\n\n");
         out.append("    ").append(init.printable()).append('\n');
         commands.values().forEach(c -> out.append("    ").append(c).append('\n'));

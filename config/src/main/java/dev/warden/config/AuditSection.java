@@ -47,7 +47,7 @@ final class AuditSection {
         }
         MapNode m = p.map(section.get());
         p.expectKeys(m, "sinks", "signing_key", "on_failure", "checkpoint_every", "checkpoint_interval",
-                "group_commit", "statement_literals", "instance", "witness");
+                "group_commit", "statement_literals", "instance", "witness", "durability", "sync_interval");
 
         List<AuditSinkConfig> sinks = new ArrayList<>();
         Optional<Node> sinksNode = p.node(m, "sinks");
@@ -95,8 +95,17 @@ final class AuditSection {
         if (witnessNode.isPresent()) {
             witness = Optional.of(witness(p, witnessNode.get(), baseDir, environment));
         }
+        AuditSettings.Durability durability = AuditSettings.Durability.valueOf(choice(p, m, "durability",
+                AuditSettings.DEFAULT_DURABILITY.name().toLowerCase(Locale.ROOT), List.of("fsync", "write"))
+                .toUpperCase(Locale.ROOT));
+        Duration syncInterval = p.duration(m, "sync_interval", AuditSettings.DEFAULT_SYNC_INTERVAL, false);
+        if (syncInterval.compareTo(AuditSettings.MAX_SYNC_INTERVAL) > 0) {
+            throw p.error(p.node(m, "sync_interval").orElseThrow(), "must be at most "
+                    + AuditSettings.MAX_SYNC_INTERVAL.toSeconds() + "s: a record written but not yet fsync'd is lost "
+                    + "if the host crashes");
+        }
         return new AuditSettings(sinks, signingKey, refuse, checkpointEvery, checkpointInterval, groupCommit, keep,
-                instance, witness);
+                instance, witness, durability, syncInterval);
     }
 
     private static WitnessConfig witness(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment)

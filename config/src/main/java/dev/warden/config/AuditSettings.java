@@ -27,10 +27,28 @@ import java.util.Optional;
  * @param instance           names this proxy's chain where several proxies share a store (a Kafka topic, a
  *                           witness); default: the host name
  * @param witness            where signed checkpoint heads are also kept, outside the log's trust domain
+ * @param durability         when a statement may be relayed: after its record is fsync'd, or after it is written
+ *                           to the operating system ({@link Durability})
+ * @param syncInterval       with {@link Durability#WRITE}: the longest a written record waits for its fsync
  */
 public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingKey, boolean refuseOnFailure,
                             int checkpointEvery, Duration checkpointInterval, Duration groupCommit,
-                            boolean keepLiterals, String instance, Optional<WitnessConfig> witness) {
+                            boolean keepLiterals, String instance, Optional<WitnessConfig> witness,
+                            Durability durability, Duration syncInterval) {
+
+    /**
+     * {@code audit.durability}, named after PostgreSQL's {@code synchronous_commit}. Applies to file sinks; a
+     * PostgreSQL sink always commits before the statement goes on.
+     */
+    public enum Durability {
+        /** The record is fsync'd before the statement is relayed: it survives a crash of the host. */
+        FSYNC,
+        /**
+         * The record is written to the operating system before the statement is relayed and fsync'd within
+         * {@code sync_interval}: it survives {@code kill -9} of Warden, not a crash of the host.
+         */
+        WRITE
+    }
 
     public static final long DEFAULT_ROTATE_BYTES = 64L * 1024 * 1024;
     public static final Duration DEFAULT_ROTATE_INTERVAL = Duration.ofHours(24);
@@ -44,6 +62,17 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
     public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
     /** No timed wait: records queued while an fsync runs form the next batch (measured faster here). */
     public static final Duration DEFAULT_GROUP_COMMIT = Duration.ZERO;
+    public static final Durability DEFAULT_DURABILITY = Durability.FSYNC;
+    public static final Duration DEFAULT_SYNC_INTERVAL = Duration.ofMillis(200);
+    public static final Duration MAX_SYNC_INTERVAL = Duration.ofSeconds(10);
+
+    /** Today's behaviour: every record fsync'd before its statement is relayed. */
+    public AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingKey, boolean refuseOnFailure,
+                         int checkpointEvery, Duration checkpointInterval, Duration groupCommit,
+                         boolean keepLiterals) {
+        this(sinks, signingKey, refuseOnFailure, checkpointEvery, checkpointInterval, groupCommit, keepLiterals,
+                defaultInstance(), Optional.empty(), DEFAULT_DURABILITY, DEFAULT_SYNC_INTERVAL);
+    }
 
     public AuditSettings {
         sinks = List.copyOf(sinks);
@@ -58,20 +87,24 @@ public record AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingK
         Objects.requireNonNull(groupCommit, "groupCommit");
         Objects.requireNonNull(instance, "instance");
         Objects.requireNonNull(witness, "witness");
+        Objects.requireNonNull(durability, "durability");
+        Objects.requireNonNull(syncInterval, "syncInterval");
+        if (syncInterval.isNegative() || syncInterval.isZero() || syncInterval.compareTo(MAX_SYNC_INTERVAL) > 0) {
+            throw new IllegalArgumentException("syncInterval must be above 0 and at most " + MAX_SYNC_INTERVAL);
+        }
     }
 
-    /** Settings without an instance name (the host name) and without a witness. */
-    public AuditSettings(List<AuditSinkConfig> sinks, Optional<Path> signingKey, boolean refuseOnFailure,
-                         int checkpointEvery, Duration checkpointInterval, Duration groupCommit,
-                         boolean keepLiterals) {
-        this(sinks, signingKey, refuseOnFailure, checkpointEvery, checkpointInterval, groupCommit, keepLiterals,
-                defaultInstance(), Optional.empty());
+    /** The same settings with another durability, for tools and benchmarks. */
+    public AuditSettings withDurability(Durability durability, Duration syncInterval) {
+        return new AuditSettings(sinks, signingKey, refuseOnFailure, checkpointEvery, checkpointInterval,
+                groupCommit, keepLiterals, instance, witness, durability, syncInterval);
     }
+
 
     /** The same settings with another instance name and witness. */
     public AuditSettings withInstance(String instance, Optional<WitnessConfig> witness) {
         return new AuditSettings(sinks, signingKey, refuseOnFailure, checkpointEvery, checkpointInterval,
-                groupCommit, keepLiterals, instance, witness);
+                groupCommit, keepLiterals, instance, witness, durability, syncInterval);
     }
 
     /** The host name, or {@code warden} when it cannot be found; looked up once. */

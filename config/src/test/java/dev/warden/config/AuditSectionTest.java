@@ -90,6 +90,18 @@ class AuditSectionTest {
     }
 
     @Test
+    void durabilityIsFsyncUnlessWriteIsChosenWithABoundedSyncInterval() throws Exception {
+        AuditSettings byDefault = audit("audit: { on_failure: refuse }", Map.of());
+        assertEquals(AuditSettings.Durability.FSYNC, byDefault.durability());
+        AuditSettings write = audit("audit: { durability: write, sync_interval: 50ms }", Map.of());
+        assertEquals(AuditSettings.Durability.WRITE, write.durability());
+        assertEquals(Duration.ofMillis(50), write.syncInterval());
+        assertTrue(failure("audit: { durability: async }").getMessage().contains("unknown value 'async'"));
+        assertTrue(failure("audit: { sync_interval: 1m }").getMessage().contains("must be at most 10s"));
+        assertTrue(failure("audit: { sync_interval: 0 }").getMessage().contains("greater than 0"));
+    }
+
+    @Test
     void sizesAcceptUnitsAndPlainBytes() throws Exception {
         assertEquals(512L * 1024, ((AuditSinkConfig.FileSink) audit("audit: { sinks: [ { type: file, rotate_bytes: 512KB } ] }",
                 Map.of()).sinks().get(0)).rotateBytes());

@@ -111,6 +111,8 @@ class PolicySchemaTest {
                   checkpoint_every: 1000
                   checkpoint_interval: 1m
                   group_commit: 5ms
+                  durability: write
+                  sync_interval: 100ms
                   statement_literals: redact
                   instance: warden-eu-1
                   witness: { type: postgres, url_env: AUDIT_URL, table: audit.heads }

@@ -260,7 +260,7 @@ class AuditWriteAheadTest {
     }
 
     /** {@code warden serve} in its own JVM, as an operator runs it. */
-    private record WardenProcess(Process process, int port) {
+    record WardenProcess(Process process, int port) {
 
         static WardenProcess start(Path policy) throws Exception {
             List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -4,14 +4,19 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.warden.audit.event.AuditEvent;
 import dev.warden.audit.event.CanonicalJson;
+import dev.warden.audit.event.EventIds;
+import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.event.Timestamps;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
@@ -29,8 +34,12 @@ public final class RecordChain {
     public static final String CHECKPOINT = "checkpoint";
     public static final String RECOVERY = "recovery";
 
+    private static final HexFormat HEX = HexFormat.of();
+
     private long lastSeq;
     private String lastHash;
+    /** Reused: looking the algorithm up costs more than hashing a record. */
+    private final MessageDigest digest = sha256();
 
     public RecordChain(long lastSeq, String lastHash) {
         this.lastSeq = lastSeq;
@@ -46,15 +55,23 @@ public final class RecordChain {
     }
 
     public ChainedRecord append(AuditEvent event) {
-        ObjectNode record = header(event.id(), event.ts(), event.session(), event.type());
-        event.writeFields(record);
-        return seal(record, event.type(), event.session(), event.ts());
+        return append(RecordTemplate.of(event));
+    }
+
+    /** Links a record serialized elsewhere: fills in {@code prev} and {@code seq}, then hashes it. */
+    public ChainedRecord append(RecordTemplate record) {
+        byte[] line = record.line(lastHash, lastSeq + 1);
+        digest.update(line);
+        String hash = HEX.formatHex(digest.digest());
+        lastSeq++;
+        lastHash = hash;
+        return new ChainedRecord(lastSeq, record.type(), record.session(), record.ts(), line, hash);
     }
 
     /** A signed checkpoint over everything before it. */
     public ChainedRecord checkpoint(SigningKey key) {
         Instant now = Timestamps.now();
-        ObjectNode record = header(UUID.randomUUID(), now, AuditEvent.NO_SESSION, CHECKPOINT);
+        ObjectNode record = header(EventIds.next(), now, AuditEvent.NO_SESSION, CHECKPOINT);
         record.put("covers_seq", lastSeq);
         record.put("key_id", key.id());
         record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash))));
@@ -64,12 +81,20 @@ public final class RecordChain {
     /** The first record after a restart or a write failure that left incomplete bytes at the end of files. */
     public ChainedRecord recovery(List<TornTail> torn) {
         Instant now = Timestamps.now();
-        ObjectNode record = header(UUID.randomUUID(), now, AuditEvent.NO_SESSION, RECOVERY);
+        ObjectNode record = header(EventIds.next(), now, AuditEvent.NO_SESSION, RECOVERY);
         ArrayNode array = record.putArray("torn");
         for (TornTail t : torn) {
             t.write(array.addObject());
         }
         return seal(record, RECOVERY, AuditEvent.NO_SESSION, now);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
     }
 
     public static byte[] signedText(long seq, String hash) {

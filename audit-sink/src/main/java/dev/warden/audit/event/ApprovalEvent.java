@@ -34,6 +34,11 @@ public record ApprovalEvent(UUID id, Instant ts, String session, Action action, 
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.string("approval_id", approvalId).string("by", by).string("comment", comment);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         record.put("approval_id", approvalId);
         record.put("by", by);

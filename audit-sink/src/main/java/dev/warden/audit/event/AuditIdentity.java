@@ -17,6 +17,11 @@ public record AuditIdentity(String subject, String username, List<String> groups
         return agent ? "agent" : "human";
     }
 
+    CanonicalWriter write(CanonicalWriter out) {
+        return out.strings("groups", groups).string("issuer", issuer).string("kind", kind())
+                .string("subject", subject).string("username", username);
+    }
+
     void write(ObjectNode out) {
         out.put("subject", subject);
         out.put("username", username);

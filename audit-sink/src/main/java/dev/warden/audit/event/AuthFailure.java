@@ -29,6 +29,12 @@ public record AuthFailure(UUID id, Instant ts, String session, String username, 
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.string("client_address", clientAddress).string("reason", reason).string("sqlstate", sqlstate)
+                .string("username", username);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         record.put("username", username);
         record.put("client_address", clientAddress);

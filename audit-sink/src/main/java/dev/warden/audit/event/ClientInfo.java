@@ -9,6 +9,11 @@ public record ClientInfo(String address, String tlsVersion, String applicationNa
         address = address == null ? "" : address;
     }
 
+    CanonicalWriter write(CanonicalWriter out) {
+        return out.string("address", address).string("application_name", applicationName)
+                .string("tls_version", tlsVersion);
+    }
+
     void write(ObjectNode out) {
         out.put("address", address);
         out.put("tls_version", tlsVersion);

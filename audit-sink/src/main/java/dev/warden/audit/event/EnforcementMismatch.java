@@ -49,6 +49,18 @@ public record EnforcementMismatch(UUID id, Instant ts, String session, String us
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.string("check", check)
+                .string("detail", detail)
+                .string("environment", environment)
+                .number("query_seq", querySeq)
+                .strings("server", server)
+                .string("statement", statement)
+                .string("username", username)
+                .strings("warden", warden);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         record.put("username", username);
         record.put("environment", environment);

@@ -14,7 +14,7 @@ final class Fields {
     }
 
     static UUID id(UUID id) {
-        return id == null ? UUID.randomUUID() : id;
+        return id == null ? EventIds.next() : id;
     }
 
     static Instant ts(Instant ts) {

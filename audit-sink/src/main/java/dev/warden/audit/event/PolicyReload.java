@@ -30,6 +30,12 @@ public record PolicyReload(UUID id, Instant ts, String session, String oldVersio
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.bool("accepted", accepted).string("error", error).string("new_version", newVersion)
+                .string("old_version", oldVersion);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         record.put("old_version", oldVersion);
         record.put("new_version", newVersion);

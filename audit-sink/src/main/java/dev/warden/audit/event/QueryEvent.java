@@ -85,6 +85,16 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         if (bytes == null) {
             return null;
         }
+        boolean ascii = true;
+        for (byte b : bytes) {
+            if (b < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            return null; // ASCII is UTF-8: most statements end here, without a decoder
+        }
         try {
             java.nio.charset.StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
@@ -104,6 +114,33 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
     @Override
     public String type() {
         return "query";
+    }
+
+    @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.string("approval_id", approvalId)
+                .strings("columns_read", columnsRead)
+                .strings("columns_written", columnsWritten)
+                .string("decision", decision.text())
+                .string("environment", environment)
+                .string("fingerprint", fingerprint)
+                .strings("kinds", kinds);
+        if (parameters == null) {
+            out.string("parameters", null);
+        } else {
+            out.strings("parameters", parameters);
+        }
+        out.string("policy_version", policyVersion)
+                .string("prepared_name", preparedName)
+                .string("protocol", protocol.text())
+                .string("rule", rule)
+                .string("statement", statement);
+        if (statementBytes != null) {
+            out.string("statement_base64", java.util.Base64.getEncoder().encodeToString(statementBytes));
+        }
+        out.strings("tables_read", tablesRead)
+                .strings("tables_written", tablesWritten)
+                .string("username", username);
     }
 
     @Override

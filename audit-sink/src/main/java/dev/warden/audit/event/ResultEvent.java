@@ -67,6 +67,21 @@ public record ResultEvent(UUID id, Instant ts, String session, long querySeq, lo
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.number("bytes", bytes).array("columns");
+        for (Column c : columns) {
+            out.element().bool("masked", c.masked()).string("name", c.name()).string("rule", c.rule()).end();
+        }
+        out.end()
+                .string("command_tag", commandTag)
+                .strings("command_tags", commandTags)
+                .number("duration_us", durationUs)
+                .number("query_seq", querySeq)
+                .number("rows", rows)
+                .string("sqlstate", sqlstate);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         record.put("query_seq", querySeq);
         record.put("rows", rows);

@@ -25,6 +25,11 @@ public record SessionEnd(UUID id, Instant ts, String session, long durationMs, l
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        out.number("duration_ms", durationMs).string("reason", reason).number("statements", statements);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         record.put("duration_ms", durationMs);
         record.put("statements", statements);

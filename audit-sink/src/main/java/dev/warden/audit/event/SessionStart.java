@@ -30,6 +30,14 @@ public record SessionStart(UUID id, Instant ts, String session, AuditIdentity id
     }
 
     @Override
+    public void writeCanonical(CanonicalWriter out) {
+        client.write(out.object("client")).end();
+        out.string("environment", environment);
+        identity.write(out.object("identity")).end();
+        out.string("policy_version", policyVersion);
+    }
+
+    @Override
     public void writeFields(ObjectNode record) {
         identity.write(record.putObject("identity"));
         client.write(record.putObject("client"));

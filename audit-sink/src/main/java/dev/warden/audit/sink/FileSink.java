@@ -30,9 +30,11 @@ public final class FileSink implements AuditSink {
     private final Duration rotateInterval;
     private final AtomicLong forces = new AtomicLong();
 
-    private FileChannel channel;
+    // Volatile: the audit log's writer may fsync (sync()) while another thread appends under the log's lock.
+    private volatile FileChannel channel;
     private long size;
     private long openedAtNanos;
+    private volatile boolean unsynced;
 
     public FileSink(Path dir, long rotateBytes, Duration rotateInterval) {
         this.dir = dir;
@@ -93,6 +95,15 @@ public final class FileSink implements AuditSink {
 
     @Override
     public void write(List<ChainedRecord> records) throws IOException {
+        write(records, true);
+    }
+
+    /**
+     * Writes records in order; with {@code force} they are fsync'd before this returns, without it they are in
+     * the operating system's page cache (they survive the process, not the host) until {@link #sync}. A file
+     * left for a new one is fsync'd first either way.
+     */
+    public void write(List<ChainedRecord> records, boolean force) throws IOException {
         if (records.isEmpty()) {
             return;
         }
@@ -117,8 +128,10 @@ public final class FileSink implements AuditSink {
                 while (buffer.hasRemaining()) {
                     channel.write(buffer);
                 }
-                channel.force(false);
-                forces.incrementAndGet();
+                unsynced = true;
+                if (force) {
+                    force();
+                }
                 size += bytes;
                 from = to;
             }
@@ -129,6 +142,41 @@ public final class FileSink implements AuditSink {
         }
     }
 
+    /**
+     * Makes everything written so far durable; a no-op when nothing is waiting. May run while another thread
+     * writes (the log serializes writes, not syncs): what that write adds is left for the next sync.
+     */
+    public void sync() throws IOException {
+        FileChannel current = channel;
+        if (current == null || !unsynced) {
+            return;
+        }
+        unsynced = false;
+        try {
+            current.force(false);
+            forces.incrementAndGet();
+        } catch (IOException e) {
+            unsynced = true;
+            throw new IOException(reason(e), e);
+        }
+    }
+
+    /** Whether {@code bytes} more go into the current file without opening a new one. */
+    public boolean fits(int bytes) {
+        return channel != null && !rotationDue() && size + bytes <= rotateBytes;
+    }
+
+    /** Whether records were written since the last fsync. */
+    public boolean unsynced() {
+        return channel != null && unsynced;
+    }
+
+    private void force() throws IOException {
+        channel.force(false);
+        forces.incrementAndGet();
+        unsynced = false;
+    }
+
     private boolean rotationDue() {
         if (size >= rotateBytes) {
             return true;
@@ -137,6 +185,9 @@ public final class FileSink implements AuditSink {
     }
 
     private void openNewFile(long firstSeq) throws IOException {
+        if (channel != null && unsynced) {
+            force();
+        }
         closeChannel();
         Files.createDirectories(dir);
         for (int attempt = 0; ; attempt++) {
@@ -166,6 +217,7 @@ public final class FileSink implements AuditSink {
                 // Nothing left to do with a channel that failed to close.
             }
             channel = null;
+            unsynced = false;
         }
     }
 
@@ -178,6 +230,11 @@ public final class FileSink implements AuditSink {
 
     @Override
     public void close() {
+        try {
+            sync();
+        } catch (IOException e) {
+            // Closing anyway; the failure was the last chance and there is no caller left to tell.
+        }
         closeChannel();
     }
 }

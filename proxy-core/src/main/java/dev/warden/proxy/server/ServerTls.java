@@ -49,7 +49,7 @@ public final class ServerTls {
             log.info("tls.certificate source=self-signed subject=\"{}\" sha256={}",
                     cert.getSubjectX500Principal().getName(), fingerprint(cert));
         }
-        return builder.protocols("TLSv1.3", "TLSv1.2").build();
+        return builder.sslProvider(TlsProvider.get()).protocols("TLSv1.3", "TLSv1.2").build();
     }
 
     private static KeyPair generateKeys() throws GeneralSecurityException {

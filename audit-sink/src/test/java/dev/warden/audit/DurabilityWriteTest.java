@@ -1,0 +1,113 @@
+package dev.warden.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.audit.chain.LogFiles;
+import dev.warden.audit.verify.VerifyReport;
+import dev.warden.config.AuditSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code audit.durability: write}: acknowledged once written to the OS, fsync'd within the sync interval. */
+class DurabilityWriteTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void writeModeAcknowledgesBeforeTheFsyncAndSyncsWithinTheInterval() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofSeconds(2));
+        try (AuditLog log = AuditLog.open(settings)) {
+            long fsyncsBefore = log.stats().fsyncs();
+            int n = 50;
+            for (int i = 0; i < n; i++) {
+                long seq = log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
+                // Acknowledged means readable by another process now, fsync or not.
+                String text = Files.readString(LogFiles.list(logDir).get(0).path(), StandardCharsets.UTF_8);
+                assertTrue(text.contains("\"seq\":" + seq + ","),
+                        "record " + seq + " is in the file when acknowledged");
+            }
+            long fsyncsAfterAppends = log.stats().fsyncs() - fsyncsBefore;
+            assertTrue(fsyncsAfterAppends <= 1, n + " sequential appends took " + fsyncsAfterAppends
+                    + " fsyncs: write mode must not fsync per record");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (log.stats().fsyncs() == fsyncsBefore + fsyncsAfterAppends && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(log.stats().fsyncs() > fsyncsBefore + fsyncsAfterAppends,
+                    "the written records are fsync'd within the interval without further appends");
+            assertTrue(log.healthy());
+        }
+        assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
+    }
+
+    @Test
+    void concurrentWriteModeAppendsKeepOneChainAcrossRotationsAndCheckpoints() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        // Small files and frequent checkpoints: appends alternate between the caller's thread and the writer.
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 64 * 1024, 50)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(20));
+        int threads = 6;
+        int perThread = 400;
+        java.util.Set<Long> seqs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (AuditLog log = AuditLog.open(settings)) {
+            Fixtures.concurrently(threads, session -> {
+                for (int i = 0; i < perThread; i++) {
+                    long q = log.append(Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i)).join();
+                    seqs.add(q);
+                    // A result appended without waiting, then the next query: order per session is kept.
+                    log.append(Fixtures.result(session, q, 1));
+                }
+            });
+            assertTrue(log.healthy());
+        }
+        assertEquals(threads * perThread, seqs.size());
+        assertTrue(LogFiles.list(logDir).size() > 1, "rotated");
+        VerifyReport report = Fixtures.verified(logDir, keyFile);
+        assertEquals(0, report.unsignedTail());
+        assertTrue(report.records() >= 2L * threads * perThread, report.summary());
+    }
+
+    @Test
+    void appendsFromCompletionCallbacksUnderContentionNeitherHangNorBreakTheChain() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 100)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(20));
+        int threads = 4;
+        int perThread = 300;
+        try (AuditLog log = AuditLog.open(settings)) {
+            Fixtures.concurrently(threads, session -> {
+                for (int i = 0; i < perThread; i++) {
+                    // The callback may run inside another thread's write, holding the log: it appends again.
+                    log.append(Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i))
+                            .thenCompose(seq -> log.append(Fixtures.result(session, seq, 1)))
+                            .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            });
+        }
+        VerifyReport report = Fixtures.verified(logDir, keyFile);
+        assertTrue(report.records() >= 2L * threads * perThread, report.summary());
+    }
+
+    @Test
+    void fsyncModeStillSyncsEveryBatch() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            long before = log.stats().fsyncs();
+            for (int i = 0; i < 10; i++) {
+                log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
+            }
+            assertTrue(log.stats().fsyncs() - before >= 10, "one fsync per sequential append");
+        }
+    }
+}

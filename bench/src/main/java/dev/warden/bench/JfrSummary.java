@@ -1,0 +1,96 @@
+package dev.warden.bench;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import jdk.jfr.Configuration;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordedStackTrace;
+import jdk.jfr.consumer.RecordingFile;
+
+/**
+ * A JFR recording of this JVM (Warden and the idle harness) while pgbench runs through Warden, summarised as
+ * the methods most often on top of a CPU sample, the first Warden method on the sampled stacks, and the share
+ * of samples per thread group. {@code jfr print --events jdk.ExecutionSample FILE} gives the raw samples when
+ * the file is kept ({@code -Dwarden.bench.jfr=FILE}).
+ */
+final class JfrSummary {
+
+    private static final int TOP = 15;
+
+    private final Recording recording;
+    private final Path file;
+
+    private JfrSummary(Recording recording, Path file) {
+        this.recording = recording;
+        this.file = file;
+    }
+
+    static JfrSummary start(Path file) throws IOException, java.text.ParseException {
+        Recording recording = new Recording(Configuration.getConfiguration("profile"));
+        recording.setToDisk(true);
+        recording.start();
+        return new JfrSummary(recording, file);
+    }
+
+    /** Stops the recording, writes it to the file and returns the summary in Markdown. */
+    String stopAndSummarise() throws IOException {
+        recording.stop();
+        recording.dump(file);
+        recording.close();
+        Map<String, Integer> topFrames = new HashMap<>();
+        Map<String, Integer> wardenFrames = new HashMap<>();
+        Map<String, Integer> threads = new HashMap<>();
+        int samples = 0;
+        for (RecordedEvent event : RecordingFile.readAllEvents(file)) {
+            if (!event.getEventType().getName().equals("jdk.ExecutionSample")) {
+                continue;
+            }
+            RecordedStackTrace stack = event.getStackTrace();
+            if (stack == null || stack.getFrames().isEmpty()) {
+                continue;
+            }
+            samples++;
+            List<RecordedFrame> frames = stack.getFrames();
+            topFrames.merge(name(frames.get(0)), 1, Integer::sum);
+            for (RecordedFrame f : frames) {
+                if (f.isJavaFrame() && f.getMethod().getType().getName().startsWith("dev.warden.")) {
+                    wardenFrames.merge(name(f), 1, Integer::sum);
+                    break;
+                }
+            }
+            var thread = event.getThread("sampledThread");
+            threads.merge(thread == null ? "?" : group(thread.getJavaName()), 1, Integer::sum);
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "JFR (settings=profile) over the Warden runs: %d CPU samples; "
+                + "recording %s%n%n", samples, file));
+        table(out, "thread group", threads, samples);
+        table(out, "top frame (self time)", topFrames, samples);
+        table(out, "first Warden frame on the stack", wardenFrames, samples);
+        return out.toString();
+    }
+
+    private static void table(StringBuilder out, String title, Map<String, Integer> counts, int total) {
+        out.append("| ").append(title).append(" | samples | share |\n|---|---:|---:|\n");
+        counts.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(TOP)
+                .forEach(e -> out.append(String.format(Locale.ROOT, "| `%s` | %d | %.1f %% |%n", e.getKey(),
+                        e.getValue(), 100.0 * e.getValue() / Math.max(1, total))));
+        out.append('\n');
+    }
+
+    private static String name(RecordedFrame frame) {
+        String type = frame.getMethod().getType().getName();
+        return type.substring(type.lastIndexOf('.') + 1) + "." + frame.getMethod().getName();
+    }
+
+    /** Thread names without their numbers: {@code warden-io-3} and {@code warden-io-4} are one group. */
+    private static String group(String name) {
+        return name == null ? "?" : name.replaceAll("[-#]?\\d+$", "");
+    }
+}
