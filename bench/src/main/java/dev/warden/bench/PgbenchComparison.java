@@ -346,7 +346,7 @@ public final class PgbenchComparison {
                       audience: warden
                 environments:
                   %s:
-                    upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s }
+                    upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 audit:
                   sinks: [ { type: file, dir: "${AUDIT_DIR}" } ]

@@ -85,6 +85,11 @@ final class DemoGuide {
         }
 
         out.append('\n').append(" Tour\n");
+        if (db.isEmbedded()) {
+            out.append(" 0. Who you are to PostgreSQL. As alice, then as support-bot:   SELECT current_user;\n")
+                    .append("    each runs as a role of their own (wd_alice@demo.warden), a member of shop_readwrite\n")
+                    .append("    or shop_readonly: PostgreSQL's own privileges are the floor under Warden's rules.\n");
+        }
         out.append(" 1. Masking. As alice, then as carol:   SELECT * FROM customers LIMIT 5;\n")
                 .append("    alice sees e-mails, phones, card numbers and SSNs masked; carol (pii-readers) sees them in\n")
                 .append("    clear. support-bot is an agent: masked although it is in pii-readers (agents: never).\n");

@@ -54,7 +54,7 @@ public final class SessionLogins implements AutoCloseable {
     public Optional<LoginRefusal> refusal(Environment env, Identity who, Map<String, String> startupParameters) {
         Optional<String> roleOption = StartupRoleOptions.roleChange(startupParameters);
         if (roleOption.isPresent()) {
-            return Optional.of(new LoginRefusal(SqlState.INSUFFICIENT_PRIVILEGE, "startup parameter \""
+            return Optional.of(new LoginRefusal(SqlState.INSUFFICIENT_PRIVILEGE, "startup setting \""
                     + roleOption.get() + "\" would change the database role; Warden chooses the role from the policy"));
         }
         if (env.roles().isPresent() && rule(env, who).isEmpty()) {

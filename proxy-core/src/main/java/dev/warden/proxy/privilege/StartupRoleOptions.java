@@ -54,7 +54,7 @@ final class StartupRoleOptions {
                 // The server turns '-' into '_' in names given as --name=value.
                 String name = (eq < 0 ? setting : setting.substring(0, eq)).replace('-', '_').toLowerCase(Locale.ROOT);
                 if (ROLE_SETTINGS.contains(name)) {
-                    return Optional.of("options: " + w + (w.equals("-c") ? " " + setting : ""));
+                    return Optional.of("options=" + w + (w.equals("-c") ? " " + setting : ""));
                 }
             }
         }
