@@ -558,9 +558,12 @@ public final class PolicyLoader {
         return m.path().isEmpty() ? key : m.path() + "." + key;
     }
 
-    /** {@code file:line:column} of a node, for findings made after loading (e.g. against a live database). */
+    /**
+     * {@code file:line:column: dotted.path} of a node, in the form of {@link PolicyException}'s messages, for
+     * findings made after loading (against a live database, say).
+     */
     String origin(Node node) {
-        return source + ":" + node.mark().line() + ":" + node.mark().column();
+        return source + ":" + node.mark().line() + ":" + node.mark().column() + ": " + node.path();
     }
 
     PolicyException error(Node node, String reason) {

@@ -7,7 +7,7 @@ import java.util.Set;
  * One entry of an environment's role map: who it applies to, the PostgreSQL role they run as, and (when Warden
  * logs in as the role itself rather than provisioning a role per identity) that role's password.
  *
- * @param origin {@code file:line:column} of the entry's {@code role} value, so checks against a live database
+ * @param origin {@code file:line:column: path} of the entry's {@code role} value, so checks against a live database
  *     (missing role, superuser) can point at the line to fix
  */
 public record RoleRule(IdentityScope who, String role, Secret password, String origin) {
