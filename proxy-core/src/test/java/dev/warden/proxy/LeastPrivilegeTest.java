@@ -32,6 +32,7 @@ class LeastPrivilegeTest {
         TestPostgres pg = TestPostgres.start();
         try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
             s.execute("CREATE ROLE lp_provisioner LOGIN CREATEROLE");
+            s.execute("CREATE ROLE lp_shared_reader LOGIN");
             for (String role : new String[] {"lp_readonly", "lp_readwrite", "lp_admin"}) {
                 s.execute("CREATE ROLE " + role + " NOLOGIN");
                 s.execute("GRANT " + role + " TO lp_provisioner WITH ADMIN OPTION");
@@ -53,6 +54,10 @@ class LeastPrivilegeTest {
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
                     allow: [ { groups: [eng, dba, ops] }, { users: [etl@example.com] } ]
                 %s
+                  shared:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
+                    allow: [ { groups: [eng] } ]
+                    roles: { map: [ { groups: [eng], role: lp_shared_reader } ] }
                   guarded:
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
                     allow: [ { groups: [eng, dba] } ]
@@ -108,6 +113,13 @@ class LeastPrivilegeTest {
             // The password was rotated for the session and is valid for minutes only.
             assertEquals("true", scalar(direct, "SELECT (rolvaliduntil < now() + interval '11 minutes')::text "
                     + "FROM pg_roles WHERE rolname = 'wd_alice@example.com'"));
+        }
+    }
+
+    @Test
+    void withSharedProvisioningTheSessionLogsInAsTheMappedRoleItself() throws SQLException {
+        try (Connection alice = as("shared", WardenHarness.USER, "eng")) {
+            assertEquals("lp_shared_reader", scalar(alice, "SELECT current_user"));
         }
     }
 
