@@ -299,10 +299,6 @@ public final class PolicyLoader {
             log.warn("environment={} has no allow rules: nobody can connect to it", name);
         }
         Optional<RoleMapping> roles = RoleSection.read(this, optionalMap(m, "roles"));
-        if (roles.isEmpty()) {
-            log.warn("environment={} has no roles map: every session logs in as upstream user {}, so PostgreSQL "
-                    + "cannot tell identities apart (see \"Least privilege\" in the README)", name, upstream.user());
-        }
         return new Environment(name, upstream, allow, bool(m, "production", false),
                 bool(m, "baseline_guardrails", true), roles);
     }

@@ -133,6 +133,11 @@ public final class SessionLogins implements AutoCloseable {
      */
     public void checkAtStartup(Collection<Environment> environments) {
         for (Environment env : environments) {
+            if (env.roles().isEmpty()) {
+                log.warn("environment={} has no roles map: every session logs in as upstream user {}, so PostgreSQL "
+                        + "cannot tell identities apart (see \"Least privilege\" in the README)", env.name(),
+                        env.upstream().user());
+            }
             try {
                 check(env);
                 verified.put(env, CompletableFuture.completedFuture(null));
