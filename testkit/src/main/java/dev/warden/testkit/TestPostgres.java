@@ -113,6 +113,7 @@ public final class TestPostgres implements AutoCloseable {
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                     "-keyout", "server.key", "-out", "server.crt");
             Path copy = Files.createTempFile("warden-test-pg-", ".crt");
+            copy.toFile().deleteOnExit();
             Files.copy(dir.resolve("server.crt"), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             lastCertificate = copy;
             Files.setPosixFilePermissions(dir.resolve("server.key"),
