@@ -218,6 +218,34 @@ class LeastPrivilegeTest {
     }
 
     @Test
+    void twoWardenReplicasLoggingOneIdentityInAtOnceTakeTurns() throws Exception {
+        // Each replica rotates the role's password; the advisory lock keeps one's rotation out of the other's login.
+        try (var second = dev.warden.proxy.server.WardenServer.start(warden.policy())) {
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+            try {
+                java.util.List<java.util.concurrent.Future<String>> logins = new java.util.ArrayList<>();
+                for (int i = 0; i < 12; i++) {
+                    int port = i % 2 == 0 ? warden.port() : second.port();
+                    logins.add(pool.submit(() -> {
+                        java.util.Properties props = new java.util.Properties();
+                        props.setProperty("user", CAROL);
+                        props.setProperty("password", warden.issuer.token().email(CAROL).groups("eng").sign());
+                        try (Connection c = java.sql.DriverManager.getConnection(
+                                "jdbc:postgresql://127.0.0.1:" + port + "/least?sslmode=require", props)) {
+                            return scalar(c, "SELECT current_user");
+                        }
+                    }));
+                }
+                for (var login : logins) {
+                    assertEquals("wd_carol@example.com", login.get());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void startupOptionsThatChangeTheRoleAreRefused() {
         for (String extra : new String[] {"options=-c%20role%3Dlp_admin", "options=--role%3Dlp_admin",
                 "options=-csession_authorization%3Dpostgres"}) {

@@ -139,6 +139,11 @@ public final class WardenHarness implements AutoCloseable {
         return server;
     }
 
+    /** The policy this Warden runs, for tests that start a second replica of it. */
+    public Policy policy() {
+        return policy;
+    }
+
     /** A token for {@link #USER} in group {@code eng}. */
     public String token() {
         return issuer.token().email(USER).groups("eng").sign();

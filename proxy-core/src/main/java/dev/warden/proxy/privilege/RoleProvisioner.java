@@ -59,13 +59,57 @@ final class RoleProvisioner implements AutoCloseable {
         String verifier = ScramVerifier.of(password);
         Connection c = connection();
         try {
-            provision(c, roles, role, username, rule.role(), verifier);
+            lock(c, role);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
             throw e;
         }
+        try {
+            provision(c, roles, role, username, rule.role(), verifier);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            unlock(role);
+            throw e;
+        }
         return new UpstreamLogin(role, Secret.of(password));
+    }
+
+    /**
+     * Other Warden replicas may log the same identity in at the same moment, and each login changes the password:
+     * a session-level advisory lock on the role name, held from the change until {@link #unlock} after the login,
+     * makes them take turns (a broken connection drops the lock, never leaving it held).
+     */
+    private static void lock(Connection c, String role) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_lock(?)")) {
+            ps.setLong(1, lockKey(role));
+            ps.execute();
+        }
+    }
+
+    /** Ends the turn {@link #provision} took; called once the login with the new password has finished. */
+    synchronized void unlock(String role) {
+        try {
+            if (connection != null && !connection.isClosed()) {
+                try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.pg_advisory_unlock(?)")) {
+                    ps.setLong(1, lockKey(role));
+                    ps.execute();
+                }
+                connection.commit();
+            }
+        } catch (SQLException e) {
+            // The lock went with the connection, or goes with it now.
+            close();
+        }
+    }
+
+    private static long lockKey(String role) {
+        long key = 0x5741524445_4EL; // "WARDEN": keeps Warden's keys apart from an application's small numbers
+        for (byte b : role.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            key = key * 31 + b;
+        }
+        return key;
     }
 
     private void provision(Connection c, RoleMapping roles, String role, String username, String mapped,
@@ -144,6 +188,8 @@ final class RoleProvisioner implements AutoCloseable {
             try (Statement s = connection.createStatement()) {
                 // literal() doubles quotes and relies on this; it is the default since PostgreSQL 9.1.
                 s.execute("SET standard_conforming_strings = on");
+                // A replica that holds an identity's turn finishes in milliseconds; never wait without end.
+                s.execute("SET lock_timeout = '10s'");
             }
             connection.setAutoCommit(false);
         }

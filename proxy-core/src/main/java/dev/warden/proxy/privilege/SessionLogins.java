@@ -82,7 +82,8 @@ public final class SessionLogins implements AutoCloseable {
     }
 
     private CompletableFuture<Lease> provisioned(Environment env, RoleMapping roles, Identity who, RoleRule rule) {
-        String key = env.name() + '\0' + RoleNames.forIdentity(roles.rolePrefix(), who.username());
+        String role = RoleNames.forIdentity(roles.rolePrefix(), who.username());
+        String key = env.name() + '\0' + role;
         CompletableFuture<Void> mine = new CompletableFuture<>();
         CompletableFuture<Void> previous = inFlight.put(key, mine);
         Runnable release = () -> {
@@ -90,10 +91,14 @@ public final class SessionLogins implements AutoCloseable {
             mine.complete(null);
         };
         RoleProvisioner provisioner = provisioner(env);
+        Runnable releaseAfterLogin = () -> {
+            release.run();
+            blocking.execute(() -> provisioner.unlock(role));
+        };
         CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
         return turn.thenApplyAsync(v -> {
             try {
-                return new Lease(provisioner.provision(who.username(), rule), release);
+                return new Lease(provisioner.provision(who.username(), rule), releaseAfterLogin);
             } catch (SQLException e) {
                 throw new UpstreamException("cannot provision the database role of \"" + who.username()
                         + "\" in environment \"" + env.name() + "\": " + e.getMessage(), e);

@@ -10,8 +10,9 @@
  * {@code warden policy check --connect} and for the start-up refusal of superuser logins.
  *
  * <p>Limits: provisioning and the checks use one JDBC connection per environment as the upstream user, on the
- * blocking executor, one at a time; logins of the same identity are serialised from the password change to the
- * end of the upstream login (two Warden replicas provisioning the same identity at the same instant can still
- * race: the loser's login fails and the client retries). Roles no longer used are left in place (see README).
+ * blocking executor, one at a time, so provisioning logins of one environment queue behind each other; logins
+ * of the same identity take turns from the password change to the end of the upstream login, within one Warden
+ * (a future chain) and across replicas (a PostgreSQL advisory lock on the role name, waited for at most 10 s).
+ * Roles no longer used are left in place (see README).
  */
 package dev.warden.proxy.privilege;
