@@ -199,21 +199,8 @@ class LeastPrivilegeTest {
     @Test
     void twoSessionsOfOneIdentityAtOnceBothLogIn() throws Exception {
         // Each login rotates the role's password: the second must wait for the first to authenticate.
-        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
-        try {
-            java.util.List<java.util.concurrent.Future<String>> logins = new java.util.ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                logins.add(pool.submit(() -> {
-                    try (Connection c = as("least", CAROL, "eng")) {
-                        return scalar(c, "SELECT current_user");
-                    }
-                }));
-            }
-            for (var login : logins) {
-                assertEquals("wd_carol@example.com", login.get());
-            }
-        } finally {
-            pool.shutdownNow();
+        for (String user : carolLoginsAtOnce(4, warden.port())) {
+            assertEquals("wd_carol@example.com", user);
         }
     }
 
@@ -221,27 +208,36 @@ class LeastPrivilegeTest {
     void twoWardenReplicasLoggingOneIdentityInAtOnceTakeTurns() throws Exception {
         // Each replica rotates the role's password; the advisory lock keeps one's rotation out of the other's login.
         try (var second = dev.warden.proxy.server.WardenServer.start(warden.policy())) {
-            var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
-            try {
-                java.util.List<java.util.concurrent.Future<String>> logins = new java.util.ArrayList<>();
-                for (int i = 0; i < 12; i++) {
-                    int port = i % 2 == 0 ? warden.port() : second.port();
-                    logins.add(pool.submit(() -> {
-                        java.util.Properties props = new java.util.Properties();
-                        props.setProperty("user", CAROL);
-                        props.setProperty("password", warden.issuer.token().email(CAROL).groups("eng").sign());
-                        try (Connection c = java.sql.DriverManager.getConnection(
-                                "jdbc:postgresql://127.0.0.1:" + port + "/least?sslmode=require", props)) {
-                            return scalar(c, "SELECT current_user");
-                        }
-                    }));
-                }
-                for (var login : logins) {
-                    assertEquals("wd_carol@example.com", login.get());
-                }
-            } finally {
-                pool.shutdownNow();
+            for (String user : carolLoginsAtOnce(12, warden.port(), second.port())) {
+                assertEquals("wd_carol@example.com", user);
             }
+        }
+    }
+
+    /** {@code current_user} of {@code logins} concurrent logins of carol, spread over the Wardens on {@code ports}. */
+    private static java.util.List<String> carolLoginsAtOnce(int logins, int... ports) throws Exception {
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            java.util.List<java.util.concurrent.Future<String>> futures = new java.util.ArrayList<>();
+            for (int i = 0; i < logins; i++) {
+                int port = ports[i % ports.length];
+                futures.add(pool.submit(() -> {
+                    java.util.Properties props = new java.util.Properties();
+                    props.setProperty("user", CAROL);
+                    props.setProperty("password", warden.issuer.token().email(CAROL).groups("eng").sign());
+                    try (Connection c = java.sql.DriverManager.getConnection(
+                            "jdbc:postgresql://127.0.0.1:" + port + "/least?sslmode=require", props)) {
+                        return scalar(c, "SELECT current_user");
+                    }
+                }));
+            }
+            java.util.List<String> users = new java.util.ArrayList<>();
+            for (var f : futures) {
+                users.add(f.get());
+            }
+            return users;
+        } finally {
+            pool.shutdownNow();
         }
     }
 
