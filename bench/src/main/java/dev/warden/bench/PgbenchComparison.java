@@ -441,7 +441,7 @@ public final class PgbenchComparison {
                       audience: warden
                 environments:
                   %s:
-                    upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s }
+                    upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 guardrails:
                   baseline: true

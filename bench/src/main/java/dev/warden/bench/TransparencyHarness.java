@@ -241,7 +241,7 @@ public final class TransparencyHarness {
                       audience: warden
                 environments:
                   %s:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: postgres, password_env: UPSTREAM_PASSWORD, tls: disable }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: postgres, password_env: UPSTREAM_PASSWORD, tls: disable, allow_superuser: true }
                     allow: [ { groups: [regress] } ]
                     baseline_guardrails: false
                 %s

@@ -279,7 +279,7 @@ public final class PolicyLoader {
     }
 
     private Environment environment(String name, MapNode m) throws PolicyException {
-        expectKeys(m, "upstream", "allow", "production", "baseline_guardrails");
+        expectKeys(m, "upstream", "allow", "production", "baseline_guardrails", "roles");
         Upstream upstream = upstream(requiredMap(m, "upstream", "every environment needs an upstream"));
         List<AccessRule> allow = new ArrayList<>();
         Optional<Node> allowNode = node(m, "allow");
@@ -298,8 +298,9 @@ public final class PolicyLoader {
         if (allow.isEmpty()) {
             log.warn("environment={} has no allow rules: nobody can connect to it", name);
         }
+        Optional<RoleMapping> roles = RoleSection.read(this, optionalMap(m, "roles"));
         return new Environment(name, upstream, allow, bool(m, "production", false),
-                bool(m, "baseline_guardrails", true));
+                bool(m, "baseline_guardrails", true), roles);
     }
 
     private Upstream upstream(MapNode m) throws PolicyException {
@@ -309,12 +310,36 @@ public final class PolicyLoader {
                     "inline passwords are not allowed: put secrets in password_env or password_file");
         }
         expectKeys(m, "host", "port", "database", "user", "password_env", "password_file", "tls", "root_cert",
-                "connect_timeout");
+                "connect_timeout", "allow_superuser");
         String host = requiredString(m, "host");
         int port = integer(m, "port", 5432, 1, 65535);
         String database = requiredString(m, "database");
         String user = requiredString(m, "user");
+        String userOrigin = origin(requiredScalar(m, "user"));
 
+        Secret password = secret(m);
+
+        TlsMode tls = TlsMode.REQUIRE;
+        Optional<ScalarNode> tlsNode = scalar(m, "tls");
+        if (tlsNode.isPresent()) {
+            String text = tlsNode.get().text().trim();
+            tls = switch (text) {
+                case "disable" -> TlsMode.DISABLE;
+                case "require" -> TlsMode.REQUIRE;
+                case "verify-full" -> TlsMode.VERIFY_FULL;
+                default -> throw error(tlsNode.get(), "unknown tls mode '" + text + "'"
+                        + suggestion(text, List.of("disable", "require", "verify-full"))
+                        .orElse("; expected disable, require or verify-full"));
+            };
+        }
+        Optional<Path> rootCert = existingFile(m, "root_cert");
+        Duration connectTimeout = duration(m, "connect_timeout", Duration.ofSeconds(5), false);
+        return new Upstream(host, port, database, user, password, tls, rootCert, connectTimeout,
+                bool(m, "allow_superuser", false), userOrigin);
+    }
+
+    /** {@code password_env} or {@code password_file} of a mapping; {@link Secret#none()} when neither is given. */
+    Secret secret(MapNode m) throws PolicyException {
         Optional<ScalarNode> passwordEnv = scalar(m, "password_env");
         Optional<ScalarNode> passwordFile = scalar(m, "password_file");
         Secret password = Secret.none();
@@ -340,23 +365,7 @@ public final class PolicyLoader {
                 throw error(passwordFile.get(), "cannot read password file " + file + ": " + e.getMessage());
             }
         }
-
-        TlsMode tls = TlsMode.REQUIRE;
-        Optional<ScalarNode> tlsNode = scalar(m, "tls");
-        if (tlsNode.isPresent()) {
-            String text = tlsNode.get().text().trim();
-            tls = switch (text) {
-                case "disable" -> TlsMode.DISABLE;
-                case "require" -> TlsMode.REQUIRE;
-                case "verify-full" -> TlsMode.VERIFY_FULL;
-                default -> throw error(tlsNode.get(), "unknown tls mode '" + text + "'"
-                        + suggestion(text, List.of("disable", "require", "verify-full"))
-                        .orElse("; expected disable, require or verify-full"));
-            };
-        }
-        Optional<Path> rootCert = existingFile(m, "root_cert");
-        Duration connectTimeout = duration(m, "connect_timeout", Duration.ofSeconds(5), false);
-        return new Upstream(host, port, database, user, password, tls, rootCert, connectTimeout);
+        return password;
     }
 
     // ---- typed access to the tree ---------------------------------------------------------------------------
@@ -543,6 +552,14 @@ public final class PolicyLoader {
 
     static String child(MapNode m, String key) {
         return m.path().isEmpty() ? key : m.path() + "." + key;
+    }
+
+    /**
+     * {@code file:line:column: dotted.path} of a node, in the form of {@link PolicyException}'s messages, for
+     * findings made after loading (against a live database, say).
+     */
+    String origin(Node node) {
+        return source + ":" + node.mark().line() + ":" + node.mark().column() + ": " + node.path();
     }
 
     PolicyException error(Node node, String reason) {

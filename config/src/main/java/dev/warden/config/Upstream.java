@@ -5,9 +5,16 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 
-/** The real PostgreSQL server behind one environment, and how Warden logs in to it. */
+/**
+ * The real PostgreSQL server behind one environment, and how Warden logs in to it. {@code user} is Warden's own
+ * login: sessions use it when the environment maps no roles; otherwise Warden uses it for its catalog reads and,
+ * with per-identity provisioning, to create the identities' roles. {@code allowSuperuser} lets it (or a mapped
+ * role) be a superuser, which Warden otherwise refuses. {@code userOrigin} is {@code file:line:column: path} of
+ * {@code user}, for findings against a live database.
+ */
 public record Upstream(String host, int port, String database, String user, Secret password, TlsMode tls,
-                       Optional<Path> rootCert, Duration connectTimeout) {
+                       Optional<Path> rootCert, Duration connectTimeout, boolean allowSuperuser,
+                       String userOrigin) {
 
     public Upstream {
         Objects.requireNonNull(host, "host");
@@ -17,5 +24,6 @@ public record Upstream(String host, int port, String database, String user, Secr
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(rootCert, "rootCert");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
+        Objects.requireNonNull(userOrigin, "userOrigin");
     }
 }

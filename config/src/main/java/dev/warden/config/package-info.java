@@ -6,7 +6,10 @@
  * line, column and dotted path of the offending node ({@link dev.warden.config.PolicyException}), and unknown
  * keys are errors, because a misspelt key must never silently switch a safeguard off. Secrets are read from
  * the environment or a file, never inline, and are wrapped in {@link dev.warden.config.Secret} so they do not
- * leak through {@code toString}.
+ * leak through {@code toString}. An environment's {@link dev.warden.config.RoleMapping} says which PostgreSQL
+ * role each session runs as; its rules and the upstream user remember their {@code file:line:column: path}
+ * ({@link dev.warden.config.RoleRule#origin()}), so checks made later against a live database can point at
+ * the line to fix.
  *
  * <p>Limits: only the {@code listen}, {@code identity} and {@code environments} sections are modelled so far;
  * the other sections of the design sketch ({@code guardrails}, {@code masking}, {@code audit},

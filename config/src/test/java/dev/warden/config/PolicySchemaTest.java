@@ -82,9 +82,16 @@ class PolicySchemaTest {
                       tls: verify-full
                       root_cert: root.crt
                       connect_timeout: 5s
+                      allow_superuser: false
                     allow: [ { groups: [dba], users: [alice@example.com] } ]
+                    roles:
+                      provision: per_identity
+                      role_prefix: wd_
+                      map: [ { agents: true, role: app_readonly }, { groups: [dba], users: [bob@example.com], role: app_admin } ]
                   dev:
                     upstream: { host: localhost, database: app, user: warden, password_env: DEV_PASSWORD }
+                    roles:
+                      map: [ { role: dev_reader, password_env: DEV_PASSWORD }, { role: dev_writer, password_file: db-password } ]
                 guardrails:
                   baseline: true
                   disable: [truncate]

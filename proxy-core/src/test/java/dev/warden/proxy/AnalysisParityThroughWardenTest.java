@@ -59,7 +59,7 @@ class AnalysisParityThroughWardenTest {
     @BeforeAll
     static void start() {
         String upstream = "upstream: { host: 127.0.0.1, port: \"${PG_PORT}\", database: \"${DATABASE}\", user: "
-                + ROLE + ", password_env: UPSTREAM_PASSWORD, tls: require }";
+                + ROLE + ", password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }";
         warden = WardenHarness.start(TestPostgres.startLoggingStatements(), "  allow_plaintext_on_loopback: true\n", """
                   prod:
                     production: true

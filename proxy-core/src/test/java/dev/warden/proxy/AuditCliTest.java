@@ -55,7 +55,7 @@ class AuditCliTest {
                 """, """
                   prod:
                     production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 """)) {
             try (Connection c = warden.direct(); Statement s = c.createStatement()) {

@@ -48,7 +48,7 @@ class AuditWriteSurvivesKillTest {
                       issuers: [ { issuer: "%s", audience: warden } ]
                     environments:
                       dev:
-                        upstream: { host: 127.0.0.1, port: %d, database: postgres, user: %s, password_env: WARDEN_TEST_UPSTREAM_PASSWORD }
+                        upstream: { host: 127.0.0.1, port: %d, database: postgres, user: %s, password_env: WARDEN_TEST_UPSTREAM_PASSWORD, allow_superuser: true }
                         allow: [ { groups: [eng] } ]
                     audit:
                       sinks: [ { type: file, dir: "%s" } ]

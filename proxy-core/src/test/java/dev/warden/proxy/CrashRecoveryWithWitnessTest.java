@@ -70,7 +70,7 @@ class CrashRecoveryWithWitnessTest {
                     environments:
                       dev:
                         baseline_guardrails: false
-                        upstream: { host: 127.0.0.1, port: %d, database: %s, user: %s, password_env: WARDEN_TEST_UPSTREAM_PASSWORD, tls: require }
+                        upstream: { host: 127.0.0.1, port: %d, database: %s, user: %s, password_env: WARDEN_TEST_UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                         allow: [ { groups: [eng] } ]
                     audit:
                       sinks: [ { type: file, dir: "%s", rotate_bytes: 64KB } ]

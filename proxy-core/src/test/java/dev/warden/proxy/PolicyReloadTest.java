@@ -64,7 +64,7 @@ class PolicyReloadTest {
                   issuers: [ { issuer: "%s", audience: warden } ]
                 environments:
                   dev:
-                    upstream: { host: 127.0.0.1, port: %d, database: postgres, user: %s, tls: disable }
+                    upstream: { host: 127.0.0.1, port: %d, database: postgres, user: %s, tls: disable, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 audit: { sinks: [ { type: file, dir: audit } ] }
                 approvals: { store: { type: file, path: approvals } }

@@ -63,7 +63,7 @@ class ServeProcessTest {
                   issuers: [ { issuer: https://idp.example.com, audience: warden } ]
                 environments:
                   prod:
-                    upstream: { host: db, database: app, user: warden }
+                    upstream: { host: db, database: app, user: warden, allow_superuser: true }
                 """);
         Result r = run(List.of("policy", "check", policy.toString()));
         assertEquals(2, r.exit, r.output);
@@ -80,7 +80,7 @@ class ServeProcessTest {
                   issuers: [ { issuer: "%s", audience: warden } ]
                 environments:
                   dev:
-                    upstream: { host: 127.0.0.1, port: %d, database: postgres, user: %s, password_env: WARDEN_TEST_UPSTREAM_PASSWORD }
+                    upstream: { host: 127.0.0.1, port: %d, database: postgres, user: %s, password_env: WARDEN_TEST_UPSTREAM_PASSWORD, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 """.formatted(issuer.issuer(), pg.port(), TestPostgres.SCRAM_USER));
         ProcessBuilder pb = new ProcessBuilder(javaCommand(List.of("serve", "--config", policy.toString())))

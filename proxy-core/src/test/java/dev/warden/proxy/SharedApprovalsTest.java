@@ -78,7 +78,7 @@ class SharedApprovalsTest {
                 environments:
                   prod:
                     production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: %s, tls: disable }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: %s, tls: disable, allow_superuser: true }
                     allow: [ { groups: [eng, dba] } ]
                 guardrails:
                   - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }

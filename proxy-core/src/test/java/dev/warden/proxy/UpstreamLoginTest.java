@@ -23,22 +23,22 @@ class UpstreamLoginTest {
         // Environments share the harness database; ${PG_PORT} and the password come from the harness.
         warden = WardenHarness.start("", """
                   md5:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: %s, password_env: UPSTREAM_PASSWORD, tls: disable }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: %s, password_env: UPSTREAM_PASSWORD, tls: disable, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                   cleartext:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: %s, password_env: UPSTREAM_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: %s, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                   verified:
-                    upstream: { host: localhost, port: "${PG_PORT}", database: postgres, user: %s, tls: verify-full, root_cert: "${PG_CERT}" }
+                    upstream: { host: localhost, port: "${PG_PORT}", database: postgres, user: %s, tls: verify-full, root_cert: "${PG_CERT}", allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                   wrongpassword:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: %s, password_env: NOT_THE_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: %s, password_env: NOT_THE_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                   down:
-                    upstream: { host: 127.0.0.1, port: 1, database: postgres, user: nobody, tls: disable, connect_timeout: 2s }
+                    upstream: { host: 127.0.0.1, port: 1, database: postgres, user: nobody, tls: disable, connect_timeout: 2s, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                   dbaonly:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: postgres, tls: disable }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: postgres, user: postgres, tls: disable, allow_superuser: true }
                     allow: [ { groups: [dba] }, { users: [root@example.com] } ]
                 """.formatted(TestPostgres.MD5_USER, TestPostgres.CLEARTEXT_USER, TestPostgres.TLS_ONLY_USER,
                 TestPostgres.SCRAM_USER));

@@ -96,7 +96,7 @@ public final class WardenHarness implements AutoCloseable {
                 environments:
                   dev:
                     baseline_guardrails: false
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 %s
                 %s
@@ -137,6 +137,11 @@ public final class WardenHarness implements AutoCloseable {
 
     public WardenServer server() {
         return server;
+    }
+
+    /** The policy this Warden runs, for tests that start a second replica of it. */
+    public Policy policy() {
+        return policy;
     }
 
     /** A token for {@link #USER} in group {@code eng}. */

@@ -125,6 +125,8 @@ public final class TestPostgres implements AutoCloseable {
                     "host all " + CLEARTEXT_USER + " 127.0.0.1/32 password",
                     "hostssl all " + TLS_ONLY_USER + " 127.0.0.1/32 trust",
                     "hostnossl all " + TLS_ONLY_USER + " 127.0.0.1/32 reject",
+                    // Roles Warden provisions per identity (role_prefix wd_) prove their per-session password.
+                    "host all /^wd_ 127.0.0.1/32 scram-sha-256",
                     "host all all 127.0.0.1/32 trust",
                     "host all all ::1/128 trust", "")));
         } catch (IOException e) {

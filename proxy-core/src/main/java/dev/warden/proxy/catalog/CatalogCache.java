@@ -1,13 +1,10 @@
 package dev.warden.proxy.catalog;
 
 import dev.warden.config.Environment;
-import dev.warden.config.TlsMode;
-import dev.warden.config.Upstream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
@@ -16,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -164,19 +160,7 @@ public final class CatalogCache implements AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) {
-            Upstream u = environment.upstream();
-            Properties props = new Properties();
-            props.setProperty("user", u.user());
-            if (!u.password().isEmpty()) {
-                props.setProperty("password", u.password().reveal());
-            }
-            props.setProperty("sslmode", u.tls() == TlsMode.DISABLE ? "disable"
-                    : u.tls() == TlsMode.REQUIRE ? "require" : "verify-full");
-            u.rootCert().ifPresent(p -> props.setProperty("sslrootcert", p.toString()));
-            props.setProperty("ApplicationName", "warden-catalog");
-            props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
-            connection = DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
-                    + u.database(), props);
+            connection = dev.warden.proxy.upstream.UpstreamJdbc.open(environment.upstream(), "warden-catalog");
             log.info("catalog.connected env={}", environment.name());
         }
         return connection;

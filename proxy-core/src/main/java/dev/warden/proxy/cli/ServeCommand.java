@@ -31,6 +31,9 @@ final class ServeCommand implements Callable<Integer> {
         WardenServer server;
         try {
             server = WardenServer.start(policy);
+        } catch (dev.warden.proxy.privilege.SessionLogins.SuperuserRefusedException e) {
+            System.err.println("warden: refusing to start: " + e.getMessage());
+            return 1;
         } catch (Exception e) {
             System.err.println("warden: cannot listen on " + policy.listen().host() + ":" + policy.listen().port()
                     + ": " + e.getMessage());

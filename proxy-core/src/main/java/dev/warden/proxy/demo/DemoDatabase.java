@@ -27,6 +27,10 @@ import java.util.Optional;
 final class DemoDatabase implements AutoCloseable {
 
     static final String ROLE = "warden";
+    /** The roles the demo policy maps identities to (embedded cluster only): agents, the dba group, everyone else. */
+    static final String READ_ONLY = "shop_readonly";
+    static final String ADMIN = "shop_admin";
+    static final String READ_WRITE = "shop_readwrite";
     /** Upstream database per Warden environment, for the embedded cluster. */
     static final Map<String, String> EMBEDDED_DATABASES = Map.of("staging", "shop_staging", "prod", "shop_prod");
 
@@ -150,6 +154,14 @@ final class DemoDatabase implements AutoCloseable {
                     + "CREATE ROLE " + ROLE + " LOGIN; END IF; END$$");
             // The password lives in the data directory; setting it at each start keeps the two in step.
             s.execute("ALTER ROLE " + ROLE + " PASSWORD '" + password.replace("'", "''") + "'");
+            // Least privilege: warden is no superuser; it may create the identities' own roles (CREATEROLE) and
+            // grant them one of the mapped roles (ADMIN OPTION), which is all per-identity provisioning needs.
+            s.execute("ALTER ROLE " + ROLE + " CREATEROLE");
+            for (String role : List.of(READ_ONLY, READ_WRITE, ADMIN)) {
+                s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role + "') THEN "
+                        + "CREATE ROLE " + role + " NOLOGIN; END IF; END$$");
+                s.execute("GRANT " + role + " TO " + ROLE + " WITH ADMIN OPTION");
+            }
             for (String database : databases.values()) {
                 boolean exists;
                 try (var rs = s.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + database + "'")) {
@@ -171,9 +183,23 @@ final class DemoDatabase implements AutoCloseable {
                 if (ShopSeed.seedIfEmpty(c, seed++)) {
                     seeded++;
                 }
+                if (isEmbedded()) {
+                    grantTablePrivileges(c);
+                }
             }
         }
         return seeded;
+    }
+
+    /** What each mapped role may do with the shop's tables; warden owns them, so it grants. Idempotent. */
+    private static void grantTablePrivileges(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("GRANT USAGE ON SCHEMA public TO " + READ_ONLY + ", " + READ_WRITE + ", " + ADMIN);
+            s.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + READ_ONLY);
+            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + READ_WRITE);
+            s.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO " + ADMIN);
+            s.execute("GRANT CREATE ON SCHEMA public TO " + ADMIN);
+        }
     }
 
     /** A direct connection as the upstream role, bypassing Warden. */

@@ -85,6 +85,12 @@ final class DemoGuide {
         }
 
         out.append('\n').append(" Tour\n");
+        if (db.isEmbedded()) {
+            out.append(" 0. Who you are to PostgreSQL. As carol:   SELECT current_user;\n")
+                    .append("    wd_carol@demo.warden: everyone runs as a role of their own, a member of shop_readwrite\n")
+                    .append("    (support-bot: shop_readonly, bob: shop_admin), so PostgreSQL's own privileges are the\n")
+                    .append("    floor under Warden's rules. (alice sees role names masked, like any e-mail address.)\n");
+        }
         out.append(" 1. Masking. As alice, then as carol:   SELECT * FROM customers LIMIT 5;\n")
                 .append("    alice sees e-mails, phones, card numbers and SSNs masked; carol (pii-readers) sees them in\n")
                 .append("    clear. support-bot is an agent: masked although it is in pii-readers (agents: never).\n");

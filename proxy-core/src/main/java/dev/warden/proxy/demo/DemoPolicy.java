@@ -26,8 +26,29 @@ final class DemoPolicy {
     private DemoPolicy() {
     }
 
+    /**
+     * Each person and agent runs as a PostgreSQL role of their own ({@code wd_alice@demo.warden}), a member of
+     * the role their groups map to, so PostgreSQL itself stops what Warden's analysis might miss. A server given
+     * with --upstream has none of these roles: its sessions share the --upstream login, which may be a superuser
+     * there (Warden then names it in a warning at start).
+     */
+    private static String roles(DemoDatabase db) {
+        if (!db.isEmbedded()) {
+            return "";
+        }
+        return """
+                    roles:                                          # which PostgreSQL role a session runs as
+                      provision: per_identity                       # each identity gets its own login role
+                      map:                                          # first match wins; no match: login refused
+                        - { agents: true, role: %s }
+                        - { groups: [dba], role: %s }
+                        - { role: %s }
+                """.formatted(DemoDatabase.READ_ONLY, DemoDatabase.ADMIN, DemoDatabase.READ_WRITE).stripTrailing();
+    }
+
     static String render(String issuer, int listenPort, int adminPort, DemoDatabase db) {
-        String upstream = "{ host: \"%s\", port: %d, database: \"%s\", user: \"%s\", password_file: %s, tls: %s }";
+        String upstream = "{ host: \"%s\", port: %d, database: \"%s\", user: \"%s\", password_file: %s, tls: %s"
+                + (db.isEmbedded() ? "" : ", allow_superuser: true") + " }";
         return """
                 # Written by `warden demo` at every start; edits are overwritten (copy it to experiment).
                 # Check a copy with: warden policy check FILE
@@ -50,10 +71,12 @@ final class DemoPolicy {
                   staging:
                     upstream: %s
                     allow: [ { groups: [eng, dba, support] } ]
+                %s
                   prod:
                     production: true                                # stricter baseline guardrails
                     upstream: %s
                     allow: [ { groups: [eng, dba, support] } ]
+                %s
 
                 guardrails:
                   baseline: true                                    # DROP TABLE, TRUNCATE, UPDATE without WHERE, ...
@@ -89,9 +112,9 @@ final class DemoPolicy {
                   address: 127.0.0.1:%d                           # approvals API and /readyz
                 """.formatted(listenPort, DevelopmentIssuer.LABEL, issuer,
                 upstream.formatted(db.host(), db.port(), db.databases().get("staging"), db.user(), PASSWORD_FILE,
-                        db.tls()),
+                        db.tls()), roles(db),
                 upstream.formatted(db.host(), db.port(), db.databases().get("prod"), db.user(), PASSWORD_FILE,
-                        db.tls()),
+                        db.tls()), roles(db),
                 adminPort);
     }
 }

@@ -169,13 +169,21 @@ public final class Guardrails {
         if (kind == StatementKind.ALTER_SYSTEM && baselineOn(env, "alter-system")) {
             return Decision.block("alter-system", "ALTER SYSTEM changes the server configuration", null);
         }
+        // RESET ROLE (and RESET SESSION AUTHORIZATION) return to whatever role the connection began with, which
+        // a per-role or per-database default can make another role than the login: refused like SET ROLE NONE.
+        if (baselineOn(env, "role-escalation") && (kind == StatementKind.RESET_ROLE
+                || f.innerKinds().contains(StatementKind.RESET_ROLE))) {
+            return Decision.block("role-escalation", "RESET ROLE / RESET SESSION AUTHORIZATION could act as another "
+                    + "database role than the session's own", null);
+        }
         boolean setsRole = kind == StatementKind.SET_ROLE || kind == StatementKind.SET_SESSION_AUTHORIZATION
-                || (kind != StatementKind.RESET_ROLE && (f.innerKinds().contains(StatementKind.SET_ROLE)
-                    || f.innerKinds().contains(StatementKind.SET_SESSION_AUTHORIZATION)));
+                || f.innerKinds().contains(StatementKind.SET_ROLE)
+                || f.innerKinds().contains(StatementKind.SET_SESSION_AUTHORIZATION);
         if (setsRole && baselineOn(env, "role-escalation")) {
             String target = f.roleTarget().orElse("").toLowerCase(Locale.ROOT);
-            boolean harmless = target.equals("none") || target.equals("default")
-                    || target.equalsIgnoreCase(upstreamUser);
+            // Only the session's own login role is harmless (and SET SESSION AUTHORIZATION DEFAULT, which is it).
+            boolean harmless = (target.equals("default") && kind == StatementKind.SET_SESSION_AUTHORIZATION)
+                    || (upstreamUser != null && target.equalsIgnoreCase(upstreamUser));
             if (!harmless) {
                 return Decision.block("role-escalation", (kind == StatementKind.SET_ROLE ? "SET ROLE" :
                         "SET SESSION AUTHORIZATION") + " to \"" + f.roleTarget().orElse("?")

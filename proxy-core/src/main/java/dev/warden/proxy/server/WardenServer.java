@@ -74,6 +74,7 @@ public final class WardenServer implements AutoCloseable {
     private AuditLog audit;
     private ApprovalService approvals;
     private AdminServer admin;
+    private final dev.warden.proxy.privilege.SessionLogins logins;
     private final java.util.Map<String, CatalogCache> catalogs = new java.util.concurrent.ConcurrentHashMap<>();
     private java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride =
             java.util.function.UnaryOperator.identity();
@@ -89,6 +90,7 @@ public final class WardenServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking);
         int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
         this.analysis = new java.util.concurrent.ThreadPoolExecutor(cores, cores, 30, TimeUnit.SECONDS,
                 new java.util.concurrent.ArrayBlockingQueue<>(4096), r -> {
@@ -131,12 +133,14 @@ public final class WardenServer implements AutoCloseable {
             admin = AdminServer.start(policy.get().admin().address().get(), approvals,
                     new BearerAuthenticator(tokens, policy.get().issuers()));
         }
+        // No silent superuser: refuse to start rather than let PostgreSQL's own checks be void.
+        logins.checkAtStartup(policy.get().environments().values());
         boolean epoll = Epoll.isAvailable();
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         SessionServices services = new SessionServices(policy::get, () -> enforcement.get().guardrails(),
                 new Analyzer(10_000), () -> enforcement.get().tokens(), tls,
-                new UpstreamConnector(clientType, listen.maxMessageBytes()), new CancelRegistry(), blocking,
+                new UpstreamConnector(clientType, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
                 env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals,
                 analysis, readingOverride);
@@ -253,6 +257,7 @@ public final class WardenServer implements AutoCloseable {
         blocking.shutdownNow();
         analysis.shutdownNow();
         catalogs.values().forEach(CatalogCache::close);
+        logins.close();
         if (admin != null) {
             admin.close();
         }

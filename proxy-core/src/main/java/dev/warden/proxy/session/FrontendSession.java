@@ -66,6 +66,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private StartupMessage startup;
     private Identity identity;
     private Environment environment;
+    /** The PostgreSQL role this session logged in as (SET ROLE to it changes nothing). */
+    private String upstreamLogin;
     private CancelRegistry.Key cancelKey;
     private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
     /** Client frames that arrived while a statement waits for its audit record to be durable. */
@@ -454,7 +456,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         String sql = reading.sql();
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal()
-                : services.guardrails().get().decide(identity, environment, analysis, environment.upstream().user());
+                : services.guardrails().get().decide(identity, environment, analysis, upstreamLogin);
         long ordinal = ++readyRequested;
         if (!decision.allowed()) {
             // Set now, before the audit write completes: frames behind this one are held and see it.
@@ -739,7 +741,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 decoded.parameterTypes());
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal()
-                : services.guardrails().get().decide(identity, environment, analysis, environment.upstream().user());
+                : services.guardrails().get().decide(identity, environment, analysis, upstreamLogin);
         if (decision.allowed()) {
             statements.put(parse.statement(), new Prepared(parse.statement(), parse.sql(), analysis));
             forward(frame);
@@ -1106,6 +1108,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } else if (!env.allows(who.username(), who.groups())) {
             refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "user \"" + who.username()
                     + "\" is not allowed in environment \"" + envName + "\" (groups " + who.groups() + ")");
+        } else {
+            refused = services.upstreams().refusal(env, who, startup.parameters())
+                    .map(r -> new SessionException(r.sqlState(), r.message())).orElse(null);
         }
         if (refused != null) {
             log.info("auth.failure session={} user={} reason=\"{}\"", id, who.username(), refused.getMessage());
@@ -1115,7 +1120,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             return;
         }
         environment = env;
-        services.upstreams().connect(ctx.channel().eventLoop(), env, startup.parameters()).addListener(f -> {
+        services.upstreams().connect(ctx.channel().eventLoop(), env, who, startup.parameters()).addListener(f -> {
             if (state == State.CLOSED) {
                 if (f.isSuccess()) {
                     ((UpstreamConnection) f.getNow()).channel().close();
@@ -1154,6 +1159,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void startRelay(ChannelHandlerContext ctx, UpstreamConnection connection) {
         upstream = connection.channel();
+        upstreamLogin = connection.loginUser();
         connection.parameters().forEach(p -> lexing.update(p.name(), p.value()));
         java.util.Map<String, String> reported = new java.util.HashMap<>();
         connection.parameters().forEach(p -> reported.put(p.name(), p.value()));

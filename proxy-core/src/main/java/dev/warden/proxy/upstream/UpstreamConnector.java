@@ -3,6 +3,8 @@ package dev.warden.proxy.upstream;
 import dev.warden.config.Environment;
 import dev.warden.config.TlsMode;
 import dev.warden.config.Upstream;
+import dev.warden.identity.Identity;
+import dev.warden.proxy.privilege.SessionLogins;
 import dev.warden.pg.codec.BackendFrameDecoder;
 import dev.warden.pg.message.StartupPacket;
 import io.netty.bootstrap.Bootstrap;
@@ -21,11 +23,14 @@ import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
 
 /**
- * Opens the upstream connection of one client session: TCP on the client's own event loop (so relaying
- * never crosses threads), TLS as the environment says, then the StartupMessage and password login. The
- * returned future completes at the upstream's first ReadyForQuery.
+ * Opens the upstream connection of one client session: the login the policy chooses for the identity
+ * ({@link SessionLogins}), TCP on the client's own event loop (so relaying never crosses threads), TLS as the
+ * environment says, then the StartupMessage and password login. The returned future completes at the
+ * upstream's first ReadyForQuery.
  */
 public final class UpstreamConnector {
 
@@ -35,25 +40,50 @@ public final class UpstreamConnector {
     private final Class<? extends Channel> channelType;
     private final int maxMessageBytes;
     private final UpstreamTls tls = new UpstreamTls();
+    private final SessionLogins logins;
 
-    public UpstreamConnector(Class<? extends Channel> channelType, int maxMessageBytes) {
+    public UpstreamConnector(Class<? extends Channel> channelType, int maxMessageBytes, SessionLogins logins) {
         this.channelType = channelType;
         this.maxMessageBytes = maxMessageBytes;
+        this.logins = logins;
     }
 
-    public Future<UpstreamConnection> connect(EventLoop loop, Environment environment,
+    /** Why {@code who} may not log in to {@code environment} at all (no mapped role, a role-changing option). */
+    public Optional<LoginRefusal> refusal(Environment environment, Identity who, Map<String, String> clientParameters) {
+        return logins.refusal(environment, who, clientParameters);
+    }
+
+    public Future<UpstreamConnection> connect(EventLoop loop, Environment environment, Identity who,
                                               Map<String, String> clientParameters) {
-        Upstream upstream = environment.upstream();
         Promise<UpstreamConnection> promise = loop.newPromise();
+        logins.acquire(environment, who).whenComplete((lease, failure) -> loop.execute(() -> {
+            if (failure != null) {
+                promise.tryFailure(failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure);
+                return;
+            }
+            promise.addListener(p -> lease.release().run());
+            try {
+                connect(loop, environment, lease.login(), clientParameters, promise);
+            } catch (RuntimeException e) {
+                promise.tryFailure(e);
+            }
+        }));
+        return promise;
+    }
+
+    private void connect(EventLoop loop, Environment environment, UpstreamLogin login,
+                         Map<String, String> clientParameters, Promise<UpstreamConnection> promise) {
+        Upstream upstream = environment.upstream();
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("user", upstream.user());
+        parameters.put("user", login.user());
         parameters.put("database", upstream.database());
         clientParameters.forEach((k, v) -> {
             if (!OWN_PARAMETERS.contains(k)) {
                 parameters.put(k, v);
             }
         });
-        UpstreamHandshake handshake = new UpstreamHandshake(environment.name(), upstream, promise);
+        UpstreamHandshake handshake = new UpstreamHandshake(environment.name(), login, promise);
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(channelType)
@@ -89,7 +119,6 @@ public final class UpstreamConnector {
                 ch.writeAndFlush(new StartupPacket.SslRequest().toByteBuf(ch.alloc()));
             }
         });
-        return promise;
     }
 
     /** The address to send CancelRequests for this environment to. */

@@ -1,6 +1,5 @@
 package dev.warden.proxy.upstream;
 
-import dev.warden.config.Upstream;
 import dev.warden.pg.auth.Md5Password;
 import dev.warden.pg.auth.ScramSha256Client;
 import dev.warden.pg.message.BackendMessage;
@@ -26,13 +25,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Logs Warden into the upstream as the environment's service user (trust, cleartext, MD5 or
- * SCRAM-SHA-256) and collects what the client must be told. Removed from the pipeline at ReadyForQuery.
+ * Logs a session into the upstream as the login chosen for it (trust, cleartext, MD5 or SCRAM-SHA-256) and
+ * collects what the client must be told. Removed from the pipeline at ReadyForQuery.
  */
 final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
 
     private final String environment;
-    private final Upstream upstream;
+    private final UpstreamLogin login;
     private final Promise<UpstreamConnection> promise;
     private final List<ParameterStatus> parameters = new ArrayList<>();
     private BackendKeyData backendKey;
@@ -40,9 +39,9 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
     private boolean authenticated;
     private boolean tls;
 
-    UpstreamHandshake(String environment, Upstream upstream, Promise<UpstreamConnection> promise) {
+    UpstreamHandshake(String environment, UpstreamLogin login, Promise<UpstreamConnection> promise) {
         this.environment = environment;
-        this.upstream = upstream;
+        this.login = login;
         this.promise = promise;
     }
 
@@ -81,7 +80,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
         } else if (message instanceof AuthenticationCleartextPassword) {
             respond(ctx, AuthenticationResponse.password(password()));
         } else if (message instanceof AuthenticationMd5Password md5) {
-            respond(ctx, AuthenticationResponse.password(Md5Password.encode(upstream.user(), password(), md5.salt())));
+            respond(ctx, AuthenticationResponse.password(Md5Password.encode(login.user(), password(), md5.salt())));
         } else if (message instanceof AuthenticationSasl sasl) {
             if (!sasl.mechanisms().contains("SCRAM-SHA-256")) {
                 throw new UpstreamException("upstream offers SASL mechanisms " + sasl.mechanisms()
@@ -101,7 +100,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
         } else if (message instanceof BackendKeyData key) {
             backendKey = key;
         } else if (message instanceof ErrorResponse e) {
-            throw new UpstreamException("upstream refused the login of user \"" + upstream.user() + "\": "
+            throw new UpstreamException("upstream refused the login of user \"" + login.user() + "\": "
                     + e.message() + " (SQLSTATE " + e.sqlState() + ")");
         } else if (message instanceof ReadyForQuery ready) {
             if (!authenticated) {
@@ -109,7 +108,7 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
             }
             ctx.pipeline().remove(this);
             promise.trySuccess(new UpstreamConnection(ctx.channel(), List.copyOf(parameters), backendKey,
-                    ready.status(), tls));
+                    ready.status(), tls, login.user()));
         }
         // NoticeResponse and NegotiateProtocolVersion during startup need no answer.
     }
@@ -122,11 +121,11 @@ final class UpstreamHandshake extends ChannelInboundHandlerAdapter {
     }
 
     private String password() {
-        if (upstream.password().isEmpty()) {
-            throw new UpstreamException("upstream asks for a password but environment \"" + environment
-                    + "\" has none (set upstream.password_env or upstream.password_file)");
+        if (login.password().isEmpty()) {
+            throw new UpstreamException("upstream asks for the password of \"" + login.user() + "\" but "
+                    + "environment \"" + environment + "\" has none (set password_env or password_file)");
         }
-        return upstream.password().reveal();
+        return login.password().reveal();
     }
 
     private static void respond(ChannelHandlerContext ctx, AuthenticationResponse response) {

@@ -99,6 +99,33 @@ class DemoTourTest {
     }
 
     @Test
+    @Order(0)
+    void eachPersonRunsAsADatabaseRoleOfTheirOwnAsTheTourShows() throws Exception {
+        assertTrue(guide.contains("SELECT current_user;"), guide);
+        Psql carol = psql("carol", "SELECT current_user");
+        assertEquals(0, carol.exit, carol.err);
+        assertEquals("wd_carol@demo.warden", carol.out.strip());
+        Psql bot = psql("support-bot", "SELECT pg_has_role(current_user, 'shop_readonly', 'MEMBER'), "
+                + "pg_has_role(current_user, 'shop_readwrite', 'MEMBER')");
+        assertEquals(0, bot.exit, bot.err);
+        assertEquals("t|f", bot.out.strip());
+    }
+
+    @Test
+    @Order(0)
+    void theAgentsUpdateOnStagingPassesWardenButPostgresRefusesIt() throws Exception {
+        // Staging has no agents-read-only rule: the agent's read-only database role is what stops it.
+        String before = directScalar("SELECT total FROM orders WHERE id = 2");
+        Process p = start(command("support-bot").replace("dbname=prod", "dbname=staging")
+                + " -X -At -v VERBOSITY=verbose -c " + quote("UPDATE orders SET total = 0 WHERE id = 2"));
+        String err = readAll(p.getErrorStream());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertNotEquals(0, p.exitValue());
+        assertTrue(err.contains("42501") && err.contains("permission denied for table orders"), err);
+        assertEquals(before, directScalar("SELECT total FROM orders WHERE id = 2"));
+    }
+
+    @Test
     @Order(1)
     void aliceSeesMaskedEmailsAndCarolSeesThemInClear() throws Exception {
         String clear = directScalar("SELECT email FROM customers WHERE id = 1");

@@ -64,8 +64,30 @@ class PackagingFilesTest {
         assertEquals(Set.of("8080", "6432", "9090"), published);
 
         JsonNode postgres = services.path("postgres");
-        assertEquals("warden", postgres.path("environment").path("POSTGRES_USER").asText());
+        // The superuser stays with administrators; the init script makes Warden's own login without it.
+        assertEquals("postgres", postgres.path("environment").path("POSTGRES_USER").asText());
+        assertTrue(strings(postgres.path("volumes")).contains("./initdb:/docker-entrypoint-initdb.d:ro"));
         assertFalse(postgres.path("healthcheck").path("test").isMissingNode());
+    }
+
+    @Test
+    void composeAndKubernetesPoliciesMapEveryIdentityToARoleOfItsOwn() throws Exception {
+        Policy compose = PolicyLoader.parse(Files.readString(DOCKER.resolve("warden.yaml")), DOCKER,
+                "docker/warden.yaml", Map.of("DEV_DB_PASSWORD", "x"));
+        String init = Files.readString(DOCKER.resolve("initdb/10-least-privilege.sh"));
+        assertTrue(init.contains("CREATE ROLE warden LOGIN CREATEROLE"), init);
+        for (var env : compose.environments().values()) {
+            var roles = env.roles().orElseThrow(() -> new AssertionError(env.name() + " maps no roles"));
+            assertEquals(dev.warden.config.RoleMapping.Provision.PER_IDENTITY, roles.provision());
+            assertFalse(env.upstream().allowSuperuser());
+            for (var rule : roles.rules()) {
+                assertTrue(init.contains("CREATE ROLE " + rule.role() + " NOLOGIN"), rule.role());
+                assertTrue(init.contains(rule.role()) && init.contains("TO warden WITH ADMIN OPTION"), rule.role());
+            }
+        }
+        String k8s = YAML.readTree(K8S.resolve("configmap.yaml").toFile()).path("data").path("warden.yaml").asText();
+        assertTrue(k8s.contains("provision: per_identity") && k8s.contains("- { agents: true, role: app_readonly }"),
+                k8s);
     }
 
     @Test

@@ -78,7 +78,7 @@ class LoginThroughWardenTest {
                 environments:
                   dev:
                     baseline_guardrails: false
-                    upstream: { host: 127.0.0.1, port: %d, database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: %d, database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] }, { users: [%s] } ]
                 guardrails:
                   baseline: false

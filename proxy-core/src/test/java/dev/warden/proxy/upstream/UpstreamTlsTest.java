@@ -29,7 +29,7 @@ class UpstreamTlsTest {
         UpstreamTls tls = new UpstreamTls();
         for (TlsMode mode : new TlsMode[] {TlsMode.REQUIRE, TlsMode.VERIFY_FULL}) {
             Upstream upstream = new Upstream("db.internal", 6543, "app", "warden", Secret.none(), mode,
-                    Optional.empty(), Duration.ofSeconds(5));
+                    Optional.empty(), Duration.ofSeconds(5), false, "test");
             SslHandler handler = tls.newHandler(upstream, ByteBufAllocator.DEFAULT);
             assertTrue(handler.engine().getClass().getName().contains("OpenSsl"), handler.engine().getClass()
                     .getName());

@@ -1,0 +1,31 @@
+package dev.warden.config;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Which PostgreSQL role a session of an environment runs as. The rules are tried in file order and the first
+ * that matches decides; an identity no rule matches may not log in, so a mapping fails closed.
+ *
+ * <p>With {@link Provision#SHARED} Warden logs in as the mapped role itself (every member of the dba group
+ * shares the admin role's login). With {@link Provision#PER_IDENTITY} Warden logs in as the environment's
+ * upstream user only to create or update a login role of the identity's own, named
+ * {@code rolePrefix + user name} (see the README), which is granted the mapped role; the session then logs in
+ * as that role, so PostgreSQL itself tells people and agents apart.
+ */
+public record RoleMapping(Provision provision, String rolePrefix, List<RoleRule> rules) {
+
+    public enum Provision { SHARED, PER_IDENTITY }
+
+    public RoleMapping {
+        Objects.requireNonNull(provision, "provision");
+        Objects.requireNonNull(rolePrefix, "rolePrefix");
+        rules = List.copyOf(rules);
+    }
+
+    public Optional<RoleRule> ruleFor(String username, Set<String> groups, boolean agent) {
+        return rules.stream().filter(r -> r.matches(username, groups, agent)).findFirst();
+    }
+}

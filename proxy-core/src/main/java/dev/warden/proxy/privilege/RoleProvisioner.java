@@ -1,0 +1,242 @@
+package dev.warden.proxy.privilege;
+
+import dev.warden.config.Environment;
+import dev.warden.config.RoleMapping;
+import dev.warden.config.RoleRule;
+import dev.warden.config.Secret;
+import dev.warden.proxy.upstream.UpstreamJdbc;
+import dev.warden.proxy.upstream.UpstreamLogin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Creates or updates the identity's own login role in one environment, as the upstream user (which needs
+ * CREATEROLE and, from PostgreSQL 16, ADMIN OPTION on the mapped roles; never superuser), and returns the login
+ * for it: a new random password each time, stored as a SCRAM verifier that is valid for {@link #PASSWORD_LIFETIME}
+ * only, so the password exists in Warden's memory for one login and nowhere else.
+ *
+ * <p>The role is granted exactly one of the environment's mapped roles, the one the policy chose: memberships in
+ * the other mapped roles are revoked (a person moved from the dba group loses the admin role at the next login).
+ * Memberships an administrator granted outside the role map are left alone. A role of that name that Warden did
+ * not create for this identity (its comment says so) is never taken over. One JDBC connection, one call at a time.
+ */
+final class RoleProvisioner implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(RoleProvisioner.class);
+
+    /** Long enough for the login that follows and for clock skew between Warden and the server, no longer. */
+    static final Duration PASSWORD_LIFETIME = Duration.ofMinutes(10);
+    static final String COMMENT_PREFIX = "warden per-identity role of ";
+
+    private final Environment environment;
+    private Connection connection;
+
+    RoleProvisioner(Environment environment) {
+        this.environment = environment;
+    }
+
+    Environment environment() {
+        return environment;
+    }
+
+    /** Blocks: run it on the blocking executor. */
+    synchronized UpstreamLogin provision(String username, RoleRule rule) throws SQLException {
+        RoleMapping roles = environment.roles().orElseThrow();
+        String role = RoleNames.forIdentity(roles.rolePrefix(), username);
+        String password = ScramVerifier.randomPassword();
+        String verifier = ScramVerifier.of(password);
+        Connection c = connection();
+        try {
+            lock(c, role);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            throw e;
+        }
+        try {
+            provision(c, roles, role, username, rule.role(), verifier);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            unlock(role);
+            throw e;
+        }
+        return new UpstreamLogin(role, Secret.of(password));
+    }
+
+    /**
+     * Other Warden replicas may log the same identity in at the same moment, and each login changes the password:
+     * a session-level advisory lock on the role name, held from the change until {@link #unlock} after the login,
+     * makes them take turns (a broken connection drops the lock, never leaving it held).
+     */
+    private static void lock(Connection c, String role) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_lock(?)")) {
+            ps.setLong(1, lockKey(role));
+            ps.execute();
+        }
+    }
+
+    /** Ends the turn {@link #provision} took; called once the login with the new password has finished. */
+    synchronized void unlock(String role) {
+        try {
+            if (connection != null && !connection.isClosed()) {
+                try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.pg_advisory_unlock(?)")) {
+                    ps.setLong(1, lockKey(role));
+                    ps.execute();
+                }
+                connection.commit();
+            }
+        } catch (SQLException e) {
+            // The lock went with the connection, or goes with it now.
+            close();
+        }
+    }
+
+    private static long lockKey(String role) {
+        long key = 0x5741524445_4EL; // "WARDEN": keeps Warden's keys apart from an application's small numbers
+        for (byte b : role.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            key = key * 31 + b;
+        }
+        return key;
+    }
+
+    private void provision(Connection c, RoleMapping roles, String role, String username, String mapped,
+                           String verifier) throws SQLException {
+        String validUntil = literal(Instant.now().plus(PASSWORD_LIFETIME).toString());
+        String comment = COMMENT_PREFIX + username;
+        try (Statement s = c.createStatement()) {
+            Existing existing = existing(c, role);
+            if (existing == null) {
+                s.execute("CREATE ROLE " + identifier(role) + " LOGIN INHERIT PASSWORD " + literal(verifier)
+                        + " VALID UNTIL " + validUntil);
+                s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
+                log.info("role.created env={} role={} mapped={}", environment.name(), role, mapped);
+            } else {
+                if (!comment.equals(existing.comment())) {
+                    throw new ProvisioningException("role \"" + role + "\" exists in environment \""
+                            + environment.name() + "\" but was not created by Warden for " + username
+                            + "; Warden does not take over roles it did not make (drop or rename it)");
+                }
+                if (existing.elevated()) {
+                    throw new ProvisioningException("role \"" + role + "\" has SUPERUSER, CREATEROLE, CREATEDB, "
+                            + "REPLICATION or BYPASSRLS, which Warden never gives an identity's role; remove them");
+                }
+                s.execute("ALTER ROLE " + identifier(role) + " LOGIN INHERIT PASSWORD " + literal(verifier)
+                        + " VALID UNTIL " + validUntil);
+            }
+            Set<String> mappedRoles = roles.rules().stream().map(RoleRule::role).collect(Collectors.toSet());
+            boolean granted = false;
+            for (String member : memberships(c, role)) {
+                if (member.equals(mapped)) {
+                    granted = true;
+                } else if (mappedRoles.contains(member)) {
+                    s.execute("REVOKE " + identifier(member) + " FROM " + identifier(role));
+                    log.info("role.revoked env={} role={} from={}", environment.name(), role, member);
+                }
+            }
+            if (!granted) {
+                s.execute("GRANT " + identifier(mapped) + " TO " + identifier(role));
+                log.info("role.granted env={} role={} mapped={}", environment.name(), role, mapped);
+            }
+        }
+    }
+
+    private record Existing(String comment, boolean elevated) {
+    }
+
+    private static Existing existing(Connection c, String role) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.shobj_description(oid, 'pg_authid'), "
+                + "rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls "
+                + "FROM pg_catalog.pg_roles WHERE rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new Existing(rs.getString(1), rs.getBoolean(2)) : null;
+            }
+        }
+    }
+
+    private static List<String> memberships(Connection c, String role) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT g.rolname FROM pg_catalog.pg_auth_members m "
+                + "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles r ON r.oid = m.member "
+                + "WHERE r.rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = UpstreamJdbc.open(environment.upstream(), "warden-provisioner");
+            try (Statement s = connection.createStatement()) {
+                // literal() doubles quotes and relies on this; it is the default since PostgreSQL 9.1.
+                s.execute("SET standard_conforming_strings = on");
+                // A replica that holds an identity's turn finishes in milliseconds; never wait without end.
+                s.execute("SET lock_timeout = '10s'");
+            }
+            connection.setAutoCommit(false);
+        }
+        return connection;
+    }
+
+    private void rollback() {
+        try {
+            if (connection != null) {
+                connection.rollback();
+            }
+        } catch (SQLException e) {
+            close();
+        }
+    }
+
+    /** A quoted identifier; role names come from the policy or {@link RoleNames}, never from SQL text. */
+    static String identifier(String name) {
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("NUL in a role name");
+        }
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    static String literal(String text) {
+        if (text.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("NUL in a literal");
+        }
+        return "'" + text.replace("'", "''") + "'";
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (SQLException ignored) {
+            // closing a broken connection
+        }
+        connection = null;
+    }
+
+    /** The role cannot be provisioned for a reason an administrator must fix; the login is refused. */
+    static final class ProvisioningException extends RuntimeException {
+        ProvisioningException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.warden.proxy.privilege;
+
+import dev.warden.config.Environment;
+import dev.warden.config.RoleMapping;
+import dev.warden.config.RoleRule;
+import dev.warden.identity.Identity;
+import dev.warden.pg.SqlState;
+import dev.warden.proxy.upstream.LoginRefusal;
+import dev.warden.proxy.upstream.UpstreamException;
+import dev.warden.proxy.upstream.UpstreamJdbc;
+import dev.warden.proxy.upstream.UpstreamLogin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * Chooses the PostgreSQL login of each session: the upstream user when the environment maps no roles, the mapped
+ * role itself ({@code provision: shared}), or the identity's own role, provisioned for this session
+ * ({@code provision: per_identity}). Before an environment's first session, and at start-up, it checks that no
+ * login the environment uses is or can become a superuser unless the policy says {@code allow_superuser: true}.
+ */
+public final class SessionLogins implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SessionLogins.class);
+
+    /** A login and what to call once the upstream login using it has finished, whether or not it succeeded. */
+    public record Lease(UpstreamLogin login, Runnable release) {
+    }
+
+    private final Executor blocking;
+    /** Environments whose logins passed the superuser check, by their whole configuration. */
+    private final Map<Environment, CompletableFuture<Void>> verified = new ConcurrentHashMap<>();
+    private final Map<String, RoleProvisioner> provisioners = new ConcurrentHashMap<>();
+    /**
+     * The last login in progress per provisioned role. A login changes the role's password, so a second login of
+     * the same identity waits until the first has authenticated with its password.
+     */
+    private final Map<String, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
+
+    public SessionLogins(Executor blocking) {
+        this.blocking = blocking;
+    }
+
+    /** Why {@code who} may not log in to {@code env} with these startup parameters, if they may not. */
+    public Optional<LoginRefusal> refusal(Environment env, Identity who, Map<String, String> startupParameters) {
+        Optional<String> roleOption = StartupRoleOptions.roleChange(startupParameters);
+        if (roleOption.isPresent()) {
+            return Optional.of(new LoginRefusal(SqlState.INSUFFICIENT_PRIVILEGE, "startup setting \""
+                    + roleOption.get() + "\" would change the database role; Warden chooses the role from the policy"));
+        }
+        if (env.roles().isPresent() && rule(env, who).isEmpty()) {
+            return Optional.of(new LoginRefusal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "no database role of "
+                    + "environment \"" + env.name() + "\" is mapped for user \"" + who.username() + "\" ("
+                    + (who.kind() == Identity.Kind.AGENT ? "agent" : "human") + ", groups " + who.groups()
+                    + "): see environments." + env.name() + ".roles in the Warden policy"));
+        }
+        return Optional.empty();
+    }
+
+    /** The login for a session {@link #refusal} did not refuse; completes on the blocking executor or at once. */
+    public CompletableFuture<Lease> acquire(Environment env, Identity who) {
+        return verify(env).thenCompose(ok -> {
+            RoleMapping roles = env.roles().orElse(null);
+            if (roles == null) {
+                return done(new UpstreamLogin(env.upstream().user(), env.upstream().password()));
+            }
+            RoleRule rule = rule(env, who).orElseThrow(() -> new UpstreamException("no role is mapped"));
+            if (roles.provision() == RoleMapping.Provision.SHARED) {
+                return done(new UpstreamLogin(rule.role(), rule.password()));
+            }
+            return provisioned(env, roles, who, rule);
+        });
+    }
+
+    private CompletableFuture<Lease> provisioned(Environment env, RoleMapping roles, Identity who, RoleRule rule) {
+        String role = RoleNames.forIdentity(roles.rolePrefix(), who.username());
+        String key = env.name() + '\0' + role;
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> previous = inFlight.put(key, mine);
+        Runnable release = () -> {
+            inFlight.remove(key, mine);
+            mine.complete(null);
+        };
+        RoleProvisioner provisioner = provisioner(env);
+        Runnable releaseAfterLogin = () -> {
+            release.run();
+            blocking.execute(() -> provisioner.unlock(role));
+        };
+        CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
+        return turn.thenApplyAsync(v -> {
+            try {
+                return new Lease(provisioner.provision(who.username(), rule), releaseAfterLogin);
+            } catch (SQLException e) {
+                throw new UpstreamException("cannot provision the database role of \"" + who.username()
+                        + "\" in environment \"" + env.name() + "\": " + e.getMessage(), e);
+            }
+        }, blocking).whenComplete((lease, failure) -> {
+            if (failure != null) {
+                release.run();
+            }
+        });
+    }
+
+    private RoleProvisioner provisioner(Environment env) {
+        return provisioners.compute(env.name(), (name, old) -> {
+            if (old != null && old.environment().equals(env)) {
+                return old;
+            }
+            if (old != null) {
+                blocking.execute(old::close);
+            }
+            return new RoleProvisioner(env);
+        });
+    }
+
+    private static CompletableFuture<Lease> done(UpstreamLogin login) {
+        return CompletableFuture.completedFuture(new Lease(login, () -> { }));
+    }
+
+    private static Optional<RoleRule> rule(Environment env, Identity who) {
+        return env.roles().flatMap(r -> r.ruleFor(who.username(), who.groups(), who.kind() == Identity.Kind.AGENT));
+    }
+
+    // ---- no silent superuser --------------------------------------------------------------------------------
+
+    /**
+     * Checks every environment now; throws if a login is or can become a superuser and the policy does not allow
+     * it. An environment whose server cannot be reached yet is checked before its first session instead.
+     */
+    public void checkAtStartup(Collection<Environment> environments) {
+        for (Environment env : environments) {
+            if (env.roles().isEmpty()) {
+                log.warn("environment={} has no roles map: every session logs in as upstream user {}, so PostgreSQL "
+                        + "cannot tell identities apart (see \"Least privilege\" in the README)", env.name(),
+                        env.upstream().user());
+            }
+            try {
+                check(env);
+                verified.put(env, CompletableFuture.completedFuture(null));
+            } catch (SQLException e) {
+                log.warn("privileges.unchecked env={} reason=\"{}\": checked again before the first session",
+                        env.name(), e.getMessage());
+            }
+        }
+    }
+
+    private CompletableFuture<Void> verify(Environment env) {
+        CompletableFuture<Void> result = verified.computeIfAbsent(env, e -> CompletableFuture.runAsync(() -> {
+            try {
+                check(e);
+            } catch (SQLException x) {
+                throw new UpstreamException("cannot check the database roles of environment \"" + e.name()
+                        + "\": " + x.getMessage(), x);
+            }
+        }, blocking));
+        // Only a pass is remembered: a refusal or an unreachable server is checked again at the next login.
+        result.whenComplete((v, failure) -> {
+            if (failure != null) {
+                verified.remove(env, result);
+            }
+        });
+        return result;
+    }
+
+    private static void check(Environment env) throws SQLException {
+        List<PrivilegeCheck.Finding> superuser;
+        try (Connection c = UpstreamJdbc.open(env.upstream(), "warden-privilege-check")) {
+            superuser = PrivilegeCheck.findings(c, env).stream().filter(PrivilegeCheck.Finding::superuser).toList();
+        }
+        if (superuser.isEmpty()) {
+            return;
+        }
+        if (env.upstream().allowSuperuser()) {
+            for (PrivilegeCheck.Finding f : superuser) {
+                log.warn("privileges.superuser_allowed env={} finding=\"{}\": allow_superuser is true, so PostgreSQL "
+                        + "will not stop what Warden's analysis misses", env.name(), f);
+            }
+            return;
+        }
+        throw new SuperuserRefusedException("environment \"" + env.name() + "\": " + superuser.get(0).message()
+                + " (" + superuser.get(0).origin() + "); Warden refuses superuser logins unless the upstream says "
+                + "allow_superuser: true");
+    }
+
+    @Override
+    public void close() {
+        provisioners.values().forEach(RoleProvisioner::close);
+    }
+
+    /** A login is or can become a superuser and the policy does not allow it. */
+    public static final class SuperuserRefusedException extends RuntimeException {
+        SuperuserRefusedException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.warden.proxy.upstream;
+
+import dev.warden.config.TlsMode;
+import dev.warden.config.Upstream;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+
+/**
+ * A JDBC connection as Warden's own upstream login ({@code upstream.user}), with the environment's TLS mode.
+ * Warden's side work uses it: catalog reads, privilege checks, per-identity role provisioning. It blocks, so
+ * it is only ever opened off the event loops.
+ */
+public final class UpstreamJdbc {
+
+    private UpstreamJdbc() {
+    }
+
+    public static Connection open(Upstream u, String applicationName) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", u.user());
+        if (!u.password().isEmpty()) {
+            props.setProperty("password", u.password().reveal());
+        }
+        props.setProperty("sslmode", u.tls() == TlsMode.DISABLE ? "disable"
+                : u.tls() == TlsMode.REQUIRE ? "require" : "verify-full");
+        u.rootCert().ifPresent(p -> props.setProperty("sslrootcert", p.toString()));
+        props.setProperty("ApplicationName", applicationName);
+        props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
+        return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
+                + u.database(), props);
+    }
+}

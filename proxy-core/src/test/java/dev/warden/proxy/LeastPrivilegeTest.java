@@ -1,0 +1,271 @@
+package dev.warden.proxy;
+
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Each identity runs as its own PostgreSQL role, provisioned by a Warden login that is no superuser (CREATEROLE
+ * and ADMIN OPTION on the mapped roles only), so PostgreSQL itself keeps people and agents apart and holds the
+ * line where Warden's guardrails are switched off.
+ */
+class LeastPrivilegeTest {
+
+    static final String CAROL = "carol@example.com";
+    static final String BOT = "etl@example.com";
+    static final String OPS = "olga@example.com";
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestPostgres pg = TestPostgres.start();
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE lp_provisioner LOGIN CREATEROLE");
+            s.execute("CREATE ROLE lp_shared_reader LOGIN");
+            for (String role : new String[] {"lp_readonly", "lp_readwrite", "lp_admin"}) {
+                s.execute("CREATE ROLE " + role + " NOLOGIN");
+                s.execute("GRANT " + role + " TO lp_provisioner WITH ADMIN OPTION");
+            }
+        }
+        // "least": guardrails off, so only PostgreSQL's privileges stand between a session and the data.
+        // "guarded": the baseline on, to show Warden still refuses role changes above the database's floor.
+        String roles = """
+                    roles:
+                      provision: per_identity
+                      map:
+                        - { agents: true, role: lp_readonly }
+                        - { groups: [dba], role: lp_admin }
+                        - { groups: [eng], role: lp_readwrite }
+                """;
+        warden = WardenHarness.start(pg, "", """
+                  least:
+                    baseline_guardrails: false
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
+                    allow: [ { groups: [eng, dba, ops] }, { users: [etl@example.com] } ]
+                %s
+                  shared:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
+                    allow: [ { groups: [eng] } ]
+                    roles: { map: [ { groups: [eng], role: lp_shared_reader } ] }
+                  guarded:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
+                    allow: [ { groups: [eng, dba] } ]
+                %s
+                """.formatted(roles.stripTrailing(), roles.stripTrailing()),
+                // Role names carry e-mail addresses, which masking would hide from these non-pii-readers.
+                "masking:\n  defaults: off\n");
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE lp_items (id int PRIMARY KEY, v int NOT NULL)");
+            s.execute("INSERT INTO lp_items SELECT g, g FROM generate_series(1, 5) g");
+            s.execute("GRANT SELECT ON lp_items TO lp_readonly");
+            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON lp_items TO lp_readwrite");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (warden != null) {
+            warden.close();
+        }
+    }
+
+    private static Connection as(String env, String user, String... groups) throws SQLException {
+        return warden.connect(env, user, warden.issuer.token().email(user).groups(groups).sign(), "");
+    }
+
+    private static Connection agent(String env) throws SQLException {
+        return warden.connect(env, BOT, warden.issuer.token().email(BOT).groups("bots").claim("azp", "etl-bot")
+                .sign(), "");
+    }
+
+    private static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next(), sql);
+            return rs.getString(1);
+        }
+    }
+
+    @Test
+    void currentUserNamesAlicesRoleAndCarolsSessionNamesHers() throws SQLException {
+        try (Connection alice = as("least", WardenHarness.USER, "eng"); Connection carol = as("least", CAROL, "eng")) {
+            assertEquals("wd_alice@example.com|wd_alice@example.com|true",
+                    scalar(alice, "SELECT current_user || '|' || session_user || '|' "
+                            + "|| pg_has_role(current_user, 'lp_readwrite', 'MEMBER')"));
+            assertEquals("wd_carol@example.com", scalar(carol, "SELECT current_user"));
+            // pg_stat_activity (and so the server log and pgAudit) names the person, not a shared login.
+            assertEquals("wd_carol@example.com", scalar(alice, "SELECT usename FROM pg_stat_activity WHERE pid = "
+                    + scalar(carol, "SELECT pg_backend_pid()")));
+        }
+        try (Connection direct = warden.direct()) {
+            assertEquals("false|false|false", scalar(direct, "SELECT rolsuper || '|' || rolcreaterole || '|' || rolbypassrls "
+                    + "FROM pg_roles WHERE rolname = 'wd_alice@example.com'"));
+            // The password was rotated for the session and is valid for minutes only.
+            assertEquals("true", scalar(direct, "SELECT (rolvaliduntil < now() + interval '11 minutes')::text "
+                    + "FROM pg_roles WHERE rolname = 'wd_alice@example.com'"));
+        }
+    }
+
+    @Test
+    void withSharedProvisioningTheSessionLogsInAsTheMappedRoleItself() throws SQLException {
+        try (Connection alice = as("shared", WardenHarness.USER, "eng")) {
+            assertEquals("lp_shared_reader", scalar(alice, "SELECT current_user"));
+        }
+    }
+
+    @Test
+    void aliceCannotTerminateOrCancelCarolsBackendPostgresRefuses() throws SQLException {
+        try (Connection alice = as("least", WardenHarness.USER, "eng"); Connection carol = as("least", CAROL, "eng")) {
+            String carolPid = scalar(carol, "SELECT pg_backend_pid()");
+            SQLException terminate = assertThrows(SQLException.class,
+                    () -> scalar(alice, "SELECT pg_terminate_backend(" + carolPid + ")"));
+            assertEquals("42501", terminate.getSQLState(), terminate.getMessage());
+            assertTrue(terminate.getMessage().contains("permission denied to terminate process"),
+                    terminate.getMessage());
+            SQLException cancel = assertThrows(SQLException.class,
+                    () -> scalar(alice, "SELECT pg_cancel_backend(" + carolPid + ")"));
+            assertEquals("42501", cancel.getSQLState(), cancel.getMessage());
+            assertTrue(cancel.getMessage().contains("permission denied to cancel query"), cancel.getMessage());
+            assertEquals("1", scalar(carol, "SELECT 1"), "carol's session lives on");
+        }
+    }
+
+    @Test
+    void pgStatActivityShowsCarolsQueryToAliceAsInsufficientPrivilege() throws SQLException {
+        try (Connection alice = as("least", WardenHarness.USER, "eng"); Connection carol = as("least", CAROL, "eng")) {
+            String carolPid = scalar(carol, "SELECT pg_backend_pid()");
+            scalar(carol, "SELECT 'carols-secret-statement'");
+            String seen = scalar(alice, "SELECT query FROM pg_stat_activity WHERE pid = " + carolPid);
+            assertEquals("<insufficient privilege>", seen);
+            try (Connection direct = warden.direct()) {
+                // The superuser does see it: there was text to hide.
+                assertEquals("SELECT 'carols-secret-statement'", scalar(direct,
+                        "SELECT query FROM pg_stat_activity WHERE pid = " + carolPid));
+            }
+        }
+    }
+
+    @Test
+    void withEveryGuardrailOffTheAgentsUpdateAndDropAreRefusedByPostgres() throws SQLException {
+        try (Connection bot = agent("least")) {
+            assertEquals("wd_etl@example.com", scalar(bot, "SELECT current_user"));
+            assertEquals("5", scalar(bot, "SELECT count(*) FROM lp_items"));
+            try (Statement s = bot.createStatement()) {
+                SQLException update = assertThrows(SQLException.class,
+                        () -> s.executeUpdate("UPDATE lp_items SET v = 0 WHERE id = 1"));
+                assertEquals("42501", update.getSQLState());
+                assertTrue(update.getMessage().contains("permission denied for table lp_items"), update.getMessage());
+                SQLException drop = assertThrows(SQLException.class, () -> s.execute("DROP TABLE lp_items"));
+                assertEquals("42501", drop.getSQLState());
+                assertTrue(drop.getMessage().contains("must be owner of table lp_items"), drop.getMessage());
+            }
+        }
+        try (Connection direct = warden.direct()) {
+            assertEquals("1", scalar(direct, "SELECT v FROM lp_items WHERE id = 1"));
+        }
+    }
+
+    @Test
+    void anIdentityMovedToAnotherGroupLosesTheOldMappedRole() throws SQLException {
+        String dave = "dave@example.com";
+        try (Connection asDba = as("least", dave, "dba")) {
+            assertEquals("true|false", scalar(asDba, "SELECT pg_has_role(current_user, 'lp_admin', 'MEMBER') || '|' "
+                    + "|| pg_has_role(current_user, 'lp_readwrite', 'MEMBER')"));
+        }
+        try (Connection asEng = as("least", dave, "eng")) {
+            assertEquals("false|true", scalar(asEng, "SELECT pg_has_role(current_user, 'lp_admin', 'MEMBER') || '|' "
+                    + "|| pg_has_role(current_user, 'lp_readwrite', 'MEMBER')"));
+        }
+    }
+
+    @Test
+    void anIdentityNoRuleMapsIsRefusedNamingTheEnvironment() {
+        SQLException e = assertThrows(SQLException.class, () -> as("least", OPS, "ops"));
+        assertEquals("28000", e.getSQLState());
+        assertTrue(e.getMessage().contains("environment \"least\""), e.getMessage());
+        assertTrue(e.getMessage().contains(OPS), e.getMessage());
+    }
+
+    @Test
+    void twoSessionsOfOneIdentityAtOnceBothLogIn() throws Exception {
+        // Each login rotates the role's password: the second must wait for the first to authenticate.
+        for (String user : carolLoginsAtOnce(4, warden.port())) {
+            assertEquals("wd_carol@example.com", user);
+        }
+    }
+
+    @Test
+    void twoWardenReplicasLoggingOneIdentityInAtOnceTakeTurns() throws Exception {
+        // Each replica rotates the role's password; the advisory lock keeps one's rotation out of the other's login.
+        try (var second = dev.warden.proxy.server.WardenServer.start(warden.policy())) {
+            for (String user : carolLoginsAtOnce(12, warden.port(), second.port())) {
+                assertEquals("wd_carol@example.com", user);
+            }
+        }
+    }
+
+    /** {@code current_user} of {@code logins} concurrent logins of carol, spread over the Wardens on {@code ports}. */
+    private static java.util.List<String> carolLoginsAtOnce(int logins, int... ports) throws Exception {
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            java.util.List<java.util.concurrent.Future<String>> futures = new java.util.ArrayList<>();
+            for (int i = 0; i < logins; i++) {
+                int port = ports[i % ports.length];
+                futures.add(pool.submit(() -> {
+                    java.util.Properties props = new java.util.Properties();
+                    props.setProperty("user", CAROL);
+                    props.setProperty("password", warden.issuer.token().email(CAROL).groups("eng").sign());
+                    try (Connection c = java.sql.DriverManager.getConnection(
+                            "jdbc:postgresql://127.0.0.1:" + port + "/least?sslmode=require", props)) {
+                        return scalar(c, "SELECT current_user");
+                    }
+                }));
+            }
+            java.util.List<String> users = new java.util.ArrayList<>();
+            for (var f : futures) {
+                users.add(f.get());
+            }
+            return users;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void startupOptionsThatChangeTheRoleAreRefused() {
+        for (String extra : new String[] {"options=-c%20role%3Dlp_admin", "options=--role%3Dlp_admin",
+                "options=-csession_authorization%3Dpostgres"}) {
+            SQLException e = assertThrows(SQLException.class,
+                    () -> warden.connect("least", WardenHarness.USER, warden.token(), extra).close(), extra);
+            assertEquals("42501", e.getSQLState(), extra + ": " + e.getMessage());
+            assertTrue(e.getMessage().contains("would change the database role"), e.getMessage());
+        }
+    }
+
+    @Test
+    void guardrailsStillRefuseEveryFormOfRoleChange() throws SQLException {
+        try (Connection alice = as("guarded", WardenHarness.USER, "eng"); Statement s = alice.createStatement()) {
+            for (String sql : new String[] {"SET ROLE lp_admin", "SET ROLE NONE", "RESET ROLE",
+                    "SET SESSION AUTHORIZATION postgres", "RESET SESSION AUTHORIZATION",
+                    "SELECT set_config('role', 'lp_admin', false)",
+                    "SELECT set_config('session_authorization', 'postgres', false)"}) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql);
+                assertTrue(e.getMessage().contains("role-escalation"), sql + ": " + e.getMessage());
+            }
+            // Naming the session's own role changes nothing and stays allowed.
+            s.execute("SET ROLE \"wd_alice@example.com\"");
+            assertEquals("wd_alice@example.com", scalar(alice, "SELECT current_user"));
+        }
+    }
+}
