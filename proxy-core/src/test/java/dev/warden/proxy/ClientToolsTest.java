@@ -57,11 +57,11 @@ class ClientToolsTest {
     }
 
     @Test
-    void pgbenchInitTpcbAndSelectOnlyInSimpleAndPreparedModes() throws Exception {
+    void pgbenchInitTpcbAndSelectOnlyInSimpleExtendedAndPreparedModes() throws Exception {
         Result init = run(List.of("pgbench", "-i", "-s", "1", "-q"), null, "pgbench");
         assertEquals(0, init.exit, init.output);
         for (List<String> mode : List.of(
-                List.of("-M", "simple"), List.of("-M", "prepared"),
+                List.of("-M", "simple"), List.of("-M", "extended"), List.of("-M", "prepared"),
                 List.of("-S", "-M", "simple"), List.of("-S", "-M", "prepared"))) {
             List<String> cmd = new ArrayList<>(List.of("pgbench", "-n", "-c", "4", "-j", "2", "-t", "200"));
             cmd.addAll(mode);
@@ -70,6 +70,32 @@ class ClientToolsTest {
             assertTrue(r.output.contains("number of failed transactions: 0"), mode + ": " + r.output);
             assertTrue(r.output.contains("number of transactions actually processed: 800/800"), mode + ": " + r.output);
         }
+    }
+
+    /**
+     * psycopg 3 from Debian ({@code apt-get install python3-psycopg}, for /usr/bin/python3); skipped where it is
+     * not installed.
+     */
+    @Test
+    void psycopgPipelineModeWithFiftyInFlightAndAnErrorThatRecovers() throws Exception {
+        String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder(python, "-c", "import psycopg")
+                .start().waitFor() == 0, "python3-psycopg is not installed");
+        try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS pipeline_people");
+            s.execute("CREATE TABLE pipeline_people (id int primary key, email text)");
+            s.execute("INSERT INTO pipeline_people SELECT i, 'user' || i || '@example.com' FROM generate_series(1, 50) i");
+        }
+        java.nio.file.Path script = java.nio.file.Files.createTempFile("psycopg_pipeline", ".py");
+        try (var in = ClientToolsTest.class.getResourceAsStream("/clients/psycopg_pipeline.py")) {
+            java.nio.file.Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Result r = run(List.of(python, script.toString()), null, "psycopg");
+        assertEquals(0, r.exit, r.output);
+        assertTrue(r.output.contains("rows 50 ids 1,2,3"), r.output);
+        assertTrue(r.output.contains("clear emails 0"), "every email masked: " + r.output);
+        assertTrue(r.output.contains("error division_by_zero"), r.output);
+        assertTrue(r.output.contains("after error 7 masked"), r.output);
     }
 
     record Result(int exit, String output) {

@@ -159,7 +159,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } else if (packet instanceof GssEncRequest) {
             ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
         } else if (packet instanceof CancelRequest cancel) {
-            CancelForwarder.forward(services.cancels(), cancel, ctx.channel(), id);
+            CancelForwarder.forward(services.cancels(), cancel, ctx.channel(), id, services.upstreams().resolver());
             ctx.close();
         } else if (packet instanceof StartupMessage message) {
             onStartupMessage(ctx, message);

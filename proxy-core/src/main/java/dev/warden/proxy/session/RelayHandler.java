@@ -352,37 +352,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         admit(frame, new StatementGate.Statement(policy, reading.sql(), analysis, decision,
                 QueryEvent.Protocol.SIMPLE), Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
-                    invalidateCatalogAfterDdl(analysis);
-                    describeCopy(execution);
+                    if (masking != null) {
+                        masking.invalidateAfterDdl(analysis);
+                    }
+                    if (masking != null && queue.betweenBatches()) {
+                        OwnRequests.describeCopy(execution, blockMarker + "_copy", this::send, upstream.alloc());
+                    }
                     send(frame, Entry.forward(Kind.QUERY, null, null, execution));
                     prepared.ranSql(analysis);
                 }, () -> dropCopyData = true);
-    }
-
-    /**
-     * Before a COPY TO STDOUT whose rows are masked: Warden's own Describe of the COPY's query, on the session's
-     * connection, which sees its temporary tables and search_path as the COPY will. Sent only between the
-     * client's batches (ending in its own Sync, all answers consumed), so it never joins the client's
-     * transaction-control or error flow; otherwise the catalog connection describes it.
-     */
-    private void describeCopy(Execution execution) {
-        if (masking == null || !queue.betweenBatches()) {
-            return;
-        }
-        java.util.Optional<String> query = ResultMasking.copyDescribeQuery(execution.analysis);
-        if (query.isEmpty()) {
-            return;
-        }
-        String name = blockMarker + "_copy";
-        PreparedStatements.Statement described = new PreparedStatements.Statement(name, query.get(), null,
-                PreparedStatements.Origin.PROTOCOL, null);
-        execution.copyDescription = described;
-        send(new FrontendMessage.Parse(name, query.get(), List.of()).toByteBuf(upstream.alloc()),
-                Entry.silent(Kind.PARSE, described));
-        send(new FrontendMessage.Describe('S', name).toByteBuf(upstream.alloc()),
-                Entry.silent(Kind.DESCRIBE_STATEMENT, described));
-        send(new FrontendMessage.Close('S', name).toByteBuf(upstream.alloc()), Entry.silent(Kind.CLOSE, described));
-        send(new FrontendMessage.Sync().toByteBuf(upstream.alloc()), Entry.silent(Kind.SYNC, described));
     }
 
     private void onParse(ByteBuf frame) {
@@ -421,7 +399,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (masking != null && portal.describedFields() == null) {
             // The client has not described this statement: ask for the portal's columns ourselves and keep
             // the answer, so its rows can still be masked.
-            send(new FrontendMessage.Describe('P', bind.portal()).toByteBuf(upstream.alloc()), Entry.skip(portal));
+            send(OwnRequests.describePortal(bind.portal(), upstream.alloc()), Entry.skip(portal));
         }
     }
 
@@ -457,7 +435,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
-                    invalidateCatalogAfterDdl(analysis);
+                    if (masking != null) {
+                        masking.invalidateAfterDdl(analysis);
+                    }
                     send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
                 }, () -> discardUntilSync = true);
     }
@@ -477,23 +457,6 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         for (StatementFacts f : analysis.statements()) {
             if (f.kind() == StatementKind.SET) {
                 dev.warden.proxy.approvals.ApprovalRequest.reasonFromSet(f.text()).ifPresent(r -> sessionReason = r);
-            }
-        }
-    }
-
-    private void invalidateCatalogAfterDdl(Analysis analysis) {
-        if (masking == null || analysis == null) {
-            return;
-        }
-        for (StatementFacts top : analysis.statements()) {
-            // DDL run by a DO block, a function body or dynamic SQL changes the catalog as much as DDL typed.
-            for (StatementFacts f : top.allStatements()) {
-                StatementKind k = f.kind();
-                if (k == StatementKind.CREATE || k == StatementKind.ALTER || k == StatementKind.DROP
-                        || k == StatementKind.DROP_OWNED || k == StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
-                    masking.invalidate();
-                    return;
-                }
             }
         }
     }

@@ -237,6 +237,24 @@ final class ResultMasking {
                 identity.kind() == Identity.Kind.AGENT, environment, Set.of()));
     }
 
+    /** DDL (typed, or run by a DO block, a function body or dynamic SQL) may change what the catalog says. */
+    void invalidateAfterDdl(Analysis analysis) {
+        if (analysis == null) {
+            return;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                dev.warden.sql.StatementKind k = f.kind();
+                if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                        || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
+                        || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
+                    invalidate();
+                    return;
+                }
+            }
+        }
+    }
+
     void invalidate() {
         catalog.invalidate();
         plans.clear();

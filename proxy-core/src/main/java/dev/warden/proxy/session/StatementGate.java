@@ -90,8 +90,8 @@ final class StatementGate {
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
             return decision.retry() ? retry(s) : hold(s, notice);
         }
-        return writeAhead(s, decision, null).thenApply(seq -> decision.allowed() ? new Forward(seq, null)
-                : refusal(decision, s.analysis()));
+        return writeAhead(s, decision, null).thenApply(seq -> decision.allowed() ? (Verdict) new Forward(seq, null)
+                : refusal(decision, s.analysis())).exceptionally(StatementGate::auditRefusal);
     }
 
     /** Withdraws the approval this session waits for, if any (the client cancelled or left); off the caller's thread. */

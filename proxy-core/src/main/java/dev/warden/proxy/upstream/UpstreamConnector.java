@@ -35,16 +35,43 @@ public final class UpstreamConnector {
     private final Class<? extends Channel> channelType;
     private final int maxMessageBytes;
     private final UpstreamTls tls = new UpstreamTls();
+    /** Netty's asynchronous DNS resolver (the default one calls the blocking JDK resolver on the event loop). */
+    private final io.netty.resolver.AddressResolverGroup<InetSocketAddress> resolver;
 
     public UpstreamConnector(Class<? extends Channel> channelType, int maxMessageBytes) {
         this.channelType = channelType;
         this.maxMessageBytes = maxMessageBytes;
+        Class<? extends io.netty.channel.socket.DatagramChannel> datagrams =
+                channelType.getName().contains("Epoll") ? io.netty.channel.epoll.EpollDatagramChannel.class
+                        : io.netty.channel.socket.nio.NioDatagramChannel.class;
+        this.resolver = new io.netty.resolver.dns.DnsAddressResolverGroup(
+                new io.netty.resolver.dns.DnsNameResolverBuilder().datagramChannelType(datagrams));
+    }
+
+    /** The resolver for upstream host names, also for the connections that carry CancelRequests. */
+    public io.netty.resolver.AddressResolverGroup<InetSocketAddress> resolver() {
+        return resolver;
     }
 
     public Future<UpstreamConnection> connect(EventLoop loop, Environment environment,
                                               Map<String, String> clientParameters) {
         Upstream upstream = environment.upstream();
         Promise<UpstreamConnection> promise = loop.newPromise();
+        // The TLS context (and its root certificate file) is made off the event loop, once per upstream.
+        tls.prepare(upstream, java.util.concurrent.ForkJoinPool.commonPool()).whenComplete((ok, failure) ->
+                loop.execute(() -> {
+                    if (failure != null) {
+                        promise.tryFailure(new UpstreamException("cannot set up TLS toward the upstream: "
+                                + failure.getMessage(), failure));
+                    } else {
+                        connect(loop, upstream, clientParameters, environment, promise);
+                    }
+                }));
+        return promise;
+    }
+
+    private void connect(EventLoop loop, Upstream upstream, Map<String, String> clientParameters,
+                         Environment environment, Promise<UpstreamConnection> promise) {
         Map<String, String> parameters = new LinkedHashMap<>();
         parameters.put("user", upstream.user());
         parameters.put("database", upstream.database());
@@ -61,6 +88,7 @@ public final class UpstreamConnector {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
+                .resolver(resolver)
                 .handler(new ChannelInboundHandlerAdapter());
         ChannelFuture connected = bootstrap.connect(upstream.host(), upstream.port());
         connected.addListener(f -> {
@@ -89,7 +117,6 @@ public final class UpstreamConnector {
                 ch.writeAndFlush(new StartupPacket.SslRequest().toByteBuf(ch.alloc()));
             }
         });
-        return promise;
     }
 
     /** The address to send CancelRequests for this environment to. */
