@@ -98,6 +98,36 @@ class ClientToolsTest {
         assertTrue(r.output.contains("after error 7 masked"), r.output);
     }
 
+    /**
+     * node-postgres, when {@code -Dwarden.test.nodeModules=DIR} names a directory where {@code npm install pg}
+     * was run (CI has no registry access, so it is skipped by default):
+     * {@code mkdir -p /tmp/pg-node && (cd /tmp/pg-node && npm install pg@8) &&
+     * mvn -o -pl proxy-core -am verify -Dtest=ClientToolsTest -Dwarden.test.nodeModules=/tmp/pg-node/node_modules}.
+     */
+    @Test
+    void nodePostgresQueriesPreparedStatementsAndATempTable() throws Exception {
+        String modules = System.getProperty("warden.test.nodeModules", "");
+        org.junit.jupiter.api.Assumptions.assumeTrue(!modules.isEmpty() && Files.isDirectory(Path.of(modules, "pg")),
+                "-Dwarden.test.nodeModules not set");
+        Path script = Files.createTempFile("node_postgres", ".js");
+        try (var in = ClientToolsTest.class.getResourceAsStream("/clients/node_postgres.js")) {
+            Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        ProcessBuilder pb = new ProcessBuilder("node", script.toString(), Integer.toString(warden.port()),
+                WardenHarness.USER).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", warden.token());
+        pb.environment().put("NODE_PATH", modules);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("ids 1,2,3,4,5"), out);
+        assertTrue(out.contains("email masked again masked"), out);
+        assertTrue(out.contains("error 22012"), out);
+        assertTrue(out.contains("after error 1"), out);
+    }
+
     record Result(int exit, String output) {
     }
 
