@@ -86,10 +86,7 @@ class ClientToolsTest {
             s.execute("CREATE TABLE pipeline_people (id int primary key, email text)");
             s.execute("INSERT INTO pipeline_people SELECT i, 'user' || i || '@example.com' FROM generate_series(1, 50) i");
         }
-        java.nio.file.Path script = java.nio.file.Files.createTempFile("psycopg_pipeline", ".py");
-        try (var in = ClientToolsTest.class.getResourceAsStream("/clients/psycopg_pipeline.py")) {
-            java.nio.file.Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
+        Path script = clientScript("psycopg_pipeline.py");
         Result r = run(List.of(python, script.toString()), null, "psycopg");
         assertEquals(0, r.exit, r.output);
         assertTrue(r.output.contains("rows 50 ids 1,2,3"), r.output);
@@ -109,23 +106,26 @@ class ClientToolsTest {
         String modules = System.getProperty("warden.test.nodeModules", "");
         org.junit.jupiter.api.Assumptions.assumeTrue(!modules.isEmpty() && Files.isDirectory(Path.of(modules, "pg")),
                 "-Dwarden.test.nodeModules not set");
-        Path script = Files.createTempFile("node_postgres", ".js");
-        try (var in = ClientToolsTest.class.getResourceAsStream("/clients/node_postgres.js")) {
-            Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
+        Path script = clientScript("node_postgres.js");
         ProcessBuilder pb = new ProcessBuilder("node", script.toString(), Integer.toString(warden.port()),
                 WardenHarness.USER).redirectErrorStream(true);
-        pb.environment().put("PGPASSWORD", warden.token());
         pb.environment().put("NODE_PATH", modules);
-        Process p = pb.start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
-        assertEquals(0, p.exitValue(), out);
+        Result r = exec(pb, null, "node-postgres");
+        String out = r.output;
+        assertEquals(0, r.exit, out);
         assertTrue(out.contains("ids 1,2,3,4,5"), out);
         assertTrue(out.contains("email masked again masked"), out);
         assertTrue(out.contains("error 22012"), out);
         assertTrue(out.contains("after error 1"), out);
+    }
+
+    /** A client script from the test resources ({@code clients/}), copied to a file an interpreter can run. */
+    private static Path clientScript(String name) throws IOException {
+        Path script = Files.createTempFile("client-", "-" + name);
+        try (var in = ClientToolsTest.class.getResourceAsStream("/clients/" + name)) {
+            Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return script;
     }
 
     record Result(int exit, String output) {
@@ -136,7 +136,11 @@ class ClientToolsTest {
         List<String> full = new ArrayList<>(command);
         full.add("host=127.0.0.1 port=" + warden.port() + " dbname=dev user=" + WardenHarness.USER
                 + " sslmode=require application_name=ssl-test-app");
-        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true);
+        return exec(new ProcessBuilder(full).redirectErrorStream(true), stdin, app);
+    }
+
+    /** Runs a client with the token in PGPASSWORD; its output and exit code. */
+    private static Result exec(ProcessBuilder pb, String stdin, String app) throws IOException, InterruptedException {
         pb.environment().put("PGPASSWORD", warden.token());
         pb.environment().remove("PGSERVICEFILE");
         Process p = pb.start();

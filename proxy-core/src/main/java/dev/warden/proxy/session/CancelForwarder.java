@@ -22,12 +22,12 @@ final class CancelForwarder {
     }
 
     static void forward(CancelRegistry cancels, CancelRequest cancel, Channel from, String sessionId,
-                        io.netty.resolver.AddressResolverGroup<java.net.InetSocketAddress> resolver) {
+                        dev.warden.proxy.upstream.UpstreamConnector upstreams) {
         cancels.cancelLocally(cancel.processId(), cancel.secretKey());
         cancels.lookup(cancel.processId(), cancel.secretKey()).ifPresentOrElse(target -> {
             new Bootstrap().group(from.eventLoop()).channel(from.getClass())
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
-                    .resolver(resolver)
+                    .resolver(upstreams.resolverFor(target.upstream().getHostString()))
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(target.upstream().getHostString(), target.upstream().getPort())
                     .addListener((ChannelFuture f) -> {

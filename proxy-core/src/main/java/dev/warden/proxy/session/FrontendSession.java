@@ -3,7 +3,6 @@ package dev.warden.proxy.session;
 import dev.warden.config.Environment;
 import dev.warden.config.Policy;
 import dev.warden.identity.Identity;
-import dev.warden.pg.ProtocolException;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
@@ -159,7 +158,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         } else if (packet instanceof GssEncRequest) {
             ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
         } else if (packet instanceof CancelRequest cancel) {
-            CancelForwarder.forward(services.cancels(), cancel, ctx.channel(), id, services.upstreams().resolver());
+            CancelForwarder.forward(services.cancels(), cancel, ctx.channel(), id, services.upstreams());
             ctx.close();
         } else if (packet instanceof StartupMessage message) {
             onStartupMessage(ctx, message);
@@ -394,23 +393,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable t = ClientErrors.unwrap(cause);
-        if (t instanceof java.io.IOException && !(t instanceof javax.net.ssl.SSLException)) {
-            log.debug("client.io_error session={} reason=\"{}\"", id, t.getMessage());
+        if (ClientErrors.logClientFailure(t, id, ctx.channel().remoteAddress(), log)) {
             closeEverything();
-            return;
-        }
-        if (t instanceof ProtocolException || t instanceof SessionException) {
-            log.info("session.refused session={} client={} reason=\"{}\"", id, ctx.channel().remoteAddress(),
-                    t.getMessage());
-        } else if (t instanceof javax.net.ssl.SSLException || t instanceof io.netty.handler.codec.DecoderException) {
-            log.info("client.tls_error session={} client={} reason=\"{}\"", id, ctx.channel().remoteAddress(),
-                    t.getMessage());
-            closeEverything();
-            return;
         } else {
-            log.error("session.error session={}", id, t);
+            fail(t);
         }
-        fail(t);
     }
 
     /** Sends the client a FATAL error for {@code failure} and closes the connection (before READY). */

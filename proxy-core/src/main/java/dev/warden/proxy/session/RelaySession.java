@@ -2,7 +2,6 @@ package dev.warden.proxy.session;
 
 import dev.warden.config.Environment;
 import dev.warden.identity.Identity;
-import dev.warden.pg.ProtocolException;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
@@ -122,23 +121,11 @@ final class RelaySession {
 
     void exception(Throwable cause) {
         Throwable t = ClientErrors.unwrap(cause);
-        if (t instanceof java.io.IOException && !(t instanceof javax.net.ssl.SSLException)) {
-            log.debug("client.io_error session={} reason=\"{}\"", id, t.getMessage());
+        if (ClientErrors.logClientFailure(t, id, client.remoteAddress(), log)) {
             close();
-            return;
-        }
-        if (t instanceof ProtocolException || t instanceof SessionException) {
-            log.info("session.refused session={} client={} reason=\"{}\"", id, client.remoteAddress(),
-                    t.getMessage());
-        } else if (t instanceof javax.net.ssl.SSLException || t instanceof io.netty.handler.codec.DecoderException) {
-            log.info("client.tls_error session={} client={} reason=\"{}\"", id, client.remoteAddress(),
-                    t.getMessage());
-            close();
-            return;
         } else {
-            log.error("session.error session={}", id, t);
+            fail(t);
         }
-        fail(t);
     }
 
     void upstreamLost(Throwable cause) {

@@ -48,9 +48,13 @@ public final class UpstreamConnector {
                 new io.netty.resolver.dns.DnsNameResolverBuilder().datagramChannelType(datagrams));
     }
 
-    /** The resolver for upstream host names, also for the connections that carry CancelRequests. */
-    public io.netty.resolver.AddressResolverGroup<InetSocketAddress> resolver() {
-        return resolver;
+    /**
+     * The resolver for an upstream host, also for the connections that carry CancelRequests: the asynchronous
+     * DNS resolver for a name; for an IP literal, which needs no lookup, the plain one.
+     */
+    public io.netty.resolver.AddressResolverGroup<? extends java.net.SocketAddress> resolverFor(String host) {
+        return io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host)
+                ? io.netty.resolver.DefaultAddressResolverGroup.INSTANCE : resolver;
     }
 
     public Future<UpstreamConnection> connect(EventLoop loop, Environment environment,
@@ -88,7 +92,7 @@ public final class UpstreamConnector {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
-                .resolver(resolver)
+                .resolver(resolverFor(upstream.host()))
                 .handler(new ChannelInboundHandlerAdapter());
         ChannelFuture connected = bootstrap.connect(upstream.host(), upstream.port());
         connected.addListener(f -> {
