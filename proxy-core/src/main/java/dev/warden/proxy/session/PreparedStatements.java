@@ -35,6 +35,9 @@ final class PreparedStatements {
         /** The parameter types Parse declared (empty for SQL PREPARE). */
         final List<Integer> parameterTypes;
         List<Field> fields;
+        /** The guardrail decision on it, and the policy it was made under (remade after a reload). */
+        private dev.warden.proxy.guardrails.Decision decision;
+        private Object decidedUnder;
 
         Statement(String name, String sql, Analysis analysis, Origin origin, byte[] textBytes) {
             this(name, sql, analysis, origin, textBytes, List.of());
@@ -49,6 +52,19 @@ final class PreparedStatements {
             this.origin = origin;
             this.textBytes = textBytes;
         }
+    }
+
+    /**
+     * The decision on the statement under {@code policy}: made once per policy version, not per execution
+     * (clients run a prepared statement many times).
+     */
+    static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy,
+            java.util.function.Function<Analysis, dev.warden.proxy.guardrails.Decision> decide) {
+        if (s.decision == null || s.decidedUnder != policy) {
+            s.decision = decide.apply(s.analysis);
+            s.decidedUnder = policy;
+        }
+        return s.decision;
     }
 
     /** A bound portal: its statement, the result formats Bind chose and the parameter values, its columns once described. */

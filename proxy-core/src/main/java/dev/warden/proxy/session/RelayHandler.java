@@ -426,11 +426,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         audit.receiving(statement == null ? null : statement.textBytes);
         PolicySnapshot policy = services.snapshot().get();
         Decision decision = Decision.ALLOW;
-        if (statement != null && statement.origin == PreparedStatements.Origin.SQL) {
-            decision = decide(policy, analysis);
-        } else if (statement != null && analysis != null) {
-            Decision atParse = decide(policy, analysis);
-            decision = atParse.verdict() == Decision.Verdict.REQUIRE_APPROVAL ? atParse : Decision.ALLOW;
+        if (statement != null && analysis != null) {
+            // Parse (or PREPARE) let it through; what still applies per execution is an approval. SQL PREPARE was
+            // judged as a PREPARE, so its statement is judged here in full.
+            Decision current = PreparedStatements.decisionOf(statement, policy, a -> decide(policy, a));
+            decision = statement.origin == PreparedStatements.Origin.SQL
+                    || current.verdict() == Decision.Verdict.REQUIRE_APPROVAL ? current : Decision.ALLOW;
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
