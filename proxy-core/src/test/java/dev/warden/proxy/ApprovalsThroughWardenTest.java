@@ -31,7 +31,7 @@ class ApprovalsThroughWardenTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("", """
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
                   prod:
                     production: true
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
@@ -157,6 +157,75 @@ class ApprovalsThroughWardenTest {
             assertEquals("42501", again.getSQLState(), "an approval is used once");
             SQLException other = (SQLException) run(alice.createStatement(), "DELETE FROM batch_log WHERE id = 2");
             assertEquals("42501", other.getSQLState(), "it covers only the statement that was approved");
+        }
+    }
+
+    @Test
+    void anApprovedPreparedUpdateRunsOnceWithTheParametersTheApproverSaw() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "prepareThreshold=1")) {
+            java.sql.PreparedStatement update = alice.prepareStatement("UPDATE billing SET amount = ? WHERE id = ?");
+            update.setInt(1, 50);
+            update.setInt(2, 1);
+            CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> runPrepared(update));
+            String id = awaitPendingId();
+            Cli list = cli(bobToken(), "list", "--json");
+            assertTrue(list.out.contains("$1 = '50', $2 = '1'"), "the approver sees the values: " + list.out);
+            assertEquals(0, cli(bobToken(), "approve", id).exit);
+            assertEquals(1, first.get(10, TimeUnit.SECONDS));
+            assertEquals(50, amount());
+            // The same prepared statement again, with other values: a new approval, not the old one reused.
+            update.setInt(1, 60);
+            CompletableFuture<Object> second = CompletableFuture.supplyAsync(() -> runPrepared(update));
+            String again = awaitPendingId();
+            assertTrue(!again.equals(id), "a second execution needs its own approval");
+            assertEquals(0, cli(bobToken(), "deny", again).exit);
+            SQLException denied = (SQLException) second.get(10, TimeUnit.SECONDS);
+            assertEquals("42501", denied.getSQLState());
+            assertEquals(50, amount(), "the second execution did not run");
+            assertEquals(1, scalar(alice, "SELECT 1"), "the session stays usable");
+        }
+    }
+
+    @Test
+    void anSqlPreparedUpdateExecutedThroughProtocolBindWaitsForApproval() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            // If PREPARE itself is judged as the write it prepares, approve that once.
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("PREPARE up AS UPDATE billing SET amount = 5 WHERE id = 1"));
+            String prepare = "";
+            dev.warden.pg.message.BackendMessage first;
+            while (!((first = c.read()) instanceof dev.warden.pg.message.BackendMessage.ReadyForQuery)) {
+                if (first instanceof dev.warden.pg.message.BackendMessage.NoticeResponse) {
+                    prepare = awaitPendingId();
+                    assertEquals(0, cli(bobToken(), "approve", prepare).exit);
+                }
+                assertTrue(!(first instanceof dev.warden.pg.message.BackendMessage.ErrorResponse), first.toString());
+            }
+            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "up", java.util.List.of(), java.util.List.of(),
+                    java.util.List.of()));
+            c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            String execute = awaitPendingId();
+            assertTrue(!execute.equals(prepare), "the Execute of the prepared UPDATE waits for its own approval");
+            assertEquals(100, amount(), "nothing ran while it waits");
+            assertEquals(0, cli(bobToken(), "approve", execute).exit);
+            java.util.List<dev.warden.pg.message.BackendMessage> answers = new java.util.ArrayList<>();
+            dev.warden.pg.message.BackendMessage m;
+            do {
+                m = c.read();
+                answers.add(m);
+            } while (!(m instanceof dev.warden.pg.message.BackendMessage.ReadyForQuery));
+            assertTrue(answers.stream().anyMatch(a -> a instanceof dev.warden.pg.message.BackendMessage.CommandComplete cc
+                    && cc.tag().equals("UPDATE 1")), answers.toString());
+            assertEquals(5, amount());
+        }
+    }
+
+    private static Object runPrepared(java.sql.PreparedStatement ps) {
+        try {
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            return e;
         }
     }
 

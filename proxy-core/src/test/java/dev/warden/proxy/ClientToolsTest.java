@@ -57,11 +57,11 @@ class ClientToolsTest {
     }
 
     @Test
-    void pgbenchInitTpcbAndSelectOnlyInSimpleAndPreparedModes() throws Exception {
+    void pgbenchInitTpcbAndSelectOnlyInSimpleExtendedAndPreparedModes() throws Exception {
         Result init = run(List.of("pgbench", "-i", "-s", "1", "-q"), null, "pgbench");
         assertEquals(0, init.exit, init.output);
         for (List<String> mode : List.of(
-                List.of("-M", "simple"), List.of("-M", "prepared"),
+                List.of("-M", "simple"), List.of("-M", "extended"), List.of("-M", "prepared"),
                 List.of("-S", "-M", "simple"), List.of("-S", "-M", "prepared"))) {
             List<String> cmd = new ArrayList<>(List.of("pgbench", "-n", "-c", "4", "-j", "2", "-t", "200"));
             cmd.addAll(mode);
@@ -72,6 +72,62 @@ class ClientToolsTest {
         }
     }
 
+    /**
+     * psycopg 3 from Debian ({@code apt-get install python3-psycopg}, for /usr/bin/python3); skipped where it is
+     * not installed.
+     */
+    @Test
+    void psycopgPipelineModeWithFiftyInFlightAndAnErrorThatRecovers() throws Exception {
+        String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder(python, "-c", "import psycopg")
+                .start().waitFor() == 0, "python3-psycopg is not installed");
+        try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS pipeline_people");
+            s.execute("CREATE TABLE pipeline_people (id int primary key, email text)");
+            s.execute("INSERT INTO pipeline_people SELECT i, 'user' || i || '@example.com' FROM generate_series(1, 50) i");
+        }
+        Path script = clientScript("psycopg_pipeline.py");
+        Result r = run(List.of(python, script.toString()), null, "psycopg");
+        assertEquals(0, r.exit, r.output);
+        assertTrue(r.output.contains("rows 50 ids 1,2,3"), r.output);
+        assertTrue(r.output.contains("clear emails 0"), "every email masked: " + r.output);
+        assertTrue(r.output.contains("error division_by_zero"), r.output);
+        assertTrue(r.output.contains("after error 7 masked"), r.output);
+    }
+
+    /**
+     * node-postgres, when {@code -Dwarden.test.nodeModules=DIR} names a directory where {@code npm install pg}
+     * was run (CI has no registry access, so it is skipped by default):
+     * {@code mkdir -p /tmp/pg-node && (cd /tmp/pg-node && npm install pg@8) &&
+     * mvn -o -pl proxy-core -am verify -Dtest=ClientToolsTest -Dwarden.test.nodeModules=/tmp/pg-node/node_modules}.
+     */
+    @Test
+    void nodePostgresQueriesPreparedStatementsAndATempTable() throws Exception {
+        String modules = System.getProperty("warden.test.nodeModules", "");
+        org.junit.jupiter.api.Assumptions.assumeTrue(!modules.isEmpty() && Files.isDirectory(Path.of(modules, "pg")),
+                "-Dwarden.test.nodeModules not set");
+        Path script = clientScript("node_postgres.js");
+        ProcessBuilder pb = new ProcessBuilder("node", script.toString(), Integer.toString(warden.port()),
+                WardenHarness.USER).redirectErrorStream(true);
+        pb.environment().put("NODE_PATH", modules);
+        Result r = exec(pb, null, "node-postgres");
+        String out = r.output;
+        assertEquals(0, r.exit, out);
+        assertTrue(out.contains("ids 1,2,3,4,5"), out);
+        assertTrue(out.contains("email masked again masked"), out);
+        assertTrue(out.contains("error 22012"), out);
+        assertTrue(out.contains("after error 1"), out);
+    }
+
+    /** A client script from the test resources ({@code clients/}), copied to a file an interpreter can run. */
+    private static Path clientScript(String name) throws IOException {
+        Path script = Files.createTempFile("client-", "-" + name);
+        try (var in = ClientToolsTest.class.getResourceAsStream("/clients/" + name)) {
+            Files.copy(in, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return script;
+    }
+
     record Result(int exit, String output) {
     }
 
@@ -80,7 +136,11 @@ class ClientToolsTest {
         List<String> full = new ArrayList<>(command);
         full.add("host=127.0.0.1 port=" + warden.port() + " dbname=dev user=" + WardenHarness.USER
                 + " sslmode=require application_name=ssl-test-app");
-        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true);
+        return exec(new ProcessBuilder(full).redirectErrorStream(true), stdin, app);
+    }
+
+    /** Runs a client with the token in PGPASSWORD; its output and exit code. */
+    private static Result exec(ProcessBuilder pb, String stdin, String app) throws IOException, InterruptedException {
         pb.environment().put("PGPASSWORD", warden.token());
         pb.environment().remove("PGSERVICEFILE");
         Process p = pb.start();

@@ -57,10 +57,13 @@ public final class WardenServer implements AutoCloseable {
     /** Everything built from the policy that a reload replaces at once; sessions read it per statement. */
     private final AtomicReference<Enforcement> enforcement = new AtomicReference<>();
 
-    private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens) {
+    private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens,
+                               dev.warden.proxy.session.PolicySnapshot snapshot) {
         static Enforcement of(Policy p) {
-            return new Enforcement(new Guardrails(p.guardrails()), new Masker(p.masking()),
-                    new TokenValidator(p.issuers()));
+            Guardrails guardrails = new Guardrails(p.guardrails());
+            Masker masker = new Masker(p.masking());
+            return new Enforcement(guardrails, masker, new TokenValidator(p.issuers()),
+                    new dev.warden.proxy.session.PolicySnapshot(p, guardrails, masker));
         }
     }
     private final EventLoopGroup bossGroup;
@@ -143,7 +146,7 @@ public final class WardenServer implements AutoCloseable {
                 new UpstreamConnector(clientType, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
                 env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals,
-                analysis, readingOverride);
+                analysis, readingOverride, () -> enforcement.get().snapshot());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(serverType)

@@ -63,4 +63,25 @@ final class ClientErrors {
         }
         return t;
     }
+
+    /**
+     * Logs a failure on a client's connection the way every session phase does. Returns true when the connection
+     * should just be closed (the client went away, or TLS broke: nobody can read an error), false when the client
+     * should be sent a FATAL error first.
+     */
+    static boolean logClientFailure(Throwable t, String session, Object client, org.slf4j.Logger log) {
+        if (t instanceof java.io.IOException && !(t instanceof javax.net.ssl.SSLException)) {
+            log.debug("client.io_error session={} reason=\"{}\"", session, t.getMessage());
+            return true;
+        }
+        if (t instanceof ProtocolException || t instanceof SessionException) {
+            log.info("session.refused session={} client={} reason=\"{}\"", session, client, t.getMessage());
+        } else if (t instanceof javax.net.ssl.SSLException || t instanceof DecoderException) {
+            log.info("client.tls_error session={} client={} reason=\"{}\"", session, client, t.getMessage());
+            return true;
+        } else {
+            log.error("session.error session={}", session, t);
+        }
+        return false;
+    }
 }

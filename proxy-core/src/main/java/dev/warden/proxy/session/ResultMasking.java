@@ -61,10 +61,14 @@ final class ResultMasking {
      *                the formats in {@code fields} (a RowDescription answering Execute or a portal Describe)
      */
     MaskPlan plan(List<Field> fields, List<Short> formats, Analysis analysis) {
+        return plan(masker.get(), fields, formats, analysis);
+    }
+
+    /** A plan made by {@code current}, the masker of the policy the statement was judged under. */
+    MaskPlan plan(Masker current, List<Field> fields, List<Short> formats, Analysis analysis) {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
         MaskContext context = context(analysis);
-        Masker current = masker.get();
         PlanKey key = new PlanKey(current, fields, formats, context.columnsRead());
         MaskPlan cached = plans.get(key);
         if (cached != null) {
@@ -135,6 +139,21 @@ final class ResultMasking {
 
     CompletableFuture<List<CatalogCache.DescribedColumn>> describe(String query) {
         return catalog.describe(query);
+    }
+
+    /**
+     * The described columns of a COPY from the RowDescription of Warden's own Describe on the session's
+     * connection (which sees the session's temporary tables and search_path); their tables must be known to the
+     * catalog cache ({@link #unknownTables}), which reads them by OID.
+     */
+    List<CatalogCache.DescribedColumn> described(List<Field> fields) {
+        List<CatalogCache.DescribedColumn> out = new ArrayList<>(fields.size());
+        for (Field f : fields) {
+            Optional<ColumnName> source = f.tableOid() == 0 ? Optional.empty()
+                    : catalog.cached(f.tableOid(), f.columnNumber());
+            out.add(new CatalogCache.DescribedColumn(f.name(), source, f.typeOid(), f.typeModifier()));
+        }
+        return out;
     }
 
     CopyMasker copyMasker(List<CatalogCache.DescribedColumn> described, String format, Analysis analysis) {
@@ -216,6 +235,24 @@ final class ResultMasking {
     String maskMessage(String text) {
         return masker.get().maskMessage(text, new MaskContext(identity.username(), identity.groups(),
                 identity.kind() == Identity.Kind.AGENT, environment, Set.of()));
+    }
+
+    /** DDL (typed, or run by a DO block, a function body or dynamic SQL) may change what the catalog says. */
+    void invalidateAfterDdl(Analysis analysis) {
+        if (analysis == null) {
+            return;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                dev.warden.sql.StatementKind k = f.kind();
+                if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                        || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
+                        || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
+                    invalidate();
+                    return;
+                }
+            }
+        }
     }
 
     void invalidate() {

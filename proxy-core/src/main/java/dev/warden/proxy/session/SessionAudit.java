@@ -57,8 +57,10 @@ final class SessionAudit {
     private static final int MAX_FINISHED = 16;
 
     /**
-     * @param statementText how a statement appears in records (as sent, or with literals redacted)
-     * @param keepBytes whether records may keep the exact bytes of a text that is not UTF-8: only when the
+     * @param statementText how a statement appears in records when literals are redacted
+     * @param keepBytes the policy at connect keeps literals: statements as sent, and the exact bytes of a text
+     *     that is not UTF-8 (bytes cannot be redacted). Each statement may bring its own policy
+     *     ({@link StatementPolicy}); this is the default for those that do not. Records may keep bytes only
      *     policy keeps literals, since bytes cannot be redacted
      */
     SessionAudit(AuditLog audit, String session, String policyVersion, Function<String, String> statementText,
@@ -75,7 +77,14 @@ final class SessionAudit {
      * the text a Parse prepared), or null when they are valid UTF-8 or unknown.
      */
     void receiving(byte[] textBytes) {
-        this.received = keepBytes ? textBytes : null;
+        this.received = textBytes;
+    }
+
+    /**
+     * The policy a statement was judged under, read once for it: its version and whether literals are kept go
+     * into its query record (a reload between two statements changes the next record, never half of one).
+     */
+    record StatementPolicy(String version, boolean keepLiterals) {
     }
 
     CompletableFuture<Long> sessionStart(Identity who, String environment, String clientAddress, String tlsVersion,
@@ -103,6 +112,23 @@ final class SessionAudit {
 
     CompletableFuture<Long> query(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
                                   String preparedName, String approvalId) {
+        return query(sql, analysis, decision, protocol, preparedName, approvalId, null);
+    }
+
+    /**
+     * @param parameters the values Bind gave the statement (null when none or not extended); recorded as sent
+     *     when the policy keeps literals, otherwise each value is redacted like a literal
+     */
+    CompletableFuture<Long> query(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
+                                  String preparedName, String approvalId, List<String> parameters) {
+        return query(new StatementPolicy(policyVersion, keepBytes), sql, analysis, decision, protocol, preparedName,
+                approvalId, parameters);
+    }
+
+    CompletableFuture<Long> query(StatementPolicy policy, String sql, Analysis analysis, Decision decision,
+                                  QueryEvent.Protocol protocol, String preparedName, String approvalId,
+                                  List<String> parameters) {
+        boolean keep = policy.keepLiterals();
         Set<String> kinds = new LinkedHashSet<>();
         Set<String> tablesRead = new LinkedHashSet<>();
         Set<String> tablesWritten = new LinkedHashSet<>();
@@ -127,18 +153,19 @@ final class SessionAudit {
             case BLOCK -> QueryEvent.Decision.BLOCK;
             case REQUIRE_APPROVAL -> QueryEvent.Decision.APPROVAL;
         };
-        String text = statementText.apply(sql);
+        String text = keep ? sql : statementText.apply(sql);
         QueryEvent.Builder event = QueryEvent.builder(session, username, environment)
                 .statement(text)
-                .received(received)
+                .received(keep ? received : null)
                 .fingerprint(fingerprint)
                 .kinds(new ArrayList<>(kinds))
                 .tables(new ArrayList<>(tablesRead), new ArrayList<>(tablesWritten))
                 .columns(new ArrayList<>(columnsRead), new ArrayList<>(columnsWritten))
                 .decision(verdict, decision.rule(), approvalId)
-                .policyVersion(policyVersion);
+                .policyVersion(policy.version());
         if (protocol == QueryEvent.Protocol.EXTENDED) {
-            event.extendedProtocol(preparedName, null);
+            event.extendedProtocol(preparedName, parameters == null ? null : keep ? parameters
+                    : parameters.stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList());
         } else {
             event.simpleProtocol();
         }

@@ -18,6 +18,8 @@ import java.util.function.Supplier;
  * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
  * @param analysisExecutor runs cold statement analysis (JSqlParser, up to its CPU limit per statement) off the
  *     event loop; bounded, so a flood of new statements is refused rather than queued without end
+ * @param snapshot the policy and what is built from it, swapped as one value by a reload: each statement reads it
+ *     once
  * @param readingOverride applied to every analysis the sessions make; the identity in production. Tests of the
  *     tripwire use it to make Warden misread a statement on purpose, which the real analyzer must never do, to
  *     show that the disagreement with the server is caught
@@ -31,5 +33,6 @@ public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guar
                                       dev.warden.proxy.catalog.CatalogCache> catalogs,
                               dev.warden.proxy.approvals.ApprovalService approvals,
                               java.util.concurrent.Executor analysisExecutor,
-                              java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride) {
+                              java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride,
+                              Supplier<PolicySnapshot> snapshot) {
 }

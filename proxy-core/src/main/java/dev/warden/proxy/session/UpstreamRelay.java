@@ -1,31 +1,93 @@
 package dev.warden.proxy.session;
 
+import dev.warden.identity.Identity;
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.BackendMessage.RowDescription.Field;
+import dev.warden.proxy.session.OutstandingQueue.Action;
+import dev.warden.proxy.session.OutstandingQueue.Answer;
+import dev.warden.proxy.session.OutstandingQueue.Entry;
+import dev.warden.proxy.session.OutstandingQueue.Kind;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The upstream side of a READY session: hands every backend frame to its {@link FrontendSession}. */
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The upstream side of a READY session: every backend message is filed under its {@link OutstandingQueue}
+ * entry, then relayed as the entry says (forwarded and masked, consumed for Warden's own Describe, or replaced
+ * by Warden's error for a blocked statement's stand-in). Result masking, the result audit tally and the
+ * tripwire hang off the entry's {@link Execution}.
+ */
 final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
-    private final FrontendSession session;
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
 
-    UpstreamRelay(FrontendSession session) {
+    private final RelaySession session;
+    private final OutstandingQueue queue;
+    private final ResultMasking masking;
+    private final Tripwire tripwire;
+    /** Backend frames (filed under their entry) that wait while the catalog is asked about a result's columns. */
+    private final ArrayDeque<Filed> waiting = new ArrayDeque<>();
+    /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
+    private Execution lastAnswered;
+    /** The RowDescription decoded while relaying the current frame (frames are pooled objects). */
+    private ByteBuf lastRowDescriptionFrame;
+    private List<Field> lastRowDescription;
+
+    private record Filed(ByteBuf frame, Answer answer) {
+    }
+
+    UpstreamRelay(RelaySession session) {
         this.session = session;
+        this.queue = session.queue;
+        this.masking = session.masking;
+        this.tripwire = session.tripwire;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        session.relayToClient((ByteBuf) msg);
+        ByteBuf frame = (ByteBuf) msg;
+        if (session.ending()) {
+            frame.release();
+            return;
+        }
+        byte type = frame.getByte(frame.readerIndex());
+        if (type == 'S') {
+            BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
+            session.lexing.update(status.name(), status.value());
+        }
+        Answer answer = queue.answered(type);
+        for (Entry skipped : answer.dropped()) {
+            // The server skipped these after an error: they never ran.
+            if (skipped.execution != null) {
+                finish(skipped.execution);
+            }
+        }
+        if (session.flow.responsesPaused()) {
+            waiting.add(new Filed(frame, answer));
+            return;
+        }
+        try {
+            relay(frame, answer);
+        } catch (RuntimeException e) {
+            failAndRelease(e);
+        }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        session.upstreamReadComplete();
+        session.client.flush();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        session.upstreamWritabilityChanged(ctx.channel().isWritable());
+        session.flow.upstreamWritable(ctx.channel().isWritable());
     }
 
     @Override
@@ -37,5 +99,393 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         session.upstreamLost(cause);
         ctx.close();
+    }
+
+    private void relay(ByteBuf frame, Answer answer) {
+        lastRowDescriptionFrame = null;
+        byte type = frame.getByte(frame.readerIndex());
+        Entry entry = answer.owner();
+        if (entry != null && entry.silent && !OutstandingQueue.asynchronous(type)) {
+            if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT) {
+                entry.statement.fields = rowDescription(frame);
+            }
+            frame.release();
+            return;
+        }
+        if (entry != null && entry.action == Action.SKIP && (type == 'T' || type == 'n')) {
+            entry.portal.fields = type == 'T' ? rowDescription(frame) : List.of();
+            frame.release();
+            return;
+        }
+        if (entry != null && entry.action == Action.REPLACE_ERROR && type == 'E') {
+            BackendMessage.ErrorResponse error = (BackendMessage.ErrorResponse) BackendMessage.decode(frame);
+            if (error.message() != null && error.message().contains(session.requests.blockMarker)) {
+                frame.release();
+                session.client.write(entry.replacement.toByteBuf(session.client.alloc()), session.client.voidPromise());
+                return;
+            }
+        }
+        frame = maskResult(type, frame, entry);
+        if (frame == null) {
+            return;
+        }
+        if (type == 'Z') {
+            ready(frame, entry);
+            return;
+        }
+        if (type == 'S' && checkParameterStatus(frame, entry)) {
+            frame.release();
+            return;
+        }
+        if (entry != null && entry.execution != null) {
+            tally(type, frame, entry.execution);
+            if (session.ending()) {
+                // The tripwire ended the session: the client gets the FATAL error, not this frame.
+                frame.release();
+                return;
+            }
+        }
+        if (type == 'E' || type == 'N' || type == 'A' || type == 'S') {
+            frame = maskMessageText(frame, entry == null ? null : entry.execution);
+        }
+        session.client.write(frame, session.client.voidPromise());
+    }
+
+    private void ready(ByteBuf frame, Entry entry) {
+        session.transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
+        Execution done = entry == null ? null : entry.execution;
+        if (done != null && !done.extended) {
+            Optional<Tripwire.Mismatch> mismatch = tripwire.queryDone(done.analysis, done.answers,
+                    done.sqlState != null);
+            finish(done);
+            if (mismatch.isPresent()) {
+                trip(mismatch.get(), done);
+                frame.release();
+                return;
+            }
+        }
+        tripwire.ready();
+        lastAnswered = null;
+        session.client.write(frame, session.client.voidPromise());
+        session.readyForQuery();
+    }
+
+    void finish(Execution e) {
+        if (e.finished) {
+            return;
+        }
+        e.finished = true;
+        session.audit.result(e.querySeq, e.rows, e.bytes, e.auditColumns(), (System.nanoTime() - e.started) / 1000,
+                e.sqlState, e.commandTag, e.answers);
+    }
+
+    /** Counts what the upstream returns for a running statement; peeks, never copies. */
+    private void tally(byte type, ByteBuf frame, Execution e) {
+        switch (type) {
+            case 'D', 'd' -> {
+                e.rows++;
+                e.bytes += frame.readableBytes();
+            }
+            case 'T' -> {
+                if (!e.described) {
+                    e.describe(rowDescription(frame).stream().map(Field::name).toList(), null);
+                }
+            }
+            case 'C' -> {
+                e.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
+                if (!checkAnswer(e, e.commandTag) && e.extended) {
+                    finish(e);
+                }
+            }
+            case 'I' -> {
+                if (!checkAnswer(e, dev.warden.sql.CommandTags.EMPTY_QUERY_RESPONSE) && e.extended) {
+                    finish(e);
+                }
+            }
+            case 's' -> {
+                if (e.extended) {
+                    finish(e);
+                }
+            }
+            case 'E' -> {
+                e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
+                lastAnswered = e;
+                tripwire.running(e.analysis);
+                tripwire.failed();
+                if (e.extended) {
+                    finish(e);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    // ---- the tripwire: what the server reports must match what Warden analysed ----------------------
+
+    /** True when the answer disagrees with the running statement's analysis (the session is then ending). */
+    private boolean checkAnswer(Execution e, String answer) {
+        lastAnswered = e;
+        tripwire.running(e.analysis);
+        Optional<Tripwire.Mismatch> mismatch = tripwire.answered(e.analysis, e.extended, e.answers, answer,
+                session.prepared::facts);
+        mismatch.ifPresent(m -> trip(m, e));
+        return mismatch.isPresent();
+    }
+
+    /**
+     * A ParameterStatus, judged against the statements of the batch running now. The statement it is blamed on
+     * is the last one the server answered in this batch (PostgreSQL 14 and later report changes just before
+     * ReadyForQuery), or the one running (earlier versions report them as they happen).
+     */
+    private boolean checkParameterStatus(ByteBuf frame, Entry entry) {
+        Entry head = entry != null ? entry : queue.head();
+        Execution running = head == null ? null : head.execution;
+        if (running != null) {
+            tripwire.running(running.analysis);
+        }
+        Execution blamed = lastAnswered != null ? lastAnswered : running;
+        BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
+        Optional<Tripwire.Mismatch> mismatch = tripwire.parameter(status.name(), status.value());
+        mismatch.ifPresent(m -> trip(m, blamed));
+        return mismatch.isPresent();
+    }
+
+    /**
+     * Warden's reading was wrong: the disagreement goes to the audit trail and the log, and the session ends
+     * with a FATAL error (an open transaction is rolled back with it); nothing more is relayed either way.
+     */
+    private void trip(Tripwire.Mismatch m, Execution running) {
+        long querySeq = running == null ? -1 : running.querySeq;
+        session.audit.mismatch(querySeq, m.check(), m.warden(), m.server(), m.detail());
+        if (running != null) {
+            finish(running);
+        }
+        log.error("enforcement.mismatch session={} user={} env={} check={} warden={} server={} query_seq={}",
+                session.id, session.identity.username(), session.environment.name(), m.check(), m.warden(),
+                m.server(), querySeq);
+        session.endReason = "enforcement mismatch: " + m.detail();
+        session.fail(new SessionException(SqlState.INTERNAL_ERROR, "Warden ended the session because the server's "
+                + "report disagrees with Warden's reading of the statement: " + m.detail(), "Warden's reading: "
+                + m.warden() + "; server: " + m.server() + ". The disagreement is recorded in the audit trail "
+                + "(enforcement.mismatch); nothing more runs in this session.", null));
+    }
+
+    // ---- masking ----------------------------------------------------------------------------------------
+
+    /**
+     * Read from the policy {@code e} was judged under (the current one for answers that belong to no statement),
+     * so a reload that removes an exemption masks the next statement's result.
+     */
+    private boolean exemptFromMasking(Execution e) {
+        Identity identity = session.identity;
+        dev.warden.config.Policy policy = e != null ? e.policy.policy() : session.services.snapshot().get().policy();
+        return policy.masking().unmaskedFor().exempts(identity.username(), identity.groups(),
+                identity.kind() == Identity.Kind.AGENT);
+    }
+
+    /**
+     * Errors, notices, notifications and parameter reports can echo the values a statement touched (a cast
+     * error quotes its input, a unique violation its key, RAISE NOTICE and pg_notify anything): for a masked
+     * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
+     * changed.
+     */
+    private ByteBuf maskMessageText(ByteBuf frame, Execution e) {
+        if (masking == null || exemptFromMasking(e)) {
+            return frame;
+        }
+        BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame), masking::maskMessage);
+        if (masked == null) {
+            return frame;
+        }
+        frame.release();
+        return masked.toByteBuf(session.client.alloc());
+    }
+
+    /**
+     * The masking step of the result path. Returns the frame to relay (the same buffer when nothing changes,
+     * a new one when values were masked), or null when the frame is held while the catalog is asked about
+     * its columns.
+     */
+    private ByteBuf maskResult(byte type, ByteBuf frame, Entry entry) {
+        if (masking == null || entry == null) {
+            return frame;
+        }
+        Execution e = entry.execution;
+        switch (type) {
+            case 'T' -> {
+                List<Field> fields = rowDescription(frame);
+                boolean exempt = exemptFromMasking(e);
+                if (!exempt && holdForCatalog(fields, frame, entry)) {
+                    return null;
+                }
+                if (entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
+                    entry.statement.fields = fields;
+                } else if (entry.kind == Kind.DESCRIBE_PORTAL && entry.portal != null) {
+                    entry.portal.fields = fields;
+                } else if (e != null) {
+                    e.describe(fields.stream().map(Field::name).toList(),
+                            exempt ? null : masking.plan(e.policy.masker(), fields, null, e.analysis));
+                }
+                return frame;
+            }
+            case 'n' -> {
+                if (entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
+                    entry.statement.fields = List.of();
+                } else if (entry.kind == Kind.DESCRIBE_PORTAL && entry.portal != null) {
+                    entry.portal.fields = List.of();
+                }
+                return frame;
+            }
+            case 'D' -> {
+                if (e == null) {
+                    return frame;
+                }
+                if (!e.described && e.extended && !exemptFromMasking(e)) {
+                    List<Field> fields = e.portal == null ? null : e.portal.describedFields();
+                    if (fields == null) {
+                        // Warden describes every portal it does not know the columns of; a portal it did not see
+                        // bound (a SQL cursor) has none. Fail closed: unknown columns cannot be masked.
+                        throw new SessionException(SqlState.INTERNAL_ERROR, "Warden could not tell which columns "
+                                + "this result has, so it cannot mask it; the session was closed");
+                    }
+                    if (holdForCatalog(fields, frame, entry)) {
+                        return null;
+                    }
+                    e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
+                            e.portal.fields != null ? null : e.portal.resultFormats, e.analysis));
+                }
+                if (e.plan == null || e.plan.masksNothing()) {
+                    return frame;
+                }
+                ByteBuf masked = e.plan.maskDataRow(frame, session.client.alloc());
+                if (masked != frame) {
+                    frame.release();
+                }
+                return masked;
+            }
+            case 'H' -> {
+                if (e == null || e.copy != null || exemptFromMasking(e)) {
+                    return frame;
+                }
+                List<Field> described = e.copyDescription == null ? null : e.copyDescription.fields;
+                if (described != null) {
+                    // Warden's own Describe on this connection answered: it sees temporary tables.
+                    if (holdForCatalog(described, frame, entry)) {
+                        return null;
+                    }
+                    e.copy = masking.copyMasker(masking.described(described), ResultMasking.copyFormat(e.analysis),
+                            e.analysis);
+                    return frame;
+                }
+                Optional<String> describe = ResultMasking.copyDescribeQuery(e.analysis);
+                if (describe.isEmpty()) {
+                    return frame;
+                }
+                pause(frame, entry);
+                masking.describe(describe.get()).whenComplete((columns, failure) -> session.client.eventLoop()
+                        .execute(() -> {
+                            if (failure != null) {
+                                failAndRelease(failure);
+                                return;
+                            }
+                            try {
+                                e.copy = masking.copyMasker(columns, ResultMasking.copyFormat(e.analysis), e.analysis);
+                            } catch (RuntimeException ex) {
+                                failAndRelease(ex);
+                                return;
+                            }
+                            resume();
+                        }));
+                return null;
+            }
+            case 'd' -> {
+                if (e == null || e.copy == null) {
+                    return frame;
+                }
+                ByteBuf masked = e.copy.maskCopyData(frame, session.client.alloc());
+                if (masked != frame) {
+                    frame.release();
+                }
+                return masked;
+            }
+            case 'c' -> {
+                if (e != null && e.copy != null) {
+                    ByteBuf rest = e.copy.finish(session.client.alloc());
+                    e.copy = null;
+                    if (rest != null) {
+                        session.client.write(rest, session.client.voidPromise());
+                    }
+                }
+                return frame;
+            }
+            default -> {
+                return frame;
+            }
+        }
+    }
+
+    /** The fields of a RowDescription, decoded once per frame (masking and the tally both need them). */
+    private List<Field> rowDescription(ByteBuf frame) {
+        if (frame != lastRowDescriptionFrame) {
+            lastRowDescription = ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
+            lastRowDescriptionFrame = frame;
+        }
+        return lastRowDescription;
+    }
+
+    /** True (and the frame held) when the catalog must first be asked about these columns' tables. */
+    private boolean holdForCatalog(List<Field> fields, ByteBuf frame, Entry entry) {
+        java.util.Set<Integer> unknown = masking.unknownTables(fields);
+        if (unknown.isEmpty()) {
+            return false;
+        }
+        pause(frame, entry);
+        masking.resolve(unknown).whenComplete((ok, failure) -> session.client.eventLoop().execute(() -> {
+            if (failure != null) {
+                failAndRelease(failure);
+            } else {
+                resume();
+            }
+        }));
+        return true;
+    }
+
+    private void pause(ByteBuf frame, Entry entry) {
+        waiting.addFirst(new Filed(frame, new Answer(entry, false, List.of())));
+        session.flow.pauseResponses(true);
+    }
+
+    private void resume() {
+        if (session.ending()) {
+            return;
+        }
+        session.flow.pauseResponses(false);
+        Filed next;
+        try {
+            while (!session.flow.responsesPaused() && (next = waiting.poll()) != null) {
+                relay(next.frame(), next.answer());
+            }
+        } catch (RuntimeException e) {
+            // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
+            failAndRelease(e);
+            return;
+        }
+        session.client.flush();
+    }
+
+    private void failAndRelease(Throwable failure) {
+        releaseAll();
+        log.error("masking.catalog_failed session={} reason=\"{}\"", session.id,
+                ClientErrors.unwrap(failure).getMessage());
+        session.fail(new SessionException(SqlState.INTERNAL_ERROR, "results cannot be masked: "
+                + ClientErrors.unwrap(failure).getMessage(), null, failure));
+    }
+
+    void releaseAll() {
+        Filed held;
+        while ((held = waiting.poll()) != null) {
+            held.frame().release();
+        }
     }
 }

@@ -41,11 +41,27 @@ public final class UpstreamConnector {
     private final int maxMessageBytes;
     private final UpstreamTls tls = new UpstreamTls();
     private final SessionLogins logins;
+    /** Netty's asynchronous DNS resolver (the default one calls the blocking JDK resolver on the event loop). */
+    private final io.netty.resolver.AddressResolverGroup<InetSocketAddress> resolver;
 
     public UpstreamConnector(Class<? extends Channel> channelType, int maxMessageBytes, SessionLogins logins) {
         this.channelType = channelType;
         this.maxMessageBytes = maxMessageBytes;
         this.logins = logins;
+        Class<? extends io.netty.channel.socket.DatagramChannel> datagrams =
+                channelType.getName().contains("Epoll") ? io.netty.channel.epoll.EpollDatagramChannel.class
+                        : io.netty.channel.socket.nio.NioDatagramChannel.class;
+        this.resolver = new io.netty.resolver.dns.DnsAddressResolverGroup(
+                new io.netty.resolver.dns.DnsNameResolverBuilder().datagramChannelType(datagrams));
+    }
+
+    /**
+     * The resolver for an upstream host, also for the connections that carry CancelRequests: the asynchronous
+     * DNS resolver for a name; for an IP literal, which needs no lookup, the plain one.
+     */
+    public io.netty.resolver.AddressResolverGroup<? extends java.net.SocketAddress> resolverFor(String host) {
+        return io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host)
+                ? io.netty.resolver.DefaultAddressResolverGroup.INSTANCE : resolver;
     }
 
     /** Why {@code who} may not log in to {@code environment} at all (no mapped role, a role-changing option). */
@@ -63,11 +79,20 @@ public final class UpstreamConnector {
                 return;
             }
             promise.addListener(p -> lease.release().run());
-            try {
-                connect(loop, environment, lease.login(), clientParameters, promise);
-            } catch (RuntimeException e) {
-                promise.tryFailure(e);
-            }
+            // The TLS context (and its root certificate file) is made off the event loop, once per upstream.
+            tls.prepare(environment.upstream(), java.util.concurrent.ForkJoinPool.commonPool())
+                    .whenComplete((ok, tlsFailure) -> loop.execute(() -> {
+                        if (tlsFailure != null) {
+                            promise.tryFailure(new UpstreamException("cannot set up TLS toward the upstream: "
+                                    + tlsFailure.getMessage(), tlsFailure));
+                            return;
+                        }
+                        try {
+                            connect(loop, environment, lease.login(), clientParameters, promise);
+                        } catch (RuntimeException e) {
+                            promise.tryFailure(e);
+                        }
+                    }));
         }));
         return promise;
     }
@@ -91,6 +116,7 @@ public final class UpstreamConnector {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
+                .resolver(resolverFor(upstream.host()))
                 .handler(new ChannelInboundHandlerAdapter());
         ChannelFuture connected = bootstrap.connect(upstream.host(), upstream.port());
         connected.addListener(f -> {

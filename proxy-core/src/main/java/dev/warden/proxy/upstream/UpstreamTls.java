@@ -37,6 +37,28 @@ final class UpstreamTls {
     private final Map<Optional<Path>, SslContext> verifying = new ConcurrentHashMap<>();
     private volatile SslContext encryptOnly;
 
+    /**
+     * Builds (once) the context {@code upstream} needs, reading its root certificate on {@code executor}: the
+     * event loop that later makes the handler never touches the file system.
+     */
+    java.util.concurrent.CompletableFuture<Void> prepare(Upstream upstream, java.util.concurrent.Executor executor) {
+        if (upstream.tls() == TlsMode.DISABLE || (upstream.tls() == TlsMode.VERIFY_FULL
+                ? verifying.containsKey(upstream.rootCert()) : encryptOnly != null)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                if (upstream.tls() == TlsMode.VERIFY_FULL) {
+                    verifyingContext(upstream.rootCert());
+                } else {
+                    encryptOnlyContext();
+                }
+            } catch (SSLException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, executor);
+    }
+
     SslHandler newHandler(Upstream upstream, ByteBufAllocator alloc) throws SSLException {
         SslHandler handler = context(upstream).newHandler(alloc, upstream.host(), upstream.port());
         if (upstream.tls() == TlsMode.VERIFY_FULL) {

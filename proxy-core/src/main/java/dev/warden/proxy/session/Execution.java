@@ -1,0 +1,75 @@
+package dev.warden.proxy.session;
+
+import dev.warden.audit.event.ResultEvent;
+import dev.warden.masking.ColumnDecision;
+import dev.warden.masking.CopyMasker;
+import dev.warden.masking.MaskPlan;
+import dev.warden.sql.Analysis;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A statement running upstream (a Query, an Execute, a FunctionCall): what comes back is counted for its
+ * {@code result} audit event and masked by its plan. Hangs off its {@link OutstandingQueue.Entry}.
+ */
+final class Execution {
+    final long querySeq;
+    final boolean extended;
+    final Analysis analysis;
+    final PreparedStatements.Portal portal;
+    final long started = System.nanoTime();
+    /** The server's answers so far (command tags, EmptyQueryResponse), for the tripwire. */
+    final List<String> answers = new ArrayList<>();
+    long rows;
+    long bytes;
+    String commandTag;
+    String sqlState;
+    private List<String> names = List.of();
+    MaskPlan plan;
+    /** Whether the result's columns are known (a RowDescription, or the portal's described columns). */
+    boolean described;
+    /** Whether its {@code result} record was written (once, whatever ends it). */
+    boolean finished;
+    CopyMasker copy;
+    /** For COPY TO STDOUT: Warden's own Describe of its query on the session's connection (columns when answered). */
+    PreparedStatements.Statement copyDescription;
+
+    /** The policy the statement was judged under; its results are masked by the same one. */
+    final PolicySnapshot policy;
+
+    Execution(long querySeq, boolean extended, Analysis analysis, PreparedStatements.Portal portal,
+              PolicySnapshot policy) {
+        this.policy = policy;
+        this.querySeq = querySeq;
+        this.extended = extended;
+        this.analysis = analysis;
+        this.portal = portal;
+    }
+
+    /** A result's column names and the plan masking it (null: nothing is masked). */
+    void describe(List<String> names, MaskPlan plan) {
+        this.names = names;
+        this.plan = plan;
+        this.described = true;
+    }
+
+    /**
+     * The columns as the audit records them: masked with the rule that masked them, or clear. A column whose
+     * values are scanned counts as masked once a detector masked one of its values.
+     */
+    List<ResultEvent.Column> auditColumns() {
+        List<ResultEvent.Column> out = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            ColumnDecision d = plan == null || i >= plan.decisions().size() ? null : plan.decisions().get(i);
+            if (d != null && d.masked()) {
+                out.add(ResultEvent.Column.masked(names.get(i), d.rule()));
+            } else if (d != null && d.valueScanned() && plan.detectedValues(i) > 0) {
+                out.add(ResultEvent.Column.masked(names.get(i), d.rule()));
+            } else {
+                out.add(ResultEvent.Column.clear(names.get(i)));
+            }
+        }
+        return out;
+    }
+}

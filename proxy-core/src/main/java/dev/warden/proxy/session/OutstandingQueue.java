@@ -1,0 +1,251 @@
+package dev.warden.proxy.session;
+
+import dev.warden.pg.message.BackendMessage;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The requests a session has sent upstream and not yet seen answered, oldest first (PgBouncer's
+ * {@code OutstandingRequest} list). Every client message that expects an answer adds one entry as it is written
+ * upstream; every backend message belongs to the oldest entry and completes exactly that one, by the rules of
+ * the protocol. NoticeResponse, NotificationResponse and ParameterStatus may arrive at any time and complete
+ * nothing.
+ *
+ * <p>After an error in an extended-protocol message, PostgreSQL ignores every message up to the next Sync, a
+ * Query or FunctionCall included ({@code postgres.c}: {@code ignore_till_sync}): the entries sent meanwhile are
+ * dropped here in the same way, and messages the client sends before that Sync are known to go unanswered.
+ * COPY FROM STDIN makes the server ignore the Syncs a client sent before its copy data; those are dropped too.
+ *
+ * <p>Plain Java over type bytes, no channel: the relay decides what to do with each frame from its entry.
+ */
+final class OutstandingQueue {
+
+    /** The client message an entry stands for, which fixes the backend messages that complete it. */
+    enum Kind {
+        PARSE, BIND, DESCRIBE_STATEMENT, DESCRIBE_PORTAL, EXECUTE, CLOSE, SYNC, QUERY, FUNCTION_CALL;
+
+        /** Extended-protocol messages, after whose error the server skips to Sync. */
+        boolean extended() {
+            return this != SYNC && this != QUERY && this != FUNCTION_CALL;
+        }
+    }
+
+    /** What happens to the answer (PgBouncer's {@code ResponseAction}). */
+    enum Action {
+        /** Relayed to the client (masked where the policy says). */
+        FORWARD,
+        /** Warden's own request (its Describe): consumed, never relayed. */
+        SKIP,
+        /** A blocked statement's stand-in: its error is replaced by Warden's own, the rest relayed. */
+        REPLACE_ERROR
+    }
+
+    /**
+     * One outstanding request. The registry objects it refers to are those current when the message was sent:
+     * a later Parse or Bind that reuses the name (the unnamed statement and portal are reused all the time)
+     * must not change what an earlier Describe or Execute is about.
+     */
+    static final class Entry {
+        final Kind kind;
+        final Action action;
+        /** For REPLACE_ERROR: the error the client sees instead of the stand-in's. */
+        final BackendMessage.ErrorResponse replacement;
+        final PreparedStatements.Statement statement;
+        final PreparedStatements.Portal portal;
+        /** The audit tally and masking state of a statement that runs (Query, Execute, FunctionCall). */
+        final Execution execution;
+        /** Warden's own request whose every answer, errors and ReadyForQuery included, the client never sees. */
+        final boolean silent;
+        /** A client CopyData, CopyDone or CopyFail was sent after this entry (before the next one). */
+        private boolean copyDataFollows;
+
+        private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
+                      PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution) {
+            this(kind, action, replacement, statement, portal, execution, false);
+        }
+
+        private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
+                      PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution,
+                      boolean silent) {
+            this.silent = silent;
+            this.kind = kind;
+            this.action = action;
+            this.replacement = replacement;
+            this.statement = statement;
+            this.portal = portal;
+            this.execution = execution;
+        }
+
+        static Entry forward(Kind kind) {
+            return new Entry(kind, Action.FORWARD, null, null, null, null);
+        }
+
+        static Entry forward(Kind kind, PreparedStatements.Statement statement, PreparedStatements.Portal portal,
+                             Execution execution) {
+            return new Entry(kind, Action.FORWARD, null, statement, portal, execution);
+        }
+
+        /** Warden's own Describe of a portal, whose answer is kept for masking. */
+        static Entry skip(PreparedStatements.Portal portal) {
+            return new Entry(Kind.DESCRIBE_PORTAL, Action.SKIP, null, null, portal, null);
+        }
+
+        /**
+         * One of the requests of Warden's own Describe of a statement on the session's connection (Parse,
+         * Describe, Close, Sync); the statement's columns are kept in {@code statement}.
+         */
+        static Entry silent(Kind kind, PreparedStatements.Statement statement) {
+            return new Entry(kind, Action.SKIP, null, statement, null, null, true);
+        }
+
+        static Entry replaceError(Kind kind, BackendMessage.ErrorResponse error) {
+            return new Entry(kind, Action.REPLACE_ERROR, error, null, null, null);
+        }
+
+        @Override
+        public String toString() {
+            return kind + "/" + action;
+        }
+    }
+
+    /** What one backend message did to the queue. */
+    record Answer(Entry owner, boolean completed, List<Entry> dropped) {
+        static final Answer ASYNC = new Answer(null, false, List.of());
+    }
+
+    private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+    /** The server skips what it receives until the next Sync (an extended message failed, no Sync sent yet). */
+    private boolean serverSkipsUntilSync;
+
+    /**
+     * Records a request written upstream. Returns false when the server will ignore it (an extended message
+     * failed and the client has not sent Sync yet): no entry is added, no answer will come.
+     */
+    boolean sent(Entry entry) {
+        if (entry.kind == Kind.SYNC) {
+            serverSkipsUntilSync = false;
+        } else if (serverSkipsUntilSync) {
+            return false;
+        }
+        entries.add(entry);
+        return true;
+    }
+
+    /** Whether a message sent now would be ignored by the server (it skips to Sync after an error). */
+    boolean serverSkipsUntilSync() {
+        return serverSkipsUntilSync;
+    }
+
+    /**
+     * Whether the server is between batches once it has read what was sent: nothing outstanding, or the last
+     * request ends with a ReadyForQuery. Warden may then put a batch of its own (ending in Sync) on the wire
+     * without joining the client's batch.
+     */
+    boolean betweenBatches() {
+        Entry last = entries.peekLast();
+        return !serverSkipsUntilSync && (last == null || last.kind == Kind.SYNC || last.kind == Kind.QUERY
+                || last.kind == Kind.FUNCTION_CALL);
+    }
+
+    /** The client sent CopyData, CopyDone or CopyFail. */
+    void copyDataSent() {
+        Entry last = entries.peekLast();
+        if (last != null) {
+            last.copyDataFollows = true;
+        }
+    }
+
+    Entry head() {
+        return entries.peek();
+    }
+
+    boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    /** Whether this message type may arrive whatever is outstanding, completing nothing. */
+    static boolean asynchronous(byte type) {
+        return type == 'N' || type == 'A' || type == 'S';
+    }
+
+    /**
+     * Files one backend message under its entry: the oldest. Returns the entry (null for an asynchronous message
+     * or one nothing was waiting for), whether it completed it, and the entries the server will now skip.
+     */
+    Answer answered(byte type) {
+        if (asynchronous(type)) {
+            return Answer.ASYNC;
+        }
+        Entry head = entries.peek();
+        if (head == null) {
+            return new Answer(null, false, List.of());
+        }
+        if (type == 'G' && (head.kind == Kind.EXECUTE || head.kind == Kind.QUERY)) {
+            dropSyncsBeforeCopyData(head);
+        }
+        if (!completes(head.kind, type)) {
+            return new Answer(head, false, List.of());
+        }
+        entries.poll();
+        List<Entry> dropped = List.of();
+        if (type == 'E' && head.kind.extended()) {
+            dropped = dropUntilSync();
+        }
+        return new Answer(head, true, dropped);
+    }
+
+    /** Empties the queue (the session is ending), returning what was outstanding. */
+    List<Entry> clear() {
+        List<Entry> all = new ArrayList<>(entries);
+        entries.clear();
+        return all;
+    }
+
+    static boolean completes(Kind kind, byte type) {
+        return switch (kind) {
+            case PARSE -> type == '1' || type == 'E';
+            case BIND -> type == '2' || type == 'E';
+            case DESCRIBE_STATEMENT, DESCRIBE_PORTAL -> type == 'T' || type == 'n' || type == 'E';
+            case EXECUTE -> type == 'C' || type == 'I' || type == 's' || type == 'E';
+            case CLOSE -> type == '3' || type == 'E';
+            case SYNC, QUERY, FUNCTION_CALL -> type == 'Z';
+        };
+    }
+
+    private List<Entry> dropUntilSync() {
+        List<Entry> dropped = new ArrayList<>();
+        Iterator<Entry> it = entries.iterator();
+        while (it.hasNext()) {
+            Entry e = it.next();
+            if (e.kind == Kind.SYNC) {
+                return dropped;
+            }
+            dropped.add(e);
+            it.remove();
+        }
+        serverSkipsUntilSync = true;
+        return dropped;
+    }
+
+    /** In COPY FROM STDIN the server ignores Sync (libpq sends one after Execute and another after CopyDone). */
+    private void dropSyncsBeforeCopyData(Entry copying) {
+        boolean copyDataSeen = copying.copyDataFollows;
+        Iterator<Entry> it = entries.iterator();
+        it.next();
+        while (it.hasNext() && !copyDataSeen) {
+            Entry e = it.next();
+            if (e.kind != Kind.SYNC) {
+                return;
+            }
+            copyDataSeen = e.copyDataFollows;
+            it.remove();
+        }
+    }
+}

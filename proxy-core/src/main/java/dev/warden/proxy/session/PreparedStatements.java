@@ -1,0 +1,158 @@
+package dev.warden.proxy.session;
+
+import dev.warden.pg.message.BackendMessage.RowDescription.Field;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The session's prepared statements and portals, one namespace each, as in the server: protocol Parse/Bind
+ * and SQL {@code PREPARE} fill the same statement map, so an Execute of a statement named by SQL
+ * PREPARE is judged by the statement it runs, and {@code EXECUTE name} finds a statement made by Parse.
+ *
+ * <p>The objects are replaced, never changed in place, when a name is reused: an outstanding request keeps the
+ * one it was about (see {@link OutstandingQueue.Entry}). Their column descriptions are filled in as the
+ * server answers Describe.
+ */
+final class PreparedStatements {
+
+    /** Where a statement came from: its approval and audit treatment differ. */
+    enum Origin { PROTOCOL, SQL }
+
+    /** A prepared statement: its text and analysis, and its columns once a Describe has told them. */
+    static final class Statement {
+        final String name;
+        final String sql;
+        final Analysis analysis;
+        final Origin origin;
+        /** The text's bytes when not UTF-8, for the audit records of its executions; null otherwise. */
+        final byte[] textBytes;
+        /** The parameter types Parse declared (empty for SQL PREPARE). */
+        final List<Integer> parameterTypes;
+        List<Field> fields;
+        /** The guardrail decision on it, and the policy it was made under (remade after a reload). */
+        private dev.warden.proxy.guardrails.Decision decision;
+        private Object decidedUnder;
+
+        Statement(String name, String sql, Analysis analysis, Origin origin, byte[] textBytes) {
+            this(name, sql, analysis, origin, textBytes, List.of());
+        }
+
+        Statement(String name, String sql, Analysis analysis, Origin origin, byte[] textBytes,
+                  List<Integer> parameterTypes) {
+            this.parameterTypes = parameterTypes;
+            this.name = name;
+            this.sql = sql;
+            this.analysis = analysis;
+            this.origin = origin;
+            this.textBytes = textBytes;
+        }
+    }
+
+    /**
+     * The decision on the statement under {@code policy}: made once per policy version, not per execution
+     * (clients run a prepared statement many times).
+     */
+    static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy,
+            java.util.function.Function<Analysis, dev.warden.proxy.guardrails.Decision> decide) {
+        if (s.decision == null || s.decidedUnder != policy) {
+            s.decision = decide.apply(s.analysis);
+            s.decidedUnder = policy;
+        }
+        return s.decision;
+    }
+
+    /** A bound portal: its statement, the result formats Bind chose and the parameter values, its columns once described. */
+    static final class Portal {
+        final String name;
+        final Statement statement;
+        final List<Short> resultFormats;
+        /** The bound parameter values as text (null for SQL NULL, hex for binary), for approvals and audit. */
+        final List<String> parameters;
+        List<Field> fields;
+
+        Portal(String name, Statement statement, List<Short> resultFormats, List<String> parameters) {
+            this.name = name;
+            this.statement = statement;
+            this.resultFormats = resultFormats;
+            this.parameters = parameters;
+        }
+
+        /** The columns this portal returns, if a Describe of it or of its statement told them. */
+        List<Field> describedFields() {
+            if (fields != null) {
+                return fields;
+            }
+            return statement == null ? null : statement.fields;
+        }
+    }
+
+    private final Map<String, Statement> statements = new HashMap<>();
+    private final Map<String, Portal> portals = new HashMap<>();
+
+    Statement statement(String name) {
+        return statements.get(name);
+    }
+
+    Portal portal(String name) {
+        return portals.get(name);
+    }
+
+    void parsed(Statement statement) {
+        statements.put(statement.name, statement);
+    }
+
+    void bound(Portal portal) {
+        portals.put(portal.name, portal);
+    }
+
+    void closed(char kind, String name) {
+        (kind == 'S' ? statements : portals).remove(name);
+    }
+
+    /**
+     * Follows SQL that changes the namespace: {@code PREPARE name AS ...}, {@code DEALLOCATE},
+     * {@code DISCARD}. (SQL cursors are not followed: a portal Warden does not know is described by Warden
+     * before its rows are masked, and its Execute is audited as a portal Warden did not see.) Called once the statement was sent; a statement
+     * that then fails leaves a name the server does not have, which only means Warden knows a statement the
+     * client cannot run.
+     */
+    void ranSql(Analysis analysis) {
+        if (analysis == null) {
+            return;
+        }
+        for (StatementFacts f : analysis.statements()) {
+            StatementKind kind = f.kind();
+            if (kind == StatementKind.PREPARE && f.preparedName().isPresent() && f.inner().isPresent()) {
+                String name = f.preparedName().get();
+                StatementFacts inner = f.inner().get();
+                statements.put(name, new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL,
+                        null));
+            } else if (kind == StatementKind.DEALLOCATE && f.preparedName().isPresent()) {
+                String name = f.preparedName().get();
+                if (name.equals("ALL")) {
+                    statements.values().removeIf(s -> !s.name.isEmpty());
+                } else {
+                    statements.remove(name);
+                }
+            } else if (kind == StatementKind.DISCARD) {
+                statements.values().removeIf(s -> !s.name.isEmpty());
+                portals.clear();
+            }
+        }
+    }
+
+    /** The facts of a prepared statement, for {@code EXECUTE name} (one namespace with Parse). */
+    Optional<StatementFacts> facts(String name) {
+        Statement s = statements.get(name);
+        if (s == null || s.analysis == null || s.analysis.statements().size() != 1) {
+            return Optional.empty();
+        }
+        return Optional.of(s.analysis.statements().get(0));
+    }
+}

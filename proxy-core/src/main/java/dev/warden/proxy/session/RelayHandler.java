@@ -1,0 +1,496 @@
+package dev.warden.proxy.session;
+
+import dev.warden.audit.event.QueryEvent;
+import dev.warden.config.Environment;
+import dev.warden.identity.Identity;
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.proxy.catalog.CatalogCache;
+import dev.warden.proxy.guardrails.Decision;
+import dev.warden.proxy.session.OutstandingQueue.Entry;
+import dev.warden.proxy.session.OutstandingQueue.Kind;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * The client side of a READY session: every client message is read (its statement analysed and passed through
+ * the {@link StatementGate}), then written upstream with an entry in the {@link OutstandingQueue} when it
+ * expects an answer. While a statement waits for its gate the messages behind it wait too, in order. The
+ * answers are handled by {@link UpstreamRelay}; the session's life by {@link RelaySession}.
+ */
+final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
+    private static final long MAX_HELD_BYTES = 1 << 20;
+
+    private final RelaySession session;
+    private final SessionServices services;
+    private final Identity identity;
+    private final Environment environment;
+    private final Channel client;
+    private final Channel upstream;
+    private final SessionAudit audit;
+    private final SessionLexing lexing;
+    private final CatalogCache catalog;
+    private final ResultMasking masking;
+    private final StatementGate gate;
+    private final OutstandingQueue queue;
+    private final PreparedStatements prepared;
+    private final FlowControl flow;
+    /** Client frames that arrived while a statement waits for its gate. */
+    private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
+    private long heldBytes;
+    /** Reasons the client's stream is held (a gate, an analysis, a catalog read). Released when back at zero. */
+    private int holds;
+    /** After a blocked Parse: like PostgreSQL, ignore messages until Sync. */
+    private boolean discardUntilSync;
+    /** After a blocked Query: COPY data the client may already be sending is dropped, never relayed. */
+    private boolean dropCopyData;
+    /** An Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
+    private boolean executedSinceSync;
+    /** The reason a client gave with SET warden.reason, for approval requests. */
+    private volatile String sessionReason;
+    /** A token no client statement contains, used in the stand-in sent for a blocked statement. */
+    final String blockMarker = "warden_blocked_"
+            + Long.toHexString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE);
+
+    RelayHandler(RelaySession session) {
+        this.session = session;
+        this.services = session.services;
+        this.identity = session.identity;
+        this.environment = session.environment;
+        this.client = session.client;
+        this.upstream = session.upstream;
+        this.audit = session.audit;
+        this.lexing = session.lexing;
+        this.catalog = session.catalog;
+        this.masking = session.masking;
+        this.queue = session.queue;
+        this.prepared = session.prepared;
+        this.flow = session.flow;
+        this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
+                environment.name(), session.id, () -> sessionReason);
+    }
+
+    StatementGate gate() {
+        return gate;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (session.ending()) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        relayToUpstream((ByteBuf) msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // While a statement waits for its gate, what came before it in the same batch waits too:
+        // PostgreSQL starts statement_timeout at the first message of a batch.
+        if (holds == 0 && !session.ending()) {
+            upstream.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    /** Relays one client message, or holds it behind a statement that waits. */
+    void relayToUpstream(ByteBuf frame) {
+        if (holds > 0) {
+            held.add(frame);
+            heldBytes += frame.readableBytes();
+            if (heldBytes > MAX_HELD_BYTES) {
+                flow.clientBacklog(true);
+            }
+            return;
+        }
+        byte type = frame.getByte(frame.readerIndex());
+        if (type == 'X') {
+            frame.release();
+            session.clientTerminated();
+            return;
+        }
+        if (type != 'S' && (discardUntilSync || queue.serverSkipsUntilSync())) {
+            // After an error in an extended-protocol message (Warden's refusal or the server's own), PostgreSQL
+            // ignores every message until Sync, a Query or FunctionCall included (postgres.c: ignore_till_sync):
+            // so does Warden, or it would wait for answers the server never sends.
+            frame.release();
+            return;
+        }
+        switch (type) {
+            case 'P' -> onParse(frame);
+            case 'B' -> onBind(frame);
+            case 'E' -> {
+                executedSinceSync = true;
+                onExecute(frame);
+            }
+            case 'D' -> onDescribe(frame);
+            case 'C' -> {
+                FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
+                prepared.closed(close.kind(), close.name());
+                send(frame, Entry.forward(Kind.CLOSE));
+            }
+            case 'Q' -> {
+                dropCopyData = false;
+                audit.receiving(StatementBytes.ofQuery(frame));
+                readThen(frame, frame.readerIndex() + 5, reading -> onQuery(frame, reading));
+            }
+            case 'F' -> {
+                executedSinceSync = true;
+                audit.receiving(null);
+                onFunctionCall(frame);
+            }
+            case 'S' -> {
+                executedSinceSync = false;
+                discardUntilSync = false;
+                send(frame, Entry.forward(Kind.SYNC));
+            }
+            case 'd', 'c', 'f' -> {
+                if (dropCopyData) {
+                    frame.release();
+                } else {
+                    queue.copyDataSent();
+                    upstream.write(frame, upstream.voidPromise());
+                }
+            }
+            default -> upstream.write(frame, upstream.voidPromise());
+        }
+    }
+
+    /** Writes a request upstream with its entry, unless the server would ignore it (then it is dropped). */
+    private void send(ByteBuf frame, Entry entry) {
+        if (queue.sent(entry)) {
+            upstream.write(frame, upstream.voidPromise());
+        } else {
+            frame.release();
+            if (entry.execution != null) {
+                session.responses.finish(entry.execution);
+            }
+        }
+    }
+
+    /** Sends the stand-in of a refused statement; the server's error for it becomes {@code error}. */
+    private void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error) {
+        send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error));
+    }
+
+    // ---- reading statements ----------------------------------------------------------------------------
+
+    /** Whether earlier requests may still be running upstream (and changing settings Warden follows). */
+    private boolean requestsInFlight() {
+        return !queue.isEmpty() || executedSinceSync;
+    }
+
+    /**
+     * Reads a statement text, then runs {@code then} with the reading. Texts whose statements are all known
+     * (the cache, the lexer) are read here; a text that needs JSqlParser is read on the analysis pool while
+     * the client's stream waits, so one session's new or pathological statements never stall the event loop
+     * other sessions share. A full pool refuses the statement.
+     */
+    private void readThen(ByteBuf frame, int textOffset, Consumer<SessionLexing.Reading> then) {
+        // The identity in production; tests of the tripwire make Warden misread on purpose here.
+        Consumer<SessionLexing.Reading> next = r -> then.accept(r.analysis() == null ? r
+                : r.with(services.readingOverride().apply(r.analysis())));
+        boolean inFlight = requestsInFlight();
+        SessionLexing.Settings settings = lexing.settings();
+        SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
+                false);
+        if (known != null) {
+            withFunctionEffects(known, frame, next);
+            return;
+        }
+        CompletableFuture<SessionLexing.Reading> cold;
+        try {
+            cold = CompletableFuture.supplyAsync(() -> SessionLexing.read(settings, services.analyzer(), frame,
+                    textOffset, inFlight, true), services.analysisExecutor());
+        } catch (RejectedExecutionException e) {
+            cold = CompletableFuture.failedFuture(e);
+        }
+        holdUntil(cold, frame, (reading, failure) -> {
+            SessionLexing.Reading r = reading;
+            if (failure != null) {
+                log.warn("analysis.refused session={} user={} reason=\"{}\"", session.id, identity.username(),
+                        ClientErrors.unwrap(failure).toString());
+                r = new SessionLexing.Reading("-- not analysed: Warden's analysis capacity was exhausted", null,
+                        Decision.block("analysis-capacity", "Warden is analysing too many new statements "
+                                + "right now", "try again in a moment"));
+            }
+            withFunctionEffects(r, frame, next);
+        });
+    }
+
+    /**
+     * Runs {@code next} with the reading once the effects of the functions it calls are known: read from the
+     * catalog first when not cached (the client's stream waits meanwhile, in order). If the catalog cannot
+     * be read, those functions stay unknown and count as dynamic SQL: Warden fails closed.
+     */
+    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame,
+                                     Consumer<SessionLexing.Reading> next) {
+        if (reading.analysis() == null || catalog == null) {
+            next.accept(reading);
+            return;
+        }
+        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis());
+        if (missing.isEmpty()) {
+            next.accept(withEffects(reading));
+            return;
+        }
+        holdUntil(catalog.resolveFunctions(missing, services.analyzer()), frame, (done, failure) -> {
+            if (failure != null) {
+                log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"", session.id,
+                        environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
+            }
+            next.accept(withEffects(reading));
+        });
+    }
+
+    private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
+        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+    }
+
+    /**
+     * Holds the client's stream until {@code work} completes, then runs {@code then} on the event loop (a
+     * failure there ends the session instead of stalling it) and relays what was held meanwhile, in order.
+     */
+    private <T> void holdUntil(CompletableFuture<T> work, ByteBuf frame, BiConsumer<T, Throwable> then) {
+        holds++;
+        work.whenComplete((value, failure) -> client.eventLoop().execute(() -> {
+            if (session.ending()) {
+                frame.release();
+                return;
+            }
+            try {
+                then.accept(value, failure);
+            } catch (RuntimeException e) {
+                session.fail(e);
+                return;
+            }
+            releaseHeld();
+        }));
+    }
+
+    private void releaseHeld() {
+        if (--holds > 0) {
+            return;
+        }
+        ByteBuf next;
+        try {
+            while (holds == 0 && (next = held.poll()) != null) {
+                heldBytes -= next.readableBytes();
+                relayToUpstream(next);
+            }
+        } catch (RuntimeException e) {
+            // Runs as a task, outside the pipeline: a bad frame ends the session instead of stalling it.
+            session.fail(e);
+            return;
+        }
+        upstream.flush();
+        if (holds == 0 && heldBytes <= MAX_HELD_BYTES) {
+            flow.clientBacklog(false);
+        }
+    }
+
+    /** Passes a statement through the gate (the stream waits), then forwards it or sends its stand-in. */
+    private void admit(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
+                       Consumer<StatementGate.Forward> forward, Runnable refused) {
+        session.statementCount++;
+        holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
+                "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {
+            if (failure != null) {
+                throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
+                        + ClientErrors.unwrap(failure).getMessage(), null, failure);
+            }
+            if (verdict instanceof StatementGate.Forward f) {
+                forward.accept(f);
+                return;
+            }
+            frame.release();
+            refused.run();
+            BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
+            sendStandIn(standIn(standInKind), standInKind, error);
+        });
+    }
+
+    private FrontendMessage standIn(Kind kind) {
+        return switch (kind) {
+            // A Parse of text that cannot parse: the server fails it and skips to Sync, as for the client's.
+            case PARSE -> new FrontendMessage.Parse(blockMarker, blockMarker, List.of());
+            // An Execute of a portal that does not exist: fails without touching the client's statements.
+            case EXECUTE -> new FrontendMessage.Execute(blockMarker, 0);
+            default -> new FrontendMessage.Query(blockMarker);
+        };
+    }
+
+    private Decision decide(PolicySnapshot policy, Analysis analysis) {
+        return policy.guardrails().decide(identity, environment, analysis, session.upstreamLogin);
+    }
+
+    // ---- the messages ------------------------------------------------------------------------------------
+
+    private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
+        PolicySnapshot policy = services.snapshot().get();
+        Analysis analysis = reading.analysis();
+        Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
+        if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
+            rememberReason(analysis);
+        }
+        admit(frame, new StatementGate.Statement(policy, reading.sql(), analysis, decision,
+                QueryEvent.Protocol.SIMPLE), Kind.QUERY, f -> {
+                    Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
+                    if (masking != null) {
+                        masking.invalidateAfterDdl(analysis);
+                    }
+                    if (masking != null && queue.betweenBatches()) {
+                        OwnRequests.describeCopy(execution, blockMarker + "_copy", this::send, upstream.alloc());
+                    }
+                    send(frame, Entry.forward(Kind.QUERY, null, null, execution));
+                    prepared.ranSql(analysis);
+                }, () -> dropCopyData = true);
+    }
+
+    private void onParse(ByteBuf frame) {
+        byte[] textBytes = StatementBytes.ofParse(frame);
+        audit.receiving(textBytes);
+        FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
+        int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
+        readThen(frame, nameEnd + 1, reading -> {
+            PolicySnapshot policy = services.snapshot().get();
+            Analysis analysis = reading.analysis();
+            Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
+            PreparedStatements.Statement statement = new PreparedStatements.Statement(decoded.statement(),
+                    reading.sql(), analysis, PreparedStatements.Origin.PROTOCOL, textBytes, decoded.parameterTypes());
+            if (decision.allowed() || decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL) {
+                // Preparing runs nothing: a statement that needs approval is judged at each Execute, with the
+                // values it is bound to, so one approval is one execution.
+                prepared.parsed(statement);
+                send(frame, Entry.forward(Kind.PARSE, statement, null, null));
+                return;
+            }
+            discardUntilSync = true;
+            admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
+                    QueryEvent.Protocol.EXTENDED, decoded.statement()), Kind.PARSE, f -> {
+                        throw new IllegalStateException("a blocked statement was let through");
+                    }, () -> { });
+        });
+    }
+
+    private void onBind(ByteBuf frame) {
+        FrontendMessage.Bind bind = (FrontendMessage.Bind) FrontendMessage.decode(frame);
+        PreparedStatements.Statement statement = prepared.statement(bind.statement());
+        PreparedStatements.Portal portal = new PreparedStatements.Portal(bind.portal(), statement,
+                bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes));
+        prepared.bound(portal);
+        send(frame, Entry.forward(Kind.BIND, statement, portal, null));
+        if (masking != null && portal.describedFields() == null) {
+            // The client has not described this statement: ask for the portal's columns ourselves and keep
+            // the answer, so its rows can still be masked.
+            send(OwnRequests.describePortal(bind.portal(), upstream.alloc()), Entry.skip(portal));
+        }
+    }
+
+    private void onDescribe(ByteBuf frame) {
+        FrontendMessage.Describe d = (FrontendMessage.Describe) FrontendMessage.decode(frame);
+        if (d.kind() == 'S') {
+            send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, prepared.statement(d.name()), null, null));
+        } else {
+            send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, prepared.portal(d.name()), null));
+        }
+    }
+
+    /**
+     * Every Execute is audited with the statement it runs and its bound values. A statement that needs
+     * approval (prepared by Parse or by SQL PREPARE) waits for one here, per execution.
+     */
+    private void onExecute(ByteBuf frame) {
+        FrontendMessage.Execute execute = (FrontendMessage.Execute) FrontendMessage.decode(frame);
+        PreparedStatements.Portal portal = prepared.portal(execute.portal());
+        PreparedStatements.Statement statement = portal == null ? null : portal.statement;
+        String sql = statement == null ? "-- portal \"" + execute.portal() + "\" of a statement Warden did not see"
+                : statement.sql;
+        Analysis analysis = statement == null ? null : statement.analysis;
+        audit.receiving(statement == null ? null : statement.textBytes);
+        PolicySnapshot policy = services.snapshot().get();
+        Decision decision = Decision.ALLOW;
+        if (statement != null && analysis != null) {
+            // Parse (or PREPARE) let it through; what still applies per execution is an approval. SQL PREPARE was
+            // judged as a PREPARE, so its statement is judged here in full.
+            Decision current = PreparedStatements.decisionOf(statement, policy, a -> decide(policy, a));
+            decision = statement.origin == PreparedStatements.Origin.SQL
+                    || current.verdict() == Decision.Verdict.REQUIRE_APPROVAL ? current : Decision.ALLOW;
+        }
+        admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
+                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
+                    Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
+                    if (masking != null) {
+                        masking.invalidateAfterDdl(analysis);
+                    }
+                    send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
+                }, () -> discardUntilSync = true);
+    }
+
+    private void onFunctionCall(ByteBuf frame) {
+        PolicySnapshot policy = services.snapshot().get();
+        Decision decision = policy.guardrails().decideFunctionCall(environment);
+        FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
+        admit(frame, new StatementGate.Statement(policy, "-- FunctionCall oid=" + call.functionOid(), null, null,
+                decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> send(frame,
+                Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false, null, null,
+                        policy))), () -> { });
+    }
+
+    /** {@code SET warden.reason = '...'} stays in the session for its next approval request. */
+    private void rememberReason(Analysis analysis) {
+        for (StatementFacts f : analysis.statements()) {
+            if (f.kind() == StatementKind.SET) {
+                dev.warden.proxy.approvals.ApprovalRequest.reasonFromSet(f.text()).ifPresent(r -> sessionReason = r);
+            }
+        }
+    }
+
+    /** Frees what the stream held (the session is ending). */
+    void releaseAll() {
+        ByteBuf waiting;
+        while ((waiting = held.poll()) != null) {
+            waiting.release();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        flow.clientWritable(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        session.close();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (!session.idleEvent(evt)) {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        session.exception(cause);
+    }
+}

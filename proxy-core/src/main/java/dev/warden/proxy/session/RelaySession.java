@@ -1,0 +1,178 @@
+package dev.warden.proxy.session;
+
+import dev.warden.config.Environment;
+import dev.warden.identity.Identity;
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.proxy.catalog.CatalogCache;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.timeout.IdleStateEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A READY session: what its two handlers share ({@link RelayHandler} for the client's messages,
+ * {@link UpstreamRelay} for the server's) and its end. Event loop only: both channels share one.
+ */
+final class RelaySession {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
+
+    final SessionServices services;
+    final String id;
+    final Identity identity;
+    final Environment environment;
+    /** The PostgreSQL role the upstream connection logged in as (the identity's own, or the shared login). */
+    final String upstreamLogin;
+    final Channel client;
+    final Channel upstream;
+    final SessionAudit audit;
+    final SessionLexing lexing;
+    final Tripwire tripwire;
+    final CatalogCache catalog;
+    final ResultMasking masking;
+    final OutstandingQueue queue = new OutstandingQueue();
+    final PreparedStatements prepared = new PreparedStatements();
+    final FlowControl flow;
+    final RelayHandler requests;
+    final UpstreamRelay responses;
+    /** Called once when the session ends, for what the startup phase set up (counters, cancel key, timers). */
+    private final Runnable onEnd;
+    private final long startedNanos;
+    long statementCount;
+    String endReason = "client disconnected";
+    char transactionStatus;
+    private boolean closeWhenIdle;
+    /** A FATAL error is on its way to the client; nothing more is read or relayed. */
+    private boolean failing;
+    private boolean closed;
+
+    RelaySession(SessionServices services, String id, Identity identity, Environment environment, Channel client,
+                 Channel upstream, String upstreamLogin, SessionAudit audit, SessionLexing lexing,
+                 Tripwire tripwire, char transactionStatus, long startedNanos, Runnable onEnd) {
+        this.services = services;
+        this.id = id;
+        this.identity = identity;
+        this.environment = environment;
+        this.client = client;
+        this.upstream = upstream;
+        this.upstreamLogin = upstreamLogin;
+        this.audit = audit;
+        this.lexing = lexing;
+        this.tripwire = tripwire;
+        this.transactionStatus = transactionStatus;
+        this.startedNanos = startedNanos;
+        this.onEnd = onEnd;
+        this.catalog = services.catalogs().apply(environment);
+        this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
+        this.flow = new FlowControl(client, upstream);
+        this.requests = new RelayHandler(this);
+        this.responses = new UpstreamRelay(this);
+    }
+
+    boolean ending() {
+        return failing || closed;
+    }
+
+    /** The client or an approval: withdraw the approval a statement waits for (a CancelRequest came). */
+    void cancelled() {
+        requests.gate().withdrawPending("cancel");
+    }
+
+    void clientTerminated() {
+        endReason = "client terminated";
+        close();
+    }
+
+    /** A ReadyForQuery went to the client. */
+    void readyForQuery() {
+        if (closeWhenIdle && isIdle()) {
+            terminate();
+        }
+    }
+
+    private boolean isIdle() {
+        return queue.isEmpty() && transactionStatus == 'I';
+    }
+
+    void beginShutdown() {
+        client.eventLoop().execute(() -> {
+            closeWhenIdle = true;
+            if (isIdle()) {
+                terminate();
+            }
+        });
+    }
+
+    void terminate() {
+        client.eventLoop().execute(() -> fail(new SessionException(SqlState.ADMIN_SHUTDOWN,
+                "terminating connection because Warden is shutting down")));
+    }
+
+    /** True when the event was the idle timeout and ended the session. */
+    boolean idleEvent(Object evt) {
+        if (evt instanceof IdleStateEvent && !ending() && isIdle()) {
+            fail(new SessionException(SqlState.IDLE_SESSION_TIMEOUT,
+                    "terminating connection due to idle timeout (listen.idle_timeout "
+                            + services.policy().get().listen().idleTimeout().toSeconds() + "s)"));
+            return true;
+        }
+        return false;
+    }
+
+    void exception(Throwable cause) {
+        Throwable t = ClientErrors.unwrap(cause);
+        if (ClientErrors.logClientFailure(t, id, client.remoteAddress(), log)) {
+            close();
+        } else {
+            fail(t);
+        }
+    }
+
+    void upstreamLost(Throwable cause) {
+        if (ending()) {
+            return;
+        }
+        log.warn("upstream.lost session={} env={} reason=\"{}\"", id, environment.name(),
+                cause == null ? "closed" : ClientErrors.describeConnectFailure(cause));
+        fail(new SessionException(SqlState.CONNECTION_FAILURE, "lost the connection to environment \""
+                + environment.name() + "\": the upstream server closed the connection"));
+    }
+
+    /** Sends the client a FATAL error for {@code failure} and closes the session. */
+    void fail(Throwable failure) {
+        if (ending()) {
+            return;
+        }
+        failing = true;
+        BackendMessage.ErrorResponse error = ClientErrors.fatal(failure);
+        if (client.isActive()) {
+            client.writeAndFlush(error.toByteBuf(client.alloc())).addListener(f -> close());
+        } else {
+            close();
+        }
+    }
+
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        onEnd.run();
+        if (upstream.isActive()) {
+            upstream.writeAndFlush(new FrontendMessage.Terminate().toByteBuf(upstream.alloc()))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+        client.close();
+        requests.gate().withdrawPending("disconnect");
+        requests.releaseAll();
+        responses.releaseAll();
+        queue.clear();
+        long ms = (System.nanoTime() - startedNanos) / 1_000_000;
+        audit.sessionEnd(ms, statementCount, endReason);
+        log.info("session.end session={} user={} env={} statements={} duration_ms={}", id, identity.username(),
+                environment.name(), statementCount, ms);
+    }
+}

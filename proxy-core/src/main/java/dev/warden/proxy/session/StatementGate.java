@@ -1,0 +1,232 @@
+package dev.warden.proxy.session;
+
+import dev.warden.audit.event.QueryEvent;
+import dev.warden.identity.Identity;
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage.ErrorResponse;
+import dev.warden.proxy.approvals.ApprovalException;
+import dev.warden.proxy.approvals.ApprovalRequest;
+import dev.warden.proxy.approvals.ApprovalService;
+import dev.warden.proxy.approvals.Outcome;
+import dev.warden.proxy.guardrails.Decision;
+import dev.warden.sql.Analysis;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The one path every statement takes before it reaches the database, whatever carried it (simple Query, Parse
+ * and Execute, FunctionCall, COPY): the guardrail decision made by the caller, then an approval when the
+ * decision asks for one, then the write-ahead audit record. The answer is FORWARD (with the audit record's
+ * sequence number) or REFUSE (with the client's error; the caller sends a stand-in upstream). Until it is known
+ * the statement is held: {@link #admit} returns a future, completed on the audit writer's or the approver's
+ * thread, never blocking the caller. Approval-store I/O runs on the blocking executor.
+ *
+ * <p>Plain Java: no channel, testable without sockets.
+ */
+final class StatementGate {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
+
+    /** What the gate decided. */
+    sealed interface Verdict permits Forward, Refuse {
+    }
+
+    /** Relay the statement; its {@code query} record is {@code querySeq} (-1 if the audit trail was down and
+     * the policy allows that). */
+    record Forward(long querySeq, String approvalId) implements Verdict {
+    }
+
+    /** Do not run it; the client sees {@code error}. */
+    record Refuse(ErrorResponse error) implements Verdict {
+    }
+
+    /**
+     * A statement to judge.
+     *
+     * @param parameters the values Bind gave it (an Execute), or null
+     */
+    record Statement(PolicySnapshot policy, String sql, List<String> parameters, Analysis analysis,
+                     Decision decision, QueryEvent.Protocol protocol, String preparedName) {
+        Statement(PolicySnapshot policy, String sql, Analysis analysis, Decision decision,
+                  QueryEvent.Protocol protocol) {
+            this(policy, sql, null, analysis, decision, protocol, null);
+        }
+    }
+
+    private final SessionAudit audit;
+    private final ApprovalService approvals;
+    private final Executor blocking;
+    private final Identity identity;
+    private final String environment;
+    private final String sessionId;
+    private final Supplier<String> sessionReason;
+    /** The approval this session waits for, withdrawn if the client cancels or leaves. */
+    private volatile String pendingApproval;
+
+    StatementGate(SessionAudit audit, ApprovalService approvals, Executor blocking, Identity identity,
+                  String environment, String sessionId, Supplier<String> sessionReason) {
+        this.audit = audit;
+        this.approvals = approvals;
+        this.blocking = blocking;
+        this.identity = identity;
+        this.environment = environment;
+        this.sessionId = sessionId;
+        this.sessionReason = sessionReason;
+    }
+
+    /**
+     * Judges one statement. {@code notice} receives the text to show the client at once when the statement
+     * is held for an approver (called on the caller's thread, before this returns).
+     */
+    CompletableFuture<Verdict> admit(Statement s, Consumer<String> notice) {
+        Decision decision = s.decision();
+        if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
+            return decision.retry() ? retry(s) : hold(s, notice);
+        }
+        return writeAhead(s, decision, null).thenApply(seq -> decision.allowed() ? (Verdict) new Forward(seq, null)
+                : refusal(decision, s.analysis())).exceptionally(StatementGate::auditRefusal);
+    }
+
+    /** Withdraws the approval this session waits for, if any (the client cancelled or left); off the caller's thread. */
+    void withdrawPending(String by) {
+        String id = pendingApproval;
+        if (id != null && approvals != null) {
+            log.info("approval.withdrawn session={} approval={} by={}", sessionId, id, by);
+            blocking.execute(() -> approvals.withdraw(id));
+        }
+    }
+
+    /**
+     * No audit record, no query: completes with the record's sequence number once durable. If the trail
+     * cannot be written the statement is refused with 58030, unless the policy says {@code on_failure: allow}.
+     */
+    private CompletableFuture<Long> writeAhead(Statement s, Decision decision, String approvalId) {
+        return audit.query(s.policy().audit(), s.sql(), s.analysis(), decision, s.protocol(), s.preparedName(),
+                approvalId, s.parameters())
+                .handle((seq, failure) -> {
+                    if (failure == null) {
+                        return seq;
+                    }
+                    String reason = ClientErrors.unwrap(failure).getMessage();
+                    if (!s.policy().policy().audit().refuseOnFailure()) {
+                        log.error("audit.unavailable session={} on_failure=allow reason=\"{}\"", sessionId, reason);
+                        return -1L;
+                    }
+                    log.error("audit.unavailable session={} reason=\"{}\" statement refused", sessionId, reason);
+                    throw new AuditUnavailable(reason);
+                });
+    }
+
+    private static final class AuditUnavailable extends RuntimeException {
+        AuditUnavailable(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+
+    /** Maps a failed write-ahead to the client's 58030; other failures pass. */
+    private static Verdict auditRefusal(Throwable failure) {
+        Throwable t = ClientErrors.unwrap(failure);
+        if (t instanceof AuditUnavailable) {
+            return new Refuse(ErrorResponse.of("ERROR", SqlState.IO_ERROR, "statement not executed: "
+                    + t.getMessage(), null, "Warden writes an audit record before every statement"));
+        }
+        throw new CompletionException(t);
+    }
+
+    private Refuse refusal(Decision decision, Analysis analysis) {
+        log.info("query.blocked session={} user={} env={} rule={} kinds={}", sessionId, identity.username(),
+                environment, decision.rule(), analysis == null ? "[FUNCTION_CALL]"
+                        : analysis.statements().stream().map(f -> f.kind().name()).toList());
+        return new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, decision.clientMessage(),
+                null, decision.hint()));
+    }
+
+    /** What approvers see: the statement with its values, redacted unless the policy keeps literals
+     * ({@code statement_literals}). */
+    private String shown(Statement s) {
+        List<String> values = s.parameters() == null || s.policy().policy().audit().keepLiterals() ? s.parameters()
+                : s.parameters().stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList();
+        return BoundParameters.shown(s.sql(), values);
+    }
+
+    private ApprovalRequest newRequest(Statement s) {
+        Analysis analysis = s.analysis();
+        String fingerprint = analysis == null || analysis.statements().isEmpty() ? ""
+                : analysis.statements().get(0).fingerprint();
+        return approvals.newRequest(identity, environment, shown(s), fingerprint, s.decision().rule(),
+                s.decision().approvers(), ApprovalRequest.reasonFrom(s.sql()).orElse(sessionReason.get()),
+                sessionId);
+    }
+
+    /**
+     * Holds a statement for an approver. The client is told at once (a NoticeResponse naming the request, who
+     * may approve and for how long); the statement is relayed only once approved. Denied, expired or withdrawn
+     * requests end in an error, and nothing reaches the database. One approval is one execution.
+     */
+    private CompletableFuture<Verdict> hold(Statement s, Consumer<String> notice) {
+        ApprovalRequest request = newRequest(s);
+        notice.accept(approvals.noticeFor(request));
+        log.info("approval.requested session={} user={} env={} rule={} approval={}", sessionId,
+                identity.username(), environment, s.decision().rule(), request.id());
+        return writeAhead(s, s.decision(), request.id()).thenCompose(seq -> {
+            pendingApproval = request.id();
+            return CompletableFuture.supplyAsync(() -> approvals.request(request), blocking)
+                    .thenCompose(f -> f)
+                    .handle((outcome, failure) -> {
+                        pendingApproval = null;
+                        if (outcome instanceof Outcome.Approved) {
+                            log.info("approval.approved session={} approval={}", sessionId, request.id());
+                            return (Verdict) new Forward(seq, request.id());
+                        }
+                        String state = outcome instanceof Outcome.Denied || outcome == null
+                                ? SqlState.INSUFFICIENT_PRIVILEGE : SqlState.QUERY_CANCELED;
+                        String message = outcome != null ? outcome.describe() : "approval " + request.id()
+                                + " could not be recorded: " + ClientErrors.unwrap(failure).getMessage();
+                        return new Refuse(ErrorResponse.of("ERROR", state, message, null, null));
+                    });
+        }).exceptionally(StatementGate::auditRefusal);
+    }
+
+    /**
+     * {@code mode: retry}, for clients that cannot wait in a session: a statement approved earlier (same
+     * identity, same text, within the retry window) runs once; otherwise a request is filed and the statement
+     * fails at once naming it. The store is read off the caller's thread.
+     */
+    private CompletableFuture<Verdict> retry(Statement s) {
+        ApprovalRequest request = newRequest(s);
+        String fingerprint = request.fingerprint();
+        return CompletableFuture.supplyAsync(() -> {
+            var approved = approvals.consumeApproved(identity, environment, fingerprint, request.statement());
+            if (approved.isPresent()) {
+                return approved.get().request().id();
+            }
+            try {
+                approvals.submit(request);
+                return null;
+            } catch (ApprovalException e) {
+                throw new CompletionException(e);
+            }
+        }, blocking).handle((approvedId, failure) -> {
+            if (failure == null && approvedId != null) {
+                log.info("approval.used session={} approval={}", sessionId, approvedId);
+                return writeAhead(s, Decision.ALLOW, approvedId).thenApply(seq -> (Verdict) new Forward(seq,
+                        approvedId));
+            }
+            String message = failure != null
+                    ? "approval could not be requested: " + ClientErrors.unwrap(failure).getMessage()
+                    : "approval required by Warden rule \"" + s.decision().rule() + "\": request " + request.id()
+                    + " was filed for " + String.join(" or ", s.decision().approvers())
+                    + "; run the same statement again once it is approved";
+            Verdict refused = new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, message, null,
+                    "warden approvals approve " + request.id()));
+            return writeAhead(s, s.decision(), failure == null ? request.id() : null).thenApply(seq -> refused);
+        }).thenCompose(f -> f).exceptionally(StatementGate::auditRefusal);
+    }
+}
