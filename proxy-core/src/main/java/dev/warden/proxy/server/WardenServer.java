@@ -57,10 +57,12 @@ public final class WardenServer implements AutoCloseable {
     /** Everything built from the policy that a reload replaces at once; sessions read it per statement. */
     private final AtomicReference<Enforcement> enforcement = new AtomicReference<>();
 
-    private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens) {
+    private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens,
+                               BearerAuthenticator adminTokens) {
         static Enforcement of(Policy p) {
-            return new Enforcement(new Guardrails(p.guardrails()), new Masker(p.masking()),
-                    new TokenValidator(p.issuers()));
+            TokenValidator tokens = new TokenValidator(p.issuers());
+            return new Enforcement(new Guardrails(p.guardrails()), new Masker(p.masking()), tokens,
+                    new BearerAuthenticator(tokens, p.issuers()));
         }
     }
     private final EventLoopGroup bossGroup;
@@ -126,10 +128,12 @@ public final class WardenServer implements AutoCloseable {
         audit = AuditLog.open(policy.get().audit());
         approvals = ApprovalService.open(policy.get().approvals(), audit);
         enforcement.set(Enforcement.of(policy.get()));
-        TokenValidator tokens = enforcement.get().tokens();
         if (policy.get().admin().enabled()) {
-            admin = AdminServer.start(policy.get().admin().address().get(), approvals,
-                    new BearerAuthenticator(tokens, policy.get().issuers()));
+            // Every admin request reads the authenticator of the policy in force, so revocations apply at once.
+            dev.warden.config.AdminSettings.Address at = policy.get().admin().address().get();
+            admin = AdminServer.start(at, approvals, () -> enforcement.get().adminTokens(),
+                    AdminServer.isLoopback(at.host()) ? java.util.Optional.empty() : java.util.Optional.of(tls),
+                    java.time.Duration.ofSeconds(10));
         }
         boolean epoll = Epoll.isAvailable();
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;

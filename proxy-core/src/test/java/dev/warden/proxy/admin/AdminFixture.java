@@ -40,8 +40,8 @@ final class AdminFixture implements AutoCloseable {
         approvals.start();
         IssuerConfig config = new IssuerConfig(issuer.issuer(), "warden", "email", "groups", Optional.empty(),
                 Set.of("RS256", "ES256", "EdDSA"), Duration.ofSeconds(60), Optional.empty());
-        server = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), approvals,
-                new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config)));
+        BearerAuthenticator tokens = new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
+        server = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), approvals, () -> tokens);
     }
 
     /** A token for {@code name@example.com} (subject {@code name}) in {@code groups}. */

@@ -114,15 +114,18 @@ class AdminServerTest {
     }
 
     @Test
-    void someoneWhoIsNotAnApproverGets403() throws Exception {
+    void someoneWhoMayNotSeeARequestGets404ForEveryMethodSoIdsCannotBeProbed() throws Exception {
         ApprovalRequest request = f.request(f.identity("alice", "eng"));
         f.approvals.request(request);
         String mallory = f.token("mallory", "eng");
 
         HttpResponse<String> approve = f.post("/approvals/" + request.id() + "/approve", mallory, "{}");
-        assertEquals(403, approve.statusCode());
-        assertEquals("only members of dba may approve " + request.id() + "; mallory@example.com is not in any of "
-                + "these groups", json(approve).get("error").asText());
+        assertEquals(404, approve.statusCode());
+        assertEquals("no approval request " + request.id(), json(approve).get("error").asText());
+        HttpResponse<String> unknown = f.post("/approvals/apr_aaaaaaaaaaaa/deny", mallory, "{}");
+        assertEquals(unknown.statusCode(), approve.statusCode());
+        assertEquals(404, f.post("/approvals/" + request.id() + "/deny", mallory, "{}").statusCode());
+        assertTrue(f.approvals.get(request.id()).orElseThrow().approvals().isEmpty());
         assertEquals(0, json(f.get("/approvals", mallory)).get("approvals").size());
         assertEquals(404, f.get("/approvals/" + request.id(), mallory).statusCode());
     }
