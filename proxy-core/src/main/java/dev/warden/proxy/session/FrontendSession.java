@@ -551,8 +551,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         String reason = dev.warden.proxy.approvals.ApprovalRequest.reasonFrom(sql).orElse(sessionReason);
         String fingerprint = analysis == null || analysis.statements().isEmpty() ? ""
                 : analysis.statements().get(0).fingerprint();
-        var request = approvals.newRequest(identity, environment.name(), sql, fingerprint, decision.rule(),
-                decision.approvers(), reason, id);
+        var request = approvals.newRequest(identity, environment.name(), sql, audit.shown(sql), fingerprint,
+                decision.rule(), decision.approvers(), reason, id);
         client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE", "01000", approvals.noticeFor(request))
                 .toByteBuf(client.alloc()));
         log.info("approval.requested session={} user={} env={} rule={} approval={}", id, identity.username(),
@@ -601,9 +601,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                                java.util.function.LongConsumer relay) {
         var approvals = services.approvals();
         String fingerprint = analysis.statements().isEmpty() ? "" : analysis.statements().get(0).fingerprint();
-        var request = approvals.newRequest(identity, environment.name(), sql, fingerprint, decision.rule(),
-                decision.approvers(), dev.warden.proxy.approvals.ApprovalRequest.reasonFrom(sql).orElse(sessionReason),
-                id);
+        var request = approvals.newRequest(identity, environment.name(), sql, audit.shown(sql), fingerprint,
+                decision.rule(), decision.approvers(),
+                dev.warden.proxy.approvals.ApprovalRequest.reasonFrom(sql).orElse(sessionReason), id);
         hold();
         CompletableFuture.supplyAsync(() -> {
             var approved = approvals.consumeApproved(identity, environment.name(), fingerprint, sql);

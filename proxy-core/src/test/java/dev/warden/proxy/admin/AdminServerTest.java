@@ -131,6 +131,50 @@ class AdminServerTest {
     }
 
     @Test
+    void onePersonWithTwoTokensCannotSatisfyTwoRequiredApprovals() throws Exception {
+        f.close();
+        f = new AdminFixture(dir.resolve("two"), 2);
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+        String bobWork = f.token("bob", "dba");
+        // Same person (same e-mail, the configured username claim), another subject and different case.
+        String bobAgain = f.issuer.token().subject("bob-second-account").email("Bob@Example.com").groups("dba").sign();
+
+        assertEquals(200, f.post("/approvals/" + request.id() + "/approve", bobWork, "{}").statusCode());
+        HttpResponse<String> twice = f.post("/approvals/" + request.id() + "/approve", bobAgain, "{}");
+        assertEquals(409, twice.statusCode(), twice.body());
+        assertTrue(json(twice).get("error").asText().startsWith("you have already approved"), twice.body());
+        assertFalse(held.isDone());
+
+        assertEquals(200, f.post("/approvals/" + request.id() + "/approve", f.token("carol", "dba"), "{}")
+                .statusCode());
+        assertTrue(held.get(2, TimeUnit.SECONDS) instanceof Outcome.Approved);
+    }
+
+    @Test
+    void anAgentInAnApproverGroupCannotApprove() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+        String bot = f.issuer.token().subject("etl").email("etl@example.com").groups("dba").claim("azp", "etl-bot")
+                .sign();
+
+        HttpResponse<String> r = f.post("/approvals/" + request.id() + "/approve", bot, "{}");
+
+        assertEquals(403, r.statusCode(), r.body());
+        assertTrue(json(r).get("error").asText().contains("agents may not approve"), r.body());
+        assertFalse(held.isDone());
+    }
+
+    @Test
+    void approvalFilesAreReadableByTheOwnerOnly() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        java.nio.file.Path file = dir.resolve(request.id() + ".json");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                java.nio.file.Files.getPosixFilePermissions(file)));
+    }
+
+    @Test
     void aDenialCarriesTheCommentToTheHeldStatement() throws Exception {
         ApprovalRequest request = f.request(f.identity("alice", "eng"));
         CompletableFuture<Outcome> held = f.approvals.request(request);
