@@ -6,10 +6,9 @@ package dev.warden.audit.text;
  * written as a visible escape, so what a reader sees is exactly what was sent.
  *
  * <ul>
- *   <li>{@code \e} ESC, {@code \r}, {@code \n}, {@code \t}, {@code \0}; other C0 controls, DEL and C1 controls as
- *       {@code \xHH};</li>
- *   <li>Unicode format characters (bidirectional overrides, zero-width joiners and spaces) and the line and
- *       paragraph separators as <code>&#92;u{HHHH}</code>;</li>
+ *   <li>{@code \e} ESC, {@code \r}, {@code \n}, {@code \t}; every other C0 and C1 control, DEL, the line and
+ *       paragraph separators and Unicode format characters (bidirectional overrides, zero-width joiners and
+ *       spaces) as a backslash, {@code u} and four hex digits (braced when beyond the BMP);</li>
  *   <li>the backslash itself as {@code \\}, so an escape in the output always means an escape was needed.</li>
  * </ul>
  * Clipping never hides that it happened: {@link #clip} says how many characters were left out.
@@ -65,14 +64,13 @@ public final class VisibleText {
             case '\r' -> out.append("\\r");
             case '\n' -> out.append("\\n");
             case '\t' -> out.append("\\t");
-            case 0 -> out.append("\\0");
             default -> {
-                if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-                    out.append(String.format("\\x%02X", c));
-                } else if (c == 0x2028 || c == 0x2029 || Character.getType(c) == Character.FORMAT) {
-                    out.append(String.format("\\u{%04X}", c));
-                } else {
+                if (!needsEscape(c)) {
                     out.appendCodePoint(c);
+                } else if (c <= 0xffff) {
+                    out.append(String.format("\\u%04x", c));
+                } else {
+                    out.append(String.format("\\u{%x}", c));
                 }
             }
         }
