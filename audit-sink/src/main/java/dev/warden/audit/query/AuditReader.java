@@ -194,6 +194,14 @@ public final class AuditReader {
                 out.append(' ').append(abbreviate(r.get("old_version").asText(""))).append(" -> ")
                         .append(abbreviate(r.get("new_version").asText("")))
                         .append(r.get("accepted").asBoolean() ? " accepted" : " REJECTED: " + r.get("error").asText(""));
+                JsonNode changes = r.get("changes");
+                if (changes != null && changes.isObject()) {
+                    changes.fields().forEachRemaining(c -> {
+                        List<String> names = new ArrayList<>();
+                        c.getValue().forEach(n -> names.add(n.asText()));
+                        out.append(' ').append(c.getKey()).append("=[").append(String.join(", ", names)).append(']');
+                    });
+                }
             }
             case "checkpoint" -> out.append(" signed through seq ").append(r.get("covers_seq").asLong())
                     .append(" key ").append(r.get("key_id").asText(""));

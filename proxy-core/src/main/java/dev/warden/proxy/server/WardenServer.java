@@ -187,9 +187,11 @@ public final class WardenServer implements AutoCloseable {
         }
         enforcement.set(built);
         policy.set(next);
-        audit.append(dev.warden.audit.event.PolicyReload.accepted(old.versionHash(), next.versionHash()));
-        log.info("policy.reload accepted old={} new={}", old.versionHash().substring(0, 12),
-                next.versionHash().substring(0, 12));
+        dev.warden.config.PolicyDiff diff = dev.warden.config.PolicyDiff.between(old, next);
+        audit.append(dev.warden.audit.event.PolicyReload.accepted(old.versionHash(), next.versionHash(),
+                diff.changes()));
+        log.info("policy.reload accepted old={} new={} changes={}", old.versionHash().substring(0, 12),
+                next.versionHash().substring(0, 12), diff.changes());
     }
 
     /** Records a policy edit that failed validation; the running policy stays in force. */
