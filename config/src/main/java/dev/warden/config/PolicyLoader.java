@@ -77,8 +77,21 @@ public final class PolicyLoader {
                 .build(yaml, yaml.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Any error message that quotes a value a {@code ${VAR}} expanded to shows {@code ${VAR}} instead: such
+     * values are usually secrets, and policy errors reach logs, audit records and {@code policy check} output.
+     */
     private Policy build(String yaml, byte[] bytes) throws PolicyException {
-        Node root = YamlTree.read(yaml, source, environment);
+        Map<String, String> substituted = new java.util.LinkedHashMap<>();
+        try {
+            return build(yaml, bytes, substituted);
+        } catch (PolicyException e) {
+            throw e.scrubbed(substituted);
+        }
+    }
+
+    private Policy build(String yaml, byte[] bytes, Map<String, String> substituted) throws PolicyException {
+        Node root = YamlTree.read(yaml, source, environment, substituted);
         if (root == null) {
             throw new PolicyException(source, 1, 1, "", "the policy is empty");
         }
