@@ -54,10 +54,19 @@ public final class PolicyLoader {
         this.environment = environment;
     }
 
+    /** Larger policies are refused: parsing stays linear, and memory bounded, whatever the file holds. */
+    static final long MAX_POLICY_BYTES = 3L * 1024 * 1024;
+
     /** Loads a policy file; relative paths inside it are resolved against the file's directory. */
     public static Policy load(Path file) throws PolicyException {
         byte[] bytes;
         try {
+            // The YAML parser stops at MAX_POLICY_BYTES code points anyway; refuse a larger file before reading it.
+            long size = Files.size(file);
+            if (size > MAX_POLICY_BYTES) {
+                throw new PolicyException(file.toString(), "the policy file is " + size + " bytes; the limit is "
+                        + MAX_POLICY_BYTES + " bytes", null);
+            }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new PolicyException(file.toString(), "cannot read policy file: " + e, e);
