@@ -12,6 +12,7 @@ import dev.warden.masking.Masker;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Guardrails;
 import dev.warden.proxy.session.CancelRegistry;
+import dev.warden.proxy.session.ConnectionBudget;
 import dev.warden.proxy.session.FrontendSession;
 import dev.warden.proxy.session.SessionServices;
 import dev.warden.proxy.session.SessionTracker;
@@ -72,6 +73,7 @@ public final class WardenServer implements AutoCloseable {
     private final java.util.concurrent.ThreadPoolExecutor analysis;
     private final SessionTracker tracker = new SessionTracker();
     private final AtomicInteger openSessions = new AtomicInteger();
+    private final ConnectionBudget budget = new ConnectionBudget(() -> policy().listen().maxConnections());
     private Channel serverChannel;
     private AuditLog audit;
     private ApprovalService approvals;
@@ -155,7 +157,11 @@ public final class WardenServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-                        ch.pipeline().addLast("frames", new FrontendFrameDecoder(policy.get().listen().maxMessageBytes()));
+                        int maxMessage = policy.get().listen().maxMessageBytes();
+                        ch.pipeline().addLast("budget", budget.newHandler(maxMessage));
+                        // Until login only a password message is expected: its limit is a few KB, not 64 MiB.
+                        ch.pipeline().addLast("frames", new FrontendFrameDecoder(
+                                Math.min(maxMessage, ConnectionBudget.PRE_LOGIN_MESSAGE_BYTES)));
                         ch.pipeline().addLast("session", new FrontendSession(services, id));
                     }
                 });
