@@ -17,6 +17,8 @@ public final class Analyzer {
 
     /** Statements longer than this skip JSqlParser (its cost grows with length) and get lexer facts only. */
     static final int MAX_PARSED_LENGTH = 64 * 1024;
+    /** Longer texts are never analysed by {@link #analyzeCached} (on an event loop), only by {@link #analyze}. */
+    static final int MAX_EVENT_LOOP_TEXT = 16 * 1024;
     /**
      * Parser time one text (a Query with many statements, a routine body with its EXECUTEs) may use in all;
      * past it, its remaining statements are read by the lexer only and count as not understood. Bounds a text
@@ -120,6 +122,10 @@ public final class Analyzer {
      */
     public Analysis analyzeCached(String sql, boolean standardConformingStrings) {
         String source = sql == null ? "" : sql;
+        if (source.length() > MAX_EVENT_LOOP_TEXT) {
+            // Even lexing a text this long costs an event loop milliseconds that every other session waits for.
+            return null;
+        }
         try {
             List<StatementFacts> statements = statements(source, standardConformingStrings, 0, false);
             if (statements.isEmpty()) {

@@ -11,6 +11,7 @@ import dev.warden.pg.codec.FrontendFrameDecoder;
 import dev.warden.masking.Masker;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Guardrails;
+import dev.warden.proxy.session.AnalysisBudget;
 import dev.warden.proxy.session.CancelRegistry;
 import dev.warden.proxy.session.ConnectionBudget;
 import dev.warden.proxy.session.FrontendSession;
@@ -69,11 +70,12 @@ public final class WardenServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
-    /** Cold statement analysis: one thread per core, a bounded queue; see SessionServices. */
+    /** Cold statement analysis: one thread per core but one, a bounded queue; see SessionServices. */
     private final java.util.concurrent.ThreadPoolExecutor analysis;
     private final SessionTracker tracker = new SessionTracker();
     private final AtomicInteger openSessions = new AtomicInteger();
     private final ConnectionBudget budget = new ConnectionBudget(() -> policy().listen().maxConnections());
+    private final AnalysisBudget analysisBudget = new AnalysisBudget();
     private Channel serverChannel;
     private AuditLog audit;
     private ApprovalService approvals;
@@ -93,7 +95,9 @@ public final class WardenServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
+        // One core fewer than the machine has (at least one thread): however hard cold statements are, the event
+        // loops keep a core for the sessions whose statements are known.
+        int cores = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
         this.analysis = new java.util.concurrent.ThreadPoolExecutor(cores, cores, 30, TimeUnit.SECONDS,
                 new java.util.concurrent.ArrayBlockingQueue<>(4096), r -> {
                     Thread t = new Thread(r, "warden-analysis-" + threads.incrementAndGet());
@@ -159,6 +163,7 @@ public final class WardenServer implements AutoCloseable {
                         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
                         int maxMessage = policy.get().listen().maxMessageBytes();
                         ch.pipeline().addLast("budget", budget.newHandler(maxMessage));
+                        analysisBudget.attachTo(ch);
                         // Until login only a password message is expected: its limit is a few KB, not 64 MiB.
                         ch.pipeline().addLast("frames", new FrontendFrameDecoder(
                                 Math.min(maxMessage, ConnectionBudget.PRE_LOGIN_MESSAGE_BYTES)));

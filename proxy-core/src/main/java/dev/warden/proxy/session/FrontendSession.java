@@ -428,8 +428,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         CompletableFuture<SessionLexing.Reading> cold;
         try {
-            cold = CompletableFuture.supplyAsync(() -> SessionLexing.read(settings, services.analyzer(), frame,
-                    textOffset, inFlight, true), services.analysisExecutor());
+            cold = AnalysisBudget.submit(client, id, identity.username(), frame.readableBytes(), () -> SessionLexing
+                    .read(settings, services.analyzer(), frame, textOffset, inFlight, true), services.analysisExecutor());
         } catch (java.util.concurrent.RejectedExecutionException e) {
             cold = CompletableFuture.failedFuture(e);
         }
