@@ -46,8 +46,12 @@ final class ApprovalsCommand implements Runnable {
                 + "(default: $WARDEN_URL).")
         String url;
 
-        @Option(names = "--token", paramLabel = "TOKEN", description = "Your OIDC token (default: $WARDEN_TOKEN).")
+        @Option(names = "--token", paramLabel = "TOKEN", description = "Your OIDC token (default: $WARDEN_TOKEN). "
+                + "Other users can read command lines (ps): prefer --token-file or the variable.")
         String token;
+
+        @Option(names = "--token-file", paramLabel = "FILE", description = "Read your OIDC token from FILE.")
+        java.nio.file.Path tokenFile;
 
         /** An API answer: status and parsed body. */
         record Answer(int status, JsonNode body, String raw) {
@@ -65,7 +69,15 @@ final class ApprovalsCommand implements Runnable {
 
         Answer call(String method, String path, String body) throws Failure {
             String base = firstNonBlank(url, System.getenv("WARDEN_URL"));
-            String bearer = firstNonBlank(token, System.getenv("WARDEN_TOKEN"));
+            String fromFile = null;
+            if (tokenFile != null) {
+                try {
+                    fromFile = java.nio.file.Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+                } catch (IOException e) {
+                    throw new Failure(USAGE, "cannot read the token file " + tokenFile + ": " + e.getMessage());
+                }
+            }
+            String bearer = firstNonBlank(fromFile, firstNonBlank(token, System.getenv("WARDEN_TOKEN")));
             if (base == null) {
                 throw new Failure(USAGE, "no admin API URL: pass --url or set WARDEN_URL");
             }

@@ -123,6 +123,19 @@ class ApprovalsCommandTest {
     }
 
     @Test
+    void theTokenCanComeFromAFileSoItNeverShowsInPs() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        Path tokenFile = dir.resolve("bob.jwt");
+        java.nio.file.Files.writeString(tokenFile, f.token("bob", "dba") + "\n");
+
+        Run list = warden("approvals", "list", "--url", url(), "--token-file", tokenFile.toString());
+
+        assertEquals(0, list.exitCode(), list.err());
+        assertTrue(list.out().contains(request.id()), list.out());
+    }
+
+    @Test
     void approveReleasesTheStatement() throws Exception {
         ApprovalRequest request = f.request(f.identity("alice", "eng"));
         CompletableFuture<Outcome> held = f.approvals.request(request);
