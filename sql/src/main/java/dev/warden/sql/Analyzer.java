@@ -22,9 +22,9 @@ public final class Analyzer {
     /**
      * Parser time one text (a Query with many statements, a routine body with its EXECUTEs) may use in all;
      * past it, its remaining statements are read by the lexer only and count as not understood. Bounds a text
-     * of 40 statements at twice one statement's limit rather than forty times.
+     * of 40 statements at about one statement's limit rather than forty times.
      */
-    static final Duration DEFAULT_PARSE_BUDGET_PER_TEXT = Duration.ofMillis(400);
+    static final Duration DEFAULT_PARSE_BUDGET_PER_TEXT = Duration.ofMillis(250);
 
     static final Duration DEFAULT_PARSE_TIMEOUT = Duration.ofMillis(200);
 

@@ -28,12 +28,13 @@ public final class AnalysisBudget {
     private static final int MAX_BUCKETS = 100_000;
 
     /**
-     * Per session: one second of analysis at once, a quarter of a core sustained; 32 MB of text at once, 8 MB/s
-     * sustained (texts over 16 KB are always read on the pool, so bulk loads pass through here too).
+     * Per session: half a second of analysis at once, 15 % of a core sustained; 32 MB of text at once, 8 MB/s
+     * sustained (texts over 16 KB are always read on the pool, so bulk loads pass through here too). Ordinary
+     * statements cost well under a millisecond of analysis, and only the first time their shape is seen.
      */
-    static final Limits SESSION = new Limits(1_000_000_000L, 250_000_000L, 32L << 20, 8L << 20);
-    /** Per identity, all its sessions together: twice a session's. */
-    static final Limits IDENTITY = new Limits(2_000_000_000L, 500_000_000L, 64L << 20, 16L << 20);
+    static final Limits SESSION = new Limits(500_000_000L, 150_000_000L, 32L << 20, 8L << 20);
+    /** Per identity, all its sessions together: a second at once, a quarter of a core sustained. */
+    static final Limits IDENTITY = new Limits(1_000_000_000L, 250_000_000L, 64L << 20, 16L << 20);
 
     record Limits(long cpuBurstNanos, long cpuPerSecondNanos, long byteBurst, long bytesPerSecond) {
     }
