@@ -38,9 +38,9 @@ final class AdminSection {
         }
         int port = p.parseInt(a, text.substring(colon + 1), 0, 65535, "the port must be between 0 and 65535");
         if (!isLoopback(host)) {
-            // Allowed (a TLS-terminating proxy may sit in front), but approvers' tokens cross it in plain HTTP.
-            log.warn("admin API listens on non-loopback address={}: bearer tokens travel unencrypted unless a "
-                    + "TLS proxy fronts it", text);
+            // Bearer tokens cross this port: beyond loopback Warden serves it over TLS only.
+            log.info("admin API listens on non-loopback address={}: served over TLS with the listener's "
+                    + "certificate", text);
         }
         return new AdminSettings(Optional.of(new AdminSettings.Address(host, port)));
     }

@@ -5,7 +5,7 @@ import java.util.Optional;
 
 /**
  * The {@code admin} section: where the admin HTTP API (approvals, health) listens. Absent: no admin API.
- * The API is plain HTTP carrying bearer tokens, so it belongs on loopback or behind a TLS-terminating proxy.
+ * The API carries bearer tokens: plain HTTP on loopback, TLS (the listener's certificate) on any other address.
  */
 public record AdminSettings(Optional<Address> address) {
 

@@ -37,7 +37,7 @@ final class ApprovalSection {
             return defaults;
         }
         MapNode m = p.map(section.get());
-        p.expectKeys(m, "timeout", "required_approvals", "store", "notify", "retry_window");
+        p.expectKeys(m, "timeout", "required_approvals", "store", "notify", "retry_window", "agents_may_approve");
         Duration timeout = p.duration(m, "timeout", ApprovalSettings.DEFAULT_TIMEOUT, false);
         int required = p.integer(m, "required_approvals", 1, 1, MAX_REQUIRED_APPROVALS);
         Optional<MapNode> storeNode = p.optionalMap(m, "store");
@@ -50,7 +50,8 @@ final class ApprovalSection {
             }
         }
         Duration retryWindow = p.duration(m, "retry_window", ApprovalSettings.DEFAULT_RETRY_WINDOW, true);
-        return new ApprovalSettings(timeout, required, store, notify, retryWindow);
+        boolean agentsMayApprove = p.bool(m, "agents_may_approve", false);
+        return new ApprovalSettings(timeout, required, store, notify, retryWindow, agentsMayApprove);
     }
 
     private static Store store(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment)
@@ -117,19 +118,12 @@ final class ApprovalSection {
         } catch (URISyntaxException e) {
             throw p.error(node, "'" + text + "' is not a URL");
         }
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (uri.getHost() == null || !(scheme.equals("https") || scheme.equals("http"))) {
-            throw p.error(node, "'" + text + "' is not an http(s) URL");
-        }
-        if (scheme.equals("http") && !isLoopback(uri.getHost())) {
-            // The body names people and carries statements: it must not cross the network in clear.
-            throw p.error(node, "must use https (plain http is only accepted for localhost)");
+        Optional<String> refusal = WebhookTarget.refusal(uri);
+        if (refusal.isPresent()) {
+            // Name the host only: the rest of a webhook URL is often its secret.
+            throw p.error(node, "the webhook at host '" + String.valueOf(uri.getHost()) + "' " + refusal.get());
         }
         int retries = p.integer(m, "retries", ApprovalSettings.DEFAULT_RETRIES, 0, MAX_RETRIES);
         return new Webhook(uri, retries);
-    }
-
-    private static boolean isLoopback(String host) {
-        return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
     }
 }

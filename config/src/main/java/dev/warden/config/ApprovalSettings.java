@@ -15,9 +15,11 @@ import java.util.Objects;
  * @param store             where requests live; a PostgreSQL store may be shared by several Warden instances
  * @param webhooks          the {@code notify} webhooks, told of every request and decision
  * @param retryWindow       for rules in retry mode: how long after approval the identical statement may run (once)
+ * @param agentsMayApprove  {@code agents_may_approve}: whether an identity marked as an AI agent or service account
+ *                          may approve at all (default false: an agent in an approver group still cannot)
  */
 public record ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
-                               Duration retryWindow) {
+                               Duration retryWindow, boolean agentsMayApprove) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(10);
@@ -35,6 +37,12 @@ public record ApprovalSettings(Duration timeout, int requiredApprovals, Store st
         Objects.requireNonNull(store, "store");
         webhooks = List.copyOf(webhooks);
         Objects.requireNonNull(retryWindow, "retryWindow");
+    }
+
+    /** Agents may not approve. */
+    public ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
+                            Duration retryWindow) {
+        this(timeout, requiredApprovals, store, webhooks, retryWindow, false);
     }
 
     /** No {@code approvals} section: 15 minutes, one approval, files in {@code approvals/} next to the policy. */

@@ -93,6 +93,11 @@ final class GuardrailSection {
             if (action == GuardrailRule.Action.REQUIRE_APPROVAL && approvers.isEmpty()) {
                 throw p.error(actionNode, "require_approval needs approvers (groups that may approve)");
             }
+            java.util.Optional<ScalarNode> messageNode = p.scalar(m, "message");
+            if (messageNode.isPresent() && messageNode.get().substituted()) {
+                // Clients read this text; an environment variable may hold a secret.
+                throw p.error(messageNode.get(), "must not use ${...}: clients see this message");
+            }
             String message = p.string(m, "message").orElse("");
             boolean retry = false;
             java.util.Optional<ScalarNode> mode = p.scalar(m, "mode");

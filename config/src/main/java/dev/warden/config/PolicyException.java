@@ -31,6 +31,22 @@ public final class PolicyException extends Exception {
         this.reason = reason;
     }
 
+    /** This error with every occurrence of a substituted value replaced by the {@code ${VAR}} that produced it. */
+    PolicyException scrubbed(java.util.Map<String, String> substituted) {
+        String clean = reason;
+        // Longest first, so a value that contains another is replaced whole.
+        java.util.List<String> values = new java.util.ArrayList<>(substituted.keySet());
+        values.sort(java.util.Comparator.comparingInt(String::length).reversed());
+        for (String value : values) {
+            clean = clean.replace(value, substituted.get(value));
+        }
+        if (clean.equals(reason)) {
+            return this;
+        }
+        return line == 0 ? new PolicyException(source, clean, getCause())
+                : new PolicyException(source, line, column, path, clean);
+    }
+
     private static String format(String source, int line, int column, String path, String reason) {
         StringBuilder sb = new StringBuilder(source).append(':').append(line).append(':').append(column).append(": ");
         if (!path.isEmpty()) {

@@ -54,10 +54,19 @@ public final class PolicyLoader {
         this.environment = environment;
     }
 
+    /** Larger policies are refused: parsing stays linear, and memory bounded, whatever the file holds. */
+    static final long MAX_POLICY_BYTES = 3L * 1024 * 1024;
+
     /** Loads a policy file; relative paths inside it are resolved against the file's directory. */
     public static Policy load(Path file) throws PolicyException {
         byte[] bytes;
         try {
+            // The YAML parser stops at MAX_POLICY_BYTES code points anyway; refuse a larger file before reading it.
+            long size = Files.size(file);
+            if (size > MAX_POLICY_BYTES) {
+                throw new PolicyException(file.toString(), "the policy file is " + size + " bytes; the limit is "
+                        + MAX_POLICY_BYTES + " bytes", null);
+            }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new PolicyException(file.toString(), "cannot read policy file: " + e, e);
@@ -77,8 +86,21 @@ public final class PolicyLoader {
                 .build(yaml, yaml.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Any error message that quotes a value a {@code ${VAR}} expanded to shows {@code ${VAR}} instead: such
+     * values are usually secrets, and policy errors reach logs, audit records and {@code policy check} output.
+     */
     private Policy build(String yaml, byte[] bytes) throws PolicyException {
-        Node root = YamlTree.read(yaml, source, environment);
+        Map<String, String> substituted = new java.util.LinkedHashMap<>();
+        try {
+            return build(yaml, bytes, substituted);
+        } catch (PolicyException e) {
+            throw e.scrubbed(substituted);
+        }
+    }
+
+    private Policy build(String yaml, byte[] bytes, Map<String, String> substituted) throws PolicyException {
+        Node root = YamlTree.read(yaml, source, environment, substituted);
         if (root == null) {
             throw new PolicyException(source, 1, 1, "", "the policy is empty");
         }

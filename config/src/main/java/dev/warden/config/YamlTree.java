@@ -39,15 +39,23 @@ final class YamlTree {
     record ListNode(Mark mark, String path, List<Node> items) implements Node {
     }
 
-    /** {@code text} is null for an explicit YAML null (e.g. {@code key:} with nothing after it). */
-    record ScalarNode(Mark mark, String path, String text) implements Node {
+    /**
+     * {@code text} is null for an explicit YAML null (e.g. {@code key:} with nothing after it);
+     * {@code substituted} when a {@code ${VAR}} contributed to it (it may hold a secret: never echo it).
+     */
+    record ScalarNode(Mark mark, String path, String text, boolean substituted) implements Node {
     }
 
     private static final Pattern VARIABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final YAMLFactory FACTORY = YAMLFactory.builder().build();
 
+    /** Shorter values are too common to be told apart from ordinary text (and too short to be secrets). */
+    private static final int MIN_SCRUBBED_LENGTH = 4;
+
     private final String source;
     private final Map<String, String> environment;
+    /** Every value a {@code ${VAR}} expanded to, and how the file wrote it: error messages show the latter. */
+    private final Map<String, String> substitutedValues = new LinkedHashMap<>();
 
     private YamlTree(String source, Map<String, String> environment) {
         this.source = source;
@@ -56,7 +64,22 @@ final class YamlTree {
 
     /** Returns the root node, or null for an empty document. */
     static Node read(String yaml, String source, Map<String, String> environment) throws PolicyException {
+        return read(yaml, source, environment, new LinkedHashMap<>());
+    }
+
+    /** @param substituted filled with each value a {@code ${VAR}} expanded to, mapped to {@code ${VAR}} */
+    static Node read(String yaml, String source, Map<String, String> environment, Map<String, String> substituted)
+            throws PolicyException {
         YamlTree tree = new YamlTree(source, environment);
+        try {
+            return tree.parse(yaml);
+        } finally {
+            substituted.putAll(tree.substitutedValues);
+        }
+    }
+
+    private Node parse(String yaml) throws PolicyException {
+        YamlTree tree = this;
         try (JsonParser parser = FACTORY.createParser(yaml)) {
             if (parser.nextToken() == null) {
                 return null;
@@ -111,9 +134,11 @@ final class YamlTree {
                 return new ListNode(mark, path, List.copyOf(items));
             }
             case VALUE_NULL:
-                return new ScalarNode(mark, path, null);
+                return new ScalarNode(mark, path, null, false);
             default:
-                return new ScalarNode(mark, path, substitute(parser.getText(), mark, path));
+                String raw = parser.getText();
+                String text = substitute(raw, mark, path);
+                return new ScalarNode(mark, path, text, raw.contains("${") && !text.equals(raw.replace("$${", "${")));
         }
     }
 
@@ -149,6 +174,9 @@ final class YamlTree {
                     value = fallback;
                 }
                 out.append(value);
+                if (value.length() >= MIN_SCRUBBED_LENGTH) {
+                    substitutedValues.putIfAbsent(value, "${" + name + "}");
+                }
                 i = end + 1;
             } else {
                 out.append(text.charAt(i));

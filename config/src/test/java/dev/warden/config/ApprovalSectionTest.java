@@ -105,9 +105,31 @@ class ApprovalSectionTest {
                 failure("approvals:\n  store: { type: postgres }\n"));
         assertEquals("policy.yaml:14:37: approvals.store.url_env: environment variable NOPE is not set",
                 failure("approvals:\n  store: { type: postgres, url_env: NOPE }\n"));
-        assertEquals("policy.yaml:15:16: approvals.notify[0].webhook: must use https (plain http is only accepted "
-                + "for localhost)", failure("approvals:\n  notify:\n    - webhook: http://hooks.example.com/x\n"));
+        assertEquals("policy.yaml:15:16: approvals.notify[0].webhook: the webhook at host 'hooks.example.com' must "
+                + "use https (plain http is only accepted for a loopback IP such as 127.0.0.1)",
+                failure("approvals:\n  notify:\n    - webhook: http://hooks.example.com/x\n"));
         assertTrue(failure("approvals:\n  timout: 5m\n").contains("unknown key 'timout' (did you mean 'timeout'?)"));
+    }
+
+    @Test
+    void webhooksNeverPointAtMetadataOrLinkLocalAddressesAndPlainHttpOnlyAtALoopbackIp() {
+        assertTrue(failure("approvals:\n  notify:\n    - webhook: https://169.254.169.254/latest\n")
+                .contains("link-local"));
+        assertTrue(failure("approvals:\n  notify:\n    - webhook: \"https://[fe80::1]/x\"\n").contains("link-local"));
+        assertTrue(failure("approvals:\n  notify:\n    - webhook: https://metadata.google.internal/x\n")
+                .contains("metadata"));
+        assertTrue(failure("approvals:\n  notify:\n    - webhook: http://127.attacker.example/x\n")
+                .contains("must use https"));
+        assertTrue(failure("approvals:\n  notify:\n    - webhook: http://localhost:8080/x\n")
+                .contains("must use https"));
+        String secretPath = failure("approvals:\n  notify:\n    - webhook: http://hooks.example.com/T0/B0/s3cr3t\n");
+        assertFalse(secretPath.contains("s3cr3t"), secretPath);
+    }
+
+    @Test
+    void agentsMayApproveOnlyWhenThePolicySaysSo() throws Exception {
+        assertFalse(policy("", Map.of()).approvals().agentsMayApprove());
+        assertTrue(policy("approvals: { agents_may_approve: true }\n", Map.of()).approvals().agentsMayApprove());
     }
 
     @Test

@@ -140,6 +140,7 @@ class PolicySchemaTest {
                   store: { type: postgres, url_file: approvals-url, table: approvals }
                   notify: [ { webhook: "https://hooks.example.com/warden", retries: 3 } ]
                   retry_window: 5m
+                  agents_may_approve: false
                 admin:
                   address: 127.0.0.1:9090
                 """;

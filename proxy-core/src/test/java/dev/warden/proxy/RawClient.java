@@ -26,7 +26,15 @@ final class RawClient implements AutoCloseable {
     }
 
     RawClient(int port, int receiveBuffer) throws IOException {
+        this(null, port, receiveBuffer);
+    }
+
+    /** @param localAddress the client address to connect from (any 127.x.y.z on loopback), or null */
+    RawClient(String localAddress, int port, int receiveBuffer) throws IOException {
         socket = new Socket();
+        if (localAddress != null) {
+            socket.bind(new java.net.InetSocketAddress(localAddress, 0));
+        }
         if (receiveBuffer > 0) {
             socket.setReceiveBufferSize(receiveBuffer);
         }

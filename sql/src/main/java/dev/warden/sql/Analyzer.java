@@ -17,10 +17,19 @@ public final class Analyzer {
 
     /** Statements longer than this skip JSqlParser (its cost grows with length) and get lexer facts only. */
     static final int MAX_PARSED_LENGTH = 64 * 1024;
+    /** Longer texts are never analysed by {@link #analyzeCached} (on an event loop), only by {@link #analyze}. */
+    static final int MAX_EVENT_LOOP_TEXT = 16 * 1024;
+    /**
+     * Parser time one text (a Query with many statements, a routine body with its EXECUTEs) may use in all;
+     * past it, its remaining statements are read by the lexer only and count as not understood. Bounds a text
+     * of 40 statements at about one statement's limit rather than forty times.
+     */
+    static final Duration DEFAULT_PARSE_BUDGET_PER_TEXT = Duration.ofMillis(250);
 
     static final Duration DEFAULT_PARSE_TIMEOUT = Duration.ofMillis(200);
 
     private final ShapeCache cache;
+    private final long parseBudgetPerTextNanos;
     private final GuardedParser parser;
     private final LongAdder parserRuns = new LongAdder();
 
@@ -38,6 +47,39 @@ public final class Analyzer {
         }
         this.cache = cacheEntries == 0 ? null : new ShapeCache(cacheEntries);
         this.parser = new GuardedParser(parseTimeout.toNanos());
+        this.parseBudgetPerTextNanos = Math.max(parseTimeout.toNanos(), DEFAULT_PARSE_BUDGET_PER_TEXT.toNanos());
+    }
+
+    /** Parser time left to one text; CPU time of the analysing thread where the JVM measures it. */
+    private static final class TextBudget {
+        private static final java.lang.management.ThreadMXBean THREADS =
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        private static final boolean CPU = cpuTime();
+        private long remainingNanos;
+
+        TextBudget(long nanos) {
+            this.remainingNanos = nanos;
+        }
+
+        boolean spent() {
+            return remainingNanos <= 0;
+        }
+
+        long now() {
+            return CPU ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+        }
+
+        void charge(long started) {
+            remainingNanos -= Math.max(0, now() - started);
+        }
+
+        private static boolean cpuTime() {
+            try {
+                return THREADS.isCurrentThreadCpuTimeSupported() && THREADS.isThreadCpuTimeEnabled();
+            } catch (UnsupportedOperationException e) {
+                return false;
+            }
+        }
     }
 
     /** Splits {@code sql} into statements and analyses each, under {@code standard_conforming_strings = on}. */
@@ -80,6 +122,10 @@ public final class Analyzer {
      */
     public Analysis analyzeCached(String sql, boolean standardConformingStrings) {
         String source = sql == null ? "" : sql;
+        if (source.length() > MAX_EVENT_LOOP_TEXT) {
+            // Even lexing a text this long costs an event loop milliseconds that every other session waits for.
+            return null;
+        }
         try {
             List<StatementFacts> statements = statements(source, standardConformingStrings, 0, false);
             if (statements.isEmpty()) {
@@ -104,13 +150,18 @@ public final class Analyzer {
     }
 
     private List<StatementFacts> statements(String source, boolean scs, int depth, boolean parse) {
+        return statements(source, scs, depth, parse, new TextBudget(parseBudgetPerTextNanos));
+    }
+
+    private List<StatementFacts> statements(String source, boolean scs, int depth, boolean parse,
+                                            TextBudget budget) {
         List<StatementFacts> statements = new ArrayList<>();
         Lexer.Result lexed = Lexer.tokenize(source, scs);
         for (SqlSplitter.Segment segment : SqlSplitter.split(source, lexed)) {
             if (segment.tokens().isEmpty() && !segment.unterminated()) {
                 continue;
             }
-            Run run = new Run(source, parse);
+            Run run = new Run(source, parse, budget);
             StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
             List<StatementFacts> nested = new ArrayList<>();
             boolean dynamic = false;
@@ -132,10 +183,10 @@ public final class Analyzer {
                     dynamic = true;
                     break;
                 }
-                nested.addAll(statements(text, scs, depth + 1, parse));
+                nested.addAll(statements(text, scs, depth + 1, parse, budget));
                 if (dependsOnStringSetting(text)) {
                     // Run later (a body, an EXECUTE), it is read under the setting of that moment: take both.
-                    nested.addAll(statements(text, !scs, depth + 1, parse));
+                    nested.addAll(statements(text, !scs, depth + 1, parse, budget));
                 }
             }
             if (facts.unparsed() && facts.kind() == StatementKind.CREATE && found != null && !found.dynamic()
@@ -244,10 +295,12 @@ public final class Analyzer {
     private final class Run implements LexicalAnalysis.InnerStatements {
         private final String source;
         private final boolean parse;
+        private final TextBudget budget;
 
-        Run(String source, boolean parse) {
+        Run(String source, boolean parse, TextBudget budget) {
             this.source = source;
             this.parse = parse;
+            this.budget = budget;
         }
 
         @Override
@@ -288,8 +341,18 @@ public final class Analyzer {
             if (!parse) {
                 throw ColdParse.INSTANCE;
             }
+            if (budget.spent()) {
+                // The text has used its share of parser time: the rest is read by the lexer and counts as
+                // not understood (the policy decides: the baseline refuses unparsed statements in production).
+                FactsBuilder b = fallback(tokens);
+                b.unparsed = true;
+                LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
+                return b.build(text, Shape.fingerprint(tokens));
+            }
             parserRuns.increment();
+            long started = budget.now();
             Outcome outcome = parser.parse(shape);
+            budget.charge(started);
             FactsBuilder b = null;
             if (outcome instanceof Parsed parsed) {
                 b = LexicalAnalysis.header(tokens);
@@ -303,15 +366,20 @@ public final class Analyzer {
                     b = null;
                 }
             }
-            if (b == null) {
+            if (outcome instanceof TimedOut) {
+                // Not understood in time: fail closed, and remember it (below), so a repeat costs nothing.
+                b = fallback(tokens);
+                b.unparsed = true;
+            } else if (b == null) {
                 b = fallback(tokens);
             } else {
                 mergeRule(b, tokens);
             }
             LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
             StatementFacts facts = b.build(text, Shape.fingerprint(tokens));
-            if (cache != null && !(outcome instanceof TimedOut)) {
-                // A timeout may be the JVM warming up: try again next time rather than remember it.
+            if (cache != null) {
+                // Timeouts too: a statement built to exhaust the parser is refused at once when it comes back.
+                // (GuardedParser warms the parser up first, so a cold JVM does not make ordinary shapes time out.)
                 cache.put(shape, facts);
             }
             return facts;

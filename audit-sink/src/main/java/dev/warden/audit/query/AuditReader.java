@@ -1,6 +1,7 @@
 package dev.warden.audit.query;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.warden.audit.text.VisibleText;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.warden.audit.chain.LogFiles;
 import dev.warden.audit.chain.LogFiles.LogFile;
@@ -193,6 +194,14 @@ public final class AuditReader {
                 out.append(' ').append(abbreviate(r.get("old_version").asText(""))).append(" -> ")
                         .append(abbreviate(r.get("new_version").asText("")))
                         .append(r.get("accepted").asBoolean() ? " accepted" : " REJECTED: " + r.get("error").asText(""));
+                JsonNode changes = r.get("changes");
+                if (changes != null && changes.isObject()) {
+                    changes.fields().forEachRemaining(c -> {
+                        List<String> names = new ArrayList<>();
+                        c.getValue().forEach(n -> names.add(n.asText()));
+                        out.append(' ').append(c.getKey()).append("=[").append(String.join(", ", names)).append(']');
+                    });
+                }
             }
             case "checkpoint" -> out.append(" signed through seq ").append(r.get("covers_seq").asLong())
                     .append(" key ").append(r.get("key_id").asText(""));
@@ -220,7 +229,9 @@ public final class AuditReader {
 
     private static String statement(String sql) {
         String flat = sql.strip().replaceAll(" {2,}", " ");
-        return flat.length() > MAX_STATEMENT ? flat.substring(0, MAX_STATEMENT) + "…" : flat;
+        // Never cut silently: the reader learns that, and how much, is missing (--json shows it whole).
+        return flat.length() > MAX_STATEMENT ? flat.substring(0, MAX_STATEMENT) + " …[" + (flat.length()
+                - MAX_STATEMENT) + " more characters not shown]" : flat;
     }
 
     /** The server's tags: every one when a Query ran several statements, else the one. */
@@ -235,40 +246,11 @@ public final class AuditReader {
     }
 
     /**
-     * {@code text} with every character that could act on a terminal written as an escape: backslash-n,
-     * backslash-r, backslash-t, backslash-e (ESC), backslash-u and four hex digits for the other C0 and C1
-     * controls, DEL, the line and paragraph separators and the bidirectional-text controls (which can reorder
-     * what a reader sees); a backslash itself is doubled, so every escape is unambiguous.
+     * {@code text} with every character that could act on a terminal written as a visible escape; the one rule
+     * Warden uses everywhere it shows untrusted text ({@link VisibleText#escape}).
      */
     public static String escapeControls(String text) {
-        StringBuilder out = null;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            String escape = switch (c) {
-                case '\\' -> "\\\\";
-                case '\n' -> "\\n";
-                case '\r' -> "\\r";
-                case '\t' -> "\\t";
-                case 0x1b -> "\\e";
-                default -> actsOnTerminal(c) ? String.format("\\u%04x", (int) c) : null;
-            };
-            if (escape != null && out == null) {
-                out = new StringBuilder(text.length() + 16).append(text, 0, i);
-            }
-            if (out != null) {
-                if (escape != null) {
-                    out.append(escape);
-                } else {
-                    out.append(c);
-                }
-            }
-        }
-        return out == null ? text : out.toString();
-    }
-
-    private static boolean actsOnTerminal(char c) {
-        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 || c == 0x061c
-                || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+        return VisibleText.escape(text);
     }
 
     private static void emit(SessionIndex index, AuditFilter filter, AuditRecord r, Consumer<Line> out) {

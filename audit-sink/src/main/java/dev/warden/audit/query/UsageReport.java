@@ -1,5 +1,6 @@
 package dev.warden.audit.query;
 
+import dev.warden.audit.text.VisibleText;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,10 +36,11 @@ public record UsageReport(Instant since, List<IdentityUsage> identities) {
                 "blocked", "rows read", "masked", "clear", "sensitive columns"));
         for (IdentityUsage u : identities) {
             List<String> columns = new ArrayList<>();
-            u.sensitiveColumns().forEach((name, use) -> columns.add(name + " (" + use.masked() + " masked, "
-                    + use.clear() + " clear)"));
-            out.append(String.format("%-32s %-6s %10d %8d %12d %10d %10d  %s%n", u.username(),
-                    u.kind().isEmpty() ? "?" : u.kind(), u.statements(), u.blocked(), u.rowsRead(), u.maskedReads(),
+            u.sensitiveColumns().forEach((name, use) -> columns.add(VisibleText.escape(name) + " (" + use.masked()
+                    + " masked, " + use.clear() + " clear)"));
+            // Names come from tokens and statements: escaped, so a row cannot forge another.
+            out.append(String.format("%-32s %-6s %10d %8d %12d %10d %10d  %s%n", VisibleText.escape(u.username()),
+                    u.kind().isEmpty() ? "?" : VisibleText.escape(u.kind()), u.statements(), u.blocked(), u.rowsRead(), u.maskedReads(),
                     u.clearReads(), String.join(", ", columns)));
         }
         return out.toString();

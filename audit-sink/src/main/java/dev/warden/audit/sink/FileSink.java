@@ -64,7 +64,7 @@ public final class FileSink implements AuditSink {
     @Override
     public ChainPosition resume() throws IOException {
         closeChannel();
-        Files.createDirectories(dir);
+        OwnerOnlyFiles.createDirectories(dir);
         List<LogFile> files = LogFiles.list(dir);
         List<TornTail> torn = new ArrayList<>();
         for (int i = files.size() - 1; i >= 0; i--) {
@@ -189,14 +189,13 @@ public final class FileSink implements AuditSink {
             force();
         }
         closeChannel();
-        Files.createDirectories(dir);
+        OwnerOnlyFiles.createDirectories(dir);
         for (int attempt = 0; ; attempt++) {
             Path path = dir.resolve(LogFiles.name(firstSeq, attempt));
             if (Files.exists(path)) {
                 continue;
             }
-            channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND);
+            channel = OwnerOnlyFiles.create(path, StandardOpenOption.APPEND);
             break;
         }
         size = 0;

@@ -30,6 +30,14 @@ public final class FrontendFrameDecoder extends ByteToMessageDecoder {
         this.splitter = new TypedFrameSplitter("frontend", FRONTEND_TYPES, maxMessageBytes);
     }
 
+    /**
+     * The largest typed message accepted from now on: a server may start low (before authentication, only a
+     * password message is expected) and raise it once the client has logged in. Call on the channel's loop.
+     */
+    public void limitMessageBytes(int max) {
+        splitter.limitMessageBytes(max);
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         try {

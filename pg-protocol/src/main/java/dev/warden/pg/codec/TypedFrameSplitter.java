@@ -12,7 +12,7 @@ import io.netty.buffer.ByteBuf;
 final class TypedFrameSplitter {
     private final boolean[] validTypes = new boolean[256];
     private final String side;
-    private final int maxMessageBytes;
+    private int maxMessageBytes;
 
     TypedFrameSplitter(String side, String types, int maxMessageBytes) {
         if (maxMessageBytes < 4) {
@@ -23,6 +23,13 @@ final class TypedFrameSplitter {
         }
         this.side = side;
         this.maxMessageBytes = maxMessageBytes;
+    }
+
+    void limitMessageBytes(int max) {
+        if (max < 4) {
+            throw new IllegalArgumentException("maxMessageBytes must be at least 4, got " + max);
+        }
+        this.maxMessageBytes = max;
     }
 
     /**

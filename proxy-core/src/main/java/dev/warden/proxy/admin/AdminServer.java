@@ -1,33 +1,36 @@
 package dev.warden.proxy.admin;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.warden.config.AdminSettings;
-import dev.warden.identity.Identity;
-import dev.warden.proxy.approvals.ApprovalException;
-import dev.warden.proxy.approvals.ApprovalJson;
-import dev.warden.proxy.approvals.ApprovalRecord;
 import dev.warden.proxy.approvals.ApprovalService;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
+import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin HTTP API.
+ * The admin HTTP API, on Netty.
  *
  * <pre>
  * GET  /healthz                    200 while the process serves
@@ -38,215 +41,129 @@ import org.slf4j.LoggerFactory;
  * POST /approvals/{id}/approve     body {"comment": "..."} (optional); answers the updated record
  * POST /approvals/{id}/deny        body {"comment": "..."}
  * </pre>
- * Errors are {@code {"error": "...", "status": N}}: 400 bad body, 401 no or invalid token, 403 not an approver
- * or self-approval, 404 unknown id, 405 wrong method, 409 already decided, 503 store unavailable.
+ * {@code HEAD} works wherever {@code GET} does. Errors are {@code {"error": "...", "status": N}}: 400 bad body,
+ * 401 no or invalid token, 403 self-approval or not allowed to decide a request one may see, 404 unknown id or
+ * one the caller may not see (reads and decisions alike), 405 wrong method, 409 already decided, 413 body over
+ * 64 KiB, 503 store unavailable or too busy.
+ *
+ * <p>Limits: {@value #MAX_CONNECTIONS} connections at once (more are closed on accept); a request must arrive
+ * whole within {@link #REQUEST_DEADLINE}; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
  */
 public final class AdminServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
-    private static final Pattern ONE = Pattern.compile("/approvals/([^/]+)");
-    private static final Pattern ACTION = Pattern.compile("/approvals/([^/]+)/(approve|deny)");
-    private static final int MAX_BODY_BYTES = 64 * 1024;
-    private static final int THREADS = 4;
+    static final int MAX_BODY_BYTES = 64 * 1024;
+    static final int MAX_CONNECTIONS = 256;
+    static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
+    private static final int WORKERS = 4;
+    private static final int WORK_QUEUE = 256;
 
-    private final HttpServer server;
-    private final ExecutorService executor;
-    private final ApprovalService approvals;
-    private final BearerAuthenticator authenticator;
+    private final EventLoopGroup group;
+    private final ThreadPoolExecutor workers;
+    private final Channel channel;
+    private final boolean tls;
 
-    private AdminServer(HttpServer server, ExecutorService executor, ApprovalService approvals,
-                        BearerAuthenticator authenticator) {
-        this.server = server;
-        this.executor = executor;
-        this.approvals = approvals;
-        this.authenticator = authenticator;
+    private AdminServer(EventLoopGroup group, ThreadPoolExecutor workers, Channel channel, boolean tls) {
+        this.group = group;
+        this.workers = workers;
+        this.channel = channel;
+        this.tls = tls;
     }
 
-    /** Binds {@code address} and starts serving. */
+    /** Binds a loopback {@code address} in plain HTTP; refuses any other address (it would need TLS). */
     public static AdminServer start(AdminSettings.Address address, ApprovalService approvals,
-                                    BearerAuthenticator authenticator) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(address.host(), address.port()), 64);
+                                    Supplier<BearerAuthenticator> authenticator) throws IOException {
+        return start(address, approvals, authenticator, Optional.empty(), REQUEST_DEADLINE);
+    }
+
+    /**
+     * Binds {@code address} and starts serving. {@code tls} is required when the address is not loopback
+     * (bearer tokens cross this port) and used wherever given.
+     */
+    public static AdminServer start(AdminSettings.Address address, ApprovalService approvals,
+                                    Supplier<BearerAuthenticator> authenticator, Optional<SslContext> tls,
+                                    Duration requestDeadline) throws IOException {
+        if (tls.isEmpty() && !isLoopback(address.host())) {
+            throw new IOException("the admin API at " + address.host() + " is not on loopback, so it needs TLS");
+        }
         AtomicInteger n = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(THREADS, r -> {
-            Thread t = new Thread(r, "warden-admin-" + n.incrementAndGet());
+        ThreadPoolExecutor workers = new ThreadPoolExecutor(WORKERS, WORKERS, 30, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(WORK_QUEUE), r -> {
+                    Thread t = new Thread(r, "warden-admin-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, r -> {
+            Thread t = new Thread(r, "warden-admin-io");
             t.setDaemon(true);
             return t;
-        });
-        AdminServer admin = new AdminServer(server, executor, approvals, authenticator);
-        server.createContext("/", admin::serve);
-        server.setExecutor(executor);
-        server.start();
-        log.info("admin API listening address={}:{}", address.host(), admin.port());
+        }, NioIoHandler.newFactory());
+        AdminRoutes routes = new AdminRoutes(approvals, authenticator);
+        AtomicInteger open = new AtomicInteger();
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 128)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.closeFuture().addListener(f -> open.decrementAndGet());
+                        if (open.incrementAndGet() > MAX_CONNECTIONS) {
+                            log.warn("admin connection refused: {} open", MAX_CONNECTIONS);
+                            ch.close();
+                            return;
+                        }
+                        tls.ifPresent(ctx -> ch.pipeline().addLast("tls", ctx.newHandler(ch.alloc())));
+                        ch.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
+                        ch.pipeline().addLast("body", new HttpObjectAggregator(MAX_BODY_BYTES));
+                        ch.pipeline().addLast("admin", new AdminHttpHandler(routes, workers, requestDeadline));
+                    }
+                });
+        Channel channel;
+        try {
+            channel = bootstrap.bind(address.host(), address.port()).syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            workers.shutdownNow();
+            throw new IOException("cannot bind the admin API to " + address.host() + ":" + address.port() + ": "
+                    + e.getMessage(), e);
+        }
+        AdminServer admin = new AdminServer(group, workers, channel, tls.isPresent());
+        log.info("admin API listening address={}:{} tls={}", address.host(), admin.port(), tls.isPresent());
         return admin;
     }
 
-    public int port() {
-        return server.getAddress().getPort();
+    /** Literal loopback only: a name such as {@code 127.attacker.example} is not resolved and not trusted. */
+    public static boolean isLoopback(String host) {
+        if (host.equals("localhost")) {
+            return true;
+        }
+        if (!host.matches("[0-9.]+") && !host.contains(":")) {
+            return false;
+        }
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
-    /** {@code http://host:port} as bound, for tests and log lines. */
+    public int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    /** {@code http(s)://host:port} as bound, for tests and log lines. */
     public URI uri() {
-        InetSocketAddress a = server.getAddress();
+        InetSocketAddress a = (InetSocketAddress) channel.localAddress();
         String host = a.getAddress().getHostAddress();
-        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort());
+        return URI.create((tls ? "https" : "http") + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
+                + a.getPort());
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
-    }
-
-    private void serve(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            String method = exchange.getRequestMethod();
-            try {
-                route(exchange, method, path);
-            } catch (HttpError e) {
-                error(exchange, e.status, e.getMessage());
-            } catch (ApprovalException e) {
-                error(exchange, status(e.kind()), e.getMessage());
-            } catch (RuntimeException e) {
-                log.error("admin request failed method={} path={}", method, path, e);
-                error(exchange, 500, "internal error");
-            }
-        }
-    }
-
-    private void route(HttpExchange exchange, String method, String path)
-            throws IOException, HttpError, ApprovalException {
-        if (path.equals("/healthz")) {
-            expect(method, "GET");
-            json(exchange, 200, ApprovalJson.MAPPER.createObjectNode().put("status", "ok"));
-            return;
-        }
-        if (path.equals("/readyz")) {
-            expect(method, "GET");
-            boolean ready = approvals.started();
-            json(exchange, ready ? 200 : 503, ApprovalJson.MAPPER.createObjectNode()
-                    .put("status", ready ? "ready" : "starting"));
-            return;
-        }
-        if (path.equals("/approvals") || path.equals("/approvals/")) {
-            expect(method, "GET");
-            Identity caller = authenticate(exchange);
-            ObjectNode body = ApprovalJson.MAPPER.createObjectNode();
-            ArrayNode list = body.putArray("approvals");
-            for (ApprovalRecord r : approvals.list(caller)) {
-                list.add(ApprovalJson.toJson(r));
-            }
-            json(exchange, 200, body);
-            return;
-        }
-        Matcher action = ACTION.matcher(path);
-        if (action.matches()) {
-            expect(method, "POST");
-            Identity caller = authenticate(exchange);
-            String comment = comment(exchange);
-            String id = action.group(1);
-            ApprovalRecord r = action.group(2).equals("approve")
-                    ? approvals.approve(id, caller, comment)
-                    : approvals.deny(id, caller, comment);
-            json(exchange, 200, ApprovalJson.toJson(r));
-            return;
-        }
-        Matcher one = ONE.matcher(path);
-        if (one.matches()) {
-            expect(method, "GET");
-            Identity caller = authenticate(exchange);
-            Optional<ApprovalRecord> r = approvals.get(one.group(1));
-            if (r.isEmpty() || !ApprovalService.visibleTo(r.get(), caller)) {
-                // Invisible and missing look the same: ids are not to be probed.
-                throw new HttpError(404, "no approval request " + one.group(1).replaceAll("[^A-Za-z0-9_-]", "?"));
-            }
-            json(exchange, 200, ApprovalJson.toJson(r.get()));
-            return;
-        }
-        throw new HttpError(404, "no such endpoint: " + method + " " + path.replaceAll("[^A-Za-z0-9_/.-]", "?"));
-    }
-
-    private Identity authenticate(HttpExchange exchange) throws HttpError {
-        try {
-            return authenticator.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
-        } catch (BearerAuthenticator.NotAuthenticated e) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-            log.info("admin request unauthenticated path={} reason={}", exchange.getRequestURI().getPath(),
-                    e.getMessage());
-            throw new HttpError(401, e.getMessage());
-        }
-    }
-
-    private static String comment(HttpExchange exchange) throws IOException, HttpError {
-        byte[] bytes;
-        try (InputStream in = exchange.getRequestBody()) {
-            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
-        }
-        if (bytes.length > MAX_BODY_BYTES) {
-            throw new HttpError(413, "the body is larger than " + MAX_BODY_BYTES + " bytes");
-        }
-        String text = new String(bytes, StandardCharsets.UTF_8);
-        if (text.isBlank()) {
-            return "";
-        }
-        JsonNode body;
-        try {
-            body = ApprovalJson.MAPPER.readTree(text);
-        } catch (IOException e) {
-            throw new HttpError(400, "the body must be JSON like {\"comment\": \"...\"}");
-        }
-        if (!body.isObject()) {
-            throw new HttpError(400, "the body must be JSON like {\"comment\": \"...\"}");
-        }
-        JsonNode comment = body.get("comment");
-        if (comment == null || comment.isNull()) {
-            return "";
-        }
-        if (!comment.isTextual()) {
-            throw new HttpError(400, "comment must be a string");
-        }
-        return comment.asText();
-    }
-
-    private static void expect(String method, String allowed) throws HttpError {
-        if (!method.equals(allowed)) {
-            throw new HttpError(405, "use " + allowed + " here, not " + method);
-        }
-    }
-
-    private static int status(ApprovalException.Kind kind) {
-        switch (kind) {
-            case NOT_FOUND:
-                return 404;
-            case FORBIDDEN:
-                return 403;
-            case CONFLICT:
-                return 409;
-            default:
-                return 503;
-        }
-    }
-
-    private static void error(HttpExchange exchange, int status, String message) throws IOException {
-        json(exchange, status, ApprovalJson.MAPPER.createObjectNode().put("error", message).put("status", status));
-    }
-
-    private static void json(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = (body.toString() + "\n").getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
-
-    private static final class HttpError extends Exception {
-        private final int status;
-
-        HttpError(int status, String message) {
-            super(message);
-            this.status = status;
-        }
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownNow();
     }
 }

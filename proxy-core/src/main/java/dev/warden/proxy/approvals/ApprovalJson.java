@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.audit.text.VisibleText;
 import dev.warden.identity.Identity;
 import java.io.IOException;
 import java.time.Instant;
@@ -33,6 +34,9 @@ public final class ApprovalJson {
         o.put("environment", q.environment());
         o.put("rule", q.rule());
         o.put("statement", q.statement());
+        o.put("statement_sha256", q.statementSha256());
+        // For people and chat tools: the statement with control characters shown as \e, \r, \n...
+        o.put("statement_display", VisibleText.escape(q.statement()));
         o.put("fingerprint", q.fingerprint());
         o.put("reason", q.reason());
         o.put("session", q.sessionId());
@@ -85,7 +89,8 @@ public final class ApprovalJson {
             o.required("approvers").forEach(a -> approvers.add(a.asText()));
             ApprovalRequest request = new ApprovalRequest(text(o, "id"), requester, text(o, "environment"),
                     text(o, "statement"), text(o, "fingerprint"), text(o, "rule"), approvers, text(o, "reason"),
-                    text(o, "session"), Instant.parse(text(o, "created_at")), Instant.parse(text(o, "expires_at")));
+                    text(o, "session"), Instant.parse(text(o, "created_at")), Instant.parse(text(o, "expires_at")),
+                    o.hasNonNull("statement_sha256") ? o.get("statement_sha256").asText() : null);
             List<ApprovalRecord.Vote> votes = new ArrayList<>();
             for (JsonNode v : o.required("approvals")) {
                 votes.add(new ApprovalRecord.Vote(text(v, "by"), text(v, "subject"), text(v, "issuer"),

@@ -41,8 +41,10 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
             comment = comment == null ? "" : comment;
         }
 
+        /** Same subject at the same issuer, or the same user name: distinct approvers are distinct people. */
         boolean by(Identity identity) {
-            return subject.equals(identity.subject()) && issuer.equals(identity.issuer());
+            return (subject.equals(identity.subject()) && issuer.equals(identity.issuer()))
+                    || ApprovalService.samePerson(username, identity.username());
         }
     }
 

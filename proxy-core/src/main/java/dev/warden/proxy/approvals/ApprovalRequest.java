@@ -13,12 +13,16 @@ import java.util.regex.Pattern;
  * One held statement waiting for a decision. Made by {@link ApprovalService#newRequest}, which fills in the id
  * and the times.
  *
- * @param reason why the requester runs it ({@code SET warden.reason} or a leading {@code /* reason: ... *}{@code /}
- *               comment); empty when none was given
+ * @param statement       the statement as approvers see it: with literals replaced when the audit policy
+ *                        redacts them ({@code statement_literals: redact}), else exactly as sent
+ * @param reason          why the requester runs it ({@code SET warden.reason} or a leading
+ *                        {@code /* reason: ... *}{@code /} comment); empty when none was given
+ * @param statementSha256 SHA-256 (hex) of the exact text sent, so retry mode matches the very statement that was
+ *                        approved even when {@code statement} is redacted
  */
 public record ApprovalRequest(String id, Identity requester, String environment, String statement,
                               String fingerprint, String rule, Set<String> approvers, String reason,
-                              String sessionId, Instant createdAt, Instant expiresAt) {
+                              String sessionId, Instant createdAt, Instant expiresAt, String statementSha256) {
 
     /** What ids look like; anything else (a path, a quote) is refused before it reaches a store. */
     static final Pattern ID = Pattern.compile("apr_[a-z2-9]{12}");
@@ -44,6 +48,29 @@ public record ApprovalRequest(String id, Identity requester, String environment,
         sessionId = sessionId == null ? "" : sessionId;
         Objects.requireNonNull(createdAt, "createdAt");
         Objects.requireNonNull(expiresAt, "expiresAt");
+        statementSha256 = statementSha256 == null ? sha256(statement) : statementSha256;
+    }
+
+    /** A request whose {@code statement} is the exact text sent (nothing redacted). */
+    public ApprovalRequest(String id, Identity requester, String environment, String statement, String fingerprint,
+                           String rule, Set<String> approvers, String reason, String sessionId, Instant createdAt,
+                           Instant expiresAt) {
+        this(id, requester, environment, statement, fingerprint, rule, approvers, reason, sessionId, createdAt,
+                expiresAt, sha256(statement));
+    }
+
+    /** Whether {@code sent} is exactly the text this request was made for. */
+    public boolean isFor(String sent) {
+        return statementSha256.equals(sha256(sent));
+    }
+
+    static String sha256(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is always available", e);
+        }
     }
 
     static String newId() {

@@ -116,9 +116,21 @@ public final class ApprovalService implements AutoCloseable {
     /** A request for {@code statement}, with a fresh id, made now and expiring after the policy's timeout. */
     public ApprovalRequest newRequest(Identity requester, String environment, String statement, String fingerprint,
                                       String rule, Set<String> approvers, String reason, String sessionId) {
+        return newRequest(requester, environment, statement, statement, fingerprint, rule, approvers, reason,
+                sessionId);
+    }
+
+    /**
+     * As above, for a policy that redacts literals: {@code shown} is what approvers, webhooks and the store see
+     * (the audit log's redacted text); {@code sent} is only remembered as a digest, so retry mode still matches
+     * the exact statement.
+     */
+    public ApprovalRequest newRequest(Identity requester, String environment, String sent, String shown,
+                                      String fingerprint, String rule, Set<String> approvers, String reason,
+                                      String sessionId) {
         Instant now = clock.instant();
-        return new ApprovalRequest(ApprovalRequest.newId(), requester, environment, statement, fingerprint, rule,
-                approvers, reason, sessionId, now, now.plus(settings.timeout()));
+        return new ApprovalRequest(ApprovalRequest.newId(), requester, environment, shown, fingerprint, rule,
+                approvers, reason, sessionId, now, now.plus(settings.timeout()), ApprovalRequest.sha256(sent));
     }
 
     /**
@@ -212,7 +224,7 @@ public final class ApprovalService implements AutoCloseable {
             ApprovalRequest q = r.request();
             if (r.status() != Status.APPROVED || r.consumedAt().isPresent() || r.decidedAt().isEmpty()
                     || !sameIdentity(q.requester(), requester) || !q.environment().equals(environment)
-                    || !q.fingerprint().equals(fingerprint) || !q.statement().equals(statement)
+                    || !q.fingerprint().equals(fingerprint) || !q.isFor(statement)
                     || r.decidedAt().get().plus(settings.retryWindow()).isBefore(now)) {
                 continue;
             }
@@ -294,6 +306,11 @@ public final class ApprovalService implements AutoCloseable {
 
     private void authorise(ApprovalRecord current, Identity who, boolean approving) throws ApprovalException {
         ApprovalRequest q = current.request();
+        if (approving && who.kind() == Identity.Kind.AGENT && !settings.agentsMayApprove()) {
+            throw new ApprovalException(Kind.FORBIDDEN, who.username() + " is an agent, and agents may not approve ("
+                    + "approvals.agents_may_approve is false); a person in " + String.join(" or ", sorted(q.approvers()))
+                    + " must approve " + q.id());
+        }
         if (approving && sameIdentity(q.requester(), who)) {
             throw new ApprovalException(Kind.FORBIDDEN, "you cannot approve your own request " + q.id()
                     + "; a member of " + String.join(" or ", sorted(q.approvers())) + " must approve it");
@@ -315,11 +332,16 @@ public final class ApprovalService implements AutoCloseable {
     }
 
     /**
-     * The same person: same subject at the same issuer, or the same user name (one person may reach Warden
-     * through two issuers; denying them self-approval there costs nothing).
+     * The same person: same subject at the same issuer, or the same user name (the configured username claim,
+     * compared without regard to case, as e-mail addresses are): one person may hold tokens from two issuers or
+     * two subjects, and must count once, whether as requester or as approver.
      */
-    private static boolean sameIdentity(Identity a, Identity b) {
-        return (a.subject().equals(b.subject()) && a.issuer().equals(b.issuer())) || a.username().equals(b.username());
+    static boolean sameIdentity(Identity a, Identity b) {
+        return (a.subject().equals(b.subject()) && a.issuer().equals(b.issuer())) || samePerson(a.username(), b.username());
+    }
+
+    static boolean samePerson(String username, String other) {
+        return username.toLowerCase(Locale.ROOT).equals(other.toLowerCase(Locale.ROOT));
     }
 
     // ---- transitions ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import dev.warden.audit.sink.OwnerOnlyFiles;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One JSON file per request, {@code <dir>/<id>.json}, replaced by writing a temporary file, fsync'ing it and
  * renaming it over the old one: a crash leaves either the old or the new record, never half of one. For one
- * Warden instance: the compare-and-set is only atomic within this process.
+ * Warden instance: the compare-and-set is only atomic within this process. Files are 0600, the directory 0700.
  */
 final class FileApprovalStore implements ApprovalStore {
 
@@ -30,7 +30,7 @@ final class FileApprovalStore implements ApprovalStore {
 
     FileApprovalStore(Path dir) throws IOException {
         this.dir = dir;
-        Files.createDirectories(dir);
+        OwnerOnlyFiles.createDirectories(dir);
     }
 
     @Override
@@ -96,8 +96,9 @@ final class FileApprovalStore implements ApprovalStore {
     private void write(ApprovalRecord record) throws IOException {
         Path target = file(record.id());
         Path temp = dir.resolve("." + record.id() + ".tmp");
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        Files.deleteIfExists(temp);
+        // Requests hold statements and names: readable by the owner only, from the first byte written.
+        try (FileChannel channel = OwnerOnlyFiles.create(temp)) {
             channel.write(StandardCharsets.UTF_8.encode(ApprovalJson.write(record)));
             channel.force(true);
         }

@@ -1,12 +1,18 @@
 package dev.warden.proxy.approvals;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.audit.text.VisibleText;
+import dev.warden.config.WebhookTarget;
 import dev.warden.config.ApprovalSettings.Webhook;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -16,13 +22,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * POSTs a Slack-compatible body to each webhook: {@code {"text": "..."}} for chat, plus {@code event} and the
- * full {@code approval} record for bots. Non-2xx answers and network errors are retried with exponential
+ * full {@code approval} record for bots. The body is JSON built by Jackson, so the statement is always data;
+ * the chat text escapes it (see {@link #text}). Logs name the webhook by scheme and host only. Non-2xx answers and network errors are retried with exponential
  * backoff ({@code first, 2×first, 4×first, ...}); the caller never waits.
  */
 public final class WebhookNotifier implements ApprovalNotifier {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookNotifier.class);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    /** Chat clients fold long messages anyway; past this the statement is cut, visibly. */
+    static final int MAX_STATEMENT_CHARS = 3000;
+    private static final int MAX_FIELD_CHARS = 500;
 
     private final List<Webhook> webhooks;
     private final Duration firstBackoff;
@@ -57,75 +67,129 @@ public final class WebhookNotifier implements ApprovalNotifier {
     }
 
     private void attempt(Webhook webhook, String json, String event, String id, int attempt) {
-        HttpRequest request = HttpRequest.newBuilder(webhook.url()).timeout(REQUEST_TIMEOUT)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build();
-        CompletableFuture<HttpResponse<Void>> sent;
-        try {
-            sent = http.sendAsync(request, HttpResponse.BodyHandlers.discarding());
-        } catch (RuntimeException e) {
-            sent = CompletableFuture.failedFuture(e);
-        }
+        String where = redacted(webhook.url());
+        // Checked at every delivery: the name may resolve elsewhere than it did when the policy was loaded.
+        CompletableFuture<HttpResponse<Void>> sent = CompletableFuture.supplyAsync(() -> {
+            checkResolvedAddress(webhook.url());
+            return null;
+        }, retries).thenCompose(ignored -> http.sendAsync(HttpRequest.newBuilder(webhook.url())
+                .timeout(REQUEST_TIMEOUT)
+                .header("Content-Type", "application/json; charset=utf-8")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.discarding()));
         sent.whenComplete((response, error) -> {
             if (error == null && response.statusCode() / 100 == 2) {
-                log.debug("webhook delivered url={} event={} approval={} attempt={}", webhook.url(), event, id,
-                        attempt + 1);
+                log.debug("webhook delivered url={} event={} approval={} attempt={}", where, event, id, attempt + 1);
                 return;
             }
-            String why = error != null ? String.valueOf(error.getMessage()) : "HTTP " + response.statusCode();
-            if (attempt >= webhook.retries()) {
-                log.warn("webhook failed, giving up url={} event={} approval={} attempts={} error={}", webhook.url(),
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            // An exception message may quote the URL, secret path and all.
+            String why = cause != null ? scrub(String.valueOf(cause.getMessage()), webhook.url())
+                    : "HTTP " + response.statusCode();
+            if (cause instanceof RefusedTarget || attempt >= webhook.retries()) {
+                log.warn("webhook failed, giving up url={} event={} approval={} attempts={} error={}", where,
                         event, id, attempt + 1, why);
                 return;
             }
             long delay = firstBackoff.toMillis() << Math.min(attempt, 16);
-            log.info("webhook failed, retrying url={} event={} approval={} in_ms={} error={}", webhook.url(), event,
+            log.info("webhook failed, retrying url={} event={} approval={} in_ms={} error={}", where, event,
                     id, delay, why);
             try {
                 retries.schedule(() -> attempt(webhook, json, event, id, attempt + 1), delay, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                log.debug("webhook retry dropped at shutdown url={} approval={}", webhook.url(), id);
+                log.debug("webhook retry dropped at shutdown url={} approval={}", where, id);
             }
         });
     }
 
+    /** A webhook URL as logs may show it: scheme, host and port; the path, query and user info often hold its secret. */
+    static String redacted(URI url) {
+        return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort()) + "/…";
+    }
+
+    private static String scrub(String message, URI url) {
+        return VisibleText.escape(message.replace(url.toString(), redacted(url))
+                .replace(String.valueOf(url.getRawPath()), "/…"));
+    }
+
+    private static void checkResolvedAddress(URI url) {
+        try {
+            for (InetAddress address : InetAddress.getAllByName(url.getHost())) {
+                Optional<String> why = WebhookTarget.refusal(address);
+                if (why.isPresent()) {
+                    throw new RefusedTarget("the webhook host resolves to " + address.getHostAddress() + ", which "
+                            + why.get().replaceFirst("^points", "is"));
+                }
+            }
+        } catch (UnknownHostException e) {
+            throw new java.util.concurrent.CompletionException(e);
+        }
+    }
+
+    /** The webhook's host resolved to an address Warden never posts to; not retried. */
+    private static final class RefusedTarget extends RuntimeException {
+        RefusedTarget(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The chat line: everything from the requester (statement, reason, names, comments) is shown with control
+     * characters escaped and chat markup neutralised; the statement sits in a code block it cannot close, and
+     * a long one is cut with a note saying so (the whole statement is in {@code approval.statement}).
+     */
     static String text(String event, ApprovalRecord r) {
         ApprovalRequest q = r.request();
-        String statement = q.statement().length() <= 300 ? q.statement() : q.statement().substring(0, 300) + "…";
         StringBuilder text = new StringBuilder();
+        String id = chat(q.id());
         switch (event) {
             case "approval.requested":
-                text.append("Warden approval ").append(q.id()).append(": ").append(q.requester().username())
-                        .append(" wants to run on ").append(q.environment()).append(" (rule ").append(q.rule())
-                        .append(")\n```").append(statement).append("```\n");
+                text.append("Warden approval ").append(id).append(": ").append(chat(q.requester().username()))
+                        .append(" wants to run on ").append(chat(q.environment())).append(" (rule ")
+                        .append(chat(q.rule())).append(")\n```\n")
+                        .append(codeBlock(VisibleText.clip(q.statement(), MAX_STATEMENT_CHARS))).append("\n```\n");
                 if (!q.reason().isEmpty()) {
-                    text.append("Reason: ").append(q.reason()).append('\n');
+                    text.append("Reason: ").append(chat(q.reason())).append('\n');
                 }
-                text.append("Approvers: ").append(String.join(", ", q.approvers().stream().sorted().toList()))
+                text.append("Approvers: ").append(chat(String.join(", ", q.approvers().stream().sorted().toList())))
                         .append("; expires ").append(q.expiresAt()).append("\nApprove: `warden approvals approve ")
-                        .append(q.id()).append("`  Deny: `warden approvals deny ").append(q.id())
+                        .append(id).append("`  Deny: `warden approvals deny ").append(id)
                         .append(" --comment ...`");
                 break;
             case "approval.approved":
-                text.append("Warden approval ").append(q.id()).append(r.status() == ApprovalRecord.Status.APPROVED
-                        ? " approved by " + r.decidedBy()
+                text.append("Warden approval ").append(id).append(r.status() == ApprovalRecord.Status.APPROVED
+                        ? " approved by " + chat(r.decidedBy())
                         : " has " + r.approvals().size() + " of " + r.requiredApprovals() + " approvals (latest: "
-                        + r.approvals().get(r.approvals().size() - 1).username() + ")");
+                        + chat(r.approvals().get(r.approvals().size() - 1).username()) + ")");
                 break;
             case "approval.denied":
-                text.append("Warden approval ").append(q.id()).append(" denied by ").append(r.decidedBy());
+                text.append("Warden approval ").append(id).append(" denied by ").append(chat(r.decidedBy()));
                 break;
             case "approval.expired":
-                text.append("Warden approval ").append(q.id()).append(" expired without a decision");
+                text.append("Warden approval ").append(id).append(" expired without a decision");
                 break;
             default:
-                text.append("Warden approval ").append(q.id()).append(" withdrawn by ").append(r.decidedBy());
+                text.append("Warden approval ").append(id).append(" withdrawn by ").append(chat(r.decidedBy()));
                 break;
         }
         if (!event.equals("approval.requested") && !r.comment().isEmpty()) {
-            text.append(": ").append(r.comment());
+            text.append(": ").append(chat(r.comment()));
         }
         return text.toString();
+    }
+
+    /**
+     * Text outside code: escaped, then chat markup made literal: the entities {@code &amp; &lt; &gt;} (what Slack
+     * itself asks for) stop {@code <!channel>} mentions and {@code <url|label>} links; backticks become a
+     * look-alike so no inline code span or block can be opened or closed.
+     */
+    static String chat(String untrusted) {
+        return codeBlock(VisibleText.clip(untrusted, MAX_FIELD_CHARS));
+    }
+
+    /** Inside a code block only a backtick run can end it: backticks become a look-alike that cannot. */
+    static String codeBlock(String escaped) {
+        return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('`', '\u02CB');
     }
 
     @Override

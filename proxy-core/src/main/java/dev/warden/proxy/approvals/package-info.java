@@ -10,6 +10,11 @@
  * version, so two instances never both decide one request. An instance holding a statement learns of a decision
  * made elsewhere by polling the shared store every 500 ms: simple, and correct without database notifications.
  *
+ * <p>Integrity: distinct approvers are distinct people, judged by the configured username claim (without
+ * regard to case) as well as by subject and issuer, so one person holding two tokens counts once; agents approve
+ * only when {@code approvals.agents_may_approve} says so; what approvers see of a statement is the audit log's
+ * text (literals redacted when it redacts them), escaped when shown ({@code VisibleText}); files are 0600.
+ *
  * <p>Limits: the futures complete on whichever thread made the decision (an admin HTTP thread, the approvals
  * scheduler): callers hop back to their own thread. After a restart a held statement's client is gone; its
  * request stays pending (and decidable) until it expires, which is what retry mode needs. Webhooks are best

@@ -1,6 +1,7 @@
 package dev.warden.proxy.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.warden.audit.text.VisibleText;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -45,8 +46,12 @@ final class ApprovalsCommand implements Runnable {
                 + "(default: $WARDEN_URL).")
         String url;
 
-        @Option(names = "--token", paramLabel = "TOKEN", description = "Your OIDC token (default: $WARDEN_TOKEN).")
+        @Option(names = "--token", paramLabel = "TOKEN", description = "Your OIDC token (default: $WARDEN_TOKEN). "
+                + "Other users can read command lines (ps): prefer --token-file or the variable.")
         String token;
+
+        @Option(names = "--token-file", paramLabel = "FILE", description = "Read your OIDC token from FILE.")
+        java.nio.file.Path tokenFile;
 
         /** An API answer: status and parsed body. */
         record Answer(int status, JsonNode body, String raw) {
@@ -64,7 +69,15 @@ final class ApprovalsCommand implements Runnable {
 
         Answer call(String method, String path, String body) throws Failure {
             String base = firstNonBlank(url, System.getenv("WARDEN_URL"));
-            String bearer = firstNonBlank(token, System.getenv("WARDEN_TOKEN"));
+            String fromFile = null;
+            if (tokenFile != null) {
+                try {
+                    fromFile = java.nio.file.Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+                } catch (IOException e) {
+                    throw new Failure(USAGE, "cannot read the token file " + tokenFile + ": " + e.getMessage());
+                }
+            }
+            String bearer = firstNonBlank(fromFile, firstNonBlank(token, System.getenv("WARDEN_TOKEN")));
             if (base == null) {
                 throw new Failure(USAGE, "no admin API URL: pass --url or set WARDEN_URL");
             }
@@ -107,7 +120,8 @@ final class ApprovalsCommand implements Runnable {
             if (response.statusCode() / 100 != 2) {
                 String message = parsed != null && parsed.hasNonNull("error") ? parsed.get("error").asText()
                         : "HTTP " + response.statusCode();
-                throw new Failure(API_ERROR, "error: " + message + " (HTTP " + response.statusCode() + ")");
+                throw new Failure(API_ERROR, "error: " + VisibleText.escape(message) + " (HTTP "
+                        + response.statusCode() + ")");
             }
             if (parsed == null) {
                 throw new Failure(API_ERROR, "error: the admin API answered something that is not JSON");
@@ -170,10 +184,10 @@ final class ApprovalsCommand implements Runnable {
             System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", "ID", "STATUS", "ENVIRONMENT", "REQUESTER",
                     "EXPIRES", "STATEMENT");
             for (JsonNode r : list) {
-                System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", r.path("id").asText(),
-                        r.path("status").asText(), r.path("environment").asText(),
-                        r.path("requester").path("username").asText(), r.path("expires_at").asText(),
-                        oneLine(r.path("statement").asText(), 60));
+                System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", shown(r.path("id")),
+                        shown(r.path("status")), shown(r.path("environment")),
+                        shown(r.path("requester").path("username")), shown(r.path("expires_at")),
+                        VisibleText.clip(r.path("statement").asText(), 60));
             }
             return 0;
         }
@@ -196,33 +210,33 @@ final class ApprovalsCommand implements Runnable {
             }
             JsonNode r = answer.body();
             StringBuilder out = new StringBuilder();
-            out.append("id:          ").append(r.path("id").asText()).append('\n')
-                    .append("status:      ").append(r.path("status").asText()).append('\n')
-                    .append("requester:   ").append(r.path("requester").path("username").asText())
-                    .append(" (").append(r.path("requester").path("kind").asText()).append(")\n")
-                    .append("environment: ").append(r.path("environment").asText()).append('\n')
-                    .append("rule:        ").append(r.path("rule").asText()).append('\n')
-                    .append("approvers:   ").append(join(r.path("approvers"))).append(" (")
+            out.append("id:          ").append(shown(r.path("id"))).append('\n')
+                    .append("status:      ").append(shown(r.path("status"))).append('\n')
+                    .append("requester:   ").append(shown(r.path("requester").path("username")))
+                    .append(" (").append(shown(r.path("requester").path("kind"))).append(")\n")
+                    .append("environment: ").append(shown(r.path("environment"))).append('\n')
+                    .append("rule:        ").append(shown(r.path("rule"))).append('\n')
+                    .append("approvers:   ").append(VisibleText.escape(join(r.path("approvers")))).append(" (")
                     .append(r.path("required_approvals").asInt()).append(" needed)\n")
-                    .append("reason:      ").append(r.path("reason").asText()).append('\n')
-                    .append("created:     ").append(r.path("created_at").asText()).append('\n')
-                    .append("expires:     ").append(r.path("expires_at").asText()).append('\n');
+                    .append("reason:      ").append(shown(r.path("reason"))).append('\n')
+                    .append("created:     ").append(shown(r.path("created_at"))).append('\n')
+                    .append("expires:     ").append(shown(r.path("expires_at"))).append('\n');
             for (JsonNode vote : r.path("approvals")) {
-                out.append("approved by: ").append(vote.path("by").asText()).append(" at ")
-                        .append(vote.path("at").asText());
+                out.append("approved by: ").append(shown(vote.path("by"))).append(" at ")
+                        .append(shown(vote.path("at")));
                 if (!vote.path("comment").asText().isEmpty()) {
-                    out.append(": ").append(vote.path("comment").asText());
+                    out.append(": ").append(shown(vote.path("comment")));
                 }
                 out.append('\n');
             }
             if (!r.path("decided_by").asText().isEmpty()) {
-                out.append("decided by:  ").append(r.path("decided_by").asText()).append(" at ")
-                        .append(r.path("decided_at").asText()).append('\n');
+                out.append("decided by:  ").append(shown(r.path("decided_by"))).append(" at ")
+                        .append(shown(r.path("decided_at"))).append('\n');
             }
             if (!r.path("comment").asText().isEmpty()) {
-                out.append("comment:     ").append(r.path("comment").asText()).append('\n');
+                out.append("comment:     ").append(shown(r.path("comment"))).append('\n');
             }
-            out.append("statement:\n  ").append(r.path("statement").asText().replace("\n", "\n  "));
+            out.append("statement:\n  ").append(shown(r.path("statement")));
             System.out.println(out);
             return 0;
         }
@@ -274,8 +288,11 @@ final class ApprovalsCommand implements Runnable {
         return out.toString();
     }
 
-    private static String oneLine(String text, int max) {
-        String line = text.replaceAll("\\s+", " ").strip();
-        return line.length() <= max ? line : line.substring(0, max - 1) + "…";
+    /**
+     * A field from the API as the terminal shows it: control characters escaped ({@code \e}, {@code \r},
+     * {@code \n}...), so a statement cannot rewrite what the approver reads.
+     */
+    private static String shown(JsonNode field) {
+        return VisibleText.escape(field.asText());
     }
 }

@@ -44,6 +44,7 @@ final class Demo implements AutoCloseable {
     private DemoDatabase database;
     private DevelopmentIssuer issuer;
     private WardenServer warden;
+    private dev.warden.proxy.server.PolicyWatcher watcher;
     private final Map<DemoUser, Path> tokenFiles = new LinkedHashMap<>();
     private final Map<DemoUser, String> tokens = new LinkedHashMap<>();
     private boolean firstStart;
@@ -105,6 +106,8 @@ final class Demo implements AutoCloseable {
                 database), StandardCharsets.UTF_8);
         Policy policy = PolicyLoader.load(policyFile);
         warden = WardenServer.start(policy);
+        // As with serve: an edit to the demo's policy applies live, so the tour can show a rule change.
+        watcher = dev.warden.proxy.server.PolicyWatcher.start(policyFile, warden);
 
         Path tokenDir = dir.resolve("tokens");
         Files.createDirectories(tokenDir);
@@ -231,6 +234,10 @@ final class Demo implements AutoCloseable {
     /** Stops Warden (running statements get two seconds), the issuer, then PostgreSQL. Safe to call twice. */
     @Override
     public synchronized void close() {
+        if (watcher != null) {
+            watcher.close();
+            watcher = null;
+        }
         if (warden != null) {
             warden.shutdown(Duration.ofSeconds(2));
             warden = null;

@@ -11,7 +11,9 @@ import dev.warden.pg.codec.FrontendFrameDecoder;
 import dev.warden.masking.Masker;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Guardrails;
+import dev.warden.proxy.session.AnalysisBudget;
 import dev.warden.proxy.session.CancelRegistry;
+import dev.warden.proxy.session.ConnectionBudget;
 import dev.warden.proxy.session.FrontendSession;
 import dev.warden.proxy.session.SessionServices;
 import dev.warden.proxy.session.SessionTracker;
@@ -58,21 +60,24 @@ public final class WardenServer implements AutoCloseable {
     private final AtomicReference<Enforcement> enforcement = new AtomicReference<>();
 
     private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens,
-                               dev.warden.proxy.session.PolicySnapshot snapshot) {
+                               BearerAuthenticator adminTokens, dev.warden.proxy.session.PolicySnapshot snapshot) {
         static Enforcement of(Policy p) {
             Guardrails guardrails = new Guardrails(p.guardrails());
             Masker masker = new Masker(p.masking());
-            return new Enforcement(guardrails, masker, new TokenValidator(p.issuers()),
+            TokenValidator tokens = new TokenValidator(p.issuers());
+            return new Enforcement(guardrails, masker, tokens, new BearerAuthenticator(tokens, p.issuers()),
                     new dev.warden.proxy.session.PolicySnapshot(p, guardrails, masker));
         }
     }
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
-    /** Cold statement analysis: one thread per core, a bounded queue; see SessionServices. */
+    /** Cold statement analysis: one thread per core but one, a bounded queue; see SessionServices. */
     private final java.util.concurrent.ThreadPoolExecutor analysis;
     private final SessionTracker tracker = new SessionTracker();
     private final AtomicInteger openSessions = new AtomicInteger();
+    private final ConnectionBudget budget = new ConnectionBudget(() -> policy().listen().maxConnections());
+    private final AnalysisBudget analysisBudget = new AnalysisBudget();
     private Channel serverChannel;
     private AuditLog audit;
     private ApprovalService approvals;
@@ -94,7 +99,9 @@ public final class WardenServer implements AutoCloseable {
             return t;
         });
         this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking);
-        int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
+        // One core fewer than the machine has (at least one thread): however hard cold statements are, the event
+        // loops keep a core for the sessions whose statements are known.
+        int cores = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
         this.analysis = new java.util.concurrent.ThreadPoolExecutor(cores, cores, 30, TimeUnit.SECONDS,
                 new java.util.concurrent.ArrayBlockingQueue<>(4096), r -> {
                     Thread t = new Thread(r, "warden-analysis-" + threads.incrementAndGet());
@@ -131,10 +138,12 @@ public final class WardenServer implements AutoCloseable {
         audit = AuditLog.open(policy.get().audit());
         approvals = ApprovalService.open(policy.get().approvals(), audit);
         enforcement.set(Enforcement.of(policy.get()));
-        TokenValidator tokens = enforcement.get().tokens();
         if (policy.get().admin().enabled()) {
-            admin = AdminServer.start(policy.get().admin().address().get(), approvals,
-                    new BearerAuthenticator(tokens, policy.get().issuers()));
+            // Every admin request reads the authenticator of the policy in force, so revocations apply at once.
+            dev.warden.config.AdminSettings.Address at = policy.get().admin().address().get();
+            admin = AdminServer.start(at, approvals, () -> enforcement.get().adminTokens(),
+                    AdminServer.isLoopback(at.host()) ? java.util.Optional.empty() : java.util.Optional.of(tls),
+                    java.time.Duration.ofSeconds(10));
         }
         // No silent superuser: refuse to start rather than let PostgreSQL's own checks be void.
         logins.checkAtStartup(policy.get().environments().values());
@@ -158,7 +167,12 @@ public final class WardenServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-                        ch.pipeline().addLast("frames", new FrontendFrameDecoder(policy.get().listen().maxMessageBytes()));
+                        int maxMessage = policy.get().listen().maxMessageBytes();
+                        ch.pipeline().addLast("budget", budget.newHandler(maxMessage));
+                        analysisBudget.attachTo(ch);
+                        // Until login only a password message is expected: its limit is a few KB, not 64 MiB.
+                        ch.pipeline().addLast("frames", new FrontendFrameDecoder(
+                                Math.min(maxMessage, ConnectionBudget.PRE_LOGIN_MESSAGE_BYTES)));
                         ch.pipeline().addLast("session", new FrontendSession(services, id));
                     }
                 });
@@ -190,9 +204,11 @@ public final class WardenServer implements AutoCloseable {
         }
         enforcement.set(built);
         policy.set(next);
-        audit.append(dev.warden.audit.event.PolicyReload.accepted(old.versionHash(), next.versionHash()));
-        log.info("policy.reload accepted old={} new={}", old.versionHash().substring(0, 12),
-                next.versionHash().substring(0, 12));
+        dev.warden.config.PolicyDiff diff = dev.warden.config.PolicyDiff.between(old, next);
+        audit.append(dev.warden.audit.event.PolicyReload.accepted(old.versionHash(), next.versionHash(),
+                diff.changes()));
+        log.info("policy.reload accepted old={} new={} changes={}", old.versionHash().substring(0, 12),
+                next.versionHash().substring(0, 12), diff.changes());
     }
 
     /** Records a policy edit that failed validation; the running policy stays in force. */

@@ -181,7 +181,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             throw new SessionException(SqlState.FEATURE_NOT_SUPPORTED,
                     "replication connections are not supported through Warden");
         }
-        if (services.openSessions().get() > policy.listen().maxConnections()) {
+        if (ConnectionBudget.loginsFull(ctx.channel(), policy.listen().maxConnections())) {
             throw new SessionException(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already: Warden "
                     + "allows " + policy.listen().maxConnections() + " connections (listen.max_connections)");
         }

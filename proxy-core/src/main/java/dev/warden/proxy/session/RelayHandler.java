@@ -216,8 +216,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         CompletableFuture<SessionLexing.Reading> cold;
         try {
-            cold = CompletableFuture.supplyAsync(() -> SessionLexing.read(settings, services.analyzer(), frame,
-                    textOffset, inFlight, true), services.analysisExecutor());
+            cold = AnalysisBudget.submit(client, session.id, identity.username(), frame.readableBytes(),
+                    () -> SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight, true),
+                    services.analysisExecutor());
         } catch (RejectedExecutionException e) {
             cold = CompletableFuture.failedFuture(e);
         }

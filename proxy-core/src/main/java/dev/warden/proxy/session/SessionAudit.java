@@ -72,6 +72,11 @@ final class SessionAudit {
         this.keepBytes = keepBytes;
     }
 
+    /** A statement as records show it, and so as approvers may see it: literals redacted if the policy says so. */
+    String shown(String sql) {
+        return statementText.apply(sql);
+    }
+
     /**
      * The exact bytes of the statement text that the following query records are about (a Query's text, or
      * the text a Parse prepared), or null when they are valid UTF-8 or unknown.

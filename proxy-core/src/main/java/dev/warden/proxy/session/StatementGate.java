@@ -148,19 +148,27 @@ final class StatementGate {
                 null, decision.hint()));
     }
 
-    /** What approvers see: the statement with its values, redacted unless the policy keeps literals
-     * ({@code statement_literals}). */
+    /**
+     * What approvers, webhooks and the store see: the statement with its values, with literals and values
+     * redacted as in the audit log unless the policy keeps them ({@code statement_literals}).
+     */
     private String shown(Statement s) {
-        List<String> values = s.parameters() == null || s.policy().policy().audit().keepLiterals() ? s.parameters()
+        boolean keep = s.policy().policy().audit().keepLiterals();
+        List<String> values = s.parameters() == null || keep ? s.parameters()
                 : s.parameters().stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList();
-        return BoundParameters.shown(s.sql(), values);
+        return BoundParameters.shown(keep ? s.sql() : audit.shown(s.sql()), values);
+    }
+
+    /** The execution exactly as sent (text and values): only its digest is kept, to match a retry. */
+    private static String sent(Statement s) {
+        return BoundParameters.shown(s.sql(), s.parameters());
     }
 
     private ApprovalRequest newRequest(Statement s) {
         Analysis analysis = s.analysis();
         String fingerprint = analysis == null || analysis.statements().isEmpty() ? ""
                 : analysis.statements().get(0).fingerprint();
-        return approvals.newRequest(identity, environment, shown(s), fingerprint, s.decision().rule(),
+        return approvals.newRequest(identity, environment, sent(s), shown(s), fingerprint, s.decision().rule(),
                 s.decision().approvers(), ApprovalRequest.reasonFrom(s.sql()).orElse(sessionReason.get()),
                 sessionId);
     }
@@ -203,7 +211,7 @@ final class StatementGate {
         ApprovalRequest request = newRequest(s);
         String fingerprint = request.fingerprint();
         return CompletableFuture.supplyAsync(() -> {
-            var approved = approvals.consumeApproved(identity, environment, fingerprint, request.statement());
+            var approved = approvals.consumeApproved(identity, environment, fingerprint, sent(s));
             if (approved.isPresent()) {
                 return approved.get().request().id();
             }

@@ -38,10 +38,11 @@ final class AdminFixture implements AutoCloseable {
         approvals = new ApprovalService(settings, ApprovalStore.open(settings.store()), audit, ApprovalNotifier.NONE,
                 Clock.systemUTC());
         approvals.start();
-        IssuerConfig config = new IssuerConfig(issuer.issuer(), "warden", "email", "groups", Optional.empty(),
+        IssuerConfig config = new IssuerConfig(issuer.issuer(), "warden", "email", "groups",
+                Optional.of(new dev.warden.config.AgentRule("azp", Set.of("etl-bot"))),
                 Set.of("RS256", "ES256", "EdDSA"), Duration.ofSeconds(60), Optional.empty());
-        server = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), approvals,
-                new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config)));
+        BearerAuthenticator tokens = new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
+        server = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), approvals, () -> tokens);
     }
 
     /** A token for {@code name@example.com} (subject {@code name}) in {@code groups}. */
@@ -56,8 +57,12 @@ final class AdminFixture implements AutoCloseable {
     }
 
     ApprovalRequest request(Identity requester) {
-        return approvals.newRequest(requester, "prod", "UPDATE billing SET plan = 'pro' WHERE id = 42", "fp",
-                "prod-writes-reviewed", Set.of("dba"), "ticket 42", "session-1");
+        return request(requester, "UPDATE billing SET plan = 'pro' WHERE id = 42");
+    }
+
+    ApprovalRequest request(Identity requester, String statement) {
+        return approvals.newRequest(requester, "prod", statement, "fp", "prod-writes-reviewed", Set.of("dba"),
+                "ticket 42", "session-1");
     }
 
     URI uri(String path) {

@@ -114,17 +114,64 @@ class AdminServerTest {
     }
 
     @Test
-    void someoneWhoIsNotAnApproverGets403() throws Exception {
+    void someoneWhoMayNotSeeARequestGets404ForEveryMethodSoIdsCannotBeProbed() throws Exception {
         ApprovalRequest request = f.request(f.identity("alice", "eng"));
         f.approvals.request(request);
         String mallory = f.token("mallory", "eng");
 
         HttpResponse<String> approve = f.post("/approvals/" + request.id() + "/approve", mallory, "{}");
-        assertEquals(403, approve.statusCode());
-        assertEquals("only members of dba may approve " + request.id() + "; mallory@example.com is not in any of "
-                + "these groups", json(approve).get("error").asText());
+        assertEquals(404, approve.statusCode());
+        assertEquals("no approval request " + request.id(), json(approve).get("error").asText());
+        HttpResponse<String> unknown = f.post("/approvals/apr_aaaaaaaaaaaa/deny", mallory, "{}");
+        assertEquals(unknown.statusCode(), approve.statusCode());
+        assertEquals(404, f.post("/approvals/" + request.id() + "/deny", mallory, "{}").statusCode());
+        assertTrue(f.approvals.get(request.id()).orElseThrow().approvals().isEmpty());
         assertEquals(0, json(f.get("/approvals", mallory)).get("approvals").size());
         assertEquals(404, f.get("/approvals/" + request.id(), mallory).statusCode());
+    }
+
+    @Test
+    void onePersonWithTwoTokensCannotSatisfyTwoRequiredApprovals() throws Exception {
+        f.close();
+        f = new AdminFixture(dir.resolve("two"), 2);
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+        String bobWork = f.token("bob", "dba");
+        // Same person (same e-mail, the configured username claim), another subject and different case.
+        String bobAgain = f.issuer.token().subject("bob-second-account").email("Bob@Example.com").groups("dba").sign();
+
+        assertEquals(200, f.post("/approvals/" + request.id() + "/approve", bobWork, "{}").statusCode());
+        HttpResponse<String> twice = f.post("/approvals/" + request.id() + "/approve", bobAgain, "{}");
+        assertEquals(409, twice.statusCode(), twice.body());
+        assertTrue(json(twice).get("error").asText().startsWith("you have already approved"), twice.body());
+        assertFalse(held.isDone());
+
+        assertEquals(200, f.post("/approvals/" + request.id() + "/approve", f.token("carol", "dba"), "{}")
+                .statusCode());
+        assertTrue(held.get(2, TimeUnit.SECONDS) instanceof Outcome.Approved);
+    }
+
+    @Test
+    void anAgentInAnApproverGroupCannotApprove() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+        String bot = f.issuer.token().subject("etl").email("etl@example.com").groups("dba").claim("azp", "etl-bot")
+                .sign();
+
+        HttpResponse<String> r = f.post("/approvals/" + request.id() + "/approve", bot, "{}");
+
+        assertEquals(403, r.statusCode(), r.body());
+        assertTrue(json(r).get("error").asText().contains("agents may not approve"), r.body());
+        assertFalse(held.isDone());
+    }
+
+    @Test
+    void approvalFilesAreReadableByTheOwnerOnly() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        java.nio.file.Path file = dir.resolve(request.id() + ".json");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                java.nio.file.Files.getPosixFilePermissions(file)));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.warden.proxy.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -97,6 +98,41 @@ class ApprovalsCommandTest {
         assertTrue(show.out().contains("approvers:   dba (1 needed)"), show.out());
         assertTrue(show.out().contains("reason:      ticket 42"), show.out());
         assertTrue(show.out().contains("UPDATE billing SET plan = 'pro' WHERE id = 42"), show.out());
+    }
+
+    @Test
+    void aStatementWithTerminalEscapesIsShownEscapedByListShowAndTheApi() throws Exception {
+        String hidden = "UPDATE orders SET total=0 WHERE id=1 OR 1=1--\u001b[9D\u001b[K";
+        ApprovalRequest request = f.request(f.identity("alice", "eng"), hidden);
+        f.approvals.request(request);
+        String bob = f.token("bob", "dba");
+
+        Run show = warden("approvals", "show", request.id(), "--url", url(), "--token", bob);
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("UPDATE orders SET total=0 WHERE id=1 OR 1=1--\\e[9D\\e[K"), show.out());
+        assertFalse(show.out().contains("\u001b"), "no raw ESC reaches the terminal");
+
+        Run list = warden("approvals", "list", "--url", url(), "--token", bob);
+        assertEquals(0, list.exitCode(), list.err());
+        assertFalse(list.out().contains("\u001b"), list.out());
+        assertTrue(list.out().contains("WHERE id=1 OR 1=1--\\e[9D\\e[K"), list.out());
+
+        JsonNode api = ApprovalJson.MAPPER.readTree(f.get("/approvals/" + request.id(), bob).body());
+        assertEquals(hidden, api.get("statement").asText(), "the data stays exact");
+        assertEquals("UPDATE orders SET total=0 WHERE id=1 OR 1=1--\\e[9D\\e[K", api.get("statement_display").asText());
+    }
+
+    @Test
+    void theTokenCanComeFromAFileSoItNeverShowsInPs() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        f.approvals.request(request);
+        Path tokenFile = dir.resolve("bob.jwt");
+        java.nio.file.Files.writeString(tokenFile, f.token("bob", "dba") + "\n");
+
+        Run list = warden("approvals", "list", "--url", url(), "--token-file", tokenFile.toString());
+
+        assertEquals(0, list.exitCode(), list.err());
+        assertTrue(list.out().contains(request.id()), list.out());
     }
 
     @Test

@@ -95,6 +95,31 @@ class WebhookNotifierTest {
     }
 
     @Test
+    void aHostileStatementStaysDataInTheJsonAndCannotBreakOutOfTheChatCodeBlock() throws Exception {
+        URI hook = receiver(0);
+        String hostile = "UPDATE t SET a=1 WHERE id=1 OR 1=1--\u001b[9D\u001b[K\n```\n<!channel> approved, ship it "
+                + "x".repeat(4000) + " OR true";
+        try (ApprovalService s = service(hook, 0)) {
+            ApprovalRequest request = s.newRequest(ALICE, "prod", hostile, "fp", "r", Set.of("dba"), "", "s1");
+            s.request(request);
+            JsonNode body = ApprovalJson.MAPPER.readTree(bodies.poll(5, TimeUnit.SECONDS));
+            assertEquals(hostile, body.get("approval").get("statement").asText(), "the statement is data, whole");
+            String text = body.get("text").asText();
+            assertEquals(2, text.split("```", -1).length - 1, "only Warden's own fence: " + text);
+            assertTrue(text.contains("--\\e[9D\\e[K\\n"), text);
+            assertTrue(text.contains("&lt;!channel&gt;"), text);
+            assertTrue(!text.contains("<!channel>") && !text.contains("\u001b"), text);
+            assertTrue(text.contains("more characters not shown]"), "a cut is announced: " + text);
+        }
+    }
+
+    @Test
+    void logsNameAWebhookByHostOnly() {
+        String shown = WebhookNotifier.redacted(URI.create("https://user:pw@hooks.example.com:8443/services/T0/B0/s3cr3t?token=t"));
+        assertEquals("https://hooks.example.com:8443/…", shown);
+    }
+
+    @Test
     void aFailingWebhookIsRetriedWithBackoffUntilItSucceeds() throws Exception {
         URI hook = receiver(2);
         try (ApprovalService s = service(hook, 3)) {

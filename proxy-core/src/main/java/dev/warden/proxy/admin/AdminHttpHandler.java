@@ -1,0 +1,132 @@
+package dev.warden.proxy.admin;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One admin connection: whole requests in (the aggregator before it caps the body), JSON out.
+ *
+ * <p>A request must arrive whole, headers and body, within {@code requestDeadline} of the connection opening
+ * or of the previous answer; otherwise the connection is closed. That is what defeats slowloris: a client
+ * trickling one byte every few seconds holds no thread (Netty reads without blocking) and loses its socket
+ * when the deadline passes. Probes ({@code /healthz}, {@code /readyz}) are answered on the event loop; anything
+ * that authenticates (a JWKS fetch may block) or reads the store runs on {@code workers}.
+ */
+final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    private final AdminRoutes routes;
+    private final Executor workers;
+    private final Duration requestDeadline;
+    private ScheduledFuture<?> deadline;
+
+    AdminHttpHandler(AdminRoutes routes, Executor workers, Duration requestDeadline) {
+        this.routes = routes;
+        this.workers = workers;
+        this.requestDeadline = requestDeadline;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        armDeadline(ctx);
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        disarmDeadline();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        disarmDeadline();
+        // One request at a time per connection: stop reading until this one is answered.
+        ctx.channel().config().setAutoRead(false);
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        if (request.decoderResult().isFailure()) {
+            send(ctx, AdminRoutes.Response.error(400, "malformed HTTP request"), false, false);
+            return;
+        }
+        boolean head = request.method().equals(HttpMethod.HEAD);
+        String method = head ? "GET" : request.method().name();
+        String path = new QueryStringDecoder(request.uri()).path();
+        AdminRoutes.Request r = new AdminRoutes.Request(method, path,
+                request.headers().get(HttpHeaderNames.AUTHORIZATION),
+                request.content().toString(StandardCharsets.UTF_8));
+        if (AdminRoutes.isProbe(path)) {
+            send(ctx, routes.answer(r), keepAlive, head);
+            return;
+        }
+        try {
+            workers.execute(() -> send(ctx, routes.answer(r), keepAlive, head));
+        } catch (RejectedExecutionException e) {
+            send(ctx, AdminRoutes.Response.error(503, "the admin API is busy; try again"), false, head);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
+    /** May run on a worker thread: Netty hands the write to the channel's event loop. */
+    private void send(ChannelHandlerContext ctx, AdminRoutes.Response response, boolean keepAlive, boolean head) {
+        byte[] bytes = (response.body().toString() + "\n").getBytes(StandardCharsets.UTF_8);
+        ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes);
+        FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(response.status()), content);
+        out.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json; charset=utf-8");
+        out.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        out.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        if (response.challenge()) {
+            out.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        if (!keepAlive) {
+            out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        ctx.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                f.channel().close();
+                return;
+            }
+            armDeadline(ctx);
+            f.channel().config().setAutoRead(true);
+        });
+    }
+
+    private void armDeadline(ChannelHandlerContext ctx) {
+        disarmDeadline();
+        deadline = ctx.executor().schedule(() -> {
+            ctx.close();
+        }, requestDeadline.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void disarmDeadline() {
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
+    }
+}

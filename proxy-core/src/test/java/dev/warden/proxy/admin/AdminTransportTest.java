@@ -1,0 +1,167 @@
+package dev.warden.proxy.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.AdminSettings;
+import dev.warden.config.Listen;
+import dev.warden.proxy.server.ServerTls;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The admin listener as a network service: slow clients, HEAD, TLS beyond loopback. */
+class AdminTransportTest {
+
+    @TempDir
+    Path dir;
+
+    private AdminFixture f;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    @BeforeEach
+    void start() throws Exception {
+        f = new AdminFixture(dir, 1);
+    }
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    @Test
+    void slowlorisClientsLeaveHealthzAnsweringAndLoseTheirConnections() throws Exception {
+        BearerAuthenticator none = new BearerAuthenticator(
+                new dev.warden.identity.TokenValidator(List.of()), List.of());
+        try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
+                () -> none, Optional.empty(), Duration.ofSeconds(2))) {
+            List<Socket> slow = new ArrayList<>();
+            try {
+                // Far more than the old server's four worker threads, each trickling a request's headers.
+                for (int i = 0; i < 40; i++) {
+                    Socket s = new Socket("127.0.0.1", admin.port());
+                    s.getOutputStream().write("GET /approvals HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+                    s.getOutputStream().flush();
+                    slow.add(s);
+                }
+                long worst = 0;
+                for (int round = 0; round < 5; round++) {
+                    for (Socket s : slow) {
+                        s.getOutputStream().write('X');
+                        s.getOutputStream().flush();
+                    }
+                    long t0 = System.nanoTime();
+                    HttpResponse<String> health = http.send(HttpRequest.newBuilder(admin.uri().resolve("/healthz"))
+                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                    worst = Math.max(worst, (System.nanoTime() - t0) / 1_000_000);
+                    assertEquals(200, health.statusCode());
+                    Thread.sleep(300);
+                }
+                assertTrue(worst < 1000, "healthz took " + worst + " ms under slowloris");
+                // Past the deadline the trickling connections are closed by the server.
+                Socket first = slow.get(0);
+                first.setSoTimeout(4000);
+                InputStream in = first.getInputStream();
+                assertEquals(-1, drain(in), "the server closes a request that does not arrive in time");
+            } finally {
+                for (Socket s : slow) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void headAnswersLikeGetWithoutABody() throws Exception {
+        HttpResponse<String> head = http.send(HttpRequest.newBuilder(f.uri("/healthz"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, head.statusCode());
+        assertEquals("", head.body());
+        assertEquals(f.get("/healthz", null).body().getBytes(StandardCharsets.UTF_8).length,
+                Integer.parseInt(head.headers().firstValue("Content-Length").orElseThrow()));
+        HttpResponse<String> unauthenticated = http.send(HttpRequest.newBuilder(f.uri("/approvals"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, unauthenticated.statusCode());
+    }
+
+    @Test
+    void aBodyOverTheLimitIsRefusedWith413() throws Exception {
+        String big = "{\"comment\": \"" + "x".repeat(AdminServer.MAX_BODY_BYTES) + "\"}";
+        HttpResponse<String> r = f.post("/approvals/apr_aaaaaaaaaaaa/approve", f.token("bob", "dba"), big);
+        assertEquals(413, r.statusCode());
+    }
+
+    @Test
+    void beyondLoopbackTheListenerSpeaksTlsOnly() throws Exception {
+        assertThrows(IOException.class, () -> AdminServer.start(new AdminSettings.Address("0.0.0.0", 0),
+                f.approvals, () -> null));
+        Listen listen = new Listen("0.0.0.0", 0, Optional.empty(), Optional.empty(), false, 10,
+                Duration.ofSeconds(5), Duration.ZERO, Duration.ZERO, 1 << 20, false, Duration.ZERO);
+        SslContext tls = ServerTls.create(listen);
+        try (AdminServer admin = AdminServer.start(new AdminSettings.Address("0.0.0.0", 0), f.approvals,
+                () -> null, Optional.of(tls), Duration.ofSeconds(5))) {
+            URI https = URI.create("https://127.0.0.1:" + admin.port() + "/healthz");
+            HttpClient trusting = HttpClient.newBuilder().sslContext(trustAll()).build();
+            assertEquals(200, trusting.send(HttpRequest.newBuilder(https).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertThrows(IOException.class, () -> http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + admin.port() + "/healthz")).timeout(Duration.ofSeconds(3))
+                    .build(), HttpResponse.BodyHandlers.ofString()));
+        }
+    }
+
+    @Test
+    void onlyLiteralLoopbackAddressesCountAsLoopback() {
+        assertTrue(AdminServer.isLoopback("127.0.0.1"));
+        assertTrue(AdminServer.isLoopback("::1"));
+        assertEquals(false, AdminServer.isLoopback("127.attacker.example"));
+        assertEquals(false, AdminServer.isLoopback("0.0.0.0"));
+    }
+
+    private static int drain(InputStream in) throws IOException {
+        int b;
+        while ((b = in.read()) != -1) {
+            // a 408-less close: nothing is owed to a client that never finished its request
+        }
+        return b;
+    }
+
+    private static SSLContext trustAll() throws Exception {
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, new TrustManager[] {new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, null);
+        return ctx;
+    }
+}
