@@ -37,17 +37,33 @@ final class MessageText {
 
     /** {@code text} with echoed values and detected values redacted; the same instance when nothing changed. */
     static String mask(String text, Set<String> detectors) {
+        return mask(text, true, detectors);
+    }
+
+    /**
+     * @param echoedValues whether values PostgreSQL echoes are redacted (the statement could carry a sensitive
+     *                     value); detected values are redacted either way
+     */
+    static String mask(String text, boolean echoedValues, Set<String> detectors) {
         if (text == null || text.isEmpty()) {
             return text;
         }
+        String out = text;
+        if (echoedValues) {
+            out = echoed(out);
+        }
+        out = detected(out, detectors);
+        return out.equals(text) ? text : out;
+    }
+
+    private static String echoed(String text) {
         String out = text;
         out = replaceGroup(out, TRAILING_QUOTED, 2, "\"" + REDACTED + "\"", true);
         out = replaceGroup(out, VALUE_OUT_OF_RANGE, 2, "\"" + REDACTED + "\"", true);
         out = replaceGroup(out, KEY_VALUES, 2, REDACTED, false);
         out = replaceGroup(out, FAILING_ROW, 2, REDACTED, false);
         out = replaceGroup(out, PARAMETER, 2, "'" + REDACTED + "'", true);
-        out = detected(out, detectors);
-        return out.equals(text) ? text : out;
+        return out;
     }
 
     /** Replaces group {@code g} of every match (with the quoting in {@code replacement} when {@code quoted}). */

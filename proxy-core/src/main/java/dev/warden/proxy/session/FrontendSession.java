@@ -383,7 +383,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
-        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+        SessionLexing.Reading r = reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+        return masking == null ? r : masking.screen(r); // masking refuses what it cannot follow (issue 13)
     }
 
     /**
@@ -1337,11 +1338,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             java.util.Map<Character, String> fields = maskFields(n.fields());
             masked = fields == null ? null : new BackendMessage.NoticeResponse(fields);
         } else if (message instanceof BackendMessage.NotificationResponse a) {
-            String payload = masking.maskMessage(a.payload());
+            String payload = masking.maskMessage(a.payload(), null);
             masked = payload.equals(a.payload()) ? null
                     : new BackendMessage.NotificationResponse(a.processId(), a.channel(), payload);
         } else if (message instanceof BackendMessage.ParameterStatus p) {
-            String value = masking.maskMessage(p.value());
+            String value = masking.maskMessage(p.value(), null);
             masked = value.equals(p.value()) ? null : new BackendMessage.ParameterStatus(p.name(), value);
         }
         if (masked == null) {
@@ -1358,7 +1359,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         for (char f : new char[] {'M', 'D', 'H', 'W', 'q'}) {
             String v = fields.get(f);
             if (v != null) {
-                String m = masking.maskMessage(v);
+                String m = masking.maskMessage(v, executions.isEmpty() ? null : executions.peek().analysis);
                 if (!m.equals(v)) {
                     out.put(f, m);
                     changed = true;
@@ -1385,6 +1386,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 }
                 if (simpleBatch) {
                     head.plan = exempt ? null : masking.plan(fields, null, head.analysis);
+                    writeIfAny(masking.notice(head.plan, client.alloc()));
                     return frame;
                 }
                 PendingDescribe d = describes.poll();
@@ -1431,6 +1433,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     }
                     head.plan = masking.plan(fields, head.portal.fields != null ? null : head.portal.resultFormats,
                             head.analysis);
+                    writeIfAny(masking.notice(head.plan, client.alloc()));
                 }
                 if (head.plan == null || head.plan.masksNothing()) {
                     return frame;
@@ -1490,6 +1493,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             default -> {
                 return frame;
             }
+        }
+    }
+
+    private void writeIfAny(ByteBuf message) {
+        if (message != null) {
+            client.write(message, client.voidPromise());
         }
     }
 
