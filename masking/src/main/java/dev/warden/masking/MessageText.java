@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * construction, whatever the value looks like: the quoted input of {@code invalid input syntax ...: "v"} and
  * {@code value "v" is out of range}, the values of {@code Key (cols)=(vals)} and
  * {@code Failing row contains (vals)}, JSON's {@code Token "v" is invalid}, and bound parameters quoted in a
- * CONTEXT line ({@code parameter $1 = 'v'}). What remains is scanned by the value detectors, and every hit is
+ * CONTEXT line ({@code parameter $1 = 'v'}), the input JSON's CONTEXT line and libxml's DETAIL quote. What remains is scanned by the value detectors, and every hit is
  * redacted. Identifiers (relation, column and constraint names) are kept.
  */
 final class MessageText {
@@ -32,6 +32,10 @@ final class MessageText {
     private static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
             Pattern.DOTALL);
     private static final Pattern PARAMETER = Pattern.compile("(parameter \\$\\d+ = )'((?:[^']|'')*)'");
+    /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
+    private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
+    /** libxml's DETAIL quotes the input on the lines after its message: {@code line 1: msg\ninput\n^}. */
+    private static final Pattern XML_INPUT = Pattern.compile("\\A(line \\d+: [^\\n]*\\n)(.*)\\z", Pattern.DOTALL);
 
     private MessageText() {}
 
@@ -63,6 +67,8 @@ final class MessageText {
         out = replaceGroup(out, KEY_VALUES, 2, REDACTED, false);
         out = replaceGroup(out, FAILING_ROW, 2, REDACTED, false);
         out = replaceGroup(out, PARAMETER, 2, "'" + REDACTED + "'", true);
+        out = replaceGroup(out, JSON_DATA, 2, REDACTED, false);
+        out = replaceGroup(out, XML_INPUT, 2, REDACTED, false);
         return out;
     }
 

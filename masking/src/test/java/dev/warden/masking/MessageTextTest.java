@@ -25,6 +25,13 @@ class MessageTextTest {
     }
 
     @Test
+    void jsonAndXmlInputQuotesAreRedacted() {
+        assertEquals("JSON data, line 1: [redacted]", mask("JSON data, line 1: Ann Lee..."));
+        assertEquals("line 1: Start tag expected, '<' not found\n[redacted]",
+                mask("line 1: Start tag expected, '<' not found\nAnn Lee\n^"));
+    }
+
+    @Test
     void keyAndRowDetailsLoseTheirValuesButKeepTheirColumns() {
         assertEquals("Key (name, team)=([redacted]) already exists.",
                 mask("Key (name, team)=(Ann Lee, (blue)) already exists."));

@@ -84,10 +84,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (r.isView() && (depth >= MAX_VIEW_DEPTH
                         || of(r.definitionFacts(), masker, catalog, depth + 1).sensitive())) {
                     for (RelationCatalog.Column c : r.columns()) {
-                        derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
-                        sensitiveNames.add(c.name());
+                        if (carriesSensitive(c, masker, catalog)) {
+                            derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                            sensitiveNames.add(c.name());
+                            any = true;
+                        }
                     }
-                    any = true;
                 }
                 for (RelationCatalog.Column c : r.columns()) {
                     if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
@@ -134,5 +136,26 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return new Exposure(false, derived, filterNames, "");
+    }
+
+    /**
+     * Whether a column of a sensitive view carries a sensitive value: an expression (its inputs are not known
+     * column by column), a column of another view, or a sensitive column under another name.
+     */
+    private static boolean carriesSensitive(RelationCatalog.Column c, Masker masker, RelationCatalog catalog) {
+        ColumnName o = c.origin();
+        if (o == null) {
+            return true;
+        }
+        for (RelationCatalog.Relation r : catalog.named(o.table())) {
+            if (r.isView() && r.schema().equals(o.schema())) {
+                return true;
+            }
+        }
+        RelationCatalog.Relation table = catalog.named(o.table()).stream().filter(r -> r.schema().equals(o.schema()))
+                .findFirst().orElse(null);
+        int type = table == null ? 0 : table.columns().stream().filter(x -> x.name().equals(o.column()))
+                .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
+        return masker.masksSourceColumn(o.schema(), o.table(), o.column(), type);
     }
 }

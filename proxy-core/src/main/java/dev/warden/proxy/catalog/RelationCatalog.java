@@ -35,7 +35,12 @@ final class RelationCatalog {
         }
     }
 
-    record Column(String name, int typeOid) {
+    /**
+     * @param origin for a view's column that is a plain column of a relation, that column (as the server's
+     *               RowDescription for the view's definition names it); null for expressions, and for every
+     *               column of a table
+     */
+    record Column(String name, int typeOid, ColumnName origin) {
     }
 
     private record Entry(List<Relation> relations, long loaded) {
@@ -146,12 +151,42 @@ final class RelationCatalog {
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                     }
                     if (rs.getString(5) != null) {
-                        r.columns().add(new Column(rs.getString(5), rs.getInt(6)));
+                        r.columns().add(new Column(rs.getString(5), rs.getInt(6), null));
                     }
                 }
             }
         }
+        for (Relation r : byOid.values()) {
+            if (r.definition() != null) {
+                withOrigins(connection, r);
+            }
+        }
         return out;
+    }
+
+    /**
+     * Which of a view's columns are plain columns of another relation: its definition described (not run) as a
+     * query, as PostgreSQL's RowDescription reports each column's origin. A definition that cannot be described
+     * leaves every column an expression.
+     */
+    private static void withOrigins(Connection connection, Relation view) {
+        try (PreparedStatement ps = connection.prepareStatement(view.definition())) {
+            java.sql.ResultSetMetaData md = ps.getMetaData();
+            org.postgresql.PGResultSetMetaData pg = md.unwrap(org.postgresql.PGResultSetMetaData.class);
+            if (md.getColumnCount() != view.columns().size()) {
+                return;
+            }
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                String table = pg.getBaseTableName(i);
+                if (table != null && !table.isEmpty()) {
+                    Column c = view.columns().get(i - 1);
+                    view.columns().set(i - 1, new Column(c.name(), c.typeOid(),
+                            new ColumnName(pg.getBaseSchemaName(i), table, pg.getBaseColumnName(i))));
+                }
+            }
+        } catch (SQLException e) {
+            // Every column stays an expression: masked when the view is sensitive.
+        }
     }
 
     void invalidate() {

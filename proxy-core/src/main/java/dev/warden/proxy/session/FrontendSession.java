@@ -1331,11 +1331,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         BackendMessage message = BackendMessage.decode(frame);
         BackendMessage masked = null;
+        // The statement the text answers: tally() has already retired an extended execution that failed.
+        Analysis answering = type == 'E' && lastAnswered != null ? lastAnswered.analysis
+                : executions.isEmpty() ? null : executions.peek().analysis;
         if (message instanceof BackendMessage.ErrorResponse e) {
-            java.util.Map<Character, String> fields = maskFields(e.fields());
+            java.util.Map<Character, String> fields = maskFields(e.fields(), answering);
             masked = fields == null ? null : new BackendMessage.ErrorResponse(fields);
         } else if (message instanceof BackendMessage.NoticeResponse n) {
-            java.util.Map<Character, String> fields = maskFields(n.fields());
+            java.util.Map<Character, String> fields = maskFields(n.fields(), answering);
             masked = fields == null ? null : new BackendMessage.NoticeResponse(fields);
         } else if (message instanceof BackendMessage.NotificationResponse a) {
             String payload = masking.maskMessage(a.payload(), null);
@@ -1353,13 +1356,13 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     }
 
     /** The masked text fields, or null when none changed. Severity, code, position and names are kept. */
-    private java.util.Map<Character, String> maskFields(java.util.Map<Character, String> fields) {
+    private java.util.Map<Character, String> maskFields(java.util.Map<Character, String> fields, Analysis answering) {
         java.util.Map<Character, String> out = new java.util.LinkedHashMap<>(fields);
         boolean changed = false;
         for (char f : new char[] {'M', 'D', 'H', 'W', 'q'}) {
             String v = fields.get(f);
             if (v != null) {
-                String m = masking.maskMessage(v, executions.isEmpty() ? null : executions.peek().analysis);
+                String m = masking.maskMessage(v, answering);
                 if (!m.equals(v)) {
                     out.put(f, m);
                     changed = true;
