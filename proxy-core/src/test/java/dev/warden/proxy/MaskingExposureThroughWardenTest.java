@@ -44,6 +44,9 @@ class MaskingExposureThroughWardenTest {
             s.execute("INSERT INTO products VALUES (1, 'Blue Kettle', 12.5)");
             s.execute("CREATE VIEW contacts AS SELECT id, email AS contact, upper(name) AS who FROM customers");
             s.execute("CREATE VIEW catalogue AS SELECT id, title FROM products");
+            s.execute("CREATE FUNCTION shout() RETURNS int LANGUAGE plpgsql AS $$ DECLARE v text; BEGIN "
+                    + "SELECT string_agg(name, ',') INTO v FROM customers WHERE ssn IS NOT NULL; "
+                    + "RAISE NOTICE 'names: %', v; RETURN 1; END $$");
             s.execute("GRANT ALL ON customers, products, contacts, catalogue TO PUBLIC");
         }
     }
@@ -80,6 +83,29 @@ class MaskingExposureThroughWardenTest {
             assertEquals(List.of("ANN LEE", "BOB RAY"), column(c, "SELECT upper(name) FROM customers ORDER BY id"));
             String plan = String.join("\n", column(c, "EXPLAIN SELECT * FROM products WHERE id = 1"));
             assertTrue(plan.contains("products"), plan);
+        }
+    }
+
+    @Test
+    void explainOutputIsKeptEvenOverASensitiveTable() throws SQLException {
+        try (Connection c = masked()) {
+            String plan = String.join("\n", column(c, "EXPLAIN (VERBOSE) SELECT email, upper(ssn) FROM customers"));
+            assertTrue(plan.contains("Seq Scan on public.customers") && plan.contains("upper(ssn)"), plan);
+        }
+    }
+
+    @Test
+    void whatPlpgsqlRaisesInAStatementOverSensitiveDataIsRedactedWhole() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            s.executeQuery("SELECT shout()").close();
+            for (SQLWarning w = s.getWarnings(); w != null; w = w.getNextWarning()) {
+                assertFalse(w.getMessage().contains("Ann Lee"), w.getMessage());
+            }
+        }
+        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+        try (Connection c = warden.connect("dev", WardenHarness.USER, token, ""); Statement s = c.createStatement()) {
+            s.executeQuery("SELECT shout()").close();
+            assertTrue(s.getWarnings() != null && s.getWarnings().getMessage().contains("Ann Lee"));
         }
     }
 

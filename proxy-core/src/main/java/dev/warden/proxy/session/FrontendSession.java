@@ -1362,7 +1362,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         for (char f : new char[] {'M', 'D', 'H', 'W', 'q'}) {
             String v = fields.get(f);
             if (v != null) {
-                String m = masking.maskMessage(v, answering);
+                String m = masking.maskMessage(v, answering, fields);
                 if (!m.equals(v)) {
                     out.put(f, m);
                     changed = true;

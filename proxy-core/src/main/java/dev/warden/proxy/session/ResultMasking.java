@@ -67,7 +67,7 @@ final class ResultMasking {
     MaskPlan plan(List<Field> fields, List<Short> formats, Analysis analysis) {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
-        MaskContext context = context(analysis);
+        MaskContext context = onlyExplains(analysis) ? context(Exposure.NONE) : context(analysis);
         Masker current = masker.get();
         PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
         MaskPlan cached = plans.get(key);
@@ -226,6 +226,23 @@ final class ResultMasking {
         return masker.get().maskMessage(text, context(analysis));
     }
 
+    /**
+     * A field of an ErrorResponse or NoticeResponse ({@code fields} are all of them): as {@link #maskMessage},
+     * and for a PL/pgSQL RAISE (routine {@code exec_stmt_raise}) in a statement that could carry a sensitive
+     * value, the message, detail and hint are redacted whole: RAISE prints whatever the code hands it, so no
+     * pattern can tell a value from prose.
+     */
+    String maskMessage(String text, Analysis analysis, java.util.Map<Character, String> fields) {
+        Masker current = masker.get();
+        MaskContext context = context(analysis);
+        if ("exec_stmt_raise".equals(fields.get('R')) && current.masksAnything(context)
+                && !context.columnsRead().isEmpty() && text != null && !text.isEmpty()
+                && (text == fields.get('M') || text == fields.get('D') || text == fields.get('H'))) {
+            return "[redacted: raised by a statement over sensitive data]";
+        }
+        return current.maskMessage(text, context);
+    }
+
     void invalidate() {
         catalog.invalidate();
         plans.clear();
@@ -239,6 +256,15 @@ final class ResultMasking {
     private MaskContext context(Exposure exposure) {
         return new MaskContext(identity.username(), identity.groups(), identity.kind() == Identity.Kind.AGENT,
                 environment, exposure.sensitive() ? MaskContext.UNKNOWN_READS : Set.of(), exposure.derivedColumns());
+    }
+
+    /**
+     * Whether every statement is an EXPLAIN: a plan shows the statement's own text, names and estimates, never
+     * a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its rows are kept and only
+     * value-scanned. Errors and notices it raises are still masked as the statement's.
+     */
+    private static boolean onlyExplains(Analysis analysis) {
+        return analysis != null && analysis.statements().stream().allMatch(f -> f.kind() == StatementKind.EXPLAIN);
     }
 
     /** What nothing is known about: every expression is masked, every echoed value redacted. */
