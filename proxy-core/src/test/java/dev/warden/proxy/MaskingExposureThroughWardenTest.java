@@ -45,7 +45,7 @@ class MaskingExposureThroughWardenTest {
             s.execute("CREATE VIEW contacts AS SELECT id, email AS contact, upper(name) AS who FROM customers");
             s.execute("CREATE VIEW catalogue AS SELECT id, title FROM products");
             s.execute("CREATE FUNCTION shout() RETURNS int LANGUAGE plpgsql AS $$ DECLARE v text; BEGIN "
-                    + "SELECT string_agg(name, ',') INTO v FROM customers WHERE ssn IS NOT NULL; "
+                    + "SELECT string_agg(name, ',') || max(ssn) INTO v FROM customers; "
                     + "RAISE NOTICE 'names: %', v; RETURN 1; END $$");
             s.execute("GRANT ALL ON customers, products, contacts, catalogue TO PUBLIC");
         }
@@ -167,6 +167,23 @@ class MaskingExposureThroughWardenTest {
             }
             // Not sensitive: allowed.
             s.execute("SELECT set_config('x.y', 'plain', false)");
+        }
+    }
+
+    @Test
+    void sensitiveValuesCannotBeCopiedUnderClearNamesOrReturnedFromAWrite() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            for (String sql : List.of("CREATE TABLE copied AS SELECT email AS x FROM customers",
+                    "UPDATE products SET title = (SELECT min(email) FROM customers) WHERE id = 1")) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), e.getMessage());
+                assertTrue(e.getMessage().contains("has no masked column"), e.getMessage());
+            }
+            c.setAutoCommit(false);
+            List<String> returned = column(c, "UPDATE customers SET name = email WHERE id = 1 RETURNING name");
+            assertEquals(1, returned.size());
+            assertFalse(returned.get(0) != null && returned.get(0).contains("acme.com"), returned.get(0));
+            c.rollback();
         }
     }
 

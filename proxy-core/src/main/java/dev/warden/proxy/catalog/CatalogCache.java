@@ -171,6 +171,9 @@ public final class CatalogCache implements AutoCloseable {
                     }
                     if (!functionNames.isEmpty()) {
                         functions.load(connection(), functionNames, analyzer);
+                        // Masking judges a statement with the bodies it runs: their names must be known too.
+                        relationNames.addAll(relations.missing(new dev.warden.sql.Analysis(
+                                functions.bodies(functionNames))));
                     }
                     if (!relationNames.isEmpty()) {
                         relations.load(connection(), relationNames, analyzer);

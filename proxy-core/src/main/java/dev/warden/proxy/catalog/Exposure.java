@@ -33,7 +33,8 @@ import java.util.Set;
  *                        {@code masking.protect_filters})
  * @param reason          why the statement is sensitive, for logs and refusals; empty when it is not
  */
-public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String> sensitiveNames, String reason) {
+public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String> sensitiveNames, String reason,
+                       String launders) {
 
     public static final Exposure NONE = new Exposure(false, Set.of(), Set.of(), "");
 
@@ -42,10 +43,49 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         sensitiveNames = Set.copyOf(sensitiveNames);
     }
 
+    /** An exposure that writes nothing out of masking's sight. */
+    public Exposure(boolean sensitive, Set<String> derivedColumns, Set<String> sensitiveNames, String reason) {
+        this(sensitive, derivedColumns, sensitiveNames, reason, "");
+    }
+
     private static final int MAX_VIEW_DEPTH = 4;
 
+    /**
+     * The exposure of {@code analysis}; for a sensitive statement that writes, the columns of the relations it
+     * writes are derived too (RETURNING hands back what was written from a sensitive read), and
+     * {@link #launders()} names a written relation with no sensitive column (a copy of sensitive values under
+     * clear names, readable later without masking), or is empty. Views and materialized views are exempt from
+     * the latter: reading them is judged by their definitions.
+     */
     static Exposure of(Analysis analysis, Masker masker, RelationCatalog catalog) {
-        return of(analysis.statements(), masker, catalog, 0);
+        Exposure e = of(analysis.statements(), masker, catalog, 0);
+        if (!e.sensitive()) {
+            return e;
+        }
+        Set<String> derived = new LinkedHashSet<>(e.derivedColumns());
+        String launders = "";
+        for (StatementFacts top : analysis.statements()) {
+            boolean definesView = top.objectType().endsWith("VIEW");
+            for (StatementFacts f : top.allStatements()) {
+                if (f != top && f.kind() == StatementKind.SELECT) {
+                    continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
+                }
+                for (TableRef t : f.tablesWritten()) {
+                    List<RelationCatalog.Relation> written = catalog.named(t.name());
+                    boolean anySensitive = false;
+                    for (RelationCatalog.Relation r : written) {
+                        for (RelationCatalog.Column c : r.columns()) {
+                            derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                            anySensitive |= masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid());
+                        }
+                    }
+                    if (!anySensitive && !definesView && launders.isEmpty()) {
+                        launders = t.qualified();
+                    }
+                }
+            }
+        }
+        return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
     }
 
     private static Exposure of(List<StatementFacts> statements, Masker masker, RelationCatalog catalog, int depth) {

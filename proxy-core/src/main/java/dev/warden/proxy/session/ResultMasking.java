@@ -352,6 +352,11 @@ final class ResultMasking {
                             + handoff + ", which masking cannot follow (" + exposure.reason() + ")",
                             "select the columns themselves (they come back masked), or ask for an exemption");
                 }
+                if (!exposure.launders().isEmpty()) {
+                    return refused(reading, "masking-handoff", "a masked identity may not copy sensitive values into "
+                            + exposure.launders() + ", which has no masked column (" + exposure.reason() + ")",
+                            "write into a table whose columns the masking policy covers, or ask for an exemption");
+                }
                 if (current.protectsFilters()) {
                     java.util.Optional<String> column = TextReferences.filterUse(f.text(), exposure.sensitiveNames());
                     if (column.isPresent()) {
