@@ -31,7 +31,7 @@ final class MessageText {
             Pattern.DOTALL);
     private static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
             Pattern.DOTALL);
-    private static final Pattern PARAMETER = Pattern.compile("(parameter \\$\\d+ = )'((?:[^']|'')*)'");
+    private static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
     /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
     private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
     /** libxml's DETAIL quotes the input on the lines after its message: {@code line 1: msg\ninput\n^}. */

@@ -44,6 +44,8 @@ class MessageTextTest {
     void boundParametersInContextAreRedacted() {
         assertEquals("unnamed portal parameter $1 = '[redacted]'",
                 mask("unnamed portal parameter $1 = 'Ann O''Neil'"));
+        assertEquals("extended query with parameters: $1 = '[redacted]', $2 = '[redacted]'",
+                mask("extended query with parameters: $1 = 'Ann', $2 = 'Lee'"));
     }
 
     @Test
