@@ -202,6 +202,23 @@ class MaskingExposureThroughWardenTest {
     }
 
     @Test
+    void aCopyThatMasksColumnsIsAnnouncedBeforeItsData() throws Exception {
+        try (RawClient raw = new RawClient(warden.port())) {
+            raw.login("dev", WardenHarness.USER, warden.token());
+            raw.send(new dev.warden.pg.message.FrontendMessage.Query("COPY (SELECT id, email FROM customers) TO STDOUT"));
+            List<String> kinds = new ArrayList<>();
+            dev.warden.pg.message.BackendMessage m;
+            do {
+                m = raw.read();
+                kinds.add(m instanceof dev.warden.pg.message.BackendMessage.NoticeResponse n
+                        ? "notice " + n.fields().get('M') : m.getClass().getSimpleName());
+            } while (!(m instanceof dev.warden.pg.message.BackendMessage.ReadyForQuery));
+            assertTrue(kinds.get(0).startsWith("notice Warden masked columns of this result: email"), kinds.toString());
+            assertEquals(1, kinds.stream().filter(k -> k.startsWith("notice")).count(), kinds.toString());
+        }
+    }
+
+    @Test
     void protectFiltersAllowsOnlyEqualityWithABoundValue() throws SQLException {
         try (Connection c = masked(); Statement s = c.createStatement()) {
             for (String sql : List.of("SELECT id FROM customers WHERE ssn LIKE '07%'",

@@ -1465,6 +1465,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     try {
                         copying.copy = masking.copyMasker(columns, ResultMasking.copyFormat(copying.analysis),
                                 copying.analysis);
+                        writeIfAny(masking.notice(copying.copy.plan(), client.alloc()));
                     } catch (RuntimeException e) {
                         failAndRelease(e);
                         return;
