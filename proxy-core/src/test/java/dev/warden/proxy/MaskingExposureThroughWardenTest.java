@@ -223,7 +223,8 @@ class MaskingExposureThroughWardenTest {
         try (Connection c = masked(); Statement s = c.createStatement()) {
             for (String sql : List.of("SELECT id FROM customers WHERE ssn LIKE '07%'",
                     "SELECT id FROM customers ORDER BY email", "SELECT count(*) FROM customers GROUP BY ssn",
-                    "SELECT c.id FROM customers c JOIN customers d ON c.email < d.email")) {
+                    "SELECT c.id FROM customers c JOIN customers d ON c.email < d.email",
+                    "SELECT c.id FROM customers c WHERE row_to_json(c)::text LIKE '%07%'")) {
                 SQLException e = assertThrows(SQLException.class, () -> s.executeQuery(sql), sql);
                 assertEquals("42501", e.getSQLState());
                 assertTrue(e.getMessage().contains("protect_filters"), e.getMessage());

@@ -91,6 +91,26 @@ public final class TextReferences {
         return out;
     }
 
+    /**
+     * The names under which {@code relations} appear in {@code text}: each relation's own name and the alias
+     * after it ({@code customers c}, {@code customers AS c}). A bare one of these in a filter is a whole row.
+     */
+    public static Set<String> aliasesOf(String text, Set<String> relations) {
+        Set<String> out = new LinkedHashSet<>(relations);
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (!tokens.get(i).isIdentifier() || !relations.contains(tokens.get(i).value())) {
+                continue;
+            }
+            int j = tokens.get(i + 1).isWord("as") ? i + 2 : i + 1;
+            if (j < tokens.size() && tokens.get(j).isIdentifier() && !isClauseWord(tokens.get(j))
+                    && !tokens.get(j).isWord("on") && !tokens.get(j).isWord("using")) {
+                out.add(tokens.get(j).value());
+            }
+        }
+        return out;
+    }
+
     private static boolean isClauseWord(Token t) {
         return t.type() == Lexer.Type.WORD && (FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value())
                 || t.value().equals("natural") || t.value().equals("left") || t.value().equals("right")

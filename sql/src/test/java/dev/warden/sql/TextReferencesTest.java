@@ -55,6 +55,18 @@ class TextReferencesTest {
     }
 
     @Test
+    void wholeRowsInAFilterAreFoundThroughAliases() {
+        Set<String> names = TextReferences.aliasesOf("SELECT c.id FROM customers c JOIN orders o ON o.cid = c.id",
+                Set.of("customers"));
+        assertEquals(Set.of("customers", "c"), names);
+        assertEquals(Optional.of("c"), TextReferences.filterUse(
+                "SELECT c.id FROM customers c WHERE row_to_json(c)::text LIKE '%07%'", names));
+        assertEquals(Optional.empty(), TextReferences.filterUse("SELECT c.id FROM customers c WHERE c.id = 1", names));
+        assertEquals(Set.of("customers"), TextReferences.aliasesOf("SELECT 1 FROM customers WHERE id = 2",
+                Set.of("customers")));
+    }
+
+    @Test
     void cursorNamesOfDeclareFetchAndClose() {
         assertEquals(Optional.of("cur"), TextReferences.cursorName(ANALYZER.analyze("DECLARE cur CURSOR FOR SELECT 1").statements().get(0)));
         assertEquals(Optional.of("cur"), TextReferences.cursorName(ANALYZER.analyze("FETCH FORWARD 5 FROM cur").statements().get(0)));

@@ -146,6 +146,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         sensitiveNames.forEach(n -> lowerSensitive.add(n.toLowerCase(Locale.ROOT)));
         Set<String> filterNames = new LinkedHashSet<>(sensitiveNames);
         filterNames.addAll(lowerSensitive);
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                // A bare relation or alias in a filter compares whole rows (row_to_json(c)::text LIKE ...).
+                filterNames.addAll(TextReferences.aliasesOf(f.text(), sensitiveRelations));
+            }
+        }
         for (String n : names) {
             if (sensitiveNames.contains(n) || lowerSensitive.contains(n)) {
                 return new Exposure(true, derived, filterNames, "it names the sensitive column " + n);
