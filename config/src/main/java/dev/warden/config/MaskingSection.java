@@ -26,6 +26,8 @@ import java.util.regex.PatternSyntaxException;
  *   token_key_env: WARDEN_MASKING_KEY # HMAC key for hash/tokenize; absent = random per process
  *   rules: [ { column | column_name | type | detector: ..., strategy: ..., keep: N, value: "..." } ]
  *   unmasked_for: { groups: [...], users: [...], agents: never|allowed }
+ *   notice: on                        # a NoticeResponse per statement names what was masked
+ *   protect_filters: false            # true: no filter/sort/group/join on a sensitive column but col = $n
  * </pre>
  */
 final class MaskingSection {
@@ -47,7 +49,7 @@ final class MaskingSection {
         }
         MapNode m = p.map(section.get());
         p.expectKeys(m, "defaults", "value_detection", "value_detection_off_in", "token_key_env", "rules",
-                "unmasked_for");
+                "unmasked_for", "notice", "protect_filters");
         boolean defaults = onOff(p, m, "defaults", true);
         boolean valueDetection = onOff(p, m, "value_detection", true);
         var offIn = p.stringSet(m, "value_detection_off_in");
@@ -76,7 +78,9 @@ final class MaskingSection {
             }
         }
         Exemption exemption = exemption(p, p.optionalMap(m, "unmasked_for"));
-        return new MaskingSettings(defaults, valueDetection, offIn, key, rules, exemption);
+        boolean notice = onOff(p, m, "notice", true);
+        boolean protectFilters = onOff(p, m, "protect_filters", false);
+        return new MaskingSettings(defaults, valueDetection, offIn, key, rules, exemption, notice, protectFilters);
     }
 
     private static MaskingRule rule(PolicyLoader p, MapNode m) throws PolicyException {

@@ -18,9 +18,20 @@ import java.util.Set;
  * @param tokenKey            HMAC key from {@code token_key_env}; empty = a random key per process
  * @param rules               explicit rules; within one kind of target the first match wins
  * @param unmaskedFor         identities that see clear values
+ * @param notice              {@code notice: on}: once per statement a NoticeResponse names the masked columns
+ *                            and the rules that masked them
+ * @param protectFilters      {@code protect_filters: true}: a masked identity may not filter, sort, group or
+ *                            join on a sensitive column, except by equality with a bound parameter
  */
 public record MaskingSettings(boolean builtinDetectors, boolean valueDetection, Set<String> valueDetectionOffIn,
-                              Secret tokenKey, List<MaskingRule> rules, Exemption unmaskedFor) {
+                              Secret tokenKey, List<MaskingRule> rules, Exemption unmaskedFor, boolean notice,
+                              boolean protectFilters) {
+
+    /** Notice on, filters not protected: the defaults of the two later settings. */
+    public MaskingSettings(boolean builtinDetectors, boolean valueDetection, Set<String> valueDetectionOffIn,
+                           Secret tokenKey, List<MaskingRule> rules, Exemption unmaskedFor) {
+        this(builtinDetectors, valueDetection, valueDetectionOffIn, tokenKey, rules, unmaskedFor, true, false);
+    }
 
     /** Name detectors (on the column name) and value detectors (on text values), by the names rules use. */
     public static final List<String> NAME_DETECTORS = List.of(

@@ -57,6 +57,17 @@ class MaskingSectionTest {
     }
 
     @Test
+    void noticeIsOnAndFiltersUnprotectedUnlessSaidOtherwise() throws Exception {
+        MaskingSettings d = masking("masking:\n  defaults: on\n");
+        assertTrue(d.notice());
+        assertFalse(d.protectFilters());
+        MaskingSettings s = masking("masking:\n  notice: off\n  protect_filters: true\n");
+        assertFalse(s.notice());
+        assertTrue(s.protectFilters());
+        assertTrue(failure("masking:\n  protect_filters: maybe\n").contains("must be on or off"));
+    }
+
+    @Test
     void completeSectionLoadsEveryField() throws Exception {
         MaskingSettings s = masking("""
                 masking:

@@ -134,6 +134,8 @@ class PolicySchemaTest {
                     - { type: date, strategy: "null" }
                     - { detector: card, strategy: hash }
                   unmasked_for: { groups: [support], users: [bob@example.com], agents: never }
+                  notice: off
+                  protect_filters: true
                 approvals:
                   timeout: 15m
                   required_approvals: 1

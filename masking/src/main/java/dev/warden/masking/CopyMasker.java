@@ -61,6 +61,11 @@ public final class CopyMasker {
         return new CopyMasker(plan, Format.CSV, delimiter, quote, escape, nullString);
     }
 
+    /** The plan this COPY is masked with (its notice names the masked columns). */
+    public MaskPlan plan() {
+        return plan;
+    }
+
     public static CopyMasker binary(MaskPlan plan) {
         return new CopyMasker(plan, Format.BINARY, '\t', '"', '"', "");
     }

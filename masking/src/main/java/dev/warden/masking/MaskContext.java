@@ -11,9 +11,13 @@ import java.util.Set;
  * reference ({@code t.*}, {@code row_to_json(t)}, {@code SELECT t FROM t}) is {@code table.*}, and a statement
  * the analyser could not follow is {@code *}. Expression columns are masked (fail closed) when any entry is
  * sensitive or is a wildcard: expand wildcards into the table's real columns from the catalog for precision.
+ *
+ * <p>{@code derivedColumns} are table columns ({@code schema.table.column}, lower case) that carry values
+ * derived from sensitive columns under another name: the columns of a view or materialized view whose
+ * definition reads a sensitive column. They are masked like expressions over a sensitive read.
  */
 public record MaskContext(String username, Set<String> groups, boolean agent, String environment,
-                          Set<String> columnsRead) {
+                          Set<String> columnsRead, Set<String> derivedColumns) {
 
     /** The read set of a statement that could not be analysed: every expression column is masked. */
     public static final Set<String> UNKNOWN_READS = Set.of("*");
@@ -23,5 +27,12 @@ public record MaskContext(String username, Set<String> groups, boolean agent, St
         groups = Set.copyOf(groups);
         Objects.requireNonNull(environment, "environment");
         columnsRead = Set.copyOf(columnsRead);
+        derivedColumns = Set.copyOf(derivedColumns);
+    }
+
+    /** No derived columns: every table column is judged by its own name. */
+    public MaskContext(String username, Set<String> groups, boolean agent, String environment,
+                       Set<String> columnsRead) {
+        this(username, groups, agent, environment, columnsRead, Set.of());
     }
 }

@@ -26,11 +26,13 @@ public final class MaskPlan {
     private final Function<String, Treatment> forHit;
     private final long[] hits;
     private final boolean masksNothing;
+    private final boolean notice;
     /** Values of direct buffers are copied here to be read; results never alias it. */
     private byte[] scratch = new byte[256];
 
     MaskPlan(List<ResultColumn> columns, Action[] actions, Treatment[] treatments, List<ColumnDecision> decisions,
-             ValueMasker values, Set<String> detectors, Function<String, Treatment> forHit) {
+             ValueMasker values, Set<String> detectors, Function<String, Treatment> forHit, boolean notice) {
+        this.notice = notice;
         this.columns = columns.toArray(new ResultColumn[0]);
         this.types = new PgType[this.columns.length];
         for (int i = 0; i < types.length; i++) {
@@ -53,6 +55,28 @@ public final class MaskPlan {
     /** True when no column is masked or scanned: relay DataRows and CopyData untouched, without decoding. */
     public boolean masksNothing() {
         return masksNothing;
+    }
+
+    /**
+     * The text of the NoticeResponse that tells the client this result was altered: the masked columns, each
+     * with its strategy and the rule that chose it. Empty when no column is masked whole or the policy turned
+     * the notice off ({@code masking.notice: off}). Columns that are only scanned are not named: whether a
+     * value matches is known row by row, after the notice would have to be sent.
+     */
+    public java.util.Optional<String> notice() {
+        if (!notice) {
+            return java.util.Optional.empty();
+        }
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < actions.length; i++) {
+            if (actions[i] == Action.MASK) {
+                text.append(text.length() == 0 ? "" : ", ").append(columns[i].name()).append(" (")
+                        .append(decisions.get(i).strategy()).append(", rule ").append(decisions.get(i).rule())
+                        .append(')');
+            }
+        }
+        return text.length() == 0 ? java.util.Optional.empty()
+                : java.util.Optional.of("Warden masked columns of this result: " + text);
     }
 
     /** One decision per column, in column order. */

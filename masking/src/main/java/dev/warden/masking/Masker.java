@@ -25,12 +25,15 @@ import java.util.regex.Pattern;
  *   <li>a {@code type:} rule on the column's type;</li>
  *   <li>a name detector on the source column name or result name (all of them with {@code defaults: on},
  *       else those named by {@code detector:} rules), with the rule's strategy or the detector's own;</li>
- *   <li>fail closed: an expression column (no source table) when the statement reads a sensitive column,
- *       a whole row ({@code t.*}) or something the analyser could not follow: {@code redact};</li>
+ *   <li>lineage: an expression column (no source table) when the statement could carry a sensitive value
+ *       (the proxy decides that from the catalog and the statement's names, see {@link MaskContext}), and a
+ *       column of a view whose definition reads a sensitive column ({@link MaskContext#derivedColumns()}):
+ *       {@code redact} (NULL for non-text types);</li>
  *   <li>value detection (when on for the environment) on text-like columns: {@code detect};</li>
  *   <li>keep.</li>
  * </ol>
- * An explicit {@code strategy: keep} in steps 2–4 keeps the column and also skips value detection.
+ * An explicit {@code strategy: keep} in steps 2–4 keeps the column and also skips value detection. A policy
+ * that can mask nothing for the identity and environment ({@link #masksAnything}) keeps everything.
  */
 public final class Masker {
 
@@ -55,6 +58,7 @@ public final class Masker {
             Map.entry("stripe_key", Strategy.REDACT), Map.entry("high_entropy", Strategy.REDACT));
 
     private static final Treatment LINEAGE = Treatment.of(Strategy.REDACT, "lineage:expression-over-sensitive-read");
+    private static final Treatment LINEAGE_VIEW = Treatment.of(Strategy.REDACT, "lineage:view-over-sensitive-read");
 
     private record ColumnRule(MaskingRule.Column target, Treatment treatment) {
     }
@@ -69,6 +73,8 @@ public final class Masker {
     private final Map<String, Treatment> typeRules = new java.util.HashMap<>();
     private final Map<String, Treatment> detectorRules = new java.util.HashMap<>();
     private final Set<String> valueDetectors;
+    /** Whether some explicit rule masks (rather than keeps). */
+    private final boolean maskingRules;
 
     public Masker(MaskingSettings settings) {
         this.settings = settings;
@@ -94,6 +100,7 @@ public final class Masker {
             }
         }
         this.valueDetectors = Set.copyOf(enabled);
+        this.maskingRules = settings.rules().stream().anyMatch(r -> r.strategy() != Strategy.KEEP);
     }
 
     /**
@@ -102,10 +109,39 @@ public final class Masker {
      * echoes are redacted by construction and detected values are redacted (see {@link MessageText}).
      */
     public String maskMessage(String text, MaskContext context) {
-        if (settings.unmaskedFor().exempts(context.username(), context.groups(), context.agent())) {
+        if (!masksAnything(context)) {
             return text;
         }
-        return MessageText.mask(text, settings.valueDetectionIn(context.environment()) ? valueDetectors : Set.of());
+        Set<String> detectors = settings.valueDetectionIn(context.environment()) ? valueDetectors : Set.of();
+        return MessageText.mask(text, readsSensitive(context.columnsRead()), detectors);
+    }
+
+    /**
+     * Whether this policy can change anything this identity receives in this environment: false for an exempt
+     * identity, and for a policy with no rule that masks, no built-in detectors and no value detection there.
+     * When false, not one byte is changed.
+     */
+    public boolean masksAnything(MaskContext context) {
+        if (settings.unmaskedFor().exempts(context.username(), context.groups(), context.agent())) {
+            return false;
+        }
+        return maskingRules || settings.builtinDetectors()
+                || (!valueDetectors.isEmpty() && settings.valueDetectionIn(context.environment()));
+    }
+
+    /**
+     * Whether the policy masks this table column by its source or name (explicit rules and name detectors;
+     * value detection aside), for a masked identity: what makes a column sensitive for lineage.
+     */
+    public boolean masksSourceColumn(String schema, String table, String column, int typeOid) {
+        Treatment t = sourceTreatment(Optional.ofNullable(schema), Optional.of(table), Optional.of(column), column,
+                PgType.of(typeOid));
+        return t != null && t.strategy() != Strategy.KEEP;
+    }
+
+    /** Whether {@code masking.protect_filters} is on. */
+    public boolean protectsFilters() {
+        return settings.protectFilters();
     }
 
     /** The plan for one result description, for one identity and statement. */
@@ -114,7 +150,7 @@ public final class Masker {
         MaskPlan.Action[] actions = new MaskPlan.Action[n];
         Treatment[] treatments = new Treatment[n];
         List<ColumnDecision> decisions = new ArrayList<>(n);
-        boolean exempt = settings.unmaskedFor().exempts(context.username(), context.groups(), context.agent());
+        boolean exempt = !masksAnything(context);
         boolean scan = !exempt && !valueDetectors.isEmpty() && settings.valueDetectionIn(context.environment());
         Boolean sensitiveReads = null;
         for (int i = 0; i < n; i++) {
@@ -127,6 +163,9 @@ public final class Masker {
                 t = new Treatment(Strategy.KEEP, 0, "", "unmasked_for");
             } else {
                 t = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
+                if (t == null && !c.isExpression() && context.derivedColumns().contains(qualified(c))) {
+                    t = LINEAGE_VIEW;
+                }
                 if (t == null && c.isExpression()) {
                     if (sensitiveReads == null) {
                         sensitiveReads = readsSensitive(context.columnsRead());
@@ -148,7 +187,13 @@ public final class Masker {
             decisions.add(new ColumnDecision(c.name(), action == MaskPlan.Action.MASK, action == MaskPlan.Action.SCAN,
                     action == MaskPlan.Action.SCAN ? "detect" : t.describe(), t.rule()));
         }
-        return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment);
+        return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment,
+                settings.notice());
+    }
+
+    private static String qualified(ResultColumn c) {
+        return (c.schema().orElse("") + "." + c.table().orElse("") + "." + c.column().orElse(""))
+                .toLowerCase(Locale.ROOT);
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * construction, whatever the value looks like: the quoted input of {@code invalid input syntax ...: "v"} and
  * {@code value "v" is out of range}, the values of {@code Key (cols)=(vals)} and
  * {@code Failing row contains (vals)}, JSON's {@code Token "v" is invalid}, and bound parameters quoted in a
- * CONTEXT line ({@code parameter $1 = 'v'}). What remains is scanned by the value detectors, and every hit is
+ * CONTEXT line ({@code parameter $1 = 'v'}), the input JSON's CONTEXT line and libxml's DETAIL quote. What remains is scanned by the value detectors, and every hit is
  * redacted. Identifiers (relation, column and constraint names) are kept.
  */
 final class MessageText {
@@ -31,23 +31,45 @@ final class MessageText {
             Pattern.DOTALL);
     private static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
             Pattern.DOTALL);
-    private static final Pattern PARAMETER = Pattern.compile("(parameter \\$\\d+ = )'((?:[^']|'')*)'");
+    private static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
+    /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
+    private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
+    /** libxml's DETAIL quotes the input on the lines after its message: {@code line 1: msg\ninput\n^}. */
+    private static final Pattern XML_INPUT = Pattern.compile("\\A(line \\d+: [^\\n]*\\n)(.*)\\z", Pattern.DOTALL);
 
     private MessageText() {}
 
     /** {@code text} with echoed values and detected values redacted; the same instance when nothing changed. */
     static String mask(String text, Set<String> detectors) {
+        return mask(text, true, detectors);
+    }
+
+    /**
+     * @param echoedValues whether values PostgreSQL echoes are redacted (the statement could carry a sensitive
+     *                     value); detected values are redacted either way
+     */
+    static String mask(String text, boolean echoedValues, Set<String> detectors) {
         if (text == null || text.isEmpty()) {
             return text;
         }
+        String out = text;
+        if (echoedValues) {
+            out = echoed(out);
+        }
+        out = detected(out, detectors);
+        return out.equals(text) ? text : out;
+    }
+
+    private static String echoed(String text) {
         String out = text;
         out = replaceGroup(out, TRAILING_QUOTED, 2, "\"" + REDACTED + "\"", true);
         out = replaceGroup(out, VALUE_OUT_OF_RANGE, 2, "\"" + REDACTED + "\"", true);
         out = replaceGroup(out, KEY_VALUES, 2, REDACTED, false);
         out = replaceGroup(out, FAILING_ROW, 2, REDACTED, false);
         out = replaceGroup(out, PARAMETER, 2, "'" + REDACTED + "'", true);
-        out = detected(out, detectors);
-        return out.equals(text) ? text : out;
+        out = replaceGroup(out, JSON_DATA, 2, REDACTED, false);
+        out = replaceGroup(out, XML_INPUT, 2, REDACTED, false);
+        return out;
     }
 
     /** Replaces group {@code g} of every match (with the quoting in {@code replacement} when {@code quoted}). */

@@ -74,6 +74,9 @@ final class ValueDetectors {
         if (digits >= 12 && enabled.contains("card")) {
             best = leftmost(best, cardRun(b, s, e));
         }
+        if (digits >= 9 && enabled.contains("us_ssn")) {
+            best = leftmost(best, ssnRun(b, s, e));
+        }
         if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
             best = leftmost(best, new Hit("iban", s, e));
         }
@@ -114,16 +117,10 @@ final class ValueDetectors {
     private static Hit token(byte[] b, int s, int e, boolean at, int digits, Set<String> enabled) {
         int n = e - s;
         if (at && enabled.contains("email")) {
-            int tail = e;
-            while (tail > s && b[tail - 1] == '.') {
-                tail--;
+            Hit h = emailIn(b, s, e);
+            if (h != null) {
+                return h;
             }
-            if (email(b, s, tail)) {
-                return new Hit("email", s, tail);
-            }
-        }
-        if (n == 11 && digits >= 9 && enabled.contains("us_ssn") && ssn(b, s)) {
-            return new Hit("us_ssn", s, e);
         }
         if (n >= 9 && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
             return new Hit("phone", s, e);
@@ -136,8 +133,8 @@ final class ValueDetectors {
             return new Hit("iban", s, e);
         }
         String detector = switch (b[s]) {
-            case 'A' -> n == 20 && (startsWith(b, s, e, "AKIA") || startsWith(b, s, e, "ASIA"))
-                    && allUpperOrDigit(b, s + 4, e) ? "aws_access_key" : null;
+            case 'A', 'a' -> n == 20 && (startsWithIgnoreCase(b, s, e, "AKIA") || startsWithIgnoreCase(b, s, e, "ASIA"))
+                    && allAlnum(b, s + 4, e) && sameCase(b, s, e) ? "aws_access_key" : null;
             case 'g' -> github(b, s, e) ? "github_token" : null;
             case 'x' -> slack(b, s, e) ? "slack_token" : null;
             case 's', 'r' -> (startsWith(b, s, e, "sk_live_") || startsWith(b, s, e, "rk_live_")) && n >= 24
@@ -155,6 +152,51 @@ final class ValueDetectors {
     }
 
     // ---- e-mail -------------------------------------------------------------------------------------------
+
+    /**
+     * The address inside a token that holds an {@code @}: text stuck to it before the local part or after the
+     * top-level domain ({@code xann@acme.com1}, {@code <ann@acme.com>.}) is not part of the span, so an
+     * appended or prepended character does not hide the address. Any case.
+     */
+    private static Hit emailIn(byte[] b, int s, int e) {
+        for (int atPos = s + 1; atPos < e - 4; atPos++) {
+            if (b[atPos] != '@') {
+                continue;
+            }
+            int start = atPos;
+            while (start > s && start > atPos - 64 && isLocalChar(b[start - 1])) {
+                start--;
+            }
+            while (start < atPos && b[start] == '.') {
+                start++;
+            }
+            int end = atPos + 1;
+            while (end < e && (isAlnum(b[end]) || b[end] == '.' || b[end] == '-')) {
+                end++;
+            }
+            // Trim whatever follows the top-level domain's letters: digits, dots, dashes.
+            while (end > atPos + 1) {
+                int tldStart = end;
+                while (tldStart > atPos + 1 && isLetter(b[tldStart - 1])) {
+                    tldStart--;
+                }
+                if (tldStart < end && tldStart > atPos + 1 && b[tldStart - 1] == '.') {
+                    break;
+                }
+                end--;
+            }
+            if (start < atPos && end > atPos + 1 && email(b, start, end)) {
+                return new Hit("email", start, end);
+            }
+        }
+        return null;
+    }
+
+    private static boolean isLocalChar(byte c) {
+        return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '!' || c == '#'
+                || c == '$' || c == '&' || c == '*' || c == '/' || c == '?' || c == '^' || c == '`' || c == '|'
+                || c == '~';
+    }
 
     static boolean email(byte[] b, int s, int e) {
         int atPos = -1;
@@ -206,7 +248,7 @@ final class ValueDetectors {
     private static Hit cardRun(byte[] b, int s, int e) {
         int i = s;
         while (i < e) {
-            if (!isDigit(b[i]) || (i > s && isAlnum(b[i - 1]))) {
+            if (!isDigit(b[i]) || (i > s && isDigit(b[i - 1]))) {
                 i++;
                 continue;
             }
@@ -222,13 +264,13 @@ final class ValueDetectors {
                     count++;
                     last = i;
                     i++;
-                } else if ((b[i] == ' ' || b[i] == '-') && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
+                } else if (isSeparator(b[i]) && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
                     i++;
                 } else {
                     break;
                 }
             }
-            boolean bounded = last + 1 >= e || !isAlnum(b[last + 1]);
+            boolean bounded = last + 1 >= e || !isDigit(b[last + 1]);
             if (count >= 13 && count <= 19 && bounded && luhn(digits, count) && !allSame(digits, count)) {
                 return new Hit("card", start, last + 1);
             }
@@ -262,11 +304,35 @@ final class ValueDetectors {
 
     // ---- SSN, phone, IBAN ---------------------------------------------------------------------------------
 
+    /** Card and SSN digit groups may be separated by a space, dash, dot, slash or underscore. */
+    private static boolean isSeparator(byte c) {
+        return c == ' ' || c == '-' || c == '.' || c == '/' || c == '_';
+    }
+
+    /**
+     * The first SSN in the value: AAA-GG-SSSS with the same separator twice (any of {@link #isSeparator}), not
+     * inside a longer run of digits; letters may touch it ({@code ssn078-05-1121x}).
+     */
+    private static Hit ssnRun(byte[] b, int s, int e) {
+        for (int i = s; i + 11 <= e; i++) {
+            if (!isDigit(b[i]) || (i > s && isDigit(b[i - 1])) || (i + 11 < e && isDigit(b[i + 11]))) {
+                continue;
+            }
+            if (ssn(b, i)) {
+                return new Hit("us_ssn", i, i + 11);
+            }
+        }
+        return null;
+    }
+
     /** AAA-GG-SSSS; area 000, 666 and 900–999, group 00 and serial 0000 are never issued. */
     private static boolean ssn(byte[] b, int s) {
+        byte separator = b[s + 3];
+        if (!isSeparator(separator) || b[s + 6] != separator) {
+            return false;
+        }
         for (int k = 0; k < 11; k++) {
-            boolean dash = k == 3 || k == 6;
-            if (dash ? b[s + k] != '-' : !isDigit(b[s + k])) {
+            if (k != 3 && k != 6 && !isDigit(b[s + k])) {
                 return false;
             }
         }
@@ -492,21 +558,35 @@ final class ValueDetectors {
         return true;
     }
 
-    private static boolean allUpperOrDigit(byte[] b, int s, int e) {
-        for (int i = s; i < e; i++) {
-            if (!isUpper(b[i]) && !isDigit(b[i])) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private static int num(byte[] b, int s, int n) {
         int v = 0;
         for (int k = 0; k < n; k++) {
             v = v * 10 + (b[s + k] - '0');
         }
         return v;
+    }
+
+    private static boolean startsWithIgnoreCase(byte[] b, int s, int e, String prefix) {
+        if (e - s < prefix.length()) {
+            return false;
+        }
+        for (int k = 0; k < prefix.length(); k++) {
+            if (Character.toUpperCase((char) b[s + k]) != prefix.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** No upper-case letter next to a lower-case one: a key shouted or whispered whole, not a mixed word. */
+    private static boolean sameCase(byte[] b, int s, int e) {
+        boolean upper = false;
+        boolean lower = false;
+        for (int i = s; i < e; i++) {
+            upper |= isUpper(b[i]);
+            lower |= b[i] >= 'a' && b[i] <= 'z';
+        }
+        return !(upper && lower);
     }
 
     private static boolean startsWith(byte[] b, int s, int e, String prefix) {

@@ -12,10 +12,14 @@
  *
  * <p>Decisions and limits:
  * <ul>
- *   <li>Lineage is coarse and fails closed: an expression column (no source table) is masked whole
- *       ({@code redact}) when the statement reads any sensitive column, a whole row or a wildcard, or could not be
- *       analysed; precise per-expression lineage is left to the proxy's statement facts. Expression columns over
- *       insensitive reads are still value-scanned when text-like.</li>
+ *   <li>Lineage is per statement and fails closed where a sensitive value could flow: an expression column (no
+ *       source table) is masked whole ({@code redact}, NULL for non-text types) when the proxy judged the
+ *       statement sensitive (it passes {@link dev.warden.masking.MaskContext#UNKNOWN_READS}); columns of a view
+ *       over sensitive columns come as {@link dev.warden.masking.MaskContext#derivedColumns()}. Expression columns
+ *       of other statements are kept and value-scanned when text-like. A policy that can mask nothing for the
+ *       identity and environment ({@link dev.warden.masking.Masker#masksAnything}) changes nothing.</li>
+ *   <li>Message text: values the server echoes are redacted by construction only for sensitive statements;
+ *       detected values always. Each plan can phrase the notice that names its masked columns.</li>
  *   <li>Masked values are valid for the column's type and format (see {@code ValueMasker}); the one exception
  *       is a type unknown to masking (user types, enums, extensions) in binary format, which becomes NULL.
  *       varchar(n)/char(n) placeholders are cut to n characters; value-detection replacements are not (clients

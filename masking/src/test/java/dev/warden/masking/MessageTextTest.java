@@ -25,6 +25,13 @@ class MessageTextTest {
     }
 
     @Test
+    void jsonAndXmlInputQuotesAreRedacted() {
+        assertEquals("JSON data, line 1: [redacted]", mask("JSON data, line 1: Ann Lee..."));
+        assertEquals("line 1: Start tag expected, '<' not found\n[redacted]",
+                mask("line 1: Start tag expected, '<' not found\nAnn Lee\n^"));
+    }
+
+    @Test
     void keyAndRowDetailsLoseTheirValuesButKeepTheirColumns() {
         assertEquals("Key (name, team)=([redacted]) already exists.",
                 mask("Key (name, team)=(Ann Lee, (blue)) already exists."));
@@ -37,6 +44,8 @@ class MessageTextTest {
     void boundParametersInContextAreRedacted() {
         assertEquals("unnamed portal parameter $1 = '[redacted]'",
                 mask("unnamed portal parameter $1 = 'Ann O''Neil'"));
+        assertEquals("extended query with parameters: $1 = '[redacted]', $2 = '[redacted]'",
+                mask("extended query with parameters: $1 = 'Ann', $2 = 'Lee'"));
     }
 
     @Test

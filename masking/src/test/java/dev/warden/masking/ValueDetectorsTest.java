@@ -48,6 +48,34 @@ class ValueDetectorsTest {
         assertEquals(expected, detector(value));
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "ANN.LEE@ACME.COM|email|ANN.LEE@ACME.COM",
+            "ann.lee@acme.comx|email|ann.lee@acme.comx",
+            "ann.lee@acme.com1|email|ann.lee@acme.com",
+            "(ann.lee@acme.com)|email|ann.lee@acme.com",
+            "mailto:ann.lee@acme.com|email|ann.lee@acme.com",
+            "4111.1111.1111.1111|card|4111.1111.1111.1111",
+            "4111_1111_1111_1111|card|4111_1111_1111_1111",
+            "card4111111111111111x|card|4111111111111111",
+            "123 45 6789|us_ssn|123 45 6789",
+            "123.45.6789|us_ssn|123.45.6789",
+            "123/45/6789|us_ssn|123/45/6789",
+            "ssn123-45-6789x|us_ssn|123-45-6789",
+            "akiaiosfodnn7example|aws_access_key|akiaiosfodnn7example"})
+    void survivesCasePrefixSuffixAndSeparators(String value, String expected, String span) {
+        ValueDetectors.Hit hit = ValueDetectors.scan(value, ALL);
+        assertNotNull(hit, value);
+        assertEquals(expected, hit.detector(), value);
+        assertEquals(span, value.substring(hit.start(), hit.end()), value);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"123-45.6789", "1234-45-6789", "123-45-67890", "AKIAiosfodnn7EXAMPLE", "4111.1111.1111.1112"})
+    void separatorsMustBeConsistentAndRunsBounded(String value) {
+        assertNull(detector(value), value);
+    }
+
     @Test
     void detectsJwtAndPrivateKeys() {
         assertEquals("jwt", detector(JWT));

@@ -68,6 +68,11 @@ final class RawClient implements AutoCloseable {
     }
 
     BackendMessage read() throws IOException {
+        return BackendMessage.decode(Unpooled.wrappedBuffer(readFrame()));
+    }
+
+    /** The next backend message as the bytes received: type, length and body. */
+    byte[] readFrame() throws IOException {
         int type = in.readUnsignedByte();
         int length = in.readInt();
         byte[] frame = new byte[length + 1];
@@ -77,7 +82,7 @@ final class RawClient implements AutoCloseable {
         frame[3] = (byte) (length >>> 8);
         frame[4] = (byte) length;
         in.readFully(frame, 5, length - 4);
-        return BackendMessage.decode(Unpooled.wrappedBuffer(frame));
+        return frame;
     }
 
     <T extends BackendMessage> T expect(Class<T> type) throws IOException {

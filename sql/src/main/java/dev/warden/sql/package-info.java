@@ -57,6 +57,11 @@
  * a hash. Facts that depend on literal values (the role in {@code SET ROLE 'x'}, functions in a DO body) come
  * from the lexer path, which is not cached. Parse results that hit the time limit are not cached.
  *
+ * <p><b>Names.</b> {@link dev.warden.sql.TextReferences} reads what a statement's tokens can name (identifiers,
+ * and words inside strings and dollar-quoted bodies, under both string settings), whether a relation is given an
+ * alias column list, where a column is used as a filter, sort, group or join key, and which cursor a
+ * DECLARE/FETCH/MOVE/CLOSE names: masking's sound over-approximation, with no parse.
+ *
  * <p><b>Command tags.</b> {@link dev.warden.sql.CommandTags#agrees} says whether a CommandComplete tag the server
  * reported fits a statement's facts; the proxy's tripwire ends a session when it does not. Checked against the
  * real server's tags (tests) and over PostgreSQL's regression SQL ({@code CommandTagsCorpusRun}).

@@ -35,6 +35,7 @@ public final class CatalogCache implements AutoCloseable {
     private final Map<Long, ColumnName> columns = new ConcurrentHashMap<>();
     private final Set<Integer> knownTables = ConcurrentHashMap.newKeySet();
     private final FunctionEffects functions = new FunctionEffects();
+    private final RelationCatalog relations = new RelationCatalog();
     private Connection connection;
 
     public CatalogCache(Environment environment, Executor executor) {
@@ -126,11 +127,28 @@ public final class CatalogCache implements AutoCloseable {
         columns.clear();
         knownTables.clear();
         functions.invalidate();
+        relations.invalidate();
     }
 
-    /** Names of functions {@code analysis} calls whose effect must be read from the catalog first. */
+    /**
+     * Names of functions {@code analysis} calls whose effect must be read from the catalog first, and
+     * ({@link #RELATION} followed by the name) names it uses that may be relations not looked up yet: masking
+     * needs their columns to tell whether the statement could carry a sensitive value.
+     */
     public Set<String> functionsToResolve(dev.warden.sql.Analysis analysis) {
-        return functions.missing(analysis);
+        Set<String> missing = new java.util.LinkedHashSet<>(functions.missing(analysis));
+        for (String name : relations.missing(analysis)) {
+            missing.add(RELATION + name);
+        }
+        return missing;
+    }
+
+    /** Marks a relation name among {@link #functionsToResolve}. */
+    static final String RELATION = "relation ";
+
+    /** Whether {@code analysis} could carry a sensitive value, by {@code masker}'s policy (see {@link Exposure}). */
+    public Exposure exposure(dev.warden.sql.Analysis analysis, dev.warden.masking.Masker masker) {
+        return Exposure.of(analysis, masker, relations);
     }
 
     /** Reads what calling these functions does (see {@link FunctionEffects}); completes on the executor. */
@@ -138,7 +156,24 @@ public final class CatalogCache implements AutoCloseable {
         return CompletableFuture.runAsync(() -> {
             synchronized (this) {
                 try {
-                    functions.load(connection(), names, analyzer);
+                    Set<String> functionNames = new java.util.LinkedHashSet<>();
+                    Set<String> relationNames = new java.util.LinkedHashSet<>();
+                    for (String n : names) {
+                        if (n.startsWith(RELATION)) {
+                            relationNames.add(n.substring(RELATION.length()));
+                        } else {
+                            functionNames.add(n);
+                        }
+                    }
+                    if (!functionNames.isEmpty()) {
+                        functions.load(connection(), functionNames, analyzer);
+                        // Masking judges a statement with the bodies it runs: their names must be known too.
+                        relationNames.addAll(relations.missing(new dev.warden.sql.Analysis(
+                                functions.bodies(functionNames))));
+                    }
+                    if (!relationNames.isEmpty()) {
+                        relations.load(connection(), relationNames, analyzer);
+                    }
                 } catch (SQLException e) {
                     reset();
                     throw new CatalogException("cannot read the functions of environment \"" + environment.name()

@@ -163,6 +163,18 @@ final class FunctionEffects {
         return out;
     }
 
+    /** The statements of the bodies of {@code names} as loaded (callees' included), for their names. */
+    List<StatementFacts> bodies(Set<String> names) {
+        List<StatementFacts> out = new ArrayList<>();
+        for (String n : names) {
+            Effect e = effects.get(n);
+            if (e != null) {
+                out.addAll(e.statements());
+            }
+        }
+        return out;
+    }
+
     /** Reads the effects of {@code names} (and of what their bodies call) on {@code connection}. */
     void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
         loadLevel(connection, names, analyzer, 0);

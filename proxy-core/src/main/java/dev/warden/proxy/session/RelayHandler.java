@@ -261,7 +261,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
-        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+        SessionLexing.Reading r = reading.with(catalog.withFunctionEffects(reading.analysis(),
+                lexing.standardConformingStrings()));
+        // Masking refuses, for a masked identity, what hands sensitive values to something it cannot follow.
+        return masking == null ? r : masking.screen(r);
     }
 
     /**

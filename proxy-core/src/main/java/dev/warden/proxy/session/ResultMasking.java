@@ -9,10 +9,14 @@ import dev.warden.masking.ResultColumn;
 import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.ColumnName;
+import dev.warden.proxy.catalog.Exposure;
+import dev.warden.proxy.guardrails.Decision;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.ColumnRef;
 import dev.warden.sql.CopySpec;
 import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import dev.warden.sql.TextReferences;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -68,8 +72,8 @@ final class ResultMasking {
     MaskPlan plan(Masker current, List<Field> fields, List<Short> formats, Analysis analysis) {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
-        MaskContext context = context(analysis);
-        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead());
+        MaskContext context = onlyExplains(analysis) ? context(Exposure.NONE) : context(analysis);
+        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
         MaskPlan cached = plans.get(key);
         if (cached != null) {
             return cached;
@@ -79,7 +83,8 @@ final class ResultMasking {
         return plan;
     }
 
-    private record PlanKey(Masker masker, List<Field> fields, List<Short> formats, Set<String> reads) {
+    private record PlanKey(Masker masker, List<Field> fields, List<Short> formats, Set<String> reads,
+                           Set<String> derived) {
     }
 
     /** Recent plans of this session, least recently used dropped first. */
@@ -231,10 +236,30 @@ final class ResultMasking {
         return value.charAt(0);
     }
 
-    /** Server text outside result rows, as this identity may see it (see {@link Masker#maskMessage}). */
-    String maskMessage(String text) {
-        return masker.get().maskMessage(text, new MaskContext(identity.username(), identity.groups(),
-                identity.kind() == Identity.Kind.AGENT, environment, Set.of()));
+    /**
+     * Server text outside result rows, as this identity may see it (see {@link Masker#maskMessage}): values the
+     * server echoes are redacted when {@code analysis} (the statement the text answers; null when unknown)
+     * could carry a sensitive value; detected values always.
+     */
+    String maskMessage(String text, Analysis analysis) {
+        return masker.get().maskMessage(text, context(analysis));
+    }
+
+    /**
+     * A field of an ErrorResponse or NoticeResponse ({@code fields} are all of them): as {@link #maskMessage},
+     * and for a PL/pgSQL RAISE (routine {@code exec_stmt_raise}) in a statement that could carry a sensitive
+     * value, the message, detail and hint are redacted whole: RAISE prints whatever the code hands it, so no
+     * pattern can tell a value from prose.
+     */
+    String maskMessage(String text, Analysis analysis, java.util.Map<Character, String> fields) {
+        Masker current = masker.get();
+        MaskContext context = context(analysis);
+        if ("exec_stmt_raise".equals(fields.get('R')) && current.masksAnything(context)
+                && !context.columnsRead().isEmpty() && text != null && !text.isEmpty()
+                && (text == fields.get('M') || text == fields.get('D') || text == fields.get('H'))) {
+            return "[redacted: raised by a statement over sensitive data]";
+        }
+        return current.maskMessage(text, context);
     }
 
     /** DDL (typed, or run by a DO block, a function body or dynamic SQL) may change what the catalog says. */
@@ -261,31 +286,159 @@ final class ResultMasking {
     }
 
     private MaskContext context(Analysis analysis) {
-        Set<String> reads = new LinkedHashSet<>();
-        if (analysis == null) {
-            reads.addAll(MaskContext.UNKNOWN_READS);
-        } else {
-            for (StatementFacts f : analysis.statements()) {
-                addReads(f, reads);
-                if (f.unparsed()) {
-                    reads.addAll(MaskContext.UNKNOWN_READS);
+        Exposure exposure = analysis == null ? UNKNOWN : exposure(analysis);
+        return context(exposure);
+    }
+
+    private MaskContext context(Exposure exposure) {
+        return new MaskContext(identity.username(), identity.groups(), identity.kind() == Identity.Kind.AGENT,
+                environment, exposure.sensitive() ? MaskContext.UNKNOWN_READS : Set.of(), exposure.derivedColumns());
+    }
+
+    /**
+     * Whether every statement is an EXPLAIN: a plan shows the statement's own text, names and estimates, never
+     * a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its rows are kept and only
+     * value-scanned. Errors and notices it raises are still masked as the statement's.
+     */
+    private static boolean onlyExplains(Analysis analysis) {
+        return analysis != null && analysis.statements().stream().allMatch(f -> f.kind() == StatementKind.EXPLAIN);
+    }
+
+    /** What nothing is known about: every expression is masked, every echoed value redacted. */
+    private static final Exposure UNKNOWN = new Exposure(true, Set.of(), Set.of(), "Warden did not see the statement");
+
+    /**
+     * Whether {@code analysis} could carry a sensitive value: as computed when it was screened (the catalog was
+     * current then), else now. A FETCH or MOVE takes on its cursor's DECLARE; an unknown cursor (one a function
+     * opened) is unknown.
+     */
+    private Exposure exposure(Analysis analysis) {
+        Exposure known = exposures.get(analysis);
+        if (known == null) {
+            known = catalog.exposure(analysis, masker.get());
+            remember(analysis, known);
+        }
+        return throughCursors(analysis, known);
+    }
+
+    private Exposure throughCursors(Analysis analysis, Exposure computed) {
+        for (StatementFacts f : analysis.statements()) {
+            if (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE) {
+                Exposure declared = TextReferences.cursorName(f).map(cursors::get).orElse(null);
+                if (declared == null) {
+                    return UNKNOWN;
+                }
+                if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
+                    computed = declared;
                 }
             }
         }
-        return new MaskContext(identity.username(), identity.groups(), identity.kind() == Identity.Kind.AGENT,
-                environment, reads);
+        return computed;
     }
 
-    private static void addReads(StatementFacts f, Set<String> reads) {
-        for (ColumnRef c : f.columnsRead()) {
-            if (c.table() == null && c.column().equals("*")) {
-                // SELECT * reads whole rows of every table in FROM.
-                f.tablesRead().forEach(t -> reads.add(t.name() + ".*"));
-            } else {
-                reads.add(c.table() == null ? c.column() : c.table() + "." + c.column());
+    private void remember(Analysis analysis, Exposure exposure) {
+        if (exposures.size() > 256) {
+            exposures.clear();
+        }
+        exposures.put(analysis, exposure);
+    }
+
+    /** Exposures by analysis instance (the session keeps the same instance from Parse to each Execute). */
+    private final java.util.Map<Analysis, Exposure> exposures = new java.util.IdentityHashMap<>();
+    /** Each open cursor's exposure, from its DECLARE: the plan travels with the cursor to every FETCH. */
+    private final java.util.Map<String, Exposure> cursors = new java.util.HashMap<>();
+
+    /** Functions that run SQL given as text, or carry a value where no result masking follows it. */
+    static final Set<String> HANDOFFS = Set.of("query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema",
+            "cursor_to_xml", "cursor_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema",
+            "schema_to_xml", "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema",
+            "dblink", "dblink_exec", "dblink_send_query", "dblink_open", "dblink_fetch", "ts_stat", "pg_notify",
+            "set_config", "lo_from_bytea", "lo_put", "lowrite", "lo_import", "lo_export", "pg_file_write");
+
+    /**
+     * Screens a statement before it runs, for a masked identity: refuses (42501) a statement that could carry a
+     * sensitive value into something masking cannot follow (SQL run from text, dynamic EXECUTE, a DO body, a
+     * notification, a setting, a large object), and, with {@code masking.protect_filters}, one that filters,
+     * sorts, groups or joins on a sensitive column other than by equality with a bound parameter. Remembers the
+     * exposure of the statement (and of a cursor it declares) for its results.
+     */
+    SessionLexing.Reading screen(SessionLexing.Reading reading) {
+        Analysis analysis = reading.analysis();
+        Masker current = masker.get();
+        if (analysis == null || reading.refusal() != null || !current.masksAnything(context(Exposure.NONE))) {
+            return reading;
+        }
+        Exposure screened = catalog.exposure(analysis, current);
+        remember(analysis, screened);
+        Exposure exposure = throughCursors(analysis, screened);
+        for (StatementFacts top : analysis.statements()) {
+            if (top.kind() == StatementKind.DECLARE) {
+                TextReferences.cursorName(top).ifPresent(name -> cursors.put(name, exposure));
+            } else if (top.kind() == StatementKind.CLOSE) {
+                TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);
             }
         }
-        f.inner().ifPresent(inner -> addReads(inner, reads));
+        if (!exposure.sensitive()) {
+            return reading;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                String handoff = handoff(f);
+                if (handoff != null) {
+                    return refused(reading, "masking-handoff", "a masked identity may not hand sensitive values to "
+                            + handoff + ", which masking cannot follow (" + exposure.reason() + ")",
+                            "select the columns themselves (they come back masked), or ask for an exemption");
+                }
+                if (!exposure.launders().isEmpty()) {
+                    return refused(reading, "masking-handoff", "a masked identity may not copy sensitive values into "
+                            + exposure.launders() + ", which has no masked column (" + exposure.reason() + ")",
+                            "write into a table whose columns the masking policy covers, or ask for an exemption");
+                }
+                if (current.protectsFilters()) {
+                    java.util.Optional<String> column = TextReferences.filterUse(f.text(), exposure.sensitiveNames());
+                    if (column.isPresent()) {
+                        return refused(reading, "masking-protect-filters", "a masked identity may not filter, sort, "
+                                + "group or join on the sensitive column " + column.get()
+                                + " (masking.protect_filters); only equality with a bound parameter is allowed",
+                                "look rows up with " + column.get() + " = $1, or filter on another column");
+                    }
+                }
+            }
+        }
+        return reading;
+    }
+
+    private static String handoff(StatementFacts f) {
+        if (f.kind() == StatementKind.DO) {
+            return "a DO block";
+        }
+        if (f.dynamicSql()) {
+            return "dynamic SQL (EXECUTE of a computed string)";
+        }
+        for (String fn : f.functions()) {
+            String base = fn.substring(fn.lastIndexOf('.') + 1);
+            if (HANDOFFS.contains(base)) {
+                return base + "()";
+            }
+        }
+        return null;
+    }
+
+    private static SessionLexing.Reading refused(SessionLexing.Reading reading, String rule, String reason,
+                                                 String hint) {
+        return new SessionLexing.Reading(reading.sql(), reading.analysis(), Decision.block(rule, reason, hint));
+    }
+
+    /**
+     * The NoticeResponse that tells the client this result was masked (once per statement), or null when
+     * nothing was masked or the policy turned notices off.
+     */
+    io.netty.buffer.ByteBuf notice(MaskPlan plan, io.netty.buffer.ByteBufAllocator alloc) {
+        if (plan == null) {
+            return null;
+        }
+        return plan.notice().map(text -> dev.warden.pg.message.BackendMessage.NoticeResponse.of("NOTICE", "01000",
+                text).toByteBuf(alloc)).orElse(null);
     }
 
     private static String qualified(dev.warden.sql.TableRef t) {

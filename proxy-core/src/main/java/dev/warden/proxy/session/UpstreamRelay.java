@@ -3,6 +3,7 @@ package dev.warden.proxy.session;
 import dev.warden.identity.Identity;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
+import dev.warden.sql.Analysis;
 import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.proxy.session.OutstandingQueue.Action;
 import dev.warden.proxy.session.OutstandingQueue.Answer;
@@ -290,11 +291,23 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
      * changed.
      */
+    /** A message of Warden's own (the masking notice) ahead of the frame being relayed. */
+    private void writeIfAny(ByteBuf message) {
+        if (message != null) {
+            session.client.write(message, session.client.voidPromise());
+        }
+    }
+
     private ByteBuf maskMessageText(ByteBuf frame, Execution e) {
         if (masking == null || exemptFromMasking(e)) {
             return frame;
         }
-        BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame), masking::maskMessage);
+        // Values the server echoes are redacted by construction when the statement the text answers could carry
+        // a sensitive value; notifications and parameter reports answer no statement of this session's.
+        byte type = frame.getByte(frame.readerIndex());
+        Analysis answering = (type == 'E' || type == 'N') && e != null ? e.analysis : null;
+        BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame),
+                (text, fields) -> masking.maskMessage(text, answering, fields));
         if (masked == null) {
             return frame;
         }
@@ -326,6 +339,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 } else if (e != null) {
                     e.describe(fields.stream().map(Field::name).toList(),
                             exempt ? null : masking.plan(e.policy.masker(), fields, null, e.analysis));
+                    writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 return frame;
             }
@@ -354,6 +368,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     }
                     e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
                             e.portal.fields != null ? null : e.portal.resultFormats, e.analysis));
+                    writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 if (e.plan == null || e.plan.masksNothing()) {
                     return frame;
@@ -376,6 +391,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     }
                     e.copy = masking.copyMasker(masking.described(described), ResultMasking.copyFormat(e.analysis),
                             e.analysis);
+                    writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
                     return frame;
                 }
                 Optional<String> describe = ResultMasking.copyDescribeQuery(e.analysis);
@@ -391,6 +407,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                             }
                             try {
                                 e.copy = masking.copyMasker(columns, ResultMasking.copyFormat(e.analysis), e.analysis);
+                                writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
                             } catch (RuntimeException ex) {
                                 failAndRelease(ex);
                                 return;

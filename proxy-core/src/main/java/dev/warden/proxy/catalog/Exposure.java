@@ -1,0 +1,207 @@
+package dev.warden.proxy.catalog;
+
+import dev.warden.masking.Masker;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.ColumnRef;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import dev.warden.sql.TableRef;
+import dev.warden.sql.TextReferences;
+
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Whether a statement could carry a sensitive value to its outputs, decided from two sources: which relations
+ * and columns the policy makes sensitive (the catalog's columns judged by the {@link Masker}; a view or
+ * materialized view is sensitive when its definition is), and which of them the statement refers to (its
+ * names, see {@link TextReferences}, and its parsed reads). Parser failure alone never makes a statement
+ * sensitive: only one that names a sensitive relation does.
+ *
+ * <p>A statement is sensitive when it names a sensitive column (anywhere: select list, WHERE, a function
+ * argument, a string handed to {@code query_to_xml}), or names a relation that has one and then either reads
+ * it whole ({@code *}, {@code t.*}, a bare alias), renames its columns with an alias list, names it other than
+ * as a table it reads (inside a string, as a {@code regclass}), or could not be followed (unparsed, dynamic).
+ *
+ * @param sensitive       whether expression outputs and echoed values must be masked
+ * @param derivedColumns  {@code schema.relation.column} (lower case) of sensitive views the statement names:
+ *                        their columns carry sensitive values under other names
+ * @param sensitiveNames  names of the sensitive columns of the relations the statement names (for
+ *                        {@code masking.protect_filters})
+ * @param reason          why the statement is sensitive, for logs and refusals; empty when it is not
+ */
+public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String> sensitiveNames, String reason,
+                       String launders) {
+
+    public static final Exposure NONE = new Exposure(false, Set.of(), Set.of(), "");
+
+    public Exposure {
+        derivedColumns = Set.copyOf(derivedColumns);
+        sensitiveNames = Set.copyOf(sensitiveNames);
+    }
+
+    /** An exposure that writes nothing out of masking's sight. */
+    public Exposure(boolean sensitive, Set<String> derivedColumns, Set<String> sensitiveNames, String reason) {
+        this(sensitive, derivedColumns, sensitiveNames, reason, "");
+    }
+
+    private static final int MAX_VIEW_DEPTH = 4;
+
+    /**
+     * The exposure of {@code analysis}; for a sensitive statement that writes, the columns of the relations it
+     * writes are derived too (RETURNING hands back what was written from a sensitive read), and
+     * {@link #launders()} names a written relation with no sensitive column (a copy of sensitive values under
+     * clear names, readable later without masking), or is empty. Views and materialized views are exempt from
+     * the latter: reading them is judged by their definitions.
+     */
+    static Exposure of(Analysis analysis, Masker masker, RelationCatalog catalog) {
+        Exposure e = of(analysis.statements(), masker, catalog, 0);
+        if (!e.sensitive()) {
+            return e;
+        }
+        Set<String> derived = new LinkedHashSet<>(e.derivedColumns());
+        String launders = "";
+        for (StatementFacts top : analysis.statements()) {
+            boolean definesView = top.objectType().endsWith("VIEW");
+            for (StatementFacts f : top.allStatements()) {
+                if (f != top && f.kind() == StatementKind.SELECT) {
+                    continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
+                }
+                for (TableRef t : f.tablesWritten()) {
+                    List<RelationCatalog.Relation> written = catalog.named(t.name());
+                    boolean anySensitive = false;
+                    for (RelationCatalog.Relation r : written) {
+                        for (RelationCatalog.Column c : r.columns()) {
+                            derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                            anySensitive |= masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid());
+                        }
+                    }
+                    if (!anySensitive && !definesView && launders.isEmpty()) {
+                        launders = t.qualified();
+                    }
+                }
+            }
+        }
+        return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
+    }
+
+    private static Exposure of(List<StatementFacts> statements, Masker masker, RelationCatalog catalog, int depth) {
+        Set<String> names = new LinkedHashSet<>();
+        boolean unfollowed = false;
+        boolean wholeRows = false;
+        Set<String> readAsTables = new HashSet<>();
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                names.addAll(catalog.names(f.text()));
+                unfollowed |= f.unparsed() || f.dynamicSql() || f.kind() == StatementKind.DO
+                        || f.kind() == StatementKind.OTHER;
+                for (ColumnRef c : f.columnsRead()) {
+                    wholeRows |= c.column().equals("*");
+                }
+                for (TableRef t : f.tablesRead()) {
+                    readAsTables.add(t.name());
+                }
+                for (TableRef t : f.tablesWritten()) {
+                    readAsTables.add(t.name());
+                }
+            }
+        }
+        for (String name : names) {
+            if (!catalog.known(name)) {
+                // The catalog could not be read (or the view nesting is too deep): nothing says it is clear.
+                return new Exposure(true, Set.of(), Set.of(), "Warden could not look up " + name + " in the catalog");
+            }
+        }
+        Set<String> sensitiveNames = new LinkedHashSet<>();
+        Set<String> sensitiveRelations = new LinkedHashSet<>();
+        Set<String> derived = new LinkedHashSet<>();
+        for (String name : names) {
+            for (RelationCatalog.Relation r : catalog.named(name)) {
+                boolean any = false;
+                if (r.isView() && (depth >= MAX_VIEW_DEPTH
+                        || of(r.definitionFacts(), masker, catalog, depth + 1).sensitive())) {
+                    for (RelationCatalog.Column c : r.columns()) {
+                        if (carriesSensitive(c, masker, catalog)) {
+                            derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                            sensitiveNames.add(c.name());
+                            any = true;
+                        }
+                    }
+                }
+                for (RelationCatalog.Column c : r.columns()) {
+                    if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+                        sensitiveNames.add(c.name());
+                        any = true;
+                    }
+                }
+                if (any) {
+                    sensitiveRelations.add(r.name());
+                }
+            }
+        }
+        Set<String> lowerSensitive = new HashSet<>();
+        sensitiveNames.forEach(n -> lowerSensitive.add(n.toLowerCase(Locale.ROOT)));
+        Set<String> filterNames = new LinkedHashSet<>(sensitiveNames);
+        filterNames.addAll(lowerSensitive);
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                // A bare relation or alias in a filter compares whole rows (row_to_json(c)::text LIKE ...).
+                filterNames.addAll(TextReferences.aliasesOf(f.text(), sensitiveRelations));
+            }
+        }
+        for (String n : names) {
+            if (sensitiveNames.contains(n) || lowerSensitive.contains(n)) {
+                return new Exposure(true, derived, filterNames, "it names the sensitive column " + n);
+            }
+        }
+        if (sensitiveRelations.isEmpty()) {
+            return new Exposure(false, derived, filterNames, "");
+        }
+        String relation = sensitiveRelations.iterator().next();
+        if (unfollowed) {
+            return new Exposure(true, derived, filterNames, "Warden cannot follow a statement over " + relation);
+        }
+        if (wholeRows) {
+            return new Exposure(true, derived, filterNames, "it reads whole rows of " + relation);
+        }
+        for (String r : sensitiveRelations) {
+            if (!readAsTables.contains(r)) {
+                return new Exposure(true, derived, filterNames, "it names " + r + " other than as a table it reads");
+            }
+        }
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                Set<String> renamed = TextReferences.renamedRelations(f.text(), sensitiveRelations);
+                if (!renamed.isEmpty()) {
+                    return new Exposure(true, derived, filterNames, "it renames the columns of "
+                            + renamed.iterator().next());
+                }
+            }
+        }
+        return new Exposure(false, derived, filterNames, "");
+    }
+
+    /**
+     * Whether a column of a sensitive view carries a sensitive value: an expression (its inputs are not known
+     * column by column), a column of another view, or a sensitive column under another name.
+     */
+    private static boolean carriesSensitive(RelationCatalog.Column c, Masker masker, RelationCatalog catalog) {
+        ColumnName o = c.origin();
+        if (o == null) {
+            return true;
+        }
+        for (RelationCatalog.Relation r : catalog.named(o.table())) {
+            if (r.isView() && r.schema().equals(o.schema())) {
+                return true;
+            }
+        }
+        RelationCatalog.Relation table = catalog.named(o.table()).stream().filter(r -> r.schema().equals(o.schema()))
+                .findFirst().orElse(null);
+        int type = table == null ? 0 : table.columns().stream().filter(x -> x.name().equals(o.column()))
+                .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
+        return masker.masksSourceColumn(o.schema(), o.table(), o.column(), type);
+    }
+}

@@ -1,0 +1,195 @@
+package dev.warden.proxy.catalog;
+
+import dev.warden.sql.Analysis;
+import dev.warden.sql.Analyzer;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.TextReferences;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The relations (tables, views, materialized views, foreign tables) a statement's names can refer to, with
+ * their columns and, for views, their definitions: what masking needs to tell whether a statement could carry a
+ * sensitive value. Looked up by name in every schema (the session's {@code search_path} decides which one a
+ * name means, so every candidate counts), only for names statements actually use. A view's definition is
+ * followed to the relations it names, a few levels deep. Entries (including "no relation of that name") expire
+ * after {@link FunctionEffects#TTL_NANOS} and are dropped on DDL seen through Warden.
+ */
+final class RelationCatalog {
+
+    /** One relation: {@code kind} is pg_class.relkind; {@code definition} is set for views and matviews. */
+    record Relation(String schema, String name, char kind, List<Column> columns, String definition,
+                    List<StatementFacts> definitionFacts) {
+        boolean isView() {
+            return kind == 'v' || kind == 'm';
+        }
+    }
+
+    /**
+     * @param origin for a view's column that is a plain column of a relation, that column (as the server's
+     *               RowDescription for the view's definition names it); null for expressions, and for every
+     *               column of a table
+     */
+    record Column(String name, int typeOid, ColumnName origin) {
+    }
+
+    private record Entry(List<Relation> relations, long loaded) {
+    }
+
+    private static final int MAX_VIEW_DEPTH = 4;
+    private static final int MAX_NAMES_CACHED = 4096;
+
+    private final Map<String, Entry> byName = new ConcurrentHashMap<>();
+    /** Names in a statement text, by text: lexing twice per statement is worth remembering. */
+    private final Map<String, Set<String>> namesByText = new ConcurrentHashMap<>();
+
+    /** Every name the statements of {@code analysis} use, nested statements (function bodies) included. */
+    Set<String> names(Analysis analysis) {
+        Set<String> out = new LinkedHashSet<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                out.addAll(names(f.text()));
+            }
+        }
+        return out;
+    }
+
+    Set<String> names(String text) {
+        Set<String> cached = namesByText.get(text);
+        if (cached != null) {
+            return cached;
+        }
+        Set<String> names = Set.copyOf(TextReferences.names(text));
+        if (namesByText.size() > MAX_NAMES_CACHED) {
+            namesByText.clear();
+        }
+        namesByText.put(text, names);
+        return names;
+    }
+
+    /** Names of {@code analysis} not looked up yet, or expired. */
+    Set<String> missing(Analysis analysis) {
+        return missing(names(analysis));
+    }
+
+    private Set<String> missing(Set<String> names) {
+        Set<String> out = new LinkedHashSet<>();
+        long now = System.nanoTime();
+        for (String n : names) {
+            Entry e = byName.get(n);
+            if (e == null || now - e.loaded() >= FunctionEffects.TTL_NANOS) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    /** Whether {@code name} was looked up (a failed lookup leaves it unknown). */
+    boolean known(String name) {
+        return byName.containsKey(name);
+    }
+
+    /** The relations named {@code name} in any schema; empty when none (or not looked up). */
+    List<Relation> named(String name) {
+        Entry e = byName.get(name);
+        return e == null ? List.of() : e.relations();
+    }
+
+    /** Looks up these names, then the names in the definitions of the views found, a few levels deep. */
+    void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
+        Set<String> next = names;
+        for (int depth = 0; depth <= MAX_VIEW_DEPTH && !next.isEmpty(); depth++) {
+            Map<String, List<Relation>> found = query(connection, next, analyzer);
+            long now = System.nanoTime();
+            Set<String> more = new LinkedHashSet<>();
+            for (String n : next) {
+                List<Relation> relations = found.getOrDefault(n, List.of());
+                byName.put(n, new Entry(List.copyOf(relations), now));
+                for (Relation r : relations) {
+                    if (r.definition() != null) {
+                        more.addAll(names(r.definition()));
+                    }
+                }
+            }
+            next = missing(more);
+        }
+    }
+
+    private static Map<String, List<Relation>> query(Connection connection, Set<String> names, Analyzer analyzer)
+            throws SQLException {
+        Map<String, List<Relation>> out = new HashMap<>();
+        Map<Long, Relation> byOid = new HashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT c.oid, n.nspname, c.relname, c.relkind::text, a.attname, a.atttypid::int, "
+                        + "CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END "
+                        + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+                        + "AND NOT a.attisdropped "
+                        + "WHERE c.relname = ANY (?) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+                        + "ORDER BY c.oid, a.attnum")) {
+            ps.setArray(1, connection.createArrayOf("text", names.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long oid = rs.getLong(1);
+                    Relation r = byOid.get(oid);
+                    if (r == null) {
+                        String definition = rs.getString(7);
+                        r = new Relation(rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
+                                new ArrayList<>(), definition,
+                                definition == null ? List.of() : analyzer.analyze(definition).statements());
+                        byOid.put(oid, r);
+                        out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
+                    }
+                    if (rs.getString(5) != null) {
+                        r.columns().add(new Column(rs.getString(5), rs.getInt(6), null));
+                    }
+                }
+            }
+        }
+        for (Relation r : byOid.values()) {
+            if (r.definition() != null) {
+                withOrigins(connection, r);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Which of a view's columns are plain columns of another relation: its definition described (not run) as a
+     * query, as PostgreSQL's RowDescription reports each column's origin. A definition that cannot be described
+     * leaves every column an expression.
+     */
+    private static void withOrigins(Connection connection, Relation view) {
+        try (PreparedStatement ps = connection.prepareStatement(view.definition())) {
+            java.sql.ResultSetMetaData md = ps.getMetaData();
+            org.postgresql.PGResultSetMetaData pg = md.unwrap(org.postgresql.PGResultSetMetaData.class);
+            if (md.getColumnCount() != view.columns().size()) {
+                return;
+            }
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                String table = pg.getBaseTableName(i);
+                if (table != null && !table.isEmpty()) {
+                    Column c = view.columns().get(i - 1);
+                    view.columns().set(i - 1, new Column(c.name(), c.typeOid(),
+                            new ColumnName(pg.getBaseSchemaName(i), table, pg.getBaseColumnName(i))));
+                }
+            }
+        } catch (SQLException e) {
+            // Every column stays an expression: masked when the view is sensitive.
+        }
+    }
+
+    void invalidate() {
+        byName.clear();
+    }
+}

@@ -1,0 +1,267 @@
+package dev.warden.proxy;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Masking changes only what could carry a sensitive value (issue 13, items 2 to 5): statements over tables with
+ * nothing sensitive keep every value, parsed or not; lineage follows alias lists, views, cursors and whole rows;
+ * what masking cannot follow is refused; a notice says what was masked; with protect_filters a sensitive column
+ * may only be looked up by equality with a bound value.
+ */
+class MaskingExposureThroughWardenTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
+                masking:
+                  protect_filters: true
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                """);
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE customers (id int primary key, name text, email text, ssn text)");
+            s.execute("INSERT INTO customers VALUES (1, 'Ann Lee', 'ann.lee@acme.com', '078-05-1120'),"
+                    + " (2, 'Bob Ray', 'bob.ray@acme.com', '219-09-9999')");
+            s.execute("CREATE TABLE products (id int primary key, title text, price numeric)");
+            s.execute("INSERT INTO products VALUES (1, 'Blue Kettle', 12.5)");
+            s.execute("CREATE VIEW contacts AS SELECT id, email AS contact, upper(name) AS who FROM customers");
+            s.execute("CREATE VIEW catalogue AS SELECT id, title FROM products");
+            s.execute("CREATE FUNCTION shout() RETURNS int LANGUAGE plpgsql AS $$ DECLARE v text; BEGIN "
+                    + "SELECT string_agg(name, ',') || max(ssn) INTO v FROM customers; "
+                    + "RAISE NOTICE 'names: %', v; RETURN 1; END $$");
+            s.execute("GRANT ALL ON customers, products, contacts, catalogue TO PUBLIC");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    private static Connection masked() throws SQLException {
+        return warden.connect("");
+    }
+
+    private static List<String> column(Connection c, String sql) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void valuesOfStatementsOverNothingSensitiveAreKept() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT true AS true, count(*) > 0, sum(price) + 1 FROM products")) {
+            assertTrue(rs.next());
+            assertTrue(rs.getBoolean(1));
+            assertTrue(rs.getBoolean(2));
+            assertEquals("13.5", rs.getString(3));
+            assertEquals(List.of("BLUE KETTLE"), column(c, "SELECT upper(title) FROM catalogue"));
+            // A table with a sensitive column keeps what the statement reads of its other columns.
+            assertEquals(List.of("ANN LEE", "BOB RAY"), column(c, "SELECT upper(name) FROM customers ORDER BY id"));
+            String plan = String.join("\n", column(c, "EXPLAIN SELECT * FROM products WHERE id = 1"));
+            assertTrue(plan.contains("products"), plan);
+        }
+    }
+
+    @Test
+    void explainOutputIsKeptEvenOverASensitiveTable() throws SQLException {
+        try (Connection c = masked()) {
+            String plan = String.join("\n", column(c, "EXPLAIN (VERBOSE) SELECT email, upper(ssn) FROM customers"));
+            assertTrue(plan.contains("Seq Scan on public.customers") && plan.contains("upper(ssn)"), plan);
+        }
+    }
+
+    @Test
+    void whatPlpgsqlRaisesInAStatementOverSensitiveDataIsRedactedWhole() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            s.executeQuery("SELECT shout()").close();
+            for (SQLWarning w = s.getWarnings(); w != null; w = w.getNextWarning()) {
+                assertFalse(w.getMessage().contains("Ann Lee"), w.getMessage());
+            }
+        }
+        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+        try (Connection c = warden.connect("dev", WardenHarness.USER, token, ""); Statement s = c.createStatement()) {
+            s.executeQuery("SELECT shout()").close();
+            assertTrue(s.getWarnings() != null && s.getWarnings().getMessage().contains("Ann Lee"));
+        }
+    }
+
+    @Test
+    void castErrorOverNothingSensitiveKeepsItsText() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT title::int FROM products"));
+            assertTrue(e.getMessage().contains("\"Blue Kettle\""), e.getMessage());
+            SQLException secret = assertThrows(SQLException.class,
+                    () -> s.executeQuery("SELECT min(ssn)::int FROM customers"));
+            assertFalse(secret.getMessage().contains("078-05-1120"), secret.getMessage());
+        }
+    }
+
+    @Test
+    void lineageFollowsAliasListsViewsWholeRowsAndSubqueries() throws SQLException {
+        try (Connection c = masked()) {
+            for (String sql : List.of(
+                    "SELECT e || 'x' FROM customers AS t(i, n, e) ORDER BY i",
+                    "SELECT contact || '' FROM contacts ORDER BY id",
+                    "SELECT contact FROM contacts ORDER BY id",
+                    "SELECT row_to_json(t)::text FROM customers t ORDER BY id",
+                    "SELECT x || '' FROM (SELECT email AS x, id FROM customers) s ORDER BY id",
+                    "WITH w AS (SELECT ssn AS v, id FROM customers) SELECT lower(v) FROM w ORDER BY id",
+                    "SELECT l.v FROM customers c, LATERAL (SELECT c.email || '' AS v) l ORDER BY c.id",
+                    "SELECT unnest(ARRAY[email, ssn]) FROM customers")) {
+                for (String v : column(c, sql)) {
+                    assertFalse(v != null && (v.contains("acme.com") || v.contains("078-05")), sql + " -> " + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTableCreatedEarlierInTheSameBatchCannotReceiveSensitiveValues() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            // The catalog cannot know a table the same batch creates: filling it from a sensitive read is refused.
+            SQLException e = assertThrows(SQLException.class, () -> s.execute(
+                    "CREATE TEMP TABLE fresh (id int, email text); INSERT INTO fresh SELECT id, email FROM customers;"
+                            + " SELECT email || '' FROM fresh"));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+            assertFalse(e.getMessage().contains("acme.com"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aCursorCarriesItsDeclaredLineageToEachFetch() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("DECLARE cur CURSOR FOR SELECT email || 'x' FROM customers ORDER BY id");
+            List<String> fetched = column(c, "FETCH ALL FROM cur");
+            assertEquals(2, fetched.size());
+            fetched.forEach(v -> assertFalse(v != null && v.contains("acme.com"), v));
+            s.execute("DECLARE clear CURSOR FOR SELECT upper(title) FROM products");
+            assertEquals(List.of("BLUE KETTLE"), column(c, "FETCH ALL FROM clear"));
+            c.rollback();
+        }
+    }
+
+    @Test
+    void handingSensitiveValuesToWhatMaskingCannotFollowIsRefused() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            for (String sql : List.of(
+                    "SELECT query_to_xml('SELECT email FROM customers', true, false, '')",
+                    "SELECT pg_notify('leak', email) FROM customers",
+                    "SELECT set_config('x.y', string_agg(ssn, ','), false) FROM customers",
+                    "DO $$ BEGIN RAISE NOTICE '%', (SELECT string_agg(name, ',') FROM customers WHERE ssn <> ''); END $$")) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("masking-handoff"), e.getMessage());
+            }
+            // Not sensitive: allowed.
+            s.execute("SELECT set_config('x.y', 'plain', false)");
+        }
+    }
+
+    @Test
+    void sensitiveValuesCannotBeCopiedUnderClearNamesOrReturnedFromAWrite() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            for (String sql : List.of("CREATE TABLE copied AS SELECT email AS x FROM customers",
+                    "UPDATE products SET title = (SELECT min(email) FROM customers) WHERE id = 1")) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), e.getMessage());
+                assertTrue(e.getMessage().contains("has no masked column"), e.getMessage());
+            }
+            c.setAutoCommit(false);
+            List<String> returned = column(c, "UPDATE customers SET name = email WHERE id = 1 RETURNING name");
+            assertEquals(1, returned.size());
+            assertFalse(returned.get(0) != null && returned.get(0).contains("acme.com"), returned.get(0));
+            c.rollback();
+        }
+    }
+
+    @Test
+    void aNoticeNamesTheMaskedColumnsOncePerStatement() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            s.executeQuery("SELECT id, email FROM customers").close();
+            SQLWarning w = s.getWarnings();
+            assertTrue(w != null && w.getMessage().contains("email") && w.getMessage().contains("builtin:email"),
+                    String.valueOf(w));
+            assertNull(w.getNextWarning());
+            s.clearWarnings();
+            s.executeQuery("SELECT id, title FROM products").close();
+            assertNull(s.getWarnings());
+        }
+    }
+
+    @Test
+    void aCopyThatMasksColumnsIsAnnouncedBeforeItsData() throws Exception {
+        try (RawClient raw = new RawClient(warden.port())) {
+            raw.login("dev", WardenHarness.USER, warden.token());
+            raw.send(new dev.warden.pg.message.FrontendMessage.Query("COPY (SELECT id, email FROM customers) TO STDOUT"));
+            List<String> kinds = new ArrayList<>();
+            dev.warden.pg.message.BackendMessage m;
+            do {
+                m = raw.read();
+                kinds.add(m instanceof dev.warden.pg.message.BackendMessage.NoticeResponse n
+                        ? "notice " + n.fields().get('M') : m.getClass().getSimpleName());
+            } while (!(m instanceof dev.warden.pg.message.BackendMessage.ReadyForQuery));
+            assertTrue(kinds.get(0).startsWith("notice Warden masked columns of this result: email"), kinds.toString());
+            assertEquals(1, kinds.stream().filter(k -> k.startsWith("notice")).count(), kinds.toString());
+        }
+    }
+
+    @Test
+    void protectFiltersAllowsOnlyEqualityWithABoundValue() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            for (String sql : List.of("SELECT id FROM customers WHERE ssn LIKE '07%'",
+                    "SELECT id FROM customers ORDER BY email", "SELECT count(*) FROM customers GROUP BY ssn",
+                    "SELECT c.id FROM customers c JOIN customers d ON c.email < d.email",
+                    "SELECT c.id FROM customers c WHERE row_to_json(c)::text LIKE '%07%'")) {
+                SQLException e = assertThrows(SQLException.class, () -> s.executeQuery(sql), sql);
+                assertEquals("42501", e.getSQLState());
+                assertTrue(e.getMessage().contains("protect_filters"), e.getMessage());
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT id FROM customers WHERE email = ?")) {
+                ps.setString(1, "bob.ray@acme.com");
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    assertEquals(2, rs.getInt(1));
+                }
+            }
+            assertEquals(List.of("1"), column(c, "SELECT id FROM customers WHERE name = 'Ann Lee'"));
+        }
+    }
+
+    @Test
+    void anExemptIdentityGetsEveryByteUnchanged() throws SQLException {
+        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+        try (Connection c = warden.connect("dev", WardenHarness.USER, token, ""); Statement s = c.createStatement()) {
+            assertEquals(List.of("ann.lee@acme.comx", "bob.ray@acme.comx"),
+                    column(c, "SELECT e || 'x' FROM customers AS t(i, n, e) ORDER BY i"));
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT min(ssn)::int FROM customers"));
+            assertTrue(e.getMessage().contains("078-05-1120"), e.getMessage());
+            s.executeQuery("SELECT id, email FROM customers").close();
+            assertNull(s.getWarnings());
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package dev.warden.sql;
+
+import dev.warden.sql.Lexer.Token;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a statement's tokens can name, for masking: a sound over-approximation that needs no parse. A statement
+ * can only reach a table's values by naming the table (or a view, or a function whose body names it), so the
+ * names in its text bound what it can read, whether JSqlParser understood it or not.
+ *
+ * <p>Names come from identifiers (folded as the server folds them), quoted identifiers (exact, and lower-cased),
+ * and every identifier-like word inside string literals and dollar-quoted bodies (lower-cased): SQL handed over
+ * as text ({@code query_to_xml('SELECT email ...')}, {@code 'customers'::regclass}, a DO body) is read as
+ * names too. Both readings of {@code standard_conforming_strings} are taken, so a backslash cannot hide a name.
+ */
+public final class TextReferences {
+
+    /** Clause keywords that make a column a filter, sort, group or join key ({@code masking.protect_filters}). */
+    private static final Set<String> FILTER_CLAUSES = Set.of("where", "on", "using", "having", "by", "when");
+    /** Clause keywords that end the search for the clause a column sits in. */
+    private static final Set<String> OTHER_CLAUSES = Set.of("select", "from", "set", "values", "returning",
+            "into", "then", "else", "join", "as", "limit", "offset", "window");
+
+    private TextReferences() {
+    }
+
+    /** Every name {@code text} could refer to (see the class comment). */
+    public static Set<String> names(String text) {
+        Set<String> names = new LinkedHashSet<>();
+        for (boolean scs : new boolean[] {true, false}) {
+            for (Token t : Lexer.tokenize(text, scs).tokens()) {
+                switch (t.type()) {
+                    case WORD -> names.add(t.value());
+                    case QUOTED_IDENT -> {
+                        names.add(t.value());
+                        names.add(t.value().toLowerCase(Locale.ROOT));
+                    }
+                    case STRING -> words(t.value(), names);
+                    default -> {
+                    }
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Identifier-like words of a string's content, lower-cased. */
+    private static void words(String content, Set<String> out) {
+        int i = 0;
+        int n = content.length();
+        while (i < n) {
+            if (Lexer.isIdentStart(content.charAt(i))) {
+                int start = i;
+                while (i < n && Lexer.isIdentPart(content.charAt(i))) {
+                    i++;
+                }
+                out.add(content.substring(start, i).toLowerCase(Locale.ROOT));
+            } else {
+                i++;
+            }
+        }
+    }
+
+    /**
+     * Relations among {@code relations} given an alias with a column list ({@code customers AS t(i, n, e)}):
+     * their columns are read under other names, so a column name alone no longer says what is read.
+     */
+    public static Set<String> renamedRelations(String text, Set<String> relations) {
+        Set<String> out = new LinkedHashSet<>();
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!t.isIdentifier() || !relations.contains(t.value())) {
+                continue;
+            }
+            int j = i + 1;
+            if (j < tokens.size() && tokens.get(j).isWord("as")) {
+                j++;
+            }
+            if (j + 1 < tokens.size() && tokens.get(j).isIdentifier() && !isClauseWord(tokens.get(j))
+                    && tokens.get(j + 1).isOp("(")) {
+                out.add(t.value());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The names under which {@code relations} appear in {@code text}: each relation's own name and the alias
+     * after it ({@code customers c}, {@code customers AS c}). A bare one of these in a filter is a whole row.
+     */
+    public static Set<String> aliasesOf(String text, Set<String> relations) {
+        Set<String> out = new LinkedHashSet<>(relations);
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (!tokens.get(i).isIdentifier() || !relations.contains(tokens.get(i).value())) {
+                continue;
+            }
+            int j = tokens.get(i + 1).isWord("as") ? i + 2 : i + 1;
+            if (j < tokens.size() && tokens.get(j).isIdentifier() && !isClauseWord(tokens.get(j))
+                    && !tokens.get(j).isWord("on") && !tokens.get(j).isWord("using")) {
+                out.add(tokens.get(j).value());
+            }
+        }
+        return out;
+    }
+
+    private static boolean isClauseWord(Token t) {
+        return t.type() == Lexer.Type.WORD && (FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value())
+                || t.value().equals("natural") || t.value().equals("left") || t.value().equals("right")
+                || t.value().equals("inner") || t.value().equals("full") || t.value().equals("cross")
+                || t.value().equals("where") || t.value().equals("group") || t.value().equals("order"));
+    }
+
+    /**
+     * The first use of a column named in {@code sensitive} as a filter, sort, group or join key (in WHERE, ON,
+     * USING, HAVING, GROUP BY, ORDER BY, PARTITION BY, CASE WHEN), other than equality with a bound parameter
+     * ({@code email = $1}); empty when there is none. A column inside a parenthesised expression counts for every
+     * clause around it, so {@code ORDER BY (SELECT ssn ...)} is a sort on {@code ssn}.
+     */
+    public static Optional<String> filterUse(String text, Set<String> sensitive) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!t.isIdentifier() || !sensitive.contains(t.value())) {
+                continue;
+            }
+            if (i + 1 < tokens.size() && tokens.get(i + 1).isOp("(")) {
+                continue; // a function call of that name
+            }
+            if (i + 1 < tokens.size() && tokens.get(i + 1).isOp(".")) {
+                continue; // a qualifier (a table or alias of that name), not the column
+            }
+            if (inFilterClause(tokens, i) && !equalityWithParameter(tokens, i)) {
+                return Optional.of(t.value());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Whether any clause enclosing token {@code at}, from the innermost outwards, is a filter clause. */
+    private static boolean inFilterClause(List<Token> tokens, int at) {
+        int depth = 0;
+        boolean levelDecided = false;
+        for (int i = at - 1; i >= 0; i--) {
+            Token t = tokens.get(i);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (depth == 0) {
+                    levelDecided = false; // one level out: look for that level's clause
+                } else {
+                    depth--;
+                }
+            } else if (depth == 0 && !levelDecided && t.type() == Lexer.Type.WORD) {
+                if (FILTER_CLAUSES.contains(t.value())) {
+                    return true;
+                }
+                if (OTHER_CLAUSES.contains(t.value())) {
+                    levelDecided = true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** {@code [q.]col = $n} or {@code $n = [q.]col}, standing alone between boolean connectives. */
+    private static boolean equalityWithParameter(List<Token> tokens, int at) {
+        int before = at - 1;
+        while (before >= 1 && tokens.get(before).isOp(".") && tokens.get(before - 1).isIdentifier()) {
+            before -= 2;
+        }
+        boolean rightIsParam = at + 2 < tokens.size() && tokens.get(at + 1).isOp("=")
+                && tokens.get(at + 2).type() == Lexer.Type.PARAM && endsOperand(tokens, at + 3);
+        boolean leftIsParam = before >= 1 && tokens.get(before).isOp("=")
+                && tokens.get(before - 1).type() == Lexer.Type.PARAM && endsOperand(tokens, at + 1);
+        int start = leftIsParam ? before - 2 : before;
+        return (rightIsParam || leftIsParam) && startsOperand(tokens, start);
+    }
+
+    private static boolean endsOperand(List<Token> tokens, int i) {
+        if (i >= tokens.size()) {
+            return true;
+        }
+        Token t = tokens.get(i);
+        return t.isWord("and") || t.isWord("or") || t.isOp(")") || t.isOp(";") || t.isWord("order")
+                || t.isWord("group") || t.isWord("limit") || t.isWord("returning") || t.isWord("for")
+                || t.isWord("offset") || t.isWord("having") || t.isWord("union") || t.isWord("fetch");
+    }
+
+    private static boolean startsOperand(List<Token> tokens, int i) {
+        if (i < 0) {
+            return true;
+        }
+        Token t = tokens.get(i);
+        return t.isWord("where") || t.isWord("and") || t.isWord("or") || t.isWord("on") || t.isOp("(")
+                || t.isWord("having") || t.isWord("when");
+    }
+
+    /**
+     * The cursor a DECLARE, FETCH, MOVE or CLOSE statement names (lower-cased unless quoted); empty for other
+     * statements and for {@code CLOSE ALL}.
+     */
+    public static Optional<String> cursorName(StatementFacts facts) {
+        List<Token> tokens = new ArrayList<>(Lexer.tokenize(facts.text(), true).tokens());
+        if (tokens.isEmpty()) {
+            return Optional.empty();
+        }
+        return switch (facts.kind()) {
+            case DECLARE -> tokens.size() > 1 && tokens.get(1).isIdentifier()
+                    ? Optional.of(tokens.get(1).value()) : Optional.empty();
+            case FETCH, MOVE, CLOSE -> {
+                Token last = tokens.get(tokens.size() - 1);
+                yield last.isIdentifier() && !(facts.kind() == StatementKind.CLOSE && last.isWord("all"))
+                        ? Optional.of(last.value()) : Optional.empty();
+            }
+            default -> Optional.empty();
+        };
+    }
+}

@@ -1,0 +1,77 @@
+package dev.warden.sql;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class TextReferencesTest {
+
+    private static final Analyzer ANALYZER = new Analyzer(0);
+
+    @Test
+    void namesIncludeIdentifiersQuotedNamesAndWordsInsideStrings() {
+        Set<String> names = TextReferences.names(
+                "SELECT \"Email\", x FROM query_to_xml('SELECT ssn FROM customers', true, false, '') AS q(x)");
+        assertTrue(names.containsAll(Set.of("email", "Email", "x", "query_to_xml", "ssn", "customers", "q")), names.toString());
+        assertTrue(TextReferences.names("DO $b$ BEGIN PERFORM card FROM wallet; END $b$").containsAll(Set.of("card", "wallet")));
+    }
+
+    @Test
+    void aBackslashCannotHideANameUnderEitherStringSetting() {
+        // With standard_conforming_strings off, the first string ends later: both readings are taken.
+        Set<String> names = TextReferences.names("SELECT 'a\\', email, '' FROM customers");
+        assertTrue(names.contains("email"));
+    }
+
+    @Test
+    void aliasListsOnSensitiveRelationsAreFound() {
+        assertEquals(Set.of("customers"), TextReferences.renamedRelations(
+                "SELECT e FROM customers AS t(i, n, e)", Set.of("customers")));
+        assertEquals(Set.of("customers"), TextReferences.renamedRelations(
+                "SELECT e FROM customers t(i, n, e)", Set.of("customers")));
+        assertEquals(Set.of(), TextReferences.renamedRelations(
+                "SELECT c.id FROM customers c JOIN orders o ON (o.cid = c.id)", Set.of("customers")));
+        assertEquals(Set.of(), TextReferences.renamedRelations(
+                "SELECT id FROM customers WHERE (id > 1)", Set.of("customers")));
+    }
+
+    @Test
+    void filterUseAllowsOnlyEqualityWithABoundParameter() {
+        Set<String> s = Set.of("ssn", "email");
+        assertEquals(Optional.of("ssn"), TextReferences.filterUse("SELECT id FROM c WHERE ssn LIKE '07%'", s));
+        assertEquals(Optional.of("ssn"), TextReferences.filterUse("SELECT id FROM c WHERE lower(ssn) = 'x'", s));
+        assertEquals(Optional.of("email"), TextReferences.filterUse("SELECT id FROM c ORDER BY email", s));
+        assertEquals(Optional.of("email"), TextReferences.filterUse("SELECT id FROM c ORDER BY (SELECT c.email)", s));
+        assertEquals(Optional.of("ssn"), TextReferences.filterUse("SELECT count(*) FROM c GROUP BY c.ssn", s));
+        assertEquals(Optional.of("email"), TextReferences.filterUse("SELECT 1 FROM c JOIN d ON c.email = d.email", s));
+        assertEquals(Optional.of("ssn"), TextReferences.filterUse("SELECT id FROM c WHERE ssn = $1 OR ssn > '1'", s));
+        assertEquals(Optional.empty(), TextReferences.filterUse("SELECT id, email FROM c WHERE email = $1", s));
+        assertEquals(Optional.empty(), TextReferences.filterUse("SELECT id FROM c WHERE $1 = c.email AND id > 3", s));
+        assertEquals(Optional.empty(), TextReferences.filterUse("SELECT ssn, upper(email) FROM c WHERE id = 1", s));
+    }
+
+    @Test
+    void wholeRowsInAFilterAreFoundThroughAliases() {
+        Set<String> names = TextReferences.aliasesOf("SELECT c.id FROM customers c JOIN orders o ON o.cid = c.id",
+                Set.of("customers"));
+        assertEquals(Set.of("customers", "c"), names);
+        assertEquals(Optional.of("c"), TextReferences.filterUse(
+                "SELECT c.id FROM customers c WHERE row_to_json(c)::text LIKE '%07%'", names));
+        assertEquals(Optional.empty(), TextReferences.filterUse("SELECT c.id FROM customers c WHERE c.id = 1", names));
+        assertEquals(Set.of("customers"), TextReferences.aliasesOf("SELECT 1 FROM customers WHERE id = 2",
+                Set.of("customers")));
+    }
+
+    @Test
+    void cursorNamesOfDeclareFetchAndClose() {
+        assertEquals(Optional.of("cur"), TextReferences.cursorName(ANALYZER.analyze("DECLARE cur CURSOR FOR SELECT 1").statements().get(0)));
+        assertEquals(Optional.of("cur"), TextReferences.cursorName(ANALYZER.analyze("FETCH FORWARD 5 FROM cur").statements().get(0)));
+        assertEquals(Optional.of("Cur"), TextReferences.cursorName(ANALYZER.analyze("FETCH ALL IN \"Cur\"").statements().get(0)));
+        assertEquals(Optional.empty(), TextReferences.cursorName(ANALYZER.analyze("CLOSE ALL").statements().get(0)));
+        assertFalse(TextReferences.cursorName(ANALYZER.analyze("SELECT 1").statements().get(0)).isPresent());
+    }
+}
