@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
@@ -125,7 +126,8 @@ class CanonicalWriterTest {
                 List.of(ResultEvent.Column.clear(s), ResultEvent.Column.masked(s, s), new ResultEvent.Column(s, true,
                         maybe)), Long.MAX_VALUE, maybe, s, list));
         events.add(ResultEvent.of(s, 1, 1, 1, List.of(), 1, null, null));
-        events.add(new PolicyReload(null, ts, null, s, s, random.nextBoolean(), maybe));
+        events.add(new PolicyReload(null, ts, null, s, s, random.nextBoolean(), maybe,
+                random.nextBoolean() ? Map.of() : Map.of("guardrails.removed", list, s, List.of())));
         events.add(new ApprovalEvent(null, ts, s, ApprovalEvent.Action.values()[random.nextInt(5)], s, s, maybe));
         events.add(new EnforcementMismatch(null, ts, s, s, s, -1, s, s, list, list, s));
         events.add(SessionEnd.of(s, 0, 0, null));

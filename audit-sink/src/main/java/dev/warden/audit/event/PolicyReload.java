@@ -44,8 +44,14 @@ public record PolicyReload(UUID id, Instant ts, String session, String oldVersio
 
     @Override
     public void writeCanonical(CanonicalWriter out) {
-        out.bool("accepted", accepted).string("error", error).string("new_version", newVersion)
-                .string("old_version", oldVersion);
+        out.bool("accepted", accepted);
+        if (accepted) {
+            // Canonical order: "changes" sorts between "accepted" and "error"; its keys are sorted (a TreeMap).
+            out.object("changes");
+            changes.forEach(out::strings);
+            out.end();
+        }
+        out.string("error", error).string("new_version", newVersion).string("old_version", oldVersion);
     }
 
     @Override
