@@ -101,14 +101,23 @@ public final class LogFiles {
                 byte[] line = read(raf, start, end - start);
                 // Quotes inside JSON strings are escaped, so only a key can hold these bytes: parse to be sure.
                 if (contains(line, CHECKPOINT_TYPE)) {
-                    JsonNode record = CanonicalJson.parse(line);
-                    if (record.path("type").asText("").equals(RecordChain.CHECKPOINT)) {
+                    JsonNode record = parseOrNull(line);
+                    if (record != null && record.path("type").asText("").equals(RecordChain.CHECKPOINT)) {
                         return record.path("seq").asLong(-1);
                     }
                 }
                 end = start - 1;
             }
             return -1;
+        }
+    }
+
+    /** A damaged line is not a checkpoint; it must not stop the log from starting (verify names it). */
+    private static JsonNode parseOrNull(byte[] line) {
+        try {
+            return CanonicalJson.parse(line);
+        } catch (IOException e) {
+            return null;
         }
     }
 
