@@ -517,8 +517,10 @@ final class GroupCommitLog implements AuditLog {
             UnsignedTail tail = position.unsignedTail();
             // At start-up an unsigned tail means the last run stopped without its final checkpoint (kill -9,
             // power loss): the recovery record states it. After this process's own failed write, the tail is
-            // its own records, named only when torn bytes call for a recovery record anyway.
-            pendingUnsigned = !resumedBefore || !pendingTorn.isEmpty() ? tail : UnsignedTail.NONE;
+            // its own records, named only when torn bytes call for a recovery record anyway, or when the failed
+            // write was the recovery record itself.
+            boolean named = !resumedBefore || !pendingTorn.isEmpty() || !pendingUnsigned.isEmpty();
+            pendingUnsigned = named ? tail : UnsignedTail.NONE;
             resumedBefore = true;
             if (recoveryPending()) {
                 log.warn("audit log ended unfinished sink={} torn={} unsigned={}; a recovery record names it and "
