@@ -273,7 +273,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             next.accept(reading);
             return;
         }
-        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis());
+        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
+                masking != null && masking.masksAnything());
         if (missing.isEmpty()) {
             next.accept(withEffects(reading));
             return;
