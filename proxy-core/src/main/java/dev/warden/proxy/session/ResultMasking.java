@@ -364,7 +364,12 @@ final class ResultMasking {
      */
     /** Whether the policy in force masks anything for this identity in this environment. */
     boolean masksAnything() {
-        return masker.get().masksAnything(context(Exposure.NONE));
+        return masksAnything(masker.get());
+    }
+
+    /** Whether {@code policyMasker} (a statement's policy snapshot) masks anything for this identity here. */
+    boolean masksAnything(Masker policyMasker) {
+        return policyMasker.masksAnything(context(Exposure.NONE));
     }
 
     SessionLexing.Reading screen(SessionLexing.Reading reading) {

@@ -1,6 +1,5 @@
 package dev.warden.proxy.session;
 
-import dev.warden.identity.Identity;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.sql.Analysis;
@@ -278,11 +277,14 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      * Read from the policy {@code e} was judged under (the current one for answers that belong to no statement),
      * so a reload that removes an exemption masks the next statement's result.
      */
+    /**
+     * Whether the statement's policy masks nothing for this identity here: exempt, or masking off (no rules, no
+     * detectors). Then not one byte changes and no column is looked up (a COPY of a table created earlier in the
+     * same Query could not be).
+     */
     private boolean exemptFromMasking(Execution e) {
-        Identity identity = session.identity;
-        dev.warden.config.Policy policy = e != null ? e.policy.policy() : session.services.snapshot().get().policy();
-        return policy.masking().unmaskedFor().exempts(identity.username(), identity.groups(),
-                identity.kind() == Identity.Kind.AGENT);
+        PolicySnapshot snapshot = e != null ? e.policy : session.services.snapshot().get();
+        return !masking.masksAnything(snapshot.masker());
     }
 
     /**
