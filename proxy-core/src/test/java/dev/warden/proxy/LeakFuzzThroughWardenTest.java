@@ -178,6 +178,8 @@ class LeakFuzzThroughWardenTest {
         private final String token;
         private RawClient client;
         int reconnects;
+        /** Why Warden closed each session: the path, the statement and the tail of what the client last received. */
+        final List<String> closures = new ArrayList<>();
 
         Session(String token) throws IOException {
             this.token = token;
@@ -249,6 +251,8 @@ class LeakFuzzThroughWardenTest {
             };
             if (!alive) {
                 reconnects++;
+                String text = into.toString(StandardCharsets.UTF_8).replaceAll("[^\\x20-\\x7e]", " ");
+                closures.add(path + " | " + sql + " | " + text.substring(Math.max(0, text.length() - 300)));
                 client.close();
                 connect();
             }
@@ -302,6 +306,7 @@ class LeakFuzzThroughWardenTest {
             String trailing = session.run("SELECT 1", Path.SIMPLE); // notifications delivered after the last one
             needles.stream().filter(trailing::contains).forEach(n -> leaks.add("trailing notification | " + n));
             reconnects = session.reconnects;
+            session.closures.forEach(c -> System.out.println("leak fuzzer: session closed: " + c));
         }
         System.out.printf("leak fuzzer: seed=%d statements=%d per path=%s ms per path=%s sessions closed by Warden=%d"
                 + " in %d ms%n", seed, statements, perPath, millis, reconnects, (System.nanoTime() - started) / 1_000_000);
