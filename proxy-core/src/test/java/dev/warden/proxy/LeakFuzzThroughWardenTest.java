@@ -29,9 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *
  * <p>CI runs {@value #CI_STATEMENTS} statements with seed {@value #CI_SEED}. A longer run:
  * {@code mvn -o -pl proxy-core -am verify -Dtest=LeakFuzzThroughWardenTest -Dsurefire.failIfNoSpecifiedTests=false
- * -Dit.test=none -Dwarden.fuzz.statements=50000 -Dwarden.fuzz.seed=7}. The pipeline path (several statements
- * before one Sync) runs only with {@code -Dwarden.fuzz.pipeline=true}: TODO(issue 12) the relay v2 rewrite owns
- * pipelining; enable it by default once that lands.
+ * -Dit.test=none -Dwarden.fuzz.statements=50000 -Dwarden.fuzz.seed=7}. The pipeline path (three statements
+ * before one Sync) runs by default since relay v2; {@code -Dwarden.fuzz.pipeline=false} leaves it out. The run
+ * prints why Warden closed each session it closed, if any.
  */
 class LeakFuzzThroughWardenTest {
 
@@ -271,8 +271,8 @@ class LeakFuzzThroughWardenTest {
 
     private static List<Path> paths() {
         List<Path> paths = new ArrayList<>(List.of(Path.values()));
-        if (!Boolean.getBoolean("warden.fuzz.pipeline")) {
-            paths.remove(Path.PIPELINE); // TODO(issue 12): on by default once relay v2 handles pipelines
+        if (!Boolean.parseBoolean(System.getProperty("warden.fuzz.pipeline", "true"))) {
+            paths.remove(Path.PIPELINE);
         }
         return paths;
     }
