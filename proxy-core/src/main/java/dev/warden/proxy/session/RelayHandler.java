@@ -432,8 +432,6 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     if (masking != null) {
                         masking.invalidateAfterDdl(analysis);
-                    }
-                    if (masking != null) {
                         OwnRequests.describeCursor(portal, this::send, upstream.alloc());
                     }
                     send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));

@@ -22,7 +22,10 @@
  * Blocking work (token validation, approval-store I/O, catalog JDBC, cold JSqlParser parses) runs on executors
  * and comes back with {@code eventLoop().execute}. Limits: cursors are forgotten at COMMIT/ROLLBACK as written
  * in SQL (a held cursor declared in a transaction that rolls back, or one dropped by ROLLBACK TO SAVEPOINT, is
- * forgotten late or early: its Execute then fails on the server or fails closed); a COPY TO STDOUT inside an unsynced extended batch is described through the catalog connection
- * (which cannot see the session's temporary tables), not on the session's own connection.
+ * forgotten late or early: its Execute then fails on the server or fails closed), and a DECLARE reusing the name
+ * of a portal Warden still knows makes Warden forget that name (fail closed), though the server may already have
+ * dropped a protocol portal at the end of its transaction; a COPY TO STDOUT inside an unsynced extended batch is
+ * described through the catalog connection (which cannot see the session's temporary tables), not on the
+ * session's own connection.
  */
 package dev.warden.proxy.session;
