@@ -29,9 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *
  * <p>CI runs {@value #CI_STATEMENTS} statements with seed {@value #CI_SEED}. A longer run:
  * {@code mvn -o -pl proxy-core -am verify -Dtest=LeakFuzzThroughWardenTest -Dsurefire.failIfNoSpecifiedTests=false
- * -Dit.test=none -Dwarden.fuzz.statements=50000 -Dwarden.fuzz.seed=7}. The pipeline path (several statements
- * before one Sync) runs only with {@code -Dwarden.fuzz.pipeline=true}: TODO(issue 12) the relay v2 rewrite owns
- * pipelining; enable it by default once that lands.
+ * -Dit.test=none -Dwarden.fuzz.statements=50000 -Dwarden.fuzz.seed=7}. The pipeline path (three statements
+ * before one Sync) runs by default since relay v2; {@code -Dwarden.fuzz.pipeline=false} leaves it out. The run
+ * prints why Warden closed each session it closed, if any.
  */
 class LeakFuzzThroughWardenTest {
 
@@ -178,6 +178,8 @@ class LeakFuzzThroughWardenTest {
         private final String token;
         private RawClient client;
         int reconnects;
+        /** Why Warden closed each session: the path, the statement and the tail of what the client last received. */
+        final List<String> closures = new ArrayList<>();
 
         Session(String token) throws IOException {
             this.token = token;
@@ -249,6 +251,8 @@ class LeakFuzzThroughWardenTest {
             };
             if (!alive) {
                 reconnects++;
+                String text = into.toString(StandardCharsets.UTF_8).replaceAll("[^\\x20-\\x7e]", " ");
+                closures.add(path + " | " + sql + " | " + text.substring(Math.max(0, text.length() - 300)));
                 client.close();
                 connect();
             }
@@ -267,8 +271,8 @@ class LeakFuzzThroughWardenTest {
 
     private static List<Path> paths() {
         List<Path> paths = new ArrayList<>(List.of(Path.values()));
-        if (!Boolean.getBoolean("warden.fuzz.pipeline")) {
-            paths.remove(Path.PIPELINE); // TODO(issue 12): on by default once relay v2 handles pipelines
+        if (!Boolean.parseBoolean(System.getProperty("warden.fuzz.pipeline", "true"))) {
+            paths.remove(Path.PIPELINE);
         }
         return paths;
     }
@@ -302,6 +306,7 @@ class LeakFuzzThroughWardenTest {
             String trailing = session.run("SELECT 1", Path.SIMPLE); // notifications delivered after the last one
             needles.stream().filter(trailing::contains).forEach(n -> leaks.add("trailing notification | " + n));
             reconnects = session.reconnects;
+            session.closures.forEach(c -> System.out.println("leak fuzzer: session closed: " + c));
         }
         System.out.printf("leak fuzzer: seed=%d statements=%d per path=%s ms per path=%s sessions closed by Warden=%d"
                 + " in %d ms%n", seed, statements, perPath, millis, reconnects, (System.nanoTime() - started) / 1_000_000);

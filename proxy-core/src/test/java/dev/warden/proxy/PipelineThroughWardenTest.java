@@ -257,4 +257,43 @@ class PipelineThroughWardenTest {
         assertTrue(columns.get(1).get("masked").asBoolean(), result.text());
         assertFalse(columns.get(1).get("rule").asText().isEmpty(), result.text());
     }
+
+    /**
+     * The leak fuzzer's pipeline shape (issue 12): Parse/Bind/Describe 'P'/Execute of a masked expression, then of
+     * {@code SELECT 1}, then of the first again, all on the unnamed statement and portal, one Sync. Each Bind is
+     * also followed by Warden's own Describe. The relay before v2 matched Describe answers to portals by ordinal
+     * and, with seed 20261130, closed 10 of 300 such sessions ("could not tell which columns this result has");
+     * entries that keep the portal they were sent for cannot drift.
+     */
+    @Test
+    void theFuzzersPipelineOfMaskedExpressionsKeepsEachDescribeWithItsPortal() throws Exception {
+        List<String> statements = List.of("SELECT coalesce(p.email, '') FROM people p WHERE p.id <= 3",
+                "SELECT l.x FROM people p, LATERAL (SELECT ARRAY[p.email]::text AS x) l WHERE p.id <= 3",
+                "SELECT 1 FROM people p WHERE ARRAY[p.email]::text IS NULL",
+                "SELECT u.x FROM people p CROSS JOIN LATERAL unnest(ARRAY[p.email || 'x']) AS u(x) WHERE p.id <= 3",
+                "SELECT * FROM (SELECT xmlelement(name v, p.email)::text FROM people p WHERE p.id <= 3) s");
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            for (int round = 0; round < 4; round++) {
+                for (String sql : statements) {
+                    for (String each : List.of(sql, "SELECT 1", sql)) {
+                        c.send(new FrontendMessage.Parse("", each, List.of()));
+                        c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of((short) 0)));
+                        c.send(new FrontendMessage.Describe('P', ""));
+                        c.send(new FrontendMessage.Execute("", 0));
+                    }
+                    c.send(new FrontendMessage.Sync());
+                    List<BackendMessage> answers = untilReady(c);
+                    assertTrue(answers.stream().noneMatch(ErrorResponse.class::isInstance), sql + ": " + answers);
+                    assertEquals(3, answers.stream().filter(CommandComplete.class::isInstance).count(), answers.toString());
+                    assertEquals(3, answers.stream().filter(BackendMessage.RowDescription.class::isInstance).count(),
+                            "only the client's Describes are answered to it: " + answers);
+                    for (DataRow row : answers.stream().filter(DataRow.class::isInstance).map(DataRow.class::cast)
+                            .toList()) {
+                        assertFalse(text(row, 0).matches("(?s).*user[123]@example\\.com.*"), sql + " | " + text(row, 0));
+                    }
+                }
+            }
+        }
+    }
 }

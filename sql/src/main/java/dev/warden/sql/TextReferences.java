@@ -223,4 +223,21 @@ public final class TextReferences {
             default -> Optional.empty();
         };
     }
+
+    /**
+     * Whether a DECLARE makes a holdable cursor ({@code WITH HOLD} before its {@code FOR}), which outlives the
+     * transaction's COMMIT; false for other statements.
+     */
+    public static boolean cursorWithHold(StatementFacts facts) {
+        if (facts.kind() != StatementKind.DECLARE) {
+            return false;
+        }
+        List<Token> tokens = Lexer.tokenize(facts.text(), true).tokens();
+        for (int i = 2; i + 1 < tokens.size() && !tokens.get(i).isWord("for"); i++) {
+            if (tokens.get(i).isWord("with") && tokens.get(i + 1).isWord("hold")) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -20,9 +20,32 @@ final class OwnRequests {
     private OwnRequests() {
     }
 
+    /** What is sent instead of a refused statement; {@code marker} makes the server's error for it recognisable. */
+    static FrontendMessage standIn(Kind kind, String marker) {
+        return switch (kind) {
+            // A Parse of text that cannot parse: the server fails it and skips to Sync, as for the client's.
+            case PARSE -> new FrontendMessage.Parse(marker, marker, List.of());
+            // An Execute of a portal that does not exist: fails without touching the client's statements.
+            case EXECUTE -> new FrontendMessage.Execute(marker, 0);
+            default -> new FrontendMessage.Query(marker);
+        };
+    }
+
     /** A Describe of a portal the client bound without describing it, so its rows can still be masked. */
     static ByteBuf describePortal(String portal, ByteBufAllocator alloc) {
         return new FrontendMessage.Describe('P', portal).toByteBuf(alloc);
+    }
+
+    /**
+     * Before the first Execute of a cursor from SQL DECLARE whose columns are not known: a Describe of its portal
+     * (no Bind ever told Warden its columns), sent once, so its rows can be masked.
+     */
+    static void describeCursor(PreparedStatements.Portal portal, BiConsumer<ByteBuf, Entry> send,
+                               ByteBufAllocator alloc) {
+        if (portal != null && portal.declared && portal.describedFields() == null && !portal.describeSent) {
+            portal.describeSent = true;
+            send.accept(describePortal(portal.name, alloc), Entry.skip(portal));
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
+import dev.warden.sql.TextReferences;
 
 import java.util.HashMap;
 import java.util.List;
@@ -74,13 +75,25 @@ final class PreparedStatements {
         final List<Short> resultFormats;
         /** The bound parameter values as text (null for SQL NULL, hex for binary), for approvals and audit. */
         final List<String> parameters;
+        /** A cursor made by SQL DECLARE (no Bind told its formats), and whether it was declared WITH HOLD. */
+        final boolean declared;
+        final boolean holdable;
         List<Field> fields;
+        /** Warden asked the server to describe this cursor (once, before its first Execute). */
+        boolean describeSent;
 
         Portal(String name, Statement statement, List<Short> resultFormats, List<String> parameters) {
+            this(name, statement, resultFormats, parameters, false, false);
+        }
+
+        private Portal(String name, Statement statement, List<Short> resultFormats, List<String> parameters,
+                       boolean declared, boolean holdable) {
             this.name = name;
             this.statement = statement;
             this.resultFormats = resultFormats;
             this.parameters = parameters;
+            this.declared = declared;
+            this.holdable = holdable;
         }
 
         /** The columns this portal returns, if a Describe of it or of its statement told them. */
@@ -116,16 +129,19 @@ final class PreparedStatements {
     }
 
     /**
-     * Follows SQL that changes the namespace: {@code PREPARE name AS ...}, {@code DEALLOCATE},
-     * {@code DISCARD}. (SQL cursors are not followed: a portal Warden does not know is described by Warden
-     * before its rows are masked, and its Execute is audited as a portal Warden did not see.) Called once the statement was sent; a statement
-     * that then fails leaves a name the server does not have, which only means Warden knows a statement the
-     * client cannot run.
+     * Follows SQL that changes the namespaces: {@code PREPARE name AS ...}, {@code DEALLOCATE}, {@code DISCARD},
+     * and cursors, which are portals to the server: {@code DECLARE} adds one (its query, analysis and
+     * holdability), {@code CLOSE}/{@code CLOSE ALL} remove them (any portal, as {@code PerformPortalClose} does),
+     * and COMMIT or ROLLBACK drop those not held. Called once the statement was sent; a statement that then fails
+     * leaves a name the server does not have, which only means Warden knows a statement or cursor the client
+     * cannot run. A DECLARE of a name Warden already knows fails on the server ("cursor already exists"): Warden
+     * then forgets the name rather than guess, so that portal's rows fail closed. Returns the cursors declared.
      */
-    void ranSql(Analysis analysis) {
+    List<Portal> ranSql(Analysis analysis) {
         if (analysis == null) {
-            return;
+            return List.of();
         }
+        List<Portal> declared = new java.util.ArrayList<>();
         for (StatementFacts f : analysis.statements()) {
             StatementKind kind = f.kind();
             if (kind == StatementKind.PREPARE && f.preparedName().isPresent() && f.inner().isPresent()) {
@@ -143,8 +159,31 @@ final class PreparedStatements {
             } else if (kind == StatementKind.DISCARD) {
                 statements.values().removeIf(s -> !s.name.isEmpty());
                 portals.clear();
+            } else if (kind == StatementKind.DECLARE) {
+                declare(f).ifPresent(declared::add);
+            } else if (kind == StatementKind.CLOSE) {
+                TextReferences.cursorName(f).ifPresentOrElse(portals::remove, portals::clear);
+            } else if (kind == StatementKind.COMMIT || kind == StatementKind.ROLLBACK) {
+                // ROLLBACK TO SAVEPOINT is read as ROLLBACK too: forgetting a live cursor only fails closed.
+                portals.values().removeIf(p -> p.declared && !p.holdable);
             }
         }
+        return declared;
+    }
+
+    private Optional<Portal> declare(StatementFacts f) {
+        Optional<String> name = TextReferences.cursorName(f);
+        if (name.isEmpty()) {
+            return Optional.empty();
+        }
+        if (portals.remove(name.get()) != null || f.inner().isEmpty()) {
+            return Optional.empty();
+        }
+        StatementFacts inner = f.inner().get();
+        Statement query = new Statement(name.get(), inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
+        Portal cursor = new Portal(name.get(), query, List.of(), List.of(), true, TextReferences.cursorWithHold(f));
+        portals.put(cursor.name, cursor);
+        return Optional.of(cursor);
     }
 
     /** The facts of a prepared statement, for {@code EXECUTE name} (one namespace with Parse). */

@@ -354,18 +354,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             frame.release();
             refused.run();
             BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
-            sendStandIn(standIn(standInKind), standInKind, error);
+            sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
         });
-    }
-
-    private FrontendMessage standIn(Kind kind) {
-        return switch (kind) {
-            // A Parse of text that cannot parse: the server fails it and skips to Sync, as for the client's.
-            case PARSE -> new FrontendMessage.Parse(blockMarker, blockMarker, List.of());
-            // An Execute of a portal that does not exist: fails without touching the client's statements.
-            case EXECUTE -> new FrontendMessage.Execute(blockMarker, 0);
-            default -> new FrontendMessage.Query(blockMarker);
-        };
     }
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {
@@ -391,7 +381,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         OwnRequests.describeCopy(execution, blockMarker + "_copy", this::send, upstream.alloc());
                     }
                     send(frame, Entry.forward(Kind.QUERY, null, null, execution));
-                    prepared.ranSql(analysis);
+                    ranSql(analysis);
                 }, () -> dropCopyData = true);
     }
 
@@ -470,8 +460,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     if (masking != null) {
                         masking.invalidateAfterDdl(analysis);
+                        OwnRequests.describeCursor(portal, this::send, upstream.alloc());
                     }
                     send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
+                    ranSql(analysis);
                 }, () -> discardUntilSync = true);
     }
 
@@ -483,6 +475,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> send(frame,
                 Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false, null, null,
                         policy))), () -> { });
+    }
+
+    /** Follows SQL that changes the namespace of statements and portals; a cursor keeps its DECLARE's exposure. */
+    private void ranSql(Analysis analysis) {
+        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis);
+        if (masking != null) {
+            cursors.forEach(c -> masking.exposedAsDeclared(c.statement.analysis, analysis));
+        }
     }
 
     /** {@code SET warden.reason = '...'} stays in the session for its next approval request. */

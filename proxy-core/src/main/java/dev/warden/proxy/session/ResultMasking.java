@@ -336,6 +336,14 @@ final class ResultMasking {
         return computed;
     }
 
+    /**
+     * A cursor's query, run by a protocol Execute of the cursor's portal, carries the exposure its DECLARE was
+     * screened with (as a FETCH does).
+     */
+    void exposedAsDeclared(Analysis query, Analysis declare) {
+        remember(query, exposure(declare));
+    }
+
     private void remember(Analysis analysis, Exposure exposure) {
         if (exposures.size() > 256) {
             exposures.clear();

@@ -1,0 +1,72 @@
+package dev.warden.proxy.session;
+
+import dev.warden.sql.Analyzer;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** SQL cursors share the portal namespace with protocol Bind, and leave it when the server drops them. */
+class PreparedStatementsTest {
+
+    private final Analyzer analyzer = new Analyzer(100);
+    private final PreparedStatements prepared = new PreparedStatements();
+
+    private List<PreparedStatements.Portal> run(String sql) {
+        return prepared.ranSql(analyzer.analyze(sql));
+    }
+
+    @Test
+    void declareRegistersACursorWithItsQueryAndHoldability() {
+        List<PreparedStatements.Portal> declared = run("DECLARE c BINARY NO SCROLL CURSOR WITHOUT HOLD FOR "
+                + "SELECT email FROM people");
+        assertEquals(1, declared.size());
+        PreparedStatements.Portal c = prepared.portal("c");
+        assertTrue(c.declared);
+        assertFalse(c.holdable);
+        assertEquals("SELECT email FROM people", c.statement.sql);
+        assertEquals(dev.warden.sql.StatementKind.SELECT, c.statement.analysis.statements().get(0).kind());
+        run("DECLARE \"Held\" CURSOR WITH HOLD FOR SELECT 1");
+        assertTrue(prepared.portal("Held").holdable);
+    }
+
+    @Test
+    void commitAndRollbackDropCursorsNotHeldAndLeaveBoundPortals() {
+        prepared.bound(new PreparedStatements.Portal("bound", null, List.of(), List.of()));
+        run("BEGIN; DECLARE a CURSOR FOR SELECT 1; DECLARE h CURSOR WITH HOLD FOR SELECT 2");
+        run("COMMIT");
+        assertNull(prepared.portal("a"));
+        assertNotNull(prepared.portal("h"));
+        assertNotNull(prepared.portal("bound"));
+        run("DECLARE b CURSOR FOR SELECT 1");
+        run("ROLLBACK");
+        assertNull(prepared.portal("b"));
+    }
+
+    @Test
+    void closeRemovesOnePortalAndCloseAllEvery() {
+        run("DECLARE a CURSOR WITH HOLD FOR SELECT 1; DECLARE b CURSOR WITH HOLD FOR SELECT 2");
+        prepared.bound(new PreparedStatements.Portal("bound", null, List.of(), List.of()));
+        run("CLOSE a");
+        assertNull(prepared.portal("a"));
+        assertNotNull(prepared.portal("b"));
+        run("CLOSE ALL");
+        assertNull(prepared.portal("b"));
+        assertNull(prepared.portal("bound"), "CLOSE ALL drops every portal, as PortalHashTableDeleteAll does");
+        run("DECLARE c CURSOR WITH HOLD FOR SELECT 1");
+        run("DISCARD ALL");
+        assertNull(prepared.portal("c"));
+    }
+
+    @Test
+    void aSecondDeclareOfAKnownNameFailsOnTheServerSoWardenForgetsTheName() {
+        prepared.bound(new PreparedStatements.Portal("p", null, List.of(), List.of()));
+        assertTrue(run("DECLARE p CURSOR WITH HOLD FOR SELECT 1").isEmpty());
+        assertNull(prepared.portal("p"), "the portal's rows then fail closed rather than take the wrong plan");
+    }
+}
