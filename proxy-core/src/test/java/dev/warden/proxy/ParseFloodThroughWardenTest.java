@@ -41,7 +41,7 @@ class ParseFloodThroughWardenTest {
         warden = WardenHarness.start("", """
                   prod:
                     production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 """, """
                 guardrails:

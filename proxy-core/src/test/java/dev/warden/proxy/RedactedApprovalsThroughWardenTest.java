@@ -43,7 +43,7 @@ class RedactedApprovalsThroughWardenTest {
     static void start() {
         warden = WardenHarness.start("", """
                   prod:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require }
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng, dba] } ]
                 """, """
                 admin: { address: "127.0.0.1:0" }
