@@ -53,7 +53,8 @@ public interface AuditLog extends AutoCloseable {
 
     /**
      * Opens the sinks of {@code settings}, continues the existing chain and, before returning, writes a
-     * {@code recovery} record if the last run left torn bytes. With no {@code signing_key}, the key is
+     * {@code recovery} record if the last run left torn bytes or records after its last checkpoint (naming both),
+     * then a checkpoint signing them. With no {@code signing_key}, the key is
      * {@code <first file sink dir>/audit-signing-key.pem}, generated if missing.
      *
      * @throws AuditUnavailableException if the signing key cannot be read or created

@@ -5,6 +5,7 @@ import dev.warden.audit.chain.ChainedRecord;
 import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.chain.TornTail;
+import dev.warden.audit.chain.UnsignedTail;
 import dev.warden.audit.event.AuditEvent;
 import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.sink.AuditSink;
@@ -83,6 +84,10 @@ final class GroupCommitLog implements AuditLog {
     // Guarded by chainLock.
     private RecordChain chain;
     private List<TornTail> pendingTorn = List.of();
+    /** Records the last run left after its last checkpoint, for the recovery record; NONE once written. */
+    private UnsignedTail pendingUnsigned = UnsignedTail.NONE;
+    /** Whether the primary was read once already: later resumes follow this process's own failed writes. */
+    private boolean resumedBefore;
     private long sinceCheckpoint;
     private long firstUnsignedAt;
     private int lastBatchSize;
@@ -246,7 +251,7 @@ final class GroupCommitLog implements AuditLog {
         }
         boolean nudge = false;
         try {
-            if (closed || syncing || chain == null || !healthy || waiting.get() > 0 || !pendingTorn.isEmpty()
+            if (closed || syncing || chain == null || !healthy || waiting.get() > 0 || recoveryPending()
                     || sinceCheckpoint >= checkpointEvery) {
                 return null;
             }
@@ -324,7 +329,7 @@ final class GroupCommitLog implements AuditLog {
         chainLock.lock();
         try {
             // Continue the chain now, so a torn tail from a crash is acknowledged even if nothing is appended.
-            if (ready(List.of()) && (!pendingTorn.isEmpty() || sinceCheckpoint > 0)) {
+            if (ready(List.of()) && (recoveryPending() || sinceCheckpoint > 0)) {
                 write(List.of(), true);
             }
         } finally {
@@ -509,12 +514,19 @@ final class GroupCommitLog implements AuditLog {
             }
             chain = new RecordChain(position.lastSeq(), position.lastHash());
             pendingTorn = position.torn();
-            if (!pendingTorn.isEmpty()) {
-                log.warn("audit log had torn bytes at the end sink={} torn={}; a recovery record names them",
-                        primary.name(), pendingTorn);
+            UnsignedTail tail = position.unsignedTail();
+            // At start-up an unsigned tail means the last run stopped without its final checkpoint (kill -9,
+            // power loss): the recovery record states it. After this process's own failed write, the tail is
+            // its own records, named only when torn bytes call for a recovery record anyway, or when the failed
+            // write was the recovery record itself.
+            boolean named = !resumedBefore || !pendingTorn.isEmpty() || !pendingUnsigned.isEmpty();
+            pendingUnsigned = named ? tail : UnsignedTail.NONE;
+            resumedBefore = true;
+            if (recoveryPending()) {
+                log.warn("audit log ended unfinished sink={} torn={} unsigned={}; a recovery record names it and "
+                        + "a checkpoint signs it", primary.name(), pendingTorn, pendingUnsigned);
             }
-            boolean signed = position.lastSeq() == 0 || position.lastType().equals(RecordChain.CHECKPOINT);
-            sinceCheckpoint = signed ? 0 : 1;
+            sinceCheckpoint = tail.count();
             firstUnsignedAt = System.nanoTime();
             return true;
         } catch (IOException | RuntimeException e) {
@@ -523,6 +535,10 @@ final class GroupCommitLog implements AuditLog {
             fail(batch, failure);
             return false;
         }
+    }
+
+    private boolean recoveryPending() {
+        return !pendingTorn.isEmpty() || !pendingUnsigned.isEmpty();
     }
 
     private void write(List<Pending> batch, boolean forceCheckpoint) {
@@ -534,9 +550,11 @@ final class GroupCommitLog implements AuditLog {
         List<ChainedRecord> out = new ArrayList<>(batch.size() + 2 + batch.size() / checkpointEvery);
         long unsigned = sinceCheckpoint;
         boolean checkpointed = false;
-        if (!pendingTorn.isEmpty()) {
-            out.add(chain.recovery(pendingTorn));
+        if (recoveryPending()) {
+            out.add(chain.recovery(pendingTorn, pendingUnsigned));
             unsigned++;
+            // The tail it names is signed at once, not at the next interval: a second crash cannot leave it so.
+            forceCheckpoint = true;
         }
         long[] seqs = new long[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
@@ -577,6 +595,7 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
         pendingTorn = List.of();
+        pendingUnsigned = UnsignedTail.NONE;
         if (syncIntervalNanos > 0 && !wasUnsynced) {
             firstUnsyncedAt = System.nanoTime();
         }

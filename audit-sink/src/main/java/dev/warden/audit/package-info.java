@@ -30,6 +30,12 @@
  * torn bytes with nothing after them are reported as truncated. A torn record was never acknowledged, so no
  * statement it describes was forwarded.
  *
+ * <h2>Unsigned tails after a crash</h2>
+ * A process killed between checkpoints leaves records no signature covers. The next start reads back to the last
+ * checkpoint (at most {@code checkpoint_every} records), names the range in the {@code recovery} record
+ * ({@code unsigned: {from_seq, to_seq, count}}) and writes a checkpoint right after it, which the witness then
+ * takes. Verify checks the range against the log; run on the log before the restart it warns of the range.
+ *
  * <h2>Witness</h2>
  * With {@code audit.witness}, each signed checkpoint's head is also kept outside the log's trust domain
  * ({@code witness}); verify with the witness proves the log was not cut short. At shutdown the log writes a final

@@ -112,8 +112,9 @@ class AuditLogTest {
         AuditLog abandoned = AuditLog.open(settings);
         long seq = abandoned.append(Fixtures.query("s1", "alice", "prod", "SELECT 2")).join();
         try (AuditLog log = AuditLog.open(settings)) {
-            assertEquals(seq + 2, log.append(Fixtures.query("s1", "alice", "prod", "SELECT 3")).join(),
-                    "a checkpoint signing the previous run's unsigned tail comes first");
+            assertEquals(seq + 3, log.append(Fixtures.query("s1", "alice", "prod", "SELECT 3")).join(),
+                    "a recovery record naming the previous run's unsigned tail and a checkpoint signing it come "
+                    + "first");
         }
         assertEquals(3, LogFiles.list(logDir).size(), "one file per open");
         VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(key).publicKey());

@@ -91,24 +91,34 @@ class AuditReaderTest {
         Path dir = tmp.resolve("followed");
         List<String> seen = new CopyOnWriteArrayList<>();
         AuditReader reader = AuditReader.of(dir);
-        Thread follower = new Thread(() -> {
-            try {
-                reader.follow(AuditFilter.all().user("carol"), false, l -> seen.add(l.record().get("statement")
-                        .asText()), () -> seen.size() < 30, Duration.ofMillis(10));
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
-        follower.start();
+        // follow without fromStart shows what is written after its first pass over the directory; records that
+        // pass finds are history. The test once raced that pass against the first appends and saw 28 of 30: it
+        // now waits for the pass (the second keepGoing call) and checks that history stays out.
+        java.util.concurrent.CountDownLatch firstPassDone = new java.util.concurrent.CountDownLatch(2);
         try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 2048, 1000))) {
+            log.append(Fixtures.query("c1", "carol", "dev", "SELECT 'history'")).join();
+            Thread follower = new Thread(() -> {
+                try {
+                    reader.follow(AuditFilter.all().user("carol"), false, l -> seen.add(l.record().get("statement")
+                            .asText()), () -> {
+                                firstPassDone.countDown();
+                                return seen.size() < 30;
+                            }, Duration.ofMillis(10));
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            follower.start();
+            assertTrue(firstPassDone.await(60, TimeUnit.SECONDS), "the follower read the directory once");
             for (int i = 0; i < 30; i++) {
                 log.append(Fixtures.query("c1", "carol", "dev", "SELECT " + i)).join();
                 log.append(Fixtures.query("d1", "dave", "dev", "SELECT 'not carol'")).join();
             }
+            // Generous: on a loaded 2-core machine the follower thread can lag the writer by seconds.
+            follower.join(TimeUnit.SECONDS.toMillis(60));
         }
-        // Generous: on a loaded 2-core machine the follower thread can lag the writer by seconds.
-        follower.join(TimeUnit.SECONDS.toMillis(60));
-        assertEquals(30, seen.size());
+        assertEquals(30, seen.size(), seen.toString());
+        assertEquals("SELECT 0", seen.get(0), "the record written before the follower started is not shown");
         assertEquals("SELECT 29", seen.get(29));
         assertTrue(dev.warden.audit.chain.LogFiles.list(dir).size() > 3, "rotated while following");
     }

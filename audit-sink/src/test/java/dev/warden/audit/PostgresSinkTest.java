@@ -102,6 +102,23 @@ class PostgresSinkTest {
             assertEquals(3L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 2")).join(),
                     "after seq 1 and the closing checkpoint at 2");
         }
+        // Abandoned without close (kill -9): seq 5 stays after the checkpoint at 4, unsigned.
+        AuditLog abandoned = AuditLog.open(settings);
+        assertEquals(5L, abandoned.append(Fixtures.query("s1", "bob", "dev", "SELECT 3")).join());
+        try (AuditLog log = AuditLog.open(settings)) {
+            assertEquals(8L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 4")).join(),
+                    "after the recovery record (6) and the checkpoint signing the tail (7)");
+        }
+        try (Connection c = postgres.connect(db); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT type, record->'unsigned'->>'from_seq', "
+                     + "record->'unsigned'->>'to_seq' FROM warden_audit WHERE seq IN (6, 7) ORDER BY seq")) {
+            assertTrue(rs.next());
+            assertEquals("recovery", rs.getString(1));
+            assertEquals("5", rs.getString(2));
+            assertEquals("5", rs.getString(3));
+            assertTrue(rs.next());
+            assertEquals("checkpoint", rs.getString(1));
+        }
     }
 
     @Test

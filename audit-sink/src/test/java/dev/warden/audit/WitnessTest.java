@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.warden.audit.chain.LogFiles;
 import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.chain.SigningKey;
@@ -19,7 +18,6 @@ import dev.warden.config.AuditSettings.WitnessConfig;
 import dev.warden.config.Secret;
 import dev.warden.testkit.TestPostgres;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -31,9 +29,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -193,30 +189,8 @@ class WitnessTest {
 
     @Test
     void anHttpWitnessKeepsTheLatestHeadPerChain() throws Exception {
-        Map<String, WitnessHead> heads = new ConcurrentHashMap<>();
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/heads", exchange -> {
-            if (exchange.getRequestMethod().equals("POST")) {
-                WitnessHead head = WitnessHead.fromJson(exchange.getRequestBody().readAllBytes());
-                heads.merge(head.chain(), head, (a, b) -> a.seq() >= b.seq() ? a : b);
-                exchange.sendResponseHeaders(204, -1);
-            } else {
-                String chain = java.net.URLDecoder.decode(exchange.getRequestURI().getRawQuery()
-                        .replaceFirst("^chain=", ""), StandardCharsets.UTF_8);
-                WitnessHead head = heads.get(chain);
-                if (head == null) {
-                    exchange.sendResponseHeaders(404, -1);
-                } else {
-                    byte[] body = head.toJson();
-                    exchange.sendResponseHeaders(200, body.length);
-                    exchange.getResponseBody().write(body);
-                }
-            }
-            exchange.close();
-        });
-        server.start();
-        try {
-            URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/heads");
+        try (HttpWitnessServer server = new HttpWitnessServer()) {
+            URI url = server.url();
             Path logDir = tmp.resolve("audit");
             Path keyFile = Fixtures.writeKey(tmp);
             writeLog(logDir, keyFile, new WitnessConfig.HttpWitness(url));
@@ -226,8 +200,6 @@ class WitnessTest {
             assertTrue(AuditVerifier.verify(logDir, publicKey, Optional.of(head)).passed());
             Path cut = copyCutAfter(logDir, head.seq() - 11);
             assertFalse(AuditVerifier.verify(cut, publicKey, Optional.of(head)).passed());
-        } finally {
-            server.stop(0);
         }
     }
 

@@ -112,6 +112,14 @@ public final class TransparencyHarness {
         Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxrwxrwx"));
         Files.createDirectories(options.out());
         log("scratch " + scratch + ", " + tests.size() + " files, masking " + options.masking());
+        try {
+            return runIn(scratch, tests, options);
+        } finally {
+            deleteTree(scratch);
+        }
+    }
+
+    private static int runIn(Path scratch, List<String> tests, Options options) throws Exception {
         try (Cluster direct = Cluster.start(options.bin(), scratch.resolve("direct"));
              Cluster proxied = Cluster.start(options.bin(), scratch.resolve("proxied"));
              TestOidcIssuer issuer = TestOidcIssuer.start()) {
@@ -395,6 +403,15 @@ public final class TransparencyHarness {
             throw new IOException(String.join(" ", command) + " failed (" + p.exitValue() + "): " + text);
         }
         return text;
+    }
+
+    /** The clusters and build directories go once both clusters are stopped; the outputs stay in --out. */
+    private static void deleteTree(Path root) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            log("cannot delete " + root + ": " + e.getMessage());
+        }
     }
 
     private static void log(String message) {

@@ -103,7 +103,9 @@ class ClientToolsTest {
      */
     @Test
     void nodePostgresQueriesPreparedStatementsAndATempTable() throws Exception {
-        String modules = System.getProperty("warden.test.nodeModules", "");
+        // .ci/run installs pg into a scratch directory and names it in WARDEN_NODE_MODULES.
+        String modules = System.getProperty("warden.test.nodeModules",
+                System.getenv().getOrDefault("WARDEN_NODE_MODULES", ""));
         org.junit.jupiter.api.Assumptions.assumeTrue(!modules.isEmpty() && Files.isDirectory(Path.of(modules, "pg")),
                 "-Dwarden.test.nodeModules not set");
         Path script = clientScript("node_postgres.js");

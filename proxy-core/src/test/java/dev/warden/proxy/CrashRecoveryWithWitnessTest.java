@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.query.AuditReader;
 import dev.warden.audit.query.AuditFilter;
+import dev.warden.audit.query.AuditRecord;
 import dev.warden.audit.verify.AuditVerifier;
 import dev.warden.audit.verify.VerifyReport;
 import dev.warden.audit.witness.PostgresWitnessStore;
@@ -107,6 +108,13 @@ class CrashRecoveryWithWitnessTest {
                 t.join(10_000);
             }
             assertTrue(acknowledged.get() > 50, "load ran: " + acknowledged.get());
+            // Before the restart: what the kill left unsigned is reported with its range, not passed over.
+            VerifyReport crashed = AuditVerifier.verify(auditDir, key.publicKey());
+            System.out.print(crashed.summary());
+            if (crashed.unsignedTail() > 0) {
+                assertTrue(crashed.summary().contains("WARNING unsigned tail: seq " + (crashed.signedThroughSeq() + 1)
+                        + "-" + crashed.lastSeq()), crashed.summary());
+            }
 
             Warden second = Warden.start(policy);
             try (Connection c = connect(second.port, token); Statement s = c.createStatement()) {
@@ -124,6 +132,15 @@ class CrashRecoveryWithWitnessTest {
             assertTrue(report.passed(), report.summary());
             assertEquals(report.lastSeq(), head.seq(), "the witness holds the final head");
             assertEquals(0, report.unsignedTail(), report.summary());
+            List<AuditReader.Line> all = AuditReader.of(auditDir).search(AuditFilter.all());
+            if (crashed.unsignedTail() > 0) {
+                // The restart's first records: a recovery naming exactly that tail, and a checkpoint signing it.
+                AuditRecord recovery = recordAt(all, crashed.lastSeq() + 1);
+                assertEquals("recovery", recovery.type(), recovery.text());
+                assertEquals(crashed.signedThroughSeq() + 1, recovery.get("unsigned").get("from_seq").asLong());
+                assertEquals(crashed.lastSeq(), recovery.get("unsigned").get("to_seq").asLong());
+                assertEquals("checkpoint", recordAt(all, crashed.lastSeq() + 2).type());
+            }
 
             Set<Integer> ran = markers(pg.serverLog());
             Set<Integer> recorded = new TreeSet<>();
@@ -207,5 +224,10 @@ class CrashRecoveryWithWitnessTest {
             process.destroyForcibly();
             throw new AssertionError("warden did not start:\n" + seen);
         }
+    }
+
+    private static AuditRecord recordAt(List<AuditReader.Line> lines, long seq) {
+        return lines.stream().map(AuditReader.Line::record).filter(r -> r.seq() == seq).findFirst().orElseThrow(
+                () -> new AssertionError("no record at seq " + seq));
     }
 }

@@ -1,8 +1,10 @@
 package dev.warden.audit.chain;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.warden.audit.event.CanonicalJson;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,6 +84,54 @@ public final class LogFiles {
             byte[] line = read(raf, previousNewline + 1, lastNewline - previousNewline - 1);
             return new Ending(line, torn);
         }
+    }
+
+    private static final byte[] CHECKPOINT_TYPE = "\"type\":\"checkpoint\"".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * The seq of the last checkpoint in {@code file}, or -1 if it holds none. Reads complete lines backwards from
+     * the end and stops at the first checkpoint, so it costs the file's unsigned tail (at most
+     * {@code checkpoint_every} records, or a checkpoint interval's worth), not the file.
+     */
+    public static long lastCheckpointSeq(Path file) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+            long end = findNewlineBefore(raf, raf.length());
+            while (end >= 0) {
+                long start = findNewlineBefore(raf, end) + 1;
+                byte[] line = read(raf, start, end - start);
+                // Quotes inside JSON strings are escaped, so only a key can hold these bytes: parse to be sure.
+                if (contains(line, CHECKPOINT_TYPE)) {
+                    JsonNode record = parseOrNull(line);
+                    if (record != null && record.path("type").asText("").equals(RecordChain.CHECKPOINT)) {
+                        return record.path("seq").asLong(-1);
+                    }
+                }
+                end = start - 1;
+            }
+            return -1;
+        }
+    }
+
+    /** A damaged line is not a checkpoint; it must not stop the log from starting (verify names it). */
+    private static JsonNode parseOrNull(byte[] line) {
+        try {
+            return CanonicalJson.parse(line);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static boolean contains(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     /** The torn bytes of an in-memory file: everything after its last newline, or null. */

@@ -78,13 +78,20 @@ public final class RecordChain {
         return seal(record, CHECKPOINT, AuditEvent.NO_SESSION, now);
     }
 
-    /** The first record after a restart or a write failure that left incomplete bytes at the end of files. */
-    public ChainedRecord recovery(List<TornTail> torn) {
+    /**
+     * The first record after a restart that found the log unfinished (torn bytes at the end of files, or records
+     * after the last checkpoint), or after a write failure that left torn bytes. It names both; the writer puts a
+     * checkpoint right after it, which signs the tail it names.
+     */
+    public ChainedRecord recovery(List<TornTail> torn, UnsignedTail unsigned) {
         Instant now = Timestamps.now();
         ObjectNode record = header(EventIds.next(), now, AuditEvent.NO_SESSION, RECOVERY);
         ArrayNode array = record.putArray("torn");
         for (TornTail t : torn) {
             t.write(array.addObject());
+        }
+        if (!unsigned.isEmpty()) {
+            unsigned.write(record.putObject("unsigned"));
         }
         return seal(record, RECOVERY, AuditEvent.NO_SESSION, now);
     }

@@ -8,7 +8,8 @@
  * signature on the development machine (AuditLogTest prints it), far more than the rest of an append; one
  * writer signing every record would be capped near 1 500 records/s. A checkpoint signs the seq and hash of the record before it, so one signature covers every record
  * up to it through the chain. The price: records after the last checkpoint are chain-checked but unsigned
- * (verify reports them as an unsigned tail); checkpoints come every {@code checkpoint_every} records, every
+ * (verify warns of them with their seq range, {@link dev.warden.audit.chain.UnsignedTail}; after a crash the next
+ * start names them in its {@code recovery} record and signs them at once); checkpoints come every {@code checkpoint_every} records, every
  * {@code checkpoint_interval}, and at clean shutdown.
  */
 package dev.warden.audit.chain;

@@ -5,6 +5,7 @@ import dev.warden.audit.text.VisibleText;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.warden.audit.chain.LogFiles;
 import dev.warden.audit.chain.LogFiles.LogFile;
+import dev.warden.audit.chain.UnsignedTail;
 import dev.warden.audit.event.CanonicalJson;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -205,7 +206,12 @@ public final class AuditReader {
             }
             case "checkpoint" -> out.append(" signed through seq ").append(r.get("covers_seq").asLong())
                     .append(" key ").append(r.get("key_id").asText(""));
-            case "recovery" -> out.append(" torn bytes acknowledged: ").append(r.get("torn"));
+            case "recovery" -> {
+                out.append(" torn bytes acknowledged: ").append(r.get("torn"));
+                if (r.json().has("unsigned")) {
+                    out.append(" unsigned tail signed by the next checkpoint: ").append(UnsignedTail.read(r.json()));
+                }
+            }
             default -> {
                 if (r.type().startsWith("approval.")) {
                     out.append(' ').append(r.get("approval_id").asText("")).append(" by ")

@@ -4,6 +4,7 @@ import dev.warden.audit.chain.ChainPosition;
 import dev.warden.audit.chain.ChainedRecord;
 import dev.warden.audit.chain.LogFiles;
 import dev.warden.audit.chain.LogFiles.LogFile;
+import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.chain.TornTail;
 import dev.warden.audit.event.CanonicalJson;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -85,12 +86,25 @@ public final class FileSink implements AuditSink {
                     throw new IOException("cannot continue the log: the last record of " + files.get(i).name()
                             + " has no seq; run 'warden audit verify'");
                 }
-                return new ChainPosition(seq, CanonicalJson.sha256(ending.lastLine()), last.path("type").asText(""),
-                        torn);
+                String type = last.path("type").asText("");
+                long signedThrough = type.equals(RecordChain.CHECKPOINT) ? seq : lastCheckpointSeq(files, i);
+                return new ChainPosition(seq, CanonicalJson.sha256(ending.lastLine()), type,
+                        Math.min(signedThrough, seq), torn);
             }
         }
         ChainPosition empty = ChainPosition.empty();
-        return new ChainPosition(empty.lastSeq(), empty.lastHash(), "", torn);
+        return new ChainPosition(empty.lastSeq(), empty.lastHash(), "", 0, torn);
+    }
+
+    /** The seq of the last checkpoint in {@code files[0..upTo]}, newest first; 0 if there is none. */
+    private static long lastCheckpointSeq(List<LogFile> files, int upTo) throws IOException {
+        for (int i = upTo; i >= 0; i--) {
+            long seq = LogFiles.lastCheckpointSeq(files.get(i).path());
+            if (seq >= 0) {
+                return seq;
+            }
+        }
+        return 0;
     }
 
     @Override

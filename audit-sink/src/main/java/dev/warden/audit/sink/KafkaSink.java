@@ -2,6 +2,7 @@ package dev.warden.audit.sink;
 
 import dev.warden.audit.chain.ChainPosition;
 import dev.warden.audit.chain.ChainedRecord;
+import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.kafka.KafkaClients;
 import dev.warden.audit.kafka.TopicReader;
 import dev.warden.audit.ocsf.ChainLines;
@@ -70,17 +71,25 @@ public final class KafkaSink implements AuditSink {
     /** Reads this instance's records from the whole topic to find where its chain ends. */
     @Override
     public ChainPosition resume() throws IOException {
-        ChainPosition[] last = {ChainPosition.empty()};
+        ChainLines.Line[] last = {null};
+        long[] signedThrough = {0};
         TopicReader.readAll(bootstrapServers, topic, properties, m -> {
             if (!m.instance().equals(instanceName)) {
                 return;
             }
             ChainLines.Line line = ChainLines.fromMessage(m.value());
-            if (line.seq() > last[0].lastSeq()) {
-                last[0] = new ChainPosition(line.seq(), line.hash(), line.type(), List.of());
+            if (last[0] == null || line.seq() > last[0].seq()) {
+                last[0] = line;
+            }
+            if (line.type().equals(RecordChain.CHECKPOINT)) {
+                signedThrough[0] = Math.max(signedThrough[0], line.seq());
             }
         });
-        return last[0];
+        if (last[0] == null) {
+            return ChainPosition.empty();
+        }
+        return new ChainPosition(last[0].seq(), last[0].hash(), last[0].type(),
+                Math.min(signedThrough[0], last[0].seq()), List.of());
     }
 
     @Override

@@ -48,10 +48,13 @@ public final class PostgresSink implements AuditSink {
     public ChainPosition resume() throws IOException {
         try {
             Connection c = connection();
+            // The last checkpoint by a backward scan of the seq order, which stops at the first one it meets.
             try (Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT seq, hash, type FROM " + table + " ORDER BY seq DESC LIMIT 1")) {
+                 ResultSet rs = s.executeQuery("SELECT t.seq, t.hash, t.type, (SELECT c.seq FROM " + table + " c "
+                         + "WHERE c.type = 'checkpoint' ORDER BY c.seq DESC LIMIT 1) AS signed_through FROM " + table
+                         + " t ORDER BY t.seq DESC LIMIT 1")) {
                 ChainPosition position = rs.next()
-                        ? new ChainPosition(rs.getLong(1), rs.getString(2), rs.getString(3), List.of())
+                        ? new ChainPosition(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), List.of())
                         : ChainPosition.empty();
                 c.commit();
                 return position;

@@ -7,6 +7,7 @@ import dev.warden.audit.chain.LogFiles.LogFile;
 import dev.warden.audit.chain.RecordChain;
 import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.chain.TornTail;
+import dev.warden.audit.chain.UnsignedTail;
 import dev.warden.audit.event.CanonicalJson;
 import dev.warden.audit.verify.VerifyReport.Kind;
 import dev.warden.audit.verify.VerifyReport.Problem;
@@ -264,8 +265,14 @@ public final class AuditVerifier {
 
     private Optional<Problem> pendingTornCheck(String name, int lineNo, long seq, String type, JsonNode record) {
         boolean recovery = type.equals(RecordChain.RECOVERY);
+        if (recovery) {
+            Optional<Problem> problem = unsignedClaim(name, lineNo, seq, record);
+            if (problem.isPresent()) {
+                return problem;
+            }
+        }
         if (pendingTorn.isEmpty()) {
-            if (recovery) {
+            if (recovery && !record.path("torn").isEmpty()) {
                 return problem(name, lineNo, seq, Kind.ALTERED, "a recovery record names torn bytes, but the file "
                         + "before it ends with a complete line");
             }
@@ -284,6 +291,23 @@ public final class AuditVerifier {
                     + " but the files hold " + pendingTorn);
         }
         pendingTorn.clear();
+        return Optional.empty();
+    }
+
+    /**
+     * A recovery record that names an unsigned tail must name exactly the records between the last checkpoint
+     * and itself: the writer read that from the log it resumed, so any other range is an edit.
+     */
+    private Optional<Problem> unsignedClaim(String name, int lineNo, long seq, JsonNode record) {
+        if (!record.has("unsigned")) {
+            return Optional.empty();
+        }
+        UnsignedTail claimed = UnsignedTail.read(record);
+        UnsignedTail actual = new UnsignedTail(signedThrough + 1, seq - 1);
+        if (!claimed.equals(actual) || record.path("unsigned").path("count").asLong(-1) != actual.count()) {
+            return problem(name, lineNo, seq, Kind.ALTERED, "the recovery record names the unsigned tail "
+                    + record.path("unsigned") + " but the log's records after its last checkpoint are " + actual);
+        }
         return Optional.empty();
     }
 

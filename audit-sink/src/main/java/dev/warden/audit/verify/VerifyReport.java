@@ -1,5 +1,6 @@
 package dev.warden.audit.verify;
 
+import dev.warden.audit.chain.UnsignedTail;
 import dev.warden.audit.witness.WitnessHead;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -39,6 +40,11 @@ public record VerifyReport(Path dir, int files, long records, long lastSeq, long
         keyIds = List.copyOf(keyIds);
     }
 
+    /** The records after the last checkpoint, {@code seq A-B (N records)}; "none" when the log ends signed. */
+    public String unsignedRange() {
+        return new UnsignedTail(signedThroughSeq + 1, signedThroughSeq + unsignedTail).toString();
+    }
+
     public boolean passed() {
         return problem.isEmpty();
     }
@@ -71,8 +77,9 @@ public record VerifyReport(Path dir, int files, long records, long lastSeq, long
             out.append('\n');
         }
         if (unsignedTail > 0) {
-            out.append("unsigned tail (").append(unsignedTail).append(" records): chain-checked, not yet covered by a "
-                    + "checkpoint\n");
+            out.append("WARNING unsigned tail: ").append(unsignedRange()).append(" after the last checkpoint are "
+                    + "chain-checked but not signed; they could be cut or rewritten without a trace. A running "
+                    + "Warden signs them at its next checkpoint; after a crash, its next start names and signs them\n");
         }
         if (keysFromLogDir) {
             out.append("note: public keys were read from the log directory; pass the public key you trust to prove "

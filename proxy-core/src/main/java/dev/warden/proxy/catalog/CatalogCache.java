@@ -136,8 +136,16 @@ public final class CatalogCache implements AutoCloseable {
      * needs their columns to tell whether the statement could carry a sensitive value.
      */
     public Set<String> functionsToResolve(dev.warden.sql.Analysis analysis) {
+        return functionsToResolve(analysis, true);
+    }
+
+    /**
+     * As above; with {@code forMasking} false (an identity nothing is masked for) relations are not looked up:
+     * reading a view's definition takes a lock the session itself may hold (ALTER VIEW in an open transaction).
+     */
+    public Set<String> functionsToResolve(dev.warden.sql.Analysis analysis, boolean forMasking) {
         Set<String> missing = new java.util.LinkedHashSet<>(functions.missing(analysis));
-        for (String name : relations.missing(analysis)) {
+        for (String name : forMasking ? relations.missing(analysis) : List.<String>of()) {
             missing.add(RELATION + name);
         }
         return missing;

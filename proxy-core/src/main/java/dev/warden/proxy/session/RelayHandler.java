@@ -174,6 +174,33 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /** Writes a request upstream with its entry, unless the server would ignore it (then it is dropped). */
     private void send(ByteBuf frame, Entry entry) {
+        if (entry.kind == Kind.PARSE || entry.kind == Kind.BIND || entry.kind == Kind.DESCRIBE_STATEMENT
+                || entry.kind == Kind.DESCRIBE_PORTAL) {
+            // The server starts a statement's clock (statement_timeout) and its implicit transaction at the first
+            // message of an extended batch. Warden judges, audits and may hold the batch at Execute: so the
+            // preparatory messages wait here and go with the next other message, and the server's clock starts
+            // once the statement may run, not while its record is written or an approver decides.
+            deferred.add(new Deferred(frame, entry));
+            return;
+        }
+        sendDeferred();
+        sendNow(frame, entry);
+    }
+
+    /** Parse, Bind and Describe messages not yet written upstream, in order (see {@link #send}). */
+    private final java.util.ArrayDeque<Deferred> deferred = new java.util.ArrayDeque<>();
+
+    private record Deferred(ByteBuf frame, Entry entry) {
+    }
+
+    private void sendDeferred() {
+        Deferred d;
+        while ((d = deferred.poll()) != null) {
+            sendNow(d.frame(), d.entry());
+        }
+    }
+
+    private void sendNow(ByteBuf frame, Entry entry) {
         if (queue.sent(entry)) {
             upstream.write(frame, upstream.voidPromise());
         } else {
@@ -193,7 +220,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /** Whether earlier requests may still be running upstream (and changing settings Warden follows). */
     private boolean requestsInFlight() {
-        return !queue.isEmpty() || executedSinceSync;
+        return !queue.isEmpty() || executedSinceSync || !deferred.isEmpty();
     }
 
     /**
@@ -246,7 +273,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             next.accept(reading);
             return;
         }
-        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis());
+        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
+                masking != null && masking.masksAnything());
         if (missing.isEmpty()) {
             next.accept(withEffects(reading));
             return;
@@ -471,6 +499,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         ByteBuf waiting;
         while ((waiting = held.poll()) != null) {
             waiting.release();
+        }
+        Deferred d;
+        while ((d = deferred.poll()) != null) {
+            d.frame().release();
         }
     }
 

@@ -362,6 +362,11 @@ final class ResultMasking {
      * sorts, groups or joins on a sensitive column other than by equality with a bound parameter. Remembers the
      * exposure of the statement (and of a cursor it declares) for its results.
      */
+    /** Whether the policy in force masks anything for this identity in this environment. */
+    boolean masksAnything() {
+        return masker.get().masksAnything(context(Exposure.NONE));
+    }
+
     SessionLexing.Reading screen(SessionLexing.Reading reading) {
         Analysis analysis = reading.analysis();
         Masker current = masker.get();

@@ -28,6 +28,9 @@ public final class UpstreamJdbc {
                 : u.tls() == TlsMode.REQUIRE ? "require" : "verify-full");
         u.rootCert().ifPresent(p -> props.setProperty("sslrootcert", p.toString()));
         props.setProperty("ApplicationName", applicationName);
+        // Warden's own reads must never wait behind a lock a session holds (ALTER TABLE in an open transaction,
+        // then a SELECT that Warden has to look up): they fail, and the session fails closed, instead of hanging.
+        props.setProperty("options", "-c lock_timeout=5000");
         props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
         return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
                 + u.database(), props);
