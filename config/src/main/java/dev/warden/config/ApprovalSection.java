@@ -26,6 +26,7 @@ final class ApprovalSection {
     private static final List<String> STORE_TYPES = List.of("file", "postgres");
     private static final int MAX_REQUIRED_APPROVALS = 10;
     private static final int MAX_RETRIES = 10;
+    private static final int MAX_GRANT_USES = 1000;
 
     private ApprovalSection() {
     }
@@ -37,7 +38,8 @@ final class ApprovalSection {
             return defaults;
         }
         MapNode m = p.map(section.get());
-        p.expectKeys(m, "timeout", "required_approvals", "store", "notify", "retry_window", "agents_may_approve");
+        p.expectKeys(m, "timeout", "required_approvals", "store", "notify", "retry_window", "agents_may_approve",
+                "max_grant_uses", "max_grant_window");
         Duration timeout = p.duration(m, "timeout", ApprovalSettings.DEFAULT_TIMEOUT, false);
         int required = p.integer(m, "required_approvals", 1, 1, MAX_REQUIRED_APPROVALS);
         Optional<MapNode> storeNode = p.optionalMap(m, "store");
@@ -51,7 +53,15 @@ final class ApprovalSection {
         }
         Duration retryWindow = p.duration(m, "retry_window", ApprovalSettings.DEFAULT_RETRY_WINDOW, true);
         boolean agentsMayApprove = p.bool(m, "agents_may_approve", false);
-        return new ApprovalSettings(timeout, required, store, notify, retryWindow, agentsMayApprove);
+        int maxGrantUses = p.integer(m, "max_grant_uses", 1, 1, MAX_GRANT_USES);
+        Duration maxGrantWindow = p.duration(m, "max_grant_window", Duration.ZERO, true);
+        if (maxGrantUses > 1 && maxGrantWindow.isZero()) {
+            // Every grant ends: one of several uses lasts at most max_grant_window.
+            throw p.error(p.node(m, "max_grant_uses").orElseThrow(), "max_grant_uses above 1 needs a "
+                    + "max_grant_window (how long such a grant lasts at most), e.g. max_grant_window: 1h");
+        }
+        return new ApprovalSettings(timeout, required, store, notify, retryWindow, agentsMayApprove, maxGrantUses,
+                maxGrantWindow);
     }
 
     private static Store store(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment)

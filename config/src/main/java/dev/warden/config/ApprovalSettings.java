@@ -17,9 +17,14 @@ import java.util.Objects;
  * @param retryWindow       for rules in retry mode: how long after approval the identical statement may run (once)
  * @param agentsMayApprove  {@code agents_may_approve}: whether an identity marked as an AI agent or service account
  *                          may approve at all (default false: an agent in an approver group still cannot)
+ * @param maxGrantUses      {@code max_grant_uses}: the most executions one approval may grant (default 1: one
+ *                          approval, one execution)
+ * @param maxGrantWindow    {@code max_grant_window}: the longest window one approval may grant, and how long a grant
+ *                          of several uses lasts when the approver gives no window (default 0: no windows)
  */
 public record ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
-                               Duration retryWindow, boolean agentsMayApprove) {
+                               Duration retryWindow, boolean agentsMayApprove, int maxGrantUses,
+                               Duration maxGrantWindow) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(10);
@@ -37,6 +42,20 @@ public record ApprovalSettings(Duration timeout, int requiredApprovals, Store st
         Objects.requireNonNull(store, "store");
         webhooks = List.copyOf(webhooks);
         Objects.requireNonNull(retryWindow, "retryWindow");
+        if (maxGrantUses < 1) {
+            throw new IllegalArgumentException("maxGrantUses must be at least 1");
+        }
+        Objects.requireNonNull(maxGrantWindow, "maxGrantWindow");
+        if (maxGrantWindow.isNegative() || (maxGrantUses > 1 && maxGrantWindow.isZero())) {
+            // Every grant ends: a grant of several uses lasts at most maxGrantWindow.
+            throw new IllegalArgumentException("maxGrantWindow must be positive when maxGrantUses is above 1");
+        }
+    }
+
+    /** No grants: one approval, one execution. */
+    public ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
+                            Duration retryWindow, boolean agentsMayApprove) {
+        this(timeout, requiredApprovals, store, webhooks, retryWindow, agentsMayApprove, 1, Duration.ZERO);
     }
 
     /** Agents may not approve. */

@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Parses the policy's durations: {@code 500ms}, {@code 10s}, {@code 15m}, {@code 1h}, {@code 2d}, or {@code 0}. */
-final class Durations {
+public final class Durations {
 
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)?");
 
@@ -13,7 +13,7 @@ final class Durations {
     }
 
     /** @throws IllegalArgumentException with a reason fit for a policy error */
-    static Duration parse(String text) {
+    public static Duration parse(String text) {
         Matcher m = DURATION.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("'" + text + "' is not a duration (examples: 500ms, 10s, 15m, 1h, 0)");

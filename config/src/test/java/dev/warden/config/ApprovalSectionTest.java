@@ -77,6 +77,35 @@ class ApprovalSectionTest {
     }
 
     @Test
+    void grantsAreOffUnlessThePolicyBoundsThem() throws Exception {
+        ApprovalSettings none = policy("", Map.of()).approvals();
+        assertEquals(1, none.maxGrantUses());
+        assertEquals(Duration.ZERO, none.maxGrantWindow());
+        ApprovalSettings a = policy("""
+                approvals:
+                  max_grant_uses: 5
+                  max_grant_window: 2h
+                """, Map.of()).approvals();
+        assertEquals(5, a.maxGrantUses());
+        assertEquals(Duration.ofHours(2), a.maxGrantWindow());
+    }
+
+    @Test
+    void aGrantOfSeveralUsesMustEndSoItNeedsAMaximumWindow() {
+        String message = failure("""
+                approvals:
+                  max_grant_uses: 3
+                """);
+        assertTrue(message.contains("policy.yaml:14"), message);
+        assertTrue(message.contains("max_grant_window"), message);
+        String zero = failure("""
+                approvals:
+                  max_grant_uses: 0
+                """);
+        assertTrue(zero.contains("policy.yaml:14"), zero);
+    }
+
+    @Test
     void aPostgresStoreTakesItsUrlFromTheEnvironmentAndNeverPrintsIt() throws Exception {
         ApprovalSettings a = policy("approvals:\n  store: { type: postgres, url_env: APPROVALS_DB }\n",
                 Map.of("APPROVALS_DB", "jdbc:postgresql://db:5432/warden?password=hunter2")).approvals();

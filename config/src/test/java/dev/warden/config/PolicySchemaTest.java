@@ -143,6 +143,8 @@ class PolicySchemaTest {
                   notify: [ { webhook: "https://hooks.example.com/warden", retries: 3 } ]
                   retry_window: 5m
                   agents_may_approve: false
+                  max_grant_uses: 5
+                  max_grant_window: 1h
                 admin:
                   address: 127.0.0.1:9090
                 """;

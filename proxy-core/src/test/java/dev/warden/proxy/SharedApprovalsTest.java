@@ -86,6 +86,8 @@ class SharedApprovalsTest {
                 approvals:
                   timeout: 30s
                   store: { type: postgres, url_env: APPROVALS_URL }
+                  max_grant_uses: 3
+                  max_grant_window: 10m
                 """.formatted(pg.superuser());
         Map<String, String> env = new HashMap<>();
         env.put("ISSUER", issuer.issuer());
@@ -127,30 +129,97 @@ class SharedApprovalsTest {
         assertTrue(AuditVerifier.verify(auditB, null).passed());
     }
 
+    @Test
+    void aGrantOfThreeUsesIsSpentExactlyOnceAcrossBothInstances() throws Exception {
+        try (Connection c = pg.connect(database)) {
+            c.createStatement().execute("INSERT INTO ledger VALUES (2, 0)");
+        }
+        String bump = "UPDATE ledger SET amount = amount + 1 WHERE id = 2";
+        String bob = issuer.token().subject("user-bob").email("bob@example.com").groups("dba").sign();
+        List<Connection> sessions = new java.util.ArrayList<>();
+        try {
+            for (WardenServer w : List.of(a, a, b, b, b)) {
+                sessions.add(alice(w));
+            }
+            CompletableFuture<Object> held = CompletableFuture.supplyAsync(() -> run(sessions.get(0), bump));
+            String id = awaitPending(b.adminPort(), bob);
+            assertEquals(0, cli("approvals", "approve", id, "--uses", "3", "--url", "http://127.0.0.1:"
+                    + b.adminPort(), "--token=" + bob));
+            assertEquals(1, held.get(10, TimeUnit.SECONDS));
+            // Four sessions on two instances race for the two uses left.
+            List<CompletableFuture<Object>> racing = sessions.subList(1, 5).stream()
+                    .map(s -> CompletableFuture.supplyAsync(() -> run(s, bump))).toList();
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (!racing.stream().allMatch(CompletableFuture::isDone) && System.currentTimeMillis() < deadline) {
+                // The losers wait for new approvals: deny them.
+                String waiting = pending(a.adminPort(), bob);
+                if (waiting != null) {
+                    cli("approvals", "deny", waiting, "--url", "http://127.0.0.1:" + a.adminPort(), "--token=" + bob);
+                }
+                Thread.sleep(100);
+            }
+            List<Object> results = racing.stream().map(CompletableFuture::join).toList();
+            assertEquals(2, results.stream().filter(r -> Integer.valueOf(1).equals(r)).count(), results.toString());
+            assertEquals(2, results.stream().filter(r -> r instanceof SQLException e
+                    && "42501".equals(e.getSQLState())).count(), results.toString());
+            try (Connection c = pg.connect(database); ResultSet rs = c.createStatement()
+                    .executeQuery("SELECT amount FROM ledger WHERE id = 2")) {
+                rs.next();
+                assertEquals(3, rs.getInt(1), "three uses, no more");
+            }
+        } finally {
+            for (Connection c : sessions) {
+                c.close();
+            }
+        }
+    }
+
+    private static Connection alice(WardenServer w) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", "alice@example.com");
+        props.setProperty("password", issuer.token().email("alice@example.com").groups("eng").sign());
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + w.port() + "/prod?sslmode=require",
+                props);
+    }
+
+    private static Object run(Connection c, String sql) {
+        try {
+            return c.createStatement().executeUpdate(sql);
+        } catch (SQLException e) {
+            return e;
+        }
+    }
+
     private static List<String> types(Path dir) throws Exception {
         return AuditReader.of(dir).search(AuditFilter.all()).stream().map(l -> l.record().type()).toList();
     }
 
     private static String awaitPending(int adminPort, String token) throws Exception {
-        Pattern pending = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"status\"\\s*:\\s*\"pending\"");
         long deadline = System.currentTimeMillis() + 10_000;
         while (System.currentTimeMillis() < deadline) {
-            PrintStream out = System.out;
-            ByteArrayOutputStream captured = new ByteArrayOutputStream();
-            try {
-                System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-                WardenCommand.run("approvals", "list", "--json", "--url", "http://127.0.0.1:" + adminPort,
-                        "--token=" + token);
-            } finally {
-                System.setOut(out);
-            }
-            Matcher m = pending.matcher(captured.toString(StandardCharsets.UTF_8));
-            if (m.find()) {
-                return m.group(1);
+            String id = pending(adminPort, token);
+            if (id != null) {
+                return id;
             }
             Thread.sleep(100);
         }
         throw new AssertionError("no pending request visible on the other instance");
+    }
+
+    /** A pending request's id, or null. */
+    private static String pending(int adminPort, String token) {
+        Pattern pending = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"status\"\\s*:\\s*\"pending\"");
+        PrintStream out = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            WardenCommand.run("approvals", "list", "--json", "--url", "http://127.0.0.1:" + adminPort,
+                    "--token=" + token);
+        } finally {
+            System.setOut(out);
+        }
+        Matcher m = pending.matcher(captured.toString(StandardCharsets.UTF_8));
+        return m.find() ? m.group(1) : null;
     }
 
     private static int cli(String... args) {

@@ -7,13 +7,14 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * {@code approval.requested|approved|denied|expired|withdrawn}. {@code session} is the session whose statement
- * waits; {@code by} is who acted (the requester, an approver, or {@code warden} for an expiry).
+ * {@code approval.requested|approved|denied|expired|withdrawn|used}. {@code session} is the session whose statement
+ * waits (for {@code used}: the session that ran it under the approval's grant); {@code by} is who acted (the
+ * requester, an approver, or {@code warden} for an expiry).
  */
 public record ApprovalEvent(UUID id, Instant ts, String session, Action action, String approvalId, String by,
                             String comment) implements AuditEvent {
 
-    public enum Action { REQUESTED, APPROVED, DENIED, EXPIRED, WITHDRAWN }
+    public enum Action { REQUESTED, APPROVED, DENIED, EXPIRED, WITHDRAWN, USED }
 
     public ApprovalEvent {
         id = Fields.id(id);

@@ -3,12 +3,15 @@ package dev.warden.proxy.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.warden.config.Durations;
 import dev.warden.identity.Identity;
 import dev.warden.proxy.approvals.ApprovalException;
 import dev.warden.proxy.approvals.ApprovalJson;
 import dev.warden.proxy.approvals.ApprovalRecord;
 import dev.warden.proxy.approvals.ApprovalService;
+import dev.warden.proxy.approvals.Grant;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -98,9 +101,10 @@ final class AdminRoutes {
             Identity caller = authenticate(request);
             String id = action.group(1);
             visible(id, caller);
-            String comment = comment(request.body());
+            JsonNode body = body(request.body());
+            String comment = comment(body);
             ApprovalRecord r = action.group(2).equals("approve")
-                    ? approvals.approve(id, caller, comment)
+                    ? approvals.approve(id, caller, comment, grant(body))
                     : approvals.deny(id, caller, comment);
             return Response.of(200, ApprovalJson.toJson(r));
         }
@@ -135,9 +139,9 @@ final class AdminRoutes {
         }
     }
 
-    private static String comment(String text) throws HttpError {
+    private static JsonNode body(String text) throws HttpError {
         if (text.isBlank()) {
-            return "";
+            return ApprovalJson.MAPPER.createObjectNode();
         }
         JsonNode body;
         try {
@@ -148,6 +152,40 @@ final class AdminRoutes {
         if (body == null || !body.isObject()) {
             throw new HttpError(400, "the body must be JSON like {\"comment\": \"...\"}");
         }
+        return body;
+    }
+
+    /**
+     * {@code "uses": 3} and/or {@code "for": "30m"} (the policy's duration syntax): what the approval grants
+     * beyond one execution. Neither: one execution. The policy's maxima are checked by the approvals engine.
+     */
+    private static Grant grant(JsonNode body) throws HttpError {
+        JsonNode uses = body.get("uses");
+        JsonNode window = body.get("for");
+        boolean hasUses = uses != null && !uses.isNull();
+        boolean hasWindow = window != null && !window.isNull();
+        if (hasUses && (!uses.canConvertToInt() || !uses.isIntegralNumber() || uses.asInt() < 1)) {
+            throw new HttpError(400, "uses must be a whole number of at least 1");
+        }
+        Optional<Duration> duration = Optional.empty();
+        if (hasWindow) {
+            if (!window.isTextual()) {
+                throw new HttpError(400, "for must be a duration like \"30m\"");
+            }
+            try {
+                duration = Optional.of(Durations.parse(window.asText()));
+            } catch (IllegalArgumentException e) {
+                throw new HttpError(400, "for: " + printable(e.getMessage()));
+            }
+            if (duration.get().isZero()) {
+                throw new HttpError(400, "for must be longer than 0");
+            }
+        }
+        // --for alone: any number of uses within the window.
+        return new Grant(hasUses ? uses.asInt() : hasWindow ? 0 : 1, duration);
+    }
+
+    private static String comment(JsonNode body) throws HttpError {
         JsonNode comment = body.get("comment");
         if (comment == null || comment.isNull()) {
             return "";

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.warden.audit.text.VisibleText;
 import dev.warden.identity.Identity;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -62,13 +63,33 @@ public final class ApprovalJson {
             vote.put("issuer", v.issuer());
             vote.put("at", v.at().toString());
             vote.put("comment", v.comment());
+            putGrant(vote, v.grant());
         }
         o.put("decided_by", r.decidedBy());
         o.put("comment", r.comment());
         o.put("decided_at", r.decidedAt().map(Instant::toString).orElse(null));
         o.put("consumed_at", r.consumedAt().map(Instant::toString).orElse(null));
+        putGrant(o, r.grant());
+        o.put("grant_until", r.grantUntil().map(Instant::toString).orElse(null));
+        o.put("used", r.used());
+        o.put("held", r.held());
         o.put("version", r.version());
         return o;
+    }
+
+    /** {@code grant_uses} (0: any number within the window) and {@code grant_window} (ISO-8601, or null). */
+    private static void putGrant(ObjectNode o, Grant grant) {
+        o.put("grant_uses", grant.uses());
+        o.put("grant_window", grant.window().map(Duration::toString).orElse(null));
+    }
+
+    /** Records written before grants existed read as one approval, one execution. */
+    private static Grant grant(JsonNode o) {
+        if (!o.hasNonNull("grant_uses")) {
+            return Grant.ONCE;
+        }
+        return new Grant(o.get("grant_uses").asInt(), o.hasNonNull("grant_window")
+                ? Optional.of(Duration.parse(o.get("grant_window").asText())) : Optional.empty());
     }
 
     public static String write(ApprovalRecord r) {
@@ -94,12 +115,15 @@ public final class ApprovalJson {
             List<ApprovalRecord.Vote> votes = new ArrayList<>();
             for (JsonNode v : o.required("approvals")) {
                 votes.add(new ApprovalRecord.Vote(text(v, "by"), text(v, "subject"), text(v, "issuer"),
-                        Instant.parse(text(v, "at")), text(v, "comment")));
+                        Instant.parse(text(v, "at")), text(v, "comment"), grant(v)));
             }
+            Optional<Instant> consumedAt = instant(o, "consumed_at");
+            int used = o.hasNonNull("used") ? o.get("used").asInt() : consumedAt.isPresent() ? 1 : 0;
             return new ApprovalRecord(request,
                     ApprovalRecord.Status.valueOf(text(o, "status").toUpperCase(Locale.ROOT)),
                     o.required("required_approvals").asInt(), votes, text(o, "decided_by"), text(o, "comment"),
-                    instant(o, "decided_at"), instant(o, "consumed_at"), o.required("version").asLong());
+                    instant(o, "decided_at"), consumedAt, o.required("version").asLong(), grant(o), used,
+                    o.path("held").asBoolean(false));
         } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
             throw new IOException("not an approval record: " + e.getMessage(), e);
         }

@@ -17,11 +17,16 @@ import java.util.stream.Collectors;
  * @param approvals         the distinct people who approved so far, in order
  * @param decidedBy         who ended it: the denier, the last approver, the requester (withdrawn), {@code warden}
  *                          (expired); empty while pending
- * @param consumedAt        retry mode: when the approved statement was run (it runs once)
+ * @param consumedAt        when the approved statement last ran (by this approval or its grant)
+ * @param grant             what the approval lets run, fixed when it is approved ({@link Grant#ONCE} before)
+ * @param used              how many executions the approval has let run; counted by compare-and-set like every
+ *                          other change, so two Warden instances sharing a store never overspend a grant
+ * @param held              a session holds the statement (not retry mode): approving it runs it, which counts as
+ *                          the first use in the same compare-and-set
  */
 public record ApprovalRecord(ApprovalRequest request, Status status, int requiredApprovals, List<Vote> approvals,
                              String decidedBy, String comment, Optional<Instant> decidedAt,
-                             Optional<Instant> consumedAt, long version) {
+                             Optional<Instant> consumedAt, long version, Grant grant, int used, boolean held) {
 
     public enum Status {
         PENDING, APPROVED, DENIED, EXPIRED, WITHDRAWN;
@@ -31,9 +36,15 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
         }
     }
 
-    /** One approval: who (user name, and the subject and issuer that make them distinct), when, why. */
-    public record Vote(String username, String subject, String issuer, Instant at, String comment) {
+    /** One approval: who (user name, and the subject and issuer that make them distinct), when, why, what for. */
+    public record Vote(String username, String subject, String issuer, Instant at, String comment, Grant grant) {
+
+        public Vote(String username, String subject, String issuer, Instant at, String comment) {
+            this(username, subject, issuer, at, comment, Grant.ONCE);
+        }
+
         public Vote {
+            Objects.requireNonNull(grant, "grant");
             Objects.requireNonNull(username, "username");
             Objects.requireNonNull(subject, "subject");
             Objects.requireNonNull(issuer, "issuer");
@@ -56,11 +67,12 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
         comment = comment == null ? "" : comment;
         Objects.requireNonNull(decidedAt, "decidedAt");
         Objects.requireNonNull(consumedAt, "consumedAt");
+        Objects.requireNonNull(grant, "grant");
     }
 
-    static ApprovalRecord pending(ApprovalRequest request, int requiredApprovals) {
+    static ApprovalRecord pending(ApprovalRequest request, int requiredApprovals, boolean held) {
         return new ApprovalRecord(request, Status.PENDING, requiredApprovals, List.of(), "", "", Optional.empty(),
-                Optional.empty(), 1);
+                Optional.empty(), 1, Grant.ONCE, 0, held);
     }
 
     public String id() {
@@ -71,19 +83,41 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
         List<Vote> votes = new ArrayList<>(approvals);
         votes.add(vote);
         boolean done = votes.size() >= requiredApprovals;
+        boolean runsNow = done && held;
         return new ApprovalRecord(request, done ? Status.APPROVED : Status.PENDING, requiredApprovals, votes,
                 done ? vote.username() : "", done ? vote.comment() : "",
-                done ? Optional.of(vote.at()) : Optional.empty(), consumedAt, version + 1);
+                done ? Optional.of(vote.at()) : Optional.empty(), runsNow ? Optional.of(vote.at()) : consumedAt,
+                version + 1, done ? Grant.narrowest(votes.stream().map(Vote::grant).toList()) : grant,
+                runsNow ? used + 1 : used, held);
     }
 
     ApprovalRecord decided(Status to, String by, String why, Instant at) {
         return new ApprovalRecord(request, to, requiredApprovals, approvals, by, why, Optional.of(at), consumedAt,
-                version + 1);
+                version + 1, grant, used, held);
     }
 
+    /** One more execution let through by this approval. */
     ApprovalRecord consumed(Instant at) {
         return new ApprovalRecord(request, status, requiredApprovals, approvals, decidedBy, comment, decidedAt,
-                Optional.of(at), version + 1);
+                Optional.of(at), version + 1, grant, used + 1, held);
+    }
+
+    /** When the grant's window ends; empty when there is none (its count alone ends it). */
+    public Optional<Instant> grantUntil() {
+        return decidedAt.flatMap(grant::until);
+    }
+
+    /**
+     * Whether this approval may let one more execution run at {@code now}: approved, uses left, window open.
+     * {@code defaultWindow} bounds a grant without a window (retry mode's {@code retry_window}, or the policy's
+     * {@code max_grant_window} for several uses).
+     */
+    boolean usableAt(Instant now, java.time.Duration defaultWindow) {
+        if (status != Status.APPROVED || decidedAt.isEmpty() || !grant.usesLeft(used)) {
+            return false;
+        }
+        Instant until = grantUntil().orElse(decidedAt.get().plus(defaultWindow));
+        return now.isBefore(until);
     }
 
     /** The outcome a held statement gets; empty while pending. */

@@ -142,7 +142,7 @@ public final class ApprovalService implements AutoCloseable {
         CompletableFuture<Outcome> future = new CompletableFuture<>();
         held.put(request.id(), future);
         try {
-            submit(request);
+            file(request, true);
         } catch (ApprovalException e) {
             held.remove(request.id());
             future.completeExceptionally(e);
@@ -155,10 +155,14 @@ public final class ApprovalService implements AutoCloseable {
      * is told the id and comes back later (see {@link #consumeApproved}).
      */
     public ApprovalRecord submit(ApprovalRequest request) throws ApprovalException {
+        return file(request, false);
+    }
+
+    private ApprovalRecord file(ApprovalRequest request, boolean held) throws ApprovalException {
         if (closed) {
             throw new ApprovalException(Kind.UNAVAILABLE, "approvals are shutting down");
         }
-        ApprovalRecord record = ApprovalRecord.pending(request, settings.requiredApprovals());
+        ApprovalRecord record = ApprovalRecord.pending(request, settings.requiredApprovals(), held);
         try {
             store.create(record);
         } catch (IOException e) {
@@ -206,39 +210,72 @@ public final class ApprovalService implements AutoCloseable {
     }
 
     /**
-     * Retry mode, later attempt: the approved, not yet used request by the same identity for the identical
-     * statement (same fingerprint and text, hence same literals) in the same environment, decided within
-     * {@code retry_window}. Marks it used, so it lets the statement through once.
+     * Retry mode, later attempt: the approved request by the same identity for the identical statement (same
+     * fingerprint and text, hence same literals and values) in the same environment that still has a use left
+     * within its window (for a single use: {@code retry_window} after the decision). Counts the use.
      */
     public Optional<ApprovalRecord> consumeApproved(Identity requester, String environment, String fingerprint,
                                                     String statement) {
+        return useGrant(requester, environment, fingerprint, statement, settings.retryWindow(), "");
+    }
+
+    /**
+     * Hold mode, a later execution: an approval of the identical statement whose grant ({@code --uses},
+     * {@code --for}) still has a use left and whose window is open. Counts the use by compare-and-set (so two
+     * instances sharing the store cannot both take the last one) and audits it as {@code approval.used}.
+     *
+     * @param sessionId the session that runs it, for the audit record
+     */
+    public Optional<ApprovalRecord> useGrant(Identity requester, String environment, String fingerprint,
+                                             String statement, String sessionId) {
+        return useGrant(requester, environment, fingerprint, statement, Duration.ZERO, sessionId);
+    }
+
+    /** @param singleUseWindow how long an approval of one use stays usable (zero: it was used when approved) */
+    private Optional<ApprovalRecord> useGrant(Identity requester, String environment, String fingerprint,
+                                              String statement, Duration singleUseWindow, String sessionId) {
         Instant now = clock.instant();
         List<ApprovalRecord> candidates;
         try {
             candidates = store.list(LIST_LIMIT);
         } catch (IOException e) {
-            log.warn("approvals unreadable for retry error={}", e.getMessage());
+            log.warn("approvals unreadable for a grant error={}", e.getMessage());
             return Optional.empty();
         }
         for (ApprovalRecord r : candidates) {
             ApprovalRequest q = r.request();
-            if (r.status() != Status.APPROVED || r.consumedAt().isPresent() || r.decidedAt().isEmpty()
-                    || !sameIdentity(q.requester(), requester) || !q.environment().equals(environment)
-                    || !q.fingerprint().equals(fingerprint) || !q.isFor(statement)
-                    || r.decidedAt().get().plus(settings.retryWindow()).isBefore(now)) {
+            if (!r.usableAt(now, singleUseWindow) || !sameIdentity(q.requester(), requester)
+                    || !q.environment().equals(environment) || !q.fingerprint().equals(fingerprint)
+                    || !q.isFor(statement)) {
                 continue;
             }
             try {
-                ApprovalRecord used = transition(r.id(), current ->
-                        current.consumedAt().isPresent() ? current : current.consumed(now));
-                if (used.consumedAt().equals(Optional.of(now))) {
+                int[] before = {-1};
+                ApprovalRecord used = transition(r.id(), current -> {
+                    before[0] = current.used();
+                    return current.usableAt(clock.instant(), singleUseWindow) ? current.consumed(now) : current;
+                });
+                if (used.used() == before[0] + 1) {
+                    audit(sessionId.isEmpty() ? q.sessionId() : sessionId, q.id(), ApprovalEvent.Action.USED,
+                            q.requester().username(), useComment(used));
                     return Optional.of(used);
                 }
             } catch (ApprovalException e) {
-                log.warn("approval not consumed approval={} error={}", r.id(), e.getMessage());
+                log.warn("approval not used approval={} error={}", r.id(), e.getMessage());
             }
         }
         return Optional.empty();
+    }
+
+    /** {@code use 2 of 3 (grant by bob: 3 uses within 1h, until ...)}: which grant let it run. */
+    private static String useComment(ApprovalRecord r) {
+        String of = r.grant().uses() == 0 ? "" : " of " + r.grant().uses();
+        return "use " + r.used() + of + " (" + grantText(r) + ")";
+    }
+
+    private static String grantText(ApprovalRecord r) {
+        return "grant by " + r.decidedBy() + ": " + r.grant().describe()
+                + r.grantUntil().map(t -> ", until " + t).orElse("");
     }
 
     /** The NoticeResponse text the session sends while the statement waits. */
@@ -279,6 +316,18 @@ public final class ApprovalService implements AutoCloseable {
     }
 
     public ApprovalRecord approve(String id, Identity approver, String comment) throws ApprovalException {
+        return approve(id, approver, comment, Grant.ONCE);
+    }
+
+    /**
+     * Approves, and grants the requester {@code grant}: more executions of the identical statement, or a window,
+     * within the policy's {@code max_grant_uses} and {@code max_grant_window}. A grant of several uses without a
+     * window lasts {@code max_grant_window}, so every grant ends. With several required approvals the narrowest
+     * of their grants applies.
+     */
+    public ApprovalRecord approve(String id, Identity approver, String comment, Grant grant)
+            throws ApprovalException {
+        Grant bounded = withinPolicy(grant);
         String why = clip(comment);
         expireIfDue(id);
         return transition(id, current -> {
@@ -291,8 +340,27 @@ public final class ApprovalService implements AutoCloseable {
                 }
             }
             return current.withVote(new ApprovalRecord.Vote(approver.username(), approver.subject(),
-                    approver.issuer(), clock.instant(), why));
+                    approver.issuer(), clock.instant(), why, bounded));
         });
+    }
+
+    private Grant withinPolicy(Grant grant) throws ApprovalException {
+        if (grant.once()) {
+            return grant;
+        }
+        if (grant.uses() > settings.maxGrantUses()) {
+            throw new ApprovalException(Kind.FORBIDDEN, "the policy lets one approval grant at most "
+                    + settings.maxGrantUses() + (settings.maxGrantUses() == 1 ? " use" : " uses")
+                    + " (approvals.max_grant_uses); " + grant.uses() + " were asked for");
+        }
+        Duration max = settings.maxGrantWindow();
+        if (grant.window().isPresent() && grant.window().get().compareTo(max) > 0) {
+            throw new ApprovalException(Kind.FORBIDDEN, max.isZero()
+                    ? "the policy lets no approval grant a window (approvals.max_grant_window is 0)"
+                    : "the policy lets one approval grant a window of at most " + human(max)
+                    + " (approvals.max_grant_window); " + human(grant.window().get()) + " was asked for");
+        }
+        return grant.window().isPresent() ? grant : new Grant(grant.uses(), Optional.of(max));
     }
 
     public ApprovalRecord deny(String id, Identity approver, String comment) throws ApprovalException {
@@ -388,6 +456,12 @@ public final class ApprovalService implements AutoCloseable {
             String comment = after.requiredApprovals() == 1 ? vote.comment()
                     : "approval " + after.approvals().size() + " of " + after.requiredApprovals()
                     + (vote.comment().isEmpty() ? "" : ": " + vote.comment());
+            if (!vote.grant().once()) {
+                comment = (comment.isEmpty() ? "" : comment + "; ") + "grants " + vote.grant().describe();
+            }
+            if (after.status() == Status.APPROVED && !after.grant().once()) {
+                comment += "; " + grantText(after) + (after.held() ? "; the held statement is use 1" : "");
+            }
             audit(q, ApprovalEvent.Action.APPROVED, vote.username(), comment);
             event = "approval.approved";
         } else if (after.status() != before.status()) {
@@ -417,15 +491,19 @@ public final class ApprovalService implements AutoCloseable {
     }
 
     private void audit(ApprovalRequest q, ApprovalEvent.Action action, String by, String comment) {
+        audit(q.sessionId(), q.id(), action, by, comment);
+    }
+
+    private void audit(String sessionId, String id, ApprovalEvent.Action action, String by, String comment) {
         try {
-            audit.append(ApprovalEvent.of(q.sessionId(), action, q.id(), by, comment)).whenComplete((seq, error) -> {
+            audit.append(ApprovalEvent.of(sessionId, action, id, by, comment)).whenComplete((seq, error) -> {
                 if (error != null) {
-                    log.error("approval audit event not durable approval={} action={} error={}", q.id(), action,
+                    log.error("approval audit event not durable approval={} action={} error={}", id, action,
                             error.getMessage());
                 }
             });
         } catch (RuntimeException e) {
-            log.error("approval audit event refused approval={} action={} error={}", q.id(), action, e.getMessage());
+            log.error("approval audit event refused approval={} action={} error={}", id, action, e.getMessage());
         }
     }
 

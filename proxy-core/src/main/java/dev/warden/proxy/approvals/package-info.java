@@ -10,6 +10,12 @@
  * version, so two instances never both decide one request. An instance holding a statement learns of a decision
  * made elsewhere by polling the shared store every 500 ms: simple, and correct without database notifications.
  *
+ * <p>Grants: one approval is one execution unless the approver grants more ({@link dev.warden.proxy.approvals.Grant}:
+ * a number of uses, a window, or both, within {@code approvals.max_grant_uses} and {@code max_grant_window}). A
+ * grant covers the identical execution (same requester, environment, text and values, by digest), never other
+ * values. Each use is one compare-and-set on the record (approving a held statement counts as its first use in
+ * the same write), so instances sharing a store cannot overspend it, and is audited as {@code approval.used}.
+ *
  * <p>Integrity: distinct approvers are distinct people, judged by the configured username claim (without
  * regard to case) as well as by subject and issuer, so one person holding two tokens counts once; agents approve
  * only when {@code approvals.agents_may_approve} says so; what approvers see of a statement is the audit log's
@@ -18,6 +24,7 @@
  * <p>Limits: the futures complete on whichever thread made the decision (an admin HTTP thread, the approvals
  * scheduler): callers hop back to their own thread. After a restart a held statement's client is gone; its
  * request stays pending (and decidable) until it expires, which is what retry mode needs. Webhooks are best
- * effort: retried with backoff, never waited for.
+ * effort: retried with backoff, never waited for. Finding a grant reads the newest 200 records (as retry mode
+ * does); an orphaned held request (its instance restarted) that is approved still counts its first use.
  */
 package dev.warden.proxy.approvals;

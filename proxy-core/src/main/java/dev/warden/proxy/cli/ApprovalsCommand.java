@@ -3,6 +3,7 @@ package dev.warden.proxy.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.warden.audit.text.VisibleText;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -236,6 +237,9 @@ final class ApprovalsCommand implements Runnable {
             if (!r.path("comment").asText().isEmpty()) {
                 out.append("comment:     ").append(shown(r.path("comment"))).append('\n');
             }
+            if (!grantText(r).isEmpty()) {
+                out.append("grant:       ").append(grantText(r).substring(2)).append('\n');
+            }
             out.append("statement:\n  ").append(shown(r.path("statement")));
             System.out.println(out);
             return 0;
@@ -250,11 +254,27 @@ final class ApprovalsCommand implements Runnable {
         @Option(names = "--comment", paramLabel = "TEXT", description = "Why; recorded in the audit trail.")
         String comment;
 
+        @Option(names = "--uses", paramLabel = "N", description = "Let the identical statement (same text, same "
+                + "values) run N times in all, this one included (default 1; at most approvals.max_grant_uses).")
+        Integer uses;
+
+        @Option(names = "--for", paramLabel = "DURATION", description = "Let it run again for DURATION after this "
+                + "approval, e.g. 30m (at most approvals.max_grant_window); with --uses, whichever ends first.")
+        String window;
+
         @Override
         int execute() throws Api.Failure {
-            JsonNode r = api.call("POST", path(id) + "/approve", commentBody(comment)).body();
+            ObjectNode body = JSON.createObjectNode().put("comment", comment == null ? "" : comment);
+            if (uses != null) {
+                body.put("uses", uses);
+            }
+            if (window != null) {
+                body.put("for", window);
+            }
+            JsonNode r = api.call("POST", path(id) + "/approve", body.toString()).body();
             if (r.path("status").asText().equals("approved")) {
-                System.out.println("approved " + r.path("id").asText() + ": the statement is released");
+                System.out.println("approved " + r.path("id").asText() + ": the statement is released"
+                        + grantText(r));
             } else {
                 System.out.println("approval recorded for " + r.path("id").asText() + ": "
                         + r.path("approvals").size() + " of " + r.path("required_approvals").asInt()
@@ -262,6 +282,18 @@ final class ApprovalsCommand implements Runnable {
             }
             return 0;
         }
+    }
+
+    /** {@code ; granted 3 uses until ...}, or nothing for one execution. */
+    static String grantText(JsonNode r) {
+        int uses = r.path("grant_uses").asInt(1);
+        String until = r.path("grant_until").asText("");
+        if (uses == 1 && until.isEmpty()) {
+            return "";
+        }
+        return "; granted " + (uses == 0 ? "any number of uses" : uses + " uses in all")
+                + (until.isEmpty() ? "" : " until " + VisibleText.escape(until)) + ", " + r.path("used").asInt()
+                + " used";
     }
 
     @Command(name = "deny", mixinStandardHelpOptions = true, description = "Deny a held statement.")

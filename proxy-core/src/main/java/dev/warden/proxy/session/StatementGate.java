@@ -82,8 +82,9 @@ final class StatementGate {
     }
 
     /**
-     * Judges one statement. {@code notice} receives the text to show the client at once when the statement
-     * is held for an approver (called on the caller's thread, before this returns).
+     * Judges one statement. {@code notice} receives the text to show the client when the statement is held
+     * for an approver (on the blocking executor's thread, once the store says no grant covers it; before the
+     * verdict).
      */
     CompletableFuture<Verdict> admit(Statement s, Consumer<String> notice) {
         Decision decision = s.decision();
@@ -174,12 +175,32 @@ final class StatementGate {
     }
 
     /**
-     * Holds a statement for an approver. The client is told at once (a NoticeResponse naming the request, who
-     * may approve and for how long); the statement is relayed only once approved. Denied, expired or withdrawn
-     * requests end in an error, and nothing reaches the database. One approval is one execution.
+     * A statement that needs approval: runs under an earlier approval's grant ({@code --uses}, {@code --for}) of
+     * the identical execution when one has a use left, else waits for a new approval. The store is read off the
+     * caller's thread.
      */
     private CompletableFuture<Verdict> hold(Statement s, Consumer<String> notice) {
         ApprovalRequest request = newRequest(s);
+        return CompletableFuture.supplyAsync(() -> approvals.useGrant(identity, environment, request.fingerprint(),
+                sent(s), sessionId), blocking).thenCompose(grant -> {
+                    if (grant.isEmpty()) {
+                        return holdForApprover(s, request, notice);
+                    }
+                    String id = grant.get().id();
+                    log.info("approval.used session={} approval={} use={}", sessionId, id, grant.get().used());
+                    return writeAhead(s, Decision.ALLOW, id).thenApply(seq -> (Verdict) new Forward(seq, id))
+                            .exceptionally(StatementGate::auditRefusal);
+                });
+    }
+
+    /**
+     * Holds a statement for an approver. The client is told first (a NoticeResponse naming the request, who
+     * may approve and for how long); the statement is relayed only once approved. Denied, expired or withdrawn
+     * requests end in an error, and nothing reaches the database. One approval is one execution, unless the
+     * approver grants more.
+     */
+    private CompletableFuture<Verdict> holdForApprover(Statement s, ApprovalRequest request,
+                                                       Consumer<String> notice) {
         notice.accept(approvals.noticeFor(request));
         log.info("approval.requested session={} user={} env={} rule={} approval={}", sessionId,
                 identity.username(), environment, s.decision().rule(), request.id());

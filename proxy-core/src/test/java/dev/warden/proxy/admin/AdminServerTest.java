@@ -202,6 +202,14 @@ class AdminServerTest {
         HttpResponse<String> bad = f.post("/approvals/" + request.id() + "/approve", bob, "{not json");
         assertEquals(400, bad.statusCode());
         assertEquals(400, f.post("/approvals/" + request.id() + "/approve", bob, "{\"comment\": 5}").statusCode());
+        for (String grant : List.of("{\"uses\": \"three\"}", "{\"uses\": 1.5}", "{\"uses\": 0}",
+                "{\"for\": \"soon\"}", "{\"for\": 30}", "{\"for\": \"0s\"}")) {
+            assertEquals(400, f.post("/approvals/" + request.id() + "/approve", bob, grant).statusCode(), grant);
+        }
+        HttpResponse<String> beyond = f.post("/approvals/" + request.id() + "/approve", bob, "{\"uses\": 2}");
+        assertEquals(403, beyond.statusCode(), "this policy grants no more than one execution");
+        assertTrue(json(beyond).get("error").asText().contains("approvals.max_grant_uses"), beyond.body());
+        assertEquals(403, f.post("/approvals/" + request.id() + "/approve", bob, "{\"for\": \"1m\"}").statusCode());
         assertEquals(405, f.get("/approvals/" + request.id() + "/approve", bob).statusCode());
         assertEquals(404, f.get("/nothing-here", bob).statusCode());
         assertTrue(f.approvals.get(request.id()).orElseThrow().approvals().isEmpty());

@@ -242,6 +242,95 @@ class ApprovalServiceTest {
         assertEquals(Optional.empty(), service.consumeApproved(ALICE, "prod", "fp-update-billing", UPDATE));
     }
 
+    private ApprovalService serviceWithGrants(int required) throws Exception {
+        ApprovalSettings settings = new ApprovalSettings(Duration.ofMinutes(1), required,
+                new ApprovalSettings.Store.FileStore(dir), List.of(), Duration.ofMinutes(10), false, 3,
+                Duration.ofMinutes(10));
+        ApprovalService s = new ApprovalService(settings, new FileApprovalStore(dir), audit, ApprovalNotifier.NONE,
+                Clock.systemUTC());
+        s.start();
+        return s;
+    }
+
+    @Test
+    void approvingAHeldStatementCountsItAsTheGrantsFirstUse() throws Exception {
+        service = serviceWithGrants(1);
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+        ApprovalRecord approved = service.approve(request.id(), BOB, "go", new Grant(2, Optional.empty()));
+        assertTrue(held.get(1, TimeUnit.SECONDS) instanceof Outcome.Approved);
+        assertEquals(1, approved.used());
+        assertEquals(new Grant(2, Optional.of(Duration.ofMinutes(10))), approved.grant(),
+                "a grant of uses lasts the policy's max_grant_window");
+
+        assertEquals(Optional.empty(), service.useGrant(MALLORY, "prod", "fp-update-billing", UPDATE, "s2"));
+        assertEquals(Optional.empty(), service.useGrant(ALICE, "dev", "fp-update-billing", UPDATE, "s2"));
+        assertEquals(2, service.useGrant(ALICE, "prod", "fp-update-billing", UPDATE, "s2").orElseThrow().used());
+        assertEquals(Optional.empty(), service.useGrant(ALICE, "prod", "fp-update-billing", UPDATE, "s2"),
+                "spent");
+        var used = audit.approvalEvents().stream().filter(e -> e.type().equals("approval.used")).toList();
+        assertEquals(1, used.size());
+        assertEquals("s2", used.get(0).session());
+    }
+
+    @Test
+    void withoutAGrantAHeldApprovalIsNeverUsedAgain() throws Exception {
+        service = serviceWithGrants(1);
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+        service.approve(request.id(), BOB, "go");
+        assertTrue(held.get(1, TimeUnit.SECONDS) instanceof Outcome.Approved);
+        assertEquals(Optional.empty(), service.useGrant(ALICE, "prod", "fp-update-billing", UPDATE, "s2"));
+        assertEquals(Optional.empty(), service.consumeApproved(ALICE, "prod", "fp-update-billing", UPDATE),
+                "nor by retry mode");
+    }
+
+    @Test
+    void withTwoRequiredApprovalsTheNarrowestGrantApplies() throws Exception {
+        service = serviceWithGrants(2);
+        ApprovalRequest request = update(service, ALICE);
+        service.request(request);
+        service.approve(request.id(), BOB, "ok", new Grant(3, Optional.of(Duration.ofMinutes(5))));
+        ApprovalRecord done = service.approve(request.id(), CAROL, "ok", new Grant(0,
+                Optional.of(Duration.ofMinutes(2))));
+        assertEquals(new Grant(3, Optional.of(Duration.ofMinutes(2))), done.grant());
+        assertEquals(done.decidedAt().orElseThrow().plus(Duration.ofMinutes(2)), done.grantUntil().orElseThrow());
+    }
+
+    @Test
+    void grantsBeyondThePolicyAreRefusedAndApproveNothing() throws Exception {
+        service = serviceWithGrants(1);
+        ApprovalRequest request = update(service, ALICE);
+        service.request(request);
+        ApprovalException uses = assertThrows(ApprovalException.class, () -> service.approve(request.id(), BOB, "",
+                new Grant(4, Optional.empty())));
+        assertEquals(ApprovalException.Kind.FORBIDDEN, uses.kind());
+        ApprovalException window = assertThrows(ApprovalException.class, () -> service.approve(request.id(), BOB,
+                "", new Grant(0, Optional.of(Duration.ofMinutes(11)))));
+        assertTrue(window.getMessage().contains("at most 10m (approvals.max_grant_window)"), window.getMessage());
+        assertEquals(ApprovalRecord.Status.PENDING, service.get(request.id()).orElseThrow().status());
+    }
+
+    @Test
+    void aRecordWrittenBeforeGrantsReadsAsOneExecution() throws Exception {
+        service = serviceWithGrants(1);
+        ApprovalRequest request = update(service, ALICE);
+        service.submit(request);
+        ApprovalRecord approved = service.approve(request.id(), BOB, "go");
+        var json = ApprovalJson.toJson(approved.consumed(approved.decidedAt().orElseThrow()));
+        for (String field : List.of("grant_uses", "grant_window", "grant_until", "used", "held")) {
+            json.remove(field);
+        }
+        json.withArray("approvals").forEach(v -> ((com.fasterxml.jackson.databind.node.ObjectNode) v)
+                .remove(List.of("grant_uses", "grant_window")));
+        ApprovalRecord old = ApprovalJson.read(json.toString());
+        assertEquals(Grant.ONCE, old.grant());
+        assertEquals(1, old.used());
+        assertEquals(approved.consumed(approved.decidedAt().orElseThrow()).used(), old.used());
+        ApprovalRecord roundTrip = ApprovalJson.read(ApprovalJson.write(approved));
+        assertEquals(approved, roundTrip);
+    }
+
     @Test
     void visibilityIsLimitedToTheRequesterAndTheApprovers() throws Exception {
         service = service(Duration.ofMinutes(1), 1);

@@ -98,7 +98,7 @@ class PostgresApprovalStoreTest {
         try (PostgresApprovalStore one = new PostgresApprovalStore(url(db), "warden_approvals");
              PostgresApprovalStore two = new PostgresApprovalStore(url(db), "warden_approvals")) {
             ApprovalService maker = instance(db, new RecordingAuditLog(), Duration.ofMinutes(1));
-            ApprovalRecord pending = ApprovalRecord.pending(update(maker), 1);
+            ApprovalRecord pending = ApprovalRecord.pending(update(maker), 1, true);
             maker.close();
             one.create(pending);
             ApprovalRecord approved = pending.withVote(new ApprovalRecord.Vote("bob@example.com", "bob@example.com",
