@@ -5,11 +5,8 @@ import dev.warden.config.ApprovalSettings.Webhook;
 import dev.warden.config.YamlTree.MapNode;
 import dev.warden.config.YamlTree.Node;
 import dev.warden.config.YamlTree.ScalarNode;
-import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,41 +73,13 @@ final class ApprovalSection {
             }
             case "postgres": {
                 p.expectKeys(m, "type", "url_env", "url_file", "table");
-                Optional<ScalarNode> urlEnv = p.scalar(m, "url_env");
-                Optional<ScalarNode> urlFile = p.scalar(m, "url_file");
-                if (urlEnv.isPresent() == urlFile.isPresent()) {
-                    throw p.error(m, "give url_env or url_file (a jdbc:postgresql:// URL; it may hold a password, "
-                            + "so it is never written inline)");
-                }
-                String url;
-                ScalarNode at;
-                if (urlEnv.isPresent()) {
-                    at = urlEnv.get();
-                    String variable = at.text().trim();
-                    url = environment.get(variable);
-                    if (url == null || url.isBlank()) {
-                        throw p.error(at, "environment variable " + variable + " is not set");
-                    }
-                } else {
-                    at = urlFile.get();
-                    Path file = p.existingFile(m, "url_file").orElseThrow();
-                    try {
-                        url = Files.readString(file, StandardCharsets.UTF_8);
-                    } catch (IOException e) {
-                        throw p.error(at, "cannot read " + file + ": " + e.getMessage());
-                    }
-                }
-                url = url.strip();
-                if (!url.startsWith("jdbc:postgresql://")) {
-                    // Do not echo the value: it may carry a password.
-                    throw p.error(at, "the URL must start with jdbc:postgresql://");
-                }
+                Secret url = AuditSection.jdbcUrl(p, m, environment);
                 String table = p.string(m, "table").orElse(ApprovalSettings.DEFAULT_TABLE);
                 if (!TABLE.matcher(table).matches()) {
                     throw p.error(p.node(m, "table").orElseThrow(), "'" + table + "' is not a plain table name "
                             + "(letters, digits, '_', optionally schema.table)");
                 }
-                return new Store.PostgresStore(Secret.of(url), table);
+                return new Store.PostgresStore(url, table);
             }
             default:
                 throw p.error(typeNode, "unknown store type '" + type + "'"

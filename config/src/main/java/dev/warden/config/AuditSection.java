@@ -189,8 +189,11 @@ final class AuditSection {
         }
     }
 
-    /** A {@code jdbc:postgresql://} URL from {@code url_env} or {@code url_file}: it may hold a password. */
-    private static Secret jdbcUrl(PolicyLoader p, MapNode m, Map<String, String> environment) throws PolicyException {
+    /**
+     * A {@code jdbc:postgresql://} URL from {@code url_env} or {@code url_file}: it may hold a password. Also
+     * read for the approvals store.
+     */
+    static Secret jdbcUrl(PolicyLoader p, MapNode m, Map<String, String> environment) throws PolicyException {
         Optional<ScalarNode> urlEnv = p.scalar(m, "url_env");
         Optional<ScalarNode> urlFile = p.scalar(m, "url_file");
         if (urlEnv.isPresent() == urlFile.isPresent()) {
