@@ -7,10 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.warden.audit.query.AuditFilter;
 import dev.warden.audit.query.AuditReader;
 import dev.warden.audit.query.AuditRecord;
-import dev.warden.proxy.cli.WardenCommand;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -250,19 +246,8 @@ class ApprovalGrantsThroughWardenTest {
         full[3] = "http://127.0.0.1:" + warden.server().adminPort();
         full[4] = "--token=" + token;
         System.arraycopy(args, 1, full, 5, args.length - 1);
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = WardenCommand.run(full);
-            return new Cli(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+        CliRun r = CliRun.of(full);
+        return new Cli(r.exitCode(), r.out(), r.err());
     }
 
     private static int amount() throws SQLException {

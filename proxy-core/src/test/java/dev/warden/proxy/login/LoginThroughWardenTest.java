@@ -1,5 +1,6 @@
 package dev.warden.proxy.login;
 
+import dev.warden.proxy.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

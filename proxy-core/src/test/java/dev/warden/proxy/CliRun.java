@@ -1,4 +1,4 @@
-package dev.warden.proxy.login;
+package dev.warden.proxy;
 
 import dev.warden.proxy.cli.WardenCommand;
 import java.io.ByteArrayOutputStream;
@@ -6,9 +6,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /** Runs the {@code warden} command line in this JVM and keeps what it printed. */
-record CliRun(int exitCode, String out, String err) {
+public record CliRun(int exitCode, String out, String err) {
 
-    static synchronized CliRun of(String... args) {
+    public static synchronized CliRun of(String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
