@@ -240,37 +240,18 @@ class ApprovalsThroughWardenTest {
     }
 
     private static String awaitPendingId() throws Exception {
-        Pattern idPattern = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"status\"\\s*:\\s*\"pending\"");
-        long deadline = System.currentTimeMillis() + 5000;
-        String last = "";
-        while (System.currentTimeMillis() < deadline) {
-            Cli list = cli(bobToken(), "list", "--json");
-            last = list.out + list.err;
-            Matcher m = idPattern.matcher(list.out);
-            if (list.exit == 0 && m.find()) {
-                return m.group(1);
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no pending approval appeared: " + last);
+        return ApprovalsCli.awaitPendingId(warden);
     }
 
     private static String bobToken() {
-        return warden.issuer.token().subject("user-bob").email("bob@example.com").groups("dba").sign();
+        return ApprovalsCli.bobToken(warden);
     }
 
     record Cli(int exit, String out, String err) {
     }
 
-    private static synchronized Cli cli(String token, String... args) {
-        String[] full = new String[args.length + 4];
-        full[0] = "approvals";
-        full[1] = args[0];
-        full[2] = "--url";
-        full[3] = "http://127.0.0.1:" + warden.server().adminPort();
-        full[4] = "--token=" + token;
-        System.arraycopy(args, 1, full, 5, args.length - 1);
-        CliRun r = CliRun.of(full);
+    private static Cli cli(String token, String... args) {
+        CliRun r = ApprovalsCli.run(warden, token, args);
         return new Cli(r.exitCode(), r.out(), r.err());
     }
 
