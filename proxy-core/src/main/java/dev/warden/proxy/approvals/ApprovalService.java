@@ -510,7 +510,8 @@ public final class ApprovalService implements AutoCloseable {
     // ---- expiry and polling --------------------------------------------------------------------------------
 
     private void scheduleExpiry(ApprovalRecord record) {
-        long delay = Math.max(0, Duration.between(clock.instant(), record.request().expiresAt()).toMillis());
+        // Rounded up: a timer that fires before the wall clock reaches expiresAt would find nothing due.
+        long delay = Math.max(0, ceilMillis(Duration.between(clock.instant(), record.request().expiresAt())));
         try {
             ScheduledFuture<?> task = scheduler.schedule(() -> expire(record.id()), delay, TimeUnit.MILLISECONDS);
             ScheduledFuture<?> previous = expiries.put(record.id(), task);
@@ -529,11 +530,21 @@ public final class ApprovalService implements AutoCloseable {
         }
     }
 
+    private static long ceilMillis(Duration d) {
+        long ms = d.toMillis();
+        return d.minusMillis(ms).isZero() ? ms : ms + 1;
+    }
+
     private void expire(String id) {
         expiries.remove(id);
         try {
             transition(id, current -> {
-                if (current.status().terminal() || clock.instant().isBefore(current.request().expiresAt())) {
+                if (current.status().terminal()) {
+                    return current;
+                }
+                if (clock.instant().isBefore(current.request().expiresAt())) {
+                    // The scheduler's clock ran ahead of the wall clock: try again when it is due.
+                    scheduleExpiry(current);
                     return current;
                 }
                 Duration timeout = Duration.between(current.request().createdAt(), current.request().expiresAt());

@@ -14,6 +14,7 @@ import dev.warden.config.ApprovalSettings;
 import dev.warden.identity.Identity;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -162,6 +163,43 @@ class ApprovalServiceTest {
                 audit.trail(request.id()));
         assertEquals(ApprovalException.Kind.CONFLICT,
                 assertThrows(ApprovalException.class, () -> service.approve(request.id(), BOB, "")).kind());
+    }
+
+    /** A wall clock at half speed: the scheduler's timer always fires before the request is due by this clock. */
+    private static final class SlowClock extends Clock {
+        private final Instant origin = Instant.now();
+        private final long startNanos = System.nanoTime();
+
+        @Override
+        public Instant instant() {
+            return origin.plusNanos((System.nanoTime() - startNanos) / 2);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    @Test
+    void anExpiryTimerThatFiresBeforeTheWallClockSaysSoIsTriedAgain() throws Exception {
+        // Before the fix, a timer that fired even a fraction of a millisecond early found nothing due, and the
+        // request was never expired: the held session waited for ever (seen once in CI).
+        ApprovalSettings settings = new ApprovalSettings(Duration.ofMillis(200), 1,
+                new ApprovalSettings.Store.FileStore(dir), List.of(), Duration.ofMinutes(10));
+        service = new ApprovalService(settings, new FileApprovalStore(dir), audit, ApprovalNotifier.NONE,
+                new SlowClock());
+        service.start();
+        ApprovalRequest request = update(service, ALICE);
+
+        Outcome outcome = service.request(request).get(10, TimeUnit.SECONDS);
+
+        assertEquals(new Outcome.Expired(request.id(), Duration.ofMillis(200)), outcome);
     }
 
     @Test
