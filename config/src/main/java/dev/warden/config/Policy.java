@@ -13,7 +13,8 @@ import java.util.Optional;
  */
 public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Environment> environments,
                      GuardrailSettings guardrails, AuditSettings audit, MaskingSettings masking,
-                     ApprovalSettings approvals, AdminSettings admin, String versionHash) {
+                     ApprovalSettings approvals, AdminSettings admin, Budgets budgets,
+                     String versionHash) {
 
     public Policy {
         Objects.requireNonNull(listen, "listen");
@@ -25,6 +26,7 @@ public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Envi
         Objects.requireNonNull(masking, "masking");
         Objects.requireNonNull(approvals, "approvals");
         Objects.requireNonNull(admin, "admin");
+        Objects.requireNonNull(budgets, "budgets");
         Objects.requireNonNull(versionHash, "versionHash");
     }
 

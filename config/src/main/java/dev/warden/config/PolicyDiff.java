@@ -49,6 +49,7 @@ public record PolicyDiff(Map<String, List<String>> changes) {
         section(sections, "masking", old.masking(), next.masking());
         section(sections, "approvals", old.approvals(), next.approvals());
         section(sections, "admin", old.admin(), next.admin());
+        section(sections, "budgets", old.budgets(), next.budgets());
         out.put("sections_changed", sections);
 
         named(out, "guardrails", index(old.guardrails().rules(), GuardrailRule::name),

@@ -112,7 +112,8 @@ public final class PolicyLoader {
                         + "' is not supported by this version of Warden; remove it");
             }
         }
-        expectKeys(top, "listen", "identity", "environments", "guardrails", "audit", "masking", "approvals", "admin");
+        expectKeys(top, "listen", "identity", "environments", "guardrails", "audit", "masking", "approvals", "admin",
+                "budgets");
 
         Listen listen = listen(optionalMap(top, "listen"));
         List<IssuerConfig> issuers = identity(top);
@@ -122,7 +123,8 @@ public final class PolicyLoader {
         MaskingSettings masking = MaskingSection.read(this, node(top, "masking"), environment);
         ApprovalSettings approvals = ApprovalSection.read(this, node(top, "approvals"), baseDir, environment);
         AdminSettings admin = AdminSection.read(this, node(top, "admin"));
-        return new Policy(listen, issuers, environments, guardrails, audit, masking, approvals, admin,
+        Budgets budgets = BudgetSection.read(this, node(top, "budgets"), listen.maxConnections());
+        return new Policy(listen, issuers, environments, guardrails, audit, masking, approvals, admin, budgets,
                 sha256(bytes));
     }
 

@@ -23,13 +23,20 @@ import org.junit.jupiter.api.Test;
  * their latency. The attack of the adversarial pass: four sessions, each sending ~250 KB Queries of 40 deeply
  * nested SELECTs, every one a new shape.
  *
- * <p>A load test, so it runs only when asked, on a machine not busy with other work:
- * {@code mvn -o -pl proxy-core -am verify -Dtest=ParseFloodThroughWardenTest -Dwarden.flood=true
- * -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=none}. The bound is 50 ms at p99
- * ({@code -Dwarden.flood.p99Ms=N}); {@code -Dwarden.flood.seconds} (default 6); {@code -Dwarden.flood.attackers=0}
- * measures the same loop without the attack, for comparison.
+ * <p>One run measures another identity's {@code SELECT 1} twice: first with no attack (the machine's own noise:
+ * on a build machine shared with other work that alone can exceed 50 ms at p99), then under the attack. It
+ * prints both, with the load average.
+ *
+ * <ul>
+ *   <li>CI mode (default, ~15 s): two seconds each; the attack may add at most {@code warden.flood.addedMs}
+ *       (default 100) to the quiet p99 measured in the same run. Before the analysis lanes ran at low priority
+ *       it added ~200 ms on an idle 2-core machine (see README, "Denial of service").</li>
+ *   <li>The target, a load test to run on a machine not busy with other work:
+ *       {@code mvn -o -pl proxy-core -am verify -Dtest=ParseFloodThroughWardenTest -Dwarden.flood=true
+ *       -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=none}: six seconds each
+ *       ({@code -Dwarden.flood.seconds}), and p99 under attack below 50 ms ({@code -Dwarden.flood.p99Ms=N}).</li>
+ * </ul>
  */
-@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "warden.flood", matches = "true")
 class ParseFloodThroughWardenTest {
 
     static WardenHarness warden;
@@ -72,22 +79,61 @@ class ParseFloodThroughWardenTest {
         return text.toString();
     }
 
+    /** Latencies of one phase, in microseconds. */
+    record Phase(List<Long> micros) {
+        long p(double q) {
+            List<Long> sorted = new ArrayList<>(micros);
+            Collections.sort(sorted);
+            return sorted.get(Math.min(sorted.size() - 1, (int) Math.floor(sorted.size() * q))) / 1000;
+        }
+
+        @Override
+        public String toString() {
+            return "SELECT 1 x" + micros.size() + " p50=" + p(0.5) + "ms p99=" + p(0.99) + "ms max=" + p(1) + "ms";
+        }
+    }
+
+    static Phase measure(Statement st, long millis) throws Exception {
+        List<Long> latencies = new ArrayList<>();
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            st.executeQuery("SELECT 1").close();
+            latencies.add((System.nanoTime() - t0) / 1000);
+            Thread.sleep(5);
+        }
+        return new Phase(latencies);
+    }
+
+    static String loadAverage() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+
     @Test
     void aParseFloodFromOneUserLeavesAnotherSessionsSelectOneUnder50msAtP99() throws Exception {
+        boolean target = Boolean.getBoolean("warden.flood");
         long p99Limit = Long.getLong("warden.flood.p99Ms", 50);
-        long seconds = Long.getLong("warden.flood.seconds", 6);
+        long addedLimit = Long.getLong("warden.flood.addedMs", 100);
+        long seconds = Long.getLong("warden.flood.seconds", target ? 6 : 2);
         int attackerCount = Integer.getInteger("warden.flood.attackers", 4);
         String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger floods = new AtomicInteger();
         AtomicInteger refused = new AtomicInteger();
         ExecutorService attackers = Executors.newFixedThreadPool(Math.max(1, attackerCount));
-        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+        Phase quiet;
+        Phase attacked;
+        String loadBefore = loadAverage();
         try (Connection alice = warden.connect("preferQueryMode=simple")) {
             Statement st = alice.createStatement();
             for (int i = 0; i < 50; i++) {
                 st.executeQuery("SELECT 1").close(); // warm: known statement, JIT
             }
+            quiet = measure(st, TimeUnit.SECONDS.toMillis(seconds));
             List<Future<?>> running = new ArrayList<>();
             for (int a = 0; a < attackerCount; a++) {
                 int attacker = a;
@@ -107,13 +153,7 @@ class ParseFloodThroughWardenTest {
                 }));
             }
             Thread.sleep(500);
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            while (System.nanoTime() < end) {
-                long t0 = System.nanoTime();
-                st.executeQuery("SELECT 1").close();
-                latencies.add((System.nanoTime() - t0) / 1000);
-                Thread.sleep(5);
-            }
+            attacked = measure(st, TimeUnit.SECONDS.toMillis(seconds));
             stop.set(true);
             for (Future<?> f : running) {
                 f.get(60, TimeUnit.SECONDS);
@@ -122,16 +162,18 @@ class ParseFloodThroughWardenTest {
             stop.set(true);
             attackers.shutdownNow();
         }
-        List<Long> sorted = new ArrayList<>(latencies);
-        Collections.sort(sorted);
-        long p50 = sorted.get(sorted.size() / 2) / 1000;
-        long p99 = sorted.get((int) Math.floor(sorted.size() * 0.99)) / 1000;
-        String summary = "SELECT 1 x" + sorted.size() + " p50=" + p50 + "ms p99=" + p99 + "ms max="
-                + sorted.get(sorted.size() - 1) / 1000 + "ms; flood queries sent=" + floods.get() + " refused="
-                + refused.get();
+        long added = attacked.p(0.99) - quiet.p(0.99);
+        String summary = "without attack: " + quiet + "; under attack: " + attacked + " (p99 +" + added
+                + "ms); flood queries sent=" + floods.get() + " refused=" + refused.get() + "; loadavg before "
+                + loadBefore + ", after " + loadAverage();
         System.out.println("parse flood: " + summary);
         assertTrue(floods.get() >= attackerCount, summary);
+        assertTrue(refused.get() == floods.get(), "every flood query is blocked: " + summary);
         assertTrue(floodText(0).length() > 240_000 && floodText(0).length() < 280_000);
-        assertTrue(p99 < p99Limit, summary);
+        if (target) {
+            assertTrue(attacked.p(0.99) < p99Limit, summary);
+        } else {
+            assertTrue(added < addedLimit, summary);
+        }
     }
 }

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Analyzer {
 
     /** Statements longer than this skip JSqlParser (its cost grows with length) and get lexer facts only. */
-    static final int MAX_PARSED_LENGTH = 64 * 1024;
+    static final int DEFAULT_MAX_PARSED_LENGTH = 64 * 1024;
     /** Longer texts are never analysed by {@link #analyzeCached} (on an event loop), only by {@link #analyze}. */
     static final int MAX_EVENT_LOOP_TEXT = 16 * 1024;
     /**
@@ -29,6 +29,7 @@ public final class Analyzer {
     static final Duration DEFAULT_PARSE_TIMEOUT = Duration.ofMillis(200);
 
     private final ShapeCache cache;
+    private final int maxParsedLength;
     private final long parseBudgetPerTextNanos;
     private final GuardedParser parser;
     private final LongAdder parserRuns = new LongAdder();
@@ -42,9 +43,22 @@ public final class Analyzer {
     }
 
     Analyzer(int cacheEntries, Duration parseTimeout) {
+        this(cacheEntries, parseTimeout, DEFAULT_MAX_PARSED_LENGTH);
+    }
+
+    /**
+     * @param parseTimeout CPU time one statement may cost JSqlParser before it counts as not understood
+     * @param maxParsedLength statements longer than this (in characters, literals and comments normalised
+     *     away) get lexer facts only
+     */
+    public Analyzer(int cacheEntries, Duration parseTimeout, int maxParsedLength) {
         if (cacheEntries < 0) {
             throw new IllegalArgumentException("cacheEntries must be >= 0, got " + cacheEntries);
         }
+        if (maxParsedLength < 1 || parseTimeout.isNegative() || parseTimeout.isZero()) {
+            throw new IllegalArgumentException("maxParsedLength and parseTimeout must be positive");
+        }
+        this.maxParsedLength = maxParsedLength;
         this.cache = cacheEntries == 0 ? null : new ShapeCache(cacheEntries);
         this.parser = new GuardedParser(parseTimeout.toNanos());
         this.parseBudgetPerTextNanos = Math.max(parseTimeout.toNanos(), DEFAULT_PARSE_BUDGET_PER_TEXT.toNanos());
@@ -327,7 +341,7 @@ public final class Analyzer {
                 return b.build(text, Shape.fingerprint(tokens));
             }
             String shape = Shape.parserText(tokens);
-            if (shape.length() > MAX_PARSED_LENGTH) {
+            if (shape.length() > maxParsedLength) {
                 FactsBuilder b = fallback(tokens);
                 LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
                 return b.build(text, Shape.fingerprint(tokens));

@@ -72,12 +72,12 @@ public final class WardenServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
-    /** Cold statement analysis: one thread per core but one, a bounded queue; see SessionServices. */
-    private final java.util.concurrent.ThreadPoolExecutor analysis;
+    /** Cold statement analysis: two lanes at low priority; see AnalysisLanes. */
+    private final dev.warden.proxy.session.AnalysisLanes analysis;
     private final SessionTracker tracker = new SessionTracker();
     private final AtomicInteger openSessions = new AtomicInteger();
-    private final ConnectionBudget budget = new ConnectionBudget(() -> policy().listen().maxConnections());
-    private final AnalysisBudget analysisBudget = new AnalysisBudget();
+    private final ConnectionBudget budget = new ConnectionBudget(this::policy);
+    private final AnalysisBudget analysisBudget = new AnalysisBudget(() -> policy().budgets());
     private Channel serverChannel;
     private AuditLog audit;
     private ApprovalService approvals;
@@ -99,15 +99,7 @@ public final class WardenServer implements AutoCloseable {
             return t;
         });
         this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking);
-        // One core fewer than the machine has (at least one thread): however hard cold statements are, the event
-        // loops keep a core for the sessions whose statements are known.
-        int cores = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
-        this.analysis = new java.util.concurrent.ThreadPoolExecutor(cores, cores, 30, TimeUnit.SECONDS,
-                new java.util.concurrent.ArrayBlockingQueue<>(4096), r -> {
-                    Thread t = new Thread(r, "warden-analysis-" + threads.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                }, new java.util.concurrent.ThreadPoolExecutor.AbortPolicy());
+        this.analysis = dev.warden.proxy.session.AnalysisLanes.start();
     }
 
     /** Starts listening as the policy says; returns once the port is bound. */
@@ -151,7 +143,7 @@ public final class WardenServer implements AutoCloseable {
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         SessionServices services = new SessionServices(policy::get, () -> enforcement.get().guardrails(),
-                new Analyzer(10_000), () -> enforcement.get().tokens(), tls,
+                analyzer(policy.get().budgets()), () -> enforcement.get().tokens(), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
                 env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals,
@@ -172,13 +164,18 @@ public final class WardenServer implements AutoCloseable {
                         analysisBudget.attachTo(ch);
                         // Until login only a password message is expected: its limit is a few KB, not 64 MiB.
                         ch.pipeline().addLast("frames", new FrontendFrameDecoder(
-                                Math.min(maxMessage, ConnectionBudget.PRE_LOGIN_MESSAGE_BYTES)));
+                                Math.min(maxMessage, policy.get().budgets().preLoginMessageBytes())));
                         ch.pipeline().addLast("session", new FrontendSession(services, id));
                     }
                 });
         serverChannel = bootstrap.bind(listen.host(), listen.port()).sync().channel();
         log.info("warden.listening address={} transport={} environments={} policy={}", serverChannel.localAddress(),
                 epoll ? "epoll" : "nio", policy.get().environments().keySet(), shortHash());
+    }
+
+    /** The analyser's parse timeout and size cap are read once, at start: its cache holds what they decided. */
+    private static Analyzer analyzer(dev.warden.config.Budgets budgets) {
+        return new Analyzer(10_000, budgets.parseTimeout(), budgets.maxStatementLength());
     }
 
     private String shortHash() {
@@ -274,7 +271,7 @@ public final class WardenServer implements AutoCloseable {
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
-        analysis.shutdownNow();
+        analysis.close();
         catalogs.values().forEach(CatalogCache::close);
         logins.close();
         if (admin != null) {

@@ -1,5 +1,6 @@
 package dev.warden.proxy.session;
 
+import dev.warden.config.Budgets;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import java.lang.management.ManagementFactory;
@@ -19,7 +20,11 @@ import java.util.function.Supplier;
  *
  * <p>Cached and lexer-only statements cost nothing here: they never leave the event loop. Budgets are kept
  * per session id (dropped when its connection closes) and per user name (full buckets dropped when there
- * are very many).
+ * are very many). Their sizes are the policy's {@code budgets.analysis} in force, read at every statement.
+ *
+ * <p>A statement waits in its lane's queue while others are analysed; when its turn comes and its session or
+ * identity has spent its CPU time meanwhile (its other sessions' statements ran first), it is refused then,
+ * without running: an identity over its budget never holds a lane.
  */
 public final class AnalysisBudget {
 
@@ -27,20 +32,21 @@ public final class AnalysisBudget {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final int MAX_BUCKETS = 100_000;
 
-    /**
-     * Per session: half a second of analysis at once, 15 % of a core sustained; 32 MB of text at once, 8 MB/s
-     * sustained (texts over 16 KB are always read on the pool, so bulk loads pass through here too). Ordinary
-     * statements cost well under a millisecond of analysis, and only the first time their shape is seen.
-     */
-    static final Limits SESSION = new Limits(500_000_000L, 150_000_000L, 32L << 20, 8L << 20);
-    /** Per identity, all its sessions together: a second at once, a quarter of a core sustained. */
-    static final Limits IDENTITY = new Limits(1_000_000_000L, 250_000_000L, 64L << 20, 16L << 20);
-
     record Limits(long cpuBurstNanos, long cpuPerSecondNanos, long byteBurst, long bytesPerSecond) {
+        static Limits of(Budgets.Rate rate) {
+            return new Limits(rate.cpuBurst().toNanos(), rate.cpuPerSecond().toNanos(), rate.bytesBurst(),
+                    rate.bytesPerSecond());
+        }
     }
 
+    private final Supplier<Budgets> budgets;
     private final ConcurrentHashMap<String, Bucket> sessions = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Bucket> identities = new ConcurrentHashMap<>();
+
+    /** @param budgets the policy's budgets in force */
+    public AnalysisBudget(Supplier<Budgets> budgets) {
+        this.budgets = budgets;
+    }
 
     /** Makes this budget the one sessions on {@code channel} use. */
     public void attachTo(Channel channel) {
@@ -55,11 +61,13 @@ public final class AnalysisBudget {
     }
 
     /**
-     * Runs {@code analysis} on {@code pool} if the session's and the identity's budgets allow, charging both
-     * with its CPU time and {@code bytes}. Channels without a budget (sessions tested alone) just run it.
+     * Runs {@code analysis} in the lane of {@code lanes} for a text of {@code bytes} if the session's and the
+     * identity's budgets allow, charging both with its CPU time and {@code bytes}. Channels without a budget
+     * (sessions tested alone) just run it.
      */
     static <T> CompletableFuture<T> submit(Channel channel, String session, String identity, int bytes,
-                                           Supplier<T> analysis, Executor pool) {
+                                           Supplier<T> analysis, AnalysisLanes lanes) {
+        Executor pool = lanes.forText(bytes);
         AnalysisBudget budget = channel.attr(KEY).get();
         if (budget == null) {
             return CompletableFuture.supplyAsync(analysis, pool);
@@ -74,15 +82,24 @@ public final class AnalysisBudget {
     <T> CompletableFuture<T> submit(String session, String identity, int bytes, Supplier<T> analysis,
                                     Executor pool) {
         long now = System.nanoTime();
-        Bucket mine = bucket(sessions, session, SESSION, now);
-        Bucket theirs = bucket(identities, identity, IDENTITY, now);
-        if (!mine.allows(now) || !theirs.allows(now)) {
+        Budgets current = budgets.get();
+        Limits sessionLimits = Limits.of(current.perSession());
+        Limits identityLimits = Limits.of(current.perIdentity());
+        Bucket mine = bucket(sessions, session, sessionLimits, now);
+        Bucket theirs = bucket(identities, identity, identityLimits, now);
+        if (!mine.allows(sessionLimits, now) || !theirs.allows(identityLimits, now)) {
             return CompletableFuture.failedFuture(new Exhausted("the analysis budget of this "
-                    + (mine.allows(now) ? "identity" : "session") + " is used up for now"));
+                    + (mine.allows(sessionLimits, now) ? "identity" : "session") + " is used up for now"));
         }
         mine.charge(0, bytes);
         theirs.charge(0, bytes);
         return CompletableFuture.supplyAsync(() -> {
+            long dequeued = System.nanoTime();
+            if (!mine.hasCpu(sessionLimits, dequeued) || !theirs.hasCpu(identityLimits, dequeued)) {
+                throw new Exhausted("the analysis budget of this "
+                        + (mine.hasCpu(sessionLimits, dequeued) ? "identity" : "session")
+                        + " was used up while the statement waited");
+            }
             long start = cpuNow();
             try {
                 return analysis.get();
@@ -110,9 +127,12 @@ public final class AnalysisBudget {
         }
     }
 
-    /** Two token buckets (CPU nanoseconds and bytes) that may go negative: a debt delays the next statement. */
+    /**
+     * Two token buckets (CPU nanoseconds and bytes) that may go negative: a debt delays the next statement.
+     * Refilled by the limits in force at each use, so a reload applies to existing sessions.
+     */
     static final class Bucket {
-        private final Limits limits;
+        private Limits limits;
         private double cpu;
         private double bytes;
         private long refilledAt;
@@ -124,9 +144,17 @@ public final class AnalysisBudget {
             this.refilledAt = now;
         }
 
-        synchronized boolean allows(long now) {
+        synchronized boolean allows(Limits current, long now) {
+            limits = current;
             refill(now);
             return cpu > 0 && bytes > 0;
+        }
+
+        /** Whether CPU time is left: the bytes of a queued statement were charged already. */
+        synchronized boolean hasCpu(Limits current, long now) {
+            limits = current;
+            refill(now);
+            return cpu > 0;
         }
 
         synchronized boolean full(long now) {

@@ -1,5 +1,6 @@
 package dev.warden.proxy.session;
 
+import dev.warden.config.Policy;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.codec.FrontendFrameDecoder;
 import dev.warden.pg.message.BackendMessage;
@@ -14,21 +15,22 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 /**
  * What a client costs before it has logged in, kept apart from what logged-in sessions may use.
  *
  * <ul>
- *   <li>Connections that have not logged in yet share a pool of {@link #preLoginLimit} (a quarter of
- *       {@code listen.max_connections}, at least 64), of which one client address may hold
- *       {@link #perAddressLimit} (a quarter of the pool, at least 16). Beyond that a new connection is told
+ *   <li>Connections that have not logged in yet share a pool of {@link #preLoginLimit}
+ *       ({@code budgets.pre_login.connections}; by default a quarter of {@code listen.max_connections}, at least
+ *       64), of which one client address may hold {@link #perAddressLimit} ({@code budgets.pre_login.per_address};
+ *       by default a quarter of the pool, at least 16). Beyond that a new connection is told
  *       53300 and closed at once. Idle sockets from one host therefore cannot take the slots of people
  *       logging in from elsewhere; the startup timeout bounds how long any of them lasts.</li>
  *   <li>{@code max_connections} counts logged-in sessions only ({@link #loginsFull}), so it is the pool the
  *       pre-login flood cannot reach.</li>
- *   <li>Before login the frame decoder accepts messages of at most {@link #PRE_LOGIN_MESSAGE_BYTES} (a password
- *       message carries a token: a few KB); the configured {@code max_message_bytes} applies once logged in.
+ *   <li>Before login the frame decoder accepts messages of at most {@code budgets.pre_login.max_message_bytes}
+ *       (16 KB by default: a password message carries a token); the configured {@code max_message_bytes} applies once logged in.
  *       A client announcing a 64 MiB password message is refused when its five-byte header arrives.</li>
  * </ul>
  * Login is recognised where it is decided: the session's {@code AuthenticationOk} going out. Then the per
@@ -36,26 +38,26 @@ import java.util.function.IntSupplier;
  */
 public final class ConnectionBudget {
 
-    /** Room for a large OIDC token (groups included) in a password message, and nothing like 64 MiB. */
-    public static final int PRE_LOGIN_MESSAGE_BYTES = 16 * 1024;
     private static final AttributeKey<Slot> SLOT = AttributeKey.valueOf("warden.connection-budget");
 
-    private final IntSupplier maxConnections;
+    private final Supplier<Policy> policy;
     private final AtomicInteger preLogin = new AtomicInteger();
     private final AtomicInteger loggedIn = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> preLoginByAddress = new ConcurrentHashMap<>();
 
-    /** @param maxConnections {@code listen.max_connections} of the policy in force */
-    public ConnectionBudget(IntSupplier maxConnections) {
-        this.maxConnections = maxConnections;
+    /** @param policy the policy in force: its {@code listen.max_connections} and {@code budgets.pre_login} */
+    public ConnectionBudget(Supplier<Policy> policy) {
+        this.policy = policy;
     }
 
     int preLoginLimit() {
-        return Math.max(64, maxConnections.getAsInt() / 4);
+        Policy p = policy.get();
+        return p.budgets().preLoginConnections(p.listen().maxConnections());
     }
 
     int perAddressLimit() {
-        return Math.max(16, preLoginLimit() / 4);
+        Policy p = policy.get();
+        return p.budgets().preLoginPerAddress(p.listen().maxConnections());
     }
 
     public int loggedIn() {

@@ -100,6 +100,10 @@ final class SessionLexing {
         String clientEncodingName = settings.clientEncodingName();
         int end = frame.indexOf(textOffset, frame.writerIndex(), (byte) 0);
         int length = (end < 0 ? frame.writerIndex() : end) - textOffset;
+        if (!cold && length > AnalysisLanes.SMALL_TEXT_BYTES) {
+            // Decoding a long text (and the 250 KB of a parse flood) is work for the analysis lanes too.
+            return null;
+        }
         String sql;
         byte[] bytes = null;
         if (encoding == ClientEncoding.UTF8) {

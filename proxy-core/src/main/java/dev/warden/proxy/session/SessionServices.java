@@ -16,8 +16,8 @@ import java.util.function.Supplier;
  * the cancel keys and the connection count. Built once by the server.
  *
  * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
- * @param analysisExecutor runs cold statement analysis (JSqlParser, up to its CPU limit per statement) off the
- *     event loop; bounded, so a flood of new statements is refused rather than queued without end
+ * @param analysisLanes run cold statement analysis (JSqlParser, up to its CPU limit per statement) off the
+ *     event loop, at low priority; bounded, so a flood of new statements is refused rather than queued without end
  * @param snapshot the policy and what is built from it, swapped as one value by a reload: each statement reads it
  *     once
  * @param readingOverride applied to every analysis the sessions make; the identity in production. Tests of the
@@ -32,7 +32,7 @@ public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guar
                               java.util.function.Function<dev.warden.config.Environment,
                                       dev.warden.proxy.catalog.CatalogCache> catalogs,
                               dev.warden.proxy.approvals.ApprovalService approvals,
-                              java.util.concurrent.Executor analysisExecutor,
+                              AnalysisLanes analysisLanes,
                               java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride,
                               Supplier<PolicySnapshot> snapshot) {
 }

@@ -1,0 +1,96 @@
+package dev.warden.config;
+
+import dev.warden.config.YamlTree.MapNode;
+import dev.warden.config.YamlTree.Node;
+import dev.warden.config.YamlTree.ScalarNode;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * Reads {@code budgets:}.
+ * <pre>
+ * budgets:
+ *   pre_login: { max_message_bytes: 16384, connections: 250, per_address: 62 }
+ *   analysis:
+ *     parse_timeout: 200ms
+ *     max_statement_length: 65536
+ *     per_session:  { cpu_burst: 500ms, cpu_per_second: 150ms, bytes_burst: 33554432, bytes_per_second: 8388608 }
+ *     per_identity: { cpu_burst: 1s, cpu_per_second: 250ms, bytes_burst: 67108864, bytes_per_second: 16777216 }
+ * </pre>
+ */
+final class BudgetSection {
+
+    private BudgetSection() {
+    }
+
+    static Budgets read(PolicyLoader p, Optional<Node> section, int maxConnections) throws PolicyException {
+        Budgets d = Budgets.defaults();
+        if (section.isEmpty()) {
+            return d;
+        }
+        MapNode m = p.map(section.get());
+        p.expectKeys(m, "pre_login", "analysis");
+
+        MapNode pre = p.optionalMap(m, "pre_login").orElse(empty(m, "pre_login"));
+        p.expectKeys(pre, "max_message_bytes", "connections", "per_address");
+        // Below 1 KB no token fits; above 1 MB the cap no longer protects memory before authentication.
+        int messageBytes = p.integer(pre, "max_message_bytes", d.preLoginMessageBytes(), 1024, 1 << 20);
+        OptionalInt connections = optionalInt(p, pre, "connections", 1, 1_000_000);
+        OptionalInt perAddress = optionalInt(p, pre, "per_address", 1, 1_000_000);
+        if (connections.isPresent() && perAddress.isPresent() && perAddress.getAsInt() > connections.getAsInt()) {
+            throw p.error(p.scalar(pre, "per_address").orElseThrow(), "per_address (" + perAddress.getAsInt()
+                    + ") cannot exceed connections (" + connections.getAsInt() + ")");
+        }
+        if (connections.isEmpty() && perAddress.isPresent()
+                && perAddress.getAsInt() > Math.max(64, maxConnections / 4)) {
+            throw p.error(p.scalar(pre, "per_address").orElseThrow(), "per_address (" + perAddress.getAsInt()
+                    + ") cannot exceed the pre-login pool (" + Math.max(64, maxConnections / 4)
+                    + ", a quarter of listen.max_connections); set pre_login.connections too");
+        }
+
+        MapNode analysis = p.optionalMap(m, "analysis").orElse(empty(m, "analysis"));
+        p.expectKeys(analysis, "parse_timeout", "max_statement_length", "per_session", "per_identity");
+        Duration parseTimeout = p.duration(analysis, "parse_timeout", d.parseTimeout(), false);
+        if (parseTimeout.compareTo(Duration.ofSeconds(10)) > 0) {
+            throw p.error(p.scalar(analysis, "parse_timeout").orElseThrow(), "must be at most 10s: every "
+                    + "statement Warden has not seen may cost this much CPU");
+        }
+        int maxStatement = p.integer(analysis, "max_statement_length", d.maxStatementLength(), 1024, 16 << 20);
+        Budgets.Rate session = rate(p, analysis, "per_session", d.perSession());
+        Budgets.Rate identity = rate(p, analysis, "per_identity", d.perIdentity());
+        return new Budgets(messageBytes, connections, perAddress, parseTimeout, maxStatement, session, identity);
+    }
+
+    private static Budgets.Rate rate(PolicyLoader p, MapNode parent, String key, Budgets.Rate d)
+            throws PolicyException {
+        Optional<MapNode> node = p.optionalMap(parent, key);
+        if (node.isEmpty()) {
+            return d;
+        }
+        MapNode m = node.get();
+        p.expectKeys(m, "cpu_burst", "cpu_per_second", "bytes_burst", "bytes_per_second");
+        Duration burst = p.duration(m, "cpu_burst", d.cpuBurst(), false);
+        Duration perSecond = p.duration(m, "cpu_per_second", d.cpuPerSecond(), false);
+        if (perSecond.compareTo(Duration.ofSeconds(1)) > 0) {
+            throw p.error(p.scalar(m, "cpu_per_second").orElseThrow(), "must be at most 1s: CPU time per "
+                    + "second of one analysing thread");
+        }
+        long bytesBurst = p.integer(m, "bytes_burst", (int) Math.min(Integer.MAX_VALUE, d.bytesBurst()), 1024,
+                Integer.MAX_VALUE);
+        long bytesPerSecond = p.integer(m, "bytes_per_second", (int) Math.min(Integer.MAX_VALUE,
+                d.bytesPerSecond()), 1024, Integer.MAX_VALUE);
+        return new Budgets.Rate(burst, perSecond, bytesBurst, bytesPerSecond);
+    }
+
+    private static OptionalInt optionalInt(PolicyLoader p, MapNode m, String key, int min, int max)
+            throws PolicyException {
+        Optional<ScalarNode> s = p.scalar(m, key);
+        return s.isEmpty() ? OptionalInt.empty()
+                : OptionalInt.of(p.integer(m, key, 0, min, max));
+    }
+
+    private static MapNode empty(MapNode parent, String key) {
+        return new MapNode(parent.mark(), PolicyLoader.child(parent, key), java.util.Map.of());
+    }
+}
