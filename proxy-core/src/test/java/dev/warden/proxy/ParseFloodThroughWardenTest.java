@@ -79,8 +79,8 @@ class ParseFloodThroughWardenTest {
         return text.toString();
     }
 
-    /** Latencies of one phase, in microseconds. */
-    record Phase(List<Long> micros) {
+    /** Latencies of one phase, in microseconds, and when the three slowest started (to match with a JFR). */
+    record Phase(List<Long> micros, List<String> slowest) {
         long p(double q) {
             List<Long> sorted = new ArrayList<>(micros);
             Collections.sort(sorted);
@@ -89,20 +89,28 @@ class ParseFloodThroughWardenTest {
 
         @Override
         public String toString() {
-            return "SELECT 1 x" + micros.size() + " p50=" + p(0.5) + "ms p99=" + p(0.99) + "ms max=" + p(1) + "ms";
+            return "SELECT 1 x" + micros.size() + " p50=" + p(0.5) + "ms p99=" + p(0.99) + "ms max=" + p(1) + "ms "
+                    + slowest;
         }
     }
 
     static Phase measure(Statement st, long millis) throws Exception {
         List<Long> latencies = new ArrayList<>();
+        java.util.TreeMap<Long, String> slow = new java.util.TreeMap<>();
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (System.nanoTime() < end) {
+            java.time.LocalTime at = java.time.LocalTime.now();
             long t0 = System.nanoTime();
             st.executeQuery("SELECT 1").close();
-            latencies.add((System.nanoTime() - t0) / 1000);
+            long micros = (System.nanoTime() - t0) / 1000;
+            latencies.add(micros);
+            slow.put(micros, micros / 1000 + "ms@" + at);
+            if (slow.size() > 3) {
+                slow.pollFirstEntry();
+            }
             Thread.sleep(5);
         }
-        return new Phase(latencies);
+        return new Phase(latencies, List.copyOf(slow.descendingMap().values()));
     }
 
     static String loadAverage() {

@@ -54,6 +54,11 @@ final class ApprovalsCommand implements Runnable {
         @Option(names = "--token-file", paramLabel = "FILE", description = "Read your OIDC token from FILE.")
         java.nio.file.Path tokenFile;
 
+        @Option(names = "--admin-ca", paramLabel = "FILE", description = "Trust only the certificates in this PEM "
+                + "FILE (the admin API's own self-signed certificate, or its CA) for an https URL "
+                + "(default: $WARDEN_ADMIN_CA).")
+        java.nio.file.Path adminCa;
+
         /** An API answer: status and parsed body. */
         record Answer(int status, JsonNode body, String raw) {
         }
@@ -100,13 +105,27 @@ final class ApprovalsCommand implements Runnable {
             } else {
                 request.GET();
             }
+            HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(TIMEOUT);
+            String ca = adminCa != null ? adminCa.toString() : firstNonBlank(System.getenv("WARDEN_ADMIN_CA"), null);
+            if (ca != null) {
+                try {
+                    client.sslContext(AdminTrust.trusting(java.nio.file.Path.of(ca)));
+                } catch (IOException | java.security.GeneralSecurityException e) {
+                    throw new Failure(USAGE, "cannot read the admin CA file " + ca + ": " + e.getMessage());
+                }
+            }
             HttpResponse<String> response;
             try {
-                HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
-                response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                response = client.build().send(request.build(),
+                        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             } catch (ConnectException e) {
                 throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": connection refused");
             } catch (IOException e) {
+                if (untrusted(e)) {
+                    throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": its TLS "
+                            + "certificate is not trusted; for a self-signed or private certificate pass "
+                            + "--admin-ca FILE or set WARDEN_ADMIN_CA");
+                }
                 throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": " + e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -128,6 +147,16 @@ final class ApprovalsCommand implements Runnable {
                 throw new Failure(API_ERROR, "error: the admin API answered something that is not JSON");
             }
             return new Answer(response.statusCode(), parsed, response.body().strip());
+        }
+
+        private static boolean untrusted(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof javax.net.ssl.SSLHandshakeException
+                        || t instanceof java.security.cert.CertificateException) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private static String firstNonBlank(String a, String b) {

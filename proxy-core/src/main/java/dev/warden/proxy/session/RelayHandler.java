@@ -238,7 +238,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
                 false);
         if (known != null) {
-            withFunctionEffects(known, frame, next);
+            withFunctionEffects(known, frame, false, next);
             return;
         }
         CompletableFuture<SessionLexing.Reading> cold;
@@ -259,7 +259,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         Decision.block("analysis-capacity", "Warden is analysing too many new statements "
                                 + "right now", "try again in a moment"));
             }
-            withFunctionEffects(r, frame, next);
+            withFunctionEffects(r, frame, true, next);
         });
     }
 
@@ -277,9 +277,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /**
      * Runs {@code next} with the reading once the effects of the functions it calls are known: read from the
      * catalog first when not cached (the client's stream waits meanwhile, in order). If the catalog cannot
-     * be read, those functions stay unknown and count as dynamic SQL: Warden fails closed.
+     * be read, those functions stay unknown and count as dynamic SQL: Warden fails closed. For a {@code cold}
+     * reading (one the analysis lanes made) the effects are applied on the lane too: proving an unparsed query
+     * a read lexes each of its statements again, 250 KB for a parse flood's text, and the event loop it
+     * shares with other sessions was measured spending 0.5 s on that.
      */
-    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame,
+    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
                                      Consumer<SessionLexing.Reading> next) {
         if (reading.analysis() == null || catalog == null) {
             next.accept(reading);
@@ -287,23 +290,36 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
                 masking != null && masking.masksAnything());
-        if (missing.isEmpty()) {
-            next.accept(withEffects(reading));
+        if (missing.isEmpty() && !cold) {
+            next.accept(screened(withEffects(reading)));
             return;
         }
-        holdUntil(catalog.resolveFunctions(missing, services.analyzer()), frame, (done, failure) -> {
-            if (failure != null) {
-                log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"", session.id,
-                        environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
-            }
-            next.accept(withEffects(reading));
-        });
+        CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
+                : catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> {
+                    log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"",
+                            session.id, environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
+                    return null;
+                });
+        CompletableFuture<SessionLexing.Reading> applied;
+        if (cold) {
+            boolean scs = lexing.standardConformingStrings();
+            java.util.concurrent.Executor lane = services.analysisLanes().forText(frame.readableBytes());
+            applied = resolved.thenApplyAsync(done -> reading.with(catalog.withFunctionEffects(reading.analysis(),
+                    scs)), lane);
+        } else {
+            applied = resolved.thenApply(done -> null);
+        }
+        holdUntil(applied, frame, (withEffects, failure) ->
+                // Not applied on the lane (a full queue): here then, slower but the same result.
+                next.accept(screened(withEffects != null ? withEffects : withEffects(reading))));
     }
 
     private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
-        SessionLexing.Reading r = reading.with(catalog.withFunctionEffects(reading.analysis(),
-                lexing.standardConformingStrings()));
-        // Masking refuses, for a masked identity, what hands sensitive values to something it cannot follow.
+        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+    }
+
+    /** Masking refuses, for a masked identity, what hands sensitive values to something it cannot follow. */
+    private SessionLexing.Reading screened(SessionLexing.Reading r) {
         return masking == null ? r : masking.screen(r);
     }
 

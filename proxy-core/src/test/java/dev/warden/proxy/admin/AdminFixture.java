@@ -30,6 +30,8 @@ final class AdminFixture implements AutoCloseable {
     final RecordingAuditLog audit = new RecordingAuditLog();
     final ApprovalService approvals;
     final AdminServer server;
+    /** What the server authenticates bearer tokens with: for a second listener on the same service. */
+    final BearerAuthenticator tokens;
     private final HttpClient http = HttpClient.newHttpClient();
 
     AdminFixture(Path dir, int requiredApprovals) throws Exception {
@@ -41,7 +43,7 @@ final class AdminFixture implements AutoCloseable {
         IssuerConfig config = new IssuerConfig(issuer.issuer(), "warden", "email", "groups",
                 Optional.of(new dev.warden.config.AgentRule("azp", Set.of("etl-bot"))),
                 Set.of("RS256", "ES256", "EdDSA"), Duration.ofSeconds(60), Optional.empty());
-        BearerAuthenticator tokens = new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
+        tokens = new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
         server = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), approvals, () -> tokens);
     }
 
