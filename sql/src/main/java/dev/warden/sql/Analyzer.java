@@ -391,9 +391,11 @@ public final class Analyzer {
             }
             LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
             StatementFacts facts = b.build(text, Shape.fingerprint(tokens));
-            if (cache != null) {
+            if (cache != null && !(outcome instanceof TimedOut t && !t.onCpu())) {
                 // Timeouts too: a statement built to exhaust the parser is refused at once when it comes back.
                 // (GuardedParser warms the parser up first, so a cold JVM does not make ordinary shapes time out.)
+                // Not one cut off by the wall clock only: its thread hardly ran (a busy machine, the analysis
+                // lanes' low priority), which says nothing about the statement; it is read again next time.
                 cache.put(shape, facts);
             }
             return facts;

@@ -29,7 +29,11 @@ final class GuardedParser {
 
     record Failed(String reason) implements Outcome {}
 
-    record TimedOut() implements Outcome {}
+    /**
+     * @param onCpu the parse used its CPU time; false when only the wall-clock limit cut it off (a thread that
+     *     hardly ran, on a busy machine or at low priority): then the statement is not known to be costly
+     */
+    record TimedOut(boolean onCpu) implements Outcome {}
 
     private static final ScheduledExecutorService WATCHDOG = watchdog();
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -63,14 +67,14 @@ final class GuardedParser {
         try {
             Statement statement = parser.Statement();
             if (parser.interrupted) {
-                return new TimedOut();
+                return new TimedOut(alarm.onCpu());
             }
             if (statement == null || parser.getNextToken().kind != CCJSqlParserConstants.EOF) {
                 return new Failed("input left after the statement");
             }
             return new Parsed(statement);
         } catch (Exception | StackOverflowError | AssertionError e) {
-            return parser.interrupted ? new TimedOut() : new Failed(String.valueOf(e.getMessage()));
+            return parser.interrupted ? new TimedOut(alarm.onCpu()) : new Failed(String.valueOf(e.getMessage()));
         } finally {
             alarm.cancel();
         }
@@ -85,6 +89,7 @@ final class GuardedParser {
         private final long wallDeadline;
         private volatile ScheduledFuture<?> pending;
         private volatile boolean cancelled;
+        private volatile boolean onCpu = true;
 
         Alarm(CCJSqlParser parser, long threadId, long limitNanos) {
             this.parser = parser;
@@ -105,12 +110,18 @@ final class GuardedParser {
             if (cpuStart >= 0 && System.nanoTime() < wallDeadline) {
                 long used = THREADS.getThreadCpuTime(threadId) - cpuStart;
                 remaining = used < 0 ? 0 : limitNanos - used;
+            } else if (cpuStart >= 0) {
+                onCpu = THREADS.getThreadCpuTime(threadId) - cpuStart >= limitNanos;
             }
             if (remaining > 0) {
                 pending = WATCHDOG.schedule(this, Math.max(remaining, 1_000_000), TimeUnit.NANOSECONDS);
             } else {
                 parser.interrupted = true;
             }
+        }
+
+        boolean onCpu() {
+            return onCpu;
         }
 
         void cancel() {

@@ -38,8 +38,20 @@ public final class WebhookNotifier implements ApprovalNotifier {
     private final Duration firstBackoff;
     private final HttpClient http;
     private final ScheduledExecutorService retries;
+    private final HostResolver resolver;
+
+    /** What a webhook's host name resolves to; the system's DNS in production, a fixed answer in tests. */
+    @FunctionalInterface
+    interface HostResolver {
+        InetAddress[] resolve(String host) throws UnknownHostException;
+    }
 
     public WebhookNotifier(List<Webhook> webhooks, Duration firstBackoff) {
+        this(webhooks, firstBackoff, InetAddress::getAllByName);
+    }
+
+    WebhookNotifier(List<Webhook> webhooks, Duration firstBackoff, HostResolver resolver) {
+        this.resolver = resolver;
         this.webhooks = List.copyOf(webhooks);
         this.firstBackoff = firstBackoff;
         this.http = HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)
@@ -70,7 +82,7 @@ public final class WebhookNotifier implements ApprovalNotifier {
         String where = redacted(webhook.url());
         // Checked at every delivery: the name may resolve elsewhere than it did when the policy was loaded.
         CompletableFuture<HttpResponse<Void>> sent = CompletableFuture.supplyAsync(() -> {
-            checkResolvedAddress(webhook.url());
+            checkResolvedAddress(webhook.url(), resolver);
             return null;
         }, retries).thenCompose(ignored -> http.sendAsync(HttpRequest.newBuilder(webhook.url())
                 .timeout(REQUEST_TIMEOUT)
@@ -112,9 +124,9 @@ public final class WebhookNotifier implements ApprovalNotifier {
                 .replace(String.valueOf(url.getRawPath()), "/…"));
     }
 
-    private static void checkResolvedAddress(URI url) {
+    private static void checkResolvedAddress(URI url, HostResolver resolver) {
         try {
-            for (InetAddress address : InetAddress.getAllByName(url.getHost())) {
+            for (InetAddress address : resolver.resolve(url.getHost())) {
                 Optional<String> why = WebhookTarget.refusal(address);
                 if (why.isPresent()) {
                     throw new RefusedTarget("the webhook host resolves to " + address.getHostAddress() + ", which "

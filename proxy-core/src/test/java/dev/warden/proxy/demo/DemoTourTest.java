@@ -229,6 +229,41 @@ class DemoTourTest {
         assertTrue(export.out.contains("\"disposition\":\"Held\""), "the held UPDATE");
     }
 
+    @Test
+    @Order(7)
+    void anEditToTheDemosPolicyAppliesWithoutARestart() throws Exception {
+        Psql before = psql("alice", "SELECT count(*) FROM orders");
+        assertEquals(0, before.exit, before.err);
+        Path policy = demo.policyFile();
+        String original = Files.readString(policy, StandardCharsets.UTF_8);
+        assertTrue(original.contains("\n  rules:\n"), original);
+        int port = demo.port();
+        try {
+            // As a user would: the file is edited in place while the demo runs.
+            Files.writeString(policy, original.replace("\n  rules:\n", "\n  rules:\n    - { name: tour-live-edit, "
+                    + "environments: [prod], match: { statements: [SELECT] }, action: block, "
+                    + "message: the policy was edited }\n"), StandardCharsets.UTF_8);
+            Psql after = psql("alice", "SELECT count(*) FROM orders");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (after.exit == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                after = psql("alice", "SELECT count(*) FROM orders");
+            }
+            assertNotEquals(0, after.exit, "the edited rule never applied: " + after.out);
+            assertTrue(after.err.contains("42501") && after.err.contains("tour-live-edit"), after.err);
+            assertEquals(port, demo.port(), "the same Warden, not restarted");
+        } finally {
+            Files.writeString(policy, original, StandardCharsets.UTF_8);
+        }
+        Psql restored = psql("alice", "SELECT count(*) FROM orders");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (restored.exit != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            restored = psql("alice", "SELECT count(*) FROM orders");
+        }
+        assertEquals(0, restored.exit, "the rule goes away with the edit undone: " + restored.err);
+    }
+
     // ---- running what the guide prints ----------------------------------------------------------------------
 
     record Psql(int exit, String out, String err) {
