@@ -147,6 +147,13 @@ class PolicySchemaTest {
                   max_grant_window: 1h
                 admin:
                   address: 127.0.0.1:9090
+                budgets:
+                  pre_login: { max_message_bytes: 8192, connections: 200, per_address: 20 }
+                  analysis:
+                    parse_timeout: 150ms
+                    max_statement_length: 32768
+                    per_session: { cpu_burst: 400ms, cpu_per_second: 100ms, bytes_burst: 1048576, bytes_per_second: 65536 }
+                    per_identity: { cpu_burst: 1s, cpu_per_second: 200ms, bytes_burst: 2097152, bytes_per_second: 131072 }
                 """;
     }
 

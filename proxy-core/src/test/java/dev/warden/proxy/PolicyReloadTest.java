@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** An admin edits the policy file; Warden applies a valid edit live and refuses a broken one. */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class PolicyReloadTest {
 
     static TestPostgres pg;
@@ -73,6 +74,7 @@ class PolicyReloadTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Order(1)
     void aValidEditAppliesToTheNextStatementOfAnOpenSessionAndABrokenOneIsRefused() throws Exception {
         try (Connection open = connect()) {
             open.createStatement().execute("INSERT INTO reload_probe VALUES (1)");
@@ -102,6 +104,41 @@ class PolicyReloadTest {
         assertFalse(server.policy().guardrails().rules().isEmpty());
     }
 
+    @Test
+    @org.junit.jupiter.api.Order(2)
+    void aBudgetEditAppliesToTheNextLoginAndABrokenBudgetKeepsTheWorkingOne() throws Exception {
+        // ~4 KB of groups: a password message over a 2 KB pre-login cap, well under the 16 KB default.
+        String[] groups = new String[120];
+        java.util.Arrays.fill(groups, "a-rather-long-group-name");
+        groups[0] = "eng";
+        String bigToken = issuer.token().email("alice@example.com").groups(groups).sign();
+        try (Connection c = connect(bigToken)) {
+            assertTrue(c.createStatement().executeQuery("SELECT 1").next(), "under the default cap");
+        }
+        Files.writeString(file, policy("budgets: { pre_login: { max_message_bytes: 2048 } }"));
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (server.policy().budgets().preLoginMessageBytes() != 2048 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(2048, server.policy().budgets().preLoginMessageBytes(), "the edit was applied");
+        org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> connect(bigToken).close(),
+                "a password message over the new cap is refused before login");
+
+        String working = server.policy().versionHash();
+        Files.writeString(file, policy("budgets: { pre_login: { max_message_bytes: 10 } }"));
+        Thread.sleep(1500);
+        assertEquals(working, server.policy().versionHash(), "the broken budget did not replace the policy");
+        assertEquals(2048, server.policy().budgets().preLoginMessageBytes());
+        try (Connection fresh = connect()) {
+            assertTrue(fresh.createStatement().executeQuery("SELECT 1").next(), "logins still work");
+        }
+        List<AuditRecord> refused = AuditReader.of(dir.resolve("audit")).search(AuditFilter.all()).stream()
+                .map(AuditReader.Line::record).filter(r -> r.type().equals("policy.reload"))
+                .filter(r -> !r.get("accepted").asBoolean()).toList();
+        assertTrue(refused.stream().anyMatch(r -> r.get("error").asText()
+                .contains("budgets.pre_login.max_message_bytes: must be between 1024")), refused.toString());
+    }
+
     private static SQLException awaitBlocked(Connection c) throws Exception {
         long deadline = System.currentTimeMillis() + 10_000;
         while (System.currentTimeMillis() < deadline) {
@@ -116,9 +153,13 @@ class PolicyReloadTest {
     }
 
     private static Connection connect() throws SQLException {
+        return connect(issuer.token().email("alice@example.com").groups("eng").sign());
+    }
+
+    private static Connection connect(String token) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", "alice@example.com");
-        props.setProperty("password", issuer.token().email("alice@example.com").groups("eng").sign());
+        props.setProperty("password", token);
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port() + "/dev?sslmode=require",
                 props);
     }
