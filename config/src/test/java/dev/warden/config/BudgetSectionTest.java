@@ -81,7 +81,7 @@ class BudgetSectionTest {
 
     @Test
     void brokenValuesAreRefusedWithTheirLine() {
-        assertEquals("policy.yaml:14:22: budgets.pre_login.max_message_bytes: must be between 1024 and 1048576",
+        assertEquals("policy.yaml:14:35: budgets.pre_login.max_message_bytes: must be between 1024 and 1048576",
                 failure("""
                         budgets:
                           pre_login: { max_message_bytes: 67108864 }

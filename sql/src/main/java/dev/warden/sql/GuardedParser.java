@@ -30,8 +30,9 @@ final class GuardedParser {
     record Failed(String reason) implements Outcome {}
 
     /**
-     * @param onCpu the parse used its CPU time; false when only the wall-clock limit cut it off (a thread that
-     *     hardly ran, on a busy machine or at low priority): then the statement is not known to be costly
+     * @param onCpu the parse used its CPU time (or a quarter of it by the wall-clock limit); false when the
+     *     wall-clock limit cut off a thread that hardly ran (a busy machine, low priority): then the statement
+     *     is not known to be costly
      */
     record TimedOut(boolean onCpu) implements Outcome {}
 
@@ -111,7 +112,9 @@ final class GuardedParser {
                 long used = THREADS.getThreadCpuTime(threadId) - cpuStart;
                 remaining = used < 0 ? 0 : limitNanos - used;
             } else if (cpuStart >= 0) {
-                onCpu = THREADS.getThreadCpuTime(threadId) - cpuStart >= limitNanos;
+                // A quarter of the limit is already a hundred times an ordinary parse: costly, whatever the
+                // wall clock says. Less, and the thread mostly waited for a CPU.
+                onCpu = THREADS.getThreadCpuTime(threadId) - cpuStart >= limitNanos / 4;
             }
             if (remaining > 0) {
                 pending = WATCHDOG.schedule(this, Math.max(remaining, 1_000_000), TimeUnit.NANOSECONDS);
