@@ -112,6 +112,24 @@ class ParseFloodThroughWardenTest {
         return new Phase(latencies, List.copyOf(slow.descendingMap().values()));
     }
 
+    /**
+     * The attackers' clients share this JVM and its two cores with Warden; a real attacker's run elsewhere. At
+     * nice 19 (Linux) the cost of building, encoding and encrypting their 250 KB texts does not count as
+     * Warden's. Best effort: without renice they compete, and the measure is only harsher.
+     */
+    static void outOfTheWay() {
+        try {
+            String tid = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self"))
+                    .getFileName().toString();
+            new ProcessBuilder("renice", "-n", "19", "-p", tid).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            // not Linux: the attackers' clients compete with Warden
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     static String loadAverage() {
         try {
             return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
@@ -145,6 +163,7 @@ class ParseFloodThroughWardenTest {
             for (int a = 0; a < attackerCount; a++) {
                 int attacker = a;
                 running.add(attackers.submit(() -> {
+                    outOfTheWay();
                     try (Connection c = warden.connect("prod", "bob@example.com", bob, "preferQueryMode=simple")) {
                         Statement s = c.createStatement();
                         for (int round = 0; !stop.get(); round++) {
