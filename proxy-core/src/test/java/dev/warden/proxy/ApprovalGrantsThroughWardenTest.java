@@ -110,14 +110,16 @@ class ApprovalGrantsThroughWardenTest {
             CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> run(alice, set));
             String id = awaitPendingId();
             long approvedAt = System.nanoTime();
-            assertEquals(0, cli(bobToken(), "approve", id, "--for", "2s").exit);
+            assertEquals(0, cli(bobToken(), "approve", id, "--for", "6s").exit);
             assertEquals(1, first.get(10, TimeUnit.SECONDS));
             assertEquals(1, run(alice, set), "within the window it runs again");
             assertEquals(1, run(alice, set), "as often as it is sent");
             SQLException other = (SQLException) runWaiting(alice, "UPDATE billing SET amount = 8 WHERE id = 1");
             assertEquals("42501", other.getSQLState(), "the grant covers only the identical statement");
 
-            long left = 2_200_000_000L - (System.nanoTime() - approvedAt);
+            // 6 s rather than 2: under a loaded CI the three runs inside the window once took longer than 2 s.
+            assertTrue(System.nanoTime() - approvedAt < 6_000_000_000L, "the runs above finished inside the window");
+            long left = 6_200_000_000L - (System.nanoTime() - approvedAt);
             if (left > 0) {
                 Thread.sleep(left / 1_000_000);
             }
