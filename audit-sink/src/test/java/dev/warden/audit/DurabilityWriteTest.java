@@ -49,11 +49,36 @@ class DurabilityWriteTest {
         assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
     }
 
+    /**
+     * Appends come from Netty event loops, which must never block: the write(2) runs on the writer thread, and the
+     * record is in the file (written to the OS) when the future completes there, never already on the caller's
+     * thread.
+     */
+    @Test
+    void writeModeWritesOnTheWriterThreadNotTheCallers() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofSeconds(2));
+        try (AuditLog log = AuditLog.open(settings)) {
+            String caller = Thread.currentThread().getName();
+            for (int i = 0; i < 20; i++) {
+                var appended = log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i));
+                String completedOn = appended.thenApply(seq -> Thread.currentThread().getName()).join();
+                assertEquals("warden-audit-writer", completedOn, "append " + i + " was written on " + completedOn
+                        + ", the appending thread is " + caller);
+                String text = Files.readString(LogFiles.list(logDir).get(0).path(), StandardCharsets.UTF_8);
+                assertTrue(text.contains("\"seq\":" + appended.join() + ","), "written when acknowledged");
+            }
+        }
+        assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
+    }
+
     @Test
     void concurrentWriteModeAppendsKeepOneChainAcrossRotationsAndCheckpoints() throws Exception {
         Path logDir = tmp.resolve("audit");
         Path keyFile = Fixtures.writeKey(tmp);
-        // Small files and frequent checkpoints: appends alternate between the caller's thread and the writer.
+        // Small files and frequent checkpoints: batches of several sessions' records cross rotations and checkpoints.
         AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 64 * 1024, 50)
                 .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(20));
         int threads = 6;
