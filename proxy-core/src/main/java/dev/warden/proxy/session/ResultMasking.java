@@ -47,9 +47,12 @@ final class ResultMasking {
 
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
     Set<Integer> unknownTables(List<Field> fields) {
-        Set<Integer> unknown = new LinkedHashSet<>();
+        Set<Integer> unknown = Set.of(); // asked for every result: nothing is allocated when all are known
         for (Field f : fields) {
             if (f.tableOid() != 0 && !catalog.knows(f.tableOid())) {
+                if (unknown.isEmpty()) {
+                    unknown = new LinkedHashSet<>();
+                }
                 unknown.add(f.tableOid());
             }
         }
