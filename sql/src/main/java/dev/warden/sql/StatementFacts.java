@@ -126,6 +126,9 @@ public record StatementFacts(
 
     /** This statement, its inner statement and every nested statement, depth first. */
     public java.util.List<StatementFacts> allStatements() {
+        if (inner.isEmpty() && nested.isEmpty()) {
+            return java.util.List.of(this); // the common case, asked several times per statement
+        }
         java.util.List<StatementFacts> out = new java.util.ArrayList<>();
         collect(this, out, 0);
         return out;
