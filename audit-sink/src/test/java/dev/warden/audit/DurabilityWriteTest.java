@@ -23,9 +23,7 @@ class DurabilityWriteTest {
     void writeModeAcknowledgesBeforeTheFsyncAndSyncsWithinTheInterval() throws Exception {
         Path logDir = tmp.resolve("audit");
         Path keyFile = Fixtures.writeKey(tmp);
-        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
-                .withDurability(AuditSettings.Durability.WRITE, Duration.ofSeconds(2));
-        try (AuditLog log = AuditLog.open(settings)) {
+        try (AuditLog log = openWriteMode(logDir, keyFile)) {
             long fsyncsBefore = log.stats().fsyncs();
             int n = 50;
             for (int i = 0; i < n; i++) {
@@ -58,9 +56,7 @@ class DurabilityWriteTest {
     void writeModeWritesOnTheWriterThreadNotTheCallers() throws Exception {
         Path logDir = tmp.resolve("audit");
         Path keyFile = Fixtures.writeKey(tmp);
-        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
-                .withDurability(AuditSettings.Durability.WRITE, Duration.ofSeconds(2));
-        try (AuditLog log = AuditLog.open(settings)) {
+        try (AuditLog log = openWriteMode(logDir, keyFile)) {
             for (int i = 0; i < 20; i++) {
                 java.util.concurrent.CompletableFuture<Long> appended;
                 Thread.currentThread().interrupt();
@@ -126,6 +122,12 @@ class DurabilityWriteTest {
         }
         VerifyReport report = Fixtures.verified(logDir, keyFile);
         assertTrue(report.records() >= 2L * threads * perThread, report.summary());
+    }
+
+    /** Write mode with 1 MiB files, a checkpoint every 1000 records and a 2 s sync interval. */
+    private static AuditLog openWriteMode(Path logDir, Path keyFile) throws Exception {
+        return AuditLog.open(Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
+                .withDurability(AuditSettings.Durability.WRITE, Duration.ofSeconds(2)));
     }
 
     @Test
