@@ -17,9 +17,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,10 +30,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Records are serialized by {@link #append} on the caller's thread ({@link RecordTemplate}); the writer
  * fills in {@code seq} and {@code prev}, hashes, writes and syncs. With {@code durability: write} it writes to the
- * operating system, completes the futures, and fsyncs within the sync interval instead of before completing;
- * and when the file sink is the only sink, an append that finds the log idle links and writes its record itself
- * ({@link #tryInline}), so a lone statement never waits for a thread hand-off. The chain, its counters and the
- * primary sink are guarded by one lock that the writer holds for each batch.
+ * operating system, completes the futures, and fsyncs within the sync interval instead of before completing.
+ * Every write(2) runs on the writer thread, never on the appending thread: callers are Netty event loops, and a
+ * write to a file can block (ext4 held writes for tens of milliseconds while the same file was fsync'd). The
+ * writer takes everything queued at once, so under load one write(2) carries the records of many sessions. The
+ * chain, its counters and the primary sink are guarded by one lock that the writer holds for each batch.
  *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
@@ -72,14 +71,8 @@ final class GroupCommitLog implements AuditLog {
     private volatile boolean closed;
     /** Set by the writer when it stops taking records. */
     private volatile boolean finished;
-    /** The writer is in fsync: inline appends step aside (a write() was seen to wait for the file's sync). */
-    private volatile boolean syncing;
-    /** Events queued and not yet written; an inline append waits its turn behind them. */
-    private final AtomicInteger waiting = new AtomicInteger();
-    /** Guards the chain, its counters and the primary sink: the writer's batches and inline appends. */
+    /** Guards the chain, its counters and the primary sink: the writer's batches and start-up. */
     private final ReentrantLock chainLock = new ReentrantLock();
-    /** {@code durability: write} with the file sink alone: an uncontended append writes on the caller's thread. */
-    private final boolean inline;
 
     // Guarded by chainLock.
     private RecordChain chain;
@@ -112,7 +105,6 @@ final class GroupCommitLog implements AuditLog {
         this.checkpointIntervalNanos = checkpointInterval.toNanos();
         this.groupCommitNanos = groupCommit.toNanos();
         this.syncIntervalNanos = syncInterval == null || !(primary instanceof FileSink) ? 0 : syncInterval.toNanos();
-        this.inline = syncIntervalNanos > 0 && this.sinks.size() == 1;
         this.writer = new Thread(this::run, "warden-audit-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -145,24 +137,12 @@ final class GroupCommitLog implements AuditLog {
             future.completeExceptionally(new AuditUnavailableException(primary.name(), "internal error: " + e, e));
             return future;
         }
-        if (inline) {
-            CompletableFuture<Long> written = tryInline(record);
-            if (written != null) {
-                // Others may have queued while this thread held the log: nobody else looks until they append.
-                drainInline();
-                return written;
-            }
-        }
         if (closed) {
             future.completeExceptionally(closedFailure());
             return future;
         }
         // No lock here: under load a lock holder that the scheduler preempts stalls every event loop behind it.
-        waiting.incrementAndGet();
         queue.add(new Pending(record, future));
-        if (inline) {
-            drainInline();
-        }
         if (finished) {
             // Raced with close(): the writer may have drained the queue before this add.
             failRemaining();
@@ -180,112 +160,6 @@ final class GroupCommitLog implements AuditLog {
         while ((p = queue.poll()) != null) {
             if (p.future() != null) {
                 p.future().completeExceptionally(closedFailure());
-            }
-        }
-    }
-
-    /**
-     * {@code durability: write}: after queueing (another thread held the log), writes what is queued if the log
-     * is free now, on this thread, as the writer would: under contention the threads that append take turns
-     * writing each other's records instead of each waking the writer and being woken by it. Checkpoints,
-     * recovery and failures stay with the writer.
-     */
-    private void drainInline() {
-        while (waiting.get() > 0) {
-            if (syncing || !chainLock.tryLock()) {
-                // The writer (after its fsync) or the holder (after unlocking) looks at the queue again.
-                return;
-            }
-            List<Pending> batch = new ArrayList<>();
-            boolean wake;
-            try {
-                if (closed || chain == null || !healthy || !pendingTorn.isEmpty()
-                        || sinceCheckpoint + waiting.get() >= checkpointEvery) {
-                    wake = true; // the writer's work: a checkpoint to sign, a recovery, a retry, the close
-                } else {
-                    Pending p;
-                    while (batch.size() < MAX_BATCH && (p = queue.poll()) != null) {
-                        if (p == CLOSE) {
-                            queue.add(CLOSE); // the writer's, not ours: everything before it is in this batch
-                            break;
-                        }
-                        batch.add(p);
-                    }
-                    if (batch.isEmpty()) {
-                        // Counted but not queued: taken by whoever holds them (this thread, re-entered from a
-                        // completion callback, or the writer), who will write them.
-                        return;
-                    }
-                    boolean wasUnsynced = ((FileSink) primary).unsynced();
-                    boolean wasSigned = sinceCheckpoint == 0;
-                    try {
-                        write(batch, false);
-                    } finally {
-                        waiting.addAndGet(-batch.size());
-                    }
-                    wake = chain == null || !wasUnsynced || wasSigned && sinceCheckpoint > 0;
-                }
-            } finally {
-                chainLock.unlock();
-            }
-            if (wake) {
-                // New deadlines (sync, checkpoint) or work only the writer does.
-                LockSupport.unpark(writer);
-                if (batch.isEmpty()) {
-                    return;
-                }
-            }
-        }
-    }
-
-    /**
-     * {@code durability: write}: when nobody else is writing and nothing is queued, link and write the record
-     * here, on the caller's thread, and return it already acknowledged. A write to the page cache takes
-     * microseconds; two thread hand-offs (to the writer and back) cost more than that on a busy machine, and
-     * were most of what a statement waited for. Anything slower (a checkpoint to sign, a file to rotate, a
-     * recovery, a failure, another sink) stays with the writer: null means "queue it".
-     */
-    private CompletableFuture<Long> tryInline(RecordTemplate record) {
-        if (syncing || waiting.get() > 0 || !chainLock.tryLock()) {
-            return null;
-        }
-        boolean nudge = false;
-        try {
-            if (closed || syncing || chain == null || !healthy || waiting.get() > 0 || recoveryPending()
-                    || sinceCheckpoint >= checkpointEvery) {
-                return null;
-            }
-            FileSink file = (FileSink) primary;
-            if (!file.fits(record.bytes().length + 64 + 20 + 1)) {
-                return null;
-            }
-            boolean wasUnsynced = file.unsynced();
-            ChainedRecord r = chain.append(record);
-            try {
-                file.write(List.of(r), false);
-            } catch (IOException | RuntimeException e) {
-                chain = null;
-                AuditUnavailableException failure = unavailable(primary, e);
-                markFailed(failure);
-                nudge = true;
-                return CompletableFuture.failedFuture(failure);
-            }
-            records.incrementAndGet();
-            batches.incrementAndGet();
-            long now = System.nanoTime();
-            if (sinceCheckpoint++ == 0) {
-                firstUnsignedAt = now;
-                nudge = checkpointIntervalNanos > 0;
-            }
-            if (!wasUnsynced) {
-                firstUnsyncedAt = now;
-                nudge = true;
-            }
-            return CompletableFuture.completedFuture(r.seq());
-        } finally {
-            chainLock.unlock();
-            if (nudge) {
-                LockSupport.unpark(writer);
             }
         }
     }
@@ -315,7 +189,6 @@ final class GroupCommitLog implements AuditLog {
             closed = true;
             queue.add(CLOSE);
         }
-        LockSupport.unpark(writer);
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
@@ -347,36 +220,7 @@ final class GroupCommitLog implements AuditLog {
                 } finally {
                     chainLock.unlock();
                 }
-                Pending first;
-                if (inline) {
-                    // Appenders also take from the queue, under the lock: so does the writer, to keep its order.
-                    if (queue.isEmpty()) {
-                        LockSupport.parkNanos(this, timeout);
-                    }
-                    chainLock.lock();
-                    try {
-                        first = queue.poll();
-                        if (first != null) {
-                            batch.clear();
-                            closing = add(batch, first);
-                            while (!closing && batch.size() < MAX_BATCH && (first = queue.poll()) != null) {
-                                closing = add(batch, first);
-                            }
-                            try {
-                                write(batch, closing);
-                            } finally {
-                                waiting.addAndGet(-batch.size());
-                            }
-                        } else if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
-                            write(List.of(), true);
-                        }
-                    } finally {
-                        chainLock.unlock();
-                    }
-                    syncIfDue();
-                    continue;
-                }
-                first = queue.poll(timeout, TimeUnit.NANOSECONDS);
+                Pending first = queue.poll(timeout, TimeUnit.NANOSECONDS);
                 if (first == null) {
                     chainLock.lock();
                     try {
@@ -414,7 +258,6 @@ final class GroupCommitLog implements AuditLog {
                 try {
                     write(batch, closing);
                 } finally {
-                    waiting.addAndGet(-batch.size());
                     chainLock.unlock();
                 }
                 syncIfDue();
@@ -467,10 +310,8 @@ final class GroupCommitLog implements AuditLog {
         } finally {
             chainLock.unlock();
         }
-        // Outside the lock, with inline appends sent to the queue meanwhile: under JFR, write() calls on event
-        // loops took tens of milliseconds while this thread fsync'd the same file (ext4), stalling every
-        // session on those loops.
-        syncing = true;
+        // This thread is the only one that writes: records appended meanwhile queue for it, and go out in the
+        // batch after the fsync (one write(2) for all of them).
         try {
             ((FileSink) primary).sync();
         } catch (IOException e) {
@@ -481,8 +322,6 @@ final class GroupCommitLog implements AuditLog {
             } finally {
                 chainLock.unlock();
             }
-        } finally {
-            syncing = false;
         }
     }
 

@@ -19,8 +19,9 @@
  * <h2>Threads</h2>
  * A record is serialized by {@code append} on the caller's thread ({@code event.CanonicalWriter}, no tree, no
  * map, no sort; ids from a per-process sequence). The writer thread only fills in {@code seq} and {@code prev},
- * hashes, writes and syncs; with {@code durability: write} and the file sink alone, an append that finds the
- * log idle does that itself, and never while the writer is in fsync.
+ * hashes, writes and syncs. Every write(2) runs on the writer thread, never on the appending thread (an event
+ * loop): with {@code durability: write} the record is written to the OS there, then its future completes and the
+ * session relays the statement; one write carries every record queued meanwhile, from all sessions.
  *
  * <h2>Torn tails</h2>
  * A crash or failing disk can leave bytes after the last newline of a file. They stay (old files are never

@@ -80,7 +80,7 @@ class CrashRecoveryTest {
     void tornBytesAndTheUnsignedTailAreNamedTogetherInWriteMode() throws Exception {
         Path logDir = tmp.resolve("audit");
         Path keyFile = Fixtures.writeKey(tmp);
-        // durability: write with the file sink alone: appends are written inline, on the callers' threads.
+        // durability: write with the file sink alone: the writer thread writes, and fsyncs every 20 ms.
         AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 50)
                 .withDurability(AuditSettings.Durability.WRITE, Duration.ofMillis(20));
         AuditLog abandoned = AuditLog.open(settings);

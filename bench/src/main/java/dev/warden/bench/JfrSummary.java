@@ -16,7 +16,9 @@ import jdk.jfr.consumer.RecordingFile;
 /**
  * A JFR recording of this JVM (Warden and the idle harness) while pgbench runs through Warden, summarised as
  * the methods most often on top of a CPU sample, the first Warden method on the sampled stacks, and the share
- * of samples per thread group. {@code jfr print --events jdk.ExecutionSample FILE} gives the raw samples when
+ * of samples per thread group; and where Warden's threads (event loops, {@code warden-*}) allocate, from
+ * {@code jdk.ObjectAllocationSample} weights: by allocated class and the first Warden method on the stack. {@code
+ * jfr print --events jdk.ExecutionSample FILE} (or {@code jdk.ObjectAllocationSample}) gives the raw samples when
  * the file is kept ({@code -Dwarden.bench.jfr=FILE}).
  */
 final class JfrSummary {
@@ -46,8 +48,14 @@ final class JfrSummary {
         Map<String, Integer> topFrames = new HashMap<>();
         Map<String, Integer> wardenFrames = new HashMap<>();
         Map<String, Integer> threads = new HashMap<>();
+        Map<String, Long> allocations = new HashMap<>();
+        long allocated = 0;
         int samples = 0;
         for (RecordedEvent event : RecordingFile.readAllEvents(file)) {
+            if (event.getEventType().getName().equals("jdk.ObjectAllocationSample")) {
+                allocated += allocation(event, allocations);
+                continue;
+            }
             if (!event.getEventType().getName().equals("jdk.ExecutionSample")) {
                 continue;
             }
@@ -73,7 +81,39 @@ final class JfrSummary {
         table(out, "thread group", threads, samples);
         table(out, "top frame (self time)", topFrames, samples);
         table(out, "first Warden frame on the stack", wardenFrames, samples);
+        out.append(String.format(Locale.ROOT, "Allocation on Warden's threads: %d MB in all (JFR's sampled "
+                + "weights)%n%n", allocated >> 20));
+        out.append("| class @ first Warden frame | MB | share |\n|---|---:|---:|\n");
+        long all = Math.max(1, allocated);
+        allocations.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(TOP)
+                .forEach(e -> out.append(String.format(Locale.ROOT, "| `%s` | %d | %.1f %% |%n", e.getKey(),
+                        e.getValue() >> 20, 100.0 * e.getValue() / all)));
+        out.append('\n');
         return out.toString();
+    }
+
+    /** Adds one allocation sample of an event loop or Warden thread; returns its weight (0 for other threads). */
+    private static long allocation(RecordedEvent event, Map<String, Long> sites) {
+        var thread = event.getThread("eventThread");
+        String name = thread == null || thread.getJavaName() == null ? "" : thread.getJavaName();
+        if (!name.startsWith("multiThreadIoEventLoopGroup") && !name.startsWith("warden-")) {
+            return 0;
+        }
+        long weight = event.getLong("weight");
+        String where = "(no Warden frame)";
+        RecordedStackTrace stack = event.getStackTrace();
+        if (stack != null) {
+            for (RecordedFrame f : stack.getFrames()) {
+                if (f.isJavaFrame() && f.getMethod().getType().getName().startsWith("dev.warden.")
+                        && !f.getMethod().getType().getName().contains("$$Lambda")) {
+                    where = name(f) + ":" + f.getLineNumber();
+                    break;
+                }
+            }
+        }
+        String type = event.getClass("objectClass").getName();
+        sites.merge(type.substring(type.lastIndexOf('.') + 1) + " @ " + where, weight, Long::sum);
+        return weight;
     }
 
     private static void table(StringBuilder out, String title, Map<String, Integer> counts, int total) {

@@ -83,7 +83,19 @@ public record MaskingSettings(boolean builtinDetectors, boolean valueDetection, 
             if (agent && !agentsAllowed) {
                 return false;
             }
-            return users.contains(username) || memberOf.stream().anyMatch(groups::contains);
+            if (users.contains(username)) {
+                return true;
+            }
+            if (groups.isEmpty()) {
+                return false;
+            }
+            // Asked for every result a session receives: a loop, not a stream (no allocation).
+            for (String group : memberOf) {
+                if (groups.contains(group)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

@@ -25,6 +25,8 @@ public final class MaskPlan {
     private final Set<String> detectors;
     private final Function<String, Treatment> forHit;
     private final long[] hits;
+    /** Per column masked whole: its replacement when it does not depend on the value (NULL), else null. */
+    private final byte[][] constants;
     private final boolean masksNothing;
     private final boolean notice;
     /** Values of direct buffers are copied here to be read; results never alias it. */
@@ -45,6 +47,10 @@ public final class MaskPlan {
         this.detectors = detectors;
         this.forHit = forHit;
         this.hits = new long[this.columns.length];
+        this.constants = new byte[this.columns.length][];
+        for (int i = 0; i < constants.length; i++) {
+            constants[i] = actions[i] == Action.MASK ? values.constantReplacement(treatments[i], types[i]) : null;
+        }
         boolean nothing = true;
         for (Action a : actions) {
             nothing &= a == Action.KEEP;
@@ -98,9 +104,12 @@ public final class MaskPlan {
      * NULL, and the bytes) starting at the reader index.
      *
      * <p>Ownership: {@code frame} is never released, retained or moved. When nothing changed the result is
-     * {@code frame} itself (no copy); otherwise it is a new buffer from {@code alloc} that the caller owns, and
-     * the caller still releases {@code frame}: {@code out = plan.maskDataRow(in, alloc); if (out != in)
-     * in.release();}.
+     * {@code frame} itself (no copy). When no replacement is longer than the value it replaces (NULL, a masked
+     * number, most string strategies), the row is rewritten inside {@code frame}'s own bytes and the result is
+     * {@code frame}, shorter (its writer index lowered): {@code frame} must then end where the message ends, and
+     * must be the caller's to change (it is, for a slice of what was read). Otherwise the result is a new buffer
+     * from {@code alloc} that the caller owns, and the caller still releases {@code frame}: {@code out =
+     * plan.maskDataRow(in, alloc); if (out != in) in.release();}.
      *
      * @throws MalformedRowException when the message is not a DataRow of this plan's column count
      */
@@ -121,6 +130,11 @@ public final class MaskPlan {
             throw new MalformedRowException("DataRow has " + count + " fields; the result has " + columns.length
                     + " columns");
         }
+        // While no replacement is longer than its value, the row is rewritten in its own buffer: unchanged bytes
+        // move left over what was cut, so masking a row copies and allocates nothing. The first longer one
+        // moves what was rewritten so far into a new buffer, which takes the rest.
+        boolean inPlace = limit == frame.writerIndex() && !frame.isReadOnly();
+        int written = start;
         ByteBuf out = null;
         int copied = start;
         int p = start + 7;
@@ -137,20 +151,19 @@ public final class MaskPlan {
             if (data + length > limit) {
                 throw new MalformedRowException("DataRow field " + i + " is truncated");
             }
-            if (actions[i] != Action.KEEP) {
-                byte[] replacement;
-                if (frame.hasArray()) {
-                    replacement = maskValue(i, frame.array(), frame.arrayOffset() + data, length, columns[i].binary());
+            byte[] replacement = actions[i] == Action.KEEP ? null : replacement(frame, i, data, length);
+            if (replacement != null) {
+                int size = replacement == ValueMasker.SQL_NULL ? 0 : replacement.length;
+                if (out == null && inPlace && size <= length) {
+                    moveLeft(frame, copied, written, p - copied);
+                    written += p - copied;
+                    frame.setInt(written, replacement == ValueMasker.SQL_NULL ? -1 : size);
+                    frame.setBytes(written + 4, replacement, 0, size);
+                    written += 4 + size;
                 } else {
-                    if (scratch.length < length) {
-                        scratch = new byte[Math.max(length, scratch.length * 2)];
-                    }
-                    frame.getBytes(data, scratch, 0, length);
-                    replacement = maskValue(i, scratch, 0, length, columns[i].binary());
-                }
-                if (replacement != null) {
                     if (out == null) {
                         out = alloc.buffer(limit - start + 32);
+                        out.writeBytes(frame, start, written - start);
                     }
                     out.writeBytes(frame, copied, p - copied);
                     if (replacement == ValueMasker.SQL_NULL) {
@@ -158,17 +171,52 @@ public final class MaskPlan {
                     } else {
                         out.writeInt(replacement.length).writeBytes(replacement);
                     }
-                    copied = data + length;
                 }
+                copied = data + length;
             }
             p = data + length;
         }
         if (out == null) {
+            if (copied != start) {
+                moveLeft(frame, copied, written, limit - copied);
+                written += limit - copied;
+                frame.setInt(start + 1, written - start - 1);
+                frame.writerIndex(written);
+            }
             return frame;
         }
         out.writeBytes(frame, copied, limit - copied);
         out.setInt(out.readerIndex() + 1, out.readableBytes() - 1);
         return out;
+    }
+
+    /** The masked value of field {@code i} (null: unchanged); the value is read only when the result needs it. */
+    private byte[] replacement(ByteBuf frame, int i, int data, int length) {
+        if (constants[i] != null) {
+            return constants[i];
+        }
+        if (frame.hasArray()) {
+            return maskValue(i, frame.array(), frame.arrayOffset() + data, length, columns[i].binary());
+        }
+        if (scratch.length < length) {
+            scratch = new byte[Math.max(length, scratch.length * 2)];
+        }
+        frame.getBytes(data, scratch, 0, length);
+        return maskValue(i, scratch, 0, length, columns[i].binary());
+    }
+
+    /** Moves {@code n} bytes to a lower index of the same buffer; front to back, so overlap is safe. */
+    private static void moveLeft(ByteBuf b, int from, int to, int n) {
+        if (from == to) {
+            return;
+        }
+        int i = 0;
+        for (; i + Long.BYTES <= n; i += Long.BYTES) {
+            b.setLong(to + i, b.getLong(from + i));
+        }
+        for (; i < n; i++) {
+            b.setByte(to + i, b.getByte(from + i));
+        }
     }
 
     /** Masks one non-NULL value of {@code column}; null = unchanged, {@link ValueMasker#SQL_NULL} = NULL. */

@@ -202,6 +202,31 @@ public final class Masker {
      */
     private Treatment sourceTreatment(Optional<String> schema, Optional<String> table, Optional<String> column,
                                       String resultName, PgType type) {
+        // Every statement asks again about the same columns; the rules are immutable, so an answer is kept. A
+        // lookup is then one hash probe instead of a pass over the rules, their patterns and the name detectors.
+        SourceKey key = new SourceKey(schema.orElse(null), table.orElse(null), column.orElse(null), resultName,
+                type == null ? null : type.name());
+        Treatment known = sourceTreatments.get(key);
+        if (known == null) {
+            if (sourceTreatments.size() >= MAX_REMEMBERED) {
+                sourceTreatments.clear(); // result names are the client's to choose: stay bounded
+            }
+            known = computeSourceTreatment(schema, table, column, resultName, type);
+            sourceTreatments.put(key, known == null ? NOTHING : known);
+        }
+        return known == NOTHING ? null : known;
+    }
+
+    private record SourceKey(String schema, String table, String column, String resultName, String type) {
+    }
+
+    /** Stands for "no treatment" in {@link #sourceTreatments}, which holds no nulls. */
+    private static final Treatment NOTHING = new Treatment(Strategy.KEEP, 0, "", "none");
+    private static final int MAX_REMEMBERED = 4096;
+    private final Map<SourceKey, Treatment> sourceTreatments = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Treatment computeSourceTreatment(Optional<String> schema, Optional<String> table, Optional<String> column,
+                                             String resultName, PgType type) {
         if (table.isPresent() && column.isPresent()) {
             String s = schema.map(x -> x.toLowerCase(Locale.ROOT)).orElse(null);
             String tb = table.get().toLowerCase(Locale.ROOT);

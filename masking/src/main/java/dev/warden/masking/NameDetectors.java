@@ -33,15 +33,23 @@ final class NameDetectors {
                 "postalcode"));
     }
 
+    /** The keywords as searched for, {@code _email_}: built once, not per column name. */
+    private static final Map<String, List<String>> DELIMITED = new java.util.LinkedHashMap<>();
+
+    static {
+        KEYWORDS.forEach((detector, words) -> DELIMITED.put(detector,
+                words.stream().map(w -> "_" + w + "_").toList()));
+    }
+
     private NameDetectors() {
     }
 
     /** The detector whose keywords the column name contains, if any. */
     static Optional<String> detect(String columnName) {
         String words = "_" + words(columnName) + "_";
-        for (Map.Entry<String, List<String>> e : KEYWORDS.entrySet()) {
+        for (Map.Entry<String, List<String>> e : DELIMITED.entrySet()) {
             for (String keyword : e.getValue()) {
-                if (words.contains("_" + keyword + "_")) {
+                if (words.contains(keyword)) {
                     return Optional.of(e.getKey());
                 }
             }

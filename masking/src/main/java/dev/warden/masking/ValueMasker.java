@@ -99,6 +99,20 @@ final class ValueMasker {
         }
     }
 
+    /**
+     * What {@link #maskWhole} returns for every value of a column, when that does not depend on the value: NULL
+     * (strategy {@code null}, or a type whose masked value is NULL); otherwise null. Lets a row be masked without
+     * reading the value.
+     */
+    byte[] constantReplacement(Treatment t, PgType type) {
+        Strategy s = t.strategy();
+        if (s == Strategy.NULL) {
+            return SQL_NULL;
+        }
+        boolean hash = s == Strategy.HASH || s == Strategy.TOKENIZE;
+        return s != Strategy.KEEP && !hash && s != Strategy.FIXED && masksToNull(type.kind()) ? SQL_NULL : null;
+    }
+
     /** Types whose masked value is NULL unless the policy asks for a {@code fixed} placeholder. */
     private static boolean masksToNull(Kind kind) {
         return switch (kind) {

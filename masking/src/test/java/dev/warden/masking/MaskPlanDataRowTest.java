@@ -37,12 +37,51 @@ class MaskPlanDataRowTest {
                 col("users", "ssn", 25), col("users", "card_number", 1043)), ALICE);
         ByteBuf in = dataRow(utf8("7"), utf8("john.doe@acme.com"), null, utf8("4111111111111111"));
         ByteBuf out = plan.maskDataRow(in, alloc);
-        assertNotSame(in, out);
+        assertSame(in, out, "no replacement is longer than its value: rewritten in place");
         ByteBuf expected = dataRow(utf8("7"), utf8("j***@acme.com"), null, utf8("************1111"));
         assertEquals(ByteBufUtil.hexDump(expected), ByteBufUtil.hexDump(out));
         assertEquals(1, in.refCnt(), "the input is left to the caller");
+        in.release();
+    }
+
+    /**
+     * The relay hands the masker a slice of the buffer it read, with the next messages behind it: a row whose
+     * replacements are no longer than its values is rewritten inside its own bytes, and nothing behind it moves.
+     */
+    @Test
+    void shorterReplacementsRewriteTheRowInsideItsSliceOfADirectBuffer() {
+        MaskPlan plan = intMasker().plan(List.of(col("accounts", "aid", 23), col("accounts", "abalance", 23),
+                col("accounts", "filler", 25)), ALICE);
+        ByteBuf read = PooledByteBufAllocator.DEFAULT.directBuffer();
+        read.writeBytes(dataRow(utf8("1"), utf8("-4711"), utf8("padding"))).writeBytes(dataRow(utf8("next")));
+        int rowLength = read.getInt(1) + 1;
+        ByteBuf frame = read.retainedSlice(0, rowLength);
+        ByteBuf out = plan.maskDataRow(frame, alloc);
+        assertSame(frame, out);
+        assertEquals(ByteBufUtil.hexDump(dataRow(null, null, utf8("padding"))), ByteBufUtil.hexDump(out));
+        assertEquals(ByteBufUtil.hexDump(dataRow(utf8("next"))),
+                ByteBufUtil.hexDump(read, rowLength, read.writerIndex() - rowLength), "the next message is intact");
+        frame.release();
+        read.release();
+    }
+
+    /** A longer replacement after one made in place: the row so far and the rest go to a new buffer. */
+    @Test
+    void aLongerReplacementAfterAShorterOneMovesTheRowToANewBuffer() {
+        MaskPlan plan = intMasker().plan(List.of(col("accounts", "abalance", 23), col("users", "email", 25),
+                col("accounts", "note", 25)), ALICE);
+        ByteBuf in = PooledByteBufAllocator.DEFAULT.directBuffer();
+        in.writeBytes(dataRow(utf8("123456"), utf8("a@b.co"), utf8("tail")));
+        ByteBuf out = plan.maskDataRow(in, alloc);
+        assertNotSame(in, out);
+        assertEquals(ByteBufUtil.hexDump(dataRow(null, utf8("a***@b.co"), utf8("tail"))), ByteBufUtil.hexDump(out));
         out.release();
         in.release();
+    }
+
+    private static Masker intMasker() {
+        return new Masker(settings(Fixtures.rule(new MaskingSettings.MaskingRule.TypeName("int4"),
+                MaskingSettings.MaskingRule.Strategy.REDACT)));
     }
 
     @Test

@@ -56,9 +56,10 @@ class BackpressureTest {
         assertTrue(bytes >= 200_000_000L, "the result is larger than any buffer: " + bytes);
         System.out.printf("backpressure: %d rows, %d MB streamed, proxy direct memory peak above baseline %d KB%n",
                 rows, bytes >> 20, peak >> 10);
-        // Measured on the 2-core machine: about 9 MB with the JDK's TLS engine, 30 to 34 MB with OpenSSL's
-        // (netty-tcnative's engine takes its buffers from the same pool); either is far below the 190 MB result.
-        assertTrue(peak < 48L * 1024 * 1024, "proxy buffered " + (peak >> 20) + " MB for a slow reader");
+        // Measured on the 2-core machine: about 9 MB with the JDK's TLS engine; with OpenSSL's, 14 to 34 MB while
+        // the upstream engine unwrapped every record read into one buffer (pinned by the rows' slices), 2 MB
+        // since it unwraps one record at a time (UpstreamTls). Either is far below the 190 MB result.
+        assertTrue(peak < 32L * 1024 * 1024, "proxy buffered " + (peak >> 20) + " MB for a slow reader");
     }
 
     private static long used(ByteBufAllocatorMetricProvider allocator) {

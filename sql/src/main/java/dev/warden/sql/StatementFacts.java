@@ -126,6 +126,9 @@ public record StatementFacts(
 
     /** This statement, its inner statement and every nested statement, depth first. */
     public java.util.List<StatementFacts> allStatements() {
+        if (inner.isEmpty() && nested.isEmpty()) {
+            return java.util.List.of(this); // the common case, asked several times per statement
+        }
         java.util.List<StatementFacts> out = new java.util.ArrayList<>();
         collect(this, out, 0);
         return out;
@@ -156,7 +159,47 @@ public record StatementFacts(
         if (set.isEmpty()) {
             return Collections.emptySet();
         }
+        if (set instanceof FrozenSet<T>) {
+            // Already immutable: a copy of these facts (withText, withNested) shares it, and so a session that
+            // repeats a statement finds the same sets (see the proxy's SessionAudit).
+            return set;
+        }
         // Insertion order is kept so that audit records list tables in the order the statement names them.
-        return Collections.unmodifiableSet(new LinkedHashSet<>(set));
+        return new FrozenSet<>(set);
+    }
+
+    /** A set made by {@link #frozen}: an unmodifiable copy in insertion order. */
+    private static final class FrozenSet<T> extends java.util.AbstractSet<T> {
+        private final Set<T> items;
+
+        FrozenSet(Set<T> source) {
+            this.items = new LinkedHashSet<>(source);
+        }
+
+        @Override
+        public java.util.Iterator<T> iterator() {
+            java.util.Iterator<T> it = items.iterator();
+            return new java.util.Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return it.hasNext();
+                }
+
+                @Override
+                public T next() {
+                    return it.next();
+                }
+            };
+        }
+
+        @Override
+        public int size() {
+            return items.size();
+        }
+
+        @Override
+        public boolean contains(Object o) {
+            return items.contains(o);
+        }
     }
 }

@@ -1,6 +1,8 @@
 package dev.warden.sql;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -26,6 +28,30 @@ class AnalyzerCacheTest {
         assertEquals("select *  from t where id=42", second.text(), "the text is this statement's own");
         assertEquals(first.fingerprint(), second.fingerprint());
         assertEquals(first.tablesRead(), second.tablesRead());
+    }
+
+    /**
+     * A cached shape's facts are handed out with each statement's own text but the very same (immutable) sets:
+     * the proxy recognises a repeated statement by them and reuses what it derived, instead of copying per
+     * statement.
+     */
+    @Test
+    void statementsOfACachedShapeShareTheirFactSets() {
+        Analyzer analyzer = new Analyzer(100);
+        StatementFacts first = analyzer.analyze("SELECT a, b FROM t JOIN u ON t.id = u.id WHERE t.id = 1")
+                .statements().get(0);
+        StatementFacts second = analyzer.analyze("SELECT a, b FROM t JOIN u ON t.id = u.id WHERE t.id = 2")
+                .statements().get(0);
+        assertEquals(1, analyzer.cacheHits());
+        assertTrue(first.tablesRead().size() == 2 && !first.columnsRead().isEmpty(), first.toString());
+        assertSame(first.tablesRead(), second.tablesRead());
+        assertSame(first.columnsRead(), second.columnsRead());
+        assertSame(first.tablesWritten(), second.tablesWritten());
+        assertSame(first.columnsWritten(), second.columnsWritten());
+        assertThrows(UnsupportedOperationException.class, () -> second.tablesRead().clear());
+        var it = second.tablesRead().iterator();
+        it.next();
+        assertThrows(UnsupportedOperationException.class, it::remove);
     }
 
     @Test

@@ -36,6 +36,11 @@ public final class FileSink implements AuditSink {
     private long size;
     private long openedAtNanos;
     private volatile boolean unsynced;
+    /**
+     * Lines are copied here and written from it: a direct buffer, reused, since the JDK copies a heap buffer into
+     * a direct one for each write(2). Only the log's writer thread writes.
+     */
+    private final ByteBuffer out = ByteBuffer.allocateDirect(64 * 1024);
 
     public FileSink(Path dir, long rotateBytes, Duration rotateInterval) {
         this.dir = dir;
@@ -134,14 +139,20 @@ public final class FileSink implements AuditSink {
                     bytes += records.get(to).line().length + 1;
                     to++;
                 } while (to < records.size() && size + bytes + records.get(to).line().length + 1 <= rotateBytes);
-                ByteBuffer buffer = ByteBuffer.allocate((int) bytes);
                 for (int i = from; i < to; i++) {
-                    buffer.put(records.get(i).line()).put((byte) '\n');
+                    byte[] line = records.get(i).line();
+                    if (out.remaining() < line.length + 1) {
+                        drain();
+                    }
+                    if (out.remaining() < line.length + 1) {
+                        // Larger than the buffer: written from the heap (the JDK copies it once more).
+                        writeFully(ByteBuffer.wrap(line));
+                        out.put((byte) '\n');
+                    } else {
+                        out.put(line).put((byte) '\n');
+                    }
                 }
-                buffer.flip();
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
+                drain();
                 unsynced = true;
                 if (force) {
                     force();
@@ -151,8 +162,25 @@ public final class FileSink implements AuditSink {
             }
         } catch (IOException e) {
             // The file may now end in a partial line: never append to it again; resume() starts a new one.
+            out.clear();
             closeChannel();
             throw new IOException(reason(e), e);
+        }
+    }
+
+    /** Writes what {@link #out} holds, in as many write(2) calls as the kernel needs, and empties it. */
+    private void drain() throws IOException {
+        out.flip();
+        try {
+            writeFully(out);
+        } finally {
+            out.clear();
+        }
+    }
+
+    private void writeFully(ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
         }
     }
 

@@ -47,9 +47,12 @@ final class ResultMasking {
 
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
     Set<Integer> unknownTables(List<Field> fields) {
-        Set<Integer> unknown = new LinkedHashSet<>();
+        Set<Integer> unknown = Set.of(); // asked for every result: nothing is allocated when all are known
         for (Field f : fields) {
             if (f.tableOid() != 0 && !catalog.knows(f.tableOid())) {
+                if (unknown.isEmpty()) {
+                    unknown = new LinkedHashSet<>();
+                }
                 unknown.add(f.tableOid());
             }
         }
@@ -455,9 +458,27 @@ final class ResultMasking {
         if (plan == null) {
             return null;
         }
-        return plan.notice().map(text -> dev.warden.pg.message.BackendMessage.NoticeResponse.of("NOTICE", "01000",
-                text).toByteBuf(alloc)).orElse(null);
+        if (plan != noticePlan) {
+            // Plans are reused across a session's repeated statements (see plan()): encode each notice once.
+            noticeBytes = plan.notice().map(ResultMasking::encodedNotice).orElse(null);
+            noticePlan = plan;
+        }
+        return noticeBytes == null ? null : alloc.buffer(noticeBytes.length).writeBytes(noticeBytes);
     }
+
+    private static byte[] encodedNotice(String text) {
+        io.netty.buffer.ByteBuf encoded = dev.warden.pg.message.BackendMessage.NoticeResponse.of("NOTICE", "01000",
+                text).toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        try {
+            return io.netty.buffer.ByteBufUtil.getBytes(encoded);
+        } finally {
+            encoded.release();
+        }
+    }
+
+    /** The last plan {@link #notice} encoded a notice for, and the encoded message (null: none). */
+    private MaskPlan noticePlan;
+    private byte[] noticeBytes;
 
     private static String qualified(dev.warden.sql.TableRef t) {
         return t.schema() == null ? quote(t.name()) : quote(t.schema()) + "." + quote(t.name());

@@ -17,7 +17,6 @@ import dev.warden.sql.StatementFacts;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -134,25 +133,7 @@ final class SessionAudit {
                                   QueryEvent.Protocol protocol, String preparedName, String approvalId,
                                   List<String> parameters) {
         boolean keep = policy.keepLiterals();
-        Set<String> kinds = new LinkedHashSet<>();
-        Set<String> tablesRead = new LinkedHashSet<>();
-        Set<String> tablesWritten = new LinkedHashSet<>();
-        Set<String> columnsRead = new LinkedHashSet<>();
-        Set<String> columnsWritten = new LinkedHashSet<>();
-        String fingerprint = "";
-        if (analysis != null) {
-            for (StatementFacts f : analysis.statements()) {
-                kinds.add(f.kind().name());
-                f.tablesRead().forEach(t -> tablesRead.add(t.qualified()));
-                f.tablesWritten().forEach(t -> tablesWritten.add(t.qualified()));
-                f.columnsRead().forEach(c -> columnsRead.add(column(c)));
-                f.columnsWritten().forEach(c -> columnsWritten.add(column(c)));
-            }
-            fingerprint = analysis.statements().size() == 1 ? analysis.statements().get(0).fingerprint()
-                    : String.join(",", analysis.statements().stream().map(StatementFacts::fingerprint).toList());
-        } else {
-            kinds.add("FUNCTION_CALL");
-        }
+        FactsSummary facts = analysis == null ? FactsSummary.FUNCTION_CALL : summary(analysis.statements());
         QueryEvent.Decision verdict = switch (decision.verdict()) {
             case ALLOW -> QueryEvent.Decision.ALLOW;
             case BLOCK -> QueryEvent.Decision.BLOCK;
@@ -162,10 +143,10 @@ final class SessionAudit {
         QueryEvent.Builder event = QueryEvent.builder(session, username, environment)
                 .statement(text)
                 .received(keep ? received : null)
-                .fingerprint(fingerprint)
-                .kinds(new ArrayList<>(kinds))
-                .tables(new ArrayList<>(tablesRead), new ArrayList<>(tablesWritten))
-                .columns(new ArrayList<>(columnsRead), new ArrayList<>(columnsWritten))
+                .fingerprint(facts.fingerprint())
+                .kinds(facts.kinds())
+                .tables(facts.tablesRead(), facts.tablesWritten())
+                .columns(facts.columnsRead(), facts.columnsWritten())
                 .decision(verdict, decision.rule(), approvalId)
                 .policyVersion(policy.version());
         if (protocol == QueryEvent.Protocol.EXTENDED) {
@@ -182,6 +163,69 @@ final class SessionAudit {
             running.put(seq, text);
             return seq;
         });
+    }
+
+    /**
+     * What a query record says about its statements' facts, derived once per statement shape: the analyzer hands
+     * out the same fact lists for every statement of a cached shape, so a session that repeats its statements
+     * finds them here by identity, and its records reuse the lists instead of rebuilding them.
+     */
+    record FactsSummary(List<StatementFacts> source, String fingerprint, List<String> kinds, List<String> tablesRead,
+                        List<String> tablesWritten, List<String> columnsRead, List<String> columnsWritten) {
+
+        static final FactsSummary FUNCTION_CALL = new FactsSummary(List.of(), "", List.of("FUNCTION_CALL"), List.of(),
+                List.of(), List.of(), List.of());
+
+        static FactsSummary of(List<StatementFacts> statements) {
+            Set<String> kinds = new LinkedHashSet<>();
+            Set<String> tablesRead = new LinkedHashSet<>();
+            Set<String> tablesWritten = new LinkedHashSet<>();
+            Set<String> columnsRead = new LinkedHashSet<>();
+            Set<String> columnsWritten = new LinkedHashSet<>();
+            for (StatementFacts f : statements) {
+                kinds.add(f.kind().name());
+                f.tablesRead().forEach(t -> tablesRead.add(t.qualified()));
+                f.tablesWritten().forEach(t -> tablesWritten.add(t.qualified()));
+                f.columnsRead().forEach(c -> columnsRead.add(column(c)));
+                f.columnsWritten().forEach(c -> columnsWritten.add(column(c)));
+            }
+            String fingerprint = statements.size() == 1 ? statements.get(0).fingerprint()
+                    : String.join(",", statements.stream().map(StatementFacts::fingerprint).toList());
+            return new FactsSummary(List.copyOf(statements), fingerprint, List.copyOf(kinds), List.copyOf(tablesRead),
+                    List.copyOf(tablesWritten), List.copyOf(columnsRead), List.copyOf(columnsWritten));
+        }
+
+        /** Whether {@code statements} carry the very fact lists this summary was made from. */
+        boolean describes(List<StatementFacts> statements) {
+            if (statements.size() != source.size()) {
+                return false;
+            }
+            for (int i = 0; i < statements.size(); i++) {
+                StatementFacts a = statements.get(i);
+                StatementFacts b = source.get(i);
+                if (a != b && (a.kind() != b.kind() || a.tablesRead() != b.tablesRead()
+                        || a.tablesWritten() != b.tablesWritten() || a.columnsRead() != b.columnsRead()
+                        || a.columnsWritten() != b.columnsWritten() || !a.fingerprint().equals(b.fingerprint()))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** The summaries of this session's recent statement shapes, replaced round robin. */
+    private final FactsSummary[] summaries = new FactsSummary[16];
+    private int nextSummary;
+
+    private FactsSummary summary(List<StatementFacts> statements) {
+        for (FactsSummary known : summaries) {
+            if (known != null && known.describes(statements)) {
+                return known;
+            }
+        }
+        FactsSummary made = FactsSummary.of(statements);
+        summaries[nextSummary++ & (summaries.length - 1)] = made;
+        return made;
     }
 
     void result(long querySeq, long rows, long bytes, List<ResultEvent.Column> columns, long durationUs,

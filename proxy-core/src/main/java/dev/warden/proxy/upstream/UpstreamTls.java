@@ -60,7 +60,11 @@ final class UpstreamTls {
     }
 
     SslHandler newHandler(Upstream upstream, ByteBufAllocator alloc) throws SSLException {
-        SslHandler handler = context(upstream).newHandler(alloc, upstream.host(), upstream.port());
+        // An engine made by newEngine, not newHandler: netty-tcnative's engine then unwraps one TLS record per
+        // call, as the JDK's does, into a buffer of one record. newHandler's engine unwraps every record read at
+        // once into one buffer; the relay's retained slices of the rows in it keep the whole buffer alive while a
+        // slow client drains them, which tripled Warden's peak memory for a slow reader (BackpressureTest).
+        SslHandler handler = new SslHandler(context(upstream).newEngine(alloc, upstream.host(), upstream.port()));
         if (upstream.tls() == TlsMode.VERIFY_FULL) {
             SSLEngine engine = handler.engine();
             SSLParameters params = engine.getSSLParameters();
