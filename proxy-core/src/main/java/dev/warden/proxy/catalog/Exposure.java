@@ -50,6 +50,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
 
     private static final int MAX_VIEW_DEPTH = 4;
 
+    /** Views nested deeper than lineage follows: nothing says they are clear. */
+    private static final Exposure TOO_DEEP = new Exposure(true, Set.of(), Set.of(), "views nested too deep to follow");
+
     /**
      * The exposure of {@code analysis}; for a sensitive statement that writes, the columns of the relations it
      * writes are derived too (RETURNING hands back what was written from a sensitive read), and
@@ -69,6 +72,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             for (StatementFacts f : top.allStatements()) {
                 if (f != top && f.kind() == StatementKind.SELECT) {
                     continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
+                }
+                if (!copiesValues(f)) {
+                    continue; // DDL on a relation (an index, ALTER, LOCK...) moves no value into it
                 }
                 for (TableRef t : f.tablesWritten()) {
                     List<RelationCatalog.Relation> written = catalog.named(t.name());
@@ -118,15 +124,24 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         Set<String> sensitiveNames = new LinkedHashSet<>();
         Set<String> sensitiveRelations = new LinkedHashSet<>();
         Set<String> derived = new LinkedHashSet<>();
+        // For the reason: the relation each sensitive name and relation was found in, and why a view is.
+        java.util.Map<String, String> found = new java.util.HashMap<>();
         for (String name : names) {
             for (RelationCatalog.Relation r : catalog.named(name)) {
+                if (isSystem(r) && !masker.namesRelation(r.schema(), r.name())) {
+                    continue;
+                }
                 boolean any = false;
-                if (r.isView() && (depth >= MAX_VIEW_DEPTH
-                        || of(r.definitionFacts(), masker, catalog, depth + 1).sensitive())) {
+                String where = r.schema() + "." + r.name();
+                Exposure view = !r.isView() ? null : depth >= MAX_VIEW_DEPTH ? TOO_DEEP
+                        : of(r.definitionFacts(), masker, catalog, depth + 1);
+                if (view != null && view.sensitive()) {
+                    where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
                         if (carriesSensitive(c, masker, catalog)) {
                             derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                             sensitiveNames.add(c.name());
+                            found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                             any = true;
                         }
                     }
@@ -134,11 +149,13 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 for (RelationCatalog.Column c : r.columns()) {
                     if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
                         sensitiveNames.add(c.name());
+                        found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                         any = true;
                     }
                 }
                 if (any) {
                     sensitiveRelations.add(r.name());
+                    found.putIfAbsent(" " + r.name(), where);
                 }
             }
         }
@@ -154,13 +171,15 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         for (String n : names) {
             if (sensitiveNames.contains(n) || lowerSensitive.contains(n)) {
-                return new Exposure(true, derived, filterNames, "it names the sensitive column " + n);
+                return new Exposure(true, derived, filterNames, "it names the sensitive column " + n + " (of "
+                        + found.get(n.toLowerCase(Locale.ROOT)) + ")");
             }
         }
         if (sensitiveRelations.isEmpty()) {
             return new Exposure(false, derived, filterNames, "");
         }
-        String relation = sensitiveRelations.iterator().next();
+        String first = sensitiveRelations.iterator().next();
+        String relation = first + " (" + found.get(" " + first) + ")";
         if (unfollowed) {
             return new Exposure(true, derived, filterNames, "Warden cannot follow a statement over " + relation);
         }
@@ -182,6 +201,32 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return new Exposure(false, derived, filterNames, "");
+    }
+
+    /**
+     * Whether the relation is a system catalog: its columns are the server's own (a {@code passwd} of
+     * {@code pg_user}, an {@code address} of {@code pg_hba_file_rules} hold no row of the policy's data), and its
+     * views wrap set-returning functions of the same name, which lineage cannot see through. It carries a
+     * sensitive value only where a {@code column:} rule names it ({@link Masker#namesRelation}); value detection
+     * still scans what it returns.
+     */
+    static boolean isSystem(RelationCatalog.Relation r) {
+        return SYSTEM_SCHEMAS.contains(r.schema());
+    }
+
+    private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "information_schema", "pg_toast");
+
+    /**
+     * Whether {@code f} can put values it read into the relations it writes: DML, SELECT INTO, CREATE TABLE AS
+     * and what Warden cannot classify. DDL that only names a relation (CREATE INDEX, ALTER, LOCK, VACUUM...)
+     * moves no value, so it launders nothing.
+     */
+    static boolean copiesValues(StatementFacts f) {
+        return switch (f.kind()) {
+            case INSERT, UPDATE, MERGE, SELECT, COPY, CALL, DO, EXECUTE, OTHER -> true;
+            case CREATE -> f.objectType().equals("TABLE") || f.objectType().isEmpty();
+            default -> false;
+        };
     }
 
     /**

@@ -40,7 +40,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private ByteBuf lastRowDescriptionFrame;
     private List<Field> lastRowDescription;
 
-    private record Filed(ByteBuf frame, Answer answer) {
+    /** {@code running}: for a notice, the request the server was running when it arrived (see relay). */
+    private record Filed(ByteBuf frame, Answer answer, Entry running) {
     }
 
     UpstreamRelay(RelaySession session) {
@@ -63,6 +64,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             session.lexing.update(status.name(), status.value());
         }
         Answer answer = queue.answered(type);
+        Entry running = type == 'N' ? queue.head() : null;
         for (Entry skipped : answer.dropped()) {
             // The server skipped these after an error: they never ran.
             if (skipped.execution != null) {
@@ -70,11 +72,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (session.flow.responsesPaused()) {
-            waiting.add(new Filed(frame, answer));
+            waiting.add(new Filed(frame, answer, running));
             return;
         }
         try {
-            relay(frame, answer);
+            relay(frame, answer, running);
         } catch (RuntimeException e) {
             failAndRelease(e);
         }
@@ -101,7 +103,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
-    private void relay(ByteBuf frame, Answer answer) {
+    private void relay(ByteBuf frame, Answer answer, Entry running) {
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         Entry entry = answer.owner();
@@ -146,7 +148,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (type == 'E' || type == 'N' || type == 'A' || type == 'S') {
-            frame = maskMessageText(frame, entry == null ? null : entry.execution);
+            // A notice is filed under no entry (it may come at any time), but the server sends one while it runs
+            // the request at the head of the queue when it arrives: it answers that statement (a RAISE in its
+            // function or DO body), and is masked as that statement's text.
+            Entry owner = entry == null && type == 'N' ? running : entry;
+            frame = maskMessageText(frame, owner == null ? null : owner.execution);
         }
         session.client.write(frame, session.client.voidPromise());
     }
@@ -471,7 +477,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     private void pause(ByteBuf frame, Entry entry) {
-        waiting.addFirst(new Filed(frame, new Answer(entry, false, List.of())));
+        waiting.addFirst(new Filed(frame, new Answer(entry, false, List.of()), null));
         session.flow.pauseResponses(true);
     }
 
@@ -483,7 +489,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         Filed next;
         try {
             while (!session.flow.responsesPaused() && (next = waiting.poll()) != null) {
-                relay(next.frame(), next.answer());
+                relay(next.frame(), next.answer(), next.running());
             }
         } catch (RuntimeException e) {
             // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
