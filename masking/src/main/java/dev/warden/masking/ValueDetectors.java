@@ -145,7 +145,7 @@ final class ValueDetectors {
         if (detector != null && enabled.contains(detector)) {
             return new Hit(detector, s, e);
         }
-        if (n >= 32 && enabled.contains("high_entropy") && highEntropy(b, s, e)) {
+        if (n >= 32 && enabled.contains("high_entropy") && highEntropySegment(b, s, e)) {
             return new Hit("high_entropy", s, e);
         }
         return null;
@@ -365,7 +365,8 @@ final class ValueDetectors {
     }
 
     /**
-     * E.164-ish: '+', a non-zero first digit, 8–15 digits, separated by spaces, dashes, dots or parentheses. A
+     * E.164-ish: '+', a non-zero first digit, 8–15 digits, separated by spaces, dashes, dots or parentheses, at
+     * most two groups of a single digit. A
      * single dot and no other separator is a signed decimal ({@code +7799461.4119}, as {@code to_char} prints
      * one) unless it follows a country code of one to three digits ({@code +1.4155550123}, the EPP form).
      */
@@ -377,10 +378,20 @@ final class ValueDetectors {
         int dots = 0;
         int others = 0;
         int beforeDot = 0;
-        for (int i = s + 1; i < e; i++) {
-            byte c = b[i];
+        int group = 0;
+        int singles = 0;
+        for (int i = s + 1; i <= e; i++) {
+            byte c = i < e ? b[i] : (byte) ' ';
+            if (!isDigit(c)) {
+                singles += group == 1 ? 1 : 0;
+                group = 0;
+            }
+            if (i == e) {
+                break;
+            }
             if (isDigit(c)) {
                 digits++;
+                group++;
             } else if (c == '.') {
                 dots++;
                 beforeDot = dots == 1 ? digits : beforeDot;
@@ -391,7 +402,9 @@ final class ValueDetectors {
             }
         }
         boolean decimal = dots == 1 && others == 0 && beforeDot > 3;
-        return digits >= 8 && digits <= 15 && isDigit(b[e - 1]) && !decimal;
+        // Numbering plans group digits in twos to fours; the country code, and one more group at most, is a single
+        // digit (+33 1 42 68 53 00). Digits spaced one by one are a formatted number (to_char's 9 9 9 . 9 9).
+        return digits >= 8 && digits <= 15 && isDigit(b[e - 1]) && !decimal && singles <= 2;
     }
 
     /** An IBAN written in groups of four ("DE89 3704 0044 0532 0130 00"): the whole value, spaces removed. */
@@ -501,6 +514,25 @@ final class ValueDetectors {
             }
         }
         return new Hit("pem_private_key", begin, stop);
+    }
+
+    /**
+     * Whether a dot-separated piece of the token of at least 32 bytes is {@link #highEntropy}: keys and tokens
+     * carry no dot inside their random part (JWTs have their own detector), while dotted names do
+     * ({@code RowType.regression.testxmlschema.test1}, {@code //www.w3.org/2001/XMLSchema-instance}), and their
+     * mixed case and digits are no randomness.
+     */
+    private static boolean highEntropySegment(byte[] b, int s, int e) {
+        int start = s;
+        for (int i = s; i <= e; i++) {
+            if (i == e || b[i] == '.') {
+                if (i - start >= 32 && highEntropy(b, start, i)) {
+                    return true;
+                }
+                start = i + 1;
+            }
+        }
+        return false;
     }
 
     static boolean highEntropy(byte[] b, int s, int e) {

@@ -37,6 +37,8 @@ class ValueDetectorsTest {
             "+14155550100|phone",
             "+44 20 7946 0958|phone",
             "+1.4155550123|phone",
+            "+33 1 42 68 53 00|phone",
+            "SG.q8Zt3LxV9pR2mW7nK4sY1b.H6cJ5dF0gTaEuQq8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0g|high_entropy",
             "3400 000000 00009|card",
             "3056 930902 5904|card",
             "6011-0009-9013-9424|card",
@@ -125,6 +127,9 @@ class ValueDetectorsTest {
             "(0.325588278822,-0.241724631247)",          // a point
             "1999 999 99 9 52 363 6",                    // to_char fields of a timestamp
             "+7799461.4119", "+16397.038491",            // signed decimals as to_char prints them
+            "+7 7 9 9 4 6 1 . 4 1 1 9",                  // to_char('FM9 9 9 ...')
+            "//www.w3.org/2001/XMLSchema-instance",       // a URL after its scheme
+            "RowType.regression.testxmlschema.test1",     // a dotted name in an XML schema
             "EjRWeJCrze8AARI0VniQq83vAAESNFZ4kKvN7wABEjRWeJCrze8AARI0VniQq83vAAESNFZ4kKvN"})  // base64, repeated
     void ignoresRegressionSuiteNumbers(String value) {
         assertNull(detector(value), value);

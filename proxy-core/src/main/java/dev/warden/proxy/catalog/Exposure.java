@@ -48,7 +48,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         this(sensitive, derivedColumns, sensitiveNames, reason, "");
     }
 
-    private static final int MAX_VIEW_DEPTH = 4;
+    private static final int MAX_VIEW_DEPTH = RelationCatalog.MAX_VIEW_DEPTH;
 
     /** Views nested deeper than lineage follows: nothing says they are clear. */
     private static final Exposure TOO_DEEP = new Exposure(true, Set.of(), Set.of(), "views nested too deep to follow");
@@ -61,7 +61,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * the latter: reading them is judged by their definitions.
      */
     static Exposure of(Analysis analysis, Masker masker, RelationCatalog catalog) {
-        Exposure e = of(analysis.statements(), masker, catalog, 0);
+        Exposure e = of(analysis.statements(), masker, catalog, List.of());
         if (!e.sensitive()) {
             return e;
         }
@@ -94,7 +94,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
     }
 
-    private static Exposure of(List<StatementFacts> statements, Masker masker, RelationCatalog catalog, int depth) {
+    /** @param path the views whose definitions are being judged, outermost first (empty for a statement) */
+    private static Exposure of(List<StatementFacts> statements, Masker masker, RelationCatalog catalog,
+                               List<String> path) {
         Set<String> names = new LinkedHashSet<>();
         boolean unfollowed = false;
         boolean wholeRows = false;
@@ -131,10 +133,19 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (isSystem(r) && !masker.namesRelation(r.schema(), r.name())) {
                     continue;
                 }
-                boolean any = false;
                 String where = r.schema() + "." + r.name();
-                Exposure view = !r.isView() ? null : depth >= MAX_VIEW_DEPTH ? TOO_DEEP
-                        : of(r.definitionFacts(), masker, catalog, depth + 1);
+                if (r.isView() && path.contains(where)) {
+                    // A view naming itself (a recursive view, its own name in a string): what it yields is what
+                    // the rest of its definition, judged now, computes.
+                    continue;
+                }
+                boolean any = false;
+                Exposure view = null;
+                if (r.isView()) {
+                    List<String> deeper = new java.util.ArrayList<>(path);
+                    deeper.add(where);
+                    view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP : of(r.definitionFacts(), masker, catalog, deeper);
+                }
                 if (view != null && view.sensitive()) {
                     where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {

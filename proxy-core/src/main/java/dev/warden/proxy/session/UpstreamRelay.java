@@ -406,8 +406,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 if (describe.isEmpty()) {
                     return frame;
                 }
+                int columnCount = frame.getUnsignedShort(frame.readerIndex() + 6); // 'H', length, format, count
                 pause(frame, entry);
-                masking.describe(describe.get()).whenComplete((columns, failure) -> session.client.eventLoop()
+                masking.describe(describe.get(), e.analysis, columnCount).whenComplete((columns, failure) -> session
+                        .client.eventLoop()
                         .execute(() -> {
                             if (failure != null) {
                                 failAndRelease(failure);
