@@ -87,6 +87,20 @@ class MaskingPrecisionThroughWardenTest {
     }
 
     @Test
+    void aResultWithNoRowHasNoMaskingNotice() throws SQLException {
+        for (String mode : List.of("preferQueryMode=simple", "")) {
+            try (Connection c = warden.connect(mode)) {
+                // object_address.sql: every call errors before a row; each still announced a masked column.
+                assertEquals(List.of(), notices(c, "SELECT email FROM customers WHERE false"), mode);
+                assertEquals(List.of(), notices(c, "SELECT email FROM customers WHERE id::text::int < 0"), mode);
+                List<String> masked = notices(c, "SELECT email FROM customers");
+                assertEquals(1, masked.size(), masked.toString());
+                assertTrue(masked.get(0).startsWith("Warden masked columns of this result: email"), masked.get(0));
+            }
+        }
+    }
+
+    @Test
     void systemCatalogViewsCarryNoSensitiveColumn() throws SQLException {
         try (Connection c = warden.connect("")) {
             // sysviews.sql: pg_timezone_names wraps a function of the same name; once judged sensitive, its

@@ -25,6 +25,9 @@ import java.util.Set;
  * argument, a string handed to {@code query_to_xml}), or names a relation that has one and then either reads
  * it whole ({@code *}, {@code t.*}, a bare alias), renames its columns with an alias list, names it other than
  * as a table it reads (inside a string, as a {@code regclass}), or could not be followed (unparsed, dynamic).
+ * Relations of the system catalogs count only where a {@code column:} rule names them (see {@link #isSystem}); a
+ * view is judged by its definition, where its own name (a recursive view) adds nothing, and a view another
+ * transaction holds exclusively by the relations it depends on (see {@code RelationCatalog}).
  *
  * @param sensitive       whether expression outputs and echoed values must be masked
  * @param derivedColumns  {@code schema.relation.column} (lower case) of sensitive views the statement names:

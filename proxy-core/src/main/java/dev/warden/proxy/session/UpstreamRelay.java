@@ -347,7 +347,6 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 } else if (e != null) {
                     e.describe(fields.stream().map(Field::name).toList(),
                             exempt ? null : masking.plan(e.policy.masker(), fields, null, e.analysis));
-                    writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 return frame;
             }
@@ -376,6 +375,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     }
                     e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
                             e.portal.fields != null ? null : e.portal.resultFormats, e.analysis));
+                }
+                if (e.rows == 0) {
+                    // The masking notice goes with the first row: a result that ends with no row (an error, an
+                    // empty table) had nothing altered.
                     writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 if (e.plan == null || e.plan.masksNothing()) {
