@@ -42,7 +42,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.TransparencyHarness --regress
  * <src/test/regress> --libdir <dir with regress.so> [--bin /usr/lib/postgresql/15/bin] [--masking exempt]
- * [--only test1,test2] [--out target/transparency]}. Exit status 0 when every file is identical.
+ * [--only test1,test2] [--out target/transparency]}; {@code --only} keeps the schedule's order and always runs
+ * {@code test_setup} first. Exit status 0 when every file is identical.
  */
 public final class TransparencyHarness {
 
