@@ -230,15 +230,20 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
 
     private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "information_schema", "pg_toast");
 
+    private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
+
     /**
      * Whether {@code f} can put values it read into the relations it writes: DML, SELECT INTO, CREATE TABLE AS
-     * and what Warden cannot classify. DDL that only names a relation (CREATE INDEX, ALTER, LOCK, VACUUM...)
-     * moves no value, so it launders nothing.
+     * ALTER that computes column values, and what Warden cannot classify. DDL that only names a relation
+     * (CREATE INDEX, ALTER ... RESET, LOCK, VACUUM...) moves no value, so it launders nothing.
      */
     static boolean copiesValues(StatementFacts f) {
         return switch (f.kind()) {
             case INSERT, UPDATE, MERGE, SELECT, COPY, CALL, DO, EXECUTE, OTHER -> true;
             case CREATE -> f.objectType().equals("TABLE") || f.objectType().isEmpty();
+            // ALTER COLUMN ... TYPE ... USING and ADD COLUMN ... DEFAULT compute every row's new value, and a
+            // function there may read another table.
+            case ALTER -> !f.functions().isEmpty() || USING.matcher(f.text()).find();
             default -> false;
         };
     }
