@@ -42,7 +42,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.TransparencyHarness --regress
  * <src/test/regress> --libdir <dir with regress.so> [--bin /usr/lib/postgresql/15/bin] [--masking exempt]
- * [--only test1,test2] [--out target/transparency]}. Exit status 0 when every file is identical.
+ * [--only test1,test2] [--out target/transparency]}; {@code --only} keeps the schedule's order and always runs
+ * {@code test_setup} first. Exit status 0 when every file is identical.
  */
 public final class TransparencyHarness {
 
@@ -106,7 +107,8 @@ public final class TransparencyHarness {
     static int run(Options options) throws Exception {
         List<String> tests = schedule(options.regress().resolve("parallel_schedule"));
         if (!options.only().isEmpty()) {
-            tests = tests.stream().filter(options.only()::contains).toList();
+            // Every file needs the tables test_setup makes, so it always runs first (and is compared too).
+            tests = tests.stream().filter(t -> t.equals("test_setup") || options.only().contains(t)).toList();
         }
         Path scratch = Files.createTempDirectory("warden-transparency-");
         Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxrwxrwx"));

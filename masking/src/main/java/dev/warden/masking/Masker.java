@@ -139,6 +139,25 @@ public final class Masker {
         return t != null && t.strategy() != Strategy.KEEP;
     }
 
+    /**
+     * Whether a {@code column:} rule names a column of this relation: the only way the policy makes a column of a
+     * system catalog ({@code pg_catalog}, {@code information_schema}) sensitive for lineage, whose names are the
+     * server's (a {@code passwd} or {@code address} there is no personal data) and whose views wrap functions
+     * of the same name (a definition lineage cannot follow).
+     */
+    public boolean namesRelation(String schema, String table) {
+        String s = schema == null ? null : schema.toLowerCase(Locale.ROOT);
+        String t = table.toLowerCase(Locale.ROOT);
+        for (ColumnRule r : columnRules) {
+            MaskingRule.Column target = r.target();
+            if (target.table().equals(t) && r.treatment().strategy() != Strategy.KEEP
+                    && (target.schema().isEmpty() || s == null || target.schema().get().equals(s))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether {@code masking.protect_filters} is on. */
     public boolean protectsFilters() {
         return settings.protectFilters();

@@ -145,7 +145,7 @@ final class ValueDetectors {
         if (detector != null && enabled.contains(detector)) {
             return new Hit(detector, s, e);
         }
-        if (n >= 32 && enabled.contains("high_entropy") && highEntropy(b, s, e)) {
+        if (n >= 32 && enabled.contains("high_entropy") && highEntropySegment(b, s, e)) {
             return new Hit("high_entropy", s, e);
         }
         return null;
@@ -244,7 +244,15 @@ final class ValueDetectors {
 
     // ---- cards --------------------------------------------------------------------------------------------
 
-    /** A run of 13–19 digits, single spaces or dashes allowed between digits, not inside a longer word. */
+    /**
+     * A card number: a run of 13–19 digits, not inside a longer run of digits, whose first digit is an issuer's
+     * (2 to 6: Mir and Mastercard 2-series, Amex, JCB and Diners 3, Visa 4, Mastercard and Maestro 5, Discover,
+     * UnionPay and Maestro 6; airline, petroleum and national cards are left out) and that passes the Luhn
+     * check. Digits may be grouped by single separators (any of {@link #isSeparator}) as cards are printed: a
+     * first group of four, then groups of four to six, the last of three to six (4-4-4-4, 4-6-5, 4-4-4-4-3).
+     * That grouping is what tells a card from a decimal fraction ({@code 93901.57763026}) or a row of numbers
+     * ({@code 1997 997 97 7 7 44 2}), which pass Luhn one time in ten.
+     */
     private static Hit cardRun(byte[] b, int s, int e) {
         int i = s;
         while (i < e) {
@@ -256,22 +264,31 @@ final class ValueDetectors {
             int count = 0;
             int last = i;
             int[] digits = new int[20];
+            int group = 0;
+            int groups = 0;
+            boolean printed = true;
             while (i < e) {
                 if (isDigit(b[i])) {
                     if (count < 20) {
                         digits[count] = b[i] - '0';
                     }
                     count++;
+                    group++;
                     last = i;
                     i++;
                 } else if (isSeparator(b[i]) && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
+                    printed &= groups == 0 ? group == 4 : group >= 4 && group <= 6;
+                    groups++;
+                    group = 0;
                     i++;
                 } else {
                     break;
                 }
             }
+            printed &= groups == 0 || (group >= 3 && group <= 6);
             boolean bounded = last + 1 >= e || !isDigit(b[last + 1]);
-            if (count >= 13 && count <= 19 && bounded && luhn(digits, count) && !allSame(digits, count)) {
+            if (count >= 13 && count <= 19 && bounded && printed && digits[0] >= 2 && digits[0] <= 6
+                    && luhn(digits, count) && !allSame(digits, count)) {
                 return new Hit("card", start, last + 1);
             }
         }
@@ -347,21 +364,47 @@ final class ValueDetectors {
         return !INVALID_SSNS.contains(plain);
     }
 
-    /** E.164-ish: '+', a non-zero first digit, 8–15 digits, separated by spaces, dashes, dots or parentheses. */
+    /**
+     * E.164-ish: '+', a non-zero first digit, 8–15 digits, separated by spaces, dashes, dots or parentheses, at
+     * most two groups of a single digit. A
+     * single dot and no other separator is a signed decimal ({@code +7799461.4119}, as {@code to_char} prints
+     * one) unless it follows a country code of one to three digits ({@code +1.4155550123}, the EPP form).
+     */
     private static boolean phone(byte[] b, int s, int e) {
         if (b[s] != '+' || s + 1 >= e || !isDigit(b[s + 1]) || b[s + 1] == '0') {
             return false;
         }
         int digits = 0;
-        for (int i = s + 1; i < e; i++) {
-            byte c = b[i];
+        int dots = 0;
+        int others = 0;
+        int beforeDot = 0;
+        int group = 0;
+        int singles = 0;
+        for (int i = s + 1; i <= e; i++) {
+            byte c = i < e ? b[i] : (byte) ' ';
+            if (!isDigit(c)) {
+                singles += group == 1 ? 1 : 0;
+                group = 0;
+            }
+            if (i == e) {
+                break;
+            }
             if (isDigit(c)) {
                 digits++;
-            } else if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')) {
+                group++;
+            } else if (c == '.') {
+                dots++;
+                beforeDot = dots == 1 ? digits : beforeDot;
+            } else if (c == ' ' || c == '-' || c == '(' || c == ')') {
+                others++;
+            } else {
                 return false;
             }
         }
-        return digits >= 8 && digits <= 15 && isDigit(b[e - 1]);
+        boolean decimal = dots == 1 && others == 0 && beforeDot > 3;
+        // Numbering plans group digits in twos to fours; the country code, and one more group at most, is a single
+        // digit (+33 1 42 68 53 00). Digits spaced one by one are a formatted number (to_char's 9 9 9 . 9 9).
+        return digits >= 8 && digits <= 15 && isDigit(b[e - 1]) && !decimal && singles <= 2;
     }
 
     /** An IBAN written in groups of four ("DE89 3704 0044 0532 0130 00"): the whole value, spaces removed. */
@@ -473,6 +516,25 @@ final class ValueDetectors {
         return new Hit("pem_private_key", begin, stop);
     }
 
+    /**
+     * Whether a dot-separated piece of the token of at least 32 bytes is {@link #highEntropy}: keys and tokens
+     * carry no dot inside their random part (JWTs have their own detector), while dotted names do
+     * ({@code RowType.regression.testxmlschema.test1}, {@code //www.w3.org/2001/XMLSchema-instance}), and their
+     * mixed case and digits are no randomness.
+     */
+    private static boolean highEntropySegment(byte[] b, int s, int e) {
+        int start = s;
+        for (int i = s; i <= e; i++) {
+            if (i == e || b[i] == '.') {
+                if (i - start >= 32 && highEntropy(b, start, i)) {
+                    return true;
+                }
+                start = i + 1;
+            }
+        }
+        return false;
+    }
+
     static boolean highEntropy(byte[] b, int s, int e) {
         boolean digit = false;
         boolean upper = false;
@@ -494,7 +556,7 @@ final class ValueDetectors {
                 hexOnly = false;
             }
         }
-        if (hexOnly || !(digit && upper && lower)) {
+        if (hexOnly || !(digit && upper && lower) || periodic(b, s, e)) {
             return false;
         }
         double n = e - s;
@@ -506,6 +568,24 @@ final class ValueDetectors {
             }
         }
         return entropy >= 4.0;
+    }
+
+    /**
+     * Whether the token repeats itself: some period p with {@code b[i] == b[i + p]} over at least 16 bytes. That
+     * is encoded structured data (base64 of a repeated byte pattern, a fill), never a random key: a random
+     * 16-byte coincidence has odds far below one in 2^64.
+     */
+    private static boolean periodic(byte[] b, int s, int e) {
+        for (int p = 1; p <= e - s - 16; p++) {
+            int i = s;
+            while (i + p < e && b[i] == b[i + p]) {
+                i++;
+            }
+            if (i + p == e) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // ---- bytes --------------------------------------------------------------------------------------------

@@ -36,6 +36,12 @@ class ValueDetectorsTest {
             "DE89 3704 0044 0532 0130 00|iban",
             "+14155550100|phone",
             "+44 20 7946 0958|phone",
+            "+1.4155550123|phone",
+            "+33 1 42 68 53 00|phone",
+            "SG.q8Zt3LxV9pR2mW7nK4sY1b.H6cJ5dF0gTaEuQq8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0g|high_entropy",
+            "3400 000000 00009|card",
+            "3056 930902 5904|card",
+            "6011-0009-9013-9424|card",
             "AKIAIOSFODNN7EXAMPLE|aws_access_key",
             "ASIAY34FZKBOKMUTVV7A|aws_access_key",
             "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8|github_token",
@@ -109,6 +115,23 @@ class ValueDetectorsTest {
             "https://example.com/docs/guides/getting-started/install",
             "2024-01-15 10:30:00+00", "3.14159265358979", "1234567"})
     void ignoresLookAlikes(String value) {
+        assertNull(detector(value), value);
+    }
+
+    /** Values of PostgreSQL's regression suite (no personal data) that the detectors once flagged. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "-9223372036854775809",                      // int8 bound: 19 digits pass Luhn, 9 is no issuer
+            "1111111111110101",                          // a bit string
+            "93901.57763026", "0093901.57763026",        // decimal fractions that pass Luhn
+            "(0.325588278822,-0.241724631247)",          // a point
+            "1999 999 99 9 52 363 6",                    // to_char fields of a timestamp
+            "+7799461.4119", "+16397.038491",            // signed decimals as to_char prints them
+            "+7 7 9 9 4 6 1 . 4 1 1 9",                  // to_char('FM9 9 9 ...')
+            "//www.w3.org/2001/XMLSchema-instance",       // a URL after its scheme
+            "RowType.regression.testxmlschema.test1",     // a dotted name in an XML schema
+            "EjRWeJCrze8AARI0VniQq83vAAESNFZ4kKvN7wABEjRWeJCrze8AARI0VniQq83vAAESNFZ4kKvN"})  // base64, repeated
+    void ignoresRegressionSuiteNumbers(String value) {
         assertNull(detector(value), value);
     }
 

@@ -25,6 +25,9 @@ import java.util.Set;
  * argument, a string handed to {@code query_to_xml}), or names a relation that has one and then either reads
  * it whole ({@code *}, {@code t.*}, a bare alias), renames its columns with an alias list, names it other than
  * as a table it reads (inside a string, as a {@code regclass}), or could not be followed (unparsed, dynamic).
+ * Relations of the system catalogs count only where a {@code column:} rule names them (see {@link #isSystem}); a
+ * view is judged by its definition, where its own name (a recursive view) adds nothing, and a view another
+ * transaction holds exclusively by the relations it depends on (see {@code RelationCatalog}).
  *
  * @param sensitive       whether expression outputs and echoed values must be masked
  * @param derivedColumns  {@code schema.relation.column} (lower case) of sensitive views the statement names:
@@ -48,7 +51,10 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         this(sensitive, derivedColumns, sensitiveNames, reason, "");
     }
 
-    private static final int MAX_VIEW_DEPTH = 4;
+    private static final int MAX_VIEW_DEPTH = RelationCatalog.MAX_VIEW_DEPTH;
+
+    /** Views nested deeper than lineage follows: nothing says they are clear. */
+    private static final Exposure TOO_DEEP = new Exposure(true, Set.of(), Set.of(), "views nested too deep to follow");
 
     /**
      * The exposure of {@code analysis}; for a sensitive statement that writes, the columns of the relations it
@@ -58,7 +64,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * the latter: reading them is judged by their definitions.
      */
     static Exposure of(Analysis analysis, Masker masker, RelationCatalog catalog) {
-        Exposure e = of(analysis.statements(), masker, catalog, 0);
+        Exposure e = of(analysis.statements(), masker, catalog, List.of());
         if (!e.sensitive()) {
             return e;
         }
@@ -69,6 +75,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             for (StatementFacts f : top.allStatements()) {
                 if (f != top && f.kind() == StatementKind.SELECT) {
                     continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
+                }
+                if (!copiesValues(f)) {
+                    continue; // DDL on a relation (an index, ALTER, LOCK...) moves no value into it
                 }
                 for (TableRef t : f.tablesWritten()) {
                     List<RelationCatalog.Relation> written = catalog.named(t.name());
@@ -88,7 +97,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
     }
 
-    private static Exposure of(List<StatementFacts> statements, Masker masker, RelationCatalog catalog, int depth) {
+    /** @param path the views whose definitions are being judged, outermost first (empty for a statement) */
+    private static Exposure of(List<StatementFacts> statements, Masker masker, RelationCatalog catalog,
+                               List<String> path) {
         Set<String> names = new LinkedHashSet<>();
         boolean unfollowed = false;
         boolean wholeRows = false;
@@ -118,15 +129,33 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         Set<String> sensitiveNames = new LinkedHashSet<>();
         Set<String> sensitiveRelations = new LinkedHashSet<>();
         Set<String> derived = new LinkedHashSet<>();
+        // For the reason: the relation each sensitive name and relation was found in, and why a view is.
+        java.util.Map<String, String> found = new java.util.HashMap<>();
         for (String name : names) {
             for (RelationCatalog.Relation r : catalog.named(name)) {
+                if (isSystem(r) && !masker.namesRelation(r.schema(), r.name())) {
+                    continue;
+                }
+                String where = r.schema() + "." + r.name();
+                if (r.isView() && path.contains(where)) {
+                    // A view naming itself (a recursive view, its own name in a string): what it yields is what
+                    // the rest of its definition, judged now, computes.
+                    continue;
+                }
                 boolean any = false;
-                if (r.isView() && (depth >= MAX_VIEW_DEPTH
-                        || of(r.definitionFacts(), masker, catalog, depth + 1).sensitive())) {
+                Exposure view = null;
+                if (r.isView()) {
+                    List<String> deeper = new java.util.ArrayList<>(path);
+                    deeper.add(where);
+                    view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP : of(r.definitionFacts(), masker, catalog, deeper);
+                }
+                if (view != null && view.sensitive()) {
+                    where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
                         if (carriesSensitive(c, masker, catalog)) {
                             derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                             sensitiveNames.add(c.name());
+                            found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                             any = true;
                         }
                     }
@@ -134,11 +163,13 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 for (RelationCatalog.Column c : r.columns()) {
                     if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
                         sensitiveNames.add(c.name());
+                        found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                         any = true;
                     }
                 }
                 if (any) {
                     sensitiveRelations.add(r.name());
+                    found.putIfAbsent(" " + r.name(), where);
                 }
             }
         }
@@ -154,13 +185,15 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         for (String n : names) {
             if (sensitiveNames.contains(n) || lowerSensitive.contains(n)) {
-                return new Exposure(true, derived, filterNames, "it names the sensitive column " + n);
+                return new Exposure(true, derived, filterNames, "it names the sensitive column " + n + " (of "
+                        + found.get(n.toLowerCase(Locale.ROOT)) + ")");
             }
         }
         if (sensitiveRelations.isEmpty()) {
             return new Exposure(false, derived, filterNames, "");
         }
-        String relation = sensitiveRelations.iterator().next();
+        String first = sensitiveRelations.iterator().next();
+        String relation = first + " (" + found.get(" " + first) + ")";
         if (unfollowed) {
             return new Exposure(true, derived, filterNames, "Warden cannot follow a statement over " + relation);
         }
@@ -182,6 +215,37 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return new Exposure(false, derived, filterNames, "");
+    }
+
+    /**
+     * Whether the relation is a system catalog: its columns are the server's own (a {@code passwd} of
+     * {@code pg_user}, an {@code address} of {@code pg_hba_file_rules} hold no row of the policy's data), and its
+     * views wrap set-returning functions of the same name, which lineage cannot see through. It carries a
+     * sensitive value only where a {@code column:} rule names it ({@link Masker#namesRelation}); value detection
+     * still scans what it returns.
+     */
+    static boolean isSystem(RelationCatalog.Relation r) {
+        return SYSTEM_SCHEMAS.contains(r.schema());
+    }
+
+    private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "information_schema", "pg_toast");
+
+    private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
+
+    /**
+     * Whether {@code f} can put values it read into the relations it writes: DML, SELECT INTO, CREATE TABLE AS
+     * ALTER that computes column values, and what Warden cannot classify. DDL that only names a relation
+     * (CREATE INDEX, ALTER ... RESET, LOCK, VACUUM...) moves no value, so it launders nothing.
+     */
+    static boolean copiesValues(StatementFacts f) {
+        return switch (f.kind()) {
+            case INSERT, UPDATE, MERGE, SELECT, COPY, CALL, DO, EXECUTE, OTHER -> true;
+            case CREATE -> f.objectType().equals("TABLE") || f.objectType().isEmpty();
+            // ALTER COLUMN ... TYPE ... USING and ADD COLUMN ... DEFAULT compute every row's new value, and a
+            // function there may read another table.
+            case ALTER -> !f.functions().isEmpty() || USING.matcher(f.text()).find();
+            default -> false;
+        };
     }
 
     /**

@@ -46,7 +46,8 @@ final class RelationCatalog {
     private record Entry(List<Relation> relations, long loaded) {
     }
 
-    private static final int MAX_VIEW_DEPTH = 4;
+    /** How deep views over views are followed; a deeper one is judged sensitive (nothing says it is clear). */
+    static final int MAX_VIEW_DEPTH = 8;
     private static final int MAX_NAMES_CACHED = 4096;
 
     private final Map<String, Entry> byName = new ConcurrentHashMap<>();
@@ -131,7 +132,8 @@ final class RelationCatalog {
         Map<Long, Relation> byOid = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
                 "SELECT c.oid, n.nspname, c.relname, c.relkind::text, a.attname, a.atttypid::int, "
-                        + "CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END "
+                        + "CASE WHEN c.relkind IN ('v', 'm') THEN CASE WHEN " + LOCKED + " THEN '' "
+                        + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -144,6 +146,9 @@ final class RelationCatalog {
                     Relation r = byOid.get(oid);
                     if (r == null) {
                         String definition = rs.getString(7);
+                        if (definition != null && definition.isEmpty()) {
+                            definition = lockedViewReads(connection, oid);
+                        }
                         r = new Relation(rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
                                 new ArrayList<>(), definition,
                                 definition == null ? List.of() : analyzer.analyze(definition).statements());
@@ -157,11 +162,52 @@ final class RelationCatalog {
             }
         }
         for (Relation r : byOid.values()) {
-            if (r.definition() != null) {
+            if (r.definition() != null && !r.definition().startsWith(LOCKED_VIEW)) {
                 withOrigins(connection, r);
             }
         }
         return out;
+    }
+
+    /**
+     * Whether another transaction holds the view exclusively (the client's own session, in an open transaction
+     * after ALTER VIEW): reading its definition would wait for that transaction, so the lookup, on Warden's own
+     * connection, could never finish before the client's next statement needs it.
+     */
+    private static final String LOCKED = "EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' "
+            + "AND l.relation = c.oid AND l.mode = 'AccessExclusiveLock' AND l.granted "
+            + "AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database()))";
+
+    /** Marks a definition made from a locked view's dependencies (its columns' origins stay unknown). */
+    private static final String LOCKED_VIEW = "/* locked view: what it depends on */ ";
+
+    /**
+     * A stand-in definition for a view held exclusively by another transaction: every relation its rewrite rule
+     * depends on (as DROP ... CASCADE would find them, from pg_depend, which takes no lock on the view), read
+     * whole. Judged like a definition, it makes the view sensitive whenever a relation it reads has a
+     * sensitive column: coarser than the definition, never less safe.
+     */
+    private static String lockedViewReads(Connection connection, long view) throws SQLException {
+        List<String> reads = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT DISTINCT n.nspname, c.relname FROM pg_catalog.pg_rewrite r "
+                        + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+                        + "AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+                        + "JOIN pg_catalog.pg_class c ON c.oid = d.refobjid "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE r.ev_class = ?::pg_catalog.oid AND c.oid <> r.ev_class ORDER BY 1, 2")) {
+            ps.setLong(1, view);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    reads.add(quote(rs.getString(1)) + "." + quote(rs.getString(2)));
+                }
+            }
+        }
+        return LOCKED_VIEW + (reads.isEmpty() ? "SELECT" : "SELECT * FROM " + String.join(", ", reads));
+    }
+
+    private static String quote(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 
     /**

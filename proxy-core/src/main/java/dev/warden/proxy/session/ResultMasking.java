@@ -145,8 +145,49 @@ final class ResultMasking {
         return "text";
     }
 
-    CompletableFuture<List<CatalogCache.DescribedColumn>> describe(String query) {
-        return catalog.describe(query);
+    /**
+     * The columns of a COPY TO STDOUT ({@code query}, see {@link #copyDescribeQuery}), described on Warden's own
+     * connection. A table that the same Query message creates (CREATE TABLE, then COPY, in one batch) does not
+     * exist there yet: its {@code columnCount} columns (from CopyOutResponse) are then unnamed, of a type
+     * masking does not know, so their text is value-scanned (binary kept). What such a table holds came from
+     * this batch's own statements, each screened: one copying a sensitive value into a table the catalog does
+     * not know is refused (see {@link Exposure#launders()}).
+     */
+    CompletableFuture<List<CatalogCache.DescribedColumn>> describe(String query, Analysis analysis, int columnCount) {
+        return catalog.describe(query).exceptionally(failure -> {
+            if (!undefinedTable(failure) || !copiesATableItCreates(analysis)) {
+                throw failure instanceof java.util.concurrent.CompletionException c ? c
+                        : new java.util.concurrent.CompletionException(failure);
+            }
+            List<CatalogCache.DescribedColumn> unknown = new ArrayList<>(columnCount);
+            for (int i = 0; i < columnCount; i++) {
+                unknown.add(new CatalogCache.DescribedColumn("?column?", Optional.empty(), 0, -1));
+            }
+            return unknown;
+        });
+    }
+
+    private static boolean undefinedTable(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException e && "42P01".equals(e.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the COPY TO in {@code analysis} copies a table a CREATE TABLE earlier in the same batch makes. */
+    static boolean copiesATableItCreates(Analysis analysis) {
+        Set<String> created = new java.util.HashSet<>();
+        for (StatementFacts f : analysis.statements()) {
+            if (f.kind() == StatementKind.CREATE && f.objectType().equals("TABLE")) {
+                f.tablesWritten().forEach(t -> created.add(t.name()));
+            }
+            if (f.copy().isPresent() && f.copy().get().direction() == CopySpec.Direction.TO) {
+                return f.copy().get().table().map(t -> created.contains(t.name())).orElse(false);
+            }
+        }
+        return false;
     }
 
     /**

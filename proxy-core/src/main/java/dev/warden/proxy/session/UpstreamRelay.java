@@ -40,7 +40,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private ByteBuf lastRowDescriptionFrame;
     private List<Field> lastRowDescription;
 
-    private record Filed(ByteBuf frame, Answer answer) {
+    /** {@code running}: for a notice, the request the server was running when it arrived (see relay). */
+    private record Filed(ByteBuf frame, Answer answer, Entry running) {
     }
 
     UpstreamRelay(RelaySession session) {
@@ -63,6 +64,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             session.lexing.update(status.name(), status.value());
         }
         Answer answer = queue.answered(type);
+        Entry running = type == 'N' ? queue.head() : null;
         for (Entry skipped : answer.dropped()) {
             // The server skipped these after an error: they never ran.
             if (skipped.execution != null) {
@@ -70,11 +72,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (session.flow.responsesPaused()) {
-            waiting.add(new Filed(frame, answer));
+            waiting.add(new Filed(frame, answer, running));
             return;
         }
         try {
-            relay(frame, answer);
+            relay(frame, answer, running);
         } catch (RuntimeException e) {
             failAndRelease(e);
         }
@@ -101,7 +103,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
-    private void relay(ByteBuf frame, Answer answer) {
+    private void relay(ByteBuf frame, Answer answer, Entry running) {
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         Entry entry = answer.owner();
@@ -146,7 +148,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (type == 'E' || type == 'N' || type == 'A' || type == 'S') {
-            frame = maskMessageText(frame, entry == null ? null : entry.execution);
+            // A notice is filed under no entry (it may come at any time), but the server sends one while it runs
+            // the request at the head of the queue when it arrives: it answers that statement (a RAISE in its
+            // function or DO body), and is masked as that statement's text.
+            Entry owner = entry == null && type == 'N' ? running : entry;
+            frame = maskMessageText(frame, owner == null ? null : owner.execution);
         }
         session.client.write(frame, session.client.voidPromise());
     }
@@ -341,7 +347,6 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 } else if (e != null) {
                     e.describe(fields.stream().map(Field::name).toList(),
                             exempt ? null : masking.plan(e.policy.masker(), fields, null, e.analysis));
-                    writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 return frame;
             }
@@ -370,6 +375,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     }
                     e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
                             e.portal.fields != null ? null : e.portal.resultFormats, e.analysis));
+                }
+                if (e.rows == 0) {
+                    // The masking notice goes with the first row: a result that ends with no row (an error, an
+                    // empty table) had nothing altered.
                     writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 if (e.plan == null || e.plan.masksNothing()) {
@@ -400,8 +409,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 if (describe.isEmpty()) {
                     return frame;
                 }
+                int columnCount = frame.getUnsignedShort(frame.readerIndex() + 6); // 'H', length, format, count
                 pause(frame, entry);
-                masking.describe(describe.get()).whenComplete((columns, failure) -> session.client.eventLoop()
+                masking.describe(describe.get(), e.analysis, columnCount).whenComplete((columns, failure) -> session
+                        .client.eventLoop()
                         .execute(() -> {
                             if (failure != null) {
                                 failAndRelease(failure);
@@ -471,7 +482,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     private void pause(ByteBuf frame, Entry entry) {
-        waiting.addFirst(new Filed(frame, new Answer(entry, false, List.of())));
+        waiting.addFirst(new Filed(frame, new Answer(entry, false, List.of()), null));
         session.flow.pauseResponses(true);
     }
 
@@ -483,7 +494,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         Filed next;
         try {
             while (!session.flow.responsesPaused() && (next = waiting.poll()) != null) {
-                relay(next.frame(), next.answer());
+                relay(next.frame(), next.answer(), next.running());
             }
         } catch (RuntimeException e) {
             // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
