@@ -67,7 +67,8 @@ final class RelaySession {
         this.onEnd = onEnd;
         this.catalog = services.catalogs().apply(environment);
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
-        this.flow = new FlowControl(client, upstream);
+        this.flow = FlowControl.of(client);
+        flow.attachUpstream(upstream);
         this.requests = new RelayHandler(this);
         this.responses = new UpstreamRelay(this);
     }

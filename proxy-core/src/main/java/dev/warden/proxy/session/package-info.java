@@ -15,7 +15,8 @@
  *       error (a blocked statement's stand-in).</li>
  *   <li>{@code PreparedStatements}: one namespace of statements and portals for Parse/Bind, SQL PREPARE and
  *       SQL DECLARE (a cursor is a portal a protocol Execute can run by name).</li>
- *   <li>{@code FlowControl}: the only code that sets autoRead, on both channels.</li>
+ *   <li>{@code FlowControl}: the only code that sets autoRead, on the client channel from its first byte (login,
+ *       pre-login budget) and on both channels once READY.</li>
  * </ul>
  *
  * <p>Everything of a session runs on its client channel's event loop, which the upstream channel shares.
