@@ -101,6 +101,15 @@ final class OutstandingQueue {
             return new Entry(kind, Action.SKIP, null, statement, null, null, true);
         }
 
+        /**
+         * One of the requests of Warden's own Describe of a statement put inside the client's unsynced batch
+         * (Parse, Describe, Close; no Sync of its own): its answers are consumed, but an error is relayed, since it
+         * stands for the error of the client's statement it precedes, which the server then skips to Sync.
+         */
+        static Entry inBatch(Kind kind, PreparedStatements.Statement statement) {
+            return new Entry(kind, Action.SKIP, null, statement, null, null, false);
+        }
+
         static Entry replaceError(Kind kind, BackendMessage.ErrorResponse error) {
             return new Entry(kind, Action.REPLACE_ERROR, error, null, null, null);
         }

@@ -49,11 +49,16 @@ final class OwnRequests {
     }
 
     /**
-     * Before a COPY TO STDOUT whose rows may be masked: Parse, Describe, Close of its query under {@code name},
-     * then Sync. The caller sends it only between the client's batches, so it never joins the client's
-     * transaction control or error flow; the columns land in {@code execution.copyDescription}.
+     * Before a COPY TO STDOUT whose rows may be masked: Parse, Describe, Close of its query under {@code name}, on
+     * the session's own connection, so the columns are those of the relations the session sees (its temporary
+     * tables, its {@code search_path}); they land in {@code execution.copyDescription}. Between the client's
+     * batches ({@code ownBatch}) a Sync of its own follows, so it never joins the client's transaction control or
+     * error flow and its answers, errors included, are consumed. Inside the client's unsynced batch (a pipeline,
+     * an extended-protocol COPY) it joins that batch with no Sync: an error of Warden's Describe is then relayed,
+     * standing for the COPY's own (a COPY of a relation that does not exist fails the same way), and the server
+     * skips to the client's Sync as it would have after the COPY.
      */
-    static void describeCopy(Execution execution, String name, BiConsumer<ByteBuf, Entry> send,
+    static void describeCopy(Execution execution, String name, boolean ownBatch, BiConsumer<ByteBuf, Entry> send,
                              ByteBufAllocator alloc) {
         Optional<String> query = ResultMasking.copyDescribeQuery(execution.analysis);
         if (query.isEmpty()) {
@@ -62,11 +67,13 @@ final class OwnRequests {
         PreparedStatements.Statement described = new PreparedStatements.Statement(name, query.get(), null,
                 PreparedStatements.Origin.PROTOCOL, null);
         execution.copyDescription = described;
-        send.accept(new FrontendMessage.Parse(name, query.get(), List.of()).toByteBuf(alloc),
-                Entry.silent(Kind.PARSE, described));
-        send.accept(new FrontendMessage.Describe('S', name).toByteBuf(alloc),
-                Entry.silent(Kind.DESCRIBE_STATEMENT, described));
-        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), Entry.silent(Kind.CLOSE, described));
-        send.accept(new FrontendMessage.Sync().toByteBuf(alloc), Entry.silent(Kind.SYNC, described));
+        java.util.function.Function<Kind, Entry> entry = kind -> ownBatch ? Entry.silent(kind, described)
+                : Entry.inBatch(kind, described);
+        send.accept(new FrontendMessage.Parse(name, query.get(), List.of()).toByteBuf(alloc), entry.apply(Kind.PARSE));
+        send.accept(new FrontendMessage.Describe('S', name).toByteBuf(alloc), entry.apply(Kind.DESCRIBE_STATEMENT));
+        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), entry.apply(Kind.CLOSE));
+        if (ownBatch) {
+            send.accept(new FrontendMessage.Sync().toByteBuf(alloc), entry.apply(Kind.SYNC));
+        }
     }
 }

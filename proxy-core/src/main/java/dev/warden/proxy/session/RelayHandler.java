@@ -377,9 +377,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     if (masking != null) {
                         masking.invalidateAfterDdl(analysis);
                     }
-                    if (masking != null && queue.betweenBatches()) {
-                        OwnRequests.describeCopy(execution, blockMarker + "_copy", this::send, upstream.alloc());
-                    }
+                    describeCopy(execution);
                     send(frame, Entry.forward(Kind.QUERY, null, null, execution));
                     ranSql(analysis);
                 }, () -> dropCopyData = true);
@@ -462,6 +460,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         masking.invalidateAfterDdl(analysis);
                         OwnRequests.describeCursor(portal, this::send, upstream.alloc());
                     }
+                    describeCopy(execution);
                     send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
                     ranSql(analysis);
                 }, () -> discardUntilSync = true);
@@ -475,6 +474,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> send(frame,
                 Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false, null, null,
                         policy))), () -> { });
+    }
+
+    /** A COPY TO STDOUT that may be masked is described first on the session's connection (see OwnRequests). */
+    private void describeCopy(Execution execution) {
+        if (masking != null && masking.masksAnything(execution.policy.masker())) {
+            OwnRequests.describeCopy(execution, blockMarker + "_copy", queue.betweenBatches() && deferred.isEmpty(),
+                    this::send, upstream.alloc());
+        }
     }
 
     /** Follows SQL that changes the namespace of statements and portals; a cursor keeps its DECLARE's exposure. */

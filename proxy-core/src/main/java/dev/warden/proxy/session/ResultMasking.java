@@ -142,10 +142,6 @@ final class ResultMasking {
         return "text";
     }
 
-    CompletableFuture<List<CatalogCache.DescribedColumn>> describe(String query) {
-        return catalog.describe(query);
-    }
-
     /**
      * The described columns of a COPY from the RowDescription of Warden's own Describe on the session's
      * connection (which sees the session's temporary tables and search_path); their tables must be known to the

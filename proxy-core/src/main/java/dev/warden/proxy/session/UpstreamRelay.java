@@ -105,15 +105,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         Entry entry = answer.owner();
-        if (entry != null && entry.silent && !OutstandingQueue.asynchronous(type)) {
-            if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT) {
+        if (entry != null && entry.action == Action.SKIP && !OutstandingQueue.asynchronous(type)
+                && (entry.silent || type != 'E')) {
+            // Warden's own request: its answers are kept for masking, never relayed; an error only when it is
+            // silent (a batch of Warden's own), else it stands for the error of the client's request it preceded.
+            if (entry.portal != null && (type == 'T' || type == 'n')) {
+                entry.portal.fields = type == 'T' ? rowDescription(frame) : List.of();
+            } else if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
                 entry.statement.fields = rowDescription(frame);
             }
-            frame.release();
-            return;
-        }
-        if (entry != null && entry.action == Action.SKIP && (type == 'T' || type == 'n')) {
-            entry.portal.fields = type == 'T' ? rowDescription(frame) : List.of();
             frame.release();
             return;
         }
@@ -396,27 +396,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
                     return frame;
                 }
-                Optional<String> describe = ResultMasking.copyDescribeQuery(e.analysis);
-                if (describe.isEmpty()) {
-                    return frame;
+                if (ResultMasking.copyDescribeQuery(e.analysis).isPresent()) {
+                    // Warden describes every COPY TO STDOUT it may mask on the session's connection first; that
+                    // failed (an error the server then skipped past, a relation made by the same Query): the
+                    // columns cannot be told, so fail closed rather than describe them elsewhere.
+                    throw new SessionException(SqlState.INTERNAL_ERROR, "Warden could not tell which columns this "
+                            + "COPY returns, so it cannot mask it; the session was closed (run the COPY in a "
+                            + "statement of its own)");
                 }
-                pause(frame, entry);
-                masking.describe(describe.get()).whenComplete((columns, failure) -> session.client.eventLoop()
-                        .execute(() -> {
-                            if (failure != null) {
-                                failAndRelease(failure);
-                                return;
-                            }
-                            try {
-                                e.copy = masking.copyMasker(columns, ResultMasking.copyFormat(e.analysis), e.analysis);
-                                writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
-                            } catch (RuntimeException ex) {
-                                failAndRelease(ex);
-                                return;
-                            }
-                            resume();
-                        }));
-                return null;
+                return frame;
             }
             case 'd' -> {
                 if (e == null || e.copy == null) {
