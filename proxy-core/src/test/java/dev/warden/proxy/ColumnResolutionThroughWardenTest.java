@@ -20,15 +20,33 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Columns resolved as the session itself sees them, as a masked identity: a session's TEMP table (which Warden's
- * own catalog connection cannot see) copied in and out and selected on the simple, extended and pipeline paths.
+ * own catalog connection cannot see) copied in and out and selected on the simple, extended and pipeline paths;
+ * unqualified names resolved with the session's own search_path (changed by SET, set_config and RESET), for
+ * plain columns, expressions over them, and COPY.
  */
 class ColumnResolutionThroughWardenTest {
 
     static WardenHarness warden;
 
     @BeforeAll
-    static void start() {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "");
+    static void start() throws java.sql.SQLException {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
+                masking:
+                  rules:
+                    - { column: other_schema.accounts.note, strategy: redact }
+                    - { column: public.ledger.note, strategy: redact }
+                """);
+        try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE SCHEMA other_schema");
+            for (String schema : List.of("public", "other_schema")) {
+                for (String table : List.of("accounts", "ledger")) {
+                    s.execute("CREATE TABLE " + schema + "." + table + " (id int, note text)");
+                    s.execute("INSERT INTO " + schema + "." + table + " VALUES (1, '" + schema + " " + table + "')");
+                }
+                s.execute("GRANT USAGE ON SCHEMA " + schema + " TO PUBLIC");
+                s.execute("GRANT ALL ON ALL TABLES IN SCHEMA " + schema + " TO PUBLIC");
+            }
+        }
     }
 
     @AfterAll
@@ -181,6 +199,82 @@ class ColumnResolutionThroughWardenTest {
             assertEquals(List.of("1"), rows(answers), "SELECT 2 is skipped to Sync: " + answers);
             c.send(new FrontendMessage.Query("SELECT 3"));
             assertEquals(List.of("3"), rows(noErrors(untilReady(c))));
+        }
+    }
+
+    private static String first(java.sql.Connection c, String sql) throws java.sql.SQLException {
+        try (java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next(), sql);
+            return rs.getString(1);
+        }
+    }
+
+    /**
+     * other_schema.accounts.note and public.ledger.note are sensitive; public.accounts.note and
+     * other_schema.ledger.note are not. An unqualified name means what the session's search_path makes it mean,
+     * for a plain column (the server's RowDescription names its table) and for an expression over it (Warden's
+     * reading of the names) alike: masked exactly where PostgreSQL read the sensitive table.
+     */
+    @Test
+    void unqualifiedNamesAreMaskedAsTheSessionsSearchPathResolvesThem() throws Exception {
+        try (java.sql.Connection c = warden.connect("")) {
+            c.createStatement().execute("SET search_path = other_schema, public");
+            assertFalse(first(c, "SELECT note FROM accounts").contains("other_schema accounts"));
+            assertFalse(first(c, "SELECT upper(note) FROM accounts").contains("OTHER_SCHEMA ACCOUNTS"));
+            assertEquals("other_schema ledger", first(c, "SELECT note FROM ledger"));
+            assertEquals("OTHER_SCHEMA LEDGER", first(c, "SELECT upper(note) FROM ledger"));
+            assertEquals("PUBLIC ACCOUNTS", first(c, "SELECT upper(note) FROM public.accounts"));
+            assertFalse(first(c, "SELECT upper(note) FROM public.ledger").contains("PUBLIC LEDGER"));
+
+            c.createStatement().execute("SELECT pg_catalog.set_config('search_path', 'public', false)");
+            assertEquals("public accounts", first(c, "SELECT note FROM accounts"));
+            assertEquals("PUBLIC ACCOUNTS", first(c, "SELECT upper(note) FROM accounts"));
+            assertFalse(first(c, "SELECT upper(note) FROM ledger").contains("PUBLIC LEDGER"));
+            assertFalse(first(c, "SELECT upper(note) FROM other_schema.accounts").contains("OTHER_SCHEMA ACCOUNTS"));
+
+            c.createStatement().execute("RESET search_path");
+            assertEquals("PUBLIC ACCOUNTS", first(c, "SELECT upper(note) FROM accounts"));
+            // A temporary table of the same name comes first on the path.
+            c.createStatement().execute("CREATE TEMP TABLE ledger (id int, note text)");
+            c.createStatement().execute("INSERT INTO ledger VALUES (1, 'temp ledger')");
+            assertEquals("TEMP LEDGER", first(c, "SELECT upper(note) FROM ledger"));
+        }
+    }
+
+    /** A text that changes the search_path before it names a table is judged with every candidate: masked. */
+    @Test
+    void aSearchPathSetInTheSameTextCountsEveryCandidate() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Query("SET search_path = public"));
+            noErrors(untilReady(c));
+            c.send(new FrontendMessage.Query("SET search_path = other_schema; SELECT upper(note) FROM accounts"));
+            List<String> rows = rows(noErrors(untilReady(c)));
+            assertEquals(1, rows.size(), rows.toString());
+            assertFalse(rows.get(0).contains("OTHER_SCHEMA ACCOUNTS"), "masked: " + rows);
+        }
+    }
+
+    /** A COPY in a pipeline is described on the session's connection, so with its search_path. */
+    @Test
+    void aCopyInAPipelineIsMaskedAsTheSessionsSearchPathResolvesItsTable() throws Exception {
+        for (String path : List.of("other_schema", "public")) {
+            try (RawClient c = new RawClient(warden.port())) {
+                c.login("dev", WardenHarness.USER, warden.token());
+                c.send(new FrontendMessage.Query("SET search_path = " + path));
+                noErrors(untilReady(c));
+                extended(c, "SELECT 1", false);
+                extended(c, "COPY accounts TO STDOUT", false);
+                c.send(new FrontendMessage.Sync());
+                List<String> lines = copied(noErrors(untilReady(c)));
+                assertEquals(1, lines.size(), lines.toString());
+                if (path.equals("public")) {
+                    assertEquals("1\tpublic accounts\n", lines.get(0));
+                } else {
+                    assertTrue(lines.get(0).startsWith("1\t"), lines.toString());
+                    assertFalse(lines.get(0).contains("other_schema accounts"), "masked: " + lines);
+                }
+            }
         }
     }
 }

@@ -122,9 +122,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             for (RelationCatalog.Relation r : catalog.named(name)) {
                 boolean any = false;
                 if (r.isView() && (depth >= MAX_VIEW_DEPTH
-                        || of(r.definitionFacts(), masker, catalog, depth + 1).sensitive())) {
+                        || of(r.definitionFacts(), masker, catalog.unfiltered(), depth + 1).sensitive())) {
                     for (RelationCatalog.Column c : r.columns()) {
-                        if (carriesSensitive(c, masker, catalog)) {
+                        if (carriesSensitive(c, masker, catalog.unfiltered())) {
                             derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                             sensitiveNames.add(c.name());
                             any = true;

@@ -59,18 +59,21 @@ final class OutstandingQueue {
         final Execution execution;
         /** Warden's own request whose every answer, errors and ReadyForQuery included, the client never sees. */
         final boolean silent;
+        /** For a Query of Warden's own: where its answer goes. */
+        final OwnRequests.OwnQuery ownQuery;
         /** A client CopyData, CopyDone or CopyFail was sent after this entry (before the next one). */
         private boolean copyDataFollows;
 
         private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
                       PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution) {
-            this(kind, action, replacement, statement, portal, execution, false);
+            this(kind, action, replacement, statement, portal, execution, false, null);
         }
 
         private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
                       PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution,
-                      boolean silent) {
+                      boolean silent, OwnRequests.OwnQuery ownQuery) {
             this.silent = silent;
+            this.ownQuery = ownQuery;
             this.kind = kind;
             this.action = action;
             this.replacement = replacement;
@@ -98,7 +101,12 @@ final class OutstandingQueue {
          * Describe, Close, Sync); the statement's columns are kept in {@code statement}.
          */
         static Entry silent(Kind kind, PreparedStatements.Statement statement) {
-            return new Entry(kind, Action.SKIP, null, statement, null, null, true);
+            return new Entry(kind, Action.SKIP, null, statement, null, null, true, null);
+        }
+
+        /** A simple Query of Warden's own between the client's batches; every answer is consumed. */
+        static Entry ownQuery(OwnRequests.OwnQuery query) {
+            return new Entry(Kind.QUERY, Action.SKIP, null, null, null, null, true, query);
         }
 
         /**
@@ -107,7 +115,7 @@ final class OutstandingQueue {
          * stands for the error of the client's statement it precedes, which the server then skips to Sync.
          */
         static Entry inBatch(Kind kind, PreparedStatements.Statement statement) {
-            return new Entry(kind, Action.SKIP, null, statement, null, null, false);
+            return new Entry(kind, Action.SKIP, null, statement, null, null, false, null);
         }
 
         static Entry replaceError(Kind kind, BackendMessage.ErrorResponse error) {

@@ -1,13 +1,16 @@
 package dev.warden.proxy.session;
 
+import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 
 /**
@@ -29,6 +32,39 @@ final class OwnRequests {
             case EXECUTE -> new FrontendMessage.Execute(marker, 0);
             default -> new FrontendMessage.Query(marker);
         };
+    }
+
+    /**
+     * A Query of Warden's own on the session's connection whose first value (null after an error, such as in a
+     * failed transaction) completes {@link #answered} at its ReadyForQuery.
+     */
+    static final class OwnQuery {
+        final CompletableFuture<String> answered = new CompletableFuture<>();
+        private String value;
+        private boolean failed;
+
+        void answer(byte type, ByteBuf frame) {
+            if (type == 'D' && value == null) {
+                byte[] first = ((BackendMessage.DataRow) BackendMessage.decode(frame)).values().get(0);
+                value = first == null ? null : new String(first, StandardCharsets.UTF_8);
+            } else if (type == 'E') {
+                failed = true;
+            } else if (type == 'Z') {
+                answered.complete(failed ? null : value);
+            }
+        }
+    }
+
+    /**
+     * Reads the session's search_path as the server resolves it ({@code current_schemas(true)}: the temporary
+     * schema and pg_catalog included, schemas that do not exist left out). Sent only between the client's
+     * batches: a Query of its own, which changes nothing (inside a transaction block it runs in it, read-only).
+     */
+    static OwnQuery readSearchPath(BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+        OwnQuery query = new OwnQuery();
+        send.accept(new FrontendMessage.Query("SELECT pg_catalog.current_schemas(true)").toByteBuf(alloc),
+                Entry.ownQuery(query));
+        return query;
     }
 
     /** A Describe of a portal the client bound without describing it, so its rows can still be masked. */

@@ -201,6 +201,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private void sendNow(ByteBuf frame, Entry entry) {
+        if (entry.action == OutstandingQueue.Action.FORWARD && (entry.kind == Kind.QUERY
+                || entry.kind == Kind.EXECUTE || entry.kind == Kind.FUNCTION_CALL)) {
+            session.searchPath.statementSent();
+        }
         if (queue.sent(entry)) {
             upstream.write(frame, upstream.voidPromise());
         } else {
@@ -276,7 +280,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
                 masking != null && masking.masksAnything());
         if (missing.isEmpty()) {
-            next.accept(withEffects(reading));
+            screenThen(reading, frame, next);
             return;
         }
         holdUntil(catalog.resolveFunctions(missing, services.analyzer()), frame, (done, failure) -> {
@@ -284,8 +288,27 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"", session.id,
                         environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
             }
-            next.accept(withEffects(reading));
+            screenThen(reading, frame, next);
         });
+    }
+
+    /**
+     * Screens the reading for masking, then runs {@code next}. When a name in it could mean relations of several
+     * schemas (or a temporary table), the session's search_path is read first on its own connection, between
+     * the client's batches, so each name means what the server will read; inside a batch every candidate counts.
+     */
+    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
+        if (masking != null && reading.analysis() != null && queue.betweenBatches() && deferred.isEmpty()
+                && masking.masksAnything() && session.searchPath.worthReading(catalog, reading.analysis())) {
+            OwnRequests.OwnQuery read = OwnRequests.readSearchPath(this::send, upstream.alloc());
+            upstream.flush();
+            holdUntil(read.answered, frame, (schemas, failure) -> {
+                session.searchPath.read(schemas);
+                next.accept(withEffects(reading));
+            });
+            return;
+        }
+        next.accept(withEffects(reading));
     }
 
     private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {

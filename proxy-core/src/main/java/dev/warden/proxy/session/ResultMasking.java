@@ -37,12 +37,19 @@ final class ResultMasking {
     private final CatalogCache catalog;
     private final Identity identity;
     private final String environment;
+    /** The session's search_path as {@code current_schemas(true)}, when current; null when not known. */
+    private java.util.function.Supplier<List<String>> searchPath = () -> null;
 
     ResultMasking(java.util.function.Supplier<Masker> masker, CatalogCache catalog, Identity identity, String environment) {
         this.masker = masker;
         this.catalog = catalog;
         this.identity = identity;
         this.environment = environment;
+    }
+
+    /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
+    void followSearchPath(java.util.function.Supplier<List<String>> searchPath) {
+        this.searchPath = searchPath;
     }
 
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
@@ -311,7 +318,7 @@ final class ResultMasking {
     private Exposure exposure(Analysis analysis) {
         Exposure known = exposures.get(analysis);
         if (known == null) {
-            known = catalog.exposure(analysis, masker.get());
+            known = catalog.exposure(analysis, masker.get(), searchPath.get());
             remember(analysis, known);
         }
         return throughCursors(analysis, known);
@@ -382,7 +389,7 @@ final class ResultMasking {
         if (analysis == null || reading.refusal() != null || !current.masksAnything(context(Exposure.NONE))) {
             return reading;
         }
-        Exposure screened = catalog.exposure(analysis, current);
+        Exposure screened = catalog.exposure(analysis, current, searchPath.get());
         remember(analysis, screened);
         Exposure exposure = throughCursors(analysis, screened);
         for (StatementFacts top : analysis.statements()) {

@@ -109,7 +109,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 && (entry.silent || type != 'E')) {
             // Warden's own request: its answers are kept for masking, never relayed; an error only when it is
             // silent (a batch of Warden's own), else it stands for the error of the client's request it preceded.
-            if (entry.portal != null && (type == 'T' || type == 'n')) {
+            if (entry.ownQuery != null) {
+                entry.ownQuery.answer(type, frame);
+            } else if (entry.portal != null && (type == 'T' || type == 'n')) {
                 entry.portal.fields = type == 'T' ? rowDescription(frame) : List.of();
             } else if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
                 entry.statement.fields = rowDescription(frame);
