@@ -290,6 +290,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * For an exempt identity under a policy that makes columns sensitive: the result's columns are still
+     * resolved and planned (every one kept), so its record names the sensitive columns it received in clear
+     * ({@code audit usage}). Not one byte changes; a catalog that cannot be read only leaves them unnamed.
+     */
+    private boolean auditsClearColumns(Execution e) {
+        return e != null && !e.auditLookupFailed && e.policy.masker().identifiesSensitiveColumns();
+    }
+
+    /**
      * Errors, notices, notifications and parameter reports can echo the values a statement touched (a cast
      * error quotes its input, a unique violation its key, RAISE NOTICE and pg_notify anything): for a masked
      * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
@@ -332,8 +341,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         switch (type) {
             case 'T' -> {
                 List<Field> fields = rowDescription(frame);
+                boolean describing = (entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null)
+                        || (entry.kind == Kind.DESCRIBE_PORTAL && entry.portal != null);
                 boolean exempt = exemptFromMasking(e);
-                if (!exempt && holdForCatalog(fields, frame, entry)) {
+                boolean planned = !exempt || (!describing && auditsClearColumns(e));
+                if (planned && holdForCatalog(fields, frame, entry, exempt)) {
                     return null;
                 }
                 if (entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
@@ -342,7 +354,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     entry.portal.fields = fields;
                 } else if (e != null) {
                     e.describe(fields.stream().map(Field::name).toList(),
-                            exempt ? null : masking.plan(e.policy.masker(), fields, null, e.analysis));
+                            planned ? masking.plan(e.policy.masker(), fields, null, e.analysis) : null);
                     writeIfAny(masking.notice(e.plan, session.client.alloc()));
                 }
                 return frame;
@@ -359,15 +371,17 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 if (e == null) {
                     return frame;
                 }
-                if (!e.described && e.extended && !exemptFromMasking(e)) {
-                    List<Field> fields = e.portal == null ? null : e.portal.describedFields();
+                boolean exempt = exemptFromMasking(e);
+                List<Field> known = e.portal == null ? null : e.portal.describedFields();
+                if (!e.described && e.extended && (!exempt || (known != null && auditsClearColumns(e)))) {
+                    List<Field> fields = known;
                     if (fields == null) {
                         // Warden describes every portal it does not know the columns of; a portal it did not see
                         // bound (a SQL cursor) has none. Fail closed: unknown columns cannot be masked.
                         throw new SessionException(SqlState.INTERNAL_ERROR, "Warden could not tell which columns "
                                 + "this result has, so it cannot mask it; the session was closed");
                     }
-                    if (holdForCatalog(fields, frame, entry)) {
+                    if (holdForCatalog(fields, frame, entry, exempt)) {
                         return null;
                     }
                     e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
@@ -443,15 +457,28 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         return lastRowDescription;
     }
 
-    /** True (and the frame held) when the catalog must first be asked about these columns' tables. */
     private boolean holdForCatalog(List<Field> fields, ByteBuf frame, Entry entry) {
+        return holdForCatalog(fields, frame, entry, false);
+    }
+
+    /**
+     * True (and the frame held) when the catalog must first be asked about these columns' tables. When only the
+     * audit needs them ({@code auditOnly}: nothing is masked), a catalog that cannot be read leaves the columns
+     * unnamed instead of ending the session.
+     */
+    private boolean holdForCatalog(List<Field> fields, ByteBuf frame, Entry entry, boolean auditOnly) {
         java.util.Set<Integer> unknown = masking.unknownTables(fields);
         if (unknown.isEmpty()) {
             return false;
         }
         pause(frame, entry);
         masking.resolve(unknown).whenComplete((ok, failure) -> session.client.eventLoop().execute(() -> {
-            if (failure != null) {
+            if (failure != null && auditOnly && entry.execution != null) {
+                log.warn("audit.columns_unresolved session={} reason=\"{}\"", session.id,
+                        ClientErrors.unwrap(failure).getMessage());
+                entry.execution.auditLookupFailed = true;
+                resume();
+            } else if (failure != null) {
                 failAndRelease(failure);
             } else {
                 resume();
