@@ -16,13 +16,12 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * The upstream side of a READY session: every backend message is filed under its {@link OutstandingQueue}
  * entry, then relayed as the entry says (forwarded and masked, consumed for Warden's own Describe, or replaced
- * by Warden's error for a blocked statement's stand-in). Result masking, the result audit tally and the
- * tripwire hang off the entry's {@link Execution}.
+ * by Warden's error for a blocked statement's stand-in). Result masking happens here; the result record's tally
+ * and the tripwire's checks in {@link ExecutionTally}; both hang off the entry's {@link Execution}.
  */
 final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
@@ -31,11 +30,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private final RelaySession session;
     private final OutstandingQueue queue;
     private final ResultMasking masking;
-    private final Tripwire tripwire;
+    /** The result record's counts and the tripwire's checks of what the server answers. */
+    private final ExecutionTally tally;
     /** Backend frames (filed under their entry) that wait while the catalog is asked about a result's columns. */
     private final ArrayDeque<Filed> waiting = new ArrayDeque<>();
-    /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
-    private Execution lastAnswered;
     /** The RowDescription decoded while relaying the current frame (frames are pooled objects). */
     private ByteBuf lastRowDescriptionFrame;
     private List<Field> lastRowDescription;
@@ -47,7 +45,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.session = session;
         this.queue = session.queue;
         this.masking = session.masking;
-        this.tripwire = session.tripwire;
+        this.tally = new ExecutionTally(session, this::rowDescription);
     }
 
     @Override
@@ -135,12 +133,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             ready(frame, entry);
             return;
         }
-        if (type == 'S' && checkParameterStatus(frame, entry)) {
+        if (type == 'S' && tally.parameterStatusMismatch(frame, entry)) {
             frame.release();
             return;
         }
         if (entry != null && entry.execution != null) {
-            tally(type, frame, entry.execution);
+            tally.count(type, frame, entry.execution);
             if (session.ending()) {
                 // The tripwire ended the session: the client gets the FATAL error, not this frame.
                 frame.release();
@@ -155,122 +153,16 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void ready(ByteBuf frame, Entry entry) {
         session.transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
-        Execution done = entry == null ? null : entry.execution;
-        if (done != null && !done.extended) {
-            Optional<Tripwire.Mismatch> mismatch = tripwire.queryDone(done.analysis, done.answers,
-                    done.sqlState != null);
-            finish(done);
-            if (mismatch.isPresent()) {
-                trip(mismatch.get(), done);
-                frame.release();
-                return;
-            }
+        if (tally.ready(entry == null ? null : entry.execution)) {
+            frame.release();
+            return;
         }
-        tripwire.ready();
-        lastAnswered = null;
         session.client.write(frame, session.client.voidPromise());
         session.readyForQuery();
     }
 
     void finish(Execution e) {
-        if (e.finished) {
-            return;
-        }
-        e.finished = true;
-        session.audit.result(e.querySeq, e.rows, e.bytes, e.auditColumns(), (System.nanoTime() - e.started) / 1000,
-                e.sqlState, e.commandTag, e.answers);
-    }
-
-    /** Counts what the upstream returns for a running statement; peeks, never copies. */
-    private void tally(byte type, ByteBuf frame, Execution e) {
-        switch (type) {
-            case 'D', 'd' -> {
-                e.rows++;
-                e.bytes += frame.readableBytes();
-            }
-            case 'T' -> {
-                if (!e.described) {
-                    e.describe(rowDescription(frame).stream().map(Field::name).toList(), null);
-                }
-            }
-            case 'C' -> {
-                e.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
-                if (!checkAnswer(e, e.commandTag) && e.extended) {
-                    finish(e);
-                }
-            }
-            case 'I' -> {
-                if (!checkAnswer(e, dev.warden.sql.CommandTags.EMPTY_QUERY_RESPONSE) && e.extended) {
-                    finish(e);
-                }
-            }
-            case 's' -> {
-                if (e.extended) {
-                    finish(e);
-                }
-            }
-            case 'E' -> {
-                e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
-                lastAnswered = e;
-                tripwire.running(e.analysis);
-                tripwire.failed();
-                if (e.extended) {
-                    finish(e);
-                }
-            }
-            default -> {
-            }
-        }
-    }
-
-    // ---- the tripwire: what the server reports must match what Warden analysed ----------------------
-
-    /** True when the answer disagrees with the running statement's analysis (the session is then ending). */
-    private boolean checkAnswer(Execution e, String answer) {
-        lastAnswered = e;
-        tripwire.running(e.analysis);
-        Optional<Tripwire.Mismatch> mismatch = tripwire.answered(e.analysis, e.extended, e.answers, answer,
-                session.prepared::facts);
-        mismatch.ifPresent(m -> trip(m, e));
-        return mismatch.isPresent();
-    }
-
-    /**
-     * A ParameterStatus, judged against the statements of the batch running now. The statement it is blamed on
-     * is the last one the server answered in this batch (PostgreSQL 14 and later report changes just before
-     * ReadyForQuery), or the one running (earlier versions report them as they happen).
-     */
-    private boolean checkParameterStatus(ByteBuf frame, Entry entry) {
-        Entry head = entry != null ? entry : queue.head();
-        Execution running = head == null ? null : head.execution;
-        if (running != null) {
-            tripwire.running(running.analysis);
-        }
-        Execution blamed = lastAnswered != null ? lastAnswered : running;
-        BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
-        Optional<Tripwire.Mismatch> mismatch = tripwire.parameter(status.name(), status.value());
-        mismatch.ifPresent(m -> trip(m, blamed));
-        return mismatch.isPresent();
-    }
-
-    /**
-     * Warden's reading was wrong: the disagreement goes to the audit trail and the log, and the session ends
-     * with a FATAL error (an open transaction is rolled back with it); nothing more is relayed either way.
-     */
-    private void trip(Tripwire.Mismatch m, Execution running) {
-        long querySeq = running == null ? -1 : running.querySeq;
-        session.audit.mismatch(querySeq, m.check(), m.warden(), m.server(), m.detail());
-        if (running != null) {
-            finish(running);
-        }
-        log.error("enforcement.mismatch session={} user={} env={} check={} warden={} server={} query_seq={}",
-                session.id, session.identity.username(), session.environment.name(), m.check(), m.warden(),
-                m.server(), querySeq);
-        session.endReason = "enforcement mismatch: " + m.detail();
-        session.fail(new SessionException(SqlState.INTERNAL_ERROR, "Warden ended the session because the server's "
-                + "report disagrees with Warden's reading of the statement: " + m.detail(), "Warden's reading: "
-                + m.warden() + "; server: " + m.server() + ". The disagreement is recorded in the audit trail "
-                + "(enforcement.mismatch); nothing more runs in this session.", null));
+        tally.finish(e);
     }
 
     // ---- masking ----------------------------------------------------------------------------------------

@@ -6,13 +6,15 @@
  *       as password, the environment, the upstream login as the identity; CancelRequests go to
  *       {@code CancelForwarder}. At READY it replaces itself in the pipeline with the {@code RelayHandler} of a
  *       {@code RelaySession} (what both sides of a READY session share, and its end).</li>
- *   <li>{@code RelayHandler}: each client message is read (analysis off the loop when cold), passed through the
- *       {@code StatementGate} (decide, approval, write-ahead audit: FORWARD or REFUSE, held meanwhile), then
- *       written upstream with its entry in the {@code OutstandingQueue}.</li>
+ *   <li>{@code RelayHandler}: each client message is read ({@code StatementReading}: analysis off the loop when
+ *       cold, function effects, search_path, masking's screening), passed through the {@code StatementGate}
+ *       (decide, approval, write-ahead audit: FORWARD or REFUSE, held meanwhile), then written upstream with its
+ *       entry in the {@code OutstandingQueue} ({@code UpstreamRequests}).</li>
  *   <li>{@code UpstreamRelay}: each backend message completes exactly its own entry and is relayed as the entry
  *       says: forwarded (masked through the entry's {@code Execution}, counted for the result record, checked by
  *       the {@code Tripwire}), consumed (Warden's own Describe, see {@code OwnRequests}), or replaced by Warden's
- *       error (a blocked statement's stand-in).</li>
+ *       error (a blocked statement's stand-in); {@code ExecutionTally} counts each statement's result record
+ *       and runs the tripwire's checks.</li>
  *   <li>{@code PreparedStatements}: one namespace of statements and portals for Parse/Bind, SQL PREPARE and
  *       SQL DECLARE (a cursor is a portal a protocol Execute can run by name).</li>
  *   <li>{@code FlowControl}: the only code that sets autoRead, on the client channel from its first byte (login,
