@@ -4,7 +4,6 @@ import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.BackendMessage.CopyData;
 import dev.warden.pg.message.BackendMessage.DataRow;
 import dev.warden.pg.message.BackendMessage.ErrorResponse;
-import dev.warden.pg.message.BackendMessage.ReadyForQuery;
 import dev.warden.pg.message.FrontendMessage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,16 +51,6 @@ class ColumnResolutionThroughWardenTest {
     @AfterAll
     static void stop() {
         warden.close();
-    }
-
-    private static List<BackendMessage> untilReady(RawClient c) throws Exception {
-        List<BackendMessage> out = new ArrayList<>();
-        BackendMessage m;
-        do {
-            m = c.read();
-            out.add(m);
-        } while (!(m instanceof ReadyForQuery));
-        return out;
     }
 
     private static List<BackendMessage> noErrors(List<BackendMessage> answers) {
@@ -122,15 +111,15 @@ class ColumnResolutionThroughWardenTest {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
             c.send(new FrontendMessage.Query("CREATE TEMP TABLE tmp_simple (id int, email text, ssn text)"));
-            noErrors(untilReady(c));
+            noErrors(c.untilReady());
             c.send(new FrontendMessage.Query("COPY tmp_simple FROM STDIN"));
             c.send(new FrontendMessage.CopyData(TWO_ROWS));
             c.send(new FrontendMessage.CopyDone());
-            noErrors(untilReady(c));
+            noErrors(c.untilReady());
             c.send(new FrontendMessage.Query("COPY tmp_simple TO STDOUT"));
-            assertMaskedCopy(copied(noErrors(untilReady(c))), "simple");
+            assertMaskedCopy(copied(noErrors(c.untilReady())), "simple");
             c.send(new FrontendMessage.Query("SELECT id, email, ssn FROM tmp_simple ORDER BY id"));
-            assertMaskedRows(rows(noErrors(untilReady(c))), "simple");
+            assertMaskedRows(rows(noErrors(c.untilReady())), "simple");
         }
     }
 
@@ -140,18 +129,18 @@ class ColumnResolutionThroughWardenTest {
             c.login("dev", WardenHarness.USER, warden.token());
             extended(c, "CREATE TEMP TABLE tmp_ext (id int, email text, ssn text)", false);
             c.send(new FrontendMessage.Sync());
-            noErrors(untilReady(c));
+            noErrors(c.untilReady());
             extended(c, "COPY tmp_ext FROM STDIN", false);
             c.send(new FrontendMessage.CopyData(TWO_ROWS));
             c.send(new FrontendMessage.CopyDone());
             c.send(new FrontendMessage.Sync());
-            noErrors(untilReady(c));
+            noErrors(c.untilReady());
             extended(c, "COPY tmp_ext TO STDOUT", false);
             c.send(new FrontendMessage.Sync());
-            assertMaskedCopy(copied(noErrors(untilReady(c))), "extended");
+            assertMaskedCopy(copied(noErrors(c.untilReady())), "extended");
             extended(c, "SELECT id, email, ssn FROM tmp_ext ORDER BY id", true);
             c.send(new FrontendMessage.Sync());
-            assertMaskedRows(rows(noErrors(untilReady(c))), "extended");
+            assertMaskedRows(rows(noErrors(c.untilReady())), "extended");
         }
     }
 
@@ -170,7 +159,7 @@ class ColumnResolutionThroughWardenTest {
             extended(c, "COPY tmp_pipe TO STDOUT", false);
             extended(c, "SELECT id, email, ssn FROM tmp_pipe ORDER BY id", false);
             c.send(new FrontendMessage.Sync());
-            List<BackendMessage> answers = noErrors(untilReady(c));
+            List<BackendMessage> answers = noErrors(c.untilReady());
             assertMaskedCopy(copied(answers), "pipeline");
             assertMaskedRows(rows(answers), "pipeline");
             assertEquals(0, answers.stream().filter(m -> m instanceof BackendMessage.RowDescription
@@ -178,7 +167,7 @@ class ColumnResolutionThroughWardenTest {
                     "Warden's own Describes are not relayed: " + answers);
             // The session goes on, in step.
             c.send(new FrontendMessage.Query("SELECT count(*) FROM tmp_pipe"));
-            assertEquals(List.of("2"), rows(noErrors(untilReady(c))));
+            assertEquals(List.of("2"), rows(noErrors(c.untilReady())));
         }
     }
 
@@ -191,14 +180,14 @@ class ColumnResolutionThroughWardenTest {
             extended(c, "COPY no_such_table TO STDOUT", false);
             extended(c, "SELECT 2", false);
             c.send(new FrontendMessage.Sync());
-            List<BackendMessage> answers = untilReady(c);
+            List<BackendMessage> answers = c.untilReady();
             List<ErrorResponse> errors = answers.stream().filter(ErrorResponse.class::isInstance)
                     .map(ErrorResponse.class::cast).toList();
             assertEquals(1, errors.size(), answers.toString());
             assertEquals("42P01", errors.get(0).sqlState(), answers.toString());
             assertEquals(List.of("1"), rows(answers), "SELECT 2 is skipped to Sync: " + answers);
             c.send(new FrontendMessage.Query("SELECT 3"));
-            assertEquals(List.of("3"), rows(noErrors(untilReady(c))));
+            assertEquals(List.of("3"), rows(noErrors(c.untilReady())));
         }
     }
 
@@ -247,9 +236,9 @@ class ColumnResolutionThroughWardenTest {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
             c.send(new FrontendMessage.Query("SET search_path = public"));
-            noErrors(untilReady(c));
+            noErrors(c.untilReady());
             c.send(new FrontendMessage.Query("SET search_path = other_schema; SELECT upper(note) FROM accounts"));
-            List<String> rows = rows(noErrors(untilReady(c)));
+            List<String> rows = rows(noErrors(c.untilReady()));
             assertEquals(1, rows.size(), rows.toString());
             assertFalse(rows.get(0).contains("OTHER_SCHEMA ACCOUNTS"), "masked: " + rows);
         }
@@ -262,11 +251,11 @@ class ColumnResolutionThroughWardenTest {
             try (RawClient c = new RawClient(warden.port())) {
                 c.login("dev", WardenHarness.USER, warden.token());
                 c.send(new FrontendMessage.Query("SET search_path = " + path));
-                noErrors(untilReady(c));
+                noErrors(c.untilReady());
                 extended(c, "SELECT 1", false);
                 extended(c, "COPY accounts TO STDOUT", false);
                 c.send(new FrontendMessage.Sync());
-                List<String> lines = copied(noErrors(untilReady(c)));
+                List<String> lines = copied(noErrors(c.untilReady()));
                 assertEquals(1, lines.size(), lines.toString());
                 if (path.equals("public")) {
                     assertEquals("1\tpublic accounts\n", lines.get(0));
