@@ -244,6 +244,30 @@ class ColumnResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * Warden's own reading of the search_path (before a statement naming accounts, which two schemas have) leaves
+     * the client's unnamed statement alone: a client may bind it again in a later batch.
+     */
+    @Test
+    void readingTheSearchPathKeepsTheClientsUnnamedStatement() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("", "SELECT 42", List.of()));
+            c.send(new FrontendMessage.Sync());
+            noErrors(c.untilReady());
+            c.send(new FrontendMessage.Parse("s1", "SELECT upper(note) FROM accounts", List.of()));
+            c.send(new FrontendMessage.Sync());
+            noErrors(c.untilReady());
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Bind("p1", "s1", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Describe('P', "p1"));
+            c.send(new FrontendMessage.Execute("p1", 0));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of("42", "PUBLIC ACCOUNTS"), rows(noErrors(c.untilReady())));
+        }
+    }
+
     /** A COPY in a pipeline is described on the session's connection, so with its search_path. */
     @Test
     void aCopyInAPipelineIsMaskedAsTheSessionsSearchPathResolvesItsTable() throws Exception {

@@ -104,9 +104,9 @@ final class OutstandingQueue {
             return new Entry(kind, Action.SKIP, null, statement, null, null, true, null);
         }
 
-        /** A simple Query of Warden's own between the client's batches; every answer is consumed. */
-        static Entry ownQuery(OwnRequests.OwnQuery query) {
-            return new Entry(Kind.QUERY, Action.SKIP, null, null, null, null, true, query);
+        /** One request of a batch of Warden's own between the client's; every answer is consumed. */
+        static Entry ownQuery(Kind kind, OwnRequests.OwnQuery query) {
+            return new Entry(kind, Action.SKIP, null, null, null, null, true, query);
         }
 
         /**

@@ -35,7 +35,7 @@ final class OwnRequests {
     }
 
     /**
-     * A Query of Warden's own on the session's connection whose first value (null after an error, such as in a
+     * A query of Warden's own on the session's connection whose first value (null after an error, such as in a
      * failed transaction) completes {@link #answered} at its ReadyForQuery.
      */
     static final class OwnQuery {
@@ -58,12 +58,21 @@ final class OwnRequests {
     /**
      * Reads the session's search_path as the server resolves it ({@code current_schemas(true)}: the temporary
      * schema and pg_catalog included, schemas that do not exist left out). Sent only between the client's
-     * batches: a Query of its own, which changes nothing (inside a transaction block it runs in it, read-only).
+     * batches, as a batch of its own: Parse, Bind, Execute and Close of a statement and portal named {@code name},
+     * then Sync. Extended protocol with names of its own, because a simple Query would drop the client's unnamed
+     * statement and portal, which a client may still use in its next batch. It changes nothing (inside a
+     * transaction block it runs in it, read-only).
      */
-    static OwnQuery readSearchPath(BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+    static OwnQuery readSearchPath(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         OwnQuery query = new OwnQuery();
-        send.accept(new FrontendMessage.Query("SELECT pg_catalog.current_schemas(true)").toByteBuf(alloc),
-                Entry.ownQuery(query));
+        send.accept(new FrontendMessage.Parse(name, "SELECT pg_catalog.current_schemas(true)", List.of())
+                .toByteBuf(alloc), Entry.ownQuery(Kind.PARSE, query));
+        send.accept(new FrontendMessage.Bind(name, name, List.of(), List.of(), List.of()).toByteBuf(alloc),
+                Entry.ownQuery(Kind.BIND, query));
+        send.accept(new FrontendMessage.Execute(name, 0).toByteBuf(alloc), Entry.ownQuery(Kind.EXECUTE, query));
+        send.accept(new FrontendMessage.Close('P', name).toByteBuf(alloc), Entry.ownQuery(Kind.CLOSE, query));
+        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), Entry.ownQuery(Kind.CLOSE, query));
+        send.accept(new FrontendMessage.Sync().toByteBuf(alloc), Entry.ownQuery(Kind.SYNC, query));
         return query;
     }
 

@@ -122,7 +122,8 @@ final class StatementReading {
     private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
         if (masking != null && reading.analysis() != null && writer.betweenBatches()
                 && masking.masksAnything() && session.searchPath.worthReading(catalog, reading.analysis())) {
-            OwnRequests.OwnQuery read = OwnRequests.readSearchPath(writer::send, upstream.alloc());
+            OwnRequests.OwnQuery read = OwnRequests.readSearchPath(relay.blockMarker + "_path", writer::send,
+                    upstream.alloc());
             upstream.flush();
             relay.holdUntil(read.answered, frame, (schemas, failure) -> {
                 session.searchPath.read(schemas);
