@@ -230,6 +230,23 @@ class ColumnResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * Copying sensitive values into a table with no masked column is refused for a masked identity: with the
+     * search_path at other_schema, ledger is other_schema.ledger (clear), although public.ledger has a masked
+     * column, so counting every candidate would have let the copy through.
+     */
+    @Test
+    void aCopyIntoTheClearTableTheSearchPathMeansIsRefused() throws Exception {
+        try (java.sql.Connection c = warden.connect("")) {
+            c.createStatement().execute("SET search_path = other_schema");
+            java.sql.SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                    () -> c.createStatement().executeUpdate("INSERT INTO ledger (id, note) SELECT id, note FROM accounts"));
+            assertEquals("42501", refused.getSQLState(), refused.getMessage());
+            assertTrue(refused.getMessage().contains("ledger"), refused.getMessage());
+            assertEquals("other_schema ledger", first(c, "SELECT string_agg(note, ',') FROM ledger"), "nothing copied");
+        }
+    }
+
     /** A text that changes the search_path before it names a table is judged with every candidate: masked. */
     @Test
     void aSearchPathSetInTheSameTextCountsEveryCandidate() throws Exception {
