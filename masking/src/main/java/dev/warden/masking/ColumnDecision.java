@@ -10,6 +10,13 @@ package dev.warden.masking;
  *                      {@code detector:card} (a policy rule), {@code builtin:email} (a built-in name detector),
  *                      {@code lineage:expression-over-sensitive-read}, {@code value_detection},
  *                      {@code unmasked_for}, or {@code none}
+ * @param exemptFrom    for an identity exempt from masking ({@code unmasked_for}), the rule that would have masked
+ *                      the column for others (it is sensitive, and this identity received it in clear); else null
  */
-public record ColumnDecision(String name, boolean masked, boolean valueScanned, String strategy, String rule) {
+public record ColumnDecision(String name, boolean masked, boolean valueScanned, String strategy, String rule,
+                             String exemptFrom) {
+
+    public ColumnDecision(String name, boolean masked, boolean valueScanned, String strategy, String rule) {
+        this(name, masked, valueScanned, strategy, rule, null);
+    }
 }

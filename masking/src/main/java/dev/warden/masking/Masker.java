@@ -130,6 +130,14 @@ public final class Masker {
     }
 
     /**
+     * Whether the policy has anything that makes a column sensitive (a masking rule, the built-in name detectors):
+     * then even an exempt identity's results name the sensitive columns it received in clear, for the audit.
+     */
+    public boolean identifiesSensitiveColumns() {
+        return maskingRules || settings.builtinDetectors();
+    }
+
+    /**
      * Whether the policy masks this table column by its source or name (explicit rules and name detectors;
      * value detection aside), for a masked identity: what makes a column sensitive for lineage.
      */
@@ -177,9 +185,13 @@ public final class Masker {
             PgType type = PgType.of(c.typeOid());
             MaskPlan.Action action;
             Treatment t;
+            String exemptFrom = null;
             if (exempt) {
                 action = MaskPlan.Action.KEEP;
                 t = new Treatment(Strategy.KEEP, 0, "", "unmasked_for");
+                // For the audit: which columns this identity received in clear that others get masked.
+                Treatment others = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
+                exemptFrom = others == null || others.strategy() == Strategy.KEEP ? null : others.rule();
             } else {
                 t = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
                 if (t == null && !c.isExpression() && context.derivedColumns().contains(qualified(c))) {
@@ -204,7 +216,7 @@ public final class Masker {
             actions[i] = action;
             treatments[i] = t;
             decisions.add(new ColumnDecision(c.name(), action == MaskPlan.Action.MASK, action == MaskPlan.Action.SCAN,
-                    action == MaskPlan.Action.SCAN ? "detect" : t.describe(), t.rule()));
+                    action == MaskPlan.Action.SCAN ? "detect" : t.describe(), t.rule(), exemptFrom));
         }
         return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment,
                 settings.notice());

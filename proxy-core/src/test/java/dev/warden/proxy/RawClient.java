@@ -71,6 +71,17 @@ final class RawClient implements AutoCloseable {
         return BackendMessage.decode(Unpooled.wrappedBuffer(readFrame()));
     }
 
+    /** Every message up to and including the next ReadyForQuery (the answer to one batch), in order. */
+    java.util.List<BackendMessage> untilReady() throws IOException {
+        java.util.List<BackendMessage> out = new java.util.ArrayList<>();
+        BackendMessage m;
+        do {
+            m = read();
+            out.add(m);
+        } while (!(m instanceof BackendMessage.ReadyForQuery));
+        return out;
+    }
+
     /** The next backend message as the bytes received: type, length and body. */
     byte[] readFrame() throws IOException {
         int type = in.readUnsignedByte();

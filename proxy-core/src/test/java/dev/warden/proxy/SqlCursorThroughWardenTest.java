@@ -191,4 +191,54 @@ class SqlCursorThroughWardenTest {
                     + "\" of a statement Warden did not see")), cursor + ": " + executed);
         }
     }
+
+    /**
+     * ROLLBACK TO SAVEPOINT drops only the cursors declared after the savepoint (the server's
+     * {@code AtSubAbort_Portals}); RELEASE hands a cursor to the enclosing level. The same script runs on the server
+     * directly first, so the test checks Warden against what the server does, not against a belief about it.
+     */
+    @Test
+    void rollbackToASavepointForgetsOnlyTheCursorsDeclaredAfterIt() throws Exception {
+        List<String> script = List.of("BEGIN", "DECLARE early CURSOR FOR " + QUERY, "SAVEPOINT a",
+                "DECLARE released CURSOR FOR " + QUERY, "RELEASE SAVEPOINT a", "SAVEPOINT \"B\"",
+                "DECLARE late CURSOR FOR " + QUERY, "ROLLBACK TO SAVEPOINT \"B\"");
+        try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+            direct.setAutoCommit(false);
+            for (String sql : script.subList(1, script.size())) {
+                s.execute(sql);
+            }
+            for (String cursor : List.of("early", "released")) {
+                try (java.sql.ResultSet rs = s.executeQuery("FETCH ALL FROM " + cursor)) {
+                    int rows = 0;
+                    while (rs.next()) {
+                        rows++;
+                    }
+                    assertEquals(3, rows, "the server keeps " + cursor);
+                }
+            }
+            SQLException gone = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> s.executeQuery("FETCH ALL FROM late"));
+            assertEquals("34000", gone.getSQLState(), "the server dropped late");
+            direct.rollback();
+        }
+        String user = "cursor-savepoint@example.com";
+        try (RawClient c = login(user)) {
+            for (String sql : script) {
+                query(c, sql);
+            }
+            assertMasked(executeCursor(c, "early", false));
+            assertMasked(executeCursor(c, "released", false));
+            List<BackendMessage> late = executeCursor(c, "late", false);
+            assertEquals("34000", ((ErrorResponse) late.stream().filter(ErrorResponse.class::isInstance).findFirst()
+                    .orElseThrow(() -> new AssertionError(late.toString()))).sqlState(), late.toString());
+            query(c, "ROLLBACK");
+        }
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
+        List<String> executed = executedStatements(records);
+        // Two Executes each of early and released ran their query; Warden forgot late when the server dropped it.
+        assertEquals(List.of(QUERY, QUERY, QUERY, QUERY), executed.subList(0, 4), WardenHarness.describe(records));
+        assertFalse(executed.subList(4, executed.size()).isEmpty(), executed.toString());
+        assertTrue(executed.subList(4, executed.size()).stream().allMatch(
+                "-- portal \"late\" of a statement Warden did not see"::equals), executed.toString());
+    }
 }

@@ -159,6 +159,23 @@ public final class CatalogCache implements AutoCloseable {
         return Exposure.of(analysis, masker, relations);
     }
 
+    /**
+     * As above, for a session whose search_path resolves to {@code schemas} ({@code current_schemas(true)} read
+     * on its own connection): each name means the relation the session would read (see
+     * {@link RelationCatalog#seenFrom}). Null {@code schemas} (not known) counts every candidate.
+     */
+    public Exposure exposure(dev.warden.sql.Analysis analysis, dev.warden.masking.Masker masker,
+                             List<String> schemas) {
+        return Exposure.of(analysis, masker, schemas == null || !RelationCatalog.resolvedWithSessionPath(analysis)
+                ? relations
+                : relations.seenFrom(schemas, analysis));
+    }
+
+    /** Whether what {@code analysis} reads depends on the session's search_path (see {@link RelationCatalog}). */
+    public boolean dependsOnSearchPath(dev.warden.sql.Analysis analysis) {
+        return RelationCatalog.resolvedWithSessionPath(analysis) && relations.dependsOnSearchPath(analysis);
+    }
+
     /** Reads what calling these functions does (see {@link FunctionEffects}); completes on the executor. */
     public CompletableFuture<Void> resolveFunctions(Set<String> names, dev.warden.sql.Analyzer analyzer) {
         return CompletableFuture.runAsync(() -> {

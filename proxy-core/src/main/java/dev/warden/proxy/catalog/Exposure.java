@@ -147,12 +147,13 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (r.isView()) {
                     List<String> deeper = new java.util.ArrayList<>(path);
                     deeper.add(where);
-                    view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP : of(r.definitionFacts(), masker, catalog, deeper);
+                    view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP
+                            : of(r.definitionFacts(), masker, catalog.unfiltered(), deeper);
                 }
                 if (view != null && view.sensitive()) {
                     where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
-                        if (carriesSensitive(c, masker, catalog)) {
+                        if (carriesSensitive(c, masker, catalog.unfiltered())) {
                             derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                             sensitiveNames.add(c.name());
                             found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);

@@ -50,9 +50,132 @@ final class RelationCatalog {
     static final int MAX_VIEW_DEPTH = 8;
     private static final int MAX_NAMES_CACHED = 4096;
 
-    private final Map<String, Entry> byName = new ConcurrentHashMap<>();
+    private final Map<String, Entry> byName;
     /** Names in a statement text, by text: lexing twice per statement is worth remembering. */
-    private final Map<String, Set<String>> namesByText = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> namesByText;
+    /** For one session's statement (see {@link #seenFrom}): the relations it can mean; null: every candidate. */
+    private final java.util.function.Predicate<Relation> visible;
+    private final RelationCatalog all;
+
+    RelationCatalog() {
+        this.byName = new ConcurrentHashMap<>();
+        this.namesByText = new ConcurrentHashMap<>();
+        this.visible = null;
+        this.all = this;
+    }
+
+    private RelationCatalog(RelationCatalog all, java.util.function.Predicate<Relation> visible) {
+        this.byName = all.byName;
+        this.namesByText = all.namesByText;
+        this.visible = visible;
+        this.all = all;
+    }
+
+    /**
+     * What a statement of a session whose {@code search_path} resolves to {@code schemas}
+     * ({@code current_schemas(true)}, the session's temporary schema and pg_catalog included) can mean by the
+     * names in it: for a name it uses unqualified, the first relation of that name along those schemas, and every
+     * relation of a schema the statement names (it may qualify the name; {@code pg_temp} stands for the session's
+     * temporary schema). Other sessions' temporary tables and relations the path hides drop out. The names in a view's
+     * definition are read with {@link #unfiltered()}: a view is bound to its relations, not to a search_path.
+     */
+    RelationCatalog seenFrom(List<String> schemas, Analysis analysis) {
+        // Any schema the statement names, on the path or not; pg_temp means the session's own temporary schema.
+        Set<String> named = new java.util.HashSet<>(names(analysis));
+        for (String schema : schemas) {
+            if (schema.startsWith("pg_temp_") && named.contains("pg_temp")) {
+                named.add(schema);
+            }
+        }
+        List<String> texts = new ArrayList<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                texts.add(f.text());
+            }
+        }
+        return new RelationCatalog(this, r -> named.contains(r.schema())
+                || (first(schemas, r.name()) == r && !onlyQualified(r.name(), texts)));
+    }
+
+    /**
+     * Whether every occurrence of {@code name} in the texts (as a word, in any case, inside strings too) follows a
+     * dot: then the statement names it only with a schema, and the search_path does not decide what it means.
+     * Any doubt (an occurrence in a string, a comment) leaves it unqualified, which only counts more relations.
+     */
+    private static boolean onlyQualified(String name, List<String> texts) {
+        java.util.regex.Pattern word = java.util.regex.Pattern.compile("(?<![\\p{L}\\p{N}_$])"
+                + java.util.regex.Pattern.quote(name) + "(?![\\p{L}\\p{N}_$])",
+                java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.UNICODE_CASE);
+        for (String text : texts) {
+            java.util.regex.Matcher m = word.matcher(text);
+            while (m.find()) {
+                int i = m.start() - 1;
+                if (i >= 0 && text.charAt(i) == '"') {
+                    i--;
+                }
+                while (i >= 0 && Character.isWhitespace(text.charAt(i))) {
+                    i--;
+                }
+                if (i < 0 || text.charAt(i) != '.') {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether every name of {@code analysis} is resolved with the search_path the session has before it runs:
+     * one statement that runs no function body (a function may carry its own {@code SET search_path}, or set
+     * it), no dynamic SQL, and sets nothing (SET, RESET, DISCARD, set_config). Otherwise every candidate counts.
+     */
+    static boolean resolvedWithSessionPath(Analysis analysis) {
+        if (analysis.statements().size() != 1) {
+            return false;
+        }
+        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
+            if (!f.nested().isEmpty() || f.dynamicSql() || f.kind() == dev.warden.sql.StatementKind.SET
+                    || f.kind() == dev.warden.sql.StatementKind.RESET || f.kind() == dev.warden.sql.StatementKind.DISCARD
+                    || f.kind() == dev.warden.sql.StatementKind.DO || f.kind() == dev.warden.sql.StatementKind.CALL
+                    || f.functions().stream().anyMatch(fn -> fn.endsWith("set_config"))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Every candidate relation, whatever search_path a session has. */
+    RelationCatalog unfiltered() {
+        return all;
+    }
+
+    private Relation first(List<String> schemas, String name) {
+        List<Relation> candidates = all.named(name);
+        for (String schema : schemas) {
+            for (Relation r : candidates) {
+                if (r.schema().equals(schema)) {
+                    return r;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether a name of {@code analysis} could mean relations in more than one schema, or a temporary table
+     * (perhaps another session's): what the statement reads then depends on the session's search_path.
+     */
+    boolean dependsOnSearchPath(Analysis analysis) {
+        for (String name : names(analysis)) {
+            List<Relation> candidates = all.named(name);
+            for (Relation r : candidates) {
+                if (!r.schema().equals(candidates.get(0).schema()) || r.schema().startsWith("pg_temp_")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 
     /** Every name the statements of {@code analysis} use, nested statements (function bodies) included. */
     Set<String> names(Analysis analysis) {
@@ -103,7 +226,10 @@ final class RelationCatalog {
     /** The relations named {@code name} in any schema; empty when none (or not looked up). */
     List<Relation> named(String name) {
         Entry e = byName.get(name);
-        return e == null ? List.of() : e.relations();
+        if (e == null) {
+            return List.of();
+        }
+        return visible == null ? e.relations() : e.relations().stream().filter(visible).toList();
     }
 
     /** Looks up these names, then the names in the definitions of the views found, a few levels deep. */

@@ -140,7 +140,7 @@ public final class ConnectionBudget {
             ctx.channel().closeFuture().addListener(f -> ctx.channel().eventLoop().execute(slot::release));
             super.channelActive(ctx);
             if (!slot.admitted) {
-                ctx.channel().config().setAutoRead(false);
+                FlowControl.of(ctx.channel()).holdClient(FlowControl.ClientHold.REFUSED, true);
                 ctx.writeAndFlush(BackendMessage.ErrorResponse.of("FATAL", SqlState.TOO_MANY_CONNECTIONS,
                         "sorry, too many connections waiting to log in (from this address or in all); "
                                 + "try again shortly", null, null).toByteBuf(ctx.alloc()))

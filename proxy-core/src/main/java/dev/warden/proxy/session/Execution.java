@@ -29,6 +29,8 @@ final class Execution {
     MaskPlan plan;
     /** Whether the result's columns are known (a RowDescription, or the portal's described columns). */
     boolean described;
+    /** The catalog could not name the columns of an exempt identity's result (only the audit wanted them). */
+    boolean auditLookupFailed;
     /** Whether its {@code result} record was written (once, whatever ends it). */
     boolean finished;
     CopyMasker copy;
@@ -55,8 +57,9 @@ final class Execution {
     }
 
     /**
-     * The columns as the audit records them: masked with the rule that masked them, or clear. A column whose
-     * values are scanned counts as masked once a detector masked one of its values.
+     * The columns as the audit records them: masked with the rule that masked them, or clear (with the rule that
+     * masks it for others when the identity is exempt). A column whose values are scanned counts as masked once a
+     * detector masked one of its values.
      */
     List<ResultEvent.Column> auditColumns() {
         List<ResultEvent.Column> out = new ArrayList<>(names.size());
@@ -66,6 +69,8 @@ final class Execution {
                 out.add(ResultEvent.Column.masked(names.get(i), d.rule()));
             } else if (d != null && d.valueScanned() && plan.detectedValues(i) > 0) {
                 out.add(ResultEvent.Column.masked(names.get(i), d.rule()));
+            } else if (d != null && d.exemptFrom() != null) {
+                out.add(new ResultEvent.Column(names.get(i), false, d.exemptFrom()));
             } else {
                 out.add(ResultEvent.Column.clear(names.get(i)));
             }

@@ -224,7 +224,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     "empty password: Warden expects an OIDC token as the password (see `warden token`)");
         }
         state = State.CONNECTING;
-        ctx.channel().config().setAutoRead(false);
+        FlowControl.of(ctx.channel()).holdClient(FlowControl.ClientHold.LOGIN, true);
         String user = startup.user();
         CompletableFuture
                 .supplyAsync(() -> {
@@ -353,7 +353,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             session.requests.relayToUpstream(early);
         }
         upstream.flush();
-        ctx.channel().config().setAutoRead(true);
+        session.flow.holdClient(FlowControl.ClientHold.LOGIN, false);
     }
 
     private void scheduleTokenExpiry(ChannelHandlerContext ctx) {

@@ -59,18 +59,21 @@ final class OutstandingQueue {
         final Execution execution;
         /** Warden's own request whose every answer, errors and ReadyForQuery included, the client never sees. */
         final boolean silent;
+        /** For a Query of Warden's own: where its answer goes. */
+        final OwnRequests.OwnQuery ownQuery;
         /** A client CopyData, CopyDone or CopyFail was sent after this entry (before the next one). */
         private boolean copyDataFollows;
 
         private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
                       PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution) {
-            this(kind, action, replacement, statement, portal, execution, false);
+            this(kind, action, replacement, statement, portal, execution, false, null);
         }
 
         private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
                       PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution,
-                      boolean silent) {
+                      boolean silent, OwnRequests.OwnQuery ownQuery) {
             this.silent = silent;
+            this.ownQuery = ownQuery;
             this.kind = kind;
             this.action = action;
             this.replacement = replacement;
@@ -98,7 +101,21 @@ final class OutstandingQueue {
          * Describe, Close, Sync); the statement's columns are kept in {@code statement}.
          */
         static Entry silent(Kind kind, PreparedStatements.Statement statement) {
-            return new Entry(kind, Action.SKIP, null, statement, null, null, true);
+            return new Entry(kind, Action.SKIP, null, statement, null, null, true, null);
+        }
+
+        /** One request of a batch of Warden's own between the client's; every answer is consumed. */
+        static Entry ownQuery(Kind kind, OwnRequests.OwnQuery query) {
+            return new Entry(kind, Action.SKIP, null, null, null, null, true, query);
+        }
+
+        /**
+         * One of the requests of Warden's own Describe of a statement put inside the client's unsynced batch
+         * (Parse, Describe, Close; no Sync of its own): its answers are consumed, but an error is relayed, since it
+         * stands for the error of the client's statement it precedes, which the server then skips to Sync.
+         */
+        static Entry inBatch(Kind kind, PreparedStatements.Statement statement) {
+            return new Entry(kind, Action.SKIP, null, statement, null, null, false, null);
         }
 
         static Entry replaceError(Kind kind, BackendMessage.ErrorResponse error) {

@@ -1,13 +1,16 @@
 package dev.warden.proxy.session;
 
+import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 
 /**
@@ -31,6 +34,48 @@ final class OwnRequests {
         };
     }
 
+    /**
+     * A query of Warden's own on the session's connection whose first value (null after an error, such as in a
+     * failed transaction) completes {@link #answered} at its ReadyForQuery.
+     */
+    static final class OwnQuery {
+        final CompletableFuture<String> answered = new CompletableFuture<>();
+        private String value;
+        private boolean failed;
+
+        void answer(byte type, ByteBuf frame) {
+            if (type == 'D' && value == null) {
+                byte[] first = ((BackendMessage.DataRow) BackendMessage.decode(frame)).values().get(0);
+                value = first == null ? null : new String(first, StandardCharsets.UTF_8);
+            } else if (type == 'E') {
+                failed = true;
+            } else if (type == 'Z') {
+                answered.complete(failed ? null : value);
+            }
+        }
+    }
+
+    /**
+     * Reads the session's search_path as the server resolves it ({@code current_schemas(true)}: the temporary
+     * schema and pg_catalog included, schemas that do not exist left out). Sent only between the client's
+     * batches, as a batch of its own: Parse, Bind, Execute and Close of a statement and portal named {@code name},
+     * then Sync. Extended protocol with names of its own, because a simple Query would drop the client's unnamed
+     * statement and portal, which a client may still use in its next batch. It changes nothing (inside a
+     * transaction block it runs in it, read-only).
+     */
+    static OwnQuery readSearchPath(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+        OwnQuery query = new OwnQuery();
+        send.accept(new FrontendMessage.Parse(name, "SELECT pg_catalog.current_schemas(true)", List.of())
+                .toByteBuf(alloc), Entry.ownQuery(Kind.PARSE, query));
+        send.accept(new FrontendMessage.Bind(name, name, List.of(), List.of(), List.of()).toByteBuf(alloc),
+                Entry.ownQuery(Kind.BIND, query));
+        send.accept(new FrontendMessage.Execute(name, 0).toByteBuf(alloc), Entry.ownQuery(Kind.EXECUTE, query));
+        send.accept(new FrontendMessage.Close('P', name).toByteBuf(alloc), Entry.ownQuery(Kind.CLOSE, query));
+        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), Entry.ownQuery(Kind.CLOSE, query));
+        send.accept(new FrontendMessage.Sync().toByteBuf(alloc), Entry.ownQuery(Kind.SYNC, query));
+        return query;
+    }
+
     /** A Describe of a portal the client bound without describing it, so its rows can still be masked. */
     static ByteBuf describePortal(String portal, ByteBufAllocator alloc) {
         return new FrontendMessage.Describe('P', portal).toByteBuf(alloc);
@@ -49,11 +94,16 @@ final class OwnRequests {
     }
 
     /**
-     * Before a COPY TO STDOUT whose rows may be masked: Parse, Describe, Close of its query under {@code name},
-     * then Sync. The caller sends it only between the client's batches, so it never joins the client's
-     * transaction control or error flow; the columns land in {@code execution.copyDescription}.
+     * Before a COPY TO STDOUT whose rows may be masked: Parse, Describe, Close of its query under {@code name}, on
+     * the session's own connection, so the columns are those of the relations the session sees (its temporary
+     * tables, its {@code search_path}); they land in {@code execution.copyDescription}. Between the client's
+     * batches ({@code ownBatch}) a Sync of its own follows, so it never joins the client's transaction control or
+     * error flow and its answers, errors included, are consumed. Inside the client's unsynced batch (a pipeline,
+     * an extended-protocol COPY) it joins that batch with no Sync: an error of Warden's Describe is then relayed,
+     * standing for the COPY's own (a COPY of a relation that does not exist fails the same way), and the server
+     * skips to the client's Sync as it would have after the COPY.
      */
-    static void describeCopy(Execution execution, String name, BiConsumer<ByteBuf, Entry> send,
+    static void describeCopy(Execution execution, String name, boolean ownBatch, BiConsumer<ByteBuf, Entry> send,
                              ByteBufAllocator alloc) {
         Optional<String> query = ResultMasking.copyDescribeQuery(execution.analysis);
         if (query.isEmpty()) {
@@ -62,11 +112,13 @@ final class OwnRequests {
         PreparedStatements.Statement described = new PreparedStatements.Statement(name, query.get(), null,
                 PreparedStatements.Origin.PROTOCOL, null);
         execution.copyDescription = described;
-        send.accept(new FrontendMessage.Parse(name, query.get(), List.of()).toByteBuf(alloc),
-                Entry.silent(Kind.PARSE, described));
-        send.accept(new FrontendMessage.Describe('S', name).toByteBuf(alloc),
-                Entry.silent(Kind.DESCRIBE_STATEMENT, described));
-        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), Entry.silent(Kind.CLOSE, described));
-        send.accept(new FrontendMessage.Sync().toByteBuf(alloc), Entry.silent(Kind.SYNC, described));
+        java.util.function.Function<Kind, Entry> entry = kind -> ownBatch ? Entry.silent(kind, described)
+                : Entry.inBatch(kind, described);
+        send.accept(new FrontendMessage.Parse(name, query.get(), List.of()).toByteBuf(alloc), entry.apply(Kind.PARSE));
+        send.accept(new FrontendMessage.Describe('S', name).toByteBuf(alloc), entry.apply(Kind.DESCRIBE_STATEMENT));
+        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), entry.apply(Kind.CLOSE));
+        if (ownBatch) {
+            send.accept(new FrontendMessage.Sync().toByteBuf(alloc), entry.apply(Kind.SYNC));
+        }
     }
 }

@@ -81,6 +81,11 @@ final class PreparedStatements {
         List<Field> fields;
         /** Warden asked the server to describe this cursor (once, before its first Execute). */
         boolean describeSent;
+        /**
+         * How many savepoints were open when the portal was made (after a RELEASE, of its enclosing level): a
+         * ROLLBACK TO a savepoint drops the portals made after it, as the server's {@code AtSubAbort_Portals}.
+         */
+        int savepointLevel;
 
         Portal(String name, Statement statement, List<Short> resultFormats, List<String> parameters) {
             this(name, statement, resultFormats, parameters, false, false);
@@ -107,6 +112,8 @@ final class PreparedStatements {
 
     private final Map<String, Statement> statements = new HashMap<>();
     private final Map<String, Portal> portals = new HashMap<>();
+    /** The savepoints of the open transaction, innermost last (see {@link Savepoints}). */
+    private final Savepoints savepoints = new Savepoints();
 
     Statement statement(String name) {
         return statements.get(name);
@@ -121,6 +128,7 @@ final class PreparedStatements {
     }
 
     void bound(Portal portal) {
+        portal.savepointLevel = savepoints.depth();
         portals.put(portal.name, portal);
     }
 
@@ -163,12 +171,32 @@ final class PreparedStatements {
                 declare(f).ifPresent(declared::add);
             } else if (kind == StatementKind.CLOSE) {
                 TextReferences.cursorName(f).ifPresentOrElse(portals::remove, portals::clear);
-            } else if (kind == StatementKind.COMMIT || kind == StatementKind.ROLLBACK) {
-                // ROLLBACK TO SAVEPOINT is read as ROLLBACK too: forgetting a live cursor only fails closed.
-                portals.values().removeIf(p -> p.declared && !p.holdable);
+            } else if (kind == StatementKind.BEGIN) {
+                savepoints.clear();
+            } else if (kind == StatementKind.SAVEPOINT || kind == StatementKind.RELEASE
+                    || kind == StatementKind.COMMIT || kind == StatementKind.ROLLBACK) {
+                transactionControl(f);
             }
         }
         return declared;
+    }
+
+    /**
+     * SAVEPOINT, RELEASE, ROLLBACK TO, COMMIT and ROLLBACK: the server drops the cursors (and portals) made after
+     * the savepoint rolled back to, and at the end of the transaction those not held; so does Warden. A savepoint
+     * name Warden cannot read or does not know (the server then fails the statement) forgets every cursor not
+     * held: an Execute of one then fails closed, never runs with the wrong columns.
+     */
+    private void transactionControl(StatementFacts f) {
+        Savepoints.Change change = savepoints.apply(f);
+        switch (change.kind()) {
+            case NONE -> {
+            }
+            case ROLLED_BACK_TO -> portals.values().removeIf(p -> p.savepointLevel > change.level());
+            case RELEASED -> portals.values().forEach(p -> p.savepointLevel = Math.min(p.savepointLevel,
+                    change.level()));
+            case ENDED, UNKNOWN -> portals.values().removeIf(p -> p.declared && !p.holdable);
+        }
     }
 
     private Optional<Portal> declare(StatementFacts f) {
@@ -182,6 +210,7 @@ final class PreparedStatements {
         StatementFacts inner = f.inner().get();
         Statement query = new Statement(name.get(), inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
         Portal cursor = new Portal(name.get(), query, List.of(), List.of(), true, TextReferences.cursorWithHold(f));
+        cursor.savepointLevel = savepoints.depth();
         portals.put(cursor.name, cursor);
         return Optional.of(cursor);
     }

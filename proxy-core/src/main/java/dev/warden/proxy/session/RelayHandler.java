@@ -6,7 +6,6 @@ import dev.warden.identity.Identity;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
-import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
@@ -16,25 +15,21 @@ import dev.warden.sql.StatementKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
- * The client side of a READY session: every client message is read (its statement analysed and passed through
- * the {@link StatementGate}), then written upstream with an entry in the {@link OutstandingQueue} when it
- * expects an answer. While a statement waits for its gate the messages behind it wait too, in order. The
+ * The client side of a READY session: every client message is read (its statement analysed and screened by
+ * {@link StatementReading}, then passed through the {@link StatementGate}), then written upstream by
+ * {@link UpstreamRequests} with an entry in the {@link OutstandingQueue} when it expects an answer. While a statement waits for its gate the messages behind it wait too, in order. The
  * answers are handled by {@link UpstreamRelay}; the session's life by {@link RelaySession}.
  */
 final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
-    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
     private static final long MAX_HELD_BYTES = 1 << 20;
 
     private final RelaySession session;
@@ -44,13 +39,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private final Channel client;
     private final Channel upstream;
     private final SessionAudit audit;
-    private final SessionLexing lexing;
-    private final CatalogCache catalog;
     private final ResultMasking masking;
     private final StatementGate gate;
     private final OutstandingQueue queue;
     private final PreparedStatements prepared;
     private final FlowControl flow;
+    private final UpstreamRequests writer;
+    private final StatementReading reader;
     /** Client frames that arrived while a statement waits for its gate. */
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private long heldBytes;
@@ -76,12 +71,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         this.client = session.client;
         this.upstream = session.upstream;
         this.audit = session.audit;
-        this.lexing = session.lexing;
-        this.catalog = session.catalog;
         this.masking = session.masking;
         this.queue = session.queue;
         this.prepared = session.prepared;
         this.flow = session.flow;
+        this.writer = new UpstreamRequests(session);
+        this.reader = new StatementReading(session, this, writer);
         this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
                 environment.name(), session.id, () -> sessionReason);
     }
@@ -143,12 +138,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'C' -> {
                 FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
                 prepared.closed(close.kind(), close.name());
-                send(frame, Entry.forward(Kind.CLOSE));
+                writer.send(frame, Entry.forward(Kind.CLOSE));
             }
             case 'Q' -> {
                 dropCopyData = false;
                 audit.receiving(StatementBytes.ofQuery(frame));
-                readThen(frame, frame.readerIndex() + 5, reading -> onQuery(frame, reading));
+                reader.readThen(frame, frame.readerIndex() + 5, reading -> onQuery(frame, reading));
             }
             case 'F' -> {
                 executedSinceSync = true;
@@ -158,7 +153,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'S' -> {
                 executedSinceSync = false;
                 discardUntilSync = false;
-                send(frame, Entry.forward(Kind.SYNC));
+                writer.send(frame, Entry.forward(Kind.SYNC));
             }
             case 'd', 'c', 'f' -> {
                 if (dropCopyData) {
@@ -172,162 +167,18 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Writes a request upstream with its entry, unless the server would ignore it (then it is dropped). */
-    private void send(ByteBuf frame, Entry entry) {
-        if (entry.kind == Kind.PARSE || entry.kind == Kind.BIND || entry.kind == Kind.DESCRIBE_STATEMENT
-                || entry.kind == Kind.DESCRIBE_PORTAL) {
-            // The server starts a statement's clock (statement_timeout) and its implicit transaction at the first
-            // message of an extended batch. Warden judges, audits and may hold the batch at Execute: so the
-            // preparatory messages wait here and go with the next other message, and the server's clock starts
-            // once the statement may run, not while its record is written or an approver decides.
-            deferred.add(new Deferred(frame, entry));
-            return;
-        }
-        sendDeferred();
-        sendNow(frame, entry);
-    }
-
-    /** Parse, Bind and Describe messages not yet written upstream, in order (see {@link #send}). */
-    private final java.util.ArrayDeque<Deferred> deferred = new java.util.ArrayDeque<>();
-
-    private record Deferred(ByteBuf frame, Entry entry) {
-    }
-
-    private void sendDeferred() {
-        Deferred d;
-        while ((d = deferred.poll()) != null) {
-            sendNow(d.frame(), d.entry());
-        }
-    }
-
-    private void sendNow(ByteBuf frame, Entry entry) {
-        if (queue.sent(entry)) {
-            upstream.write(frame, upstream.voidPromise());
-        } else {
-            frame.release();
-            if (entry.execution != null) {
-                session.responses.finish(entry.execution);
-            }
-        }
-    }
-
-    /** Sends the stand-in of a refused statement; the server's error for it becomes {@code error}. */
-    private void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error) {
-        send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error));
-    }
-
     // ---- reading statements ----------------------------------------------------------------------------
 
     /** Whether earlier requests may still be running upstream (and changing settings Warden follows). */
-    private boolean requestsInFlight() {
-        return !queue.isEmpty() || executedSinceSync || !deferred.isEmpty();
-    }
-
-    /**
-     * Reads a statement text, then runs {@code then} with the reading. Texts whose statements are all known
-     * (the cache, the lexer) are read here; a text that needs JSqlParser is read on the analysis pool while
-     * the client's stream waits, so one session's new or pathological statements never stall the event loop
-     * other sessions share. A full pool refuses the statement.
-     */
-    private void readThen(ByteBuf frame, int textOffset, Consumer<SessionLexing.Reading> then) {
-        // The identity in production; tests of the tripwire make Warden misread on purpose here.
-        Consumer<SessionLexing.Reading> next = r -> then.accept(r.analysis() == null ? r
-                : r.with(services.readingOverride().apply(r.analysis())));
-        boolean inFlight = requestsInFlight();
-        SessionLexing.Settings settings = lexing.settings();
-        SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
-                false);
-        if (known != null) {
-            withFunctionEffects(known, frame, false, next);
-            return;
-        }
-        CompletableFuture<SessionLexing.Reading> cold;
-        try {
-            cold = AnalysisBudget.submit(client, session.id, identity.username(), frame.readableBytes(),
-                    () -> warmed(SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
-                            true)),
-                    services.analysisLanes());
-        } catch (RejectedExecutionException e) {
-            cold = CompletableFuture.failedFuture(e);
-        }
-        holdUntil(cold, frame, (reading, failure) -> {
-            SessionLexing.Reading r = reading;
-            if (failure != null) {
-                log.warn("analysis.refused session={} user={} reason=\"{}\"", session.id, identity.username(),
-                        ClientErrors.unwrap(failure).toString());
-                r = new SessionLexing.Reading("-- not analysed: Warden's analysis capacity was exhausted", null,
-                        Decision.block("analysis-capacity", "Warden is analysing too many new statements "
-                                + "right now", "try again in a moment"));
-            }
-            withFunctionEffects(r, frame, true, next);
-        });
-    }
-
-    /**
-     * Lexes the reading's statements for the catalog's names here, on the analysis lane, so that looking them
-     * up on the event loop next finds them cached (a flood's 40 statements are 250 KB to lex).
-     */
-    private SessionLexing.Reading warmed(SessionLexing.Reading reading) {
-        if (reading != null && reading.analysis() != null && catalog != null) {
-            catalog.functionsToResolve(reading.analysis(), true);
-        }
-        return reading;
-    }
-
-    /**
-     * Runs {@code next} with the reading once the effects of the functions it calls are known: read from the
-     * catalog first when not cached (the client's stream waits meanwhile, in order). If the catalog cannot
-     * be read, those functions stay unknown and count as dynamic SQL: Warden fails closed. For a {@code cold}
-     * reading (one the analysis lanes made) the effects are applied on the lane too: proving an unparsed query
-     * a read lexes each of its statements again, 250 KB for a parse flood's text, and the event loop it
-     * shares with other sessions was measured spending 0.5 s on that.
-     */
-    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
-                                     Consumer<SessionLexing.Reading> next) {
-        if (reading.analysis() == null || catalog == null) {
-            next.accept(reading);
-            return;
-        }
-        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
-                masking != null && masking.masksAnything());
-        if (missing.isEmpty() && !cold) {
-            next.accept(screened(withEffects(reading)));
-            return;
-        }
-        CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
-                : catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> {
-                    log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"",
-                            session.id, environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
-                    return null;
-                });
-        CompletableFuture<SessionLexing.Reading> applied;
-        if (cold) {
-            boolean scs = lexing.standardConformingStrings();
-            java.util.concurrent.Executor lane = services.analysisLanes().forText(frame.readableBytes());
-            applied = resolved.thenApplyAsync(done -> reading.with(catalog.withFunctionEffects(reading.analysis(),
-                    scs)), lane);
-        } else {
-            applied = resolved.thenApply(done -> null);
-        }
-        holdUntil(applied, frame, (withEffects, failure) ->
-                // Not applied on the lane (a full queue): here then, slower but the same result.
-                next.accept(screened(withEffects != null ? withEffects : withEffects(reading))));
-    }
-
-    private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
-        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
-    }
-
-    /** Masking refuses, for a masked identity, what hands sensitive values to something it cannot follow. */
-    private SessionLexing.Reading screened(SessionLexing.Reading r) {
-        return masking == null ? r : masking.screen(r);
+    boolean requestsInFlight() {
+        return !queue.isEmpty() || executedSinceSync || writer.anyDeferred();
     }
 
     /**
      * Holds the client's stream until {@code work} completes, then runs {@code then} on the event loop (a
      * failure there ends the session instead of stalling it) and relays what was held meanwhile, in order.
      */
-    private <T> void holdUntil(CompletableFuture<T> work, ByteBuf frame, BiConsumer<T, Throwable> then) {
+    <T> void holdUntil(CompletableFuture<T> work, ByteBuf frame, BiConsumer<T, Throwable> then) {
         holds++;
         work.whenComplete((value, failure) -> client.eventLoop().execute(() -> {
             if (session.ending()) {
@@ -382,7 +233,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             frame.release();
             refused.run();
             BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
-            sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
+            writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
         });
     }
 
@@ -405,10 +256,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     if (masking != null) {
                         masking.invalidateAfterDdl(analysis);
                     }
-                    if (masking != null && queue.betweenBatches()) {
-                        OwnRequests.describeCopy(execution, blockMarker + "_copy", this::send, upstream.alloc());
-                    }
-                    send(frame, Entry.forward(Kind.QUERY, null, null, execution));
+                    describeCopy(execution);
+                    writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
                     ranSql(analysis);
                 }, () -> dropCopyData = true);
     }
@@ -418,7 +267,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         audit.receiving(textBytes);
         FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
-        readThen(frame, nameEnd + 1, reading -> {
+        reader.readThen(frame, nameEnd + 1, reading -> {
             PolicySnapshot policy = services.snapshot().get();
             Analysis analysis = reading.analysis();
             Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
@@ -428,7 +277,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 // Preparing runs nothing: a statement that needs approval is judged at each Execute, with the
                 // values it is bound to, so one approval is one execution.
                 prepared.parsed(statement);
-                send(frame, Entry.forward(Kind.PARSE, statement, null, null));
+                writer.send(frame, Entry.forward(Kind.PARSE, statement, null, null));
                 return;
             }
             discardUntilSync = true;
@@ -445,20 +294,20 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         PreparedStatements.Portal portal = new PreparedStatements.Portal(bind.portal(), statement,
                 bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes));
         prepared.bound(portal);
-        send(frame, Entry.forward(Kind.BIND, statement, portal, null));
+        writer.send(frame, Entry.forward(Kind.BIND, statement, portal, null));
         if (masking != null && portal.describedFields() == null) {
             // The client has not described this statement: ask for the portal's columns ourselves and keep
             // the answer, so its rows can still be masked.
-            send(OwnRequests.describePortal(bind.portal(), upstream.alloc()), Entry.skip(portal));
+            writer.send(OwnRequests.describePortal(bind.portal(), upstream.alloc()), Entry.skip(portal));
         }
     }
 
     private void onDescribe(ByteBuf frame) {
         FrontendMessage.Describe d = (FrontendMessage.Describe) FrontendMessage.decode(frame);
         if (d.kind() == 'S') {
-            send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, prepared.statement(d.name()), null, null));
+            writer.send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, prepared.statement(d.name()), null, null));
         } else {
-            send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, prepared.portal(d.name()), null));
+            writer.send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, prepared.portal(d.name()), null));
         }
     }
 
@@ -488,9 +337,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     if (masking != null) {
                         masking.invalidateAfterDdl(analysis);
-                        OwnRequests.describeCursor(portal, this::send, upstream.alloc());
+                        OwnRequests.describeCursor(portal, writer::send, upstream.alloc());
                     }
-                    send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
+                    describeCopy(execution);
+                    writer.send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
                     ranSql(analysis);
                 }, () -> discardUntilSync = true);
     }
@@ -500,9 +350,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         Decision decision = policy.guardrails().decideFunctionCall(environment);
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
         admit(frame, new StatementGate.Statement(policy, "-- FunctionCall oid=" + call.functionOid(), null, null,
-                decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> send(frame,
+                decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> writer.send(frame,
                 Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false, null, null,
                         policy))), () -> { });
+    }
+
+    /** A COPY TO STDOUT that may be masked is described first on the session's connection (see OwnRequests). */
+    private void describeCopy(Execution execution) {
+        if (masking != null && masking.masksAnything(execution.policy.masker())) {
+            OwnRequests.describeCopy(execution, blockMarker + "_copy", writer.betweenBatches(),
+                    writer::send, upstream.alloc());
+        }
     }
 
     /** Follows SQL that changes the namespace of statements and portals; a cursor keeps its DECLARE's exposure. */
@@ -528,10 +386,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         while ((waiting = held.poll()) != null) {
             waiting.release();
         }
-        Deferred d;
-        while ((d = deferred.poll()) != null) {
-            d.frame().release();
-        }
+        writer.releaseAll();
     }
 
     @Override

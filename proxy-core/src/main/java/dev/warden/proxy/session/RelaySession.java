@@ -35,6 +35,7 @@ final class RelaySession {
     final ResultMasking masking;
     final OutstandingQueue queue = new OutstandingQueue();
     final PreparedStatements prepared = new PreparedStatements();
+    final SessionSearchPath searchPath = new SessionSearchPath();
     final FlowControl flow;
     final RelayHandler requests;
     final UpstreamRelay responses;
@@ -67,7 +68,9 @@ final class RelaySession {
         this.onEnd = onEnd;
         this.catalog = services.catalogs().apply(environment);
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
-        this.flow = new FlowControl(client, upstream);
+        masking.followSearchPath(searchPath::schemas);
+        this.flow = FlowControl.of(client);
+        flow.attachUpstream(upstream);
         this.requests = new RelayHandler(this);
         this.responses = new UpstreamRelay(this);
     }
@@ -169,7 +172,11 @@ final class RelaySession {
         requests.gate().withdrawPending("disconnect");
         requests.releaseAll();
         responses.releaseAll();
-        queue.clear();
+        for (OutstandingQueue.Entry unanswered : queue.clear()) {
+            if (unanswered.ownQuery != null) {
+                unanswered.ownQuery.answered.complete(null);
+            }
+        }
         long ms = (System.nanoTime() - startedNanos) / 1_000_000;
         audit.sessionEnd(ms, statementCount, endReason);
         log.info("session.end session={} user={} env={} statements={} duration_ms={}", id, identity.username(),

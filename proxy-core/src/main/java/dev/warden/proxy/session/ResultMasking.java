@@ -37,12 +37,19 @@ final class ResultMasking {
     private final CatalogCache catalog;
     private final Identity identity;
     private final String environment;
+    /** The session's search_path as {@code current_schemas(true)}, when current; null when not known. */
+    private java.util.function.Supplier<List<String>> searchPath = () -> null;
 
     ResultMasking(java.util.function.Supplier<Masker> masker, CatalogCache catalog, Identity identity, String environment) {
         this.masker = masker;
         this.catalog = catalog;
         this.identity = identity;
         this.environment = environment;
+    }
+
+    /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
+    void followSearchPath(java.util.function.Supplier<List<String>> searchPath) {
+        this.searchPath = searchPath;
     }
 
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
@@ -146,34 +153,15 @@ final class ResultMasking {
     }
 
     /**
-     * The columns of a COPY TO STDOUT ({@code query}, see {@link #copyDescribeQuery}), described on Warden's own
-     * connection. A table that the same Query message creates (CREATE TABLE, then COPY, in one batch) does not
-     * exist there yet: its {@code columnCount} columns (from CopyOutResponse) are then unnamed, of a type
-     * masking does not know, so their text is value-scanned (binary kept). What such a table holds came from
-     * this batch's own statements, each screened: one copying a sensitive value into a table the catalog does
-     * not know is refused (see {@link Exposure#launders()}).
+     * {@code columnCount} columns (from CopyOutResponse) of a table the COPY's own Query created: unnamed, of a
+     * type masking does not know, so their text is value-scanned (binary kept). See {@link #copiesATableItCreates}.
      */
-    CompletableFuture<List<CatalogCache.DescribedColumn>> describe(String query, Analysis analysis, int columnCount) {
-        return catalog.describe(query).exceptionally(failure -> {
-            if (!undefinedTable(failure) || !copiesATableItCreates(analysis)) {
-                throw failure instanceof java.util.concurrent.CompletionException c ? c
-                        : new java.util.concurrent.CompletionException(failure);
-            }
-            List<CatalogCache.DescribedColumn> unknown = new ArrayList<>(columnCount);
-            for (int i = 0; i < columnCount; i++) {
-                unknown.add(new CatalogCache.DescribedColumn("?column?", Optional.empty(), 0, -1));
-            }
-            return unknown;
-        });
-    }
-
-    private static boolean undefinedTable(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof java.sql.SQLException e && "42P01".equals(e.getSQLState())) {
-                return true;
-            }
+    static List<CatalogCache.DescribedColumn> unnamedColumns(int columnCount) {
+        List<CatalogCache.DescribedColumn> unknown = new ArrayList<>(columnCount);
+        for (int i = 0; i < columnCount; i++) {
+            unknown.add(new CatalogCache.DescribedColumn("?column?", Optional.empty(), 0, -1));
         }
-        return false;
+        return unknown;
     }
 
     /** Whether the COPY TO in {@code analysis} copies a table a CREATE TABLE earlier in the same batch makes. */
@@ -359,7 +347,7 @@ final class ResultMasking {
     private Exposure exposure(Analysis analysis) {
         Exposure known = exposures.get(analysis);
         if (known == null) {
-            known = catalog.exposure(analysis, masker.get());
+            known = catalog.exposure(analysis, masker.get(), searchPath.get());
             remember(analysis, known);
         }
         return throughCursors(analysis, known);
@@ -430,7 +418,7 @@ final class ResultMasking {
         if (analysis == null || reading.refusal() != null || !current.masksAnything(context(Exposure.NONE))) {
             return reading;
         }
-        Exposure screened = catalog.exposure(analysis, current);
+        Exposure screened = catalog.exposure(analysis, current, searchPath.get());
         remember(analysis, screened);
         Exposure exposure = throughCursors(analysis, screened);
         for (StatementFacts top : analysis.statements()) {

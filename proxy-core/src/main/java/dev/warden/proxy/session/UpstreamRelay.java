@@ -16,13 +16,12 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * The upstream side of a READY session: every backend message is filed under its {@link OutstandingQueue}
  * entry, then relayed as the entry says (forwarded and masked, consumed for Warden's own Describe, or replaced
- * by Warden's error for a blocked statement's stand-in). Result masking, the result audit tally and the
- * tripwire hang off the entry's {@link Execution}.
+ * by Warden's error for a blocked statement's stand-in). Result masking happens here; the result record's tally
+ * and the tripwire's checks in {@link ExecutionTally}; both hang off the entry's {@link Execution}.
  */
 final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
@@ -31,11 +30,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private final RelaySession session;
     private final OutstandingQueue queue;
     private final ResultMasking masking;
-    private final Tripwire tripwire;
+    /** The result record's counts and the tripwire's checks of what the server answers. */
+    private final ExecutionTally tally;
     /** Backend frames (filed under their entry) that wait while the catalog is asked about a result's columns. */
     private final ArrayDeque<Filed> waiting = new ArrayDeque<>();
-    /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
-    private Execution lastAnswered;
     /** The RowDescription decoded while relaying the current frame (frames are pooled objects). */
     private ByteBuf lastRowDescriptionFrame;
     private List<Field> lastRowDescription;
@@ -48,7 +46,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.session = session;
         this.queue = session.queue;
         this.masking = session.masking;
-        this.tripwire = session.tripwire;
+        this.tally = new ExecutionTally(session, this::rowDescription);
     }
 
     @Override
@@ -107,15 +105,17 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         Entry entry = answer.owner();
-        if (entry != null && entry.silent && !OutstandingQueue.asynchronous(type)) {
-            if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT) {
+        if (entry != null && entry.action == Action.SKIP && !OutstandingQueue.asynchronous(type)
+                && (entry.silent || type != 'E')) {
+            // Warden's own request: its answers are kept for masking, never relayed; an error only when it is
+            // silent (a batch of Warden's own), else it stands for the error of the client's request it preceded.
+            if (entry.ownQuery != null) {
+                entry.ownQuery.answer(type, frame);
+            } else if (entry.portal != null && (type == 'T' || type == 'n')) {
+                entry.portal.fields = type == 'T' ? rowDescription(frame) : List.of();
+            } else if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
                 entry.statement.fields = rowDescription(frame);
             }
-            frame.release();
-            return;
-        }
-        if (entry != null && entry.action == Action.SKIP && (type == 'T' || type == 'n')) {
-            entry.portal.fields = type == 'T' ? rowDescription(frame) : List.of();
             frame.release();
             return;
         }
@@ -135,12 +135,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             ready(frame, entry);
             return;
         }
-        if (type == 'S' && checkParameterStatus(frame, entry)) {
+        if (type == 'S' && tally.parameterStatusMismatch(frame, entry)) {
             frame.release();
             return;
         }
         if (entry != null && entry.execution != null) {
-            tally(type, frame, entry.execution);
+            tally.count(type, frame, entry.execution);
             if (session.ending()) {
                 // The tripwire ended the session: the client gets the FATAL error, not this frame.
                 frame.release();
@@ -159,122 +159,16 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void ready(ByteBuf frame, Entry entry) {
         session.transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
-        Execution done = entry == null ? null : entry.execution;
-        if (done != null && !done.extended) {
-            Optional<Tripwire.Mismatch> mismatch = tripwire.queryDone(done.analysis, done.answers,
-                    done.sqlState != null);
-            finish(done);
-            if (mismatch.isPresent()) {
-                trip(mismatch.get(), done);
-                frame.release();
-                return;
-            }
+        if (tally.ready(entry == null ? null : entry.execution)) {
+            frame.release();
+            return;
         }
-        tripwire.ready();
-        lastAnswered = null;
         session.client.write(frame, session.client.voidPromise());
         session.readyForQuery();
     }
 
     void finish(Execution e) {
-        if (e.finished) {
-            return;
-        }
-        e.finished = true;
-        session.audit.result(e.querySeq, e.rows, e.bytes, e.auditColumns(), (System.nanoTime() - e.started) / 1000,
-                e.sqlState, e.commandTag, e.answers);
-    }
-
-    /** Counts what the upstream returns for a running statement; peeks, never copies. */
-    private void tally(byte type, ByteBuf frame, Execution e) {
-        switch (type) {
-            case 'D', 'd' -> {
-                e.rows++;
-                e.bytes += frame.readableBytes();
-            }
-            case 'T' -> {
-                if (!e.described) {
-                    e.describe(rowDescription(frame).stream().map(Field::name).toList(), null);
-                }
-            }
-            case 'C' -> {
-                e.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
-                if (!checkAnswer(e, e.commandTag) && e.extended) {
-                    finish(e);
-                }
-            }
-            case 'I' -> {
-                if (!checkAnswer(e, dev.warden.sql.CommandTags.EMPTY_QUERY_RESPONSE) && e.extended) {
-                    finish(e);
-                }
-            }
-            case 's' -> {
-                if (e.extended) {
-                    finish(e);
-                }
-            }
-            case 'E' -> {
-                e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
-                lastAnswered = e;
-                tripwire.running(e.analysis);
-                tripwire.failed();
-                if (e.extended) {
-                    finish(e);
-                }
-            }
-            default -> {
-            }
-        }
-    }
-
-    // ---- the tripwire: what the server reports must match what Warden analysed ----------------------
-
-    /** True when the answer disagrees with the running statement's analysis (the session is then ending). */
-    private boolean checkAnswer(Execution e, String answer) {
-        lastAnswered = e;
-        tripwire.running(e.analysis);
-        Optional<Tripwire.Mismatch> mismatch = tripwire.answered(e.analysis, e.extended, e.answers, answer,
-                session.prepared::facts);
-        mismatch.ifPresent(m -> trip(m, e));
-        return mismatch.isPresent();
-    }
-
-    /**
-     * A ParameterStatus, judged against the statements of the batch running now. The statement it is blamed on
-     * is the last one the server answered in this batch (PostgreSQL 14 and later report changes just before
-     * ReadyForQuery), or the one running (earlier versions report them as they happen).
-     */
-    private boolean checkParameterStatus(ByteBuf frame, Entry entry) {
-        Entry head = entry != null ? entry : queue.head();
-        Execution running = head == null ? null : head.execution;
-        if (running != null) {
-            tripwire.running(running.analysis);
-        }
-        Execution blamed = lastAnswered != null ? lastAnswered : running;
-        BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
-        Optional<Tripwire.Mismatch> mismatch = tripwire.parameter(status.name(), status.value());
-        mismatch.ifPresent(m -> trip(m, blamed));
-        return mismatch.isPresent();
-    }
-
-    /**
-     * Warden's reading was wrong: the disagreement goes to the audit trail and the log, and the session ends
-     * with a FATAL error (an open transaction is rolled back with it); nothing more is relayed either way.
-     */
-    private void trip(Tripwire.Mismatch m, Execution running) {
-        long querySeq = running == null ? -1 : running.querySeq;
-        session.audit.mismatch(querySeq, m.check(), m.warden(), m.server(), m.detail());
-        if (running != null) {
-            finish(running);
-        }
-        log.error("enforcement.mismatch session={} user={} env={} check={} warden={} server={} query_seq={}",
-                session.id, session.identity.username(), session.environment.name(), m.check(), m.warden(),
-                m.server(), querySeq);
-        session.endReason = "enforcement mismatch: " + m.detail();
-        session.fail(new SessionException(SqlState.INTERNAL_ERROR, "Warden ended the session because the server's "
-                + "report disagrees with Warden's reading of the statement: " + m.detail(), "Warden's reading: "
-                + m.warden() + "; server: " + m.server() + ". The disagreement is recorded in the audit trail "
-                + "(enforcement.mismatch); nothing more runs in this session.", null));
+        tally.finish(e);
     }
 
     // ---- masking ----------------------------------------------------------------------------------------
@@ -291,6 +185,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private boolean exemptFromMasking(Execution e) {
         PolicySnapshot snapshot = e != null ? e.policy : session.services.snapshot().get();
         return !masking.masksAnything(snapshot.masker());
+    }
+
+    /**
+     * For an exempt identity under a policy that makes columns sensitive: the result's columns are still
+     * resolved and planned (every one kept), so its record names the sensitive columns it received in clear
+     * ({@code audit usage}). Not one byte changes; a catalog that cannot be read only leaves them unnamed.
+     */
+    private boolean auditsClearColumns(Execution e) {
+        return e != null && !e.auditLookupFailed && e.policy.masker().identifiesSensitiveColumns();
     }
 
     /**
@@ -336,8 +239,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         switch (type) {
             case 'T' -> {
                 List<Field> fields = rowDescription(frame);
+                boolean describing = (entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null)
+                        || (entry.kind == Kind.DESCRIBE_PORTAL && entry.portal != null);
                 boolean exempt = exemptFromMasking(e);
-                if (!exempt && holdForCatalog(fields, frame, entry)) {
+                boolean planned = !exempt || (!describing && auditsClearColumns(e));
+                if (planned && holdForCatalog(fields, frame, entry, exempt)) {
                     return null;
                 }
                 if (entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
@@ -346,7 +252,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     entry.portal.fields = fields;
                 } else if (e != null) {
                     e.describe(fields.stream().map(Field::name).toList(),
-                            exempt ? null : masking.plan(e.policy.masker(), fields, null, e.analysis));
+                            planned ? masking.plan(e.policy.masker(), fields, null, e.analysis) : null);
                 }
                 return frame;
             }
@@ -362,15 +268,17 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 if (e == null) {
                     return frame;
                 }
-                if (!e.described && e.extended && !exemptFromMasking(e)) {
-                    List<Field> fields = e.portal == null ? null : e.portal.describedFields();
+                boolean exempt = exemptFromMasking(e);
+                List<Field> known = e.portal == null ? null : e.portal.describedFields();
+                if (!e.described && e.extended && (!exempt || (known != null && auditsClearColumns(e)))) {
+                    List<Field> fields = known;
                     if (fields == null) {
                         // Warden describes every portal it does not know the columns of; a portal it did not see
                         // bound (a SQL cursor) has none. Fail closed: unknown columns cannot be masked.
                         throw new SessionException(SqlState.INTERNAL_ERROR, "Warden could not tell which columns "
                                 + "this result has, so it cannot mask it; the session was closed");
                     }
-                    if (holdForCatalog(fields, frame, entry)) {
+                    if (holdForCatalog(fields, frame, entry, exempt)) {
                         return null;
                     }
                     e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
@@ -405,29 +313,26 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
                     return frame;
                 }
-                Optional<String> describe = ResultMasking.copyDescribeQuery(e.analysis);
-                if (describe.isEmpty()) {
-                    return frame;
+                if (ResultMasking.copyDescribeQuery(e.analysis).isPresent()) {
+                    if (ResultMasking.copiesATableItCreates(e.analysis)) {
+                        // A table the same Query creates (psql runs such scripts): Warden's Describe ran before it
+                        // existed. What it holds came from this batch's own statements, each screened (copying a
+                        // sensitive value into a table the catalog does not know is refused), so its unnamed
+                        // columns are value-scanned rather than the session closed.
+                        int columnCount = frame.getUnsignedShort(frame.readerIndex() + 6); // 'H', length, format
+                        e.copy = masking.copyMasker(ResultMasking.unnamedColumns(columnCount),
+                                ResultMasking.copyFormat(e.analysis), e.analysis);
+                        writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
+                        return frame;
+                    }
+                    // Warden describes every COPY TO STDOUT it may mask on the session's connection first; that
+                    // failed (an error the server then skipped past): the columns cannot be told, so fail closed
+                    // rather than describe them elsewhere.
+                    throw new SessionException(SqlState.INTERNAL_ERROR, "Warden could not tell which columns this "
+                            + "COPY returns, so it cannot mask it; the session was closed (run the COPY in a "
+                            + "statement of its own)");
                 }
-                int columnCount = frame.getUnsignedShort(frame.readerIndex() + 6); // 'H', length, format, count
-                pause(frame, entry);
-                masking.describe(describe.get(), e.analysis, columnCount).whenComplete((columns, failure) -> session
-                        .client.eventLoop()
-                        .execute(() -> {
-                            if (failure != null) {
-                                failAndRelease(failure);
-                                return;
-                            }
-                            try {
-                                e.copy = masking.copyMasker(columns, ResultMasking.copyFormat(e.analysis), e.analysis);
-                                writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
-                            } catch (RuntimeException ex) {
-                                failAndRelease(ex);
-                                return;
-                            }
-                            resume();
-                        }));
-                return null;
+                return frame;
             }
             case 'd' -> {
                 if (e == null || e.copy == null) {
@@ -464,15 +369,28 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         return lastRowDescription;
     }
 
-    /** True (and the frame held) when the catalog must first be asked about these columns' tables. */
     private boolean holdForCatalog(List<Field> fields, ByteBuf frame, Entry entry) {
+        return holdForCatalog(fields, frame, entry, false);
+    }
+
+    /**
+     * True (and the frame held) when the catalog must first be asked about these columns' tables. When only the
+     * audit needs them ({@code auditOnly}: nothing is masked), a catalog that cannot be read leaves the columns
+     * unnamed instead of ending the session.
+     */
+    private boolean holdForCatalog(List<Field> fields, ByteBuf frame, Entry entry, boolean auditOnly) {
         java.util.Set<Integer> unknown = masking.unknownTables(fields);
         if (unknown.isEmpty()) {
             return false;
         }
         pause(frame, entry);
         masking.resolve(unknown).whenComplete((ok, failure) -> session.client.eventLoop().execute(() -> {
-            if (failure != null) {
+            if (failure != null && auditOnly && entry.execution != null) {
+                log.warn("audit.columns_unresolved session={} reason=\"{}\"", session.id,
+                        ClientErrors.unwrap(failure).getMessage());
+                entry.execution.auditLookupFailed = true;
+                resume();
+            } else if (failure != null) {
                 failAndRelease(failure);
             } else {
                 resume();

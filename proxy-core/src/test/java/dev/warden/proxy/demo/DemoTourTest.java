@@ -229,8 +229,36 @@ class DemoTourTest {
         assertTrue(export.out.contains("\"disposition\":\"Held\""), "the held UPDATE");
     }
 
+    /**
+     * After the tour, {@code warden audit usage} tells who saw which sensitive columns: alice received the e-mails
+     * masked, carol (a pii-reader, exempt) in clear; each result record names the rule that matched the column.
+     */
     @Test
     @Order(7)
+    void auditUsageAfterTheTourNamesAlicesMaskedColumnsAndCarolsClearOnes() throws Exception {
+        Cli usage = cli("audit", "usage", demo.auditDir().toString(), "--json");
+        assertEquals(0, usage.exit, usage.err);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> byUser = new java.util.HashMap<>();
+        for (String line : usage.out.split("\n")) {
+            com.fasterxml.jackson.databind.JsonNode node = json.readTree(line);
+            byUser.put(node.path("username").asText().replaceAll("@.*", ""), node);
+        }
+        com.fasterxml.jackson.databind.JsonNode alice = byUser.get("alice").path("sensitive_columns").path("email");
+        com.fasterxml.jackson.databind.JsonNode carol = byUser.get("carol").path("sensitive_columns").path("email");
+        assertTrue(alice.path("masked").asLong() >= 1, usage.out);
+        assertEquals(0, alice.path("clear").asLong(), usage.out);
+        assertTrue(carol.path("clear").asLong() >= 1, usage.out);
+        assertEquals(0, carol.path("masked").asLong(), usage.out);
+        Cli table = cli("audit", "usage", demo.auditDir().toString());
+        System.out.print(table.out);
+        assertTrue(table.out.lines().anyMatch(l -> l.startsWith("alice@") && l.contains("email (")
+                && !l.contains(" 0 masked")), table.out);
+        assertTrue(table.out.lines().anyMatch(l -> l.startsWith("carol@") && l.contains("email (0 masked")), table.out);
+    }
+
+    @Test
+    @Order(8)
     void anEditToTheDemosPolicyAppliesWithoutARestart() throws Exception {
         Psql before = psql("alice", "SELECT count(*) FROM orders");
         assertEquals(0, before.exit, before.err);

@@ -69,4 +69,34 @@ class PreparedStatementsTest {
         assertTrue(run("DECLARE p CURSOR WITH HOLD FOR SELECT 1").isEmpty());
         assertNull(prepared.portal("p"), "the portal's rows then fail closed rather than take the wrong plan");
     }
+
+    @Test
+    void rollbackToASavepointDropsOnlyWhatWasMadeAfterItInnermostNameFirst() {
+        run("BEGIN; DECLARE outer_c CURSOR FOR SELECT 1; SAVEPOINT s; DECLARE mid CURSOR FOR SELECT 2");
+        prepared.bound(new PreparedStatements.Portal("bound_after_s", null, List.of(), List.of()));
+        // The same name again: ROLLBACK TO finds the innermost, as the server does.
+        run("SAVEPOINT S; DECLARE inner_c CURSOR FOR SELECT 3");
+        run("ROLLBACK TO SAVEPOINT s");
+        assertNull(prepared.portal("inner_c"));
+        assertNotNull(prepared.portal("mid"), "declared before the inner s");
+        assertNotNull(prepared.portal("bound_after_s"));
+        run("ROLLBACK WORK TO s");
+        assertNotNull(prepared.portal("mid"), "the inner s is still there after ROLLBACK TO it");
+        run("RELEASE s");
+        run("ROLLBACK TRANSACTION TO SAVEPOINT s");
+        assertNull(prepared.portal("mid"), "made after the outer s");
+        assertNull(prepared.portal("bound_after_s"));
+        assertNotNull(prepared.portal("outer_c"));
+        run("COMMIT");
+        assertNull(prepared.portal("outer_c"));
+    }
+
+    @Test
+    void releaseHandsCursorsToTheEnclosingLevelAndAnUnknownSavepointForgetsEveryCursorNotHeld() {
+        run("BEGIN; SAVEPOINT a; SAVEPOINT b; DECLARE c CURSOR FOR SELECT 1; RELEASE SAVEPOINT b");
+        run("SAVEPOINT \"Quoted\"; ROLLBACK TO \"Quoted\"");
+        assertNotNull(prepared.portal("c"), "c now belongs to a, made before Quoted");
+        run("ROLLBACK TO no_such_savepoint");
+        assertNull(prepared.portal("c"), "the server fails the statement; Warden forgets rather than guess");
+    }
 }

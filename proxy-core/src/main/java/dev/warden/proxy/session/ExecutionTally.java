@@ -1,0 +1,156 @@
+package dev.warden.proxy.session;
+
+import dev.warden.pg.SqlState;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.BackendMessage.RowDescription.Field;
+import dev.warden.proxy.session.OutstandingQueue.Entry;
+import io.netty.buffer.ByteBuf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * What the server answers for a session's statements, counted and checked: rows, bytes, columns and command
+ * tags for each statement's {@code result} record (written once, whatever ends it), and the {@link Tripwire}'s
+ * check that the server's reports (command tags, ParameterStatus) match Warden's reading; a mismatch is audited
+ * and ends the session. Peeks at frames, never copies or releases them. Event loop only.
+ */
+final class ExecutionTally {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
+
+    private final RelaySession session;
+    private final Tripwire tripwire;
+    /** The fields of a RowDescription frame, decoded once per frame by the relay. */
+    private final Function<ByteBuf, List<Field>> rowDescription;
+    /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
+    private Execution lastAnswered;
+
+    ExecutionTally(RelaySession session, Function<ByteBuf, List<Field>> rowDescription) {
+        this.session = session;
+        this.tripwire = session.tripwire;
+        this.rowDescription = rowDescription;
+    }
+
+    /**
+     * A ReadyForQuery answered {@code done} (null: no statement of a simple Query): a simple Query's statements
+     * are checked as a whole and its record written. True when the tripwire ended the session (the
+     * ReadyForQuery must not be relayed).
+     */
+    boolean ready(Execution done) {
+        if (done != null && !done.extended) {
+            Optional<Tripwire.Mismatch> mismatch = tripwire.queryDone(done.analysis, done.answers,
+                    done.sqlState != null);
+            finish(done);
+            if (mismatch.isPresent()) {
+                trip(mismatch.get(), done);
+                return true;
+            }
+        }
+        tripwire.ready();
+        lastAnswered = null;
+        return false;
+    }
+
+    void finish(Execution e) {
+        if (e.finished) {
+            return;
+        }
+        e.finished = true;
+        session.audit.result(e.querySeq, e.rows, e.bytes, e.auditColumns(), (System.nanoTime() - e.started) / 1000,
+                e.sqlState, e.commandTag, e.answers);
+    }
+
+    /** Counts what the upstream returns for a running statement; peeks, never copies. */
+    void count(byte type, ByteBuf frame, Execution e) {
+        switch (type) {
+            case 'D', 'd' -> {
+                e.rows++;
+                e.bytes += frame.readableBytes();
+            }
+            case 'T' -> {
+                if (!e.described) {
+                    e.describe(rowDescription.apply(frame).stream().map(Field::name).toList(), null);
+                }
+            }
+            case 'C' -> {
+                e.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
+                if (!checkAnswer(e, e.commandTag) && e.extended) {
+                    finish(e);
+                }
+            }
+            case 'I' -> {
+                if (!checkAnswer(e, dev.warden.sql.CommandTags.EMPTY_QUERY_RESPONSE) && e.extended) {
+                    finish(e);
+                }
+            }
+            case 's' -> {
+                if (e.extended) {
+                    finish(e);
+                }
+            }
+            case 'E' -> {
+                e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
+                lastAnswered = e;
+                tripwire.running(e.analysis);
+                tripwire.failed();
+                if (e.extended) {
+                    finish(e);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    /** True when the answer disagrees with the running statement's analysis (the session is then ending). */
+    private boolean checkAnswer(Execution e, String answer) {
+        lastAnswered = e;
+        tripwire.running(e.analysis);
+        Optional<Tripwire.Mismatch> mismatch = tripwire.answered(e.analysis, e.extended, e.answers, answer,
+                session.prepared::facts);
+        mismatch.ifPresent(m -> trip(m, e));
+        return mismatch.isPresent();
+    }
+
+    /**
+     * A ParameterStatus, judged against the statements of the batch running now. The statement it is blamed on
+     * is the last one the server answered in this batch (PostgreSQL 14 and later report changes just before
+     * ReadyForQuery), or the one running (earlier versions report them as they happen).
+     */
+    boolean parameterStatusMismatch(ByteBuf frame, Entry entry) {
+        Entry head = entry != null ? entry : session.queue.head();
+        Execution running = head == null ? null : head.execution;
+        if (running != null) {
+            tripwire.running(running.analysis);
+        }
+        Execution blamed = lastAnswered != null ? lastAnswered : running;
+        BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
+        Optional<Tripwire.Mismatch> mismatch = tripwire.parameter(status.name(), status.value());
+        mismatch.ifPresent(m -> trip(m, blamed));
+        return mismatch.isPresent();
+    }
+
+    /**
+     * Warden's reading was wrong: the disagreement goes to the audit trail and the log, and the session ends
+     * with a FATAL error (an open transaction is rolled back with it); nothing more is relayed either way.
+     */
+    private void trip(Tripwire.Mismatch m, Execution running) {
+        long querySeq = running == null ? -1 : running.querySeq;
+        session.audit.mismatch(querySeq, m.check(), m.warden(), m.server(), m.detail());
+        if (running != null) {
+            finish(running);
+        }
+        log.error("enforcement.mismatch session={} user={} env={} check={} warden={} server={} query_seq={}",
+                session.id, session.identity.username(), session.environment.name(), m.check(), m.warden(),
+                m.server(), querySeq);
+        session.endReason = "enforcement mismatch: " + m.detail();
+        session.fail(new SessionException(SqlState.INTERNAL_ERROR, "Warden ended the session because the server's "
+                + "report disagrees with Warden's reading of the statement: " + m.detail(), "Warden's reading: "
+                + m.warden() + "; server: " + m.server() + ". The disagreement is recorded in the audit trail "
+                + "(enforcement.mismatch); nothing more runs in this session.", null));
+    }
+}

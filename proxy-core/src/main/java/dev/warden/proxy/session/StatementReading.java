@@ -1,0 +1,172 @@
+package dev.warden.proxy.session;
+
+import dev.warden.config.Environment;
+import dev.warden.identity.Identity;
+import dev.warden.proxy.catalog.CatalogCache;
+import dev.warden.proxy.guardrails.Decision;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+
+/**
+ * How a READY session reads a statement text before its gate: the analysis (inline when known, on the analysis
+ * pool when cold), the effects of the functions it calls and the relations it names (read from the catalog when
+ * not cached), the session's search_path when a name depends on it, and masking's screening. While any of it
+ * waits, the client's stream waits too, in order ({@link RelayHandler#holdUntil}).
+ */
+final class StatementReading {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendSession.class);
+
+    private final RelaySession session;
+    private final RelayHandler relay;
+    private final UpstreamRequests writer;
+    private final SessionServices services;
+    private final Identity identity;
+    private final Environment environment;
+    private final Channel client;
+    private final Channel upstream;
+    private final SessionLexing lexing;
+    private final CatalogCache catalog;
+    private final ResultMasking masking;
+
+    StatementReading(RelaySession session, RelayHandler relay, UpstreamRequests writer) {
+        this.session = session;
+        this.relay = relay;
+        this.writer = writer;
+        this.services = session.services;
+        this.identity = session.identity;
+        this.environment = session.environment;
+        this.client = session.client;
+        this.upstream = session.upstream;
+        this.lexing = session.lexing;
+        this.catalog = session.catalog;
+        this.masking = session.masking;
+    }
+
+    /**
+     * Reads a statement text, then runs {@code then} with the reading. Texts whose statements are all known
+     * (the cache, the lexer) are read here; a text that needs JSqlParser is read on the analysis pool while
+     * the client's stream waits, so one session's new or pathological statements never stall the event loop
+     * other sessions share. A full pool refuses the statement.
+     */
+    void readThen(ByteBuf frame, int textOffset, Consumer<SessionLexing.Reading> then) {
+        // The identity in production; tests of the tripwire make Warden misread on purpose here.
+        Consumer<SessionLexing.Reading> next = r -> then.accept(r.analysis() == null ? r
+                : r.with(services.readingOverride().apply(r.analysis())));
+        boolean inFlight = relay.requestsInFlight();
+        SessionLexing.Settings settings = lexing.settings();
+        SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
+                false);
+        if (known != null) {
+            withFunctionEffects(known, frame, false, next);
+            return;
+        }
+        CompletableFuture<SessionLexing.Reading> cold;
+        try {
+            cold = AnalysisBudget.submit(client, session.id, identity.username(), frame.readableBytes(),
+                    () -> warmed(SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
+                            true)),
+                    services.analysisLanes());
+        } catch (RejectedExecutionException e) {
+            cold = CompletableFuture.failedFuture(e);
+        }
+        relay.holdUntil(cold, frame, (reading, failure) -> {
+            SessionLexing.Reading r = reading;
+            if (failure != null) {
+                log.warn("analysis.refused session={} user={} reason=\"{}\"", session.id, identity.username(),
+                        ClientErrors.unwrap(failure).toString());
+                r = new SessionLexing.Reading("-- not analysed: Warden's analysis capacity was exhausted", null,
+                        Decision.block("analysis-capacity", "Warden is analysing too many new statements "
+                                + "right now", "try again in a moment"));
+            }
+            withFunctionEffects(r, frame, true, next);
+        });
+    }
+
+    /**
+     * Lexes the reading's statements for the catalog's names here, on the analysis lane, so that looking them
+     * up on the event loop next finds them cached (a flood's 40 statements are 250 KB to lex).
+     */
+    private SessionLexing.Reading warmed(SessionLexing.Reading reading) {
+        if (reading != null && reading.analysis() != null && catalog != null) {
+            catalog.functionsToResolve(reading.analysis(), true);
+        }
+        return reading;
+    }
+
+    /**
+     * Runs {@code next} with the reading once the effects of the functions it calls are known: read from the
+     * catalog first when not cached (the client's stream waits meanwhile, in order). If the catalog cannot
+     * be read, those functions stay unknown and count as dynamic SQL: Warden fails closed. For a {@code cold}
+     * reading (one the analysis lanes made) the effects are applied on the lane too: proving an unparsed query
+     * a read lexes each of its statements again, 250 KB for a parse flood's text, and the event loop it
+     * shares with other sessions was measured spending 0.5 s on that.
+     */
+    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
+                                     Consumer<SessionLexing.Reading> next) {
+        if (reading.analysis() == null || catalog == null) {
+            next.accept(reading);
+            return;
+        }
+        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
+                masking != null && masking.masksAnything());
+        if (missing.isEmpty() && !cold) {
+            screenThen(withEffects(reading), frame, next);
+            return;
+        }
+        CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
+                : catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> {
+                    log.warn("catalog.functions_unavailable session={} env={} functions={} reason=\"{}\"",
+                            session.id, environment.name(), missing, ClientErrors.unwrap(failure).getMessage());
+                    return null;
+                });
+        CompletableFuture<SessionLexing.Reading> applied;
+        if (cold) {
+            boolean scs = lexing.standardConformingStrings();
+            java.util.concurrent.Executor lane = services.analysisLanes().forText(frame.readableBytes());
+            applied = resolved.thenApplyAsync(done -> reading.with(catalog.withFunctionEffects(reading.analysis(),
+                    scs)), lane);
+        } else {
+            applied = resolved.thenApply(done -> null);
+        }
+        relay.holdUntil(applied, frame, (withEffects, failure) ->
+                // Not applied on the lane (a full queue): here then, slower but the same result.
+                screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next));
+    }
+
+    /**
+     * Screens the reading (its function effects applied) for masking, then runs {@code next}. When a name in it
+     * could mean relations of several schemas (or a temporary table), the session's search_path is read first on
+     * its own connection, between the client's batches, so each name means what the server will read; inside a
+     * batch every candidate counts.
+     */
+    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
+        if (masking != null && reading.analysis() != null && writer.betweenBatches()
+                && masking.masksAnything() && session.searchPath.worthReading(catalog, reading.analysis())) {
+            OwnRequests.OwnQuery read = OwnRequests.readSearchPath(relay.blockMarker + "_path", writer::send,
+                    upstream.alloc());
+            upstream.flush();
+            relay.holdUntil(read.answered, frame, (schemas, failure) -> {
+                session.searchPath.read(schemas);
+                next.accept(screened(reading));
+            });
+            return;
+        }
+        next.accept(screened(reading));
+    }
+
+    private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
+        return reading.with(catalog.withFunctionEffects(reading.analysis(), lexing.standardConformingStrings()));
+    }
+
+    /** Masking refuses, for a masked identity, what hands sensitive values to something it cannot follow. */
+    private SessionLexing.Reading screened(SessionLexing.Reading r) {
+        return masking == null ? r : masking.screen(r);
+    }
+}

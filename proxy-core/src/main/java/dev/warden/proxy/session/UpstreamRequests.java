@@ -1,0 +1,96 @@
+package dev.warden.proxy.session;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.proxy.session.OutstandingQueue.Entry;
+import dev.warden.proxy.session.OutstandingQueue.Kind;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+
+/**
+ * Writes a session's requests upstream, each with its {@link OutstandingQueue} entry, in the client's order:
+ * Parse, Bind and Describe wait here and go with the next other message (see {@link #send}); a request the
+ * server would ignore (it skips to Sync after an error) is dropped and its statement's record finished.
+ * Event loop only.
+ */
+final class UpstreamRequests {
+
+    private final RelaySession session;
+    private final OutstandingQueue queue;
+    private final Channel upstream;
+
+    UpstreamRequests(RelaySession session) {
+        this.session = session;
+        this.queue = session.queue;
+        this.upstream = session.upstream;
+    }
+
+    /** Writes a request upstream with its entry, unless the server would ignore it (then it is dropped). */
+    void send(ByteBuf frame, Entry entry) {
+        if (entry.kind == Kind.PARSE || entry.kind == Kind.BIND || entry.kind == Kind.DESCRIBE_STATEMENT
+                || entry.kind == Kind.DESCRIBE_PORTAL) {
+            // The server starts a statement's clock (statement_timeout) and its implicit transaction at the first
+            // message of an extended batch. Warden judges, audits and may hold the batch at Execute: so the
+            // preparatory messages wait here and go with the next other message, and the server's clock starts
+            // once the statement may run, not while its record is written or an approver decides.
+            deferred.add(new Deferred(frame, entry));
+            return;
+        }
+        sendDeferred();
+        sendNow(frame, entry);
+    }
+
+    /** Parse, Bind and Describe messages not yet written upstream, in order (see {@link #send}). */
+    private final java.util.ArrayDeque<Deferred> deferred = new java.util.ArrayDeque<>();
+
+    private record Deferred(ByteBuf frame, Entry entry) {
+    }
+
+    private void sendDeferred() {
+        Deferred d;
+        while ((d = deferred.poll()) != null) {
+            sendNow(d.frame(), d.entry());
+        }
+    }
+
+    private void sendNow(ByteBuf frame, Entry entry) {
+        if (entry.action == OutstandingQueue.Action.FORWARD && (entry.kind == Kind.QUERY
+                || entry.kind == Kind.EXECUTE || entry.kind == Kind.FUNCTION_CALL)) {
+            session.searchPath.statementSent();
+        }
+        if (queue.sent(entry)) {
+            upstream.write(frame, upstream.voidPromise());
+        } else {
+            frame.release();
+            if (entry.execution != null) {
+                session.responses.finish(entry.execution);
+            }
+        }
+    }
+
+    /** Sends the stand-in of a refused statement; the server's error for it becomes {@code error}. */
+    void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error) {
+        send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error));
+    }
+
+    /** Whether Parse, Bind or Describe messages wait to go with the next other message. */
+    boolean anyDeferred() {
+        return !deferred.isEmpty();
+    }
+
+    /**
+     * Whether Warden may put a batch of its own (ending in Sync) on the wire now without joining the client's:
+     * the server is between the client's batches and no message of the client's waits here.
+     */
+    boolean betweenBatches() {
+        return queue.betweenBatches() && deferred.isEmpty();
+    }
+
+    /** Frees the messages that wait (the session is ending). */
+    void releaseAll() {
+        Deferred d;
+        while ((d = deferred.poll()) != null) {
+            d.frame().release();
+        }
+    }
+}
