@@ -105,7 +105,7 @@ final class OwnRequests {
      */
     static void describeCopy(Execution execution, String name, boolean ownBatch, BiConsumer<ByteBuf, Entry> send,
                              ByteBufAllocator alloc) {
-        Optional<String> query = ResultMasking.copyDescribeQuery(execution.analysis);
+        Optional<String> query = CopyStatements.copyDescribeQuery(execution.analysis);
         if (query.isEmpty()) {
             return;
         }

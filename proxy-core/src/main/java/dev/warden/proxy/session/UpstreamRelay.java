@@ -308,20 +308,20 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     if (holdForCatalog(described, frame, entry)) {
                         return null;
                     }
-                    e.copy = masking.copyMasker(masking.described(described), ResultMasking.copyFormat(e.analysis),
+                    e.copy = masking.copyMasker(masking.described(described), CopyStatements.copyFormat(e.analysis),
                             e.analysis);
                     writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
                     return frame;
                 }
-                if (ResultMasking.copyDescribeQuery(e.analysis).isPresent()) {
-                    if (ResultMasking.copiesATableItCreates(e.analysis)) {
+                if (CopyStatements.copyDescribeQuery(e.analysis).isPresent()) {
+                    if (CopyStatements.copiesATableItCreates(e.analysis)) {
                         // A table the same Query creates (psql runs such scripts): Warden's Describe ran before it
                         // existed. What it holds came from this batch's own statements, each screened (copying a
                         // sensitive value into a table the catalog does not know is refused), so its unnamed
                         // columns are value-scanned rather than the session closed.
                         int columnCount = frame.getUnsignedShort(frame.readerIndex() + 6); // 'H', length, format
-                        e.copy = masking.copyMasker(ResultMasking.unnamedColumns(columnCount),
-                                ResultMasking.copyFormat(e.analysis), e.analysis);
+                        e.copy = masking.copyMasker(CopyStatements.unnamedColumns(columnCount),
+                                CopyStatements.copyFormat(e.analysis), e.analysis);
                         writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
                         return frame;
                     }
