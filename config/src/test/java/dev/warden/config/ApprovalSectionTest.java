@@ -21,24 +21,8 @@ class ApprovalSectionTest {
     @TempDir
     Path dir;
 
-    /** Twelve lines; an appended section starts on line 13. */
-    private static final String MINIMAL = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream:
-                  host: db.internal
-                  database: app
-                  user: warden
-                allow:
-                  - groups: [eng]
-            """;
-
     private Policy policy(String section, Map<String, String> env) throws PolicyException {
-        return PolicyLoader.parse(MINIMAL + section, dir, "policy.yaml", env);
+        return PolicyLoader.parse(MinimalPolicy.TEXT + section, dir, "policy.yaml", env);
     }
 
     private String failure(String section) {

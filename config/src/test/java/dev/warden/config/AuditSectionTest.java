@@ -20,24 +20,8 @@ class AuditSectionTest {
     @TempDir
     Path dir;
 
-    /** Twelve lines; the audit section starts on line 13. */
-    private static final String MINIMAL = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream:
-                  host: db.internal
-                  database: app
-                  user: warden
-                allow:
-                  - groups: [eng]
-            """;
-
     private AuditSettings audit(String section, Map<String, String> env) throws PolicyException {
-        return PolicyLoader.parse(MINIMAL + section, dir, "policy.yaml", env).audit();
+        return PolicyLoader.parse(MinimalPolicy.TEXT + section, dir, "policy.yaml", env).audit();
     }
 
     private PolicyException failure(String section) {
@@ -46,7 +30,7 @@ class AuditSectionTest {
 
     @Test
     void withoutAnAuditSectionTheDefaultAuditsToAFileNextToThePolicy() throws Exception {
-        AuditSettings a = PolicyLoader.parse(MINIMAL, dir, "policy.yaml", Map.of()).audit();
+        AuditSettings a = PolicyLoader.parse(MinimalPolicy.TEXT, dir, "policy.yaml", Map.of()).audit();
         assertEquals(List.of(new AuditSinkConfig.FileSink(dir.toAbsolutePath().resolve("audit"), 64L << 20,
                 Duration.ofHours(24))), a.sinks());
         assertTrue(a.refuseOnFailure());

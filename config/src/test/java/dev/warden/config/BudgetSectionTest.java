@@ -17,24 +17,8 @@ class BudgetSectionTest {
     @TempDir
     Path dir;
 
-    /** Twelve lines; an appended section starts on line 13. */
-    private static final String MINIMAL = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream:
-                  host: db.internal
-                  database: app
-                  user: warden
-                allow:
-                  - groups: [eng]
-            """;
-
     private Policy policy(String section) throws PolicyException {
-        return PolicyLoader.parse(MINIMAL + section, dir, "policy.yaml", Map.of());
+        return PolicyLoader.parse(MinimalPolicy.TEXT + section, dir, "policy.yaml", Map.of());
     }
 
     private String failure(String section) {

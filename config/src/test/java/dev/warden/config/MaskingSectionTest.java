@@ -20,26 +20,10 @@ class MaskingSectionTest {
     @TempDir
     Path dir;
 
-    /** Lines 1–12; the masking section starts on line 13. */
-    private static final String MINIMAL = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream:
-                  host: db.internal
-                  database: app
-                  user: warden
-                allow:
-                  - groups: [eng]
-            """;
-
     private static final Map<String, String> ENV = Map.of("WARDEN_MASKING_KEY", "0123456789abcdef0123456789abcdef");
 
     private MaskingSettings masking(String section) throws PolicyException {
-        return PolicyLoader.parse(MINIMAL + section, dir, "policy.yaml", ENV).masking();
+        return PolicyLoader.parse(MinimalPolicy.TEXT + section, dir, "policy.yaml", ENV).masking();
     }
 
     private String failure(String section) {
@@ -48,7 +32,7 @@ class MaskingSectionTest {
 
     @Test
     void absentSectionMeansDefaultsOnValueDetectionOnNoRulesNobodyExempt() throws Exception {
-        MaskingSettings s = PolicyLoader.parse(MINIMAL, dir, "policy.yaml", Map.of()).masking();
+        MaskingSettings s = PolicyLoader.parse(MinimalPolicy.TEXT, dir, "policy.yaml", Map.of()).masking();
         assertEquals(MaskingSettings.defaults(), s);
         assertTrue(s.builtinDetectors());
         assertTrue(s.valueDetectionIn("prod"));
@@ -156,7 +140,7 @@ class MaskingSectionTest {
 
     @Test
     void shortTokenKeyIsRefused() {
-        var e = assertThrows(PolicyException.class, () -> PolicyLoader.parse(MINIMAL + """
+        var e = assertThrows(PolicyException.class, () -> PolicyLoader.parse(MinimalPolicy.TEXT + """
                 masking:
                   token_key_env: K
                 """, dir, "policy.yaml", Map.of("K", "short")));

@@ -23,22 +23,6 @@ class PolicyLoaderTest {
     @TempDir
     Path dir;
 
-    /** Lines: 1 identity, 3 issuer, 4 audience, 5 environments, 7 upstream, 8 host, 10 user, 12 groups. */
-    private static final String MINIMAL = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream:
-                  host: db.internal
-                  database: app
-                  user: warden
-                allow:
-                  - groups: [eng]
-            """;
-
     private Policy parse(String yaml, Map<String, String> env) throws PolicyException {
         return PolicyLoader.parse(yaml, dir, "policy.yaml", env);
     }
@@ -148,7 +132,7 @@ class PolicyLoaderTest {
 
     @Test
     void omittedSettingsTakeTheirDefaults() throws Exception {
-        Policy policy = parse(MINIMAL);
+        Policy policy = parse(MinimalPolicy.TEXT);
         Listen listen = policy.listen();
         assertEquals("127.0.0.1", listen.host());
         assertEquals(6432, listen.port());
@@ -181,7 +165,7 @@ class PolicyLoaderTest {
 
     @Test
     void upstreamPortOutOfRangePointsAtTheValue() {
-        String yaml = MINIMAL.replace("      host: db.internal\n", "      host: db.internal\n      port: 70000\n");
+        String yaml = MinimalPolicy.TEXT.replace("      host: db.internal\n", "      host: db.internal\n      port: 70000\n");
         PolicyException e = failure(yaml);
         assertEquals("policy.yaml:9:13: environments.prod.upstream.port: must be between 1 and 65535", e.getMessage());
         assertEquals(9, e.line());
@@ -191,27 +175,27 @@ class PolicyLoaderTest {
 
     @Test
     void flowStyleValuesAreLocatedToo() {
-        PolicyException e = failure("listen: { address: \"0.0.0.0:99999\" }\n" + MINIMAL);
+        PolicyException e = failure("listen: { address: \"0.0.0.0:99999\" }\n" + MinimalPolicy.TEXT);
         assertEquals("policy.yaml:1:20: listen.address: the port must be between 0 and 65535", e.getMessage());
     }
 
     @Test
     void unknownKeySuggestsTheNearestKnownOne() {
-        PolicyException e = failure(MINIMAL.replace("      host: db.internal", "      hots: db.internal"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("      host: db.internal", "      hots: db.internal"));
         assertEquals("policy.yaml:8:7: environments.prod.upstream.hots: unknown key 'hots' (did you mean 'host'?)",
                 e.getMessage());
     }
 
     @Test
     void unknownKeyWithoutCloseMatchListsTheKnownKeys() {
-        PolicyException e = failure(MINIMAL.replace("      audience: warden", "      audience: warden\n      colour: blue"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("      audience: warden", "      audience: warden\n      colour: blue"));
         assertEquals("policy.yaml:5:7: identity.issuers[0].colour: unknown key 'colour'; expected one of issuer, "
                 + "audience, username_claim, groups_claim, agent, algorithms, clock_skew, jwks_uri, denied_token_ids", e.getMessage());
     }
 
     @Test
     void inlinePasswordIsRejected() {
-        PolicyException e = failure(MINIMAL.replace("      user: warden", "      user: warden\n      password: hunter2"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("      user: warden", "      user: warden\n      password: hunter2"));
         assertEquals("policy.yaml:11:7: environments.prod.upstream.password: inline passwords are not allowed: "
                 + "put secrets in password_env or password_file", e.getMessage());
         assertFalse(e.getMessage().contains("hunter2"));
@@ -219,14 +203,14 @@ class PolicyLoaderTest {
 
     @Test
     void passwordEnvironmentVariableMustBeSet() {
-        PolicyException e = failure(MINIMAL.replace("      user: warden", "      user: warden\n      password_env: PROD_PW"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("      user: warden", "      user: warden\n      password_env: PROD_PW"));
         assertEquals("policy.yaml:11:21: environments.prod.upstream.password_env: environment variable PROD_PW is not set",
                 e.getMessage());
     }
 
     @Test
     void variablesAreSubstitutedInScalars() throws Exception {
-        String yaml = MINIMAL.replace("host: db.internal", "host: ${DB_HOST}")
+        String yaml = MinimalPolicy.TEXT.replace("host: db.internal", "host: ${DB_HOST}")
                 .replace("database: app", "database: ${DB_NAME:-app_default}")
                 .replace("user: warden", "user: \"${DB_USER}-rw\"")
                 + "listen: { address: \"${BIND:-0.0.0.0}:${PORT}\" }\n";
@@ -241,13 +225,13 @@ class PolicyLoaderTest {
 
     @Test
     void escapedDollarBraceStaysLiteral() throws Exception {
-        Policy policy = parse(MINIMAL.replace("user: warden", "user: \"$${NOT_A_VAR}\""));
+        Policy policy = parse(MinimalPolicy.TEXT.replace("user: warden", "user: \"$${NOT_A_VAR}\""));
         assertEquals("${NOT_A_VAR}", policy.environment("prod").orElseThrow().upstream().user());
     }
 
     @Test
     void undefinedVariableNamesTheVariableAndLine() {
-        PolicyException e = failure(MINIMAL.replace("host: db.internal", "host: ${DB_HOST}"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("host: db.internal", "host: ${DB_HOST}"));
         assertEquals(8, e.line());
         assertEquals("environments.prod.upstream.host", e.path());
         assertTrue(e.getMessage().startsWith("policy.yaml:8:13: environments.prod.upstream.host: environment variable "
@@ -270,9 +254,9 @@ class PolicyLoaderTest {
 
     @Test
     void badDurationIsReportedWithItsLocation() {
-        PolicyException e = failure("listen:\n  startup_timeout: 10\n" + MINIMAL);
+        PolicyException e = failure("listen:\n  startup_timeout: 10\n" + MinimalPolicy.TEXT);
         assertEquals("policy.yaml:2:20: listen.startup_timeout: '10' needs a unit: ms, s, m, h or d", e.getMessage());
-        PolicyException zero = failure("listen:\n  startup_timeout: 0\n" + MINIMAL);
+        PolicyException zero = failure("listen:\n  startup_timeout: 0\n" + MinimalPolicy.TEXT);
         assertEquals("policy.yaml:2:20: listen.startup_timeout: must be greater than 0", zero.getMessage());
     }
 
@@ -286,50 +270,50 @@ class PolicyLoaderTest {
 
     @Test
     void hmacAndNoneAlgorithmsAreRejectedAtLoad() {
-        PolicyException hs = failure(MINIMAL.replace("      audience: warden", "      audience: warden\n      algorithms: [RS256, HS256]"));
+        PolicyException hs = failure(MinimalPolicy.TEXT.replace("      audience: warden", "      audience: warden\n      algorithms: [RS256, HS256]"));
         assertEquals(5, hs.line());
         assertEquals(27, hs.column());
         assertEquals("identity.issuers[0].algorithms[1]", hs.path());
         assertTrue(hs.reason().startsWith("HMAC algorithm 'HS256' is not allowed"), hs.getMessage());
 
-        PolicyException none = failure(MINIMAL.replace("      audience: warden", "      audience: warden\n      algorithms: [none]"));
+        PolicyException none = failure(MinimalPolicy.TEXT.replace("      audience: warden", "      audience: warden\n      algorithms: [none]"));
         assertTrue(none.reason().startsWith("algorithm 'none' is not allowed"), none.getMessage());
 
-        PolicyException typo = failure(MINIMAL.replace("      audience: warden", "      audience: warden\n      algorithms: RS265"));
+        PolicyException typo = failure(MinimalPolicy.TEXT.replace("      audience: warden", "      audience: warden\n      algorithms: RS265"));
         assertEquals("unknown algorithm 'RS265' (did you mean 'RS256'?)", typo.reason());
     }
 
     @Test
     void plainHttpIssuerIsOnlyAcceptedOnLoopback() {
-        PolicyException e = failure(MINIMAL.replace("https://login.example.com", "http://login.example.com"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("https://login.example.com", "http://login.example.com"));
         assertEquals("policy.yaml:3:15: identity.issuers[0].issuer: must use https (plain http is only accepted for "
                 + "localhost)", e.getMessage());
     }
 
     @Test
     void missingRequiredKeyIsReportedAtItsParent() {
-        PolicyException e = failure(MINIMAL.replace("      database: app\n", ""));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("      database: app\n", ""));
         assertEquals("policy.yaml:8:7: environments.prod.upstream.database: is required", e.getMessage());
-        PolicyException audience = failure(MINIMAL.replace("      audience: warden\n", ""));
+        PolicyException audience = failure(MinimalPolicy.TEXT.replace("      audience: warden\n", ""));
         assertEquals("policy.yaml:3:7: identity.issuers[0].audience: is required", audience.getMessage());
     }
 
     @Test
     void atLeastOneIssuerAndOneEnvironmentAreRequired() {
-        PolicyException noIssuers = failure(MINIMAL.replace("""
+        PolicyException noIssuers = failure(MinimalPolicy.TEXT.replace("""
                   issuers:
                     - issuer: https://login.example.com/realms/acme
                       audience: warden
                 """, "  issuers: []\n"));
         assertEquals("policy.yaml:2:12: identity.issuers: at least one issuer is required", noIssuers.getMessage());
-        PolicyException noEnvironments = failure(MINIMAL.substring(0, MINIMAL.indexOf("environments:")));
+        PolicyException noEnvironments = failure(MinimalPolicy.TEXT.substring(0, MinimalPolicy.TEXT.indexOf("environments:")));
         assertEquals("environments", noEnvironments.path());
         assertTrue(noEnvironments.reason().contains("at least one environment is required"));
     }
 
     @Test
     void environmentNamesAreRestricted() {
-        PolicyException e = failure(MINIMAL.replace("  prod:", "  \"prod db\":"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("  prod:", "  \"prod db\":"));
         assertEquals("policy.yaml:6:3: environments.prod db: environment names may only contain letters, digits, "
                 + "'_' and '-'", e.getMessage());
     }
@@ -337,10 +321,10 @@ class PolicyLoaderTest {
     @Test
     void tlsCertificateWithoutKeyIsRejected() throws IOException {
         Files.writeString(dir.resolve("w.crt"), "cert");
-        PolicyException e = failure("listen:\n  tls: { cert: w.crt }\n" + MINIMAL);
+        PolicyException e = failure("listen:\n  tls: { cert: w.crt }\n" + MinimalPolicy.TEXT);
         assertEquals("listen.tls.key", e.path());
         assertTrue(e.reason().startsWith("give both cert and key, or neither"), e.getMessage());
-        PolicyException missing = failure("listen:\n  tls: { cert: nope.crt, key: nope.key }\n" + MINIMAL);
+        PolicyException missing = failure("listen:\n  tls: { cert: nope.crt, key: nope.key }\n" + MinimalPolicy.TEXT);
         assertEquals("policy.yaml:2:16: listen.tls.cert: file not found or not readable: " + dir.resolve("nope.crt"),
                 missing.getMessage());
     }
@@ -348,18 +332,18 @@ class PolicyLoaderTest {
     @Test
     void emptyValuesAndWrongShapesAreErrors() {
         assertEquals("policy.yaml:9:16: environments.prod.upstream.database: must not be empty",
-                failure(MINIMAL.replace("database: app", "database:")).getMessage());
+                failure(MinimalPolicy.TEXT.replace("database: app", "database:")).getMessage());
         assertEquals("policy.yaml:12:18: environments.prod.allow[0].groups[0]: must be a single value, not a mapping",
-                failure(MINIMAL.replace("[eng]", "[{a: b}]")).getMessage());
+                failure(MinimalPolicy.TEXT.replace("[eng]", "[{a: b}]")).getMessage());
         assertEquals("policy.yaml:9:17: environments.prod.upstream.database: has no value",
-                failure(MINIMAL.replace("database: app", "database: ~")).getMessage());
+                failure(MinimalPolicy.TEXT.replace("database: app", "database: ~")).getMessage());
         assertEquals("policy.yaml:7:17: environments.prod.production: must be true or false, not 'yes please'",
-                failure(MINIMAL.replace("  prod:\n", "  prod:\n    production: yes please\n")).getMessage());
+                failure(MinimalPolicy.TEXT.replace("  prod:\n", "  prod:\n    production: yes please\n")).getMessage());
     }
 
     @Test
     void unknownSectionsAreRefusedNotIgnored() {
-        PolicyException e = failure(MINIMAL + "guardrail:\n  baseline: false\n");
+        PolicyException e = failure(MinimalPolicy.TEXT + "guardrail:\n  baseline: false\n");
         assertEquals("policy.yaml:13:1: guardrail: unknown key 'guardrail' (did you mean 'guardrails'?)",
                 e.getMessage());
     }
@@ -367,20 +351,20 @@ class PolicyLoaderTest {
     @Test
     void guardrailRulesAreValidatedWithLocations() {
         assertEquals("policy.yaml:14:5: guardrails[0].match: is required: a rule must say what it matches",
-                failure(MINIMAL + "guardrails:\n  - { name: x, action: block }\n").getMessage());
+                failure(MinimalPolicy.TEXT + "guardrails:\n  - { name: x, action: block }\n").getMessage());
         assertEquals("policy.yaml:14:38: guardrails[0].match.statements[0]: unknown statement kind 'DORP' (did you mean 'DROP'?)",
-                failure(MINIMAL + "guardrails:\n  - { name: x, match: { statements: [DORP] }, action: block }\n").getMessage());
+                failure(MinimalPolicy.TEXT + "guardrails:\n  - { name: x, match: { statements: [DORP] }, action: block }\n").getMessage());
         assertEquals("policy.yaml:14:55: guardrails[0].environments: unknown environment 'prd' (did you mean 'prod'?)",
-                failure(MINIMAL + "guardrails:\n  - { name: x, match: { writes: true }, environments: prd, action: block }\n").getMessage());
+                failure(MinimalPolicy.TEXT + "guardrails:\n  - { name: x, match: { writes: true }, environments: prd, action: block }\n").getMessage());
         assertEquals("policy.yaml:15:12: guardrails.disable: unknown baseline rule 'truncat' (did you mean 'truncate'?)",
-                failure(MINIMAL + "guardrails:\n  baseline: true\n  disable: [truncat]\n").getMessage());
+                failure(MinimalPolicy.TEXT + "guardrails:\n  baseline: true\n  disable: [truncat]\n").getMessage());
         assertEquals("policy.yaml:14:49: guardrails[0].action: require_approval needs approvers (groups that may approve)",
-                failure(MINIMAL + "guardrails:\n  - { name: x, match: { writes: true }, action: require_approval }\n").getMessage());
+                failure(MinimalPolicy.TEXT + "guardrails:\n  - { name: x, match: { writes: true }, action: require_approval }\n").getMessage());
     }
 
     @Test
     void guardrailRulesLoad() throws PolicyException {
-        Policy policy = parse(MINIMAL + """
+        Policy policy = parse(MinimalPolicy.TEXT + """
                 guardrails:
                   baseline: true
                   disable: [truncate]
@@ -406,7 +390,7 @@ class PolicyLoaderTest {
 
     @Test
     void duplicateKeysAreErrors() {
-        PolicyException e = failure(MINIMAL.replace("      user: warden", "      user: warden\n      user: other"));
+        PolicyException e = failure(MinimalPolicy.TEXT.replace("      user: warden", "      user: warden\n      user: other"));
         assertEquals("policy.yaml:11:7: environments.prod.upstream.user: duplicate key 'user'", e.getMessage());
     }
 
@@ -420,12 +404,12 @@ class PolicyLoaderTest {
         Path sub = Files.createDirectories(dir.resolve("etc"));
         Files.writeString(sub.resolve("pw.txt"), "from-file");
         Path file = sub.resolve("policy.yaml");
-        Files.writeString(file, MINIMAL.replace("user: warden", "user: warden\n      password_file: pw.txt"));
+        Files.writeString(file, MinimalPolicy.TEXT.replace("user: warden", "user: warden\n      password_file: pw.txt"));
         Policy first = PolicyLoader.load(file);
         assertEquals("from-file", first.environment("prod").orElseThrow().upstream().password().reveal());
         assertEquals(first.versionHash(), PolicyLoader.load(file).versionHash());
 
-        Files.writeString(file, MINIMAL + "# changed\n");
+        Files.writeString(file, MinimalPolicy.TEXT + "# changed\n");
         assertNotEquals(first.versionHash(), PolicyLoader.load(file).versionHash());
 
         PolicyException missing = assertThrows(PolicyException.class, () -> PolicyLoader.load(sub.resolve("absent.yaml")));
@@ -443,25 +427,25 @@ class PolicyLoaderTest {
         assertEquals(Secret.of("a"), Secret.of("a"));
         assertNotEquals(Secret.of("a"), Secret.of("b"));
 
-        Policy policy = parse(MINIMAL.replace("user: warden", "user: warden\n      password_env: PW"), Map.of("PW", "hunter2"));
+        Policy policy = parse(MinimalPolicy.TEXT.replace("user: warden", "user: warden\n      password_env: PW"), Map.of("PW", "hunter2"));
         assertFalse(policy.toString().contains("hunter2"), policy.toString());
         assertTrue(policy.environment("prod").orElseThrow().upstream().toString().contains("password=****"));
     }
 
     @Test
     void accessIsGrantedByGroupOrUserAndFailsClosedWhenEmpty() throws Exception {
-        Environment prod = parse(MINIMAL.replace("- groups: [eng]", "- { groups: [eng, dba] }\n      - { users: [carol@x] }"))
+        Environment prod = parse(MinimalPolicy.TEXT.replace("- groups: [eng]", "- { groups: [eng, dba] }\n      - { users: [carol@x] }"))
                 .environment("prod").orElseThrow();
         assertTrue(prod.allows("alice@x", Set.of("eng")));
         assertTrue(prod.allows("carol@x", Set.of()));
         assertFalse(prod.allows("bob@x", Set.of("sales")));
 
-        Environment closed = parse(MINIMAL.replace("    allow:\n      - groups: [eng]\n", ""))
+        Environment closed = parse(MinimalPolicy.TEXT.replace("    allow:\n      - groups: [eng]\n", ""))
                 .environment("prod").orElseThrow();
         assertTrue(closed.allow().isEmpty());
         assertFalse(closed.allows("alice@x", Set.of("eng")));
 
-        PolicyException emptyRule = failure(MINIMAL.replace("- groups: [eng]", "- { groups: [] }"));
+        PolicyException emptyRule = failure(MinimalPolicy.TEXT.replace("- groups: [eng]", "- { groups: [] }"));
         assertEquals("environments.prod.allow[0]", emptyRule.path());
         assertEquals("a rule needs groups or users", emptyRule.reason());
     }
