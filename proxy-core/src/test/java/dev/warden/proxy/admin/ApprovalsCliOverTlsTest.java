@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.config.AdminSettings;
 import dev.warden.config.Listen;
+import dev.warden.proxy.CliRun;
 import dev.warden.proxy.approvals.ApprovalRequest;
-import dev.warden.proxy.cli.WardenCommand;
 import dev.warden.proxy.server.ServerTls;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,8 +31,6 @@ class ApprovalsCliOverTlsTest {
     private AdminServer tlsAdmin;
     private Path cert;
     private Path otherCert;
-    private final PrintStream originalOut = System.out;
-    private final PrintStream originalErr = System.err;
 
     @BeforeEach
     void start() throws Exception {
@@ -51,8 +47,6 @@ class ApprovalsCliOverTlsTest {
 
     @AfterEach
     void stop() {
-        System.setOut(originalOut);
-        System.setErr(originalErr);
         if (tlsAdmin != null) {
             tlsAdmin.close();
         }
@@ -70,21 +64,8 @@ class ApprovalsCliOverTlsTest {
         assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, output);
     }
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private Run warden(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = WardenCommand.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(originalOut);
-            System.setErr(originalErr);
-        }
+    private static CliRun warden(String... args) {
+        return CliRun.of(args);
     }
 
     private String url() {
@@ -97,11 +78,11 @@ class ApprovalsCliOverTlsTest {
         java.util.concurrent.CompletableFuture<dev.warden.proxy.approvals.Outcome> held = f.approvals.request(request);
         String bob = f.token("bob", "dba");
 
-        Run listed = warden("approvals", "list", "--url", url(), "--token", bob, "--admin-ca", cert.toString());
+        CliRun listed = warden("approvals", "list", "--url", url(), "--token", bob, "--admin-ca", cert.toString());
         assertEquals(0, listed.exitCode(), listed.err());
         assertTrue(listed.out().contains(request.id() + " pending"), listed.out());
 
-        Run approved = warden("approvals", "approve", request.id(), "--url", url(), "--token", bob,
+        CliRun approved = warden("approvals", "approve", request.id(), "--url", url(), "--token", bob,
                 "--admin-ca", cert.toString());
         assertEquals(0, approved.exitCode(), approved.err());
         assertTrue(held.get(5, TimeUnit.SECONDS) instanceof dev.warden.proxy.approvals.Outcome.Approved);
@@ -111,16 +92,16 @@ class ApprovalsCliOverTlsTest {
     void withoutTheCertificateOrWithAnotherOneTheCliRefusesToTalk() {
         String bob = f.token("bob", "dba");
 
-        Run untrusted = warden("approvals", "list", "--url", url(), "--token", bob);
+        CliRun untrusted = warden("approvals", "list", "--url", url(), "--token", bob);
         assertEquals(3, untrusted.exitCode(), untrusted.out());
         assertTrue(untrusted.err().contains("not trusted") && untrusted.err().contains("--admin-ca"),
                 untrusted.err());
 
-        Run wrong = warden("approvals", "list", "--url", url(), "--token", bob, "--admin-ca", otherCert.toString());
+        CliRun wrong = warden("approvals", "list", "--url", url(), "--token", bob, "--admin-ca", otherCert.toString());
         assertEquals(3, wrong.exitCode(), wrong.out());
         assertTrue(wrong.err().contains("not trusted"), wrong.err());
 
-        Run missing = warden("approvals", "list", "--url", url(), "--token", bob, "--admin-ca",
+        CliRun missing = warden("approvals", "list", "--url", url(), "--token", bob, "--admin-ca",
                 dir.resolve("absent.crt").toString());
         assertEquals(2, missing.exitCode(), missing.out());
         assertTrue(missing.err().contains("cannot read the admin CA file"), missing.err());

@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.warden.proxy.CliRun;
 import dev.warden.proxy.approvals.ApprovalJson;
 import dev.warden.proxy.approvals.ApprovalRequest;
 import dev.warden.proxy.approvals.Outcome;
-import dev.warden.proxy.cli.WardenCommand;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +24,6 @@ class ApprovalsCommandTest {
     Path dir;
 
     private AdminFixture f;
-    private final PrintStream originalOut = System.out;
-    private final PrintStream originalErr = System.err;
 
     @BeforeEach
     void start() throws Exception {
@@ -37,8 +32,6 @@ class ApprovalsCommandTest {
 
     @AfterEach
     void stop() {
-        System.setOut(originalOut);
-        System.setErr(originalErr);
         f.close();
     }
 
@@ -50,18 +43,9 @@ class ApprovalsCommandTest {
         }
     }
 
-    private Run warden(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = WardenCommand.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(originalOut);
-            System.setErr(originalErr);
-        }
+    private static Run warden(String... args) {
+        CliRun run = CliRun.of(args);
+        return new Run(run.exitCode(), run.out(), run.err());
     }
 
     private String url() {
