@@ -76,14 +76,6 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (f != top && f.kind() == StatementKind.SELECT) {
                     continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
                 }
-                if (f.kind() == StatementKind.CREATE && f.objectType().contains("TRIGGER") && launders.isEmpty()) {
-                    // A trigger whose function reads sensitive values writes them (NEW.v := ...) into rows of the
-                    // table it is on, under columns no rule masks, at every later INSERT or UPDATE that names
-                    // nothing sensitive.
-                    launders = (f.tablesWritten().isEmpty() ? "the table it is on" : f.tablesWritten().iterator().next().qualified())
-                            + " through a trigger whose function reads sensitive values";
-                    continue;
-                }
                 if (f.kind() == StatementKind.ALTER && launders.isEmpty() && movesUnderClearName(f)) {
                     // The values stay in a table with masked columns, but in a column no rule masks: renamed
                     // (email -> contact), generated from one, or computed by USING or a function.
