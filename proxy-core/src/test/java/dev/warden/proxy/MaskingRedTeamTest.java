@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * read between batches, a COPY of a table its own batch creates value-scanned). Each test seeds distinctive PII in
  * a table of its own, runs the attack as a masked identity through Warden and checks every byte the client
  * received: no seeded value may appear, case, separators and direction ignored (an attacker's {@code translate}
- * or {@code reverse} defeats value detection, not this check). Each states what leaked before its fix.
+ * or {@code reverse} defeats value detection, not this check). A test that leaked before its fix says what
+ * leaked; the others are attacks that were already stopped, kept so they stay stopped.
  */
 class MaskingRedTeamTest {
 
@@ -205,7 +206,8 @@ class MaskingRedTeamTest {
 
     @Test
     void viewsNestedDeeperThanFollowedAreMasked() throws Exception {
-        // Control: nine views deep is past the depth lineage follows, so it counts as sensitive.
+        // Before: nine views deep is past the depth the catalog loads; the view at the limit was judged too deep,
+        // but its columns' origin (a view not looked up) counted as clear, so every view above it was clear.
         seed("dv_people");
         direct("CREATE VIEW dv_0 AS SELECT id, translate(email, " + HIDE + ") AS v FROM dv_people");
         for (int i = 1; i <= 9; i++) {
