@@ -48,6 +48,13 @@ final class ResultMasking {
     }
 
     /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
+    /** Names a prepared statement judged again cannot find in the catalog are looked up with {@code analyzer}. */
+    void looksUpWith(dev.warden.sql.Analyzer analyzer) {
+        this.analyzer = analyzer;
+    }
+
+    private dev.warden.sql.Analyzer analyzer;
+
     void followSearchPath(java.util.function.Supplier<List<String>> searchPath) {
         this.searchPath = searchPath;
     }
@@ -445,7 +452,14 @@ final class ResultMasking {
             // relations. It is judged again with the path as now known (not read since: every candidate counts);
             // names the catalog has not looked up again count as sensitive (fail closed).
             known = catalog.exposure(analysis, masker.get(), path);
-            remember(analysis, known, path);
+            java.util.Set<String> missing = catalog.functionsToResolve(analysis, true);
+            if (missing.isEmpty()) {
+                remember(analysis, known, path);
+            } else if (analyzer != null) {
+                // This run fails closed; the names are read again off the loop, and a later run is judged with
+                // them (a statement judged sensitive is never judged again).
+                catalog.resolveFunctions(missing, analyzer).exceptionally(failure -> null);
+            }
         } else {
             known = judged.exposure();
         }
