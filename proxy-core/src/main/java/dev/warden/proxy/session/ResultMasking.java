@@ -306,10 +306,7 @@ final class ResultMasking {
         if (analysis == null) {
             return;
         }
-        if (mayChangeSearchPath(analysis)) {
-            pathEpoch++;
-            restamp(analysis);
-        }
+        judged.ran(analysis);
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 dev.warden.sql.StatementKind k = f.kind();
@@ -319,97 +316,18 @@ final class ResultMasking {
                         || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
                         || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
                     invalidate();
-                    changedDefinitions(analysis);
-                    restamp(analysis);
+                    judged.redefined(analysis, catalog.names(analysis));
                     return;
                 }
             }
         }
     }
-
-    /** This statement's own judgement stands: it was made before the statement ran (and changed anything). */
-    private void restamp(Analysis analysis) {
-        Judged own = exposures.get(analysis);
-        if (own != null && own.generation() >= 0) {
-            exposures.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached()));
-        }
-    }
-
-    /**
-     * Whether running {@code analysis} may change the session's search_path: what the catalog reads with the
-     * session's path leaves out (SET, RESET, DISCARD, set_config, function bodies, DO, CALL, several statements),
-     * and ROLLBACK (undoing a SET) and role changes ({@code $user}).
-     */
-    private static boolean mayChangeSearchPath(Analysis analysis) {
-        if (!CatalogCache.resolvesWithSessionPath(analysis)) {
-            return true;
-        }
-        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
-            switch (f.kind()) {
-                case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> {
-                    return true;
-                }
-                default -> {
-                }
-            }
-        }
-        return false;
-    }
-
-    /** Counts the statements that may have changed the search_path (see {@link #mayChangeSearchPath}). */
-    private long pathEpoch;
 
     void invalidate() {
         catalog.invalidate();
         plans.clear();
-        generation++;
+        judged.newGeneration();
     }
-
-    /**
-     * Records which names the DDL of {@code analysis} may have redefined (a view replaced, a table altered), at the
-     * current generation: a prepared statement judged clear before and reaching one of them is judged again.
-     * ANALYZE and VACUUM redefine nothing; DDL Warden cannot name (dynamic SQL) touches every name.
-     */
-    private void changedDefinitions(Analysis analysis) {
-        boolean redefines = false;
-        for (StatementFacts top : analysis.statements()) {
-            for (StatementFacts f : top.allStatements()) {
-                if (f.dynamicSql()) {
-                    anyRedefined = generation;
-                    return;
-                }
-                redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM;
-            }
-        }
-        if (!redefines) {
-            return;
-        }
-        if (redefined.size() > 4096) {
-            redefined.clear();
-            anyRedefined = generation;
-        }
-        for (String name : catalog.names(analysis)) {
-            redefined.put(name, generation);
-        }
-    }
-
-    /** Whether DDL since {@code judged} was made may have changed what its statement reads. */
-    private boolean redefinedSince(Judged judged) {
-        if (anyRedefined > judged.generation()) {
-            return true;
-        }
-        for (String name : judged.reached()) {
-            if (redefined.getOrDefault(name, -1L) > judged.generation()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** The generation of the last DDL that redefined each name (see {@link #changedDefinitions}). */
-    private final java.util.Map<String, Long> redefined = new java.util.HashMap<>();
-    /** The generation of the last DDL whose names are not known (dynamic SQL, a DO block). */
-    private long anyRedefined = -1;
 
     private MaskContext context(Analysis analysis) {
         Exposure exposure = analysis == null ? UNKNOWN : exposure(analysis);
@@ -439,14 +357,13 @@ final class ResultMasking {
      * opened) is unknown.
      */
     private Exposure exposure(Analysis analysis) {
-        Judged judged = exposures.get(analysis);
+        JudgedExposures.Judged earlier = judged.get(analysis);
         List<String> path = searchPath.get();
         Exposure known;
-        if (judged == null) {
+        if (earlier == null) {
             known = catalog.exposure(analysis, masker.get(), path);
             remember(analysis, known, path);
-        } else if (!judged.exposure().sensitive() && judged.generation() >= 0 && (redefinedSince(judged)
-                || judged.path() != null && judged.pathEpoch() != pathEpoch)) {
+        } else if (judged.stale(earlier)) {
             // A prepared statement judged clear, run after DDL redefined what it reads (a view replaced) or after a
             // statement that may have changed the search_path: the server re-plans it, and it may now read other
             // relations. It is judged again with the path as now known (not read since: every candidate counts);
@@ -461,7 +378,7 @@ final class ResultMasking {
                 catalog.resolveFunctions(missing, analyzer).exceptionally(failure -> null);
             }
         } else {
-            known = judged.exposure();
+            known = earlier.exposure();
         }
         return throughCursors(analysis, known);
     }
@@ -487,34 +404,19 @@ final class ResultMasking {
      */
     void exposedAsDeclared(Analysis query, Analysis declare) {
         // The cursor's plan was made at DECLARE: a later search_path does not change what it reads.
-        exposures.put(query, new Judged(exposure(declare), null, -1, 0, Set.of()));
+        judged.rememberFixed(query, exposure(declare));
     }
 
     private void remember(Analysis analysis, Exposure exposure, List<String> path) {
-        if (exposures.size() > 256) {
-            exposures.clear();
-        }
         // What DDL would have to touch to change a clear judgement (a sensitive one is never relaxed).
         Set<String> reached = exposure.sensitive() ? Set.of() : catalog.reachedNames(analysis);
         // The path counts only where the catalog judged with it (one statement that sets nothing).
         List<String> used = CatalogCache.resolvesWithSessionPath(analysis) ? path : null;
-        exposures.put(analysis, new Judged(exposure, used, generation, pathEpoch, reached));
+        judged.remember(analysis, exposure, used, reached);
     }
 
-    /**
-     * An exposure, the search_path it was judged with (null: every candidate), the catalog generation it was
-     * judged in ({@link #invalidate} starts a new one; -1: a cursor's, whose plan no later DDL or path changes)
-     * the {@link #pathEpoch} it was judged in, and the names it reaches through views.
-     */
-    private record Judged(Exposure exposure, List<String> path, long generation, long pathEpoch,
-                          Set<String> reached) {
-    }
-
-    /** Counts the DDL seen (each invalidates the catalog): an exposure judged before may be stale. */
-    private long generation;
-
-    /** Exposures by analysis instance (the session keeps the same instance from Parse to each Execute). */
-    private final java.util.Map<Analysis, Judged> exposures = new java.util.IdentityHashMap<>();
+    /** What each statement was judged with, and whether a clear judgement went stale (DDL, search_path). */
+    private final JudgedExposures judged = new JudgedExposures();
     /** Each open cursor's exposure, from its DECLARE: the plan travels with the cursor to every FETCH. */
     private final java.util.Map<String, Exposure> cursors = new java.util.HashMap<>();
 
