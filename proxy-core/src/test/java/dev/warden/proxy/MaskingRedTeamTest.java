@@ -230,6 +230,7 @@ class MaskingRedTeamTest {
         try (Attacker a = new Attacker()) {
             String added = a.query("ALTER TABLE gc_people ADD COLUMN tag text GENERATED ALWAYS AS (translate(email, "
                     + HIDE + ")) STORED");
+            assertTrue(refused(added) && added.contains("GENERATED"), added);
             assertNoSeed(added + a.query("SELECT tag FROM gc_people"));
         }
     }
@@ -240,6 +241,9 @@ class MaskingRedTeamTest {
         seed("rn_people");
         try (Attacker a = new Attacker()) {
             String renamed = a.query("ALTER TABLE rn_people RENAME COLUMN email TO contact");
+            assertTrue(refused(renamed) && renamed.contains("RENAME"), renamed);
+            // Renaming a clear column of the same table stays allowed.
+            assertTrue(a.query("ALTER TABLE rn_people RENAME COLUMN id TO person_id").contains("ALTER TABLE"));
             assertNoSeed(renamed + a.query("SELECT translate(contact, " + HIDE + ") FROM rn_people"));
         }
     }
