@@ -22,6 +22,12 @@ public record MaskContext(String username, Set<String> groups, boolean agent, St
     /** The read set of a statement that could not be analysed: every expression column is masked. */
     public static final Set<String> UNKNOWN_READS = Set.of("*");
 
+    /**
+     * In {@code derivedColumns}: every column of a relation may carry a sensitive value (the statement names a
+     * relation the catalog could not describe, perhaps a view over a sensitive column).
+     */
+    public static final String EVERY_COLUMN = "*";
+
     public MaskContext {
         Objects.requireNonNull(username, "username");
         groups = Set.copyOf(groups);

@@ -194,7 +194,8 @@ public final class Masker {
                 exemptFrom = others == null || others.strategy() == Strategy.KEEP ? null : others.rule();
             } else {
                 t = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
-                if (t == null && !c.isExpression() && context.derivedColumns().contains(qualified(c))) {
+                if (t == null && !c.isExpression() && (context.derivedColumns().contains(qualified(c))
+                        || context.derivedColumns().contains(MaskContext.EVERY_COLUMN))) {
                     t = LINEAGE_VIEW;
                 }
                 if (t == null && c.isExpression()) {

@@ -171,6 +171,21 @@ public final class CatalogCache implements AutoCloseable {
                 : relations.seenFrom(schemas, analysis));
     }
 
+    /** Whether {@link #exposure} judges {@code analysis} with the session's search_path (else every candidate). */
+    public static boolean resolvesWithSessionPath(dev.warden.sql.Analysis analysis) {
+        return RelationCatalog.resolvedWithSessionPath(analysis);
+    }
+
+    /** The names {@code analysis} uses, and those of the views they name, as far as looked up (DDL on them matters). */
+    public Set<String> reachedNames(dev.warden.sql.Analysis analysis) {
+        return relations.reached(analysis);
+    }
+
+    /** Every name {@code analysis} uses, function bodies included. */
+    public Set<String> names(dev.warden.sql.Analysis analysis) {
+        return relations.names(analysis);
+    }
+
     /** Whether what {@code analysis} reads depends on the session's search_path (see {@link RelationCatalog}). */
     public boolean dependsOnSearchPath(dev.warden.sql.Analysis analysis) {
         return RelationCatalog.resolvedWithSessionPath(analysis) && relations.dependsOnSearchPath(analysis);

@@ -76,6 +76,14 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (f != top && f.kind() == StatementKind.SELECT) {
                     continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
                 }
+                if (f.kind() == StatementKind.ALTER && launders.isEmpty() && movesUnderClearName(f)) {
+                    // The values stay in a table with masked columns, but in a column no rule masks: renamed
+                    // (email -> contact), generated from one, or computed by USING or a function.
+                    launders = (f.tablesWritten().isEmpty() ? "the relation it alters"
+                            : f.tablesWritten().iterator().next().qualified())
+                            + " under a column name no rule masks (ALTER ... RENAME, GENERATED, USING or a function)";
+                    continue;
+                }
                 if (!copiesValues(f)) {
                     continue; // DDL on a relation (an index, ALTER, LOCK...) moves no value into it
                 }
@@ -89,7 +97,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                         }
                     }
                     if (!anySensitive && !definesView && launders.isEmpty()) {
-                        launders = t.qualified();
+                        launders = t.qualified() + ", which has no masked column";
                     }
                 }
             }
@@ -123,7 +131,10 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         for (String name : names) {
             if (!catalog.known(name)) {
                 // The catalog could not be read (or the view nesting is too deep): nothing says it is clear.
-                return new Exposure(true, Set.of(), Set.of(), "Warden could not look up " + name + " in the catalog");
+                // Every column counts as derived: a view's column read through a name not looked up (a prepared
+                // statement judged again after DDL) carries what its unknown definition computes.
+                return new Exposure(true, Set.of(dev.warden.masking.MaskContext.EVERY_COLUMN), Set.of(),
+                        "Warden could not look up " + name + " in the catalog");
             }
         }
         Set<String> sensitiveNames = new LinkedHashSet<>();
@@ -133,7 +144,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         java.util.Map<String, String> found = new java.util.HashMap<>();
         for (String name : names) {
             for (RelationCatalog.Relation r : catalog.named(name)) {
-                if (isSystem(r) && !masker.namesRelation(r.schema(), r.name())) {
+                Set<String> sampled = SAMPLED_VALUES.getOrDefault(r.schema() + "." + r.name(), Set.of());
+                if (!sampled.isEmpty() && !statisticsSampleSensitive(masker, catalog.unfiltered())) {
+                    sampled = Set.of();
+                }
+                if (isSystem(r) && sampled.isEmpty() && !masker.namesRelation(r.schema(), r.name())) {
                     continue;
                 }
                 String where = r.schema() + "." + r.name();
@@ -144,7 +159,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 }
                 boolean any = false;
                 Exposure view = null;
-                if (r.isView()) {
+                if (r.isView() && sampled.isEmpty()) {
+                    // A statistics view is judged by its sampled columns alone: its definition (CASE over
+                    // pg_statistic's slots) would make every statistic (n_distinct, correlation) sensitive.
                     List<String> deeper = new java.util.ArrayList<>(path);
                     deeper.add(where);
                     view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP
@@ -153,7 +170,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (view != null && view.sensitive()) {
                     where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
-                        if (carriesSensitive(c, masker, catalog.unfiltered())) {
+                        if (view == TOO_DEEP || carriesSensitive(c, masker, catalog.unfiltered())) {
                             derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                             sensitiveNames.add(c.name());
                             found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
@@ -162,7 +179,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     }
                 }
                 for (RelationCatalog.Column c : r.columns()) {
-                    if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+                    if (sampled.contains(c.name())) {
+                        derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                    }
+                    if (sampled.contains(c.name())
+                            || masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
                         sensitiveNames.add(c.name());
                         found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                         any = true;
@@ -231,7 +252,53 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
 
     private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "information_schema", "pg_toast");
 
+    /**
+     * Columns of the planner's statistics that hold sample values of user tables' columns (most common values,
+     * histogram bounds, of sensitive columns and of expression indexes over them, after ANALYZE), not the
+     * server's own data: masked as sensitive columns wherever a statement names them. Which table a row
+     * describes is not known to a column-wise mask, so they are masked for every table.
+     */
+    static final java.util.Map<String, Set<String>> SAMPLED_VALUES = java.util.Map.of(
+            "pg_catalog.pg_stats", Set.of("most_common_vals", "most_common_elems", "histogram_bounds"),
+            "pg_catalog.pg_stats_ext", Set.of("most_common_vals"),
+            "pg_catalog.pg_stats_ext_exprs", Set.of("most_common_vals", "most_common_elems", "histogram_bounds"),
+            "pg_catalog.pg_statistic", Set.of("stavalues1", "stavalues2", "stavalues3", "stavalues4", "stavalues5"),
+            "pg_catalog.pg_statistic_ext_data", Set.of("stxdmcv", "stxdexpr"));
+
+    /**
+     * Whether the statistics hold samples of a sensitive column: a relation they sample (its own statistics, an
+     * expression index's, extended statistics) has a column the policy masks; also when that cannot be read.
+     * Judged per relation, not per column: an index expression or extended statistics over a sensitive column
+     * are stored under other names.
+     */
+    private static boolean statisticsSampleSensitive(Masker masker, RelationCatalog catalog) {
+        if (!catalog.known(RelationCatalog.SAMPLED)) {
+            return true;
+        }
+        for (RelationCatalog.Relation r : catalog.named(RelationCatalog.SAMPLED)) {
+            for (RelationCatalog.Column c : r.columns()) {
+                if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
+
+    private static final java.util.regex.Pattern RENAME_OR_GENERATED =
+            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b");
+
+    /**
+     * Whether an ALTER of a sensitive statement (it names a sensitive column) can leave that column's values
+     * under a name no rule masks: RENAME (masking by column name follows names), a generated column, or values
+     * computed by USING or a function. Only asked when the statement is sensitive, so renaming or computing
+     * clear columns stays allowed.
+     */
+    static boolean movesUnderClearName(StatementFacts f) {
+        return copiesValues(f) || RENAME_OR_GENERATED.matcher(f.text()).find();
+    }
 
     /**
      * Whether {@code f} can put values it read into the relations it writes: DML, SELECT INTO, CREATE TABLE AS
@@ -265,7 +332,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         RelationCatalog.Relation table = catalog.named(o.table()).stream().filter(r -> r.schema().equals(o.schema()))
                 .findFirst().orElse(null);
-        int type = table == null ? 0 : table.columns().stream().filter(x -> x.name().equals(o.column()))
+        if (table == null) {
+            // Not looked up (a view past the depth the catalog loads): nothing says the column is clear.
+            return true;
+        }
+        int type = table.columns().stream().filter(x -> x.name().equals(o.column()))
                 .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
         return masker.masksSourceColumn(o.schema(), o.table(), o.column(), type);
     }

@@ -201,6 +201,27 @@ final class RelationCatalog {
         return names;
     }
 
+    /**
+     * The names {@code analysis} uses and, through the definitions of the views they name (as looked up so far),
+     * the names those use: what DDL must touch to change what the statement reads.
+     */
+    Set<String> reached(Analysis analysis) {
+        Set<String> out = new LinkedHashSet<>(names(analysis));
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(out);
+        while (!todo.isEmpty()) {
+            for (Relation r : all.named(todo.pop())) {
+                if (r.definition() != null) {
+                    for (String n : names(r.definition())) {
+                        if (out.add(n)) {
+                            todo.add(n);
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** Names of {@code analysis} not looked up yet, or expired. */
     Set<String> missing(Analysis analysis) {
         return missing(names(analysis));
@@ -211,11 +232,58 @@ final class RelationCatalog {
         long now = System.nanoTime();
         for (String n : names) {
             Entry e = byName.get(n);
-            if (e == null || now - e.loaded() >= FunctionEffects.TTL_NANOS) {
+            Entry sampled = STATISTICS.contains(n) ? byName.get(SAMPLED) : null;
+            if (e == null || now - e.loaded() >= FunctionEffects.TTL_NANOS
+                    || STATISTICS.contains(n) && (sampled == null || now - sampled.loaded() >= FunctionEffects.TTL_NANOS)) {
                 out.add(n);
             }
         }
         return out;
+    }
+
+    /** Relations of the planner's statistics whose columns hold sample values (see {@code Exposure#SAMPLED_VALUES}). */
+    static final Set<String> STATISTICS = Set.of("pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic",
+            "pg_statistic_ext_data");
+
+    /**
+     * Key (no relation name starts with a space) of the user relations the statistics sample: each with its
+     * columns, looked up with a statistics relation and expiring with it; absent when the statistics cannot be
+     * read (then every statistic counts as sensitive).
+     */
+    static final String SAMPLED = " sampled by statistics";
+
+    /**
+     * Every user relation that has statistics (a table's own, those of an index on it, extended statistics on it),
+     * with all its columns: masking judges whether one of them is sensitive. Read only where pg_statistic can be
+     * read; otherwise nothing is stored, and nothing says the statistics are clear.
+     */
+    private void loadSampled(Connection connection) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_statistic', 'SELECT')");
+             ResultSet rs = ps.executeQuery()) {
+            if (!rs.next() || !rs.getBoolean(1)) {
+                return;
+            }
+        }
+        Map<List<String>, List<Column>> columns = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT n.nspname, c.relname, a.attname, a.atttypid::int FROM pg_catalog.pg_class c "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                        + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND c.oid IN ("
+                        + "SELECT s.starelid FROM pg_catalog.pg_statistic s "
+                        + "UNION SELECT i.indrelid FROM pg_catalog.pg_index i "
+                        + "JOIN pg_catalog.pg_statistic s ON s.starelid = i.indexrelid "
+                        + "UNION SELECT x.stxrelid FROM pg_catalog.pg_statistic_ext x) ORDER BY 1, 2");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                columns.computeIfAbsent(List.of(rs.getString(1), rs.getString(2)), k -> new ArrayList<>())
+                        .add(new Column(rs.getString(3), rs.getInt(4), null));
+            }
+        }
+        List<Relation> sampled = new ArrayList<>();
+        columns.forEach((name, cs) -> sampled.add(new Relation(name.get(0), name.get(1), 'r', cs, null, List.of())));
+        byName.put(SAMPLED, new Entry(List.copyOf(sampled), System.nanoTime()));
     }
 
     /** Whether {@code name} was looked up (a failed lookup leaves it unknown). */
@@ -235,7 +303,12 @@ final class RelationCatalog {
     /** Looks up these names, then the names in the definitions of the views found, a few levels deep. */
     void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
         Set<String> next = names;
+        boolean sampled = false;
         for (int depth = 0; depth <= MAX_VIEW_DEPTH && !next.isEmpty(); depth++) {
+            if (!sampled && next.stream().anyMatch(STATISTICS::contains)) {
+                loadSampled(connection); // the statement, or a view it reads, names the statistics
+                sampled = true;
+            }
             Map<String, List<Relation>> found = query(connection, next, analyzer);
             long now = System.nanoTime();
             Set<String> more = new LinkedHashSet<>();
@@ -308,8 +381,9 @@ final class RelationCatalog {
     private static final String LOCKED_VIEW = "/* locked view: what it depends on */ ";
 
     /**
-     * A stand-in definition for a view held exclusively by another transaction: every relation its rewrite rule
-     * depends on (as DROP ... CASCADE would find them, from pg_depend, which takes no lock on the view), read
+     * A stand-in definition for a view held exclusively by another transaction: every relation its committed
+     * rewrite rule depends on (as DROP ... CASCADE would find them, from pg_depend, which takes no lock on the
+     * view) and every relation the holding transaction has locked (a definition it replaced reads those), read
      * whole. Judged like a definition, it makes the view sensitive whenever a relation it reads has a
      * sensitive column: coarser than the definition, never less safe.
      */
@@ -321,8 +395,23 @@ final class RelationCatalog {
                         + "AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
                         + "JOIN pg_catalog.pg_class c ON c.oid = d.refobjid "
                         + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                        + "WHERE r.ev_class = ?::pg_catalog.oid AND c.oid <> r.ev_class ORDER BY 1, 2")) {
+                        + "WHERE r.ev_class = ?::pg_catalog.oid AND c.oid <> r.ev_class "
+                        // What the holder's transaction has opened: a definition it replaced and has not
+                        // committed (CREATE OR REPLACE VIEW) is not in pg_depend yet, but its relations are locked
+                        // by that transaction until it ends.
+                        + "UNION SELECT n.nspname, c.relname FROM pg_catalog.pg_locks l "
+                        + "JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE l.locktype = 'relation' AND l.relation <> ?::pg_catalog.oid "
+                        + "AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d "
+                        + "WHERE d.datname = current_database()) "
+                        + "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
+                        + "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND l.pid IN (SELECT h.pid FROM pg_catalog.pg_locks h "
+                        + "WHERE h.locktype = 'relation' AND h.relation = ?::pg_catalog.oid "
+                        + "AND h.mode = 'AccessExclusiveLock' AND h.granted) ORDER BY 1, 2")) {
             ps.setLong(1, view);
+            ps.setLong(2, view);
+            ps.setLong(3, view);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     reads.add(quote(rs.getString(1)) + "." + quote(rs.getString(2)));

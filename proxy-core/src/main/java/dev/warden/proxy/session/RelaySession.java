@@ -69,6 +69,7 @@ final class RelaySession {
         this.catalog = services.catalogs().apply(environment);
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
         masking.followSearchPath(searchPath::schemas);
+        masking.looksUpWith(services.analyzer());
         this.flow = FlowControl.of(client);
         flow.attachUpstream(upstream);
         this.requests = new RelayHandler(this);

@@ -46,6 +46,13 @@ final class ResultMasking {
     }
 
     /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
+    /** Names a prepared statement judged again cannot find in the catalog are looked up with {@code analyzer}. */
+    void looksUpWith(dev.warden.sql.Analyzer analyzer) {
+        this.analyzer = analyzer;
+    }
+
+    private dev.warden.sql.Analyzer analyzer;
+
     void followSearchPath(java.util.function.Supplier<List<String>> searchPath) {
         this.searchPath = searchPath;
     }
@@ -186,13 +193,17 @@ final class ResultMasking {
         if (analysis == null) {
             return;
         }
+        judged.ran(analysis);
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 dev.warden.sql.StatementKind k = f.kind();
+                // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample.
                 if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                        || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
                         || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
                         || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
                     invalidate();
+                    judged.redefined(analysis, catalog.names(analysis));
                     return;
                 }
             }
@@ -202,6 +213,7 @@ final class ResultMasking {
     void invalidate() {
         catalog.invalidate();
         plans.clear();
+        judged.newGeneration();
     }
 
     private MaskContext context(Analysis analysis) {
@@ -232,10 +244,28 @@ final class ResultMasking {
      * opened) is unknown.
      */
     private Exposure exposure(Analysis analysis) {
-        Exposure known = exposures.get(analysis);
-        if (known == null) {
-            known = catalog.exposure(analysis, masker.get(), searchPath.get());
-            remember(analysis, known);
+        JudgedExposures.Judged earlier = judged.get(analysis);
+        List<String> path = searchPath.get();
+        Exposure known;
+        if (earlier == null) {
+            known = catalog.exposure(analysis, masker.get(), path);
+            remember(analysis, known, path);
+        } else if (judged.stale(earlier)) {
+            // A prepared statement judged clear, run after DDL redefined what it reads (a view replaced) or after a
+            // statement that may have changed the search_path: the server re-plans it, and it may now read other
+            // relations. It is judged again with the path as now known (not read since: every candidate counts);
+            // names the catalog has not looked up again count as sensitive (fail closed).
+            known = catalog.exposure(analysis, masker.get(), path);
+            java.util.Set<String> missing = catalog.functionsToResolve(analysis, true);
+            if (missing.isEmpty()) {
+                remember(analysis, known, path);
+            } else if (analyzer != null) {
+                // This run fails closed; the names are read again off the loop, and a later run is judged with
+                // them (a statement judged sensitive is never judged again).
+                catalog.resolveFunctions(missing, analyzer).exceptionally(failure -> null);
+            }
+        } else {
+            known = earlier.exposure();
         }
         return throughCursors(analysis, known);
     }
@@ -260,18 +290,20 @@ final class ResultMasking {
      * screened with (as a FETCH does).
      */
     void exposedAsDeclared(Analysis query, Analysis declare) {
-        remember(query, exposure(declare));
+        // The cursor's plan was made at DECLARE: a later search_path does not change what it reads.
+        judged.rememberFixed(query, exposure(declare));
     }
 
-    private void remember(Analysis analysis, Exposure exposure) {
-        if (exposures.size() > 256) {
-            exposures.clear();
-        }
-        exposures.put(analysis, exposure);
+    private void remember(Analysis analysis, Exposure exposure, List<String> path) {
+        // What DDL would have to touch to change a clear judgement (a sensitive one is never relaxed).
+        Set<String> reached = exposure.sensitive() ? Set.of() : catalog.reachedNames(analysis);
+        // The path counts only where the catalog judged with it (one statement that sets nothing).
+        List<String> used = CatalogCache.resolvesWithSessionPath(analysis) ? path : null;
+        judged.remember(analysis, exposure, used, reached);
     }
 
-    /** Exposures by analysis instance (the session keeps the same instance from Parse to each Execute). */
-    private final java.util.Map<Analysis, Exposure> exposures = new java.util.IdentityHashMap<>();
+    /** What each statement was judged with, and whether a clear judgement went stale (DDL, search_path). */
+    private final JudgedExposures judged = new JudgedExposures();
     /** Each open cursor's exposure, from its DECLARE: the plan travels with the cursor to every FETCH. */
     private final java.util.Map<String, Exposure> cursors = new java.util.HashMap<>();
 
@@ -305,8 +337,9 @@ final class ResultMasking {
         if (analysis == null || reading.refusal() != null || !current.masksAnything(context(Exposure.NONE))) {
             return reading;
         }
-        Exposure screened = catalog.exposure(analysis, current, searchPath.get());
-        remember(analysis, screened);
+        List<String> path = searchPath.get();
+        Exposure screened = catalog.exposure(analysis, current, path);
+        remember(analysis, screened, path);
         Exposure exposure = throughCursors(analysis, screened);
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.DECLARE) {
@@ -328,7 +361,7 @@ final class ResultMasking {
                 }
                 if (!exposure.launders().isEmpty()) {
                     return refused(reading, "masking-handoff", "a masked identity may not copy sensitive values into "
-                            + exposure.launders() + ", which has no masked column (" + exposure.reason() + ")",
+                            + exposure.launders() + " (" + exposure.reason() + ")",
                             "write into a table whose columns the masking policy covers, or ask for an exemption");
                 }
                 if (current.protectsFilters()) {

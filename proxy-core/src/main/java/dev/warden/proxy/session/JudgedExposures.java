@@ -1,0 +1,147 @@
+package dev.warden.proxy.session;
+
+import dev.warden.proxy.catalog.CatalogCache;
+import dev.warden.proxy.catalog.Exposure;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The exposure each statement of a session was judged with, and what may have made a clear judgement stale since:
+ * DDL that redefined a name the statement reaches (a view replaced), or a statement that may have changed the
+ * search_path. The server re-plans a prepared statement in both cases, so it may read other relations than at
+ * Parse. Event loop only.
+ */
+final class JudgedExposures {
+
+    /**
+     * An exposure, the search_path it was judged with (null: every candidate), the DDL generation and
+     * search_path epoch it was judged in (generation -1: a cursor's, whose plan nothing later changes), and the
+     * names it reaches through views.
+     */
+    record Judged(Exposure exposure, List<String> path, long generation, long pathEpoch, Set<String> reached) {
+    }
+
+    /** By analysis instance (the session keeps the same instance from Parse to each Execute). */
+    private final Map<Analysis, Judged> byAnalysis = new IdentityHashMap<>();
+    /** Counts the DDL seen (each invalidates the catalog). */
+    private long generation;
+    /** Counts the statements that may have changed the search_path (see {@link #mayChangeSearchPath}). */
+    private long pathEpoch;
+    /** The generation of the last DDL that redefined each name. */
+    private final Map<String, Long> redefined = new HashMap<>();
+    /** The generation of the last DDL whose names are not known (dynamic SQL). */
+    private long anyRedefined = -1;
+
+    Judged get(Analysis analysis) {
+        return byAnalysis.get(analysis);
+    }
+
+    void remember(Analysis analysis, Exposure exposure, List<String> path, Set<String> reached) {
+        put(analysis, new Judged(exposure, path, generation, pathEpoch, reached));
+    }
+
+    /** A cursor's query: its plan was made at DECLARE, which no later DDL or search_path changes. */
+    void rememberFixed(Analysis analysis, Exposure exposure) {
+        put(analysis, new Judged(exposure, null, -1, 0, Set.of()));
+    }
+
+    private void put(Analysis analysis, Judged judged) {
+        if (byAnalysis.size() > 256) {
+            byAnalysis.clear();
+        }
+        byAnalysis.put(analysis, judged);
+    }
+
+    /**
+     * Whether {@code judged}, a clear judgement, may no longer hold: DDL since redefined a name it reaches, or it
+     * was judged with a search_path a later statement may have changed. A sensitive one is never relaxed.
+     */
+    boolean stale(Judged judged) {
+        if (judged.exposure().sensitive() || judged.generation() < 0) {
+            return false;
+        }
+        if (judged.path() != null && judged.pathEpoch() != pathEpoch || anyRedefined > judged.generation()) {
+            return true;
+        }
+        for (String name : judged.reached()) {
+            if (redefined.getOrDefault(name, -1L) > judged.generation()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The catalog was invalidated: a new DDL generation starts. */
+    void newGeneration() {
+        generation++;
+    }
+
+    /** {@code ran} is forwarded: if it may change the search_path, judgements made with a path may be stale. */
+    void ran(Analysis ran) {
+        if (mayChangeSearchPath(ran)) {
+            pathEpoch++;
+            restamp(ran);
+        }
+    }
+
+    /**
+     * Records which names the DDL of {@code ran} may have redefined ({@code names}: every name it uses), at the
+     * current generation. ANALYZE and VACUUM redefine nothing; DDL Warden cannot name (dynamic SQL) touches every
+     * name.
+     */
+    void redefined(Analysis ran, Set<String> names) {
+        boolean redefines = false;
+        boolean dynamic = false;
+        for (StatementFacts top : ran.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                dynamic |= f.dynamicSql();
+                redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM;
+            }
+        }
+        if (dynamic || redefined.size() > 4096) {
+            redefined.clear();
+            anyRedefined = generation;
+        } else if (redefines) {
+            for (String name : names) {
+                redefined.put(name, generation);
+            }
+        }
+        restamp(ran);
+    }
+
+    /** The statement's own judgement stands: it was made before the statement ran (and changed anything). */
+    private void restamp(Analysis analysis) {
+        Judged own = byAnalysis.get(analysis);
+        if (own != null && own.generation() >= 0) {
+            byAnalysis.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached()));
+        }
+    }
+
+    /**
+     * Whether running {@code analysis} may change the session's search_path: what the catalog reads with the
+     * session's path leaves out (SET, RESET, DISCARD, set_config, function bodies, DO, CALL, several statements),
+     * and ROLLBACK (undoing a SET) and role changes ({@code $user}).
+     */
+    static boolean mayChangeSearchPath(Analysis analysis) {
+        if (!CatalogCache.resolvesWithSessionPath(analysis)) {
+            return true;
+        }
+        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
+            switch (f.kind()) {
+                case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> {
+                    return true;
+                }
+                default -> {
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,483 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.FrontendMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An attacker's pass over the masking decisions relaxed for transparency (catalog relations count only where a
+ * rule names them, DDL is no laundering, views judged by definitions or by pg_depend when locked, the search_path
+ * read between batches, a COPY of a table its own batch creates value-scanned). Each test seeds distinctive PII in
+ * a table of its own, runs the attack as a masked identity through Warden and checks every byte the client
+ * received: no seeded value may appear, case, separators and direction ignored (an attacker's {@code translate}
+ * or {@code reverse} defeats value detection, not this check). A test that leaked before its fix says what
+ * leaked; the others are attacks that were already stopped, kept so they stay stopped.
+ */
+class MaskingRedTeamTest {
+
+    static WardenHarness warden;
+
+    private static final List<String> EMAILS = List.of("zq.feather@quixmail.example", "mo.brandt@quixmail.example",
+            "lu.ortega@quixmail.example");
+    private static final List<String> SSNS = List.of("536-22-8471", "611-40-9235", "702-18-3346");
+
+    /** Seeds hide from value detection once {@code @}, {@code .} and {@code -} become spaces. */
+    private static final String HIDE = "'@.-', '   '";
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
+                masking:
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    /** A table {@code name (id, email, ssn)} holding the seeded PII, readable by everyone. */
+    private static void seed(String name) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE " + name + " (id int primary key, email text, ssn text)");
+            for (int i = 0; i < EMAILS.size(); i++) {
+                s.execute("INSERT INTO " + name + " VALUES (" + (i + 1) + ", '" + EMAILS.get(i) + "', '"
+                        + SSNS.get(i) + "')");
+            }
+            s.execute("GRANT ALL ON " + name + " TO PUBLIC");
+        }
+    }
+
+    private static void direct(String sql) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /** Lower-case letters and digits only: what survives an attacker's separators and case changes. */
+    private static String normalized(String s) {
+        return s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    }
+
+    /** The seeded values found in {@code received} (forwards or reversed), none when masking held. */
+    private static List<String> seedsIn(String received) {
+        String text = normalized(received);
+        String reversed = new StringBuilder(text).reverse().toString();
+        List<String> found = new ArrayList<>();
+        for (String seed : concat(EMAILS, SSNS)) {
+            String n = normalized(seed);
+            if (text.contains(n) || reversed.contains(n)) {
+                found.add(seed);
+            }
+        }
+        return found;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    private static void assertNoSeed(String received) {
+        assertEquals(List.of(), seedsIn(received), received);
+    }
+
+    /** A masked session speaking the wire protocol; {@link #query} returns every byte of the answer as text. */
+    private static final class Attacker implements AutoCloseable {
+        final RawClient client;
+
+        Attacker() throws IOException {
+            client = new RawClient(warden.port());
+            client.login("dev", WardenHarness.USER, warden.token());
+        }
+
+        String query(String sql) throws IOException {
+            client.send(new FrontendMessage.Query(sql));
+            return untilReady();
+        }
+
+        void send(FrontendMessage m) throws IOException {
+            client.send(m);
+        }
+
+        String untilReady() throws IOException {
+            StringBuilder all = new StringBuilder();
+            byte[] frame;
+            do {
+                frame = client.readFrame();
+                all.append((char) frame[0]).append(new String(frame, 5, frame.length - 5, StandardCharsets.UTF_8))
+                        .append('\n');
+            } while (frame[0] != 'Z');
+            return all.toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            client.close();
+        }
+    }
+
+    private static boolean refused(String received) {
+        return received.contains("42501");
+    }
+
+    // ---- 1. catalog relations: statistics hold sample values of user tables ----
+
+    @Test
+    void statisticsOfASensitiveTableDoNotCarryItsValues() throws Exception {
+        // Before: pg_stats is a pg_catalog view no rule names, so it was only value-scanned; histogram_bounds
+        // with separators translated away came back in clear (every e-mail and SSN of the table).
+        seed("st_people");
+        direct("ANALYZE st_people");
+        try (Attacker a = new Attacker()) {
+            String plain = a.query("SELECT attname, histogram_bounds::text FROM pg_stats WHERE schemaname = 'public' "
+                    + "AND tablename LIKE 'st%'");
+            assertTrue(plain.contains("histogram_bounds") || plain.contains("attname"), plain);
+            assertNoSeed(plain);
+            assertNoSeed(a.query("SELECT translate(histogram_bounds::text, " + HIDE + ") FROM pg_stats "
+                    + "WHERE schemaname = 'public'"));
+            assertNoSeed(a.query("SELECT translate(s.histogram_bounds::text, " + HIDE + ") FROM pg_catalog.pg_stats s"));
+            assertNoSeed(a.query("SELECT translate(stavalues1::text, " + HIDE + "), translate(stavalues2::text, "
+                    + HIDE + ") FROM pg_statistic"));
+            assertNoSeed(a.query("SELECT translate(array_to_string(histogram_bounds, ','), " + HIDE + ") "
+                    + "FROM pg_stats WHERE schemaname = 'public'"));
+            assertNoSeed(a.query("SELECT translate(row_to_json(s)::text, " + HIDE + ") FROM pg_stats s "
+                    + "WHERE schemaname = 'public'"));
+            a.query("CREATE VIEW st_sampled AS SELECT tablename, histogram_bounds AS hb FROM pg_stats");
+            assertNoSeed(a.query("SELECT translate(hb::text, " + HIDE + ") FROM st_sampled"));
+        }
+    }
+
+    @Test
+    void extendedStatisticsAndExpressionIndexesDoNotCarryValues() throws Exception {
+        // Before: CREATE STATISTICS and CREATE INDEX on an expression are DDL (no laundering); after ANALYZE
+        // pg_stats_ext and the index's pg_stats row held the values (translated: in clear).
+        seed("sx_people");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE STATISTICS sx_mcv (mcv) ON email, ssn FROM sx_people");
+            a.query("CREATE INDEX sx_hidden ON sx_people ((translate(email, " + HIDE + ")))");
+            a.query("INSERT INTO sx_people SELECT 10 + g, 'zq.feather@quixmail.example', '536-22-8471' "
+                    + "FROM generate_series(1, 20) g");
+            a.query("ANALYZE sx_people");
+            assertNoSeed(a.query("SELECT translate(most_common_vals::text, " + HIDE + ") FROM pg_stats_ext "
+                    + "WHERE statistics_name = 'sx_mcv'"));
+            assertNoSeed(a.query("SELECT translate(most_common_vals::text, " + HIDE + "), "
+                    + "translate(histogram_bounds::text, " + HIDE + ") FROM pg_stats WHERE tablename = 'sx_hidden'"));
+        }
+    }
+
+    // ---- 2. views ----
+
+    @Test
+    void aViewRedefinedInTheSessionsOpenTransactionIsJudgedByItsNewDefinition() throws Exception {
+        // Before: the view is held exclusively by the attacker's own transaction, so Warden judged it by the
+        // pg_depend rows it can see: the committed (clear) definition's, not the one the transaction just wrote.
+        seed("lv_people");
+        direct("CREATE TABLE lv_things (id int, label text)");
+        direct("INSERT INTO lv_things VALUES (1, 'kettle')");
+        direct("CREATE VIEW lv_view AS SELECT id, label FROM lv_things");
+        direct("GRANT ALL ON lv_things, lv_view TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            a.query("SELECT label FROM lv_view"); // the clear definition, cached
+            a.query("BEGIN");
+            String redefined = a.query("CREATE OR REPLACE VIEW lv_view AS SELECT id, translate(email, " + HIDE
+                    + ") AS label FROM lv_people");
+            String read = a.query("SELECT label FROM lv_view");
+            a.query("ROLLBACK");
+            assertNoSeed(redefined + read);
+        }
+    }
+
+    @Test
+    void viewsNestedDeeperThanFollowedAreMasked() throws Exception {
+        // Before: nine views deep is past the depth the catalog loads; the view at the limit was judged too deep,
+        // but its columns' origin (a view not looked up) counted as clear, so every view above it was clear.
+        seed("dv_people");
+        direct("CREATE VIEW dv_0 AS SELECT id, translate(email, " + HIDE + ") AS v FROM dv_people");
+        for (int i = 1; i <= 9; i++) {
+            direct("CREATE VIEW dv_" + i + " AS SELECT id, v FROM dv_" + (i - 1));
+        }
+        direct("GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            assertNoSeed(a.query("SELECT v FROM dv_9"));
+            assertNoSeed(a.query("SELECT v || '' FROM dv_9"));
+        }
+    }
+
+    // ---- 3. DDL that is no longer laundering ----
+
+    @Test
+    void aGeneratedColumnOverASensitiveColumnIsMasked() throws Exception {
+        // Before: ALTER TABLE ... ADD COLUMN ... GENERATED ALWAYS AS (translate(email ...)) STORED is DDL on a
+        // table that has masked columns; the new column, named "tag", was relayed in clear.
+        seed("gc_people");
+        try (Attacker a = new Attacker()) {
+            String added = a.query("ALTER TABLE gc_people ADD COLUMN tag text GENERATED ALWAYS AS (translate(email, "
+                    + HIDE + ")) STORED");
+            assertTrue(refused(added) && added.contains("GENERATED"), added);
+            assertNoSeed(added + a.query("SELECT tag FROM gc_people"));
+        }
+    }
+
+    @Test
+    void renamingASensitiveColumnDoesNotUnmaskIt() throws Exception {
+        // Before: ALTER TABLE ... RENAME COLUMN email TO contact is DDL; masking by column name no longer knew it.
+        seed("rn_people");
+        try (Attacker a = new Attacker()) {
+            String renamed = a.query("ALTER TABLE rn_people RENAME COLUMN email TO contact");
+            assertTrue(refused(renamed) && renamed.contains("RENAME"), renamed);
+            // Renaming a clear column of the same table stays allowed.
+            assertTrue(a.query("ALTER TABLE rn_people RENAME COLUMN id TO person_id").contains("ALTER TABLE"));
+            assertNoSeed(renamed + a.query("SELECT translate(contact, " + HIDE + ") FROM rn_people"));
+        }
+    }
+
+    @Test
+    void aMaterializedViewOverASensitiveColumnIsMasked() throws Exception {
+        // Control: CREATE MATERIALIZED VIEW is DDL, but reading it is judged by its definition.
+        seed("mv_people");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE MATERIALIZED VIEW mv_hidden AS SELECT id, translate(email, " + HIDE + ") AS v "
+                    + "FROM mv_people");
+            assertNoSeed(a.query("SELECT v FROM mv_hidden"));
+            assertNoSeed(a.query("COPY mv_hidden TO STDOUT"));
+        }
+    }
+
+    @Test
+    @Disabled("not fixed: CREATE TRIGGER ... EXECUTE FUNCTION f() is not judged by f's body, and the INSERT that fires "
+            + "it names only the clear table; the trigger copies sensitive values into it (see the report)")
+    void aTriggerCannotCopySensitiveValuesIntoAClearTable() throws Exception {
+        // Leaks: CREATE FUNCTION and CREATE TRIGGER are DDL; the INSERT names only the clear table, and the
+        // trigger fills it from the sensitive one.
+        seed("tg_people");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE TABLE tg_sink (v text)");
+            a.query("CREATE FUNCTION tg_grab() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "NEW.v := (SELECT string_agg(translate(email, " + HIDE + "), ',') FROM tg_people); "
+                    + "RETURN NEW; END$$");
+            a.query("CREATE TRIGGER tg_fill BEFORE INSERT ON tg_sink FOR EACH ROW EXECUTE FUNCTION tg_grab()");
+            a.query("INSERT INTO tg_sink VALUES ('x')");
+            assertNoSeed(a.query("SELECT v FROM tg_sink"));
+        }
+    }
+
+    @Test
+    void aRuleCannotCopySensitiveValuesIntoAClearTable() throws Exception {
+        // A rule's action is a statement over the sensitive table writing a clear one.
+        seed("ru_people");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE TABLE ru_trigger (id int)");
+            a.query("CREATE TABLE ru_sink (v text)");
+            String rule = a.query("CREATE RULE ru_copy AS ON INSERT TO ru_trigger DO ALSO INSERT INTO ru_sink "
+                    + "SELECT translate(email, " + HIDE + ") FROM ru_people");
+            a.query("INSERT INTO ru_trigger VALUES (1)");
+            assertNoSeed(rule + a.query("SELECT v FROM ru_sink"));
+        }
+    }
+
+    @Test
+    void aColumnDefaultCallingASensitiveFunctionIsNotAWayOut() throws Exception {
+        // A default that calls a function reading the sensitive table, filled by an INSERT naming neither.
+        seed("df_people");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE FUNCTION df_pick() RETURNS text LANGUAGE sql AS $$SELECT string_agg(translate(email, "
+                    + HIDE + "), ',') FROM df_people$$");
+            a.query("CREATE TABLE df_sink (id int, v text)");
+            String set = a.query("ALTER TABLE df_sink ALTER COLUMN v SET DEFAULT df_pick()");
+            a.query("INSERT INTO df_sink (id) VALUES (1)");
+            assertNoSeed(set + a.query("SELECT v FROM df_sink"));
+        }
+    }
+
+    @Test
+    void largeObjectsDoNotCarrySensitiveValuesOut() throws Exception {
+        // A large object written from a sensitive read, read back by a statement that names nothing sensitive.
+        seed("lo_people");
+        try (Attacker a = new Attacker()) {
+            String written = a.query("SELECT lo_from_bytea(424242, convert_to(string_agg(translate(email, " + HIDE
+                    + "), ','), 'UTF8')) FROM lo_people");
+            assertNoSeed(written + a.query("SELECT convert_from(lo_get(424242), 'UTF8')"));
+        }
+    }
+
+    // ---- 6. search_path ----
+
+    @Test
+    void aPreparedStatementReplannedUnderAnotherSearchPathIsMasked() throws Exception {
+        // Before: Parse judged "SELECT label FROM sp_things" with public.sp_things (clear); SET search_path then
+        // made the server re-plan it over a view of the sensitive table, and the Execute kept the Parse's
+        // (clear) judgement.
+        seed("sp_people");
+        direct("CREATE TABLE sp_things (id int, label text)");
+        direct("INSERT INTO sp_things VALUES (1, 'kettle')");
+        direct("CREATE SCHEMA sp_evil");
+        direct("CREATE VIEW sp_evil.sp_things AS SELECT id, translate(email, " + HIDE + ") AS label FROM public.sp_people");
+        direct("GRANT ALL ON SCHEMA sp_evil TO PUBLIC");
+        direct("GRANT ALL ON ALL TABLES IN SCHEMA sp_evil, public TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            a.send(new FrontendMessage.Parse("s1", "SELECT label FROM sp_things", List.of()));
+            a.send(new FrontendMessage.Sync());
+            a.untilReady();
+            a.query("SET search_path = sp_evil, public");
+            a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
+            a.send(new FrontendMessage.Describe('P', ""));
+            a.send(new FrontendMessage.Execute("", 0));
+            a.send(new FrontendMessage.Sync());
+            assertNoSeed(a.untilReady());
+        }
+    }
+
+    @Test
+    void aPreparedStatementRunAfterItsViewIsRedefinedIsMasked() throws Exception {
+        // Before: Parse judged "SELECT label FROM pv_view" clear; CREATE OR REPLACE VIEW made it read the sensitive
+        // table, the server re-planned the prepared statement, and its Execute kept the Parse's judgement.
+        seed("pv_people");
+        direct("CREATE TABLE pv_things (id int, label text)");
+        direct("INSERT INTO pv_things VALUES (1, 'kettle')");
+        direct("CREATE VIEW pv_view AS SELECT id, label FROM pv_things");
+        direct("GRANT ALL ON pv_things, pv_view TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            a.send(new FrontendMessage.Parse("s1", "SELECT label FROM pv_view", List.of()));
+            a.send(new FrontendMessage.Sync());
+            a.untilReady();
+            a.query("CREATE OR REPLACE VIEW pv_view AS SELECT id, translate(email, " + HIDE
+                    + ") AS label FROM pv_people");
+            a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
+            a.send(new FrontendMessage.Describe('P', ""));
+            a.send(new FrontendMessage.Execute("", 0));
+            a.send(new FrontendMessage.Sync());
+            assertNoSeed(a.untilReady());
+        }
+    }
+
+    @Test
+    void aClearPreparedStatementStaysClearAfterDdlAndAnotherSearchPath() throws Exception {
+        // Precision: re-judging a prepared statement after DDL or a SET must not mask what no rule covers.
+        direct("CREATE TABLE pc_things (id int, label text)");
+        direct("INSERT INTO pc_things VALUES (1, 'kettle')");
+        direct("GRANT ALL ON pc_things TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            a.send(new FrontendMessage.Parse("s1", "SELECT upper(label) FROM pc_things", List.of()));
+            a.send(new FrontendMessage.Sync());
+            a.untilReady();
+            a.query("CREATE TABLE pc_other (id int)");
+            a.query("SET search_path = pg_catalog, public");
+            a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
+            a.send(new FrontendMessage.Execute("", 0));
+            a.send(new FrontendMessage.Sync());
+            String got = a.untilReady();
+            assertTrue(got.contains("KETTLE"), got);
+            // DDL on the very table it reads: the first run after it is masked whole (the table is not looked up
+            // again yet; fail closed), a later one is judged with the table read again.
+            a.query("ALTER TABLE pc_things ADD COLUMN extra int");
+            for (int i = 0; i < 20 && !got.contains("KETTLE") || i == 0; i++) {
+                a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
+                a.send(new FrontendMessage.Execute("", 0));
+                a.send(new FrontendMessage.Sync());
+                got = a.untilReady();
+                Thread.sleep(50);
+            }
+            assertTrue(got.contains("KETTLE"), got);
+        }
+    }
+
+    @Test
+    void aSearchPathSetInTheSameBatchIsFollowed() throws Exception {
+        seed("sb_people");
+        direct("CREATE TABLE sb_things (id int, label text)");
+        direct("CREATE SCHEMA sb_evil");
+        direct("CREATE VIEW sb_evil.sb_things AS SELECT id, translate(email, " + HIDE + ") AS label FROM public.sb_people");
+        direct("GRANT ALL ON SCHEMA sb_evil TO PUBLIC");
+        direct("GRANT ALL ON ALL TABLES IN SCHEMA sb_evil, public TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            assertNoSeed(a.query("SET search_path = sb_evil, public; SELECT label FROM sb_things"));
+            assertNoSeed(a.query("SELECT set_config('search_path', 'sb_evil, public', false); "
+                    + "SELECT label FROM sb_things"));
+            a.query("RESET search_path");
+        }
+    }
+
+    @Test
+    void aTemporaryViewShadowingAClearTableIsMasked() throws Exception {
+        seed("tv_people");
+        direct("CREATE TABLE tv_things (id int, label text)");
+        direct("GRANT ALL ON tv_things TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            a.query("SELECT label FROM tv_things");
+            a.query("CREATE TEMP VIEW tv_things AS SELECT id, translate(email, " + HIDE + ") AS label FROM tv_people");
+            assertNoSeed(a.query("SELECT label FROM tv_things"));
+            assertNoSeed(a.query("SELECT label FROM pg_temp.tv_things"));
+        }
+    }
+
+    // ---- 7. COPY of a table the same Query creates ----
+
+    @Test
+    void aTableCreatedAndCopiedInOneQueryCannotCarrySensitiveValues() throws Exception {
+        // The COPY's columns are only value-scanned; what fills the table must be screened.
+        seed("cp_people");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE FUNCTION cp_pick() RETURNS text LANGUAGE sql AS $$SELECT string_agg(translate(email, "
+                    + HIDE + "), ',') FROM cp_people$$");
+            assertNoSeed(a.query("CREATE TABLE cp_a (v text DEFAULT cp_pick()); INSERT INTO cp_a DEFAULT VALUES; "
+                    + "COPY cp_a TO STDOUT"));
+            assertNoSeed(a.query("CREATE TABLE cp_b (LIKE cp_people); INSERT INTO cp_b SELECT * FROM cp_people; "
+                    + "COPY cp_b TO STDOUT"));
+            assertNoSeed(a.query("CREATE TABLE cp_c (id int, v text GENERATED ALWAYS AS (cp_pick()) STORED); "
+                    + "INSERT INTO cp_c (id) VALUES (1); COPY cp_c TO STDOUT"));
+        }
+    }
+
+    // ---- 5. value detectors: recall on realistic forms after the precision changes ----
+
+    /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
+    private static List<String> unmasked(List<String> values) throws Exception {
+        List<String> kept = new ArrayList<>();
+        try (Attacker a = new Attacker()) {
+            for (String v : values) {
+                String got = a.query("SELECT 'x ' || '" + v + "' || ' y' AS v");
+                if (got.contains(v)) {
+                    kept.add(v);
+                }
+            }
+        }
+        return kept;
+    }
+
+    @Test
+    void realisticPiiFormsAreStillDetectedByValue() throws Exception {
+        // Cards now need an issuer digit 2-6 and printed grouping; signed decimals are no phone; periodic tokens
+        // no secret. These common forms must still be caught.
+        assertEquals(List.of(), unmasked(List.of(
+                "4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "5555555555554444",
+                "6011000990139424", "378282246310005", "3782 822463 10005",
+                "536-22-8471", "536 22 8471",
+                "+14155552671", "+1-415-555-2671", "+1.415.555.2671",
+                "ANN.LEE@ACME.COM", "ann.lee+tag@acme.co.uk",
+                "DE89370400440532013000", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")));
+    }
+
+    @Test
+    @Disabled("not fixed: a phone number grouped by spaces is detected as a whole value (ValueDetectorsTest) but not "
+            + "inside text ('call +44 20 7946 0958 now'): the value scan splits text at spaces")
+    void aPhoneGroupedBySpacesInsideTextIsDetected() throws Exception {
+        assertEquals(List.of(), unmasked(List.of("+1 415 555 2671", "+44 20 7946 0958")));
+    }
+}
