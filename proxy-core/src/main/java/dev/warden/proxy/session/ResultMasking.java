@@ -151,10 +151,13 @@ final class ResultMasking {
         MaskPlan plan = masker.get().plan(columns, context(analysis));
         String text = CopyStatements.copyText(analysis);
         boolean csv = format.equals("csv");
-        char delimiter = CopyStatements.copyOption(text, "delimiter").map(o -> CopyStatements.single(o, "DELIMITER")).orElse(csv ? ',' : '\t');
+        char delimiter = CopyStatements.copyOption(text, "delimiter")
+                .map(o -> CopyStatements.single(o, "DELIMITER")).orElse(csv ? ',' : '\t');
         String nullString = CopyStatements.copyOption(text, "null").orElse(csv ? "" : "\\N");
-        char quote = CopyStatements.copyOption(text, "quote").map(o -> CopyStatements.single(o, "QUOTE")).orElse('"');
-        char escape = CopyStatements.copyOption(text, "escape").map(o -> CopyStatements.single(o, "ESCAPE")).orElse(quote);
+        char quote = CopyStatements.copyOption(text, "quote")
+                .map(o -> CopyStatements.single(o, "QUOTE")).orElse('"');
+        char escape = CopyStatements.copyOption(text, "escape")
+                .map(o -> CopyStatements.single(o, "ESCAPE")).orElse(quote);
         return switch (format) {
             case "csv" -> CopyMasker.csv(plan, delimiter, quote, escape, nullString);
             case "binary" -> CopyMasker.binary(plan);
