@@ -72,6 +72,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         String launders = "";
         for (StatementFacts top : analysis.statements()) {
             boolean definesView = top.objectType().endsWith("VIEW");
+            if (launders.isEmpty() && definesTriggerFunction(top)) {
+                // Its body runs later on behalf of a write that names only the firing table (NEW.v := (SELECT
+                // email ...)), so what it reads lands in that table under a clear name.
+                launders = "a trigger function, which hands what it reads to the rows of the table that fires it";
+            }
             for (StatementFacts f : top.allStatements()) {
                 if (f != top && f.kind() == StatementKind.SELECT) {
                     continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
@@ -283,6 +288,15 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return false;
+    }
+
+    private static final java.util.regex.Pattern RETURNS_TRIGGER =
+            java.util.regex.Pattern.compile("(?i)\\breturns\\s+(event_)?trigger\\b");
+
+    /** CREATE FUNCTION ... RETURNS trigger (or event_trigger): a body that runs inside other statements' writes. */
+    static boolean definesTriggerFunction(StatementFacts f) {
+        return f.kind() == StatementKind.CREATE && f.objectType().equals("FUNCTION")
+                && RETURNS_TRIGGER.matcher(f.text()).find();
     }
 
     private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
