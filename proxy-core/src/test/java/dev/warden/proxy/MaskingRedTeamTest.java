@@ -116,6 +116,24 @@ class MaskingRedTeamTest {
             client.send(m);
         }
 
+        /** Parses {@code sql} as the named statement {@code s1} and waits for the answer. */
+        void prepare(String sql) throws IOException {
+            send(new FrontendMessage.Parse("s1", sql, List.of()));
+            send(new FrontendMessage.Sync());
+            untilReady();
+        }
+
+        /** Binds {@code s1} to the unnamed portal, describes it if asked, runs it and returns the answer. */
+        String runPrepared(boolean describe) throws IOException {
+            send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
+            if (describe) {
+                send(new FrontendMessage.Describe('P', ""));
+            }
+            send(new FrontendMessage.Execute("", 0));
+            send(new FrontendMessage.Sync());
+            return untilReady();
+        }
+
         String untilReady() throws IOException {
             StringBuilder all = new StringBuilder();
             byte[] frame;
@@ -330,15 +348,9 @@ class MaskingRedTeamTest {
         direct("GRANT ALL ON SCHEMA sp_evil TO PUBLIC");
         direct("GRANT ALL ON ALL TABLES IN SCHEMA sp_evil, public TO PUBLIC");
         try (Attacker a = new Attacker()) {
-            a.send(new FrontendMessage.Parse("s1", "SELECT label FROM sp_things", List.of()));
-            a.send(new FrontendMessage.Sync());
-            a.untilReady();
+            a.prepare("SELECT label FROM sp_things");
             a.query("SET search_path = sp_evil, public");
-            a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
-            a.send(new FrontendMessage.Describe('P', ""));
-            a.send(new FrontendMessage.Execute("", 0));
-            a.send(new FrontendMessage.Sync());
-            assertNoSeed(a.untilReady());
+            assertNoSeed(a.runPrepared(true));
         }
     }
 
@@ -352,16 +364,10 @@ class MaskingRedTeamTest {
         direct("CREATE VIEW pv_view AS SELECT id, label FROM pv_things");
         direct("GRANT ALL ON pv_things, pv_view TO PUBLIC");
         try (Attacker a = new Attacker()) {
-            a.send(new FrontendMessage.Parse("s1", "SELECT label FROM pv_view", List.of()));
-            a.send(new FrontendMessage.Sync());
-            a.untilReady();
+            a.prepare("SELECT label FROM pv_view");
             a.query("CREATE OR REPLACE VIEW pv_view AS SELECT id, translate(email, " + HIDE
                     + ") AS label FROM pv_people");
-            a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
-            a.send(new FrontendMessage.Describe('P', ""));
-            a.send(new FrontendMessage.Execute("", 0));
-            a.send(new FrontendMessage.Sync());
-            assertNoSeed(a.untilReady());
+            assertNoSeed(a.runPrepared(true));
         }
     }
 
@@ -372,24 +378,16 @@ class MaskingRedTeamTest {
         direct("INSERT INTO pc_things VALUES (1, 'kettle')");
         direct("GRANT ALL ON pc_things TO PUBLIC");
         try (Attacker a = new Attacker()) {
-            a.send(new FrontendMessage.Parse("s1", "SELECT upper(label) FROM pc_things", List.of()));
-            a.send(new FrontendMessage.Sync());
-            a.untilReady();
+            a.prepare("SELECT upper(label) FROM pc_things");
             a.query("CREATE TABLE pc_other (id int)");
             a.query("SET search_path = pg_catalog, public");
-            a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
-            a.send(new FrontendMessage.Execute("", 0));
-            a.send(new FrontendMessage.Sync());
-            String got = a.untilReady();
+            String got = a.runPrepared(false);
             assertTrue(got.contains("KETTLE"), got);
             // DDL on the very table it reads: the first run after it is masked whole (the table is not looked up
             // again yet; fail closed), a later one is judged with the table read again.
             a.query("ALTER TABLE pc_things ADD COLUMN extra int");
             for (int i = 0; i < 20 && !got.contains("KETTLE") || i == 0; i++) {
-                a.send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
-                a.send(new FrontendMessage.Execute("", 0));
-                a.send(new FrontendMessage.Sync());
-                got = a.untilReady();
+                got = a.runPrepared(false);
                 Thread.sleep(50);
             }
             assertTrue(got.contains("KETTLE"), got);
