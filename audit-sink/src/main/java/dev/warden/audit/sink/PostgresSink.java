@@ -6,7 +6,6 @@ import dev.warden.config.Secret;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -14,7 +13,6 @@ import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Properties;
 
 /**
  * An append-only table in a separate audit database: {@code seq bigint primary key, ts, type, session,
@@ -61,7 +59,7 @@ public final class PostgresSink implements AuditSink {
             }
         } catch (SQLException e) {
             drop();
-            throw new IOException(message(e), e);
+            throw new IOException(AppendOnlyTables.message(e), e);
         }
     }
 
@@ -88,7 +86,7 @@ public final class PostgresSink implements AuditSink {
             c.commit();
         } catch (SQLException e) {
             drop();
-            throw new IOException(message(e), e);
+            throw new IOException(AppendOnlyTables.message(e), e);
         }
     }
 
@@ -96,11 +94,7 @@ public final class PostgresSink implements AuditSink {
         if (connection != null) {
             return connection;
         }
-        Properties properties = new Properties();
-        properties.setProperty("connectTimeout", "5");
-        properties.setProperty("socketTimeout", "30");
-        properties.setProperty("ApplicationName", "warden-audit");
-        Connection c = DriverManager.getConnection(url.reveal(), properties);
+        Connection c = AppendOnlyTables.connect(url, "warden-audit");
         try {
             c.setAutoCommit(false);
             createTableIfMissing(c);
@@ -114,21 +108,11 @@ public final class PostgresSink implements AuditSink {
     }
 
     private void createTableIfMissing(Connection c) throws SQLException {
-        String guard = table.replace('.', '_') + "_append_only";
-        String function = table.contains(".") ? table.substring(0, table.indexOf('.') + 1) + guard : guard;
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " (seq bigint PRIMARY KEY, ts timestamptz NOT NULL, "
                     + "type text NOT NULL, session text NOT NULL, record jsonb NOT NULL, hash text NOT NULL)");
-            s.execute("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    + "RAISE EXCEPTION 'audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP "
-                    + "USING ERRCODE = '42501'; END $$");
-            s.execute("DROP TRIGGER IF EXISTS " + guard + "_rows ON " + table);
-            s.execute("CREATE TRIGGER " + guard + "_rows BEFORE UPDATE OR DELETE ON " + table
-                    + " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
-            s.execute("DROP TRIGGER IF EXISTS " + guard + "_truncate ON " + table);
-            s.execute("CREATE TRIGGER " + guard + "_truncate BEFORE TRUNCATE ON " + table
-                    + " FOR EACH STATEMENT EXECUTE FUNCTION " + function + "()");
+            AppendOnlyTables.refuseChanges(s, table, "audit", "_rows", true);
         }
     }
 
@@ -141,11 +125,6 @@ public final class PostgresSink implements AuditSink {
             }
             connection = null;
         }
-    }
-
-    private static String message(SQLException e) {
-        String state = e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")";
-        return e.getMessage() + state;
     }
 
     @Override

@@ -1,9 +1,9 @@
 package dev.warden.audit.witness;
 
+import dev.warden.audit.sink.AppendOnlyTables;
 import dev.warden.config.Secret;
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -11,7 +11,6 @@ import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Optional;
-import java.util.Properties;
 
 /**
  * Heads in a table {@code (chain, seq, hash, ts, key_id, signature)}, one row per checkpoint. Put it in a
@@ -51,7 +50,7 @@ public final class PostgresWitnessStore implements WitnessStore {
             }
         } catch (SQLException e) {
             drop();
-            throw new IOException(message(e), e);
+            throw new IOException(AppendOnlyTables.message(e), e);
         }
     }
 
@@ -72,7 +71,7 @@ public final class PostgresWitnessStore implements WitnessStore {
             }
         } catch (SQLException e) {
             drop();
-            throw new IOException(message(e), e);
+            throw new IOException(AppendOnlyTables.message(e), e);
         }
     }
 
@@ -80,11 +79,7 @@ public final class PostgresWitnessStore implements WitnessStore {
         if (connection != null) {
             return connection;
         }
-        Properties properties = new Properties();
-        properties.setProperty("connectTimeout", "5");
-        properties.setProperty("socketTimeout", "30");
-        properties.setProperty("ApplicationName", "warden-witness");
-        Connection c = DriverManager.getConnection(url.reveal(), properties);
+        Connection c = AppendOnlyTables.connect(url, "warden-witness");
         try {
             createTableIfMissing(c);
         } catch (SQLException e) {
@@ -96,20 +91,13 @@ public final class PostgresWitnessStore implements WitnessStore {
     }
 
     private void createTableIfMissing(Connection c) throws SQLException {
-        String guard = table.replace('.', '_') + "_append_only";
-        String function = table.contains(".") ? table.substring(0, table.indexOf('.') + 1) + guard : guard;
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " (chain text NOT NULL, seq bigint NOT NULL, "
                     + "hash text NOT NULL, ts timestamptz NOT NULL, key_id text NOT NULL, signature text NOT NULL, "
                     + "PRIMARY KEY (chain, seq))");
-            s.execute("CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    + "RAISE EXCEPTION 'witness table % is append-only: % refused', TG_TABLE_NAME, TG_OP "
-                    + "USING ERRCODE = '42501'; END $$");
-            s.execute("DROP TRIGGER IF EXISTS " + guard + " ON " + table);
-            s.execute("CREATE TRIGGER " + guard + " BEFORE UPDATE OR DELETE ON " + table
-                    + " FOR EACH ROW EXECUTE FUNCTION " + function + "()");
+            AppendOnlyTables.refuseChanges(s, table, "witness", "", false);
             c.commit();
         } catch (SQLException e) {
             c.rollback();
@@ -128,11 +116,6 @@ public final class PostgresWitnessStore implements WitnessStore {
             }
             connection = null;
         }
-    }
-
-    private static String message(SQLException e) {
-        String state = e.getSQLState() == null ? "" : " (SQLSTATE " + e.getSQLState() + ")";
-        return e.getMessage() + state;
     }
 
     @Override
