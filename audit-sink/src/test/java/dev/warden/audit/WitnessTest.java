@@ -151,6 +151,10 @@ class WitnessTest {
             SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
                     () -> s.executeUpdate("DELETE FROM warden_audit_witness"));
             assertEquals("42501", refused.getSQLState());
+            // TRUNCATE too: emptying the witness would let a cut log verify again.
+            SQLException truncated = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> s.executeUpdate("TRUNCATE warden_audit_witness"));
+            assertEquals("42501", truncated.getSQLState());
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.Optional;
 /**
  * Heads in a table {@code (chain, seq, hash, ts, key_id, signature)}, one row per checkpoint. Put it in a
  * database the log's host cannot rewrite (ideally not the audited one): a role that may only INSERT and SELECT
- * is enough. A trigger refuses UPDATE and DELETE, as for the audit table.
+ * is enough. Triggers refuse UPDATE, DELETE and TRUNCATE, as for the audit table.
  */
 public final class PostgresWitnessStore implements WitnessStore {
 
@@ -97,7 +97,7 @@ public final class PostgresWitnessStore implements WitnessStore {
             s.execute("CREATE TABLE IF NOT EXISTS " + table + " (chain text NOT NULL, seq bigint NOT NULL, "
                     + "hash text NOT NULL, ts timestamptz NOT NULL, key_id text NOT NULL, signature text NOT NULL, "
                     + "PRIMARY KEY (chain, seq))");
-            AppendOnlyTables.refuseChanges(s, table, "witness", "", false);
+            AppendOnlyTables.refuseChanges(s, table, "witness", "", true);
             c.commit();
         } catch (SQLException e) {
             c.rollback();
