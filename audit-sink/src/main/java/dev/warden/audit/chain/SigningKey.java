@@ -24,6 +24,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
  * The Ed25519 key that signs checkpoints. Its id is the first 16 hex digits of the SHA-256 of the public key's
@@ -41,11 +43,23 @@ public final class SigningKey {
     private final PrivateKey privateKey;
     private final PublicKey publicKey;
     private final String id;
+    /**
+     * The same key for BouncyCastle's signer, which keeps the public key it derives and multiplies with
+     * precomputed tables: 0.13-0.4 ms per signature here against 2.5-8 ms for the JDK's, on the one writer
+     * thread every session waits for. Ed25519 signatures are deterministic, so the bytes are the JDK's.
+     */
+    private final Ed25519PrivateKeyParameters signer;
 
     private SigningKey(PrivateKey privateKey, PublicKey publicKey) {
         this.privateKey = privateKey;
         this.publicKey = publicKey;
         this.id = idOf(publicKey);
+        this.signer = new Ed25519PrivateKeyParameters(seedOf(privateKey), 0);
+    }
+
+    private static byte[] seedOf(PrivateKey key) {
+        return ((EdECPrivateKey) key).getBytes()
+                .orElseThrow(() -> new IllegalArgumentException("the private key bytes are not available"));
     }
 
     /** Reads a PKCS#8 PEM Ed25519 private key ({@code openssl genpkey -algorithm ed25519}). */
@@ -92,11 +106,9 @@ public final class SigningKey {
     }
 
     public byte[] sign(byte[] text) {
-        try {
-            return RecordChain.sign(privateKey, text);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot sign with Ed25519", e);
-        }
+        byte[] signature = new byte[Ed25519PrivateKeyParameters.SIGNATURE_SIZE];
+        signer.sign(Ed25519.Algorithm.Ed25519, null, text, 0, text.length, signature, 0);
+        return signature;
     }
 
     public String privateKeyPem() {
@@ -152,8 +164,12 @@ public final class SigningKey {
      * takes the 32-byte seed from the random source it is given; feeding it the seed yields the matching pair.
      */
     private static PublicKey derivePublic(PrivateKey key) throws GeneralSecurityException {
-        byte[] seed = ((EdECPrivateKey) key).getBytes()
-                .orElseThrow(() -> new GeneralSecurityException("the private key bytes are not available"));
+        byte[] seed;
+        try {
+            seed = seedOf(key);
+        } catch (IllegalArgumentException e) {
+            throw new GeneralSecurityException(e.getMessage(), e);
+        }
         KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
         generator.initialize(NamedParameterSpec.ED25519, new SeedRandom(seed));
         KeyPair pair = generator.generateKeyPair();
