@@ -33,7 +33,11 @@ import java.util.regex.Pattern;
  * {@code pgbench} in one interleaved run: every workload, protocol and client count runs on every path in turn
  * (direct, PgBouncer, Warden fsync, Warden write, direct…) so that drift on a small machine hits every path
  * alike. Each cell is the median over {@code --rounds} runs; before them each combination runs once untimed on
- * every path for {@code --warmup} seconds.
+ * every path for {@code --warmup} seconds. Before the first cell, each Warden runs every workload and protocol at
+ * the largest client count for {@code --jit-warmup} seconds in all: Warden is a long-running JVM, and a fresh one
+ * spent up to a core of this 2-core machine in the JIT compiler for its first half minute of load (perf: the C2
+ * compiler thread held 17 % of all CPU samples in a measured round after a 3 s warm-up, and TPS rose from round
+ * to round), which measures the compiler rather than the proxy.
  *
  * <p>Paths: {@code direct} (pgbench to PostgreSQL with the upstream TLS setting); {@code PgBouncer} (session
  * mode, client TLS required, same upstream TLS; when {@code pgbouncer} is installed); and one Warden per
@@ -48,8 +52,8 @@ import java.util.regex.Pattern;
  * temporary files).
  *
  * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.PgbenchComparison [--clients 1,16]
- * [--seconds 10] [--rounds 1] [--warmup 3] [--scale 10] [--workloads select,tpcb] [--modes simple,prepared]
- * [--upstream-tls require|disable] [--wardens fsync,write] [--pgbouncer auto|on|off] [--jfr on|off]}. The report
+ * [--seconds 10] [--rounds 1] [--warmup 3] [--jit-warmup 30] [--scale 10] [--workloads select,tpcb]
+ * [--modes simple,prepared] [--upstream-tls require|disable] [--wardens fsync,write] [--pgbouncer auto|on|off] [--jfr on|off]}. The report
  * prints the load average before and after: anything else running on the machine skews the comparison.
  */
 public final class PgbenchComparison {
@@ -65,9 +69,9 @@ public final class PgbenchComparison {
     }
 
     /** Command-line options; defaults as in the class comment. */
-    record Options(List<Integer> clients, int seconds, int rounds, int warmup, int scale, List<Workload> workloads,
-                   List<String> modes, String upstreamTls, List<WardenVariant> wardens, String pgbouncer,
-                   boolean jfr) {
+    record Options(List<Integer> clients, int seconds, int rounds, int warmup, int jitWarmup, int scale,
+                   List<Workload> workloads, List<String> modes, String upstreamTls, List<WardenVariant> wardens,
+                   String pgbouncer, boolean jfr) {
 
         static Options parse(String[] args) {
             Map<String, String> values = new LinkedHashMap<>(Map.of(
@@ -75,6 +79,7 @@ public final class PgbenchComparison {
                     "workloads", "select,tpcb", "modes", "simple,prepared", "upstream-tls", "require",
                     "wardens", "fsync,write", "pgbouncer", "auto"));
             values.put("jfr", "on");
+            values.put("jit-warmup", "30");
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 if (arg.equals("--help") || arg.equals("-h")) {
@@ -135,7 +140,8 @@ public final class PgbenchComparison {
                 throw new IllegalArgumentException("--jfr: expected on or off");
             }
             return new Options(List.copyOf(clients), positive(values, "seconds"), positive(values, "rounds"),
-                    atLeast(values, "warmup", 0), atLeast(values, "scale", 1), List.copyOf(workloads),
+                    atLeast(values, "warmup", 0), atLeast(values, "jit-warmup", 0), atLeast(values, "scale", 1),
+                    List.copyOf(workloads),
                     List.copyOf(modes), tls, List.copyOf(wardens), pgbouncer, jfr.equals("on"));
         }
 
@@ -240,7 +246,8 @@ public final class PgbenchComparison {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println((e.getMessage().equals("usage") ? "" : e.getMessage() + "\n")
-                    + "usage: PgbenchComparison [--clients 1,16] [--seconds 10] [--rounds 1] [--warmup 3] [--scale 10]"
+                    + "usage: PgbenchComparison [--clients 1,16] [--seconds 10] [--rounds 1] [--warmup 3] [--jit-warmup 30]"
+                    + " [--scale 10]"
                     + " [--workloads select,tpcb] [--modes simple,prepared] [--upstream-tls require|disable]"
                     + " [--wardens fsync,write,tmpfs,kafka] [--pgbouncer auto|on|off] [--jfr on|off]");
             System.exit(2);
@@ -291,6 +298,7 @@ public final class PgbenchComparison {
             log("initialising: " + init.printable());
             execute(init, Duration.ofMinutes(30));
 
+            jitWarmup(options, wardens, token);
             String loadBefore = loadAverage();
             Map<String, List<Run>> results = new LinkedHashMap<>();
             Map<String, String> commands = new LinkedHashMap<>();
@@ -390,6 +398,30 @@ public final class PgbenchComparison {
             }
         } catch (IOException e) {
             log("could not delete " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Runs every workload and protocol through each Warden at the largest client count, {@code --jit-warmup}
+     * seconds in all per Warden, so that the measured rounds see compiled code (see the class comment).
+     */
+    private static void jitWarmup(Options options, Map<Target, AuditedWarden> wardens, String token)
+            throws IOException, InterruptedException {
+        int combinations = options.workloads().size() * options.modes().size();
+        int each = options.jitWarmup() / combinations;
+        if (each == 0) {
+            return;
+        }
+        int clients = options.clients().stream().mapToInt(Integer::intValue).max().orElse(1);
+        for (Map.Entry<Target, AuditedWarden> w : wardens.entrySet()) {
+            for (Workload workload : options.workloads()) {
+                for (String mode : options.modes()) {
+                    execute(bench(workload, mode, clients, each, "host=127.0.0.1 port=" + w.getValue().server().port()
+                            + " dbname=" + ENVIRONMENT + " user=" + BENCH_USER + " sslmode=require",
+                            Map.of("PGPASSWORD", token), "PGPASSWORD=<token> ", null), Duration.ofSeconds(each + 120L));
+                }
+            }
+            log(w.getKey().label() + ": JIT warm-up done (" + each * combinations + " s at c" + clients + ")");
         }
     }
 
@@ -514,12 +546,12 @@ public final class PgbenchComparison {
         StringBuilder out = new StringBuilder();
         out.append("\n## pgbench: direct, PgBouncer and Warden with every feature on\n\n");
         out.append(String.format(Locale.ROOT, "%s, %d cores, Java %s, TLS provider %s; %d round(s) of %d s each "
-                        + "(after a %d s warm-up), interleaved over %d paths; scale %d; upstream TLS %s; client TLS "
+                        + "(after a %d s warm-up, and %d s of JIT warm-up for each Warden), interleaved over %d paths; scale %d; upstream TLS %s; client TLS "
                         + "to PgBouncer and Warden: require; %s; load average before %s, after %s%n%n",
                 ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(),
                 dev.warden.proxy.server.TlsProvider.get(), options.rounds(), options.seconds(), options.warmup(),
-                targets.size(), options.scale(), options.upstreamTls(), bouncerVersion, loadBefore, loadAfter));
+                options.jitWarmup(), targets.size(), options.scale(), options.upstreamTls(), bouncerVersion, loadBefore, loadAfter));
         out.append("Latency from pgbench's per-transaction log (`-l`), nearest rank; \"added\" is the path's "
                 + "percentile minus direct's.\n\n");
         out.append("| workload | protocol | clients | path | TPS (median) | vs direct | vs PgBouncer | p50 ms | p99 ms "
