@@ -253,6 +253,8 @@ public final class PgbenchComparison {
             System.exit(2);
             return;
         }
+        // As `warden serve` runs it (see LeakDetection).
+        dev.warden.proxy.server.LeakDetection.forServing();
         System.exit(new PgbenchComparison().run(options));
     }
 

@@ -29,6 +29,7 @@ final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         WardenServer server;
+        dev.warden.proxy.server.LeakDetection.forServing();
         try {
             server = WardenServer.start(policy);
         } catch (dev.warden.proxy.privilege.SessionLogins.SuperuserRefusedException e) {
