@@ -36,6 +36,13 @@ public final class CatalogCache implements AutoCloseable {
     private final Set<Integer> knownTables = ConcurrentHashMap.newKeySet();
     private final FunctionEffects functions = new FunctionEffects();
     private final RelationCatalog relations = new RelationCatalog();
+    /**
+     * Counts the changes to what {@link #exposure} and {@link #functionsToResolve} read (functions and relations
+     * loaded, DDL invalidation): a result memoised at one generation holds while it is current (see
+     * {@link ScreenedShapes}). Bumped after each change is complete, so a reader that reads it before computing
+     * never files a result made from a half-applied change under the finished generation.
+     */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private Connection connection;
 
     public CatalogCache(Environment environment, Executor executor) {
@@ -128,7 +135,30 @@ public final class CatalogCache implements AutoCloseable {
         knownTables.clear();
         functions.invalidate();
         relations.invalidate();
+        generation.incrementAndGet();
     }
+
+    /** The generation of the functions and relations cached (see {@link #generation}). */
+    long generation() {
+        return generation.get();
+    }
+
+    /**
+     * When the oldest entry {@link #functionsToResolve} consults for {@code analysis} was loaded
+     * ({@link System#nanoTime}): while less than {@link #TTL_NANOS} ago, and the generation unchanged, nothing it
+     * consulted has expired. An entry not loaded counts as loaded one TTL before {@code now} (never fresh).
+     */
+    long oldestLoaded(dev.warden.sql.Analysis analysis, boolean forMasking, long now) {
+        long oldest = functions.oldestLoaded(analysis, now);
+        if (forMasking) {
+            long r = relations.oldestLoaded(analysis, now);
+            oldest = r - oldest < 0 ? r : oldest;
+        }
+        return oldest;
+    }
+
+    /** How long a looked-up function or relation counts as current (see {@link FunctionEffects#TTL_NANOS}). */
+    static final long TTL_NANOS = FunctionEffects.TTL_NANOS;
 
     /**
      * Names of functions {@code analysis} calls whose effect must be read from the catalog first, and
@@ -218,6 +248,9 @@ public final class CatalogCache implements AutoCloseable {
                     reset();
                     throw new CatalogException("cannot read the functions of environment \"" + environment.name()
                             + "\": " + e.getMessage(), e);
+                } finally {
+                    // After the entries (some, on a failure) are in place: see the field's comment.
+                    generation.incrementAndGet();
                 }
             }
         }, executor);

@@ -74,6 +74,24 @@ final class FunctionEffects {
         return out;
     }
 
+    /**
+     * When the oldest effect {@link #missing} consults for {@code analysis} was loaded; one that is not loaded
+     * counts as loaded one TTL before {@code now}.
+     */
+    long oldestLoaded(Analysis analysis, long now) {
+        long oldest = now;
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                for (String name : calls(f)) {
+                    Effect e = effects.get(name);
+                    long loaded = e == null ? now - TTL_NANOS : e.loaded();
+                    oldest = loaded - oldest < 0 ? loaded : oldest;
+                }
+            }
+        }
+        return oldest;
+    }
+
     /** {@code analysis} with the effects of the functions its statements call (all must be loaded). */
     Analysis apply(Analysis analysis, boolean standardConformingStrings) {
         List<StatementFacts> out = new ArrayList<>(analysis.statements().size());

@@ -241,6 +241,26 @@ final class RelationCatalog {
         return out;
     }
 
+    /**
+     * When the oldest entry {@link #missing} consults for {@code analysis} was loaded (the statistics' samples
+     * included); one that is not loaded counts as loaded one TTL before {@code now}.
+     */
+    long oldestLoaded(Analysis analysis, long now) {
+        long oldest = now;
+        for (String n : names(analysis)) {
+            oldest = older(byName.get(n), oldest, now);
+            if (STATISTICS.contains(n)) {
+                oldest = older(byName.get(SAMPLED), oldest, now);
+            }
+        }
+        return oldest;
+    }
+
+    private static long older(Entry e, long oldest, long now) {
+        long loaded = e == null ? now - FunctionEffects.TTL_NANOS : e.loaded();
+        return loaded - oldest < 0 ? loaded : oldest;
+    }
+
     /** Relations of the planner's statistics whose columns hold sample values (see {@code Exposure#SAMPLED_VALUES}). */
     static final Set<String> STATISTICS = Set.of("pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic",
             "pg_statistic_ext_data");

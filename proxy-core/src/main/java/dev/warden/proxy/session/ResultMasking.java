@@ -10,6 +10,7 @@ import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.ColumnName;
 import dev.warden.proxy.catalog.Exposure;
+import dev.warden.proxy.catalog.ScreenedShapes;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
@@ -43,6 +44,17 @@ final class ResultMasking {
         this.catalog = catalog;
         this.identity = identity;
         this.environment = environment;
+        this.shapes = catalog == null ? null : new ScreenedShapes(catalog);
+        this.clear = context(Exposure.NONE);
+    }
+
+    /** This session's catalog judgements by statement shape (see {@link ScreenedShapes}); null without a catalog. */
+    private final ScreenedShapes shapes;
+    /** The context of a statement that carries nothing sensitive: one per session (the identity is fixed). */
+    private final MaskContext clear;
+
+    ScreenedShapes shapes() {
+        return shapes;
     }
 
     /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
@@ -87,7 +99,7 @@ final class ResultMasking {
     MaskPlan plan(Masker current, List<Field> fields, List<Short> formats, Analysis analysis) {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
-        MaskContext context = onlyExplains(analysis) ? context(Exposure.NONE) : context(analysis);
+        MaskContext context = onlyExplains(analysis) ? clear : context(analysis);
         PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
         MaskPlan cached = plans.get(key);
         if (cached != null) {
@@ -225,9 +237,23 @@ final class ResultMasking {
     }
 
     private MaskContext context(Exposure exposure) {
-        return new MaskContext(identity.username(), identity.groups(), identity.kind() == Identity.Kind.AGENT,
-                environment, exposure.sensitive() ? MaskContext.UNKNOWN_READS : Set.of(), exposure.derivedColumns());
+        if (exposure == Exposure.NONE && clear != null) {
+            return clear;
+        }
+        if (exposure == lastExposure) {
+            return lastContext; // a repeated shape's judgement is the same instance (see ScreenedShapes)
+        }
+        MaskContext context = new MaskContext(identity.username(), identity.groups(),
+                identity.kind() == Identity.Kind.AGENT, environment,
+                exposure.sensitive() ? MaskContext.UNKNOWN_READS : Set.of(), exposure.derivedColumns());
+        lastExposure = exposure;
+        lastContext = context;
+        return context;
     }
+
+    /** The last exposure a context was made for, and that context: both depend on nothing else of the session. */
+    private Exposure lastExposure;
+    private MaskContext lastContext;
 
     /**
      * Whether every statement is an EXPLAIN: a plan shows the statement's own text, names and estimates, never
@@ -235,7 +261,15 @@ final class ResultMasking {
      * value-scanned. Errors and notices it raises are still masked as the statement's.
      */
     private static boolean onlyExplains(Analysis analysis) {
-        return analysis != null && analysis.statements().stream().allMatch(f -> f.kind() == StatementKind.EXPLAIN);
+        if (analysis == null) {
+            return false;
+        }
+        for (StatementFacts f : analysis.statements()) { // per result: no stream
+            if (f.kind() != StatementKind.EXPLAIN) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What nothing is known about: every expression is masked, every echoed value redacted. */
@@ -251,17 +285,19 @@ final class ResultMasking {
         List<String> path = searchPath.get();
         Exposure known;
         if (earlier == null) {
-            known = catalog.exposure(analysis, masker.get(), path);
-            remember(analysis, known, path);
+            ScreenedShapes.Judgement judgement = judge(analysis, masker.get(), path);
+            known = judgement.exposure();
+            remember(analysis, judgement, path);
         } else if (judged.stale(earlier)) {
             // A prepared statement judged clear, run after DDL redefined what it reads (a view replaced) or after a
             // statement that may have changed the search_path: the server re-plans it, and it may now read other
             // relations. It is judged again with the path as now known (not read since: every candidate counts);
             // names the catalog has not looked up again count as sensitive (fail closed).
-            known = catalog.exposure(analysis, masker.get(), path);
-            java.util.Set<String> missing = catalog.functionsToResolve(analysis, true);
+            ScreenedShapes.Judgement judgement = judge(analysis, masker.get(), path);
+            known = judgement.exposure();
+            java.util.Set<String> missing = shapes.functionsToResolve(analysis, true);
             if (missing.isEmpty()) {
-                remember(analysis, known, path);
+                remember(analysis, judgement, path);
             } else if (analyzer != null) {
                 // This run fails closed; the names are read again off the loop, and a later run is judged with
                 // them (a statement judged sensitive is never judged again).
@@ -297,12 +333,16 @@ final class ResultMasking {
         judged.rememberFixed(query, exposure(declare));
     }
 
-    private void remember(Analysis analysis, Exposure exposure, List<String> path) {
-        // What DDL would have to touch to change a clear judgement (a sensitive one is never relaxed).
-        Set<String> reached = exposure.sensitive() ? Set.of() : catalog.reachedNames(analysis);
-        // The path counts only where the catalog judged with it (one statement that sets nothing).
+    /** The catalog's judgement of {@code analysis}, once per shape, masker, path and catalog generation. */
+    private ScreenedShapes.Judgement judge(Analysis analysis, Masker current, List<String> path) {
+        return shapes.judge(analysis, current, path);
+    }
+
+    private void remember(Analysis analysis, ScreenedShapes.Judgement judgement, List<String> path) {
+        // The judgement carries what DDL would have to touch to change a clear one (a sensitive one is never
+        // relaxed). The path counts only where the catalog judged with it (one statement that sets nothing).
         List<String> used = CatalogCache.resolvesWithSessionPath(analysis) ? path : null;
-        judged.remember(analysis, exposure, used, reached);
+        judged.remember(analysis, judgement.exposure(), used, judgement.reached());
     }
 
     /** What each statement was judged with, and whether a clear judgement went stale (DDL, search_path). */
@@ -331,19 +371,19 @@ final class ResultMasking {
 
     /** Whether {@code policyMasker} (a statement's policy snapshot) masks anything for this identity here. */
     boolean masksAnything(Masker policyMasker) {
-        return policyMasker.masksAnything(context(Exposure.NONE));
+        return policyMasker.masksAnything(clear);
     }
 
     SessionLexing.Reading screen(SessionLexing.Reading reading) {
         Analysis analysis = reading.analysis();
         Masker current = masker.get();
-        if (analysis == null || reading.refusal() != null || !current.masksAnything(context(Exposure.NONE))) {
+        if (analysis == null || reading.refusal() != null || !current.masksAnything(clear)) {
             return reading;
         }
         List<String> path = searchPath.get();
-        Exposure screened = catalog.exposure(analysis, current, path);
-        remember(analysis, screened, path);
-        Exposure exposure = throughCursors(analysis, screened);
+        ScreenedShapes.Judgement judgement = judge(analysis, current, path);
+        remember(analysis, judgement, path);
+        Exposure exposure = throughCursors(analysis, judgement.exposure());
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.DECLARE) {
                 TextReferences.cursorName(top).ifPresent(name -> cursors.put(name, exposure));
