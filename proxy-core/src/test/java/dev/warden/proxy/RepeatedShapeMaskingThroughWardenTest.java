@@ -173,6 +173,25 @@ class RepeatedShapeMaskingThroughWardenTest {
     }
 
     @Test
+    void aPreparedStatementIsMaskedOnceAnotherSessionRedefinesItsView() throws Exception {
+        // Before: the Execute kept the Parse's clear judgement, as only the session's own DDL made it stale, and
+        // the redefined view's values came out in clear.
+        tables("pz");
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE VIEW pz_view AS SELECT id, label FROM pz_things");
+            s.execute("GRANT ALL ON pz_view TO PUBLIC");
+        }
+        try (Session a = new Session(); Session b = new Session()) {
+            a.prepare("byid", "SELECT label FROM pz_view WHERE id = $1");
+            assertClear(a.run("byid", 1));
+            assertClear(a.run("byid", 2));
+            b.query("CREATE OR REPLACE VIEW pz_view AS " + hiding("pz"));
+            assertMasked(a.run("byid", 1));
+            assertMasked(a.run("byid", 2));
+        }
+    }
+
+    @Test
     void aStringLiteralIsPartOfTheShape() throws Exception {
         // The same fingerprint (literals as ?) and the same facts, but SQL handed over as text: the second reads
         // the sensitive column, and a judgement by fingerprint alone would let query_to_xml carry it out.

@@ -131,12 +131,59 @@ public final class CatalogCache implements AutoCloseable {
 
     /** After DDL in any session: names and column lists may have changed. */
     public void invalidate() {
+        invalidate(Set.of());
+    }
+
+    /**
+     * {@link #invalidate()}, after DDL that may have redefined {@code names} (null: any name, as dynamic SQL may):
+     * every session's judgements that reach one of them are stale (see {@link #redefinedSince}).
+     */
+    public synchronized void invalidate(Set<String> names) {
+        // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
+        // new count (read before it was computed) was made without the dropped entries.
+        long at = invalidations.get() + 1;
+        if (names == null || redefined.size() > 4096) {
+            redefined.clear();
+            everyNameRedefined = at;
+        } else {
+            for (String name : names) {
+                redefined.put(name, at);
+            }
+        }
         columns.clear();
         knownTables.clear();
         functions.invalidate();
         relations.invalidate();
+        invalidations.set(at);
         generation.incrementAndGet();
     }
+
+    /** How many times DDL seen through Warden invalidated this catalog: stamps a judgement (see below). */
+    public long invalidations() {
+        return invalidations.get();
+    }
+
+    /**
+     * Whether DDL seen through Warden, in any session, may have redefined one of {@code names} since the catalog had
+     * been invalidated {@code since} times: a prepared statement judged before it may now read something else.
+     */
+    public boolean redefinedSince(Set<String> names, long since) {
+        if (everyNameRedefined > since) {
+            return true;
+        }
+        for (String name : names) {
+            Long at = redefined.get(name);
+            if (at != null && at > since) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong invalidations = new java.util.concurrent.atomic.AtomicLong();
+    /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
+    private final Map<String, Long> redefined = new ConcurrentHashMap<>();
+    private volatile long everyNameRedefined = -1;
 
     /** The generation of the functions and relations cached (see {@link #generation}). */
     long generation() {

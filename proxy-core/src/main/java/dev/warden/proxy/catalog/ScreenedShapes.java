@@ -23,9 +23,10 @@ public final class ScreenedShapes {
 
     /**
      * An exposure and, for a clear one, the names DDL would have to touch to change it
-     * ({@link CatalogCache#reachedNames}); empty for a sensitive one (never relaxed).
+     * ({@link CatalogCache#reachedNames}); empty for a sensitive one (never relaxed). {@code invalidations}: the
+     * catalog's {@link CatalogCache#invalidations} before it was computed, for {@link CatalogCache#redefinedSince}.
      */
-    public record Judgement(Exposure exposure, Set<String> reached) {
+    public record Judgement(Exposure exposure, Set<String> reached, long invalidations) {
     }
 
     private record Resolved(Analysis shape, boolean forMasking, long generation, long oldestLoaded) {
@@ -80,6 +81,7 @@ public final class ScreenedShapes {
      */
     public Judgement judge(Analysis analysis, Masker masker, List<String> schemas) {
         long generation = catalog.generation();
+        long invalidations = catalog.invalidations();
         for (Judged j : judged) {
             if (j != null && j.generation() == generation && j.masker() == masker
                     && Objects.equals(j.schemas(), schemas) && SameReading.of(j.shape(), analysis)) {
@@ -88,7 +90,7 @@ public final class ScreenedShapes {
         }
         Exposure exposure = catalog.exposure(analysis, masker, schemas);
         Judgement judgement = new Judgement(exposure,
-                exposure.sensitive() ? Set.of() : Set.copyOf(catalog.reachedNames(analysis)));
+                exposure.sensitive() ? Set.of() : Set.copyOf(catalog.reachedNames(analysis)), invalidations);
         judged[nextJudged] = new Judged(analysis, masker, schemas == null ? null : List.copyOf(schemas), generation,
                 judgement);
         nextJudged = (nextJudged + 1) % SLOTS;

@@ -45,6 +45,7 @@ final class ResultMasking {
         this.identity = identity;
         this.environment = environment;
         this.shapes = catalog == null ? null : new ScreenedShapes(catalog);
+        this.judged = new JudgedExposures(catalog);
         this.clear = context(Exposure.NONE);
     }
 
@@ -217,16 +218,19 @@ final class ResultMasking {
                         || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
                         || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
                         || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
-                    invalidate();
-                    judged.redefined(analysis, catalog.names(analysis));
+                    Set<String> names = catalog.names(analysis);
+                    // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
+                    invalidate(JudgedExposures.redefinedNames(analysis, names));
+                    judged.redefined(analysis, names);
                     return;
                 }
             }
         }
     }
 
-    void invalidate() {
-        catalog.invalidate();
+    /** @param redefined the names DDL may have redefined (null: any name) */
+    private void invalidate(Set<String> redefined) {
+        catalog.invalidate(redefined);
         plans.clear();
         judged.newGeneration();
     }
@@ -342,11 +346,11 @@ final class ResultMasking {
         // The judgement carries what DDL would have to touch to change a clear one (a sensitive one is never
         // relaxed). The path counts only where the catalog judged with it (one statement that sets nothing).
         List<String> used = CatalogCache.resolvesWithSessionPath(analysis) ? path : null;
-        judged.remember(analysis, judgement.exposure(), used, judgement.reached());
+        judged.remember(analysis, judgement.exposure(), used, judgement.reached(), judgement.invalidations());
     }
 
     /** What each statement was judged with, and whether a clear judgement went stale (DDL, search_path). */
-    private final JudgedExposures judged = new JudgedExposures();
+    private final JudgedExposures judged;
     /** Each open cursor's exposure, from its DECLARE: the plan travels with the cursor to every FETCH. */
     private final java.util.Map<String, Exposure> cursors = new java.util.HashMap<>();
 
