@@ -138,7 +138,15 @@ public final class CatalogCache implements AutoCloseable {
      * {@link #invalidate()}, after DDL that may have redefined {@code names} (null: any name, as dynamic SQL may):
      * every session's judgements that reach one of them are stale (see {@link #redefinedSince}).
      */
-    public synchronized void invalidate(Set<String> names) {
+    public void invalidate(Set<String> names) {
+        // Not this object's monitor: lookups hold it on the executor for as long as the database takes, and this
+        // runs on an event loop.
+        synchronized (invalidating) {
+            invalidateAndRecord(names);
+        }
+    }
+
+    private void invalidateAndRecord(Set<String> names) {
         // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
         // new count (read before it was computed) was made without the dropped entries.
         long at = invalidations.get() + 1;
@@ -180,6 +188,7 @@ public final class CatalogCache implements AutoCloseable {
         return false;
     }
 
+    private final Object invalidating = new Object();
     private final java.util.concurrent.atomic.AtomicLong invalidations = new java.util.concurrent.atomic.AtomicLong();
     /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
     private final Map<String, Long> redefined = new ConcurrentHashMap<>();

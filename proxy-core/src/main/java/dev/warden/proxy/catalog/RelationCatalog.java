@@ -130,18 +130,23 @@ final class RelationCatalog {
      * it), no dynamic SQL, and sets nothing (SET, RESET, DISCARD, set_config). Otherwise every candidate counts.
      */
     static boolean resolvedWithSessionPath(Analysis analysis) {
-        if (analysis.statements().size() != 1) {
-            return false;
+        return analysis.statements().size() == 1
+                && !StatementWalk.any(analysis.statements().get(0), RelationCatalog::mayResolveOtherwise);
+    }
+
+    /** Whether {@code f} runs a body, dynamic SQL or sets something: see {@link #resolvedWithSessionPath}. */
+    private static boolean mayResolveOtherwise(StatementFacts f) {
+        if (!f.nested().isEmpty() || f.dynamicSql() || f.kind() == dev.warden.sql.StatementKind.SET
+                || f.kind() == dev.warden.sql.StatementKind.RESET || f.kind() == dev.warden.sql.StatementKind.DISCARD
+                || f.kind() == dev.warden.sql.StatementKind.DO || f.kind() == dev.warden.sql.StatementKind.CALL) {
+            return true;
         }
-        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
-            if (!f.nested().isEmpty() || f.dynamicSql() || f.kind() == dev.warden.sql.StatementKind.SET
-                    || f.kind() == dev.warden.sql.StatementKind.RESET || f.kind() == dev.warden.sql.StatementKind.DISCARD
-                    || f.kind() == dev.warden.sql.StatementKind.DO || f.kind() == dev.warden.sql.StatementKind.CALL
-                    || f.functions().stream().anyMatch(fn -> fn.endsWith("set_config"))) {
-                return false;
+        for (String fn : f.functions()) { // asked for every statement: no stream
+            if (fn.endsWith("set_config")) {
+                return true;
             }
         }
-        return true;
+        return false;
     }
 
     /** Every candidate relation, whatever search_path a session has. */

@@ -99,14 +99,14 @@ final class SameReading {
         if (s == t || s.equals(t)) {
             return true;
         }
-        if (!plain(s) || !plain(t)) {
-            return false;
-        }
         int i = 0;
         int j = 0;
         while (i < s.length() && j < t.length()) {
             char c = s.charAt(i);
             char d = t.charAt(j);
+            if (!plain(s, i)) {
+                return false; // t has the same character here, or the texts already differ
+            }
             if (isDigit(c) && isDigit(d) && (i == 0 || !identPart(s.charAt(i - 1)))) {
                 // The characters before matched, so t's digit starts a number too.
                 while (i < s.length() && isDigit(s.charAt(i))) {
@@ -126,18 +126,16 @@ final class SameReading {
         return i == s.length() && j == t.length();
     }
 
-    /** No string, quoted identifier, dollar quote, parameter, escape or comment: every word is a token. */
-    private static boolean plain(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\'' || c == '"' || c == '$' || c == '\\') {
-                return false;
-            }
-            if ((c == '-' || c == '/') && i + 1 < s.length() && s.charAt(i + 1) == (c == '-' ? '-' : '*')) {
-                return false;
-            }
+    /**
+     * Whether the character at {@code i} starts no string, quoted identifier, dollar quote, parameter, escape or
+     * comment: in a text made of such characters every word is a token.
+     */
+    private static boolean plain(String s, int i) {
+        char c = s.charAt(i);
+        if (c == '\'' || c == '"' || c == '$' || c == '\\') {
+            return false;
         }
-        return true;
+        return !((c == '-' || c == '/') && i + 1 < s.length() && s.charAt(i + 1) == (c == '-' ? '-' : '*'));
     }
 
     private static boolean isDigit(char c) {

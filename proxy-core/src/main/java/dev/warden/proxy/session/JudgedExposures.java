@@ -2,6 +2,7 @@ package dev.warden.proxy.session;
 
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.Exposure;
+import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
@@ -154,15 +155,9 @@ final class JudgedExposures {
         if (!CatalogCache.resolvesWithSessionPath(analysis)) {
             return true;
         }
-        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
-            switch (f.kind()) {
-                case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> {
-                    return true;
-                }
-                default -> {
-                }
-            }
-        }
-        return false;
+        return StatementWalk.any(analysis.statements().get(0), f -> switch (f.kind()) {
+            case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> true;
+            default -> false;
+        });
     }
 }

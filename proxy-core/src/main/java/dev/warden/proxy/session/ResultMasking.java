@@ -11,6 +11,7 @@ import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.ColumnName;
 import dev.warden.proxy.catalog.Exposure;
 import dev.warden.proxy.catalog.ScreenedShapes;
+import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
@@ -73,7 +74,8 @@ final class ResultMasking {
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
     Set<Integer> unknownTables(List<Field> fields) {
         Set<Integer> unknown = Set.of(); // asked for every result: nothing is allocated when all are known
-        for (Field f : fields) {
+        for (int i = 0; i < fields.size(); i++) { // no iterator
+            Field f = fields.get(i);
             if (f.tableOid() != 0 && !catalog.knows(f.tableOid())) {
                 if (unknown.isEmpty()) {
                     unknown = new LinkedHashSet<>();
@@ -210,22 +212,21 @@ final class ResultMasking {
             return;
         }
         judged.ran(analysis);
-        for (StatementFacts top : analysis.statements()) {
-            for (StatementFacts f : top.allStatements()) {
-                dev.warden.sql.StatementKind k = f.kind();
-                // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample.
-                if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
-                        || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
-                        || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
-                        || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
-                    Set<String> names = catalog.names(analysis);
-                    // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
-                    invalidate(JudgedExposures.redefinedNames(analysis, names));
-                    judged.redefined(analysis, names);
-                    return;
-                }
-            }
+        if (StatementWalk.any(analysis, ResultMasking::changesCatalog)) {
+            Set<String> names = catalog.names(analysis);
+            // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
+            invalidate(JudgedExposures.redefinedNames(analysis, names));
+            judged.redefined(analysis, names);
         }
+    }
+
+    private static boolean changesCatalog(StatementFacts f) {
+        dev.warden.sql.StatementKind k = f.kind();
+        // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample.
+        return k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
+                || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
+                || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql();
     }
 
     /** @param redefined the names DDL may have redefined (null: any name) */
@@ -268,8 +269,8 @@ final class ResultMasking {
         if (analysis == null) {
             return false;
         }
-        for (StatementFacts f : analysis.statements()) { // per result: no stream
-            if (f.kind() != StatementKind.EXPLAIN) {
+        for (int i = 0; i < analysis.statements().size(); i++) { // per result: no stream, no iterator
+            if (analysis.statements().get(i).kind() != StatementKind.EXPLAIN) {
                 return false;
             }
         }
@@ -314,7 +315,8 @@ final class ResultMasking {
     }
 
     private Exposure throughCursors(Analysis analysis, Exposure computed) {
-        for (StatementFacts f : analysis.statements()) {
+        for (int i = 0; i < analysis.statements().size(); i++) { // per result: no iterator
+            StatementFacts f = analysis.statements().get(i);
             if (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE) {
                 Exposure declared = TextReferences.cursorName(f).map(cursors::get).orElse(null);
                 if (declared == null) {
