@@ -103,14 +103,50 @@ final class ResultMasking {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
         MaskContext context = onlyExplains(analysis) ? clear : context(analysis);
-        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
-        MaskPlan cached = plans.get(key);
-        if (cached != null) {
-            return cached;
+        if (lastPlan != null && current == lastPlanMasker && context == lastPlanContext
+                && java.util.Objects.equals(formats, lastPlanFormats) && sameFields(fields, lastPlanFields)) {
+            // The statement before had this very key: no PlanKey to hash (the fields' record hash was measured).
+            return lastPlan;
         }
-        MaskPlan plan = current.plan(columns(fields, formats), context);
-        plans.put(key, plan);
+        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
+        MaskPlan plan = plans.get(key);
+        if (plan == null) {
+            plan = current.plan(columns(fields, formats), context);
+            plans.put(key, plan);
+        }
+        lastPlan = plan;
+        lastPlanMasker = current;
+        lastPlanContext = context;
+        lastPlanFormats = formats;
+        lastPlanFields = fields;
         return plan;
+    }
+
+    /** The last plan handed out and its key (the context stands for its reads and derived columns); see plan(). */
+    private MaskPlan lastPlan;
+    private Masker lastPlanMasker;
+    private MaskContext lastPlanContext;
+    private List<Short> lastPlanFormats;
+    private List<Field> lastPlanFields;
+
+    /** Field by field, as the records' equals would say, without their generated (indirect) equals. */
+    private static boolean sameFields(List<Field> a, List<Field> b) {
+        if (a == b) {
+            return true;
+        }
+        if (b == null || a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            Field x = a.get(i);
+            Field y = b.get(i);
+            if (x.tableOid() != y.tableOid() || x.columnNumber() != y.columnNumber() || x.typeOid() != y.typeOid()
+                    || x.typeSize() != y.typeSize() || x.typeModifier() != y.typeModifier()
+                    || x.format() != y.format() || !java.util.Objects.equals(x.name(), y.name())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private record PlanKey(Masker masker, List<Field> fields, List<Short> formats, Set<String> reads,
@@ -233,6 +269,7 @@ final class ResultMasking {
     private void invalidate(Set<String> redefined) {
         catalog.invalidate(redefined);
         plans.clear();
+        lastPlan = null;
         judged.newGeneration();
     }
 
