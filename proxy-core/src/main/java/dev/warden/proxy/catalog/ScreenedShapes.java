@@ -61,7 +61,7 @@ public final class ScreenedShapes {
         long now = System.nanoTime();
         for (Resolved r : resolved) {
             if (r != null && r.generation() == generation && r.forMasking() == forMasking
-                    && now - r.oldestLoaded() < CatalogCache.TTL_NANOS && SameReading.of(r.shape(), analysis)) {
+                    && now - r.oldestLoaded() < CatalogCache.TTL_NANOS && reads(r.shape(), analysis)) {
                 return Set.of();
             }
         }
@@ -84,7 +84,7 @@ public final class ScreenedShapes {
         long invalidations = catalog.invalidations();
         for (Judged j : judged) {
             if (j != null && j.generation() == generation && j.masker() == masker
-                    && Objects.equals(j.schemas(), schemas) && SameReading.of(j.shape(), analysis)) {
+                    && Objects.equals(j.schemas(), schemas) && reads(j.shape(), analysis)) {
                 return j.judgement();
             }
         }
@@ -97,11 +97,30 @@ public final class ScreenedShapes {
         return judgement;
     }
 
+    /**
+     * {@link SameReading#of}, remembering the last match: a statement asks up to three of these questions with the
+     * same analysis, and the memos usually hold the same representative, so the texts are walked once.
+     */
+    private boolean reads(Analysis shape, Analysis analysis) {
+        if (analysis == lastAsked && shape == lastMatched) {
+            return true;
+        }
+        if (!SameReading.of(shape, analysis)) {
+            return false;
+        }
+        lastAsked = analysis;
+        lastMatched = shape;
+        return true;
+    }
+
+    private Analysis lastAsked;
+    private Analysis lastMatched;
+
     /** {@link CatalogCache#dependsOnSearchPath}, once per shape and generation. */
     public boolean dependsOnSearchPath(Analysis analysis) {
         long generation = catalog.generation();
         for (PathDependence p : paths) {
-            if (p != null && p.generation() == generation && SameReading.of(p.shape(), analysis)) {
+            if (p != null && p.generation() == generation && reads(p.shape(), analysis)) {
                 return p.depends();
             }
         }
