@@ -36,6 +36,13 @@ public final class CatalogCache implements AutoCloseable {
     private final Set<Integer> knownTables = ConcurrentHashMap.newKeySet();
     private final FunctionEffects functions = new FunctionEffects();
     private final RelationCatalog relations = new RelationCatalog();
+    /**
+     * Counts the changes to what {@link #exposure} and {@link #functionsToResolve} read (functions and relations
+     * loaded, DDL invalidation): a result memoised at one generation holds while it is current (see
+     * {@link ScreenedShapes}). Bumped after each change is complete, so a reader that reads it before computing
+     * never files a result made from a half-applied change under the finished generation.
+     */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private Connection connection;
 
     public CatalogCache(Environment environment, Executor executor) {
@@ -124,11 +131,90 @@ public final class CatalogCache implements AutoCloseable {
 
     /** After DDL in any session: names and column lists may have changed. */
     public void invalidate() {
+        invalidate(Set.of());
+    }
+
+    /**
+     * {@link #invalidate()}, after DDL that may have redefined {@code names} (null: any name, as dynamic SQL may):
+     * every session's judgements that reach one of them are stale (see {@link #redefinedSince}).
+     */
+    public void invalidate(Set<String> names) {
+        // Not this object's monitor: lookups hold it on the executor for as long as the database takes, and this
+        // runs on an event loop.
+        synchronized (invalidating) {
+            invalidateAndRecord(names);
+        }
+    }
+
+    private void invalidateAndRecord(Set<String> names) {
+        // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
+        // new count (read before it was computed) was made without the dropped entries.
+        long at = invalidations.get() + 1;
+        if (names == null || redefined.size() > 4096) {
+            redefined.clear();
+            everyNameRedefined = at;
+        } else {
+            for (String name : names) {
+                redefined.put(name, at);
+            }
+        }
         columns.clear();
         knownTables.clear();
         functions.invalidate();
         relations.invalidate();
+        invalidations.set(at);
+        generation.incrementAndGet();
     }
+
+    /** How many times DDL seen through Warden invalidated this catalog: stamps a judgement (see below). */
+    public long invalidations() {
+        return invalidations.get();
+    }
+
+    /**
+     * Whether DDL seen through Warden, in any session, may have redefined one of {@code names} since the catalog had
+     * been invalidated {@code since} times: a prepared statement judged before it may now read something else.
+     */
+    public boolean redefinedSince(Set<String> names, long since) {
+        if (everyNameRedefined > since) {
+            return true;
+        }
+        for (String name : names) {
+            Long at = redefined.get(name);
+            if (at != null && at > since) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private final Object invalidating = new Object();
+    private final java.util.concurrent.atomic.AtomicLong invalidations = new java.util.concurrent.atomic.AtomicLong();
+    /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
+    private final Map<String, Long> redefined = new ConcurrentHashMap<>();
+    private volatile long everyNameRedefined = -1;
+
+    /** The generation of the functions and relations cached (see {@link #generation}). */
+    long generation() {
+        return generation.get();
+    }
+
+    /**
+     * When the oldest entry {@link #functionsToResolve} consults for {@code analysis} was loaded
+     * ({@link System#nanoTime}): while less than {@link #TTL_NANOS} ago, and the generation unchanged, nothing it
+     * consulted has expired. An entry not loaded counts as loaded one TTL before {@code now} (never fresh).
+     */
+    long oldestLoaded(dev.warden.sql.Analysis analysis, boolean forMasking, long now) {
+        long oldest = functions.oldestLoaded(analysis, now);
+        if (forMasking) {
+            long r = relations.oldestLoaded(analysis, now);
+            oldest = r - oldest < 0 ? r : oldest;
+        }
+        return oldest;
+    }
+
+    /** How long a looked-up function or relation counts as current (see {@link FunctionEffects#TTL_NANOS}). */
+    static final long TTL_NANOS = FunctionEffects.TTL_NANOS;
 
     /**
      * Names of functions {@code analysis} calls whose effect must be read from the catalog first, and
@@ -218,6 +304,9 @@ public final class CatalogCache implements AutoCloseable {
                     reset();
                     throw new CatalogException("cannot read the functions of environment \"" + environment.name()
                             + "\": " + e.getMessage(), e);
+                } finally {
+                    // After the entries (some, on a failure) are in place: see the field's comment.
+                    generation.incrementAndGet();
                 }
             }
         }, executor);

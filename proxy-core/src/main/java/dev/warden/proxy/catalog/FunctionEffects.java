@@ -74,21 +74,49 @@ final class FunctionEffects {
         return out;
     }
 
+    /**
+     * When the oldest effect {@link #missing} consults for {@code analysis} was loaded; one that is not loaded
+     * counts as loaded one TTL before {@code now}.
+     */
+    long oldestLoaded(Analysis analysis, long now) {
+        long oldest = now;
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                for (String name : calls(f)) {
+                    Effect e = effects.get(name);
+                    long loaded = e == null ? now - TTL_NANOS : e.loaded();
+                    oldest = loaded - oldest < 0 ? loaded : oldest;
+                }
+            }
+        }
+        return oldest;
+    }
+
     /** {@code analysis} with the effects of the functions its statements call (all must be loaded). */
     Analysis apply(Analysis analysis, boolean standardConformingStrings) {
-        List<StatementFacts> out = new ArrayList<>(analysis.statements().size());
-        boolean changed = false;
-        for (StatementFacts f : analysis.statements()) {
+        List<StatementFacts> out = null; // made only when a statement changes (asked for every statement)
+        List<StatementFacts> statements = analysis.statements();
+        for (int i = 0; i < statements.size(); i++) {
+            StatementFacts f = statements.get(i);
             StatementFacts g = withEffects(f, 0);
             if (g.unparsed() && !g.writes() && !g.dynamicSql()) {
                 // A query JSqlParser could not parse is a read when every function it calls is known not to
                 // write: the built-in list vouches for built-ins, the catalog for user-defined functions.
                 g = dev.warden.sql.ReadOnlyProof.proveWithCatalog(g, standardConformingStrings, this::vouches);
             }
-            changed |= g != f;
-            out.add(g);
+            if (g != f && out == null) {
+                out = new ArrayList<>(statements.subList(0, i));
+            }
+            if (out != null) {
+                out.add(g);
+            }
         }
-        return changed ? new Analysis(out) : analysis;
+        return out != null ? new Analysis(out) : analysis;
+    }
+
+    /** Whether {@code f} or a statement inside it calls a function, an operator or a cast Warden resolves. */
+    private static boolean callsAnything(StatementFacts f) {
+        return StatementWalk.any(f, s -> !s.functions().isEmpty() || !s.implicitCalls().isEmpty());
     }
 
     /** A user-defined function none of whose overloads is volatile, writes or runs dynamic SQL. */
@@ -120,6 +148,9 @@ final class FunctionEffects {
     }
 
     private StatementFacts withEffects(StatementFacts f, int depth) {
+        if (!callsAnything(f)) {
+            return f; // what the loop below would give, without its lists
+        }
         List<StatementFacts> nested = new ArrayList<>();
         boolean writes = false;
         boolean dynamic = false;

@@ -130,18 +130,23 @@ final class RelationCatalog {
      * it), no dynamic SQL, and sets nothing (SET, RESET, DISCARD, set_config). Otherwise every candidate counts.
      */
     static boolean resolvedWithSessionPath(Analysis analysis) {
-        if (analysis.statements().size() != 1) {
-            return false;
+        return analysis.statements().size() == 1
+                && !StatementWalk.any(analysis.statements().get(0), RelationCatalog::mayResolveOtherwise);
+    }
+
+    /** Whether {@code f} runs a body, dynamic SQL or sets something: see {@link #resolvedWithSessionPath}. */
+    private static boolean mayResolveOtherwise(StatementFacts f) {
+        if (!f.nested().isEmpty() || f.dynamicSql() || f.kind() == dev.warden.sql.StatementKind.SET
+                || f.kind() == dev.warden.sql.StatementKind.RESET || f.kind() == dev.warden.sql.StatementKind.DISCARD
+                || f.kind() == dev.warden.sql.StatementKind.DO || f.kind() == dev.warden.sql.StatementKind.CALL) {
+            return true;
         }
-        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
-            if (!f.nested().isEmpty() || f.dynamicSql() || f.kind() == dev.warden.sql.StatementKind.SET
-                    || f.kind() == dev.warden.sql.StatementKind.RESET || f.kind() == dev.warden.sql.StatementKind.DISCARD
-                    || f.kind() == dev.warden.sql.StatementKind.DO || f.kind() == dev.warden.sql.StatementKind.CALL
-                    || f.functions().stream().anyMatch(fn -> fn.endsWith("set_config"))) {
-                return false;
+        for (String fn : f.functions()) { // asked for every statement: no stream
+            if (fn.endsWith("set_config")) {
+                return true;
             }
         }
-        return true;
+        return false;
     }
 
     /** Every candidate relation, whatever search_path a session has. */
@@ -239,6 +244,26 @@ final class RelationCatalog {
             }
         }
         return out;
+    }
+
+    /**
+     * When the oldest entry {@link #missing} consults for {@code analysis} was loaded (the statistics' samples
+     * included); one that is not loaded counts as loaded one TTL before {@code now}.
+     */
+    long oldestLoaded(Analysis analysis, long now) {
+        long oldest = now;
+        for (String n : names(analysis)) {
+            oldest = older(byName.get(n), oldest, now);
+            if (STATISTICS.contains(n)) {
+                oldest = older(byName.get(SAMPLED), oldest, now);
+            }
+        }
+        return oldest;
+    }
+
+    private static long older(Entry e, long oldest, long now) {
+        long loaded = e == null ? now - FunctionEffects.TTL_NANOS : e.loaded();
+        return loaded - oldest < 0 ? loaded : oldest;
     }
 
     /** Relations of the planner's statistics whose columns hold sample values (see {@code Exposure#SAMPLED_VALUES}). */

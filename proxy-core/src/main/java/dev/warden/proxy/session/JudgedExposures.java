@@ -2,6 +2,7 @@ package dev.warden.proxy.session;
 
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.Exposure;
+import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
@@ -14,18 +15,26 @@ import java.util.Set;
 
 /**
  * The exposure each statement of a session was judged with, and what may have made a clear judgement stale since:
- * DDL that redefined a name the statement reaches (a view replaced), or a statement that may have changed the
- * search_path. The server re-plans a prepared statement in both cases, so it may read other relations than at
- * Parse. Event loop only.
+ * DDL that redefined a name the statement reaches (a view replaced), in this session or, through Warden, in another
+ * one, or a statement that may have changed the search_path. The server re-plans a prepared statement in all these
+ * cases, so it may read other relations than at Parse. Event loop only.
  */
 final class JudgedExposures {
 
     /**
      * An exposure, the search_path it was judged with (null: every candidate), the DDL generation and
-     * search_path epoch it was judged in (generation -1: a cursor's, whose plan nothing later changes), and the
-     * names it reaches through views.
+     * search_path epoch it was judged in (generation -1: a cursor's, whose plan nothing later changes), the
+     * names it reaches through views, and the catalog's invalidation count it was judged at (DDL of any session).
      */
-    record Judged(Exposure exposure, List<String> path, long generation, long pathEpoch, Set<String> reached) {
+    record Judged(Exposure exposure, List<String> path, long generation, long pathEpoch, Set<String> reached,
+                  long catalogInvalidations) {
+    }
+
+    /** Where DDL of every session is recorded (see {@link CatalogCache#redefinedSince}); null without a catalog. */
+    private final CatalogCache catalog;
+
+    JudgedExposures(CatalogCache catalog) {
+        this.catalog = catalog;
     }
 
     /** By analysis instance (the session keeps the same instance from Parse to each Execute). */
@@ -43,13 +52,14 @@ final class JudgedExposures {
         return byAnalysis.get(analysis);
     }
 
-    void remember(Analysis analysis, Exposure exposure, List<String> path, Set<String> reached) {
-        put(analysis, new Judged(exposure, path, generation, pathEpoch, reached));
+    void remember(Analysis analysis, Exposure exposure, List<String> path, Set<String> reached,
+                  long catalogInvalidations) {
+        put(analysis, new Judged(exposure, path, generation, pathEpoch, reached, catalogInvalidations));
     }
 
     /** A cursor's query: its plan was made at DECLARE, which no later DDL or search_path changes. */
     void rememberFixed(Analysis analysis, Exposure exposure) {
-        put(analysis, new Judged(exposure, null, -1, 0, Set.of()));
+        put(analysis, new Judged(exposure, null, -1, 0, Set.of(), 0));
     }
 
     private void put(Analysis analysis, Judged judged) {
@@ -75,7 +85,8 @@ final class JudgedExposures {
                 return true;
             }
         }
-        return false;
+        // Another session's DDL through Warden (CREATE OR REPLACE VIEW of a view this statement reads).
+        return catalog != null && catalog.redefinedSince(judged.reached(), judged.catalogInvalidations());
     }
 
     /** The catalog was invalidated: a new DDL generation starts. */
@@ -97,30 +108,41 @@ final class JudgedExposures {
      * name.
      */
     void redefined(Analysis ran, Set<String> names) {
-        boolean redefines = false;
-        boolean dynamic = false;
-        for (StatementFacts top : ran.statements()) {
-            for (StatementFacts f : top.allStatements()) {
-                dynamic |= f.dynamicSql();
-                redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM;
-            }
-        }
-        if (dynamic || redefined.size() > 4096) {
+        Set<String> redefines = redefinedNames(ran, names);
+        if (redefines == null || redefined.size() > 4096) {
             redefined.clear();
             anyRedefined = generation;
-        } else if (redefines) {
-            for (String name : names) {
+        } else {
+            for (String name : redefines) {
                 redefined.put(name, generation);
             }
         }
         restamp(ran);
     }
 
+    /**
+     * The names the DDL of {@code ran} may have redefined ({@code names}: every name it uses): none for ANALYZE and
+     * VACUUM alone, null (any name) for DDL Warden cannot name (dynamic SQL).
+     */
+    static Set<String> redefinedNames(Analysis ran, Set<String> names) {
+        boolean redefines = false;
+        for (StatementFacts top : ran.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.dynamicSql()) {
+                    return null;
+                }
+                redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM;
+            }
+        }
+        return redefines ? names : Set.of();
+    }
+
     /** The statement's own judgement stands: it was made before the statement ran (and changed anything). */
     private void restamp(Analysis analysis) {
         Judged own = byAnalysis.get(analysis);
         if (own != null && own.generation() >= 0) {
-            byAnalysis.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached()));
+            byAnalysis.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached(),
+                    catalog == null ? 0 : catalog.invalidations()));
         }
     }
 
@@ -133,15 +155,9 @@ final class JudgedExposures {
         if (!CatalogCache.resolvesWithSessionPath(analysis)) {
             return true;
         }
-        for (StatementFacts f : analysis.statements().get(0).allStatements()) {
-            switch (f.kind()) {
-                case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> {
-                    return true;
-                }
-                default -> {
-                }
-            }
-        }
-        return false;
+        return StatementWalk.any(analysis.statements().get(0), f -> switch (f.kind()) {
+            case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> true;
+            default -> false;
+        });
     }
 }

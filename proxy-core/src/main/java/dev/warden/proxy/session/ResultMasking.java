@@ -10,6 +10,8 @@ import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.ColumnName;
 import dev.warden.proxy.catalog.Exposure;
+import dev.warden.proxy.catalog.ScreenedShapes;
+import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
@@ -43,6 +45,18 @@ final class ResultMasking {
         this.catalog = catalog;
         this.identity = identity;
         this.environment = environment;
+        this.shapes = catalog == null ? null : new ScreenedShapes(catalog);
+        this.judged = new JudgedExposures(catalog);
+        this.clear = context(Exposure.NONE);
+    }
+
+    /** This session's catalog judgements by statement shape (see {@link ScreenedShapes}); null without a catalog. */
+    private final ScreenedShapes shapes;
+    /** The context of a statement that carries nothing sensitive: one per session (the identity is fixed). */
+    private final MaskContext clear;
+
+    ScreenedShapes shapes() {
+        return shapes;
     }
 
     /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
@@ -60,7 +74,8 @@ final class ResultMasking {
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
     Set<Integer> unknownTables(List<Field> fields) {
         Set<Integer> unknown = Set.of(); // asked for every result: nothing is allocated when all are known
-        for (Field f : fields) {
+        for (int i = 0; i < fields.size(); i++) { // no iterator
+            Field f = fields.get(i);
             if (f.tableOid() != 0 && !catalog.knows(f.tableOid())) {
                 if (unknown.isEmpty()) {
                     unknown = new LinkedHashSet<>();
@@ -87,15 +102,51 @@ final class ResultMasking {
     MaskPlan plan(Masker current, List<Field> fields, List<Short> formats, Analysis analysis) {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
-        MaskContext context = onlyExplains(analysis) ? context(Exposure.NONE) : context(analysis);
-        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
-        MaskPlan cached = plans.get(key);
-        if (cached != null) {
-            return cached;
+        MaskContext context = onlyExplains(analysis) ? clear : context(analysis);
+        if (lastPlan != null && current == lastPlanMasker && context == lastPlanContext
+                && java.util.Objects.equals(formats, lastPlanFormats) && sameFields(fields, lastPlanFields)) {
+            // The statement before had this very key: no PlanKey to hash (the fields' record hash was measured).
+            return lastPlan;
         }
-        MaskPlan plan = current.plan(columns(fields, formats), context);
-        plans.put(key, plan);
+        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
+        MaskPlan plan = plans.get(key);
+        if (plan == null) {
+            plan = current.plan(columns(fields, formats), context);
+            plans.put(key, plan);
+        }
+        lastPlan = plan;
+        lastPlanMasker = current;
+        lastPlanContext = context;
+        lastPlanFormats = formats;
+        lastPlanFields = fields;
         return plan;
+    }
+
+    /** The last plan handed out and its key (the context stands for its reads and derived columns); see plan(). */
+    private MaskPlan lastPlan;
+    private Masker lastPlanMasker;
+    private MaskContext lastPlanContext;
+    private List<Short> lastPlanFormats;
+    private List<Field> lastPlanFields;
+
+    /** Field by field, as the records' equals would say, without their generated (indirect) equals. */
+    private static boolean sameFields(List<Field> a, List<Field> b) {
+        if (a == b) {
+            return true;
+        }
+        if (b == null || a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            Field x = a.get(i);
+            Field y = b.get(i);
+            if (x.tableOid() != y.tableOid() || x.columnNumber() != y.columnNumber() || x.typeOid() != y.typeOid()
+                    || x.typeSize() != y.typeSize() || x.typeModifier() != y.typeModifier()
+                    || x.format() != y.format() || !java.util.Objects.equals(x.name(), y.name())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private record PlanKey(Masker masker, List<Field> fields, List<Short> formats, Set<String> reads,
@@ -197,25 +248,28 @@ final class ResultMasking {
             return;
         }
         judged.ran(analysis);
-        for (StatementFacts top : analysis.statements()) {
-            for (StatementFacts f : top.allStatements()) {
-                dev.warden.sql.StatementKind k = f.kind();
-                // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample.
-                if (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
-                        || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
-                        || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
-                        || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()) {
-                    invalidate();
-                    judged.redefined(analysis, catalog.names(analysis));
-                    return;
-                }
-            }
+        if (StatementWalk.any(analysis, ResultMasking::changesCatalog)) {
+            Set<String> names = catalog.names(analysis);
+            // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
+            invalidate(JudgedExposures.redefinedNames(analysis, names));
+            judged.redefined(analysis, names);
         }
     }
 
-    void invalidate() {
-        catalog.invalidate();
+    private static boolean changesCatalog(StatementFacts f) {
+        dev.warden.sql.StatementKind k = f.kind();
+        // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample.
+        return k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
+                || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
+                || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
+                || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql();
+    }
+
+    /** @param redefined the names DDL may have redefined (null: any name) */
+    private void invalidate(Set<String> redefined) {
+        catalog.invalidate(redefined);
         plans.clear();
+        lastPlan = null;
         judged.newGeneration();
     }
 
@@ -225,9 +279,23 @@ final class ResultMasking {
     }
 
     private MaskContext context(Exposure exposure) {
-        return new MaskContext(identity.username(), identity.groups(), identity.kind() == Identity.Kind.AGENT,
-                environment, exposure.sensitive() ? MaskContext.UNKNOWN_READS : Set.of(), exposure.derivedColumns());
+        if (exposure == Exposure.NONE && clear != null) {
+            return clear;
+        }
+        if (exposure == lastExposure) {
+            return lastContext; // a repeated shape's judgement is the same instance (see ScreenedShapes)
+        }
+        MaskContext context = new MaskContext(identity.username(), identity.groups(),
+                identity.kind() == Identity.Kind.AGENT, environment,
+                exposure.sensitive() ? MaskContext.UNKNOWN_READS : Set.of(), exposure.derivedColumns());
+        lastExposure = exposure;
+        lastContext = context;
+        return context;
     }
+
+    /** The last exposure a context was made for, and that context: both depend on nothing else of the session. */
+    private Exposure lastExposure;
+    private MaskContext lastContext;
 
     /**
      * Whether every statement is an EXPLAIN: a plan shows the statement's own text, names and estimates, never
@@ -235,7 +303,15 @@ final class ResultMasking {
      * value-scanned. Errors and notices it raises are still masked as the statement's.
      */
     private static boolean onlyExplains(Analysis analysis) {
-        return analysis != null && analysis.statements().stream().allMatch(f -> f.kind() == StatementKind.EXPLAIN);
+        if (analysis == null) {
+            return false;
+        }
+        for (int i = 0; i < analysis.statements().size(); i++) { // per result: no stream, no iterator
+            if (analysis.statements().get(i).kind() != StatementKind.EXPLAIN) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What nothing is known about: every expression is masked, every echoed value redacted. */
@@ -251,17 +327,19 @@ final class ResultMasking {
         List<String> path = searchPath.get();
         Exposure known;
         if (earlier == null) {
-            known = catalog.exposure(analysis, masker.get(), path);
-            remember(analysis, known, path);
+            ScreenedShapes.Judgement judgement = judge(analysis, masker.get(), path);
+            known = judgement.exposure();
+            remember(analysis, judgement, path);
         } else if (judged.stale(earlier)) {
             // A prepared statement judged clear, run after DDL redefined what it reads (a view replaced) or after a
             // statement that may have changed the search_path: the server re-plans it, and it may now read other
             // relations. It is judged again with the path as now known (not read since: every candidate counts);
             // names the catalog has not looked up again count as sensitive (fail closed).
-            known = catalog.exposure(analysis, masker.get(), path);
-            java.util.Set<String> missing = catalog.functionsToResolve(analysis, true);
+            ScreenedShapes.Judgement judgement = judge(analysis, masker.get(), path);
+            known = judgement.exposure();
+            java.util.Set<String> missing = shapes.functionsToResolve(analysis, true);
             if (missing.isEmpty()) {
-                remember(analysis, known, path);
+                remember(analysis, judgement, path);
             } else if (analyzer != null) {
                 // This run fails closed; the names are read again off the loop, and a later run is judged with
                 // them (a statement judged sensitive is never judged again).
@@ -274,7 +352,8 @@ final class ResultMasking {
     }
 
     private Exposure throughCursors(Analysis analysis, Exposure computed) {
-        for (StatementFacts f : analysis.statements()) {
+        for (int i = 0; i < analysis.statements().size(); i++) { // per result: no iterator
+            StatementFacts f = analysis.statements().get(i);
             if (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE) {
                 Exposure declared = TextReferences.cursorName(f).map(cursors::get).orElse(null);
                 if (declared == null) {
@@ -297,16 +376,20 @@ final class ResultMasking {
         judged.rememberFixed(query, exposure(declare));
     }
 
-    private void remember(Analysis analysis, Exposure exposure, List<String> path) {
-        // What DDL would have to touch to change a clear judgement (a sensitive one is never relaxed).
-        Set<String> reached = exposure.sensitive() ? Set.of() : catalog.reachedNames(analysis);
-        // The path counts only where the catalog judged with it (one statement that sets nothing).
+    /** The catalog's judgement of {@code analysis}, once per shape, masker, path and catalog generation. */
+    private ScreenedShapes.Judgement judge(Analysis analysis, Masker current, List<String> path) {
+        return shapes.judge(analysis, current, path);
+    }
+
+    private void remember(Analysis analysis, ScreenedShapes.Judgement judgement, List<String> path) {
+        // The judgement carries what DDL would have to touch to change a clear one (a sensitive one is never
+        // relaxed). The path counts only where the catalog judged with it (one statement that sets nothing).
         List<String> used = CatalogCache.resolvesWithSessionPath(analysis) ? path : null;
-        judged.remember(analysis, exposure, used, reached);
+        judged.remember(analysis, judgement.exposure(), used, judgement.reached(), judgement.invalidations());
     }
 
     /** What each statement was judged with, and whether a clear judgement went stale (DDL, search_path). */
-    private final JudgedExposures judged = new JudgedExposures();
+    private final JudgedExposures judged;
     /** Each open cursor's exposure, from its DECLARE: the plan travels with the cursor to every FETCH. */
     private final java.util.Map<String, Exposure> cursors = new java.util.HashMap<>();
 
@@ -331,19 +414,19 @@ final class ResultMasking {
 
     /** Whether {@code policyMasker} (a statement's policy snapshot) masks anything for this identity here. */
     boolean masksAnything(Masker policyMasker) {
-        return policyMasker.masksAnything(context(Exposure.NONE));
+        return policyMasker.masksAnything(clear);
     }
 
     SessionLexing.Reading screen(SessionLexing.Reading reading) {
         Analysis analysis = reading.analysis();
         Masker current = masker.get();
-        if (analysis == null || reading.refusal() != null || !current.masksAnything(context(Exposure.NONE))) {
+        if (analysis == null || reading.refusal() != null || !current.masksAnything(clear)) {
             return reading;
         }
         List<String> path = searchPath.get();
-        Exposure screened = catalog.exposure(analysis, current, path);
-        remember(analysis, screened, path);
-        Exposure exposure = throughCursors(analysis, screened);
+        ScreenedShapes.Judgement judgement = judge(analysis, current, path);
+        remember(analysis, judgement, path);
+        Exposure exposure = throughCursors(analysis, judgement.exposure());
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.DECLARE) {
                 TextReferences.cursorName(top).ifPresent(name -> cursors.put(name, exposure));

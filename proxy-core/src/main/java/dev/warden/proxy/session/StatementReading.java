@@ -114,8 +114,11 @@ final class StatementReading {
             next.accept(reading);
             return;
         }
-        java.util.Set<String> missing = catalog.functionsToResolve(reading.analysis(),
-                masking != null && masking.masksAnything());
+        boolean forMasking = masking != null && masking.masksAnything();
+        // A repeated shape asks the catalog once (see ScreenedShapes); the analysis lanes above do not share it.
+        java.util.Set<String> missing = masking != null && masking.shapes() != null
+                ? masking.shapes().functionsToResolve(reading.analysis(), forMasking)
+                : catalog.functionsToResolve(reading.analysis(), forMasking);
         if (missing.isEmpty() && !cold) {
             screenThen(withEffects(reading), frame, next);
             return;
@@ -148,7 +151,7 @@ final class StatementReading {
      */
     private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
         if (masking != null && reading.analysis() != null && writer.betweenBatches()
-                && masking.masksAnything() && session.searchPath.worthReading(catalog, reading.analysis())) {
+                && masking.masksAnything() && worthReadingPath(reading.analysis())) {
             OwnRequests.OwnQuery read = OwnRequests.readSearchPath(relay.blockMarker + "_path", writer::send,
                     upstream.alloc());
             upstream.flush();
@@ -159,6 +162,15 @@ final class StatementReading {
             return;
         }
         next.accept(screened(reading));
+    }
+
+    /** {@link SessionSearchPath#worthReading}, with the catalog's answer once per statement shape. */
+    private boolean worthReadingPath(dev.warden.sql.Analysis analysis) {
+        if (masking.shapes() == null) {
+            return session.searchPath.worthReading(catalog, analysis);
+        }
+        // schemas() is null exactly when the path is not current (see SessionSearchPath#read).
+        return session.searchPath.schemas() == null && masking.shapes().dependsOnSearchPath(analysis);
     }
 
     private SessionLexing.Reading withEffects(SessionLexing.Reading reading) {
