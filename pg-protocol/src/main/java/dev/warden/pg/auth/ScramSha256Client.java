@@ -106,7 +106,7 @@ public final class ScramSha256Client {
         byte[] authMessage = (clientFirstBare + "," + serverFirst + "," + withoutProof)
                 .getBytes(StandardCharsets.UTF_8);
 
-        byte[] saltedPassword = hi(preparedPassword, saltBytes, count);
+        byte[] saltedPassword = SALTED.get(preparedPassword, saltBytes, count);
         byte[] clientKey = hmac(saltedPassword, "Client Key".getBytes(StandardCharsets.US_ASCII));
         byte[] storedKey = sha256(clientKey);
         byte[] clientSignature = hmac(storedKey, authMessage);
@@ -142,6 +142,13 @@ public final class ScramSha256Client {
             throw new AuthenticationFailedException("upstream SCRAM server signature mismatch");
         }
     }
+
+    /**
+     * SaltedPassword by password, salt and iteration count. PostgreSQL keeps one salt and count per role, so
+     * every login of a Warden to the same upstream role derives the same 4,096 HMACs again, on the event loop
+     * that runs the login; PgBouncer keeps the derived keys likewise. Held as the password is: in memory only.
+     */
+    private static final SaltedPasswords SALTED = new SaltedPasswords(64);
 
     /** Hi() from RFC 5802: PBKDF2 with HMAC-SHA-256 and one output block. */
     private static byte[] hi(byte[] password, byte[] salt, int iterations) {
@@ -179,6 +186,54 @@ public final class ScramSha256Client {
             return MessageDigest.getInstance("SHA-256").digest(data);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+        }
+    }
+
+    /** A bounded, least-recently-used map from (password, salt, count) to Hi()'s result. */
+    static final class SaltedPasswords {
+        private final java.util.Map<String, byte[]> entries;
+
+        SaltedPasswords(int capacity) {
+            this.entries = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<String, byte[]> eldest) {
+                    return size() > capacity;
+                }
+            };
+        }
+
+        byte[] get(byte[] password, byte[] salt, int iterations) {
+            String key = key(password, salt, iterations);
+            synchronized (entries) {
+                byte[] known = entries.get(key);
+                if (known != null) {
+                    return known.clone();
+                }
+            }
+            byte[] derived = hi(password, salt, iterations);
+            synchronized (entries) {
+                entries.put(key, derived.clone());
+            }
+            return derived;
+        }
+
+        int size() {
+            synchronized (entries) {
+                return entries.size();
+            }
+        }
+
+        /** A digest, so the map's keys do not hold the password itself. */
+        private static String key(byte[] password, byte[] salt, int iterations) {
+            try {
+                MessageDigest d = MessageDigest.getInstance("SHA-256");
+                d.update(java.nio.ByteBuffer.allocate(8).putInt(password.length).putInt(iterations).array());
+                d.update(password);
+                d.update(salt);
+                return Base64.getEncoder().encodeToString(d.digest());
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+            }
         }
     }
 }

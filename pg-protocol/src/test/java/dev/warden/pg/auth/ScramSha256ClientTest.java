@@ -34,6 +34,28 @@ class ScramSha256ClientTest {
     }
 
     @Test
+    void aRememberedSaltedPasswordServesOnlyTheSamePasswordSaltAndCount() {
+        // Each exchange twice: the second finds the first's SaltedPassword and must give the same proof.
+        for (int round = 0; round < 2; round++) {
+            assertEquals(CLIENT_FINAL, text(new ScramSha256Client("pencil", "user", CLIENT_NONCE)
+                    .clientFinalMessage(utf8(SERVER_FIRST))));
+            assertTrue(!CLIENT_FINAL.equals(text(new ScramSha256Client("pencil2", "user", CLIENT_NONCE)
+                    .clientFinalMessage(utf8(SERVER_FIRST)))));
+            assertTrue(!CLIENT_FINAL.equals(text(new ScramSha256Client("pencil", "user", CLIENT_NONCE)
+                    .clientFinalMessage(utf8(SERVER_FIRST.replace("i=4096", "i=4097"))))));
+            assertTrue(!CLIENT_FINAL.equals(text(new ScramSha256Client("pencil", "user", CLIENT_NONCE)
+                    .clientFinalMessage(utf8(SERVER_FIRST.replace("s=W22Z", "s=X22Z"))))));
+        }
+        ScramSha256Client.SaltedPasswords two = new ScramSha256Client.SaltedPasswords(2);
+        byte[] salt = {1, 2, 3};
+        byte[] first = two.get(utf8("a"), salt, 4);
+        two.get(utf8("b"), salt, 4);
+        two.get(utf8("c"), salt, 4);
+        assertEquals(2, two.size());
+        assertTrue(java.util.Arrays.equals(first, two.get(utf8("a"), salt, 4)));
+    }
+
+    @Test
     void wrongServerSignatureIsRejected() {
         ScramSha256Client client = new ScramSha256Client("pencil", "user", CLIENT_NONCE);
         client.clientFinalMessage(utf8(SERVER_FIRST));
