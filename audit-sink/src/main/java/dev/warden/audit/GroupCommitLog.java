@@ -68,6 +68,8 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private volatile boolean healthy = true;
+    /** The chain's last seq after the writer's last batch: how wide appenders make the seq's gap. */
+    private volatile long lastSeqSeen;
     private volatile boolean closed;
     /** Set by the writer when it stops taking records. */
     private volatile boolean finished;
@@ -131,7 +133,8 @@ final class GroupCommitLog implements AuditLog {
         // Serialized here, on the caller's thread: the single writer only links, writes and syncs.
         RecordTemplate record;
         try {
-            record = RecordTemplate.of(event);
+            // The seq's gap is sized for the next seq the writer will give: right but across a power of ten.
+            record = RecordTemplate.of(event, lastSeqSeen + 1);
         } catch (RuntimeException e) {
             log.error("audit record could not be serialized type={}", event.type(), e);
             future.completeExceptionally(new AuditUnavailableException(primary.name(), "internal error: " + e, e));
@@ -352,6 +355,7 @@ final class GroupCommitLog implements AuditLog {
                 key.publishPublicKey(f.dir());
             }
             chain = new RecordChain(position.lastSeq(), position.lastHash());
+            lastSeqSeen = position.lastSeq();
             pendingTorn = position.torn();
             UnsignedTail tail = position.unsignedTail();
             // At start-up an unsigned tail means the last run stopped without its final checkpoint (kill -9,
@@ -385,7 +389,7 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
         long seqBefore = chain.lastSeq();
-        String hashBefore = chain.lastHash();
+        String hashBefore = log.isTraceEnabled() ? chain.lastHash() : null;
         List<ChainedRecord> out = new ArrayList<>(batch.size() + 2 + batch.size() / checkpointEvery);
         long unsigned = sinceCheckpoint;
         boolean checkpointed = false;
@@ -451,6 +455,7 @@ final class GroupCommitLog implements AuditLog {
             firstUnsignedAt = System.nanoTime();
         }
         sinceCheckpoint = unsigned;
+        lastSeqSeen = chain.lastSeq();
         records.addAndGet(out.size());
 
         AuditUnavailableException failure = null;
