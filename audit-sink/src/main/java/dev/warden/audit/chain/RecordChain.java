@@ -83,12 +83,22 @@ public final class RecordChain {
 
     private static void hex(byte[] sha, byte[] out) {
         for (int i = 0; i < sha.length; i++) {
-            out[2 * i] = HEX_DIGITS[sha[i] >> 4 & 0xF];
-            out[2 * i + 1] = HEX_DIGITS[sha[i] & 0xF];
+            int pair = (sha[i] & 0xFF) << 1;
+            out[2 * i] = HEX_PAIRS[pair];
+            out[2 * i + 1] = HEX_PAIRS[pair + 1];
         }
     }
 
-    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    /** The two lowercase hex digits of every byte value, one lookup per byte. */
+    private static final byte[] HEX_PAIRS = new byte[512];
+
+    static {
+        byte[] digits = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+        for (int b = 0; b < 256; b++) {
+            HEX_PAIRS[2 * b] = digits[b >> 4];
+            HEX_PAIRS[2 * b + 1] = digits[b & 0xF];
+        }
+    }
 
     /** A signed checkpoint over everything before it. */
     public ChainedRecord checkpoint(SigningKey key) {

@@ -380,11 +380,10 @@ public final class CanonicalWriter {
             switch (h) {
                 case 0 -> uuid(event.id());
                 case 1 -> {
-                    // 64 placeholder digits: the chain writes the previous hash over them.
+                    // Room for 64 digits, left as they are: the chain writes the previous hash over them.
                     ensure(HASH_LENGTH + 2);
                     buf[len++] = '"';
                     prevAt = len;
-                    Arrays.fill(buf, len, len + HASH_LENGTH, (byte) '0');
                     len += HASH_LENGTH;
                     buf[len++] = '"';
                 }
@@ -392,7 +391,6 @@ public final class CanonicalWriter {
                 case 3 -> {
                     ensure(seqWidth);
                     seqAt = len;
-                    Arrays.fill(buf, len, len + seqWidth, (byte) '0');
                     len += seqWidth;
                 }
                 case 4 -> cached(event.session(), CanonicalWriter::quoted);

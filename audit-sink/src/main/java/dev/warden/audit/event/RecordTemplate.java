@@ -51,7 +51,7 @@ public final class RecordTemplate {
         return of(event, 1);
     }
 
-    /** The serialized record, gaps included (the line itself once linked). */
+    /** The serialized record; the gaps hold unspecified bytes until {@link #link} fills them (then: the line). */
     public byte[] bytes() {
         return bytes;
     }
@@ -95,12 +95,15 @@ public final class RecordTemplate {
         return line;
     }
 
-    /** Decimal digits of a positive number. */
+    /** Decimal digits of a positive number, by comparison rather than division (once per number written). */
     static int decimalLength(long value) {
-        int digits = 1;
-        for (long v = value; v >= 10; v /= 10) {
-            digits++;
+        long bound = 10;
+        for (int digits = 1; digits < 19; digits++) {
+            if (value < bound) {
+                return digits;
+            }
+            bound *= 10;
         }
-        return digits;
+        return 19;
     }
 }
