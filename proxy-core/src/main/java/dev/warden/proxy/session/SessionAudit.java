@@ -260,8 +260,21 @@ final class SessionAudit {
     record ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
 
         boolean matches(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
-            return Objects.equals(this.commandTag, commandTag) && this.columns.equals(columns)
-                    && this.commandTags.equals(commandTags == null ? List.of() : commandTags);
+            return Objects.equals(this.commandTag, commandTag) && same(this.columns, columns)
+                    && same(this.commandTags, commandTags == null ? List.of() : commandTags);
+        }
+
+        /** {@code List.equals} by index: the lists are short, and an iterator per compare is garbage. */
+        private static boolean same(List<?> a, List<?> b) {
+            if (a.size() != b.size()) {
+                return false;
+            }
+            for (int i = 0; i < a.size(); i++) {
+                if (!a.get(i).equals(b.get(i))) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
