@@ -87,6 +87,6 @@ final class RecentStatements {
     }
 
     private static int slot(long counter) {
-        return (int) (counter % RUNNING);
+        return (int) counter & (RUNNING - 1); // RUNNING is a power of two
     }
 }
