@@ -15,9 +15,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,7 +60,13 @@ final class GroupCommitLog implements AuditLog {
     private final long groupCommitNanos;
     /** {@code durability: write}: the primary file is fsync'd at most this long after a write, not before relay. */
     private final long syncIntervalNanos;
-    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    /**
+     * Lock-free: appenders are event loops, and a lock (LinkedBlockingQueue takes one per add, and another to
+     * signal) makes every loop wait behind a holder the scheduler preempted. The writer parks when the queue is
+     * empty and says so in {@link #writerParked}; an appender unparks it only then.
+     */
+    private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
+    private volatile boolean writerParked;
     private final Object closeLock = new Object();
     private final Thread writer;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
@@ -68,6 +75,8 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private volatile boolean healthy = true;
+    /** The chain's last seq after the writer's last batch: how wide appenders make the seq's gap. */
+    private volatile long lastSeqSeen;
     private volatile boolean closed;
     /** Set by the writer when it stops taking records. */
     private volatile boolean finished;
@@ -131,7 +140,8 @@ final class GroupCommitLog implements AuditLog {
         // Serialized here, on the caller's thread: the single writer only links, writes and syncs.
         RecordTemplate record;
         try {
-            record = RecordTemplate.of(event);
+            // The seq's gap is sized for the next seq the writer will give: right but across a power of ten.
+            record = RecordTemplate.of(event, lastSeqSeen + 1);
         } catch (RuntimeException e) {
             log.error("audit record could not be serialized type={}", event.type(), e);
             future.completeExceptionally(new AuditUnavailableException(primary.name(), "internal error: " + e, e));
@@ -141,8 +151,14 @@ final class GroupCommitLog implements AuditLog {
             future.completeExceptionally(closedFailure());
             return future;
         }
-        // No lock here: under load a lock holder that the scheduler preempts stalls every event loop behind it.
+        // No lock here (nor in the queue): under load a lock holder that the scheduler preempts stalls every event
+        // loop behind it.
         queue.add(new Pending(record, future));
+        // After the add: either the writer's check of the queue (after it set the flag) sees this record, or
+        // this read sees the flag (both are volatile, in one order).
+        if (writerParked) {
+            LockSupport.unpark(writer);
+        }
         if (finished) {
             // Raced with close(): the writer may have drained the queue before this add.
             failRemaining();
@@ -188,6 +204,7 @@ final class GroupCommitLog implements AuditLog {
             }
             closed = true;
             queue.add(CLOSE);
+            LockSupport.unpark(writer);
         }
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
@@ -220,7 +237,7 @@ final class GroupCommitLog implements AuditLog {
                 } finally {
                     chainLock.unlock();
                 }
-                Pending first = queue.poll(timeout, TimeUnit.NANOSECONDS);
+                Pending first = take(timeout);
                 if (first == null) {
                     chainLock.lock();
                     try {
@@ -239,7 +256,7 @@ final class GroupCommitLog implements AuditLog {
                     long deadline = System.nanoTime() + groupCommitNanos;
                     long left;
                     while (!closing && batch.size() < MAX_BATCH && (left = deadline - System.nanoTime()) > 0) {
-                        Pending next = queue.poll(left, TimeUnit.NANOSECONDS);
+                        Pending next = take(left);
                         if (next == null) {
                             break;
                         }
@@ -284,6 +301,32 @@ final class GroupCommitLog implements AuditLog {
         checkpoints.close();
         finished = true;
         failRemaining();
+    }
+
+    /** The next queued record, waiting up to {@code nanos} for one; null when none came. Writer thread only. */
+    private Pending take(long nanos) throws InterruptedException {
+        Pending p = queue.poll();
+        if (p != null) {
+            return p;
+        }
+        boolean forever = nanos > Long.MAX_VALUE / 4; // "until a record comes", and no overflow below
+        long deadline = forever ? 0 : System.nanoTime() + nanos;
+        writerParked = true;
+        try {
+            while ((p = queue.poll()) == null) {
+                long left = forever ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                LockSupport.parkNanos(this, left);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+            }
+            return p;
+        } finally {
+            writerParked = false;
+        }
     }
 
     private long untilSyncNanos() {
@@ -352,6 +395,7 @@ final class GroupCommitLog implements AuditLog {
                 key.publishPublicKey(f.dir());
             }
             chain = new RecordChain(position.lastSeq(), position.lastHash());
+            lastSeqSeen = position.lastSeq();
             pendingTorn = position.torn();
             UnsignedTail tail = position.unsignedTail();
             // At start-up an unsigned tail means the last run stopped without its final checkpoint (kill -9,
@@ -385,7 +429,7 @@ final class GroupCommitLog implements AuditLog {
             return;
         }
         long seqBefore = chain.lastSeq();
-        String hashBefore = chain.lastHash();
+        String hashBefore = log.isTraceEnabled() ? chain.lastHash() : null;
         List<ChainedRecord> out = new ArrayList<>(batch.size() + 2 + batch.size() / checkpointEvery);
         long unsigned = sinceCheckpoint;
         boolean checkpointed = false;
@@ -451,6 +495,7 @@ final class GroupCommitLog implements AuditLog {
             firstUnsignedAt = System.nanoTime();
         }
         sinceCheckpoint = unsigned;
+        lastSeqSeen = chain.lastSeq();
         records.addAndGet(out.size());
 
         AuditUnavailableException failure = null;

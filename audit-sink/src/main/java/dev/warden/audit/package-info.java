@@ -18,8 +18,8 @@
  *
  * <h2>Threads</h2>
  * A record is serialized by {@code append} on the caller's thread ({@code event.CanonicalWriter}, no tree, no
- * map, no sort; ids from a per-process sequence). The writer thread only fills in {@code seq} and {@code prev},
- * hashes, writes and syncs. Every write(2) runs on the writer thread, never on the appending thread (an event
+ * map, no sort; ids from a per-process sequence). The writer thread only fills in {@code seq} and {@code prev}
+ * (into the record's own array: the gaps are left at their final width), hashes, writes and syncs. Every write(2) runs on the writer thread, never on the appending thread (an event
  * loop): with {@code durability: write} the record is written to the OS there, then its future completes and the
  * session relays the statement; one write carries every record queued meanwhile, from all sessions.
  *

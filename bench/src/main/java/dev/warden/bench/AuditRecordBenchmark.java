@@ -25,8 +25,13 @@ import org.openjdk.jmh.annotations.State;
  * What one audit record costs, in nanoseconds, for a pgbench-like {@code query} record and its {@code result}:
  * <ul>
  *   <li>{@code buildQueryRecord}, {@code buildResultRecord}: the event and its canonical bytes, on the
- *       session's thread (what {@code GroupCommitLog.append} does before queueing);</li>
- *   <li>{@code linkRecord}: the writer's part: {@code prev} and {@code seq} filled in, SHA-256 over the line;</li>
+ *       session's thread (what {@code GroupCommitLog.append} does before queueing), with the values a session
+ *       repeats (its username, a statement shape's fact lists, a result shape's columns and tags) handed as the
+ *       same instances, as {@code SessionAudit} hands them;</li>
+ *   <li>{@code buildQueryRecordNewShape}: the same record with every list a new instance (a statement shape seen
+ *       for the first time: nothing comes from the writer's cache);</li>
+ *   <li>{@code linkRecord}: the writer's part: {@code prev} and {@code seq} written into the record's gaps,
+ *       SHA-256 over the line;</li>
  *   <li>{@code treeQueryRecord}: the earlier way, for comparison: a Jackson tree, sorted keys, a random UUID.</li>
  * </ul>
  * Run: {@code java -jar bench/target/warden-bench.jar AuditRecordBenchmark -f 1 -wi 3 -w 1 -i 5 -r 1}. On a
@@ -39,6 +44,15 @@ import org.openjdk.jmh.annotations.State;
 public class AuditRecordBenchmark {
 
     private static final String SQL = "SELECT abalance FROM pgbench_accounts WHERE aid = 62377;";
+    /** Where the chain starts: the seq stays 13 digits wide for any run, as the templates' gaps expect. */
+    static final long FIRST_SEQ = 1_000_000_000_000L;
+    private static final List<String> KINDS = List.of("SELECT");
+    private static final List<String> TABLES = List.of("public.pgbench_accounts");
+    private static final List<String> COLUMNS =
+            List.of("public.pgbench_accounts.abalance", "public.pgbench_accounts.aid");
+    private static final List<ResultEvent.Column> RESULT_COLUMNS =
+            List.of(ResultEvent.Column.masked("abalance", "bench-abalance"));
+    private static final List<String> TAGS = List.of("SELECT 1");
 
     private RecordChain chain;
     private RecordTemplate template;
@@ -46,11 +60,17 @@ public class AuditRecordBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        chain = new RecordChain(0, RecordChain.GENESIS);
-        template = RecordTemplate.of(query());
+        chain = new RecordChain(FIRST_SEQ - 1, RecordChain.GENESIS);
+        template = RecordTemplate.of(query(), FIRST_SEQ);
     }
 
     static QueryEvent query() {
+        return QueryEvent.builder("c0ffee01-0001", "bench@example.com", "bench").statement(SQL)
+                .fingerprint("a3f1c2d4e5b6a7f8").kinds(KINDS).tables(TABLES, List.of()).columns(COLUMNS, List.of())
+                .policyVersion("9f2c41d0").simpleProtocol().build();
+    }
+
+    static QueryEvent queryNewShape() {
         return QueryEvent.builder("c0ffee01-0001", "bench@example.com", "bench").statement(SQL)
                 .fingerprint("a3f1c2d4e5b6a7f8").kinds(List.of("SELECT"))
                 .tables(List.of("public.pgbench_accounts"), List.of())
@@ -60,17 +80,21 @@ public class AuditRecordBenchmark {
 
     @Benchmark
     public RecordTemplate buildQueryRecord() {
-        return RecordTemplate.of(query());
+        return RecordTemplate.of(query(), FIRST_SEQ);
+    }
+
+    @Benchmark
+    public RecordTemplate buildQueryRecordNewShape() {
+        return RecordTemplate.of(queryNewShape(), FIRST_SEQ);
     }
 
     @Benchmark
     public RecordTemplate buildResultRecord() {
-        return RecordTemplate.of(result(querySeq++));
+        return RecordTemplate.of(result(querySeq++), FIRST_SEQ);
     }
 
     static ResultEvent result(long querySeq) {
-        return ResultEvent.of("c0ffee01-0001", querySeq, 1, 41,
-                List.of(ResultEvent.Column.masked("abalance", "bench-abalance")), 182, null, "SELECT 1");
+        return ResultEvent.of("c0ffee01-0001", querySeq, 1, 41, RESULT_COLUMNS, 182, null, "SELECT 1", TAGS);
     }
 
     @Benchmark

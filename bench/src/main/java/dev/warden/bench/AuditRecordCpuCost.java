@@ -24,17 +24,18 @@ public final class AuditRecordCpuCost {
 
     public static void main(String[] args) {
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
-        RecordChain chain = new RecordChain(0, RecordChain.GENESIS);
-        RecordTemplate template = RecordTemplate.of(AuditRecordBenchmark.query());
+        RecordChain chain = new RecordChain(AuditRecordBenchmark.FIRST_SEQ - 1, RecordChain.GENESIS);
+        RecordTemplate template = RecordTemplate.of(AuditRecordBenchmark.query(), AuditRecordBenchmark.FIRST_SEQ);
         long keep = 0;
         for (int round = 1; round <= ROUNDS; round++) {
             long t0 = cpu.getCurrentThreadCpuTime();
             for (int i = 0; i < RECORDS; i++) {
-                keep += RecordTemplate.of(AuditRecordBenchmark.query()).bytes().length;
+                keep += RecordTemplate.of(AuditRecordBenchmark.query(), AuditRecordBenchmark.FIRST_SEQ).bytes().length;
             }
             long t1 = cpu.getCurrentThreadCpuTime();
             for (int i = 0; i < RECORDS; i++) {
-                keep += RecordTemplate.of(AuditRecordBenchmark.result(i + 1)).bytes().length;
+                keep += RecordTemplate.of(AuditRecordBenchmark.result(i + 1), AuditRecordBenchmark.FIRST_SEQ)
+                        .bytes().length;
             }
             long t2 = cpu.getCurrentThreadCpuTime();
             for (int i = 0; i < RECORDS; i++) {

@@ -16,7 +16,6 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
@@ -34,16 +33,23 @@ public final class RecordChain {
     public static final String CHECKPOINT = "checkpoint";
     public static final String RECOVERY = "recovery";
 
-    private static final HexFormat HEX = HexFormat.of();
-
     private long lastSeq;
+    /** The last record's hash as 64 lowercase hex digits, the bytes the next record's {@code prev} holds. */
+    private final byte[] lastHex = new byte[64];
+    /** The same as text, made when asked for (checkpoints, resumes), not per record. */
     private String lastHash;
     /** Reused: looking the algorithm up costs more than hashing a record. */
     private final MessageDigest digest = sha256();
 
     public RecordChain(long lastSeq, String lastHash) {
+        if (lastHash.length() != 64) {
+            throw new IllegalArgumentException("a hash is 64 hex digits: " + lastHash);
+        }
         this.lastSeq = lastSeq;
         this.lastHash = lastHash;
+        for (int i = 0; i < 64; i++) {
+            lastHex[i] = (byte) lastHash.charAt(i);
+        }
     }
 
     public long lastSeq() {
@@ -51,21 +57,47 @@ public final class RecordChain {
     }
 
     public String lastHash() {
+        if (lastHash == null) {
+            lastHash = new String(lastHex, StandardCharsets.US_ASCII);
+        }
         return lastHash;
     }
 
     public ChainedRecord append(AuditEvent event) {
-        return append(RecordTemplate.of(event));
+        return append(RecordTemplate.of(event, lastSeq + 1));
     }
 
-    /** Links a record serialized elsewhere: fills in {@code prev} and {@code seq}, then hashes it. */
+    /**
+     * Links a record serialized elsewhere: writes {@code prev} and {@code seq} into its gaps, then hashes it. The
+     * hash goes into the next record as hex straight from the digest, without a String.
+     */
     public ChainedRecord append(RecordTemplate record) {
-        byte[] line = record.line(lastHash, lastSeq + 1);
+        byte[] line = record.link(lastHex, lastSeq + 1);
         digest.update(line);
-        String hash = HEX.formatHex(digest.digest());
+        byte[] sha = digest.digest();
         lastSeq++;
-        lastHash = hash;
-        return new ChainedRecord(lastSeq, record.type(), record.session(), record.ts(), line, hash);
+        hex(sha, lastHex);
+        lastHash = null;
+        return new ChainedRecord(lastSeq, record.type(), record.session(), record.ts(), line, sha);
+    }
+
+    private static void hex(byte[] sha, byte[] out) {
+        for (int i = 0; i < sha.length; i++) {
+            int pair = (sha[i] & 0xFF) << 1;
+            out[2 * i] = HEX_PAIRS[pair];
+            out[2 * i + 1] = HEX_PAIRS[pair + 1];
+        }
+    }
+
+    /** The two lowercase hex digits of every byte value, one lookup per byte. */
+    private static final byte[] HEX_PAIRS = new byte[512];
+
+    static {
+        byte[] digits = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+        for (int b = 0; b < 256; b++) {
+            HEX_PAIRS[2 * b] = digits[b >> 4];
+            HEX_PAIRS[2 * b + 1] = digits[b & 0xF];
+        }
     }
 
     /** A signed checkpoint over everything before it. */
@@ -74,7 +106,7 @@ public final class RecordChain {
         ObjectNode record = header(EventIds.next(), now, AuditEvent.NO_SESSION, CHECKPOINT);
         record.put("covers_seq", lastSeq);
         record.put("key_id", key.id());
-        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash))));
+        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash()))));
         return seal(record, CHECKPOINT, AuditEvent.NO_SESSION, now);
     }
 
@@ -126,17 +158,18 @@ public final class RecordChain {
         record.put("ts", Timestamps.format(ts));
         record.put("session", session);
         record.put("seq", lastSeq + 1);
-        record.put("prev", lastHash);
+        record.put("prev", lastHash());
         record.put("type", type);
         return record;
     }
 
     private ChainedRecord seal(ObjectNode record, String type, String session, Instant ts) {
         byte[] line = CanonicalJson.encode(record);
-        String hash = CanonicalJson.sha256(line);
+        byte[] sha = digest.digest(line);
         lastSeq++;
-        lastHash = hash;
-        return new ChainedRecord(lastSeq, type, session, ts, line, hash);
+        hex(sha, lastHex);
+        lastHash = null;
+        return new ChainedRecord(lastSeq, type, session, ts, line, sha);
     }
 
     /** For tests and tools that need to sign with a bare key. */

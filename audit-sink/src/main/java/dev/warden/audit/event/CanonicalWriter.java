@@ -1,9 +1,12 @@
 package dev.warden.audit.event;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 
 /**
  * Writes one record straight to the bytes {@link CanonicalJson#encode} would produce, without building a tree,
@@ -11,7 +14,13 @@ import java.util.UUID;
  * record header ({@code id}, {@code prev}, {@code schema_version}, {@code seq}, {@code session}, {@code ts},
  * {@code type}) into that order as the fields go by. {@code prev} and {@code seq} are left as gaps that the
  * chain fills ({@link RecordTemplate}), so the record is built on the caller's thread and the log's writer only
- * links it.
+ * links it. The gaps have the final width (64 hex digits; the digits of the seq the log expects), so the
+ * template's array is the record's line: linking writes into it, nothing is copied again.
+ *
+ * <p>Speed, since a record is built for every statement on an event loop: member names are {@link Key}s whose
+ * bytes ({@code "name":}) and place among the header keys are computed once; strings are scanned for what needs
+ * escaping and copied in runs; values that repeat by identity (a session's username, a shape's table lists, a
+ * result's column list) are written from their cached bytes ({@code stable...}, {@link EncodedValues}).
  *
  * <p>Key order is checked with {@code assert} (tests run with assertions on); the test that compares this
  * writer with {@link CanonicalJson#encode} for every event type is what keeps the two forms identical.
@@ -20,14 +29,81 @@ import java.util.UUID;
 public final class CanonicalWriter {
 
     private static final ThreadLocal<CanonicalWriter> SCRATCH = ThreadLocal.withInitial(CanonicalWriter::new);
-    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NULL = {'n', 'u', 'l', 'l'};
+    private static final byte[] TRUE = {'t', 'r', 'u', 'e'};
+    private static final byte[] FALSE = {'f', 'a', 'l', 's', 'e'};
     private static final int MAX_DEPTH = 8;
+    private static final int HASH_LENGTH = 64;
 
     /** Header keys in code-point order, and what each holds. */
     private static final String[] HEADER = {"id", "prev", "schema_version", "seq", "session", "ts", "type"};
+    private static final byte[][] HEADER_MEMBERS = new byte[HEADER.length][];
+
+    static {
+        for (int i = 0; i < HEADER.length; i++) {
+            HEADER_MEMBERS[i] = memberBytes(HEADER[i]);
+        }
+    }
 
     private static final int INITIAL_BUFFER = 1024;
     private static final int MAX_KEPT_BUFFER = 64 * 1024;
+
+    /**
+     * A member name, encoded once: an event keeps its names as constants. Names are plain printable ASCII (no
+     * quote, no backslash), as every audit field is; the header's own names are not allowed.
+     */
+    public static final class Key {
+        private final String name;
+        /** {@code "name":} */
+        private final byte[] member;
+        /** How many header keys sort before this name: those are written before it at the top level. */
+        private final int headerRank;
+
+        private Key(String name) {
+            this.name = name;
+            this.member = memberBytes(name);
+            int rank = 0;
+            for (String h : HEADER) {
+                if (h.equals(name)) {
+                    throw new IllegalArgumentException("the record header owns the key " + name);
+                }
+                if (h.compareTo(name) < 0) {
+                    rank++;
+                }
+            }
+            this.headerRank = rank;
+        }
+
+        public static Key of(String name) {
+            return new Key(name);
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    private static byte[] memberBytes(String name) {
+        byte[] b = new byte[name.length() + 3];
+        b[0] = '"';
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!plain(c)) {
+                throw new IllegalArgumentException("member names are plain ASCII: " + name);
+            }
+            b[i + 1] = (byte) c;
+        }
+        b[b.length - 2] = '"';
+        b[b.length - 1] = ':';
+        return b;
+    }
+
+    /** Whether a char is written as itself: printable ASCII other than the two JSON escapes. */
+    private static boolean plain(char c) {
+        return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+    }
 
     private byte[] buf = new byte[INITIAL_BUFFER];
     private int len;
@@ -41,7 +117,12 @@ public final class CanonicalWriter {
     private int nextHeader;
     private int prevAt;
     private int seqAt;
+    private int seqWidth;
     private AuditEvent event;
+    private final EncodedValues known = new EncodedValues();
+    /** The day of the last timestamp written, and its bytes {@code "yyyy-mm-ddT}. */
+    private long day = Long.MIN_VALUE;
+    private final byte[] dayBytes = new byte[12];
 
     private CanonicalWriter() {
     }
@@ -51,24 +132,28 @@ public final class CanonicalWriter {
         return SCRATCH.get();
     }
 
-    /** Serializes {@code event} with gaps for {@code prev} and {@code seq}. */
-    RecordTemplate record(AuditEvent event) {
+    /**
+     * Serializes {@code event} with gaps for {@code prev} and {@code seq}, the latter as wide as
+     * {@code expectedSeq} is long in decimal (a different seq still links, into a new array).
+     */
+    RecordTemplate record(AuditEvent event, long expectedSeq) {
         len = 0;
         depth = 0;
         nextHeader = 0;
         prevAt = -1;
         seqAt = -1;
+        seqWidth = RecordTemplate.decimalLength(Math.max(1, expectedSeq));
         this.event = event;
         put('{');
         empty[0] = true;
         lastKey[0] = null;
         try {
             event.writeCanonical(this);
-            headerUpTo(null);
+            headerUpTo(HEADER.length);
             assert depth == 0 : "unclosed object or array in " + event.type();
             put('}');
-            return new RecordTemplate(Arrays.copyOf(buf, len), prevAt, seqAt, event.type(), event.session(),
-                    event.ts());
+            return new RecordTemplate(Arrays.copyOf(buf, len), prevAt, seqAt, seqWidth, event.type(),
+                    event.session(), event.ts());
         } finally {
             this.event = null;
             if (buf.length > MAX_KEPT_BUFFER) {
@@ -80,13 +165,36 @@ public final class CanonicalWriter {
     // ---- members of the current object --------------------------------------------------------------------
 
     /** A string member; null is written as JSON null. */
+    public CanonicalWriter string(Key name, String value) {
+        key(name);
+        stringValue(value);
+        return this;
+    }
+
+    /** A string member; null is written as JSON null. */
     public CanonicalWriter string(String name, String value) {
         key(name);
+        stringValue(value);
+        return this;
+    }
+
+    /**
+     * A string member whose value object comes back often (a session's username, a policy version): its bytes
+     * are kept by identity and copied next time.
+     */
+    public CanonicalWriter stableString(Key name, String value) {
+        key(name);
         if (value == null) {
-            ascii("null");
+            raw(NULL);
         } else {
-            quoted(value);
+            cached(value, CanonicalWriter::quoted);
         }
+        return this;
+    }
+
+    public CanonicalWriter number(Key name, long value) {
+        key(name);
+        number(value);
         return this;
     }
 
@@ -96,32 +204,70 @@ public final class CanonicalWriter {
         return this;
     }
 
+    public CanonicalWriter bool(Key name, boolean value) {
+        key(name);
+        raw(value ? TRUE : FALSE);
+        return this;
+    }
+
     public CanonicalWriter bool(String name, boolean value) {
         key(name);
-        ascii(value ? "true" : "false");
+        raw(value ? TRUE : FALSE);
         return this;
     }
 
     /** A member whose value is already canonical JSON ({@link CanonicalJson#encode} of a node). */
     CanonicalWriter encoded(String name, byte[] value) {
         key(name);
-        ensure(value.length);
-        System.arraycopy(value, 0, buf, len, value.length);
-        len += value.length;
+        raw(value);
+        return this;
+    }
+
+    /** An array of strings (none null). */
+    public CanonicalWriter strings(Key name, List<String> values) {
+        key(name);
+        stringArray(values);
         return this;
     }
 
     /** An array of strings (none null). */
     public CanonicalWriter strings(String name, List<String> values) {
         key(name);
-        put('[');
-        for (int i = 0; i < values.size(); i++) {
-            if (i > 0) {
-                put(',');
-            }
-            quoted(values.get(i));
+        stringArray(values);
+        return this;
+    }
+
+    /** {@link #strings}, for an immutable list that comes back by identity (a statement shape's tables). */
+    public CanonicalWriter stableStrings(Key name, List<String> values) {
+        key(name);
+        cached(values, CanonicalWriter::stringArray);
+        return this;
+    }
+
+    /**
+     * An array of objects from an immutable value that comes back by identity (a result's column list):
+     * {@code elements} writes them ({@link #element()} ... {@link #end()} each) the first time, its bytes are
+     * copied afterwards.
+     */
+    public <T> CanonicalWriter stableArray(Key name, T value, BiConsumer<CanonicalWriter, T> elements) {
+        key(name);
+        byte[] bytes = known.get(value);
+        if (bytes != null) {
+            raw(bytes);
+            return this;
         }
-        put(']');
+        int start = len;
+        open('[');
+        elements.accept(this, value);
+        end();
+        remember(value, start);
+        return this;
+    }
+
+    /** Opens an object member; close it with {@link #end()}. */
+    public CanonicalWriter object(Key name) {
+        key(name);
+        open('{');
         return this;
     }
 
@@ -129,6 +275,13 @@ public final class CanonicalWriter {
     public CanonicalWriter object(String name) {
         key(name);
         open('{');
+        return this;
+    }
+
+    /** Opens an array member whose elements are objects ({@link #element()}); close it with {@link #end()}. */
+    public CanonicalWriter array(Key name) {
+        key(name);
+        open('[');
         return this;
     }
 
@@ -168,90 +321,135 @@ public final class CanonicalWriter {
         lastKey[depth] = null;
     }
 
-    private void key(String name) {
+    private void key(Key name) {
         if (depth == 0) {
-            headerUpTo(name);
+            headerUpTo(name.headerRank);
         }
-        member(name);
-    }
-
-    private void member(String name) {
-        assert lastKey[depth] == null || lastKey[depth].compareTo(name) < 0
-                : "keys out of order in " + (event == null ? "record" : event.type()) + ": " + lastKey[depth]
-                + " then " + name;
-        lastKey[depth] = name;
-        int n = name.length();
-        ensure(n + 4);
+        assert inOrder(name.name);
+        byte[] m = name.member;
+        ensure(m.length + 1);
         if (!empty[depth]) {
             buf[len++] = ',';
         }
         empty[depth] = false;
-        int start = len;
-        buf[len++] = '"';
-        // Keys are the events' own plain ASCII names: copied as they are, without the escaping of values.
-        for (int i = 0; i < n; i++) {
-            char c = name.charAt(i);
-            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-                len = start;
-                quoted(name);
-                put(':');
-                return;
-            }
-            buf[len++] = (byte) c;
-        }
-        buf[len++] = '"';
-        buf[len++] = ':';
+        System.arraycopy(m, 0, buf, len, m.length);
+        len += m.length;
     }
 
-    /** Writes the header keys that sort before {@code name} (all that remain when null). */
-    private void headerUpTo(String name) {
-        while (nextHeader < HEADER.length && (name == null || sortsBefore(HEADER[nextHeader], name))) {
+    private void key(String name) {
+        if (depth == 0) {
+            int rank = 0;
+            while (rank < HEADER.length && HEADER[rank].compareTo(name) < 0) {
+                rank++;
+            }
+            assert rank == HEADER.length || !HEADER[rank].equals(name) : event.type() + " writes the header key "
+                    + name;
+            headerUpTo(rank);
+        }
+        assert inOrder(name);
+        ensure(1);
+        if (!empty[depth]) {
+            buf[len++] = ',';
+        }
+        empty[depth] = false;
+        quoted(name);
+        put(':');
+    }
+
+    private boolean inOrder(String name) {
+        assert lastKey[depth] == null || lastKey[depth].compareTo(name) < 0
+                : "keys out of order in " + (event == null ? "record" : event.type()) + ": " + lastKey[depth]
+                + " then " + name;
+        lastKey[depth] = name;
+        return true;
+    }
+
+    /** Writes the header keys before the {@code rank}-th (all that remain when rank is their number). */
+    private void headerUpTo(int rank) {
+        while (nextHeader < rank) {
             int h = nextHeader++;
-            member(HEADER[h]);
+            byte[] m = HEADER_MEMBERS[h];
+            ensure(m.length + 1);
+            if (!empty[0]) {
+                buf[len++] = ',';
+            }
+            empty[0] = false;
+            System.arraycopy(m, 0, buf, len, m.length);
+            len += m.length;
+            assert inOrder(HEADER[h]);
             switch (h) {
                 case 0 -> uuid(event.id());
                 case 1 -> {
-                    put('"');
+                    // Room for 64 digits, left as they are: the chain writes the previous hash over them.
+                    ensure(HASH_LENGTH + 2);
+                    buf[len++] = '"';
                     prevAt = len;
-                    put('"');
+                    len += HASH_LENGTH;
+                    buf[len++] = '"';
                 }
                 case 2 -> number(AuditEvent.SCHEMA_VERSION);
-                case 3 -> seqAt = len;
-                case 4 -> quoted(event.session());
+                case 3 -> {
+                    ensure(seqWidth);
+                    seqAt = len;
+                    len += seqWidth;
+                }
+                case 4 -> cached(event.session(), CanonicalWriter::quoted);
                 case 5 -> timestamp(event.ts());
                 default -> quoted(event.type());
             }
         }
-        assert name == null || nextHeader == HEADER.length || !HEADER[nextHeader].equals(name)
-                : event.type() + " writes the header key " + name;
-    }
-
-    /** {@code a.compareTo(b) < 0}, deciding on the first character where it can (keys rarely share one). */
-    private static boolean sortsBefore(String a, String b) {
-        if (a.isEmpty() || b.isEmpty()) {
-            return a.compareTo(b) < 0;
-        }
-        char x = a.charAt(0);
-        char y = b.charAt(0);
-        return x != y ? x < y : a.compareTo(b) < 0;
     }
 
     // ---- values ---------------------------------------------------------------------------------------------
+
+    private void stringValue(String value) {
+        if (value == null) {
+            raw(NULL);
+        } else {
+            quoted(value);
+        }
+    }
+
+    private void stringArray(List<String> values) {
+        put('[');
+        for (int i = 0; i < values.size(); i++) {
+            if (i > 0) {
+                put(',');
+            }
+            quoted(values.get(i));
+        }
+        put(']');
+    }
+
+    /** Writes {@code value} from its cached bytes, or with {@code write} and remembers them. */
+    private <T> void cached(T value, BiConsumer<CanonicalWriter, T> write) {
+        byte[] bytes = known.get(value);
+        if (bytes != null) {
+            raw(bytes);
+            return;
+        }
+        int start = len;
+        write.accept(this, value);
+        remember(value, start);
+    }
+
+    private void remember(Object value, int start) {
+        if (len - start <= EncodedValues.MAX_BYTES) {
+            known.put(value, Arrays.copyOfRange(buf, start, len));
+        }
+    }
 
     private void number(long value) {
         if (value == Long.MIN_VALUE) {
             ascii(Long.toString(value));
             return;
         }
+        ensure(20);
         if (value < 0) {
-            put('-');
+            buf[len++] = '-';
             value = -value;
         }
-        ensure(20);
-        int digits = 1;
-        for (long v = value; v >= 10; v /= 10) {
-            digits++;
-        }
+        int digits = RecordTemplate.decimalLength(Math.max(1, value));
         for (int i = len + digits - 1; i >= len; i--) {
             buf[i] = (byte) ('0' + value % 10);
             value /= 10;
@@ -287,20 +485,30 @@ public final class CanonicalWriter {
         long seconds = ts.getEpochSecond();
         long days = Math.floorDiv(seconds, 86_400);
         int secondOfDay = (int) Math.floorMod(seconds, 86_400);
-        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(days);
-        int year = date.getYear();
-        if (year < 0 || year > 9999) {
-            quoted(Timestamps.format(ts));
-            return;
+        if (days != day) {
+            LocalDate date = LocalDate.ofEpochDay(days);
+            int year = date.getYear();
+            if (year < 0 || year > 9999) {
+                quoted(Timestamps.format(ts));
+                return;
+            }
+            // The date changes once a day: its bytes are kept and copied.
+            int at = len;
+            ensure(12);
+            buf[len++] = '"';
+            digits(year, 4);
+            buf[len++] = '-';
+            digits(date.getMonthValue(), 2);
+            buf[len++] = '-';
+            digits(date.getDayOfMonth(), 2);
+            buf[len++] = 'T';
+            System.arraycopy(buf, at, dayBytes, 0, 12);
+            len = at;
+            day = days;
         }
         ensure(30);
-        buf[len++] = '"';
-        digits(year, 4);
-        buf[len++] = '-';
-        digits(date.getMonthValue(), 2);
-        buf[len++] = '-';
-        digits(date.getDayOfMonth(), 2);
-        buf[len++] = 'T';
+        System.arraycopy(dayBytes, 0, buf, len, 12);
+        len += 12;
         digits(secondOfDay / 3600, 2);
         buf[len++] = ':';
         digits(secondOfDay / 60 % 60, 2);
@@ -320,26 +528,31 @@ public final class CanonicalWriter {
         len += width;
     }
 
-    /** A JSON string with {@link CanonicalJson}'s escapes, encoded as UTF-8. */
+    /**
+     * A JSON string with {@link CanonicalJson}'s escapes, encoded as UTF-8. Runs of plain ASCII are found first
+     * and copied in bulk (a Latin-1 string's bytes are its chars); only escapes and non-ASCII go char by char.
+     */
+    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): the low byte of each char, no copy
     private void quoted(String s) {
         int n = s.length();
-        ensure(n * 3 + 2);
-        byte[] b = buf;
-        int at = len;
-        b[at++] = '"';
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-                b[at++] = (byte) c;
-                continue;
+        ensure(n + 2);
+        buf[len++] = '"';
+        int i = 0;
+        while (i < n) {
+            int run = i;
+            while (run < n && plain(s.charAt(run))) {
+                run++;
             }
-            len = at;
-            i = special(s, i, c);
-            b = buf;
-            at = len;
+            if (run > i) {
+                s.getBytes(i, run, buf, len);
+                len += run - i;
+            }
+            if (run == n) {
+                break;
+            }
+            i = special(s, run, s.charAt(run)) + 1;
         }
-        b[at++] = '"';
-        len = at;
+        put('"');
     }
 
     /** Writes the character at {@code i} (escaped or multi-byte); returns the index of its last char. */
@@ -386,6 +599,12 @@ public final class CanonicalWriter {
         for (int i = 0; i < s.length(); i++) {
             buf[len++] = (byte) s.charAt(i);
         }
+    }
+
+    private void raw(byte[] bytes) {
+        ensure(bytes.length);
+        System.arraycopy(bytes, 0, buf, len, bytes.length);
+        len += bytes.length;
     }
 
     private void put(char c) {

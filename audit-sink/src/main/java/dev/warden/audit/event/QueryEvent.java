@@ -116,31 +116,54 @@ public record QueryEvent(UUID id, Instant ts, String session, String username, S
         return "query";
     }
 
+    private static final CanonicalWriter.Key APPROVAL_ID = CanonicalWriter.Key.of("approval_id");
+    private static final CanonicalWriter.Key COLUMNS_READ = CanonicalWriter.Key.of("columns_read");
+    private static final CanonicalWriter.Key COLUMNS_WRITTEN = CanonicalWriter.Key.of("columns_written");
+    private static final CanonicalWriter.Key DECISION = CanonicalWriter.Key.of("decision");
+    private static final CanonicalWriter.Key ENVIRONMENT = CanonicalWriter.Key.of("environment");
+    private static final CanonicalWriter.Key FINGERPRINT = CanonicalWriter.Key.of("fingerprint");
+    private static final CanonicalWriter.Key KINDS = CanonicalWriter.Key.of("kinds");
+    private static final CanonicalWriter.Key PARAMETERS = CanonicalWriter.Key.of("parameters");
+    private static final CanonicalWriter.Key POLICY_VERSION = CanonicalWriter.Key.of("policy_version");
+    private static final CanonicalWriter.Key PREPARED_NAME = CanonicalWriter.Key.of("prepared_name");
+    private static final CanonicalWriter.Key PROTOCOL = CanonicalWriter.Key.of("protocol");
+    private static final CanonicalWriter.Key RULE = CanonicalWriter.Key.of("rule");
+    private static final CanonicalWriter.Key STATEMENT = CanonicalWriter.Key.of("statement");
+    private static final CanonicalWriter.Key STATEMENT_BASE64 = CanonicalWriter.Key.of("statement_base64");
+    private static final CanonicalWriter.Key TABLES_READ = CanonicalWriter.Key.of("tables_read");
+    private static final CanonicalWriter.Key TABLES_WRITTEN = CanonicalWriter.Key.of("tables_written");
+    private static final CanonicalWriter.Key USERNAME = CanonicalWriter.Key.of("username");
+
+    /**
+     * Stable members are the ones a session repeats by identity (its username and environment, the policy
+     * version, a statement shape's fingerprint and fact lists, the enums' texts); the statement, its parameters
+     * and names that may be made afresh per message are written each time.
+     */
     @Override
     public void writeCanonical(CanonicalWriter out) {
-        out.string("approval_id", approvalId)
-                .strings("columns_read", columnsRead)
-                .strings("columns_written", columnsWritten)
-                .string("decision", decision.text())
-                .string("environment", environment)
-                .string("fingerprint", fingerprint)
-                .strings("kinds", kinds);
+        out.string(APPROVAL_ID, approvalId)
+                .stableStrings(COLUMNS_READ, columnsRead)
+                .stableStrings(COLUMNS_WRITTEN, columnsWritten)
+                .stableString(DECISION, decision.text())
+                .stableString(ENVIRONMENT, environment)
+                .stableString(FINGERPRINT, fingerprint)
+                .stableStrings(KINDS, kinds);
         if (parameters == null) {
-            out.string("parameters", null);
+            out.string(PARAMETERS, null);
         } else {
-            out.strings("parameters", parameters);
+            out.strings(PARAMETERS, parameters);
         }
-        out.string("policy_version", policyVersion)
-                .string("prepared_name", preparedName)
-                .string("protocol", protocol.text())
-                .string("rule", rule)
-                .string("statement", statement);
+        out.stableString(POLICY_VERSION, policyVersion)
+                .string(PREPARED_NAME, preparedName)
+                .stableString(PROTOCOL, protocol.text())
+                .stableString(RULE, rule)
+                .string(STATEMENT, statement);
         if (statementBytes != null) {
-            out.string("statement_base64", java.util.Base64.getEncoder().encodeToString(statementBytes));
+            out.string(STATEMENT_BASE64, java.util.Base64.getEncoder().encodeToString(statementBytes));
         }
-        out.strings("tables_read", tablesRead)
-                .strings("tables_written", tablesWritten)
-                .string("username", username);
+        out.stableStrings(TABLES_READ, tablesRead)
+                .stableStrings(TABLES_WRITTEN, tablesWritten)
+                .stableString(USERNAME, username);
     }
 
     @Override

@@ -66,19 +66,38 @@ public record ResultEvent(UUID id, Instant ts, String session, long querySeq, lo
         return "result";
     }
 
+    private static final CanonicalWriter.Key BYTES = CanonicalWriter.Key.of("bytes");
+    private static final CanonicalWriter.Key COLUMNS = CanonicalWriter.Key.of("columns");
+    private static final CanonicalWriter.Key COMMAND_TAG = CanonicalWriter.Key.of("command_tag");
+    private static final CanonicalWriter.Key COMMAND_TAGS = CanonicalWriter.Key.of("command_tags");
+    private static final CanonicalWriter.Key DURATION_US = CanonicalWriter.Key.of("duration_us");
+    private static final CanonicalWriter.Key QUERY_SEQ = CanonicalWriter.Key.of("query_seq");
+    private static final CanonicalWriter.Key ROWS = CanonicalWriter.Key.of("rows");
+    private static final CanonicalWriter.Key SQLSTATE = CanonicalWriter.Key.of("sqlstate");
+    private static final CanonicalWriter.Key MASKED = CanonicalWriter.Key.of("masked");
+    private static final CanonicalWriter.Key NAME = CanonicalWriter.Key.of("name");
+    private static final CanonicalWriter.Key RULE = CanonicalWriter.Key.of("rule");
+
+    /**
+     * The column list and the command tags are written from cached bytes when they come back by identity: a
+     * session hands the same lists for every result of a statement shape ({@code SessionAudit}).
+     */
     @Override
     public void writeCanonical(CanonicalWriter out) {
-        out.number("bytes", bytes).array("columns");
+        out.number(BYTES, bytes)
+                .stableArray(COLUMNS, columns, ResultEvent::writeColumns)
+                .stableString(COMMAND_TAG, commandTag)
+                .stableStrings(COMMAND_TAGS, commandTags)
+                .number(DURATION_US, durationUs)
+                .number(QUERY_SEQ, querySeq)
+                .number(ROWS, rows)
+                .string(SQLSTATE, sqlstate);
+    }
+
+    private static void writeColumns(CanonicalWriter out, List<Column> columns) {
         for (Column c : columns) {
-            out.element().bool("masked", c.masked()).string("name", c.name()).string("rule", c.rule()).end();
+            out.element().bool(MASKED, c.masked()).string(NAME, c.name()).string(RULE, c.rule()).end();
         }
-        out.end()
-                .string("command_tag", commandTag)
-                .strings("command_tags", commandTags)
-                .number("duration_us", durationUs)
-                .number("query_seq", querySeq)
-                .number("rows", rows)
-                .string("sqlstate", sqlstate);
     }
 
     @Override

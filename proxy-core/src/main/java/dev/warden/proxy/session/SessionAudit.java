@@ -18,11 +18,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -43,17 +43,17 @@ final class SessionAudit {
     private String environment = "";
     /** The bytes of the statement text the next query records describe, when they are not UTF-8. */
     private byte[] received;
-    /**
-     * The statement text of query records by seq, for the {@code enforcement.mismatch} record that names one:
-     * those whose result is not written yet, and the few written last (a change the server reports just
-     * before ReadyForQuery comes after the results of its batch). Blocked statements are not kept. Bounded, in
-     * case results never come. Written by the audit writer's thread as records become durable, read on the
-     * event loop.
-     */
-    private final Map<Long, String> running = java.util.Collections.synchronizedMap(bounded(MAX_RUNNING));
-    private final Map<Long, String> finished = java.util.Collections.synchronizedMap(bounded(MAX_FINISHED));
-    private static final int MAX_RUNNING = 1024;
-    private static final int MAX_FINISHED = 16;
+    /** The statement texts of query records, for the {@code enforcement.mismatch} record; blocked ones are not kept. */
+    private final RecentStatements statements = new RecentStatements();
+    /** The result shapes of this session's recent statements, replaced round robin ({@link ResultShape}). */
+    private final ResultShape[] shapes = new ResultShape[8];
+    private int nextShape;
+    /** Logs a failed {@code result} record; one per session rather than a lambda per statement. */
+    private final BiConsumer<Long, Throwable> resultWritten = (seq, failure) -> {
+        if (failure != null) {
+            writeFailed("result", failure);
+        }
+    };
 
     /**
      * @param statementText how a statement appears in records when literals are redacted
@@ -151,18 +151,34 @@ final class SessionAudit {
                 .policyVersion(policy.version());
         if (protocol == QueryEvent.Protocol.EXTENDED) {
             event.extendedProtocol(preparedName, parameters == null ? null : keep ? parameters
-                    : parameters.stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList());
+                    : redacted(parameters));
         } else {
             event.simpleProtocol();
         }
         CompletableFuture<Long> appended = audit.append(event.build());
-        if (verdict == QueryEvent.Decision.BLOCK) {
-            return appended;
+        if (verdict != QueryEvent.Decision.BLOCK) {
+            statements.running(appended, text);
         }
-        return appended.thenApply(seq -> {
-            running.put(seq, text);
-            return seq;
-        });
+        return appended;
+    }
+
+    /** Redacted Bind values: the same list for every Bind of the same arity and NULLs, so records share its bytes. */
+    private List<String> redactedParameters;
+
+    private List<String> redacted(List<String> parameters) {
+        List<String> last = redactedParameters;
+        if (last != null && last.size() == parameters.size()) {
+            boolean same = true;
+            for (int i = 0; i < parameters.size() && same; i++) {
+                same = parameters.get(i).equals(BoundParameters.NULL) == last.get(i).equals(BoundParameters.NULL);
+            }
+            if (same) {
+                return last;
+            }
+        }
+        List<String> made = parameters.stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList();
+        redactedParameters = made;
+        return made;
     }
 
     /**
@@ -230,12 +246,49 @@ final class SessionAudit {
 
     void result(long querySeq, long rows, long bytes, List<ResultEvent.Column> columns, long durationUs,
                 String sqlState, String commandTag, List<String> commandTags) {
-        String text = running.remove(querySeq);
-        if (text != null) {
-            finished.put(querySeq, text);
+        statements.finished(querySeq);
+        ResultShape shape = shape(columns, commandTag, commandTags);
+        audit.append(ResultEvent.of(session, querySeq, rows, bytes, shape.columns(), durationUs, sqlState,
+                shape.commandTag(), shape.commandTags())).whenComplete(resultWritten);
+    }
+
+    /**
+     * What a statement shape's results repeat: the columns, how each was masked, the command tags. A session
+     * hands the same immutable lists for every result of a shape, so the record writer copies their bytes
+     * (cached by identity) instead of serializing them again, and the event makes no copies of them.
+     */
+    record ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
+
+        boolean matches(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
+            return Objects.equals(this.commandTag, commandTag) && same(this.columns, columns)
+                    && same(this.commandTags, commandTags == null ? List.of() : commandTags);
         }
-        background(ResultEvent.of(session, querySeq, rows, bytes, columns, durationUs, sqlState, commandTag,
-                commandTags));
+
+        /** {@code List.equals} by index: the lists are short, and an iterator per compare is garbage. */
+        private static boolean same(List<?> a, List<?> b) {
+            if (a.size() != b.size()) {
+                return false;
+            }
+            for (int i = 0; i < a.size(); i++) {
+                if (!a.get(i).equals(b.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    private ResultShape shape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
+        List<ResultEvent.Column> cols = columns == null ? List.of() : columns;
+        for (ResultShape known : shapes) {
+            if (known != null && known.matches(cols, commandTag, commandTags)) {
+                return known;
+            }
+        }
+        ResultShape made = new ResultShape(List.copyOf(cols), commandTag,
+                commandTags == null ? List.of() : List.copyOf(commandTags));
+        shapes[nextShape++ & (shapes.length - 1)] = made;
+        return made;
     }
 
     /**
@@ -243,27 +296,22 @@ final class SessionAudit {
      * query record {@code querySeq} (-1: none was running).
      */
     void mismatch(long querySeq, String check, List<String> warden, List<String> server, String detail) {
-        String statement = running.getOrDefault(querySeq, finished.getOrDefault(querySeq, ""));
+        String statement = statements.text(querySeq);
         background(EnforcementMismatch.of(session, username, environment, querySeq, check, statement, warden,
                 server, detail));
-    }
-
-    private static Map<Long, String> bounded(int entries) {
-        return new LinkedHashMap<>(16, 0.75f, false) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
-                return size() > entries;
-            }
-        };
     }
 
     private void background(dev.warden.audit.event.AuditEvent event) {
         audit.append(event).whenComplete((seq, failure) -> {
             if (failure != null) {
-                log.error("audit.write_failed session={} type={} reason=\"{}\"", session, event.type(),
-                        ClientErrors.unwrap(failure).getMessage());
+                writeFailed(event.type(), failure);
             }
         });
+    }
+
+    private void writeFailed(String type, Throwable failure) {
+        log.error("audit.write_failed session={} type={} reason=\"{}\"", session, type,
+                ClientErrors.unwrap(failure).getMessage());
     }
 
     private static String column(ColumnRef c) {
