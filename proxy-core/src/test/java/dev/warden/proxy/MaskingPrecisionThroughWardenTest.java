@@ -30,10 +30,7 @@ class MaskingPrecisionThroughWardenTest {
 
     @BeforeAll
     static void start() throws SQLException {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                masking:
-                  unmasked_for: { groups: [pii-readers], agents: never }
-                """);
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE customers (id int primary key, name text, email text, ssn text)");
             s.execute("INSERT INTO customers VALUES (1, 'Ann Lee', 'ann.lee@acme.com', '536-22-8471')");

@@ -40,10 +40,7 @@ class MaskingRedTeamTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                masking:
-                  unmasked_for: { groups: [pii-readers], agents: never }
-                """);
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
     }
 
     @AfterAll

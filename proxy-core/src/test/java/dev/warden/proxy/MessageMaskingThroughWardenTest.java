@@ -42,10 +42,7 @@ class MessageMaskingThroughWardenTest {
 
     @BeforeAll
     static void start() throws SQLException {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                masking:
-                  unmasked_for: { groups: [pii-readers], agents: never }
-                """);
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE customers (id int primary key, email text UNIQUE, ssn text, card text)");
             s.execute("INSERT INTO customers VALUES (1, 'ann.lee@acme.com', '536-22-8471', '4111111111111111'),"

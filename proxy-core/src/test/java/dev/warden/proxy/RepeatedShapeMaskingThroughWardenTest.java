@@ -35,10 +35,7 @@ class RepeatedShapeMaskingThroughWardenTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                masking:
-                  unmasked_for: { groups: [pii-readers], agents: never }
-                """);
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
     }
 
     @AfterAll

@@ -44,6 +44,17 @@ public final class WardenHarness implements AutoCloseable {
      * @param listenExtra   extra YAML lines under {@code listen:} (indented by 2 spaces)
      * @param environments  extra YAML environments (indented by 2 spaces)
      */
+    /**
+     * The masking tests' Warden: plaintext allowed on loopback, masking at its defaults for everyone but the
+     * group {@code pii-readers}, and never for agents.
+     */
+    public static WardenHarness startMaskingForAllButPiiReaders() {
+        return start("  allow_plaintext_on_loopback: true\n", "", """
+                masking:
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                """);
+    }
+
     public static WardenHarness start(String listenExtra, String environments) {
         return start(listenExtra, environments, "");
     }
