@@ -1,5 +1,7 @@
 package dev.warden.proxy;
 
+import static dev.warden.proxy.WardenHarness.column;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,16 +60,6 @@ class MaskingExposureThroughWardenTest {
 
     private static Connection masked() throws SQLException {
         return warden.connect("");
-    }
-
-    private static List<String> column(Connection c, String sql) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            while (rs.next()) {
-                out.add(rs.getString(1));
-            }
-        }
-        return out;
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.warden.proxy;
 
+import static dev.warden.proxy.WardenHarness.column;
+
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
 import org.junit.jupiter.api.AfterAll;
@@ -8,7 +10,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
@@ -56,16 +57,6 @@ class MaskingPrecisionThroughWardenTest {
             s.execute(sql);
             for (SQLWarning w = s.getWarnings(); w != null; w = w.getNextWarning()) {
                 out.add(w.getMessage());
-            }
-        }
-        return out;
-    }
-
-    private static List<String> column(Connection c, String sql) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            while (rs.next()) {
-                out.add(rs.getString(1));
             }
         }
         return out;

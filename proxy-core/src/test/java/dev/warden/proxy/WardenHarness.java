@@ -55,6 +55,17 @@ public final class WardenHarness implements AutoCloseable {
                 """);
     }
 
+    /** The first column of {@code sql}'s rows, as text. */
+    public static java.util.List<String> column(java.sql.Connection c, String sql) throws java.sql.SQLException {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        try (java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
     public static WardenHarness start(String listenExtra, String environments) {
         return start(listenExtra, environments, "");
     }
