@@ -2,6 +2,7 @@ package dev.warden.bench;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -27,6 +28,8 @@ final class JfrSummary {
 
     private final Recording recording;
     private final Path file;
+    /** Events before this instant (the JIT warm-up) are left out of the summary; null: none are. */
+    private volatile Instant measuredFrom;
 
     private JfrSummary(Recording recording, Path file) {
         this.recording = recording;
@@ -40,6 +43,15 @@ final class JfrSummary {
         return new JfrSummary(recording, file);
     }
 
+    /**
+     * From now on events count in the summary. The recording starts before the JIT warm-up: starting one made
+     * the JVM discard every compiled method at once (PrintCompilation: about 4,700 "made not entrant" in the
+     * same second), so a recording started at the first measured round measured Warden being recompiled.
+     */
+    void measureFromNow() {
+        measuredFrom = Instant.now();
+    }
+
     /** Stops the recording, writes it to the file and returns the summary in Markdown. */
     String stopAndSummarise() throws IOException {
         recording.stop();
@@ -51,7 +63,11 @@ final class JfrSummary {
         Map<String, Long> allocations = new HashMap<>();
         long allocated = 0;
         int samples = 0;
+        Instant from = measuredFrom;
         for (RecordedEvent event : RecordingFile.readAllEvents(file)) {
+            if (from != null && event.getStartTime().isBefore(from)) {
+                continue;
+            }
             if (event.getEventType().getName().equals("jdk.ObjectAllocationSample")) {
                 allocated += allocation(event, allocations);
                 continue;

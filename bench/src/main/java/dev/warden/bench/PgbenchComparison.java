@@ -37,7 +37,11 @@ import java.util.regex.Pattern;
  * the largest client count for {@code --jit-warmup} seconds in all: Warden is a long-running JVM, and a fresh one
  * spent up to a core of this 2-core machine in the JIT compiler for its first half minute of load (perf: the C2
  * compiler thread held 17 % of all CPU samples in a measured round after a 3 s warm-up, and TPS rose from round
- * to round), which measures the compiler rather than the proxy.
+ * to round), which measures the compiler rather than the proxy. Each path also runs {@code --prewarm} seconds
+ * untimed right before each of its measured rounds: a Warden that idled through the other paths' rounds met the
+ * new round's connections with compiled code that had never taken their branches; the JVM discarded dozens of hot
+ * methods in the same millisecond (no class was loaded then), and their recompilation fell into the measured
+ * round (PrintCompilation: about 800 compilations in its first 2 s; perf: the C2 thread 9 % of all CPU samples).
  *
  * <p>Paths: {@code direct} (pgbench to PostgreSQL with the upstream TLS setting); {@code PgBouncer} (session
  * mode, client TLS required, same upstream TLS; when {@code pgbouncer} is installed); and one Warden per
@@ -52,7 +56,7 @@ import java.util.regex.Pattern;
  * temporary files).
  *
  * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.PgbenchComparison [--clients 1,16]
- * [--seconds 10] [--rounds 1] [--warmup 3] [--jit-warmup 30] [--scale 10] [--workloads select,tpcb]
+ * [--seconds 10] [--rounds 1] [--warmup 3] [--prewarm 2] [--jit-warmup 30] [--scale 10] [--workloads select,tpcb]
  * [--modes simple,prepared] [--upstream-tls require|disable] [--wardens fsync,write] [--pgbouncer auto|on|off] [--jfr on|off]}. The report
  * prints the load average before and after: anything else running on the machine skews the comparison.
  */
@@ -65,11 +69,14 @@ public final class PgbenchComparison {
     private static final Pattern LATENCY = Pattern.compile("^latency average = ([0-9.]+) ms", Pattern.MULTILINE);
     private static final Pattern FAILED = Pattern.compile("^number of failed transactions: (\\d+)", Pattern.MULTILINE);
 
+    /** Longest single pgbench run of the JIT warm-up, in seconds. */
+    private static final int JIT_WARMUP_RUN = 4;
+
     private PgbenchComparison() {
     }
 
     /** Command-line options; defaults as in the class comment. */
-    record Options(List<Integer> clients, int seconds, int rounds, int warmup, int jitWarmup, int scale,
+    record Options(List<Integer> clients, int seconds, int rounds, int warmup, int prewarm, int jitWarmup, int scale,
                    List<Workload> workloads, List<String> modes, String upstreamTls, List<WardenVariant> wardens,
                    String pgbouncer, boolean jfr) {
 
@@ -80,6 +87,7 @@ public final class PgbenchComparison {
                     "wardens", "fsync,write", "pgbouncer", "auto"));
             values.put("jfr", "on");
             values.put("jit-warmup", "30");
+            values.put("prewarm", "2");
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 if (arg.equals("--help") || arg.equals("-h")) {
@@ -140,7 +148,8 @@ public final class PgbenchComparison {
                 throw new IllegalArgumentException("--jfr: expected on or off");
             }
             return new Options(List.copyOf(clients), positive(values, "seconds"), positive(values, "rounds"),
-                    atLeast(values, "warmup", 0), atLeast(values, "jit-warmup", 0), atLeast(values, "scale", 1),
+                    atLeast(values, "warmup", 0), atLeast(values, "prewarm", 0), atLeast(values, "jit-warmup", 0),
+                    atLeast(values, "scale", 1),
                     List.copyOf(workloads),
                     List.copyOf(modes), tls, List.copyOf(wardens), pgbouncer, jfr.equals("on"));
         }
@@ -246,7 +255,7 @@ public final class PgbenchComparison {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println((e.getMessage().equals("usage") ? "" : e.getMessage() + "\n")
-                    + "usage: PgbenchComparison [--clients 1,16] [--seconds 10] [--rounds 1] [--warmup 3] [--jit-warmup 30]"
+                    + "usage: PgbenchComparison [--clients 1,16] [--seconds 10] [--rounds 1] [--warmup 3] [--prewarm 2] [--jit-warmup 30]"
                     + " [--scale 10]"
                     + " [--workloads select,tpcb] [--modes simple,prepared] [--upstream-tls require|disable]"
                     + " [--wardens fsync,write,tmpfs,kafka] [--pgbouncer auto|on|off] [--jfr on|off]");
@@ -300,13 +309,17 @@ public final class PgbenchComparison {
             log("initialising: " + init.printable());
             execute(init, Duration.ofMinutes(30));
 
+            Path jfrFile = Path.of(System.getProperty("warden.bench.jfr",
+                    logDir.resolve("warden-bench.jfr").toString()));
+            // Before the JIT warm-up: starting a recording discards every compiled method (see JfrSummary).
+            JfrSummary jfr = options.jfr() ? JfrSummary.start(jfrFile) : null;
             jitWarmup(options, wardens, token);
+            if (jfr != null) {
+                jfr.measureFromNow();
+            }
             String loadBefore = loadAverage();
             Map<String, List<Run>> results = new LinkedHashMap<>();
             Map<String, String> commands = new LinkedHashMap<>();
-            Path jfrFile = Path.of(System.getProperty("warden.bench.jfr",
-                    logDir.resolve("warden-bench.jfr").toString()));
-            JfrSummary jfr = options.jfr() ? JfrSummary.start(jfrFile) : null;
             int sequence = 0;
             for (Workload workload : options.workloads()) {
                 for (String mode : options.modes()) {
@@ -333,6 +346,11 @@ public final class PgbenchComparison {
                         }
                         for (int round = 1; round <= options.rounds(); round++) {
                             for (Target target : targets) {
+                                if (options.prewarm() > 0) {
+                                    // Right before the path's round, so its JIT state is the one it runs with.
+                                    execute(pgbench.apply(target, options.prewarm(), null),
+                                            Duration.ofSeconds(options.prewarm() + 120L));
+                                }
                                 String prefix = logDir.resolve("run" + (++sequence)).toString();
                                 Invocation invocation = pgbench.apply(target, options.seconds(), prefix);
                                 String key = key(workload, mode, clients, target);
@@ -415,12 +433,19 @@ public final class PgbenchComparison {
             return;
         }
         int clients = options.clients().stream().mapToInt(Integer::intValue).max().orElse(1);
+        // Runs of at most JIT_WARMUP_RUN seconds: each measured round opens and closes connections, and code
+        // compiled while none did deoptimized when they did (unstable_if traps in the TLS and decoder paths).
+        int runs = (each + JIT_WARMUP_RUN - 1) / JIT_WARMUP_RUN;
         for (Map.Entry<Target, AuditedWarden> w : wardens.entrySet()) {
             for (Workload workload : options.workloads()) {
                 for (String mode : options.modes()) {
-                    execute(bench(workload, mode, clients, each, "host=127.0.0.1 port=" + w.getValue().server().port()
-                            + " dbname=" + ENVIRONMENT + " user=" + BENCH_USER + " sslmode=require",
-                            Map.of("PGPASSWORD", token), "PGPASSWORD=<token> ", null), Duration.ofSeconds(each + 120L));
+                    for (int run = 0; run < runs; run++) {
+                        int seconds = each / runs + (run < each % runs ? 1 : 0);
+                        execute(bench(workload, mode, clients, seconds, "host=127.0.0.1 port="
+                                + w.getValue().server().port() + " dbname=" + ENVIRONMENT + " user=" + BENCH_USER
+                                + " sslmode=require", Map.of("PGPASSWORD", token), "PGPASSWORD=<token> ", null),
+                                Duration.ofSeconds(seconds + 120L));
+                    }
                 }
             }
             log(w.getKey().label() + ": JIT warm-up done (" + each * combinations + " s at c" + clients + ")");
@@ -548,12 +573,12 @@ public final class PgbenchComparison {
         StringBuilder out = new StringBuilder();
         out.append("\n## pgbench: direct, PgBouncer and Warden with every feature on\n\n");
         out.append(String.format(Locale.ROOT, "%s, %d cores, Java %s, TLS provider %s; %d round(s) of %d s each "
-                        + "(after a %d s warm-up, and %d s of JIT warm-up for each Warden), interleaved over %d paths; scale %d; upstream TLS %s; client TLS "
+                        + "(after a %d s warm-up, %d s untimed right before each round, and %d s of JIT warm-up for each Warden), interleaved over %d paths; scale %d; upstream TLS %s; client TLS "
                         + "to PgBouncer and Warden: require; %s; load average before %s, after %s%n%n",
                 ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(),
                 dev.warden.proxy.server.TlsProvider.get(), options.rounds(), options.seconds(), options.warmup(),
-                options.jitWarmup(), targets.size(), options.scale(), options.upstreamTls(), bouncerVersion, loadBefore, loadAfter));
+                options.prewarm(), options.jitWarmup(), targets.size(), options.scale(), options.upstreamTls(), bouncerVersion, loadBefore, loadAfter));
         out.append("Latency from pgbench's per-transaction log (`-l`), nearest rank; \"added\" is the path's "
                 + "percentile minus direct's.\n\n");
         out.append("| workload | protocol | clients | path | TPS (median) | vs direct | vs PgBouncer | p50 ms | p99 ms "
