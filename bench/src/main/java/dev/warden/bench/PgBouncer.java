@@ -31,6 +31,11 @@ final class PgBouncer implements AutoCloseable {
         this.version = version;
     }
 
+    /** CPU time PgBouncer's process has used so far (user and system), or null when the system does not say. */
+    java.time.Duration cpu() {
+        return process.toHandle().info().totalCpuDuration().orElse(null);
+    }
+
     static boolean installed() {
         for (String d : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
             if (Files.isExecutable(Path.of(d, "pgbouncer"))) {

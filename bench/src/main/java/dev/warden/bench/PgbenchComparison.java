@@ -67,6 +67,8 @@ public final class PgbenchComparison {
     private static final Pattern TPS = Pattern.compile("^tps = ([0-9.]+) \\(without initial connection time\\)",
             Pattern.MULTILINE);
     private static final Pattern LATENCY = Pattern.compile("^latency average = ([0-9.]+) ms", Pattern.MULTILINE);
+    private static final Pattern TRANSACTIONS = Pattern.compile(
+            "^number of transactions actually processed: (\\d+)", Pattern.MULTILINE);
     private static final Pattern FAILED = Pattern.compile("^number of failed transactions: (\\d+)", Pattern.MULTILINE);
 
     /** Longest single pgbench run of the JIT warm-up, in seconds. */
@@ -242,7 +244,17 @@ public final class PgbenchComparison {
     record AuditedWarden(WardenServer server, Path auditDir, String fileSystem) {
     }
 
-    record Run(double tps, double latencyMs, LatencyLog latencies) {
+    /**
+     * One round. {@code proxyCpuUs}: CPU time (user and system) of the proxy's process per transaction during
+     * the round, NaN for direct or when unknown. For Warden that is this JVM, which runs nothing else then (the
+     * harness waits for pgbench); PostgreSQL and pgbench are other processes.
+     */
+    record Run(double tps, double latencyMs, LatencyLog latencies, double proxyCpuUs) {
+
+        Run withProxyCpu(Duration cpu, long transactions) {
+            double us = cpu == null || transactions <= 0 ? Double.NaN : cpu.toNanos() / 1000.0 / transactions;
+            return new Run(tps, latencyMs, latencies, us);
+        }
     }
 
     /** One pgbench invocation: its arguments, the environment it adds, and how to print it without secrets. */
@@ -356,13 +368,17 @@ public final class PgbenchComparison {
                                 String key = key(workload, mode, clients, target);
                                 commands.putIfAbsent(workload.name + "/" + mode + "/" + clients + "/"
                                         + target.label(), invocation.printable());
+                                Duration cpuBefore = proxyCpu(target, bouncer);
                                 String output = execute(invocation, Duration.ofSeconds(options.seconds() + 120L));
-                                Run result = parse(output, LatencyLog.readAndDelete(logDir, "run" + sequence));
+                                Duration cpuAfter = proxyCpu(target, bouncer);
+                                Run result = parse(output, LatencyLog.readAndDelete(logDir, "run" + sequence))
+                                        .withProxyCpu(cpuBefore == null || cpuAfter == null ? null
+                                                : cpuAfter.minus(cpuBefore), transactions(output));
                                 results.computeIfAbsent(key, k -> new ArrayList<>()).add(result);
                                 log(String.format(Locale.ROOT, "%s %s c%d round %d/%d %s: tps=%.1f p50=%.3f "
-                                                + "p99=%.3f ms", workload.name, mode, clients, round,
-                                        options.rounds(), target.label(), result.tps(), result.latencies().p50Ms(),
-                                        result.latencies().p99Ms()));
+                                                + "p99=%.3f ms proxy-cpu=%.1f us/txn", workload.name, mode, clients,
+                                        round, options.rounds(), target.label(), result.tps(),
+                                        result.latencies().p50Ms(), result.latencies().p99Ms(), result.proxyCpuUs()));
                             }
                         }
                     }
@@ -548,6 +564,22 @@ public final class PgbenchComparison {
         return output;
     }
 
+    /** CPU time used so far by the process that serves {@code target}; null for direct or when unknown. */
+    private static Duration proxyCpu(Target target, PgBouncer bouncer) {
+        if (target.equals(Target.DIRECT)) {
+            return null;
+        }
+        if (target.equals(Target.PGBOUNCER)) {
+            return bouncer == null ? null : bouncer.cpu();
+        }
+        return ProcessHandle.current().info().totalCpuDuration().orElse(null);
+    }
+
+    private static long transactions(String output) {
+        Matcher m = TRANSACTIONS.matcher(output);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
     static Run parse(String output, LatencyLog latencies) {
         Matcher tps = TPS.matcher(output);
         Matcher latency = LATENCY.matcher(output);
@@ -558,7 +590,8 @@ public final class PgbenchComparison {
         if (failed.find() && !failed.group(1).equals("0")) {
             throw new IllegalStateException("pgbench reported failed transactions:\n" + output);
         }
-        return new Run(Double.parseDouble(tps.group(1)), Double.parseDouble(latency.group(1)), latencies);
+        return new Run(Double.parseDouble(tps.group(1)), Double.parseDouble(latency.group(1)), latencies,
+                Double.NaN);
     }
 
     static double median(List<Double> values) {
@@ -582,7 +615,7 @@ public final class PgbenchComparison {
         out.append("Latency from pgbench's per-transaction log (`-l`), nearest rank; \"added\" is the path's "
                 + "percentile minus direct's.\n\n");
         out.append("| workload | protocol | clients | path | TPS (median) | vs direct | vs PgBouncer | p50 ms | p99 ms "
-                + "| added p50 µs | added p99 µs | TPS per round |\n");
+                + "| added p50 µs | added p99 µs | proxy CPU µs/txn | TPS per round |\n");
         out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Workload workload : options.workloads()) {
             for (String mode : options.modes()) {
@@ -599,12 +632,14 @@ public final class PgbenchComparison {
                         double p50 = median(runs.stream().map(r -> r.latencies().p50Ms()).toList());
                         double p99 = median(runs.stream().map(r -> r.latencies().p99Ms()).toList());
                         boolean isDirect = target.equals(Target.DIRECT);
+                        double cpu = median(runs.stream().map(Run::proxyCpuUs).toList());
                         out.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %s | %.3f | %.3f "
-                                        + "| %s | %s | %s |%n", workload.label, mode, clients, target.label(), tps,
+                                        + "| %s | %s | %s | %s |%n", workload.label, mode, clients, target.label(), tps,
                                 tps / directTps, Double.isNaN(bouncerTps) ? "-"
                                         : String.format(Locale.ROOT, "%.2f", tps / bouncerTps), p50, p99,
                                 isDirect ? "-" : String.format(Locale.ROOT, "%.0f", (p50 - directP50) * 1000),
                                 isDirect ? "-" : String.format(Locale.ROOT, "%.0f", (p99 - directP99) * 1000),
+                                Double.isNaN(cpu) ? "-" : String.format(Locale.ROOT, "%.0f", cpu),
                                 perRound(runs)));
                     }
                 }
