@@ -44,7 +44,9 @@ class CanonicalWriterDifferentialTest {
         Random random = new Random(seed);
         Pool pool = new Pool(random);
         // Start just below a power of ten now and then, so seqs change width while records are in flight.
-        long start = random.nextBoolean() ? 0 : (long) Math.pow(10, 1 + random.nextInt(17)) - 1 - random.nextInt(50);
+        // (Never below 0: a chain's last seq is 0 or more; 10 - 1 - 49 used to start it at -40.)
+        long start = random.nextBoolean() ? 0
+                : Math.max(0, (long) Math.pow(10, 1 + random.nextInt(17)) - 1 - random.nextInt(50));
         RecordChain chain = new RecordChain(start, RecordChain.GENESIS);
         String prev = RecordChain.GENESIS;
         for (int i = 0; i < EVENTS; i++) {
