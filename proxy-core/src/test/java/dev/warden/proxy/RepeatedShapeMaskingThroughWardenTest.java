@@ -43,6 +43,15 @@ class RepeatedShapeMaskingThroughWardenTest {
         warden.close();
     }
 
+    /** {@link #tables} plus {@code prefix_view}: the labels of {@code prefix_things}, readable by everyone. */
+    private static void clearView(String prefix) throws SQLException {
+        tables(prefix);
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE VIEW " + prefix + "_view AS SELECT id, label FROM " + prefix + "_things");
+            s.execute("GRANT ALL ON " + prefix + "_view TO PUBLIC");
+        }
+    }
+
     /** {@code prefix_people} (an e-mail) and {@code prefix_things} (labels), readable by everyone. */
     private static void tables(String prefix) throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
@@ -173,11 +182,7 @@ class RepeatedShapeMaskingThroughWardenTest {
     void aPreparedStatementIsMaskedOnceAnotherSessionRedefinesItsView() throws Exception {
         // Before: the Execute kept the Parse's clear judgement, as only the session's own DDL made it stale, and
         // the redefined view's values came out in clear.
-        tables("pz");
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("CREATE VIEW pz_view AS SELECT id, label FROM pz_things");
-            s.execute("GRANT ALL ON pz_view TO PUBLIC");
-        }
+        clearView("pz");
         try (Session a = new Session(); Session b = new Session()) {
             a.prepare("byid", "SELECT label FROM pz_view WHERE id = $1");
             assertClear(a.run("byid", 1));
@@ -208,11 +213,7 @@ class RepeatedShapeMaskingThroughWardenTest {
 
     @Test
     void aViewRedefinedInTheSessionMasksTheNextRunOfItsShapeAndOfItsPreparedStatement() throws Exception {
-        tables("rv");
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("CREATE VIEW rv_view AS SELECT id, label FROM rv_things");
-            s.execute("GRANT ALL ON rv_view TO PUBLIC");
-        }
+        clearView("rv");
         try (Session a = new Session()) {
             a.prepare("byid", "SELECT label FROM rv_view WHERE id = $1");
             for (int id = 1; id <= 2; id++) {
@@ -228,11 +229,7 @@ class RepeatedShapeMaskingThroughWardenTest {
 
     @Test
     void aViewRedefinedInsideTheSessionsOpenTransactionMasksTheNextRunOfItsShape() throws Exception {
-        tables("tx");
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("CREATE VIEW tx_view AS SELECT id, label FROM tx_things");
-            s.execute("GRANT ALL ON tx_view TO PUBLIC");
-        }
+        clearView("tx");
         try (Session a = new Session()) {
             a.query("BEGIN");
             for (int id = 1; id <= 2; id++) {
