@@ -54,8 +54,17 @@ final class WireReader {
         return type >= 0x20 && type < 0x7F ? "'" + type + "'" : String.format("0x%02x", (int) type);
     }
 
+    /** Built once: a reader is made per frame, and the name is only read when a frame is malformed. */
+    private static final String[] MESSAGE_NAMES = new String[256];
+
+    static {
+        for (int t = 0; t < MESSAGE_NAMES.length; t++) {
+            MESSAGE_NAMES[t] = "message type " + typeName((char) t);
+        }
+    }
+
     private static String messageName(char type) {
-        return "message type " + typeName(type);
+        return MESSAGE_NAMES[type & 0xFF];
     }
 
     static ProtocolException violation(String message) {
@@ -67,8 +76,13 @@ final class WireReader {
     }
 
     private void need(int n, String field) {
+        need(n, field, "");
+    }
+
+    /** {@code field + suffix} names the field; joined only for the error, not on every read. */
+    private void need(int n, String field, String suffix) {
         if (n < 0 || end - pos < n) {
-            throw violation("truncated " + field + " in " + what + ": need " + n + " bytes, " + (end - pos)
+            throw violation("truncated " + field + suffix + " in " + what + ": need " + n + " bytes, " + (end - pos)
                     + " left");
         }
     }
@@ -79,14 +93,22 @@ final class WireReader {
     }
 
     short readShort(String field) {
-        need(2, field);
+        return readShort(field, "");
+    }
+
+    private short readShort(String field, String suffix) {
+        need(2, field, suffix);
         short v = buf.getShort(pos);
         pos += 2;
         return v;
     }
 
     int readInt(String field) {
-        need(4, field);
+        return readInt(field, "");
+    }
+
+    private int readInt(String field, String suffix) {
+        need(4, field, suffix);
         int v = buf.getInt(pos);
         pos += 4;
         return v;
@@ -94,9 +116,14 @@ final class WireReader {
 
     /** A count that must not be negative (int16 counts are read unsigned-checked as PostgreSQL does). */
     int readCount16(String field) {
-        short n = readShort(field);
+        return readCount16(field, "");
+    }
+
+    /** The count of {@code field}s, named "{@code field} count" in errors. */
+    private int readCount16(String field, String suffix) {
+        short n = readShort(field, suffix);
         if (n < 0) {
-            throw violation("negative " + field + " " + n + " in " + what);
+            throw violation("negative " + field + suffix + " " + n + " in " + what);
         }
         return n;
     }
@@ -125,7 +152,7 @@ final class WireReader {
 
     /** Int32 length then that many bytes; -1 means SQL NULL (returned as null). */
     byte[] readNullableValue(String field) {
-        int len = readInt(field + " length");
+        int len = readInt(field, " length");
         if (len == -1) {
             return null;
         }
@@ -136,7 +163,7 @@ final class WireReader {
     }
 
     List<Short> readShorts(String field) {
-        int n = readCount16(field + " count");
+        int n = readCount16(field, " count");
         List<Short> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             out.add(readShort(field));
@@ -145,7 +172,7 @@ final class WireReader {
     }
 
     List<byte[]> readNullableValues(String field) {
-        int n = readCount16(field + " count");
+        int n = readCount16(field, " count");
         List<byte[]> out = new ArrayList<>(Math.min(n, remaining() / 4 + 1));
         for (int i = 0; i < n; i++) {
             out.add(readNullableValue(field));
@@ -155,9 +182,9 @@ final class WireReader {
 
     /** Steps over a counted list of nullable values without copying them. */
     void skipNullableValues(String field) {
-        int n = readCount16(field + " count");
+        int n = readCount16(field, " count");
         for (int i = 0; i < n; i++) {
-            int len = readInt(field + " length");
+            int len = readInt(field, " length");
             if (len < -1) {
                 throw violation("invalid " + field + " length " + len + " in " + what);
             }

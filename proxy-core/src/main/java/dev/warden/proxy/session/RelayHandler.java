@@ -7,6 +7,7 @@ import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
 import dev.warden.proxy.guardrails.Decision;
+import dev.warden.proxy.guardrails.DecisionMemo;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
 import dev.warden.sql.Analysis;
@@ -62,6 +63,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** A token no client statement contains, used in the stand-in sent for a blocked statement. */
     final String blockMarker = "warden_blocked_"
             + Long.toHexString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE);
+    /** The name of the statement that describes a COPY's columns (see OwnRequests.describeCopy). */
+    private final String copyDescribeName = blockMarker + "_copy";
+    /** The guardrails' decisions for the shapes this session repeats. */
+    private final DecisionMemo decisions = new DecisionMemo();
 
     RelayHandler(RelaySession session) {
         this.session = session;
@@ -238,7 +243,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {
-        return policy.guardrails().decide(identity, environment, analysis, session.upstreamLogin);
+        return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin);
     }
 
     // ---- the messages ------------------------------------------------------------------------------------
@@ -358,7 +363,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** A COPY TO STDOUT that may be masked is described first on the session's connection (see OwnRequests). */
     private void describeCopy(Execution execution) {
         if (masking != null && masking.masksAnything(execution.policy.masker())) {
-            OwnRequests.describeCopy(execution, blockMarker + "_copy", writer.betweenBatches(),
+            OwnRequests.describeCopy(execution, copyDescribeName, writer.betweenBatches(),
                     writer::send, upstream.alloc());
         }
     }

@@ -1,0 +1,110 @@
+package dev.warden.proxy.guardrails;
+
+import dev.warden.config.Environment;
+import dev.warden.identity.Identity;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One session's guardrail decisions for the statement shapes it repeats, so that a repeated statement is not
+ * judged again rule by rule (issue 16, item 5).
+ *
+ * <p>Why a remembered decision is exact: {@link Guardrails#decide} is a function of the guardrails (one
+ * policy's), the identity, the environment, the session's login and the statement's facts. The memo is
+ * emptied when any of the first four is another object than before. Facts that the analyzer's shape cache
+ * hands out for texts of one shape are copies that differ only in their text ({@code withText}); everything
+ * else is the same object. So a statement whose facts hold, component by component, the same objects as the
+ * remembered statement's (all but the text) gets the remembered decision. Facts built afresh (a cache miss,
+ * the bodies of called functions added from the catalog) hold other objects and are judged again.
+ *
+ * <p>The one reading of the text is the baseline's CASCADE check on DROP: a DROP is never remembered.
+ *
+ * <p>Not thread-safe: one per session, used on its event loop.
+ */
+public final class DecisionMemo {
+
+    /** Shapes remembered per session; past this the memo starts again (a session of ad-hoc SQL). */
+    static final int MAX_ENTRIES = 256;
+
+    private record Entry(StatementFacts facts, Decision decision) {
+    }
+
+    private final Map<String, Entry> entries = new HashMap<>();
+    private Guardrails guardrails;
+    private Identity who;
+    private Environment env;
+    private String upstreamUser;
+    private long hits;
+
+    /** The same decision as {@code guardrails.decide(who, env, analysis, upstreamUser)}. */
+    public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
+                           String upstreamUser) {
+        if (guardrails != this.guardrails || who != this.who || env != this.env
+                || upstreamUser != this.upstreamUser) {
+            entries.clear();
+            this.guardrails = guardrails;
+            this.who = who;
+            this.env = env;
+            this.upstreamUser = upstreamUser;
+        }
+        for (StatementFacts facts : analysis.statements()) {
+            Decision d = decideOne(facts);
+            if (!d.allowed()) {
+                return d;
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    /** How many statements got a remembered decision (for tests). */
+    long hits() {
+        return hits;
+    }
+
+    private Decision decideOne(StatementFacts facts) {
+        if (facts.kind() == StatementKind.DROP) {
+            return guardrails.decide(who, env, facts, upstreamUser);
+        }
+        Entry known = entries.get(facts.fingerprint());
+        if (known != null && sameButText(known.facts(), facts)) {
+            hits++;
+            return known.decision();
+        }
+        Decision d = guardrails.decide(who, env, facts, upstreamUser);
+        if (entries.size() >= MAX_ENTRIES) {
+            entries.clear();
+        }
+        entries.put(facts.fingerprint(), new Entry(facts, d));
+        return d;
+    }
+
+    /**
+     * Whether every component but the text is the same object (the same value, for primitives; an equal set
+     * for {@code innerKinds}, which every copy of the facts rebuilds).
+     */
+    static boolean sameButText(StatementFacts a, StatementFacts b) {
+        return a.fingerprint().equals(b.fingerprint())
+                && a.kind() == b.kind()
+                && a.objectType() == b.objectType()
+                && a.writes() == b.writes()
+                && a.tablesRead() == b.tablesRead()
+                && a.tablesWritten() == b.tablesWritten()
+                && a.columnsRead() == b.columnsRead()
+                && a.columnsWritten() == b.columnsWritten()
+                && a.hasWhere() == b.hasWhere()
+                && a.functions() == b.functions()
+                && a.dataModifyingCte() == b.dataModifyingCte()
+                && a.copy() == b.copy()
+                && a.roleTarget() == b.roleTarget()
+                && a.preparedName() == b.preparedName()
+                && a.inner() == b.inner()
+                && a.innerKinds().equals(b.innerKinds())
+                && a.unparsed() == b.unparsed()
+                && a.nested() == b.nested()
+                && a.implicitCalls() == b.implicitCalls()
+                && a.dynamicSql() == b.dynamicSql();
+    }
+}
