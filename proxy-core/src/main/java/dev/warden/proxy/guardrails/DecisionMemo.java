@@ -77,8 +77,20 @@ public final class DecisionMemo {
         if (entries.size() >= MAX_ENTRIES) {
             entries.clear();
         }
-        entries.put(facts.fingerprint(), new Entry(facts, d));
+        entries.put(facts.fingerprint(), new Entry(withoutText(facts), d));
         return d;
+    }
+
+    /**
+     * The facts without their text, so that the memo never holds a session's statement texts (up to
+     * {@link #MAX_ENTRIES} of them, each as long as a message may be). The other components are the same
+     * objects (the record re-freezes its sets to themselves), {@code innerKinds} an equal set.
+     */
+    private static StatementFacts withoutText(StatementFacts f) {
+        return new StatementFacts("", f.fingerprint(), f.kind(), f.objectType(), f.writes(), f.tablesRead(),
+                f.tablesWritten(), f.columnsRead(), f.columnsWritten(), f.hasWhere(), f.functions(),
+                f.dataModifyingCte(), f.copy(), f.roleTarget(), f.preparedName(), f.inner(), f.innerKinds(),
+                f.unparsed(), f.nested(), f.implicitCalls(), f.dynamicSql());
     }
 
     /**

@@ -91,7 +91,7 @@ public final class WardenServer implements AutoCloseable {
         this.policy = new AtomicReference<>(initial);
         IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, io);
-        this.workerGroup = new MultiThreadIoEventLoopGroup(0, io);
+        this.workerGroup = new MultiThreadIoEventLoopGroup(eventLoops(), io);
         AtomicInteger threads = new AtomicInteger();
         this.blocking = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "warden-blocking-" + threads.incrementAndGet());
@@ -100,6 +100,17 @@ public final class WardenServer implements AutoCloseable {
         });
         this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking);
         this.analysis = dev.warden.proxy.session.AnalysisLanes.start();
+    }
+
+    /**
+     * One event loop per core, not Netty's default of two: nothing on them blocks, so more loops only add
+     * wake-ups (each audit batch wakes every loop it answers). Measured on 2 cores (bench/README.md, issue 16):
+     * -S -M prepared at 16 clients cost 56-61 µs of CPU per transaction with 2 loops against 64-80 with 4.
+     * {@code -Dio.netty.eventLoopThreads=N} still sets the number.
+     */
+    static int eventLoops() {
+        int set = Integer.getInteger("io.netty.eventLoopThreads", 0);
+        return set > 0 ? set : Runtime.getRuntime().availableProcessors();
     }
 
     /** Starts listening as the policy says; returns once the port is bound. */
