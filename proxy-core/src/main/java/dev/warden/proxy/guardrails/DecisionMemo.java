@@ -29,8 +29,16 @@ public final class DecisionMemo {
     /** Shapes remembered per session; past this the memo starts again (a session of ad-hoc SQL). */
     static final int MAX_ENTRIES = 256;
 
+    /** {@code facts} null: this shape's facts are built afresh for every text (see {@link #AFRESH}). */
     private record Entry(StatementFacts facts, Decision decision) {
     }
+
+    /**
+     * Marks a shape whose facts did not match the remembered ones: the lexer builds the facts of statements it
+     * reads on its own (BEGIN, SET, COMMIT ...) afresh for every text, and the catalog adds function bodies
+     * to each. Such a shape is judged every time without building a new entry for each statement.
+     */
+    private static final Entry AFRESH = new Entry(null, null);
 
     private final Map<String, Entry> entries = new HashMap<>();
     private Guardrails guardrails;
@@ -69,11 +77,18 @@ public final class DecisionMemo {
             return guardrails.decide(who, env, facts, upstreamUser);
         }
         Entry known = entries.get(facts.fingerprint());
+        if (known == AFRESH) {
+            return guardrails.decide(who, env, facts, upstreamUser);
+        }
         if (known != null && sameButText(known.facts(), facts)) {
             hits++;
             return known.decision();
         }
         Decision d = guardrails.decide(who, env, facts, upstreamUser);
+        if (known != null) {
+            entries.put(facts.fingerprint(), AFRESH);
+            return d;
+        }
         if (entries.size() >= MAX_ENTRIES) {
             entries.clear();
         }
