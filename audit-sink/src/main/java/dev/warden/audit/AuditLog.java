@@ -32,6 +32,24 @@ public interface AuditLog extends AutoCloseable {
 
     CompletableFuture<Long> append(AuditEvent event);
 
+    /**
+     * Like {@link #append}, except that the writer may not start on the record until {@link #wake} is called. For
+     * a caller that appends several records in one pass of its work (an event loop, over every session that had
+     * input) and wakes the writer once after them: one hand-off instead of one per record. The caller must call
+     * {@link #wake} soon after; if it does not, the record still goes out with the next append or within
+     * {@link #LOST_WAKE_BOUND}.
+     */
+    default CompletableFuture<Long> appendDeferred(AuditEvent event) {
+        return append(event);
+    }
+
+    /** Starts the writer on the records {@link #appendDeferred} queued; cheap when it is already working. */
+    default void wake() {
+    }
+
+    /** The longest a record from {@link #appendDeferred} waits when its caller never calls {@link #wake}. */
+    Duration LOST_WAKE_BOUND = Duration.ofMillis(50);
+
     /** False after the last write failed, until one succeeds. */
     boolean healthy();
 
@@ -47,8 +65,14 @@ public interface AuditLog extends AutoCloseable {
      * @param batches group commits that succeeded
      * @param fsyncs  fsync calls on log files
      * @param failures group commits that failed
+     * @param lateWakes times the writer found records it was never woken for, after waiting the whole
+     *     {@link #LOST_WAKE_BOUND}: an {@link #appendDeferred} caller that did not call {@link #wake}
      */
-    record Stats(long records, long batches, long fsyncs, long failures) {
+    record Stats(long records, long batches, long fsyncs, long failures, long lateWakes) {
+
+        public Stats(long records, long batches, long fsyncs, long failures) {
+            this(records, batches, fsyncs, failures, 0);
+        }
     }
 
     /**

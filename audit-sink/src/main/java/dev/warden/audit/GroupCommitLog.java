@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
  * writer takes everything queued at once, so under load one write(2) carries the records of many sessions. The
  * chain, its counters and the primary sink are guarded by one lock that the writer holds for each batch.
  *
+ * <p>An event loop appends with {@link #appendDeferred} and wakes the writer once after its pass over the
+ * sessions ({@link #wake}): one hand-off for the records of every session it read, not one per record.
+ *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
  */
@@ -44,6 +47,7 @@ final class GroupCommitLog implements AuditLog {
 
     private static final Logger log = LoggerFactory.getLogger(GroupCommitLog.class);
     private static final int MAX_BATCH = 8192;
+    private static final long LOST_WAKE_NANOS = LOST_WAKE_BOUND.toNanos();
 
     /** A record serialized on the appending thread, waiting for its place in the chain. */
     private record Pending(RecordTemplate record, CompletableFuture<Long> future) {
@@ -74,6 +78,7 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong lateWakes = new AtomicLong();
     private volatile boolean healthy = true;
     /** The chain's last seq after the writer's last batch: how wide appenders make the seq's gap. */
     private volatile long lastSeqSeen;
@@ -136,6 +141,23 @@ final class GroupCommitLog implements AuditLog {
 
     @Override
     public CompletableFuture<Long> append(AuditEvent event) {
+        return append(event, true);
+    }
+
+    @Override
+    public CompletableFuture<Long> appendDeferred(AuditEvent event) {
+        return append(event, false);
+    }
+
+    @Override
+    public void wake() {
+        // After the caller's adds: the same ordering argument as in append.
+        if (writerParked) {
+            LockSupport.unpark(writer);
+        }
+    }
+
+    private CompletableFuture<Long> append(AuditEvent event, boolean wake) {
         CompletableFuture<Long> future = new CompletableFuture<>();
         // Serialized here, on the caller's thread: the single writer only links, writes and syncs.
         RecordTemplate record;
@@ -156,7 +178,7 @@ final class GroupCommitLog implements AuditLog {
         queue.add(new Pending(record, future));
         // After the add: either the writer's check of the queue (after it set the flag) sees this record, or
         // this read sees the flag (both are volatile, in one order).
-        if (writerParked) {
+        if (wake && writerParked) {
             LockSupport.unpark(writer);
         }
         if (finished) {
@@ -193,7 +215,7 @@ final class GroupCommitLog implements AuditLog {
                 fsyncs += f.forces();
             }
         }
-        return new Stats(records.get(), batches.get(), fsyncs, failures.get());
+        return new Stats(records.get(), batches.get(), fsyncs, failures.get(), lateWakes.get());
     }
 
     @Override
@@ -311,6 +333,7 @@ final class GroupCommitLog implements AuditLog {
         }
         boolean forever = nanos > Long.MAX_VALUE / 4; // "until a record comes", and no overflow below
         long deadline = forever ? 0 : System.nanoTime() + nanos;
+        boolean lastParkWhole = false;
         writerParked = true;
         try {
             while ((p = queue.poll()) == null) {
@@ -318,10 +341,18 @@ final class GroupCommitLog implements AuditLog {
                 if (left <= 0) {
                     return null;
                 }
-                LockSupport.parkNanos(this, left);
+                // Never parked for longer than the bound: a deferred append whose caller failed to wake the writer
+                // is late, never stuck.
+                long parked = System.nanoTime();
+                LockSupport.parkNanos(this, Math.min(left, LOST_WAKE_NANOS));
+                lastParkWhole = System.nanoTime() - parked >= LOST_WAKE_NANOS;
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
+            }
+            if (lastParkWhole) {
+                lateWakes.incrementAndGet();
+                log.warn("audit writer was not woken for a queued record; it waited {} ms", LOST_WAKE_BOUND.toMillis());
             }
             return p;
         } finally {

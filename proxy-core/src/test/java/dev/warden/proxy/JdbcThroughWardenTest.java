@@ -41,6 +41,41 @@ class JdbcThroughWardenTest {
         warden.close();
     }
 
+    /**
+     * Sessions append their records without waking the audit writer; their event loop wakes it once per pass.
+     * Several sessions at once, simple and extended: every statement is answered, and the writer never had to
+     * find a record on its own (a missed wake would hold each statement for the writer's longest wait).
+     */
+    @Test
+    void concurrentSessionsWakeTheAuditWriterForEveryRecord() throws Exception {
+        long recordsBefore = warden.server().auditStats().records();
+        int sessions = 6;
+        int statements = 150;
+        java.util.List<CompletableFuture<Void>> running = new java.util.ArrayList<>();
+        for (int s = 0; s < sessions; s++) {
+            String mode = s % 2 == 0 ? "preferQueryMode=simple" : "prepareThreshold=1";
+            running.add(CompletableFuture.runAsync(() -> {
+                try (Connection c = warden.connect(mode);
+                     PreparedStatement p = c.prepareStatement("SELECT ?::int + 1")) {
+                    for (int i = 0; i < statements; i++) {
+                        p.setInt(1, i);
+                        try (ResultSet rs = p.executeQuery()) {
+                            assertTrue(rs.next());
+                            assertEquals(i + 1, rs.getInt(1));
+                        }
+                    }
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        dev.warden.audit.AuditLog.Stats stats = warden.server().auditStats();
+        assertTrue(stats.records() - recordsBefore >= 2L * sessions * statements,
+                "a query and a result record per statement: " + stats);
+        assertEquals(0, stats.lateWakes(), "the writer was woken for every record: " + stats);
+    }
+
     @Test
     void simpleQueryReturnsRowsFromTheUpstream() throws SQLException {
         try (Connection c = warden.connect("preferQueryMode=simple");

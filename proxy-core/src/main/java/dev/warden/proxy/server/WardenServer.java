@@ -240,6 +240,11 @@ public final class WardenServer implements AutoCloseable {
         return admin == null ? -1 : admin.port();
     }
 
+    /** The audit log's counters: records, batches, fsyncs, failures, late wakes of its writer. */
+    public AuditLog.Stats auditStats() {
+        return audit.stats();
+    }
+
     public int openSessions() {
         return openSessions.get();
     }

@@ -81,7 +81,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         client = ctx.channel();
         startedNanos = System.nanoTime();
         Policy policy = policy();
-        audit = new SessionAudit(services.audit(), id, policy.versionHash(),
+        audit = new SessionAudit(services.audit(), ctx.executor(), id, policy.versionHash(),
                 sql -> services.analyzer().redactLiterals(sql, lexing.standardConformingStrings()),
                 policy.audit().keepLiterals());
         services.openSessions().incrementAndGet();

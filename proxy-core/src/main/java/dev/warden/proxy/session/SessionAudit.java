@@ -14,6 +14,7 @@ import dev.warden.proxy.guardrails.Decision;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.ColumnRef;
 import dev.warden.sql.StatementFacts;
+import io.netty.util.concurrent.EventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +36,7 @@ final class SessionAudit {
     private static final Logger log = LoggerFactory.getLogger(SessionAudit.class);
 
     private final AuditLog audit;
+    private final EventExecutor loop;
     private final String session;
     private final String policyVersion;
     private final Function<String, String> statementText;
@@ -64,7 +66,14 @@ final class SessionAudit {
      */
     SessionAudit(AuditLog audit, String session, String policyVersion, Function<String, String> statementText,
                  boolean keepBytes) {
+        this(audit, null, session, policyVersion, statementText, keepBytes);
+    }
+
+    /** @param loop the session's event loop: records appended on it wake the writer once per pass ({@link AuditWake}) */
+    SessionAudit(AuditLog audit, EventExecutor loop, String session, String policyVersion,
+                 Function<String, String> statementText, boolean keepBytes) {
         this.audit = audit;
+        this.loop = loop;
         this.session = session;
         this.policyVersion = policyVersion;
         this.statementText = statementText;
@@ -97,7 +106,7 @@ final class SessionAudit {
         this.environment = environment;
         AuditIdentity identity = new AuditIdentity(who.subject(), who.username(), List.copyOf(who.groups()),
                 who.kind() == Identity.Kind.AGENT, who.issuer());
-        return audit.append(SessionStart.of(session, identity, new ClientInfo(clientAddress, tlsVersion,
+        return append(SessionStart.of(session, identity, new ClientInfo(clientAddress, tlsVersion,
                 applicationName), environment, policyVersion));
     }
 
@@ -155,7 +164,7 @@ final class SessionAudit {
         } else {
             event.simpleProtocol();
         }
-        CompletableFuture<Long> appended = audit.append(event.build());
+        CompletableFuture<Long> appended = append(event.build());
         if (verdict != QueryEvent.Decision.BLOCK) {
             statements.running(appended, text);
         }
@@ -248,7 +257,7 @@ final class SessionAudit {
                 String sqlState, String commandTag, List<String> commandTags) {
         statements.finished(querySeq);
         ResultShape shape = shape(columns, commandTag, commandTags);
-        audit.append(ResultEvent.of(session, querySeq, rows, bytes, shape.columns(), durationUs, sqlState,
+        append(ResultEvent.of(session, querySeq, rows, bytes, shape.columns(), durationUs, sqlState,
                 shape.commandTag(), shape.commandTags())).whenComplete(resultWritten);
     }
 
@@ -302,11 +311,15 @@ final class SessionAudit {
     }
 
     private void background(dev.warden.audit.event.AuditEvent event) {
-        audit.append(event).whenComplete((seq, failure) -> {
+        append(event).whenComplete((seq, failure) -> {
             if (failure != null) {
                 writeFailed(event.type(), failure);
             }
         });
+    }
+
+    private CompletableFuture<Long> append(dev.warden.audit.event.AuditEvent event) {
+        return AuditWake.append(audit, loop, event);
     }
 
     private void writeFailed(String type, Throwable failure) {
