@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.config.Environment;
 import dev.warden.config.Policy;
-import dev.warden.config.PolicyLoader;
 import dev.warden.identity.Identity;
+import dev.warden.proxy.ProdPolicy;
 import dev.warden.proxy.approvals.People;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.Analyzer;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,15 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DecisionMemoTest {
 
-    private static final String POLICY = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream: { host: db.internal, database: app, user: warden }
-                allow: [ { groups: [eng] } ]
+    private static final String GUARDRAILS = """
             guardrails:
               rules:
                 - { name: no-secrets, match: { tables: ["secret*"] }, action: block }
@@ -46,7 +37,7 @@ class DecisionMemoTest {
     Path dir;
 
     private Policy policy(String extra) throws Exception {
-        return PolicyLoader.parse(POLICY + extra, dir, "policy.yaml", Map.of());
+        return ProdPolicy.with(GUARDRAILS + extra, dir);
     }
 
     private static final List<String> SHAPES = List.of(

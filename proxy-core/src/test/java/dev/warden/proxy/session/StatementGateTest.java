@@ -5,9 +5,9 @@ import dev.warden.audit.event.AuditEvent;
 import dev.warden.audit.event.QueryEvent;
 import dev.warden.config.ApprovalSettings;
 import dev.warden.config.Policy;
-import dev.warden.config.PolicyLoader;
 import dev.warden.masking.Masker;
 import dev.warden.pg.SqlState;
+import dev.warden.proxy.ProdPolicy;
 import dev.warden.proxy.approvals.ApprovalService;
 import dev.warden.proxy.approvals.People;
 import dev.warden.proxy.guardrails.Decision;
@@ -20,7 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -37,16 +36,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The statement gate as plain Java: decide, approval, write-ahead audit; no socket, no database. */
 class StatementGateTest {
 
-    private static final String POLICY = """
-            identity:
-              issuers:
-                - issuer: https://login.example.com/realms/acme
-                  audience: warden
-            environments:
-              prod:
-                upstream: { host: db.internal, database: app, user: warden }
-                allow: [ { groups: [eng] } ]
-            """;
     private static final Analyzer ANALYZER = new Analyzer(10_000);
     private static final Decision APPROVAL = new Decision(Decision.Verdict.REQUIRE_APPROVAL, "prod-writes-reviewed",
             "writes in prod are reviewed", null, Set.of("dba"), false);
@@ -104,7 +93,7 @@ class StatementGateTest {
     }
 
     private PolicySnapshot policy(String extra) throws Exception {
-        Policy p = PolicyLoader.parse(POLICY + extra, dir, "policy.yaml", Map.of());
+        Policy p = ProdPolicy.with(extra, dir);
         return new PolicySnapshot(p, new Guardrails(p.guardrails()), new Masker(p.masking()));
     }
 
