@@ -1,6 +1,7 @@
 package dev.warden.proxy.session;
 
 import dev.warden.audit.AuditLog;
+import dev.warden.audit.event.AuditEvent;
 import dev.warden.audit.event.AuditIdentity;
 import dev.warden.audit.event.AuthFailure;
 import dev.warden.audit.event.ClientInfo;
@@ -310,7 +311,7 @@ final class SessionAudit {
                 server, detail));
     }
 
-    private void background(dev.warden.audit.event.AuditEvent event) {
+    private void background(AuditEvent event) {
         append(event).whenComplete((seq, failure) -> {
             if (failure != null) {
                 writeFailed(event.type(), failure);
@@ -318,7 +319,7 @@ final class SessionAudit {
         });
     }
 
-    private CompletableFuture<Long> append(dev.warden.audit.event.AuditEvent event) {
+    private CompletableFuture<Long> append(AuditEvent event) {
         return AuditWake.append(audit, loop, event);
     }
 
