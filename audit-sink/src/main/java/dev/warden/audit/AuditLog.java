@@ -43,6 +43,15 @@ public interface AuditLog extends AutoCloseable {
         return append(event);
     }
 
+    /**
+     * Like {@link #appendDeferred}, for a record that nothing waits for (a statement's result): the caller wakes
+     * the writer for it later, within a bound of its own, and the writer that finds it first, at the end of one
+     * of its own {@link #LOST_WAKE_BOUND} waits, does not count that as a missed wake.
+     */
+    default CompletableFuture<Long> appendUnhurried(AuditEvent event) {
+        return appendDeferred(event);
+    }
+
     /** Starts the writer on the records {@link #appendDeferred} queued; cheap when it is already working. */
     default void wake() {
     }
@@ -66,7 +75,8 @@ public interface AuditLog extends AutoCloseable {
      * @param fsyncs  fsync calls on log files
      * @param failures group commits that failed
      * @param lateWakes times the writer found records it was never woken for, after waiting the whole
-     *     {@link #LOST_WAKE_BOUND}: an {@link #appendDeferred} caller that did not call {@link #wake}
+     *     {@link #LOST_WAKE_BOUND}: an {@link #appendDeferred} caller that did not call {@link #wake} (records from
+     *     {@link #appendUnhurried} are not counted)
      */
     record Stats(long records, long batches, long fsyncs, long failures, long lateWakes) {
 

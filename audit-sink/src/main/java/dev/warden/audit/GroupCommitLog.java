@@ -49,11 +49,14 @@ final class GroupCommitLog implements AuditLog {
     private static final int MAX_BATCH = 8192;
     private static final long LOST_WAKE_NANOS = LOST_WAKE_BOUND.toNanos();
 
-    /** A record serialized on the appending thread, waiting for its place in the chain. */
-    private record Pending(RecordTemplate record, CompletableFuture<Long> future) {
+    /**
+     * A record serialized on the appending thread, waiting for its place in the chain; {@code unhurried}: its
+     * caller wakes the writer for it later on purpose ({@link #appendUnhurried}).
+     */
+    private record Pending(RecordTemplate record, CompletableFuture<Long> future, boolean unhurried) {
     }
 
-    private static final Pending CLOSE = new Pending(null, null);
+    private static final Pending CLOSE = new Pending(null, null, false);
 
     private final List<AuditSink> sinks;
     private final AuditSink primary;
@@ -141,12 +144,17 @@ final class GroupCommitLog implements AuditLog {
 
     @Override
     public CompletableFuture<Long> append(AuditEvent event) {
-        return append(event, true);
+        return append(event, true, false);
     }
 
     @Override
     public CompletableFuture<Long> appendDeferred(AuditEvent event) {
-        return append(event, false);
+        return append(event, false, false);
+    }
+
+    @Override
+    public CompletableFuture<Long> appendUnhurried(AuditEvent event) {
+        return append(event, false, true);
     }
 
     @Override
@@ -157,7 +165,7 @@ final class GroupCommitLog implements AuditLog {
         }
     }
 
-    private CompletableFuture<Long> append(AuditEvent event, boolean wake) {
+    private CompletableFuture<Long> append(AuditEvent event, boolean wake, boolean unhurried) {
         CompletableFuture<Long> future = new CompletableFuture<>();
         // Serialized here, on the caller's thread: the single writer only links, writes and syncs.
         RecordTemplate record;
@@ -175,7 +183,7 @@ final class GroupCommitLog implements AuditLog {
         }
         // No lock here (nor in the queue): under load a lock holder that the scheduler preempts stalls every event
         // loop behind it.
-        queue.add(new Pending(record, future));
+        queue.add(new Pending(record, future, unhurried));
         // After the add: either the writer's check of the queue (after it set the flag) sees this record, or
         // this read sees the flag (both are volatile, in one order).
         if (wake && writerParked) {
@@ -350,7 +358,7 @@ final class GroupCommitLog implements AuditLog {
                     throw new InterruptedException();
                 }
             }
-            if (lastParkWhole) {
+            if (lastParkWhole && !p.unhurried()) {
                 lateWakes.incrementAndGet();
                 log.warn("audit writer was not woken for a queued record; it waited {} ms", LOST_WAKE_BOUND.toMillis());
             }

@@ -258,8 +258,9 @@ final class SessionAudit {
                 String sqlState, String commandTag, List<String> commandTags) {
         statements.finished(querySeq);
         ResultShape shape = shape(columns, commandTag, commandTags);
-        append(ResultEvent.of(session, querySeq, rows, bytes, shape.columns(), durationUs, sqlState,
-                shape.commandTag(), shape.commandTags())).whenComplete(resultWritten);
+        // Nothing waits for a result record (its statement ran already): it rides with the next batch.
+        AuditWake.appendUnhurried(audit, loop, ResultEvent.of(session, querySeq, rows, bytes, shape.columns(),
+                durationUs, sqlState, shape.commandTag(), shape.commandTags())).whenComplete(resultWritten);
     }
 
     /**
