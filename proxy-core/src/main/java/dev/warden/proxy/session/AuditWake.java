@@ -60,12 +60,13 @@ final class AuditWake implements Runnable {
         if (loop == null || !loop.inEventLoop()) {
             return audit.append(event);
         }
-        CompletableFuture<Long> appended = hurried ? audit.appendDeferred(event) : audit.appendUnhurried(event);
-        if (hurried) {
-            PASS.get().requested(audit, loop);
-        } else {
+        if (!hurried) {
+            CompletableFuture<Long> appended = audit.appendUnhurried(event);
             PASS.get().unhurried(audit, loop);
+            return appended;
         }
+        CompletableFuture<Long> appended = audit.appendDeferred(event);
+        PASS.get().requested(audit, loop);
         return appended;
     }
 
