@@ -52,7 +52,11 @@ public interface AuditLog extends AutoCloseable {
         return appendDeferred(event);
     }
 
-    /** Starts the writer on the records {@link #appendDeferred} queued; cheap when it is already working. */
+    /**
+     * Starts the writer on the records {@link #appendDeferred} queued; cheap when it is already working. A log may
+     * write them on the caller's thread instead, when that cannot block it (a write to the page cache): call it
+     * from an event loop between passes, not while holding a lock.
+     */
     default void wake() {
     }
 
@@ -77,11 +81,13 @@ public interface AuditLog extends AutoCloseable {
      * @param lateWakes times the writer found records it was never woken for, after waiting the whole
      *     {@link #LOST_WAKE_BOUND}: an {@link #appendDeferred} caller that did not call {@link #wake} (records from
      *     {@link #appendUnhurried} are not counted)
+     * @param inlineBatches batches an event loop wrote on its own thread ({@code durability: write}), among
+     *     {@code batches}
      */
-    record Stats(long records, long batches, long fsyncs, long failures, long lateWakes) {
+    record Stats(long records, long batches, long fsyncs, long failures, long lateWakes, long inlineBatches) {
 
         public Stats(long records, long batches, long fsyncs, long failures) {
-            this(records, batches, fsyncs, failures, 0);
+            this(records, batches, fsyncs, failures, 0, 0);
         }
     }
 

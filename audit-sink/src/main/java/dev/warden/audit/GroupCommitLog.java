@@ -32,13 +32,19 @@ import org.slf4j.LoggerFactory;
  * <p>Records are serialized by {@link #append} on the caller's thread ({@link RecordTemplate}); the writer
  * fills in {@code seq} and {@code prev}, hashes, writes and syncs. With {@code durability: write} it writes to the
  * operating system, completes the futures, and fsyncs within the sync interval instead of before completing.
- * Every write(2) runs on the writer thread, never on the appending thread: callers are Netty event loops, and a
- * write to a file can block (ext4 held writes for tens of milliseconds while the same file was fsync'd). The
- * writer takes everything queued at once, so under load one write(2) carries the records of many sessions. The
- * chain, its counters and the primary sink are guarded by one lock that the writer holds for each batch.
+ * The writer takes everything queued at once, so under load one write(2) carries the records of many sessions.
+ * The chain, its counters and the primary sink are guarded by one lock, held by whoever writes a batch; records
+ * are taken from the queue only under that lock, so the chain keeps their order of appending.
  *
- * <p>An event loop appends with {@link #appendDeferred} and wakes the writer once after its pass over the
- * sessions ({@link #wake}): one hand-off for the records of every session it read, not one per record.
+ * <p>An event loop appends with {@link #appendDeferred} and calls {@link #wake} once after its pass over the
+ * sessions: one hand-off for the records of every session it read, not one per record. With {@code durability:
+ * write} and the file sink alone, {@link #wake} writes the queued records on the loop's own thread instead
+ * ({@link #writeInline}): a write(2) to the page cache costs less than waking the writer and being woken back,
+ * and the statement goes upstream in the same pass. It stands aside, and wakes the writer, whenever the write
+ * could block: while the writer fsyncs the file (ext4 held writes for tens of milliseconds while the same file
+ * was fsync'd), when the file is due to rotate (a new file and two fsyncs), and while the chain must first be
+ * read back or recovered. With {@code durability: fsync}, or another sink (a network write), every write runs
+ * on the writer thread.
  *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
@@ -48,6 +54,8 @@ final class GroupCommitLog implements AuditLog {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitLog.class);
     private static final int MAX_BATCH = 8192;
     private static final long LOST_WAKE_NANOS = LOST_WAKE_BOUND.toNanos();
+    /** Room an inline batch leaves in the file for checkpoints and digits the records' templates do not count. */
+    private static final long INLINE_SLACK = 16 * 1024;
 
     /**
      * A record serialized on the appending thread, waiting for its place in the chain; {@code unhurried}: its
@@ -74,6 +82,12 @@ final class GroupCommitLog implements AuditLog {
      */
     private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
     private volatile boolean writerParked;
+    /** Set by {@link #writeInline} when the writer's next deadline (sync, checkpoint) may have moved nearer. */
+    private volatile boolean recheck;
+    /** Set while the writer fsyncs the primary: event loops then leave their records to it. */
+    private volatile boolean syncing;
+    /** {@code durability: write} with the file sink alone, no group commit: event loops write their own batches. */
+    private final boolean inline;
     private final Object closeLock = new Object();
     private final Thread writer;
     private final CompletableFuture<Void> started = new CompletableFuture<>();
@@ -82,6 +96,7 @@ final class GroupCommitLog implements AuditLog {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong lateWakes = new AtomicLong();
+    private final AtomicLong inlineBatches = new AtomicLong();
     private volatile boolean healthy = true;
     /** The chain's last seq after the writer's last batch: how wide appenders make the seq's gap. */
     private volatile long lastSeqSeen;
@@ -102,6 +117,8 @@ final class GroupCommitLog implements AuditLog {
     private long firstUnsignedAt;
     private int lastBatchSize;
     private long firstUnsyncedAt;
+    /** The batch {@link #writeInline} fills, reused. */
+    private final List<Pending> inlineBatch = new ArrayList<>();
 
     GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
                    Duration groupCommit) {
@@ -122,6 +139,7 @@ final class GroupCommitLog implements AuditLog {
         this.checkpointIntervalNanos = checkpointInterval.toNanos();
         this.groupCommitNanos = groupCommit.toNanos();
         this.syncIntervalNanos = syncInterval == null || !(primary instanceof FileSink) ? 0 : syncInterval.toNanos();
+        this.inline = syncIntervalNanos > 0 && this.sinks.size() == 1 && groupCommitNanos == 0;
         this.writer = new Thread(this::run, "warden-audit-writer");
         this.writer.setDaemon(true);
         this.writer.start();
@@ -157,11 +175,74 @@ final class GroupCommitLog implements AuditLog {
         return append(event, false, true);
     }
 
+    /**
+     * With {@code durability: write} and the file sink alone, writes what is queued on the caller's thread (an
+     * event loop, after its pass) when that cannot block; otherwise, and for whatever it left, wakes the writer.
+     */
     @Override
     public void wake() {
+        if (inline && writeInline()) {
+            return;
+        }
         // After the caller's adds: the same ordering argument as in append.
         if (writerParked) {
             LockSupport.unpark(writer);
+        }
+    }
+
+    /**
+     * Writes the queued records on this thread, in one write(2), and completes their futures here; true when it
+     * left nothing for the writer. It stands aside when the lock is held (the writer or another loop is writing
+     * and takes these records along, or the writer is told below), while the writer fsyncs, before the chain is
+     * known or a recovery record is due, when the batch would open a new file, and at the close marker.
+     */
+    private boolean writeInline() {
+        // Not from inside a batch (a future's callback that wakes the log): the batch list is in use. Not with the
+        // interrupt flag set: a FileChannel closes when an interrupted thread writes to it.
+        if (syncing || chainLock.isHeldByCurrentThread() || Thread.currentThread().isInterrupted()
+                || !chainLock.tryLock()) {
+            return false;
+        }
+        List<Pending> batch = inlineBatch;
+        try {
+            if (syncing || chain == null || recoveryPending()) {
+                return false;
+            }
+            FileSink file = (FileSink) primary;
+            long bytes = INLINE_SLACK;
+            Pending next;
+            while (batch.size() < MAX_BATCH && (next = queue.peek()) != null && next != CLOSE) {
+                bytes += next.record().bytes().length + 1;
+                if (!file.fits((int) Math.min(bytes, Integer.MAX_VALUE))) {
+                    break;
+                }
+                // Only this thread takes from the queue while it holds the lock: next is still its head.
+                queue.poll();
+                batch.add(next);
+            }
+            if (batch.isEmpty()) {
+                return queue.isEmpty();
+            }
+            boolean wasUnsynced = file.unsynced();
+            boolean wasSigned = sinceCheckpoint == 0;
+            try {
+                write(batch, false);
+            } catch (RuntimeException e) {
+                log.error("audit write failed", e);
+                fail(batch, new AuditUnavailableException(primary.name(), "internal error: " + e, e));
+            }
+            inlineBatches.incrementAndGet();
+            if (!wasUnsynced || wasSigned) {
+                // The writer may be waiting with no deadline: it has a sync (or a checkpoint) to schedule now.
+                recheck = true;
+                if (writerParked) {
+                    LockSupport.unpark(writer);
+                }
+            }
+            return queue.isEmpty();
+        } finally {
+            batch.clear();
+            chainLock.unlock();
         }
     }
 
@@ -223,7 +304,8 @@ final class GroupCommitLog implements AuditLog {
                 fsyncs += f.forces();
             }
         }
-        return new Stats(records.get(), batches.get(), fsyncs, failures.get(), lateWakes.get());
+        return new Stats(records.get(), batches.get(), fsyncs, failures.get(), lateWakes.get(),
+                inlineBatches.get());
     }
 
     @Override
@@ -267,8 +349,7 @@ final class GroupCommitLog implements AuditLog {
                 } finally {
                     chainLock.unlock();
                 }
-                Pending first = take(timeout);
-                if (first == null) {
+                if (!awaitRecord(timeout)) {
                     chainLock.lock();
                     try {
                         if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
@@ -281,28 +362,34 @@ final class GroupCommitLog implements AuditLog {
                     continue;
                 }
                 batch.clear();
-                closing = add(batch, first);
-                if (!closing && groupCommitNanos > 0 && lastBatchSize > 1) {
-                    long deadline = System.nanoTime() + groupCommitNanos;
-                    long left;
-                    while (!closing && batch.size() < MAX_BATCH && (left = deadline - System.nanoTime()) > 0) {
-                        Pending next = take(left);
+                // Taken under the lock, like writeInline's: the chain keeps the queue's order.
+                chainLock.lock();
+                try {
+                    Pending first = queue.poll();
+                    if (first == null) {
+                        // An event loop wrote it meanwhile.
+                        continue;
+                    }
+                    closing = add(batch, first);
+                    if (!closing && groupCommitNanos > 0 && lastBatchSize > 1) {
+                        // No inline writes with group commit: nothing else waits for the lock meanwhile.
+                        long deadline = System.nanoTime() + groupCommitNanos;
+                        long left;
+                        while (!closing && batch.size() < MAX_BATCH && (left = deadline - System.nanoTime()) > 0) {
+                            if (!awaitRecord(left)) {
+                                break;
+                            }
+                            closing = add(batch, queue.poll());
+                        }
+                    }
+                    while (!closing && batch.size() < MAX_BATCH) {
+                        Pending next = queue.poll();
                         if (next == null) {
                             break;
                         }
                         closing = add(batch, next);
                     }
-                }
-                while (!closing && batch.size() < MAX_BATCH) {
-                    Pending next = queue.poll();
-                    if (next == null) {
-                        break;
-                    }
-                    closing = add(batch, next);
-                }
-                lastBatchSize = batch.size();
-                chainLock.lock();
-                try {
+                    lastBatchSize = batch.size();
                     write(batch, closing);
                 } finally {
                     chainLock.unlock();
@@ -333,21 +420,28 @@ final class GroupCommitLog implements AuditLog {
         failRemaining();
     }
 
-    /** The next queued record, waiting up to {@code nanos} for one; null when none came. Writer thread only. */
-    private Pending take(long nanos) throws InterruptedException {
-        Pending p = queue.poll();
+    /**
+     * Waits up to {@code nanos} for a queued record and leaves it queued; false when none came, or when an
+     * event loop's inline write gave the writer a deadline to schedule. Writer thread only.
+     */
+    private boolean awaitRecord(long nanos) throws InterruptedException {
+        Pending p = queue.peek();
         if (p != null) {
-            return p;
+            return true;
         }
         boolean forever = nanos > Long.MAX_VALUE / 4; // "until a record comes", and no overflow below
         long deadline = forever ? 0 : System.nanoTime() + nanos;
         boolean lastParkWhole = false;
         writerParked = true;
         try {
-            while ((p = queue.poll()) == null) {
+            while ((p = queue.peek()) == null) {
+                if (recheck) {
+                    recheck = false;
+                    return false;
+                }
                 long left = forever ? Long.MAX_VALUE : deadline - System.nanoTime();
                 if (left <= 0) {
-                    return null;
+                    return false;
                 }
                 // Never parked for longer than the bound: a deferred append whose caller failed to wake the writer
                 // is late, never stuck.
@@ -362,7 +456,7 @@ final class GroupCommitLog implements AuditLog {
                 lateWakes.incrementAndGet();
                 log.warn("audit writer was not woken for a queued record; it waited {} ms", LOST_WAKE_BOUND.toMillis());
             }
-            return p;
+            return true;
         } finally {
             writerParked = false;
         }
@@ -389,11 +483,12 @@ final class GroupCommitLog implements AuditLog {
             if (chain == null || untilSyncNanos() > 0) {
                 return;
             }
+            // Event loops stop writing inline until the fsync is done: records appended meanwhile queue for this
+            // thread, and go out in the batch after it (one write(2) for all of them).
+            syncing = true;
         } finally {
             chainLock.unlock();
         }
-        // This thread is the only one that writes: records appended meanwhile queue for it, and go out in the
-        // batch after the fsync (one write(2) for all of them).
         try {
             ((FileSink) primary).sync();
         } catch (IOException e) {
@@ -404,6 +499,8 @@ final class GroupCommitLog implements AuditLog {
             } finally {
                 chainLock.unlock();
             }
+        } finally {
+            syncing = false;
         }
     }
 

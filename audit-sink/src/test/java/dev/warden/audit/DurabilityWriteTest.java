@@ -7,8 +7,6 @@ import dev.warden.audit.chain.LogFiles;
 import dev.warden.audit.event.AuditEvent;
 import dev.warden.audit.verify.VerifyReport;
 import dev.warden.config.AuditSettings;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -32,7 +30,7 @@ class DurabilityWriteTest {
             for (int i = 0; i < n; i++) {
                 long seq = log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
                 // Acknowledged means readable by another process now, fsync or not.
-                assertInFile(logDir, seq);
+                Fixtures.assertInFile(logDir, seq);
             }
             long fsyncsAfterAppends = log.stats().fsyncs() - fsyncsBefore;
             assertTrue(fsyncsAfterAppends <= 1, n + " sequential appends took " + fsyncsAfterAppends
@@ -49,9 +47,10 @@ class DurabilityWriteTest {
     }
 
     /**
-     * Appends come from Netty event loops, which must never block on a file: the write(2) runs on the writer
-     * thread. Seen from outside: an appending thread with its interrupt flag set (which closes a FileChannel that
-     * it writes to) still gets every record written and the log stays healthy.
+     * {@code append} (as from a thread that is not an event loop) never writes on the caller's thread: the write(2)
+     * runs on the writer thread. Seen from outside: an appending thread with its interrupt flag set (which closes
+     * a FileChannel that it writes to) still gets every record written and the log stays healthy. (Only
+     * {@code wake}, after deferred appends, may write inline: {@link InlineWriteTest}.)
      */
     @Test
     void writeModeWritesOnTheWriterThreadNotTheCallers() throws Exception {
@@ -67,7 +66,7 @@ class DurabilityWriteTest {
                     assertTrue(Thread.interrupted(), "append " + i + " left the caller's interrupt flag alone");
                 }
                 long seq = appended.join();
-                assertInFile(logDir, seq);
+                Fixtures.assertInFile(logDir, seq);
             }
             assertTrue(log.healthy());
         }
@@ -173,16 +172,10 @@ class DurabilityWriteTest {
             AuditEvent event = Fixtures.query("s1", "alice@example.com", "prod", "SELECT 1");
             long seq = (unhurried ? log.appendUnhurried(event) : log.appendDeferred(event))
                     .get(10, java.util.concurrent.TimeUnit.SECONDS);
-            assertInFile(logDir, seq);
+            Fixtures.assertInFile(logDir, seq);
             assertEquals(unhurried ? 0 : 1, log.stats().lateWakes(), "the writer says whether it missed a wake");
         }
         assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
-    }
-
-    /** Record {@code seq} is in the (first) log file: readable by another process now, fsync'd or not. */
-    private static void assertInFile(Path logDir, long seq) throws java.io.IOException {
-        String text = Files.readString(LogFiles.list(logDir).get(0).path(), StandardCharsets.UTF_8);
-        assertTrue(text.contains("\"seq\":" + seq + ","), "record " + seq + " is in the file");
     }
 
     /** Write mode with 1 MiB files, a checkpoint every 1000 records and a 2 s sync interval. */

@@ -59,6 +59,14 @@ final class Fixtures {
     }
 
     /** Verifies the log against the key's public half, failing with the summary when it does not pass. */
+    /** Record {@code seq} is in the first log file: readable by another process now, fsync'd or not. */
+    static void assertInFile(Path logDir, long seq) throws IOException {
+        String text = Files.readString(dev.warden.audit.chain.LogFiles.list(logDir).get(0).path(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        org.junit.jupiter.api.Assertions.assertTrue(text.contains("\"seq\":" + seq + ","),
+                "record " + seq + " is in the file");
+    }
+
     static dev.warden.audit.verify.VerifyReport verified(Path logDir, Path keyFile) throws IOException {
         dev.warden.audit.verify.VerifyReport report = dev.warden.audit.verify.AuditVerifier.verify(logDir,
                 SigningKey.load(keyFile).publicKey());
