@@ -525,6 +525,7 @@ public final class PgbenchComparison {
                     - { name: no-history-delete, match: { statements: [DELETE], tables: ["public.pgbench_history"] }, action: block }
                 masking:
                   defaults: on
+                  notice: %s
                   rules:
                     - { column: public.pgbench_accounts.abalance, strategy: "null" }
                 audit:
@@ -533,7 +534,8 @@ public final class PgbenchComparison {
                   durability: %s
                 approvals:
                   store: { type: file, path: "${AUDIT_DIR}/../approvals" }
-                """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls, sinks,
+                """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls,
+                System.getProperty("warden.bench.maskingNotice", "on"), sinks,
                 System.getProperty("warden.bench.groupCommit", "0"),
                 variant.durability.name().toLowerCase(Locale.ROOT));
         Map<String, String> env = new HashMap<>(System.getenv());
