@@ -54,8 +54,8 @@ public interface AuditLog extends AutoCloseable {
 
     /**
      * Starts the writer on the records {@link #appendDeferred} queued; cheap when it is already working. A log may
-     * write them on the caller's thread instead, when that cannot block it (a write to the page cache): call it
-     * from an event loop between passes, not while holding a lock.
+     * write them on the caller's thread instead, where that is not expected to wait on the file (a write to the
+     * page cache, not an fsync or a new file): call it from an event loop between passes, not holding a lock.
      */
     default void wake() {
     }

@@ -24,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One writer thread takes every event queued so far, chains them, writes them to each sink with one fsync,
- * then completes their futures. The primary sink (first file sink, else first durable one) is written first and
+ * One writer thread takes every event queued so far, chains them, writes them to each sink (with one fsync
+ * unless {@code durability: write}), then completes their futures. The primary sink (first file sink, else first durable one) is written first and
  * holds the whole chain; secondaries are written only after it succeeded, so they never hold a record the
  * primary lacks. After a primary failure, the chain is re-read from the primary before the next write.
  *
@@ -39,12 +39,14 @@ import org.slf4j.LoggerFactory;
  * <p>An event loop appends with {@link #appendDeferred} and calls {@link #wake} once after its pass over the
  * sessions: one hand-off for the records of every session it read, not one per record. With {@code durability:
  * write} and the file sink alone, {@link #wake} writes the queued records on the loop's own thread instead
- * ({@link #writeInline}): a write(2) to the page cache costs less than waking the writer and being woken back,
- * and the statement goes upstream in the same pass. It stands aside, and wakes the writer, whenever the write
- * could block: while the writer fsyncs the file (ext4 held writes for tens of milliseconds while the same file
- * was fsync'd), when the file is due to rotate (a new file and two fsyncs), and while the chain must first be
- * read back or recovered. With {@code durability: fsync}, or another sink (a network write), every write runs
- * on the writer thread.
+ ({@link #writeInline}), everything queued (from any loop): a write(2) to the page cache costs less than
+ * waking the writer and being woken back, and the statement goes upstream in the same pass. It stands aside,
+ * and wakes the writer, where the write would wait on the file: while the writer fsyncs it (ext4 held writes
+ * for tens of milliseconds while the same file was fsync'd) or waits for the lock to do so, when the file is
+ * due to rotate (a new file and two fsyncs; an inline write never opens one), while the chain must first be
+ * read back or recovered, and once the log is closing. A write(2) to the page cache can still wait in the
+ * kernel (dirty-page throttling, a journal commit): that is the cost this mode accepts. With {@code
+ * durability: fsync}, or another sink (a network write), every write runs on the writer thread.
  *
  * <p>Group commit: under concurrency (the previous batch had more than one event) the writer waits up to
  * {@code groupCommit} for more events before writing; a lone client never waits.
@@ -61,10 +63,10 @@ final class GroupCommitLog implements AuditLog {
      * A record serialized on the appending thread, waiting for its place in the chain; {@code unhurried}: its
      * caller wakes the writer for it later on purpose ({@link #appendUnhurried}).
      */
-    private record Pending(RecordTemplate record, CompletableFuture<Long> future, boolean unhurried) {
+    private record Pending(RecordTemplate record, CompletableFuture<Long> future, boolean unhurried, long queuedAt) {
     }
 
-    private static final Pending CLOSE = new Pending(null, null, false);
+    private static final Pending CLOSE = new Pending(null, null, false, 0);
 
     private final List<AuditSink> sinks;
     private final AuditSink primary;
@@ -107,6 +109,8 @@ final class GroupCommitLog implements AuditLog {
     private final ReentrantLock chainLock = new ReentrantLock();
 
     // Guarded by chainLock.
+    /** The writer took the close marker: nothing more is written, and the sinks are closing. */
+    private boolean stopped;
     private RecordChain chain;
     private List<TornTail> pendingTorn = List.of();
     /** Records the last run left after its last checkpoint, for the recovery record; NONE once written. */
@@ -194,7 +198,8 @@ final class GroupCommitLog implements AuditLog {
      * Writes the queued records on this thread, in one write(2), and completes their futures here; true when it
      * left nothing for the writer. It stands aside when the lock is held (the writer or another loop is writing
      * and takes these records along, or the writer is told below), while the writer fsyncs, before the chain is
-     * known or a recovery record is due, when the batch would open a new file, and at the close marker.
+     * known or a recovery record is due, when the batch would open a new file, while the writer waits for the
+     * lock (its fsync is due), and once the log is closing.
      */
     private boolean writeInline() {
         // Not from inside a batch (a future's callback that wakes the log): the batch list is in use. Not with the
@@ -205,7 +210,8 @@ final class GroupCommitLog implements AuditLog {
         }
         List<Pending> batch = inlineBatch;
         try {
-            if (syncing || chain == null || recoveryPending()) {
+            // A writer waiting for the lock has an fsync (or a rotation, a checkpoint) due: tryLock would jump it.
+            if (syncing || stopped || chain == null || recoveryPending() || chainLock.hasQueuedThreads()) {
                 return false;
             }
             FileSink file = (FileSink) primary;
@@ -216,22 +222,24 @@ final class GroupCommitLog implements AuditLog {
                 if (!file.fits((int) Math.min(bytes, Integer.MAX_VALUE))) {
                     break;
                 }
-                // Only this thread takes from the queue while it holds the lock: next is still its head.
-                queue.poll();
-                batch.add(next);
+                // Only the lock's holder takes from the queue (failRemaining only once stopped): next is its head.
+                batch.add(queue.poll());
             }
             if (batch.isEmpty()) {
                 return queue.isEmpty();
             }
             boolean wasUnsynced = file.unsynced();
             boolean wasSigned = sinceCheckpoint == 0;
+            boolean written = false;
             try {
-                write(batch, false);
+                written = write(batch, false, true);
             } catch (RuntimeException e) {
                 log.error("audit write failed", e);
                 fail(batch, new AuditUnavailableException(primary.name(), "internal error: " + e, e));
             }
-            inlineBatches.incrementAndGet();
+            if (written) {
+                inlineBatches.incrementAndGet();
+            }
             if (!wasUnsynced || wasSigned) {
                 // The writer may be waiting with no deadline: it has a sync (or a checkpoint) to schedule now.
                 recheck = true;
@@ -264,7 +272,7 @@ final class GroupCommitLog implements AuditLog {
         }
         // No lock here (nor in the queue): under load a lock holder that the scheduler preempts stalls every event
         // loop behind it.
-        queue.add(new Pending(record, future, unhurried));
+        queue.add(new Pending(record, future, unhurried, System.nanoTime()));
         // After the add: either the writer's check of the queue (after it set the flag) sees this record, or
         // this read sees the flag (both are volatile, in one order).
         if (wake && writerParked) {
@@ -332,7 +340,7 @@ final class GroupCommitLog implements AuditLog {
         try {
             // Continue the chain now, so a torn tail from a crash is acknowledged even if nothing is appended.
             if (ready(List.of()) && (recoveryPending() || sinceCheckpoint > 0)) {
-                write(List.of(), true);
+                write(List.of(), true, false);
             }
         } finally {
             chainLock.unlock();
@@ -353,7 +361,7 @@ final class GroupCommitLog implements AuditLog {
                     chainLock.lock();
                     try {
                         if (chain != null && sinceCheckpoint > 0 && untilCheckpointNanos() == 0) {
-                            write(List.of(), true);
+                            write(List.of(), true, false);
                         }
                     } finally {
                         chainLock.unlock();
@@ -390,7 +398,8 @@ final class GroupCommitLog implements AuditLog {
                         closing = add(batch, next);
                     }
                     lastBatchSize = batch.size();
-                    write(batch, closing);
+                    stopped = closing;
+                    write(batch, closing, false);
                 } finally {
                     chainLock.unlock();
                 }
@@ -412,8 +421,15 @@ final class GroupCommitLog implements AuditLog {
             }
             syncIfDue();
         }
-        for (AuditSink s : sinks) {
-            s.close();
+        chainLock.lock();
+        try {
+            // Under the lock: an event loop's inline write is either done or sees stopped.
+            stopped = true;
+            for (AuditSink s : sinks) {
+                s.close();
+            }
+        } finally {
+            chainLock.unlock();
         }
         checkpoints.close();
         finished = true;
@@ -423,10 +439,13 @@ final class GroupCommitLog implements AuditLog {
     /**
      * Waits up to {@code nanos} for a queued record and leaves it queued; false when none came, or when an
      * event loop's inline write gave the writer a deadline to schedule. Writer thread only.
+     *
+     * <p>A record found after a wait that nothing cut short, and queued during it, is left for its caller's wake
+     * (an event loop wakes the log at the end of its pass, and may write the record itself) until it has waited
+     * {@link #LOST_WAKE_BOUND}; then the writer takes it and counts a missed wake.
      */
     private boolean awaitRecord(long nanos) throws InterruptedException {
-        Pending p = queue.peek();
-        if (p != null) {
+        if (queue.peek() != null) {
             return true;
         }
         boolean forever = nanos > Long.MAX_VALUE / 4; // "until a record comes", and no overflow below
@@ -434,7 +453,22 @@ final class GroupCommitLog implements AuditLog {
         boolean lastParkWhole = false;
         writerParked = true;
         try {
-            while ((p = queue.peek()) == null) {
+            while (true) {
+                Pending p = queue.peek();
+                if (p != null) {
+                    if (!lastParkWhole || p.unhurried()) {
+                        return true;
+                    }
+                    long age = System.nanoTime() - p.queuedAt();
+                    if (age >= LOST_WAKE_NANOS) {
+                        lateWakes.incrementAndGet();
+                        log.warn("audit writer was not woken for a queued record; it waited {} ms",
+                                LOST_WAKE_BOUND.toMillis());
+                        return true;
+                    }
+                    lastParkWhole = park(LOST_WAKE_NANOS - age);
+                    continue;
+                }
                 if (recheck) {
                     recheck = false;
                     return false;
@@ -445,21 +479,21 @@ final class GroupCommitLog implements AuditLog {
                 }
                 // Never parked for longer than the bound: a deferred append whose caller failed to wake the writer
                 // is late, never stuck.
-                long parked = System.nanoTime();
-                LockSupport.parkNanos(this, Math.min(left, LOST_WAKE_NANOS));
-                lastParkWhole = System.nanoTime() - parked >= LOST_WAKE_NANOS;
-                if (Thread.interrupted()) {
-                    throw new InterruptedException();
-                }
+                lastParkWhole = park(Math.min(left, LOST_WAKE_NANOS)) && left >= LOST_WAKE_NANOS;
             }
-            if (lastParkWhole && !p.unhurried()) {
-                lateWakes.incrementAndGet();
-                log.warn("audit writer was not woken for a queued record; it waited {} ms", LOST_WAKE_BOUND.toMillis());
-            }
-            return true;
         } finally {
             writerParked = false;
         }
+    }
+
+    /** Parks up to {@code nanos}; true when no one woke it early. */
+    private boolean park(long nanos) throws InterruptedException {
+        long parked = System.nanoTime();
+        LockSupport.parkNanos(this, nanos);
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        return System.nanoTime() - parked >= nanos;
     }
 
     private long untilSyncNanos() {
@@ -560,9 +594,13 @@ final class GroupCommitLog implements AuditLog {
         return !pendingTorn.isEmpty() || !pendingUnsigned.isEmpty();
     }
 
-    private void write(List<Pending> batch, boolean forceCheckpoint) {
+    /**
+     * Links and writes a batch, and completes its futures; true when written. {@code inline}: on an event loop,
+     * appended to the open file without opening a new one ({@link FileSink#appendInline}).
+     */
+    private boolean write(List<Pending> batch, boolean forceCheckpoint, boolean inline) {
         if (!ready(batch)) {
-            return;
+            return false;
         }
         long seqBefore = chain.lastSeq();
         String hashBefore = log.isTraceEnabled() ? chain.lastHash() : null;
@@ -595,12 +633,14 @@ final class GroupCommitLog implements AuditLog {
             checkpointed = true;
         }
         if (out.isEmpty()) {
-            return;
+            return false;
         }
 
         boolean wasUnsynced = syncIntervalNanos > 0 && ((FileSink) primary).unsynced();
         try {
-            if (syncIntervalNanos > 0) {
+            if (inline) {
+                ((FileSink) primary).appendInline(out);
+            } else if (syncIntervalNanos > 0) {
                 ((FileSink) primary).write(out, false);
             } else {
                 primary.write(out);
@@ -611,7 +651,7 @@ final class GroupCommitLog implements AuditLog {
             AuditUnavailableException failure = unavailable(primary, e);
             markFailed(failure);
             fail(batch, failure);
-            return;
+            return false;
         }
         pendingTorn = List.of();
         pendingUnsigned = UnsignedTail.NONE;
@@ -653,7 +693,7 @@ final class GroupCommitLog implements AuditLog {
             // The primary has these records and the chain goes on; the secondary misses them (a seq gap).
             markFailed(failure);
             fail(batch, failure);
-            return;
+            return false;
         }
         batches.incrementAndGet();
         if (!healthy) {
@@ -666,6 +706,7 @@ final class GroupCommitLog implements AuditLog {
         if (log.isTraceEnabled()) {
             log.trace("audit batch written from={} to={} prev={}", seqBefore + 1, chain.lastSeq(), hashBefore);
         }
+        return true;
     }
 
     private void markFailed(AuditUnavailableException failure) {

@@ -34,9 +34,9 @@ class InlineWriteTest {
     Path tmp;
 
     /**
-     * Each pass's records are written inside its {@code wake()}, in order. The writer still looks at the queue
-     * once per {@link AuditLog#LOST_WAKE_BOUND} on its own; a pass it took that way is counted as a late wake,
-     * so every pass is either written inline or accounted for there.
+     * Each pass's records are written inside its {@code wake()}, in order. The writer looks at the queue once per
+     * {@link AuditLog#LOST_WAKE_BOUND} on its own, but leaves a record there for its caller's wake until it has
+     * waited that long (then it counts a late wake): only a pass slower than that is not written inline.
      */
     @Test
     void wakeWritesTheQueuedRecordsOnTheCallersThreadInOrder() throws Exception {
@@ -68,9 +68,9 @@ class InlineWriteTest {
                 Fixtures.assertInFile(logDir, previous);
             }
             long late = log.stats().lateWakes() - lateBefore;
-            assertTrue(inlinePasses >= passes - 3, inlinePasses + " of " + passes + " passes written inside wake()");
-            assertEquals(passes, inlinePasses + late, "passes not written inline were taken by the writer on its own");
-            assertEquals(inlinePasses, log.stats().inlineBatches() - inlineBefore, "one batch per pass");
+            assertTrue(inlinePasses >= passes - late && inlinePasses >= passes / 2,
+                    inlinePasses + " of " + passes + " passes written inside wake(), late wakes " + late);
+            assertTrue(log.stats().inlineBatches() - inlineBefore >= inlinePasses, "a batch per pass");
         }
         assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
     }
@@ -106,42 +106,81 @@ class InlineWriteTest {
         }
     }
 
+    /**
+     * A record its caller has not woken the log for yet (an event loop still in its pass) is left to that wake by
+     * the writer, even when the writer's own periodic look at the queue finds it: no late wake, written inline.
+     */
+    @Test
+    void theWriterLeavesAYoungRecordToItsCallersWake() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        try (AuditLog log = AuditLog.open(settings(logDir, keyFile, 1 << 20, 1000, Duration.ofSeconds(10)))) {
+            settle(log);
+            long lateBefore = log.stats().lateWakes();
+            int trials = 20;
+            int inline = 0;
+            for (int i = 0; i < trials; i++) {
+                InWake wake = new InWake(log);
+                CompletableFuture<Long> f = wake.track(log.appendDeferred(
+                        Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)));
+                // A fifth of the writer's 50 ms look-ups fall into this pause.
+                Thread.sleep(10);
+                wake.run();
+                f.get(10, TimeUnit.SECONDS);
+                inline += wake.inline.size();
+            }
+            long late = log.stats().lateWakes() - lateBefore;
+            // Only a pause stretched past the bound (a stalled machine) lets the writer take one.
+            assertTrue(late <= 1 && inline >= trials - 1, inline + " of " + trials + " written inline, late " + late);
+        }
+    }
+
     /** The writer had nothing to wait for before the inline write; it still fsyncs within the interval. */
     @Test
     void inlineWritesAreFsyncdWithinTheSyncInterval() throws Exception {
         Path logDir = tmp.resolve("audit");
         Path keyFile = Fixtures.writeKey(tmp);
         Duration interval = Duration.ofMillis(100);
+        int inlineRounds = 0;
         try (AuditLog log = AuditLog.open(settings(logDir, keyFile, 1 << 20, 1000, interval))) {
             settle(log);
+            awaitFsyncs(log, 1);
+            Thread.sleep(3 * interval.toMillis());
             for (int round = 0; round < 3; round++) {
                 long fsyncsBefore = log.stats().fsyncs();
                 long inlineBefore = log.stats().inlineBatches();
-                long lateBefore = log.stats().lateWakes();
                 InWake wake = new InWake(log);
                 CompletableFuture<Long> f = wake.track(log.appendDeferred(
                         Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + round)));
                 wake.run();
                 f.get(10, TimeUnit.SECONDS);
                 if (wake.inline.isEmpty()) {
-                    // The writer took it on its own, between the append and the wake: no inline write to test.
-                    assertEquals(lateBefore + 1, log.stats().lateWakes(), "round " + round);
+                    // The writer took it (a slow machine: the record waited its bound): no inline write to test.
                     continue;
                 }
+                inlineRounds++;
                 assertEquals(inlineBefore + 1, log.stats().inlineBatches());
-                long start = System.nanoTime();
-                while (log.stats().fsyncs() == fsyncsBefore
-                        && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10)) {
-                    Thread.sleep(5);
-                }
+                awaitFsyncs(log, fsyncsBefore + 1);
                 assertNotEquals(fsyncsBefore, log.stats().fsyncs(), "round " + round + ": fsync'd without more appends");
                 // Settled again (synced, the writer waiting with no deadline) before the next round.
                 Thread.sleep(3 * interval.toMillis());
             }
         }
+        assertTrue(inlineRounds > 0, "at least one round was written inline");
     }
 
-    /** A batch that would open a new file (an fsync, a create, a directory fsync) is left to the writer. */
+    /** Waits up to 10 s for the log's fsync count to reach {@code count}. */
+    private static void awaitFsyncs(AuditLog log, long count) throws InterruptedException {
+        long start = System.nanoTime();
+        while (log.stats().fsyncs() < count && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10)) {
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * A batch that would open a new file (an fsync, a create, a directory fsync) is left to the writer, and the
+     * files keep to their size: inline writes stop short of it.
+     */
     @Test
     void theWriterOpensEveryNewFile() throws Exception {
         Path logDir = tmp.resolve("audit");
@@ -167,6 +206,10 @@ class InlineWriteTest {
         }
         List<LogFiles.LogFile> files = LogFiles.list(logDir);
         assertTrue(files.size() >= 4, "rotated: " + files.size() + " files");
+        for (LogFiles.LogFile file : files) {
+            // The writer itself ends a file one record past the size at most.
+            assertTrue(Files.size(file.path()) <= 65 * 1024, file.name() + " is " + Files.size(file.path()) + " bytes");
+        }
         // The first file was opened for the warm-up record, before any inline write.
         for (int i = 1; i < files.size(); i++) {
             long from = files.get(i).firstSeq();
@@ -243,6 +286,52 @@ class InlineWriteTest {
             assertEquals(0, log.stats().failures());
         }
         assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
+    }
+
+    /**
+     * Appending threads that keep waking the log while it closes: every record either fails as closed or is
+     * written before the final checkpoint; the log ends signed (a write after the final checkpoint would leave an
+     * unsigned tail) and verifies. Whether a wake meets the close in the act depends on timing.
+     */
+    @Test
+    void wakesRacingCloseNeverWriteAfterTheFinalCheckpoint() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        java.util.Set<Long> written = ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger closedFailures = new java.util.concurrent.atomic.AtomicInteger();
+        AuditLog log = AuditLog.open(settings(logDir, keyFile, 1 << 20, 100, Duration.ofMillis(20)));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                String session = "s" + t;
+                running.add(pool.submit(() -> {
+                    for (int i = 0; ; i++) {
+                        CompletableFuture<Long> f = log.appendDeferred(
+                                Fixtures.query(session, "alice@example.com", "prod", "SELECT " + i));
+                        log.wake();
+                        try {
+                            written.add(f.get(10, TimeUnit.SECONDS));
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            assertTrue(e.getCause() instanceof AuditUnavailableException, e.toString());
+                            closedFailures.incrementAndGet();
+                            return null;
+                        }
+                    }
+                }));
+            }
+            Thread.sleep(300);
+            log.close();
+            for (java.util.concurrent.Future<?> r : running) {
+                r.get(20, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(3, closedFailures.get(), "each thread ends on a closed log");
+        VerifyReport report = Fixtures.verified(logDir, keyFile);
+        assertEquals(0, report.unsignedTail(), report.summary());
+        assertTrue(report.lastSeq() >= written.stream().max(Long::compare).orElse(0L), report.summary());
     }
 
     @Test

@@ -53,8 +53,8 @@ class JdbcThroughWardenTest {
     }
 
     /**
-     * {@code durability: write}: the event loops write their passes' records themselves. The same sessions, every
-     * statement answered and audited, no late wake, most batches written inline, and the log verifies.
+     * {@code durability: write}: the event loops write the queued records themselves. The same sessions, every
+     * statement answered and audited, no late wake, many batches written inline, and the log verifies.
      */
     @Test
     void withDurabilityWriteTheEventLoopsWriteTheirOwnRecords() throws Exception {
@@ -62,10 +62,10 @@ class JdbcThroughWardenTest {
                 audit:
                   sinks: [ { type: file, dir: "${AUDIT_DIR}" } ]
                   durability: write
-                  sync_interval: 50ms
                 """)) {
             dev.warden.audit.AuditLog.Stats stats = runConcurrentSessions(write);
-            assertTrue(stats.inlineBatches() > stats.batches() / 2, "most batches written inline: " + stats);
+            // The loops stand aside while the file is fsync'd (every 200 ms): on a slow disk that is a good share.
+            assertTrue(stats.inlineBatches() > stats.batches() / 4, "batches written inline: " + stats);
             write.assertAuditVerifies();
         }
     }

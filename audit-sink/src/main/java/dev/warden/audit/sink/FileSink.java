@@ -38,7 +38,8 @@ public final class FileSink implements AuditSink {
     private volatile boolean unsynced;
     /**
      * Lines are copied here and written from it: a direct buffer, reused, since the JDK copies a heap buffer into
-     * a direct one for each write(2). Only the log's writer thread writes.
+     * a direct one for each write(2). One thread writes at a time: the log's writer, or an event loop holding the
+     * log's lock ({@link #appendInline}).
      */
     private final ByteBuffer out = ByteBuffer.allocateDirect(64 * 1024);
 
@@ -123,22 +124,41 @@ public final class FileSink implements AuditSink {
      * left for a new one is fsync'd first either way.
      */
     public void write(List<ChainedRecord> records, boolean force) throws IOException {
+        write(records, force, true);
+    }
+
+    /**
+     * Appends records to the open file without an fsync and never opens a new one: for a thread that must not
+     * block on a file's creation or fsync (an event loop). The rotation size and interval are then soft: the
+     * file may end one batch past them, and the next {@link #write} rotates. The caller checks {@link #fits}
+     * first; without an open file this fails and writes nothing.
+     */
+    public void appendInline(List<ChainedRecord> records) throws IOException {
+        if (channel == null) {
+            throw new IOException("no audit file is open");
+        }
+        write(records, false, false);
+    }
+
+    private void write(List<ChainedRecord> records, boolean force, boolean mayRotate) throws IOException {
         if (records.isEmpty()) {
             return;
         }
         try {
             int from = 0;
             while (from < records.size()) {
-                if (channel == null || rotationDue()) {
+                if (channel == null || (mayRotate && rotationDue())) {
                     openNewFile(records.get(from).seq());
                 }
-                // Fill this file up to the rotation size (at least one record), then fsync it.
+                // Fill this file up to the rotation size (at least one record; all of them when it may not rotate),
+                // then fsync it.
                 int to = from;
                 long bytes = 0;
                 do {
                     bytes += records.get(to).line().length + 1;
                     to++;
-                } while (to < records.size() && size + bytes + records.get(to).line().length + 1 <= rotateBytes);
+                } while (to < records.size()
+                        && (!mayRotate || size + bytes + records.get(to).line().length + 1 <= rotateBytes));
                 for (int i = from; i < to; i++) {
                     byte[] line = records.get(i).line();
                     if (out.remaining() < line.length + 1) {
