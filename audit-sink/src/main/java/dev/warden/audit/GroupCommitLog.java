@@ -215,11 +215,13 @@ final class GroupCommitLog implements AuditLog {
                 return false;
             }
             FileSink file = (FileSink) primary;
+            // Asked once per batch (a clock read when files rotate by time), not once per record.
+            long room = file.room();
             long bytes = INLINE_SLACK;
             Pending next;
             while (batch.size() < MAX_BATCH && (next = queue.peek()) != null && next != CLOSE) {
                 bytes += next.record().bytes().length + 1;
-                if (!file.fits((int) Math.min(bytes, Integer.MAX_VALUE))) {
+                if (bytes > room) {
                     break;
                 }
                 // Only the lock's holder takes from the queue (failRemaining only once stopped): next is its head.

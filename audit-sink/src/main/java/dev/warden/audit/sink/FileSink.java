@@ -130,7 +130,7 @@ public final class FileSink implements AuditSink {
     /**
      * Appends records to the open file without an fsync and never opens a new one: for a thread that must not
      * block on a file's creation or fsync (an event loop). The rotation size and interval are then soft: the
-     * file may end one batch past them, and the next {@link #write} rotates. The caller checks {@link #fits}
+     * file may end one batch past them, and the next {@link #write} rotates. The caller checks {@link #room}
      * first; without an open file this fails and writes nothing.
      */
     public void appendInline(List<ChainedRecord> records) throws IOException {
@@ -223,9 +223,9 @@ public final class FileSink implements AuditSink {
         }
     }
 
-    /** Whether {@code bytes} more go into the current file without opening a new one. */
-    public boolean fits(int bytes) {
-        return channel != null && !rotationDue() && size + bytes <= rotateBytes;
+    /** How many bytes more go into the current file without opening a new one; -1 when one must be opened. */
+    public long room() {
+        return channel == null || rotationDue() ? -1 : rotateBytes - size;
     }
 
     /** Whether records were written since the last fsync. */
