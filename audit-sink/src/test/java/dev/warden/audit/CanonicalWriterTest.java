@@ -95,6 +95,22 @@ class CanonicalWriterTest {
         assertEquals(a, UUID.fromString(a.toString()));
     }
 
+    /**
+     * A record holds six fractional digits: an event's own time must be truncated to them, or the event read
+     * back from its line would differ from the one written. The clock here has finer steps (nanoseconds on
+     * Linux), so an untruncated time shows within a few readings.
+     */
+    @Test
+    void nowIsTruncatedToTheMicrosecondAndRoundTrips() {
+        for (int i = 0; i < 1000; i++) {
+            Instant before = Instant.now().minusNanos(1000);
+            Instant now = Timestamps.now();
+            assertEquals(0, now.getNano() % 1000, now.toString());
+            assertTrue(!now.isBefore(before) && !now.isAfter(Instant.now()), now + " is now");
+            assertEquals(now, Timestamps.parse(Timestamps.format(now)));
+        }
+    }
+
     /** The record as RecordChain built it before the hand-written writer: a tree, sorted by the encoder. */
     static byte[] reference(AuditEvent event, long seq, String prev) {
         ObjectNode record = CanonicalJson.object();

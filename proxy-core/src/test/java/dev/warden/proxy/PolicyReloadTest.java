@@ -139,6 +139,81 @@ class PolicyReloadTest {
                 .contains("budgets.pre_login.max_message_bytes: must be between 1024")), refused.toString());
     }
 
+    /**
+     * The session keeps the last policy's answer to "does masking apply to me" (it is asked several times per
+     * statement). The session starts exempt, so a kept answer that outlived its policy would be "nothing to
+     * mask": the edit that ends the exemption must mask the open session's next result, with both prepared and
+     * simple statements, and the edit back must unmask it.
+     */
+    @Test
+    @org.junit.jupiter.api.Order(3)
+    void anExemptionEditFlipsMaskingForTheNextResultOfAnOpenSession() throws Exception {
+        String clear = "reload-probe@corp.example";
+        try (Connection c = pg.connect("postgres")) {
+            c.createStatement().execute("DROP TABLE IF EXISTS reload_people");
+            c.createStatement().execute("CREATE TABLE reload_people (id int, email text)");
+            c.createStatement().execute("INSERT INTO reload_people VALUES (1, '" + clear + "')");
+        }
+        String exempt = policy("masking: { unmasked_for: { users: [alice@example.com] } }");
+        awaitPolicy(exempt);
+        try (Connection open = connect()) {
+            awaitEmail(open, clear, true);
+            awaitPolicy(policy(""));
+            awaitEmail(open, clear, false);
+            awaitPolicy(exempt);
+            awaitEmail(open, clear, true);
+        }
+    }
+
+    /** Writes {@code text} as the policy file and waits until the server runs a new policy. */
+    private static void awaitPolicy(String text) throws Exception {
+        String before = server.policy().versionHash();
+        Files.writeString(file, text);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (server.policy().versionHash().equals(before) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+        }
+        assertFalse(server.policy().versionHash().equals(before), "the edit was applied");
+    }
+
+    /**
+     * Reads the email both ways, and sends it into a notification, until it is the clear value and the
+     * notification runs ({@code inClear}), or it is masked and the notification refused; fails after 10 s.
+     */
+    private static void awaitEmail(Connection c, String clear, boolean inClear) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        String simple = null;
+        String prepared = null;
+        while (System.currentTimeMillis() < deadline) {
+            try (java.sql.ResultSet r = c.createStatement().executeQuery("SELECT email FROM reload_people")) {
+                assertTrue(r.next());
+                simple = r.getString(1);
+            }
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT email FROM reload_people WHERE id = ?")) {
+                ps.setInt(1, 1);
+                try (java.sql.ResultSet r = ps.executeQuery()) {
+                    assertTrue(r.next());
+                    prepared = r.getString(1);
+                }
+            }
+            // A masked identity may not carry a sensitive value into a notification (42501); an exempt one may.
+            boolean screened;
+            try {
+                c.createStatement().execute("SELECT pg_notify('reload_probe', email) FROM reload_people");
+                screened = false;
+            } catch (SQLException e) {
+                assertEquals("42501", e.getSQLState(), e.getMessage());
+                screened = true;
+            }
+            if (clear.equals(simple) == inClear && clear.equals(prepared) == inClear && screened != inClear) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("expected the email " + (inClear ? "in clear" : "masked") + ", read " + simple
+                + " and " + prepared + (inClear ? "" : ", and the notification refused"));
+    }
+
     private static SQLException awaitBlocked(Connection c) throws Exception {
         long deadline = System.currentTimeMillis() + 10_000;
         while (System.currentTimeMillis() < deadline) {

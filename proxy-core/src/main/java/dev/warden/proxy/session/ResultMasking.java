@@ -400,6 +400,32 @@ final class ResultMasking {
             "dblink", "dblink_exec", "dblink_send_query", "dblink_open", "dblink_fetch", "ts_stat", "pg_notify",
             "set_config", "lo_from_bytea", "lo_put", "lowrite", "lo_import", "lo_export", "pg_file_write");
 
+    /** Whether the policy in force masks anything for this identity in this environment. */
+    boolean masksAnything() {
+        return masksAnything(masker.get());
+    }
+
+    /**
+     * Whether {@code policyMasker} (a statement's policy snapshot) masks anything for this identity here. Asked
+     * several times per statement; the answer depends only on the masker (a policy reload makes a new one) and
+     * on this session's fixed identity, so the last masker's answer is kept. It is one immutable pair in a
+     * volatile field: an analysis lane may ask at the same time as the event loop.
+     */
+    boolean masksAnything(Masker policyMasker) {
+        MaskerAnswer last = lastAnswer;
+        if (last != null && last.masker() == policyMasker) {
+            return last.masks();
+        }
+        boolean masks = policyMasker.masksAnything(clear);
+        lastAnswer = new MaskerAnswer(policyMasker, masks);
+        return masks;
+    }
+
+    private record MaskerAnswer(Masker masker, boolean masks) {
+    }
+
+    private volatile MaskerAnswer lastAnswer;
+
     /**
      * Screens a statement before it runs, for a masked identity: refuses (42501) a statement that could carry a
      * sensitive value into something masking cannot follow (SQL run from text, dynamic EXECUTE, a DO body, a
@@ -407,20 +433,10 @@ final class ResultMasking {
      * sorts, groups or joins on a sensitive column other than by equality with a bound parameter. Remembers the
      * exposure of the statement (and of a cursor it declares) for its results.
      */
-    /** Whether the policy in force masks anything for this identity in this environment. */
-    boolean masksAnything() {
-        return masksAnything(masker.get());
-    }
-
-    /** Whether {@code policyMasker} (a statement's policy snapshot) masks anything for this identity here. */
-    boolean masksAnything(Masker policyMasker) {
-        return policyMasker.masksAnything(clear);
-    }
-
     SessionLexing.Reading screen(SessionLexing.Reading reading) {
         Analysis analysis = reading.analysis();
         Masker current = masker.get();
-        if (analysis == null || reading.refusal() != null || !current.masksAnything(clear)) {
+        if (analysis == null || reading.refusal() != null || !masksAnything(current)) {
             return reading;
         }
         List<String> path = searchPath.get();
