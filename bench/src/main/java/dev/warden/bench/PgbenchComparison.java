@@ -48,7 +48,8 @@ import java.util.regex.Pattern;
  * {@code --wardens} choice, each with every feature on (baseline guardrails plus rules, masking defaults plus a
  * rule on a column pgbench reads, approvals, write-ahead audit, client TLS): {@code fsync} and {@code write}
  * ({@code audit.durability}) audit to a file under {@code java.io.tmpdir}, {@code tmpfs} fsyncs under
- * {@code /dev/shm}. After the runs each audit log is verified.
+ * {@code /dev/shm}. After the runs each audit log is verified. With {@code --pipe on}, also {@link TlsPipe}:
+ * Warden's relay design (Netty, OpenSSL on both legs) with none of its features, the floor under Warden here.
  *
  * <p>Besides TPS (pgbench's own figure), each run logs every transaction ({@code pgbench -l}), from which the
  * report gives p50 and p99 latency and what each path adds to direct. A JFR recording over the measured rounds
@@ -57,7 +58,7 @@ import java.util.regex.Pattern;
  *
  * <p>Usage: {@code java -cp bench/target/warden-bench.jar dev.warden.bench.PgbenchComparison [--clients 1,16]
  * [--seconds 10] [--rounds 1] [--warmup 3] [--prewarm 2] [--jit-warmup 30] [--scale 10] [--workloads select,tpcb]
- * [--modes simple,prepared] [--upstream-tls require|disable] [--wardens fsync,write] [--pgbouncer auto|on|off] [--jfr on|off]}. The report
+ * [--modes simple,prepared] [--upstream-tls require|disable] [--wardens fsync,write] [--pgbouncer auto|on|off] [--pipe on|off] [--jfr on|off]}. The report
  * prints the load average before and after: anything else running on the machine skews the comparison.
  */
 public final class PgbenchComparison {
@@ -80,7 +81,7 @@ public final class PgbenchComparison {
     /** Command-line options; defaults as in the class comment. */
     record Options(List<Integer> clients, int seconds, int rounds, int warmup, int prewarm, int jitWarmup, int scale,
                    List<Workload> workloads, List<String> modes, String upstreamTls, List<WardenVariant> wardens,
-                   String pgbouncer, boolean jfr) {
+                   String pgbouncer, boolean jfr, boolean pipe) {
 
         static Options parse(String[] args) {
             Map<String, String> values = new LinkedHashMap<>(Map.of(
@@ -90,6 +91,7 @@ public final class PgbenchComparison {
             values.put("jfr", "on");
             values.put("jit-warmup", "30");
             values.put("prewarm", "2");
+            values.put("pipe", "off");
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 if (arg.equals("--help") || arg.equals("-h")) {
@@ -149,11 +151,16 @@ public final class PgbenchComparison {
             if (!List.of("on", "off").contains(jfr)) {
                 throw new IllegalArgumentException("--jfr: expected on or off");
             }
+            String pipe = values.get("pipe");
+            if (!List.of("on", "off").contains(pipe)) {
+                throw new IllegalArgumentException("--pipe: expected on or off");
+            }
             return new Options(List.copyOf(clients), positive(values, "seconds"), positive(values, "rounds"),
                     atLeast(values, "warmup", 0), atLeast(values, "prewarm", 0), atLeast(values, "jit-warmup", 0),
                     atLeast(values, "scale", 1),
                     List.copyOf(workloads),
-                    List.copyOf(modes), tls, List.copyOf(wardens), pgbouncer, jfr.equals("on"));
+                    List.copyOf(modes), tls, List.copyOf(wardens), pgbouncer, jfr.equals("on"),
+                    pipe.equals("on"));
         }
 
         private static int positive(Map<String, String> values, String key) {
@@ -233,6 +240,8 @@ public final class PgbenchComparison {
     record Target(String label, WardenVariant warden) {
         static final Target DIRECT = new Target("direct", null);
         static final Target PGBOUNCER = new Target("PgBouncer (session, client TLS)", null);
+        /** {@link TlsPipe}: Warden's relay design with none of its features. */
+        static final Target PIPE = new Target("TLS pipe (Netty, no features)", null);
 
         static Target warden(WardenVariant variant) {
             return new Target("Warden, durability " + variant.name + (variant == WardenVariant.TMPFS ? " (tmpfs)"
@@ -270,7 +279,7 @@ public final class PgbenchComparison {
                     + "usage: PgbenchComparison [--clients 1,16] [--seconds 10] [--rounds 1] [--warmup 3] [--prewarm 2] [--jit-warmup 30]"
                     + " [--scale 10]"
                     + " [--workloads select,tpcb] [--modes simple,prepared] [--upstream-tls require|disable]"
-                    + " [--wardens fsync,write,tmpfs,kafka] [--pgbouncer auto|on|off] [--jfr on|off]");
+                    + " [--wardens fsync,write,tmpfs,kafka] [--pgbouncer auto|on|off] [--pipe on|off] [--jfr on|off]");
             System.exit(2);
             return;
         }
@@ -288,6 +297,7 @@ public final class PgbenchComparison {
         boolean stopped = false;
         Path logDir = Files.createTempDirectory("warden-bench-latency-");
         PgBouncer bouncer = null;
+        TlsPipe pipe = null;
         try (TestPostgres pg = TestPostgres.start(); TestOidcIssuer issuer = TestOidcIssuer.start();
              KafkaBroker kafka = options.wardens().contains(WardenVariant.KAFKA) ? KafkaBroker.start() : null) {
             String database = pg.createDatabase("bench");
@@ -314,6 +324,13 @@ public final class PgbenchComparison {
                         + pg.superuser() + " sslmode=require";
                 targets.add(Target.PGBOUNCER);
             }
+            String pipeConn = null;
+            if (options.pipe()) {
+                pipe = TlsPipe.start(pg.host(), pg.port(), options.upstreamTls().equals("require"));
+                pipeConn = "host=127.0.0.1 port=" + pipe.port() + " dbname=" + database + " user=" + pg.superuser()
+                        + " sslmode=require";
+                targets.add(Target.PIPE);
+            }
             targets.addAll(wardens.keySet());
 
             Invocation init = new Invocation(List.of("pgbench", "-i", "-q", "-s", Integer.toString(options.scale()),
@@ -326,6 +343,19 @@ public final class PgbenchComparison {
             // Before the JIT warm-up: starting a recording discards every compiled method (see JfrSummary).
             JfrSummary jfr = options.jfr() ? JfrSummary.start(jfrFile) : null;
             jitWarmup(options, wardens, token);
+            if (pipeConn != null) {
+                // The pipe's code runs in this JVM too, and is compiled the same way before it is measured.
+                for (Workload workload : options.workloads()) {
+                    for (String mode : options.modes()) {
+                        int clients = options.clients().stream().mapToInt(Integer::intValue).max().orElse(1);
+                        int seconds = Math.max(1, options.jitWarmup() / 3 / options.workloads().size()
+                                / options.modes().size());
+                        execute(bench(workload, mode, clients, seconds, pipeConn, directEnv, "", null),
+                                Duration.ofSeconds(seconds + 120L));
+                    }
+                }
+                log(Target.PIPE.label() + ": JIT warm-up done");
+            }
             if (jfr != null) {
                 jfr.measureFromNow();
             }
@@ -337,12 +367,16 @@ public final class PgbenchComparison {
                 for (String mode : options.modes()) {
                     for (int clients : options.clients()) {
                         String bc = bouncerConn;
+                        String pc = pipeConn;
                         TriFunction pgbench = (target, seconds, logPrefix) -> {
                             if (target.equals(Target.DIRECT)) {
                                 return bench(workload, mode, clients, seconds, directConn, directEnv, "", logPrefix);
                             }
                             if (target.equals(Target.PGBOUNCER)) {
                                 return bench(workload, mode, clients, seconds, bc, Map.of(), "", logPrefix);
+                            }
+                            if (target.equals(Target.PIPE)) {
+                                return bench(workload, mode, clients, seconds, pc, directEnv, "", logPrefix);
                             }
                             return bench(workload, mode, clients, seconds, "host=127.0.0.1 port="
                                     + wardens.get(target).server().port() + " dbname=" + ENVIRONMENT + " user="
@@ -405,6 +439,9 @@ public final class PgbenchComparison {
         } finally {
             if (bouncer != null) {
                 bouncer.close();
+            }
+            if (pipe != null) {
+                pipe.close();
             }
             for (AuditedWarden w : wardens.values()) {
                 if (!stopped) {
@@ -519,15 +556,15 @@ public final class PgbenchComparison {
                     upstream: { host: "${PG_HOST}", port: "${PG_PORT}", database: %s, user: %s, password_env: UPSTREAM_PASSWORD, tls: %s, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
                 guardrails:
-                  baseline: true
+                  baseline: %s
                   rules:
                     - { name: branches-ddl-reviewed, match: { statements: [ALTER, CREATE], tables: ["public.pgbench_branches"] }, action: require_approval, approvers: [dba] }
                     - { name: no-history-delete, match: { statements: [DELETE], tables: ["public.pgbench_history"] }, action: block }
                 masking:
-                  defaults: on
+                  defaults: %s
                   notice: %s
                   rules:
-                    - { column: public.pgbench_accounts.abalance, strategy: "null" }
+                    - { column: public.pgbench_accounts.%s, strategy: "null" }
                 audit:
                   sinks: %s
                   group_commit: %s
@@ -535,7 +572,10 @@ public final class PgbenchComparison {
                 approvals:
                   store: { type: file, path: "${AUDIT_DIR}/../approvals" }
                 """.formatted(ENVIRONMENT, database, TestPostgres.SCRAM_USER, upstreamTls,
-                System.getProperty("warden.bench.maskingNotice", "on"), sinks,
+                System.getProperty("warden.bench.baseline", "true"),
+                System.getProperty("warden.bench.maskDefaults", "on"),
+                System.getProperty("warden.bench.maskingNotice", "on"),
+                System.getProperty("warden.bench.maskColumn", "abalance"), sinks,
                 System.getProperty("warden.bench.groupCommit", "0"),
                 variant.durability.name().toLowerCase(Locale.ROOT));
         Map<String, String> env = new HashMap<>(System.getenv());

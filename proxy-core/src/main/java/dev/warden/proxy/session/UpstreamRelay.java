@@ -174,13 +174,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     // ---- masking ----------------------------------------------------------------------------------------
 
     /**
-     * Read from the policy {@code e} was judged under (the current one for answers that belong to no statement),
-     * so a reload that removes an exemption masks the next statement's result.
-     */
-    /**
      * Whether the statement's policy masks nothing for this identity here: exempt, or masking off (no rules, no
      * detectors). Then not one byte changes and no column is looked up (a COPY of a table created earlier in the
-     * same Query could not be).
+     * same Query could not be). Read from the policy {@code e} was judged under (the current one for answers that
+     * belong to no statement), so a reload that removes an exemption masks the next statement's result.
      */
     private boolean exemptFromMasking(Execution e) {
         PolicySnapshot snapshot = e != null ? e.policy : session.services.snapshot().get();
@@ -196,12 +193,6 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         return e != null && !e.auditLookupFailed && e.policy.masker().identifiesSensitiveColumns();
     }
 
-    /**
-     * Errors, notices, notifications and parameter reports can echo the values a statement touched (a cast
-     * error quotes its input, a unique violation its key, RAISE NOTICE and pg_notify anything): for a masked
-     * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
-     * changed.
-     */
     /** A message of Warden's own (the masking notice) ahead of the frame being relayed. */
     private void writeIfAny(ByteBuf message) {
         if (message != null) {
@@ -209,6 +200,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Errors, notices, notifications and parameter reports can echo the values a statement touched (a cast
+     * error quotes its input, a unique violation its key, RAISE NOTICE and pg_notify anything): for a masked
+     * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
+     * changed.
+     */
     private ByteBuf maskMessageText(ByteBuf frame, Execution e) {
         if (masking == null || exemptFromMasking(e)) {
             return frame;
