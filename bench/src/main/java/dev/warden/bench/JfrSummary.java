@@ -75,6 +75,10 @@ final class JfrSummary {
             if (!event.getEventType().getName().equals("jdk.ExecutionSample")) {
                 continue;
             }
+            var thread = event.getThread("sampledThread");
+            if (thread != null && thread.getJavaName() != null && thread.getJavaName().startsWith(TlsPipe.THREADS)) {
+                continue; // the featureless pipe's loops (--pipe on): not Warden
+            }
             RecordedStackTrace stack = event.getStackTrace();
             if (stack == null || stack.getFrames().isEmpty()) {
                 continue;
@@ -88,7 +92,6 @@ final class JfrSummary {
                     break;
                 }
             }
-            var thread = event.getThread("sampledThread");
             threads.merge(thread == null ? "?" : group(thread.getJavaName()), 1, Integer::sum);
         }
         StringBuilder out = new StringBuilder();
