@@ -1,0 +1,329 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * An attacker's review of what Warden remembers between statements: the analyzer's facts per statement shape
+ * (shared by every session), and a session's prepared statements. A remembered reading must never answer for a
+ * statement it was not made for. Each test first shows that Warden refuses (or masks) the statement when it
+ * reads it afresh, then sends a harmless statement that fills the memory, then the harmful one, and asserts
+ * what PostgreSQL ran.
+ *
+ * <p>The sessions log in as {@code cc_login}, no superuser, that may {@code SET ROLE cc_admin} (a membership
+ * without inheritance): so a role change moves neither {@code is_superuser} nor {@code session_authorization},
+ * and the tripwire has nothing to notice. Only the guardrail stands between the session and cc_admin's table.
+ */
+class CachedReadingsThroughWardenTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestPostgres pg = TestPostgres.start();
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE cc_login LOGIN");
+            s.execute("CREATE ROLE cc_admin NOLOGIN");
+            s.execute("GRANT cc_admin TO cc_login WITH INHERIT FALSE");
+        }
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: cc_login, tls: require }
+                    allow: [ { groups: [eng] } ]
+                """, """
+                masking:
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                """);
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE cc_vault (v text)");
+            s.execute("INSERT INTO cc_vault VALUES ('only cc_admin reads this')");
+            s.execute("ALTER TABLE cc_vault OWNER TO cc_admin");
+            // Sensitive by its name (masking's defaults); the value looks like nothing a value detector knows.
+            s.execute("CREATE TABLE cc_people (id int, ssn text)");
+            s.execute("INSERT INTO cc_people VALUES (1, 'kestrel-4471')");
+            s.execute("GRANT SELECT ON cc_people TO cc_login");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (warden != null) {
+            warden.close();
+        }
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS cc_t, cc_src");
+            s.execute("CREATE TABLE cc_t (id int, a int)");
+            s.execute("INSERT INTO cc_t SELECT g, g FROM generate_series(1, 10) g");
+            s.execute("CREATE TABLE cc_src (id int)");
+            s.execute("INSERT INTO cc_src VALUES (1)");
+            s.execute("GRANT ALL ON cc_t, cc_src TO cc_login");
+            s.execute("CREATE OR REPLACE FUNCTION cc_wipe() RETURNS int LANGUAGE sql AS 'DELETE FROM cc_t; SELECT 1'");
+        }
+    }
+
+    private static Connection prod() throws SQLException {
+        return warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple");
+    }
+
+    private static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next(), sql);
+            return rs.getString(1);
+        }
+    }
+
+    /** Runs {@code sql}; returns null when it ran, else the SQLSTATE and message of its error. */
+    private static String run(Connection c, String sql) {
+        try (Statement s = c.createStatement()) {
+            s.execute(sql);
+            return null;
+        } catch (SQLException e) {
+            return e.getSQLState() + " " + e.getMessage();
+        }
+    }
+
+    private static void assertBlocked(Connection c, String sql, String rule) {
+        String error = run(c, sql);
+        assertTrue(error != null && error.startsWith("42501") && error.contains("\"" + rule + "\""),
+                sql + " must be refused by rule " + rule + ", got: " + (error == null ? "it ran" : error));
+    }
+
+    private static int rowsOfT() throws SQLException {
+        try (Connection c = warden.direct()) {
+            return Integer.parseInt(scalar(c, "SELECT count(*) FROM cc_t"));
+        }
+    }
+
+    // ---- the analyzer's shape cache -------------------------------------------------------------------
+
+    /**
+     * {@code set_config('role', ...)} is SET ROLE; what the call sets is a string literal, and the shape cache
+     * abstracts string literals away. The facts of {@code set_config('application_name', ...)} must not be handed
+     * to {@code set_config('role', ...)}.
+     */
+    @Test
+    void setConfigRoleIsRoleEscalationEvenAfterASameShapedSetConfigWarmedTheCache() throws SQLException {
+        try (Connection c = prod()) {
+            assertBlocked(c, "SELECT set_config('role', 'cc_admin', false) AS cold", "role-escalation");
+            assertEquals(null, run(c, "SELECT set_config('application_name', 'warm', false) AS warmed"));
+            String error = run(c, "SELECT set_config('role', 'cc_admin', false) AS warmed");
+            String role = scalar(c, "SELECT current_user");
+            if (error == null) {
+                fail("Warden let SELECT set_config('role', 'cc_admin', false) run once a same-shaped set_config had "
+                        + "warmed the analyzer's cache: the session now acts as " + role + " and reads "
+                        + scalar(c, "SELECT v FROM cc_vault"));
+            }
+            assertTrue(error.startsWith("42501") && error.contains("role-escalation"), error);
+            assertEquals("cc_login", role);
+        }
+    }
+
+    /** The cache is shared by every session: another session's harmless statement must not warm it either. */
+    @Test
+    void aSameShapedStatementOfAnotherSessionDoesNotLetSetConfigRoleThrough() throws SQLException {
+        try (Connection other = prod()) {
+            assertEquals(null, run(other, "SELECT set_config('application_name', 'warm', false) AS other_session"));
+        }
+        try (Connection c = prod()) {
+            assertBlocked(c, "SELECT set_config('role', 'cc_admin', false) AS other_session", "role-escalation");
+            assertEquals("cc_login", scalar(c, "SELECT current_user"));
+        }
+    }
+
+    /**
+     * Not a cache: the analysis took the first set_config('role') of a statement as its target, so naming the
+     * session's own login first made the statement look harmless while the second call changed the role.
+     */
+    @Test
+    void everySetConfigRoleOfAStatementCountsNotOnlyTheFirst() throws SQLException {
+        try (Connection c = prod()) {
+            String error = run(c, "SELECT set_config('role', 'cc_login', false), set_config('role', 'cc_admin', false)");
+            String role = scalar(c, "SELECT current_user");
+            assertTrue(error != null && error.startsWith("42501") && error.contains("role-escalation"),
+                    "the second set_config('role') ran: the session acts as " + role + " (" + error + ")");
+            assertEquals("cc_login", role);
+        }
+    }
+
+    /**
+     * A MERGE whose ON condition compares a target column with itself ({@code t.id + 1 = t.id + 1}) chooses
+     * every row, which the analysis tells by comparing the two sides token by token, literals included; the
+     * shape cache abstracts the literals, so {@code t.id + 1 = t.id + 2} (no row) has the same shape.
+     */
+    @Test
+    void mergeOnASelfComparisonIsDeleteWithoutWhereEvenAfterASameShapedMergeWarmedTheCache() throws SQLException {
+        try (Connection c = prod()) {
+            assertBlocked(c, "MERGE INTO cc_t USING cc_src ON cc_t.id * 1 = cc_t.id * 1 WHEN MATCHED THEN DELETE",
+                    "delete-without-where");
+            assertEquals(null, run(c,
+                    "MERGE INTO cc_t USING cc_src ON cc_t.id + 1 = cc_t.id + 2 WHEN MATCHED THEN DELETE"));
+            assertEquals(10, rowsOfT(), "the warming MERGE chooses no row");
+            String error = run(c, "MERGE INTO cc_t USING cc_src ON cc_t.id + 1 = cc_t.id + 1 WHEN MATCHED THEN DELETE");
+            assertEquals(10, rowsOfT(), "PostgreSQL deleted rows of cc_t with a MERGE that chooses every row ("
+                    + (error == null ? "Warden let it run" : error) + ")");
+            assertTrue(error != null && error.startsWith("42501") && error.contains("delete-without-where"),
+                    String.valueOf(error));
+        }
+    }
+
+    // ---- prepared statements (extended protocol) --------------------------------------------------------
+
+    private static List<String> values(List<BackendMessage> answers) {
+        List<String> out = new ArrayList<>();
+        for (BackendMessage m : answers) {
+            if (m instanceof BackendMessage.DataRow row) {
+                row.values().forEach(v -> out.add(v == null ? null : new String(v, StandardCharsets.UTF_8)));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> errors(List<BackendMessage> answers) {
+        List<String> out = new ArrayList<>();
+        for (BackendMessage m : answers) {
+            if (m instanceof BackendMessage.ErrorResponse e) {
+                out.add(e.sqlState() + " " + e.message());
+            }
+        }
+        return out;
+    }
+
+    private static List<BackendMessage> bindAndExecute(RawClient c, String statement) throws Exception {
+        c.send(new FrontendMessage.Bind("", statement, List.of(), List.of(), List.of()));
+        c.send(new FrontendMessage.Execute("", 0));
+        c.send(new FrontendMessage.Sync());
+        return c.untilReady();
+    }
+
+    /**
+     * The server refuses a Parse of a name it already has ({@code 42P05}) and keeps its statement; Warden must too,
+     * or it masks the server's statement's rows as the refused text's.
+     */
+    @Test
+    void aParseTheServerRefusesDoesNotReplaceTheStatementWardenMasksBy() throws Exception {
+        String sensitive = "SELECT ssn || '' AS x FROM cc_people";
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("s0", sensitive, List.of()));
+            List<BackendMessage> control = bindAndExecute(c, "s0");
+            assertEquals(List.of(), errors(control));
+            assertEquals(1, values(control).size());
+            assertFalse(values(control).get(0).contains("kestrel"), "masked when read afresh: " + values(control));
+
+            c.send(new FrontendMessage.Parse("s1", sensitive, List.of()));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), errors(c.untilReady()));
+            c.send(new FrontendMessage.Parse("s1", "SELECT 'harmless' || '' AS x", List.of()));
+            c.send(new FrontendMessage.Sync());
+            List<String> refused = errors(c.untilReady());
+            assertEquals(1, refused.size(), refused.toString());
+            assertTrue(refused.get(0).startsWith("42P05"), refused.toString());
+
+            List<BackendMessage> answers = bindAndExecute(c, "s1");
+            assertEquals(List.of(), errors(answers));
+            assertEquals(1, values(answers).size());
+            assertFalse(values(answers).get(0).contains("kestrel"), "the server ran s1 as first parsed, and Warden "
+                    + "relayed its sensitive value in clear: " + values(answers));
+        }
+    }
+
+    private static List<BackendMessage> query(RawClient c, String sql) throws Exception {
+        c.send(new FrontendMessage.Query(sql));
+        return c.untilReady();
+    }
+
+    /** SQL PREPARE and EXECUTE share the namespace: EXECUTE's rows are the prepared statement's. */
+    @Test
+    void sqlExecuteOfAPreparedSensitiveExpressionIsMasked() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            assertEquals(List.of(), errors(query(c, "PREPARE cc_p AS SELECT ssn || '' AS x FROM cc_people")));
+            List<BackendMessage> answers = query(c, "EXECUTE cc_p");
+            assertEquals(List.of(), errors(answers));
+            assertEquals(1, values(answers).size());
+            assertFalse(values(answers).get(0).contains("kestrel"), "EXECUTE relayed the sensitive value in clear: "
+                    + values(answers));
+        }
+    }
+
+    /** As {@link #aParseTheServerRefusesDoesNotReplaceTheStatementWardenMasksBy}, with SQL PREPARE. */
+    @Test
+    void aPrepareTheServerRefusesDoesNotReplaceTheStatementWardenMasksBy() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            assertEquals(List.of(), errors(query(c, "PREPARE cc_q AS SELECT ssn || '' AS x FROM cc_people")));
+            List<String> refused = errors(query(c, "PREPARE cc_q AS SELECT 'harmless' || '' AS x"));
+            assertEquals(1, refused.size(), refused.toString());
+            assertTrue(refused.get(0).startsWith("42P05"), refused.toString());
+            List<BackendMessage> answers = bindAndExecute(c, "cc_q");
+            assertEquals(List.of(), errors(answers));
+            assertEquals(1, values(answers).size());
+            assertFalse(values(answers).get(0).contains("kestrel"), "the server ran cc_q as first prepared, and "
+                    + "Warden relayed its sensitive value in clear: " + values(answers));
+        }
+    }
+
+    /** Not a cache: a column named with Unicode escapes is the same column to the server. */
+    @Test
+    void aSensitiveColumnNamedWithUnicodeEscapesIsMasked() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            List<BackendMessage> answers = query(c, "SELECT U&\"\\0073sn\" || '' AS x FROM cc_people");
+            assertEquals(List.of(), errors(answers));
+            assertEquals(1, values(answers).size());
+            assertFalse(values(answers).get(0).contains("kestrel"), "relayed in clear: " + values(answers));
+        }
+    }
+
+    // ---- session settings -------------------------------------------------------------------------------
+
+    /**
+     * A text sent while an earlier statement may still change {@code standard_conforming_strings} is read both
+     * ways, and refused when the readings differ. Here they differ only in the function called: under on, a
+     * string and a comment; under off (what the server reads, once the earlier statement ran), a string and a
+     * call of cc_wipe(), which deletes every row of cc_t. Same statement count, same kind, no write before the
+     * catalog is asked: the readings must still count as different.
+     */
+    @Test
+    void aPipelinedTextWhoseReadingsDifferInWhatTheyCallIsRefused() throws Exception {
+        String text = "SELECT 'a\\' AS c --', cc_wipe() AS d";
+        try (Connection c = prod()) {
+            assertBlocked(c, "SELECT cc_wipe()", "delete-without-where");
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Query(
+                    "SELECT set_config('standard_conforming_strings', 'off', false), pg_sleep(0.3)"));
+            c.send(new FrontendMessage.Query(text));
+            assertEquals(List.of(), errors(c.untilReady()));
+            List<String> second = errors(c.untilReady());
+            assertEquals(10, rowsOfT(), "PostgreSQL ran cc_wipe() (read under standard_conforming_strings off) "
+                    + "although Warden read the text under on: " + second);
+            assertEquals(1, second.size(), second.toString());
+            assertTrue(second.get(0).startsWith("42501"), second.toString());
+        }
+    }
+}
