@@ -340,6 +340,20 @@ public final class Analyzer {
                 LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
                 return b.build(text, Shape.fingerprint(tokens));
             }
+            return withSetConfigRole(parsedStatement(text, tokens), tokens);
+        }
+
+        /**
+         * The role a statement's set_config calls switch to, read from its own tokens every time: the setting
+         * and the role are string literals, which the shape the cache is keyed by does not keep.
+         */
+        private static StatementFacts withSetConfigRole(StatementFacts facts, List<Token> tokens) {
+            LexicalAnalysis.RoleBySetConfig role = LexicalAnalysis.roleBySetConfig(tokens);
+            return role == null ? facts : facts.withRoleChange(role.kinds(), role.target());
+        }
+
+        /** A statement for JSqlParser, from the cache when its shape was read before. */
+        private StatementFacts parsedStatement(String text, List<Token> tokens) {
             String shape = Shape.parserText(tokens);
             if (shape.length() > maxParsedLength) {
                 FactsBuilder b = fallback(tokens);
@@ -434,11 +448,6 @@ public final class Analyzer {
             }
             // Calls JSqlParser's tree may not show (inside array subscripts, under a star): the lexer's too.
             LexicalAnalysis.functionCalls(tokens, b.functions);
-            LexicalAnalysis.roleBySetConfig(tokens, b).ifPresent(target -> {
-                if (b.roleTarget == null) {
-                    b.roleTarget = target;
-                }
-            });
         }
     }
 }

@@ -479,7 +479,10 @@ final class LexicalAnalysis {
             for (int k = 0; k < eq; k++) {
                 Token l = condition.get(k);
                 Token r = condition.get(eq + 1 + k);
-                same &= l.type() == r.type() && l.value().equals(r.value());
+                // Literals count as equal whatever their values: this answer is cached by the statement's shape,
+                // which keeps no literal (t.id + 1 = t.id + 2 then reads as choosing every row: fails closed).
+                boolean literal = l.type() == Type.STRING || l.type() == Type.NUMBER;
+                same &= l.type() == r.type() && (literal || l.value().equals(r.value()));
             }
             if (same) {
                 return false;
@@ -566,11 +569,23 @@ final class LexicalAnalysis {
     }
 
     /**
-     * {@code set_config('role', x, ...)} and {@code set_config('session_authorization', x, ...)} are SET ROLE
-     * and SET SESSION AUTHORIZATION; returns the target (null when the role is not a constant) or empty when
-     * there is no such call.
+     * What a statement's {@code set_config('role', x, ...)} and {@code set_config('session_authorization', x, ...)}
+     * calls do: they are SET ROLE and SET SESSION AUTHORIZATION.
+     *
+     * @param kinds SET_ROLE and/or SET_SESSION_AUTHORIZATION
+     * @param target the role, when every such call names the same constant one; {@code ?} otherwise
      */
-    static java.util.Optional<String> roleBySetConfig(List<Token> tokens, FactsBuilder b) {
+    record RoleBySetConfig(Set<StatementKind> kinds, String target) {
+    }
+
+    /**
+     * The role changes of a statement's set_config calls, or null when it makes none. Read from the statement's
+     * own tokens (the setting and the role are string literals, which a statement's shape does not keep), and
+     * from every call: one naming the session's own role does not vouch for the next.
+     */
+    static RoleBySetConfig roleBySetConfig(List<Token> tokens) {
+        Set<StatementKind> kinds = EnumSet.noneOf(StatementKind.class);
+        String role = null;
         for (int k = 0; k + 2 < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (!t.isIdentifier() || !t.value().equals("set_config") || !tokens.get(k + 1).isOp("(")) {
@@ -582,14 +597,15 @@ final class LexicalAnalysis {
                 continue;
             }
             // A setting name that is not a constant could be role: count it as one, with an unknown target.
-            b.innerKinds.add(setting != null && setting.equals("session_authorization")
+            kinds.add(setting != null && setting.equals("session_authorization")
                     ? StatementKind.SET_SESSION_AUTHORIZATION : StatementKind.SET_ROLE);
             Token target = k + 4 < tokens.size() && tokens.get(k + 3).isOp(",") ? tokens.get(k + 4) : null;
             boolean constant = target != null && target.type() == Type.STRING && k + 5 < tokens.size()
                     && tokens.get(k + 5).isOp(",");
-            return java.util.Optional.of(constant ? target.value() : "?");
+            String named = constant ? target.value() : "?";
+            role = role == null || role.equals(named) ? named : "?";
         }
-        return java.util.Optional.empty();
+        return kinds.isEmpty() ? null : new RoleBySetConfig(kinds, role);
     }
 
     /** The actions a MERGE may take ({@code THEN UPDATE}, {@code THEN DELETE}, {@code THEN INSERT}). */

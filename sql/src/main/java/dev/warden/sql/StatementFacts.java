@@ -146,6 +146,19 @@ public record StatementFacts(
     }
 
     /**
+     * These facts with role changes made by the statement's own literals ({@code set_config('role', ...)}): the
+     * kinds join {@code innerKinds}, and {@code target} becomes the role target unless the statement has one.
+     */
+    StatementFacts withRoleChange(Set<StatementKind> kinds, String target) {
+        EnumSet<StatementKind> all = EnumSet.copyOf(kinds);
+        all.addAll(innerKinds);
+        Optional<String> role = roleTarget.isPresent() ? roleTarget : Optional.of(target);
+        return new StatementFacts(text, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
+                columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, role, preparedName,
+                inner, all, unparsed, nested, implicitCalls, dynamicSql);
+    }
+
+    /**
      * The same facts with {@code unparsed} as given: for {@link ReadOnlyProof#proveWithCatalog}, once the
      * catalog has said what the lexer could not.
      */
