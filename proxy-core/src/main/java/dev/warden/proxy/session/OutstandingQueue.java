@@ -122,6 +122,11 @@ final class OutstandingQueue {
             return new Entry(kind, Action.REPLACE_ERROR, error, null, null, null);
         }
 
+        /** The client's own Parse, relayed (not a stand-in, not Warden's own Describe). */
+        boolean isClientParse() {
+            return kind == Kind.PARSE && action == Action.FORWARD && statement != null;
+        }
+
         @Override
         public String toString() {
             return kind + "/" + action;

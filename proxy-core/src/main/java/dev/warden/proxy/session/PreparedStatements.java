@@ -36,6 +36,13 @@ final class PreparedStatements {
         /** The parameter types Parse declared (empty for SQL PREPARE). */
         final List<Integer> parameterTypes;
         List<Field> fields;
+        /**
+         * Until the server answers this statement's Parse: the statement it replaced under its name (null: none),
+         * which the server keeps if it refuses or skips the Parse (see {@link PreparedStatements#parseFailed}).
+         */
+        private Statement replaced;
+        /** The server refused or skipped this statement's Parse: it never had it. */
+        private boolean failed;
         /** The guardrail decision on it, and the policy it was made under (remade after a reload). */
         private dev.warden.proxy.guardrails.Decision decision;
         private Object decidedUnder;
@@ -123,8 +130,57 @@ final class PreparedStatements {
         return portals.get(name);
     }
 
+    /**
+     * A Parse as it is sent: its name means this statement from now on (a Bind right behind it names it), unless the
+     * server refuses or skips it ({@link #parseFailed}).
+     */
     void parsed(Statement statement) {
-        statements.put(statement.name, statement);
+        statement.replaced = statements.put(statement.name, statement);
+    }
+
+    /**
+     * Follows the server's answers to the client's Parse messages: ParseComplete makes a statement final; an error,
+     * or a Parse the server skips after an earlier error, leaves the name with what the server still has.
+     */
+    void answered(OutstandingQueue.Answer answer, byte type) {
+        for (OutstandingQueue.Entry skipped : answer.dropped()) {
+            if (skipped.isClientParse()) {
+                parseFailed(skipped.statement, false);
+            }
+        }
+        OutstandingQueue.Entry owner = answer.owner();
+        if (answer.completed() && owner.isClientParse()) {
+            if (type == 'E') {
+                parseFailed(owner.statement, true);
+            } else {
+                owner.statement.replaced = null;
+            }
+        }
+    }
+
+    /**
+     * The server did not take {@code statement}'s Parse ({@code refused}: it answered with an error; else it
+     * skipped it, or never got it): a name it already had keeps its statement there ({@code 42P05}), and so here,
+     * or Warden would judge, audit and mask that statement as the text it refused. A refused Parse of the unnamed
+     * statement leaves none: the server drops its unnamed statement before it parses a new one.
+     */
+    void parseFailed(Statement statement, boolean refused) {
+        statement.failed = true;
+        if (refused && statement.name.isEmpty()) {
+            statement.replaced = null;
+        }
+        if (statements.get(statement.name) != statement) {
+            return; // a later Parse of the name is outstanding: its own answer decides (it skips this one)
+        }
+        Statement before = statement.replaced;
+        while (before != null && before.failed) {
+            before = before.replaced;
+        }
+        if (before == null) {
+            statements.remove(statement.name);
+        } else {
+            statements.put(statement.name, before);
+        }
     }
 
     void bound(Portal portal) {

@@ -62,6 +62,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             session.lexing.update(status.name(), status.value());
         }
         Answer answer = queue.answered(type);
+        session.prepared.answered(answer, type);
         Entry running = type == 'N' ? queue.head() : null;
         for (Entry skipped : answer.dropped()) {
             // The server skipped these after an error: they never ran.

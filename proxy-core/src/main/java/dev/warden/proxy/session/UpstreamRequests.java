@@ -62,6 +62,9 @@ final class UpstreamRequests {
             upstream.write(frame, upstream.voidPromise());
         } else {
             frame.release();
+            if (entry.isClientParse()) {
+                session.prepared.parseFailed(entry.statement, false);
+            }
             if (entry.execution != null) {
                 session.responses.finish(entry.execution);
             }
