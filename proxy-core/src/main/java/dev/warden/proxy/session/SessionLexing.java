@@ -201,7 +201,12 @@ final class SessionLexing {
         return false;
     }
 
-    /** Same statements, of the same kinds, with the same statements inside them and the same write status. */
+    /**
+     * Same statements, each with the same facts but its text (kinds, shapes, names read and written, functions,
+     * WHERE, role): a reading that differs in anything a guardrail or masking judges is another reading. (Kinds
+     * and writes alone are not enough: a call of a function that deletes every row is not a write until the
+     * catalog is asked, after this comparison.)
+     */
     static boolean sameReading(Analysis a, Analysis b) {
         if (a.statements().size() != b.statements().size()) {
             return false;
@@ -213,14 +218,24 @@ final class SessionLexing {
                 return false;
             }
             for (int k = 0; k < x.size(); k++) {
-                if (x.get(k).kind() != y.get(k).kind() || x.get(k).writes() != y.get(k).writes()
-                        || x.get(k).dynamicSql() != y.get(k).dynamicSql()
-                        || !x.get(k).tablesWritten().equals(y.get(k).tablesWritten())) {
+                if (!sameButText(x.get(k), y.get(k))) {
                     return false;
                 }
             }
         }
         return true;
+    }
+
+    private static boolean sameButText(StatementFacts f, StatementFacts g) {
+        return f.kind() == g.kind() && f.writes() == g.writes() && f.dynamicSql() == g.dynamicSql()
+                && f.hasWhere() == g.hasWhere() && f.unparsed() == g.unparsed()
+                && f.dataModifyingCte() == g.dataModifyingCte() && f.fingerprint().equals(g.fingerprint())
+                && f.objectType().equals(g.objectType()) && f.tablesRead().equals(g.tablesRead())
+                && f.tablesWritten().equals(g.tablesWritten()) && f.columnsRead().equals(g.columnsRead())
+                && f.columnsWritten().equals(g.columnsWritten()) && f.functions().equals(g.functions())
+                && f.implicitCalls().equals(g.implicitCalls()) && f.innerKinds().equals(g.innerKinds())
+                && f.copy().equals(g.copy()) && f.roleTarget().equals(g.roleTarget())
+                && f.preparedName().equals(g.preparedName());
     }
 
     private static List<ClientEncoding> alternatives() {
