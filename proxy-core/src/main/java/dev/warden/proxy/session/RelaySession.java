@@ -70,6 +70,10 @@ final class RelaySession {
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
         masking.followSearchPath(searchPath::schemas);
         masking.looksUpWith(services.analyzer());
+        masking.followPrepared(name -> {
+            PreparedStatements.Statement s = prepared.statement(name);
+            return s == null ? null : s.analysis;
+        });
         this.flow = FlowControl.of(client);
         flow.attachUpstream(upstream);
         this.requests = new RelayHandler(this);

@@ -71,6 +71,17 @@ final class ResultMasking {
         this.searchPath = searchPath;
     }
 
+    /** How many EXECUTEs deep {@link #throughCursors} is following prepared statements. */
+    private int followingExecute;
+
+    /** The analysis of the statement prepared under a name (SQL PREPARE or Parse), or null when unknown. */
+    private java.util.function.Function<String, Analysis> preparedStatements = name -> null;
+
+    /** {@code EXECUTE name} returns the rows of the statement {@code prepared} knows under that name. */
+    void followPrepared(java.util.function.Function<String, Analysis> prepared) {
+        this.preparedStatements = prepared;
+    }
+
     /** Tables in {@code fields} the catalog cache does not know yet; empty when a plan can be made now. */
     Set<Integer> unknownTables(List<Field> fields) {
         Set<Integer> unknown = Set.of(); // asked for every result: nothing is allocated when all are known
@@ -320,7 +331,7 @@ final class ResultMasking {
     /**
      * Whether {@code analysis} could carry a sensitive value: as computed when it was screened (the catalog was
      * current then), else now. A FETCH or MOVE takes on its cursor's DECLARE; an unknown cursor (one a function
-     * opened) is unknown.
+     * opened) is unknown. An EXECUTE takes on the statement prepared under its name; an unknown one is unknown.
      */
     private Exposure exposure(Analysis analysis) {
         JudgedExposures.Judged earlier = judged.get(analysis);
@@ -361,6 +372,22 @@ final class ResultMasking {
                 }
                 if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
                     computed = declared;
+                }
+            } else if (f.kind() == StatementKind.EXECUTE) {
+                // Its rows are the prepared statement's, which the text EXECUTE name does not show.
+                Analysis prepared = f.preparedName().map(preparedStatements).orElse(null);
+                if (prepared == null || followingExecute > 3) {
+                    return UNKNOWN; // (a protocol statement may itself be an EXECUTE, of itself too)
+                }
+                Exposure ran;
+                followingExecute++;
+                try {
+                    ran = exposure(prepared);
+                } finally {
+                    followingExecute--;
+                }
+                if (ran.sensitive() || !ran.derivedColumns().isEmpty()) {
+                    computed = ran;
                 }
             }
         }
