@@ -94,6 +94,9 @@ final class ExecutionTally {
             }
             case 'E' -> {
                 e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
+                if (!e.preparedBySql.isEmpty()) {
+                    session.prepared.sqlFailed(e.preparedBySql, e.answers.size());
+                }
                 lastAnswered = e;
                 tripwire.running(e.analysis);
                 tripwire.failed();

@@ -43,6 +43,8 @@ final class PreparedStatements {
         private Statement replaced;
         /** The server refused or skipped this statement's Parse: it never had it. */
         private boolean failed;
+        /** For SQL PREPARE: the index of the PREPARE among its text's statements. */
+        private int sqlIndex;
         /** The guardrail decision on it, and the policy it was made under (remade after a reload). */
         private dev.warden.proxy.guardrails.Decision decision;
         private Object decidedUnder;
@@ -159,6 +161,18 @@ final class PreparedStatements {
     }
 
     /**
+     * The statement at {@code failedAt} of a text failed (the server runs none after it): the SQL PREPAREs of that
+     * text from there on did not take ({@code 42P05}: the name keeps the statement the server has).
+     */
+    void sqlFailed(List<Statement> prepared, int failedAt) {
+        for (Statement s : prepared) {
+            if (s.sqlIndex >= failedAt) {
+                parseFailed(s, false);
+            }
+        }
+    }
+
+    /**
      * The server did not take {@code statement}'s Parse ({@code refused}: it answered with an error; else it
      * skipped it, or never got it): a name it already had keeps its statement there ({@code 42P05}), and so here,
      * or Warden would judge, audit and mask that statement as the text it refused. A refused Parse of the unnamed
@@ -196,23 +210,32 @@ final class PreparedStatements {
      * Follows SQL that changes the namespaces: {@code PREPARE name AS ...}, {@code DEALLOCATE}, {@code DISCARD},
      * and cursors, which are portals to the server: {@code DECLARE} adds one (its query, analysis and
      * holdability), {@code CLOSE}/{@code CLOSE ALL} remove them (any portal, as {@code PerformPortalClose} does),
-     * and COMMIT or ROLLBACK drop those not held. Called once the statement was sent; a statement that then fails
+     * and COMMIT or ROLLBACK drop those not held. Called once the statement was sent; a PREPARE that then fails is
+     * undone ({@link #sqlFailed}: the server keeps what it had under the name); another statement that fails
      * leaves a name the server does not have, which only means Warden knows a statement or cursor the client
      * cannot run. A DECLARE of a name Warden already knows fails on the server ("cursor already exists"): Warden
      * then forgets the name rather than guess, so that portal's rows fail closed. Returns the cursors declared.
      */
     List<Portal> ranSql(Analysis analysis) {
+        return ranSql(analysis, new java.util.ArrayList<>());
+    }
+
+    /** {@link #ranSql(Analysis)}, adding the statements its SQL PREPAREs recorded to {@code prepared}. */
+    List<Portal> ranSql(Analysis analysis, List<Statement> prepared) {
         if (analysis == null) {
             return List.of();
         }
         List<Portal> declared = new java.util.ArrayList<>();
-        for (StatementFacts f : analysis.statements()) {
+        for (int i = 0; i < analysis.statements().size(); i++) {
+            StatementFacts f = analysis.statements().get(i);
             StatementKind kind = f.kind();
             if (kind == StatementKind.PREPARE && f.preparedName().isPresent() && f.inner().isPresent()) {
                 String name = f.preparedName().get();
                 StatementFacts inner = f.inner().get();
-                statements.put(name, new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL,
-                        null));
+                Statement made = new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
+                made.replaced = statements.put(name, made);
+                made.sqlIndex = i;
+                prepared.add(made);
             } else if (kind == StatementKind.DEALLOCATE && f.preparedName().isPresent()) {
                 String name = f.preparedName().get();
                 if (name.equals("ALL")) {

@@ -263,7 +263,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
-                    ranSql(analysis);
+                    ranSql(analysis, execution);
                 }, () -> dropCopyData = true);
     }
 
@@ -346,7 +346,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
-                    ranSql(analysis);
+                    ranSql(analysis, execution);
                 }, () -> discardUntilSync = true);
     }
 
@@ -369,8 +369,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /** Follows SQL that changes the namespace of statements and portals; a cursor keeps its DECLARE's exposure. */
-    private void ranSql(Analysis analysis) {
-        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis);
+    private void ranSql(Analysis analysis, Execution execution) {
+        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution.preparedBySql);
         if (masking != null) {
             cursors.forEach(c -> masking.exposedAsDeclared(c.statement.analysis, analysis));
         }
