@@ -299,7 +299,8 @@ final class Lexer {
                     continue;
                 }
                 pos++;
-                add(Type.QUOTED_IDENT, start, value.toString());
+                String name = value.toString();
+                add(Type.QUOTED_IDENT, start, quote > start ? unicodeName(name, pos) : name);
                 return;
             }
             value.append(c);
@@ -307,6 +308,87 @@ final class Lexer {
         }
         unterminated = true;
         add(Type.QUOTED_IDENT, start, value.toString());
+    }
+
+    /**
+     * The name a {@code U&"..."} identifier denotes, its escapes decoded as scan.l does ({@code \XXXX},
+     * {@code \+XXXXXX}, a doubled escape character; another escape character after {@code UESCAPE 'c'}), so that
+     * {@code U&"\0073sn"} reads as the column {@code ssn} it is to the server. {@code after}: just past the closing
+     * quote. A name the server would refuse (a malformed escape or UESCAPE) is kept as written.
+     */
+    private String unicodeName(String raw, int after) {
+        char escape = '\\';
+        int i = skipSpaceAndComments(after);
+        if (i + 7 <= n && s.regionMatches(true, i, "uescape", 0, 7)
+                && (i + 7 == n || !isIdentPart(s.charAt(i + 7)))) {
+            int q = skipSpaceAndComments(i + 7);
+            if (q + 2 >= n || s.charAt(q) != '\'' || s.charAt(q + 2) != '\'') {
+                return raw;
+            }
+            escape = s.charAt(q + 1);
+        }
+        StringBuilder out = new StringBuilder(raw.length());
+        for (int k = 0; k < raw.length(); k++) {
+            char c = raw.charAt(k);
+            if (c != escape) {
+                out.append(c);
+                continue;
+            }
+            if (k + 1 < raw.length() && raw.charAt(k + 1) == escape) {
+                out.append(escape);
+                k++;
+            } else if (k + 5 <= raw.length() && hex(raw, k + 1, 4)) {
+                out.appendCodePoint(Integer.parseInt(raw, k + 1, k + 5, 16));
+                k += 4;
+            } else if (k + 8 <= raw.length() && raw.charAt(k + 1) == '+' && hex(raw, k + 2, 6)
+                    && Integer.parseInt(raw, k + 2, k + 8, 16) <= Character.MAX_CODE_POINT) {
+                out.appendCodePoint(Integer.parseInt(raw, k + 2, k + 8, 16));
+                k += 7;
+            } else {
+                return raw;
+            }
+        }
+        return out.toString();
+    }
+
+    private static boolean hex(String t, int from, int count) {
+        for (int k = from; k < from + count; k++) {
+            if (Character.digit(t.charAt(k), 16) < 0 || t.charAt(k) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The index of the first character from {@code from} that is not whitespace or inside a comment. */
+    private int skipSpaceAndComments(int from) {
+        int i = from;
+        while (i < n) {
+            if (isSpace(s.charAt(i))) {
+                i++;
+            } else if (s.startsWith("--", i)) {
+                i = endOfLineComment(i);
+            } else if (s.startsWith("/*", i)) {
+                int depth = 0;
+                while (i < n) {
+                    if (s.startsWith("/*", i)) {
+                        depth++;
+                        i += 2;
+                    } else if (s.startsWith("*/", i)) {
+                        depth--;
+                        i += 2;
+                        if (depth == 0) {
+                            break;
+                        }
+                    } else {
+                        i++;
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+        return i;
     }
 
     private void dollar() {
