@@ -52,6 +52,12 @@ class CachedReadingsThroughWardenTest {
                 """, """
                 masking:
                   unmasked_for: { groups: [pii-readers], agents: never }
+                approvals:
+                  timeout: 1s
+                  store: { type: file, path: "${APPROVALS_DIR}" }
+                guardrails:
+                  rules:
+                    - { name: cc-updates-reviewed, environments: [prod], match: { statements: [UPDATE], tables: [cc_t] }, action: require_approval, approvers: [dba] }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE cc_vault (v text)");
@@ -295,6 +301,41 @@ class CachedReadingsThroughWardenTest {
             assertEquals(List.of(), errors(answers));
             assertEquals(1, values(answers).size());
             assertFalse(values(answers).get(0).contains("kestrel"), "relayed in clear: " + values(answers));
+        }
+    }
+
+    private static String aOfRow1() throws SQLException {
+        try (Connection c = warden.direct()) {
+            return scalar(c, "SELECT a FROM cc_t WHERE id = 1");
+        }
+    }
+
+    /**
+     * After an error the server skips every message up to Sync, a Close included, and keeps the statement it
+     * names. Warden must not forget that statement: one that needs an approval at each Execute would then run as
+     * a statement Warden never saw, without one.
+     */
+    @Test
+    void aCloseTheServerSkipsDoesNotLetAStatementRunWithoutItsApproval() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("s3", "UPDATE cc_t SET a = 0 WHERE id = 1", List.of()));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), errors(c.untilReady()));
+            List<String> control = errors(bindAndExecute(c, "s3"));
+            assertEquals(1, control.size(), "waits for an approver, then times out: " + control);
+            assertEquals("1", aOfRow1());
+
+            c.send(new FrontendMessage.Parse("bad", "SELECT * FROM cc_no_such_table", List.of()));
+            c.send(new FrontendMessage.Close('S', "s3"));
+            c.send(new FrontendMessage.Sync());
+            List<String> refused = errors(c.untilReady());
+            assertEquals(1, refused.size(), refused.toString());
+            assertTrue(refused.get(0).startsWith("42P01"), refused.toString());
+
+            List<String> after = errors(bindAndExecute(c, "s3"));
+            assertEquals("1", aOfRow1(), "PostgreSQL ran s3 (kept: it skipped the Close) without an approval: "
+                    + after);
         }
     }
 
