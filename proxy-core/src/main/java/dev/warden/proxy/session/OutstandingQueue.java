@@ -127,6 +127,11 @@ final class OutstandingQueue {
             return kind == Kind.PARSE && action == Action.FORWARD && statement != null;
         }
 
+        /** The client's own Close, relayed, with what it removed from the session's names. */
+        boolean isClientClose() {
+            return kind == Kind.CLOSE && action == Action.FORWARD;
+        }
+
         @Override
         public String toString() {
             return kind + "/" + action;

@@ -145,9 +145,13 @@ final class PreparedStatements {
      * or a Parse the server skips after an earlier error, leaves the name with what the server still has.
      */
     void answered(OutstandingQueue.Answer answer, byte type) {
-        for (OutstandingQueue.Entry skipped : answer.dropped()) {
+        List<OutstandingQueue.Entry> dropped = answer.dropped();
+        for (int i = dropped.size() - 1; i >= 0; i--) { // undone newest first
+            OutstandingQueue.Entry skipped = dropped.get(i);
             if (skipped.isClientParse()) {
                 parseFailed(skipped.statement, false);
+            } else if (skipped.isClientClose()) {
+                closeSkipped(skipped);
             }
         }
         OutstandingQueue.Entry owner = answer.owner();
@@ -204,6 +208,30 @@ final class PreparedStatements {
 
     void closed(char kind, String name) {
         (kind == 'S' ? statements : portals).remove(name);
+    }
+
+    /** A Close of a statement as it is sent: returns what it removes (see {@link #closeSkipped}). */
+    Statement closedStatement(String name) {
+        return statements.remove(name);
+    }
+
+    /** A Close of a portal as it is sent: returns what it removes (see {@link #closeSkipped}). */
+    Portal closedPortal(String name) {
+        return portals.remove(name);
+    }
+
+    /**
+     * The server skipped a Close (after an error, up to Sync), or never got it: it still has what the Close
+     * named, and so does Warden again, or an Execute of it would run as a statement Warden never saw (no approval,
+     * no tripwire).
+     */
+    void closeSkipped(OutstandingQueue.Entry close) {
+        if (close.statement != null) {
+            statements.putIfAbsent(close.statement.name, close.statement);
+        }
+        if (close.portal != null) {
+            portals.putIfAbsent(close.portal.name, close.portal);
+        }
     }
 
     /**

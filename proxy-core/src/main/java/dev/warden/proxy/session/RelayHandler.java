@@ -142,8 +142,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'D' -> onDescribe(frame);
             case 'C' -> {
                 FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
-                prepared.closed(close.kind(), close.name());
-                writer.send(frame, Entry.forward(Kind.CLOSE));
+                // What it removes rides with its entry: restored if the server skips the Close.
+                writer.send(frame, close.kind() == 'S'
+                        ? Entry.forward(Kind.CLOSE, prepared.closedStatement(close.name()), null, null)
+                        : Entry.forward(Kind.CLOSE, null, prepared.closedPortal(close.name()), null));
             }
             case 'Q' -> {
                 dropCopyData = false;

@@ -64,6 +64,8 @@ final class UpstreamRequests {
             frame.release();
             if (entry.isClientParse()) {
                 session.prepared.parseFailed(entry.statement, false);
+            } else if (entry.isClientClose()) {
+                session.prepared.closeSkipped(entry);
             }
             if (entry.execution != null) {
                 session.responses.finish(entry.execution);
