@@ -339,6 +339,26 @@ class CachedReadingsThroughWardenTest {
         }
     }
 
+    /** As above, with a SQL DEALLOCATE that fails (an aborted transaction): the server keeps the statement. */
+    @Test
+    void aDeallocateTheServerRefusesDoesNotLetAStatementRunWithoutItsApproval() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("s4", "UPDATE cc_t SET a = 0 WHERE id = 1", List.of()));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), errors(c.untilReady()));
+            assertEquals(List.of(), errors(query(c, "BEGIN")));
+            assertEquals(1, errors(query(c, "SELECT 1 / 0")).size());
+            List<String> refused = errors(query(c, "DEALLOCATE s4"));
+            assertEquals(1, refused.size(), refused.toString());
+            assertTrue(refused.get(0).startsWith("25P02"), refused.toString());
+            assertEquals(List.of(), errors(query(c, "ROLLBACK")));
+
+            List<String> after = errors(bindAndExecute(c, "s4"));
+            assertEquals("1", aOfRow1(), "PostgreSQL ran s4 (kept: DEALLOCATE failed) without an approval: " + after);
+        }
+    }
+
     // ---- session settings -------------------------------------------------------------------------------
 
     /**
