@@ -37,8 +37,8 @@ final class Execution {
     /** For COPY TO STDOUT: Warden's own Describe of its query on the session's connection (columns when answered). */
     PreparedStatements.Statement copyDescription;
 
-    /** The statements its SQL PREPAREs recorded, undone from the one that fails (see PreparedStatements). */
-    final List<PreparedStatements.Statement> preparedBySql = new ArrayList<>(0);
+    /** What its SQL PREPARE, DEALLOCATE and DISCARD did to the names, undone from the one that fails. */
+    final List<PreparedStatements.SqlUndo> preparedBySql = new ArrayList<>(0);
 
     /** The policy the statement was judged under; its results are masked by the same one. */
     final PolicySnapshot policy;

@@ -43,8 +43,6 @@ final class PreparedStatements {
         private Statement replaced;
         /** The server refused or skipped this statement's Parse: it never had it. */
         private boolean failed;
-        /** For SQL PREPARE: the index of the PREPARE among its text's statements. */
-        private int sqlIndex;
         /** The guardrail decision on it, and the policy it was made under (remade after a reload). */
         private dev.warden.proxy.guardrails.Decision decision;
         private Object decidedUnder;
@@ -164,14 +162,19 @@ final class PreparedStatements {
         }
     }
 
+    /** How to undo what the text's statement at {@code index} did to the names, if the server does not run it. */
+    record SqlUndo(int index, Runnable undo) {
+    }
+
     /**
-     * The statement at {@code failedAt} of a text failed (the server runs none after it): the SQL PREPAREs of that
-     * text from there on did not take ({@code 42P05}: the name keeps the statement the server has).
+     * The statement at {@code failedAt} of a text failed (the server runs none after it): what that text's PREPARE,
+     * DEALLOCATE and DISCARD did to the names from there on is undone, newest first ({@code 42P05}: the name keeps
+     * the statement the server has; a DEALLOCATE in an aborted transaction leaves it there).
      */
-    void sqlFailed(List<Statement> prepared, int failedAt) {
-        for (Statement s : prepared) {
-            if (s.sqlIndex >= failedAt) {
-                parseFailed(s, false);
+    void sqlFailed(List<SqlUndo> undos, int failedAt) {
+        for (int i = undos.size() - 1; i >= 0; i--) {
+            if (undos.get(i).index() >= failedAt) {
+                undos.get(i).undo().run();
             }
         }
     }
@@ -238,8 +241,8 @@ final class PreparedStatements {
      * Follows SQL that changes the namespaces: {@code PREPARE name AS ...}, {@code DEALLOCATE}, {@code DISCARD},
      * and cursors, which are portals to the server: {@code DECLARE} adds one (its query, analysis and
      * holdability), {@code CLOSE}/{@code CLOSE ALL} remove them (any portal, as {@code PerformPortalClose} does),
-     * and COMMIT or ROLLBACK drop those not held. Called once the statement was sent; a PREPARE that then fails is
-     * undone ({@link #sqlFailed}: the server keeps what it had under the name); another statement that fails
+     * and COMMIT or ROLLBACK drop those not held. Called once the statement was sent; a PREPARE, DEALLOCATE or
+     * DISCARD that then fails is undone ({@link #sqlFailed}: the server keeps what it had); another that fails
      * leaves a name the server does not have, which only means Warden knows a statement or cursor the client
      * cannot run. A DECLARE of a name Warden already knows fails on the server ("cursor already exists"): Warden
      * then forgets the name rather than guess, so that portal's rows fail closed. Returns the cursors declared.
@@ -248,8 +251,8 @@ final class PreparedStatements {
         return ranSql(analysis, new java.util.ArrayList<>());
     }
 
-    /** {@link #ranSql(Analysis)}, adding the statements its SQL PREPAREs recorded to {@code prepared}. */
-    List<Portal> ranSql(Analysis analysis, List<Statement> prepared) {
+    /** {@link #ranSql(Analysis)}, adding how to undo its PREPARE, DEALLOCATE and DISCARD to {@code undos}. */
+    List<Portal> ranSql(Analysis analysis, List<SqlUndo> undos) {
         if (analysis == null) {
             return List.of();
         }
@@ -262,16 +265,20 @@ final class PreparedStatements {
                 StatementFacts inner = f.inner().get();
                 Statement made = new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
                 made.replaced = statements.put(name, made);
-                made.sqlIndex = i;
-                prepared.add(made);
+                undos.add(new SqlUndo(i, () -> parseFailed(made, false)));
             } else if (kind == StatementKind.DEALLOCATE && f.preparedName().isPresent()) {
                 String name = f.preparedName().get();
                 if (name.equals("ALL")) {
+                    undos.add(restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty()).toList(),
+                            List.of()));
                     statements.values().removeIf(s -> !s.name.isEmpty());
                 } else {
-                    statements.remove(name);
+                    Statement removed = statements.remove(name);
+                    undos.add(restoring(i, removed == null ? List.of() : List.of(removed), List.of()));
                 }
             } else if (kind == StatementKind.DISCARD) {
+                undos.add(restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty()).toList(),
+                        List.copyOf(portals.values())));
                 statements.values().removeIf(s -> !s.name.isEmpty());
                 portals.clear();
             } else if (kind == StatementKind.DECLARE) {
@@ -304,6 +311,13 @@ final class PreparedStatements {
                     change.level()));
             case ENDED, UNKNOWN -> portals.values().removeIf(p -> p.declared && !p.holdable);
         }
+    }
+
+    private SqlUndo restoring(int index, List<Statement> removed, List<Portal> removedPortals) {
+        return new SqlUndo(index, () -> {
+            removed.forEach(s -> statements.putIfAbsent(s.name, s));
+            removedPortals.forEach(p -> portals.putIfAbsent(p.name, p));
+        });
     }
 
     private Optional<Portal> declare(StatementFacts f) {
