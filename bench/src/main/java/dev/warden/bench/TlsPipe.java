@@ -1,5 +1,6 @@
 package dev.warden.bench;
 
+import dev.warden.pg.message.StartupPacket;
 import dev.warden.proxy.server.TlsProvider;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -44,8 +45,6 @@ final class TlsPipe implements AutoCloseable {
 
     /** Its event loops' thread names start so: the JFR summary leaves them out of Warden's samples. */
     static final String THREADS = "tls-pipe";
-    /** PostgreSQL's SSLRequest code (1234 << 16 | 5679). */
-    private static final int SSL_REQUEST = 80877103;
 
     private final EventLoopGroup loops;
     private final Channel server;
@@ -145,7 +144,7 @@ final class TlsPipe implements AutoCloseable {
             if (pending.readableBytes() < 8) {
                 return;
             }
-            boolean ssl = !extra && pending.getInt(0) == 8 && pending.getInt(4) == SSL_REQUEST;
+            boolean ssl = !extra && pending.getInt(0) == 8 && pending.getInt(4) == StartupPacket.SSL_REQUEST_CODE;
             pending.release();
             pending = null;
             if (!ssl) {
@@ -186,7 +185,7 @@ final class TlsPipe implements AutoCloseable {
                 join(client, ctx.channel());
                 return;
             }
-            ctx.writeAndFlush(ctx.alloc().buffer(8).writeInt(8).writeInt(SSL_REQUEST));
+            ctx.writeAndFlush(ctx.alloc().buffer(8).writeInt(8).writeInt(StartupPacket.SSL_REQUEST_CODE));
             ctx.read();
         }
 
