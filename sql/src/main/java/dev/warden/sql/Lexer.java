@@ -131,22 +131,34 @@ final class Lexer {
     }
 
     private void blockComment() {
+        int end = endOfBlockComment(pos);
+        if (end < 0) {
+            pos = n;
+            unterminated = true;
+        } else {
+            pos = end;
+        }
+    }
+
+    /** Just past the block comment that starts at {@code at}, nested ones included; -1 when it never ends. */
+    private int endOfBlockComment(int at) {
         int depth = 0;
-        while (pos < n) {
-            if (s.startsWith("/*", pos)) {
+        int i = at;
+        while (i < n) {
+            if (s.startsWith("/*", i)) {
                 depth++;
-                pos += 2;
-            } else if (s.startsWith("*/", pos)) {
+                i += 2;
+            } else if (s.startsWith("*/", i)) {
                 depth--;
-                pos += 2;
+                i += 2;
                 if (depth == 0) {
-                    return;
+                    return i;
                 }
             } else {
-                pos++;
+                i++;
             }
         }
-        unterminated = true;
+        return -1;
     }
 
     /** Where a {@code --} comment starting at {@code at} ends: just past its {@code \n} or {@code \r}. */
@@ -369,21 +381,8 @@ final class Lexer {
             } else if (s.startsWith("--", i)) {
                 i = endOfLineComment(i);
             } else if (s.startsWith("/*", i)) {
-                int depth = 0;
-                while (i < n) {
-                    if (s.startsWith("/*", i)) {
-                        depth++;
-                        i += 2;
-                    } else if (s.startsWith("*/", i)) {
-                        depth--;
-                        i += 2;
-                        if (depth == 0) {
-                            break;
-                        }
-                    } else {
-                        i++;
-                    }
-                }
+                int end = endOfBlockComment(i);
+                i = end < 0 ? n : end;
             } else {
                 break;
             }
