@@ -28,6 +28,13 @@ class CorpusCoverageTest {
     void reportsCoverageOfTheSqlPostgresql15Ships() throws Exception {
         assertTrue(Files.isDirectory(SHARE.resolve("extension")), SHARE + " is missing: install the Debian package "
                 + "postgresql-15 (.ci/run does), or set -Dwarden.pg15.share to a copy of its share directory");
+        // One untimed pass first. JSqlParser's time is budgeted per text (Analyzer: 250 ms of parser CPU for a
+        // whole text), and a cold JVM spent it on information_schema.sql's first half: the rest of that file then
+        // counted as unparsed (95 of its 196 statements once, 1 when warm), so the report depended on which test
+        // classes had run before. A running Warden's parser is warm; that is what this report is about.
+        for (Path file : corpusFiles()) {
+            new Analyzer(0).analyze(CorpusReport.withoutPsqlCommands(Files.readString(file)));
+        }
         CorpusReport report = new CorpusReport();
         for (Path file : corpusFiles()) {
             report.addFile(file);
