@@ -33,7 +33,10 @@ public final class CatalogCache implements AutoCloseable {
     private final Environment environment;
     private final Executor executor;
     private final Map<Long, ColumnName> columns = new ConcurrentHashMap<>();
-    private final Set<Integer> knownTables = ConcurrentHashMap.newKeySet();
+    /** When each table's columns were last read ({@link System#nanoTime}). */
+    private final Map<Integer, Long> knownTables = new ConcurrentHashMap<>();
+    /** Moves on whenever a look-up adds a column or finds one renamed: plans made before are then redone. */
+    private final java.util.concurrent.atomic.AtomicLong columnsVersion = new java.util.concurrent.atomic.AtomicLong();
     private final FunctionEffects functions = new FunctionEffects();
     private final RelationCatalog relations = new RelationCatalog();
     /**
@@ -55,8 +58,33 @@ public final class CatalogCache implements AutoCloseable {
         return Optional.ofNullable(columns.get(key(tableOid, attnum)));
     }
 
-    public boolean knows(int tableOid) {
-        return knownTables.contains(tableOid);
+    /**
+     * Whether a result column of {@code (tableOid, attnum)} can be named from the cache now. DDL that Warden does
+     * not see (a direct connection, another environment on the same database) can add or rename columns after
+     * a table was read: its names count for {@link #COLUMN_NAMES_TTL_NANOS}, and a column the cache lacks has the
+     * table read again, unless it was read within {@link #MISSING_COLUMN_GRACE_NANOS} (a column its own
+     * connection cannot see, such as one the session's open transaction added, must not loop).
+     */
+    public boolean knows(int tableOid, int attnum) {
+        Long readAt = knownTables.get(tableOid);
+        if (readAt == null) {
+            return false;
+        }
+        long age = System.nanoTime() - readAt;
+        if (age >= COLUMN_NAMES_TTL_NANOS) {
+            return false;
+        }
+        return attnum <= 0 || age < MISSING_COLUMN_GRACE_NANOS || columns.containsKey(key(tableOid, attnum));
+    }
+
+    /** How long a table's column names count as current; the same as functions' and relations' (5 s). */
+    static final long COLUMN_NAMES_TTL_NANOS = FunctionEffects.TTL_NANOS;
+    /** How soon after a table was read a column it lacked may have it read again. */
+    static final long MISSING_COLUMN_GRACE_NANOS = 1_000_000_000L;
+
+    /** See {@link #columnsVersion}: part of a masking plan's key. */
+    public long columnsVersion() {
+        return columnsVersion.get();
     }
 
     /** Looks up every column of these tables; completes on the executor's thread. */
@@ -81,14 +109,21 @@ public final class CatalogCache implements AutoCloseable {
                         + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
                         + "WHERE c.oid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped")) {
             ps.setArray(1, connection().createArrayOf("int4", tableOids.toArray()));
+            boolean changed = false;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    columns.put(key(rs.getInt(1), rs.getInt(4)),
-                            new ColumnName(rs.getString(2), rs.getString(3), rs.getString(5)));
+                    ColumnName name = new ColumnName(rs.getString(2), rs.getString(3), rs.getString(5));
+                    changed |= !name.equals(columns.put(key(rs.getInt(1), rs.getInt(4)), name));
                 }
             }
+            long now = System.nanoTime();
+            for (Integer oid : tableOids) {
+                knownTables.put(oid, now);
+            }
+            if (changed) {
+                columnsVersion.incrementAndGet();
+            }
         }
-        knownTables.addAll(tableOids);
     }
 
     /**

@@ -87,7 +87,7 @@ final class ResultMasking {
         Set<Integer> unknown = Set.of(); // asked for every result: nothing is allocated when all are known
         for (int i = 0; i < fields.size(); i++) { // no iterator
             Field f = fields.get(i);
-            if (f.tableOid() != 0 && !catalog.knows(f.tableOid())) {
+            if (f.tableOid() != 0 && !catalog.knows(f.tableOid(), f.columnNumber())) {
                 if (unknown.isEmpty()) {
                     unknown = new LinkedHashSet<>();
                 }
@@ -114,12 +114,15 @@ final class ResultMasking {
         // A session repeats its statements: the same columns, formats, reads and policy give the same plan.
         // Plans are used by one session on one thread, one result at a time, so reusing one is safe.
         MaskContext context = onlyExplains(analysis) ? clear : context(analysis);
-        if (lastPlan != null && current == lastPlanMasker && context == lastPlanContext
+        // The catalog's column names are part of the key: DDL Warden did not see can rename a column under the
+        // same (table, attnum).
+        long names = catalog == null ? 0 : catalog.columnsVersion();
+        if (lastPlan != null && current == lastPlanMasker && context == lastPlanContext && names == lastPlanNames
                 && java.util.Objects.equals(formats, lastPlanFormats) && sameFields(fields, lastPlanFields)) {
             // The statement before had this very key: no PlanKey to hash (the fields' record hash was measured).
             return lastPlan;
         }
-        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns());
+        PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns(), names);
         MaskPlan plan = plans.get(key);
         if (plan == null) {
             plan = current.plan(columns(fields, formats), context);
@@ -130,6 +133,7 @@ final class ResultMasking {
         lastPlanContext = context;
         lastPlanFormats = formats;
         lastPlanFields = fields;
+        lastPlanNames = names;
         return plan;
     }
 
@@ -139,6 +143,7 @@ final class ResultMasking {
     private MaskContext lastPlanContext;
     private List<Short> lastPlanFormats;
     private List<Field> lastPlanFields;
+    private long lastPlanNames;
 
     /** Field by field, as the records' equals would say, without their generated (indirect) equals. */
     private static boolean sameFields(List<Field> a, List<Field> b) {
@@ -161,7 +166,7 @@ final class ResultMasking {
     }
 
     private record PlanKey(Masker masker, List<Field> fields, List<Short> formats, Set<String> reads,
-                           Set<String> derived) {
+                           Set<String> derived, long columnNames) {
     }
 
     /** Recent plans of this session, least recently used dropped first. */
