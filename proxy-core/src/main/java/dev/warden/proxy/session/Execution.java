@@ -37,8 +37,18 @@ final class Execution {
     /** For COPY TO STDOUT: Warden's own Describe of its query on the session's connection (columns when answered). */
     PreparedStatements.Statement copyDescription;
 
-    /** What its SQL PREPARE, DEALLOCATE and DISCARD did to the names, undone from the one that fails. */
-    final List<PreparedStatements.SqlUndo> preparedBySql = new ArrayList<>(0);
+    /**
+     * What its SQL PREPARE, DEALLOCATE and DISCARD did to the names, undone from the one that fails; null for
+     * the statements that have none (nearly all: nothing is allocated for them).
+     */
+    List<PreparedStatements.SqlUndo> preparedBySql;
+
+    void undoOnFailure(PreparedStatements.SqlUndo undo) {
+        if (preparedBySql == null) {
+            preparedBySql = new ArrayList<>(1);
+        }
+        preparedBySql.add(undo);
+    }
 
     /** The policy the statement was judged under; its results are masked by the same one. */
     final PolicySnapshot policy;

@@ -94,7 +94,7 @@ final class ExecutionTally {
             }
             case 'E' -> {
                 e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
-                if (!e.preparedBySql.isEmpty()) {
+                if (e.preparedBySql != null) {
                     session.prepared.sqlFailed(e.preparedBySql, e.answers.size());
                 }
                 lastAnswered = e;

@@ -248,11 +248,14 @@ final class PreparedStatements {
      * then forgets the name rather than guess, so that portal's rows fail closed. Returns the cursors declared.
      */
     List<Portal> ranSql(Analysis analysis) {
-        return ranSql(analysis, new java.util.ArrayList<>());
+        return ranSql(analysis, null);
     }
 
-    /** {@link #ranSql(Analysis)}, adding how to undo its PREPARE, DEALLOCATE and DISCARD to {@code undos}. */
-    List<Portal> ranSql(Analysis analysis, List<SqlUndo> undos) {
+    /**
+     * {@link #ranSql(Analysis)}, telling {@code undoneBy} (null: nobody) how to undo its PREPARE, DEALLOCATE and
+     * DISCARD if the server fails them.
+     */
+    List<Portal> ranSql(Analysis analysis, Execution undoneBy) {
         if (analysis == null) {
             return List.of();
         }
@@ -265,19 +268,19 @@ final class PreparedStatements {
                 StatementFacts inner = f.inner().get();
                 Statement made = new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
                 made.replaced = statements.put(name, made);
-                undos.add(new SqlUndo(i, () -> parseFailed(made, false)));
+                undo(undoneBy, new SqlUndo(i, () -> parseFailed(made, false)));
             } else if (kind == StatementKind.DEALLOCATE && f.preparedName().isPresent()) {
                 String name = f.preparedName().get();
                 if (name.equals("ALL")) {
-                    undos.add(restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty()).toList(),
-                            List.of()));
+                    undo(undoneBy, restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty())
+                            .toList(), List.of()));
                     statements.values().removeIf(s -> !s.name.isEmpty());
                 } else {
                     Statement removed = statements.remove(name);
-                    undos.add(restoring(i, removed == null ? List.of() : List.of(removed), List.of()));
+                    undo(undoneBy, restoring(i, removed == null ? List.of() : List.of(removed), List.of()));
                 }
             } else if (kind == StatementKind.DISCARD) {
-                undos.add(restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty()).toList(),
+                undo(undoneBy, restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty()).toList(),
                         List.copyOf(portals.values())));
                 statements.values().removeIf(s -> !s.name.isEmpty());
                 portals.clear();
@@ -310,6 +313,12 @@ final class PreparedStatements {
             case RELEASED -> portals.values().forEach(p -> p.savepointLevel = Math.min(p.savepointLevel,
                     change.level()));
             case ENDED, UNKNOWN -> portals.values().removeIf(p -> p.declared && !p.holdable);
+        }
+    }
+
+    private static void undo(Execution undoneBy, SqlUndo undo) {
+        if (undoneBy != null) {
+            undoneBy.undoOnFailure(undo);
         }
     }
 

@@ -372,7 +372,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /** Follows SQL that changes the namespace of statements and portals; a cursor keeps its DECLARE's exposure. */
     private void ranSql(Analysis analysis, Execution execution) {
-        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution.preparedBySql);
+        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution);
         if (masking != null) {
             cursors.forEach(c -> masking.exposedAsDeclared(c.statement.analysis, analysis));
         }
