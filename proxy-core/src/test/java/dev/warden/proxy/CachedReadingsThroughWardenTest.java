@@ -43,11 +43,19 @@ class CachedReadingsThroughWardenTest {
             s.execute("CREATE ROLE cc_login LOGIN");
             s.execute("CREATE ROLE cc_admin NOLOGIN");
             s.execute("GRANT cc_admin TO cc_login WITH INHERIT FALSE");
+            // Another role than cc_login, though the two differ only in case.
+            s.execute("CREATE ROLE \"CC_Login\" NOLOGIN");
+            s.execute("GRANT \"CC_Login\" TO cc_login WITH INHERIT FALSE");
+            // A single-byte server encoding: the server folds upper-half letters of unquoted names by its locale.
+            s.execute("CREATE DATABASE cc_latin1 ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
         }
         warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n", """
                   prod:
                     production: true
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: cc_login, tls: require }
+                    allow: [ { groups: [eng] } ]
+                  latin1:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: cc_latin1, user: cc_login, tls: require }
                     allow: [ { groups: [eng] } ]
                 """, """
                 masking:
@@ -58,6 +66,7 @@ class CachedReadingsThroughWardenTest {
                 guardrails:
                   rules:
                     - { name: cc-updates-reviewed, environments: [prod], match: { statements: [UPDATE], tables: [cc_t] }, action: require_approval, approvers: [dba] }
+                    - { name: cc-aerzte-kept, environments: [prod], match: { statements: [DELETE], tables: [cc_Ärzte] }, action: block }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE cc_vault (v text)");
@@ -67,6 +76,10 @@ class CachedReadingsThroughWardenTest {
             s.execute("CREATE TABLE cc_people (id int, ssn text)");
             s.execute("INSERT INTO cc_people VALUES (1, 'kestrel-4471')");
             s.execute("GRANT SELECT ON cc_people TO cc_login");
+            // Unquoted: a UTF8 server folds only ASCII letters, so the table is named "cc_Ärzte".
+            s.execute("CREATE TABLE cc_Ärzte (id int, ssn text)");
+            s.execute("INSERT INTO cc_Ärzte VALUES (1, 'kestrel-4471')");
+            s.execute("GRANT SELECT, DELETE ON cc_Ärzte TO cc_login");
         }
     }
 
@@ -257,7 +270,7 @@ class CachedReadingsThroughWardenTest {
 
     /** The answers hold one value, and not the sensitive one ({@code why} says what leaking it means). */
     private static void assertOneMaskedValue(List<BackendMessage> answers, String why) {
-        assertEquals(1, values(answers).size());
+        assertEquals(1, values(answers).size(), "one row expected: " + answers);
         assertFalse(values(answers).get(0).contains("kestrel"), why);
     }
 
@@ -303,6 +316,73 @@ class CachedReadingsThroughWardenTest {
             List<BackendMessage> answers = query(c, "SELECT U&\"\\0073sn\" || '' AS x FROM cc_people");
             assertEquals(List.of(), errors(answers));
             assertOneMaskedValue(answers, "relayed in clear: " + values(answers));
+        }
+    }
+
+    /**
+     * Not a cache: PostgreSQL folds only the ASCII letters of an unquoted name (on a UTF8 server), so
+     * {@code cc_Ärzte} written without quotes is the table {@code "cc_Ärzte"}. Read with Java's full case
+     * mapping it was {@code cc_ärzte}, a relation the catalog does not have, and the expression's sensitive
+     * value was judged to come from nothing.
+     */
+    @Test
+    void aSensitiveExpressionOfATableWhoseUnquotedNameHasANonAsciiCapitalIsMasked() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            for (String table : List.of("cc_Ärzte", "\"cc_Ärzte\"", "CC_Ärzte")) {
+                List<BackendMessage> answers = query(c, "SELECT ssn || '' AS x FROM " + table);
+                assertEquals(List.of(), errors(answers), table);
+                assertOneMaskedValue(answers, "relayed in clear from " + table + ": " + values(answers));
+            }
+        }
+    }
+
+    /** A guardrail names the table as the server does; quoted or not, in any ASCII case, it is the same table. */
+    @Test
+    void aGuardrailOnATableWithANonAsciiCapitalHoldsHoweverTheNameIsWritten() throws SQLException {
+        try (Connection c = prod()) {
+            for (String table : List.of("cc_Ärzte", "\"cc_Ärzte\"", "CC_ÄRZTE", "public.\"cc_Ärzte\"")) {
+                String sql = "DELETE FROM " + table + " WHERE id = 1";
+                String error = run(c, sql);
+                if (table.equals("CC_ÄRZTE")) {
+                    // "cc_Ärzte" and "cc_ÄRZTE" are different tables to the server: this one does not exist.
+                    assertTrue(error != null && (error.startsWith("42P01") || error.contains("\"cc-aerzte-kept\"")),
+                            sql + ": " + error);
+                    continue;
+                }
+                assertTrue(error != null && error.startsWith("42501") && error.contains("\"cc-aerzte-kept\""),
+                        sql + " must be refused by rule cc-aerzte-kept, got: " + (error == null ? "it ran" : error));
+            }
+        }
+        try (Connection c = warden.direct()) {
+            assertEquals("1", scalar(c, "SELECT count(*) FROM \"cc_Ärzte\""), "a DELETE reached the table");
+        }
+    }
+
+    /**
+     * A server whose encoding is single-byte folds the upper-half letters of unquoted names by its locale, which
+     * Warden cannot know: such a text is refused, and the same names quoted, or in strings, pass.
+     */
+    @Test
+    void aSingleByteServerRefusesUnquotedNonAsciiNames() throws SQLException {
+        try (Connection c = warden.connect("latin1", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {
+            assertEquals("LATIN1", scalar(c, "SHOW server_encoding"));
+            assertBlocked(c, "SELECT 1 AS Ärzte", "server-encoding-names");
+            assertEquals("1", scalar(c, "SELECT 1 AS \"Ärzte\""));
+            assertEquals("Müller", scalar(c, "SELECT 'Müller' AS name"));
+        }
+    }
+
+    /** Role names are exact to the server: the role "CC_Login" is not the session's login role cc_login. */
+    @Test
+    void aRoleWhoseNameDiffersFromTheLoginOnlyInCaseIsAnotherRole() throws SQLException {
+        try (Connection c = prod()) {
+            assertEquals(null, run(c, "SET ROLE CC_LOGIN"), "unquoted, the name folds to the login role itself");
+            for (String sql : List.of("SET ROLE \"CC_Login\"", "SET ROLE 'CC_Login'",
+                    "SELECT set_config('role', 'CC_Login', false)")) {
+                assertBlocked(c, sql, "role-escalation");
+                assertEquals("cc_login", scalar(c, "SELECT current_user"), sql);
+            }
         }
     }
 
