@@ -292,6 +292,15 @@ public final class Analyzer {
         return sql != null && Lexer.tokenize(sql, true).settingSensitive();
     }
 
+    /**
+     * Whether an unquoted name in {@code sql} holds a character outside ASCII. Warden folds such names as a
+     * server with a multi-byte encoding does (ASCII letters only); a server whose encoding is single-byte folds
+     * their upper-half letters too, by its locale, which Warden cannot know.
+     */
+    public static boolean hasNonAsciiName(String sql, boolean standardConformingStrings) {
+        return sql != null && Lexer.hasNonAsciiName(Lexer.tokenize(sql, standardConformingStrings).tokens());
+    }
+
     long cacheHits() {
         return cache == null ? 0 : cache.hits.sum();
     }

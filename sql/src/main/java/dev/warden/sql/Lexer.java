@@ -2,7 +2,6 @@ package dev.warden.sql;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * PostgreSQL's lexical rules ({@code src/backend/parser/scan.l}, versions 13 to 17), rule for rule where they
@@ -112,11 +111,107 @@ final class Lexer {
                 while (pos < n && isIdentPart(s.charAt(pos))) {
                     pos++;
                 }
-                add(Type.WORD, start, s.substring(start, pos).toLowerCase(Locale.ROOT));
+                add(Type.WORD, start, word(start, pos));
             } else if (isDigit(c) || (c == '.' && isDigit(peek(1)))) {
                 number();
             } else {
                 operator();
+            }
+        }
+    }
+
+    /**
+     * The folded word at {@code [start, end)} ({@link #foldName}). A common keyword, whatever its ASCII case, is
+     * the one constant string (no substring and no folded copy per token).
+     */
+    private String word(int start, int end) {
+        int length = end - start;
+        if (length <= MAX_KEYWORD) {
+            int hash = 0;
+            boolean ascii = true;
+            for (int i = start; i < end && ascii; i++) {
+                char c = s.charAt(i);
+                ascii = c < 0x80;
+                hash = hash * 31 + (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            }
+            if (ascii) {
+                String keyword = KEYWORDS[hash & (KEYWORDS.length - 1)];
+                if (keyword != null && keyword.length() == length && asciiLowerEquals(start, keyword)) {
+                    return keyword;
+                }
+            }
+        }
+        return foldName(s.substring(start, end));
+    }
+
+    /**
+     * An unquoted name as PostgreSQL folds it ({@code downcase_identifier} in scansup.c): ASCII {@code A-Z} become
+     * {@code a-z} and every other character stays. (A server whose encoding is single-byte also folds letters of
+     * the upper half by its locale's {@code tolower}; {@code SessionLexing} refuses texts that depend on it.)
+     * Java's {@code toLowerCase} folds far more: {@code Ärzte} would read as {@code ärzte}, a relation the server
+     * does not mean, and the Kelvin sign as {@code k}.
+     */
+    static String foldName(String name) {
+        int i = 0;
+        int n = name.length();
+        while (i < n && (name.charAt(i) < 'A' || name.charAt(i) > 'Z')) {
+            i++;
+        }
+        if (i == n) {
+            return name;
+        }
+        char[] folded = name.toCharArray();
+        for (; i < n; i++) {
+            char c = folded[i];
+            if (c >= 'A' && c <= 'Z') {
+                folded[i] = (char) (c + ('a' - 'A'));
+            }
+        }
+        return new String(folded);
+    }
+
+    /** Whether an unquoted name in {@code tokens} holds a character outside ASCII (see {@link #foldName}). */
+    static boolean hasNonAsciiName(List<Token> tokens) {
+        for (Token t : tokens) {
+            if (t.type() == Type.WORD) {
+                String v = t.value();
+                for (int i = 0; i < v.length(); i++) {
+                    if (v.charAt(i) >= 0x80) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    private boolean asciiLowerEquals(int start, String lower) {
+        for (int i = 0; i < lower.length(); i++) {
+            char c = s.charAt(start + i);
+            if ((c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c) != lower.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final int MAX_KEYWORD = 12;
+
+    /** Keywords by String.hashCode of the lower-cased word; a slot two keywords share keeps the first. */
+    private static final String[] KEYWORDS = new String[512];
+
+    static {
+        for (String k : List.of("select", "from", "where", "and", "or", "not", "null", "is", "in", "as", "on",
+                "insert", "into", "values", "update", "set", "delete", "returning", "begin", "commit", "rollback",
+                "end", "join", "left", "inner", "outer", "order", "by", "group", "having", "limit", "offset",
+                "distinct", "union", "all", "case", "when", "then", "else", "exists", "between", "like", "true",
+                "false", "asc", "desc", "with", "for", "share", "using", "default", "count", "now", "coalesce",
+                "transaction", "start", "savepoint", "release", "prepare", "execute", "deallocate", "show",
+                "create", "table", "drop", "alter", "index", "if", "primary", "key", "references", "conflict",
+                "do", "nothing", "cast", "interval", "any", "some", "fetch", "first", "next", "rows", "only")) {
+            int slot = k.hashCode() & (KEYWORDS.length - 1);
+            if (k.length() <= MAX_KEYWORD && KEYWORDS[slot] == null) {
+                KEYWORDS[slot] = k;
             }
         }
     }

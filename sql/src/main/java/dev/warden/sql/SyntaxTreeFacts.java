@@ -11,7 +11,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -387,6 +386,6 @@ final class SyntaxTreeFacts {
         if (s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"")) {
             return s.substring(1, s.length() - 1).replace("\"\"", "\"");
         }
-        return s.toLowerCase(Locale.ROOT);
+        return Lexer.foldName(s);
     }
 }

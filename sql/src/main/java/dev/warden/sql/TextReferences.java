@@ -60,7 +60,10 @@ public final class TextReferences {
                 while (i < n && Lexer.isIdentPart(content.charAt(i))) {
                     i++;
                 }
-                out.add(content.substring(start, i).toLowerCase(Locale.ROOT));
+                // As the server folds it when the string runs as SQL, and (a superset) as Java lower-cases it.
+                String word = content.substring(start, i);
+                out.add(Lexer.foldName(word));
+                out.add(word.toLowerCase(Locale.ROOT));
             } else {
                 i++;
             }

@@ -180,10 +180,12 @@ public final class Guardrails {
                 || f.innerKinds().contains(StatementKind.SET_ROLE)
                 || f.innerKinds().contains(StatementKind.SET_SESSION_AUTHORIZATION);
         if (setsRole && baselineOn(env, "role-escalation")) {
-            String target = f.roleTarget().orElse("").toLowerCase(Locale.ROOT);
+            String target = f.roleTarget().orElse("");
             // Only the session's own login role is harmless (and SET SESSION AUTHORIZATION DEFAULT, which is it).
-            boolean harmless = (target.equals("default") && kind == StatementKind.SET_SESSION_AUTHORIZATION)
-                    || (upstreamUser != null && target.equalsIgnoreCase(upstreamUser));
+            // Role names are compared as the server does, exactly: "CC_Login" is another role than cc_login.
+            boolean harmless = (target.toLowerCase(Locale.ROOT).equals("default")
+                    && kind == StatementKind.SET_SESSION_AUTHORIZATION)
+                    || (upstreamUser != null && target.equals(upstreamUser));
             if (!harmless) {
                 return Decision.block("role-escalation", (kind == StatementKind.SET_ROLE ? "SET ROLE" :
                         "SET SESSION AUTHORIZATION") + " to \"" + f.roleTarget().orElse("?")
@@ -302,7 +304,9 @@ public final class Guardrails {
                 regex.append(Pattern.quote(String.valueOf(c)));
             }
         }
-        return Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE);
+        // Case-insensitive over all of Unicode, not ASCII only: a rule on Ärzte holds for "Ärzte", which the
+        // server names exactly so, and for anything that differs from it only in case (fail closed).
+        return Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
     }
 
     private record CompiledRule(GuardrailRule rule, List<Pattern> tables) {

@@ -38,12 +38,28 @@ final class SessionLexing {
     private String serverEncodingName = "UTF8";
     private ClientEncoding encoding = ClientEncoding.UTF8;
 
-    /** The settings at one moment: a text read on another thread is read under these, not later ones. */
-    record Settings(boolean standardConformingStrings, String clientEncodingName, ClientEncoding encoding) {
+    /**
+     * The settings at one moment: a text read on another thread is read under these, not later ones.
+     *
+     * @param serverFoldsAsciiOnly the server's encoding is multi-byte (UTF8, the EUC family, MULE_INTERNAL): it
+     *     folds only ASCII letters of unquoted names, as Warden does. A single-byte one also folds the upper half's
+     *     letters by its locale ({@code downcase_identifier}).
+     */
+    record Settings(boolean standardConformingStrings, String clientEncodingName, ClientEncoding encoding,
+                    boolean serverFoldsAsciiOnly) {
     }
 
+    /** The current settings, made again only when the server reports a change (not once per statement). */
+    private Settings settings = new Settings(true, "UTF8", ClientEncoding.UTF8, true);
+
     Settings settings() {
-        return new Settings(standardConformingStrings, clientEncodingName, encoding);
+        return settings;
+    }
+
+    /** Server encodings of more than one byte per character (pg_wchar.h); every other one is single-byte. */
+    private static boolean multiByteServerEncoding(String name) {
+        String n = name.toUpperCase(Locale.ROOT).replace("-", "").replace("_", "");
+        return n.equals("UTF8") || n.equals("UNICODE") || n.startsWith("EUC") || n.equals("MULEINTERNAL");
     }
 
     /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
@@ -67,6 +83,8 @@ final class SessionLexing {
             }
             default -> { }
         }
+        settings = new Settings(standardConformingStrings, clientEncodingName, encoding,
+                multiByteServerEncoding(serverEncodingName));
     }
 
     boolean standardConformingStrings() {
@@ -128,6 +146,11 @@ final class SessionLexing {
         Analysis analysis = analyze(analyzer, sql, standardConformingStrings, cold);
         if (analysis == null) {
             return null;
+        }
+        if (!settings.serverFoldsAsciiOnly() && Analyzer.hasNonAsciiName(sql, standardConformingStrings)) {
+            return new Reading(sql, analysis, Decision.block("server-encoding-names", "the server's encoding is "
+                    + "single-byte, so it folds the non-ASCII letters of unquoted names by its locale, which Warden "
+                    + "cannot follow", "write such names in double quotes, exactly as they are stored"));
         }
         if (!inFlight) {
             return new Reading(sql, analysis, null);
