@@ -86,19 +86,20 @@ public final class CommandTags {
         if (tag.equals(EMPTY_QUERY_RESPONSE) || kind == StatementKind.EMPTY) {
             return tag.equals(EMPTY_QUERY_RESPONSE) && kind == StatementKind.EMPTY;
         }
-        String verb = verb(tag);
-        boolean counted = !verb.equals(tag);
+        // The verb's end, not the verb: a substring per answer is garbage on every statement's path.
+        int end = verbEnd(tag);
+        boolean counted = end != tag.length();
         return switch (kind) {
-            case SELECT -> counted && verb.equals("SELECT");
-            case INSERT -> counted && verb.equals("INSERT");
-            case UPDATE -> counted && verb.equals("UPDATE");
-            case DELETE -> counted && verb.equals("DELETE");
-            case MERGE -> counted && verb.equals("MERGE");
-            case COPY -> counted && verb.equals("COPY");
-            case FETCH -> counted && verb.equals("FETCH");
-            case MOVE -> counted && verb.equals("MOVE");
+            case SELECT -> counted && verbIs(tag, end, "SELECT");
+            case INSERT -> counted && verbIs(tag, end, "INSERT");
+            case UPDATE -> counted && verbIs(tag, end, "UPDATE");
+            case DELETE -> counted && verbIs(tag, end, "DELETE");
+            case MERGE -> counted && verbIs(tag, end, "MERGE");
+            case COPY -> counted && verbIs(tag, end, "COPY");
+            case FETCH -> counted && verbIs(tag, end, "FETCH");
+            case MOVE -> counted && verbIs(tag, end, "MOVE");
             case CREATE -> !counted ? objectTag("CREATE", facts.objectType(), tag)
-                    : verb.equals("SELECT") && createsFromQuery(facts.objectType());
+                    : verbIs(tag, end, "SELECT") && createsFromQuery(facts.objectType());
             case ALTER -> !counted && objectTag("ALTER", facts.objectType(), tag);
             case DROP -> !counted && objectTag("DROP", facts.objectType(), tag);
             case EXECUTE -> executed(facts, tag, prepared, depth);
@@ -116,14 +117,24 @@ public final class CommandTags {
 
     /** The tag without its trailing counts: {@code INSERT 0 5} → {@code INSERT}. */
     static String verb(String tag) {
+        return tag.substring(0, verbEnd(tag));
+    }
+
+    /** Where {@link #verb} ends in {@code tag}: its length when the tag has no trailing counts. */
+    private static int verbEnd(String tag) {
         int end = tag.length();
         while (true) {
             int space = tag.lastIndexOf(' ', end - 1);
             if (space < 0 || space == end - 1 || !digits(tag, space + 1, end)) {
-                return tag.substring(0, end);
+                return end;
             }
             end = space;
         }
+    }
+
+    /** Whether the verb of {@code tag}, which ends at {@code end}, is {@code verb}. */
+    private static boolean verbIs(String tag, int end, String verb) {
+        return end == verb.length() && tag.startsWith(verb);
     }
 
     private static boolean digits(String s, int from, int to) {

@@ -2,7 +2,6 @@ package dev.warden.proxy.session;
 
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
-import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import io.netty.buffer.ByteBuf;
 import org.slf4j.Logger;
@@ -24,15 +23,18 @@ final class ExecutionTally {
 
     private final RelaySession session;
     private final Tripwire tripwire;
-    /** The fields of a RowDescription frame, decoded once per frame by the relay. */
-    private final Function<ByteBuf, List<Field>> rowDescription;
+    /** The column names of a RowDescription frame, decoded once per frame by the relay. */
+    private final Function<ByteBuf, List<String>> columnNames;
+    /** A repeated statement's CommandComplete is not decoded again (see {@link RepeatedFrame}). */
+    private final RepeatedFrame<String> tags = new RepeatedFrame<>(
+            frame -> ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag());
     /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
     private Execution lastAnswered;
 
-    ExecutionTally(RelaySession session, Function<ByteBuf, List<Field>> rowDescription) {
+    ExecutionTally(RelaySession session, Function<ByteBuf, List<String>> columnNames) {
         this.session = session;
         this.tripwire = session.tripwire;
-        this.rowDescription = rowDescription;
+        this.columnNames = columnNames;
     }
 
     /**
@@ -73,11 +75,11 @@ final class ExecutionTally {
             }
             case 'T' -> {
                 if (!e.described) {
-                    e.describe(rowDescription.apply(frame).stream().map(Field::name).toList(), null);
+                    e.describe(columnNames.apply(frame), null);
                 }
             }
             case 'C' -> {
-                e.commandTag = ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag();
+                e.commandTag = tags.decode(frame);
                 if (!checkAnswer(e, e.commandTag) && e.extended) {
                     finish(e);
                 }

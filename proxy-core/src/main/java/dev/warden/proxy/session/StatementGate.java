@@ -91,8 +91,33 @@ final class StatementGate {
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
             return decision.retry() ? retry(s) : hold(s, notice);
         }
-        return writeAhead(s, decision, null).thenApply(seq -> decision.allowed() ? (Verdict) new Forward(seq, null)
-                : refusal(decision, s.analysis())).exceptionally(StatementGate::auditRefusal);
+        // One stage on the record's future, not three (writeAhead, then the verdict, then the refusal): this is
+        // every statement's path, and each stage is a future and a completion allocated and run per statement.
+        return audit.query(s.policy().audit(), s.sql(), s.analysis(), decision, s.protocol(), s.preparedName(),
+                null, s.parameters()).<Verdict>handle((seq, failure) -> {
+                    long written = failure == null ? seq : unwritten(s, failure);
+                    if (written == UNWRITTEN) {
+                        return unavailable(ClientErrors.unwrap(failure).getMessage());
+                    }
+                    return decision.allowed() ? new Forward(written, null) : refusal(decision, s.analysis());
+                });
+    }
+
+    /** {@link #unwritten}: the statement is refused (58030). */
+    private static final long UNWRITTEN = Long.MIN_VALUE;
+
+    /**
+     * The write-ahead record failed: -1 when the policy lets the statement run anyway ({@code on_failure: allow}),
+     * else {@link #UNWRITTEN}. Logged either way.
+     */
+    private long unwritten(Statement s, Throwable failure) {
+        String reason = ClientErrors.unwrap(failure).getMessage();
+        if (!s.policy().policy().audit().refuseOnFailure()) {
+            log.error("audit.unavailable session={} on_failure=allow reason=\"{}\"", sessionId, reason);
+            return -1L;
+        }
+        log.error("audit.unavailable session={} reason=\"{}\" statement refused", sessionId, reason);
+        return UNWRITTEN;
     }
 
     /** Withdraws the approval this session waits for, if any (the client cancelled or left); off the caller's thread. */
@@ -115,13 +140,10 @@ final class StatementGate {
                     if (failure == null) {
                         return seq;
                     }
-                    String reason = ClientErrors.unwrap(failure).getMessage();
-                    if (!s.policy().policy().audit().refuseOnFailure()) {
-                        log.error("audit.unavailable session={} on_failure=allow reason=\"{}\"", sessionId, reason);
-                        return -1L;
+                    if (unwritten(s, failure) == UNWRITTEN) {
+                        throw new AuditUnavailable(ClientErrors.unwrap(failure).getMessage());
                     }
-                    log.error("audit.unavailable session={} reason=\"{}\" statement refused", sessionId, reason);
-                    throw new AuditUnavailable(reason);
+                    return -1L;
                 });
     }
 
@@ -135,10 +157,15 @@ final class StatementGate {
     private static Verdict auditRefusal(Throwable failure) {
         Throwable t = ClientErrors.unwrap(failure);
         if (t instanceof AuditUnavailable) {
-            return new Refuse(ErrorResponse.of("ERROR", SqlState.IO_ERROR, "statement not executed: "
-                    + t.getMessage(), null, "Warden writes an audit record before every statement"));
+            return unavailable(t.getMessage());
         }
         throw new CompletionException(t);
+    }
+
+    /** The client's 58030: the statement's write-ahead record could not be written. */
+    private static Refuse unavailable(String reason) {
+        return new Refuse(ErrorResponse.of("ERROR", SqlState.IO_ERROR, "statement not executed: " + reason, null,
+                "Warden writes an audit record before every statement"));
     }
 
     private Refuse refusal(Decision decision, Analysis analysis) {

@@ -36,7 +36,22 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Filed> waiting = new ArrayDeque<>();
     /** The RowDescription decoded while relaying the current frame (frames are pooled objects). */
     private ByteBuf lastRowDescriptionFrame;
-    private List<Field> lastRowDescription;
+    private Described lastRowDescription;
+    /** A repeated statement's RowDescription is not decoded again (see {@link RepeatedFrame}). */
+    private final RepeatedFrame<Described> descriptions = new RepeatedFrame<>(UpstreamRelay::described);
+
+    /** A RowDescription's fields and their names, both immutable. */
+    private record Described(List<Field> fields, List<String> names) {
+    }
+
+    private static Described described(ByteBuf frame) {
+        List<Field> fields = ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
+        String[] names = new String[fields.size()];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = fields.get(i).name();
+        }
+        return new Described(fields, List.of(names));
+    }
 
     /** {@code running}: for a notice, the request the server was running when it arrived (see relay). */
     private record Filed(ByteBuf frame, Answer answer, Entry running) {
@@ -46,7 +61,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.session = session;
         this.queue = session.queue;
         this.masking = session.masking;
-        this.tally = new ExecutionTally(session, this::rowDescription);
+        this.tally = new ExecutionTally(session, frame -> description(frame).names());
     }
 
     @Override
@@ -249,7 +264,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 } else if (entry.kind == Kind.DESCRIBE_PORTAL && entry.portal != null) {
                     entry.portal.fields = fields;
                 } else if (e != null) {
-                    e.describe(fields.stream().map(Field::name).toList(),
+                    e.describe(description(frame).names(),
                             planned ? masking.plan(e.policy.masker(), fields, null, e.analysis) : null);
                 }
                 return frame;
@@ -285,7 +300,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 if (e.rows == 0) {
                     // The masking notice goes with the first row: a result that ends with no row (an error, an
                     // empty table) had nothing altered.
-                    writeIfAny(masking.notice(e.plan, session.client.alloc()));
+                    writeIfAny(masking.notice(e.plan));
                 }
                 if (e.plan == null || e.plan.masksNothing()) {
                     return frame;
@@ -308,7 +323,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     }
                     e.copy = masking.copyMasker(masking.described(described), CopyStatements.copyFormat(e.analysis),
                             e.analysis);
-                    writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
+                    writeIfAny(masking.notice(e.copy.plan()));
                     return frame;
                 }
                 if (CopyStatements.copyDescribeQuery(e.analysis).isPresent()) {
@@ -320,7 +335,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                         int columnCount = frame.getUnsignedShort(frame.readerIndex() + 6); // 'H', length, format
                         e.copy = masking.copyMasker(CopyStatements.unnamedColumns(columnCount),
                                 CopyStatements.copyFormat(e.analysis), e.analysis);
-                        writeIfAny(masking.notice(e.copy.plan(), session.client.alloc()));
+                        writeIfAny(masking.notice(e.copy.plan()));
                         return frame;
                     }
                     // Warden describes every COPY TO STDOUT it may mask on the session's connection first; that
@@ -360,8 +375,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     /** The fields of a RowDescription, decoded once per frame (masking and the tally both need them). */
     private List<Field> rowDescription(ByteBuf frame) {
+        return description(frame).fields();
+    }
+
+    private Described description(ByteBuf frame) {
         if (frame != lastRowDescriptionFrame) {
-            lastRowDescription = ((BackendMessage.RowDescription) BackendMessage.decode(frame)).fields();
+            lastRowDescription = descriptions.decode(frame);
             lastRowDescriptionFrame = frame;
         }
         return lastRowDescription;
