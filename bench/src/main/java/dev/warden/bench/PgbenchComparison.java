@@ -505,12 +505,22 @@ public final class PgbenchComparison {
         }
     }
 
+    /**
+     * {@code -Dwarden.bench.rate=N}: the measured rounds run at N transactions per second in all ({@code pgbench
+     * -R}), so each path's CPU per transaction is compared at one load instead of at saturation, where it moves
+     * with everything else the two cores run. Empty (the default): as fast as each path goes.
+     */
+    private static final String RATE = System.getProperty("warden.bench.rate", "");
+
     private static Invocation bench(Workload workload, String mode, int clients, int seconds, String conn,
                                     Map<String, String> env, String shownEnv, String logPrefix) {
         List<String> cmd = new ArrayList<>(List.of("pgbench", "-n", "-c", Integer.toString(clients),
                 "-j", Integer.toString(Math.min(2, clients)), "-T", Integer.toString(seconds)));
         cmd.addAll(workload.flags);
         cmd.addAll(List.of("-M", mode));
+        if (logPrefix != null && !RATE.isEmpty()) {
+            cmd.addAll(List.of("-R", RATE));
+        }
         String shown = shownEnv + String.join(" ", cmd) + (logPrefix == null ? "" : " -l") + " '" + conn + "'";
         if (logPrefix != null) {
             cmd.addAll(List.of("-l", "--log-prefix=" + logPrefix));
