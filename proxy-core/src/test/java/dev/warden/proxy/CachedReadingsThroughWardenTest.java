@@ -35,6 +35,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 class CachedReadingsThroughWardenTest {
 
     static WardenHarness warden;
+    /** 63 bytes, the longest name PostgreSQL keeps; the policy's rule cc-archive-kept names it. */
+    static final String LONG_TABLE = "cc_archive_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
     @BeforeAll
     static void start() throws SQLException {
@@ -67,6 +69,7 @@ class CachedReadingsThroughWardenTest {
                   rules:
                     - { name: cc-updates-reviewed, environments: [prod], match: { statements: [UPDATE], tables: [cc_t] }, action: require_approval, approvers: [dba] }
                     - { name: cc-aerzte-kept, environments: [prod], match: { statements: [DELETE], tables: [cc_Ärzte] }, action: block }
+                    - { name: cc-archive-kept, environments: [prod], match: { statements: [DELETE], tables: [cc_archive_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa] }, action: block }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE cc_vault (v text)");
@@ -80,6 +83,10 @@ class CachedReadingsThroughWardenTest {
             s.execute("CREATE TABLE cc_Ärzte (id int, ssn text)");
             s.execute("INSERT INTO cc_Ärzte VALUES (1, 'kestrel-4471')");
             s.execute("GRANT SELECT, DELETE ON cc_Ärzte TO cc_login");
+            // As long as a name gets (NAMEDATALEN - 1 bytes): a longer name the server reads is cut to this one.
+            s.execute("CREATE TABLE " + LONG_TABLE + " (id int, ssn text)");
+            s.execute("INSERT INTO " + LONG_TABLE + " VALUES (1, 'kestrel-4471')");
+            s.execute("GRANT SELECT, DELETE ON " + LONG_TABLE + " TO cc_login");
         }
     }
 
@@ -370,6 +377,30 @@ class CachedReadingsThroughWardenTest {
             assertBlocked(c, "SELECT 1 AS Ärzte", "server-encoding-names");
             assertEquals("1", scalar(c, "SELECT 1 AS \"Ärzte\""));
             assertEquals("Müller", scalar(c, "SELECT 'Müller' AS name"));
+        }
+    }
+
+    /**
+     * The server cuts a name longer than 63 bytes to its first 63 (scan.l's {@code truncate_identifier}, quoted
+     * or not, with a NOTICE): {@code LONG_TABLE} with anything after it is {@code LONG_TABLE}. Warden must read
+     * the same table, for masking's lineage and for a guardrail that names it.
+     */
+    @Test
+    void aNameLongerThanTheServerKeepsIsTheTableItIsCutTo() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            for (String table : List.of(LONG_TABLE + "_tail", "\"" + LONG_TABLE + "_TAIL\"", LONG_TABLE + "ä")) {
+                List<BackendMessage> answers = query(c, "SELECT ssn || '' AS x FROM " + table);
+                assertEquals(List.of(), errors(answers), table);
+                assertOneMaskedValue(answers, "relayed in clear from " + table + ": " + values(answers));
+            }
+        }
+        try (Connection c = prod()) {
+            assertBlocked(c, "DELETE FROM " + LONG_TABLE + "_tail WHERE id = 1", "cc-archive-kept");
+            assertBlocked(c, "DELETE FROM \"" + LONG_TABLE + "_TAIL\" WHERE id = 1", "cc-archive-kept");
+        }
+        try (Connection c = warden.direct()) {
+            assertEquals("1", scalar(c, "SELECT count(*) FROM " + LONG_TABLE), "a DELETE reached the table");
         }
     }
 
