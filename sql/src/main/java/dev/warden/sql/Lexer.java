@@ -141,7 +141,34 @@ final class Lexer {
                 }
             }
         }
-        return foldName(s.substring(start, end));
+        return truncateName(foldName(s.substring(start, end)));
+    }
+
+    /** The longest name PostgreSQL keeps, in bytes: NAMEDATALEN - 1. */
+    static final int MAX_NAME_BYTES = 63;
+
+    /**
+     * A name as the server keeps it: its first {@link #MAX_NAME_BYTES} bytes, cut at a character boundary
+     * ({@code truncate_identifier}, for unquoted, quoted and {@code U&} names alike; the server says so in a
+     * NOTICE). Bytes are counted in UTF-8, the encoding of nearly every server; a longer name means the one it is
+     * cut to, so a name Warden kept whole would be a relation the server does not read.
+     */
+    static String truncateName(String name) {
+        int n = name.length();
+        if (n <= MAX_NAME_BYTES / 4) {
+            return name; // even at four bytes a character it fits
+        }
+        int bytes = 0;
+        for (int i = 0; i < n; ) {
+            int cp = name.codePointAt(i);
+            int length = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            if (bytes + length > MAX_NAME_BYTES) {
+                return name.substring(0, i);
+            }
+            bytes += length;
+            i += Character.charCount(cp);
+        }
+        return name;
     }
 
     /**
@@ -407,7 +434,7 @@ final class Lexer {
                 }
                 pos++;
                 String name = value.toString();
-                add(Type.QUOTED_IDENT, start, quote > start ? unicodeName(name, pos) : name);
+                add(Type.QUOTED_IDENT, start, truncateName(quote > start ? unicodeName(name, pos) : name));
                 return;
             }
             value.append(c);

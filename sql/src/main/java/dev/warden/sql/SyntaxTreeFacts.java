@@ -378,14 +378,17 @@ final class SyntaxTreeFacts {
         return name.toString();
     }
 
-    /** PostgreSQL's folding: quoted identifiers keep their case without quotes, others are lower-cased. */
+    /**
+     * PostgreSQL's folding: quoted identifiers keep their case without quotes, others are folded
+     * ({@link Lexer#foldName}); both are cut to the 63 bytes the server keeps ({@link Lexer#truncateName}).
+     */
     static String ident(String s) {
         if (s == null) {
             return "";
         }
         if (s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"")) {
-            return s.substring(1, s.length() - 1).replace("\"\"", "\"");
+            return Lexer.truncateName(s.substring(1, s.length() - 1).replace("\"\"", "\""));
         }
-        return Lexer.foldName(s);
+        return Lexer.truncateName(Lexer.foldName(s));
     }
 }

@@ -60,9 +60,11 @@ public final class TextReferences {
                 while (i < n && Lexer.isIdentPart(content.charAt(i))) {
                     i++;
                 }
-                // As the server folds it when the string runs as SQL, and (a superset) as Java lower-cases it.
+                // As the server folds (and cuts) it when the string runs as SQL, and, a superset, as written
+                // and as Java lower-cases it.
                 String word = content.substring(start, i);
                 out.add(Lexer.foldName(word));
+                out.add(Lexer.truncateName(Lexer.foldName(word)));
                 out.add(word.toLowerCase(Locale.ROOT));
             } else {
                 i++;

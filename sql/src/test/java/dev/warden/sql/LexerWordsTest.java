@@ -48,6 +48,20 @@ class LexerWordsTest {
         assertEquals("Ärzte", Lexer.foldName("ÄRZTE"));
     }
 
+    /** Names are cut to the 63 bytes the server keeps, at a character boundary, quoted or not. */
+    @Test
+    void namesAreCutToSixtyThreeBytes() {
+        String long70 = "t".repeat(70);
+        String kept = "t".repeat(63);
+        assertEquals(List.of(kept, kept, kept, "t".repeat(62), "x".repeat(63)),
+                Lexer.tokenize(long70 + " \"" + long70 + "\" " + long70.toUpperCase() + " " + "t".repeat(62) + "ä"
+                        + " U&\"" + "\\0078".repeat(70) + "\"").tokens().stream().map(Lexer.Token::value).toList());
+        // 21 characters of three bytes each is 63 bytes: kept whole; one more is cut.
+        assertEquals("€".repeat(21), Lexer.truncateName("€".repeat(22)));
+        assertEquals("€".repeat(21), Lexer.truncateName("€".repeat(21)));
+        assertEquals("t".repeat(15), Lexer.truncateName("t".repeat(15)));
+    }
+
     /** PostgreSQL's folding, written out independently of the lexer's. */
     private static String asciiFolded(String word) {
         StringBuilder out = new StringBuilder();
