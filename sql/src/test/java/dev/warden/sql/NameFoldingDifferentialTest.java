@@ -1,0 +1,126 @@
+package dev.warden.sql;
+
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Generated names (seed printed), written unquoted, quoted and as {@code U&"..."}: the name Warden reads for a
+ * table reference must be the name the server reads for it. The oracle is the server's own: the same text as a
+ * column alias ({@code SELECT 1 AS <name>}) comes back in the RowDescription exactly as the server's scanner
+ * folded, de-escaped and cut it, the steps a table name goes through too. Names mix ASCII letters of both cases
+ * with letters whose case mapping differs in Java (Ä, ß, the long s, the Kelvin sign, dotted and dotless i) and
+ * run past the 63 bytes the server keeps, with multi-byte characters at the cut.
+ *
+ * <p>{@code -Dwarden.nameDiff.rounds=N} (default 300) and {@code -Dwarden.nameDiff.seed=S} repeat or lengthen a run.
+ */
+class NameFoldingDifferentialTest {
+
+    private static final String ALPHABET = "abcxyzABCXYZ_019$äÄéÉßſ\u212AİıΣσ€中";
+
+    private static TestPostgres postgres;
+    private static Connection connection;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        postgres = TestPostgres.start();
+        String database = "warden_names_" + ProcessHandle.current().pid();
+        try (Connection c = postgres.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("DROP DATABASE IF EXISTS " + database);
+            s.execute("CREATE DATABASE " + database + " ENCODING 'UTF8' TEMPLATE template0");
+        }
+        connection = postgres.connect(database);
+    }
+
+    @AfterAll
+    static void stop() throws SQLException {
+        if (connection != null) {
+            connection.close();
+        }
+    }
+
+    @Test
+    void wardenReadsEveryTableNameAsTheServerDoes() throws SQLException {
+        long seed = Long.getLong("warden.nameDiff.seed", System.nanoTime());
+        int rounds = Integer.getInteger("warden.nameDiff.rounds", 300);
+        System.out.println("NameFoldingDifferentialTest seed=" + seed + " rounds=" + rounds);
+        Random random = new Random(seed);
+        Analyzer analyzer = new Analyzer(0);
+        Set<String> keywords = reservedWords();
+        int compared = 0;
+        for (int round = 0; round < rounds; round++) {
+            String name = name(random);
+            String written = switch (random.nextInt(3)) {
+                case 0 -> name;
+                case 1 -> "\"" + name + "\"";
+                default -> unicodeEscaped(name);
+            };
+            if (keywords.contains(Lexer.foldName(written))) {
+                continue; // a keyword, not a name, unquoted
+            }
+            String server = serverReading(written);
+            Analysis analysis = analyzer.analyze("SELECT * FROM " + written);
+            String where = "seed " + seed + ", round " + round + ": " + written;
+            assertEquals(1, analysis.statements().get(0).tablesRead().size(), where);
+            TableRef table = analysis.statements().get(0).tablesRead().iterator().next();
+            assertEquals(server, table.name(), where);
+            compared++;
+        }
+        assertTrue(compared > rounds / 2, "too few names compared: " + compared);
+    }
+
+    /** A name of 1 to 80 characters that starts as an unquoted name may. */
+    private static String name(Random random) {
+        int length = 1 + random.nextInt(random.nextBoolean() ? 12 : 80);
+        StringBuilder out = new StringBuilder();
+        while (out.length() < length) {
+            char c = ALPHABET.charAt(random.nextInt(ALPHABET.length()));
+            if (out.length() == 0 && (c == '_' || c == '$' || Character.isDigit(c))) {
+                c = 'q';
+            }
+            out.append(c);
+        }
+        return out.toString();
+    }
+
+    /** {@code U&"..."} with every other character written as a four-digit escape. */
+    private static String unicodeEscaped(String name) {
+        StringBuilder out = new StringBuilder("U&\"");
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            out.append(i % 2 == 0 ? String.format("\\%04x", (int) c) : String.valueOf(c));
+        }
+        return out.append('"').toString();
+    }
+
+    /** The name the server's scanner makes of {@code written}, as a column alias. */
+    private static String serverReading(String written) throws SQLException {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT 1 AS " + written)) {
+            return rs.getMetaData().getColumnLabel(1);
+        }
+    }
+
+    /** Words that cannot be a bare column alias (the server says which, so no list is kept here). */
+    private static Set<String> reservedWords() throws SQLException {
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')")) {
+            Set<String> words = new java.util.HashSet<>();
+            while (rs.next()) {
+                words.add(rs.getString(1));
+            }
+            return words.stream().collect(Collectors.toUnmodifiableSet());
+        }
+    }
+}
