@@ -51,8 +51,17 @@ final class Shape {
                 out.append(' ');
             }
             switch (t.type()) {
-                case WORD, PARAM, OPERATOR -> out.append(t.value());
-                case QUOTED_IDENT -> out.append('"').append(t.value().replace("\"", "\"\"")).append('"');
+                case WORD -> {
+                    if (forParser && !plainWord(t.value())) {
+                        // The name exactly as the server reads it (folded and cut already), quoted: JSqlParser
+                        // ends a word at characters PostgreSQL keeps in it (it read aaÉééßz€ as aaÉééßz).
+                        quoted(out, t.value());
+                    } else {
+                        out.append(t.value());
+                    }
+                }
+                case PARAM, OPERATOR -> out.append(t.value());
+                case QUOTED_IDENT -> quoted(out, t.value());
                 case STRING -> out.append(forParser ? "'?'" : "?");
                 case NUMBER -> out.append(forParser ? "0" : "?");
                 default -> throw new IllegalStateException(t.type().name());
@@ -60,5 +69,20 @@ final class Shape {
             previous = t;
         }
         return out.toString();
+    }
+
+    private static void quoted(StringBuilder out, String name) {
+        out.append('"').append(name.replace("\"", "\"\"")).append('"');
+    }
+
+    /** A word of ASCII letters, digits and underscores: every keyword, and names any parser reads whole. */
+    private static boolean plainWord(String word) {
+        for (int i = 0; i < word.length(); i++) {
+            char c = word.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+                return false;
+            }
+        }
+        return true;
     }
 }
