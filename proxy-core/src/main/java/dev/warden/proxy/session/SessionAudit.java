@@ -186,7 +186,9 @@ final class SessionAudit {
                 return last;
             }
         }
-        List<String> made = parameters.stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList();
+        // List.copyOf, not Stream.toList: a list that may hold nulls is copied again by every record made with it.
+        List<String> made = List.copyOf(parameters.stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?")
+                .toList());
         redactedParameters = made;
         return made;
     }
