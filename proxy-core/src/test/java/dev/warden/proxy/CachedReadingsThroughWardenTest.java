@@ -417,6 +417,29 @@ class CachedReadingsThroughWardenTest {
         }
     }
 
+    /**
+     * SET ROLE is the setting {@code role}, which SET and RESET also reach as a plain setting name: quoted, where
+     * it is no keyword, and in any case (the server compares setting names case-insensitively).
+     */
+    @Test
+    void theRoleSettingNamedAsAnIdentifierIsRoleEscalation() throws SQLException {
+        try (Connection c = prod()) {
+            for (String sql : List.of("SET \"role\" TO cc_admin", "SET SESSION \"ROLE\" = 'cc_admin'",
+                    "SET \"Role\" TO DEFAULT")) {
+                String error = run(c, sql);
+                String role = scalar(c, "SELECT current_user");
+                if (error == null && role.equals("cc_admin")) {
+                    fail("Warden let " + sql + " run: the session now acts as " + role + " and reads "
+                            + scalar(c, "SELECT v FROM cc_vault"));
+                }
+                assertTrue(error != null && error.startsWith("42501") && error.contains("role-escalation"),
+                        sql + " must be refused by rule role-escalation, got: " + (error == null ? "it ran" : error));
+                assertEquals("cc_login", role, sql);
+            }
+            assertBlocked(c, "RESET \"ROLE\"", "role-escalation");
+        }
+    }
+
     private static String aOfRow1() throws SQLException {
         try (Connection c = warden.direct()) {
             return scalar(c, "SELECT a FROM cc_t WHERE id = 1");
