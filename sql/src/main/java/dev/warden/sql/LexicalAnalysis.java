@@ -142,7 +142,7 @@ final class LexicalAnalysis {
             case "import" -> b.kind = StatementKind.IMPORT_FOREIGN_SCHEMA;
             case "reassign" -> b.kind = StatementKind.REASSIGN_OWNED;
             case "set" -> set(c, b);
-            case "reset" -> b.kind = c.word("role") || c.words("session", "authorization")
+            case "reset" -> b.kind = c.word("role") || c.words("session", "authorization") || roleSetting(c) != null
                     ? StatementKind.RESET_ROLE : StatementKind.RESET;
             case "show" -> b.kind = StatementKind.SHOW;
             case "copy" -> {
@@ -893,7 +893,15 @@ final class LexicalAnalysis {
         if ((c.peekWord("session") && !c.peekWord(1, "authorization")) || c.peekWord("local")) {
             c.next();
         }
-        if (c.word("role")) {
+        String setting = roleSetting(c);
+        if (setting != null) {
+            // SET "role" TO x, SET session_authorization = x: the settings behind SET ROLE and SET SESSION
+            // AUTHORIZATION, reached by name (the server's generic SET, which then runs their checks alike).
+            c.next();
+            b.kind = setting.equals("role") ? StatementKind.SET_ROLE : StatementKind.SET_SESSION_AUTHORIZATION;
+            String target = c.word("to") || c.op("=") ? c.roleName() : null;
+            b.roleTarget = target == null || !c.atEnd() ? "?" : target;
+        } else if (c.word("role")) {
             b.kind = StatementKind.SET_ROLE;
             b.roleTarget = c.peekWord("none") ? "none" : c.roleName();
         } else if (c.words("session", "authorization")) {
@@ -902,6 +910,20 @@ final class LexicalAnalysis {
         } else {
             b.kind = StatementKind.SET;
         }
+    }
+
+    /**
+     * {@code role} or {@code session_authorization} when the cursor is at that setting's name written as a
+     * plain setting name: quoted (where {@code role} is no keyword) or, for session_authorization, unquoted. The
+     * server compares setting names folding ASCII letters only ({@code guc_name_compare}), quoted ones too.
+     */
+    private static String roleSetting(Cursor c) {
+        if (c.atEnd() || !c.tokens.get(c.i).isIdentifier()
+                || (c.tokens.get(c.i).type() == Type.WORD && !c.peekWord("session_authorization"))) {
+            return null;
+        }
+        String name = Lexer.foldName(c.tokens.get(c.i).value());
+        return name.equals("role") || name.equals("session_authorization") ? name : null;
     }
 
     private static boolean copy(Cursor c, FactsBuilder b, InnerStatements inner) {
