@@ -440,6 +440,31 @@ class CachedReadingsThroughWardenTest {
         }
     }
 
+    /**
+     * A function's SET clause sets a setting while it runs, the setting role too: its body then runs as that role.
+     * Anyone may create functions in pg_temp (the database's TEMP privilege, PUBLIC's by default).
+     */
+    @Test
+    void aFunctionThatSetsTheRoleSettingIsRoleEscalation() throws SQLException {
+        try (Connection c = prod()) {
+            for (String clause : List.of("SET role = cc_admin", "SET \"ROLE\" TO 'cc_admin'")) {
+                String create = "CREATE OR REPLACE FUNCTION pg_temp.cc_as_admin() RETURNS text LANGUAGE sql "
+                        + clause + " AS 'SELECT v FROM cc_vault'";
+                String error = run(c, create);
+                if (error == null) {
+                    String read = run(c, "SELECT pg_temp.cc_as_admin()") == null
+                            ? scalar(c, "SELECT pg_temp.cc_as_admin()") : "nothing";
+                    fail("Warden let " + create + " run; calling it read " + read);
+                }
+                assertTrue(error.startsWith("42501") && error.contains("role-escalation"), create + ": " + error);
+            }
+            assertEquals(null, run(c, "CREATE FUNCTION pg_temp.cc_plain() RETURNS int LANGUAGE sql "
+                    + "SET search_path = public AS 'SELECT 1'"));
+            assertBlocked(c, "ALTER FUNCTION pg_temp.cc_plain() SET \"role\" TO cc_admin", "role-escalation");
+            assertBlocked(c, "ALTER FUNCTION pg_temp.cc_plain() SET ROLE = cc_admin", "role-escalation");
+        }
+    }
+
     private static String aOfRow1() throws SQLException {
         try (Connection c = warden.direct()) {
             return scalar(c, "SELECT a FROM cc_t WHERE id = 1");
