@@ -579,7 +579,8 @@ final class LexicalAnalysis {
     }
 
     /**
-     * The role changes of a statement's set_config calls, or null when it makes none. Read from the statement's
+     * The role changes of a statement's set_config calls and SET clauses of routines and role or database
+     * defaults, or null when it makes none. Read from the statement's
      * own tokens (the setting and the role are string literals, which a statement's shape does not keep), and
      * from every call: one naming the session's own role does not vouch for the next.
      */
@@ -605,7 +606,40 @@ final class LexicalAnalysis {
             String named = constant ? target.value() : "?";
             role = role == null || role.equals(named) ? named : "?";
         }
+        // CREATE/ALTER FUNCTION ... SET role = x runs the body as x; ALTER ROLE/DATABASE ... SET role = x starts
+        // later sessions as x. (An UPDATE's SET of a column named role, in a rule or a body, is no setting.)
+        boolean createOrAlter = !tokens.isEmpty() && (tokens.get(0).isWord("create") || tokens.get(0).isWord("alter"));
+        for (int k = 0; createOrAlter && k + 1 < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isWord("update")) {
+                break;
+            }
+            String setting = t.isWord("set") ? settingName(tokens.get(k + 1)) : null;
+            if (setting == null) {
+                continue;
+            }
+            kinds.add(setting.equals("session_authorization")
+                    ? StatementKind.SET_SESSION_AUTHORIZATION : StatementKind.SET_ROLE);
+            boolean assigns = k + 3 < tokens.size() && (tokens.get(k + 2).isWord("to") || tokens.get(k + 2).isOp("="));
+            Token target = assigns ? tokens.get(k + 3) : null;
+            boolean single = target != null && (target.isIdentifier() || target.type() == Type.STRING)
+                    && (k + 4 >= tokens.size() || !tokens.get(k + 4).isOp(","));
+            String named = single ? target.value() : "?";
+            role = role == null || role.equals(named) ? named : "?";
+        }
         return kinds.isEmpty() ? null : new RoleBySetConfig(kinds, role);
+    }
+
+    /**
+     * {@code role} or {@code session_authorization} when {@code t} names that setting (unquoted or quoted, in
+     * any ASCII case: the server compares setting names so, {@code guc_name_compare}), else null.
+     */
+    static String settingName(Token t) {
+        if (!t.isIdentifier()) {
+            return null;
+        }
+        String name = Lexer.foldName(t.value());
+        return name.equals("role") || name.equals("session_authorization") ? name : null;
     }
 
     /** The actions a MERGE may take ({@code THEN UPDATE}, {@code THEN DELETE}, {@code THEN INSERT}). */
@@ -918,12 +952,10 @@ final class LexicalAnalysis {
      * server compares setting names folding ASCII letters only ({@code guc_name_compare}), quoted ones too.
      */
     private static String roleSetting(Cursor c) {
-        if (c.atEnd() || !c.tokens.get(c.i).isIdentifier()
-                || (c.tokens.get(c.i).type() == Type.WORD && !c.peekWord("session_authorization"))) {
+        if (c.atEnd() || (c.tokens.get(c.i).type() == Type.WORD && !c.peekWord("session_authorization"))) {
             return null;
         }
-        String name = Lexer.foldName(c.tokens.get(c.i).value());
-        return name.equals("role") || name.equals("session_authorization") ? name : null;
+        return settingName(c.tokens.get(c.i));
     }
 
     private static boolean copy(Cursor c, FactsBuilder b, InnerStatements inner) {
