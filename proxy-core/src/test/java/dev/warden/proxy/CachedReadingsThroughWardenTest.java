@@ -465,6 +465,27 @@ class CachedReadingsThroughWardenTest {
         }
     }
 
+    /** set_config('role', ...) is SET ROLE wherever the server evaluates it: in a CALL's or an EXECUTE's arguments. */
+    @Test
+    void setConfigRoleInTheArgumentsOfCallOrExecuteIsRoleEscalation() throws SQLException {
+        try (Connection c = prod()) {
+            assertEquals(null, run(c, "CREATE PROCEDURE pg_temp.cc_proc(x text) LANGUAGE sql AS 'SELECT 1'"));
+            assertEquals(null, run(c, "PREPARE cc_arg(text) AS SELECT 1"));
+            for (String sql : List.of("CALL pg_temp.cc_proc(set_config('role', 'cc_admin', false))",
+                    "EXECUTE cc_arg(set_config('role', 'cc_admin', false))")) {
+                String error = run(c, sql);
+                String role = scalar(c, "SELECT current_user");
+                if (error == null && role.equals("cc_admin")) {
+                    fail("Warden let " + sql + " run: the session now acts as " + role + " and reads "
+                            + scalar(c, "SELECT v FROM cc_vault"));
+                }
+                assertTrue(error != null && error.startsWith("42501") && error.contains("role-escalation"),
+                        sql + " must be refused by rule role-escalation, got: " + (error == null ? "it ran" : error));
+                assertEquals("cc_login", role, sql);
+            }
+        }
+    }
+
     private static String aOfRow1() throws SQLException {
         try (Connection c = warden.direct()) {
             return scalar(c, "SELECT a FROM cc_t WHERE id = 1");
