@@ -347,7 +347,9 @@ public final class Analyzer {
                 FactsBuilder b = LexicalAnalysis.analyse(tokens, this);
                 b.unparsed |= unterminated;
                 LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
-                return b.build(text, Shape.fingerprint(tokens));
+                // CALL p(set_config('role', ...)), EXECUTE q(set_config(...)): the lexer's statements evaluate
+                // expressions too.
+                return withSetConfigRole(b.build(text, Shape.fingerprint(tokens)), tokens);
             }
             return withSetConfigRole(parsedStatement(text, tokens), tokens);
         }
