@@ -402,6 +402,19 @@ class CachedReadingsThroughWardenTest {
         }
     }
 
+    /**
+     * Attribute notation: the server reads {@code (x).f} as {@code f(x)} when {@code x} has no field {@code f}, so
+     * a one-argument server-file function runs with no parenthesis after its name. Field access still runs.
+     */
+    @Test
+    void aServerFileFunctionCalledInAttributeNotationIsRefused() throws SQLException {
+        try (Connection c = prod()) {
+            assertBlocked(c, "SELECT ('PG_VERSION'::text).pg_read_file", "server-file-functions");
+            assertBlocked(c, "SELECT ('.'::text).PG_LS_DIR AS d", "server-file-functions");
+            assertEquals("1", scalar(c, "SELECT (t).id FROM cc_src t"));
+        }
+    }
+
     /** Role names are exact to the server: the role "CC_Login" is not the session's login role cc_login. */
     @Test
     void aRoleWhoseNameDiffersFromTheLoginOnlyInCaseIsAnotherRole() throws SQLException {
