@@ -50,6 +50,27 @@ public final class TextReferences {
         return names;
     }
 
+    /**
+     * Every name written after a dot and not followed by a parenthesis ({@code t.col}, {@code (expr).name}), under
+     * both readings of plain strings. PostgreSQL reads {@code (x).f} as the call {@code f(x)} when no field of
+     * that name exists (attribute notation), so a one-argument function can run without its name ever standing
+     * before a parenthesis: {@code ('PG_VERSION'::text).pg_read_file} reads a server file. A superset: most are
+     * column and field names.
+     */
+    public static Set<String> attributeNames(String text) {
+        Set<String> names = new LinkedHashSet<>();
+        for (boolean scs : new boolean[] {true, false}) {
+            List<Token> tokens = Lexer.tokenize(text, scs).tokens();
+            for (int k = 1; k < tokens.size(); k++) {
+                if (tokens.get(k - 1).isOp(".") && tokens.get(k).isIdentifier()
+                        && (k + 1 == tokens.size() || !tokens.get(k + 1).isOp("("))) {
+                    names.add(tokens.get(k).value());
+                }
+            }
+        }
+        return names;
+    }
+
     /** Identifier-like words of a string's content, lower-cased. */
     private static void words(String content, Set<String> out) {
         int i = 0;

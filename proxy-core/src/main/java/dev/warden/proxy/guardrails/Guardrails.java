@@ -10,6 +10,7 @@ import dev.warden.sql.CopySpec;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
 import dev.warden.sql.TableRef;
+import dev.warden.sql.TextReferences;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -193,7 +194,7 @@ public final class Guardrails {
             }
         }
         if (baselineOn(env, "server-file-functions")) {
-            for (String fn : f.functions()) {
+            for (String fn : calledNames(f)) {
                 if (SERVER_FILE_FUNCTIONS.contains(unqualified(fn))) {
                     return Decision.block("server-file-functions", "function " + fn
                             + "() reads or writes server files or other servers", null);
@@ -250,7 +251,7 @@ public final class Guardrails {
                 return false;
             }
         }
-        if (!m.functions().isEmpty() && f.functions().stream()
+        if (!m.functions().isEmpty() && calledNames(f).stream()
                 .noneMatch(fn -> m.functions().contains(fn) || m.functions().contains(unqualified(fn)))) {
             return false;
         }
@@ -266,6 +267,21 @@ public final class Guardrails {
             return false;
         }
         return !m.unparsed() || f.unparsed();
+    }
+
+    /**
+     * The functions a statement may call: those it names before a parenthesis, and every name after a dot
+     * ({@link TextReferences#attributeNames}: {@code (x).f} calls {@code f(x)}). Over-matches a column named like
+     * a function, which only errs towards refusing.
+     */
+    private static Set<String> calledNames(StatementFacts f) {
+        Set<String> attributes = TextReferences.attributeNames(f.text());
+        if (attributes.isEmpty()) {
+            return f.functions();
+        }
+        Set<String> all = new java.util.LinkedHashSet<>(f.functions());
+        all.addAll(attributes);
+        return all;
     }
 
     private static List<TableRef> union(Set<TableRef> a, Set<TableRef> b) {
