@@ -20,7 +20,9 @@ import java.util.Map;
  * remembered statement's (all but the text) gets the remembered decision. Facts built afresh (a cache miss,
  * the bodies of called functions added from the catalog) hold other objects and are judged again.
  *
- * <p>The one reading of the text is the baseline's CASCADE check on DROP: a DROP is never remembered.
+ * <p>The baseline's CASCADE check on DROP reads the text: a DROP is never remembered. The names written after a
+ * dot ({@code (x).f} calls {@code f(x)}) are read from the text too; under the session's reading they are
+ * identifiers, which the shape keeps, and the second reading (the other string setting) only adds names.
  *
  * <p>Not thread-safe: one per session, used on its event loop.
  */

@@ -275,6 +275,10 @@ public final class Guardrails {
      * a function, which only errs towards refusing.
      */
     private static Set<String> calledNames(StatementFacts f) {
+        if (f.text().indexOf('.') < 0) {
+            // No dot, no attribute: BEGIN, SET and COMMIT are judged afresh every time, and are not lexed again.
+            return f.functions();
+        }
         Set<String> attributes = TextReferences.attributeNames(f.text());
         if (attributes.isEmpty()) {
             return f.functions();
