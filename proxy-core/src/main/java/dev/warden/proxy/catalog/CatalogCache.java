@@ -74,6 +74,10 @@ public final class CatalogCache implements AutoCloseable {
         if (age >= COLUMN_NAMES_TTL_NANOS) {
             return false;
         }
+        if (age >= REFRESH_AT_NANOS) {
+            dueTables.add(tableOid);
+            refreshAhead();
+        }
         return attnum <= 0 || age < MISSING_COLUMN_GRACE_NANOS || columns.containsKey(key(tableOid, attnum));
     }
 
@@ -87,12 +91,23 @@ public final class CatalogCache implements AutoCloseable {
         return columnsVersion.get();
     }
 
-    /** Looks up every column of these tables; completes on the executor's thread. */
+    /**
+     * Looks up every column of these tables; completes on the executor's thread. A table read since this was asked
+     * (for another session that asked at the same time) is not read again.
+     */
     public CompletableFuture<Void> resolve(Set<Integer> tableOids) {
+        long asked = System.nanoTime();
         return CompletableFuture.runAsync(() -> {
             synchronized (this) {
                 try {
-                    lookup(tableOids);
+                    Set<Integer> unread = new java.util.HashSet<>();
+                    for (Integer oid : tableOids) {
+                        Long readAt = knownTables.get(oid);
+                        if (readAt == null || readAt - asked < 0) {
+                            unread.add(oid);
+                        }
+                    }
+                    lookup(unread);
                 } catch (SQLException e) {
                     reset();
                     throw new CatalogException("cannot read the catalog of environment \"" + environment.name()
@@ -103,6 +118,10 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     private void lookup(Set<Integer> tableOids) throws SQLException {
+        if (tableOids.isEmpty()) {
+            return;
+        }
+        lookups.incrementAndGet();
         try (PreparedStatement ps = connection().prepareStatement(
                 "SELECT c.oid::int, n.nspname, c.relname, a.attnum, a.attname FROM pg_catalog.pg_class c "
                         + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -265,9 +284,12 @@ public final class CatalogCache implements AutoCloseable {
      * reading a view's definition takes a lock the session itself may hold (ALTER VIEW in an open transaction).
      */
     public Set<String> functionsToResolve(dev.warden.sql.Analysis analysis, boolean forMasking) {
-        Set<String> missing = new java.util.LinkedHashSet<>(functions.missing(analysis));
-        for (String name : forMasking ? relations.missing(analysis) : List.<String>of()) {
+        Set<String> missing = new java.util.LinkedHashSet<>(functions.missing(analysis, dueFunctions));
+        for (String name : forMasking ? relations.missing(analysis, dueRelations) : List.<String>of()) {
             missing.add(RELATION + name);
+        }
+        if (!dueFunctions.isEmpty() || !dueRelations.isEmpty()) {
+            refreshAhead();
         }
         return missing;
     }
@@ -314,37 +336,130 @@ public final class CatalogCache implements AutoCloseable {
 
     /** Reads what calling these functions does (see {@link FunctionEffects}); completes on the executor. */
     public CompletableFuture<Void> resolveFunctions(Set<String> names, dev.warden.sql.Analyzer analyzer) {
+        this.analyzer = analyzer;
         return CompletableFuture.runAsync(() -> {
             synchronized (this) {
                 try {
-                    Set<String> functionNames = new java.util.LinkedHashSet<>();
-                    Set<String> relationNames = new java.util.LinkedHashSet<>();
-                    for (String n : names) {
-                        if (n.startsWith(RELATION)) {
-                            relationNames.add(n.substring(RELATION.length()));
-                        } else {
-                            functionNames.add(n);
-                        }
-                    }
-                    if (!functionNames.isEmpty()) {
-                        functions.load(connection(), functionNames, analyzer);
-                        // Masking judges a statement with the bodies it runs: their names must be known too.
-                        relationNames.addAll(relations.missing(new dev.warden.sql.Analysis(
-                                functions.bodies(functionNames))));
-                    }
-                    if (!relationNames.isEmpty()) {
-                        relations.load(connection(), relationNames, analyzer);
-                    }
+                    load(names, analyzer);
                 } catch (SQLException e) {
                     reset();
                     throw new CatalogException("cannot read the functions of environment \"" + environment.name()
                             + "\": " + e.getMessage(), e);
-                } finally {
-                    // After the entries (some, on a failure) are in place: see the field's comment.
-                    generation.incrementAndGet();
                 }
             }
         }, executor);
+    }
+
+    /**
+     * Reads the functions and ({@link #RELATION}) relations of {@code names} that are not loaded or are due: when
+     * sessions ask for the same names at once, the first one's read answers the others. Holds the monitor.
+     */
+    private void load(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
+        Set<String> functionNames = new java.util.LinkedHashSet<>();
+        Set<String> relationNames = new java.util.LinkedHashSet<>();
+        for (String n : names) {
+            if (n.startsWith(RELATION)) {
+                relationNames.add(n.substring(RELATION.length()));
+            } else {
+                functionNames.add(n);
+            }
+        }
+        functionNames = functions.due(functionNames);
+        relationNames = relations.due(relationNames);
+        if (functionNames.isEmpty() && relationNames.isEmpty()) {
+            return;
+        }
+        lookups.incrementAndGet();
+        try {
+            if (!functionNames.isEmpty()) {
+                functions.load(connection(), functionNames, analyzer);
+                // Masking judges a statement with the bodies it runs: their names must be known too.
+                relationNames.addAll(relations.missing(new dev.warden.sql.Analysis(
+                        functions.bodies(functionNames))));
+            }
+            if (!relationNames.isEmpty()) {
+                relations.load(connection(), relationNames, analyzer);
+            }
+        } finally {
+            // After the entries (some, on a failure) are in place: see the field's comment.
+            generation.incrementAndGet();
+        }
+    }
+
+    /**
+     * Entries this old are read again off every session's path, the first time a statement consults one, so that
+     * statements repeated every second never wait for the catalog: before this, each entry expired under every
+     * session at once, and each session's next statement waited for its own read, one after the other on the
+     * catalog's one connection (tens of milliseconds every five seconds, the tail of a steady load's latency). An
+     * entry still counts as current only for {@link #TTL_NANOS}: one the background read has not replaced by then
+     * is read before the statement runs, as before.
+     */
+    static final long REFRESH_AT_NANOS = FunctionEffects.TTL_NANOS - 1_500_000_000L;
+
+    /** What statements found due ({@link #REFRESH_AT_NANOS}): functions, relations, tables by oid. */
+    private final Set<String> dueFunctions = ConcurrentHashMap.newKeySet();
+    private final Set<String> dueRelations = ConcurrentHashMap.newKeySet();
+    private final Set<Integer> dueTables = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicBoolean refreshQueued =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    /** The analyzer sessions resolve function bodies with (one per server); null until the first resolve. */
+    private volatile dev.warden.sql.Analyzer analyzer;
+    /** Reads of the catalog made for sessions, ahead or on demand: those another read answered are not counted. */
+    private final java.util.concurrent.atomic.AtomicLong lookups = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many times the catalog was read for columns, functions or relations (see {@link #lookups}). */
+    long lookups() {
+        return lookups.get();
+    }
+
+    /** Queues one background read of what is due, unless one is queued already. */
+    private void refreshAhead() {
+        if (!refreshQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            executor.execute(this::refreshDue);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            refreshQueued.set(false); // shutting down: the entries expire, and are read on demand if still needed
+        }
+    }
+
+    private void refreshDue() {
+        // Cleared first: a name found due from here on queues another read rather than being left for later.
+        refreshQueued.set(false);
+        Set<String> names = new java.util.LinkedHashSet<>();
+        drain(dueFunctions, "", names);
+        drain(dueRelations, RELATION, names);
+        Set<Integer> tables = new java.util.HashSet<>();
+        for (java.util.Iterator<Integer> it = dueTables.iterator(); it.hasNext(); ) {
+            tables.add(it.next());
+            it.remove();
+        }
+        synchronized (this) {
+            try {
+                long now = System.nanoTime();
+                tables.removeIf(oid -> {
+                    Long readAt = knownTables.get(oid);
+                    return readAt != null && now - readAt < REFRESH_AT_NANOS; // read meanwhile
+                });
+                lookup(tables);
+                dev.warden.sql.Analyzer a = analyzer;
+                if (a != null && !names.isEmpty()) {
+                    load(names, a);
+                }
+            } catch (SQLException | RuntimeException e) {
+                reset();
+                // Nothing is lost: the entries expire, and the next statement that needs one waits for its read.
+                log.warn("catalog.refresh_failed env={} reason=\"{}\"", environment.name(), e.getMessage());
+            }
+        }
+    }
+
+    private static void drain(Set<String> from, String prefix, Set<String> into) {
+        for (java.util.Iterator<String> it = from.iterator(); it.hasNext(); ) {
+            into.add(prefix + it.next());
+            it.remove();
+        }
     }
 
     /**

@@ -59,6 +59,14 @@ final class FunctionEffects {
 
     /** The names in {@code analysis} whose effect is not known or has expired. */
     Set<String> missing(Analysis analysis) {
+        return missing(analysis, null);
+    }
+
+    /**
+     * As above; and the names whose effect is still current but due to be read again
+     * ({@link CatalogCache#REFRESH_AT_NANOS}) go into {@code due}, when not null.
+     */
+    Set<String> missing(Analysis analysis, Set<String> due) {
         Set<String> out = new HashSet<>();
         long now = System.nanoTime();
         for (StatementFacts top : analysis.statements()) {
@@ -67,11 +75,29 @@ final class FunctionEffects {
                     Effect e = effects.get(name);
                     if (e == null || !e.fresh(now)) {
                         out.add(name);
+                    } else if (due != null && now - e.loaded() >= CatalogCache.REFRESH_AT_NANOS) {
+                        due.add(name);
                     }
                 }
             }
         }
         return out;
+    }
+
+    /** Of {@code names}, those not loaded or due to be read again (a request that another one answered meanwhile is not). */
+    Set<String> due(Set<String> names) {
+        Set<String> out = new HashSet<>();
+        long now = System.nanoTime();
+        for (String n : names) {
+            if (due(effects.get(n), now)) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    private static boolean due(Effect e, long now) {
+        return e == null || now - e.loaded() >= CatalogCache.REFRESH_AT_NANOS;
     }
 
     /**
@@ -225,8 +251,7 @@ final class FunctionEffects {
         long now = System.nanoTime();
         for (Set<String> fns : implementing.values()) {
             for (String fn : fns) {
-                Effect known = effects.get(fn);
-                if (known == null || !known.fresh(now)) {
+                if (due(effects.get(fn), now)) {
                     functions.add(fn);
                 }
             }
@@ -315,8 +340,8 @@ final class FunctionEffects {
         Map<String, Analyzer.RoutineAnalysis> bodies = new HashMap<>();
         Set<String> callees = new HashSet<>();
         java.util.function.Consumer<String> want = callee -> {
-            Effect known = effects.get(callee);
-            if (!names.contains(callee) && (known == null || !known.fresh(now))) {
+            // Due, not only expired: a callee is read again with the function that calls it.
+            if (!names.contains(callee) && due(effects.get(callee), now)) {
                 callees.add(callee);
             }
         };

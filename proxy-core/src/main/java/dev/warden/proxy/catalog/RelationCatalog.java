@@ -229,21 +229,61 @@ final class RelationCatalog {
 
     /** Names of {@code analysis} not looked up yet, or expired. */
     Set<String> missing(Analysis analysis) {
-        return missing(names(analysis));
+        return missing(analysis, null);
+    }
+
+    /**
+     * As above; and the names still current but due to be read again ({@link CatalogCache#REFRESH_AT_NANOS}) go
+     * into {@code due}, when not null.
+     */
+    Set<String> missing(Analysis analysis, Set<String> due) {
+        Set<String> out = new LinkedHashSet<>();
+        long now = System.nanoTime();
+        for (String n : names(analysis)) {
+            long age = now - loaded(n, now);
+            if (age >= FunctionEffects.TTL_NANOS) {
+                out.add(n);
+            } else if (due != null && age >= CatalogCache.REFRESH_AT_NANOS) {
+                due.add(n);
+            }
+        }
+        return out;
     }
 
     private Set<String> missing(Set<String> names) {
+        return olderThan(names, FunctionEffects.TTL_NANOS);
+    }
+
+    /** Of {@code names}, those not looked up or due to be read again (a request another one answered meanwhile is not). */
+    Set<String> due(Set<String> names) {
+        return olderThan(names, CatalogCache.REFRESH_AT_NANOS);
+    }
+
+    private Set<String> olderThan(Set<String> names, long age) {
         Set<String> out = new LinkedHashSet<>();
         long now = System.nanoTime();
         for (String n : names) {
-            Entry e = byName.get(n);
-            Entry sampled = STATISTICS.contains(n) ? byName.get(SAMPLED) : null;
-            if (e == null || now - e.loaded() >= FunctionEffects.TTL_NANOS
-                    || STATISTICS.contains(n) && (sampled == null || now - sampled.loaded() >= FunctionEffects.TTL_NANOS)) {
+            if (now - loaded(n, now) >= age) {
                 out.add(n);
             }
         }
         return out;
+    }
+
+    /**
+     * When {@code name} was looked up, the statistics' samples included for a statistics relation; one not looked
+     * up counts as looked up one TTL ago (never current).
+     */
+    private long loaded(String name, long now) {
+        long never = now - FunctionEffects.TTL_NANOS;
+        Entry e = byName.get(name);
+        long loaded = e == null ? never : e.loaded();
+        if (STATISTICS.contains(name)) {
+            Entry sampled = byName.get(SAMPLED);
+            long s = sampled == null ? never : sampled.loaded();
+            loaded = s - loaded < 0 ? s : loaded;
+        }
+        return loaded;
     }
 
     /**

@@ -14,7 +14,8 @@ import java.util.Set;
  * not once per statement. Each answer is a function of the analysis, the catalog's entries (their
  * {@link CatalogCache#generation}: loads and DDL invalidation bump it), the masker (one per policy) and the
  * search_path it was judged with, and is served only while all of these are the same; "nothing to look up" also
- * only until the oldest entry it consulted expires. A miss computes the answer as before. Event loop only.
+ * only until the oldest entry it consulted is due to be read again ({@link CatalogCache#REFRESH_AT_NANOS}). A miss
+ * computes the answer as before. Event loop only.
  */
 public final class ScreenedShapes {
 
@@ -53,7 +54,7 @@ public final class ScreenedShapes {
 
     /**
      * {@link CatalogCache#functionsToResolve}: empty without asking when the same shape found nothing to look up
-     * in this generation, and none of the entries it consulted has expired since.
+     * in this generation, and none of the entries it consulted is due to be read again since.
      */
     public Set<String> functionsToResolve(Analysis analysis, boolean forMasking) {
         // Read before computing: a change completing meanwhile bumps it, and the answer is not served again.
@@ -61,15 +62,18 @@ public final class ScreenedShapes {
         long now = System.nanoTime();
         for (Resolved r : resolved) {
             if (r != null && r.generation() == generation && r.forMasking() == forMasking
-                    && now - r.oldestLoaded() < CatalogCache.TTL_NANOS && reads(r.shape(), analysis)) {
+                    && now - r.oldestLoaded() < CatalogCache.REFRESH_AT_NANOS && reads(r.shape(), analysis)) {
                 return Set.of();
             }
         }
+        // Past REFRESH_AT the catalog is asked again (it then reads the entries due, off this thread), until the
+        // read bumps the generation.
         Set<String> missing = catalog.functionsToResolve(analysis, forMasking);
-        if (missing.isEmpty()) {
+        long oldest;
+        if (missing.isEmpty() && now - (oldest = catalog.oldestLoaded(analysis, forMasking, now))
+                < CatalogCache.REFRESH_AT_NANOS) {
             // Only "nothing to look up" is kept: names to look up are looked up, which bumps the generation.
-            resolved[nextResolved] = new Resolved(analysis, forMasking, generation,
-                    catalog.oldestLoaded(analysis, forMasking, now));
+            resolved[nextResolved] = new Resolved(analysis, forMasking, generation, oldest);
             nextResolved = (nextResolved + 1) % SLOTS;
         }
         return missing;
