@@ -84,7 +84,7 @@ final class FunctionEffects {
         return out;
     }
 
-    /** Of {@code names}, those not loaded or due to be read again (a request that another one answered meanwhile is not). */
+    /** Of {@code names}, those not loaded or due to be read again (not those another request read meanwhile). */
     Set<String> due(Set<String> names) {
         Set<String> out = new HashSet<>();
         long now = System.nanoTime();

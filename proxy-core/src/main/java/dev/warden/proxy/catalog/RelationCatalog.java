@@ -254,7 +254,7 @@ final class RelationCatalog {
         return olderThan(names, FunctionEffects.TTL_NANOS);
     }
 
-    /** Of {@code names}, those not looked up or due to be read again (a request another one answered meanwhile is not). */
+    /** Of {@code names}, those not looked up or due to be read again (not those another request read meanwhile). */
     Set<String> due(Set<String> names) {
         return olderThan(names, CatalogCache.REFRESH_AT_NANOS);
     }
