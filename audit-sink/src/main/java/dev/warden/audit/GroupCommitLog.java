@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Records are serialized by {@link #append} on the caller's thread ({@link RecordTemplate}); the writer
  * fills in {@code seq} and {@code prev}, hashes, writes and syncs. With {@code durability: write} it writes to the
- * operating system, completes the futures, and fsyncs within the sync interval instead of before completing.
+ * operating system and completes the futures; a sync thread fsyncs within the sync interval, and the writer goes on
+ * writing meanwhile, so no statement waits for an fsync.
  * The writer takes everything queued at once, so under load one write(2) carries the records of many sessions.
  * The chain, its counters and the primary sink are guarded by one lock, held by whoever writes a batch; records
  * are taken from the queue only under that lock, so the chain keeps their order of appending.
@@ -41,8 +42,8 @@ import org.slf4j.LoggerFactory;
  * write} and the file sink alone, {@link #wake} writes the queued records on the loop's own thread instead
  ({@link #writeInline}), everything queued (from any loop): a write(2) to the page cache costs less than
  * waking the writer and being woken back, and the statement goes upstream in the same pass. It stands aside,
- * and wakes the writer, where the write would wait on the file: while the writer fsyncs it (ext4 held writes
- * for tens of milliseconds while the same file was fsync'd) or waits for the lock to do so, when the file is
+ * and wakes the writer, where the write would wait on the file: while the file is fsync'd (ext4 held writes
+ * for tens of milliseconds while the same file was fsync'd) or the writer waits for the lock, when the file is
  * due to rotate (a new file and two fsyncs; an inline write never opens one), while the chain must first be
  * read back or recovered, and once the log is closing. A write(2) to the page cache can still wait in the
  * kernel (dirty-page throttling, a journal commit): that is the cost this mode accepts. With {@code
@@ -86,8 +87,21 @@ final class GroupCommitLog implements AuditLog {
     private volatile boolean writerParked;
     /** Set by {@link #writeInline} when the writer's next deadline (sync, checkpoint) may have moved nearer. */
     private volatile boolean recheck;
-    /** Set while the writer fsyncs the primary: event loops then leave their records to it. */
+    /**
+     * Set while the primary is fsync'd ({@link #syncer}): event loops then leave their records to the writer,
+     * which goes on writing meanwhile.
+     */
     private volatile boolean syncing;
+    /**
+     * {@code durability: write}: fsyncs the primary when the writer finds it due, so that records appended
+     * meanwhile are written (by the writer) instead of waiting for the fsync: one takes milliseconds on a quiet
+     * disk and was measured at 10-270 ms under load, every {@code sync_interval}, and each statement waited for
+     * it. Null in {@code fsync} mode.
+     */
+    private final Thread syncer;
+    /** Set by the writer to ask {@link #syncer} for an fsync; the syncer clears it. */
+    private volatile boolean syncWanted;
+    private volatile boolean syncerStop;
     /** {@code durability: write} with the file sink alone, no group commit: event loops write their own batches. */
     private final boolean inline;
     private final Object closeLock = new Object();
@@ -146,6 +160,14 @@ final class GroupCommitLog implements AuditLog {
         this.inline = syncIntervalNanos > 0 && this.sinks.size() == 1 && groupCommitNanos == 0;
         this.writer = new Thread(this::run, "warden-audit-writer");
         this.writer.setDaemon(true);
+        if (syncIntervalNanos > 0) {
+            // Never interrupted: a FileChannel closes when an interrupted thread forces it.
+            this.syncer = new Thread(this::syncLoop, "warden-audit-sync");
+            this.syncer.setDaemon(true);
+            this.syncer.start();
+        } else {
+            this.syncer = null;
+        }
         this.writer.start();
         started.join();
     }
@@ -355,7 +377,8 @@ final class GroupCommitLog implements AuditLog {
                 long timeout;
                 chainLock.lock();
                 try {
-                    timeout = Math.min(untilCheckpointNanos(), untilSyncNanos());
+                    // While the syncer fsyncs, its deadline is not the writer's: the syncer wakes it when done.
+                    timeout = Math.min(untilCheckpointNanos(), syncing ? Long.MAX_VALUE : untilSyncNanos());
                 } finally {
                     chainLock.unlock();
                 }
@@ -415,13 +438,25 @@ final class GroupCommitLog implements AuditLog {
             }
         }
         if (syncIntervalNanos > 0) {
+            syncerStop = true;
+            LockSupport.unpark(syncer);
+            try {
+                syncer.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            // The last records, on this thread: the syncer has stopped.
             chainLock.lock();
             try {
-                firstUnsyncedAt = System.nanoTime() - syncIntervalNanos;
+                if (chain != null) {
+                    syncing = true;
+                }
             } finally {
                 chainLock.unlock();
             }
-            syncIfDue();
+            if (syncing) {
+                sync();
+            }
         }
         chainLock.lock();
         try {
@@ -506,12 +541,11 @@ final class GroupCommitLog implements AuditLog {
     }
 
     /**
-     * {@code durability: write}: fsyncs the primary once its oldest unsynced record is {@code sync_interval} old.
-     * The records were acknowledged already, so a failure cannot refuse them: it is reported (log, health,
-     * failure count) and the chain resumes in a new file, as after any failed write.
+     * {@code durability: write}: asks {@link #syncer} to fsync the primary once its oldest unsynced record is
+     * {@code sync_interval} old. Writer thread; returns at once.
      */
     private void syncIfDue() {
-        if (syncIntervalNanos == 0) {
+        if (syncIntervalNanos == 0 || syncing) {
             return;
         }
         chainLock.lock();
@@ -519,12 +553,37 @@ final class GroupCommitLog implements AuditLog {
             if (chain == null || untilSyncNanos() > 0) {
                 return;
             }
-            // Event loops stop writing inline until the fsync is done: records appended meanwhile queue for this
-            // thread, and go out in the batch after it (one write(2) for all of them).
+            // Event loops stop writing inline until the fsync is done (a write(2) can wait for it in the kernel, and
+            // an event loop must not): records appended meanwhile queue for the writer, which writes them now.
             syncing = true;
         } finally {
             chainLock.unlock();
         }
+        syncWanted = true;
+        LockSupport.unpark(syncer);
+    }
+
+    private void syncLoop() {
+        while (!syncerStop) {
+            if (!syncWanted) {
+                LockSupport.park(this);
+                continue;
+            }
+            syncWanted = false;
+            sync();
+            // The writer had no sync deadline meanwhile: it schedules the next one now.
+            recheck = true;
+            LockSupport.unpark(writer);
+        }
+    }
+
+    /**
+     * Fsyncs the primary ({@link #syncing} set by the caller, cleared here). Records written meanwhile are left for
+     * the next sync (FileSink's own lock keeps a rotation from closing the file under it). The records were
+     * acknowledged already, so a failure cannot refuse them: it is reported (log, health, failure count) and the
+     * chain resumes in a new file, as after any failed write.
+     */
+    private void sync() {
         try {
             ((FileSink) primary).sync();
         } catch (IOException e) {
@@ -535,6 +594,8 @@ final class GroupCommitLog implements AuditLog {
             } finally {
                 chainLock.unlock();
             }
+        } catch (RuntimeException e) {
+            log.error("audit sync failed", e);
         } finally {
             syncing = false;
         }

@@ -178,6 +178,52 @@ class DurabilityWriteTest {
         assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
     }
 
+    /**
+     * Write mode: an fsync that takes long (seen at 10-270 ms under load on the development machine) holds no
+     * statement. While the primary file is being fsync'd, records appended are written and acknowledged by the
+     * writer; before, the writer ran the fsync itself and every record appended meanwhile waited for it. The test
+     * holds the sink's monitor, which its fsync takes (and the file's close), for a second and a half: to the log,
+     * the same as a slow device.
+     */
+    @Test
+    void writeModeAcknowledgesRecordsWhileTheFileIsFsyncd() throws Exception {
+        Path logDir = tmp.resolve("audit");
+        Path keyFile = Fixtures.writeKey(tmp);
+        dev.warden.audit.sink.FileSink file = new dev.warden.audit.sink.FileSink(logDir, 1 << 20, Duration.ZERO);
+        dev.warden.audit.chain.SigningKey key = dev.warden.audit.chain.SigningKey.loadOrGenerate(keyFile);
+        GroupCommitLog log = new GroupCommitLog(java.util.List.of(file), key, 1000, Duration.ZERO, Duration.ZERO,
+                Duration.ofMillis(50), CheckpointListener.NONE);
+        try {
+            log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT 0")).join();
+            long fsyncs = log.stats().fsyncs();
+            java.util.List<Long> ackMillis = new java.util.ArrayList<>();
+            synchronized (file) {
+                // A sync falls due 50 ms after the first unsynced record, and then waits on the monitor, like a slow
+                // fsync, until this block ends: 15 appends, 100 ms apart, run while it waits.
+                for (int i = 1; i <= 15; i++) {
+                    long start = System.nanoTime();
+                    long seq = log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i))
+                            .get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    ackMillis.add((System.nanoTime() - start) / 1_000_000);
+                    Fixtures.assertInFile(logDir, seq);
+                    Thread.sleep(100);
+                }
+                assertEquals(fsyncs, log.stats().fsyncs(), "no fsync completed while the monitor was held");
+            }
+            assertTrue(ackMillis.stream().allMatch(ms -> ms < 1_000),
+                    "acknowledged while the fsync was held, in ms: " + ackMillis);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (log.stats().fsyncs() == fsyncs && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(log.stats().fsyncs() > fsyncs, "the held fsync ran once the monitor was free");
+            assertTrue(log.healthy());
+        } finally {
+            log.close();
+        }
+        assertEquals(0, Fixtures.verified(logDir, keyFile).unsignedTail());
+    }
+
     /** Write mode with 1 MiB files, a checkpoint every 1000 records and a 2 s sync interval. */
     private static AuditLog openWriteMode(Path logDir, Path keyFile) throws Exception {
         return AuditLog.open(Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)

@@ -206,20 +206,23 @@ public final class FileSink implements AuditSink {
 
     /**
      * Makes everything written so far durable; a no-op when nothing is waiting. May run while another thread
-     * writes (the log serializes writes, not syncs): what that write adds is left for the next sync.
+     * writes (the log serializes writes, not syncs): what that write adds is left for the next sync. Holds this
+     * sink's monitor, which closing the file waits for.
      */
     public void sync() throws IOException {
-        FileChannel current = channel;
-        if (current == null || !unsynced) {
-            return;
-        }
-        unsynced = false;
-        try {
-            current.force(false);
-            forces.incrementAndGet();
-        } catch (IOException e) {
-            unsynced = true;
-            throw new IOException(reason(e), e);
+        synchronized (this) {
+            FileChannel current = channel;
+            if (current == null || !unsynced) {
+                return;
+            }
+            unsynced = false;
+            try {
+                current.force(false);
+                forces.incrementAndGet();
+            } catch (IOException e) {
+                unsynced = true;
+                throw new IOException(reason(e), e);
+            }
         }
     }
 
@@ -271,7 +274,11 @@ public final class FileSink implements AuditSink {
     }
 
     private void closeChannel() {
-        if (channel != null) {
+        if (channel == null) {
+            return;
+        }
+        // This sink's monitor, held by sync(): a file is never closed under an fsync another thread runs.
+        synchronized (this) {
             try {
                 channel.close();
             } catch (IOException e) {
