@@ -425,8 +425,22 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     private void refreshDue() {
-        // Cleared first: a name found due from here on queues another read rather than being left for later.
-        refreshQueued.set(false);
+        boolean read = false;
+        try {
+            read = refreshDueNow();
+        } finally {
+            // Cleared only now: sessions find the same names due until this read lands, and each queued task would
+            // wait for the monitor on a blocking thread. What was found due meanwhile gets one more pass, unless
+            // the read failed: then the entries expire, and are read on demand.
+            refreshQueued.set(false);
+            if (read && (!dueFunctions.isEmpty() || !dueRelations.isEmpty() || !dueTables.isEmpty())) {
+                refreshAhead();
+            }
+        }
+    }
+
+    /** Reads what is due; false when the catalog could not be read. */
+    private boolean refreshDueNow() {
         Set<String> names = new java.util.LinkedHashSet<>();
         drain(dueFunctions, "", names);
         drain(dueRelations, RELATION, names);
@@ -447,10 +461,12 @@ public final class CatalogCache implements AutoCloseable {
                 if (a != null && !names.isEmpty()) {
                     load(names, a);
                 }
+                return true;
             } catch (SQLException | RuntimeException e) {
                 reset();
                 // Nothing is lost: the entries expire, and the next statement that needs one waits for its read.
                 log.warn("catalog.refresh_failed env={} reason=\"{}\"", environment.name(), e.getMessage());
+                return false;
             }
         }
     }
