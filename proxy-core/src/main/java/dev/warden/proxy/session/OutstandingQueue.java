@@ -127,6 +127,11 @@ final class OutstandingQueue {
             return kind == Kind.PARSE && action == Action.FORWARD && statement != null;
         }
 
+        /** The client's own Bind, relayed, with the portal it makes. */
+        boolean isClientBind() {
+            return kind == Kind.BIND && action == Action.FORWARD && portal != null;
+        }
+
         /** The client's own Close, relayed, with what it removed from the session's names. */
         boolean isClientClose() {
             return kind == Kind.CLOSE && action == Action.FORWARD;

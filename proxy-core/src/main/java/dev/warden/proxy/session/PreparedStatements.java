@@ -89,6 +89,13 @@ final class PreparedStatements {
         /** Warden asked the server to describe this cursor (once, before its first Execute). */
         boolean describeSent;
         /**
+         * What the name meant before this portal's Bind was sent, until the server answers it: the server keeps that
+         * if it refuses or skips the Bind (see {@link PreparedStatements#bindFailed}).
+         */
+        Portal replaced;
+        /** The server refused or skipped this portal's Bind. */
+        boolean failed;
+        /**
          * How many savepoints were open when the portal was made (after a RELEASE, of its enclosing level): a
          * ROLLBACK TO a savepoint drops the portals made after it, as the server's {@code AtSubAbort_Portals}.
          */
@@ -139,8 +146,9 @@ final class PreparedStatements {
     }
 
     /**
-     * Follows the server's answers to the client's Parse messages: ParseComplete makes a statement final; an error,
-     * or a Parse the server skips after an earlier error, leaves the name with what the server still has.
+     * Follows the server's answers to the client's Parse and Bind messages: ParseComplete (BindComplete) makes a
+     * statement (portal) final; an error, or a message the server skips after an earlier error, leaves the name with
+     * what the server still has.
      */
     void answered(OutstandingQueue.Answer answer, byte type) {
         List<OutstandingQueue.Entry> dropped = answer.dropped();
@@ -148,6 +156,8 @@ final class PreparedStatements {
             OutstandingQueue.Entry skipped = dropped.get(i);
             if (skipped.isClientParse()) {
                 parseFailed(skipped.statement, false);
+            } else if (skipped.isClientBind()) {
+                bindFailed(skipped.portal);
             } else if (skipped.isClientClose()) {
                 closeSkipped(skipped);
             }
@@ -158,6 +168,12 @@ final class PreparedStatements {
                 parseFailed(owner.statement, true);
             } else {
                 owner.statement.replaced = null;
+            }
+        } else if (answer.completed() && owner.isClientBind()) {
+            if (type == 'E') {
+                bindFailed(owner.portal);
+            } else {
+                owner.portal.replaced = null;
             }
         }
     }
@@ -204,9 +220,37 @@ final class PreparedStatements {
         }
     }
 
+    /**
+     * A Bind as it is sent: its portal name means this portal from now on (an Execute right behind it names it),
+     * unless the server refuses or skips it ({@link #bindFailed}).
+     */
     void bound(Portal portal) {
         portal.savepointLevel = savepoints.depth();
-        portals.put(portal.name, portal);
+        portal.replaced = portals.put(portal.name, portal);
+    }
+
+    /**
+     * The server did not take {@code portal}'s Bind (it answered with an error, skipped it after an earlier error, or
+     * never got it): it made no portal, and a portal it already had by that name is still there (a cursor declared
+     * WITH HOLD outlives the transaction the refusal aborts; {@code 42P03} for a named portal that exists). So here:
+     * the name keeps what it meant before, or Warden would judge, audit and mask an Execute of it as the refused
+     * Bind's statement while the server runs its own portal. A portal the server then drops with the aborted
+     * transaction only means Warden knows a name the client cannot run.
+     */
+    void bindFailed(Portal portal) {
+        portal.failed = true;
+        if (portals.get(portal.name) != portal) {
+            return; // a later Bind of the name is outstanding: its own answer decides (it skips this one)
+        }
+        Portal before = portal.replaced;
+        while (before != null && before.failed) {
+            before = before.replaced;
+        }
+        if (before == null) {
+            portals.remove(portal.name);
+        } else {
+            portals.put(portal.name, before);
+        }
     }
 
     void closed(char kind, String name) {

@@ -64,6 +64,8 @@ final class UpstreamRequests {
             frame.release();
             if (entry.isClientParse()) {
                 session.prepared.parseFailed(entry.statement, false);
+            } else if (entry.isClientBind()) {
+                session.prepared.bindFailed(entry.portal);
             } else if (entry.isClientClose()) {
                 session.prepared.closeSkipped(entry);
             }
