@@ -8,14 +8,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 
+import static dev.warden.proxy.RawClient.errors;
+import static dev.warden.proxy.RawClient.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -216,26 +216,6 @@ class CachedReadingsThroughWardenTest {
     }
 
     // ---- prepared statements (extended protocol) --------------------------------------------------------
-
-    private static List<String> values(List<BackendMessage> answers) {
-        List<String> out = new ArrayList<>();
-        for (BackendMessage m : answers) {
-            if (m instanceof BackendMessage.DataRow row) {
-                row.values().forEach(v -> out.add(v == null ? null : new String(v, StandardCharsets.UTF_8)));
-            }
-        }
-        return out;
-    }
-
-    private static List<String> errors(List<BackendMessage> answers) {
-        List<String> out = new ArrayList<>();
-        for (BackendMessage m : answers) {
-            if (m instanceof BackendMessage.ErrorResponse e) {
-                out.add(e.sqlState() + " " + e.message());
-            }
-        }
-        return out;
-    }
 
     private static List<BackendMessage> bindAndExecute(RawClient c, String statement) throws Exception {
         c.send(new FrontendMessage.Bind("", statement, List.of(), List.of(), List.of()));

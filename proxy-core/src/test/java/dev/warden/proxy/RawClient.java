@@ -127,6 +127,29 @@ final class RawClient implements AutoCloseable {
         }
     }
 
+    /** The values of the DataRows among {@code answers}, as UTF-8 text (null for SQL NULL), row after row. */
+    static java.util.List<String> values(java.util.List<BackendMessage> answers) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (BackendMessage m : answers) {
+            if (m instanceof BackendMessage.DataRow row) {
+                row.values().forEach(v -> out.add(v == null ? null
+                        : new String(v, java.nio.charset.StandardCharsets.UTF_8)));
+            }
+        }
+        return out;
+    }
+
+    /** The errors among {@code answers}, each as its SQLSTATE, a space and its message. */
+    static java.util.List<String> errors(java.util.List<BackendMessage> answers) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (BackendMessage m : answers) {
+            if (m instanceof BackendMessage.ErrorResponse e) {
+                out.add(e.sqlState() + " " + e.message());
+            }
+        }
+        return out;
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();

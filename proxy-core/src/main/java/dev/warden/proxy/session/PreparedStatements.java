@@ -206,17 +206,28 @@ final class PreparedStatements {
         if (refused && statement.name.isEmpty()) {
             statement.replaced = null;
         }
-        if (statements.get(statement.name) != statement) {
-            return; // a later Parse of the name is outstanding: its own answer decides (it skips this one)
+        putBack(statements, statement.name, statement, s -> s.replaced, s -> s.failed);
+    }
+
+    /**
+     * {@code failed}, the newest of {@code name}'s messages, was not taken: the name means again the newest one
+     * before it that was (found through {@code replaced}), or nothing. Unless a later message of the name is
+     * outstanding: its own answer decides (the server skips this one).
+     */
+    private static <T> void putBack(Map<String, T> names, String name, T failed,
+                                    java.util.function.UnaryOperator<T> replaced,
+                                    java.util.function.Predicate<T> isFailed) {
+        if (names.get(name) != failed) {
+            return;
         }
-        Statement before = statement.replaced;
-        while (before != null && before.failed) {
-            before = before.replaced;
+        T before = replaced.apply(failed);
+        while (before != null && isFailed.test(before)) {
+            before = replaced.apply(before);
         }
         if (before == null) {
-            statements.remove(statement.name);
+            names.remove(name);
         } else {
-            statements.put(statement.name, before);
+            names.put(name, before);
         }
     }
 
@@ -239,18 +250,7 @@ final class PreparedStatements {
      */
     void bindFailed(Portal portal) {
         portal.failed = true;
-        if (portals.get(portal.name) != portal) {
-            return; // a later Bind of the name is outstanding: its own answer decides (it skips this one)
-        }
-        Portal before = portal.replaced;
-        while (before != null && before.failed) {
-            before = before.replaced;
-        }
-        if (before == null) {
-            portals.remove(portal.name);
-        } else {
-            portals.put(portal.name, before);
-        }
+        putBack(portals, portal.name, portal, p -> p.replaced, p -> p.failed);
     }
 
     void closed(char kind, String name) {
