@@ -366,6 +366,28 @@ class CachedReadingsThroughWardenTest {
     }
 
     /**
+     * A server whose encoding is not UTF8 cuts a long name by its own bytes: in LATIN1, {@code é} is one byte, so a
+     * quoted name of 62 ASCII letters and {@code é} is whole (63 bytes) to the server, while its 64 UTF-8 bytes
+     * would be cut to the 62 letters. Such a text is refused, whatever it reads; shorter names pass.
+     */
+    @Test
+    void aServerWhoseEncodingIsNotUtf8RefusesLongNonAsciiNames() throws SQLException {
+        String table = "cc_" + "b".repeat(59) + "é";
+        try (Connection c = warden.pg.connect("cc_latin1"); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS \"" + table + "\" (id int, ssn text)");
+            s.execute("TRUNCATE \"" + table + "\"");
+            s.execute("INSERT INTO \"" + table + "\" VALUES (1, 'kestrel-4471')");
+            s.execute("GRANT SELECT ON \"" + table + "\" TO cc_login");
+        }
+        try (Connection c = warden.connect("latin1", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {
+            assertBlocked(c, "SELECT ssn || '' AS x FROM \"" + table + "\"", "server-encoding-names");
+            assertBlocked(c, "SELECT 1 AS \"" + "é".repeat(32) + "\"", "server-encoding-names");
+            assertEquals("1", scalar(c, "SELECT 1 AS \"" + "é".repeat(31) + "\""));
+            assertEquals("1", scalar(c, "SELECT 1 AS \"" + "b".repeat(70) + "\""));
+        }
+    }
+
+    /**
      * The server cuts a name longer than 63 bytes to its first 63 (scan.l's {@code truncate_identifier}, quoted
      * or not, with a NOTICE): {@code LONG_TABLE} with anything after it is {@code LONG_TABLE}. Warden must read
      * the same table, for masking's lineage and for a guardrail that names it.

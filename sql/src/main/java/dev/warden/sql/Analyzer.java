@@ -301,6 +301,16 @@ public final class Analyzer {
         return sql != null && Lexer.hasNonAsciiName(Lexer.tokenize(sql, standardConformingStrings).tokens());
     }
 
+    /**
+     * Whether a name in {@code sql} (unquoted, quoted or {@code U&}) with a non-ASCII character may be cut to 63 bytes
+     * by a server whose encoding is not UTF8 elsewhere than Warden cuts it (counting UTF-8 bytes): one longer than 63
+     * bytes in UTF-8, or that could be at {@code serverCharBytes} a non-ASCII character. An ASCII name is the same
+     * length in every server encoding.
+     */
+    public static boolean mayCutNamesUnlikeUtf8(String sql, boolean standardConformingStrings, int serverCharBytes) {
+        return sql != null && Lexer.mayCutNamesUnlikeUtf8(sql, standardConformingStrings, serverCharBytes);
+    }
+
     long cacheHits() {
         return cache == null ? 0 : cache.hits.sum();
     }

@@ -59,10 +59,14 @@ final class Lexer {
     private boolean settingSensitive;
     private final List<Token> tokens = new ArrayList<>();
 
-    private Lexer(String s, boolean standardConformingStrings) {
+    /** Names as written, not cut to {@link #MAX_NAME_BYTES} (for {@link #mayCutNamesUnlikeUtf8} only). */
+    private final boolean wholeNames;
+
+    private Lexer(String s, boolean standardConformingStrings, boolean wholeNames) {
         this.s = s;
         this.n = s.length();
         this.standardConformingStrings = standardConformingStrings;
+        this.wholeNames = wholeNames;
     }
 
     /** Tokens under {@code standard_conforming_strings = on}. */
@@ -71,7 +75,11 @@ final class Lexer {
     }
 
     static Result tokenize(String sql, boolean standardConformingStrings) {
-        Lexer lexer = new Lexer(sql, standardConformingStrings);
+        return tokenize(sql, standardConformingStrings, false);
+    }
+
+    private static Result tokenize(String sql, boolean standardConformingStrings, boolean wholeNames) {
+        Lexer lexer = new Lexer(sql, standardConformingStrings, wholeNames);
         lexer.run();
         return new Result(lexer.tokens, lexer.unterminated, lexer.settingSensitive);
     }
@@ -141,7 +149,8 @@ final class Lexer {
                 }
             }
         }
-        return truncateName(foldName(s.substring(start, end)));
+        String name = foldName(s.substring(start, end));
+        return wholeNames ? name : truncateName(name);
     }
 
     /** The longest name PostgreSQL keeps, in bytes: NAMEDATALEN - 1. */
@@ -207,6 +216,33 @@ final class Lexer {
                         return true;
                     }
                 }
+            }
+        }
+        return false;
+    }
+
+    /** See {@link Analyzer#mayCutNamesUnlikeUtf8}. */
+    static boolean mayCutNamesUnlikeUtf8(String sql, boolean standardConformingStrings, int serverCharBytes) {
+        for (Token t : tokenize(sql, standardConformingStrings, true).tokens()) {
+            if (t.type() != Type.WORD && t.type() != Type.QUOTED_IDENT) {
+                continue;
+            }
+            String v = t.value();
+            int ascii = 0;
+            int other = 0;
+            int utf8 = 0;
+            for (int i = 0; i < v.length(); ) {
+                int cp = v.codePointAt(i);
+                if (cp < 0x80) {
+                    ascii++;
+                } else {
+                    other++;
+                }
+                utf8 += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+                i += Character.charCount(cp);
+            }
+            if (other > 0 && (utf8 > MAX_NAME_BYTES || ascii + other * serverCharBytes > MAX_NAME_BYTES)) {
+                return true;
             }
         }
         return false;
@@ -434,7 +470,8 @@ final class Lexer {
                 }
                 pos++;
                 String name = value.toString();
-                add(Type.QUOTED_IDENT, start, truncateName(quote > start ? unicodeName(name, pos) : name));
+                String named = quote > start ? unicodeName(name, pos) : name;
+                add(Type.QUOTED_IDENT, start, wholeNames ? named : truncateName(named));
                 return;
             }
             value.append(c);

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An unquoted word's value is its text folded as PostgreSQL folds unquoted names on a multi-byte server
@@ -60,6 +62,29 @@ class LexerWordsTest {
         assertEquals("€".repeat(21), Lexer.truncateName("€".repeat(22)));
         assertEquals("€".repeat(21), Lexer.truncateName("€".repeat(21)));
         assertEquals("t".repeat(15), Lexer.truncateName("t".repeat(15)));
+    }
+
+    /**
+     * A server whose encoding is not UTF8 cuts names by its own bytes: a name with a non-ASCII character that either
+     * side could cut is flagged; ASCII names and short ones are not.
+     */
+    @Test
+    void namesAServerEncodingCouldCutOtherwiseAreFlagged() {
+        // LATIN1 (one byte a character): 31 é are 62 UTF-8 bytes, cut by neither; 32 are 64 UTF-8 bytes, cut by
+        // Warden only.
+        assertFalse(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS \"" + "é".repeat(31) + "\"", true, 1));
+        assertTrue(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS \"" + "é".repeat(32) + "\"", true, 1));
+        assertTrue(Analyzer.mayCutNamesUnlikeUtf8("SELECT * FROM t" + "b".repeat(62) + "é", true, 1));
+        // Written with escapes, the name is still non-ASCII; unquoted names are read whole too.
+        assertTrue(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS U&\"" + "\\00e9".repeat(32) + "\"", true, 1));
+        // EUC_TW (up to four bytes): 16 non-ASCII characters may pass 63 bytes there, 15 may not.
+        assertTrue(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS x" + "中".repeat(16), true, 4));
+        assertFalse(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS x" + "中".repeat(15), true, 4));
+        // EUC_JP (up to three): 21 are 63 bytes in both.
+        assertFalse(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS \"" + "中".repeat(21) + "\"", true, 3));
+        // ASCII names are as long in every encoding; strings are not names.
+        assertFalse(Analyzer.mayCutNamesUnlikeUtf8("SELECT 1 AS " + "b".repeat(80), true, 4));
+        assertFalse(Analyzer.mayCutNamesUnlikeUtf8("SELECT '" + "é".repeat(80) + "'", true, 1));
     }
 
     /** PostgreSQL's folding, written out independently of the lexer's. */

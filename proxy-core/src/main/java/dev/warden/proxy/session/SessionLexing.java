@@ -44,13 +44,16 @@ final class SessionLexing {
      * @param serverFoldsAsciiOnly the server's encoding is multi-byte (UTF8, the EUC family, MULE_INTERNAL): it
      *     folds only ASCII letters of unquoted names, as Warden does. A single-byte one also folds the upper half's
      *     letters by its locale ({@code downcase_identifier}).
+     * @param serverCharBytes 0 when the server's encoding is UTF8, where it cuts names at 63 bytes as Warden does;
+     *     else the most bytes a non-ASCII character takes in it ({@code truncate_identifier} counts the server's
+     *     bytes)
      */
     record Settings(boolean standardConformingStrings, String clientEncodingName, ClientEncoding encoding,
-                    boolean serverFoldsAsciiOnly) {
+                    boolean serverFoldsAsciiOnly, int serverCharBytes) {
     }
 
     /** The current settings, made again only when the server reports a change (not once per statement). */
-    private Settings settings = new Settings(true, "UTF8", ClientEncoding.UTF8, true);
+    private Settings settings = new Settings(true, "UTF8", ClientEncoding.UTF8, true, 0);
 
     Settings settings() {
         return settings;
@@ -60,6 +63,21 @@ final class SessionLexing {
     private static boolean multiByteServerEncoding(String name) {
         String n = name.toUpperCase(Locale.ROOT).replace("-", "").replace("_", "");
         return n.equals("UTF8") || n.equals("UNICODE") || n.startsWith("EUC") || n.equals("MULEINTERNAL");
+    }
+
+    /**
+     * See {@link Settings#serverCharBytes}: the longest character of each server encoding (pg_wchar.c's
+     * {@code maxmblen}): four in EUC_TW and MULE_INTERNAL, three in the other EUC encodings, one in the single-byte.
+     */
+    private static int serverCharBytes(String name) {
+        String n = name.toUpperCase(Locale.ROOT).replace("-", "").replace("_", "");
+        if (n.equals("UTF8") || n.equals("UNICODE")) {
+            return 0;
+        }
+        if (n.equals("EUCTW") || n.equals("MULEINTERNAL")) {
+            return 4;
+        }
+        return n.startsWith("EUC") ? 3 : 1;
     }
 
     /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
@@ -84,7 +102,7 @@ final class SessionLexing {
             default -> { }
         }
         settings = new Settings(standardConformingStrings, clientEncodingName, encoding,
-                multiByteServerEncoding(serverEncodingName));
+                multiByteServerEncoding(serverEncodingName), serverCharBytes(serverEncodingName));
     }
 
     boolean standardConformingStrings() {
@@ -151,6 +169,12 @@ final class SessionLexing {
             return new Reading(sql, analysis, Decision.block("server-encoding-names", "the server's encoding is "
                     + "single-byte, so it folds the non-ASCII letters of unquoted names by its locale, which Warden "
                     + "cannot follow", "write such names in double quotes, exactly as they are stored"));
+        }
+        if (settings.serverCharBytes() > 0
+                && Analyzer.mayCutNamesUnlikeUtf8(sql, standardConformingStrings, settings.serverCharBytes())) {
+            return new Reading(sql, analysis, Decision.block("server-encoding-names", "the server's encoding is "
+                    + "not UTF8, and it cuts a name longer than 63 bytes by its own bytes: a long name with non-ASCII "
+                    + "characters could mean another relation to it than to Warden", "use a shorter name"));
         }
         if (!inFlight) {
             return new Reading(sql, analysis, null);
