@@ -1,0 +1,238 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * An attacker's review of how Warden names what a statement reaches, against how the server resolves it: a
+ * table along the session's {@code search_path} or with the database's name before it, a name longer than the
+ * 63 bytes the server keeps in the policy, a cursor's name, and the functions that read relations or cursors
+ * named by a value ({@code database_to_xml}, {@code cursor_to_xml}). Each test runs the attack on the real
+ * server through Warden, as a masked identity, and asserts what PostgreSQL ran or returned.
+ *
+ * <p>The sessions log in as {@code nr_login}, no superuser, with the privileges each attack needs: only Warden's
+ * rules stand between the session and the rows.
+ */
+class NameResolutionThroughWardenTest {
+
+    static WardenHarness warden;
+    /** A column name as the policy and a migration write it: 70 bytes, of which the server keeps 63. */
+    static final String LONG_COLUMN = "kestrel_reference_of_the_customer_as_written_in_the_migration_file_abc";
+    static final String LONG_TABLE = "nr_ledger_entries_of_the_customer_as_written_in_the_migration_abcdef";
+    static final String SECRET = "kestrel-4471";
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestPostgres pg = TestPostgres.start();
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE nr_login LOGIN");
+        }
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: nr_login, tls: require }
+                    allow: [ { groups: [eng] } ]
+                  staging:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: nr_login, tls: require }
+                    allow: [ { groups: [eng] } ]
+                """, """
+                masking:
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                  rules:
+                    - { column: public.nr_long.%s, strategy: redact }
+                guardrails:
+                  rules:
+                    - { name: nr-billing-kept, environments: [prod], match: { statements: [DELETE], tables: ["nr_billing.*"] }, action: block }
+                    - { name: nr-ledger-kept, environments: [prod], match: { statements: [DELETE], tables: [public.nr_ledger] }, action: block }
+                    - { name: nr-long-kept, environments: [prod], match: { statements: [DELETE], tables: [%s] }, action: block }
+                """.formatted(LONG_COLUMN, LONG_TABLE));
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("GRANT CREATE ON DATABASE \"" + warden.database + "\" TO nr_login");
+            s.execute("GRANT CREATE ON SCHEMA public TO nr_login");
+            s.execute("CREATE SCHEMA nr_billing");
+            s.execute("GRANT USAGE ON SCHEMA nr_billing TO nr_login");
+            // The server cuts the long names to 63 bytes (with a NOTICE), as it does in a migration.
+            for (String table : KEPT_TABLES) {
+                s.execute("CREATE TABLE " + table + " (id int, total int)");
+                s.execute("GRANT SELECT, DELETE ON " + table + " TO nr_login");
+            }
+            s.execute("CREATE TABLE nr_long (id int, " + LONG_COLUMN + " text)");
+            s.execute("INSERT INTO nr_long VALUES (1, '" + SECRET + "')");
+            s.execute("GRANT SELECT ON nr_long TO nr_login");
+            // Sensitive by its name (masking's defaults); the value looks like nothing a value detector knows.
+            s.execute("CREATE TABLE nr_people (id int, ssn text)");
+            s.execute("INSERT INTO nr_people VALUES (1, '" + SECRET + "')");
+            s.execute("GRANT SELECT ON nr_people TO nr_login");
+        }
+    }
+
+    /** The tables the guardrail tests try to delete from; each has three rows before every test. */
+    static final List<String> KEPT_TABLES = List.of("nr_billing.nr_invoices", "nr_ledger", LONG_TABLE);
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            for (String table : KEPT_TABLES) {
+                s.execute("TRUNCATE " + table);
+                s.execute("INSERT INTO " + table + " SELECT g, g FROM generate_series(1, 3) g");
+            }
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (warden != null) {
+            warden.close();
+        }
+    }
+
+    private static Connection prod() throws SQLException {
+        return warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple");
+    }
+
+    private static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next(), sql);
+            return rs.getString(1);
+        }
+    }
+
+    /** Runs {@code sql}; returns null when it ran, else the SQLSTATE and message of its error. */
+    private static String run(Connection c, String sql) {
+        try (Statement s = c.createStatement()) {
+            s.execute(sql);
+            return null;
+        } catch (SQLException e) {
+            return e.getSQLState() + " " + e.getMessage();
+        }
+    }
+
+    private static int rows(String table) throws SQLException {
+        try (Connection c = warden.direct()) {
+            return Integer.parseInt(scalar(c, "SELECT count(*) FROM " + table));
+        }
+    }
+
+    /** {@code sql} is refused by {@code rule}, and {@code table} keeps its three rows. */
+    private static void assertDeleteRefused(Connection c, String sql, String rule, String table) throws SQLException {
+        String error = run(c, sql);
+        assertEquals(3, rows(table), "PostgreSQL deleted rows of " + table + " with " + sql + " ("
+                + (error == null ? "Warden let it run" : error) + ")");
+        assertTrue(error != null && error.startsWith("42501") && error.contains("\"" + rule + "\""),
+                sql + " must be refused by rule " + rule + ", got: " + error);
+    }
+
+    // ---- guardrails: which table a name means ---------------------------------------------------------
+
+    /** {@code db.schema.table} is the table {@code schema.table} of the session's own database. */
+    @Test
+    void aGuardrailHoldsForATableNamedWithTheDatabasesName() throws SQLException {
+        String db = warden.database;
+        try (Connection c = prod()) {
+            assertDeleteRefused(c, "DELETE FROM " + db + ".nr_billing.nr_invoices WHERE id = 1", "nr-billing-kept",
+                    "nr_billing.nr_invoices");
+            assertDeleteRefused(c, "DELETE FROM " + db + ".public.nr_ledger WHERE id = 1", "nr-ledger-kept",
+                    "nr_ledger");
+            assertDeleteRefused(c, "DELETE FROM \"" + db + "\".\"public\".nr_ledger WHERE id = 1", "nr-ledger-kept",
+                    "nr_ledger");
+            assertDeleteRefused(c, "DELETE FROM PUBLIC.nr_ledger WHERE id = 1", "nr-ledger-kept", "nr_ledger");
+        }
+    }
+
+    /** A rule written with a table's name as the migration wrote it, longer than the server keeps, holds. */
+    @Test
+    void aGuardrailOnATableNameLongerThanTheServerKeepsHolds() throws SQLException {
+        try (Connection c = prod()) {
+            assertDeleteRefused(c, "DELETE FROM " + LONG_TABLE + " WHERE id = 1", "nr-long-kept", LONG_TABLE);
+            assertDeleteRefused(c, "DELETE FROM " + LONG_TABLE.substring(0, 63) + " WHERE id = 1", "nr-long-kept",
+                    LONG_TABLE);
+        }
+    }
+
+    // ---- masking: which column a rule means -----------------------------------------------------------
+
+    /** A masking rule written with a column's name as the migration wrote it masks the column the server keeps. */
+    @Test
+    void aMaskingRuleOnAColumnNameLongerThanTheServerKeepsMasksIt() throws Exception {
+        for (String sql : List.of("SELECT " + LONG_COLUMN + " FROM nr_long", "SELECT * FROM nr_long",
+                "SELECT " + LONG_COLUMN + " || '' AS x FROM nr_long")) {
+            assertNoSecret(simpleQuery(sql), sql);
+        }
+    }
+
+    // ---- cursors ------------------------------------------------------------------------------------------
+
+    // ---- functions that read relations named by a value ------------------------------------------------
+
+    // ---- helpers --------------------------------------------------------------------------------------
+
+    private static RawClient login() throws Exception {
+        return login("prod");
+    }
+
+    private static RawClient login(String environment) throws Exception {
+        RawClient c = new RawClient(warden.port());
+        c.login(environment, WardenHarness.USER, warden.token());
+        return c;
+    }
+
+    private static List<BackendMessage> simpleQuery(String sql) throws Exception {
+        try (RawClient c = login()) {
+            return query(c, sql);
+        }
+    }
+
+    private static List<BackendMessage> query(RawClient c, String sql) throws Exception {
+        c.send(new FrontendMessage.Query(sql));
+        return c.untilReady();
+    }
+
+    private static List<String> values(List<BackendMessage> answers) {
+        List<String> out = new ArrayList<>();
+        for (BackendMessage m : answers) {
+            if (m instanceof BackendMessage.DataRow row) {
+                row.values().forEach(v -> out.add(v == null ? null : new String(v, StandardCharsets.UTF_8)));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> errors(List<BackendMessage> answers) {
+        List<String> out = new ArrayList<>();
+        for (BackendMessage m : answers) {
+            if (m instanceof BackendMessage.ErrorResponse e) {
+                out.add(e.sqlState() + " " + e.message());
+            }
+        }
+        return out;
+    }
+
+    /** No value of the answers holds the secret (a refusal with 42501 holds none). */
+    private static void assertNoSecret(List<BackendMessage> answers, String what) {
+        for (String v : values(answers)) {
+            if (v != null && v.contains(SECRET)) {
+                fail(what + ": Warden relayed the sensitive value in clear: " + v);
+            }
+        }
+        for (String e : errors(answers)) {
+            assertTrue(e.startsWith("42501"), what + ": an error other than Warden's refusal: " + e);
+        }
+    }
+}
