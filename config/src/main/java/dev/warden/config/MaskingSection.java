@@ -35,6 +35,8 @@ final class MaskingSection {
     static final List<String> STRATEGIES = Arrays.stream(Strategy.values()).map(Strategy::configName).toList();
     private static final List<String> TARGET_KEYS = List.of("column", "column_name", "type", "detector");
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*");
+    /** The longest name PostgreSQL keeps, in bytes (NAMEDATALEN - 1). */
+    private static final int MAX_NAME_BYTES = 63;
     private static final int MIN_KEY_LENGTH = 16;
     private static final int MAX_KEEP = 64;
     private static final int MAX_FIXED_LENGTH = 1000;
@@ -143,8 +145,12 @@ final class MaskingSection {
                         throw p.error(node, "'" + part + "' in '" + text + "' is not an identifier");
                     }
                 }
-                String lower = text.toLowerCase(Locale.ROOT);
-                String[] l = lower.split("\\.");
+                String[] l = text.toLowerCase(Locale.ROOT).split("\\.");
+                for (int i = 0; i < l.length; i++) {
+                    // The server keeps 63 bytes of a name (a migration's longer name is cut to them), and these
+                    // are ASCII: a rule written with the longer name means the column the server kept.
+                    l[i] = l[i].substring(0, Math.min(l[i].length(), MAX_NAME_BYTES));
+                }
                 return l.length == 3 ? new MaskingRule.Column(Optional.of(l[0]), l[1], l[2])
                         : new MaskingRule.Column(Optional.empty(), l[0], l[1]);
             }

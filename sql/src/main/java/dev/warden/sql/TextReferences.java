@@ -30,6 +30,14 @@ public final class TextReferences {
     private TextReferences() {
     }
 
+    /**
+     * A name as the server keeps it: its first 63 bytes in UTF-8, cut at a character boundary (a name the policy
+     * writes longer, as a migration did, means the relation or column the server cut it to).
+     */
+    public static String keptName(String name) {
+        return Lexer.truncateName(name);
+    }
+
     /** Every name {@code text} could refer to (see the class comment). */
     public static Set<String> names(String text) {
         Set<String> names = new LinkedHashSet<>();

@@ -312,10 +312,16 @@ public final class Guardrails {
                 : f.kind().name().replace('_', ' ') + " " + f.objectType();
     }
 
-    /** {@code *} matches any run of characters; a pattern without a dot matches the table name alone. */
+    /**
+     * {@code *} matches any run of characters; a pattern without a dot matches the table name alone. A part
+     * without a wildcard longer than the server keeps names what the server cut it to.
+     */
     private static Pattern glob(String glob) {
+        String kept = String.join(".", java.util.Arrays.stream(glob.split("\\.", -1))
+                .map(part -> part.indexOf('*') < 0 && part.indexOf('?') < 0 ? TextReferences.keptName(part) : part)
+                .toList());
         StringBuilder regex = new StringBuilder();
-        for (char c : glob.toLowerCase(Locale.ROOT).toCharArray()) {
+        for (char c : kept.toLowerCase(Locale.ROOT).toCharArray()) {
             if (c == '*') {
                 regex.append(".*");
             } else if (c == '?') {
