@@ -179,6 +179,52 @@ class NameResolutionThroughWardenTest {
 
     // ---- cursors ------------------------------------------------------------------------------------------
 
+    /**
+     * The server refuses a DECLARE of a name it already has ({@code 42P03}) and keeps its cursor: a FETCH then
+     * returns that cursor's rows, which Warden must mask as the first DECLARE's.
+     */
+    @Test
+    void aDeclareTheServerRefusesDoesNotReplaceTheCursorAFetchIsMaskedBy() throws Exception {
+        try (RawClient c = login()) {
+            assertEquals(List.of(), errors(query(c,
+                    "DECLARE nr_c CURSOR WITH HOLD FOR SELECT ssn || '' AS x FROM nr_people")));
+            List<String> refused = errors(query(c, "DECLARE nr_c CURSOR WITH HOLD FOR SELECT 'harmless' || '' AS x"));
+            assertEquals(1, refused.size(), refused.toString());
+            assertTrue(refused.get(0).startsWith("42P03"), refused.toString());
+            List<BackendMessage> answers = query(c, "FETCH ALL FROM nr_c");
+            assertEquals(List.of(), errors(answers));
+            assertNoSecret(answers, "FETCH of the held cursor after a refused DECLARE of its name");
+        }
+    }
+
+    /**
+     * The server keys portals by their first 63 bytes, so a protocol Execute of a longer name runs the cursor
+     * DECLARE made under those 63 bytes.
+     */
+    @Test
+    void anExecuteOfAPortalNameLongerThanTheServerKeepsIsMaskedAsTheCursorItRuns() throws Exception {
+        String name = "nr_cursor_" + "a".repeat(53);
+        try (RawClient c = login()) {
+            assertEquals(List.of(), errors(query(c, "DECLARE " + name
+                    + " CURSOR WITH HOLD FOR SELECT ssn || '' AS x FROM nr_people")));
+            c.send(new FrontendMessage.Execute(name + "_tail", 0));
+            c.send(new FrontendMessage.Sync());
+            List<BackendMessage> answers = new ArrayList<>();
+            try {
+                BackendMessage m;
+                do {
+                    m = c.read();
+                    answers.add(m);
+                } while (!(m instanceof BackendMessage.ReadyForQuery));
+            } catch (java.io.EOFException closed) {
+                // Warden could not tell the result's columns and ended the session (XX000): nothing was relayed.
+            }
+            answers.removeIf(m -> m instanceof BackendMessage.ErrorResponse e && e.sqlState().equals("XX000")
+                    && e.message().contains("cannot mask it"));
+            assertNoSecret(answers, "protocol Execute of " + name + "_tail");
+        }
+    }
+
     // ---- functions that read relations named by a value ------------------------------------------------
 
     // ---- helpers --------------------------------------------------------------------------------------
