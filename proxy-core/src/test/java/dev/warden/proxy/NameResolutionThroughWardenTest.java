@@ -194,6 +194,14 @@ class NameResolutionThroughWardenTest {
             List<BackendMessage> answers = query(c, "FETCH ALL FROM nr_c");
             assertEquals(List.of(), errors(answers));
             assertNoSecret(answers, "FETCH of the held cursor after a refused DECLARE of its name");
+            // In a transaction, a savepoint rolled back to clears the refusal and keeps the first cursor.
+            assertEquals(List.of(), errors(query(c, "BEGIN; DECLARE nr_s CURSOR FOR SELECT ssn || '' AS x "
+                    + "FROM nr_people; SAVEPOINT nr_sp")));
+            assertEquals(1, errors(query(c, "DECLARE nr_s CURSOR FOR SELECT 'harmless' || '' AS x")).size());
+            assertEquals(List.of(), errors(query(c, "ROLLBACK TO nr_sp")));
+            answers = query(c, "FETCH ALL FROM nr_s");
+            assertEquals(List.of(), errors(answers));
+            assertNoSecret(answers, "FETCH of a cursor after a refused DECLARE of its name, rolled back to a savepoint");
         }
     }
 

@@ -374,6 +374,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void ranSql(Analysis analysis, Execution execution) {
         List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution);
         if (masking != null) {
+            masking.declared(analysis, execution);
             cursors.forEach(c -> masking.exposedAsDeclared(c.statement.analysis, analysis));
         }
     }

@@ -400,6 +400,29 @@ final class ResultMasking {
     }
 
     /**
+     * The text's DECLAREs as sent: each cursor carries the text's exposure to its FETCHes. Registered only when
+     * the text goes upstream (a refused one declares nothing), and forgotten if the server fails the DECLARE: it
+     * then keeps whatever cursor it had under the name ({@code 42P03}, a held cursor, or one declared before a
+     * savepoint rolled back to), whose FETCH is masked whole, never as the refused query.
+     */
+    void declared(Analysis analysis, Execution execution) {
+        if (analysis == null || !masksAnything()) {
+            return;
+        }
+        Exposure exposure = null;
+        for (int i = 0; i < analysis.statements().size(); i++) {
+            StatementFacts f = analysis.statements().get(i);
+            java.util.Optional<String> name = f.kind() == StatementKind.DECLARE ? TextReferences.cursorName(f)
+                    : java.util.Optional.empty();
+            if (name.isPresent()) {
+                exposure = exposure != null ? exposure : exposure(analysis);
+                cursors.put(name.get(), exposure);
+                execution.undoOnFailure(new PreparedStatements.SqlUndo(i, () -> cursors.remove(name.get())));
+            }
+        }
+    }
+
+    /**
      * A cursor's query, run by a protocol Execute of the cursor's portal, carries the exposure its DECLARE was
      * screened with (as a FETCH does).
      */
@@ -476,9 +499,7 @@ final class ResultMasking {
         remember(analysis, judgement, path);
         Exposure exposure = throughCursors(analysis, judgement.exposure());
         for (StatementFacts top : analysis.statements()) {
-            if (top.kind() == StatementKind.DECLARE) {
-                TextReferences.cursorName(top).ifPresent(name -> cursors.put(name, exposure));
-            } else if (top.kind() == StatementKind.CLOSE) {
+            if (top.kind() == StatementKind.CLOSE) {
                 TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);
             }
         }
