@@ -233,6 +233,26 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /** A cursor's name given as a value: cursor_to_xml reads the cursor's rows into one text value. */
+    @Test
+    void cursorToXmlOfASensitiveCursorDoesNotReturnItsValuesInClear() throws Exception {
+        try (RawClient c = login()) {
+            assertEquals(List.of(), errors(query(c, "DECLARE nr_x CURSOR WITH HOLD FOR SELECT ssn FROM nr_people")));
+            assertNoSecret(query(c, "SELECT cursor_to_xml('nr_x', 10, false, false, '')"), "cursor_to_xml");
+        }
+    }
+
+    /** A function that FETCHes from a cursor named by its argument returns the cursor's value. */
+    @Test
+    void aFunctionFetchingFromASensitiveCursorDoesNotReturnItsValueInClear() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "DECLARE nr_f CURSOR WITH HOLD FOR SELECT ssn FROM nr_people")));
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_first(r refcursor) RETURNS text "
+                    + "LANGUAGE plpgsql AS $$DECLARE v text; BEGIN FETCH r INTO v; RETURN v; END$$")));
+            assertNoSecret(query(c, "SELECT nr_first('nr_f')"), "a function fetching from the cursor");
+        }
+    }
+
     // ---- functions that read relations named by a value ------------------------------------------------
 
     // ---- helpers --------------------------------------------------------------------------------------
