@@ -394,9 +394,48 @@ final class ResultMasking {
                 if (ran.sensitive() || !ran.derivedColumns().isEmpty()) {
                     computed = ran;
                 }
+            } else {
+                Exposure read = cursorReadByValue(f);
+                if (read != null) {
+                    computed = read;
+                }
             }
         }
         return computed;
+    }
+
+    /** The exposure of {@code cursor_to_xml}: it reads a cursor named by a value, any cursor a function opened too. */
+    private static final Exposure CURSOR_BY_VALUE = new Exposure(true, Set.of(), Set.of(),
+            "it reads the rows of a cursor named by a value (cursor_to_xml)");
+
+    /**
+     * Whether a statement other than FETCH or MOVE reads an open cursor's rows, whose name it gives as a value
+     * (a refcursor is the portal's name): {@code cursor_to_xml}, always (the name may be computed, or be a
+     * cursor a function opened), or a function that FETCHes from its argument, when the statement or a body it
+     * runs names a cursor declared over sensitive values. Null when not.
+     */
+    private Exposure cursorReadByValue(StatementFacts f) {
+        for (String fn : f.functions()) {
+            String base = fn.substring(fn.lastIndexOf('.') + 1);
+            if (base.equals("cursor_to_xml") || base.equals("cursor_to_xmlschema")) {
+                return CURSOR_BY_VALUE;
+            }
+        }
+        if (cursors.isEmpty()) {
+            return null;
+        }
+        // A DECLARE names its own cursor: a name used again, after a CLOSE, is judged by its new query.
+        String declares = f.kind() == StatementKind.DECLARE ? TextReferences.cursorName(f).orElse(null) : null;
+        for (StatementFacts s : f.allStatements()) {
+            for (String name : TextReferences.names(s.text())) {
+                Exposure e = name.equals(declares) ? null : cursors.get(name);
+                if (e != null && (e.sensitive() || !e.derivedColumns().isEmpty())) {
+                    return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it names the cursor " + name
+                            + ", whose rows are sensitive (" + e.reason() + ")");
+                }
+            }
+        }
+        return null;
     }
 
     /**
