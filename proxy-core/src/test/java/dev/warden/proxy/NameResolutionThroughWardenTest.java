@@ -255,6 +255,33 @@ class NameResolutionThroughWardenTest {
 
     // ---- functions that read relations named by a value ------------------------------------------------
 
+    /** database_to_xml and schema_to_xml read every table they reach without naming one. */
+    @Test
+    void xmlOfAWholeDatabaseOrSchemaDoesNotReturnSensitiveValuesInClear() throws Exception {
+        for (String sql : List.of("SELECT database_to_xml(true, false, '')",
+                "SELECT schema_to_xml('public', true, false, '')",
+                "SELECT database_to_xmlschema(true, false, '') IS NOT NULL, database_to_xml_and_xmlschema(true, false, '')")) {
+            assertNoSecret(simpleQuery(sql), sql);
+        }
+    }
+
+    /** table_to_xml of a relation chosen by its OID, and query_to_xml of a query computed at run time. */
+    @Test
+    void xmlOfATableOrQueryComputedAtRunTimeDoesNotReturnSensitiveValuesInClear() throws Exception {
+        for (String sql : List.of(
+                "SELECT table_to_xml(oid::regclass, true, false, '') FROM pg_class WHERE relname = 'nr_peo' || 'ple'",
+                "SELECT pg_catalog.table_to_xml(to_regclass('nr_peo' || 'ple'), true, false, '')",
+                "SELECT query_to_xml('SELECT * FROM nr_peo' || 'ple', true, false, '')",
+                "SELECT query_to_xml_and_xmlschema(concat('SELECT * FROM nr_peo', 'ple'), true, false, '')")) {
+            assertNoSecret(simpleQuery(sql), sql);
+        }
+        try (RawClient c = login()) {
+            assertEquals(List.of(), errors(query(c, "DECLARE nr_d CURSOR WITH HOLD FOR "
+                    + "SELECT query_to_xml('SELECT * FROM nr_peo' || 'ple', true, false, '')")));
+            assertNoSecret(query(c, "FETCH ALL FROM nr_d"), "FETCH of a cursor over query_to_xml");
+        }
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------
 
     private static RawClient login() throws Exception {
