@@ -276,9 +276,13 @@ class NameResolutionThroughWardenTest {
             assertNoSecret(simpleQuery(sql), sql);
         }
         try (RawClient c = login()) {
-            assertEquals(List.of(), errors(query(c, "DECLARE nr_d CURSOR WITH HOLD FOR "
-                    + "SELECT query_to_xml('SELECT * FROM nr_peo' || 'ple', true, false, '')")));
-            assertNoSecret(query(c, "FETCH ALL FROM nr_d"), "FETCH of a cursor over query_to_xml");
+            List<String> declared = errors(query(c, "DECLARE nr_d CURSOR WITH HOLD FOR "
+                    + "SELECT query_to_xml('SELECT * FROM nr_peo' || 'ple', true, false, '')"));
+            if (declared.isEmpty()) {
+                assertNoSecret(query(c, "FETCH ALL FROM nr_d"), "FETCH of a cursor over query_to_xml");
+            } else {
+                assertTrue(declared.get(0).startsWith("42501"), declared.toString());
+            }
         }
     }
 

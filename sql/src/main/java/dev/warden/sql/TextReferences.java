@@ -79,6 +79,40 @@ public final class TextReferences {
         return names;
     }
 
+    /**
+     * Whether {@code text} calls one of {@code functions} (lower-case names, schema-qualified or not) with a first
+     * argument other than one string literal, cast or not ({@code 'customers'::regclass}): a query or relation
+     * computed at run time ({@code 'SELECT * FROM cust' || 'omers'}, an OID, {@code to_regclass(x)}), which no
+     * name in the text shows. Under both readings of plain strings.
+     */
+    public static boolean computedFirstArgument(String text, Set<String> functions) {
+        for (boolean scs : new boolean[] {true, false}) {
+            List<Token> tokens = Lexer.tokenize(text, scs).tokens();
+            for (int k = 0; k + 1 < tokens.size(); k++) {
+                if (tokens.get(k).isIdentifier() && functions.contains(tokens.get(k).value())
+                        && tokens.get(k + 1).isOp("(") && !literalArgument(tokens, k + 2)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */
+    private static boolean literalArgument(List<Token> tokens, int k) {
+        if (k >= tokens.size() || tokens.get(k).type() != Lexer.Type.STRING) {
+            return false;
+        }
+        int i = k + 1;
+        while (i + 1 < tokens.size() && tokens.get(i).isOp("::") && tokens.get(i + 1).isIdentifier()) {
+            i += 2;
+            while (i + 1 < tokens.size() && tokens.get(i).isOp(".") && tokens.get(i + 1).isIdentifier()) {
+                i += 2;
+            }
+        }
+        return i < tokens.size() && (tokens.get(i).isOp(",") || tokens.get(i).isOp(")"));
+    }
+
     /** Identifier-like words of a string's content, lower-cased. */
     private static void words(String content, Set<String> out) {
         int i = 0;

@@ -21,6 +21,21 @@ class TextReferencesTest {
     }
 
     @Test
+    void aFirstArgumentOtherThanOneStringLiteralIsComputed() {
+        Set<String> xml = Set.of("query_to_xml", "table_to_xml");
+        assertFalse(TextReferences.computedFirstArgument("SELECT query_to_xml('SELECT 1', true, false, '')", xml));
+        assertFalse(TextReferences.computedFirstArgument(
+                "SELECT pg_catalog.table_to_xml('t'::pg_catalog.regclass, true, false, '')", xml));
+        assertFalse(TextReferences.computedFirstArgument("SELECT query_to_xml  ($q$SELECT 1$q$ ,true,false,'')", xml));
+        assertTrue(TextReferences.computedFirstArgument("SELECT query_to_xml('SELECT * FROM t' || 'x', true)", xml));
+        assertTrue(TextReferences.computedFirstArgument("SELECT table_to_xml(16384, true, false, '')", xml));
+        assertTrue(TextReferences.computedFirstArgument("SELECT table_to_xml(to_regclass('t'), true)", xml));
+        assertTrue(TextReferences.computedFirstArgument("SELECT table_to_xml(oid::regclass, true) FROM pg_class", xml));
+        // Under standard_conforming_strings off the literal ends later, and the argument is then computed.
+        assertTrue(TextReferences.computedFirstArgument("SELECT query_to_xml('a\\', ' || x || ', true)", xml));
+    }
+
+    @Test
     void aBackslashCannotHideANameUnderEitherStringSetting() {
         // With standard_conforming_strings off, the first string ends later: both readings are taken.
         Set<String> names = TextReferences.names("SELECT 'a\\', email, '' FROM customers");

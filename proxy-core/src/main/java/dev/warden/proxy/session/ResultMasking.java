@@ -395,7 +395,7 @@ final class ResultMasking {
                     computed = ran;
                 }
             } else {
-                Exposure read = cursorReadByValue(f);
+                Exposure read = readByValue(f);
                 if (read != null) {
                     computed = read;
                 }
@@ -404,21 +404,40 @@ final class ResultMasking {
         return computed;
     }
 
-    /** The exposure of {@code cursor_to_xml}: it reads a cursor named by a value, any cursor a function opened too. */
-    private static final Exposure CURSOR_BY_VALUE = new Exposure(true, Set.of(), Set.of(),
-            "it reads the rows of a cursor named by a value (cursor_to_xml)");
+    /** Functions that return the rows of a cursor named by a value (a refcursor: any cursor, computed or not). */
+    private static final Set<String> READ_CURSOR = Set.of("cursor_to_xml");
+    /** Functions that return the rows of every table of a schema or database, which the text does not name. */
+    private static final Set<String> READ_EVERY_TABLE = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
+            "database_to_xml", "database_to_xml_and_xmlschema");
+    /** Functions that return the rows of the query or relation of their first argument. */
+    private static final Set<String> READ_FIRST_ARGUMENT = Set.of("query_to_xml", "query_to_xml_and_xmlschema",
+            "table_to_xml", "table_to_xml_and_xmlschema");
 
     /**
-     * Whether a statement other than FETCH or MOVE reads an open cursor's rows, whose name it gives as a value
-     * (a refcursor is the portal's name): {@code cursor_to_xml}, always (the name may be computed, or be a
-     * cursor a function opened), or a function that FETCHes from its argument, when the statement or a body it
-     * runs names a cursor declared over sensitive values. Null when not.
+     * Whether a statement other than FETCH or MOVE returns rows of relations or cursors it names only by a value,
+     * which lineage cannot follow: {@code cursor_to_xml} (the cursor may be computed, or opened by a function),
+     * {@code schema_to_xml} and {@code database_to_xml} (every table they reach), {@code query_to_xml} and
+     * {@code table_to_xml} of a query or relation computed at run time (a literal's names are judged as usual),
+     * and a function that FETCHes from its refcursor argument, when the statement or a body it runs names a cursor
+     * declared over sensitive values. Null when not; else a sensitive exposure, whose handoff is refused.
      */
-    private Exposure cursorReadByValue(StatementFacts f) {
-        for (String fn : f.functions()) {
-            String base = fn.substring(fn.lastIndexOf('.') + 1);
-            if (base.equals("cursor_to_xml") || base.equals("cursor_to_xmlschema")) {
-                return CURSOR_BY_VALUE;
+    private Exposure readByValue(StatementFacts f) {
+        for (StatementFacts s : f.allStatements()) {
+            for (String fn : s.functions()) {
+                String base = fn.substring(fn.lastIndexOf('.') + 1);
+                if (READ_CURSOR.contains(base)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads the rows of a cursor named by a value ("
+                            + base + ")");
+                }
+                if (READ_EVERY_TABLE.contains(base)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
+                            + base + ")");
+                }
+                if (READ_FIRST_ARGUMENT.contains(base)
+                        && TextReferences.computedFirstArgument(s.text(), READ_FIRST_ARGUMENT)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads a query or relation computed at run "
+                            + "time (" + base + ")");
+                }
             }
         }
         if (cursors.isEmpty()) {
