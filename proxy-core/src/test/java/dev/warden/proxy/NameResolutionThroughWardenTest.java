@@ -68,6 +68,10 @@ class NameResolutionThroughWardenTest {
             s.execute("GRANT CREATE ON SCHEMA public TO nr_login");
             s.execute("CREATE SCHEMA nr_billing");
             s.execute("GRANT USAGE ON SCHEMA nr_billing TO nr_login");
+            // A table of the same name where the default search_path finds it: a statement parsed with that path
+            // reads it, until the path changes.
+            s.execute("CREATE TABLE nr_invoices (id int, total int)");
+            s.execute("GRANT SELECT, DELETE ON nr_invoices TO nr_login");
             // The server cuts the long names to 63 bytes (with a NOTICE), as it does in a migration.
             for (String table : KEPT_TABLES) {
                 s.execute("CREATE TABLE " + table + " (id int, total int)");
@@ -140,6 +144,52 @@ class NameResolutionThroughWardenTest {
     }
 
     // ---- guardrails: which table a name means ---------------------------------------------------------
+
+    /**
+     * A rule on {@code nr_billing.*} holds for an unqualified name the session's search_path resolves into
+     * nr_billing: the server deletes from nr_billing.nr_invoices whichever way the path was set.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForANameTheSearchPathResolvesIntoIt() throws SQLException {
+        try (Connection c = prod()) {
+            assertDeleteRefused(c, "DELETE FROM nr_billing.nr_invoices WHERE id = 1", "nr-billing-kept",
+                    "nr_billing.nr_invoices");
+            assertDeleteRefused(c, "SET search_path = nr_billing; DELETE FROM nr_invoices WHERE id = 1",
+                    "nr-billing-kept", "nr_billing.nr_invoices");
+        }
+        try (Connection c = prod()) {
+            assertEquals(null, run(c, "SET search_path = nr_billing, public"));
+            assertDeleteRefused(c, "DELETE FROM nr_invoices WHERE id = 1", "nr-billing-kept", "nr_billing.nr_invoices");
+        }
+        try (Connection c = prod()) {
+            assertEquals(null, run(c, "SELECT set_config('search_path', 'nr_billing', false)"));
+            assertDeleteRefused(c, "DELETE FROM nr_invoices WHERE id = 1", "nr-billing-kept", "nr_billing.nr_invoices");
+        }
+    }
+
+    /**
+     * A statement prepared while the search_path reaches no guarded schema is planned again by the server when
+     * it runs after the path changed: it then deletes from nr_billing.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForAStatementPreparedBeforeTheSearchPathChanged() throws Exception {
+        try (RawClient c = login()) {
+            c.send(new FrontendMessage.Parse("nr_del", "DELETE FROM nr_invoices WHERE id = 1", List.of()));
+            c.send(new FrontendMessage.Sync());
+            List<String> parsed = errors(c.untilReady());
+            assertEquals(List.of(), errors(query(c, "SET search_path = nr_billing")));
+            c.send(new FrontendMessage.Bind("", "nr_del", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Sync());
+            List<String> executed = errors(c.untilReady());
+            assertEquals(3, rows("nr_billing.nr_invoices"), "PostgreSQL deleted a row of nr_billing.nr_invoices with "
+                    + "a statement prepared before SET search_path (Parse: " + parsed + ", Execute: " + executed + ")");
+            List<String> all = new ArrayList<>(parsed);
+            all.addAll(executed);
+            assertTrue(all.stream().anyMatch(e -> e.startsWith("42501") && e.contains("nr-billing-kept")),
+                    all.toString());
+        }
+    }
 
     /** {@code db.schema.table} is the table {@code schema.table} of the session's own database. */
     @Test
