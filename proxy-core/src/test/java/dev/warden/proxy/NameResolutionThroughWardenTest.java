@@ -72,6 +72,8 @@ class NameResolutionThroughWardenTest {
             // reads it, until the path changes.
             s.execute("CREATE TABLE nr_invoices (id int, total int)");
             s.execute("GRANT SELECT, DELETE ON nr_invoices TO nr_login");
+            s.execute("CREATE TABLE nr_notes (id int)");
+            s.execute("GRANT SELECT, DELETE ON nr_notes TO nr_login");
             // The server cuts the long names to 63 bytes (with a NOTICE), as it does in a migration.
             for (String table : KEPT_TABLES) {
                 s.execute("CREATE TABLE " + table + " (id int, total int)");
@@ -164,6 +166,12 @@ class NameResolutionThroughWardenTest {
         try (Connection c = prod()) {
             assertEquals(null, run(c, "SELECT set_config('search_path', 'nr_billing', false)"));
             assertDeleteRefused(c, "DELETE FROM nr_invoices WHERE id = 1", "nr-billing-kept", "nr_billing.nr_invoices");
+            // A function's own SET clause: its body is judged where it is written, and where it runs.
+            assertDeleteRefused(c, "CREATE FUNCTION nr_wipe() RETURNS void LANGUAGE sql SET search_path = nr_billing "
+                    + "AS 'DELETE FROM nr_invoices WHERE id = 1'", "nr-billing-kept", "nr_billing.nr_invoices");
+            // A name no guarded schema holds is not held by the rule.
+            assertEquals(null, run(c, "DELETE FROM public.nr_notes WHERE id = 1"));
+            assertEquals(null, run(c, "SET search_path = public; DELETE FROM nr_notes WHERE id = 2"));
         }
     }
 

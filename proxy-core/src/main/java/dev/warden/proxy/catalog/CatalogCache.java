@@ -249,7 +249,7 @@ public final class CatalogCache implements AutoCloseable {
     private volatile long everyNameRedefined = -1;
 
     /** The generation of the functions and relations cached (see {@link #generation}). */
-    long generation() {
+    public long generation() {
         return generation.get();
     }
 
@@ -292,6 +292,19 @@ public final class CatalogCache implements AutoCloseable {
             refreshAhead();
         }
         return missing;
+    }
+
+    /**
+     * The schemas holding a relation named {@code name} (empty: none), as looked up by {@link #functionsToResolve}
+     * with relations; null when not looked up (for {@code Guardrails.RelationSchemas}).
+     */
+    public Set<String> schemasHolding(String name) {
+        if (!relations.known(name)) {
+            return null;
+        }
+        Set<String> schemas = new java.util.HashSet<>();
+        relations.named(name).forEach(r -> schemas.add(r.schema()));
+        return schemas;
     }
 
     /** Marks a relation name among {@link #functionsToResolve}. */

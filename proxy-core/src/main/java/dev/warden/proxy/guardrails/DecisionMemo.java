@@ -13,8 +13,10 @@ import java.util.Map;
  * judged again rule by rule (issue 16, item 5).
  *
  * <p>Why a remembered decision is exact: {@link Guardrails#decide} is a function of the guardrails (one
- * policy's), the identity, the environment, the session's login and the statement's facts. The memo is
- * emptied when any of the first four is another object than before. Facts that the analyzer's shape cache
+ * policy's), the identity, the environment, the session's login and the statement's facts, and, when the
+ * guardrails name tables of a schema, of the catalog's schemas of unqualified names. The memo is emptied when any
+ * of the first four is another object than before, or the catalog's generation moved on (it does at every look-up
+ * and DDL). Facts that the analyzer's shape cache
  * hands out for texts of one shape are copies that differ only in their text ({@code withText}); everything
  * else is the same object. So a statement whose facts hold, component by component, the same objects as the
  * remembered statement's (all but the text) gets the remembered decision. Facts built afresh (a cache miss,
@@ -47,19 +49,35 @@ public final class DecisionMemo {
     private Identity who;
     private Environment env;
     private String upstreamUser;
+    private long generation;
+    /** Where the statement being decided finds its unqualified names (see {@link Guardrails.RelationSchemas}). */
+    private Guardrails.RelationSchemas schemas = Guardrails.RelationSchemas.PUBLIC_ONLY;
     private long hits;
 
     /** The same decision as {@code guardrails.decide(who, env, analysis, upstreamUser)}. */
     public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
                            String upstreamUser) {
+        return decide(guardrails, who, env, analysis, upstreamUser, Guardrails.RelationSchemas.PUBLIC_ONLY, 0);
+    }
+
+    /**
+     * The same decision as {@code guardrails.decide(who, env, analysis, upstreamUser, schemas)}; {@code schemas}
+     * answers from a catalog whose contents move on with {@code catalogGeneration} (the memo then starts again,
+     * when the guardrails name schemas).
+     */
+    public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
+                           String upstreamUser, Guardrails.RelationSchemas schemas, long catalogGeneration) {
+        long generation = guardrails.namesSchemas() ? catalogGeneration : 0;
         if (guardrails != this.guardrails || who != this.who || env != this.env
-                || upstreamUser != this.upstreamUser) {
+                || upstreamUser != this.upstreamUser || generation != this.generation) {
             entries.clear();
             this.guardrails = guardrails;
             this.who = who;
             this.env = env;
             this.upstreamUser = upstreamUser;
+            this.generation = generation;
         }
+        this.schemas = schemas;
         for (StatementFacts facts : analysis.statements()) {
             Decision d = decideOne(facts);
             if (!d.allowed()) {
@@ -76,17 +94,17 @@ public final class DecisionMemo {
 
     private Decision decideOne(StatementFacts facts) {
         if (facts.kind() == StatementKind.DROP) {
-            return guardrails.decide(who, env, facts, upstreamUser);
+            return guardrails.decide(who, env, facts, upstreamUser, schemas);
         }
         Entry known = entries.get(facts.fingerprint());
         if (known == AFRESH) {
-            return guardrails.decide(who, env, facts, upstreamUser);
+            return guardrails.decide(who, env, facts, upstreamUser, schemas);
         }
         if (known != null && sameButText(known.facts(), facts)) {
             hits++;
             return known.decision();
         }
-        Decision d = guardrails.decide(who, env, facts, upstreamUser);
+        Decision d = guardrails.decide(who, env, facts, upstreamUser, schemas);
         if (known != null) {
             entries.put(facts.fingerprint(), AFRESH);
             return d;

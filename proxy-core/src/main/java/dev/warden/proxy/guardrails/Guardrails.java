@@ -35,22 +35,55 @@ public final class Guardrails {
     /** CASCADE anywhere in a DROP's text (in a comment or a name too: that only errs towards refusing). */
     private static final Pattern CASCADE = Pattern.compile("(?i)\\bcascade\\b");
 
+    /**
+     * The schemas that hold a relation of a name, from the catalog: an unqualified name means one of them,
+     * whichever the session's search_path finds. Null when the catalog has not looked the name up.
+     */
+    @FunctionalInterface
+    public interface RelationSchemas {
+        Set<String> holding(String relation);
+
+        /** Knows of no schema but {@code public}: an unqualified name is the public one (no catalog). */
+        RelationSchemas PUBLIC_ONLY = relation -> Set.of();
+    }
+
     private final GuardrailSettings settings;
     private final List<CompiledRule> rules;
+    private final boolean namesSchemas;
 
     public Guardrails(GuardrailSettings settings) {
         this.settings = settings;
         List<CompiledRule> compiled = new ArrayList<>();
+        boolean qualified = false;
         for (GuardrailRule rule : settings.rules()) {
-            compiled.add(new CompiledRule(rule, rule.match().tables().stream().map(Guardrails::glob).toList()));
+            List<String> tables = rule.match().tables();
+            compiled.add(new CompiledRule(rule, tables.stream().map(Guardrails::glob).toList(),
+                    tables.stream().filter(t -> t.indexOf('.') >= 0)
+                            .map(t -> glob(t.substring(t.indexOf('.') + 1))).toList()));
+            qualified |= tables.stream().anyMatch(t -> t.indexOf('.') >= 0);
         }
         this.rules = List.copyOf(compiled);
+        this.namesSchemas = qualified;
+    }
+
+    /**
+     * Whether a rule names tables of a schema ({@code billing.*}): then an unqualified name is judged by the
+     * schemas the catalog finds it in ({@link RelationSchemas}), which must be looked up first.
+     */
+    public boolean namesSchemas() {
+        return namesSchemas;
     }
 
     /** The decision for a whole Query or Parse text: the first statement that is not allowed decides. */
     public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser) {
+        return decide(who, env, analysis, upstreamUser, RelationSchemas.PUBLIC_ONLY);
+    }
+
+    /** As above, with unqualified names in any schema that {@code schemas} finds them in. */
+    public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser,
+                           RelationSchemas schemas) {
         for (StatementFacts facts : analysis.statements()) {
-            Decision d = decide(who, env, facts, upstreamUser);
+            Decision d = decide(who, env, facts, upstreamUser, schemas);
             if (!d.allowed()) {
                 return d;
             }
@@ -64,8 +97,14 @@ public final class Guardrails {
      * like a statement of its own: a DROP in a body is a DROP.
      */
     public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser) {
+        return decide(who, env, facts, upstreamUser, RelationSchemas.PUBLIC_ONLY);
+    }
+
+    /** As above, with unqualified names in any schema that {@code schemas} finds them in. */
+    public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser,
+                           RelationSchemas schemas) {
         for (StatementFacts f : facts.allStatements()) {
-            Decision d = decideOne(who, env, f, upstreamUser);
+            Decision d = decideOne(who, env, f, upstreamUser, schemas);
             if (!d.allowed()) {
                 return d;
             }
@@ -73,7 +112,8 @@ public final class Guardrails {
         return Decision.ALLOW;
     }
 
-    private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser) {
+    private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
+                               RelationSchemas schemas) {
         Decision baseline = baseline(env, facts, upstreamUser);
         if (!baseline.allowed()) {
             return baseline;
@@ -87,7 +127,7 @@ public final class Guardrails {
             if (rule.unless().isPresent() && rule.unless().get().contains(who.username(), who.groups(), agent)) {
                 continue;
             }
-            if (matchesWithInner(compiled, facts)) {
+            if (matchesWithInner(compiled, facts, schemas)) {
                 String why = rule.message().isEmpty() ? describe(facts) + " matches this rule" : rule.message();
                 return rule.action() == GuardrailRule.Action.BLOCK
                         ? Decision.block(rule.name(), why, null)
@@ -212,16 +252,16 @@ public final class Guardrails {
         return Decision.ALLOW;
     }
 
-    private boolean matchesWithInner(CompiledRule rule, StatementFacts facts) {
+    private boolean matchesWithInner(CompiledRule rule, StatementFacts facts, RelationSchemas schemas) {
         for (StatementFacts f = facts; f != null; f = f.inner().orElse(null)) {
-            if (matches(rule, f)) {
+            if (matches(rule, f, schemas)) {
                 return true;
             }
         }
         return false;
     }
 
-    private static boolean matches(CompiledRule compiled, StatementFacts f) {
+    private static boolean matches(CompiledRule compiled, StatementFacts f, RelationSchemas schemas) {
         StatementMatch m = compiled.rule().match();
         if (!m.statements().isEmpty()) {
             String kind = f.kind().name();
@@ -240,12 +280,7 @@ public final class Guardrails {
         if (!m.tables().isEmpty()) {
             boolean any = false;
             for (TableRef t : union(f.tablesRead(), f.tablesWritten())) {
-                String qualified = (t.schema() == null ? "public" : t.schema()) + "." + t.name();
-                for (Pattern p : compiled.tables()) {
-                    if (p.matcher(qualified).matches() || p.matcher(t.name()).matches()) {
-                        any = true;
-                    }
-                }
+                any |= matchesTable(compiled, t, schemas);
             }
             if (!any) {
                 return false;
@@ -286,6 +321,36 @@ public final class Guardrails {
         Set<String> all = new java.util.LinkedHashSet<>(f.functions());
         all.addAll(attributes);
         return all;
+    }
+
+    /**
+     * Whether a rule's tables include {@code t}. An unqualified name is the server's to resolve along the
+     * session's search_path, which the session can point at any schema (and a prepared statement is planned
+     * again when it changes): it counts as public's and as every schema's the catalog finds it in, and, when the
+     * catalog has not looked it up, as any schema's.
+     */
+    private static boolean matchesTable(CompiledRule compiled, TableRef t, RelationSchemas schemas) {
+        String qualified = (t.schema() == null ? "public" : t.schema()) + "." + t.name();
+        for (Pattern p : compiled.tables()) {
+            if (p.matcher(qualified).matches() || p.matcher(t.name()).matches()) {
+                return true;
+            }
+        }
+        if (t.schema() != null || compiled.tableParts().isEmpty()) {
+            return false;
+        }
+        Set<String> holding = schemas.holding(t.name());
+        if (holding == null) {
+            return compiled.tableParts().stream().anyMatch(p -> p.matcher(t.name()).matches());
+        }
+        for (String schema : holding) {
+            for (Pattern p : compiled.tables()) {
+                if (p.matcher(schema + "." + t.name()).matches()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static List<TableRef> union(Set<TableRef> a, Set<TableRef> b) {
@@ -335,6 +400,7 @@ public final class Guardrails {
         return Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
     }
 
-    private record CompiledRule(GuardrailRule rule, List<Pattern> tables) {
+    /** @param tableParts of the rule's qualified patterns, the part after the schema's dot */
+    private record CompiledRule(GuardrailRule rule, List<Pattern> tables, List<Pattern> tableParts) {
     }
 }

@@ -6,6 +6,7 @@ import dev.warden.identity.Identity;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
+import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.guardrails.DecisionMemo;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
@@ -245,7 +246,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {
-        return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin);
+        CatalogCache catalog = session.catalog;
+        return catalog == null ? decisions.decide(policy.guardrails(), identity, environment, analysis,
+                session.upstreamLogin) : decisions.decide(policy.guardrails(), identity, environment, analysis,
+                session.upstreamLogin, catalog::schemasHolding, catalog.generation());
     }
 
     // ---- the messages ------------------------------------------------------------------------------------
