@@ -344,6 +344,26 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    // ---- plans --------------------------------------------------------------------------------------------
+
+    /**
+     * The planner computes an immutable function of constants once, at planning, and EXPLAIN VERBOSE shows the
+     * result in the plan: a function that reads a sensitive column (declared immutable, which PostgreSQL trusts)
+     * puts its value in the plan's text.
+     */
+    @Test
+    void aPlanDoesNotShowASensitiveValueAFunctionComputedWhilePlanning() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_folded() RETURNS text IMMUTABLE LANGUAGE sql "
+                    + "AS 'SELECT ssn FROM nr_people LIMIT 1'")));
+            assertNoSecret(query(c, "EXPLAIN VERBOSE SELECT nr_folded() AS x"), "EXPLAIN VERBOSE");
+            List<BackendMessage> plan = query(c, "EXPLAIN SELECT id FROM nr_people WHERE id = 1");
+            assertEquals(List.of(), errors(plan));
+            assertTrue(values(plan).get(0).startsWith("Seq Scan on nr_people"), "a plan of a query over a "
+                    + "sensitive table is kept: " + values(plan));
+        }
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------
 
     private static RawClient login() throws Exception {
