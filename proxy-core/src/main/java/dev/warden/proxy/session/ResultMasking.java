@@ -314,17 +314,26 @@ final class ResultMasking {
     private MaskContext lastContext;
 
     /**
-     * Whether every statement is an EXPLAIN: a plan shows the statement's own text, names and estimates, never
-     * a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its rows are kept and only
-     * value-scanned. Errors and notices it raises are still masked as the statement's.
+     * Whether every statement is an EXPLAIN that runs no function body: a plan shows the statement's own text,
+     * names and estimates, never a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its
+     * rows are kept and only value-scanned. Errors and notices it raises are still masked as the statement's. A
+     * function is another matter: the planner computes an immutable call of constants while planning and shows
+     * its result (EXPLAIN VERBOSE), and a user function's body may read any table; such a plan is masked as the
+     * statement's rows would be.
      */
     private static boolean onlyExplains(Analysis analysis) {
         if (analysis == null) {
             return false;
         }
         for (int i = 0; i < analysis.statements().size(); i++) { // per result: no stream, no iterator
-            if (analysis.statements().get(i).kind() != StatementKind.EXPLAIN) {
+            StatementFacts f = analysis.statements().get(i);
+            if (f.kind() != StatementKind.EXPLAIN) {
                 return false;
+            }
+            for (StatementFacts s : f.allStatements()) {
+                if (!s.nested().isEmpty() || s.dynamicSql()) {
+                    return false;
+                }
             }
         }
         return true;
