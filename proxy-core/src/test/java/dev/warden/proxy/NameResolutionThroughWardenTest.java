@@ -214,6 +214,22 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * A view the session makes over a guarded table is another name for it: a DELETE through the (automatically
+     * updatable) view deletes the table's rows.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteThroughAViewOfIt() throws SQLException {
+        try (Connection c = prod()) {
+            assertEquals(null, run(c, "CREATE TEMP VIEW nr_ledger_view AS SELECT * FROM nr_ledger"));
+            assertDeleteRefused(c, "DELETE FROM nr_ledger_view WHERE id = 1", "nr-ledger-kept", "nr_ledger");
+            assertEquals(null, run(c, "CREATE VIEW nr_invoices_view AS SELECT * FROM nr_billing.nr_invoices"));
+            assertEquals(null, run(c, "CREATE VIEW nr_invoices_view_view AS SELECT * FROM nr_invoices_view"));
+            assertDeleteRefused(c, "DELETE FROM nr_invoices_view_view WHERE id = 1", "nr-billing-kept",
+                    "nr_billing.nr_invoices");
+        }
+    }
+
     /** A rule written with a table's name as the migration wrote it, longer than the server keeps, holds. */
     @Test
     void aGuardrailOnATableNameLongerThanTheServerKeepsHolds() throws SQLException {
