@@ -307,6 +307,25 @@ public final class CatalogCache implements AutoCloseable {
         return schemas;
     }
 
+    /**
+     * The relations the definitions of the views named {@code name} (any schema) name, as far as looked up (for
+     * {@code Guardrails.RelationSchemas}); empty when none is a view.
+     */
+    public Set<dev.warden.sql.TableRef> namedByViews(String name) {
+        Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
+        for (RelationCatalog.Relation r : relations.named(name)) {
+            if (r.isView()) {
+                for (dev.warden.sql.StatementFacts top : r.definitionFacts()) {
+                    for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                        out.addAll(f.tablesRead());
+                        out.addAll(f.tablesWritten());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** Marks a relation name among {@link #functionsToResolve}. */
     static final String RELATION = "relation ";
 

@@ -14,7 +14,7 @@ import java.util.Map;
  *
  * <p>Why a remembered decision is exact: {@link Guardrails#decide} is a function of the guardrails (one
  * policy's), the identity, the environment, the session's login and the statement's facts, and, when the
- * guardrails name tables of a schema, of the catalog's schemas of unqualified names. The memo is emptied when any
+ * guardrails name tables, of what the catalog says of the names (schemas, views). The memo is emptied when any
  * of the first four is another object than before, or the catalog's generation moved on (it does at every look-up
  * and DDL). Facts that the analyzer's shape cache
  * hands out for texts of one shape are copies that differ only in their text ({@code withText}); everything
@@ -63,11 +63,11 @@ public final class DecisionMemo {
     /**
      * The same decision as {@code guardrails.decide(who, env, analysis, upstreamUser, schemas)}; {@code schemas}
      * answers from a catalog whose contents move on with {@code catalogGeneration} (the memo then starts again,
-     * when the guardrails name schemas).
+     * when the guardrails name tables).
      */
     public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
                            String upstreamUser, Guardrails.RelationSchemas schemas, long catalogGeneration) {
-        long generation = guardrails.namesSchemas() ? catalogGeneration : 0;
+        long generation = guardrails.namesTables() ? catalogGeneration : 0;
         if (guardrails != this.guardrails || who != this.who || env != this.env
                 || upstreamUser != this.upstreamUser || generation != this.generation) {
             entries.clear();

@@ -35,43 +35,62 @@ public final class Guardrails {
     /** CASCADE anywhere in a DROP's text (in a comment or a name too: that only errs towards refusing). */
     private static final Pattern CASCADE = Pattern.compile("(?i)\\bcascade\\b");
 
-    /**
-     * The schemas that hold a relation of a name, from the catalog: an unqualified name means one of them,
-     * whichever the session's search_path finds. Null when the catalog has not looked the name up.
-     */
-    @FunctionalInterface
+    /** What the catalog says about the relations a statement names, for rules that name tables. */
     public interface RelationSchemas {
+        /**
+         * The schemas that hold a relation of this name: an unqualified name means one of them, whichever the
+         * session's search_path finds. Null when the catalog has not looked the name up.
+         */
         Set<String> holding(String relation);
 
-        /** Knows of no schema but {@code public}: an unqualified name is the public one (no catalog). */
-        RelationSchemas PUBLIC_ONLY = relation -> Set.of();
+        /**
+         * The relations the definitions of the views of this name (in any schema) name: a write through an
+         * automatically updatable view writes its table, a read reads it. Empty when none is a view.
+         */
+        Set<TableRef> namedByViews(String relation);
+
+        /** Knows of no schema but {@code public} and of no view (no catalog). */
+        RelationSchemas PUBLIC_ONLY = new RelationSchemas() {
+            @Override
+            public Set<String> holding(String relation) {
+                return Set.of();
+            }
+
+            @Override
+            public Set<TableRef> namedByViews(String relation) {
+                return Set.of();
+            }
+        };
     }
+
+    /** How many views deep a table is followed for a rule (as far as the catalog loads view definitions). */
+    private static final int MAX_VIEW_DEPTH = 4;
 
     private final GuardrailSettings settings;
     private final List<CompiledRule> rules;
-    private final boolean namesSchemas;
+    private final boolean namesTables;
 
     public Guardrails(GuardrailSettings settings) {
         this.settings = settings;
         List<CompiledRule> compiled = new ArrayList<>();
-        boolean qualified = false;
+        boolean tables = false;
         for (GuardrailRule rule : settings.rules()) {
-            List<String> tables = rule.match().tables();
-            compiled.add(new CompiledRule(rule, tables.stream().map(Guardrails::glob).toList(),
-                    tables.stream().filter(t -> t.indexOf('.') >= 0)
+            List<String> patterns = rule.match().tables();
+            compiled.add(new CompiledRule(rule, patterns.stream().map(Guardrails::glob).toList(),
+                    patterns.stream().filter(t -> t.indexOf('.') >= 0)
                             .map(t -> glob(t.substring(t.indexOf('.') + 1))).toList()));
-            qualified |= tables.stream().anyMatch(t -> t.indexOf('.') >= 0);
+            tables |= !patterns.isEmpty();
         }
         this.rules = List.copyOf(compiled);
-        this.namesSchemas = qualified;
+        this.namesTables = tables;
     }
 
     /**
-     * Whether a rule names tables of a schema ({@code billing.*}): then an unqualified name is judged by the
-     * schemas the catalog finds it in ({@link RelationSchemas}), which must be looked up first.
+     * Whether a rule names tables: then the catalog's relations must be looked up first ({@link RelationSchemas}):
+     * the schemas of an unqualified name, and the tables a view reads.
      */
-    public boolean namesSchemas() {
-        return namesSchemas;
+    public boolean namesTables() {
+        return namesTables;
     }
 
     /** The decision for a whole Query or Parse text: the first statement that is not allowed decides. */
@@ -279,7 +298,7 @@ public final class Guardrails {
         }
         if (!m.tables().isEmpty()) {
             boolean any = false;
-            for (TableRef t : union(f.tablesRead(), f.tablesWritten())) {
+            for (TableRef t : throughViews(union(f.tablesRead(), f.tablesWritten()), schemas)) {
                 any |= matchesTable(compiled, t, schemas);
             }
             if (!any) {
@@ -320,6 +339,27 @@ public final class Guardrails {
         }
         Set<String> all = new java.util.LinkedHashSet<>(f.functions());
         all.addAll(attributes);
+        return all;
+    }
+
+    /**
+     * {@code tables} and the relations the views among them name, a few views deep: a view is another name for
+     * what it reads (a write through an automatically updatable view writes its table).
+     */
+    private static List<TableRef> throughViews(List<TableRef> tables, RelationSchemas schemas) {
+        List<TableRef> all = new ArrayList<>(tables);
+        int from = 0;
+        for (int depth = 0; depth < MAX_VIEW_DEPTH && from < all.size(); depth++) {
+            int to = all.size();
+            for (int i = from; i < to; i++) {
+                for (TableRef read : schemas.namedByViews(all.get(i).name())) {
+                    if (!all.contains(read)) {
+                        all.add(read);
+                    }
+                }
+            }
+            from = to;
+        }
         return all;
     }
 

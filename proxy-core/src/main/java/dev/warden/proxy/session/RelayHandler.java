@@ -9,6 +9,7 @@ import dev.warden.pg.message.FrontendMessage;
 import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.guardrails.DecisionMemo;
+import dev.warden.proxy.guardrails.Guardrails;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
 import dev.warden.sql.Analysis;
@@ -249,8 +250,21 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         CatalogCache catalog = session.catalog;
         return catalog == null ? decisions.decide(policy.guardrails(), identity, environment, analysis,
                 session.upstreamLogin) : decisions.decide(policy.guardrails(), identity, environment, analysis,
-                session.upstreamLogin, catalog::schemasHolding, catalog.generation());
+                session.upstreamLogin, relationSchemas, catalog.generation());
     }
+
+    /** What the environment's catalog says of the relations a statement names, for rules on tables. */
+    private final Guardrails.RelationSchemas relationSchemas = new Guardrails.RelationSchemas() {
+        @Override
+        public java.util.Set<String> holding(String relation) {
+            return session.catalog.schemasHolding(relation);
+        }
+
+        @Override
+        public java.util.Set<dev.warden.sql.TableRef> namedByViews(String relation) {
+            return session.catalog.namedByViews(relation);
+        }
+    };
 
     // ---- the messages ------------------------------------------------------------------------------------
 

@@ -114,10 +114,10 @@ final class StatementReading {
             next.accept(reading);
             return;
         }
-        // Relations are looked up for masking, and for guardrails on a schema's tables (the schemas an
-        // unqualified name could mean).
+        // Relations are looked up for masking, and for guardrails on tables (the schemas an unqualified name
+        // could mean, the tables a view reads).
         boolean forMasking = masking != null && masking.masksAnything()
-                || services.snapshot().get().guardrails().namesSchemas();
+                || services.snapshot().get().guardrails().namesTables();
         // A repeated shape asks the catalog once (see ScreenedShapes); the analysis lanes above do not share it.
         java.util.Set<String> missing = masking != null && masking.shapes() != null
                 ? masking.shapes().functionsToResolve(reading.analysis(), forMasking)
