@@ -296,7 +296,7 @@ public final class CatalogCache implements AutoCloseable {
 
     /**
      * The schemas holding a relation named {@code name} (empty: none), as looked up by {@link #functionsToResolve}
-     * with relations; null when not looked up (for {@code Guardrails.RelationSchemas}).
+     * with relations; null when not looked up (for {@code Guardrails.NamedRelations}).
      */
     public Set<String> schemasHolding(String name) {
         if (!relations.known(name)) {
@@ -309,7 +309,7 @@ public final class CatalogCache implements AutoCloseable {
 
     /**
      * The relations the definitions of the views named {@code name} (any schema) name, as far as looked up (for
-     * {@code Guardrails.RelationSchemas}); empty when none is a view.
+     * {@code Guardrails.NamedRelations}); empty when none is a view.
      */
     public Set<dev.warden.sql.TableRef> namedByViews(String name) {
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();

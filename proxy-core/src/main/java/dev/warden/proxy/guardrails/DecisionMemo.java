@@ -50,14 +50,14 @@ public final class DecisionMemo {
     private Environment env;
     private String upstreamUser;
     private long generation;
-    /** Where the statement being decided finds its unqualified names (see {@link Guardrails.RelationSchemas}). */
-    private Guardrails.RelationSchemas schemas = Guardrails.RelationSchemas.PUBLIC_ONLY;
+    /** Where the statement being decided finds its unqualified names (see {@link Guardrails.NamedRelations}). */
+    private Guardrails.NamedRelations schemas = Guardrails.NamedRelations.PUBLIC_ONLY;
     private long hits;
 
     /** The same decision as {@code guardrails.decide(who, env, analysis, upstreamUser)}. */
     public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
                            String upstreamUser) {
-        return decide(guardrails, who, env, analysis, upstreamUser, Guardrails.RelationSchemas.PUBLIC_ONLY, 0);
+        return decide(guardrails, who, env, analysis, upstreamUser, Guardrails.NamedRelations.PUBLIC_ONLY, 0);
     }
 
     /**
@@ -66,7 +66,7 @@ public final class DecisionMemo {
      * when the guardrails name tables).
      */
     public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
-                           String upstreamUser, Guardrails.RelationSchemas schemas, long catalogGeneration) {
+                           String upstreamUser, Guardrails.NamedRelations schemas, long catalogGeneration) {
         long generation = guardrails.namesTables() ? catalogGeneration : 0;
         if (guardrails != this.guardrails || who != this.who || env != this.env
                 || upstreamUser != this.upstreamUser || generation != this.generation) {

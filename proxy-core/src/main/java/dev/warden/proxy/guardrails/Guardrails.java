@@ -36,7 +36,7 @@ public final class Guardrails {
     private static final Pattern CASCADE = Pattern.compile("(?i)\\bcascade\\b");
 
     /** What the catalog says about the relations a statement names, for rules that name tables. */
-    public interface RelationSchemas {
+    public interface NamedRelations {
         /**
          * The schemas that hold a relation of this name: an unqualified name means one of them, whichever the
          * session's search_path finds. Null when the catalog has not looked the name up.
@@ -50,7 +50,7 @@ public final class Guardrails {
         Set<TableRef> namedByViews(String relation);
 
         /** Knows of no schema but {@code public} and of no view (no catalog). */
-        RelationSchemas PUBLIC_ONLY = new RelationSchemas() {
+        NamedRelations PUBLIC_ONLY = new NamedRelations() {
             @Override
             public Set<String> holding(String relation) {
                 return Set.of();
@@ -86,7 +86,7 @@ public final class Guardrails {
     }
 
     /**
-     * Whether a rule names tables: then the catalog's relations must be looked up first ({@link RelationSchemas}):
+     * Whether a rule names tables: then the catalog's relations must be looked up first ({@link NamedRelations}):
      * the schemas of an unqualified name, and the tables a view reads.
      */
     public boolean namesTables() {
@@ -95,12 +95,12 @@ public final class Guardrails {
 
     /** The decision for a whole Query or Parse text: the first statement that is not allowed decides. */
     public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser) {
-        return decide(who, env, analysis, upstreamUser, RelationSchemas.PUBLIC_ONLY);
+        return decide(who, env, analysis, upstreamUser, NamedRelations.PUBLIC_ONLY);
     }
 
     /** As above, with unqualified names in any schema that {@code schemas} finds them in. */
     public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser,
-                           RelationSchemas schemas) {
+                           NamedRelations schemas) {
         for (StatementFacts facts : analysis.statements()) {
             Decision d = decide(who, env, facts, upstreamUser, schemas);
             if (!d.allowed()) {
@@ -116,12 +116,12 @@ public final class Guardrails {
      * like a statement of its own: a DROP in a body is a DROP.
      */
     public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser) {
-        return decide(who, env, facts, upstreamUser, RelationSchemas.PUBLIC_ONLY);
+        return decide(who, env, facts, upstreamUser, NamedRelations.PUBLIC_ONLY);
     }
 
     /** As above, with unqualified names in any schema that {@code schemas} finds them in. */
     public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser,
-                           RelationSchemas schemas) {
+                           NamedRelations schemas) {
         for (StatementFacts f : facts.allStatements()) {
             Decision d = decideOne(who, env, f, upstreamUser, schemas);
             if (!d.allowed()) {
@@ -132,7 +132,7 @@ public final class Guardrails {
     }
 
     private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
-                               RelationSchemas schemas) {
+                               NamedRelations schemas) {
         Decision baseline = baseline(env, facts, upstreamUser);
         if (!baseline.allowed()) {
             return baseline;
@@ -271,7 +271,7 @@ public final class Guardrails {
         return Decision.ALLOW;
     }
 
-    private boolean matchesWithInner(CompiledRule rule, StatementFacts facts, RelationSchemas schemas) {
+    private boolean matchesWithInner(CompiledRule rule, StatementFacts facts, NamedRelations schemas) {
         for (StatementFacts f = facts; f != null; f = f.inner().orElse(null)) {
             if (matches(rule, f, schemas)) {
                 return true;
@@ -280,7 +280,7 @@ public final class Guardrails {
         return false;
     }
 
-    private static boolean matches(CompiledRule compiled, StatementFacts f, RelationSchemas schemas) {
+    private static boolean matches(CompiledRule compiled, StatementFacts f, NamedRelations schemas) {
         StatementMatch m = compiled.rule().match();
         if (!m.statements().isEmpty()) {
             String kind = f.kind().name();
@@ -346,7 +346,7 @@ public final class Guardrails {
      * {@code tables} and the relations the views among them name, a few views deep: a view is another name for
      * what it reads (a write through an automatically updatable view writes its table).
      */
-    private static List<TableRef> throughViews(List<TableRef> tables, RelationSchemas schemas) {
+    private static List<TableRef> throughViews(List<TableRef> tables, NamedRelations schemas) {
         List<TableRef> all = new ArrayList<>(tables);
         int from = 0;
         for (int depth = 0; depth < MAX_VIEW_DEPTH && from < all.size(); depth++) {
@@ -369,7 +369,7 @@ public final class Guardrails {
      * again when it changes): it counts as public's and as every schema's the catalog finds it in, and, when the
      * catalog has not looked it up, as any schema's.
      */
-    private static boolean matchesTable(CompiledRule compiled, TableRef t, RelationSchemas schemas) {
+    private static boolean matchesTable(CompiledRule compiled, TableRef t, NamedRelations schemas) {
         String qualified = (t.schema() == null ? "public" : t.schema()) + "." + t.name();
         for (Pattern p : compiled.tables()) {
             if (p.matcher(qualified).matches() || p.matcher(t.name()).matches()) {

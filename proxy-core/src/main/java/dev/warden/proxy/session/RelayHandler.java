@@ -250,11 +250,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         CatalogCache catalog = session.catalog;
         return catalog == null ? decisions.decide(policy.guardrails(), identity, environment, analysis,
                 session.upstreamLogin) : decisions.decide(policy.guardrails(), identity, environment, analysis,
-                session.upstreamLogin, relationSchemas, catalog.generation());
+                session.upstreamLogin, namedRelations, catalog.generation());
     }
 
     /** What the environment's catalog says of the relations a statement names, for rules on tables. */
-    private final Guardrails.RelationSchemas relationSchemas = new Guardrails.RelationSchemas() {
+    private final Guardrails.NamedRelations namedRelations = new Guardrails.NamedRelations() {
         @Override
         public java.util.Set<String> holding(String relation) {
             return session.catalog.schemasHolding(relation);
