@@ -327,6 +327,26 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * A cursor not declared WITH HOLD ends with its transaction; a function may then open a cursor of the same
+     * name over sensitive values, which a FETCH returns.
+     */
+    @Test
+    void aCursorNameReusedByAFunctionAfterCommitIsNotMaskedAsTheEndedCursor() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_open() RETURNS refcursor LANGUAGE plpgsql AS "
+                    + "$$DECLARE r refcursor := 'nr_reused'; BEGIN OPEN r FOR SELECT ssn || '' AS x FROM nr_people; "
+                    + "RETURN r; END$$")));
+            assertEquals(List.of(), errors(query(c, "BEGIN; DECLARE nr_reused CURSOR FOR SELECT 'harmless' || '' AS x; "
+                    + "COMMIT")));
+            assertEquals(List.of(), errors(query(c, "BEGIN")));
+            assertEquals(List.of(), errors(query(c, "SELECT nr_open()")));
+            List<BackendMessage> answers = query(c, "FETCH ALL FROM nr_reused");
+            assertEquals(List.of(), errors(answers));
+            assertNoSecret(answers, "FETCH of the cursor a function opened under an ended cursor's name");
+        }
+    }
+
     // ---- functions that read relations named by a value ------------------------------------------------
 
     /** database_to_xml and schema_to_xml read every table they reach without naming one. */
