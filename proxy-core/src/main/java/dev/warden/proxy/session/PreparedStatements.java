@@ -137,6 +137,12 @@ final class PreparedStatements {
         return portals.get(name);
     }
 
+    /** Whether the session holds a cursor of this name made by SQL DECLARE. */
+    boolean holdsCursor(String name) {
+        Portal p = portals.get(name);
+        return p != null && p.declared;
+    }
+
     /**
      * A Parse as it is sent: its name means this statement from now on (a Bind right behind it names it), unless the
      * server refuses or skips it ({@link #parseFailed}).

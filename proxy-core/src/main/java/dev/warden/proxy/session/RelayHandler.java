@@ -393,6 +393,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution);
         if (masking != null) {
             masking.declared(analysis, execution);
+            masking.cursorsHeldOnly(prepared::holdsCursor);
             cursors.forEach(c -> masking.exposedAsDeclared(c.statement.analysis, analysis));
         }
     }

@@ -490,6 +490,17 @@ final class ResultMasking {
     }
 
     /**
+     * Forgets the cursors the session no longer holds ({@code held}: the portals as the server keeps them, see
+     * {@link PreparedStatements#holdsCursor}): one not WITH HOLD ends with its transaction, and a FETCH of its name
+     * then reads whatever cursor has it next (one a function opened): masked whole, never as the ended one.
+     */
+    void cursorsHeldOnly(java.util.function.Predicate<String> held) {
+        if (!cursors.isEmpty()) {
+            cursors.keySet().removeIf(name -> !held.test(name));
+        }
+    }
+
+    /**
      * A cursor's query, run by a protocol Execute of the cursor's portal, carries the exposure its DECLARE was
      * screened with (as a FETCH does).
      */
