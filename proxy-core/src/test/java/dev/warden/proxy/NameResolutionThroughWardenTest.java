@@ -347,6 +347,26 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * A text of several statements runs in one implicit transaction, which ends with the text: a cursor it
+     * declares (not WITH HOLD) ends there too, without a COMMIT in the text.
+     */
+    @Test
+    void aCursorOfATextsImplicitTransactionEndsWithTheText() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_open_implicit() RETURNS refcursor LANGUAGE "
+                    + "plpgsql AS $$DECLARE r refcursor := 'nr_implicit'; BEGIN OPEN r FOR SELECT ssn || '' AS x "
+                    + "FROM nr_people; RETURN r; END$$")));
+            assertEquals(List.of(), errors(query(c, "DECLARE nr_implicit CURSOR FOR SELECT 'harmless' || '' AS x; "
+                    + "SELECT 1")));
+            assertEquals(List.of(), errors(query(c, "BEGIN")));
+            assertEquals(List.of(), errors(query(c, "SELECT nr_open_implicit()")));
+            List<BackendMessage> answers = query(c, "FETCH ALL FROM nr_implicit");
+            assertEquals(List.of(), errors(answers));
+            assertNoSecret(answers, "FETCH of the cursor a function opened under the name of a text's ended cursor");
+        }
+    }
+
     // ---- functions that read relations named by a value ------------------------------------------------
 
     /** database_to_xml and schema_to_xml read every table they reach without naming one. */
