@@ -362,8 +362,13 @@ final class PreparedStatements {
             case ROLLED_BACK_TO -> portals.values().removeIf(p -> p.savepointLevel > change.level());
             case RELEASED -> portals.values().forEach(p -> p.savepointLevel = Math.min(p.savepointLevel,
                     change.level()));
-            case ENDED, UNKNOWN -> portals.values().removeIf(p -> p.declared && !p.holdable);
+            case ENDED, UNKNOWN -> transactionEnded();
         }
+    }
+
+    /** The transaction ended: the server dropped the cursors not WITH HOLD. */
+    void transactionEnded() {
+        portals.values().removeIf(p -> p.declared && !p.holdable);
     }
 
     private static void undo(Execution undoneBy, SqlUndo undo) {

@@ -175,6 +175,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void ready(ByteBuf frame, Entry entry) {
         session.transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
+        if (session.transactionStatus == 'I') {
+            // No transaction is open: the server has ended every cursor not WITH HOLD, also those of a text's
+            // implicit transaction, which no COMMIT shows. (One a later batch already declared is forgotten too:
+            // its rows are then masked whole.)
+            session.prepared.transactionEnded();
+            if (masking != null) {
+                masking.cursorsHeldOnly(session.prepared::holdsCursor);
+            }
+        }
         if (tally.ready(entry == null ? null : entry.execution)) {
             frame.release();
             return;
