@@ -57,6 +57,7 @@ class NameResolutionThroughWardenTest {
                   unmasked_for: { groups: [pii-readers], agents: never }
                   rules:
                     - { column: public.nr_long.%s, strategy: redact }
+                    - { column: nr_alt.nr_docs.body, strategy: redact }
                 guardrails:
                   rules:
                     - { name: nr-billing-kept, environments: [prod], match: { statements: [DELETE], tables: ["nr_billing.*"] }, action: block }
@@ -82,6 +83,20 @@ class NameResolutionThroughWardenTest {
             s.execute("CREATE TABLE nr_long (id int, " + LONG_COLUMN + " text)");
             s.execute("INSERT INTO nr_long VALUES (1, '" + SECRET + "')");
             s.execute("GRANT SELECT ON nr_long TO nr_login");
+            // Two tables of one name: public's is clear, nr_alt's sensitive by a column: rule. A trigger on nr_trig
+            // points the session's search_path at nr_alt.
+            s.execute("CREATE SCHEMA nr_alt");
+            s.execute("GRANT USAGE ON SCHEMA nr_alt TO nr_login");
+            s.execute("CREATE TABLE nr_docs (body text)");
+            s.execute("INSERT INTO nr_docs VALUES ('public-note')");
+            s.execute("CREATE TABLE nr_alt.nr_docs (body text)");
+            s.execute("INSERT INTO nr_alt.nr_docs VALUES ('" + SECRET + "')");
+            s.execute("GRANT SELECT ON nr_docs, nr_alt.nr_docs TO nr_login");
+            s.execute("CREATE TABLE nr_trig (id int)");
+            s.execute("GRANT INSERT ON nr_trig TO nr_login");
+            s.execute("CREATE FUNCTION nr_path_trigger() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "PERFORM set_config('search_path', 'nr_alt, public', false); RETURN NEW; END$$");
+            s.execute("CREATE TRIGGER nr_path BEFORE INSERT ON nr_trig FOR EACH ROW EXECUTE FUNCTION nr_path_trigger()");
             // Sensitive by its name (masking's defaults); the value looks like nothing a value detector knows.
             s.execute("CREATE TABLE nr_people (id int, ssn text)");
             s.execute("INSERT INTO nr_people VALUES (1, '" + SECRET + "')");
@@ -398,6 +413,24 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    // ---- search_path and masking -------------------------------------------------------------------------
+
+    /**
+     * A statement prepared while the search_path found the clear nr_docs is planned again by the server once the
+     * path changed: a trigger can change it inside a statement that names no setting (an INSERT).
+     */
+    @Test
+    void aPreparedStatementIsJudgedAgainAfterATriggerChangedTheSearchPath() throws Exception {
+        try (RawClient c = login("staging")) {
+            c.send(new FrontendMessage.Parse("nr_sel", "SELECT body || '' AS x FROM nr_docs", List.of()));
+            List<BackendMessage> before = bindAndExecute(c, "nr_sel");
+            assertEquals(List.of("public-note"), values(before), "judged and run with the path finding public");
+            assertEquals(List.of(), errors(query(c, "INSERT INTO nr_trig VALUES (1)")));
+            List<BackendMessage> after = bindAndExecute(c, "nr_sel");
+            assertNoSecret(after, "the prepared statement run after a trigger changed the search_path");
+        }
+    }
+
     // ---- plans --------------------------------------------------------------------------------------------
 
     /**
@@ -434,6 +467,13 @@ class NameResolutionThroughWardenTest {
         try (RawClient c = login()) {
             return query(c, sql);
         }
+    }
+
+    private static List<BackendMessage> bindAndExecute(RawClient c, String statement) throws Exception {
+        c.send(new FrontendMessage.Bind("", statement, List.of(), List.of(), List.of()));
+        c.send(new FrontendMessage.Execute("", 0));
+        c.send(new FrontendMessage.Sync());
+        return c.untilReady();
     }
 
     private static List<BackendMessage> query(RawClient c, String sql) throws Exception {
