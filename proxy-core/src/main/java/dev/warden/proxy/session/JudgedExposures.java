@@ -97,9 +97,37 @@ final class JudgedExposures {
     /** {@code ran} is forwarded: if it may change the search_path, judgements made with a path may be stale. */
     void ran(Analysis ran) {
         if (mayChangeSearchPath(ran)) {
+            boolean wasCurrent = current(ran);
             pathEpoch++;
-            restamp(ran);
+            if (wasCurrent) {
+                restamp(ran);
+            }
         }
+    }
+
+    /**
+     * Whether running {@code analysis} may change the session's search_path: what the catalog reads with the
+     * session's path leaves out (SET, RESET, DISCARD, set_config, function bodies, DO, CALL, several statements),
+     * ROLLBACK (undoing a SET) and role changes ({@code $user}), and whatever may run a function without naming
+     * it: a statement over a relation (a trigger, a column default, a row security policy, a function a view
+     * calls), a user-defined operator or cast, COMMIT (deferred triggers), one Warden could not parse. Only a
+     * statement that touches no relation and calls no user function ({@code SELECT 42}) leaves the path alone.
+     */
+    static boolean mayChangeSearchPath(Analysis analysis) {
+        if (!CatalogCache.resolvesWithSessionPath(analysis)) {
+            return true;
+        }
+        return StatementWalk.any(analysis.statements().get(0), f -> switch (f.kind()) {
+            case ROLLBACK, COMMIT, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION, OTHER -> true;
+            default -> f.unparsed() || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty()
+                    || !f.implicitCalls().isEmpty();
+        });
+    }
+
+    /** Whether {@code analysis} has a judgement that is not stale (see {@link #restamp}). */
+    private boolean current(Analysis analysis) {
+        Judged own = byAnalysis.get(analysis);
+        return own != null && !stale(own);
     }
 
     /**
@@ -108,6 +136,7 @@ final class JudgedExposures {
      * name.
      */
     void redefined(Analysis ran, Set<String> names) {
+        boolean wasCurrent = current(ran);
         Set<String> redefines = redefinedNames(ran, names);
         if (redefines == null || redefined.size() > 4096) {
             redefined.clear();
@@ -117,7 +146,9 @@ final class JudgedExposures {
                 redefined.put(name, generation);
             }
         }
-        restamp(ran);
+        if (wasCurrent) {
+            restamp(ran);
+        }
     }
 
     /**
@@ -137,27 +168,15 @@ final class JudgedExposures {
         return redefines ? names : Set.of();
     }
 
-    /** The statement's own judgement stands: it was made before the statement ran (and changed anything). */
+    /**
+     * The statement's own judgement stands: it was made before the statement ran (and changed anything). Only a
+     * judgement still current when the statement ran is restamped: a stale one is judged again for its results.
+     */
     private void restamp(Analysis analysis) {
         Judged own = byAnalysis.get(analysis);
         if (own != null && own.generation() >= 0) {
             byAnalysis.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached(),
                     catalog == null ? 0 : catalog.invalidations()));
         }
-    }
-
-    /**
-     * Whether running {@code analysis} may change the session's search_path: what the catalog reads with the
-     * session's path leaves out (SET, RESET, DISCARD, set_config, function bodies, DO, CALL, several statements),
-     * and ROLLBACK (undoing a SET) and role changes ({@code $user}).
-     */
-    static boolean mayChangeSearchPath(Analysis analysis) {
-        if (!CatalogCache.resolvesWithSessionPath(analysis)) {
-            return true;
-        }
-        return StatementWalk.any(analysis.statements().get(0), f -> switch (f.kind()) {
-            case ROLLBACK, SET_ROLE, RESET_ROLE, SET_SESSION_AUTHORIZATION -> true;
-            default -> false;
-        });
     }
 }
