@@ -413,6 +413,21 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * Text search functions run SQL given as text too: ts_stat returns the words of the query's tsvectors,
+     * ts_rewrite substitutes what its query's rows say. Of a query computed at run time, no name shows.
+     */
+    @Test
+    void textSearchOfAQueryComputedAtRunTimeDoesNotReturnSensitiveValuesInClear() throws Exception {
+        for (String sql : List.of(
+                "SELECT ts_rewrite('x'::tsquery, 'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' "
+                        + "|| 'ple')::text",
+                "SELECT string_agg(word, '' ORDER BY word COLLATE \"C\" DESC) "
+                        + "FROM ts_stat('SELECT to_tsvector(''simple'', ssn) FROM nr_peo' || 'ple')")) {
+            assertNoSecret(simpleQuery(sql), sql);
+        }
+    }
+
     // ---- search_path and masking -------------------------------------------------------------------------
 
     /**
