@@ -80,22 +80,49 @@ public final class TextReferences {
     }
 
     /**
-     * Whether {@code text} calls one of {@code functions} (lower-case names, schema-qualified or not) with a first
-     * argument other than one string literal, cast or not ({@code 'customers'::regclass}): a query or relation
-     * computed at run time ({@code 'SELECT * FROM cust' || 'omers'}, an OID, {@code to_regclass(x)}), which no
-     * name in the text shows. Under both readings of plain strings.
+     * Whether {@code text} calls one of the functions of {@code argument} (lower-case names, schema-qualified or
+     * not) with the argument at the position it gives (from 0) other than one string literal, cast or not
+     * ({@code 'customers'::regclass}): a query or relation computed at run time ({@code 'SELECT * FROM cust' ||
+     * 'omers'}, an OID, {@code to_regclass(x)}), which no name in the text shows. A call with fewer arguments has
+     * none there. Under both readings of plain strings.
      */
-    public static boolean computedFirstArgument(String text, Set<String> functions) {
+    public static boolean computedArgument(String text, java.util.Map<String, Integer> argument) {
         for (boolean scs : new boolean[] {true, false}) {
             List<Token> tokens = Lexer.tokenize(text, scs).tokens();
             for (int k = 0; k + 1 < tokens.size(); k++) {
-                if (tokens.get(k).isIdentifier() && functions.contains(tokens.get(k).value())
-                        && tokens.get(k + 1).isOp("(") && !literalArgument(tokens, k + 2)) {
+                Integer position = tokens.get(k).isIdentifier() ? argument.get(tokens.get(k).value()) : null;
+                if (position == null || !tokens.get(k + 1).isOp("(")) {
+                    continue;
+                }
+                int i = k + 2;
+                for (int skipped = 0; skipped < position && i < tokens.size(); skipped++) {
+                    i = endOfArgument(tokens, i);
+                    i = i < tokens.size() && tokens.get(i).isOp(",") ? i + 1 : tokens.size();
+                }
+                if (i < tokens.size() && !literalArgument(tokens, i)) {
                     return true;
                 }
             }
         }
         return false;
+    }
+
+    /** The index of the {@code ,} or {@code )} that ends the argument starting at {@code k} (or the text's end). */
+    private static int endOfArgument(List<Token> tokens, int k) {
+        int depth = 0;
+        for (int i = k; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("(") || t.isOp("[")) {
+                depth++;
+            } else if (t.isOp(")") || t.isOp("]")) {
+                if (depth-- == 0) {
+                    return i;
+                }
+            } else if (depth == 0 && t.isOp(",")) {
+                return i;
+            }
+        }
+        return tokens.size();
     }
 
     /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */

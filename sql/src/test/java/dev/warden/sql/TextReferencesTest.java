@@ -21,18 +21,22 @@ class TextReferencesTest {
     }
 
     @Test
-    void aFirstArgumentOtherThanOneStringLiteralIsComputed() {
-        Set<String> xml = Set.of("query_to_xml", "table_to_xml");
-        assertFalse(TextReferences.computedFirstArgument("SELECT query_to_xml('SELECT 1', true, false, '')", xml));
-        assertFalse(TextReferences.computedFirstArgument(
+    void anArgumentOtherThanOneStringLiteralIsComputed() {
+        java.util.Map<String, Integer> xml = java.util.Map.of("query_to_xml", 0, "table_to_xml", 0, "ts_rewrite", 1);
+        assertFalse(TextReferences.computedArgument("SELECT query_to_xml('SELECT 1', true, false, '')", xml));
+        assertFalse(TextReferences.computedArgument(
                 "SELECT pg_catalog.table_to_xml('t'::pg_catalog.regclass, true, false, '')", xml));
-        assertFalse(TextReferences.computedFirstArgument("SELECT query_to_xml  ($q$SELECT 1$q$ ,true,false,'')", xml));
-        assertTrue(TextReferences.computedFirstArgument("SELECT query_to_xml('SELECT * FROM t' || 'x', true)", xml));
-        assertTrue(TextReferences.computedFirstArgument("SELECT table_to_xml(16384, true, false, '')", xml));
-        assertTrue(TextReferences.computedFirstArgument("SELECT table_to_xml(to_regclass('t'), true)", xml));
-        assertTrue(TextReferences.computedFirstArgument("SELECT table_to_xml(oid::regclass, true) FROM pg_class", xml));
+        assertFalse(TextReferences.computedArgument("SELECT query_to_xml  ($q$SELECT 1$q$ ,true,false,'')", xml));
+        assertTrue(TextReferences.computedArgument("SELECT query_to_xml('SELECT * FROM t' || 'x', true)", xml));
+        assertTrue(TextReferences.computedArgument("SELECT table_to_xml(16384, true, false, '')", xml));
+        assertTrue(TextReferences.computedArgument("SELECT table_to_xml(to_regclass('t'), true)", xml));
+        assertTrue(TextReferences.computedArgument("SELECT table_to_xml(oid::regclass, true) FROM pg_class", xml));
         // Under standard_conforming_strings off the literal ends later, and the argument is then computed.
-        assertTrue(TextReferences.computedFirstArgument("SELECT query_to_xml('a\\', ' || x || ', true)", xml));
+        assertTrue(TextReferences.computedArgument("SELECT query_to_xml('a\\', ' || x || ', true)", xml));
+        // The second argument: after a first that has commas of its own.
+        assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(f(a, b), 'SELECT a, b FROM t')", xml));
+        assertTrue(TextReferences.computedArgument("SELECT ts_rewrite(f(a, b), 'SELECT a, b FROM ' || t)", xml));
+        assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(q)", xml));
     }
 
     @Test

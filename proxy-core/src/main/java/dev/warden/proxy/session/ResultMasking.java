@@ -418,15 +418,20 @@ final class ResultMasking {
     /** Functions that return the rows of every table of a schema or database, which the text does not name. */
     private static final Set<String> READ_EVERY_TABLE = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
             "database_to_xml", "database_to_xml_and_xmlschema");
-    /** Functions that return the rows of the query or relation of their first argument. */
-    private static final Set<String> READ_FIRST_ARGUMENT = Set.of("query_to_xml", "query_to_xml_and_xmlschema",
-            "table_to_xml", "table_to_xml_and_xmlschema");
+    /**
+     * Functions that return what the query or relation of one of their arguments (its position, from 0) yields:
+     * XML of its rows, the words of its tsvectors (ts_stat), the substitutes its rows name (ts_rewrite).
+     */
+    private static final java.util.Map<String, Integer> READ_ARGUMENT = java.util.Map.of("query_to_xml", 0,
+            "query_to_xml_and_xmlschema", 0, "table_to_xml", 0, "table_to_xml_and_xmlschema", 0, "ts_stat", 0,
+            "ts_rewrite", 1);
 
     /**
      * Whether a statement other than FETCH or MOVE returns rows of relations or cursors it names only by a value,
      * which lineage cannot follow: {@code cursor_to_xml} (the cursor may be computed, or opened by a function),
-     * {@code schema_to_xml} and {@code database_to_xml} (every table they reach), {@code query_to_xml} and
-     * {@code table_to_xml} of a query or relation computed at run time (a literal's names are judged as usual),
+     * {@code schema_to_xml} and {@code database_to_xml} (every table they reach), {@code query_to_xml},
+     * {@code table_to_xml}, {@code ts_stat} and {@code ts_rewrite} of a query or relation computed at run time
+     * (a literal's names are judged as usual),
      * and a function that FETCHes from its refcursor argument, when the statement or a body it runs names a cursor
      * declared over sensitive values. Null when not; else a sensitive exposure, whose handoff is refused.
      */
@@ -442,8 +447,7 @@ final class ResultMasking {
                     return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
                             + base + ")");
                 }
-                if (READ_FIRST_ARGUMENT.contains(base)
-                        && TextReferences.computedFirstArgument(s.text(), READ_FIRST_ARGUMENT)) {
+                if (READ_ARGUMENT.containsKey(base) && TextReferences.computedArgument(s.text(), READ_ARGUMENT)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads a query or relation computed at run "
                             + "time (" + base + ")");
                 }
