@@ -96,8 +96,8 @@ public final class TextReferences {
                 }
                 int i = k + 2;
                 for (int skipped = 0; skipped < position && i < tokens.size(); skipped++) {
-                    i = endOfArgument(tokens, i);
-                    i = i < tokens.size() && tokens.get(i).isOp(",") ? i + 1 : tokens.size();
+                    int comma = LexicalAnalysis.firstAtTopLevel(tokens, i, j -> tokens.get(j).isOp(","));
+                    i = comma < 0 ? tokens.size() : comma + 1;
                 }
                 if (i < tokens.size() && !literalArgument(tokens, i)) {
                     return true;
@@ -105,24 +105,6 @@ public final class TextReferences {
             }
         }
         return false;
-    }
-
-    /** The index of the {@code ,} or {@code )} that ends the argument starting at {@code k} (or the text's end). */
-    private static int endOfArgument(List<Token> tokens, int k) {
-        int depth = 0;
-        for (int i = k; i < tokens.size(); i++) {
-            Token t = tokens.get(i);
-            if (t.isOp("(") || t.isOp("[")) {
-                depth++;
-            } else if (t.isOp(")") || t.isOp("]")) {
-                if (depth-- == 0) {
-                    return i;
-                }
-            } else if (depth == 0 && t.isOp(",")) {
-                return i;
-            }
-        }
-        return tokens.size();
     }
 
     /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */
