@@ -94,15 +94,19 @@ final class JudgedExposures {
         generation++;
     }
 
-    /** {@code ran} is forwarded: if it may change the search_path, judgements made with a path may be stale. */
-    void ran(Analysis ran) {
+    /**
+     * {@code ran} is forwarded: if it may change the search_path, judgements made with a path may be stale.
+     * Returns whether its own judgement was current as it ran (see {@link #redefined}).
+     */
+    boolean ran(Analysis ran) {
+        boolean wasCurrent = current(ran);
         if (mayChangeSearchPath(ran)) {
-            boolean wasCurrent = current(ran);
             pathEpoch++;
             if (wasCurrent) {
                 restamp(ran);
             }
         }
+        return wasCurrent;
     }
 
     /**
@@ -133,10 +137,9 @@ final class JudgedExposures {
     /**
      * Records which names the DDL of {@code ran} may have redefined ({@code names}: every name it uses), at the
      * current generation. ANALYZE and VACUUM redefine nothing; DDL Warden cannot name (dynamic SQL) touches every
-     * name.
+     * name. Its own judgement, if {@code wasCurrent} as it ran ({@link #ran}), stands.
      */
-    void redefined(Analysis ran, Set<String> names) {
-        boolean wasCurrent = current(ran);
+    void redefined(Analysis ran, Set<String> names, boolean wasCurrent) {
         Set<String> redefines = redefinedNames(ran, names);
         if (redefines == null || redefined.size() > 4096) {
             redefined.clear();

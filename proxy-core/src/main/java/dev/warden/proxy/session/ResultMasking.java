@@ -263,12 +263,12 @@ final class ResultMasking {
         if (analysis == null) {
             return;
         }
-        judged.ran(analysis);
+        boolean current = judged.ran(analysis);
         if (StatementWalk.any(analysis, ResultMasking::changesCatalog)) {
             Set<String> names = catalog.names(analysis);
             // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
             invalidate(JudgedExposures.redefinedNames(analysis, names));
-            judged.redefined(analysis, names);
+            judged.redefined(analysis, names, current);
         }
     }
 
