@@ -8,7 +8,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -16,6 +15,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.warden.proxy.RawClient.errors;
+import static dev.warden.proxy.RawClient.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -331,6 +332,29 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * Precise, not blanket: cursor_to_xml of a cursor the session declared over clear values runs (xmlmap.sql of the
+     * regression suite does this); of a computed name, or of a name Warden did not see declared, it is refused.
+     */
+    @Test
+    void cursorToXmlOfAClearCursorRunsAndOfAComputedOrUnknownNameIsRefused() throws Exception {
+        try (RawClient c = login()) {
+            assertEquals(List.of(), errors(query(c, "DECLARE nr_clear CURSOR WITH HOLD FOR SELECT id FROM nr_people")));
+            List<BackendMessage> clear = query(c, "SELECT cursor_to_xml('nr_clear'::refcursor, 10, false, false, '')");
+            assertEquals(List.of(), errors(clear));
+            assertEquals(1, values(clear).size(), clear.toString());
+            assertTrue(values(clear).get(0).contains("<id>1</id>"), "the clear cursor's rows: " + values(clear));
+            for (String sql : List.of("SELECT cursor_to_xml('nr_' || 'clear', 10, false, false, '')",
+                    "SELECT cursor_to_xml('nr_undeclared', 10, false, false, '')",
+                    "SELECT cursor_to_xml('NR_CLEAR', 10, false, false, '')")) {
+                List<String> refused = errors(query(c, sql));
+                assertEquals(1, refused.size(), sql + ": " + refused);
+                assertTrue(refused.get(0).startsWith("42501") && refused.get(0).contains("masking-handoff"),
+                        sql + ": " + refused);
+            }
+        }
+    }
+
     /** A function that FETCHes from a cursor named by its argument returns the cursor's value. */
     @Test
     void aFunctionFetchingFromASensitiveCursorDoesNotReturnItsValueInClear() throws Exception {
@@ -494,26 +518,6 @@ class NameResolutionThroughWardenTest {
     private static List<BackendMessage> query(RawClient c, String sql) throws Exception {
         c.send(new FrontendMessage.Query(sql));
         return c.untilReady();
-    }
-
-    private static List<String> values(List<BackendMessage> answers) {
-        List<String> out = new ArrayList<>();
-        for (BackendMessage m : answers) {
-            if (m instanceof BackendMessage.DataRow row) {
-                row.values().forEach(v -> out.add(v == null ? null : new String(v, StandardCharsets.UTF_8)));
-            }
-        }
-        return out;
-    }
-
-    private static List<String> errors(List<BackendMessage> answers) {
-        List<String> out = new ArrayList<>();
-        for (BackendMessage m : answers) {
-            if (m instanceof BackendMessage.ErrorResponse e) {
-                out.add(e.sqlState() + " " + e.message());
-            }
-        }
-        return out;
     }
 
     /** No value of the answers holds the secret (a refusal with 42501 holds none). */

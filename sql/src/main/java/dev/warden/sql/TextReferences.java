@@ -87,8 +87,19 @@ public final class TextReferences {
      * none there. Under both readings of plain strings.
      */
     public static boolean computedArgument(String text, java.util.Map<String, Integer> argument) {
+        return literalArguments(text, argument).isEmpty();
+    }
+
+    /**
+     * The values of the string literals {@code text}'s calls of the functions of {@code argument} give at the
+     * position it gives, call by call (a call with fewer arguments gives none); empty when one of them is not one
+     * string literal ({@link #computedArgument}), or when the two readings of plain strings read them differently.
+     */
+    public static Optional<List<String>> literalArguments(String text, java.util.Map<String, Integer> argument) {
+        List<String> first = null;
         for (boolean scs : new boolean[] {true, false}) {
             List<Token> tokens = Lexer.tokenize(text, scs).tokens();
+            List<String> values = new ArrayList<>();
             for (int k = 0; k + 1 < tokens.size(); k++) {
                 Integer position = tokens.get(k).isIdentifier() ? argument.get(tokens.get(k).value()) : null;
                 if (position == null || !tokens.get(k + 1).isOp("(")) {
@@ -99,12 +110,20 @@ public final class TextReferences {
                     int comma = LexicalAnalysis.firstAtTopLevel(tokens, i, j -> tokens.get(j).isOp(","));
                     i = comma < 0 ? tokens.size() : comma + 1;
                 }
-                if (i < tokens.size() && !literalArgument(tokens, i)) {
-                    return true;
+                if (i < tokens.size()) {
+                    if (!literalArgument(tokens, i)) {
+                        return Optional.empty();
+                    }
+                    values.add(tokens.get(i).value());
                 }
             }
+            if (first == null) {
+                first = values;
+            } else if (!first.equals(values)) {
+                return Optional.empty();
+            }
         }
-        return false;
+        return Optional.of(first);
     }
 
     /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */

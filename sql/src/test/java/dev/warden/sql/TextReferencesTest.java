@@ -40,6 +40,17 @@ class TextReferencesTest {
     }
 
     @Test
+    void literalArgumentsAreTheValuesOfEachCall() {
+        java.util.Map<String, Integer> cursor = java.util.Map.of("cursor_to_xml", 0);
+        assertEquals(java.util.Optional.of(java.util.List.of("xc", "Y")), TextReferences.literalArguments(
+                "SELECT cursor_to_xml('xc'::refcursor, 5, false, true, ''), cursor_to_xml('Y', 1, true, true, '')",
+                cursor));
+        assertEquals(java.util.Optional.empty(), TextReferences.literalArguments(
+                "SELECT cursor_to_xml('x' || 'c', 5, false, true, '')", cursor));
+        assertEquals(java.util.Optional.of(java.util.List.of()), TextReferences.literalArguments("SELECT 1", cursor));
+    }
+
+    @Test
     void aBackslashCannotHideANameUnderEitherStringSetting() {
         // With standard_conforming_strings off, the first string ends later: both readings are taken.
         Set<String> names = TextReferences.names("SELECT 'a\\', email, '' FROM customers");

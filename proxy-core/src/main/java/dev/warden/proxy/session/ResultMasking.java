@@ -415,6 +415,8 @@ final class ResultMasking {
 
     /** Functions that return the rows of a cursor named by a value (a refcursor: any cursor, computed or not). */
     private static final Set<String> READ_CURSOR = Set.of("cursor_to_xml");
+    /** Where {@link #READ_CURSOR}'s functions take the cursor's name. */
+    private static final java.util.Map<String, Integer> CURSOR_ARGUMENT = java.util.Map.of("cursor_to_xml", 0);
     /** Functions that return the rows of every table of a schema or database, which the text does not name. */
     private static final Set<String> READ_EVERY_TABLE = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
             "database_to_xml", "database_to_xml_and_xmlschema");
@@ -428,20 +430,50 @@ final class ResultMasking {
 
     /**
      * Whether a statement other than FETCH or MOVE returns rows of relations or cursors it names only by a value,
-     * which lineage cannot follow: {@code cursor_to_xml} (the cursor may be computed, or opened by a function),
+     * which lineage cannot follow: {@code cursor_to_xml} of a cursor computed at run time, or not declared where
+     * Warden saw it (a function may have opened it), or declared over sensitive values,
      * {@code schema_to_xml} and {@code database_to_xml} (every table they reach), {@code query_to_xml},
      * {@code table_to_xml}, {@code ts_stat} and {@code ts_rewrite} of a query or relation computed at run time
      * (a literal's names are judged as usual),
      * and a function that FETCHes from its refcursor argument, when the statement or a body it runs names a cursor
      * declared over sensitive values. Null when not; else a sensitive exposure, whose handoff is refused.
      */
+    /**
+     * The exposure of {@code text}'s calls of {@code function} (one of {@link #READ_CURSOR}), which read the rows of
+     * the cursor their first argument names: null when each names, as one string literal, a cursor this session
+     * declared over clear values. A refcursor is the portal's name as is (no folding, no cut), as the cursors are
+     * kept. Sensitive when a name is computed, or names a cursor Warden did not see declared.
+     */
+    private Exposure cursorsRead(String text, String function) {
+        Optional<List<String>> names = TextReferences.literalArguments(text, CURSOR_ARGUMENT);
+        if (names.isEmpty() || names.get().isEmpty()) {
+            return new Exposure(true, Set.of(), Set.of(), "it reads the rows of a cursor named by a value computed "
+                    + "at run time (" + function + ")");
+        }
+        for (String name : names.get()) {
+            Exposure e = cursors.get(name);
+            if (e == null) {
+                return new Exposure(true, Set.of(), Set.of(), "it reads the rows of the cursor " + name + ", which "
+                        + "Warden did not see declared (" + function + ")");
+            }
+            if (e.sensitive() || !e.derivedColumns().isEmpty()) {
+                return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it reads the cursor " + name
+                        + ", whose rows are sensitive (" + e.reason() + ")");
+            }
+        }
+        return null;
+    }
+
     private Exposure readByValue(StatementFacts f) {
         for (StatementFacts s : f.allStatements()) {
             for (String fn : s.functions()) {
                 String base = fn.substring(fn.lastIndexOf('.') + 1);
                 if (READ_CURSOR.contains(base)) {
-                    return new Exposure(true, Set.of(), Set.of(), "it reads the rows of a cursor named by a value ("
-                            + base + ")");
+                    Exposure read = cursorsRead(s.text(), base);
+                    if (read != null) {
+                        return read;
+                    }
+                    continue;
                 }
                 if (READ_EVERY_TABLE.contains(base)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
