@@ -9,13 +9,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 
 import static dev.warden.proxy.RawClient.errors;
 import static dev.warden.proxy.RawClient.values;
+import static dev.warden.proxy.WardenHarness.run;
+import static dev.warden.proxy.WardenHarness.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -112,23 +113,6 @@ class CachedReadingsThroughWardenTest {
 
     private static Connection prod() throws SQLException {
         return warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple");
-    }
-
-    private static String scalar(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            assertTrue(rs.next(), sql);
-            return rs.getString(1);
-        }
-    }
-
-    /** Runs {@code sql}; returns null when it ran, else the SQLSTATE and message of its error. */
-    private static String run(Connection c, String sql) {
-        try (Statement s = c.createStatement()) {
-            s.execute(sql);
-            return null;
-        } catch (SQLException e) {
-            return e.getSQLState() + " " + e.getMessage();
-        }
     }
 
     private static void assertBlocked(Connection c, String sql, String rule) {

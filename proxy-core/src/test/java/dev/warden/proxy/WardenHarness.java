@@ -55,6 +55,24 @@ public final class WardenHarness implements AutoCloseable {
                 """);
     }
 
+    /** The first column of {@code sql}'s first row, as text; there must be a row. */
+    public static String scalar(java.sql.Connection c, String sql) throws java.sql.SQLException {
+        try (java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery(sql)) {
+            org.junit.jupiter.api.Assertions.assertTrue(rs.next(), sql);
+            return rs.getString(1);
+        }
+    }
+
+    /** Runs {@code sql}; returns null when it ran, else the SQLSTATE and message of its error. */
+    public static String run(java.sql.Connection c, String sql) {
+        try (java.sql.Statement s = c.createStatement()) {
+            s.execute(sql);
+            return null;
+        } catch (java.sql.SQLException e) {
+            return e.getSQLState() + " " + e.getMessage();
+        }
+    }
+
     /** The first column of {@code sql}'s rows, as text. */
     public static java.util.List<String> column(java.sql.Connection c, String sql) throws java.sql.SQLException {
         java.util.List<String> out = new java.util.ArrayList<>();
