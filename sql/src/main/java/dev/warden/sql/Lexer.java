@@ -170,7 +170,7 @@ final class Lexer {
         int bytes = 0;
         for (int i = 0; i < n; ) {
             int cp = name.codePointAt(i);
-            int length = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            int length = utf8Bytes(cp);
             if (bytes + length > MAX_NAME_BYTES) {
                 return name.substring(0, i);
             }
@@ -178,6 +178,11 @@ final class Lexer {
             i += Character.charCount(cp);
         }
         return name;
+    }
+
+    /** How many bytes UTF-8 writes code point {@code cp} in. */
+    private static int utf8Bytes(int cp) {
+        return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
     }
 
     /**
@@ -238,7 +243,7 @@ final class Lexer {
                 } else {
                     other++;
                 }
-                utf8 += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+                utf8 += utf8Bytes(cp);
                 i += Character.charCount(cp);
             }
             if (other > 0 && (utf8 > MAX_NAME_BYTES || ascii + other * serverCharBytes > MAX_NAME_BYTES)) {
