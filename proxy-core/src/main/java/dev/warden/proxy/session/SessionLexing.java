@@ -59,15 +59,10 @@ final class SessionLexing {
         return settings;
     }
 
-    /** Server encodings of more than one byte per character (pg_wchar.h); every other one is single-byte. */
-    private static boolean multiByteServerEncoding(String name) {
-        String n = name.toUpperCase(Locale.ROOT).replace("-", "").replace("_", "");
-        return n.equals("UTF8") || n.equals("UNICODE") || n.startsWith("EUC") || n.equals("MULEINTERNAL");
-    }
-
     /**
      * See {@link Settings#serverCharBytes}: the longest character of each server encoding (pg_wchar.c's
-     * {@code maxmblen}): four in EUC_TW and MULE_INTERNAL, three in the other EUC encodings, one in the single-byte.
+     * {@code maxmblen}): four in EUC_TW and MULE_INTERNAL, three in the other EUC encodings, one in the single-byte
+     * ones (every encoding but UTF8, the EUC family and MULE_INTERNAL, pg_wchar.h).
      */
     private static int serverCharBytes(String name) {
         String n = name.toUpperCase(Locale.ROOT).replace("-", "").replace("_", "");
@@ -102,7 +97,7 @@ final class SessionLexing {
             default -> { }
         }
         settings = new Settings(standardConformingStrings, clientEncodingName, encoding,
-                multiByteServerEncoding(serverEncodingName), serverCharBytes(serverEncodingName));
+                serverCharBytes(serverEncodingName) != 1, serverCharBytes(serverEncodingName));
     }
 
     boolean standardConformingStrings() {
