@@ -1,0 +1,295 @@
+package dev.warden.proxy;
+
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import static dev.warden.proxy.WardenHarness.run;
+import static dev.warden.proxy.WardenHarness.scalar;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An attacker's review of writes the server runs somewhere else than the name a statement writes: through a
+ * rewrite rule or a trigger of the relation written (an {@code INSTEAD OF} trigger of a view, a {@code DO INSTEAD}
+ * or {@code DO ALSO} rule, an ordinary trigger of a table), into the schema an unqualified CREATE lands in, and
+ * while Warden cannot read the catalog. Each test runs the attack on the real server through Warden and asserts
+ * what PostgreSQL did to the guarded tables.
+ *
+ * <p>The sessions log in as {@code gw_login}, no superuser, with the privileges each attack needs: only Warden's
+ * rules stand between the session and the rows. The rules, triggers and functions are made beforehand (as a
+ * migration, or the same login through an environment without those rules, would make them).
+ */
+class WritesRunElsewhereThroughWardenTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestPostgres pg = TestPostgres.start();
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE gw_login LOGIN");
+        }
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: gw_login, tls: require }
+                    allow: [ { groups: [eng] } ]
+                  staging:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: gw_login, tls: require }
+                    allow: [ { groups: [eng] } ]
+                """, """
+                guardrails:
+                  rules:
+                    - { name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }
+                    - { name: gw-billing-kept, environments: [prod], match: { writes: true, tables: ["gw_billing.*"] }, action: block }
+                """);
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("GRANT CREATE ON DATABASE \"" + warden.database + "\" TO gw_login");
+            s.execute("GRANT CREATE ON SCHEMA public TO gw_login");
+            s.execute("CREATE SCHEMA gw_billing");
+            // The login may create in the guarded schema: the server would let a CREATE land there.
+            s.execute("GRANT USAGE, CREATE ON SCHEMA gw_billing TO gw_login");
+            s.execute("CREATE TABLE gw_ledger (id int, total int)");
+            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON gw_ledger TO gw_login");
+            s.execute("CREATE TABLE gw_notes (id int)");
+            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON gw_notes TO gw_login");
+            s.execute("CREATE FUNCTION gw_delete_ledger() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM gw_ledger WHERE id = OLD.id; RETURN OLD; END$$");
+            s.execute("CREATE FUNCTION gw_delete_ledger_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM gw_ledger WHERE id = NEW.id; RETURN NEW; END$$");
+            // A view of an unguarded table whose deletes and updates an INSTEAD OF trigger does to gw_ledger.
+            s.execute("CREATE VIEW gw_front AS SELECT id FROM gw_notes");
+            s.execute("CREATE TRIGGER gw_front_delete INSTEAD OF DELETE OR UPDATE ON gw_front FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_delete_ledger()");
+            s.execute("GRANT SELECT, UPDATE, DELETE ON gw_front TO gw_login");
+            // Tables whose rules write gw_ledger: DO INSTEAD on DELETE, DO ALSO on INSERT, one rule disabled.
+            s.execute("CREATE TABLE gw_scratch (id int)");
+            s.execute("INSERT INTO gw_scratch VALUES (1)");
+            s.execute("CREATE RULE gw_scratch_delete AS ON DELETE TO gw_scratch DO INSTEAD "
+                    + "DELETE FROM gw_ledger WHERE id = OLD.id");
+            s.execute("CREATE TABLE gw_inbox (id int)");
+            s.execute("CREATE RULE gw_inbox_insert AS ON INSERT TO gw_inbox DO ALSO "
+                    + "DELETE FROM gw_ledger WHERE id = NEW.id");
+            s.execute("CREATE TABLE gw_parked (id int)");
+            s.execute("INSERT INTO gw_parked VALUES (1)");
+            s.execute("CREATE RULE gw_parked_delete AS ON DELETE TO gw_parked DO INSTEAD "
+                    + "DELETE FROM gw_ledger WHERE id = OLD.id");
+            s.execute("ALTER TABLE gw_parked DISABLE RULE gw_parked_delete");
+            s.execute("ALTER TABLE gw_parked OWNER TO gw_login");
+            s.execute("GRANT SELECT, INSERT, DELETE ON gw_scratch, gw_inbox TO gw_login");
+            // An ordinary AFTER trigger of a plain table that deletes from gw_ledger.
+            s.execute("CREATE TABLE gw_plain (id int)");
+            s.execute("CREATE TRIGGER gw_plain_insert AFTER INSERT ON gw_plain FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_delete_ledger_on_insert()");
+            s.execute("GRANT SELECT, INSERT ON gw_plain TO gw_login");
+            // What must keep working: a table whose trigger writes only an unguarded audit table, a view without
+            // rules of its own, a view whose INSTEAD OF trigger writes only an unguarded table.
+            s.execute("CREATE TABLE gw_audit (id int)");
+            s.execute("CREATE TABLE gw_audited (id int)");
+            s.execute("CREATE FUNCTION gw_audit_insert() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "INSERT INTO gw_audit VALUES (NEW.id); RETURN NEW; END$$");
+            s.execute("CREATE TRIGGER gw_audited_insert AFTER INSERT ON gw_audited FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_audit_insert()");
+            s.execute("CREATE VIEW gw_notes_view AS SELECT id FROM gw_notes");
+            s.execute("CREATE VIEW gw_notes_front AS SELECT id FROM gw_notes");
+            s.execute("CREATE TRIGGER gw_notes_front_insert INSTEAD OF INSERT ON gw_notes_front FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_audit_insert()");
+            s.execute("GRANT SELECT, INSERT ON gw_audit, gw_audited TO gw_login");
+            s.execute("CREATE SCHEMA gw_other");
+            s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
+            s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
+        }
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("TRUNCATE gw_ledger, gw_notes, gw_audit");
+            s.execute("INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+            s.execute("INSERT INTO gw_notes SELECT g FROM generate_series(1, 3) g");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (warden != null) {
+            warden.close();
+        }
+    }
+
+    private static Connection connect(String environment) throws SQLException {
+        return warden.connect(environment, WardenHarness.USER, warden.token(), "preferQueryMode=simple");
+    }
+
+    private static int rows(String table) throws SQLException {
+        try (Connection c = warden.direct()) {
+            return Integer.parseInt(scalar(c, "SELECT count(*) FROM " + table));
+        }
+    }
+
+    /** {@code sql} is refused by {@code rule}, and gw_ledger keeps its three rows. */
+    private static void assertLedgerKept(Connection c, String sql, String rule) throws SQLException {
+        String error = run(c, sql);
+        assertEquals(3, rows("gw_ledger"), "PostgreSQL deleted rows of gw_ledger with " + sql + " ("
+                + (error == null ? "Warden let it run" : error) + ")");
+        assertRefusedBy(error, sql, rule);
+    }
+
+    private static void assertRefusedBy(String error, String sql, String rule) {
+        assertTrue(error != null && error.startsWith("42501") && error.contains("\"" + rule + "\""),
+                sql + " must be refused by rule " + rule + ", got: " + error);
+    }
+
+    // ---- rules and triggers of the relation written ---------------------------------------------------
+
+    /** A DELETE or UPDATE of a view is what its INSTEAD OF trigger does: here, a DELETE from gw_ledger. */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteAnInsteadOfTriggerDoesToIt() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertLedgerKept(c, "DELETE FROM gw_front WHERE id = 1", "gw-ledger-kept");
+            assertLedgerKept(c, "UPDATE gw_front SET id = 7 WHERE id = 2", "gw-ledger-kept");
+            assertLedgerKept(c, "DELETE FROM \"public\".\"gw_front\" WHERE id = 1", "gw-ledger-kept");
+        }
+    }
+
+    /** A rule's actions run with the statement it rewrites: DO INSTEAD replaces it, DO ALSO adds to it. */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteARuleDoesToIt() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertLedgerKept(c, "DELETE FROM gw_scratch WHERE id = 1", "gw-ledger-kept");
+            assertLedgerKept(c, "DELETE FROM public.gw_scratch WHERE id = 1", "gw-ledger-kept");
+            assertLedgerKept(c, "INSERT INTO gw_inbox VALUES (1)", "gw-ledger-kept");
+        }
+    }
+
+    /** A disabled rule counts: the owner enables it in the same text, before the write it rewrites. */
+    @Test
+    void aGuardrailOnATableHoldsForARuleEnabledInTheSameText() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertLedgerKept(c, "ALTER TABLE gw_parked ENABLE RULE gw_parked_delete; DELETE FROM gw_parked WHERE id = 1",
+                    "gw-ledger-kept");
+        }
+    }
+
+    /**
+     * An ordinary trigger of a plain table runs as part of the statement that fires it: what it writes is written
+     * by that statement, and judged so.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteAnOrdinaryTriggerDoesToIt() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertLedgerKept(c, "INSERT INTO gw_plain VALUES (1)", "gw-ledger-kept");
+        }
+    }
+
+    /**
+     * Precise, not blanket: writes to tables and views whose rules and triggers write no guarded table run, in
+     * the environment with the rules.
+     */
+    @Test
+    void writesWhoseRulesAndTriggersWriteNoGuardedTableRun() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "DELETE FROM gw_notes WHERE id = 1"));
+            assertEquals(null, run(c, "DELETE FROM gw_notes_view WHERE id = 2"));
+            assertEquals(null, run(c, "INSERT INTO gw_notes_view VALUES (9)"));
+            assertEquals(null, run(c, "INSERT INTO gw_audited VALUES (4)"));
+            assertEquals(null, run(c, "INSERT INTO gw_notes_front VALUES (5)"));
+        }
+        assertEquals(3, rows("gw_ledger"));
+        assertEquals(2, rows("gw_notes"));
+        try (Connection c = warden.direct()) {
+            assertEquals("2", scalar(c, "SELECT count(*) FROM gw_audit WHERE id IN (4, 5)"));
+        }
+    }
+
+    // ---- where an unqualified CREATE lands --------------------------------------------------------------
+
+    /**
+     * An unqualified name that creates a relation lands in the first schema of the search_path that exists: a
+     * rule on {@code gw_billing.*} holds for it there, whichever way the path was set.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForAnUnqualifiedCreateTheSearchPathPutsInIt() throws SQLException {
+        String[] creates = {"CREATE TABLE gw_new (id int)", "CREATE TABLE gw_new AS SELECT 1 AS id",
+                "SELECT 1 AS id INTO gw_new", "CREATE VIEW gw_new AS SELECT 1 AS id",
+                "CREATE MATERIALIZED VIEW gw_new AS SELECT 1 AS id", "CREATE UNLOGGED TABLE IF NOT EXISTS gw_new (id int)"};
+        for (String create : creates) {
+            try (Connection c = connect("prod")) {
+                assertCreateRefused(c, "SET search_path = gw_billing; " + create);
+            }
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "SET search_path = gw_missing, gw_billing, public"));
+                assertCreateRefused(c, create);
+            }
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "SELECT set_config('search_path', 'gw_billing', false)"));
+                assertCreateRefused(c, create);
+            }
+        }
+    }
+
+    private static void assertCreateRefused(Connection c, String sql) throws SQLException {
+        String error = run(c, sql);
+        try (Connection d = warden.direct()) {
+            assertEquals("0", scalar(d, "SELECT count(*) FROM pg_class WHERE relname = 'gw_new'"),
+                    "PostgreSQL created gw_new with " + sql + " (" + (error == null ? "Warden let it run" : error)
+                            + ")");
+        }
+        assertRefusedBy(error, sql, "gw-billing-kept");
+    }
+
+    /** Precise, not blanket: a CREATE that names its schema, or makes a temporary table, runs. */
+    @Test
+    void aCreateNamingAnUnguardedSchemaOrATemporaryTableRuns() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "SET search_path = gw_billing; CREATE TABLE gw_other.gw_made (id int)"));
+            assertEquals(null, run(c, "CREATE TEMP TABLE gw_made_temp (id int)"));
+            assertEquals(null, run(c, "CREATE TABLE public.gw_made_public AS SELECT 1 AS id"));
+        }
+        try (Connection d = warden.direct()) {
+            assertEquals("2", scalar(d, "SELECT count(*) FROM pg_class c JOIN pg_namespace n "
+                    + "ON n.oid = c.relnamespace WHERE (n.nspname, c.relname) IN (('gw_other', 'gw_made'), "
+                    + "('public', 'gw_made_public'))"));
+        }
+    }
+
+    // ---- when the catalog cannot be read ---------------------------------------------------------------
+
+    /**
+     * While Warden cannot read the catalog, a name it has not looked up may be a view of a guarded table (or have
+     * rules or triggers that write one): a write to it is refused where a rule on tables applies. Reads, and
+     * writes where no rule on tables applies, still run.
+     */
+    @Test
+    void aWriteToANameNotLookedUpIsRefusedWhileTheCatalogCannotBeRead() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            // Made where Warden does not see it: no session has looked the name up.
+            s.execute("CREATE VIEW gw_fresh AS SELECT * FROM gw_ledger");
+            s.execute("GRANT SELECT, DELETE ON gw_fresh TO gw_login");
+        }
+        try (Connection prod = connect("prod"); Connection staging = connect("staging");
+             Connection d = warden.direct(); Statement s = d.createStatement()) {
+            try {
+                // The sessions are logged in; Warden's catalog connections are ended and cannot come back.
+                s.execute("ALTER ROLE gw_login NOLOGIN");
+                s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        + "WHERE application_name = 'warden-catalog'");
+                // Named with its schema: no rule's pattern holds for the name itself.
+                assertLedgerKept(prod, "DELETE FROM public.gw_fresh WHERE id = 1", "gw-ledger-kept");
+                assertEquals("3", scalar(prod, "SELECT count(*) FROM gw_ledger"), "a read still runs");
+                assertEquals(null, run(staging, "DELETE FROM gw_notes WHERE id = 1"),
+                        "no rule on tables applies in staging");
+            } finally {
+                s.execute("ALTER ROLE gw_login LOGIN");
+            }
+        }
+        assertEquals(2, rows("gw_notes"));
+    }
+}
