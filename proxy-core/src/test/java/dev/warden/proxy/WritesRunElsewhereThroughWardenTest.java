@@ -45,6 +45,8 @@ class WritesRunElsewhereThroughWardenTest {
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: gw_login, tls: require }
                     allow: [ { groups: [eng] } ]
                 """, """
+                masking:
+                  unmasked_for: { groups: [eng] }
                 guardrails:
                   rules:
                     - { name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }
@@ -283,7 +285,9 @@ class WritesRunElsewhereThroughWardenTest {
                         + "WHERE application_name = 'warden-catalog'");
                 // Named with its schema: no rule's pattern holds for the name itself.
                 assertLedgerKept(prod, "DELETE FROM public.gw_fresh WHERE id = 1", "gw-ledger-kept");
-                assertEquals("3", scalar(prod, "SELECT count(*) FROM gw_ledger"), "a read still runs");
+                // (No function call: while the catalog cannot be read, a function's effect is unknown, and a call
+                // counts as dynamic SQL.)
+                assertEquals("1", scalar(prod, "SELECT id FROM gw_ledger WHERE id = 1"), "a read still runs");
                 assertEquals(null, run(staging, "DELETE FROM gw_notes WHERE id = 1"),
                         "no rule on tables applies in staging");
             } finally {

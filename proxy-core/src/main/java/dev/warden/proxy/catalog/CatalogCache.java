@@ -326,6 +326,33 @@ public final class CatalogCache implements AutoCloseable {
         return out;
     }
 
+    /**
+     * What writing a relation named {@code name} (any schema) runs besides the write, or instead of it: the actions
+     * of its rules and the statements of its triggers' functions (for {@code Guardrails.NamedRelations}). Null
+     * when the name was not looked up, or when one of them could not be read or runs SQL built at run time.
+     */
+    public List<dev.warden.sql.StatementFacts> onWrite(String name) {
+        if (!relations.known(name)) {
+            return null;
+        }
+        List<dev.warden.sql.StatementFacts> out = new ArrayList<>();
+        for (RelationCatalog.Relation r : relations.named(name)) {
+            if (r.onWrite() == null) {
+                return null;
+            }
+            out.addAll(r.onWrite());
+        }
+        return out;
+    }
+
+    /**
+     * The schemas the environment's upstream login may create relations in, as last read with relations; null when
+     * not read since the last DDL.
+     */
+    public Set<String> creatableSchemas() {
+        return relations.creatable();
+    }
+
     /** Marks a relation name among {@link #functionsToResolve}. */
     static final String RELATION = "relation ";
 

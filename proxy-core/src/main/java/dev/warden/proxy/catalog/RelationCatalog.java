@@ -27,9 +27,21 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class RelationCatalog {
 
-    /** One relation: {@code kind} is pg_class.relkind; {@code definition} is set for views and matviews. */
+    /**
+     * One relation: {@code kind} is pg_class.relkind; {@code definition} is set for views and matviews.
+     * {@code onWrite} is what the server runs when the relation is written besides (or, for {@code DO INSTEAD}
+     * and {@code INSTEAD OF}, instead of) the write itself: the actions of its rewrite rules other than a view's
+     * {@code _RETURN}, and the bodies of its triggers' functions, disabled ones included (their owner enables them
+     * in a statement). Null when one of them could not be read, or runs SQL built at run time: then a write to
+     * it may write anything.
+     */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
-                    List<StatementFacts> definitionFacts) {
+                    List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<String> onWriteTexts) {
+        Relation(String schema, String name, char kind, List<Column> columns, String definition,
+                 List<StatementFacts> definitionFacts) {
+            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of());
+        }
+
         boolean isView() {
             return kind == 'v' || kind == 'm';
         }
@@ -384,20 +396,49 @@ final class RelationCatalog {
                     if (r.definition() != null) {
                         more.addAll(names(r.definition()));
                     }
+                    for (String text : r.onWriteTexts()) {
+                        more.addAll(names(text)); // what a rule or trigger writes may have rules and triggers too
+                    }
                 }
             }
             next = missing(more);
         }
+        creatable = loadCreatable(connection);
+    }
+
+    /**
+     * The schemas the catalog's login may create relations in (an unqualified CREATE lands in one of them, the
+     * first of its search_path that exists); null until read, and after DDL.
+     */
+    private volatile Set<String> creatable;
+
+    Set<String> creatable() {
+        return creatable;
+    }
+
+    private static Set<String> loadCreatable(Connection connection) throws SQLException {
+        Set<String> out = new java.util.HashSet<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT n.nspname FROM pg_catalog.pg_namespace n "
+                        + "WHERE pg_catalog.has_schema_privilege(n.oid, 'CREATE') "
+                        + "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return Set.copyOf(out);
     }
 
     private static Map<String, List<Relation>> query(Connection connection, Set<String> names, Analyzer analyzer)
             throws SQLException {
         Map<String, List<Relation>> out = new HashMap<>();
         Map<Long, Relation> byOid = new HashMap<>();
+        Set<Long> withRulesOrTriggers = new java.util.HashSet<>();
         try (PreparedStatement ps = connection.prepareStatement(
                 "SELECT c.oid, n.nspname, c.relname, c.relkind::text, a.attname, a.atttypid::int, "
                         + "CASE WHEN c.relkind IN ('v', 'm') THEN CASE WHEN " + LOCKED + " THEN '' "
-                        + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END "
+                        + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END, c.relhasrules OR c.relhastriggers "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -418,6 +459,9 @@ final class RelationCatalog {
                                 definition == null ? List.of() : analyzer.analyze(definition).statements());
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
+                        if (rs.getBoolean(8)) {
+                            withRulesOrTriggers.add(oid);
+                        }
                     }
                     if (rs.getString(5) != null) {
                         r.columns().add(new Column(rs.getString(5), rs.getInt(6), null));
@@ -430,7 +474,71 @@ final class RelationCatalog {
                 withOrigins(connection, r);
             }
         }
+        if (!withRulesOrTriggers.isEmpty()) {
+            Map<Long, List<String>> onWrite = onWriteTexts(connection, withRulesOrTriggers);
+            for (Map.Entry<Long, List<String>> e : onWrite.entrySet()) {
+                Relation r = byOid.get(e.getKey());
+                Relation with = withOnWrite(r, e.getValue(), analyzer);
+                List<Relation> named = out.get(r.name());
+                named.set(named.indexOf(r), with);
+            }
+        }
         return out;
+    }
+
+    /**
+     * The texts of what writing these relations runs: {@code CREATE RULE} for each rewrite rule but a view's
+     * {@code _RETURN}, {@code CREATE FUNCTION} for the function of each trigger a user made (not those of
+     * foreign keys). A rule whose relations another transaction holds exclusively is not read (deparsing it would
+     * wait for that transaction): its text is null.
+     */
+    private static Map<Long, List<String>> onWriteTexts(Connection connection, Set<Long> oids) throws SQLException {
+        Map<Long, List<String>> out = new HashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT w.ev_class::int8, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+                        + "JOIN pg_catalog.pg_locks l ON l.locktype = 'relation' AND l.relation = d.refobjid "
+                        + "AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT b.oid "
+                        + "FROM pg_catalog.pg_database b WHERE b.datname = current_database()) "
+                        + "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid "
+                        + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
+                        + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
+                        + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
+                        + "UNION ALL SELECT t.tgrelid::int8, pg_catalog.pg_get_functiondef(t.tgfoid) "
+                        + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal")) {
+            java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
+            ps.setArray(1, array);
+            ps.setArray(2, array);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code r} with what writing it runs: the statements of each text but the CREATE that carries them. */
+    private static Relation withOnWrite(Relation r, List<String> texts, Analyzer analyzer) {
+        List<StatementFacts> statements = new ArrayList<>();
+        List<String> read = new ArrayList<>();
+        boolean unknown = false;
+        for (String text : texts) {
+            if (text == null) {
+                unknown = true;
+                continue;
+            }
+            read.add(text);
+            for (StatementFacts top : analyzer.analyze(text).statements()) {
+                for (StatementFacts f : top.allStatements()) {
+                    unknown |= f.dynamicSql();
+                    if (f != top) {
+                        statements.add(f);
+                    }
+                }
+            }
+        }
+        return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
+                unknown ? null : List.copyOf(statements), List.copyOf(read));
     }
 
     /**
@@ -517,5 +625,6 @@ final class RelationCatalog {
 
     void invalidate() {
         byName.clear();
+        creatable = null;
     }
 }

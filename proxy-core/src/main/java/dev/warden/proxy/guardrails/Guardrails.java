@@ -49,7 +49,24 @@ public final class Guardrails {
          */
         Set<TableRef> namedByViews(String relation);
 
-        /** Knows of no schema but {@code public} and of no view (no catalog). */
+        /**
+         * What writing a relation of this name (in any schema) runs besides the write, or instead of it: the
+         * actions of its rewrite rules, the statements of its triggers' functions. Null when the catalog has not
+         * read them (or they run SQL built at run time): then the write may write anything.
+         */
+        default List<StatementFacts> onWrite(String relation) {
+            return List.of();
+        }
+
+        /**
+         * The schemas the session may create a relation in: an unqualified CREATE lands in the first of its
+         * search_path that exists, which the session can point anywhere. Null when not known (any schema).
+         */
+        default Set<String> creatable() {
+            return Set.of("public");
+        }
+
+        /** Knows of no schema but {@code public}, of no view and of no rule or trigger (no catalog). */
         NamedRelations PUBLIC_ONLY = new NamedRelations() {
             @Override
             public Set<String> holding(String relation) {
@@ -128,7 +145,7 @@ public final class Guardrails {
                 return d;
             }
         }
-        return Decision.ALLOW;
+        return namesTables ? decideWhatWritesRun(who, env, facts, schemas) : Decision.ALLOW;
     }
 
     private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
@@ -137,21 +154,101 @@ public final class Guardrails {
         if (!baseline.allowed()) {
             return baseline;
         }
-        boolean agent = who.kind() == Identity.Kind.AGENT;
+        return decideByRules(who, env, facts, schemas, false, "");
+    }
+
+    /**
+     * The policy's rules in file order; with {@code tablesOnly}, those that name tables only (see
+     * {@link #decideWhatWritesRun}), and {@code ranBy} says what ran the statement.
+     */
+    private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
+                                   boolean tablesOnly, String ranBy) {
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
-            if (!rule.appliesIn(env.name()) || !rule.appliesTo().contains(who.username(), who.groups(), agent)) {
-                continue;
-            }
-            if (rule.unless().isPresent() && rule.unless().get().contains(who.username(), who.groups(), agent)) {
+            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty())) {
                 continue;
             }
             if (matchesWithInner(compiled, facts, schemas)) {
-                String why = rule.message().isEmpty() ? describe(facts) + " matches this rule" : rule.message();
-                return rule.action() == GuardrailRule.Action.BLOCK
-                        ? Decision.block(rule.name(), why, null)
-                        : new Decision(Decision.Verdict.REQUIRE_APPROVAL, rule.name(), why, null, rule.approvers(),
-                        rule.retry());
+                return decision(rule, rule.message().isEmpty() ? describe(facts) + ranBy + " matches this rule"
+                        : rule.message());
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    private static boolean applies(GuardrailRule rule, Identity who, Environment env) {
+        boolean agent = who.kind() == Identity.Kind.AGENT;
+        return rule.appliesIn(env.name()) && rule.appliesTo().contains(who.username(), who.groups(), agent)
+                && !(rule.unless().isPresent() && rule.unless().get().contains(who.username(), who.groups(), agent));
+    }
+
+    private static Decision decision(GuardrailRule rule, String why) {
+        return rule.action() == GuardrailRule.Action.BLOCK ? Decision.block(rule.name(), why, null)
+                : new Decision(Decision.Verdict.REQUIRE_APPROVAL, rule.name(), why, null, rule.approvers(),
+                rule.retry());
+    }
+
+    /** Statements that write a relation, and so fire its rules and triggers. */
+    private static final Set<StatementKind> FIRING = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
+            StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.TRUNCATE,
+            StatementKind.SELECT);
+
+    /**
+     * What the server runs because a statement writes a relation: the actions of the relation's rewrite rules (a
+     * {@code DO INSTEAD} rule runs them instead of the write) and the statements of its triggers' functions (an
+     * {@code INSTEAD OF} trigger of a view, an ordinary trigger of a table), a few levels deep. They are judged by
+     * the rules that name tables, as statements of their own: what they write is written. Not by the baseline,
+     * nor by rules on a statement's form: the owner of the relation wrote them once, and a trigger that routes
+     * rows with EXECUTE, or a function in C, is no statement of the session's. When Warden could not read what a
+     * relation runs (the catalog could not be read, or a trigger runs SQL built at run time), the write may write
+     * any table: the first rule that names tables and applies to writes decides.
+     */
+    private Decision decideWhatWritesRun(Identity who, Environment env, StatementFacts facts, NamedRelations schemas) {
+        List<StatementFacts> todo = new ArrayList<>(facts.allStatements());
+        Set<String> seen = new java.util.HashSet<>();
+        for (int depth = 0; depth < MAX_VIEW_DEPTH && !todo.isEmpty(); depth++) {
+            List<StatementFacts> next = new ArrayList<>();
+            for (StatementFacts statement : todo) {
+                for (StatementFacts f = statement; f != null; f = f.inner().orElse(null)) {
+                    if (!FIRING.contains(f.kind()) || f.tablesWritten().isEmpty()) {
+                        continue;
+                    }
+                    for (TableRef written : throughViews(new ArrayList<>(f.tablesWritten()), schemas)) {
+                        if (!seen.add(written.name())) {
+                            continue;
+                        }
+                        List<StatementFacts> run = schemas.onWrite(written.name());
+                        if (run == null) {
+                            Decision d = decideAnyWrite(who, env, written);
+                            if (!d.allowed()) {
+                                return d;
+                            }
+                            continue;
+                        }
+                        for (StatementFacts r : run) {
+                            Decision d = decideByRules(who, env, r, schemas, true, ", run by a rule or trigger of "
+                                    + written.qualified() + ",");
+                            if (!d.allowed()) {
+                                return d;
+                            }
+                            next.add(r);
+                        }
+                    }
+                }
+            }
+            todo = next;
+        }
+        return Decision.ALLOW;
+    }
+
+    /** A write to {@code written} whose rules and triggers Warden could not read: see {@link #decideWhatWritesRun}. */
+    private Decision decideAnyWrite(Identity who, Environment env, TableRef written) {
+        for (CompiledRule compiled : rules) {
+            GuardrailRule rule = compiled.rule();
+            if (applies(rule, who, env) && !rule.match().tables().isEmpty()
+                    && rule.match().writes().orElse(true)) {
+                return decision(rule, "Warden could not read what writing " + written.qualified() + " runs (a view's "
+                        + "tables, its rules and triggers), which may write a table this rule names");
             }
         }
         return Decision.ALLOW;
@@ -301,6 +398,11 @@ public final class Guardrails {
             for (TableRef t : throughViews(union(f.tablesRead(), f.tablesWritten()), schemas)) {
                 any |= matchesTable(compiled, t, schemas);
             }
+            if (!any && createsRelations(f)) {
+                for (TableRef t : f.tablesWritten()) {
+                    any |= t.schema() == null && matchesCreated(compiled, t, schemas);
+                }
+            }
             if (!any) {
                 return false;
             }
@@ -384,6 +486,40 @@ public final class Guardrails {
             return compiled.tableParts().stream().anyMatch(p -> p.matcher(t.name()).matches());
         }
         for (String schema : holding) {
+            for (Pattern p : compiled.tables()) {
+                if (p.matcher(schema + "." + t.name()).matches()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static final Set<String> CREATED_RELATIONS = Set.of("TABLE", "VIEW", "MATERIALIZED VIEW",
+            "FOREIGN TABLE", "SEQUENCE");
+    private static final Pattern CREATE_TEMPORARY = Pattern.compile(
+            "(?is)\\s*create\\s+(?:or\\s+replace\\s+)?(?:(?:global|local)\\s+)?temp(?:orary)?\\s.*");
+
+    /**
+     * Whether the relations {@code f} writes may be made by it (CREATE TABLE, VIEW ..., CREATE TABLE AS, SELECT
+     * INTO), in a schema the search_path chooses: not a temporary one, which lands in the session's own schema.
+     */
+    private static boolean createsRelations(StatementFacts f) {
+        return (f.kind() == StatementKind.CREATE && CREATED_RELATIONS.contains(f.objectType())
+                && !CREATE_TEMPORARY.matcher(f.text()).matches()) || f.kind() == StatementKind.SELECT;
+    }
+
+    /**
+     * Whether a rule's tables include a relation made under the unqualified name {@code t}: it lands in the first
+     * schema of the search_path that exists, which the session may have pointed at any schema it can create in
+     * (in the same text, or with set_config), so it counts as each of those; as any schema when they are not known.
+     */
+    private static boolean matchesCreated(CompiledRule compiled, TableRef t, NamedRelations schemas) {
+        Set<String> creatable = schemas.creatable();
+        if (creatable == null) {
+            return compiled.tableParts().stream().anyMatch(p -> p.matcher(t.name()).matches());
+        }
+        for (String schema : creatable) {
             for (Pattern p : compiled.tables()) {
                 if (p.matcher(schema + "." + t.name()).matches()) {
                     return true;

@@ -264,6 +264,18 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         public java.util.Set<dev.warden.sql.TableRef> namedByViews(String relation) {
             return session.catalog.namedByViews(relation);
         }
+
+        @Override
+        public List<StatementFacts> onWrite(String relation) {
+            return session.catalog.onWrite(relation);
+        }
+
+        @Override
+        public java.util.Set<String> creatable() {
+            // The catalog reads what its own login may create in: the session's answer only when it logs in as that.
+            return environment.upstream().user().equals(session.upstreamLogin) ? session.catalog.creatableSchemas()
+                    : null;
+        }
     };
 
     // ---- the messages ------------------------------------------------------------------------------------
