@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 import static dev.warden.proxy.WardenHarness.run;
 import static dev.warden.proxy.WardenHarness.scalar;
@@ -104,6 +106,18 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TRIGGER gw_notes_front_insert INSTEAD OF INSERT ON gw_notes_front FOR EACH ROW "
                     + "EXECUTE FUNCTION gw_audit_insert()");
             s.execute("GRANT SELECT, INSERT ON gw_audit, gw_audited TO gw_login");
+            // Functions the server calls without the statement naming them: a column's default, a CHECK
+            // constraint, a view's column, a row security policy.
+            s.execute("CREATE FUNCTION gw_wipe(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM gw_ledger WHERE id = $1; RETURN $1; END$$");
+            s.execute("CREATE TABLE gw_defaulted (id int, n int DEFAULT gw_wipe(1))");
+            s.execute("CREATE TABLE gw_checked (id int CHECK (gw_wipe(id) > 0))");
+            s.execute("CREATE VIEW gw_reader AS SELECT gw_wipe(1) AS x");
+            s.execute("CREATE TABLE gw_policed (id int)");
+            s.execute("INSERT INTO gw_policed VALUES (1)");
+            s.execute("ALTER TABLE gw_policed ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY gw_policed_rows ON gw_policed USING (gw_wipe(id) > 0)");
+            s.execute("GRANT SELECT, INSERT ON gw_defaulted, gw_checked, gw_reader, gw_policed TO gw_login");
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
@@ -189,6 +203,25 @@ class WritesRunElsewhereThroughWardenTest {
         try (Connection c = connect("prod")) {
             assertLedgerKept(c, "INSERT INTO gw_plain VALUES (1)", "gw-ledger-kept");
         }
+    }
+
+    /**
+     * A function the server calls for a column's default or a CHECK constraint runs as part of the write, and
+     * one of a view's columns or of a row security policy as part of a read: what it writes is written.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteAFunctionTheStatementDoesNotNameDoesToIt() throws SQLException {
+        List<String> failures = new ArrayList<>();
+        for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
+                "SELECT x FROM gw_reader", "SELECT id FROM gw_policed")) {
+            seed();
+            try (Connection c = connect("prod")) {
+                assertLedgerKept(c, sql, "gw-ledger-kept");
+            } catch (AssertionError e) {
+                failures.add(e.getMessage());
+            }
+        }
+        assertEquals(List.of(), failures);
     }
 
     /**
