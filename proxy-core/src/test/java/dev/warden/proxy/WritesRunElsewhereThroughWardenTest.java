@@ -118,6 +118,16 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("ALTER TABLE gw_policed ENABLE ROW LEVEL SECURITY");
             s.execute("CREATE POLICY gw_policed_rows ON gw_policed USING (gw_wipe(id) > 0)");
             s.execute("GRANT SELECT, INSERT ON gw_defaulted, gw_checked, gw_reader, gw_policed TO gw_login");
+            // The same with harmless functions: they must keep running.
+            s.execute("CREATE FUNCTION gw_double(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "INSERT INTO gw_audit VALUES ($1); RETURN 2 * $1; END$$");
+            s.execute("CREATE TABLE gw_serial (id serial, n int DEFAULT gw_double(1) CHECK (gw_double(n) > 0))");
+            s.execute("CREATE VIEW gw_doubled AS SELECT gw_double(id) AS x FROM gw_notes");
+            s.execute("CREATE TABLE gw_open (id int)");
+            s.execute("ALTER TABLE gw_open ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY gw_open_rows ON gw_open USING (gw_double(id) > 0)");
+            s.execute("GRANT SELECT, INSERT ON gw_serial, gw_doubled, gw_open TO gw_login");
+            s.execute("GRANT USAGE ON SEQUENCE gw_serial_id_seq TO gw_login");
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
@@ -236,11 +246,16 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(null, run(c, "INSERT INTO gw_notes_view VALUES (9)"));
             assertEquals(null, run(c, "INSERT INTO gw_audited VALUES (4)"));
             assertEquals(null, run(c, "INSERT INTO gw_notes_front VALUES (5)"));
+            assertEquals(null, run(c, "INSERT INTO gw_serial (n) VALUES (3)"));
+            assertEquals(null, run(c, "SELECT x FROM gw_doubled"));
+            assertEquals(null, run(c, "INSERT INTO gw_open VALUES (1); SELECT id FROM gw_open"));
         }
         assertEquals(3, rows("gw_ledger"));
         assertEquals(2, rows("gw_notes"));
         try (Connection c = warden.direct()) {
             assertEquals("2", scalar(c, "SELECT count(*) FROM gw_audit WHERE id IN (4, 5)"));
+            assertTrue(Integer.parseInt(scalar(c, "SELECT count(*) FROM gw_audit WHERE id IN (1, 3)")) >= 3,
+                    "the harmless functions ran");
         }
     }
 

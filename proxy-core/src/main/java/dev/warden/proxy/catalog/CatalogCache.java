@@ -327,22 +327,39 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
-     * What writing a relation named {@code name} (any schema) runs besides the write, or instead of it: the actions
-     * of its rules and the statements of its triggers' functions (for {@code Guardrails.NamedRelations}). Null
-     * when the name was not looked up, or when one of them could not be read or runs SQL built at run time.
+     * What reading a relation named {@code name} (any schema), or with {@code written} writing it, runs besides
+     * the read or the write, or instead of it: the actions of its rules, the statements of its triggers' functions,
+     * calls of the functions its defaults, CHECK constraints, view definition and row security policies call, with
+     * those functions' bodies nested (for {@code Guardrails.NamedRelations}). Null when the name was not looked
+     * up, or when one of them could not be read or runs SQL built at run time.
      */
-    public List<dev.warden.sql.StatementFacts> onWrite(String name) {
+    public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written) {
         if (!relations.known(name)) {
             return null;
         }
-        List<dev.warden.sql.StatementFacts> out = new ArrayList<>();
+        List<dev.warden.sql.StatementFacts> run = new ArrayList<>();
         for (RelationCatalog.Relation r : relations.named(name)) {
             if (r.onWrite() == null) {
                 return null;
             }
-            out.addAll(r.onWrite());
+            run.addAll(r.onRead());
+            if (written) {
+                run.addAll(r.onWrite());
+            }
         }
-        return out;
+        if (run.isEmpty()) {
+            return run;
+        }
+        List<dev.warden.sql.StatementFacts> applied = functions.apply(new dev.warden.sql.Analysis(run), true)
+                .statements();
+        for (dev.warden.sql.StatementFacts top : applied) {
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                if (f.dynamicSql()) {
+                    return null;
+                }
+            }
+        }
+        return applied;
     }
 
     /**
@@ -437,7 +454,18 @@ public final class CatalogCache implements AutoCloseable {
                         functions.bodies(functionNames))));
             }
             if (!relationNames.isEmpty()) {
-                relations.load(connection(), relationNames, analyzer);
+                // What the relations' rules, triggers, defaults, views and policies run calls functions too: their
+                // effects, and the relations their bodies name (one round: a deeper callee stays unknown).
+                dev.warden.sql.Analysis run = new dev.warden.sql.Analysis(
+                        relations.load(connection(), relationNames, analyzer));
+                Set<String> called = functions.missing(run);
+                if (!called.isEmpty()) {
+                    functions.load(connection(), called, analyzer);
+                    Set<String> named = relations.missing(new dev.warden.sql.Analysis(functions.bodies(called)));
+                    if (!named.isEmpty()) {
+                        relations.load(connection(), named, analyzer);
+                    }
+                }
             }
         } finally {
             // After the entries (some, on a failure) are in place: see the field's comment.

@@ -31,15 +31,18 @@ final class RelationCatalog {
      * One relation: {@code kind} is pg_class.relkind; {@code definition} is set for views and matviews.
      * {@code onWrite} is what the server runs when the relation is written besides (or, for {@code DO INSTEAD}
      * and {@code INSTEAD OF}, instead of) the write itself: the actions of its rewrite rules other than a view's
-     * {@code _RETURN}, and the bodies of its triggers' functions, disabled ones included (their owner enables them
-     * in a statement). Null when one of them could not be read, or runs SQL built at run time: then a write to
-     * it may write anything.
+     * {@code _RETURN}, the bodies of its triggers' functions, disabled ones included (their owner enables them in
+     * a statement), and a call of each user function its columns' defaults and its CHECK constraints call.
+     * {@code onRead} is what the server runs when it is read (or written): a call of each user function its view
+     * definition and its row security policies call. Null when one of them could not be read (then a write to it
+     * may write anything). {@code runTexts}: the texts they were read from.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
-                    List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<String> onWriteTexts) {
+                    List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
+                    List<String> runTexts) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
-            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of());
+            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of());
         }
 
         boolean isView() {
@@ -377,8 +380,13 @@ final class RelationCatalog {
         return visible == null ? e.relations() : e.relations().stream().filter(visible).toList();
     }
 
-    /** Looks up these names, then the names in the definitions of the views found, a few levels deep. */
-    void load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
+    /**
+     * Looks up these names, then the names in the definitions of the views found, a few levels deep. Returns what
+     * writing or reading the relations found runs (see {@link Relation}): the effects of the functions it calls
+     * are read next.
+     */
+    List<StatementFacts> load(Connection connection, Set<String> names, Analyzer analyzer) throws SQLException {
+        List<StatementFacts> run = new ArrayList<>();
         Set<String> next = names;
         boolean sampled = false;
         for (int depth = 0; depth <= MAX_VIEW_DEPTH && !next.isEmpty(); depth++) {
@@ -396,14 +404,17 @@ final class RelationCatalog {
                     if (r.definition() != null) {
                         more.addAll(names(r.definition()));
                     }
-                    for (String text : r.onWriteTexts()) {
+                    for (String text : r.runTexts()) {
                         more.addAll(names(text)); // what a rule or trigger writes may have rules and triggers too
                     }
+                    run.addAll(r.onWrite() == null ? List.of() : r.onWrite());
+                    run.addAll(r.onRead() == null ? List.of() : r.onRead());
                 }
             }
             next = missing(more);
         }
         creatable = loadCreatable(connection);
+        return run;
     }
 
     /**
@@ -434,11 +445,13 @@ final class RelationCatalog {
             throws SQLException {
         Map<String, List<Relation>> out = new HashMap<>();
         Map<Long, Relation> byOid = new HashMap<>();
-        Set<Long> withRulesOrTriggers = new java.util.HashSet<>();
+        Set<Long> running = new java.util.HashSet<>();
         try (PreparedStatement ps = connection.prepareStatement(
                 "SELECT c.oid, n.nspname, c.relname, c.relkind::text, a.attname, a.atttypid::int, "
                         + "CASE WHEN c.relkind IN ('v', 'm') THEN CASE WHEN " + LOCKED + " THEN '' "
                         + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END, c.relhasrules OR c.relhastriggers "
+                        + "OR c.relrowsecurity OR c.relchecks > 0 "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -460,7 +473,7 @@ final class RelationCatalog {
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
-                            withRulesOrTriggers.add(oid);
+                            running.add(oid);
                         }
                     }
                     if (rs.getString(5) != null) {
@@ -474,11 +487,11 @@ final class RelationCatalog {
                 withOrigins(connection, r);
             }
         }
-        if (!withRulesOrTriggers.isEmpty()) {
-            Map<Long, List<String>> onWrite = onWriteTexts(connection, withRulesOrTriggers);
-            for (Map.Entry<Long, List<String>> e : onWrite.entrySet()) {
+        if (!running.isEmpty()) {
+            Map<Long, List<String[]>> run = runTexts(connection, running);
+            for (Map.Entry<Long, List<String[]>> e : run.entrySet()) {
                 Relation r = byOid.get(e.getKey());
-                Relation with = withOnWrite(r, e.getValue(), analyzer);
+                Relation with = withRun(r, e.getValue(), analyzer);
                 List<Relation> named = out.get(r.name());
                 named.set(named.indexOf(r), with);
             }
@@ -486,16 +499,26 @@ final class RelationCatalog {
         return out;
     }
 
+    /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
+    private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
+            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
+            + "FROM %s JOIN pg_catalog.pg_depend d ON d.classid = '%s'::pg_catalog.regclass AND d.objid = o.oid "
+            + "AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
+
     /**
-     * The texts of what writing these relations runs: {@code CREATE RULE} for each rewrite rule but a view's
-     * {@code _RETURN}, {@code CREATE FUNCTION} for the function of each trigger a user made (not those of
-     * foreign keys). A rule whose relations another transaction holds exclusively is not read (deparsing it would
-     * wait for that transaction): its text is null.
+     * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
+     * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN},
+     * {@code CREATE FUNCTION} for the function of each trigger a user made (not those of foreign keys), and
+     * {@code SELECT f()} for each user function (not built in) that a column default, a CHECK constraint, a view's
+     * definition or a row security policy calls. A rule whose relations another transaction holds exclusively is
+     * not read (deparsing it would wait for that transaction): its text is null.
      */
-    private static Map<Long, List<String>> onWriteTexts(Connection connection, Set<Long> oids) throws SQLException {
-        Map<Long, List<String>> out = new HashMap<>();
+    private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
+        Map<Long, List<String[]>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT w.ev_class::int8, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+                "SELECT w.ev_class::int8, 'w', CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
                         + "JOIN pg_catalog.pg_locks l ON l.locktype = 'relation' AND l.relation = d.refobjid "
                         + "AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT b.oid "
                         + "FROM pg_catalog.pg_database b WHERE b.datname = current_database()) "
@@ -503,42 +526,62 @@ final class RelationCatalog {
                         + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
                         + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
                         + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
-                        + "UNION ALL SELECT t.tgrelid::int8, pg_catalog.pg_get_functiondef(t.tgfoid) "
-                        + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal")) {
+                        + "UNION ALL SELECT t.tgrelid::int8, 'w', pg_catalog.pg_get_functiondef(t.tgfoid) "
+                        + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
+                        + "UNION ALL " + CALLED.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                        "pg_catalog.pg_attrdef", "o.adrelid")
+                        + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
+                        "pg_catalog.pg_constraint", "o.conrelid")
+                        + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
+                        "pg_catalog.pg_rewrite", "o.ev_class")
+                        + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
+                        "pg_catalog.pg_policy", "o.polrelid"))) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            ps.setArray(1, array);
-            ps.setArray(2, array);
+            for (int i = 1; i <= 6; i++) {
+                ps.setArray(i, array);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2));
+                    out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>())
+                            .add(new String[] {rs.getString(2), rs.getString(3)});
                 }
             }
         }
         return out;
     }
 
-    /** {@code r} with what writing it runs: the statements of each text but the CREATE that carries them. */
-    private static Relation withOnWrite(Relation r, List<String> texts, Analyzer analyzer) {
-        List<StatementFacts> statements = new ArrayList<>();
+    /**
+     * {@code r} with what writing and reading it runs: the statements of each text but the CREATE that carries
+     * them. What runs SQL built at run time, or could not be read, leaves it unknown (null).
+     */
+    private static Relation withRun(Relation r, List<String[]> texts, Analyzer analyzer) {
+        List<StatementFacts> onWrite = new ArrayList<>();
+        List<StatementFacts> onRead = new ArrayList<>();
         List<String> read = new ArrayList<>();
         boolean unknown = false;
-        for (String text : texts) {
+        for (String[] kindAndText : texts) {
+            String text = kindAndText[1];
             if (text == null) {
                 unknown = true;
                 continue;
             }
             read.add(text);
+            List<StatementFacts> into = kindAndText[0].equals("r") ? onRead : onWrite;
             for (StatementFacts top : analyzer.analyze(text).statements()) {
+                if (text.startsWith("SELECT ")) {
+                    into.add(top); // a call: its function's effects are applied where it is judged
+                    continue;
+                }
                 for (StatementFacts f : top.allStatements()) {
                     unknown |= f.dynamicSql();
                     if (f != top) {
-                        statements.add(f);
+                        into.add(f);
                     }
                 }
             }
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
-                unknown ? null : List.copyOf(statements), List.copyOf(read));
+                unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read));
     }
 
     /**

@@ -50,11 +50,13 @@ public final class Guardrails {
         Set<TableRef> namedByViews(String relation);
 
         /**
-         * What writing a relation of this name (in any schema) runs besides the write, or instead of it: the
-         * actions of its rewrite rules, the statements of its triggers' functions. Null when the catalog has not
-         * read them (or they run SQL built at run time): then the write may write anything.
+         * What reading a relation of this name (in any schema), or with {@code written} writing it, runs besides
+         * the read or the write, or instead of it: the actions of its rewrite rules, the statements of its
+         * triggers' functions, calls of the user functions its defaults, CHECK constraints, view definition and
+         * row security policies call (their bodies nested). Null when the catalog has not read them, or they run
+         * SQL built at run time: then it may write anything.
          */
-        default List<StatementFacts> onWrite(String relation) {
+        default List<StatementFacts> runBy(String relation, boolean written) {
             return List.of();
         }
 
@@ -188,20 +190,25 @@ public final class Guardrails {
                 rule.retry());
     }
 
-    /** Statements that write a relation, and so fire its rules and triggers. */
+    /** Statements that write or read relations, and so run their rules, triggers, defaults, views, policies. */
     private static final Set<StatementKind> FIRING = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
             StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.TRUNCATE,
             StatementKind.SELECT);
+    /** CREATE TABLE AS, CREATE MATERIALIZED VIEW and REFRESH run the query they read. */
+    private static final Set<String> CREATED_FROM_QUERY = Set.of("TABLE", "MATERIALIZED VIEW");
 
     /**
-     * What the server runs because a statement writes a relation: the actions of the relation's rewrite rules (a
-     * {@code DO INSTEAD} rule runs them instead of the write) and the statements of its triggers' functions (an
-     * {@code INSTEAD OF} trigger of a view, an ordinary trigger of a table), a few levels deep. They are judged by
-     * the rules that name tables, as statements of their own: what they write is written. Not by the baseline,
-     * nor by rules on a statement's form: the owner of the relation wrote them once, and a trigger that routes
-     * rows with EXECUTE, or a function in C, is no statement of the session's. When Warden could not read what a
-     * relation runs (the catalog could not be read, or a trigger runs SQL built at run time), the write may write
-     * any table: the first rule that names tables and applies to writes decides.
+     * What the server runs because a statement reads or writes a relation, without the statement naming it: the
+     * actions of the relation's rewrite rules (a {@code DO INSTEAD} rule runs them instead of the write), the
+     * statements of its triggers' functions (an {@code INSTEAD OF} trigger of a view, an ordinary trigger of a
+     * table), the user functions its column defaults and CHECK constraints call (on a write), those its view
+     * definition and row security policies call (on a read too); a few levels deep. They are judged by the rules
+     * that name tables, as statements of their own: what they write is written. Not by the baseline, nor by
+     * rules on a statement's form: the relation's owner wrote them once, and a trigger that routes rows with
+     * EXECUTE, or a function in C, is no statement of the session's. When Warden could not read what a relation
+     * runs (the catalog could not be read, or it runs SQL built at run time), a write to it, or a read of it
+     * when the catalog knows it, may write any table: the first rule that names tables and applies to writes
+     * decides. A read of a name the catalog could not look up is let through (masking fails closed on it).
      */
     private Decision decideWhatWritesRun(Identity who, Environment env, StatementFacts facts, NamedRelations schemas) {
         List<StatementFacts> todo = new ArrayList<>(facts.allStatements());
@@ -210,28 +217,40 @@ public final class Guardrails {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts statement : todo) {
                 for (StatementFacts f = statement; f != null; f = f.inner().orElse(null)) {
-                    if (!FIRING.contains(f.kind()) || f.tablesWritten().isEmpty()) {
+                    boolean firing = FIRING.contains(f.kind());
+                    if (!firing && f.kind() != StatementKind.REFRESH && !(f.kind() == StatementKind.CREATE
+                            && CREATED_FROM_QUERY.contains(f.objectType()))) {
                         continue;
                     }
-                    for (TableRef written : throughViews(new ArrayList<>(f.tablesWritten()), schemas)) {
-                        if (!seen.add(written.name())) {
+                    Set<String> written = new java.util.HashSet<>();
+                    if (firing) {
+                        throughViews(new ArrayList<>(f.tablesWritten()), schemas).forEach(t -> written.add(t.name()));
+                    }
+                    for (TableRef t : throughViews(union(f.tablesRead(), firing ? f.tablesWritten() : Set.of()),
+                            schemas)) {
+                        boolean writes = written.contains(t.name());
+                        if (!seen.add((writes ? "w " : "r ") + t.name())) {
                             continue;
                         }
-                        List<StatementFacts> run = schemas.onWrite(written.name());
+                        List<StatementFacts> run = schemas.runBy(t.name(), writes);
                         if (run == null) {
-                            Decision d = decideAnyWrite(who, env, written);
-                            if (!d.allowed()) {
-                                return d;
+                            if (writes || schemas.holding(t.name()) != null) {
+                                Decision d = decideAnyWrite(who, env, t);
+                                if (!d.allowed()) {
+                                    return d;
+                                }
                             }
                             continue;
                         }
-                        for (StatementFacts r : run) {
-                            Decision d = decideByRules(who, env, r, schemas, true, ", run by a rule or trigger of "
-                                    + written.qualified() + ",");
-                            if (!d.allowed()) {
-                                return d;
+                        for (StatementFacts top : run) {
+                            for (StatementFacts r : top.allStatements()) {
+                                Decision d = decideByRules(who, env, r, schemas, true, ", run by "
+                                        + t.qualified() + " (a rule, trigger, default, constraint, view or policy),");
+                                if (!d.allowed()) {
+                                    return d;
+                                }
+                                next.add(r);
                             }
-                            next.add(r);
                         }
                     }
                 }
@@ -247,8 +266,9 @@ public final class Guardrails {
             GuardrailRule rule = compiled.rule();
             if (applies(rule, who, env) && !rule.match().tables().isEmpty()
                     && rule.match().writes().orElse(true)) {
-                return decision(rule, "Warden could not read what writing " + written.qualified() + " runs (a view's "
-                        + "tables, its rules and triggers), which may write a table this rule names");
+                return decision(rule, "Warden could not read what " + written.qualified() + " runs when written or "
+                        + "read (a view's tables, its rules, triggers, defaults, constraints, policies), which may "
+                        + "write a table this rule names");
             }
         }
         return Decision.ALLOW;

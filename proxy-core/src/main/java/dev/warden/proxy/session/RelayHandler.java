@@ -266,8 +266,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public List<StatementFacts> onWrite(String relation) {
-            return session.catalog.onWrite(relation);
+        public List<StatementFacts> runBy(String relation, boolean written) {
+            return session.catalog.runBy(relation, written);
         }
 
         @Override
