@@ -128,6 +128,13 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE POLICY gw_open_rows ON gw_open USING (gw_double(id) > 0)");
             s.execute("GRANT SELECT, INSERT ON gw_serial, gw_doubled, gw_open TO gw_login");
             s.execute("GRANT USAGE ON SEQUENCE gw_serial_id_seq TO gw_login");
+            // gw_ledger's rows belong to rows of an unguarded table, and go with them.
+            s.execute("CREATE TABLE gw_accounts (id int PRIMARY KEY)");
+            s.execute("ALTER TABLE gw_ledger ADD COLUMN account int REFERENCES gw_accounts ON DELETE CASCADE "
+                    + "ON UPDATE SET NULL");
+            s.execute("GRANT SELECT, UPDATE, DELETE ON gw_accounts TO gw_login");
+            s.execute("CREATE TABLE gw_mine (id int)");
+            s.execute("ALTER TABLE gw_mine OWNER TO gw_login");
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
@@ -137,8 +144,9 @@ class WritesRunElsewhereThroughWardenTest {
     @BeforeEach
     void seed() throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("TRUNCATE gw_ledger, gw_notes, gw_audit");
-            s.execute("INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+            s.execute("TRUNCATE gw_ledger, gw_notes, gw_audit, gw_accounts");
+            s.execute("INSERT INTO gw_accounts SELECT g FROM generate_series(1, 3) g");
+            s.execute("INSERT INTO gw_ledger SELECT g, g, g FROM generate_series(1, 3) g");
             s.execute("INSERT INTO gw_notes SELECT g FROM generate_series(1, 3) g");
         }
     }
@@ -212,6 +220,39 @@ class WritesRunElsewhereThroughWardenTest {
     void aGuardrailOnATableHoldsForAWriteAnOrdinaryTriggerDoesToIt() throws SQLException {
         try (Connection c = connect("prod")) {
             assertLedgerKept(c, "INSERT INTO gw_plain VALUES (1)", "gw-ledger-kept");
+        }
+    }
+
+    /**
+     * A foreign key's ON DELETE CASCADE deletes the rows of gw_ledger that reference the rows deleted, and its
+     * ON UPDATE SET NULL updates them: a write to the referenced table writes gw_ledger.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteAForeignKeyCascadesToIt() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertLedgerKept(c, "DELETE FROM gw_accounts WHERE id = 1", "gw-ledger-kept");
+            String error = run(c, "UPDATE gw_accounts SET id = 9 WHERE id = 2");
+            try (Connection d = warden.direct()) {
+                assertEquals("3", scalar(d, "SELECT count(account) FROM gw_ledger"), "PostgreSQL set gw_ledger's "
+                        + "account to null with an UPDATE of gw_accounts (" + (error == null ? "Warden let it run"
+                        : error) + ")");
+            }
+            assertRefusedBy(error, "UPDATE gw_accounts", "gw-ledger-kept");
+        }
+    }
+
+    /** ALTER TABLE ... SET SCHEMA puts a relation into the schema it names. */
+    @Test
+    void aGuardrailOnASchemaHoldsForARelationMovedIntoIt() throws SQLException {
+        try (Connection c = connect("prod")) {
+            String sql = "ALTER TABLE public.gw_mine SET SCHEMA gw_billing";
+            String error = run(c, sql);
+            try (Connection d = warden.direct()) {
+                assertEquals("public", scalar(d, "SELECT relnamespace::regnamespace::text FROM pg_class "
+                        + "WHERE relname = 'gw_mine'"), "PostgreSQL moved gw_mine into gw_billing ("
+                        + (error == null ? "Warden let it run" : error) + ")");
+            }
+            assertRefusedBy(error, sql, "gw-billing-kept");
         }
     }
 
