@@ -507,12 +507,20 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
 
+    private static final String REFERENCING = "pg_catalog.quote_ident(cn.nspname) || '.' "
+            + "|| pg_catalog.quote_ident(cc.relname)";
+    private static final String FOREIGN_KEYS = "FROM pg_catalog.pg_constraint o "
+            + "JOIN pg_catalog.pg_class cc ON cc.oid = o.conrelid "
+            + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace "
+            + "WHERE o.contype = 'f' AND o.confrelid::int8 = ANY (?) ";
+
     /**
      * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN},
      * {@code CREATE FUNCTION} for the function of each trigger a user made (not those of foreign keys), and
      * {@code SELECT f()} for each user function (not built in) that a column default, a CHECK constraint, a view's
-     * definition or a row security policy calls. A rule whose relations another transaction holds exclusively is
+     * definition or a row security policy calls, and {@code DELETE FROM t} or {@code UPDATE t} for each table t
+     * whose foreign keys cascade, or set null or default, on a write. A rule whose relations another transaction holds exclusively is
      * not read (deparsing it would wait for that transaction): its text is null.
      */
     private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
@@ -535,9 +543,15 @@ final class RelationCatalog {
                         + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
                         "pg_catalog.pg_rewrite", "o.ev_class")
                         + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
-                        "pg_catalog.pg_policy", "o.polrelid"))) {
+                        "pg_catalog.pg_policy", "o.polrelid")
+                        // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
+                        + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
+                        + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
+                        + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
+                        + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
+                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 6; i++) {
+            for (int i = 1; i <= 8; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {
@@ -568,8 +582,9 @@ final class RelationCatalog {
             read.add(text);
             List<StatementFacts> into = kindAndText[0].equals("r") ? onRead : onWrite;
             for (StatementFacts top : analyzer.analyze(text).statements()) {
-                if (text.startsWith("SELECT ")) {
-                    into.add(top); // a call: its function's effects are applied where it is judged
+                if (!text.startsWith("CREATE ")) {
+                    // A call (its function's effects are applied where it is judged), or a foreign key's action.
+                    into.add(top);
                     continue;
                 }
                 for (StatementFacts f : top.allStatements()) {

@@ -423,6 +423,12 @@ public final class Guardrails {
                     any |= t.schema() == null && matchesCreated(compiled, t, schemas);
                 }
             }
+            String movedTo = f.kind() == StatementKind.ALTER ? movedTo(f.text()) : null;
+            if (!any && movedTo != null) {
+                for (TableRef t : f.tablesWritten()) {
+                    any |= matchesTable(compiled, new TableRef(movedTo, t.name()), schemas);
+                }
+            }
             if (!any) {
                 return false;
             }
@@ -547,6 +553,23 @@ public final class Guardrails {
             }
         }
         return false;
+    }
+
+    private static final Pattern SET_SCHEMA = Pattern.compile(
+            "(?is).*\\bset\\s+schema\\s+(\"(?:[^\"]|\"\")+\"|[^\\s;]+).*");
+
+    /**
+     * The schema an {@code ALTER ... SET SCHEMA} moves the relation it writes to, as the server folds its name;
+     * null for any other ALTER.
+     */
+    private static String movedTo(String text) {
+        java.util.regex.Matcher m = SET_SCHEMA.matcher(text);
+        if (!m.matches()) {
+            return null;
+        }
+        String schema = m.group(1);
+        return schema.startsWith("\"") ? schema.substring(1, schema.length() - 1).replace("\"\"", "\"")
+                : schema.toLowerCase(Locale.ROOT);
     }
 
     private static List<TableRef> union(Set<TableRef> a, Set<TableRef> b) {
