@@ -1,5 +1,6 @@
 package dev.warden.proxy;
 
+import dev.warden.pg.message.FrontendMessage;
 import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,6 +13,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.warden.proxy.RawClient.errors;
 import static dev.warden.proxy.WardenHarness.run;
 import static dev.warden.proxy.WardenHarness.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -135,6 +137,12 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("GRANT SELECT, UPDATE, DELETE ON gw_accounts TO gw_login");
             s.execute("CREATE TABLE gw_mine (id int)");
             s.execute("ALTER TABLE gw_mine OWNER TO gw_login");
+            // Plain relations of the session's own, given a trigger or a new definition after a statement was
+            // prepared.
+            s.execute("CREATE TABLE gw_late (id int)");
+            s.execute("CREATE VIEW gw_late_view AS SELECT id FROM gw_notes");
+            s.execute("ALTER TABLE gw_late OWNER TO gw_login");
+            s.execute("ALTER VIEW gw_late_view OWNER TO gw_login");
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
@@ -253,6 +261,45 @@ class WritesRunElsewhereThroughWardenTest {
                         + (error == null ? "Warden let it run" : error) + ")");
             }
             assertRefusedBy(error, sql, "gw-billing-kept");
+        }
+    }
+
+    /**
+     * A statement prepared (Parse) while the table had no trigger and the view read an unguarded table runs what
+     * they are when it is executed: the server plans it again after the CREATE TRIGGER or CREATE OR REPLACE VIEW
+     * (made in another environment of the same database).
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAStatementPreparedBeforeATriggerOrAViewWasChanged() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("INSERT INTO gw_late VALUES (1)");
+        }
+        assertPreparedDeleteRefused("DELETE FROM gw_late WHERE id = 1", "CREATE TRIGGER gw_late_delete BEFORE DELETE "
+                + "ON gw_late FOR EACH ROW EXECUTE FUNCTION gw_delete_ledger()");
+        seed();
+        assertPreparedDeleteRefused("DELETE FROM gw_late_view WHERE id = 1",
+                "CREATE OR REPLACE VIEW gw_late_view AS SELECT id FROM gw_ledger");
+    }
+
+    private static void assertPreparedDeleteRefused(String delete, String change) throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("gw_del", delete, List.of()));
+            c.send(new FrontendMessage.Sync());
+            List<String> all = new ArrayList<>(errors(c.untilReady()));
+            try (Connection staging = connect("staging")) {
+                // Where no rule on tables applies (prod refuses a CREATE TRIGGER whose function deletes from
+                // gw_ledger), through Warden: it sees the DDL.
+                assertEquals(null, run(staging, change));
+            }
+            c.send(new FrontendMessage.Bind("", "gw_del", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Sync());
+            all.addAll(errors(c.untilReady()));
+            assertEquals(3, rows("gw_ledger"), "PostgreSQL deleted rows of gw_ledger with " + delete + " prepared "
+                    + "before " + change + " (" + all + ")");
+            assertTrue(all.stream().anyMatch(e -> e.startsWith("42501") && e.contains("gw-ledger-kept")),
+                    all.toString());
         }
     }
 
