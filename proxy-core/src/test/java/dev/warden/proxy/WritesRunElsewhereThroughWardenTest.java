@@ -143,6 +143,8 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE VIEW gw_late_view AS SELECT id FROM gw_notes");
             s.execute("ALTER TABLE gw_late OWNER TO gw_login");
             s.execute("ALTER VIEW gw_late_view OWNER TO gw_login");
+            s.execute("CREATE VIEW gw_late_sql AS SELECT id FROM gw_notes");
+            s.execute("ALTER VIEW gw_late_sql OWNER TO gw_login");
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
@@ -267,30 +269,44 @@ class WritesRunElsewhereThroughWardenTest {
     /**
      * A statement prepared (Parse) while the table had no trigger and the view read an unguarded table runs what
      * they are when it is executed: the server plans it again after the CREATE TRIGGER or CREATE OR REPLACE VIEW
-     * (made in another environment of the same database).
+     * (made in another environment of the same database). The same for SQL PREPARE and EXECUTE.
      */
     @Test
     void aGuardrailOnATableHoldsForAStatementPreparedBeforeATriggerOrAViewWasChanged() throws Exception {
         try (Connection d = warden.direct(); Statement s = d.createStatement()) {
             s.execute("INSERT INTO gw_late VALUES (1)");
         }
-        assertPreparedDeleteRefused("DELETE FROM gw_late WHERE id = 1", "CREATE TRIGGER gw_late_delete BEFORE DELETE "
-                + "ON gw_late FOR EACH ROW EXECUTE FUNCTION gw_delete_ledger()");
-        seed();
+        // In the same session: no rule refuses a view's new definition.
         assertPreparedDeleteRefused("DELETE FROM gw_late_view WHERE id = 1",
-                "CREATE OR REPLACE VIEW gw_late_view AS SELECT id FROM gw_ledger");
+                "CREATE OR REPLACE VIEW public.gw_late_view AS SELECT id FROM gw_ledger", "prod");
+        seed();
+        // SQL PREPARE, then EXECUTE.
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "PREPARE gw_sql AS DELETE FROM gw_late_sql WHERE id = 1"));
+            assertEquals(null, run(c, "CREATE OR REPLACE VIEW public.gw_late_sql AS SELECT id FROM gw_ledger"));
+            assertLedgerKept(c, "EXECUTE gw_sql", "gw-ledger-kept");
+        }
+        seed();
+        // In staging, where no rule on tables applies (prod refuses a CREATE TRIGGER whose function deletes from
+        // gw_ledger), through Warden: it sees the DDL, made on the database prod's sessions use.
+        assertPreparedDeleteRefused("DELETE FROM gw_late WHERE id = 1", "CREATE TRIGGER gw_late_delete BEFORE DELETE "
+                + "ON gw_late FOR EACH ROW EXECUTE FUNCTION gw_delete_ledger()", "staging");
     }
 
-    private static void assertPreparedDeleteRefused(String delete, String change) throws Exception {
+    private static void assertPreparedDeleteRefused(String delete, String change, String changedIn)
+            throws Exception {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
             c.send(new FrontendMessage.Parse("gw_del", delete, List.of()));
             c.send(new FrontendMessage.Sync());
             List<String> all = new ArrayList<>(errors(c.untilReady()));
-            try (Connection staging = connect("staging")) {
-                // Where no rule on tables applies (prod refuses a CREATE TRIGGER whose function deletes from
-                // gw_ledger), through Warden: it sees the DDL.
-                assertEquals(null, run(staging, change));
+            if (changedIn.equals("prod")) {
+                c.send(new FrontendMessage.Query(change));
+                assertEquals(List.of(), errors(c.untilReady()), change);
+            } else {
+                try (Connection other = connect(changedIn)) {
+                    assertEquals(null, run(other, change));
+                }
             }
             c.send(new FrontendMessage.Bind("", "gw_del", List.of(), List.of(), List.of()));
             c.send(new FrontendMessage.Execute("", 0));

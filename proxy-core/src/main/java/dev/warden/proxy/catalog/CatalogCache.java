@@ -198,6 +198,29 @@ public final class CatalogCache implements AutoCloseable {
         synchronized (invalidating) {
             invalidateAndRecord(names);
         }
+        for (CatalogCache other : sameDatabase) {
+            synchronized (other.invalidating) {
+                other.invalidateAndRecord(names);
+            }
+        }
+    }
+
+    /**
+     * The catalogs of other environments on the same database (host, port, database): DDL one of their sessions
+     * runs changes what this one says too (a trigger added in staging fires in prod), at once rather than when
+     * its entries expire.
+     */
+    private final Set<CatalogCache> sameDatabase = new java.util.concurrent.CopyOnWriteArraySet<>();
+
+    /** Links this catalog and {@code other} when their environments use the same database (see above). */
+    public void linkIfSameDatabase(CatalogCache other) {
+        dev.warden.config.Upstream a = environment.upstream();
+        dev.warden.config.Upstream b = other.environment.upstream();
+        if (other != this && a.host().equalsIgnoreCase(b.host()) && a.port() == b.port()
+                && a.database().equals(b.database())) {
+            sameDatabase.add(other);
+            other.sameDatabase.add(this);
+        }
     }
 
     private void invalidateAndRecord(Set<String> names) {

@@ -84,6 +84,22 @@ public final class WardenServer implements AutoCloseable {
     private AdminServer admin;
     private final dev.warden.proxy.privilege.SessionLogins logins;
     private final java.util.Map<String, CatalogCache> catalogs = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The environment's catalog, made on first use and linked to those of environments on the same database. */
+    private CatalogCache catalogOf(dev.warden.config.Environment env) {
+        CatalogCache catalog = catalogs.get(env.name());
+        if (catalog != null) {
+            return catalog;
+        }
+        catalog = catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking));
+        synchronized (catalogs) {
+            // After it is in the map: of two made at once, the second to get here links the pair.
+            for (CatalogCache other : catalogs.values()) {
+                catalog.linkIfSameDatabase(other);
+            }
+        }
+        return catalog;
+    }
     private java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride =
             java.util.function.UnaryOperator.identity();
 
@@ -157,7 +173,7 @@ public final class WardenServer implements AutoCloseable {
                 analyzer(policy.get().budgets()), () -> enforcement.get().tokens(), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
-                env -> catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking)), approvals,
+                this::catalogOf, approvals,
                 analysis, readingOverride, () -> enforcement.get().snapshot());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)

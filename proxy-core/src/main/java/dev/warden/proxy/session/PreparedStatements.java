@@ -46,6 +46,7 @@ final class PreparedStatements {
         /** The guardrail decision on it, and the policy it was made under (remade after a reload). */
         private dev.warden.proxy.guardrails.Decision decision;
         private Object decidedUnder;
+        private long decidedAt;
 
         Statement(String name, String sql, Analysis analysis, Origin origin, byte[] textBytes) {
             this(name, sql, analysis, origin, textBytes, List.of());
@@ -63,14 +64,15 @@ final class PreparedStatements {
     }
 
     /**
-     * The decision on the statement under {@code policy}: made once per policy version, not per execution
-     * (clients run a prepared statement many times).
+     * The decision on the statement under {@code policy} and the catalog's {@code generation}: made once per policy
+     * version and catalog state, not per execution (clients run a prepared statement many times).
      */
-    static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy,
+    static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy, long generation,
             java.util.function.Function<Analysis, dev.warden.proxy.guardrails.Decision> decide) {
-        if (s.decision == null || s.decidedUnder != policy) {
+        if (s.decision == null || s.decidedUnder != policy || s.decidedAt != generation) {
             s.decision = decide.apply(s.analysis);
             s.decidedUnder = policy;
+            s.decidedAt = generation;
         }
         return s.decision;
     }

@@ -281,9 +281,59 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     // ---- the messages ------------------------------------------------------------------------------------
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
+        Analysis executed = reading.refusal() == null ? preparedExecuted(reading.analysis()) : null;
+        if (executed == null) {
+            admitQuery(frame, reading, null);
+        } else {
+            lookedUpThen(executed, frame, () -> admitQuery(frame, reading, executed));
+        }
+    }
+
+    /**
+     * The statements SQL PREPARE made that the EXECUTEs of {@code analysis} run (null: none): the server plans each
+     * again when what it names has changed since (a trigger added, a view replaced), so it is judged again.
+     */
+    private Analysis preparedExecuted(Analysis analysis) {
+        if (analysis == null) {
+            return null;
+        }
+        List<StatementFacts> executed = new java.util.ArrayList<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
+                PreparedStatements.Statement statement = f.kind() == StatementKind.EXECUTE
+                        ? f.preparedName().map(prepared::statement).orElse(null) : null;
+                if (statement != null && statement.analysis != null) {
+                    executed.addAll(statement.analysis.statements());
+                }
+            }
+        }
+        return executed.isEmpty() ? null : new Analysis(executed);
+    }
+
+    /**
+     * Runs {@code then} once the catalog has looked up what {@code analysis} names, when a rule names tables (the
+     * client's stream waits meanwhile, in order); if it cannot be read, the names stay unknown (fail closed).
+     */
+    private void lookedUpThen(Analysis analysis, ByteBuf frame, Runnable then) {
+        CatalogCache catalog = session.catalog;
+        java.util.Set<String> missing = catalog == null || analysis == null
+                || !services.snapshot().get().guardrails().namesTables() ? java.util.Set.of()
+                : catalog.functionsToResolve(analysis, true);
+        if (missing.isEmpty()) {
+            then.run();
+            return;
+        }
+        holdUntil(catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> null), frame,
+                (done, failure) -> then.run());
+    }
+
+    private void admitQuery(ByteBuf frame, SessionLexing.Reading reading, Analysis executed) {
         PolicySnapshot policy = services.snapshot().get();
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
+        if (decision.allowed() && executed != null) {
+            decision = decide(policy, executed);
+        }
         if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
             rememberReason(analysis);
         }
@@ -360,14 +410,19 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : statement.sql;
         Analysis analysis = statement == null ? null : statement.analysis;
         audit.receiving(statement == null ? null : statement.textBytes);
+        lookedUpThen(analysis, frame, () -> admitExecute(frame, portal, statement, sql, analysis));
+    }
+
+    private void admitExecute(ByteBuf frame, PreparedStatements.Portal portal, PreparedStatements.Statement statement,
+                              String sql, Analysis analysis) {
         PolicySnapshot policy = services.snapshot().get();
         Decision decision = Decision.ALLOW;
         if (statement != null && analysis != null) {
-            // Parse (or PREPARE) let it through; what still applies per execution is an approval. SQL PREPARE was
-            // judged as a PREPARE, so its statement is judged here in full.
-            Decision current = PreparedStatements.decisionOf(statement, policy, a -> decide(policy, a));
-            decision = statement.origin == PreparedStatements.Origin.SQL
-                    || current.verdict() == Decision.Verdict.REQUIRE_APPROVAL ? current : Decision.ALLOW;
+            // Judged again when the policy or the catalog moved on: the server plans a prepared statement again when
+            // what it names changed (a trigger or rule added, a view replaced), and an approval applies per
+            // execution. SQL PREPARE was judged as a PREPARE, so its statement is judged here in full.
+            decision = PreparedStatements.decisionOf(statement, policy, session.catalog == null ? 0
+                    : session.catalog.generation(), a -> decide(policy, a));
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
