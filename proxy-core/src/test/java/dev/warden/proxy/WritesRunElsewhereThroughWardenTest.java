@@ -135,6 +135,15 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("ALTER TABLE gw_ledger ADD COLUMN account int REFERENCES gw_accounts ON DELETE CASCADE "
                     + "ON UPDATE SET NULL");
             s.execute("GRANT SELECT, UPDATE, DELETE ON gw_accounts TO gw_login");
+            // gw_ledger inherits from an unguarded table, and a partition of an unguarded table has a trigger.
+            s.execute("CREATE TABLE gw_all (id int, total int, account int)");
+            s.execute("ALTER TABLE gw_ledger INHERIT gw_all");
+            s.execute("GRANT SELECT, UPDATE, DELETE ON gw_all TO gw_login");
+            s.execute("CREATE TABLE gw_parts (id int) PARTITION BY LIST (id)");
+            s.execute("CREATE TABLE gw_parts_1 PARTITION OF gw_parts FOR VALUES IN (1)");
+            s.execute("CREATE TRIGGER gw_parts_1_insert AFTER INSERT ON gw_parts_1 FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_delete_ledger_on_insert()");
+            s.execute("GRANT SELECT, INSERT ON gw_parts TO gw_login");
             s.execute("CREATE TABLE gw_mine (id int)");
             s.execute("ALTER TABLE gw_mine OWNER TO gw_login");
             // Plain relations of the session's own, given a trigger or a new definition after a statement was
@@ -248,6 +257,22 @@ class WritesRunElsewhereThroughWardenTest {
                         : error) + ")");
             }
             assertRefusedBy(error, "UPDATE gw_accounts", "gw-ledger-kept");
+        }
+    }
+
+    /**
+     * A DELETE or UPDATE of a table writes the tables that inherit from it, and an INSERT into a partitioned table
+     * writes its partition, whose own triggers fire.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteThroughATableItInheritsFromOrAPartition() throws SQLException {
+        try (Connection c = connect("prod")) {
+            assertLedgerKept(c, "DELETE FROM gw_all WHERE id = 1", "gw-ledger-kept");
+            assertLedgerKept(c, "UPDATE gw_all SET total = 0 WHERE id = 1", "gw-ledger-kept");
+            assertLedgerKept(c, "INSERT INTO gw_parts VALUES (1)", "gw-ledger-kept");
+        }
+        try (Connection d = warden.direct()) {
+            assertEquals("3", scalar(d, "SELECT count(*) FROM gw_ledger WHERE total > 0"));
         }
     }
 
