@@ -331,12 +331,15 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
-     * The relations the definitions of the views named {@code name} (any schema) name, as far as looked up (for
-     * {@code Guardrails.NamedRelations}); empty when none is a view.
+     * The relations the definitions of the views named {@code name} (any schema) name, and the tables that inherit
+     * from the tables of that name (partitions included), as far as looked up (for
+     * {@code Guardrails.NamedRelations}): what a read or write of the name reaches. Empty when none is a view or
+     * has children.
      */
     public Set<dev.warden.sql.TableRef> namedByViews(String name) {
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
         for (RelationCatalog.Relation r : relations.named(name)) {
+            out.addAll(r.children());
             if (r.isView()) {
                 for (dev.warden.sql.StatementFacts top : r.definitionFacts()) {
                     for (dev.warden.sql.StatementFacts f : top.allStatements()) {

@@ -39,10 +39,10 @@ final class RelationCatalog {
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
-                    List<String> runTexts) {
+                    List<String> runTexts, List<dev.warden.sql.TableRef> children) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
-            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of());
+            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of());
         }
 
         boolean isView() {
@@ -407,6 +407,7 @@ final class RelationCatalog {
                     for (String text : r.runTexts()) {
                         more.addAll(names(text)); // what a rule or trigger writes may have rules and triggers too
                     }
+                    r.children().forEach(child -> more.add(child.name()));
                     run.addAll(r.onWrite() == null ? List.of() : r.onWrite());
                     run.addAll(r.onRead() == null ? List.of() : r.onRead());
                 }
@@ -451,7 +452,11 @@ final class RelationCatalog {
                         + "CASE WHEN c.relkind IN ('v', 'm') THEN CASE WHEN " + LOCKED + " THEN '' "
                         + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END, c.relhasrules OR c.relhastriggers "
                         + "OR c.relrowsecurity OR c.relchecks > 0 "
-                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid), "
+                        // The tables that inherit from it, partitions included: a read or write of it reaches them.
+                        + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
+                        + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
+                        + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace WHERE i.inhparent = c.oid) END "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -469,7 +474,8 @@ final class RelationCatalog {
                         }
                         r = new Relation(rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
                                 new ArrayList<>(), definition,
-                                definition == null ? List.of() : analyzer.analyze(definition).statements());
+                                definition == null ? List.of() : analyzer.analyze(definition).statements(),
+                                List.of(), List.of(), List.of(), children(rs.getArray(9)));
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
@@ -596,7 +602,21 @@ final class RelationCatalog {
             }
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
-                unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read));
+                unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
+                r.children());
+    }
+
+    /** {@code schema.name} of each child, as pg_inherits lists them (names as the server keeps them). */
+    private static List<dev.warden.sql.TableRef> children(java.sql.Array array) throws SQLException {
+        if (array == null) {
+            return List.of();
+        }
+        List<dev.warden.sql.TableRef> out = new ArrayList<>();
+        for (String qualified : (String[]) array.getArray()) {
+            int dot = qualified.indexOf('.');
+            out.add(new dev.warden.sql.TableRef(qualified.substring(0, dot), qualified.substring(dot + 1)));
+        }
+        return List.copyOf(out);
     }
 
     /**

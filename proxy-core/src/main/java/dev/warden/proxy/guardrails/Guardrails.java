@@ -44,8 +44,10 @@ public final class Guardrails {
         Set<String> holding(String relation);
 
         /**
-         * The relations the definitions of the views of this name (in any schema) name: a write through an
-         * automatically updatable view writes its table, a read reads it. Empty when none is a view.
+         * The relations the definitions of the views of this name (in any schema) name, and the tables that
+         * inherit from the tables of this name: a write through an automatically updatable view writes its table,
+         * a read reads it; a DELETE or UPDATE of a parent writes its children, an INSERT its partitions. Empty when
+         * none is a view or has children.
          */
         Set<TableRef> namedByViews(String relation);
 
