@@ -144,6 +144,12 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TRIGGER gw_parts_1_insert AFTER INSERT ON gw_parts_1 FOR EACH ROW "
                     + "EXECUTE FUNCTION gw_delete_ledger_on_insert()");
             s.execute("GRANT SELECT, INSERT ON gw_parts TO gw_login");
+            s.execute("CREATE TABLE gw_owned (id int)");
+            s.execute("INSERT INTO gw_owned VALUES (1)");
+            s.execute("ALTER TABLE gw_owned OWNER TO gw_login");
+            s.execute("CREATE DOMAIN gw_checked_int AS int CHECK (gw_wipe(VALUE) > 0)");
+            s.execute("CREATE TABLE gw_domained (id gw_checked_int)");
+            s.execute("GRANT SELECT, INSERT ON gw_domained TO gw_login");
             s.execute("CREATE TABLE gw_mine (id int)");
             s.execute("ALTER TABLE gw_mine OWNER TO gw_login");
             // Plain relations of the session's own, given a trigger or a new definition after a statement was
@@ -345,14 +351,18 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
-     * A function the server calls for a column's default or a CHECK constraint runs as part of the write, and
-     * one of a view's columns or of a row security policy as part of a read: what it writes is written.
+     * A function the server calls for a column's default, a CHECK constraint or a domain's, runs as part of the
+     * write, and one of a view's columns or of a row security policy as part of a read; DDL that adds a
+     * constraint or a default calls it on the rows already there: what it writes is written.
      */
     @Test
     void aGuardrailOnATableHoldsForAWriteAFunctionTheStatementDoesNotNameDoesToIt() throws SQLException {
         List<String> failures = new ArrayList<>();
         for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
-                "SELECT x FROM gw_reader", "SELECT id FROM gw_policed")) {
+                "SELECT x FROM gw_reader", "SELECT id FROM gw_policed", "INSERT INTO gw_domained VALUES (1)",
+                // DDL that calls the function on the rows already there, as it runs.
+                "ALTER TABLE gw_owned ADD CONSTRAINT gw_owned_check CHECK (gw_wipe(id) > 0)",
+                "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)")) {
             seed();
             try (Connection c = connect("prod")) {
                 assertLedgerKept(c, sql, "gw-ledger-kept");
