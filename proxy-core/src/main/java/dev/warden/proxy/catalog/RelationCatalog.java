@@ -452,7 +452,9 @@ final class RelationCatalog {
                         + "CASE WHEN c.relkind IN ('v', 'm') THEN CASE WHEN " + LOCKED + " THEN '' "
                         + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END, c.relhasrules OR c.relhastriggers "
                         + "OR c.relrowsecurity OR c.relchecks > 0 "
-                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid), "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute da JOIN pg_catalog.pg_type dt "
+                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 AND dt.typtype = 'd'), "
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
@@ -522,12 +524,13 @@ final class RelationCatalog {
 
     /**
      * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
-     * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN},
-     * {@code CREATE FUNCTION} for the function of each trigger a user made (not those of foreign keys), and
-     * {@code SELECT f()} for each user function (not built in) that a column default, a CHECK constraint, a view's
-     * definition or a row security policy calls, and {@code DELETE FROM t} or {@code UPDATE t} for each table t
-     * whose foreign keys cascade, or set null or default, on a write. A rule whose relations another transaction holds exclusively is
-     * not read (deparsing it would wait for that transaction): its text is null.
+     * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
+     * {@code CREATE FUNCTION} for the function of each trigger a user made (not those of foreign keys);
+     * {@code SELECT f()} for each user function (not built in) that a column default, a CHECK constraint (of the
+     * table, or of a column's domain), a view's definition or a row security policy calls; and
+     * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
+     * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
+     * would wait for that transaction): its text is null.
      */
     private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
         Map<Long, List<String[]>> out = new HashMap<>();
@@ -550,6 +553,10 @@ final class RelationCatalog {
                         "pg_catalog.pg_rewrite", "o.ev_class")
                         + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
                         "pg_catalog.pg_policy", "o.polrelid")
+                        // A domain's CHECK constraints, for the columns of that domain.
+                        + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
+                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
+                        "pg_catalog.pg_constraint", "a.attrelid")
                         // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
                         + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
                         + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
@@ -557,7 +564,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 8; i++) {
+            for (int i = 1; i <= 9; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {
