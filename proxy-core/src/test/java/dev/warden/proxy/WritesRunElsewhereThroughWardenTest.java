@@ -144,6 +144,18 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TRIGGER gw_parts_1_insert AFTER INSERT ON gw_parts_1 FOR EACH ROW "
                     + "EXECUTE FUNCTION gw_delete_ledger_on_insert()");
             s.execute("GRANT SELECT, INSERT ON gw_parts TO gw_login");
+            // Triggers whose functions call gw_wipe(): in a statement, and in an expression.
+            s.execute("CREATE FUNCTION gw_perform_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "PERFORM gw_wipe(NEW.id); RETURN NEW; END$$");
+            s.execute("CREATE FUNCTION gw_assign_wipe() RETURNS trigger LANGUAGE plpgsql AS $$DECLARE v int; BEGIN "
+                    + "v := gw_wipe(NEW.id); RETURN NEW; END$$");
+            s.execute("CREATE TABLE gw_performed (id int)");
+            s.execute("CREATE TRIGGER gw_performed_insert AFTER INSERT ON gw_performed FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_perform_wipe()");
+            s.execute("CREATE TABLE gw_assigned (id int)");
+            s.execute("CREATE TRIGGER gw_assigned_insert AFTER INSERT ON gw_assigned FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_assign_wipe()");
+            s.execute("GRANT SELECT, INSERT ON gw_performed, gw_assigned TO gw_login");
             s.execute("CREATE TABLE gw_owned (id int)");
             s.execute("INSERT INTO gw_owned VALUES (1)");
             s.execute("ALTER TABLE gw_owned OWNER TO gw_login");
@@ -360,6 +372,7 @@ class WritesRunElsewhereThroughWardenTest {
         List<String> failures = new ArrayList<>();
         for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
                 "SELECT x FROM gw_reader", "SELECT id FROM gw_policed", "INSERT INTO gw_domained VALUES (1)",
+                "INSERT INTO gw_performed VALUES (1)", "INSERT INTO gw_assigned VALUES (1)",
                 // DDL that calls the function on the rows already there, as it runs.
                 "ALTER TABLE gw_owned ADD CONSTRAINT gw_owned_check CHECK (gw_wipe(id) > 0)",
                 "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)")) {
