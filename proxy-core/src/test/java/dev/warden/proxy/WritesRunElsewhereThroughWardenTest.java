@@ -155,7 +155,13 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TABLE gw_assigned (id int)");
             s.execute("CREATE TRIGGER gw_assigned_insert AFTER INSERT ON gw_assigned FOR EACH ROW "
                     + "EXECUTE FUNCTION gw_assign_wipe()");
-            s.execute("GRANT SELECT, INSERT ON gw_performed, gw_assigned TO gw_login");
+            // And one whose function runs SQL it computes: Warden cannot tell what it writes.
+            s.execute("CREATE FUNCTION gw_computed_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "EXECUTE 'DELETE FROM gw_' || 'ledger WHERE id = $1' USING NEW.id; RETURN NEW; END$$");
+            s.execute("CREATE TABLE gw_computed (id int)");
+            s.execute("CREATE TRIGGER gw_computed_insert AFTER INSERT ON gw_computed FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_computed_wipe()");
+            s.execute("GRANT SELECT, INSERT ON gw_performed, gw_assigned, gw_computed TO gw_login");
             s.execute("CREATE TABLE gw_owned (id int)");
             s.execute("INSERT INTO gw_owned VALUES (1)");
             s.execute("ALTER TABLE gw_owned OWNER TO gw_login");
@@ -373,6 +379,7 @@ class WritesRunElsewhereThroughWardenTest {
         for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
                 "SELECT x FROM gw_reader", "SELECT id FROM gw_policed", "INSERT INTO gw_domained VALUES (1)",
                 "INSERT INTO gw_performed VALUES (1)", "INSERT INTO gw_assigned VALUES (1)",
+                "INSERT INTO gw_computed VALUES (1)",
                 // DDL that calls the function on the rows already there, as it runs.
                 "ALTER TABLE gw_owned ADD CONSTRAINT gw_owned_check CHECK (gw_wipe(id) > 0)",
                 "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)")) {

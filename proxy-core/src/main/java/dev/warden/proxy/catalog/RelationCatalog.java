@@ -31,11 +31,12 @@ final class RelationCatalog {
      * One relation: {@code kind} is pg_class.relkind; {@code definition} is set for views and matviews.
      * {@code onWrite} is what the server runs when the relation is written besides (or, for {@code DO INSTEAD}
      * and {@code INSTEAD OF}, instead of) the write itself: the actions of its rewrite rules other than a view's
-     * {@code _RETURN}, the bodies of its triggers' functions, disabled ones included (their owner enables them in
-     * a statement), and a call of each user function its columns' defaults and its CHECK constraints call.
-     * {@code onRead} is what the server runs when it is read (or written): a call of each user function its view
-     * definition and its row security policies call. Null when one of them could not be read (then a write to it
-     * may write anything). {@code runTexts}: the texts they were read from.
+     * {@code _RETURN} and its triggers, disabled ones included (their owner enables them in a statement); a call
+     * of each trigger's function, and of each user function its columns' defaults and CHECK constraints (its own
+     * and its domains') call; the writes of the foreign keys that reference it. {@code onRead} is what the server
+     * runs when it is read (or written): a call of each user function its view definition and its row security
+     * policies call. The effects of the functions called are applied where they are judged. Null when one of them
+     * could not be read (then a write to it may write anything). {@code runTexts}: the texts they were read from.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
@@ -525,8 +526,8 @@ final class RelationCatalog {
     /**
      * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
-     * {@code CREATE FUNCTION} for the function of each trigger a user made (not those of foreign keys);
-     * {@code SELECT f()} for each user function (not built in) that a column default, a CHECK constraint (of the
+     * {@code SELECT f()} for the function of each trigger a user made (not those of foreign keys), and for each
+     * user function (not built in) that a column default, a CHECK constraint (of the
      * table, or of a column's domain), a view's definition or a row security policy calls; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
      * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
@@ -543,8 +544,13 @@ final class RelationCatalog {
                         + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
                         + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
                         + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
-                        + "UNION ALL SELECT t.tgrelid::int8, 'w', pg_catalog.pg_get_functiondef(t.tgfoid) "
-                        + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
+                        // A call of each trigger's function: its effects (the statements of its body, and the
+                        // functions it calls in expressions too) are applied where it is judged.
+                        + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
+                        + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' FROM pg_catalog.pg_trigger t "
+                        + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
+                        + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
+                        + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
                         + "UNION ALL " + CALLED.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
                         "pg_catalog.pg_attrdef", "o.adrelid")
                         + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
