@@ -454,13 +454,20 @@ class WritesRunElsewhereThroughWardenTest {
         assertRefusedBy(error, sql, "gw-billing-kept");
     }
 
-    /** Precise, not blanket: a CREATE that names its schema, or makes a temporary table, runs. */
+    /**
+     * Precise, not blanket: a CREATE that names its schema, or makes a temporary table, runs; so does a SELECT
+     * that writes an existing table.
+     */
     @Test
     void aCreateNamingAnUnguardedSchemaOrATemporaryTableRuns() throws SQLException {
         try (Connection c = connect("prod")) {
             assertEquals(null, run(c, "SET search_path = gw_billing; CREATE TABLE gw_other.gw_made (id int)"));
             assertEquals(null, run(c, "CREATE TEMP TABLE gw_made_temp (id int)"));
             assertEquals(null, run(c, "CREATE TABLE public.gw_made_public AS SELECT 1 AS id"));
+        }
+        try (Connection c = connect("prod")) {
+            // A SELECT whose WITH clause writes an existing table creates nothing.
+            assertEquals(null, run(c, "WITH d AS (DELETE FROM gw_notes WHERE id = 3 RETURNING id) SELECT id FROM d"));
         }
         try (Connection d = warden.direct()) {
             assertEquals("2", scalar(d, "SELECT count(*) FROM pg_class c JOIN pg_namespace n "

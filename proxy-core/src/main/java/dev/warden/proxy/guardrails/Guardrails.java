@@ -533,9 +533,13 @@ public final class Guardrails {
      * INTO), in a schema the search_path chooses: not a temporary one, which lands in the session's own schema.
      */
     private static boolean createsRelations(StatementFacts f) {
+        // A SELECT writes only its INTO table, unless a WITH clause writes too (then the text must say INTO).
         return (f.kind() == StatementKind.CREATE && CREATED_RELATIONS.contains(f.objectType())
-                && !CREATE_TEMPORARY.matcher(f.text()).matches()) || f.kind() == StatementKind.SELECT;
+                && !CREATE_TEMPORARY.matcher(f.text()).matches()) || (f.kind() == StatementKind.SELECT
+                && (!f.dataModifyingCte() || INTO.matcher(f.text()).find()));
     }
+
+    private static final Pattern INTO = Pattern.compile("(?i)\\binto\\b");
 
     /**
      * Whether a rule's tables include a relation made under the unqualified name {@code t}: it lands in the first
