@@ -162,6 +162,11 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TRIGGER gw_computed_insert AFTER INSERT ON gw_computed FOR EACH ROW "
                     + "EXECUTE FUNCTION gw_computed_wipe()");
             s.execute("GRANT SELECT, INSERT ON gw_performed, gw_assigned, gw_computed TO gw_login");
+            // REFRESH runs its query with search_path pg_catalog, pg_temp: the function names its table in full.
+            s.execute("CREATE FUNCTION gw_wipe_public(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.gw_ledger WHERE id = $1; RETURN $1; END$$");
+            s.execute("CREATE MATERIALIZED VIEW gw_mv AS SELECT public.gw_wipe_public(1) AS x WITH NO DATA");
+            s.execute("ALTER MATERIALIZED VIEW gw_mv OWNER TO gw_login");
             s.execute("CREATE TABLE gw_owned (id int)");
             s.execute("INSERT INTO gw_owned VALUES (1)");
             s.execute("ALTER TABLE gw_owned OWNER TO gw_login");
@@ -379,7 +384,7 @@ class WritesRunElsewhereThroughWardenTest {
         for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
                 "SELECT x FROM gw_reader", "SELECT id FROM gw_policed", "INSERT INTO gw_domained VALUES (1)",
                 "INSERT INTO gw_performed VALUES (1)", "INSERT INTO gw_assigned VALUES (1)",
-                "INSERT INTO gw_computed VALUES (1)",
+                "INSERT INTO gw_computed VALUES (1)", "REFRESH MATERIALIZED VIEW gw_mv",
                 // DDL that calls the function on the rows already there, as it runs.
                 "ALTER TABLE gw_owned ADD CONSTRAINT gw_owned_check CHECK (gw_wipe(id) > 0)",
                 "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)")) {
