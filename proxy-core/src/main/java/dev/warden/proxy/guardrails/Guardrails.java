@@ -228,8 +228,10 @@ public final class Guardrails {
                     if (firing) {
                         throughViews(new ArrayList<>(f.tablesWritten()), schemas).forEach(t -> written.add(t.name()));
                     }
-                    for (TableRef t : throughViews(union(f.tablesRead(), firing ? f.tablesWritten() : Set.of()),
-                            schemas)) {
+                    // REFRESH "writes" its materialized view by running the view's query: what reading it runs.
+                    boolean refresh = f.kind() == StatementKind.REFRESH;
+                    for (TableRef t : throughViews(union(f.tablesRead(), firing || refresh ? f.tablesWritten()
+                            : Set.of()), schemas)) {
                         boolean writes = written.contains(t.name());
                         if (!seen.add((writes ? "w " : "r ") + t.name())) {
                             continue;
