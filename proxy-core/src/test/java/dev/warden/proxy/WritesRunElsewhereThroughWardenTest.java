@@ -251,6 +251,29 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * A rule whose relations the session itself holds exclusively (in its open transaction) cannot be read without
+     * waiting for that transaction: the write is refused at once, neither run nor left waiting.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aWriteWhoseRuleCannotBeReadWhileTheSessionLocksItsTablesIsRefused() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE gw_locked (id int)");
+            s.execute("CREATE RULE gw_locked_delete AS ON DELETE TO gw_locked DO INSTEAD "
+                    + "DELETE FROM gw_ledger WHERE id = OLD.id");
+            s.execute("GRANT SELECT, DELETE ON gw_locked TO gw_login");
+        }
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "BEGIN"));
+            assertEquals(null, run(c, "LOCK TABLE gw_ledger IN ACCESS EXCLUSIVE MODE"));
+            String error = run(c, "DELETE FROM gw_locked WHERE id = 1");
+            run(c, "ROLLBACK");
+            assertEquals(3, rows("gw_ledger"));
+            assertRefusedBy(error, "DELETE FROM gw_locked", "gw-ledger-kept");
+        }
+    }
+
     /** A disabled rule counts: the owner enables it in the same text, before the write it rewrites. */
     @Test
     void aGuardrailOnATableHoldsForARuleEnabledInTheSameText() throws SQLException {
