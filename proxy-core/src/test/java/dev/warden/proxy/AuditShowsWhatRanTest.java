@@ -98,6 +98,31 @@ class AuditShowsWhatRanTest {
     }
 
     @Test
+    void eachResultRecordTimesItsStatementAndComesBetweenItsQueryAndTheNext() throws Exception {
+        String user = "timing@example.com";
+        try (RawClient raw = login(user, Map.of())) {
+            raw.send(new FrontendMessage.Query("SELECT pg_sleep(0.3)"));
+            untilReady(raw);
+            raw.send(new FrontendMessage.Query("SELECT 1"));
+            untilReady(raw);
+        }
+        // Result records are written after the answer went to the client: still one per statement, in order,
+        // before the session's end, and timed from relay to the statement's last answer.
+        List<AuditRecord> records = warden.awaitSessionEnd(user).stream()
+                .filter(r -> !r.type().equals("session.start")).toList();
+        assertEquals(List.of("query", "result", "query", "result", "session.end"),
+                records.stream().map(AuditRecord::type).toList(), WardenHarness.describe(records));
+        long slept = records.get(1).get("duration_us").asLong();
+        long quick = records.get(3).get("duration_us").asLong();
+        assertTrue(slept >= 300_000 && slept < 5_000_000, "pg_sleep(0.3) took " + slept + " µs");
+        assertTrue(quick >= 0 && quick < slept, "SELECT 1 took " + quick + " µs");
+        assertEquals(records.get(0).seq(), records.get(1).get("query_seq").asLong(),
+                WardenHarness.describe(records));
+        assertEquals(records.get(2).seq(), records.get(3).get("query_seq").asLong(),
+                WardenHarness.describe(records));
+    }
+
+    @Test
     void auditTailShowsControlCharactersOfAStatementAsEscapes() throws Exception {
         String user = "terminal@example.com";
         // The comment ends at the carriage return, as PostgreSQL reads it: the UNION runs. The ESC sequence would

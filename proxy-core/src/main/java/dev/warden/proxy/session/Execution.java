@@ -31,8 +31,10 @@ final class Execution {
     boolean described;
     /** The catalog could not name the columns of an exempt identity's result (only the audit wanted them). */
     boolean auditLookupFailed;
-    /** Whether its {@code result} record was written (once, whatever ends it). */
+    /** Whether it finished: its {@code result} record is written, or queued to be (once, whatever ends it). */
     boolean finished;
+    /** How long the statement ran, from relay to its last answer; set when it finished. */
+    long durationUs;
     CopyMasker copy;
     /** For COPY TO STDOUT: Warden's own Describe of its query on the session's connection (columns when answered). */
     PreparedStatements.Statement copyDescription;

@@ -30,6 +30,10 @@ final class ExecutionTally {
             frame -> ((BackendMessage.CommandComplete) BackendMessage.decode(frame)).tag());
     /** The statement the server answered last in the running batch, which a ParameterStatus is blamed on. */
     private Execution lastAnswered;
+    /** Set while the relay reads the server's answers: {@link #finish} then leaves the record for {@link #recordDeferred}. */
+    private boolean deferring;
+    /** Statements finished while {@link #deferring}, their result records not yet written. */
+    private final java.util.ArrayDeque<Execution> unrecorded = new java.util.ArrayDeque<>();
 
     ExecutionTally(RelaySession session, Function<ByteBuf, List<String>> columnNames) {
         this.session = session;
@@ -62,8 +66,35 @@ final class ExecutionTally {
             return;
         }
         e.finished = true;
-        session.audit.result(e.querySeq, e.rows, e.bytes, e.auditColumns(), (System.nanoTime() - e.started) / 1000,
-                e.sqlState, e.commandTag, e.answers);
+        e.durationUs = (System.nanoTime() - e.started) / 1000;
+        if (deferring) {
+            unrecorded.add(e);
+        } else {
+            record(e);
+        }
+    }
+
+    /**
+     * From now until {@link #recordDeferred}, statements that finish have their result records written then: the
+     * relay writes them after it flushed the answers to the client, since nothing waits for a result record, and
+     * the client should not wait for one either (about a tenth of a one-client statement's time in Warden).
+     */
+    void deferResults() {
+        deferring = true;
+    }
+
+    /** Writes the result records {@link #deferResults} held, in the order their statements finished. */
+    void recordDeferred() {
+        deferring = false;
+        Execution e;
+        while ((e = unrecorded.poll()) != null) {
+            record(e);
+        }
+    }
+
+    private void record(Execution e) {
+        session.audit.result(e.querySeq, e.rows, e.bytes, e.auditColumns(), e.durationUs, e.sqlState, e.commandTag,
+                e.answers);
     }
 
     /** Counts what the upstream returns for a running statement; peeks, never copies. */

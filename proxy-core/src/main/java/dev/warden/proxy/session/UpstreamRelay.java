@@ -71,6 +71,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
+        tally.deferResults();
         byte type = frame.getByte(frame.readerIndex());
         if (type == 'S') {
             BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
@@ -99,6 +100,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         session.client.flush();
+        tally.recordDeferred();
     }
 
     @Override
@@ -457,6 +459,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     void releaseAll() {
+        tally.recordDeferred();
         Filed held;
         while ((held = waiting.poll()) != null) {
             held.frame().release();
