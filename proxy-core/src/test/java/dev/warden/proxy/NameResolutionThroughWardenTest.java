@@ -388,6 +388,42 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * The same function, its cursor's name computed at run time: the text names no cursor, so no name in it shows
+     * which cursor the function reads.
+     */
+    @Test
+    void aFunctionFetchingFromACursorNamedByAComputedValueDoesNotReturnItsValueInClear() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "DECLARE nr_h CURSOR WITH HOLD FOR SELECT ssn FROM nr_people")));
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_first_of(r refcursor) RETURNS text "
+                    + "LANGUAGE plpgsql AS $$DECLARE v text; BEGIN FETCH r INTO v; RETURN v; END$$")));
+            assertNoSecret(query(c, "SELECT nr_first_of(('nr_' || 'h')::refcursor)"),
+                    "a function fetching from a computed cursor name");
+            assertNoSecret(query(c, "SELECT nr_first_of(chr(110) || 'r_h')"),
+                    "a function fetching from a computed cursor name, as text");
+        }
+    }
+
+    /**
+     * A cursor a function opened (Warden saw no DECLARE), read by another function that FETCHes from its argument:
+     * the name is a literal, but of no cursor Warden knows.
+     */
+    @Test
+    void aFunctionFetchingFromACursorAnotherFunctionOpenedDoesNotReturnItsValueInClear() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_opener() RETURNS refcursor LANGUAGE plpgsql "
+                    + "AS $$DECLARE k refcursor := 'nr_opened'; BEGIN OPEN k FOR SELECT ssn FROM nr_people; "
+                    + "RETURN k; END$$")));
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_take(r refcursor) RETURNS text "
+                    + "LANGUAGE plpgsql AS $$DECLARE v text; BEGIN FETCH r INTO v; RETURN v; END$$")));
+            assertEquals(List.of(), errors(query(c, "BEGIN")));
+            query(c, "SELECT nr_opener()");
+            assertNoSecret(query(c, "SELECT nr_take('nr_opened')"), "a function fetching from a function's cursor");
+            query(c, "ROLLBACK");
+        }
+    }
+
     // ---- functions that read relations named by a value ------------------------------------------------
 
     /** database_to_xml and schema_to_xml read every table they reach without naming one. */
