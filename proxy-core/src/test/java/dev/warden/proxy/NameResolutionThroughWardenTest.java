@@ -400,8 +400,8 @@ class NameResolutionThroughWardenTest {
                     + "LANGUAGE plpgsql AS $$DECLARE v text; BEGIN FETCH r INTO v; RETURN v; END$$")));
             assertNoSecret(query(c, "SELECT nr_first_of(('nr_' || 'h')::refcursor)"),
                     "a function fetching from a computed cursor name");
-            assertNoSecret(query(c, "SELECT nr_first_of(chr(110) || 'r_h')"),
-                    "a function fetching from a computed cursor name, as text");
+            assertNoSecret(query(c, "SELECT nr_first_of(n::refcursor) FROM (VALUES ('nr_h')) v (n)"),
+                    "a function fetching from a cursor named by a column");
         }
     }
 
@@ -421,6 +421,29 @@ class NameResolutionThroughWardenTest {
             query(c, "SELECT nr_opener()");
             assertNoSecret(query(c, "SELECT nr_take('nr_opened')"), "a function fetching from a function's cursor");
             query(c, "ROLLBACK");
+        }
+    }
+
+    /** A function's own bound cursor, declared with its query in the body's DECLARE section. */
+    @Test
+    void aFunctionReadingItsOwnBoundCursorIsJudgedByTheCursorsQuery() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_bound() RETURNS text LANGUAGE plpgsql AS "
+                    + "$$DECLARE k CURSOR FOR SELECT ssn FROM nr_people; v text; BEGIN OPEN k; FETCH k INTO v; "
+                    + "CLOSE k; RETURN v; END$$")));
+            assertNoSecret(query(c, "SELECT nr_bound()"), "a function's bound cursor");
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_bound_loop() RETURNS text LANGUAGE plpgsql "
+                    + "AS $$DECLARE k NO SCROLL CURSOR (n int) IS SELECT ssn FROM nr_people WHERE id = n; "
+                    + "v text := ''; BEGIN FOR r IN k(1) LOOP v := v || r.ssn; END LOOP; RETURN v; END$$")));
+            assertNoSecret(query(c, "SELECT nr_bound_loop()"), "a function looping over its bound cursor");
+            // Over clear values, such functions run: only a cursor named by a value is refused.
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_words (w text); INSERT INTO nr_words "
+                    + "VALUES ('plain')")));
+            assertEquals(List.of(), errors(query(c, "CREATE FUNCTION nr_own_clear() RETURNS text LANGUAGE plpgsql AS "
+                    + "$$DECLARE k CURSOR FOR SELECT w FROM nr_words; o refcursor; v text; x text; BEGIN "
+                    + "OPEN k; FETCH k INTO v; CLOSE k; OPEN o FOR SELECT w FROM nr_words; FETCH NEXT FROM o "
+                    + "INTO x; RETURN v || '/' || x; END$$")));
+            assertEquals(List.of("plain/plain"), values(query(c, "SELECT nr_own_clear()")));
         }
     }
 

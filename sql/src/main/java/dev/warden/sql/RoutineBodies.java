@@ -80,6 +80,7 @@ final class RoutineBodies {
         boolean dynamic = lexed.unterminated();
         java.util.Set<String> functions = new java.util.LinkedHashSet<>();
         LexicalAnalysis.functionCalls(tokens, functions);
+        java.util.Set<String> ownCursors = ownCursors(tokens);
         long found = 0;
         for (int i = 0; i < tokens.size(); i++) {
             if (out.size() > MAX_STATEMENTS || found > MAX_TEXT) {
@@ -114,6 +115,12 @@ final class RoutineBodies {
             int end = statementEnd(tokens, i);
             found += tokens.get(end - 1).end() - t.start();
             String text = body.substring(t.start(), tokens.get(end - 1).end());
+            if ((t.value().equals("fetch") || t.value().equals("move"))
+                    && ownCursors.contains(cursorRead(tokens, i, end))) {
+                // The rows of a cursor the body opens come from the query it opens, listed with the body's statements.
+                // A FETCH listed reads a cursor named by a value (a refcursor argument): masking judges that.
+                continue;
+            }
             if (t.value().equals("perform")) {
                 text = "SELECT " + body.substring(tokens.get(Math.min(i + 1, end - 1)).start(),
                         tokens.get(end - 1).end());
@@ -121,6 +128,43 @@ final class RoutineBodies {
             out.add(text);
         }
         return new Found(out, dynamic, functions);
+    }
+
+    /**
+     * The cursor variables a body opens itself: {@code OPEN c ...}, and those bound to a query where they are
+     * declared ({@code c [NO] [SCROLL] CURSOR ...}). A variable holding an argument's cursor is neither.
+     */
+    private static java.util.Set<String> ownCursors(List<Token> tokens) {
+        java.util.Set<String> own = new java.util.HashSet<>();
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isWord("open") && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()) {
+                own.add(tokens.get(k + 1).value());
+            } else if (t.isWord("cursor")) {
+                int j = k - 1;
+                while (j >= 0 && (tokens.get(j).isWord("scroll") || tokens.get(j).isWord("no"))) {
+                    j--;
+                }
+                if (j >= 0 && tokens.get(j).isIdentifier()) {
+                    own.add(tokens.get(j).value());
+                }
+            }
+        }
+        return own;
+    }
+
+    /**
+     * The cursor a PL/pgSQL {@code FETCH} or {@code MOVE} from {@code from} to {@code end} reads: the last name
+     * before {@code INTO}, or before the end ({@code FETCH NEXT FROM c INTO v}, {@code MOVE LAST IN c}); null if none.
+     */
+    private static String cursorRead(List<Token> tokens, int from, int end) {
+        String name = null;
+        for (int k = from + 1; k < end && !tokens.get(k).isWord("into"); k++) {
+            if (tokens.get(k).isIdentifier()) {
+                name = tokens.get(k).value();
+            }
+        }
+        return name;
     }
 
     /** {@code OPEN c [NO] [SCROLL] FOR <statement>}: a cursor over any statement with RETURNING. */

@@ -131,6 +131,25 @@ class HiddenStatementsTest {
     }
 
     @Test
+    void aBodysFetchIsListedOnlyWhenItReadsACursorTheBodyDidNotOpen() {
+        // Own cursors: bound where declared (k), or opened by the body (o); their queries are listed instead.
+        Analyzer.RoutineAnalysis own = analyzer.analyzeRoutineBody("plpgsql", "DECLARE k NO SCROLL CURSOR FOR "
+                + "SELECT a FROM t; o refcursor; v text; BEGIN OPEN k; FETCH k INTO v; OPEN o FOR SELECT b FROM t; "
+                + "FETCH NEXT FROM o INTO v; MOVE LAST IN o; RETURN v; END", true);
+        assertEquals(List.of(), fetches(own), own.statements().toString());
+        // An argument's cursor (r), even beside an own cursor whose name is a FETCH keyword, and a quoted name.
+        Analyzer.RoutineAnalysis argument = analyzer.analyzeRoutineBody("plpgsql", "DECLARE forward refcursor; "
+                + "v text; BEGIN OPEN forward FOR SELECT 1; FETCH FORWARD 1 FROM r INTO v; FETCH \"R\" INTO v; "
+                + "RETURN v; END", true);
+        assertEquals(List.of("FETCH FORWARD 1 FROM r INTO v", "FETCH \"R\" INTO v"), fetches(argument));
+    }
+
+    private static List<String> fetches(Analyzer.RoutineAnalysis body) {
+        return body.statements().stream().filter(s -> s.kind() == StatementKind.FETCH).map(StatementFacts::text)
+                .toList();
+    }
+
+    @Test
     void largeObjectWritersAreWrites() {
         assertTrue(analyzer.analyze("SELECT lo_from_bytea(0, 'x')").statements().get(0).writes());
         assertTrue(analyzer.analyze("SELECT pg_catalog.lo_put(1, 0, 'x')").statements().get(0).writes());

@@ -429,16 +429,6 @@ final class ResultMasking {
             "ts_rewrite", 1);
 
     /**
-     * Whether a statement other than FETCH or MOVE returns rows of relations or cursors it names only by a value,
-     * which lineage cannot follow: {@code cursor_to_xml} of a cursor computed at run time, or not declared where
-     * Warden saw it (a function may have opened it), or declared over sensitive values,
-     * {@code schema_to_xml} and {@code database_to_xml} (every table they reach), {@code query_to_xml},
-     * {@code table_to_xml}, {@code ts_stat} and {@code ts_rewrite} of a query or relation computed at run time
-     * (a literal's names are judged as usual),
-     * and a function that FETCHes from its refcursor argument, when the statement or a body it runs names a cursor
-     * declared over sensitive values. Null when not; else a sensitive exposure, whose handoff is refused.
-     */
-    /**
      * The exposure of {@code text}'s calls of {@code function} (one of {@link #READ_CURSOR}), which read the rows of
      * the cursor their first argument names: null when each names, as one string literal, a cursor this session
      * declared over clear values. A refcursor is the portal's name as is (no folding, no cut), as the cursors are
@@ -464,7 +454,25 @@ final class ResultMasking {
         return null;
     }
 
+    /**
+     * Whether a statement other than FETCH or MOVE returns rows of relations or cursors it names only by a value,
+     * which lineage cannot follow: {@code cursor_to_xml} of a cursor computed at run time, or not declared where
+     * Warden saw it (a function may have opened it), or declared over sensitive values,
+     * {@code schema_to_xml} and {@code database_to_xml} (every table they reach), {@code query_to_xml},
+     * {@code table_to_xml}, {@code ts_stat} and {@code ts_rewrite} of a query or relation computed at run time
+     * (a literal's names are judged as usual), a routine it runs that FETCHes from a cursor it did not open itself
+     * (its refcursor argument, whatever the text names), and a statement or body that names a cursor declared over
+     * sensitive values. Null when not; else a sensitive exposure, whose handoff is refused.
+     */
     private Exposure readByValue(StatementFacts f) {
+        for (StatementFacts s : f.allStatements()) {
+            if (s != f && s.kind() == StatementKind.FETCH) {
+                // A routine's FETCH of a cursor it did not open (see RoutineBodies): an argument names it, computed
+                // or not, and a function may have opened it over anything.
+                return new Exposure(true, Set.of(), Set.of(), "it runs a routine that FETCHes from a cursor named "
+                        + "by a value, whose rows Warden cannot follow");
+            }
+        }
         for (StatementFacts s : f.allStatements()) {
             for (String fn : s.functions()) {
                 String base = fn.substring(fn.lastIndexOf('.') + 1);
