@@ -60,6 +60,8 @@ class NameResolutionThroughWardenTest {
                   rules:
                     - { column: public.nr_long.%s, strategy: redact }
                     - { column: nr_alt.nr_docs.body, strategy: redact }
+                    - { column: public.nr_owned.note, strategy: redact }
+                    - { column: nr_mine.nr_kept.note, strategy: redact }
                 guardrails:
                   rules:
                     - { name: nr-billing-kept, environments: [prod], match: { statements: [DELETE], tables: ["nr_billing.*"] }, action: block }
@@ -447,6 +449,35 @@ class NameResolutionThroughWardenTest {
         }
     }
 
+    /** A table the session owns, sensitive by a column rule: renamed or moved, it is the same table. */
+    @Test
+    void aRenamedTableKeepsItsColumnRule() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_owned (id int, note text)")));
+            assertEquals(List.of(), errors(query(c, "INSERT INTO nr_owned VALUES (1, '" + SECRET + "')")));
+            assertNoSecret(query(c, "SELECT note FROM nr_owned"), "the table itself");
+            // Renamed or moved, its column would be masked by no rule: refused (before, SELECT note FROM
+            // nr_owned_2 relayed the value in clear).
+            assertRefused(query(c, "ALTER TABLE nr_owned RENAME TO nr_owned_2"), "the rename");
+            assertEquals(List.of(), errors(query(c, "CREATE SCHEMA nr_mine")));
+            assertRefused(query(c, "ALTER TABLE public.nr_owned SET SCHEMA nr_mine"), "the move");
+            // Rules match names case-insensitively, so a rename that changes only the case keeps the rule.
+            assertEquals(List.of(), errors(query(c, "ALTER TABLE IF EXISTS \"nr_owned\" RENAME TO \"NR_OWNED\"")));
+            assertNoSecret(query(c, "SELECT note FROM \"NR_OWNED\""), "the table renamed in upper case");
+            assertEquals(List.of(), errors(query(c, "ALTER TABLE \"NR_OWNED\" RENAME TO nr_owned")));
+            assertNoSecret(query(c, "SELECT note FROM nr_owned"), "the table, still where the rule names it");
+            // A rule names the schema nr_mine: renamed, its table would leave the rule.
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_mine.nr_kept (note text); INSERT INTO "
+                    + "nr_mine.nr_kept VALUES ('" + SECRET + "')")));
+            assertRefused(query(c, "ALTER SCHEMA nr_mine RENAME TO nr_mine_2"), "the schema's rename");
+            assertNoSecret(query(c, "SELECT note FROM nr_mine.nr_kept"), "the schema, still where the rule names it");
+            // A table without masked columns is renamed and moved as before.
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_plain (id int); ALTER TABLE nr_plain RENAME TO "
+                    + "nr_plain_2; ALTER TABLE nr_plain_2 SET SCHEMA nr_mine")));
+            assertEquals(List.of("0"), values(query(c, "SELECT count(*) FROM nr_mine.nr_plain_2")));
+        }
+    }
+
     // ---- functions that read relations named by a value ------------------------------------------------
 
     /** database_to_xml and schema_to_xml read every table they reach without naming one. */
@@ -561,6 +592,13 @@ class NameResolutionThroughWardenTest {
     private static List<BackendMessage> query(RawClient c, String sql) throws Exception {
         c.send(new FrontendMessage.Query(sql));
         return c.untilReady();
+    }
+
+    /** Warden refused the statement, not the server: one error, 42501 from a Warden rule, and nothing ran. */
+    private static void assertRefused(List<BackendMessage> answers, String what) {
+        List<String> errors = errors(answers);
+        assertTrue(errors.size() == 1 && errors.get(0).startsWith("42501 blocked by Warden rule"), what + ": "
+                + errors);
     }
 
     /** No value of the answers holds the secret (a refusal with 42501 holds none). */
