@@ -166,6 +166,21 @@ public final class Masker {
         return false;
     }
 
+    /**
+     * Whether a {@code column:} rule that masks names this schema: its columns are masked only while their
+     * relations stay in it (a rule without a schema follows its table wherever it is).
+     */
+    public boolean namesSchema(String schema) {
+        String s = schema.toLowerCase(Locale.ROOT);
+        for (ColumnRule r : columnRules) {
+            if (r.target().schema().isPresent() && r.target().schema().get().equals(s)
+                    && r.treatment().strategy() != Strategy.KEEP) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether {@code masking.protect_filters} is on. */
     public boolean protectsFilters() {
         return settings.protectFilters();

@@ -188,6 +188,30 @@ public final class TextReferences {
     }
 
     /**
+     * Where an ALTER puts what it alters: {@code RENAME TO n} gives it the name {@code n}, {@code SET SCHEMA s} the
+     * schema {@code s} (the other is null). A name is as the server keeps it; an empty one when what follows is
+     * not a name, which matches no rule.
+     */
+    public record Relocation(String schema, String name) {
+    }
+
+    /** The relocation an ALTER text makes ({@link Relocation}), if any; a column's or constraint's RENAME is none. */
+    public static Optional<Relocation> relocation(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            boolean renames = tokens.get(i).isWord("rename") && tokens.get(i + 1).isWord("to");
+            boolean moves = tokens.get(i).isWord("set") && tokens.get(i + 1).isWord("schema");
+            if (!renames && !moves) {
+                continue;
+            }
+            Token to = i + 2 < tokens.size() ? tokens.get(i + 2) : null;
+            String name = to != null && to.isIdentifier() ? to.value() : "";
+            return Optional.of(renames ? new Relocation(null, name) : new Relocation(name, null));
+        }
+        return Optional.empty();
+    }
+
+    /**
      * The names under which {@code relations} appear in {@code text}: each relation's own name and the alias
      * after it ({@code customers c}, {@code customers AS c}). A bare one of these in a filter is a whole row.
      */

@@ -13,6 +13,22 @@ class TextReferencesTest {
     private static final Analyzer ANALYZER = new Analyzer(0);
 
     @Test
+    void relocationIsARelationsNewNameOrSchemaNotAColumnsOrAConstraints() {
+        assertEquals(Optional.of(new TextReferences.Relocation(null, "b")),
+                TextReferences.relocation("ALTER TABLE IF EXISTS a RENAME TO B"));
+        assertEquals(Optional.of(new TextReferences.Relocation(null, "B")),
+                TextReferences.relocation("ALTER VIEW a RENAME TO \"B\""));
+        assertEquals(Optional.of(new TextReferences.Relocation("s", null)),
+                TextReferences.relocation("ALTER MATERIALIZED VIEW a SET SCHEMA s"));
+        assertEquals(Optional.of(new TextReferences.Relocation(null, "")),
+                TextReferences.relocation("ALTER TABLE a RENAME TO 'b'"));
+        assertEquals(Optional.empty(), TextReferences.relocation("ALTER TABLE a RENAME COLUMN c TO d"));
+        assertEquals(Optional.empty(), TextReferences.relocation("ALTER TABLE a RENAME c TO d"));
+        assertEquals(Optional.empty(), TextReferences.relocation("ALTER TABLE a RENAME CONSTRAINT c TO d"));
+        assertEquals(Optional.empty(), TextReferences.relocation("ALTER TABLE a SET (fillfactor = 70)"));
+    }
+
+    @Test
     void namesIncludeIdentifiersQuotedNamesAndWordsInsideStrings() {
         Set<String> names = TextReferences.names(
                 "SELECT \"Email\", x FROM query_to_xml('SELECT ssn FROM customers', true, false, '') AS q(x)");

@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -65,6 +66,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      */
     static Exposure of(Analysis analysis, Masker masker, RelationCatalog catalog) {
         Exposure e = of(analysis.statements(), masker, catalog, List.of());
+        String schema = renamedRuleSchema(analysis, masker);
+        if (schema != null) {
+            return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it renames the schema " + schema,
+                    "the relations of the schema " + schema + " under a schema name no rule masks (ALTER SCHEMA ... "
+                    + "RENAME)");
+        }
         if (!e.sensitive()) {
             return e;
         }
@@ -84,9 +91,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (f.kind() == StatementKind.ALTER && launders.isEmpty() && movesUnderClearName(f)) {
                     // The values stay in a table with masked columns, but in a column no rule masks: renamed
                     // (email -> contact), generated from one, or computed by USING or a function.
-                    launders = (f.tablesWritten().isEmpty() ? "the relation it alters"
-                            : f.tablesWritten().iterator().next().qualified())
-                            + " under a column name no rule masks (ALTER ... RENAME, GENERATED, USING or a function)";
+                    String relation = f.tablesWritten().isEmpty() ? "the relation it alters"
+                            : f.tablesWritten().iterator().next().qualified();
+                    launders = TextReferences.relocation(f.text()).isPresent()
+                            ? relation + " under a relation or schema name no rule masks (RENAME TO, SET SCHEMA)"
+                            : relation + " under a column name no rule masks (ALTER ... RENAME, GENERATED, USING or "
+                            + "a function)";
                     continue;
                 }
                 if (!copiesValues(f)) {
@@ -234,6 +244,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         for (StatementFacts top : statements) {
             for (StatementFacts f : top.allStatements()) {
+                String moved = f.kind() == StatementKind.ALTER ? movedOutOfRules(f, names, masker, catalog) : null;
+                if (moved != null) {
+                    return new Exposure(true, derived, filterNames, "it renames or moves " + moved + ", whose "
+                            + "masked columns the policy names where it is now");
+                }
                 Set<String> renamed = TextReferences.renamedRelations(f.text(), sensitiveRelations);
                 if (!renamed.isEmpty()) {
                     return new Exposure(true, derived, filterNames, "it renames the columns of "
@@ -302,7 +317,53 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
 
     private static final java.util.regex.Pattern RENAME_OR_GENERATED =
-            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b");
+            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b|\\bset\\s+schema\\b");
+
+    /**
+     * The relation an ALTER renames ({@code RENAME TO}) or moves ({@code SET SCHEMA}) that has a column the policy
+     * masks where it is and would not where it goes: a {@code column:} rule names its table and schema, so
+     * the values would leave it. Null when none (a column masked by its name stays masked).
+     */
+    private static String movedOutOfRules(StatementFacts f, Set<String> names, Masker masker, RelationCatalog catalog) {
+        Optional<TextReferences.Relocation> to = TextReferences.relocation(f.text());
+        if (to.isEmpty()) {
+            return null;
+        }
+        for (String name : names) {
+            for (RelationCatalog.Relation r : catalog.named(name)) {
+                String schema = to.get().schema() != null ? to.get().schema() : r.schema();
+                String table = to.get().name() != null ? to.get().name() : r.name();
+                for (RelationCatalog.Column c : r.columns()) {
+                    if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())
+                            && !masker.masksSourceColumn(schema, table, c.name(), c.typeOid())) {
+                        return r.schema() + "." + r.name();
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The schema an {@code ALTER SCHEMA ... RENAME TO} renames when a masking {@code column:} rule names it: its
+     * relations' columns would no longer be masked. Null otherwise.
+     */
+    private static String renamedRuleSchema(Analysis analysis, Masker masker) {
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.kind() != StatementKind.ALTER || !f.objectType().equals("SCHEMA")
+                        || TextReferences.relocation(f.text()).isEmpty()) {
+                    continue;
+                }
+                for (String word : TextReferences.names(f.text())) {
+                    if (masker.namesSchema(word)) {
+                        return word;
+                    }
+                }
+            }
+        }
+        return null;
+    }
 
     /**
      * Whether an ALTER of a sensitive statement (it names a sensitive column) can leave that column's values
