@@ -62,6 +62,8 @@ class NameResolutionThroughWardenTest {
                     - { column: nr_alt.nr_docs.body, strategy: redact }
                     - { column: public.nr_owned.note, strategy: redact }
                     - { column: nr_mine.nr_kept.note, strategy: redact }
+                    - { column: public.nr_events.note, strategy: redact }
+                    - { column: public.nr_child.note, strategy: redact }
                 guardrails:
                   rules:
                     - { name: nr-billing-kept, environments: [prod], match: { statements: [DELETE], tables: ["nr_billing.*"] }, action: block }
@@ -475,6 +477,25 @@ class NameResolutionThroughWardenTest {
             assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_plain (id int); ALTER TABLE nr_plain RENAME TO "
                     + "nr_plain_2; ALTER TABLE nr_plain_2 SET SCHEMA nr_mine")));
             assertEquals(List.of("0"), values(query(c, "SELECT count(*) FROM nr_mine.nr_plain_2")));
+        }
+    }
+
+    /**
+     * A rule names a partitioned table: its partitions hold its rows, under their own names. And a rule names a
+     * table that inherits from another: the parent's scans return the child's rows.
+     */
+    @Test
+    void aRuleOnAPartitionedTableOrAChildCoversWhereTheirRowsAreRead() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_parent (id int, note text); CREATE TABLE nr_child "
+                    + "() INHERITS (nr_parent); INSERT INTO nr_child VALUES (1, '" + SECRET + "')")));
+            assertNoSecret(query(c, "SELECT note FROM nr_child"), "the child");
+            assertNoSecret(query(c, "SELECT note FROM nr_parent"), "the child's rows through its parent");
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_events (id int, note text) PARTITION BY LIST (id);"
+                    + " CREATE TABLE nr_events_1 PARTITION OF nr_events FOR VALUES IN (1);"
+                    + " INSERT INTO nr_events VALUES (1, '" + SECRET + "')")));
+            assertNoSecret(query(c, "SELECT note FROM nr_events"), "the partitioned table");
+            assertNoSecret(query(c, "SELECT note FROM nr_events_1"), "its partition, read directly");
         }
     }
 
