@@ -491,11 +491,31 @@ class NameResolutionThroughWardenTest {
                     + "() INHERITS (nr_parent); INSERT INTO nr_child VALUES (1, '" + SECRET + "')")));
             assertNoSecret(query(c, "SELECT note FROM nr_child"), "the child");
             assertNoSecret(query(c, "SELECT note FROM nr_parent"), "the child's rows through its parent");
+            // A grandchild of the rule's table (made by an administrator: Warden refuses a masked identity's
+            // CREATE ... INHERITS of a sensitive table): masked too.
+            try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+                s.execute("CREATE TABLE nr_parent_2 () INHERITS (nr_child)");
+                s.execute("INSERT INTO nr_parent_2 VALUES (2, '" + SECRET + "')");
+                s.execute("GRANT SELECT ON nr_parent_2 TO nr_login");
+            }
+            assertNoSecret(query(c, "SELECT note FROM nr_parent_2"), "the grandchild of the rule's table");
+            assertNoSecret(query(c, "SELECT note FROM ONLY nr_parent UNION ALL SELECT note FROM nr_parent"),
+                    "the parent with and without ONLY");
             assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_events (id int, note text) PARTITION BY LIST (id);"
                     + " CREATE TABLE nr_events_1 PARTITION OF nr_events FOR VALUES IN (1);"
                     + " INSERT INTO nr_events VALUES (1, '" + SECRET + "')")));
             assertNoSecret(query(c, "SELECT note FROM nr_events"), "the partitioned table");
             assertNoSecret(query(c, "SELECT note FROM nr_events_1"), "its partition, read directly");
+            assertNoSecret(query(c, "SELECT * FROM public.nr_events_1 e WHERE e.id = 1"), "its partition, whole rows");
+            // Out of the tree, the partition and the child would be masked by no rule.
+            assertRefused(query(c, "ALTER TABLE nr_events DETACH PARTITION nr_events_1"), "the detach");
+            assertRefused(query(c, "ALTER TABLE nr_parent_2 NO INHERIT nr_child"), "the child's disinheriting");
+            assertNoSecret(query(c, "SELECT note FROM nr_events_1"), "the partition, still attached");
+            // A partition of a table no rule names stays clear.
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_plain_events (id int, note text) PARTITION BY "
+                    + "LIST (id); CREATE TABLE nr_plain_events_1 PARTITION OF nr_plain_events FOR VALUES IN (1); "
+                    + "INSERT INTO nr_plain_events VALUES (1, 'plain')")));
+            assertEquals(List.of("plain"), values(query(c, "SELECT note FROM nr_plain_events_1")));
         }
     }
 

@@ -108,7 +108,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     for (RelationCatalog.Relation r : written) {
                         for (RelationCatalog.Column c : r.columns()) {
                             derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
-                            anySensitive |= masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid());
+                            anySensitive |= masks(masker, r, c);
                         }
                     }
                     if (!anySensitive && !definesView && launders.isEmpty()) {
@@ -197,8 +197,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (sampled.contains(c.name())) {
                         derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                     }
-                    if (sampled.contains(c.name())
-                            || masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+                    if (maskedByKin(masker, r, c)) {
+                        // Masked by a rule on a table of its inheritance tree, not by its own name: its values
+                        // are masked where they come from this relation.
+                        derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                    }
+                    if (sampled.contains(c.name()) || masks(masker, r, c)) {
                         sensitiveNames.add(c.name());
                         found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                         any = true;
@@ -297,7 +301,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         for (RelationCatalog.Relation r : catalog.named(RelationCatalog.SAMPLED)) {
             for (RelationCatalog.Column c : r.columns()) {
-                if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+                if (masks(masker, r, c)) {
                     return true;
                 }
             }
@@ -317,14 +321,32 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
 
     private static final java.util.regex.Pattern RENAME_OR_GENERATED =
-            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b|\\bset\\s+schema\\b");
+            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b|\\bset\\s+schema\\b|"
+                    + "\\bdetach\\s+partition\\b|\\bno\\s+inherit\\b");
+    private static final java.util.regex.Pattern LEAVES_TREE =
+            java.util.regex.Pattern.compile("(?i)\\bdetach\\s+partition\\b|\\bno\\s+inherit\\b");
 
     /**
      * The relation an ALTER renames ({@code RENAME TO}) or moves ({@code SET SCHEMA}) that has a column the policy
      * masks where it is and would not where it goes: a {@code column:} rule names its table and schema, so
-     * the values would leave it. Null when none (a column masked by its name stays masked).
+     * the values would leave it; or takes out of an inheritance tree ({@code DETACH PARTITION}, {@code NO
+     * INHERIT}) while a rule on its kin masks one of its columns. Null when none (a column masked by its name stays
+     * masked).
      */
     private static String movedOutOfRules(StatementFacts f, Set<String> names, Masker masker, RelationCatalog catalog) {
+        if (LEAVES_TREE.matcher(f.text()).find()) {
+            // DETACH PARTITION, NO INHERIT: a table masked by its kin's rule would be masked by none.
+            for (String name : names) {
+                for (RelationCatalog.Relation r : catalog.named(name)) {
+                    for (RelationCatalog.Column c : r.columns()) {
+                        if (maskedByKin(masker, r, c)
+                                && !masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+                            return r.schema() + "." + r.name();
+                        }
+                    }
+                }
+            }
+        }
         Optional<TextReferences.Relocation> to = TextReferences.relocation(f.text());
         if (to.isEmpty()) {
             return null;
@@ -334,8 +356,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 String schema = to.get().schema() != null ? to.get().schema() : r.schema();
                 String table = to.get().name() != null ? to.get().name() : r.name();
                 for (RelationCatalog.Column c : r.columns()) {
-                    if (masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())
-                            && !masker.masksSourceColumn(schema, table, c.name(), c.typeOid())) {
+                    if (masks(masker, r, c) && !masker.masksSourceColumn(schema, table, c.name(), c.typeOid())
+                            && !maskedByKin(masker, r, c)) {
                         return r.schema() + "." + r.name();
                     }
                 }
@@ -413,6 +435,24 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         int type = table.columns().stream().filter(x -> x.name().equals(o.column()))
                 .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
-        return masker.masksSourceColumn(o.schema(), o.table(), o.column(), type);
+        return masks(masker, table, new RelationCatalog.Column(o.column(), type, null));
+    }
+
+    /** Whether the policy masks column {@code c} of table {@code r}: by its own rules, or by a rule on its kin. */
+    static boolean masks(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
+        return masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid()) || maskedByKin(masker, r, c);
+    }
+
+    /**
+     * Whether a rule on a table of {@code r}'s inheritance tree masks the column of the same name: a partition
+     * holds its partitioned table's rows, and a parent's scan returns its children's.
+     */
+    private static boolean maskedByKin(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
+        for (RelationCatalog.Kin k : r.kin()) {
+            if (masker.masksSourceColumn(k.schema(), k.name(), c.name(), c.typeOid())) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -37,18 +37,26 @@ final class RelationCatalog {
      * runs when it is read (or written): a call of each user function its view definition and its row security
      * policies call. The effects of the functions called are applied where they are judged. Null when one of them
      * could not be read (then a write to it may write anything). {@code runTexts}: the texts they were read from.
+     * {@code kin} are the tables it inherits from and those that inherit from it, at any depth (partitions,
+     * INHERITS): a scan of a parent returns its descendants' rows, and a partition holds rows of its partitioned
+     * table; masking reads a column: rule on any of them as a rule on it.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
-                    List<String> runTexts, List<dev.warden.sql.TableRef> children) {
+                    List<String> runTexts, List<dev.warden.sql.TableRef> children, List<Kin> kin) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
-            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of());
+            this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of(),
+                    new ArrayList<>());
         }
 
         boolean isView() {
             return kind == 'v' || kind == 'm';
         }
+    }
+
+    /** A table of a relation's inheritance tree (see {@link Relation#kin}). */
+    record Kin(String schema, String name) {
     }
 
     /**
@@ -348,7 +356,7 @@ final class RelationCatalog {
         }
         Map<List<String>, List<Column>> columns = new java.util.LinkedHashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT n.nspname, c.relname, a.attname, a.atttypid::int FROM pg_catalog.pg_class c "
+                "SELECT n.nspname, c.relname, a.attname, a.atttypid::int, c.oid FROM pg_catalog.pg_class c "
                         + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
                         + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND c.oid IN ("
@@ -358,12 +366,18 @@ final class RelationCatalog {
                         + "UNION SELECT x.stxrelid FROM pg_catalog.pg_statistic_ext x) ORDER BY 1, 2");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                columns.computeIfAbsent(List.of(rs.getString(1), rs.getString(2)), k -> new ArrayList<>())
-                        .add(new Column(rs.getString(3), rs.getInt(4), null));
+                columns.computeIfAbsent(List.of(rs.getString(1), rs.getString(2), rs.getString(5)),
+                        k -> new ArrayList<>()).add(new Column(rs.getString(3), rs.getInt(4), null));
             }
         }
         List<Relation> sampled = new ArrayList<>();
-        columns.forEach((name, cs) -> sampled.add(new Relation(name.get(0), name.get(1), 'r', cs, null, List.of())));
+        Map<Long, Relation> sampledByOid = new HashMap<>();
+        columns.forEach((name, cs) -> {
+            Relation r = new Relation(name.get(0), name.get(1), 'r', cs, null, List.of());
+            sampled.add(r);
+            sampledByOid.put(Long.parseLong(name.get(2)), r);
+        });
+        loadKin(connection, sampledByOid);
         byName.put(SAMPLED, new Entry(List.copyOf(sampled), System.nanoTime()));
     }
 
@@ -478,7 +492,7 @@ final class RelationCatalog {
                         r = new Relation(rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
                                 new ArrayList<>(), definition,
                                 definition == null ? List.of() : analyzer.analyze(definition).statements(),
-                                List.of(), List.of(), List.of(), children(rs.getArray(9)));
+                                List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>());
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
@@ -496,6 +510,7 @@ final class RelationCatalog {
                 withOrigins(connection, r);
             }
         }
+        loadKin(connection, byOid);
         if (!running.isEmpty()) {
             Map<Long, List<String[]>> run = runTexts(connection, running);
             for (Map.Entry<Long, List<String[]>> e : run.entrySet()) {
@@ -506,6 +521,35 @@ final class RelationCatalog {
             }
         }
         return out;
+    }
+
+    /** Fills in each relation's {@link Relation#kin}: its ancestors and descendants in pg_inherits. */
+    private static void loadKin(Connection connection, Map<Long, Relation> byOid) throws SQLException {
+        if (byOid.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+                "WITH RECURSIVE up (relid, kin) AS (SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i "
+                        + "WHERE i.inhrelid = ANY (?) UNION SELECT up.relid, i.inhparent FROM up "
+                        + "JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.kin), "
+                        + "down (relid, kin) AS (SELECT i.inhparent, i.inhrelid FROM pg_catalog.pg_inherits i "
+                        + "WHERE i.inhparent = ANY (?) UNION SELECT down.relid, i.inhrelid FROM down "
+                        + "JOIN pg_catalog.pg_inherits i ON i.inhparent = down.kin) "
+                        + "SELECT k.relid::bigint, n.nspname, c.relname FROM (SELECT * FROM up UNION SELECT * FROM down) k "
+                        + "JOIN pg_catalog.pg_class c ON c.oid = k.kin "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")) {
+            Long[] oids = byOid.keySet().toArray(new Long[0]);
+            ps.setArray(1, connection.createArrayOf("oid", oids));
+            ps.setArray(2, connection.createArrayOf("oid", oids));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Relation r = byOid.get(rs.getLong(1));
+                    if (r != null) {
+                        r.kin().add(new Kin(rs.getString(2), rs.getString(3)));
+                    }
+                }
+            }
+        }
     }
 
     /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
@@ -616,7 +660,7 @@ final class RelationCatalog {
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
                 unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
-                r.children());
+                r.children(), r.kin());
     }
 
     /** {@code schema.name} of each child, as pg_inherits lists them (names as the server keeps them). */
