@@ -501,6 +501,13 @@ class NameResolutionThroughWardenTest {
             assertNoSecret(query(c, "SELECT note FROM nr_parent_2"), "the grandchild of the rule's table");
             assertNoSecret(query(c, "SELECT note FROM ONLY nr_parent UNION ALL SELECT note FROM nr_parent"),
                     "the parent with and without ONLY");
+            // The session puts a table of the rule under a parent of its own, read at once and after a while.
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_adopter (id int, note text)")));
+            assertNoSecret(query(c, "SELECT note FROM nr_adopter"), "the adopter, before");
+            List<BackendMessage> adopted = query(c, "ALTER TABLE nr_child NO INHERIT nr_parent; "
+                    + "ALTER TABLE nr_child INHERIT nr_adopter");
+            assertNoSecret(query(c, "SELECT note FROM nr_adopter"), "the adopter (" + errors(adopted) + ")");
+            assertNoSecret(query(c, "SELECT note FROM nr_adopter"), "the adopter, again");
             assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_events (id int, note text) PARTITION BY LIST (id);"
                     + " CREATE TABLE nr_events_1 PARTITION OF nr_events FOR VALUES IN (1);"
                     + " INSERT INTO nr_events VALUES (1, '" + SECRET + "')")));
