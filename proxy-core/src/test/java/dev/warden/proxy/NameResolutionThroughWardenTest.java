@@ -64,6 +64,7 @@ class NameResolutionThroughWardenTest {
                     - { column: nr_mine.nr_kept.note, strategy: redact }
                     - { column: public.nr_events.note, strategy: redact }
                     - { column: public.nr_child.note, strategy: redact }
+                    - { column: public.nr_copied.note, strategy: redact }
                 guardrails:
                   rules:
                     - { name: nr-billing-kept, environments: [prod], match: { statements: [DELETE], tables: ["nr_billing.*"] }, action: block }
@@ -523,6 +524,36 @@ class NameResolutionThroughWardenTest {
                     + "LIST (id); CREATE TABLE nr_plain_events_1 PARTITION OF nr_plain_events FOR VALUES IN (1); "
                     + "INSERT INTO nr_plain_events VALUES (1, 'plain')")));
             assertEquals(List.of("plain"), values(query(c, "SELECT note FROM nr_plain_events_1")));
+        }
+    }
+
+    /** A masked value copied into a clear column of the same table, then read from there. */
+    @Test
+    void aMaskedValueCopiedIntoAClearColumnOfItsOwnTableStaysMasked() throws Exception {
+        try (RawClient c = login("staging")) {
+            assertEquals(List.of(), errors(query(c, "CREATE TABLE nr_copied (id int, note text, extra text); "
+                    + "INSERT INTO nr_copied VALUES (1, '" + SECRET + "', 'plain')")));
+            List<BackendMessage> copy = query(c, "UPDATE nr_copied SET extra = note");
+            assertNoSecret(query(c, "SELECT extra FROM nr_copied"), "the clear column (" + errors(copy) + ")");
+            assertRefused(copy, "the copy into a clear column");
+            assertRefused(query(c, "INSERT INTO nr_copied (id, extra) SELECT 2, note FROM nr_copied"), "INSERT ... SELECT");
+            assertRefused(query(c, "UPDATE nr_copied SET extra = (SELECT x.note FROM nr_copied x LIMIT 1)"), "a subquery");
+            assertRefused(query(c, "INSERT INTO nr_copied SELECT * FROM nr_copied"), "whole rows");
+            assertNoSecret(query(c, "SELECT extra FROM nr_copied"), "the clear column");
+            // Writes that only filter on the masked column, return it, or write it back into itself run.
+            List<BackendMessage> returning = query(c, "UPDATE nr_copied SET extra = 'seen' WHERE id = 1 RETURNING note");
+            assertEquals(List.of(), errors(returning));
+            assertEquals(List.of("[redacted]"), values(returning));
+            assertEquals(List.of(), errors(query(c, "UPDATE nr_copied SET note = upper(note) WHERE id = 1")));
+            assertEquals(List.of(), errors(query(c, "UPDATE nr_copied SET extra = 'again', id = id WHERE note = 'x' "
+                    + "AND id IN (SELECT x.id FROM nr_copied x WHERE x.note <> '')")));
+            assertRefused(query(c, "UPDATE nr_copied SET id = 1, extra = x::text FROM nr_copied x WHERE x.id = "
+                    + "nr_copied.id"), "a whole row as text");
+            // An INSERT's values are not matched to its columns: one that writes a clear column beside a copied
+            // sensitive value is refused (a cost: this one would be safe).
+            assertRefused(query(c, "INSERT INTO nr_copied (id, note) SELECT 3, note FROM nr_copied WHERE id = 1"),
+                    "INSERT of a copied value beside a clear column");
+            assertEquals(List.of("seen"), values(query(c, "SELECT extra FROM nr_copied WHERE id = 1")));
         }
     }
 
