@@ -264,6 +264,170 @@ public final class TextReferences {
         return Optional.empty();
     }
 
+    /**
+     * The first use of a name in {@code sensitive} (a column, or a relation or alias, which stands for whole rows)
+     * as a value a write could store: outside the filter clauses ({@link #filterUse}), outside the statement's
+     * own top-level RETURNING list (which goes to the client, masked there), and not where a relation or an alias
+     * is named ({@code FROM t x}, {@code UPDATE t}, {@code INSERT INTO t (a, b)}). Empty when there is none.
+     */
+    public static Optional<String> valueUse(String text, Set<String> sensitive) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        return valueUse(tokens, 0, tokens.size(), sensitive);
+    }
+
+    private static Optional<String> valueUse(List<Token> tokens, int from, int to, Set<String> sensitive) {
+        for (int i = from; i < to; i++) {
+            Token t = tokens.get(i);
+            if (!t.isIdentifier() || !sensitive.contains(t.value())) {
+                continue;
+            }
+            if (i + 1 < tokens.size() && (tokens.get(i + 1).isOp("(") || tokens.get(i + 1).isOp("."))) {
+                continue; // a function of that name, or a qualifier
+            }
+            if (!inFilterClause(tokens, i) && !inTopLevelReturning(tokens, i) && !namesRelationOrTarget(tokens, i)) {
+                return Optional.of(t.value());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** One assignment of an UPDATE's SET list: the column, and its expression's tokens {@code [from, to)}. */
+    public record Assignment(String column, int from, int to) {
+    }
+
+    /**
+     * For each column an UPDATE's top-level SET assigns, whether its expression uses a name in {@code sensitive} as
+     * a value ({@link #valueUse}); null when the text is not such an UPDATE or its SET list has a form this does
+     * not read ({@code SET (a, b) = ...}): then every column it writes counts.
+     */
+    public static java.util.Map<String, Boolean> updateValueUses(String text, Set<String> sensitive) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        int k = 0;
+        while (k < tokens.size() && !tokens.get(k).isWord("update")) {
+            if (tokens.get(k).isOp("(")) {
+                return null; // WITH ... (...) UPDATE: left to the conservative reading
+            }
+            k++;
+        }
+        int depth = 0;
+        int set = -1;
+        for (int i = k; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                depth--;
+            } else if (depth == 0 && t.isWord("set")) {
+                set = i;
+                break;
+            }
+        }
+        if (set < 0) {
+            return null;
+        }
+        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+        int start = set + 1;
+        depth = 0;
+        for (int i = start; i <= tokens.size(); i++) {
+            Token t = i < tokens.size() ? tokens.get(i) : null;
+            boolean ends = t == null || depth == 0 && (t.isOp(",") || t.isOp(";") || t.isWord("from")
+                    || t.isWord("where") || t.isWord("returning"));
+            if (t != null && t.isOp("(")) {
+                depth++;
+            } else if (t != null && t.isOp(")")) {
+                depth--;
+            }
+            if (!ends) {
+                continue;
+            }
+            // column [ . field | [subscript] ] = expression
+            if (start + 1 >= i || !tokens.get(start).isIdentifier()) {
+                return null;
+            }
+            int eq = start + 1;
+            while (eq < i && !tokens.get(eq).isOp("=")) {
+                eq++;
+            }
+            if (eq >= i) {
+                return null;
+            }
+            String column = tokens.get(start).value();
+            boolean uses = valueUse(tokens, eq + 1, i, sensitive).isPresent();
+            out.merge(column, uses, Boolean::logicalOr);
+            if (t == null || !t.isOp(",")) {
+                break;
+            }
+            start = i + 1;
+        }
+        return out;
+    }
+
+    /**
+     * Whether the name at {@code at} names a relation or an alias, or a write's target column, rather than a value:
+     * after FROM, JOIN, UPDATE, INTO, TABLE, USING or ONLY, in a FROM list, right after a relation (its alias) or
+     * AS, or in an INSERT's column list.
+     */
+    private static boolean namesRelationOrTarget(List<Token> tokens, int at) {
+        if (at == 0) {
+            return true;
+        }
+        Token prev = tokens.get(at - 1);
+        if (prev.isWord("only") && at >= 2) {
+            prev = tokens.get(at - 2);
+        }
+        if (prev.type() == Lexer.Type.WORD && Set.of("from", "join", "update", "into", "table", "using", "as")
+                .contains(prev.value())) {
+            return true;
+        }
+        if (prev.isIdentifier() && !isClauseWord(prev) && !prev.isWord("select") && !prev.isWord("distinct")) {
+            return true; // an alias after its relation (FROM t x)
+        }
+        // In a list: which clause at this level, or which construct the enclosing parenthesis opens.
+        int depth = 0;
+        for (int i = at - 1; i >= 0; i--) {
+            Token t = tokens.get(i);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (depth > 0) {
+                    depth--;
+                    continue;
+                }
+                // INSERT INTO [schema.]t ( ... ): the column list.
+                int j = i - 1;
+                while (j >= 2 && tokens.get(j - 1).isOp(".") && tokens.get(j - 2).isIdentifier()) {
+                    j -= 2;
+                }
+                return j >= 1 && tokens.get(j).isIdentifier() && tokens.get(j - 1).isWord("into");
+            } else if (depth == 0 && t.type() == Lexer.Type.WORD
+                    && (FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value()))) {
+                return t.isWord("from") && prev.isOp(",");
+            }
+        }
+        return false;
+    }
+
+    /** Whether token {@code at} sits in the statement's RETURNING list, not inside parentheses. */
+    private static boolean inTopLevelReturning(List<Token> tokens, int at) {
+        int depth = 0;
+        for (int i = at - 1; i >= 0; i--) {
+            Token t = tokens.get(i);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (depth == 0) {
+                    return false;
+                }
+                depth--;
+            } else if (depth == 0 && t.isWord("returning")) {
+                return true;
+            } else if (depth == 0 && t.type() == Lexer.Type.WORD && OTHER_CLAUSES.contains(t.value())) {
+                return false;
+            }
+        }
+        return false;
+    }
+
     /** Whether any clause enclosing token {@code at}, from the innermost outwards, is a filter clause. */
     private static boolean inFilterClause(List<Token> tokens, int at) {
         int depth = 0;

@@ -114,6 +114,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (!anySensitive && !definesView && launders.isEmpty()) {
                         launders = t.qualified() + ", which has no masked column";
                     }
+                    String clear = anySensitive && !definesView && launders.isEmpty()
+                            ? clearColumnStoring(f, written, masker, e.sensitiveNames()) : null;
+                    if (clear != null) {
+                        launders = clear + ", a column no rule masks";
+                    }
                 }
             }
         }
@@ -436,6 +441,53 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         int type = table.columns().stream().filter(x -> x.name().equals(o.column()))
                 .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
         return masks(masker, table, new RelationCatalog.Column(o.column(), type, null));
+    }
+
+    /**
+     * A column of a table with masked columns that {@code f} writes while it uses a sensitive value as a value, not
+     * only to filter ({@link TextReferences#valueUse}), or reads whole rows, and that no rule masks: {@code UPDATE t
+     * SET extra = note} would leave the value there in clear. For an UPDATE, the columns its SET list assigns a
+     * sensitive value; otherwise every column it writes (its INSERT column list; all, when it names none), as
+     * which value lands where is not read. Null when none. A view written is left to its definition.
+     */
+    private static String clearColumnStoring(StatementFacts f, List<RelationCatalog.Relation> written, Masker masker,
+                                             Set<String> sensitiveNames) {
+        boolean wholeRows = false;
+        for (ColumnRef c : f.columnsRead()) {
+            wholeRows |= c.column().equals("*");
+        }
+        if (!wholeRows && TextReferences.valueUse(f.text(), sensitiveNames).isEmpty()) {
+            return null;
+        }
+        Set<String> targets = new HashSet<>();
+        java.util.Map<String, Boolean> assigned = f.kind() == StatementKind.UPDATE && !wholeRows
+                ? TextReferences.updateValueUses(f.text(), sensitiveNames) : null;
+        if (assigned != null) {
+            // An UPDATE's SET list: only the columns assigned a sensitive value.
+            assigned.forEach((column, uses) -> {
+                if (uses) {
+                    targets.add(column.toLowerCase(Locale.ROOT));
+                }
+            });
+            if (targets.isEmpty()) {
+                return null;
+            }
+        } else {
+            for (ColumnRef c : f.columnsWritten()) {
+                targets.add(c.column().toLowerCase(Locale.ROOT));
+            }
+        }
+        for (RelationCatalog.Relation r : written) {
+            if (r.isView()) {
+                continue;
+            }
+            for (RelationCatalog.Column c : r.columns()) {
+                if ((targets.isEmpty() || targets.contains(c.name().toLowerCase(Locale.ROOT))) && !masks(masker, r, c)) {
+                    return r.schema() + "." + r.name() + "." + c.name();
+                }
+            }
+        }
+        return null;
     }
 
     /** Whether the policy masks column {@code c} of table {@code r}: by its own rules, or by a rule on its kin. */
