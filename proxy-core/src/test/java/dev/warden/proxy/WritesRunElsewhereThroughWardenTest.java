@@ -55,6 +55,7 @@ class WritesRunElsewhereThroughWardenTest {
                   rules:
                     - { name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }
                     - { name: gw-billing-kept, environments: [prod], match: { writes: true, tables: ["gw_billing.*"] }, action: block }
+                    - { name: gw-events-kept, environments: [prod], match: { statements: [DELETE], tables: [public.gw_events] }, action: block }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("GRANT CREATE ON DATABASE \"" + warden.database + "\" TO gw_login");
@@ -227,6 +228,38 @@ class WritesRunElsewhereThroughWardenTest {
     private static void assertRefusedBy(String error, String sql, String rule) {
         assertTrue(error != null && error.startsWith("42501") && error.contains("\"" + rule + "\""),
                 sql + " must be refused by rule " + rule + ", got: " + error);
+    }
+
+    // ---- where a rule's table is, and what else holds its rows ------------------------------------------
+
+    /**
+     * A rule names a partitioned table: a partition's rows are its rows, so a DELETE of the partition is the
+     * rule's; and its owner could rename, move or detach it out of the rule's reach first.
+     */
+    @Test
+    void aGuardrailOnAPartitionedTableHoldsForItsPartitionsAndAgainstMovingItAway() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE gw_events (id int, note text) PARTITION BY LIST (id)");
+            s.execute("CREATE TABLE gw_events_1 PARTITION OF gw_events FOR VALUES IN (1, 2, 3)");
+            s.execute("INSERT INTO gw_events SELECT g, 'e' FROM generate_series(1, 3) g");
+            s.execute("ALTER TABLE gw_events OWNER TO gw_login");
+            s.execute("ALTER TABLE gw_events_1 OWNER TO gw_login");
+        }
+        try (Connection c = connect("prod")) {
+            for (String sql : List.of("DELETE FROM gw_events_1 WHERE id = 1", "DELETE FROM public.gw_events_1 WHERE true",
+                    "ALTER TABLE gw_events RENAME TO gw_events_old", "ALTER TABLE gw_events SET SCHEMA gw_other",
+                    "ALTER TABLE gw_events DETACH PARTITION gw_events_1", "ALTER TABLE IF EXISTS public.gw_events "
+                    + "RENAME TO \"gw_Events\"")) {
+                String error = run(c, sql);
+                assertEquals(3, rows("public.gw_events"), "PostgreSQL ran " + sql + " (" + (error == null
+                        ? "Warden let it run" : error) + ")");
+                assertRefusedBy(error, sql, "gw-events-kept");
+            }
+            // A table no rule names is renamed as before, and so is a clear column of the rule's table.
+            assertEquals(null, run(c, "ALTER TABLE gw_mine RENAME TO gw_mine_renamed"));
+            assertEquals(null, run(c, "ALTER TABLE gw_mine_renamed RENAME TO gw_mine"));
+            assertEquals(null, run(c, "ALTER TABLE gw_events RENAME COLUMN note TO remark"));
+        }
     }
 
     // ---- rules and triggers of the relation written ---------------------------------------------------
