@@ -340,6 +340,10 @@ public final class CatalogCache implements AutoCloseable {
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
         for (RelationCatalog.Relation r : relations.named(name)) {
             out.addAll(r.children());
+            for (RelationCatalog.Kin k : r.kin()) {
+                // Ancestors too: a partition's or a child's rows are rows of its parent.
+                out.add(new dev.warden.sql.TableRef(k.schema(), k.name()));
+            }
             if (r.isView()) {
                 for (dev.warden.sql.StatementFacts top : r.definitionFacts()) {
                     for (dev.warden.sql.StatementFacts f : top.allStatements()) {

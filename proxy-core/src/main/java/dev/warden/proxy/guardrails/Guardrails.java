@@ -415,7 +415,8 @@ public final class Guardrails {
             boolean any = m.statements().contains(kind) || m.statements().contains(withObject)
                     || ((f.kind() == StatementKind.DROP_OWNED || f.kind() == StatementKind.REASSIGN_OWNED)
                         && m.statements().contains(StatementKind.DROP.name()))
-                    || f.innerKinds().stream().anyMatch(k -> m.statements().contains(k.name()));
+                    || f.innerKinds().stream().anyMatch(k -> m.statements().contains(k.name()))
+                    || (!m.tables().isEmpty() && takesOutOfRules(f));
             if (!any) {
                 return false;
             }
@@ -459,6 +460,18 @@ public final class Guardrails {
             return false;
         }
         return !m.unparsed() || f.unparsed();
+    }
+
+    private static final Pattern LEAVES_TREE = Pattern.compile("(?i)\\bdetach\\s+partition\\b|\\bno\\s+inherit\\b");
+
+    /**
+     * An ALTER that renames a relation ({@code RENAME TO}), moves it ({@code SET SCHEMA}) or takes it out of its
+     * inheritance tree ({@code DETACH PARTITION}, {@code NO INHERIT}): a rule that names the relation would no
+     * longer see it, so such a rule decides it, whatever statements the rule lists.
+     */
+    private static boolean takesOutOfRules(StatementFacts f) {
+        return f.kind() == StatementKind.ALTER && !f.objectType().equals("SCHEMA")
+                && (TextReferences.relocation(f.text()).isPresent() || LEAVES_TREE.matcher(f.text()).find());
     }
 
     /**
