@@ -114,7 +114,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (!anySensitive && !definesView && launders.isEmpty()) {
                         launders = t.qualified() + ", which has no masked column";
                     }
-                    String clear = anySensitive && !definesView && launders.isEmpty()
+                    String clear = anySensitive && !definesView && launders.isEmpty() && STORES_ROWS.contains(f.kind())
                             ? clearColumnStoring(f, written, masker, e.sensitiveNames()) : null;
                     if (clear != null) {
                         launders = clear + ", a column no rule masks";
@@ -442,6 +442,10 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
         return masks(masker, table, new RelationCatalog.Column(o.column(), type, null));
     }
+
+    /** Statements that store values into rows of an existing table (a CREATE's column list defines, not stores). */
+    private static final Set<StatementKind> STORES_ROWS = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
+            StatementKind.MERGE);
 
     /**
      * A column of a table with masked columns that {@code f} writes while it uses a sensitive value as a value, not
