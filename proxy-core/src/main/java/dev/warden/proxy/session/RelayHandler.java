@@ -316,8 +316,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      */
     private void lookedUpThen(Analysis analysis, ByteBuf frame, Runnable then) {
         CatalogCache catalog = session.catalog;
+        // A repeated shape asks the catalog once (ScreenedShapes), as StatementReading does for a Query.
         java.util.Set<String> missing = catalog == null || analysis == null
                 || !services.snapshot().get().guardrails().namesTables() ? java.util.Set.of()
+                : masking != null && masking.shapes() != null ? masking.shapes().functionsToResolve(analysis, true)
                 : catalog.functionsToResolve(analysis, true);
         if (missing.isEmpty()) {
             then.run();
