@@ -1,0 +1,102 @@
+package dev.warden.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The idle writer parks for at most {@link AuditLog#LOST_WAKE_BOUND} at a time, and takes a record queued during a
+ * park that nothing cut short for a missed wake. An event loop's wake that lands just before the park's deadline
+ * is not a missed wake, even when the scheduler runs the woken writer after the deadline.
+ */
+class WriterWakeTest {
+
+    @TempDir
+    Path tmp;
+
+    /**
+     * A record is appended and woken, as an event loop does at the end of its pass, at times spread around the
+     * idle writer's deadline, while two threads keep both cores busy (so a woken writer runs late). Every record
+     * is written at once, and no wake is counted as missed.
+     */
+    @Test
+    void aWakeJustBeforeTheIdleDeadlineIsNotTakenForAMissedOne() throws Exception {
+        long seed = System.nanoTime();
+        System.out.println("WriterWakeTest seed=" + seed);
+        SplittableRandom random = new SplittableRandom(seed);
+        Path logDir = tmp.resolve("audit");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 100_000))) {
+            log.append(Fixtures.query("s0", "alice@example.com", "prod", "SELECT 0")).get(10, TimeUnit.SECONDS);
+            long lateBefore = log.stats().lateWakes();
+            long bound = AuditLog.LOST_WAKE_BOUND.toNanos();
+            List<Long> slow = new ArrayList<>();
+            Busy busy = new Busy(2);
+            try {
+                for (int i = 1; i <= 60; i++) {
+                    // The writer parks as soon as it has written the last record: its deadline is about a bound
+                    // from now. Land within 2 ms either side of it.
+                    long parkedAround = System.nanoTime();
+                    long at = parkedAround + bound - 2_000_000 + random.nextLong(4_000_000);
+                    while (System.nanoTime() < at - 200_000) {
+                        LockSupport.parkNanos(100_000);
+                    }
+                    while (System.nanoTime() < at) {
+                        Thread.onSpinWait();
+                    }
+                    long appended = System.nanoTime();
+                    CompletableFuture<Long> f = log.appendDeferred(
+                            Fixtures.query("s" + i, "alice@example.com", "prod", "SELECT " + i));
+                    log.wake();
+                    f.get(10, TimeUnit.SECONDS);
+                    long took = System.nanoTime() - appended;
+                    if (took > bound / 2) {
+                        slow.add(TimeUnit.NANOSECONDS.toMillis(took));
+                    }
+                }
+            } finally {
+                busy.stop();
+            }
+            assertEquals(0, log.stats().lateWakes() - lateBefore, "wakes taken for missed ones (seed " + seed
+                    + "); records that waited, ms: " + slow);
+            assertEquals(List.of(), slow, "records that waited for the writer's next look, ms (seed " + seed + ")");
+        }
+    }
+
+    /** Threads that keep the cores busy until stopped. */
+    private static final class Busy {
+        private volatile boolean stop;
+        private final List<Thread> threads = new ArrayList<>();
+
+        Busy(int n) {
+            for (int i = 0; i < n; i++) {
+                Thread t = new Thread(() -> {
+                    long x = 0;
+                    while (!stop) {
+                        x += System.nanoTime() & 1;
+                    }
+                    if (x == 42) {
+                        System.out.print("");
+                    }
+                }, "busy-" + i);
+                t.setDaemon(true);
+                t.start();
+                threads.add(t);
+            }
+        }
+
+        void stop() throws InterruptedException {
+            stop = true;
+            for (Thread t : threads) {
+                t.join();
+            }
+        }
+    }
+}
