@@ -85,6 +85,13 @@ final class GroupCommitLog implements AuditLog {
      */
     private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
     private volatile boolean writerParked;
+    /**
+     * Set by whoever unparks the writer, before it does; cleared by the writer before it parks. A park that
+     * lasted its whole time is not proof that nothing woke the writer: on a loaded machine a thread unparked
+     * just before its deadline runs after it, and taking that for a missed wake left the record queued for
+     * another {@link #LOST_WAKE_BOUND}.
+     */
+    private volatile boolean unparked;
     /** Set by {@link #writeInline} when the writer's next deadline (sync, checkpoint) may have moved nearer. */
     private volatile boolean recheck;
     /**
@@ -212,7 +219,7 @@ final class GroupCommitLog implements AuditLog {
         }
         // After the caller's adds: the same ordering argument as in append.
         if (writerParked) {
-            LockSupport.unpark(writer);
+            unparkWriter();
         }
     }
 
@@ -268,7 +275,7 @@ final class GroupCommitLog implements AuditLog {
                 // The writer may be waiting with no deadline: it has a sync (or a checkpoint) to schedule now.
                 recheck = true;
                 if (writerParked) {
-                    LockSupport.unpark(writer);
+                    unparkWriter();
                 }
             }
             return queue.isEmpty();
@@ -300,7 +307,7 @@ final class GroupCommitLog implements AuditLog {
         // After the add: either the writer's check of the queue (after it set the flag) sees this record, or
         // this read sees the flag (both are volatile, in one order).
         if (wake && writerParked) {
-            LockSupport.unpark(writer);
+            unparkWriter();
         }
         if (finished) {
             // Raced with close(): the writer may have drained the queue before this add.
@@ -348,7 +355,7 @@ final class GroupCommitLog implements AuditLog {
             }
             closed = true;
             queue.add(CLOSE);
-            LockSupport.unpark(writer);
+            unparkWriter();
         }
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
@@ -523,14 +530,21 @@ final class GroupCommitLog implements AuditLog {
         }
     }
 
-    /** Parks up to {@code nanos}; true when no one woke it early. */
+    /** Parks up to {@code nanos}; true when it ran its whole time and no one unparked it meanwhile. */
     private boolean park(long nanos) throws InterruptedException {
+        unparked = false;
         long parked = System.nanoTime();
         LockSupport.parkNanos(this, nanos);
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        return System.nanoTime() - parked >= nanos;
+        return System.nanoTime() - parked >= nanos && !unparked;
+    }
+
+    /** Unparks the writer, and says so first ({@link #unparked}). */
+    private void unparkWriter() {
+        unparked = true;
+        LockSupport.unpark(writer);
     }
 
     private long untilSyncNanos() {
@@ -573,7 +587,7 @@ final class GroupCommitLog implements AuditLog {
             sync();
             // The writer had no sync deadline meanwhile: it schedules the next one now.
             recheck = true;
-            LockSupport.unpark(writer);
+            unparkWriter();
         }
     }
 
