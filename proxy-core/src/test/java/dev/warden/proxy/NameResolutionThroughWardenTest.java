@@ -549,10 +549,24 @@ class NameResolutionThroughWardenTest {
                     + "AND id IN (SELECT x.id FROM nr_copied x WHERE x.note <> '')")));
             assertRefused(query(c, "UPDATE nr_copied SET id = 1, extra = x::text FROM nr_copied x WHERE x.id = "
                     + "nr_copied.id"), "a whole row as text");
-            // An INSERT's values are not matched to its columns: one that writes a clear column beside a copied
-            // sensitive value is refused (a cost: this one would be safe).
-            assertRefused(query(c, "INSERT INTO nr_copied (id, note) SELECT 3, note FROM nr_copied WHERE id = 1"),
-                    "INSERT of a copied value beside a clear column");
+            // An INSERT's values are matched to its columns: a copied sensitive value into the masked column, beside
+            // clear values in clear columns, runs.
+            assertEquals(List.of(), errors(query(c, "INSERT INTO nr_copied (id, note) SELECT 3, note FROM nr_copied "
+                    + "WHERE id = 1")));
+            assertEquals(List.of(), errors(query(c, "INSERT INTO nr_copied (id, note, extra) VALUES (4, (SELECT note "
+                    + "FROM nr_copied WHERE id = 1), 'four')")));
+            assertNoSecret(query(c, "SELECT note FROM nr_copied WHERE id IN (3, 4)"), "the copies, masked");
+            // Where the value lands is not read from the values, or it lands in a clear column: refused.
+            for (String sql : List.of(
+                    "INSERT INTO nr_copied (extra, id) VALUES ((SELECT note FROM nr_copied LIMIT 1), 5)",
+                    "INSERT INTO nr_copied (id, extra) SELECT x.id, x.n FROM (SELECT id, note AS n FROM nr_copied) x",
+                    "INSERT INTO nr_copied (id, note, extra) SELECT 6, note, 'a' FROM nr_copied UNION ALL "
+                            + "SELECT 7, 'b', note FROM nr_copied",
+                    "INSERT INTO nr_copied (id, extra) SELECT 8, n FROM nr_copied, LATERAL (SELECT note AS n) l",
+                    "INSERT INTO nr_copied (id, extra) SELECT 11, note AS from FROM nr_copied")) {
+                assertRefused(query(c, sql), sql);
+            }
+            assertNoSecret(query(c, "SELECT extra FROM nr_copied"), "the clear column, after the INSERTs");
             assertEquals(List.of("seen"), values(query(c, "SELECT extra FROM nr_copied WHERE id = 1")));
         }
     }

@@ -120,4 +120,43 @@ class TextReferencesTest {
         assertEquals(Optional.empty(), TextReferences.cursorName(ANALYZER.analyze("CLOSE ALL").statements().get(0)));
         assertFalse(TextReferences.cursorName(ANALYZER.analyze("SELECT 1").statements().get(0)).isPresent());
     }
+
+    /** Which columns an INSERT gives a sensitive value; null where that is not read (every column counts then). */
+    @Test
+    void anInsertsValuesAreMatchedToItsColumnsOnlyWhereEveryUseLiesInOneValue() {
+        Set<String> note = Set.of("note");
+        java.util.Map<String, Boolean> m = TextReferences.insertValueUses(
+                "INSERT INTO t (id, note) SELECT 3, note FROM t WHERE id = 1", note);
+        assertEquals(java.util.Map.of("id", false, "note", true), m);
+        assertEquals(java.util.Map.of("id", false, "note", true, "extra", false), TextReferences.insertValueUses(
+                "insert into s.t as x (id, note, extra) values (1, (select note from t limit 1), 'a'), (2, 'b', 'c');",
+                note));
+        assertEquals(java.util.Map.of("extra", true, "id", false), TextReferences.insertValueUses(
+                "INSERT INTO t (extra, id) VALUES (upper(note), 9) RETURNING note", note));
+        assertEquals(java.util.Map.of("id", false, "extra", false), TextReferences.insertValueUses(
+                "INSERT INTO t (id, extra) SELECT DISTINCT id, 'x' FROM t WHERE note = 'a' ORDER BY 1", note));
+        // Uses outside the values, or forms not read: null.
+        for (String sql : java.util.List.of(
+                "INSERT INTO t (id, extra) SELECT x.id, x.n FROM (SELECT id, note AS n FROM t) x",
+                "INSERT INTO t (id, extra) SELECT id, 'a' FROM t, LATERAL (SELECT note) n",
+                "INSERT INTO t (id, extra) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET extra = excluded.note",
+                "INSERT INTO t (id, extra) VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET extra = note",
+                "INSERT INTO t (id, note) SELECT 1, note FROM t UNION SELECT 2, note FROM t",
+                "INSERT INTO t (id, note) SELECT * FROM t",
+                "INSERT INTO t (id, note) SELECT t.* FROM t",
+                "INSERT INTO t SELECT 1, note FROM t",
+                "WITH c AS (SELECT note FROM t) INSERT INTO t (id, note) SELECT 1, note FROM c",
+                "INSERT INTO t (id, note) WITH c AS (SELECT note FROM t) SELECT 1, note FROM c",
+                "INSERT INTO t (id, note) (SELECT 1, note FROM t)",
+                "INSERT INTO t (id, note) SELECT DISTINCT ON (id) id, note FROM t",
+                "INSERT INTO t (id, note) VALUES (1, note, 2)",
+                "INSERT INTO t (id, note) VALUES (1)",
+                "INSERT INTO t (id, note) VALUES (1, 2 IS DISTINCT FROM note)",
+                "INSERT INTO t (id, r.f) VALUES (1, note)",
+                "INSERT INTO t (id, note) VALUES (1, '\\'), (2, note)",
+                "INSERT INTO t (id, extra) SELECT 1 AS from, note FROM t",
+                "UPDATE t SET extra = note")) {
+            assertEquals(null, TextReferences.insertValueUses(sql, note), sql);
+        }
+    }
 }
