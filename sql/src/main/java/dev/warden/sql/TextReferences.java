@@ -277,18 +277,194 @@ public final class TextReferences {
 
     private static Optional<String> valueUse(List<Token> tokens, int from, int to, Set<String> sensitive) {
         for (int i = from; i < to; i++) {
-            Token t = tokens.get(i);
-            if (!t.isIdentifier() || !sensitive.contains(t.value())) {
-                continue;
-            }
-            if (i + 1 < tokens.size() && (tokens.get(i + 1).isOp("(") || tokens.get(i + 1).isOp("."))) {
-                continue; // a function of that name, or a qualifier
-            }
-            if (!inFilterClause(tokens, i) && !inTopLevelReturning(tokens, i) && !namesRelationOrTarget(tokens, i)) {
-                return Optional.of(t.value());
+            if (isValueUse(tokens, i, sensitive)) {
+                return Optional.of(tokens.get(i).value());
             }
         }
         return Optional.empty();
+    }
+
+    private static boolean isValueUse(List<Token> tokens, int i, Set<String> sensitive) {
+        Token t = tokens.get(i);
+        if (!t.isIdentifier() || !sensitive.contains(t.value())) {
+            return false;
+        }
+        if (i + 1 < tokens.size() && (tokens.get(i + 1).isOp("(") || tokens.get(i + 1).isOp("."))) {
+            return false; // a function of that name, or a qualifier
+        }
+        return !inFilterClause(tokens, i) && !inTopLevelReturning(tokens, i) && !namesRelationOrTarget(tokens, i);
+    }
+
+    /** Words that end a plain SELECT's target list at its own level. */
+    private static final Set<String> AFTER_TARGETS = Set.of("from", "where", "group", "having", "window", "order",
+            "limit", "offset", "fetch", "for", "union", "intersect", "except", "on", "returning", "into");
+
+    /**
+     * For an INSERT that names its columns and gives its rows as a VALUES list or as one plain SELECT, whether each
+     * column is given a value that uses a name in {@code sensitive} ({@link #valueUse}): the i-th value of a row, or
+     * the i-th item of the SELECT's list, goes into the i-th column. Null when the text has another form (WITH
+     * before it, no column list, a set operation, {@code SELECT *}, a row of another length, a plain string
+     * whose reading depends on {@code standard_conforming_strings}), or when a sensitive name is used as a value
+     * anywhere but inside one of those values (in a FROM list, ON CONFLICT ... DO UPDATE): then every column it
+     * writes counts.
+     */
+    public static java.util.Map<String, Boolean> insertValueUses(String text, Set<String> sensitive) {
+        Lexer.Result lexed = Lexer.tokenize(text, true);
+        if (lexed.settingSensitive() || lexed.unterminated()) {
+            return null;
+        }
+        List<Token> tokens = lexed.tokens();
+        int n = tokens.size();
+        while (n > 0 && tokens.get(n - 1).isOp(";")) {
+            n--;
+        }
+        if (n < 4 || !tokens.get(0).isWord("insert") || !tokens.get(1).isWord("into")) {
+            return null;
+        }
+        int k = 2;
+        // [schema .] table [AS alias]
+        if (!tokens.get(k).isIdentifier()) {
+            return null;
+        }
+        k++;
+        while (k + 1 < n && tokens.get(k).isOp(".") && tokens.get(k + 1).isIdentifier()) {
+            k += 2;
+        }
+        if (k + 1 < n && tokens.get(k).isWord("as") && tokens.get(k + 1).isIdentifier()) {
+            k += 2;
+        }
+        if (k >= n || !tokens.get(k).isOp("(")) {
+            return null;
+        }
+        List<String> columns = new ArrayList<>();
+        k++;
+        while (true) {
+            if (k + 1 >= n || !tokens.get(k).isIdentifier()) {
+                return null;
+            }
+            columns.add(tokens.get(k).value());
+            Token after = tokens.get(k + 1);
+            k += 2;
+            if (after.isOp(")")) {
+                break;
+            }
+            if (!after.isOp(",")) {
+                return null; // a field or subscript of a column
+            }
+        }
+        int valuesFrom = k;
+        if (k + 2 < n && tokens.get(k).isWord("overriding") && tokens.get(k + 2).isWord("value")) {
+            k += 3;
+        }
+        // The token ranges [from, to) of the values, and the column each goes into.
+        List<int[]> items = new ArrayList<>();
+        if (k < n && tokens.get(k).isWord("values")) {
+            k++;
+            while (true) {
+                if (k >= n || !tokens.get(k).isOp("(")) {
+                    return null;
+                }
+                int end = listItems(tokens, k + 1, n, items, columns.size());
+                if (end < 0 || end >= n || !tokens.get(end).isOp(")")) {
+                    return null;
+                }
+                k = end + 1;
+                if (k < n && tokens.get(k).isOp(",")) {
+                    k++;
+                    continue;
+                }
+                break;
+            }
+        } else if (k < n && tokens.get(k).isWord("select")) {
+            k++;
+            if (k < n && tokens.get(k).isWord("all")) {
+                k++;
+            } else if (k < n && tokens.get(k).isWord("distinct")) {
+                if (k + 1 < n && tokens.get(k + 1).isWord("on")) {
+                    return null;
+                }
+                k++;
+            }
+            int end = listItems(tokens, k, n, items, columns.size());
+            if (end < 0 || (end < n && !(tokens.get(end).type() == Lexer.Type.WORD
+                    && AFTER_TARGETS.contains(tokens.get(end).value())))) {
+                return null;
+            }
+            for (int[] item : items) {
+                Token last = tokens.get(item[1] - 1);
+                if (last.isOp("*")) {
+                    return null; // SELECT *, t.*: whole rows
+                }
+            }
+            int depth = 0;
+            for (int i = end; i < n; i++) {
+                Token t = tokens.get(i);
+                if (t.isOp("(")) {
+                    depth++;
+                } else if (t.isOp(")")) {
+                    depth--;
+                } else if (depth == 0 && (t.isWord("union") || t.isWord("intersect") || t.isWord("except"))) {
+                    return null;
+                }
+            }
+        } else {
+            return null;
+        }
+        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+        for (String c : columns) {
+            out.merge(c, false, Boolean::logicalOr);
+        }
+        for (int i = valuesFrom; i < n; i++) {
+            if (!isValueUse(tokens, i, sensitive)) {
+                continue;
+            }
+            int column = -1;
+            for (int j = 0; j < items.size() && column < 0; j++) {
+                if (items.get(j)[0] <= i && i < items.get(j)[1]) {
+                    column = j % columns.size();
+                }
+            }
+            if (column < 0) {
+                return null; // used as a value outside the rows: where it lands is not read here
+            }
+            out.put(columns.get(column), true);
+        }
+        return out;
+    }
+
+    /**
+     * Splits the comma-separated list that starts at {@code from} at its own level into {@code out} (token ranges),
+     * up to the first unmatched {@code )} or a word in {@link #AFTER_TARGETS} at its level, or {@code to}. Returns
+     * where it stopped, or -1 when the list did not have {@code count} non-empty items.
+     */
+    private static int listItems(List<Token> tokens, int from, int to, List<int[]> out, int count) {
+        int depth = 0;
+        int start = from;
+        int found = 0;
+        int i = from;
+        for (; i <= to; i++) {
+            Token t = i < to ? tokens.get(i) : null;
+            boolean ends = t == null || depth == 0 && (t.isOp(")") || t.isOp(",")
+                    || t.type() == Lexer.Type.WORD && AFTER_TARGETS.contains(t.value()));
+            if (!ends) {
+                if (t.isOp("(") || t.isOp("[")) {
+                    depth++;
+                } else if (t.isOp(")") || t.isOp("]")) {
+                    depth--;
+                }
+                continue;
+            }
+            if (i == start) {
+                return -1;
+            }
+            out.add(new int[] {start, i});
+            found++;
+            if (t == null || !t.isOp(",")) {
+                break;
+            }
+            start = i + 1;
+        }
+        return found == count ? Math.min(i, to) : -1;
     }
 
     /** One assignment of an UPDATE's SET list: the column, and its expression's tokens {@code [from, to)}. */
@@ -393,8 +569,11 @@ public final class TextReferences {
                     depth--;
                     continue;
                 }
-                // INSERT INTO [schema.]t ( ... ): the column list.
+                // INSERT INTO [schema.]t [AS alias] ( ... ): the column list.
                 int j = i - 1;
+                if (j >= 2 && tokens.get(j).isIdentifier() && tokens.get(j - 1).isWord("as")) {
+                    j -= 2;
+                }
                 while (j >= 2 && tokens.get(j - 1).isOp(".") && tokens.get(j - 2).isIdentifier()) {
                     j -= 2;
                 }

@@ -451,8 +451,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * A column of a table with masked columns that {@code f} writes while it uses a sensitive value as a value, not
      * only to filter ({@link TextReferences#valueUse}), or reads whole rows, and that no rule masks: {@code UPDATE t
      * SET extra = note} would leave the value there in clear. For an UPDATE, the columns its SET list assigns a
-     * sensitive value; otherwise every column it writes (its INSERT column list; all, when it names none), as
-     * which value lands where is not read. Null when none. A view written is left to its definition.
+     * sensitive value; for an INSERT whose rows are read ({@link TextReferences#insertValueUses}), the columns
+     * given one; otherwise every column it writes (its INSERT column list; all, when it names none), as which
+     * value lands where is not read. Null when none. A view written is left to its definition.
      */
     private static String clearColumnStoring(StatementFacts f, List<RelationCatalog.Relation> written, Masker masker,
                                              Set<String> sensitiveNames) {
@@ -464,10 +465,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             return null;
         }
         Set<String> targets = new HashSet<>();
-        java.util.Map<String, Boolean> assigned = f.kind() == StatementKind.UPDATE && !wholeRows
-                ? TextReferences.updateValueUses(f.text(), sensitiveNames) : null;
+        java.util.Map<String, Boolean> assigned = wholeRows ? null
+                : f.kind() == StatementKind.UPDATE ? TextReferences.updateValueUses(f.text(), sensitiveNames)
+                : f.kind() == StatementKind.INSERT ? TextReferences.insertValueUses(f.text(), sensitiveNames)
+                : null;
         if (assigned != null) {
-            // An UPDATE's SET list: only the columns assigned a sensitive value.
+            // An UPDATE's SET list, an INSERT's values: only the columns given a sensitive value.
             assigned.forEach((column, uses) -> {
                 if (uses) {
                     targets.add(column.toLowerCase(Locale.ROOT));
