@@ -56,6 +56,7 @@ class WritesRunElsewhereThroughWardenTest {
                     - { name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }
                     - { name: gw-billing-kept, environments: [prod], match: { writes: true, tables: ["gw_billing.*"] }, action: block }
                     - { name: gw-events-kept, environments: [prod], match: { statements: [DELETE], tables: [public.gw_events] }, action: block }
+                    - { name: gw-vault-kept, environments: [prod], match: { statements: [DELETE], tables: ["gw_vault.*"] }, action: block }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("GRANT CREATE ON DATABASE \"" + warden.database + "\" TO gw_login");
@@ -259,6 +260,37 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(null, run(c, "ALTER TABLE gw_mine RENAME TO gw_mine_renamed"));
             assertEquals(null, run(c, "ALTER TABLE gw_mine_renamed RENAME TO gw_mine"));
             assertEquals(null, run(c, "ALTER TABLE gw_events RENAME COLUMN note TO remark"));
+        }
+    }
+
+    /**
+     * A rule names the tables of a schema the login owns: renaming the schema would take them out of the rule's
+     * reach (a DELETE of {@code gw_vault_old.kept} is no rule's), so the rule decides the rename.
+     */
+    @Test
+    void aGuardrailOnASchemasTablesHoldsAgainstRenamingTheSchema() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SCHEMA gw_vault AUTHORIZATION gw_login");
+            s.execute("CREATE TABLE gw_vault.kept (id int)");
+            s.execute("ALTER TABLE gw_vault.kept OWNER TO gw_login");
+            s.execute("CREATE SCHEMA gw_loose AUTHORIZATION gw_login");
+        }
+        try (Connection c = connect("prod")) {
+            for (String sql : List.of("ALTER SCHEMA gw_vault RENAME TO gw_vault_old",
+                    "ALTER SCHEMA \"gw_vault\" RENAME TO \"GW_VAULT_2\"", "/* x */ alter  schema gw_vault rename to w")) {
+                String error = run(c, sql);
+                try (Connection d = warden.direct()) {
+                    assertEquals("1", scalar(d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'gw_vault'"),
+                            "PostgreSQL ran " + sql + " (" + (error == null ? "Warden let it run" : error) + ")");
+                }
+                assertRefusedBy(error, sql, "gw-vault-kept");
+            }
+            assertRefusedBy(run(c, "ALTER SCHEMA gw_billing RENAME TO gw_billing_old"), "the billing rename",
+                    "gw-billing-kept");
+            // A schema no rule names is renamed as before; a name the rule's tables keep is no escape either way.
+            assertEquals(null, run(c, "ALTER SCHEMA gw_loose RENAME TO gw_loose_2"));
+            assertEquals(null, run(c, "ALTER SCHEMA gw_loose_2 RENAME TO gw_loose"));
+            assertEquals(null, run(c, "ALTER SCHEMA gw_vault OWNER TO gw_login"));
         }
     }
 
