@@ -211,6 +211,16 @@ public final class TextReferences {
         return Optional.empty();
     }
 
+    /** The schema {@code ALTER SCHEMA s RENAME TO n} renames ({@code s}, as the server keeps it), if the text is one. */
+    public static Optional<String> renamedSchema(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        if (tokens.size() >= 6 && tokens.get(0).isWord("alter") && tokens.get(1).isWord("schema")
+                && tokens.get(2).isIdentifier() && tokens.get(3).isWord("rename") && tokens.get(4).isWord("to")) {
+            return Optional.of(keptName(tokens.get(2).value()));
+        }
+        return Optional.empty();
+    }
+
     /**
      * The names under which {@code relations} appear in {@code text}: each relation's own name and the alias
      * after it ({@code customers c}, {@code customers AS c}). A bare one of these in a filter is a whole row.

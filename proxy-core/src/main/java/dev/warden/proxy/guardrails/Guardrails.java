@@ -99,7 +99,9 @@ public final class Guardrails {
             List<String> patterns = rule.match().tables();
             compiled.add(new CompiledRule(rule, patterns.stream().map(Guardrails::glob).toList(),
                     patterns.stream().filter(t -> t.indexOf('.') >= 0)
-                            .map(t -> glob(t.substring(t.indexOf('.') + 1))).toList()));
+                            .map(t -> glob(t.substring(t.indexOf('.') + 1))).toList(),
+                    patterns.stream().filter(t -> t.indexOf('.') >= 0)
+                            .map(t -> glob(t.substring(0, t.indexOf('.')))).toList()));
             tables |= !patterns.isEmpty();
         }
         this.rules = List.copyOf(compiled);
@@ -416,7 +418,8 @@ public final class Guardrails {
                     || ((f.kind() == StatementKind.DROP_OWNED || f.kind() == StatementKind.REASSIGN_OWNED)
                         && m.statements().contains(StatementKind.DROP.name()))
                     || f.innerKinds().stream().anyMatch(k -> m.statements().contains(k.name()))
-                    || (!m.tables().isEmpty() && takesOutOfRules(f));
+                    || (!m.tables().isEmpty() && takesOutOfRules(f))
+                    || renamesRuleSchema(compiled, f);
             if (!any) {
                 return false;
             }
@@ -434,6 +437,7 @@ public final class Guardrails {
                     any |= t.schema() == null && matchesCreated(compiled, t, schemas);
                 }
             }
+            any |= renamesRuleSchema(compiled, f);
             String movedTo = f.kind() == StatementKind.ALTER ? movedTo(f.text()) : null;
             if (!any && movedTo != null) {
                 for (TableRef t : f.tablesWritten()) {
@@ -472,6 +476,29 @@ public final class Guardrails {
     private static boolean takesOutOfRules(StatementFacts f) {
         return f.kind() == StatementKind.ALTER && !f.objectType().equals("SCHEMA")
                 && (TextReferences.relocation(f.text()).isPresent() || LEAVES_TREE.matcher(f.text()).find());
+    }
+
+    /**
+     * {@code ALTER SCHEMA s RENAME TO n} where one of the rule's qualified patterns has a schema part that matches
+     * {@code s} and not {@code n}: the tables it names in {@code s} would no longer be its own, so the rule
+     * decides the rename, whatever statements it lists.
+     */
+    private static boolean renamesRuleSchema(CompiledRule compiled, StatementFacts f) {
+        if (compiled.schemaParts().isEmpty() || f.kind() != StatementKind.ALTER
+                || !f.objectType().equals("SCHEMA")) {
+            return false;
+        }
+        java.util.Optional<String> renamed = TextReferences.renamedSchema(f.text());
+        if (renamed.isEmpty()) {
+            return false;
+        }
+        String to = TextReferences.relocation(f.text()).map(TextReferences.Relocation::name).orElse("");
+        for (Pattern p : compiled.schemaParts()) {
+            if (p.matcher(renamed.get()).matches() && !p.matcher(to).matches()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -646,7 +673,11 @@ public final class Guardrails {
         return Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
     }
 
-    /** @param tableParts of the rule's qualified patterns, the part after the schema's dot */
-    private record CompiledRule(GuardrailRule rule, List<Pattern> tables, List<Pattern> tableParts) {
+    /**
+     * @param tableParts of the rule's qualified patterns, the part after the schema's dot
+     * @param schemaParts of the rule's qualified patterns, the schema's part
+     */
+    private record CompiledRule(GuardrailRule rule, List<Pattern> tables, List<Pattern> tableParts,
+                                List<Pattern> schemaParts) {
     }
 }
