@@ -38,6 +38,11 @@ final class JfrSummary {
 
     static JfrSummary start(Path file) throws IOException, java.text.ParseException {
         Recording recording = new Recording(Configuration.getConfiguration("profile"));
+        // -Dwarden.bench.jfrPeriodMs=N samples every N ms instead of the profile's 10 (more samples, more cost).
+        String period = System.getProperty("warden.bench.jfrPeriodMs");
+        if (period != null) {
+            recording.enable("jdk.ExecutionSample").withPeriod(java.time.Duration.ofMillis(Long.parseLong(period)));
+        }
         recording.setToDisk(true);
         recording.start();
         return new JfrSummary(recording, file);
