@@ -348,6 +348,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 ctx.channel().remoteAddress(), ctx.pipeline().get(SslHandler.class) != null, connection.tls(),
                 startup.parameters().getOrDefault("application_name", ""));
         ctx.pipeline().replace(this, "session", session.requests);
+        if (ctx.pipeline().get("tls") instanceof SslHandler) {
+            // Right above TLS: every write of the relay passes it (see ClientWriteBatch).
+            ctx.pipeline().addAfter("tls", "batch", new ClientWriteBatch());
+        }
         ByteBuf early;
         while ((early = earlyFrames.poll()) != null) {
             session.requests.relayToUpstream(early);

@@ -1,0 +1,127 @@
+package dev.warden.proxy.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What reaches the handler below {@link ClientWriteBatch} (the SslHandler in Warden): the same bytes in the same
+ * order as written, with small void-promise messages gathered between flushes, and nothing leaked.
+ */
+class ClientWriteBatchTest {
+
+    /** Records what reaches it, as the SslHandler would see it: each write's bytes, and flushes and closes. */
+    private static final class Below extends ChannelOutboundHandlerAdapter {
+        final List<String> events = new ArrayList<>();
+        final List<Object> written = new ArrayList<>();
+        final StringBuilder bytes = new StringBuilder();
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            ByteBuf buf = (ByteBuf) msg;
+            String text = buf.toString(StandardCharsets.ISO_8859_1);
+            events.add("write " + (promise.isVoid() ? "" : "promised ") + text.length());
+            bytes.append(text);
+            written.add(msg);
+            buf.release();
+            promise.trySuccess();
+        }
+
+        @Override
+        public void flush(ChannelHandlerContext ctx) {
+            events.add("flush");
+        }
+
+        @Override
+        public void close(ChannelHandlerContext ctx, ChannelPromise promise) throws Exception {
+            events.add("close");
+            super.close(ctx, promise);
+        }
+    }
+
+    private static ByteBuf message(char c, int size) {
+        return Unpooled.directBuffer(size).writeBytes(String.valueOf(c).repeat(size).getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    private static EmbeddedChannel channel(Below below, UnpooledByteBufAllocator alloc) {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setAllocator(alloc);
+        ch.pipeline().addLast("tls", below);
+        ch.pipeline().addAfter("tls", "batch", new ClientWriteBatch());
+        return ch;
+    }
+
+    @Test
+    void smallMessagesBetweenFlushesGoDownAsOneWriteLargeOnesWholeAndInOrder() {
+        Below below = new Below();
+        UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+        EmbeddedChannel ch = channel(below, alloc);
+        List<ByteBuf> small = List.of(message('T', 30), message('D', 12), message('C', 13));
+        for (ByteBuf b : small) {
+            ch.write(b, ch.voidPromise());
+        }
+        ch.flush();
+        for (ByteBuf b : small) {
+            assertEquals(0, b.refCnt(), "a gathered message is released once copied");
+        }
+        ByteBuf large = message('L', ClientWriteBatch.SMALL + 1);
+        ch.write(message('a', 5), ch.voidPromise());
+        ch.write(large, ch.voidPromise());
+        ch.write(message('b', 6), ch.voidPromise());
+        ch.writeAndFlush(message('E', 7));
+        ch.write(message('z', 3), ch.voidPromise());
+        ch.close();
+        assertEquals(List.of("write 55", "flush", "write 5", "write " + (ClientWriteBatch.SMALL + 1), "write 6",
+                "write promised 7", "flush", "write 3", "close"), below.events);
+        assertSame(large, below.written.get(2), "a large message is passed down as it is, not copied");
+        assertEquals("T".repeat(30) + "D".repeat(12) + "C".repeat(13) + "aaaaa" + "L".repeat(ClientWriteBatch.SMALL + 1)
+                + "bbbbbb" + "E".repeat(7) + "zzz", below.bytes.toString());
+        assertEquals(0, alloc.metric().usedDirectMemory(), "every batch was released");
+    }
+
+    /** Random sizes and flushes (seed printed): the bytes below are the bytes written, no batch past its cap. */
+    @Test
+    void generatedWritesArriveWholeInOrderAndNoBatchExceedsItsCap() {
+        long seed = System.nanoTime();
+        System.out.println("ClientWriteBatchTest seed=" + seed);
+        SplittableRandom random = new SplittableRandom(seed);
+        Below below = new Below();
+        UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+        EmbeddedChannel ch = channel(below, alloc);
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 2000; i++) {
+            char c = (char) ('a' + random.nextInt(26));
+            int size = random.nextInt(10) == 0 ? random.nextInt(1, 6000) : random.nextInt(1, 200);
+            expected.append(String.valueOf(c).repeat(size));
+            ch.write(message(c, size), ch.voidPromise());
+            if (random.nextInt(8) == 0) {
+                ch.flush();
+            }
+        }
+        ch.flush();
+        assertEquals(expected.toString(), below.bytes.toString(), "seed " + seed);
+        for (String e : below.events) {
+            if (e.startsWith("write ")) {
+                int size = Integer.parseInt(e.substring(6));
+                assertTrue(size <= Math.max(ClientWriteBatch.MAX_BATCH, 6000), e + " (seed " + seed + ")");
+            }
+        }
+        ch.write(message('q', 10), ch.voidPromise());
+        ch.pipeline().remove("batch");
+        assertEquals(0, alloc.metric().usedDirectMemory(), "a removed handler released what it gathered");
+        ch.finishAndReleaseAll();
+    }
+}
