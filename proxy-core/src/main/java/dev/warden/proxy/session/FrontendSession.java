@@ -348,9 +348,12 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 ctx.channel().remoteAddress(), ctx.pipeline().get(SslHandler.class) != null, connection.tls(),
                 startup.parameters().getOrDefault("application_name", ""));
         ctx.pipeline().replace(this, "session", session.requests);
+        // Right above TLS, on both legs: every write of the relay passes it (see TlsWriteBatch).
         if (ctx.pipeline().get("tls") instanceof SslHandler) {
-            // Right above TLS: every write of the relay passes it (see ClientWriteBatch).
-            ctx.pipeline().addAfter("tls", "batch", new ClientWriteBatch());
+            ctx.pipeline().addAfter("tls", "batch", new TlsWriteBatch());
+        }
+        if (upstream.pipeline().get("tls") instanceof SslHandler) {
+            upstream.pipeline().addAfter("tls", "batch", new TlsWriteBatch());
         }
         ByteBuf early;
         while ((early = earlyFrames.poll()) != null) {

@@ -18,10 +18,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * What reaches the handler below {@link ClientWriteBatch} (the SslHandler in Warden): the same bytes in the same
+ * What reaches the handler below {@link TlsWriteBatch} (the SslHandler in Warden): the same bytes in the same
  * order as written, with small void-promise messages gathered between flushes, and nothing leaked.
  */
-class ClientWriteBatchTest {
+class TlsWriteBatchTest {
 
     /** Records what reaches it, as the SslHandler would see it: each write's bytes, and flushes and closes. */
     private static final class Below extends ChannelOutboundHandlerAdapter {
@@ -60,7 +60,7 @@ class ClientWriteBatchTest {
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(alloc);
         ch.pipeline().addLast("tls", below);
-        ch.pipeline().addAfter("tls", "batch", new ClientWriteBatch());
+        ch.pipeline().addAfter("tls", "batch", new TlsWriteBatch());
         return ch;
     }
 
@@ -77,17 +77,17 @@ class ClientWriteBatchTest {
         for (ByteBuf b : small) {
             assertEquals(0, b.refCnt(), "a gathered message is released once copied");
         }
-        ByteBuf large = message('L', ClientWriteBatch.SMALL + 1);
+        ByteBuf large = message('L', TlsWriteBatch.SMALL + 1);
         ch.write(message('a', 5), ch.voidPromise());
         ch.write(large, ch.voidPromise());
         ch.write(message('b', 6), ch.voidPromise());
         ch.writeAndFlush(message('E', 7));
         ch.write(message('z', 3), ch.voidPromise());
         ch.close();
-        assertEquals(List.of("write 55", "flush", "write 5", "write " + (ClientWriteBatch.SMALL + 1), "write 6",
+        assertEquals(List.of("write 55", "flush", "write 5", "write " + (TlsWriteBatch.SMALL + 1), "write 6",
                 "write promised 7", "flush", "write 3", "close"), below.events);
         assertSame(large, below.written.get(2), "a large message is passed down as it is, not copied");
-        assertEquals("T".repeat(30) + "D".repeat(12) + "C".repeat(13) + "aaaaa" + "L".repeat(ClientWriteBatch.SMALL + 1)
+        assertEquals("T".repeat(30) + "D".repeat(12) + "C".repeat(13) + "aaaaa" + "L".repeat(TlsWriteBatch.SMALL + 1)
                 + "bbbbbb" + "E".repeat(7) + "zzz", below.bytes.toString());
         assertEquals(0, alloc.metric().usedDirectMemory(), "every batch was released");
     }
@@ -96,7 +96,7 @@ class ClientWriteBatchTest {
     @Test
     void generatedWritesArriveWholeInOrderAndNoBatchExceedsItsCap() {
         long seed = System.nanoTime();
-        System.out.println("ClientWriteBatchTest seed=" + seed);
+        System.out.println("TlsWriteBatchTest seed=" + seed);
         SplittableRandom random = new SplittableRandom(seed);
         Below below = new Below();
         UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
@@ -116,7 +116,7 @@ class ClientWriteBatchTest {
         for (String e : below.events) {
             if (e.startsWith("write ")) {
                 int size = Integer.parseInt(e.substring(6));
-                assertTrue(size <= Math.max(ClientWriteBatch.MAX_BATCH, 6000), e + " (seed " + seed + ")");
+                assertTrue(size <= Math.max(TlsWriteBatch.MAX_BATCH, 6000), e + " (seed " + seed + ")");
             }
         }
         ch.write(message('q', 10), ch.voidPromise());

@@ -6,11 +6,12 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 
 /**
- * Gathers the small messages written to a TLS client between two flushes into one buffer, so that the
- * {@code SslHandler} below it takes one write per flush instead of one per backend message. A statement's answer
- * is four or five messages (RowDescription, DataRow, CommandComplete, ReadyForQuery, a masking notice), and each
- * write into the {@code SslHandler} queues it and counts its bytes against the channel's writability, through
- * the pipeline: measured (JFR, {@code pgbench -S -c 16}) at about 4 % of the event loops' samples. The
+ * Gathers the small messages written to a TLS peer between two flushes into one buffer, so that the
+ * {@code SslHandler} below it takes one write per flush instead of one per message. A statement's answer to the
+ * client is four or five messages (RowDescription, DataRow, CommandComplete, ReadyForQuery, a masking notice), a
+ * prepared statement's request upstream three (Bind, Execute, Sync), and each write into the {@code SslHandler}
+ * queues it and counts its bytes against the channel's writability, through the pipeline: measured (JFR,
+ * {@code pgbench -S -c 16}) at about 4 % of the event loops' samples. The
  * {@code SslHandler} copies those messages into one buffer before it encrypts them anyway; here they are copied
  * into it as they come, so nothing is copied twice.
  *
@@ -19,7 +20,7 @@ import io.netty.channel.ChannelPromise;
  * are, after what was gathered before them. A flush or a close sends the gathered bytes down first; removing
  * the handler releases them (the channel is going, and its unflushed writes with it). Event loop only.
  */
-final class ClientWriteBatch extends ChannelDuplexHandler {
+final class TlsWriteBatch extends ChannelDuplexHandler {
 
     /** Messages up to this size are copied into the batch; larger ones are passed down whole, never copied here. */
     static final int SMALL = 2048;
