@@ -18,9 +18,15 @@ final class RecentStatements {
 
     static final int RUNNING = 1024;
     static final int FINISHED = 16;
+    /**
+     * The running ring's first size: a session that waits for each answer has one or two running, and a ring of
+     * {@link #RUNNING} slots would put each statement on another cache line (the arrays grow when a pipelining
+     * client needs them to).
+     */
+    private static final int FIRST_SIZE = 8;
 
-    private final CompletableFuture<?>[] records = new CompletableFuture<?>[RUNNING];
-    private final String[] texts = new String[RUNNING];
+    private CompletableFuture<?>[] records = new CompletableFuture<?>[FIRST_SIZE];
+    private String[] texts = new String[FIRST_SIZE];
     /** Running entries live in [oldest, newest), as counters; slot = counter % RUNNING. */
     private long oldest;
     private long newest;
@@ -30,8 +36,12 @@ final class RecentStatements {
 
     /** A statement whose query record {@code record} completes with its seq. */
     synchronized void running(CompletableFuture<Long> record, String text) {
-        if (newest - oldest == RUNNING) {
-            drop(oldest);
+        if (newest - oldest == records.length) {
+            if (records.length == RUNNING) {
+                drop(oldest);
+            } else {
+                grow();
+            }
         }
         int slot = slot(newest++);
         records[slot] = record;
@@ -86,7 +96,21 @@ final class RecentStatements {
         }
     }
 
-    private static int slot(long counter) {
-        return (int) counter & (RUNNING - 1); // RUNNING is a power of two
+    /** Doubles the ring; each running entry keeps its counter, in the slot that counter has in the larger ring. */
+    private void grow() {
+        CompletableFuture<?>[] grownRecords = new CompletableFuture<?>[records.length * 2];
+        String[] grownTexts = new String[records.length * 2];
+        for (long at = oldest; at < newest; at++) {
+            int from = slot(at);
+            int to = (int) at & (grownRecords.length - 1);
+            grownRecords[to] = records[from];
+            grownTexts[to] = texts[from];
+        }
+        records = grownRecords;
+        texts = grownTexts;
+    }
+
+    private int slot(long counter) {
+        return (int) counter & (records.length - 1); // every size is a power of two
     }
 }
