@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -207,6 +208,30 @@ class MaskingExposureThroughWardenTest {
             s.clearWarnings();
             s.executeQuery("SELECT id, title FROM products").close();
             assertNull(s.getWarnings());
+        }
+    }
+
+    /**
+     * A statement SQL PREPARE made is screened again at each EXECUTE. DDL that names what it uses (here its table)
+     * drops those names from the catalog: they are looked up again first, not taken for names the catalog could
+     * not read (which refused the EXECUTE). A prepared read of a sensitive column stays masked.
+     */
+    @Test
+    void aPreparedStatementRunsAgainAfterDdlOnWhatItNames() throws SQLException {
+        try (Connection c = warden.connect("preferQueryMode=simple"); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE px_rows (id int)");
+            s.execute("PREPARE px_ins (int) AS INSERT INTO px_rows VALUES ($1)");
+            s.execute("EXECUTE px_ins(1)");
+            s.execute("ALTER TABLE px_rows ADD COLUMN extra text");
+            s.execute("EXECUTE px_ins(2)");
+            s.execute("CREATE TABLE px_more AS SELECT * FROM (VALUES (1)) v(id)");
+            s.execute("EXECUTE px_ins(3)");
+            assertEquals(List.of("1", "2", "3"), column(c, "SELECT id FROM px_rows ORDER BY id"));
+            s.execute("PREPARE px_read AS SELECT email FROM customers WHERE id = 1");
+            s.execute("CREATE INDEX px_id ON customers (id)");
+            List<String> read = column(c, "EXECUTE px_read");
+            assertEquals(1, read.size());
+            assertNotEquals("ann.lee@acme.com", read.get(0), "the prepared read after DDL is masked");
         }
     }
 
