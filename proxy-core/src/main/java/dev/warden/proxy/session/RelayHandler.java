@@ -293,21 +293,25 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * The statements SQL PREPARE made that the EXECUTEs of {@code analysis} run (null: none): the server plans each
      * again when what it names has changed since (a trigger added, a view replaced), so it is judged again.
      */
-    private Analysis preparedExecuted(Analysis analysis) {
+    Analysis preparedExecuted(Analysis analysis) {
         if (analysis == null) {
             return null;
         }
-        List<StatementFacts> executed = new java.util.ArrayList<>();
+        // Every statement's path: nothing allocated unless it EXECUTEs.
+        List<StatementFacts> executed = null;
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
                 PreparedStatements.Statement statement = f.kind() == StatementKind.EXECUTE
                         ? f.preparedName().map(prepared::statement).orElse(null) : null;
                 if (statement != null && statement.analysis != null) {
+                    if (executed == null) {
+                        executed = new java.util.ArrayList<>();
+                    }
                     executed.addAll(statement.analysis.statements());
                 }
             }
         }
-        return executed.isEmpty() ? null : new Analysis(executed);
+        return executed == null || executed.isEmpty() ? null : new Analysis(executed);
     }
 
     /**

@@ -119,9 +119,10 @@ final class StatementReading {
         boolean forMasking = masking != null && masking.masksAnything()
                 || services.snapshot().get().guardrails().namesTables();
         // A repeated shape asks the catalog once (see ScreenedShapes); the analysis lanes above do not share it.
-        java.util.Set<String> missing = masking != null && masking.shapes() != null
+        java.util.Set<String> named = masking != null && masking.shapes() != null
                 ? masking.shapes().functionsToResolve(reading.analysis(), forMasking)
                 : catalog.functionsToResolve(reading.analysis(), forMasking);
+        java.util.Set<String> missing = withPrepared(named, reading, forMasking);
         if (missing.isEmpty() && !cold) {
             screenThen(withEffects(reading), frame, next);
             return;
@@ -144,6 +145,26 @@ final class StatementReading {
         relay.holdUntil(applied, frame, (withEffects, failure) ->
                 // Not applied on the lane (a full queue): here then, slower but the same result.
                 screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next));
+    }
+
+    /**
+     * {@code named} and, for an EXECUTE, what the statement SQL PREPARE made names: it is screened with that
+     * statement, and DDL since may have dropped those names from the catalog (a name not looked up is refused by
+     * masking).
+     */
+    private java.util.Set<String> withPrepared(java.util.Set<String> named, SessionLexing.Reading reading,
+                                               boolean forMasking) {
+        dev.warden.sql.Analysis executed = relay.preparedExecuted(reading.analysis());
+        if (executed == null) {
+            return named;
+        }
+        java.util.Set<String> more = catalog.functionsToResolve(executed, forMasking);
+        if (more.isEmpty()) {
+            return named;
+        }
+        java.util.Set<String> all = new java.util.LinkedHashSet<>(named);
+        all.addAll(more);
+        return all;
     }
 
     /**
