@@ -158,7 +158,10 @@ final class StatementReading {
         if (executed == null) {
             return named;
         }
-        java.util.Set<String> more = catalog.functionsToResolve(executed, forMasking);
+        // Through the memo too: a session that repeats its EXECUTEs asks the catalog once per shape.
+        java.util.Set<String> more = masking != null && masking.shapes() != null
+                ? masking.shapes().functionsToResolve(executed, forMasking)
+                : catalog.functionsToResolve(executed, forMasking);
         if (more.isEmpty()) {
             return named;
         }
