@@ -614,8 +614,31 @@ class NameResolutionThroughWardenTest {
                 "SELECT ts_rewrite('x'::tsquery, 'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' "
                         + "|| 'ple')::text",
                 "SELECT string_agg(word, '' ORDER BY word COLLATE \"C\" DESC) "
-                        + "FROM ts_stat('SELECT to_tsvector(''simple'', ssn) FROM nr_peo' || 'ple')")) {
+                        + "FROM ts_stat('SELECT to_tsvector(''simple'', ssn) FROM nr_peo' || 'ple')",
+                // A rewrite by given tsqueries inside the first argument does not make the outer call one.
+                "SELECT ts_rewrite(ts_rewrite('x'::tsquery, to_tsquery('y'), to_tsquery('x')), "
+                        + "'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' || 'ple')::text")) {
             assertNoSecret(simpleQuery(sql), sql);
+        }
+    }
+
+    /**
+     * ts_rewrite with three arguments substitutes one given tsquery for another: however its arguments are
+     * computed, it runs no query, and its answer is the server's (it was masked as a query computed at run time).
+     */
+    @Test
+    void textSearchRewriteByGivenQueriesIsAnsweredAsTheServerGivesIt() throws Exception {
+        for (String sql : List.of(
+                "SELECT ts_rewrite(to_tsquery('5 & (6 | 5)'), to_tsquery('5'), to_tsquery('7'))::text",
+                "SELECT pg_catalog.ts_rewrite('a & b'::tsquery, ('a' || '')::tsquery, "
+                        + "to_tsquery(concat('c', ' & d')))::text")) {
+            String expected;
+            try (Connection c = warden.direct()) {
+                expected = scalar(c, sql);
+            }
+            List<BackendMessage> answers = simpleQuery(sql);
+            assertEquals(List.of(), errors(answers), sql);
+            assertEquals(List.of(expected), values(answers), sql);
         }
     }
 
