@@ -91,11 +91,26 @@ public final class TextReferences {
     }
 
     /**
+     * Like {@link #computedArgument(String, java.util.Map)}, but a call of a function of {@code arity} counts only
+     * with exactly that many arguments: the others are overloads that take no query there ({@code ts_rewrite}
+     * reads a query as its second of two arguments; its three-argument form takes tsqueries).
+     */
+    public static boolean computedArgument(String text, java.util.Map<String, Integer> argument,
+                                           java.util.Map<String, Integer> arity) {
+        return literalArguments(text, argument, arity).isEmpty();
+    }
+
+    /**
      * The values of the string literals {@code text}'s calls of the functions of {@code argument} give at the
      * position it gives, call by call (a call with fewer arguments gives none); empty when one of them is not one
      * string literal ({@link #computedArgument}), or when the two readings of plain strings read them differently.
      */
     public static Optional<List<String>> literalArguments(String text, java.util.Map<String, Integer> argument) {
+        return literalArguments(text, argument, java.util.Map.of());
+    }
+
+    private static Optional<List<String>> literalArguments(String text, java.util.Map<String, Integer> argument,
+                                                           java.util.Map<String, Integer> arity) {
         List<String> first = null;
         for (boolean scs : new boolean[] {true, false}) {
             List<Token> tokens = Lexer.tokenize(text, scs).tokens();
@@ -103,6 +118,10 @@ public final class TextReferences {
             for (int k = 0; k + 1 < tokens.size(); k++) {
                 Integer position = tokens.get(k).isIdentifier() ? argument.get(tokens.get(k).value()) : null;
                 if (position == null || !tokens.get(k + 1).isOp("(")) {
+                    continue;
+                }
+                Integer wanted = arity.get(tokens.get(k).value());
+                if (wanted != null && wanted != argumentCount(tokens, k + 2)) {
                     continue;
                 }
                 int i = k + 2;
@@ -124,6 +143,24 @@ public final class TextReferences {
             }
         }
         return Optional.of(first);
+    }
+
+    /**
+     * How many arguments the call whose list starts at {@code from} (after its parenthesis) has: its commas at the
+     * top level, plus one unless it is empty. A list that never closes counts what it has.
+     */
+    private static int argumentCount(List<Token> tokens, int from) {
+        if (from < tokens.size() && tokens.get(from).isOp(")")) {
+            return 0;
+        }
+        int count = 1;
+        for (int i = from; ; count++) {
+            int comma = LexicalAnalysis.firstAtTopLevel(tokens, i, j -> tokens.get(j).isOp(","));
+            if (comma < 0) {
+                return count;
+            }
+            i = comma + 1;
+        }
     }
 
     /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */

@@ -56,6 +56,25 @@ class TextReferencesTest {
     }
 
     @Test
+    void aCallOfAnotherArityIsAnotherOverload() {
+        java.util.Map<String, Integer> read = java.util.Map.of("ts_rewrite", 1, "query_to_xml", 0);
+        java.util.Map<String, Integer> two = java.util.Map.of("ts_rewrite", 2);
+        assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(q, to_tsquery('a'), to_tsquery('b'))", read,
+                two));
+        assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(f(a, b), g(c, (d, e)), 'x')", read, two));
+        assertTrue(TextReferences.computedArgument("SELECT ts_rewrite(q, 'SELECT a, b FROM ' || t)", read, two));
+        assertTrue(TextReferences.computedArgument("SELECT ts_rewrite(q, f(x, y))", read, two));
+        // An inner call of another arity is skipped, the outer one still counts.
+        assertTrue(TextReferences.computedArgument(
+                "SELECT ts_rewrite(ts_rewrite(q, x, y), 'SELECT a, b FROM ' || t)", read, two));
+        assertTrue(TextReferences.computedArgument(
+                "SELECT ts_rewrite(q, x, y), ts_rewrite(q, 'SELECT a FROM ' || t)", read, two));
+        // Functions without an arity count with any number of arguments.
+        assertTrue(TextReferences.computedArgument("SELECT query_to_xml(q, true, false, '')", read, two));
+        assertFalse(TextReferences.computedArgument("SELECT ts_rewrite()", read, two));
+    }
+
+    @Test
     void literalArgumentsAreTheValuesOfEachCall() {
         java.util.Map<String, Integer> cursor = java.util.Map.of("cursor_to_xml", 0);
         assertEquals(java.util.Optional.of(java.util.List.of("xc", "Y")), TextReferences.literalArguments(

@@ -427,6 +427,8 @@ final class ResultMasking {
     private static final java.util.Map<String, Integer> READ_ARGUMENT = java.util.Map.of("query_to_xml", 0,
             "query_to_xml_and_xmlschema", 0, "table_to_xml", 0, "table_to_xml_and_xmlschema", 0, "ts_stat", 0,
             "ts_rewrite", 1);
+    /** The functions of {@link #READ_ARGUMENT} that read a query only with this many arguments. */
+    private static final java.util.Map<String, Integer> READ_ARGUMENT_ARITY = java.util.Map.of("ts_rewrite", 2);
 
     /**
      * The exposure of {@code text}'s calls of {@code function} (one of {@link #READ_CURSOR}), which read the rows of
@@ -487,7 +489,8 @@ final class ResultMasking {
                     return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
                             + base + ")");
                 }
-                if (READ_ARGUMENT.containsKey(base) && TextReferences.computedArgument(s.text(), READ_ARGUMENT)) {
+                if (READ_ARGUMENT.containsKey(base) && TextReferences.computedArgument(s.text(), READ_ARGUMENT,
+                        READ_ARGUMENT_ARITY)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads a query or relation computed at run "
                             + "time (" + base + ")");
                 }
