@@ -537,6 +537,73 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    // ---- sequences and foreign tables of a guarded schema ------------------------------------------------
+
+    /**
+     * A sequence is a relation of its schema, and IMPORT FOREIGN SCHEMA makes foreign tables in the schema it
+     * names: creating or altering a sequence there, or importing into it, is a write the rule on
+     * {@code gw_billing.*} refuses. The server's state shows nothing ran; the same statements elsewhere run.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForItsSequencesAndImportedForeignTables() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SEQUENCE gw_billing.gw_counter");
+            s.execute("ALTER SEQUENCE gw_billing.gw_counter OWNER TO gw_login");
+            s.execute("SELECT setval('gw_billing.gw_counter', 40)");
+            s.execute("CREATE SCHEMA gw_loose_seq AUTHORIZATION gw_login");
+            s.execute("CREATE SCHEMA gw_remote_src");
+            s.execute("CREATE TABLE gw_remote_src.gw_far (id int)");
+            s.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw");
+            s.execute("CREATE SERVER gw_remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '"
+                    + warden.pg.host() + "', port '" + warden.pg.port() + "', dbname '" + warden.database + "')");
+            s.execute("GRANT USAGE ON FOREIGN SERVER gw_remote TO gw_login");
+            s.execute("CREATE USER MAPPING FOR gw_login SERVER gw_remote OPTIONS (user '" + warden.pg.superuser()
+                    + "', password_required 'false')");
+        }
+        String[] refused = {
+                "CREATE SEQUENCE gw_billing.gw_made_seq",
+                "CREATE SEQUENCE IF NOT EXISTS gw_billing.gw_made_seq START 5",
+                "CREATE UNLOGGED SEQUENCE gw_billing.gw_made_seq",
+                "ALTER SEQUENCE gw_billing.gw_counter RESTART WITH 1",
+                "ALTER SEQUENCE gw_billing.gw_counter INCREMENT BY 1000",
+                "ALTER SEQUENCE IF EXISTS gw_billing.gw_counter MINVALUE 1 RESTART",
+                "IMPORT FOREIGN SCHEMA gw_remote_src FROM SERVER gw_remote INTO gw_billing",
+                "IMPORT FOREIGN SCHEMA gw_remote_src LIMIT TO (gw_far) FROM SERVER gw_remote INTO gw_billing",
+                "IMPORT FOREIGN SCHEMA gw_remote_src EXCEPT (gw_other) FROM SERVER gw_remote INTO \"gw_billing\""};
+        List<String> ran = new ArrayList<>();
+        for (String sql : refused) {
+            String error;
+            try (Connection c = connect("prod")) {
+                error = run(c, sql);
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                String state = scalar(d, "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                        + "c.relnamespace WHERE n.nspname = 'gw_billing' AND c.relname IN ('gw_made_seq', 'gw_far')) "
+                        + "|| ' ' || last_value || ' ' || (SELECT increment_by FROM pg_sequences WHERE sequencename "
+                        + "= 'gw_counter') FROM gw_billing.gw_counter");
+                if (!state.equals("0 40 1")) {
+                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + ")");
+                    // Undone, so each statement is tried on the same state.
+                    s.execute("DROP SEQUENCE IF EXISTS gw_billing.gw_made_seq");
+                    s.execute("DROP FOREIGN TABLE IF EXISTS gw_billing.gw_far");
+                    s.execute("ALTER SEQUENCE gw_billing.gw_counter INCREMENT BY 1 MINVALUE 1");
+                    s.execute("SELECT setval('gw_billing.gw_counter', 40)");
+                } else if (error == null || !error.startsWith("42501") || !error.contains("\"gw-billing-kept\"")) {
+                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
+                }
+            }
+        }
+        assertEquals(List.of(), ran, "PostgreSQL ran writes into gw_billing");
+        // Precise: a schema no rule names gets its sequence and its foreign tables.
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "CREATE SEQUENCE gw_loose_seq.gw_made_seq"));
+            assertEquals(null, run(c, "ALTER SEQUENCE gw_loose_seq.gw_made_seq RESTART WITH 7"));
+            assertEquals(null, run(c, "IMPORT FOREIGN SCHEMA gw_remote_src FROM SERVER gw_remote INTO gw_loose_seq"));
+            assertEquals("7", scalar(c, "SELECT nextval('gw_loose_seq.gw_made_seq')"));
+            assertEquals("0", scalar(c, "SELECT count(*) FROM gw_loose_seq.gw_far"));
+        }
+    }
+
     private static void assertCreateRefused(Connection c, String sql) throws SQLException {
         String error = run(c, sql);
         try (Connection d = warden.direct()) {
