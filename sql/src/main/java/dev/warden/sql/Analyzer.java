@@ -460,6 +460,9 @@ public final class Analyzer {
                 b.hasWhere = b.kind == StatementKind.MERGE ? restricts : b.hasWhere && restricts;
             } else if (b.kind == StatementKind.CREATE) {
                 LexicalAnalysis.namedFunctions(tokens, b.functions);
+                LexicalAnalysis.definedRelation(tokens, b);
+            } else if (b.kind == StatementKind.ALTER) {
+                LexicalAnalysis.definedRelation(tokens, b);
             } else if (b.kind == StatementKind.INSERT) {
                 Boolean upsertWhere = LexicalAnalysis.upsertUpdateHasWhere(tokens);
                 if (upsertWhere != null) {

@@ -139,7 +139,10 @@ final class LexicalAnalysis {
                 }
                 understood &= c.word("on") && commentTarget(c, b);
             }
-            case "import" -> b.kind = StatementKind.IMPORT_FOREIGN_SCHEMA;
+            case "import" -> {
+                b.kind = StatementKind.IMPORT_FOREIGN_SCHEMA;
+                understood = importForeignSchema(c, b);
+            }
             case "reassign" -> b.kind = StatementKind.REASSIGN_OWNED;
             case "set" -> set(c, b);
             case "reset" -> b.kind = c.word("role") || c.words("session", "authorization") || roleSetting(c) != null
@@ -815,6 +818,53 @@ final class LexicalAnalysis {
             case "user", "group" -> "ROLE";
             default -> w.toUpperCase(Locale.ROOT);
         };
+    }
+
+    /**
+     * {@code IMPORT FOREIGN SCHEMA remote [LIMIT TO (t, ...) | EXCEPT (t, ...)] FROM SERVER s INTO local}: it makes
+     * foreign tables in {@code local}, those LIMIT TO lists by name, else under any name ({@code local.*}, which
+     * every rule on the schema's tables matches).
+     */
+    private static boolean importForeignSchema(Cursor c, FactsBuilder b) {
+        if (!c.words("foreign", "schema") || c.identifier() == null) {
+            return false;
+        }
+        List<String> listed = null;
+        if (c.words("limit", "to")) {
+            listed = c.identifierList();
+        } else if (c.word("except")) {
+            c.identifierList();
+        }
+        int into = c.indexOfWord("into");
+        if (into < 0) {
+            return false;
+        }
+        Cursor at = new Cursor(c.tokens, into + 1);
+        String schema = at.identifier();
+        if (schema == null || at.peekOp(".")) {
+            return false;
+        }
+        if (listed == null) {
+            b.tablesWritten.add(new TableRef(schema, "*"));
+        } else {
+            listed.forEach(t -> b.tablesWritten.add(new TableRef(schema, t)));
+        }
+        return true;
+    }
+
+    /**
+     * The relation a CREATE or ALTER statement defines or changes, as its leading words name it, added to what
+     * JSqlParser's tree gave: some trees carry none ({@code CREATE SEQUENCE s.q}, {@code ALTER SEQUENCE s.q}).
+     */
+    static void definedRelation(List<Token> tokens, FactsBuilder b) {
+        FactsBuilder named = new FactsBuilder(b.kind);
+        Cursor c = new Cursor(tokens, 0);
+        if (c.word("create")) {
+            create(c, named);
+        } else if (c.word("alter")) {
+            alter(c, named);
+        }
+        b.tablesWritten.addAll(named.tablesWritten);
     }
 
     private static void create(Cursor c, FactsBuilder b) {
