@@ -604,6 +604,61 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * nextval and setval change the sequence their argument names, under any statement: a write into its
+     * schema, which the rule on {@code gw_billing.*} refuses, whether the name is written qualified, quoted, cast,
+     * found by the search_path, computed at run time (any sequence), or inside a DO block or an INSERT. The
+     * sequence's state shows nothing ran; a sequence of a schema no rule names changes as before.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForTheSequenceFunctionsOfItsSequences() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SEQUENCE gw_billing.gw_tally");
+            s.execute("ALTER SEQUENCE gw_billing.gw_tally OWNER TO gw_login");
+            s.execute("SELECT setval('gw_billing.gw_tally', 40)");
+            s.execute("CREATE SCHEMA gw_free_seq AUTHORIZATION gw_login");
+            s.execute("CREATE SEQUENCE gw_free_seq.gw_tally");
+            s.execute("ALTER SEQUENCE gw_free_seq.gw_tally OWNER TO gw_login");
+        }
+        String[] refused = {
+                "SELECT setval('gw_billing.gw_tally', 1)",
+                "SELECT nextval('gw_billing.gw_tally')",
+                "SELECT pg_catalog.setval('gw_billing.gw_tally'::regclass, 1, false)",
+                "SELECT setval('\"gw_billing\".\"gw_tally\"', 1)",
+                "SELECT setval('GW_BILLING.GW_TALLY', 1)",
+                "SELECT setval('gw_billing.gw_' || 'tally', 1)",
+                "SELECT setval(format('%s.%s', 'gw_billing', 'gw_tally'), 1)",
+                "SET search_path = gw_billing; SELECT setval('gw_tally', 1)",
+                "DO $$BEGIN PERFORM setval('gw_billing.gw_tally', 1); END$$",
+                "INSERT INTO gw_notes VALUES (nextval('gw_billing.gw_tally'))",
+                "SELECT 1 FROM gw_notes WHERE nextval('gw_billing.gw_tally') > 0"};
+        List<String> ran = new ArrayList<>();
+        for (String sql : refused) {
+            String error;
+            try (Connection c = connect("prod")) {
+                error = run(c, sql);
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                String last = scalar(d, "SELECT last_value FROM gw_billing.gw_tally");
+                if (!last.equals("40")) {
+                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + ")");
+                    s.execute("SELECT setval('gw_billing.gw_tally', 40)");
+                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")
+                        || (!sql.startsWith("DO") && !error.contains("\"gw-billing-kept\""))) {
+                    // (A DO block is the baseline's in production, whatever it runs.)
+                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
+                }
+            }
+        }
+        assertEquals(List.of(), ran, "PostgreSQL changed gw_billing.gw_tally");
+        try (Connection c = connect("prod")) {
+            assertEquals("1", scalar(c, "SELECT nextval('gw_free_seq.gw_tally')"));
+            assertEquals("9", scalar(c, "SELECT setval('gw_free_seq.gw_tally', 9)"));
+            assertEquals("40", scalar(c, "SELECT last_value FROM gw_billing.gw_tally"));
+            assertEquals("40", scalar(c, "SELECT currval('gw_free_seq.gw_tally') + 31"));
+        }
+    }
+
     private static void assertCreateRefused(Connection c, String sql) throws SQLException {
         String error = run(c, sql);
         try (Connection d = warden.direct()) {
