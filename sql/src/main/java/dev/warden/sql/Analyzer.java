@@ -359,9 +359,18 @@ public final class Analyzer {
                 LexicalAnalysis.implicitCalls(tokens, b.implicitCalls);
                 // CALL p(set_config('role', ...)), EXECUTE q(set_config(...)): the lexer's statements evaluate
                 // expressions too.
-                return withSetConfigRole(b.build(text, Shape.fingerprint(tokens)), tokens);
+                return withSequences(withSetConfigRole(b.build(text, Shape.fingerprint(tokens)), tokens), tokens);
             }
-            return withSetConfigRole(parsedStatement(text, tokens), tokens);
+            return withSequences(withSetConfigRole(parsedStatement(text, tokens), tokens), tokens);
+        }
+
+        /**
+         * The sequences a statement's nextval and setval calls change, read from its own tokens every time, as the
+         * role of set_config is: the string literals that name them are not in the shape the cache is keyed by.
+         */
+        private static StatementFacts withSequences(StatementFacts facts, List<Token> tokens) {
+            java.util.Set<TableRef> sequences = LexicalAnalysis.sequencesChanged(tokens);
+            return sequences == null ? facts : facts.withSequencesChanged(sequences);
         }
 
         /**

@@ -820,6 +820,118 @@ final class LexicalAnalysis {
         };
     }
 
+    /** The functions that change the sequence their first argument names: nextval advances it, setval sets it. */
+    private static final Set<String> SEQUENCE_CHANGERS = Set.of("nextval", "setval");
+
+    /**
+     * The sequences {@code tokens}' nextval and setval calls change: each call's first argument, a string literal
+     * (cast or not) read as the server reads a regclass; {@link TableRef#ANY_SEQUENCE} when it is computed at run
+     * time, an OID, or a text the server would read otherwise under the other string setting. Null when the
+     * statement calls neither. (A call in a column DEFAULT counts too, where the statement only stores it.)
+     */
+    static Set<TableRef> sequencesChanged(List<Token> tokens) {
+        Set<TableRef> out = null;
+        for (int k = 0; k + 1 < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (!t.isIdentifier() || !SEQUENCE_CHANGERS.contains(t.value()) || !tokens.get(k + 1).isOp("(")) {
+                continue;
+            }
+            if (out == null) {
+                out = new java.util.LinkedHashSet<>();
+            }
+            out.add(sequenceArgument(tokens, k + 2));
+        }
+        return out;
+    }
+
+    /** The sequence the argument at {@code k} names (see {@link #sequencesChanged}). */
+    private static TableRef sequenceArgument(List<Token> tokens, int k) {
+        if (k >= tokens.size() || tokens.get(k).type() != Type.STRING) {
+            return TableRef.ANY_SEQUENCE;
+        }
+        int i = k + 1;
+        while (i + 1 < tokens.size() && tokens.get(i).isOp("::") && tokens.get(i + 1).isIdentifier()) {
+            i += 2;
+            while (i + 1 < tokens.size() && tokens.get(i).isOp(".") && tokens.get(i + 1).isIdentifier()) {
+                i += 2;
+            }
+        }
+        if (i >= tokens.size() || !(tokens.get(i).isOp(",") || tokens.get(i).isOp(")"))) {
+            return TableRef.ANY_SEQUENCE; // 'a' || 'b', 'a'::text || x ...
+        }
+        String value = tokens.get(k).value();
+        List<String> parts = value.indexOf('\\') >= 0 ? null : regclassName(value);
+        if (parts == null || parts.isEmpty() || parts.size() > 3) {
+            return TableRef.ANY_SEQUENCE;
+        }
+        int n = parts.size();
+        return n == 1 ? new TableRef(null, parts.get(0)) : new TableRef(parts.get(n - 2), parts.get(n - 1));
+    }
+
+    /**
+     * A regclass text's name parts as the server splits them ({@code SplitIdentifierString} on dots): quoted
+     * parts keep their case ({@code ""} is a quote), others are folded and cut; blanks around a part are skipped.
+     * Null when the text is an OID (all digits) or not a name.
+     */
+    static List<String> regclassName(String text) {
+        List<String> parts = new java.util.ArrayList<>();
+        int i = 0;
+        int n = text.length();
+        if (!text.isBlank() && text.strip().chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            return null;
+        }
+        while (true) {
+            while (i < n && Character.isWhitespace(text.charAt(i))) {
+                i++;
+            }
+            if (i >= n) {
+                return null;
+            }
+            StringBuilder part = new StringBuilder();
+            if (text.charAt(i) == '"') {
+                i++;
+                while (true) {
+                    if (i >= n) {
+                        return null;
+                    }
+                    char c = text.charAt(i++);
+                    if (c == '"') {
+                        if (i < n && text.charAt(i) == '"') {
+                            part.append('"');
+                            i++;
+                            continue;
+                        }
+                        break;
+                    }
+                    part.append(c);
+                }
+                if (part.length() == 0) {
+                    return null;
+                }
+                parts.add(Lexer.truncateName(part.toString()));
+            } else {
+                int start = i;
+                while (i < n && text.charAt(i) != '.' && !Character.isWhitespace(text.charAt(i))) {
+                    i++;
+                }
+                if (i == start) {
+                    return null;
+                }
+                parts.add(Lexer.truncateName(Lexer.foldName(text.substring(start, i))));
+            }
+            while (i < n && Character.isWhitespace(text.charAt(i))) {
+                i++;
+            }
+            if (i >= n) {
+                return parts;
+            }
+            if (text.charAt(i) != '.') {
+                return null;
+            }
+            i++;
+        }
+    }
+
     /**
      * {@code IMPORT FOREIGN SCHEMA remote [LIMIT TO (t, ...) | EXCEPT (t, ...)] FROM SERVER s INTO local}: it makes
      * foreign tables in {@code local}, those LIMIT TO lists by name, else under any name ({@code local.*}, which

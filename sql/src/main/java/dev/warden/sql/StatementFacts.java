@@ -159,6 +159,18 @@ public record StatementFacts(
     }
 
     /**
+     * These facts with {@code sequences} written too: the sequences the statement's own literals name in its
+     * nextval and setval calls (see {@link LexicalAnalysis#sequencesChanged}).
+     */
+    StatementFacts withSequencesChanged(Set<TableRef> sequences) {
+        Set<TableRef> written = new java.util.LinkedHashSet<>(tablesWritten);
+        written.addAll(sequences);
+        return new StatementFacts(text, fingerprint, kind, objectType, true, tablesRead, written,
+                columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
+                inner, innerKinds, unparsed, nested, implicitCalls, dynamicSql);
+    }
+
+    /**
      * The same facts with {@code unparsed} as given: for {@link ReadOnlyProof#proveWithCatalog}, once the
      * catalog has said what the lexer could not.
      */

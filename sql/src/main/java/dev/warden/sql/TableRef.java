@@ -10,6 +10,13 @@ import java.util.Objects;
  * @param name the relation name
  */
 public record TableRef(String schema, String name) {
+
+    /**
+     * Some sequence, not known before the statement runs: what {@code nextval} and {@code setval} change when their
+     * argument is computed at run time. A rule on tables holds for it whatever the tables it names.
+     */
+    public static final TableRef ANY_SEQUENCE = new TableRef("*", "*");
+
     public TableRef {
         Objects.requireNonNull(name, "name");
     }

@@ -51,6 +51,39 @@ class AnalyzerTest {
     }
 
     @Test
+    void nextvalAndSetvalWriteTheSequenceTheirLiteralNamesEachTime() {
+        assertEquals(Set.of(new TableRef("b", "s")), one("SELECT setval('b.s', 1)").tablesWritten());
+        assertTrue(one("SELECT setval('b.s', 1)").writes());
+        // The shape cache keeps no literal: another sequence in the same shape is read from its own text.
+        assertEquals(Set.of(new TableRef("c", "t")), one("SELECT setval('c.t', 1)").tablesWritten());
+        assertEquals(Set.of(t("t"), new TableRef("Q", "s x\"y")),
+                one("INSERT INTO t VALUES (nextval('\"Q\".\"s x\"\"y\"'::regclass))").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "b")), one("SELECT pg_catalog.NEXTVAL(' A . B ')").tablesWritten());
+        for (String computed : List.of("SELECT setval('a' || 'b', 1)", "SELECT nextval(x) FROM t",
+                "SELECT nextval('16384')", "SELECT nextval('a.b.c.d')", "SELECT nextval('a..b')",
+                "SELECT nextval('a\\b')", "SELECT nextval(format('%s', 'b.s'))")) {
+            assertTrue(one(computed).tablesWritten().contains(TableRef.ANY_SEQUENCE), computed);
+        }
+        // currval and lastval read; a string that only mentions nextval calls nothing.
+        assertEquals(Set.of(), one("SELECT currval('b.s'), lastval(), 'nextval(''b.s'')'").tablesWritten());
+        List<StatementFacts> body = analyzer.analyze("DO $$BEGIN PERFORM setval('b.s', 1); END$$").statements()
+                .get(0).nested();
+        assertTrue(body.stream().anyMatch(f -> f.tablesWritten().contains(new TableRef("b", "s"))), body.toString());
+    }
+
+    @Test
+    void aRegclassTextSplitsAsTheServerSplitsIt() {
+        assertEquals(List.of("a", "b"), LexicalAnalysis.regclassName("A.b"));
+        assertEquals(List.of("A", "b.c"), LexicalAnalysis.regclassName(" \"A\" . \"b.c\" "));
+        assertEquals(List.of("x\"y"), LexicalAnalysis.regclassName("\"x\"\"y\""));
+        assertEquals(null, LexicalAnalysis.regclassName("123"));
+        assertEquals(null, LexicalAnalysis.regclassName("a."));
+        assertEquals(null, LexicalAnalysis.regclassName("\"\""));
+        assertEquals(null, LexicalAnalysis.regclassName("a b"));
+        assertEquals(null, LexicalAnalysis.regclassName("\"a"));
+    }
+
+    @Test
     void importForeignSchemaWritesTheTablesItListsOrAnyOfItsSchema() {
         StatementFacts all = one("IMPORT FOREIGN SCHEMA remote FROM SERVER srv INTO billing");
         assertEquals(StatementKind.IMPORT_FOREIGN_SCHEMA, all.kind());

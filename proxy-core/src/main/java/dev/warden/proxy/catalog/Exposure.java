@@ -104,6 +104,10 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 }
                 for (TableRef t : f.tablesWritten()) {
                     List<RelationCatalog.Relation> written = catalog.named(t.name());
+                    if (t.equals(TableRef.ANY_SEQUENCE) || (!written.isEmpty()
+                            && written.stream().allMatch(RelationCatalog.Relation::isSequence))) {
+                        continue; // nextval, setval: a counter moves, no value is stored
+                    }
                     boolean anySensitive = false;
                     for (RelationCatalog.Relation r : written) {
                         for (RelationCatalog.Column c : r.columns()) {

@@ -53,6 +53,11 @@ final class RelationCatalog {
         boolean isView() {
             return kind == 'v' || kind == 'm';
         }
+
+        /** A sequence holds no value a statement stores: it has no columns here, and launders nothing. */
+        boolean isSequence() {
+            return kind == 'S';
+        }
     }
 
     /** A table of a relation's inheritance tree (see {@link Relation#kin}). */
@@ -477,7 +482,8 @@ final class RelationCatalog {
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
-                        + "WHERE c.relname = ANY (?) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+                        // Sequences (no columns kept): where an unqualified sequence name is, for rules on tables.
+                        + "WHERE c.relname = ANY (?) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') "
                         + "ORDER BY c.oid, a.attnum")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -499,7 +505,7 @@ final class RelationCatalog {
                             running.add(oid);
                         }
                     }
-                    if (rs.getString(5) != null) {
+                    if (rs.getString(5) != null && !r.isSequence()) {
                         r.columns().add(new Column(rs.getString(5), rs.getInt(6), null));
                     }
                 }

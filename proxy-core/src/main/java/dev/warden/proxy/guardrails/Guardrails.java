@@ -235,7 +235,8 @@ public final class Guardrails {
                     for (TableRef t : throughViews(union(f.tablesRead(), firing || refresh ? f.tablesWritten()
                             : Set.of()), schemas)) {
                         boolean writes = written.contains(t.name());
-                        if (!seen.add((writes ? "w " : "r ") + t.name())) {
+                        if (t.equals(TableRef.ANY_SEQUENCE) || !seen.add((writes ? "w " : "r ") + t.name())) {
+                            // (A sequence runs no rule, trigger or policy.)
                             continue;
                         }
                         List<StatementFacts> run = schemas.runBy(t.name(), writes);
@@ -548,6 +549,9 @@ public final class Guardrails {
      * catalog has not looked it up, as any schema's.
      */
     private static boolean matchesTable(CompiledRule compiled, TableRef t, NamedRelations schemas) {
+        if (t.equals(TableRef.ANY_SEQUENCE)) {
+            return true; // a sequence named by a value computed at run time may be in any schema
+        }
         String qualified = (t.schema() == null ? "public" : t.schema()) + "." + t.name();
         for (Pattern p : compiled.tables()) {
             if (p.matcher(qualified).matches() || p.matcher(t.name()).matches()) {
@@ -581,10 +585,11 @@ public final class Guardrails {
      * INTO), in a schema the search_path chooses: not a temporary one, which lands in the session's own schema.
      */
     private static boolean createsRelations(StatementFacts f) {
-        // A SELECT writes only its INTO table, unless a WITH clause writes too (then the text must say INTO).
+        // A SELECT creates only its INTO table: what else it writes (a WITH clause's table, the sequence of a
+        // nextval) exists already.
         return (f.kind() == StatementKind.CREATE && CREATED_RELATIONS.contains(f.objectType())
                 && !CREATE_TEMPORARY.matcher(f.text()).matches()) || (f.kind() == StatementKind.SELECT
-                && (!f.dataModifyingCte() || INTO.matcher(f.text()).find()));
+                && INTO.matcher(f.text()).find());
     }
 
     private static final Pattern INTO = Pattern.compile("(?i)\\binto\\b");
