@@ -8,6 +8,8 @@
  * server runs besides (rules, triggers, the functions of defaults, constraints, views and policies, foreign keys'
  * cascades), judged by the rules that name tables only. Where the catalog cannot say, they fail closed. Limits:
  * DDL made outside Warden counts once the catalog's entries expire (5 s); functions are followed three calls deep
- * and relations a few levels deep; DELETE FROM ONLY a parent is judged as reaching its children.
+ * and relations a few levels deep; DELETE FROM ONLY a parent is judged as reaching its children; a nextval in a
+ * column DEFAULT or a view is not followed (one the statement calls writes its sequence, see the sql module's
+ * {@code LexicalAnalysis.sequencesChanged}).
  */
 package dev.warden.proxy.guardrails;
