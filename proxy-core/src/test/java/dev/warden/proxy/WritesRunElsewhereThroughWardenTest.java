@@ -659,6 +659,37 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    // ---- ONLY -------------------------------------------------------------------------------------------
+
+    /**
+     * ONLY keeps a DELETE or UPDATE from a table's children. JSqlParser cannot read it there, and such statements
+     * were refused in production as not understood. Now they are read as the statement without ONLY: a rule on
+     * the table holds for them, and a table no rule names is deleted from and updated as directly.
+     */
+    @Test
+    void deleteAndUpdateOfOnlyATableAreUnderstoodAndJudgedByItsRules() throws SQLException {
+        try (Connection c = connect("prod")) {
+            for (String sql : List.of("DELETE FROM ONLY gw_ledger WHERE id = 1",
+                    "UPDATE ONLY gw_ledger SET total = 0 WHERE id = 1",
+                    "UPDATE ONLY public.gw_ledger AS l SET total = 0 WHERE l.id = 1",
+                    "WITH x AS (UPDATE ONLY gw_ledger SET total = 0 WHERE id = 1 RETURNING id) SELECT id FROM x",
+                    "DELETE FROM ONLY gw_notes USING ONLY gw_ledger WHERE gw_notes.id = gw_ledger.id")) {
+                String error = run(c, sql);
+                try (Connection d = warden.direct()) {
+                    assertEquals("3 6 3", scalar(d, "SELECT (SELECT count(*) FROM gw_ledger) || ' ' || "
+                            + "(SELECT sum(total) FROM gw_ledger) || ' ' || (SELECT count(*) FROM gw_notes)"),
+                            "PostgreSQL ran " + sql + " (" + (error == null ? "Warden let it run" : error) + ")");
+                }
+                assertRefusedBy(error, sql, "gw-ledger-kept");
+            }
+            assertEquals(null, run(c, "UPDATE ONLY gw_notes SET id = 73 WHERE id = 2"));
+            assertEquals(null, run(c, "DELETE FROM ONLY gw_notes WHERE id IN (1, 73)"));
+            assertEquals("3", scalar(c, "SELECT string_agg(id::text, ',') FROM gw_notes"));
+            // ROWS ONLY is another ONLY, read as before.
+            assertEquals("3", scalar(c, "SELECT id FROM ONLY gw_notes ORDER BY id FETCH FIRST 1 ROWS ONLY"));
+        }
+    }
+
     private static void assertCreateRefused(Connection c, String sql) throws SQLException {
         String error = run(c, sql);
         try (Connection d = warden.direct()) {
