@@ -409,7 +409,7 @@ public final class Analyzer {
             }
             parserRuns.increment();
             long started = budget.now();
-            Outcome outcome = parser.parse(shape);
+            Outcome outcome = parser.parse(Shape.parserInput(tokens));
             budget.charge(started);
             FactsBuilder b = null;
             if (outcome instanceof Parsed parsed) {

@@ -28,6 +28,29 @@ final class Shape {
         return render(tokens, true);
     }
 
+    /**
+     * The text JSqlParser is given for a shape: {@link #parserText}, without the ONLY of {@code UPDATE ONLY t},
+     * {@code DELETE FROM ONLY t} and {@code USING ONLY t}, which it cannot read (it reads {@code FROM ONLY t} and
+     * {@code JOIN ONLY t}). ONLY keeps the statement from the table's children, so the facts of the text without
+     * it reach as much or more. The cache stays keyed by {@link #parserText}: texts with and without ONLY keep
+     * their own fingerprints.
+     */
+    static String parserInput(List<Token> tokens) {
+        List<Token> kept = null;
+        for (int i = 1; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            Token before = tokens.get(i - 1);
+            boolean targetOnly = t.isWord("only") && (before.isWord("update") || before.isWord("using")
+                    || (before.isWord("from") && i >= 2 && tokens.get(i - 2).isWord("delete")));
+            if (targetOnly && kept == null) {
+                kept = new java.util.ArrayList<>(tokens.subList(0, i));
+            } else if (!targetOnly && kept != null) {
+                kept.add(t);
+            }
+        }
+        return render(kept == null ? tokens : kept, true);
+    }
+
     static String normalizedText(List<Token> tokens) {
         return render(tokens, false);
     }

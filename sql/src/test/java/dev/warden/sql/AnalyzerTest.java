@@ -72,6 +72,28 @@ class AnalyzerTest {
     }
 
     @Test
+    void onlyInADeleteOrUpdateTargetIsParsedAndKeepsItsOwnFingerprint() {
+        for (String[] pair : new String[][] {
+                {"DELETE FROM ONLY s.t WHERE id = 1", "DELETE FROM s.t WHERE id = 1"},
+                {"UPDATE ONLY s.t SET a = 1 WHERE id = 2", "UPDATE s.t SET a = 1 WHERE id = 2"},
+                {"DELETE FROM ONLY t USING ONLY u WHERE t.a = u.a", "DELETE FROM t USING u WHERE t.a = u.a"},
+                {"WITH x AS (DELETE FROM ONLY t WHERE a = 1 RETURNING a) SELECT a FROM x",
+                        "WITH x AS (DELETE FROM t WHERE a = 1 RETURNING a) SELECT a FROM x"}}) {
+            StatementFacts only = one(pair[0]);
+            StatementFacts whole = one(pair[1]);
+            assertFalse(only.unparsed(), pair[0]);
+            assertEquals(whole.tablesWritten(), only.tablesWritten(), pair[0]);
+            assertEquals(whole.tablesRead(), only.tablesRead(), pair[0]);
+            assertEquals(whole.hasWhere(), only.hasWhere(), pair[0]);
+            assertNotEquals(whole.fingerprint(), only.fingerprint(), pair[0]);
+            // Whichever the cache saw first, each text keeps its own fingerprint.
+            assertEquals(only.fingerprint(), one(pair[0]).fingerprint());
+        }
+        assertFalse(one("DELETE FROM ONLY t").hasWhere());
+        assertFalse(one("SELECT a FROM t ORDER BY a FETCH FIRST 1 ROWS ONLY").unparsed());
+    }
+
+    @Test
     void aRegclassTextSplitsAsTheServerSplitsIt() {
         assertEquals(List.of("a", "b"), LexicalAnalysis.regclassName("A.b"));
         assertEquals(List.of("A", "b.c"), LexicalAnalysis.regclassName(" \"A\" . \"b.c\" "));
