@@ -91,8 +91,13 @@ final class CorpusReport {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        for (StatementFacts f : analyzer.analyze(withoutPsqlCommands(script)).statements()) {
-            add(f);
+        // One statement per text, as psql sends a script: the analyzer's parse budget is per text, and a whole
+        // file as one text would spend it and leave the rest of the file unparsed.
+        String sql = withoutPsqlCommands(script);
+        for (SqlSplitter.Segment segment : SqlSplitter.split(sql)) {
+            if (!segment.tokens().isEmpty() || segment.unterminated()) {
+                addText(segment.text());
+            }
         }
     }
 
