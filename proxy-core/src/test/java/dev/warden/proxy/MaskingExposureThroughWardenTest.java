@@ -175,6 +175,38 @@ class MaskingExposureThroughWardenTest {
         }
     }
 
+    /**
+     * setval stores the value it is given in its sequence, where currval and last_value read it back in clear: a
+     * value computed from a sensitive column is refused, whichever sequence (a computed name too). nextval moves a
+     * counter and stores nothing, and a setval of a clear value runs.
+     */
+    @Test
+    void aSensitiveValueCannotBeStoredInASequence() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SEQUENCE leak_seq");
+            s.execute("GRANT ALL ON SEQUENCE leak_seq TO PUBLIC");
+        }
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            for (String sql : List.of(
+                    "SELECT setval('leak_seq', replace(ssn, '-', '')::bigint) FROM customers WHERE id = 1",
+                    "SELECT setval('leak_seq', (SELECT replace(min(ssn), '-', '')::bigint FROM customers))",
+                    "SELECT 1 FROM customers c WHERE setval('public.leak_seq', replace(c.ssn, '-', '')::bigint) > 0",
+                    "SELECT setval(q.x, replace(ssn, '-', '')::bigint) FROM customers, (SELECT 'leak_seq' AS x) q "
+                            + "WHERE id = 1",
+                    "SELECT setval('leak_seq', length(c::text)) FROM customers c WHERE id = 1")) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("masking-handoff"), sql + ": " + e.getMessage());
+                try (Connection d = warden.direct()) {
+                    assertEquals("1 f", WardenHarness.scalar(d, "SELECT last_value || ' ' || is_called FROM leak_seq"),
+                            "PostgreSQL stored a value computed from ssn with " + sql);
+                }
+            }
+            assertEquals(List.of("4"), column(c, "SELECT setval('leak_seq', max(id) + 3) FROM products"));
+            assertEquals(List.of("5"), column(c, "SELECT nextval('leak_seq') FROM customers WHERE id = 1"));
+        }
+    }
+
     @Test
     void sensitiveValuesCannotBeCopiedUnderClearNamesOrReturnedFromAWrite() throws SQLException {
         try (Connection c = masked(); Statement s = c.createStatement()) {
