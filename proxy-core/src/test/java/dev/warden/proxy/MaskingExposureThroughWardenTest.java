@@ -198,7 +198,7 @@ class MaskingExposureThroughWardenTest {
                 assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
                 assertTrue(e.getMessage().contains("masking-handoff"), sql + ": " + e.getMessage());
                 try (Connection d = warden.direct()) {
-                    assertEquals("1 f", WardenHarness.scalar(d, "SELECT last_value || ' ' || is_called FROM leak_seq"),
+                    assertEquals("1 false", WardenHarness.scalar(d, "SELECT last_value || ' ' || is_called FROM leak_seq"),
                             "PostgreSQL stored a value computed from ssn with " + sql);
                 }
             }

@@ -106,7 +106,14 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     List<RelationCatalog.Relation> written = catalog.named(t.name());
                     if (t.equals(TableRef.ANY_SEQUENCE) || (!written.isEmpty()
                             && written.stream().allMatch(RelationCatalog.Relation::isSequence))) {
-                        continue; // nextval, setval: a counter moves, no value is stored
+                        // nextval moves a counter and stores nothing; setval stores the value it is given, which
+                        // currval and last_value return in clear.
+                        if (launders.isEmpty() && setsSequenceFromSensitive(f, e.sensitiveNames())) {
+                            launders = (t.equals(TableRef.ANY_SEQUENCE) ? "a sequence named at run time"
+                                    : t.qualified()) + " through setval, whose value currval and last_value return "
+                                    + "in clear";
+                        }
+                        continue;
                     }
                     boolean anySensitive = false;
                     for (RelationCatalog.Relation r : written) {
@@ -127,6 +134,31 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
+    }
+
+    /**
+     * Whether {@code f} calls setval where its value may come from a sensitive column: the text names one (in any
+     * clause: a setval in a WHERE stores as well), reads whole rows, or the sensitive names are not known.
+     */
+    private static boolean setsSequenceFromSensitive(StatementFacts f, Set<String> sensitiveNames) {
+        Set<String> names = TextReferences.names(f.text());
+        if (!names.contains("setval")) {
+            return false;
+        }
+        for (ColumnRef c : f.columnsRead()) {
+            if (c.column().equals("*")) {
+                return true;
+            }
+        }
+        if (sensitiveNames.isEmpty()) {
+            return true;
+        }
+        for (String name : sensitiveNames) {
+            if (names.contains(name) || names.contains(name.toLowerCase(Locale.ROOT))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** @param path the views whose definitions are being judged, outermost first (empty for a statement) */
