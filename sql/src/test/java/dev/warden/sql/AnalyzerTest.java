@@ -94,6 +94,19 @@ class AnalyzerTest {
     }
 
     @Test
+    void whatADeleteOrMergeJSqlParserCannotReadUsesIsRead() {
+        StatementFacts f = one("DELETE FROM t3 USING t1 JOIN s.t2 USING (a), ONLY t4 x WHERE t3.x > t1.a");
+        assertTrue(f.unparsed());
+        assertTrue(f.tablesRead().containsAll(Set.of(t("t1"), new TableRef("s", "t2"), t("t4"))), f.tablesRead().toString());
+        StatementFacts cte = one("WITH d AS (DELETE FROM t3 USING t1 JOIN t2 USING (a) WHERE t3.x = 1 RETURNING 1) "
+                + "SELECT * FROM d");
+        assertTrue(cte.tablesRead().contains(t("t1")), cte.tablesRead().toString());
+        StatementFacts merge = one("MERGE INTO t USING s.src x ON t.a = x.a WHEN NOT MATCHED THEN INSERT (a) "
+                + "OVERRIDING SYSTEM VALUE VALUES (x.a)");
+        assertTrue(merge.tablesRead().contains(new TableRef("s", "src")), merge.tablesRead().toString());
+    }
+
+    @Test
     void aRegclassTextSplitsAsTheServerSplitsIt() {
         assertEquals(List.of("a", "b"), LexicalAnalysis.regclassName("A.b"));
         assertEquals(List.of("A", "b.c"), LexicalAnalysis.regclassName(" \"A\" . \"b.c\" "));
