@@ -1293,6 +1293,13 @@ final class LexicalAnalysis {
             boolean statementStart = i == main || (prev != null && prev.isOp("("));
             switch (t.value()) {
                 case "with" -> cteNames(tokens, i + 1, cteNames);
+                case "using" -> {
+                    // DELETE ... USING a, b and MERGE ... USING src read those relations (JOIN ... USING (col)
+                    // names columns, skipped as a parenthesis).
+                    if (deletesOrMerges(tokens)) {
+                        fromList(new Cursor(tokens, i + 1), reads);
+                    }
+                }
                 case "from", "join" -> {
                     boolean insideCall = !callParens.isEmpty() && callParens.peek();
                     if (!insideCall && !(prev != null && (prev.isWord("delete") || prev.isWord("distinct")))) {
@@ -1418,6 +1425,18 @@ final class LexicalAnalysis {
                 return;
             }
         }
+    }
+
+    /** Whether a DELETE or MERGE keyword starts a statement or a parenthesised statement of {@code tokens}. */
+    private static boolean deletesOrMerges(List<Token> tokens) {
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if ((t.isWord("delete") || t.isWord("merge")) && (i == 0 || tokens.get(i - 1).isOp("(")
+                    || tokens.get(i - 1).isWord("as"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void fromList(Cursor c, Set<TableRef> out) {
