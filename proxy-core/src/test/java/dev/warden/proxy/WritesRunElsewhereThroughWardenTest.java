@@ -659,6 +659,81 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    // ---- what changes a guarded schema's relations without writing rows ------------------------------------
+
+    /**
+     * A rewrite rule on a table (DO INSTEAD NOTHING swallows every insert), a grant on its tables or sequences, on
+     * all of them or on the schema, default privileges for the schema, and dropping or renaming one of its indexes:
+     * each changes what the schema's relations do or who reaches them, and the rule on {@code gw_billing.*} refuses
+     * it. The server's catalog shows nothing ran; the same statements in a schema no rule names run.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForRulesGrantsAndIndexesOfItsRelations() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE gw_billing.gw_owned (id int)");
+            s.execute("CREATE INDEX gw_owned_idx ON gw_billing.gw_owned (id)");
+            s.execute("CREATE SEQUENCE gw_billing.gw_owned_seq");
+            s.execute("ALTER TABLE gw_billing.gw_owned OWNER TO gw_login");
+            s.execute("ALTER SEQUENCE gw_billing.gw_owned_seq OWNER TO gw_login");
+            s.execute("CREATE SCHEMA gw_open AUTHORIZATION gw_login");
+            s.execute("CREATE TABLE gw_open.gw_owned (id int)");
+            s.execute("CREATE INDEX gw_open_idx ON gw_open.gw_owned (id)");
+            s.execute("ALTER TABLE gw_open.gw_owned OWNER TO gw_login");
+        }
+        String state = "SELECT (SELECT count(*) FROM pg_rules WHERE schemaname = 'gw_billing') || ' ' "
+                + "|| (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname = 'gw_billing' AND c.relacl IS NOT NULL) || ' ' "
+                + "|| (SELECT count(*) FROM pg_default_acl a JOIN pg_namespace n ON n.oid = a.defaclnamespace "
+                + "WHERE n.nspname = 'gw_billing') || ' ' "
+                + "|| (SELECT count(*) FROM pg_indexes WHERE schemaname = 'gw_billing' AND indexname = 'gw_owned_idx')";
+        String[] refused = {
+                "CREATE RULE gw_hush AS ON INSERT TO gw_billing.gw_owned DO INSTEAD NOTHING",
+                "CREATE OR REPLACE RULE gw_hush AS ON DELETE TO \"gw_billing\".gw_owned WHERE old.id > 0 DO INSTEAD NOTHING",
+                "SET search_path = gw_billing; CREATE RULE gw_hush AS ON UPDATE TO gw_owned DO INSTEAD NOTHING",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA gw_billing TO PUBLIC",
+                "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, gw_billing TO PUBLIC",
+                "GRANT SELECT ON SEQUENCE gw_billing.gw_owned_seq TO PUBLIC",
+                "GRANT ALL ON SCHEMA gw_billing TO PUBLIC",
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA gw_billing GRANT SELECT ON TABLES TO PUBLIC",
+                "DROP INDEX gw_billing.gw_owned_idx",
+                "DROP INDEX CONCURRENTLY IF EXISTS gw_billing.gw_owned_idx",
+                "ALTER INDEX gw_billing.gw_owned_idx RENAME TO gw_renamed_idx",
+                "SET search_path = gw_billing; DROP INDEX gw_owned_idx"};
+        List<String> ran = new ArrayList<>();
+        for (String sql : refused) {
+            String error;
+            try (Connection c = connect("prod")) {
+                error = run(c, sql);
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                String now = scalar(d, state);
+                if (!now.equals("0 0 0 1")) {
+                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + "; state " + now + ")");
+                    // Undone, so each statement is tried on the same state.
+                    s.execute("DROP RULE IF EXISTS gw_hush ON gw_billing.gw_owned");
+                    s.execute("REVOKE ALL ON gw_billing.gw_owned, gw_billing.gw_owned_seq FROM PUBLIC");
+                    s.execute("UPDATE pg_catalog.pg_class SET relacl = NULL WHERE relnamespace = 'gw_billing'::regnamespace");
+                    s.execute("ALTER DEFAULT PRIVILEGES FOR ROLE gw_login IN SCHEMA gw_billing REVOKE SELECT ON TABLES FROM PUBLIC");
+                    s.execute("ALTER INDEX IF EXISTS gw_billing.gw_renamed_idx RENAME TO gw_owned_idx");
+                    s.execute("CREATE INDEX IF NOT EXISTS gw_owned_idx ON gw_billing.gw_owned (id)");
+                } else if (error == null || !error.startsWith("42501") || !error.contains("\"gw-billing-kept\"")) {
+                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
+                }
+            }
+        }
+        assertEquals(List.of(), ran, "PostgreSQL changed gw_billing's relations");
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "CREATE RULE gw_hush AS ON INSERT TO gw_open.gw_owned DO INSTEAD NOTHING"));
+            assertEquals(null, run(c, "GRANT SELECT ON ALL TABLES IN SCHEMA gw_open TO PUBLIC"));
+            assertEquals(null, run(c, "ALTER INDEX gw_open.gw_open_idx RENAME TO gw_open_idx2"));
+            assertEquals(null, run(c, "DROP INDEX gw_open.gw_open_idx2"));
+        }
+        try (Connection d = warden.direct()) {
+            assertEquals("1 0", scalar(d, "SELECT (SELECT count(*) FROM pg_rules WHERE schemaname = 'gw_open') || ' ' "
+                    + "|| (SELECT count(*) FROM pg_indexes WHERE schemaname = 'gw_open')"));
+        }
+    }
+
     // ---- ONLY -------------------------------------------------------------------------------------------
 
     /**
