@@ -60,6 +60,9 @@ final class LexicalAnalysis {
             "intersect", "except", "window", "for", "fetch", "returning", "set", "when", "then", "lateral",
             "tablesample", "with", "into", "values", "select", "do", "as", "only", "and", "or", "not");
 
+    /** Words before a DML keyword that make it a rule's or a trigger's event. */
+    private static final Set<String> EVENT_BEFORE = Set.of("on", "before", "after", "or", "of");
+
     private static final Set<String> STATEMENT_STARTS =
             Set.of("select", "insert", "update", "delete", "merge", "values", "table");
 
@@ -825,7 +828,7 @@ final class LexicalAnalysis {
 
     /**
      * The sequences {@code tokens}' nextval and setval calls change: each call's first argument, a string literal
-     * (cast or not) read as the server reads a regclass; {@link TableRef#ANY_SEQUENCE} when it is computed at run
+     * (cast or not) read as the server reads a regclass; {@link TableRef#ANY_RELATION} when it is computed at run
      * time, an OID, or a text the server would read otherwise under the other string setting. Null when the
      * statement calls neither. (A call in a column DEFAULT counts too, where the statement only stores it.)
      */
@@ -847,7 +850,7 @@ final class LexicalAnalysis {
     /** The sequence the argument at {@code k} names (see {@link #sequencesChanged}). */
     private static TableRef sequenceArgument(List<Token> tokens, int k) {
         if (k >= tokens.size() || tokens.get(k).type() != Type.STRING) {
-            return TableRef.ANY_SEQUENCE;
+            return TableRef.ANY_RELATION;
         }
         int i = k + 1;
         while (i + 1 < tokens.size() && tokens.get(i).isOp("::") && tokens.get(i + 1).isIdentifier()) {
@@ -857,12 +860,12 @@ final class LexicalAnalysis {
             }
         }
         if (i >= tokens.size() || !(tokens.get(i).isOp(",") || tokens.get(i).isOp(")"))) {
-            return TableRef.ANY_SEQUENCE; // 'a' || 'b', 'a'::text || x ...
+            return TableRef.ANY_RELATION; // 'a' || 'b', 'a'::text || x ...
         }
         String value = tokens.get(k).value();
         List<String> parts = value.indexOf('\\') >= 0 ? null : regclassName(value);
         if (parts == null || parts.isEmpty() || parts.size() > 3) {
-            return TableRef.ANY_SEQUENCE;
+            return TableRef.ANY_RELATION;
         }
         int n = parts.size();
         return n == 1 ? new TableRef(null, parts.get(0)) : new TableRef(parts.get(n - 2), parts.get(n - 1));
@@ -981,7 +984,16 @@ final class LexicalAnalysis {
 
     private static void create(Cursor c, FactsBuilder b) {
         b.objectType = objectType(c);
-        if (b.objectType.equals("INDEX")) {
+        if (b.objectType.equals("RULE")) {
+            // CREATE [OR REPLACE] RULE name AS ON event TO table: it changes what a statement on the table does.
+            int on = c.indexOfWord("on");
+            if (on > 0 && on + 2 < c.tokens.size() && c.tokens.get(on + 2).isWord("to")) {
+                TableRef table = new Cursor(c.tokens, on + 3).name();
+                if (table != null) {
+                    b.tablesWritten.add(table);
+                }
+            }
+        } else if (b.objectType.equals("INDEX")) {
             int on = c.indexOfWord("on");
             if (on > 0) {
                 Cursor at = new Cursor(c.tokens, on + 1);
@@ -1002,7 +1014,9 @@ final class LexicalAnalysis {
 
     private static void alter(Cursor c, FactsBuilder b) {
         b.objectType = objectType(c);
-        if (RELATION_TYPES.contains(b.objectType)) {
+        if (b.objectType.equals("DEFAULT PRIVILEGES")) {
+            defaultPrivileges(c, b);
+        } else if (RELATION_TYPES.contains(b.objectType) || b.objectType.equals("INDEX")) {
             c.words("if", "exists");
             c.word("only");
             TableRef name = c.name();
@@ -1021,7 +1035,7 @@ final class LexicalAnalysis {
         c.words("if", "exists");
         Set<TableRef> names = new java.util.LinkedHashSet<>();
         boolean listed = nameList(c, names);
-        if (RELATION_TYPES.contains(b.objectType)) {
+        if (RELATION_TYPES.contains(b.objectType) || b.objectType.equals("INDEX")) {
             b.tablesWritten.addAll(names);
         }
         if (c.word("on")) {
@@ -1049,21 +1063,56 @@ final class LexicalAnalysis {
         Cursor at = new Cursor(c.tokens, on + 1);
         if (at.words("all", "tables", "in", "schema")) {
             b.objectType = "TABLE";
+            everyRelationOf(at, b);
             return;
         }
         if (at.peekWord("all") && at.peekWord(1) != null) {
             String plural = at.peekWord(1).toUpperCase(Locale.ROOT);
             b.objectType = plural.endsWith("S") ? plural.substring(0, plural.length() - 1) : plural;
+            if (at.words("all", "sequences", "in", "schema")) {
+                everyRelationOf(at, b);
+            }
             return;
         }
         if (at.peekWordIn(Set.of("sequence", "database", "domain", "function", "procedure", "routine", "language",
                 "schema", "tablespace", "type", "parameter", "foreign", "large"))) {
             b.objectType = objectType(at);
+            if (b.objectType.equals("SEQUENCE")) {
+                nameList(at, b.tablesWritten);
+            } else if (b.objectType.equals("SCHEMA")) {
+                // USAGE and CREATE on a schema decide who reaches and adds to every relation in it.
+                everyRelationOf(at, b);
+            }
             return;
         }
         b.objectType = "TABLE";
         at.word("table");
         nameList(at, b.tablesWritten);
+    }
+
+    /** {@code s1, s2, ...} (schema names, consumed): every relation of each, {@code s.*}. */
+    private static void everyRelationOf(Cursor c, FactsBuilder b) {
+        do {
+            String schema = c.identifier();
+            if (schema == null) {
+                return;
+            }
+            b.tablesWritten.add(new TableRef(schema, "*"));
+        } while (c.op(","));
+    }
+
+    /**
+     * {@code ALTER DEFAULT PRIVILEGES [FOR ROLE r, ...] [IN SCHEMA s, ...] GRANT|REVOKE ...}: the privileges of the
+     * relations created later in those schemas ({@code s.*}), or in any schema without IN SCHEMA.
+     */
+    private static void defaultPrivileges(Cursor c, FactsBuilder b) {
+        int in = c.indexOfWord("in");
+        Cursor at = in < 0 ? null : new Cursor(c.tokens, in + 1);
+        if (at != null && at.word("schema")) {
+            everyRelationOf(at, b);
+        } else {
+            b.tablesWritten.add(TableRef.ANY_RELATION);
+        }
     }
 
     private static boolean commentTarget(Cursor c, FactsBuilder b) {
@@ -1290,7 +1339,9 @@ final class LexicalAnalysis {
             if (t.type() != Type.WORD) {
                 continue;
             }
-            boolean statementStart = i == main || (prev != null && prev.isOp("("));
+            // (ON INSERT TO t, BEFORE INSERT OR UPDATE OF c: a rule's or trigger's event, no statement.)
+            boolean statementStart = (i == main || (prev != null && prev.isOp("(")))
+                    && !(prev != null && prev.type() == Type.WORD && EVENT_BEFORE.contains(prev.value()));
             switch (t.value()) {
                 case "with" -> cteNames(tokens, i + 1, cteNames);
                 case "using" -> {

@@ -12,10 +12,11 @@ import java.util.Objects;
 public record TableRef(String schema, String name) {
 
     /**
-     * Some sequence, not known before the statement runs: what {@code nextval} and {@code setval} change when their
-     * argument is computed at run time. A rule on tables holds for it whatever the tables it names.
+     * Some relation, not known before the statement runs: the sequence {@code nextval} and {@code setval} change
+     * when their argument is computed at run time, the future relations of every schema that ALTER DEFAULT
+     * PRIVILEGES without IN SCHEMA reaches. A rule on tables holds for it whatever the tables it names.
      */
-    public static final TableRef ANY_SEQUENCE = new TableRef("*", "*");
+    public static final TableRef ANY_RELATION = new TableRef("*", "*");
 
     public TableRef {
         Objects.requireNonNull(name, "name");

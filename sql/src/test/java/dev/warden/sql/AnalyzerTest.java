@@ -62,7 +62,7 @@ class AnalyzerTest {
         for (String computed : List.of("SELECT setval('a' || 'b', 1)", "SELECT nextval(x) FROM t",
                 "SELECT nextval('16384')", "SELECT nextval('a.b.c.d')", "SELECT nextval('a..b')",
                 "SELECT nextval('a\\b')", "SELECT nextval(format('%s', 'b.s'))")) {
-            assertTrue(one(computed).tablesWritten().contains(TableRef.ANY_SEQUENCE), computed);
+            assertTrue(one(computed).tablesWritten().contains(TableRef.ANY_RELATION), computed);
         }
         // currval and lastval read; a string that only mentions nextval calls nothing.
         assertEquals(Set.of(), one("SELECT currval('b.s'), lastval(), 'nextval(''b.s'')'").tablesWritten());
@@ -104,6 +104,27 @@ class AnalyzerTest {
         StatementFacts merge = one("MERGE INTO t USING s.src x ON t.a = x.a WHEN NOT MATCHED THEN INSERT (a) "
                 + "OVERRIDING SYSTEM VALUE VALUES (x.a)");
         assertTrue(merge.tablesRead().contains(new TableRef("s", "src")), merge.tablesRead().toString());
+    }
+
+    @Test
+    void rulesGrantsDefaultPrivilegesAndIndexesNameTheRelationsTheyChange() {
+        assertEquals(Set.of(new TableRef("s", "t")),
+                one("CREATE OR REPLACE RULE r AS ON DELETE TO s.t WHERE old.a > 1 DO INSTEAD NOTHING").tablesWritten());
+        // The event is no statement: nothing named "to" is written.
+        assertEquals(Set.of(t("t")), one("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "*"), new TableRef("b", "*")),
+                one("GRANT SELECT ON ALL TABLES IN SCHEMA a, b TO x").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "*")), one("REVOKE ALL ON ALL SEQUENCES IN SCHEMA a FROM x").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "*")), one("GRANT USAGE, CREATE ON SCHEMA a TO PUBLIC").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "s"), t("q")), one("GRANT SELECT ON SEQUENCE a.s, q TO x").tablesWritten());
+        assertEquals(Set.of(), one("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA a TO x").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "*")),
+                one("ALTER DEFAULT PRIVILEGES FOR ROLE r IN SCHEMA a GRANT SELECT ON TABLES TO x").tablesWritten());
+        assertEquals(Set.of(TableRef.ANY_RELATION),
+                one("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO x").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "i"), t("j")),
+                one("DROP INDEX CONCURRENTLY IF EXISTS a.i, j").tablesWritten());
+        assertEquals(Set.of(new TableRef("a", "i")), one("ALTER INDEX IF EXISTS a.i RENAME TO k").tablesWritten());
     }
 
     @Test

@@ -104,12 +104,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 }
                 for (TableRef t : f.tablesWritten()) {
                     List<RelationCatalog.Relation> written = catalog.named(t.name());
-                    if (t.equals(TableRef.ANY_SEQUENCE) || (!written.isEmpty()
+                    if (t.equals(TableRef.ANY_RELATION) || (!written.isEmpty()
                             && written.stream().allMatch(RelationCatalog.Relation::isSequence))) {
                         // nextval moves a counter and stores nothing; setval stores the value it is given, which
                         // currval and last_value return in clear.
                         if (launders.isEmpty() && setsSequenceFromSensitive(f, e.sensitiveNames())) {
-                            launders = (t.equals(TableRef.ANY_SEQUENCE) ? "a sequence named at run time"
+                            launders = (t.equals(TableRef.ANY_RELATION) ? "a sequence named at run time"
                                     : t.qualified()) + " through setval, whose value currval and last_value return "
                                     + "in clear";
                         }

@@ -58,6 +58,11 @@ final class RelationCatalog {
         boolean isSequence() {
             return kind == 'S';
         }
+
+        /** An index: no columns here either; known so that an unqualified index name resolves to its schema. */
+        boolean isIndex() {
+            return kind == 'i' || kind == 'I';
+        }
     }
 
     /** A table of a relation's inheritance tree (see {@link Relation#kin}). */
@@ -482,8 +487,8 @@ final class RelationCatalog {
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
-                        // Sequences (no columns kept): where an unqualified sequence name is, for rules on tables.
-                        + "WHERE c.relname = ANY (?) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') "
+                        // Sequences and indexes (no columns kept): where an unqualified name is, for rules on tables.
+                        + "WHERE c.relname = ANY (?) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S', 'i', 'I') "
                         + "ORDER BY c.oid, a.attnum")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
@@ -505,7 +510,7 @@ final class RelationCatalog {
                             running.add(oid);
                         }
                     }
-                    if (rs.getString(5) != null && !r.isSequence()) {
+                    if (rs.getString(5) != null && !r.isSequence() && !r.isIndex()) {
                         r.columns().add(new Column(rs.getString(5), rs.getInt(6), null));
                     }
                 }

@@ -235,7 +235,7 @@ public final class Guardrails {
                     for (TableRef t : throughViews(union(f.tablesRead(), firing || refresh ? f.tablesWritten()
                             : Set.of()), schemas)) {
                         boolean writes = written.contains(t.name());
-                        if (t.equals(TableRef.ANY_SEQUENCE) || !seen.add((writes ? "w " : "r ") + t.name())) {
+                        if (t.equals(TableRef.ANY_RELATION) || !seen.add((writes ? "w " : "r ") + t.name())) {
                             // (A sequence runs no rule, trigger or policy.)
                             continue;
                         }
@@ -549,8 +549,14 @@ public final class Guardrails {
      * catalog has not looked it up, as any schema's.
      */
     private static boolean matchesTable(CompiledRule compiled, TableRef t, NamedRelations schemas) {
-        if (t.equals(TableRef.ANY_SEQUENCE)) {
-            return true; // a sequence named by a value computed at run time may be in any schema
+        if (t.equals(TableRef.ANY_RELATION)) {
+            return true; // a relation known only when the statement runs (a computed sequence name) may be any
+        }
+        if (t.schema() != null && t.name().equals("*")) {
+            // Every relation of a schema (a grant on all its tables or on the schema, its default privileges, an
+            // import into it): each table a rule names there, and each a name-only pattern names.
+            return compiled.rule().match().tables().stream().anyMatch(pattern -> pattern.indexOf('.') < 0)
+                    || compiled.schemaParts().stream().anyMatch(p -> p.matcher(t.schema()).matches());
         }
         String qualified = (t.schema() == null ? "public" : t.schema()) + "." + t.name();
         for (Pattern p : compiled.tables()) {
