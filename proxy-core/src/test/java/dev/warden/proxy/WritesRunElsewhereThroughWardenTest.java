@@ -734,6 +734,65 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * A table that inherits from a guarded table, or a partition of one, adds its rows to the guarded table's:
+     * they come back from its reads and go with its deletes. Creating one, or making a table inherit, is a write
+     * of the guarded table the rule on {@code gw_billing.*} refuses; so is changing its policies and triggers.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForChildrenPartitionsPoliciesAndTriggersOfItsTables() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE gw_billing.gw_parent (id int)");
+            s.execute("CREATE TABLE gw_billing.gw_parted (id int) PARTITION BY LIST (id)");
+            s.execute("CREATE POLICY gw_pol ON gw_billing.gw_parent USING (true)");
+            s.execute("CREATE TRIGGER gw_trg AFTER INSERT ON gw_billing.gw_parent FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_audit_insert()");
+            s.execute("ALTER TABLE gw_billing.gw_parent OWNER TO gw_login");
+            s.execute("ALTER TABLE gw_billing.gw_parted OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_orphan (id int)");
+            s.execute("ALTER TABLE gw_orphan OWNER TO gw_login");
+        }
+        String state = "SELECT (SELECT count(*) FROM pg_inherits WHERE inhparent IN ('gw_billing.gw_parent'::regclass, "
+                + "'gw_billing.gw_parted'::regclass)) || ' ' || (SELECT count(*) FROM pg_policies WHERE policyname = "
+                + "'gw_pol' AND qual = 'true') || ' ' || (SELECT count(*) FROM pg_trigger WHERE tgname = 'gw_trg')";
+        String[] refused = {
+                "CREATE TABLE gw_kid () INHERITS (gw_billing.gw_parent)",
+                "CREATE TABLE public.gw_kid (note text) INHERITS (gw_orphan, \"gw_billing\".gw_parent)",
+                "CREATE TABLE gw_kid PARTITION OF gw_billing.gw_parted FOR VALUES IN (1)",
+                "ALTER TABLE gw_orphan INHERIT gw_billing.gw_parent",
+                "ALTER POLICY gw_pol ON gw_billing.gw_parent USING (false)",
+                "ALTER TRIGGER gw_trg ON gw_billing.gw_parent RENAME TO gw_trg2"};
+        List<String> ran = new ArrayList<>();
+        for (String sql : refused) {
+            String error;
+            try (Connection c = connect("prod")) {
+                error = run(c, sql);
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                String now = scalar(d, state);
+                if (!now.equals("0 1 1")) {
+                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + "; state " + now + ")");
+                    s.execute("DROP TABLE IF EXISTS gw_kid");
+                    s.execute("ALTER POLICY gw_pol ON gw_billing.gw_parent USING (true)");
+                    s.execute("DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'gw_orphan'::regclass) "
+                            + "THEN ALTER TABLE gw_orphan NO INHERIT gw_billing.gw_parent; END IF; "
+                            + "IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'gw_trg2') THEN "
+                            + "ALTER TRIGGER gw_trg2 ON gw_billing.gw_parent RENAME TO gw_trg; END IF; END$$");
+                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")
+                        || !(error.contains("\"gw-billing-kept\"") || (sql.startsWith("ALTER POLICY")
+                        && error.contains("\"unparsed-in-production\"")))) {
+                    // (The server's grammar of ALTER POLICY is JSqlParser's gap: production refuses it unparsed.)
+                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
+                }
+            }
+        }
+        assertEquals(List.of(), ran, "PostgreSQL changed what gw_billing's tables hold or run");
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "CREATE TABLE gw_kid () INHERITS (gw_orphan)"));
+            assertEquals(null, run(c, "DROP TABLE gw_kid"));
+        }
+    }
+
     // ---- ONLY -------------------------------------------------------------------------------------------
 
     /**
