@@ -788,8 +788,13 @@ class WritesRunElsewhereThroughWardenTest {
         }
         assertEquals(List.of(), ran, "PostgreSQL changed what gw_billing's tables hold or run");
         try (Connection c = connect("prod")) {
-            assertEquals(null, run(c, "CREATE TABLE gw_kid () INHERITS (gw_orphan)"));
-            assertEquals(null, run(c, "DROP TABLE gw_kid"));
+            // (Named with its schema: the login may create in gw_billing, where an unqualified name may land.)
+            assertEquals(null, run(c, "CREATE TABLE public.gw_kid () INHERITS (gw_orphan)"));
+        }
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            assertEquals("gw_orphan", scalar(d, "SELECT inhparent::regclass::text FROM pg_inherits "
+                    + "WHERE inhrelid = 'public.gw_kid'::regclass"));
+            s.execute("DROP TABLE public.gw_kid");
         }
     }
 

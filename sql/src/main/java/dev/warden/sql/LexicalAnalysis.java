@@ -980,6 +980,7 @@ final class LexicalAnalysis {
             alter(c, named);
         }
         b.tablesWritten.addAll(named.tablesWritten);
+        b.tablesRead.addAll(named.tablesRead);
     }
 
     private static void create(Cursor c, FactsBuilder b) {
@@ -1009,6 +1010,20 @@ final class LexicalAnalysis {
             if (name != null) {
                 b.tablesWritten.add(name);
             }
+            // A child or a partition adds its rows to its parents': their reads return them, their deletes reach
+            // them. The parents are named as read (they exist; only the new relation is created), which a rule on
+            // them matches for this writing statement.
+            int inherits = c.indexOfWord("inherits");
+            if (inherits > 0 && inherits + 1 < c.tokens.size() && c.tokens.get(inherits + 1).isOp("(")) {
+                nameList(new Cursor(c.tokens, inherits + 2), b.tablesRead);
+            }
+            int partition = c.indexOfWord("partition");
+            if (partition > 0 && partition + 1 < c.tokens.size() && c.tokens.get(partition + 1).isWord("of")) {
+                TableRef parent = new Cursor(c.tokens, partition + 2).name();
+                if (parent != null) {
+                    b.tablesRead.add(parent);
+                }
+            }
         }
     }
 
@@ -1022,6 +1037,22 @@ final class LexicalAnalysis {
             TableRef name = c.name();
             if (name != null) {
                 b.tablesWritten.add(name);
+            }
+            // [NO] INHERIT parent: the parent's reads and deletes gain (or lose) this table's rows.
+            int inherit = c.indexOfWord("inherit");
+            Token before = inherit > 0 ? c.tokens.get(inherit - 1) : null;
+            if (before != null && (inherit == c.i || before.isWord("no") || before.isOp(","))) {
+                TableRef parent = new Cursor(c.tokens, inherit + 1).name();
+                if (parent != null) {
+                    b.tablesRead.add(parent);
+                }
+            }
+        } else if (Set.of("TRIGGER", "POLICY", "RULE").contains(b.objectType)) {
+            // ALTER TRIGGER|POLICY|RULE name ON table: what the table's statements run, or which rows they see.
+            int on = c.indexOfWord("on");
+            TableRef table = on < 0 ? null : new Cursor(c.tokens, on + 1).name();
+            if (table != null) {
+                b.tablesWritten.add(table);
             }
         }
     }

@@ -128,6 +128,23 @@ class AnalyzerTest {
     }
 
     @Test
+    void aChildPartitionTriggerPolicyOrRuleWritesTheTableItBelongsTo() {
+        // Parents are read (only the child is created); a rule on them holds for the writing statement.
+        StatementFacts kid = one("CREATE TABLE p.kid (x text) INHERITS (a, \"S\".b)");
+        assertEquals(Set.of(new TableRef("p", "kid")), kid.tablesWritten());
+        assertEquals(Set.of(t("a"), new TableRef("S", "b")), kid.tablesRead());
+        assertTrue(one("CREATE TABLE kid PARTITION OF s.parent FOR VALUES IN (1)").tablesRead()
+                .contains(new TableRef("s", "parent")));
+        assertEquals(Set.of(new TableRef("s", "p")), one("ALTER TABLE kid INHERIT s.p").tablesRead());
+        assertEquals(Set.of(new TableRef("s", "p")), one("ALTER TABLE kid NO INHERIT s.p").tablesRead());
+        assertEquals(Set.of(t("t")), one("ALTER TABLE t ALTER COLUMN inherit TYPE int").tablesWritten());
+        for (String sql : List.of("ALTER TRIGGER g ON s.t RENAME TO h", "ALTER POLICY p ON s.t USING (false)",
+                "ALTER RULE r ON s.t RENAME TO q")) {
+            assertEquals(Set.of(new TableRef("s", "t")), one(sql).tablesWritten(), sql);
+        }
+    }
+
+    @Test
     void aRegclassTextSplitsAsTheServerSplitsIt() {
         assertEquals(List.of("a", "b"), LexicalAnalysis.regclassName("A.b"));
         assertEquals(List.of("A", "b.c"), LexicalAnalysis.regclassName(" \"A\" . \"b.c\" "));
