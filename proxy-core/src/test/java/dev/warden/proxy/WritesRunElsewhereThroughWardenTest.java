@@ -660,12 +660,13 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
-     * An operator or an aggregate may be implemented by nextval itself: then a statement moves a guarded schema's
-     * sequence without the word nextval (or a user function) in its text. The operator and the aggregate are made
-     * beforehand, as a migration would make them; the sequence's state shows whether anything ran.
+     * An operator or an aggregate may be implemented by nextval itself, and a PL/pgSQL function may call it in an
+     * expression outside any statement of its body: then a statement moves a guarded schema's sequence without the
+     * word nextval in its text. They are made beforehand, as a migration would make them; the sequence's state
+     * shows whether anything ran.
      */
     @Test
-    void aGuardrailOnASchemaHoldsForNextvalBehindAnOperatorOrAnAggregate() throws SQLException {
+    void aGuardrailOnASchemaHoldsForNextvalBehindAnOperatorAnAggregateOrAFunctionExpression() throws SQLException {
         try (Connection d = warden.direct(); Statement s = d.createStatement()) {
             s.execute("CREATE SEQUENCE gw_billing.gw_hidden");
             s.execute("ALTER SEQUENCE gw_billing.gw_hidden OWNER TO gw_login");
@@ -676,11 +677,18 @@ class WritesRunElsewhereThroughWardenTest {
                     + "IMMUTABLE AS 'SELECT $2'");
             s.execute("CREATE AGGREGATE gw_ops.gw_bump(regclass) (sfunc = gw_ops.gw_keep, stype = regclass, "
                     + "finalfunc = nextval)");
+            // A PL/pgSQL function whose nextval stands in an expression, outside any statement of its body.
+            s.execute("CREATE FUNCTION gw_ops.gw_next_of(regclass) RETURNS bigint LANGUAGE plpgsql "
+                    + "AS $$BEGIN RETURN nextval($1); END$$");
+            s.execute("CREATE FUNCTION gw_ops.gw_next_hidden() RETURNS bigint LANGUAGE plpgsql "
+                    + "AS $$DECLARE n bigint; BEGIN n := nextval('gw_billing.gw_hidden'); RETURN n; END$$");
         }
         String[] refused = {
                 "SELECT OPERATOR(gw_ops.!#!) 'gw_billing.gw_hidden'::regclass",
                 "SET search_path = public, gw_ops; SELECT !#! 'gw_billing.gw_hidden'::regclass",
-                "SELECT gw_ops.gw_bump('gw_billing.gw_hidden')"};
+                "SELECT gw_ops.gw_bump('gw_billing.gw_hidden')",
+                "SELECT gw_ops.gw_next_of('gw_billing.gw_hidden')",
+                "SELECT gw_ops.gw_next_hidden()"};
         List<String> ran = new ArrayList<>();
         for (String sql : refused) {
             String error;
