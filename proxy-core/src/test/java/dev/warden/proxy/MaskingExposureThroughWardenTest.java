@@ -207,6 +207,40 @@ class MaskingExposureThroughWardenTest {
         }
     }
 
+    /**
+     * The value a setval stores may reach it through a function: a SQL function's setval of its parameter (the
+     * statement names the sensitive column, the body setval), or a function whose body reads the sensitive
+     * column (the statement names setval, the body the column). Either way currval and last_value would read it
+     * back in clear; the sequence's state shows whether it was stored.
+     */
+    @Test
+    void aSensitiveValueCannotBeStoredInASequenceThroughAFunction() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SEQUENCE leak_seq_fn");
+            s.execute("GRANT ALL ON SEQUENCE leak_seq_fn TO PUBLIC");
+            s.execute("CREATE FUNCTION store_counter(regclass, bigint) RETURNS bigint LANGUAGE sql "
+                    + "AS 'SELECT setval($1, $2)'");
+            s.execute("CREATE FUNCTION customer_number(int) RETURNS bigint LANGUAGE sql STABLE "
+                    + "AS $$SELECT replace(ssn, '-', '')::bigint FROM customers WHERE id = $1$$");
+        }
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            for (String sql : List.of(
+                    "SELECT store_counter('leak_seq_fn', replace(ssn, '-', '')::bigint) FROM customers WHERE id = 1",
+                    "SELECT setval('leak_seq_fn', customer_number(1))")) {
+                String error = WardenHarness.run(c, sql);
+                try (Connection d = warden.direct()) {
+                    assertEquals("1 false", WardenHarness.scalar(d, "SELECT last_value || ' ' || is_called FROM "
+                            + "leak_seq_fn"), "PostgreSQL stored a value computed from ssn with " + sql + " ("
+                            + (error == null ? "Warden let it run" : error) + ")");
+                }
+                assertTrue(error != null && error.startsWith("42501") && error.contains("masking-handoff"),
+                        sql + ": " + error);
+            }
+            // A clear value still goes through the same function.
+            assertEquals(List.of("7"), column(c, "SELECT store_counter('leak_seq_fn', 7)"));
+        }
+    }
+
     @Test
     void sensitiveValuesCannotBeCopiedUnderClearNamesOrReturnedFromAWrite() throws SQLException {
         try (Connection c = masked(); Statement s = c.createStatement()) {

@@ -617,7 +617,13 @@ class NameResolutionThroughWardenTest {
                         + "FROM ts_stat('SELECT to_tsvector(''simple'', ssn) FROM nr_peo' || 'ple')",
                 // A rewrite by given tsqueries inside the first argument does not make the outer call one.
                 "SELECT ts_rewrite(ts_rewrite('x'::tsquery, to_tsquery('y'), to_tsquery('x')), "
-                        + "'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' || 'ple')::text")) {
+                        + "'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' || 'ple')::text",
+                // The second argument is the query, not a string in an ARRAY[...] of the first.
+                "SELECT ts_rewrite(CASE WHEN ARRAY['a', 'SELECT 1', 'b'] IS NULL THEN NULL ELSE 'x'::tsquery END, "
+                        + "'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' || 'ple')::text",
+                // Two arguments, though the commas of an ARRAY[...] stand outside any parenthesis.
+                "SELECT ts_rewrite('x'::tsquery, 'SELECT ''x''::tsquery, quote_literal(ssn)::tsquery FROM nr_peo' "
+                        + "|| 'ple --' || ARRAY[1, 2]::text)::text")) {
             assertNoSecret(simpleQuery(sql), sql);
         }
     }

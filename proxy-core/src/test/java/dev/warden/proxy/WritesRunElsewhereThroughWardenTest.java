@@ -659,6 +659,55 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * An operator or an aggregate may be implemented by nextval itself, and a PL/pgSQL function may call it in an
+     * expression outside any statement of its body: then a statement moves a guarded schema's sequence without the
+     * word nextval in its text. They are made beforehand, as a migration would make them; the sequence's state
+     * shows whether anything ran.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForNextvalBehindAnOperatorAnAggregateOrAFunctionExpression() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SEQUENCE gw_billing.gw_hidden");
+            s.execute("ALTER SEQUENCE gw_billing.gw_hidden OWNER TO gw_login");
+            s.execute("SELECT setval('gw_billing.gw_hidden', 40)");
+            s.execute("CREATE SCHEMA gw_ops AUTHORIZATION gw_login");
+            s.execute("CREATE OPERATOR gw_ops.!#! (rightarg = regclass, function = nextval)");
+            s.execute("CREATE FUNCTION gw_ops.gw_keep(regclass, regclass) RETURNS regclass LANGUAGE sql "
+                    + "IMMUTABLE AS 'SELECT $2'");
+            s.execute("CREATE AGGREGATE gw_ops.gw_bump(regclass) (sfunc = gw_ops.gw_keep, stype = regclass, "
+                    + "finalfunc = nextval)");
+            // A PL/pgSQL function whose nextval stands in an expression, outside any statement of its body.
+            s.execute("CREATE FUNCTION gw_ops.gw_next_of(regclass) RETURNS bigint LANGUAGE plpgsql "
+                    + "AS $$BEGIN RETURN nextval($1); END$$");
+            s.execute("CREATE FUNCTION gw_ops.gw_next_hidden() RETURNS bigint LANGUAGE plpgsql "
+                    + "AS $$DECLARE n bigint; BEGIN n := nextval('gw_billing.gw_hidden'); RETURN n; END$$");
+        }
+        String[] refused = {
+                "SELECT OPERATOR(gw_ops.!#!) 'gw_billing.gw_hidden'::regclass",
+                "SET search_path = public, gw_ops; SELECT !#! 'gw_billing.gw_hidden'::regclass",
+                "SELECT gw_ops.gw_bump('gw_billing.gw_hidden')",
+                "SELECT gw_ops.gw_next_of('gw_billing.gw_hidden')",
+                "SELECT gw_ops.gw_next_hidden()"};
+        List<String> ran = new ArrayList<>();
+        for (String sql : refused) {
+            String error;
+            try (Connection c = connect("prod")) {
+                error = run(c, sql);
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                String last = scalar(d, "SELECT last_value FROM gw_billing.gw_hidden");
+                if (!last.equals("40")) {
+                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + ")");
+                    s.execute("SELECT setval('gw_billing.gw_hidden', 40)");
+                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")) {
+                    ran.add(sql + " was not refused by a rule: " + error);
+                }
+            }
+        }
+        assertEquals(List.of(), ran, "PostgreSQL changed gw_billing.gw_hidden");
+    }
+
     // ---- what changes a guarded schema's relations without writing rows ------------------------------------
 
     /**

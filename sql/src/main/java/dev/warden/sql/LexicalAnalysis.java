@@ -824,7 +824,7 @@ final class LexicalAnalysis {
     }
 
     /** The functions that change the sequence their first argument names: nextval advances it, setval sets it. */
-    private static final Set<String> SEQUENCE_CHANGERS = Set.of("nextval", "setval");
+    static final Set<String> SEQUENCE_CHANGERS = Set.of("nextval", "setval");
 
     /**
      * The sequences {@code tokens}' nextval and setval calls change: each call's first argument, a string literal

@@ -127,7 +127,35 @@ final class RoutineBodies {
             }
             out.add(text);
         }
+        sequenceCalls(body, tokens, out);
         return new Found(out, dynamic, functions);
+    }
+
+    /**
+     * Each nextval and setval call of a body, as a statement of its own ({@code SELECT nextval($1)}): in an
+     * expression outside any statement ({@code RETURN nextval($1)}, {@code n := setval(s, v)}) it changes its
+     * sequence as much as in one, and the analysis of that statement says which sequence (any, for a parameter or
+     * a variable). A call inside a statement is listed twice, which changes nothing.
+     */
+    private static void sequenceCalls(String body, List<Token> tokens, List<String> out) {
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!t.isIdentifier() || !LexicalAnalysis.SEQUENCE_CHANGERS.contains(t.value())
+                    || !tokens.get(i + 1).isOp("(")) {
+                continue;
+            }
+            int depth = 0;
+            int close = -1;
+            for (int k = i + 1; k < tokens.size() && close < 0; k++) {
+                if (tokens.get(k).isOp("(")) {
+                    depth++;
+                } else if (tokens.get(k).isOp(")") && --depth == 0) {
+                    close = k;
+                }
+            }
+            int end = close < 0 ? body.length() : tokens.get(close).end();
+            out.add("SELECT " + body.substring(t.start(), end));
+        }
     }
 
     /**

@@ -126,7 +126,7 @@ public final class TextReferences {
                 }
                 int i = k + 2;
                 for (int skipped = 0; skipped < position && i < tokens.size(); skipped++) {
-                    int comma = LexicalAnalysis.firstAtTopLevel(tokens, i, j -> tokens.get(j).isOp(","));
+                    int comma = nextArgumentComma(tokens, i);
                     i = comma < 0 ? tokens.size() : comma + 1;
                 }
                 if (i < tokens.size()) {
@@ -155,12 +155,34 @@ public final class TextReferences {
         }
         int count = 1;
         for (int i = from; ; count++) {
-            int comma = LexicalAnalysis.firstAtTopLevel(tokens, i, j -> tokens.get(j).isOp(","));
+            int comma = nextArgumentComma(tokens, i);
             if (comma < 0) {
                 return count;
             }
             i = comma + 1;
         }
+    }
+
+    /**
+     * The comma that ends the argument starting at {@code from}, or -1 when the list closes first: commas inside
+     * parentheses and inside brackets ({@code ARRAY['a', 'b']}, which stand outside any parenthesis) belong to
+     * the argument.
+     */
+    private static int nextArgumentComma(List<Token> tokens, int from) {
+        int depth = 0;
+        for (int k = from; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(") || t.isOp("[")) {
+                depth++;
+            } else if (t.isOp(")") || t.isOp("]")) {
+                if (--depth < 0) {
+                    return -1;
+                }
+            } else if (depth == 0 && t.isOp(",")) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */

@@ -85,6 +85,15 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 launders = "a trigger function, which hands what it reads to the rows of the table that fires it";
             }
             for (StatementFacts f : top.allStatements()) {
+                TableRef sequence = launders.isEmpty() ? sequenceWritten(f, catalog) : null;
+                if (sequence != null && setsSequenceFromSensitive(top, e.sensitiveNames())) {
+                    // setval stores the value it is given, which currval and last_value return in clear; it may
+                    // reach setval through a function's parameter, or come from a function's body (a body's
+                    // SELECT setval($1, $2) too, though a body's other SELECTs only assign variables).
+                    launders = (sequence.equals(TableRef.ANY_RELATION) ? "a sequence named at run time"
+                            : sequence.qualified()) + " through setval, whose value currval and last_value return "
+                            + "in clear";
+                }
                 if (f != top && f.kind() == StatementKind.SELECT) {
                     continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
                 }
@@ -104,16 +113,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 }
                 for (TableRef t : f.tablesWritten()) {
                     List<RelationCatalog.Relation> written = catalog.named(t.name());
-                    if (t.equals(TableRef.ANY_RELATION) || (!written.isEmpty()
-                            && written.stream().allMatch(RelationCatalog.Relation::isSequence))) {
-                        // nextval moves a counter and stores nothing; setval stores the value it is given, which
-                        // currval and last_value return in clear.
-                        if (launders.isEmpty() && setsSequenceFromSensitive(f, e.sensitiveNames())) {
-                            launders = (t.equals(TableRef.ANY_RELATION) ? "a sequence named at run time"
-                                    : t.qualified()) + " through setval, whose value currval and last_value return "
-                                    + "in clear";
-                        }
-                        continue;
+                    if (isSequence(t, written)) {
+                        continue; // nextval moves a counter and stores nothing; setval: see above
                     }
                     boolean anySensitive = false;
                     for (RelationCatalog.Relation r : written) {
@@ -136,19 +137,42 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
     }
 
+    /** Whether {@code t}, written as {@code written} in the catalog, is a sequence (nextval, setval). */
+    private static boolean isSequence(TableRef t, List<RelationCatalog.Relation> written) {
+        return t.equals(TableRef.ANY_RELATION)
+                || (!written.isEmpty() && written.stream().allMatch(RelationCatalog.Relation::isSequence));
+    }
+
+    /** The first sequence {@code f} writes (nextval, setval), or null. */
+    private static TableRef sequenceWritten(StatementFacts f, RelationCatalog catalog) {
+        for (TableRef t : f.tablesWritten()) {
+            if (isSequence(t, t.equals(TableRef.ANY_RELATION) ? List.of() : catalog.named(t.name()))) {
+                return t;
+            }
+        }
+        return null;
+    }
+
     /**
-     * Whether {@code f} calls setval where its value may come from a sensitive column: the text names one (in any
-     * clause: a setval in a WHERE stores as well), reads whole rows, or the sensitive names are not known.
+     * Whether {@code top} calls setval where its value may come from a sensitive column: its text or the body of
+     * a function it calls names one (in any clause: a setval in a WHERE stores as well; a function's parameter
+     * carries what the call gives it, a function's result what its body reads), reads whole rows, or the sensitive
+     * names are not known.
      */
-    private static boolean setsSequenceFromSensitive(StatementFacts f, Set<String> sensitiveNames) {
-        Set<String> names = TextReferences.names(f.text());
+    private static boolean setsSequenceFromSensitive(StatementFacts top, Set<String> sensitiveNames) {
+        Set<String> names = new java.util.HashSet<>();
+        boolean wholeRows = false;
+        for (StatementFacts s : top.allStatements()) {
+            names.addAll(TextReferences.names(s.text()));
+            for (ColumnRef c : s.columnsRead()) {
+                wholeRows |= c.column().equals("*");
+            }
+        }
         if (!names.contains("setval")) {
             return false;
         }
-        for (ColumnRef c : f.columnsRead()) {
-            if (c.column().equals("*")) {
-                return true;
-            }
+        if (wholeRows) {
+            return true;
         }
         if (sensitiveNames.isEmpty()) {
             return true;

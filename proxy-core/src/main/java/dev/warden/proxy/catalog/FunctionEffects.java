@@ -262,6 +262,7 @@ final class FunctionEffects {
             Union union = new Union();
             for (String fn : implementing.getOrDefault(key, Set.of())) {
                 union.add(fn, false);
+                union.addSequenceChange(fn, analyzer);
             }
             effects.put(key, new Effect(true, union.writes, union.dynamic, List.copyOf(union.statements), now));
         }
@@ -277,6 +278,18 @@ final class FunctionEffects {
          * Adds the effect of {@code name}. A name not loaded counts as dynamic; one the catalog does not know
          * counts as a write when {@code unknownWrites}, else as dynamic.
          */
+        /**
+         * When {@code name}, run by an operator, a cast or an aggregate, is nextval or setval: the sequence is the
+         * value the statement gives it, which no text names, so any sequence (see {@code TableRef.ANY_RELATION}).
+         */
+        void addSequenceChange(String name, Analyzer analyzer) {
+            if (name.equals("nextval") || name.equals("setval")) {
+                writes = true;
+                statements.addAll(analyzer.analyze(name.equals("nextval") ? "SELECT pg_catalog.nextval(NULL)"
+                        : "SELECT pg_catalog.setval(NULL, NULL)").statements());
+            }
+        }
+
         void add(String name, boolean unknownWrites) {
             Effect e = effects.get(name);
             if (e == null || (!e.known() && !unknownWrites)) {
@@ -393,6 +406,7 @@ final class FunctionEffects {
                     if (!tooDeep) {
                         union.add(fn, false);
                     }
+                    union.addSequenceChange(fn, analyzer);
                 }
                 if (r.body() == null && !r.language().equals("c") && !r.language().equals("internal")) {
                     // pltcl, plperl, plpython, plv8...: code Warden cannot read can run any SQL.
