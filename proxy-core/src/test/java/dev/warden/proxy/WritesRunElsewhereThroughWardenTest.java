@@ -393,18 +393,25 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
-    /** ALTER TABLE ... SET SCHEMA puts a relation into the schema it names. */
+    /**
+     * ALTER TABLE ... SET SCHEMA puts a relation into the schema it names, however the name is written: a comment
+     * before it, quotes, Unicode escapes.
+     */
     @Test
     void aGuardrailOnASchemaHoldsForARelationMovedIntoIt() throws SQLException {
-        try (Connection c = connect("prod")) {
-            String sql = "ALTER TABLE public.gw_mine SET SCHEMA gw_billing";
-            String error = run(c, sql);
-            try (Connection d = warden.direct()) {
-                assertEquals("public", scalar(d, "SELECT relnamespace::regnamespace::text FROM pg_class "
-                        + "WHERE relname = 'gw_mine'"), "PostgreSQL moved gw_mine into gw_billing ("
-                        + (error == null ? "Warden let it run" : error) + ")");
+        for (String sql : List.of("ALTER TABLE public.gw_mine SET SCHEMA gw_billing",
+                "ALTER TABLE public.gw_mine SET SCHEMA /* here */ gw_billing",
+                "ALTER TABLE public.gw_mine SET SCHEMA\n\"gw_billing\"",
+                "ALTER TABLE public.gw_mine SET SCHEMA U&\"gw\\005Fbilling\"")) {
+            try (Connection c = connect("prod")) {
+                String error = run(c, sql);
+                try (Connection d = warden.direct()) {
+                    assertEquals("public", scalar(d, "SELECT relnamespace::regnamespace::text FROM pg_class "
+                            + "WHERE relname = 'gw_mine'"), "PostgreSQL moved gw_mine into gw_billing with " + sql
+                            + " (" + (error == null ? "Warden let it run" : error) + ")");
+                }
+                assertRefusedBy(error, sql, "gw-billing-kept");
             }
-            assertRefusedBy(error, sql, "gw-billing-kept");
         }
     }
 
