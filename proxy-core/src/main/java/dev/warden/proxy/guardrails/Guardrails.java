@@ -620,21 +620,13 @@ public final class Guardrails {
         return false;
     }
 
-    private static final Pattern SET_SCHEMA = Pattern.compile(
-            "(?is).*\\bset\\s+schema\\s+(\"(?:[^\"]|\"\")+\"|[^\\s;]+).*");
-
     /**
      * The schema an {@code ALTER ... SET SCHEMA} moves the relation it writes to, as the server folds its name;
      * null for any other ALTER.
      */
     private static String movedTo(String text) {
-        java.util.regex.Matcher m = SET_SCHEMA.matcher(text);
-        if (!m.matches()) {
-            return null;
-        }
-        String schema = m.group(1);
-        return schema.startsWith("\"") ? schema.substring(1, schema.length() - 1).replace("\"\"", "\"")
-                : schema.toLowerCase(Locale.ROOT);
+        // Read from the tokens, as the server reads them: past comments, quotes and Unicode escapes.
+        return TextReferences.relocation(text).map(TextReferences.Relocation::schema).orElse(null);
     }
 
     private static List<TableRef> union(Set<TableRef> a, Set<TableRef> b) {
