@@ -250,7 +250,8 @@ class WritesRunElsewhereThroughWardenTest {
             for (String sql : List.of("DELETE FROM gw_events_1 WHERE id = 1", "DELETE FROM public.gw_events_1 WHERE true",
                     "ALTER TABLE gw_events RENAME TO gw_events_old", "ALTER TABLE gw_events SET SCHEMA gw_other",
                     "ALTER TABLE gw_events DETACH PARTITION gw_events_1", "ALTER TABLE IF EXISTS public.gw_events "
-                    + "RENAME TO \"gw_Events\"")) {
+                    + "RENAME TO \"gw_Events\"", "ALTER TABLE gw_events DETACH/* away */PARTITION gw_events_1",
+                    "ALTER TABLE gw_events DETACH -- away\n PARTITION gw_events_1")) {
                 String error = run(c, sql);
                 assertEquals(3, rows("public.gw_events"), "PostgreSQL ran " + sql + " (" + (error == null
                         ? "Warden let it run" : error) + ")");
