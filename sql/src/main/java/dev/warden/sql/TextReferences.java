@@ -270,6 +270,21 @@ public final class TextReferences {
         return Optional.empty();
     }
 
+    /**
+     * Whether an ALTER text takes a table out of its inheritance tree ({@code DETACH PARTITION}, {@code NO
+     * INHERIT}), read from its tokens (a comment may stand between the words).
+     */
+    public static boolean leavesTree(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if ((tokens.get(i).isWord("detach") && tokens.get(i + 1).isWord("partition"))
+                    || (tokens.get(i).isWord("no") && tokens.get(i + 1).isWord("inherit"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The schema {@code ALTER SCHEMA s RENAME TO n} renames ({@code s}, as the server keeps it), if the text is one. */
     public static Optional<String> renamedSchema(String text) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();

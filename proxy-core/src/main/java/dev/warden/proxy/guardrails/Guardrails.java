@@ -467,8 +467,6 @@ public final class Guardrails {
         return !m.unparsed() || f.unparsed();
     }
 
-    private static final Pattern LEAVES_TREE = Pattern.compile("(?i)\\bdetach\\s+partition\\b|\\bno\\s+inherit\\b");
-
     /**
      * An ALTER that renames a relation ({@code RENAME TO}), moves it ({@code SET SCHEMA}) or takes it out of its
      * inheritance tree ({@code DETACH PARTITION}, {@code NO INHERIT}): a rule that names the relation would no
@@ -476,7 +474,7 @@ public final class Guardrails {
      */
     private static boolean takesOutOfRules(StatementFacts f) {
         return f.kind() == StatementKind.ALTER && !f.objectType().equals("SCHEMA")
-                && (TextReferences.relocation(f.text()).isPresent() || LEAVES_TREE.matcher(f.text()).find());
+                && (TextReferences.relocation(f.text()).isPresent() || TextReferences.leavesTree(f.text()));
     }
 
     /**
