@@ -291,6 +291,26 @@ class MaskingRedTeamTest {
         }
     }
 
+    /** The same trigger function, its return type written as the server also reads it. */
+    @Test
+    void aTriggerFunctionIsKnownHoweverItsReturnTypeIsWritten() throws Exception {
+        seed("tw_people");
+        List<String> returns = List.of("RETURNS /* it */ trigger", "RETURNS pg_catalog.trigger",
+                "RETURNS \"trigger\"", "RETURNS\n-- row trigger\ntrigger");
+        try (Attacker a = new Attacker()) {
+            for (int i = 0; i < returns.size(); i++) {
+                a.query("CREATE TABLE tw_sink" + i + " (v text)");
+                a.query("CREATE FUNCTION tw_grab" + i + "() " + returns.get(i) + " LANGUAGE plpgsql AS $$BEGIN "
+                        + "NEW.v := (SELECT string_agg(translate(email, " + HIDE + "), ',') FROM tw_people); "
+                        + "RETURN NEW; END$$");
+                a.query("CREATE TRIGGER tw_fill" + i + " BEFORE INSERT ON tw_sink" + i + " FOR EACH ROW "
+                        + "EXECUTE FUNCTION tw_grab" + i + "()");
+                a.query("INSERT INTO tw_sink" + i + " VALUES ('x')");
+                assertNoSeed(returns.get(i) + ": " + a.query("SELECT v FROM tw_sink" + i));
+            }
+        }
+    }
+
     @Test
     void aRuleCannotCopySensitiveValuesIntoAClearTable() throws Exception {
         // A rule's action is a statement over the sensitive table writing a clear one.
