@@ -271,6 +271,42 @@ public final class TextReferences {
     }
 
     /**
+     * Whether a CREATE FUNCTION text returns {@code trigger} or {@code event_trigger}, read from its tokens: past
+     * comments, written {@code pg_catalog.trigger} or quoted.
+     */
+    public static boolean returnsTrigger(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (!tokens.get(i).isWord("returns")) {
+                continue;
+            }
+            int k = i + 1;
+            if (k + 2 < tokens.size() && tokens.get(k).isIdentifier() && tokens.get(k).value().equals("pg_catalog")
+                    && tokens.get(k + 1).isOp(".")) {
+                k += 2;
+            }
+            Token type = tokens.get(k);
+            if (type.isIdentifier() && (type.value().equals("trigger") || type.value().equals("event_trigger"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether {@code text} has the words {@code SET SCHEMA} in a row (a comment may stand between them).
+     */
+    public static boolean setsSchema(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("set") && tokens.get(i + 1).isWord("schema")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Whether an ALTER text takes a table out of its inheritance tree ({@code DETACH PARTITION}, {@code NO
      * INHERIT}), read from its tokens (a comment may stand between the words).
      */

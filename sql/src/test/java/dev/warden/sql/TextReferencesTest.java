@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.util.Optional;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +54,22 @@ class TextReferencesTest {
         assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(f(a, b), 'SELECT a, b FROM t')", xml));
         assertTrue(TextReferences.computedArgument("SELECT ts_rewrite(f(a, b), 'SELECT a, b FROM ' || t)", xml));
         assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(q)", xml));
+    }
+
+    @Test
+    void wordsInARowAreReadPastComments() {
+        for (String sql : List.of("CREATE FUNCTION f() RETURNS trigger AS 'x'", "CREATE FUNCTION f() RETURNS /* c */ TRIGGER",
+                "CREATE FUNCTION f() RETURNS pg_catalog.trigger", "CREATE FUNCTION f() RETURNS \"trigger\"",
+                "CREATE FUNCTION f() RETURNS\n-- c\nevent_trigger")) {
+            assertTrue(TextReferences.returnsTrigger(sql), sql);
+        }
+        assertFalse(TextReferences.returnsTrigger("CREATE FUNCTION f() RETURNS int AS 'SELECT 1 -- returns trigger'"));
+        assertFalse(TextReferences.returnsTrigger("CREATE FUNCTION f() RETURNS \"TRIGGER\""));
+        assertTrue(TextReferences.setsSchema("ALTER TABLE t SET /* c */ SCHEMA s"));
+        assertFalse(TextReferences.setsSchema("ALTER TABLE t SET (fillfactor = 70) -- set schema"));
+        assertTrue(TextReferences.leavesTree("ALTER TABLE t DETACH/**/PARTITION p"));
+        assertTrue(TextReferences.leavesTree("ALTER TABLE t NO\n-- c\nINHERIT p"));
+        assertFalse(TextReferences.leavesTree("ALTER TABLE t INHERIT p"));
     }
 
     @Test

@@ -374,22 +374,17 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return false;
     }
 
-    private static final java.util.regex.Pattern RETURNS_TRIGGER =
-            java.util.regex.Pattern.compile("(?i)\\breturns\\s+(event_)?trigger\\b");
-
     /** CREATE FUNCTION ... RETURNS trigger (or event_trigger): a body that runs inside other statements' writes. */
     static boolean definesTriggerFunction(StatementFacts f) {
         return f.kind() == StatementKind.CREATE && f.objectType().equals("FUNCTION")
-                && RETURNS_TRIGGER.matcher(f.text()).find();
+                && TextReferences.returnsTrigger(f.text());
     }
 
     private static final java.util.regex.Pattern USING = java.util.regex.Pattern.compile("(?i)\\busing\\b");
 
+    /** A word anywhere in the text (a string or a comment too: more, never less). */
     private static final java.util.regex.Pattern RENAME_OR_GENERATED =
-            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b|\\bset\\s+schema\\b|"
-                    + "\\bdetach\\s+partition\\b|\\bno\\s+inherit\\b");
-    private static final java.util.regex.Pattern LEAVES_TREE =
-            java.util.regex.Pattern.compile("(?i)\\bdetach\\s+partition\\b|\\bno\\s+inherit\\b");
+            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b");
 
     /**
      * The relation an ALTER renames ({@code RENAME TO}) or moves ({@code SET SCHEMA}) that has a column the policy
@@ -399,7 +394,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * masked).
      */
     private static String movedOutOfRules(StatementFacts f, Set<String> names, Masker masker, RelationCatalog catalog) {
-        if (LEAVES_TREE.matcher(f.text()).find()) {
+        if (TextReferences.leavesTree(f.text())) {
             // DETACH PARTITION, NO INHERIT: a table masked by its kin's rule would be masked by none.
             for (String name : names) {
                 for (RelationCatalog.Relation r : catalog.named(name)) {
@@ -459,7 +454,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * clear columns stays allowed.
      */
     static boolean movesUnderClearName(StatementFacts f) {
-        return copiesValues(f) || RENAME_OR_GENERATED.matcher(f.text()).find();
+        // The words in a row are read from the tokens: a comment may stand between them.
+        return copiesValues(f) || RENAME_OR_GENERATED.matcher(f.text()).find() || TextReferences.setsSchema(f.text())
+                || TextReferences.leavesTree(f.text());
     }
 
     /**
