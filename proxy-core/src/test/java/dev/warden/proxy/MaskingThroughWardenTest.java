@@ -172,6 +172,29 @@ class MaskingThroughWardenTest {
         }
     }
 
+    /**
+     * COPY's options are read as the server reads them: a comment between TO and STDOUT, or one that holds
+     * another DELIMITER, does not change which delimiter the rows are split at, so they are masked column by
+     * column; an option written in a comment is no option.
+     */
+    @Test
+    void copyOptionsAreReadPastComments() throws Exception {
+        try (Connection c = connect("alice@example.com", List.of("eng"), "")) {
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            for (String sql : List.of("COPY customers TO /* out */ STDOUT (DELIMITER '|')",
+                    "COPY customers TO STDOUT WITH (FORMAT csv, /* DELIMITER '|', */ DELIMITER ';')",
+                    "COPY customers TO STDOUT (DELIMITER /* bar */ '|')",
+                    "COPY customers TO\n-- out\nSTDOUT DELIMITER AS '|' NULL 'none'")) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                long rows = copy.copyOut(sql, out);
+                assertEquals(2, rows, sql);
+                String text = out.toString(StandardCharsets.ISO_8859_1);
+                assertNoSecrets(text);
+                assertTrue(text.contains("Blue Kettle"), sql + ": " + text);
+            }
+        }
+    }
+
     @Test
     void aCursorFetchIsMasked() throws SQLException {
         try (Connection c = connect("alice@example.com", List.of("eng"), "preferQueryMode=simple")) {
