@@ -271,6 +271,40 @@ public final class TextReferences {
     }
 
     /**
+     * A COPY option ({@code DELIMITER}, {@code NULL}, {@code QUOTE}, {@code ESCAPE}) after the last {@code TO
+     * STDOUT} of a COPY text, read from its tokens as the server reads them (comments are not options), in
+     * either syntax ({@code WITH (DELIMITER '|')}, {@code DELIMITER AS '|'}).
+     *
+     * Plain strings are read with {@code standard_conforming_strings} on, the server's default: under off, a
+     * backslash in the value reads differently (a delimiter of two characters is then refused by the caller).
+     *
+     * @param present whether the option is given
+     * @param value its string literal's value; null when it is given otherwise
+     */
+    public record CopyOption(boolean present, String value) {
+        static final CopyOption ABSENT = new CopyOption(false, null);
+    }
+
+    /** See {@link CopyOption}; {@code option} is lower case. */
+    public static CopyOption copyOption(String text, String option) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        int from = -1;
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("to") && tokens.get(i + 1).isWord("stdout")) {
+                from = i + 2;
+            }
+        }
+        for (int i = Math.max(from, 0); from >= 0 && i < tokens.size(); i++) {
+            if (tokens.get(i).isWord(option)) {
+                int k = i + 1 < tokens.size() && tokens.get(i + 1).isWord("as") ? i + 2 : i + 1;
+                boolean literal = k < tokens.size() && tokens.get(k).type() == Lexer.Type.STRING;
+                return new CopyOption(true, literal ? tokens.get(k).value() : null);
+            }
+        }
+        return CopyOption.ABSENT;
+    }
+
+    /**
      * Whether a CREATE FUNCTION text returns {@code trigger} or {@code event_trigger}, read from its tokens: past
      * comments, written {@code pg_catalog.trigger} or quoted.
      */

@@ -57,6 +57,24 @@ class TextReferencesTest {
     }
 
     @Test
+    void copyOptionsAreTheTokensAfterToStdout() {
+        assertEquals(new TextReferences.CopyOption(true, "|"),
+                TextReferences.copyOption("COPY t TO /* x */ STDOUT (DELIMITER /* y */ '|')", "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, ";"), TextReferences.copyOption(
+                "COPY t TO STDOUT WITH (FORMAT csv, /* DELIMITER '|', */ DELIMITER ';')", "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, "\t"),
+                TextReferences.copyOption("COPY t TO STDOUT DELIMITER AS E'\\t'", "delimiter"));
+        // The query's own text is no option; an option that is not one literal is unknown.
+        assertEquals(new TextReferences.CopyOption(false, null),
+                TextReferences.copyOption("COPY (SELECT 'delimiter' AS delimiter) TO STDOUT", "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, null),
+                TextReferences.copyOption("COPY t TO STDOUT (DELIMITER chr(124))", "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, "\\N"),
+                TextReferences.copyOption("COPY t TO STDOUT (NULL '\\N')", "null"));
+        assertEquals(new TextReferences.CopyOption(false, null), TextReferences.copyOption("COPY t FROM STDIN", "null"));
+    }
+
+    @Test
     void wordsInARowAreReadPastComments() {
         for (String sql : List.of("CREATE FUNCTION f() RETURNS trigger AS 'x'", "CREATE FUNCTION f() RETURNS /* c */ TRIGGER",
                 "CREATE FUNCTION f() RETURNS pg_catalog.trigger", "CREATE FUNCTION f() RETURNS \"trigger\"",

@@ -89,39 +89,19 @@ final class CopyStatements {
     }
 
     /**
-     * A COPY option given as a plain string literal, in either syntax ({@code WITH (DELIMITER '|')} or
-     * {@code DELIMITER AS '|'}). Only the options clause after the target is searched, so a query's own text
-     * cannot match. An option Warden cannot read makes the COPY fail rather than be masked with the wrong
-     * delimiter.
+     * A COPY option given as a string literal, in either syntax ({@code WITH (DELIMITER '|')} or
+     * {@code DELIMITER AS '|'}), read from the tokens after TO STDOUT (a query's own text, or a comment, cannot
+     * match). An option Warden cannot read makes the COPY fail rather than be masked with the wrong delimiter.
      */
     static Optional<String> copyOption(String copyText, String option) {
-        int to = indexOfTarget(copyText);
-        String options = to < 0 ? "" : copyText.substring(to);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\b" + option + "\\s+(?:as\\s+)?(E?)'((?:[^']|'')*)'")
-                .matcher(options);
-        if (!m.find()) {
-            if (java.util.regex.Pattern.compile("(?i)\\b" + option + "\\b").matcher(options).find()) {
-                throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot read the COPY "
-                        + option.toUpperCase(java.util.Locale.ROOT) + " option to mask this COPY; give it as a plain "
-                        + "string literal");
-            }
-            return Optional.empty();
+        dev.warden.sql.TextReferences.CopyOption o = dev.warden.sql.TextReferences.copyOption(copyText,
+                option.toLowerCase(java.util.Locale.ROOT));
+        if (o.present() && o.value() == null) {
+            throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot read the COPY "
+                    + option.toUpperCase(java.util.Locale.ROOT) + " option to mask this COPY; give it as a plain "
+                    + "string literal");
         }
-        String value = m.group(2).replace("''", "'");
-        if (!m.group(1).isEmpty()) {
-            value = value.replace("\\t", "\t").replace("\\n", "\n").replace("\\\\", "\\");
-        }
-        return Optional.of(value);
-    }
-
-    /** Where the options start: after TO STDOUT (COPY ... TO STDOUT [WITH] options). */
-    private static int indexOfTarget(String copyText) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\bto\\s+stdout\\b").matcher(copyText);
-        int end = -1;
-        while (m.find()) {
-            end = m.end();
-        }
-        return end;
+        return Optional.ofNullable(o.value());
     }
 
     static char single(String value, String option) {
