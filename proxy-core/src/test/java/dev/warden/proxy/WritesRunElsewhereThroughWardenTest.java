@@ -578,30 +578,14 @@ class WritesRunElsewhereThroughWardenTest {
                 "IMPORT FOREIGN SCHEMA gw_remote_src FROM SERVER gw_remote INTO gw_billing",
                 "IMPORT FOREIGN SCHEMA gw_remote_src LIMIT TO (gw_far) FROM SERVER gw_remote INTO gw_billing",
                 "IMPORT FOREIGN SCHEMA gw_remote_src EXCEPT (gw_other) FROM SERVER gw_remote INTO \"gw_billing\""};
-        List<String> ran = new ArrayList<>();
-        for (String sql : refused) {
-            String error;
-            try (Connection c = connect("prod")) {
-                error = run(c, sql);
-            }
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                String state = scalar(d, "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                        + "c.relnamespace WHERE n.nspname = 'gw_billing' AND c.relname IN ('gw_made_seq', 'gw_far')) "
-                        + "|| ' ' || last_value || ' ' || (SELECT increment_by FROM pg_sequences WHERE sequencename "
-                        + "= 'gw_counter') FROM gw_billing.gw_counter");
-                if (!state.equals("0 40 1")) {
-                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + ")");
-                    // Undone, so each statement is tried on the same state.
-                    s.execute("DROP SEQUENCE IF EXISTS gw_billing.gw_made_seq");
-                    s.execute("DROP FOREIGN TABLE IF EXISTS gw_billing.gw_far");
-                    s.execute("ALTER SEQUENCE gw_billing.gw_counter INCREMENT BY 1 MINVALUE 1");
-                    s.execute("SELECT setval('gw_billing.gw_counter', 40)");
-                } else if (error == null || !error.startsWith("42501") || !error.contains("\"gw-billing-kept\"")) {
-                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
-                }
-            }
-        }
-        assertEquals(List.of(), ran, "PostgreSQL ran writes into gw_billing");
+        String state = "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname = 'gw_billing' AND c.relname IN ('gw_made_seq', 'gw_far')) || ' ' || last_value "
+                + "|| ' ' || (SELECT increment_by FROM pg_sequences WHERE sequencename = 'gw_counter') "
+                + "FROM gw_billing.gw_counter";
+        assertEquals(List.of(), triedOnState(refused, state, "0 40 1", List.of(
+                "DROP SEQUENCE IF EXISTS gw_billing.gw_made_seq", "DROP FOREIGN TABLE IF EXISTS gw_billing.gw_far",
+                "ALTER SEQUENCE gw_billing.gw_counter INCREMENT BY 1 MINVALUE 1",
+                "SELECT setval('gw_billing.gw_counter', 40)"), BY_BILLING_RULE), "PostgreSQL ran writes into gw_billing");
         // Precise: a schema no rule names gets its sequence and its foreign tables.
         try (Connection c = connect("prod")) {
             assertEquals(null, run(c, "CREATE SEQUENCE gw_loose_seq.gw_made_seq"));
@@ -640,25 +624,11 @@ class WritesRunElsewhereThroughWardenTest {
                 "DO $$BEGIN PERFORM setval('gw_billing.gw_tally', 1); END$$",
                 "INSERT INTO gw_notes VALUES (nextval('gw_billing.gw_tally'))",
                 "SELECT 1 FROM gw_notes WHERE nextval('gw_billing.gw_tally') > 0"};
-        List<String> ran = new ArrayList<>();
-        for (String sql : refused) {
-            String error;
-            try (Connection c = connect("prod")) {
-                error = run(c, sql);
-            }
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                String last = scalar(d, "SELECT last_value FROM gw_billing.gw_tally");
-                if (!last.equals("40")) {
-                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + ")");
-                    s.execute("SELECT setval('gw_billing.gw_tally', 40)");
-                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")
-                        || (!sql.startsWith("DO") && !error.contains("\"gw-billing-kept\""))) {
-                    // (A DO block is the baseline's in production, whatever it runs.)
-                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
-                }
-            }
-        }
-        assertEquals(List.of(), ran, "PostgreSQL changed gw_billing.gw_tally");
+        // (A DO block is the baseline's in production, whatever it runs.)
+        assertEquals(List.of(), triedOnState(refused, "SELECT last_value FROM gw_billing.gw_tally", "40",
+                List.of("SELECT setval('gw_billing.gw_tally', 40)"),
+                (sql, error) -> sql.startsWith("DO") || BY_BILLING_RULE.test(sql, error)),
+                "PostgreSQL changed gw_billing.gw_tally");
         try (Connection c = connect("prod")) {
             assertEquals("1", scalar(c, "SELECT nextval('gw_free_seq.gw_tally')"));
             assertEquals("9", scalar(c, "SELECT setval('gw_free_seq.gw_tally', 9)"));
@@ -697,23 +667,9 @@ class WritesRunElsewhereThroughWardenTest {
                 "SELECT gw_ops.gw_bump('gw_billing.gw_hidden')",
                 "SELECT gw_ops.gw_next_of('gw_billing.gw_hidden')",
                 "SELECT gw_ops.gw_next_hidden()"};
-        List<String> ran = new ArrayList<>();
-        for (String sql : refused) {
-            String error;
-            try (Connection c = connect("prod")) {
-                error = run(c, sql);
-            }
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                String last = scalar(d, "SELECT last_value FROM gw_billing.gw_hidden");
-                if (!last.equals("40")) {
-                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + ")");
-                    s.execute("SELECT setval('gw_billing.gw_hidden', 40)");
-                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")) {
-                    ran.add(sql + " was not refused by a rule: " + error);
-                }
-            }
-        }
-        assertEquals(List.of(), ran, "PostgreSQL changed gw_billing.gw_hidden");
+        assertEquals(List.of(), triedOnState(refused, "SELECT last_value FROM gw_billing.gw_hidden", "40",
+                List.of("SELECT setval('gw_billing.gw_hidden', 40)"), (sql, error) -> true),
+                "PostgreSQL changed gw_billing.gw_hidden");
     }
 
     // ---- what changes a guarded schema's relations without writing rows ------------------------------------
@@ -756,29 +712,14 @@ class WritesRunElsewhereThroughWardenTest {
                 "DROP INDEX CONCURRENTLY IF EXISTS gw_billing.gw_owned_idx",
                 "ALTER INDEX gw_billing.gw_owned_idx RENAME TO gw_renamed_idx",
                 "SET search_path = gw_billing; DROP INDEX gw_owned_idx"};
-        List<String> ran = new ArrayList<>();
-        for (String sql : refused) {
-            String error;
-            try (Connection c = connect("prod")) {
-                error = run(c, sql);
-            }
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                String now = scalar(d, state);
-                if (!now.equals("0 0 0 1")) {
-                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + "; state " + now + ")");
-                    // Undone, so each statement is tried on the same state.
-                    s.execute("DROP RULE IF EXISTS gw_hush ON gw_billing.gw_owned");
-                    s.execute("REVOKE ALL ON gw_billing.gw_owned, gw_billing.gw_owned_seq FROM PUBLIC");
-                    s.execute("UPDATE pg_catalog.pg_class SET relacl = NULL WHERE relnamespace = 'gw_billing'::regnamespace");
-                    s.execute("ALTER DEFAULT PRIVILEGES FOR ROLE gw_login IN SCHEMA gw_billing REVOKE SELECT ON TABLES FROM PUBLIC");
-                    s.execute("ALTER INDEX IF EXISTS gw_billing.gw_renamed_idx RENAME TO gw_owned_idx");
-                    s.execute("CREATE INDEX IF NOT EXISTS gw_owned_idx ON gw_billing.gw_owned (id)");
-                } else if (error == null || !error.startsWith("42501") || !error.contains("\"gw-billing-kept\"")) {
-                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
-                }
-            }
-        }
-        assertEquals(List.of(), ran, "PostgreSQL changed gw_billing's relations");
+        assertEquals(List.of(), triedOnState(refused, state, "0 0 0 1", List.of(
+                "DROP RULE IF EXISTS gw_hush ON gw_billing.gw_owned",
+                "REVOKE ALL ON gw_billing.gw_owned, gw_billing.gw_owned_seq FROM PUBLIC",
+                "UPDATE pg_catalog.pg_class SET relacl = NULL WHERE relnamespace = 'gw_billing'::regnamespace",
+                "ALTER DEFAULT PRIVILEGES FOR ROLE gw_login IN SCHEMA gw_billing REVOKE SELECT ON TABLES FROM PUBLIC",
+                "ALTER INDEX IF EXISTS gw_billing.gw_renamed_idx RENAME TO gw_owned_idx",
+                "CREATE INDEX IF NOT EXISTS gw_owned_idx ON gw_billing.gw_owned (id)"), BY_BILLING_RULE),
+                "PostgreSQL changed gw_billing's relations");
         try (Connection c = connect("prod")) {
             assertEquals(null, run(c, "CREATE RULE gw_hush AS ON INSERT TO gw_open.gw_owned DO INSTEAD NOTHING"));
             assertEquals(null, run(c, "GRANT SELECT ON ALL TABLES IN SCHEMA gw_open TO PUBLIC"));
@@ -819,31 +760,16 @@ class WritesRunElsewhereThroughWardenTest {
                 "ALTER TABLE gw_orphan INHERIT gw_billing.gw_parent",
                 "ALTER POLICY gw_pol ON gw_billing.gw_parent USING (false)",
                 "ALTER TRIGGER gw_trg ON gw_billing.gw_parent RENAME TO gw_trg2"};
-        List<String> ran = new ArrayList<>();
-        for (String sql : refused) {
-            String error;
-            try (Connection c = connect("prod")) {
-                error = run(c, sql);
-            }
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                String now = scalar(d, state);
-                if (!now.equals("0 1 1")) {
-                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + "; state " + now + ")");
-                    s.execute("DROP TABLE IF EXISTS gw_kid");
-                    s.execute("ALTER POLICY gw_pol ON gw_billing.gw_parent USING (true)");
-                    s.execute("DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'gw_orphan'::regclass) "
-                            + "THEN ALTER TABLE gw_orphan NO INHERIT gw_billing.gw_parent; END IF; "
-                            + "IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'gw_trg2') THEN "
-                            + "ALTER TRIGGER gw_trg2 ON gw_billing.gw_parent RENAME TO gw_trg; END IF; END$$");
-                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")
-                        || !(error.contains("\"gw-billing-kept\"") || (sql.startsWith("ALTER POLICY")
-                        && error.contains("\"unparsed-in-production\"")))) {
-                    // (The server's grammar of ALTER POLICY is JSqlParser's gap: production refuses it unparsed.)
-                    ran.add(sql + " was not refused by gw-billing-kept: " + error);
-                }
-            }
-        }
-        assertEquals(List.of(), ran, "PostgreSQL changed what gw_billing's tables hold or run");
+        // (The server's grammar of ALTER POLICY is JSqlParser's gap: production refuses it unparsed.)
+        assertEquals(List.of(), triedOnState(refused, state, "0 1 1", List.of("DROP TABLE IF EXISTS gw_kid",
+                "ALTER POLICY gw_pol ON gw_billing.gw_parent USING (true)",
+                "DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = 'gw_orphan'::regclass) "
+                        + "THEN ALTER TABLE gw_orphan NO INHERIT gw_billing.gw_parent; END IF; "
+                        + "IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'gw_trg2') THEN "
+                        + "ALTER TRIGGER gw_trg2 ON gw_billing.gw_parent RENAME TO gw_trg; END IF; END$$"),
+                (sql, error) -> BY_BILLING_RULE.test(sql, error)
+                        || (sql.startsWith("ALTER POLICY") && error.contains("\"unparsed-in-production\""))),
+                "PostgreSQL changed what gw_billing's tables hold or run");
         try (Connection c = connect("prod")) {
             // (Named with its schema: the login may create in gw_billing, where an unqualified name may land.)
             assertEquals(null, run(c, "CREATE TABLE public.gw_kid () INHERITS (gw_orphan)"));
@@ -884,6 +810,41 @@ class WritesRunElsewhereThroughWardenTest {
             // ROWS ONLY is another ONLY, read as before.
             assertEquals("3", scalar(c, "SELECT id FROM ONLY gw_notes ORDER BY id FETCH FIRST 1 ROWS ONLY"));
         }
+    }
+
+    /** A refusal by the rule on {@code gw_billing.*}. */
+    private static final java.util.function.BiPredicate<String, String> BY_BILLING_RULE =
+            (sql, error) -> error.contains("\"gw-billing-kept\"");
+
+    /**
+     * Runs each statement through Warden in {@code prod}, then reads {@code state} directly. A statement after
+     * which the state is not {@code unchanged} ran, and {@code undo} puts the state back (each statement is tried
+     * on the same state); one after which it is must have been refused by a Warden rule that {@code expected}
+     * accepts (given the statement and the error). Returns those that ran or were refused otherwise.
+     */
+    private static List<String> triedOnState(String[] statements, String state, String unchanged, List<String> undo,
+                                             java.util.function.BiPredicate<String, String> expected)
+            throws SQLException {
+        List<String> ran = new ArrayList<>();
+        for (String sql : statements) {
+            String error;
+            try (Connection c = connect("prod")) {
+                error = run(c, sql);
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                String now = scalar(d, state);
+                if (!now.equals(unchanged)) {
+                    ran.add(sql + " (" + (error == null ? "Warden let it run" : error) + "; state " + now + ")");
+                    for (String u : undo) {
+                        s.execute(u);
+                    }
+                } else if (error == null || !error.startsWith("42501 ERROR: blocked by Warden rule")
+                        || !expected.test(sql, error)) {
+                    ran.add(sql + " was not refused as expected: " + error);
+                }
+            }
+        }
+        return ran;
     }
 
     private static void assertCreateRefused(Connection c, String sql) throws SQLException {
