@@ -781,6 +781,56 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * An index of a guarded schema is named by more statements than DROP and ALTER INDEX: COMMENT ON INDEX
+     * changes it, REINDEX INDEX and REINDEX SCHEMA rebuild it; and COMMENT ON TRIGGER, RULE, POLICY or CONSTRAINT
+     * ... ON t changes t's, as ALTER TRIGGER ... ON t does. Each named no relation, and ran.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForCommentsOnAndRebuildsOfItsIndexes() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE gw_billing.gw_indexed (id int CONSTRAINT gw_indexed_check CHECK (id > 0))");
+            s.execute("CREATE INDEX gw_indexed_idx ON gw_billing.gw_indexed (id)");
+            s.execute("CREATE TRIGGER gw_indexed_trg AFTER INSERT ON gw_billing.gw_indexed FOR EACH ROW "
+                    + "EXECUTE FUNCTION gw_audit_insert()");
+            s.execute("ALTER TABLE gw_billing.gw_indexed OWNER TO gw_login");
+            s.execute("ALTER SCHEMA gw_billing OWNER TO gw_login");
+        }
+        try {
+            // Comments given, and whether the index still has its first file (a rebuild gives it a new one).
+            String state = "SELECT (SELECT count(*) FROM pg_description WHERE description = 'changed') || ' ' "
+                    + "|| (SELECT relfilenode = oid FROM pg_class WHERE oid = 'gw_billing.gw_indexed_idx'::regclass)";
+            String[] refused = {
+                    "COMMENT ON INDEX gw_billing.gw_indexed_idx IS 'changed'",
+                    "SET search_path = gw_billing; COMMENT ON INDEX gw_indexed_idx IS 'changed'",
+                    "COMMENT ON TRIGGER gw_indexed_trg ON gw_billing.gw_indexed IS 'changed'",
+                    "COMMENT ON CONSTRAINT gw_indexed_check ON gw_billing.gw_indexed IS 'changed'",
+                    "REINDEX INDEX gw_billing.gw_indexed_idx",
+                    "SET search_path = gw_billing; REINDEX INDEX gw_indexed_idx",
+                    "REINDEX SCHEMA gw_billing"};
+            assertEquals(List.of(), triedOnState(refused, state, "0 true", List.of(
+                    "DELETE FROM pg_description WHERE description = 'changed'",
+                    "DROP INDEX gw_billing.gw_indexed_idx",
+                    "CREATE INDEX gw_indexed_idx ON gw_billing.gw_indexed (id)"), BY_BILLING_RULE),
+                    "PostgreSQL changed gw_billing's index, trigger or constraint");
+            try (Connection c = connect("prod")) {
+                // The same in a schema no rule names.
+                assertEquals(null, run(c, "CREATE TABLE public.gw_reindexed (id int)"));
+                assertEquals(null, run(c, "CREATE INDEX gw_reindexed_idx ON public.gw_reindexed (id)"));
+                assertEquals(null, run(c, "COMMENT ON INDEX public.gw_reindexed_idx IS 'fine'"));
+                assertEquals(null, run(c, "REINDEX INDEX public.gw_reindexed_idx"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                // (Handing the schema back takes the login's own grant with it: given again, as start() gave it.)
+                s.execute("ALTER SCHEMA gw_billing OWNER TO CURRENT_USER");
+                s.execute("GRANT USAGE, CREATE ON SCHEMA gw_billing TO gw_login");
+                s.execute("DROP TABLE gw_billing.gw_indexed");
+                s.execute("DROP TABLE IF EXISTS public.gw_reindexed");
+            }
+        }
+    }
+
     // ---- ONLY -------------------------------------------------------------------------------------------
 
     /**
