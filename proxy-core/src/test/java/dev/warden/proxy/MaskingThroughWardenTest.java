@@ -195,6 +195,33 @@ class MaskingThroughWardenTest {
         }
     }
 
+    /**
+     * A COPY option's name is a label the server also takes quoted ({@code "delimiter"}): read as no option, the
+     * rows were split at the default delimiter, and a row whose fields hold the real one shifted a redacted
+     * value into an expression's place, where it came back in clear.
+     */
+    @Test
+    void copyOptionsAreReadWhenTheirNamesAreQuoted() throws Exception {
+        try (Connection c = connect("alice@example.com", List.of("eng"), "")) {
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            for (String sql : List.of(
+                    "COPY (SELECT ',,' AS a, born, product FROM customers) TO STDOUT WITH (FORMAT csv, \"delimiter\" '|')",
+                    "COPY (SELECT ',,' AS a, born, 'x' AS b FROM customers) TO STDOUT WITH (FORMAT csv, \"delimiter\" '|')",
+                    "COPY (SELECT ',,' AS a, born, 'x' AS b FROM customers) TO STDOUT WITH (\"format\" csv, \"delimiter\" '|')")) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                String text;
+                try {
+                    copy.copyOut(sql, out);
+                    text = out.toString(StandardCharsets.ISO_8859_1);
+                } catch (SQLException e) {
+                    text = out.toString(StandardCharsets.ISO_8859_1) + " / " + e.getMessage();
+                }
+                assertFalse(text.contains("1980-01-02") || text.contains("1975-05-06"),
+                        sql + ": redacted dates came back in clear: " + text);
+            }
+        }
+    }
+
     @Test
     void aCursorFetchIsMasked() throws SQLException {
         try (Connection c = connect("alice@example.com", List.of("eng"), "preferQueryMode=simple")) {
