@@ -223,8 +223,11 @@ final class LexicalAnalysis {
                 c.next();
                 c.word("concurrently");
                 TableRef name = c.name();
-                if (name != null && b.objectType.equals("TABLE")) {
+                // REINDEX INDEX rebuilds the index, REINDEX SCHEMA every index of the schema's relations.
+                if (name != null && (b.objectType.equals("TABLE") || b.objectType.equals("INDEX"))) {
                     b.tablesWritten.add(name);
+                } else if (name != null && name.schema() == null && b.objectType.equals("SCHEMA")) {
+                    b.tablesWritten.add(new TableRef(name.name(), "*"));
                 }
             }
             case "refresh" -> {
@@ -1147,7 +1150,8 @@ final class LexicalAnalysis {
     }
 
     private static boolean commentTarget(Cursor c, FactsBuilder b) {
-        b.objectType = objectType(c);
+        // (CONSTRAINT is the object here, not the modifier of CREATE CONSTRAINT TRIGGER.)
+        b.objectType = c.word("constraint") ? "CONSTRAINT" : objectType(c);
         if (b.objectType.isEmpty()) {
             return false;
         }
@@ -1155,8 +1159,15 @@ final class LexicalAnalysis {
         if (parts.isEmpty()) {
             return false;
         }
-        if (RELATION_TYPES.contains(b.objectType)) {
+        if (RELATION_TYPES.contains(b.objectType) || b.objectType.equals("INDEX")) {
             b.tablesWritten.add(ref(parts));
+        } else if (parts.size() == 1 && c.word("on")) {
+            // TRIGGER, RULE, POLICY or CONSTRAINT name ON table: the table's, as ALTER TRIGGER ... ON t writes t
+            // (a domain's constraint is no table's).
+            TableRef table = c.peekWord("domain") ? null : c.name();
+            if (table != null) {
+                b.tablesWritten.add(table);
+            }
         } else if (b.objectType.equals("COLUMN") && parts.size() >= 2) {
             b.tablesWritten.add(ref(parts.subList(0, parts.size() - 1)));
             b.columnsWritten.add(new ColumnRef(String.join(".", parts.subList(0, parts.size() - 1)),
