@@ -32,6 +32,14 @@ final class Lexer {
             return type == Type.WORD && value.equals(word);
         }
 
+        /**
+         * {@code word}, unquoted or quoted: where the grammar takes any label (the option names of COPY's
+         * parenthesised list), {@code "delimiter"} is the option {@code delimiter}.
+         */
+        boolean isLabel(String word) {
+            return (type == Type.WORD || type == Type.QUOTED_IDENT) && value.equals(word);
+        }
+
         boolean isOp(String op) {
             return type == Type.OPERATOR && value.equals(op);
         }

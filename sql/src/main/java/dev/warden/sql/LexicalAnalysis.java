@@ -1258,7 +1258,8 @@ final class LexicalAnalysis {
         String format = binary ? "binary" : "text";
         for (int i = c.i; i < c.tokens.size(); i++) {
             Token t = c.tokens.get(i);
-            if (t.isWord("format") && i + 1 < c.tokens.size()) {
+            // (An option name of the parenthesised list may be quoted: ("format" csv) is FORMAT csv.)
+            if (t.isLabel("format") && i + 1 < c.tokens.size()) {
                 format = c.tokens.get(i + 1).value().toLowerCase(Locale.ROOT);
             } else if (t.isWord("csv") || t.isWord("binary")) {
                 format = t.value();

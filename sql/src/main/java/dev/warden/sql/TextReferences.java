@@ -273,7 +273,8 @@ public final class TextReferences {
     /**
      * A COPY option ({@code DELIMITER}, {@code NULL}, {@code QUOTE}, {@code ESCAPE}) after the last {@code TO
      * STDOUT} of a COPY text, read from its tokens as the server reads them (comments are not options), in
-     * either syntax ({@code WITH (DELIMITER '|')}, {@code DELIMITER AS '|'}).
+     * either syntax ({@code WITH (DELIMITER '|')}, {@code DELIMITER AS '|'}); the parenthesised list's names may
+     * be quoted ({@code WITH ("delimiter" '|')}).
      *
      * Plain strings are read with {@code standard_conforming_strings} on, the server's default: under off, a
      * backslash in the value reads differently (a delimiter of two characters is then refused by the caller).
@@ -295,7 +296,7 @@ public final class TextReferences {
             }
         }
         for (int i = Math.max(from, 0); from >= 0 && i < tokens.size(); i++) {
-            if (tokens.get(i).isWord(option)) {
+            if (tokens.get(i).isLabel(option)) {
                 int k = i + 1 < tokens.size() && tokens.get(i + 1).isWord("as") ? i + 2 : i + 1;
                 boolean literal = k < tokens.size() && tokens.get(k).type() == Lexer.Type.STRING;
                 return new CopyOption(true, literal ? tokens.get(k).value() : null);
