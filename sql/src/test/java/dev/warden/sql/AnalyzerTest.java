@@ -125,6 +125,11 @@ class AnalyzerTest {
         assertEquals(Set.of(new TableRef("a", "i"), t("j")),
                 one("DROP INDEX CONCURRENTLY IF EXISTS a.i, j").tablesWritten());
         assertEquals(Set.of(new TableRef("a", "i")), one("ALTER INDEX IF EXISTS a.i RENAME TO k").tablesWritten());
+        for (String sql : List.of("ALTER TABLE ALL IN TABLESPACE a SET TABLESPACE b",
+                "ALTER INDEX ALL IN TABLESPACE a OWNED BY r SET TABLESPACE b",
+                "ALTER MATERIALIZED VIEW ALL IN TABLESPACE a SET TABLESPACE b NOWAIT")) {
+            assertTrue(one(sql).tablesWritten().contains(TableRef.ANY_RELATION), sql);
+        }
     }
 
     @Test
