@@ -1034,6 +1034,11 @@ final class LexicalAnalysis {
         b.objectType = objectType(c);
         if (b.objectType.equals("DEFAULT PRIVILEGES")) {
             defaultPrivileges(c, b);
+        } else if ((RELATION_TYPES.contains(b.objectType) || b.objectType.equals("INDEX"))
+                && c.peekWord("all") && c.peekWord(1, "in") && c.peekWord(2, "tablespace")) {
+            // ALTER TABLE|INDEX|MATERIALIZED VIEW ALL IN TABLESPACE a SET TABLESPACE b: every such relation there
+            // (ALL is reserved: no relation is named so unquoted).
+            b.tablesWritten.add(TableRef.ANY_RELATION);
         } else if (RELATION_TYPES.contains(b.objectType) || b.objectType.equals("INDEX")) {
             c.words("if", "exists");
             c.word("only");
