@@ -332,13 +332,7 @@ public final class TextReferences {
      * Whether {@code text} has the words {@code SET SCHEMA} in a row (a comment may stand between them).
      */
     public static boolean setsSchema(String text) {
-        List<Token> tokens = Lexer.tokenize(text, true).tokens();
-        for (int i = 0; i + 1 < tokens.size(); i++) {
-            if (tokens.get(i).isWord("set") && tokens.get(i + 1).isWord("schema")) {
-                return true;
-            }
-        }
-        return false;
+        return wordsInARow(Lexer.tokenize(text, true).tokens(), "set", "schema");
     }
 
     /**
@@ -347,9 +341,13 @@ public final class TextReferences {
      */
     public static boolean leavesTree(String text) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        return wordsInARow(tokens, "detach", "partition") || wordsInARow(tokens, "no", "inherit");
+    }
+
+    /** Whether the keyword {@code first} is followed by the keyword {@code second} somewhere in {@code tokens}. */
+    private static boolean wordsInARow(List<Token> tokens, String first, String second) {
         for (int i = 0; i + 1 < tokens.size(); i++) {
-            if ((tokens.get(i).isWord("detach") && tokens.get(i + 1).isWord("partition"))
-                    || (tokens.get(i).isWord("no") && tokens.get(i + 1).isWord("inherit"))) {
+            if (tokens.get(i).isWord(first) && tokens.get(i + 1).isWord(second)) {
                 return true;
             }
         }
