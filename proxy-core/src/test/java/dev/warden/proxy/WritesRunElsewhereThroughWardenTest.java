@@ -417,6 +417,74 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * DDL in an open transaction (or earlier in the same text) is not yet in the catalog Warden reads on its own
+     * connection, and what Warden read of it during the transaction is stale once it commits. A view made over
+     * gw_ledger, a function renamed into a harmless one's name, a view made in a schema the search_path puts
+     * first: each made a DELETE of gw_ledger look like a write to a table that runs nothing, and it ran.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForViewsAndFunctionsChangedInTheSameTransaction() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.gw_tx_evil() RETURNS int LANGUAGE sql AS "
+                    + "$$DELETE FROM public.gw_ledger WHERE id > 0 RETURNING 1$$");
+            s.execute("CREATE FUNCTION public.gw_tx_fine() RETURNS int LANGUAGE sql AS $$SELECT 1$$");
+            s.execute("ALTER FUNCTION public.gw_tx_evil() OWNER TO gw_login");
+            s.execute("ALTER FUNCTION public.gw_tx_fine() OWNER TO gw_login");
+        }
+        String[][] attempts = {
+                {"BEGIN", "CREATE VIEW public.gw_tx_a AS SELECT * FROM public.gw_ledger",
+                        "DELETE FROM public.gw_tx_a WHERE id > 0"},
+                {"CREATE VIEW public.gw_tx_b AS SELECT * FROM public.gw_ledger; DELETE FROM public.gw_tx_b WHERE id > 0"},
+                {"SELECT public.gw_tx_fine()", "BEGIN", "ALTER FUNCTION public.gw_tx_fine() RENAME TO gw_tx_old",
+                        "ALTER FUNCTION public.gw_tx_evil() RENAME TO gw_tx_fine", "SELECT public.gw_tx_fine()"},
+                {"BEGIN", "CREATE SCHEMA gw_tx_s", "CREATE VIEW gw_tx_s.gw_notes AS SELECT * FROM public.gw_ledger",
+                        "SET LOCAL search_path = gw_tx_s, public", "DELETE FROM gw_notes WHERE id > 0"},
+                // Read (and so looked up) inside the transaction, written through at once after it commits.
+                {"BEGIN", "CREATE VIEW public.gw_tx_c AS SELECT * FROM public.gw_ledger",
+                        "SELECT count(*) FROM public.gw_tx_c", "COMMIT", "DELETE FROM public.gw_tx_c WHERE id > 0"},
+        };
+        List<String> ran = new ArrayList<>();
+        try {
+            for (String[] attempt : attempts) {
+                String last = attempt[attempt.length - 1];
+                String error = null;
+                try (Connection c = connect("prod")) {
+                    for (String sql : attempt) {
+                        error = run(c, sql);
+                    }
+                }
+                if (rows("gw_ledger") != 3) {
+                    ran.add(String.join(" / ", attempt) + " (" + (error == null ? "Warden let it run" : error) + ")");
+                    seed();
+                } else if (error == null || !error.contains("\"gw-ledger-kept\"")) {
+                    ran.add(last + " was not refused by gw-ledger-kept: " + error);
+                }
+            }
+            assertEquals(List.of(), ran, "PostgreSQL deleted gw_ledger's rows");
+            try (Connection c = connect("prod")) {
+                // What a migration does in one transaction runs: a new table filled, a column added and set, a view
+                // made, and a write to a table no view made in it names.
+                for (String sql : List.of("BEGIN", "CREATE TABLE public.gw_tx_new (id int)",
+                        "INSERT INTO public.gw_tx_new VALUES (1)", "ALTER TABLE public.gw_tx_new ADD COLUMN n int",
+                        "UPDATE public.gw_tx_new SET n = 2 WHERE id = 1",
+                        "CREATE VIEW public.gw_tx_notes AS SELECT id FROM public.gw_notes",
+                        "DELETE FROM public.gw_notes WHERE id = 1", "COMMIT")) {
+                    assertEquals(null, run(c, sql), sql);
+                }
+                assertEquals("2", scalar(c, "SELECT n FROM public.gw_tx_new"));
+                assertEquals("2", scalar(c, "SELECT count(*) FROM public.gw_tx_notes"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_tx_a, public.gw_tx_b, public.gw_tx_c, public.gw_tx_notes");
+                s.execute("DROP SCHEMA IF EXISTS gw_tx_s CASCADE");
+                s.execute("DROP TABLE IF EXISTS public.gw_tx_new");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_tx_evil(), public.gw_tx_fine(), public.gw_tx_old()");
+            }
+        }
+    }
+
+    /**
      * A statement prepared (Parse) while the table had no trigger and the view read an unguarded table runs what
      * they are when it is executed: the server plans it again after the CREATE TRIGGER or CREATE OR REPLACE VIEW
      * (made in another environment of the same database). The same for SQL PREPARE and EXECUTE.
