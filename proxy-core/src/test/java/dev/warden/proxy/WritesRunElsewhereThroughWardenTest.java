@@ -439,9 +439,11 @@ class WritesRunElsewhereThroughWardenTest {
                         "ALTER FUNCTION public.gw_tx_evil() RENAME TO gw_tx_fine", "SELECT public.gw_tx_fine()"},
                 {"BEGIN", "CREATE SCHEMA gw_tx_s", "CREATE VIEW gw_tx_s.gw_notes AS SELECT * FROM public.gw_ledger",
                         "SET LOCAL search_path = gw_tx_s, public", "DELETE FROM gw_notes WHERE id > 0"},
-                // Read (and so looked up) inside the transaction, written through at once after it commits.
-                {"BEGIN", "CREATE VIEW public.gw_tx_c AS SELECT * FROM public.gw_ledger",
-                        "SELECT count(*) FROM public.gw_tx_c", "COMMIT", "DELETE FROM public.gw_tx_c WHERE id > 0"},
+                // Looked up inside the transaction (the read is refused, the savepoint takes the error back), and
+                // written through at once after it commits.
+                {"BEGIN", "CREATE VIEW public.gw_tx_c AS SELECT * FROM public.gw_ledger", "SAVEPOINT s",
+                        "SELECT count(*) FROM public.gw_tx_c", "ROLLBACK TO SAVEPOINT s", "COMMIT",
+                        "DELETE FROM public.gw_tx_c WHERE id > 0"},
         };
         List<String> ran = new ArrayList<>();
         try {
@@ -468,10 +470,15 @@ class WritesRunElsewhereThroughWardenTest {
                         "INSERT INTO public.gw_tx_new VALUES (1)", "ALTER TABLE public.gw_tx_new ADD COLUMN n int",
                         "UPDATE public.gw_tx_new SET n = 2 WHERE id = 1",
                         "CREATE VIEW public.gw_tx_notes AS SELECT id FROM public.gw_notes",
-                        "DELETE FROM public.gw_notes WHERE id = 1", "COMMIT")) {
+                        "DELETE FROM public.gw_notes WHERE id = 1",
+                        "CREATE FUNCTION public.gw_tx_audit() RETURNS trigger LANGUAGE plpgsql AS "
+                                + "$$BEGIN INSERT INTO public.gw_audit VALUES (NEW.id); RETURN NEW; END$$",
+                        "CREATE TRIGGER gw_tx_audited AFTER INSERT ON public.gw_tx_new FOR EACH ROW "
+                                + "EXECUTE FUNCTION public.gw_tx_audit()",
+                        "INSERT INTO public.gw_tx_new VALUES (2)", "COMMIT")) {
                     assertEquals(null, run(c, sql), sql);
                 }
-                assertEquals("2", scalar(c, "SELECT n FROM public.gw_tx_new"));
+                assertEquals("2", scalar(c, "SELECT n FROM public.gw_tx_new WHERE id = 1"));
                 assertEquals("2", scalar(c, "SELECT count(*) FROM public.gw_tx_notes"));
             }
         } finally {
@@ -479,7 +486,8 @@ class WritesRunElsewhereThroughWardenTest {
                 s.execute("DROP VIEW IF EXISTS public.gw_tx_a, public.gw_tx_b, public.gw_tx_c, public.gw_tx_notes");
                 s.execute("DROP SCHEMA IF EXISTS gw_tx_s CASCADE");
                 s.execute("DROP TABLE IF EXISTS public.gw_tx_new");
-                s.execute("DROP FUNCTION IF EXISTS public.gw_tx_evil(), public.gw_tx_fine(), public.gw_tx_old()");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_tx_evil(), public.gw_tx_fine(), public.gw_tx_old(), "
+                        + "public.gw_tx_audit()");
             }
         }
     }

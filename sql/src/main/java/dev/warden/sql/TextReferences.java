@@ -344,6 +344,57 @@ public final class TextReferences {
         return wordsInARow(tokens, "detach", "partition") || wordsInARow(tokens, "no", "inherit");
     }
 
+    /**
+     * Whether an ALTER text puts a table into an inheritance tree ({@code INHERIT p}, {@code ATTACH PARTITION c}):
+     * a write to the parent then reaches it. {@code NO INHERIT} takes one out.
+     */
+    public static boolean joinsTree(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i < tokens.size(); i++) {
+            if (tokens.get(i).isWord("inherit") && (i == 0 || !tokens.get(i - 1).isWord("no"))) {
+                return true;
+            }
+        }
+        return wordsInARow(tokens, "attach", "partition");
+    }
+
+    /**
+     * The name (as the server keeps it, without its schema) of the function, procedure, routine or aggregate that
+     * a CREATE or ALTER text makes or changes: the one after that keyword.
+     */
+    public static Optional<String> routineName(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!(t.isWord("function") || t.isWord("procedure") || t.isWord("routine") || t.isWord("aggregate"))) {
+                continue;
+            }
+            String name = null;
+            for (int k = i + 1; k < tokens.size() && tokens.get(k).isIdentifier(); k += 2) {
+                name = tokens.get(k).value();
+                if (k + 1 >= tokens.size() || !tokens.get(k + 1).isOp(".")) {
+                    break;
+                }
+            }
+            return Optional.ofNullable(name).map(TextReferences::keptName);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether a CREATE SCHEMA text makes objects in the new schema too ({@code CREATE SCHEMA s CREATE VIEW v ...}):
+     * what they are named is not in the statement's facts.
+     */
+    public static boolean createsInSchema(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 1; i < tokens.size(); i++) {
+            if (tokens.get(i).isWord("create") || tokens.get(i).isWord("grant")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether the keyword {@code first} is followed by the keyword {@code second} somewhere in {@code tokens}. */
     private static boolean wordsInARow(List<Token> tokens, String first, String second) {
         for (int i = 0; i + 1 < tokens.size(); i++) {

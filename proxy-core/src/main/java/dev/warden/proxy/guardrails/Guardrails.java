@@ -70,6 +70,11 @@ public final class Guardrails {
             return Set.of("public");
         }
 
+        /** The names the catalog's answers do not hold for (see {@link Unreadable}). */
+        default Unreadable unreadable() {
+            return Unreadable.NONE;
+        }
+
         /** Knows of no schema but {@code public}, of no view and of no rule or trigger (no catalog). */
         NamedRelations PUBLIC_ONLY = new NamedRelations() {
             @Override
@@ -134,6 +139,59 @@ public final class Guardrails {
     }
 
     /**
+     * As {@link #decide(Identity, Environment, Analysis, String, NamedRelations)}, for a session whose open
+     * transaction made the names of {@code open} unreadable; each statement of the text adds what it makes
+     * unreadable for those after it (see {@link Unreadable}).
+     */
+    public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser,
+                           NamedRelations schemas, Unreadable open) {
+        Unreadable unreadable = open;
+        for (StatementFacts facts : analysis.statements()) {
+            Decision d = decide(who, env, facts, upstreamUser, unreadable.isEmpty() ? schemas
+                    : new ChangedInTransaction(schemas, unreadable));
+            if (!d.allowed()) {
+                return d;
+            }
+            unreadable = unreadable.with(Unreadable.changedBy(facts));
+        }
+        return Decision.ALLOW;
+    }
+
+    /** Whether a text must be judged with {@link #decide(Identity, Environment, Analysis, String, NamedRelations,
+     * Unreadable)}: the session's transaction, or a statement of the text before another, made names unreadable. */
+    public static boolean anyUnreadable(Analysis analysis, Unreadable open) {
+        return !open.isEmpty() || (analysis.statements().size() > 1
+                && Unreadable.changesBeforeLast(analysis.statements()));
+    }
+
+    /**
+     * The catalog's answers, but for the names DDL of the session's transaction changed: what they run is not
+     * known (a write to one, or a read of one, is judged as a write that may reach any table).
+     */
+    private record ChangedInTransaction(NamedRelations catalog, Unreadable unreadable) implements NamedRelations {
+        @Override
+        public Set<String> holding(String relation) {
+            Set<String> held = catalog.holding(relation);
+            return held == null && unreadable.relation(relation) ? Set.of() : held;
+        }
+
+        @Override
+        public Set<TableRef> namedByViews(String relation) {
+            return catalog.namedByViews(relation);
+        }
+
+        @Override
+        public List<StatementFacts> runBy(String relation, boolean written) {
+            return unreadable.relation(relation) ? null : catalog.runBy(relation, written);
+        }
+
+        @Override
+        public Set<String> creatable() {
+            return catalog.creatable();
+        }
+    }
+
+    /**
      * The decision for one statement. What runs as part of it (the actions of a rule it creates, the static
      * SQL of a DO block, the pieces of a BEGIN ATOMIC body, the bodies of user functions it calls) is judged
      * like a statement of its own: a DROP in a body is a DROP.
@@ -151,7 +209,68 @@ public final class Guardrails {
                 return d;
             }
         }
-        return namesTables ? decideWhatWritesRun(who, env, facts, schemas) : Decision.ALLOW;
+        if (!namesTables) {
+            return Decision.ALLOW;
+        }
+        Decision changed = decideChangedFunctions(who, env, facts, schemas, upstreamUser);
+        return changed.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : changed;
+    }
+
+    /**
+     * Calls of functions DDL of the session's transaction changed. One it made or replaced runs the body the
+     * session wrote: its statements are judged as a body the catalog holds would be (and the functions they call,
+     * a few levels deep). One it renamed or altered otherwise: the catalog Warden reads still has what was
+     * committed, so what the call writes is not known.
+     */
+    private Decision decideChangedFunctions(Identity who, Environment env, StatementFacts facts,
+                                            NamedRelations schemas, String upstreamUser) {
+        Unreadable unreadable = schemas.unreadable();
+        if (unreadable.isEmpty()) {
+            return Decision.ALLOW;
+        }
+        List<StatementFacts> todo = facts.allStatements();
+        Set<String> seen = new java.util.HashSet<>();
+        for (int depth = 0; depth <= MAX_VIEW_DEPTH && !todo.isEmpty(); depth++) {
+            List<StatementFacts> next = new ArrayList<>();
+            for (StatementFacts f : todo) {
+                for (String function : f.functions()) {
+                    if (unreadable.function(function)) {
+                        return decideAnyWrite(who, env, "Warden could not read what " + function + "() does: DDL "
+                                + "of this transaction altered or renamed it, and Warden reads the catalog as "
+                                + "committed; it may write a table this rule names");
+                    }
+                    List<StatementFacts> body = unreadable.body(function);
+                    if (body == null || !seen.add(function)) {
+                        continue;
+                    }
+                    for (StatementFacts statement : body) {
+                        for (StatementFacts s : statement.allStatements()) {
+                            Decision d = upstreamUser != null ? decideOne(who, env, s, upstreamUser, schemas)
+                                    : decideByRules(who, env, s, schemas, false, ", run by " + function + "(),");
+                            if (!d.allowed()) {
+                                return d;
+                            }
+                            next.add(s);
+                        }
+                        Decision d = decideWhatWritesRun(who, env, statement, schemas);
+                        if (!d.allowed()) {
+                            return d;
+                        }
+                    }
+                }
+            }
+            todo = next;
+        }
+        for (StatementFacts f : todo) {
+            for (String function : f.functions()) {
+                if (unreadable.function(function) || (unreadable.body(function) != null && !seen.contains(function))) {
+                    // Called deeper than Warden follows.
+                    return decideAnyWrite(who, env, "Warden could not follow " + function + "(), which this "
+                            + "transaction made, as deep as it is called; it may write a table this rule names");
+                }
+            }
+        }
+        return Decision.ALLOW;
     }
 
     private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
@@ -242,7 +361,11 @@ public final class Guardrails {
                         List<StatementFacts> run = schemas.runBy(t.name(), writes);
                         if (run == null) {
                             if (writes || schemas.holding(t.name()) != null) {
-                                Decision d = decideAnyWrite(who, env, t);
+                                Decision d = schemas.unreadable().relation(t.name()) ? decideAnyWrite(who, env,
+                                        "Warden could not read what " + t.qualified() + " runs when written or read: "
+                                        + "DDL of this transaction changed what the name means, and Warden reads "
+                                        + "the catalog as committed; it may write a table this rule names")
+                                        : decideAnyWrite(who, env, t);
                                 if (!d.allowed()) {
                                     return d;
                                 }
@@ -251,6 +374,10 @@ public final class Guardrails {
                         }
                         for (StatementFacts top : run) {
                             for (StatementFacts r : top.allStatements()) {
+                                Decision changed = decideChangedFunctions(who, env, r, schemas, null);
+                                if (!changed.allowed()) {
+                                    return changed;
+                                }
                                 Decision d = decideByRules(who, env, r, schemas, true, ", run by "
                                         + t.qualified() + " (a rule, trigger, default, constraint, view or policy),");
                                 if (!d.allowed()) {
@@ -275,13 +402,18 @@ public final class Guardrails {
 
     /** A write to {@code written} whose rules and triggers Warden could not read: see {@link #decideWhatWritesRun}. */
     private Decision decideAnyWrite(Identity who, Environment env, TableRef written) {
+        return decideAnyWrite(who, env, "Warden could not read what " + written.qualified() + " runs when written or "
+                + "read (a view's tables, its rules, triggers, defaults, constraints, policies), which may "
+                + "write a table this rule names");
+    }
+
+    /** A write Warden cannot follow, {@code why}: the first rule that names tables and applies to writes decides. */
+    private Decision decideAnyWrite(Identity who, Environment env, String why) {
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
             if (applies(rule, who, env) && !rule.match().tables().isEmpty()
                     && rule.match().writes().orElse(true)) {
-                return decision(rule, "Warden could not read what " + written.qualified() + " runs when written or "
-                        + "read (a view's tables, its rules, triggers, defaults, constraints, policies), which may "
-                        + "write a table this rule names");
+                return decision(rule, why);
             }
         }
         return Decision.ALLOW;

@@ -10,6 +10,7 @@ import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.guardrails.DecisionMemo;
 import dev.warden.proxy.guardrails.Guardrails;
+import dev.warden.proxy.guardrails.Unreadable;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
 import dev.warden.sql.Analysis;
@@ -248,9 +249,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {
         CatalogCache catalog = session.catalog;
-        return catalog == null ? decisions.decide(policy.guardrails(), identity, environment, analysis,
-                session.upstreamLogin) : decisions.decide(policy.guardrails(), identity, environment, analysis,
-                session.upstreamLogin, namedRelations, catalog.generation());
+        if (catalog == null) {
+            return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin);
+        }
+        Unreadable open = session.transactionDdl.unreadable();
+        if (Guardrails.anyUnreadable(analysis, open)) {
+            // Not remembered: the decision holds for this transaction's DDL only.
+            return policy.guardrails().decide(identity, environment, analysis, session.upstreamLogin, namedRelations,
+                    open);
+        }
+        return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin,
+                namedRelations, catalog.generation());
     }
 
     /** What the environment's catalog says of the relations a statement names, for rules on tables. */
@@ -325,6 +334,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 || !services.snapshot().get().guardrails().namesTables() ? java.util.Set.of()
                 : masking != null && masking.shapes() != null ? masking.shapes().functionsToResolve(analysis, true)
                 : catalog.functionsToResolve(analysis, true);
+        dev.warden.sql.Analysis bodies = catalog == null || analysis == null ? null
+                : session.transactionDdl.unreadable().bodiesCalledBy(analysis);
+        if (bodies != null && services.snapshot().get().guardrails().namesTables()) {
+            missing = new java.util.LinkedHashSet<>(missing);
+            missing.addAll(catalog.functionsToResolve(bodies, true));
+        }
         if (missing.isEmpty()) {
             then.run();
             return;
@@ -347,7 +362,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 QueryEvent.Protocol.SIMPLE), Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
                     if (masking != null) {
-                        masking.invalidateAfterDdl(analysis);
+                        session.transactionDdl.sending(analysis, masking.invalidateAfterDdl(analysis));
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
@@ -434,7 +449,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     if (masking != null) {
-                        masking.invalidateAfterDdl(analysis);
+                        session.transactionDdl.sending(analysis, masking.invalidateAfterDdl(analysis));
                         OwnRequests.describeCursor(portal, writer::send, upstream.alloc());
                     }
                     describeCopy(execution);

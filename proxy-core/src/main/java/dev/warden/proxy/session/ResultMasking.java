@@ -258,18 +258,36 @@ final class ResultMasking {
         return current.maskMessage(text, context);
     }
 
-    /** DDL (typed, or run by a DO block, a function body or dynamic SQL) may change what the catalog says. */
-    void invalidateAfterDdl(Analysis analysis) {
+    /**
+     * DDL (typed, or run by a DO block, a function body or dynamic SQL) may change what the catalog says. Returns
+     * what it recorded as redefined, or null when {@code analysis} is no DDL.
+     */
+    Redefined invalidateAfterDdl(Analysis analysis) {
         if (analysis == null) {
-            return;
+            return null;
         }
         boolean current = judged.ran(analysis);
         if (StatementWalk.any(analysis, ResultMasking::changesCatalog)) {
             Set<String> names = catalog.names(analysis);
             // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
-            invalidate(JudgedExposures.redefinedNames(analysis, names));
+            Set<String> redefined = JudgedExposures.redefinedNames(analysis, names);
+            invalidate(redefined);
             judged.redefined(analysis, names, current);
+            return new Redefined(redefined);
         }
+        return null;
+    }
+
+    /** The names DDL may have redefined (null: any name). */
+    record Redefined(Set<String> names) {
+    }
+
+    /**
+     * The transaction of DDL that redefined these ended. The catalog is read on Warden's own connection, which
+     * saw the state before it while it was open: what it read meanwhile (for any session) is dropped again.
+     */
+    void transactionEnded(Redefined redefined) {
+        invalidate(redefined.names());
     }
 
     private static boolean changesCatalog(StatementFacts f) {

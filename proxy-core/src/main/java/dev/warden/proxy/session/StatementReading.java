@@ -122,7 +122,8 @@ final class StatementReading {
         java.util.Set<String> named = masking != null && masking.shapes() != null
                 ? masking.shapes().functionsToResolve(reading.analysis(), forMasking)
                 : catalog.functionsToResolve(reading.analysis(), forMasking);
-        java.util.Set<String> missing = withPrepared(named, reading, forMasking);
+        java.util.Set<String> missing = withBodies(withPrepared(named, reading, forMasking), reading.analysis(),
+                forMasking);
         if (missing.isEmpty() && !cold) {
             screenThen(withEffects(reading), frame, next);
             return;
@@ -162,6 +163,25 @@ final class StatementReading {
         java.util.Set<String> more = masking != null && masking.shapes() != null
                 ? masking.shapes().functionsToResolve(executed, forMasking)
                 : catalog.functionsToResolve(executed, forMasking);
+        if (more.isEmpty()) {
+            return named;
+        }
+        java.util.Set<String> all = new java.util.LinkedHashSet<>(named);
+        all.addAll(more);
+        return all;
+    }
+
+    /**
+     * {@code named} and what the bodies of the functions this transaction made name, when the statement calls one
+     * (see {@link dev.warden.proxy.guardrails.Unreadable#bodiesCalledBy}).
+     */
+    private java.util.Set<String> withBodies(java.util.Set<String> named, dev.warden.sql.Analysis analysis,
+                                             boolean forMasking) {
+        dev.warden.sql.Analysis bodies = session.transactionDdl.unreadable().bodiesCalledBy(analysis);
+        if (bodies == null) {
+            return named;
+        }
+        java.util.Set<String> more = catalog.functionsToResolve(bodies, forMasking);
         if (more.isEmpty()) {
             return named;
         }

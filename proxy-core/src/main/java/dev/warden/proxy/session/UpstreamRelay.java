@@ -177,6 +177,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void ready(ByteBuf frame, Entry entry) {
         session.transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
+        if (masking != null) {
+            session.transactionDdl.ready(session.transactionStatus, masking::transactionEnded);
+        }
         if (session.transactionStatus == 'I') {
             // No transaction is open: the server has ended every cursor not WITH HOLD, also those of a text's
             // implicit transaction, which no COMMIT shows. (One a later batch already declared is forgotten too:

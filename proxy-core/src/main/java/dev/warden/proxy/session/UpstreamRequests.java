@@ -59,6 +59,10 @@ final class UpstreamRequests {
             session.searchPath.statementSent();
         }
         if (queue.sent(entry)) {
+            if (entry.action != OutstandingQueue.Action.SKIP && (entry.kind == Kind.QUERY || entry.kind == Kind.SYNC
+                    || entry.kind == Kind.FUNCTION_CALL)) {
+                session.transactionDdl.requestSent();
+            }
             upstream.write(frame, upstream.voidPromise());
         } else {
             frame.release();

@@ -1,0 +1,197 @@
+package dev.warden.proxy.guardrails;
+
+import dev.warden.sql.Analysis;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import dev.warden.sql.TableRef;
+import dev.warden.sql.TextReferences;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Names whose catalog entries a session cannot trust for the guardrails: DDL of its open transaction, or of an
+ * earlier statement of the same text, changed what they mean, and Warden reads the catalog on a connection of its
+ * own, which sees only what was committed.
+ * <ul>
+ * <li>{@code relations}: a view made or replaced, a relation renamed or moved (the old name and the new), a table
+ * put into an inheritance tree (the tables on both sides). What writing or reading one runs is not known.</li>
+ * <li>{@code functions}: a function, procedure, routine or aggregate altered (renamed too), or an aggregate made:
+ * what a call does is not known.</li>
+ * <li>{@code bodies}: a function or procedure made or replaced, with the statements of its body (of each, when
+ * several were): a call runs what the session wrote, judged like a body the catalog holds.</li>
+ * <li>{@code everything}: a schema renamed, or made with objects in it: any name may now mean something else.</li>
+ * </ul>
+ *
+ * <p>Triggers, rules, policies, defaults and constraints made in the transaction are not here: their statement
+ * was judged by what it makes run (a CREATE TRIGGER by its function's body). Nor is a table made in it: it runs
+ * only what such statements gave it.
+ */
+public record Unreadable(Set<String> relations, Set<String> functions, Map<String, List<StatementFacts>> bodies,
+                         boolean everything) {
+
+    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), false);
+
+    private static final Set<String> RELATIONS = Set.of("TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE");
+    private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
+
+    public Unreadable {
+        relations = Set.copyOf(relations);
+        functions = Set.copyOf(functions);
+        bodies = Map.copyOf(bodies);
+    }
+
+    public boolean isEmpty() {
+        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty();
+    }
+
+    boolean relation(String name) {
+        return everything || relations.contains(name);
+    }
+
+    /** Whether what a call of {@code name} (qualified or not) does is not known. */
+    boolean function(String name) {
+        return everything || functions.contains(bare(name));
+    }
+
+    /** The statements of the bodies the transaction gave {@code name}; null when it gave none. */
+    List<StatementFacts> body(String name) {
+        return bodies.get(bare(name));
+    }
+
+    private static String bare(String name) {
+        int dot = name.lastIndexOf('.');
+        return dot < 0 ? name : name.substring(dot + 1);
+    }
+
+    /** Both together. */
+    public Unreadable with(Unreadable other) {
+        if (other.isEmpty()) {
+            return this;
+        }
+        if (isEmpty()) {
+            return other;
+        }
+        Set<String> r = new HashSet<>(relations);
+        r.addAll(other.relations);
+        Set<String> f = new HashSet<>(functions);
+        f.addAll(other.functions);
+        Map<String, List<StatementFacts>> b = new HashMap<>(bodies);
+        other.bodies.forEach((name, statements) -> b.merge(name, statements, Unreadable::both));
+        return new Unreadable(r, f, b, everything || other.everything);
+    }
+
+    private static List<StatementFacts> both(List<StatementFacts> a, List<StatementFacts> b) {
+        List<StatementFacts> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /** What the statements of {@code analysis} make unreadable (see above). */
+    public static Unreadable changedBy(Analysis analysis) {
+        Unreadable out = NONE;
+        for (StatementFacts top : analysis.statements()) {
+            out = out.with(changedBy(top));
+        }
+        return out;
+    }
+
+    /** What one statement (with what it runs: a DO block's statements) makes unreadable. */
+    public static Unreadable changedBy(StatementFacts top) {
+        Set<String> relations = new HashSet<>();
+        Set<String> functions = new HashSet<>();
+        Map<String, List<StatementFacts>> bodies = new HashMap<>();
+        boolean everything = false;
+        for (StatementFacts f : top.allStatements()) {
+            StatementKind kind = f.kind();
+            String type = f.objectType();
+            if (kind == StatementKind.CREATE && "VIEW".equals(type)) {
+                names(f.tablesWritten(), relations);
+            } else if (kind == StatementKind.ALTER && RELATIONS.contains(type)) {
+                var moved = TextReferences.relocation(f.text());
+                if (moved.isPresent()) {
+                    names(f.tablesWritten(), relations);
+                    if (moved.get().name() != null && !moved.get().name().isEmpty()) {
+                        relations.add(moved.get().name());
+                    }
+                } else if (TextReferences.joinsTree(f.text())) {
+                    names(f.tablesWritten(), relations);
+                    names(f.tablesRead(), relations);
+                }
+            } else if (kind == StatementKind.CREATE && ("FUNCTION".equals(type) || "PROCEDURE".equals(type))) {
+                var name = TextReferences.routineName(f.text());
+                if (name.isPresent()) {
+                    bodies.merge(name.get(), f.nested(), Unreadable::both);
+                } else {
+                    everything = true; // (no name read: any call may be of it)
+                }
+            } else if ((kind == StatementKind.CREATE || kind == StatementKind.ALTER) && ROUTINES.contains(type)) {
+                var name = TextReferences.routineName(f.text());
+                if (name.isEmpty()) {
+                    everything = true;
+                }
+                name.ifPresent(functions::add);
+                TextReferences.relocation(f.text()).map(TextReferences.Relocation::name)
+                        .filter(n -> !n.isEmpty()).ifPresent(functions::add);
+            } else if ("SCHEMA".equals(type) && (kind == StatementKind.ALTER
+                    ? TextReferences.relocation(f.text()).isPresent()
+                    : kind == StatementKind.CREATE && TextReferences.createsInSchema(f.text()))) {
+                everything = true;
+            }
+        }
+        return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && !everything ? NONE
+                : new Unreadable(relations, functions, bodies, everything);
+    }
+
+    private static void names(Set<TableRef> tables, Set<String> into) {
+        for (TableRef t : tables) {
+            if (!t.equals(TableRef.ANY_RELATION)) {
+                into.add(t.name());
+            }
+        }
+    }
+
+    /**
+     * The statements of the bodies the transaction gave the functions {@code analysis} calls, and those their
+     * statements call, a few levels deep; null when it calls none. Their names are looked up in the catalog with
+     * the statement's own.
+     */
+    public Analysis bodiesCalledBy(Analysis analysis) {
+        if (bodies.isEmpty()) {
+            return null;
+        }
+        List<StatementFacts> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        List<StatementFacts> todo = new ArrayList<>(analysis.statements());
+        for (int depth = 0; depth < 4 && !todo.isEmpty(); depth++) {
+            List<StatementFacts> next = new ArrayList<>();
+            for (StatementFacts top : todo) {
+                for (StatementFacts f : top.allStatements()) {
+                    for (String function : f.functions()) {
+                        List<StatementFacts> body = body(function);
+                        if (body != null && seen.add(bare(function))) {
+                            out.addAll(body);
+                            next.addAll(body);
+                        }
+                    }
+                }
+            }
+            todo = next;
+        }
+        return out.isEmpty() ? null : new Analysis(out);
+    }
+
+    /** Whether a statement of a text but its last makes a name unreadable (for those after it). */
+    static boolean changesBeforeLast(List<StatementFacts> statements) {
+        for (int i = 0; i + 1 < statements.size(); i++) {
+            if (!changedBy(statements.get(i)).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

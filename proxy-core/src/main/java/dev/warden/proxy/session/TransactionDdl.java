@@ -1,0 +1,72 @@
+package dev.warden.proxy.session;
+
+import dev.warden.proxy.guardrails.Unreadable;
+import dev.warden.sql.Analysis;
+
+import java.util.ArrayDeque;
+import java.util.function.Consumer;
+
+/**
+ * The DDL a session has sent in its open transaction. Warden reads the catalog on a connection of its own, which
+ * sees only what is committed: until the transaction ends, what the DDL changed is {@link Unreadable} for the
+ * guardrails; when it ends, what the catalog read meanwhile is stale, and is dropped again. Event loop only.
+ *
+ * <p>Which transaction a statement belongs to is counted in requests: each Query, Sync or FunctionCall of the
+ * client's stream sent upstream (the stand-in of a refused Query too; not Warden's own requests, whose answers are
+ * not relayed) is answered by one ReadyForQuery, in order. A statement sent after {@code n} of them ends with the {@code n+1}-th or a later one; an idle status then
+ * ends it. With the client pipelining, a later transaction's DDL stays until its own ReadyForQuery.
+ */
+final class TransactionDdl {
+
+    /** One DDL statement's changes; {@code redefined} is what the catalog recorded (see {@link ResultMasking}). */
+    private record Change(long sentBefore, Unreadable unreadable, ResultMasking.Redefined redefined) {
+    }
+
+    private final ArrayDeque<Change> open = new ArrayDeque<>();
+    private Unreadable unreadable = Unreadable.NONE;
+    private long sent;
+    private long readies;
+
+    /** A request that a ReadyForQuery answers went upstream. */
+    void requestSent() {
+        sent++;
+    }
+
+    /** A statement is sent upstream; {@code redefined} is what its DDL made the catalog drop (null: none). */
+    void sending(Analysis analysis, ResultMasking.Redefined redefined) {
+        if (redefined == null) {
+            return;
+        }
+        Unreadable changed = analysis == null ? Unreadable.NONE : Unreadable.changedBy(analysis);
+        open.add(new Change(sent, changed, redefined));
+        unreadable = unreadable.with(changed);
+    }
+
+    /** What the open transaction's DDL made unreadable. */
+    Unreadable unreadable() {
+        return unreadable;
+    }
+
+    /**
+     * A ReadyForQuery with {@code status}: when idle, each change of the transactions it ends is handed to
+     * {@code ended} (to drop what the catalog read while they were open) and forgotten.
+     */
+    void ready(char status, Consumer<ResultMasking.Redefined> ended) {
+        readies++;
+        if (status != 'I' || open.isEmpty()) {
+            return;
+        }
+        boolean any = false;
+        while (!open.isEmpty() && open.peek().sentBefore() < readies) {
+            ended.accept(open.poll().redefined());
+            any = true;
+        }
+        if (any) {
+            Unreadable left = Unreadable.NONE;
+            for (Change c : open) {
+                left = left.with(c.unreadable());
+            }
+            unreadable = left;
+        }
+    }
+}
