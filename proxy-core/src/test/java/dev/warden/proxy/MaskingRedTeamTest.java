@@ -197,6 +197,57 @@ class MaskingRedTeamTest {
         }
     }
 
+    // ---- 1b. DDL of the open transaction: Warden reads the catalog as committed ----
+
+    @Test
+    void whatTheOpenTransactionMadeOrRenamedIsNotTakenAsClear() throws Exception {
+        // Before: a view made in the transaction, a function replaced or renamed in it, were judged by the catalog
+        // as committed (absent, or the old body): each returned the e-mails in clear, or copied them into a clear
+        // table that any later read returned in clear.
+        seed("tx_people");
+        direct("CREATE TABLE tx_copy (e text)");
+        direct("GRANT ALL ON tx_copy TO PUBLIC");
+        String[][] attempts = {
+                {"BEGIN", "CREATE VIEW tx_v AS SELECT id, translate(email, " + HIDE + ") AS e FROM tx_people",
+                        "SELECT e FROM tx_v"},
+                {"CREATE VIEW tx_v AS SELECT translate(email, " + HIDE + ") AS e FROM tx_people; SELECT e FROM tx_v"},
+                {"CREATE FUNCTION tx_f() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$", "SELECT tx_f()", "BEGIN",
+                        "CREATE OR REPLACE FUNCTION tx_f() RETURNS text LANGUAGE sql AS $$SELECT translate("
+                                + "string_agg(email, ','), " + HIDE + ") FROM tx_people$$", "SELECT tx_f()"},
+                {"CREATE FUNCTION tx_g() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$",
+                        "CREATE FUNCTION tx_h() RETURNS text LANGUAGE sql AS $$SELECT translate(string_agg(email, "
+                                + "','), " + HIDE + ") FROM tx_people$$", "SELECT tx_g()", "BEGIN",
+                        "ALTER FUNCTION tx_g() RENAME TO tx_g_old", "ALTER FUNCTION tx_h() RENAME TO tx_g",
+                        "SELECT tx_g()"},
+                {"BEGIN", "CREATE VIEW tx_v AS SELECT translate(email, " + HIDE + ") AS e FROM tx_people",
+                        "INSERT INTO tx_copy SELECT e FROM tx_v", "COMMIT", "SELECT e FROM tx_copy"},
+        };
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (Attacker a = new Attacker()) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            direct("DROP VIEW IF EXISTS tx_v");
+            direct("DROP FUNCTION IF EXISTS tx_f(), tx_g(), tx_g_old(), tx_h()");
+            direct("TRUNCATE tx_copy");
+        }
+        assertEquals(List.of(), leaked);
+        try (Attacker a = new Attacker()) {
+            // What names nothing the transaction changed reads as before; so does the view once committed.
+            a.query("BEGIN");
+            a.query("CREATE VIEW tx_ids AS SELECT id FROM tx_people");
+            assertTrue(a.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM tx_people").contains("1,2,3"));
+            a.query("COMMIT");
+            assertTrue(a.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM tx_ids").contains("1,2,3"));
+        }
+    }
+
     // ---- 2. views ----
 
     @Test
