@@ -185,6 +185,24 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         return out.isEmpty() ? null : new Analysis(out);
     }
 
+    /**
+     * An unreadable name that a text of {@code facts} (or of what it runs: a body, a DO block) has, as an
+     * identifier or inside a string; null when none. For masking, which fails closed on it.
+     */
+    public String namedBy(StatementFacts facts) {
+        if (everything) {
+            return "any name (a schema was renamed or made with objects)";
+        }
+        for (StatementFacts f : facts.allStatements()) {
+            for (String name : TextReferences.names(f.text())) {
+                if (relations.contains(name) || functions.contains(name) || bodies.containsKey(name)) {
+                    return name;
+                }
+            }
+        }
+        return null;
+    }
+
     /** Whether a statement of a text but its last makes a name unreadable (for those after it). */
     static boolean changesBeforeLast(List<StatementFacts> statements) {
         for (int i = 0; i + 1 < statements.size(); i++) {

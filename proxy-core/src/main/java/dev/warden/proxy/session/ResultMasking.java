@@ -13,6 +13,7 @@ import dev.warden.proxy.catalog.Exposure;
 import dev.warden.proxy.catalog.ScreenedShapes;
 import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.proxy.guardrails.Decision;
+import dev.warden.proxy.guardrails.Unreadable;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
@@ -59,7 +60,6 @@ final class ResultMasking {
         return shapes;
     }
 
-    /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
     /** Names a prepared statement judged again cannot find in the catalog are looked up with {@code analyzer}. */
     void looksUpWith(dev.warden.sql.Analyzer analyzer) {
         this.analyzer = analyzer;
@@ -67,8 +67,56 @@ final class ResultMasking {
 
     private dev.warden.sql.Analyzer analyzer;
 
+    /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
     void followSearchPath(java.util.function.Supplier<List<String>> searchPath) {
         this.searchPath = searchPath;
+    }
+
+    /** What DDL of the session's open transaction made unreadable (see {@link #inTransaction}). */
+    void followTransaction(java.util.function.Supplier<Unreadable> unreadable) {
+        this.transactionDdl = unreadable;
+    }
+
+    private java.util.function.Supplier<Unreadable> transactionDdl = () -> Unreadable.NONE;
+
+    /**
+     * {@code computed}, unless a statement names what DDL of the session's open transaction (or an earlier
+     * statement of the same text) changed: a view made or renamed, a function made or replaced. The catalog
+     * Warden reads holds what was committed, so nothing says those are clear: the statement is sensitive, every
+     * column of a relation it returns counts as a view's over sensitive reads, and one that copies what it reads
+     * into a table is refused (it may copy masked values under clear names).
+     */
+    private Exposure inTransaction(Analysis analysis, Exposure computed) {
+        Unreadable unreadable = transactionDdl.get();
+        if (unreadable.isEmpty() && analysis.statements().size() < 2) {
+            return computed;
+        }
+        for (int i = 0; i < analysis.statements().size(); i++) {
+            StatementFacts f = analysis.statements().get(i);
+            String name = unreadable.isEmpty() ? null : unreadable.namedBy(f);
+            if (name != null) {
+                String launders = computed.launders();
+                if (launders.isEmpty() && copiesWhatItReads(f)) {
+                    launders = f.tablesWritten().iterator().next().qualified() + ", from " + name
+                            + ", which this transaction changed";
+                }
+                // The columns of such a view carry what its definition reads, which the catalog does not hold yet.
+                Set<String> derived = new LinkedHashSet<>(computed.derivedColumns());
+                derived.add(MaskContext.EVERY_COLUMN);
+                return new Exposure(true, derived, computed.sensitiveNames(), "it names " + name
+                        + ", which DDL of this transaction changed (Warden reads the catalog as committed)", launders);
+            }
+            unreadable = unreadable.with(Unreadable.changedBy(f));
+        }
+        return computed;
+    }
+
+    /** INSERT, UPDATE, MERGE, CREATE TABLE AS and SELECT INTO: they store values they read in a table. */
+    private static boolean copiesWhatItReads(StatementFacts f) {
+        StatementKind k = f.kind();
+        return !f.tablesWritten().isEmpty() && (k == StatementKind.INSERT || k == StatementKind.UPDATE
+                || k == StatementKind.MERGE || k == StatementKind.SELECT
+                || (k == StatementKind.CREATE && "TABLE".equals(f.objectType())));
     }
 
     /** How many EXECUTEs deep {@link #throughCursors} is following prepared statements. */
@@ -391,7 +439,7 @@ final class ResultMasking {
         } else {
             known = earlier.exposure();
         }
-        return throughCursors(analysis, known);
+        return inTransaction(analysis, throughCursors(analysis, known));
     }
 
     private Exposure throughCursors(Analysis analysis, Exposure computed) {
@@ -640,7 +688,7 @@ final class ResultMasking {
         List<String> path = searchPath.get();
         ScreenedShapes.Judgement judgement = judge(analysis, current, path);
         remember(analysis, judgement, path);
-        Exposure exposure = throughCursors(analysis, judgement.exposure());
+        Exposure exposure = inTransaction(analysis, throughCursors(analysis, judgement.exposure()));
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.CLOSE) {
                 TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);
