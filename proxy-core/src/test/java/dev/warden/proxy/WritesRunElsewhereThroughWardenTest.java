@@ -907,6 +907,46 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * VACUUM FULL and CLUSTER without a table rewrite every table of the session's login (CLUSTER those clustered
+     * before), REINDEX DATABASE every index: a guarded schema's too. They named no relation, and ran.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForRebuildsThatNameNoRelation() throws SQLException {
+        List<String> make = List.of("CREATE TABLE gw_billing.gw_rebuilt (id int)",
+                "CREATE INDEX gw_rebuilt_idx ON gw_billing.gw_rebuilt (id)",
+                "ALTER TABLE gw_billing.gw_rebuilt CLUSTER ON gw_rebuilt_idx",
+                "ALTER TABLE gw_billing.gw_rebuilt OWNER TO gw_login");
+        List<String> undo = new ArrayList<>(List.of("DROP TABLE gw_billing.gw_rebuilt"));
+        undo.addAll(make);
+        try {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (String sql : make) {
+                    s.execute(sql);
+                }
+            }
+            // Whether the table still has its first file (a rewrite gives it a new one).
+            String state = "SELECT (relfilenode = oid)::text FROM pg_class WHERE oid = 'gw_billing.gw_rebuilt'::regclass";
+            String[] refused = {"VACUUM FULL", "VACUUM (FULL, VERBOSE)", "CLUSTER", "CLUSTER VERBOSE",
+                    "REINDEX DATABASE \"" + warden.database + "\""};
+            assertEquals(List.of(), triedOnState(refused, state, "true", undo, BY_BILLING_RULE),
+                    "PostgreSQL rewrote gw_billing's table");
+            try (Connection c = connect("prod")) {
+                // Named, a table no rule names is rebuilt as before.
+                assertEquals(null, run(c, "CREATE TABLE public.gw_vacuumed (id int)"));
+                assertEquals(null, run(c, "VACUUM FULL public.gw_vacuumed"));
+                // REINDEX SYSTEM rebuilds the catalogs only (the server then refuses a login that does not own the
+                // database).
+                String system = run(c, "REINDEX SYSTEM \"" + warden.database + "\"");
+                assertTrue(system == null || !system.contains("Warden"), system);
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS gw_billing.gw_rebuilt, public.gw_vacuumed");
+            }
+        }
+    }
+
     // ---- ONLY -------------------------------------------------------------------------------------------
 
     /**
