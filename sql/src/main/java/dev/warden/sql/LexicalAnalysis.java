@@ -205,15 +205,17 @@ final class LexicalAnalysis {
                 }
                 nameListWithColumns(c, b.kind == StatementKind.VACUUM ? b.tablesWritten : b.tablesRead);
                 understood = c.atEnd();
+                if (b.kind == StatementKind.VACUUM && b.tablesWritten.isEmpty()) {
+                    b.tablesWritten.add(TableRef.ANY_RELATION); // every table the login owns
+                }
             }
             case "cluster" -> {
                 b.kind = StatementKind.CLUSTER;
                 c.skipParens();
                 c.word("verbose");
                 TableRef table = c.name();
-                if (table != null) {
-                    b.tablesWritten.add(table);
-                }
+                // Without one, CLUSTER rewrites every table of the login's that was clustered before.
+                b.tablesWritten.add(table != null ? table : TableRef.ANY_RELATION);
             }
             case "reindex" -> {
                 b.kind = StatementKind.REINDEX;
@@ -228,6 +230,10 @@ final class LexicalAnalysis {
                     b.tablesWritten.add(name);
                 } else if (name != null && name.schema() == null && b.objectType.equals("SCHEMA")) {
                     b.tablesWritten.add(new TableRef(name.name(), "*"));
+                } else if (b.objectType.equals("DATABASE")) {
+                    b.tablesWritten.add(TableRef.ANY_RELATION);
+                } else if (b.objectType.equals("SYSTEM")) {
+                    b.tablesWritten.add(new TableRef("pg_catalog", "*")); // the catalogs' indexes only
                 }
             }
             case "refresh" -> {
