@@ -748,6 +748,49 @@ class WritesRunElsewhereThroughWardenTest {
                 "PostgreSQL changed gw_billing.gw_hidden");
     }
 
+    /**
+     * A column default, a view or a row security policy made beforehand may call nextval of a guarded schema's
+     * sequence: a write to the table, or a read of the view or the table, then moves it though the statement names
+     * neither the sequence nor a user function.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForNextvalInADefaultAViewOrAPolicy() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE SEQUENCE gw_billing.gw_counted");
+            s.execute("ALTER SEQUENCE gw_billing.gw_counted OWNER TO gw_login");
+            s.execute("SELECT setval('gw_billing.gw_counted', 40)");
+            s.execute("CREATE TABLE public.gw_numbered (id bigint DEFAULT nextval('gw_billing.gw_counted'), n int)");
+            s.execute("CREATE VIEW public.gw_numbers AS SELECT nextval('gw_billing.gw_counted') AS id");
+            s.execute("CREATE TABLE public.gw_counting (id int)");
+            s.execute("INSERT INTO public.gw_counting VALUES (1)");
+            s.execute("ALTER TABLE public.gw_counting ENABLE ROW LEVEL SECURITY");
+            s.execute("ALTER TABLE public.gw_counting FORCE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY gw_counting_rows ON public.gw_counting USING "
+                    + "(nextval('gw_billing.gw_counted') > 0)");
+            s.execute("GRANT SELECT, INSERT ON public.gw_numbered, public.gw_numbers, public.gw_counting TO gw_login");
+            // A serial column's own sequence, in the table's schema, is the table's business.
+            s.execute("CREATE TABLE public.gw_serial_free (id serial, n int)");
+            s.execute("GRANT SELECT, INSERT ON public.gw_serial_free TO gw_login");
+            s.execute("GRANT USAGE ON SEQUENCE public.gw_serial_free_id_seq TO gw_login");
+        }
+        try {
+            String[] refused = {"INSERT INTO public.gw_numbered (n) VALUES (1)", "SELECT id FROM public.gw_numbers",
+                    "SELECT count(*) FROM public.gw_counting"};
+            assertEquals(List.of(), triedOnState(refused, "SELECT last_value FROM gw_billing.gw_counted", "40",
+                    List.of("SELECT setval('gw_billing.gw_counted', 40)"), BY_BILLING_RULE),
+                    "PostgreSQL moved gw_billing.gw_counted");
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "INSERT INTO public.gw_serial_free (n) VALUES (1)"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_numbered, public.gw_counting, public.gw_serial_free");
+                s.execute("DROP VIEW IF EXISTS public.gw_numbers");
+                s.execute("DROP SEQUENCE IF EXISTS gw_billing.gw_counted");
+            }
+        }
+    }
+
     // ---- what changes a guarded schema's relations without writing rows ------------------------------------
 
     /**
