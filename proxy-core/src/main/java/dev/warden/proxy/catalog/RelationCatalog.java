@@ -33,9 +33,9 @@ final class RelationCatalog {
      * and {@code INSTEAD OF}, instead of) the write itself: the actions of its rewrite rules other than a view's
      * {@code _RETURN} and its triggers, disabled ones included (their owner enables them in a statement); a call
      * of each trigger's function, and of each user function its columns' defaults and CHECK constraints (its own
-     * and its domains') call; the writes of the foreign keys that reference it. {@code onRead} is what the server
-     * runs when it is read (or written): a call of each user function its view definition and its row security
-     * policies call. The effects of the functions called are applied where they are judged. Null when one of them
+     * and its domains') call, and nextval of each sequence those name; the writes of the foreign keys that
+     * reference it. {@code onRead} is what the server runs when it is read (or written): a call of each user
+     * function its view definition and its row security policies call, and nextval of each sequence they name. The effects of the functions called are applied where they are judged. Null when one of them
      * could not be read (then a write to it may write anything). {@code runTexts}: the texts they were read from.
      * {@code kin} are the tables it inherits from and those that inherit from it, at any depth (partitions,
      * INHERITS): a scan of a parent returns its descendants' rows, and a partition holds rows of its partitioned
@@ -571,6 +571,18 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
 
+    /**
+     * The sequences the server may move for a relation: a {@code nextval} call of each sequence these objects
+     * depend on (a default, constraint, view or policy that names one calls nextval or setval with it; a serial
+     * column's own sequence too).
+     */
+    private static final String SEQUENCES = "SELECT %s::int8, '%s', 'SELECT pg_catalog.nextval(' "
+            + "|| pg_catalog.quote_literal(pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname)) "
+            + "|| ')' FROM %s JOIN pg_catalog.pg_depend d ON d.classid = '%s'::pg_catalog.regclass AND d.objid = o.oid "
+            + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+            + "JOIN pg_catalog.pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S' "
+            + "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace WHERE %s::int8 = ANY (?)";
+
     private static final String REFERENCING = "pg_catalog.quote_ident(cn.nspname) || '.' "
             + "|| pg_catalog.quote_ident(cc.relname)";
     private static final String FOREIGN_KEYS = "FROM pg_catalog.pg_constraint o "
@@ -583,7 +595,8 @@ final class RelationCatalog {
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
      * {@code SELECT f()} for the function of each trigger a user made (not those of foreign keys), and for each
      * user function (not built in) that a column default, a CHECK constraint (of the
-     * table, or of a column's domain), a view's definition or a row security policy calls; and
+     * table, or of a column's domain), a view's definition or a row security policy calls;
+     * {@code SELECT nextval(s)} for each sequence one of those (but a domain's) names; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
      * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
      * would wait for that transaction): its text is null.
@@ -618,6 +631,14 @@ final class RelationCatalog {
                         + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
                         + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
                         "pg_catalog.pg_constraint", "a.attrelid")
+                        + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                        "pg_catalog.pg_attrdef", "o.adrelid")
+                        + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
+                        "pg_catalog.pg_constraint", "o.conrelid")
+                        + " UNION ALL " + SEQUENCES.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
+                        "pg_catalog.pg_rewrite", "o.ev_class")
+                        + " UNION ALL " + SEQUENCES.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
+                        "pg_catalog.pg_policy", "o.polrelid")
                         // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
                         + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
                         + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
@@ -625,7 +646,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 9; i++) {
+            for (int i = 1; i <= 13; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {
