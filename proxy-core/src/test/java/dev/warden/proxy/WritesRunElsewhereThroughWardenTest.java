@@ -57,6 +57,7 @@ class WritesRunElsewhereThroughWardenTest {
                     - { name: gw-billing-kept, environments: [prod], match: { writes: true, tables: ["gw_billing.*"] }, action: block }
                     - { name: gw-events-kept, environments: [prod], match: { statements: [DELETE], tables: [public.gw_events] }, action: block }
                     - { name: gw-vault-kept, environments: [prod], match: { statements: [DELETE], tables: ["gw_vault.*"] }, action: block }
+                    - { name: gw-whole-kept, environments: [prod], match: { writes: true, tables: [public.gw_whole] }, action: block }
                 """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("GRANT CREATE ON DATABASE \"" + warden.database + "\" TO gw_login");
@@ -986,6 +987,47 @@ class WritesRunElsewhereThroughWardenTest {
         } finally {
             try (Connection d = warden.direct(); Statement s = d.createStatement()) {
                 s.execute("DROP TABLE IF EXISTS gw_billing.gw_rebuilt, public.gw_vacuumed");
+            }
+        }
+    }
+
+    /**
+     * An index belongs to its table: a rule on the table holds for dropping, renaming, rebuilding or commenting on
+     * the table's index, which the statements name instead of the table. They ran.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForItsIndexes() throws SQLException {
+        List<String> make = List.of("CREATE TABLE public.gw_whole (id int)",
+                "CREATE INDEX gw_whole_idx ON public.gw_whole (id)", "ALTER TABLE public.gw_whole OWNER TO gw_login");
+        List<String> undo = new ArrayList<>(List.of("DROP TABLE public.gw_whole",
+                "DELETE FROM pg_description WHERE description = 'changed'"));
+        undo.addAll(make);
+        try {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (String sql : make) {
+                    s.execute(sql);
+                }
+            }
+            // Comments given; the index under its name, with its first file and no options.
+            String state = "SELECT count(*) || ' ' || coalesce((SELECT (relfilenode = oid)::text "
+                    + "|| coalesce(array_to_string(reloptions, ','), '') FROM pg_class WHERE relname = 'gw_whole_idx'), "
+                    + "'gone') FROM pg_description WHERE description = 'changed'";
+            String[] refused = {"DROP INDEX public.gw_whole_idx", "DROP INDEX gw_whole_idx",
+                    "ALTER INDEX gw_whole_idx RENAME TO gw_whole_other", "ALTER INDEX gw_whole_idx SET (fillfactor = 50)",
+                    "REINDEX INDEX gw_whole_idx", "COMMENT ON INDEX public.gw_whole_idx IS 'changed'"};
+            assertEquals(List.of(), triedOnState(refused, state, "0 true", undo,
+                    (sql, error) -> error.contains("\"gw-whole-kept\"")), "PostgreSQL changed gw_whole's index");
+            try (Connection c = connect("prod")) {
+                // Another table's index is another matter.
+                assertEquals(null, run(c, "CREATE TABLE public.gw_part_of_nothing (id int)"));
+                assertEquals(null, run(c, "CREATE INDEX gw_nothing_idx ON public.gw_part_of_nothing (id)"));
+                assertEquals(null, run(c, "REINDEX INDEX gw_nothing_idx"));
+                assertEquals(null, run(c, "DROP INDEX gw_nothing_idx"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_whole, public.gw_part_of_nothing");
+                s.execute("DELETE FROM pg_description WHERE description = 'changed'");
             }
         }
     }
