@@ -39,7 +39,7 @@ final class RelationCatalog {
      * could not be read (then a write to it may write anything). {@code runTexts}: the texts they were read from.
      * {@code kin} are the tables it inherits from and those that inherit from it, at any depth (partitions,
      * INHERITS): a scan of a parent returns its descendants' rows, and a partition holds rows of its partitioned
-     * table; masking reads a column: rule on any of them as a rule on it.
+     * table; masking reads a column: rule on any of them as a rule on it. An index's kin is its table.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
@@ -534,10 +534,26 @@ final class RelationCatalog {
         return out;
     }
 
-    /** Fills in each relation's {@link Relation#kin}: its ancestors and descendants in pg_inherits. */
+    /**
+     * Fills in each relation's {@link Relation#kin}: its ancestors and descendants in pg_inherits; an index's, the
+     * table it indexes (a rule on the table holds for what is done to its index).
+     */
     private static void loadKin(Connection connection, Map<Long, Relation> byOid) throws SQLException {
         if (byOid.isEmpty()) {
             return;
+        }
+        if (byOid.values().stream().anyMatch(Relation::isIndex)) {
+            try (PreparedStatement ps = connection.prepareStatement("SELECT x.indexrelid::bigint, n.nspname, "
+                    + "c.relname FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class c ON c.oid = x.indrelid "
+                    + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE x.indexrelid = ANY (?)")) {
+                ps.setArray(1, connection.createArrayOf("oid", byOid.entrySet().stream()
+                        .filter(e -> e.getValue().isIndex()).map(Map.Entry::getKey).toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        byOid.get(rs.getLong(1)).kin().add(new Kin(rs.getString(2), rs.getString(3)));
+                    }
+                }
+            }
         }
         try (PreparedStatement ps = connection.prepareStatement(
                 "WITH RECURSIVE up (relid, kin) AS (SELECT i.inhrelid, i.inhparent FROM pg_catalog.pg_inherits i "
