@@ -1032,6 +1032,25 @@ class WritesRunElsewhereThroughWardenTest {
         }
     }
 
+    /**
+     * A publication of a guarded schema's tables (by schema, or of all tables) is judged as one that names them.
+     * The server lets only a superuser make one so; Warden refused neither.
+     */
+    @Test
+    void aGuardrailOnASchemaHoldsForPublicationsOfItsTables() throws SQLException {
+        String[] refused = {"CREATE PUBLICATION gw_pub FOR TABLES IN SCHEMA gw_billing",
+                "CREATE PUBLICATION gw_pub FOR TABLES IN SCHEMA public, gw_billing",
+                "CREATE PUBLICATION gw_pub FOR ALL TABLES",
+                "SET search_path = gw_billing; CREATE PUBLICATION gw_pub FOR TABLES IN SCHEMA CURRENT_SCHEMA"};
+        assertEquals(List.of(), triedOnState(refused, "SELECT count(*) FROM pg_publication", "0",
+                List.of("DROP PUBLICATION IF EXISTS gw_pub"), BY_BILLING_RULE), "a publication was made");
+        try (Connection c = connect("prod")) {
+            // (Refused by the server, not by Warden: the login is no superuser.)
+            String other = run(c, "CREATE PUBLICATION gw_pub FOR TABLES IN SCHEMA gw_other");
+            assertTrue(other != null && !other.contains("Warden"), other);
+        }
+    }
+
     // ---- ONLY -------------------------------------------------------------------------------------------
 
     /**
