@@ -994,7 +994,9 @@ final class LexicalAnalysis {
 
     private static void create(Cursor c, FactsBuilder b) {
         b.objectType = objectType(c);
-        if (b.objectType.equals("RULE")) {
+        if (b.objectType.equals("PUBLICATION")) {
+            publishedSchemas(c, b);
+        } else if (b.objectType.equals("RULE")) {
             // CREATE [OR REPLACE] RULE name AS ON event TO table: it changes what a statement on the table does.
             int on = c.indexOfWord("on");
             if (on > 0 && on + 2 < c.tokens.size() && c.tokens.get(on + 2).isWord("to")) {
@@ -1040,6 +1042,8 @@ final class LexicalAnalysis {
         b.objectType = objectType(c);
         if (b.objectType.equals("DEFAULT PRIVILEGES")) {
             defaultPrivileges(c, b);
+        } else if (b.objectType.equals("PUBLICATION")) {
+            publishedSchemas(c, b);
         } else if ((RELATION_TYPES.contains(b.objectType) || b.objectType.equals("INDEX"))
                 && c.peekWord("all") && c.peekWord(1, "in") && c.peekWord(2, "tablespace")) {
             // ALTER TABLE|INDEX|MATERIALIZED VIEW ALL IN TABLESPACE a SET TABLESPACE b: every such relation there
@@ -1133,6 +1137,37 @@ final class LexicalAnalysis {
         b.objectType = "TABLE";
         at.word("table");
         nameList(at, b.tablesWritten);
+    }
+
+    /**
+     * A publication's {@code TABLES IN SCHEMA s, ...} reads every table of those schemas ({@code s.*});
+     * {@code CURRENT_SCHEMA}, the first of the search_path, and {@code ALL TABLES} any.
+     */
+    private static void publishedSchemas(Cursor c, FactsBuilder b) {
+        List<Token> tokens = c.tokens;
+        for (int i = c.i; i + 1 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("all") && tokens.get(i + 1).isWord("tables")) {
+                b.tablesRead.add(TableRef.ANY_RELATION);
+            }
+            if (i + 2 < tokens.size() && tokens.get(i).isWord("tables") && tokens.get(i + 1).isWord("in")
+                    && tokens.get(i + 2).isWord("schema")) {
+                Cursor at = new Cursor(tokens, i + 3);
+                do {
+                    if (at.peekWordIn(Set.of("table", "tables"))) {
+                        break;
+                    }
+                    if (at.word("current_schema")) {
+                        b.tablesRead.add(TableRef.ANY_RELATION);
+                        continue;
+                    }
+                    String schema = at.identifier();
+                    if (schema == null) {
+                        break;
+                    }
+                    b.tablesRead.add(new TableRef(schema, "*"));
+                } while (at.op(","));
+            }
+        }
     }
 
     /** {@code s1, s2, ...} (schema names, consumed): every relation of each, {@code s.*}. */
