@@ -45,6 +45,10 @@ class UnreadableTest {
         assertTrue(renamed.function("public.fine"));
         assertNull(renamed.body("fine"));
         assertEquals(Set.of("p"), of("ALTER PROCEDURE p() SET search_path = x").functions());
+        // A body in a language Warden cannot read is no body it can judge.
+        Unreadable perl = of("CREATE FUNCTION f() RETURNS int LANGUAGE plperl AS 'return 1'");
+        assertTrue(perl.function("f"));
+        assertNull(perl.body("f"));
         // Made twice in one transaction: a call may run either body.
         Unreadable twice = of("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'")
                 .with(of("CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'"));
