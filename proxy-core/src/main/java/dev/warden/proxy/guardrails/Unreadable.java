@@ -124,7 +124,9 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                 }
             } else if (kind == StatementKind.CREATE && ("FUNCTION".equals(type) || "PROCEDURE".equals(type))) {
                 var name = TextReferences.routineName(f.text());
-                if (name.isPresent()) {
+                if (name.isPresent() && f.dynamicSql()) {
+                    functions.add(name.get()); // a body in a language Warden cannot read
+                } else if (name.isPresent()) {
                     bodies.merge(name.get(), f.nested(), Unreadable::both);
                 } else {
                     everything = true; // (no name read: any call may be of it)
