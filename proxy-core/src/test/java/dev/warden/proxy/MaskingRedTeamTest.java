@@ -239,13 +239,22 @@ class MaskingRedTeamTest {
         }
         assertEquals(List.of(), leaked);
         try (Attacker a = new Attacker()) {
-            // What names nothing the transaction changed reads as before; so does the view once committed.
+            // What names nothing the transaction changed reads as before; a view or function it made whose
+            // definition reads nothing sensitive reads in clear, and may be copied; so does the view once committed.
             a.query("BEGIN");
             a.query("CREATE VIEW tx_ids AS SELECT id FROM tx_people");
             assertTrue(a.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM tx_people").contains("1,2,3"));
+            String ids = a.query("SELECT string_agg(id::text, ',' ORDER BY id) AS ids FROM tx_ids");
+            assertTrue(ids.contains("1,2,3"), ids);
+            a.query("CREATE FUNCTION tx_answer() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 41 + 1; END$$");
+            String answer = a.query("SELECT tx_answer()");
+            assertTrue(answer.contains("42"), answer);
+            String copied = a.query("INSERT INTO tx_copy SELECT id::text FROM tx_ids");
+            assertTrue(copied.contains("INSERT 0 3"), copied);
             a.query("COMMIT");
             assertTrue(a.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM tx_ids").contains("1,2,3"));
         }
+        direct("DROP FUNCTION tx_answer()");
     }
 
     // ---- 2. views ----
