@@ -165,24 +165,50 @@ public final class Guardrails {
     }
 
     /**
-     * The catalog's answers, but for the names DDL of the session's transaction changed: what they run is not
-     * known (a write to one, or a read of one, is judged as a write that may reach any table).
+     * The catalog's answers, but for the names DDL of the session's transaction changed: a view it made reaches
+     * what the definition the session wrote names, and runs the functions it calls; what any other such name runs
+     * is not known (a write to one, or a read of one, is judged as a write that may reach any table).
      */
     private record ChangedInTransaction(NamedRelations catalog, Unreadable unreadable) implements NamedRelations {
         @Override
         public Set<String> holding(String relation) {
             Set<String> held = catalog.holding(relation);
-            return held == null && unreadable.relation(relation) ? Set.of() : held;
+            return held == null && (unreadable.relation(relation) || unreadable.view(relation) != null) ? Set.of()
+                    : held;
         }
 
         @Override
         public Set<TableRef> namedByViews(String relation) {
-            return catalog.namedByViews(relation);
+            List<StatementFacts> made = unreadable.view(relation);
+            if (made == null) {
+                return catalog.namedByViews(relation);
+            }
+            // What the definitions the session wrote name (a write through the view writes its table), besides
+            // what the catalog says of the name (a view replaced, another schema's relation).
+            Set<TableRef> out = new java.util.LinkedHashSet<>(catalog.namedByViews(relation));
+            for (StatementFacts definition : made) {
+                for (StatementFacts f : definition.allStatements()) {
+                    out.addAll(f.tablesRead());
+                    f.tablesWritten().stream().filter(t -> !t.name().equals(relation)).forEach(out::add);
+                }
+            }
+            return out;
         }
 
         @Override
         public List<StatementFacts> runBy(String relation, boolean written) {
-            return unreadable.relation(relation) ? null : catalog.runBy(relation, written);
+            if (unreadable.relation(relation)) {
+                return null;
+            }
+            List<StatementFacts> run = catalog.runBy(relation, written);
+            List<StatementFacts> made = unreadable.view(relation);
+            if (run == null || made == null) {
+                return run;
+            }
+            // A view's definition runs the functions it calls (their bodies, nested in the definition's facts).
+            List<StatementFacts> out = new ArrayList<>(run);
+            made.forEach(definition -> out.addAll(definition.nested()));
+            return out;
         }
 
         @Override

@@ -18,12 +18,14 @@ import java.util.Set;
  * earlier statement of the same text, changed what they mean, and Warden reads the catalog on a connection of its
  * own, which sees only what was committed.
  * <ul>
- * <li>{@code relations}: a view made or replaced, a relation renamed or moved (the old name and the new), a table
- * put into an inheritance tree (the tables on both sides). What writing or reading one runs is not known.</li>
+ * <li>{@code relations}: a relation renamed or moved (the old name and the new), a table put into an inheritance
+ * tree (the tables on both sides). What writing or reading one runs is not known.</li>
+ * <li>{@code views}: a view made or replaced, with the statement that did (of each, when several did): a read or a
+ * write of it reaches what that definition names, besides what the catalog says of the name.</li>
  * <li>{@code functions}: a function, procedure, routine or aggregate altered (renamed too), or an aggregate made:
  * what a call does is not known.</li>
- * <li>{@code bodies}: a function or procedure made or replaced, with the statements of its body (of each, when
- * several were): a call runs what the session wrote, judged like a body the catalog holds.</li>
+ * <li>{@code bodies}: a function or procedure made or replaced, with the statement that did (of each, when several
+ * did): a call runs the body the session wrote, judged like a body the catalog holds.</li>
  * <li>{@code everything}: a schema renamed, or made with objects in it: any name may now mean something else.</li>
  * </ul>
  *
@@ -32,9 +34,9 @@ import java.util.Set;
  * only what such statements gave it.
  */
 public record Unreadable(Set<String> relations, Set<String> functions, Map<String, List<StatementFacts>> bodies,
-                         boolean everything) {
+                         Map<String, List<StatementFacts>> views, boolean everything) {
 
-    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), false);
+    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), Map.of(), false);
 
     private static final Set<String> RELATIONS = Set.of("TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE");
     private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
@@ -43,10 +45,11 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         relations = Set.copyOf(relations);
         functions = Set.copyOf(functions);
         bodies = Map.copyOf(bodies);
+        views = Map.copyOf(views);
     }
 
     public boolean isEmpty() {
-        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty();
+        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && views.isEmpty();
     }
 
     boolean relation(String name) {
@@ -58,9 +61,44 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         return everything || functions.contains(bare(name));
     }
 
+    /** The statements that made or replaced a view {@code name} in the transaction; null when none did. */
+    List<StatementFacts> view(String name) {
+        return views.get(name);
+    }
+
+    /** Every name these make unreadable (not {@code everything}). */
+    public Set<String> names() {
+        Set<String> out = new HashSet<>(relations);
+        out.addAll(functions);
+        out.addAll(bodies.keySet());
+        out.addAll(views.keySet());
+        return out;
+    }
+
+    /** Whether what {@code name} means now is not known at all: renamed, moved, altered (not made by the session). */
+    public boolean unknown(String name) {
+        return everything || relations.contains(name) || functions.contains(name);
+    }
+
+    /**
+     * What the transaction made under {@code name} and Warden can read: the statements that made the view or the
+     * function (the text of a CREATE FUNCTION holds its whole body); null when it made nothing there.
+     */
+    public List<StatementFacts> definitions(String name) {
+        List<StatementFacts> v = views.get(name);
+        List<StatementFacts> b = bodies.get(name);
+        return v == null ? b : b == null ? v : both(v, b);
+    }
+
     /** The statements of the bodies the transaction gave {@code name}; null when it gave none. */
     List<StatementFacts> body(String name) {
-        return bodies.get(bare(name));
+        List<StatementFacts> made = bodies.get(bare(name));
+        if (made == null) {
+            return null;
+        }
+        List<StatementFacts> out = new ArrayList<>();
+        made.forEach(create -> out.addAll(create.nested()));
+        return out;
     }
 
     private static String bare(String name) {
@@ -82,7 +120,9 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         f.addAll(other.functions);
         Map<String, List<StatementFacts>> b = new HashMap<>(bodies);
         other.bodies.forEach((name, statements) -> b.merge(name, statements, Unreadable::both));
-        return new Unreadable(r, f, b, everything || other.everything);
+        Map<String, List<StatementFacts>> v = new HashMap<>(views);
+        other.views.forEach((name, statements) -> v.merge(name, statements, Unreadable::both));
+        return new Unreadable(r, f, b, v, everything || other.everything);
     }
 
     private static List<StatementFacts> both(List<StatementFacts> a, List<StatementFacts> b) {
@@ -105,12 +145,15 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         Set<String> relations = new HashSet<>();
         Set<String> functions = new HashSet<>();
         Map<String, List<StatementFacts>> bodies = new HashMap<>();
+        Map<String, List<StatementFacts>> views = new HashMap<>();
         boolean everything = false;
         for (StatementFacts f : top.allStatements()) {
             StatementKind kind = f.kind();
             String type = f.objectType();
             if (kind == StatementKind.CREATE && "VIEW".equals(type)) {
-                names(f.tablesWritten(), relations);
+                for (TableRef t : f.tablesWritten()) {
+                    views.merge(t.name(), List.of(f), Unreadable::both);
+                }
             } else if (kind == StatementKind.ALTER && RELATIONS.contains(type)) {
                 var moved = TextReferences.relocation(f.text());
                 if (moved.isPresent()) {
@@ -127,7 +170,7 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                 if (name.isPresent() && f.dynamicSql()) {
                     functions.add(name.get()); // a body in a language Warden cannot read
                 } else if (name.isPresent()) {
-                    bodies.merge(name.get(), f.nested(), Unreadable::both);
+                    bodies.merge(name.get(), List.of(f), Unreadable::both);
                 } else {
                     everything = true; // (no name read: any call may be of it)
                 }
@@ -145,8 +188,8 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                 everything = true;
             }
         }
-        return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && !everything ? NONE
-                : new Unreadable(relations, functions, bodies, everything);
+        return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && views.isEmpty() && !everything
+                ? NONE : new Unreadable(relations, functions, bodies, views, everything);
     }
 
     private static void names(Set<TableRef> tables, Set<String> into) {
@@ -158,12 +201,12 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
     }
 
     /**
-     * The statements of the bodies the transaction gave the functions {@code analysis} calls, and those their
-     * statements call, a few levels deep; null when it calls none. Their names are looked up in the catalog with
-     * the statement's own.
+     * The statements that made the views and functions whose names the texts of {@code analysis} have, and those
+     * their texts name, a few levels deep; null when none. What they name is looked up in the catalog with the
+     * statement's own names: the guardrails judge the bodies, masking the definitions.
      */
-    public Analysis bodiesCalledBy(Analysis analysis) {
-        if (bodies.isEmpty()) {
+    public Analysis definitionsNamedBy(Analysis analysis) {
+        if (bodies.isEmpty() && views.isEmpty()) {
             return null;
         }
         List<StatementFacts> out = new ArrayList<>();
@@ -172,13 +215,11 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         for (int depth = 0; depth < 4 && !todo.isEmpty(); depth++) {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts top : todo) {
-                for (StatementFacts f : top.allStatements()) {
-                    for (String function : f.functions()) {
-                        List<StatementFacts> body = body(function);
-                        if (body != null && seen.add(bare(function))) {
-                            out.addAll(body);
-                            next.addAll(body);
-                        }
+                for (String name : namedBy(top)) {
+                    List<StatementFacts> made = definitions(name);
+                    if (made != null && seen.add(name)) {
+                        out.addAll(made);
+                        next.addAll(made);
                     }
                 }
             }
@@ -188,21 +229,20 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
     }
 
     /**
-     * An unreadable name that a text of {@code facts} (or of what it runs: a body, a DO block) has, as an
-     * identifier or inside a string; null when none. For masking, which fails closed on it.
+     * The unreadable names that the texts of {@code facts} (and of what it runs: a body, a DO block) have, as
+     * identifiers or inside strings; every name of theirs when {@code everything}. For masking.
      */
-    public String namedBy(StatementFacts facts) {
-        if (everything) {
-            return "any name (a schema was renamed or made with objects)";
-        }
+    public Set<String> namedBy(StatementFacts facts) {
+        Set<String> out = new java.util.LinkedHashSet<>();
         for (StatementFacts f : facts.allStatements()) {
             for (String name : TextReferences.names(f.text())) {
-                if (relations.contains(name) || functions.contains(name) || bodies.containsKey(name)) {
-                    return name;
+                if (everything || relations.contains(name) || functions.contains(name) || bodies.containsKey(name)
+                        || views.containsKey(name)) {
+                    out.add(name);
                 }
             }
         }
-        return null;
+        return out;
     }
 
     /** Whether a statement of a text but its last makes a name unreadable (for those after it). */

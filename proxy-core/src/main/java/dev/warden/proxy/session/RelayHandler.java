@@ -335,7 +335,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : masking != null && masking.shapes() != null ? masking.shapes().functionsToResolve(analysis, true)
                 : catalog.functionsToResolve(analysis, true);
         dev.warden.sql.Analysis bodies = catalog == null || analysis == null ? null
-                : session.transactionDdl.unreadable().bodiesCalledBy(analysis);
+                : session.transactionDdl.unreadable().definitionsNamedBy(analysis);
         if (bodies != null && services.snapshot().get().guardrails().namesTables()) {
             missing = new java.util.LinkedHashSet<>(missing);
             missing.addAll(catalog.functionsToResolve(bodies, true));

@@ -81,10 +81,12 @@ final class ResultMasking {
 
     /**
      * {@code computed}, unless a statement names what DDL of the session's open transaction (or an earlier
-     * statement of the same text) changed: a view made or renamed, a function made or replaced. The catalog
-     * Warden reads holds what was committed, so nothing says those are clear: the statement is sensitive, every
-     * column of a relation it returns counts as a view's over sensitive reads, and one that copies what it reads
-     * into a table is refused (it may copy masked values under clear names).
+     * statement of the same text) changed, and that may carry a sensitive value. The catalog Warden reads holds
+     * what was committed: a view or function the session made is judged by the definition it wrote (clear when
+     * that reads nothing sensitive); a relation or function renamed, moved or altered, by nothing. Then the
+     * statement is sensitive, every column of a relation it returns counts as a view's over sensitive reads, and
+     * one that copies what it reads into a table is refused (it may copy masked values under clear names). The
+     * names a statement itself changes are not read by it.
      */
     private Exposure inTransaction(Analysis analysis, Exposure computed) {
         Unreadable unreadable = transactionDdl.get();
@@ -93,22 +95,53 @@ final class ResultMasking {
         }
         for (int i = 0; i < analysis.statements().size(); i++) {
             StatementFacts f = analysis.statements().get(i);
-            String name = unreadable.isEmpty() ? null : unreadable.namedBy(f);
-            if (name != null) {
-                String launders = computed.launders();
-                if (launders.isEmpty() && copiesWhatItReads(f)) {
-                    launders = f.tablesWritten().iterator().next().qualified() + ", from " + name
-                            + ", which this transaction changed";
+            Unreadable own = Unreadable.changedBy(f);
+            if (!unreadable.isEmpty()) {
+                for (String name : unreadable.namedBy(f)) {
+                    if (!own.names().contains(name) && !clearAsWritten(unreadable, name, 0)) {
+                        return sensitiveInTransaction(f, computed, name);
+                    }
                 }
-                // The columns of such a view carry what its definition reads, which the catalog does not hold yet.
-                Set<String> derived = new LinkedHashSet<>(computed.derivedColumns());
-                derived.add(MaskContext.EVERY_COLUMN);
-                return new Exposure(true, derived, computed.sensitiveNames(), "it names " + name
-                        + ", which DDL of this transaction changed (Warden reads the catalog as committed)", launders);
             }
-            unreadable = unreadable.with(Unreadable.changedBy(f));
+            unreadable = unreadable.with(own);
         }
         return computed;
+    }
+
+    /**
+     * Whether what the transaction made under {@code name} can carry no sensitive value: its definitions read
+     * none, nor do the others of the transaction's they name (a few levels deep).
+     */
+    private boolean clearAsWritten(Unreadable unreadable, String name, int depth) {
+        List<StatementFacts> definitions = unreadable.unknown(name) ? null : unreadable.definitions(name);
+        if (definitions == null || depth > 3) {
+            return false;
+        }
+        Analysis written = new Analysis(definitions);
+        if (judge(written, masker.get(), searchPath.get()).exposure().sensitive()) {
+            return false;
+        }
+        for (StatementFacts definition : definitions) {
+            for (String other : unreadable.namedBy(definition)) {
+                if (!other.equals(name) && !clearAsWritten(unreadable, other, depth + 1)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static Exposure sensitiveInTransaction(StatementFacts f, Exposure computed, String name) {
+        String launders = computed.launders();
+        if (launders.isEmpty() && copiesWhatItReads(f)) {
+            launders = f.tablesWritten().iterator().next().qualified() + ", from " + name
+                    + ", which this transaction changed";
+        }
+        // The columns of such a view carry what its definition reads, which the catalog does not hold yet.
+        Set<String> derived = new LinkedHashSet<>(computed.derivedColumns());
+        derived.add(MaskContext.EVERY_COLUMN);
+        return new Exposure(true, derived, computed.sensitiveNames(), "it names " + name
+                + ", which DDL of this transaction changed (Warden reads the catalog as committed)", launders);
     }
 
     /** INSERT, UPDATE, MERGE, CREATE TABLE AS and SELECT INTO: they store values they read in a table. */

@@ -172,12 +172,12 @@ final class StatementReading {
     }
 
     /**
-     * {@code named} and what the bodies of the functions this transaction made name, when the statement calls one
-     * (see {@link dev.warden.proxy.guardrails.Unreadable#bodiesCalledBy}).
+     * {@code named} and what the definitions of the views and functions this transaction made name, when the
+     * statement names one (see {@link dev.warden.proxy.guardrails.Unreadable#definitionsNamedBy}).
      */
     private java.util.Set<String> withBodies(java.util.Set<String> named, dev.warden.sql.Analysis analysis,
                                              boolean forMasking) {
-        dev.warden.sql.Analysis bodies = session.transactionDdl.unreadable().bodiesCalledBy(analysis);
+        dev.warden.sql.Analysis bodies = session.transactionDdl.unreadable().definitionsNamedBy(analysis);
         if (bodies == null) {
             return named;
         }

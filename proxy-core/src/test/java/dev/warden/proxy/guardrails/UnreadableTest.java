@@ -20,7 +20,9 @@ class UnreadableTest {
 
     @Test
     void viewsMadeAndRelationsRenamedMovedOrPutIntoATree() {
-        assertEquals(Set.of("v"), of("CREATE OR REPLACE TEMP VIEW s.v AS SELECT 1").relations());
+        Unreadable view = of("CREATE OR REPLACE TEMP VIEW s.v AS SELECT 1");
+        assertEquals(Set.of("v"), view.views().keySet());
+        assertFalse(view.unknown("v"));
         assertEquals(Set.of("Old", "new"), of("ALTER VIEW IF EXISTS s.\"Old\" RENAME /* c */ TO New").relations());
         assertEquals(Set.of("t"), of("ALTER TABLE t SET SCHEMA other").relations());
         assertEquals(Set.of("k", "p"), of("ALTER TABLE k INHERIT p").relations());
@@ -63,10 +65,11 @@ class UnreadableTest {
     }
 
     @Test
-    void theBodiesACallReachesAreFollowed() {
+    void theDefinitionsAStatementReachesAreFollowed() {
         Unreadable u = of("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT g()'")
                 .with(of("CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'DELETE FROM t RETURNING 1'"));
-        assertEquals(2, u.bodiesCalledBy(analyzer.analyze("SELECT f()")).statements().size());
-        assertNull(u.bodiesCalledBy(analyzer.analyze("SELECT h()")));
+        assertEquals(2, u.definitionsNamedBy(analyzer.analyze("SELECT f()")).statements().size());
+        assertEquals(Set.of("f", "g"), u.names());
+        assertNull(u.definitionsNamedBy(analyzer.analyze("SELECT h()")));
     }
 }
