@@ -166,7 +166,9 @@ public final class Guardrails {
 
     /**
      * The catalog's answers, but for the names DDL of the session's transaction changed: what they run is not
-     * known (a write to one, or a read of one, is judged as a write that may reach any table).
+     * known (a write to one, or a read of one, is judged as a write that may reach any table). A write or read of
+     * any relation also runs what the transaction's DDL made run later ({@link Unreadable#deferred}): the
+     * catalog does not say which relation it hangs on, nor through which others it is reached.
      */
     private record ChangedInTransaction(NamedRelations catalog, Unreadable unreadable) implements NamedRelations {
         @Override
@@ -182,13 +184,24 @@ public final class Guardrails {
 
         @Override
         public List<StatementFacts> runBy(String relation, boolean written) {
-            return unreadable.relation(relation) ? null : catalog.runBy(relation, written);
+            List<StatementFacts> run = unreadable.relation(relation) ? null : catalog.runBy(relation, written);
+            if (run == null || unreadable.deferred().isEmpty()) {
+                return run;
+            }
+            List<StatementFacts> out = new ArrayList<>(run);
+            out.addAll(unreadable.deferred());
+            return out;
         }
 
         @Override
         public Set<String> creatable() {
             return catalog.creatable();
         }
+    }
+
+    private static NamedRelations withoutDeferred(NamedRelations schemas) {
+        return schemas instanceof ChangedInTransaction c && !c.unreadable().deferred().isEmpty()
+                ? new ChangedInTransaction(c.catalog(), c.unreadable().withoutDeferred()) : schemas;
     }
 
     /**
@@ -336,6 +349,8 @@ public final class Guardrails {
     private Decision decideWhatWritesRun(Identity who, Environment env, StatementFacts facts, NamedRelations schemas) {
         List<StatementFacts> todo = new ArrayList<>(facts.allStatements());
         Set<String> seen = new java.util.HashSet<>();
+        // What the transaction's DDL made run comes with every relation: judged once.
+        Set<StatementFacts> judged = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (int depth = 0; depth < MAX_VIEW_DEPTH && !todo.isEmpty(); depth++) {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts statement : todo) {
@@ -373,8 +388,13 @@ public final class Guardrails {
                             continue;
                         }
                         for (StatementFacts top : run) {
+                            if (!judged.add(top)) {
+                                continue;
+                            }
                             for (StatementFacts r : top.allStatements()) {
-                                Decision changed = decideChangedFunctions(who, env, r, schemas, null);
+                                // (What runs there is judged without the deferred statements: they are judged
+                                // here, once; with them, each relation a body writes would bring them back.)
+                                Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(schemas), null);
                                 if (!changed.allowed()) {
                                     return changed;
                                 }

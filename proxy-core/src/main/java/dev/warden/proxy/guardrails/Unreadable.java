@@ -25,16 +25,20 @@ import java.util.Set;
  * <li>{@code bodies}: a function or procedure made or replaced, with the statements of its body (of each, when
  * several were): a call runs what the session wrote, judged like a body the catalog holds.</li>
  * <li>{@code everything}: a schema renamed, or made with objects in it: any name may now mean something else.</li>
+ * <li>{@code deferred}: what DDL of the transaction made run later, when a statement writes or reads a relation:
+ * a call of each function a trigger, rule, policy, default, constraint or domain made or altered in it names
+ * (with the body the analysis nested in it), and a rule's actions. The catalog Warden reads has none of them
+ * until the transaction commits, and their statement was judged with what the names in those bodies meant then;
+ * a PL/pgSQL body finds its relations by name when it runs, after a view made later in the transaction took one.
+ * So each is judged again with every statement that reads or writes a relation.</li>
  * </ul>
  *
- * <p>Triggers, rules, policies, defaults and constraints made in the transaction are not here: their statement
- * was judged by what it makes run (a CREATE TRIGGER by its function's body). Nor is a table made in it: it runs
- * only what such statements gave it.
+ * <p>A table made in the transaction is not here: it runs only what such statements gave it.
  */
 public record Unreadable(Set<String> relations, Set<String> functions, Map<String, List<StatementFacts>> bodies,
-                         boolean everything) {
+                         boolean everything, List<StatementFacts> deferred) {
 
-    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), false);
+    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), false, List.of());
 
     private static final Set<String> RELATIONS = Set.of("TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE");
     private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
@@ -43,10 +47,11 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         relations = Set.copyOf(relations);
         functions = Set.copyOf(functions);
         bodies = Map.copyOf(bodies);
+        deferred = List.copyOf(deferred);
     }
 
     public boolean isEmpty() {
-        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty();
+        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && deferred.isEmpty();
     }
 
     boolean relation(String name) {
@@ -68,6 +73,11 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         return dot < 0 ? name : name.substring(dot + 1);
     }
 
+    /** These, without {@code deferred}. */
+    Unreadable withoutDeferred() {
+        return new Unreadable(relations, functions, bodies, everything, List.of());
+    }
+
     /** Both together. */
     public Unreadable with(Unreadable other) {
         if (other.isEmpty()) {
@@ -82,7 +92,7 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         f.addAll(other.functions);
         Map<String, List<StatementFacts>> b = new HashMap<>(bodies);
         other.bodies.forEach((name, statements) -> b.merge(name, statements, Unreadable::both));
-        return new Unreadable(r, f, b, everything || other.everything);
+        return new Unreadable(r, f, b, everything || other.everything, both(deferred, other.deferred));
     }
 
     private static List<StatementFacts> both(List<StatementFacts> a, List<StatementFacts> b) {
@@ -105,10 +115,15 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         Set<String> relations = new HashSet<>();
         Set<String> functions = new HashSet<>();
         Map<String, List<StatementFacts>> bodies = new HashMap<>();
+        List<StatementFacts> deferred = new ArrayList<>();
         boolean everything = false;
         for (StatementFacts f : top.allStatements()) {
             StatementKind kind = f.kind();
             String type = f.objectType();
+            if ((kind == StatementKind.CREATE || kind == StatementKind.ALTER) && !ROUTINES.contains(type)
+                    && !"VIEW".equals(type) && (!f.functions().isEmpty() || !f.nested().isEmpty())) {
+                deferred.add(runLater(f));
+            }
             if (kind == StatementKind.CREATE && "VIEW".equals(type)) {
                 names(f.tablesWritten(), relations);
             } else if (kind == StatementKind.ALTER && RELATIONS.contains(type)) {
@@ -143,8 +158,17 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                 everything = true;
             }
         }
-        return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && !everything ? NONE
-                : new Unreadable(relations, functions, bodies, everything);
+        return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && !everything && deferred.isEmpty()
+                ? NONE : new Unreadable(relations, functions, bodies, everything, deferred);
+    }
+
+    /** What DDL {@code f} makes run later (see {@code deferred}): a call of the functions it names, what it nests. */
+    private static StatementFacts runLater(StatementFacts f) {
+        return new StatementFacts("SELECT " + String.join("(), ", f.functions()) + (f.functions().isEmpty() ? "1"
+                : "()"), f.fingerprint(), StatementKind.SELECT, "", true, Set.of(), Set.of(), Set.of(), Set.of(),
+                false, f.functions(), false, java.util.Optional.empty(), java.util.Optional.empty(),
+                java.util.Optional.empty(), java.util.Optional.empty(), Set.of(), false, f.nested(),
+                f.implicitCalls(), f.dynamicSql());
     }
 
     private static void names(Set<TableRef> tables, Set<String> into) {
@@ -156,17 +180,18 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
     }
 
     /**
-     * The statements of the bodies the transaction gave the functions {@code analysis} calls, and those their
-     * statements call, a few levels deep; null when it calls none. Their names are looked up in the catalog with
-     * the statement's own.
+     * What {@code analysis} may run that the catalog does not hold: the {@code deferred} statements, and the
+     * statements of the bodies the transaction gave the functions it or those call, and those their statements
+     * call, a few levels deep; null when none. Their names are looked up in the catalog with the statement's own.
      */
     public Analysis bodiesCalledBy(Analysis analysis) {
-        if (bodies.isEmpty()) {
+        if (bodies.isEmpty() && deferred.isEmpty()) {
             return null;
         }
-        List<StatementFacts> out = new ArrayList<>();
+        List<StatementFacts> out = new ArrayList<>(deferred);
         Set<String> seen = new HashSet<>();
         List<StatementFacts> todo = new ArrayList<>(analysis.statements());
+        todo.addAll(deferred);
         for (int depth = 0; depth < 4 && !todo.isEmpty(); depth++) {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts top : todo) {
