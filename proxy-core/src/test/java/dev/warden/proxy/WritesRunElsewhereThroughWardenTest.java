@@ -495,13 +495,13 @@ class WritesRunElsewhereThroughWardenTest {
 
     /**
      * A trigger, or a column default, made in the transaction runs its function's body when a later statement
-     * writes the table; a PL/pgSQL body finds its relations by name when it runs. The statement that made it was
-     * judged with what those names meant then; a view made in the same transaction, under a name the body uses,
-     * makes the body's DELETE a DELETE of gw_ledger. The catalog Warden reads has neither the trigger nor the
-     * default until the transaction commits.
+     * writes the table, an operator when a statement uses it; a PL/pgSQL body finds its relations by name when it
+     * runs. The statement that made it was judged with what those names meant then; a view made in the same
+     * transaction, under a name the body uses, makes the body's DELETE a DELETE of gw_ledger. The catalog Warden
+     * reads has none of them until the transaction commits.
      */
     @Test
-    void aGuardrailOnATableHoldsForATriggerOrDefaultMadeInTheTransactionWhoseBodyANewViewRedirects()
+    void aGuardrailOnATableHoldsForATriggerDefaultOrOperatorMadeInTheTransactionWhoseBodyANewViewRedirects()
             throws SQLException {
         try (Connection d = warden.direct(); Statement s = d.createStatement()) {
             s.execute("CREATE TABLE public.gw_tx_plain (id int)");
@@ -530,6 +530,11 @@ class WritesRunElsewhereThroughWardenTest {
                         "CREATE TABLE public.gw_tx_defaulted (id int, n int DEFAULT public.gw_tx_clearing())",
                         "CREATE VIEW public.gw_tx_v3 AS SELECT * FROM public.gw_ledger",
                         "INSERT INTO public.gw_tx_defaulted (id) VALUES (1)", "COMMIT"},
+                // An operator made in the transaction: its call names neither a function nor a relation.
+                {"BEGIN", "CREATE FUNCTION public.gw_tx_op(int, int) RETURNS int LANGUAGE plpgsql AS "
+                        + "$$BEGIN DELETE FROM public.gw_tx_v4 WHERE id > 0; RETURN 1; END$$",
+                        "CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = public.gw_tx_op)",
+                        "CREATE VIEW public.gw_tx_v4 AS SELECT * FROM public.gw_ledger", "SELECT 1 === 2", "COMMIT"},
         };
         List<String> ran = new ArrayList<>();
         try {
@@ -565,10 +570,11 @@ class WritesRunElsewhereThroughWardenTest {
             try (Connection d = warden.direct(); Statement s = d.createStatement()) {
                 s.execute("DROP TRIGGER IF EXISTS gw_tx_t1 ON public.gw_mine");
                 s.execute("DROP TRIGGER IF EXISTS gw_tx_t2 ON public.gw_mine");
-                s.execute("DROP VIEW IF EXISTS public.gw_tx_v1, public.gw_tx_v3");
+                s.execute("DROP OPERATOR IF EXISTS public.=== (int, int)");
+                s.execute("DROP VIEW IF EXISTS public.gw_tx_v1, public.gw_tx_v3, public.gw_tx_v4");
                 s.execute("DROP TABLE IF EXISTS public.gw_tx_defaulted, public.gw_tx_plain, public.gw_tx_plain_old");
                 s.execute("DROP FUNCTION IF EXISTS public.gw_tx_clear(), public.gw_tx_clear_plain(), "
-                        + "public.gw_tx_clearing()");
+                        + "public.gw_tx_clearing(), public.gw_tx_op(int, int)");
             }
         }
     }
