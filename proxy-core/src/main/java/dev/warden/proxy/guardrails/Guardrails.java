@@ -226,7 +226,41 @@ public final class Guardrails {
             return Decision.ALLOW;
         }
         Decision changed = decideChangedFunctions(who, env, facts, schemas, upstreamUser);
-        return changed.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : changed;
+        Decision run = changed.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : changed;
+        return run.allowed() && usesOperatorsOrCasts(facts) ? decideDeferred(who, env, schemas) : run;
+    }
+
+    private static boolean usesOperatorsOrCasts(StatementFacts facts) {
+        for (StatementFacts f : facts.allStatements()) {
+            if (!f.implicitCalls().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What DDL of the transaction made run later ({@link Unreadable#deferred}), for a statement that uses an
+     * operator or a cast: one made in the transaction calls its function where the statement names neither the
+     * function nor a relation (which would have brought these along, see {@link ChangedInTransaction}).
+     */
+    private Decision decideDeferred(Identity who, Environment env, NamedRelations schemas) {
+        NamedRelations without = withoutDeferred(schemas);
+        for (StatementFacts d : schemas.unreadable().deferred()) {
+            Decision decision = decideChangedFunctions(who, env, d, without, null);
+            for (java.util.Iterator<StatementFacts> r = d.allStatements().iterator(); decision.allowed()
+                    && r.hasNext(); ) {
+                decision = decideByRules(who, env, r.next(), without, true, ", run by what DDL of this transaction "
+                        + "made run,");
+            }
+            if (decision.allowed()) {
+                decision = decideWhatWritesRun(who, env, d, without);
+            }
+            if (!decision.allowed()) {
+                return decision;
+            }
+        }
+        return Decision.ALLOW;
     }
 
     /**
