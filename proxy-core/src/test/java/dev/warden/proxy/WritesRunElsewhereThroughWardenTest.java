@@ -1078,6 +1078,47 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A column default that names its sequence as text ({@code nextval('s'::text)}), and a domain's default, move
+     * the sequence on every INSERT without pg_depend linking the table to it: a write to the table is a write to
+     * the sequence. Both ran.
+     */
+    @Test
+    void aGuardrailOnASequenceHoldsForADefaultNamingItAsTextAndForADomainsDefault() throws SQLException {
+        List<String> make = List.of("CREATE SEQUENCE gw_billing.gw_text_seq",
+                "GRANT USAGE, UPDATE ON SEQUENCE gw_billing.gw_text_seq TO gw_login",
+                "CREATE TABLE public.gw_text_default (id bigint DEFAULT nextval('gw_billing.gw_text_seq'::text))",
+                "CREATE DOMAIN public.gw_billed_id AS bigint DEFAULT nextval('gw_billing.gw_text_seq')",
+                "CREATE TABLE public.gw_domain_default (id public.gw_billed_id)",
+                "CREATE SEQUENCE public.gw_free_text_seq",
+                "CREATE TABLE public.gw_free_default (id bigint DEFAULT nextval('public.gw_free_text_seq'::text))",
+                "GRANT USAGE ON SEQUENCE public.gw_free_text_seq TO gw_login",
+                "GRANT INSERT ON public.gw_text_default, public.gw_domain_default, public.gw_free_default TO gw_login");
+        try {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (String sql : make) {
+                    s.execute(sql);
+                }
+            }
+            String[] refused = {"INSERT INTO public.gw_text_default DEFAULT VALUES",
+                    "INSERT INTO public.gw_domain_default DEFAULT VALUES"};
+            assertEquals(List.of(), triedOnState(refused, "SELECT is_called::text FROM gw_billing.gw_text_seq", "false",
+                    List.of("SELECT setval('gw_billing.gw_text_seq', 1, false)"), BY_BILLING_RULE),
+                    "PostgreSQL moved gw_billing.gw_text_seq");
+            try (Connection c = connect("prod")) {
+                // Another schema's sequence is another matter.
+                assertEquals(null, run(c, "INSERT INTO public.gw_free_default DEFAULT VALUES"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_text_default, public.gw_domain_default, "
+                        + "public.gw_free_default");
+                s.execute("DROP DOMAIN IF EXISTS public.gw_billed_id");
+                s.execute("DROP SEQUENCE IF EXISTS gw_billing.gw_text_seq, public.gw_free_text_seq");
+            }
+        }
+    }
+
+    /**
      * An index belongs to its table: a rule on the table holds for dropping, renaming, rebuilding or commenting on
      * the table's index, which the statements name instead of the table. They ran.
      */
