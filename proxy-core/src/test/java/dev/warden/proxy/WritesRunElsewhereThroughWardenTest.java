@@ -496,6 +496,92 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A trigger, or a column default, made in the transaction runs its function's body when a later statement
+     * writes the table, an operator when a statement uses it; a PL/pgSQL body finds its relations by name when it
+     * runs. The statement that made it was judged with what those names meant then; a view made in the same
+     * transaction, under a name the body uses, makes the body's DELETE a DELETE of gw_ledger. The catalog Warden
+     * reads has none of them until the transaction commits.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForATriggerDefaultOrOperatorMadeInTheTransactionWhoseBodyANewViewRedirects()
+            throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_tx_plain (id int)");
+            s.execute("ALTER TABLE public.gw_tx_plain OWNER TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_tx_clear_plain() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN DELETE FROM public.gw_tx_plain WHERE id > 0; RETURN NEW; END$$");
+        }
+        String[][] attempts = {
+                // A function and a trigger made in the transaction; the view made after both.
+                {"BEGIN", "CREATE FUNCTION public.gw_tx_clear() RETURNS trigger LANGUAGE plpgsql AS "
+                        + "$$BEGIN DELETE FROM public.gw_tx_v1 WHERE id > 0; RETURN NEW; END$$",
+                        "CREATE TRIGGER gw_tx_t1 AFTER INSERT ON public.gw_mine FOR EACH ROW "
+                                + "EXECUTE FUNCTION public.gw_tx_clear()",
+                        "CREATE VIEW public.gw_tx_v1 AS SELECT * FROM public.gw_ledger",
+                        "INSERT INTO public.gw_mine VALUES (1)", "COMMIT"},
+                // A trigger made in the transaction over a committed function; the table its body deletes from
+                // renamed, and a view made under its name.
+                {"BEGIN", "CREATE TRIGGER gw_tx_t2 AFTER INSERT ON public.gw_mine FOR EACH ROW "
+                        + "EXECUTE FUNCTION public.gw_tx_clear_plain()",
+                        "ALTER TABLE public.gw_tx_plain RENAME TO gw_tx_plain_old",
+                        "CREATE VIEW public.gw_tx_plain AS SELECT * FROM public.gw_ledger",
+                        "INSERT INTO public.gw_mine VALUES (1)", "COMMIT"},
+                // A column default made in the transaction.
+                {"BEGIN", "CREATE FUNCTION public.gw_tx_clearing() RETURNS int LANGUAGE plpgsql AS "
+                        + "$$BEGIN DELETE FROM public.gw_tx_v3 WHERE id > 0; RETURN 1; END$$",
+                        "CREATE TABLE public.gw_tx_defaulted (id int, n int DEFAULT public.gw_tx_clearing())",
+                        "CREATE VIEW public.gw_tx_v3 AS SELECT * FROM public.gw_ledger",
+                        "INSERT INTO public.gw_tx_defaulted (id) VALUES (1)", "COMMIT"},
+                // An operator made in the transaction: its call names neither a function nor a relation.
+                {"BEGIN", "CREATE FUNCTION public.gw_tx_op(int, int) RETURNS int LANGUAGE plpgsql AS "
+                        + "$$BEGIN DELETE FROM public.gw_tx_v4 WHERE id > 0; RETURN 1; END$$",
+                        "CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = public.gw_tx_op)",
+                        "CREATE VIEW public.gw_tx_v4 AS SELECT * FROM public.gw_ledger", "SELECT 1 === 2", "COMMIT"},
+        };
+        List<String> ran = new ArrayList<>();
+        try {
+            for (String[] attempt : attempts) {
+                // The write is the statement before the COMMIT.
+                String write = attempt[attempt.length - 2];
+                String error = null;
+                try (Connection c = connect("prod")) {
+                    for (String sql : attempt) {
+                        String e = run(c, sql);
+                        if (sql.equals(write)) {
+                            error = e;
+                        }
+                    }
+                }
+                if (rows("gw_ledger") != 3) {
+                    ran.add(String.join(" / ", attempt) + " (" + (error == null ? "Warden let it run" : error) + ")");
+                    seed();
+                } else if (error == null || !error.contains("\"gw-ledger-kept\"")) {
+                    ran.add(write + " was not refused by gw-ledger-kept: " + error);
+                }
+                try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                    s.execute("DROP TRIGGER IF EXISTS gw_tx_t1 ON public.gw_mine");
+                    s.execute("DROP TRIGGER IF EXISTS gw_tx_t2 ON public.gw_mine");
+                    if (scalar(d, "SELECT count(*) FROM pg_class WHERE relname = 'gw_tx_plain_old'").equals("1")) {
+                        s.execute("DROP VIEW public.gw_tx_plain");
+                        s.execute("ALTER TABLE public.gw_tx_plain_old RENAME TO gw_tx_plain");
+                    }
+                }
+            }
+            assertEquals(List.of(), ran);
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TRIGGER IF EXISTS gw_tx_t1 ON public.gw_mine");
+                s.execute("DROP TRIGGER IF EXISTS gw_tx_t2 ON public.gw_mine");
+                s.execute("DROP OPERATOR IF EXISTS public.=== (int, int)");
+                s.execute("DROP VIEW IF EXISTS public.gw_tx_v1, public.gw_tx_v3, public.gw_tx_v4");
+                s.execute("DROP TABLE IF EXISTS public.gw_tx_defaulted, public.gw_tx_plain, public.gw_tx_plain_old");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_tx_clear(), public.gw_tx_clear_plain(), "
+                        + "public.gw_tx_clearing(), public.gw_tx_op(int, int)");
+            }
+        }
+    }
+
+    /**
      * A statement prepared (Parse) while the table had no trigger and the view read an unguarded table runs what
      * they are when it is executed: the server plans it again after the CREATE TRIGGER or CREATE OR REPLACE VIEW
      * (made in another environment of the same database). The same for SQL PREPARE and EXECUTE.
@@ -989,6 +1075,47 @@ class WritesRunElsewhereThroughWardenTest {
         } finally {
             try (Connection d = warden.direct(); Statement s = d.createStatement()) {
                 s.execute("DROP TABLE IF EXISTS gw_billing.gw_rebuilt, public.gw_vacuumed");
+            }
+        }
+    }
+
+    /**
+     * A column default that names its sequence as text ({@code nextval('s'::text)}), and a domain's default, move
+     * the sequence on every INSERT without pg_depend linking the table to it: a write to the table is a write to
+     * the sequence. Both ran.
+     */
+    @Test
+    void aGuardrailOnASequenceHoldsForADefaultNamingItAsTextAndForADomainsDefault() throws SQLException {
+        List<String> make = List.of("CREATE SEQUENCE gw_billing.gw_text_seq",
+                "GRANT USAGE, UPDATE ON SEQUENCE gw_billing.gw_text_seq TO gw_login",
+                "CREATE TABLE public.gw_text_default (id bigint DEFAULT nextval('gw_billing.gw_text_seq'::text))",
+                "CREATE DOMAIN public.gw_billed_id AS bigint DEFAULT nextval('gw_billing.gw_text_seq')",
+                "CREATE TABLE public.gw_domain_default (id public.gw_billed_id)",
+                "CREATE SEQUENCE public.gw_free_text_seq",
+                "CREATE TABLE public.gw_free_default (id bigint DEFAULT nextval('public.gw_free_text_seq'::text))",
+                "GRANT USAGE ON SEQUENCE public.gw_free_text_seq TO gw_login",
+                "GRANT INSERT ON public.gw_text_default, public.gw_domain_default, public.gw_free_default TO gw_login");
+        try {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (String sql : make) {
+                    s.execute(sql);
+                }
+            }
+            String[] refused = {"INSERT INTO public.gw_text_default DEFAULT VALUES",
+                    "INSERT INTO public.gw_domain_default DEFAULT VALUES"};
+            assertEquals(List.of(), triedOnState(refused, "SELECT is_called::text FROM gw_billing.gw_text_seq", "false",
+                    List.of("SELECT setval('gw_billing.gw_text_seq', 1, false)"), BY_BILLING_RULE),
+                    "PostgreSQL moved gw_billing.gw_text_seq");
+            try (Connection c = connect("prod")) {
+                // Another schema's sequence is another matter.
+                assertEquals(null, run(c, "INSERT INTO public.gw_free_default DEFAULT VALUES"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_text_default, public.gw_domain_default, "
+                        + "public.gw_free_default");
+                s.execute("DROP DOMAIN IF EXISTS public.gw_billed_id");
+                s.execute("DROP SEQUENCE IF EXISTS gw_billing.gw_text_seq, public.gw_free_text_seq");
             }
         }
     }

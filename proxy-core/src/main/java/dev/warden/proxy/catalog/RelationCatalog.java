@@ -588,6 +588,13 @@ final class RelationCatalog {
             + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
 
     /**
+     * An expression's text with each {@code ('s'::text)::regclass} (how the server shows a sequence named as text)
+     * written {@code 's'}: the literal names the sequence, which the analysis reads as it reads one typed in.
+     */
+    private static final String NAMED_AS_TEXT = "pg_catalog.regexp_replace(%s, "
+            + "'\\(''((?:[^'']|'''')*)''::text\\)::regclass', '''\\1''', 'g')";
+
+    /**
      * The sequences the server may move for a relation: a {@code nextval} call of each sequence these objects
      * depend on (a default, constraint, view or policy that names one calls nextval or setval with it; a serial
      * column's own sequence too).
@@ -612,7 +619,9 @@ final class RelationCatalog {
      * {@code SELECT f()} for the function of each trigger a user made (not those of foreign keys), and for each
      * user function (not built in) that a column default, a CHECK constraint (of the
      * table, or of a column's domain), a view's definition or a row security policy calls;
-     * {@code SELECT nextval(s)} for each sequence one of those (but a domain's) names; and
+     * {@code SELECT nextval(s)} for each sequence one of those (but a domain's) names; {@code SELECT e} for each
+     * column default e that calls nextval or setval (naming its sequence as text leaves no dependency) and for the
+     * default of each column's domain; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
      * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
      * would wait for that transaction): its text is null.
@@ -655,6 +664,17 @@ final class RelationCatalog {
                         "pg_catalog.pg_rewrite", "o.ev_class")
                         + " UNION ALL " + SEQUENCES.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
                         "pg_catalog.pg_policy", "o.polrelid")
+                        // A default that names its sequence as text (nextval('s'::text)) depends on no sequence, and
+                        // a domain's default is the type's, not the table's: their expressions, judged as a SELECT.
+                        + " UNION ALL SELECT o.adrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
+                        "pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " FROM pg_catalog.pg_attrdef o "
+                        + "WHERE o.adrelid::int8 = ANY (?) "
+                        + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
+                        + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
+                        "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " FROM pg_catalog.pg_attribute a "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+                        + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
+                        + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"
                         // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
                         + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
                         + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
@@ -662,7 +682,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 13; i++) {
+            for (int i = 1; i <= 15; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {

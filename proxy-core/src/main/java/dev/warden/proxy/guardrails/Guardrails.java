@@ -167,7 +167,9 @@ public final class Guardrails {
     /**
      * The catalog's answers, but for the names DDL of the session's transaction changed: a view it made reaches
      * what the definition the session wrote names, and runs the functions it calls; what any other such name runs
-     * is not known (a write to one, or a read of one, is judged as a write that may reach any table).
+     * is not known (a write to one, or a read of one, is judged as a write that may reach any table). A write or
+     * read of any relation also runs what the transaction's DDL made run later ({@link Unreadable#deferred}): the
+     * catalog does not say which relation it hangs on, nor through which others it is reached.
      */
     private record ChangedInTransaction(NamedRelations catalog, Unreadable unreadable) implements NamedRelations {
         @Override
@@ -202,12 +204,15 @@ public final class Guardrails {
             }
             List<StatementFacts> run = catalog.runBy(relation, written);
             List<StatementFacts> made = unreadable.view(relation);
-            if (run == null || made == null) {
+            if (run == null || (made == null && unreadable.deferred().isEmpty())) {
                 return run;
             }
-            // A view's definition runs the functions it calls (their bodies, nested in the definition's facts).
             List<StatementFacts> out = new ArrayList<>(run);
-            made.forEach(definition -> out.addAll(definition.nested()));
+            if (made != null) {
+                // A view's definition runs the functions it calls (their bodies, nested in the definition's facts).
+                made.forEach(definition -> out.addAll(definition.nested()));
+            }
+            out.addAll(unreadable.deferred());
             return out;
         }
 
@@ -215,6 +220,11 @@ public final class Guardrails {
         public Set<String> creatable() {
             return catalog.creatable();
         }
+    }
+
+    private static NamedRelations withoutDeferred(NamedRelations schemas) {
+        return schemas instanceof ChangedInTransaction c && !c.unreadable().deferred().isEmpty()
+                ? new ChangedInTransaction(c.catalog(), c.unreadable().withoutDeferred()) : schemas;
     }
 
     /**
@@ -239,7 +249,41 @@ public final class Guardrails {
             return Decision.ALLOW;
         }
         Decision changed = decideChangedFunctions(who, env, facts, schemas, upstreamUser);
-        return changed.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : changed;
+        Decision run = changed.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : changed;
+        return run.allowed() && usesOperatorsOrCasts(facts) ? decideDeferred(who, env, schemas) : run;
+    }
+
+    private static boolean usesOperatorsOrCasts(StatementFacts facts) {
+        for (StatementFacts f : facts.allStatements()) {
+            if (!f.implicitCalls().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What DDL of the transaction made run later ({@link Unreadable#deferred}), for a statement that uses an
+     * operator or a cast: one made in the transaction calls its function where the statement names neither the
+     * function nor a relation (which would have brought these along, see {@link ChangedInTransaction}).
+     */
+    private Decision decideDeferred(Identity who, Environment env, NamedRelations schemas) {
+        NamedRelations without = withoutDeferred(schemas);
+        for (StatementFacts d : schemas.unreadable().deferred()) {
+            Decision decision = decideChangedFunctions(who, env, d, without, null);
+            for (java.util.Iterator<StatementFacts> r = d.allStatements().iterator(); decision.allowed()
+                    && r.hasNext(); ) {
+                decision = decideByRules(who, env, r.next(), without, true, ", run by what DDL of this transaction "
+                        + "made run,");
+            }
+            if (decision.allowed()) {
+                decision = decideWhatWritesRun(who, env, d, without);
+            }
+            if (!decision.allowed()) {
+                return decision;
+            }
+        }
+        return Decision.ALLOW;
     }
 
     /**
@@ -362,6 +406,8 @@ public final class Guardrails {
     private Decision decideWhatWritesRun(Identity who, Environment env, StatementFacts facts, NamedRelations schemas) {
         List<StatementFacts> todo = new ArrayList<>(facts.allStatements());
         Set<String> seen = new java.util.HashSet<>();
+        // What the transaction's DDL made run comes with every relation: judged once.
+        Set<StatementFacts> judged = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (int depth = 0; depth < MAX_VIEW_DEPTH && !todo.isEmpty(); depth++) {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts statement : todo) {
@@ -399,8 +445,13 @@ public final class Guardrails {
                             continue;
                         }
                         for (StatementFacts top : run) {
+                            if (!judged.add(top)) {
+                                continue;
+                            }
                             for (StatementFacts r : top.allStatements()) {
-                                Decision changed = decideChangedFunctions(who, env, r, schemas, null);
+                                // (What runs there is judged without the deferred statements: they are judged
+                                // here, once; with them, each relation a body writes would bring them back.)
+                                Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(schemas), null);
                                 if (!changed.allowed()) {
                                     return changed;
                                 }

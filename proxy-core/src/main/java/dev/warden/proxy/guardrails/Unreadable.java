@@ -27,16 +27,20 @@ import java.util.Set;
  * <li>{@code bodies}: a function or procedure made or replaced, with the statement that did (of each, when several
  * did): a call runs the body the session wrote, judged like a body the catalog holds.</li>
  * <li>{@code everything}: a schema renamed, or made with objects in it: any name may now mean something else.</li>
+ * <li>{@code deferred}: what DDL of the transaction made run later, when a statement writes or reads a relation:
+ * a call of each function a trigger, rule, policy, default, constraint or domain made or altered in it names
+ * (with the body the analysis nested in it), and a rule's actions. The catalog Warden reads has none of them
+ * until the transaction commits, and their statement was judged with what the names in those bodies meant then;
+ * a PL/pgSQL body finds its relations by name when it runs, after a view made later in the transaction took one.
+ * So each is judged again with every statement that reads or writes a relation.</li>
  * </ul>
  *
- * <p>Triggers, rules, policies, defaults and constraints made in the transaction are not here: their statement
- * was judged by what it makes run (a CREATE TRIGGER by its function's body). Nor is a table made in it: it runs
- * only what such statements gave it.
+ * <p>A table made in the transaction is not here: it runs only what such statements gave it.
  */
 public record Unreadable(Set<String> relations, Set<String> functions, Map<String, List<StatementFacts>> bodies,
-                         Map<String, List<StatementFacts>> views, boolean everything) {
+                         Map<String, List<StatementFacts>> views, boolean everything, List<StatementFacts> deferred) {
 
-    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), Map.of(), false);
+    public static final Unreadable NONE = new Unreadable(Set.of(), Set.of(), Map.of(), Map.of(), false, List.of());
 
     private static final Set<String> RELATIONS = Set.of("TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE");
     private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
@@ -46,10 +50,12 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         functions = Set.copyOf(functions);
         bodies = Map.copyOf(bodies);
         views = Map.copyOf(views);
+        deferred = List.copyOf(deferred);
     }
 
     public boolean isEmpty() {
-        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && views.isEmpty();
+        return !everything && relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && views.isEmpty()
+                && deferred.isEmpty();
     }
 
     boolean relation(String name) {
@@ -106,6 +112,11 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         return dot < 0 ? name : name.substring(dot + 1);
     }
 
+    /** These, without {@code deferred}. */
+    Unreadable withoutDeferred() {
+        return new Unreadable(relations, functions, bodies, views, everything, List.of());
+    }
+
     /** Both together. */
     public Unreadable with(Unreadable other) {
         if (other.isEmpty()) {
@@ -122,7 +133,7 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         other.bodies.forEach((name, statements) -> b.merge(name, statements, Unreadable::both));
         Map<String, List<StatementFacts>> v = new HashMap<>(views);
         other.views.forEach((name, statements) -> v.merge(name, statements, Unreadable::both));
-        return new Unreadable(r, f, b, v, everything || other.everything);
+        return new Unreadable(r, f, b, v, everything || other.everything, both(deferred, other.deferred));
     }
 
     private static List<StatementFacts> both(List<StatementFacts> a, List<StatementFacts> b) {
@@ -146,10 +157,15 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
         Set<String> functions = new HashSet<>();
         Map<String, List<StatementFacts>> bodies = new HashMap<>();
         Map<String, List<StatementFacts>> views = new HashMap<>();
+        List<StatementFacts> deferred = new ArrayList<>();
         boolean everything = false;
         for (StatementFacts f : top.allStatements()) {
             StatementKind kind = f.kind();
             String type = f.objectType();
+            if ((kind == StatementKind.CREATE || kind == StatementKind.ALTER) && !ROUTINES.contains(type)
+                    && !"VIEW".equals(type) && (!f.functions().isEmpty() || !f.nested().isEmpty())) {
+                deferred.add(runLater(f));
+            }
             if (kind == StatementKind.CREATE && "VIEW".equals(type)) {
                 for (TableRef t : f.tablesWritten()) {
                     views.merge(t.name(), List.of(f), Unreadable::both);
@@ -189,7 +205,16 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
             }
         }
         return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && views.isEmpty() && !everything
-                ? NONE : new Unreadable(relations, functions, bodies, views, everything);
+                && deferred.isEmpty() ? NONE : new Unreadable(relations, functions, bodies, views, everything, deferred);
+    }
+
+    /** What DDL {@code f} makes run later (see {@code deferred}): a call of the functions it names, what it nests. */
+    private static StatementFacts runLater(StatementFacts f) {
+        return new StatementFacts("SELECT " + String.join("(), ", f.functions()) + (f.functions().isEmpty() ? "1"
+                : "()"), f.fingerprint(), StatementKind.SELECT, "", true, Set.of(), Set.of(), Set.of(), Set.of(),
+                false, f.functions(), false, java.util.Optional.empty(), java.util.Optional.empty(),
+                java.util.Optional.empty(), java.util.Optional.empty(), Set.of(), false, f.nested(),
+                f.implicitCalls(), f.dynamicSql());
     }
 
     private static void names(Set<TableRef> tables, Set<String> into) {
@@ -201,17 +226,19 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
     }
 
     /**
-     * The statements that made the views and functions whose names the texts of {@code analysis} have, and those
-     * their texts name, a few levels deep; null when none. What they name is looked up in the catalog with the
-     * statement's own names: the guardrails judge the bodies, masking the definitions.
+     * What the catalog does not hold and {@code analysis} may reach: the {@code deferred} statements, the
+     * statements that made the views and functions whose names its texts (or theirs) have, a few levels deep;
+     * null when none. What they name is looked up in the catalog with the statement's own names: the guardrails
+     * judge the bodies, masking the definitions.
      */
     public Analysis definitionsNamedBy(Analysis analysis) {
-        if (bodies.isEmpty() && views.isEmpty()) {
+        if (bodies.isEmpty() && views.isEmpty() && deferred.isEmpty()) {
             return null;
         }
-        List<StatementFacts> out = new ArrayList<>();
+        List<StatementFacts> out = new ArrayList<>(deferred);
         Set<String> seen = new HashSet<>();
         List<StatementFacts> todo = new ArrayList<>(analysis.statements());
+        todo.addAll(deferred);
         for (int depth = 0; depth < 4 && !todo.isEmpty(); depth++) {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts top : todo) {
