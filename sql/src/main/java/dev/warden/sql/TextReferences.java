@@ -382,17 +382,39 @@ public final class TextReferences {
     }
 
     /**
-     * Whether a CREATE SCHEMA text makes objects in the new schema too ({@code CREATE SCHEMA s CREATE VIEW v ...}):
-     * what they are named is not in the statement's facts.
+     * The names (as the server keeps them) of the tables, views and sequences a CREATE SCHEMA text makes in the new
+     * schema ({@code CREATE SCHEMA s CREATE VIEW v ...}), which the statement's facts do not hold: empty when it
+     * makes none; absent when it makes something else (a trigger, an index) or a name cannot be read.
      */
-    public static boolean createsInSchema(String text) {
+    public static Optional<Set<String>> schemaElements(String text) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        Set<String> out = new LinkedHashSet<>();
         for (int i = 1; i < tokens.size(); i++) {
-            if (tokens.get(i).isWord("create") || tokens.get(i).isWord("grant")) {
-                return true;
+            if (tokens.get(i).isWord("grant")) {
+                continue; // a grant on the schema's new objects makes none
             }
+            if (!tokens.get(i).isWord("create")) {
+                continue;
+            }
+            int k = i + 1;
+            if (k + 1 < tokens.size() && tokens.get(k).isWord("or") && tokens.get(k + 1).isWord("replace")) {
+                k += 2;
+            }
+            while (k < tokens.size() && (tokens.get(k).isWord("temp") || tokens.get(k).isWord("temporary")
+                    || tokens.get(k).isWord("unlogged") || tokens.get(k).isWord("recursive"))) {
+                k++;
+            }
+            if (k + 1 >= tokens.size() || !(tokens.get(k).isWord("table") || tokens.get(k).isWord("view")
+                    || tokens.get(k).isWord("sequence")) || !tokens.get(k + 1).isIdentifier()) {
+                return Optional.empty();
+            }
+            int last = k + 1;
+            while (last + 2 < tokens.size() && tokens.get(last + 1).isOp(".") && tokens.get(last + 2).isIdentifier()) {
+                last += 2;
+            }
+            out.add(keptName(tokens.get(last).value()));
         }
-        return false;
+        return Optional.of(out);
     }
 
     /** Whether the keyword {@code first} is followed by the keyword {@code second} somewhere in {@code tokens}. */

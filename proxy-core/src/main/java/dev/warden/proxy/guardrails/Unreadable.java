@@ -22,11 +22,13 @@ import java.util.Set;
  * tree (the tables on both sides). What writing or reading one runs is not known.</li>
  * <li>{@code views}: a view made or replaced, with the statement that did (of each, when several did): a read or a
  * write of it reaches what that definition names, besides what the catalog says of the name.</li>
- * <li>{@code functions}: a function, procedure, routine or aggregate altered (renamed too), or an aggregate made:
- * what a call does is not known.</li>
- * <li>{@code bodies}: a function or procedure made or replaced, with the statement that did (of each, when several
- * did): a call runs the body the session wrote, judged like a body the catalog holds.</li>
- * <li>{@code everything}: a schema renamed, or made with objects in it: any name may now mean something else.</li>
+ * <li>{@code functions}: a function, procedure, routine or aggregate altered (renamed too): what a call does is
+ * not known.</li>
+ * <li>{@code bodies}: a function, procedure or aggregate made or replaced, with the statement that did (of each,
+ * when several did): a call runs the body the session wrote (an aggregate, its support functions), judged like a
+ * body the catalog holds.</li>
+ * <li>{@code everything}: a schema renamed (or made with objects Warden cannot name): any name may now mean
+ * something else. A schema made with views, tables or sequences makes their names unreadable.</li>
  * <li>{@code deferred}: what DDL of the transaction made run later, when a statement writes or reads a relation:
  * a call of each function a trigger, rule, policy, default, constraint or domain made or altered in it names
  * (with the body the analysis nested in it), and a rule's actions. The catalog Warden reads has none of them
@@ -103,7 +105,13 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
             return null;
         }
         List<StatementFacts> out = new ArrayList<>();
-        made.forEach(create -> out.addAll(create.nested()));
+        for (StatementFacts create : made) {
+            if ("AGGREGATE".equals(create.objectType())) {
+                out.add(runLater(create)); // its support functions, called by the aggregate
+            } else {
+                out.addAll(create.nested());
+            }
+        }
         return out;
     }
 
@@ -181,7 +189,8 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                     names(f.tablesWritten(), relations);
                     names(f.tablesRead(), relations);
                 }
-            } else if (kind == StatementKind.CREATE && ("FUNCTION".equals(type) || "PROCEDURE".equals(type))) {
+            } else if (kind == StatementKind.CREATE && ("FUNCTION".equals(type) || "PROCEDURE".equals(type)
+                    || "AGGREGATE".equals(type))) {
                 var name = TextReferences.routineName(f.text());
                 if (name.isPresent() && f.dynamicSql()) {
                     functions.add(name.get()); // a body in a language Warden cannot read
@@ -198,10 +207,17 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                 name.ifPresent(functions::add);
                 TextReferences.relocation(f.text()).map(TextReferences.Relocation::name)
                         .filter(n -> !n.isEmpty()).ifPresent(functions::add);
-            } else if ("SCHEMA".equals(type) && (kind == StatementKind.ALTER
-                    ? TextReferences.relocation(f.text()).isPresent()
-                    : kind == StatementKind.CREATE && TextReferences.createsInSchema(f.text()))) {
+            } else if ("SCHEMA".equals(type) && kind == StatementKind.ALTER
+                    && TextReferences.relocation(f.text()).isPresent()) {
                 everything = true;
+            } else if ("SCHEMA".equals(type) && kind == StatementKind.CREATE) {
+                // Its elements (CREATE SCHEMA s CREATE VIEW v ...) are made under names no fact holds.
+                var made = TextReferences.schemaElements(f.text());
+                if (made.isEmpty()) {
+                    everything = true;
+                } else {
+                    relations.addAll(made.get());
+                }
             }
         }
         return relations.isEmpty() && functions.isEmpty() && bodies.isEmpty() && views.isEmpty() && !everything
@@ -262,6 +278,10 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
     public Set<String> namedBy(StatementFacts facts) {
         Set<String> out = new java.util.LinkedHashSet<>();
         for (StatementFacts f : facts.allStatements()) {
+            if (everything && f.tablesRead().isEmpty() && f.tablesWritten().isEmpty() && f.functions().isEmpty()
+                    && f.nested().isEmpty() && !f.unparsed()) {
+                continue; // (SHOW, SET, a constant: no name of it can mean a relation or a function)
+            }
             for (String name : TextReferences.names(f.text())) {
                 if (everything || relations.contains(name) || functions.contains(name) || bodies.containsKey(name)
                         || views.containsKey(name)) {

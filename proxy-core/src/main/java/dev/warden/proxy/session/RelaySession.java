@@ -70,7 +70,8 @@ final class RelaySession {
         this.catalog = services.catalogs().apply(environment);
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
         masking.followSearchPath(searchPath::schemas);
-        masking.followTransaction(transactionDdl::unreadable);
+        masking.followTransaction(analysis -> analysis == null ? transactionDdl.unreadable()
+                : transactionDdl.before(analysis));
         masking.looksUpWith(services.analyzer());
         masking.followPrepared(name -> {
             PreparedStatements.Statement s = prepared.statement(name);

@@ -72,12 +72,15 @@ final class ResultMasking {
         this.searchPath = searchPath;
     }
 
-    /** What DDL of the session's open transaction made unreadable (see {@link #inTransaction}). */
-    void followTransaction(java.util.function.Supplier<Unreadable> unreadable) {
+    /**
+     * What DDL of the session's open transaction made unreadable: now ({@code null}), or when a statement was sent
+     * (see {@link #inTransaction}).
+     */
+    void followTransaction(java.util.function.Function<Analysis, Unreadable> unreadable) {
         this.transactionDdl = unreadable;
     }
 
-    private java.util.function.Supplier<Unreadable> transactionDdl = () -> Unreadable.NONE;
+    private java.util.function.Function<Analysis, Unreadable> transactionDdl = analysis -> Unreadable.NONE;
 
     /**
      * {@code computed}, unless a statement names what DDL of the session's open transaction (or an earlier
@@ -86,10 +89,11 @@ final class ResultMasking {
      * that reads nothing sensitive); a relation or function renamed, moved or altered, by nothing. Then the
      * statement is sensitive, every column of a relation it returns counts as a view's over sensitive reads, and
      * one that copies what it reads into a table is refused (it may copy masked values under clear names). The
-     * names a statement itself changes are not read by it.
+     * names a statement itself changes are not read by it; its results are judged with what was unreadable when it
+     * was sent ({@code sent}), not with what it and the statements sent after it changed.
      */
-    private Exposure inTransaction(Analysis analysis, Exposure computed) {
-        Unreadable unreadable = transactionDdl.get();
+    private Exposure inTransaction(Analysis analysis, Exposure computed, boolean sent) {
+        Unreadable unreadable = transactionDdl.apply(sent ? analysis : null);
         if (unreadable.isEmpty() && analysis.statements().size() < 2) {
             return computed;
         }
@@ -472,7 +476,7 @@ final class ResultMasking {
         } else {
             known = earlier.exposure();
         }
-        return inTransaction(analysis, throughCursors(analysis, known));
+        return inTransaction(analysis, throughCursors(analysis, known), true);
     }
 
     private Exposure throughCursors(Analysis analysis, Exposure computed) {
@@ -721,7 +725,7 @@ final class ResultMasking {
         List<String> path = searchPath.get();
         ScreenedShapes.Judgement judgement = judge(analysis, current, path);
         remember(analysis, judgement, path);
-        Exposure exposure = inTransaction(analysis, throughCursors(analysis, judgement.exposure()));
+        Exposure exposure = inTransaction(analysis, throughCursors(analysis, judgement.exposure()), false);
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.CLOSE) {
                 TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);

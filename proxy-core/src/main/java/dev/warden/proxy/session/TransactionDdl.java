@@ -23,6 +23,12 @@ final class TransactionDdl {
     }
 
     private final ArrayDeque<Change> open = new ArrayDeque<>();
+    /**
+     * What was unreadable when each statement was sent, while anything was (or the statement is DDL): its results
+     * arrive after its own changes, and those of later statements already sent, were added (see {@link #before}).
+     */
+    private final java.util.Map<Analysis, Unreadable> sentWith = new java.util.IdentityHashMap<>();
+    private static final int MAX_SENT_WITH = 10_000;
     private Unreadable unreadable = Unreadable.NONE;
     private long sent;
     private long readies;
@@ -34,6 +40,9 @@ final class TransactionDdl {
 
     /** A statement is sent upstream; {@code redefined} is what its DDL made the catalog drop (null: none). */
     void sending(Analysis analysis, ResultMasking.Redefined redefined) {
+        if (analysis != null && (redefined != null || !unreadable.isEmpty()) && sentWith.size() < MAX_SENT_WITH) {
+            sentWith.put(analysis, unreadable);
+        }
         if (redefined == null) {
             return;
         }
@@ -45,6 +54,15 @@ final class TransactionDdl {
     /** What the open transaction's DDL made unreadable. */
     Unreadable unreadable() {
         return unreadable;
+    }
+
+    /**
+     * What was unreadable when {@code analysis} was sent (for its results: not what it, or a statement sent after
+     * it, changed); what is now when it was not recorded.
+     */
+    Unreadable before(Analysis analysis) {
+        Unreadable then = analysis == null ? null : sentWith.get(analysis);
+        return then != null ? then : unreadable;
     }
 
     /**
@@ -60,6 +78,9 @@ final class TransactionDdl {
         while (!open.isEmpty() && open.peek().sentBefore() < readies) {
             ended.accept(open.poll().redefined());
             any = true;
+        }
+        if (open.isEmpty()) {
+            sentWith.clear();
         }
         if (any) {
             Unreadable left = Unreadable.NONE;

@@ -53,6 +53,10 @@ class UnreadableTest {
         assertTrue(renamed.function("public.fine"));
         assertNull(renamed.body("fine"));
         assertEquals(Set.of("p"), of("ALTER PROCEDURE p() SET search_path = x").functions());
+        // An aggregate made runs its support functions.
+        Unreadable aggregate = of("CREATE AGGREGATE a(int) (SFUNC = int4pl, STYPE = int)");
+        assertFalse(aggregate.function("a"));
+        assertEquals(Set.of("int4pl"), aggregate.body("a").get(0).functions());
         // A body in a language Warden cannot read is no body it can judge.
         Unreadable perl = of("CREATE FUNCTION f() RETURNS int LANGUAGE plperl AS 'return 1'");
         assertTrue(perl.function("f"));
@@ -66,7 +70,13 @@ class UnreadableTest {
     @Test
     void aSchemaRenamedOrMadeWithObjectsMakesEveryNameUnreadable() {
         assertTrue(of("ALTER SCHEMA a RENAME TO b").relation("anything"));
-        assertTrue(of("CREATE SCHEMA s CREATE VIEW v AS SELECT 1").function("anything"));
+        assertTrue(of("CREATE SCHEMA s CREATE TRIGGER g AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()")
+                .function("anything"));
+        // A schema made with views, tables or sequences: their names.
+        Unreadable elements = of("CREATE SCHEMA s CREATE VIEW v AS SELECT 1 CREATE TABLE \"T\" (id int) "
+                + "GRANT SELECT ON v TO PUBLIC");
+        assertEquals(Set.of("v", "T"), elements.relations());
+        assertFalse(elements.relation("anything"));
         assertFalse(of("ALTER SCHEMA a OWNER TO x").relation("anything"));
     }
 
