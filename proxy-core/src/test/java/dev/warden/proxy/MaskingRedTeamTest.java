@@ -275,6 +275,31 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aTriggerThatCopiesSensitiveValuesIntoAClearTableDoesNotRun() throws Exception {
+        // Found by an attacker's pass: a trigger function made while the view it copies from was clear, the view
+        // then replaced by one over e-mails; an INSERT that names nothing sensitive fired the trigger, which filled
+        // a clear table that any later read returned in clear.
+        seed("tr_people");
+        direct("CREATE TABLE tr_copy (e text)");
+        direct("GRANT ALL ON tr_copy TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            a.query("CREATE VIEW tr_v AS SELECT 'x'::text AS e");
+            a.query("CREATE TABLE tr_own (id int)");
+            a.query("CREATE FUNCTION tr_f() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN INSERT INTO tr_copy SELECT e FROM tr_v; RETURN NEW; END$$");
+            a.query("CREATE TRIGGER tr_t AFTER INSERT ON tr_own FOR EACH ROW EXECUTE FUNCTION tr_f()");
+            a.query("CREATE OR REPLACE VIEW tr_v AS SELECT translate(email, " + HIDE + ") AS e FROM tr_people");
+            String fired = a.query("INSERT INTO tr_own VALUES (1)");
+            assertNoSeed(a.query("SELECT string_agg(e, ',') FROM tr_copy"));
+            assertTrue(refused(fired), fired);
+            // A trigger that copies clear values still fires.
+            a.query("CREATE OR REPLACE VIEW tr_v AS SELECT id::text AS e FROM tr_people");
+            String clear = a.query("INSERT INTO tr_own VALUES (2)");
+            assertTrue(clear.contains("INSERT 0 1"), clear);
+        }
+    }
+
     // ---- 2. views ----
 
     @Test
