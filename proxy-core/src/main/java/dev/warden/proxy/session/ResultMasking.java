@@ -731,6 +731,12 @@ final class ResultMasking {
                 TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);
             }
         }
+        String fired = launderedByWhatWritesRun(analysis, current, path);
+        if (fired != null) {
+            return refused(reading, "masking-handoff", "a masked identity may not write where a trigger or rule "
+                    + "copies sensitive values into " + fired, "have the trigger write into a table whose columns "
+                    + "the masking policy covers, or ask for an exemption");
+        }
         if (!exposure.sensitive()) {
             return reading;
         }
@@ -759,6 +765,48 @@ final class ResultMasking {
             }
         }
         return reading;
+    }
+
+    /** Statements whose write fires the triggers and rules of the tables they write. */
+    private static final Set<StatementKind> FIRE = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
+            StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.TRUNCATE);
+
+    /**
+     * Where what the written tables run (their triggers and rules, as the catalog holds them, and what DDL of the
+     * open transaction made run) copies a sensitive value into a table no rule masks: that table and why, or
+     * null. A trigger function is screened where it is made, but what its body reads may change after it (a view
+     * replaced), and its write names nothing sensitive. What Warden cannot read (SQL built at run time) is not
+     * followed here.
+     */
+    private String launderedByWhatWritesRun(Analysis analysis, Masker current, List<String> path) {
+        if (catalog == null) {
+            return null;
+        }
+        List<StatementFacts> run = null;
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (!FIRE.contains(f.kind())) {
+                    continue;
+                }
+                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                    List<StatementFacts> fires = catalog.runBy(t.name(), true);
+                    if (fires != null && !fires.isEmpty()) {
+                        run = run == null ? new ArrayList<>() : run;
+                        run.addAll(fires);
+                    }
+                }
+                List<StatementFacts> deferred = transactionDdl.apply(null).deferred();
+                if (!deferred.isEmpty() && !f.tablesWritten().isEmpty()) {
+                    run = run == null ? new ArrayList<>() : run;
+                    run.addAll(deferred);
+                }
+            }
+        }
+        if (run == null) {
+            return null;
+        }
+        Exposure e = judge(new Analysis(run), current, path).exposure();
+        return e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null;
     }
 
     private static String handoff(StatementFacts f) {
