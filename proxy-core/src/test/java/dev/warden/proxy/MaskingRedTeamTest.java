@@ -300,6 +300,57 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void whatTheOpenTransactionReplacedIsFollowedThroughCommittedViewsAndTriggers() throws Exception {
+        // Attacker pass 4: the view replaced in the open transaction, reached only through what the catalog holds
+        // as committed (a view over it, a trigger function that reads it).
+        seed("ta_people");
+        direct("CREATE TABLE ta_copy (e text)");
+        direct("GRANT ALL ON ta_copy TO PUBLIC");
+        String[][] attempts = {
+                {"CREATE VIEW ta_v AS SELECT 'x'::text AS e", "CREATE VIEW ta_w AS SELECT e FROM ta_v", "BEGIN",
+                        "CREATE OR REPLACE VIEW ta_v AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "SELECT e FROM ta_w"},
+                {"CREATE VIEW ta_v AS SELECT 'x'::text AS e", "CREATE TABLE ta_own (id int)",
+                        "CREATE FUNCTION ta_f() RETURNS trigger LANGUAGE plpgsql AS "
+                                + "$$BEGIN INSERT INTO ta_copy SELECT e FROM ta_v; RETURN NEW; END$$",
+                        "CREATE TRIGGER ta_t AFTER INSERT ON ta_own FOR EACH ROW EXECUTE FUNCTION ta_f()", "BEGIN",
+                        "CREATE OR REPLACE VIEW ta_v AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "INSERT INTO ta_own VALUES (1)", "COMMIT", "SELECT string_agg(e, ',') FROM ta_copy"},
+                {"CREATE VIEW ta_v AS SELECT 'x'::text AS e", "CREATE MATERIALIZED VIEW ta_m AS SELECT e FROM ta_v",
+                        "BEGIN", "CREATE OR REPLACE VIEW ta_v AS SELECT translate(email, " + HIDE + ") AS e "
+                        + "FROM ta_people", "REFRESH MATERIALIZED VIEW ta_m", "SELECT e FROM ta_m"},
+                {"BEGIN", "CREATE VIEW public.ta_v AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "SELECT e FROM ta_v"},
+                {"BEGIN", "CREATE VIEW ta_v AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "SELECT e FROM public.ta_v"},
+                {"BEGIN", "CREATE VIEW ta_v AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "SELECT e FROM \"ta_v\""},
+                {"BEGIN", "CREATE TABLE ta_t2 AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "SELECT e FROM ta_t2"},
+                {"BEGIN", "CREATE MATERIALIZED VIEW ta_m AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
+                        "SELECT e FROM ta_m"},
+        };
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (Attacker a = new Attacker()) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            direct("DROP VIEW IF EXISTS ta_v CASCADE");
+            direct("DROP MATERIALIZED VIEW IF EXISTS ta_m");
+            direct("DROP TABLE IF EXISTS ta_own, ta_t2");
+            direct("DROP FUNCTION IF EXISTS ta_f()");
+            direct("TRUNCATE ta_copy");
+        }
+        assertEquals(List.of(), leaked);
+    }
+
     // ---- 2. views ----
 
     @Test
