@@ -20,8 +20,9 @@ import java.util.Set;
  * <ul>
  * <li>{@code relations}: a relation renamed or moved (the old name and the new), a table put into an inheritance
  * tree (the tables on both sides). What writing or reading one runs is not known.</li>
- * <li>{@code views}: a view made or replaced, with the statement that did (of each, when several did): a read or a
- * write of it reaches what that definition names, besides what the catalog says of the name.</li>
+ * <li>{@code views}: a view or materialized view made or replaced, with the statement that did (of each, when
+ * several did): a read or a write of it reaches what that definition names, besides what the catalog says of the
+ * name (a materialized view holds what its definition read).</li>
  * <li>{@code functions}: a function, procedure, routine or aggregate altered (renamed too): what a call does is
  * not known.</li>
  * <li>{@code bodies}: a function, procedure or aggregate made or replaced, with the statement that did (of each,
@@ -174,7 +175,7 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
                     && !"VIEW".equals(type) && (!f.functions().isEmpty() || !f.nested().isEmpty())) {
                 deferred.add(runLater(f));
             }
-            if (kind == StatementKind.CREATE && "VIEW".equals(type)) {
+            if (kind == StatementKind.CREATE && ("VIEW".equals(type) || "MATERIALIZED VIEW".equals(type))) {
                 for (TableRef t : f.tablesWritten()) {
                     views.merge(t.name(), List.of(f), Unreadable::both);
                 }
