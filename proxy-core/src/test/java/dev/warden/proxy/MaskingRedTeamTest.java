@@ -359,6 +359,120 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void whatTheOpenTransactionWroteInOtherFormsIsJudgedAsWritten() throws Exception {
+        // Attacker pass 4, stopped already: recursive and quoted views, SQL-standard function bodies, whole rows,
+        // a rule made in the transaction, statements prepared before the view they read was replaced.
+        seed("tb_people");
+        direct("CREATE TABLE tb_copy (e text)");
+        direct("GRANT ALL ON tb_copy TO PUBLIC");
+        String email = "translate(email, " + HIDE + ")";
+        String[][] attempts = {
+                {"BEGIN", "CREATE RECURSIVE VIEW tb_v (e) AS SELECT " + email + " FROM tb_people", "SELECT e FROM tb_v"},
+                {"BEGIN", "CREATE TEMP RECURSIVE VIEW tb_v (e) AS SELECT " + email + " FROM tb_people",
+                        "SELECT e FROM tb_v"},
+                {"BEGIN", "CREATE VIEW tb_v AS SELECT translate(p::text, " + HIDE + ") AS e FROM tb_people p",
+                        "SELECT e FROM tb_v"},
+                {"BEGIN", "CREATE VIEW \"Tb_V\" AS SELECT " + email + " AS e FROM tb_people",
+                        "SELECT e FROM \"Tb_V\""},
+                {"BEGIN", "CREATE FUNCTION tb_f() RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT string_agg(" + email
+                        + ", ',') FROM tb_people; END", "SELECT tb_f()"},
+                {"BEGIN", "CREATE FUNCTION tb_f() RETURNS text LANGUAGE sql RETURN (SELECT string_agg(" + email
+                        + ", ',') FROM tb_people)", "SELECT tb_f()"},
+                {"BEGIN", "CREATE FUNCTION \"Tb_F\"() RETURNS text LANGUAGE sql AS $$SELECT string_agg(" + email
+                        + ", ',') FROM tb_people$$", "SELECT \"Tb_F\"()"},
+                {"BEGIN", "CREATE FUNCTION tb_f() RETURNS SETOF tb_people LANGUAGE sql AS $$SELECT * FROM tb_people$$",
+                        "SELECT translate(x::text, " + HIDE + ") FROM tb_f() x"},
+                {"BEGIN", "CREATE VIEW tb_v AS SELECT 'x'::text AS e", "PREPARE tb_p AS SELECT e FROM tb_v",
+                        "CREATE OR REPLACE VIEW tb_v AS SELECT " + email + " AS e FROM tb_people", "EXECUTE tb_p"},
+                {"CREATE TABLE tb_own (id int)", "BEGIN", "CREATE RULE tb_r AS ON INSERT TO tb_own DO ALSO INSERT INTO "
+                        + "tb_copy SELECT " + email + " FROM tb_people", "INSERT INTO tb_own VALUES (1)", "COMMIT",
+                        "SELECT string_agg(e, ',') FROM tb_copy"},
+                {"CREATE TABLE tb_own (id int)", "CREATE RULE tb_r AS ON INSERT TO tb_own DO ALSO INSERT INTO "
+                        + "tb_copy SELECT " + email + " FROM tb_people", "INSERT INTO tb_own VALUES (1)",
+                        "SELECT string_agg(e, ',') FROM tb_copy"},
+        };
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (Attacker a = new Attacker()) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            direct("DROP VIEW IF EXISTS tb_v, \"Tb_V\" CASCADE");
+            direct("DROP TABLE IF EXISTS tb_own");
+            direct("DROP FUNCTION IF EXISTS tb_f(), \"Tb_F\"()");
+            direct("TRUNCATE tb_copy");
+        }
+        try (Attacker a = new Attacker()) {
+            a.query("BEGIN");
+            a.query("CREATE VIEW tb_v AS SELECT 'x'::text AS e");
+            a.prepare("SELECT e FROM tb_v");
+            a.query("CREATE OR REPLACE VIEW tb_v AS SELECT " + email + " AS e FROM tb_people");
+            for (boolean describe : new boolean[] {true, false}) {
+                List<String> seeds = seedsIn(a.runPrepared(describe));
+                if (!seeds.isEmpty()) {
+                    leaked.add("protocol prepared before the view was replaced, describe " + describe + ": " + seeds);
+                }
+            }
+        }
+        assertEquals(List.of(), leaked);
+    }
+
+    @Test
+    void aTriggerOrRuleCopiesNeitherTheRowsOfASensitiveTableNorAViewTheTransactionReplaced() throws Exception {
+        // Attacker pass 4: a row trigger on the seeded table copied NEW::text (its body names no sensitive column)
+        // into a clear table; a committed rule copied from a view the open transaction replaced.
+        seed("tc_people");
+        direct("CREATE TABLE tc_copy (e text)");
+        direct("GRANT ALL ON tc_copy TO PUBLIC");
+        String[][] attempts = {
+                {"CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy VALUES "
+                        + "(translate(NEW::text, " + HIDE + ")); RETURN NEW; END$$",
+                        "CREATE TRIGGER tc_t AFTER UPDATE ON tc_people FOR EACH ROW EXECUTE FUNCTION tc_f()",
+                        "UPDATE tc_people SET id = id", "SELECT string_agg(e, ',') FROM tc_copy"},
+                {"BEGIN", "CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy VALUES "
+                        + "(translate(NEW::text, " + HIDE + ")); RETURN NEW; END$$",
+                        "CREATE TRIGGER tc_t AFTER UPDATE ON tc_people FOR EACH ROW EXECUTE FUNCTION tc_f()",
+                        "UPDATE tc_people SET id = id", "COMMIT", "SELECT string_agg(e, ',') FROM tc_copy"},
+                {"CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy SELECT "
+                        + "translate(n::text, " + HIDE + ") FROM n; RETURN NULL; END$$",
+                        "CREATE TRIGGER tc_t AFTER UPDATE ON tc_people REFERENCING NEW TABLE AS n FOR EACH STATEMENT "
+                                + "EXECUTE FUNCTION tc_f()",
+                        "UPDATE tc_people SET id = id", "SELECT string_agg(e, ',') FROM tc_copy"},
+                {"CREATE VIEW tc_v AS SELECT 'x'::text AS e", "CREATE TABLE tc_own (id int)",
+                        "CREATE RULE tc_r AS ON INSERT TO tc_own DO ALSO INSERT INTO tc_copy SELECT e FROM tc_v",
+                        "BEGIN", "CREATE OR REPLACE VIEW tc_v AS SELECT translate(email, " + HIDE + ") AS e FROM tc_people",
+                        "INSERT INTO tc_own VALUES (1)", "COMMIT", "SELECT string_agg(e, ',') FROM tc_copy"},
+                {"CREATE VIEW tc_v AS SELECT 'x'::text AS e",
+                        "CREATE FUNCTION tc_g() RETURNS text LANGUAGE sql AS $$SELECT string_agg(e, ',') FROM tc_v$$",
+                        "BEGIN", "CREATE OR REPLACE VIEW tc_v AS SELECT translate(email, " + HIDE + ") AS e FROM tc_people",
+                        "SELECT tc_g()"},
+        };
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (Attacker a = new Attacker()) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            direct("DROP TRIGGER IF EXISTS tc_t ON tc_people");
+            direct("DROP VIEW IF EXISTS tc_v CASCADE");
+            direct("DROP TABLE IF EXISTS tc_own");
+            direct("DROP FUNCTION IF EXISTS tc_f(), tc_g()");
+            direct("TRUNCATE tc_copy");
+        }
+        assertEquals(List.of(), leaked);
+    }
+
     // ---- 2. views ----
 
     @Test
