@@ -439,6 +439,10 @@ class MaskingRedTeamTest {
                         + "(translate(NEW::text, " + HIDE + ")); RETURN NEW; END$$",
                         "CREATE TRIGGER tc_t AFTER UPDATE ON tc_people FOR EACH ROW EXECUTE FUNCTION tc_f()",
                         "UPDATE tc_people SET id = id", "COMMIT", "SELECT string_agg(e, ',') FROM tc_copy"},
+                {"CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy VALUES "
+                        + "(translate(OLD.email, " + HIDE + ")); RETURN NEW; END$$",
+                        "CREATE TRIGGER tc_t BEFORE DELETE ON tc_people FOR EACH ROW EXECUTE FUNCTION tc_f()",
+                        "BEGIN", "DELETE FROM tc_people", "SELECT string_agg(e, ',') FROM tc_copy"},
                 {"CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy SELECT "
                         + "translate(n::text, " + HIDE + ") FROM n; RETURN NULL; END$$",
                         "CREATE TRIGGER tc_t AFTER UPDATE ON tc_people REFERENCING NEW TABLE AS n FOR EACH STATEMENT "
@@ -471,6 +475,18 @@ class MaskingRedTeamTest {
             direct("TRUNCATE tc_copy");
         }
         assertEquals(List.of(), leaked);
+        try (Attacker a = new Attacker()) {
+            // A trigger of the sensitive table that copies a clear column of the row still fires.
+            a.query("CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy VALUES "
+                    + "(NEW.id::text); RETURN NEW; END$$");
+            a.query("CREATE TRIGGER tc_t AFTER UPDATE ON tc_people FOR EACH ROW EXECUTE FUNCTION tc_f()");
+            String updated = a.query("UPDATE tc_people SET id = id");
+            assertTrue(updated.contains("UPDATE 3"), updated);
+            String copied = a.query("SELECT string_agg(e, ',' ORDER BY e) AS ids FROM tc_copy");
+            assertTrue(copied.contains("1,2,3"), copied);
+        }
+        direct("DROP TRIGGER tc_t ON tc_people");
+        direct("DROP FUNCTION tc_f()");
     }
 
     // ---- 2. views ----

@@ -392,6 +392,11 @@ public final class CatalogCache implements AutoCloseable {
         return applied;
     }
 
+    /** Whether a relation named {@code name} was looked up (then a null {@link #runBy} means: could not be read). */
+    public boolean looked(String name) {
+        return relations.known(name);
+    }
+
     /**
      * The schemas the environment's upstream login may create relations in, as last read with relations; null when
      * not read since the last DDL.

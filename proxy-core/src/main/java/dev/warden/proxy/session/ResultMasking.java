@@ -788,25 +788,95 @@ final class ResultMasking {
                 if (!FIRE.contains(f.kind())) {
                     continue;
                 }
+                Unreadable open = transactionDdl.apply(null);
+                List<StatementFacts> deferred = open.deferred();
                 for (dev.warden.sql.TableRef t : f.tablesWritten()) {
                     List<StatementFacts> fires = catalog.runBy(t.name(), true);
+                    if (fires == null && !open.isEmpty() && catalog.looked(t.name())) {
+                        // Its rules were not read: they name a relation the open transaction holds exclusively (a
+                        // view it replaced), which they may now copy from.
+                        return t.qualified() + " (what writing it runs could not be read while this transaction "
+                                + "holds what it names)";
+                    }
                     if (fires != null && !fires.isEmpty()) {
                         run = run == null ? new ArrayList<>() : run;
+                        fires = withBodiesWritten(fires, open);
                         run.addAll(fires);
+                        rowRead(fires, t).ifPresent(run::add);
+                    }
+                    // What the transaction made run may hang on this table (the catalog does not say which).
+                    Optional<StatementFacts> read = rowRead(withBodiesWritten(deferred, open), t);
+                    if (read.isPresent()) {
+                        run = run == null ? new ArrayList<>() : run;
+                        run.add(read.get());
                     }
                 }
-                List<StatementFacts> deferred = transactionDdl.apply(null).deferred();
                 if (!deferred.isEmpty() && !f.tablesWritten().isEmpty()) {
                     run = run == null ? new ArrayList<>() : run;
-                    run.addAll(deferred);
+                    run.addAll(withBodiesWritten(deferred, open));
                 }
             }
         }
         if (run == null) {
             return null;
         }
-        Exposure e = judge(new Analysis(run), current, path).exposure();
+        Analysis fired = new Analysis(run);
+        // What they read may be a view or function the open transaction replaced: judged as the session wrote it.
+        Exposure e = inTransaction(fired, judge(fired, current, path).exposure(), false);
         return e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null;
+    }
+
+    /**
+     * {@code run}, with the statements of the bodies the open transaction gave the functions they name (a trigger
+     * function it made, which a call in {@code run} does not nest: the catalog does not hold it yet).
+     */
+    private static List<StatementFacts> withBodiesWritten(List<StatementFacts> run, Unreadable open) {
+        if (open.isEmpty() || run.isEmpty()) {
+            return run;
+        }
+        List<StatementFacts> out = new ArrayList<>(run);
+        for (StatementFacts top : run) {
+            for (String name : open.namedBy(top)) {
+                List<StatementFacts> made = open.definitions(name);
+                if (made != null) {
+                    made.forEach(definition -> out.addAll(definition.nested()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** NEW or OLD in a trigger's or rule's statement, and the column it takes ({@code NEW.email}), if any. */
+    private static final java.util.regex.Pattern ROW_OF_WRITE = java.util.regex.Pattern.compile(
+            "(?i)(?<![\\w$.\"])(new|old)(?![\\w$\"])(\\s*\\.\\s*(\"[^\"]*\"|[\\w$]+))?");
+
+    /**
+     * A read of the columns of {@code written} that {@code fires} take from the row being written (NEW.col, OLD.col;
+     * every column where they take the whole row, NEW::text, row_to_json(NEW)): a trigger's or rule's body hands
+     * them on without naming the table, and its judgement must see them read. Empty when they take none.
+     */
+    private static Optional<StatementFacts> rowRead(List<StatementFacts> fires, dev.warden.sql.TableRef written) {
+        Set<dev.warden.sql.ColumnRef> columns = new LinkedHashSet<>();
+        for (StatementFacts top : fires) {
+            for (StatementFacts f : top.allStatements()) {
+                java.util.regex.Matcher m = ROW_OF_WRITE.matcher(f.text());
+                while (m.find()) {
+                    String column = m.group(3) == null ? "*" : m.group(3).startsWith("\"")
+                            ? m.group(3).substring(1, m.group(3).length() - 1) : m.group(3).toLowerCase(java.util.Locale.ROOT);
+                    columns.add(new dev.warden.sql.ColumnRef(written.name(), column));
+                }
+            }
+        }
+        if (columns.isEmpty()) {
+            return Optional.empty();
+        }
+        // Its text holds only names the trigger's statements and the write hold (so the catalog looked them up).
+        List<String> names = new ArrayList<>();
+        columns.forEach(c -> names.add(written.name() + "." + c.column()));
+        String text = String.join(", ", names);
+        return Optional.of(new StatementFacts(text, text, StatementKind.SELECT, "", false, Set.of(written), Set.of(),
+                columns, Set.of(), false, Set.of(), false, Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), Set.of(), false, List.of(), Set.of(), false));
     }
 
     private static String handoff(StatementFacts f) {
