@@ -489,6 +489,57 @@ class MaskingRedTeamTest {
         direct("DROP FUNCTION tc_f()");
     }
 
+    @Test
+    void theRowATriggerIsGivenIsNotCopiedThroughAVariableAnAliasAViewOrADeferredTrigger() throws Exception {
+        // Attacker pass 4, stopped: the row of a write handed on through a variable or an ALIAS (refused where the
+        // trigger is made), an INSTEAD OF trigger of a view over the seeded table, a deferred constraint trigger.
+        seed("td_people");
+        direct("CREATE TABLE td_copy (e text)");
+        direct("GRANT ALL ON td_copy TO PUBLIC");
+        String copyRow = "INSERT INTO td_copy VALUES (translate(r::text, " + HIDE + "))";
+        String[][] attempts = {
+                {"CREATE FUNCTION td_f() RETURNS trigger LANGUAGE plpgsql AS $$DECLARE r record; BEGIN r := NEW; "
+                        + copyRow + "; RETURN NEW; END$$",
+                        "CREATE TRIGGER td_t AFTER UPDATE ON td_people FOR EACH ROW EXECUTE FUNCTION td_f()",
+                        "UPDATE td_people SET id = id", "SELECT string_agg(e, ',') FROM td_copy"},
+                {"CREATE FUNCTION td_f() RETURNS trigger LANGUAGE plpgsql AS $$DECLARE r ALIAS FOR new; BEGIN "
+                        + copyRow + "; RETURN NULL; END$$",
+                        "CREATE TRIGGER td_t AFTER UPDATE ON td_people FOR EACH ROW EXECUTE FUNCTION td_f()",
+                        "UPDATE td_people SET id = id", "SELECT string_agg(e, ',') FROM td_copy"},
+                {"CREATE FUNCTION td_f() RETURNS trigger LANGUAGE plpgsql AS $$DECLARE r record; BEGIN "
+                        + "SELECT NEW.* INTO r; " + copyRow + "; RETURN NEW; END$$",
+                        "CREATE TRIGGER td_t AFTER UPDATE ON td_people FOR EACH ROW EXECUTE FUNCTION td_f()",
+                        "UPDATE td_people SET id = id", "SELECT string_agg(e, ',') FROM td_copy"},
+                {"CREATE VIEW td_v AS SELECT * FROM td_people",
+                        "CREATE FUNCTION td_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO td_copy VALUES "
+                                + "(translate(OLD::text, " + HIDE + ")); RETURN NEW; END$$",
+                        "CREATE TRIGGER td_t INSTEAD OF UPDATE ON td_v FOR EACH ROW EXECUTE FUNCTION td_f()",
+                        "UPDATE td_v SET id = id", "SELECT string_agg(e, ',') FROM td_copy"},
+                {"CREATE FUNCTION td_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO td_copy VALUES "
+                        + "(translate(row_to_json(NEW)::text, " + HIDE + ")); RETURN NEW; END$$",
+                        "CREATE CONSTRAINT TRIGGER td_t AFTER UPDATE ON td_people DEFERRABLE INITIALLY DEFERRED "
+                                + "FOR EACH ROW EXECUTE FUNCTION td_f()",
+                        "UPDATE td_people SET id = id", "SELECT string_agg(e, ',') FROM td_copy"},
+        };
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (Attacker a = new Attacker()) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            direct("DROP TRIGGER IF EXISTS td_t ON td_people");
+            direct("DROP VIEW IF EXISTS td_v CASCADE");
+            direct("DROP FUNCTION IF EXISTS td_f() CASCADE");
+            direct("TRUNCATE td_copy");
+        }
+        assertEquals(List.of(), leaked);
+    }
+
     // ---- 2. views ----
 
     @Test
