@@ -540,6 +540,29 @@ class MaskingRedTeamTest {
         assertEquals(List.of(), leaked);
     }
 
+    @Test
+    void aMaterializedViewMadeInAPipelineIsReadMaskedByRowsCopyAndWholeRows() throws Exception {
+        // Attacker pass 4: the materialized view made and read in one pipeline (one Sync), then by COPY and as rows.
+        seed("tq_people");
+        List<String> leaked = new ArrayList<>();
+        try (Attacker a = new Attacker()) {
+            a.query("BEGIN");
+            a.send(new FrontendMessage.Parse("", "CREATE MATERIALIZED VIEW tq_m AS SELECT translate(email, " + HIDE
+                    + ") AS e FROM tq_people", List.of()));
+            a.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            a.send(new FrontendMessage.Execute("", 0));
+            a.send(new FrontendMessage.Parse("", "SELECT e FROM tq_m", List.of()));
+            a.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            a.send(new FrontendMessage.Describe('P', ""));
+            a.send(new FrontendMessage.Execute("", 0));
+            a.send(new FrontendMessage.Sync());
+            leaked.addAll(seedsIn(a.untilReady()));
+            leaked.addAll(seedsIn(a.query("COPY (SELECT e FROM tq_m) TO STDOUT")));
+            leaked.addAll(seedsIn(a.query("SELECT translate(m::text, " + HIDE + ") FROM tq_m m")));
+        }
+        assertEquals(List.of(), leaked);
+    }
+
     // ---- 2. views ----
 
     @Test
