@@ -148,6 +148,29 @@ class MaskingRedTeamTest {
         }
     }
 
+    /**
+     * Runs each attempt's statements in order on a session of its own, then {@code cleanup} directly. Returns the
+     * attempts whose answers carried a seeded value, with those values (at the first statement that did).
+     */
+    private static List<String> leaksOf(String[][] attempts, String... cleanup) throws Exception {
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (Attacker a = new Attacker()) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            for (String sql : cleanup) {
+                direct(sql);
+            }
+        }
+        return leaked;
+    }
+
     private static boolean refused(String received) {
         return received.contains("42501");
     }
@@ -222,22 +245,10 @@ class MaskingRedTeamTest {
                 {"BEGIN", "CREATE VIEW tx_v AS SELECT translate(email, " + HIDE + ") AS e FROM tx_people",
                         "INSERT INTO tx_copy SELECT e FROM tx_v", "COMMIT", "SELECT e FROM tx_copy"},
         };
-        List<String> leaked = new ArrayList<>();
-        for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
-                for (String sql : attempt) {
-                    List<String> seeds = seedsIn(a.query(sql));
-                    if (!seeds.isEmpty()) {
-                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
-                        break;
-                    }
-                }
-            }
-            direct("DROP VIEW IF EXISTS tx_v");
-            direct("DROP FUNCTION IF EXISTS tx_f(), tx_g(), tx_g_old(), tx_h()");
-            direct("TRUNCATE tx_copy");
-        }
-        assertEquals(List.of(), leaked);
+        assertEquals(List.of(), leaksOf(attempts,
+                "DROP VIEW IF EXISTS tx_v",
+                "DROP FUNCTION IF EXISTS tx_f(), tx_g(), tx_g_old(), tx_h()",
+                "TRUNCATE tx_copy"));
         try (Attacker a = new Attacker()) {
             // What names nothing the transaction changed reads as before; a view or function it made whose
             // definition reads nothing sensitive reads in clear, and may be copied; so does the view once committed.
@@ -331,24 +342,12 @@ class MaskingRedTeamTest {
                 {"BEGIN", "CREATE MATERIALIZED VIEW ta_m AS SELECT translate(email, " + HIDE + ") AS e FROM ta_people",
                         "SELECT e FROM ta_m"},
         };
-        List<String> leaked = new ArrayList<>();
-        for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
-                for (String sql : attempt) {
-                    List<String> seeds = seedsIn(a.query(sql));
-                    if (!seeds.isEmpty()) {
-                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
-                        break;
-                    }
-                }
-            }
-            direct("DROP VIEW IF EXISTS ta_v CASCADE");
-            direct("DROP MATERIALIZED VIEW IF EXISTS ta_m");
-            direct("DROP TABLE IF EXISTS ta_own, ta_t2");
-            direct("DROP FUNCTION IF EXISTS ta_f()");
-            direct("TRUNCATE ta_copy");
-        }
-        assertEquals(List.of(), leaked);
+        assertEquals(List.of(), leaksOf(attempts,
+                "DROP VIEW IF EXISTS ta_v CASCADE",
+                "DROP MATERIALIZED VIEW IF EXISTS ta_m",
+                "DROP TABLE IF EXISTS ta_own, ta_t2",
+                "DROP FUNCTION IF EXISTS ta_f()",
+                "TRUNCATE ta_copy"));
         try (Attacker a = new Attacker()) {
             // A materialized view the transaction made over clear columns reads in clear.
             a.query("BEGIN");
@@ -457,24 +456,12 @@ class MaskingRedTeamTest {
                         "BEGIN", "CREATE OR REPLACE VIEW tc_v AS SELECT translate(email, " + HIDE + ") AS e FROM tc_people",
                         "SELECT tc_g()"},
         };
-        List<String> leaked = new ArrayList<>();
-        for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
-                for (String sql : attempt) {
-                    List<String> seeds = seedsIn(a.query(sql));
-                    if (!seeds.isEmpty()) {
-                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
-                        break;
-                    }
-                }
-            }
-            direct("DROP TRIGGER IF EXISTS tc_t ON tc_people");
-            direct("DROP VIEW IF EXISTS tc_v CASCADE");
-            direct("DROP TABLE IF EXISTS tc_own");
-            direct("DROP FUNCTION IF EXISTS tc_f(), tc_g()");
-            direct("TRUNCATE tc_copy");
-        }
-        assertEquals(List.of(), leaked);
+        assertEquals(List.of(), leaksOf(attempts,
+                "DROP TRIGGER IF EXISTS tc_t ON tc_people",
+                "DROP VIEW IF EXISTS tc_v CASCADE",
+                "DROP TABLE IF EXISTS tc_own",
+                "DROP FUNCTION IF EXISTS tc_f(), tc_g()",
+                "TRUNCATE tc_copy"));
         try (Attacker a = new Attacker()) {
             // A trigger of the sensitive table that copies a clear column of the row still fires.
             a.query("CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy VALUES "
@@ -521,23 +508,11 @@ class MaskingRedTeamTest {
                                 + "FOR EACH ROW EXECUTE FUNCTION td_f()",
                         "UPDATE td_people SET id = id", "SELECT string_agg(e, ',') FROM td_copy"},
         };
-        List<String> leaked = new ArrayList<>();
-        for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
-                for (String sql : attempt) {
-                    List<String> seeds = seedsIn(a.query(sql));
-                    if (!seeds.isEmpty()) {
-                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
-                        break;
-                    }
-                }
-            }
-            direct("DROP TRIGGER IF EXISTS td_t ON td_people");
-            direct("DROP VIEW IF EXISTS td_v CASCADE");
-            direct("DROP FUNCTION IF EXISTS td_f() CASCADE");
-            direct("TRUNCATE td_copy");
-        }
-        assertEquals(List.of(), leaked);
+        assertEquals(List.of(), leaksOf(attempts,
+                "DROP TRIGGER IF EXISTS td_t ON td_people",
+                "DROP VIEW IF EXISTS td_v CASCADE",
+                "DROP FUNCTION IF EXISTS td_f() CASCADE",
+                "TRUNCATE td_copy"));
     }
 
     @Test

@@ -1112,14 +1112,14 @@ final class LexicalAnalysis {
         Cursor at = new Cursor(c.tokens, on + 1);
         if (at.words("all", "tables", "in", "schema")) {
             b.objectType = "TABLE";
-            everyRelationOf(at, b);
+            everyRelationOf(at, b.tablesWritten);
             return;
         }
         if (at.peekWord("all") && at.peekWord(1) != null) {
             String plural = at.peekWord(1).toUpperCase(Locale.ROOT);
             b.objectType = plural.endsWith("S") ? plural.substring(0, plural.length() - 1) : plural;
             if (at.words("all", "sequences", "in", "schema")) {
-                everyRelationOf(at, b);
+                everyRelationOf(at, b.tablesWritten);
             }
             return;
         }
@@ -1130,7 +1130,7 @@ final class LexicalAnalysis {
                 nameList(at, b.tablesWritten);
             } else if (b.objectType.equals("SCHEMA")) {
                 // USAGE and CREATE on a schema decide who reaches and adds to every relation in it.
-                everyRelationOf(at, b);
+                everyRelationOf(at, b.tablesWritten);
             }
             return;
         }
@@ -1151,33 +1151,29 @@ final class LexicalAnalysis {
             }
             if (i + 2 < tokens.size() && tokens.get(i).isWord("tables") && tokens.get(i + 1).isWord("in")
                     && tokens.get(i + 2).isWord("schema")) {
-                Cursor at = new Cursor(tokens, i + 3);
-                do {
-                    if (at.peekWordIn(Set.of("table", "tables"))) {
-                        break;
-                    }
-                    if (at.word("current_schema")) {
-                        b.tablesRead.add(TableRef.ANY_RELATION);
-                        continue;
-                    }
-                    String schema = at.identifier();
-                    if (schema == null) {
-                        break;
-                    }
-                    b.tablesRead.add(new TableRef(schema, "*"));
-                } while (at.op(","));
+                everyRelationOf(new Cursor(tokens, i + 3), b.tablesRead);
             }
         }
     }
 
-    /** {@code s1, s2, ...} (schema names, consumed): every relation of each, {@code s.*}. */
-    private static void everyRelationOf(Cursor c, FactsBuilder b) {
+    /**
+     * {@code s1, s2, ...} (schema names, consumed, up to a publication's next TABLE or TABLES): every relation of
+     * each, {@code s.*}; {@code CURRENT_SCHEMA}, the first of the search_path, any relation.
+     */
+    private static void everyRelationOf(Cursor c, Set<TableRef> into) {
         do {
+            if (c.peekWordIn(Set.of("table", "tables"))) {
+                return;
+            }
+            if (c.word("current_schema")) {
+                into.add(TableRef.ANY_RELATION);
+                continue;
+            }
             String schema = c.identifier();
             if (schema == null) {
                 return;
             }
-            b.tablesWritten.add(new TableRef(schema, "*"));
+            into.add(new TableRef(schema, "*"));
         } while (c.op(","));
     }
 
@@ -1189,7 +1185,7 @@ final class LexicalAnalysis {
         int in = c.indexOfWord("in");
         Cursor at = in < 0 ? null : new Cursor(c.tokens, in + 1);
         if (at != null && at.word("schema")) {
-            everyRelationOf(at, b);
+            everyRelationOf(at, b.tablesWritten);
         } else {
             b.tablesWritten.add(TableRef.ANY_RELATION);
         }
