@@ -391,22 +391,11 @@ class MaskingRedTeamTest {
                         + "tb_copy SELECT " + email + " FROM tb_people", "INSERT INTO tb_own VALUES (1)",
                         "SELECT string_agg(e, ',') FROM tb_copy"},
         };
-        List<String> leaked = new ArrayList<>();
-        for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
-                for (String sql : attempt) {
-                    List<String> seeds = seedsIn(a.query(sql));
-                    if (!seeds.isEmpty()) {
-                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
-                        break;
-                    }
-                }
-            }
-            direct("DROP VIEW IF EXISTS tb_v, \"Tb_V\" CASCADE");
-            direct("DROP TABLE IF EXISTS tb_own");
-            direct("DROP FUNCTION IF EXISTS tb_f(), \"Tb_F\"()");
-            direct("TRUNCATE tb_copy");
-        }
+        List<String> leaked = new ArrayList<>(leaksOf(attempts,
+                "DROP VIEW IF EXISTS tb_v, \"Tb_V\" CASCADE",
+                "DROP TABLE IF EXISTS tb_own",
+                "DROP FUNCTION IF EXISTS tb_f(), \"Tb_F\"()",
+                "TRUNCATE tb_copy"));
         try (Attacker a = new Attacker()) {
             a.query("BEGIN");
             a.query("CREATE VIEW tb_v AS SELECT 'x'::text AS e");
