@@ -582,6 +582,86 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * DDL that a function or a DO block runs changes the catalog as DDL sent as text does: a view it makes, or
+     * replaces, under a name a later statement writes through, makes that write a write of gw_ledger. Warden sees
+     * the call, not a CREATE VIEW: inside a transaction its catalog does not hold the view, and after a commit it
+     * may still hold what the name meant before. Warden refuses the call, or the write after it. (A DO block is
+     * refused in production by {@code do-in-production}, a function that runs computed SQL by
+     * {@code dynamic-sql}.)
+     */
+    @Test
+    void aGuardrailOnATableHoldsForViewsMadeOrReplacedByAFunction() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.gw_dyn_make() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE VIEW public.gw_dyn_c AS SELECT * FROM public.gw_ledger; END$$");
+            s.execute("CREATE FUNCTION public.gw_dyn_make_sql() RETURNS void LANGUAGE sql AS "
+                    + "$$CREATE VIEW public.gw_dyn_e AS SELECT * FROM public.gw_ledger$$");
+            s.execute("CREATE VIEW public.gw_dyn_f AS SELECT * FROM public.gw_notes");
+            s.execute("ALTER VIEW public.gw_dyn_f OWNER TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_dyn_replace() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE OR REPLACE VIEW public.gw_dyn_f AS SELECT * FROM public.gw_ledger; END$$");
+            s.execute("CREATE FUNCTION public.gw_dyn_exec() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "EXECUTE 'CREATE VIEW public.gw_dyn_g AS SELECT * FROM public.gw_' || 'ledger'; END$$");
+            s.execute("CREATE VIEW public.gw_dyn_h AS SELECT * FROM public.gw_notes");
+            s.execute("CREATE VIEW public.gw_dyn_i AS SELECT * FROM public.gw_ledger");
+            s.execute("ALTER VIEW public.gw_dyn_h OWNER TO gw_login");
+            s.execute("ALTER VIEW public.gw_dyn_i OWNER TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_dyn_swap() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "ALTER VIEW public.gw_dyn_h RENAME TO gw_dyn_j; ALTER VIEW public.gw_dyn_i RENAME TO gw_dyn_h; "
+                    + "END$$");
+            s.execute("ALTER FUNCTION public.gw_dyn_exec() OWNER TO gw_login");
+            s.execute("ALTER FUNCTION public.gw_dyn_swap() OWNER TO gw_login");
+            s.execute("ALTER FUNCTION public.gw_dyn_make() OWNER TO gw_login");
+            s.execute("ALTER FUNCTION public.gw_dyn_make_sql() OWNER TO gw_login");
+            s.execute("ALTER FUNCTION public.gw_dyn_replace() OWNER TO gw_login");
+        }
+        String[][] attempts = {
+                // Looked up first (no such relation), made by a committed function, written through at once.
+                {"SELECT count(*) FROM public.gw_dyn_c", "SELECT public.gw_dyn_make()",
+                        "DELETE FROM public.gw_dyn_c WHERE id > 0", "SELECT 1"},
+                {"BEGIN", "SELECT public.gw_dyn_make_sql()", "DELETE FROM public.gw_dyn_e WHERE id > 0", "COMMIT"},
+                {"DELETE FROM public.gw_dyn_f WHERE id = 1", "SELECT public.gw_dyn_replace()",
+                        "DELETE FROM public.gw_dyn_f WHERE id > 0", "SELECT 1"},
+                // SQL the function computes; and a view renamed into the name a later statement writes.
+                {"SELECT count(*) FROM public.gw_dyn_g", "SELECT public.gw_dyn_exec()",
+                        "DELETE FROM public.gw_dyn_g WHERE id > 0", "SELECT 1"},
+                {"BEGIN", "DELETE FROM public.gw_dyn_h WHERE id = 1", "SELECT public.gw_dyn_swap()",
+                        "DELETE FROM public.gw_dyn_h WHERE id > 0", "COMMIT"},
+        };
+        List<String> ran = new ArrayList<>();
+        try {
+            for (String[] attempt : attempts) {
+                String write = attempt[attempt.length - 2];
+                String error = null;
+                List<String> steps = new ArrayList<>();
+                try (Connection c = connect("prod")) {
+                    for (String sql : attempt) {
+                        String e = run(c, sql);
+                        steps.add(sql + " -> " + e);
+                        if (sql.equals(write)) {
+                            error = e;
+                        }
+                    }
+                }
+                if (rows("gw_ledger") != 3) {
+                    ran.add(String.join(" / ", attempt) + " (" + (error == null ? "Warden let it run" : error) + ")");
+                    seed();
+                } else if (steps.stream().noneMatch(e -> e.contains("-> 42501 ERROR: blocked by Warden rule"))) {
+                    ran.add("no step was refused by Warden: " + steps);
+                }
+            }
+            assertEquals(List.of(), ran, "PostgreSQL deleted gw_ledger's rows");
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_dyn_c, public.gw_dyn_e, public.gw_dyn_f, public.gw_dyn_g, "
+                        + "public.gw_dyn_h, public.gw_dyn_i, public.gw_dyn_j");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_dyn_make(), public.gw_dyn_make_sql(), "
+                        + "public.gw_dyn_replace(), public.gw_dyn_exec(), public.gw_dyn_swap()");
+            }
+        }
+    }
+
+    /**
      * A statement prepared (Parse) while the table had no trigger and the view read an unguarded table runs what
      * they are when it is executed: the server plans it again after the CREATE TRIGGER or CREATE OR REPLACE VIEW
      * (made in another environment of the same database). The same for SQL PREPARE and EXECUTE.
