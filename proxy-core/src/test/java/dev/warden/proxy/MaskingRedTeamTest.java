@@ -466,6 +466,53 @@ class MaskingRedTeamTest {
     }
 
     @Test
+    void theRowATriggerIsGivenIsNotCopiedOrRaisedUnderAnySpelling() throws Exception {
+        // NEW and OLD as PL/pgSQL and rules spell them: quoted, behind a comment, handed to EXECUTE ... USING, and
+        // raised as a notice or an error's detail rather than written.
+        seed("tn_people");
+        direct("CREATE TABLE tn_copy (e text)");
+        direct("GRANT ALL ON tn_copy TO PUBLIC");
+        String trigger = "CREATE TRIGGER tn_t AFTER UPDATE ON tn_people FOR EACH ROW EXECUTE FUNCTION tn_f()";
+        String[] bodies = {
+                "INSERT INTO tn_copy VALUES (translate(\"new\".email, " + HIDE + "))",
+                "INSERT INTO tn_copy VALUES (translate(NEW/**/.email, " + HIDE + "))",
+                "INSERT INTO tn_copy VALUES (translate(\"new\"/**/./**/\"email\", " + HIDE + "))",
+                "EXECUTE 'INSERT INTO tn_copy VALUES (translate($1, ''@.-'', ''   ''))' USING NEW.email",
+                "EXECUTE 'INSERT INTO tn_copy VALUES (translate($1, ''@.-'', ''   ''))' USING \"new\".email",
+                "RAISE NOTICE '%', translate(\"new\".email, " + HIDE + ")",
+                "RAISE NOTICE USING MESSAGE = translate(\"new\".email, " + HIDE + ")",
+                "IF NEW.id = 3 THEN RAISE EXCEPTION 'no' USING DETAIL = translate(\"new\".email, " + HIDE + "); END IF",
+                "RAISE NOTICE '%', translate(NEW.email, " + HIDE + ")",
+                "PERFORM pg_notify('tn', translate(NEW.email, " + HIDE + "))",
+        };
+        List<String[]> attempts = new ArrayList<>();
+        for (String body : bodies) {
+            attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN " + body
+                    + "; RETURN NEW; END$$", trigger, "UPDATE tn_people SET id = id",
+                    "SELECT string_agg(e, ',') FROM tn_copy"});
+        }
+        attempts.add(new String[] {"CREATE TABLE tn_own (id int)",
+                "CREATE RULE tn_r AS ON UPDATE TO tn_people DO ALSO INSERT INTO tn_copy VALUES "
+                        + "(translate(\"new\".email, " + HIDE + "))",
+                "UPDATE tn_people SET id = id", "SELECT string_agg(e, ',') FROM tn_copy"});
+        // A function's expressions are run as SELECTs too: a subquery in a RETURN or an assignment reads.
+        String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM tn_people)";
+        attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN " + all
+                + "; END$$", "SELECT tn_f()"});
+        attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS void LANGUAGE plpgsql AS $$DECLARE v text; BEGIN v := "
+                + all + "; RAISE NOTICE '%', v; END$$", "SELECT tn_f()"});
+        attempts.add(new String[] {"LISTEN tn", "CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                + "PERFORM pg_notify('tn', translate(NEW.email, " + HIDE + ")); RETURN NEW; END$$", trigger,
+                "UPDATE tn_people SET id = id", "SELECT 1"});
+        assertEquals(List.of(), leaksOf(attempts.toArray(new String[0][]),
+                "DROP TRIGGER IF EXISTS tn_t ON tn_people",
+                "DROP RULE IF EXISTS tn_r ON tn_people",
+                "DROP TABLE IF EXISTS tn_own",
+                "DROP FUNCTION IF EXISTS tn_f()",
+                "TRUNCATE tn_copy"));
+    }
+
+    @Test
     void theRowATriggerIsGivenIsNotCopiedThroughAVariableAnAliasAViewOrADeferredTrigger() throws Exception {
         // Attacker pass 4, stopped: the row of a write handed on through a variable or an ALIAS (refused where the
         // trigger is made), an INSTEAD OF trigger of a view over the seeded table, a deferred constraint trigger.
