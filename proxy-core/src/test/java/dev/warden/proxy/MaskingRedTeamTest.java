@@ -510,6 +510,20 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS tn_own",
                 "DROP FUNCTION IF EXISTS tn_f()",
                 "TRUNCATE tn_copy"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a trigger that raises a clear column of the row, and a RETURN of a count, stay clear.
+            a.query("CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'row %', "
+                    + "NEW.id + 100; RETURN NEW; END$$");
+            a.query(trigger);
+            String updated = a.query("UPDATE tn_people SET id = id WHERE id = 2");
+            assertTrue(updated.contains("row 102") && updated.contains("UPDATE 1"), updated);
+            a.query("CREATE FUNCTION tn_g() RETURNS bigint LANGUAGE plpgsql AS $$BEGIN RETURN (SELECT count(*) + 40 "
+                    + "FROM tn_people); END$$");
+            String counted = a.query("SELECT tn_g()");
+            assertTrue(counted.contains("43"), counted);
+        }
+        direct("DROP TRIGGER tn_t ON tn_people");
+        direct("DROP FUNCTION tn_f(), tn_g()");
     }
 
     @Test

@@ -81,6 +81,7 @@ final class RoutineBodies {
         java.util.Set<String> functions = new java.util.LinkedHashSet<>();
         LexicalAnalysis.functionCalls(tokens, functions);
         java.util.Set<String> ownCursors = ownCursors(tokens);
+        List<int[]> spans = new ArrayList<>();
         long found = 0;
         for (int i = 0; i < tokens.size(); i++) {
             if (out.size() > MAX_STATEMENTS || found > MAX_TEXT) {
@@ -126,8 +127,10 @@ final class RoutineBodies {
                         tokens.get(end - 1).end());
             }
             out.add(text);
+            spans.add(new int[] {t.start(), tokens.get(end - 1).end()});
         }
         sequenceCalls(body, tokens, out);
+        expressionReads(body, tokens, spans, out);
         return new Found(out, dynamic, functions);
     }
 
@@ -144,18 +147,57 @@ final class RoutineBodies {
                     || !tokens.get(i + 1).isOp("(")) {
                 continue;
             }
-            int depth = 0;
-            int close = -1;
-            for (int k = i + 1; k < tokens.size() && close < 0; k++) {
-                if (tokens.get(k).isOp("(")) {
-                    depth++;
-                } else if (tokens.get(k).isOp(")") && --depth == 0) {
-                    close = k;
-                }
-            }
+            int close = closing(tokens, i + 1);
             int end = close < 0 ? body.length() : tokens.get(close).end();
             out.add("SELECT " + body.substring(t.start(), end));
         }
+    }
+
+    /**
+     * What the body's expressions outside its statements read: PL/pgSQL runs each expression ({@code RETURN},
+     * {@code x := ...}, {@code IF}, {@code RAISE}'s arguments, {@code EXECUTE ... USING}) as a SELECT of its own. A
+     * subquery in one reads its tables, and a trigger's {@code NEW} or {@code OLD} there hands the written row on
+     * (to a variable, a message, a dynamic statement's parameter). Each becomes a statement: the subquery as
+     * written, a row reference as {@code SELECT new.col} ({@code SELECT new} for the whole row). {@code RETURN NEW}
+     * only hands the row back to the write itself.
+     */
+    private static void expressionReads(String body, List<Token> tokens, List<int[]> spans, List<String> out) {
+        int span = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            while (span < spans.size() && spans.get(span)[1] <= t.start()) {
+                span++;
+            }
+            if (span < spans.size() && spans.get(span)[0] <= t.start()) {
+                continue; // inside a statement already listed
+            }
+            Token next = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+            if (t.isOp("(") && next != null && (next.isWord("select") || next.isWord("with")
+                    || next.isWord("values") || next.isWord("table"))) {
+                int close = closing(tokens, i);
+                out.add(body.substring(next.start(), close < 0 ? body.length() : tokens.get(close - 1).end()));
+                continue;
+            }
+            Token prev = i > 0 ? tokens.get(i - 1) : null;
+            if (prev != null && prev.isWord("return") && (next == null || next.isOp(";"))) {
+                continue;
+            }
+            TextReferences.rowOfWrite(tokens, i).ifPresent(column -> out.add(column.equals("*") ? "SELECT new"
+                    : "SELECT new.\"" + column.replace("\"", "\"\"") + "\""));
+        }
+    }
+
+    /** The index of the {@code )} that closes the {@code (} at {@code open}, or -1. */
+    private static int closing(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            if (tokens.get(k).isOp("(")) {
+                depth++;
+            } else if (tokens.get(k).isOp(")") && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     /**

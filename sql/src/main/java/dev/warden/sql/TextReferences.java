@@ -306,6 +306,38 @@ public final class TextReferences {
     }
 
     /**
+     * The columns a trigger's or rule's text takes from the row being written: {@code NEW.col} and {@code OLD.col},
+     * spelt quoted or not, with comments between the tokens; {@code "*"} where it takes the whole row
+     * ({@code NEW::text}, {@code row_to_json(OLD)}, {@code (NEW).col}, {@code NEW.*}). Read under both settings of
+     * {@code standard_conforming_strings}.
+     */
+    public static Set<String> rowOfWriteColumns(String text) {
+        Set<String> columns = new LinkedHashSet<>();
+        for (boolean scs : new boolean[] {true, false}) {
+            List<Token> tokens = Lexer.tokenize(text, scs).tokens();
+            for (int i = 0; i < tokens.size(); i++) {
+                rowOfWrite(tokens, i).ifPresent(columns::add);
+            }
+        }
+        return columns;
+    }
+
+    /** As {@link #rowOfWriteColumns}, for the token at {@code i}: empty when it is no NEW or OLD. */
+    static Optional<String> rowOfWrite(List<Token> tokens, int i) {
+        Token t = tokens.get(i);
+        if (!t.isLabel("new") && !t.isLabel("old")) {
+            return Optional.empty();
+        }
+        if (i > 0 && tokens.get(i - 1).isOp(".")) {
+            return Optional.empty(); // a column or field named new: x.new
+        }
+        if (i + 2 < tokens.size() && tokens.get(i + 1).isOp(".") && tokens.get(i + 2).isIdentifier()) {
+            return Optional.of(tokens.get(i + 2).value());
+        }
+        return Optional.of("*");
+    }
+
+    /**
      * Whether a CREATE FUNCTION text returns {@code trigger} or {@code event_trigger}, read from its tokens: past
      * comments, written {@code pg_catalog.trigger} or quoted.
      */

@@ -30,6 +30,28 @@ class TextReferencesTest {
     }
 
     @Test
+    void theRowOfAWriteIsReadUnderEverySpellingAndAFieldNamedNewIsNot() {
+        assertEquals(Set.of("email"), TextReferences.rowOfWriteColumns("INSERT INTO c VALUES (NEW.Email)"));
+        assertEquals(Set.of("email"), TextReferences.rowOfWriteColumns("SELECT \"new\" /* x */ . email"));
+        assertEquals(Set.of("E-mail"), TextReferences.rowOfWriteColumns("SELECT old.\"E-mail\""));
+        assertEquals(Set.of("*"), TextReferences.rowOfWriteColumns("SELECT row_to_json(NEW), (OLD).id, new.*"));
+        assertEquals(Set.of(), TextReferences.rowOfWriteColumns("SELECT t.new, 'new.email', \"NEW\".x FROM t"));
+    }
+
+    @Test
+    void expressionsOutsideABodysStatementsAreReadAsTheSelectsPlpgsqlRunsThemAs() {
+        List<String> texts = ANALYZER.analyzeRoutineBody("plpgsql", "DECLARE v text; BEGIN "
+                + "v := (SELECT email FROM people LIMIT 1); RAISE NOTICE '%', translate(\"new\".email, 'a', 'b'); "
+                + "EXECUTE 'INSERT INTO c VALUES ($1)' USING OLD.ssn; IF NEW IS NULL THEN RETURN NULL; END IF; "
+                + "INSERT INTO c VALUES ((SELECT 1)); RETURN NEW; END", true).statements().stream()
+                .map(StatementFacts::text).toList();
+        // (The DECLARE section is listed as PL/pgSQL's DECLARE of a cursor would be.)
+        assertEquals(List.of("DECLARE v text", "INSERT INTO c VALUES ($1)", "INSERT INTO c VALUES ((SELECT 1))",
+                "SELECT email FROM people LIMIT 1", "SELECT new.\"email\"", "SELECT new.\"ssn\"", "SELECT new"),
+                texts);
+    }
+
+    @Test
     void namesIncludeIdentifiersQuotedNamesAndWordsInsideStrings() {
         Set<String> names = TextReferences.names(
                 "SELECT \"Email\", x FROM query_to_xml('SELECT ssn FROM customers', true, false, '') AS q(x)");

@@ -731,11 +731,30 @@ final class ResultMasking {
                 TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);
             }
         }
-        String fired = launderedByWhatWritesRun(analysis, current, path);
-        if (fired != null) {
+        WritesRun fired = whatWritesRun(analysis, current, path);
+        if (fired != null && fired.launders() != null) {
             return refused(reading, "masking-handoff", "a masked identity may not write where a trigger or rule "
-                    + "copies sensitive values into " + fired, "have the trigger write into a table whose columns "
-                    + "the masking policy covers, or ask for an exemption");
+                    + "copies sensitive values into " + fired.launders(), "have the trigger write into a table whose "
+                    + "columns the masking policy covers, or ask for an exemption");
+        }
+        if (fired != null && fired.exposure().sensitive()) {
+            for (StatementFacts top : fired.run().statements()) {
+                for (StatementFacts f : top.allStatements()) {
+                    String handoff = handoff(f);
+                    if (handoff != null) {
+                        return refused(reading, "masking-handoff", "a masked identity may not write where a trigger "
+                                + "or rule hands sensitive values to " + handoff + ", which masking cannot follow ("
+                                + fired.exposure().reason() + ")", "ask for an exemption");
+                    }
+                }
+            }
+            if (!exposure.sensitive()) {
+                // What the triggers read may come back in the statement's messages (RAISE, an error's text) or
+                // in RETURNING (a BEFORE trigger may set a column from it): the statement is judged by it.
+                exposure = new Exposure(true, fired.exposure().derivedColumns(), fired.exposure().sensitiveNames(),
+                        "a trigger or rule it fires reads sensitive values (" + fired.exposure().reason() + ")");
+                judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
+            }
         }
         if (!exposure.sensitive()) {
             return reading;
@@ -772,13 +791,19 @@ final class ResultMasking {
             StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.TRUNCATE);
 
     /**
-     * Where what the written tables run (their triggers and rules, as the catalog holds them, and what DDL of the
-     * open transaction made run) copies a sensitive value into a table no rule masks: that table and why, or
-     * null. A trigger function is screened where it is made, but what its body reads may change after it (a view
-     * replaced), and its write names nothing sensitive. What Warden cannot read (SQL built at run time) is not
-     * followed here.
+     * What a write's tables run, judged: {@code launders} names a table no rule masks where it copies a sensitive
+     * value (and why), or is null; {@code exposure} is null when what it runs could not be read.
      */
-    private String launderedByWhatWritesRun(Analysis analysis, Masker current, List<String> path) {
+    private record WritesRun(String launders, Exposure exposure, Analysis run) {
+    }
+
+    /**
+     * What the written tables run (their triggers and rules, as the catalog holds them, and what DDL of the open
+     * transaction made run), judged; null when they run nothing. A trigger function is screened where it is made,
+     * but what its body reads may change after it (a view replaced), and its write names nothing sensitive. What
+     * Warden cannot read (SQL built at run time) is not followed here.
+     */
+    private WritesRun whatWritesRun(Analysis analysis, Masker current, List<String> path) {
         if (catalog == null) {
             return null;
         }
@@ -795,8 +820,8 @@ final class ResultMasking {
                     if (fires == null && !open.isEmpty() && catalog.looked(t.name())) {
                         // Its rules were not read: they name a relation the open transaction holds exclusively (a
                         // view it replaced), which they may now copy from.
-                        return t.qualified() + " (what writing it runs could not be read while this transaction "
-                                + "holds what it names)";
+                        return new WritesRun(t.qualified() + " (what writing it runs could not be read while this "
+                                + "transaction holds what it names)", null, null);
                     }
                     if (fires != null && !fires.isEmpty()) {
                         run = run == null ? new ArrayList<>() : run;
@@ -823,7 +848,8 @@ final class ResultMasking {
         Analysis fired = new Analysis(run);
         // What they read may be a view or function the open transaction replaced: judged as the session wrote it.
         Exposure e = inTransaction(fired, judge(fired, current, path).exposure(), false);
-        return e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null;
+        return new WritesRun(e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null,
+                e, fired);
     }
 
     /**
@@ -846,10 +872,6 @@ final class ResultMasking {
         return out;
     }
 
-    /** NEW or OLD in a trigger's or rule's statement, and the column it takes ({@code NEW.email}), if any. */
-    private static final java.util.regex.Pattern ROW_OF_WRITE = java.util.regex.Pattern.compile(
-            "(?i)(?<![\\w$.\"])(new|old)(?![\\w$\"])(\\s*\\.\\s*(\"[^\"]*\"|[\\w$]+))?");
-
     /**
      * A read of the columns of {@code written} that {@code fires} take from the row being written (NEW.col, OLD.col;
      * every column where they take the whole row, NEW::text, row_to_json(NEW)): a trigger's or rule's body hands
@@ -859,10 +881,7 @@ final class ResultMasking {
         Set<dev.warden.sql.ColumnRef> columns = new LinkedHashSet<>();
         for (StatementFacts top : fires) {
             for (StatementFacts f : top.allStatements()) {
-                java.util.regex.Matcher m = ROW_OF_WRITE.matcher(f.text());
-                while (m.find()) {
-                    String column = m.group(3) == null ? "*" : m.group(3).startsWith("\"")
-                            ? m.group(3).substring(1, m.group(3).length() - 1) : m.group(3).toLowerCase(java.util.Locale.ROOT);
+                for (String column : TextReferences.rowOfWriteColumns(f.text())) {
                     columns.add(new dev.warden.sql.ColumnRef(written.name(), column));
                 }
             }
