@@ -499,12 +499,13 @@ class MaskingRedTeamTest {
         String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM tn_people)";
         attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN " + all
                 + "; END$$", "SELECT tn_f()"});
-        attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS void LANGUAGE plpgsql AS $$DECLARE v text; BEGIN v := "
-                + all + "; RAISE NOTICE '%', v; END$$", "SELECT tn_f()"});
+        attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS void LANGUAGE plpgsql AS $$DECLARE v text; "
+                + "BEGIN v := " + all + "; RAISE NOTICE '%', v; END$$", "SELECT tn_f()"});
         attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS int LANGUAGE plpgsql AS $$BEGIN ASSERT false, "
                 + all + "; RETURN 1; END$$", "SELECT tn_f()"});
-        attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN ASSERT NEW.id < 0, "
-                + "translate(NEW.email, " + HIDE + "); RETURN NEW; END$$", trigger, "UPDATE tn_people SET id = id"});
+        attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                + "ASSERT NEW.id < 0, translate(NEW.email, " + HIDE + "); RETURN NEW; END$$", trigger,
+                "UPDATE tn_people SET id = id"});
         attempts.add(new String[] {"LISTEN tn", "CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                 + "PERFORM pg_notify('tn', translate(NEW.email, " + HIDE + ")); RETURN NEW; END$$", trigger,
                 "UPDATE tn_people SET id = id", "SELECT 1"});

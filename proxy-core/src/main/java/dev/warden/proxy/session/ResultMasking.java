@@ -328,14 +328,15 @@ final class ResultMasking {
 
     /**
      * A field of an ErrorResponse or NoticeResponse ({@code fields} are all of them): as {@link #maskMessage},
-     * and for a PL/pgSQL RAISE (routine {@code exec_stmt_raise}) in a statement that could carry a sensitive
-     * value, the message, detail and hint are redacted whole: RAISE prints whatever the code hands it, so no
-     * pattern can tell a value from prose.
+     * and for a PL/pgSQL RAISE or ASSERT (routines {@code exec_stmt_raise}, {@code exec_stmt_assert}) in a
+     * statement that could carry a sensitive value, the message, detail and hint are redacted whole: they print
+     * whatever the code hands them, so no pattern can tell a value from prose.
      */
     String maskMessage(String text, Analysis analysis, java.util.Map<Character, String> fields) {
         Masker current = masker.get();
         MaskContext context = context(analysis);
-        if ("exec_stmt_raise".equals(fields.get('R')) && current.masksAnything(context)
+        String routine = fields.get('R');
+        if (("exec_stmt_raise".equals(routine) || "exec_stmt_assert".equals(routine)) && current.masksAnything(context)
                 && !context.columnsRead().isEmpty() && text != null && !text.isEmpty()
                 && (text == fields.get('M') || text == fields.get('D') || text == fields.get('H'))) {
             return "[redacted: raised by a statement over sensitive data]";
