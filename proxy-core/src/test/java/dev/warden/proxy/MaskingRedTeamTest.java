@@ -506,6 +506,10 @@ class MaskingRedTeamTest {
         attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                 + "ASSERT NEW.id < 0, translate(NEW.email, " + HIDE + "); RETURN NEW; END$$", trigger,
                 "UPDATE tn_people SET id = id"});
+        for (String field : new String[] {"COLUMN", "CONSTRAINT", "DATATYPE", "TABLE", "SCHEMA"}) {
+            attempts.add(new String[] {"CREATE FUNCTION tn_f() RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE "
+                    + "EXCEPTION 'no' USING " + field + " = " + all + "; RETURN 1; END$$", "SELECT tn_f()"});
+        }
         attempts.add(new String[] {"LISTEN tn", "CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                 + "PERFORM pg_notify('tn', translate(NEW.email, " + HIDE + ")); RETURN NEW; END$$", trigger,
                 "UPDATE tn_people SET id = id", "SELECT 1"});
