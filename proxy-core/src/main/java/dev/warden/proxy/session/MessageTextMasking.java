@@ -4,22 +4,32 @@ import dev.warden.pg.message.BackendMessage;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.BiFunction;
 
 /**
  * Masks the free text of errors, notices, notifications and parameter reports, which can echo the values a
- * statement touched. Severity, code, position and names are kept.
+ * statement touched, and the names a PL/pgSQL RAISE may set to any value. Severity, code and position are kept.
  */
 final class MessageTextMasking {
 
     private MessageTextMasking() {
     }
 
+    /** Masks one field's text; {@code field} is its code ({@code 'M'}, {@code 'c'} ...), 0 outside errors and notices. */
+    @FunctionalInterface
+    interface FieldMask {
+        String mask(char field, String text, Map<Character, String> fields);
+    }
+
+    /** Free text, which may echo values. */
+    private static final char[] TEXT_FIELDS = {'M', 'D', 'H', 'W', 'q'};
+    /** Names: the server's own are names, but {@code RAISE ... USING COLUMN = ...} sets them to any value. */
+    private static final char[] NAME_FIELDS = {'s', 't', 'c', 'd', 'n'};
+
     /**
      * The masked message, or null when nothing changed (or the message carries no free text). {@code mask} gets
      * each text with all the fields of its error or notice (empty for a notification or parameter report).
      */
-    static BackendMessage mask(BackendMessage message, BiFunction<String, Map<Character, String>, String> mask) {
+    static BackendMessage mask(BackendMessage message, FieldMask mask) {
         if (message instanceof BackendMessage.ErrorResponse e) {
             Map<Character, String> fields = maskFields(e.fields(), mask);
             return fields == null ? null : new BackendMessage.ErrorResponse(fields);
@@ -29,31 +39,31 @@ final class MessageTextMasking {
             return fields == null ? null : new BackendMessage.NoticeResponse(fields);
         }
         if (message instanceof BackendMessage.NotificationResponse a) {
-            String payload = mask.apply(a.payload(), Map.of());
+            String payload = mask.mask((char) 0, a.payload(), Map.of());
             return payload.equals(a.payload()) ? null
                     : new BackendMessage.NotificationResponse(a.processId(), a.channel(), payload);
         }
         if (message instanceof BackendMessage.ParameterStatus p) {
-            String value = mask.apply(p.value(), Map.of());
+            String value = mask.mask((char) 0, p.value(), Map.of());
             return value.equals(p.value()) ? null : new BackendMessage.ParameterStatus(p.name(), value);
         }
         return null;
     }
 
-    private static Map<Character, String> maskFields(Map<Character, String> fields,
-                                                     BiFunction<String, Map<Character, String>, String> mask) {
-        Map<Character, String> out = new LinkedHashMap<>(fields);
-        boolean changed = false;
-        for (char f : new char[] {'M', 'D', 'H', 'W', 'q'}) {
-            String v = fields.get(f);
-            if (v != null) {
-                String m = mask.apply(v, fields);
-                if (!m.equals(v)) {
-                    out.put(f, m);
-                    changed = true;
+    private static Map<Character, String> maskFields(Map<Character, String> fields, FieldMask mask) {
+        Map<Character, String> out = null;
+        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS}) {
+            for (char f : kind) {
+                String v = fields.get(f);
+                if (v != null) {
+                    String m = mask.mask(f, v, fields);
+                    if (!m.equals(v)) {
+                        out = out == null ? new LinkedHashMap<>(fields) : out;
+                        out.put(f, m);
+                    }
                 }
             }
         }
-        return changed ? out : null;
+        return out;
     }
 }

@@ -327,21 +327,31 @@ final class ResultMasking {
     }
 
     /**
-     * A field of an ErrorResponse or NoticeResponse ({@code fields} are all of them): as {@link #maskMessage},
-     * and for a PL/pgSQL RAISE or ASSERT (routines {@code exec_stmt_raise}, {@code exec_stmt_assert}) in a
-     * statement that could carry a sensitive value, the message, detail and hint are redacted whole: they print
-     * whatever the code hands them, so no pattern can tell a value from prose.
+     * A field of an ErrorResponse or NoticeResponse ({@code field} is its code, {@code fields} are all of them; 0
+     * for a notification's or a parameter report's text): as {@link #maskMessage}. For a PL/pgSQL RAISE or ASSERT
+     * (routines {@code exec_stmt_raise}, {@code exec_stmt_assert}) in a statement that could carry a sensitive
+     * value, the message, detail and hint, and the names RAISE's USING sets (schema, table, column, type,
+     * constraint), are redacted whole: they print whatever the code hands them, so no pattern can tell a value
+     * from prose. The server's own names are kept.
      */
-    String maskMessage(String text, Analysis analysis, java.util.Map<Character, String> fields) {
+    String maskMessage(char field, String text, Analysis analysis, java.util.Map<Character, String> fields) {
+        boolean name = field == 's' || field == 't' || field == 'c' || field == 'd' || field == 'n';
+        if (text == null || text.isEmpty() || (name && !raised(fields))) {
+            return text;
+        }
         Masker current = masker.get();
         MaskContext context = context(analysis);
-        String routine = fields.get('R');
-        if (("exec_stmt_raise".equals(routine) || "exec_stmt_assert".equals(routine)) && current.masksAnything(context)
-                && !context.columnsRead().isEmpty() && text != null && !text.isEmpty()
-                && (text == fields.get('M') || text == fields.get('D') || text == fields.get('H'))) {
+        if ((name || field == 'M' || field == 'D' || field == 'H') && raised(fields)
+                && current.masksAnything(context) && !context.columnsRead().isEmpty()) {
             return "[redacted: raised by a statement over sensitive data]";
         }
-        return current.maskMessage(text, context);
+        return name ? text : current.maskMessage(text, context);
+    }
+
+    /** Whether an error's or notice's text is what PL/pgSQL code chose: a RAISE or an ASSERT. */
+    private static boolean raised(java.util.Map<Character, String> fields) {
+        String routine = fields.get('R');
+        return "exec_stmt_raise".equals(routine) || "exec_stmt_assert".equals(routine);
     }
 
     /**

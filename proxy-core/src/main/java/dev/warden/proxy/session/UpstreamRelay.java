@@ -245,7 +245,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         byte type = frame.getByte(frame.readerIndex());
         Analysis answering = (type == 'E' || type == 'N') && e != null ? e.analysis : null;
         BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame),
-                (text, fields) -> masking.maskMessage(text, answering, fields));
+                (field, text, fields) -> masking.maskMessage(field, text, answering, fields));
         if (masked == null) {
             return frame;
         }
