@@ -804,6 +804,53 @@ class MaskingRedTeamTest {
     // ---- 8. attacker pass 5: COPY FROM into triggers, NEW set by a trigger, text queries, two sessions ----
 
     @Test
+    void aTriggerFiredByCopyFromStdinOrSettingNewCarriesNoSensitiveValue() throws Exception {
+        // Attacker pass 5: a trigger made while what it reads was clear (a view, a function), that read then
+        // replaced; the write that fires it is a COPY FROM STDIN, or the trigger hands the value on by setting
+        // the row being written (NEW.v := ...), which writes no table of its own.
+        seed("cf_people");
+        String email = "translate(email, " + HIDE + ")";
+        String clearView = "CREATE VIEW cf_v AS SELECT 'x'::text AS e";
+        String sensitiveView = "CREATE OR REPLACE VIEW cf_v AS SELECT " + email + " AS e FROM cf_people";
+        String sink = "CREATE TABLE cf_sink (v text)";
+        String setNew = "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                + "NEW.v := (SELECT string_agg(e, ',') FROM cf_v); RETURN NEW; END$$";
+        String beforeInsert = "CREATE TRIGGER cf_t BEFORE INSERT ON cf_sink FOR EACH ROW EXECUTE FUNCTION cf_f()";
+        String[][] attempts = {
+                {clearView, sink, setNew, beforeInsert, sensitiveView, "INSERT INTO cf_sink VALUES ('x')",
+                        "SELECT v FROM cf_sink"},
+                {clearView, sink, setNew, beforeInsert, sensitiveView, "COPY cf_sink FROM STDIN",
+                        "SELECT v FROM cf_sink"},
+                {clearView, "CREATE TABLE cf_own (id text)", "CREATE TABLE cf_copy (e text)",
+                        "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO cf_copy "
+                                + "SELECT e FROM cf_v; RETURN NEW; END$$",
+                        "CREATE TRIGGER cf_t AFTER INSERT ON cf_own FOR EACH ROW EXECUTE FUNCTION cf_f()",
+                        sensitiveView, "COPY cf_own FROM STDIN", "SELECT string_agg(e, ',') FROM cf_copy"},
+                {clearView, "BEGIN", sink, setNew, beforeInsert, sensitiveView, "COPY cf_sink FROM STDIN", "COMMIT",
+                        "SELECT v FROM cf_sink"},
+                {clearView, sink, setNew, "BEGIN", beforeInsert, sensitiveView, "COPY cf_sink FROM STDIN",
+                        "SELECT v FROM cf_sink"},
+                {"CREATE FUNCTION cf_g() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$", sink,
+                        "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.v := cf_g(); "
+                                + "RETURN NEW; END$$", beforeInsert,
+                        "CREATE OR REPLACE FUNCTION cf_g() RETURNS text LANGUAGE sql AS $$SELECT string_agg(" + email
+                                + ", ',') FROM cf_people$$", "COPY cf_sink FROM STDIN", "SELECT v FROM cf_sink"},
+                {"ALTER TABLE cf_people ADD COLUMN note text",
+                        "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                                + "NEW.note := translate(OLD.email, " + HIDE + "); RETURN NEW; END$$",
+                        "CREATE TRIGGER cf_t BEFORE UPDATE ON cf_people FOR EACH ROW EXECUTE FUNCTION cf_f()",
+                        "UPDATE cf_people SET id = id", "SELECT note FROM cf_people"},
+        };
+        List<String> leaked = leaksOf(attempts,
+                "DROP TRIGGER IF EXISTS cf_t ON cf_people",
+                "ALTER TABLE cf_people DROP COLUMN IF EXISTS note",
+                "DROP VIEW IF EXISTS cf_v CASCADE",
+                "DROP TABLE IF EXISTS cf_sink, cf_own, cf_copy",
+                "DROP FUNCTION IF EXISTS cf_f(), cf_g() CASCADE");
+        assertEquals(List.of(), leaked);
+    }
+
+    @Test
     void aQueryGivenAsTextToAnXmlFunctionIsJudgedOrRefused() throws Exception {
         // Attacker pass 5: query_to_xml and its kin with the query as a literal in every spelling the server reads
         // (escapes, Unicode escapes, dollar quotes), built by concatenation or format(), a relation named by a
