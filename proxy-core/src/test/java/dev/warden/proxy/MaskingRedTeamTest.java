@@ -848,6 +848,28 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS cf_sink, cf_own, cf_copy",
                 "DROP FUNCTION IF EXISTS cf_f(), cf_g() CASCADE");
         assertEquals(List.of(), leaked);
+        try (Attacker a = new Attacker()) {
+            // A trigger that sets the row from clear values still fires, for INSERT and COPY FROM; one of the
+            // sensitive table that sets a clear column from clear values too.
+            a.query("CREATE VIEW cf_v AS SELECT 'kettle'::text AS e");
+            a.query(sink);
+            a.query(setNew);
+            a.query(beforeInsert);
+            String inserted = a.query("INSERT INTO cf_sink VALUES ('x')");
+            assertTrue(inserted.contains("INSERT 0 1"), inserted);
+            String copied = a.query("COPY cf_sink FROM STDIN");
+            assertTrue(copied.contains("COPY 1"), copied);
+            String read = a.query("SELECT string_agg(v, ',') AS v FROM cf_sink");
+            assertTrue(read.contains("kettle,kettle"), read);
+            a.query("ALTER TABLE cf_people ADD COLUMN note text");
+            a.query("CREATE FUNCTION cf_n() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "NEW.note := 'id ' || NEW.id; RETURN NEW; END$$");
+            a.query("CREATE TRIGGER cf_tn BEFORE UPDATE ON cf_people FOR EACH ROW EXECUTE FUNCTION cf_n()");
+            String updated = a.query("UPDATE cf_people SET id = id");
+            assertTrue(updated.contains("UPDATE 3"), updated);
+            String notes = a.query("SELECT string_agg(note, ',' ORDER BY id) AS notes FROM cf_people");
+            assertTrue(notes.contains("id 1,id 2,id 3"), notes);
+        }
     }
 
     @Test
