@@ -120,6 +120,14 @@ class MaskingRedTeamTest {
             untilReady();
         }
 
+        /** Parses, binds (text parameters), describes and runs {@code sql} unnamed, without a Sync. */
+        void unnamed(String sql, byte[]... parameters) throws IOException {
+            send(new FrontendMessage.Parse("", sql, List.of()));
+            send(new FrontendMessage.Bind("", "", List.of(), List.of(parameters), List.of()));
+            send(new FrontendMessage.Describe('P', ""));
+            send(new FrontendMessage.Execute("", 0));
+        }
+
         /** Binds {@code s1} to the unnamed portal, describes it if asked, runs it and returns the answer. */
         String runPrepared(boolean describe) throws IOException {
             send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
@@ -138,6 +146,11 @@ class MaskingRedTeamTest {
                 frame = client.readFrame();
                 all.append((char) frame[0]).append(new String(frame, 5, frame.length - 5, StandardCharsets.UTF_8))
                         .append('\n');
+                if (frame[0] == 'G') {
+                    // COPY ... FROM STDIN: one row of one text column ("x"), as an attacker's client would send.
+                    client.send(new FrontendMessage.CopyData("x\n".getBytes(StandardCharsets.UTF_8)));
+                    client.send(new FrontendMessage.CopyDone());
+                }
             } while (frame[0] != 'Z');
             return all.toString();
         }
@@ -856,6 +869,204 @@ class MaskingRedTeamTest {
             assertNoSeed(a.query("CREATE TABLE cp_c (id int, v text GENERATED ALWAYS AS (cp_pick()) STORED); "
                     + "INSERT INTO cp_c (id) VALUES (1); COPY cp_c TO STDOUT"));
         }
+    }
+
+    // ---- 8. attacker pass 5: COPY FROM into triggers, NEW set by a trigger, text queries, two sessions ----
+
+    @Test
+    void aTriggerFiredByCopyFromStdinOrSettingNewCarriesNoSensitiveValue() throws Exception {
+        // Attacker pass 5: a trigger made while what it reads was clear (a view, a function), that read then
+        // replaced; the write that fires it is a COPY FROM STDIN, or the trigger hands the value on by setting
+        // the row being written (NEW.v := ...), which writes no table of its own.
+        seed("cf_people");
+        String email = "translate(email, " + HIDE + ")";
+        String clearView = "CREATE VIEW cf_v AS SELECT 'x'::text AS e";
+        String sensitiveView = "CREATE OR REPLACE VIEW cf_v AS SELECT " + email + " AS e FROM cf_people";
+        String sink = "CREATE TABLE cf_sink (v text)";
+        String setNew = "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                + "NEW.v := (SELECT string_agg(e, ',') FROM cf_v); RETURN NEW; END$$";
+        String beforeInsert = "CREATE TRIGGER cf_t BEFORE INSERT ON cf_sink FOR EACH ROW EXECUTE FUNCTION cf_f()";
+        String[][] attempts = {
+                {clearView, sink, setNew, beforeInsert, sensitiveView, "INSERT INTO cf_sink VALUES ('x')",
+                        "SELECT v FROM cf_sink"},
+                {clearView, sink, setNew, beforeInsert, sensitiveView, "COPY cf_sink FROM STDIN",
+                        "SELECT v FROM cf_sink"},
+                {clearView, "CREATE TABLE cf_own (id text)", "CREATE TABLE cf_copy (e text)",
+                        "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO cf_copy "
+                                + "SELECT e FROM cf_v; RETURN NEW; END$$",
+                        "CREATE TRIGGER cf_t AFTER INSERT ON cf_own FOR EACH ROW EXECUTE FUNCTION cf_f()",
+                        sensitiveView, "COPY cf_own FROM STDIN", "SELECT string_agg(e, ',') FROM cf_copy"},
+                {clearView, "BEGIN", sink, setNew, beforeInsert, sensitiveView, "COPY cf_sink FROM STDIN", "COMMIT",
+                        "SELECT v FROM cf_sink"},
+                {clearView, sink, setNew, "BEGIN", beforeInsert, sensitiveView, "COPY cf_sink FROM STDIN",
+                        "SELECT v FROM cf_sink"},
+                {"CREATE FUNCTION cf_g() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$", sink,
+                        "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.v := cf_g(); "
+                                + "RETURN NEW; END$$", beforeInsert,
+                        "CREATE OR REPLACE FUNCTION cf_g() RETURNS text LANGUAGE sql AS $$SELECT string_agg(" + email
+                                + ", ',') FROM cf_people$$", "COPY cf_sink FROM STDIN", "SELECT v FROM cf_sink"},
+                {"ALTER TABLE cf_people ADD COLUMN note text",
+                        "CREATE FUNCTION cf_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                                + "NEW.note := translate(OLD.email, " + HIDE + "); RETURN NEW; END$$",
+                        "CREATE TRIGGER cf_t BEFORE UPDATE ON cf_people FOR EACH ROW EXECUTE FUNCTION cf_f()",
+                        "UPDATE cf_people SET id = id", "SELECT note FROM cf_people"},
+        };
+        List<String> leaked = leaksOf(attempts,
+                "DROP TRIGGER IF EXISTS cf_t ON cf_people",
+                "ALTER TABLE cf_people DROP COLUMN IF EXISTS note",
+                "DROP VIEW IF EXISTS cf_v CASCADE",
+                "DROP TABLE IF EXISTS cf_sink, cf_own, cf_copy",
+                "DROP FUNCTION IF EXISTS cf_f(), cf_g() CASCADE");
+        assertEquals(List.of(), leaked);
+        try (Attacker a = new Attacker()) {
+            // A trigger that sets the row from clear values still fires, for INSERT and COPY FROM; one of the
+            // sensitive table that sets a clear column from clear values too.
+            a.query("CREATE VIEW cf_v AS SELECT 'kettle'::text AS e");
+            a.query(sink);
+            a.query(setNew);
+            a.query(beforeInsert);
+            String inserted = a.query("INSERT INTO cf_sink VALUES ('x')");
+            assertTrue(inserted.contains("INSERT 0 1"), inserted);
+            String copied = a.query("COPY cf_sink FROM STDIN");
+            assertTrue(copied.contains("COPY 1"), copied);
+            String read = a.query("SELECT string_agg(v, ',') AS v FROM cf_sink");
+            assertTrue(read.contains("kettle,kettle"), read);
+            a.query("ALTER TABLE cf_people ADD COLUMN note text");
+            a.query("CREATE FUNCTION cf_n() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "NEW.note := 'id ' || NEW.id; RETURN NEW; END$$");
+            a.query("CREATE TRIGGER cf_tn BEFORE UPDATE ON cf_people FOR EACH ROW EXECUTE FUNCTION cf_n()");
+            String updated = a.query("UPDATE cf_people SET id = id");
+            assertTrue(updated.contains("UPDATE 3"), updated);
+            String notes = a.query("SELECT string_agg(note, ',' ORDER BY id) AS notes FROM cf_people");
+            assertTrue(notes.contains("id 1,id 2,id 3"), notes);
+        }
+    }
+
+    @Test
+    void aQueryGivenAsTextToAnXmlFunctionIsJudgedOrRefused() throws Exception {
+        // Attacker pass 5: query_to_xml and its kin with the query as a literal in every spelling the server reads
+        // (escapes, Unicode escapes, dollar quotes), built by concatenation or format(), a relation named by a
+        // literal the server folds or trims, a cursor, xpath over the XML, and a parameter bound at run time.
+        seed("xq_people");
+        String q = "SELECT translate(email, " + HIDE + ") AS e FROM xq_people";
+        String[][] attempts = {
+                {"SELECT query_to_xml('" + q + "', true, false, '')"},
+                {"SELECT query_to_xml(E'SELECT translate(\\x65mail, " + HIDE.replace("'", "\\'")
+                        + ") AS e FROM xq_people', true, false, '')"},
+                {"SELECT query_to_xml(E'SELECT * FROM \\x78q_people', true, false, '')"},
+                {"SELECT query_to_xml(U&'SELECT * FROM \\0078q_people', true, false, '')"},
+                {"SELECT query_to_xml($q$" + q + "$q$, true, false, '')"},
+                {"SELECT query_to_xml('SELECT * FROM xq_' || 'people', true, false, '')"},
+                {"SELECT query_to_xml('SELECT * FROM xq_'\n'people', true, false, '')"},
+                {"SELECT query_to_xml(format('SELECT %s FROM xq_people', 'email'), true, false, '')"},
+                {"SELECT \"query_to_xml\"('" + q + "', true, false, '')"},
+                {"SELECT pg_catalog.query_to_xml_and_xmlschema('SELECT * FROM xq_people', true, false, '')"},
+                {"SELECT table_to_xml('xq_people', true, false, '')"},
+                {"SELECT table_to_xml('XQ_PEOPLE', true, false, '')"},
+                {"SELECT table_to_xml(' public . \"xq_people\" ', true, false, '')"},
+                {"SELECT table_to_xml('xq_people'::regclass, true, false, '')"},
+                {"SELECT table_to_xml((SELECT oid FROM pg_class WHERE relname = 'xq_people'), true, false, '')"},
+                {"SELECT xpath('//e/text()', query_to_xml('" + q + "', true, false, ''))::text"},
+                {"SELECT translate(query_to_xml('SELECT * FROM xq_people', true, false, '')::text, " + HIDE + ")"},
+                {"BEGIN", "DECLARE xq_c CURSOR FOR " + q, "SELECT cursor_to_xml('xq_c', 10, true, false, '')"},
+                {"BEGIN", "DECLARE xq_c CURSOR FOR SELECT 1", "CLOSE xq_c", "DECLARE xq_c CURSOR FOR " + q,
+                        "SELECT cursor_to_xml('xq_c', 10, true, false, '')"},
+                {"BEGIN", "CREATE VIEW xq_v AS " + q, "SELECT query_to_xml('SELECT e FROM xq_v', true, false, '')"},
+                {"CREATE VIEW xq_w AS SELECT 'x'::text AS e", "BEGIN", "CREATE OR REPLACE VIEW xq_w AS " + q,
+                        "SELECT query_to_xml('SELECT e FROM xq_w', true, false, '')"},
+        };
+        List<String> leaked = new ArrayList<>(leaksOf(attempts, "DROP VIEW IF EXISTS xq_v, xq_w"));
+        try (Attacker a = new Attacker()) {
+            a.unnamed("SELECT query_to_xml($1, true, false, '')", q.getBytes(StandardCharsets.UTF_8));
+            a.send(new FrontendMessage.Sync());
+            List<String> seeds = seedsIn(a.untilReady());
+            if (!seeds.isEmpty()) {
+                leaked.add("query_to_xml($1) bound to the query: " + seeds);
+            }
+        }
+        assertEquals(List.of(), leaked);
+        direct("CREATE TABLE xq_things (id int, label text)");
+        direct("INSERT INTO xq_things VALUES (1, 'kettle')");
+        direct("GRANT ALL ON xq_things TO PUBLIC");
+        try (Attacker a = new Attacker()) {
+            // A text query over a table with no sensitive column reads in clear.
+            String labels = a.query("SELECT query_to_xml('SELECT label FROM xq_things', true, false, '')");
+            assertTrue(labels.contains("<label>kettle</label>"), labels);
+        }
+    }
+
+    @Test
+    void aReadWaitingOnAnotherSessionsViewReplacementIsMasked() throws Exception {
+        // Attacker pass 5: session A replaces a clear view in an open transaction; session B reads it, is judged by
+        // the catalog as committed (clear), waits for A's lock, and runs over the new definition once A commits
+        // (COMMIT, COMMIT AND CHAIN, END); then B reads it again.
+        seed("ts_people");
+        List<String> leaked = new ArrayList<>();
+        for (String commit : List.of("COMMIT", "COMMIT AND CHAIN", "END")) {
+            try (Attacker a = new Attacker(); Attacker b = new Attacker()) {
+                a.query("CREATE VIEW ts_v AS SELECT 'x'::text AS e");
+                b.query("SELECT e FROM ts_v"); // the clear definition, read and judged
+                a.query("BEGIN");
+                a.query("CREATE OR REPLACE VIEW ts_v AS SELECT translate(email, " + HIDE + ") AS e FROM ts_people");
+                b.send(new FrontendMessage.Query("SELECT string_agg(e, ',') FROM ts_v"));
+                Thread.sleep(500);
+                a.query(commit);
+                List<String> seeds = seedsIn(b.untilReady());
+                if (!seeds.isEmpty()) {
+                    leaked.add(commit + ", B's read waiting on A: " + seeds);
+                }
+                seeds = seedsIn(b.query("SELECT string_agg(e, ',') FROM ts_v"));
+                if (!seeds.isEmpty()) {
+                    leaked.add(commit + ", B's read after it: " + seeds);
+                }
+                a.query("COMMIT");
+            }
+            direct("DROP VIEW ts_v");
+        }
+        assertEquals(List.of(), leaked);
+    }
+
+    @Test
+    void savepointsAndTransactionControlDoNotEndWhatTheTransactionChangedEarly() throws Exception {
+        // Attacker pass 5: savepoints rolled back to or released around the replacement, transaction control
+        // written with comments and synonyms, a pipeline with BEGIN, DDL, read and COMMIT under one Sync.
+        seed("sv_people");
+        String clearView = "CREATE VIEW sv_v AS SELECT 'x'::text AS e";
+        String sensitiveView = "CREATE OR REPLACE VIEW sv_v AS SELECT translate(email, " + HIDE + ") AS e "
+                + "FROM sv_people";
+        String read = "SELECT string_agg(e, ',') FROM sv_v";
+        String[][] attempts = {
+                {clearView, "BEGIN", "SAVEPOINT s", sensitiveView, "RELEASE SAVEPOINT s", read},
+                {clearView, "BEGIN", "SAVEPOINT s", sensitiveView, "ROLLBACK /* x */ TO SAVEPOINT s", sensitiveView,
+                        read},
+                {clearView, "BEGIN", "SAVEPOINT s", "SAVEPOINT t", sensitiveView, "ROLLBACK TO t", "RELEASE s", read},
+                {clearView, "BEGIN", sensitiveView, "SAVEPOINT s", "ROLLBACK TO SAVEPOINT s", read},
+                {clearView, "BEGIN", sensitiveView, "COMMIT AND CHAIN", read},
+                {clearView, "BEGIN", sensitiveView, "COMMIT /* AND NO CHAIN */ AND CHAIN", read},
+                {clearView, "START TRANSACTION", sensitiveView, "END", read},
+                {clearView, "BEGIN", sensitiveView, "SAVEPOINT s", "SELECT 1/0", "ROLLBACK TO s", read},
+                {clearView, "BEGIN", "SAVEPOINT s", sensitiveView, "SELECT 1/0", "ROLLBACK TO s", sensitiveView,
+                        read},
+                {clearView, "BEGIN", sensitiveView, "PREPARE TRANSACTION 'sv_x'", "COMMIT PREPARED 'sv_x'", read},
+                {clearView, "BEGIN; " + sensitiveView + "; COMMIT; " + read},
+                {clearView, sensitiveView + "; " + read},
+                {clearView, "BEGIN", sensitiveView + "; COMMIT AND CHAIN; " + read},
+        };
+        List<String> leaked = new ArrayList<>(leaksOf(attempts, "DROP VIEW IF EXISTS sv_v"));
+        try (Attacker a = new Attacker()) {
+            a.query(clearView);
+            a.query(read);
+            for (String sql : List.of("BEGIN", sensitiveView, read, "COMMIT", read)) {
+                a.unnamed(sql);
+            }
+            a.send(new FrontendMessage.Sync());
+            List<String> seeds = seedsIn(a.untilReady());
+            if (!seeds.isEmpty()) {
+                leaked.add("pipeline BEGIN, replace, read, COMMIT, read: " + seeds);
+            }
+        }
+        direct("DROP VIEW sv_v");
+        assertEquals(List.of(), leaked);
     }
 
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----

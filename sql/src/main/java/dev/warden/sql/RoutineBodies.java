@@ -130,8 +130,70 @@ final class RoutineBodies {
             spans.add(new int[] {t.start(), tokens.get(end - 1).end()});
         }
         sequenceCalls(body, tokens, out);
+        assignedExpressions(body, tokens, spans, out);
+        spans.sort(java.util.Comparator.comparingInt(span -> span[0]));
         expressionReads(body, tokens, spans, out);
         return new Found(out, dynamic, functions);
+    }
+
+    /**
+     * The expression of each assignment ({@code NEW.v := (SELECT ...)}, {@code NEW.v = f(OLD.email)}, a
+     * declaration's default) and of each {@code RETURN} of a value, as a statement of its own ({@code SELECT expr}):
+     * PL/pgSQL evaluates it as one, and a trigger's may become the row being written, so what it reads (a subquery,
+     * NEW or OLD) must be seen as read. Each one's place is added to {@code spans}.
+     */
+    private static void assignedExpressions(String body, List<Token> tokens, List<int[]> spans, List<String> out) {
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            int from = -1;
+            if (t.isOp(":=")) {
+                from = k + 1;
+            } else if (t.isOp(":") && k + 1 < tokens.size() && tokens.get(k + 1).isOp("=")
+                    && tokens.get(k + 1).start() == t.end()) {
+                from = k + 2;
+            } else if (t.isOp("=") && assignsAtStatementStart(tokens, k)) {
+                from = k + 1;
+            } else if (t.isWord("return") && k + 1 < tokens.size() && !tokens.get(k + 1).isOp(";")
+                    && !tokens.get(k + 1).isWord("query") && !tokens.get(k + 1).isWord("next")
+                    && !returnsTheRowAsIs(tokens, k + 1) && startsStatement(k > 0 ? tokens.get(k - 1) : null)) {
+                from = k + 1;
+            }
+            if (from < 0 || from >= tokens.size()) {
+                continue;
+            }
+            int end = statementEnd(tokens, from);
+            if (end > from && end <= tokens.size()) {
+                out.add("SELECT " + body.substring(tokens.get(from).start(), tokens.get(end - 1).end()));
+                spans.add(new int[] {tokens.get(from).start(), tokens.get(end - 1).end()});
+            }
+        }
+    }
+
+    /** {@code RETURN NEW}, {@code OLD} or {@code NULL}: a trigger's row as it was written, or none; nothing computed. */
+    private static boolean returnsTheRowAsIs(List<Token> tokens, int k) {
+        Token t = tokens.get(k);
+        return (t.isWord("new") || t.isWord("old") || t.isWord("null"))
+                && (k + 1 == tokens.size() || tokens.get(k + 1).isOp(";") || tokens.get(k + 1).isWord("end"));
+    }
+
+    /** Whether the {@code =} at {@code k} follows only a target ({@code NEW.v}, {@code r.a[1]}) that starts a statement. */
+    private static boolean assignsAtStatementStart(List<Token> tokens, int k) {
+        int j = k - 1;
+        boolean target = false;
+        while (j >= 0) {
+            Token t = tokens.get(j);
+            if (t.isIdentifier()) {
+                target = true;
+            } else if (t.isOp("]")) {
+                while (j > 0 && !tokens.get(j).isOp("[")) {
+                    j--;
+                }
+            } else if (!t.isOp(".")) {
+                break;
+            }
+            j--;
+        }
+        return target && startsStatement(j >= 0 ? tokens.get(j) : null);
     }
 
     /**

@@ -47,7 +47,7 @@ class TextReferencesTest {
                 .map(StatementFacts::text).toList();
         // (The DECLARE section is listed as PL/pgSQL's DECLARE of a cursor would be.)
         assertEquals(List.of("DECLARE v text", "INSERT INTO c VALUES ($1)", "INSERT INTO c VALUES ((SELECT 1))",
-                "SELECT email FROM people LIMIT 1", "SELECT new.\"email\"", "SELECT new.\"ssn\"", "SELECT new"),
+                "SELECT (SELECT email FROM people LIMIT 1)", "SELECT new.\"email\"", "SELECT new.\"ssn\"", "SELECT new"),
                 texts);
     }
 

@@ -392,6 +392,35 @@ public final class CatalogCache implements AutoCloseable {
         return applied;
     }
 
+    private static final java.util.regex.Pattern SETS_THE_ROW = java.util.regex.Pattern.compile(
+            "(?i)\\bas\\s+" + RelationCatalog.SETS_THE_ROW + "\\b");
+
+    /**
+     * Whether {@code call}, one of {@link #runBy}'s statements, computes the row being written (a BEFORE ROW or
+     * INSTEAD OF trigger's function, a default): what it reads is stored in that row.
+     */
+    public static boolean setsTheRow(dev.warden.sql.StatementFacts call) {
+        return SETS_THE_ROW.matcher(call.text()).find();
+    }
+
+    /**
+     * Whether {@code masker} masks every column of every relation named {@code name} (any schema): a value stored
+     * in its rows comes back masked whatever column holds it. False when the name was not looked up, or names none.
+     */
+    public boolean masksEveryColumn(String name, dev.warden.masking.Masker masker) {
+        if (!relations.known(name) || relations.named(name).isEmpty()) {
+            return false;
+        }
+        for (RelationCatalog.Relation r : relations.named(name)) {
+            for (RelationCatalog.Column c : r.columns()) {
+                if (!Exposure.masks(masker, r, c)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** Whether a relation named {@code name} was looked up (then a null {@link #runBy} means: could not be read). */
     public boolean looked(String name) {
         return relations.known(name);

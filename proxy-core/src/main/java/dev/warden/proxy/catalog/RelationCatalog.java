@@ -588,6 +588,16 @@ final class RelationCatalog {
             + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
 
     /**
+     * The column name {@link #runTexts} gives a call whose result goes into the row being written (a BEFORE ROW or
+     * INSTEAD OF trigger's function, a column's or its domain's default): what it reads is stored in that row,
+     * under the written table's column names (see {@link CatalogCache#setsTheRow}).
+     */
+    static final String SETS_THE_ROW = "sets_the_written_row";
+
+    /** {@link #CALLED}, for what computes a value of the row being written (a column default): see SETS_THE_ROW. */
+    private static final String CALLED_FOR_ROW = CALLED.replace("|| '()' ", "|| '() AS " + SETS_THE_ROW + "' ");
+
+    /**
      * An expression's text with each {@code ('s'::text)::regclass} (how the server shows a sequence named as text)
      * written {@code 's'}: the literal names the sequence, which the analysis reads as it reads one typed in.
      */
@@ -639,12 +649,16 @@ final class RelationCatalog {
                         + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
                         // A call of each trigger's function: its effects (the statements of its body, and the
                         // functions it calls in expressions too) are applied where it is judged.
+                        // A BEFORE ROW or INSTEAD OF trigger (tgtype bits ROW 1, BEFORE 2, INSTEAD 64) may set
+                        // the row being written: its call says so (see SETS_THE_ROW).
                         + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
-                        + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' FROM pg_catalog.pg_trigger t "
+                        + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
+                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
+                        + "FROM pg_catalog.pg_trigger t "
                         + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
                         + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
                         + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
-                        + "UNION ALL " + CALLED.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                        + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
                         "pg_catalog.pg_attrdef", "o.adrelid")
                         + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
                         "pg_catalog.pg_constraint", "o.conrelid")
@@ -671,7 +685,8 @@ final class RelationCatalog {
                         + "WHERE o.adrelid::int8 = ANY (?) "
                         + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
                         + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
-                        "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " FROM pg_catalog.pg_attribute a "
+                        "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " || ' AS " + SETS_THE_ROW + "' "
+                        + "FROM pg_catalog.pg_attribute a "
                         + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
                         + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
                         + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"

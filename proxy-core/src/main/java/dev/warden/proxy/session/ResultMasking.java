@@ -834,6 +834,10 @@ final class ResultMasking {
                         return new WritesRun(t.qualified() + " (what writing it runs could not be read while this "
                                 + "transaction holds what it names)", null, null);
                     }
+                    String intoRow = settingTheRow(t, fires, open, current, path);
+                    if (intoRow != null) {
+                        return new WritesRun(intoRow, null, null);
+                    }
                     if (fires != null && !fires.isEmpty()) {
                         run = run == null ? new ArrayList<>() : run;
                         fires = withBodiesWritten(fires, open);
@@ -861,6 +865,38 @@ final class ResultMasking {
         Exposure e = inTransaction(fired, judge(fired, current, path).exposure(), false);
         return new WritesRun(e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null,
                 e, fired);
+    }
+
+    /**
+     * {@code written} and why, when what computes the row a write stores into it (a BEFORE ROW or INSTEAD OF
+     * trigger, a column default, as {@code fires} marks them; whatever DDL of the open transaction made run, whose
+     * timing Warden does not read) may carry a sensitive value and a column of it is masked by no rule: such a
+     * trigger sets NEW.v from what it reads (a view replaced after it was made, OLD.email) and writes no table of
+     * its own, so the value lands in the written row under a clear name. Null when not.
+     */
+    private String settingTheRow(dev.warden.sql.TableRef written, List<StatementFacts> fires, Unreadable open,
+                                 Masker current, List<String> path) {
+        List<StatementFacts> sets = new ArrayList<>();
+        if (fires != null) {
+            for (StatementFacts top : fires) {
+                if (CatalogCache.setsTheRow(top)) {
+                    sets.add(top);
+                }
+            }
+        }
+        sets.addAll(open.deferred());
+        if (sets.isEmpty()) {
+            return null;
+        }
+        sets = withBodiesWritten(sets, open);
+        rowRead(sets, written).ifPresent(sets::add);
+        Analysis computing = new Analysis(sets);
+        Exposure e = inTransaction(computing, judge(computing, current, path).exposure(), false);
+        if (!e.sensitive() || catalog.masksEveryColumn(written.name(), current)) {
+            return null;
+        }
+        return written.qualified() + ", whose row a trigger or default computes from what it reads (" + e.reason()
+                + ")";
     }
 
     /**
