@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static dev.warden.proxy.RawClient.errors;
+import static dev.warden.proxy.WardenHarness.column;
 import static dev.warden.proxy.WardenHarness.run;
 import static dev.warden.proxy.WardenHarness.scalar;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -36,7 +37,7 @@ class WritesRunElsewhereThroughWardenTest {
 
     @BeforeAll
     static void start() throws SQLException {
-        TestPostgres pg = TestPostgres.start();
+        TestPostgres pg = TestPostgres.startWithPreparedTransactions();
         try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
             s.execute("CREATE ROLE gw_login LOGIN");
         }
@@ -1391,5 +1392,93 @@ class WritesRunElsewhereThroughWardenTest {
             }
         }
         assertEquals(2, rows("gw_notes"));
+    }
+
+
+    /**
+     * PREPARE TRANSACTION ends the session's transaction (the server reports idle) without committing it: its DDL
+     * is in no catalog until COMMIT PREPARED, which may come later, from any session. What Warden read meanwhile
+     * (that the name is no relation) was still in its catalog after COMMIT PREPARED made a view over gw_ledger
+     * under that name, and a DELETE through the view ran.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAViewATwoPhaseCommitMakes() throws SQLException {
+        try (Connection d = warden.direct()) {
+            org.junit.jupiter.api.Assumptions.assumeFalse(scalar(d, "SHOW max_prepared_transactions").equals("0"),
+                    "the server has no prepared transactions (max_prepared_transactions = 0)");
+        }
+        String view = " AS SELECT * FROM public.gw_ledger";
+        String[][] attempts = {
+                // Looked up while prepared, committed and written through by the same session.
+                {"p:BEGIN", "p:CREATE VIEW public.gw_2pc_a" + view, "p:PREPARE TRANSACTION 'gw_2pc_a'",
+                        "p:SELECT count(*) FROM public.gw_2pc_a", "p:COMMIT PREPARED 'gw_2pc_a'",
+                        "p:DELETE FROM public.gw_2pc_a WHERE id > 0"},
+                // Prepared by one session, looked up by another, committed through staging (where no rule applies).
+                {"p:BEGIN", "p:CREATE VIEW public.gw_2pc_b" + view, "p:PREPARE TRANSACTION 'gw_2pc_b'",
+                        "q:SELECT count(*) FROM public.gw_2pc_b", "s:COMMIT PREPARED 'gw_2pc_b'",
+                        "q:DELETE FROM public.gw_2pc_b WHERE id > 0"},
+        };
+        try {
+            assertEquals(List.of(), attemptsThatGotThrough(attempts), "PostgreSQL deleted gw_ledger's rows");
+            try (Connection c = connect("prod")) {
+                // A migration committed in two phases runs, and its table is used at once.
+                for (String sql : List.of("BEGIN", "CREATE TABLE public.gw_2pc_new (id int)",
+                        "CREATE VIEW public.gw_2pc_notes AS SELECT id FROM public.gw_notes",
+                        "PREPARE TRANSACTION 'gw_2pc_new'", "COMMIT PREPARED 'gw_2pc_new'",
+                        "INSERT INTO public.gw_2pc_new VALUES (1)", "DELETE FROM public.gw_2pc_new WHERE id = 1",
+                        "DELETE FROM public.gw_2pc_notes WHERE id = 1", "BEGIN",
+                        "CREATE VIEW public.gw_2pc_gone AS SELECT * FROM public.gw_notes",
+                        "PREPARE TRANSACTION 'gw_2pc_gone'", "ROLLBACK PREPARED 'gw_2pc_gone'",
+                        "DELETE FROM public.gw_notes WHERE id = 2")) {
+                    assertEquals(null, run(c, sql), sql);
+                }
+                assertEquals("1", scalar(c, "SELECT count(*) FROM public.gw_notes"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (String gid : column(d, "SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'gw_2pc_%'")) {
+                    s.execute("ROLLBACK PREPARED '" + gid + "'");
+                }
+                s.execute("DROP VIEW IF EXISTS public.gw_2pc_a, public.gw_2pc_b, public.gw_2pc_notes, "
+                        + "public.gw_2pc_gone");
+                s.execute("DROP TABLE IF EXISTS public.gw_2pc_new");
+            }
+        }
+    }
+
+    /**
+     * Runs each attempt, its steps in order, each on the connection its prefix names ({@code p:} and {@code q:}
+     * two sessions in prod, {@code s:} one in staging); returns those after which gw_ledger lost rows (reseeded),
+     * or in which no step was refused by gw-ledger-kept.
+     */
+    private List<String> attemptsThatGotThrough(String[][] attempts) throws SQLException {
+        List<String> ran = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            java.util.Map<String, Connection> open = new java.util.HashMap<>();
+            List<String> steps = new ArrayList<>();
+            try {
+                for (String step : attempt) {
+                    String who = step.substring(0, 1);
+                    Connection c = open.get(who);
+                    if (c == null) {
+                        c = connect(who.equals("s") ? "staging" : "prod");
+                        open.put(who, c);
+                    }
+                    steps.add(step + " -> " + run(c, step.substring(2)));
+                }
+            } finally {
+                for (Connection c : open.values()) {
+                    c.close();
+                }
+            }
+            if (rows("gw_ledger") != 3) {
+                ran.add("gw_ledger lost rows: " + steps);
+                seed();
+            } else if (steps.stream().noneMatch(e -> e.contains("-> 42501 ERROR: blocked by Warden rule "
+                    + "\"gw-ledger-kept\""))) {
+                ran.add("no step was refused by gw-ledger-kept: " + steps);
+            }
+        }
+        return ran;
     }
 }
