@@ -1447,6 +1447,60 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A function, procedure or trigger function whose body makes a view over gw_ledger and then deletes through
+     * it: Warden judged each statement of the body with the committed catalog, where the view's name was no
+     * relation, and the call ran the DELETE of gw_ledger (a procedure may COMMIT between the two).
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAViewARoutineMakesAndWritesThroughInItsOwnBody() throws SQLException {
+        String view = " AS SELECT * FROM public.gw_ledger; ";
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE PROCEDURE public.gw_body_p() LANGUAGE plpgsql AS $$BEGIN CREATE VIEW public.gw_body_a"
+                    + view + "DELETE FROM public.gw_body_a WHERE id > 0; END$$");
+            s.execute("CREATE FUNCTION public.gw_body_f() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE VIEW public.gw_body_b" + view + "DELETE FROM public.gw_body_b WHERE id > 0; END$$");
+            s.execute("CREATE PROCEDURE public.gw_body_c() LANGUAGE plpgsql AS $$BEGIN CREATE VIEW public.gw_body_c"
+                    + view + "COMMIT; DELETE FROM public.gw_body_c WHERE id > 0; END$$");
+            s.execute("CREATE FUNCTION public.gw_body_t() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE VIEW public.gw_body_d" + view + "DELETE FROM public.gw_body_d WHERE id > 0; "
+                    + "RETURN NEW; END$$");
+            s.execute("CREATE TABLE public.gw_body_fired (id int)");
+            s.execute("CREATE TRIGGER gw_body_fired_insert AFTER INSERT ON public.gw_body_fired FOR EACH ROW "
+                    + "EXECUTE FUNCTION public.gw_body_t()");
+            s.execute("GRANT INSERT ON public.gw_body_fired TO gw_login");
+            // The same over an unguarded table: it must keep running.
+            s.execute("CREATE FUNCTION public.gw_body_fine() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE VIEW public.gw_body_e AS SELECT * FROM public.gw_notes; "
+                    + "DELETE FROM public.gw_body_e WHERE id = 1; END$$");
+            for (String routine : List.of("PROCEDURE public.gw_body_p()", "FUNCTION public.gw_body_f()",
+                    "PROCEDURE public.gw_body_c()", "FUNCTION public.gw_body_fine()")) {
+                s.execute("ALTER " + routine + " OWNER TO gw_login");
+            }
+        }
+        String[][] attempts = {
+                {"p:CALL public.gw_body_p()"},
+                {"p:SELECT public.gw_body_f()"},
+                {"p:CALL public.gw_body_c()"},
+                {"p:INSERT INTO public.gw_body_fired VALUES (1)"},
+        };
+        try {
+            assertEquals(List.of(), attemptsThatGotThrough(attempts), "PostgreSQL deleted gw_ledger's rows");
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "SELECT public.gw_body_fine()"));
+                assertEquals("2", scalar(c, "SELECT count(*) FROM public.gw_notes"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_body_a, public.gw_body_b, public.gw_body_c, "
+                        + "public.gw_body_d, public.gw_body_e");
+                s.execute("DROP TABLE IF EXISTS public.gw_body_fired");
+                s.execute("DROP PROCEDURE IF EXISTS public.gw_body_p(), public.gw_body_c()");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_body_f(), public.gw_body_t(), public.gw_body_fine()");
+            }
+        }
+    }
+
+    /**
      * Runs each attempt, its steps in order, each on the connection its prefix names ({@code p:} and {@code q:}
      * two sessions in prod, {@code s:} one in staging); returns those after which gw_ledger lost rows (reseeded),
      * or in which no step was refused by gw-ledger-kept.
