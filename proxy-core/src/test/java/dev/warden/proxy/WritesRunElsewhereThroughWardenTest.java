@@ -1464,6 +1464,14 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE FUNCTION public.gw_body_t() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                     + "CREATE VIEW public.gw_body_d" + view + "DELETE FROM public.gw_body_d WHERE id > 0; "
                     + "RETURN NEW; END$$");
+            // The view made by a function the body calls; and the DELETE in a function called after it.
+            s.execute("CREATE FUNCTION public.gw_body_mk() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE VIEW public.gw_body_g AS SELECT * FROM public.gw_ledger; END$$");
+            s.execute("CREATE FUNCTION public.gw_body_del() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.gw_body_g WHERE id > 0; END$$");
+            s.execute("CREATE FUNCTION public.gw_body_outer() RETURNS void LANGUAGE plpgsql AS $$BEGIN "
+                    + "PERFORM public.gw_body_mk(); PERFORM public.gw_body_del(); END$$");
+            s.execute("ALTER FUNCTION public.gw_body_outer() OWNER TO gw_login");
             s.execute("CREATE TABLE public.gw_body_fired (id int)");
             s.execute("CREATE TRIGGER gw_body_fired_insert AFTER INSERT ON public.gw_body_fired FOR EACH ROW "
                     + "EXECUTE FUNCTION public.gw_body_t()");
@@ -1482,6 +1490,8 @@ class WritesRunElsewhereThroughWardenTest {
                 {"p:SELECT public.gw_body_f()"},
                 {"p:CALL public.gw_body_c()"},
                 {"p:INSERT INTO public.gw_body_fired VALUES (1)"},
+                {"p:SELECT public.gw_body_outer()"},
+                {"p:SELECT public.gw_body_mk(), public.gw_body_del()"},
         };
         try {
             assertEquals(List.of(), attemptsThatGotThrough(attempts), "PostgreSQL deleted gw_ledger's rows");
@@ -1492,10 +1502,11 @@ class WritesRunElsewhereThroughWardenTest {
         } finally {
             try (Connection d = warden.direct(); Statement s = d.createStatement()) {
                 s.execute("DROP VIEW IF EXISTS public.gw_body_a, public.gw_body_b, public.gw_body_c, "
-                        + "public.gw_body_d, public.gw_body_e");
+                        + "public.gw_body_d, public.gw_body_e, public.gw_body_g");
                 s.execute("DROP TABLE IF EXISTS public.gw_body_fired");
                 s.execute("DROP PROCEDURE IF EXISTS public.gw_body_p(), public.gw_body_c()");
-                s.execute("DROP FUNCTION IF EXISTS public.gw_body_f(), public.gw_body_t(), public.gw_body_fine()");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_body_f(), public.gw_body_t(), public.gw_body_fine(), "
+                        + "public.gw_body_mk(), public.gw_body_del(), public.gw_body_outer()");
             }
         }
     }
@@ -1673,4 +1684,5 @@ class WritesRunElsewhereThroughWardenTest {
     private static FrontendMessage execute() {
         return new FrontendMessage.Execute("", 0);
     }
+
 }
