@@ -68,6 +68,14 @@ public final class TestPostgres implements AutoCloseable {
                 "log_filename", "warden-test.log", "log_rotation_size", "0", "log_rotation_age", "0"));
     }
 
+    /**
+     * Like {@link #start()}, with two-phase commit on ({@code max_prepared_transactions}), so a test can PREPARE
+     * TRANSACTION. An external server ({@code WARDEN_TEST_PG_URL}) must be configured so by whoever runs it.
+     */
+    public static TestPostgres startWithPreparedTransactions() {
+        return start(java.util.Map.of("max_prepared_transactions", "10"));
+    }
+
     private static TestPostgres start(java.util.Map<String, String> serverConfig) {
         String external = System.getenv("WARDEN_TEST_PG_URL");
         try {

@@ -222,6 +222,20 @@ public final class Guardrails {
         }
     }
 
+    /**
+     * {@code schemas}, with the names {@code changed} made unreadable: DDL that a body runs (a function's, a
+     * trigger's, a DO block's) changes what the names its other statements use mean, and the catalog Warden reads
+     * has none of it (a view it makes is written through by the next statement, or the next call).
+     */
+    private static NamedRelations withChanges(Unreadable changed, NamedRelations schemas) {
+        if (changed.isEmpty()) {
+            return schemas;
+        }
+        return schemas instanceof ChangedInTransaction c
+                ? new ChangedInTransaction(c.catalog(), c.unreadable().with(changed))
+                : new ChangedInTransaction(schemas, changed);
+    }
+
     private static NamedRelations withoutDeferred(NamedRelations schemas) {
         return schemas instanceof ChangedInTransaction c && !c.unreadable().deferred().isEmpty()
                 ? new ChangedInTransaction(c.catalog(), c.unreadable().withoutDeferred()) : schemas;
@@ -239,6 +253,7 @@ public final class Guardrails {
     /** As above, with unqualified names in any schema that {@code schemas} finds them in. */
     public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser,
                            NamedRelations schemas) {
+        schemas = withChanges(Unreadable.changedWithin(facts), schemas);
         for (StatementFacts f : facts.allStatements()) {
             Decision d = decideOne(who, env, f, upstreamUser, schemas);
             if (!d.allowed()) {
@@ -313,16 +328,17 @@ public final class Guardrails {
                     if (body == null || !seen.add(function)) {
                         continue;
                     }
+                    NamedRelations inBody = withChanges(Unreadable.changedByAll(body), schemas);
                     for (StatementFacts statement : body) {
                         for (StatementFacts s : statement.allStatements()) {
-                            Decision d = upstreamUser != null ? decideOne(who, env, s, upstreamUser, schemas)
-                                    : decideByRules(who, env, s, schemas, false, ", run by " + function + "(),");
+                            Decision d = upstreamUser != null ? decideOne(who, env, s, upstreamUser, inBody)
+                                    : decideByRules(who, env, s, inBody, false, ", run by " + function + "(),");
                             if (!d.allowed()) {
                                 return d;
                             }
                             next.add(s);
                         }
-                        Decision d = decideWhatWritesRun(who, env, statement, schemas);
+                        Decision d = decideWhatWritesRun(who, env, statement, inBody);
                         if (!d.allowed()) {
                             return d;
                         }
@@ -444,6 +460,7 @@ public final class Guardrails {
                             }
                             continue;
                         }
+                        NamedRelations inRun = withChanges(Unreadable.changedByAll(run), schemas);
                         for (StatementFacts top : run) {
                             if (!judged.add(top)) {
                                 continue;
@@ -451,11 +468,11 @@ public final class Guardrails {
                             for (StatementFacts r : top.allStatements()) {
                                 // (What runs there is judged without the deferred statements: they are judged
                                 // here, once; with them, each relation a body writes would bring them back.)
-                                Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(schemas), null);
+                                Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(inRun), null);
                                 if (!changed.allowed()) {
                                     return changed;
                                 }
-                                Decision d = decideByRules(who, env, r, schemas, true, ", run by "
+                                Decision d = decideByRules(who, env, r, inRun, true, ", run by "
                                         + t.qualified() + " (a rule, trigger, default, constraint, view or policy),");
                                 if (!d.allowed()) {
                                     return d;

@@ -153,22 +153,42 @@ public record Unreadable(Set<String> relations, Set<String> functions, Map<Strin
 
     /** What the statements of {@code analysis} make unreadable (see above). */
     public static Unreadable changedBy(Analysis analysis) {
+        return changedByAll(analysis.statements());
+    }
+
+    /** What one statement (with what it runs: a DO block's statements) makes unreadable. */
+    public static Unreadable changedBy(StatementFacts top) {
+        return changedByEach(top.allStatements());
+    }
+
+    /**
+     * What the statements run inside {@code top} (a called function's body, a DO block's statements; not
+     * {@code top} itself) make unreadable, for each other of them and in any order: a body may loop, or be called
+     * again for the next row. Warden reads them against the committed catalog, where a view one of them makes is
+     * not.
+     */
+    public static Unreadable changedWithin(StatementFacts top) {
+        List<StatementFacts> all = top.allStatements();
+        return all.size() < 2 ? NONE : changedByEach(all.subList(1, all.size()));
+    }
+
+    /** What {@code statements} (each a whole statement, and the statements it runs) make unreadable together. */
+    public static Unreadable changedByAll(List<StatementFacts> statements) {
         Unreadable out = NONE;
-        for (StatementFacts top : analysis.statements()) {
+        for (StatementFacts top : statements) {
             out = out.with(changedBy(top));
         }
         return out;
     }
 
-    /** What one statement (with what it runs: a DO block's statements) makes unreadable. */
-    public static Unreadable changedBy(StatementFacts top) {
+    private static Unreadable changedByEach(List<StatementFacts> statements) {
         Set<String> relations = new HashSet<>();
         Set<String> functions = new HashSet<>();
         Map<String, List<StatementFacts>> bodies = new HashMap<>();
         Map<String, List<StatementFacts>> views = new HashMap<>();
         List<StatementFacts> deferred = new ArrayList<>();
         boolean everything = false;
-        for (StatementFacts f : top.allStatements()) {
+        for (StatementFacts f : statements) {
             StatementKind kind = f.kind();
             String type = f.objectType();
             if ((kind == StatementKind.CREATE || kind == StatementKind.ALTER) && !ROUTINES.contains(type)

@@ -155,14 +155,23 @@ final class JudgedExposures {
     }
 
     /**
+     * Whether {@code f} is a COMMIT PREPARED: it commits DDL that a PREPARE TRANSACTION (of any session) left in no
+     * catalog, and Warden did not keep, since the session that prepared it was idle again. What DDL it commits is
+     * not known. (A COMMIT whose comment says "prepared" only costs a reading of the catalog.)
+     */
+    static boolean commitsPrepared(StatementFacts f) {
+        return f.kind() == StatementKind.COMMIT && f.text().toLowerCase(java.util.Locale.ROOT).contains("prepared");
+    }
+
+    /**
      * The names the DDL of {@code ran} may have redefined ({@code names}: every name it uses): none for ANALYZE and
-     * VACUUM alone, null (any name) for DDL Warden cannot name (dynamic SQL).
+     * VACUUM alone, null (any name) for DDL Warden cannot name (dynamic SQL, a COMMIT PREPARED).
      */
     static Set<String> redefinedNames(Analysis ran, Set<String> names) {
         boolean redefines = false;
         for (StatementFacts top : ran.statements()) {
             for (StatementFacts f : top.allStatements()) {
-                if (f.dynamicSql()) {
+                if (f.dynamicSql() || commitsPrepared(f)) {
                     return null;
                 }
                 redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM;

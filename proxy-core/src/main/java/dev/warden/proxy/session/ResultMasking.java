@@ -355,7 +355,8 @@ final class ResultMasking {
     }
 
     /**
-     * DDL (typed, or run by a DO block, a function body or dynamic SQL) may change what the catalog says. Returns
+     * DDL (typed, or run by a DO block, a function body or dynamic SQL, or committed by COMMIT PREPARED) may change
+     * what the catalog says. Returns
      * what it recorded as redefined, or null when {@code analysis} is no DDL.
      */
     Redefined invalidateAfterDdl(Analysis analysis) {
@@ -392,7 +393,8 @@ final class ResultMasking {
         return k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
                 || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
                 || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
-                || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql();
+                || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()
+                || JudgedExposures.commitsPrepared(f);
     }
 
     /** @param redefined the names DDL may have redefined (null: any name) */
