@@ -1608,6 +1608,40 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A temporary view shadows a table's name only for its own session, and only while that session lasts: once
+     * the session ends, another session's write of the table runs at once, not after Warden's catalog entries
+     * expire (5 s).
+     */
+    @Test
+    void aTemporaryViewStopsShadowingANameWhenItsSessionEnds() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_tmp_notes (id int)");
+            s.execute("GRANT SELECT, DELETE ON public.gw_tmp_notes TO gw_login");
+        }
+        try {
+            long ended;
+            try (Connection p = connect("prod")) {
+                assertEquals(null, run(p, "CREATE TEMP VIEW gw_tmp_notes AS SELECT * FROM public.gw_ledger"));
+                assertLedgerKept(p, "DELETE FROM gw_tmp_notes WHERE id > 0", "gw-ledger-kept");
+            }
+            ended = System.nanoTime();
+            String error;
+            do {
+                try (Connection q = connect("prod")) {
+                    error = run(q, "DELETE FROM gw_tmp_notes WHERE id = 1");
+                }
+                Thread.sleep(50);
+            } while (error != null && System.nanoTime() - ended < 2_000_000_000L);
+            assertEquals(null, error, "a write of the table, after the session with the temporary view ended");
+            assertEquals(3, rows("gw_ledger"));
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_tmp_notes");
+            }
+        }
+    }
+
+    /**
      * A view made over gw_ledger by one request of a pipeline and deleted through by a later one, in the same
      * implicit transaction (one Sync) or the next (the first Sync's ReadyForQuery not yet relayed when the DELETE
      * is read), with the simple protocol, or after a FunctionCall message. Each held; kept as a regression test.
