@@ -77,6 +77,8 @@ final class RelaySession {
             PreparedStatements.Statement s = prepared.statement(name);
             return s == null ? null : s.analysis;
         });
+        // The server drops the session's temporary relations when its backend exits, which closes this connection.
+        upstream.closeFuture().addListener(closed -> masking.sessionEnded());
         this.flow = FlowControl.of(client);
         flow.attachUpstream(upstream);
         this.requests = new RelayHandler(this);

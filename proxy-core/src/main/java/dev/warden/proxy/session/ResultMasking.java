@@ -370,9 +370,38 @@ final class ResultMasking {
             Set<String> redefined = JudgedExposures.redefinedNames(analysis, names);
             invalidate(redefined);
             judged.redefined(analysis, names, current);
+            madeBySession(redefined);
             return new Redefined(redefined);
         }
         return null;
+    }
+
+    /** Names this session's DDL redefined, which may be temporary relations; null once any name may be. */
+    private Set<String> sessionDdl = Set.of();
+
+    private void madeBySession(Set<String> redefined) {
+        if (sessionDdl == null) {
+            return;
+        }
+        if (redefined == null || sessionDdl.size() + redefined.size() > 1024) {
+            sessionDdl = null;
+            return;
+        }
+        if (sessionDdl.isEmpty()) {
+            sessionDdl = new java.util.HashSet<>();
+        }
+        sessionDdl.addAll(redefined);
+    }
+
+    /**
+     * The session's server connection closed: its backend exited and the server dropped the session's temporary
+     * relations, which may have shadowed names for it (and, as candidates of an unqualified name, for other
+     * sessions). What the catalog read of the names its DDL redefined is dropped, as after a commit.
+     */
+    void sessionEnded() {
+        if (catalog != null && (sessionDdl == null || !sessionDdl.isEmpty())) {
+            catalog.invalidate(sessionDdl);
+        }
     }
 
     /** The names DDL may have redefined (null: any name). */
