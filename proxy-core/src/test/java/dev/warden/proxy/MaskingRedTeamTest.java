@@ -590,6 +590,8 @@ class MaskingRedTeamTest {
                 "IF NEW.id = 3 THEN RAISE EXCEPTION 'no' USING DETAIL = translate(\"new\".email, " + HIDE + "); END IF",
                 "RAISE NOTICE '%', translate(NEW.email, " + HIDE + ")",
                 "PERFORM pg_notify('tn', translate(NEW.email, " + HIDE + "))",
+                "EXECUTE 'INSERT INTO tn_copy VALUES (' || quote_literal(translate(NEW.email, " + HIDE + ")) || ')'",
+                "EXECUTE format('INSERT INTO tn_copy VALUES (%L)', translate(NEW.email, " + HIDE + "))",
         };
         List<String[]> attempts = new ArrayList<>();
         for (String body : bodies) {
