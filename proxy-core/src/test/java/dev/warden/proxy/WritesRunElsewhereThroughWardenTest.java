@@ -1642,6 +1642,50 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A temporary view is its own session's: while session A keeps one named like an unguarded table in front of
+     * gw_ledger, another session's unqualified writes of that name write the table (the server never resolves a name
+     * to another session's temporary schema), with the simple and the extended protocol; A's own are still refused,
+     * and so are those of a session that made such a view itself, with a function.
+     */
+    @Test
+    void anotherSessionsTemporaryViewDoesNotRefuseWritesOfTheTableItsNameShadows() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_shadow_notes (id int)");
+            s.execute("INSERT INTO public.gw_shadow_notes SELECT g FROM generate_series(1, 4) g");
+            s.execute("GRANT SELECT, UPDATE, DELETE ON public.gw_shadow_notes TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_shadow_make() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_shadow_notes AS SELECT * FROM public.gw_ledger; RETURN 1; END$$");
+        }
+        try (Connection a = connect("prod")) {
+            assertEquals(null, run(a, "CREATE TEMP VIEW gw_shadow_notes AS SELECT * FROM public.gw_ledger"));
+            assertLedgerKept(a, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            try (Connection b = connect("prod")) {
+                assertEquals(null, run(b, "DELETE FROM gw_shadow_notes WHERE id = 1"));
+                assertEquals(null, run(b, "UPDATE gw_shadow_notes SET id = 20 WHERE id = 2"));
+            }
+            try (Connection b = warden.connect("prod", WardenHarness.USER, warden.token(),
+                    "preferQueryMode=extended");
+                 java.sql.PreparedStatement delete = b.prepareStatement("DELETE FROM gw_shadow_notes WHERE id = ?")) {
+                delete.setInt(1, 3);
+                assertEquals(1, delete.executeUpdate());
+            }
+            try (Connection f = connect("prod")) {
+                assertEquals(null, run(f, "SELECT public.gw_shadow_make()"));
+                assertLedgerKept(f, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            }
+            assertLedgerKept(a, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            try (Connection d = warden.direct()) {
+                assertEquals(List.of("4", "20"), column(d, "SELECT id FROM public.gw_shadow_notes ORDER BY id"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_shadow_notes");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_shadow_make()");
+            }
+        }
+    }
+
+    /**
      * A view made over gw_ledger by one request of a pipeline and deleted through by a later one, in the same
      * implicit transaction (one Sync) or the next (the first Sync's ReadyForQuery not yet relayed when the DELETE
      * is read), with the simple protocol, or after a FunctionCall message. Each held; kept as a regression test.
