@@ -1686,6 +1686,124 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * Attacker pass 8, with the simple protocol: a temporary view over gw_ledger made by a trigger of a table the
+     * session writes, or by a SECURITY DEFINER function of another role (which grants the session its use), its name
+     * looked up first so that Warden's catalog holds "no such relation"; ROLLBACK AND CHAIN; an error that ends the
+     * implicit transaction of a text after it committed a view; DISCARD TEMP and DISCARD ALL, then the view made
+     * again; a view made in {@code pg_temp} by name, or by a search_path that puts pg_temp first.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForTemporaryViewsMadeByTriggersDefinersAndAfterDiscards() throws SQLException {
+        String view = " AS SELECT * FROM public.gw_ledger";
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.gw_tv_make() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_tv_v AS SELECT * FROM public.gw_ledger; RETURN NEW; END$$");
+            s.execute("CREATE TABLE public.gw_tv_src (id int)");
+            s.execute("CREATE TRIGGER gw_tv_src_insert AFTER INSERT ON public.gw_tv_src FOR EACH ROW "
+                    + "EXECUTE FUNCTION public.gw_tv_make()");
+            s.execute("GRANT SELECT, INSERT ON public.gw_tv_src TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_sd_make() RETURNS int LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_sd_v AS SELECT * FROM public.gw_ledger; "
+                    + "GRANT SELECT, DELETE ON gw_sd_v TO gw_login; RETURN 1; END$$");
+        }
+        String[][] attempts = {
+                {"p:SELECT count(*) FROM gw_tv_v", "p:INSERT INTO public.gw_tv_src VALUES (1)",
+                        "p:DELETE FROM gw_tv_v WHERE id > 0"},
+                {"p:INSERT INTO public.gw_tv_src VALUES (1)", "p:DELETE FROM gw_tv_v WHERE id > 0"},
+                {"p:SELECT count(*) FROM gw_sd_v", "p:SELECT public.gw_sd_make()", "p:DELETE FROM gw_sd_v WHERE id > 0"},
+                {"p:BEGIN", "p:CREATE TEMP VIEW gw_chain_v" + view, "p:ROLLBACK AND CHAIN",
+                        "p:CREATE TEMP VIEW gw_chain_v" + view, "p:DELETE FROM gw_chain_v WHERE id > 0", "p:COMMIT"},
+                {"p:BEGIN", "p:CREATE VIEW public.gw_chain_w" + view, "p:ROLLBACK AND CHAIN",
+                        "p:CREATE VIEW public.gw_chain_w" + view, "p:COMMIT", "p:DELETE FROM gw_chain_w WHERE id > 0"},
+                {"p:CREATE VIEW public.gw_imp_a" + view + "; COMMIT; SELECT 1/0",
+                        "p:DELETE FROM gw_imp_a WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_imp_t" + view + "; SELECT 1/0", "p:CREATE TEMP VIEW gw_imp_t" + view
+                        + "; SELECT 1", "p:DELETE FROM gw_imp_t WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_disc_v" + view, "p:DISCARD TEMP", "p:CREATE TEMP VIEW gw_disc_v" + view,
+                        "p:DELETE FROM gw_disc_v WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_disc_w" + view, "p:DISCARD ALL", "p:CREATE TEMP VIEW gw_disc_w" + view,
+                        "p:DELETE FROM gw_disc_w WHERE id > 0"},
+                {"p:DISCARD ALL", "p:CREATE TEMP VIEW gw_disc_x" + view, "p:DELETE FROM gw_disc_x WHERE id > 0"},
+                {"p:CREATE VIEW pg_temp.gw_pt_a" + view, "p:DELETE FROM pg_temp.gw_pt_a WHERE id > 0"},
+                {"p:CREATE VIEW pg_temp.gw_pt_b" + view, "p:DELETE FROM gw_pt_b WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_pt_c" + view, "p:DELETE FROM pg_temp.gw_pt_c WHERE id > 0"},
+                {"p:CREATE TEMP TABLE gw_pt_t (id int)", "p:CREATE VIEW pg_temp.gw_pt_e AS SELECT l.* FROM "
+                        + "public.gw_ledger l, gw_pt_t", "p:DELETE FROM gw_pt_e WHERE id > 0"},
+        };
+        try {
+            assertEquals(List.of(), attemptsThatGotThrough(attempts), "PostgreSQL deleted gw_ledger's rows");
+            // An unqualified CREATE VIEW may land in gw_billing, which the login can create in: refused by that
+            // schema's rule before the view exists (whether the search_path puts pg_temp first or not).
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "SET search_path = pg_temp, public"));
+                assertRefusedBy(run(c, "CREATE VIEW gw_pt_d" + view), "CREATE VIEW gw_pt_d", "gw-billing-kept");
+                assertEquals(null, run(c, "CREATE TEMP TABLE gw_pt_u (id int)"));
+                assertRefusedBy(run(c, "CREATE VIEW gw_pt_f AS SELECT l.* FROM public.gw_ledger l, gw_pt_u"),
+                        "CREATE VIEW gw_pt_f", "gw-billing-kept");
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_chain_w, public.gw_imp_a");
+                s.execute("DROP TABLE IF EXISTS public.gw_tv_src");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_tv_make(), public.gw_sd_make()");
+            }
+        }
+    }
+
+    /**
+     * Attacker pass 8, pipelined: a temporary view made and deleted through in Flush-only batches (no Sync between
+     * them, or none at all before the DELETE), in pg_temp by name, and by a function called in the pipeline. Each
+     * must be refused by gw-ledger-kept. And what must run: a view over an unguarded table made and deleted through
+     * in a pipeline (it was once seen refused as {@code dynamic-sql}).
+     */
+    @Test
+    void aGuardrailOnATableHoldsForTemporaryViewsMadeInFlushedPipelines() throws Exception {
+        String view = " AS SELECT * FROM public.gw_ledger";
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.gw_fl_make() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_fl_f AS SELECT * FROM public.gw_ledger; RETURN 1; END$$");
+        }
+        List<List<FrontendMessage>> pipelines = List.of(
+                List.of(parse("CREATE TEMP VIEW gw_fl_a" + view), bind(""), execute(), new FrontendMessage.Flush(),
+                        parse("DELETE FROM gw_fl_a WHERE id > 0"), bind(""), execute(), new FrontendMessage.Sync()),
+                List.of(parse("CREATE VIEW pg_temp.gw_fl_b" + view), bind(""), execute(), new FrontendMessage.Flush(),
+                        parse("DELETE FROM pg_temp.gw_fl_b WHERE id > 0"), bind(""), execute(),
+                        new FrontendMessage.Flush(), new FrontendMessage.Sync()),
+                List.of(parse("CREATE VIEW public.gw_fl_c" + view), bind(""), execute(), new FrontendMessage.Sync(),
+                        parse("DELETE FROM gw_fl_c WHERE id > 0"), bind(""), execute(), new FrontendMessage.Sync()),
+                List.of(parse("SELECT public.gw_fl_make()"), bind(""), execute(), new FrontendMessage.Flush(),
+                        parse("DELETE FROM gw_fl_f WHERE id > 0"), bind(""), execute(), new FrontendMessage.Sync()),
+                List.of(parse("CREATE TEMP VIEW gw_fl_g" + view), bind(""), execute(), new FrontendMessage.Flush(),
+                        new FrontendMessage.Parse("del", "DELETE FROM gw_fl_g WHERE id > 0", List.of()),
+                        new FrontendMessage.Flush(), bind("del"), execute(), new FrontendMessage.Sync()));
+        List<String> ran = new ArrayList<>();
+        try {
+            for (List<FrontendMessage> pipeline : pipelines) {
+                List<String> seen = pipelined(pipeline);
+                if (rows("gw_ledger") != 3) {
+                    ran.add("gw_ledger lost rows: " + pipeline + " " + seen);
+                    seed();
+                } else if (seen.stream().noneMatch(e -> e.startsWith("42501 blocked by Warden rule \"gw-ledger-kept\""))) {
+                    ran.add("not refused by gw-ledger-kept: " + pipeline + " " + seen);
+                }
+            }
+            List<String> harmless = pipelined(List.of(parse("CREATE VIEW public.gw_fl_h AS SELECT * FROM "
+                    + "public.gw_notes"), bind(""), execute(), new FrontendMessage.Sync(), parse("DELETE FROM gw_fl_h WHERE id > 2"),
+                    bind(""), execute(), new FrontendMessage.Sync()));
+            if (!harmless.isEmpty()) {
+                ran.add("a harmless pipeline was refused: " + harmless);
+            }
+            assertEquals(List.of(), ran);
+            assertEquals(2, rows("public.gw_notes"));
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_fl_c, public.gw_fl_h");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_fl_make()");
+            }
+        }
+    }
+
+    /**
      * A view made over gw_ledger by one request of a pipeline and deleted through by a later one, in the same
      * implicit transaction (one Sync) or the next (the first Sync's ReadyForQuery not yet relayed when the DELETE
      * is read), with the simple protocol, or after a FunctionCall message. Each held; kept as a regression test.
