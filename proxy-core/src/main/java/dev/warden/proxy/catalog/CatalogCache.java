@@ -370,7 +370,10 @@ public final class CatalogCache implements AutoCloseable {
         return namedByViews(name, true);
     }
 
-    /** As above; without {@code withTemporary}, not through relations of temporary schemas (see {@link #schemasHolding}). */
+    /**
+     * As above; without {@code withTemporary}, not through relations of temporary schemas (see
+     * {@link #schemasHolding}).
+     */
     public Set<dev.warden.sql.TableRef> namedByViews(String name, boolean withTemporary) {
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
         for (RelationCatalog.Relation r : named(name, withTemporary)) {
@@ -402,7 +405,10 @@ public final class CatalogCache implements AutoCloseable {
         return runBy(name, written, true);
     }
 
-    /** As above; without {@code withTemporary}, not what relations of temporary schemas run (see {@link #schemasHolding}). */
+    /**
+     * As above; without {@code withTemporary}, not what relations of temporary schemas run (see
+     * {@link #schemasHolding}).
+     */
     public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written, boolean withTemporary) {
         if (!relations.known(name)) {
             return null;

@@ -369,9 +369,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         admit(frame, new StatementGate.Statement(policy, reading.sql(), analysis, decision,
                 QueryEvent.Protocol.SIMPLE), Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
-                    session.temporaryRelations.sending(analysis, session.catalog);
+                    List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
-                        session.transactionDdl.sending(analysis, masking.invalidateAfterDdl(analysis));
+                        session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
@@ -457,9 +457,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
-                    session.temporaryRelations.sending(analysis, session.catalog);
+                    List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
-                        session.transactionDdl.sending(analysis, masking.invalidateAfterDdl(analysis));
+                        session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                         OwnRequests.describeCursor(portal, writer::send, upstream.alloc());
                     }
                     describeCopy(execution);

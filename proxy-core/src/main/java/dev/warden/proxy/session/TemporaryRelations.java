@@ -1,11 +1,13 @@
 package dev.warden.proxy.session;
 
 import dev.warden.proxy.catalog.CatalogCache;
+import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
 import dev.warden.sql.TableRef;
 
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -49,8 +51,12 @@ final class TemporaryRelations {
     private static final int MAX_DEPTH = 4;
 
     private boolean mayHave;
-    /** Per relation name, whether what it runs may create a relation, at {@link #judgedAt} of the catalog. */
-    private final Map<String, Boolean> runsCreating = new HashMap<>();
+    /**
+     * Per relation name ({@code "w "} or {@code "r "} before it, for a write or a read), what writing or reading it
+     * runs that may create a relation (DDL, a DO block, dynamic SQL ...), at {@link #judgedAt} of the catalog; null
+     * when the catalog cannot say.
+     */
+    private final Map<String, List<StatementFacts>> creatingRun = new HashMap<>();
     private long judgedAt = -1;
 
     /** Whether the session may have temporary relations (then other sessions' cannot be told from its own). */
@@ -63,49 +69,60 @@ final class TemporaryRelations {
         mayHave = true;
     }
 
-    /** {@code analysis} (null: not read) goes upstream, its function bodies nested (see {@link CatalogCache}). */
-    void sending(Analysis analysis, CatalogCache catalog) {
-        if (mayHave) {
-            return;
-        }
+    /**
+     * {@code analysis} (null: not read) goes upstream, its function bodies nested (see {@link CatalogCache}).
+     * Returns the statements that may create a relation which the relations it names run, and it does not name
+     * (a trigger's function that makes a view): DDL the session runs all the same, which the caller records as
+     * such. Empty when none, or when the catalog cannot say (the guardrails judge such a write as one that may
+     * write any table).
+     */
+    List<StatementFacts> sending(Analysis analysis, CatalogCache catalog) {
         if (analysis == null || catalog == null) {
             mayHave = true;
-            return;
+            return List.of();
         }
         if (catalog.generation() != judgedAt) {
-            runsCreating.clear();
+            creatingRun.clear();
             judgedAt = catalog.generation();
         }
-        mayHave = mayCreate(analysis.statements(), catalog, 0, new HashSet<>());
+        List<StatementFacts> run = new ArrayList<>();
+        boolean creates = mayCreate(analysis.statements(), catalog, 0, new HashSet<>(), run);
+        mayHave |= creates;
+        return run;
     }
 
-    private boolean mayCreate(List<StatementFacts> statements, CatalogCache catalog, int depth, Set<String> seen) {
+    /**
+     * Whether {@code statements}, or what the relations they name run, may create a relation; the statements of
+     * the latter that may are added to {@code run}.
+     */
+    private boolean mayCreate(List<StatementFacts> statements, CatalogCache catalog, int depth, Set<String> seen,
+                              List<StatementFacts> run) {
+        boolean creates = false;
         for (StatementFacts top : statements) {
             for (StatementFacts f : top.allStatements()) {
-                if (!CREATE_NOTHING.contains(f.kind()) || f.dynamicSql() || f.unparsed()
-                        || (f.kind() == StatementKind.SELECT && INTO.matcher(f.text()).find())) {
-                    return true;
-                }
+                creates |= creates(f);
                 for (TableRef t : f.tablesWritten()) {
-                    if (runsCreating(t, true, catalog, depth, seen)) {
-                        return true;
-                    }
+                    creates |= runsCreating(t, true, catalog, depth, seen, run);
                 }
                 for (TableRef t : f.tablesRead()) {
-                    if (runsCreating(t, false, catalog, depth, seen)) {
-                        return true;
-                    }
+                    creates |= runsCreating(t, false, catalog, depth, seen, run);
                 }
             }
         }
-        return false;
+        return creates;
+    }
+
+    private static boolean creates(StatementFacts f) {
+        return !CREATE_NOTHING.contains(f.kind()) || f.dynamicSql() || f.unparsed()
+                || (f.kind() == StatementKind.SELECT && INTO.matcher(f.text()).find());
     }
 
     /**
      * Whether what reading (or, {@code written}, writing) a relation of {@code t}'s name runs may create a relation,
-     * through the views it is reached by too; true when the catalog cannot say.
+     * through the views it is reached by too; true when the catalog cannot say. What may is added to {@code run}.
      */
-    private boolean runsCreating(TableRef t, boolean written, CatalogCache catalog, int depth, Set<String> seen) {
+    private boolean runsCreating(TableRef t, boolean written, CatalogCache catalog, int depth, Set<String> seen,
+                                 List<StatementFacts> run) {
         if (t.equals(TableRef.ANY_RELATION)) {
             return false; // a sequence named at run time: it runs nothing
         }
@@ -113,24 +130,42 @@ final class TemporaryRelations {
         if (!seen.add(key)) {
             return false;
         }
-        Boolean known = depth == 0 ? runsCreating.get(key) : null;
-        if (known != null) {
-            return known;
+        if (depth == 0 && creatingRun.containsKey(key)) {
+            List<StatementFacts> known = creatingRun.get(key);
+            if (known != null) {
+                run.addAll(known);
+            }
+            return known == null || !known.isEmpty();
         }
+        List<StatementFacts> found = new ArrayList<>();
         boolean creating;
         if (depth >= MAX_DEPTH) {
             creating = true;
+            found = null;
         } else {
             // Only what this session's names can mean: it has no temporary relation of its own yet.
-            List<StatementFacts> run = catalog.runBy(t.name(), written, false);
-            creating = run == null || mayCreate(run, catalog, depth + 1, seen);
-            for (java.util.Iterator<TableRef> through = catalog.namedByViews(t.name(), false).iterator();
-                 !creating && through.hasNext(); ) {
-                creating = runsCreating(through.next(), written, catalog, depth + 1, seen);
+            List<StatementFacts> ran = catalog.runBy(t.name(), written, mayHave);
+            if (ran == null) {
+                creating = true;
+                found = null;
+            } else {
+                for (StatementFacts top : ran) {
+                    if (StatementWalk.any(top, TemporaryRelations::creates)) {
+                        found.add(top);
+                    }
+                }
+                creating = mayCreate(ran, catalog, depth + 1, seen, found) | !found.isEmpty();
+                for (TableRef through : catalog.namedByViews(t.name(), mayHave)) {
+                    creating |= runsCreating(through, written, catalog, depth + 1, seen, found);
+                }
             }
         }
+        if (found != null) {
+            run.addAll(found);
+        }
         if (depth == 0) {
-            runsCreating.put(key, creating);
+            // (Creating with nothing found: deeper, the catalog could not say; remembered as unknown.)
+            creatingRun.put(key, found == null || (creating && found.isEmpty()) ? null : List.copyOf(found));
         }
         return creating;
     }
