@@ -1642,6 +1642,162 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A temporary view is its own session's: while session A keeps one named like an unguarded table in front of
+     * gw_ledger, another session's unqualified writes of that name write the table (the server never resolves a name
+     * to another session's temporary schema), with the simple and the extended protocol; A's own are still refused,
+     * and so are those of a session that made such a view itself, with a function.
+     */
+    @Test
+    void anotherSessionsTemporaryViewDoesNotRefuseWritesOfTheTableItsNameShadows() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_shadow_notes (id int)");
+            s.execute("INSERT INTO public.gw_shadow_notes SELECT g FROM generate_series(1, 4) g");
+            s.execute("GRANT SELECT, UPDATE, DELETE ON public.gw_shadow_notes TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_shadow_make() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_shadow_notes AS SELECT * FROM public.gw_ledger; RETURN 1; END$$");
+        }
+        try (Connection a = connect("prod")) {
+            assertEquals(null, run(a, "CREATE TEMP VIEW gw_shadow_notes AS SELECT * FROM public.gw_ledger"));
+            assertLedgerKept(a, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            try (Connection b = connect("prod")) {
+                assertEquals(null, run(b, "DELETE FROM gw_shadow_notes WHERE id = 1"));
+                assertEquals(null, run(b, "UPDATE gw_shadow_notes SET id = 20 WHERE id = 2"));
+            }
+            try (Connection b = warden.connect("prod", WardenHarness.USER, warden.token(),
+                    "preferQueryMode=extended");
+                 java.sql.PreparedStatement delete = b.prepareStatement("DELETE FROM gw_shadow_notes WHERE id = ?")) {
+                delete.setInt(1, 3);
+                assertEquals(1, delete.executeUpdate());
+            }
+            try (Connection f = connect("prod")) {
+                assertEquals(null, run(f, "SELECT public.gw_shadow_make()"));
+                assertLedgerKept(f, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            }
+            assertLedgerKept(a, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            try (Connection d = warden.direct()) {
+                assertEquals(List.of("4", "20"), column(d, "SELECT id FROM public.gw_shadow_notes ORDER BY id"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_shadow_notes");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_shadow_make()");
+            }
+        }
+    }
+
+    /**
+     * Attacker pass 8, with the simple protocol: a temporary view over gw_ledger made by a trigger of a table the
+     * session writes, or by a SECURITY DEFINER function of another role (which grants the session its use), its name
+     * looked up first so that Warden's catalog holds "no such relation"; ROLLBACK AND CHAIN; an error that ends the
+     * implicit transaction of a text after it committed a view; DISCARD TEMP and DISCARD ALL, then the view made
+     * again; a view made in {@code pg_temp} by name, or by a search_path that puts pg_temp first.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForTemporaryViewsMadeByTriggersDefinersAndAfterDiscards() throws SQLException {
+        String view = " AS SELECT * FROM public.gw_ledger";
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.gw_tv_make() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_tv_v AS SELECT * FROM public.gw_ledger; RETURN NEW; END$$");
+            s.execute("CREATE TABLE public.gw_tv_src (id int)");
+            s.execute("CREATE TRIGGER gw_tv_src_insert AFTER INSERT ON public.gw_tv_src FOR EACH ROW "
+                    + "EXECUTE FUNCTION public.gw_tv_make()");
+            s.execute("GRANT SELECT, INSERT ON public.gw_tv_src TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_sd_make() RETURNS int LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_sd_v AS SELECT * FROM public.gw_ledger; "
+                    + "GRANT SELECT, DELETE ON gw_sd_v TO gw_login; RETURN 1; END$$");
+        }
+        String[][] attempts = {
+                {"p:SELECT count(*) FROM gw_tv_v", "p:INSERT INTO public.gw_tv_src VALUES (1)",
+                        "p:DELETE FROM gw_tv_v WHERE id > 0"},
+                {"p:INSERT INTO public.gw_tv_src VALUES (1)", "p:DELETE FROM gw_tv_v WHERE id > 0"},
+                {"p:SELECT count(*) FROM gw_sd_v", "p:SELECT public.gw_sd_make()", "p:DELETE FROM gw_sd_v WHERE id > 0"},
+                {"p:BEGIN", "p:CREATE TEMP VIEW gw_chain_v" + view, "p:ROLLBACK AND CHAIN",
+                        "p:CREATE TEMP VIEW gw_chain_v" + view, "p:DELETE FROM gw_chain_v WHERE id > 0", "p:COMMIT"},
+                {"p:BEGIN", "p:CREATE VIEW public.gw_chain_w" + view, "p:ROLLBACK AND CHAIN",
+                        "p:CREATE VIEW public.gw_chain_w" + view, "p:COMMIT", "p:DELETE FROM gw_chain_w WHERE id > 0"},
+                {"p:CREATE VIEW public.gw_imp_a" + view + "; COMMIT; SELECT 1/0",
+                        "p:DELETE FROM gw_imp_a WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_imp_t" + view + "; SELECT 1/0", "p:CREATE TEMP VIEW gw_imp_t" + view
+                        + "; SELECT 1", "p:DELETE FROM gw_imp_t WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_disc_v" + view, "p:DISCARD TEMP", "p:CREATE TEMP VIEW gw_disc_v" + view,
+                        "p:DELETE FROM gw_disc_v WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_disc_w" + view, "p:DISCARD ALL", "p:CREATE TEMP VIEW gw_disc_w" + view,
+                        "p:DELETE FROM gw_disc_w WHERE id > 0"},
+                {"p:DISCARD ALL", "p:CREATE TEMP VIEW gw_disc_x" + view, "p:DELETE FROM gw_disc_x WHERE id > 0"},
+                {"p:CREATE VIEW pg_temp.gw_pt_a" + view, "p:DELETE FROM pg_temp.gw_pt_a WHERE id > 0"},
+                {"p:CREATE VIEW pg_temp.gw_pt_b" + view, "p:DELETE FROM gw_pt_b WHERE id > 0"},
+                {"p:CREATE TEMP VIEW gw_pt_c" + view, "p:DELETE FROM pg_temp.gw_pt_c WHERE id > 0"},
+                {"p:CREATE TEMP TABLE gw_pt_t (id int)", "p:CREATE VIEW pg_temp.gw_pt_e AS SELECT l.* FROM "
+                        + "public.gw_ledger l, gw_pt_t", "p:DELETE FROM gw_pt_e WHERE id > 0"},
+        };
+        try {
+            assertEquals(List.of(), attemptsThatGotThrough(attempts), "PostgreSQL deleted gw_ledger's rows");
+            // An unqualified CREATE VIEW may land in gw_billing, which the login can create in: refused by that
+            // schema's rule before the view exists (whether the search_path puts pg_temp first or not).
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "SET search_path = pg_temp, public"));
+                assertRefusedBy(run(c, "CREATE VIEW gw_pt_d" + view), "CREATE VIEW gw_pt_d", "gw-billing-kept");
+                assertEquals(null, run(c, "CREATE TEMP TABLE gw_pt_u (id int)"));
+                assertRefusedBy(run(c, "CREATE VIEW gw_pt_f AS SELECT l.* FROM public.gw_ledger l, gw_pt_u"),
+                        "CREATE VIEW gw_pt_f", "gw-billing-kept");
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_chain_w, public.gw_imp_a");
+                s.execute("DROP TABLE IF EXISTS public.gw_tv_src");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_tv_make(), public.gw_sd_make()");
+            }
+        }
+    }
+
+    /**
+     * Attacker pass 8, pipelined: a temporary view made and deleted through in Flush-only batches (no Sync between
+     * them, or none at all before the DELETE), in pg_temp by name, and by a function called in the pipeline. Each
+     * must be refused by gw-ledger-kept. And what must run: a view over an unguarded table made and deleted through
+     * in a pipeline (it was once seen refused as {@code dynamic-sql}).
+     */
+    @Test
+    void aGuardrailOnATableHoldsForTemporaryViewsMadeInFlushedPipelines() throws Exception {
+        String view = " AS SELECT * FROM public.gw_ledger";
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.gw_fl_make() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_fl_f AS SELECT * FROM public.gw_ledger; RETURN 1; END$$");
+        }
+        List<List<FrontendMessage>> pipelines = List.of(
+                List.of(parse("CREATE TEMP VIEW gw_fl_a" + view), bind(""), execute(), new FrontendMessage.Flush(),
+                        parse("DELETE FROM gw_fl_a WHERE id > 0"), bind(""), execute(), new FrontendMessage.Sync()),
+                List.of(parse("CREATE VIEW pg_temp.gw_fl_b" + view), bind(""), execute(), new FrontendMessage.Flush(),
+                        parse("DELETE FROM pg_temp.gw_fl_b WHERE id > 0"), bind(""), execute(),
+                        new FrontendMessage.Flush(), new FrontendMessage.Sync()),
+                List.of(parse("CREATE VIEW public.gw_fl_c" + view), bind(""), execute(), new FrontendMessage.Sync(),
+                        parse("DELETE FROM gw_fl_c WHERE id > 0"), bind(""), execute(), new FrontendMessage.Sync()),
+                List.of(parse("SELECT public.gw_fl_make()"), bind(""), execute(), new FrontendMessage.Flush(),
+                        parse("DELETE FROM gw_fl_f WHERE id > 0"), bind(""), execute(), new FrontendMessage.Sync()),
+                List.of(parse("CREATE TEMP VIEW gw_fl_g" + view), bind(""), execute(), new FrontendMessage.Flush(),
+                        new FrontendMessage.Parse("del", "DELETE FROM gw_fl_g WHERE id > 0", List.of()),
+                        new FrontendMessage.Flush(), bind("del"), execute(), new FrontendMessage.Sync()));
+        try {
+            // (dynamic-sql counts too: the third was once refused by it rather than by gw-ledger-kept, depending on
+            // timing; held either way; the cause is not found.)
+            List<String> ran = pipelinesThatGotThrough(pipelines,
+                    "42501 blocked by Warden rule \"gw-ledger-kept\"", "42501 blocked by Warden rule \"dynamic-sql\"");
+            List<String> harmless = pipelined(List.of(parse("CREATE VIEW public.gw_fl_h AS SELECT * FROM "
+                    + "public.gw_notes"), bind(""), execute(), new FrontendMessage.Sync(),
+                    parse("DELETE FROM gw_fl_h WHERE id > 2"), bind(""), execute(), new FrontendMessage.Sync()));
+            if (!harmless.isEmpty()) {
+                ran.add("a harmless pipeline was refused: " + harmless);
+            }
+            assertEquals(List.of(), ran);
+            assertEquals(2, rows("public.gw_notes"));
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.gw_fl_c, public.gw_fl_h");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_fl_make()");
+            }
+        }
+    }
+
+    /**
      * A view made over gw_ledger by one request of a pipeline and deleted through by a later one, in the same
      * implicit transaction (one Sync) or the next (the first Sync's ReadyForQuery not yet relayed when the DELETE
      * is read), with the simple protocol, or after a FunctionCall message. Each held; kept as a regression test.
@@ -1671,18 +1827,8 @@ class WritesRunElsewhereThroughWardenTest {
                 List.of(new FrontendMessage.Query("SELECT count(*) FROM public.gw_pipe_d"),
                         new FrontendMessage.FunctionCall(make, List.of(), List.of(), (short) 0),
                         new FrontendMessage.Query("DELETE FROM public.gw_pipe_d WHERE id > 0")));
-        List<String> ran = new ArrayList<>();
         try {
-            for (List<FrontendMessage> pipeline : pipelines) {
-                List<String> seen = pipelined(pipeline);
-                if (rows("gw_ledger") != 3) {
-                    ran.add("gw_ledger lost rows: " + pipeline + " " + seen);
-                    seed();
-                } else if (seen.stream().noneMatch(e -> e.startsWith("42501 blocked by Warden rule"))) {
-                    ran.add("not refused by Warden: " + pipeline + " " + seen);
-                }
-            }
-            assertEquals(List.of(), ran);
+            assertEquals(List.of(), pipelinesThatGotThrough(pipelines, "42501 blocked by Warden rule"));
         } finally {
             try (Connection d = warden.direct(); Statement s = d.createStatement()) {
                 s.execute("DROP VIEW IF EXISTS public.gw_pipe_a, public.gw_pipe_b, public.gw_pipe_c, "
@@ -1690,6 +1836,25 @@ class WritesRunElsewhereThroughWardenTest {
                 s.execute("DROP FUNCTION IF EXISTS public.gw_pipe_make()");
             }
         }
+    }
+
+    /**
+     * Runs each pipeline from a prod session; returns those after which gw_ledger lost rows (reseeded), or whose
+     * errors include none that starts with one of {@code refusals}.
+     */
+    private static List<String> pipelinesThatGotThrough(List<List<FrontendMessage>> pipelines, String... refusals)
+            throws Exception {
+        List<String> ran = new ArrayList<>();
+        for (List<FrontendMessage> pipeline : pipelines) {
+            List<String> seen = pipelined(pipeline);
+            if (rows("gw_ledger") != 3) {
+                ran.add("gw_ledger lost rows: " + pipeline + " " + seen);
+                new WritesRunElsewhereThroughWardenTest().seed();
+            } else if (seen.stream().noneMatch(e -> java.util.Arrays.stream(refusals).anyMatch(e::startsWith))) {
+                ran.add("not refused by " + String.join(" or ", refusals) + ": " + pipeline + " " + seen);
+            }
+        }
+        return ran;
     }
 
     /** Sends {@code pipeline} at once from a prod session and reads every answer; returns the errors. */

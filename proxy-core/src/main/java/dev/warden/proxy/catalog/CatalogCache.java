@@ -322,12 +322,42 @@ public final class CatalogCache implements AutoCloseable {
      * with relations; null when not looked up (for {@code Guardrails.NamedRelations}).
      */
     public Set<String> schemasHolding(String name) {
+        return schemasHolding(name, true);
+    }
+
+    /**
+     * As above; without {@code withTemporary}, relations in temporary schemas ({@code pg_temp_N}) do not count: for
+     * a session that has none of its own, as no name of its statements resolves to another session's.
+     */
+    public Set<String> schemasHolding(String name, boolean withTemporary) {
         if (!relations.known(name)) {
             return null;
         }
         Set<String> schemas = new java.util.HashSet<>();
-        relations.named(name).forEach(r -> schemas.add(r.schema()));
+        named(name, withTemporary).forEach(r -> schemas.add(r.schema()));
         return schemas;
+    }
+
+    /** The relations named {@code name}; without {@code withTemporary}, not those of temporary schemas. */
+    private List<RelationCatalog.Relation> named(String name, boolean withTemporary) {
+        List<RelationCatalog.Relation> all = relations.named(name);
+        if (withTemporary) {
+            return all;
+        }
+        for (RelationCatalog.Relation r : all) { // asked for every name of every statement: no stream unless needed
+            if (temporary(r.schema())) {
+                return all.stream().filter(o -> !temporary(o.schema())).toList();
+            }
+        }
+        return all;
+    }
+
+    /**
+     * Whether {@code schema} is a session's temporary schema. The server refuses to make or rename a schema to a
+     * name that starts with {@code pg_}: no other schema has this form.
+     */
+    static boolean temporary(String schema) {
+        return schema.startsWith("pg_temp_");
     }
 
     /**
@@ -337,8 +367,16 @@ public final class CatalogCache implements AutoCloseable {
      * has children.
      */
     public Set<dev.warden.sql.TableRef> namedByViews(String name) {
+        return namedByViews(name, true);
+    }
+
+    /**
+     * As above; without {@code withTemporary}, not through relations of temporary schemas (see
+     * {@link #schemasHolding}).
+     */
+    public Set<dev.warden.sql.TableRef> namedByViews(String name, boolean withTemporary) {
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
-        for (RelationCatalog.Relation r : relations.named(name)) {
+        for (RelationCatalog.Relation r : named(name, withTemporary)) {
             out.addAll(r.children());
             for (RelationCatalog.Kin k : r.kin()) {
                 // Ancestors too: a partition's or a child's rows are rows of its parent.
@@ -364,11 +402,19 @@ public final class CatalogCache implements AutoCloseable {
      * up, or when one of them could not be read or runs SQL built at run time.
      */
     public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written) {
+        return runBy(name, written, true);
+    }
+
+    /**
+     * As above; without {@code withTemporary}, not what relations of temporary schemas run (see
+     * {@link #schemasHolding}).
+     */
+    public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written, boolean withTemporary) {
         if (!relations.known(name)) {
             return null;
         }
         List<dev.warden.sql.StatementFacts> run = new ArrayList<>();
-        for (RelationCatalog.Relation r : relations.named(name)) {
+        for (RelationCatalog.Relation r : named(name, withTemporary)) {
             if (r.onWrite() == null) {
                 return null;
             }

@@ -259,24 +259,32 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     open);
         }
         return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin,
-                namedRelations, catalog.generation());
+                namedRelations, judgedAt(catalog));
+    }
+
+    /**
+     * What a decision made with {@link #namedRelations} depends on besides the statement: the catalog's generation,
+     * and whether the session may have temporary relations (see {@link TemporaryRelations}).
+     */
+    private long judgedAt(CatalogCache catalog) {
+        return catalog.generation() * 2 + (session.temporaryRelations.mayHave() ? 1 : 0);
     }
 
     /** What the environment's catalog says of the relations a statement names, for rules on tables. */
     private final Guardrails.NamedRelations namedRelations = new Guardrails.NamedRelations() {
         @Override
         public java.util.Set<String> holding(String relation) {
-            return session.catalog.schemasHolding(relation);
+            return session.catalog.schemasHolding(relation, session.temporaryRelations.mayHave());
         }
 
         @Override
         public java.util.Set<dev.warden.sql.TableRef> namedByViews(String relation) {
-            return session.catalog.namedByViews(relation);
+            return session.catalog.namedByViews(relation, session.temporaryRelations.mayHave());
         }
 
         @Override
         public List<StatementFacts> runBy(String relation, boolean written) {
-            return session.catalog.runBy(relation, written);
+            return session.catalog.runBy(relation, written, session.temporaryRelations.mayHave());
         }
 
         @Override
@@ -361,8 +369,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         admit(frame, new StatementGate.Statement(policy, reading.sql(), analysis, decision,
                 QueryEvent.Protocol.SIMPLE), Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
+                    List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
-                        session.transactionDdl.sending(analysis, masking.invalidateAfterDdl(analysis));
+                        session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
@@ -443,13 +452,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             // what it names changed (a trigger or rule added, a view replaced), and an approval applies per
             // execution. SQL PREPARE was judged as a PREPARE, so its statement is judged here in full.
             decision = PreparedStatements.decisionOf(statement, policy, session.catalog == null ? 0
-                    : session.catalog.generation(), a -> decide(policy, a));
+                    : judgedAt(session.catalog), a -> decide(policy, a));
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
+                    List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
-                        session.transactionDdl.sending(analysis, masking.invalidateAfterDdl(analysis));
+                        session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                         OwnRequests.describeCursor(portal, writer::send, upstream.alloc());
                     }
                     describeCopy(execution);
@@ -463,9 +473,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         Decision decision = policy.guardrails().decideFunctionCall(environment);
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
         admit(frame, new StatementGate.Statement(policy, "-- FunctionCall oid=" + call.functionOid(), null, null,
-                decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> writer.send(frame,
-                Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false, null, null,
-                        policy))), () -> { });
+                decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> {
+                    session.temporaryRelations.sendingUnread();
+                    writer.send(frame, Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,
+                            null, null, policy)));
+                }, () -> { });
     }
 
     /** A COPY TO STDOUT that may be masked is described first on the session's connection (see OwnRequests). */

@@ -36,6 +36,7 @@ final class RelaySession {
     final OutstandingQueue queue = new OutstandingQueue();
     final PreparedStatements prepared = new PreparedStatements();
     final SessionSearchPath searchPath = new SessionSearchPath();
+    final TemporaryRelations temporaryRelations = new TemporaryRelations();
     final TransactionDdl transactionDdl = new TransactionDdl();
     final FlowControl flow;
     final RelayHandler requests;

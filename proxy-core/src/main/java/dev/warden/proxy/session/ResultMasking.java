@@ -360,20 +360,36 @@ final class ResultMasking {
      * what it recorded as redefined, or null when {@code analysis} is no DDL.
      */
     Redefined invalidateAfterDdl(Analysis analysis) {
+        return invalidateAfterDdl(analysis, List.of());
+    }
+
+    /**
+     * As above, with {@code run}: statements that may create a relation, which relations {@code analysis} names run
+     * (a trigger's function that makes a view, see {@link TemporaryRelations#sending}): DDL all the same.
+     */
+    Redefined invalidateAfterDdl(Analysis analysis, List<StatementFacts> run) {
         if (analysis == null) {
             return null;
         }
         boolean current = judged.ran(analysis);
-        if (StatementWalk.any(analysis, ResultMasking::changesCatalog)) {
-            Set<String> names = catalog.names(analysis);
+        if (StatementWalk.any(analysis, ResultMasking::changesCatalog) || !run.isEmpty()) {
+            Analysis all = run.isEmpty() ? analysis : withRun(analysis, run);
+            Set<String> names = catalog.names(all);
             // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
-            Set<String> redefined = JudgedExposures.redefinedNames(analysis, names);
+            Set<String> redefined = JudgedExposures.redefinedNames(all, names);
             invalidate(redefined);
             judged.redefined(analysis, names, current);
             madeBySession(redefined);
             return new Redefined(redefined);
         }
         return null;
+    }
+
+    /** {@code analysis}'s statements, then {@code run}. */
+    static Analysis withRun(Analysis analysis, List<StatementFacts> run) {
+        List<StatementFacts> all = new java.util.ArrayList<>(analysis.statements());
+        all.addAll(run);
+        return new Analysis(all);
     }
 
     /** Names this session's DDL redefined, which may be temporary relations; null once any name may be. */

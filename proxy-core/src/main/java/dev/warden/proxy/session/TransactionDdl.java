@@ -40,13 +40,20 @@ final class TransactionDdl {
 
     /** A statement is sent upstream; {@code redefined} is what its DDL made the catalog drop (null: none). */
     void sending(Analysis analysis, ResultMasking.Redefined redefined) {
+        sending(analysis, java.util.List.of(), redefined);
+    }
+
+    /** As above; {@code run} is DDL that relations it names run (see {@link TemporaryRelations#sending}). */
+    void sending(Analysis analysis, java.util.List<dev.warden.sql.StatementFacts> run,
+                 ResultMasking.Redefined redefined) {
         if (analysis != null && (redefined != null || !unreadable.isEmpty()) && sentWith.size() < MAX_SENT_WITH) {
             sentWith.put(analysis, unreadable);
         }
         if (redefined == null) {
             return;
         }
-        Unreadable changed = analysis == null ? Unreadable.NONE : Unreadable.changedBy(analysis);
+        Unreadable changed = analysis == null ? Unreadable.NONE
+                : Unreadable.changedBy(run.isEmpty() ? analysis : ResultMasking.withRun(analysis, run));
         open.add(new Change(sent, changed, redefined));
         unreadable = unreadable.with(changed);
     }

@@ -1,0 +1,172 @@
+package dev.warden.proxy.session;
+
+import dev.warden.proxy.catalog.CatalogCache;
+import dev.warden.proxy.catalog.StatementWalk;
+import dev.warden.sql.Analysis;
+import dev.warden.sql.StatementFacts;
+import dev.warden.sql.StatementKind;
+import dev.warden.sql.TableRef;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Whether the session's server backend may have temporary relations of its own. A backend makes its temporary
+ * schema ({@code pg_temp_N}) when it first creates a temporary relation, and until then no name the session uses
+ * can mean one: the server never resolves a name to another backend's temporary schema. Warden's catalog
+ * connection sees every session's temporary relations as candidates of a name; for a session that has none, the
+ * guardrails leave those out (another session's temporary view over a guarded table must not refuse this session's
+ * writes of the unguarded table whose name it shadows).
+ *
+ * <p>Fail closed: the first statement sent upstream that may create a relation, in its own text or in what it runs
+ * (DDL, SELECT INTO, a function body, SQL built at run time, a DO block, a procedure, EXECUTE of a prepared
+ * statement, a trigger, rule, default or policy of a relation it names, a FunctionCall, a statement Warden could not
+ * read or whose relations the catalog cannot say), ends it for the rest of the session: then every candidate counts,
+ * as before. It is marked when the statement is sent, before the client's next message is judged. Event loop only.
+ */
+final class TemporaryRelations {
+
+    /**
+     * Kinds of statement that create no relation themselves (what they run is looked at separately). Not DDL of any
+     * kind (DROP, GRANT, COMMENT, REFRESH ...): it fires event triggers, whose functions may.
+     */
+    private static final Set<StatementKind> CREATE_NOTHING = EnumSet.of(StatementKind.SELECT, StatementKind.INSERT,
+            StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE, StatementKind.TRUNCATE,
+            StatementKind.SET_ROLE, StatementKind.RESET_ROLE, StatementKind.SET_SESSION_AUTHORIZATION,
+            StatementKind.SET, StatementKind.RESET, StatementKind.SHOW, StatementKind.COPY, StatementKind.PREPARE,
+            StatementKind.DEALLOCATE, StatementKind.BEGIN, StatementKind.COMMIT, StatementKind.ROLLBACK,
+            StatementKind.SAVEPOINT, StatementKind.RELEASE, StatementKind.VACUUM, StatementKind.ANALYZE,
+            StatementKind.LISTEN, StatementKind.NOTIFY, StatementKind.UNLISTEN, StatementKind.DISCARD,
+            StatementKind.LOCK, StatementKind.DECLARE, StatementKind.FETCH, StatementKind.MOVE, StatementKind.CLOSE,
+            StatementKind.EXPLAIN, StatementKind.CHECKPOINT, StatementKind.EMPTY);
+    /** SELECT ... INTO makes a table (over-matches a string or a name, which only ends the state sooner). */
+    private static final Pattern INTO = Pattern.compile("(?i)\\binto\\b");
+    /** How deep what relations run (and the views they are reached through) is followed; deeper counts as creating. */
+    private static final int MAX_DEPTH = 4;
+
+    private boolean mayHave;
+    /**
+     * Per relation name ({@code "w "} or {@code "r "} before it, for a write or a read), what writing or reading it
+     * runs that may create a relation (DDL, a DO block, dynamic SQL ...), at {@link #judgedAt} of the catalog; null
+     * when the catalog cannot say.
+     */
+    private final Map<String, List<StatementFacts>> creatingRun = new HashMap<>();
+    private long judgedAt = -1;
+
+    /** Whether the session may have temporary relations (then other sessions' cannot be told from its own). */
+    boolean mayHave() {
+        return mayHave;
+    }
+
+    /** Something Warden did not read goes upstream (a FunctionCall, an Execute of a portal it did not see). */
+    void sendingUnread() {
+        mayHave = true;
+    }
+
+    /**
+     * {@code analysis} (null: not read) goes upstream, its function bodies nested (see {@link CatalogCache}).
+     * Returns the statements that may create a relation which the relations it names run, and it does not name
+     * (a trigger's function that makes a view): DDL the session runs all the same, which the caller records as
+     * such. Empty when none, or when the catalog cannot say (the guardrails judge such a write as one that may
+     * write any table).
+     */
+    List<StatementFacts> sending(Analysis analysis, CatalogCache catalog) {
+        if (analysis == null || catalog == null) {
+            mayHave = true;
+            return List.of();
+        }
+        if (catalog.generation() != judgedAt) {
+            creatingRun.clear();
+            judgedAt = catalog.generation();
+        }
+        List<StatementFacts> run = new ArrayList<>();
+        boolean creates = mayCreate(analysis.statements(), catalog, 0, new HashSet<>(), run);
+        mayHave |= creates;
+        return run;
+    }
+
+    /**
+     * Whether {@code statements}, or what the relations they name run, may create a relation; the statements of
+     * the latter that may are added to {@code run}.
+     */
+    private boolean mayCreate(List<StatementFacts> statements, CatalogCache catalog, int depth, Set<String> seen,
+                              List<StatementFacts> run) {
+        boolean creates = false;
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                creates |= creates(f);
+                for (TableRef t : f.tablesWritten()) {
+                    creates |= runsCreating(t, true, catalog, depth, seen, run);
+                }
+                for (TableRef t : f.tablesRead()) {
+                    creates |= runsCreating(t, false, catalog, depth, seen, run);
+                }
+            }
+        }
+        return creates;
+    }
+
+    private static boolean creates(StatementFacts f) {
+        return !CREATE_NOTHING.contains(f.kind()) || f.dynamicSql() || f.unparsed()
+                || (f.kind() == StatementKind.SELECT && INTO.matcher(f.text()).find());
+    }
+
+    /**
+     * Whether what reading (or, {@code written}, writing) a relation of {@code t}'s name runs may create a relation,
+     * through the views it is reached by too; true when the catalog cannot say. What may is added to {@code run}.
+     */
+    private boolean runsCreating(TableRef t, boolean written, CatalogCache catalog, int depth, Set<String> seen,
+                                 List<StatementFacts> run) {
+        if (t.equals(TableRef.ANY_RELATION)) {
+            return false; // a sequence named at run time: it runs nothing
+        }
+        String key = (written ? "w " : "r ") + t.name();
+        if (!seen.add(key)) {
+            return false;
+        }
+        if (depth == 0 && creatingRun.containsKey(key)) {
+            List<StatementFacts> known = creatingRun.get(key);
+            if (known != null) {
+                run.addAll(known);
+            }
+            return known == null || !known.isEmpty();
+        }
+        List<StatementFacts> found = new ArrayList<>();
+        boolean creating;
+        if (depth >= MAX_DEPTH) {
+            creating = true;
+            found = null;
+        } else {
+            // Only what this session's names can mean: it has no temporary relation of its own yet.
+            List<StatementFacts> ran = catalog.runBy(t.name(), written, mayHave);
+            if (ran == null) {
+                creating = true;
+                found = null;
+            } else {
+                for (StatementFacts top : ran) {
+                    if (StatementWalk.any(top, TemporaryRelations::creates)) {
+                        found.add(top);
+                    }
+                }
+                creating = mayCreate(ran, catalog, depth + 1, seen, found) | !found.isEmpty();
+                for (TableRef through : catalog.namedByViews(t.name(), mayHave)) {
+                    creating |= runsCreating(through, written, catalog, depth + 1, seen, found);
+                }
+            }
+        }
+        if (found != null) {
+            run.addAll(found);
+        }
+        if (depth == 0) {
+            // (Creating with nothing found: deeper, the catalog could not say; remembered as unknown.)
+            creatingRun.put(key, found == null || (creating && found.isEmpty()) ? null : List.copyOf(found));
+        }
+        return creating;
+    }
+}
