@@ -52,11 +52,12 @@ final class TemporaryRelations {
 
     private boolean mayHave;
     /**
-     * Per relation name ({@code "w "} or {@code "r "} before it, for a write or a read), what writing or reading it
-     * runs that may create a relation (DDL, a DO block, dynamic SQL ...), at {@link #judgedAt} of the catalog; null
-     * when the catalog cannot say.
+     * Per relation name, what writing ({@code creatingWrite}) or reading ({@code creatingRead}) it runs that may
+     * create a relation (DDL, a DO block, dynamic SQL ...), at {@link #judgedAt} of the catalog; null when the
+     * catalog cannot say.
      */
-    private final Map<String, List<StatementFacts>> creatingRun = new HashMap<>();
+    private final Map<String, List<StatementFacts>> creatingWrite = new HashMap<>();
+    private final Map<String, List<StatementFacts>> creatingRead = new HashMap<>();
     private long judgedAt = -1;
 
     /** Whether the session may have temporary relations (then other sessions' cannot be told from its own). */
@@ -82,14 +83,20 @@ final class TemporaryRelations {
             return List.of();
         }
         if (catalog.generation() != judgedAt) {
-            creatingRun.clear();
+            creatingWrite.clear();
+            creatingRead.clear();
             judgedAt = catalog.generation();
         }
-        List<StatementFacts> run = new ArrayList<>();
-        boolean creates = mayCreate(analysis.statements(), catalog, 0, new HashSet<>(), run);
+        // Every statement passes here: the scratch collections are the session's, cleared, not made anew.
+        seen.clear();
+        scratch.clear();
+        boolean creates = mayCreate(analysis.statements(), catalog, 0, seen, scratch);
         mayHave |= creates;
-        return run;
+        return scratch.isEmpty() ? List.of() : List.copyOf(scratch);
     }
+
+    private final Set<String> seen = new HashSet<>();
+    private final List<StatementFacts> scratch = new ArrayList<>();
 
     /**
      * Whether {@code statements}, or what the relations they name run, may create a relation; the statements of
@@ -114,7 +121,17 @@ final class TemporaryRelations {
 
     private static boolean creates(StatementFacts f) {
         return !CREATE_NOTHING.contains(f.kind()) || f.dynamicSql() || f.unparsed()
-                || (f.kind() == StatementKind.SELECT && INTO.matcher(f.text()).find());
+                || (f.kind() == StatementKind.SELECT && mentionsInto(f.text()) && INTO.matcher(f.text()).find());
+    }
+
+    /** Whether {@code text} holds the letters {@code into} in any case: the regex runs only where it does. */
+    private static boolean mentionsInto(String text) {
+        for (int i = text.length() - 4; i >= 0; i--) {
+            if ((text.charAt(i) | 0x20) == 'i' && text.regionMatches(true, i, "into", 0, 4)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -126,16 +143,18 @@ final class TemporaryRelations {
         if (t.equals(TableRef.ANY_RELATION)) {
             return false; // a sequence named at run time: it runs nothing
         }
-        String key = (written ? "w " : "r ") + t.name();
-        if (!seen.add(key)) {
-            return false;
-        }
-        if (depth == 0 && creatingRun.containsKey(key)) {
-            List<StatementFacts> known = creatingRun.get(key);
+        Map<String, List<StatementFacts>> cache = written ? creatingWrite : creatingRead;
+        if (depth == 0 && cache.containsKey(t.name())) {
+            // Known for this catalog generation: no key is made (the common case, once per statement relation).
+            List<StatementFacts> known = cache.get(t.name());
             if (known != null) {
                 run.addAll(known);
             }
             return known == null || !known.isEmpty();
+        }
+        String key = (written ? "w " : "r ") + t.name();
+        if (!seen.add(key)) {
+            return false;
         }
         List<StatementFacts> found = new ArrayList<>();
         boolean creating;
@@ -165,7 +184,7 @@ final class TemporaryRelations {
         }
         if (depth == 0) {
             // (Creating with nothing found: deeper, the catalog could not say; remembered as unknown.)
-            creatingRun.put(key, found == null || (creating && found.isEmpty()) ? null : List.copyOf(found));
+            cache.put(t.name(), found == null || (creating && found.isEmpty()) ? null : List.copyOf(found));
         }
         return creating;
     }
