@@ -1069,6 +1069,47 @@ class MaskingRedTeamTest {
         assertEquals(List.of(), leaked);
     }
 
+    // ---- 9. attacker pass 7: error texts that quote a value outside the echo patterns, PL/pgSQL expressions ----
+
+    @Test
+    void anErrorOrNoticeOfAStatementOverSensitiveDataQuotesNoValue() throws Exception {
+        // Attacker pass 7: the server quotes its input in many messages the echo patterns do not know (a name
+        // looked up, a unit, a time zone, an encoding, a setting); separators become underscores, which value
+        // detection does not see through.
+        seed("ee_people");
+        String e = "translate(email, '@.-', '___')";
+        String one = " FROM ee_people WHERE id = 1";
+        String[][] attempts = {
+                {"SELECT " + e + "::regclass" + one},
+                {"SELECT " + e + "::regproc" + one},
+                {"SELECT " + e + "::regtype" + one},
+                {"SELECT " + e + "::regrole" + one},
+                {"SELECT " + e + "::regnamespace" + one},
+                {"SELECT nextval(" + e + ")" + one},
+                {"SELECT has_table_privilege(" + e + ", 'select')" + one},
+                {"SELECT current_setting(" + e + ")" + one},
+                {"SELECT set_config(" + e + ", 'x', false)" + one},
+                {"SELECT date_trunc(" + e + ", now())" + one},
+                {"SELECT date_part(" + e + ", now())" + one},
+                {"SELECT timezone(" + e + ", now())" + one},
+                {"SELECT convert_to('x', " + e + ")" + one},
+                {"SELECT to_tsvector(" + e + "::regconfig, 'x')" + one},
+                {"SELECT to_tsvector(" + e + ", 'x')" + one},
+                {"SELECT " + e + "::regoper" + one},
+                {"SELECT jsonb_path_query('{}', " + e + "::jsonpath)" + one},
+                {"SELECT to_date(" + e + ", 'YYYYMMDD')" + one},
+                {"SELECT (" + e + ")::interval" + one},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+        try (Attacker a = new Attacker()) {
+            // Precise: an error of a statement over nothing sensitive names what it names, in clear.
+            String missing = a.query("SELECT 'ee_nothing_here'::regclass");
+            assertTrue(missing.contains("relation \"ee_nothing_here\" does not exist"), missing);
+            String column = a.query("SELECT email, no_such_column FROM ee_people");
+            assertTrue(column.contains("no_such_column"), column);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
