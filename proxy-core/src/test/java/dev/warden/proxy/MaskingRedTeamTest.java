@@ -1107,6 +1107,8 @@ class MaskingRedTeamTest {
             assertTrue(missing.contains("relation \"ee_nothing_here\" does not exist"), missing);
             String column = a.query("SELECT email, no_such_column FROM ee_people");
             assertTrue(column.contains("no_such_column"), column);
+            String duplicate = a.query("UPDATE ee_people SET id = 2 WHERE id = 1 AND email IS NOT NULL");
+            assertTrue(duplicate.contains("constraint \"ee_people_pkey\""), duplicate);
         }
     }
 
