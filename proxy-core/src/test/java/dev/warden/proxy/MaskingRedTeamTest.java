@@ -1112,6 +1112,53 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aPlpgsqlExpressionWithAFromClauseIsReadWhereverItStands() throws Exception {
+        // Attacker pass 7: PL/pgSQL runs every expression as a SELECT, FROM clause and all, not only assignments and
+        // RETURN: RAISE's arguments and USING options, ASSERT's message, RETURN NEXT, FOREACH's array, EXECUTE's
+        // USING values.
+        seed("pe_people");
+        String e = "translate(email, " + HIDE + ")";
+        String from = " FROM pe_people WHERE id = 1";
+        String fn = "CREATE FUNCTION pe_f() RETURNS ";
+        String[] bodies = {
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE '%', " + e + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'x %',\n  " + e + "\n  -- the one\n " + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE USING MESSAGE = " + e + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'no' USING DETAIL = " + e + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN ASSERT false, " + e + from + "; END$$",
+                "SETOF text LANGUAGE plpgsql AS $$BEGIN RETURN NEXT " + e + from + "; END$$",
+                "SETOF text LANGUAGE plpgsql AS $$DECLARE x text; BEGIN FOREACH x IN ARRAY array_agg(" + e
+                        + ") FROM pe_people LOOP RETURN NEXT x; END LOOP; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE v text; BEGIN EXECUTE 'SELECT $1' INTO v USING " + e + from
+                        + "; RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE v text; BEGIN <<l>> FOR i IN 1..1 LOOP EXECUTE 'SELECT $1' "
+                        + "INTO v USING " + e + from + "; END LOOP; RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE c refcursor; v text; BEGIN OPEN c FOR EXECUTE "
+                        + "$x$SELECT translate(email, '@.-', '   ') FROM pe_people$x$; FETCH c INTO v; RETURN v; END$$",
+                "SETOF text LANGUAGE plpgsql AS $$BEGIN RETURN QUERY EXECUTE 'SELECT translate(email, ''@.-'', "
+                        + "''   '') FROM pe_people'; END$$",
+                "TABLE (v text) LANGUAGE plpgsql AS $$BEGIN v := " + e + from + "; RETURN NEXT; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE r record; BEGIN r := (SELECT p FROM pe_people p LIMIT 1); "
+                        + "RETURN translate(r::text, " + HIDE + "); END$$",
+        };
+        List<String[]> attempts = new ArrayList<>();
+        for (String body : bodies) {
+            attempts.add(new String[] {fn + body, "SELECT * FROM pe_f()"});
+        }
+        attempts.add(new String[] {"DO $$BEGIN RAISE NOTICE '%', " + e + from + "; END$$"});
+        attempts.add(new String[] {"DO $$DECLARE x text; BEGIN FOREACH x IN ARRAY array_agg(" + e
+                + ") FROM pe_people LOOP RAISE NOTICE '%', x; END LOOP; END$$"});
+        assertEquals(List.of(), leaksOf(attempts.toArray(new String[0][]), "DROP FUNCTION IF EXISTS pe_f()"));
+        try (Attacker a = new Attacker()) {
+            // Precise: an expression with a FROM clause over clear columns stays clear.
+            a.query("CREATE FUNCTION pe_n() RETURNS void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'ids %', "
+                    + "string_agg(id::text, ',' ORDER BY id) FROM pe_people; END$$");
+            String ids = a.query("SELECT pe_n()");
+            assertTrue(ids.contains("ids 1,2,3"), ids);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
