@@ -1139,6 +1139,9 @@ class MaskingRedTeamTest {
                 "SETOF text LANGUAGE plpgsql AS $$BEGIN RETURN QUERY EXECUTE 'SELECT translate(email, ''@.-'', "
                         + "''   '') FROM pe_people'; END$$",
                 "TABLE (v text) LANGUAGE plpgsql AS $$BEGIN v := " + e + from + "; RETURN NEXT; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE v text DEFAULT " + e + from + "; BEGIN RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE w int; c CURSOR (k int) FOR SELECT " + e + " FROM pe_people "
+                        + "WHERE id = k; v text; BEGIN OPEN c(1); FETCH c INTO v; RETURN v; END$$",
                 "text LANGUAGE plpgsql AS $$DECLARE r record; BEGIN r := (SELECT p FROM pe_people p LIMIT 1); "
                         + "RETURN translate(r::text, " + HIDE + "); END$$",
         };
