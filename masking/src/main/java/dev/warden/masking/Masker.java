@@ -109,11 +109,20 @@ public final class Masker {
      * echoes are redacted by construction and detected values are redacted (see {@link MessageText}).
      */
     public String maskMessage(String text, MaskContext context) {
+        return maskMessage(text, context, null);
+    }
+
+    /**
+     * A field of an error or notice about a statement: as {@link #maskMessage(String, MaskContext)}, and when the
+     * statement could carry a sensitive value, a quoted text or a looked-up name the message shows is kept only
+     * when {@code names} names it (see {@link MessageNames}); null for text about no statement.
+     */
+    public String maskMessage(String text, MaskContext context, MessageNames names) {
         if (!masksAnything(context)) {
             return text;
         }
         Set<String> detectors = settings.valueDetectionIn(context.environment()) ? valueDetectors : Set.of();
-        return MessageText.mask(text, readsSensitive(context.columnsRead()), detectors);
+        return MessageText.mask(text, readsSensitive(context.columnsRead()), detectors, names);
     }
 
     /**

@@ -34,6 +34,13 @@ final class MessageText {
     private static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
     /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
     private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
+    /**
+     * Messages that end with a name looked up, unquoted: an operator name an input function could not find (the
+     * parser's own message, with its hint, names argument types instead), a dotted name it could not resolve.
+     */
+    private static final Pattern UNQUOTED_NAME = Pattern.compile("((?:operator does not exist|"
+            + "improper qualified name \\(too many dotted names\\)|cross-database references are not implemented): )"
+            + "(.*)", Pattern.DOTALL);
     /** libxml's DETAIL quotes the input on the lines after its message: {@code line 1: msg\ninput\n^}. */
     private static final Pattern XML_INPUT = Pattern.compile("\\A(line \\d+: [^\\n]*\\n)(.*)\\z", Pattern.DOTALL);
 
@@ -49,12 +56,25 @@ final class MessageText {
      *                     value); detected values are redacted either way
      */
     static String mask(String text, boolean echoedValues, Set<String> detectors) {
+        return mask(text, echoedValues, detectors, null);
+    }
+
+    /**
+     * @param names what an error's or notice's text may name in clear when {@code echoedValues}: every other
+     *              quoted text, and every other name an unquoted lookup message ends with, is redacted; null for
+     *              text that is no server message about a statement (a notification's payload, a parameter)
+     */
+    static String mask(String text, boolean echoedValues, Set<String> detectors, MessageNames names) {
         if (text == null || text.isEmpty()) {
             return text;
         }
         String out = text;
         if (echoedValues) {
             out = echoed(out);
+            if (names != null) {
+                out = unquotedName(out, names);
+                out = quotedNames(out, names);
+            }
         }
         out = detected(out, detectors);
         return out.equals(text) ? text : out;
@@ -70,6 +90,53 @@ final class MessageText {
         out = replaceGroup(out, JSON_DATA, 2, REDACTED, false);
         out = replaceGroup(out, XML_INPUT, 2, REDACTED, false);
         return out;
+    }
+
+    /**
+     * The text with its quoted parts kept only when each is a name ({@link MessageNames#names}). The server quotes
+     * what it echoes without escaping a quote inside it, so a value holding quotes pairs with the message's own:
+     * {@code time zone "a" v "b" not recognized} shows {@code v} between two pairs the client named itself. So at
+     * most one pair may be other than a name field of the message (which no input echo carries); otherwise, or when
+     * a pair names nothing, everything from the first quote to the last (to the end, when they do not pair) is
+     * redacted.
+     */
+    private static String quotedNames(String text, MessageNames names) {
+        int first = text.indexOf('"');
+        if (first < 0) {
+            return text;
+        }
+        int open = first;
+        int last = -1;
+        int notFields = 0;
+        boolean named = true;
+        while (open >= 0) {
+            int close = text.indexOf('"', open + 1);
+            if (close < 0) {
+                named = false;
+                last = -1;
+                break;
+            }
+            String quoted = text.substring(open + 1, close);
+            named &= names.names(quoted);
+            notFields += names.field(quoted) ? 0 : 1;
+            last = close;
+            open = text.indexOf('"', close + 1);
+        }
+        if (named && notFields <= 1) {
+            return text;
+        }
+        String redacted = "\"" + REDACTED + "\"";
+        return last < 0 ? text.substring(0, first) + redacted : text.substring(0, first) + redacted
+                + text.substring(last + 1);
+    }
+
+    private static String unquotedName(String text, MessageNames names) {
+        Matcher m = UNQUOTED_NAME.matcher(text);
+        if (!m.find() || names.names(m.group(2))
+                || (names.parserHint() && m.group(1).startsWith("operator"))) {
+            return text;
+        }
+        return text.substring(0, m.start(2)) + REDACTED;
     }
 
     /** Replaces group {@code g} of every match (with the quoting in {@code replacement} when {@code quoted}). */

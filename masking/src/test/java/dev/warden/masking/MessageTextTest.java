@@ -60,4 +60,45 @@ class MessageTextTest {
         String unique = "duplicate key value violates unique constraint \"customers_email_key\"";
         assertSame(unique, mask(unique));
     }
+    private static String aboutStatement(String text, MessageNames names) {
+        return MessageText.mask(text, true, Set.of("email"), names);
+    }
+
+    @Test
+    void aQuotedTextNeitherAFieldNorAWordOfTheStatementIsRedacted() {
+        MessageNames names = new MessageNames(java.util.List.of("people_pkey"),
+                java.util.List.of("SELECT email, no_such FROM people WHERE tz = 1"), false);
+        assertEquals("relation \"[redacted]\" does not exist",
+                aboutStatement("relation \"zq_feather_quixmail\" does not exist", names));
+        assertEquals("column \"no_such\" does not exist", aboutStatement("column \"no_such\" does not exist", names));
+        assertEquals("duplicate key value violates unique constraint \"people_pkey\"",
+                aboutStatement("duplicate key value violates unique constraint \"people_pkey\"", names));
+        // A word only whole: "no" is not named by "no_such".
+        assertEquals("time zone \"[redacted]\" not recognized", aboutStatement("time zone \"no\" not recognized", names));
+        // Quotes in the value pair with the message's own: everything between the first and last is redacted.
+        assertEquals("time zone \"[redacted]\" not recognized",
+                aboutStatement("time zone \"no_such\"zq\"feather\" not recognized", names));
+        assertEquals("time zone \"[redacted]\" not recognized",
+                aboutStatement("time zone \"no_such\" zq \"no_such\" not recognized", names));
+        assertEquals("time zone \"[redacted]\" not recognized",
+                aboutStatement("time zone \"no_such\" zq \"\" not recognized", names));
+        assertEquals("time zone \"[redacted]\"", aboutStatement("time zone \"no_such\"zq\" not recognized", names));
+        // Two names the server set from the catalog, and one the statement wrote, are kept.
+        MessageNames fields = new MessageNames(java.util.List.of("people", "people_email_key"),
+                java.util.List.of("UPDATE people SET no_such = 1"), false);
+        assertEquals("column \"no_such\" of \"people\" and \"people_email_key\"",
+                aboutStatement("column \"no_such\" of \"people\" and \"people_email_key\"", fields));
+        // Text about no statement, or a statement over nothing sensitive, keeps its quotes.
+        assertEquals("relation \"zq\" does not exist",
+                MessageText.mask("relation \"zq\" does not exist", false, Set.of("email"), names));
+    }
+
+    @Test
+    void anUnquotedNameLookedUpIsRedactedUnlessTheParserNamedTypes() {
+        MessageNames names = new MessageNames(java.util.List.of(), java.util.List.of("SELECT x::regoper FROM t"), false);
+        assertEquals("operator does not exist: [redacted]", aboutStatement("operator does not exist: zq_feather", names));
+        MessageNames hinted = new MessageNames(java.util.List.of(), java.util.List.of("SELECT a = 1 FROM t"), true);
+        assertEquals("operator does not exist: text = integer",
+                aboutStatement("operator does not exist: text = integer", hinted));
+    }
 }

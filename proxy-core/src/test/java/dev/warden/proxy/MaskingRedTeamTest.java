@@ -1164,6 +1164,108 @@ class MaskingRedTeamTest {
         assertEquals(List.of(), leaked);
     }
 
+    // ---- 9. attacker pass 7: error texts that quote a value outside the echo patterns, PL/pgSQL expressions ----
+
+    @Test
+    void anErrorOrNoticeOfAStatementOverSensitiveDataQuotesNoValue() throws Exception {
+        // Attacker pass 7: the server quotes its input in many messages the echo patterns do not know (a name
+        // looked up, a unit, a time zone, an encoding, a setting); separators become underscores, which value
+        // detection does not see through.
+        seed("ee_people");
+        String e = "translate(email, '@.-', '___')";
+        String one = " FROM ee_people WHERE id = 1";
+        String[][] attempts = {
+                {"SELECT " + e + "::regclass" + one},
+                {"SELECT " + e + "::regproc" + one},
+                {"SELECT " + e + "::regtype" + one},
+                {"SELECT " + e + "::regrole" + one},
+                {"SELECT " + e + "::regnamespace" + one},
+                {"SELECT nextval(" + e + ")" + one},
+                {"SELECT has_table_privilege(" + e + ", 'select')" + one},
+                {"SELECT current_setting(" + e + ")" + one},
+                {"SELECT set_config(" + e + ", 'x', false)" + one},
+                {"SELECT date_trunc(" + e + ", now())" + one},
+                {"SELECT date_part(" + e + ", now())" + one},
+                {"SELECT timezone(" + e + ", now())" + one},
+                {"SELECT convert_to('x', " + e + ")" + one},
+                {"SELECT to_tsvector(" + e + "::regconfig, 'x')" + one},
+                {"SELECT to_tsvector(" + e + ", 'x')" + one},
+                {"SELECT " + e + "::regoper" + one},
+                {"SELECT jsonb_path_query('{}', " + e + "::jsonpath)" + one},
+                {"SELECT to_date(" + e + ", 'YYYYMMDD')" + one},
+                {"SELECT (" + e + ")::interval" + one},
+        };
+        List<String> leaked = new ArrayList<>(leaksOf(attempts));
+        // The same errors raised inside a function body or a DO block, with the body's statement as CONTEXT.
+        leaked.addAll(leaksOf(new String[][] {
+                {"CREATE FUNCTION ee_f() RETURNS void LANGUAGE plpgsql AS $$BEGIN PERFORM " + e + "::regclass" + one
+                        + "; END$$", "SELECT ee_f()"},
+                {"CREATE FUNCTION ee_f() RETURNS text LANGUAGE sql AS $$SELECT timezone(" + e + ", now())::text" + one
+                        + "$$", "SELECT ee_f()"},
+                {"DO $$BEGIN PERFORM " + e + "::regtype" + one + "; END$$"},
+        }, "DROP FUNCTION IF EXISTS ee_f()"));
+        assertEquals(List.of(), leaked);
+        try (Attacker a = new Attacker()) {
+            // Precise: an error of a statement over nothing sensitive names what it names, in clear.
+            String missing = a.query("SELECT 'ee_nothing_here'::regclass");
+            assertTrue(missing.contains("relation \"ee_nothing_here\" does not exist"), missing);
+            String column = a.query("SELECT email, no_such_column FROM ee_people");
+            assertTrue(column.contains("no_such_column"), column);
+            String duplicate = a.query("UPDATE ee_people SET id = 2 WHERE id = 1 AND email IS NOT NULL");
+            assertTrue(duplicate.contains("constraint \"ee_people_pkey\""), duplicate);
+        }
+    }
+
+    @Test
+    void aPlpgsqlExpressionWithAFromClauseIsReadWhereverItStands() throws Exception {
+        // Attacker pass 7: PL/pgSQL runs every expression as a SELECT, FROM clause and all, not only assignments and
+        // RETURN: RAISE's arguments and USING options, ASSERT's message, RETURN NEXT, FOREACH's array, EXECUTE's
+        // USING values.
+        seed("pe_people");
+        String e = "translate(email, " + HIDE + ")";
+        String from = " FROM pe_people WHERE id = 1";
+        String fn = "CREATE FUNCTION pe_f() RETURNS ";
+        String[] bodies = {
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE '%', " + e + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'x %',\n  " + e + "\n  -- the one\n " + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE USING MESSAGE = " + e + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'no' USING DETAIL = " + e + from + "; END$$",
+                "void LANGUAGE plpgsql AS $$BEGIN ASSERT false, " + e + from + "; END$$",
+                "SETOF text LANGUAGE plpgsql AS $$BEGIN RETURN NEXT " + e + from + "; END$$",
+                "SETOF text LANGUAGE plpgsql AS $$DECLARE x text; BEGIN FOREACH x IN ARRAY array_agg(" + e
+                        + ") FROM pe_people LOOP RETURN NEXT x; END LOOP; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE v text; BEGIN EXECUTE 'SELECT $1' INTO v USING " + e + from
+                        + "; RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE v text; BEGIN <<l>> FOR i IN 1..1 LOOP EXECUTE 'SELECT $1' "
+                        + "INTO v USING " + e + from + "; END LOOP; RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE c refcursor; v text; BEGIN OPEN c FOR EXECUTE "
+                        + "$x$SELECT translate(email, '@.-', '   ') FROM pe_people$x$; FETCH c INTO v; RETURN v; END$$",
+                "SETOF text LANGUAGE plpgsql AS $$BEGIN RETURN QUERY EXECUTE 'SELECT translate(email, ''@.-'', "
+                        + "''   '') FROM pe_people'; END$$",
+                "TABLE (v text) LANGUAGE plpgsql AS $$BEGIN v := " + e + from + "; RETURN NEXT; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE v text DEFAULT " + e + from + "; BEGIN RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE w int; c CURSOR (k int) FOR SELECT " + e + " FROM pe_people "
+                        + "WHERE id = k; v text; BEGIN OPEN c(1); FETCH c INTO v; RETURN v; END$$",
+                "text LANGUAGE plpgsql AS $$DECLARE r record; BEGIN r := (SELECT p FROM pe_people p LIMIT 1); "
+                        + "RETURN translate(r::text, " + HIDE + "); END$$",
+        };
+        List<String[]> attempts = new ArrayList<>();
+        for (String body : bodies) {
+            attempts.add(new String[] {fn + body, "SELECT * FROM pe_f()"});
+        }
+        attempts.add(new String[] {"DO $$BEGIN RAISE NOTICE '%', " + e + from + "; END$$"});
+        attempts.add(new String[] {"DO $$DECLARE x text; BEGIN FOREACH x IN ARRAY array_agg(" + e
+                + ") FROM pe_people LOOP RAISE NOTICE '%', x; END LOOP; END$$"});
+        assertEquals(List.of(), leaksOf(attempts.toArray(new String[0][]), "DROP FUNCTION IF EXISTS pe_f()"));
+        try (Attacker a = new Attacker()) {
+            // Precise: an expression with a FROM clause over clear columns stays clear.
+            a.query("CREATE FUNCTION pe_n() RETURNS void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'ids %', "
+                    + "string_agg(id::text, ',' ORDER BY id) FROM pe_people; END$$");
+            String ids = a.query("SELECT pe_n()");
+            assertTrue(ids.contains("ids 1,2,3"), ids);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */

@@ -110,7 +110,9 @@ final class RoutineBodies {
                 }
                 continue;
             }
-            if (!SQL_STARTS.contains(t.value()) || !(startsStatement(prev) || opensCursorFor(tokens, i))) {
+            if (!SQL_STARTS.contains(t.value())
+                    || !(startsStatement(prev) || opensCursorFor(tokens, i) || declaresCursorFor(tokens, i))
+                    || declaresVariables(tokens, i)) {
                 continue;
             }
             int end = statementEnd(tokens, i);
@@ -132,6 +134,7 @@ final class RoutineBodies {
         sequenceCalls(body, tokens, out);
         assignedExpressions(body, tokens, spans, out);
         spans.sort(java.util.Comparator.comparingInt(span -> span[0]));
+        expressionsWithFrom(body, tokens, spans, out);
         expressionReads(body, tokens, spans, out);
         return new Found(out, dynamic, functions);
     }
@@ -167,6 +170,95 @@ final class RoutineBodies {
                 spans.add(new int[] {tokens.get(from).start(), tokens.get(end - 1).end()});
             }
         }
+    }
+
+    /** Where a PL/pgSQL expression begins: after one of these, at its own level. */
+    private static final Set<String> EXPRESSION_STARTS = Set.of("using", "next", "array", "when", "if", "elsif",
+            "while", "assert", "then", "else", "loop", "begin", "in", "return", "case", "exit", "continue", "into",
+            "query", "strict", "by", "slice", "default");
+
+    /** Where it ends: before one of these, at its own level (RAISE's and USING's lists split at commas). */
+    private static final Set<String> EXPRESSION_ENDS = Set.of("loop", "then", "using", "into", "by");
+
+    /**
+     * Every expression outside the statements already listed that has a FROM clause of its own, as a statement
+     * ({@code SELECT expr FROM ...}): PL/pgSQL runs each expression as a SELECT, FROM, WHERE and all, wherever it
+     * stands (RAISE's arguments and USING options, ASSERT's message, RETURN NEXT, FOREACH's array, IF, WHILE,
+     * EXECUTE's USING values ...), so {@code RAISE NOTICE '%', email FROM people} reads people. The expression runs
+     * from the nearest comma, semicolon, {@code =}, {@code ..} or PL/pgSQL word before the FROM, outside
+     * parentheses and CASE, to the nearest such one after it; a FROM inside parentheses belongs to a subquery (read
+     * on its own) or to a function's syntax ({@code extract(f FROM x)}), and {@code IS DISTINCT FROM} is an operator.
+     */
+    private static void expressionsWithFrom(String body, List<Token> tokens, List<int[]> spans, List<String> out) {
+        int[] depth = new int[tokens.size()];
+        int d = 0;
+        for (int k = 0; k < tokens.size(); k++) {
+            if (tokens.get(k).isOp(")") || tokens.get(k).isOp("]")) {
+                d = Math.max(0, d - 1);
+            }
+            depth[k] = d;
+            if (tokens.get(k).isOp("(") || tokens.get(k).isOp("[")) {
+                d++;
+            }
+        }
+        int span = 0;
+        int listedTo = 0; // the end of the last expression listed: each scan stops where the one before ended
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            while (span < spans.size() && spans.get(span)[1] <= t.start()) {
+                span++;
+            }
+            if (!t.isWord("from") || k < listedTo || depth[k] > 0 || (span < spans.size() && spans.get(span)[0] <= t.start())
+                    || (k > 0 && tokens.get(k - 1).isWord("distinct"))) {
+                continue; // within parentheses a FROM is a subquery's (read on its own) or a function's syntax
+            }
+            int from = k;
+            int cases = 0;
+            while (from > 0) {
+                Token p = tokens.get(from - 1);
+                if (depth[from - 1] == 0) {
+                    if (p.isWord("end")) {
+                        cases++;
+                    } else if (p.isWord("case") && cases > 0) {
+                        cases--;
+                        from--;
+                        continue;
+                    }
+                    if (cases == 0 && expressionStart(p)) {
+                        break;
+                    }
+                }
+                from--;
+            }
+            int end = k + 1;
+            cases = 0;
+            while (end < tokens.size()) {
+                Token n = tokens.get(end);
+                if (depth[end] == 0) {
+                    if (n.isWord("case")) {
+                        cases++;
+                    } else if (n.isWord("end") && cases > 0) {
+                        cases--;
+                    } else if (cases == 0 && (n.isOp(";") || n.isOp(",") || n.isOp("..")
+                            || (n.type() == Type.WORD && EXPRESSION_ENDS.contains(n.value())))) {
+                        break;
+                    }
+                }
+                end++;
+            }
+            if (from < k) {
+                out.add("SELECT " + body.substring(tokens.get(from).start(), tokens.get(end - 1).end()));
+            }
+            listedTo = end;
+        }
+    }
+
+    private static boolean expressionStart(Token t) {
+        if (t.type() == Type.OPERATOR) {
+            return t.value().equals(";") || t.value().equals(",") || t.value().equals("=") || t.value().equals(":=")
+                    || t.value().equals("..") || t.value().endsWith(">>");
+        }
+        return t.type() == Type.WORD && EXPRESSION_STARTS.contains(t.value());
     }
 
     /** {@code RETURN NEW}, {@code OLD} or {@code NULL}: a trigger's row as it was written, or none; nothing computed. */
@@ -310,6 +402,40 @@ final class RoutineBodies {
             k--;
         }
         return k >= 1 && tokens.get(k).isIdentifier() && tokens.get(k - 1).isWord("open");
+    }
+
+    /** {@code c [NO] [SCROLL] CURSOR [(args)] FOR|IS <query>}: a bound cursor's query, declared. */
+    private static boolean declaresCursorFor(List<Token> tokens, int i) {
+        if (i < 2 || !(tokens.get(i - 1).isWord("for") || tokens.get(i - 1).isWord("is"))) {
+            return false;
+        }
+        int k = i - 2;
+        if (tokens.get(k).isOp(")")) {
+            int depth = 0;
+            for (; k >= 0; k--) {
+                if (tokens.get(k).isOp(")")) {
+                    depth++;
+                } else if (tokens.get(k).isOp("(") && --depth == 0) {
+                    break;
+                }
+            }
+            k--;
+        }
+        return k >= 0 && tokens.get(k).isWord("cursor");
+    }
+
+    /**
+     * A PL/pgSQL block's DECLARE section ({@code DECLARE v text DEFAULT ...}), not SQL's DECLARE of a cursor
+     * ({@code DECLARE c [BINARY] [NO] SCROLL CURSOR ...}, which PL/pgSQL reads as the declaration of a bound cursor
+     * and which is listed as one): its expressions are read one by one.
+     */
+    private static boolean declaresVariables(List<Token> tokens, int i) {
+        if (!tokens.get(i).isWord("declare")) {
+            return false;
+        }
+        Token after = i + 2 < tokens.size() ? tokens.get(i + 2) : null;
+        return after != null && !(after.isWord("cursor") || after.isWord("binary") || after.isWord("insensitive")
+                || after.isWord("asensitive") || after.isWord("no") || after.isWord("scroll"));
     }
 
     private static boolean startsStatement(Token prev) {

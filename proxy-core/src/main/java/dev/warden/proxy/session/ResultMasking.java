@@ -5,6 +5,7 @@ import dev.warden.masking.CopyMasker;
 import dev.warden.masking.MaskContext;
 import dev.warden.masking.MaskPlan;
 import dev.warden.masking.Masker;
+import dev.warden.masking.MessageNames;
 import dev.warden.masking.ResultColumn;
 import dev.warden.pg.message.BackendMessage.RowDescription.Field;
 import dev.warden.proxy.catalog.CatalogCache;
@@ -345,7 +346,30 @@ final class ResultMasking {
                 && current.masksAnything(context) && !context.columnsRead().isEmpty()) {
             return "[redacted: raised by a statement over sensitive data]";
         }
-        return name ? text : current.maskMessage(text, context);
+        return name ? text : current.maskMessage(text, context, field == 0 ? null : names(analysis, fields));
+    }
+
+    /**
+     * What an error's or notice's text may name in clear (see {@link MessageNames}): its own
+     * name fields, unless code set them (RAISE ... USING), and the words of the statements Warden read.
+     */
+    private static MessageNames names(Analysis analysis, java.util.Map<Character, String> fields) {
+        List<String> fieldNames = new ArrayList<>();
+        if (!raised(fields)) {
+            for (char f : new char[] {'s', 't', 'c', 'd', 'n'}) {
+                if (fields.get(f) != null) {
+                    fieldNames.add(fields.get(f));
+                }
+            }
+        }
+        List<String> texts = new ArrayList<>();
+        if (analysis != null) {
+            StatementWalk.any(analysis, f -> {
+                texts.add(f.text());
+                return false;
+            });
+        }
+        return new MessageNames(fieldNames, texts, fields.containsKey('H'));
     }
 
     /** Whether an error's or notice's text is what PL/pgSQL code chose: a RAISE or an ASSERT. */

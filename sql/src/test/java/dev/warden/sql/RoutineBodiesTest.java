@@ -1,0 +1,46 @@
+package dev.warden.sql;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The statements a PL/pgSQL body runs, as the analysis lists them. */
+class RoutineBodiesTest {
+
+    private static List<String> statements(String body) {
+        return RoutineBodies.of("plpgsql", body).statements();
+    }
+
+    @Test
+    void anExpressionWithAFromClauseIsAStatementWhereverItStands() {
+        assertTrue(statements("BEGIN RAISE NOTICE '% %', 1, email FROM people WHERE id = 1; END")
+                .contains("SELECT email FROM people WHERE id = 1"));
+        assertTrue(statements("BEGIN RAISE EXCEPTION 'no' USING DETAIL = email FROM people, HINT = 'h'; END")
+                .contains("SELECT email FROM people"));
+        assertTrue(statements("BEGIN RETURN NEXT CASE WHEN id > 0 THEN email ELSE '' END FROM people; END")
+                .contains("SELECT CASE WHEN id > 0 THEN email ELSE '' END FROM people"));
+        assertTrue(statements("DECLARE x text; BEGIN FOREACH x IN ARRAY array_agg(email) FROM people LOOP "
+                + "RETURN NEXT x; END LOOP; END").contains("SELECT array_agg(email) FROM people"));
+        assertTrue(statements("DECLARE v text; BEGIN EXECUTE 'SELECT $1' INTO v USING email FROM people; END")
+                .contains("SELECT email FROM people"));
+        assertTrue(statements("DECLARE v text DEFAULT email FROM people; BEGIN END")
+                .contains("SELECT email FROM people"));
+    }
+
+    @Test
+    void aBoundCursorsQueryIsAStatementAndADeclarationSectionIsNone() {
+        assertTrue(statements("DECLARE v text; c CURSOR (k int) FOR SELECT email FROM people WHERE id = k; BEGIN "
+                + "OPEN c(1); FETCH c INTO v; END").contains("SELECT email FROM people WHERE id = k"));
+        assertTrue(statements("DECLARE c NO SCROLL CURSOR FOR SELECT email FROM people; BEGIN END").stream()
+                .anyMatch(s -> s.startsWith("DECLARE c NO SCROLL CURSOR FOR SELECT email FROM people")));
+    }
+
+    @Test
+    void aFromOfAFunctionsSyntaxOrAnOperatorIsNoStatement() {
+        List<String> found = statements("BEGIN IF a IS DISTINCT FROM b THEN RAISE NOTICE '%', "
+                + "extract(year FROM now()); END IF; END");
+        assertFalse(found.stream().anyMatch(s -> s.contains("FROM b") || s.contains("year FROM")), found.toString());
+    }
+}
