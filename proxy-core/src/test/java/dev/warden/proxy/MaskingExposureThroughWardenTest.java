@@ -50,6 +50,10 @@ class MaskingExposureThroughWardenTest {
             s.execute("CREATE FUNCTION shout() RETURNS int LANGUAGE plpgsql AS $$ DECLARE v text; BEGIN "
                     + "SELECT string_agg(name, ',') || max(ssn) INTO v FROM customers; "
                     + "RAISE NOTICE 'names: %', v; RETURN 1; END $$");
+            s.execute("CREATE FUNCTION noisy(text) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN "
+                    + "RAISE NOTICE 'seen %', length($1); RETURN true; END $$");
+            s.execute("CREATE FUNCTION first_ssn() RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN "
+                    + "RETURN (SELECT min(ssn) FROM customers); END $$");
             s.execute("GRANT ALL ON customers, products, contacts, catalogue TO PUBLIC");
         }
     }
@@ -84,6 +88,13 @@ class MaskingExposureThroughWardenTest {
         try (Connection c = masked()) {
             String plan = String.join("\n", column(c, "EXPLAIN (VERBOSE) SELECT email, upper(ssn) FROM customers"));
             assertTrue(plan.contains("Seq Scan on public.customers") && plan.contains("upper(ssn)"), plan);
+            // A function whose body reads nothing (RAISE, RETURN true) computes nothing from a table at plan time.
+            plan = String.join("\n", column(c, "EXPLAIN SELECT * FROM customers WHERE noisy(name)"));
+            assertTrue(plan.contains("Filter: noisy(name)"), plan);
+            // One whose body reads a sensitive column is computed while planning (immutable, constant arguments):
+            // VERBOSE would print its result.
+            plan = String.join("\n", column(c, "EXPLAIN (VERBOSE) SELECT first_ssn()"));
+            assertFalse(plan.contains("078-05-1120"), plan);
         }
     }
 
