@@ -503,8 +503,8 @@ final class ResultMasking {
      * names and estimates, never a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its
      * rows are kept and only value-scanned. Errors and notices it raises are still masked as the statement's. A
      * function is another matter: the planner computes an immutable call of constants while planning and shows
-     * its result (EXPLAIN VERBOSE), and a user function's body may read any table; such a plan is masked as the
-     * statement's rows would be.
+     * its result (EXPLAIN VERBOSE), and a user function's body may read any table; a plan of a call whose body
+     * reads a relation (or cannot be read) is masked as the statement's rows would be.
      */
     private static boolean onlyExplains(Analysis analysis) {
         if (analysis == null) {
@@ -515,8 +515,27 @@ final class ResultMasking {
             if (f.kind() != StatementKind.EXPLAIN) {
                 return false;
             }
+            if (f.dynamicSql()) {
+                return false;
+            }
             for (StatementFacts s : f.allStatements()) {
-                if (!s.nested().isEmpty() || s.dynamicSql()) {
+                if (s.dynamicSql() || !readsNothing(s.nested())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether the statements of called bodies read no relation and run nothing unreadable: {@code RETURN true} (read
+     * as {@code SELECT true}) or a built-in's call computes no value from a table. A function such a body calls is
+     * nested under it, with its own reads.
+     */
+    private static boolean readsNothing(List<StatementFacts> bodies) {
+        for (StatementFacts body : bodies) {
+            for (StatementFacts b : body.allStatements()) {
+                if (b.dynamicSql() || b.unparsed() || !b.tablesRead().isEmpty() || !b.tablesWritten().isEmpty()) {
                     return false;
                 }
             }
