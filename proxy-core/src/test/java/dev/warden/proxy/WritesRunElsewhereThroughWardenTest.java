@@ -1610,7 +1610,8 @@ class WritesRunElsewhereThroughWardenTest {
     /**
      * A temporary view shadows a table's name only for its own session, and only while that session lasts: once
      * the session ends, another session's write of the table runs at once, not after Warden's catalog entries
-     * expire (5 s).
+     * expire (5 s), even in a session that has temporary relations of its own (whose names Warden cannot tell
+     * from other sessions').
      */
     @Test
     void aTemporaryViewStopsShadowingANameWhenItsSessionEnds() throws Exception {
@@ -1619,20 +1620,21 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("GRANT SELECT, DELETE ON public.gw_tmp_notes TO gw_login");
         }
         try {
-            long ended;
-            try (Connection p = connect("prod")) {
-                assertEquals(null, run(p, "CREATE TEMP VIEW gw_tmp_notes AS SELECT * FROM public.gw_ledger"));
-                assertLedgerKept(p, "DELETE FROM gw_tmp_notes WHERE id > 0", "gw-ledger-kept");
-            }
-            ended = System.nanoTime();
-            String error;
-            do {
-                try (Connection q = connect("prod")) {
-                    error = run(q, "DELETE FROM gw_tmp_notes WHERE id = 1");
+            // A session with temporary relations of its own counts every session's as candidates of a name.
+            try (Connection q = connect("prod")) {
+                assertEquals(null, run(q, "CREATE TEMP TABLE gw_tmp_own (id int)"));
+                try (Connection p = connect("prod")) {
+                    assertEquals(null, run(p, "CREATE TEMP VIEW gw_tmp_notes AS SELECT * FROM public.gw_ledger"));
+                    assertLedgerKept(p, "DELETE FROM gw_tmp_notes WHERE id > 0", "gw-ledger-kept");
                 }
-                Thread.sleep(50);
-            } while (error != null && System.nanoTime() - ended < 2_000_000_000L);
-            assertEquals(null, error, "a write of the table, after the session with the temporary view ended");
+                long ended = System.nanoTime();
+                String error;
+                do {
+                    Thread.sleep(50);
+                    error = run(q, "DELETE FROM gw_tmp_notes WHERE id = 1");
+                } while (error != null && System.nanoTime() - ended < 2_000_000_000L);
+                assertEquals(null, error, "a write of the table, after the session with the temporary view ended");
+            }
             assertEquals(3, rows("gw_ledger"));
         } finally {
             try (Connection d = warden.direct(); Statement s = d.createStatement()) {

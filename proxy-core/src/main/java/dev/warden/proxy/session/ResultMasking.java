@@ -403,7 +403,9 @@ final class ResultMasking {
             Set<String> redefined = JudgedExposures.redefinedNames(all, names);
             invalidate(redefined);
             judged.redefined(analysis, names, current);
-            madeBySession(redefined);
+            if (StatementWalk.any(all, ResultMasking::mayMakeTemporary)) {
+                madeBySession(redefined);
+            }
             return new Redefined(redefined);
         }
         return null;
@@ -416,7 +418,17 @@ final class ResultMasking {
         return new Analysis(all);
     }
 
-    /** Names this session's DDL redefined, which may be temporary relations; null once any name may be. */
+    /** TEMP, TEMPORARY or pg_temp anywhere in a statement's text (a string or a name too: that only over-counts). */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile(
+            "(?i)(?<![\\w$])(temp|temporary|pg_temp)(?![\\w$])");
+
+    /** DDL that may make a temporary relation: written so, or SQL Warden cannot read. */
+    private static boolean mayMakeTemporary(StatementFacts f) {
+        return f.dynamicSql() || f.unparsed() || (changesCatalog(f) && TEMPORARY.matcher(f.text()).find())
+                || (f.kind() == StatementKind.SELECT && TEMPORARY.matcher(f.text()).find());
+    }
+
+    /** Names this session's DDL that may make temporary relations redefined; null once any name may be. */
     private Set<String> sessionDdl = Set.of();
 
     private void madeBySession(Set<String> redefined) {
@@ -436,7 +448,8 @@ final class ResultMasking {
     /**
      * The session's server connection closed: its backend exited and the server dropped the session's temporary
      * relations, which may have shadowed names for it (and, as candidates of an unqualified name, for other
-     * sessions). What the catalog read of the names its DDL redefined is dropped, as after a commit.
+     * sessions). When its DDL may have made one, what the catalog read is dropped, as after a commit. (Not after
+     * every session that ran DDL: a dropped catalog makes the next statements of every session wait for it.)
      */
     void sessionEnded() {
         if (catalog != null && (sessionDdl == null || !sessionDdl.isEmpty())) {
