@@ -160,7 +160,16 @@ final class JudgedExposures {
      * not known. (A COMMIT whose comment says "prepared" only costs a reading of the catalog.)
      */
     static boolean commitsPrepared(StatementFacts f) {
-        return f.kind() == StatementKind.COMMIT && f.text().toLowerCase(java.util.Locale.ROOT).contains("prepared");
+        if (f.kind() != StatementKind.COMMIT) {
+            return false;
+        }
+        String text = f.text(); // every COMMIT (END) passes here: no lower-cased copy
+        for (int i = text.length() - 8; i >= 0; i--) {
+            if (text.regionMatches(true, i, "prepared", 0, 8)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
