@@ -1806,6 +1806,36 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A harmless write read while the DDL before it in the pipeline is still running: the functions it calls were
+     * looked up, then the DDL's end dropped the catalog before they were applied, and the write was refused as
+     * dynamic SQL ("the catalog could not be read"). Timing-dependent: each round makes a view over gw_notes and
+     * deletes through it (nothing matches), 30 rounds.
+     */
+    @Test
+    void aHarmlessWriteReadWhileTheDdlBeforeItEndsIsNotRefusedAsDynamic() throws Exception {
+        List<String> refused = new ArrayList<>();
+        try {
+            for (int i = 0; i < 30; i++) {
+                List<String> seen = pipelined(List.of(parse("CREATE VIEW public.gw_race_" + i
+                        + " AS SELECT * FROM public.gw_notes"), bind(""), execute(), new FrontendMessage.Sync(),
+                        parse("DELETE FROM gw_race_" + i + " WHERE id > 1000"), bind(""), execute(),
+                        new FrontendMessage.Sync()));
+                if (!seen.isEmpty()) {
+                    refused.add("round " + i + ": " + seen);
+                }
+            }
+            assertEquals(List.of(), refused);
+            assertEquals(3, rows("public.gw_notes"));
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (int i = 0; i < 30; i++) {
+                    s.execute("DROP VIEW IF EXISTS public.gw_race_" + i);
+                }
+            }
+        }
+    }
+
+    /**
      * A view made over gw_ledger by one request of a pipeline and deleted through by a later one, in the same
      * implicit transaction (one Sync) or the next (the first Sync's ReadyForQuery not yet relayed when the DELETE
      * is read), with the simple protocol, or after a FunctionCall message. Each held; kept as a regression test.
