@@ -336,7 +336,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * client's stream waits meanwhile, in order); if it cannot be read, the names stay unknown (fail closed).
      */
     private void lookedUpThen(Analysis analysis, ByteBuf frame, Runnable then) {
+        lookedUpThen(analysis, frame, then, 1);
+    }
+
+    /** {@code read}: as in {@link StatementReading}, names are read again when DDL ended meanwhile. */
+    private void lookedUpThen(Analysis analysis, ByteBuf frame, Runnable then, int read) {
         CatalogCache catalog = session.catalog;
+        long invalidations = catalog == null ? 0 : catalog.invalidations();
         // A repeated shape asks the catalog once (ScreenedShapes), as StatementReading does for a Query.
         java.util.Set<String> missing = catalog == null || analysis == null
                 || !services.snapshot().get().guardrails().namesTables() ? java.util.Set.of()
@@ -353,7 +359,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         holdUntil(catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> null), frame,
-                (done, failure) -> then.run());
+                (done, failure) -> {
+                    if (catalog.invalidations() != invalidations && read < StatementReading.MAX_READS) {
+                        lookedUpThen(analysis, frame, then, read + 1); // what was read was dropped meanwhile
+                        return;
+                    }
+                    then.run();
+                });
     }
 
     private void admitQuery(ByteBuf frame, SessionLexing.Reading reading, Analysis executed) {

@@ -110,10 +110,24 @@ final class StatementReading {
      */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
                                      Consumer<SessionLexing.Reading> next) {
+        withFunctionEffects(reading, frame, cold, next, 1);
+    }
+
+    /**
+     * How many times a statement's functions are read again when DDL ended (in this session or another) between
+     * their read and their use: the DDL's end drops what the catalog read, and a function with no entry counts as
+     * dynamic SQL. A pipeline's write read while the DDL before it ran was refused that way. Past this many, the
+     * functions stay unknown (fail closed), so a flood of DDL cannot hold a statement without end.
+     */
+    static final int MAX_READS = 4;
+
+    private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
+                                     Consumer<SessionLexing.Reading> next, int read) {
         if (reading.analysis() == null || catalog == null) {
             next.accept(reading);
             return;
         }
+        long invalidations = catalog.invalidations();
         // Relations are looked up for masking, and for guardrails on tables (the schemas an unqualified name
         // could mean, the tables a view reads).
         boolean forMasking = masking != null && masking.masksAnything()
@@ -125,7 +139,12 @@ final class StatementReading {
         java.util.Set<String> missing = withBodies(withPrepared(named, reading, forMasking), reading.analysis(),
                 forMasking);
         if (missing.isEmpty() && !cold) {
-            screenThen(withEffects(reading), frame, next);
+            SessionLexing.Reading applied = withEffects(reading);
+            if (catalog.invalidations() != invalidations && read < MAX_READS) {
+                withFunctionEffects(reading, frame, false, next, read + 1);
+                return;
+            }
+            screenThen(applied, frame, next);
             return;
         }
         CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -143,9 +162,14 @@ final class StatementReading {
         } else {
             applied = resolved.thenApply(done -> null);
         }
-        relay.holdUntil(applied, frame, (withEffects, failure) ->
-                // Not applied on the lane (a full queue): here then, slower but the same result.
-                screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next));
+        relay.holdUntil(applied, frame, (withEffects, failure) -> {
+            if (catalog.invalidations() != invalidations && read < MAX_READS) {
+                withFunctionEffects(reading, frame, cold, next, read + 1);
+                return;
+            }
+            // Not applied on the lane (a full queue): here then, slower but the same result.
+            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next);
+        });
     }
 
     /**
