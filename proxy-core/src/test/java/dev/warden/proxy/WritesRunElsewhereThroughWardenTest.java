@@ -1644,6 +1644,46 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * As above, for a session with temporary relations of its own: the server resolves its unqualified names to its
+     * own temporary schema only, never to another session's. While A keeps a temporary view named like an
+     * unguarded table in front of gw_ledger, B (which made a temporary table, before or after A's view) writes the
+     * table; B's own such view is still refused, and so is one made after B's schema was read.
+     */
+    @Test
+    void anotherSessionsTemporaryViewDoesNotRefuseASessionWithTemporaryTablesOfItsOwn() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_own_notes (id int)");
+            s.execute("INSERT INTO public.gw_own_notes SELECT g FROM generate_series(1, 4) g");
+            s.execute("GRANT SELECT, UPDATE, DELETE ON public.gw_own_notes TO gw_login");
+        }
+        try (Connection b = connect("prod"); Connection a = connect("prod")) {
+            assertEquals(null, run(b, "CREATE TEMP TABLE gw_own_scratch (x int)"));
+            assertEquals(null, run(a, "CREATE TEMP VIEW gw_own_notes AS SELECT * FROM public.gw_ledger"));
+            assertLedgerKept(a, "DELETE FROM gw_own_notes WHERE id > 0", "gw-ledger-kept");
+            assertEquals(null, run(b, "DELETE FROM gw_own_notes WHERE id = 1"));
+            assertEquals(null, run(b, "UPDATE gw_own_notes SET id = 20 WHERE id = 2"));
+            try (Connection c = connect("prod")) {
+                assertEquals(null, run(c, "SELECT 1"));
+                assertEquals(null, run(c, "CREATE TEMP TABLE gw_own_scratch2 (x int)"));
+                assertEquals(null, run(c, "DELETE FROM gw_own_notes WHERE id = 3"));
+                assertEquals(null, run(c, "CREATE TEMP VIEW gw_own_notes AS SELECT * FROM public.gw_ledger"));
+                assertLedgerKept(c, "DELETE FROM gw_own_notes WHERE id > 0", "gw-ledger-kept");
+            }
+            assertEquals(null, run(b, "CREATE TEMP VIEW gw_own_notes AS SELECT * FROM public.gw_ledger"));
+            assertLedgerKept(b, "DELETE FROM gw_own_notes WHERE id > 0", "gw-ledger-kept");
+            assertLedgerKept(b, "DISCARD TEMP; CREATE TEMP VIEW gw_own_notes AS SELECT * FROM public.gw_ledger; "
+                    + "DELETE FROM gw_own_notes WHERE id > 0", "gw-ledger-kept");
+            try (Connection d = warden.direct()) {
+                assertEquals(List.of("4", "20"), column(d, "SELECT id FROM public.gw_own_notes ORDER BY id"));
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_own_notes");
+            }
+        }
+    }
+
+    /**
      * A temporary view is its own session's: while session A keeps one named like an unguarded table in front of
      * gw_ledger, another session's unqualified writes of that name write the table (the server never resolves a name
      * to another session's temporary schema), with the simple and the extended protocol; A's own are still refused,
