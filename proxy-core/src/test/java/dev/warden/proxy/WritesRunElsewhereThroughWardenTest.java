@@ -1662,8 +1662,17 @@ class WritesRunElsewhereThroughWardenTest {
             assertLedgerKept(a, "DELETE FROM gw_own_notes WHERE id > 0", "gw-ledger-kept");
             assertEquals(null, run(b, "DELETE FROM gw_own_notes WHERE id = 1"));
             assertEquals(null, run(b, "UPDATE gw_own_notes SET id = 20 WHERE id = 2"));
+            // A's view by its schema's name: the server resolves it (a view has no local buffers).
+            String aSchema;
+            try (Connection d = warden.direct()) {
+                aSchema = scalar(d, "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE c.relname = 'gw_own_notes' AND n.nspname LIKE 'pg_temp_%'");
+            }
+            assertLedgerKept(b, "DELETE FROM " + aSchema + ".gw_own_notes WHERE id > 0", "gw-ledger-kept");
+            assertLedgerKept(b, "DELETE FROM \"" + aSchema + "\".gw_own_notes WHERE id > 0", "gw-ledger-kept");
             try (Connection c = connect("prod")) {
                 assertEquals(null, run(c, "SELECT 1"));
+                assertLedgerKept(c, "DELETE FROM " + aSchema + ".gw_own_notes WHERE id > 0", "gw-ledger-kept");
                 assertEquals(null, run(c, "CREATE TEMP TABLE gw_own_scratch2 (x int)"));
                 assertEquals(null, run(c, "DELETE FROM gw_own_notes WHERE id = 3"));
                 assertEquals(null, run(c, "CREATE TEMP VIEW gw_own_notes AS SELECT * FROM public.gw_ledger"));

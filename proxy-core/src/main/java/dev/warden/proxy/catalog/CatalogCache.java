@@ -322,41 +322,57 @@ public final class CatalogCache implements AutoCloseable {
      * with relations; null when not looked up (for {@code Guardrails.NamedRelations}).
      */
     public Set<String> schemasHolding(String name) {
-        return schemasHolding(name, true);
+        return schemasHolding(name, ANY_TEMPORARY);
     }
 
+    /** Every session's temporary schema (see {@link #schemasHolding(String, String)}). */
+    public static final String ANY_TEMPORARY = "pg_temp_*";
+
     /**
-     * As above; without {@code withTemporary}, relations in temporary schemas ({@code pg_temp_N}) do not count: for
-     * a session that has none of its own, as no name of its statements resolves to another session's.
+     * As above, counting relations of the temporary schemas ({@code pg_temp_N}) {@code temporary} names: null for
+     * none (a session that has no temporary relation: no name of its statements resolves to another session's),
+     * a session's own schema, or {@link #ANY_TEMPORARY}.
      */
-    public Set<String> schemasHolding(String name, boolean withTemporary) {
+    public Set<String> schemasHolding(String name, String temporary) {
         if (!relations.known(name)) {
             return null;
         }
         Set<String> schemas = new java.util.HashSet<>();
-        named(name, withTemporary).forEach(r -> schemas.add(r.schema()));
+        named(name, temporary).forEach(r -> schemas.add(r.schema()));
         return schemas;
     }
 
-    /** The relations named {@code name}; without {@code withTemporary}, not those of temporary schemas. */
-    private List<RelationCatalog.Relation> named(String name, boolean withTemporary) {
+    /** The relations named {@code name}, of the temporary schemas {@code temporary} names only. */
+    private List<RelationCatalog.Relation> named(String name, String temporary) {
         List<RelationCatalog.Relation> all = relations.named(name);
-        if (withTemporary) {
+        if (ANY_TEMPORARY.equals(temporary)) {
             return all;
         }
         for (RelationCatalog.Relation r : all) { // asked for every name of every statement: no stream unless needed
-            if (temporary(r.schema())) {
-                return all.stream().filter(o -> !temporary(o.schema())).toList();
+            if (temporary(r.schema()) && !r.schema().equals(temporary)) {
+                return all.stream().filter(o -> !temporary(o.schema()) || o.schema().equals(temporary)).toList();
             }
         }
         return all;
+    }
+
+    /** Whether a name of {@code analysis} could mean a relation of a temporary schema (any session's). */
+    public boolean namesTemporary(dev.warden.sql.Analysis analysis) {
+        for (String name : relations.names(analysis)) {
+            for (RelationCatalog.Relation r : relations.named(name)) {
+                if (temporary(r.schema())) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
      * Whether {@code schema} is a session's temporary schema. The server refuses to make or rename a schema to a
      * name that starts with {@code pg_}: no other schema has this form.
      */
-    static boolean temporary(String schema) {
+    public static boolean temporary(String schema) {
         return schema.startsWith("pg_temp_");
     }
 
@@ -367,16 +383,13 @@ public final class CatalogCache implements AutoCloseable {
      * has children.
      */
     public Set<dev.warden.sql.TableRef> namedByViews(String name) {
-        return namedByViews(name, true);
+        return namedByViews(name, ANY_TEMPORARY);
     }
 
-    /**
-     * As above; without {@code withTemporary}, not through relations of temporary schemas (see
-     * {@link #schemasHolding}).
-     */
-    public Set<dev.warden.sql.TableRef> namedByViews(String name, boolean withTemporary) {
+    /** As above, through relations of the temporary schemas {@code temporary} names only (see {@link #schemasHolding}). */
+    public Set<dev.warden.sql.TableRef> namedByViews(String name, String temporary) {
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
-        for (RelationCatalog.Relation r : named(name, withTemporary)) {
+        for (RelationCatalog.Relation r : named(name, temporary)) {
             out.addAll(r.children());
             for (RelationCatalog.Kin k : r.kin()) {
                 // Ancestors too: a partition's or a child's rows are rows of its parent.
@@ -402,19 +415,16 @@ public final class CatalogCache implements AutoCloseable {
      * up, or when one of them could not be read or runs SQL built at run time.
      */
     public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written) {
-        return runBy(name, written, true);
+        return runBy(name, written, ANY_TEMPORARY);
     }
 
-    /**
-     * As above; without {@code withTemporary}, not what relations of temporary schemas run (see
-     * {@link #schemasHolding}).
-     */
-    public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written, boolean withTemporary) {
+    /** As above, what relations of the temporary schemas {@code temporary} names run only (see {@link #schemasHolding}). */
+    public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written, String temporary) {
         if (!relations.known(name)) {
             return null;
         }
         List<dev.warden.sql.StatementFacts> run = new ArrayList<>();
-        for (RelationCatalog.Relation r : named(name, withTemporary)) {
+        for (RelationCatalog.Relation r : named(name, temporary)) {
             if (r.onWrite() == null) {
                 return null;
             }

@@ -64,9 +64,23 @@ final class OwnRequests {
      * transaction block it runs in it, read-only).
      */
     static OwnQuery readSearchPath(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+        return read(name, "SELECT pg_catalog.current_schemas(true)", send, alloc);
+    }
+
+    /**
+     * Reads the name of the session's temporary schema, empty when its backend has none: {@code pg_temp_N}, N the
+     * backend's number, the same name for the backend's whole life (namespace.c makes it so, and a rollback of the
+     * transaction that made it makes the same name again). Sent as {@link #readSearchPath} is.
+     */
+    static OwnQuery readTemporarySchema(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+        return read(name, "SELECT coalesce((SELECT nspname::pg_catalog.text FROM pg_catalog.pg_namespace "
+                + "WHERE oid = pg_catalog.pg_my_temp_schema()), '')", send, alloc);
+    }
+
+    private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         OwnQuery query = new OwnQuery();
-        send.accept(new FrontendMessage.Parse(name, "SELECT pg_catalog.current_schemas(true)", List.of())
-                .toByteBuf(alloc), Entry.ownQuery(Kind.PARSE, query));
+        send.accept(new FrontendMessage.Parse(name, sql, List.of()).toByteBuf(alloc),
+                Entry.ownQuery(Kind.PARSE, query));
         send.accept(new FrontendMessage.Bind(name, name, List.of(), List.of(), List.of()).toByteBuf(alloc),
                 Entry.ownQuery(Kind.BIND, query));
         send.accept(new FrontendMessage.Execute(name, 0).toByteBuf(alloc), Entry.ownQuery(Kind.EXECUTE, query));

@@ -253,10 +253,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin);
         }
         Unreadable open = session.transactionDdl.unreadable();
-        if (Guardrails.anyUnreadable(analysis, open)) {
-            // Not remembered: the decision holds for this transaction's DDL only.
-            return policy.guardrails().decide(identity, environment, analysis, session.upstreamLogin, namedRelations,
-                    open);
+        boolean otherTemporary = session.temporaryRelations.namesOtherSchema(analysis);
+        if (Guardrails.anyUnreadable(analysis, open) || otherTemporary) {
+            // Not remembered: the decision holds for this transaction's DDL only, or for a statement that names
+            // another session's temporary schema (judged with every session's).
+            everyTemporary = otherTemporary;
+            try {
+                return policy.guardrails().decide(identity, environment, analysis, session.upstreamLogin,
+                        namedRelations, open);
+            } finally {
+                everyTemporary = false;
+            }
         }
         return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin,
                 namedRelations, judgedAt(catalog));
@@ -267,24 +274,31 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * and whether the session may have temporary relations (see {@link TemporaryRelations}).
      */
     private long judgedAt(CatalogCache catalog) {
-        return catalog.generation() * 2 + (session.temporaryRelations.mayHave() ? 1 : 0);
+        return catalog.generation() * 4 + session.temporaryRelations.state();
+    }
+
+    /** Set while a statement that names another session's temporary schema is judged (see {@link #decide}). */
+    private boolean everyTemporary;
+
+    private String visibleTemporary() {
+        return everyTemporary ? CatalogCache.ANY_TEMPORARY : session.temporaryRelations.visibleSchemas();
     }
 
     /** What the environment's catalog says of the relations a statement names, for rules on tables. */
     private final Guardrails.NamedRelations namedRelations = new Guardrails.NamedRelations() {
         @Override
         public java.util.Set<String> holding(String relation) {
-            return session.catalog.schemasHolding(relation, session.temporaryRelations.mayHave());
+            return session.catalog.schemasHolding(relation, visibleTemporary());
         }
 
         @Override
         public java.util.Set<dev.warden.sql.TableRef> namedByViews(String relation) {
-            return session.catalog.namedByViews(relation, session.temporaryRelations.mayHave());
+            return session.catalog.namedByViews(relation, visibleTemporary());
         }
 
         @Override
         public List<StatementFacts> runBy(String relation, boolean written) {
-            return session.catalog.runBy(relation, written, session.temporaryRelations.mayHave());
+            return session.catalog.runBy(relation, written, visibleTemporary());
         }
 
         @Override
@@ -355,7 +369,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             missing.addAll(catalog.functionsToResolve(bodies, true));
         }
         if (missing.isEmpty()) {
-            then.run();
+            temporarySchemaThen(analysis, frame, then);
             return;
         }
         holdUntil(catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> null), frame,
@@ -364,8 +378,31 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         lookedUpThen(analysis, frame, then, read + 1); // what was read was dropped meanwhile
                         return;
                     }
-                    then.run();
+                    temporarySchemaThen(analysis, frame, then);
                 });
+    }
+
+    /**
+     * Runs {@code then}, first reading the session's temporary schema when a rule names tables, the session may
+     * have temporary relations, and a name of {@code analysis} could mean another session's: then only its own
+     * count (see {@link TemporaryRelations}). Between the client's batches only, once per backend (the name never
+     * changes); inside a batch every session's count, as before.
+     */
+    void temporarySchemaThen(Analysis analysis, ByteBuf frame, Runnable then) {
+        CatalogCache catalog = session.catalog;
+        if (catalog == null || analysis == null || !session.temporaryRelations.worthReadingSchema()
+                || !writer.betweenBatches() || !services.snapshot().get().guardrails().namesTables()
+                || !catalog.namesTemporary(analysis)) {
+            then.run();
+            return;
+        }
+        OwnRequests.OwnQuery read = OwnRequests.readTemporarySchema(blockMarker + "_temp", writer::send,
+                upstream.alloc());
+        upstream.flush();
+        holdUntil(read.answered, frame, (schema, failure) -> {
+            session.temporaryRelations.schemaRead(schema);
+            then.run();
+        });
     }
 
     private void admitQuery(ByteBuf frame, SessionLexing.Reading reading, Analysis executed) {

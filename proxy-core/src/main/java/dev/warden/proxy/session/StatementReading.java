@@ -221,6 +221,10 @@ final class StatementReading {
      * batch every candidate counts.
      */
     private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
+        relay.temporarySchemaThen(reading.analysis(), frame, () -> screenPathThen(reading, frame, next));
+    }
+
+    private void screenPathThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
         if (masking != null && reading.analysis() != null && writer.betweenBatches()
                 && masking.masksAnything() && worthReadingPath(reading.analysis())) {
             OwnRequests.OwnQuery read = OwnRequests.readSearchPath(relay.blockMarker + "_path", writer::send,

@@ -28,7 +28,14 @@ import java.util.regex.Pattern;
  * (DDL, SELECT INTO, a function body, SQL built at run time, a DO block, a procedure, EXECUTE of a prepared
  * statement, a trigger, rule, default or policy of a relation it names, a FunctionCall, a statement Warden could not
  * read or whose relations the catalog cannot say), ends it for the rest of the session: then every candidate counts,
- * as before. It is marked when the statement is sent, before the client's next message is judged. Event loop only.
+ * as before. It is marked when the statement is sent, before the client's next message is judged.
+ *
+ * <p>Then, when a statement names a relation some temporary schema holds, the session's own schema is read once,
+ * between the client's batches ({@link OwnRequests#readTemporarySchema}): from there on only its relations count,
+ * as the server resolves names. A backend's temporary schema keeps its name for the backend's life. If it has none
+ * at that moment, the session has no temporary relation, and the state starts again. A statement that names
+ * another session's temporary schema by its name ({@code pg_temp_7.v}: the server resolves it for a superuser, or
+ * through a view) counts every session's. Event loop only.
  */
 final class TemporaryRelations {
 
@@ -51,6 +58,8 @@ final class TemporaryRelations {
     private static final int MAX_DEPTH = 4;
 
     private boolean mayHave;
+    /** The backend's temporary schema, once read ({@link #schemaRead}); null until then. */
+    private String ownSchema;
     /**
      * Per relation name, what writing ({@code creatingWrite}) or reading ({@code creatingRead}) it runs that may
      * create a relation (DDL, a DO block, dynamic SQL ...), at {@link #judgedAt} of the catalog; null when the
@@ -60,9 +69,44 @@ final class TemporaryRelations {
     private final Map<String, List<StatementFacts>> creatingRead = new HashMap<>();
     private long judgedAt = -1;
 
-    /** Whether the session may have temporary relations (then other sessions' cannot be told from its own). */
+    /** Whether the session may have temporary relations. */
     boolean mayHave() {
         return mayHave;
+    }
+
+    /**
+     * The temporary schemas whose relations the session's names can mean (see {@link CatalogCache#schemasHolding}):
+     * none (null) while it may have no temporary relation, its own once read, else any
+     * ({@link CatalogCache#ANY_TEMPORARY}: other sessions' cannot be told from its own).
+     */
+    String visibleSchemas() {
+        return !mayHave ? null : ownSchema != null ? ownSchema : CatalogCache.ANY_TEMPORARY;
+    }
+
+    /** What a decision made with {@link #visibleSchemas} depends on: 0, 1 or 2 (for a memo's key). */
+    int state() {
+        return !mayHave ? 0 : ownSchema != null ? 1 : 2;
+    }
+
+    /** Whether reading the session's own temporary schema would leave other sessions' out. */
+    boolean worthReadingSchema() {
+        return mayHave && ownSchema == null;
+    }
+
+    /**
+     * The session's temporary schema as its server read it ({@link OwnRequests#readTemporarySchema}) with nothing
+     * of the session's in flight: empty when its backend has none, so it has no temporary relation now; null when
+     * it could not be read (a failed transaction), which changes nothing.
+     */
+    void schemaRead(String schema) {
+        if (schema == null) {
+            return;
+        }
+        if (schema.isEmpty()) {
+            mayHave = false;
+        } else if (CatalogCache.temporary(schema)) {
+            ownSchema = schema;
+        }
     }
 
     /** Something Warden did not read goes upstream (a FunctionCall, an Execute of a portal it did not see). */
@@ -82,17 +126,49 @@ final class TemporaryRelations {
             mayHave = true;
             return List.of();
         }
-        if (catalog.generation() != judgedAt) {
+        boolean other = namesOtherSchema(analysis);
+        // (A statement naming another session's schema is judged with every session's, and not remembered.)
+        long at = other ? -1 : catalog.generation() * 4 + state();
+        if (at != judgedAt || other) {
             creatingWrite.clear();
             creatingRead.clear();
-            judgedAt = catalog.generation();
+            judgedAt = at;
         }
+        visibleNow = other ? CatalogCache.ANY_TEMPORARY : visibleSchemas();
         // Every statement passes here: the scratch collections are the session's, cleared, not made anew.
         seen.clear();
         scratch.clear();
         boolean creates = mayCreate(analysis.statements(), catalog, 0, seen, scratch);
         mayHave |= creates;
         return scratch.isEmpty() ? List.of() : List.copyOf(scratch);
+    }
+
+    /** {@link #visibleSchemas} for the statement being sent. */
+    private String visibleNow;
+
+    /**
+     * Whether {@code analysis} names a relation of another session's temporary schema by that schema's name
+     * ({@code pg_temp_N}, N not this backend's): the server resolves it (a superuser, or a view of it), so that
+     * schema's relations count for it, whatever this session has. {@code pg_temp} itself is the session's own.
+     */
+    boolean namesOtherSchema(Analysis analysis) {
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (otherSchema(f.tablesRead()) || otherSchema(f.tablesWritten())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private boolean otherSchema(Set<TableRef> tables) {
+        for (TableRef t : tables) {
+            if (t.schema() != null && CatalogCache.temporary(t.schema()) && !t.schema().equals(ownSchema)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private final Set<String> seen = new HashSet<>();
@@ -164,7 +240,7 @@ final class TemporaryRelations {
             found = null;
         } else {
             // Only what this session's names can mean: it has no temporary relation of its own yet.
-            List<StatementFacts> ran = catalog.runBy(t.name(), written, mayHave);
+            List<StatementFacts> ran = catalog.runBy(t.name(), written, visibleNow);
             if (ran == null) {
                 creating = true;
                 found = null;
@@ -175,7 +251,7 @@ final class TemporaryRelations {
                     }
                 }
                 creating = mayCreate(ran, catalog, depth + 1, seen, found) | !found.isEmpty();
-                for (TableRef through : catalog.namedByViews(t.name(), mayHave)) {
+                for (TableRef through : catalog.namedByViews(t.name(), visibleNow)) {
                     creating |= runsCreating(through, written, catalog, depth + 1, seen, found);
                 }
             }
