@@ -1644,6 +1644,117 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * Generated: three sessions make temporary views (over gw_ledger or gw_notes) and tables under three names, and
+     * DISCARD TEMP, at random (seed printed), while public holds a table under the first name and a view over
+     * gw_notes under the second. After each step one session probes a name with a DELETE that matches no row, as
+     * {@code name}, {@code pg_temp.name} or another session's {@code pg_temp_N.name}. The server decides what the
+     * name means: each session's temporary objects (kept in the test's model) shadow public's, and no session's
+     * unqualified name means another session's. A probe the server would run through a view over gw_ledger must be
+     * refused by gw-ledger-kept; one refused by it must have such a view among the relations the session's own
+     * names can mean (its temporary schema, public): other sessions' views must not refuse it. (A name qualified by
+     * another session's schema counts every session's relations of that name.)
+     * {@code -Dwarden.fuzz.tempSteps=N -Dwarden.fuzz.seed=S} run more.
+     */
+    @Test
+    void generatedTemporaryObjectsOfSeveralSessionsRefuseExactlyWhatTheServerResolvesToTheLedger() throws Exception {
+        long seed = Long.getLong("warden.fuzz.seed", 20261202L);
+        int steps = Integer.getInteger("warden.fuzz.tempSteps", 60);
+        System.out.println("generatedTemporaryObjects...: seed " + seed + ", " + steps + " steps");
+        java.util.Random random = new java.util.Random(seed);
+        String[] names = {"gw_gen_0", "gw_gen_1", "gw_gen_2"};
+        String[] publicKinds = {"table", "notes", null};
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_gen_0 (id int)");
+            s.execute("GRANT SELECT, DELETE ON public.gw_gen_0 TO gw_login");
+            s.execute("CREATE VIEW public.gw_gen_1 AS SELECT * FROM public.gw_notes");
+            s.execute("GRANT SELECT, DELETE ON public.gw_gen_1 TO gw_login");
+        }
+        List<Connection> sessions = new ArrayList<>();
+        List<java.util.Map<String, String>> temp = new ArrayList<>();
+        List<String> failures = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                sessions.add(connect("prod"));
+                temp.add(new java.util.HashMap<>());
+            }
+            for (int step = 0; step < steps && failures.size() < 5; step++) {
+                int who = random.nextInt(3);
+                Connection c = sessions.get(who);
+                int k = random.nextInt(names.length);
+                String name = names[k];
+                int op = random.nextInt(10);
+                String did;
+                if (op < 4 && !temp.get(who).containsKey(name)) {
+                    String kind = new String[] {"ledger", "notes", "table", "ledger"}[op];
+                    did = kind.equals("table") ? "CREATE TEMP TABLE " + name + " (id int)"
+                            : "CREATE TEMP VIEW " + name + " AS SELECT id FROM public.gw_" + kind;
+                    String error = run(c, did);
+                    if (error != null) {
+                        failures.add("step " + step + ", session " + who + ": " + did + ": " + error);
+                        continue;
+                    }
+                    temp.get(who).put(name, kind);
+                } else if (op == 4) {
+                    did = "DISCARD TEMP";
+                    assertEquals(null, run(c, did));
+                    temp.get(who).clear();
+                } else {
+                    did = null;
+                }
+                // The probe, by one session, of one name, in one of three forms.
+                int prober = random.nextInt(3);
+                Connection p = sessions.get(prober);
+                int form = random.nextInt(4);
+                String target;
+                String resolved;
+                java.util.Set<String> candidates = new java.util.HashSet<>();
+                if (form == 3) {
+                    int other = (prober + 1 + random.nextInt(2)) % 3;
+                    String schema = scalar(sessions.get(other), "SELECT coalesce((SELECT nspname FROM pg_namespace "
+                            + "WHERE oid = pg_my_temp_schema()), '')");
+                    if (schema.isEmpty()) {
+                        continue;
+                    }
+                    target = schema + "." + name;
+                    resolved = temp.get(other).get(name); // what a superuser would reach (gw_login is refused)
+                    // Such a name counts every session's relations of the name (Warden follows views by name).
+                    temp.forEach(objects -> candidates.add(objects.get(name)));
+                } else if (form == 2) {
+                    target = "pg_temp." + name;
+                    resolved = temp.get(prober).get(name);
+                    candidates.add(resolved);
+                } else {
+                    target = name;
+                    resolved = temp.get(prober).containsKey(name) ? temp.get(prober).get(name) : publicKinds[k];
+                    candidates.add(temp.get(prober).get(name));
+                    candidates.add(publicKinds[k]);
+                }
+                String probe = "DELETE FROM " + target + " WHERE id > 100";
+                String error = run(p, probe);
+                boolean refused = error != null && error.startsWith("42501") && error.contains("\"gw-ledger-kept\"");
+                String at = "step " + step + " (" + (did == null ? "" : "session " + who + ": " + did + "; ")
+                        + "session " + prober + " probes " + probe + ", resolved " + resolved + ", temp " + temp
+                        + "): ";
+                if ("ledger".equals(resolved) && !refused) {
+                    failures.add(at + "not refused: " + error);
+                } else if (refused && !candidates.contains("ledger")) {
+                    failures.add(at + "refused, though none of its names means a view over gw_ledger");
+                }
+            }
+            assertEquals(List.of(), failures, "seed " + seed);
+            assertEquals(3, rows("gw_ledger"));
+        } finally {
+            for (Connection c : sessions) {
+                c.close();
+            }
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_gen_0");
+                s.execute("DROP VIEW IF EXISTS public.gw_gen_1");
+            }
+        }
+    }
+
+    /**
      * As above, for a session with temporary relations of its own: the server resolves its unqualified names to its
      * own temporary schema only, never to another session's. While A keeps a temporary view named like an
      * unguarded table in front of gw_ledger, B (which made a temporary table, before or after A's view) writes the

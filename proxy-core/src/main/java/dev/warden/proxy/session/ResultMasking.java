@@ -396,6 +396,16 @@ final class ResultMasking {
             return null;
         }
         boolean current = judged.ran(analysis);
+        if ((sessionDdl == null || !sessionDdl.isEmpty()) && StatementWalk.any(analysis, ResultMasking::dropsTemporary)) {
+            // The session's temporary relations go (its DDL may have made some): what the catalog read of them is
+            // dropped, as when the session ends. (Not for every DISCARD ALL: a pooler sends one per client.)
+            Set<String> made = sessionDdl;
+            sessionDdl = Set.of();
+            invalidate(made);
+            if (!StatementWalk.any(analysis, ResultMasking::changesCatalog) && run.isEmpty()) {
+                return new Redefined(made);
+            }
+        }
         if (StatementWalk.any(analysis, ResultMasking::changesCatalog) || !run.isEmpty()) {
             Analysis all = run.isEmpty() ? analysis : withRun(analysis, run);
             Set<String> names = catalog.names(all);
@@ -417,6 +427,14 @@ final class ResultMasking {
         all.addAll(run);
         return new Analysis(all);
     }
+
+    /** DISCARD TEMP (TEMPORARY) or DISCARD ALL: the session's temporary relations are dropped. */
+    private static boolean dropsTemporary(StatementFacts f) {
+        return f.kind() == StatementKind.DISCARD && DISCARDS_TEMPORARY.matcher(f.text()).find();
+    }
+
+    private static final java.util.regex.Pattern DISCARDS_TEMPORARY = java.util.regex.Pattern.compile(
+            "(?i)(?<![\\w$])(temp|temporary|all)(?![\\w$])");
 
     /** TEMP, TEMPORARY or pg_temp anywhere in a statement's text (a string or a name too: that only over-counts). */
     private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile(
