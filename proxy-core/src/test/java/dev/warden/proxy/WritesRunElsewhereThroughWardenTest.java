@@ -1644,6 +1644,48 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * The session's own temporary schema is read with a query of Warden's on the session's connection, where the
+     * session chose the search_path: an operator {@code public.=} on oids, ahead of pg_catalog's, that found
+     * another session's schema instead would make Warden count that one's relations, and not the session's own.
+     * Held: Warden refuses a search_path with pg_catalog after another schema (dynamic-sql), by SET or as the
+     * role's default at login; and its own query names the operator with its schema. Kept as a regression test.
+     */
+    @Test
+    void theOwnTemporarySchemaCannotBeMisreadThroughTheSessionsOwnOperators() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_misread_notes (id int)");
+            s.execute("GRANT SELECT, DELETE ON public.gw_misread_notes TO gw_login");
+        }
+        try (Connection victim = connect("prod"); Connection a = connect("prod")) {
+            assertEquals(null, run(victim, "CREATE TEMP TABLE gw_misread_scratch (x int)"));
+            String victimSchema = scalar(victim, "SELECT pg_my_temp_schema()::regnamespace::text");
+            assertEquals(null, run(a, "CREATE FUNCTION public.gw_misread_eq(oid, oid) RETURNS boolean LANGUAGE sql "
+                    + "IMMUTABLE AS $$SELECT $1::text::bigint = (SELECT oid FROM pg_catalog.pg_namespace WHERE "
+                    + "nspname = '" + victimSchema + "')::text::bigint$$"));
+            assertEquals(null, run(a, "CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = oid, "
+                    + "FUNCTION = public.gw_misread_eq)"));
+            assertRefusedBy(run(a, "SET search_path = public, pg_catalog"), "SET search_path", "dynamic-sql");
+            assertEquals(null, run(a, "CREATE TEMP VIEW gw_misread_notes AS SELECT * FROM public.gw_ledger"));
+            assertLedgerKept(a, "DELETE FROM gw_misread_notes WHERE id > 0", "gw-ledger-kept");
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("ALTER ROLE gw_login SET search_path = public, pg_catalog");
+            }
+            try (Connection b = connect("prod")) {
+                assertLedgerKept(b, "DELETE FROM gw_misread_notes WHERE id > 0", "dynamic-sql");
+            } catch (SQLException e) {
+                assertRefusedBy("42501 " + e.getMessage(), "login with the role's search_path", "dynamic-sql");
+            }
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("ALTER ROLE gw_login RESET search_path");
+                s.execute("DROP TABLE IF EXISTS public.gw_misread_notes");
+                s.execute("DROP OPERATOR IF EXISTS public.= (oid, oid)");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_misread_eq(oid, oid)");
+            }
+        }
+    }
+
+    /**
      * Generated: three sessions make temporary views (over gw_ledger or gw_notes) and tables under three names, and
      * DISCARD TEMP, at random (seed printed), while public holds a table under the first name and a view over
      * gw_notes under the second. After each step one session probes a name with a DELETE that matches no row, as

@@ -70,11 +70,12 @@ final class OwnRequests {
     /**
      * Reads the name of the session's temporary schema, empty when its backend has none: {@code pg_temp_N}, N the
      * backend's number, the same name for the backend's whole life (namespace.c makes it so, and a rollback of the
-     * transaction that made it makes the same name again). Sent as {@link #readSearchPath} is.
+     * transaction that made it makes the same name again). Sent as {@link #readSearchPath} is; every name in it
+     * is schema-qualified, the operator too, as the session chose the search_path it runs under.
      */
     static OwnQuery readTemporarySchema(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         return read(name, "SELECT coalesce((SELECT nspname::pg_catalog.text FROM pg_catalog.pg_namespace "
-                + "WHERE oid = pg_catalog.pg_my_temp_schema()), '')", send, alloc);
+                + "WHERE oid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()), '')", send, alloc);
     }
 
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
