@@ -1679,6 +1679,19 @@ final class LexicalAnalysis {
         return n == 1 ? new TableRef(null, parts.get(0)) : new TableRef(parts.get(n - 2), parts.get(n - 1));
     }
 
+    /** The index of the parenthesis that closes the one at {@code open} (or the first after it); -1 when none. */
+    static int closingParen(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            if (tokens.get(k).isOp("(")) {
+                depth++;
+            } else if (tokens.get(k).isOp(")") && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
     /** A position in a statement's tokens with the small reads the grammar above needs. */
     static final class Cursor {
         final List<Token> tokens;
@@ -1795,15 +1808,7 @@ final class LexicalAnalysis {
         }
 
         int matchingParen() {
-            int depth = 0;
-            for (int k = i; k < tokens.size(); k++) {
-                if (tokens.get(k).isOp("(")) {
-                    depth++;
-                } else if (tokens.get(k).isOp(")") && --depth == 0) {
-                    return k;
-                }
-            }
-            return -1;
+            return closingParen(tokens, i);
         }
 
         void skipParens() {

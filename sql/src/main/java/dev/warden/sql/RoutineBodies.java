@@ -301,7 +301,7 @@ final class RoutineBodies {
                     || !tokens.get(i + 1).isOp("(")) {
                 continue;
             }
-            int close = closing(tokens, i + 1);
+            int close = LexicalAnalysis.closingParen(tokens, i + 1);
             int end = close < 0 ? body.length() : tokens.get(close).end();
             out.add("SELECT " + body.substring(t.start(), end));
         }
@@ -328,7 +328,7 @@ final class RoutineBodies {
             Token next = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
             if (t.isOp("(") && next != null && (next.isWord("select") || next.isWord("with")
                     || next.isWord("values") || next.isWord("table"))) {
-                int close = closing(tokens, i);
+                int close = LexicalAnalysis.closingParen(tokens, i);
                 out.add(body.substring(next.start(), close < 0 ? body.length() : tokens.get(close - 1).end()));
                 continue;
             }
@@ -339,19 +339,6 @@ final class RoutineBodies {
             TextReferences.rowOfWrite(tokens, i).ifPresent(column -> out.add(column.equals("*") ? "SELECT new"
                     : "SELECT new.\"" + column.replace("\"", "\"\"") + "\""));
         }
-    }
-
-    /** The index of the {@code )} that closes the {@code (} at {@code open}, or -1. */
-    private static int closing(List<Token> tokens, int open) {
-        int depth = 0;
-        for (int k = open; k < tokens.size(); k++) {
-            if (tokens.get(k).isOp("(")) {
-                depth++;
-            } else if (tokens.get(k).isOp(")") && --depth == 0) {
-                return k;
-            }
-        }
-        return -1;
     }
 
     /**
