@@ -1999,6 +1999,32 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * The same race over gw_ledger: the DELETE's names were read on the catalog's connection before the view's
+     * transaction committed, and the read landed after the commit's invalidation; the DELETE was then judged with
+     * a catalog that had no such view, and deleted the ledger's rows (seen once in a helper's full run). 40 rounds,
+     * each must be refused by gw-ledger-kept.
+     */
+    @Test
+    void aWriteReadWhileTheViewBeforeItCommitsIsJudgedWithTheView() throws Exception {
+        List<String> ran = new ArrayList<>();
+        try {
+            for (int i = 0; i < 40 && ran.isEmpty(); i++) {
+                ran.addAll(pipelinesThatGotThrough(List.of(List.of(parse("CREATE VIEW public.gw_race_l" + i
+                        + " AS SELECT * FROM public.gw_ledger"), bind(""), execute(), new FrontendMessage.Sync(),
+                        parse("DELETE FROM gw_race_l" + i + " WHERE id > 0"), bind(""), execute(),
+                        new FrontendMessage.Sync())), "42501 blocked by Warden rule \"gw-ledger-kept\""));
+            }
+            assertEquals(List.of(), ran);
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                for (int i = 0; i < 40; i++) {
+                    s.execute("DROP VIEW IF EXISTS public.gw_race_l" + i);
+                }
+            }
+        }
+    }
+
+    /**
      * A harmless write read while the DDL before it in the pipeline is still running: the functions it calls were
      * looked up, then the DDL's end dropped the catalog before they were applied, and the write was refused as
      * dynamic SQL ("the catalog could not be read"). Timing-dependent: each round makes a view over gw_notes and
