@@ -107,7 +107,7 @@ public final class CatalogCache implements AutoCloseable {
                             unread.add(oid);
                         }
                     }
-                    lookup(unread);
+                    lookupConsistently(unread);
                 } catch (SQLException e) {
                     reset();
                     throw new CatalogException("cannot read the catalog of environment \"" + environment.name()
@@ -115,6 +115,17 @@ public final class CatalogCache implements AutoCloseable {
                 }
             }
         }, executor);
+    }
+
+    /** {@link #lookup}, read again when DDL ended during it (see {@link #dropReadAcross}). */
+    private void lookupConsistently(Set<Integer> tableOids) throws SQLException {
+        for (int read = 1; ; read++) {
+            long before = invalidationsBegun.get();
+            lookup(tableOids);
+            if (invalidationsBegun.get() == before || dropReadAcross(read)) {
+                return;
+            }
+        }
     }
 
     private void lookup(Set<Integer> tableOids) throws SQLException {
@@ -226,6 +237,7 @@ public final class CatalogCache implements AutoCloseable {
     private void invalidateAndRecord(Set<String> names) {
         // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
         // new count (read before it was computed) was made without the dropped entries.
+        invalidationsBegun.incrementAndGet(); // before the entries go: see dropReadAcross
         long at = invalidations.get() + 1;
         if (names == null || redefined.size() > 4096) {
             redefined.clear();
@@ -267,6 +279,12 @@ public final class CatalogCache implements AutoCloseable {
 
     private final Object invalidating = new Object();
     private final java.util.concurrent.atomic.AtomicLong invalidations = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Invalidations begun: counted before the entries are dropped, so that a read which stored entries after the
+     * drop sees it moved (see {@link #dropReadAcross}).
+     */
+    private final java.util.concurrent.atomic.AtomicLong invalidationsBegun =
+            new java.util.concurrent.atomic.AtomicLong();
     /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
     private final Map<String, Long> redefined = new ConcurrentHashMap<>();
     private volatile long everyNameRedefined = -1;
@@ -551,6 +569,34 @@ public final class CatalogCache implements AutoCloseable {
      * sessions ask for the same names at once, the first one's read answers the others. Holds the monitor.
      */
     private void load(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
+        for (int read = 1; ; read++) {
+            long before = invalidationsBegun.get();
+            loadOnce(names, analyzer);
+            if (invalidationsBegun.get() == before || dropReadAcross(read)) {
+                return;
+            }
+        }
+    }
+
+    /** How many times a read that DDL's end overlapped is made again before its names are left unread. */
+    private static final int MAX_READS = 4;
+
+    /**
+     * DDL ended (its invalidation ran) while the catalog was being read: what was read may be from before the
+     * commit, and it landed after the invalidation dropped the entries, so it is dropped again (with whatever else
+     * was read meanwhile). Without this, a pipeline's DELETE through a view made just before it was judged with
+     * no such view, and ran. Returns whether to stop: the names are then left unread, which fails closed.
+     */
+    private boolean dropReadAcross(int read) {
+        columns.clear();
+        knownTables.clear();
+        functions.invalidate();
+        relations.invalidate();
+        generation.incrementAndGet();
+        return read >= MAX_READS;
+    }
+
+    private void loadOnce(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
         Set<String> functionNames = new java.util.LinkedHashSet<>();
         Set<String> relationNames = new java.util.LinkedHashSet<>();
         for (String n : names) {
@@ -663,7 +709,7 @@ public final class CatalogCache implements AutoCloseable {
                     Long readAt = knownTables.get(oid);
                     return readAt != null && now - readAt < REFRESH_AT_NANOS; // read meanwhile
                 });
-                lookup(tables);
+                lookupConsistently(tables);
                 dev.warden.sql.Analyzer a = analyzer;
                 if (a != null && !names.isEmpty()) {
                     load(names, a);
