@@ -190,11 +190,19 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
+            // A function of a row of gw_notes, callable in attribute notation (n.gw_row_wipe is gw_row_wipe(n)).
+            s.execute("CREATE FUNCTION gw_row_wipe(gw_notes) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.gw_ledger WHERE id = $1.id; RETURN 1; END$$");
+            s.execute("CREATE FUNCTION gw_row_twice(gw_notes) RETURNS int LANGUAGE sql STABLE AS 'SELECT 2 * $1.id'");
         }
     }
 
     @BeforeEach
     void seed() throws SQLException {
+        seedLedger();
+    }
+
+    private static void seedLedger() throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("TRUNCATE gw_ledger, gw_notes, gw_audit, gw_accounts");
             s.execute("INSERT INTO gw_accounts SELECT g FROM generate_series(1, 3) g");
@@ -722,15 +730,20 @@ class WritesRunElsewhereThroughWardenTest {
      */
     @Test
     void aGuardrailOnATableHoldsForAWriteAFunctionTheStatementDoesNotNameDoesToIt() throws SQLException {
-        List<String> failures = new ArrayList<>();
-        for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
+        assertEachKeepsLedger(List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
                 "SELECT x FROM gw_reader", "SELECT id FROM gw_policed", "INSERT INTO gw_domained VALUES (1)",
                 "INSERT INTO gw_performed VALUES (1)", "INSERT INTO gw_assigned VALUES (1)",
                 "INSERT INTO gw_computed VALUES (1)", "REFRESH MATERIALIZED VIEW gw_mv",
                 // DDL that calls the function on the rows already there, as it runs.
                 "ALTER TABLE gw_owned ADD CONSTRAINT gw_owned_check CHECK (gw_wipe(id) > 0)",
-                "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)")) {
-            seed();
+                "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)"));
+    }
+
+    /** Each of {@code sqls}, run in production on freshly seeded tables, is refused and gw_ledger keeps its rows. */
+    private static void assertEachKeepsLedger(List<String> sqls) throws SQLException {
+        List<String> failures = new ArrayList<>();
+        for (String sql : sqls) {
+            seedLedger();
             try (Connection c = connect("prod")) {
                 assertLedgerKept(c, sql, "gw-ledger-kept");
             } catch (AssertionError e) {
@@ -1918,4 +1931,19 @@ class WritesRunElsewhereThroughWardenTest {
         return new FrontendMessage.Execute("", 0);
     }
 
+
+    /**
+     * PostgreSQL reads {@code x.f}, where {@code x} is a row with no column {@code f}, as the call {@code f(x)}
+     * (attribute notation): a function runs without its name standing before a parenthesis. A SELECT deleted
+     * every row of gw_ledger that way.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAFunctionCalledInAttributeNotation() throws SQLException {
+        assertEachKeepsLedger(List.of("SELECT n.gw_row_wipe FROM gw_notes n", "SELECT (n).gw_row_wipe FROM gw_notes n",
+                "SELECT gw_notes.gw_row_wipe FROM gw_notes", "SELECT (n.*).gw_row_wipe FROM gw_notes n"));
+        try (Connection c = connect("prod")) {
+            assertEquals(List.of("2", "4", "6"), column(c, "SELECT n.gw_row_twice FROM gw_notes n ORDER BY n.id"));
+            assertEquals(List.of("1", "2", "3"), column(c, "SELECT n.id FROM public.gw_notes n ORDER BY n.id"));
+        }
+    }
 }
