@@ -506,16 +506,30 @@ final class LexicalAnalysis {
         return true;
     }
 
+    /** Words after which {@code s.t} names a relation, never an expression (see {@link #implicitCalls}). */
+    private static final Set<String> RELATION_ONLY_BEFORE = Set.of("from", "join", "into", "update", "table",
+            "only", "view", "index", "sequence", "truncate");
+
     /** Punctuation the lexer reports as operators; no user-defined operator can have these names. */
     private static final Set<String> PUNCTUATION = Set.of("(", ")", "[", "]", ",", ";", ".", "::", ":");
 
     /**
      * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
-     * runs its function) and every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it).
+     * runs its function), every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it), and
+     * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
+     * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
+     * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
+     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one.
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
         for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
+            if (k > 0 && tokens.get(k - 1).isOp(".") && t.isIdentifier()
+                    && (k + 1 == tokens.size() || !tokens.get(k + 1).isOp("("))
+                    && !(k > 2 && tokens.get(k - 2).isIdentifier() && tokens.get(k - 3).type() == Type.WORD
+                            && RELATION_ONLY_BEFORE.contains(tokens.get(k - 3).value()))) {
+                out.add("attr:" + t.value());
+            }
             if (t.type() != Type.OPERATOR) {
                 continue;
             }
