@@ -194,6 +194,31 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE FUNCTION gw_row_wipe(gw_notes) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
                     + "DELETE FROM public.gw_ledger WHERE id = $1.id; RETURN 1; END$$");
             s.execute("CREATE FUNCTION gw_row_twice(gw_notes) RETURNS int LANGUAGE sql STABLE AS 'SELECT 2 * $1.id'");
+            // Functions an index or a statistics object computes: declared immutable, as the server requires, one
+            // calls a function that deletes. (Maintenance runs them with search_path pg_catalog, pg_temp.)
+            s.execute("CREATE FUNCTION gw_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS "
+                    + "'SELECT public.gw_wipe_public($1)'");
+            s.execute("CREATE FUNCTION gw_fine_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 2 * $1'");
+            s.execute("CREATE TABLE gw_keyed (id int)");
+            s.execute("CREATE INDEX gw_keyed_idx ON gw_keyed ((gw_key(id)))");
+            s.execute("CREATE TABLE gw_partial (id int)");
+            s.execute("CREATE INDEX gw_partial_idx ON gw_partial (id) WHERE gw_key(id) > 0");
+            s.execute("CREATE TABLE gw_fine_keyed (id int)");
+            s.execute("CREATE INDEX gw_fine_keyed_idx ON gw_fine_keyed ((gw_fine_key(id)))");
+            s.execute("GRANT SELECT, INSERT, UPDATE ON gw_keyed, gw_partial, gw_fine_keyed TO gw_login");
+            // Tables of the login's whose rows maintenance computes an index or a statistics object over.
+            s.execute("CREATE TABLE gw_rekeyed (id int)");
+            s.execute("INSERT INTO gw_rekeyed VALUES (2)");
+            s.execute("CREATE INDEX gw_rekeyed_idx ON gw_rekeyed ((gw_key(id)))");
+            s.execute("ALTER TABLE gw_rekeyed OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_counted (id int)");
+            s.execute("INSERT INTO gw_counted VALUES (2)");
+            s.execute("CREATE STATISTICS gw_counted_stats ON (gw_key(id)) FROM gw_counted");
+            s.execute("ALTER TABLE gw_counted OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_fine_rekeyed (id int)");
+            s.execute("INSERT INTO gw_fine_rekeyed VALUES (2)");
+            s.execute("CREATE INDEX gw_fine_rekeyed_idx ON gw_fine_rekeyed ((gw_fine_key(id)))");
+            s.execute("ALTER TABLE gw_fine_rekeyed OWNER TO gw_login");
         }
     }
 
@@ -1945,5 +1970,25 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(List.of("2", "4", "6"), column(c, "SELECT n.gw_row_twice FROM gw_notes n ORDER BY n.id"));
             assertEquals(List.of("1", "2", "3"), column(c, "SELECT n.id FROM public.gw_notes n ORDER BY n.id"));
         }
+    }
+
+    /**
+     * The server computes an index's expressions and its predicate for every row written, and for every row there
+     * when ANALYZE, REINDEX, CLUSTER or VACUUM FULL reads the table (ANALYZE a statistics object's expressions
+     * too): a function they call runs without the statement naming it. An INSERT into a table indexed on a
+     * function that deletes deleted a row of gw_ledger, and so did ANALYZE of a table of the login's.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteAFunctionOfAnIndexDoesToIt() throws SQLException {
+        assertEachKeepsLedger(List.of("INSERT INTO gw_keyed VALUES (1)", "INSERT INTO gw_partial VALUES (1)",
+                "ANALYZE gw_rekeyed", "REINDEX TABLE gw_rekeyed", "CLUSTER gw_rekeyed USING gw_rekeyed_idx",
+                "VACUUM FULL gw_rekeyed", "VACUUM (ANALYZE) gw_counted", "ANALYZE public.gw_counted"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "INSERT INTO gw_fine_keyed VALUES (1)"));
+            assertEquals(null, run(c, "UPDATE gw_fine_keyed SET id = 2 WHERE id = 1"));
+            assertEquals(null, run(c, "ANALYZE gw_fine_rekeyed"));
+            assertEquals(null, run(c, "REINDEX TABLE gw_fine_rekeyed"));
+        }
+        assertEquals(3, rows("gw_ledger"));
     }
 }
