@@ -1965,7 +1965,10 @@ class WritesRunElsewhereThroughWardenTest {
     @Test
     void aGuardrailOnATableHoldsForAFunctionCalledInAttributeNotation() throws SQLException {
         assertEachKeepsLedger(List.of("SELECT n.gw_row_wipe FROM gw_notes n", "SELECT (n).gw_row_wipe FROM gw_notes n",
-                "SELECT gw_notes.gw_row_wipe FROM gw_notes", "SELECT (n.*).gw_row_wipe FROM gw_notes n"));
+                "SELECT gw_notes.gw_row_wipe FROM gw_notes", "SELECT (n.*).gw_row_wipe FROM gw_notes n",
+                // FROM inside an expression: not a FROM clause, whose s.t could only name a relation.
+                "SELECT 1 IS DISTINCT FROM n.gw_row_wipe FROM gw_notes n",
+                "SELECT substring('abc' FROM n.gw_row_wipe) FROM gw_notes n"));
         try (Connection c = connect("prod")) {
             assertEquals(List.of("2", "4", "6"), column(c, "SELECT n.gw_row_twice FROM gw_notes n ORDER BY n.id"));
             assertEquals(List.of("1", "2", "3"), column(c, "SELECT n.id FROM public.gw_notes n ORDER BY n.id"));
