@@ -510,6 +510,41 @@ final class LexicalAnalysis {
     private static final Set<String> RELATION_ONLY_BEFORE = Set.of("from", "join", "into", "update", "table",
             "only", "view", "index", "sequence", "truncate");
 
+    /** Words before a parenthesis that holds a subquery, never a call's arguments. */
+    private static final Set<String> SUBQUERY_BEFORE = Set.of("from", "join", "lateral", "exists", "in", "any",
+            "all", "some", "as", "union", "intersect", "except", "select");
+
+    /**
+     * Whether the word at {@code k} is one after which {@code s.t} names a relation ({@link #RELATION_ONLY_BEFORE}).
+     * A FROM is a clause's only outside the parentheses of a call and not after DISTINCT: {@code IS DISTINCT FROM
+     * x.f}, {@code substring(s FROM x.f)} and {@code extract(y FROM x.f)} take an expression.
+     */
+    private static boolean namesOnlyRelations(List<Token> tokens, int k) {
+        Token t = tokens.get(k);
+        if (t.type() != Type.WORD || !RELATION_ONLY_BEFORE.contains(t.value())) {
+            return false;
+        }
+        if (!t.value().equals("from")) {
+            return true;
+        }
+        if (k > 0 && tokens.get(k - 1).isWord("distinct")) {
+            return false;
+        }
+        int depth = 0;
+        for (int i = k - 1; i >= 0; i--) {
+            if (tokens.get(i).isOp(")")) {
+                depth++;
+            } else if (tokens.get(i).isOp("(") && depth-- == 0) {
+                // The innermost parenthesis around the FROM: a subquery's ((SELECT ...), IN (SELECT ...)) or a
+                // call's (substring(...), another word before it), which takes expressions.
+                Token before = i == 0 ? null : tokens.get(i - 1);
+                return before == null || !before.isIdentifier()
+                        || before.type() == Type.WORD && SUBQUERY_BEFORE.contains(before.value());
+            }
+        }
+        return true;
+    }
+
     /** Punctuation the lexer reports as operators; no user-defined operator can have these names. */
     private static final Set<String> PUNCTUATION = Set.of("(", ")", "[", "]", ",", ";", ".", "::", ":");
 
@@ -526,8 +561,7 @@ final class LexicalAnalysis {
             Token t = tokens.get(k);
             if (k > 0 && tokens.get(k - 1).isOp(".") && t.isIdentifier()
                     && (k + 1 == tokens.size() || !tokens.get(k + 1).isOp("("))
-                    && !(k > 2 && tokens.get(k - 2).isIdentifier() && tokens.get(k - 3).type() == Type.WORD
-                            && RELATION_ONLY_BEFORE.contains(tokens.get(k - 3).value()))) {
+                    && !(k > 2 && tokens.get(k - 2).isIdentifier() && namesOnlyRelations(tokens, k - 3))) {
                 out.add("attr:" + t.value());
             }
             if (t.type() != Type.OPERATOR) {
