@@ -907,7 +907,10 @@ class WritesRunElsewhereThroughWardenTest {
                 "SET search_path = gw_billing; SELECT setval('gw_tally', 1)",
                 "DO $$BEGIN PERFORM setval('gw_billing.gw_tally', 1); END$$",
                 "INSERT INTO gw_notes VALUES (nextval('gw_billing.gw_tally'))",
-                "SELECT 1 FROM gw_notes WHERE nextval('gw_billing.gw_tally') > 0"};
+                "SELECT 1 FROM gw_notes WHERE nextval('gw_billing.gw_tally') > 0",
+                // Attribute notation: (x).nextval is nextval(x).
+                "SELECT ('gw_billing.gw_tally'::regclass).nextval", "SELECT ('gw_billing.gw_tally'::text).nextval",
+                "SELECT (('gw_billing.gw_' || 'tally')::regclass).nextval"};
         // (A DO block is the baseline's in production, whatever it runs.)
         assertEquals(List.of(), triedOnState(refused, "SELECT last_value FROM gw_billing.gw_tally", "40",
                 List.of("SELECT setval('gw_billing.gw_tally', 40)"),
@@ -918,6 +921,7 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals("9", scalar(c, "SELECT setval('gw_free_seq.gw_tally', 9)"));
             assertEquals("40", scalar(c, "SELECT last_value FROM gw_billing.gw_tally"));
             assertEquals("40", scalar(c, "SELECT currval('gw_free_seq.gw_tally') + 31"));
+            assertEquals("10", scalar(c, "SELECT ('gw_free_seq.gw_tally'::regclass).nextval"));
         }
     }
 
