@@ -886,22 +886,46 @@ final class LexicalAnalysis {
     /**
      * The sequences {@code tokens}' nextval and setval calls change: each call's first argument, a string literal
      * (cast or not) read as the server reads a regclass; {@link TableRef#ANY_RELATION} when it is computed at run
-     * time, an OID, or a text the server would read otherwise under the other string setting. Null when the
+     * time, an OID, or a text the server would read otherwise under the other string setting; in attribute
+     * notation ({@code ('s'::regclass).nextval}) what the parentheses before the dot hold. Null when the
      * statement calls neither. (A call in a column DEFAULT counts too, where the statement only stores it.)
      */
     static Set<TableRef> sequencesChanged(List<Token> tokens) {
         Set<TableRef> out = null;
-        for (int k = 0; k + 1 < tokens.size(); k++) {
+        for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
-            if (!t.isIdentifier() || !SEQUENCE_CHANGERS.contains(t.value()) || !tokens.get(k + 1).isOp("(")) {
+            if (!t.isIdentifier() || !SEQUENCE_CHANGERS.contains(t.value())) {
+                continue;
+            }
+            TableRef changed;
+            if (k + 1 < tokens.size() && tokens.get(k + 1).isOp("(")) {
+                changed = sequenceArgument(tokens, k + 2);
+            } else if (k > 0 && tokens.get(k - 1).isOp(".")) {
+                // (x).nextval is nextval(x) (attribute notation): x is what the parentheses before the dot hold.
+                int open = k >= 2 && tokens.get(k - 2).isOp(")") ? matchingOpen(tokens, k - 2) : -1;
+                changed = open < 0 ? TableRef.ANY_RELATION : sequenceArgument(tokens, open + 1);
+            } else {
                 continue;
             }
             if (out == null) {
                 out = new java.util.LinkedHashSet<>();
             }
-            out.add(sequenceArgument(tokens, k + 2));
+            out.add(changed);
         }
         return out;
+    }
+
+    /** The index of the {@code (} that the {@code )} at {@code close} ends; -1 when there is none. */
+    private static int matchingOpen(List<Token> tokens, int close) {
+        int depth = 0;
+        for (int i = close; i >= 0; i--) {
+            if (tokens.get(i).isOp(")")) {
+                depth++;
+            } else if (tokens.get(i).isOp("(") && --depth == 0) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The sequence the argument at {@code k} names (see {@link #sequencesChanged}). */
