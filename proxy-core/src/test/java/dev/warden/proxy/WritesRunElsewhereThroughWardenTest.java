@@ -1989,12 +1989,14 @@ class WritesRunElsewhereThroughWardenTest {
     void aGuardrailOnATableHoldsForAWriteAFunctionOfAnIndexDoesToIt() throws SQLException {
         assertEachKeepsLedger(List.of("INSERT INTO gw_keyed VALUES (1)", "INSERT INTO gw_partial VALUES (1)",
                 "ANALYZE gw_rekeyed", "REINDEX TABLE gw_rekeyed", "CLUSTER gw_rekeyed USING gw_rekeyed_idx",
-                "VACUUM FULL gw_rekeyed", "VACUUM (ANALYZE) gw_counted", "ANALYZE public.gw_counted"));
+                "VACUUM FULL gw_rekeyed", "VACUUM (ANALYZE) gw_counted", "ANALYZE public.gw_counted",
+                "REINDEX INDEX gw_rekeyed_idx", "REINDEX INDEX CONCURRENTLY public.gw_rekeyed_idx"));
         try (Connection c = connect("prod")) {
             assertEquals(null, run(c, "INSERT INTO gw_fine_keyed VALUES (1)"));
             assertEquals(null, run(c, "UPDATE gw_fine_keyed SET id = 2 WHERE id = 1"));
             assertEquals(null, run(c, "ANALYZE gw_fine_rekeyed"));
             assertEquals(null, run(c, "REINDEX TABLE gw_fine_rekeyed"));
+            assertEquals(null, run(c, "REINDEX INDEX gw_fine_rekeyed_idx"));
         }
         assertEquals(3, rows("gw_ledger"));
     }
