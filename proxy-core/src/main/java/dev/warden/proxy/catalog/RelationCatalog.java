@@ -478,7 +478,7 @@ final class RelationCatalog {
                         + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END, c.relhasrules OR c.relhastriggers "
                         + "OR c.relrowsecurity OR c.relchecks > 0 "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
-                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_index ix WHERE ix.indrelid = c.oid "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_index ix WHERE c.oid IN (ix.indrelid, ix.indexrelid) "
                         + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL)) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
                         + "AND sx.stxexprs IS NOT NULL) "
@@ -680,6 +680,9 @@ final class RelationCatalog {
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
                         "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
                         "o.indrelid")
+                        // An index's own, for REINDEX INDEX.
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
+                        "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
                         "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
                         // A domain's CHECK constraints, for the columns of that domain.
@@ -713,7 +716,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 17; i++) {
+            for (int i = 1; i <= 18; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {
