@@ -190,11 +190,44 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE SCHEMA gw_other");
             s.execute("GRANT USAGE, CREATE ON SCHEMA gw_other TO gw_login");
             s.execute("GRANT SELECT, INSERT, DELETE ON gw_notes_view, gw_notes_front TO gw_login");
+            // A function of a row of gw_notes, callable in attribute notation (n.gw_row_wipe is gw_row_wipe(n)).
+            s.execute("CREATE FUNCTION gw_row_wipe(gw_notes) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.gw_ledger WHERE id = $1.id; RETURN 1; END$$");
+            s.execute("CREATE FUNCTION gw_row_twice(gw_notes) RETURNS int LANGUAGE sql STABLE AS 'SELECT 2 * $1.id'");
+            // Functions an index or a statistics object computes: declared immutable, as the server requires, one
+            // calls a function that deletes. (Maintenance runs them with search_path pg_catalog, pg_temp.)
+            s.execute("CREATE FUNCTION gw_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS "
+                    + "'SELECT public.gw_wipe_public($1)'");
+            s.execute("CREATE FUNCTION gw_fine_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT 2 * $1'");
+            s.execute("CREATE TABLE gw_keyed (id int)");
+            s.execute("CREATE INDEX gw_keyed_idx ON gw_keyed ((gw_key(id)))");
+            s.execute("CREATE TABLE gw_partial (id int)");
+            s.execute("CREATE INDEX gw_partial_idx ON gw_partial (id) WHERE gw_key(id) > 0");
+            s.execute("CREATE TABLE gw_fine_keyed (id int)");
+            s.execute("CREATE INDEX gw_fine_keyed_idx ON gw_fine_keyed ((gw_fine_key(id)))");
+            s.execute("GRANT SELECT, INSERT, UPDATE ON gw_keyed, gw_partial, gw_fine_keyed TO gw_login");
+            // Tables of the login's whose rows maintenance computes an index or a statistics object over.
+            s.execute("CREATE TABLE gw_rekeyed (id int)");
+            s.execute("INSERT INTO gw_rekeyed VALUES (2)");
+            s.execute("CREATE INDEX gw_rekeyed_idx ON gw_rekeyed ((gw_key(id)))");
+            s.execute("ALTER TABLE gw_rekeyed OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_counted (id int)");
+            s.execute("INSERT INTO gw_counted VALUES (2)");
+            s.execute("CREATE STATISTICS gw_counted_stats ON (gw_key(id)) FROM gw_counted");
+            s.execute("ALTER TABLE gw_counted OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_fine_rekeyed (id int)");
+            s.execute("INSERT INTO gw_fine_rekeyed VALUES (2)");
+            s.execute("CREATE INDEX gw_fine_rekeyed_idx ON gw_fine_rekeyed ((gw_fine_key(id)))");
+            s.execute("ALTER TABLE gw_fine_rekeyed OWNER TO gw_login");
         }
     }
 
     @BeforeEach
     void seed() throws SQLException {
+        seedLedger();
+    }
+
+    private static void seedLedger() throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("TRUNCATE gw_ledger, gw_notes, gw_audit, gw_accounts");
             s.execute("INSERT INTO gw_accounts SELECT g FROM generate_series(1, 3) g");
@@ -722,15 +755,20 @@ class WritesRunElsewhereThroughWardenTest {
      */
     @Test
     void aGuardrailOnATableHoldsForAWriteAFunctionTheStatementDoesNotNameDoesToIt() throws SQLException {
-        List<String> failures = new ArrayList<>();
-        for (String sql : List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
+        assertEachKeepsLedger(List.of("INSERT INTO gw_defaulted (id) VALUES (1)", "INSERT INTO gw_checked VALUES (1)",
                 "SELECT x FROM gw_reader", "SELECT id FROM gw_policed", "INSERT INTO gw_domained VALUES (1)",
                 "INSERT INTO gw_performed VALUES (1)", "INSERT INTO gw_assigned VALUES (1)",
                 "INSERT INTO gw_computed VALUES (1)", "REFRESH MATERIALIZED VIEW gw_mv",
                 // DDL that calls the function on the rows already there, as it runs.
                 "ALTER TABLE gw_owned ADD CONSTRAINT gw_owned_check CHECK (gw_wipe(id) > 0)",
-                "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)")) {
-            seed();
+                "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)"));
+    }
+
+    /** Each of {@code sqls}, run in production on freshly seeded tables, is refused and gw_ledger keeps its rows. */
+    private static void assertEachKeepsLedger(List<String> sqls) throws SQLException {
+        List<String> failures = new ArrayList<>();
+        for (String sql : sqls) {
+            seedLedger();
             try (Connection c = connect("prod")) {
                 assertLedgerKept(c, sql, "gw-ledger-kept");
             } catch (AssertionError e) {
@@ -869,7 +907,10 @@ class WritesRunElsewhereThroughWardenTest {
                 "SET search_path = gw_billing; SELECT setval('gw_tally', 1)",
                 "DO $$BEGIN PERFORM setval('gw_billing.gw_tally', 1); END$$",
                 "INSERT INTO gw_notes VALUES (nextval('gw_billing.gw_tally'))",
-                "SELECT 1 FROM gw_notes WHERE nextval('gw_billing.gw_tally') > 0"};
+                "SELECT 1 FROM gw_notes WHERE nextval('gw_billing.gw_tally') > 0",
+                // Attribute notation: (x).nextval is nextval(x).
+                "SELECT ('gw_billing.gw_tally'::regclass).nextval", "SELECT ('gw_billing.gw_tally'::text).nextval",
+                "SELECT (('gw_billing.gw_' || 'tally')::regclass).nextval"};
         // (A DO block is the baseline's in production, whatever it runs.)
         assertEquals(List.of(), triedOnState(refused, "SELECT last_value FROM gw_billing.gw_tally", "40",
                 List.of("SELECT setval('gw_billing.gw_tally', 40)"),
@@ -880,6 +921,7 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals("9", scalar(c, "SELECT setval('gw_free_seq.gw_tally', 9)"));
             assertEquals("40", scalar(c, "SELECT last_value FROM gw_billing.gw_tally"));
             assertEquals("40", scalar(c, "SELECT currval('gw_free_seq.gw_tally') + 31"));
+            assertEquals("10", scalar(c, "SELECT ('gw_free_seq.gw_tally'::regclass).nextval"));
         }
     }
 
@@ -2146,4 +2188,44 @@ class WritesRunElsewhereThroughWardenTest {
         return new FrontendMessage.Execute("", 0);
     }
 
+
+    /**
+     * PostgreSQL reads {@code x.f}, where {@code x} is a row with no column {@code f}, as the call {@code f(x)}
+     * (attribute notation): a function runs without its name standing before a parenthesis. A SELECT deleted
+     * every row of gw_ledger that way.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAFunctionCalledInAttributeNotation() throws SQLException {
+        assertEachKeepsLedger(List.of("SELECT n.gw_row_wipe FROM gw_notes n", "SELECT (n).gw_row_wipe FROM gw_notes n",
+                "SELECT gw_notes.gw_row_wipe FROM gw_notes", "SELECT (n.*).gw_row_wipe FROM gw_notes n",
+                // FROM inside an expression: not a FROM clause, whose s.t could only name a relation.
+                "SELECT 1 IS DISTINCT FROM n.gw_row_wipe FROM gw_notes n",
+                "SELECT substring('abc' FROM n.gw_row_wipe) FROM gw_notes n"));
+        try (Connection c = connect("prod")) {
+            assertEquals(List.of("2", "4", "6"), column(c, "SELECT n.gw_row_twice FROM gw_notes n ORDER BY n.id"));
+            assertEquals(List.of("1", "2", "3"), column(c, "SELECT n.id FROM public.gw_notes n ORDER BY n.id"));
+        }
+    }
+
+    /**
+     * The server computes an index's expressions and its predicate for every row written, and for every row there
+     * when ANALYZE, REINDEX, CLUSTER or VACUUM FULL reads the table (ANALYZE a statistics object's expressions
+     * too): a function they call runs without the statement naming it. An INSERT into a table indexed on a
+     * function that deletes deleted a row of gw_ledger, and so did ANALYZE of a table of the login's.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAWriteAFunctionOfAnIndexDoesToIt() throws SQLException {
+        assertEachKeepsLedger(List.of("INSERT INTO gw_keyed VALUES (1)", "INSERT INTO gw_partial VALUES (1)",
+                "ANALYZE gw_rekeyed", "REINDEX TABLE gw_rekeyed", "CLUSTER gw_rekeyed USING gw_rekeyed_idx",
+                "VACUUM FULL gw_rekeyed", "VACUUM (ANALYZE) gw_counted", "ANALYZE public.gw_counted",
+                "REINDEX INDEX gw_rekeyed_idx", "REINDEX INDEX CONCURRENTLY public.gw_rekeyed_idx"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "INSERT INTO gw_fine_keyed VALUES (1)"));
+            assertEquals(null, run(c, "UPDATE gw_fine_keyed SET id = 2 WHERE id = 1"));
+            assertEquals(null, run(c, "ANALYZE gw_fine_rekeyed"));
+            assertEquals(null, run(c, "REINDEX TABLE gw_fine_rekeyed"));
+            assertEquals(null, run(c, "REINDEX INDEX gw_fine_rekeyed_idx"));
+        }
+        assertEquals(3, rows("gw_ledger"));
+    }
 }

@@ -506,16 +506,64 @@ final class LexicalAnalysis {
         return true;
     }
 
+    /** Words after which {@code s.t} names a relation, never an expression (see {@link #implicitCalls}). */
+    private static final Set<String> RELATION_ONLY_BEFORE = Set.of("from", "join", "into", "update", "table",
+            "only", "view", "index", "sequence", "truncate");
+
+    /** Words before a parenthesis that holds a subquery, never a call's arguments. */
+    private static final Set<String> SUBQUERY_BEFORE = Set.of("from", "join", "lateral", "exists", "in", "any",
+            "all", "some", "as", "union", "intersect", "except", "select");
+
+    /**
+     * Whether the word at {@code k} is one after which {@code s.t} names a relation ({@link #RELATION_ONLY_BEFORE}).
+     * A FROM is a clause's only outside the parentheses of a call and not after DISTINCT: {@code IS DISTINCT FROM
+     * x.f}, {@code substring(s FROM x.f)} and {@code extract(y FROM x.f)} take an expression.
+     */
+    private static boolean namesOnlyRelations(List<Token> tokens, int k) {
+        Token t = tokens.get(k);
+        if (t.type() != Type.WORD || !RELATION_ONLY_BEFORE.contains(t.value())) {
+            return false;
+        }
+        if (!t.value().equals("from")) {
+            return true;
+        }
+        if (k > 0 && tokens.get(k - 1).isWord("distinct")) {
+            return false;
+        }
+        int depth = 0;
+        for (int i = k - 1; i >= 0; i--) {
+            if (tokens.get(i).isOp(")")) {
+                depth++;
+            } else if (tokens.get(i).isOp("(") && depth-- == 0) {
+                // The innermost parenthesis around the FROM: a subquery's ((SELECT ...), IN (SELECT ...)) or a
+                // call's (substring(...), another word before it), which takes expressions.
+                Token before = i == 0 ? null : tokens.get(i - 1);
+                return before == null || !before.isIdentifier()
+                        || before.type() == Type.WORD && SUBQUERY_BEFORE.contains(before.value());
+            }
+        }
+        return true;
+    }
+
     /** Punctuation the lexer reports as operators; no user-defined operator can have these names. */
     private static final Set<String> PUNCTUATION = Set.of("(", ")", "[", "]", ",", ";", ".", "::", ":");
 
     /**
      * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
-     * runs its function) and every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it).
+     * runs its function), every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it), and
+     * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
+     * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
+     * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
+     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one.
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
         for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
+            if (k > 0 && tokens.get(k - 1).isOp(".") && t.isIdentifier()
+                    && (k + 1 == tokens.size() || !tokens.get(k + 1).isOp("("))
+                    && !(k > 2 && tokens.get(k - 2).isIdentifier() && namesOnlyRelations(tokens, k - 3))) {
+                out.add("attr:" + t.value());
+            }
             if (t.type() != Type.OPERATOR) {
                 continue;
             }
@@ -838,22 +886,46 @@ final class LexicalAnalysis {
     /**
      * The sequences {@code tokens}' nextval and setval calls change: each call's first argument, a string literal
      * (cast or not) read as the server reads a regclass; {@link TableRef#ANY_RELATION} when it is computed at run
-     * time, an OID, or a text the server would read otherwise under the other string setting. Null when the
+     * time, an OID, or a text the server would read otherwise under the other string setting; in attribute
+     * notation ({@code ('s'::regclass).nextval}) what the parentheses before the dot hold. Null when the
      * statement calls neither. (A call in a column DEFAULT counts too, where the statement only stores it.)
      */
     static Set<TableRef> sequencesChanged(List<Token> tokens) {
         Set<TableRef> out = null;
-        for (int k = 0; k + 1 < tokens.size(); k++) {
+        for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
-            if (!t.isIdentifier() || !SEQUENCE_CHANGERS.contains(t.value()) || !tokens.get(k + 1).isOp("(")) {
+            if (!t.isIdentifier() || !SEQUENCE_CHANGERS.contains(t.value())) {
+                continue;
+            }
+            TableRef changed;
+            if (k + 1 < tokens.size() && tokens.get(k + 1).isOp("(")) {
+                changed = sequenceArgument(tokens, k + 2);
+            } else if (k > 0 && tokens.get(k - 1).isOp(".")) {
+                // (x).nextval is nextval(x) (attribute notation): x is what the parentheses before the dot hold.
+                int open = k >= 2 && tokens.get(k - 2).isOp(")") ? matchingOpen(tokens, k - 2) : -1;
+                changed = open < 0 ? TableRef.ANY_RELATION : sequenceArgument(tokens, open + 1);
+            } else {
                 continue;
             }
             if (out == null) {
                 out = new java.util.LinkedHashSet<>();
             }
-            out.add(sequenceArgument(tokens, k + 2));
+            out.add(changed);
         }
         return out;
+    }
+
+    /** The index of the {@code (} that the {@code )} at {@code close} ends; -1 when there is none. */
+    private static int matchingOpen(List<Token> tokens, int close) {
+        int depth = 0;
+        for (int i = close; i >= 0; i--) {
+            if (tokens.get(i).isOp(")")) {
+                depth++;
+            } else if (tokens.get(i).isOp("(") && --depth == 0) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The sequence the argument at {@code k} names (see {@link #sequencesChanged}). */

@@ -29,9 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Functions are looked up by name in every schema, all overloads together: the session's
  * {@code search_path} decides which one runs, so Warden takes the union. Entries, built-in ones included, are
  * kept for {@link #TTL_NANOS} (and dropped on DDL seen through Warden), so a function replaced behind Warden's
- * back is re-read within seconds. Limits: attribute notation ({@code t.f} calling {@code f(t)}), column
- * defaults, triggers, views and RLS policies over functions created or replaced outside Warden are not
- * resolved at the statement that fires them.
+ * back is re-read within seconds. A name after a dot ({@code t.f}, which calls {@code f(t)} when {@code t} has
+ * no field f) counts as a call of the user functions of that name, and as nothing when there are none.
  */
 final class FunctionEffects {
 
@@ -207,7 +206,10 @@ final class FunctionEffects {
         return bounded == null ? f.withNested(List.of(), true, true) : f.withNested(bounded, writes, dynamic);
     }
 
-    /** Function names and implicit calls ({@code op:}, {@code cast:}) of one statement, as effect keys. */
+    /**
+     * Function names and implicit calls ({@code op:}, {@code cast:}, {@code attr:}) of one statement, as effect
+     * keys.
+     */
     private static List<String> calls(StatementFacts f) {
         List<String> out = new ArrayList<>(f.functions().size() + f.implicitCalls().size());
         for (String fn : f.functions()) {
@@ -245,7 +247,7 @@ final class FunctionEffects {
         Set<String> implicit = new HashSet<>();
         Set<String> functions = new HashSet<>();
         for (String n : names) {
-            (n.startsWith("op:") || n.startsWith("cast:") ? implicit : functions).add(n);
+            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -305,16 +307,20 @@ final class FunctionEffects {
     }
 
     /**
-     * The user-defined functions that operators and casts run: every operator of that name whatever its
-     * argument types, every cast to a type of that name, and the type's input function (a typed literal).
+     * The user-defined functions that operators, casts and names after a dot run: every operator of that name
+     * whatever its argument types, every cast to a type of that name, the type's input function (a typed literal),
+     * and every function of the name after a dot ({@code x.f} calls {@code f(x)} when {@code x} has no field f).
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
         List<String> operators = new ArrayList<>();
         List<String> types = new ArrayList<>();
+        List<String> attributes = new ArrayList<>();
         for (String k : keys) {
             if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
+            } else if (k.startsWith("attr:")) {
+                attributes.add(k.substring(5));
             } else {
                 types.add(k.substring(5));
             }
@@ -330,10 +336,14 @@ final class FunctionEffects {
                         + "WHERE t.typname = ANY (?) AND (c.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = t.typinput "
-                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384")) {
+                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
+                        // x.f in attribute notation: the user functions named f (no such function: a column).
+                        + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
+                        + "WHERE f.proname = ANY (?) AND f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(4, connection.createArrayOf("text", attributes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));

@@ -478,6 +478,10 @@ final class RelationCatalog {
                         + "ELSE pg_catalog.pg_get_viewdef(c.oid) END END, c.relhasrules OR c.relhastriggers "
                         + "OR c.relrowsecurity OR c.relchecks > 0 "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_index ix WHERE c.oid IN (ix.indrelid, ix.indexrelid) "
+                        + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL)) "
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
+                        + "AND sx.stxexprs IS NOT NULL) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute da JOIN pg_catalog.pg_type dt "
                         + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 AND dt.typtype = 'd'), "
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
@@ -597,6 +601,10 @@ final class RelationCatalog {
     /** {@link #CALLED}, for what computes a value of the row being written (a column default): see SETS_THE_ROW. */
     private static final String CALLED_FOR_ROW = CALLED.replace("|| '()' ", "|| '() AS " + SETS_THE_ROW + "' ");
 
+    /** {@link #CALLED}, for what an index or a statistics object computes (see COMPUTED_OVER_EVERY_ROW). */
+    private static final String CALLED_OVER_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "' ");
+
     /**
      * An expression's text with each {@code ('s'::text)::regclass} (how the server shows a sequence named as text)
      * written {@code 's'}: the literal names the sequence, which the analysis reads as it reads one typed in.
@@ -628,7 +636,8 @@ final class RelationCatalog {
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
      * {@code SELECT f()} for the function of each trigger a user made (not those of foreign keys), and for each
      * user function (not built in) that a column default, a CHECK constraint (of the
-     * table, or of a column's domain), a view's definition or a row security policy calls;
+     * table, or of a column's domain), a view's definition, a row security policy, an index or a statistics object
+     * calls (the last two named {@code AS computed_over_every_row});
      * {@code SELECT nextval(s)} for each sequence one of those (but a domain's) names; {@code SELECT e} for each
      * column default e that calls nextval or setval (naming its sequence as text leaves no dependency) and for the
      * default of each column's domain; and
@@ -666,6 +675,16 @@ final class RelationCatalog {
                         "pg_catalog.pg_rewrite", "o.ev_class")
                         + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
                         "pg_catalog.pg_policy", "o.polrelid")
+                        // An index's expressions and predicate, computed for each row written (a statistics
+                        // object's only by ANALYZE; counted with writes too, which only errs towards refusing).
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
+                        "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
+                        "o.indrelid")
+                        // An index's own, for REINDEX INDEX.
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
+                        "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
+                        "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
                         // A domain's CHECK constraints, for the columns of that domain.
                         + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
                         + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
@@ -697,7 +716,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 15; i++) {
+            for (int i = 1; i <= 18; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {

@@ -55,8 +55,9 @@ public final class Guardrails {
          * What reading a relation of this name (in any schema), or with {@code written} writing it, runs besides
          * the read or the write, or instead of it: the actions of its rewrite rules, the statements of its
          * triggers' functions, calls of the user functions its defaults, CHECK constraints, view definition and
-         * row security policies call (their bodies nested). Null when the catalog has not read them, or they run
-         * SQL built at run time: then it may write anything.
+         * row security policies call (their bodies nested), and those its indexes and statistics objects compute
+         * (named {@link #COMPUTED_OVER_EVERY_ROW}). Null when the catalog has not read them, or they run SQL built
+         * at run time: then it may write anything.
          */
         default List<StatementFacts> runBy(String relation, boolean written) {
             return List.of();
@@ -69,6 +70,13 @@ public final class Guardrails {
         default Set<String> creatable() {
             return Set.of("public");
         }
+
+        /**
+         * The name {@link #runBy} gives a call of a function an index's expressions or predicate, or a statistics
+         * object's expressions, compute ({@code SELECT f() AS computed_over_every_row}): run for each row written,
+         * and for every row there by ANALYZE, CLUSTER, REINDEX and VACUUM FULL of the table.
+         */
+        String COMPUTED_OVER_EVERY_ROW = "computed_over_every_row";
 
         /** The names the catalog's answers do not hold for (see {@link Unreadable}). */
         default Unreadable unreadable() {
@@ -264,7 +272,8 @@ public final class Guardrails {
             return Decision.ALLOW;
         }
         Decision changed = decideChangedFunctions(who, env, facts, schemas, upstreamUser);
-        Decision run = changed.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : changed;
+        Decision maintained = changed.allowed() ? decideWhatMaintenanceComputes(who, env, facts, schemas) : changed;
+        Decision run = maintained.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : maintained;
         return run.allowed() && usesOperatorsOrCasts(facts) ? decideDeferred(who, env, schemas) : run;
     }
 
@@ -489,6 +498,51 @@ public final class Guardrails {
             // Written deeper than Warden follows: what those writes run is not known.
             if (FIRING.contains(deeper.kind()) && !deeper.tablesWritten().isEmpty()) {
                 return decideAnyWrite(who, env, deeper.tablesWritten().iterator().next());
+            }
+        }
+        return Decision.ALLOW;
+    }
+
+    /** Statements that compute a table's indexes (and ANALYZE its statistics objects) over every row there. */
+    private static final Set<StatementKind> MAINTENANCE = Set.of(StatementKind.ANALYZE, StatementKind.VACUUM,
+            StatementKind.CLUSTER, StatementKind.REINDEX);
+    private static final Pattern COMPUTED_OVER_EVERY_ROW = Pattern.compile(
+            "(?i)\\bas\\s+" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
+
+    /**
+     * What ANALYZE, VACUUM, CLUSTER and REINDEX of a table run: the functions its indexes and statistics objects
+     * compute, over every row there. (Only those: its triggers, rules and foreign keys do not fire.)
+     */
+    private Decision decideWhatMaintenanceComputes(Identity who, Environment env, StatementFacts facts,
+                                                   NamedRelations schemas) {
+        if (!MAINTENANCE.contains(facts.kind())) {
+            return Decision.ALLOW;
+        }
+        for (TableRef t : union(facts.tablesRead(), facts.tablesWritten())) {
+            if (t.equals(TableRef.ANY_RELATION) || t.name().equals("*")) {
+                continue;
+            }
+            List<StatementFacts> run = schemas.runBy(t.name(), true);
+            if (run == null) {
+                if (schemas.holding(t.name()) != null) {
+                    Decision d = decideAnyWrite(who, env, t);
+                    if (!d.allowed()) {
+                        return d;
+                    }
+                }
+                continue;
+            }
+            for (StatementFacts top : run) {
+                if (!COMPUTED_OVER_EVERY_ROW.matcher(top.text()).find()) {
+                    continue;
+                }
+                for (StatementFacts r : top.allStatements()) {
+                    Decision d = decideByRules(who, env, r, schemas, true, ", computed over every row of "
+                            + t.qualified() + " (by an index or a statistics object),");
+                    if (!d.allowed()) {
+                        return d;
+                    }
+                }
             }
         }
         return Decision.ALLOW;
