@@ -1301,4 +1301,42 @@ class MaskingRedTeamTest {
     void aPhoneGroupedBySpacesInsideTextIsDetected() throws Exception {
         assertEquals(List.of(), unmasked(List.of("+1 415 555 2671", "+44 20 7946 0958")));
     }
+    // ---- 10. attacker pass 9: SQL-standard bodies, numbers in messages, domains, attribute notation ----
+
+    @Test
+    void aSqlStandardReturnBodyIsReadWhereverTheFunctionRuns() throws Exception {
+        // Attacker pass 9: a LANGUAGE sql function whose body is RETURN expr (no quotes, no BEGIN ATOMIC) was read
+        // as reading nothing, made and called outside a transaction: its value came back in clear from a SELECT,
+        // a FROM, a column default, a CHECK's failing row and a unique key's DETAIL.
+        seed("sr_people");
+        String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM sr_people)";
+        String make = "CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql RETURN " + all;
+        String clear = "CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql RETURN 'x'";
+        String replace = "CREATE OR REPLACE FUNCTION sr_f() RETURNS text LANGUAGE sql RETURN " + all;
+        String[][] attempts = {
+                {make, "SELECT sr_f()"},
+                {make, "SELECT * FROM sr_f()"},
+                {"CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql\nRETURN\n" + all, "SELECT v FROM sr_f() v"},
+                {"CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql BEGIN ATOMIC RETURN " + all + "; END",
+                        "SELECT sr_f()"},
+                {make, "SELECT sr_f()::int"},
+                {clear, "CREATE TABLE sr_own (id int, v text DEFAULT sr_f())", replace,
+                        "INSERT INTO sr_own (id) VALUES (1)", "SELECT v FROM sr_own"},
+                {clear, "CREATE TABLE sr_own (id int CHECK (id > 0), v text DEFAULT sr_f())", replace,
+                        "INSERT INTO sr_own (id) VALUES (-1)"},
+                {clear, "CREATE TABLE sr_own (id int CHECK (id > 0), v text DEFAULT sr_f())", replace,
+                        "COPY sr_own (id) FROM STDIN"},
+                {"CREATE TABLE sr_own (v text UNIQUE)", make, "INSERT INTO sr_own VALUES (sr_f())",
+                        "INSERT INTO sr_own VALUES (sr_f())"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS sr_own", "DROP FUNCTION IF EXISTS sr_f()"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a RETURN body over clear columns reads in clear.
+            a.query("CREATE FUNCTION sr_ids() RETURNS text LANGUAGE sql RETURN (SELECT string_agg(id::text, ',' "
+                    + "ORDER BY id) FROM sr_people)");
+            String ids = a.query("SELECT sr_ids() AS ids");
+            assertTrue(ids.contains("1,2,3"), ids);
+        }
+    }
+
 }
