@@ -1266,6 +1266,40 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aNumberOrBytesAMessageEchoesUnquotedAreRedacted() throws Exception {
+        // Attacker pass 9: many server messages print a number they were given without quotes (a code point, a bit
+        // index, a PID, a large object, a date field) or the bytes of invalid input as hex; an SSN as one integer
+        // came back in clear in the message or a warning of a statement that reads it.
+        seed("nm_people");
+        String n = "replace(ssn, '-', '')::int";
+        String one = " FROM nm_people WHERE id = 1";
+        String[][] attempts = {
+                {"SELECT chr(" + n + ")" + one},
+                {"SELECT set_bit('\\x00'::bytea, " + n + ", 1)" + one},
+                {"SELECT get_byte('\\x00'::bytea, " + n + ")" + one},
+                {"SELECT pg_terminate_backend(" + n + ")" + one},
+                {"SELECT lo_get(" + n + "::oid)" + one},
+                {"SELECT make_date(2000, 1, " + n + ")" + one},
+                {"SELECT make_date(split_part(ssn, '-', 1)::int, split_part(ssn, '-', 2)::int, "
+                        + "split_part(ssn, '-', 3)::int)" + one},
+        };
+        List<String> leaked = new ArrayList<>(leaksOf(attempts));
+        try (Attacker a = new Attacker()) {
+            // "zq" of the first e-mail, as the bytes after an invalid lead byte.
+            String bytes = a.query("SELECT convert_from('\\xf0'::bytea || convert_to(email, 'UTF8'), 'UTF8')" + one);
+            if (bytes.contains("0x7a 0x71")) {
+                leaked.add("invalid byte sequence: " + bytes);
+            }
+            // Precise: the same messages of statements over nothing sensitive keep their numbers.
+            String clear = a.query("SELECT chr(536228471)");
+            assertTrue(clear.contains("536228471"), clear);
+            String date = a.query("SELECT make_date(2000, 1, id + 40)" + one);
+            assertTrue(date.contains("2000-01-41"), date);
+        }
+        assertEquals(List.of(), leaked);
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
