@@ -1300,6 +1300,36 @@ class MaskingRedTeamTest {
         assertEquals(List.of(), leaked);
     }
 
+    @Test
+    void aDomainsCheckThatReadsSensitiveDataIsFollowedWhereAValueBecomesTheDomain() throws Exception {
+        // Attacker pass 9: a domain's CHECK calls a function whose body casts the e-mails to int; a statement that
+        // names only the domain (a cast, a typed literal, a parameter of the domain's type) ran the check, and
+        // the cast error quoted the e-mails in clear.
+        seed("dm_people");
+        String fails = "CREATE FUNCTION dm_f() RETURNS int LANGUAGE sql STABLE AS $$SELECT string_agg(translate(email, "
+                + HIDE + "), ',')::int FROM dm_people$$";
+        String domain = "CREATE DOMAIN dm_d AS text CHECK (dm_f() > 0)";
+        String[][] attempts = {
+                {fails, domain, "SELECT 'x'::dm_d"},
+                {fails, domain, "SELECT CAST('x' AS public.dm_d)"},
+                {fails, domain, "SELECT dm_d 'x'"},
+                {fails, domain, "CREATE DOMAIN dm_e AS dm_d", "SELECT 'x'::dm_e"},
+                {"CREATE FUNCTION dm_f() RETURNS int LANGUAGE sql STABLE AS $$SELECT 1$$", domain,
+                        "CREATE OR REPLACE FUNCTION dm_f() RETURNS int LANGUAGE sql STABLE AS $$SELECT string_agg("
+                                + "translate(email, " + HIDE + "), ',')::int FROM dm_people$$", "SELECT 'x'::dm_d"},
+                {fails, domain, "CREATE FUNCTION dm_g(dm_d) RETURNS int LANGUAGE sql AS $$SELECT 1$$",
+                        "SELECT dm_g('x')"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP DOMAIN IF EXISTS dm_d CASCADE",
+                "DROP FUNCTION IF EXISTS dm_f(), dm_g(dm_d) CASCADE"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a domain whose check reads nothing sensitive still says what it rejects.
+            a.query("CREATE DOMAIN dm_short AS text CHECK (length(VALUE) < 3)");
+            String rejected = a.query("SELECT 'kettle'::dm_short");
+            assertTrue(rejected.contains("violates check constraint \"dm_short_check\""), rejected);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
