@@ -518,7 +518,8 @@ final class LexicalAnalysis {
 
     /**
      * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
-     * runs its function) and every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it).
+     * runs its function) and every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it, a
+     * domain its checks).
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
         for (int k = 0; k < tokens.size(); k++) {
@@ -535,9 +536,15 @@ final class LexicalAnalysis {
             }
         }
         for (int k = 0; k + 1 < tokens.size(); k++) {
-            // CAST(x AS type) and typed literals: type 'text'
-            if (tokens.get(k).isWord("as") && tokens.get(k + 1).isIdentifier()) {
-                out.add("cast:" + tokens.get(k + 1).value());
+            // CAST(x AS type), and typed literals (type 'text') where an expression starts
+            Token t = tokens.get(k);
+            if (t.isWord("as") && tokens.get(k + 1).isIdentifier()) {
+                List<String> parts = new Cursor(tokens, k + 1).nameParts();
+                out.add("cast:" + parts.get(parts.size() - 1));
+            } else if (k > 0 && t.type() == Type.WORD && tokens.get(k + 1).type() == Type.STRING
+                    && !NOT_FUNCTIONS.contains(t.value()) && (tokens.get(k - 1).type() == Type.OPERATOR
+                    || (tokens.get(k - 1).type() == Type.WORD && CALL_PREFIX.contains(tokens.get(k - 1).value())))) {
+                out.add("cast:" + t.value());
             }
         }
     }

@@ -306,7 +306,8 @@ final class FunctionEffects {
 
     /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
-     * argument types, every cast to a type of that name, and the type's input function (a typed literal).
+     * argument types, every cast to a type of that name, the type's input function (a typed literal), and the
+     * functions a domain's checks call.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -321,7 +322,11 @@ final class FunctionEffects {
         }
         Map<String, Set<String>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
+                // A domain checks a value cast to it with its own constraints and those of the domains it is over.
+                "WITH RECURSIVE domains (name, oid) AS (SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t "
+                        + "WHERE t.typname = ANY (?) AND t.typtype = 'd' UNION ALL SELECT d.name, t.typbasetype "
+                        + "FROM domains d JOIN pg_catalog.pg_type t ON t.oid = d.oid AND t.typtype = 'd') "
+                        + "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode "
                         + "WHERE o.oprname = ANY (?) AND (o.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_cast c "
@@ -330,10 +335,16 @@ final class FunctionEffects {
                         + "WHERE t.typname = ANY (?) AND (c.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = t.typinput "
-                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384")) {
-            ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
-            ps.setArray(2, connection.createArrayOf("text", types.toArray()));
+                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
+                        + "UNION ALL SELECT 'cast:' || d.name, f.proname FROM domains d "
+                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = d.oid "
+                        + "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
+                        + "AND p.objid = o.oid AND p.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = p.refobjid WHERE f.oid >= 16384")) {
+            ps.setArray(1, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(2, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(4, connection.createArrayOf("text", types.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
