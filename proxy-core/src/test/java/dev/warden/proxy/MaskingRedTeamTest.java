@@ -1330,6 +1330,33 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aFunctionCalledInAttributeNotationIsReadLikeACall() throws Exception {
+        // Attacker pass 9: t.f is f(t) when t has no column f; the statement names no function, only a "column"
+        // of a clear table, and the function's read of the e-mails came back in clear.
+        seed("an_people");
+        direct("CREATE TABLE an_own (id int)");
+        direct("INSERT INTO an_own VALUES (1)");
+        direct("GRANT ALL ON an_own TO PUBLIC");
+        String read = " LANGUAGE sql STABLE AS $$SELECT string_agg(translate(email, " + HIDE + "), ',') FROM an_people$$";
+        String[][] attempts = {
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT o.an_f FROM an_own o"},
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT (o).an_f FROM an_own o"},
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT an_own.\"an_f\" FROM an_own"},
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT public.an_own.an_f FROM an_own"},
+                {"CREATE FUNCTION an_f(anyelement) RETURNS text" + read, "SELECT o.an_f FROM an_own o"},
+                {"CREATE FUNCTION an_f(record) RETURNS text" + read, "SELECT (o).an_f FROM an_own o"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS an_f(an_own), an_f(anyelement), "
+                + "an_f(record)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a qualified column, and a function in attribute notation over clear data, stay clear.
+            a.query("CREATE FUNCTION an_twice(an_own) RETURNS int LANGUAGE sql STABLE AS $$SELECT $1.id * 2$$");
+            String got = a.query("SELECT (o.id + 40) || '/' || o.an_twice AS v FROM an_own o");
+            assertTrue(got.contains("41/2"), got);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
