@@ -518,8 +518,9 @@ final class LexicalAnalysis {
 
     /**
      * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
-     * runs its function) and every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it, a
-     * domain its checks).
+     * runs its function), every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it, a
+     * domain its checks) and every name after a dot that is not itself qualified or called ({@code attr:f}; a
+     * function of a row called in attribute notation).
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
         for (int k = 0; k < tokens.size(); k++) {
@@ -529,6 +530,10 @@ final class LexicalAnalysis {
             }
             if (!PUNCTUATION.contains(t.value())) {
                 out.add("op:" + t.value());
+            } else if (t.value().equals(".") && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()
+                    && (k + 2 == tokens.size() || !(tokens.get(k + 2).isOp("(") || tokens.get(k + 2).isOp(".")))) {
+                // t.f and (t).f call f(t) when t has no column f (attribute notation)
+                out.add("attr:" + tokens.get(k + 1).value());
             } else if (t.value().equals("::") && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()) {
                 Cursor c = new Cursor(tokens, k + 1);
                 List<String> parts = c.nameParts();

@@ -20,18 +20,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * What calling a function does, read from {@code pg_proc}: a volatile user-defined function is a write; the
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
- * SQL computed at run time, or is written in another procedural language, is dynamic. Operators and casts
- * ({@code op:}, {@code cast:} keys) take on the effects of the user functions that implement them, and
- * aggregates those of their support functions. A name the catalog does not know counts as a write: the server
+ * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
+ * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys) take on the effects of the user functions
+ * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
  *
  * <p>Functions are looked up by name in every schema, all overloads together: the session's
  * {@code search_path} decides which one runs, so Warden takes the union. Entries, built-in ones included, are
  * kept for {@link #TTL_NANOS} (and dropped on DDL seen through Warden), so a function replaced behind Warden's
- * back is re-read within seconds. Limits: attribute notation ({@code t.f} calling {@code f(t)}), column
- * defaults, triggers, views and RLS policies over functions created or replaced outside Warden are not
- * resolved at the statement that fires them.
+ * back is re-read within seconds. Limits: column defaults, triggers, views and RLS policies over functions
+ * created or replaced outside Warden are not resolved at the statement that fires them.
  */
 final class FunctionEffects {
 
@@ -207,7 +206,7 @@ final class FunctionEffects {
         return bounded == null ? f.withNested(List.of(), true, true) : f.withNested(bounded, writes, dynamic);
     }
 
-    /** Function names and implicit calls ({@code op:}, {@code cast:}) of one statement, as effect keys. */
+    /** Function names and implicit calls ({@code op:}, {@code cast:}, {@code attr:}) of a statement, as effect keys. */
     private static List<String> calls(StatementFacts f) {
         List<String> out = new ArrayList<>(f.functions().size() + f.implicitCalls().size());
         for (String fn : f.functions()) {
@@ -245,7 +244,7 @@ final class FunctionEffects {
         Set<String> implicit = new HashSet<>();
         Set<String> functions = new HashSet<>();
         for (String n : names) {
-            (n.startsWith("op:") || n.startsWith("cast:") ? implicit : functions).add(n);
+            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -306,16 +305,19 @@ final class FunctionEffects {
 
     /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
-     * argument types, every cast to a type of that name, the type's input function (a typed literal), and the
-     * functions a domain's checks call.
+     * argument types, every cast to a type of that name, the type's input function (a typed literal), the
+     * functions a domain's checks call, and the functions of a row an attribute name may call.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
         List<String> operators = new ArrayList<>();
         List<String> types = new ArrayList<>();
+        List<String> attributes = new ArrayList<>();
         for (String k : keys) {
             if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
+            } else if (k.startsWith("attr:")) {
+                attributes.add(k.substring(5));
             } else {
                 types.add(k.substring(5));
             }
@@ -340,11 +342,16 @@ final class FunctionEffects {
                         + "JOIN pg_catalog.pg_constraint o ON o.contypid = d.oid "
                         + "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
                         + "AND p.objid = o.oid AND p.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = p.refobjid WHERE f.oid >= 16384")) {
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = p.refobjid WHERE f.oid >= 16384 "
+                        // t.f calls f(t): a function whose first argument may be a row (composite or polymorphic).
+                        + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
+                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype = 'p') AND f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", types.toArray()));
             ps.setArray(2, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
             ps.setArray(4, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(5, connection.createArrayOf("text", attributes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
