@@ -1357,6 +1357,32 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aRowNoPartitionTakesIsNotEchoedInClear() throws Exception {
+        // Attacker pass 9: the attacker's own table, partitioned by a column named email (masked, so sensitive
+        // values may be written there), and no partition for them: "Partition key of the failing row contains
+        // (email) = (...)" quoted the e-mails in clear; no echo pattern knew it.
+        seed("pk_people");
+        String e = "translate(email, " + HIDE + ")";
+        String[][] attempts = {
+                {"CREATE TABLE pk_own (email text) PARTITION BY LIST (email)",
+                        "INSERT INTO pk_own SELECT " + e + " FROM pk_people"},
+                {"CREATE TABLE pk_own (email text, id int) PARTITION BY RANGE (id, email)",
+                        "CREATE TABLE pk_own1 PARTITION OF pk_own FOR VALUES FROM (0, 'a') TO (0, 'b')",
+                        "INSERT INTO pk_own SELECT " + e + ", 0 FROM pk_people"},
+                {"CREATE TABLE pk_own (email text) PARTITION BY LIST (lower(email))",
+                        "CREATE TABLE pk_own1 PARTITION OF pk_own FOR VALUES IN ('x')", "INSERT INTO pk_own VALUES ('x')",
+                        "UPDATE pk_own SET email = (SELECT " + e + " FROM pk_people WHERE id = 1)"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS pk_own"));
+        try (Attacker a = new Attacker()) {
+            // Precise: over nothing sensitive the key is shown.
+            a.query("CREATE TABLE pk_things (label text) PARTITION BY LIST (label)");
+            String missing = a.query("INSERT INTO pk_things VALUES ('kettle')");
+            assertTrue(missing.contains("(label) = (kettle)"), missing);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
