@@ -9,11 +9,11 @@ import java.util.regex.Pattern;
  * Masks text the server sends outside result rows: the fields of ErrorResponse and NoticeResponse, the payload
  * of a NotificationResponse, a ParameterStatus value. Where PostgreSQL echoes a value it is redacted by
  * construction, whatever the value looks like: the quoted input of {@code invalid input syntax ...: "v"} and
- * {@code value "v" is out of range}, the values of {@code Key (cols)=(vals)} and
- * {@code Failing row contains (vals)}, JSON's {@code Token "v" is invalid}, and bound parameters quoted in a
- * CONTEXT line ({@code parameter $1 = 'v'}), the input JSON's CONTEXT line and libxml's DETAIL quote; in a
- * message about a statement, every number outside quotes too. What remains is scanned by the value detectors,
- * and every hit is redacted. Identifiers (relation, column and constraint names) are kept.
+ * {@code value "v" is out of range}, the values of {@code Key (cols)=(vals)}, {@code Failing row contains (vals)}
+ * and a partition key's {@code failing row contains (cols) = (vals)}, JSON's {@code Token "v" is invalid}, and
+ * bound parameters quoted in a CONTEXT line ({@code parameter $1 = 'v'}), the input JSON's CONTEXT line and
+ * libxml's DETAIL quote; in a message about a statement, every number outside quotes too. What remains is
+ * scanned by the value detectors, and every hit is redacted. Identifiers (relation, column and constraint names) are kept.
  */
 final class MessageText {
 
@@ -32,6 +32,9 @@ final class MessageText {
             Pattern.DOTALL);
     private static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
             Pattern.DOTALL);
+    /** A row no partition takes: {@code Partition key of the failing row contains (cols) = (vals).} */
+    private static final Pattern PARTITION_KEY = Pattern.compile(
+            "(failing row contains \\(.*?\\) = \\()(.*)(\\))", Pattern.DOTALL);
     private static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
     /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
     private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
@@ -88,6 +91,7 @@ final class MessageText {
         out = replaceGroup(out, VALUE_OUT_OF_RANGE, 2, "\"" + REDACTED + "\"", true);
         out = replaceGroup(out, KEY_VALUES, 2, REDACTED, false);
         out = replaceGroup(out, FAILING_ROW, 2, REDACTED, false);
+        out = replaceGroup(out, PARTITION_KEY, 2, REDACTED, false);
         out = replaceGroup(out, PARAMETER, 2, "'" + REDACTED + "'", true);
         out = replaceGroup(out, JSON_DATA, 2, REDACTED, false);
         out = replaceGroup(out, XML_INPUT, 2, REDACTED, false);

@@ -103,7 +103,7 @@ class MessageTextTest {
     }
 
     @Test
-    void anUnquotedNumberOrHexByteIsRedactedButDigitsInNamesAreKept() {
+    void anUnquotedNumberHexByteOrPartitionKeyIsRedactedButDigitsInNamesAreKept() {
         MessageNames names = new MessageNames(java.util.List.of("t1_pkey"), java.util.List.of("SELECT chr(x) FROM t1"),
                 false);
         java.util.Map<String, String> masked = java.util.Map.of(
@@ -115,7 +115,9 @@ class MessageTextTest {
                 "invalid byte sequence for encoding \"[redacted]\": [redacted] [redacted] [redacted]",
                 "duplicate key value violates unique constraint \"t1_pkey\"",
                 "duplicate key value violates unique constraint \"t1_pkey\"",
-                "parameter $1 = '536228471'", "parameter $1 = '[redacted]'");
+                "parameter $1 = '536228471'", "parameter $1 = '[redacted]'",
+                "Partition key of the failing row contains (lower(email)) = (zq feather).",
+                "Partition key of the failing row contains (lower(email)) = ([redacted]).");
         masked.forEach((text, expected) -> assertEquals(expected, aboutStatement(text, names)));
         // Not about a statement over sensitive data: kept.
         String clear = "requested character too large for encoding: 536228471";
