@@ -1383,6 +1383,43 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aViewColumnThatCallsAFunctionReadingSensitiveDataIsMasked() throws Exception {
+        // Attacker pass 9: a view's column is a call of a function whose body reads the e-mails (sql with quotes or
+        // RETURN, plpgsql); reading the view named neither the function nor the table, and came back in clear.
+        seed("vf_people");
+        String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM vf_people)";
+        String view = "CREATE VIEW vf_v AS SELECT vf_f() AS x";
+        String[][] attempts = {
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql STABLE AS $$SELECT " + all + "$$", view,
+                        "SELECT x FROM vf_v"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN " + all, view, "SELECT x || '' FROM vf_v"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN " + all + "; END$$", view,
+                        "SELECT x FROM vf_v"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN 'x'", view,
+                        "CREATE OR REPLACE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN " + all,
+                        "COPY vf_v TO STDOUT"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN " + all,
+                        "CREATE MATERIALIZED VIEW vf_m AS SELECT vf_f() AS x", "SELECT x FROM vf_m"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS vf_f() CASCADE"));
+        // Precise: a view over a function that reads clear columns stays clear.
+        assertAnswered("1,2,3", "SELECT ids FROM vf_clear", "CREATE FUNCTION vf_ids() RETURNS text LANGUAGE sql STABLE "
+                + "RETURN (SELECT string_agg(id::text, ',' ORDER BY id) FROM vf_people)",
+                "CREATE VIEW vf_clear AS SELECT vf_ids() AS ids");
+    }
+
+    /** Runs {@code setup}, then {@code query}, on a masked session: its answer must hold {@code expected}. */
+    private static void assertAnswered(String expected, String query, String... setup) throws IOException {
+        try (Attacker a = new Attacker()) {
+            for (String sql : setup) {
+                a.query(sql);
+            }
+            String answer = a.query(query);
+            assertTrue(answer.contains(expected), answer);
+        }
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
