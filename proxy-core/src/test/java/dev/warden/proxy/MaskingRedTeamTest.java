@@ -1420,6 +1420,53 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void cursorsWritesThatReturnAndRowsEchoedByConstraintsHeld() throws Exception {
+        // Attacker pass 9, stopped already: a cursor held past its transaction, a refcursor, writes that return
+        // from a sensitive read, constraints that echo the failing row, replaced functions behind a generated
+        // column, a row security policy or a type change, SQL-standard routines that hand a read on.
+        seed("hd_people");
+        direct("CREATE TABLE hd_own (id int, w text)");
+        direct("INSERT INTO hd_own VALUES (1, 'a')");
+        direct("GRANT ALL ON hd_own TO PUBLIC");
+        String e = "translate(email, " + HIDE + ")";
+        String all = "(SELECT string_agg(" + e + ", ',') FROM hd_people)";
+        String clearF = "CREATE FUNCTION hd_f() RETURNS text LANGUAGE sql STABLE AS $$SELECT 'x'::text$$";
+        String sensF = "CREATE OR REPLACE FUNCTION hd_f() RETURNS text LANGUAGE sql STABLE AS $$SELECT " + all + "$$";
+        String[][] attempts = {
+                {"BEGIN", "DECLARE hd_c CURSOR WITH HOLD FOR SELECT " + e + " FROM hd_people", "COMMIT", "BEGIN",
+                        "MOVE 1 IN hd_c", "FETCH ALL IN hd_c"},
+                {"CREATE FUNCTION hd_r() RETURNS refcursor LANGUAGE plpgsql AS $$DECLARE c refcursor := 'hd_rc'; "
+                        + "BEGIN OPEN c FOR SELECT " + e + " FROM hd_people; RETURN c; END$$", "BEGIN", "SELECT hd_r()",
+                        "FETCH ALL FROM hd_rc"},
+                {"WITH x AS (UPDATE hd_people SET id = id RETURNING " + e + " AS v) SELECT v FROM x"},
+                {"UPDATE hd_own o SET id = o.id FROM hd_people p WHERE p.id = o.id RETURNING translate(p.email, "
+                        + HIDE + ")"},
+                {"CREATE TABLE hd_t (email text CHECK (email = 'x'))", "INSERT INTO hd_t SELECT " + e + " FROM hd_people"},
+                {"CREATE TABLE hd_t (email text, EXCLUDE USING btree (email WITH =))",
+                        "INSERT INTO hd_t SELECT " + e + " FROM hd_people", "INSERT INTO hd_t SELECT " + e
+                        + " FROM hd_people"},
+                {"SELECT ('{\"a\": ' || " + e + " || '}')::jsonb FROM hd_people"},
+                {"SELECT xmlparse(document " + e + ") FROM hd_people"},
+                {"CREATE FUNCTION hd_g(int) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT 'x'::text$$",
+                        "CREATE TABLE hd_t (id int, v text GENERATED ALWAYS AS (hd_g(id)) STORED)",
+                        "CREATE OR REPLACE FUNCTION hd_g(int) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT " + e
+                                + " FROM hd_people WHERE id = $1$$", "INSERT INTO hd_t (id) VALUES (1)",
+                        "SELECT v FROM hd_t"},
+                {clearF, "CREATE TABLE hd_t (id int)", "INSERT INTO hd_t VALUES (1)",
+                        "ALTER TABLE hd_t ENABLE ROW LEVEL SECURITY", "ALTER TABLE hd_t FORCE ROW LEVEL SECURITY",
+                        "CREATE POLICY hd_p ON hd_t USING (hd_f()::int > 0)", sensF, "SELECT id FROM hd_t"},
+                {sensF, "ALTER TABLE hd_own ALTER COLUMN w TYPE text USING hd_f()", "SELECT w FROM hd_own"},
+                {"CREATE PROCEDURE hd_q(INOUT x text) LANGUAGE sql BEGIN ATOMIC SELECT " + all + "; END",
+                        "CALL hd_q(NULL)"},
+                {"CREATE FUNCTION hd_s() RETURNS text LANGUAGE sql RETURN set_config('application_name', " + all
+                        + ", false)", "SELECT 1 WHERE hd_s() IS NOT NULL", "SHOW application_name"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS hd_t",
+                "DROP FUNCTION IF EXISTS hd_r(), hd_g(int), hd_f(), hd_s() CASCADE", "DROP PROCEDURE IF EXISTS hd_q(text)",
+                "TRUNCATE hd_own", "INSERT INTO hd_own VALUES (1, 'a')"));
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
