@@ -9,10 +9,11 @@ import java.util.regex.Pattern;
  * Masks text the server sends outside result rows: the fields of ErrorResponse and NoticeResponse, the payload
  * of a NotificationResponse, a ParameterStatus value. Where PostgreSQL echoes a value it is redacted by
  * construction, whatever the value looks like: the quoted input of {@code invalid input syntax ...: "v"} and
- * {@code value "v" is out of range}, the values of {@code Key (cols)=(vals)} and
- * {@code Failing row contains (vals)}, JSON's {@code Token "v" is invalid}, and bound parameters quoted in a
- * CONTEXT line ({@code parameter $1 = 'v'}), the input JSON's CONTEXT line and libxml's DETAIL quote. What remains is scanned by the value detectors, and every hit is
- * redacted. Identifiers (relation, column and constraint names) are kept.
+ * {@code value "v" is out of range}, the values of {@code Key (cols)=(vals)}, {@code Failing row contains (vals)}
+ * and a partition key's {@code failing row contains (cols) = (vals)}, JSON's {@code Token "v" is invalid}, and
+ * bound parameters quoted in a CONTEXT line ({@code parameter $1 = 'v'}), the input JSON's CONTEXT line and
+ * libxml's DETAIL quote; in a message about a statement, every number outside quotes too. What remains is
+ * scanned by the value detectors, and every hit is redacted. Identifiers (relation, column and constraint names) are kept.
  */
 final class MessageText {
 
@@ -31,6 +32,9 @@ final class MessageText {
             Pattern.DOTALL);
     private static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
             Pattern.DOTALL);
+    /** A row no partition takes: {@code Partition key of the failing row contains (cols) = (vals).} */
+    private static final Pattern PARTITION_KEY = Pattern.compile(
+            "(failing row contains \\(.*?\\) = \\()(.*)(\\))", Pattern.DOTALL);
     private static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
     /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
     private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
@@ -74,6 +78,7 @@ final class MessageText {
             if (names != null) {
                 out = unquotedName(out, names);
                 out = quotedNames(out, names);
+                out = unquotedNumbers(out);
             }
         }
         out = detected(out, detectors);
@@ -86,6 +91,7 @@ final class MessageText {
         out = replaceGroup(out, VALUE_OUT_OF_RANGE, 2, "\"" + REDACTED + "\"", true);
         out = replaceGroup(out, KEY_VALUES, 2, REDACTED, false);
         out = replaceGroup(out, FAILING_ROW, 2, REDACTED, false);
+        out = replaceGroup(out, PARTITION_KEY, 2, REDACTED, false);
         out = replaceGroup(out, PARAMETER, 2, "'" + REDACTED + "'", true);
         out = replaceGroup(out, JSON_DATA, 2, REDACTED, false);
         out = replaceGroup(out, XML_INPUT, 2, REDACTED, false);
@@ -128,6 +134,43 @@ final class MessageText {
         String redacted = "\"" + REDACTED + "\"";
         return last < 0 ? text.substring(0, first) + redacted : text.substring(0, first) + redacted
                 + text.substring(last + 1);
+    }
+
+    /**
+     * A number outside quotes: many messages print the number they were given as it is (a code point, a bit or
+     * byte index, a PID, an OID, a date field) and the bytes of invalid input as hex, so any of them may be a
+     * value the statement computed. Digits inside a name ({@code t1}, {@code ee_2_key}) are kept.
+     */
+    private static String unquotedNumbers(String text) {
+        StringBuilder out = null;
+        int copied = 0;
+        boolean quoted = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"') {
+                quoted = !quoted;
+                continue;
+            }
+            if (quoted || c < '0' || c > '9' || (i > 0 && partOfName(text.charAt(i - 1)))) {
+                continue;
+            }
+            int end = i + 1;
+            boolean hex = c == '0' && end < text.length() && (text.charAt(end) == 'x' || text.charAt(end) == 'X');
+            end += hex ? 1 : 0;
+            while (end < text.length() && (Character.isDigit(text.charAt(end))
+                    || (hex && Character.digit(text.charAt(end), 16) >= 0))) {
+                end++;
+            }
+            out = out == null ? new StringBuilder(text.length() + 16) : out;
+            out.append(text, copied, i).append(REDACTED);
+            copied = end;
+            i = end - 1;
+        }
+        return out == null ? text : out.append(text, copied, text.length()).toString();
+    }
+
+    private static boolean partOfName(char c) {
+        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
     }
 
     private static String unquotedName(String text, MessageNames names) {

@@ -101,4 +101,26 @@ class MessageTextTest {
         assertEquals("operator does not exist: text = integer",
                 aboutStatement("operator does not exist: text = integer", hinted));
     }
+
+    @Test
+    void anUnquotedNumberHexByteOrPartitionKeyIsRedactedButDigitsInNamesAreKept() {
+        MessageNames names = new MessageNames(java.util.List.of("t1_pkey"), java.util.List.of("SELECT chr(x) FROM t1"),
+                false);
+        java.util.Map<String, String> masked = java.util.Map.of(
+                "requested character too large for encoding: 536228471",
+                "requested character too large for encoding: [redacted]",
+                "date field value out of range: 2000-01-536228471",
+                "date field value out of range: [redacted]-[redacted]-[redacted]",
+                "invalid byte sequence for encoding \"UTF8\": 0xf0 0x7a 0x71",
+                "invalid byte sequence for encoding \"[redacted]\": [redacted] [redacted] [redacted]",
+                "duplicate key value violates unique constraint \"t1_pkey\"",
+                "duplicate key value violates unique constraint \"t1_pkey\"",
+                "parameter $1 = '536228471'", "parameter $1 = '[redacted]'",
+                "Partition key of the failing row contains (lower(email)) = (zq feather).",
+                "Partition key of the failing row contains (lower(email)) = ([redacted]).");
+        masked.forEach((text, expected) -> assertEquals(expected, aboutStatement(text, names)));
+        // Not about a statement over sensitive data: kept.
+        String clear = "requested character too large for encoding: 536228471";
+        assertSame(clear, MessageText.mask(clear, false, Set.of("email"), names));
+    }
 }

@@ -1266,6 +1266,207 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aNumberOrBytesAMessageEchoesUnquotedAreRedacted() throws Exception {
+        // Attacker pass 9: many server messages print a number they were given without quotes (a code point, a bit
+        // index, a PID, a large object, a date field) or the bytes of invalid input as hex; an SSN as one integer
+        // came back in clear in the message or a warning of a statement that reads it.
+        seed("nm_people");
+        String n = "replace(ssn, '-', '')::int";
+        String one = " FROM nm_people WHERE id = 1";
+        String[][] attempts = {
+                {"SELECT chr(" + n + ")" + one},
+                {"SELECT set_bit('\\x00'::bytea, " + n + ", 1)" + one},
+                {"SELECT get_byte('\\x00'::bytea, " + n + ")" + one},
+                {"SELECT pg_terminate_backend(" + n + ")" + one},
+                {"SELECT lo_get(" + n + "::oid)" + one},
+                {"SELECT make_date(2000, 1, " + n + ")" + one},
+                {"SELECT make_date(split_part(ssn, '-', 1)::int, split_part(ssn, '-', 2)::int, "
+                        + "split_part(ssn, '-', 3)::int)" + one},
+        };
+        List<String> leaked = new ArrayList<>(leaksOf(attempts));
+        try (Attacker a = new Attacker()) {
+            // "zq" of the first e-mail, as the bytes after an invalid lead byte.
+            String bytes = a.query("SELECT convert_from('\\xf0'::bytea || convert_to(email, 'UTF8'), 'UTF8')" + one);
+            if (bytes.contains("0x7a 0x71")) {
+                leaked.add("invalid byte sequence: " + bytes);
+            }
+            // Precise: the same messages of statements over nothing sensitive keep their numbers.
+            String clear = a.query("SELECT chr(536228471)");
+            assertTrue(clear.contains("536228471"), clear);
+            String date = a.query("SELECT make_date(2000, 1, id + 40)" + one);
+            assertTrue(date.contains("2000-01-41"), date);
+        }
+        assertEquals(List.of(), leaked);
+    }
+
+    @Test
+    void aDomainsCheckThatReadsSensitiveDataIsFollowedWhereAValueBecomesTheDomain() throws Exception {
+        // Attacker pass 9: a domain's CHECK calls a function whose body casts the e-mails to int; a statement that
+        // names only the domain (a cast, a typed literal, a parameter of the domain's type) ran the check, and
+        // the cast error quoted the e-mails in clear.
+        seed("dm_people");
+        String fails = "CREATE FUNCTION dm_f() RETURNS int LANGUAGE sql STABLE AS $$SELECT string_agg(translate(email, "
+                + HIDE + "), ',')::int FROM dm_people$$";
+        String domain = "CREATE DOMAIN dm_d AS text CHECK (dm_f() > 0)";
+        String[][] attempts = {
+                {fails, domain, "SELECT 'x'::dm_d"},
+                {fails, domain, "SELECT CAST('x' AS public.dm_d)"},
+                {fails, domain, "SELECT dm_d 'x'"},
+                {fails, domain, "CREATE DOMAIN dm_e AS dm_d", "SELECT 'x'::dm_e"},
+                {"CREATE FUNCTION dm_f() RETURNS int LANGUAGE sql STABLE AS $$SELECT 1$$", domain,
+                        "CREATE OR REPLACE FUNCTION dm_f() RETURNS int LANGUAGE sql STABLE AS $$SELECT string_agg("
+                                + "translate(email, " + HIDE + "), ',')::int FROM dm_people$$", "SELECT 'x'::dm_d"},
+                {fails, domain, "CREATE FUNCTION dm_g(dm_d) RETURNS int LANGUAGE sql AS $$SELECT 1$$",
+                        "SELECT dm_g('x')"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP DOMAIN IF EXISTS dm_d CASCADE",
+                "DROP FUNCTION IF EXISTS dm_f(), dm_g(dm_d) CASCADE"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a domain whose check reads nothing sensitive still says what it rejects.
+            a.query("CREATE DOMAIN dm_short AS text CHECK (length(VALUE) < 3)");
+            String rejected = a.query("SELECT 'kettle'::dm_short");
+            assertTrue(rejected.contains("violates check constraint \"dm_short_check\""), rejected);
+        }
+    }
+
+    @Test
+    void aFunctionCalledInAttributeNotationIsReadLikeACall() throws Exception {
+        // Attacker pass 9: t.f is f(t) when t has no column f; the statement names no function, only a "column"
+        // of a clear table, and the function's read of the e-mails came back in clear.
+        seed("an_people");
+        direct("CREATE TABLE an_own (id int)");
+        direct("INSERT INTO an_own VALUES (1)");
+        direct("GRANT ALL ON an_own TO PUBLIC");
+        String read = " LANGUAGE sql STABLE AS $$SELECT string_agg(translate(email, " + HIDE + "), ',') FROM an_people$$";
+        String[][] attempts = {
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT o.an_f FROM an_own o"},
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT (o).an_f FROM an_own o"},
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT an_own.\"an_f\" FROM an_own"},
+                {"CREATE FUNCTION an_f(an_own) RETURNS text" + read, "SELECT public.an_own.an_f FROM an_own"},
+                {"CREATE FUNCTION an_f(anyelement) RETURNS text" + read, "SELECT o.an_f FROM an_own o"},
+                {"CREATE FUNCTION an_f(record) RETURNS text" + read, "SELECT (o).an_f FROM an_own o"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS an_f(an_own), an_f(anyelement), "
+                + "an_f(record)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a qualified column, and a function in attribute notation over clear data, stay clear.
+            a.query("CREATE FUNCTION an_twice(an_own) RETURNS int LANGUAGE sql STABLE AS $$SELECT $1.id * 2$$");
+            String got = a.query("SELECT (o.id + 40) || '/' || o.an_twice AS v FROM an_own o");
+            assertTrue(got.contains("41/2"), got);
+        }
+    }
+
+    @Test
+    void aRowNoPartitionTakesIsNotEchoedInClear() throws Exception {
+        // Attacker pass 9: the attacker's own table, partitioned by a column named email (masked, so sensitive
+        // values may be written there), and no partition for them: "Partition key of the failing row contains
+        // (email) = (...)" quoted the e-mails in clear; no echo pattern knew it.
+        seed("pk_people");
+        String e = "translate(email, " + HIDE + ")";
+        String[][] attempts = {
+                {"CREATE TABLE pk_own (email text) PARTITION BY LIST (email)",
+                        "INSERT INTO pk_own SELECT " + e + " FROM pk_people"},
+                {"CREATE TABLE pk_own (email text, id int) PARTITION BY RANGE (id, email)",
+                        "CREATE TABLE pk_own1 PARTITION OF pk_own FOR VALUES FROM (0, 'a') TO (0, 'b')",
+                        "INSERT INTO pk_own SELECT " + e + ", 0 FROM pk_people"},
+                {"CREATE TABLE pk_own (email text) PARTITION BY LIST (lower(email))",
+                        "CREATE TABLE pk_own1 PARTITION OF pk_own FOR VALUES IN ('x')", "INSERT INTO pk_own VALUES ('x')",
+                        "UPDATE pk_own SET email = (SELECT " + e + " FROM pk_people WHERE id = 1)"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS pk_own"));
+        try (Attacker a = new Attacker()) {
+            // Precise: over nothing sensitive the key is shown.
+            a.query("CREATE TABLE pk_things (label text) PARTITION BY LIST (label)");
+            String missing = a.query("INSERT INTO pk_things VALUES ('kettle')");
+            assertTrue(missing.contains("(label) = (kettle)"), missing);
+        }
+    }
+
+    @Test
+    void aViewColumnThatCallsAFunctionReadingSensitiveDataIsMasked() throws Exception {
+        // Attacker pass 9: a view's column is a call of a function whose body reads the e-mails (sql with quotes or
+        // RETURN, plpgsql); reading the view named neither the function nor the table, and came back in clear.
+        seed("vf_people");
+        String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM vf_people)";
+        String view = "CREATE VIEW vf_v AS SELECT vf_f() AS x";
+        String[][] attempts = {
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql STABLE AS $$SELECT " + all + "$$", view,
+                        "SELECT x FROM vf_v"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN " + all, view, "SELECT x || '' FROM vf_v"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN " + all + "; END$$", view,
+                        "SELECT x FROM vf_v"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN 'x'", view,
+                        "CREATE OR REPLACE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN " + all,
+                        "COPY vf_v TO STDOUT"},
+                {"CREATE FUNCTION vf_f() RETURNS text LANGUAGE sql RETURN " + all,
+                        "CREATE MATERIALIZED VIEW vf_m AS SELECT vf_f() AS x", "SELECT x FROM vf_m"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS vf_f() CASCADE"));
+        // Precise: a view over a function that reads clear columns stays clear.
+        assertAnswered("1,2,3", "SELECT ids FROM vf_clear", "CREATE FUNCTION vf_ids() RETURNS text LANGUAGE sql STABLE "
+                + "RETURN (SELECT string_agg(id::text, ',' ORDER BY id) FROM vf_people)",
+                "CREATE VIEW vf_clear AS SELECT vf_ids() AS ids");
+    }
+
+    /** Runs {@code setup}, then {@code query}, on a masked session: its answer must hold {@code expected}. */
+    private static void assertAnswered(String expected, String query, String... setup) throws IOException {
+        try (Attacker a = new Attacker()) {
+            for (String sql : setup) {
+                a.query(sql);
+            }
+            String answer = a.query(query);
+            assertTrue(answer.contains(expected), answer);
+        }
+    }
+
+    @Test
+    void cursorsWritesThatReturnAndRowsEchoedByConstraintsHeld() throws Exception {
+        // Attacker pass 9, stopped already: a cursor held past its transaction, a refcursor, writes that return
+        // from a sensitive read, constraints that echo the failing row, replaced functions behind a generated
+        // column, a row security policy or a type change, SQL-standard routines that hand a read on.
+        seed("hd_people");
+        direct("CREATE TABLE hd_own (id int, w text)");
+        direct("INSERT INTO hd_own VALUES (1, 'a')");
+        direct("GRANT ALL ON hd_own TO PUBLIC");
+        String e = "translate(email, " + HIDE + ")";
+        String all = "(SELECT string_agg(" + e + ", ',') FROM hd_people)";
+        String clearF = "CREATE FUNCTION hd_f() RETURNS text LANGUAGE sql STABLE AS $$SELECT 'x'::text$$";
+        String sensF = "CREATE OR REPLACE FUNCTION hd_f() RETURNS text LANGUAGE sql STABLE AS $$SELECT " + all + "$$";
+        String[][] attempts = {
+                {"BEGIN", "DECLARE hd_c CURSOR WITH HOLD FOR SELECT " + e + " FROM hd_people", "COMMIT", "BEGIN",
+                        "MOVE 1 IN hd_c", "FETCH ALL IN hd_c"},
+                {"CREATE FUNCTION hd_r() RETURNS refcursor LANGUAGE plpgsql AS $$DECLARE c refcursor := 'hd_rc'; "
+                        + "BEGIN OPEN c FOR SELECT " + e + " FROM hd_people; RETURN c; END$$", "BEGIN", "SELECT hd_r()",
+                        "FETCH ALL FROM hd_rc"},
+                {"WITH x AS (UPDATE hd_people SET id = id RETURNING " + e + " AS v) SELECT v FROM x"},
+                {"UPDATE hd_own o SET id = o.id FROM hd_people p WHERE p.id = o.id RETURNING translate(p.email, "
+                        + HIDE + ")"},
+                {"CREATE TABLE hd_t (email text CHECK (email = 'x'))", "INSERT INTO hd_t SELECT " + e + " FROM hd_people"},
+                {"CREATE TABLE hd_t (email text, EXCLUDE USING btree (email WITH =))",
+                        "INSERT INTO hd_t SELECT " + e + " FROM hd_people", "INSERT INTO hd_t SELECT " + e
+                        + " FROM hd_people"},
+                {"SELECT ('{\"a\": ' || " + e + " || '}')::jsonb FROM hd_people"},
+                {"SELECT xmlparse(document " + e + ") FROM hd_people"},
+                {"CREATE FUNCTION hd_g(int) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT 'x'::text$$",
+                        "CREATE TABLE hd_t (id int, v text GENERATED ALWAYS AS (hd_g(id)) STORED)",
+                        "CREATE OR REPLACE FUNCTION hd_g(int) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT " + e
+                                + " FROM hd_people WHERE id = $1$$", "INSERT INTO hd_t (id) VALUES (1)",
+                        "SELECT v FROM hd_t"},
+                {clearF, "CREATE TABLE hd_t (id int)", "INSERT INTO hd_t VALUES (1)",
+                        "ALTER TABLE hd_t ENABLE ROW LEVEL SECURITY", "ALTER TABLE hd_t FORCE ROW LEVEL SECURITY",
+                        "CREATE POLICY hd_p ON hd_t USING (hd_f()::int > 0)", sensF, "SELECT id FROM hd_t"},
+                {sensF, "ALTER TABLE hd_own ALTER COLUMN w TYPE text USING hd_f()", "SELECT w FROM hd_own"},
+                {"CREATE PROCEDURE hd_q(INOUT x text) LANGUAGE sql BEGIN ATOMIC SELECT " + all + "; END",
+                        "CALL hd_q(NULL)"},
+                {"CREATE FUNCTION hd_s() RETURNS text LANGUAGE sql RETURN set_config('application_name', " + all
+                        + ", false)", "SELECT 1 WHERE hd_s() IS NOT NULL", "SHOW application_name"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS hd_t",
+                "DROP FUNCTION IF EXISTS hd_r(), hd_g(int), hd_f(), hd_s() CASCADE", "DROP PROCEDURE IF EXISTS hd_q(text)",
+                "TRUNCATE hd_own", "INSERT INTO hd_own VALUES (1, 'a')"));
+    }
+
     // ---- 5. value detectors: recall on realistic forms after the precision changes ----
 
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
@@ -1301,4 +1502,42 @@ class MaskingRedTeamTest {
     void aPhoneGroupedBySpacesInsideTextIsDetected() throws Exception {
         assertEquals(List.of(), unmasked(List.of("+1 415 555 2671", "+44 20 7946 0958")));
     }
+    // ---- 10. attacker pass 9: SQL-standard bodies, numbers in messages, domains, attribute notation ----
+
+    @Test
+    void aSqlStandardReturnBodyIsReadWhereverTheFunctionRuns() throws Exception {
+        // Attacker pass 9: a LANGUAGE sql function whose body is RETURN expr (no quotes, no BEGIN ATOMIC) was read
+        // as reading nothing, made and called outside a transaction: its value came back in clear from a SELECT,
+        // a FROM, a column default, a CHECK's failing row and a unique key's DETAIL.
+        seed("sr_people");
+        String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM sr_people)";
+        String make = "CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql RETURN " + all;
+        String clear = "CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql RETURN 'x'";
+        String replace = "CREATE OR REPLACE FUNCTION sr_f() RETURNS text LANGUAGE sql RETURN " + all;
+        String[][] attempts = {
+                {make, "SELECT sr_f()"},
+                {make, "SELECT * FROM sr_f()"},
+                {"CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql\nRETURN\n" + all, "SELECT v FROM sr_f() v"},
+                {"CREATE FUNCTION sr_f() RETURNS text LANGUAGE sql BEGIN ATOMIC RETURN " + all + "; END",
+                        "SELECT sr_f()"},
+                {make, "SELECT sr_f()::int"},
+                {clear, "CREATE TABLE sr_own (id int, v text DEFAULT sr_f())", replace,
+                        "INSERT INTO sr_own (id) VALUES (1)", "SELECT v FROM sr_own"},
+                {clear, "CREATE TABLE sr_own (id int CHECK (id > 0), v text DEFAULT sr_f())", replace,
+                        "INSERT INTO sr_own (id) VALUES (-1)"},
+                {clear, "CREATE TABLE sr_own (id int CHECK (id > 0), v text DEFAULT sr_f())", replace,
+                        "COPY sr_own (id) FROM STDIN"},
+                {"CREATE TABLE sr_own (v text UNIQUE)", make, "INSERT INTO sr_own VALUES (sr_f())",
+                        "INSERT INTO sr_own VALUES (sr_f())"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS sr_own", "DROP FUNCTION IF EXISTS sr_f()"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a RETURN body over clear columns reads in clear.
+            a.query("CREATE FUNCTION sr_ids() RETURNS text LANGUAGE sql RETURN (SELECT string_agg(id::text, ',' "
+                    + "ORDER BY id) FROM sr_people)");
+            String ids = a.query("SELECT sr_ids() AS ids");
+            assertTrue(ids.contains("1,2,3"), ids);
+        }
+    }
+
 }

@@ -318,7 +318,7 @@ final class LexicalAnalysis {
         }
         c.words("or", "replace");
         if (c.peekWord("function") || c.peekWord("procedure")) {
-            return routineDefinition(tokens);
+            return routineDefinition(source, tokens);
         }
         if (!c.word("rule")) {
             return null;
@@ -370,9 +370,10 @@ final class LexicalAnalysis {
      * What the body of {@code CREATE FUNCTION/PROCEDURE ... AS 'body' LANGUAGE x} runs, judged when it is
      * created: a function can run without being named in a statement (a trigger, a column default, a view,
      * an operator, a cast, an aggregate), so a body Warden would refuse is refused here, where it is written.
-     * A {@code BEGIN ATOMIC} body is read piece by piece by the splitter instead.
+     * A {@code BEGIN ATOMIC} body is read piece by piece by the splitter instead; a SQL-standard
+     * {@code RETURN expr} body (the clause ends the definition) runs as {@code SELECT expr}.
      */
-    private static RoutineBodies.Found routineDefinition(List<Token> tokens) {
+    private static RoutineBodies.Found routineDefinition(String source, List<Token> tokens) {
         String language = "sql";
         String body = null;
         int depth = 0;
@@ -387,6 +388,12 @@ final class LexicalAnalysis {
             } else if (depth == 0 && t.isWord("as") && k + 1 < tokens.size()
                     && tokens.get(k + 1).type() == Type.STRING && body == null) {
                 body = tokens.get(k + 1).value();
+            } else if (depth == 0 && t.isWord("begin") && k + 1 < tokens.size()
+                    && tokens.get(k + 1).isWord("atomic")) {
+                break;
+            } else if (depth == 0 && t.isWord("return") && k + 1 < tokens.size() && body == null) {
+                return new RoutineBodies.Found(List.of("SELECT " + source.substring(tokens.get(k + 1).start(),
+                        tokens.get(tokens.size() - 1).end())), false);
             }
         }
         return body == null ? null : RoutineBodies.of(language, body);
@@ -550,7 +557,7 @@ final class LexicalAnalysis {
 
     /**
      * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
-     * runs its function), every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it), and
+     * runs its function), every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it, a domain its checks), and
      * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
      * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
      * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
@@ -576,9 +583,15 @@ final class LexicalAnalysis {
             }
         }
         for (int k = 0; k + 1 < tokens.size(); k++) {
-            // CAST(x AS type) and typed literals: type 'text'
-            if (tokens.get(k).isWord("as") && tokens.get(k + 1).isIdentifier()) {
-                out.add("cast:" + tokens.get(k + 1).value());
+            // CAST(x AS type), and typed literals (type 'text') where an expression starts
+            Token t = tokens.get(k);
+            if (t.isWord("as") && tokens.get(k + 1).isIdentifier()) {
+                List<String> parts = new Cursor(tokens, k + 1).nameParts();
+                out.add("cast:" + parts.get(parts.size() - 1));
+            } else if (k > 0 && t.type() == Type.WORD && tokens.get(k + 1).type() == Type.STRING
+                    && !NOT_FUNCTIONS.contains(t.value()) && (tokens.get(k - 1).type() == Type.OPERATOR
+                    || (tokens.get(k - 1).type() == Type.WORD && CALL_PREFIX.contains(tokens.get(k - 1).value())))) {
+                out.add("cast:" + t.value());
             }
         }
     }

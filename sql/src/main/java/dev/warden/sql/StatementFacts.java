@@ -42,7 +42,8 @@ import java.util.Set;
  *     the pieces of a {@code BEGIN ATOMIC} body, the actions of {@code CREATE RULE}, the static SQL of a DO
  *     block, and (filled in by the proxy from the catalog) the bodies of the user functions it calls
  * @param implicitCalls what the statement calls without naming a function, for the proxy to resolve through
- *     the catalog: {@code op:<symbol>} for each operator used, {@code cast:<type>} for each explicit cast
+ *     the catalog: {@code op:<symbol>} for each operator used, {@code cast:<type>} for each explicit cast,
+ *     {@code attr:<name>} for each name after a dot that may call a function in attribute notation
  * @param dynamicSql whether it runs SQL computed at run time ({@code EXECUTE} of an expression in PL/pgSQL):
  *     what that SQL does is unknown until it runs
  */

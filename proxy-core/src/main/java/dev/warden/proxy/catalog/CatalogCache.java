@@ -39,6 +39,10 @@ public final class CatalogCache implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong columnsVersion = new java.util.concurrent.atomic.AtomicLong();
     private final FunctionEffects functions = new FunctionEffects();
     private final RelationCatalog relations = new RelationCatalog();
+
+    {
+        relations.applyEffectsWith(run -> functions.apply(new dev.warden.sql.Analysis(run), true).statements());
+    }
     /**
      * Counts the changes to what {@link #exposure} and {@link #functionsToResolve} read (functions and relations
      * loaded, DDL invalidation): a result memoised at one generation holds while it is current (see

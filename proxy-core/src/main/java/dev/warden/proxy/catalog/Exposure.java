@@ -245,7 +245,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     List<String> deeper = new java.util.ArrayList<>(path);
                     deeper.add(where);
                     view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP
-                            : of(r.definitionFacts(), masker, catalog.unfiltered(), deeper);
+                            : of(catalog.viewRuns(r), masker, catalog.unfiltered(), deeper);
                 }
                 if (view != null && view.sensitive()) {
                     where += ", a view whose definition is sensitive: " + view.reason();

@@ -20,9 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * What calling a function does, read from {@code pg_proc}: a volatile user-defined function is a write; the
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
- * SQL computed at run time, or is written in another procedural language, is dynamic. Operators and casts
- * ({@code op:}, {@code cast:} keys) take on the effects of the user functions that implement them, and
- * aggregates those of their support functions. A name the catalog does not know counts as a write: the server
+ * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
+ * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys) take on the effects of the user functions
+ * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
  *
@@ -206,10 +206,7 @@ final class FunctionEffects {
         return bounded == null ? f.withNested(List.of(), true, true) : f.withNested(bounded, writes, dynamic);
     }
 
-    /**
-     * Function names and implicit calls ({@code op:}, {@code cast:}, {@code attr:}) of one statement, as effect
-     * keys.
-     */
+    /** Function names and implicit calls ({@code op:}, {@code cast:}, {@code attr:}) of a statement, as effect keys. */
     private static List<String> calls(StatementFacts f) {
         List<String> out = new ArrayList<>(f.functions().size() + f.implicitCalls().size());
         for (String fn : f.functions()) {
@@ -307,9 +304,9 @@ final class FunctionEffects {
     }
 
     /**
-     * The user-defined functions that operators, casts and names after a dot run: every operator of that name
-     * whatever its argument types, every cast to a type of that name, the type's input function (a typed literal),
-     * and every function of the name after a dot ({@code x.f} calls {@code f(x)} when {@code x} has no field f).
+     * The user-defined functions that operators and casts run: every operator of that name whatever its
+     * argument types, every cast to a type of that name, the type's input function (a typed literal), the
+     * functions a domain's checks call, and the functions of a row an attribute name may call.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -327,7 +324,11 @@ final class FunctionEffects {
         }
         Map<String, Set<String>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
+                // A domain checks a value cast to it with its own constraints and those of the domains it is over.
+                "WITH RECURSIVE domains (name, oid) AS (SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t "
+                        + "WHERE t.typname = ANY (?) AND t.typtype = 'd' UNION ALL SELECT d.name, t.typbasetype "
+                        + "FROM domains d JOIN pg_catalog.pg_type t ON t.oid = d.oid AND t.typtype = 'd') "
+                        + "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode "
                         + "WHERE o.oprname = ANY (?) AND (o.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_cast c "
@@ -337,13 +338,20 @@ final class FunctionEffects {
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = t.typinput "
                         + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
-                        // x.f in attribute notation: the user functions named f (no such function: a column).
+                        + "UNION ALL SELECT 'cast:' || d.name, f.proname FROM domains d "
+                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = d.oid "
+                        + "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
+                        + "AND p.objid = o.oid AND p.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = p.refobjid WHERE f.oid >= 16384 "
+                        // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
-                        + "WHERE f.proname = ANY (?) AND f.oid >= 16384")) {
-            ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
-            ps.setArray(2, connection.createArrayOf("text", types.toArray()));
+                        + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
+                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384")) {
+            ps.setArray(1, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(2, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
-            ps.setArray(4, connection.createArrayOf("text", attributes.toArray()));
+            ps.setArray(4, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(5, connection.createArrayOf("text", attributes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));

@@ -188,6 +188,28 @@ final class RelationCatalog {
         return all;
     }
 
+    /** Nests the bodies of the functions statements call (set once by the cache that owns this catalog). */
+    private volatile java.util.function.UnaryOperator<List<StatementFacts>> withEffects =
+            java.util.function.UnaryOperator.identity();
+
+    void applyEffectsWith(java.util.function.UnaryOperator<List<StatementFacts>> effects) {
+        all.withEffects = effects;
+    }
+
+    /**
+     * What reading view {@code r} computes: its definition, and the calls of the user functions it names with
+     * their bodies nested (a column {@code f()} carries what {@code f}'s body reads, which the definition does not
+     * name); the definition alone when those calls could not be read.
+     */
+    List<StatementFacts> viewRuns(Relation r) {
+        if (r.onRead() == null || r.onRead().isEmpty()) {
+            return r.definitionFacts();
+        }
+        List<StatementFacts> out = new ArrayList<>(r.definitionFacts());
+        out.addAll(all.withEffects.apply(r.onRead()));
+        return out;
+    }
+
     private Relation first(List<String> schemas, String name) {
         List<Relation> candidates = all.named(name);
         for (String schema : schemas) {
