@@ -764,6 +764,27 @@ class WritesRunElsewhereThroughWardenTest {
                 "ALTER TABLE gw_owned ADD COLUMN n int DEFAULT gw_wipe(1)"));
     }
 
+    /**
+     * Maintenance that names no table (or a whole schema) reads every table the login may maintain, and computes
+     * their indexes' and statistics objects' functions over every row: a bare ANALYZE deleted a row of gw_ledger
+     * (found by the guardrail pass of 2026-12-02, left open then).
+     */
+    @Test
+    void aGuardrailOnATableHoldsForMaintenanceThatNamesNoTable() throws SQLException {
+        assertEachKeepsLedger(List.of("ANALYZE", "ANALYZE VERBOSE"));
+        // Those that write every relation (VACUUM, CLUSTER, REINDEX of a schema) are refused by the schema rule
+        // first: any of the rules will do, as long as the ledger keeps its rows.
+        for (String sql : List.of("VACUUM ANALYZE", "VACUUM (ANALYZE, VERBOSE)", "VACUUM FULL", "CLUSTER",
+                "REINDEX SCHEMA public")) {
+            try (Connection c = connect("prod")) {
+                String error = run(c, sql);
+                assertEquals(3, rows("gw_ledger"), sql + ": " + error);
+                assertTrue(error != null && error.startsWith("42501") && error.contains("blocked by Warden rule"),
+                        sql + ": " + error);
+            }
+        }
+    }
+
     /** Each of {@code sqls}, run in production on freshly seeded tables, is refused and gw_ledger keeps its rows. */
     private static void assertEachKeepsLedger(List<String> sqls) throws SQLException {
         List<String> failures = new ArrayList<>();
