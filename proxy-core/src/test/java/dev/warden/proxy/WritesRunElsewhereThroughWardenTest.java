@@ -1205,7 +1205,10 @@ class WritesRunElsewhereThroughWardenTest {
             String state = "SELECT (relfilenode = oid)::text FROM pg_class WHERE oid = 'gw_billing.gw_rebuilt'::regclass";
             String[] refused = {"VACUUM FULL", "VACUUM (FULL, VERBOSE)", "CLUSTER", "CLUSTER VERBOSE",
                     "REINDEX DATABASE \"" + warden.database + "\""};
-            assertEquals(List.of(), triedOnState(refused, state, "true", undo, BY_BILLING_RULE),
+            // (Refused by gw-ledger-kept first, as they also compute the index functions of this class's tables that
+            // delete from gw_ledger: either rule keeps the table.)
+            assertEquals(List.of(), triedOnState(refused, state, "true", undo,
+                    (sql, error) -> BY_BILLING_RULE.test(sql, error) || error.contains("\"gw-ledger-kept\"")),
                     "PostgreSQL rewrote gw_billing's table");
             try (Connection c = connect("prod")) {
                 // Named, a table no rule names is rebuilt as before.

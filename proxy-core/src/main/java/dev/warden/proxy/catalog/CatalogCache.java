@@ -255,6 +255,7 @@ public final class CatalogCache implements AutoCloseable {
         knownTables.clear();
         functions.invalidate();
         relations.invalidate();
+        computing = null;
         invalidations.set(at);
         generation.incrementAndGet();
     }
@@ -308,8 +309,61 @@ public final class CatalogCache implements AutoCloseable {
         if (forMasking) {
             long r = relations.oldestLoaded(analysis, now);
             oldest = r - oldest < 0 ? r : oldest;
+            if (maintainsEverything(analysis)) {
+                long c = computing == null ? now - TTL_NANOS : computingAt;
+                oldest = c - oldest < 0 ? c : oldest;
+            }
         }
         return oldest;
+    }
+
+    /** The key {@link #functionsToResolve} asks {@link #computingEverywhere} to be read with. */
+    private static final String COMPUTING = "computing over every row";
+    /** See {@link #computingEverywhere}; null when not read (or dropped), read at {@link #computingAt}. */
+    private volatile Set<String> computing;
+    private volatile long computingAt;
+
+    /**
+     * The names of the tables whose indexes (expressions, predicates) or statistics objects call a user function:
+     * what ANALYZE, VACUUM FULL, CLUSTER or REINDEX that name no table (or a whole schema) compute over every row.
+     * Their relations are looked up with it. Null when not read, or older than {@link #TTL_NANOS}.
+     */
+    public Set<String> computingEverywhere() {
+        Set<String> c = computing;
+        return c != null && System.nanoTime() - computingAt < TTL_NANOS ? c : null;
+    }
+
+    /** Whether {@code analysis} holds maintenance that names no table, or every table of a schema. */
+    static boolean maintainsEverything(dev.warden.sql.Analysis analysis) {
+        for (dev.warden.sql.StatementFacts top : analysis.statements()) {
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                if (dev.warden.proxy.guardrails.Guardrails.maintainsEveryTable(f)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Reads {@link #computingEverywhere}: relations an index or a statistics object of depends on a user function. */
+    private Set<String> readComputing() throws SQLException {
+        Set<String> out = new java.util.HashSet<>();
+        try (PreparedStatement ps = connection().prepareStatement(
+                "SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+                        + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+                        + "AND d.objid = i.indexrelid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+                        + "WHERE d.refobjid >= 16384 "
+                        + "UNION SELECT c.relname FROM pg_catalog.pg_statistic_ext s "
+                        + "JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid "
+                        + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass "
+                        + "AND d.objid = s.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+                        + "WHERE d.refobjid >= 16384");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
     }
 
     /** How long a looked-up function or relation counts as current (see {@link FunctionEffects#TTL_NANOS}). */
@@ -332,6 +386,9 @@ public final class CatalogCache implements AutoCloseable {
         Set<String> missing = new java.util.LinkedHashSet<>(functions.missing(analysis, dueFunctions));
         for (String name : forMasking ? relations.missing(analysis, dueRelations) : List.<String>of()) {
             missing.add(RELATION + name);
+        }
+        if (forMasking && computingEverywhere() == null && maintainsEverything(analysis)) {
+            missing.add(COMPUTING);
         }
         if (!dueFunctions.isEmpty() || !dueRelations.isEmpty()) {
             refreshAhead();
@@ -592,6 +649,7 @@ public final class CatalogCache implements AutoCloseable {
      * no such view, and ran. Returns whether to stop: the names are then left unread, which fails closed.
      */
     private boolean dropReadAcross(int read) {
+        computing = null;
         columns.clear();
         knownTables.clear();
         functions.invalidate();
@@ -601,12 +659,21 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     private void loadOnce(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
+        if (names.contains(COMPUTING) && computingEverywhere() == null) {
+            Set<String> found = readComputing();
+            names = new java.util.LinkedHashSet<>(names);
+            for (String name : found) {
+                names.add(RELATION + name);
+            }
+            computing = Set.copyOf(found);
+            computingAt = System.nanoTime();
+        }
         Set<String> functionNames = new java.util.LinkedHashSet<>();
         Set<String> relationNames = new java.util.LinkedHashSet<>();
         for (String n : names) {
             if (n.startsWith(RELATION)) {
                 relationNames.add(n.substring(RELATION.length()));
-            } else {
+            } else if (!n.equals(COMPUTING)) {
                 functionNames.add(n);
             }
         }

@@ -78,6 +78,14 @@ public final class Guardrails {
          */
         String COMPUTED_OVER_EVERY_ROW = "computed_over_every_row";
 
+        /**
+         * The names of the tables whose indexes or statistics objects compute user functions (what maintenance
+         * that names no table computes over every row); null when the catalog could not say.
+         */
+        default Set<String> computingEverywhere() {
+            return Set.of();
+        }
+
         /** The names the catalog's answers do not hold for (see {@link Unreadable}). */
         default Unreadable unreadable() {
             return Unreadable.NONE;
@@ -510,6 +518,26 @@ public final class Guardrails {
             "(?i)\\bas\\s+" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
 
     /**
+     * Whether {@code f} is ANALYZE, VACUUM, CLUSTER or REINDEX that names no table, or a wildcard ({@code *.*},
+     * {@code schema.*}, not pg_catalog's): it maintains every table the login may (Warden counts every table's).
+     */
+    public static boolean maintainsEveryTable(StatementFacts f) {
+        if (!MAINTENANCE.contains(f.kind())) {
+            return false;
+        }
+        if (f.tablesRead().isEmpty() && f.tablesWritten().isEmpty()) {
+            return true;
+        }
+        for (TableRef t : union(f.tablesRead(), f.tablesWritten())) {
+            // (REINDEX SYSTEM: the catalogs' indexes, which compute no user function.)
+            if (t.name().equals("*") && !"pg_catalog".equals(t.schema())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * What ANALYZE, VACUUM, CLUSTER and REINDEX of a table run: the functions its indexes and statistics objects
      * compute, over every row there. (Only those: its triggers, rules and foreign keys do not fire.)
      */
@@ -518,7 +546,21 @@ public final class Guardrails {
         if (!MAINTENANCE.contains(facts.kind())) {
             return Decision.ALLOW;
         }
-        for (TableRef t : union(facts.tablesRead(), facts.tablesWritten())) {
+        List<TableRef> tables = union(facts.tablesRead(), facts.tablesWritten());
+        if (maintainsEveryTable(facts)) {
+            // No table named, or every table of a schema: each table the login may maintain, so each whose indexes
+            // or statistics objects compute a user function.
+            Set<String> computing = schemas.computingEverywhere();
+            if (computing == null) {
+                return decideAnyWrite(who, env, facts.kind() + " that names no table computes the functions of "
+                        + "every table's indexes over every row, and Warden could not read which those are");
+            }
+            tables = new ArrayList<>(tables);
+            for (String name : computing) {
+                tables.add(new TableRef(null, name));
+            }
+        }
+        for (TableRef t : tables) {
             if (t.equals(TableRef.ANY_RELATION) || t.name().equals("*")) {
                 continue;
             }

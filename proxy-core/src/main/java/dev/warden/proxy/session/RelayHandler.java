@@ -297,6 +297,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
 
         @Override
+        public java.util.Set<String> computingEverywhere() {
+            return session.catalog.computingEverywhere();
+        }
+
+        @Override
         public List<StatementFacts> runBy(String relation, boolean written) {
             return session.catalog.runBy(relation, written, visibleTemporary());
         }
