@@ -119,6 +119,13 @@ class MessageTextTest {
                 "Partition key of the failing row contains (lower(email)) = (zq feather).",
                 "Partition key of the failing row contains (lower(email)) = ([redacted]).");
         masked.forEach((text, expected) -> assertEquals(expected, aboutStatement(text, names)));
+        // A number the statement itself holds, as a whole word, is the client's own: kept.
+        MessageNames written = new MessageNames(java.util.List.of(), java.util.List.of(
+                "ALTER OPERATOR FAMILY f USING hash ADD FUNCTION 1 fn13(int4)"), false);
+        assertEquals("hash function 1 must return integer", aboutStatement("hash function 1 must return integer",
+                written));
+        assertEquals("hash function [redacted] must return integer",
+                aboutStatement("hash function 13 must return integer", written));
         // Not about a statement over sensitive data: kept.
         String clear = "requested character too large for encoding: 536228471";
         assertSame(clear, MessageText.mask(clear, false, Set.of("email"), names));
