@@ -78,7 +78,7 @@ final class MessageText {
             if (names != null) {
                 out = unquotedName(out, names);
                 out = quotedNames(out, names);
-                out = unquotedNumbers(out);
+                out = unquotedNumbers(out, names);
             }
         }
         out = detected(out, detectors);
@@ -139,9 +139,11 @@ final class MessageText {
     /**
      * A number outside quotes: many messages print the number they were given as it is (a code point, a bit or
      * byte index, a PID, an OID, a date field) and the bytes of invalid input as hex, so any of them may be a
-     * value the statement computed. Digits inside a name ({@code t1}, {@code ee_2_key}) are kept.
+     * value the statement computed. Digits inside a name ({@code t1}, {@code ee_2_key}) are kept, and so is a
+     * number that is a whole word of the statement (the client wrote it: {@code hash function 1 must return
+     * integer} for {@code ADD FUNCTION 1}), as a quoted text is ({@link MessageNames}).
      */
-    private static String unquotedNumbers(String text) {
+    private static String unquotedNumbers(String text, MessageNames names) {
         StringBuilder out = null;
         int copied = 0;
         boolean quoted = false;
@@ -160,6 +162,10 @@ final class MessageText {
             while (end < text.length() && (Character.isDigit(text.charAt(end))
                     || (hex && Character.digit(text.charAt(end), 16) >= 0))) {
                 end++;
+            }
+            if (names.names(text.substring(i, end))) {
+                i = end - 1;
+                continue;
             }
             out = out == null ? new StringBuilder(text.length() + 16) : out;
             out.append(text, copied, i).append(REDACTED);
