@@ -152,15 +152,26 @@ final class TemporaryRelations {
      * schema's relations count for it, whatever this session has. {@code pg_temp} itself is the session's own.
      */
     boolean namesOtherSchema(Analysis analysis) {
+        // Asked twice of each statement (when it is judged, and when it is sent): the second time is answered here.
+        if (analysis == askedOf && ownSchema == askedWith) {
+            return askedAnswer;
+        }
+        boolean other = false;
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
-                if (otherSchema(f.tablesRead()) || otherSchema(f.tablesWritten())) {
-                    return true;
-                }
+                other |= otherSchema(f.tablesRead()) || otherSchema(f.tablesWritten());
             }
         }
-        return false;
+        askedOf = analysis;
+        askedWith = ownSchema;
+        askedAnswer = other;
+        return other;
     }
+
+    /** The last {@link #namesOtherSchema} asked: of which analysis, with which own schema, and its answer. */
+    private Analysis askedOf;
+    private String askedWith;
+    private boolean askedAnswer;
 
     private boolean otherSchema(Set<TableRef> tables) {
         for (TableRef t : tables) {
