@@ -219,6 +219,34 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("INSERT INTO gw_fine_rekeyed VALUES (2)");
             s.execute("CREATE INDEX gw_fine_rekeyed_idx ON gw_fine_rekeyed ((gw_fine_key(id)))");
             s.execute("ALTER TABLE gw_fine_rekeyed OWNER TO gw_login");
+            // What the server runs for each row through an operator, or a trigger's WHEN condition: the catalog
+            // records a dependency on the operator (or on the trigger), not on the function that deletes.
+            s.execute("CREATE FUNCTION gw_op_key(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS "
+                    + "'SELECT public.gw_wipe_public($1) + $2'");
+            s.execute("CREATE OPERATOR public.#@# (LEFTARG = int, RIGHTARG = int, FUNCTION = gw_op_key)");
+            s.execute("CREATE FUNCTION gw_fine_op(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1 + $2'");
+            s.execute("CREATE OPERATOR public.#+# (LEFTARG = int, RIGHTARG = int, FUNCTION = gw_fine_op)");
+            s.execute("CREATE FUNCTION gw_noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+            s.execute("CREATE TABLE gw_op_keyed (id int)");
+            s.execute("CREATE INDEX gw_op_keyed_idx ON gw_op_keyed ((id #@# 0))");
+            s.execute("CREATE TABLE gw_op_checked (id int CHECK (id #@# 0 > 0))");
+            s.execute("CREATE TABLE gw_op_defaulted (id int, k int DEFAULT (1 #@# 0))");
+            s.execute("CREATE TABLE gw_when (id int)");
+            s.execute("CREATE TRIGGER gw_when_insert AFTER INSERT ON gw_when FOR EACH ROW "
+                    + "WHEN (public.gw_wipe_public(NEW.id) > 0) EXECUTE FUNCTION gw_noop()");
+            s.execute("CREATE TABLE gw_when_op (id int)");
+            s.execute("CREATE TRIGGER gw_when_op_insert BEFORE INSERT ON gw_when_op FOR EACH ROW "
+                    + "WHEN (NEW.id #@# 0 > 0) EXECUTE FUNCTION gw_noop()");
+            s.execute("CREATE TABLE gw_op_policed (id int)");
+            s.execute("INSERT INTO gw_op_policed VALUES (1)");
+            s.execute("ALTER TABLE gw_op_policed ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY gw_op_policed_read ON gw_op_policed USING (id #@# 0 > 0)");
+            s.execute("CREATE TABLE gw_fine_op_keyed (id int)");
+            s.execute("CREATE INDEX gw_fine_op_keyed_idx ON gw_fine_op_keyed ((id #+# 0))");
+            s.execute("CREATE TRIGGER gw_fine_op_keyed_insert AFTER INSERT ON gw_fine_op_keyed FOR EACH ROW "
+                    + "WHEN (NEW.id #+# 0 > 0) EXECUTE FUNCTION gw_noop()");
+            s.execute("GRANT SELECT, INSERT ON gw_op_keyed, gw_op_checked, gw_op_defaulted, gw_when, gw_when_op, "
+                    + "gw_op_policed, gw_fine_op_keyed TO gw_login");
         }
     }
 
@@ -2249,6 +2277,22 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(null, run(c, "ANALYZE gw_fine_rekeyed"));
             assertEquals(null, run(c, "REINDEX TABLE gw_fine_rekeyed"));
             assertEquals(null, run(c, "REINDEX INDEX gw_fine_rekeyed_idx"));
+        }
+        assertEquals(3, rows("gw_ledger"));
+    }
+
+    /**
+     * The server also runs, for each row, the function behind an operator an index, a CHECK, a default or a row
+     * security policy uses, and a trigger's WHEN condition (before it decides to fire the trigger): the catalog
+     * ties those to the operator or the trigger, not to the function. Each of these deleted a row of gw_ledger.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAFunctionBehindAnOperatorOrATriggerCondition() throws SQLException {
+        assertEachKeepsLedger(List.of("INSERT INTO gw_op_keyed VALUES (1)", "INSERT INTO gw_op_checked VALUES (1)",
+                "INSERT INTO gw_op_defaulted (id) VALUES (1)", "INSERT INTO gw_when VALUES (1)",
+                "INSERT INTO gw_when_op VALUES (1)", "SELECT * FROM gw_op_policed"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "INSERT INTO gw_fine_op_keyed VALUES (1)"));
         }
         assertEquals(3, rows("gw_ledger"));
     }
