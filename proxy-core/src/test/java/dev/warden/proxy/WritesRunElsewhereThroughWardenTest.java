@@ -222,7 +222,7 @@ class WritesRunElsewhereThroughWardenTest {
             // What the server runs for each row through an operator, or a trigger's WHEN condition: the catalog
             // records a dependency on the operator (or on the trigger), not on the function that deletes.
             s.execute("CREATE FUNCTION gw_op_key(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS "
-                    + "'SELECT public.gw_wipe_public($1) + $2'");
+                    + "'SELECT public.gw_wipe_public($1 - $2)'");
             s.execute("CREATE OPERATOR public.#@# (LEFTARG = int, RIGHTARG = int, FUNCTION = gw_op_key)");
             s.execute("CREATE FUNCTION gw_fine_op(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT $1 + $2'");
             s.execute("CREATE OPERATOR public.#+# (LEFTARG = int, RIGHTARG = int, FUNCTION = gw_fine_op)");

@@ -351,13 +351,13 @@ public final class CatalogCache implements AutoCloseable {
         try (PreparedStatement ps = connection().prepareStatement(
                 "SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
                         + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-                        + "AND d.objid = i.indexrelid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-                        + "WHERE d.refobjid >= 16384 "
+                        + "AND d.objid = i.indexrelid AND " + RelationCatalog.dependedOnFunction("d", "p")
+                        + "WHERE p.oid >= 16384 "
                         + "UNION SELECT c.relname FROM pg_catalog.pg_statistic_ext s "
                         + "JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid "
                         + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass "
-                        + "AND d.objid = s.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-                        + "WHERE d.refobjid >= 16384");
+                        + "AND d.objid = s.oid AND " + RelationCatalog.dependedOnFunction("d", "p")
+                        + "WHERE p.oid >= 16384");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(rs.getString(1));

@@ -341,8 +341,8 @@ final class FunctionEffects {
                         + "UNION ALL SELECT 'cast:' || d.name, f.proname FROM domains d "
                         + "JOIN pg_catalog.pg_constraint o ON o.contypid = d.oid "
                         + "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
-                        + "AND p.objid = o.oid AND p.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = p.refobjid WHERE f.oid >= 16384 "
+                        + "AND p.objid = o.oid AND " + RelationCatalog.dependedOnFunction("p", "f")
+                        + "WHERE f.oid >= 16384 "
                         // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
                         + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "

@@ -605,12 +605,29 @@ final class RelationCatalog {
         }
     }
 
+    /**
+     * Joined after {@code JOIN pg_depend depend ON ... AND}: the function that pg_depend row makes the server call,
+     * as {@code function}. An expression that calls a function depends on it; one that uses an operator depends
+     * on the operator only, and the server calls the operator's function for it (for each row, in an index, a
+     * CHECK, a default, a policy or a trigger's WHEN condition).
+     */
+    static String dependedOnFunction(String depend, String function) {
+        String operator = depend + "_op";
+        return depend + ".refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
+                + "LEFT JOIN pg_catalog.pg_operator " + operator + " ON " + operator + ".oid = " + depend + ".refobjid "
+                + "AND " + depend + ".refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass "
+                + "JOIN pg_catalog.pg_proc " + function + " ON " + function + ".oid = CASE WHEN " + depend
+                + ".refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN " + depend + ".refobjid ELSE "
+                + operator + ".oprcode::pg_catalog.oid END ";
+    }
+
     /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
     private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
             + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
             + "FROM %s JOIN pg_catalog.pg_depend d ON d.classid = '%s'::pg_catalog.regclass AND d.objid = o.oid "
-            + "AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-            + "JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "AND " + dependedOnFunction("d", "p")
+            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
 
     /**
@@ -653,6 +670,82 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace "
             + "WHERE o.contype = 'f' AND o.confrelid::int8 = ANY (?) ";
 
+    /** See {@link #runTexts}. */
+    private static final String RUN_TEXTS =
+            "SELECT w.ev_class::int8, 'w', CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+                + "JOIN pg_catalog.pg_locks l ON l.locktype = 'relation' AND l.relation = d.refobjid "
+                + "AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT b.oid "
+                + "FROM pg_catalog.pg_database b WHERE b.datname = current_database()) "
+                + "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid "
+                + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
+                + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
+                + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
+                // A call of each trigger's function: its effects (the statements of its body, and the
+                // functions it calls in expressions too) are applied where it is judged.
+                // A BEFORE ROW or INSTEAD OF trigger (tgtype bits ROW 1, BEFORE 2, INSTEAD 64) may set
+                // the row being written: its call says so (see SETS_THE_ROW).
+                + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
+                + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
+                + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
+                + "FROM pg_catalog.pg_trigger t "
+                + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
+                + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
+                + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
+                + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                "pg_catalog.pg_attrdef", "o.adrelid")
+                + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
+                "pg_catalog.pg_constraint", "o.conrelid")
+                + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
+                "pg_catalog.pg_rewrite", "o.ev_class")
+                + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
+                "pg_catalog.pg_policy", "o.polrelid")
+                // A trigger's WHEN condition, computed for each row before the trigger fires (its own
+                // function is named above).
+                + " UNION ALL " + CALLED.formatted("o.tgrelid", "w", "pg_catalog.pg_trigger o",
+                "pg_catalog.pg_trigger", "o.tgrelid")
+                // An index's expressions and predicate, computed for each row written (a statistics
+                // object's only by ANALYZE; counted with writes too, which only errs towards refusing).
+                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
+                "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
+                "o.indrelid")
+                // An index's own, for REINDEX INDEX.
+                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
+                "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
+                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
+                "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
+                // A domain's CHECK constraints, for the columns of that domain.
+                + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
+                + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
+                "pg_catalog.pg_constraint", "a.attrelid")
+                + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                "pg_catalog.pg_attrdef", "o.adrelid")
+                + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
+                "pg_catalog.pg_constraint", "o.conrelid")
+                + " UNION ALL " + SEQUENCES.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
+                "pg_catalog.pg_rewrite", "o.ev_class")
+                + " UNION ALL " + SEQUENCES.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
+                "pg_catalog.pg_policy", "o.polrelid")
+                // A default that names its sequence as text (nextval('s'::text)) depends on no sequence, and
+                // a domain's default is the type's, not the table's: their expressions, judged as a SELECT.
+                + " UNION ALL SELECT o.adrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
+                "pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " FROM pg_catalog.pg_attrdef o "
+                + "WHERE o.adrelid::int8 = ANY (?) "
+                + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
+                + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
+                "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " || ' AS " + SETS_THE_ROW + "' "
+                + "FROM pg_catalog.pg_attribute a "
+                + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+                + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
+                + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"
+                // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
+                + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
+                + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
+                + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
+                + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
+                + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))";
+    /** Each parameter is the array of relations, as {@code = ANY (?)} (a '?' in a regular expression is none). */
+    private static final int RUN_TEXTS_PARAMETERS = RUN_TEXTS.split("ANY \\(\\?\\)", -1).length - 1;
+
     /**
      * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
@@ -669,76 +762,9 @@ final class RelationCatalog {
      */
     private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
         Map<Long, List<String[]>> out = new HashMap<>();
-        try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT w.ev_class::int8, 'w', CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
-                        + "JOIN pg_catalog.pg_locks l ON l.locktype = 'relation' AND l.relation = d.refobjid "
-                        + "AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT b.oid "
-                        + "FROM pg_catalog.pg_database b WHERE b.datname = current_database()) "
-                        + "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid "
-                        + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
-                        + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
-                        + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
-                        // A call of each trigger's function: its effects (the statements of its body, and the
-                        // functions it calls in expressions too) are applied where it is judged.
-                        // A BEFORE ROW or INSTEAD OF trigger (tgtype bits ROW 1, BEFORE 2, INSTEAD 64) may set
-                        // the row being written: its call says so (see SETS_THE_ROW).
-                        + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
-                        + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
-                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
-                        + "FROM pg_catalog.pg_trigger t "
-                        + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
-                        + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
-                        + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
-                        + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
-                        "pg_catalog.pg_attrdef", "o.adrelid")
-                        + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
-                        "pg_catalog.pg_constraint", "o.conrelid")
-                        + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
-                        "pg_catalog.pg_rewrite", "o.ev_class")
-                        + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
-                        "pg_catalog.pg_policy", "o.polrelid")
-                        // An index's expressions and predicate, computed for each row written (a statistics
-                        // object's only by ANALYZE; counted with writes too, which only errs towards refusing).
-                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
-                        "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
-                        "o.indrelid")
-                        // An index's own, for REINDEX INDEX.
-                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
-                        "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
-                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
-                        "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
-                        // A domain's CHECK constraints, for the columns of that domain.
-                        + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
-                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
-                        "pg_catalog.pg_constraint", "a.attrelid")
-                        + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
-                        "pg_catalog.pg_attrdef", "o.adrelid")
-                        + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
-                        "pg_catalog.pg_constraint", "o.conrelid")
-                        + " UNION ALL " + SEQUENCES.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
-                        "pg_catalog.pg_rewrite", "o.ev_class")
-                        + " UNION ALL " + SEQUENCES.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
-                        "pg_catalog.pg_policy", "o.polrelid")
-                        // A default that names its sequence as text (nextval('s'::text)) depends on no sequence, and
-                        // a domain's default is the type's, not the table's: their expressions, judged as a SELECT.
-                        + " UNION ALL SELECT o.adrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
-                        "pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " FROM pg_catalog.pg_attrdef o "
-                        + "WHERE o.adrelid::int8 = ANY (?) "
-                        + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
-                        + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
-                        "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " || ' AS " + SETS_THE_ROW + "' "
-                        + "FROM pg_catalog.pg_attribute a "
-                        + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-                        + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
-                        + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"
-                        // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
-                        + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
-                        + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
-                        + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
-                        + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
-                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
+        try (PreparedStatement ps = connection.prepareStatement(RUN_TEXTS)) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 18; i++) {
+            for (int i = 1; i <= RUN_TEXTS_PARAMETERS; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {
