@@ -1409,6 +1409,22 @@ class MaskingRedTeamTest {
                 "CREATE VIEW vf_clear AS SELECT vf_ids() AS ids");
     }
 
+    @Test
+    void aViewColumnThatUsesAnOperatorWhoseFunctionReadsSensitiveDataIsMasked() throws Exception {
+        // The view's definition names an operator; the catalog ties the view to the operator, not to its function,
+        // whose body reads the e-mails.
+        seed("vo_people");
+        String all = "(SELECT string_agg(translate(email, " + HIDE + "), ',') FROM vo_people)";
+        String operator = "CREATE OPERATOR #~# (RIGHTARG = int, FUNCTION = vo_f)";
+        String[][] attempts = {
+                {"CREATE FUNCTION vo_f(int) RETURNS text LANGUAGE sql STABLE RETURN " + all, operator,
+                        "CREATE VIEW vo_v AS SELECT #~# 1 AS x", "SELECT x FROM vo_v"},
+                {"CREATE FUNCTION vo_f(int) RETURNS text LANGUAGE sql STABLE RETURN " + all, operator,
+                        "CREATE VIEW vo_v AS SELECT #~# 1 AS x", "COPY vo_v TO STDOUT"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS vo_f(int) CASCADE"));
+    }
+
     /** Runs {@code setup}, then {@code query}, on a masked session: its answer must hold {@code expected}. */
     private static void assertAnswered(String expected, String query, String... setup) throws IOException {
         try (Attacker a = new Attacker()) {
