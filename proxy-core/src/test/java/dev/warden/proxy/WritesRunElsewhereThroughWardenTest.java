@@ -247,6 +247,19 @@ class WritesRunElsewhereThroughWardenTest {
                     + "WHEN (NEW.id #+# 0 > 0) EXECUTE FUNCTION gw_noop()");
             s.execute("GRANT SELECT, INSERT ON gw_op_keyed, gw_op_checked, gw_op_defaulted, gw_when, gw_when_op, "
                     + "gw_op_policed, gw_fine_op_keyed TO gw_login");
+            // A range type's subtype_diff: the server calls it to plan a range operator over an analyzed column, to
+            // ANALYZE one, and to place a row in a GiST index over one.
+            s.execute("CREATE FUNCTION gw_diff(int, int) RETURNS float8 IMMUTABLE LANGUAGE sql AS "
+                    + "'SELECT public.gw_wipe_public(1 + 0 * ($1 - $2))::float8'");
+            s.execute("CREATE TYPE gw_span AS RANGE (subtype = int, subtype_diff = gw_diff)");
+            s.execute("CREATE TABLE gw_spans (r gw_span)");
+            s.execute("INSERT INTO gw_spans SELECT gw_span(g, g + 3) FROM generate_series(1, 2000) g");
+            s.execute("CREATE INDEX gw_spans_idx ON gw_spans USING gist (r)");
+            s.execute("ANALYZE gw_spans");
+            s.execute("CREATE TABLE gw_spans_mine (r gw_span)");
+            s.execute("INSERT INTO gw_spans_mine SELECT gw_span(g, g + 3) FROM generate_series(1, 50) g");
+            s.execute("ALTER TABLE gw_spans_mine OWNER TO gw_login");
+            s.execute("GRANT SELECT, INSERT ON gw_spans TO gw_login");
         }
     }
 
@@ -2295,5 +2308,16 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(null, run(c, "INSERT INTO gw_fine_op_keyed VALUES (1)"));
         }
         assertEquals(3, rows("gw_ledger"));
+    }
+
+    /**
+     * A range type's subtype_diff is a function the server calls for a column of that type, with no statement or
+     * expression naming it: to estimate a range operator's selectivity on an analyzed column, to ANALYZE the
+     * column, and to choose where a row goes in a GiST index on it.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForTheSubtypeDifferenceOfARangeColumn() throws SQLException {
+        assertEachKeepsLedger(List.of("SELECT count(*) FROM gw_spans WHERE r && gw_span(5, 9)",
+                "ANALYZE gw_spans_mine", "INSERT INTO gw_spans SELECT gw_span(g, g + 2) FROM generate_series(1, 20) g"));
     }
 }
