@@ -259,7 +259,14 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TABLE gw_spans_mine (r gw_span)");
             s.execute("INSERT INTO gw_spans_mine SELECT gw_span(g, g + 3) FROM generate_series(1, 50) g");
             s.execute("ALTER TABLE gw_spans_mine OWNER TO gw_login");
-            s.execute("GRANT SELECT, INSERT ON gw_spans TO gw_login");
+            s.execute("CREATE FUNCTION gw_fine_diff(int, int) RETURNS float8 IMMUTABLE LANGUAGE sql AS "
+                    + "'SELECT ($1 - $2)::float8'");
+            s.execute("CREATE TYPE gw_fine_span AS RANGE (subtype = int, subtype_diff = gw_fine_diff)");
+            s.execute("CREATE TABLE gw_fine_spans (r gw_fine_span)");
+            s.execute("INSERT INTO gw_fine_spans SELECT gw_fine_span(g, g + 3) FROM generate_series(1, 2000) g");
+            s.execute("CREATE INDEX gw_fine_spans_idx ON gw_fine_spans USING gist (r)");
+            s.execute("ANALYZE gw_fine_spans");
+            s.execute("GRANT SELECT, INSERT ON gw_spans, gw_fine_spans TO gw_login");
         }
     }
 
@@ -2319,5 +2326,10 @@ class WritesRunElsewhereThroughWardenTest {
     void aGuardrailOnATableHoldsForTheSubtypeDifferenceOfARangeColumn() throws SQLException {
         assertEachKeepsLedger(List.of("SELECT count(*) FROM gw_spans WHERE r && gw_span(5, 9)",
                 "ANALYZE gw_spans_mine", "INSERT INTO gw_spans SELECT gw_span(g, g + 2) FROM generate_series(1, 20) g"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "SELECT count(*) FROM gw_fine_spans WHERE r && gw_fine_span(5, 9)"));
+            assertEquals(null, run(c, "INSERT INTO gw_fine_spans VALUES (gw_fine_span(1, 2))"));
+        }
+        assertEquals(3, rows("gw_ledger"));
     }
 }

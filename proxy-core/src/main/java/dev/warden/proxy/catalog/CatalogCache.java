@@ -357,7 +357,9 @@ public final class CatalogCache implements AutoCloseable {
                         + "JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid "
                         + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass "
                         + "AND d.objid = s.oid AND " + RelationCatalog.dependedOnFunction("d", "p")
-                        + "WHERE p.oid >= 16384");
+                        + "WHERE p.oid >= 16384 UNION SELECT c.relname FROM pg_catalog.pg_class c "
+                        + "JOIN (" + RelationCatalog.RANGE_DIFFERENCE.formatted("w", "")
+                        .replace("WHERE a.attrelid::int8 = ANY (?) AND", "WHERE") + ") r ON r.attrelid = c.oid::pg_catalog.int8");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(rs.getString(1));

@@ -505,7 +505,12 @@ final class RelationCatalog {
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
                         + "AND sx.stxexprs IS NOT NULL) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute da JOIN pg_catalog.pg_type dt "
-                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 AND dt.typtype = 'd'), "
+                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 AND dt.typtype = 'd') "
+                        // A column whose range type has a user subtype_diff (see RANGE_DIFFERENCE).
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ra JOIN pg_catalog.pg_type rt "
+                        + "ON rt.oid = ra.atttypid JOIN pg_catalog.pg_range rg ON (rg.rngtypid IN (rt.oid, "
+                        + "rt.typbasetype, rt.typelem) OR rg.rngmultitypid IN (rt.oid, rt.typbasetype, rt.typelem)) "
+                        + "AND rg.rngsubdiff::pg_catalog.oid >= 16384 WHERE ra.attrelid = c.oid AND ra.attnum > 0), "
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
@@ -645,6 +650,21 @@ final class RelationCatalog {
             + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "' ");
 
     /**
+     * The user function a range type's {@code subtype_diff} is, for each column of such a type (or of a domain or
+     * array over one, or its multirange): the server calls it with no expression naming it, to estimate a range
+     * operator's selectivity on an analyzed column (any read), to ANALYZE the column and to place a row in a GiST
+     * index on it. Formatted with the kind and the call's suffix.
+     */
+    static final String RANGE_DIFFERENCE = "SELECT a.attrelid::int8, '%s', 'SELECT ' "
+            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()%s' "
+            + "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            + "JOIN pg_catalog.pg_range g ON (g.rngtypid IN (t.oid, t.typbasetype, t.typelem) "
+            + "OR g.rngmultitypid IN (t.oid, t.typbasetype, t.typelem)) "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = g.rngsubdiff "
+            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
+
+    /**
      * An expression's text with each {@code ('s'::text)::regclass} (how the server shows a sequence named as text)
      * written {@code 's'}: the literal names the sequence, which the analysis reads as it reads one typed in.
      */
@@ -703,6 +723,9 @@ final class RelationCatalog {
                 // function is named above).
                 + " UNION ALL " + CALLED.formatted("o.tgrelid", "w", "pg_catalog.pg_trigger o",
                 "pg_catalog.pg_trigger", "o.tgrelid")
+                + " UNION ALL " + RANGE_DIFFERENCE.formatted("r", "")
+                + " UNION ALL " + RANGE_DIFFERENCE.formatted("w", " AS "
+                + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW)
                 // An index's expressions and predicate, computed for each row written (a statistics
                 // object's only by ANALYZE; counted with writes too, which only errs towards refusing).
                 + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
