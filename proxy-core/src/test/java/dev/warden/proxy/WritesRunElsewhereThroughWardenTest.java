@@ -267,6 +267,19 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE INDEX gw_fine_spans_idx ON gw_fine_spans USING gist (r)");
             s.execute("ANALYZE gw_fine_spans");
             s.execute("GRANT SELECT, INSERT ON gw_spans, gw_fine_spans TO gw_login");
+            // Calls no expression names: a parameter's default, and a cast the server applies on its own (to assign
+            // a value to a column, or to pass one to a function).
+            s.execute("CREATE FUNCTION gw_defaulted(a int DEFAULT public.gw_wipe_public(1)) RETURNS int "
+                    + "LANGUAGE sql AS 'SELECT $1'");
+            s.execute("CREATE FUNCTION gw_fine_defaulted(a int DEFAULT 1) RETURNS int LANGUAGE sql AS 'SELECT $1'");
+            s.execute("CREATE TYPE gw_boxed AS (v int)");
+            s.execute("CREATE FUNCTION gw_box(int) RETURNS gw_boxed LANGUAGE sql AS "
+                    + "'SELECT ROW(public.gw_wipe_public($1))::gw_boxed'");
+            s.execute("CREATE CAST (int AS gw_boxed) WITH FUNCTION gw_box(int) AS IMPLICIT");
+            s.execute("CREATE FUNCTION gw_unbox(gw_boxed) RETURNS int LANGUAGE sql AS 'SELECT ($1).v'");
+            s.execute("CREATE TABLE gw_boxes (b gw_boxed)");
+            s.execute("INSERT INTO gw_boxes VALUES (ROW(5)::gw_boxed)");
+            s.execute("GRANT SELECT, INSERT, UPDATE ON gw_boxes TO gw_login");
         }
     }
 
@@ -2329,6 +2342,22 @@ class WritesRunElsewhereThroughWardenTest {
         try (Connection c = connect("prod")) {
             assertEquals(null, run(c, "SELECT count(*) FROM gw_fine_spans WHERE r && gw_fine_span(5, 9)"));
             assertEquals(null, run(c, "INSERT INTO gw_fine_spans VALUES (gw_fine_span(1, 2))"));
+        }
+        assertEquals(3, rows("gw_ledger"));
+    }
+
+    /**
+     * The server evaluates a parameter's default where a call leaves the argument out, and applies a cast it
+     * finds on its own (implicit, or for an assignment) where a value of another type is stored or passed: the
+     * statement names neither the default's function nor the cast's.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAParameterDefaultAndACastTheServerApplies() throws SQLException {
+        assertEachKeepsLedger(List.of("SELECT gw_defaulted()", "INSERT INTO gw_boxes VALUES (1)",
+                "UPDATE gw_boxes SET b = 1 WHERE true", "SELECT gw_unbox(1)"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "SELECT gw_fine_defaulted()"));
+            assertEquals(null, run(c, "SELECT gw_defaulted(2)"));
         }
         assertEquals(3, rows("gw_ledger"));
     }
