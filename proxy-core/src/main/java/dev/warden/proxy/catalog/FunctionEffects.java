@@ -331,8 +331,16 @@ final class FunctionEffects {
                         + "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode "
                         + "WHERE o.oprname = ANY (?) AND (o.oid >= 16384 OR f.oid >= 16384) "
+                        // The casts the server applies on its own to an operand's user type, or from the result's.
+                        + "UNION ALL SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
+                        + "JOIN pg_catalog.pg_cast c ON (c.castcontext = 'i' AND c.casttarget >= 16384 "
+                        + "AND c.casttarget IN (o.oprleft, o.oprright)) OR (c.castcontext IN ('i', 'a') "
+                        + "AND c.castsource >= 16384 AND c.castsource = o.oprresult) "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc "
+                        + "WHERE o.oprname = ANY (?) AND f.oid >= 16384 "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_cast c "
-                        + "JOIN pg_catalog.pg_type t ON t.oid = c.casttarget "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = c.casttarget OR (c.castsource = t.oid "
+                        + "AND c.castcontext IN ('i', 'a')) "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc "
                         + "WHERE t.typname = ANY (?) AND (c.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
@@ -349,9 +357,10 @@ final class FunctionEffects {
                         + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", types.toArray()));
             ps.setArray(2, connection.createArrayOf("text", operators.toArray()));
-            ps.setArray(3, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(3, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(4, connection.createArrayOf("text", types.toArray()));
-            ps.setArray(5, connection.createArrayOf("text", attributes.toArray()));
+            ps.setArray(5, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
@@ -478,7 +487,20 @@ final class FunctionEffects {
                 + "l.lanname, " + body + ", ARRAY(SELECT f.proname::text FROM pg_catalog.pg_aggregate a "
                 + "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "
                 + "a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
-                + "WHERE a.aggfnoid = p.oid), " + standardBody + " FROM pg_catalog.pg_proc p "
+                + "WHERE a.aggfnoid = p.oid "
+                // What a call runs that no expression names: the user functions (also behind operators) its
+                // parameters' defaults call, ...
+                + "UNION SELECT f.proname::text FROM pg_catalog.pg_proc dp JOIN pg_catalog.pg_depend d "
+                + "ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = dp.oid AND "
+                + RelationCatalog.dependedOnFunction("d", "f") + "WHERE dp.oid = p.oid AND f.oid >= 16384 "
+                // ... and the casts the server applies on its own to a user type an argument has, and from or to
+                // the user type of the result (where a value of a built-in type comes from, its own casts count).
+                + "UNION SELECT f.proname::text FROM pg_catalog.pg_cast c "
+                + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc WHERE f.oid >= 16384 AND f.oid <> p.oid "
+                + "AND ((c.castcontext = 'i' AND c.casttarget >= 16384 "
+                + "AND c.casttarget = ANY (p.proargtypes::pg_catalog.oid[])) OR (c.castcontext IN ('i', 'a') "
+                + "AND p.prorettype >= 16384 AND p.prorettype IN (c.castsource, c.casttarget)))), "
+                + standardBody + " FROM pg_catalog.pg_proc p "
                 + "JOIN pg_catalog.pg_language l "
                 + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));

@@ -510,7 +510,11 @@ final class RelationCatalog {
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ra JOIN pg_catalog.pg_type rt "
                         + "ON rt.oid = ra.atttypid JOIN pg_catalog.pg_range rg ON (rg.rngtypid IN (rt.oid, "
                         + "rt.typbasetype, rt.typelem) OR rg.rngmultitypid IN (rt.oid, rt.typbasetype, rt.typelem)) "
-                        + "AND rg.rngsubdiff::pg_catalog.oid >= 16384 WHERE ra.attrelid = c.oid AND ra.attnum > 0), "
+                        + "AND rg.rngsubdiff::pg_catalog.oid >= 16384 WHERE ra.attrelid = c.oid AND ra.attnum > 0) "
+                        // A column of a type with a user cast the server applies on its own (see COLUMN_CASTS).
+                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ca JOIN pg_catalog.pg_type ct "
+                        + "ON ct.oid = ca.atttypid JOIN pg_catalog.pg_cast cc ON " + USER_TYPE_CASTS.formatted("ct", "cc")
+                        + "AND cc.castfunc::pg_catalog.oid >= 16384 WHERE ca.attrelid = c.oid AND ca.attnum > 0), "
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
@@ -665,6 +669,27 @@ final class RelationCatalog {
             + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
 
     /**
+     * The user functions of the casts the server applies on its own (implicit, or to assign) from or to the type
+     * of a column (or the domain's base type), for reads and writes of its table: storing a value of another type
+     * in it, or using its value where another type is expected, calls the cast with no expression naming it.
+     */
+    /**
+     * A cast the server applies on its own (implicit, or to assign) from or to the user type {@code %1$s} is (or
+     * its domain's base type). Formatted with the pg_type alias and the pg_cast alias.
+     */
+    private static final String USER_TYPE_CASTS = "%2$s.castcontext IN ('i', 'a') AND ((%1$s.oid >= 16384 "
+            + "AND %1$s.oid IN (%2$s.castsource, %2$s.casttarget)) OR (%1$s.typbasetype >= 16384 "
+            + "AND %1$s.typbasetype IN (%2$s.castsource, %2$s.casttarget))) ";
+
+    private static final String COLUMN_CASTS = "SELECT a.attrelid::int8, k.kind, 'SELECT ' "
+            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
+            + "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            + "JOIN pg_catalog.pg_cast g ON " + USER_TYPE_CASTS.formatted("t", "g")
+            + "JOIN pg_catalog.pg_proc p ON p.oid = g.castfunc "
+            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace CROSS JOIN (VALUES ('r'), ('w')) k (kind) "
+            + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
+
+    /**
      * An expression's text with each {@code ('s'::text)::regclass} (how the server shows a sequence named as text)
      * written {@code 's'}: the literal names the sequence, which the analysis reads as it reads one typed in.
      */
@@ -723,6 +748,7 @@ final class RelationCatalog {
                 // function is named above).
                 + " UNION ALL " + CALLED.formatted("o.tgrelid", "w", "pg_catalog.pg_trigger o",
                 "pg_catalog.pg_trigger", "o.tgrelid")
+                + " UNION ALL " + COLUMN_CASTS
                 + " UNION ALL " + RANGE_DIFFERENCE.formatted("r", "")
                 + " UNION ALL " + RANGE_DIFFERENCE.formatted("w", " AS "
                 + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW)
