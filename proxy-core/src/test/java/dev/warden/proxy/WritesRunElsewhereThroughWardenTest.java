@@ -284,6 +284,18 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE CAST (int AS gw_fine_boxed) WITH FUNCTION gw_fine_box(int) AS ASSIGNMENT");
             s.execute("CREATE TABLE gw_fine_boxes (b gw_fine_boxed)");
             s.execute("GRANT SELECT, INSERT, UPDATE ON gw_boxes, gw_fine_boxes TO gw_login");
+            // An operator's negator: the planner runs NOT (a #=# b) as a #!# b, whose function the statement does not
+            // name, in the statement itself or in a CHECK.
+            s.execute("CREATE FUNCTION gw_never(int, int) RETURNS boolean LANGUAGE sql AS "
+                    + "'SELECT public.gw_wipe_public(1) < 0'");
+            // (PL/pgSQL: an inlined SQL function would fold to a constant before the NOT is simplified.)
+            s.execute("CREATE FUNCTION gw_always(int, int) RETURNS boolean LANGUAGE plpgsql AS "
+                    + "'BEGIN RETURN true; END'");
+            s.execute("CREATE OPERATOR public.#!# (LEFTARG = int, RIGHTARG = int, FUNCTION = gw_never)");
+            s.execute("CREATE OPERATOR public.#=# (LEFTARG = int, RIGHTARG = int, FUNCTION = gw_always, "
+                    + "NEGATOR = #!#)");
+            s.execute("CREATE TABLE gw_negated (id int CHECK (NOT (id #=# 1) OR id > 0))");
+            s.execute("GRANT SELECT, INSERT ON gw_negated TO gw_login");
         }
     }
 
@@ -2364,6 +2376,17 @@ class WritesRunElsewhereThroughWardenTest {
             // which needs no cast. Warden does not count or type a call's arguments.)
             assertEquals(null, run(c, "SELECT gw_fine_defaulted()"));
             assertEquals(null, run(c, "INSERT INTO gw_fine_boxes VALUES (1)"));
+        }
+        assertEquals(3, rows("gw_ledger"));
+    }
+
+    /** The planner replaces NOT (a op b) by the operator's negator, whose function the statement does not name. */
+    @Test
+    void aGuardrailOnATableHoldsForTheNegatorOfAnOperator() throws SQLException {
+        assertEachKeepsLedger(List.of("SELECT count(*) FROM gw_notes WHERE NOT (id #=# 1)",
+                "INSERT INTO gw_negated VALUES (1)"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "SELECT count(*) FROM gw_notes WHERE id #=# 1"));
         }
         assertEquals(3, rows("gw_ledger"));
     }
