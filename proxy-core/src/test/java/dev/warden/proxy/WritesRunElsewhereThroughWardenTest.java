@@ -2386,7 +2386,8 @@ class WritesRunElsewhereThroughWardenTest {
         assertEachKeepsLedger(List.of("SELECT count(*) FROM gw_notes WHERE NOT (id #=# 1)",
                 "INSERT INTO gw_negated VALUES (1)"));
         try (Connection c = connect("prod")) {
-            assertEquals(null, run(c, "SELECT count(*) FROM gw_notes WHERE id #=# 1"));
+            // (Warden does not tell whether the planner will negate: id #=# 1 alone is refused too.)
+            assertEquals(null, run(c, "SELECT count(*) FROM gw_notes WHERE NOT (id #+# 0 > 1)"));
         }
         assertEquals(3, rows("gw_ledger"));
     }

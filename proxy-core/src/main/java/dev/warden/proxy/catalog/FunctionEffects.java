@@ -328,9 +328,11 @@ final class FunctionEffects {
                 "WITH RECURSIVE domains (name, oid) AS (SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t "
                         + "WHERE t.typname = ANY (?) AND t.typtype = 'd' UNION ALL SELECT d.name, t.typbasetype "
                         + "FROM domains d JOIN pg_catalog.pg_type t ON t.oid = d.oid AND t.typtype = 'd') "
+                        // The planner may run an operator's negator (NOT (a = b) as a <> b) or commutator instead.
                         + "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode "
-                        + "WHERE o.oprname = ANY (?) AND (o.oid >= 16384 OR f.oid >= 16384) "
+                        + "JOIN pg_catalog.pg_operator r ON r.oid IN (o.oid, o.oprcom, o.oprnegate) "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.oprcode "
+                        + "WHERE o.oprname = ANY (?) AND (r.oid >= 16384 OR f.oid >= 16384) "
                         // The casts the server applies on its own to an operand's user type, or from the result's.
                         + "UNION ALL SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
                         + "JOIN pg_catalog.pg_cast c ON (c.castcontext = 'i' AND c.casttarget >= 16384 "

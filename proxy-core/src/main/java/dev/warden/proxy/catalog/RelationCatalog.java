@@ -618,14 +618,18 @@ final class RelationCatalog {
      * Joined after {@code JOIN pg_depend depend ON ... AND}: the function that pg_depend row makes the server call,
      * as {@code function}. An expression that calls a function depends on it; one that uses an operator depends
      * on the operator only, and the server calls the operator's function for it (for each row, in an index, a
-     * CHECK, a default, a policy or a trigger's WHEN condition).
+     * CHECK, a default, a policy or a trigger's WHEN condition), or its negator's or commutator's where the
+     * planner rewrites the expression ({@code NOT (a = b)} as {@code a <> b}).
      */
     static String dependedOnFunction(String depend, String function) {
-        String operator = depend + "_op";
+        String named = depend + "_op";
+        String operator = depend + "_ops";
         return depend + ".refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
                 + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
-                + "LEFT JOIN pg_catalog.pg_operator " + operator + " ON " + operator + ".oid = " + depend + ".refobjid "
+                + "LEFT JOIN pg_catalog.pg_operator " + named + " ON " + named + ".oid = " + depend + ".refobjid "
                 + "AND " + depend + ".refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass "
+                + "LEFT JOIN pg_catalog.pg_operator " + operator + " ON " + operator + ".oid IN (" + named + ".oid, "
+                + named + ".oprcom, " + named + ".oprnegate) "
                 + "JOIN pg_catalog.pg_proc " + function + " ON " + function + ".oid = CASE WHEN " + depend
                 + ".refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN " + depend + ".refobjid ELSE "
                 + operator + ".oprcode::pg_catalog.oid END ";
