@@ -296,6 +296,23 @@ class WritesRunElsewhereThroughWardenTest {
                     + "NEGATOR = #!#)");
             s.execute("CREATE TABLE gw_negated (id int CHECK (NOT (id #=# 1) OR id > 0))");
             s.execute("GRANT SELECT, INSERT ON gw_negated TO gw_login");
+            // DDL that computes over the rows already there: a constraint validated later, a domain's new CHECK.
+            s.execute("CREATE TABLE gw_validated (id int)");
+            s.execute("INSERT INTO gw_validated VALUES (1)");
+            s.execute("ALTER TABLE gw_validated ADD CONSTRAINT gw_validated_check "
+                    + "CHECK (public.gw_wipe_public(id) > 0) NOT VALID");
+            s.execute("ALTER TABLE gw_validated OWNER TO gw_login");
+            s.execute("CREATE DOMAIN gw_mine_int AS int");
+            s.execute("ALTER DOMAIN gw_mine_int OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_mine_typed (id gw_mine_int)");
+            s.execute("INSERT INTO gw_mine_typed VALUES (1)");
+            s.execute("ALTER TABLE gw_mine_typed OWNER TO gw_login");
+            s.execute("CREATE DOMAIN gw_late_checked AS int");
+            s.execute("CREATE TABLE gw_late_typed (id gw_late_checked)");
+            s.execute("INSERT INTO gw_late_typed VALUES (1)");
+            s.execute("ALTER DOMAIN gw_late_checked ADD CONSTRAINT gw_late_checked_check "
+                    + "CHECK (public.gw_wipe_public(VALUE) > 0) NOT VALID");
+            s.execute("ALTER DOMAIN gw_late_checked OWNER TO gw_login");
         }
     }
 
@@ -2390,5 +2407,18 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(null, run(c, "SELECT count(*) FROM gw_notes WHERE NOT (id #+# 0 > 1)"));
         }
         assertEquals(3, rows("gw_ledger"));
+    }
+
+    /**
+     * DDL that computes an expression over the rows a table already has: validating a constraint added NOT VALID
+     * (the statement names no function), a domain's new CHECK, a table's new CHECK or stored generated column.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForDdlThatComputesOverExistingRows() throws SQLException {
+        assertEachKeepsLedger(List.of("ALTER TABLE gw_validated VALIDATE CONSTRAINT gw_validated_check",
+                "ALTER DOMAIN gw_late_checked VALIDATE CONSTRAINT gw_late_checked_check",
+                "ALTER DOMAIN gw_mine_int ADD CONSTRAINT gw_mine_int_check CHECK (public.gw_wipe_public(VALUE) > 0)",
+                "ALTER TABLE gw_mine_typed ADD CONSTRAINT gw_mine_typed_check CHECK (public.gw_wipe_public(id) > 0)",
+                "ALTER TABLE gw_mine_typed ADD COLUMN k int GENERATED ALWAYS AS (public.gw_wipe_public(id)) STORED"));
     }
 }
