@@ -313,6 +313,9 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("ALTER DOMAIN gw_late_checked ADD CONSTRAINT gw_late_checked_check "
                     + "CHECK (public.gw_wipe_public(VALUE) > 0) NOT VALID");
             s.execute("ALTER DOMAIN gw_late_checked OWNER TO gw_login");
+            s.execute("CREATE TABLE gw_fine_validated (id int)");
+            s.execute("ALTER TABLE gw_fine_validated ADD CONSTRAINT gw_fine_validated_check CHECK (id > 0) NOT VALID");
+            s.execute("ALTER TABLE gw_fine_validated OWNER TO gw_login");
         }
     }
 
@@ -2420,5 +2423,9 @@ class WritesRunElsewhereThroughWardenTest {
                 "ALTER DOMAIN gw_mine_int ADD CONSTRAINT gw_mine_int_check CHECK (public.gw_wipe_public(VALUE) > 0)",
                 "ALTER TABLE gw_mine_typed ADD CONSTRAINT gw_mine_typed_check CHECK (public.gw_wipe_public(id) > 0)",
                 "ALTER TABLE gw_mine_typed ADD COLUMN k int GENERATED ALWAYS AS (public.gw_wipe_public(id)) STORED"));
+        try (Connection c = connect("prod")) {
+            assertEquals(null, run(c, "ALTER TABLE gw_fine_validated VALIDATE CONSTRAINT gw_fine_validated_check"));
+        }
+        assertEquals(3, rows("gw_ledger"));
     }
 }

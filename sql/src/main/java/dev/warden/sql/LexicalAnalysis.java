@@ -564,6 +564,18 @@ final class LexicalAnalysis {
      * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one.
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
+        if (tokens.size() > 2 && tokens.get(0).isWord("alter") && tokens.get(1).isWord("domain")
+                && tokens.get(2).isIdentifier()) {
+            for (int k = 3; k + 1 < tokens.size(); k++) {
+                if (tokens.get(k).isWord("validate") && tokens.get(k + 1).isWord("constraint")) {
+                    // Validating a domain's constraint checks every value of the domain stored anywhere, as a cast
+                    // to the domain checks one.
+                    List<String> parts = new Cursor(tokens, 2).nameParts();
+                    out.add("cast:" + parts.get(parts.size() - 1));
+                    break;
+                }
+            }
+        }
         for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (k > 0 && tokens.get(k - 1).isOp(".") && t.isIdentifier()

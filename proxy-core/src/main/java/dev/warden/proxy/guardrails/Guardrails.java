@@ -514,6 +514,8 @@ public final class Guardrails {
     /** Statements that compute a table's indexes (and ANALYZE its statistics objects) over every row there. */
     private static final Set<StatementKind> MAINTENANCE = Set.of(StatementKind.ANALYZE, StatementKind.VACUUM,
             StatementKind.CLUSTER, StatementKind.REINDEX);
+    /** ALTER TABLE ... VALIDATE CONSTRAINT: the constraint's expression is computed over every row there. */
+    private static final Pattern VALIDATES = Pattern.compile("(?i)\\bvalidate\\s+constraint\\b");
     private static final Pattern COMPUTED_OVER_EVERY_ROW = Pattern.compile(
             "(?i)\\bas\\s+" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
 
@@ -543,7 +545,8 @@ public final class Guardrails {
      */
     private Decision decideWhatMaintenanceComputes(Identity who, Environment env, StatementFacts facts,
                                                    NamedRelations schemas) {
-        if (!MAINTENANCE.contains(facts.kind())) {
+        boolean validates = facts.kind() == StatementKind.ALTER && VALIDATES.matcher(facts.text()).find();
+        if (!MAINTENANCE.contains(facts.kind()) && !validates) {
             return Decision.ALLOW;
         }
         List<TableRef> tables = union(facts.tablesRead(), facts.tablesWritten());
@@ -575,12 +578,14 @@ public final class Guardrails {
                 continue;
             }
             for (StatementFacts top : run) {
-                if (!COMPUTED_OVER_EVERY_ROW.matcher(top.text()).find()) {
+                // Validating counts everything a write of the table runs (its constraints among them).
+                if (!validates && !COMPUTED_OVER_EVERY_ROW.matcher(top.text()).find()) {
                     continue;
                 }
                 for (StatementFacts r : top.allStatements()) {
                     Decision d = decideByRules(who, env, r, schemas, true, ", computed over every row of "
-                            + t.qualified() + " (by an index or a statistics object),");
+                            + t.qualified() + (validates ? " (by a constraint it validates),"
+                            : " (by an index or a statistics object),"));
                     if (!d.allowed()) {
                         return d;
                     }
