@@ -1540,4 +1540,38 @@ class MaskingRedTeamTest {
         }
     }
 
+
+    // ---- 11. attacker pass 12: server state a statement stores a number in ----
+
+    @Test
+    void anAdvisoryLockKeyDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: an advisory lock's key is shown by pg_locks (classid, objid) to any session; a key
+        // computed from an SSN, or one character of an e-mail per lock, came back in clear from a later read of
+        // pg_locks that names nothing sensitive.
+        seed("al_people");
+        String n = "replace(ssn, '-', '')::bigint";
+        String locks = "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory'";
+        String[][] attempts = {
+                {"SELECT pg_advisory_lock(" + n + ") FROM al_people WHERE id = 1", locks},
+                {"SELECT 1 FROM al_people WHERE pg_try_advisory_lock(" + n + ")", locks},
+                {"BEGIN", "SELECT pg_advisory_xact_lock(" + n + ") FROM al_people WHERE id = 1", locks},
+                {"BEGIN", "SELECT pg_try_advisory_xact_lock_shared(" + n + ") FROM al_people", locks},
+                {"SELECT pg_catalog.pg_advisory_lock_shared(" + n + ") FROM al_people", locks},
+                {"SELECT pg_advisory_lock(i, ascii(substr(email, i, 1))) FROM al_people, "
+                        + "generate_series(1, length(email)) i WHERE id = 1",
+                        "SELECT translate(string_agg(chr(objid::int), '' ORDER BY classid), " + HIDE + ") "
+                                + "FROM pg_locks WHERE locktype = 'advisory'"},
+                {"CREATE FUNCTION al_lock(bigint) RETURNS void LANGUAGE sql AS 'SELECT pg_advisory_lock($1)'",
+                        "SELECT al_lock(" + n + ") FROM al_people", locks},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS al_lock(bigint)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a lock keyed by a clear value, or taken beside nothing sensitive, is still taken.
+            assertTrue(a.query("SELECT pg_advisory_lock(id) FROM al_people WHERE id = 2").contains("\nC"));
+            String held = a.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()");
+            assertTrue(held.contains("2"), held);
+            assertTrue(a.query("SELECT pg_advisory_unlock_all()").contains("\nC"));
+        }
+    }
+
 }
