@@ -1574,4 +1574,39 @@ class MaskingRedTeamTest {
         }
     }
 
+    @Test
+    void aLargeObjectsOidOffsetOrSizeDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: lo_create(oid) makes a large object under the OID it is given (pg_largeobject_metadata
+        // lists it to anyone), lo_lseek stores a descriptor's position (lo_tell returns it) and lo_truncate its
+        // size (lo_lseek to the end returns it): each stored an SSN that a later read naming nothing sensitive
+        // returned in clear.
+        seed("lo_people");
+        String n = "replace(ssn, '-', '')";
+        String[][] attempts = {
+                {"SELECT lo_create(" + n + "::bigint::oid) FROM lo_people WHERE id = 1",
+                        "SELECT oid FROM pg_largeobject_metadata"},
+                {"SELECT 1 FROM lo_people WHERE pg_catalog.lo_create(" + n + "::oid) > 0",
+                        "SELECT oid FROM pg_largeobject_metadata"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_lseek(0, " + n + "::int, 0) FROM lo_people WHERE id = 1", "SELECT lo_tell(0)"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_lseek64(0, " + n + "::bigint, 0) FROM lo_people WHERE id = 1", "SELECT lo_tell64(0)"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_truncate(0, " + n + "::int) FROM lo_people WHERE id = 1", "SELECT lo_lseek(0, 0, 2)"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_truncate64(0, " + n + "::bigint) FROM lo_people WHERE id = 1",
+                        "SELECT lo_lseek64(0, 0, 2)"},
+                {"CREATE FUNCTION lo_keep(oid) RETURNS oid LANGUAGE sql AS 'SELECT lo_create($1)'",
+                        "SELECT lo_keep(" + n + "::oid) FROM lo_people", "SELECT oid FROM pg_largeobject_metadata"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata",
+                "DROP FUNCTION IF EXISTS lo_keep(oid)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: large objects over nothing sensitive work as before.
+            String made = a.query("SELECT lo_create(424242)");
+            assertTrue(made.contains("424242"), made);
+            assertTrue(a.query("SELECT lo_unlink(424242)").contains("\nC"));
+        }
+    }
+
 }
