@@ -1609,4 +1609,36 @@ class MaskingRedTeamTest {
         }
     }
 
+
+
+
+    @Test
+    void anExpressionNamedLikeAnEmailOrPhoneColumnIsNotMaskedByWhatThatStrategyKeeps() throws Exception {
+        // Attacker pass 12: the email strategy keeps what follows the last @ (the domain) and partial keeps the
+        // last characters. An expression over a sensitive read given such a name (AS email, AS phone1) took that
+        // strategy instead of lineage's redaction, and the attacker chose what lands in the part kept:
+        // 'a@' || translate(email, '@', '-') came back as a***@zq.feather-quixmail.example, an SSN four digits a
+        // column behind a partial mask. Views with a computed column of such a name, subqueries and UNIONs too.
+        seed("an_people");
+        String enc = "'a@' || translate(email, '@', '-')";
+        String[][] attempts = {
+                {"SELECT " + enc + " AS email FROM an_people"},
+                {"SELECT " + enc + " AS \"E-Mail\" FROM an_people"},
+                {"SELECT x AS email FROM (SELECT " + enc + " AS x FROM an_people) s"},
+                {"SELECT (SELECT " + enc + ") AS email FROM an_people"},
+                {"SELECT email FROM an_people WHERE false UNION ALL SELECT " + enc + " FROM an_people"},
+                {"WITH w AS (SELECT " + enc + " AS email FROM an_people) SELECT email FROM w"},
+                {"CREATE VIEW an_v AS SELECT " + enc + " AS email FROM an_people", "SELECT email FROM an_v"},
+                {"SELECT '#' || substr(x, 1, 4) AS phone1, '#' || substr(x, 5, 4) AS phone2, '####' || substr(x, 9) "
+                        + "AS phone3 FROM (SELECT replace(ssn, '-', '') AS x FROM an_people) s"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS an_v"));
+        try (Attacker a = new Attacker()) {
+            // Precise: the column itself, and a view passing it through, keep the email strategy.
+            assertTrue(a.query("SELECT email FROM an_people WHERE id = 1").contains("z***@quixmail.example"));
+            a.query("CREATE VIEW an_plain AS SELECT id, email FROM an_people");
+            assertTrue(a.query("SELECT email FROM an_plain WHERE id = 1").contains("z***@quixmail.example"));
+            a.query("DROP VIEW an_plain");
+        }
+    }
 }
