@@ -1641,4 +1641,41 @@ class MaskingRedTeamTest {
             a.query("DROP VIEW an_plain");
         }
     }
+
+    @Test
+    void aComputedValueStoredInAnEmailColumnIsNotShownByWhatTheStrategyKeeps() throws Exception {
+        // Attacker pass 12: the same strategies on a table column. A value computed from e-mails written into a
+        // column masked by the email strategy (the sensitive table itself in a transaction rolled back after, or a
+        // temporary table of the attacker's with a column named email) was read back as a***@<the e-mail>.
+        seed("ac_people");
+        String enc = "'a@' || translate(email, '@', '-')";
+        String[][] attempts = {
+                {"BEGIN", "UPDATE ac_people SET email = " + enc, "SELECT email FROM ac_people"},
+                {"BEGIN", "UPDATE ac_people SET email = " + enc + " RETURNING email"},
+                {"BEGIN", "UPDATE ac_people SET id = id + 10, email = upper(" + enc + ")", "SELECT email FROM ac_people"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp SELECT " + enc + " FROM ac_people",
+                        "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp (email) SELECT " + enc
+                        + " FROM ac_people", "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp SELECT " + enc + " FROM ac_people "
+                        + "RETURNING email"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp VALUES ((SELECT min(" + enc
+                        + ") FROM ac_people))", "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp VALUES ('a@b')",
+                        "UPDATE ac_tmp t SET email = 'a@' || translate(p.email, '@', '-') FROM ac_people p",
+                        "SELECT email FROM ac_tmp"},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+        try (Attacker a = new Attacker()) {
+            // Precise: an e-mail changed in place by lower() or copied as it is still runs, read with its strategy.
+            a.query("BEGIN");
+            String lowered = a.query("UPDATE ac_people SET email = lower(email) WHERE id = 1 RETURNING email");
+            assertTrue(lowered.contains("z***@quixmail.example"), lowered);
+            a.query("ROLLBACK");
+            a.query("CREATE TEMP TABLE ac_copy (id int, email text)");
+            String copied = a.query("INSERT INTO ac_copy (id, email) SELECT id, email FROM ac_people");
+            assertTrue(copied.contains("INSERT 0 3"), copied);
+            assertTrue(a.query("SELECT email FROM ac_copy WHERE id = 2").contains("m***@quixmail.example"));
+        }
+    }
 }
