@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  *   <li>lineage: an expression column (no source table) when the statement could carry a sensitive value
  *       (the proxy decides that from the catalog and the statement's names, see {@link MaskContext}), and a
  *       column of a view whose definition reads a sensitive column ({@link MaskContext#derivedColumns()}):
- *       {@code redact} (NULL for non-text types);</li>
+ *       {@code redact} (NULL for non-text types). Lineage also overrides an {@code email} or {@code partial}
+ *       treatment of steps 2-5 for such an expression, and for a view's column computed over a sensitive read
+ *       ({@link MaskContext#computed}): what those strategies keep would be what the expression put there;</li>
  *   <li>value detection (when on for the environment) on text-like columns: {@code detect};</li>
  *   <li>keep.</li>
  * </ol>
@@ -218,6 +220,20 @@ public final class Masker {
                 exemptFrom = others == null || others.strategy() == Strategy.KEEP ? null : others.rule();
             } else {
                 t = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
+                if (t != null && keepsPart(t.strategy())) {
+                    // What email and partial keep (the domain, the last characters) is the value's own only when
+                    // the value is the column's: an expression over a sensitive read named like the column
+                    // ('a@' || translate(email, '@', '-') AS email) puts whatever it likes there.
+                    if (c.isExpression()) {
+                        if (sensitiveReads == null) {
+                            sensitiveReads = readsSensitive(context.columnsRead());
+                        }
+                        t = sensitiveReads ? LINEAGE : t;
+                    } else if (context.derivedColumns().contains(MaskContext.computed(qualified(c)))
+                            || context.derivedColumns().contains(MaskContext.EVERY_COLUMN)) {
+                        t = LINEAGE_VIEW;
+                    }
+                }
                 if (t == null && !c.isExpression() && (context.derivedColumns().contains(qualified(c))
                         || context.derivedColumns().contains(MaskContext.EVERY_COLUMN))) {
                     t = LINEAGE_VIEW;
@@ -245,6 +261,11 @@ public final class Masker {
         }
         return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment,
                 settings.notice());
+    }
+
+    /** Strategies that show part of the value: safe only on a value the column itself holds. */
+    private static boolean keepsPart(Strategy s) {
+        return s == Strategy.EMAIL || s == Strategy.PARTIAL;
     }
 
     private static String qualified(ResultColumn c) {

@@ -251,7 +251,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
                         if (view == TOO_DEEP || carriesSensitive(c, masker, catalog.unfiltered())) {
-                            derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                            String q = (r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT);
+                            derived.add(q);
+                            if (view == TOO_DEEP || !passedThrough(c, catalog.unfiltered())) {
+                                derived.add(dev.warden.masking.MaskContext.computed(q));
+                            }
                             sensitiveNames.add(c.name());
                             found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                             any = true;
@@ -479,6 +483,20 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * Whether a column of a sensitive view carries a sensitive value: an expression (its inputs are not known
      * column by column), a column of another view, or a sensitive column under another name.
      */
+    /**
+     * Whether a view's column is a table's column passed through as it is (its origin a table, not a view, and
+     * looked up), rather than computed: only then does it hold the values a strategy keeping part of them expects.
+     */
+    private static boolean passedThrough(RelationCatalog.Column c, RelationCatalog catalog) {
+        ColumnName o = c.origin();
+        if (o == null) {
+            return false;
+        }
+        List<RelationCatalog.Relation> named = catalog.named(o.table()).stream()
+                .filter(r -> r.schema().equals(o.schema())).toList();
+        return !named.isEmpty() && named.stream().noneMatch(RelationCatalog.Relation::isView);
+    }
+
     private static boolean carriesSensitive(RelationCatalog.Column c, Masker masker, RelationCatalog catalog) {
         ColumnName o = c.origin();
         if (o == null) {
