@@ -38,6 +38,16 @@ public record MaskContext(String username, Set<String> groups, boolean agent, St
         return "computed:" + qualifiedColumn;
     }
 
+    /** Whether {@code derivedColumns} marks a column {@link #computed} (or every column, unknown). */
+    public static boolean anyComputed(Set<String> derivedColumns) {
+        for (String d : derivedColumns) {
+            if (d.equals(EVERY_COLUMN) || d.startsWith(computed(""))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public MaskContext {
         Objects.requireNonNull(username, "username");
         groups = Set.copyOf(groups);

@@ -159,6 +159,17 @@ public final class Masker {
     }
 
     /**
+     * Whether the policy masks this table column by its source or name with a strategy that shows part of the
+     * value ({@code email}: the domain, {@code partial}: the last characters): a value computed from a sensitive
+     * read and stored there would show what the computation put in that part.
+     */
+    public boolean showsPartOfSourceColumn(String schema, String table, String column, int typeOid) {
+        Treatment t = sourceTreatment(Optional.ofNullable(schema), Optional.of(table), Optional.of(column), column,
+                PgType.of(typeOid));
+        return t != null && keepsPart(t.strategy());
+    }
+
+    /**
      * Whether a {@code column:} rule names a column of this relation: the only way the policy makes a column of a
      * system catalog ({@code pg_catalog}, {@code information_schema}) sensitive for lineage, whose names are the
      * server's (a {@code passwd} or {@code address} there is no personal data) and whose views wrap functions

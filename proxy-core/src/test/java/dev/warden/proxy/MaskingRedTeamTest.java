@@ -1664,8 +1664,14 @@ class MaskingRedTeamTest {
                 {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp VALUES ('a@b')",
                         "UPDATE ac_tmp t SET email = 'a@' || translate(p.email, '@', '-') FROM ac_people p",
                         "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "MERGE INTO ac_tmp t USING ac_people p ON false WHEN NOT "
+                        + "MATCHED THEN INSERT VALUES ('a@' || translate(p.email, '@', '-'))", "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp (email) SELECT email FROM (SELECT " + enc
+                        + " AS email FROM ac_people) s", "SELECT email FROM ac_tmp"},
+                {"CREATE VIEW ac_v AS SELECT " + enc + " AS email FROM ac_people", "CREATE TEMP TABLE ac_tmp (email text)",
+                        "INSERT INTO ac_tmp (email) SELECT email FROM ac_v", "SELECT email FROM ac_tmp"},
         };
-        assertEquals(List.of(), leaksOf(attempts));
+        assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS ac_v"));
         try (Attacker a = new Attacker()) {
             // Precise: an e-mail changed in place by lower() or copied as it is still runs, read with its strategy.
             a.query("BEGIN");

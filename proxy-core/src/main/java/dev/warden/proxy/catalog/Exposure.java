@@ -131,10 +131,69 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (clear != null) {
                         launders = clear + ", a column no rule masks";
                     }
+                    String shown = anySensitive && !definesView && launders.isEmpty()
+                            && STORES_ROWS.contains(f.kind()) ? computedIntoPartShown(f, written, masker, e) : null;
+                    if (shown != null) {
+                        launders = shown + ", whose masking strategy shows part of what is stored there (a value "
+                                + "computed from a sensitive read)";
+                    }
                 }
             }
         }
         return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
+    }
+
+    /**
+     * A column of a written table masked with a strategy that shows part of the value (email keeps the domain,
+     * partial the last characters) which {@code f} gives a value computed from a sensitive read: the computation
+     * chooses what lands in the part shown ({@code SET email = 'a@' || translate(email, '@', '-')} shows the
+     * whole address after the @). A copy as it is (the name itself, lower, upper, trim) is not. When which value
+     * lands where is not read (a MERGE, whole rows, a subquery in FROM, a view's computed column), every such column
+     * it writes counts. Null when none.
+     */
+    private static String computedIntoPartShown(StatementFacts f, List<RelationCatalog.Relation> written,
+                                                Masker masker, Exposure read) {
+        boolean wholeRows = false;
+        for (ColumnRef c : f.columnsRead()) {
+            wholeRows |= c.column().equals("*");
+        }
+        if (!wholeRows && TextReferences.valueUse(f.text(), read.sensitiveNames()).isEmpty()) {
+            return null;
+        }
+        Set<String> writtenNames = new HashSet<>();
+        for (ColumnRef c : f.columnsWritten()) {
+            writtenNames.add(c.column().toLowerCase(Locale.ROOT));
+        }
+        boolean unread = wholeRows || f.kind() == StatementKind.MERGE
+                || dev.warden.masking.MaskContext.anyComputed(read.derivedColumns());
+        for (RelationCatalog.Relation r : written) {
+            if (r.isView()) {
+                continue;
+            }
+            java.util.Map<String, Boolean> computed = unread ? null : TextReferences.computedValueStores(f.text(),
+                    read.sensitiveNames(), r.columns().stream().map(RelationCatalog.Column::name).toList());
+            for (RelationCatalog.Column c : r.columns()) {
+                String name = c.name().toLowerCase(Locale.ROOT);
+                boolean given = computed == null ? writtenNames.isEmpty() || writtenNames.contains(name)
+                        : computed.entrySet().stream().anyMatch(x -> x.getValue() && x.getKey().equalsIgnoreCase(name));
+                if (given && showsPart(masker, r, c)) {
+                    return r.schema() + "." + r.name() + "." + c.name();
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean showsPart(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
+        if (masker.showsPartOfSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+            return true;
+        }
+        for (RelationCatalog.Kin k : r.kin()) {
+            if (masker.showsPartOfSourceColumn(k.schema(), k.name(), c.name(), c.typeOid())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code t}, written as {@code written} in the catalog, is a sequence (nextval, setval). */
