@@ -1684,4 +1684,30 @@ class MaskingRedTeamTest {
             assertTrue(a.query("SELECT email FROM ac_copy WHERE id = 2").contains("m***@quixmail.example"));
         }
     }
+
+
+    @Test
+    void anUpdateFromASubqueryOverSensitiveValuesCannotFillAClearColumn() throws Exception {
+        // Attacker pass 12: SET note = s.e names nothing sensitive in the SET list; the e-mails come from a subquery
+        // or LATERAL in FROM (or a CTE). The UPDATE stored them, translated, in a clear column of the table whose
+        // email is masked, and a later SELECT note returned them in clear.
+        seed("au_people");
+        direct("ALTER TABLE au_people ADD COLUMN note text");
+        String h = "translate(email, " + HIDE + ")";
+        String[][] attempts = {
+                {"UPDATE au_people p SET note = s.e FROM (SELECT id, " + h + " AS e FROM au_people) s WHERE s.id = p.id",
+                        "SELECT note FROM au_people"},
+                {"UPDATE au_people p SET note = s.e FROM au_people q, LATERAL (SELECT " + h.replace("email", "q.email")
+                        + " AS e) s WHERE q.id = p.id", "SELECT note FROM au_people"},
+                {"WITH s AS (SELECT id, " + h + " AS e FROM au_people) UPDATE au_people p SET note = s.e FROM s "
+                        + "WHERE s.id = p.id", "SELECT note FROM au_people"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "UPDATE au_people SET note = NULL"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a clear value from such a subquery still lands.
+            String set = a.query("UPDATE au_people p SET note = s.n FROM (SELECT id, 'n' || id AS n FROM au_people) s "
+                    + "WHERE s.id = p.id");
+            assertTrue(set.contains("UPDATE 3"), set);
+        }
+    }
 }
