@@ -775,8 +775,9 @@ public final class TextReferences {
 
     /**
      * For each column an UPDATE's top-level SET assigns, whether its expression uses a name in {@code sensitive} as
-     * a value ({@link #valueUse}); null when the text is not such an UPDATE or its SET list has a form this does
-     * not read ({@code SET (a, b) = ...}): then every column it writes counts.
+     * a value ({@link #valueUse}); null when the text is not such an UPDATE, its SET list has a form this does
+     * not read ({@code SET (a, b) = ...}), or it uses such a name as a value outside its SET list (a subquery in
+     * FROM, whose columns a SET expression may name under other names): then every column it writes counts.
      */
     public static java.util.Map<String, Boolean> updateValueUses(String text, Set<String> sensitive) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
@@ -787,6 +788,11 @@ public final class TextReferences {
         java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
         for (Assignment a : set.items()) {
             out.merge(a.column(), valueUse(tokens, a.from(), a.to(), sensitive).isPresent(), Boolean::logicalOr);
+        }
+        for (int i = set.valuesFrom(); i < set.end(); i++) {
+            if (isValueUse(tokens, i, sensitive) && !set.inTarget(i) && set.itemAt(i) == null) {
+                return null; // a subquery or LATERAL in FROM: SET note = s.e may store what it computes
+            }
         }
         return out;
     }

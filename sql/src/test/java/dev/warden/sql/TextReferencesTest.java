@@ -255,5 +255,9 @@ class TextReferencesTest {
                 "INSERT INTO copy (email) SELECT email FROM (SELECT email || 'x' AS email FROM people) s", email, order));
         assertEquals(null, TextReferences.computedValueStores(
                 "UPDATE t SET email = s.e FROM (SELECT 'a@' || email AS e FROM people) s", email, order));
+        assertEquals(null, TextReferences.updateValueUses(
+                "UPDATE t SET note = s.e FROM (SELECT id, email AS e FROM people) s WHERE s.id = t.id", email));
+        assertEquals(java.util.Map.of("note", false), TextReferences.updateValueUses(
+                "UPDATE t SET note = 'x' FROM people p WHERE p.id = t.id AND p.email = $1", email));
     }
 }
