@@ -1710,4 +1710,39 @@ class MaskingRedTeamTest {
             assertTrue(set.contains("UPDATE 3"), set);
         }
     }
+
+
+    @Test
+    void aFunctionReadingSensitiveValuesCannotFillAClearColumnOfATableWithMaskedOnes() throws Exception {
+        // Attacker pass 12: the write names no sensitive column, the function it calls reads them. INSERT ... VALUES
+        // (10, f()), SET note = f() and INSERT ... SELECT 10, f() stored translated e-mails in a clear column of
+        // the table whose email is masked (or of a temporary table with an email column), and
+        // 'a@' || translate(email, '@', '-') in a column the email strategy masks; later reads returned them.
+        seed("af_people");
+        direct("ALTER TABLE af_people ADD COLUMN note text");
+        String all = "CREATE FUNCTION af_f() RETURNS text LANGUAGE sql AS $$SELECT string_agg(translate(email, " + HIDE
+                + "), ',') FROM af_people$$";
+        String one = "CREATE FUNCTION af_g() RETURNS text LANGUAGE sql AS $$SELECT 'a@' || translate(min(email), '@', "
+                + "'-') FROM af_people$$";
+        String[][] attempts = {
+                {all, "INSERT INTO af_people (id, note) VALUES (10, af_f())", "SELECT note FROM af_people"},
+                {all, "UPDATE af_people SET note = af_f()", "SELECT note FROM af_people"},
+                {all, "INSERT INTO af_people (id, note) SELECT 10, af_f()", "SELECT note FROM af_people"},
+                {all, "CREATE TEMP TABLE af_t (id int, email text, note text)",
+                        "INSERT INTO af_t (id, note) VALUES (1, af_f())", "SELECT note FROM af_t"},
+                {one, "CREATE TEMP TABLE af_t (email text)", "INSERT INTO af_t (email) VALUES (af_g())",
+                        "SELECT email FROM af_t"},
+                {one, "CREATE TEMP TABLE af_t (email text)", "INSERT INTO af_t VALUES (af_g()) RETURNING email"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DELETE FROM af_people WHERE id > 3",
+                "UPDATE af_people SET note = NULL", "DROP FUNCTION IF EXISTS af_f()", "DROP FUNCTION IF EXISTS af_g()"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a function over clear columns still fills one.
+            a.query("CREATE FUNCTION af_ids() RETURNS text LANGUAGE sql AS $$SELECT string_agg(id::text, ',') "
+                    + "FROM af_people$$");
+            String set = a.query("UPDATE af_people SET note = af_ids() WHERE id = 1");
+            assertTrue(set.contains("UPDATE 1"), set);
+            a.query("DROP FUNCTION af_ids()");
+        }
+    }
 }
