@@ -1580,27 +1580,27 @@ class MaskingRedTeamTest {
         // lists it to anyone), lo_lseek stores a descriptor's position (lo_tell returns it) and lo_truncate its
         // size (lo_lseek to the end returns it): each stored an SSN that a later read naming nothing sensitive
         // returned in clear.
-        seed("lo_people");
+        seed("lq_people");
         String n = "replace(ssn, '-', '')";
         String[][] attempts = {
-                {"SELECT lo_create(" + n + "::bigint::oid) FROM lo_people WHERE id = 1",
+                {"SELECT lo_create(" + n + "::bigint::oid) FROM lq_people WHERE id = 1",
                         "SELECT oid FROM pg_largeobject_metadata"},
-                {"SELECT 1 FROM lo_people WHERE pg_catalog.lo_create(" + n + "::oid) > 0",
+                {"SELECT 1 FROM lq_people WHERE pg_catalog.lo_create(" + n + "::oid) > 0",
                         "SELECT oid FROM pg_largeobject_metadata"},
                 {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
-                        "SELECT lo_lseek(0, " + n + "::int, 0) FROM lo_people WHERE id = 1", "SELECT lo_tell(0)"},
+                        "SELECT lo_lseek(0, " + n + "::int, 0) FROM lq_people WHERE id = 1", "SELECT lo_tell(0)"},
                 {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
-                        "SELECT lo_lseek64(0, " + n + "::bigint, 0) FROM lo_people WHERE id = 1", "SELECT lo_tell64(0)"},
+                        "SELECT lo_lseek64(0, " + n + "::bigint, 0) FROM lq_people WHERE id = 1", "SELECT lo_tell64(0)"},
                 {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
-                        "SELECT lo_truncate(0, " + n + "::int) FROM lo_people WHERE id = 1", "SELECT lo_lseek(0, 0, 2)"},
+                        "SELECT lo_truncate(0, " + n + "::int) FROM lq_people WHERE id = 1", "SELECT lo_lseek(0, 0, 2)"},
                 {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
-                        "SELECT lo_truncate64(0, " + n + "::bigint) FROM lo_people WHERE id = 1",
+                        "SELECT lo_truncate64(0, " + n + "::bigint) FROM lq_people WHERE id = 1",
                         "SELECT lo_lseek64(0, 0, 2)"},
-                {"CREATE FUNCTION lo_keep(oid) RETURNS oid LANGUAGE sql AS 'SELECT lo_create($1)'",
-                        "SELECT lo_keep(" + n + "::oid) FROM lo_people", "SELECT oid FROM pg_largeobject_metadata"},
+                {"CREATE FUNCTION lq_keep(oid) RETURNS oid LANGUAGE sql AS 'SELECT lo_create($1)'",
+                        "SELECT lq_keep(" + n + "::oid) FROM lq_people", "SELECT oid FROM pg_largeobject_metadata"},
         };
         assertEquals(List.of(), leaksOf(attempts, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata",
-                "DROP FUNCTION IF EXISTS lo_keep(oid)"));
+                "DROP FUNCTION IF EXISTS lq_keep(oid)"));
         try (Attacker a = new Attacker()) {
             // Precise: large objects over nothing sensitive work as before.
             String made = a.query("SELECT lo_create(424242)");
@@ -1619,26 +1619,26 @@ class MaskingRedTeamTest {
         // strategy instead of lineage's redaction, and the attacker chose what lands in the part kept:
         // 'a@' || translate(email, '@', '-') came back as a***@zq.feather-quixmail.example, an SSN four digits a
         // column behind a partial mask. Views with a computed column of such a name, subqueries and UNIONs too.
-        seed("an_people");
+        seed("ae_people");
         String enc = "'a@' || translate(email, '@', '-')";
         String[][] attempts = {
-                {"SELECT " + enc + " AS email FROM an_people"},
-                {"SELECT " + enc + " AS \"E-Mail\" FROM an_people"},
-                {"SELECT x AS email FROM (SELECT " + enc + " AS x FROM an_people) s"},
-                {"SELECT (SELECT " + enc + ") AS email FROM an_people"},
-                {"SELECT email FROM an_people WHERE false UNION ALL SELECT " + enc + " FROM an_people"},
-                {"WITH w AS (SELECT " + enc + " AS email FROM an_people) SELECT email FROM w"},
-                {"CREATE VIEW an_v AS SELECT " + enc + " AS email FROM an_people", "SELECT email FROM an_v"},
+                {"SELECT " + enc + " AS email FROM ae_people"},
+                {"SELECT " + enc + " AS \"E-Mail\" FROM ae_people"},
+                {"SELECT x AS email FROM (SELECT " + enc + " AS x FROM ae_people) s"},
+                {"SELECT (SELECT " + enc + ") AS email FROM ae_people"},
+                {"SELECT email FROM ae_people WHERE false UNION ALL SELECT " + enc + " FROM ae_people"},
+                {"WITH w AS (SELECT " + enc + " AS email FROM ae_people) SELECT email FROM w"},
+                {"CREATE VIEW ae_v AS SELECT " + enc + " AS email FROM ae_people", "SELECT email FROM ae_v"},
                 {"SELECT '#' || substr(x, 1, 4) AS phone1, '#' || substr(x, 5, 4) AS phone2, '####' || substr(x, 9) "
-                        + "AS phone3 FROM (SELECT replace(ssn, '-', '') AS x FROM an_people) s"},
+                        + "AS phone3 FROM (SELECT replace(ssn, '-', '') AS x FROM ae_people) s"},
         };
-        assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS an_v"));
+        assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS ae_v"));
         try (Attacker a = new Attacker()) {
             // Precise: the column itself, and a view passing it through, keep the email strategy.
-            assertTrue(a.query("SELECT email FROM an_people WHERE id = 1").contains("z***@quixmail.example"));
-            a.query("CREATE VIEW an_plain AS SELECT id, email FROM an_people");
-            assertTrue(a.query("SELECT email FROM an_plain WHERE id = 1").contains("z***@quixmail.example"));
-            a.query("DROP VIEW an_plain");
+            assertTrue(a.query("SELECT email FROM ae_people WHERE id = 1").contains("z***@quixmail.example"));
+            a.query("CREATE VIEW ae_plain AS SELECT id, email FROM ae_people");
+            assertTrue(a.query("SELECT email FROM ae_plain WHERE id = 1").contains("z***@quixmail.example"));
+            a.query("DROP VIEW ae_plain");
         }
     }
 

@@ -153,18 +153,15 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      */
     private static String computedIntoPartShown(StatementFacts f, List<RelationCatalog.Relation> written,
                                                 Masker masker, Exposure read) {
-        boolean wholeRows = false;
-        for (ColumnRef c : f.columnsRead()) {
-            wholeRows |= c.column().equals("*");
-        }
-        if (!wholeRows && TextReferences.valueUse(f.text(), read.sensitiveNames()).isEmpty()) {
+        Carried carried = carried(f, read.sensitiveNames());
+        if (carried == Carried.NOTHING) {
             return null;
         }
         Set<String> writtenNames = new HashSet<>();
         for (ColumnRef c : f.columnsWritten()) {
             writtenNames.add(c.column().toLowerCase(Locale.ROOT));
         }
-        boolean unread = wholeRows || f.kind() == StatementKind.MERGE
+        boolean unread = carried == Carried.UNREAD || f.kind() == StatementKind.MERGE
                 || dev.warden.masking.MaskContext.anyComputed(read.derivedColumns());
         for (RelationCatalog.Relation r : written) {
             if (r.isView()) {
@@ -182,6 +179,28 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return null;
+    }
+
+    /** Whether a write's values may carry a sensitive value, and whether its text shows which values do. */
+    private enum Carried { NOTHING, IN_TEXT, UNREAD }
+
+    /**
+     * {@code UNREAD} when {@code f} reads whole rows, or a function it calls reads a sensitive value (its body's
+     * result lands wherever the call stands: VALUES (10, f()), SET note = f()); {@code IN_TEXT} when its own text
+     * uses a sensitive name as a value ({@link TextReferences#valueUse}); {@code NOTHING} otherwise.
+     */
+    private static Carried carried(StatementFacts f, Set<String> sensitiveNames) {
+        for (StatementFacts s : f.allStatements()) {
+            for (ColumnRef c : s.columnsRead()) {
+                if (c.column().equals("*")) {
+                    return Carried.UNREAD;
+                }
+            }
+            if (s != f && TextReferences.valueUse(s.text(), sensitiveNames).isPresent()) {
+                return Carried.UNREAD;
+            }
+        }
+        return TextReferences.valueUse(f.text(), sensitiveNames).isPresent() ? Carried.IN_TEXT : Carried.NOTHING;
     }
 
     private static boolean showsPart(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
@@ -591,15 +610,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      */
     private static String clearColumnStoring(StatementFacts f, List<RelationCatalog.Relation> written, Masker masker,
                                              Set<String> sensitiveNames) {
-        boolean wholeRows = false;
-        for (ColumnRef c : f.columnsRead()) {
-            wholeRows |= c.column().equals("*");
-        }
-        if (!wholeRows && TextReferences.valueUse(f.text(), sensitiveNames).isEmpty()) {
+        Carried carried = carried(f, sensitiveNames);
+        if (carried == Carried.NOTHING) {
             return null;
         }
         Set<String> targets = new HashSet<>();
-        java.util.Map<String, Boolean> assigned = wholeRows ? null
+        java.util.Map<String, Boolean> assigned = carried == Carried.UNREAD ? null
                 : f.kind() == StatementKind.UPDATE ? TextReferences.updateValueUses(f.text(), sensitiveNames)
                 : f.kind() == StatementKind.INSERT ? TextReferences.insertValueUses(f.text(), sensitiveNames)
                 : null;
