@@ -1745,4 +1745,27 @@ class MaskingRedTeamTest {
             a.query("DROP FUNCTION af_ids()");
         }
     }
+
+
+    @Test
+    void theRandomSeedDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: setseed stores its argument as the session's random() state; random() then returns a
+        // function of it that a statement naming nothing sensitive returns in clear, and trying candidates (here
+        // a thousand around the first SSN; offline, all of them) finds the SSN.
+        seed("sd_people");
+        String crack = "CREATE FUNCTION sd_crack(obs float8, lo int, hi int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                + "FOR n IN lo..hi LOOP PERFORM setseed(n / 1e9); IF random() = obs THEN RETURN n; END IF; END LOOP; "
+                + "RETURN NULL; END$$";
+        String[][] attempts = {
+                {crack, "SELECT setseed(replace(ssn, '-', '')::float8 / 1e9) FROM sd_people WHERE id = 1",
+                        "SELECT sd_crack(random(), 536228000, 536229000)"},
+                {crack, "SELECT 1 FROM sd_people WHERE id = 1 AND setseed(replace(ssn, '-', '')::float8 / 1e9) IS NULL",
+                        "SELECT sd_crack(random(), 536228000, 536229000)"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS sd_crack(float8, int, int)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a seed over nothing sensitive is set.
+            assertTrue(a.query("SELECT setseed(0.5)").contains("\nC"));
+        }
+    }
 }
