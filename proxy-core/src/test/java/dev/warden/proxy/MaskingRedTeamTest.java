@@ -1768,4 +1768,40 @@ class MaskingRedTeamTest {
             assertTrue(a.query("SELECT setseed(0.5)").contains("\nC"));
         }
     }
+
+    @Test
+    void aCursorsPositionDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: a PL/pgSQL MOVE takes its count from an expression; a function given a cursor the
+        // session declared over generate_series moved it by three digits of an SSN, and a FETCH RELATIVE 0 (the
+        // cursor's query names nothing sensitive) returned them in clear, three at a time.
+        seed("cm_people");
+        String mv = "CREATE FUNCTION cm_mv(c refcursor, n int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                + "MOVE ABSOLUTE n FROM c; RETURN 0; END$$";
+        StringBuilder received = new StringBuilder();
+        try (Attacker a = new Attacker()) {
+            a.query(mv);
+            a.query("BEGIN");
+            for (int chunk = 0; chunk < 3; chunk++) {
+                a.query("DECLARE c" + chunk + " SCROLL CURSOR FOR SELECT g - 1 FROM generate_series(1, 1000) g");
+                a.query("SELECT cm_mv('c" + chunk + "', substr(replace(ssn, '-', ''), " + (1 + 3 * chunk)
+                        + ", 3)::int + 1) FROM cm_people WHERE id = 1");
+                String row = a.query("FETCH RELATIVE 0 FROM c" + chunk);
+                int d = row.indexOf("\nD");
+                received.append(d < 0 ? "" : row.substring(d + 8, row.indexOf('\n', d + 1)));
+            }
+            a.query("ROLLBACK");
+            a.query("DROP FUNCTION cm_mv(refcursor, int)");
+        }
+        assertNoSeed(received.toString());
+        try (Attacker a = new Attacker()) {
+            // Precise: moving a cursor by a clear value still works.
+            a.query(mv);
+            a.query("BEGIN");
+            a.query("DECLARE k SCROLL CURSOR FOR SELECT g FROM generate_series(1, 10) g");
+            a.query("SELECT cm_mv('k', id + 4) FROM cm_people WHERE id = 1");
+            String row = a.query("FETCH RELATIVE 0 FROM k");
+            assertTrue(row.contains("\nD") && row.contains("5"), row);
+            a.query("ROLLBACK");
+        }
+    }
 }
