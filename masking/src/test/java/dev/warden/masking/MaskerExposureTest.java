@@ -75,6 +75,13 @@ class MaskerExposureTest {
         MaskPlan plan = masker.plan(List.of(col("v", "email", 25), col("p", "email", 25)), views);
         assertEquals("lineage:view-over-sensitive-read", plan.decisions().get(0).rule());
         assertEquals("builtin:email", plan.decisions().get(1).rule()); // passed through: the column's own values
+        // A hash tells equal values apart: a dictionary of single characters' tokens would read substr(x, i, 1).
+        Masker hashing = new Masker(Fixtures.settings(Fixtures.rule(
+                new dev.warden.config.MaskingSettings.MaskingRule.ColumnNamePattern("(?i)^ref$"),
+                dev.warden.config.MaskingSettings.MaskingRule.Strategy.HASH)));
+        List<ResultColumn> ref = List.of(ResultColumn.expression("ref", 25, (short) 0));
+        assertEquals("lineage:expression-over-sensitive-read", hashing.plan(ref, SENSITIVE).decisions().get(0).rule());
+        assertEquals("column_name:(?i)^ref$", hashing.plan(ref, CLEAR).decisions().get(0).rule());
     }
 
     @Test
