@@ -16,7 +16,7 @@ import java.util.Set;
  * derived from sensitive columns under another name: the columns of a view or materialized view whose
  * definition reads a sensitive column. They are masked like expressions over a sensitive read. An entry made by
  * {@link #computed} marks such a column that a view computes rather than passes through: it is masked by lineage
- * even when its name calls for a strategy that keeps part of the value (email, partial).
+ * even when its name calls for a strategy that tells something of the value (email, partial, hash, tokenize).
  */
 public record MaskContext(String username, Set<String> groups, boolean agent, String environment,
                           Set<String> columnsRead, Set<String> derivedColumns) {

@@ -134,7 +134,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     String shown = anySensitive && !definesView && launders.isEmpty()
                             && STORES_ROWS.contains(f.kind()) ? computedIntoPartShown(f, written, masker, e) : null;
                     if (shown != null) {
-                        launders = shown + ", whose masking strategy shows part of what is stored there (a value "
+                        launders = shown + ", whose masking strategy tells something of what is stored there (a value "
                                 + "computed from a sensitive read)";
                     }
                 }
@@ -144,8 +144,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     }
 
     /**
-     * A column of a written table masked with a strategy that shows part of the value (email keeps the domain,
-     * partial the last characters) which {@code f} gives a value computed from a sensitive read: the computation
+     * A column of a written table masked with a strategy that tells something of the value (email keeps the
+     * domain, partial the last characters, hash and tokenize give equal values equal tokens) which {@code f} gives a value computed from a sensitive read: the computation
      * chooses what lands in the part shown ({@code SET email = 'a@' || translate(email, '@', '-')} shows the
      * whole address after the @). A copy as it is (the name itself, lower, upper, trim) is not. When which value
      * lands where is not read (a MERGE, whole rows, a subquery in FROM, a view's computed column), every such column
@@ -204,11 +204,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     }
 
     private static boolean showsPart(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
-        if (masker.showsPartOfSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+        if (masker.revealsPartOfSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
             return true;
         }
         for (RelationCatalog.Kin k : r.kin()) {
-            if (masker.showsPartOfSourceColumn(k.schema(), k.name(), c.name(), c.typeOid())) {
+            if (masker.revealsPartOfSourceColumn(k.schema(), k.name(), c.name(), c.typeOid())) {
                 return true;
             }
         }
