@@ -1540,7 +1540,6 @@ class MaskingRedTeamTest {
         }
     }
 
-
     // ---- 11. attacker pass 12: server state a statement stores a number in ----
 
     @Test
@@ -1609,8 +1608,7 @@ class MaskingRedTeamTest {
         }
     }
 
-
-
+    // ---- 12. attacker pass 12: strategies that keep part of a value, writes that hide where a value lands ----
 
     @Test
     void anExpressionNamedLikeAnEmailOrPhoneColumnIsNotMaskedByWhatThatStrategyKeeps() throws Exception {
@@ -1685,7 +1683,6 @@ class MaskingRedTeamTest {
         }
     }
 
-
     @Test
     void anUpdateFromASubqueryOverSensitiveValuesCannotFillAClearColumn() throws Exception {
         // Attacker pass 12: SET note = s.e names nothing sensitive in the SET list; the e-mails come from a subquery
@@ -1710,7 +1707,6 @@ class MaskingRedTeamTest {
             assertTrue(set.contains("UPDATE 3"), set);
         }
     }
-
 
     @Test
     void aFunctionReadingSensitiveValuesCannotFillAClearColumnOfATableWithMaskedOnes() throws Exception {
@@ -1746,6 +1742,7 @@ class MaskingRedTeamTest {
         }
     }
 
+    // ---- 13. attacker pass 12: session state a sensitive statement leaves for a clear one ----
 
     @Test
     void theRandomSeedDoesNotCarryASensitiveValue() throws Exception {
