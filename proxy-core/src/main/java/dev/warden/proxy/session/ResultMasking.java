@@ -811,8 +811,9 @@ final class ResultMasking {
     /**
      * Functions that run SQL given as text, or carry a value where no result masking follows it. Numbers count
      * too: an advisory lock's key is shown by pg_locks (classid, objid) to every session, lo_create's OID by
-     * pg_largeobject_metadata, and a descriptor's position (lo_lseek) or an object's size (lo_truncate) by lo_tell
-     * and lo_lseek, each read later by a statement naming nothing sensitive; setseed's argument is the state of
+     * pg_largeobject_metadata, and a descriptor's position (lo_lseek, and loread, which moves it by the length it
+     * is given) or an object's size (lo_truncate) by lo_tell and lo_lseek, each read later by a statement naming
+     * nothing sensitive; setseed's argument is the state of
      * random(), whose values tell it.
      */
     static final Set<String> HANDOFFS = Set.of("query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema",
@@ -820,7 +821,7 @@ final class ResultMasking {
             "schema_to_xml", "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema",
             "dblink", "dblink_exec", "dblink_send_query", "dblink_open", "dblink_fetch", "ts_stat", "pg_notify",
             "set_config", "lo_from_bytea", "lo_put", "lowrite", "lo_import", "lo_export", "pg_file_write",
-            "lo_create", "lo_lseek", "lo_lseek64", "lo_truncate", "lo_truncate64",
+            "lo_create", "lo_lseek", "lo_lseek64", "lo_truncate", "lo_truncate64", "loread",
             "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
             "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
             "pg_try_advisory_xact_lock_shared", "setseed");
