@@ -14,7 +14,9 @@ import java.util.Set;
  *
  * <p>{@code derivedColumns} are table columns ({@code schema.table.column}, lower case) that carry values
  * derived from sensitive columns under another name: the columns of a view or materialized view whose
- * definition reads a sensitive column. They are masked like expressions over a sensitive read.
+ * definition reads a sensitive column. They are masked like expressions over a sensitive read. An entry made by
+ * {@link #computed} marks such a column that a view computes rather than passes through: it is masked by lineage
+ * even when its name calls for a strategy that tells something of the value (email, partial, hash, tokenize).
  */
 public record MaskContext(String username, Set<String> groups, boolean agent, String environment,
                           Set<String> columnsRead, Set<String> derivedColumns) {
@@ -27,6 +29,24 @@ public record MaskContext(String username, Set<String> groups, boolean agent, St
      * relation the catalog could not describe, perhaps a view over a sensitive column).
      */
     public static final String EVERY_COLUMN = "*";
+
+    /**
+     * The {@code derivedColumns} entry marking {@code qualifiedColumn} ({@code schema.table.column}, lower case)
+     * as computed over a sensitive read, not passed through from a table column.
+     */
+    public static String computed(String qualifiedColumn) {
+        return "computed:" + qualifiedColumn;
+    }
+
+    /** Whether {@code derivedColumns} marks a column {@link #computed} (or every column, unknown). */
+    public static boolean anyComputed(Set<String> derivedColumns) {
+        for (String d : derivedColumns) {
+            if (d.equals(EVERY_COLUMN) || d.startsWith(computed(""))) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public MaskContext {
         Objects.requireNonNull(username, "username");

@@ -28,7 +28,9 @@ import java.util.regex.Pattern;
  *   <li>lineage: an expression column (no source table) when the statement could carry a sensitive value
  *       (the proxy decides that from the catalog and the statement's names, see {@link MaskContext}), and a
  *       column of a view whose definition reads a sensitive column ({@link MaskContext#derivedColumns()}):
- *       {@code redact} (NULL for non-text types);</li>
+ *       {@code redact} (NULL for non-text types). Lineage also overrides an {@code email}, {@code partial},
+ *       {@code hash} or {@code tokenize} treatment of steps 2-5 for such an expression, and for a view's column computed over a sensitive read
+ *       ({@link MaskContext#computed}): what those strategies keep would be what the expression put there;</li>
  *   <li>value detection (when on for the environment) on text-like columns: {@code detect};</li>
  *   <li>keep.</li>
  * </ol>
@@ -157,6 +159,18 @@ public final class Masker {
     }
 
     /**
+     * Whether the policy masks this table column by its source or name with a strategy that tells something of the
+     * value ({@code email}: the domain, {@code partial}: the last characters, {@code hash} and {@code tokenize}: a
+     * token equal for equal values): a value computed from a sensitive read and stored there would tell what the
+     * computation put there.
+     */
+    public boolean revealsPartOfSourceColumn(String schema, String table, String column, int typeOid) {
+        Treatment t = sourceTreatment(Optional.ofNullable(schema), Optional.of(table), Optional.of(column), column,
+                PgType.of(typeOid));
+        return t != null && revealing(t.strategy());
+    }
+
+    /**
      * Whether a {@code column:} rule names a column of this relation: the only way the policy makes a column of a
      * system catalog ({@code pg_catalog}, {@code information_schema}) sensitive for lineage, whose names are the
      * server's (a {@code passwd} or {@code address} there is no personal data) and whose views wrap functions
@@ -218,6 +232,20 @@ public final class Masker {
                 exemptFrom = others == null || others.strategy() == Strategy.KEEP ? null : others.rule();
             } else {
                 t = sourceTreatment(c.schema(), c.table(), c.column(), c.name(), type);
+                if (t != null && revealing(t.strategy())) {
+                    // What email and partial keep (the domain, the last characters), and what a hash tells, is of the
+                    // value's own only when the value is the column's: an expression over a sensitive read named
+                    // like the column ('a@' || translate(email, '@', '-') AS email) puts whatever it likes there.
+                    if (c.isExpression()) {
+                        if (sensitiveReads == null) {
+                            sensitiveReads = readsSensitive(context.columnsRead());
+                        }
+                        t = sensitiveReads ? LINEAGE : t;
+                    } else if (context.derivedColumns().contains(MaskContext.computed(qualified(c)))
+                            || context.derivedColumns().contains(MaskContext.EVERY_COLUMN)) {
+                        t = LINEAGE_VIEW;
+                    }
+                }
                 if (t == null && !c.isExpression() && (context.derivedColumns().contains(qualified(c))
                         || context.derivedColumns().contains(MaskContext.EVERY_COLUMN))) {
                     t = LINEAGE_VIEW;
@@ -245,6 +273,15 @@ public final class Masker {
         }
         return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment,
                 settings.notice());
+    }
+
+    /**
+     * Strategies whose output tells something of the value: part of it (email keeps the domain, partial the last
+     * characters), or a token equal for equal values (hash, tokenize: a dictionary of one character's tokens, made
+     * from literals, reads substr(email, i, 1) back). Safe only on a value the column itself holds.
+     */
+    private static boolean revealing(Strategy s) {
+        return s == Strategy.EMAIL || s == Strategy.PARTIAL || s == Strategy.HASH || s == Strategy.TOKENIZE;
     }
 
     private static String qualified(ResultColumn c) {

@@ -62,6 +62,29 @@ class MaskerExposureTest {
     }
 
     @Test
+    void anExpressionOrComputedViewColumnNamedLikeAnEmailIsRedactedNotPartlyKept() {
+        Masker masker = new Masker(MaskingSettings.defaults());
+        List<ResultColumn> named = List.of(ResultColumn.expression("email", 25, (short) 0),
+                ResultColumn.expression("phone", 25, (short) 0));
+        assertEquals(List.of("lineage:expression-over-sensitive-read", "lineage:expression-over-sensitive-read"),
+                masker.plan(named, SENSITIVE).decisions().stream().map(ColumnDecision::rule).toList());
+        // Over nothing sensitive the name's own strategy still applies.
+        assertEquals("builtin:email", masker.plan(named, CLEAR).decisions().get(0).rule());
+        MaskContext views = new MaskContext("alice@acme.com", Set.of("eng"), false, "prod", Set.of(),
+                Set.of("public.v.email", MaskContext.computed("public.v.email"), "public.p.email"));
+        MaskPlan plan = masker.plan(List.of(col("v", "email", 25), col("p", "email", 25)), views);
+        assertEquals("lineage:view-over-sensitive-read", plan.decisions().get(0).rule());
+        assertEquals("builtin:email", plan.decisions().get(1).rule()); // passed through: the column's own values
+        // A hash tells equal values apart: a dictionary of single characters' tokens would read substr(x, i, 1).
+        Masker hashing = new Masker(Fixtures.settings(Fixtures.rule(
+                new dev.warden.config.MaskingSettings.MaskingRule.ColumnNamePattern("(?i)^ref$"),
+                dev.warden.config.MaskingSettings.MaskingRule.Strategy.HASH)));
+        List<ResultColumn> ref = List.of(ResultColumn.expression("ref", 25, (short) 0));
+        assertEquals("lineage:expression-over-sensitive-read", hashing.plan(ref, SENSITIVE).decisions().get(0).rule());
+        assertEquals("column_name:(?i)^ref$", hashing.plan(ref, CLEAR).decisions().get(0).rule());
+    }
+
+    @Test
     void theNoticeNamesMaskedColumnsAndRulesUnlessTurnedOff() {
         List<ResultColumn> columns = List.of(col("customers", "id", 23), col("customers", "email", 25));
         MaskPlan plan = new Masker(MaskingSettings.defaults()).plan(columns, CLEAR);

@@ -184,6 +184,12 @@ class MaskingRedTeamTest {
         return leaked;
     }
 
+    /** The first field of the first data row in {@code answer} (as {@link Attacker#query} shows it), or "". */
+    private static String firstValue(String answer) {
+        int d = answer.indexOf("\nD");
+        return d < 0 ? "" : answer.substring(d + 8, answer.indexOf('\n', d + 1));
+    }
+
     private static boolean refused(String received) {
         return received.contains("42501");
     }
@@ -1556,4 +1562,291 @@ class MaskingRedTeamTest {
         }
     }
 
+    // ---- 11. attacker pass 12: server state a statement stores a number in ----
+
+    @Test
+    void anAdvisoryLockKeyDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: an advisory lock's key is shown by pg_locks (classid, objid) to any session; a key
+        // computed from an SSN, or one character of an e-mail per lock, came back in clear from a later read of
+        // pg_locks that names nothing sensitive.
+        seed("al_people");
+        String n = "replace(ssn, '-', '')::bigint";
+        String locks = "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory'";
+        String[][] attempts = {
+                {"SELECT pg_advisory_lock(" + n + ") FROM al_people WHERE id = 1", locks},
+                {"SELECT 1 FROM al_people WHERE pg_try_advisory_lock(" + n + ")", locks},
+                {"BEGIN", "SELECT pg_advisory_xact_lock(" + n + ") FROM al_people WHERE id = 1", locks},
+                {"BEGIN", "SELECT pg_try_advisory_xact_lock_shared(" + n + ") FROM al_people", locks},
+                {"SELECT pg_catalog.pg_advisory_lock_shared(" + n + ") FROM al_people", locks},
+                {"SELECT pg_advisory_lock(i, ascii(substr(email, i, 1))) FROM al_people, "
+                        + "generate_series(1, length(email)) i WHERE id = 1",
+                        "SELECT translate(string_agg(chr(objid::int), '' ORDER BY classid), " + HIDE + ") "
+                                + "FROM pg_locks WHERE locktype = 'advisory'"},
+                {"CREATE FUNCTION al_lock(bigint) RETURNS void LANGUAGE sql AS 'SELECT pg_advisory_lock($1)'",
+                        "SELECT al_lock(" + n + ") FROM al_people", locks},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS al_lock(bigint)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a lock keyed by a clear value, or taken beside nothing sensitive, is still taken.
+            assertTrue(a.query("SELECT pg_advisory_lock(id) FROM al_people WHERE id = 2").contains("\nC"));
+            String held = a.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()");
+            assertTrue(held.contains("2"), held);
+            assertTrue(a.query("SELECT pg_advisory_unlock_all()").contains("\nC"));
+        }
+    }
+
+    @Test
+    void aLargeObjectsOidOffsetOrSizeDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: lo_create(oid) makes a large object under the OID it is given (pg_largeobject_metadata
+        // lists it to anyone), lo_lseek stores a descriptor's position (lo_tell returns it) and lo_truncate its
+        // size (lo_lseek to the end returns it): each stored an SSN that a later read naming nothing sensitive
+        // returned in clear.
+        seed("lq_people");
+        String n = "replace(ssn, '-', '')";
+        String[][] attempts = {
+                {"SELECT lo_create(" + n + "::bigint::oid) FROM lq_people WHERE id = 1",
+                        "SELECT oid FROM pg_largeobject_metadata"},
+                {"SELECT 1 FROM lq_people WHERE pg_catalog.lo_create(" + n + "::oid) > 0",
+                        "SELECT oid FROM pg_largeobject_metadata"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_lseek(0, " + n + "::int, 0) FROM lq_people WHERE id = 1", "SELECT lo_tell(0)"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_lseek64(0, " + n + "::bigint, 0) FROM lq_people WHERE id = 1", "SELECT lo_tell64(0)"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_truncate(0, " + n + "::int) FROM lq_people WHERE id = 1", "SELECT lo_lseek(0, 0, 2)"},
+                {"BEGIN", "SELECT lo_open(lo_creat(-1), 131072)",
+                        "SELECT lo_truncate64(0, " + n + "::bigint) FROM lq_people WHERE id = 1",
+                        "SELECT lo_lseek64(0, 0, 2)"},
+                {"CREATE FUNCTION lq_keep(oid) RETURNS oid LANGUAGE sql AS 'SELECT lo_create($1)'",
+                        "SELECT lq_keep(" + n + "::oid) FROM lq_people", "SELECT oid FROM pg_largeobject_metadata"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata",
+                "DROP FUNCTION IF EXISTS lq_keep(oid)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: large objects over nothing sensitive work as before.
+            String made = a.query("SELECT lo_create(424242)");
+            assertTrue(made.contains("424242"), made);
+            assertTrue(a.query("SELECT lo_unlink(424242)").contains("\nC"));
+        }
+    }
+
+    // ---- 12. attacker pass 12: strategies that keep part of a value, writes that hide where a value lands ----
+
+    @Test
+    void anExpressionNamedLikeAnEmailOrPhoneColumnIsNotMaskedByWhatThatStrategyKeeps() throws Exception {
+        // Attacker pass 12: the email strategy keeps what follows the last @ (the domain) and partial keeps the
+        // last characters. An expression over a sensitive read given such a name (AS email, AS phone1) took that
+        // strategy instead of lineage's redaction, and the attacker chose what lands in the part kept:
+        // 'a@' || translate(email, '@', '-') came back as a***@zq.feather-quixmail.example, an SSN four digits a
+        // column behind a partial mask. Views with a computed column of such a name, subqueries and UNIONs too.
+        seed("ae_people");
+        String enc = "'a@' || translate(email, '@', '-')";
+        String[][] attempts = {
+                {"SELECT " + enc + " AS email FROM ae_people"},
+                {"SELECT " + enc + " AS \"E-Mail\" FROM ae_people"},
+                {"SELECT x AS email FROM (SELECT " + enc + " AS x FROM ae_people) s"},
+                {"SELECT (SELECT " + enc + ") AS email FROM ae_people"},
+                {"SELECT email FROM ae_people WHERE false UNION ALL SELECT " + enc + " FROM ae_people"},
+                {"WITH w AS (SELECT " + enc + " AS email FROM ae_people) SELECT email FROM w"},
+                {"CREATE VIEW ae_v AS SELECT " + enc + " AS email FROM ae_people", "SELECT email FROM ae_v"},
+                {"SELECT '#' || substr(x, 1, 4) AS phone1, '#' || substr(x, 5, 4) AS phone2, '####' || substr(x, 9) "
+                        + "AS phone3 FROM (SELECT replace(ssn, '-', '') AS x FROM ae_people) s"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS ae_v"));
+        try (Attacker a = new Attacker()) {
+            // Precise: the column itself, and a view passing it through, keep the email strategy.
+            assertTrue(a.query("SELECT email FROM ae_people WHERE id = 1").contains("z***@quixmail.example"));
+            a.query("CREATE VIEW ae_plain AS SELECT id, email FROM ae_people");
+            assertTrue(a.query("SELECT email FROM ae_plain WHERE id = 1").contains("z***@quixmail.example"));
+            a.query("DROP VIEW ae_plain");
+        }
+    }
+
+    @Test
+    void aComputedValueStoredInAnEmailColumnIsNotShownByWhatTheStrategyKeeps() throws Exception {
+        // Attacker pass 12: the same strategies on a table column. A value computed from e-mails written into a
+        // column masked by the email strategy (the sensitive table itself in a transaction rolled back after, or a
+        // temporary table of the attacker's with a column named email) was read back as a***@<the e-mail>.
+        seed("ac_people");
+        String enc = "'a@' || translate(email, '@', '-')";
+        String[][] attempts = {
+                {"BEGIN", "UPDATE ac_people SET email = " + enc, "SELECT email FROM ac_people"},
+                {"BEGIN", "UPDATE ac_people SET email = " + enc + " RETURNING email"},
+                {"BEGIN", "UPDATE ac_people SET id = id + 10, email = upper(" + enc + ")", "SELECT email FROM ac_people"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp SELECT " + enc + " FROM ac_people",
+                        "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp (email) SELECT " + enc
+                        + " FROM ac_people", "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp SELECT " + enc + " FROM ac_people "
+                        + "RETURNING email"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp VALUES ((SELECT min(" + enc
+                        + ") FROM ac_people))", "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp VALUES ('a@b')",
+                        "UPDATE ac_tmp t SET email = 'a@' || translate(p.email, '@', '-') FROM ac_people p",
+                        "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "MERGE INTO ac_tmp t USING ac_people p ON false WHEN NOT "
+                        + "MATCHED THEN INSERT VALUES ('a@' || translate(p.email, '@', '-'))", "SELECT email FROM ac_tmp"},
+                {"CREATE TEMP TABLE ac_tmp (email text)", "INSERT INTO ac_tmp (email) SELECT email FROM (SELECT " + enc
+                        + " AS email FROM ac_people) s", "SELECT email FROM ac_tmp"},
+                {"CREATE VIEW ac_v AS SELECT " + enc + " AS email FROM ac_people", "CREATE TEMP TABLE ac_tmp (email text)",
+                        "INSERT INTO ac_tmp (email) SELECT email FROM ac_v", "SELECT email FROM ac_tmp"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS ac_v"));
+        try (Attacker a = new Attacker()) {
+            // Precise: an e-mail changed in place by lower() or copied as it is still runs, read with its strategy.
+            a.query("BEGIN");
+            String lowered = a.query("UPDATE ac_people SET email = lower(email) WHERE id = 1 RETURNING email");
+            assertTrue(lowered.contains("z***@quixmail.example"), lowered);
+            a.query("ROLLBACK");
+            a.query("CREATE TEMP TABLE ac_copy (id int, email text)");
+            String copied = a.query("INSERT INTO ac_copy (id, email) SELECT id, email FROM ac_people");
+            assertTrue(copied.contains("INSERT 0 3"), copied);
+            assertTrue(a.query("SELECT email FROM ac_copy WHERE id = 2").contains("m***@quixmail.example"));
+        }
+    }
+
+    @Test
+    void anUpdateFromASubqueryOverSensitiveValuesCannotFillAClearColumn() throws Exception {
+        // Attacker pass 12: SET note = s.e names nothing sensitive in the SET list; the e-mails come from a subquery
+        // or LATERAL in FROM (or a CTE). The UPDATE stored them, translated, in a clear column of the table whose
+        // email is masked, and a later SELECT note returned them in clear.
+        seed("au_people");
+        direct("ALTER TABLE au_people ADD COLUMN note text");
+        String h = "translate(email, " + HIDE + ")";
+        String[][] attempts = {
+                {"UPDATE au_people p SET note = s.e FROM (SELECT id, " + h + " AS e FROM au_people) s WHERE s.id = p.id",
+                        "SELECT note FROM au_people"},
+                {"UPDATE au_people p SET note = s.e FROM au_people q, LATERAL (SELECT " + h.replace("email", "q.email")
+                        + " AS e) s WHERE q.id = p.id", "SELECT note FROM au_people"},
+                {"WITH s AS (SELECT id, " + h + " AS e FROM au_people) UPDATE au_people p SET note = s.e FROM s "
+                        + "WHERE s.id = p.id", "SELECT note FROM au_people"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "UPDATE au_people SET note = NULL"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a clear value from such a subquery still lands.
+            String set = a.query("UPDATE au_people p SET note = s.n FROM (SELECT id, 'n' || id AS n FROM au_people) s "
+                    + "WHERE s.id = p.id");
+            assertTrue(set.contains("UPDATE 3"), set);
+        }
+    }
+
+    @Test
+    void aFunctionReadingSensitiveValuesCannotFillAClearColumnOfATableWithMaskedOnes() throws Exception {
+        // Attacker pass 12: the write names no sensitive column, the function it calls reads them. INSERT ... VALUES
+        // (10, f()), SET note = f() and INSERT ... SELECT 10, f() stored translated e-mails in a clear column of
+        // the table whose email is masked (or of a temporary table with an email column), and
+        // 'a@' || translate(email, '@', '-') in a column the email strategy masks; later reads returned them.
+        seed("af_people");
+        direct("ALTER TABLE af_people ADD COLUMN note text");
+        String all = "CREATE FUNCTION af_f() RETURNS text LANGUAGE sql AS $$SELECT string_agg(translate(email, " + HIDE
+                + "), ',') FROM af_people$$";
+        String one = "CREATE FUNCTION af_g() RETURNS text LANGUAGE sql AS $$SELECT 'a@' || translate(min(email), '@', "
+                + "'-') FROM af_people$$";
+        String[][] attempts = {
+                {all, "INSERT INTO af_people (id, note) VALUES (10, af_f())", "SELECT note FROM af_people"},
+                {all, "UPDATE af_people SET note = af_f()", "SELECT note FROM af_people"},
+                {all, "INSERT INTO af_people (id, note) SELECT 10, af_f()", "SELECT note FROM af_people"},
+                {all, "CREATE TEMP TABLE af_t (id int, email text, note text)",
+                        "INSERT INTO af_t (id, note) VALUES (1, af_f())", "SELECT note FROM af_t"},
+                {one, "CREATE TEMP TABLE af_t (email text)", "INSERT INTO af_t (email) VALUES (af_g())",
+                        "SELECT email FROM af_t"},
+                {one, "CREATE TEMP TABLE af_t (email text)", "INSERT INTO af_t VALUES (af_g()) RETURNING email"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DELETE FROM af_people WHERE id > 3",
+                "UPDATE af_people SET note = NULL", "DROP FUNCTION IF EXISTS af_f()", "DROP FUNCTION IF EXISTS af_g()"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a function over clear columns still fills one.
+            a.query("CREATE FUNCTION af_ids() RETURNS text LANGUAGE sql AS $$SELECT string_agg(id::text, ',') "
+                    + "FROM af_people$$");
+            String set = a.query("UPDATE af_people SET note = af_ids() WHERE id = 1");
+            assertTrue(set.contains("UPDATE 1"), set);
+            a.query("DROP FUNCTION af_ids()");
+        }
+    }
+
+    // ---- 13. attacker pass 12: session state a sensitive statement leaves for a clear one ----
+
+    @Test
+    void theRandomSeedDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: setseed stores its argument as the session's random() state; random() then returns a
+        // function of it that a statement naming nothing sensitive returns in clear, and trying candidates (here
+        // a thousand around the first SSN; offline, all of them) finds the SSN.
+        seed("sd_people");
+        String crack = "CREATE FUNCTION sd_crack(obs float8, lo int, hi int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                + "FOR n IN lo..hi LOOP PERFORM setseed(n / 1e9); IF random() = obs THEN RETURN n; END IF; END LOOP; "
+                + "RETURN NULL; END$$";
+        String[][] attempts = {
+                {crack, "SELECT setseed(replace(ssn, '-', '')::float8 / 1e9) FROM sd_people WHERE id = 1",
+                        "SELECT sd_crack(random(), 536228000, 536229000)"},
+                {crack, "SELECT 1 FROM sd_people WHERE id = 1 AND setseed(replace(ssn, '-', '')::float8 / 1e9) IS NULL",
+                        "SELECT sd_crack(random(), 536228000, 536229000)"},
+        };
+        assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS sd_crack(float8, int, int)"));
+        try (Attacker a = new Attacker()) {
+            // Precise: a seed over nothing sensitive is set.
+            assertTrue(a.query("SELECT setseed(0.5)").contains("\nC"));
+        }
+    }
+
+    @Test
+    void aCursorsPositionDoesNotCarryASensitiveValue() throws Exception {
+        // Attacker pass 12: a PL/pgSQL MOVE takes its count from an expression; a function given a cursor the
+        // session declared over generate_series moved it by three digits of an SSN, and a FETCH RELATIVE 0 (the
+        // cursor's query names nothing sensitive) returned them in clear, three at a time.
+        seed("cm_people");
+        String mv = "CREATE FUNCTION cm_mv(c refcursor, n int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                + "MOVE ABSOLUTE n FROM c; RETURN 0; END$$";
+        StringBuilder received = new StringBuilder();
+        try (Attacker a = new Attacker()) {
+            a.query(mv);
+            a.query("BEGIN");
+            for (int chunk = 0; chunk < 3; chunk++) {
+                a.query("DECLARE c" + chunk + " SCROLL CURSOR FOR SELECT g - 1 FROM generate_series(1, 1000) g");
+                a.query("SELECT cm_mv('c" + chunk + "', substr(replace(ssn, '-', ''), " + (1 + 3 * chunk)
+                        + ", 3)::int + 1) FROM cm_people WHERE id = 1");
+                received.append(firstValue(a.query("FETCH RELATIVE 0 FROM c" + chunk)));
+            }
+            a.query("ROLLBACK");
+            a.query("DROP FUNCTION cm_mv(refcursor, int)");
+        }
+        assertNoSeed(received.toString());
+        try (Attacker a = new Attacker()) {
+            // Precise: moving a cursor by a clear value still works.
+            a.query(mv);
+            a.query("BEGIN");
+            a.query("DECLARE k SCROLL CURSOR FOR SELECT g FROM generate_series(1, 10) g");
+            a.query("SELECT cm_mv('k', id + 4) FROM cm_people WHERE id = 1");
+            String row = a.query("FETCH RELATIVE 0 FROM k");
+            assertTrue(row.contains("\nD") && row.contains("5"), row);
+            a.query("ROLLBACK");
+        }
+    }
+
+    @Test
+    void aLargeObjectReadDoesNotMoveItsDescriptorByASensitiveValue() throws Exception {
+        // Attacker pass 12: loread(fd, n) moves the descriptor's position by n (up to the object's size, set by a
+        // clear lo_truncate before); lo_tell then returned three digits of an SSN per read, in clear.
+        seed("lr_people");
+        StringBuilder received = new StringBuilder();
+        try (Attacker a = new Attacker()) {
+            a.query("BEGIN");
+            for (int chunk = 0; chunk < 3; chunk++) {
+                a.query("SELECT lo_open(lo_creat(-1), 393216)");
+                a.query("SELECT lo_truncate(" + chunk + ", 2000)");
+                a.query("SELECT length(loread(" + chunk + ", substr(replace(ssn, '-', ''), " + (1 + 3 * chunk)
+                        + ", 3)::int + 1000)) FROM lr_people WHERE id = 1");
+                received.append(firstValue(a.query("SELECT lo_tell(" + chunk + ") - 1000")));
+            }
+            a.query("ROLLBACK");
+        }
+        assertNoSeed(received.toString());
+        try (Attacker a = new Attacker()) {
+            // Precise: loread over nothing sensitive reads.
+            a.query("BEGIN");
+            a.query("SELECT lo_from_bytea(424243, 'abc')");
+            a.query("SELECT lo_open(424243, 262144)");
+            assertTrue(a.query("SELECT encode(loread(0, 3), 'escape')").contains("abc"));
+            a.query("ROLLBACK");
+        }
+    }
 }

@@ -572,6 +572,59 @@ public final class TextReferences {
             return null;
         }
         List<Token> tokens = lexed.tokens();
+        StoredValues rows = insertRows(tokens, null);
+        if (rows == null) {
+            return null;
+        }
+        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+        for (String c : rows.columns()) {
+            out.merge(c, false, Boolean::logicalOr);
+        }
+        for (int i = rows.valuesFrom(); i < rows.end(); i++) {
+            if (!isValueUse(tokens, i, sensitive)) {
+                continue;
+            }
+            Assignment item = rows.itemAt(i);
+            if (item == null) {
+                return null; // used as a value outside the rows: where it lands is not read here
+            }
+            out.put(item.column(), true);
+        }
+        return out;
+    }
+
+    /**
+     * The values an INSERT or UPDATE stores, each with the column it goes into; {@code valuesFrom} to {@code end}
+     * are the tokens where a value used outside them would land somewhere not read here.
+     */
+    private record StoredValues(List<String> columns, List<Assignment> items, int valuesFrom, int end) {
+
+        /** The value holding token {@code i}, or null. */
+        Assignment itemAt(int i) {
+            for (Assignment a : items) {
+                if (a.from() <= i && i < a.to()) {
+                    return a;
+                }
+            }
+            return null;
+        }
+
+        /** Whether token {@code i} is in the column an UPDATE assigns ({@code SET email[1] = ...}), not a value. */
+        boolean inTarget(int i) {
+            for (Assignment a : items) {
+                if (a.target() >= 0 && a.target() <= i && i < a.from()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * An INSERT's rows (a VALUES list or one plain SELECT) read as {@link #insertValueUses} reads them; without a
+     * column list, {@code tableColumns} (the table's columns in order) when given. Null for any other form.
+     */
+    private static StoredValues insertRows(List<Token> tokens, List<String> tableColumns) {
         int n = tokens.size();
         while (n > 0 && tokens.get(n - 1).isOp(";")) {
             n--;
@@ -591,24 +644,27 @@ public final class TextReferences {
         if (k + 1 < n && tokens.get(k).isWord("as") && tokens.get(k + 1).isIdentifier()) {
             k += 2;
         }
-        if (k >= n || !tokens.get(k).isOp("(")) {
-            return null;
-        }
         List<String> columns = new ArrayList<>();
-        k++;
-        while (true) {
-            if (k + 1 >= n || !tokens.get(k).isIdentifier()) {
-                return null;
+        if (k < n && tokens.get(k).isOp("(")) {
+            k++;
+            while (true) {
+                if (k + 1 >= n || !tokens.get(k).isIdentifier()) {
+                    return null;
+                }
+                columns.add(tokens.get(k).value());
+                Token after = tokens.get(k + 1);
+                k += 2;
+                if (after.isOp(")")) {
+                    break;
+                }
+                if (!after.isOp(",")) {
+                    return null; // a field or subscript of a column
+                }
             }
-            columns.add(tokens.get(k).value());
-            Token after = tokens.get(k + 1);
-            k += 2;
-            if (after.isOp(")")) {
-                break;
-            }
-            if (!after.isOp(",")) {
-                return null; // a field or subscript of a column
-            }
+        } else if (tableColumns == null || tableColumns.isEmpty()) {
+            return null;
+        } else {
+            columns.addAll(tableColumns);
         }
         int valuesFrom = k;
         if (k + 2 < n && tokens.get(k).isWord("overriding") && tokens.get(k + 2).isWord("value")) {
@@ -668,26 +724,11 @@ public final class TextReferences {
         } else {
             return null;
         }
-        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
-        for (String c : columns) {
-            out.merge(c, false, Boolean::logicalOr);
+        List<Assignment> values = new ArrayList<>(items.size());
+        for (int j = 0; j < items.size(); j++) {
+            values.add(new Assignment(columns.get(j % columns.size()), -1, items.get(j)[0], items.get(j)[1]));
         }
-        for (int i = valuesFrom; i < n; i++) {
-            if (!isValueUse(tokens, i, sensitive)) {
-                continue;
-            }
-            int column = -1;
-            for (int j = 0; j < items.size() && column < 0; j++) {
-                if (items.get(j)[0] <= i && i < items.get(j)[1]) {
-                    column = j % columns.size();
-                }
-            }
-            if (column < 0) {
-                return null; // used as a value outside the rows: where it lands is not read here
-            }
-            out.put(columns.get(column), true);
-        }
-        return out;
+        return new StoredValues(columns, values, valuesFrom, n);
     }
 
     /**
@@ -725,17 +766,39 @@ public final class TextReferences {
         return found == count ? Math.min(i, to) : -1;
     }
 
-    /** One assignment of an UPDATE's SET list: the column, and its expression's tokens {@code [from, to)}. */
-    public record Assignment(String column, int from, int to) {
+    /**
+     * One value an UPDATE's SET list or an INSERT's row stores: the column, where an UPDATE names it (-1 for an
+     * INSERT), and the value's tokens {@code [from, to)}.
+     */
+    private record Assignment(String column, int target, int from, int to) {
     }
 
     /**
      * For each column an UPDATE's top-level SET assigns, whether its expression uses a name in {@code sensitive} as
-     * a value ({@link #valueUse}); null when the text is not such an UPDATE or its SET list has a form this does
-     * not read ({@code SET (a, b) = ...}): then every column it writes counts.
+     * a value ({@link #valueUse}); null when the text is not such an UPDATE, its SET list has a form this does
+     * not read ({@code SET (a, b) = ...}), or it uses such a name as a value outside its SET list (a subquery in
+     * FROM, whose columns a SET expression may name under other names): then every column it writes counts.
      */
     public static java.util.Map<String, Boolean> updateValueUses(String text, Set<String> sensitive) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        StoredValues set = updateAssignments(tokens);
+        if (set == null) {
+            return null;
+        }
+        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+        for (Assignment a : set.items()) {
+            out.merge(a.column(), valueUse(tokens, a.from(), a.to(), sensitive).isPresent(), Boolean::logicalOr);
+        }
+        for (int i = set.valuesFrom(); i < set.end(); i++) {
+            if (isValueUse(tokens, i, sensitive) && !set.inTarget(i) && set.itemAt(i) == null) {
+                return null; // a subquery or LATERAL in FROM: SET note = s.e may store what it computes
+            }
+        }
+        return out;
+    }
+
+    /** An UPDATE's top-level SET list, each expression with its column; null for a form not read here. */
+    private static StoredValues updateAssignments(List<Token> tokens) {
         int k = 0;
         while (k < tokens.size() && !tokens.get(k).isWord("update")) {
             if (tokens.get(k).isOp("(")) {
@@ -759,7 +822,8 @@ public final class TextReferences {
         if (set < 0) {
             return null;
         }
-        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+        List<Assignment> out = new ArrayList<>();
+        List<String> columns = new ArrayList<>();
         int start = set + 1;
         depth = 0;
         for (int i = start; i <= tokens.size(); i++) {
@@ -785,15 +849,76 @@ public final class TextReferences {
             if (eq >= i) {
                 return null;
             }
-            String column = tokens.get(start).value();
-            boolean uses = valueUse(tokens, eq + 1, i, sensitive).isPresent();
-            out.merge(column, uses, Boolean::logicalOr);
+            out.add(new Assignment(tokens.get(start).value(), start, eq + 1, i));
+            columns.add(tokens.get(start).value());
             if (t == null || !t.isOp(",")) {
                 break;
             }
             start = i + 1;
         }
+        return new StoredValues(columns, out, k, tokens.size());
+    }
+
+    /** Functions that change the letters of a value but not its shape: a copy through them is still a copy. */
+    private static final Set<String> SHAPE_KEEPING = Set.of("lower", "upper", "btrim", "trim", "ltrim", "rtrim");
+
+    /**
+     * For an INSERT (of a table whose columns in order are {@code tableColumns}, when it names none) or an UPDATE
+     * that stores a value using a name in {@code sensitive}, whether each column it stores into is given a value
+     * computed from one: anything but such a name itself, bare or qualified, or {@code lower}, {@code upper} or a
+     * trim of it. Null when the text has another form, or uses a sensitive name as a value outside the values it
+     * stores (a subquery in FROM, a CTE): then what lands where is not read here.
+     */
+    public static java.util.Map<String, Boolean> computedValueStores(String text, Set<String> sensitive,
+                                                                     List<String> tableColumns) {
+        Lexer.Result lexed = Lexer.tokenize(text, true);
+        if (lexed.settingSensitive() || lexed.unterminated()) {
+            return null;
+        }
+        List<Token> tokens = lexed.tokens();
+        StoredValues stored = !tokens.isEmpty() && tokens.get(0).isWord("insert") ? insertRows(tokens, tableColumns)
+                : updateAssignments(tokens);
+        if (stored == null) {
+            return null;
+        }
+        java.util.Map<String, Boolean> out = new java.util.LinkedHashMap<>();
+        for (String c : stored.columns()) {
+            out.put(c, false);
+        }
+        for (int i = stored.valuesFrom(); i < stored.end(); i++) {
+            if (!isValueUse(tokens, i, sensitive) || stored.inTarget(i)) {
+                continue;
+            }
+            Assignment item = stored.itemAt(i);
+            if (item == null) {
+                return null;
+            }
+            if (!copiedAsItIs(tokens, item)) {
+                out.put(item.column(), true);
+            }
+        }
         return out;
+    }
+
+    /** Whether {@code item}'s tokens are one name, bare or qualified, or a {@link #SHAPE_KEEPING} call of one. */
+    private static boolean copiedAsItIs(List<Token> tokens, Assignment item) {
+        int from = item.from();
+        int to = item.to();
+        if (to - from >= 4 && tokens.get(from).type() == Lexer.Type.WORD
+                && SHAPE_KEEPING.contains(tokens.get(from).value()) && tokens.get(from + 1).isOp("(")
+                && tokens.get(to - 1).isOp(")")) {
+            from += 2;
+            to -= 1;
+        }
+        if (from >= to || !tokens.get(from).isIdentifier()) {
+            return false;
+        }
+        for (int i = from + 1; i < to; i += 2) {
+            if (i + 1 >= to || !tokens.get(i).isOp(".") || !tokens.get(i + 1).isIdentifier()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -235,4 +235,29 @@ class TextReferencesTest {
             assertEquals(null, TextReferences.insertValueUses(sql, note), sql);
         }
     }
+
+    @Test
+    void computedValueStoresTellsACopyAsItIsFromAComputation() {
+        Set<String> email = Set.of("email");
+        List<String> order = List.of("id", "email");
+        assertEquals(java.util.Map.of("email", false), TextReferences.computedValueStores(
+                "UPDATE people SET email = lower(email) WHERE id = 1 RETURNING email", email, order));
+        assertEquals(java.util.Map.of("id", false, "email", true), TextReferences.computedValueStores(
+                "UPDATE people SET id = id + 1, email = 'a@' || translate(email, '@', '-')", email, order));
+        assertEquals(java.util.Map.of("id", false, "email", false), TextReferences.computedValueStores(
+                "INSERT INTO copy (id, email) SELECT id, p.email FROM people p", email, order));
+        assertEquals(java.util.Map.of("id", true, "email", false), TextReferences.computedValueStores(
+                "INSERT INTO copy SELECT length(email), upper(email) FROM people", email, order));
+        assertEquals(java.util.Map.of("email", true), TextReferences.computedValueStores(
+                "UPDATE t SET email = 'a@' || translate(p.email, '@', '-') FROM people p", email, order));
+        // Used outside the stored values: where it lands is not read.
+        assertEquals(null, TextReferences.computedValueStores(
+                "INSERT INTO copy (email) SELECT email FROM (SELECT email || 'x' AS email FROM people) s", email, order));
+        assertEquals(null, TextReferences.computedValueStores(
+                "UPDATE t SET email = s.e FROM (SELECT 'a@' || email AS e FROM people) s", email, order));
+        assertEquals(null, TextReferences.updateValueUses(
+                "UPDATE t SET note = s.e FROM (SELECT id, email AS e FROM people) s WHERE s.id = t.id", email));
+        assertEquals(java.util.Map.of("note", false), TextReferences.updateValueUses(
+                "UPDATE t SET note = 'x' FROM people p WHERE p.id = t.id AND p.email = $1", email));
+    }
 }

@@ -131,10 +131,88 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (clear != null) {
                         launders = clear + ", a column no rule masks";
                     }
+                    String shown = anySensitive && !definesView && launders.isEmpty()
+                            && STORES_ROWS.contains(f.kind()) ? computedIntoPartShown(f, written, masker, e) : null;
+                    if (shown != null) {
+                        launders = shown + ", whose masking strategy tells something of what is stored there (a value "
+                                + "computed from a sensitive read)";
+                    }
                 }
             }
         }
         return new Exposure(true, derived, e.sensitiveNames(), e.reason(), launders);
+    }
+
+    /**
+     * A column of a written table masked with a strategy that tells something of the value (email keeps the
+     * domain, partial the last characters, hash and tokenize give equal values equal tokens) which {@code f} gives a value computed from a sensitive read: the computation
+     * chooses what lands in the part shown ({@code SET email = 'a@' || translate(email, '@', '-')} shows the
+     * whole address after the @). A copy as it is (the name itself, lower, upper, trim) is not. When which value
+     * lands where is not read (a MERGE, whole rows, a subquery in FROM, a view's computed column), every such column
+     * it writes counts. Null when none.
+     */
+    private static String computedIntoPartShown(StatementFacts f, List<RelationCatalog.Relation> written,
+                                                Masker masker, Exposure read) {
+        Carried carried = carried(f, read.sensitiveNames());
+        if (carried == Carried.NOTHING) {
+            return null;
+        }
+        Set<String> writtenNames = new HashSet<>();
+        for (ColumnRef c : f.columnsWritten()) {
+            writtenNames.add(c.column().toLowerCase(Locale.ROOT));
+        }
+        boolean unread = carried == Carried.UNREAD || f.kind() == StatementKind.MERGE
+                || dev.warden.masking.MaskContext.anyComputed(read.derivedColumns());
+        for (RelationCatalog.Relation r : written) {
+            if (r.isView()) {
+                continue;
+            }
+            java.util.Map<String, Boolean> computed = unread ? null : TextReferences.computedValueStores(f.text(),
+                    read.sensitiveNames(), r.columns().stream().map(RelationCatalog.Column::name).toList());
+            for (RelationCatalog.Column c : r.columns()) {
+                String name = c.name().toLowerCase(Locale.ROOT);
+                boolean given = computed == null ? writtenNames.isEmpty() || writtenNames.contains(name)
+                        : computed.entrySet().stream().anyMatch(x -> x.getValue() && x.getKey().equalsIgnoreCase(name));
+                if (given && showsPart(masker, r, c)) {
+                    return r.schema() + "." + r.name() + "." + c.name();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Whether a write's values may carry a sensitive value, and whether its text shows which values do. */
+    private enum Carried { NOTHING, IN_TEXT, UNREAD }
+
+    /**
+     * {@code UNREAD} when {@code f} reads whole rows, or a function it calls reads a sensitive value (its body's
+     * result lands wherever the call stands: VALUES (10, f()), SET note = f()); {@code IN_TEXT} when its own text
+     * uses a sensitive name as a value ({@link TextReferences#valueUse}); {@code NOTHING} otherwise.
+     */
+    private static Carried carried(StatementFacts f, Set<String> sensitiveNames) {
+        for (StatementFacts s : f.allStatements()) {
+            for (ColumnRef c : s.columnsRead()) {
+                if (c.column().equals("*")) {
+                    return Carried.UNREAD;
+                }
+            }
+            if (s != f && TextReferences.valueUse(s.text(), sensitiveNames).isPresent()) {
+                return Carried.UNREAD;
+            }
+        }
+        return TextReferences.valueUse(f.text(), sensitiveNames).isPresent() ? Carried.IN_TEXT : Carried.NOTHING;
+    }
+
+    private static boolean showsPart(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
+        if (masker.revealsPartOfSourceColumn(r.schema(), r.name(), c.name(), c.typeOid())) {
+            return true;
+        }
+        for (RelationCatalog.Kin k : r.kin()) {
+            if (masker.revealsPartOfSourceColumn(k.schema(), k.name(), c.name(), c.typeOid())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code t}, written as {@code written} in the catalog, is a sequence (nextval, setval). */
@@ -251,7 +329,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     where += ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
                         if (view == TOO_DEEP || carriesSensitive(c, masker, catalog.unfiltered())) {
-                            derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
+                            String q = (r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT);
+                            derived.add(q);
+                            if (view == TOO_DEEP || !passedThrough(c, catalog.unfiltered())) {
+                                derived.add(dev.warden.masking.MaskContext.computed(q));
+                            }
                             sensitiveNames.add(c.name());
                             found.putIfAbsent(c.name().toLowerCase(Locale.ROOT), where);
                             any = true;
@@ -479,6 +561,20 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * Whether a column of a sensitive view carries a sensitive value: an expression (its inputs are not known
      * column by column), a column of another view, or a sensitive column under another name.
      */
+    /**
+     * Whether a view's column is a table's column passed through as it is (its origin a table, not a view, and
+     * looked up), rather than computed: only then does it hold the values a strategy keeping part of them expects.
+     */
+    private static boolean passedThrough(RelationCatalog.Column c, RelationCatalog catalog) {
+        ColumnName o = c.origin();
+        if (o == null) {
+            return false;
+        }
+        List<RelationCatalog.Relation> named = catalog.named(o.table()).stream()
+                .filter(r -> r.schema().equals(o.schema())).toList();
+        return !named.isEmpty() && named.stream().noneMatch(RelationCatalog.Relation::isView);
+    }
+
     private static boolean carriesSensitive(RelationCatalog.Column c, Masker masker, RelationCatalog catalog) {
         ColumnName o = c.origin();
         if (o == null) {
@@ -514,15 +610,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      */
     private static String clearColumnStoring(StatementFacts f, List<RelationCatalog.Relation> written, Masker masker,
                                              Set<String> sensitiveNames) {
-        boolean wholeRows = false;
-        for (ColumnRef c : f.columnsRead()) {
-            wholeRows |= c.column().equals("*");
-        }
-        if (!wholeRows && TextReferences.valueUse(f.text(), sensitiveNames).isEmpty()) {
+        Carried carried = carried(f, sensitiveNames);
+        if (carried == Carried.NOTHING) {
             return null;
         }
         Set<String> targets = new HashSet<>();
-        java.util.Map<String, Boolean> assigned = wholeRows ? null
+        java.util.Map<String, Boolean> assigned = carried == Carried.UNREAD ? null
                 : f.kind() == StatementKind.UPDATE ? TextReferences.updateValueUses(f.text(), sensitiveNames)
                 : f.kind() == StatementKind.INSERT ? TextReferences.insertValueUses(f.text(), sensitiveNames)
                 : null;

@@ -808,12 +808,23 @@ final class ResultMasking {
     /** Each open cursor's exposure, from its DECLARE: the plan travels with the cursor to every FETCH. */
     private final java.util.Map<String, Exposure> cursors = new java.util.HashMap<>();
 
-    /** Functions that run SQL given as text, or carry a value where no result masking follows it. */
+    /**
+     * Functions that run SQL given as text, or carry a value where no result masking follows it. Numbers count
+     * too: an advisory lock's key is shown by pg_locks (classid, objid) to every session, lo_create's OID by
+     * pg_largeobject_metadata, and a descriptor's position (lo_lseek, and loread, which moves it by the length it
+     * is given) or an object's size (lo_truncate) by lo_tell and lo_lseek, each read later by a statement naming
+     * nothing sensitive; setseed's argument is the state of
+     * random(), whose values tell it.
+     */
     static final Set<String> HANDOFFS = Set.of("query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema",
             "cursor_to_xml", "cursor_to_xmlschema", "table_to_xml", "table_to_xml_and_xmlschema",
             "schema_to_xml", "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xml_and_xmlschema",
             "dblink", "dblink_exec", "dblink_send_query", "dblink_open", "dblink_fetch", "ts_stat", "pg_notify",
-            "set_config", "lo_from_bytea", "lo_put", "lowrite", "lo_import", "lo_export", "pg_file_write");
+            "set_config", "lo_from_bytea", "lo_put", "lowrite", "lo_import", "lo_export", "pg_file_write",
+            "lo_create", "lo_lseek", "lo_lseek64", "lo_truncate", "lo_truncate64", "loread",
+            "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
+            "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
+            "pg_try_advisory_xact_lock_shared", "setseed");
 
     /** Whether the policy in force masks anything for this identity in this environment. */
     boolean masksAnything() {
@@ -894,6 +905,13 @@ final class ResultMasking {
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 String handoff = handoff(f);
+                if (handoff == null && f != top && judgement.exposure().sensitive()
+                        && (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE)) {
+                    // A routine's FETCH or MOVE of a cursor it did not open (a refcursor argument) may move it by
+                    // what the statement read (MOVE ABSOLUTE n, a loop), and a later FETCH of that cursor, judged
+                    // by its DECLARE, returns the position. SQL's own FETCH and MOVE take only literal counts.
+                    handoff = "the position of a cursor (a routine's FETCH or MOVE of a cursor it did not open)";
+                }
                 if (handoff != null) {
                     return refused(reading, "masking-handoff", "a masked identity may not hand sensitive values to "
                             + handoff + ", which masking cannot follow (" + exposure.reason() + ")",
