@@ -316,6 +316,13 @@ class WritesRunElsewhereThroughWardenTest {
             s.execute("CREATE TABLE gw_fine_validated (id int)");
             s.execute("ALTER TABLE gw_fine_validated ADD CONSTRAINT gw_fine_validated_check CHECK (id > 0) NOT VALID");
             s.execute("ALTER TABLE gw_fine_validated OWNER TO gw_login");
+            // A partition key's expression: computed for each row routed into the table, and to check a row written
+            // into a partition directly; an array of a user type: each element is cast.
+            s.execute("CREATE TABLE gw_key_parted (id int) PARTITION BY RANGE ((gw_key(id)))");
+            s.execute("CREATE TABLE gw_key_parted_all PARTITION OF gw_key_parted FOR VALUES FROM (MINVALUE) "
+                    + "TO (MAXVALUE)");
+            s.execute("CREATE TABLE gw_box_lists (b gw_boxed[])");
+            s.execute("GRANT SELECT, INSERT ON gw_key_parted, gw_key_parted_all, gw_box_lists TO gw_login");
         }
     }
 
@@ -2427,5 +2434,15 @@ class WritesRunElsewhereThroughWardenTest {
             assertEquals(null, run(c, "ALTER TABLE gw_fine_validated VALIDATE CONSTRAINT gw_fine_validated_check"));
         }
         assertEquals(3, rows("gw_ledger"));
+    }
+
+    /**
+     * A partition key's expression runs for each row routed into a partitioned table, and for each row written into
+     * one of its partitions (the partition's constraint); an implicit cast runs for each element of an array.
+     */
+    @Test
+    void aGuardrailOnATableHoldsForAPartitionKeyAndAnArraysElementCasts() throws SQLException {
+        assertEachKeepsLedger(List.of("INSERT INTO gw_key_parted VALUES (1)", "INSERT INTO gw_key_parted_all VALUES (1)",
+                "INSERT INTO gw_box_lists VALUES (ARRAY[1])"));
     }
 }
