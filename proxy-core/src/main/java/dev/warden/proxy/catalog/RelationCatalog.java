@@ -511,6 +511,8 @@ final class RelationCatalog {
                         + "ON rt.oid = ra.atttypid JOIN pg_catalog.pg_range rg ON (rg.rngtypid IN (rt.oid, "
                         + "rt.typbasetype, rt.typelem) OR rg.rngmultitypid IN (rt.oid, rt.typbasetype, rt.typelem)) "
                         + "AND rg.rngsubdiff::pg_catalog.oid >= 16384 WHERE ra.attrelid = c.oid AND ra.attnum > 0) "
+                        // A partition, or a partitioned table (its key's expressions: see runTexts).
+                        + "OR c.relispartition OR c.relkind = 'p' "
                         // A column of a type with a user cast the server applies on its own (see COLUMN_CASTS).
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ca JOIN pg_catalog.pg_type ct "
                         + "ON ct.oid = ca.atttypid JOIN pg_catalog.pg_cast cc ON " + USER_TYPE_CASTS.formatted("ct", "cc")
@@ -679,11 +681,12 @@ final class RelationCatalog {
      */
     /**
      * A cast the server applies on its own (implicit, or to assign) from or to the user type {@code %1$s} is (or
-     * its domain's base type). Formatted with the pg_type alias and the pg_cast alias.
+     * its domain's base type, or its elements' type: an array is cast element by element). Formatted with the pg_type alias and the pg_cast alias.
      */
     private static final String USER_TYPE_CASTS = "%2$s.castcontext IN ('i', 'a') AND ((%1$s.oid >= 16384 "
             + "AND %1$s.oid IN (%2$s.castsource, %2$s.casttarget)) OR (%1$s.typbasetype >= 16384 "
-            + "AND %1$s.typbasetype IN (%2$s.castsource, %2$s.casttarget))) ";
+            + "AND %1$s.typbasetype IN (%2$s.castsource, %2$s.casttarget)) OR (%1$s.typelem >= 16384 "
+            + "AND %1$s.typelem IN (%2$s.castsource, %2$s.casttarget))) ";
 
     private static final String COLUMN_CASTS = "SELECT a.attrelid::int8, k.kind, 'SELECT ' "
             + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
@@ -764,6 +767,11 @@ final class RelationCatalog {
                 // An index's own, for REINDEX INDEX.
                 + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
                 "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
+                // A partition key's expressions, of the table and of each partitioned table above it: a row
+                // routed or written into a partition is checked against each.
+                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.rel", "w", "(SELECT anc.relid AS oid, "
+                + "x.oid AS rel FROM pg_catalog.pg_class x CROSS JOIN LATERAL "
+                + "pg_catalog.pg_partition_ancestors(x.oid) anc) o", "pg_catalog.pg_class", "o.rel")
                 + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
                 "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
                 // A domain's CHECK constraints, for the columns of that domain.
