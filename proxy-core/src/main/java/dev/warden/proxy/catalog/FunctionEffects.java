@@ -462,7 +462,10 @@ final class FunctionEffects {
         effects.clear();
     }
 
-    /** One overload; {@code support}: an aggregate's transition, final and other support functions. */
+    /**
+     * One overload; {@code support}: an aggregate's transition, final and other support functions, and the user
+     * functions a call runs for its parameters and result (domain checks, casts into them, parameter defaults).
+     */
     private record Row(long oid, boolean builtIn, char volatility, String language, String body,
                        List<String> support) {
     }
@@ -478,7 +481,16 @@ final class FunctionEffects {
                 + "l.lanname, " + body + ", ARRAY(SELECT f.proname::text FROM pg_catalog.pg_aggregate a "
                 + "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "
                 + "a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
-                + "WHERE a.aggfnoid = p.oid), " + standardBody + " FROM pg_catalog.pg_proc p "
+                + "WHERE a.aggfnoid = p.oid) || ARRAY(SELECT g.proname::text FROM pg_catalog.pg_proc g "
+                // What a call runs besides the body: its parameters' and result's domain checks and casts into them,
+                // and its parameters' defaults (the function's own dependencies on functions and operators).
+                + "WHERE g.oid >= 16384 AND g.oid IN (SELECT r.fid FROM " + RelationCatalog.functionsForTypes(
+                "SELECT 0::pg_catalog.oid, x FROM pg_catalog.unnest(p.prorettype "
+                + "|| coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) x") + " r "
+                + "UNION SELECT " + RelationCatalog.FUNCTION_OF_DEPENDENCY + " FROM pg_catalog.pg_depend d "
+                + "WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid "
+                + "AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass))), " + standardBody + " FROM pg_catalog.pg_proc p "
                 + "JOIN pg_catalog.pg_language l "
                 + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));

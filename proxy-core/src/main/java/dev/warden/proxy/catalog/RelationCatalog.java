@@ -504,8 +504,12 @@ final class RelationCatalog {
                         + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL)) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
                         + "AND sx.stxexprs IS NOT NULL) "
+                        // A partition key, and a column whose type may reach a domain or a cast made by a user
+                        // (a domain, a composite, a user's type or an array of one): see functionsForTypes.
+                        + "OR c.relkind = 'p' "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute da JOIN pg_catalog.pg_type dt "
-                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 AND dt.typtype = 'd'), "
+                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 "
+                        + "AND (dt.typtype IN ('d', 'c') OR dt.oid >= 16384)), "
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
@@ -605,12 +609,50 @@ final class RelationCatalog {
         }
     }
 
+    /**
+     * The function a dependency {@code d} of an expression runs: the function it names, or the function of the
+     * operator it names (an expression records its operators, not their functions).
+     */
+    static final String FUNCTION_OF_DEPENDENCY = "CASE WHEN d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+            + "THEN d.refobjid ELSE (SELECT op.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator op "
+            + "WHERE op.oid = d.refobjid) END";
+
+    /**
+     * The user functions a value stored as one of the types {@code seed} gives ({@code relid, typ} rows) runs, as
+     * {@code (relid, fid)} rows: the checks of each domain those types reach (a domain, what it is over, an array's
+     * element, a composite's fields, recursively) and each assignment or implicit cast into a type reached.
+     */
+    static String functionsForTypes(String seed) {
+        return "(WITH RECURSIVE reach (relid, typ) AS (" + seed + " "
+                + "UNION SELECT r.relid, x.typ FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ "
+                + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem UNION ALL SELECT f.atttypid "
+                + "FROM pg_catalog.pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) "
+                + "x (typ) WHERE x.typ <> 0) "
+                + "SELECT r.relid, " + FUNCTION_OF_DEPENDENCY + " AS fid FROM reach r "
+                + "JOIN pg_catalog.pg_constraint o ON o.contypid = r.typ "
+                + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
+                + "AND d.objid = o.oid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
+                + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
+                + "AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
+    }
+
+    /** What storing a value into a column of these relations runs for its type (see {@link #functionsForTypes}). */
+    private static final String CALLED_FOR_COLUMN_TYPES = "SELECT r.relid::int8, 'w', 'SELECT ' "
+            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '() AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' "
+            + "FROM " + functionsForTypes("SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
+            + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped") + " r "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "WHERE p.oid >= 16384";
+
     /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
     private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
             + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
             + "FROM %s JOIN pg_catalog.pg_depend d ON d.classid = '%s'::pg_catalog.regclass AND d.objid = o.oid "
-            + "AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-            + "JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass) "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = " + FUNCTION_OF_DEPENDENCY + " "
+            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
 
     /**
@@ -622,6 +664,14 @@ final class RelationCatalog {
 
     /** {@link #CALLED}, for what computes a value of the row being written (a column default): see SETS_THE_ROW. */
     private static final String CALLED_FOR_ROW = CALLED.replace("|| '()' ", "|| '() AS " + SETS_THE_ROW + "' ");
+
+    /**
+     * {@link #CALLED}, for what checks or computes a value of every row when ALTER TABLE rewrites or validates the
+     * rows there (a CHECK constraint, a domain's check, a cast into a column's type, a partition key): see
+     * CHECKED_OVER_EVERY_ROW.
+     */
+    private static final String CALLED_CHECKING_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' ");
 
     /** {@link #CALLED}, for what an index or a statistics object computes (see COMPUTED_OVER_EVERY_ROW). */
     private static final String CALLED_OVER_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
@@ -691,8 +741,8 @@ final class RelationCatalog {
                         + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
                         + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
                         "pg_catalog.pg_attrdef", "o.adrelid")
-                        + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
-                        "pg_catalog.pg_constraint", "o.conrelid")
+                        + " UNION ALL " + CALLED_CHECKING_EVERY_ROW.formatted("o.conrelid", "w",
+                        "pg_catalog.pg_constraint o", "pg_catalog.pg_constraint", "o.conrelid")
                         + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
                         "pg_catalog.pg_rewrite", "o.ev_class")
                         + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
@@ -707,10 +757,12 @@ final class RelationCatalog {
                         "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
                         "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
-                        // A domain's CHECK constraints, for the columns of that domain.
-                        + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
-                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
-                        "pg_catalog.pg_constraint", "a.attrelid")
+                        // A partition key's expressions, computed for each row routed (and by ATTACH PARTITION).
+                        + " UNION ALL " + CALLED_CHECKING_EVERY_ROW.formatted("o.oid", "w",
+                        "(SELECT x.partrelid AS oid FROM pg_catalog.pg_partitioned_table x) o", "pg_catalog.pg_class",
+                        "o.oid")
+                        // The domains' CHECK constraints and the casts into the types of the columns.
+                        + " UNION ALL " + CALLED_FOR_COLUMN_TYPES
                         + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
                         "pg_catalog.pg_attrdef", "o.adrelid")
                         + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
@@ -738,7 +790,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 18; i++) {
+            for (int i = 1; i <= 19; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {

@@ -79,6 +79,13 @@ public final class Guardrails {
         String COMPUTED_OVER_EVERY_ROW = "computed_over_every_row";
 
         /**
+         * The name {@link #runBy} gives a call of a function that checks or computes a value of each row stored: a
+         * CHECK constraint's, a column type's domain checks and casts, a partition key's. Run for each row written,
+         * and for every row there by ALTER TABLE forms that validate or rewrite them (with the index functions).
+         */
+        String CHECKED_OVER_EVERY_ROW = "checked_over_every_row";
+
+        /**
          * The names of the tables whose indexes or statistics objects compute user functions (what maintenance
          * that names no table computes over every row); null when the catalog could not say.
          */
@@ -516,6 +523,16 @@ public final class Guardrails {
             StatementKind.CLUSTER, StatementKind.REINDEX);
     private static final Pattern COMPUTED_OVER_EVERY_ROW = Pattern.compile(
             "(?i)\\bas\\s+" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
+    private static final Pattern COMPUTED_OR_CHECKED_OVER_EVERY_ROW = Pattern.compile(
+            "(?i)\\bas\\s+(" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "|" + NamedRelations.CHECKED_OVER_EVERY_ROW
+            + ")\\b");
+    /**
+     * The words of the ALTER TABLE actions that validate the rows there (VALIDATE CONSTRAINT, ATTACH PARTITION) or
+     * rewrite them (ALTER COLUMN TYPE, ADD COLUMN, SET LOGGED/UNLOGGED, SET ACCESS METHOD, SET EXPRESSION): found
+     * anywhere in the text, a comment's words too, which only errs towards judging.
+     */
+    private static final Pattern ALTER_OVER_EVERY_ROW = Pattern.compile(
+            "(?i)\\b(validate|type|add|logged|unlogged|attach|access|expression)\\b");
 
     /**
      * Whether {@code f} is ANALYZE, VACUUM, CLUSTER or REINDEX that names no table, or a wildcard ({@code *.*},
@@ -543,9 +560,12 @@ public final class Guardrails {
      */
     private Decision decideWhatMaintenanceComputes(Identity who, Environment env, StatementFacts facts,
                                                    NamedRelations schemas) {
-        if (!MAINTENANCE.contains(facts.kind())) {
+        boolean altering = facts.kind() == StatementKind.ALTER && "TABLE".equals(facts.objectType())
+                && ALTER_OVER_EVERY_ROW.matcher(facts.text()).find();
+        if (!MAINTENANCE.contains(facts.kind()) && !altering) {
             return Decision.ALLOW;
         }
+        Pattern overEveryRow = altering ? COMPUTED_OR_CHECKED_OVER_EVERY_ROW : COMPUTED_OVER_EVERY_ROW;
         List<TableRef> tables = union(facts.tablesRead(), facts.tablesWritten());
         if (maintainsEveryTable(facts)) {
             // No table named, or every table of a schema: each table the login may maintain, so each whose indexes
@@ -575,12 +595,12 @@ public final class Guardrails {
                 continue;
             }
             for (StatementFacts top : run) {
-                if (!COMPUTED_OVER_EVERY_ROW.matcher(top.text()).find()) {
+                if (!overEveryRow.matcher(top.text()).find()) {
                     continue;
                 }
                 for (StatementFacts r : top.allStatements()) {
                     Decision d = decideByRules(who, env, r, schemas, true, ", computed over every row of "
-                            + t.qualified() + " (by an index or a statistics object),");
+                            + t.qualified() + " (by an index, a statistics object, a check or a partition key),");
                     if (!d.allowed()) {
                         return d;
                     }
