@@ -240,6 +240,48 @@ class GuardrailPass11Test {
                 "ALTER TABLE gw_pk2 ATTACH PARTITION gw_att FOR VALUES FROM (0) TO (100)");
     }
 
+    /**
+     * A trigger's WHEN condition runs for each row written, before (and whatever) its function does; a partition
+     * key runs over the default partition's rows when a partition is made beside it.
+     */
+    @Test
+    void triggerConditionsAndPartitionsMadeBesideADefaultAreJudged() throws SQLException {
+        assertEachKept("CREATE FUNCTION gw_noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$; "
+                        + "CREATE TABLE gw_when (id int); CREATE TRIGGER gw_when_t BEFORE INSERT ON gw_when FOR EACH ROW "
+                        + "WHEN (public.gw_wipe(NEW.id) > 0) EXECUTE FUNCTION gw_noop(); GRANT INSERT ON gw_when TO gw_login",
+                "INSERT INTO gw_when VALUES (1)",
+                OPS + "CREATE TABLE gw_when_op (id int); CREATE TRIGGER gw_when_op_t BEFORE INSERT ON gw_when_op "
+                        + "FOR EACH ROW WHEN (NEW.id = 'a'::text) EXECUTE FUNCTION gw_noop(); "
+                        + "GRANT INSERT ON gw_when_op TO gw_login", "INSERT INTO gw_when_op VALUES (1)",
+                "CREATE TABLE gw_pd (id int) PARTITION BY LIST ((gw_key(id))); "
+                        + "CREATE TABLE gw_pd_d PARTITION OF gw_pd DEFAULT; INSERT INTO gw_pd VALUES (1); "
+                        + "ALTER TABLE gw_pd OWNER TO gw_login; ALTER TABLE gw_pd_d OWNER TO gw_login",
+                "CREATE TABLE gw_pd_5 PARTITION OF gw_pd FOR VALUES IN (5)");
+    }
+
+    /** A value cast to a composite type with a field of a domain, or to a domain whose check uses an operator. */
+    @Test
+    void castsIntoTypesThatReachADomainAreJudged() throws SQLException {
+        assertEachKept("CREATE TYPE gw_cd2 AS (x gw_checked_int)", "SELECT '(1)'::gw_cd2",
+                "CREATE TYPE gw_cd3 AS (x gw_checked_int)", "SELECT CAST(ROW(1) AS gw_cd3)",
+                OPS + "CREATE DOMAIN gw_opdom AS int CHECK (VALUE = 'a'::text)", "SELECT 1::gw_opdom");
+    }
+
+    /**
+     * Held (kept as regression tests): a partition key runs for a row written into a partition directly, and for
+     * a row routed through a partition that is partitioned itself; Warden judged both as writes of the tree.
+     */
+    @Test
+    void partitionKeysAboveOrBelowTheWrittenTableAreJudged() throws SQLException {
+        assertEachKept("CREATE TABLE gw_pl (id int) PARTITION BY LIST ((gw_key(id))); "
+                        + "CREATE TABLE gw_pl_1 PARTITION OF gw_pl FOR VALUES IN (1); GRANT INSERT ON gw_pl_1 TO gw_login",
+                "INSERT INTO gw_pl_1 VALUES (1)",
+                "CREATE TABLE gw_pt (id int) PARTITION BY LIST (id); "
+                        + "CREATE TABLE gw_pt_1 PARTITION OF gw_pt FOR VALUES IN (1) PARTITION BY LIST ((gw_key(id))); "
+                        + "CREATE TABLE gw_pt_1_d PARTITION OF gw_pt_1 DEFAULT; GRANT INSERT ON gw_pt TO gw_login",
+                "INSERT INTO gw_pt VALUES (1)");
+    }
+
     /** Precise, not blanket: the same forms run where what they imply is built in or harmless. */
     @Test
     void harmlessNeighboursRun() throws SQLException {
