@@ -292,7 +292,12 @@ class GuardrailPass11Test {
                 "CREATE FUNCTION gw_fine_f(a int DEFAULT 2) RETURNS int LANGUAGE plpgsql AS "
                         + "$$DECLARE v int := 1; BEGIN RETURN a + v; END$$",
                 "CREATE TABLE gw_fine_alter (id int)", "INSERT INTO gw_fine_alter VALUES (1)",
-                "ALTER TABLE gw_fine_alter OWNER TO gw_login");
+                "ALTER TABLE gw_fine_alter OWNER TO gw_login", "ALTER TABLE gw_fine OWNER TO gw_login",
+                "ALTER TABLE gw_fine_d OWNER TO gw_login", "CREATE TYPE gw_fine_row AS (x int)",
+                "CREATE FUNCTION gw_fine_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                "CREATE TABLE gw_fine_when (id int)", "CREATE TRIGGER gw_fine_when_t BEFORE INSERT ON gw_fine_when "
+                        + "FOR EACH ROW WHEN (NEW.id > 0 AND abs(NEW.id) > 0) EXECUTE FUNCTION gw_fine_trg()",
+                "GRANT INSERT ON gw_fine_when TO gw_login");
         forgetOperators();
         try (Connection c = prod()) {
             for (String sql : List.of("SELECT NULLIF(1, 2), 1 IN (1, 2), CASE 1 WHEN 2 THEN 3 END, "
@@ -301,7 +306,9 @@ class GuardrailPass11Test {
                     "ALTER TABLE gw_fine_alter ADD CONSTRAINT gw_fine_c CHECK (id > 0) NOT VALID",
                     "ALTER TABLE gw_fine_alter VALIDATE CONSTRAINT gw_fine_c",
                     "ALTER TABLE gw_fine_alter ALTER COLUMN id TYPE bigint",
-                    "ALTER TABLE gw_fine_alter ADD COLUMN n int DEFAULT 1", "ALTER TABLE gw_fine_alter SET UNLOGGED")) {
+                    "ALTER TABLE gw_fine_alter ADD COLUMN n int DEFAULT 1", "ALTER TABLE gw_fine_alter SET UNLOGGED",
+                    "CREATE TABLE gw_fine_5 PARTITION OF gw_fine FOR VALUES IN (5)", "INSERT INTO gw_fine_when VALUES (1)",
+                    "SELECT ROW(1)::gw_fine_row, '(2)'::gw_fine_row")) {
                 assertEquals(null, run(c, sql), sql);
             }
         }

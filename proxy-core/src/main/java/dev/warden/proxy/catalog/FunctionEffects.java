@@ -324,11 +324,7 @@ final class FunctionEffects {
         }
         Map<String, Set<String>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
-                // A domain checks a value cast to it with its own constraints and those of the domains it is over.
-                "WITH RECURSIVE domains (name, oid) AS (SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t "
-                        + "WHERE t.typname = ANY (?) AND t.typtype = 'd' UNION ALL SELECT d.name, t.typbasetype "
-                        + "FROM domains d JOIN pg_catalog.pg_type t ON t.oid = d.oid AND t.typtype = 'd') "
-                        + "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
+                "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = o.oprcode "
                         + "WHERE o.oprname = ANY (?) AND (o.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_cast c "
@@ -338,17 +334,17 @@ final class FunctionEffects {
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = t.typinput "
                         + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
-                        + "UNION ALL SELECT 'cast:' || d.name, f.proname FROM domains d "
-                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = d.oid "
-                        + "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
-                        + "AND p.objid = o.oid AND p.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = p.refobjid WHERE f.oid >= 16384 "
+                        // A value cast to a type is checked by each domain the type reaches (itself, what it is
+                        // over, a composite's fields, an array's element), and its parts cast into their types.
+                        + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
+                        "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
                         // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
                         + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
                         + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384")) {
-            ps.setArray(1, connection.createArrayOf("text", types.toArray()));
-            ps.setArray(2, connection.createArrayOf("text", operators.toArray()));
+            ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
+            ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
             ps.setArray(4, connection.createArrayOf("text", types.toArray()));
             ps.setArray(5, connection.createArrayOf("text", attributes.toArray()));

@@ -673,6 +673,12 @@ final class RelationCatalog {
     private static final String CALLED_CHECKING_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
             + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' ");
 
+    /**
+     * The relation of a trigger {@code o} whose dependency on a function {@code p} is its WHEN condition's: null (no
+     * relation) for its dependency on the function it calls.
+     */
+    private static final String TRIGGER_CONDITION_OF = "(CASE WHEN p.oid <> o.tgfoid THEN o.tgrelid END)";
+
     /** {@link #CALLED}, for what an index or a statistics object computes (see COMPUTED_OVER_EVERY_ROW). */
     private static final String CALLED_OVER_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
             + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "' ");
@@ -739,6 +745,11 @@ final class RelationCatalog {
                         + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
                         + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
                         + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
+                        // A trigger's WHEN condition, evaluated for each row before its function is called (the
+                        // trigger's dependency on its function is left to the call above).
+                        + "UNION ALL " + CALLED.formatted(TRIGGER_CONDITION_OF, "w",
+                        "(SELECT t.oid, t.tgrelid, t.tgfoid FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal) o",
+                        "pg_catalog.pg_trigger", TRIGGER_CONDITION_OF) + " "
                         + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
                         "pg_catalog.pg_attrdef", "o.adrelid")
                         + " UNION ALL " + CALLED_CHECKING_EVERY_ROW.formatted("o.conrelid", "w",
@@ -790,7 +801,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 19; i++) {
+            for (int i = 1; i <= 20; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {

@@ -531,6 +531,7 @@ public final class Guardrails {
      * rewrite them (ALTER COLUMN TYPE, ADD COLUMN, SET LOGGED/UNLOGGED, SET ACCESS METHOD, SET EXPRESSION): found
      * anywhere in the text, a comment's words too, which only errs towards judging.
      */
+    private static final Pattern PARTITION_OF = Pattern.compile("(?i)\\bpartition\\b[\\s\\S]*\\bof\\b");
     private static final Pattern ALTER_OVER_EVERY_ROW = Pattern.compile(
             "(?i)\\b(validate|type|add|logged|unlogged|attach|access|expression)\\b");
 
@@ -562,11 +563,15 @@ public final class Guardrails {
                                                    NamedRelations schemas) {
         boolean altering = facts.kind() == StatementKind.ALTER && "TABLE".equals(facts.objectType())
                 && ALTER_OVER_EVERY_ROW.matcher(facts.text()).find();
-        if (!MAINTENANCE.contains(facts.kind()) && !altering) {
+        // A partition made beside a default partition: the parent's key is computed over the default's rows.
+        boolean partitioning = facts.kind() == StatementKind.CREATE && "TABLE".equals(facts.objectType())
+                && PARTITION_OF.matcher(facts.text()).find();
+        if (!MAINTENANCE.contains(facts.kind()) && !altering && !partitioning) {
             return Decision.ALLOW;
         }
-        Pattern overEveryRow = altering ? COMPUTED_OR_CHECKED_OVER_EVERY_ROW : COMPUTED_OVER_EVERY_ROW;
-        List<TableRef> tables = union(facts.tablesRead(), facts.tablesWritten());
+        Pattern overEveryRow = altering || partitioning ? COMPUTED_OR_CHECKED_OVER_EVERY_ROW : COMPUTED_OVER_EVERY_ROW;
+        List<TableRef> tables = partitioning ? new ArrayList<>(facts.tablesRead())
+                : union(facts.tablesRead(), facts.tablesWritten());
         if (maintainsEveryTable(facts)) {
             // No table named, or every table of a schema: each table the login may maintain, so each whose indexes
             // or statistics objects compute a user function.
