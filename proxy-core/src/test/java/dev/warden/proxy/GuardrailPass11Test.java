@@ -268,6 +268,22 @@ class GuardrailPass11Test {
     }
 
     /**
+     * A value of a user's type read from a column is cast out of it where a built-in function, or a column it is
+     * stored into, takes another type: an implicit or assignment cast from the type runs its function.
+     */
+    @Test
+    void castsOutOfAColumnsTypeAreJudged() throws SQLException {
+        String made = "CREATE TYPE gw_src AS (x int); CREATE FUNCTION gw_src_int(gw_src) RETURNS int LANGUAGE plpgsql "
+                + "AS $$BEGIN DELETE FROM public.gw_ledger WHERE id = ($1).x; RETURN ($1).x; END$$; "
+                + "CREATE CAST (gw_src AS int) WITH FUNCTION gw_src_int(gw_src) AS IMPLICIT; "
+                + "CREATE TABLE gw_srctab (c gw_src); INSERT INTO gw_srctab VALUES (ROW(1)); "
+                + "CREATE TABLE gw_ints (id int); GRANT SELECT ON gw_srctab TO gw_login; GRANT INSERT ON gw_ints TO gw_login";
+        assertEachKept(made, "SELECT abs(c) FROM gw_srctab",
+                "DROP TABLE gw_srctab, gw_ints; DROP TYPE gw_src CASCADE; " + made,
+                "INSERT INTO gw_ints SELECT c FROM gw_srctab");
+    }
+
+    /**
      * Held (kept as regression tests): a partition key runs for a row written into a partition directly, and for
      * a row routed through a partition that is partitioned itself; Warden judged both as writes of the tree.
      */
