@@ -35,18 +35,10 @@ class GuardrailPass11Test {
             s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
                     + "CREATE ROLE gw_login LOGIN; END IF; END$$");
         }
-        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: gw_login, tls: require }
-                    allow: [ { groups: [eng] } ]
-                """, """
-                masking:
-                  unmasked_for: { groups: [eng] }
-                guardrails:
-                  rules:
-                    - { name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }
-                """);
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
+                WardenHarness.environmentAs("prod", true, "gw_login"), WardenHarness.unmaskedWithRules(
+                        "{ name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], "
+                                + "tables: [public.gw_ledger] }, action: block }"));
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("GRANT CREATE ON SCHEMA public TO gw_login");
             s.execute("CREATE TABLE gw_ledger (id int, total int)");
@@ -313,7 +305,11 @@ class GuardrailPass11Test {
                 "CREATE FUNCTION gw_fine_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
                 "CREATE TABLE gw_fine_when (id int)", "CREATE TRIGGER gw_fine_when_t BEFORE INSERT ON gw_fine_when "
                         + "FOR EACH ROW WHEN (NEW.id > 0 AND abs(NEW.id) > 0) EXECUTE FUNCTION gw_fine_trg()",
-                "GRANT INSERT ON gw_fine_when TO gw_login");
+                "GRANT INSERT ON gw_fine_when TO gw_login",
+                "CREATE FUNCTION gw_fine_row_int(gw_fine_row) RETURNS int LANGUAGE sql AS 'SELECT 2'",
+                "CREATE CAST (gw_fine_row AS int) WITH FUNCTION gw_fine_row_int(gw_fine_row) AS IMPLICIT",
+                "CREATE TABLE gw_fine_rows (r gw_fine_row)", "INSERT INTO gw_fine_rows VALUES (ROW(1))",
+                "GRANT SELECT ON gw_fine_rows TO gw_login");
         forgetOperators();
         try (Connection c = prod()) {
             for (String sql : List.of("SELECT NULLIF(1, 2), 1 IN (1, 2), CASE 1 WHEN 2 THEN 3 END, "
@@ -324,7 +320,7 @@ class GuardrailPass11Test {
                     "ALTER TABLE gw_fine_alter ALTER COLUMN id TYPE bigint",
                     "ALTER TABLE gw_fine_alter ADD COLUMN n int DEFAULT 1", "ALTER TABLE gw_fine_alter SET UNLOGGED",
                     "CREATE TABLE gw_fine_5 PARTITION OF gw_fine FOR VALUES IN (5)", "INSERT INTO gw_fine_when VALUES (1)",
-                    "SELECT ROW(1)::gw_fine_row, '(2)'::gw_fine_row")) {
+                    "SELECT ROW(1)::gw_fine_row, '(2)'::gw_fine_row", "SELECT abs(r) FROM gw_fine_rows")) {
                 assertEquals(null, run(c, sql), sql);
             }
         }

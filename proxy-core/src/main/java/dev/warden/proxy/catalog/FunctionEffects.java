@@ -339,6 +339,10 @@ final class FunctionEffects {
                         + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
                         "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
+                        // ... and the value, of that type, cast out of it where another type is wanted.
+                        + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.castsOutOfTypes(
+                        "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
                         // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
                         + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
@@ -347,7 +351,8 @@ final class FunctionEffects {
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
             ps.setArray(4, connection.createArrayOf("text", types.toArray()));
-            ps.setArray(5, connection.createArrayOf("text", attributes.toArray()));
+            ps.setArray(5, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
@@ -460,7 +465,8 @@ final class FunctionEffects {
 
     /**
      * One overload; {@code support}: an aggregate's transition, final and other support functions, and the user
-     * functions a call runs for its parameters and result (domain checks, casts into them, parameter defaults).
+     * functions a call runs for its parameters and result (domain checks, casts into them and out of its result,
+     * parameter defaults).
      */
     private record Row(long oid, boolean builtIn, char volatility, String language, String body,
                        List<String> support) {
@@ -483,6 +489,8 @@ final class FunctionEffects {
                 + "WHERE g.oid >= 16384 AND g.oid IN (SELECT r.fid FROM " + RelationCatalog.functionsForTypes(
                 "SELECT 0::pg_catalog.oid, x FROM pg_catalog.unnest(p.prorettype "
                 + "|| coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) x") + " r "
+                + "UNION SELECT r.fid FROM " + RelationCatalog.castsOutOfTypes("SELECT 0::pg_catalog.oid, p.prorettype")
+                + " r "
                 + "UNION SELECT " + RelationCatalog.FUNCTION_OF_DEPENDENCY + " FROM pg_catalog.pg_depend d "
                 + "WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid "
                 + "AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "

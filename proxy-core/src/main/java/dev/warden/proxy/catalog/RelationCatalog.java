@@ -618,33 +618,57 @@ final class RelationCatalog {
             + "WHERE op.oid = d.refobjid) END";
 
     /**
-     * The user functions a value stored as one of the types {@code seed} gives ({@code relid, typ} rows) runs, as
-     * {@code (relid, fid)} rows: the checks of each domain those types reach (a domain, what it is over, an array's
-     * element, a composite's fields, recursively) and each assignment or implicit cast into a type reached.
+     * {@code reach (relid, typ)}: the types {@code seed} gives ({@code relid, typ} rows) and each type they reach: a
+     * domain's base type, an array's element, a composite's fields, recursively.
      */
-    static String functionsForTypes(String seed) {
-        return "(WITH RECURSIVE reach (relid, typ) AS (" + seed + " "
+    private static String typesReached(String seed) {
+        return "WITH RECURSIVE reach (relid, typ) AS (" + seed + " "
                 + "UNION SELECT r.relid, x.typ FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ "
                 + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem UNION ALL SELECT f.atttypid "
                 + "FROM pg_catalog.pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) "
-                + "x (typ) WHERE x.typ <> 0) "
+                + "x (typ) WHERE x.typ <> 0) ";
+    }
+
+    /**
+     * The user functions a value stored as one of the types {@code seed} gives runs, as {@code (relid, fid)} rows:
+     * the checks of each domain those types reach ({@link #typesReached}) and each assignment or implicit cast into
+     * a type reached that a user made (one into a built-in type runs only for a value of its source type, which a
+     * read of a column of that type, a cast to it or a call returning it brings along: see {@link #castsOutOfTypes}).
+     */
+    static String functionsForTypes(String seed) {
+        return "(" + typesReached(seed)
                 + "SELECT r.relid, " + FUNCTION_OF_DEPENDENCY + " AS fid FROM reach r "
                 + "JOIN pg_catalog.pg_constraint o ON o.contypid = r.typ "
                 + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
                 + "AND d.objid = o.oid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
                 + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
                 + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
-                + "AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
+                + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
     }
 
-    /** What storing a value into a column of these relations runs for its type (see {@link #functionsForTypes}). */
-    private static final String CALLED_FOR_COLUMN_TYPES = "SELECT r.relid::int8, 'w', 'SELECT ' "
-            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '() AS "
-            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' "
-            + "FROM " + functionsForTypes("SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
-            + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped") + " r "
-            + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
-            + "WHERE p.oid >= 16384";
+    /**
+     * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
+     * is wanted (a built-in function's argument, a column of another type): each assignment or implicit cast out of
+     * a type reached, as {@code (relid, fid)} rows.
+     */
+    static String castsOutOfTypes(String seed) {
+        return "(" + typesReached(seed) + "SELECT r.relid, c.castfunc AS fid FROM reach r "
+                + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
+    }
+
+    /**
+     * A call ({@code kind} w or r) of each user function {@code functions} gives for the columns of these relations
+     * (see {@link #functionsForTypes}, {@link #castsOutOfTypes}).
+     */
+    private static String calledForColumnTypes(String kind, java.util.function.UnaryOperator<String> functions) {
+        return "SELECT r.relid::int8, '" + kind + "', 'SELECT ' "
+                + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '() AS "
+                + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' "
+                + "FROM " + functions.apply("SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
+                + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped") + " r "
+                + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+                + "WHERE p.oid >= 16384";
+    }
 
     /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
     private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
@@ -772,8 +796,10 @@ final class RelationCatalog {
                         + " UNION ALL " + CALLED_CHECKING_EVERY_ROW.formatted("o.oid", "w",
                         "(SELECT x.partrelid AS oid FROM pg_catalog.pg_partitioned_table x) o", "pg_catalog.pg_class",
                         "o.oid")
-                        // The domains' CHECK constraints and the casts into the types of the columns.
-                        + " UNION ALL " + CALLED_FOR_COLUMN_TYPES
+                        // The domains' CHECK constraints and the casts into the types of the columns (written),
+                        // and the casts out of them (read: a value taken where another type is wanted).
+                        + " UNION ALL " + calledForColumnTypes("w", RelationCatalog::functionsForTypes)
+                        + " UNION ALL " + calledForColumnTypes("r", RelationCatalog::castsOutOfTypes)
                         + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
                         "pg_catalog.pg_attrdef", "o.adrelid")
                         + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
@@ -801,7 +827,7 @@ final class RelationCatalog {
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
                         + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))")) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= 20; i++) {
+            for (int i = 1; i <= 21; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {
