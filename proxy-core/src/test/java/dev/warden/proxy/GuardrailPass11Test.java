@@ -327,4 +327,37 @@ class GuardrailPass11Test {
         assertEquals("3/3", ledger());
         forgetOperators();
     }
+
+    /**
+     * A domain's check runs where the text names no type: for a parameter whose type Parse gives by OID (the
+     * extended protocol), and for a PL/pgSQL variable declared as a column's type ({@code t.c%TYPE}).
+     */
+    @Test
+    void domainsNamedOutsideTheTextAreJudged() throws Exception {
+        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        int domain;
+        try (Connection d = warden.direct()) {
+            domain = Integer.parseInt(scalar(d, "SELECT 'gw_checked_int'::regtype::oid"));
+        }
+        List<String> failures = new ArrayList<>();
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Parse("", "SELECT $1", List.of(domain)));
+            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", List.of(), List.of("1".getBytes()),
+                    List.of()));
+            c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            List<String> errors = RawClient.errors(c.untilReady());
+            if (!ledger().equals("3/3") || errors.stream().noneMatch(e -> e.contains("gw-ledger-kept"))) {
+                failures.add("Parse SELECT $1 with a parameter of type gw_checked_int: gw_ledger " + ledger() + ", "
+                        + errors);
+            }
+        }
+        String f = keptAgainst("CREATE TABLE gw_ty (id gw_checked_int); CREATE FUNCTION gw_pct() RETURNS int "
+                + "LANGUAGE plpgsql AS $$DECLARE v gw_ty.id%TYPE := 1; BEGIN RETURN 1; END$$", "SELECT gw_pct()");
+        if (f != null) {
+            failures.add(f);
+        }
+        assertEquals(List.of(), failures);
+    }
 }
