@@ -599,6 +599,12 @@ final class LexicalAnalysis {
             if (t.type() != Type.OPERATOR) {
                 continue;
             }
+            if (t.value().equals("%") && k >= 3 && k + 1 < tokens.size() && tokens.get(k + 1).isWord("type")
+                    && tokens.get(k - 1).isIdentifier() && tokens.get(k - 2).isOp(".")
+                    && tokens.get(k - 3).isIdentifier()) {
+                // t.c%TYPE: the type of a column, which a value declared so is stored as (a domain's checks run)
+                out.add("coltype:" + tokens.get(k - 3).value() + "." + tokens.get(k - 1).value());
+            }
             if (!PUNCTUATION.contains(t.value())) {
                 out.add("op:" + t.value());
             } else if (t.value().equals("::") && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()) {

@@ -198,7 +198,11 @@ final class RoutineBodies {
                     while (last + 2 < end && tokens.get(last + 1).isOp(".") && tokens.get(last + 2).isIdentifier()) {
                         last += 2;
                     }
-                    out.add("SELECT NULL::" + body.substring(tokens.get(type).start(), tokens.get(last).end()));
+                    boolean ofColumn = last + 2 < end && tokens.get(last + 1).isOp("%")
+                            && tokens.get(last + 2).isWord("type");
+                    // (t.c%TYPE is kept whole: the analysis reads it as the type of column c of t.)
+                    out.add("SELECT NULL::" + body.substring(tokens.get(type).start(),
+                            tokens.get(ofColumn ? last + 2 : last).end()));
                 }
                 k = end + 1;
             }

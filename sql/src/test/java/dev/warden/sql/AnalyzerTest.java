@@ -800,6 +800,7 @@ class AnalyzerTest {
         assertTrue(calls.apply("ALTER TABLE t ADD COLUMN IF NOT EXISTS n d3 DEFAULT 1").contains("cast:d3"));
         assertTrue(calls.apply("ALTER TABLE t ADD n d4").contains("cast:d4"));
         assertTrue(calls.apply("ALTER DOMAIN d5 VALIDATE CONSTRAINT c").contains("cast:d5"));
+        assertTrue(calls.apply("SELECT NULL::s.t.c%TYPE").contains("coltype:t.c"));
         assertEquals(java.util.Set.of(), calls.apply("ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID")
                 .stream().filter(k -> k.startsWith("cast:")).collect(java.util.stream.Collectors.toSet()));
     }

@@ -21,7 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
- * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys) take on the effects of the user functions
+ * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), and a column's type named {@code t.c%TYPE}
+ * ({@code coltype:}), take on the effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -244,7 +245,8 @@ final class FunctionEffects {
         Set<String> implicit = new HashSet<>();
         Set<String> functions = new HashSet<>();
         for (String n : names) {
-            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") ? implicit : functions).add(n);
+            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
+                    ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -313,11 +315,14 @@ final class FunctionEffects {
         List<String> operators = new ArrayList<>();
         List<String> types = new ArrayList<>();
         List<String> attributes = new ArrayList<>();
+        List<String> columns = new ArrayList<>();
         for (String k : keys) {
             if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
             } else if (k.startsWith("attr:")) {
                 attributes.add(k.substring(5));
+            } else if (k.startsWith("coltype:")) {
+                columns.add(k.substring(8));
             } else {
                 types.add(k.substring(5));
             }
@@ -346,13 +351,20 @@ final class FunctionEffects {
                         // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
                         + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
-                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384")) {
+                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384 "
+                        // t.c%TYPE (a PL/pgSQL variable, a parameter): the type of column c of each relation t.
+                        + "UNION ALL SELECT 'coltype:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
+                        "SELECT c.relname || '.' || a.attname, a.atttypid FROM pg_catalog.pg_class c "
+                        + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+                        + "WHERE c.relname || '.' || a.attname = ANY (?)") + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
             ps.setArray(4, connection.createArrayOf("text", types.toArray()));
             ps.setArray(5, connection.createArrayOf("text", types.toArray()));
             ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
+            ps.setArray(7, connection.createArrayOf("text", columns.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
