@@ -84,6 +84,26 @@ public final class WardenHarness implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The YAML of an environment for group eng whose sessions log in upstream as {@code login} (no password, TLS
+     * required): for tests whose login holds only the privileges their attack needs.
+     */
+    public static String environmentAs(String name, boolean production, String login) {
+        return "  " + name + ":\n" + (production ? "    production: true\n" : "")
+                + "    upstream: { host: 127.0.0.1, port: \"${PG_PORT}\", database: \"${DATABASE}\", user: " + login
+                + ", tls: require }\n"
+                + "    allow: [ { groups: [eng] } ]\n";
+    }
+
+    /** Top-level YAML: masking off for group eng, and these guardrail rules (one YAML flow mapping each). */
+    public static String unmaskedWithRules(String... rules) {
+        StringBuilder out = new StringBuilder("masking:\n  unmasked_for: { groups: [eng] }\nguardrails:\n  rules:\n");
+        for (String rule : rules) {
+            out.append("    - ").append(rule).append('\n');
+        }
+        return out.toString();
+    }
+
     public static WardenHarness start(String listenExtra, String environments) {
         return start(listenExtra, environments, "");
     }

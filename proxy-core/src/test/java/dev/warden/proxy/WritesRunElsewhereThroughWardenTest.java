@@ -41,25 +41,14 @@ class WritesRunElsewhereThroughWardenTest {
         try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
             s.execute("CREATE ROLE gw_login LOGIN");
         }
-        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: gw_login, tls: require }
-                    allow: [ { groups: [eng] } ]
-                  staging:
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: gw_login, tls: require }
-                    allow: [ { groups: [eng] } ]
-                """, """
-                masking:
-                  unmasked_for: { groups: [eng] }
-                guardrails:
-                  rules:
-                    - { name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }
-                    - { name: gw-billing-kept, environments: [prod], match: { writes: true, tables: ["gw_billing.*"] }, action: block }
-                    - { name: gw-events-kept, environments: [prod], match: { statements: [DELETE], tables: [public.gw_events] }, action: block }
-                    - { name: gw-vault-kept, environments: [prod], match: { statements: [DELETE], tables: ["gw_vault.*"] }, action: block }
-                    - { name: gw-whole-kept, environments: [prod], match: { writes: true, tables: [public.gw_whole] }, action: block }
-                """);
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
+                WardenHarness.environmentAs("prod", true, "gw_login") + WardenHarness.environmentAs("staging", false,
+                        "gw_login"), WardenHarness.unmaskedWithRules(
+                        "{ name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }",
+                        "{ name: gw-billing-kept, environments: [prod], match: { writes: true, tables: [\"gw_billing.*\"] }, action: block }",
+                        "{ name: gw-events-kept, environments: [prod], match: { statements: [DELETE], tables: [public.gw_events] }, action: block }",
+                        "{ name: gw-vault-kept, environments: [prod], match: { statements: [DELETE], tables: [\"gw_vault.*\"] }, action: block }",
+                        "{ name: gw-whole-kept, environments: [prod], match: { writes: true, tables: [public.gw_whole] }, action: block }"));
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("GRANT CREATE ON DATABASE \"" + warden.database + "\" TO gw_login");
             s.execute("GRANT CREATE ON SCHEMA public TO gw_login");

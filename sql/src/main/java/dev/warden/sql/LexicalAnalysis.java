@@ -8,6 +8,7 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -556,6 +557,22 @@ final class LexicalAnalysis {
     private static final Set<String> PUNCTUATION = Set.of("(", ")", "[", "]", ",", ";", ".", "::", ":");
 
     /**
+     * The operators a word makes the server look up by name, as a written operator would be: NULLIF, IN, a simple
+     * CASE, IS [NOT] DISTINCT FROM and a join's USING or NATURAL compare with {@code =}, NOT IN with {@code <>},
+     * [NOT] LIKE, ILIKE and SIMILAR TO match with {@code ~~}, {@code ~~*}, {@code ~} (and their {@code !}
+     * forms), [NOT] BETWEEN compares with {@code >=} and {@code <=} ({@code <} and {@code >}). A user-defined
+     * operator of that name over the operands' types runs its function (key {@code "not w"}: after NOT).
+     */
+    private static final Map<String, List<String>> IMPLIED_OPERATORS = Map.ofEntries(
+            Map.entry("nullif", List.of("=")), Map.entry("in", List.of("=")), Map.entry("not in", List.of("<>", "=")),
+            Map.entry("case", List.of("=")), Map.entry("distinct", List.of("=")), Map.entry("not distinct", List.of("=")),
+            Map.entry("using", List.of("=")), Map.entry("natural", List.of("=")),
+            Map.entry("like", List.of("~~")), Map.entry("not like", List.of("!~~")),
+            Map.entry("ilike", List.of("~~*")), Map.entry("not ilike", List.of("!~~*")),
+            Map.entry("similar", List.of("~")), Map.entry("not similar", List.of("!~")),
+            Map.entry("between", List.of(">=", "<=")), Map.entry("not between", List.of("<", ">")));
+
+    /**
      * What a statement calls without naming a function: every operator ({@code op:###}; a user-defined one
      * runs its function), every explicit cast's target type ({@code cast:mt}; a cast WITH FUNCTION runs it, a domain its checks), and
      * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
@@ -583,8 +600,22 @@ final class LexicalAnalysis {
                     && !(k > 2 && tokens.get(k - 2).isIdentifier() && namesOnlyRelations(tokens, k - 3))) {
                 out.add("attr:" + t.value());
             }
+            if (t.type() == Type.WORD) {
+                boolean negated = k > 0 && tokens.get(k - 1).isWord("not");
+                for (String op : IMPLIED_OPERATORS.getOrDefault(negated ? "not " + t.value() : t.value(),
+                        List.of())) {
+                    out.add("op:" + op);
+                }
+                continue;
+            }
             if (t.type() != Type.OPERATOR) {
                 continue;
+            }
+            if (t.value().equals("%") && k >= 3 && k + 1 < tokens.size() && tokens.get(k + 1).isWord("type")
+                    && tokens.get(k - 1).isIdentifier() && tokens.get(k - 2).isOp(".")
+                    && tokens.get(k - 3).isIdentifier()) {
+                // t.c%TYPE: the type of a column, which a value declared so is stored as (a domain's checks run)
+                out.add("coltype:" + tokens.get(k - 3).value() + "." + tokens.get(k - 1).value());
             }
             if (!PUNCTUATION.contains(t.value())) {
                 out.add("op:" + t.value());
@@ -600,12 +631,49 @@ final class LexicalAnalysis {
             if (t.isWord("as") && tokens.get(k + 1).isIdentifier()) {
                 List<String> parts = new Cursor(tokens, k + 1).nameParts();
                 out.add("cast:" + parts.get(parts.size() - 1));
+            } else if (storedAs(tokens, k) > 0) {
+                List<String> parts = new Cursor(tokens, storedAs(tokens, k)).nameParts();
+                out.add("cast:" + parts.get(parts.size() - 1));
             } else if (k > 0 && t.type() == Type.WORD && tokens.get(k + 1).type() == Type.STRING
                     && !NOT_FUNCTIONS.contains(t.value()) && (tokens.get(k - 1).type() == Type.OPERATOR
                     || (tokens.get(k - 1).type() == Type.WORD && CALL_PREFIX.contains(tokens.get(k - 1).value())))) {
                 out.add("cast:" + t.value());
             }
         }
+    }
+
+    /** Words after ADD that start a table constraint, not a column. */
+    private static final Set<String> CONSTRAINT_WORDS = Set.of("constraint", "primary", "unique", "foreign", "check",
+            "exclude", "column");
+
+    /**
+     * Where a type begins whose values the rows already there are stored as, or checked as, by the words at
+     * {@code k} (0 when none): {@code ALTER [COLUMN] c [SET DATA] TYPE t} and {@code ADD [COLUMN] [IF NOT EXISTS]
+     * c t} of ALTER TABLE (a domain's checks, a cast into t, run over every row), and the domain of {@code ALTER
+     * DOMAIN d} (VALIDATE CONSTRAINT and ADD CONSTRAINT check every column of it).
+     */
+    private static int storedAs(List<Token> tokens, int k) {
+        Token t = tokens.get(k);
+        int at = 0;
+        if (t.isWord("type") && k >= 2 && (tokens.get(k - 1).isWord("data") || tokens.get(k - 2).isWord("column")
+                || tokens.get(k - 2).isWord("alter"))) {
+            at = k + 1;
+        } else if (t.isWord("domain") && k >= 1 && tokens.get(k - 1).isWord("alter")) {
+            at = k + 1;
+        } else if (t.isWord("add") && k >= 1) {
+            int j = k + 1;
+            if (j < tokens.size() && tokens.get(j).isWord("column")) {
+                j++;
+            }
+            if (j + 2 < tokens.size() && tokens.get(j).isWord("if") && tokens.get(j + 1).isWord("not")
+                    && tokens.get(j + 2).isWord("exists")) {
+                j += 3;
+            }
+            boolean column = j < tokens.size() && tokens.get(j).isIdentifier()
+                    && !(tokens.get(j).type() == Type.WORD && CONSTRAINT_WORDS.contains(tokens.get(j).value()));
+            at = column ? j + 1 : 0;
+        }
+        return at > 0 && at < tokens.size() && tokens.get(at).isIdentifier() ? at : 0;
     }
 
     /**

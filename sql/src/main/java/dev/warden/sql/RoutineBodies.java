@@ -133,6 +133,7 @@ final class RoutineBodies {
         }
         sequenceCalls(body, tokens, out);
         assignedExpressions(body, tokens, spans, out);
+        declaredTypes(body, tokens, out);
         spans.sort(java.util.Comparator.comparingInt(span -> span[0]));
         expressionsWithFrom(body, tokens, spans, out);
         expressionReads(body, tokens, spans, out);
@@ -168,6 +169,42 @@ final class RoutineBodies {
             if (end > from && end <= tokens.size()) {
                 out.add("SELECT " + body.substring(tokens.get(from).start(), tokens.get(end - 1).end()));
                 spans.add(new int[] {tokens.get(from).start(), tokens.get(end - 1).end()});
+            }
+        }
+    }
+
+    /** Words that begin a declaration that is no variable of a type: {@code ALIAS FOR}, a bound cursor. */
+    private static final Set<String> NOT_A_TYPE = Set.of("alias", "cursor", "no", "scroll");
+
+    /**
+     * The type of each variable a block's DECLARE section declares, as a statement of its own ({@code SELECT
+     * NULL::type}): PL/pgSQL stores the variable's first value (its default, or NULL) as that type, which runs a
+     * domain's checks, or a cast into it, though no expression of the body names the type.
+     */
+    private static void declaredTypes(String body, List<Token> tokens, List<String> out) {
+        for (int i = 0; i < tokens.size(); i++) {
+            if (!declaresVariables(tokens, i)) {
+                continue;
+            }
+            for (int k = i + 1; k < tokens.size() && !tokens.get(k).isWord("begin"); ) {
+                int end = k;
+                for (int depth = 0; end < tokens.size() && !(depth == 0 && tokens.get(end).isOp(";")); end++) {
+                    depth += tokens.get(end).isOp("(") ? 1 : tokens.get(end).isOp(")") ? -1 : 0;
+                }
+                int type = k + 1 < end && tokens.get(k + 1).isWord("constant") ? k + 2 : k + 1;
+                if (type < end && tokens.get(type).isIdentifier() && !(tokens.get(type).type() == Type.WORD
+                        && NOT_A_TYPE.contains(tokens.get(type).value()))) {
+                    int last = type;
+                    while (last + 2 < end && tokens.get(last + 1).isOp(".") && tokens.get(last + 2).isIdentifier()) {
+                        last += 2;
+                    }
+                    boolean ofColumn = last + 2 < end && tokens.get(last + 1).isOp("%")
+                            && tokens.get(last + 2).isWord("type");
+                    // (t.c%TYPE is kept whole: the analysis reads it as the type of column c of t.)
+                    out.add("SELECT NULL::" + body.substring(tokens.get(type).start(),
+                            tokens.get(ofColumn ? last + 2 : last).end()));
+                }
+                k = end + 1;
             }
         }
     }

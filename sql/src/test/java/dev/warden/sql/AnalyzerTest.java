@@ -781,4 +781,27 @@ class AnalyzerTest {
                 + "PROCEDURE = citext_pattern_lt)").objectType());
         assertFalse(one("CREATE OPERATOR ~<~ (LEFTARG = citext, PROCEDURE = lt)").unparsed());
     }
+
+    @Test
+    void operatorsAConstructImpliesAndTypesRowsAreStoredAsAreImplicitCalls() {
+        java.util.function.Function<String, java.util.Set<String>> calls = sql -> {
+            java.util.Set<String> out = new java.util.TreeSet<>();
+            analyzer.analyze(sql).statements().forEach(f -> out.addAll(f.implicitCalls()));
+            return out;
+        };
+        assertTrue(calls.apply("SELECT NULLIF(a, b), a IN (1), CASE a WHEN 1 THEN 2 END, a IS DISTINCT FROM b")
+                .contains("op:="));
+        assertTrue(calls.apply("SELECT a NOT IN (1)").containsAll(java.util.Set.of("op:<>", "op:=")));
+        assertTrue(calls.apply("SELECT a LIKE b, a NOT ILIKE b").containsAll(java.util.Set.of("op:~~", "op:!~~*")));
+        assertTrue(calls.apply("SELECT a BETWEEN 1 AND 2").containsAll(java.util.Set.of("op:>=", "op:<=")));
+        assertTrue(calls.apply("SELECT * FROM a JOIN b USING (c)").contains("op:="));
+        assertTrue(calls.apply("ALTER TABLE t ALTER COLUMN c TYPE s.d").contains("cast:d"));
+        assertTrue(calls.apply("ALTER TABLE t ALTER c SET DATA TYPE d2").contains("cast:d2"));
+        assertTrue(calls.apply("ALTER TABLE t ADD COLUMN IF NOT EXISTS n d3 DEFAULT 1").contains("cast:d3"));
+        assertTrue(calls.apply("ALTER TABLE t ADD n d4").contains("cast:d4"));
+        assertTrue(calls.apply("ALTER DOMAIN d5 VALIDATE CONSTRAINT c").contains("cast:d5"));
+        assertTrue(calls.apply("SELECT NULL::s.t.c%TYPE").contains("coltype:t.c"));
+        assertEquals(java.util.Set.of(), calls.apply("ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID")
+                .stream().filter(k -> k.startsWith("cast:")).collect(java.util.stream.Collectors.toSet()));
+    }
 }

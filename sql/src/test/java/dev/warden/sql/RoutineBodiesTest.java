@@ -30,6 +30,18 @@ class RoutineBodiesTest {
     }
 
     @Test
+    void eachDeclaredVariablesTypeIsTheCastPlpgsqlMakesIntoIt() {
+        List<String> found = statements("DECLARE a CONSTANT public.\"Money\" := f(1, 2); b gw_dom; "
+                + "c ALIAS FOR $1; d CURSOR FOR SELECT 1; e numeric(10, 2) NOT NULL DEFAULT 0; BEGIN "
+                + "DECLARE g int[]; BEGIN END; END");
+        for (String cast : List.of("SELECT NULL::public.\"Money\"", "SELECT NULL::gw_dom", "SELECT NULL::numeric",
+                "SELECT NULL::int")) {
+            assertTrue(found.contains(cast), cast + " in " + found);
+        }
+        assertFalse(found.stream().anyMatch(s -> s.contains("NULL::alias") || s.contains("NULL::cursor")), found.toString());
+    }
+
+    @Test
     void aBoundCursorsQueryIsAStatementAndADeclarationSectionIsNone() {
         assertTrue(statements("DECLARE v text; c CURSOR (k int) FOR SELECT email FROM people WHERE id = k; BEGIN "
                 + "OPEN c(1); FETCH c INTO v; END").contains("SELECT email FROM people WHERE id = k"));

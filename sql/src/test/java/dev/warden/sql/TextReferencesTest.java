@@ -45,9 +45,11 @@ class TextReferencesTest {
                 + "EXECUTE 'INSERT INTO c VALUES ($1)' USING OLD.ssn; IF NEW IS NULL THEN RETURN NULL; END IF; "
                 + "INSERT INTO c VALUES ((SELECT 1)); RETURN NEW; END", true).statements().stream()
                 .map(StatementFacts::text).toList();
-        // (A DECLARE section of variables is no statement; its expressions are read one by one.)
+        // (A DECLARE section of variables is no statement; its expressions are read one by one, and each variable's
+        // type as the cast PL/pgSQL makes into it.)
         assertEquals(List.of("INSERT INTO c VALUES ($1)", "INSERT INTO c VALUES ((SELECT 1))",
-                "SELECT (SELECT email FROM people LIMIT 1)", "SELECT new.\"email\"", "SELECT new.\"ssn\"", "SELECT new"),
+                "SELECT (SELECT email FROM people LIMIT 1)", "SELECT NULL::text", "SELECT new.\"email\"",
+                "SELECT new.\"ssn\"", "SELECT new"),
                 texts);
     }
 

@@ -351,12 +351,12 @@ public final class CatalogCache implements AutoCloseable {
         try (PreparedStatement ps = connection().prepareStatement(
                 "SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
                         + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-                        + "AND d.objid = i.indexrelid AND " + RelationCatalog.dependedOnFunction("d", "p")
+                        + "AND d.objid = i.indexrelid AND " + RelationCatalog.dependedOnFunction("p")
                         + "WHERE p.oid >= 16384 "
                         + "UNION SELECT c.relname FROM pg_catalog.pg_statistic_ext s "
                         + "JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid "
                         + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass "
-                        + "AND d.objid = s.oid AND " + RelationCatalog.dependedOnFunction("d", "p")
+                        + "AND d.objid = s.oid AND " + RelationCatalog.dependedOnFunction("p")
                         + "WHERE p.oid >= 16384 UNION SELECT c.relname FROM pg_catalog.pg_class c "
                         + "JOIN (" + RelationCatalog.RANGE_DIFFERENCE.formatted("w", "")
                         .replace("WHERE a.attrelid::int8 = ANY (?) AND", "WHERE") + ") r ON r.attrelid = c.oid::pg_catalog.int8");

@@ -21,7 +21,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
- * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys) take on the effects of the user functions
+ * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), and a column's type named {@code t.c%TYPE}
+ * ({@code coltype:}), take on the effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -244,7 +245,8 @@ final class FunctionEffects {
         Set<String> implicit = new HashSet<>();
         Set<String> functions = new HashSet<>();
         for (String n : names) {
-            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") ? implicit : functions).add(n);
+            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
+                    ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -313,56 +315,58 @@ final class FunctionEffects {
         List<String> operators = new ArrayList<>();
         List<String> types = new ArrayList<>();
         List<String> attributes = new ArrayList<>();
+        List<String> columns = new ArrayList<>();
         for (String k : keys) {
             if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
             } else if (k.startsWith("attr:")) {
                 attributes.add(k.substring(5));
+            } else if (k.startsWith("coltype:")) {
+                columns.add(k.substring(8));
             } else {
                 types.add(k.substring(5));
             }
         }
         Map<String, Set<String>> out = new HashMap<>();
         try (PreparedStatement ps = connection.prepareStatement(
-                // A domain checks a value cast to it with its own constraints and those of the domains it is over.
-                "WITH RECURSIVE domains (name, oid) AS (SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t "
-                        + "WHERE t.typname = ANY (?) AND t.typtype = 'd' UNION ALL SELECT d.name, t.typbasetype "
-                        + "FROM domains d JOIN pg_catalog.pg_type t ON t.oid = d.oid AND t.typtype = 'd') "
-                        // The planner may run an operator's negator (NOT (a = b) as a <> b) or commutator instead.
-                        + "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
+                // The planner may run an operator's negator (NOT (a = b) as a <> b) or commutator instead.
+                "SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
                         + "JOIN pg_catalog.pg_operator r ON r.oid IN (o.oid, o.oprcom, o.oprnegate) "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = r.oprcode "
                         + "WHERE o.oprname = ANY (?) AND (r.oid >= 16384 OR f.oid >= 16384) "
-                        // The casts the server applies on its own to an operand's user type, or from the result's.
-                        + "UNION ALL SELECT 'op:' || o.oprname, f.proname FROM pg_catalog.pg_operator o "
-                        + "JOIN pg_catalog.pg_cast c ON (c.castcontext = 'i' AND c.casttarget >= 16384 "
-                        + "AND c.casttarget IN (o.oprleft, o.oprright)) OR (c.castcontext IN ('i', 'a') "
-                        + "AND c.castsource >= 16384 AND c.castsource = o.oprresult) "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc "
-                        + "WHERE o.oprname = ANY (?) AND f.oid >= 16384 "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_cast c "
-                        + "JOIN pg_catalog.pg_type t ON t.oid = c.casttarget OR (c.castsource = t.oid "
-                        + "AND c.castcontext IN ('i', 'a')) "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = c.casttarget "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc "
                         + "WHERE t.typname = ANY (?) AND (c.oid >= 16384 OR f.oid >= 16384) "
                         + "UNION ALL SELECT 'cast:' || t.typname, f.proname FROM pg_catalog.pg_type t "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = t.typinput "
                         + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
-                        + "UNION ALL SELECT 'cast:' || d.name, f.proname FROM domains d "
-                        + "JOIN pg_catalog.pg_constraint o ON o.contypid = d.oid "
-                        + "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
-                        + "AND p.objid = o.oid AND " + RelationCatalog.dependedOnFunction("p", "f")
-                        + "WHERE f.oid >= 16384 "
+                        // A value cast to a type is checked by each domain the type reaches (itself, what it is
+                        // over, a composite's fields, an array's element), and its parts cast into their types.
+                        + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
+                        "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
+                        // ... and the value, of that type, cast out of it where another type is wanted.
+                        + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.castsOutOfTypes(
+                        "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
                         // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
                         + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
-                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384")) {
-            ps.setArray(1, connection.createArrayOf("text", types.toArray()));
-            ps.setArray(2, connection.createArrayOf("text", operators.toArray()));
-            ps.setArray(3, connection.createArrayOf("text", operators.toArray()));
+                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384 "
+                        // t.c%TYPE (a PL/pgSQL variable, a parameter): the type of column c of each relation t.
+                        + "UNION ALL SELECT 'coltype:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
+                        "SELECT c.relname || '.' || a.attname, a.atttypid FROM pg_catalog.pg_class c "
+                        + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+                        + "WHERE c.relname || '.' || a.attname = ANY (?)") + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
+            ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
+            ps.setArray(2, connection.createArrayOf("text", types.toArray()));
+            ps.setArray(3, connection.createArrayOf("text", types.toArray()));
             ps.setArray(4, connection.createArrayOf("text", types.toArray()));
             ps.setArray(5, connection.createArrayOf("text", types.toArray()));
             ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
+            ps.setArray(7, connection.createArrayOf("text", columns.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
@@ -473,7 +477,11 @@ final class FunctionEffects {
         effects.clear();
     }
 
-    /** One overload; {@code support}: an aggregate's transition, final and other support functions. */
+    /**
+     * One overload; {@code support}: an aggregate's transition, final and other support functions, and the user
+     * functions a call runs for its parameters and result (domain checks, casts into them and out of its result,
+     * parameter defaults).
+     */
     private record Row(long oid, boolean builtIn, char volatility, String language, String body,
                        List<String> support) {
     }
@@ -489,20 +497,19 @@ final class FunctionEffects {
                 + "l.lanname, " + body + ", ARRAY(SELECT f.proname::text FROM pg_catalog.pg_aggregate a "
                 + "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "
                 + "a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
-                + "WHERE a.aggfnoid = p.oid "
-                // What a call runs that no expression names: the user functions (also behind operators) its
-                // parameters' defaults call, ...
-                + "UNION SELECT f.proname::text FROM pg_catalog.pg_proc dp JOIN pg_catalog.pg_depend d "
-                + "ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = dp.oid AND "
-                + RelationCatalog.dependedOnFunction("d", "f") + "WHERE dp.oid = p.oid AND f.oid >= 16384 "
-                // ... and the casts the server applies on its own to a user type an argument has, and from or to
-                // the user type of the result (where a value of a built-in type comes from, its own casts count).
-                + "UNION SELECT f.proname::text FROM pg_catalog.pg_cast c "
-                + "JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc WHERE f.oid >= 16384 AND f.oid <> p.oid "
-                + "AND ((c.castcontext = 'i' AND c.casttarget >= 16384 "
-                + "AND c.casttarget = ANY (p.proargtypes::pg_catalog.oid[])) OR (c.castcontext IN ('i', 'a') "
-                + "AND p.prorettype >= 16384 AND p.prorettype IN (c.castsource, c.casttarget)))), "
-                + standardBody + " FROM pg_catalog.pg_proc p "
+                + "WHERE a.aggfnoid = p.oid) || ARRAY(SELECT g.proname::text FROM pg_catalog.pg_proc g "
+                // What a call runs besides the body: its parameters' and result's domain checks and casts into them,
+                // and its parameters' defaults (the function's own dependencies on functions and operators).
+                // (Not itself: a cast function whose result the server cast with it again would never return.)
+                + "WHERE g.oid >= 16384 AND g.oid <> p.oid AND g.oid IN (SELECT r.fid FROM " + RelationCatalog.functionsForTypes(
+                "SELECT 0::pg_catalog.oid, x FROM pg_catalog.unnest(p.prorettype "
+                + "|| coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) x") + " r "
+                + "UNION SELECT r.fid FROM " + RelationCatalog.castsOutOfTypes("SELECT 0::pg_catalog.oid, p.prorettype")
+                + " r "
+                + "UNION SELECT " + RelationCatalog.FUNCTION_OF_DEPENDENCY + " FROM pg_catalog.pg_depend d "
+                + "WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid "
+                + "AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass))), " + standardBody + " FROM pg_catalog.pg_proc p "
                 + "JOIN pg_catalog.pg_language l "
                 + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));

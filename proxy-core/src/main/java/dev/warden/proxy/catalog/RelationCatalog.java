@@ -504,19 +504,12 @@ final class RelationCatalog {
                         + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL)) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
                         + "AND sx.stxexprs IS NOT NULL) "
+                        // A partition key, and a column whose type may reach a domain or a cast made by a user
+                        // (a domain, a composite, a user's type or an array of one): see functionsForTypes.
+                        + "OR c.relkind = 'p' "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute da JOIN pg_catalog.pg_type dt "
-                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 AND dt.typtype = 'd') "
-                        // A column whose range type has a user subtype_diff (see RANGE_DIFFERENCE).
-                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ra JOIN pg_catalog.pg_type rt "
-                        + "ON rt.oid = ra.atttypid JOIN pg_catalog.pg_range rg ON (rg.rngtypid IN (rt.oid, "
-                        + "rt.typbasetype, rt.typelem) OR rg.rngmultitypid IN (rt.oid, rt.typbasetype, rt.typelem)) "
-                        + "AND rg.rngsubdiff::pg_catalog.oid >= 16384 WHERE ra.attrelid = c.oid AND ra.attnum > 0) "
-                        // A partition, or a partitioned table (its key's expressions: see runTexts).
-                        + "OR c.relispartition OR c.relkind = 'p' "
-                        // A column of a type with a user cast the server applies on its own (see COLUMN_CASTS).
-                        + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute ca JOIN pg_catalog.pg_type ct "
-                        + "ON ct.oid = ca.atttypid JOIN pg_catalog.pg_cast cc ON " + USER_TYPE_CASTS.formatted("ct", "cc")
-                        + "AND cc.castfunc::pg_catalog.oid >= 16384 WHERE ca.attrelid = c.oid AND ca.attnum > 0), "
+                        + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 "
+                        + "AND (dt.typtype IN ('d', 'c') OR dt.oid >= 16384)), "
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
@@ -617,47 +610,84 @@ final class RelationCatalog {
     }
 
     /**
-     * Joined after {@code JOIN pg_depend depend ON ... AND}: the function that pg_depend row makes the server call,
-     * as {@code function}. An expression that calls a function depends on it; one that uses an operator depends
-     * on the operator only, and the server calls the operator's function for it (for each row, in an index, a
-     * CHECK, a default, a policy or a trigger's WHEN condition), or its negator's or commutator's where the
-     * planner rewrites the expression ({@code NOT (a = b)} as {@code a <> b}).
+     * The functions a dependency {@code d} of an expression runs: the function it names, or the function of the
+     * operator it names (an expression records its operators, not their functions), and of that operator's
+     * commutator and negator, which the planner may run instead ({@code NOT (a = b)} as {@code a <> b}); 0 where
+     * there is none.
      */
-    static String dependedOnFunction(String depend, String function) {
-        String named = depend + "_op";
-        String operator = depend + "_ops";
-        return depend + ".refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
-                + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
-                + "LEFT JOIN pg_catalog.pg_operator " + named + " ON " + named + ".oid = " + depend + ".refobjid "
-                + "AND " + depend + ".refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass "
-                + "LEFT JOIN pg_catalog.pg_operator " + operator + " ON " + operator + ".oid IN (" + named + ".oid, "
-                + named + ".oprcom, " + named + ".oprnegate) "
-                + "JOIN pg_catalog.pg_proc " + function + " ON " + function + ".oid = CASE WHEN " + depend
-                + ".refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN " + depend + ".refobjid ELSE "
-                + operator + ".oprcode::pg_catalog.oid END ";
-    }
+    static final String FUNCTIONS_OF_DEPENDENCY = "CASE WHEN d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+            + "THEN ARRAY[d.refobjid] ELSE (SELECT ARRAY[op.oprcode::pg_catalog.oid, "
+            + "COALESCE(oc.oprcode::pg_catalog.oid, 0), COALESCE(onot.oprcode::pg_catalog.oid, 0)] "
+            + "FROM pg_catalog.pg_operator op LEFT JOIN pg_catalog.pg_operator oc ON oc.oid = op.oprcom "
+            + "LEFT JOIN pg_catalog.pg_operator onot ON onot.oid = op.oprnegate WHERE op.oid = d.refobjid) END";
 
-    /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
-    private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
-            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
-            + "FROM %s JOIN pg_catalog.pg_depend d ON d.classid = '%s'::pg_catalog.regclass AND d.objid = o.oid "
-            + "AND " + dependedOnFunction("d", "p")
-            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
-            + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
+    /** {@link #FUNCTIONS_OF_DEPENDENCY}, one row each (a set-returning expression for a SELECT list). */
+    static final String FUNCTION_OF_DEPENDENCY = "pg_catalog.unnest(" + FUNCTIONS_OF_DEPENDENCY + ")";
 
     /**
-     * The column name {@link #runTexts} gives a call whose result goes into the row being written (a BEFORE ROW or
-     * INSTEAD OF trigger's function, a column's or its domain's default): what it reads is stored in that row,
-     * under the written table's column names (see {@link CatalogCache#setsTheRow}).
+     * Joined after {@code JOIN pg_depend d ON ... AND}: each function that dependency makes the server call, as
+     * {@code function} (see {@link #FUNCTIONS_OF_DEPENDENCY}).
      */
-    static final String SETS_THE_ROW = "sets_the_written_row";
+    static String dependedOnFunction(String function) {
+        return "d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass) JOIN pg_catalog.pg_proc " + function + " ON "
+                + function + ".oid = ANY (" + FUNCTIONS_OF_DEPENDENCY + ") ";
+    }
 
-    /** {@link #CALLED}, for what computes a value of the row being written (a column default): see SETS_THE_ROW. */
-    private static final String CALLED_FOR_ROW = CALLED.replace("|| '()' ", "|| '() AS " + SETS_THE_ROW + "' ");
+    /**
+     * {@code reach (relid, typ)}: the types {@code seed} gives ({@code relid, typ} rows) and each type they reach: a
+     * domain's base type, an array's element, a composite's fields, recursively.
+     */
+    private static String typesReached(String seed) {
+        return "WITH RECURSIVE reach (relid, typ) AS (" + seed + " "
+                + "UNION SELECT r.relid, x.typ FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ "
+                + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem UNION ALL SELECT f.atttypid "
+                + "FROM pg_catalog.pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) "
+                + "x (typ) WHERE x.typ <> 0) ";
+    }
 
-    /** {@link #CALLED}, for what an index or a statistics object computes (see COMPUTED_OVER_EVERY_ROW). */
-    private static final String CALLED_OVER_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
-            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "' ");
+    /**
+     * The user functions a value stored as one of the types {@code seed} gives runs, as {@code (relid, fid)} rows:
+     * the checks of each domain those types reach ({@link #typesReached}) and each assignment or implicit cast into
+     * a type reached that a user made (one into a built-in type runs only for a value of its source type, which a
+     * read of a column of that type, a cast to it or a call returning it brings along: see {@link #castsOutOfTypes}).
+     */
+    static String functionsForTypes(String seed) {
+        return "(" + typesReached(seed)
+                + "SELECT r.relid, " + FUNCTION_OF_DEPENDENCY + " AS fid FROM reach r "
+                + "JOIN pg_catalog.pg_constraint o ON o.contypid = r.typ "
+                + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
+                + "AND d.objid = o.oid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
+                + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
+                + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
+    }
+
+    /**
+     * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
+     * is wanted (a built-in function's argument, a column of another type): each assignment or implicit cast out of
+     * a user's type reached, as {@code (relid, fid)} rows. (A cast out of a built-in type into a user's runs where
+     * the user's type is: a column, a parameter or a result of it, see {@link #functionsForTypes}.)
+     */
+    static String castsOutOfTypes(String seed) {
+        return "(" + typesReached(seed) + "SELECT r.relid, c.castfunc AS fid FROM reach r "
+                + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') "
+                + "AND c.castfunc <> 0)";
+    }
+
+    /**
+     * A call ({@code kind} w or r) of each user function {@code functions} gives for the columns of these relations
+     * (see {@link #functionsForTypes}, {@link #castsOutOfTypes}).
+     */
+    private static String calledForColumnTypes(String kind, java.util.function.UnaryOperator<String> functions) {
+        return "SELECT r.relid::int8, '" + kind + "', 'SELECT ' "
+                + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '() AS "
+                + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' "
+                + "FROM " + functions.apply("SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
+                + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped") + " r "
+                + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+                + "WHERE p.oid >= 16384";
+    }
 
     /**
      * The user function a range type's {@code subtype_diff} is, for each column of such a type (or of a domain or
@@ -674,27 +704,42 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
 
-    /**
-     * The user functions of the casts the server applies on its own (implicit, or to assign) from or to the type
-     * of a column (or the domain's base type), for reads and writes of its table: storing a value of another type
-     * in it, or using its value where another type is expected, calls the cast with no expression naming it.
-     */
-    /**
-     * A cast the server applies on its own (implicit, or to assign) from or to the user type {@code %1$s} is (or
-     * its domain's base type, or its elements' type: an array is cast element by element). Formatted with the pg_type alias and the pg_cast alias.
-     */
-    private static final String USER_TYPE_CASTS = "%2$s.castcontext IN ('i', 'a') AND ((%1$s.oid >= 16384 "
-            + "AND %1$s.oid IN (%2$s.castsource, %2$s.casttarget)) OR (%1$s.typbasetype >= 16384 "
-            + "AND %1$s.typbasetype IN (%2$s.castsource, %2$s.casttarget)) OR (%1$s.typelem >= 16384 "
-            + "AND %1$s.typelem IN (%2$s.castsource, %2$s.casttarget))) ";
-
-    private static final String COLUMN_CASTS = "SELECT a.attrelid::int8, k.kind, 'SELECT ' "
+    /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
+    private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
             + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' "
-            + "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-            + "JOIN pg_catalog.pg_cast g ON " + USER_TYPE_CASTS.formatted("t", "g")
-            + "JOIN pg_catalog.pg_proc p ON p.oid = g.castfunc "
-            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace CROSS JOIN (VALUES ('r'), ('w')) k (kind) "
-            + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
+            + "FROM %s JOIN pg_catalog.pg_depend d ON d.classid = '%s'::pg_catalog.regclass AND d.objid = o.oid "
+            + "AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass) "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = ANY (" + FUNCTIONS_OF_DEPENDENCY + ") "
+            + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "WHERE %s::int8 = ANY (?) AND p.oid >= 16384";
+
+    /**
+     * The column name {@link #runTexts} gives a call whose result goes into the row being written (a BEFORE ROW or
+     * INSTEAD OF trigger's function, a column's or its domain's default): what it reads is stored in that row,
+     * under the written table's column names (see {@link CatalogCache#setsTheRow}).
+     */
+    static final String SETS_THE_ROW = "sets_the_written_row";
+
+    /** {@link #CALLED}, for what computes a value of the row being written (a column default): see SETS_THE_ROW. */
+    private static final String CALLED_FOR_ROW = CALLED.replace("|| '()' ", "|| '() AS " + SETS_THE_ROW + "' ");
+
+    /**
+     * {@link #CALLED}, for what checks or computes a value of every row when ALTER TABLE rewrites or validates the
+     * rows there (a CHECK constraint, a domain's check, a cast into a column's type, a partition key): see
+     * CHECKED_OVER_EVERY_ROW.
+     */
+    private static final String CALLED_CHECKING_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' ");
+
+    /**
+     * The relation of a trigger {@code o} whose dependency on a function {@code p} is its WHEN condition's: null (no
+     * relation) for its dependency on the function it calls.
+     */
+    private static final String TRIGGER_CONDITION_OF = "(CASE WHEN p.oid <> o.tgfoid THEN o.tgrelid END)";
+
+    /** {@link #CALLED}, for what an index or a statistics object computes (see COMPUTED_OVER_EVERY_ROW). */
+    private static final String CALLED_OVER_EVERY_ROW = CALLED.replace("|| '()' ", "|| '() AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "' ");
 
     /**
      * An expression's text with each {@code ('s'::text)::regclass} (how the server shows a sequence named as text)
@@ -722,91 +767,6 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace "
             + "WHERE o.contype = 'f' AND o.confrelid::int8 = ANY (?) ";
 
-    /** See {@link #runTexts}. */
-    private static final String RUN_TEXTS =
-            "SELECT w.ev_class::int8, 'w', CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
-                + "JOIN pg_catalog.pg_locks l ON l.locktype = 'relation' AND l.relation = d.refobjid "
-                + "AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT b.oid "
-                + "FROM pg_catalog.pg_database b WHERE b.datname = current_database()) "
-                + "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid "
-                + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
-                + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
-                + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
-                // A call of each trigger's function: its effects (the statements of its body, and the
-                // functions it calls in expressions too) are applied where it is judged.
-                // A BEFORE ROW or INSTEAD OF trigger (tgtype bits ROW 1, BEFORE 2, INSTEAD 64) may set
-                // the row being written: its call says so (see SETS_THE_ROW).
-                + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
-                + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
-                + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
-                + "FROM pg_catalog.pg_trigger t "
-                + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
-                + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
-                + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
-                + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
-                "pg_catalog.pg_attrdef", "o.adrelid")
-                + " UNION ALL " + CALLED.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
-                "pg_catalog.pg_constraint", "o.conrelid")
-                + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
-                "pg_catalog.pg_rewrite", "o.ev_class")
-                + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
-                "pg_catalog.pg_policy", "o.polrelid")
-                // A trigger's WHEN condition, computed for each row before the trigger fires (its own
-                // function is named above).
-                + " UNION ALL " + CALLED.formatted("o.tgrelid", "w", "pg_catalog.pg_trigger o",
-                "pg_catalog.pg_trigger", "o.tgrelid")
-                + " UNION ALL " + COLUMN_CASTS
-                + " UNION ALL " + RANGE_DIFFERENCE.formatted("r", "")
-                + " UNION ALL " + RANGE_DIFFERENCE.formatted("w", " AS "
-                + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW)
-                // An index's expressions and predicate, computed for each row written (a statistics
-                // object's only by ANALYZE; counted with writes too, which only errs towards refusing).
-                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
-                "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
-                "o.indrelid")
-                // An index's own, for REINDEX INDEX.
-                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
-                "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
-                // A partition key's expressions, of the table and of each partitioned table above it: a row
-                // routed or written into a partition is checked against each.
-                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.rel", "w", "(SELECT anc.relid AS oid, "
-                + "x.oid AS rel FROM pg_catalog.pg_class x CROSS JOIN LATERAL "
-                + "pg_catalog.pg_partition_ancestors(x.oid) anc) o", "pg_catalog.pg_class", "o.rel")
-                + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
-                "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
-                // A domain's CHECK constraints, for the columns of that domain.
-                + " UNION ALL " + CALLED.formatted("a.attrelid", "w", "pg_catalog.pg_attribute a "
-                + "JOIN pg_catalog.pg_constraint o ON o.contypid = a.atttypid AND a.attnum > 0",
-                "pg_catalog.pg_constraint", "a.attrelid")
-                + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
-                "pg_catalog.pg_attrdef", "o.adrelid")
-                + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
-                "pg_catalog.pg_constraint", "o.conrelid")
-                + " UNION ALL " + SEQUENCES.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
-                "pg_catalog.pg_rewrite", "o.ev_class")
-                + " UNION ALL " + SEQUENCES.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
-                "pg_catalog.pg_policy", "o.polrelid")
-                // A default that names its sequence as text (nextval('s'::text)) depends on no sequence, and
-                // a domain's default is the type's, not the table's: their expressions, judged as a SELECT.
-                + " UNION ALL SELECT o.adrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
-                "pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " FROM pg_catalog.pg_attrdef o "
-                + "WHERE o.adrelid::int8 = ANY (?) "
-                + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
-                + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
-                "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " || ' AS " + SETS_THE_ROW + "' "
-                + "FROM pg_catalog.pg_attribute a "
-                + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-                + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
-                + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"
-                // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
-                + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
-                + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
-                + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
-                + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
-                + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))";
-    /** Each parameter is the array of relations, as {@code = ANY (?)} (a '?' in a regular expression is none). */
-    private static final int RUN_TEXTS_PARAMETERS = RUN_TEXTS.split("ANY \\(\\?\\)", -1).length - 1;
-
     /**
      * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
@@ -823,9 +783,90 @@ final class RelationCatalog {
      */
     private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
         Map<Long, List<String[]>> out = new HashMap<>();
-        try (PreparedStatement ps = connection.prepareStatement(RUN_TEXTS)) {
+        String sql = "SELECT w.ev_class::int8, 'w', CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "
+                        + "JOIN pg_catalog.pg_locks l ON l.locktype = 'relation' AND l.relation = d.refobjid "
+                        + "AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT b.oid "
+                        + "FROM pg_catalog.pg_database b WHERE b.datname = current_database()) "
+                        + "WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid "
+                        + "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass) THEN NULL "
+                        + "ELSE pg_catalog.pg_get_ruledef(w.oid) END "
+                        + "FROM pg_catalog.pg_rewrite w WHERE w.ev_class::int8 = ANY (?) AND w.rulename <> '_RETURN' "
+                        // A call of each trigger's function: its effects (the statements of its body, and the
+                        // functions it calls in expressions too) are applied where it is judged.
+                        // A BEFORE ROW or INSTEAD OF trigger (tgtype bits ROW 1, BEFORE 2, INSTEAD 64) may set
+                        // the row being written: its call says so (see SETS_THE_ROW).
+                        + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
+                        + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
+                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
+                        + "FROM pg_catalog.pg_trigger t "
+                        + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
+                        + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
+                        + "WHERE t.tgrelid::int8 = ANY (?) AND NOT t.tgisinternal "
+                        // A trigger's WHEN condition, evaluated for each row before its function is called (the
+                        // trigger's dependency on its function is left to the call above).
+                        + "UNION ALL " + CALLED.formatted(TRIGGER_CONDITION_OF, "w",
+                        "(SELECT t.oid, t.tgrelid, t.tgfoid FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal) o",
+                        "pg_catalog.pg_trigger", TRIGGER_CONDITION_OF) + " "
+                        + "UNION ALL " + CALLED_FOR_ROW.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                        "pg_catalog.pg_attrdef", "o.adrelid")
+                        + " UNION ALL " + CALLED_CHECKING_EVERY_ROW.formatted("o.conrelid", "w",
+                        "pg_catalog.pg_constraint o", "pg_catalog.pg_constraint", "o.conrelid")
+                        + " UNION ALL " + CALLED.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
+                        "pg_catalog.pg_rewrite", "o.ev_class")
+                        + " UNION ALL " + CALLED.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
+                        "pg_catalog.pg_policy", "o.polrelid")
+                        // An index's expressions and predicate, computed for each row written (a statistics
+                        // object's only by ANALYZE; counted with writes too, which only errs towards refusing).
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
+                        "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
+                        "o.indrelid")
+                        // An index's own, for REINDEX INDEX.
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
+                        "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
+                        + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.stxrelid", "w",
+                        "pg_catalog.pg_statistic_ext o", "pg_catalog.pg_statistic_ext", "o.stxrelid")
+                        // A partition key's expressions, computed for each row routed (and by ATTACH PARTITION).
+                        + " UNION ALL " + CALLED_CHECKING_EVERY_ROW.formatted("o.oid", "w",
+                        "(SELECT x.partrelid AS oid FROM pg_catalog.pg_partitioned_table x) o", "pg_catalog.pg_class",
+                        "o.oid")
+                        // The domains' CHECK constraints and the casts into the types of the columns (written),
+                        // and the casts out of them (read: a value taken where another type is wanted).
+                        + " UNION ALL " + calledForColumnTypes("w", RelationCatalog::functionsForTypes)
+                        + " UNION ALL " + calledForColumnTypes("r", RelationCatalog::castsOutOfTypes)
+                        + " UNION ALL " + RANGE_DIFFERENCE.formatted("r", "")
+                        + " UNION ALL " + RANGE_DIFFERENCE.formatted("w", " AS "
+                        + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW)
+                        + " UNION ALL " + SEQUENCES.formatted("o.adrelid", "w", "pg_catalog.pg_attrdef o",
+                        "pg_catalog.pg_attrdef", "o.adrelid")
+                        + " UNION ALL " + SEQUENCES.formatted("o.conrelid", "w", "pg_catalog.pg_constraint o",
+                        "pg_catalog.pg_constraint", "o.conrelid")
+                        + " UNION ALL " + SEQUENCES.formatted("o.ev_class", "r", "pg_catalog.pg_rewrite o",
+                        "pg_catalog.pg_rewrite", "o.ev_class")
+                        + " UNION ALL " + SEQUENCES.formatted("o.polrelid", "r", "pg_catalog.pg_policy o",
+                        "pg_catalog.pg_policy", "o.polrelid")
+                        // A default that names its sequence as text (nextval('s'::text)) depends on no sequence, and
+                        // a domain's default is the type's, not the table's: their expressions, judged as a SELECT.
+                        + " UNION ALL SELECT o.adrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
+                        "pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " FROM pg_catalog.pg_attrdef o "
+                        + "WHERE o.adrelid::int8 = ANY (?) "
+                        + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
+                        + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
+                        "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " || ' AS " + SETS_THE_ROW + "' "
+                        + "FROM pg_catalog.pg_attribute a "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+                        + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
+                        + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"
+                        // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
+                        + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
+                        + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
+                        + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
+                        + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
+                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))";
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
-            for (int i = 1; i <= RUN_TEXTS_PARAMETERS; i++) {
+            // Each parameter is the array of relations, as "= ANY (?)" (a '?' in a regular expression is none).
+            int parameters = sql.split("ANY \\(\\?\\)", -1).length - 1;
+            for (int i = 1; i <= parameters; i++) {
                 ps.setArray(i, array);
             }
             try (ResultSet rs = ps.executeQuery()) {

@@ -79,6 +79,13 @@ public final class Guardrails {
         String COMPUTED_OVER_EVERY_ROW = "computed_over_every_row";
 
         /**
+         * The name {@link #runBy} gives a call of a function that checks or computes a value of each row stored: a
+         * CHECK constraint's, a column type's domain checks and casts, a partition key's. Run for each row written,
+         * and for every row there by ALTER TABLE forms that validate or rewrite them (with the index functions).
+         */
+        String CHECKED_OVER_EVERY_ROW = "checked_over_every_row";
+
+        /**
          * The names of the tables whose indexes or statistics objects compute user functions (what maintenance
          * that names no table computes over every row); null when the catalog could not say.
          */
@@ -514,10 +521,19 @@ public final class Guardrails {
     /** Statements that compute a table's indexes (and ANALYZE its statistics objects) over every row there. */
     private static final Set<StatementKind> MAINTENANCE = Set.of(StatementKind.ANALYZE, StatementKind.VACUUM,
             StatementKind.CLUSTER, StatementKind.REINDEX);
-    /** ALTER TABLE ... VALIDATE CONSTRAINT: the constraint's expression is computed over every row there. */
-    private static final Pattern VALIDATES = Pattern.compile("(?i)\\bvalidate\\s+constraint\\b");
     private static final Pattern COMPUTED_OVER_EVERY_ROW = Pattern.compile(
             "(?i)\\bas\\s+" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
+    private static final Pattern COMPUTED_OR_CHECKED_OVER_EVERY_ROW = Pattern.compile(
+            "(?i)\\bas\\s+(" + NamedRelations.COMPUTED_OVER_EVERY_ROW + "|" + NamedRelations.CHECKED_OVER_EVERY_ROW
+            + ")\\b");
+    /**
+     * The words of the ALTER TABLE actions that validate the rows there (VALIDATE CONSTRAINT, ATTACH PARTITION) or
+     * rewrite them (ALTER COLUMN TYPE, ADD COLUMN, SET LOGGED/UNLOGGED, SET ACCESS METHOD, SET EXPRESSION): found
+     * anywhere in the text, a comment's words too, which only errs towards judging.
+     */
+    private static final Pattern PARTITION_OF = Pattern.compile("(?i)\\bpartition\\b[\\s\\S]*\\bof\\b");
+    private static final Pattern ALTER_OVER_EVERY_ROW = Pattern.compile(
+            "(?i)\\b(validate|type|add|logged|unlogged|attach|access|expression)\\b");
 
     /**
      * Whether {@code f} is ANALYZE, VACUUM, CLUSTER or REINDEX that names no table, or a wildcard ({@code *.*},
@@ -545,11 +561,17 @@ public final class Guardrails {
      */
     private Decision decideWhatMaintenanceComputes(Identity who, Environment env, StatementFacts facts,
                                                    NamedRelations schemas) {
-        boolean validates = facts.kind() == StatementKind.ALTER && VALIDATES.matcher(facts.text()).find();
-        if (!MAINTENANCE.contains(facts.kind()) && !validates) {
+        boolean altering = facts.kind() == StatementKind.ALTER && "TABLE".equals(facts.objectType())
+                && ALTER_OVER_EVERY_ROW.matcher(facts.text()).find();
+        // A partition made beside a default partition: the parent's key is computed over the default's rows.
+        boolean partitioning = facts.kind() == StatementKind.CREATE && "TABLE".equals(facts.objectType())
+                && PARTITION_OF.matcher(facts.text()).find();
+        if (!MAINTENANCE.contains(facts.kind()) && !altering && !partitioning) {
             return Decision.ALLOW;
         }
-        List<TableRef> tables = union(facts.tablesRead(), facts.tablesWritten());
+        Pattern overEveryRow = altering || partitioning ? COMPUTED_OR_CHECKED_OVER_EVERY_ROW : COMPUTED_OVER_EVERY_ROW;
+        List<TableRef> tables = partitioning ? new ArrayList<>(facts.tablesRead())
+                : union(facts.tablesRead(), facts.tablesWritten());
         if (maintainsEveryTable(facts)) {
             // No table named, or every table of a schema: each table the login may maintain, so each whose indexes
             // or statistics objects compute a user function.
@@ -578,14 +600,12 @@ public final class Guardrails {
                 continue;
             }
             for (StatementFacts top : run) {
-                // Validating counts everything a write of the table runs (its constraints among them).
-                if (!validates && !COMPUTED_OVER_EVERY_ROW.matcher(top.text()).find()) {
+                if (!overEveryRow.matcher(top.text()).find()) {
                     continue;
                 }
                 for (StatementFacts r : top.allStatements()) {
                     Decision d = decideByRules(who, env, r, schemas, true, ", computed over every row of "
-                            + t.qualified() + (validates ? " (by a constraint it validates),"
-                            : " (by an index or a statistics object),"));
+                            + t.qualified() + " (by an index, a statistics object, a check or a partition key),");
                     if (!d.allowed()) {
                         return d;
                     }
