@@ -3,7 +3,6 @@ package dev.warden.proxy;
 import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -334,12 +333,9 @@ class GuardrailPass11Test {
 
     /**
      * A domain's check runs where the text names no type: for a parameter whose type Parse gives by OID (the
-     * extended protocol). Open: Warden judges the text, and the parameter types Parse carries are not read (see
-     * the README's open findings).
+     * extended protocol). Warden counts each user type a Parse gives as a cast to it.
      */
     @Test
-    @Disabled("open, not fixed: Warden judges the text and does not read the parameter types Parse carries; "
-            + "this deletes a row of gw_ledger (README, open findings)")
     void aParametersDomainGivenByParseIsJudged() throws Exception {
         direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
         int domain;
@@ -355,6 +351,21 @@ class GuardrailPass11Test {
             c.send(new dev.warden.pg.message.FrontendMessage.Sync());
             List<String> errors = RawClient.errors(c.untilReady());
             assertEquals("3/3", ledger(), "Parse SELECT $1 with a parameter of type gw_checked_int: " + errors);
+        }
+        // Precise: a user type that runs nothing (an enum) binds as before.
+        direct("DROP TYPE IF EXISTS gw_mood", "CREATE TYPE gw_mood AS ENUM ('calm')");
+        int mood;
+        try (Connection d = warden.direct()) {
+            mood = Integer.parseInt(scalar(d, "SELECT 'gw_mood'::regtype::oid"));
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Parse("", "SELECT $1", List.of(mood)));
+            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", List.of(), List.of("calm".getBytes()),
+                    List.of()));
+            c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
         }
     }
 

@@ -125,6 +125,21 @@ public record StatementFacts(
                 inner, innerKinds, unparsed, all, implicitCalls, dynamic);
     }
 
+    /**
+     * These facts with {@code more} implicit calls: what the protocol tells of the statement besides its text (the
+     * parameter types a Parse gives by OID, {@code cast:#oid}).
+     */
+    public StatementFacts withImplicitCalls(Set<String> more) {
+        if (implicitCalls.containsAll(more)) {
+            return this;
+        }
+        Set<String> all = new java.util.LinkedHashSet<>(implicitCalls);
+        all.addAll(more);
+        return new StatementFacts(text, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
+                columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,
+                inner, innerKinds, unparsed, nested, all, dynamicSql);
+    }
+
     /** This statement, its inner statement and every nested statement, depth first. */
     public java.util.List<StatementFacts> allStatements() {
         if (inner.isEmpty() && nested.isEmpty()) {

@@ -306,6 +306,14 @@ final class FunctionEffects {
     }
 
     /**
+     * {@code (key, type)} rows for the types {@code cast:} keys name: by name, or by OID as {@code #oid} (a
+     * parameter type a Parse gives, see {@code RelayHandler}).
+     */
+    private static final String TYPES_NAMED = "SELECT k, t.oid FROM pg_catalog.pg_type t "
+            + "JOIN pg_catalog.unnest(?::pg_catalog.text[]) k ON k IN (t.typname::pg_catalog.text, "
+            + "'#' || t.oid::pg_catalog.text)";
+
+    /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
      * functions a domain's checks call, and the functions of a row an attribute name may call.
@@ -344,11 +352,11 @@ final class FunctionEffects {
                         // A value cast to a type is checked by each domain the type reaches (itself, what it is
                         // over, a composite's fields, an array's element), and its parts cast into their types.
                         + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
-                        "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
+                        TYPES_NAMED) + " r "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
                         // ... and the value, of that type, cast out of it where another type is wanted.
                         + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.castsOutOfTypes(
-                        "SELECT t.typname::text, t.oid FROM pg_catalog.pg_type t WHERE t.typname = ANY (?)") + " r "
+                        TYPES_NAMED) + " r "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
                         // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "

@@ -439,24 +439,62 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
         reader.readThen(frame, nameEnd + 1, reading -> {
-            PolicySnapshot policy = services.snapshot().get();
-            Analysis analysis = reading.analysis();
-            Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
-            PreparedStatements.Statement statement = new PreparedStatements.Statement(decoded.statement(),
-                    reading.sql(), analysis, PreparedStatements.Origin.PROTOCOL, textBytes, decoded.parameterTypes());
-            if (decision.allowed() || decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL) {
-                // Preparing runs nothing: a statement that needs approval is judged at each Execute, with the
-                // values it is bound to, so one approval is one execution.
-                prepared.parsed(statement);
-                writer.send(frame, Entry.forward(Kind.PARSE, statement, null, null));
-                return;
+            Analysis casts = reading.analysis() == null || session.catalog == null ? null
+                    : parameterCasts(decoded.parameterTypes());
+            if (casts == null) {
+                parsed(frame, decoded, textBytes, reading, null);
+            } else {
+                lookedUpThen(casts, frame, () -> parsed(frame, decoded, textBytes, reading,
+                        session.catalog.withFunctionEffects(casts, session.lexing.standardConformingStrings())));
             }
-            discardUntilSync = true;
-            admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
-                    QueryEvent.Protocol.EXTENDED, decoded.statement()), Kind.PARSE, f -> {
-                        throw new IllegalStateException("a blocked statement was let through");
-                    }, () -> { });
         });
+    }
+
+    /**
+     * What binding a value to each parameter whose user type a Parse gives by OID runs, as one statement that casts
+     * to those types ({@code cast:#oid}): the server checks the value against the type's domains and casts, which
+     * the text does not name. Null when every type is built in (or left to the server, 0): they run no user code.
+     */
+    private Analysis parameterCasts(List<Integer> types) {
+        java.util.Set<String> casts = null;
+        for (int oid : types) {
+            if (Integer.toUnsignedLong(oid) >= 16384) {
+                if (casts == null) {
+                    casts = new java.util.LinkedHashSet<>();
+                }
+                casts.add("cast:#" + Integer.toUnsignedString(oid));
+            }
+        }
+        if (casts == null) {
+            return null;
+        }
+        StatementFacts select = services.analyzer().analyze("SELECT NULL").statements().get(0);
+        return new Analysis(List.of(select.withImplicitCalls(casts)));
+    }
+
+    /** {@code parameterCasts}: see {@link #parameterCasts}, judged with the statement (null: none). */
+    private void parsed(ByteBuf frame, FrontendMessage.Parse decoded, byte[] textBytes,
+                        SessionLexing.Reading reading, Analysis parameterCasts) {
+        PolicySnapshot policy = services.snapshot().get();
+        Analysis analysis = reading.analysis();
+        Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
+        if (decision.allowed() && parameterCasts != null) {
+            decision = decide(policy, parameterCasts);
+        }
+        PreparedStatements.Statement statement = new PreparedStatements.Statement(decoded.statement(),
+                reading.sql(), analysis, PreparedStatements.Origin.PROTOCOL, textBytes, decoded.parameterTypes());
+        if (decision.allowed() || decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL) {
+            // Preparing runs nothing: a statement that needs approval is judged at each Execute, with the
+            // values it is bound to, so one approval is one execution.
+            prepared.parsed(statement);
+            writer.send(frame, Entry.forward(Kind.PARSE, statement, null, null));
+            return;
+        }
+        discardUntilSync = true;
+        admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
+                QueryEvent.Protocol.EXTENDED, decoded.statement()), Kind.PARSE, f -> {
+                    throw new IllegalStateException("a blocked statement was let through");
+                }, () -> { });
     }
 
     private void onBind(ByteBuf frame) {
