@@ -338,34 +338,27 @@ class GuardrailPass11Test {
     @Test
     void aParametersDomainGivenByParseIsJudged() throws Exception {
         direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-        int domain;
-        try (Connection d = warden.direct()) {
-            domain = Integer.parseInt(scalar(d, "SELECT 'gw_checked_int'::regtype::oid"));
-        }
-        try (RawClient c = new RawClient(warden.port())) {
-            c.login("prod", WardenHarness.USER, warden.token());
-            c.send(new dev.warden.pg.message.FrontendMessage.Parse("", "SELECT $1", List.of(domain)));
-            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", List.of(), List.of("1".getBytes()),
-                    List.of()));
-            c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
-            c.send(new dev.warden.pg.message.FrontendMessage.Sync());
-            List<String> errors = RawClient.errors(c.untilReady());
-            assertEquals("3/3", ledger(), "Parse SELECT $1 with a parameter of type gw_checked_int: " + errors);
-        }
+        List<String> errors = selectParameterOfType("gw_checked_int", "1");
+        assertEquals("3/3", ledger(), "Parse SELECT $1 with a parameter of type gw_checked_int: " + errors);
         // Precise: a user type that runs nothing (an enum) binds as before.
         direct("DROP TYPE IF EXISTS gw_mood", "CREATE TYPE gw_mood AS ENUM ('calm')");
-        int mood;
+        assertEquals(List.of(), selectParameterOfType("gw_mood", "calm"));
+    }
+
+    /** Parse of {@code SELECT $1} with {@code type}'s OID, bound to {@code value} and executed: the errors. */
+    private static List<String> selectParameterOfType(String type, String value) throws Exception {
+        int oid;
         try (Connection d = warden.direct()) {
-            mood = Integer.parseInt(scalar(d, "SELECT 'gw_mood'::regtype::oid"));
+            oid = Integer.parseInt(scalar(d, "SELECT '" + type + "'::regtype::oid"));
         }
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
-            c.send(new dev.warden.pg.message.FrontendMessage.Parse("", "SELECT $1", List.of(mood)));
-            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", List.of(), List.of("calm".getBytes()),
+            c.send(new dev.warden.pg.message.FrontendMessage.Parse("", "SELECT $1", List.of(oid)));
+            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", List.of(), List.of(value.getBytes()),
                     List.of()));
             c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
             c.send(new dev.warden.pg.message.FrontendMessage.Sync());
-            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            return RawClient.errors(c.untilReady());
         }
     }
 
