@@ -30,7 +30,10 @@ public final class UpstreamJdbc {
         props.setProperty("ApplicationName", applicationName);
         // Warden's own reads must never wait behind a lock a session holds (ALTER TABLE in an open transaction,
         // then a SELECT that Warden has to look up): they fail, and the session fails closed, instead of hanging.
-        props.setProperty("options", "-c lock_timeout=5000");
+        // And they are small catalog queries the planner may cost high (many unions over pg_depend): JIT would
+        // compile each for hundreds of milliseconds that running it takes a few of (jit_above_cost is a cost,
+        // not a time), and every catalog change runs them again.
+        props.setProperty("options", "-c lock_timeout=5000 -c jit=off");
         props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
         return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
                 + u.database(), props);
