@@ -18,14 +18,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The leak fuzzer (issue 13): seeded PII, thousands of generated statements run through Warden as a masked
  * identity on every protocol path, and every byte received (rows, errors, notices, notifications, parameter
- * reports, COPY data) searched for every seeded value, case-insensitively and reversed. Expression templates
- * over the sensitive columns are crossed with casts, string functions, aggregates, whole-row references, FROM
- * forms (alias lists, subqueries, CTEs, LATERAL, views) and side channels.
+ * reports, COPY data) searched for every seeded value, case-insensitively and reversed, and for the forms a reader
+ * could decode (hex, base64, digits, an address's local part, a {@code random()} seeded from it). Expression
+ * templates over the sensitive columns are crossed with casts, string functions, encodings, aggregates, whole-row
+ * references, FROM forms (alias lists, subqueries, CTEs, LATERAL, views, names of part-keeping columns) and side
+ * channels (notifications, settings, advisory locks, large objects, sequences, setseed). Differentially too: each
+ * generated read is first run straight to the server, and what it answers must not reach the masked identity.
  *
  * <p>CI runs {@value #CI_STATEMENTS} statements with seed {@value #CI_SEED}. A longer run:
  * {@code mvn -o -pl proxy-core -am verify -Dtest=LeakFuzzThroughWardenTest -Dsurefire.failIfNoSpecifiedTests=false
@@ -63,7 +67,12 @@ class LeakFuzzThroughWardenTest {
             "json_build_object('v', {c})::text", "to_json({c})::text", "encode({c}::bytea, 'escape')",
             "lpad({c}, 60, ' ')", "regexp_replace({c}, '^', '')", "quote_literal({c})", "quote_ident({c})",
             "string_agg({c}, ';')", "min({c})", "max({c})", "array_agg({c})::text", "json_agg({c})::text",
-            "row_to_json({p})::text", "{p}::text", "to_jsonb({p})::text", "({p}).{c}", "xmlelement(name v, {c})::text");
+            "row_to_json({p})::text", "{p}::text", "to_jsonb({p})::text", "({p}).{c}", "xmlelement(name v, {c})::text",
+            // Encodings a reader can invert: the differential search below finds them (their text is not the value).
+            "encode(convert_to({c}, 'UTF8'), 'hex')", "encode(convert_to({c}, 'UTF8'), 'base64')", "{c}::bytea::text",
+            "regexp_replace({c}, '[^0-9]', '', 'g')", "split_part({c}, '@', 1)", "translate({c}, '@.-+', '#,/_')",
+            "md5({c})", "overlay({c} placing '#' from 2 for 1)", "string_agg(to_hex(ascii({c})), '')",
+            "array_to_string(regexp_split_to_array({c}, ''), ' ')", "'a@' || translate({c}, '@', '-')");
     static final List<String> CASTS = List.of("", "", "", "::int", "::date", "::json", "::numeric", "::xml",
             "::uuid", "::inet", "::jsonb", "::timestamptz");
     static final List<String> FROMS = List.of(
@@ -76,7 +85,11 @@ class LeakFuzzThroughWardenTest {
             "SELECT {e} FROM contacts p",
             "SELECT * FROM (SELECT {e} FROM people p) s",
             "SELECT 1 FROM people p WHERE {e} IS NULL",
-            "SELECT id FROM people p ORDER BY {e} LIMIT 1");
+            "SELECT id FROM people p ORDER BY {e} LIMIT 1",
+            // Named like a column whose strategy keeps part of the value (email, partial): lineage redacts it.
+            "SELECT {e} AS email FROM people p",
+            "SELECT {e} AS phone FROM people p",
+            "SELECT x AS card_number FROM (SELECT {e} AS x FROM people p) s");
     /** Statements that echo values outside result rows; each is also run on every path. */
     static final List<String> SIDE_CHANNELS = List.of(
             "SELECT pg_notify('fuzz', email) FROM people",
@@ -93,7 +106,19 @@ class LeakFuzzThroughWardenTest {
             "SELECT leak_notice()",
             "SELECT t FROM people t",
             "COPY people TO STDOUT",
-            "COPY (SELECT upper(email), reverse(ssn) FROM people) TO STDOUT WITH (FORMAT csv)");
+            "COPY (SELECT upper(email), reverse(ssn) FROM people) TO STDOUT WITH (FORMAT csv)",
+            // Session state a later statement reads back: its needles are the decoded forms (see needles()).
+            "SELECT pg_advisory_lock(regexp_replace(ssn, '[^0-9]', '', 'g')::bigint) FROM people",
+            "SELECT string_agg(((classid::bigint << 32) | objid::bigint)::text, ',') FROM pg_locks "
+                    + "WHERE locktype = 'advisory'",
+            "SELECT pg_advisory_unlock_all()",
+            "SELECT lo_create(regexp_replace(ssn, '[^0-9]', '', 'g')::bigint::oid) FROM people WHERE id = 1",
+            "SELECT string_agg(oid::text, ',') FROM pg_largeobject_metadata",
+            "SELECT set_config('application_name', split_part(email, '@', 1), false) FROM people WHERE id = 2",
+            "SELECT setval('fuzz_seq', regexp_replace(phone, '[^0-9]', '', 'g')::bigint) FROM people WHERE id = 3",
+            "SELECT last_value FROM fuzz_seq",
+            "SELECT setseed(regexp_replace(ssn, '[^0-9]', '', 'g')::bigint / 1e10) FROM people WHERE id = 1",
+            "SELECT random()");
 
     enum Path { SIMPLE, EXTENDED_TEXT, EXTENDED_BINARY, EXTENDED_UNDESCRIBED, CURSOR, PORTAL_ROWS, COPY_TEXT, COPY_CSV,
         COPY_BINARY, PIPELINE }
@@ -122,7 +147,9 @@ class LeakFuzzThroughWardenTest {
             s.execute("CREATE TABLE checked (v text CHECK (length(v) < 5))");
             s.execute("CREATE FUNCTION leak_notice() RETURNS int LANGUAGE plpgsql AS $$ DECLARE v text; BEGIN "
                     + "SELECT string_agg(api_secret, ',') INTO v FROM people; RAISE NOTICE 'secret %', v; RETURN 1; END $$");
-            s.execute("GRANT ALL ON people, contacts, checked TO PUBLIC");
+            s.execute("CREATE SEQUENCE fuzz_seq");
+            s.execute("GRANT ALL ON people, contacts, checked, fuzz_seq TO PUBLIC");
+            decodedNeedles = decoded(s);
         }
     }
 
@@ -147,14 +174,59 @@ class LeakFuzzThroughWardenTest {
         }
     }
 
-    /** Everything a statement's answer may not contain: each seeded value and its reverse, lower case. */
+    /**
+     * Everything a statement's answer may not contain: each seeded value and its reverse, lower case, and the
+     * decoded forms ({@link #decoded}).
+     */
     static List<String> needles() {
         List<String> out = new ArrayList<>();
         SEEDED.values().forEach(values -> values.forEach(v -> {
             out.add(v.toLowerCase(Locale.ROOT));
             out.add(new StringBuilder(v).reverse().toString().toLowerCase(Locale.ROOT));
         }));
+        out.addAll(decodedNeedles);
         return out;
+    }
+
+    static List<String> decodedNeedles = List.of();
+
+    /**
+     * What the side channels' statements would show of each seeded value, computed by the server itself: its
+     * UTF-8 in hex and base64, its digits (an advisory lock key, a large object's OID, a sequence's value, at least
+     * seven of them), an address's local part, and the first {@code random()} after the {@code setseed} the side
+     * channel makes of it.
+     */
+    static List<String> decoded(Statement s) throws SQLException {
+        List<String> out = new ArrayList<>();
+        for (List<String> values : SEEDED.values()) {
+            for (String v : values) {
+                String literal = "'" + v.replace("'", "''") + "'";
+                try (var rs = s.executeQuery("SELECT encode(convert_to(" + literal + ", 'UTF8'), 'hex'), "
+                        + "encode(convert_to(" + literal + ", 'UTF8'), 'base64'), regexp_replace(" + literal
+                        + ", '[^0-9]', '', 'g'), CASE WHEN position('@' IN " + literal + ") > 0 THEN split_part("
+                        + literal + ", '@', 1) END")) {
+                    rs.next();
+                    out.add(rs.getString(1));
+                    out.add(rs.getString(2).toLowerCase(Locale.ROOT));
+                    if (rs.getString(3).length() >= 7) {
+                        out.add(rs.getString(3));
+                    }
+                    if (values == SEEDED.get("ssn")) {
+                        try (Statement t = s.getConnection().createStatement()) {
+                            t.execute("SELECT setseed(" + rs.getString(3) + "::bigint / 1e10)");
+                            try (var r = t.executeQuery("SELECT random()::text")) {
+                                r.next();
+                                out.add(r.getString(1));
+                            }
+                        }
+                    }
+                    if (rs.getString(4) != null) {
+                        out.add(rs.getString(4).toLowerCase(Locale.ROOT));
+                    }
+                }
+            }
+        }
+        return List.copyOf(out);
     }
 
     static String expression(Random random, String from) {
@@ -171,6 +243,30 @@ class LeakFuzzThroughWardenTest {
         }
         String from = FROMS.get(random.nextInt(FROMS.size()));
         return from.replace("{e}", expression(random, from));
+    }
+
+    /**
+     * The differential half of the search: what the server itself answers {@code sql} (a generated read, run
+     * straight to it as the table's owner): each value of at least six characters, lower case. Every such value
+     * is computed from a sensitive column, so a masked identity must not receive it, whatever encoding the
+     * expression chose. A statement the server refuses gives none.
+     */
+    static List<String> serverAnswers(Connection direct, String sql) {
+        List<String> out = new ArrayList<>();
+        try (Statement s = direct.createStatement(); var rs = s.executeQuery(sql)) {
+            int columns = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                for (int i = 1; i <= columns; i++) {
+                    String v = rs.getString(i);
+                    if (v != null && v.strip().length() >= 6) {
+                        out.add(v.strip().toLowerCase(Locale.ROOT));
+                    }
+                }
+            }
+        } catch (SQLException refused) {
+            // an error's text is searched for with the seeded values themselves
+        }
+        return out;
     }
 
     /** A fuzzing session: one client, the bytes it received per statement. */
@@ -289,10 +385,13 @@ class LeakFuzzThroughWardenTest {
         List<String> leaks = new ArrayList<>();
         long started = System.nanoTime();
         int reconnects;
-        try (Session session = new Session(warden.token())) {
+        int differential = 0;
+        try (Session session = new Session(warden.token()); Connection direct = warden.direct()) {
             for (int i = 0; i < statements; i++) {
                 String sql = statement(random);
                 Path path = paths.get(random.nextInt(paths.size()));
+                List<String> answers = SIDE_CHANNELS.contains(sql) ? List.of() : serverAnswers(direct, sql);
+                differential += answers.isEmpty() ? 0 : 1;
                 long t0 = System.nanoTime();
                 String received = session.run(sql, path);
                 millis.merge(path, (System.nanoTime() - t0) / 1_000_000, Long::sum);
@@ -302,6 +401,11 @@ class LeakFuzzThroughWardenTest {
                         leaks.add(path + " | " + sql + " | leaked " + needle);
                     }
                 }
+                for (String answer : answers) {
+                    if (received.contains(answer) && leaks.size() < 20) {
+                        leaks.add(path + " | " + sql + " | leaked the server's answer " + answer);
+                    }
+                }
             }
             String trailing = session.run("SELECT 1", Path.SIMPLE); // notifications delivered after the last one
             needles.stream().filter(trailing::contains).forEach(n -> leaks.add("trailing notification | " + n));
@@ -309,25 +413,41 @@ class LeakFuzzThroughWardenTest {
             session.closures.forEach(c -> System.out.println("leak fuzzer: session closed: " + c));
         }
         System.out.printf("leak fuzzer: seed=%d statements=%d per path=%s ms per path=%s sessions closed by Warden=%d"
-                + " in %d ms%n", seed, statements, perPath, millis, reconnects, (System.nanoTime() - started) / 1_000_000);
+                + " statements with server answers searched for=%d in %d ms%n", seed, statements, perPath, millis,
+                reconnects, differential, (System.nanoTime() - started) / 1_000_000);
         assertTrue(leaks.isEmpty(), "seeded values reached a masked client:\n" + String.join("\n", leaks));
     }
 
-    /** The same generator as an exempt identity does see seeded values: the search above can find them. */
+    /**
+     * The same generator as an exempt identity does see seeded values and the server's own answers: both searches
+     * above can find what they look for.
+     */
     @Test
     void theSearchFindsSeededValuesWhenTheIdentityIsExempt() throws Exception {
         Random random = new Random(CI_SEED);
         List<String> needles = needles();
         String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
         int found = 0;
-        try (Session session = new Session(token)) {
+        int answered = 0;
+        int withAnswers = 0;
+        try (Session session = new Session(token); Connection direct = warden.direct()) {
             for (int i = 0; i < 60; i++) {
-                String received = session.run(statement(random), Path.SIMPLE);
+                String sql = statement(random);
+                List<String> answers = SIDE_CHANNELS.contains(sql) ? List.of() : serverAnswers(direct, sql);
+                String received = session.run(sql, Path.SIMPLE);
                 if (needles.stream().anyMatch(received::contains)) {
                     found++;
+                }
+                if (!answers.isEmpty()) {
+                    withAnswers++;
+                    answered += answers.stream().allMatch(received::contains) ? 1 : 0;
                 }
             }
         }
         assertTrue(found > 20, "only " + found + " of 60 statements returned a seeded value to an exempt identity");
+        // About a third of the generated reads answer a value long enough to search for (a cast fails, a filter
+        // or an ORDER BY answers ids): each of those must reach the exempt identity as the server gave it.
+        assertTrue(withAnswers > 10, "only " + withAnswers + " of 60 statements had answers to search for");
+        assertEquals(withAnswers, answered, "statements whose server answers the exempt identity received");
     }
 }
