@@ -329,6 +329,39 @@ class MaskingExposureThroughWardenTest {
         }
     }
 
+    /**
+     * How many rows come back tells a number as well as a filter does: a sensitive value as a set-returning
+     * function's argument or in LIMIT, OFFSET or FETCH FIRST decides the count (78 rows for SSN 078-05-1120).
+     * Each of these returned 78 rows before protect_filters counted them.
+     */
+    @Test
+    void protectFiltersCountsWhatDecidesHowManyRowsComeBack() throws SQLException {
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            String digits = "(SELECT substr(ssn, 1, 3)::int FROM customers WHERE id = 1)";
+            for (String sql : List.of(
+                    "SELECT generate_series(1, substr(ssn, 1, 3)::int) FROM customers WHERE id = 1",
+                    "SELECT g FROM generate_series(1, " + digits + ") g",
+                    "SELECT * FROM generate_series(1, 100) g LIMIT " + digits,
+                    "SELECT * FROM generate_series(1, 178) g OFFSET 100 + " + digits,
+                    "SELECT * FROM generate_series(1, 100) g FETCH FIRST " + digits + " ROWS ONLY",
+                    "SELECT regexp_split_to_table(repeat('x', substr(ssn, 1, 3)::int), '') FROM customers WHERE id = 1",
+                    "SELECT unnest(array_fill(0, ARRAY[substr(ssn, 1, 3)::int])) FROM customers WHERE id = 1",
+                    "SELECT jsonb_array_elements(to_jsonb(array_fill(0, ARRAY[substr(c.ssn, 1, 3)::int]))) "
+                            + "FROM customers c WHERE id = 1")) {
+                SQLException e = assertThrows(SQLException.class, () -> column(c, sql), sql);
+                assertEquals("42501", e.getSQLState(), sql);
+                assertTrue(e.getMessage().contains("protect_filters"), e.getMessage());
+            }
+            // What decides the count from clear values runs.
+            assertEquals(3, column(c, "SELECT generate_series(1, 3)").size());
+            assertEquals(2, column(c, "SELECT unnest(ARRAY[id]) FROM customers").size());
+            assertEquals(1, column(c, "SELECT email FROM customers ORDER BY id LIMIT 1").size());
+            assertEquals(List.of("2"), column(c, "SELECT id FROM customers ORDER BY id OFFSET (SELECT count(*) - 1 "
+                    + "FROM products)  + 1"));
+            assertEquals(2, column(c, "SELECT g FROM generate_series(1, (SELECT max(id) FROM customers)) g").size());
+        }
+    }
+
     @Test
     void protectFiltersAllowsOnlyEqualityWithABoundValue() throws SQLException {
         try (Connection c = masked(); Statement s = c.createStatement()) {

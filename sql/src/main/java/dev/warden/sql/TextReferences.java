@@ -499,8 +499,9 @@ public final class TextReferences {
     /**
      * The first use of a column named in {@code sensitive} as a filter, sort, group or join key (in WHERE, ON,
      * USING, HAVING, GROUP BY, ORDER BY, PARTITION BY, CASE WHEN), other than equality with a bound parameter
-     * ({@code email = $1}); empty when there is none. A column inside a parenthesised expression counts for every
-     * clause around it, so {@code ORDER BY (SELECT ssn ...)} is a sort on {@code ssn}.
+     * ({@code email = $1}), or where it decides how many rows come back ({@link #decidesRowCount}); empty when
+     * there is none. A column inside a parenthesised expression counts for every clause around it, so
+     * {@code ORDER BY (SELECT ssn ...)} is a sort on {@code ssn}.
      */
     public static Optional<String> filterUse(String text, Set<String> sensitive) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
@@ -515,11 +516,81 @@ public final class TextReferences {
             if (i + 1 < tokens.size() && tokens.get(i + 1).isOp(".")) {
                 continue; // a qualifier (a table or alias of that name), not the column
             }
-            if (inFilterClause(tokens, i) && !equalityWithParameter(tokens, i)) {
+            if (inFilterClause(tokens, i) && !equalityWithParameter(tokens, i) || decidesRowCount(tokens, i)) {
                 return Optional.of(t.value());
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Whether the column at {@code at} is a whole element of the array literal that the call opening at
+     * {@code open} takes ({@code unnest(ARRAY[email, ssn])}): that array's length is its number of elements,
+     * whatever the values.
+     */
+    private static boolean wholeArrayElement(List<Token> tokens, int open, int at) {
+        if (open + 2 >= at || !tokens.get(open + 1).isIdentifier() || !tokens.get(open + 1).value().equals("array")
+                || !tokens.get(open + 2).isOp("[")) {
+            return false;
+        }
+        int before = at - 1;
+        if (tokens.get(before).isOp(".") && before >= 2 && tokens.get(before - 1).isIdentifier()) {
+            before -= 2;
+        }
+        for (int i = open + 3; i < before; i++) {
+            if (tokens.get(i).isOp("[") || tokens.get(i).isOp("(")) {
+                return false; // not directly an element of the outer literal
+            }
+        }
+        return (tokens.get(before).isOp("[") || tokens.get(before).isOp(",")) && at + 1 < tokens.size()
+                && (tokens.get(at + 1).isOp("]") || tokens.get(at + 1).isOp(","));
+    }
+
+    /** Clauses whose value is a number of rows. */
+    private static final Set<String> ROW_COUNT_CLAUSES = Set.of("limit", "offset", "fetch");
+
+    /**
+     * Built-in functions that return a set whose size their arguments decide ({@code generate_series(1, n)}, an
+     * array's or a document's elements, a string's pieces). Reached in the select list or in FROM.
+     */
+    private static final Set<String> ROW_SETS = Set.of("generate_series", "generate_subscripts", "unnest",
+            "regexp_matches", "regexp_split_to_table", "string_to_table", "json_array_elements",
+            "json_array_elements_text", "jsonb_array_elements", "jsonb_array_elements_text", "json_each",
+            "json_each_text", "jsonb_each", "jsonb_each_text", "json_object_keys", "jsonb_object_keys",
+            "jsonb_path_query", "json_to_recordset", "jsonb_to_recordset", "json_populate_recordset",
+            "jsonb_populate_recordset", "xmltable", "json_table", "ts_parse", "ts_debug");
+
+    /**
+     * Whether the token at {@code at} is inside what decides how many rows come back: a LIMIT, OFFSET or FETCH
+     * FIRST count, or the arguments of a set-returning function ({@link #ROW_SETS}), at its own level or any
+     * level around it. The count tells a number as well as a filter does ({@code generate_series(1,
+     * substr(ssn, 1, 3)::int)} returns 78 rows for 078-05-1120).
+     */
+    private static boolean decidesRowCount(List<Token> tokens, int at) {
+        int depth = 0;
+        boolean levelDecided = false;
+        for (int i = at - 1; i >= 0; i--) {
+            Token t = tokens.get(i);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (depth > 0) {
+                    depth--;
+                    continue;
+                }
+                if (i > 0 && tokens.get(i - 1).isIdentifier() && ROW_SETS.contains(tokens.get(i - 1).value())
+                        && !(tokens.get(i - 1).value().equals("unnest") && wholeArrayElement(tokens, i, at))) {
+                    return true;
+                }
+                levelDecided = false; // one level out: look for that level's clause
+            } else if (depth == 0 && !levelDecided && t.type() == Lexer.Type.WORD) {
+                if (ROW_COUNT_CLAUSES.contains(t.value())) {
+                    return true;
+                }
+                levelDecided = FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value());
+            }
+        }
+        return false;
     }
 
     /**

@@ -179,6 +179,28 @@ class TextReferencesTest {
     }
 
     @Test
+    void filterUseCountsWhatDecidesHowManyRowsComeBack() {
+        Set<String> s = Set.of("ssn", "email");
+        for (String sql : List.of("SELECT generate_series(1, substr(ssn, 1, 3)::int) FROM c",
+                "SELECT * FROM pg_catalog.generate_series(1, (SELECT length(email) FROM c LIMIT 1))",
+                "SELECT id FROM c LIMIT (SELECT substr(ssn, 1, 3)::int FROM c WHERE id = $1)",
+                "SELECT id FROM c OFFSET 1 + (SELECT length(c.email) FROM c)",
+                "SELECT id FROM c FETCH FIRST (SELECT length(email) FROM c) ROWS ONLY",
+                "SELECT unnest(array_fill(0, ARRAY[length(email)])) FROM c",
+                "SELECT regexp_split_to_table(ssn, '') FROM c",
+                "SELECT unnest(ARRAY[string_to_array(email, '')]) FROM c",
+                "SELECT unnest(ARRAY[1, (SELECT length(ssn) FROM c)]) FROM c")) {
+            assertTrue(TextReferences.filterUse(sql, s).isPresent(), sql);
+        }
+        for (String sql : List.of("SELECT ssn, generate_series(1, 3) FROM c LIMIT 2",
+                "SELECT email FROM c ORDER BY id LIMIT 1 OFFSET 1", "SELECT unnest(ARRAY[id]), email FROM c",
+                "SELECT (SELECT max(ssn) FROM c) FROM generate_series(1, 3) g",
+                "SELECT id FROM c FETCH FIRST 2 ROWS ONLY", "SELECT unnest(ARRAY[email, c.ssn]) FROM c")) {
+            assertEquals(Optional.empty(), TextReferences.filterUse(sql, s), sql);
+        }
+    }
+
+    @Test
     void wholeRowsInAFilterAreFoundThroughAliases() {
         Set<String> names = TextReferences.aliasesOf("SELECT c.id FROM customers c JOIN orders o ON o.cid = c.id",
                 Set.of("customers"));

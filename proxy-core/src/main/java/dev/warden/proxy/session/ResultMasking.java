@@ -926,7 +926,7 @@ final class ResultMasking {
                     java.util.Optional<String> column = TextReferences.filterUse(f.text(), exposure.sensitiveNames());
                     if (column.isPresent()) {
                         return refused(reading, "masking-protect-filters", "a masked identity may not filter, sort, "
-                                + "group or join on the sensitive column " + column.get()
+                                + "group, join or count rows on the sensitive column " + column.get()
                                 + " (masking.protect_filters); only equality with a bound parameter is allowed",
                                 "look rows up with " + column.get() + " = $1, or filter on another column");
                     }
