@@ -567,30 +567,9 @@ public final class TextReferences {
      * substr(ssn, 1, 3)::int)} returns 78 rows for 078-05-1120).
      */
     private static boolean decidesRowCount(List<Token> tokens, int at) {
-        int depth = 0;
-        boolean levelDecided = false;
-        for (int i = at - 1; i >= 0; i--) {
-            Token t = tokens.get(i);
-            if (t.isOp(")")) {
-                depth++;
-            } else if (t.isOp("(")) {
-                if (depth > 0) {
-                    depth--;
-                    continue;
-                }
-                if (i > 0 && tokens.get(i - 1).isIdentifier() && ROW_SETS.contains(tokens.get(i - 1).value())
-                        && !(tokens.get(i - 1).value().equals("unnest") && wholeArrayElement(tokens, i, at))) {
-                    return true;
-                }
-                levelDecided = false; // one level out: look for that level's clause
-            } else if (depth == 0 && !levelDecided && t.type() == Lexer.Type.WORD) {
-                if (ROW_COUNT_CLAUSES.contains(t.value())) {
-                    return true;
-                }
-                levelDecided = FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value());
-            }
-        }
-        return false;
+        return enclosedBy(tokens, at, ROW_COUNT_CLAUSES, open -> open > 0 && tokens.get(open - 1).isIdentifier()
+                && ROW_SETS.contains(tokens.get(open - 1).value())
+                && !(tokens.get(open - 1).value().equals("unnest") && wholeArrayElement(tokens, open, at)));
     }
 
     /**
@@ -1063,6 +1042,16 @@ public final class TextReferences {
 
     /** Whether any clause enclosing token {@code at}, from the innermost outwards, is a filter clause. */
     private static boolean inFilterClause(List<Token> tokens, int at) {
+        return enclosedBy(tokens, at, FILTER_CLAUSES, open -> false);
+    }
+
+    /**
+     * Whether a clause in {@code wanted} encloses token {@code at}, from the innermost level outwards (the first
+     * clause word before it at each level decides that level), or {@code opens} accepts the index of the opening
+     * parenthesis of a level around it.
+     */
+    private static boolean enclosedBy(List<Token> tokens, int at, Set<String> wanted,
+                                      java.util.function.IntPredicate opens) {
         int depth = 0;
         boolean levelDecided = false;
         for (int i = at - 1; i >= 0; i--) {
@@ -1070,18 +1059,18 @@ public final class TextReferences {
             if (t.isOp(")")) {
                 depth++;
             } else if (t.isOp("(")) {
-                if (depth == 0) {
-                    levelDecided = false; // one level out: look for that level's clause
-                } else {
+                if (depth > 0) {
                     depth--;
+                } else if (opens.test(i)) {
+                    return true;
+                } else {
+                    levelDecided = false; // one level out: look for that level's clause
                 }
             } else if (depth == 0 && !levelDecided && t.type() == Lexer.Type.WORD) {
-                if (FILTER_CLAUSES.contains(t.value())) {
+                if (wanted.contains(t.value())) {
                     return true;
                 }
-                if (OTHER_CLAUSES.contains(t.value())) {
-                    levelDecided = true;
-                }
+                levelDecided = FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value());
             }
         }
         return false;
