@@ -317,6 +317,14 @@ public final class CatalogCache implements AutoCloseable {
         return oldest;
     }
 
+    /**
+     * Until when ({@link System#nanoTime}) what was read for {@code analysis} counts as current, while the
+     * generation stays the same: its oldest entry's load ({@link #oldestLoaded}) plus {@link #TTL_NANOS}.
+     */
+    public long currentUntil(dev.warden.sql.Analysis analysis, boolean forMasking) {
+        return oldestLoaded(analysis, forMasking, System.nanoTime()) + TTL_NANOS;
+    }
+
     /** The key {@link #functionsToResolve} asks {@link #computingEverywhere} to be read with. */
     private static final String COMPUTING = "computing over every row";
     /** See {@link #computingEverywhere}; null when not read (or dropped), read at {@link #computingAt}. */

@@ -29,7 +29,28 @@ final class PreparedStatements {
     static final class Statement {
         final String name;
         final String sql;
-        final Analysis analysis;
+        /**
+         * Its analysis with the effects of the functions it calls as the catalog had them at {@link #effectsAt};
+         * applied again from {@link #read} when the catalog moved on before an Execute (a migration replaced a
+         * function: the server runs the new body).
+         */
+        Analysis analysis;
+        /** The analysis as the text alone gives it, before function effects; null when not kept (never applied again). */
+        final Analysis read;
+        /**
+         * What binding a value to each parameter whose user type Parse gave runs (see RelayHandler#parameterCasts), as
+         * read and with its effects applied; null when every type is built in.
+         */
+        final Analysis castsRead;
+        Analysis casts;
+        /**
+         * The catalog generation read before {@link #analysis} had its effects applied (-1: unknown), and until when
+         * ({@link System#nanoTime}) what the catalog read for them counts as current.
+         */
+        long effectsAt = -1;
+        long effectsCurrentUntil;
+        /** Why masking refused it when its effects were applied again (null: it did not). */
+        dev.warden.proxy.guardrails.Decision refusal;
         final Origin origin;
         /** The text's bytes when not UTF-8, for the audit records of its executions; null otherwise. */
         final byte[] textBytes;
@@ -54,12 +75,36 @@ final class PreparedStatements {
 
         Statement(String name, String sql, Analysis analysis, Origin origin, byte[] textBytes,
                   List<Integer> parameterTypes) {
+            this(name, sql, analysis, origin, textBytes, parameterTypes, null, null, null);
+        }
+
+        Statement(String name, String sql, Analysis analysis, Origin origin, byte[] textBytes,
+                  List<Integer> parameterTypes, Analysis read, Analysis castsRead, Analysis casts) {
             this.parameterTypes = parameterTypes;
             this.name = name;
             this.sql = sql;
             this.analysis = analysis;
+            this.read = read;
+            this.castsRead = castsRead;
+            this.casts = casts;
             this.origin = origin;
             this.textBytes = textBytes;
+        }
+
+        /** Its effects applied again at {@code generation} (see {@link #analysis}): the decision is remade. */
+        void reapplied(Analysis applied, Analysis castsApplied, dev.warden.proxy.guardrails.Decision refused,
+                       long generation, long currentUntil) {
+            analysis = applied;
+            casts = castsApplied;
+            refusal = refused;
+            effectsAt = generation;
+            effectsCurrentUntil = currentUntil;
+            decision = null;
+        }
+
+        /** Whether its effects must be applied again before an Execute: see {@link #analysis}. */
+        boolean effectsStale(long generation) {
+            return read != null && (effectsAt != generation || System.nanoTime() - effectsCurrentUntil >= 0);
         }
     }
 
@@ -69,8 +114,14 @@ final class PreparedStatements {
      */
     static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy, long generation,
             java.util.function.Function<Analysis, dev.warden.proxy.guardrails.Decision> decide) {
+        if (s.refusal != null) {
+            return s.refusal;
+        }
         if (s.decision == null || s.decidedUnder != policy || s.decidedAt != generation) {
             s.decision = decide.apply(s.analysis);
+            if (s.decision.allowed() && s.casts != null) {
+                s.decision = decide.apply(s.casts);
+            }
             s.decidedUnder = policy;
             s.decidedAt = generation;
         }
@@ -308,8 +359,19 @@ final class PreparedStatements {
      * DISCARD if the server fails them.
      */
     List<Portal> ranSql(Analysis analysis, Execution undoneBy) {
+        return ranSql(analysis, undoneBy, null);
+    }
+
+    /**
+     * {@link #ranSql(Analysis, Execution)}; {@code read}: the same statements as the text alone gives them (before
+     * function effects, see {@link Statement#read}), or null.
+     */
+    List<Portal> ranSql(Analysis analysis, Execution undoneBy, Analysis read) {
         if (analysis == null) {
             return List.of();
+        }
+        if (read != null && read.statements().size() != analysis.statements().size()) {
+            read = null;
         }
         List<Portal> declared = new java.util.ArrayList<>();
         for (int i = 0; i < analysis.statements().size(); i++) {
@@ -318,7 +380,9 @@ final class PreparedStatements {
             if (kind == StatementKind.PREPARE && f.preparedName().isPresent() && f.inner().isPresent()) {
                 String name = f.preparedName().get();
                 StatementFacts inner = f.inner().get();
-                Statement made = new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
+                StatementFacts innerRead = read == null ? null : read.statements().get(i).inner().orElse(null);
+                Statement made = new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL, null,
+                        List.of(), innerRead == null ? null : new Analysis(List.of(innerRead)), null, null);
                 made.replaced = statements.put(name, made);
                 undo(undoneBy, new SqlUndo(i, () -> parseFailed(made, false)));
             } else if (kind == StatementKind.DEALLOCATE && f.preparedName().isPresent()) {

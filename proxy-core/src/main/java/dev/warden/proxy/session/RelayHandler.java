@@ -318,16 +318,23 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
         Analysis executed = reading.refusal() == null ? preparedExecuted(reading.analysis()) : null;
+        if (executed != null && session.catalog != null) {
+            // As the catalog has them now (StatementReading resolved the functions they call with the EXECUTE's).
+            executed = session.catalog.withFunctionEffects(executed, session.lexing.standardConformingStrings());
+        }
         if (executed == null) {
             admitQuery(frame, reading, null);
         } else {
-            lookedUpThen(executed, frame, () -> admitQuery(frame, reading, executed));
+            Analysis judged = executed;
+            lookedUpThen(judged, frame, () -> admitQuery(frame, reading, judged));
         }
     }
 
     /**
      * The statements SQL PREPARE made that the EXECUTEs of {@code analysis} run (null: none): the server plans each
-     * again when what it names has changed since (a trigger added, a view replaced), so it is judged again.
+     * again when what it names has changed since (a trigger added, a view replaced), so it is judged again; and
+     * it runs the functions they call as they are then, so each is given as its text alone reads (before function
+     * effects, applied again by the caller) where Warden kept that.
      */
     Analysis preparedExecuted(Analysis analysis) {
         if (analysis == null) {
@@ -343,7 +350,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     if (executed == null) {
                         executed = new java.util.ArrayList<>();
                     }
-                    executed.addAll(statement.analysis.statements());
+                    executed.addAll((statement.read != null ? statement.read : statement.analysis).statements());
                 }
             }
         }
@@ -429,7 +436,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
-                    ranSql(analysis, execution);
+                    ranSql(analysis, execution, reading.read());
                 }, () -> dropCopyData = true);
     }
 
@@ -438,15 +445,45 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         audit.receiving(textBytes);
         FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
+        // Read before the effects are applied: a change meanwhile makes the Execute apply them again.
+        long effectsAt = session.catalog == null ? -1 : session.catalog.generation();
         reader.readThen(frame, nameEnd + 1, reading -> {
             Analysis casts = reading.analysis() == null || session.catalog == null ? null
                     : parameterCasts(decoded.parameterTypes());
             if (casts == null) {
-                parsed(frame, decoded, textBytes, reading, null);
+                parsed(frame, decoded, textBytes, reading, null, null, effectsAt);
             } else {
-                lookedUpThen(casts, frame, () -> parsed(frame, decoded, textBytes, reading,
-                        session.catalog.withFunctionEffects(casts, session.lexing.standardConformingStrings())));
+                lookedUpThen(casts, frame, () -> parsed(frame, decoded, textBytes, reading, casts,
+                        session.catalog.withFunctionEffects(casts, session.lexing.standardConformingStrings()),
+                        effectsAt));
             }
+        });
+    }
+
+    /**
+     * Runs {@code then} once {@code statement} has the effects of the functions it calls (and its parameter types'
+     * casts) as the catalog has them now, when the catalog moved on since they were applied: a function replaced
+     * meanwhile (by a migration, outside Warden) runs its new body at this Execute.
+     */
+    private void withEffectsNowThen(PreparedStatements.Statement statement, ByteBuf frame, Runnable then) {
+        CatalogCache catalog = session.catalog;
+        if (statement == null || catalog == null || !statement.effectsStale(catalog.generation())) {
+            then.run();
+            return;
+        }
+        long at = catalog.generation();
+        reader.appliedAgainThen(new SessionLexing.Reading(statement.sql, statement.read, null), frame, reading -> {
+            long currentUntil = reader.currentUntil(statement.read);
+            if (statement.castsRead == null) {
+                statement.reapplied(reading.analysis(), null, reading.refusal(), at, currentUntil);
+                then.run();
+                return;
+            }
+            lookedUpThen(statement.castsRead, frame, () -> {
+                statement.reapplied(reading.analysis(), catalog.withFunctionEffects(statement.castsRead,
+                        session.lexing.standardConformingStrings()), reading.refusal(), at, currentUntil);
+                then.run();
+            });
         });
     }
 
@@ -472,9 +509,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return new Analysis(List.of(select.withImplicitCalls(casts)));
     }
 
-    /** {@code parameterCasts}: see {@link #parameterCasts}, judged with the statement (null: none). */
+    /**
+     * {@code parameterCasts}: see {@link #parameterCasts}, judged with the statement (null: none), as read and as
+     * applied; {@code effectsAt}: the catalog's generation before the reading's effects were applied.
+     */
     private void parsed(ByteBuf frame, FrontendMessage.Parse decoded, byte[] textBytes,
-                        SessionLexing.Reading reading, Analysis parameterCasts) {
+                        SessionLexing.Reading reading, Analysis castsRead, Analysis parameterCasts, long effectsAt) {
         PolicySnapshot policy = services.snapshot().get();
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
@@ -482,7 +522,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             decision = decide(policy, parameterCasts);
         }
         PreparedStatements.Statement statement = new PreparedStatements.Statement(decoded.statement(),
-                reading.sql(), analysis, PreparedStatements.Origin.PROTOCOL, textBytes, decoded.parameterTypes());
+                reading.sql(), analysis, PreparedStatements.Origin.PROTOCOL, textBytes, decoded.parameterTypes(),
+                reading.read(), castsRead, parameterCasts);
+        statement.effectsAt = effectsAt;
+        statement.effectsCurrentUntil = reading.read() == null ? 0 : reader.currentUntil(reading.read());
         if (decision.allowed() || decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL) {
             // Preparing runs nothing: a statement that needs approval is judged at each Execute, with the
             // values it is bound to, so one approval is one execution.
@@ -530,9 +573,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         PreparedStatements.Statement statement = portal == null ? null : portal.statement;
         String sql = statement == null ? "-- portal \"" + execute.portal() + "\" of a statement Warden did not see"
                 : statement.sql;
-        Analysis analysis = statement == null ? null : statement.analysis;
         audit.receiving(statement == null ? null : statement.textBytes);
-        lookedUpThen(analysis, frame, () -> admitExecute(frame, portal, statement, sql, analysis));
+        withEffectsNowThen(statement, frame, () -> {
+            Analysis analysis = statement == null ? null : statement.analysis;
+            lookedUpThen(analysis, frame, () -> admitExecute(frame, portal, statement, sql, analysis));
+        });
     }
 
     private void admitExecute(ByteBuf frame, PreparedStatements.Portal portal, PreparedStatements.Statement statement,
@@ -556,7 +601,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     }
                     describeCopy(execution);
                     writer.send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
-                    ranSql(analysis, execution);
+                    ranSql(analysis, execution, statement == null ? null : statement.read);
                 }, () -> discardUntilSync = true);
     }
 
@@ -581,8 +626,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /** Follows SQL that changes the namespace of statements and portals; a cursor keeps its DECLARE's exposure. */
-    private void ranSql(Analysis analysis, Execution execution) {
-        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution);
+    /** {@code read}: the same statements before function effects (see PreparedStatements.Statement#read), or null. */
+    private void ranSql(Analysis analysis, Execution execution, Analysis read) {
+        List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution, read);
         if (masking != null) {
             masking.declared(analysis, execution);
             masking.cursorsHeldOnly(prepared::holdsCursor);

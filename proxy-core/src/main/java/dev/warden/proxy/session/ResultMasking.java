@@ -1102,7 +1102,8 @@ final class ResultMasking {
 
     private static SessionLexing.Reading refused(SessionLexing.Reading reading, String rule, String reason,
                                                  String hint) {
-        return new SessionLexing.Reading(reading.sql(), reading.analysis(), Decision.block(rule, reason, hint));
+        return new SessionLexing.Reading(reading.sql(), reading.analysis(), Decision.block(rule, reason, hint),
+                reading.read());
     }
 
     /**

@@ -75,10 +75,18 @@ final class SessionLexing {
         return n.startsWith("EUC") ? 3 : 1;
     }
 
-    /** A text as read: the SQL, its analysis, or why Warden refuses to read it. */
-    record Reading(String sql, Analysis analysis, Decision refusal) {
+    /**
+     * A text as read: the SQL, its analysis, or why Warden refuses to read it; and {@code read}, the analysis as the
+     * text alone gives it, before the catalog's function effects were applied to {@code analysis} (a prepared
+     * statement's are applied again at Execute when the catalog moved on: see PreparedStatements.Statement).
+     */
+    record Reading(String sql, Analysis analysis, Decision refusal, Analysis read) {
+        Reading(String sql, Analysis analysis, Decision refusal) {
+            this(sql, analysis, refusal, analysis);
+        }
+
         Reading with(Analysis other) {
-            return other == analysis ? this : new Reading(sql, other, refusal);
+            return other == analysis ? this : new Reading(sql, other, refusal, read);
         }
     }
 

@@ -56,9 +56,7 @@ final class StatementReading {
      * other sessions share. A full pool refuses the statement.
      */
     void readThen(ByteBuf frame, int textOffset, Consumer<SessionLexing.Reading> then) {
-        // The identity in production; tests of the tripwire make Warden misread on purpose here.
-        Consumer<SessionLexing.Reading> next = r -> then.accept(r.analysis() == null ? r
-                : r.with(services.readingOverride().apply(r.analysis())));
+        Consumer<SessionLexing.Reading> next = overridden(then);
         boolean inFlight = relay.requestsInFlight();
         SessionLexing.Settings settings = lexing.settings();
         SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
@@ -87,6 +85,32 @@ final class StatementReading {
             }
             withFunctionEffects(r, frame, true, next);
         });
+    }
+
+    /** The identity in production; tests of the tripwire make Warden misread on purpose here. */
+    private Consumer<SessionLexing.Reading> overridden(Consumer<SessionLexing.Reading> then) {
+        return r -> then.accept(r.analysis() == null ? r : r.with(services.readingOverride().apply(r.analysis())));
+    }
+
+    /**
+     * Until when ({@link System#nanoTime}) the catalog's entries for {@code read} count as current (see
+     * CatalogCache#currentUntil); with no catalog, from now on forever.
+     */
+    long currentUntil(dev.warden.sql.Analysis read) {
+        if (catalog == null) {
+            return System.nanoTime() + Long.MAX_VALUE / 2;
+        }
+        boolean forMasking = masking != null && masking.masksAnything()
+                || services.snapshot().get().guardrails().namesTables();
+        return catalog.currentUntil(read, forMasking);
+    }
+
+    /**
+     * A prepared statement's reading ({@code read}: its analysis before function effects) with the effects as the
+     * catalog has them now, screened as at Parse, then {@code then}: see RelayHandler#withEffectsNowThen.
+     */
+    void appliedAgainThen(SessionLexing.Reading read, ByteBuf frame, Consumer<SessionLexing.Reading> then) {
+        withFunctionEffects(read, frame, false, overridden(then));
     }
 
     /**

@@ -1,0 +1,196 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.FrontendMessage;
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import static dev.warden.proxy.WardenHarness.scalar;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A statement prepared while what it calls was harmless, executed after the session replaced that (through Warden,
+ * which lets a CREATE OR REPLACE run: making a function runs nothing): the server runs the new body at Execute,
+ * so Warden must judge the statement by the new body there, not by the one it read at Parse. The login is
+ * {@code gw_login}, no superuser; each case asserts what the server did to {@code gw_ledger}.
+ */
+class PreparedRejudgedThroughWardenTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestPostgres pg = TestPostgres.start();
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
+                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
+        }
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
+                WardenHarness.environmentAs("prod", true, "gw_login"), WardenHarness.unmaskedWithRules(
+                        "{ name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], "
+                                + "tables: [public.gw_ledger] }, action: block }"));
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("GRANT CREATE ON SCHEMA public TO gw_login");
+            s.execute("CREATE TABLE gw_ledger (id int, total int)");
+            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON gw_ledger TO gw_login");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (warden != null) {
+            warden.close();
+        }
+    }
+
+    private static String ledger() throws SQLException {
+        try (Connection c = warden.direct()) {
+            return scalar(c, "SELECT count(*) FROM gw_ledger");
+        }
+    }
+
+    private static void refill() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("TRUNCATE gw_ledger");
+            s.execute("INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        }
+    }
+
+    private static final String HARMLESS = "RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 1; END$$";
+    private static final String WIPING = "RETURNS int LANGUAGE plpgsql AS $$BEGIN DELETE FROM public.gw_ledger "
+            + "WHERE id > 0; RETURN 1; END$$";
+
+    /** Runs {@code sql} as one simple Query in {@code c}; the errors. */
+    private static List<String> query(RawClient c, String sql) throws Exception {
+        c.send(new FrontendMessage.Query(sql));
+        return RawClient.errors(c.untilReady());
+    }
+
+    /** Binds {@code statement} to {@code values} (text), executes it and syncs; the errors. */
+    private static List<String> bindExecute(RawClient c, String statement, String... values) throws Exception {
+        List<byte[]> bound = new java.util.ArrayList<>();
+        for (String v : values) {
+            bound.add(v.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        c.send(new FrontendMessage.Bind("", statement, List.of(), bound, List.of()));
+        c.send(new FrontendMessage.Execute("", 0));
+        c.send(new FrontendMessage.Sync());
+        return RawClient.errors(c.untilReady());
+    }
+
+    @Test
+    void aProtocolStatementIsJudgedByTheBodyItsFunctionHasAtExecute() throws Exception {
+        refill();
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            assertEquals(List.of(), query(c, "CREATE FUNCTION gw_swap() " + HARMLESS));
+            c.send(new FrontendMessage.Parse("s1", "SELECT gw_swap()", List.of()));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            assertEquals(List.of(), bindExecute(c, "s1"), "the harmless body runs");
+            List<String> replaced = query(c, "CREATE OR REPLACE FUNCTION gw_swap() " + WIPING);
+            List<String> errors = bindExecute(c, "s1");
+            assertEquals("3", ledger(), "replace: " + replaced + ", execute: " + errors);
+            if (replaced.isEmpty()) {
+                assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
+            }
+        }
+    }
+
+    /** The same, the function replaced by its owner outside Warden (a migration) between Parse and Execute. */
+    @Test
+    void aProtocolStatementIsJudgedByTheBodyAMigrationGaveItsFunction() throws Exception {
+        refill();
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION gw_migrated() " + HARMLESS);
+            s.execute("GRANT EXECUTE ON FUNCTION gw_migrated() TO gw_login");
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("s3", "SELECT gw_migrated()", List.of()));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            assertEquals(List.of(), bindExecute(c, "s3"), "the harmless body runs");
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("CREATE OR REPLACE FUNCTION gw_migrated() " + WIPING);
+            }
+            Thread.sleep(6_000); // Warden reads the catalog again after a few seconds
+            List<String> errors = bindExecute(c, "s3");
+            assertEquals("3", ledger(), "execute: " + errors);
+            assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
+        }
+    }
+
+    /**
+     * A parameter's type given by OID at Parse: a domain that a migration gives a check which deletes, between Parse
+     * and Execute. Binding a value runs the check.
+     */
+    @Test
+    void aParametersDomainIsJudgedAsItIsAtExecute() throws Exception {
+        refill();
+        int oid;
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE DOMAIN gw_later AS int");
+            s.execute("CREATE FUNCTION gw_wipes(int) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN true; END$$");
+            oid = Integer.parseInt(scalar(d, "SELECT 'gw_later'::regtype::oid"));
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("s4", "SELECT $1", List.of(oid)));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            assertEquals(List.of(), bindExecute(c, "s4", "1"), "the domain checks nothing yet");
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("ALTER DOMAIN gw_later ADD CONSTRAINT gw_later_check CHECK (gw_wipes(VALUE))");
+            }
+            Thread.sleep(6_000); // Warden reads the catalog again after a few seconds
+            List<String> errors = bindExecute(c, "s4", "1");
+            assertEquals("3", ledger(), "execute: " + errors);
+            assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
+        }
+    }
+
+    /** SQL PREPARE and EXECUTE, the function replaced by a migration between them. */
+    @Test
+    void anSqlPreparedStatementIsJudgedByTheBodyAMigrationGaveItsFunction() throws Exception {
+        refill();
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION gw_migrated2() " + HARMLESS);
+            s.execute("GRANT EXECUTE ON FUNCTION gw_migrated2() TO gw_login");
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            assertEquals(List.of(), query(c, "PREPARE p3 AS SELECT gw_migrated2()"));
+            assertEquals(List.of(), query(c, "EXECUTE p3"), "the harmless body runs");
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("CREATE OR REPLACE FUNCTION gw_migrated2() " + WIPING);
+            }
+            Thread.sleep(6_000); // Warden reads the catalog again after a few seconds
+            List<String> errors = query(c, "EXECUTE p3");
+            assertEquals("3", ledger(), "execute: " + errors);
+            assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
+        }
+    }
+
+    @Test
+    void anSqlPreparedStatementIsJudgedByTheBodyItsFunctionHasAtExecute() throws Exception {
+        refill();
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            assertEquals(List.of(), query(c, "CREATE FUNCTION gw_swap2() " + HARMLESS));
+            assertEquals(List.of(), query(c, "PREPARE p2 AS SELECT gw_swap2()"));
+            assertEquals(List.of(), query(c, "EXECUTE p2"), "the harmless body runs");
+            List<String> replaced = query(c, "CREATE OR REPLACE FUNCTION gw_swap2() " + WIPING);
+            List<String> errors = query(c, "EXECUTE p2");
+            assertEquals("3", ledger(), "replace: " + replaced + ", execute: " + errors);
+        }
+    }
+}
