@@ -104,28 +104,54 @@ class PreparedRejudgedThroughWardenTest {
         }
     }
 
-    /** The same, the function replaced by its owner outside Warden (a migration) between Parse and Execute. */
-    @Test
-    void aProtocolStatementIsJudgedByTheBodyAMigrationGaveItsFunction() throws Exception {
+    /** What runs the prepared statement once (Bind and Execute, or SQL EXECUTE): the errors. */
+    private interface Run {
+        List<String> errors() throws Exception;
+    }
+
+    /**
+     * Runs {@code setup} directly, logs in through Warden, runs {@code prepare} and {@code execute} (both must pass),
+     * then {@code migration} directly as a migration would, waits until Warden's catalog entries expire, and runs
+     * {@code execute} again: it must be refused by gw-ledger-kept with gw_ledger intact.
+     */
+    private static void assertJudgedAfterMigration(String setup, java.util.function.Function<RawClient, Run> prepare,
+                                                   java.util.function.Function<RawClient, Run> execute,
+                                                   String migration) throws Exception {
         refill();
-        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-            s.execute("CREATE FUNCTION gw_migrated() " + HARMLESS);
-            s.execute("GRANT EXECUTE ON FUNCTION gw_migrated() TO gw_login");
-        }
+        direct(setup);
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
-            c.send(new FrontendMessage.Parse("s3", "SELECT gw_migrated()", List.of()));
-            c.send(new FrontendMessage.Sync());
-            assertEquals(List.of(), RawClient.errors(c.untilReady()));
-            assertEquals(List.of(), bindExecute(c, "s3"), "the harmless body runs");
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                s.execute("CREATE OR REPLACE FUNCTION gw_migrated() " + WIPING);
-            }
+            assertEquals(List.of(), prepare.apply(c).errors(), "prepare");
+            assertEquals(List.of(), execute.apply(c).errors(), "before the migration");
+            direct(migration);
             Thread.sleep(6_000); // Warden reads the catalog again after a few seconds
-            List<String> errors = bindExecute(c, "s3");
+            List<String> errors = execute.apply(c).errors();
             assertEquals("3", ledger(), "execute: " + errors);
             assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
         }
+    }
+
+    private static void direct(String sql) throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    private static Run parse(RawClient c, String name, String sql, List<Integer> types) {
+        return () -> {
+            c.send(new FrontendMessage.Parse(name, sql, types));
+            c.send(new FrontendMessage.Sync());
+            return RawClient.errors(c.untilReady());
+        };
+    }
+
+    /** The same, the function replaced by its owner outside Warden (a migration) between Parse and Execute. */
+    @Test
+    void aProtocolStatementIsJudgedByTheBodyAMigrationGaveItsFunction() throws Exception {
+        assertJudgedAfterMigration("CREATE FUNCTION gw_migrated() " + HARMLESS + "; "
+                        + "GRANT EXECUTE ON FUNCTION gw_migrated() TO gw_login",
+                c -> parse(c, "s3", "SELECT gw_migrated()", List.of()), c -> () -> bindExecute(c, "s3"),
+                "CREATE OR REPLACE FUNCTION gw_migrated() " + WIPING);
     }
 
     /**
@@ -134,50 +160,24 @@ class PreparedRejudgedThroughWardenTest {
      */
     @Test
     void aParametersDomainIsJudgedAsItIsAtExecute() throws Exception {
-        refill();
+        direct("CREATE DOMAIN gw_later AS int");
         int oid;
-        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-            s.execute("CREATE DOMAIN gw_later AS int");
-            s.execute("CREATE FUNCTION gw_wipes(int) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN "
-                    + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN true; END$$");
+        try (Connection d = warden.direct()) {
             oid = Integer.parseInt(scalar(d, "SELECT 'gw_later'::regtype::oid"));
         }
-        try (RawClient c = new RawClient(warden.port())) {
-            c.login("prod", WardenHarness.USER, warden.token());
-            c.send(new FrontendMessage.Parse("s4", "SELECT $1", List.of(oid)));
-            c.send(new FrontendMessage.Sync());
-            assertEquals(List.of(), RawClient.errors(c.untilReady()));
-            assertEquals(List.of(), bindExecute(c, "s4", "1"), "the domain checks nothing yet");
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                s.execute("ALTER DOMAIN gw_later ADD CONSTRAINT gw_later_check CHECK (gw_wipes(VALUE))");
-            }
-            Thread.sleep(6_000); // Warden reads the catalog again after a few seconds
-            List<String> errors = bindExecute(c, "s4", "1");
-            assertEquals("3", ledger(), "execute: " + errors);
-            assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
-        }
+        assertJudgedAfterMigration("CREATE FUNCTION gw_wipes(int) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN "
+                        + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN true; END$$",
+                c -> parse(c, "s4", "SELECT $1", List.of(oid)), c -> () -> bindExecute(c, "s4", "1"),
+                "ALTER DOMAIN gw_later ADD CONSTRAINT gw_later_check CHECK (gw_wipes(VALUE))");
     }
 
     /** SQL PREPARE and EXECUTE, the function replaced by a migration between them. */
     @Test
     void anSqlPreparedStatementIsJudgedByTheBodyAMigrationGaveItsFunction() throws Exception {
-        refill();
-        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-            s.execute("CREATE FUNCTION gw_migrated2() " + HARMLESS);
-            s.execute("GRANT EXECUTE ON FUNCTION gw_migrated2() TO gw_login");
-        }
-        try (RawClient c = new RawClient(warden.port())) {
-            c.login("prod", WardenHarness.USER, warden.token());
-            assertEquals(List.of(), query(c, "PREPARE p3 AS SELECT gw_migrated2()"));
-            assertEquals(List.of(), query(c, "EXECUTE p3"), "the harmless body runs");
-            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
-                s.execute("CREATE OR REPLACE FUNCTION gw_migrated2() " + WIPING);
-            }
-            Thread.sleep(6_000); // Warden reads the catalog again after a few seconds
-            List<String> errors = query(c, "EXECUTE p3");
-            assertEquals("3", ledger(), "execute: " + errors);
-            assertTrue(errors.toString().contains("gw-ledger-kept"), errors.toString());
-        }
+        assertJudgedAfterMigration("CREATE FUNCTION gw_migrated2() " + HARMLESS + "; "
+                        + "GRANT EXECUTE ON FUNCTION gw_migrated2() TO gw_login",
+                c -> () -> query(c, "PREPARE p3 AS SELECT gw_migrated2()"), c -> () -> query(c, "EXECUTE p3"),
+                "CREATE OR REPLACE FUNCTION gw_migrated2() " + WIPING);
     }
 
     @Test
