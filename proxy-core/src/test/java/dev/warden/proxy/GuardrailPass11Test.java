@@ -1,6 +1,5 @@
 package dev.warden.proxy;
 
-import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,15 +29,7 @@ class GuardrailPass11Test {
 
     @BeforeAll
     static void start() throws SQLException {
-        TestPostgres pg = TestPostgres.start();
-        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
-            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
-                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
-        }
-        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
-                WardenHarness.environmentAs("prod", true, "gw_login"), WardenHarness.unmaskedWithRules(
-                        "{ name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], "
-                                + "tables: [public.gw_ledger] }, action: block }"));
+        warden = WardenHarness.startGuardingLedger();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("GRANT CREATE ON SCHEMA public TO gw_login");
             s.execute("CREATE TABLE gw_ledger (id int, total int)");

@@ -95,6 +95,25 @@ public final class WardenHarness implements AutoCloseable {
                 + "    allow: [ { groups: [eng] } ]\n";
     }
 
+    /** The rule the guardrail attack tests keep: no DELETE or UPDATE of {@code public.gw_ledger} in production. */
+    public static final String LEDGER_KEPT = "{ name: gw-ledger-kept, environments: [prod], match: { statements: "
+            + "[DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }";
+
+    /**
+     * Warden over a new PostgreSQL for a guardrail attack test: environment {@code prod} (production) whose sessions
+     * log in as {@code gw_login} (made here: no superuser, no privileges yet), masking off for group eng, and
+     * {@link #LEDGER_KEPT}.
+     */
+    public static WardenHarness startGuardingLedger() throws java.sql.SQLException {
+        TestPostgres pg = TestPostgres.start();
+        try (java.sql.Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
+            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
+                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
+        }
+        return start(pg, "  allow_plaintext_on_loopback: true\n", environmentAs("prod", true, "gw_login"),
+                unmaskedWithRules(LEDGER_KEPT));
+    }
+
     /** Top-level YAML: masking off for group eng, and these guardrail rules (one YAML flow mapping each). */
     public static String unmaskedWithRules(String... rules) {
         StringBuilder out = new StringBuilder("masking:\n  unmasked_for: { groups: [eng] }\nguardrails:\n  rules:\n");
