@@ -16,6 +16,7 @@ import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.guardrails.Unreadable;
 import dev.warden.sql.Analysis;
+import dev.warden.sql.Analyzer;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
 import dev.warden.sql.TextReferences;
@@ -530,9 +531,12 @@ final class ResultMasking {
     private MaskContext lastContext;
 
     /**
-     * Whether every statement is an EXPLAIN that runs no function body: a plan shows the statement's own text,
-     * names and estimates, never a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its
-     * rows are kept and only value-scanned. Errors and notices it raises are still masked as the statement's. A
+     * Whether every statement is an EXPLAIN that runs neither its statement nor a function body: a plan shows the
+     * statement's own text, names and estimates, never a table's values, so its rows are kept and only
+     * value-scanned. Errors and notices it raises are still masked as the statement's. EXPLAIN ANALYZE runs the
+     * query and, though it discards the rows, counts what they did: how often a CASE ran its subplan over a
+     * sensitive value ({@code loops=53} for a {@code 5}) is a number the value decides, so its plan is masked as
+     * the statement's rows would be. A
      * function is another matter: the planner computes an immutable call of constants while planning and shows
      * its result (EXPLAIN VERBOSE), and a user function's body may read any table; a plan of a call whose body
      * reads a relation (or cannot be read) is masked as the statement's rows would be.
@@ -543,7 +547,7 @@ final class ResultMasking {
         }
         for (int i = 0; i < analysis.statements().size(); i++) { // per result: no stream, no iterator
             StatementFacts f = analysis.statements().get(i);
-            if (f.kind() != StatementKind.EXPLAIN) {
+            if (f.kind() != StatementKind.EXPLAIN || Analyzer.explainRuns(f.text(), true)) {
                 return false;
             }
             if (f.dynamicSql()) {
