@@ -28,6 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MaskingPass14Test {
 
     static WardenHarness warden;
+    /** Masks as {@link #warden} does, with {@code protect_filters} on. */
+    static WardenHarness filtering;
 
     private static final List<String> EMAILS = List.of("zq.feather@quixmail.example", "mo.brandt@quixmail.example",
             "lu.ortega@quixmail.example");
@@ -39,16 +41,26 @@ class MaskingPass14Test {
     @BeforeAll
     static void start() {
         warden = WardenHarness.startMaskingForAllButPiiReaders();
+        filtering = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
+                masking:
+                  protect_filters: true
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                """);
     }
 
     @AfterAll
     static void stop() {
         warden.close();
+        filtering.close();
     }
 
     /** A table {@code name (id, email, ssn)} holding the seeded PII, readable by everyone. */
     private static void seed(String name) throws SQLException {
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+        seed(warden, name);
+    }
+
+    private static void seed(WardenHarness w, String name) throws SQLException {
+        try (Connection c = w.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE " + name + " (id int primary key, email text, ssn text)");
             for (int i = 0; i < EMAILS.size(); i++) {
                 s.execute("INSERT INTO " + name + " VALUES (" + (i + 1) + ", '" + EMAILS.get(i) + "', '"
@@ -98,8 +110,12 @@ class MaskingPass14Test {
         final RawClient client;
 
         Attacker() throws IOException {
-            client = new RawClient(warden.port());
-            client.login("dev", WardenHarness.USER, warden.token());
+            this(warden);
+        }
+
+        Attacker(WardenHarness w) throws IOException {
+            client = new RawClient(w.port());
+            client.login("dev", WardenHarness.USER, w.token());
         }
 
         String query(String sql) throws IOException {
@@ -231,6 +247,103 @@ class MaskingPass14Test {
             // A plan without ANALYZE holds no table value and is kept over a sensitive table too.
             String plain = a.query("EXPLAIN SELECT email FROM xa_people WHERE id = 1");
             assertTrue(plain.contains("Index Scan using xa_people_pkey"), plain);
+        }
+    }
+
+    /** The number of data rows in {@code answer} (as {@link Attacker#query} shows it). */
+    private static int rows(String answer) {
+        int n = 0;
+        for (String line : answer.split("\n")) {
+            n += line.startsWith("D") ? 1 : 0;
+        }
+        return n;
+    }
+
+    /**
+     * The first seeded SSN as {@code form} decodes it, one character per position: {@code %K} is the position,
+     * {@code %C} a candidate character, tried in ascending order; the first candidate whose answer satisfies
+     * {@code match} is taken. Returns the decoded text followed by everything received.
+     */
+    private static String decodeSsn(Attacker a, String form, java.util.function.Predicate<String> match)
+            throws IOException {
+        StringBuilder decoded = new StringBuilder();
+        StringBuilder received = new StringBuilder();
+        for (int k = 1; k <= SSNS.get(0).length(); k++) {
+            for (char c : "-0123456789".toCharArray()) {
+                String answer = a.query(form.replace("%K", Integer.toString(k)).replace("%C", Character.toString(c)));
+                received.append(answer);
+                if (match.test(answer)) {
+                    decoded.append(c);
+                    break;
+                }
+            }
+        }
+        return decoded + "\n" + received;
+    }
+
+    /**
+     * protect_filters followed a sensitive column by its name only. Compared under another name (a subquery's or
+     * CTE's column, a LATERAL function's alias, a VALUES list's alias, the name PostgreSQL gives an unnamed
+     * expression), by its position (ORDER BY 2, GROUP BY 1), by a set operation that compares rows (INTERSECT,
+     * UNION, EXCEPT) or by DISTINCT, it decided which rows came back, and each of these forms spelled the SSN
+     * 536-22-8471 one character at a time before the filter search followed what carries a sensitive value.
+     */
+    @Test
+    void protectFiltersFollowsASensitiveValueUnderAnotherNameOrPosition() throws Exception {
+        seed(filtering, "pf_people");
+        String t = "pf_people";
+        java.util.function.Predicate<String> oneRow = answer -> rows(answer) == 1;
+        java.util.Map<String, java.util.function.Predicate<String>> forms = new java.util.LinkedHashMap<>();
+        forms.put("SELECT 1 FROM (SELECT substr(ssn, %K, 1) AS c FROM " + t + " WHERE id = 1) s WHERE c = '%C'", oneRow);
+        forms.put("SELECT 1 FROM (SELECT substr(ssn, %K, 1) c FROM " + t + " WHERE id = 1) s WHERE s.c = '%C'", oneRow);
+        forms.put("WITH d(c) AS (SELECT substr(ssn, %K, 1) FROM " + t + " WHERE id = 1) SELECT 1 FROM d WHERE c = '%C'",
+                oneRow);
+        forms.put("WITH d AS (SELECT substr(ssn, %K, 1) AS x FROM " + t + " WHERE id = 1) "
+                + "SELECT g FROM generate_series(1, 9) g, d WHERE g = 1 AND d.x = '%C'", oneRow);
+        forms.put("SELECT 1 FROM (SELECT substr(ssn, %K, 1) FROM " + t + " WHERE id = 1) s WHERE substr = '%C'", oneRow);
+        forms.put("SELECT 1 FROM " + t + ", LATERAL substr(ssn, %K, 1) AS d WHERE id = 1 AND d = '%C'", oneRow);
+        forms.put("SELECT 1 FROM " + t + ", LATERAL (VALUES (substr(ssn, %K, 1))) v(x) WHERE id = 1 AND x = '%C'",
+                oneRow);
+        forms.put("SELECT 1 FROM " + t + ", unnest(ARRAY[substr(ssn, %K, 1)]) u WHERE id = 1 AND u = '%C'", oneRow);
+        forms.put("SELECT 1 FROM " + t + " p JOIN LATERAL (SELECT substr(p.ssn, %K, 1) AS d) x ON x.d = '%C' "
+                + "WHERE p.id = 1", oneRow);
+        forms.put("SELECT substr(ssn, %K, 1) FROM " + t + " WHERE id = 1 INTERSECT SELECT '%C'", oneRow);
+        forms.put("SELECT substr(ssn, %K, 1) FROM " + t + " WHERE id = 1 UNION SELECT '%C'", oneRow);
+        forms.put("SELECT DISTINCT unnest(ARRAY[substr(ssn, %K, 1), '%C']) FROM " + t + " WHERE id = 1", oneRow);
+        forms.put("SELECT max(v), k FROM (SELECT 1 AS v, substr(ssn, %K, 1) AS k FROM " + t + " WHERE id = 1 "
+                + "UNION ALL SELECT 2, '%C') s GROUP BY 2", oneRow);
+        // Sorted by the second column, the row of the SSN's character comes first until the candidate reaches it.
+        forms.put("SELECT q.id, s.k FROM " + t + " q JOIN (SELECT 1 AS v, substr(ssn, %K, 1) AS k FROM " + t
+                + " WHERE id = 1 UNION ALL SELECT 2, '%C') s ON s.v = q.id ORDER BY 2, 1",
+                answer -> firstValue(answer).startsWith("1"));
+        List<String> leaked = new ArrayList<>();
+        try (Attacker a = new Attacker(filtering)) {
+            for (var form : forms.entrySet()) {
+                String decoded = decodeSsn(a, form.getKey(), form.getValue());
+                if (!seedsIn(decoded).isEmpty()) {
+                    leaked.add(form.getKey() + " -> " + decoded.substring(0, decoded.indexOf('\n')));
+                }
+                String answer = a.query(form.getKey().replace("%K", "1").replace("%C", "5"));
+                if (!answer.contains("masking-protect-filters")) {
+                    leaked.add(form.getKey() + " ran");
+                }
+            }
+            assertEquals("", String.join("\n", leaked));
+            // Clear values under other names, positions and set operations still filter, sort and group.
+            for (String clear : List.of(
+                    "SELECT 1 FROM (SELECT id AS c, ssn FROM " + t + ") s WHERE c = 1",
+                    "WITH d(c, e) AS (SELECT id, email FROM " + t + ") SELECT e FROM d WHERE c = 2",
+                    "SELECT 1 FROM " + t + ", LATERAL abs(id) AS d WHERE d = 1",
+                    "SELECT id, ssn FROM " + t + " ORDER BY 1 DESC",
+                    "SELECT id FROM " + t + " WHERE id = 1 UNION SELECT 2",
+                    "SELECT id, ssn FROM " + t + " WHERE id = 1 UNION ALL SELECT 2, '5'",
+                    "SELECT DISTINCT id FROM " + t,
+                    "SELECT * FROM (SELECT id, ssn FROM " + t + ") s(i, k) WHERE i = 1",
+                    "SELECT n FROM " + t + ", LATERAL (SELECT id + 1 AS n) x WHERE n = 2",
+                    "SELECT id, count(*) FROM " + t + " GROUP BY 1")) {
+                String answer = a.query(clear);
+                assertTrue(!refused(answer) && rows(answer) > 0, clear + "\n" + answer);
+            }
         }
     }
 }
