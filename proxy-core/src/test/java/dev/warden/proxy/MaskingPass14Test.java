@@ -71,7 +71,11 @@ class MaskingPass14Test {
     }
 
     private static void direct(String sql) throws SQLException {
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+        direct(warden, sql);
+    }
+
+    private static void direct(WardenHarness w, String sql) throws SQLException {
+        try (Connection c = w.direct(); Statement s = c.createStatement()) {
             s.execute(sql);
         }
     }
@@ -344,6 +348,33 @@ class MaskingPass14Test {
                 String answer = a.query(clear);
                 assertTrue(!refused(answer) && rows(answer) > 0, clear + "\n" + answer);
             }
+        }
+    }
+
+    /**
+     * A NATURAL JOIN joins on every column name its two sides share, without writing one: joined with a one-row
+     * list whose column bears the name of a column carrying the SSN's k-th character, the join kept the row only
+     * for that character, and spelled 536-22-8471 under protect_filters before a NATURAL JOIN in a statement over
+     * sensitive values was refused.
+     */
+    @Test
+    void protectFiltersRefusesANaturalJoinOverSensitiveValues() throws Exception {
+        seed(filtering, "nj_people");
+        try (Attacker a = new Attacker(filtering)) {
+            String decoded = decodeSsn(a, "SELECT 1 FROM (SELECT id, substr(ssn, %K, 1) AS c FROM nj_people) p "
+                    + "NATURAL JOIN (VALUES (1, '%C')) v(id, c)", answer -> rows(answer) == 1);
+            assertNoSeed(decoded);
+            decoded = decodeSsn(a, "SELECT 1 FROM nj_people NATURAL JOIN (SELECT 1 AS id, "
+                    + "overlay(ssn placing '%C' from %K for 1) AS ssn FROM nj_people WHERE id = 1) v", answer -> rows(answer) == 1);
+            assertNoSeed(decoded);
+            String answer = a.query("SELECT 1 FROM nj_people NATURAL JOIN (SELECT '536-22-8471' AS ssn) v");
+            assertTrue(answer.contains("masking-protect-filters"), answer);
+            // A NATURAL JOIN over nothing sensitive runs.
+            direct(filtering, "CREATE TABLE nj_clear (id int, v text)");
+            direct(filtering, "INSERT INTO nj_clear VALUES (1, 'x')");
+            direct(filtering, "GRANT ALL ON nj_clear TO PUBLIC");
+            answer = a.query("SELECT v FROM nj_clear NATURAL JOIN (VALUES (1)) w(id)");
+            assertTrue(!refused(answer) && rows(answer) == 1, answer);
         }
     }
 }

@@ -764,7 +764,8 @@ public final class TextReferences {
     }
 
     /**
-     * A carrying name PostgreSQL compares without a clause naming it: an item of a select list that is sorted or
+     * A carrying name PostgreSQL compares without a clause naming it: any, in a statement with a NATURAL JOIN (which
+     * joins on the names its sides share); an item of a select list that is sorted or
      * grouped by its position ({@code ORDER BY 2}, {@code GROUP BY 1}), made DISTINCT, or compared by a set
      * operation that removes or keeps rows by value (UNION without ALL, INTERSECT, EXCEPT): which rows come back,
      * or in which order, then tells the value ({@code SELECT substr(ssn, 1, 1) ... EXCEPT SELECT '5'} returns no
@@ -773,6 +774,13 @@ public final class TextReferences {
     private static Optional<String> comparedWhole(List<Token> tokens, Groups groups, Set<String> carrying) {
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
+            if (t.isWord("natural")) {
+                // Joins on every name its sides share, none of them written: any carrying name may be one.
+                int c = carrier(tokens, 0, tokens.size(), carrying);
+                if (c >= 0) {
+                    return Optional.of(tokens.get(c).value());
+                }
+            }
             if (t.isWord("select") && i + 1 < tokens.size() && tokens.get(i + 1).isWord("distinct")
                     && !(i + 2 < tokens.size() && tokens.get(i + 2).isWord("on"))) {
                 for (int[] item : targets(tokens, groups, i)) {

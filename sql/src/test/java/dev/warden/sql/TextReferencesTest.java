@@ -200,7 +200,9 @@ class TextReferencesTest {
                 "SELECT DISTINCT substr(ssn, 1, 1) FROM t",
                 "SELECT substr(ssn, 1, 1) FROM t INTERSECT SELECT '5'", "SELECT ssn FROM t EXCEPT SELECT '5'",
                 "SELECT '5' UNION SELECT ssn FROM t", "(SELECT '5') UNION (SELECT ssn FROM t)",
-                "SELECT 1, '5' UNION ALL SELECT 2, ssn FROM t ORDER BY 2")) {
+                "SELECT 1, '5' UNION ALL SELECT 2, ssn FROM t ORDER BY 2",
+                "SELECT 1 FROM t NATURAL JOIN (SELECT 1 AS id, '5' AS ssn) v",
+                "SELECT 1 FROM (SELECT id, substr(ssn, 1, 1) c FROM t) p NATURAL LEFT JOIN (VALUES (1, '5')) v(id, c)")) {
             assertTrue(TextReferences.filterUse(sql, s).isPresent(), sql);
         }
         for (String sql : List.of("SELECT 1 FROM (SELECT id AS c, ssn FROM t) s WHERE c = 1",
@@ -209,7 +211,8 @@ class TextReferencesTest {
                 "SELECT 1 FROM t, LATERAL abs(id) AS d WHERE d = 1", "SELECT id, ssn FROM t ORDER BY 1 DESC",
                 "SELECT id, ssn FROM t UNION ALL SELECT 2, '5'", "SELECT id FROM t UNION SELECT 2",
                 "SELECT DISTINCT id FROM t", "SELECT id, count(*) FROM t GROUP BY 1",
-                "SELECT string_agg(email, ',' ORDER BY 1) FROM t", "SELECT id, email FROM t WHERE email = $1")) {
+                "SELECT string_agg(email, ',' ORDER BY 1) FROM t", "SELECT id, email FROM t WHERE email = $1",
+                "SELECT v FROM c NATURAL JOIN (VALUES (1)) w(id)")) {
             assertEquals(Optional.empty(), TextReferences.filterUse(sql, s), sql);
         }
     }
