@@ -395,4 +395,36 @@ class MaskingPass14Test {
                     + "WHERE id = 1", answer -> answer.contains("2201F")));
         }
     }
+
+    /**
+     * EXPLAIN ANALYZE EXECUTE runs a prepared statement that the text does not show: judged by its own text (an
+     * EXPLAIN of an EXECUTE, naming nothing sensitive) its plan was kept, and the CASE's subplan loops spelled
+     * 536-22-8471 before the statement an EXPLAIN executes was judged as the prepared one, as a plain EXECUTE is.
+     */
+    @Test
+    void explainAnalyzeOfAPreparedStatementIsJudgedAsThatStatement() throws Exception {
+        seed("xe_people");
+        try (Attacker a = new Attacker()) {
+            StringBuilder decoded = new StringBuilder();
+            StringBuilder received = new StringBuilder();
+            for (int k = 1; k <= SSNS.get(0).length(); k++) {
+                received.append(a.query("PREPARE q" + k + " AS SELECT CASE WHEN g <= ascii(substr(p.ssn, " + k
+                        + ", 1)) THEN (SELECT g) END FROM xe_people p, generate_series(1, 128) g WHERE p.id = 1"));
+                String answer = a.query("EXPLAIN ANALYZE EXECUTE q" + k);
+                received.append(answer);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("SubPlan[^\\n]*\\n[^\\n]*loops=(\\d+)")
+                        .matcher(answer);
+                if (m.find()) {
+                    decoded.append((char) Integer.parseInt(m.group(1)));
+                }
+            }
+            assertNoSeed(decoded + "\n" + received);
+            // The plan of a prepared statement over nothing sensitive is kept, with or without ANALYZE.
+            a.query("PREPARE clear AS SELECT g FROM generate_series(1, 3) g");
+            String clear = a.query("EXPLAIN ANALYZE EXECUTE clear");
+            assertTrue(clear.contains("rows=3 loops=1"), clear);
+            String plain = a.query("EXPLAIN EXECUTE q1");
+            assertTrue(plain.contains("Nested Loop"), plain);
+        }
+    }
 }

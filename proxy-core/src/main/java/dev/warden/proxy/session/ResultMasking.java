@@ -626,9 +626,11 @@ final class ResultMasking {
                 if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
                     computed = declared;
                 }
-            } else if (f.kind() == StatementKind.EXECUTE) {
-                // Its rows are the prepared statement's, which the text EXECUTE name does not show.
-                Analysis prepared = f.preparedName().map(preparedStatements).orElse(null);
+            } else if (f.kind() == StatementKind.EXECUTE || executeExplained(f)) {
+                // Its rows are the prepared statement's, which the text EXECUTE name does not show; so is what
+                // EXPLAIN ANALYZE of it counts.
+                StatementFacts execute = f.kind() == StatementKind.EXECUTE ? f : f.inner().orElseThrow();
+                Analysis prepared = execute.preparedName().map(preparedStatements).orElse(null);
                 if (prepared == null || followingExecute > 3) {
                     return UNKNOWN; // (a protocol statement may itself be an EXECUTE, of itself too)
                 }
@@ -650,6 +652,12 @@ final class ResultMasking {
             }
         }
         return computed;
+    }
+
+    /** Whether {@code f} is an EXPLAIN of an EXECUTE. */
+    private static boolean executeExplained(StatementFacts f) {
+        return f.kind() == StatementKind.EXPLAIN && f.inner().isPresent()
+                && f.inner().get().kind() == StatementKind.EXECUTE;
     }
 
     /** Functions that return the rows of a cursor named by a value (a refcursor: any cursor, computed or not). */
