@@ -1459,6 +1459,37 @@ public final class TextReferences {
     }
 
     /**
+     * The prepared statement whose rows {@code CREATE TABLE ... AS EXECUTE name} (under EXPLAIN too) stores, as the
+     * server keeps the name (lower-cased unless quoted); empty for any other text.
+     */
+    public static Optional<String> createdFromExecute(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        if (tokens.isEmpty() || !(tokens.get(0).isWord("create") || tokens.get(0).isWord("explain"))) {
+            return Optional.empty();
+        }
+        return createdAfter(tokens);
+    }
+
+    private static Optional<String> createdAfter(List<Token> tokens) {
+        int create = -1;
+        for (int i = 0; i < tokens.size(); i++) {
+            if (tokens.get(i).isWord("create")) {
+                create = i;
+                break;
+            }
+        }
+        if (create < 0) {
+            return Optional.empty();
+        }
+        for (int i = create + 1; i + 2 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("as") && tokens.get(i + 1).isWord("execute") && tokens.get(i + 2).isIdentifier()) {
+                return Optional.of(tokens.get(i + 2).value());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
      * The cursor a DECLARE, FETCH, MOVE or CLOSE statement names (lower-cased unless quoted); empty for other
      * statements and for {@code CLOSE ALL}.
      */

@@ -218,6 +218,15 @@ class TextReferencesTest {
     }
 
     @Test
+    void createdFromExecuteNamesThePreparedStatementACreateTableAsStores() {
+        assertEquals(Optional.of("q"), TextReferences.createdFromExecute("CREATE TABLE t AS EXECUTE Q"));
+        assertEquals(Optional.of("Q"), TextReferences.createdFromExecute("create temp table t (a) as execute \"Q\"(1)"));
+        assertEquals(Optional.of("s1"), TextReferences.createdFromExecute("EXPLAIN ANALYZE CREATE TABLE t AS EXECUTE s1"));
+        assertEquals(Optional.empty(), TextReferences.createdFromExecute("CREATE TABLE t AS SELECT 1"));
+        assertEquals(Optional.empty(), TextReferences.createdFromExecute("SELECT 'create table t as execute q'"));
+    }
+
+    @Test
     void filterUseCountsWhatDecidesHowManyRowsComeBack() {
         Set<String> s = Set.of("ssn", "email");
         for (String sql : List.of("SELECT generate_series(1, substr(ssn, 1, 3)::int) FROM c",

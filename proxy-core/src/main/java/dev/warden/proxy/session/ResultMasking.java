@@ -911,6 +911,21 @@ final class ResultMasking {
                 judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
             }
         }
+        for (StatementFacts top : analysis.statements()) {
+            Optional<String> executed = top.kind() == StatementKind.CREATE || top.kind() == StatementKind.EXPLAIN
+                    ? TextReferences.createdFromExecute(top.text()) : Optional.empty();
+            if (executed.isPresent()) {
+                // What it stores are the rows of a prepared statement, which its own text does not show.
+                Analysis prepared = preparedStatements.apply(executed.get());
+                Exposure ran = prepared == null || followingExecute > 3 ? UNKNOWN : exposure(prepared);
+                if (ran.sensitive()) {
+                    return refused(reading, "masking-handoff", "a masked identity may not copy sensitive values "
+                            + "into a table with CREATE TABLE ... AS EXECUTE " + executed.get() + " ("
+                            + (prepared == null ? "a statement Warden did not see prepared" : ran.reason()) + ")",
+                            "select the prepared statement's rows (they come back masked), or ask for an exemption");
+                }
+            }
+        }
         if (!exposure.sensitive()) {
             return reading;
         }
