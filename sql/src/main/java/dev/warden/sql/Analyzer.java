@@ -293,6 +293,14 @@ public final class Analyzer {
     }
 
     /**
+     * Whether {@code sql}, an EXPLAIN, runs the statement it explains (ANALYZE, in any spelling): its plan then
+     * carries counts the rows decide. True too when its options cannot be read.
+     */
+    public static boolean explainRuns(String sql, boolean standardConformingStrings) {
+        return sql != null && LexicalAnalysis.explainRuns(Lexer.tokenize(sql, standardConformingStrings).tokens());
+    }
+
+    /**
      * Whether an unquoted name in {@code sql} holds a character outside ASCII. Warden folds such names as a
      * server with a multi-byte encoding does (ASCII letters only); a server whose encoding is single-byte folds
      * their upper-half letters too, by its locale, which Warden cannot know.

@@ -1495,11 +1495,35 @@ final class LexicalAnalysis {
     }
 
     private static boolean explain(Cursor c, FactsBuilder b, InnerStatements inner) {
+        Boolean analyze = explainOptions(c);
+        if (analyze == null || c.atEnd()) {
+            return false;
+        }
+        StatementFacts in = inner.analyse(c.rest());
+        b.mirror(in, analyze);
+        return true;
+    }
+
+    /**
+     * Whether the EXPLAIN at {@code tokens} runs its statement (ANALYZE): the plan then reports what the rows did
+     * (how many each node returned, removed or looped over), numbers a table's values decide.
+     */
+    static boolean explainRuns(List<Token> tokens) {
+        Cursor c = new Cursor(tokens, 0);
+        if (!c.word("explain")) {
+            return false;
+        }
+        Boolean analyze = explainOptions(c);
+        return analyze == null || analyze;
+    }
+
+    /** Reads EXPLAIN's options after the keyword: whether it analyses, or null when the options do not close. */
+    private static Boolean explainOptions(Cursor c) {
         boolean analyze = false;
         if (c.peekOp("(")) {
             int close = c.matchingParen();
             if (close < 0) {
-                return false;
+                return null;
             }
             for (int i = c.i + 1; i < close; i++) {
                 Token t = c.tokens.get(i);
@@ -1517,12 +1541,7 @@ final class LexicalAnalysis {
                 c.next();
             }
         }
-        if (c.atEnd()) {
-            return false;
-        }
-        StatementFacts in = inner.analyse(c.rest());
-        b.mirror(in, analyze);
-        return true;
+        return analyze;
     }
 
     private static boolean isFalse(String v) {

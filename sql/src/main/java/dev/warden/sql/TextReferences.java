@@ -505,9 +505,11 @@ public final class TextReferences {
      */
     public static Optional<String> filterUse(String text, Set<String> sensitive) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        Groups groups = new Groups(tokens);
+        Set<String> carrying = carrying(tokens, groups, sensitive);
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
-            if (!t.isIdentifier() || !sensitive.contains(t.value())) {
+            if (!t.isIdentifier() || !carrying.contains(t.value())) {
                 continue;
             }
             if (i + 1 < tokens.size() && tokens.get(i + 1).isOp("(")) {
@@ -519,6 +521,353 @@ public final class TextReferences {
             if (inFilterClause(tokens, i) && !equalityWithParameter(tokens, i) || decidesRowCount(tokens, i)) {
                 return Optional.of(t.value());
             }
+        }
+        return comparedWhole(tokens, groups, carrying);
+    }
+
+    /** For each token, the index of the parenthesis opening the group it is in (-1 outside any); the closing one. */
+    private static final class Groups {
+        final int[] parent;
+        final int[] close;
+
+        Groups(List<Token> tokens) {
+            parent = new int[tokens.size()];
+            close = new int[tokens.size()];
+            java.util.ArrayDeque<Integer> open = new java.util.ArrayDeque<>();
+            for (int i = 0; i < tokens.size(); i++) {
+                close[i] = -1;
+                if (tokens.get(i).isOp(")") && !open.isEmpty()) {
+                    close[open.pop()] = i;
+                }
+                parent[i] = open.isEmpty() ? -1 : open.peek();
+                if (tokens.get(i).isOp("(")) {
+                    open.push(i);
+                }
+            }
+        }
+
+        /** The closing parenthesis of the group opening at {@code open}, or the end when it does not close. */
+        int end(int open, int size) {
+            return close[open] < 0 ? size : close[open];
+        }
+    }
+
+    /** Words after a closing parenthesis that are no alias of what it closes. */
+    private static final Set<String> NOT_ALIASES = Set.of("and", "or", "not", "is", "in", "like", "ilike", "similar",
+            "between", "then", "else", "end", "when", "asc", "desc", "nulls", "collate", "over", "filter", "within",
+            "join", "left", "right", "inner", "full", "cross", "natural", "lateral", "tablesample", "with", "do",
+            "escape", "isnull", "notnull", "union", "intersect", "except", "all", "any", "some", "where", "on",
+            "using", "having", "by", "select", "from", "set", "values", "returning", "into", "as", "limit", "offset",
+            "window", "group", "order", "fetch", "for", "default", "conflict", "to", "at", "overlaps", "rows",
+            "range", "groups", "cascade", "restrict", "primary", "references", "check", "constraint",
+            "unique", "inherits", "partition", "tablespace", "server", "options", "language", "returns");
+
+    /**
+     * The names in {@code tokens} that carry a value of a name in {@code sensitive}: a select list's item over one
+     * (by its alias, or the name PostgreSQL gives it: a column's, a function's, a cast's type, {@code case},
+     * {@code ?column?}), a parenthesised group over one by the alias after it and that alias's column list (a
+     * subquery, a function or VALUES in FROM, {@code ROWS FROM}), and a CTE over one by its name and column list;
+     * followed until nothing new carries. A filter on {@code c} in {@code (SELECT substr(ssn, 1, 1) AS c ...) s
+     * WHERE c = '5'} filters on the SSN.
+     */
+    private static Set<String> carrying(List<Token> tokens, Groups groups, Set<String> sensitive) {
+        Set<String> out = new java.util.HashSet<>(sensitive);
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (int s = 0; s < tokens.size(); s++) {
+                if (tokens.get(s).isWord("select")) {
+                    for (int[] item : targets(tokens, groups, s)) {
+                        if (carries(tokens, item[0], item[1], out)) {
+                            grew |= out.addAll(itemNames(tokens, item[0], item[1]));
+                        }
+                    }
+                }
+                if (tokens.get(s).isOp("(") && groups.close[s] > 0 && carries(tokens, s + 1, groups.close[s], out)) {
+                    grew |= out.addAll(carriedBy(tokens, groups, s, aliasAfter(tokens, groups, groups.close[s] + 1),
+                            out));
+                    grew |= out.addAll(carriedBy(tokens, groups, s, cteNames(tokens, groups, s), out));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether a token in [from, to) names a value of a name in {@code names} (not a function or a qualifier). */
+    private static boolean carries(List<Token> tokens, int from, int to, Set<String> names) {
+        return carrier(tokens, from, to, names) >= 0;
+    }
+
+    private static int carrier(List<Token> tokens, int from, int to, Set<String> names) {
+        for (int i = from; i < to; i++) {
+            if (tokens.get(i).isIdentifier() && names.contains(tokens.get(i).value())
+                    && !(i + 1 < tokens.size() && (tokens.get(i + 1).isOp("(") || tokens.get(i + 1).isOp(".")))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The items of the select list after the SELECT at {@code s}, as [from, to) token ranges. */
+    private static List<int[]> targets(List<Token> tokens, Groups groups, int s) {
+        int level = groups.parent[s];
+        int end = level < 0 ? tokens.size() : groups.end(level, tokens.size());
+        int i = s + 1;
+        if (i < end && tokens.get(i).isWord("all")) {
+            i++;
+        } else if (i < end && tokens.get(i).isWord("distinct")) {
+            i++;
+            if (i + 1 < end && tokens.get(i).isWord("on") && tokens.get(i + 1).isOp("(")) {
+                i = groups.end(i + 1, tokens.size()) + 1;
+            }
+        }
+        List<int[]> items = new ArrayList<>();
+        int from = i;
+        for (; i < end; i++) {
+            Token t = tokens.get(i);
+            if (groups.parent[i] != level) {
+                continue;
+            }
+            if (t.isOp(";") || (t.type() == Lexer.Type.WORD && AFTER_TARGETS.contains(t.value()))) {
+                break;
+            }
+            if (t.isOp(",")) {
+                items.add(new int[] {from, i});
+                from = i + 1;
+            }
+        }
+        if (from < i) {
+            items.add(new int[] {from, i});
+        }
+        return items;
+    }
+
+    /**
+     * The names a select list's item [from, to) may go by: its last word (an alias, a column's name, a cast's
+     * type), its first function's name, {@code case} and {@code ?column?}. More than PostgreSQL gives it, never
+     * less.
+     */
+    private static Set<String> itemNames(List<Token> tokens, int from, int to) {
+        Set<String> names = new LinkedHashSet<>();
+        names.add("?column?");
+        if (tokens.get(to - 1).isIdentifier()) {
+            names.add(tokens.get(to - 1).value());
+        }
+        if (tokens.get(from).isWord("case")) {
+            names.add("case");
+        }
+        for (int i = from; i + 1 < to; i++) {
+            if (tokens.get(i).isIdentifier() && tokens.get(i + 1).isOp("(")) {
+                names.add(tokens.get(i).value());
+                break;
+            }
+        }
+        return names;
+    }
+
+    /** The alias at {@code at} ({@code [WITH ORDINALITY] [AS] name [(columns)]}) and its column names, if any. */
+    private static List<String> aliasAfter(List<Token> tokens, Groups groups, int at) {
+        int j = at;
+        if (j + 1 < tokens.size() && tokens.get(j).isWord("with") && tokens.get(j + 1).isWord("ordinality")) {
+            j += 2;
+        }
+        if (j < tokens.size() && tokens.get(j).isWord("as")) {
+            j++;
+        }
+        if (j >= tokens.size() || !tokens.get(j).isIdentifier()
+                || (tokens.get(j).type() == Lexer.Type.WORD && NOT_ALIASES.contains(tokens.get(j).value()))) {
+            return List.of();
+        }
+        List<String> names = new ArrayList<>();
+        names.add(tokens.get(j).value());
+        if (j + 1 < tokens.size() && tokens.get(j + 1).isOp("(")) {
+            names.addAll(identifiersIn(tokens, j + 2, groups.end(j + 1, tokens.size())));
+        }
+        return names;
+    }
+
+    /**
+     * For the body opening at {@code open} of {@code name [(columns)] AS [[NOT] MATERIALIZED] (}: the name, then
+     * the columns.
+     */
+    private static List<String> cteNames(List<Token> tokens, Groups groups, int open) {
+        int k = open - 1;
+        while (k > 0 && (tokens.get(k).isWord("materialized") || tokens.get(k).isWord("not"))) {
+            k--;
+        }
+        if (k < 1 || !tokens.get(k).isWord("as")) {
+            return List.of();
+        }
+        List<String> names = new ArrayList<>();
+        int nameAt = k - 1;
+        List<String> columns = List.of();
+        if (tokens.get(nameAt).isOp(")")) {
+            int listOpen = opening(groups, nameAt);
+            if (listOpen > 0) {
+                columns = identifiersIn(tokens, listOpen + 1, nameAt);
+                nameAt = listOpen - 1;
+            }
+        }
+        if (!tokens.get(nameAt).isIdentifier()) {
+            return List.of();
+        }
+        names.add(tokens.get(nameAt).value());
+        names.addAll(columns);
+        return names;
+    }
+
+    /**
+     * Of {@code names} (a group's alias, then its column names), those that carry: the alias (the whole row), and
+     * a column by its position when the group is a SELECT whose lists say which item carries, every column
+     * otherwise (VALUES, a function, {@code SELECT *}).
+     */
+    private static List<String> carriedBy(List<Token> tokens, Groups groups, int open, List<String> names,
+                                          Set<String> carrying) {
+        if (names.size() <= 1 || !tokens.get(open + 1).isWord("select")) {
+            return names;
+        }
+        List<String> out = new ArrayList<>();
+        out.add(names.get(0));
+        for (int column = 1; column < names.size(); column++) {
+            boolean carries = false;
+            for (int s : arms(tokens, groups, open)) {
+                List<int[]> items = targets(tokens, groups, s);
+                boolean star = items.stream().anyMatch(item -> tokens.get(item[1] - 1).isOp("*"));
+                carries |= star || column > items.size()
+                        || carries(tokens, items.get(column - 1)[0], items.get(column - 1)[1], carrying);
+            }
+            if (carries) {
+                out.add(names.get(column));
+            }
+        }
+        return out;
+    }
+
+    /** The opening parenthesis whose group {@code closeAt} closes, or -1. */
+    private static int opening(Groups groups, int closeAt) {
+        for (int i = closeAt - 1; i >= 0; i--) {
+            if (groups.close[i] == closeAt) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static List<String> identifiersIn(List<Token> tokens, int from, int to) {
+        List<String> names = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            if (tokens.get(i).isIdentifier()) {
+                names.add(tokens.get(i).value());
+            }
+        }
+        return names;
+    }
+
+    /**
+     * A carrying name PostgreSQL compares without a clause naming it: any, in a statement with a NATURAL JOIN (which
+     * joins on the names its sides share); an item of a select list that is sorted or
+     * grouped by its position ({@code ORDER BY 2}, {@code GROUP BY 1}), made DISTINCT, or compared by a set
+     * operation that removes or keeps rows by value (UNION without ALL, INTERSECT, EXCEPT): which rows come back,
+     * or in which order, then tells the value ({@code SELECT substr(ssn, 1, 1) ... EXCEPT SELECT '5'} returns no
+     * row for a 5).
+     */
+    private static Optional<String> comparedWhole(List<Token> tokens, Groups groups, Set<String> carrying) {
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isWord("natural")) {
+                // Joins on every name its sides share, none of them written: any carrying name may be one.
+                int c = carrier(tokens, 0, tokens.size(), carrying);
+                if (c >= 0) {
+                    return Optional.of(tokens.get(c).value());
+                }
+            }
+            if (t.isWord("select") && i + 1 < tokens.size() && tokens.get(i + 1).isWord("distinct")
+                    && !(i + 2 < tokens.size() && tokens.get(i + 2).isWord("on"))) {
+                for (int[] item : targets(tokens, groups, i)) {
+                    int c = carrier(tokens, item[0], item[1], carrying);
+                    if (c >= 0) {
+                        return Optional.of(tokens.get(c).value());
+                    }
+                }
+            }
+            boolean setOperation = t.isWord("intersect") || t.isWord("except")
+                    || (t.isWord("union") && !(i + 1 < tokens.size() && tokens.get(i + 1).isWord("all")));
+            if (setOperation) {
+                for (int s : arms(tokens, groups, groups.parent[i])) {
+                    for (int[] item : targets(tokens, groups, s)) {
+                        int c = carrier(tokens, item[0], item[1], carrying);
+                        if (c >= 0) {
+                            return Optional.of(tokens.get(c).value());
+                        }
+                    }
+                }
+            }
+            if (t.isWord("by") && i > 0 && (tokens.get(i - 1).isWord("order") || tokens.get(i - 1).isWord("group"))) {
+                Optional<String> byPosition = byPosition(tokens, groups, i, carrying);
+                if (byPosition.isPresent()) {
+                    return byPosition;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The SELECTs whose lists make the rows of the level inside the group opening at {@code level}: those at that
+     * level and those of parenthesised operands of a set operation there ({@code (SELECT ...) UNION (SELECT ...)}).
+     */
+    private static List<Integer> arms(List<Token> tokens, Groups groups, int level) {
+        List<Integer> arms = new ArrayList<>();
+        for (int s = 0; s < tokens.size(); s++) {
+            if (!tokens.get(s).isWord("select")) {
+                continue;
+            }
+            int p = groups.parent[s];
+            if (p == level) {
+                arms.add(s);
+            } else if (p >= 0 && groups.parent[p] == level && s == p + 1
+                    && ((p > 0 && isSetOperationWord(tokens.get(p - 1)))
+                        || (groups.close[p] > 0 && groups.close[p] + 1 < tokens.size()
+                            && isSetOperationWord(tokens.get(groups.close[p] + 1))))) {
+                arms.add(s);
+            }
+        }
+        return arms;
+    }
+
+    private static boolean isSetOperationWord(Token t) {
+        return t.isWord("union") || t.isWord("intersect") || t.isWord("except") || t.isWord("all")
+                || t.isWord("distinct");
+    }
+
+    /** The first item of the ORDER BY or GROUP BY list after {@code by} that is a position naming a carrying item. */
+    private static Optional<String> byPosition(List<Token> tokens, Groups groups, int by, Set<String> carrying) {
+        int level = groups.parent[by];
+        int end = level < 0 ? tokens.size() : groups.end(level, tokens.size());
+        boolean itemStart = true;
+        for (int i = by + 1; i < end; i++) {
+            Token t = tokens.get(i);
+            if (groups.parent[i] != level) {
+                continue;
+            }
+            if (t.isOp(";") || (t.type() == Lexer.Type.WORD && Set.of("limit", "offset", "fetch", "for", "having",
+                    "window", "union", "intersect", "except", "order").contains(t.value()))) {
+                break;
+            }
+            if (itemStart && t.type() == Lexer.Type.NUMBER && t.value().chars().allMatch(Character::isDigit)) {
+                int position = Integer.parseInt(t.value().length() > 6 ? "0" : t.value());
+                for (int s : arms(tokens, groups, level)) {
+                    List<int[]> items = targets(tokens, groups, s);
+                    if (position >= 1 && position <= items.size()) {
+                        int[] item = items.get(position - 1);
+                        int c = carrier(tokens, item[0], item[1], carrying);
+                        if (c >= 0) {
+                            return Optional.of(tokens.get(c).value());
+                        }
+                    }
+                }
+            }
+            itemStart = t.isOp(",");
         }
         return Optional.empty();
     }
@@ -1107,6 +1456,37 @@ public final class TextReferences {
         Token t = tokens.get(i);
         return t.isWord("where") || t.isWord("and") || t.isWord("or") || t.isWord("on") || t.isOp("(")
                 || t.isWord("having") || t.isWord("when");
+    }
+
+    /**
+     * The prepared statement whose rows {@code CREATE TABLE ... AS EXECUTE name} (under EXPLAIN too) stores, as the
+     * server keeps the name (lower-cased unless quoted); empty for any other text.
+     */
+    public static Optional<String> createdFromExecute(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        if (tokens.isEmpty() || !(tokens.get(0).isWord("create") || tokens.get(0).isWord("explain"))) {
+            return Optional.empty();
+        }
+        return createdAfter(tokens);
+    }
+
+    private static Optional<String> createdAfter(List<Token> tokens) {
+        int create = -1;
+        for (int i = 0; i < tokens.size(); i++) {
+            if (tokens.get(i).isWord("create")) {
+                create = i;
+                break;
+            }
+        }
+        if (create < 0) {
+            return Optional.empty();
+        }
+        for (int i = create + 1; i + 2 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("as") && tokens.get(i + 1).isWord("execute") && tokens.get(i + 2).isIdentifier()) {
+                return Optional.of(tokens.get(i + 2).value());
+            }
+        }
+        return Optional.empty();
     }
 
     /**

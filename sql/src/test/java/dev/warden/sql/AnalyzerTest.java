@@ -432,6 +432,18 @@ class AnalyzerTest {
     }
 
     @Test
+    void explainRunsItsStatementOnlyWhenItAnalyses() {
+        assertTrue(Analyzer.explainRuns("EXPLAIN ANALYZE SELECT 1", true));
+        assertTrue(Analyzer.explainRuns("explain (costs off, analyse) SELECT 1", true));
+        assertTrue(Analyzer.explainRuns("EXPLAIN VERBOSE ANALYZE SELECT 1", true));
+        assertTrue(Analyzer.explainRuns("EXPLAIN (ANALYZE SELECT 1", true)); // options that do not close
+        assertFalse(Analyzer.explainRuns("EXPLAIN SELECT 1", true));
+        assertFalse(Analyzer.explainRuns("EXPLAIN VERBOSE SELECT 1", true));
+        assertFalse(Analyzer.explainRuns("EXPLAIN (ANALYZE false, VERBOSE) SELECT 1", true));
+        assertFalse(Analyzer.explainRuns("EXPLAIN (ANALYZE 'off') SELECT 1", true));
+    }
+
+    @Test
     void declareCursorCarriesItsQuery() {
         StatementFacts f = one("DECLARE c CURSOR FOR SELECT * FROM secret");
         assertEquals(StatementKind.DECLARE, f.kind());

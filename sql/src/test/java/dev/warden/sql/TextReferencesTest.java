@@ -179,6 +179,54 @@ class TextReferencesTest {
     }
 
     @Test
+    void filterUseFollowsASensitiveValueUnderAnotherNameOrPosition() {
+        Set<String> s = Set.of("ssn", "email");
+        for (String sql : List.of("SELECT 1 FROM (SELECT substr(ssn, 1, 1) AS c FROM t) s WHERE c = '5'",
+                "SELECT 1 FROM (SELECT max(ssn) m FROM t) s WHERE s.m LIKE '5%'",
+                "SELECT 1 FROM (SELECT substr(ssn, 1, 1) FROM t) s WHERE substr = '5'",
+                "SELECT 1 FROM (SELECT CASE WHEN true THEN ssn END FROM t) s WHERE \"case\" = '5'",
+                "SELECT 1 FROM (SELECT ssn || '' FROM t) s WHERE \"?column?\" = '5'",
+                "WITH d(c) AS (SELECT ssn FROM t) SELECT 1 FROM d WHERE c LIKE '5%'",
+                "WITH d AS MATERIALIZED (SELECT ssn AS x FROM t) SELECT 1 FROM d WHERE d.x LIKE '5%'",
+                "WITH d AS (SELECT ssn FROM t) SELECT 1 FROM d WHERE d::text LIKE '(5%'",
+                "SELECT 1 FROM t, LATERAL substr(ssn, 1, 1) AS d WHERE d = '5'",
+                "SELECT 1 FROM t, LATERAL (VALUES (ssn)) v(x) WHERE x LIKE '5%'",
+                "SELECT 1 FROM t, ROWS FROM (upper(email)) WITH ORDINALITY AS r(x, n) WHERE x LIKE 'A%'",
+                "SELECT 1 FROM (SELECT id, ssn FROM t) s(i, k) WHERE k LIKE '5%'",
+                "SELECT 1 FROM (SELECT ssn AS a FROM t) s, (SELECT a AS b FROM s) q WHERE b LIKE '5%'",
+                "SELECT id FROM t LIMIT (SELECT n FROM (SELECT length(email) AS n FROM t) s)",
+                "SELECT id, ssn FROM t ORDER BY 2", "SELECT substr(ssn, 1, 1), count(*) FROM t GROUP BY 1",
+                "SELECT k, count(*) FROM (SELECT ssn AS k FROM t) s GROUP BY 1, 2",
+                "SELECT DISTINCT substr(ssn, 1, 1) FROM t",
+                "SELECT substr(ssn, 1, 1) FROM t INTERSECT SELECT '5'", "SELECT ssn FROM t EXCEPT SELECT '5'",
+                "SELECT '5' UNION SELECT ssn FROM t", "(SELECT '5') UNION (SELECT ssn FROM t)",
+                "SELECT 1, '5' UNION ALL SELECT 2, ssn FROM t ORDER BY 2",
+                "SELECT 1 FROM t NATURAL JOIN (SELECT 1 AS id, '5' AS ssn) v",
+                "SELECT 1 FROM (SELECT id, substr(ssn, 1, 1) c FROM t) p NATURAL LEFT JOIN (VALUES (1, '5')) v(id, c)")) {
+            assertTrue(TextReferences.filterUse(sql, s).isPresent(), sql);
+        }
+        for (String sql : List.of("SELECT 1 FROM (SELECT id AS c, ssn FROM t) s WHERE c = 1",
+                "WITH d(c, e) AS (SELECT id, email FROM t) SELECT e FROM d WHERE c = 2",
+                "SELECT * FROM (SELECT id, ssn FROM t) s(i, k) WHERE i = 1",
+                "SELECT 1 FROM t, LATERAL abs(id) AS d WHERE d = 1", "SELECT id, ssn FROM t ORDER BY 1 DESC",
+                "SELECT id, ssn FROM t UNION ALL SELECT 2, '5'", "SELECT id FROM t UNION SELECT 2",
+                "SELECT DISTINCT id FROM t", "SELECT id, count(*) FROM t GROUP BY 1",
+                "SELECT string_agg(email, ',' ORDER BY 1) FROM t", "SELECT id, email FROM t WHERE email = $1",
+                "SELECT v FROM c NATURAL JOIN (VALUES (1)) w(id)")) {
+            assertEquals(Optional.empty(), TextReferences.filterUse(sql, s), sql);
+        }
+    }
+
+    @Test
+    void createdFromExecuteNamesThePreparedStatementACreateTableAsStores() {
+        assertEquals(Optional.of("q"), TextReferences.createdFromExecute("CREATE TABLE t AS EXECUTE Q"));
+        assertEquals(Optional.of("Q"), TextReferences.createdFromExecute("create temp table t (a) as execute \"Q\"(1)"));
+        assertEquals(Optional.of("s1"), TextReferences.createdFromExecute("EXPLAIN ANALYZE CREATE TABLE t AS EXECUTE s1"));
+        assertEquals(Optional.empty(), TextReferences.createdFromExecute("CREATE TABLE t AS SELECT 1"));
+        assertEquals(Optional.empty(), TextReferences.createdFromExecute("SELECT 'create table t as execute q'"));
+    }
+
+    @Test
     void filterUseCountsWhatDecidesHowManyRowsComeBack() {
         Set<String> s = Set.of("ssn", "email");
         for (String sql : List.of("SELECT generate_series(1, substr(ssn, 1, 3)::int) FROM c",

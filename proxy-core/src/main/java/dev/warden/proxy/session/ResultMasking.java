@@ -16,6 +16,7 @@ import dev.warden.proxy.catalog.StatementWalk;
 import dev.warden.proxy.guardrails.Decision;
 import dev.warden.proxy.guardrails.Unreadable;
 import dev.warden.sql.Analysis;
+import dev.warden.sql.Analyzer;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
 import dev.warden.sql.TextReferences;
@@ -530,9 +531,12 @@ final class ResultMasking {
     private MaskContext lastContext;
 
     /**
-     * Whether every statement is an EXPLAIN that runs no function body: a plan shows the statement's own text,
-     * names and estimates, never a table's values (EXPLAIN ANALYZE runs the query but discards its rows), so its
-     * rows are kept and only value-scanned. Errors and notices it raises are still masked as the statement's. A
+     * Whether every statement is an EXPLAIN that runs neither its statement nor a function body: a plan shows the
+     * statement's own text, names and estimates, never a table's values, so its rows are kept and only
+     * value-scanned. Errors and notices it raises are still masked as the statement's. EXPLAIN ANALYZE runs the
+     * query and, though it discards the rows, counts what they did: how often a CASE ran its subplan over a
+     * sensitive value ({@code loops=53} for a {@code 5}) is a number the value decides, so its plan is masked as
+     * the statement's rows would be. A
      * function is another matter: the planner computes an immutable call of constants while planning and shows
      * its result (EXPLAIN VERBOSE), and a user function's body may read any table; a plan of a call whose body
      * reads a relation (or cannot be read) is masked as the statement's rows would be.
@@ -543,7 +547,7 @@ final class ResultMasking {
         }
         for (int i = 0; i < analysis.statements().size(); i++) { // per result: no stream, no iterator
             StatementFacts f = analysis.statements().get(i);
-            if (f.kind() != StatementKind.EXPLAIN) {
+            if (f.kind() != StatementKind.EXPLAIN || Analyzer.explainRuns(f.text(), true)) {
                 return false;
             }
             if (f.dynamicSql()) {
@@ -622,9 +626,11 @@ final class ResultMasking {
                 if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
                     computed = declared;
                 }
-            } else if (f.kind() == StatementKind.EXECUTE) {
-                // Its rows are the prepared statement's, which the text EXECUTE name does not show.
-                Analysis prepared = f.preparedName().map(preparedStatements).orElse(null);
+            } else if (f.kind() == StatementKind.EXECUTE || executeExplained(f)) {
+                // Its rows are the prepared statement's, which the text EXECUTE name does not show; so is what
+                // EXPLAIN ANALYZE of it counts.
+                StatementFacts execute = f.kind() == StatementKind.EXECUTE ? f : f.inner().orElseThrow();
+                Analysis prepared = execute.preparedName().map(preparedStatements).orElse(null);
                 if (prepared == null || followingExecute > 3) {
                     return UNKNOWN; // (a protocol statement may itself be an EXECUTE, of itself too)
                 }
@@ -646,6 +652,12 @@ final class ResultMasking {
             }
         }
         return computed;
+    }
+
+    /** Whether {@code f} is an EXPLAIN of an EXECUTE. */
+    private static boolean executeExplained(StatementFacts f) {
+        return f.kind() == StatementKind.EXPLAIN && f.inner().isPresent()
+                && f.inner().get().kind() == StatementKind.EXECUTE;
     }
 
     /** Functions that return the rows of a cursor named by a value (a refcursor: any cursor, computed or not). */
@@ -897,6 +909,21 @@ final class ResultMasking {
                 exposure = new Exposure(true, fired.exposure().derivedColumns(), fired.exposure().sensitiveNames(),
                         "a trigger or rule it fires reads sensitive values (" + fired.exposure().reason() + ")");
                 judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
+            }
+        }
+        for (StatementFacts top : analysis.statements()) {
+            Optional<String> executed = top.kind() == StatementKind.CREATE || top.kind() == StatementKind.EXPLAIN
+                    ? TextReferences.createdFromExecute(top.text()) : Optional.empty();
+            if (executed.isPresent()) {
+                // What it stores are the rows of a prepared statement, which its own text does not show.
+                Analysis prepared = preparedStatements.apply(executed.get());
+                Exposure ran = prepared == null || followingExecute > 3 ? UNKNOWN : exposure(prepared);
+                if (ran.sensitive()) {
+                    return refused(reading, "masking-handoff", "a masked identity may not copy sensitive values "
+                            + "into a table with CREATE TABLE ... AS EXECUTE " + executed.get() + " ("
+                            + (prepared == null ? "a statement Warden did not see prepared" : ran.reason()) + ")",
+                            "select the prepared statement's rows (they come back masked), or ask for an exemption");
+                }
             }
         }
         if (!exposure.sensitive()) {
