@@ -1,13 +1,11 @@
 package dev.warden.proxy;
 
-import dev.warden.pg.message.FrontendMessage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -109,76 +107,6 @@ class MaskingPass14Test {
         assertEquals(List.of(), seedsIn(received), received);
     }
 
-    /** A masked session speaking the wire protocol; {@link #query} returns every byte of the answer as text. */
-    private static final class Attacker implements AutoCloseable {
-        final RawClient client;
-
-        Attacker() throws IOException {
-            this(warden);
-        }
-
-        Attacker(WardenHarness w) throws IOException {
-            client = new RawClient(w.port());
-            client.login("dev", WardenHarness.USER, w.token());
-        }
-
-        String query(String sql) throws IOException {
-            client.send(new FrontendMessage.Query(sql));
-            return untilReady();
-        }
-
-        void send(FrontendMessage m) throws IOException {
-            client.send(m);
-        }
-
-        /** Parses {@code sql} as the named statement {@code s1} and waits for the answer. */
-        void prepare(String sql) throws IOException {
-            send(new FrontendMessage.Parse("s1", sql, List.of()));
-            send(new FrontendMessage.Sync());
-            untilReady();
-        }
-
-        /** Parses, binds (text parameters), describes and runs {@code sql} unnamed, without a Sync. */
-        void unnamed(String sql, byte[]... parameters) throws IOException {
-            send(new FrontendMessage.Parse("", sql, List.of()));
-            send(new FrontendMessage.Bind("", "", List.of(), List.of(parameters), List.of()));
-            send(new FrontendMessage.Describe('P', ""));
-            send(new FrontendMessage.Execute("", 0));
-        }
-
-        /** Binds {@code s1} to the unnamed portal, describes it if asked, runs it and returns the answer. */
-        String runPrepared(boolean describe) throws IOException {
-            send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
-            if (describe) {
-                send(new FrontendMessage.Describe('P', ""));
-            }
-            send(new FrontendMessage.Execute("", 0));
-            send(new FrontendMessage.Sync());
-            return untilReady();
-        }
-
-        String untilReady() throws IOException {
-            StringBuilder all = new StringBuilder();
-            byte[] frame;
-            do {
-                frame = client.readFrame();
-                all.append((char) frame[0]).append(new String(frame, 5, frame.length - 5, StandardCharsets.UTF_8))
-                        .append('\n');
-                if (frame[0] == 'G') {
-                    // COPY ... FROM STDIN: one row of one text column ("x"), as an attacker's client would send.
-                    client.send(new FrontendMessage.CopyData("x\n".getBytes(StandardCharsets.UTF_8)));
-                    client.send(new FrontendMessage.CopyDone());
-                }
-            } while (frame[0] != 'Z');
-            return all.toString();
-        }
-
-        @Override
-        public void close() throws IOException {
-            client.close();
-        }
-    }
-
     /**
      * Runs each attempt's statements in order on a session of its own, then {@code cleanup} directly. Returns the
      * attempts whose answers carried a seeded value, with those values (at the first statement that did).
@@ -186,7 +114,7 @@ class MaskingPass14Test {
     private static List<String> leaksOf(String[][] attempts, String... cleanup) throws Exception {
         List<String> leaked = new ArrayList<>();
         for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
                 for (String sql : attempt) {
                     List<String> seeds = seedsIn(a.query(sql));
                     if (!seeds.isEmpty()) {
@@ -202,7 +130,7 @@ class MaskingPass14Test {
         return leaked;
     }
 
-    /** The first field of the first data row in {@code answer} (as {@link Attacker#query} shows it), or "". */
+    /** The first field of the first data row in {@code answer} (as {@link MaskedAttacker#query} shows it), or "". */
     private static String firstValue(String answer) {
         int d = answer.indexOf("\nD");
         return d < 0 ? "" : answer.substring(d + 8, answer.indexOf('\n', d + 1));
@@ -214,7 +142,7 @@ class MaskingPass14Test {
 
 
     /** Each character of the first seeded SSN, as the number of times EXPLAIN ANALYZE says a CASE ran its subplan. */
-    private static String ssnByExplainAnalyze(Attacker a, String table) throws IOException {
+    private static String ssnByExplainAnalyze(MaskedAttacker a, String table) throws IOException {
         StringBuilder decoded = new StringBuilder();
         StringBuilder received = new StringBuilder();
         for (int k = 1; k <= SSNS.get(0).length(); k++) {
@@ -240,7 +168,7 @@ class MaskingPass14Test {
     @Test
     void explainAnalyzeDoesNotCountWhatASensitiveValueDecides() throws Exception {
         seed("xa_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             assertNoSeed(ssnByExplainAnalyze(a, "xa_people"));
             // What the plan says of a statement over nothing sensitive is kept, actual counts included.
             direct("CREATE TABLE xa_clear (id int primary key, v text)");
@@ -254,7 +182,7 @@ class MaskingPass14Test {
         }
     }
 
-    /** The number of data rows in {@code answer} (as {@link Attacker#query} shows it). */
+    /** The number of data rows in {@code answer} (as {@link MaskedAttacker#query} shows it). */
     private static int rows(String answer) {
         int n = 0;
         for (String line : answer.split("\n")) {
@@ -268,7 +196,7 @@ class MaskingPass14Test {
      * {@code %C} a candidate character, tried in ascending order; the first candidate whose answer satisfies
      * {@code match} is taken. Returns the decoded text followed by everything received.
      */
-    private static String decodeSsn(Attacker a, String form, java.util.function.Predicate<String> match)
+    private static String decodeSsn(MaskedAttacker a, String form, java.util.function.Predicate<String> match)
             throws IOException {
         StringBuilder decoded = new StringBuilder();
         StringBuilder received = new StringBuilder();
@@ -321,7 +249,7 @@ class MaskingPass14Test {
                 + " WHERE id = 1 UNION ALL SELECT 2, '%C') s ON s.v = q.id ORDER BY 2, 1",
                 answer -> firstValue(answer).startsWith("1"));
         List<String> leaked = new ArrayList<>();
-        try (Attacker a = new Attacker(filtering)) {
+        try (MaskedAttacker a = new MaskedAttacker(filtering)) {
             for (var form : forms.entrySet()) {
                 String decoded = decodeSsn(a, form.getKey(), form.getValue());
                 if (!seedsIn(decoded).isEmpty()) {
@@ -360,7 +288,7 @@ class MaskingPass14Test {
     @Test
     void protectFiltersRefusesANaturalJoinOverSensitiveValues() throws Exception {
         seed(filtering, "nj_people");
-        try (Attacker a = new Attacker(filtering)) {
+        try (MaskedAttacker a = new MaskedAttacker(filtering)) {
             String decoded = decodeSsn(a, "SELECT 1 FROM (SELECT id, substr(ssn, %K, 1) AS c FROM nj_people) p "
                     + "NATURAL JOIN (VALUES (1, '%C')) v(id, c)", answer -> rows(answer) == 1);
             assertNoSeed(decoded);
@@ -390,7 +318,7 @@ class MaskingPass14Test {
     @Disabled("open: a data error's presence is a comparison oracle under protect_filters; see the javadoc")
     void protectFiltersDoesNotLetAnErrorTellAComparison() throws Exception {
         seed(filtering, "eo_people");
-        try (Attacker a = new Attacker(filtering)) {
+        try (MaskedAttacker a = new MaskedAttacker(filtering)) {
             assertNoSeed(decodeSsn(a, "SELECT sqrt(ascii(substr(ssn, %K, 1)) - ascii('%C') - 0.5) FROM eo_people "
                     + "WHERE id = 1", answer -> answer.contains("2201F")));
         }
@@ -404,7 +332,7 @@ class MaskingPass14Test {
     @Test
     void explainAnalyzeOfAPreparedStatementIsJudgedAsThatStatement() throws Exception {
         seed("xe_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             StringBuilder decoded = new StringBuilder();
             StringBuilder received = new StringBuilder();
             for (int k = 1; k <= SSNS.get(0).length(); k++) {
@@ -438,7 +366,7 @@ class MaskingPass14Test {
     void createTableAsExecuteOfASensitivePreparedStatementIsRefused() throws Exception {
         seed("ce_people");
         String computed = "SELECT translate(email, '@.-', '___') AS v, translate(ssn, '-', '_') AS w FROM ce_people";
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             StringBuilder received = new StringBuilder();
             received.append(a.query("PREPARE q AS " + computed));
             List<String> answers = new ArrayList<>();

@@ -95,72 +95,6 @@ class MaskingRedTeamTest {
         assertEquals(List.of(), seedsIn(received), received);
     }
 
-    /** A masked session speaking the wire protocol; {@link #query} returns every byte of the answer as text. */
-    private static final class Attacker implements AutoCloseable {
-        final RawClient client;
-
-        Attacker() throws IOException {
-            client = new RawClient(warden.port());
-            client.login("dev", WardenHarness.USER, warden.token());
-        }
-
-        String query(String sql) throws IOException {
-            client.send(new FrontendMessage.Query(sql));
-            return untilReady();
-        }
-
-        void send(FrontendMessage m) throws IOException {
-            client.send(m);
-        }
-
-        /** Parses {@code sql} as the named statement {@code s1} and waits for the answer. */
-        void prepare(String sql) throws IOException {
-            send(new FrontendMessage.Parse("s1", sql, List.of()));
-            send(new FrontendMessage.Sync());
-            untilReady();
-        }
-
-        /** Parses, binds (text parameters), describes and runs {@code sql} unnamed, without a Sync. */
-        void unnamed(String sql, byte[]... parameters) throws IOException {
-            send(new FrontendMessage.Parse("", sql, List.of()));
-            send(new FrontendMessage.Bind("", "", List.of(), List.of(parameters), List.of()));
-            send(new FrontendMessage.Describe('P', ""));
-            send(new FrontendMessage.Execute("", 0));
-        }
-
-        /** Binds {@code s1} to the unnamed portal, describes it if asked, runs it and returns the answer. */
-        String runPrepared(boolean describe) throws IOException {
-            send(new FrontendMessage.Bind("", "s1", List.of(), List.of(), List.of()));
-            if (describe) {
-                send(new FrontendMessage.Describe('P', ""));
-            }
-            send(new FrontendMessage.Execute("", 0));
-            send(new FrontendMessage.Sync());
-            return untilReady();
-        }
-
-        String untilReady() throws IOException {
-            StringBuilder all = new StringBuilder();
-            byte[] frame;
-            do {
-                frame = client.readFrame();
-                all.append((char) frame[0]).append(new String(frame, 5, frame.length - 5, StandardCharsets.UTF_8))
-                        .append('\n');
-                if (frame[0] == 'G') {
-                    // COPY ... FROM STDIN: one row of one text column ("x"), as an attacker's client would send.
-                    client.send(new FrontendMessage.CopyData("x\n".getBytes(StandardCharsets.UTF_8)));
-                    client.send(new FrontendMessage.CopyDone());
-                }
-            } while (frame[0] != 'Z');
-            return all.toString();
-        }
-
-        @Override
-        public void close() throws IOException {
-            client.close();
-        }
-    }
-
     /**
      * Runs each attempt's statements in order on a session of its own, then {@code cleanup} directly. Returns the
      * attempts whose answers carried a seeded value, with those values (at the first statement that did).
@@ -168,7 +102,7 @@ class MaskingRedTeamTest {
     private static List<String> leaksOf(String[][] attempts, String... cleanup) throws Exception {
         List<String> leaked = new ArrayList<>();
         for (String[] attempt : attempts) {
-            try (Attacker a = new Attacker()) {
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
                 for (String sql : attempt) {
                     List<String> seeds = seedsIn(a.query(sql));
                     if (!seeds.isEmpty()) {
@@ -184,7 +118,7 @@ class MaskingRedTeamTest {
         return leaked;
     }
 
-    /** The first field of the first data row in {@code answer} (as {@link Attacker#query} shows it), or "". */
+    /** The first field of the first data row in {@code answer} (as {@link MaskedAttacker#query} shows it), or "". */
     private static String firstValue(String answer) {
         int d = answer.indexOf("\nD");
         return d < 0 ? "" : answer.substring(d + 8, answer.indexOf('\n', d + 1));
@@ -202,7 +136,7 @@ class MaskingRedTeamTest {
         // with separators translated away came back in clear (every e-mail and SSN of the table).
         seed("st_people");
         direct("ANALYZE st_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             String plain = a.query("SELECT attname, histogram_bounds::text FROM pg_stats WHERE schemaname = 'public' "
                     + "AND tablename LIKE 'st%'");
             assertTrue(plain.contains("histogram_bounds") || plain.contains("attname"), plain);
@@ -226,7 +160,7 @@ class MaskingRedTeamTest {
         // Before: CREATE STATISTICS and CREATE INDEX on an expression are DDL (no laundering); after ANALYZE
         // pg_stats_ext and the index's pg_stats row held the values (translated: in clear).
         seed("sx_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE STATISTICS sx_mcv (mcv) ON email, ssn FROM sx_people");
             a.query("CREATE INDEX sx_hidden ON sx_people ((translate(email, " + HIDE + ")))");
             a.query("INSERT INTO sx_people SELECT 10 + g, 'zq.feather@quixmail.example', '536-22-8471' "
@@ -268,7 +202,7 @@ class MaskingRedTeamTest {
                 "DROP VIEW IF EXISTS tx_v",
                 "DROP FUNCTION IF EXISTS tx_f(), tx_g(), tx_g_old(), tx_h()",
                 "TRUNCATE tx_copy"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // What names nothing the transaction changed reads as before; a view or function it made whose
             // definition reads nothing sensitive reads in clear, and may be copied; so does the view once committed.
             a.query("BEGIN");
@@ -285,7 +219,7 @@ class MaskingRedTeamTest {
             assertTrue(a.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM tx_ids").contains("1,2,3"));
         }
         direct("DROP FUNCTION tx_answer()");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // An aggregate made over a built-in function, a schema made with a view, and a statement's own error
             // about what it changes: nothing sensitive, all in clear.
             a.query("BEGIN");
@@ -313,7 +247,7 @@ class MaskingRedTeamTest {
         seed("tr_people");
         direct("CREATE TABLE tr_copy (e text)");
         direct("GRANT ALL ON tr_copy TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE VIEW tr_v AS SELECT 'x'::text AS e");
             a.query("CREATE TABLE tr_own (id int)");
             a.query("CREATE FUNCTION tr_f() RETURNS trigger LANGUAGE plpgsql AS "
@@ -367,7 +301,7 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS ta_own, ta_t2",
                 "DROP FUNCTION IF EXISTS ta_f()",
                 "TRUNCATE ta_copy"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // A materialized view the transaction made over clear columns reads in clear.
             a.query("BEGIN");
             a.query("CREATE MATERIALIZED VIEW ta_ids AS SELECT id FROM ta_people");
@@ -415,7 +349,7 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS tb_own",
                 "DROP FUNCTION IF EXISTS tb_f(), \"Tb_F\"()",
                 "TRUNCATE tb_copy"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("BEGIN");
             a.query("CREATE VIEW tb_v AS SELECT 'x'::text AS e");
             a.prepare("SELECT e FROM tb_v");
@@ -470,7 +404,7 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS tc_own",
                 "DROP FUNCTION IF EXISTS tc_f(), tc_g()",
                 "TRUNCATE tc_copy"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // A trigger of the sensitive table that copies a clear column of the row still fires.
             a.query("CREATE FUNCTION tc_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO tc_copy VALUES "
                     + "(NEW.id::text); RETURN NEW; END$$");
@@ -541,7 +475,7 @@ class MaskingRedTeamTest {
         List<String> leaked = new ArrayList<>();
         int created = 0;
         int answered = 0;
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("LISTEN tp");
             for (int i = 0; i < bodies && leaked.size() < 10; i++) {
                 String read = BODY_READS.get(random.nextInt(BODY_READS.size())).replace("~", HIDE);
@@ -633,7 +567,7 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS tn_own",
                 "DROP FUNCTION IF EXISTS tn_f()",
                 "TRUNCATE tn_copy"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a trigger that raises a clear column of the row, and a RETURN of a count, stay clear.
             a.query("CREATE FUNCTION tn_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'row %', "
                     + "NEW.id + 100; RETURN NEW; END$$");
@@ -693,7 +627,7 @@ class MaskingRedTeamTest {
         // Attacker pass 4: the materialized view made and read in one pipeline (one Sync), then by COPY and as rows.
         seed("tq_people");
         List<String> leaked = new ArrayList<>();
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("BEGIN");
             a.send(new FrontendMessage.Parse("", "CREATE MATERIALIZED VIEW tq_m AS SELECT translate(email, " + HIDE
                     + ") AS e FROM tq_people", List.of()));
@@ -722,7 +656,7 @@ class MaskingRedTeamTest {
         direct("INSERT INTO lv_things VALUES (1, 'kettle')");
         direct("CREATE VIEW lv_view AS SELECT id, label FROM lv_things");
         direct("GRANT ALL ON lv_things, lv_view TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("SELECT label FROM lv_view"); // the clear definition, cached
             a.query("BEGIN");
             String redefined = a.query("CREATE OR REPLACE VIEW lv_view AS SELECT id, translate(email, " + HIDE
@@ -743,7 +677,7 @@ class MaskingRedTeamTest {
             direct("CREATE VIEW dv_" + i + " AS SELECT id, v FROM dv_" + (i - 1));
         }
         direct("GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             assertNoSeed(a.query("SELECT v FROM dv_9"));
             assertNoSeed(a.query("SELECT v || '' FROM dv_9"));
         }
@@ -756,7 +690,7 @@ class MaskingRedTeamTest {
         // Before: ALTER TABLE ... ADD COLUMN ... GENERATED ALWAYS AS (translate(email ...)) STORED is DDL on a
         // table that has masked columns; the new column, named "tag", was relayed in clear.
         seed("gc_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             String added = a.query("ALTER TABLE gc_people ADD COLUMN tag text GENERATED ALWAYS AS (translate(email, "
                     + HIDE + ")) STORED");
             assertTrue(refused(added) && added.contains("GENERATED"), added);
@@ -768,7 +702,7 @@ class MaskingRedTeamTest {
     void renamingASensitiveColumnDoesNotUnmaskIt() throws Exception {
         // Before: ALTER TABLE ... RENAME COLUMN email TO contact is DDL; masking by column name no longer knew it.
         seed("rn_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             String renamed = a.query("ALTER TABLE rn_people RENAME COLUMN email TO contact");
             assertTrue(refused(renamed) && renamed.contains("RENAME"), renamed);
             // Renaming a clear column of the same table stays allowed.
@@ -781,7 +715,7 @@ class MaskingRedTeamTest {
     void aMaterializedViewOverASensitiveColumnIsMasked() throws Exception {
         // Control: CREATE MATERIALIZED VIEW is DDL, but reading it is judged by its definition.
         seed("mv_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE MATERIALIZED VIEW mv_hidden AS SELECT id, translate(email, " + HIDE + ") AS v "
                     + "FROM mv_people");
             assertNoSeed(a.query("SELECT v FROM mv_hidden"));
@@ -794,7 +728,7 @@ class MaskingRedTeamTest {
         // Leaked before: CREATE FUNCTION and CREATE TRIGGER were DDL; the INSERT names only the clear table, and
         // the trigger filled it from the sensitive one. Now the trigger function itself is refused.
         seed("tg_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE TABLE tg_sink (v text)");
             a.query("CREATE FUNCTION tg_grab() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                     + "NEW.v := (SELECT string_agg(translate(email, " + HIDE + "), ',') FROM tg_people); "
@@ -811,7 +745,7 @@ class MaskingRedTeamTest {
         seed("tw_people");
         List<String> returns = List.of("RETURNS /* it */ trigger", "RETURNS pg_catalog.trigger",
                 "RETURNS \"trigger\"", "RETURNS\n-- row trigger\ntrigger");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             for (int i = 0; i < returns.size(); i++) {
                 a.query("CREATE TABLE tw_sink" + i + " (v text)");
                 a.query("CREATE FUNCTION tw_grab" + i + "() " + returns.get(i) + " LANGUAGE plpgsql AS $$BEGIN "
@@ -829,7 +763,7 @@ class MaskingRedTeamTest {
     void aRuleCannotCopySensitiveValuesIntoAClearTable() throws Exception {
         // A rule's action is a statement over the sensitive table writing a clear one.
         seed("ru_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE TABLE ru_trigger (id int)");
             a.query("CREATE TABLE ru_sink (v text)");
             String rule = a.query("CREATE RULE ru_copy AS ON INSERT TO ru_trigger DO ALSO INSERT INTO ru_sink "
@@ -843,7 +777,7 @@ class MaskingRedTeamTest {
     void aColumnDefaultCallingASensitiveFunctionIsNotAWayOut() throws Exception {
         // A default that calls a function reading the sensitive table, filled by an INSERT naming neither.
         seed("df_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE FUNCTION df_pick() RETURNS text LANGUAGE sql AS $$SELECT string_agg(translate(email, "
                     + HIDE + "), ',') FROM df_people$$");
             a.query("CREATE TABLE df_sink (id int, v text)");
@@ -857,7 +791,7 @@ class MaskingRedTeamTest {
     void largeObjectsDoNotCarrySensitiveValuesOut() throws Exception {
         // A large object written from a sensitive read, read back by a statement that names nothing sensitive.
         seed("lo_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             String written = a.query("SELECT lo_from_bytea(424242, convert_to(string_agg(translate(email, " + HIDE
                     + "), ','), 'UTF8')) FROM lo_people");
             assertNoSeed(written + a.query("SELECT convert_from(lo_get(424242), 'UTF8')"));
@@ -878,7 +812,7 @@ class MaskingRedTeamTest {
         direct("CREATE VIEW sp_evil.sp_things AS SELECT id, translate(email, " + HIDE + ") AS label FROM public.sp_people");
         direct("GRANT ALL ON SCHEMA sp_evil TO PUBLIC");
         direct("GRANT ALL ON ALL TABLES IN SCHEMA sp_evil, public TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.prepare("SELECT label FROM sp_things");
             a.query("SET search_path = sp_evil, public");
             assertNoSeed(a.runPrepared(true));
@@ -894,7 +828,7 @@ class MaskingRedTeamTest {
         direct("INSERT INTO pv_things VALUES (1, 'kettle')");
         direct("CREATE VIEW pv_view AS SELECT id, label FROM pv_things");
         direct("GRANT ALL ON pv_things, pv_view TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.prepare("SELECT label FROM pv_view");
             a.query("CREATE OR REPLACE VIEW pv_view AS SELECT id, translate(email, " + HIDE
                     + ") AS label FROM pv_people");
@@ -908,7 +842,7 @@ class MaskingRedTeamTest {
         direct("CREATE TABLE pc_things (id int, label text)");
         direct("INSERT INTO pc_things VALUES (1, 'kettle')");
         direct("GRANT ALL ON pc_things TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.prepare("SELECT upper(label) FROM pc_things");
             a.query("CREATE TABLE pc_other (id int)");
             a.query("SET search_path = pg_catalog, public");
@@ -933,7 +867,7 @@ class MaskingRedTeamTest {
         direct("CREATE VIEW sb_evil.sb_things AS SELECT id, translate(email, " + HIDE + ") AS label FROM public.sb_people");
         direct("GRANT ALL ON SCHEMA sb_evil TO PUBLIC");
         direct("GRANT ALL ON ALL TABLES IN SCHEMA sb_evil, public TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             assertNoSeed(a.query("SET search_path = sb_evil, public; SELECT label FROM sb_things"));
             assertNoSeed(a.query("SELECT set_config('search_path', 'sb_evil, public', false); "
                     + "SELECT label FROM sb_things"));
@@ -946,7 +880,7 @@ class MaskingRedTeamTest {
         seed("tv_people");
         direct("CREATE TABLE tv_things (id int, label text)");
         direct("GRANT ALL ON tv_things TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("SELECT label FROM tv_things");
             a.query("CREATE TEMP VIEW tv_things AS SELECT id, translate(email, " + HIDE + ") AS label FROM tv_people");
             assertNoSeed(a.query("SELECT label FROM tv_things"));
@@ -960,7 +894,7 @@ class MaskingRedTeamTest {
     void aTableCreatedAndCopiedInOneQueryCannotCarrySensitiveValues() throws Exception {
         // The COPY's columns are only value-scanned; what fills the table must be screened.
         seed("cp_people");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("CREATE FUNCTION cp_pick() RETURNS text LANGUAGE sql AS $$SELECT string_agg(translate(email, "
                     + HIDE + "), ',') FROM cp_people$$");
             assertNoSeed(a.query("CREATE TABLE cp_a (v text DEFAULT cp_pick()); INSERT INTO cp_a DEFAULT VALUES; "
@@ -1019,7 +953,7 @@ class MaskingRedTeamTest {
                 "DROP TABLE IF EXISTS cf_sink, cf_own, cf_copy",
                 "DROP FUNCTION IF EXISTS cf_f(), cf_g() CASCADE");
         assertEquals(List.of(), leaked);
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // A trigger that sets the row from clear values still fires, for INSERT and COPY FROM; one of the
             // sensitive table that sets a clear column from clear values too.
             a.query("CREATE VIEW cf_v AS SELECT 'kettle'::text AS e");
@@ -1077,7 +1011,7 @@ class MaskingRedTeamTest {
                         "SELECT query_to_xml('SELECT e FROM xq_w', true, false, '')"},
         };
         List<String> leaked = new ArrayList<>(leaksOf(attempts, "DROP VIEW IF EXISTS xq_v, xq_w"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.unnamed("SELECT query_to_xml($1, true, false, '')", q.getBytes(StandardCharsets.UTF_8));
             a.send(new FrontendMessage.Sync());
             List<String> seeds = seedsIn(a.untilReady());
@@ -1089,7 +1023,7 @@ class MaskingRedTeamTest {
         direct("CREATE TABLE xq_things (id int, label text)");
         direct("INSERT INTO xq_things VALUES (1, 'kettle')");
         direct("GRANT ALL ON xq_things TO PUBLIC");
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // A text query over a table with no sensitive column reads in clear.
             String labels = a.query("SELECT query_to_xml('SELECT label FROM xq_things', true, false, '')");
             assertTrue(labels.contains("<label>kettle</label>"), labels);
@@ -1104,7 +1038,7 @@ class MaskingRedTeamTest {
         seed("ts_people");
         List<String> leaked = new ArrayList<>();
         for (String commit : List.of("COMMIT", "COMMIT AND CHAIN", "END")) {
-            try (Attacker a = new Attacker(); Attacker b = new Attacker()) {
+            try (MaskedAttacker a = new MaskedAttacker(warden); MaskedAttacker b = new MaskedAttacker(warden)) {
                 a.query("CREATE VIEW ts_v AS SELECT 'x'::text AS e");
                 b.query("SELECT e FROM ts_v"); // the clear definition, read and judged
                 a.query("BEGIN");
@@ -1154,7 +1088,7 @@ class MaskingRedTeamTest {
                 {clearView, "BEGIN", sensitiveView + "; COMMIT AND CHAIN; " + read},
         };
         List<String> leaked = new ArrayList<>(leaksOf(attempts, "DROP VIEW IF EXISTS sv_v"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query(clearView);
             a.query(read);
             for (String sql : List.of("BEGIN", sensitiveView, read, "COMMIT", read)) {
@@ -1211,7 +1145,7 @@ class MaskingRedTeamTest {
                 {"DO $$BEGIN PERFORM " + e + "::regtype" + one + "; END$$"},
         }, "DROP FUNCTION IF EXISTS ee_f()"));
         assertEquals(List.of(), leaked);
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: an error of a statement over nothing sensitive names what it names, in clear.
             String missing = a.query("SELECT 'ee_nothing_here'::regclass");
             assertTrue(missing.contains("relation \"ee_nothing_here\" does not exist"), missing);
@@ -1263,7 +1197,7 @@ class MaskingRedTeamTest {
         attempts.add(new String[] {"DO $$DECLARE x text; BEGIN FOREACH x IN ARRAY array_agg(" + e
                 + ") FROM pe_people LOOP RAISE NOTICE '%', x; END LOOP; END$$"});
         assertEquals(List.of(), leaksOf(attempts.toArray(new String[0][]), "DROP FUNCTION IF EXISTS pe_f()"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: an expression with a FROM clause over clear columns stays clear.
             a.query("CREATE FUNCTION pe_n() RETURNS void LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'ids %', "
                     + "string_agg(id::text, ',' ORDER BY id) FROM pe_people; END$$");
@@ -1291,7 +1225,7 @@ class MaskingRedTeamTest {
                         + "split_part(ssn, '-', 3)::int)" + one},
         };
         List<String> leaked = new ArrayList<>(leaksOf(attempts));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // "zq" of the first e-mail, as the bytes after an invalid lead byte.
             String bytes = a.query("SELECT convert_from('\\xf0'::bytea || convert_to(email, 'UTF8'), 'UTF8')" + one);
             if (bytes.contains("0x7a 0x71")) {
@@ -1328,7 +1262,7 @@ class MaskingRedTeamTest {
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP DOMAIN IF EXISTS dm_d CASCADE",
                 "DROP FUNCTION IF EXISTS dm_f(), dm_g(dm_d) CASCADE"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a domain whose check reads nothing sensitive still says what it rejects.
             a.query("CREATE DOMAIN dm_short AS text CHECK (length(VALUE) < 3)");
             String rejected = a.query("SELECT 'kettle'::dm_short");
@@ -1355,7 +1289,7 @@ class MaskingRedTeamTest {
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS an_f(an_own), an_f(anyelement), "
                 + "an_f(record)"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a qualified column, and a function in attribute notation over clear data, stay clear.
             a.query("CREATE FUNCTION an_twice(an_own) RETURNS int LANGUAGE sql STABLE AS $$SELECT $1.id * 2$$");
             String got = a.query("SELECT (o.id + 40) || '/' || o.an_twice AS v FROM an_own o");
@@ -1381,7 +1315,7 @@ class MaskingRedTeamTest {
                         "UPDATE pk_own SET email = (SELECT " + e + " FROM pk_people WHERE id = 1)"},
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS pk_own"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: over nothing sensitive the key is shown.
             a.query("CREATE TABLE pk_things (label text) PARTITION BY LIST (label)");
             String missing = a.query("INSERT INTO pk_things VALUES ('kettle')");
@@ -1433,7 +1367,7 @@ class MaskingRedTeamTest {
 
     /** Runs {@code setup}, then {@code query}, on a masked session: its answer must hold {@code expected}. */
     private static void assertAnswered(String expected, String query, String... setup) throws IOException {
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             for (String sql : setup) {
                 a.query(sql);
             }
@@ -1494,7 +1428,7 @@ class MaskingRedTeamTest {
     /** Values a statement naming nothing sensitive returns unchanged, out of {@code values}. */
     private static List<String> unmasked(List<String> values) throws Exception {
         List<String> kept = new ArrayList<>();
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             for (String v : values) {
                 String got = a.query("SELECT 'x ' || '" + v + "' || ' y' AS v");
                 if (got.contains(v)) {
@@ -1553,7 +1487,7 @@ class MaskingRedTeamTest {
                         "INSERT INTO sr_own VALUES (sr_f())"},
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP TABLE IF EXISTS sr_own", "DROP FUNCTION IF EXISTS sr_f()"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a RETURN body over clear columns reads in clear.
             a.query("CREATE FUNCTION sr_ids() RETURNS text LANGUAGE sql RETURN (SELECT string_agg(id::text, ',' "
                     + "ORDER BY id) FROM sr_people)");
@@ -1586,7 +1520,7 @@ class MaskingRedTeamTest {
                         "SELECT al_lock(" + n + ") FROM al_people", locks},
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS al_lock(bigint)"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a lock keyed by a clear value, or taken beside nothing sensitive, is still taken.
             assertTrue(a.query("SELECT pg_advisory_lock(id) FROM al_people WHERE id = 2").contains("\nC"));
             String held = a.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()");
@@ -1622,7 +1556,7 @@ class MaskingRedTeamTest {
         };
         assertEquals(List.of(), leaksOf(attempts, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata",
                 "DROP FUNCTION IF EXISTS lq_keep(oid)"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: large objects over nothing sensitive work as before.
             String made = a.query("SELECT lo_create(424242)");
             assertTrue(made.contains("424242"), made);
@@ -1653,7 +1587,7 @@ class MaskingRedTeamTest {
                         + "AS phone3 FROM (SELECT replace(ssn, '-', '') AS x FROM ae_people) s"},
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS ae_v"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: the column itself, and a view passing it through, keep the email strategy.
             assertTrue(a.query("SELECT email FROM ae_people WHERE id = 1").contains("z***@quixmail.example"));
             a.query("CREATE VIEW ae_plain AS SELECT id, email FROM ae_people");
@@ -1692,7 +1626,7 @@ class MaskingRedTeamTest {
                         "INSERT INTO ac_tmp (email) SELECT email FROM ac_v", "SELECT email FROM ac_tmp"},
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP VIEW IF EXISTS ac_v"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: an e-mail changed in place by lower() or copied as it is still runs, read with its strategy.
             a.query("BEGIN");
             String lowered = a.query("UPDATE ac_people SET email = lower(email) WHERE id = 1 RETURNING email");
@@ -1722,7 +1656,7 @@ class MaskingRedTeamTest {
                         + "WHERE s.id = p.id", "SELECT note FROM au_people"},
         };
         assertEquals(List.of(), leaksOf(attempts, "UPDATE au_people SET note = NULL"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a clear value from such a subquery still lands.
             String set = a.query("UPDATE au_people p SET note = s.n FROM (SELECT id, 'n' || id AS n FROM au_people) s "
                     + "WHERE s.id = p.id");
@@ -1754,7 +1688,7 @@ class MaskingRedTeamTest {
         };
         assertEquals(List.of(), leaksOf(attempts, "DELETE FROM af_people WHERE id > 3",
                 "UPDATE af_people SET note = NULL", "DROP FUNCTION IF EXISTS af_f()", "DROP FUNCTION IF EXISTS af_g()"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a function over clear columns still fills one.
             a.query("CREATE FUNCTION af_ids() RETURNS text LANGUAGE sql AS $$SELECT string_agg(id::text, ',') "
                     + "FROM af_people$$");
@@ -1782,7 +1716,7 @@ class MaskingRedTeamTest {
                         "SELECT sd_crack(random(), 536228000, 536229000)"},
         };
         assertEquals(List.of(), leaksOf(attempts, "DROP FUNCTION IF EXISTS sd_crack(float8, int, int)"));
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: a seed over nothing sensitive is set.
             assertTrue(a.query("SELECT setseed(0.5)").contains("\nC"));
         }
@@ -1797,7 +1731,7 @@ class MaskingRedTeamTest {
         String mv = "CREATE FUNCTION cm_mv(c refcursor, n int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
                 + "MOVE ABSOLUTE n FROM c; RETURN 0; END$$";
         StringBuilder received = new StringBuilder();
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query(mv);
             a.query("BEGIN");
             for (int chunk = 0; chunk < 3; chunk++) {
@@ -1810,7 +1744,7 @@ class MaskingRedTeamTest {
             a.query("DROP FUNCTION cm_mv(refcursor, int)");
         }
         assertNoSeed(received.toString());
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: moving a cursor by a clear value still works.
             a.query(mv);
             a.query("BEGIN");
@@ -1828,7 +1762,7 @@ class MaskingRedTeamTest {
         // clear lo_truncate before); lo_tell then returned three digits of an SSN per read, in clear.
         seed("lr_people");
         StringBuilder received = new StringBuilder();
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             a.query("BEGIN");
             for (int chunk = 0; chunk < 3; chunk++) {
                 a.query("SELECT lo_open(lo_creat(-1), 393216)");
@@ -1840,7 +1774,7 @@ class MaskingRedTeamTest {
             a.query("ROLLBACK");
         }
         assertNoSeed(received.toString());
-        try (Attacker a = new Attacker()) {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Precise: loread over nothing sensitive reads.
             a.query("BEGIN");
             a.query("SELECT lo_from_bytea(424243, 'abc')");
