@@ -578,9 +578,19 @@ final class LexicalAnalysis {
      * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
      * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
      * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
-     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one.
+     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one. Also {@code evt:w} for DDL whose first
+     * word is w (it fires event triggers).
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
+        if (!tokens.isEmpty() && tokens.get(0).type() == Type.WORD
+                && FIRES_EVENT_TRIGGERS.contains(tokens.get(0).value())) {
+            // DDL fires the event triggers an owner made (ddl_command_start, ddl_command_end, sql_drop,
+            // table_rewrite), whose functions run as the session's user: by the command tag's first word.
+            out.add("evt:" + tokens.get(0).value());
+        } else if (!tokens.isEmpty() && tokens.get(0).isWord("select")
+                && tokens.stream().anyMatch(t -> t.isWord("into"))) {
+            out.add("evt:select"); // SELECT ... INTO t makes a table (tag SELECT INTO)
+        }
         if (tokens.size() > 2 && tokens.get(0).isWord("alter") && tokens.get(1).isWord("domain")
                 && tokens.get(2).isIdentifier()) {
             for (int k = 3; k + 1 < tokens.size(); k++) {
@@ -641,6 +651,10 @@ final class LexicalAnalysis {
             }
         }
     }
+
+    /** First words of the commands that fire event triggers (their command tags' first words). */
+    private static final Set<String> FIRES_EVENT_TRIGGERS = Set.of("create", "alter", "drop", "comment", "grant",
+            "revoke", "security", "refresh", "import", "reindex");
 
     /** Words after ADD that start a table constraint, not a column. */
     private static final Set<String> CONSTRAINT_WORDS = Set.of("constraint", "primary", "unique", "foreign", "check",

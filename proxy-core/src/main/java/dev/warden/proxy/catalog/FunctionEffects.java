@@ -21,8 +21,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
- * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), and a column's type named {@code t.c%TYPE}
- * ({@code coltype:}), take on the effects of the user functions
+ * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), a column's type named {@code t.c%TYPE}
+ * ({@code coltype:}) and the event triggers DDL fires ({@code evt:}, by the command's first word) take on the
+ * effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -246,7 +247,7 @@ final class FunctionEffects {
         Set<String> functions = new HashSet<>();
         for (String n : names) {
             (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
-                    ? implicit : functions).add(n);
+                    || n.startsWith("evt:") ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -316,7 +317,8 @@ final class FunctionEffects {
     /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
-     * functions a domain's checks call, and the functions of a row an attribute name may call.
+     * functions a domain's checks call, the functions of a row an attribute name may call, and the functions of
+     * the enabled event triggers that take a command.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -324,8 +326,11 @@ final class FunctionEffects {
         List<String> types = new ArrayList<>();
         List<String> attributes = new ArrayList<>();
         List<String> columns = new ArrayList<>();
+        List<String> events = new ArrayList<>();
         for (String k : keys) {
-            if (k.startsWith("op:")) {
+            if (k.startsWith("evt:")) {
+                events.add(k.substring(4));
+            } else if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
             } else if (k.startsWith("attr:")) {
                 attributes.add(k.substring(5));
@@ -367,7 +372,14 @@ final class FunctionEffects {
                         "SELECT c.relname || '.' || a.attname, a.atttypid FROM pg_catalog.pg_class c "
                         + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "WHERE c.relname || '.' || a.attname = ANY (?)") + " r "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
+                        // DDL: the function of each enabled event trigger whose tags (none: all) take the command
+                        // (login triggers run at connection, for no statement).
+                        + "UNION ALL SELECT 'evt:' || k, f.proname FROM pg_catalog.unnest(?::pg_catalog.text[]) k "
+                        + "JOIN pg_catalog.pg_event_trigger e ON e.evtenabled <> 'D' AND e.evtevent <> 'login' "
+                        + "AND (e.evttags IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.unnest(e.evttags) g "
+                        + "WHERE pg_catalog.lower(pg_catalog.split_part(g, ' ', 1)) = k)) "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = e.evtfoid")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
@@ -375,6 +387,7 @@ final class FunctionEffects {
             ps.setArray(5, connection.createArrayOf("text", types.toArray()));
             ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
             ps.setArray(7, connection.createArrayOf("text", columns.toArray()));
+            ps.setArray(8, connection.createArrayOf("text", events.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
