@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Attacker pass 13 over the guardrails: code the server runs for a statement that names neither the code nor the
- * guarded table, found in catalogs earlier passes did not read: event triggers fired by DDL. Objects are made beforehand (as a migration would); the
+ * guarded table, found in catalogs earlier passes did not read: event triggers fired by DDL, and a type's
+ * typmod_in function run where the type is named with modifiers. Objects are made beforehand (as a migration would); the
  * session logs in as {@code gw_login}, no superuser, and asks only through Warden. Each test asserts what the
  * server did to {@code gw_ledger}.
  */
@@ -151,6 +152,20 @@ class GuardrailPass13Test {
                 "CREATE EVENT TRIGGER gw_evt ON ddl_command_end EXECUTE FUNCTION gw_evt()", "SELECT 1 AS x INTO gw_si");
     }
 
+    /** A type's typmod_in function runs wherever the type is named with modifiers: a cast, a column. */
+    @Test
+    void aTypesModifierInputIsJudged() throws SQLException {
+        direct("DROP TYPE IF EXISTS gw_t CASCADE", "CREATE TYPE gw_t",
+                "CREATE FUNCTION gw_t_in(cstring) RETURNS gw_t LANGUAGE internal IMMUTABLE STRICT AS 'int4in'",
+                "CREATE FUNCTION gw_t_out(gw_t) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out'",
+                "CREATE FUNCTION gw_t_tm(cstring[]) RETURNS int LANGUAGE plpgsql AS "
+                        + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; RETURN 5; END$$",
+                "CREATE TYPE gw_t (INPUT = gw_t_in, OUTPUT = gw_t_out, TYPMOD_IN = gw_t_tm, INTERNALLENGTH = 4, "
+                        + "PASSEDBYVALUE, ALIGNMENT = int4)");
+        assertEachKept(null, "SELECT NULL::gw_t(5)", null, "SELECT CAST(NULL AS public.gw_t(5))",
+                null, "CREATE TABLE gw_tm_tab (c gw_t(5))");
+    }
+
     /** Precise: DDL runs where the event triggers run nothing harmful, take other commands, or are disabled. */
     @Test
     void ddlUnderHarmlessOrUnfiredEventTriggersRuns() throws SQLException {
@@ -168,6 +183,26 @@ class GuardrailPass13Test {
             }
         } finally {
             direct("DROP EVENT TRIGGER gw_evt_fine", "DROP EVENT TRIGGER gw_evt_drops", "DROP EVENT TRIGGER gw_evt_off");
+        }
+        assertEquals("3/3", ledger());
+    }
+
+    /** Precise: built-in types' modifiers, calls with constants, a type whose typmod_in is harmless. */
+    @Test
+    void harmlessTypeModifiersRun() throws SQLException {
+        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+                "DROP TYPE IF EXISTS gw_t2 CASCADE", "CREATE TYPE gw_t2",
+                "CREATE FUNCTION gw_t2_in(cstring) RETURNS gw_t2 LANGUAGE internal IMMUTABLE STRICT AS 'int4in'",
+                "CREATE FUNCTION gw_t2_out(gw_t2) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out'",
+                "CREATE FUNCTION gw_t2_tm(cstring[]) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$BEGIN RETURN 5; END$$",
+                "CREATE TYPE gw_t2 (INPUT = gw_t2_in, OUTPUT = gw_t2_out, TYPMOD_IN = gw_t2_tm, INTERNALLENGTH = 4, "
+                        + "PASSEDBYVALUE, ALIGNMENT = int4)");
+        try (Connection c = prod()) {
+            for (String sql : List.of("CREATE TABLE gw_fine_mods (id int, n numeric(10, 2), v varchar(3))",
+                    "SELECT 'a'::varchar(5), abs(5), round(1.5, 1)", "SELECT NULL::gw_t2(5)",
+                    "CREATE TABLE gw_fine_tm (c gw_t2(5))")) {
+                assertEquals(null, run(c, sql), sql);
+            }
         }
         assertEquals("3/3", ledger());
     }

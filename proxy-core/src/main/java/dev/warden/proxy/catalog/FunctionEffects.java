@@ -22,8 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
  * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), a column's type named {@code t.c%TYPE}
- * ({@code coltype:}) and the event triggers DDL fires ({@code evt:}, by the command's first word) take on the
- * effects of the user functions
+ * ({@code coltype:}), the event triggers DDL fires ({@code evt:}, by the command's first word) and the typmod_in
+ * function of a type named with modifiers ({@code typmod:}) take on the effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -247,7 +247,7 @@ final class FunctionEffects {
         Set<String> functions = new HashSet<>();
         for (String n : names) {
             (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
-                    || n.startsWith("evt:") ? implicit : functions).add(n);
+                    || n.startsWith("evt:") || n.startsWith("typmod:") ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -317,8 +317,8 @@ final class FunctionEffects {
     /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
-     * functions a domain's checks call, the functions of a row an attribute name may call, and the functions of
-     * the enabled event triggers that take a command.
+     * functions a domain's checks call, the functions of a row an attribute name may call, the functions of the
+     * enabled event triggers that take a command, and the typmod_in function of each type of a name.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -327,9 +327,12 @@ final class FunctionEffects {
         List<String> attributes = new ArrayList<>();
         List<String> columns = new ArrayList<>();
         List<String> events = new ArrayList<>();
+        List<String> modified = new ArrayList<>();
         for (String k : keys) {
             if (k.startsWith("evt:")) {
                 events.add(k.substring(4));
+            } else if (k.startsWith("typmod:")) {
+                modified.add(k.substring(7));
             } else if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
             } else if (k.startsWith("attr:")) {
@@ -379,7 +382,11 @@ final class FunctionEffects {
                         + "JOIN pg_catalog.pg_event_trigger e ON e.evtenabled <> 'D' AND e.evtevent <> 'login' "
                         + "AND (e.evttags IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.unnest(e.evttags) g "
                         + "WHERE pg_catalog.lower(pg_catalog.split_part(g, ' ', 1)) = k)) "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = e.evtfoid")) {
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = e.evtfoid "
+                        // name(5): the typmod_in function of a type of that name, run where the type is named so.
+                        + "UNION ALL SELECT 'typmod:' || t.typname, f.proname FROM pg_catalog.pg_type t "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = t.typmodin "
+                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
@@ -388,6 +395,7 @@ final class FunctionEffects {
             ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
             ps.setArray(7, connection.createArrayOf("text", columns.toArray()));
             ps.setArray(8, connection.createArrayOf("text", events.toArray()));
+            ps.setArray(9, connection.createArrayOf("text", modified.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
