@@ -17,8 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Attacker pass 13 over the guardrails: code the server runs for a statement that names neither the code nor the
- * guarded table, found in catalogs earlier passes did not read: event triggers fired by DDL, and a type's
- * typmod_in function run where the type is named with modifiers. Objects are made beforehand (as a migration would); the
+ * guarded table, found in catalogs earlier passes did not read: event triggers fired by DDL, a type's typmod_in
+ * function run where the type is named with modifiers, and the support functions of operator classes (a type's
+ * default btree class sorting ORDER BY, DISTINCT, GROUP BY and windows; a range type's subtype class comparing its
+ * bounds; an index's classes placing and finding rows). Objects are made beforehand (as a migration would); the
  * session logs in as {@code gw_login}, no superuser, and asks only through Warden. Each test asserts what the
  * server did to {@code gw_ledger}.
  */
@@ -166,6 +168,59 @@ class GuardrailPass13Test {
                 null, "CREATE TABLE gw_tm_tab (c gw_t(5))");
     }
 
+    static final String PAIR = "CREATE TYPE gw_pair AS (x int); "
+            + "CREATE FUNCTION gw_pair_lt(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x < ($2).x'; "
+            + "CREATE FUNCTION gw_pair_le(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x <= ($2).x'; "
+            + "CREATE FUNCTION gw_pair_eq(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x = ($2).x'; "
+            + "CREATE FUNCTION gw_pair_ge(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x >= ($2).x'; "
+            + "CREATE FUNCTION gw_pair_gt(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x > ($2).x'; "
+            + "CREATE OPERATOR < (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_lt); "
+            + "CREATE OPERATOR <= (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_le); "
+            + "CREATE OPERATOR = (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_eq); "
+            + "CREATE OPERATOR >= (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_ge); "
+            + "CREATE OPERATOR > (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_gt); "
+            + "CREATE FUNCTION gw_pair_cmp(gw_pair, gw_pair) RETURNS int LANGUAGE plpgsql AS "
+            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; RETURN btint4cmp(($1).x, ($2).x); END$$; "
+            + "CREATE OPERATOR CLASS gw_pair_ops DEFAULT FOR TYPE gw_pair USING btree AS OPERATOR 1 <, "
+            + "OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_pair_cmp(gw_pair, gw_pair); "
+            + "CREATE TABLE gw_pairs (p gw_pair); INSERT INTO gw_pairs VALUES (ROW(2)), (ROW(1)); "
+            + "GRANT SELECT ON gw_pairs TO gw_login";
+
+    static final String INT_OPS = "CREATE FUNCTION gw_cmp(int, int) RETURNS int LANGUAGE plpgsql AS "
+            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; RETURN btint4cmp($1, $2); END$$; "
+            + "CREATE OPERATOR CLASS gw_int_ops FOR TYPE int USING btree AS OPERATOR 1 <, OPERATOR 2 <=, "
+            + "OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_cmp(int, int); "
+            + "CREATE TYPE gw_rng AS RANGE (SUBTYPE = int, SUBTYPE_OPCLASS = gw_int_ops); "
+            + "CREATE TABLE gw_rng_tab (r gw_rng); INSERT INTO gw_rng_tab VALUES ('[1,2]'), ('[2,3]'); "
+            + "GRANT INSERT, SELECT ON gw_rng_tab TO gw_login; "
+            + "CREATE TABLE gw_ix (id int); INSERT INTO gw_ix VALUES (1), (2); CREATE INDEX ON gw_ix (id gw_int_ops); "
+            + "GRANT INSERT, SELECT ON gw_ix TO gw_login";
+
+    /**
+     * The support functions of a type's default btree operator class sort and compare its values where no
+     * expression names an operator: ORDER BY, GROUP BY, a window's ORDER BY, max over an array of it.
+     */
+    @Test
+    void aDefaultOperatorClassesSupportFunctionsAreJudged() throws SQLException {
+        direct(PAIR);
+        assertEachKept(null, "SELECT p FROM gw_pairs ORDER BY p",
+                null, "SELECT p, count(*) FROM gw_pairs GROUP BY p", null, "SELECT rank() OVER (ORDER BY p) FROM gw_pairs",
+                null, "SELECT x FROM (VALUES (ROW(2)::gw_pair), (ROW(1)::gw_pair)) v (x) ORDER BY x",
+                null, "SELECT max(ARRAY[p]) FROM gw_pairs");
+    }
+
+    /**
+     * A range type's subtype operator class compares its bounds whenever a range is made or compared; an index's
+     * operator class places each row written and finds rows for a read.
+     */
+    @Test
+    void rangeSubtypeAndIndexOperatorClassesAreJudged() throws SQLException {
+        direct(INT_OPS);
+        assertEachKept(null, "SELECT gw_rng(1, 2)", null, "SELECT '[1,2]'::gw_rng",
+                null, "INSERT INTO gw_rng_tab VALUES ('[1,2]')", null, "SELECT r && r FROM gw_rng_tab",
+                null, "INSERT INTO gw_ix VALUES (1)");
+    }
+
     /** Precise: DDL runs where the event triggers run nothing harmful, take other commands, or are disabled. */
     @Test
     void ddlUnderHarmlessOrUnfiredEventTriggersRuns() throws SQLException {
@@ -201,6 +256,31 @@ class GuardrailPass13Test {
             for (String sql : List.of("CREATE TABLE gw_fine_mods (id int, n numeric(10, 2), v varchar(3))",
                     "SELECT 'a'::varchar(5), abs(5), round(1.5, 1)", "SELECT NULL::gw_t2(5)",
                     "CREATE TABLE gw_fine_tm (c gw_t2(5))")) {
+                assertEquals(null, run(c, sql), sql);
+            }
+        }
+        assertEquals("3/3", ledger());
+    }
+
+    /**
+     * Precise: sorting, grouping and indexing where the operator classes are built in (a composite type without a
+     * class of its own, a range over int's default class, a plain index).
+     */
+    @Test
+    void orderingWithBuiltInOperatorClassesRuns() throws SQLException {
+        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+                "CREATE TYPE gw_fine_pair AS (x int)", "CREATE TABLE gw_fine_pairs (p gw_fine_pair, id int)",
+                "INSERT INTO gw_fine_pairs VALUES (ROW(2), 2), (ROW(1), 1)", "CREATE INDEX ON gw_fine_pairs (id)",
+                "GRANT SELECT, INSERT ON gw_fine_pairs TO gw_login",
+                "CREATE TYPE gw_fine_rng AS RANGE (SUBTYPE = int)", "CREATE TABLE gw_fine_rngs (r gw_fine_rng)",
+                "GRANT SELECT, INSERT ON gw_fine_rngs TO gw_login");
+        try (Connection c = prod()) {
+            for (String sql : List.of("SELECT p FROM gw_fine_pairs ORDER BY p",
+                    "SELECT id, count(*) FROM gw_fine_pairs GROUP BY id", "SELECT DISTINCT id FROM gw_fine_pairs ORDER BY id",
+                    "SELECT rank() OVER (ORDER BY id) FROM gw_fine_pairs", "SELECT sum(id) FROM gw_fine_pairs",
+                    "INSERT INTO gw_fine_pairs VALUES (ROW(3), 3)", "SELECT gw_fine_rng(1, 2), '[1,2]'::gw_fine_rng",
+                    "INSERT INTO gw_fine_rngs VALUES ('[1,2]')", "SELECT r && r FROM gw_fine_rngs",
+                    "SELECT id FROM gw_ledger ORDER BY id", "EXPLAIN SELECT * FROM gw_ledger ORDER BY total")) {
                 assertEquals(null, run(c, sql), sql);
             }
         }

@@ -501,7 +501,9 @@ final class RelationCatalog {
                         + "OR c.relrowsecurity OR c.relchecks > 0 "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_index ix WHERE c.oid IN (ix.indrelid, ix.indexrelid) "
-                        + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL)) "
+                        + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL OR EXISTS (SELECT 1 "
+                        + "FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+                        + "WHERE oc.oid = ANY (ix.indclass::pg_catalog.oid[]) AND ap.amproc::pg_catalog.oid >= 16384))) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
                         + "AND sx.stxexprs IS NOT NULL) "
                         // A partition key, and a column whose type may reach a domain or a cast made by a user
@@ -660,8 +662,26 @@ final class RelationCatalog {
                 + "AND d.objid = o.oid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
                 + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
                 + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
-                + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
+                + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0 "
+                + "UNION " + SUPPORT_OF_REACHED + ")";
     }
+
+    /**
+     * After {@link #typesReached}: as {@code (relid, fid)} rows, the user functions of the operator families the
+     * server compares, sorts and hashes a value of a type reached with where no expression names an operator
+     * (ORDER BY, DISTINCT, GROUP BY, a window's ORDER BY, max, array and row comparison, a range's bounds): those
+     * of each default operator class of the type, and of a range type's subtype operator class (its bounds are
+     * compared whenever a range is made or compared).
+     */
+    private static final String SUPPORT_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid FROM reach r "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "WHERE ap.amproc::pg_catalog.oid >= 16384 "
+            + "UNION SELECT r.relid, ap.amproc::pg_catalog.oid FROM reach r "
+            + "JOIN pg_catalog.pg_range g ON r.typ IN (g.rngtypid, g.rngmultitypid) "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.oid = g.rngsubopc "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "WHERE ap.amproc::pg_catalog.oid >= 16384";
 
     /**
      * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
@@ -672,7 +692,7 @@ final class RelationCatalog {
     static String castsOutOfTypes(String seed) {
         return "(" + typesReached(seed) + "SELECT r.relid, c.castfunc AS fid FROM reach r "
                 + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') "
-                + "AND c.castfunc <> 0)";
+                + "AND c.castfunc <> 0 UNION " + SUPPORT_OF_REACHED + ")";
     }
 
     /**
@@ -703,6 +723,21 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_proc p ON p.oid = g.rngsubdiff "
             + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
+
+    /**
+     * The user support functions of the operator classes of the indexes of these relations (by table, or by index
+     * itself: formatted with the column, the kind and a suffix).
+     */
+    private static final String OVER_EVERY_ROW = " AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW;
+
+    static final String INDEX_SUPPORT = "SELECT %s::int8, '%s', 'SELECT ' "
+            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()%s' "
+            + "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_opclass oc "
+            + "ON oc.oid = ANY (x.indclass::pg_catalog.oid[]) "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = ap.amproc JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "WHERE %1$s::int8 = ANY (?) AND p.oid >= 16384";
 
     /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
     private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
@@ -820,6 +855,11 @@ final class RelationCatalog {
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
                         "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
                         "o.indrelid")
+                        // An index's operator classes' support functions: a btree's comparison, a hash index's
+                        // hash..., run to place each row written and to search it for a read.
+                        + " UNION ALL " + INDEX_SUPPORT.formatted("x.indrelid", "w", OVER_EVERY_ROW) + " UNION ALL "
+                        + INDEX_SUPPORT.formatted("x.indrelid", "r", "")
+                        + " UNION ALL " + INDEX_SUPPORT.formatted("x.indexrelid", "w", OVER_EVERY_ROW)
                         // An index's own, for REINDEX INDEX.
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
                         "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
