@@ -123,6 +123,15 @@ class GuardrailPass13Test {
 
 
 
+    private static final java.util.Set<String> MADE = new java.util.HashSet<>();
+
+    /** Runs {@code setup} directly, once (tests share the types it makes). */
+    private static void made(String setup) throws SQLException {
+        if (MADE.add(setup)) {
+            direct(setup);
+        }
+    }
+
     /** Waits out what Warden read of the catalog before (it reads it again after a few seconds). */
     private static void forgetCatalog() {
         try {
@@ -169,25 +178,25 @@ class GuardrailPass13Test {
     }
 
     static final String PAIR = "CREATE TYPE gw_pair AS (x int); "
-            + "CREATE FUNCTION gw_pair_lt(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x < ($2).x'; "
-            + "CREATE FUNCTION gw_pair_le(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x <= ($2).x'; "
-            + "CREATE FUNCTION gw_pair_eq(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x = ($2).x'; "
-            + "CREATE FUNCTION gw_pair_ge(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x >= ($2).x'; "
-            + "CREATE FUNCTION gw_pair_gt(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT ($1).x > ($2).x'; "
+            + "CREATE FUNCTION gw_pair_lt(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4lt(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pair_le(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4le(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pair_eq(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4eq(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pair_ge(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4ge(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pair_gt(gw_pair, gw_pair) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4gt(($1).x, ($2).x)'; "
             + "CREATE OPERATOR < (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_lt); "
             + "CREATE OPERATOR <= (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_le); "
             + "CREATE OPERATOR = (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_eq); "
             + "CREATE OPERATOR >= (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_ge); "
             + "CREATE OPERATOR > (leftarg = gw_pair, rightarg = gw_pair, function = gw_pair_gt); "
             + "CREATE FUNCTION gw_pair_cmp(gw_pair, gw_pair) RETURNS int LANGUAGE plpgsql AS "
-            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; RETURN btint4cmp(($1).x, ($2).x); END$$; "
+            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id IS NOT NULL; RETURN btint4cmp(($1).x, ($2).x); END$$; "
             + "CREATE OPERATOR CLASS gw_pair_ops DEFAULT FOR TYPE gw_pair USING btree AS OPERATOR 1 <, "
             + "OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_pair_cmp(gw_pair, gw_pair); "
             + "CREATE TABLE gw_pairs (p gw_pair); INSERT INTO gw_pairs VALUES (ROW(2)), (ROW(1)); "
             + "GRANT SELECT ON gw_pairs TO gw_login";
 
     static final String INT_OPS = "CREATE FUNCTION gw_cmp(int, int) RETURNS int LANGUAGE plpgsql AS "
-            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; RETURN btint4cmp($1, $2); END$$; "
+            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id IS NOT NULL; RETURN btint4cmp($1, $2); END$$; "
             + "CREATE OPERATOR CLASS gw_int_ops FOR TYPE int USING btree AS OPERATOR 1 <, OPERATOR 2 <=, "
             + "OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_cmp(int, int); "
             + "CREATE TYPE gw_rng AS RANGE (SUBTYPE = int, SUBTYPE_OPCLASS = gw_int_ops); "
@@ -202,7 +211,7 @@ class GuardrailPass13Test {
      */
     @Test
     void aDefaultOperatorClassesSupportFunctionsAreJudged() throws SQLException {
-        direct(PAIR);
+        made(PAIR);
         assertEachKept(null, "SELECT p FROM gw_pairs ORDER BY p",
                 null, "SELECT p, count(*) FROM gw_pairs GROUP BY p", null, "SELECT rank() OVER (ORDER BY p) FROM gw_pairs",
                 null, "SELECT x FROM (VALUES (ROW(2)::gw_pair), (ROW(1)::gw_pair)) v (x) ORDER BY x",
@@ -215,7 +224,7 @@ class GuardrailPass13Test {
      */
     @Test
     void rangeSubtypeAndIndexOperatorClassesAreJudged() throws SQLException {
-        direct(INT_OPS);
+        made(INT_OPS);
         assertEachKept(null, "SELECT gw_rng(1, 2)", null, "SELECT '[1,2]'::gw_rng",
                 null, "INSERT INTO gw_rng_tab VALUES ('[1,2]')", null, "SELECT r && r FROM gw_rng_tab",
                 null, "INSERT INTO gw_ix VALUES (1)");
@@ -281,6 +290,40 @@ class GuardrailPass13Test {
                     "INSERT INTO gw_fine_pairs VALUES (ROW(3), 3)", "SELECT gw_fine_rng(1, 2), '[1,2]'::gw_fine_rng",
                     "INSERT INTO gw_fine_rngs VALUES ('[1,2]')", "SELECT r && r FROM gw_fine_rngs",
                     "SELECT id FROM gw_ledger ORDER BY id", "EXPLAIN SELECT * FROM gw_ledger ORDER BY total")) {
+                assertEquals(null, run(c, sql), sql);
+            }
+        }
+        assertEquals("3/3", ledger());
+    }
+
+    /**
+     * Building an index sorts or places every row there with its operator classes' support functions: a column's
+     * default class (CREATE INDEX, ADD UNIQUE), or a class the index names.
+     */
+    @Test
+    void indexBuildsAreJudgedWithTheirOperatorClasses() throws SQLException {
+        made(PAIR);
+        made(INT_OPS);
+        String owned = "DROP TABLE IF EXISTS gw_own_pairs; CREATE TABLE gw_own_pairs (p gw_pair); "
+                + "INSERT INTO gw_own_pairs VALUES (ROW(2)), (ROW(1)); ALTER TABLE gw_own_pairs OWNER TO gw_login";
+        String plain = "DROP TABLE IF EXISTS gw_plain; CREATE TABLE gw_plain (id int); "
+                + "INSERT INTO gw_plain VALUES (1), (2); ALTER TABLE gw_plain OWNER TO gw_login";
+        assertEachKept(owned, "CREATE INDEX ON gw_own_pairs (p)", owned, "ALTER TABLE gw_own_pairs ADD UNIQUE (p)",
+                owned, "ANALYZE gw_own_pairs",
+                plain, "CREATE INDEX ON gw_plain (id gw_int_ops)",
+                plain, "CREATE INDEX ON gw_plain USING btree (id public.gw_int_ops DESC)");
+    }
+
+    /** Precise: indexes built with built-in operator classes. */
+    @Test
+    void indexBuildsWithBuiltInOperatorClassesRun() throws SQLException {
+        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+                "CREATE TYPE gw_fine_pair2 AS (x int)", "CREATE TABLE gw_fine_own (p gw_fine_pair2, id int, r int4range)",
+                "INSERT INTO gw_fine_own VALUES (ROW(1), 1, '[1,2]')", "ALTER TABLE gw_fine_own OWNER TO gw_login");
+        try (Connection c = prod()) {
+            for (String sql : List.of("CREATE INDEX ON gw_fine_own (id)", "CREATE INDEX ON gw_fine_own (p)",
+                    "CREATE INDEX ON gw_fine_own (id int4_ops DESC)", "CREATE INDEX ON gw_fine_own USING gist (r)",
+                    "ALTER TABLE gw_fine_own ADD UNIQUE (id)", "ANALYZE gw_fine_own")) {
                 assertEquals(null, run(c, sql), sql);
             }
         }

@@ -579,7 +579,8 @@ final class LexicalAnalysis {
      * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
      * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
      * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one. Also {@code evt:w} for DDL whose first
-     * word is w (it fires event triggers) and {@code typmod:n} for each {@code n(constants)} (a type named with
+     * word is w (it fires event triggers), {@code opclass:n} for each name that may be an index column's operator
+     * class, and {@code typmod:n} for each {@code n(constants)} (a type named with
      * modifiers runs its typmod_in function; most are calls, which have no such type).
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
@@ -591,6 +592,16 @@ final class LexicalAnalysis {
         } else if (!tokens.isEmpty() && tokens.get(0).isWord("select")
                 && tokens.stream().anyMatch(t -> t.isWord("into"))) {
             out.add("evt:select"); // SELECT ... INTO t makes a table (tag SELECT INTO)
+        }
+        if (tokens.stream().anyMatch(t -> t.isWord("index") || t.isWord("exclude"))) {
+            // CREATE INDEX ... (c opclass), EXCLUDE USING gist (c s.opclass WITH &&): a name after a name, a
+            // parenthesis or a dot may be an operator class, whose support functions place every row.
+            for (int k = 1; k < tokens.size(); k++) {
+                Token before = tokens.get(k - 1);
+                if (tokens.get(k).isIdentifier() && (before.isIdentifier() || before.isOp(")") || before.isOp("."))) {
+                    out.add("opclass:" + tokens.get(k).value());
+                }
+            }
         }
         if (tokens.size() > 2 && tokens.get(0).isWord("alter") && tokens.get(1).isWord("domain")
                 && tokens.get(2).isIdentifier()) {

@@ -367,7 +367,11 @@ public final class CatalogCache implements AutoCloseable {
                         + "UNION SELECT c.relname FROM pg_catalog.pg_class c JOIN ("
                         + RelationCatalog.INDEX_SUPPORT.formatted("x.indrelid", "w", "")
                         .replace("WHERE x.indrelid::int8 = ANY (?) AND", "WHERE") + ") r (relid, k, t) "
-                        + "ON r.relid = c.oid::pg_catalog.int8");
+                        + "ON r.relid = c.oid::pg_catalog.int8 "
+                        // A column whose type's default operator class has user support functions (ANALYZE sorts).
+                        + "UNION SELECT c.relname FROM pg_catalog.pg_class c JOIN ("
+                        + RelationCatalog.sortedForColumnTypes().replace("a.attrelid::int8 = ANY (?) AND ", "")
+                        + ") r (relid, k, t) ON r.relid = c.oid::pg_catalog.int8");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(rs.getString(1));

@@ -247,7 +247,8 @@ final class FunctionEffects {
         Set<String> functions = new HashSet<>();
         for (String n : names) {
             (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
-                    || n.startsWith("evt:") || n.startsWith("typmod:") ? implicit : functions).add(n);
+                    || n.startsWith("evt:") || n.startsWith("typmod:") || n.startsWith("opclass:")
+                    ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -318,7 +319,8 @@ final class FunctionEffects {
      * The user-defined functions that operators and casts run: every operator of that name whatever its
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
      * functions a domain's checks call, the functions of a row an attribute name may call, the functions of the
-     * enabled event triggers that take a command, and the typmod_in function of each type of a name.
+     * enabled event triggers that take a command, the typmod_in function of each type of a name, and the support
+     * functions of each operator class of a name.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -328,11 +330,14 @@ final class FunctionEffects {
         List<String> columns = new ArrayList<>();
         List<String> events = new ArrayList<>();
         List<String> modified = new ArrayList<>();
+        List<String> classes = new ArrayList<>();
         for (String k : keys) {
             if (k.startsWith("evt:")) {
                 events.add(k.substring(4));
             } else if (k.startsWith("typmod:")) {
                 modified.add(k.substring(7));
+            } else if (k.startsWith("opclass:")) {
+                classes.add(k.substring(8));
             } else if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
             } else if (k.startsWith("attr:")) {
@@ -386,7 +391,12 @@ final class FunctionEffects {
                         // name(5): the typmod_in function of a type of that name, run where the type is named so.
                         + "UNION ALL SELECT 'typmod:' || t.typname, f.proname FROM pg_catalog.pg_type t "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = t.typmodin "
-                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384")) {
+                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
+                        // An index column's operator class: its family's support functions place every row.
+                        + "UNION ALL SELECT 'opclass:' || oc.opcname, f.proname FROM pg_catalog.pg_opclass oc "
+                        + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = ap.amproc "
+                        + "WHERE oc.opcname = ANY (?) AND f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
@@ -396,6 +406,7 @@ final class FunctionEffects {
             ps.setArray(7, connection.createArrayOf("text", columns.toArray()));
             ps.setArray(8, connection.createArrayOf("text", events.toArray()));
             ps.setArray(9, connection.createArrayOf("text", modified.toArray()));
+            ps.setArray(10, connection.createArrayOf("text", classes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));

@@ -673,7 +673,7 @@ final class RelationCatalog {
      * of each default operator class of the type, and of a range type's subtype operator class (its bounds are
      * compared whenever a range is made or compared).
      */
-    private static final String SUPPORT_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid FROM reach r "
+    private static final String SUPPORT_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid AS fid FROM reach r "
             + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
             + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
             + "WHERE ap.amproc::pg_catalog.oid >= 16384 "
@@ -700,9 +700,25 @@ final class RelationCatalog {
      * (see {@link #functionsForTypes}, {@link #castsOutOfTypes}).
      */
     private static String calledForColumnTypes(String kind, java.util.function.UnaryOperator<String> functions) {
+        return calledForColumnTypes(kind, functions,
+                dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW);
+    }
+
+    /**
+     * The user support functions of the operator classes the server sorts the values of these relations' columns
+     * with (see {@link #SUPPORT_OF_REACHED}), as computed over every row: building an index on a column with its
+     * type's default class, and ANALYZE, sort every value there.
+     */
+    static String sortedForColumnTypes() {
+        return calledForColumnTypes("w", seed -> "(" + typesReached(seed) + SUPPORT_OF_REACHED + ")",
+                dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW);
+    }
+
+    private static String calledForColumnTypes(String kind, java.util.function.UnaryOperator<String> functions,
+                                               String name) {
         return "SELECT r.relid::int8, '" + kind + "', 'SELECT ' "
                 + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '() AS "
-                + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' "
+                + name + "' "
                 + "FROM " + functions.apply("SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
                 + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped") + " r "
                 + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
@@ -873,6 +889,7 @@ final class RelationCatalog {
                         // and the casts out of them (read: a value taken where another type is wanted).
                         + " UNION ALL " + calledForColumnTypes("w", RelationCatalog::functionsForTypes)
                         + " UNION ALL " + calledForColumnTypes("r", RelationCatalog::castsOutOfTypes)
+                        + " UNION ALL " + sortedForColumnTypes()
                         + " UNION ALL " + RANGE_DIFFERENCE.formatted("r", "")
                         + " UNION ALL " + RANGE_DIFFERENCE.formatted("w", " AS "
                         + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW)
