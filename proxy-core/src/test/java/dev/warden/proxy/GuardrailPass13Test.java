@@ -329,4 +329,63 @@ class GuardrailPass13Test {
         }
         assertEquals("3/3", ledger());
     }
+
+    /** {@code sql} parsed, bound with binary results and executed through Warden in production: the errors. */
+    private static List<String> binaryResults(String sql) throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Parse("", sql, List.of()));
+            c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", List.of(), List.of(), List.of((short) 1)));
+            c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            return RawClient.errors(c.untilReady());
+        }
+    }
+
+    /** A base type over int4's I/O whose send function is {@code send} (set after the type exists, as PL/pgSQL needs). */
+    private static void sendingType(String type, String sendBody) throws SQLException {
+        direct("DROP TYPE IF EXISTS " + type + " CASCADE", "CREATE TYPE " + type,
+                "CREATE FUNCTION " + type + "_in(cstring) RETURNS " + type
+                        + " LANGUAGE internal IMMUTABLE STRICT AS 'int4in'",
+                "CREATE FUNCTION " + type + "_out(" + type + ") RETURNS cstring LANGUAGE internal IMMUTABLE STRICT "
+                        + "AS 'int4out'",
+                "CREATE TYPE " + type + " (INPUT = " + type + "_in, OUTPUT = " + type + "_out, INTERNALLENGTH = 4, "
+                        + "PASSEDBYVALUE, ALIGNMENT = int4)",
+                "CREATE FUNCTION " + type + "_send(" + type + ") RETURNS bytea LANGUAGE plpgsql STRICT AS $$BEGIN "
+                        + sendBody + " RETURN int4send(1); END$$",
+                "ALTER TYPE " + type + " SET (SEND = " + type + "_send)",
+                "CREATE TABLE " + type + "_tab (c " + type + ")", "INSERT INTO " + type + "_tab VALUES ('1')",
+                "GRANT SELECT ON " + type + "_tab TO gw_login");
+    }
+
+    /**
+     * A type's send function runs for each value the server sends in binary: a Bind asking for binary results,
+     * array_send and record_send over it.
+     */
+    @Test
+    void aTypesSendFunctionIsJudged() throws Exception {
+        sendingType("gw_s", "DELETE FROM public.gw_ledger WHERE id IS NOT NULL;");
+        List<String> failures = new ArrayList<>();
+        for (String sql : List.of("SELECT c FROM gw_s_tab", "SELECT '1'::gw_s")) {
+            direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+            List<String> errors = binaryResults(sql);
+            if (!ledger().equals("3/3") || errors.isEmpty() || !errors.get(0).contains("gw-ledger-kept")) {
+                failures.add(sql + " (binary results): ledger " + ledger() + ", errors " + errors);
+            }
+        }
+        assertEquals(List.of(), failures);
+        assertEachKept(null, "SELECT array_send(ARRAY[c]) FROM gw_s_tab", null, "SELECT record_send(ROW(c)) FROM gw_s_tab");
+    }
+
+    /** Precise: binary results of built-in types, and of a type whose send function is harmless. */
+    @Test
+    void binaryResultsOfHarmlessSendFunctionsRun() throws Exception {
+        sendingType("gw_fine_s", "PERFORM 1;");
+        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        for (String sql : List.of("SELECT c FROM gw_fine_s_tab", "SELECT 1, 'a'::text, now()",
+                "SELECT id, total FROM gw_ledger")) {
+            assertEquals(List.of(), binaryResults(sql), sql);
+        }
+        assertEquals("3/3", ledger());
+    }
 }

@@ -686,13 +686,18 @@ final class RelationCatalog {
     /**
      * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
      * is wanted (a built-in function's argument, a column of another type): each assignment or implicit cast out of
-     * a user's type reached, as {@code (relid, fid)} rows. (A cast out of a built-in type into a user's runs where
+     * a user's type reached, as {@code (relid, fid)} rows; when it is sorted or compared ({@link #SUPPORT_OF_REACHED});
+     * and when it is sent in binary (its type's send function). (A cast out of a built-in type into a user's runs where
      * the user's type is: a column, a parameter or a result of it, see {@link #functionsForTypes}.)
      */
     static String castsOutOfTypes(String seed) {
         return "(" + typesReached(seed) + "SELECT r.relid, c.castfunc AS fid FROM reach r "
                 + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') "
-                + "AND c.castfunc <> 0 UNION " + SUPPORT_OF_REACHED + ")";
+                + "AND c.castfunc <> 0 UNION " + SUPPORT_OF_REACHED + " "
+                // The type's send function, which the server runs for each value it sends in binary (a Bind's
+                // result format, COPY ... (FORMAT binary), array_send, record_send).
+                + "UNION SELECT r.relid, t.typsend::pg_catalog.oid FROM reach r JOIN pg_catalog.pg_type t "
+                + "ON t.oid = r.typ AND t.typsend::pg_catalog.oid >= 16384)";
     }
 
     /**
