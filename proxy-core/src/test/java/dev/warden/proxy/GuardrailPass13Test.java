@@ -388,4 +388,67 @@ class GuardrailPass13Test {
         }
         assertEquals("3/3", ledger());
     }
+
+    /**
+     * The = of a type's default operator class compares its values where the text names no operator: GROUP BY,
+     * UNION, a window's PARTITION BY, array_position and array_remove.
+     */
+    @Test
+    void aDefaultOperatorClassesOperatorsAreJudged() throws SQLException {
+        direct("CREATE TYPE gw_pq AS (x int); "
+            + "CREATE FUNCTION gw_pq_lt(gw_pq, gw_pq) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4lt(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pq_le(gw_pq, gw_pq) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4le(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pq_eq(gw_pq, gw_pq) RETURNS bool LANGUAGE plpgsql AS "
+            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id IS NOT NULL; RETURN int4eq(($1).x, ($2).x); END$$; "
+            + "CREATE FUNCTION gw_pq_ge(gw_pq, gw_pq) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4ge(($1).x, ($2).x)'; "
+            + "CREATE FUNCTION gw_pq_gt(gw_pq, gw_pq) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4gt(($1).x, ($2).x)'; "
+            + "CREATE OPERATOR < (leftarg = gw_pq, rightarg = gw_pq, function = gw_pq_lt); "
+            + "CREATE OPERATOR <= (leftarg = gw_pq, rightarg = gw_pq, function = gw_pq_le); "
+            + "CREATE OPERATOR = (leftarg = gw_pq, rightarg = gw_pq, function = gw_pq_eq); "
+            + "CREATE OPERATOR >= (leftarg = gw_pq, rightarg = gw_pq, function = gw_pq_ge); "
+            + "CREATE OPERATOR > (leftarg = gw_pq, rightarg = gw_pq, function = gw_pq_gt); "
+            + "CREATE FUNCTION gw_pq_cmp(gw_pq, gw_pq) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT btint4cmp(($1).x, ($2).x)'; "
+            + "CREATE OPERATOR CLASS gw_pq_ops DEFAULT FOR TYPE gw_pq USING btree AS OPERATOR 1 <, "
+            + "OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_pq_cmp(gw_pq, gw_pq); "
+            + "CREATE TABLE gw_pqs (p gw_pq); INSERT INTO gw_pqs VALUES (ROW(2)), (ROW(1)), (ROW(1)); "
+            + "GRANT SELECT ON gw_pqs TO gw_login");
+        try {
+            assertEachKept(null, "SELECT p, count(*) FROM gw_pqs GROUP BY p",
+                    null, "SELECT p FROM gw_pqs UNION SELECT p FROM gw_pqs",
+                    null, "SELECT count(*) OVER (PARTITION BY p) FROM gw_pqs",
+                    null, "SELECT array_position(ARRAY[p], p) FROM gw_pqs",
+                    null, "SELECT array_remove(ARRAY[p], p) FROM gw_pqs");
+        } finally {
+            // (An = that deletes refuses every DISTINCT, IN and USING, which look up = by name: not for the others.)
+            direct("DROP TYPE gw_pq CASCADE");
+            forgetCatalog();
+        }
+    }
+
+    /** Precise: a user's default operator class whose functions and operators are harmless sorts and groups. */
+    @Test
+    void harmlessUserOperatorClassesRun() throws SQLException {
+        String ops = "";
+        for (String[] o : new String[][] {{"<", "lt"}, {"<=", "le"}, {"=", "eq"}, {">=", "ge"}, {">", "gt"}}) {
+            ops += "CREATE FUNCTION gw_hq_" + o[1] + "(gw_hq, gw_hq) RETURNS bool LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT int4" + o[1] + "(($1).x, ($2).x)'; CREATE OPERATOR " + o[0]
+                    + " (leftarg = gw_hq, rightarg = gw_hq, function = gw_hq_" + o[1] + "); ";
+        }
+        direct("TRUNCATE gw_ledger; INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g; "
+                + "CREATE TYPE gw_hq AS (x int); " + ops
+                + "CREATE FUNCTION gw_hq_cmp(gw_hq, gw_hq) RETURNS int LANGUAGE sql IMMUTABLE AS "
+                + "'SELECT btint4cmp(($1).x, ($2).x)'; "
+                + "CREATE OPERATOR CLASS gw_hq_ops DEFAULT FOR TYPE gw_hq USING btree AS OPERATOR 1 <, "
+                + "OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_hq_cmp(gw_hq, gw_hq); "
+                + "CREATE TABLE gw_hqs (q gw_hq); INSERT INTO gw_hqs VALUES (ROW(2)), (ROW(1)); "
+                + "ALTER TABLE gw_hqs OWNER TO gw_login");
+        try (Connection c = prod()) {
+            for (String sql : List.of("SELECT q FROM gw_hqs ORDER BY q", "SELECT q, count(*) FROM gw_hqs GROUP BY q",
+                    "SELECT q FROM gw_hqs UNION SELECT q FROM gw_hqs", "SELECT array_position(ARRAY[q], q) FROM gw_hqs",
+                    "CREATE INDEX ON gw_hqs (q)", "ANALYZE gw_hqs", "INSERT INTO gw_hqs VALUES (ROW(3))")) {
+                assertEquals(null, run(c, sql), sql);
+            }
+        }
+        assertEquals("3/3", ledger());
+    }
 }

@@ -652,7 +652,8 @@ final class RelationCatalog {
      * The user functions a value stored as one of the types {@code seed} gives runs, as {@code (relid, fid)} rows:
      * the checks of each domain those types reach ({@link #typesReached}) and each assignment or implicit cast into
      * a type reached that a user made (one into a built-in type runs only for a value of its source type, which a
-     * read of a column of that type, a cast to it or a call returning it brings along: see {@link #castsOutOfTypes}).
+     * read of a column of that type, a cast to it or a call returning it brings along: see {@link #castsOutOfTypes}),
+     * and a range type's subtype class ({@link #RANGE_CLASS_OF_REACHED}: making a range compares its bounds).
      */
     static String functionsForTypes(String seed) {
         return "(" + typesReached(seed)
@@ -663,12 +664,24 @@ final class RelationCatalog {
                 + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
                 + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
                 + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0 "
-                + "UNION " + SUPPORT_OF_REACHED + ")";
+                + "UNION " + RANGE_CLASS_OF_REACHED + ")";
     }
 
     /**
-     * After {@link #typesReached}: as {@code (relid, fid)} rows, the user functions of the operator families the
-     * server compares, sorts and hashes a value of a type reached with where no expression names an operator
+     * After {@link #typesReached}: as {@code (relid, fid)} rows, the user support functions of a range type's
+     * subtype operator class, which compares its bounds whenever a range of it is made or compared.
+     */
+    private static final String RANGE_CLASS_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid AS fid "
+            + "FROM reach r "
+            + "JOIN pg_catalog.pg_range g ON r.typ IN (g.rngtypid, g.rngmultitypid) "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.oid = g.rngsubopc "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "WHERE ap.amproc::pg_catalog.oid >= 16384";
+
+    /**
+     * After {@link #typesReached}: as {@code (relid, fid)} rows, the user functions (support functions, and those
+     * of the operators) of the operator families the server compares, sorts and hashes a value of a type reached
+     * with where no expression names an operator
      * (ORDER BY, DISTINCT, GROUP BY, a window's ORDER BY, max, array and row comparison, a range's bounds): those
      * of each default operator class of the type, and of a range type's subtype operator class (its bounds are
      * compared whenever a range is made or compared).
@@ -677,11 +690,13 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
             + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
             + "WHERE ap.amproc::pg_catalog.oid >= 16384 "
-            + "UNION SELECT r.relid, ap.amproc::pg_catalog.oid FROM reach r "
-            + "JOIN pg_catalog.pg_range g ON r.typ IN (g.rngtypid, g.rngmultitypid) "
-            + "JOIN pg_catalog.pg_opclass oc ON oc.oid = g.rngsubopc "
-            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
-            + "WHERE ap.amproc::pg_catalog.oid >= 16384";
+            // ... and the functions of its operators: GROUP BY, UNION, PARTITION BY and array_position compare with
+            // the class's = (which the type's cache takes from it), by no name in the text.
+            + "UNION SELECT r.relid, o.oprcode::pg_catalog.oid FROM reach r "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
+            + "JOIN pg_catalog.pg_amop am ON am.amopfamily = oc.opcfamily "
+            + "JOIN pg_catalog.pg_operator o ON o.oid = am.amopopr WHERE o.oprcode::pg_catalog.oid >= 16384 "
+            + "UNION " + RANGE_CLASS_OF_REACHED;
 
     /**
      * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
