@@ -578,9 +578,31 @@ final class LexicalAnalysis {
      * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
      * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
      * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
-     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one.
+     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one. Also {@code evt:w} for DDL whose first
+     * word is w (it fires event triggers), {@code opclass:n} for each name that may be an index column's operator
+     * class, and {@code typmod:n} for each {@code n(constants)} (a type named with
+     * modifiers runs its typmod_in function; most are calls, which have no such type).
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
+        if (!tokens.isEmpty() && tokens.get(0).type() == Type.WORD
+                && FIRES_EVENT_TRIGGERS.contains(tokens.get(0).value())) {
+            // DDL fires the event triggers an owner made (ddl_command_start, ddl_command_end, sql_drop,
+            // table_rewrite), whose functions run as the session's user: by the command tag's first word.
+            out.add("evt:" + tokens.get(0).value());
+        } else if (!tokens.isEmpty() && tokens.get(0).isWord("select")
+                && tokens.stream().anyMatch(t -> t.isWord("into"))) {
+            out.add("evt:select"); // SELECT ... INTO t makes a table (tag SELECT INTO)
+        }
+        if (tokens.stream().anyMatch(t -> t.isWord("index") || t.isWord("exclude"))) {
+            // CREATE INDEX ... (c opclass), EXCLUDE USING gist (c s.opclass WITH &&): a name after a name, a
+            // parenthesis or a dot may be an operator class, whose support functions place every row.
+            for (int k = 1; k < tokens.size(); k++) {
+                Token before = tokens.get(k - 1);
+                if (tokens.get(k).isIdentifier() && (before.isIdentifier() || before.isOp(")") || before.isOp("."))) {
+                    out.add("opclass:" + tokens.get(k).value());
+                }
+            }
+        }
         if (tokens.size() > 2 && tokens.get(0).isWord("alter") && tokens.get(1).isWord("domain")
                 && tokens.get(2).isIdentifier()) {
             for (int k = 3; k + 1 < tokens.size(); k++) {
@@ -599,6 +621,11 @@ final class LexicalAnalysis {
                     && (k + 1 == tokens.size() || !tokens.get(k + 1).isOp("("))
                     && !(k > 2 && tokens.get(k - 2).isIdentifier() && namesOnlyRelations(tokens, k - 3))) {
                 out.add("attr:" + t.value());
+            }
+            if (t.isIdentifier() && typeModifiers(tokens, k)) {
+                // name(5), name('x'): a call, or a type with modifiers, whose typmod_in function the server runs
+                // wherever the type is named so (a cast, a column, a variable).
+                out.add("typmod:" + t.value());
             }
             if (t.type() == Type.WORD) {
                 boolean negated = k > 0 && tokens.get(k - 1).isWord("not");
@@ -640,6 +667,32 @@ final class LexicalAnalysis {
                 out.add("cast:" + t.value());
             }
         }
+    }
+
+    /** First words of the commands that fire event triggers (their command tags' first words). */
+    private static final Set<String> FIRES_EVENT_TRIGGERS = Set.of("create", "alter", "drop", "comment", "grant",
+            "revoke", "security", "refresh", "import", "reindex");
+
+    /**
+     * Whether the name at {@code k} is followed by what a type's modifiers can be: a parenthesised list of
+     * constants and simple names ({@code (5)}, {@code (10, 2)}, {@code ('x')}, {@code (-1)}).
+     */
+    private static boolean typeModifiers(List<Token> tokens, int k) {
+        if (k + 2 >= tokens.size() || !tokens.get(k + 1).isOp("(")) {
+            return false;
+        }
+        for (int i = k + 2; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            boolean item = t.type() == Type.NUMBER || t.type() == Type.STRING || t.isIdentifier() || t.isOp("-")
+                    || t.isOp("+");
+            if (!item) {
+                return t.isOp(")") && i > k + 2;
+            }
+            if (i + 1 < tokens.size() && tokens.get(i + 1).isOp(",")) {
+                i++;
+            }
+        }
+        return false;
     }
 
     /** Words after ADD that start a table constraint, not a column. */

@@ -353,7 +353,10 @@ public final class CatalogCache implements AutoCloseable {
         return false;
     }
 
-    /** Reads {@link #computingEverywhere}: relations an index or a statistics object of depends on a user function. */
+    /**
+     * Reads {@link #computingEverywhere}: relations an index or a statistics object of depends on a user function,
+     * or an index of has an operator class with a user support function.
+     */
     private Set<String> readComputing() throws SQLException {
         Set<String> out = new java.util.HashSet<>();
         try (PreparedStatement ps = connection().prepareStatement(
@@ -367,7 +370,16 @@ public final class CatalogCache implements AutoCloseable {
                         + "AND d.objid = s.oid AND " + RelationCatalog.dependedOnFunction("p")
                         + "WHERE p.oid >= 16384 UNION SELECT c.relname FROM pg_catalog.pg_class c "
                         + "JOIN (" + RelationCatalog.RANGE_DIFFERENCE.formatted("w", "")
-                        .replace("WHERE a.attrelid::int8 = ANY (?) AND", "WHERE") + ") r ON r.attrelid = c.oid::pg_catalog.int8");
+                        .replace("WHERE a.attrelid::int8 = ANY (?) AND", "WHERE") + ") r ON r.attrelid = c.oid::pg_catalog.int8 "
+                        // An index whose operator classes have user support functions.
+                        + "UNION SELECT c.relname FROM pg_catalog.pg_class c JOIN ("
+                        + RelationCatalog.INDEX_SUPPORT.formatted("x.indrelid", "w", "")
+                        .replace("WHERE x.indrelid::int8 = ANY (?) AND", "WHERE") + ") r (relid, k, t) "
+                        + "ON r.relid = c.oid::pg_catalog.int8 "
+                        // A column whose type's default operator class has user support functions (ANALYZE sorts).
+                        + "UNION SELECT c.relname FROM pg_catalog.pg_class c JOIN ("
+                        + RelationCatalog.sortedForColumnTypes().replace("a.attrelid::int8 = ANY (?) AND ", "")
+                        + ") r (relid, k, t) ON r.relid = c.oid::pg_catalog.int8");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(rs.getString(1));

@@ -21,8 +21,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * body of a {@code sql} or {@code plpgsql} function is analysed like top-level statements (a DELETE in it
  * makes the calling SELECT a DELETE), following the functions it calls a few levels deep; a body that runs
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
- * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), and a column's type named {@code t.c%TYPE}
- * ({@code coltype:}), take on the effects of the user functions
+ * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), a column's type named {@code t.c%TYPE}
+ * ({@code coltype:}), the event triggers DDL fires ({@code evt:}, by the command's first word) and the typmod_in
+ * function of a type named with modifiers ({@code typmod:}) take on the effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -246,6 +247,7 @@ final class FunctionEffects {
         Set<String> functions = new HashSet<>();
         for (String n : names) {
             (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
+                    || n.startsWith("evt:") || n.startsWith("typmod:") || n.startsWith("opclass:")
                     ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
@@ -316,7 +318,9 @@ final class FunctionEffects {
     /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
-     * functions a domain's checks call, and the functions of a row an attribute name may call.
+     * functions a domain's checks call, the functions of a row an attribute name may call, the functions of the
+     * enabled event triggers that take a command, the typmod_in function of each type of a name, and the support
+     * functions of each operator class of a name.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -324,8 +328,17 @@ final class FunctionEffects {
         List<String> types = new ArrayList<>();
         List<String> attributes = new ArrayList<>();
         List<String> columns = new ArrayList<>();
+        List<String> events = new ArrayList<>();
+        List<String> modified = new ArrayList<>();
+        List<String> classes = new ArrayList<>();
         for (String k : keys) {
-            if (k.startsWith("op:")) {
+            if (k.startsWith("evt:")) {
+                events.add(k.substring(4));
+            } else if (k.startsWith("typmod:")) {
+                modified.add(k.substring(7));
+            } else if (k.startsWith("opclass:")) {
+                classes.add(k.substring(8));
+            } else if (k.startsWith("op:")) {
                 operators.add(k.substring(3));
             } else if (k.startsWith("attr:")) {
                 attributes.add(k.substring(5));
@@ -367,7 +380,23 @@ final class FunctionEffects {
                         "SELECT c.relname || '.' || a.attname, a.atttypid FROM pg_catalog.pg_class c "
                         + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "WHERE c.relname || '.' || a.attname = ANY (?)") + " r "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
+                        // DDL: the function of each enabled event trigger whose tags (none: all) take the command
+                        // (login triggers run at connection, for no statement).
+                        + "UNION ALL SELECT 'evt:' || k, f.proname FROM pg_catalog.unnest(?::pg_catalog.text[]) k "
+                        + "JOIN pg_catalog.pg_event_trigger e ON e.evtenabled <> 'D' AND e.evtevent <> 'login' "
+                        + "AND (e.evttags IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.unnest(e.evttags) g "
+                        + "WHERE pg_catalog.lower(pg_catalog.split_part(g, ' ', 1)) = k)) "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = e.evtfoid "
+                        // name(5): the typmod_in function of a type of that name, run where the type is named so.
+                        + "UNION ALL SELECT 'typmod:' || t.typname, f.proname FROM pg_catalog.pg_type t "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = t.typmodin "
+                        + "WHERE t.typname = ANY (?) AND f.oid >= 16384 "
+                        // An index column's operator class: its family's support functions place every row.
+                        + "UNION ALL SELECT 'opclass:' || oc.opcname, f.proname FROM pg_catalog.pg_opclass oc "
+                        + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = ap.amproc "
+                        + "WHERE oc.opcname = ANY (?) AND f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
@@ -375,6 +404,9 @@ final class FunctionEffects {
             ps.setArray(5, connection.createArrayOf("text", types.toArray()));
             ps.setArray(6, connection.createArrayOf("text", attributes.toArray()));
             ps.setArray(7, connection.createArrayOf("text", columns.toArray()));
+            ps.setArray(8, connection.createArrayOf("text", events.toArray()));
+            ps.setArray(9, connection.createArrayOf("text", modified.toArray()));
+            ps.setArray(10, connection.createArrayOf("text", classes.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));

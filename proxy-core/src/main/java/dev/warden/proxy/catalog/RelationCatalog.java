@@ -501,7 +501,9 @@ final class RelationCatalog {
                         + "OR c.relrowsecurity OR c.relchecks > 0 "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad WHERE ad.adrelid = c.oid) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_index ix WHERE c.oid IN (ix.indrelid, ix.indexrelid) "
-                        + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL)) "
+                        + "AND (ix.indexprs IS NOT NULL OR ix.indpred IS NOT NULL OR EXISTS (SELECT 1 "
+                        + "FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+                        + "WHERE oc.oid = ANY (ix.indclass::pg_catalog.oid[]) AND ap.amproc::pg_catalog.oid >= 16384))) "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext sx WHERE sx.stxrelid = c.oid "
                         + "AND sx.stxexprs IS NOT NULL) "
                         // A partition key, and a column whose type may reach a domain or a cast made by a user
@@ -650,7 +652,8 @@ final class RelationCatalog {
      * The user functions a value stored as one of the types {@code seed} gives runs, as {@code (relid, fid)} rows:
      * the checks of each domain those types reach ({@link #typesReached}) and each assignment or implicit cast into
      * a type reached that a user made (one into a built-in type runs only for a value of its source type, which a
-     * read of a column of that type, a cast to it or a call returning it brings along: see {@link #castsOutOfTypes}).
+     * read of a column of that type, a cast to it or a call returning it brings along: see {@link #castsOutOfTypes}),
+     * and a range type's subtype class ({@link #RANGE_CLASS_OF_REACHED}: making a range compares its bounds).
      */
     static String functionsForTypes(String seed) {
         return "(" + typesReached(seed)
@@ -660,19 +663,56 @@ final class RelationCatalog {
                 + "AND d.objid = o.oid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
                 + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
                 + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
-                + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0)";
+                + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0 "
+                + "UNION " + RANGE_CLASS_OF_REACHED + ")";
     }
+
+    /**
+     * After {@link #typesReached}: as {@code (relid, fid)} rows, the user support functions of a range type's
+     * subtype operator class, which compares its bounds whenever a range of it is made or compared.
+     */
+    private static final String RANGE_CLASS_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid AS fid "
+            + "FROM reach r "
+            + "JOIN pg_catalog.pg_range g ON r.typ IN (g.rngtypid, g.rngmultitypid) "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.oid = g.rngsubopc "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "WHERE ap.amproc::pg_catalog.oid >= 16384";
+
+    /**
+     * After {@link #typesReached}: as {@code (relid, fid)} rows, the user functions (support functions, and those
+     * of the operators) of the operator families the server compares, sorts and hashes a value of a type reached
+     * with where no expression names an operator
+     * (ORDER BY, DISTINCT, GROUP BY, a window's ORDER BY, max, array and row comparison, a range's bounds): those
+     * of each default operator class of the type, and of a range type's subtype operator class (its bounds are
+     * compared whenever a range is made or compared).
+     */
+    private static final String SUPPORT_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid AS fid FROM reach r "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "WHERE ap.amproc::pg_catalog.oid >= 16384 "
+            // ... and the functions of its operators: GROUP BY, UNION, PARTITION BY and array_position compare with
+            // the class's = (which the type's cache takes from it), by no name in the text.
+            + "UNION SELECT r.relid, o.oprcode::pg_catalog.oid FROM reach r "
+            + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
+            + "JOIN pg_catalog.pg_amop am ON am.amopfamily = oc.opcfamily "
+            + "JOIN pg_catalog.pg_operator o ON o.oid = am.amopopr WHERE o.oprcode::pg_catalog.oid >= 16384 "
+            + "UNION " + RANGE_CLASS_OF_REACHED;
 
     /**
      * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
      * is wanted (a built-in function's argument, a column of another type): each assignment or implicit cast out of
-     * a user's type reached, as {@code (relid, fid)} rows. (A cast out of a built-in type into a user's runs where
+     * a user's type reached, as {@code (relid, fid)} rows; when it is sorted or compared ({@link #SUPPORT_OF_REACHED});
+     * and when it is sent in binary (its type's send function). (A cast out of a built-in type into a user's runs where
      * the user's type is: a column, a parameter or a result of it, see {@link #functionsForTypes}.)
      */
     static String castsOutOfTypes(String seed) {
         return "(" + typesReached(seed) + "SELECT r.relid, c.castfunc AS fid FROM reach r "
                 + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') "
-                + "AND c.castfunc <> 0)";
+                + "AND c.castfunc <> 0 UNION " + SUPPORT_OF_REACHED + " "
+                // The type's send function, which the server runs for each value it sends in binary (a Bind's
+                // result format, COPY ... (FORMAT binary), array_send, record_send).
+                + "UNION SELECT r.relid, t.typsend::pg_catalog.oid FROM reach r JOIN pg_catalog.pg_type t "
+                + "ON t.oid = r.typ AND t.typsend::pg_catalog.oid >= 16384)";
     }
 
     /**
@@ -680,9 +720,25 @@ final class RelationCatalog {
      * (see {@link #functionsForTypes}, {@link #castsOutOfTypes}).
      */
     private static String calledForColumnTypes(String kind, java.util.function.UnaryOperator<String> functions) {
+        return calledForColumnTypes(kind, functions,
+                dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW);
+    }
+
+    /**
+     * The user support functions of the operator classes the server sorts the values of these relations' columns
+     * with (see {@link #SUPPORT_OF_REACHED}), as computed over every row: building an index on a column with its
+     * type's default class, and ANALYZE, sort every value there.
+     */
+    static String sortedForColumnTypes() {
+        return calledForColumnTypes("w", seed -> "(" + typesReached(seed) + SUPPORT_OF_REACHED + ")",
+                dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW);
+    }
+
+    private static String calledForColumnTypes(String kind, java.util.function.UnaryOperator<String> functions,
+                                               String name) {
         return "SELECT r.relid::int8, '" + kind + "', 'SELECT ' "
                 + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '() AS "
-                + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + "' "
+                + name + "' "
                 + "FROM " + functions.apply("SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
                 + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped") + " r "
                 + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
@@ -703,6 +759,21 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_proc p ON p.oid = g.rngsubdiff "
             + "JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped AND p.oid >= 16384";
+
+    /**
+     * The user support functions of the operator classes of the indexes of these relations (by table, or by index
+     * itself: formatted with the column, the kind and a suffix).
+     */
+    private static final String OVER_EVERY_ROW = " AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW;
+
+    static final String INDEX_SUPPORT = "SELECT %s::int8, '%s', 'SELECT ' "
+            + "|| pg_catalog.quote_ident(fn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()%s' "
+            + "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_opclass oc "
+            + "ON oc.oid = ANY (x.indclass::pg_catalog.oid[]) "
+            + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "JOIN pg_catalog.pg_proc p ON p.oid = ap.amproc JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
+            + "WHERE %1$s::int8 = ANY (?) AND p.oid >= 16384";
 
     /** Where the server finds the user functions it calls for a relation: {@code pg_depend} of these objects. */
     private static final String CALLED = "SELECT %s::int8, '%s', 'SELECT ' "
@@ -820,6 +891,11 @@ final class RelationCatalog {
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.indrelid", "w",
                         "(SELECT x.indexrelid AS oid, x.indrelid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class",
                         "o.indrelid")
+                        // An index's operator classes' support functions: a btree's comparison, a hash index's
+                        // hash..., run to place each row written and to search it for a read.
+                        + " UNION ALL " + INDEX_SUPPORT.formatted("x.indrelid", "w", OVER_EVERY_ROW) + " UNION ALL "
+                        + INDEX_SUPPORT.formatted("x.indrelid", "r", "")
+                        + " UNION ALL " + INDEX_SUPPORT.formatted("x.indexrelid", "w", OVER_EVERY_ROW)
                         // An index's own, for REINDEX INDEX.
                         + " UNION ALL " + CALLED_OVER_EVERY_ROW.formatted("o.oid", "w",
                         "(SELECT x.indexrelid AS oid FROM pg_catalog.pg_index x) o", "pg_catalog.pg_class", "o.oid")
@@ -833,6 +909,7 @@ final class RelationCatalog {
                         // and the casts out of them (read: a value taken where another type is wanted).
                         + " UNION ALL " + calledForColumnTypes("w", RelationCatalog::functionsForTypes)
                         + " UNION ALL " + calledForColumnTypes("r", RelationCatalog::castsOutOfTypes)
+                        + " UNION ALL " + sortedForColumnTypes()
                         + " UNION ALL " + RANGE_DIFFERENCE.formatted("r", "")
                         + " UNION ALL " + RANGE_DIFFERENCE.formatted("w", " AS "
                         + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW)
