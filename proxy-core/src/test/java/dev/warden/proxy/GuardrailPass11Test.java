@@ -30,13 +30,8 @@ class GuardrailPass11Test {
     @BeforeAll
     static void start() throws SQLException {
         warden = WardenHarness.startGuardingLedger();
+        warden.makeLedger();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("GRANT CREATE ON SCHEMA public TO gw_login");
-            s.execute("CREATE TABLE gw_ledger (id int, total int)");
-            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON gw_ledger TO gw_login");
-            s.execute("CREATE FUNCTION gw_wipe(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
-                    + "DELETE FROM public.gw_ledger WHERE id = $1; RETURN $1; END$$");
-            s.execute("CREATE FUNCTION gw_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT public.gw_wipe($1)'");
             s.execute("CREATE DOMAIN gw_checked_int AS int CHECK (gw_wipe(VALUE) > 0)");
             // (Its body uses none of the operators it implements below: it would call itself.)
             s.execute("CREATE FUNCTION gw_eq(int, text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN "
@@ -48,20 +43,6 @@ class GuardrailPass11Test {
     static void stop() {
         if (warden != null) {
             warden.close();
-        }
-    }
-
-    private static String ledger() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return scalar(c, "SELECT count(*) || '/' || count(*) FILTER (WHERE total = id) FROM gw_ledger");
-        }
-    }
-
-    private static void direct(String... sqls) throws SQLException {
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            for (String sql : sqls) {
-                s.execute(sql);
-            }
         }
     }
 
@@ -78,8 +59,7 @@ class GuardrailPass11Test {
      * operators exist; Warden keeps what an operator runs for a few seconds).
      */
     private static Connection prod() throws SQLException {
-        return warden.connect("prod", WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12");
+        return warden.prod();
     }
 
     /** Waits out what Warden read of the operators before (it reads the catalog again after a few seconds). */
@@ -92,44 +72,13 @@ class GuardrailPass11Test {
     }
 
     /**
-     * Runs {@code setup} directly (after the session logged in: an operator = over (int, text) makes Warden refuse
-     * pgJDBC's own start-up statements), then {@code sql} through Warden in production; returns why it failed the
-     * attack's expectation (refused by gw-ledger-kept, gw_ledger intact), or null.
+     * Each (setup, sql) pair kept ({@link WardenHarness#keptAgainst}): an operator = over (int, text) in the setup
+     * makes Warden refuse pgJDBC's own start-up statements, so the setup runs after the session logged in, and the
+     * operators are dropped after.
      */
-    private static String keptAgainst(String setup, String sql) throws SQLException {
-        String error;
-        try (Connection c = prod()) {
-            if (setup != null) {
-                direct(setup);
-            }
-            // (After the setup: building an index over the rows there computes its function once already.)
-            direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-            error = run(c, sql);
-        } finally {
-            if (setup != null && setup.startsWith(OPS)) {
-                direct(NO_OPS);
-            }
-        }
-        String l = ledger();
-        if (!l.equals("3/3")) {
-            return sql + ": PostgreSQL changed gw_ledger (rows/unchanged " + l + "), Warden: "
-                    + (error == null ? "let it run" : error);
-        }
-        if (error == null || !error.startsWith("42501") || !error.contains("gw-ledger-kept")) {
-            return sql + ": not refused by gw-ledger-kept: " + error;
-        }
-        return null;
-    }
-
     private static void assertEachKept(String... setupAndSql) throws SQLException {
-        List<String> failures = new ArrayList<>();
-        for (int k = 0; k < setupAndSql.length; k += 2) {
-            String f = keptAgainst(setupAndSql[k], setupAndSql[k + 1]);
-            if (f != null) {
-                failures.add(f);
-            }
-        }
-        assertEquals(List.of(), failures);
+        assertEquals(List.of(), warden.failuresKeeping(setup -> setup != null && setup.startsWith(OPS) ? NO_OPS : null,
+                setupAndSql));
     }
 
     /** NULLIF, IN, simple CASE and IS DISTINCT FROM run =, LIKE runs ~~, BETWEEN >= and <=, NOT IN <>. */
@@ -284,8 +233,8 @@ class GuardrailPass11Test {
     /** Precise, not blanket: the same forms run where what they imply is built in or harmless. */
     @Test
     void harmlessNeighboursRun() throws SQLException {
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-        direct("CREATE TABLE gw_fine (id int, ids int[], b boolean DEFAULT (1 = 1) CHECK (id <> 0)) "
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        warden.directly("CREATE TABLE gw_fine (id int, ids int[], b boolean DEFAULT (1 = 1) CHECK (id <> 0)) "
                         + "PARTITION BY LIST ((abs(id)))",
                 "CREATE TABLE gw_fine_d PARTITION OF gw_fine DEFAULT", "GRANT INSERT, SELECT ON gw_fine TO gw_login",
                 "CREATE FUNCTION gw_fine_f(a int DEFAULT 2) RETURNS int LANGUAGE plpgsql AS "
@@ -318,7 +267,7 @@ class GuardrailPass11Test {
                 assertEquals(null, run(c, sql), sql);
             }
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
         forgetOperators();
     }
 
@@ -328,11 +277,11 @@ class GuardrailPass11Test {
      */
     @Test
     void aParametersDomainGivenByParseIsJudged() throws Exception {
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
         List<String> errors = selectParameterOfType("gw_checked_int", "1");
-        assertEquals("3/3", ledger(), "Parse SELECT $1 with a parameter of type gw_checked_int: " + errors);
+        assertEquals("3/3", warden.ledger(), "Parse SELECT $1 with a parameter of type gw_checked_int: " + errors);
         // Precise: a user type that runs nothing (an enum) binds as before.
-        direct("DROP TYPE IF EXISTS gw_mood", "CREATE TYPE gw_mood AS ENUM ('calm')");
+        warden.directly("DROP TYPE IF EXISTS gw_mood", "CREATE TYPE gw_mood AS ENUM ('calm')");
         assertEquals(List.of(), selectParameterOfType("gw_mood", "calm"));
     }
 

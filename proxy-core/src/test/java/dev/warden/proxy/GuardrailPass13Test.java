@@ -1,6 +1,5 @@
 package dev.warden.proxy;
 
-import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,22 +29,9 @@ class GuardrailPass13Test {
 
     @BeforeAll
     static void start() throws SQLException {
-        TestPostgres pg = TestPostgres.start();
-        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
-            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
-                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
-        }
-        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
-                WardenHarness.environmentAs("prod", true, "gw_login"), WardenHarness.unmaskedWithRules(
-                        "{ name: gw-ledger-kept, environments: [prod], match: { statements: [DELETE, UPDATE], "
-                                + "tables: [public.gw_ledger] }, action: block }"));
+        warden = WardenHarness.startGuardingLedger();
+        warden.makeLedger();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("GRANT CREATE ON SCHEMA public TO gw_login");
-            s.execute("CREATE TABLE gw_ledger (id int, total int)");
-            s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON gw_ledger TO gw_login");
-            s.execute("CREATE FUNCTION gw_wipe(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
-                    + "DELETE FROM public.gw_ledger WHERE id = $1; RETURN $1; END$$");
-            s.execute("CREATE FUNCTION gw_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT public.gw_wipe($1)'");
             s.execute("CREATE FUNCTION gw_evt() RETURNS event_trigger LANGUAGE plpgsql AS "
                     + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; END$$");
             s.execute("CREATE FUNCTION gw_evt_fine() RETURNS event_trigger LANGUAGE plpgsql AS "
@@ -60,75 +46,23 @@ class GuardrailPass13Test {
         }
     }
 
-    private static String ledger() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return scalar(c, "SELECT count(*) || '/' || count(*) FILTER (WHERE total = id) FROM gw_ledger");
-        }
-    }
-
-    private static void direct(String... sqls) throws SQLException {
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            for (String sql : sqls) {
-                s.execute(sql);
-            }
-        }
-    }
-
-
     /** A session in production. */
     private static Connection prod() throws SQLException {
-        return warden.connect("prod", WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12");
+        return warden.prod();
     }
 
-    /**
-     * Runs {@code setup} directly (after the session logged in; an event trigger is dropped afterwards), then {@code sql} through Warden in production; returns why it failed the
-     * attack's expectation (refused by gw-ledger-kept, gw_ledger intact), or null.
-     */
-    private static String keptAgainst(String setup, String sql) throws SQLException {
-        String error;
-        try (Connection c = prod()) {
-            if (setup != null) {
-                direct(setup);
-            }
-            // (After the setup: building an index over the rows there computes its function once already.)
-            direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-            error = run(c, sql);
-        } finally {
-            if (setup != null && setup.contains("EVENT TRIGGER")) {
-                direct("DROP EVENT TRIGGER IF EXISTS gw_evt");
-            }
-        }
-        String l = ledger();
-        if (!l.equals("3/3")) {
-            return sql + ": PostgreSQL changed gw_ledger (rows/unchanged " + l + "), Warden: "
-                    + (error == null ? "let it run" : error);
-        }
-        if (error == null || !error.startsWith("42501") || !error.contains("gw-ledger-kept")) {
-            return sql + ": not refused by gw-ledger-kept: " + error;
-        }
-        return null;
-    }
-
+    /** Each (setup, sql) pair kept ({@link WardenHarness#keptAgainst}); an event trigger it makes is dropped after. */
     private static void assertEachKept(String... setupAndSql) throws SQLException {
-        List<String> failures = new ArrayList<>();
-        for (int k = 0; k < setupAndSql.length; k += 2) {
-            String f = keptAgainst(setupAndSql[k], setupAndSql[k + 1]);
-            if (f != null) {
-                failures.add(f);
-            }
-        }
-        assertEquals(List.of(), failures);
+        assertEquals(List.of(), warden.failuresKeeping(setup -> setup != null && setup.contains("EVENT TRIGGER")
+                ? "DROP EVENT TRIGGER IF EXISTS gw_evt" : null, setupAndSql));
     }
-
-
 
     private static final java.util.Set<String> MADE = new java.util.HashSet<>();
 
     /** Runs {@code setup} directly, once (tests share the types it makes). */
     private static void made(String setup) throws SQLException {
         if (MADE.add(setup)) {
-            direct(setup);
+            warden.directly(setup);
         }
     }
 
@@ -166,7 +100,7 @@ class GuardrailPass13Test {
     /** A type's typmod_in function runs wherever the type is named with modifiers: a cast, a column. */
     @Test
     void aTypesModifierInputIsJudged() throws SQLException {
-        direct("DROP TYPE IF EXISTS gw_t CASCADE", "CREATE TYPE gw_t",
+        warden.directly("DROP TYPE IF EXISTS gw_t CASCADE", "CREATE TYPE gw_t",
                 "CREATE FUNCTION gw_t_in(cstring) RETURNS gw_t LANGUAGE internal IMMUTABLE STRICT AS 'int4in'",
                 "CREATE FUNCTION gw_t_out(gw_t) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out'",
                 "CREATE FUNCTION gw_t_tm(cstring[]) RETURNS int LANGUAGE plpgsql AS "
@@ -233,7 +167,7 @@ class GuardrailPass13Test {
     /** Precise: DDL runs where the event triggers run nothing harmful, take other commands, or are disabled. */
     @Test
     void ddlUnderHarmlessOrUnfiredEventTriggersRuns() throws SQLException {
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
                 "CREATE EVENT TRIGGER gw_evt_fine ON ddl_command_end EXECUTE FUNCTION gw_evt_fine()",
                 "CREATE EVENT TRIGGER gw_evt_drops ON ddl_command_end WHEN TAG IN ('DROP TABLE') "
                         + "EXECUTE FUNCTION gw_evt()",
@@ -246,15 +180,15 @@ class GuardrailPass13Test {
                 assertEquals(null, run(c, sql), sql);
             }
         } finally {
-            direct("DROP EVENT TRIGGER gw_evt_fine", "DROP EVENT TRIGGER gw_evt_drops", "DROP EVENT TRIGGER gw_evt_off");
+            warden.directly("DROP EVENT TRIGGER gw_evt_fine", "DROP EVENT TRIGGER gw_evt_drops", "DROP EVENT TRIGGER gw_evt_off");
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
     }
 
     /** Precise: built-in types' modifiers, calls with constants, a type whose typmod_in is harmless. */
     @Test
     void harmlessTypeModifiersRun() throws SQLException {
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
                 "DROP TYPE IF EXISTS gw_t2 CASCADE", "CREATE TYPE gw_t2",
                 "CREATE FUNCTION gw_t2_in(cstring) RETURNS gw_t2 LANGUAGE internal IMMUTABLE STRICT AS 'int4in'",
                 "CREATE FUNCTION gw_t2_out(gw_t2) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out'",
@@ -268,7 +202,7 @@ class GuardrailPass13Test {
                 assertEquals(null, run(c, sql), sql);
             }
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
     }
 
     /**
@@ -277,7 +211,7 @@ class GuardrailPass13Test {
      */
     @Test
     void orderingWithBuiltInOperatorClassesRuns() throws SQLException {
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
                 "CREATE TYPE gw_fine_pair AS (x int)", "CREATE TABLE gw_fine_pairs (p gw_fine_pair, id int)",
                 "INSERT INTO gw_fine_pairs VALUES (ROW(2), 2), (ROW(1), 1)", "CREATE INDEX ON gw_fine_pairs (id)",
                 "GRANT SELECT, INSERT ON gw_fine_pairs TO gw_login",
@@ -293,7 +227,7 @@ class GuardrailPass13Test {
                 assertEquals(null, run(c, sql), sql);
             }
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
     }
 
     /**
@@ -317,7 +251,7 @@ class GuardrailPass13Test {
     /** Precise: indexes built with built-in operator classes. */
     @Test
     void indexBuildsWithBuiltInOperatorClassesRun() throws SQLException {
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g",
                 "CREATE TYPE gw_fine_pair2 AS (x int)", "CREATE TABLE gw_fine_own (p gw_fine_pair2, id int, r int4range)",
                 "INSERT INTO gw_fine_own VALUES (ROW(1), 1, '[1,2]')", "ALTER TABLE gw_fine_own OWNER TO gw_login");
         try (Connection c = prod()) {
@@ -327,7 +261,7 @@ class GuardrailPass13Test {
                 assertEquals(null, run(c, sql), sql);
             }
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
     }
 
     /** {@code sql} parsed, bound with binary results and executed through Warden in production: the errors. */
@@ -344,7 +278,7 @@ class GuardrailPass13Test {
 
     /** A base type over int4's I/O whose send function is {@code send} (set after the type exists, as PL/pgSQL needs). */
     private static void sendingType(String type, String sendBody) throws SQLException {
-        direct("DROP TYPE IF EXISTS " + type + " CASCADE", "CREATE TYPE " + type,
+        warden.directly("DROP TYPE IF EXISTS " + type + " CASCADE", "CREATE TYPE " + type,
                 "CREATE FUNCTION " + type + "_in(cstring) RETURNS " + type
                         + " LANGUAGE internal IMMUTABLE STRICT AS 'int4in'",
                 "CREATE FUNCTION " + type + "_out(" + type + ") RETURNS cstring LANGUAGE internal IMMUTABLE STRICT "
@@ -367,10 +301,10 @@ class GuardrailPass13Test {
         sendingType("gw_s", "DELETE FROM public.gw_ledger WHERE id IS NOT NULL;");
         List<String> failures = new ArrayList<>();
         for (String sql : List.of("SELECT c FROM gw_s_tab", "SELECT '1'::gw_s")) {
-            direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+            warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
             List<String> errors = binaryResults(sql);
-            if (!ledger().equals("3/3") || errors.isEmpty() || !errors.get(0).contains("gw-ledger-kept")) {
-                failures.add(sql + " (binary results): ledger " + ledger() + ", errors " + errors);
+            if (!warden.ledger().equals("3/3") || errors.isEmpty() || !errors.get(0).contains("gw-ledger-kept")) {
+                failures.add(sql + " (binary results): ledger " + warden.ledger() + ", errors " + errors);
             }
         }
         assertEquals(List.of(), failures);
@@ -381,12 +315,12 @@ class GuardrailPass13Test {
     @Test
     void binaryResultsOfHarmlessSendFunctionsRun() throws Exception {
         sendingType("gw_fine_s", "PERFORM 1;");
-        direct("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
         for (String sql : List.of("SELECT c FROM gw_fine_s_tab", "SELECT 1, 'a'::text, now()",
                 "SELECT id, total FROM gw_ledger")) {
             assertEquals(List.of(), binaryResults(sql), sql);
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
     }
 
     /**
@@ -395,7 +329,7 @@ class GuardrailPass13Test {
      */
     @Test
     void aDefaultOperatorClassesOperatorsAreJudged() throws SQLException {
-        direct("CREATE TYPE gw_pq AS (x int); "
+        warden.directly("CREATE TYPE gw_pq AS (x int); "
             + "CREATE FUNCTION gw_pq_lt(gw_pq, gw_pq) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4lt(($1).x, ($2).x)'; "
             + "CREATE FUNCTION gw_pq_le(gw_pq, gw_pq) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT int4le(($1).x, ($2).x)'; "
             + "CREATE FUNCTION gw_pq_eq(gw_pq, gw_pq) RETURNS bool LANGUAGE plpgsql AS "
@@ -420,7 +354,7 @@ class GuardrailPass13Test {
                     null, "SELECT array_remove(ARRAY[p], p) FROM gw_pqs");
         } finally {
             // (An = that deletes refuses every DISTINCT, IN and USING, which look up = by name: not for the others.)
-            direct("DROP TYPE gw_pq CASCADE");
+            warden.directly("DROP TYPE gw_pq CASCADE");
             forgetCatalog();
         }
     }
@@ -434,7 +368,7 @@ class GuardrailPass13Test {
                     + "'SELECT int4" + o[1] + "(($1).x, ($2).x)'; CREATE OPERATOR " + o[0]
                     + " (leftarg = gw_hq, rightarg = gw_hq, function = gw_hq_" + o[1] + "); ";
         }
-        direct("TRUNCATE gw_ledger; INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g; "
+        warden.directly("TRUNCATE gw_ledger; INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g; "
                 + "CREATE TYPE gw_hq AS (x int); " + ops
                 + "CREATE FUNCTION gw_hq_cmp(gw_hq, gw_hq) RETURNS int LANGUAGE sql IMMUTABLE AS "
                 + "'SELECT btint4cmp(($1).x, ($2).x)'; "
@@ -449,6 +383,6 @@ class GuardrailPass13Test {
                 assertEquals(null, run(c, sql), sql);
             }
         }
-        assertEquals("3/3", ledger());
+        assertEquals("3/3", warden.ledger());
     }
 }

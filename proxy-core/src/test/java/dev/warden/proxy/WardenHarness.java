@@ -114,6 +114,87 @@ public final class WardenHarness implements AutoCloseable {
                 unmaskedWithRules(LEDGER_KEPT));
     }
 
+    /**
+     * The attack tests' common objects, made directly: {@code gw_ledger (id, total)} that {@code gw_login} may read
+     * and write, CREATE in public for it, {@code gw_wipe(id)} (deletes that ledger row) and {@code gw_key(id)} (an
+     * immutable SQL function over it).
+     */
+    public void makeLedger() throws java.sql.SQLException {
+        directly("GRANT CREATE ON SCHEMA public TO gw_login", "CREATE TABLE gw_ledger (id int, total int)",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON gw_ledger TO gw_login",
+                "CREATE FUNCTION gw_wipe(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                        + "DELETE FROM public.gw_ledger WHERE id = $1; RETURN $1; END$$",
+                "CREATE FUNCTION gw_key(int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT public.gw_wipe($1)'");
+    }
+
+    /** Runs each statement straight to the database, as its owner. */
+    public void directly(String... sqls) throws java.sql.SQLException {
+        try (java.sql.Connection c = direct(); java.sql.Statement s = c.createStatement()) {
+            for (String sql : sqls) {
+                s.execute(sql);
+            }
+        }
+    }
+
+    /** {@code gw_ledger}'s rows and how many of them are unchanged ({@code total = id}), as "rows/unchanged". */
+    public String ledger() throws java.sql.SQLException {
+        try (java.sql.Connection c = direct()) {
+            return scalar(c, "SELECT count(*) || '/' || count(*) FILTER (WHERE total = id) FROM gw_ledger");
+        }
+    }
+
+    /** A session in production as {@code gw_login} ({@link #startGuardingLedger}), in pgJDBC's simple mode. */
+    public java.sql.Connection prod() throws java.sql.SQLException {
+        return connect("prod", USER, token(), "preferQueryMode=simple&assumeMinServerVersion=12");
+    }
+
+    /**
+     * Runs {@code setup} directly (after the session logged in: some setups make Warden refuse pgJDBC's own start-up
+     * statements), fills gw_ledger with three rows, runs {@code sql} through Warden in production, then runs
+     * {@code cleanup} directly when it is not null; returns why it failed the attack's expectation (refused by
+     * gw-ledger-kept, gw_ledger intact), or null.
+     */
+    public String keptAgainst(String setup, String sql, String cleanup) throws java.sql.SQLException {
+        String error;
+        try (java.sql.Connection c = prod()) {
+            if (setup != null) {
+                directly(setup);
+            }
+            // (After the setup: building an index over the rows there computes its function once already.)
+            directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+            error = run(c, sql);
+        } finally {
+            if (cleanup != null) {
+                directly(cleanup);
+            }
+        }
+        String l = ledger();
+        if (!l.equals("3/3")) {
+            return sql + ": PostgreSQL changed gw_ledger (rows/unchanged " + l + "), Warden: "
+                    + (error == null ? "let it run" : error);
+        }
+        if (error == null || !error.startsWith("42501") || !error.contains("gw-ledger-kept")) {
+            return sql + ": not refused by gw-ledger-kept: " + error;
+        }
+        return null;
+    }
+
+    /**
+     * {@link #keptAgainst} for each (setup, sql) pair, with what {@code cleanup} gives for the setup (null: none);
+     * the failures, all of them.
+     */
+    public java.util.List<String> failuresKeeping(java.util.function.UnaryOperator<String> cleanup,
+                                                  String... setupAndSql) throws java.sql.SQLException {
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        for (int k = 0; k < setupAndSql.length; k += 2) {
+            String f = keptAgainst(setupAndSql[k], setupAndSql[k + 1], cleanup.apply(setupAndSql[k]));
+            if (f != null) {
+                failures.add(f);
+            }
+        }
+        return failures;
+    }
+
     /** Top-level YAML: masking off for group eng, and these guardrail rules (one YAML flow mapping each). */
     public static String unmaskedWithRules(String... rules) {
         StringBuilder out = new StringBuilder("masking:\n  unmasked_for: { groups: [eng] }\nguardrails:\n  rules:\n");
