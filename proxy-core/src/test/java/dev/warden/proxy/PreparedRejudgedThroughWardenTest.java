@@ -171,6 +171,19 @@ class PreparedRejudgedThroughWardenTest {
                 "CREATE OR REPLACE FUNCTION gw_migrated2() " + WIPING);
     }
 
+    /**
+     * What runs a statement SQL PREPARE made besides EXECUTE: EXPLAIN ANALYZE EXECUTE, after a migration replaced
+     * the function it calls. (CREATE TABLE ... AS EXECUTE is not parsed: production refuses it.)
+     */
+    @Test
+    void everyFormThatRunsAnSqlPreparedStatementIsJudgedByIt() throws Exception {
+        assertJudgedAfterMigration("CREATE FUNCTION gw_migrated4() " + HARMLESS + "; "
+                        + "GRANT EXECUTE ON FUNCTION gw_migrated4() TO gw_login",
+                c -> () -> query(c, "PREPARE p6 AS SELECT gw_migrated4() AS n"),
+                c -> () -> query(c, "EXPLAIN ANALYZE EXECUTE p6"),
+                "CREATE OR REPLACE FUNCTION gw_migrated4() " + WIPING);
+    }
+
     @Test
     void anSqlPreparedStatementIsJudgedByTheBodyItsFunctionHasAtExecute() throws Exception {
         refill();

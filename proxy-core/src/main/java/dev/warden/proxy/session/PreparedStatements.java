@@ -29,12 +29,13 @@ final class PreparedStatements {
     static final class Statement {
         final String name;
         final String sql;
+        /** Its analysis, with the effects of the functions it calls as they were at Parse (masking uses it). */
+        final Analysis analysis;
         /**
-         * Its analysis with the effects of the functions it calls as the catalog had them at {@link #effectsAt};
-         * applied again from {@link #read} when the catalog moved on before an Execute (a migration replaced a
-         * function: the server runs the new body).
+         * The analysis the guardrails judge: {@link #analysis}, or the effects applied again from {@link #read} when
+         * the catalog moved on before an Execute (a migration replaced a function: the server runs the new body).
          */
-        Analysis analysis;
+        Analysis judged;
         /** The analysis as the text alone gives it, before function effects; null when not kept (never applied again). */
         final Analysis read;
         /**
@@ -49,8 +50,6 @@ final class PreparedStatements {
          */
         long effectsAt = -1;
         long effectsCurrentUntil;
-        /** Why masking refused it when its effects were applied again (null: it did not). */
-        dev.warden.proxy.guardrails.Decision refusal;
         final Origin origin;
         /** The text's bytes when not UTF-8, for the audit records of its executions; null otherwise. */
         final byte[] textBytes;
@@ -84,6 +83,7 @@ final class PreparedStatements {
             this.name = name;
             this.sql = sql;
             this.analysis = analysis;
+            this.judged = analysis;
             this.read = read;
             this.castsRead = castsRead;
             this.casts = casts;
@@ -92,11 +92,9 @@ final class PreparedStatements {
         }
 
         /** Its effects applied again at {@code generation} (see {@link #analysis}): the decision is remade. */
-        void reapplied(Analysis applied, Analysis castsApplied, dev.warden.proxy.guardrails.Decision refused,
-                       long generation, long currentUntil) {
-            analysis = applied;
+        void reapplied(Analysis applied, Analysis castsApplied, long generation, long currentUntil) {
+            judged = applied;
             casts = castsApplied;
-            refusal = refused;
             effectsAt = generation;
             effectsCurrentUntil = currentUntil;
             decision = null;
@@ -114,11 +112,8 @@ final class PreparedStatements {
      */
     static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy, long generation,
             java.util.function.Function<Analysis, dev.warden.proxy.guardrails.Decision> decide) {
-        if (s.refusal != null) {
-            return s.refusal;
-        }
         if (s.decision == null || s.decidedUnder != policy || s.decidedAt != generation) {
-            s.decision = decide.apply(s.analysis);
+            s.decision = decide.apply(s.judged);
             if (s.decision.allowed() && s.casts != null) {
                 s.decision = decide.apply(s.casts);
             }

@@ -345,12 +345,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
                 PreparedStatements.Statement statement = f.kind() == StatementKind.EXECUTE
-                        ? f.preparedName().map(prepared::statement).orElse(null) : null;
+                        ? f.preparedName().map(prepared::statement).orElse(null)
+                        // CREATE TABLE ... AS EXECUTE name (under EXPLAIN too) runs it as well.
+                        : f.kind() == StatementKind.CREATE || f.kind() == StatementKind.EXPLAIN
+                        ? dev.warden.sql.TextReferences.createdFromExecute(f.text()).map(prepared::statement).orElse(null)
+                        : null;
                 if (statement != null && statement.analysis != null) {
                     if (executed == null) {
                         executed = new java.util.ArrayList<>();
                     }
-                    executed.addAll((statement.read != null ? statement.read : statement.analysis).statements());
+                    executed.addAll((statement.read != null ? statement.read : statement.judged).statements());
                 }
             }
         }
@@ -475,13 +479,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         reader.appliedAgainThen(new SessionLexing.Reading(statement.sql, statement.read, null), frame, reading -> {
             long currentUntil = reader.currentUntil(statement.read);
             if (statement.castsRead == null) {
-                statement.reapplied(reading.analysis(), null, reading.refusal(), at, currentUntil);
+                statement.reapplied(reading.analysis(), null, at, currentUntil);
                 then.run();
                 return;
             }
             lookedUpThen(statement.castsRead, frame, () -> {
                 statement.reapplied(reading.analysis(), catalog.withFunctionEffects(statement.castsRead,
-                        session.lexing.standardConformingStrings()), reading.refusal(), at, currentUntil);
+                        session.lexing.standardConformingStrings()), at, currentUntil);
                 then.run();
             });
         });
@@ -576,7 +580,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         audit.receiving(statement == null ? null : statement.textBytes);
         withEffectsNowThen(statement, frame, () -> {
             Analysis analysis = statement == null ? null : statement.analysis;
-            lookedUpThen(analysis, frame, () -> admitExecute(frame, portal, statement, sql, analysis));
+            lookedUpThen(statement == null ? null : statement.judged, frame,
+                    () -> admitExecute(frame, portal, statement, sql, analysis));
         });
     }
 

@@ -107,10 +107,11 @@ final class StatementReading {
 
     /**
      * A prepared statement's reading ({@code read}: its analysis before function effects) with the effects as the
-     * catalog has them now, screened as at Parse, then {@code then}: see RelayHandler#withEffectsNowThen.
+     * catalog has them now, then {@code then}: see RelayHandler#withEffectsNowThen. For the guardrails only: masking
+     * keeps what it judged at Parse (between the client's batches, with the session's search_path read then).
      */
     void appliedAgainThen(SessionLexing.Reading read, ByteBuf frame, Consumer<SessionLexing.Reading> then) {
-        withFunctionEffects(read, frame, false, overridden(then));
+        withFunctionEffects(read, frame, false, overridden(then), 1, false);
     }
 
     /**
@@ -134,7 +135,7 @@ final class StatementReading {
      */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
                                      Consumer<SessionLexing.Reading> next) {
-        withFunctionEffects(reading, frame, cold, next, 1);
+        withFunctionEffects(reading, frame, cold, next, 1, true);
     }
 
     /**
@@ -145,8 +146,9 @@ final class StatementReading {
      */
     static final int MAX_READS = 4;
 
+    /** {@code screen}: whether masking screens the reading too (not when a prepared statement's are applied again). */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
-                                     Consumer<SessionLexing.Reading> next, int read) {
+                                     Consumer<SessionLexing.Reading> next, int read, boolean screen) {
         if (reading.analysis() == null || catalog == null) {
             next.accept(reading);
             return;
@@ -165,10 +167,10 @@ final class StatementReading {
         if (missing.isEmpty() && !cold) {
             SessionLexing.Reading applied = withEffects(reading);
             if (catalog.invalidations() != invalidations && read < MAX_READS) {
-                withFunctionEffects(reading, frame, false, next, read + 1);
+                withFunctionEffects(reading, frame, false, next, read + 1, screen);
                 return;
             }
-            screenThen(applied, frame, next);
+            screenThen(applied, frame, next, screen);
             return;
         }
         CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -188,11 +190,11 @@ final class StatementReading {
         }
         relay.holdUntil(applied, frame, (withEffects, failure) -> {
             if (catalog.invalidations() != invalidations && read < MAX_READS) {
-                withFunctionEffects(reading, frame, cold, next, read + 1);
+                withFunctionEffects(reading, frame, cold, next, read + 1, screen);
                 return;
             }
             // Not applied on the lane (a full queue): here then, slower but the same result.
-            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next);
+            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen);
         });
     }
 
@@ -244,7 +246,12 @@ final class StatementReading {
      * its own connection, between the client's batches, so each name means what the server will read; inside a
      * batch every candidate counts.
      */
-    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
+    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next,
+                            boolean screen) {
+        if (!screen) {
+            next.accept(reading);
+            return;
+        }
         relay.temporarySchemaThen(reading.analysis(), frame, () -> screenPathThen(reading, frame, next));
     }
 
