@@ -19,15 +19,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The guardrails' invariant, fuzzed: whatever a session in production sends, no row of the guarded table
- * {@code gw_ledger} changes. The database is laid with traps made beforehand by its owner, as a migration would:
- * code the server runs for a statement that does not name it (a trigger, a rule, a default, a CHECK, a domain's
- * check, an operator, an index expression, a statistics object's expression, a generated column, a partition key,
- * a row security policy, a view's column, an aggregate's state function, an implicit cast, a foreign key that
- * cascades into the ledger). Trap {@code n} deletes ledger row {@code n}, so a changed ledger names the trap that
- * fired. Statements are generated (seeded) over the trapped tables, on the simple and extended protocols, bare or
- * wrapped in PREPARE/EXECUTE, a cursor, EXPLAIN ANALYZE or a function the session makes and calls; after each, the ledger is counted
- * straight from the server. Refusals are allowed (and counted); a changed ledger is not.
+ * The guardrails' invariant, fuzzed: whatever a session in production sends, no row of the guarded table {@code
+ * gw_ledger} changes. The database is laid with traps made beforehand by its owner, as a migration would: code the
+ * server runs for a statement that does not name it (a trigger, a rule, a default, a CHECK, a domain's check, an
+ * operator, an index expression, a statistics object's expression, a generated column, a partition key, a row
+ * security policy, a view's column, an aggregate's state function, an implicit cast, a foreign key that cascades
+ * into the ledger, a default operator class's comparison, an event trigger). Trap {@code n} deletes ledger row
+ * {@code n}, so a changed ledger names the trap that fired. Statements are generated (seeded) over the trapped
+ * tables, on the simple and extended protocols, bare or wrapped in PREPARE/EXECUTE, a cursor, EXPLAIN ANALYZE or a
+ * function the session makes and calls; after each, the ledger is counted straight from the server. Refusals are
+ * allowed (and counted); a changed ledger is not.
  *
  * <p>CI runs {@value #CI_STATEMENTS} statements with seed {@value #CI_SEED}. A longer run:
  * {@code mvn -o -pl proxy-core -am test -Dtest=GuardrailInvariantFuzzTest -Dsurefire.failIfNoSpecifiedTests=false
@@ -71,13 +72,15 @@ class GuardrailInvariantFuzzTest {
             "CREATE FUNCTION gw_trap_i(n int, v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$BEGIN "
                     + "PERFORM public.gw_trap(n); RETURN v; END$$",
             "CREATE FUNCTION gw_trap_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
-                    + "PERFORM public.gw_trap(TG_ARGV[0]::int); RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END; "
+                    + "PERFORM public.gw_trap(TG_ARGV[0]::int); "
+                    + "RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END; "
                     + "END$$",
             // 1: row triggers; 2: a TRUNCATE trigger
             "CREATE TABLE t_trig (id int, v int)",
             "CREATE TRIGGER t_trig_row BEFORE INSERT OR UPDATE OR DELETE ON t_trig FOR EACH ROW "
                     + "EXECUTE FUNCTION gw_trap_trg('1')",
-            "CREATE TRIGGER t_trig_truncate AFTER TRUNCATE ON t_trig FOR EACH STATEMENT EXECUTE FUNCTION gw_trap_trg('2')",
+            "CREATE TRIGGER t_trig_truncate AFTER TRUNCATE ON t_trig FOR EACH STATEMENT "
+                    + "EXECUTE FUNCTION gw_trap_trg('2')",
             // 3: rules
             "CREATE TABLE t_rule (id int, v int)",
             "CREATE RULE t_rule_ins AS ON INSERT TO t_rule DO ALSO DELETE FROM gw_ledger WHERE id = 3",
@@ -118,9 +121,38 @@ class GuardrailInvariantFuzzTest {
                     + "PERFORM public.gw_trap(15); RETURN m.amount; END$$",
             "CREATE CAST (gw_money AS int) WITH FUNCTION gw_money_int(gw_money) AS IMPLICIT",
             "CREATE TABLE t_cast (id int, v gw_money)",
+            // 17: a default btree operator class whose comparison deletes (sorting, grouping, a unique index)
+            "CREATE TYPE gw_pt AS (a int)",
+            "CREATE FUNCTION gw_pt_lt(gw_pt, gw_pt) RETURNS bool LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT int4lt(($1).a, ($2).a)'",
+            "CREATE FUNCTION gw_pt_le(gw_pt, gw_pt) RETURNS bool LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT int4le(($1).a, ($2).a)'",
+            "CREATE FUNCTION gw_pt_eq(gw_pt, gw_pt) RETURNS bool LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT int4eq(($1).a, ($2).a)'",
+            "CREATE FUNCTION gw_pt_ge(gw_pt, gw_pt) RETURNS bool LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT int4ge(($1).a, ($2).a)'",
+            "CREATE FUNCTION gw_pt_gt(gw_pt, gw_pt) RETURNS bool LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT int4gt(($1).a, ($2).a)'",
+            "CREATE OPERATOR < (leftarg = gw_pt, rightarg = gw_pt, function = gw_pt_lt)",
+            "CREATE OPERATOR <= (leftarg = gw_pt, rightarg = gw_pt, function = gw_pt_le)",
+            "CREATE OPERATOR = (leftarg = gw_pt, rightarg = gw_pt, function = gw_pt_eq)",
+            "CREATE OPERATOR >= (leftarg = gw_pt, rightarg = gw_pt, function = gw_pt_ge)",
+            "CREATE OPERATOR > (leftarg = gw_pt, rightarg = gw_pt, function = gw_pt_gt)",
+            "CREATE FUNCTION gw_pt_cmp(gw_pt, gw_pt) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$BEGIN "
+                    + "PERFORM public.gw_trap(17); RETURN btint4cmp(($1).a, ($2).a); END$$",
+            "CREATE OPERATOR CLASS gw_pt_ops DEFAULT FOR TYPE gw_pt USING btree AS OPERATOR 1 <, OPERATOR 2 <=, "
+                    + "OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 gw_pt_cmp(gw_pt, gw_pt)",
+            "CREATE TABLE t_opc (id int, v gw_pt)",
+            "INSERT INTO t_opc VALUES (1, ROW(2)), (2, ROW(1))",
+            // 18: an event trigger on CREATE TABLE
+            "CREATE FUNCTION gw_trap_evt() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "PERFORM public.gw_trap(18); END$$",
+            "CREATE EVENT TRIGGER gw_trap_evt ON ddl_command_end WHEN TAG IN ('CREATE TABLE') "
+                    + "EXECUTE FUNCTION gw_trap_evt()",
             // 16: a foreign key that cascades into the ledger (deleting parent 16 deletes ledger row 16)
-            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON t_trig, t_rule, t_def, t_chk, t_dom, t_idx, t_stx, t_gen, "
-                    + "t_part, t_pol, t_plain, t_cast, gw_parent, gw_ledger TO gw_login",
+            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON t_trig, t_rule, t_def, t_chk, t_dom, t_idx, t_stx, "
+                    + "t_gen, "
+                    + "t_part, t_pol, t_plain, t_cast, t_opc, gw_parent, gw_ledger TO gw_login",
             "GRANT SELECT ON v_trap TO gw_login",
             "GRANT CREATE ON SCHEMA public TO gw_login",
             "INSERT INTO gw_parent SELECT g FROM generate_series(1, " + LEDGER_ROWS + ") g");
@@ -130,7 +162,7 @@ class GuardrailInvariantFuzzTest {
             Map.entry("t_trig", "1"), Map.entry("t_rule", "1"), Map.entry("t_def", "1"), Map.entry("t_chk", "1"),
             Map.entry("t_dom", "1"), Map.entry("t_idx", "1"), Map.entry("t_stx", "1"), Map.entry("t_part", "1"),
             Map.entry("t_pol", "1"), Map.entry("t_plain", "1"), Map.entry("t_cast", "ROW(1)::gw_money"),
-            Map.entry("gw_parent", ""), Map.entry("t_gen", "")));
+            Map.entry("t_opc", "ROW(1)::gw_pt"), Map.entry("gw_parent", ""), Map.entry("t_gen", "")));
 
     static final List<String> CONDITIONS = List.of("true", "id = 1", "id ### 1", "id > 0", "id IN (1, 2)",
             "NOT (id ### 2)", "id BETWEEN 1 AND 3", "gw_trap_b(99) IS NULL");
@@ -138,16 +170,17 @@ class GuardrailInvariantFuzzTest {
     /** A statement over {@code t_plain} alone, which runs no trap (its view v_trap does). */
     static final java.util.regex.Pattern UNTRAPPED = java.util.regex.Pattern.compile("\\bt_plain\\b");
     static final java.util.regex.Pattern TRAPPED = java.util.regex.Pattern.compile(
-            "###|gw_|v_trap|t_(trig|rule|def|chk|dom|idx|stx|gen|part|pol|cast)\\b");
+            "###|gw_|v_trap|t_(trig|rule|def|chk|dom|idx|stx|gen|part|pol|cast|opc)\\b");
 
     /** A statement over {@code table}: what the generator draws. */
     static String statement(Random r, String table) {
         String second = TABLES.get(table);
         String columns = second.isEmpty() ? "(id)" : "(id, v)";
-        String values = second.isEmpty() ? "(" + (1 + r.nextInt(3)) + ")" : "(" + (1 + r.nextInt(3)) + ", " + second + ")";
+        int id = 1 + r.nextInt(3);
+        String values = second.isEmpty() ? "(" + id + ")" : "(" + id + ", " + second + ")";
         String where = " WHERE " + CONDITIONS.get(r.nextInt(CONDITIONS.size()));
         String setV = second.isEmpty() ? "id = id" : "v = " + second;
-        return switch (r.nextInt(22)) {
+        return switch (r.nextInt(25)) {
             case 0, 1 -> "SELECT * FROM " + table + where;
             case 2, 3 -> "INSERT INTO " + table + " " + columns + " VALUES " + values;
             case 4 -> "INSERT INTO " + table + " " + columns + " SELECT * FROM (VALUES " + values + ") s";
@@ -159,7 +192,8 @@ class GuardrailInvariantFuzzTest {
             case 11 -> "SELECT count(*) FROM " + table + " t JOIN " + table + " u USING (id)";
             case 12 -> "WITH w AS (INSERT INTO " + table + " " + columns + " VALUES " + values
                     + " RETURNING id) SELECT * FROM w";
-            case 13 -> "MERGE INTO " + table + " t USING (VALUES (1)) s (id) ON t.id = s.id WHEN MATCHED THEN UPDATE SET "
+            case 13 -> "MERGE INTO " + table + " t USING (VALUES (1)) s (id) ON t.id = s.id "
+                    + "WHEN MATCHED THEN UPDATE SET "
                     + setV + " WHEN NOT MATCHED THEN INSERT " + columns + " VALUES " + values;
             case 14 -> "SELECT * FROM v_trap" + where;
             case 15 -> "SELECT gw_agg(id) FROM " + table;
@@ -168,6 +202,9 @@ class GuardrailInvariantFuzzTest {
             case 18 -> "INSERT INTO " + table + " " + columns + " VALUES " + values + " ON CONFLICT DO NOTHING";
             case 19 -> "COPY (SELECT * FROM " + table + where + ") TO STDOUT";
             case 20 -> "SELECT 1 ### " + (1 + r.nextInt(2));
+            case 21 -> "SELECT * FROM " + table + " ORDER BY 2";
+            case 22 -> "SELECT v, count(*) FROM " + (second.isEmpty() ? "t_opc" : table) + " GROUP BY v";
+            case 23 -> "CREATE TABLE gw_made_" + r.nextInt(1_000_000) + " (id int)";
             default -> "DELETE FROM gw_parent WHERE id = " + (16 + r.nextInt(2));
         };
     }
@@ -270,14 +307,15 @@ class GuardrailInvariantFuzzTest {
                     "INSERT INTO t_part VALUES (1, 1)", "INSERT INTO t_pol VALUES (1, 1)",
                     "INSERT INTO t_plain VALUES (1, 1)", "SELECT x FROM v_trap", "SELECT gw_agg(id) FROM t_plain",
                     "INSERT INTO t_cast VALUES (1, ROW(1))", "SELECT v + 1 FROM t_cast",
-                    "DELETE FROM gw_parent WHERE id = 16")) {
+                    "DELETE FROM gw_parent WHERE id = 16", "SELECT * FROM t_opc ORDER BY v",
+                    "CREATE TABLE gw_made_straight (id int)")) {
                 s.execute(sql);
             }
             s.execute("RESET ROLE");
             s.execute("INSERT INTO t_stx SELECT g, g FROM generate_series(1, 10) g");
             s.execute("ANALYZE t_stx");
         }
-        assertEquals("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", changed());
+        assertEquals("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18", changed());
         refill();
     }
 }
