@@ -4,13 +4,23 @@ import dev.warden.pg.message.FrontendMessage;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A masked session speaking the wire protocol, for the masking attack tests ({@link MaskingRedTeamTest},
  * {@link MaskingPass14Test}); {@link #query} returns every byte of the answer as text.
  */
 final class MaskedAttacker implements AutoCloseable {
+    /** The seeded PII of the masking attack tests: {@link #seedsIn} finds any of them in an answer. */
+    static final List<String> EMAILS = List.of("zq.feather@quixmail.example", "mo.brandt@quixmail.example",
+            "lu.ortega@quixmail.example");
+    static final List<String> SSNS = List.of("536-22-8471", "611-40-9235", "702-18-3346");
+
     final RawClient client;
 
     MaskedAttacker(WardenHarness w) throws IOException {
@@ -72,5 +82,73 @@ final class MaskedAttacker implements AutoCloseable {
     @Override
     public void close() throws IOException {
         client.close();
+    }
+    /** A table {@code name (id, email, ssn)} in {@code w}'s database holding the seeded PII, readable by everyone. */
+    static void seed(WardenHarness w, String name) throws SQLException {
+        try (Connection c = w.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE " + name + " (id int primary key, email text, ssn text)");
+            for (int i = 0; i < EMAILS.size(); i++) {
+                s.execute("INSERT INTO " + name + " VALUES (" + (i + 1) + ", '" + EMAILS.get(i) + "', '"
+                        + SSNS.get(i) + "')");
+            }
+            s.execute("GRANT ALL ON " + name + " TO PUBLIC");
+        }
+    }
+
+    /** Lower-case letters and digits only: what survives an attacker's separators and case changes. */
+    private static String normalized(String s) {
+        return s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    }
+
+    /** The seeded values found in {@code received} (forwards or reversed), none when masking held. */
+    static List<String> seedsIn(String received) {
+        String text = normalized(received);
+        String reversed = new StringBuilder(text).reverse().toString();
+        List<String> found = new ArrayList<>();
+        List<String> seeds = new ArrayList<>(EMAILS);
+        seeds.addAll(SSNS);
+        for (String seed : seeds) {
+            String n = normalized(seed);
+            if (text.contains(n) || reversed.contains(n)) {
+                found.add(seed);
+            }
+        }
+        return found;
+    }
+
+    /**
+     * Runs each attempt's statements in order on a masked session of its own through {@code w}, then
+     * {@code cleanup} directly. Returns the attempts whose answers carried a seeded value, with those values (at the
+     * first statement that did).
+     */
+    static List<String> leaksOf(WardenHarness w, String[][] attempts, String... cleanup) throws Exception {
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            try (MaskedAttacker a = new MaskedAttacker(w)) {
+                for (String sql : attempt) {
+                    List<String> seeds = seedsIn(a.query(sql));
+                    if (!seeds.isEmpty()) {
+                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
+                        break;
+                    }
+                }
+            }
+            try (Connection c = w.direct(); Statement s = c.createStatement()) {
+                for (String sql : cleanup) {
+                    s.execute(sql);
+                }
+            }
+        }
+        return leaked;
+    }
+
+    /** The first field of the first data row in {@code answer} (as {@link #query} shows it), or "". */
+    static String firstValue(String answer) {
+        int d = answer.indexOf("\nD");
+        return d < 0 ? "" : answer.substring(d + 8, answer.indexOf('\n', d + 1));
+    }
+
+    static boolean refused(String received) {
+        return received.contains("42501");
     }
 }

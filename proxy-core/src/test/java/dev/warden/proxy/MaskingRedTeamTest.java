@@ -13,8 +13,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
+import static dev.warden.proxy.MaskedAttacker.EMAILS;
+import static dev.warden.proxy.MaskedAttacker.SSNS;
+import static dev.warden.proxy.MaskedAttacker.firstValue;
+import static dev.warden.proxy.MaskedAttacker.refused;
+import static dev.warden.proxy.MaskedAttacker.seedsIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,9 +35,6 @@ class MaskingRedTeamTest {
 
     static WardenHarness warden;
 
-    private static final List<String> EMAILS = List.of("zq.feather@quixmail.example", "mo.brandt@quixmail.example",
-            "lu.ortega@quixmail.example");
-    private static final List<String> SSNS = List.of("536-22-8471", "611-40-9235", "702-18-3346");
 
     /** Seeds hide from value detection once {@code @}, {@code .} and {@code -} become spaces. */
     private static final String HIDE = "'@.-', '   '";
@@ -50,14 +51,7 @@ class MaskingRedTeamTest {
 
     /** A table {@code name (id, email, ssn)} holding the seeded PII, readable by everyone. */
     private static void seed(String name) throws SQLException {
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE " + name + " (id int primary key, email text, ssn text)");
-            for (int i = 0; i < EMAILS.size(); i++) {
-                s.execute("INSERT INTO " + name + " VALUES (" + (i + 1) + ", '" + EMAILS.get(i) + "', '"
-                        + SSNS.get(i) + "')");
-            }
-            s.execute("GRANT ALL ON " + name + " TO PUBLIC");
-        }
+        MaskedAttacker.seed(warden, name);
     }
 
     private static void direct(String sql) throws SQLException {
@@ -66,67 +60,14 @@ class MaskingRedTeamTest {
         }
     }
 
-    /** Lower-case letters and digits only: what survives an attacker's separators and case changes. */
-    private static String normalized(String s) {
-        return s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
-    }
-
-    /** The seeded values found in {@code received} (forwards or reversed), none when masking held. */
-    private static List<String> seedsIn(String received) {
-        String text = normalized(received);
-        String reversed = new StringBuilder(text).reverse().toString();
-        List<String> found = new ArrayList<>();
-        for (String seed : concat(EMAILS, SSNS)) {
-            String n = normalized(seed);
-            if (text.contains(n) || reversed.contains(n)) {
-                found.add(seed);
-            }
-        }
-        return found;
-    }
-
-    private static List<String> concat(List<String> a, List<String> b) {
-        List<String> out = new ArrayList<>(a);
-        out.addAll(b);
-        return out;
-    }
-
     private static void assertNoSeed(String received) {
         assertEquals(List.of(), seedsIn(received), received);
     }
 
-    /**
-     * Runs each attempt's statements in order on a session of its own, then {@code cleanup} directly. Returns the
-     * attempts whose answers carried a seeded value, with those values (at the first statement that did).
-     */
     private static List<String> leaksOf(String[][] attempts, String... cleanup) throws Exception {
-        List<String> leaked = new ArrayList<>();
-        for (String[] attempt : attempts) {
-            try (MaskedAttacker a = new MaskedAttacker(warden)) {
-                for (String sql : attempt) {
-                    List<String> seeds = seedsIn(a.query(sql));
-                    if (!seeds.isEmpty()) {
-                        leaked.add(String.join(" / ", attempt) + ": " + seeds);
-                        break;
-                    }
-                }
-            }
-            for (String sql : cleanup) {
-                direct(sql);
-            }
-        }
-        return leaked;
+        return MaskedAttacker.leaksOf(warden, attempts, cleanup);
     }
 
-    /** The first field of the first data row in {@code answer} (as {@link MaskedAttacker#query} shows it), or "". */
-    private static String firstValue(String answer) {
-        int d = answer.indexOf("\nD");
-        return d < 0 ? "" : answer.substring(d + 8, answer.indexOf('\n', d + 1));
-    }
-
-    private static boolean refused(String received) {
-        return received.contains("42501");
-    }
 
     // ---- 1. catalog relations: statistics hold sample values of user tables ----
 
