@@ -225,18 +225,40 @@ final class GroupCommitLog implements AuditLog {
 
     /**
      * Writes the queued records on this thread, in one write(2), and completes their futures here; true when it
-     * left nothing for the writer. It stands aside when the lock is held (the writer or another loop is writing
-     * and takes these records along, or the writer is told below), while the writer fsyncs, before the chain is
-     * known or a recovery record is due, when the batch would open a new file, while the writer waits for the
-     * lock (its fsync is due), and once the log is closing.
+     * left nothing for the writer. When another thread holds the lock it leaves the records to that thread: every
+     * holder looks at the queue again once it lets go (an event loop here, the writer at the top of its loop, the
+     * syncer by waking the writer), so no record waits. Two event loops used to hand the writer thread whatever
+     * met the other's lock, and their statements then waited for two thread wake-ups. It stands aside (and the
+     * writer is told) while the writer fsyncs, before the chain is known or a recovery record is due, when the batch
+     * would open a new file, while the writer waits for the lock (its fsync is due), and once the log is closing.
      */
     private boolean writeInline() {
-        // Not from inside a batch (a future's callback that wakes the log): the batch list is in use. Not with the
-        // interrupt flag set: a FileChannel closes when an interrupted thread writes to it.
-        if (syncing || chainLock.isHeldByCurrentThread() || Thread.currentThread().isInterrupted()
-                || !chainLock.tryLock()) {
-            return false;
+        for (int round = 0; round < INLINE_ROUNDS; round++) {
+            // Not from inside a batch (a future's callback that wakes the log): the batch list is in use. Not with
+            // the interrupt flag set: a FileChannel closes when an interrupted thread writes to it.
+            if (syncing || chainLock.isHeldByCurrentThread() || Thread.currentThread().isInterrupted()) {
+                return false;
+            }
+            if (!chainLock.tryLock()) {
+                // After this thread's adds: the holder's look at the queue, after its unlock, comes later.
+                return true;
+            }
+            if (!writeInlineRound()) {
+                return false;
+            }
+            // After the unlock: what another thread queued while this one held the lock is this thread's to write.
+            if (queue.isEmpty()) {
+                return true;
+            }
         }
+        return false;
+    }
+
+    /** A holder rechecks the queue this many times before it leaves the rest to the writer. */
+    private static final int INLINE_ROUNDS = 4;
+
+    /** One inline batch, the lock held on entry and released here; false when it stood aside. */
+    private boolean writeInlineRound() {
         List<Pending> batch = inlineBatch;
         try {
             // A writer waiting for the lock has an fsync (or a rotation, a checkpoint) due: tryLock would jump it.
@@ -257,7 +279,8 @@ final class GroupCommitLog implements AuditLog {
                 batch.add(queue.poll());
             }
             if (batch.isEmpty()) {
-                return queue.isEmpty();
+                // Nothing queued, or the next record needs a new file (the writer's).
+                return queue.peek() == null;
             }
             boolean wasUnsynced = file.unsynced();
             boolean wasSigned = sinceCheckpoint == 0;
@@ -278,7 +301,7 @@ final class GroupCommitLog implements AuditLog {
                     unparkWriter();
                 }
             }
-            return queue.isEmpty();
+            return true;
         } finally {
             batch.clear();
             chainLock.unlock();

@@ -420,6 +420,8 @@ public final class PgbenchComparison {
             }
             String profile = jfr == null ? "" : jfr.stopAndSummarise();
             String loadAfter = loadAverage();
+            // The audit writer's counters: how many batches an event loop wrote itself, and how many fsyncs.
+            wardens.forEach((t, w) -> log("audit counters of " + t.label() + ": " + w.server().auditStats()));
             // Stopping writes each log's final checkpoint, so verify covers every record.
             wardens.values().forEach(w -> w.server().close());
             stopped = true;

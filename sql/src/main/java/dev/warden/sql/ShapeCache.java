@@ -1,74 +1,81 @@
 package dev.warden.sql;
 
-import java.util.LinkedHashMap;
+import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A bounded map from a statement's shape ({@link Shape#parserText}) to its facts, least recently used first
- * out. Striped so that event loops analysing different shapes rarely wait on each other; each stripe is an
- * access-ordered {@link LinkedHashMap} under its own lock.
+ * A bounded map from a statement's shape ({@link Shape#parserText}) to its facts. Every event loop reads it for
+ * every statement, so a hit writes nothing shared: no lock, and no least-recently-used list to relink (an
+ * access-ordered map under a lock moved the same entry on every hit, from both cores, and the lock and the list's
+ * cache lines went back and forth between them). Eviction is a second-chance sweep instead: an entry read since the
+ * last sweep is marked (written only when it was not, so a hot entry's line stays shared between cores), and when a
+ * put overflows the bound, unmarked entries go first and marked ones lose their mark.
  */
 final class ShapeCache {
 
-    private static final int STRIPES = 16;
-
-    private final Stripe[] stripes;
+    private final int capacity;
+    private final ConcurrentHashMap<String, Entry> entries;
     final LongAdder hits = new LongAdder();
     final LongAdder misses = new LongAdder();
 
-    ShapeCache(int capacity) {
-        int stripes = Math.max(1, Math.min(STRIPES, capacity / 8));
-        int perStripe = Math.max(1, (capacity + stripes - 1) / stripes);
-        this.stripes = new Stripe[stripes];
-        for (int i = 0; i < stripes; i++) {
-            this.stripes[i] = new Stripe(perStripe);
+    /** The facts, and whether they were read since the last sweep (a benign race: a lost mark costs one parse). */
+    private static final class Entry {
+        final StatementFacts facts;
+        volatile boolean used;
+
+        Entry(StatementFacts facts) {
+            this.facts = facts;
+            this.used = true; // survives the sweep that its own put may start
         }
+    }
+
+    ShapeCache(int capacity) {
+        this.capacity = Math.max(1, capacity);
+        this.entries = new ConcurrentHashMap<>(Math.min(this.capacity, 1 << 16) * 4 / 3 + 1);
     }
 
     StatementFacts get(String shape) {
-        Stripe s = stripe(shape);
-        StatementFacts facts;
-        synchronized (s) {
-            facts = s.get(shape);
+        Entry e = entries.get(shape);
+        if (e == null) {
+            misses.increment();
+            return null;
         }
-        (facts == null ? misses : hits).increment();
-        return facts;
+        if (!e.used) {
+            e.used = true;
+        }
+        hits.increment();
+        return e.facts;
     }
 
     void put(String shape, StatementFacts facts) {
-        Stripe s = stripe(shape);
-        synchronized (s) {
-            s.put(shape, facts);
+        entries.put(shape, new Entry(facts));
+        if (entries.size() > capacity) {
+            sweep(shape);
+        }
+    }
+
+    /** Puts are rare (a cold parse, on the analysis lanes): one at a time sweeps, the others go on. */
+    private synchronized void sweep(String kept) {
+        int target = capacity - Math.max(1, capacity / 8);
+        for (int pass = 0; pass < 2 && entries.size() > target; pass++) {
+            Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+            while (it.hasNext() && entries.size() > target) {
+                Map.Entry<String, Entry> e = it.next();
+                if (e.getKey().equals(kept)) {
+                    continue;
+                }
+                if (e.getValue().used && pass == 0) {
+                    e.getValue().used = false;
+                } else {
+                    it.remove();
+                }
+            }
         }
     }
 
     int size() {
-        int size = 0;
-        for (Stripe s : stripes) {
-            synchronized (s) {
-                size += s.size();
-            }
-        }
-        return size;
-    }
-
-    private Stripe stripe(String shape) {
-        int h = shape.hashCode();
-        return stripes[Math.floorMod(h ^ (h >>> 16), stripes.length)];
-    }
-
-    private static final class Stripe extends LinkedHashMap<String, StatementFacts> {
-        private final int capacity;
-
-        Stripe(int capacity) {
-            super(16, 0.75f, true);
-            this.capacity = capacity;
-        }
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, StatementFacts> eldest) {
-            return size() > capacity;
-        }
+        return entries.size();
     }
 }

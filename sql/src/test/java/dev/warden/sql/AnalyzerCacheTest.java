@@ -83,6 +83,20 @@ class AnalyzerCacheTest {
     }
 
     @Test
+    void anEntryReadBetweenSweepsOutlivesUnreadOnes() {
+        ShapeCache cache = new ShapeCache(64);
+        StatementFacts facts = new Analyzer(0).analyze("SELECT 1").statements().get(0);
+        cache.put("hot", facts);
+        cache.put("cold", facts);
+        for (int i = 0; i < 1000; i++) {
+            cache.put("select " + i, facts);
+            assertEquals(facts, cache.get("hot"), "read after every put, at put " + i);
+        }
+        assertEquals(null, cache.get("cold"), "never read again: evicted");
+        assertTrue(cache.size() <= 64, () -> "size " + cache.size());
+    }
+
+    @Test
     void concurrentAnalysesAgreeWithASequentialOne() throws Exception {
         Analyzer shared = new Analyzer(50);
         Analyzer reference = new Analyzer(0);
