@@ -56,7 +56,7 @@ final class ShapeCache {
         }
     }
 
-    /** Puts are rare (a cold parse, on the analysis lanes): one at a time sweeps, the others go on. */
+    /** Puts are rare (a cold parse, on the analysis lanes), so one sweep at a time is enough. */
     private synchronized void sweep(String kept) {
         int target = capacity - Math.max(1, capacity / 8);
         for (int pass = 0; pass < 2 && entries.size() > target; pass++) {
