@@ -59,6 +59,8 @@ final class GroupCommitLog implements AuditLog {
     private static final long LOST_WAKE_NANOS = LOST_WAKE_BOUND.toNanos();
     /** Room an inline batch leaves in the file for checkpoints and digits the records' templates do not count. */
     private static final long INLINE_SLACK = 16 * 1024;
+    /** An inline writer rechecks the queue this many times before it leaves the rest to the writer thread. */
+    private static final int INLINE_ROUNDS = 4;
 
     /**
      * A record serialized on the appending thread, waiting for its place in the chain; {@code unhurried}: its
@@ -253,9 +255,6 @@ final class GroupCommitLog implements AuditLog {
         }
         return false;
     }
-
-    /** A holder rechecks the queue this many times before it leaves the rest to the writer. */
-    private static final int INLINE_ROUNDS = 4;
 
     /** One inline batch, the lock held on entry and released here; false when it stood aside. */
     private boolean writeInlineRound() {

@@ -33,7 +33,7 @@ final class ShapeCache {
 
     ShapeCache(int capacity) {
         this.capacity = Math.max(1, capacity);
-        this.entries = new ConcurrentHashMap<>(Math.min(this.capacity, 1 << 16) * 4 / 3 + 1);
+        this.entries = new ConcurrentHashMap<>();
     }
 
     StatementFacts get(String shape) {
