@@ -29,13 +29,16 @@ final class PreparedStatements {
     static final class Statement {
         final String name;
         final String sql;
-        /** Its analysis, with the effects of the functions it calls as they were at Parse (masking uses it). */
+        /** Its analysis, with the effects of the functions it calls as they were at Parse. */
         final Analysis analysis;
         /**
-         * The analysis the guardrails judge: {@link #analysis}, or the effects applied again from {@link #read} when
-         * the catalog moved on before an Execute (a migration replaced a function: the server runs the new body).
+         * The analysis an execution is judged and masked by: {@link #analysis}, or the effects applied again from
+         * {@link #read} when the catalog moved on before an Execute or an EXECUTE (a migration replaced a function:
+         * the server runs the new body, whose reads masking follows).
          */
         Analysis judged;
+        /** Masking's refusal of {@link #judged} (a function it calls now hands a sensitive value off); null: none. */
+        dev.warden.proxy.guardrails.Decision screenedOut;
         /** The analysis as the text alone gives it, before function effects; null when not kept (never applied again). */
         final Analysis read;
         /**
@@ -91,13 +94,32 @@ final class PreparedStatements {
             this.textBytes = textBytes;
         }
 
-        /** Its effects applied again at {@code generation} (see {@link #analysis}): the decision is remade. */
-        void reapplied(Analysis applied, Analysis castsApplied, long generation, long currentUntil) {
+        /**
+         * Its effects applied again at {@code generation} (see {@link #analysis}), and masking's refusal of them
+         * ({@code screenedOut}, null: none): the decision is remade.
+         */
+        void reapplied(Analysis applied, Analysis castsApplied, long generation, long currentUntil,
+                       dev.warden.proxy.guardrails.Decision screenedOut) {
             judged = applied;
             casts = castsApplied;
             effectsAt = generation;
             effectsCurrentUntil = currentUntil;
+            this.screenedOut = screenedOut;
             decision = null;
+        }
+
+        /**
+         * {@link #reapplied} for an SQL EXECUTE, which judges its parameters' casts on its own: a statement Parse gave
+         * user types keeps its stamp, so that its next protocol Execute applies those again too.
+         */
+        void reappliedWithoutCasts(Analysis applied, long generation, long currentUntil) {
+            judged = applied;
+            screenedOut = null;
+            decision = null;
+            if (castsRead == null) {
+                effectsAt = generation;
+                effectsCurrentUntil = currentUntil;
+            }
         }
 
         /** Whether its effects must be applied again before an Execute: see {@link #analysis}. */
@@ -112,6 +134,9 @@ final class PreparedStatements {
      */
     static dev.warden.proxy.guardrails.Decision decisionOf(Statement s, Object policy, long generation,
             java.util.function.Function<Analysis, dev.warden.proxy.guardrails.Decision> decide) {
+        if (s.screenedOut != null) {
+            return s.screenedOut;
+        }
         if (s.decision == null || s.decidedUnder != policy || s.decidedAt != generation) {
             s.decision = decide.apply(s.judged);
             if (s.decision.allowed() && s.casts != null) {

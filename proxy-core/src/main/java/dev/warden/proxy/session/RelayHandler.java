@@ -344,13 +344,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         List<StatementFacts> executed = null;
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
-                PreparedStatements.Statement statement = f.kind() == StatementKind.EXECUTE
-                        ? f.preparedName().map(prepared::statement).orElse(null)
-                        // CREATE TABLE ... AS EXECUTE name (under EXPLAIN too) runs it as well.
-                        : f.kind() == StatementKind.CREATE || f.kind() == StatementKind.EXPLAIN
-                        ? dev.warden.sql.TextReferences.createdFromExecute(f.text()).map(prepared::statement).orElse(null)
-                        : null;
-                if (statement != null && statement.analysis != null) {
+                PreparedStatements.Statement statement = executedBy(f);
+                if (statement != null) {
                     if (executed == null) {
                         executed = new java.util.ArrayList<>();
                     }
@@ -359,6 +354,40 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
         }
         return executed == null || executed.isEmpty() ? null : new Analysis(executed);
+    }
+
+    /**
+     * Gives the statements SQL PREPARE made that the EXECUTEs of {@code analysis} run the effects of the functions
+     * they call as the catalog has them now (their names are looked up with the EXECUTE's, see StatementReading),
+     * when it moved on since they were applied: masking follows an EXECUTE into {@link
+     * PreparedStatements.Statement#judged}, and a function a migration replaced runs its new body.
+     */
+    void executedWithEffectsNow(Analysis analysis) {
+        CatalogCache catalog = session.catalog;
+        if (analysis == null || catalog == null) {
+            return;
+        }
+        long at = catalog.generation();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
+                PreparedStatements.Statement statement = executedBy(f);
+                if (statement != null && statement.read != null && statement.effectsStale(at)) {
+                    statement.reappliedWithoutCasts(catalog.withFunctionEffects(statement.read,
+                            session.lexing.standardConformingStrings()), at, reader.currentUntil(statement.read));
+                }
+            }
+        }
+    }
+
+    /** The prepared statement {@code f} runs (EXECUTE, CREATE TABLE ... AS EXECUTE), or null. */
+    private PreparedStatements.Statement executedBy(StatementFacts f) {
+        PreparedStatements.Statement statement = f.kind() == StatementKind.EXECUTE
+                ? f.preparedName().map(prepared::statement).orElse(null)
+                // CREATE TABLE ... AS EXECUTE name (under EXPLAIN too) runs it as well.
+                : f.kind() == StatementKind.CREATE || f.kind() == StatementKind.EXPLAIN
+                ? dev.warden.sql.TextReferences.createdFromExecute(f.text()).map(prepared::statement).orElse(null)
+                : null;
+        return statement != null && statement.analysis != null ? statement : null;
     }
 
     /**
@@ -479,13 +508,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         reader.appliedAgainThen(new SessionLexing.Reading(statement.sql, statement.read, null), frame, reading -> {
             long currentUntil = reader.currentUntil(statement.read);
             if (statement.castsRead == null) {
-                statement.reapplied(reading.analysis(), null, at, currentUntil);
+                statement.reapplied(reading.analysis(), null, at, currentUntil, reading.refusal());
                 then.run();
                 return;
             }
             lookedUpThen(statement.castsRead, frame, () -> {
                 statement.reapplied(reading.analysis(), catalog.withFunctionEffects(statement.castsRead,
-                        session.lexing.standardConformingStrings()), at, currentUntil);
+                        session.lexing.standardConformingStrings()), at, currentUntil, reading.refusal());
                 then.run();
             });
         });
@@ -579,7 +608,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : statement.sql;
         audit.receiving(statement == null ? null : statement.textBytes);
         withEffectsNowThen(statement, frame, () -> {
-            Analysis analysis = statement == null ? null : statement.analysis;
+            Analysis analysis = statement == null ? null : statement.judged;
             lookedUpThen(statement == null ? null : statement.judged, frame,
                     () -> admitExecute(frame, portal, statement, sql, analysis));
         });

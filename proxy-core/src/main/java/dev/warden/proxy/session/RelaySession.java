@@ -76,7 +76,7 @@ final class RelaySession {
         masking.looksUpWith(services.analyzer());
         masking.followPrepared(name -> {
             PreparedStatements.Statement s = prepared.statement(name);
-            return s == null ? null : s.analysis;
+            return s == null ? null : s.judged;
         });
         // The server drops the session's temporary relations when its backend exits, which closes this connection.
         upstream.closeFuture().addListener(closed -> masking.sessionEnded());

@@ -107,11 +107,12 @@ final class StatementReading {
 
     /**
      * A prepared statement's reading ({@code read}: its analysis before function effects) with the effects as the
-     * catalog has them now, then {@code then}: see RelayHandler#withEffectsNowThen. For the guardrails only: masking
-     * keeps what it judged at Parse (between the client's batches, with the session's search_path read then).
+     * catalog has them now, screened by masking (its refusal: a function it calls now hands a sensitive value off),
+     * then {@code then}: see RelayHandler#withEffectsNowThen. Masking judges the execution's rows with it too: a
+     * function a migration replaced outside Warden may read what the one judged at Parse did not.
      */
     void appliedAgainThen(SessionLexing.Reading read, ByteBuf frame, Consumer<SessionLexing.Reading> then) {
-        withFunctionEffects(read, frame, false, overridden(then), 1, false);
+        withFunctionEffects(read, frame, false, overridden(then), 1);
     }
 
     /**
@@ -135,7 +136,7 @@ final class StatementReading {
      */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
                                      Consumer<SessionLexing.Reading> next) {
-        withFunctionEffects(reading, frame, cold, next, 1, true);
+        withFunctionEffects(reading, frame, cold, next, 1);
     }
 
     /**
@@ -146,9 +147,8 @@ final class StatementReading {
      */
     static final int MAX_READS = 4;
 
-    /** {@code screen}: whether masking screens the reading too (not when a prepared statement's are applied again). */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
-                                     Consumer<SessionLexing.Reading> next, int read, boolean screen) {
+                                     Consumer<SessionLexing.Reading> next, int read) {
         if (reading.analysis() == null || catalog == null) {
             next.accept(reading);
             return;
@@ -167,10 +167,10 @@ final class StatementReading {
         if (missing.isEmpty() && !cold) {
             SessionLexing.Reading applied = withEffects(reading);
             if (catalog.invalidations() != invalidations && read < MAX_READS) {
-                withFunctionEffects(reading, frame, false, next, read + 1, screen);
+                withFunctionEffects(reading, frame, false, next, read + 1);
                 return;
             }
-            screenThen(applied, frame, next, screen);
+            screenThen(applied, frame, next);
             return;
         }
         CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -190,11 +190,11 @@ final class StatementReading {
         }
         relay.holdUntil(applied, frame, (withEffects, failure) -> {
             if (catalog.invalidations() != invalidations && read < MAX_READS) {
-                withFunctionEffects(reading, frame, cold, next, read + 1, screen);
+                withFunctionEffects(reading, frame, cold, next, read + 1);
                 return;
             }
             // Not applied on the lane (a full queue): here then, slower but the same result.
-            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen);
+            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next);
         });
     }
 
@@ -246,12 +246,9 @@ final class StatementReading {
      * its own connection, between the client's batches, so each name means what the server will read; inside a
      * batch every candidate counts.
      */
-    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next,
-                            boolean screen) {
-        if (!screen) {
-            next.accept(reading);
-            return;
-        }
+    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
+        // Before masking follows its EXECUTEs into what they run (withPrepared looked up their names).
+        relay.executedWithEffectsNow(reading.analysis());
         relay.temporarySchemaThen(reading.analysis(), frame, () -> screenPathThen(reading, frame, next));
     }
 
