@@ -1752,47 +1752,61 @@ class MaskingRedTeamTest {
      * statements call, after Warden judged them clear: the server runs the new body at their next execution. Before,
      * masking kept what it judged at Parse (or at SQL PREPARE) for as long as the session lived: the new body's
      * e-mail addresses came back in clear at every later execution, while the same text sent afresh was masked, and
-     * a body that now handed them to {@code set_config} ran. Warden sees DDL made outside it when its catalog
-     * entries expire (5 s), which the test waits out.
+     * a body that now handed them to {@code set_config} ran; a cursor's FETCH, judged by its DECLARE, returned them
+     * too. Warden sees DDL made outside it when its catalog entries expire (5 s), which the test waits out.
      */
     @Test
     void aPreparedStatementRunsWithTheBodiesItCallsNowAndIsMaskedByThem() throws Exception {
         seed("mm_people");
         String clear = "RETURN 'x';";
-        for (String f : List.of("mm_f", "mm_g", "mm_h", "mm_k")) {
+        for (String f : List.of("mm_f", "mm_g", "mm_h", "mm_j", "mm_k", "mm_c")) {
             direct(plpgsqlFunction(f, clear));
         }
         String read = "(SELECT translate(string_agg(email, ','), " + HIDE + ") FROM mm_people)";
-        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+        try (MaskedAttacker a = new MaskedAttacker(warden); MaskedAttacker b = new MaskedAttacker(warden)) {
+            b.query("BEGIN");
+            b.query("DECLARE c CURSOR FOR SELECT mm_c() AS v FROM generate_series(1, 3)");
+            assertEquals("x", firstValue(b.query("FETCH 1 FROM c")));
             parseNamed(a, "f", "SELECT mm_f() AS v");
             parseNamed(a, "h", "SELECT mm_h() AS v");
             a.query("PREPARE g AS SELECT mm_g() AS v");
+            a.query("PREPARE j AS SELECT mm_j() AS v");
             a.query("PREPARE k AS SELECT mm_k() AS v");
             // Judged clear, and answered in clear.
             assertEquals("x", firstValue(runNamed(a, "f")));
             assertEquals("x", firstValue(runNamed(a, "h")));
             assertEquals("x", firstValue(a.query("EXECUTE g")));
+            assertEquals("x", firstValue(a.query("EXECUTE j")));
             assertEquals("x", firstValue(runNamed(a, "k")));
 
             direct(plpgsqlFunction("mm_f", "RETURN " + read + ";"));
             direct(plpgsqlFunction("mm_g", "RETURN " + read + ";"));
             direct(plpgsqlFunction("mm_h", "PERFORM set_config('mm.carried', " + read + ", false); RETURN 'y';"));
+            direct(plpgsqlFunction("mm_j", "PERFORM set_config('mm.kept', " + read + ", false); RETURN 'y';"));
+            direct(plpgsqlFunction("mm_c", "RETURN " + read + ";"));
             Thread.sleep(5_500); // past the catalog's entries (see the class comment)
 
             String protocol = runNamed(a, "f");
             String sql = a.query("EXECUTE g");
             String handedOff = runNamed(a, "h");
-            String carried = a.query("SELECT current_setting('mm.carried', true) AS v");
-            String received = protocol + sql + handedOff + carried;
+            String handedOffBySql = a.query("EXECUTE j");
+            String carried = a.query("SELECT current_setting('mm.carried', true) AS v, current_setting('mm.kept', true) AS w");
+            // The cursor's plan is its DECLARE's, but its next row calls the new body (once the backend has taken
+            // the catalog's invalidation, which a lock does).
+            b.query("LOCK TABLE mm_people IN ACCESS SHARE MODE");
+            String fetched = b.query("FETCH 1 FROM c");
+            String received = protocol + sql + handedOff + handedOffBySql + carried + fetched;
             assertEquals(List.of(), seedsIn(received), received);
-            assertTrue(protocol.contains("[redacted]") && sql.contains("[redacted]"), protocol + sql);
-            assertTrue(handedOff.contains("masking-handoff"), handedOff);
+            assertTrue(protocol.contains("[redacted]") && sql.contains("[redacted]") && fetched.contains("[redacted]"),
+                    protocol + sql + fetched);
+            assertTrue(handedOff.contains("masking-handoff") && handedOffBySql.contains("masking-handoff"),
+                    handedOff + handedOffBySql);
             // A statement whose function the migration left alone still answers in clear; the text sent afresh
             // is masked as its prepared form is.
             assertEquals("x", firstValue(runNamed(a, "k")));
             assertTrue(a.query("SELECT mm_f() AS v").contains("[redacted]"));
         } finally {
-            direct("DROP FUNCTION IF EXISTS mm_f(), mm_g(), mm_h(), mm_k()");
+            direct("DROP FUNCTION IF EXISTS mm_f(), mm_g(), mm_h(), mm_j(), mm_k(), mm_c()");
         }
     }
 }

@@ -17,12 +17,12 @@ import java.util.Optional;
  * characters before a name; a numeric literal's digits are none of these. Texts with a quote, a dollar sign, a
  * backslash or a comment are compared whole: their literals can hold words.
  */
-final class SameReading {
+public final class SameReading {
 
     private SameReading() {
     }
 
-    static boolean of(Analysis a, Analysis b) {
+    public static boolean of(Analysis a, Analysis b) {
         if (a == b || a.statements() == b.statements()) {
             return true;
         }

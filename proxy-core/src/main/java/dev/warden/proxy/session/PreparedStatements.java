@@ -95,31 +95,42 @@ final class PreparedStatements {
         }
 
         /**
-         * Its effects applied again at {@code generation} (see {@link #analysis}), and masking's refusal of them
-         * ({@code screenedOut}, null: none): the decision is remade.
+         * Its effects applied again at {@code generation} (see {@link #analysis}): the decision is remade. Returns
+         * whether {@link #judged} changed (masking is then to screen it again, see {@link #screenedOut}).
          */
-        void reapplied(Analysis applied, Analysis castsApplied, long generation, long currentUntil,
-                       dev.warden.proxy.guardrails.Decision screenedOut) {
-            judged = applied;
+        boolean reapplied(Analysis applied, Analysis castsApplied, long generation, long currentUntil) {
             casts = castsApplied;
             effectsAt = generation;
             effectsCurrentUntil = currentUntil;
-            this.screenedOut = screenedOut;
             decision = null;
+            return judgedNow(applied);
         }
 
         /**
          * {@link #reapplied} for an SQL EXECUTE, which judges its parameters' casts on its own: a statement Parse gave
          * user types keeps its stamp, so that its next protocol Execute applies those again too.
          */
-        void reappliedWithoutCasts(Analysis applied, long generation, long currentUntil) {
-            judged = applied;
-            screenedOut = null;
+        boolean reappliedWithoutCasts(Analysis applied, long generation, long currentUntil) {
             decision = null;
             if (castsRead == null) {
                 effectsAt = generation;
                 effectsCurrentUntil = currentUntil;
             }
+            return judgedNow(applied);
+        }
+
+        /**
+         * Takes {@code applied} as {@link #judged} unless it reads the same (the bodies it runs did not change): masking
+         * keeps the judgement it made of that, with the session's search_path as read between the client's batches
+         * (an Execute inside a batch cannot read it, and judging without it masks what a schema of another session's
+         * path could make sensitive).
+         */
+        private boolean judgedNow(Analysis applied) {
+            if (judged == null || applied == null || !dev.warden.proxy.catalog.SameReading.of(judged, applied)) {
+                judged = applied;
+                return true;
+            }
+            return false;
         }
 
         /** Whether its effects must be applied again before an Execute: see {@link #analysis}. */
@@ -421,7 +432,7 @@ final class PreparedStatements {
                 statements.values().removeIf(s -> !s.name.isEmpty());
                 portals.clear();
             } else if (kind == StatementKind.DECLARE) {
-                declare(f).ifPresent(declared::add);
+                declare(f, read == null ? null : read.statements().get(i)).ifPresent(declared::add);
             } else if (kind == StatementKind.CLOSE) {
                 TextReferences.cursorName(f).ifPresentOrElse(portals::remove, portals::clear);
             } else if (kind == StatementKind.BEGIN) {
@@ -470,7 +481,8 @@ final class PreparedStatements {
         });
     }
 
-    private Optional<Portal> declare(StatementFacts f) {
+    /** {@code read}: the DECLARE as its text alone gives it (before function effects), or null. */
+    private Optional<Portal> declare(StatementFacts f, StatementFacts read) {
         Optional<String> name = TextReferences.cursorName(f);
         if (name.isEmpty()) {
             return Optional.empty();
@@ -479,7 +491,10 @@ final class PreparedStatements {
             return Optional.empty();
         }
         StatementFacts inner = f.inner().get();
-        Statement query = new Statement(name.get(), inner.text(), new Analysis(List.of(inner)), Origin.SQL, null);
+        // The query keeps its reading: a FETCH runs the functions it calls as they are then (see Statement#judged).
+        StatementFacts innerRead = read == null ? null : read.inner().orElse(null);
+        Statement query = new Statement(name.get(), inner.text(), new Analysis(List.of(inner)), Origin.SQL, null,
+                List.of(), innerRead == null ? null : new Analysis(List.of(innerRead)), null, null);
         Portal cursor = new Portal(name.get(), query, List.of(), List.of(), true, TextReferences.cursorWithHold(f));
         cursor.savepointLevel = savepoints.depth();
         portals.put(cursor.name, cursor);

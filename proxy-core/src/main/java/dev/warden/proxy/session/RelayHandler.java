@@ -360,7 +360,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * Gives the statements SQL PREPARE made that the EXECUTEs of {@code analysis} run the effects of the functions
      * they call as the catalog has them now (their names are looked up with the EXECUTE's, see StatementReading),
      * when it moved on since they were applied: masking follows an EXECUTE into {@link
-     * PreparedStatements.Statement#judged}, and a function a migration replaced runs its new body.
+     * PreparedStatements.Statement#judged}, and a function a migration replaced runs its new body. So do the queries
+     * of the cursors its FETCHes and MOVEs read (see {@link #cursorsFetched}).
      */
     void executedWithEffectsNow(Analysis analysis) {
         CatalogCache catalog = session.catalog;
@@ -371,11 +372,57 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
                 PreparedStatements.Statement statement = executedBy(f);
+                statement = statement != null ? statement : fetchedBy(f);
                 if (statement != null && statement.read != null && statement.effectsStale(at)) {
-                    statement.reappliedWithoutCasts(catalog.withFunctionEffects(statement.read,
-                            session.lexing.standardConformingStrings()), at, reader.currentUntil(statement.read));
+                    screenIfChanged(statement, statement.reappliedWithoutCasts(catalog.withFunctionEffects(
+                            statement.read, session.lexing.standardConformingStrings()), at,
+                            reader.currentUntil(statement.read)));
                 }
             }
+        }
+    }
+
+    /**
+     * The queries of the cursors {@code analysis} FETCHes or MOVEs as their texts alone give them (before function
+     * effects), or null: a cursor's plan was made at DECLARE, but the functions it calls run as they are at each
+     * FETCH (a PL/pgSQL body replaced meanwhile runs its new body). Masking judges them with StatementReading's.
+     */
+    Analysis cursorsFetched(Analysis analysis) {
+        if (analysis == null) {
+            return null;
+        }
+        List<StatementFacts> fetched = null;
+        for (StatementFacts f : analysis.statements()) {
+            PreparedStatements.Statement query = fetchedBy(f);
+            if (query != null && query.read != null) {
+                if (fetched == null) {
+                    fetched = new java.util.ArrayList<>();
+                }
+                fetched.addAll(query.read.statements());
+            }
+        }
+        return fetched == null ? null : new Analysis(fetched);
+    }
+
+    /** The query of the cursor {@code f} FETCHes or MOVEs, when Warden saw its DECLARE; else null. */
+    private PreparedStatements.Statement fetchedBy(StatementFacts f) {
+        if (f.kind() != StatementKind.FETCH && f.kind() != StatementKind.MOVE) {
+            return null;
+        }
+        PreparedStatements.Portal cursor = dev.warden.sql.TextReferences.cursorName(f).map(prepared::portal)
+                .orElse(null);
+        return cursor == null || !cursor.declared ? null : cursor.statement;
+    }
+
+    /**
+     * When the bodies a prepared statement runs changed since it was screened ({@code changed}), masking screens it
+     * as it runs now: a refusal (a function now hands a sensitive value off) stands for its executions. Its search_path
+     * is as known then (every candidate when not read since: a batch cannot stop to read it).
+     */
+    private void screenIfChanged(PreparedStatements.Statement statement, boolean changed) {
+        if (changed && masking != null) {
+            statement.screenedOut = masking.screen(new SessionLexing.Reading(statement.sql, statement.judged, null))
+                    .refusal();
         }
     }
 
@@ -508,13 +555,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         reader.appliedAgainThen(new SessionLexing.Reading(statement.sql, statement.read, null), frame, reading -> {
             long currentUntil = reader.currentUntil(statement.read);
             if (statement.castsRead == null) {
-                statement.reapplied(reading.analysis(), null, at, currentUntil, reading.refusal());
+                screenIfChanged(statement, statement.reapplied(reading.analysis(), null, at, currentUntil));
                 then.run();
                 return;
             }
             lookedUpThen(statement.castsRead, frame, () -> {
-                statement.reapplied(reading.analysis(), catalog.withFunctionEffects(statement.castsRead,
-                        session.lexing.standardConformingStrings()), at, currentUntil, reading.refusal());
+                screenIfChanged(statement, statement.reapplied(reading.analysis(), catalog.withFunctionEffects(
+                        statement.castsRead, session.lexing.standardConformingStrings()), at, currentUntil));
                 then.run();
             });
         });
@@ -608,7 +655,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : statement.sql;
         audit.receiving(statement == null ? null : statement.textBytes);
         withEffectsNowThen(statement, frame, () -> {
-            Analysis analysis = statement == null ? null : statement.judged;
+            // A cursor's portal (DECLARE) keeps its query's analysis: masking judged it once, with the plan's
+            // search_path (see ResultMasking#exposedAsDeclared).
+            Analysis analysis = statement == null ? null : portal.declared ? statement.analysis : statement.judged;
             lookedUpThen(statement == null ? null : statement.judged, frame,
                     () -> admitExecute(frame, portal, statement, sql, analysis));
         });

@@ -78,6 +78,11 @@ final class RelaySession {
             PreparedStatements.Statement s = prepared.statement(name);
             return s == null ? null : s.judged;
         });
+        masking.followCursorQueries(name -> {
+            PreparedStatements.Portal cursor = prepared.portal(name);
+            return cursor == null || !cursor.declared || cursor.statement.judged == cursor.statement.analysis ? null
+                    : cursor.statement.judged;
+        });
         // The server drops the session's temporary relations when its backend exits, which closes this connection.
         upstream.closeFuture().addListener(closed -> masking.sessionEnded());
         this.flow = FlowControl.of(client);

@@ -164,6 +164,16 @@ final class ResultMasking {
     /** The analysis of the statement prepared under a name (SQL PREPARE or Parse), or null when unknown. */
     private java.util.function.Function<String, Analysis> preparedStatements = name -> null;
 
+    /**
+     * The query of the cursor of a name with the effects of the functions it calls as they are now, when they were
+     * applied again since its DECLARE; else null (see RelayHandler#cursorsFetched).
+     */
+    private java.util.function.Function<String, Analysis> cursorQueries = name -> null;
+
+    void followCursorQueries(java.util.function.Function<String, Analysis> queries) {
+        this.cursorQueries = queries;
+    }
+
     /** {@code EXECUTE name} returns the rows of the statement {@code prepared} knows under that name. */
     void followPrepared(java.util.function.Function<String, Analysis> prepared) {
         this.preparedStatements = prepared;
@@ -619,9 +629,16 @@ final class ResultMasking {
         for (int i = 0; i < analysis.statements().size(); i++) { // per result: no iterator
             StatementFacts f = analysis.statements().get(i);
             if (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE) {
-                Exposure declared = TextReferences.cursorName(f).map(cursors::get).orElse(null);
+                java.util.Optional<String> name = TextReferences.cursorName(f);
+                Exposure declared = name.map(cursors::get).orElse(null);
                 if (declared == null) {
                     return UNKNOWN;
+                }
+                Analysis now = declared.sensitive() ? null : name.map(cursorQueries).orElse(null);
+                if (now != null) {
+                    // Its plan is the DECLARE's, but the functions it calls run as they are now: a body a
+                    // migration replaced may read what the DECLARE's did not. The stricter of the two holds.
+                    declared = stricter(declared, exposure(now));
                 }
                 if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
                     computed = declared;
@@ -652,6 +669,21 @@ final class ResultMasking {
             }
         }
         return computed;
+    }
+
+    /** The exposure that masks more: a sensitive one, else the derived columns of both. */
+    private static Exposure stricter(Exposure a, Exposure b) {
+        if (a.sensitive() || b.sensitive()) {
+            return a.sensitive() ? a : b;
+        }
+        if (a.derivedColumns().containsAll(b.derivedColumns()) && a.sensitiveNames().containsAll(b.sensitiveNames())) {
+            return a;
+        }
+        Set<String> derived = new java.util.HashSet<>(a.derivedColumns());
+        derived.addAll(b.derivedColumns());
+        Set<String> names = new java.util.HashSet<>(a.sensitiveNames());
+        names.addAll(b.sensitiveNames());
+        return new Exposure(false, derived, names, a.reason().isEmpty() ? b.reason() : a.reason(), a.launders());
     }
 
     /** Whether {@code f} is an EXPLAIN of an EXECUTE. */
@@ -929,7 +961,7 @@ final class ResultMasking {
         if (!exposure.sensitive()) {
             return reading;
         }
-        for (StatementFacts top : analysis.statements()) {
+        for (StatementFacts top : withExecuted(analysis)) {
             for (StatementFacts f : top.allStatements()) {
                 String handoff = handoff(f);
                 if (handoff == null && f != top && judgement.exposure().sensitive()
@@ -961,6 +993,28 @@ final class ResultMasking {
             }
         }
         return reading;
+    }
+
+    /**
+     * The statements of {@code analysis} and those of the prepared statements its EXECUTEs run, and the queries of
+     * the cursors it FETCHes whose functions changed since DECLARE, as they run now (a function a migration replaced
+     * since may hand a value off where the one screened then did not).
+     */
+    private List<StatementFacts> withExecuted(Analysis analysis) {
+        List<StatementFacts> all = analysis.statements();
+        for (StatementFacts top : analysis.statements()) {
+            Analysis prepared = top.kind() == StatementKind.EXECUTE
+                    ? top.preparedName().map(preparedStatements).orElse(null)
+                    : top.kind() == StatementKind.FETCH || top.kind() == StatementKind.MOVE
+                    ? TextReferences.cursorName(top).map(cursorQueries).orElse(null) : null;
+            if (prepared != null) {
+                if (all == analysis.statements()) {
+                    all = new ArrayList<>(all);
+                }
+                all.addAll(prepared.statements());
+            }
+        }
+        return all;
     }
 
     /** Statements whose write fires the triggers and rules of the tables they write. */

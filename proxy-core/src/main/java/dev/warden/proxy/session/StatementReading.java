@@ -107,12 +107,11 @@ final class StatementReading {
 
     /**
      * A prepared statement's reading ({@code read}: its analysis before function effects) with the effects as the
-     * catalog has them now, screened by masking (its refusal: a function it calls now hands a sensitive value off),
-     * then {@code then}: see RelayHandler#withEffectsNowThen. Masking judges the execution's rows with it too: a
-     * function a migration replaced outside Warden may read what the one judged at Parse did not.
+     * catalog has them now, then {@code then}: see RelayHandler#withEffectsNowThen, which has masking screen it when
+     * the bodies it runs changed (not here: inside the client's batch the session's search_path cannot be read).
      */
     void appliedAgainThen(SessionLexing.Reading read, ByteBuf frame, Consumer<SessionLexing.Reading> then) {
-        withFunctionEffects(read, frame, false, overridden(then), 1);
+        withFunctionEffects(read, frame, false, overridden(then), 1, false);
     }
 
     /**
@@ -136,7 +135,7 @@ final class StatementReading {
      */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
                                      Consumer<SessionLexing.Reading> next) {
-        withFunctionEffects(reading, frame, cold, next, 1);
+        withFunctionEffects(reading, frame, cold, next, 1, true);
     }
 
     /**
@@ -147,8 +146,9 @@ final class StatementReading {
      */
     static final int MAX_READS = 4;
 
+    /** {@code screen}: whether masking screens the reading too (not when a prepared statement's are applied again). */
     private void withFunctionEffects(SessionLexing.Reading reading, ByteBuf frame, boolean cold,
-                                     Consumer<SessionLexing.Reading> next, int read) {
+                                     Consumer<SessionLexing.Reading> next, int read, boolean screen) {
         if (reading.analysis() == null || catalog == null) {
             next.accept(reading);
             return;
@@ -167,10 +167,10 @@ final class StatementReading {
         if (missing.isEmpty() && !cold) {
             SessionLexing.Reading applied = withEffects(reading);
             if (catalog.invalidations() != invalidations && read < MAX_READS) {
-                withFunctionEffects(reading, frame, false, next, read + 1);
+                withFunctionEffects(reading, frame, false, next, read + 1, screen);
                 return;
             }
-            screenThen(applied, frame, next);
+            screenThen(applied, frame, next, screen);
             return;
         }
         CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -190,22 +190,27 @@ final class StatementReading {
         }
         relay.holdUntil(applied, frame, (withEffects, failure) -> {
             if (catalog.invalidations() != invalidations && read < MAX_READS) {
-                withFunctionEffects(reading, frame, cold, next, read + 1);
+                withFunctionEffects(reading, frame, cold, next, read + 1, screen);
                 return;
             }
             // Not applied on the lane (a full queue): here then, slower but the same result.
-            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next);
+            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen);
         });
     }
 
     /**
      * {@code named} and, for an EXECUTE, what the statement SQL PREPARE made names: it is screened with that
      * statement, and DDL since may have dropped those names from the catalog (a name not looked up is refused by
-     * masking).
+     * masking); for a FETCH or MOVE, what its cursor's query names (masking judges it with the bodies it runs now).
      */
     private java.util.Set<String> withPrepared(java.util.Set<String> named, SessionLexing.Reading reading,
                                                boolean forMasking) {
         dev.warden.sql.Analysis executed = relay.preparedExecuted(reading.analysis());
+        dev.warden.sql.Analysis fetched = relay.cursorsFetched(reading.analysis());
+        if (fetched != null) {
+            executed = executed == null ? fetched : new dev.warden.sql.Analysis(java.util.stream.Stream.concat(
+                    executed.statements().stream(), fetched.statements().stream()).toList());
+        }
         if (executed == null) {
             return named;
         }
@@ -246,9 +251,14 @@ final class StatementReading {
      * its own connection, between the client's batches, so each name means what the server will read; inside a
      * batch every candidate counts.
      */
-    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
+    private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next,
+                            boolean screen) {
         // Before masking follows its EXECUTEs into what they run (withPrepared looked up their names).
         relay.executedWithEffectsNow(reading.analysis());
+        if (!screen) {
+            next.accept(reading);
+            return;
+        }
         relay.temporarySchemaThen(reading.analysis(), frame, () -> screenPathThen(reading, frame, next));
     }
 
