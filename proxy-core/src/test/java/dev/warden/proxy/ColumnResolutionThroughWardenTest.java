@@ -285,6 +285,57 @@ class ColumnResolutionThroughWardenTest {
         }
     }
 
+    /**
+     * A cursor's plan is its DECLARE's, made with the search_path of then; the functions it calls run as they are at
+     * each FETCH, so after a migration outside Warden replaced one, Warden judges the cursor's query again. The
+     * session has moved its path to where the cursor's unqualified table is clear: the DECLARE's judgement must
+     * still hold, for a FETCH and for a protocol Execute of the portal. (Two things hold it today: the judgement
+     * made again is the stricter of it and the DECLARE's, and it counts every schema's table, since a FETCH names
+     * none and Warden does not read the path for it; without the first, this test still passed.)
+     */
+    @Test
+    void aCursorKeepsItsDeclaresJudgementWhenAFunctionItCallsChangesAndThePathMovesOn() throws Exception {
+        try (java.sql.Connection d = warden.direct(); java.sql.Statement s = d.createStatement()) {
+            s.execute("CREATE FUNCTION public.cr_tag() RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN 'a'; END$$");
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            for (String sql : List.of("SET search_path = other_schema, public", "BEGIN",
+                    "DECLARE cr CURSOR FOR SELECT public.cr_tag() AS tag, upper(note) AS n FROM accounts, "
+                            + "generate_series(1, 3)")) {
+                c.send(new FrontendMessage.Query(sql));
+                noErrors(c.untilReady());
+            }
+            c.send(new FrontendMessage.Query("FETCH 1 FROM cr"));
+            List<String> before = rows(noErrors(c.untilReady()));
+            assertFalse(before.toString().contains("OTHER_SCHEMA"), before.toString());
+            try (java.sql.Connection d = warden.direct(); java.sql.Statement s = d.createStatement()) {
+                s.execute("CREATE OR REPLACE FUNCTION public.cr_tag() RETURNS text LANGUAGE plpgsql AS "
+                        + "$$BEGIN RETURN 'b'; END$$");
+            }
+            Thread.sleep(5_500); // past the catalog's entries: Warden sees DDL made outside it when they expire
+            c.send(new FrontendMessage.Query("SET search_path = public"));
+            noErrors(c.untilReady());
+            // A statement that names the table has Warden read the new path (between batches).
+            c.send(new FrontendMessage.Query("SELECT upper(note) AS n FROM accounts"));
+            assertEquals(List.of("PUBLIC ACCOUNTS"), rows(noErrors(c.untilReady())));
+            c.send(new FrontendMessage.Query("FETCH 1 FROM cr"));
+            List<BackendMessage> received = new ArrayList<>(noErrors(c.untilReady()));
+            c.send(new FrontendMessage.Execute("cr", 1));
+            c.send(new FrontendMessage.Sync());
+            received.addAll(noErrors(c.untilReady()));
+            List<String> after = rows(received);
+            assertEquals(2, after.size(), after.toString());
+            assertFalse(after.toString().contains("OTHER_SCHEMA"), after.toString());
+            c.send(new FrontendMessage.Query("COMMIT"));
+            noErrors(c.untilReady());
+        } finally {
+            try (java.sql.Connection d = warden.direct(); java.sql.Statement s = d.createStatement()) {
+                s.execute("DROP FUNCTION public.cr_tag()");
+            }
+        }
+    }
+
     /** A COPY in a pipeline is described on the session's connection, so with its search_path. */
     @Test
     void aCopyInAPipelineIsMaskedAsTheSessionsSearchPathResolvesItsTable() throws Exception {

@@ -39,6 +39,8 @@ final class PreparedStatements {
         Analysis judged;
         /** Masking's refusal of {@link #judged} (a function it calls now hands a sensitive value off); null: none. */
         dev.warden.proxy.guardrails.Decision screenedOut;
+        /** Whether the bodies {@link #judged} runs changed since Parse, PREPARE or DECLARE (see {@link #judgedNow}). */
+        boolean bodiesChanged;
         /** The analysis as the text alone gives it, before function effects; null when not kept (never applied again). */
         final Analysis read;
         /**
@@ -128,9 +130,21 @@ final class PreparedStatements {
         private boolean judgedNow(Analysis applied) {
             if (judged == null || applied == null || !dev.warden.proxy.catalog.SameReading.of(judged, applied)) {
                 judged = applied;
+                bodiesChanged = true;
                 return true;
             }
             return false;
+        }
+
+        /**
+         * A cursor's query with the effects of its functions as at its DECLARE ({@code applied}, from {@link #read}):
+         * what a FETCH's application is compared with (the DECLARE's own analysis holds them at its top, not in its
+         * query). Stamped at {@code generation}.
+         */
+        void declaredWith(Analysis applied, long generation, long currentUntil) {
+            judged = applied;
+            effectsAt = generation;
+            effectsCurrentUntil = currentUntil;
         }
 
         /** Whether its effects must be applied again before an Execute: see {@link #analysis}. */

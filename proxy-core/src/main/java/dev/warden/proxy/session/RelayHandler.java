@@ -655,9 +655,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : statement.sql;
         audit.receiving(statement == null ? null : statement.textBytes);
         withEffectsNowThen(statement, frame, () -> {
-            // A cursor's portal (DECLARE) keeps its query's analysis: masking judged it once, with the plan's
-            // search_path (see ResultMasking#exposedAsDeclared).
-            Analysis analysis = statement == null ? null : portal.declared ? statement.analysis : statement.judged;
+            Analysis analysis = statement == null ? null
+                    : portal.declared && !statement.bodiesChanged ? statement.analysis : statement.judged;
+            if (portal != null && portal.declared && statement.bodiesChanged && masking != null) {
+                // A cursor's portal: its plan, and the search_path it was judged with, are the DECLARE's (see
+                // ResultMasking#exposedAsDeclared); the functions it calls run as they are now.
+                masking.exposedAsDeclaredAndNow(statement.analysis, analysis);
+            }
             lookedUpThen(statement == null ? null : statement.judged, frame,
                     () -> admitExecute(frame, portal, statement, sql, analysis));
         });
@@ -712,6 +716,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** {@code read}: the same statements before function effects (see PreparedStatements.Statement#read), or null. */
     private void ranSql(Analysis analysis, Execution execution, Analysis read) {
         List<PreparedStatements.Portal> cursors = prepared.ranSql(analysis, execution, read);
+        CatalogCache catalog = session.catalog;
+        for (int i = 0; i < cursors.size() && catalog != null; i++) { // per statement: no iterator
+            PreparedStatements.Statement query = cursors.get(i).statement;
+            if (query.read != null) {
+                long at = catalog.generation();
+                query.declaredWith(catalog.withFunctionEffects(query.read, session.lexing.standardConformingStrings()),
+                        at, reader.currentUntil(query.read));
+            }
+        }
         if (masking != null) {
             masking.declared(analysis, execution);
             masking.cursorsHeldOnly(prepared::holdsCursor);

@@ -80,7 +80,7 @@ final class RelaySession {
         });
         masking.followCursorQueries(name -> {
             PreparedStatements.Portal cursor = prepared.portal(name);
-            return cursor == null || !cursor.declared || cursor.statement.judged == cursor.statement.analysis ? null
+            return cursor == null || !cursor.declared || !cursor.statement.bodiesChanged ? null
                     : cursor.statement.judged;
         });
         // The server drops the session's temporary relations when its backend exits, which closes this connection.

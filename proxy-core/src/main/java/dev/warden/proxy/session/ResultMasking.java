@@ -835,6 +835,20 @@ final class ResultMasking {
         judged.rememberFixed(query, exposure(declare));
     }
 
+    /**
+     * A cursor's query as it runs now ({@code now}: the functions it calls have other bodies than at its DECLARE,
+     * {@code query}), for a protocol Execute of the cursor's portal: judged by the stricter of its DECLARE's exposure
+     * and its own, as a FETCH is.
+     */
+    void exposedAsDeclaredAndNow(Analysis query, Analysis now) {
+        JudgedExposures.Judged declared = judged.get(query);
+        JudgedExposures.Judged earlier = judged.get(now);
+        if (declared != null && (earlier == null || earlier.generation() >= 0)) {
+            judged.rememberFixed(now, stricter(declared.exposure(), earlier == null ? exposure(now)
+                    : earlier.exposure()));
+        }
+    }
+
     /** The catalog's judgement of {@code analysis}, once per shape, masker, path and catalog generation. */
     private ScreenedShapes.Judgement judge(Analysis analysis, Masker current, List<String> path) {
         return shapes.judge(analysis, current, path);
