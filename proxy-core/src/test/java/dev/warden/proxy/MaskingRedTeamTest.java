@@ -1813,4 +1813,38 @@ class MaskingRedTeamTest {
             direct("DROP FUNCTION IF EXISTS mm_f(), mm_g(), mm_h(), mm_j(), mm_k(), mm_c()");
         }
     }
+
+    /**
+     * The same migration, on a table a masked session's prepared INSERT writes: its trigger's function, harmless when
+     * the INSERT was prepared, is replaced to copy e-mail addresses into a table no rule masks, which the session then
+     * reads. Before, both executions (protocol and SQL EXECUTE) ran and the copy held every address; a fresh INSERT was
+     * refused. The write is now screened again, with what its table runs then, whenever the catalog moved on.
+     */
+    @Test
+    void aPreparedWriteWhoseTriggerAMigrationReplacedLaundersNothing() throws Exception {
+        seed("mt_people");
+        direct("CREATE TABLE mt_own (v text)");
+        direct("CREATE TABLE mt_copy (e text)");
+        direct("GRANT ALL ON mt_own, mt_copy TO PUBLIC");
+        direct("CREATE FUNCTION mt_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+        direct("CREATE TRIGGER mt_t AFTER INSERT ON mt_own FOR EACH ROW EXECUTE FUNCTION mt_f()");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            parseNamed(a, "w", "INSERT INTO mt_own VALUES ('x')");
+            a.query("PREPARE wq AS INSERT INTO mt_own VALUES ('y')");
+            String first = runNamed(a, "w") + a.query("EXECUTE wq");
+            assertTrue(first.split("INSERT 0 1", -1).length == 3, first);
+            direct("CREATE OR REPLACE FUNCTION mt_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO mt_copy "
+                    + "SELECT translate(email, " + HIDE + ") FROM mt_people; RETURN NEW; END$$");
+            Thread.sleep(5_500); // past the catalog's entries
+            String protocol = runNamed(a, "w");
+            String sql = a.query("EXECUTE wq");
+            String copied = a.query("SELECT count(*) AS n FROM mt_copy");
+            assertNoSeed(protocol + sql + copied);
+            assertTrue(protocol.contains("masking-handoff") && sql.contains("masking-handoff"), protocol + sql);
+            assertEquals("0", firstValue(copied), copied);
+        } finally {
+            direct("DROP TABLE mt_own, mt_copy");
+            direct("DROP FUNCTION mt_f()");
+        }
+    }
 }

@@ -317,6 +317,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     // ---- the messages ------------------------------------------------------------------------------------
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
+        Decision screenedOut = reading.refusal() == null ? executedScreenedOut(reading.analysis()) : null;
+        if (screenedOut != null) {
+            reading = new SessionLexing.Reading(reading.sql(), reading.analysis(), screenedOut, reading.read());
+        }
         Analysis executed = reading.refusal() == null ? preparedExecuted(reading.analysis()) : null;
         if (executed != null && session.catalog != null) {
             // As the catalog has them now (StatementReading resolved the functions they call with the EXECUTE's).
@@ -326,8 +330,29 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             admitQuery(frame, reading, null);
         } else {
             Analysis judged = executed;
-            lookedUpThen(judged, frame, () -> admitQuery(frame, reading, judged));
+            SessionLexing.Reading admitted = reading;
+            lookedUpThen(judged, frame, () -> admitQuery(frame, admitted, judged));
         }
+    }
+
+    /**
+     * Masking's refusal of a prepared statement an EXECUTE of {@code analysis} runs, or of a cursor's query a FETCH
+     * runs, as screened when the catalog last moved on (see {@link #screenIfChanged}); null: none.
+     */
+    private Decision executedScreenedOut(Analysis analysis) {
+        if (analysis == null || masking == null) {
+            return null;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
+                PreparedStatements.Statement statement = executedBy(f);
+                statement = statement != null ? statement : fetchedBy(f);
+                if (statement != null && statement.screenedOut != null) {
+                    return statement.screenedOut;
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -415,15 +440,32 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * When the bodies a prepared statement runs changed since it was screened ({@code changed}), masking screens it
-     * as it runs now: a refusal (a function now hands a sensitive value off) stands for its executions. Its search_path
-     * is as known then (every candidate when not read since: a batch cannot stop to read it).
+     * When the bodies a prepared statement runs changed since it was screened ({@code changed}), or it writes (what
+     * the triggers and rules of the tables it writes run is the catalog's, not its own), masking screens it as it runs
+     * now: a refusal (a function now hands a sensitive value off, a trigger now copies one into a clear table) stands
+     * for its executions. Its search_path is as known then (every candidate when not read since: a batch cannot stop
+     * to read it).
      */
     private void screenIfChanged(PreparedStatements.Statement statement, boolean changed) {
-        if (changed && masking != null) {
+        if ((changed || writes(statement.judged)) && masking != null) {
             statement.screenedOut = masking.screen(new SessionLexing.Reading(statement.sql, statement.judged, null))
                     .refusal();
         }
+    }
+
+    /** Whether a statement of {@code analysis}, or one a function it calls runs, may write. */
+    private static boolean writes(Analysis analysis) {
+        if (analysis == null) {
+            return false;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.writes()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The prepared statement {@code f} runs (EXECUTE, CREATE TABLE ... AS EXECUTE), or null. */
