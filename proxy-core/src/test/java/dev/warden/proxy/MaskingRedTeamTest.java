@@ -1847,4 +1847,32 @@ class MaskingRedTeamTest {
             direct("DROP FUNCTION mt_f()");
         }
     }
+
+    /**
+     * The same migration, on a view a masked session's prepared statements read: replaced outside Warden to compute
+     * e-mail addresses where it returned a constant. Before, both executions (protocol and SQL EXECUTE) returned them
+     * in clear while the same text sent afresh was masked; a prepared statement is now judged again by the
+     * definitions the catalog holds when it moved on (with the search_path it was judged with), the stricter kept.
+     */
+    @Test
+    void aPreparedReadOfAViewAMigrationReplacedIsMasked() throws Exception {
+        seed("mr_people");
+        direct("CREATE VIEW mr_v AS SELECT 'x'::text AS e");
+        direct("GRANT ALL ON mr_v TO PUBLIC");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            parseNamed(a, "v", "SELECT e FROM mr_v");
+            a.query("PREPARE vq AS SELECT e FROM mr_v");
+            assertEquals("x", firstValue(runNamed(a, "v")));
+            assertEquals("x", firstValue(a.query("EXECUTE vq")));
+            direct("CREATE OR REPLACE VIEW mr_v AS SELECT translate(string_agg(email, ','), " + HIDE + ") AS e "
+                    + "FROM mr_people");
+            Thread.sleep(5_500); // past the catalog's entries
+            String protocol = runNamed(a, "v");
+            String sql = a.query("EXECUTE vq");
+            assertNoSeed(protocol + sql);
+            assertTrue(protocol.contains("[redacted]") && sql.contains("[redacted]"), protocol + sql);
+        } finally {
+            direct("DROP VIEW mr_v");
+        }
+    }
 }

@@ -396,12 +396,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         long at = catalog.generation();
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
-                PreparedStatements.Statement statement = executedBy(f);
-                statement = statement != null ? statement : fetchedBy(f);
+                PreparedStatements.Statement executed = executedBy(f);
+                PreparedStatements.Statement statement = executed != null ? executed : fetchedBy(f);
                 if (statement != null && statement.read != null && statement.effectsStale(at)) {
                     screenIfChanged(statement, statement.reappliedWithoutCasts(catalog.withFunctionEffects(
                             statement.read, session.lexing.standardConformingStrings()), at,
-                            reader.currentUntil(statement.read)));
+                            reader.currentUntil(statement.read)), executed != null);
                 }
             }
         }
@@ -444,12 +444,19 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * the triggers and rules of the tables it writes run is the catalog's, not its own), masking screens it as it runs
      * now: a refusal (a function now hands a sensitive value off, a trigger now copies one into a clear table) stands
      * for its executions. Its search_path is as known then (every candidate when not read since: a batch cannot stop
-     * to read it).
+     * to read it). Otherwise a prepared statement ({@code replanned}: the server plans it again, unlike a cursor) is
+     * judged again for its rows by what the catalog now holds of the relations it reads (a view replaced outside
+     * Warden), with the search_path it was judged with.
      */
-    private void screenIfChanged(PreparedStatements.Statement statement, boolean changed) {
-        if ((changed || writes(statement.judged)) && masking != null) {
+    private void screenIfChanged(PreparedStatements.Statement statement, boolean changed, boolean replanned) {
+        if (masking == null) {
+            return;
+        }
+        if (changed || writes(statement.judged)) {
             statement.screenedOut = masking.screen(new SessionLexing.Reading(statement.sql, statement.judged, null))
                     .refusal();
+        } else if (replanned) {
+            masking.catalogMovedOn(statement.judged);
         }
     }
 
@@ -597,13 +604,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         reader.appliedAgainThen(new SessionLexing.Reading(statement.sql, statement.read, null), frame, reading -> {
             long currentUntil = reader.currentUntil(statement.read);
             if (statement.castsRead == null) {
-                screenIfChanged(statement, statement.reapplied(reading.analysis(), null, at, currentUntil));
+                screenIfChanged(statement, statement.reapplied(reading.analysis(), null, at, currentUntil), true);
                 then.run();
                 return;
             }
             lookedUpThen(statement.castsRead, frame, () -> {
                 screenIfChanged(statement, statement.reapplied(reading.analysis(), catalog.withFunctionEffects(
-                        statement.castsRead, session.lexing.standardConformingStrings()), at, currentUntil));
+                        statement.castsRead, session.lexing.standardConformingStrings()), at, currentUntil), true);
                 then.run();
             });
         });

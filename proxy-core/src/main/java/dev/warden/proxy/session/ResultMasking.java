@@ -849,6 +849,23 @@ final class ResultMasking {
         }
     }
 
+    /**
+     * A prepared statement about to run again after the catalog moved on (its entries read again: DDL elsewhere, a
+     * view replaced outside Warden): judged again with the search_path it was judged with, and the stricter of the
+     * two kept. A sensitive judgement, or none, stays as it is.
+     */
+    void catalogMovedOn(Analysis analysis) {
+        JudgedExposures.Judged earlier = analysis == null || !masksAnything() ? null : judged.get(analysis);
+        if (earlier == null || earlier.exposure().sensitive() || earlier.generation() < 0) {
+            return;
+        }
+        ScreenedShapes.Judgement now = judge(analysis, masker.get(), earlier.path());
+        Exposure stricter = stricter(earlier.exposure(), now.exposure());
+        if (stricter != earlier.exposure()) {
+            judged.remember(analysis, stricter, earlier.path(), now.reached(), now.invalidations());
+        }
+    }
+
     /** The catalog's judgement of {@code analysis}, once per shape, masker, path and catalog generation. */
     private ScreenedShapes.Judgement judge(Analysis analysis, Masker current, List<String> path) {
         return shapes.judge(analysis, current, path);
