@@ -1815,6 +1815,63 @@ class MaskingRedTeamTest {
     }
 
     /**
+     * Generated migrations (seed printed; {@code -Dwarden.fuzz.migrations=N -Dwarden.fuzz.seed=S} for a longer run):
+     * each case prepares a call of a function of its own that returns a constant, by Parse or by SQL PREPARE, in one
+     * of {@link #BODY_CALLS}' forms, runs it (clear), and has the function replaced outside Warden by one of
+     * {@link #BODY_READS}. After the catalog's entries expire, no execution returns a seeded value.
+     */
+    @Test
+    void generatedMigrationsOutsideWardenLeakNothingThroughPreparedStatements() throws Exception {
+        int cases = Integer.getInteger("warden.fuzz.migrations", 8);
+        long seed = Long.getLong("warden.fuzz.seed", 20261203L);
+        java.util.Random random = new java.util.Random(seed);
+        seed("mg_people");
+        List<String> calls = BODY_CALLS.stream().filter(c -> !c.startsWith("COPY")).toList();
+        List<String> leaked = new ArrayList<>();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            List<String> runs = new ArrayList<>();
+            List<String> reads = new ArrayList<>();
+            for (int i = 0; i < cases; i++) {
+                String function = "mg_f" + i;
+                direct(plpgsqlFunction(function, "RETURN 'x';"));
+                String call = calls.get(random.nextInt(calls.size())).replace("tp_f", function);
+                String run;
+                if (random.nextBoolean()) {
+                    parseNamed(a, "g" + i, call);
+                    run = "protocol:g" + i;
+                } else {
+                    a.query("PREPARE g" + i + " AS " + call);
+                    run = "EXECUTE g" + i;
+                }
+                runs.add(run + " / " + call);
+                String first = run.startsWith("protocol:") ? runNamed(a, "g" + i) : a.query(run);
+                // Answered in clear: a row, nothing redacted, nothing refused.
+                assertTrue(first.contains("\nD") && !first.contains("[redacted]") && !refused(first),
+                        call + ": " + first);
+                reads.add(BODY_READS.get(random.nextInt(BODY_READS.size())).replace("tp_people", "mg_people")
+                        .replace("~", HIDE));
+            }
+            for (int i = 0; i < cases; i++) {
+                direct(plpgsqlFunction("mg_f" + i, "RETURN " + reads.get(i) + ";"));
+            }
+            Thread.sleep(5_500); // past the catalog's entries
+            for (int i = 0; i < cases; i++) {
+                String answer = runs.get(i).startsWith("protocol:") ? runNamed(a, "g" + i) : a.query("EXECUTE g" + i);
+                List<String> seeds = seedsIn(answer);
+                if (!seeds.isEmpty()) {
+                    leaked.add(runs.get(i) + " after RETURN " + reads.get(i) + ": " + seeds);
+                }
+            }
+        } finally {
+            for (int i = 0; i < cases; i++) {
+                direct("DROP FUNCTION IF EXISTS mg_f" + i + "()");
+            }
+        }
+        System.out.printf("generated migrations: seed=%d cases=%d%n", seed, cases);
+        assertEquals(List.of(), leaked, "seed " + seed);
+    }
+
+    /**
      * The same migration, on a table a masked session's prepared INSERT writes: its trigger's function, harmless when
      * the INSERT was prepared, is replaced to copy e-mail addresses into a table no rule masks, which the session then
      * reads. Before, both executions (protocol and SQL EXECUTE) ran and the copy held every address; a fresh INSERT was
