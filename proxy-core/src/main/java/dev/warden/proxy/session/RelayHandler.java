@@ -345,8 +345,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
-                PreparedStatements.Statement statement = executedBy(f);
-                statement = statement != null ? statement : fetchedBy(f);
+                PreparedStatements.Statement statement = ranBy(f);
                 if (statement != null && statement.screenedOut != null) {
                     return statement.screenedOut;
                 }
@@ -396,12 +395,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         long at = catalog.generation();
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
-                PreparedStatements.Statement executed = executedBy(f);
-                PreparedStatements.Statement statement = executed != null ? executed : fetchedBy(f);
+                PreparedStatements.Statement statement = ranBy(f);
                 if (statement != null && statement.read != null && statement.effectsStale(at)) {
                     screenIfChanged(statement, statement.reappliedWithoutCasts(catalog.withFunctionEffects(
                             statement.read, session.lexing.standardConformingStrings()), at,
-                            reader.currentUntil(statement.read)), executed != null);
+                            reader.currentUntil(statement.read)), f.kind() != StatementKind.FETCH
+                            && f.kind() != StatementKind.MOVE);
                 }
             }
         }
@@ -427,6 +426,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
         }
         return fetched == null ? null : new Analysis(fetched);
+    }
+
+    /** The prepared statement or the cursor's query {@code f} runs ({@link #executedBy}, {@link #fetchedBy}), or null. */
+    private PreparedStatements.Statement ranBy(StatementFacts f) {
+        PreparedStatements.Statement executed = executedBy(f);
+        return executed != null ? executed : fetchedBy(f);
     }
 
     /** The query of the cursor {@code f} FETCHes or MOVEs, when Warden saw its DECLARE; else null. */
