@@ -334,7 +334,7 @@ public final class PolicyLoader {
                     "inline passwords are not allowed: put secrets in password_env or password_file");
         }
         expectKeys(m, "host", "port", "database", "user", "password_env", "password_file", "tls", "root_cert",
-                "connect_timeout", "allow_superuser");
+                "connect_timeout", "allow_superuser", "catalog_channel");
         String host = requiredString(m, "host");
         int port = integer(m, "port", 5432, 1, 65535);
         String database = requiredString(m, "database");
@@ -359,7 +359,25 @@ public final class PolicyLoader {
         Optional<Path> rootCert = existingFile(m, "root_cert");
         Duration connectTimeout = duration(m, "connect_timeout", Duration.ofSeconds(5), false);
         return new Upstream(host, port, database, user, password, tls, rootCert, connectTimeout,
-                bool(m, "allow_superuser", false), userOrigin);
+                bool(m, "allow_superuser", false), userOrigin, catalogChannel(m));
+    }
+
+    /**
+     * {@code catalog_channel}: a channel name as LISTEN and pg_notify take it (case kept, 1 to 63 bytes, no NUL);
+     * empty when absent.
+     */
+    private Optional<Upstream.CatalogChannel> catalogChannel(MapNode m) throws PolicyException {
+        Optional<ScalarNode> node = scalar(m, "catalog_channel");
+        if (node.isEmpty()) {
+            return Optional.empty();
+        }
+        String name = node.get().text();
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (name.isEmpty() || bytes > 63 || name.indexOf('\0') >= 0) {
+            throw error(node.get(), "catalog_channel must be a channel name of 1 to 63 bytes, got " + bytes
+                    + " bytes");
+        }
+        return Optional.of(new Upstream.CatalogChannel(name, origin(node.get())));
     }
 
     /** {@code password_env} or {@code password_file} of a mapping; {@link Secret#none()} when neither is given. */

@@ -10,11 +10,13 @@ import java.util.Optional;
  * login: sessions use it when the environment maps no roles; otherwise Warden uses it for its catalog reads and,
  * with per-identity provisioning, to create the identities' roles. {@code allowSuperuser} lets it (or a mapped
  * role) be a superuser, which Warden otherwise refuses. {@code userOrigin} is {@code file:line:column: path} of
- * {@code user}, for findings against a live database.
+ * {@code user}, for findings against a live database. {@code catalogChannel}, when set, is the notification channel
+ * Warden LISTENs on for DDL made outside it (an event trigger an administrator installs sends on it): the
+ * environment's catalog entries are then dropped at once instead of when they expire.
  */
 public record Upstream(String host, int port, String database, String user, Secret password, TlsMode tls,
                        Optional<Path> rootCert, Duration connectTimeout, boolean allowSuperuser,
-                       String userOrigin) {
+                       String userOrigin, Optional<CatalogChannel> catalogChannel) {
 
     public Upstream {
         Objects.requireNonNull(host, "host");
@@ -25,5 +27,21 @@ public record Upstream(String host, int port, String database, String user, Secr
         Objects.requireNonNull(rootCert, "rootCert");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(userOrigin, "userOrigin");
+        Objects.requireNonNull(catalogChannel, "catalogChannel");
+    }
+
+    /** {@code upstream.catalog_channel}: the channel's name, exactly as LISTEN and pg_notify take it, and its origin. */
+    public record CatalogChannel(String name, String origin) {
+        public CatalogChannel {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(origin, "origin");
+        }
+    }
+
+    /** Without a catalog channel (tests and tools that build one by hand). */
+    public Upstream(String host, int port, String database, String user, Secret password, TlsMode tls,
+                    Optional<Path> rootCert, Duration connectTimeout, boolean allowSuperuser, String userOrigin) {
+        this(host, port, database, user, password, tls, rootCert, connectTimeout, allowSuperuser, userOrigin,
+                Optional.empty());
     }
 }

@@ -342,6 +342,20 @@ class PolicyLoaderTest {
     }
 
     @Test
+    void catalogChannelIsKeptAsWrittenAndItsLengthChecked() throws PolicyException {
+        assertEquals(Optional.empty(), parse(MinimalPolicy.TEXT).environment("prod").orElseThrow().upstream()
+                .catalogChannel());
+        Policy policy = parse(MinimalPolicy.TEXT.replace("user: warden", "user: warden\n      catalog_channel: Warden DDL"));
+        assertEquals(Optional.of(new Upstream.CatalogChannel("Warden DDL",
+                        "policy.yaml:11:24: environments.prod.upstream.catalog_channel")),
+                policy.environment("prod").orElseThrow().upstream().catalogChannel());
+        assertEquals("policy.yaml:11:24: environments.prod.upstream.catalog_channel: catalog_channel must be a "
+                        + "channel name of 1 to 63 bytes, got 64 bytes",
+                failure(MinimalPolicy.TEXT.replace("user: warden", "user: warden\n      catalog_channel: "
+                        + "c".repeat(64))).getMessage());
+    }
+
+    @Test
     void unknownSectionsAreRefusedNotIgnored() {
         PolicyException e = failure(MinimalPolicy.TEXT + "guardrail:\n  baseline: false\n");
         assertEquals("policy.yaml:13:1: guardrail: unknown key 'guardrail' (did you mean 'guardrails'?)",

@@ -24,8 +24,13 @@ final class MaskedAttacker implements AutoCloseable {
     final RawClient client;
 
     MaskedAttacker(WardenHarness w) throws IOException {
+        this(w, "dev");
+    }
+
+    /** Logged in to environment {@code environment} (its name is the database the client asks for). */
+    MaskedAttacker(WardenHarness w, String environment) throws IOException {
         client = new RawClient(w.port());
-        client.login("dev", WardenHarness.USER, w.token());
+        client.login(environment, WardenHarness.USER, w.token());
     }
 
     String query(String sql) throws IOException {
@@ -58,6 +63,15 @@ final class MaskedAttacker implements AutoCloseable {
         if (describe) {
             send(new FrontendMessage.Describe('P', ""));
         }
+        send(new FrontendMessage.Execute("", 0));
+        send(new FrontendMessage.Sync());
+        return untilReady();
+    }
+
+    /** Binds the named statement {@code statement} to the unnamed portal, describes and runs it. */
+    String runNamed(String statement) throws IOException {
+        send(new FrontendMessage.Bind("", statement, List.of(), List.of(), List.of()));
+        send(new FrontendMessage.Describe('P', ""));
         send(new FrontendMessage.Execute("", 0));
         send(new FrontendMessage.Sync());
         return untilReady();

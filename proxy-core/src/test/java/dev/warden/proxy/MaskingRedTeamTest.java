@@ -1734,11 +1734,7 @@ class MaskingRedTeamTest {
 
     /** Binds the named statement to the unnamed portal, describes and runs it. */
     private static String runNamed(MaskedAttacker a, String statement) throws IOException {
-        a.send(new FrontendMessage.Bind("", statement, List.of(), List.of(), List.of()));
-        a.send(new FrontendMessage.Describe('P', ""));
-        a.send(new FrontendMessage.Execute("", 0));
-        a.send(new FrontendMessage.Sync());
-        return a.untilReady();
+        return a.runNamed(statement);
     }
 
     private static void parseNamed(MaskedAttacker a, String statement, String sql) throws IOException {

@@ -151,6 +151,37 @@ class PrivilegeChecksTest {
         assertTrue(run.out().contains("environment \"prod\": database roles OK"), run.out());
     }
 
+    /** A catalog channel with no event trigger sending on it is named; once the trigger is installed, it is not. */
+    @Test
+    void policyCheckConnectNamesACatalogChannelNothingSendsOn() throws Exception {
+        String yaml = policy("""
+                  prod:
+                    upstream: { host: 127.0.0.1, port: PORT, database: pc_channel, user: pc_provisioner, tls: disable,
+                                catalog_channel: warden_catalog }
+                    allow: [ { groups: [eng] } ]
+                """);
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE pc_channel");
+        }
+        Run before = check(yaml);
+        assertEquals(1, before.exit(), before.err());
+        assertTrue(before.err().contains("policy.yaml:7:34: environments.prod.upstream.catalog_channel: no enabled "
+                + "event trigger on ddl_command_end and sql_drop sends on catalog_channel \"warden_catalog\""),
+                before.err());
+        try (Connection c = pg.connect("pc_channel"); Statement s = c.createStatement()) {
+            s.execute(Files.readString(CatalogChannelThroughWardenTest.NOTIFY_SQL));
+        }
+        Run after = check(yaml);
+        assertEquals(0, after.exit(), after.err());
+        // A trigger that is disabled sends nothing.
+        try (Connection c = pg.connect("pc_channel"); Statement s = c.createStatement()) {
+            s.execute("ALTER EVENT TRIGGER warden_catalog_dropped DISABLE");
+        }
+        Run disabled = check(yaml);
+        assertTrue(disabled.err().contains("no enabled event trigger on sql_drop sends on catalog_channel"),
+                disabled.err());
+    }
+
     @Test
     void aSuperuserUpstreamLoginIsRefusedAtStartUnlessAllowed() throws Exception {
         String env = """

@@ -4,7 +4,9 @@
  * which relations a statement's names can refer to, with their columns and view definitions
  * ({@code RelationCatalog}), from which {@link dev.warden.proxy.catalog.Exposure} decides whether a statement
  * could carry a sensitive value. Looked up on Warden's own connection
- * per environment (never the client's session), off the event loop, and cached until DDL runs. A session's
+ * per environment (never the client's session), off the event loop, and cached until DDL runs: DDL through Warden,
+ * DDL elsewhere that an event trigger announces on the environment's catalog channel ({@code CatalogListener}), or
+ * else the entries' expiry (5 s). A session's
  * judgements are memoised per statement shape ({@code ScreenedShapes}), valid while the catalog's generation, the
  * policy's masker and the session's search_path are those they were made with.
  */

@@ -63,6 +63,7 @@ public final class PrivilegeCheck {
             out.add(new Finding(upstream.userOrigin(), "upstream user \"" + upstream.user() + "\" lacks CREATEROLE, "
                     + "which provision: per_identity needs (ALTER ROLE \"" + upstream.user() + "\" CREATEROLE)", false));
         }
+        upstream.catalogChannel().ifPresent(channel -> catalogChannelFindings(c, channel, out));
         if (roles == null) {
             return out;
         }
@@ -90,6 +91,42 @@ public final class PrivilegeCheck {
             }
         }
         return out;
+    }
+
+    /**
+     * A catalog channel nothing sends on: no enabled event trigger on {@code ddl_command_end} and on {@code sql_drop}
+     * whose function names the channel (see {@code docker/initdb/20-catalog-notify.sql}). Warden then still sees DDL
+     * made outside it only when its catalog entries expire.
+     */
+    private static void catalogChannelFindings(Connection c, dev.warden.config.Upstream.CatalogChannel channel,
+                                               List<Finding> out) {
+        Set<String> events = new LinkedHashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT e.evtevent FROM pg_catalog.pg_event_trigger e "
+                + "JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid WHERE e.evtenabled <> 'D' "
+                + "AND pg_catalog.strpos(p.prosrc, ?) > 0")) {
+            ps.setString(1, "'" + channel.name().replace("'", "''") + "'");
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    events.add(rs.getString(1));
+                }
+            }
+        } catch (SQLException e) {
+            out.add(new Finding(channel.origin(), "cannot read the event triggers that send on catalog_channel \""
+                    + channel.name() + "\": " + e.getMessage(), false));
+            return;
+        }
+        List<String> missing = new ArrayList<>();
+        for (String event : List.of("ddl_command_end", "sql_drop")) {
+            if (!events.contains(event)) {
+                missing.add(event);
+            }
+        }
+        if (!missing.isEmpty()) {
+            out.add(new Finding(channel.origin(), "no enabled event trigger on " + String.join(" and ", missing)
+                    + " sends on catalog_channel \"" + channel.name() + "\" (install docker/initdb/20-catalog-notify.sql "
+                    + "as a superuser, with this channel's name): until then DDL made outside Warden is seen when "
+                    + "its catalog entries expire (5 s)", false));
+        }
     }
 
     private static void superuserFindings(List<Finding> out, String origin, String who, RoleFacts facts) {

@@ -10,6 +10,7 @@ import dev.warden.identity.TokenValidator;
 import dev.warden.pg.codec.FrontendFrameDecoder;
 import dev.warden.masking.Masker;
 import dev.warden.proxy.catalog.CatalogCache;
+import dev.warden.proxy.catalog.CatalogListener;
 import dev.warden.proxy.guardrails.Guardrails;
 import dev.warden.proxy.session.AnalysisBudget;
 import dev.warden.proxy.session.CancelRegistry;
@@ -84,6 +85,9 @@ public final class WardenServer implements AutoCloseable {
     private AdminServer admin;
     private final dev.warden.proxy.privilege.SessionLogins logins;
     private final java.util.Map<String, CatalogCache> catalogs = new java.util.concurrent.ConcurrentHashMap<>();
+    /** One per catalog whose environment names an {@code upstream.catalog_channel}. */
+    private final java.util.List<CatalogListener> catalogListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** The environment's catalog, made on first use and linked to those of environments on the same database. */
     private CatalogCache catalogOf(dev.warden.config.Environment env) {
@@ -91,7 +95,14 @@ public final class WardenServer implements AutoCloseable {
         if (catalog != null) {
             return catalog;
         }
-        catalog = catalogs.computeIfAbsent(env.name(), n -> new CatalogCache(env, blocking));
+        catalog = catalogs.computeIfAbsent(env.name(), n -> {
+            CatalogCache made = new CatalogCache(env, blocking);
+            CatalogListener listener = CatalogListener.startFor(env, made);
+            if (listener != null) {
+                catalogListeners.add(listener);
+            }
+            return made;
+        });
         synchronized (catalogs) {
             // After it is in the map: of two made at once, the second to get here links the pair.
             for (CatalogCache other : catalogs.values()) {
@@ -304,6 +315,7 @@ public final class WardenServer implements AutoCloseable {
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
         analysis.close();
+        catalogListeners.forEach(CatalogListener::close);
         catalogs.values().forEach(CatalogCache::close);
         logins.close();
         if (admin != null) {

@@ -88,6 +88,13 @@ class PackagingFilesTest {
         String k8s = YAML.readTree(K8S.resolve("configmap.yaml").toFile()).path("data").path("warden.yaml").asText();
         assertTrue(k8s.contains("provision: per_identity") && k8s.contains("- { agents: true, role: app_readonly }"),
                 k8s);
+        // The channel the policies listen on is the one the event trigger the database is set up with sends on.
+        String notify = Files.readString(DOCKER.resolve("initdb/20-catalog-notify.sql"));
+        for (var env : compose.environments().values()) {
+            String channel = env.upstream().catalogChannel().orElseThrow().name();
+            assertTrue(notify.contains("pg_notify('" + channel + "'"), channel);
+        }
+        assertTrue(k8s.contains("catalog_channel: warden_catalog"), k8s);
     }
 
     @Test
