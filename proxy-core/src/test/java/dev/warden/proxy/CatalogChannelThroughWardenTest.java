@@ -117,6 +117,34 @@ class CatalogChannelThroughWardenTest {
         }
     }
 
+    /**
+     * Every role may NOTIFY on any channel: a loop of notifications (here a masked session's, through Warden) drops
+     * the catalog at most once per {@code CatalogListener.MIN_INTERVAL_NANOS} (1 s), not once per notification, and
+     * the loop's own statements (each a catalog look-up of pg_notify) are not refused for want of a catalog read.
+     */
+    @Test
+    void aFloodOfNotificationsDropsTheCatalogAtMostOnceASecond() throws Exception {
+        try (MaskedAttacker a = new MaskedAttacker(warden, "listened")) {
+            untilListening();
+            long before = warden.server().catalogInvalidations("listened");
+            long started = System.nanoTime();
+            int sent = 0;
+            while (System.nanoTime() - started < 2_500_000_000L) {
+                String answer = a.query("SELECT pg_notify('warden_catalog', '') AS n");
+                assertTrue(answer.contains("SELECT 1"), answer);
+                sent++;
+            }
+            Thread.sleep(1_100); // the last trailing drop
+            long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            long dropped = warden.server().catalogInvalidations("listened") - before;
+            System.out.println("catalog channel flood: " + sent + " notifications, " + dropped + " drops in "
+                    + seconds + " s");
+            assertTrue(sent > 10 * seconds, "the flood was too slow to show anything: " + sent);
+            assertTrue(dropped >= 1 && dropped <= seconds + 1, dropped + " drops for " + sent
+                    + " notifications in " + seconds + " s");
+        }
+    }
+
     /** The event trigger notifies DDL on real objects, and not DDL on temporary ones only. */
     @Test
     void theEventTriggerNotifiesDdlButNotTemporaryObjects() throws Exception {

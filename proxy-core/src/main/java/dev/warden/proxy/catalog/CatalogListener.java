@@ -16,7 +16,7 @@ import java.sql.Statement;
  * end of each DDL command, and drops every catalog entry of the environment (and of those on the same database) on
  * each notification. Without it such DDL is seen when the entries expire (5 s). A notification arrives when the
  * DDL's transaction commits, which is when other sessions start to see it; the window left is the time it takes to
- * arrive. Runs on a thread of its own (its reads block); while it is not connected, the entries expire as before,
+ * arrive (at most {@link #MIN_INTERVAL_NANOS} more while notifications come faster than that). Runs on a thread of its own (its reads block); while it is not connected, the entries expire as before,
  * and it drops them all once it listens again (what changed meanwhile was not heard).
  */
 public final class CatalogListener implements AutoCloseable {
@@ -26,6 +26,15 @@ public final class CatalogListener implements AutoCloseable {
     /** How long one wait for notifications lasts; {@link #close} is seen within it. */
     private static final int POLL_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 30_000;
+    /**
+     * Notifications closer together than this drop the entries once at its end: every role may NOTIFY on any
+     * channel, and each drop makes every session's next statement wait for the catalog to be read again, so a loop of
+     * pg_notify calls (through Warden or not) must not become one catalog read per statement for everyone, nor
+     * refusals: a statement whose names are dropped again and again while they are read counts them as not looked up
+     * (at 100 ms, a masked session's own loop of notifications had its statements refused on a busy host). It bounds
+     * how late a real change can be seen while such a loop runs.
+     */
+    static final long MIN_INTERVAL_NANOS = 1_000_000_000L;
 
     private final Environment environment;
     private final String channel;
@@ -67,10 +76,18 @@ public final class CatalogListener implements AutoCloseable {
                 log.info("catalog.listening env={} channel={}", environment.name(), channel);
                 backoff = 1_000;
                 PGConnection pg = connection.unwrap(PGConnection.class);
+                long lastDropped = System.nanoTime();
+                boolean pending = false;
                 while (!closed) {
-                    PGNotification[] received = pg.getNotifications(POLL_MILLIS);
-                    if (received != null && received.length > 0) {
+                    long sinceDropped = System.nanoTime() - lastDropped;
+                    int wait = pending ? (int) Math.max(1, (MIN_INTERVAL_NANOS - sinceDropped) / 1_000_000)
+                            : POLL_MILLIS;
+                    PGNotification[] received = pg.getNotifications(wait);
+                    pending |= received != null && received.length > 0;
+                    if (pending && System.nanoTime() - lastDropped >= MIN_INTERVAL_NANOS) {
                         catalog.invalidate(null);
+                        lastDropped = System.nanoTime();
+                        pending = false;
                     }
                 }
             } catch (SQLException | RuntimeException e) {

@@ -272,6 +272,15 @@ public final class WardenServer implements AutoCloseable {
         return audit.stats();
     }
 
+    /**
+     * How many times the catalog of {@code environment} was dropped whole or in part (DDL through Warden, a
+     * notification on its catalog channel); 0 before its first session.
+     */
+    public long catalogInvalidations(String environment) {
+        CatalogCache catalog = catalogs.get(environment);
+        return catalog == null ? 0 : catalog.invalidations();
+    }
+
     public int openSessions() {
         return openSessions.get();
     }
