@@ -16,7 +16,7 @@ import java.sql.Statement;
  * end of each DDL command, and drops every catalog entry of the environment (and of those on the same database) on
  * each notification. Without it such DDL is seen when the entries expire (5 s). A notification arrives when the
  * DDL's transaction commits, which is when other sessions start to see it; the window left is the time it takes to
- * arrive (at most {@link #MIN_INTERVAL_NANOS} more while notifications come faster than that). Runs on a thread of its own (its reads block); while it is not connected, the entries expire as before,
+ * arrive (up to {@link #REFILL_NANOS} more while notifications come faster than {@link #BURST} at once). Runs on a thread of its own (its reads block); while it is not connected, the entries expire as before,
  * and it drops them all once it listens again (what changed meanwhile was not heard).
  */
 public final class CatalogListener implements AutoCloseable {
@@ -27,14 +27,17 @@ public final class CatalogListener implements AutoCloseable {
     private static final int POLL_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 30_000;
     /**
-     * Notifications closer together than this drop the entries once at its end: every role may NOTIFY on any
-     * channel, and each drop makes every session's next statement wait for the catalog to be read again, so a loop of
-     * pg_notify calls (through Warden or not) must not become one catalog read per statement for everyone, nor
-     * refusals: a statement whose names are dropped again and again while they are read counts them as not looked up
-     * (at 100 ms, a masked session's own loop of notifications had its statements refused on a busy host). It bounds
-     * how late a real change can be seen while such a loop runs.
+     * Drops of the catalog are rationed like tokens in a bucket: {@link #BURST} at once, then one per
+     * {@link #REFILL_NANOS}; notifications that find the bucket empty drop it once when the next token comes. Every
+     * role may NOTIFY on any channel, and each drop makes every session's next statement wait for the catalog to be
+     * read again, so a loop of pg_notify calls (through Warden or not) must not become one catalog read per statement
+     * for everyone, nor refusals: a statement whose names are dropped again and again while they are read counts them
+     * as not looked up (with drops 100 ms apart, a masked session's own loop of notifications had its statements
+     * refused on a busy host). The burst lets a migration of a few DDL transactions be seen at each commit; while a
+     * loop runs, a real change can be seen up to {@link #REFILL_NANOS} late.
      */
-    static final long MIN_INTERVAL_NANOS = 1_000_000_000L;
+    static final int BURST = 3;
+    static final long REFILL_NANOS = 500_000_000L;
 
     private final Environment environment;
     private final String channel;
@@ -76,17 +79,23 @@ public final class CatalogListener implements AutoCloseable {
                 log.info("catalog.listening env={} channel={}", environment.name(), channel);
                 backoff = 1_000;
                 PGConnection pg = connection.unwrap(PGConnection.class);
-                long lastDropped = System.nanoTime();
+                double tokens = BURST;
+                long refilledAt = System.nanoTime();
                 boolean pending = false;
                 while (!closed) {
-                    long sinceDropped = System.nanoTime() - lastDropped;
-                    int wait = pending ? (int) Math.max(1, (MIN_INTERVAL_NANOS - sinceDropped) / 1_000_000)
-                            : POLL_MILLIS;
+                    int wait = POLL_MILLIS;
+                    if (pending) {
+                        long untilToken = (long) ((1 - tokens) * REFILL_NANOS) - (System.nanoTime() - refilledAt);
+                        wait = (int) Math.max(1, untilToken / 1_000_000);
+                    }
                     PGNotification[] received = pg.getNotifications(wait);
                     pending |= received != null && received.length > 0;
-                    if (pending && System.nanoTime() - lastDropped >= MIN_INTERVAL_NANOS) {
+                    long now = System.nanoTime();
+                    tokens = Math.min(BURST, tokens + (double) (now - refilledAt) / REFILL_NANOS);
+                    refilledAt = now;
+                    if (pending && tokens >= 1) {
                         catalog.invalidate(null);
-                        lastDropped = System.nanoTime();
+                        tokens -= 1;
                         pending = false;
                     }
                 }
