@@ -25,3 +25,7 @@ END
 $$;
 CREATE EVENT TRIGGER warden_catalog_changed ON ddl_command_end EXECUTE FUNCTION public.warden_catalog_changed();
 CREATE EVENT TRIGGER warden_catalog_dropped ON sql_drop EXECUTE FUNCTION public.warden_catalog_changed();
+-- Also under session_replication_role = replica (pg_restore --disable-triggers, replication tools), which would
+-- otherwise keep both silent.
+ALTER EVENT TRIGGER warden_catalog_changed ENABLE ALWAYS;
+ALTER EVENT TRIGGER warden_catalog_dropped ENABLE ALWAYS;

@@ -156,6 +156,8 @@ class CatalogChannelThroughWardenTest {
             l.execute("LISTEN warden_catalog");
             PGConnection pg = listener.unwrap(PGConnection.class);
             List<String> heard = new ArrayList<>();
+            // Both triggers fire ALWAYS: a superuser's session in replica mode (pg_restore --disable-triggers) too.
+            s.execute("SET session_replication_role = replica");
             String[] steps = {"CREATE TEMP TABLE cc_tmp (id int)", "ALTER TABLE cc_tmp ADD COLUMN n int",
                 "DROP TABLE cc_tmp", "CREATE TABLE cc_real (id int)", "ALTER TABLE cc_real ADD COLUMN n int",
                 "COMMENT ON TABLE cc_real IS 'x'", "DROP TABLE cc_real", "CREATE FUNCTION cc_h() RETURNS int "
