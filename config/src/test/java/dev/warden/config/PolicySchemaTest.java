@@ -83,6 +83,7 @@ class PolicySchemaTest {
                       root_cert: root.crt
                       connect_timeout: 5s
                       allow_superuser: false
+                      catalog_channel: warden_catalog
                     allow: [ { groups: [dba], users: [alice@example.com] } ]
                     roles:
                       provision: per_identity
