@@ -16,8 +16,9 @@ import java.sql.Statement;
  * end of each DDL command, and drops every catalog entry of the environment (and of those on the same database) on
  * each notification. Without it such DDL is seen when the entries expire (5 s). A notification arrives when the
  * DDL's transaction commits, which is when other sessions start to see it; the window left is the time it takes to
- * arrive (up to {@link #REFILL_NANOS} more while notifications come faster than {@link #BURST} at once). Runs on a thread of its own (its reads block); while it is not connected, the entries expire as before,
- * and it drops them all once it listens again (what changed meanwhile was not heard).
+ * arrive (up to {@link #REFILL_NANOS} more while notifications come faster than {@link #BURST} at once). Runs on a
+ * thread of its own (its reads block); while it is not connected, the entries expire as before, and it drops them
+ * all once it listens again (what changed meanwhile was not heard).
  */
 public final class CatalogListener implements AutoCloseable {
 
@@ -71,6 +72,11 @@ public final class CatalogListener implements AutoCloseable {
             try {
                 connection = dev.warden.proxy.upstream.UpstreamJdbc.open(environment.upstream(),
                         "warden-catalog-listen");
+                // The check `policy check --connect` makes, said where an operator looks at start.
+                for (var finding : dev.warden.proxy.privilege.PrivilegeCheck.catalogChannelFindings(connection,
+                        environment.upstream().catalogChannel().orElseThrow())) {
+                    log.warn("catalog.channel_unsent env={}: {}", environment.name(), finding);
+                }
                 try (Statement s = connection.createStatement()) {
                     s.execute("LISTEN " + quoted(channel));
                 }

@@ -63,7 +63,7 @@ public final class PrivilegeCheck {
             out.add(new Finding(upstream.userOrigin(), "upstream user \"" + upstream.user() + "\" lacks CREATEROLE, "
                     + "which provision: per_identity needs (ALTER ROLE \"" + upstream.user() + "\" CREATEROLE)", false));
         }
-        upstream.catalogChannel().ifPresent(channel -> catalogChannelFindings(c, channel, out));
+        upstream.catalogChannel().ifPresent(channel -> out.addAll(catalogChannelFindings(c, channel)));
         if (roles == null) {
             return out;
         }
@@ -98,8 +98,8 @@ public final class PrivilegeCheck {
      * whose function names the channel (see {@code docker/initdb/20-catalog-notify.sql}). Warden then still sees DDL
      * made outside it only when its catalog entries expire.
      */
-    private static void catalogChannelFindings(Connection c, dev.warden.config.Upstream.CatalogChannel channel,
-                                               List<Finding> out) {
+    public static List<Finding> catalogChannelFindings(Connection c, dev.warden.config.Upstream.CatalogChannel channel) {
+        List<Finding> out = new ArrayList<>();
         Set<String> events = new LinkedHashSet<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT e.evtevent FROM pg_catalog.pg_event_trigger e "
                 + "JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid WHERE e.evtenabled <> 'D' "
@@ -113,7 +113,7 @@ public final class PrivilegeCheck {
         } catch (SQLException e) {
             out.add(new Finding(channel.origin(), "cannot read the event triggers that send on catalog_channel \""
                     + channel.name() + "\": " + e.getMessage(), false));
-            return;
+            return out;
         }
         List<String> missing = new ArrayList<>();
         for (String event : List.of("ddl_command_end", "sql_drop")) {
@@ -127,6 +127,7 @@ public final class PrivilegeCheck {
                     + "as a superuser, with this channel's name): until then DDL made outside Warden is seen when "
                     + "its catalog entries expire (5 s)", false));
         }
+        return out;
     }
 
     private static void superuserFindings(List<Finding> out, String origin, String who, RoleFacts facts) {
