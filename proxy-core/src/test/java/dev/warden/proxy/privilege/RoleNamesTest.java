@@ -51,5 +51,14 @@ class RoleNamesTest {
         assertTrue(StartupRoleOptions.roleChange(Map.of("options", "-c search_path=a\\ b -c role=admin")).isPresent());
         assertTrue(StartupRoleOptions.roleChange(Map.of("options", "-c search_path=roles -c statement_timeout=5s",
                 "application_name", "role")).isEmpty());
+        // Switches share a word as getopt reads them: those without an argument let the next character be a switch.
+        for (String options : new String[] {"-Ecrole=admin", "-E-role=admin", "-Ec role=admin", "-ec role=admin",
+            "-eEc role=admin", "-e -c role=admin", "-E-session-authorization=postgres"}) {
+            assertTrue(StartupRoleOptions.roleChange(Map.of("options", options)).isPresent(), options);
+        }
+        // A switch that takes an argument takes the rest of its word, or the next word, whatever it looks like.
+        for (String options : new String[] {"-Bcrole=x", "-B -crole=x", "-c search_path=x -Dcrole=y"}) {
+            assertTrue(StartupRoleOptions.roleChange(Map.of("options", options)).isEmpty(), options);
+        }
     }
 }
