@@ -649,7 +649,22 @@ final class Lexer {
                 && !s.startsWith("--", pos) && !s.startsWith("/*", pos)) {
             pos++;
         }
-        add(Type.OPERATOR, start, s.substring(start, pos));
+        // scan.l: a multi-character operator made only of characters SQL's own operators use cannot end in + or -;
+        // those are cut off and read again as operators of their own ({@code <-1} is {@code <} applied to -1).
+        if (pos - start > 1 && (s.charAt(pos - 1) == '+' || s.charAt(pos - 1) == '-')) {
+            boolean kept = false;
+            for (int i = pos - 2; i >= start && !kept; i--) {
+                kept = "~!@#^&|`?%".indexOf(s.charAt(i)) >= 0;
+            }
+            if (!kept) {
+                do {
+                    pos--;
+                } while (pos - start > 1 && (s.charAt(pos - 1) == '+' || s.charAt(pos - 1) == '-'));
+            }
+        }
+        String op = s.substring(start, pos);
+        // The server reads != as <> (NOT_EQUALS): an operator a user defines as <> is what it calls.
+        add(Type.OPERATOR, start, op.equals("!=") ? "<>" : op);
     }
 
     private static boolean isOperatorChar(char c) {

@@ -168,7 +168,10 @@ final class LexicalAnalysis {
             }
             case "call" -> b.kind = StatementKind.CALL;
             case "prepare" -> {
-                if (c.word("transaction")) {
+                // PREPARE TRANSACTION 'gid' takes a string; PREPARE transaction AS ... prepares a statement of that
+                // name (TRANSACTION is an unreserved keyword), whose text must be read like any other.
+                if (c.peekWord("transaction") && c.i + 1 < tokens.size() && tokens.get(c.i + 1).type() == Type.STRING) {
+                    c.next();
                     b.kind = StatementKind.COMMIT;
                 } else {
                     b.kind = StatementKind.PREPARE;
@@ -816,11 +819,24 @@ final class LexicalAnalysis {
             role = role == null || role.equals(named) ? named : "?";
         }
         // CREATE/ALTER FUNCTION ... SET role = x runs the body as x; ALTER ROLE/DATABASE ... SET role = x starts
-        // later sessions as x. (An UPDATE's SET of a column named role, in a rule or a body, is no setting.)
-        boolean createOrAlter = !tokens.isEmpty() && (tokens.get(0).isWord("create") || tokens.get(0).isWord("alter"));
+        // later sessions as x. Those SET clauses stand outside parentheses, before a routine's SQL-standard body
+        // (BEGIN ATOMIC ..., RETURN ...), whose UPDATE ... SET role = may set a column named role; a rule's actions
+        // set no setting either. (Stopping at the first word update instead let a parameter or type named update
+        // hide the clause: CREATE FUNCTION f(update int) ... SET role = x.)
+        boolean createOrAlter = !tokens.isEmpty() && (tokens.get(0).isWord("create") || tokens.get(0).isWord("alter"))
+                && !isRule(tokens);
+        int depth = 0;
         for (int k = 0; createOrAlter && k + 1 < tokens.size(); k++) {
             Token t = tokens.get(k);
-            if (t.isWord("update")) {
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                depth = Math.max(0, depth - 1);
+            }
+            if (depth > 0) {
+                continue;
+            }
+            if ((t.isWord("begin") && tokens.get(k + 1).isWord("atomic")) || t.isWord("return")) {
                 break;
             }
             String setting = t.isWord("set") ? settingName(tokens.get(k + 1)) : null;
@@ -837,6 +853,12 @@ final class LexicalAnalysis {
             role = role == null || role.equals(named) ? named : "?";
         }
         return kinds.isEmpty() ? null : new RoleBySetConfig(kinds, role);
+    }
+
+    /** {@code CREATE [OR REPLACE] RULE}. */
+    private static boolean isRule(List<Token> tokens) {
+        int k = tokens.size() > 3 && tokens.get(1).isWord("or") && tokens.get(2).isWord("replace") ? 3 : 1;
+        return k < tokens.size() && tokens.get(0).isWord("create") && tokens.get(k).isWord("rule");
     }
 
     /**
@@ -967,8 +989,36 @@ final class LexicalAnalysis {
         };
     }
 
-    /** Index of the first top-level statement keyword (after any WITH list), or -1. */
+    /**
+     * Index of the first top-level statement keyword (after any WITH list), or -1. A WITH list is read as the grammar
+     * reads it, one {@code name [(columns)] AS [[NOT] MATERIALIZED] (query) [SEARCH ...] [CYCLE ...]} after another:
+     * a CTE may be named like a statement keyword ({@code WITH values AS (SELECT 1) DELETE FROM t}: an attacker's
+     * pass had that DELETE read as a SELECT). A list not read so counts its first write keyword, if any.
+     */
     private static int mainKeyword(List<Token> tokens) {
+        if (!tokens.isEmpty() && tokens.get(0).isWord("with")) {
+            int after = afterWithList(tokens);
+            if (after >= 0) {
+                return after < tokens.size() && tokens.get(after).type() == Type.WORD
+                        && STATEMENT_STARTS.contains(tokens.get(after).value()) ? after : -1;
+            }
+            int depth = 0;
+            int first = -1;
+            for (int i = 1; i < tokens.size(); i++) {
+                Token t = tokens.get(i);
+                if (t.isOp("(") || t.isOp("[")) {
+                    depth++;
+                } else if (t.isOp(")") || t.isOp("]")) {
+                    depth = Math.max(0, depth - 1);
+                } else if (depth == 0 && t.type() == Type.WORD && STATEMENT_STARTS.contains(t.value())) {
+                    if (WRITE_STARTS.contains(t.value())) {
+                        return i;
+                    }
+                    first = first < 0 ? i : first;
+                }
+            }
+            return first;
+        }
         int depth = 0;
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
@@ -978,6 +1028,73 @@ final class LexicalAnalysis {
                 depth = Math.max(0, depth - 1);
             } else if (depth == 0 && t.type() == Type.WORD && STATEMENT_STARTS.contains(t.value())) {
                 return i;
+            }
+        }
+        return -1;
+    }
+
+    private static final Set<String> WRITE_STARTS = Set.of("insert", "update", "delete", "merge");
+
+    /** The index after a WITH list starting at 0, or -1 when it is not one the grammar would read. */
+    private static int afterWithList(List<Token> tokens) {
+        int i = 1;
+        if (i < tokens.size() && tokens.get(i).isWord("recursive")) {
+            i++;
+        }
+        while (true) {
+            if (i >= tokens.size() || !tokens.get(i).isIdentifier()) {
+                return -1;
+            }
+            i++;
+            if (i < tokens.size() && tokens.get(i).isOp("(")) {
+                i = afterParens(tokens, i);
+            }
+            if (i < 0 || i >= tokens.size() || !tokens.get(i).isWord("as")) {
+                return -1;
+            }
+            i++;
+            if (i < tokens.size() && tokens.get(i).isWord("not")) {
+                i++;
+            }
+            if (i < tokens.size() && tokens.get(i).isWord("materialized")) {
+                i++;
+            }
+            if (i >= tokens.size() || !tokens.get(i).isOp("(")) {
+                return -1;
+            }
+            i = afterParens(tokens, i);
+            if (i < 0) {
+                return -1;
+            }
+            // SEARCH {DEPTH | BREADTH} FIRST BY c [, ...] SET c; CYCLE c [, ...] SET c [TO v DEFAULT v] USING c
+            if (i < tokens.size() && tokens.get(i).isWord("search")) {
+                while (i < tokens.size() && !tokens.get(i).isWord("set")) {
+                    i++;
+                }
+                i += 2;
+            }
+            if (i < tokens.size() && tokens.get(i).isWord("cycle")) {
+                while (i < tokens.size() && !tokens.get(i).isWord("using")) {
+                    i++;
+                }
+                i += 2;
+            }
+            if (i < tokens.size() && tokens.get(i).isOp(",")) {
+                i++;
+                continue;
+            }
+            return i;
+        }
+    }
+
+    /** The index after the parenthesis that closes the one at {@code open}, or -1 when none does. */
+    private static int afterParens(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int i = open; i < tokens.size(); i++) {
+            if (tokens.get(i).isOp("(") || tokens.get(i).isOp("[")) {
+                depth++;
+            } else if ((tokens.get(i).isOp(")") || tokens.get(i).isOp("]")) && --depth == 0) {
+                return i + 1;
             }
         }
         return -1;

@@ -561,6 +561,60 @@ class AnalyzerTest {
         assertEquals(Optional.of("postgres"), one("SET ROLE 'postgres'").roleTarget());
     }
 
+    /**
+     * A CTE may be named like a statement keyword (values, insert, select: unreserved or column-name keywords): the
+     * statement is what follows the WITH list (an attacker's pass had {@code WITH values AS (SELECT 1) DELETE FROM t}
+     * read as a SELECT outside production).
+     */
+    @Test
+    void aCteNamedLikeAStatementKeywordIsNotTheStatement() {
+        for (String sql : List.of("WITH values AS (SELECT 1) DELETE FROM gw_ledger",
+                "WITH values(a) AS MATERIALIZED (SELECT 1), select AS (SELECT 2) DELETE FROM gw_ledger",
+                "WITH RECURSIVE insert(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM insert WHERE n < 3) "
+                        + "SEARCH DEPTH FIRST BY n SET o CYCLE n SET c USING p DELETE FROM gw_ledger")) {
+            StatementFacts f = one(sql);
+            assertEquals(StatementKind.DELETE, f.kind(), sql);
+            assertFalse(f.hasWhere(), sql);
+            assertTrue(f.tablesWritten().stream().anyMatch(t -> t.name().endsWith("gw_ledger")), sql + ": " + f);
+        }
+        assertEquals(StatementKind.UPDATE, one("WITH insert AS (SELECT 1) UPDATE gw_ledger SET total = 0").kind());
+        assertEquals(StatementKind.SELECT, one("WITH delete AS (SELECT 1) SELECT * FROM delete").kind());
+    }
+
+    private static LexicalAnalysis.RoleBySetConfig roleClause(String sql) {
+        return LexicalAnalysis.roleBySetConfig(Lexer.tokenize(sql, true).tokens());
+    }
+
+    /**
+     * A routine's SET role clause stands outside parentheses, before its SQL-standard body: a parameter, a column of
+     * RETURNS TABLE or a type named update does not hide it (an attacker's pass ran a body as another role with
+     * {@code CREATE FUNCTION f(update int) ... SET role = x}), and an UPDATE ... SET role = of a body or a rule is a
+     * column, not the setting.
+     */
+    @Test
+    void aRoutinesSetRoleClauseIsFoundWhateverItsParametersAreCalled() {
+        for (String sql : List.of(
+                "CREATE FUNCTION f(update int) RETURNS text LANGUAGE sql SET role = boss AS 'SELECT 1'",
+                "CREATE PROCEDURE p(IN update int) LANGUAGE sql SET role = boss AS 'SELECT 1'",
+                "CREATE FUNCTION f() RETURNS TABLE (update int) LANGUAGE sql SET role = boss AS 'SELECT 1'",
+                "CREATE FUNCTION f(x update) RETURNS update LANGUAGE sql SET role = boss AS 'SELECT 1'",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1' SET \"ROLE\" TO boss",
+                "ALTER FUNCTION f(update int) SET role = boss",
+                "ALTER ROUTINE f(update int) SET role TO boss")) {
+            LexicalAnalysis.RoleBySetConfig found = roleClause(sql);
+            assertTrue(found != null && found.kinds().contains(StatementKind.SET_ROLE) && found.target().equals("boss"),
+                    sql + ": " + found);
+        }
+        for (String sql : List.of(
+                "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC UPDATE t SET role = 1; END",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN (SELECT 1)",
+                "CREATE RULE r AS ON UPDATE TO t DO INSTEAD UPDATE u SET role = 'x'",
+                "CREATE OR REPLACE RULE r AS ON INSERT TO t DO ALSO (UPDATE u SET role = 'x')",
+                "CREATE FUNCTION f(x int DEFAULT 1) RETURNS int LANGUAGE sql SET search_path = a, role AS 'SELECT 1'")) {
+            assertEquals(null, roleClause(sql), sql);
+        }
+    }
+
     @Test
     void setSessionAuthorizationNamesTheRole() {
         StatementFacts f = one("SET SESSION AUTHORIZATION postgres");

@@ -227,6 +227,23 @@ final class PreparedStatements {
     /** The savepoints of the open transaction, innermost last (see {@link Savepoints}). */
     private final Savepoints savepoints = new Savepoints();
 
+    /**
+     * The key the server gives a statement or portal name: its first 63 bytes (NAMEDATALEN - 1; the server's hash
+     * tables of prepared statements and portals compare no more), for a name of ASCII characters, which are their own
+     * bytes in every client encoding; null for any other name, which Warden does not read (see
+     * {@code RelayHandler#refuseName}). Names the server keeps apart are kept apart, and names it takes for one are
+     * one: before, two 64-byte names differing in their last byte were one statement to the server and two to
+     * Warden, whose Execute of the second then ran unjudged.
+     */
+    static String wireName(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) >= 0x80) {
+                return null;
+            }
+        }
+        return name.length() > 63 ? name.substring(0, 63) : name;
+    }
+
     Statement statement(String name) {
         return statements.get(name);
     }

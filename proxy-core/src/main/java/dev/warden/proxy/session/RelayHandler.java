@@ -135,6 +135,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
+        if (type != 'd' && type != 'c' && type != 'f') {
+            // Another message: the client is done with a refused COPY's data (an extended-protocol COPY FROM STDIN
+            // after it got none of its own: an attacker's pass left the server waiting in COPY for data dropped).
+            dropCopyData = false;
+        }
         switch (type) {
             case 'P' -> onParse(frame);
             case 'B' -> onBind(frame);
@@ -145,13 +150,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'D' -> onDescribe(frame);
             case 'C' -> {
                 FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
+                String name = PreparedStatements.wireName(close.name());
+                if (name == null) {
+                    refuseName(frame, close.name());
+                    return;
+                }
                 // What it removes rides with its entry: restored if the server skips the Close.
                 writer.send(frame, close.kind() == 'S'
-                        ? Entry.forward(Kind.CLOSE, prepared.closedStatement(close.name()), null, null)
-                        : Entry.forward(Kind.CLOSE, null, prepared.closedPortal(close.name()), null));
+                        ? Entry.forward(Kind.CLOSE, prepared.closedStatement(name), null, null)
+                        : Entry.forward(Kind.CLOSE, null, prepared.closedPortal(name), null));
             }
             case 'Q' -> {
-                dropCopyData = false;
                 audit.receiving(StatementBytes.ofQuery(frame));
                 reader.readThen(frame, frame.readerIndex() + 5, reading -> onQuery(frame, reading));
             }
@@ -167,12 +176,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
             case 'd', 'c', 'f' -> {
                 if (dropCopyData) {
+                    // The data of a refused COPY ... FROM STDIN, up to its CopyDone or CopyFail.
+                    dropCopyData = type == 'd';
                     frame.release();
                 } else {
                     queue.copyDataSent();
                     upstream.write(frame, upstream.voidPromise());
                 }
             }
+            case 'H' -> writer.sendAfterDeferred(frame);
             default -> upstream.write(frame, upstream.voidPromise());
         }
     }
@@ -317,7 +329,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     // ---- the messages ------------------------------------------------------------------------------------
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
-        Decision screenedOut = reading.refusal() == null ? executedScreenedOut(reading.analysis()) : null;
+        Decision screenedOut = reading.refusal() == null ? unknownExecuted(reading.analysis()) : null;
+        if (screenedOut == null && reading.refusal() == null) {
+            screenedOut = executedScreenedOut(reading.analysis());
+        }
         if (screenedOut != null) {
             reading = new SessionLexing.Reading(reading.sql(), reading.analysis(), screenedOut, reading.read());
         }
@@ -333,6 +348,37 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             SessionLexing.Reading admitted = reading;
             lookedUpThen(judged, frame, () -> admitQuery(frame, admitted, judged));
         }
+    }
+
+    /**
+     * A refusal when {@code analysis} EXECUTEs a name no statement Warden saw prepared has (in this session, or
+     * earlier in the same text): Warden cannot judge what it runs. The server refuses it too, unless the statement
+     * was prepared where Warden did not read it (an attacker's pass prepared a DELETE under the name
+     * {@code transaction}, which Warden then read as PREPARE TRANSACTION, and ran it).
+     */
+    private Decision unknownExecuted(Analysis analysis) {
+        if (analysis == null) {
+            return null;
+        }
+        java.util.Set<String> preparedHere = null;
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
+                if (f.kind() == StatementKind.PREPARE && f.preparedName().isPresent()) {
+                    if (preparedHere == null) {
+                        preparedHere = new java.util.HashSet<>();
+                    }
+                    preparedHere.add(f.preparedName().get());
+                } else if (f.kind() == StatementKind.EXECUTE && f.preparedName().isPresent()) {
+                    String name = f.preparedName().get();
+                    if (prepared.statement(name) == null && (preparedHere == null || !preparedHere.contains(name))) {
+                        return Decision.block("unknown-prepared-statement", "EXECUTE " + name + ": Warden saw no "
+                                + "statement of that name prepared in this session, so it cannot judge what it runs",
+                                "PREPARE it through Warden first");
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /**
@@ -578,16 +624,25 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         byte[] textBytes = StatementBytes.ofParse(frame);
         audit.receiving(textBytes);
         FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
+        String name = PreparedStatements.wireName(decoded.statement());
+        if (name == null) {
+            refuseName(frame, decoded.statement());
+            return;
+        }
+        if (!name.equals(decoded.statement())) {
+            decoded = new FrontendMessage.Parse(name, decoded.sql(), decoded.parameterTypes());
+        }
+        FrontendMessage.Parse named = decoded;
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
         // Read before the effects are applied: a change meanwhile makes the Execute apply them again.
         long effectsAt = session.catalog == null ? -1 : session.catalog.generation();
         reader.readThen(frame, nameEnd + 1, reading -> {
             Analysis casts = reading.analysis() == null || session.catalog == null ? null
-                    : parameterCasts(decoded.parameterTypes());
+                    : parameterCasts(named.parameterTypes());
             if (casts == null) {
-                parsed(frame, decoded, textBytes, reading, null, null, effectsAt);
+                parsed(frame, named, textBytes, reading, null, null, effectsAt);
             } else {
-                lookedUpThen(casts, frame, () -> parsed(frame, decoded, textBytes, reading, casts,
+                lookedUpThen(casts, frame, () -> parsed(frame, named, textBytes, reading, casts,
                         session.catalog.withFunctionEffects(casts, session.lexing.standardConformingStrings()),
                         effectsAt));
             }
@@ -676,24 +731,35 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private void onBind(ByteBuf frame) {
         FrontendMessage.Bind bind = (FrontendMessage.Bind) FrontendMessage.decode(frame);
-        PreparedStatements.Statement statement = prepared.statement(bind.statement());
-        PreparedStatements.Portal portal = new PreparedStatements.Portal(bind.portal(), statement,
+        String statementName = PreparedStatements.wireName(bind.statement());
+        String portalName = PreparedStatements.wireName(bind.portal());
+        if (statementName == null || portalName == null) {
+            refuseName(frame, statementName == null ? bind.statement() : bind.portal());
+            return;
+        }
+        PreparedStatements.Statement statement = prepared.statement(statementName);
+        PreparedStatements.Portal portal = new PreparedStatements.Portal(portalName, statement,
                 bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes));
         prepared.bound(portal);
         writer.send(frame, Entry.forward(Kind.BIND, statement, portal, null));
         if (masking != null && portal.describedFields() == null) {
             // The client has not described this statement: ask for the portal's columns ourselves and keep
             // the answer, so its rows can still be masked.
-            writer.send(OwnRequests.describePortal(bind.portal(), upstream.alloc()), Entry.skip(portal));
+            writer.send(OwnRequests.describePortal(portalName, upstream.alloc()), Entry.skip(portal));
         }
     }
 
     private void onDescribe(ByteBuf frame) {
         FrontendMessage.Describe d = (FrontendMessage.Describe) FrontendMessage.decode(frame);
+        String name = PreparedStatements.wireName(d.name());
+        if (name == null) {
+            refuseName(frame, d.name());
+            return;
+        }
         if (d.kind() == 'S') {
-            writer.send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, prepared.statement(d.name()), null, null));
+            writer.send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, prepared.statement(name), null, null));
         } else {
-            writer.send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, prepared.portal(d.name()), null));
+            writer.send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, prepared.portal(name), null));
         }
     }
 
@@ -703,29 +769,42 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      */
     private void onExecute(ByteBuf frame) {
         FrontendMessage.Execute execute = (FrontendMessage.Execute) FrontendMessage.decode(frame);
-        PreparedStatements.Portal portal = prepared.portal(execute.portal());
+        String name = PreparedStatements.wireName(execute.portal());
+        if (name == null) {
+            refuseName(frame, execute.portal());
+            return;
+        }
+        PreparedStatements.Portal portal = prepared.portal(name);
         PreparedStatements.Statement statement = portal == null ? null : portal.statement;
-        String sql = statement == null ? "-- portal \"" + execute.portal() + "\" of a statement Warden did not see"
-                : statement.sql;
-        audit.receiving(statement == null ? null : statement.textBytes);
+        if (statement == null) {
+            // Nothing Warden read runs here, or the server runs what Warden cannot name: judged by nothing, so
+            // refused (the server would refuse a portal that does not exist too).
+            audit.receiving(null);
+            refuse(frame, "-- portal \"" + name + "\" of a statement Warden did not see", Decision.block(
+                    "unknown-portal", "Warden saw no portal \"" + name + "\" bound to a statement it read, so it "
+                    + "cannot judge what it runs", "Parse and Bind it through Warden"));
+            return;
+        }
+        String sql = statement.sql;
+        audit.receiving(statement.textBytes);
         withEffectsNowThen(statement, frame, () -> {
-            Analysis analysis = statement == null ? null
-                    : portal.declared && !statement.bodiesChanged ? statement.analysis : statement.judged;
-            if (portal != null && portal.declared && statement.bodiesChanged && masking != null) {
+            Analysis analysis = portal.declared && !statement.bodiesChanged ? statement.analysis : statement.judged;
+            if (portal.declared && statement.bodiesChanged && masking != null) {
                 // A cursor's portal: its plan, and the search_path it was judged with, are the DECLARE's (see
                 // ResultMasking#exposedAsDeclared); the functions it calls run as they are now.
                 masking.exposedAsDeclaredAndNow(statement.analysis, analysis);
             }
-            lookedUpThen(statement == null ? null : statement.judged, frame,
-                    () -> admitExecute(frame, portal, statement, sql, analysis));
+            lookedUpThen(statement.judged, frame, () -> admitExecute(frame, portal, statement, sql, analysis));
         });
     }
 
     private void admitExecute(ByteBuf frame, PreparedStatements.Portal portal, PreparedStatements.Statement statement,
                               String sql, Analysis analysis) {
         PolicySnapshot policy = services.snapshot().get();
-        Decision decision = Decision.ALLOW;
-        if (statement != null && analysis != null) {
+        Decision decision = analysis == null ? Decision.block("unknown-portal", "Warden has no reading of the "
+                + "statement portal \"" + portal.name + "\" runs, so it cannot judge it", "Parse it through Warden")
+                : Decision.ALLOW;
+        if (analysis != null) {
             // Judged again when the policy or the catalog moved on: the server plans a prepared statement again when
             // what it names changed (a trigger or rule added, a view replaced), and an approval applies per
             // execution. SQL PREPARE was judged as a PREPARE, so its statement is judged here in full.
@@ -746,9 +825,40 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 }, () -> discardUntilSync = true);
     }
 
+    /**
+     * Refuses an extended-protocol message whose statement or portal name is not plain ASCII. The server converts a
+     * name from the client encoding and keys it by its first 63 bytes; Warden keeps ASCII names so (see
+     * {@link PreparedStatements#wireName}), and no client it knows of names statements otherwise. Before, names
+     * Warden decoded alike (two LATIN1 bytes, both U+FFFD to a UTF-8 decoder) were one statement to it and two to
+     * the server: an attacker's pass had Warden judge, audit and mask a decoy while the server ran another.
+     */
+    private void refuseName(ByteBuf frame, String name) {
+        audit.receiving(null);
+        refuse(frame, "-- a statement or portal name of non-ASCII bytes", Decision.block("statement-name",
+                "Warden reads statement and portal names of ASCII characters only (this one: "
+                        + name.codePoints().filter(c -> c >= 0x80).count() + " other characters)",
+                "name prepared statements and portals in ASCII"));
+    }
+
+    /** Refuses one extended-protocol message: audited, answered with {@code decision}'s error, then skip to Sync. */
+    private void refuse(ByteBuf frame, String sql, Decision decision) {
+        admit(frame, new StatementGate.Statement(services.snapshot().get(), sql, null, null, decision,
+                QueryEvent.Protocol.EXTENDED, null), Kind.EXECUTE, f -> {
+                    throw new IllegalStateException("a refused message was let through");
+                }, () -> discardUntilSync = true);
+    }
+
     private void onFunctionCall(ByteBuf frame) {
         PolicySnapshot policy = services.snapshot().get();
         Decision decision = policy.guardrails().decideFunctionCall(environment);
+        if (decision.allowed() && masking != null && masking.masksAnything(policy.masker())) {
+            // Its answer (FunctionCallResponse) carries a value of a function Warden cannot name: a masked identity
+            // would get table_to_xml(...) of a sensitive table in clear (an attacker's pass did, with the baseline's
+            // function-call-message rule off).
+            decision = Decision.block("masking-function-call", "a masked identity may not call functions by OID "
+                    + "(the FunctionCall message): Warden cannot tell what the answer carries", "call the function "
+                    + "with SELECT, whose result is masked");
+        }
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
         admit(frame, new StatementGate.Statement(policy, "-- FunctionCall oid=" + call.functionOid(), null, null,
                 decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> {

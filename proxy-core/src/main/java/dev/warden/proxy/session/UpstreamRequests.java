@@ -79,6 +79,15 @@ final class UpstreamRequests {
         }
     }
 
+    /**
+     * Writes a message that asks for no answer of its own (Flush) after the Parse, Bind and Describe messages that
+     * wait: a Flush overtaking them left their answers unsent and the client waiting (an attacker's pass).
+     */
+    void sendAfterDeferred(ByteBuf frame) {
+        sendDeferred();
+        upstream.write(frame, upstream.voidPromise());
+    }
+
     /** Sends the stand-in of a refused statement; the server's error for it becomes {@code error}. */
     void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error) {
         send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error));
