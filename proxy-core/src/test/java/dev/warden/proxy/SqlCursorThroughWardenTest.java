@@ -183,13 +183,9 @@ class SqlCursorThroughWardenTest {
         }
         List<AuditRecord> records = warden.awaitSessionEnd(user);
         List<String> executed = executedStatements(records);
-        // Warden forgot each cursor when the server did: their later Executes name no statement.
-        assertEquals(QUERY, executed.get(0), WardenHarness.describe(records));
-        assertEquals(QUERY, executed.get(1));
-        for (String cursor : List.of("gone", "closed", "held")) {
-            assertTrue(executed.stream().anyMatch(s -> s.equals("-- portal \"" + cursor
-                    + "\" of a statement Warden did not see")), cursor + ": " + executed);
-        }
+        // Warden forgot each cursor when the server did: their later Executes are answered as the server answers
+        // for a portal that does not exist (34000, above), and run nothing, so nothing else is recorded.
+        assertEquals(List.of(QUERY, QUERY), executed, WardenHarness.describe(records));
     }
 
     /**
@@ -237,8 +233,6 @@ class SqlCursorThroughWardenTest {
         List<String> executed = executedStatements(records);
         // Two Executes each of early and released ran their query; Warden forgot late when the server dropped it.
         assertEquals(List.of(QUERY, QUERY, QUERY, QUERY), executed.subList(0, 4), WardenHarness.describe(records));
-        assertFalse(executed.subList(4, executed.size()).isEmpty(), executed.toString());
-        assertTrue(executed.subList(4, executed.size()).stream().allMatch(
-                "-- portal \"late\" of a statement Warden did not see"::equals), executed.toString());
+        assertEquals(4, executed.size(), executed.toString());
     }
 }

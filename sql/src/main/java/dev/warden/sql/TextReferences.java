@@ -254,6 +254,76 @@ public final class TextReferences {
     public record Relocation(String schema, String name) {
     }
 
+    /**
+     * The generated columns a {@code CREATE TABLE} text declares ({@code name type GENERATED ALWAYS AS (expr)
+     * STORED}), each with the names its expression uses (folded as the server folds them); empty for any other text.
+     */
+    public static java.util.Map<String, java.util.Set<String>> generatedColumns(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        java.util.Map<String, java.util.Set<String>> out = new java.util.LinkedHashMap<>();
+        if (tokens.size() < 2 || !tokens.get(0).isWord("create")) {
+            return out;
+        }
+        int depth = 0;
+        int columnStart = -1;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("(")) {
+                depth++;
+                if (depth == 1) {
+                    columnStart = i + 1;
+                }
+                continue;
+            }
+            if (t.isOp(")")) {
+                depth--;
+                continue;
+            }
+            if (depth == 1 && t.isOp(",")) {
+                columnStart = i + 1;
+                continue;
+            }
+            if (depth == 1 && i + 3 < tokens.size() && t.isWord("generated") && tokens.get(i + 1).isWord("always")
+                    && tokens.get(i + 2).isWord("as") && tokens.get(i + 3).isOp("(") && columnStart >= 0
+                    && tokens.get(columnStart).isIdentifier()) {
+                java.util.Set<String> used = new java.util.LinkedHashSet<>();
+                int inner = 0;
+                int k = i + 3;
+                do {
+                    Token e = tokens.get(k);
+                    inner += e.isOp("(") ? 1 : e.isOp(")") ? -1 : 0;
+                    if (e.isIdentifier()) {
+                        used.add(e.value());
+                    }
+                    k++;
+                } while (inner > 0 && k < tokens.size());
+                out.put(tokens.get(columnStart).value(), used);
+                i = k - 1;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Whether {@code text} is {@code ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE}: it renames the column of every
+     * table made {@code OF} the type, tables the text does not name.
+     */
+    public static boolean renamesTypedTablesColumns(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        if (tokens.size() < 2 || !tokens.get(0).isWord("alter") || !tokens.get(1).isWord("type")) {
+            return false;
+        }
+        boolean renamesAttribute = false;
+        for (int i = 2; i < tokens.size(); i++) {
+            renamesAttribute |= i + 1 < tokens.size() && tokens.get(i).isWord("rename")
+                    && tokens.get(i + 1).isWord("attribute");
+            if (renamesAttribute && tokens.get(i).isWord("cascade")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The relocation an ALTER text makes ({@link Relocation}), if any; a column's or constraint's RENAME is none. */
     public static Optional<Relocation> relocation(String text) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();

@@ -72,6 +72,22 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     "the relations of the schema " + schema + " under a schema name no rule masks (ALTER SCHEMA ... "
                     + "RENAME)");
         }
+        for (StatementFacts top : analysis.statements()) {
+            String generated = top.kind() == StatementKind.CREATE ? generatedFromMasked(top, masker) : null;
+            if (generated != null) {
+                // Nothing is in the table yet, so the CREATE reads nothing sensitive; but what is later copied into
+                // the masked column is computed into the clear one (an attacker's pass read the e-mails so).
+                return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it computes a column from a "
+                        + "masked one", generated + ", a generated column no rule masks, computed from a masked column");
+            }
+            if (masker.identifiesSensitiveColumns() && TextReferences.renamesTypedTablesColumns(top.text())) {
+                // The tables made OF the type are not in the text, nor in what the catalog reads for it: an attacker's
+                // pass copied e-mails into such a table's email column, renamed it through the type, and read it.
+                return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it renames the columns of the "
+                        + "tables of a type", "the tables made OF the type, under column names no rule masks (ALTER "
+                        + "TYPE ... RENAME ATTRIBUTE ... CASCADE)");
+            }
+        }
         if (!e.sensitive()) {
             return e;
         }
@@ -648,6 +664,29 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     }
 
     /** Whether the policy masks column {@code c} of table {@code r}: by its own rules, or by a rule on its kin. */
+    /**
+     * The first generated column a CREATE TABLE declares that no rule masks, computed from one of the table's own
+     * columns a rule masks by its name (as {@code ALTER TABLE ... ADD COLUMN ... GENERATED} is judged); or null.
+     */
+    private static String generatedFromMasked(StatementFacts create, Masker masker) {
+        if (!create.objectType().equals("TABLE") || create.tablesWritten().size() != 1) {
+            return null;
+        }
+        TableRef table = create.tablesWritten().iterator().next();
+        java.util.Map<String, Set<String>> generated = TextReferences.generatedColumns(create.text());
+        for (java.util.Map.Entry<String, Set<String>> g : generated.entrySet()) {
+            if (masker.masksSourceColumn(table.schema(), table.name(), g.getKey(), 0)) {
+                continue;
+            }
+            for (String used : g.getValue()) {
+                if (masker.masksSourceColumn(table.schema(), table.name(), used, 0)) {
+                    return table.qualified() + "." + g.getKey();
+                }
+            }
+        }
+        return null;
+    }
+
     static boolean masks(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
         return masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid()) || maskedByKin(masker, r, c);
     }

@@ -472,8 +472,40 @@ final class PreparedStatements {
                     || kind == StatementKind.COMMIT || kind == StatementKind.ROLLBACK) {
                 transactionControl(f);
             }
+            forgetWhatBodiesRedefine(f);
         }
         return declared;
+    }
+
+    /**
+     * A routine body the statement runs may PREPARE, DEALLOCATE, DECLARE or CLOSE too (a SQL function's
+     * {@code DEALLOCATE pq; PREPARE pq AS ...}): the names it reaches no longer run what Warden judged, so Warden
+     * forgets them, and their next EXECUTE or Execute is refused as unknown (a FETCH is judged as of a cursor Warden
+     * did not see declared). An attacker's pass had a body swap a prepared statement judged clear for a read of
+     * e-mails, then EXECUTEd it in clear.
+     */
+    private void forgetWhatBodiesRedefine(StatementFacts top) {
+        for (StatementFacts f : top.allStatements()) {
+            if (f == top) {
+                continue;
+            }
+            switch (f.kind()) {
+                case PREPARE, DEALLOCATE -> {
+                    String name = f.preparedName().orElse("ALL");
+                    if (name.equals("ALL")) {
+                        statements.values().removeIf(s -> !s.name.isEmpty());
+                    } else {
+                        statements.remove(name);
+                    }
+                }
+                case DISCARD -> {
+                    statements.values().removeIf(s -> !s.name.isEmpty());
+                    portals.clear();
+                }
+                case DECLARE, CLOSE -> TextReferences.cursorName(f).ifPresentOrElse(portals::remove, portals::clear);
+                default -> { }
+            }
+        }
     }
 
     /**

@@ -777,12 +777,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         PreparedStatements.Portal portal = prepared.portal(name);
         PreparedStatements.Statement statement = portal == null ? null : portal.statement;
         if (statement == null) {
-            // Nothing Warden read runs here, or the server runs what Warden cannot name: judged by nothing, so
-            // refused (the server would refuse a portal that does not exist too).
-            audit.receiving(null);
-            refuse(frame, "-- portal \"" + name + "\" of a statement Warden did not see", Decision.block(
-                    "unknown-portal", "Warden saw no portal \"" + name + "\" bound to a statement it read, so it "
-                    + "cannot judge what it runs", "Parse and Bind it through Warden"));
+            // No portal, as far as Warden followed the session, or one of a statement Warden did not read: judged by
+            // nothing, so not run. Answered as the server answers for a portal that does not exist; nothing runs, so
+            // nothing is audited. (Before, it was relayed unjudged: names Warden kept apart where the server did not
+            // ran a statement Warden never judged.)
+            frame.release();
+            discardUntilSync = true;
+            writer.sendStandIn(OwnRequests.standIn(Kind.EXECUTE, blockMarker), Kind.EXECUTE,
+                    BackendMessage.ErrorResponse.of("ERROR", "34000", "portal \"" + name + "\" does not exist"));
             return;
         }
         String sql = statement.sql;

@@ -353,6 +353,13 @@ final class ResultMasking {
         }
         Masker current = masker.get();
         MaskContext context = context(analysis);
+        if (context.columnsRead().isEmpty() && analysis != null && StatementWalk.any(analysis, StatementFacts::writes)) {
+            // A write's error echoes the rows it wrote or met (Failing row contains (...), Key (...)=(...), Partition
+            // key of the failing row contains ...), every column of them, whatever the statement itself read: an
+            // attacker's pass stored computed e-mails in a redacted column and had UPDATE t SET n = 100 fail a CHECK.
+            context = new MaskContext(context.username(), context.groups(), context.agent(), context.environment(),
+                    MaskContext.UNKNOWN_READS, context.derivedColumns());
+        }
         if ((name || field == 'M' || field == 'D' || field == 'H') && raised(fields)
                 && current.masksAnything(context) && !context.columnsRead().isEmpty()) {
             return "[redacted: raised by a statement over sensitive data]";
