@@ -110,6 +110,12 @@ final class RoutineBodies {
                 }
                 continue;
             }
+            if (t.value().equals("open") && startsStatement(prev) && !out.contains("CLOSE ALL")) {
+                // OPEN names its portal by the cursor variable's value, which may be a cursor the session declared
+                // (c refcursor := 'pcx'; CLOSE c; OPEN c FOR ...): what runs under such a name is no longer what its
+                // DECLARE said, for every name the body could reach (an attacker's pass read e-mails so).
+                out.add("CLOSE ALL");
+            }
             if (!SQL_STARTS.contains(t.value())
                     || !(startsStatement(prev) || opensCursorFor(tokens, i) || declaresCursorFor(tokens, i))
                     || declaresVariables(tokens, i)) {
