@@ -17,6 +17,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Protocol-level attacker pass 15: the relay's bookkeeping of statement and portal names, Flush, and the other
@@ -226,8 +227,11 @@ class ProtocolPass15Test {
             c.send(sync());
             ran = answers(c);
         }
-        assertEquals("3/3", warden.ledger(), "PostgreSQL inserted into gw_ledger without approval; Warden answered "
-                + parsed + ran + "audit:\n" + statements(warden.awaitSessionEnd(user)));
+        // (The session waits for the approval its INSERT now asks for: its end is not awaited unless it failed.)
+        if (!warden.ledger().equals("3/3")) {
+            fail("PostgreSQL inserted into gw_ledger without approval; Warden answered " + parsed + ran + "audit:\n"
+                    + statements(warden.awaitSessionEnd(user)));
+        }
     }
 
     /** A name of 64 bytes: the server keys prepared statements and portals by their first 63 (NAMEDATALEN - 1). */
@@ -256,8 +260,11 @@ class ProtocolPass15Test {
             c.send(sync());
             ran = answers(c);
         }
-        assertEquals("3/3", warden.ledger(), "PostgreSQL inserted into gw_ledger without approval; Warden answered "
-                + parsed + ran + "audit:\n" + statements(warden.awaitSessionEnd(user)));
+        // (The session waits for the approval its INSERT now asks for: its end is not awaited unless it failed.)
+        if (!warden.ledger().equals("3/3")) {
+            fail("PostgreSQL inserted into gw_ledger without approval; Warden answered " + parsed + ran + "audit:\n"
+                    + statements(warden.awaitSessionEnd(user)));
+        }
     }
 
     /** The same with portal names (portalmem.c: keysize MAX_PORTALNAME_LEN = NAMEDATALEN, HASH_STRINGS). */
@@ -273,8 +280,10 @@ class ProtocolPass15Test {
             c.send(sync());
             ran = answers(c);
         }
-        assertEquals("3/3", warden.ledger(), "PostgreSQL inserted into gw_ledger without approval; Warden answered "
-                + ran + "audit:\n" + statements(warden.awaitSessionEnd(user)));
+        if (!warden.ledger().equals("3/3")) {
+            fail("PostgreSQL inserted into gw_ledger without approval; Warden answered " + ran + "audit:\n"
+                    + statements(warden.awaitSessionEnd(user)));
+        }
     }
 
     /**
@@ -499,8 +508,6 @@ class ProtocolPass15Test {
      * insert run and committed with no approval and no query record.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("open: Bind plans, and planning folds IMMUTABLE calls of constants; Warden judges, "
-            + "records and holds for approval at Execute only (see the README's limits)")
     void aBindWithoutExecuteRunsAFoldedFunctionWithNoRecord() throws Exception {
         String user = "bind15@example.com";
         warden.directly("CREATE OR REPLACE FUNCTION gw_add(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "

@@ -84,6 +84,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         this.prepared = session.prepared;
         this.flow = session.flow;
         this.writer = new UpstreamRequests(session);
+        this.writer.gateBinds(this::bindWaitsForExecute, blockMarker);
         this.reader = new StatementReading(session, this, writer);
         this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
                 environment.name(), session.id, () -> sessionReason);
@@ -329,10 +330,18 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     // ---- the messages ------------------------------------------------------------------------------------
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
-        Decision screenedOut = reading.refusal() == null ? unknownExecuted(reading.analysis()) : null;
-        if (screenedOut == null && reading.refusal() == null) {
-            screenedOut = executedScreenedOut(reading.analysis());
+        String unknown = reading.refusal() == null ? unknownExecuted(reading.analysis()) : null;
+        if (unknown != null) {
+            // Answered as the server answers an EXECUTE of a statement that does not exist, and not relayed: nothing
+            // of the text runs, so nothing is audited.
+            frame.release();
+            writer.sendStandIn(OwnRequests.standIn(Kind.QUERY, blockMarker), Kind.QUERY,
+                    BackendMessage.ErrorResponse.of("ERROR", "26000", "prepared statement \"" + unknown
+                            + "\" does not exist", "Warden saw no statement of that name prepared in this session",
+                            null));
+            return;
         }
+        Decision screenedOut = reading.refusal() == null ? executedScreenedOut(reading.analysis()) : null;
         if (screenedOut != null) {
             reading = new SessionLexing.Reading(reading.sql(), reading.analysis(), screenedOut, reading.read());
         }
@@ -351,12 +360,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A refusal when {@code analysis} EXECUTEs a name no statement Warden saw prepared has (in this session, or
-     * earlier in the same text): Warden cannot judge what it runs. The server refuses it too, unless the statement
-     * was prepared where Warden did not read it (an attacker's pass prepared a DELETE under the name
-     * {@code transaction}, which Warden then read as PREPARE TRANSACTION, and ran it).
+     * A name {@code analysis} EXECUTEs that no statement Warden saw prepared has (in this session, or earlier in the
+     * same text), or null: Warden cannot judge what it runs. The server refuses it too, unless the statement was
+     * prepared where Warden did not read it (an attacker's pass prepared a DELETE under the name {@code transaction},
+     * which Warden then read as PREPARE TRANSACTION, and ran it).
      */
-    private Decision unknownExecuted(Analysis analysis) {
+    private String unknownExecuted(Analysis analysis) {
         if (analysis == null) {
             return null;
         }
@@ -371,9 +380,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 } else if (f.kind() == StatementKind.EXECUTE && f.preparedName().isPresent()) {
                     String name = f.preparedName().get();
                     if (prepared.statement(name) == null && (preparedHere == null || !preparedHere.contains(name))) {
-                        return Decision.block("unknown-prepared-statement", "EXECUTE " + name + ": Warden saw no "
-                                + "statement of that name prepared in this session, so it cannot judge what it runs",
-                                "PREPARE it through Warden first");
+                        return name;
                     }
                 }
             }
@@ -747,6 +754,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             // the answer, so its rows can still be masked.
             writer.send(OwnRequests.describePortal(portalName, upstream.alloc()), Entry.skip(portal));
         }
+    }
+
+    /**
+     * Whether the Bind of {@code portal} may go only with its own admitted Execute (see
+     * {@code UpstreamRequests#sendDeferred}): its statement is unknown, or not allowed as Warden judges it now.
+     * Asked only when a Bind would go without its Execute.
+     */
+    private boolean bindWaitsForExecute(PreparedStatements.Portal portal) {
+        PreparedStatements.Statement statement = portal.statement;
+        return statement == null || statement.judged == null
+                || !decide(services.snapshot().get(), statement.judged).allowed();
     }
 
     private void onDescribe(ByteBuf frame) {

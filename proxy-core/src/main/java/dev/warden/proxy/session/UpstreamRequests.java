@@ -25,6 +25,18 @@ final class UpstreamRequests {
         this.upstream = session.upstream;
     }
 
+    /**
+     * Whether a portal's Bind may go only with that portal's own Execute, once admitted; and the name of a portal
+     * that does not exist, for the stand-in of a Bind that does not go. See {@link #sendDeferred}.
+     */
+    private java.util.function.Predicate<PreparedStatements.Portal> bindWaitsForExecute = p -> false;
+    private String missingPortal;
+
+    void gateBinds(java.util.function.Predicate<PreparedStatements.Portal> waitsForExecute, String missingPortal) {
+        this.bindWaitsForExecute = waitsForExecute;
+        this.missingPortal = missingPortal;
+    }
+
     /** Writes a request upstream with its entry, unless the server would ignore it (then it is dropped). */
     void send(ByteBuf frame, Entry entry) {
         if (entry.kind == Kind.PARSE || entry.kind == Kind.BIND || entry.kind == Kind.DESCRIBE_STATEMENT
@@ -36,7 +48,7 @@ final class UpstreamRequests {
             deferred.add(new Deferred(frame, entry));
             return;
         }
-        sendDeferred();
+        sendDeferred(entry);
         sendNow(frame, entry);
     }
 
@@ -46,10 +58,34 @@ final class UpstreamRequests {
     private record Deferred(ByteBuf frame, Entry entry) {
     }
 
-    private void sendDeferred() {
+    /**
+     * Writes what waits, before {@code trigger}. Bind plans the statement, and planning computes IMMUTABLE (and, for
+     * estimates, STABLE) calls of constants: a Bind of a statement Warden did not allow (one that needs approval, or
+     * one it refuses at Execute) goes only with its own admitted Execute. Sent otherwise (a Sync or Flush after it, the
+     * stand-in of its refused Execute), it is replaced by a failing stand-in, so the client gets an error in its place
+     * and the server skips to Sync; Warden forgets the portal as when the server refuses a Bind. (An attacker's pass
+     * had Parse, Bind, Sync insert into a guarded table through such a call, with no approval and no record.)
+     */
+    private void sendDeferred(Entry trigger) {
         Deferred d;
         while ((d = deferred.poll()) != null) {
-            sendNow(d.frame(), d.entry());
+            Entry e = d.entry();
+            boolean ownExecute = trigger != null && trigger.kind == Kind.EXECUTE
+                    && trigger.action == OutstandingQueue.Action.FORWARD && trigger.portal == e.portal;
+            if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.portal != null && !ownExecute
+                    && missingPortal != null && bindWaitsForExecute.test(e.portal)) {
+                d.frame().release();
+                session.prepared.bindFailed(e.portal);
+                BackendMessage.ErrorResponse error = trigger != null
+                        && trigger.action == OutstandingQueue.Action.REPLACE_ERROR ? trigger.replacement
+                        : BackendMessage.ErrorResponse.of("ERROR", "42501", "blocked by Warden: the Bind of a "
+                        + "statement Warden did not allow runs only with its own Execute (planning it may run the "
+                        + "functions it calls)");
+                sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
+                        Entry.replaceError(Kind.EXECUTE, error));
+                continue;
+            }
+            sendNow(d.frame(), e);
         }
     }
 
@@ -84,7 +120,7 @@ final class UpstreamRequests {
      * wait: a Flush overtaking them left their answers unsent and the client waiting (an attacker's pass).
      */
     void sendAfterDeferred(ByteBuf frame) {
-        sendDeferred();
+        sendDeferred(null);
         upstream.write(frame, upstream.voidPromise());
     }
 
