@@ -80,7 +80,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it computes a column from a "
                         + "masked one", generated + ", a generated column no rule masks, computed from a masked column");
             }
-            if (masker.identifiesSensitiveColumns() && TextReferences.renamesTypedTablesColumns(top.text())) {
+            if (top.kind() == StatementKind.ALTER && masker.identifiesSensitiveColumns()
+                    && TextReferences.renamesTypedTablesColumns(top.text())) {
                 // The tables made OF the type are not in the text, nor in what the catalog reads for it: an attacker's
                 // pass copied e-mails into such a table's email column, renamed it through the type, and read it.
                 return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it renames the columns of the "
