@@ -578,6 +578,24 @@ public final class CatalogCache implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Whether {@code masker} masks a column of a relation named {@code name} (any schema), or the name was not looked
+     * up or names nothing known: a row of it may hold a value that comes back masked.
+     */
+    public boolean mayMaskAColumn(String name, dev.warden.masking.Masker masker) {
+        if (!relations.known(name) || relations.named(name).isEmpty()) {
+            return true;
+        }
+        for (RelationCatalog.Relation r : relations.named(name)) {
+            for (RelationCatalog.Column c : r.columns()) {
+                if (Exposure.masks(masker, r, c)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Whether a relation named {@code name} was looked up (then a null {@link #runBy} means: could not be read). */
     public boolean looked(String name) {
         return relations.known(name);

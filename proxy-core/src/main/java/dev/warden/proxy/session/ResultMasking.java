@@ -353,9 +353,9 @@ final class ResultMasking {
         }
         Masker current = masker.get();
         MaskContext context = context(analysis);
-        if (context.columnsRead().isEmpty() && analysis != null && StatementWalk.any(analysis, StatementFacts::writes)) {
-            // A write's error echoes the rows it wrote or met (Failing row contains (...), Key (...)=(...), Partition
-            // key of the failing row contains ...), every column of them, whatever the statement itself read: an
+        if (field == 'D' && !raised(fields) && context.columnsRead().isEmpty() && writesMaskedRows(analysis, current)) {
+            // A write's error detail echoes the rows it wrote or met (Failing row contains (...), Key (...)=(...),
+            // Partition key of the failing row contains ...), every column, whatever the statement itself read: an
             // attacker's pass stored computed e-mails in a redacted column and had UPDATE t SET n = 100 fail a CHECK.
             context = new MaskContext(context.username(), context.groups(), context.agent(), context.environment(),
                     MaskContext.UNKNOWN_READS, context.derivedColumns());
@@ -388,6 +388,27 @@ final class ResultMasking {
             });
         }
         return new MessageNames(fieldNames, texts, fields.containsKey('H'));
+    }
+
+    /**
+     * Whether {@code analysis} writes (itself or through what it runs) a relation with a column the policy masks, or
+     * one not known: its errors may echo such a column's stored value.
+     */
+    private boolean writesMaskedRows(Analysis analysis, Masker current) {
+        return analysis != null && StatementWalk.any(analysis, f -> {
+            if (!f.writes()) {
+                return false;
+            }
+            if (f.tablesWritten().isEmpty()) {
+                return true; // a write of what Warden cannot name (a function's, say)
+            }
+            for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                if (catalog == null || catalog.mayMaskAColumn(t.name(), current)) {
+                    return true;
+                }
+            }
+            return false;
+        });
     }
 
     /** Whether an error's or notice's text is what PL/pgSQL code chose: a RAISE or an ASSERT. */
