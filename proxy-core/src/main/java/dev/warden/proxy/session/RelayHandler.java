@@ -377,9 +377,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         preparedHere = new java.util.HashSet<>();
                     }
                     preparedHere.add(f.preparedName().get());
-                } else if (f.kind() == StatementKind.EXECUTE && f.preparedName().isPresent()) {
-                    String name = f.preparedName().get();
-                    if (prepared.statement(name) == null && (preparedHere == null || !preparedHere.contains(name))) {
+                } else {
+                    // EXECUTE name, and CREATE TABLE ... AS EXECUTE name (under EXPLAIN too), as executedBy reads them.
+                    String name = f.kind() == StatementKind.EXECUTE ? f.preparedName().orElse(null)
+                            : f.kind() == StatementKind.CREATE || f.kind() == StatementKind.EXPLAIN
+                            ? dev.warden.sql.TextReferences.createdFromExecute(f.text()).orElse(null) : null;
+                    if (name != null && prepared.statement(name) == null
+                            && (preparedHere == null || !preparedHere.contains(name))) {
                         return name;
                     }
                 }

@@ -391,25 +391,36 @@ final class ResultMasking {
     }
 
     /**
-     * Whether {@code analysis} writes (itself or through what it runs) a relation with a column the policy masks, or
-     * one not known: its errors may echo such a column's stored value.
+     * Whether {@code analysis} stores or meets rows (INSERT, UPDATE, DELETE, MERGE, COPY, EXECUTE; an ALTER of a
+     * relation looked up) of a relation with a column the policy masks, or one not known: its error details may echo
+     * such a column's stored value. Other statements' details (an ALTER TYPE, a CREATE TABLE) echo no stored rows.
      */
     private boolean writesMaskedRows(Analysis analysis, Masker current) {
         return analysis != null && StatementWalk.any(analysis, f -> {
-            if (!f.writes()) {
-                return false;
-            }
-            if (f.tablesWritten().isEmpty()) {
-                return true; // a write of what Warden cannot name (a function's, say)
-            }
-            for (dev.warden.sql.TableRef t : f.tablesWritten()) {
-                if (catalog == null || catalog.mayMaskAColumn(t.name(), current)) {
-                    return true;
+            if (ROW_WRITES.contains(f.kind()) && f.writes()) {
+                if (f.tablesWritten().isEmpty()) {
+                    return true; // a write of what Warden cannot name (an EXECUTE's, a function's)
+                }
+                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                    if (catalog == null || catalog.mayMaskAColumn(t.name(), current)) {
+                        return true; // a masked column, or a relation the catalog does not know (yet)
+                    }
+                }
+            } else if (f.kind() == StatementKind.ALTER && catalog != null) {
+                // ALTER TABLE ... ADD FOREIGN KEY checks the rows already there and echoes one that fails.
+                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                    if (catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
+                        return true;
+                    }
                 }
             }
             return false;
         });
     }
+
+    /** Statements whose errors echo rows they store or meet. */
+    private static final java.util.Set<StatementKind> ROW_WRITES = java.util.EnumSet.of(StatementKind.INSERT,
+            StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.EXECUTE);
 
     /** Whether an error's or notice's text is what PL/pgSQL code chose: a RAISE or an ASSERT. */
     private static boolean raised(java.util.Map<Character, String> fields) {
