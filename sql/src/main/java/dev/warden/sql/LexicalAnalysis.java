@@ -1002,35 +1002,32 @@ final class LexicalAnalysis {
                 return after < tokens.size() && tokens.get(after).type() == Type.WORD
                         && STATEMENT_STARTS.contains(tokens.get(after).value()) ? after : -1;
             }
-            int depth = 0;
-            int first = -1;
-            for (int i = 1; i < tokens.size(); i++) {
-                Token t = tokens.get(i);
-                if (t.isOp("(") || t.isOp("[")) {
-                    depth++;
-                } else if (t.isOp(")") || t.isOp("]")) {
-                    depth = Math.max(0, depth - 1);
-                } else if (depth == 0 && t.type() == Type.WORD && STATEMENT_STARTS.contains(t.value())) {
-                    if (WRITE_STARTS.contains(t.value())) {
-                        return i;
-                    }
-                    first = first < 0 ? i : first;
-                }
-            }
-            return first;
+            return topLevelStart(tokens, 1, true);
         }
+        return topLevelStart(tokens, 0, false);
+    }
+
+    /**
+     * The index of the first statement keyword outside brackets from {@code from}, or -1; with {@code writeFirst}, the
+     * first write keyword (INSERT, UPDATE, DELETE, MERGE) when there is one.
+     */
+    private static int topLevelStart(List<Token> tokens, int from, boolean writeFirst) {
         int depth = 0;
-        for (int i = 0; i < tokens.size(); i++) {
+        int first = -1;
+        for (int i = from; i < tokens.size(); i++) {
             Token t = tokens.get(i);
             if (t.isOp("(") || t.isOp("[")) {
                 depth++;
             } else if (t.isOp(")") || t.isOp("]")) {
                 depth = Math.max(0, depth - 1);
             } else if (depth == 0 && t.type() == Type.WORD && STATEMENT_STARTS.contains(t.value())) {
-                return i;
+                if (!writeFirst || WRITE_STARTS.contains(t.value())) {
+                    return i;
+                }
+                first = first < 0 ? i : first;
             }
         }
-        return -1;
+        return first;
     }
 
     private static final Set<String> WRITE_STARTS = Set.of("insert", "update", "delete", "merge");
@@ -1087,17 +1084,10 @@ final class LexicalAnalysis {
         }
     }
 
-    /** The index after the parenthesis that closes the one at {@code open}, or -1 when none does. */
+    /** The index after the parenthesis that closes the one at {@code open} ({@link #closingParen}), or -1. */
     private static int afterParens(List<Token> tokens, int open) {
-        int depth = 0;
-        for (int i = open; i < tokens.size(); i++) {
-            if (tokens.get(i).isOp("(") || tokens.get(i).isOp("[")) {
-                depth++;
-            } else if ((tokens.get(i).isOp(")") || tokens.get(i).isOp("]")) && --depth == 0) {
-                return i + 1;
-            }
-        }
-        return -1;
+        int close = closingParen(tokens, open);
+        return close < 0 ? -1 : close + 1;
     }
 
     private static boolean startsLikeQuery(List<Token> tokens) {
