@@ -125,6 +125,7 @@ final class ExecutionTally {
                     finish(e);
                 }
             }
+            case '2' -> finish(e); // a Bind that went without its own Execute, recorded (RelayHandler)
             case 'E' -> {
                 e.sqlState = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
                 if (e.preparedBySql != null) {

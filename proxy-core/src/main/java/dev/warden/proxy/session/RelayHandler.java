@@ -141,6 +141,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             // after it got none of its own: an attacker's pass left the server waiting in COPY for data dropped).
             dropCopyData = false;
         }
+        if (type != 'P' && type != 'B' && type != 'D' && writer.anyDeferred()) {
+            List<PreparedStatements.Portal> alone = writer.bindsGoingAlone(frame);
+            if (!alone.isEmpty()) {
+                recordBindsGoingAlone(frame, alone);
+                return;
+            }
+        }
         switch (type) {
             case 'P' -> onParse(frame);
             case 'B' -> onBind(frame);
@@ -758,6 +765,43 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             // the answer, so its rows can still be masked.
             writer.send(OwnRequests.describePortal(portalName, upstream.alloc()), Entry.skip(portal));
         }
+    }
+
+    /**
+     * Binds that {@code frame} would send upstream without their own Execute (a Sync or Flush after a Bind, a Bind
+     * followed by another portal's Execute): the server plans each, and planning computes the IMMUTABLE calls of
+     * constants. Each gets a query record of its own before it goes, with the statement and its bound values, and a
+     * result record when the server answers the Bind; {@code frame} is relayed then. A record that cannot be written
+     * keeps its Bind from going, as for any statement. (An attacker's pass ran such a call with no record.)
+     */
+    private void recordBindsGoingAlone(ByteBuf frame, List<PreparedStatements.Portal> alone) {
+        PolicySnapshot policy = services.snapshot().get();
+        @SuppressWarnings("unchecked")
+        CompletableFuture<StatementGate.Verdict>[] records = new CompletableFuture[alone.size()];
+        for (int i = 0; i < alone.size(); i++) {
+            PreparedStatements.Statement statement = alone.get(i).statement;
+            session.statementCount++;
+            records[i] = gate.admit(new StatementGate.Statement(policy, statement.sql, alone.get(i).parameters,
+                    statement.judged, Decision.ALLOW, QueryEvent.Protocol.EXTENDED, statement.name), notice -> { });
+        }
+        holdUntil(CompletableFuture.allOf(records), frame, (done, failure) -> {
+            if (failure != null) {
+                throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
+                        + ClientErrors.unwrap(failure).getMessage(), null, failure);
+            }
+            for (int i = 0; i < alone.size(); i++) {
+                PreparedStatements.Portal portal = alone.get(i);
+                StatementGate.Verdict verdict = records[i].join();
+                if (verdict instanceof StatementGate.Forward f) {
+                    writer.recordedAlone(portal, new Execution(f.querySeq(), true, portal.statement.judged, portal,
+                            policy), null);
+                } else {
+                    writer.recordedAlone(portal, null, ((StatementGate.Refuse) verdict).error());
+                }
+            }
+            held.addFirst(frame); // relayed first when the hold ends, now that its Binds go recorded
+            heldBytes += frame.readableBytes();
+        });
     }
 
     /**

@@ -72,11 +72,13 @@ final class UpstreamRequests {
             Entry e = d.entry();
             boolean ownExecute = trigger != null && trigger.kind == Kind.EXECUTE
                     && trigger.action == OutstandingQueue.Action.FORWARD && trigger.portal == e.portal;
+            BackendMessage.ErrorResponse unrecorded = e.kind != Kind.BIND || e.portal == null || unrecordedBinds.isEmpty()
+                    ? null : unrecordedBinds.remove(e.portal);
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.portal != null && !ownExecute
-                    && missingPortal != null && bindWaitsForExecute.test(e.portal)) {
+                    && missingPortal != null && (unrecorded != null || bindWaitsForExecute.test(e.portal))) {
                 d.frame().release();
                 session.prepared.bindFailed(e.portal);
-                BackendMessage.ErrorResponse error = trigger != null
+                BackendMessage.ErrorResponse error = unrecorded != null ? unrecorded : trigger != null
                         && trigger.action == OutstandingQueue.Action.REPLACE_ERROR ? trigger.replacement
                         : BackendMessage.ErrorResponse.of("ERROR", "42501", "blocked by Warden: the Bind of a "
                         + "statement Warden did not allow runs only with its own Execute (planning it may run the "
@@ -88,6 +90,72 @@ final class UpstreamRequests {
             sendNow(d.frame(), e);
         }
     }
+
+    /**
+     * The portals of the Binds that wait here and would go without their own Execute if {@code message} (the client's
+     * next message, not a Parse, Bind or Describe) were sent now, of statements Warden allows: each then runs its
+     * planning with no Execute of its own, and gets a record of its own first (see {@link #recordedAlone}). Empty in
+     * the usual Bind, Execute order. Binds of statements Warden does not allow are replaced, not recorded (see
+     * {@link #sendDeferred}).
+     */
+    java.util.List<PreparedStatements.Portal> bindsGoingAlone(ByteBuf message) {
+        if (deferred.isEmpty() || missingPortal == null) {
+            return java.util.List.of();
+        }
+        java.util.List<PreparedStatements.Portal> alone = null;
+        for (Deferred d : deferred) {
+            Entry e = d.entry();
+            if (e.kind != Kind.BIND || e.action != OutstandingQueue.Action.FORWARD || e.portal == null
+                    || e.execution != null || unrecordedBinds.containsKey(e.portal)
+                    || executes(message, e.portal) || bindWaitsForExecute.test(e.portal)) {
+                continue;
+            }
+            if (alone == null) {
+                alone = new java.util.ArrayList<>(2);
+            }
+            alone.add(e.portal);
+        }
+        return alone == null ? java.util.List.of() : alone;
+    }
+
+    /** Whether {@code message} is an Execute of {@code portal}: its name, and the portal the name means now. */
+    private boolean executes(ByteBuf message, PreparedStatements.Portal portal) {
+        int at = message.readerIndex();
+        if (message.getByte(at) != 'E' || session.prepared.portal(portal.name) != portal) {
+            return false;
+        }
+        String name = portal.name;
+        at += 5;
+        for (int i = 0; i < name.length(); i++, at++) {
+            if (at >= message.writerIndex() || message.getByte(at) != (byte) name.charAt(i)) {
+                return false;
+            }
+        }
+        return at < message.writerIndex() && message.getByte(at) == 0;
+    }
+
+    /**
+     * The Bind of {@code portal} goes alone with its record written: {@code execution} (its record's sequence) is
+     * finished by the server's answer to the Bind. {@code refusal} non-null: the record could not be written, and the
+     * Bind is replaced by a stand-in that fails with it.
+     */
+    void recordedAlone(PreparedStatements.Portal portal, Execution execution, BackendMessage.ErrorResponse refusal) {
+        if (refusal != null) {
+            unrecordedBinds.put(portal, refusal);
+            return;
+        }
+        for (int i = deferred.size(); i > 0; i--) {
+            Deferred d = deferred.poll();
+            if (d.entry().kind == Kind.BIND && d.entry().portal == portal && d.entry().execution == null) {
+                d = new Deferred(d.frame(), Entry.forward(Kind.BIND, d.entry().statement, portal, execution));
+            }
+            deferred.add(d);
+        }
+    }
+
+    /** Binds going alone whose records could not be written, with the error their stand-ins fail with. */
+    private final java.util.Map<PreparedStatements.Portal, BackendMessage.ErrorResponse> unrecordedBinds =
+            new java.util.IdentityHashMap<>(2);
 
     private void sendNow(ByteBuf frame, Entry entry) {
         if (entry.action == OutstandingQueue.Action.FORWARD && (entry.kind == Kind.QUERY
@@ -148,5 +216,6 @@ final class UpstreamRequests {
         while ((d = deferred.poll()) != null) {
             d.frame().release();
         }
+        unrecordedBinds.clear();
     }
 }
