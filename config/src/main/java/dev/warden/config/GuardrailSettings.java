@@ -13,7 +13,8 @@ public record GuardrailSettings(boolean baseline, Set<String> baselineDisabled, 
     public static final List<String> BASELINE_RULES = List.of(
             "drop-table-or-schema", "truncate", "update-without-where", "delete-without-where",
             "copy-program-or-file", "alter-system", "role-escalation", "server-file-functions",
-            "function-call-message", "unparsed-in-production", "do-in-production", "dynamic-sql");
+            "function-call-message", "unparsed-in-production", "do-in-production", "dynamic-sql",
+            "system-catalog-write");
 
     public GuardrailSettings {
         baselineDisabled = Set.copyOf(baselineDisabled);

@@ -303,7 +303,6 @@ class MaskingPass15Test {
      * the UPDATE names no sensitive relation or column, so it runs, and the renamed column is read in clear.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("open, needs a superuser upstream login (allow_superuser): an UPDATE of pg_attribute renames a column under Warden (see the README's limits)")
     void aSuperuserCatalogUpdateRenamesTheSeededColumn() throws Exception {
         seed("pa_people");
         String out = run(

@@ -57,6 +57,38 @@ public final class CatalogCache implements AutoCloseable {
         this.executor = executor;
     }
 
+    /** See {@link #systemTables}. */
+    private volatile Set<String> systemTables;
+    private final java.util.concurrent.atomic.AtomicBoolean systemTablesAsked =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * The names of the tables of pg_catalog, as this server has them (read once, on the executor: they change only
+     * with the server's major version); null until read, and then asked for. For the baseline's
+     * {@code system-catalog-write} rule, which otherwise counts every unqualified name beginning with {@code pg_}.
+     */
+    public Set<String> systemTables() {
+        Set<String> known = systemTables;
+        if (known == null && systemTablesAsked.compareAndSet(false, true)) {
+            executor.execute(() -> {
+                synchronized (this) {
+                    try (PreparedStatement ps = connection().prepareStatement("SELECT c.relname FROM "
+                            + "pg_catalog.pg_class c WHERE c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace "
+                            + "AND c.relkind IN ('r', 'p')"); ResultSet rs = ps.executeQuery()) {
+                        Set<String> names = new java.util.HashSet<>();
+                        while (rs.next()) {
+                            names.add(rs.getString(1));
+                        }
+                        systemTables = Set.copyOf(names);
+                    } catch (SQLException | RuntimeException e) {
+                        systemTablesAsked.set(false); // asked again by a later statement
+                    }
+                }
+            });
+        }
+        return known;
+    }
+
     /** The catalog name of {@code (tableOid, attnum)} if cached; empty when unknown or not yet looked up. */
     public Optional<ColumnName> cached(int tableOid, int attnum) {
         return Optional.ofNullable(columns.get(key(tableOid, attnum)));

@@ -80,6 +80,14 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it computes a column from a "
                         + "masked one", generated + ", a generated column no rule masks, computed from a masked column");
             }
+            String catalogWritten = masker.identifiesSensitiveColumns() ? systemCatalogWritten(top, catalog) : null;
+            if (catalogWritten != null) {
+                // Only a superuser login can; UPDATE pg_attribute renamed a masked column under Warden in an
+                // attacker's pass (with the baseline's system-catalog-write rule off, as masking does not rely on it).
+                return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it writes the system catalog "
+                        + catalogWritten, "the system catalog " + catalogWritten + ", which holds the column names and "
+                        + "function bodies masking judges by");
+            }
             if (top.kind() == StatementKind.ALTER && masker.identifiesSensitiveColumns()
                     && TextReferences.renamesTypedTablesColumns(top.text())) {
                 // The tables made OF the type are not in the text, nor in what the catalog reads for it: an attacker's
@@ -434,6 +442,33 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * sensitive value only where a {@code column:} rule names it ({@link Masker#namesRelation}); value detection
      * still scans what it returns.
      */
+    /**
+     * A relation of pg_catalog that {@code top} (its nested statements, function bodies included) writes, qualified,
+     * or null: named so, or unqualified where the catalog knows one of that name in pg_catalog, or beginning with
+     * {@code pg_} where it knows none (the server searches pg_catalog first unless a search_path names it later).
+     */
+    private static String systemCatalogWritten(StatementFacts top, RelationCatalog catalog) {
+        for (StatementFacts f : top.allStatements()) {
+            for (TableRef t : f.tablesWritten()) {
+                if (t.equals(TableRef.ANY_RELATION)) {
+                    continue;
+                }
+                if (t.schema() != null) {
+                    if (t.schema().equals("pg_catalog")) {
+                        return t.qualified();
+                    }
+                    continue;
+                }
+                List<RelationCatalog.Relation> named = catalog.named(t.name());
+                if (named.isEmpty() ? t.name().startsWith("pg_")
+                        : named.stream().anyMatch(r -> r.schema().equals("pg_catalog"))) {
+                    return "pg_catalog." + t.name();
+                }
+            }
+        }
+        return null;
+    }
+
     static boolean isSystem(RelationCatalog.Relation r) {
         return SYSTEM_SCHEMAS.contains(r.schema());
     }

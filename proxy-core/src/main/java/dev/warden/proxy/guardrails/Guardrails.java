@@ -64,6 +64,13 @@ public final class Guardrails {
         }
 
         /**
+         * The names of the tables of pg_catalog (see {@code CatalogCache#systemTables}); null when not known.
+         */
+        default Set<String> systemTables() {
+            return null;
+        }
+
+        /**
          * The schemas the session may create a relation in: an unqualified CREATE lands in the first of its
          * search_path that exists, which the session can point anywhere. Null when not known (any schema).
          */
@@ -243,6 +250,11 @@ public final class Guardrails {
         public Set<String> creatable() {
             return catalog.creatable();
         }
+
+        @Override
+        public Set<String> systemTables() {
+            return catalog.systemTables();
+        }
     }
 
     /**
@@ -385,7 +397,7 @@ public final class Guardrails {
 
     private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
                                NamedRelations schemas) {
-        Decision baseline = baseline(env, facts, upstreamUser);
+        Decision baseline = baseline(env, facts, upstreamUser, schemas);
         if (!baseline.allowed()) {
             return baseline;
         }
@@ -650,14 +662,57 @@ public final class Guardrails {
         return env.baselineGuardrails() && settings.baselineRuleOn(name);
     }
 
-    private Decision baseline(Environment env, StatementFacts facts, String upstreamUser) {
+    private Decision baseline(Environment env, StatementFacts facts, String upstreamUser, NamedRelations schemas) {
         for (StatementFacts f = facts; f != null; f = f.inner().orElse(null)) {
             Decision d = baselineOne(env, f, upstreamUser);
             if (!d.allowed()) {
                 return d;
             }
         }
+        if (baselineOn(env, "system-catalog-write")) {
+            TableRef written = systemCatalogWritten(facts, schemas);
+            if (written != null) {
+                return Decision.block("system-catalog-write", "this writes the system catalog " + written.qualified()
+                        + ": with a superuser login that changes what every rule and masking judge by (a column's "
+                        + "name, a function's body, a role's rights) under Warden", "make catalog changes with DDL "
+                        + "(ALTER, CREATE OR REPLACE ...), which Warden judges");
+            }
+        }
         return Decision.ALLOW;
+    }
+
+    /**
+     * A relation of pg_catalog that {@code facts} (its nested statements, function bodies included) write: named
+     * so, or unqualified where the catalog holds one of that name in pg_catalog (which the server searches first
+     * unless a search_path names it later); where the name was not looked up, one of pg_catalog's table names, or
+     * any name beginning with {@code pg_} until those are read. Only a superuser can write them.
+     */
+    private static TableRef systemCatalogWritten(StatementFacts facts, NamedRelations schemas) {
+        for (StatementFacts top = facts; top != null; top = top.inner().orElse(null)) {
+            for (StatementFacts f : top.allStatements()) {
+                for (TableRef t : f.tablesWritten()) {
+                    if (t.equals(TableRef.ANY_RELATION)) {
+                        continue;
+                    }
+                    if (t.schema() != null ? t.schema().equals("pg_catalog") : isCatalogName(t.name(), schemas)) {
+                        return t;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean isCatalogName(String name, NamedRelations schemas) {
+        if (!name.startsWith("pg_")) {
+            return false; // every table of pg_catalog is named pg_...
+        }
+        Set<String> holding = schemas == null ? null : schemas.holding(name);
+        if (holding != null && !holding.isEmpty()) {
+            return holding.contains("pg_catalog");
+        }
+        Set<String> system = schemas == null ? null : schemas.systemTables();
+        return system == null || system.contains(name);
     }
 
     private Decision baselineOne(Environment env, StatementFacts f, String upstreamUser) {

@@ -327,6 +327,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
 
         @Override
+        public java.util.Set<String> systemTables() {
+            return session.catalog.systemTables();
+        }
+
+        @Override
         public java.util.Set<String> creatable() {
             // The catalog reads what its own login may create in: the session's answer only when it logs in as that.
             return environment.upstream().user().equals(session.upstreamLogin) ? session.catalog.creatableSchemas()

@@ -69,6 +69,9 @@ final class RelaySession {
         this.startedNanos = startedNanos;
         this.onEnd = onEnd;
         this.catalog = services.catalogs().apply(environment);
+        if (catalog != null) {
+            catalog.systemTables(); // read once per environment, ahead of the first write it judges
+        }
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
         masking.followSearchPath(searchPath::schemas);
         masking.followTransaction(analysis -> analysis == null ? transactionDdl.unreadable()
