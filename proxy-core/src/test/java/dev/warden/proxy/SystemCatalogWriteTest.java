@@ -73,6 +73,7 @@ class SystemCatalogWriteTest {
         "CREATE FUNCTION sc_g() RETURNS int LANGUAGE sql AS $$UPDATE pg_attribute SET attname = 'zd' "
                 + "WHERE attrelid = 'sc_people'::regclass AND attname = 'email'; SELECT 1$$",
         "DELETE FROM pg_description WHERE objoid = 'sc_people'::regclass",
+        "UPDATE pg_toast.pg_toast_1255 SET chunk_seq = chunk_seq WHERE chunk_id < 0",
     };
 
     @Test

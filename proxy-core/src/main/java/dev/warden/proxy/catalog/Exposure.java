@@ -454,8 +454,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     continue;
                 }
                 if (t.schema() != null) {
-                    if (t.schema().equals("pg_catalog")) {
-                        return t.qualified();
+                    if (t.schema().equals("pg_catalog") || t.schema().equals("pg_toast")) {
+                        return t.qualified(); // pg_toast: the catalogs' long values (a function's body)
                     }
                     continue;
                 }

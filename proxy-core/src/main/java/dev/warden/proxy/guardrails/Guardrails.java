@@ -694,7 +694,7 @@ public final class Guardrails {
                     if (t.equals(TableRef.ANY_RELATION)) {
                         continue;
                     }
-                    if (t.schema() != null ? t.schema().equals("pg_catalog") : isCatalogName(t.name(), schemas)) {
+                    if (t.schema() != null ? SYSTEM_SCHEMAS.contains(t.schema()) : isCatalogName(t.name(), schemas)) {
                         return t;
                     }
                 }
@@ -702,6 +702,9 @@ public final class Guardrails {
         }
         return null;
     }
+
+    /** pg_catalog, and pg_toast: the toast tables of the catalogs hold their long values (a function's body). */
+    private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "pg_toast");
 
     private static boolean isCatalogName(String name, NamedRelations schemas) {
         if (!name.startsWith("pg_")) {
