@@ -791,6 +791,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         holdUntil(CompletableFuture.allOf(records), frame, (done, failure) -> {
             if (failure != null) {
+                frame.release();
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
