@@ -203,14 +203,16 @@ class BindAloneRecordTest {
     /**
      * A Bind going alone whose record cannot be written does not go: the audit sink fails (its directory made a
      * regular file, as AuditWriteAheadTest does), and Parse, Bind, Sync of the folded insert gets 58030 and inserts
-     * nothing.
+     * nothing; nor does Parse, Bind, Execute, Sync, whose Execute is refused for want of a record.
      */
     @Test
     void aBindGoingAloneWithoutARecordDoesNotGo() throws Exception {
         try (WardenHarness broken = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "",
                 "audit:\n  on_failure: refuse\n  sinks: [ { type: file, dir: \"${AUDIT_DIR}\", rotate_bytes: 1KB } ]\n")) {
-            broken.directly("CREATE TABLE gw_bound (v text)",
+            // The sequence shows a Bind that ran in a transaction its refused Execute then rolled back.
+            broken.directly("CREATE TABLE gw_bound (v text)", "CREATE SEQUENCE gw_bound_seq",
                     "CREATE FUNCTION gw_bindadd(text) RETURNS text LANGUAGE plpgsql AS $$BEGIN "
+                            + "PERFORM nextval('public.gw_bound_seq'); "
                             + "INSERT INTO public.gw_bound VALUES ($1); RETURN $1; END$$",
                     "CREATE FUNCTION gw_bindkey(text) RETURNS text IMMUTABLE LANGUAGE sql AS "
                             + "'SELECT public.gw_bindadd($1)'");
@@ -238,9 +240,17 @@ class BindAloneRecordTest {
                 c.send(sync());
                 answer = raw(c);
                 assertTrue(answer.contains("58030"), answer);
+                // Its own Execute refused for want of a record: the Bind does not go either.
+                c.send(parse(new byte[0], sql));
+                c.send(bindWith("", "", "unrecorded-executed"));
+                c.send(execute(new byte[0], 0));
+                c.send(sync());
+                answer = raw(c);
+                assertTrue(answer.contains("58030"), answer);
             }
             try (Connection d = broken.direct()) {
                 assertEquals("0", WardenHarness.scalar(d, "SELECT count(*) FROM gw_bound"));
+                assertEquals("f", WardenHarness.scalar(d, "SELECT is_called FROM gw_bound_seq"));
             }
         }
     }

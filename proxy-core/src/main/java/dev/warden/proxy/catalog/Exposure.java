@@ -436,13 +436,6 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     }
 
     /**
-     * Whether the relation is a system catalog: its columns are the server's own (a {@code passwd} of
-     * {@code pg_user}, an {@code address} of {@code pg_hba_file_rules} hold no row of the policy's data), and its
-     * views wrap set-returning functions of the same name, which lineage cannot see through. It carries a
-     * sensitive value only where a {@code column:} rule names it ({@link Masker#namesRelation}); value detection
-     * still scans what it returns.
-     */
-    /**
      * A relation of pg_catalog that {@code top} (its nested statements, function bodies included) writes, qualified,
      * or null: named so, or unqualified where the catalog knows one of that name in pg_catalog, or beginning with
      * {@code pg_} where it knows none (the server searches pg_catalog first unless a search_path names it later).
@@ -469,6 +462,13 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return null;
     }
 
+    /**
+     * Whether the relation is a system catalog: its columns are the server's own (a {@code passwd} of
+     * {@code pg_user}, an {@code address} of {@code pg_hba_file_rules} hold no row of the policy's data), and its
+     * views wrap set-returning functions of the same name, which lineage cannot see through. It carries a
+     * sensitive value only where a {@code column:} rule names it ({@link Masker#namesRelation}); value detection
+     * still scans what it returns.
+     */
     static boolean isSystem(RelationCatalog.Relation r) {
         return SYSTEM_SCHEMAS.contains(r.schema());
     }

@@ -74,8 +74,12 @@ final class UpstreamRequests {
                     && trigger.action == OutstandingQueue.Action.FORWARD && trigger.portal == e.portal;
             BackendMessage.ErrorResponse unrecorded = e.kind != Kind.BIND || e.portal == null || unrecordedBinds.isEmpty()
                     ? null : unrecordedBinds.remove(e.portal);
+            // A refused message's stand-in (its Execute refused: no record, an approval denied, a budget) takes
+            // the Binds that have no record of their own with it.
+            boolean refusedTrigger = trigger != null && trigger.action == OutstandingQueue.Action.REPLACE_ERROR;
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.portal != null && !ownExecute
-                    && missingPortal != null && (unrecorded != null || bindWaitsForExecute.test(e.portal))) {
+                    && missingPortal != null && (unrecorded != null || (refusedTrigger && e.execution == null)
+                    || bindWaitsForExecute.test(e.portal))) {
                 d.frame().release();
                 session.prepared.bindFailed(e.portal);
                 BackendMessage.ErrorResponse error = unrecorded != null ? unrecorded : trigger != null
