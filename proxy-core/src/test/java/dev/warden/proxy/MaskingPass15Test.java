@@ -13,6 +13,7 @@ import java.util.List;
 
 import static dev.warden.proxy.MaskedAttacker.seedsIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Attacker pass 15 over masking, in {@link MaskingRedTeamTest}'s manner: each test seeds the PII of
@@ -437,6 +438,24 @@ class MaskingPass15Test {
         }
         System.out.println("rounds leaked: " + leakedRounds + "/12\n" + all);
         assertNoSeed(all.toString());
+    }
+
+    /**
+     * Precision: a PL/pgSQL function that only OPENs a cursor (a refcursor it returns) cannot take a name in use, so
+     * the session's own cursor stays known and its clear rows come back as they are, not masked whole.
+     */
+    @Test
+    void aFunctionThatOnlyOpensACursorLeavesTheSessionsCursorsKnown() throws Exception {
+        seed("op_people");
+        String out = run("CREATE FUNCTION op_r() RETURNS refcursor LANGUAGE plpgsql AS $$DECLARE c refcursor; "
+                        + "BEGIN OPEN c FOR SELECT 'x'::text; RETURN c; END$$",
+                "BEGIN",
+                "DECLARE opc CURSOR FOR SELECT 'kept-in-clear'::text AS v",
+                "SELECT op_r() IS NOT NULL AS opened",
+                "FETCH ALL FROM opc",
+                "COMMIT");
+        System.out.println(out);
+        assertTrue(out.contains("kept-in-clear"), out);
     }
 
     @Test

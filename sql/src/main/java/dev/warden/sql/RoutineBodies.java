@@ -110,10 +110,12 @@ final class RoutineBodies {
                 }
                 continue;
             }
-            if (t.value().equals("open") && startsStatement(prev) && !out.contains("CLOSE ALL")) {
-                // OPEN names its portal by the cursor variable's value, which may be a cursor the session declared
-                // (c refcursor := 'pcx'; CLOSE c; OPEN c FOR ...): what runs under such a name is no longer what its
-                // DECLARE said, for every name the body could reach (an attacker's pass read e-mails so).
+            if (t.value().equals("close") && startsStatement(prev) && !out.contains("CLOSE ALL")) {
+                // PL/pgSQL's CLOSE closes the portal its cursor variable's value names, which may be a cursor the
+                // session declared (c refcursor := 'pcx'; CLOSE c; OPEN c FOR ...): an OPEN may then make another
+                // under that name (an attacker's pass read e-mails so). An OPEN alone cannot: the server refuses a
+                // name in use ("cursor ... already in use"), so only a CLOSE makes every name the body could reach
+                // unknown. (A procedure's COMMIT or ROLLBACK ends the cursors not held, as any transaction end.)
                 out.add("CLOSE ALL");
             }
             if (!SQL_STARTS.contains(t.value())
