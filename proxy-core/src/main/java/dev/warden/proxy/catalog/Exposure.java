@@ -58,6 +58,16 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     private static final Exposure TOO_DEEP = new Exposure(true, Set.of(), Set.of(), "views nested too deep to follow");
 
     /**
+     * A materialized view whose stored rows may have been computed by something its definition no longer reaches
+     * (see {@code RelationCatalog#staleMaterializedViews}): what its definition computes now says nothing of them,
+     * so, as {@link #TOO_DEEP}, every column counts as computed from a sensitive value.
+     */
+    private static Exposure staleRows(RelationCatalog.Relation r) {
+        return new Exposure(true, Set.of(), Set.of(), "a materialized view whose stored rows Warden cannot tie to its "
+                + "definition now: " + r.staleRows());
+    }
+
+    /**
      * The exposure of {@code analysis}; for a sensitive statement that writes, the columns of the relations it
      * writes are derived too (RETURNING hands back what was written from a sensitive read), and
      * {@link #launders()} names a written relation with no sensitive column (a copy of sensitive values under
@@ -348,15 +358,18 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     List<String> deeper = new java.util.ArrayList<>(path);
                     deeper.add(where);
                     view = path.size() >= MAX_VIEW_DEPTH ? TOO_DEEP
+                            : r.staleRows() != null ? staleRows(r)
                             : of(catalog.viewRuns(r), masker, catalog.unfiltered(), deeper);
                 }
+                boolean everyColumn = view == TOO_DEEP || (view != null && r.staleRows() != null);
                 if (view != null && view.sensitive()) {
-                    where += ", a view whose definition is sensitive: " + view.reason();
+                    where += everyColumn && view != TOO_DEEP ? ", " + view.reason()
+                            : ", a view whose definition is sensitive: " + view.reason();
                     for (RelationCatalog.Column c : r.columns()) {
-                        if (view == TOO_DEEP || carriesSensitive(c, masker, catalog.unfiltered())) {
+                        if (everyColumn || carriesSensitive(c, masker, catalog.unfiltered())) {
                             String q = (r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT);
                             derived.add(q);
-                            if (view == TOO_DEEP || !passedThrough(c, catalog.unfiltered())) {
+                            if (everyColumn || !passedThrough(c, catalog.unfiltered())) {
                                 derived.add(dev.warden.masking.MaskContext.computed(q));
                             }
                             sensitiveNames.add(c.name());

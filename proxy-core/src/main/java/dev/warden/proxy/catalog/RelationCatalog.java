@@ -40,14 +40,23 @@ final class RelationCatalog {
      * {@code kin} are the tables it inherits from and those that inherit from it, at any depth (partitions,
      * INHERITS): a scan of a parent returns its descendants' rows, and a partition holds rows of its partitioned
      * table; masking reads a column: rule on any of them as a rule on it. An index's kin is its table.
+     * {@code staleRows}, for a materialized view only: why its stored rows may have been computed by something
+     * its definition reaches no longer computes (see {@link #staleMaterializedViews}); null when they cannot have.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
-                    List<String> runTexts, List<dev.warden.sql.TableRef> children, List<Kin> kin) {
+                    List<String> runTexts, List<dev.warden.sql.TableRef> children, List<Kin> kin,
+                    String staleRows) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
             this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of(),
-                    new ArrayList<>());
+                    new ArrayList<>(), null);
+        }
+
+        /** This relation, its stored rows judged possibly stale for {@code why} (see {@link #staleRows}). */
+        Relation withStaleRows(String why) {
+            return new Relation(schema, name, kind, columns, definition, definitionFacts, onWrite, onRead, runTexts,
+                    children, kin, why);
         }
 
         boolean isView() {
@@ -535,7 +544,7 @@ final class RelationCatalog {
                         r = new Relation(rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
                                 new ArrayList<>(), definition,
                                 definition == null ? List.of() : analyzer.analyze(definition).statements(),
-                                List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>());
+                                List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>(), null);
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
@@ -547,6 +556,13 @@ final class RelationCatalog {
                     }
                 }
             }
+        }
+        for (Map.Entry<Long, String> e : staleMaterializedViews(connection, byOid).entrySet()) {
+            Relation r = byOid.get(e.getKey());
+            Relation stale = r.withStaleRows(e.getValue());
+            byOid.put(e.getKey(), stale);
+            List<Relation> named = out.get(r.name());
+            named.set(named.indexOf(r), stale);
         }
         for (Relation r : byOid.values()) {
             if (r.definition() != null && !r.definition().startsWith(LOCKED_VIEW)) {
@@ -989,7 +1005,7 @@ final class RelationCatalog {
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
                 unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
-                r.children(), r.kin());
+                r.children(), r.kin(), r.staleRows());
     }
 
     /** {@code schema.name} of each child, as pg_inherits lists them (names as the server keeps them). */
@@ -1004,6 +1020,177 @@ final class RelationCatalog {
         }
         return List.copyOf(out);
     }
+
+    /**
+     * The materialized views of {@code byOid} whose stored rows may have been computed by something their
+     * definitions reach no longer computes, each with why: a view the definition reads was replaced (CREATE OR
+     * REPLACE VIEW), a function it calls (directly, through a view, or through another function's body, by name) was
+     * replaced, a relation a function body names was made again or had its columns changed, or a materialized view it
+     * reads was refreshed, since the rows were computed. Masking judges a materialized view by what its definition
+     * reaches now, which then need not be what computed its rows: for an identity that masks, each of its columns is
+     * masked (see {@code Exposure}).
+     *
+     * <p>When the rows were computed is read from the rows themselves: only CREATE ... WITH DATA and REFRESH write
+     * them, a plain REFRESH every row with its own transaction id, a CONCURRENTLY one the rows it changes (every row
+     * left then matches the definition as it was at that refresh), and CLUSTER and VACUUM FULL keep them. So any one
+     * row's {@code xmin} is a lower bound of the last time the rows were made to match the definition. (Not the
+     * view's own {@code pg_class.xmin}: ALTER ... OWNER, SET, RENAME, GRANT and CREATE INDEX rewrite that row and
+     * recompute nothing.) What could change is compared by the {@code xmin} of its catalog row: the {@code _RETURN}
+     * rule of each view reached ({@code pg_depend}, recursively), the {@code pg_proc} row of each user function
+     * reached (through {@code pg_depend}, and by every word of a function's body: all overloads, every schema, as
+     * {@link FunctionEffects} follows them), the {@code pg_class} row and columns of each relation a body names by a
+     * word, and the {@code pg_class} row of each materialized view reached (every REFRESH rewrites it). A change
+     * in a later transaction (by {@code age()}), or in the same one at the same or a later command (its
+     * {@code cmin}, trusted only when no {@code xmax} says it may be a combo id), makes the rows possibly stale.
+     *
+     * <p>Fails closed where it cannot tell: rows it cannot read (another transaction holds or waits for the view
+     * exclusively, which the read would wait behind; no SELECT privilege; an error) and a row {@code xmin} that
+     * looks newer than the view's own {@code pg_class} row or in the future (transaction ids wrapped around) make
+     * the rows possibly stale. An empty or unpopulated materialized view holds nothing to tell. Left open (see the
+     * README): transaction ids order transactions by when they began to write, not by when they committed, so a
+     * change made by a transaction whose id is older than the refresh's but that committed after it (another
+     * session's open transaction, or the transaction enclosing a REFRESH run in a savepoint) counts as older; what a
+     * function body named that was dropped since (a temporary table, an object of a schema earlier on the
+     * refreshing session's search_path) leaves no row to compare; rows older than 2^32 transactions may look new;
+     * a REFRESH CONCURRENTLY that leaves some row unchanged keeps that row's older {@code xmin}, so a view stays
+     * possibly stale after it (a plain REFRESH clears it).
+     */
+    static Map<Long, String> staleMaterializedViews(Connection connection, Map<Long, Relation> byOid)
+            throws SQLException {
+        List<Long> matviews = new ArrayList<>();
+        for (Map.Entry<Long, Relation> e : byOid.entrySet()) {
+            if (e.getValue().kind() == 'm') {
+                matviews.add(e.getKey());
+            }
+        }
+        Map<Long, String> out = new HashMap<>();
+        if (matviews.isEmpty()) {
+            return out;
+        }
+        Map<Long, String> readable = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT c.oid::int8, c.relispopulated, "
+                + "pg_catalog.has_table_privilege(c.oid, 'SELECT'), EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
+                + "WHERE l.locktype = 'relation' AND l.relation = c.oid AND l.mode = 'AccessExclusiveLock' "
+                + "AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())), "
+                + "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+                + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.oid::int8 = ANY (?) AND c.relkind = 'm'")) {
+            ps.setArray(1, connection.createArrayOf("int8", matviews.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long oid = rs.getLong(1);
+                    if (!rs.getBoolean(2)) {
+                        continue; // not populated: reading it fails, it holds nothing
+                    }
+                    if (!rs.getBoolean(3)) {
+                        out.put(oid, "Warden cannot read its stored rows to tell when they were computed");
+                    } else if (rs.getBoolean(4)) {
+                        // A granted or awaited exclusive lock: the read would wait for that transaction.
+                        out.put(oid, "another transaction holds it exclusively (a REFRESH, an ALTER), so Warden "
+                                + "cannot read when its stored rows were computed");
+                    } else {
+                        readable.put(oid, rs.getString(5));
+                    }
+                }
+            }
+        }
+        if (readable.isEmpty()) {
+            return out;
+        }
+        StringBuilder rows = new StringBuilder();
+        for (Map.Entry<Long, String> e : readable.entrySet()) {
+            rows.append(rows.length() == 0 ? "" : " UNION ALL ").append("SELECT ").append(e.getKey())
+                    .append("::pg_catalog.oid, t.xmin, t.cmin::text::int8, t.xmax <> '0'::pg_catalog.xid "
+                    + "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xmin, cmin, xmax FROM ONLY ")
+                    .append(e.getValue()).append(" LIMIT 1) t ON true");
+        }
+        String sql = "WITH RECURSIVE mv (mv, x, cid, locked) AS (" + rows + "), " + REACHED + ", " + CHANGED
+                + "SELECT m.mv::int8, m.x IS NULL, pg_catalog.age(m.x) < 0 OR pg_catalog.age(m.x) "
+                + "< pg_catalog.age(k.xmin), (SELECT pg_catalog.string_agg(DISTINCT c.what, ', ') FROM changed c "
+                + "WHERE c.mv = m.mv AND (pg_catalog.age(c.x) < pg_catalog.age(m.x) OR pg_catalog.age(c.x) < 0 "
+                + "OR (c.x = m.x AND (c.cid >= m.cid OR c.locked OR m.locked)))) "
+                + "FROM mv m JOIN pg_catalog.pg_class k ON k.oid = m.mv";
+        try (java.sql.Statement s = connection.createStatement()) {
+            // A lock taken between the check above and the read: fail at once rather than wait for it.
+            s.execute("SET lock_timeout = 200");
+            try (ResultSet rs = s.executeQuery(sql)) {
+                while (rs.next()) {
+                    long oid = rs.getLong(1);
+                    if (rs.getBoolean(2)) {
+                        continue; // empty: nothing stored to leak
+                    }
+                    if (rs.getBoolean(3)) {
+                        out.put(oid, "the transaction id of its stored rows is not one Warden can compare "
+                                + "(wrapped around)");
+                    } else if (rs.getString(4) != null) {
+                        out.put(oid, "its stored rows may predate a change to " + rs.getString(4)
+                                + " (until it is refreshed)");
+                    }
+                }
+            } catch (SQLException e) {
+                for (Long oid : readable.keySet()) {
+                    out.put(oid, "Warden could not read when its stored rows were computed: " + e.getMessage());
+                }
+            } finally {
+                s.execute("RESET lock_timeout");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * For {@link #staleMaterializedViews}: {@code reach (mv, classid, objid, named)}, what each materialized view
+     * {@code mv} reaches, from its own {@code pg_class} row: what the {@code _RETURN} rule of each relation reached
+     * depends on, what each user function reached depends on, an operator's function, and (marked {@code named})
+     * every user function and relation named by a word of a user function's body.
+     */
+    private static final String REACHED = "reach (mv, classid, objid, named) AS ("
+            + "SELECT m.mv, 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, m.mv, false FROM mv m "
+            + "UNION SELECT r.mv, e.classid, e.objid, e.named FROM reach r CROSS JOIN LATERAL ("
+            + "SELECT d.refclassid AS classid, d.refobjid AS objid, false AS named FROM pg_catalog.pg_rewrite w "
+            + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+            + "AND d.objid = w.oid "
+            + "WHERE r.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND w.ev_class = r.objid "
+            + "AND w.rulename = '_RETURN' AND d.refobjid <> w.ev_class "
+            + "UNION ALL SELECT d.refclassid, d.refobjid, false FROM pg_catalog.pg_depend d "
+            + "WHERE r.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND r.objid >= 16384 "
+            + "AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = r.objid "
+            + "UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, o.oprcode::pg_catalog.oid, false "
+            + "FROM pg_catalog.pg_operator o "
+            + "WHERE r.classid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = r.objid "
+            + "UNION ALL SELECT n.classid, n.objid, true FROM pg_catalog.pg_proc p "
+            + "CROSS JOIN LATERAL (SELECT DISTINCT w[1] AS word "
+            + "FROM pg_catalog.regexp_matches(p.prosrc, '([[:alpha:]_][[:alnum:]_$]*)', 'g') w) b "
+            + "CROSS JOIN LATERAL (SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid AS classid, "
+            + "q.oid AS objid FROM pg_catalog.pg_proc q "
+            + "WHERE q.proname IN (b.word, pg_catalog.lower(b.word)) AND q.oid >= 16384 "
+            + "UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid FROM pg_catalog.pg_class c "
+            + "WHERE c.relname IN (b.word, pg_catalog.lower(b.word)) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')) n "
+            + "WHERE r.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = r.objid AND p.oid >= 16384"
+            + ") e)";
+
+    /**
+     * For {@link #staleMaterializedViews}: {@code changed (mv, what, x, cid, locked)}, the catalog rows whose
+     * change may make {@code mv}'s rows stale, with their {@code xmin}, {@code cmin}, and whether an {@code xmax}
+     * makes that {@code cmin} untrustworthy: a view's rule, a user function, a relation a body names (its
+     * {@code pg_class} row and its columns), a materialized view read (refreshed).
+     */
+    private static final String CHANGED = "changed (mv, what, x, cid, locked) AS ("
+            + "SELECT r.mv, 'the view ' || w.ev_class::pg_catalog.regclass::text, w.xmin, w.cmin::text::int8, "
+            + "w.xmax <> '0'::pg_catalog.xid FROM reach r JOIN pg_catalog.pg_rewrite w "
+            + "ON r.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND w.ev_class = r.objid "
+            + "AND w.rulename = '_RETURN' JOIN pg_catalog.pg_class c ON c.oid = w.ev_class AND c.relkind = 'v' "
+            + "UNION ALL SELECT r.mv, 'the function ' || p.oid::pg_catalog.regprocedure::text, p.xmin, "
+            + "p.cmin::text::int8, p.xmax <> '0'::pg_catalog.xid FROM reach r JOIN pg_catalog.pg_proc p "
+            + "ON r.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = r.objid AND p.oid >= 16384 "
+            + "UNION ALL SELECT r.mv, CASE WHEN c.relkind = 'm' THEN 'the materialized view ' ELSE 'the relation ' "
+            + "END || c.oid::pg_catalog.regclass::text, c.xmin, c.cmin::text::int8, c.xmax <> '0'::pg_catalog.xid "
+            + "FROM reach r JOIN pg_catalog.pg_class c ON r.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+            + "AND c.oid = r.objid AND c.oid <> r.mv AND (r.named OR c.relkind = 'm') "
+            + "UNION ALL SELECT r.mv, 'the columns of ' || c.oid::pg_catalog.regclass::text, a.xmin, "
+            + "a.cmin::text::int8, a.xmax <> '0'::pg_catalog.xid FROM reach r JOIN pg_catalog.pg_class c "
+            + "ON r.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = r.objid AND r.named "
+            + "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0) ";
 
     /**
      * Whether another transaction holds the view exclusively (the client's own session, in an open transaction

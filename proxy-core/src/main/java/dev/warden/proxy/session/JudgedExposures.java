@@ -183,7 +183,10 @@ final class JudgedExposures {
                 if (f.dynamicSql() || commitsPrepared(f)) {
                     return null;
                 }
-                redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM;
+                // A REFRESH can only make a materialized view's rows match its definition: what was judged of it
+                // before stays safe.
+                redefines |= f.kind() != StatementKind.ANALYZE && f.kind() != StatementKind.VACUUM
+                        && f.kind() != StatementKind.REFRESH;
             }
         }
         return redefines ? names : Set.of();

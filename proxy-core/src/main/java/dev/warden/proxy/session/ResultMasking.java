@@ -539,9 +539,12 @@ final class ResultMasking {
 
     private static boolean changesCatalog(StatementFacts f) {
         dev.warden.sql.StatementKind k = f.kind();
-        // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample.
+        // ANALYZE (and VACUUM ANALYZE) fills the statistics, which masking judges by what they sample; REFRESH
+        // recomputes a materialized view's rows, which masking judges against what its definition reaches (a view
+        // judged possibly stale before it is clear after: only precision waits for the entries' expiry otherwise).
         return k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.ALTER
                 || k == dev.warden.sql.StatementKind.ANALYZE || k == dev.warden.sql.StatementKind.VACUUM
+                || k == dev.warden.sql.StatementKind.REFRESH
                 || k == dev.warden.sql.StatementKind.DROP || k == dev.warden.sql.StatementKind.DROP_OWNED
                 || k == dev.warden.sql.StatementKind.REASSIGN_OWNED || f.dynamicSql()
                 || JudgedExposures.commitsPrepared(f);
