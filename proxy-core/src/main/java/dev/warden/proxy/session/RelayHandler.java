@@ -144,6 +144,21 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (type != 'P' && type != 'B' && type != 'D' && writer.anyDeferred()) {
             List<PreparedStatements.Portal> alone = writer.bindsGoingAlone(frame);
             if (!alone.isEmpty()) {
+                PreparedStatements.Statement stale = staleEffects(alone);
+                if (stale != null && refreshedFor != frame) {
+                    // As an Execute does (withEffectsNowThen): the Bind runs a parameter type's domain checks and
+                    // casts as they are now, so they are applied again before it is judged (an attacker's pass had
+                    // a CHECK added after the Parse delete rows at a Bind recorded as allowed).
+                    refreshedFor = frame;
+                    CompletableFuture<Void> applied = new CompletableFuture<>();
+                    holdUntil(applied, frame, (done, failure) -> {
+                        held.addFirst(frame); // judged again when the hold ends
+                        heldBytes += frame.readableBytes();
+                    });
+                    withEffectsNowThen(stale, frame, () -> applied.complete(null));
+                    return;
+                }
+                refreshedFor = null;
                 recordBindsGoingAlone(frame, alone);
                 return;
             }
@@ -630,8 +645,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
             rememberReason(analysis);
         }
-        admit(frame, new StatementGate.Statement(policy, reading.sql(), analysis, decision,
-                QueryEvent.Protocol.SIMPLE), Kind.QUERY, f -> {
+        admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
+                QueryEvent.Protocol.SIMPLE, null, executed == null ? null : withWhatItExecutes(reading.sql(), executed)),
+                Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
@@ -641,6 +657,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
                     ranSql(analysis, execution, reading.read());
                 }, () -> dropCopyData = true);
+    }
+
+    /** {@code sql}, then each statement its EXECUTEs run, for approvers and the approval's key. */
+    private static String withWhatItExecutes(String sql, Analysis executed) {
+        StringBuilder out = new StringBuilder(sql);
+        for (StatementFacts f : executed.statements()) {
+            out.append("\n-- EXECUTE runs: ").append(f.text());
+        }
+        return out.toString();
     }
 
     private void onParse(ByteBuf frame) {
@@ -779,6 +804,20 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * result record when the server answers the Bind; {@code frame} is relayed then. A record that cannot be written
      * keeps its Bind from going, as for any statement. (An attacker's pass ran such a call with no record.)
      */
+    /** The message whose lone Binds' effects were applied again last (once per message, see relayToUpstream). */
+    private ByteBuf refreshedFor;
+
+    /** The first statement of {@code alone} whose effects predate the catalog's state, or null. */
+    private PreparedStatements.Statement staleEffects(List<PreparedStatements.Portal> alone) {
+        CatalogCache catalog = session.catalog;
+        for (PreparedStatements.Portal p : alone) {
+            if (catalog != null && p.statement.effectsStale(catalog.generation())) {
+                return p.statement;
+            }
+        }
+        return null;
+    }
+
     private void recordBindsGoingAlone(ByteBuf frame, List<PreparedStatements.Portal> alone) {
         PolicySnapshot policy = services.snapshot().get();
         @SuppressWarnings("unchecked")
@@ -817,8 +856,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      */
     private boolean bindWaitsForExecute(PreparedStatements.Portal portal) {
         PreparedStatements.Statement statement = portal.statement;
-        return statement == null || statement.judged == null
-                || !decide(services.snapshot().get(), statement.judged).allowed();
+        if (statement == null || statement.judged == null) {
+            return true;
+        }
+        // As admitExecute decides: the statement with its parameter types' casts and domain checks.
+        PolicySnapshot policy = services.snapshot().get();
+        return !PreparedStatements.decisionOf(statement, policy, session.catalog == null ? 0
+                : judgedAt(session.catalog), a -> decide(policy, a)).allowed();
     }
 
     private void onDescribe(ByteBuf frame) {

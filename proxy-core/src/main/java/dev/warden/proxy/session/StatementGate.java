@@ -53,10 +53,23 @@ final class StatementGate {
      * @param parameters the values Bind gave it (an Execute), or null
      */
     record Statement(PolicySnapshot policy, String sql, List<String> parameters, Analysis analysis,
-                     Decision decision, QueryEvent.Protocol protocol, String preparedName) {
+                     Decision decision, QueryEvent.Protocol protocol, String preparedName, String approvalText) {
+        Statement(PolicySnapshot policy, String sql, List<String> parameters, Analysis analysis,
+                  Decision decision, QueryEvent.Protocol protocol, String preparedName) {
+            this(policy, sql, parameters, analysis, decision, protocol, preparedName, null);
+        }
+
         Statement(PolicySnapshot policy, String sql, Analysis analysis, Decision decision,
                   QueryEvent.Protocol protocol) {
-            this(policy, sql, null, analysis, decision, protocol, null);
+            this(policy, sql, null, analysis, decision, protocol, null, null);
+        }
+
+        /**
+         * What an approval is asked for and bound to: the text, or (non-null {@code approvalText}) the text with what
+         * it runs that the text does not say, such as the statements a SQL {@code EXECUTE name} runs.
+         */
+        String approved() {
+            return approvalText != null ? approvalText : sql;
         }
     }
 
@@ -184,12 +197,16 @@ final class StatementGate {
         boolean keep = s.policy().policy().audit().keepLiterals();
         List<String> values = s.parameters() == null || keep ? s.parameters()
                 : s.parameters().stream().map(v -> v.equals(BoundParameters.NULL) ? v : "?").toList();
-        return BoundParameters.shown(keep ? s.sql() : audit.shown(s.sql()), values);
+        return BoundParameters.shown(keep ? s.approved() : audit.shown(s.approved()), values);
     }
 
-    /** The execution exactly as sent (text and values): only its digest is kept, to match a retry. */
+    /**
+     * The execution exactly as sent (text and values, and what a SQL EXECUTE runs): only its digest is kept, to match
+     * a retry or a grant. (An attacker's pass had a grant for {@code EXECUTE p(1)} run a DELETE that p was prepared as
+     * later: the key held only the EXECUTE's text.)
+     */
     private static String sent(Statement s) {
-        return BoundParameters.shown(s.sql(), s.parameters());
+        return BoundParameters.shown(s.approved(), s.parameters());
     }
 
     private ApprovalRequest newRequest(Statement s) {
