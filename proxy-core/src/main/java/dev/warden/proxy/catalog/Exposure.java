@@ -456,19 +456,47 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     private static String systemCatalogWritten(StatementFacts top, RelationCatalog catalog) {
         for (StatementFacts f : top.allStatements()) {
             for (TableRef t : f.tablesWritten()) {
-                if (t.equals(TableRef.ANY_RELATION)) {
-                    continue;
+                String written = catalogWrittenAs(t, catalog, 0);
+                if (written != null) {
+                    return written;
                 }
-                if (t.schema() != null) {
-                    if (t.schema().equals("pg_catalog") || t.schema().equals("pg_toast")) {
-                        return t.qualified(); // pg_toast: the catalogs' long values (a function's body)
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The catalog relation a write of {@code t} writes: {@code t}, or a relation the definition of a view of its name
+     * reads (an automatically updatable view writes it: an attacker's pass renamed a masked column through a view
+     * over pg_attribute), views followed as deep as lineage follows them; null when none.
+     */
+    private static String catalogWrittenAs(TableRef t, RelationCatalog catalog, int depth) {
+        if (t.equals(TableRef.ANY_RELATION)) {
+            return null;
+        }
+        if (t.schema() != null && (t.schema().equals("pg_catalog") || t.schema().equals("pg_toast"))) {
+            return t.qualified(); // pg_toast: the catalogs' long values (a function's body)
+        }
+        List<RelationCatalog.Relation> named = catalog.named(t.name());
+        if (t.schema() == null && (named.isEmpty() ? t.name().startsWith("pg_")
+                : named.stream().anyMatch(r -> r.schema().equals("pg_catalog")))) {
+            return "pg_catalog." + t.name();
+        }
+        if (depth >= MAX_VIEW_DEPTH) {
+            return null;
+        }
+        for (RelationCatalog.Relation r : named) {
+            if (t.schema() != null && !t.schema().equals(r.schema())) {
+                continue;
+            }
+            for (StatementFacts definition : r.definitionFacts()) {
+                for (StatementFacts f : definition.allStatements()) {
+                    for (TableRef read : f.tablesRead()) {
+                        String written = catalogWrittenAs(read, catalog, depth + 1);
+                        if (written != null) {
+                            return written;
+                        }
                     }
-                    continue;
-                }
-                List<RelationCatalog.Relation> named = catalog.named(t.name());
-                if (named.isEmpty() ? t.name().startsWith("pg_")
-                        : named.stream().anyMatch(r -> r.schema().equals("pg_catalog"))) {
-                    return "pg_catalog." + t.name();
                 }
             }
         }

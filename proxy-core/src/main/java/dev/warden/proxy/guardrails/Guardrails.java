@@ -140,12 +140,15 @@ public final class Guardrails {
             tables |= !patterns.isEmpty();
         }
         this.rules = List.copyOf(compiled);
-        this.namesTables = tables;
+        // The baseline's system-catalog-write rule follows written views to what they write (a view over
+        // pg_attribute is written as pg_attribute), which the catalog says: as for a rule that names tables.
+        this.namesTables = tables || settings.baselineRuleOn("system-catalog-write");
     }
 
     /**
-     * Whether a rule names tables: then the catalog's relations must be looked up first ({@link NamedRelations}):
-     * the schemas of an unqualified name, and the tables a view reads.
+     * Whether a rule names tables, or the baseline's {@code system-catalog-write} rule is on: then the catalog's
+     * relations must be looked up first ({@link NamedRelations}): the schemas of an unqualified name, and the tables
+     * a view reads.
      */
     public boolean namesTables() {
         return namesTables;
@@ -691,13 +694,35 @@ public final class Guardrails {
         for (StatementFacts top = facts; top != null; top = top.inner().orElse(null)) {
             for (StatementFacts f : top.allStatements()) {
                 for (TableRef t : f.tablesWritten()) {
-                    if (t.equals(TableRef.ANY_RELATION)) {
-                        continue;
-                    }
-                    if (t.schema() != null ? SYSTEM_SCHEMAS.contains(t.schema()) : isCatalogName(t.name(), schemas)) {
-                        return t;
+                    TableRef catalog = catalogWrittenAs(t, schemas, 0);
+                    if (catalog != null) {
+                        return catalog;
                     }
                 }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The catalog relation a write of {@code t} writes: {@code t} itself, or what the definitions of the views of its
+     * name read (a write of an automatically updatable view writes its relation: an attacker's pass renamed a column
+     * through a view over pg_attribute), a few views deep; null when none.
+     */
+    private static TableRef catalogWrittenAs(TableRef t, NamedRelations schemas, int depth) {
+        if (t.equals(TableRef.ANY_RELATION)) {
+            return null;
+        }
+        if (t.schema() != null ? SYSTEM_SCHEMAS.contains(t.schema()) : isCatalogName(t.name(), schemas)) {
+            return t;
+        }
+        if (schemas == null || depth >= MAX_VIEW_DEPTH) {
+            return null;
+        }
+        for (TableRef under : schemas.namedByViews(t.name())) {
+            TableRef catalog = catalogWrittenAs(under, schemas, depth + 1);
+            if (catalog != null) {
+                return catalog;
             }
         }
         return null;
