@@ -655,6 +655,35 @@ final class LexicalAnalysis {
                 out.add("cast:" + parts.get(parts.size() - 1));
             }
         }
+        for (int k = 2; k < tokens.size(); k++) {
+            // A name then a type inside parentheses or a list: a column definition list (AS x(a t), ROWS FROM (...
+            // AS (a t))), a table's column, a PREPARE's parameter types (PREPARE p(t, u)): a value is checked against
+            // the type's domain there (an attacker's pass ran a domain CHECK so). Over-approximates: a name that is
+            // no type runs nothing.
+            Token before = tokens.get(k - 1);
+            Token opener = tokens.get(k - 2);
+            boolean listed = opener.isOp("(") || opener.isOp(",");
+            if (listed && before.isIdentifier() && tokens.get(k).isIdentifier()) {
+                List<String> parts = new Cursor(tokens, k).nameParts();
+                out.add("cast:" + parts.get(parts.size() - 1));
+            }
+            if (k > 2 && tokens.get(k - 3).isWord("prepare") && before.isOp("(")) {
+                // PREPARE p(t, u): each parameter's type
+                for (int i = k; i < tokens.size() && !tokens.get(i).isOp(")"); i++) {
+                    if (tokens.get(i).isIdentifier() && (tokens.get(i - 1).isOp("(") || tokens.get(i - 1).isOp(","))) {
+                        List<String> parts = new Cursor(tokens, i).nameParts();
+                        out.add("cast:" + parts.get(parts.size() - 1));
+                    }
+                }
+            }
+            if (k >= 4 && tokens.get(k).type() == Type.STRING && before.isOp(",")
+                    && TYPE_BY_NAME.contains(tokens.get(k - 4).value()) && tokens.get(k - 3).isOp("(")) {
+                // pg_input_is_valid('2', 'type'), pg_input_error_info(...): the type's input and domain checks
+                String type = tokens.get(k).value().replace("[]", "").replace("\"", "").trim();
+                int dot = type.lastIndexOf('.');
+                out.add("cast:" + (dot < 0 ? type : type.substring(dot + 1)).toLowerCase(java.util.Locale.ROOT));
+            }
+        }
         for (int k = 0; k + 1 < tokens.size(); k++) {
             // CAST(x AS type), and typed literals (type 'text') where an expression starts
             Token t = tokens.get(k);
@@ -671,6 +700,9 @@ final class LexicalAnalysis {
             }
         }
     }
+
+    /** Functions that run the input function and domain checks of a type named by a string argument. */
+    private static final Set<String> TYPE_BY_NAME = Set.of("pg_input_is_valid", "pg_input_error_info");
 
     /** First words of the commands that fire event triggers (their command tags' first words). */
     private static final Set<String> FIRES_EVENT_TRIGGERS = Set.of("create", "alter", "drop", "comment", "grant",
