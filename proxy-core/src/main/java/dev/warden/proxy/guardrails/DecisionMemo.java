@@ -67,7 +67,7 @@ public final class DecisionMemo {
      */
     public Decision decide(Guardrails guardrails, Identity who, Environment env, Analysis analysis,
                            String upstreamUser, Guardrails.NamedRelations schemas, long catalogGeneration) {
-        long generation = guardrails.namesTables() ? catalogGeneration : 0;
+        long generation = guardrails.namesTables(env) ? catalogGeneration : 0;
         if (guardrails != this.guardrails || who != this.who || env != this.env
                 || upstreamUser != this.upstreamUser || generation != this.generation) {
             entries.clear();

@@ -140,18 +140,23 @@ public final class Guardrails {
             tables |= !patterns.isEmpty();
         }
         this.rules = List.copyOf(compiled);
-        // The baseline's system-catalog-write rule follows written views to what they write (a view over
-        // pg_attribute is written as pg_attribute), which the catalog says: as for a rule that names tables.
-        this.namesTables = tables || settings.baselineRuleOn("system-catalog-write");
+        this.namesTables = tables;
     }
 
     /**
-     * Whether a rule names tables, or the baseline's {@code system-catalog-write} rule is on: then the catalog's
-     * relations must be looked up first ({@link NamedRelations}): the schemas of an unqualified name, and the tables
-     * a view reads.
+     * Whether a rule names tables: then the catalog's relations must be looked up first ({@link NamedRelations}):
+     * the schemas of an unqualified name, and the tables a view reads.
      */
     public boolean namesTables() {
         return namesTables;
+    }
+
+    /**
+     * {@link #namesTables()}, or the baseline's {@code system-catalog-write} rule is on in {@code env}: it follows
+     * written views to what they write (a view over pg_attribute is written as pg_attribute), which the catalog says.
+     */
+    public boolean namesTables(Environment env) {
+        return namesTables || baselineOn(env, "system-catalog-write");
     }
 
     /** The decision for a whole Query or Parse text: the first statement that is not allowed decides. */

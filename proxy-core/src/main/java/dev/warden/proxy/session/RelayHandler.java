@@ -589,12 +589,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         long invalidations = catalog == null ? 0 : catalog.invalidations();
         // A repeated shape asks the catalog once (ScreenedShapes), as StatementReading does for a Query.
         java.util.Set<String> missing = catalog == null || analysis == null
-                || !services.snapshot().get().guardrails().namesTables() ? java.util.Set.of()
+                || !services.snapshot().get().guardrails().namesTables(environment) ? java.util.Set.of()
                 : masking != null && masking.shapes() != null ? masking.shapes().functionsToResolve(analysis, true)
                 : catalog.functionsToResolve(analysis, true);
         dev.warden.sql.Analysis bodies = catalog == null || analysis == null ? null
                 : session.transactionDdl.unreadable().definitionsNamedBy(analysis);
-        if (bodies != null && services.snapshot().get().guardrails().namesTables()) {
+        if (bodies != null && services.snapshot().get().guardrails().namesTables(environment)) {
             missing = new java.util.LinkedHashSet<>(missing);
             missing.addAll(catalog.functionsToResolve(bodies, true));
         }
@@ -621,7 +621,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     void temporarySchemaThen(Analysis analysis, ByteBuf frame, Runnable then) {
         CatalogCache catalog = session.catalog;
         if (catalog == null || analysis == null || !session.temporaryRelations.worthReadingSchema()
-                || !writer.betweenBatches() || !services.snapshot().get().guardrails().namesTables()
+                || !writer.betweenBatches() || !services.snapshot().get().guardrails().namesTables(environment)
                 || !catalog.namesTemporary(analysis)) {
             then.run();
             return;

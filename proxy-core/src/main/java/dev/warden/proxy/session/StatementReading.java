@@ -101,7 +101,7 @@ final class StatementReading {
             return System.nanoTime() + Long.MAX_VALUE / 2;
         }
         boolean forMasking = masking != null && masking.masksAnything()
-                || services.snapshot().get().guardrails().namesTables();
+                || services.snapshot().get().guardrails().namesTables(environment);
         return catalog.currentUntil(read, forMasking);
     }
 
@@ -157,7 +157,7 @@ final class StatementReading {
         // Relations are looked up for masking, and for guardrails on tables (the schemas an unqualified name
         // could mean, the tables a view reads).
         boolean forMasking = masking != null && masking.masksAnything()
-                || services.snapshot().get().guardrails().namesTables();
+                || services.snapshot().get().guardrails().namesTables(environment);
         // A repeated shape asks the catalog once (see ScreenedShapes); the analysis lanes above do not share it.
         java.util.Set<String> named = masking != null && masking.shapes() != null
                 ? masking.shapes().functionsToResolve(reading.analysis(), forMasking)
