@@ -24,6 +24,7 @@ final class ApprovalSection {
     private static final int MAX_REQUIRED_APPROVALS = 10;
     private static final int MAX_RETRIES = 10;
     private static final int MAX_GRANT_USES = 1000;
+    private static final int MAX_PENDING_PER_REQUESTER = 1000;
 
     private ApprovalSection() {
     }
@@ -36,7 +37,7 @@ final class ApprovalSection {
         }
         MapNode m = p.map(section.get());
         p.expectKeys(m, "timeout", "required_approvals", "store", "notify", "retry_window", "agents_may_approve",
-                "max_grant_uses", "max_grant_window");
+                "max_grant_uses", "max_grant_window", "max_pending_per_requester");
         Duration timeout = p.duration(m, "timeout", ApprovalSettings.DEFAULT_TIMEOUT, false);
         int required = p.integer(m, "required_approvals", 1, 1, MAX_REQUIRED_APPROVALS);
         Optional<MapNode> storeNode = p.optionalMap(m, "store");
@@ -57,8 +58,10 @@ final class ApprovalSection {
             throw p.error(p.node(m, "max_grant_uses").orElseThrow(), "max_grant_uses above 1 needs a "
                     + "max_grant_window (how long such a grant lasts at most), e.g. max_grant_window: 1h");
         }
+        int maxPending = p.integer(m, "max_pending_per_requester",
+                ApprovalSettings.DEFAULT_MAX_PENDING_PER_REQUESTER, 1, MAX_PENDING_PER_REQUESTER);
         return new ApprovalSettings(timeout, required, store, notify, retryWindow, agentsMayApprove, maxGrantUses,
-                maxGrantWindow);
+                maxGrantWindow, maxPending);
     }
 
     private static Store store(PolicyLoader p, MapNode m, Path baseDir, Map<String, String> environment)

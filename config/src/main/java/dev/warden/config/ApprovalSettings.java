@@ -21,15 +21,19 @@ import java.util.Objects;
  *                          approval, one execution)
  * @param maxGrantWindow    {@code max_grant_window}: the longest window one approval may grant, and how long a grant
  *                          of several uses lasts when the approver gives no window (default 0: no windows)
+ * @param maxPendingPerRequester {@code max_pending_per_requester}: the most requests one person may have waiting
+ *                          (not yet decided or expired) at once; a further one is refused and nothing runs, so one
+ *                          requester cannot bury everyone else's requests under a flood (default 20)
  */
 public record ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
                                Duration retryWindow, boolean agentsMayApprove, int maxGrantUses,
-                               Duration maxGrantWindow) {
+                               Duration maxGrantWindow, int maxPendingPerRequester) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
     public static final Duration DEFAULT_RETRY_WINDOW = Duration.ofMinutes(10);
     public static final String DEFAULT_TABLE = "warden_approvals";
     public static final int DEFAULT_RETRIES = 3;
+    public static final int DEFAULT_MAX_PENDING_PER_REQUESTER = 20;
 
     public ApprovalSettings {
         Objects.requireNonNull(timeout, "timeout");
@@ -50,6 +54,16 @@ public record ApprovalSettings(Duration timeout, int requiredApprovals, Store st
             // Every grant ends: a grant of several uses lasts at most maxGrantWindow.
             throw new IllegalArgumentException("maxGrantWindow must be positive when maxGrantUses is above 1");
         }
+        if (maxPendingPerRequester < 1) {
+            throw new IllegalArgumentException("maxPendingPerRequester must be at least 1");
+        }
+    }
+
+    /** The default bound on one requester's pending requests. */
+    public ApprovalSettings(Duration timeout, int requiredApprovals, Store store, List<Webhook> webhooks,
+                            Duration retryWindow, boolean agentsMayApprove, int maxGrantUses, Duration maxGrantWindow) {
+        this(timeout, requiredApprovals, store, webhooks, retryWindow, agentsMayApprove, maxGrantUses, maxGrantWindow,
+                DEFAULT_MAX_PENDING_PER_REQUESTER);
     }
 
     /** No grants: one approval, one execution. */

@@ -75,6 +75,24 @@ class ApprovalSectionTest {
     }
 
     @Test
+    void eachRequesterMayHaveTwentyRequestsPendingUnlessThePolicySaysOtherwise() throws Exception {
+        assertEquals(20, policy("", Map.of()).approvals().maxPendingPerRequester());
+        assertEquals(5, policy("approvals:\n  max_pending_per_requester: 5\n", Map.of()).approvals()
+                .maxPendingPerRequester());
+        String zero = failure("""
+                approvals:
+                  max_pending_per_requester: 0
+                """);
+        assertTrue(zero.contains("policy.yaml:14"), zero);
+        assertTrue(zero.contains("max_pending_per_requester"), zero);
+        String words = failure("""
+                approvals:
+                  max_pending_per_requester: lots
+                """);
+        assertTrue(words.contains("policy.yaml:14") && words.contains("'lots' is not a whole number"), words);
+    }
+
+    @Test
     void aGrantOfSeveralUsesMustEndSoItNeedsAMaximumWindow() {
         String message = failure("""
                 approvals:

@@ -146,6 +146,7 @@ class PolicySchemaTest {
                   agents_may_approve: false
                   max_grant_uses: 5
                   max_grant_window: 1h
+                  max_pending_per_requester: 20
                 admin:
                   address: 127.0.0.1:9090
                 budgets:

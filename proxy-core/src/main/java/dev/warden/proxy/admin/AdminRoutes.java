@@ -210,6 +210,8 @@ final class AdminRoutes {
                 return 403;
             case CONFLICT:
                 return 409;
+            case TOO_MANY_PENDING:
+                return 429;
             default:
                 return 503;
         }

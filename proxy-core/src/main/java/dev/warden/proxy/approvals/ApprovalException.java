@@ -11,7 +11,9 @@ public final class ApprovalException extends Exception {
         /** Already decided, expired or withdrawn, or this approver has already approved it. */
         CONFLICT,
         /** The store could not be read or written. */
-        UNAVAILABLE
+        UNAVAILABLE,
+        /** The requester already has as many requests pending as the policy allows; nothing was filed. */
+        TOO_MANY_PENDING
     }
 
     private final Kind kind;

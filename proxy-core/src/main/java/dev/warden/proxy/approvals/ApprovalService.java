@@ -163,12 +163,16 @@ public final class ApprovalService implements AutoCloseable {
             throw new ApprovalException(Kind.UNAVAILABLE, "approvals are shutting down");
         }
         ApprovalRecord record = ApprovalRecord.pending(request, settings.requiredApprovals(), held);
+        boolean stored;
         try {
-            store.create(record);
+            stored = store.create(record, settings.maxPendingPerRequester(), clock.instant());
         } catch (IOException e) {
             log.warn("approval request not stored approval={} session={} error={}", request.id(),
                     request.sessionId(), e.getMessage());
             throw new ApprovalException(Kind.UNAVAILABLE, "the approval request could not be stored", e);
+        }
+        if (!stored) {
+            throw tooManyPending(request.requester(), request.sessionId());
         }
         String comment = "rule " + request.rule() + "; approvers " + sorted(request.approvers())
                 + (request.reason().isEmpty() ? "" : "; reason: " + request.reason());
@@ -179,6 +183,34 @@ public final class ApprovalService implements AutoCloseable {
                 request.id(), request.sessionId(), request.requester().username(), request.environment(),
                 request.rule(), sorted(request.approvers()));
         return record;
+    }
+
+    /**
+     * Refuses at once, with the error {@link #submit} or {@link #request} would give, when {@code requester}
+     * already has {@code max_pending_per_requester} requests pending: hold mode asks before telling its client the
+     * statement is held. Filing checks again (another session of theirs may file in between).
+     */
+    public void ensureRoomFor(Identity requester, String sessionId) throws ApprovalException {
+        int pending;
+        try {
+            pending = store.pending(requester, clock.instant());
+        } catch (IOException e) {
+            throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
+        }
+        if (pending >= settings.maxPendingPerRequester()) {
+            throw tooManyPending(requester, sessionId);
+        }
+    }
+
+    private ApprovalException tooManyPending(Identity requester, String sessionId) {
+        int max = settings.maxPendingPerRequester();
+        log.info("approval request refused: too many pending session={} user={} max_pending_per_requester={}",
+                sessionId, requester.username(), max);
+        return new ApprovalException(Kind.TOO_MANY_PENDING, requester.username() + " already has " + max
+                + (max == 1 ? " approval request" : " approval requests") + " waiting, the most the policy allows "
+                + "(approvals.max_pending_per_requester); no request was filed and the statement did not run. "
+                + "Try again once approvers have decided some of them or they have expired (after "
+                + human(settings.timeout()) + ")");
     }
 
     /**
@@ -237,7 +269,9 @@ public final class ApprovalService implements AutoCloseable {
         Instant now = clock.instant();
         List<ApprovalRecord> candidates;
         try {
-            candidates = store.list(LIST_LIMIT);
+            // The requester's own approvals of this very execution, found directly: never among a page of all
+            // requests, which anyone's flood of pending ones could fill.
+            candidates = store.approved(requester, ApprovalRequest.sha256(statement));
         } catch (IOException e) {
             log.warn("approvals unreadable for a grant error={}", e.getMessage());
             return Optional.empty();
@@ -298,9 +332,16 @@ public final class ApprovalService implements AutoCloseable {
         }
     }
 
-    /** What {@code viewer} may see: their own requests and those they may decide. */
+    /**
+     * What {@code viewer} may see: their own requests and those they may decide, pending first, chosen before the
+     * list is cut at its length (so requests an approver may decide are not crowded out by ones they may not).
+     */
     public List<ApprovalRecord> list(Identity viewer) throws ApprovalException {
-        return list().stream().filter(r -> visibleTo(r, viewer)).toList();
+        try {
+            return store.list(viewer, LIST_LIMIT).stream().filter(r -> visibleTo(r, viewer)).toList();
+        } catch (IOException e) {
+            throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
+        }
     }
 
     public Optional<ApprovalRecord> get(String id) throws ApprovalException {
@@ -312,7 +353,11 @@ public final class ApprovalService implements AutoCloseable {
     }
 
     public static boolean visibleTo(ApprovalRecord r, Identity viewer) {
-        return sameIdentity(r.request().requester(), viewer) || mayDecide(r.request(), viewer);
+        return visibleTo(r.request().requester(), r.request().approvers(), viewer);
+    }
+
+    static boolean visibleTo(Identity requester, Set<String> approvers, Identity viewer) {
+        return sameIdentity(requester, viewer) || approvers.stream().anyMatch(viewer.groups()::contains);
     }
 
     public ApprovalRecord approve(String id, Identity approver, String comment) throws ApprovalException {

@@ -10,10 +10,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import dev.warden.audit.sink.OwnerOnlyFiles;
 import java.nio.channels.FileChannel;
+import dev.warden.identity.Identity;
+import dev.warden.proxy.approvals.ApprovalRecord.Status;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,25 +27,69 @@ import org.slf4j.LoggerFactory;
  * One JSON file per request, {@code <dir>/<id>.json}, replaced by writing a temporary file, fsync'ing it and
  * renaming it over the old one: a crash leaves either the old or the new record, never half of one. For one
  * Warden instance: the compare-and-set is only atomic within this process. Files are 0600, the directory 0700.
+ *
+ * <p>The files are read once, when the store opens, into a small index in memory (id, status, times, requester,
+ * approver groups, statement digest; not the statement): listing, finding a requester's approvals and counting
+ * their pending requests then read only the files they return, never every file on each call.
  */
 final class FileApprovalStore implements ApprovalStore {
 
     private static final Logger log = LoggerFactory.getLogger(FileApprovalStore.class);
 
     private final Path dir;
+    /** Every record's summary by id; guarded by {@code this}. */
+    private final Map<String, Entry> index = new HashMap<>();
+
+    /** What the index keeps of a record: enough to choose which files to read. */
+    private record Entry(String id, Status status, Instant createdAt, Instant expiresAt, Identity requester,
+                         Set<String> approvers, String statementSha256) {
+
+        static Entry of(ApprovalRecord r) {
+            ApprovalRequest q = r.request();
+            return new Entry(q.id(), r.status(), q.createdAt(), q.expiresAt(), q.requester(), q.approvers(),
+                    q.statementSha256());
+        }
+    }
+
+    /** Pending first (newest first: reads like an inbox), then decided ones, newest first. */
+    private static final Comparator<Entry> PENDING_FIRST = Comparator.comparing((Entry e) -> e.status().terminal())
+            .thenComparing(Entry::createdAt, Comparator.reverseOrder());
 
     FileApprovalStore(Path dir) throws IOException {
         this.dir = dir;
         OwnerOnlyFiles.createDirectories(dir);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "apr_*.json")) {
+            for (Path file : files) {
+                try {
+                    ApprovalRecord r = ApprovalJson.read(Files.readString(file, StandardCharsets.UTF_8));
+                    if (file.getFileName().toString().equals(r.id() + ".json")) {
+                        index.put(r.id(), Entry.of(r));
+                    }
+                } catch (IOException e) {
+                    // One damaged file must not hide every other request.
+                    log.warn("approval file unreadable file={} error={}", file, e.getMessage());
+                }
+            }
+        }
     }
 
     @Override
-    public synchronized void create(ApprovalRecord record) throws IOException {
+    public synchronized boolean create(ApprovalRecord record, int maxPending, Instant now) throws IOException {
         Path file = file(record.id());
         if (Files.exists(file)) {
             throw new IOException("approval " + record.id() + " already exists");
         }
+        if (pending(record.request().requester(), now) >= maxPending) {
+            return false;
+        }
         write(record);
+        return true;
+    }
+
+    @Override
+    public synchronized int pending(Identity requester, Instant now) {
+        return (int) index.values().stream().filter(e -> e.status() == Status.PENDING && now.isBefore(e.expiresAt())
+                && ApprovalService.sameIdentity(e.requester(), requester)).count();
     }
 
     @Override
@@ -58,26 +108,51 @@ final class FileApprovalStore implements ApprovalStore {
             return Optional.empty();
         }
         try {
-            return Optional.of(ApprovalJson.read(Files.readString(file(id), StandardCharsets.UTF_8)));
+            ApprovalRecord r = ApprovalJson.read(Files.readString(file(id), StandardCharsets.UTF_8));
+            index.put(id, Entry.of(r));
+            return Optional.of(r);
         } catch (NoSuchFileException e) {
+            index.remove(id);
             return Optional.empty();
         }
     }
 
     @Override
     public synchronized List<ApprovalRecord> list(int limit) throws IOException {
-        List<ApprovalRecord> all = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "apr_*.json")) {
-            for (Path file : files) {
-                try {
-                    all.add(ApprovalJson.read(Files.readString(file, StandardCharsets.UTF_8)));
-                } catch (IOException e) {
-                    // One damaged file must not hide every other request.
-                    log.warn("approval file unreadable file={} error={}", file, e.getMessage());
-                }
+        return read(index.values().stream().sorted(PENDING_FIRST).toList(), limit);
+    }
+
+    @Override
+    public synchronized List<ApprovalRecord> list(Identity viewer, int limit) throws IOException {
+        return read(index.values().stream()
+                .filter(e -> ApprovalService.visibleTo(e.requester(), e.approvers(), viewer))
+                .sorted(PENDING_FIRST).toList(), limit);
+    }
+
+    @Override
+    public synchronized List<ApprovalRecord> approved(Identity requester, String statementSha256)
+            throws IOException {
+        return read(index.values().stream()
+                .filter(e -> e.status() == Status.APPROVED && e.statementSha256().equals(statementSha256)
+                        && ApprovalService.sameIdentity(e.requester(), requester))
+                .sorted(PENDING_FIRST).toList(), Integer.MAX_VALUE);
+    }
+
+    /** The records of {@code entries}, in their order, up to {@code limit}; a damaged file is skipped. */
+    private List<ApprovalRecord> read(List<Entry> entries, int limit) throws IOException {
+        List<ApprovalRecord> out = new ArrayList<>();
+        for (Entry e : entries) {
+            if (out.size() >= limit) {
+                break;
+            }
+            try {
+                load(e.id()).ifPresent(out::add);
+            } catch (IOException damaged) {
+                // One damaged file must not hide every other request.
+                log.warn("approval file unreadable approval={} error={}", e.id(), damaged.getMessage());
             }
         }
-        return PostgresApprovalStore.pendingFirst(all, limit);
+        return out;
     }
 
     @Override
@@ -93,6 +168,7 @@ final class FileApprovalStore implements ApprovalStore {
         return dir.resolve(id + ".json");
     }
 
+    /** Writes the record's file and its index entry. */
     private void write(ApprovalRecord record) throws IOException {
         Path target = file(record.id());
         Path temp = dir.resolve("." + record.id() + ".tmp");
@@ -107,6 +183,7 @@ final class FileApprovalStore implements ApprovalStore {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
         }
+        index.put(record.id(), Entry.of(record));
     }
 
     static Comparator<ApprovalRecord> newestFirst() {

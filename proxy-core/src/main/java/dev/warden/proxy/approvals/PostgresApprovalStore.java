@@ -1,6 +1,7 @@
 package dev.warden.proxy.approvals;
 
 import dev.warden.config.Secret;
+import dev.warden.identity.Identity;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -9,6 +10,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -19,12 +23,25 @@ import org.slf4j.LoggerFactory;
  * Records in a PostgreSQL table that several Warden instances share. The compare-and-set is an
  * {@code UPDATE ... WHERE id = ? AND version = ?}; the table is created if missing.
  *
+ * <p>Searches by requester, approver group and statement digest read the stored JSON ({@code record::jsonb}), so
+ * the table keeps its columns and instances of an older version can share it; two partial indexes (pending
+ * requests, approved ones by digest) keep those searches off the rest of the table. A new
+ * request's bound on its requester's pending requests is checked and inserted in one transaction under an
+ * advisory lock on the requester's name, so instances sharing the table cannot together exceed it.
+ *
  * <p>One connection, used by one thread at a time, reopened after a failure: approval traffic is a few
  * statements a minute plus one poll every 500 ms per instance.
  */
 final class PostgresApprovalStore implements ApprovalStore {
 
     private static final Logger log = LoggerFactory.getLogger(PostgresApprovalStore.class);
+
+    /** The requester's user name, the subject and issuer, as the record stores them. */
+    private static final String USERNAME = "(record::jsonb -> 'requester' ->> 'username')";
+    private static final String SAME_PERSON = "(lower(" + USERNAME + ") = lower(?) OR ((record::jsonb -> 'requester' "
+            + "->> 'subject') = ? AND (record::jsonb -> 'requester' ->> 'issuer') = ?))";
+    private static final String DIGEST = "(record::jsonb ->> 'statement_sha256')";
+    private static final String PENDING_FIRST = " ORDER BY (status = 'PENDING') DESC, created_at DESC";
 
     private final Secret url;
     private final String table;
@@ -44,24 +61,90 @@ final class PostgresApprovalStore implements ApprovalStore {
                     throw e;
                 }
             }
+            String bare = table.substring(table.lastIndexOf('.') + 1);
+            for (String index : List.of(
+                    // Pending rows are few (each person has a bound), so counting a requester's reads only them.
+                    "CREATE INDEX IF NOT EXISTS " + bare + "_pending ON " + table + " (created_at) WHERE status = "
+                            + "'PENDING'",
+                    "CREATE INDEX IF NOT EXISTS " + bare + "_approved_by_digest ON " + table + " (" + DIGEST
+                            + ") WHERE status = 'APPROVED'")) {
+                try (Statement s = c.createStatement()) {
+                    s.execute(index);
+                } catch (SQLException e) {
+                    if (!"23505".equals(e.getSQLState()) && !"42P07".equals(e.getSQLState())) {
+                        throw e;
+                    }
+                }
+            }
             return null;
         });
     }
 
     @Override
-    public void create(ApprovalRecord record) throws IOException {
-        run(c -> {
-            try (PreparedStatement s = c.prepareStatement("INSERT INTO " + table
-                    + " (id, status, version, created_at, record) VALUES (?, ?, ?, ?, ?)")) {
-                s.setString(1, record.id());
-                s.setString(2, record.status().name());
-                s.setLong(3, record.version());
-                s.setTimestamp(4, Timestamp.from(record.request().createdAt()));
-                s.setString(5, ApprovalJson.write(record));
-                s.executeUpdate();
+    public boolean create(ApprovalRecord record, int maxPending, Instant now) throws IOException {
+        Identity requester = record.request().requester();
+        return run(c -> {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement lock = c.prepareStatement(
+                        "SELECT pg_advisory_xact_lock(hashtext(?), hashtext(lower(?)))")) {
+                    lock.setString(1, table);
+                    lock.setString(2, requester.username());
+                    lock.execute();
+                }
+                if (pending(c, requester, now) >= maxPending) {
+                    c.rollback();
+                    return false;
+                }
+                try (PreparedStatement s = c.prepareStatement("INSERT INTO " + table
+                        + " (id, status, version, created_at, record) VALUES (?, ?, ?, ?, ?)")) {
+                    s.setString(1, record.id());
+                    s.setString(2, record.status().name());
+                    s.setLong(3, record.version());
+                    s.setTimestamp(4, Timestamp.from(record.request().createdAt()));
+                    s.setString(5, ApprovalJson.write(record));
+                    s.executeUpdate();
+                }
+                c.commit();
+                return true;
+            } catch (SQLException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException also) {
+                    e.addSuppressed(also);
+                }
+                throw e;
+            } finally {
+                // A broken connection fails here too; run() then closes it and the next call opens another.
+                c.setAutoCommit(true);
             }
-            return null;
         });
+    }
+
+    @Override
+    public int pending(Identity requester, Instant now) throws IOException {
+        return run(c -> pending(c, requester, now));
+    }
+
+    private int pending(Connection c, Identity requester, Instant now) throws SQLException {
+        try (PreparedStatement count = c.prepareStatement("SELECT count(*) FROM " + table
+                + " WHERE status = 'PENDING' AND " + SAME_PERSON
+                + " AND (record::jsonb ->> 'expires_at')::timestamptz > ?")) {
+            int i = samePerson(count, 1, requester);
+            count.setObject(i, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+            try (ResultSet rs = count.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /** Sets the parameters of {@link #SAME_PERSON} from {@code first}; returns the next parameter's index. */
+    private static int samePerson(PreparedStatement s, int first, Identity who) throws SQLException {
+        s.setString(first, who.username());
+        s.setString(first + 1, who.subject());
+        s.setString(first + 2, who.issuer());
+        return first + 3;
     }
 
     @Override
@@ -97,10 +180,39 @@ final class PostgresApprovalStore implements ApprovalStore {
 
     @Override
     public List<ApprovalRecord> list(int limit) throws IOException {
+        return pendingFirst(select("SELECT record FROM " + table + PENDING_FIRST + " LIMIT ?", s -> s.setInt(1, limit)),
+                limit);
+    }
+
+    @Override
+    public List<ApprovalRecord> list(Identity viewer, int limit) throws IOException {
+        List<ApprovalRecord> visible = select("SELECT record FROM " + table + " WHERE " + SAME_PERSON
+                + " OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(record::jsonb -> 'approvers') g"
+                + " WHERE g = ANY (?))" + PENDING_FIRST + " LIMIT ?", s -> {
+                    int i = samePerson(s, 1, viewer);
+                    s.setArray(i, s.getConnection().createArrayOf("text", viewer.groups().toArray()));
+                    s.setInt(i + 1, limit);
+                });
+        return pendingFirst(visible, limit);
+    }
+
+    @Override
+    public List<ApprovalRecord> approved(Identity requester, String statementSha256) throws IOException {
+        return select("SELECT record FROM " + table + " WHERE status = 'APPROVED' AND " + DIGEST + " = ? AND "
+                + SAME_PERSON + " ORDER BY created_at DESC", s -> {
+                    s.setString(1, statementSha256);
+                    samePerson(s, 2, requester);
+                });
+    }
+
+    private interface Parameters {
+        void set(PreparedStatement s) throws SQLException;
+    }
+
+    private List<ApprovalRecord> select(String sql, Parameters parameters) throws IOException {
         List<String> rows = run(c -> {
-            try (PreparedStatement s = c.prepareStatement("SELECT record FROM " + table
-                    + " ORDER BY (status = 'PENDING') DESC, created_at DESC LIMIT ?")) {
-                s.setInt(1, limit);
+            try (PreparedStatement s = c.prepareStatement(sql)) {
+                parameters.set(s);
                 List<String> out = new ArrayList<>();
                 try (ResultSet rs = s.executeQuery()) {
                     while (rs.next()) {
@@ -114,7 +226,7 @@ final class PostgresApprovalStore implements ApprovalStore {
         for (String json : rows) {
             records.add(ApprovalJson.read(json));
         }
-        return pendingFirst(records, limit);
+        return records;
     }
 
     @Override

@@ -24,7 +24,13 @@
  * <p>Limits: the futures complete on whichever thread made the decision (an admin HTTP thread, the approvals
  * scheduler): callers hop back to their own thread. After a restart a held statement's client is gone; its
  * request stays pending (and decidable) until it expires, which is what retry mode needs. Webhooks are best
- * effort: retried with backoff, never waited for. Finding a grant reads the newest 200 records (as retry mode
- * does); an orphaned held request (its instance restarted) that is approved still counts its first use.
+ * effort: retried with backoff, never waited for. An orphaned held request (its instance restarted) that is
+ * approved still counts its first use.
+ *
+ * <p>Floods: finding a grant or an approved retry searches the requester's own approved requests for the
+ * execution's digest, and an approver's list is chosen among the requests they may see before it is cut at 200,
+ * so other people's requests, however many, change neither. Each person may have at most
+ * {@code approvals.max_pending_per_requester} requests pending (default 20); a further one is refused and
+ * nothing runs. Many people flooding together can still fill an approver's list of 200.
  */
 package dev.warden.proxy.approvals;

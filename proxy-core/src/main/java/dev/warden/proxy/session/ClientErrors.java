@@ -4,6 +4,7 @@ import dev.warden.identity.AuthenticationException;
 import dev.warden.pg.ProtocolException;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage.ErrorResponse;
+import dev.warden.proxy.approvals.ApprovalException;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 
@@ -52,6 +53,15 @@ final class ClientErrors {
         }
         String msg = t.getMessage();
         return msg == null ? t.getClass().getSimpleName() : msg;
+    }
+
+    /**
+     * The SQLSTATE of a statement refused because its approval could not be requested: 53400 when its requester
+     * is at {@code approvals.max_pending_per_requester}, else 42501 (it needs an approval it does not have).
+     */
+    static String approvalNotRequested(Throwable failure) {
+        return unwrap(failure) instanceof ApprovalException a && a.kind() == ApprovalException.Kind.TOO_MANY_PENDING
+                ? SqlState.CONFIGURATION_LIMIT_EXCEEDED : SqlState.INSUFFICIENT_PRIVILEGE;
     }
 
     static Throwable unwrap(Throwable failure) {

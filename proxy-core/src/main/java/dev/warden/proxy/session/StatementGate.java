@@ -225,16 +225,36 @@ final class StatementGate {
      */
     private CompletableFuture<Verdict> hold(Statement s, Consumer<String> notice) {
         ApprovalRequest request = newRequest(s);
-        return CompletableFuture.supplyAsync(() -> approvals.useGrant(identity, environment, request.fingerprint(),
-                sent(s), sessionId), blocking).thenCompose(grant -> {
-                    if (grant.isEmpty()) {
-                        return holdForApprover(s, request, notice);
-                    }
-                    String id = grant.get().id();
-                    log.info("approval.used session={} approval={} use={}", sessionId, id, grant.get().used());
-                    return writeAhead(s, Decision.ALLOW, id).thenApply(seq -> (Verdict) new Forward(seq, id))
-                            .exceptionally(StatementGate::auditRefusal);
-                });
+        return CompletableFuture.supplyAsync(() -> {
+            var grant = approvals.useGrant(identity, environment, request.fingerprint(), sent(s), sessionId);
+            if (grant.isEmpty()) {
+                try {
+                    // Before the client is told the statement is held: a requester at the bound is refused at once.
+                    approvals.ensureRoomFor(identity, sessionId);
+                } catch (ApprovalException e) {
+                    throw new CompletionException(e);
+                }
+            }
+            return grant;
+        }, blocking).handle((grant, failure) -> {
+            if (failure != null) {
+                return notRequested(s, failure);
+            }
+            if (grant.isEmpty()) {
+                return holdForApprover(s, request, notice);
+            }
+            String id = grant.get().id();
+            log.info("approval.used session={} approval={} use={}", sessionId, id, grant.get().used());
+            return writeAhead(s, Decision.ALLOW, id).thenApply(seq -> (Verdict) new Forward(seq, id))
+                    .exceptionally(StatementGate::auditRefusal);
+        }).thenCompose(f -> f);
+    }
+
+    /** A statement whose approval could not be requested: audited as refused, and nothing runs. */
+    private CompletableFuture<Verdict> notRequested(Statement s, Throwable failure) {
+        Verdict refused = new Refuse(ErrorResponse.of("ERROR", ClientErrors.approvalNotRequested(failure),
+                "approval could not be requested: " + ClientErrors.unwrap(failure).getMessage(), null, null));
+        return writeAhead(s, s.decision(), null).thenApply(seq -> refused).exceptionally(StatementGate::auditRefusal);
     }
 
     /**
@@ -258,8 +278,9 @@ final class StatementGate {
                             log.info("approval.approved session={} approval={}", sessionId, request.id());
                             return (Verdict) new Forward(seq, request.id());
                         }
-                        String state = outcome instanceof Outcome.Denied || outcome == null
-                                ? SqlState.INSUFFICIENT_PRIVILEGE : SqlState.QUERY_CANCELED;
+                        String state = outcome == null ? ClientErrors.approvalNotRequested(failure)
+                                : outcome instanceof Outcome.Denied ? SqlState.INSUFFICIENT_PRIVILEGE
+                                : SqlState.QUERY_CANCELED;
                         String message = outcome != null ? outcome.describe() : "approval " + request.id()
                                 + " could not be recorded: " + ClientErrors.unwrap(failure).getMessage();
                         return new Refuse(ErrorResponse.of("ERROR", state, message, null, null));
@@ -287,19 +308,20 @@ final class StatementGate {
                 throw new CompletionException(e);
             }
         }, blocking).handle((approvedId, failure) -> {
-            if (failure == null && approvedId != null) {
+            if (failure != null) {
+                return notRequested(s, failure);
+            }
+            if (approvedId != null) {
                 log.info("approval.used session={} approval={}", sessionId, approvedId);
                 return writeAhead(s, Decision.ALLOW, approvedId).thenApply(seq -> (Verdict) new Forward(seq,
                         approvedId));
             }
-            String message = failure != null
-                    ? "approval could not be requested: " + ClientErrors.unwrap(failure).getMessage()
-                    : "approval required by Warden rule \"" + s.decision().rule() + "\": request " + request.id()
-                    + " was filed for " + String.join(" or ", s.decision().approvers())
+            String message = "approval required by Warden rule \"" + s.decision().rule() + "\": request "
+                    + request.id() + " was filed for " + String.join(" or ", s.decision().approvers())
                     + "; run the same statement again once it is approved";
             Verdict refused = new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, message, null,
                     "warden approvals approve " + request.id()));
-            return writeAhead(s, s.decision(), failure == null ? request.id() : null).thenApply(seq -> refused);
+            return writeAhead(s, s.decision(), request.id()).thenApply(seq -> refused);
         }).thenCompose(f -> f).exceptionally(StatementGate::auditRefusal);
     }
 }

@@ -100,7 +100,7 @@ class PostgresApprovalStoreTest {
             ApprovalService maker = instance(db, new RecordingAuditLog(), Duration.ofMinutes(1));
             ApprovalRecord pending = ApprovalRecord.pending(update(maker), 1, true);
             maker.close();
-            one.create(pending);
+            assertTrue(one.create(pending, 20, java.time.Instant.now()));
             ApprovalRecord approved = pending.withVote(new ApprovalRecord.Vote("bob@example.com", "bob@example.com",
                     People.ISSUER, java.time.Instant.now(), ""));
             ApprovalRecord denied = pending.decided(ApprovalRecord.Status.DENIED, "carol@example.com", "no",

@@ -1,0 +1,125 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code approvals.max_pending_per_requester} through Warden: a requester at the bound is refused with 53400 and
+ * nothing runs, in retry mode and in hold mode (before any NOTICE says the statement is held); another requester
+ * still files; an approver's list still shows what they may decide.
+ */
+class ApprovalFloodThroughWardenTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
+                    allow: [ { groups: [eng, dba] } ]
+                """, """
+                admin: { address: "127.0.0.1:0" }
+                approvals:
+                  timeout: 60s
+                  store: { type: file, path: "${APPROVALS_DIR}" }
+                  max_pending_per_requester: 3
+                guardrails:
+                  rules:
+                    - { name: retry-reviewed, environments: [prod], match: { writes: true, tables: [public.retry_t] }, unless: { groups: [dba] }, action: require_approval, approvers: [dba], mode: retry }
+                    - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
+                """);
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        warden.directly("DROP TABLE IF EXISTS billing", "CREATE TABLE billing (id int primary key, amount int)",
+                "INSERT INTO billing SELECT g, 100 FROM generate_series(1, 5) g",
+                "DROP TABLE IF EXISTS retry_t", "CREATE TABLE retry_t (id int primary key, v int)",
+                "INSERT INTO retry_t SELECT g, 100 FROM generate_series(1, 5) g");
+    }
+
+    private static RawClient as(String user) throws Exception {
+        RawClient c = new RawClient(warden.port());
+        c.login("prod", user, warden.issuer.token().subject("user-" + user).email(user).groups("eng").sign());
+        return c;
+    }
+
+    /** The answers to one simple Query, as {@code N} (notice), {@code E <sqlstate> <message>}, {@code C <tag>}. */
+    private static String query(RawClient c, String sql) throws Exception {
+        c.send(new FrontendMessage.Query(sql));
+        StringBuilder sb = new StringBuilder();
+        for (BackendMessage m : c.untilReady()) {
+            if (m instanceof BackendMessage.ErrorResponse e) {
+                sb.append("E ").append(e.sqlState()).append(' ').append(e.message()).append("; ");
+            } else if (m instanceof BackendMessage.CommandComplete cc) {
+                sb.append("C ").append(cc.tag()).append("; ");
+            } else if (m instanceof BackendMessage.NoticeResponse) {
+                sb.append("N; ");
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String scalar(String sql) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+
+    @Test
+    void aRequesterAtTheBoundIsRefusedWith53400AndNothingRunsWhileOthersStillFile() throws Exception {
+        try (RawClient mallory = as("mallory@example.com"); RawClient carol = as("carol@example.com")) {
+            for (int i = 0; i < 3; i++) {
+                String filed = query(mallory, "UPDATE retry_t SET v = " + i + " WHERE id = 1");
+                assertTrue(filed.startsWith("E 42501 approval required by Warden rule \"retry-reviewed\""), filed);
+            }
+            String refused = query(mallory, "UPDATE retry_t SET v = 3 WHERE id = 1");
+            assertTrue(refused.startsWith("E 53400 approval could not be requested: mallory@example.com already has 3 "
+                    + "approval requests waiting"), refused);
+            assertTrue(refused.contains("approvals.max_pending_per_requester"), refused);
+
+            // Hold mode: refused at once, without a NOTICE that it is held.
+            String held = query(mallory, "UPDATE billing SET amount = 0 WHERE id = 1");
+            assertTrue(held.startsWith("E 53400 approval could not be requested"), held);
+            assertFalse(held.contains("N;"), held);
+            assertEquals("100", scalar("SELECT v FROM retry_t WHERE id = 1"));
+            assertEquals("100", scalar("SELECT amount FROM billing WHERE id = 1"));
+
+            // Another requester's room is their own.
+            String carols = query(carol, "UPDATE retry_t SET v = 7 WHERE id = 2");
+            assertTrue(carols.startsWith("E 42501 approval required"), carols);
+
+            CliRun list = ApprovalsCli.run(warden, ApprovalsCli.bobToken(warden), "list", "--json");
+            assertEquals(0, list.exitCode(), list.err());
+            assertEquals(3, list.out().split("\"username\":\"mallory@example.com\"", -1).length - 1, list.out());
+            assertEquals(1, list.out().split("\"username\":\"carol@example.com\"", -1).length - 1, list.out());
+        }
+        // The refused statements are audited, with no request: none was filed.
+        List<String> refusedRecords = warden.awaitSessionEnd("mallory@example.com").stream()
+                .map(dev.warden.audit.query.AuditRecord::text)
+                .filter(t -> t.contains("SET v = 3 WHERE") || t.contains("SET amount = 0 WHERE")).toList();
+        assertEquals(2, refusedRecords.size(), refusedRecords.toString());
+        refusedRecords.forEach(t -> assertTrue(t.contains("\"approval_id\":null"), t));
+    }
+}

@@ -1,0 +1,233 @@
+package dev.warden.proxy.approvals;
+
+import static dev.warden.proxy.approvals.People.ALICE;
+import static dev.warden.proxy.approvals.People.BOB;
+import static dev.warden.proxy.approvals.People.MALLORY;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.ApprovalSettings;
+import dev.warden.config.Secret;
+import dev.warden.identity.Identity;
+import dev.warden.testkit.TestPostgres;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Attacker pass 16: one requester's flood of pending requests (retry mode files one per distinct statement, at
+ * once) pushed every approved grant out of the 200 records the grant search read, and filled approvers' lists.
+ * Each case runs on the file store and on the PostgreSQL store.
+ */
+class ApprovalFloodTest {
+
+    private static final String BUMP = "UPDATE billing SET amount = amount + 1 WHERE id = 2";
+    private static final Identity SAM = People.person("sam@example.com", "secops");
+
+    private static TestPostgres pg;
+
+    @TempDir
+    Path dir;
+
+    private final RecordingAuditLog audit = new RecordingAuditLog();
+    private final MovableClock clock = new MovableClock();
+    private ApprovalService service;
+
+    @BeforeAll
+    static void startPostgres() {
+        pg = TestPostgres.start();
+    }
+
+    @AfterAll
+    static void stopPostgres() {
+        pg.close();
+    }
+
+    @AfterEach
+    void close() {
+        if (service != null) {
+            service.close();
+        }
+    }
+
+    private ApprovalService service(String store, int maxPending) throws Exception {
+        ApprovalSettings.Store where = store.equals("file") ? new ApprovalSettings.Store.FileStore(dir)
+                : new ApprovalSettings.Store.PostgresStore(Secret.of(pg.jdbcUrl(pg.createDatabase("approvals"))
+                        + "&user=" + pg.superuser() + "&password=" + pg.superuserPassword()), "warden_approvals");
+        ApprovalSettings settings = new ApprovalSettings(Duration.ofMinutes(5), 1, where, List.of(),
+                Duration.ofMinutes(10), false, 3, Duration.ofMinutes(10), maxPending);
+        service = new ApprovalService(settings, ApprovalStore.open(where), audit, ApprovalNotifier.NONE, clock);
+        service.start();
+        return service;
+    }
+
+    private static ApprovalRequest request(ApprovalService s, Identity who, String sql, Set<String> approvers) {
+        return s.newRequest(who, "prod", sql, "fp-" + sql.hashCode(), "reviewed", approvers, "", "session-" + who.username());
+    }
+
+    /** Files {@code n} distinct retry-mode requests by {@code who}, as the flood did. */
+    private static void flood(ApprovalService s, Identity who, int n, Set<String> approvers) throws Exception {
+        for (int i = 0; i < n; i++) {
+            s.submit(request(s, who, "UPDATE retry_t SET v = " + i + " WHERE id = 1", approvers));
+        }
+    }
+
+    private static long mine(List<ApprovalRecord> list, Identity who) {
+        return list.stream().filter(r -> r.request().requester().username().equals(who.username())).count();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void eachPersonMayHaveOnlyTwentyRequestsPendingAndOnesFloodLeavesAnotherRoom(String store) throws Exception {
+        ApprovalService s = service(store, 20);
+        flood(s, MALLORY, 20, Set.of("dba"));
+
+        ApprovalException refused = assertThrows(ApprovalException.class,
+                () -> s.submit(request(s, MALLORY, "UPDATE retry_t SET v = 20 WHERE id = 1", Set.of("dba"))));
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING, refused.kind());
+        assertTrue(refused.getMessage().contains("mallory@example.com already has 20 approval requests waiting"),
+                refused.getMessage());
+        assertTrue(refused.getMessage().contains("approvals.max_pending_per_requester"), refused.getMessage());
+        // The same person by another spelling of the name, or by the same subject under another name.
+        Identity shouting = new Identity("other-subject", "MALLORY@Example.COM", Set.of("eng"), Identity.Kind.HUMAN,
+                People.ISSUER, Instant.now().plusSeconds(3600));
+        Identity renamed = new Identity(MALLORY.subject(), "m.allory@example.com", Set.of("eng"), Identity.Kind.HUMAN,
+                People.ISSUER, Instant.now().plusSeconds(3600));
+        for (Identity again : List.of(shouting, renamed)) {
+            assertEquals(ApprovalException.Kind.TOO_MANY_PENDING, assertThrows(ApprovalException.class,
+                    () -> s.submit(request(s, again, "UPDATE retry_t SET v = 99 WHERE id = 1", Set.of("dba")))).kind());
+        }
+        // Hold mode is refused too, before and when filing.
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING,
+                assertThrows(ApprovalException.class, () -> s.ensureRoomFor(MALLORY, "session-2")).kind());
+        ExecutionException held = assertThrows(ExecutionException.class,
+                () -> s.request(request(s, MALLORY, BUMP, Set.of("dba"))).get(5, TimeUnit.SECONDS));
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING, ((ApprovalException) held.getCause()).kind());
+        assertEquals(20, mine(s.list(BOB), MALLORY), "nothing more was stored");
+
+        // A second requester's flood is bounded the same way, and the first one's used none of their room.
+        s.ensureRoomFor(ALICE, "session-3");
+        flood(s, ALICE, 20, Set.of("dba"));
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING, assertThrows(ApprovalException.class,
+                () -> s.submit(request(s, ALICE, BUMP, Set.of("dba")))).kind());
+        assertEquals(40, s.list(BOB).size());
+
+        // A decision makes room for one more.
+        String oldest = s.list(MALLORY).get(19).id();
+        s.deny(oldest, BOB, "no");
+        s.submit(request(s, MALLORY, "UPDATE retry_t SET v = 20 WHERE id = 1", Set.of("dba")));
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING, assertThrows(ApprovalException.class,
+                () -> s.submit(request(s, MALLORY, "UPDATE retry_t SET v = 21 WHERE id = 1", Set.of("dba")))).kind());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void aRequestPastItsExpiryNoLongerCountsAgainstTheBoundEvenBeforeItIsMarkedExpired(String store)
+            throws Exception {
+        ApprovalService s = service(store, 3);
+        flood(s, MALLORY, 3, Set.of("dba"));
+        assertThrows(ApprovalException.class, () -> s.ensureRoomFor(MALLORY, "session-1"));
+
+        // The instance that filed them may be gone (shared store): nobody marked them expired.
+        clock.move(Duration.ofMinutes(6));
+        s.ensureRoomFor(MALLORY, "session-1");
+        flood(s, MALLORY, 3, Set.of("dba"));
+        assertThrows(ApprovalException.class, () -> s.ensureRoomFor(MALLORY, "session-1"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void aGrantAndAnApprovedRetryAreFoundUnderAFloodOfOtherRequests(String store) throws Exception {
+        ApprovalService s = service(store, 1000);
+        ApprovalRequest bump = request(s, ALICE, BUMP, Set.of("dba"));
+        var held = s.request(bump);
+        s.approve(bump.id(), BOB, "fine", new Grant(3, Optional.empty()));
+        held.get(5, TimeUnit.SECONDS);
+        String retried = "UPDATE retry_t SET v = 7 WHERE id = 3";
+        ApprovalRequest retry = request(s, ALICE, retried, Set.of("dba"));
+        s.submit(retry);
+        s.approve(retry.id(), BOB, "");
+
+        // 250 pending requests, newer than both approvals, some for the very same statements, and 30 decided ones.
+        flood(s, MALLORY, 250, Set.of("dba"));
+        for (int i = 0; i < 5; i++) {
+            s.submit(request(s, MALLORY, BUMP, Set.of("dba")));
+            s.submit(request(s, MALLORY, retried, Set.of("dba")));
+        }
+        for (ApprovalRecord r : s.list(MALLORY).subList(0, 30)) {
+            s.deny(r.id(), BOB, "no");
+        }
+
+        Optional<ApprovalRecord> second = s.useGrant(ALICE, "prod", bump.fingerprint(), BUMP, "session-9");
+        assertEquals(Optional.of(2), second.map(ApprovalRecord::used), "Alice's grant, use 2 of 3");
+        assertEquals(Optional.of(retry.id()), s.consumeApproved(ALICE, "prod", retry.fingerprint(), retried)
+                .map(ApprovalRecord::id), "Alice's approved retry");
+        // Nobody else's: not Mallory's, though her requests are for the same statements.
+        assertEquals(Optional.empty(), s.useGrant(MALLORY, "prod", bump.fingerprint(), BUMP, "session-9"));
+        assertEquals(Optional.empty(), s.consumeApproved(MALLORY, "prod", retry.fingerprint(), retried));
+        assertEquals(Optional.of(3), s.useGrant(ALICE, "prod", bump.fingerprint(), BUMP, "session-9")
+                .map(ApprovalRecord::used));
+        assertEquals(Optional.empty(), s.useGrant(ALICE, "prod", bump.fingerprint(), BUMP, "session-9"),
+                "three uses in all");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void anApproverSeesTheRequestsTheyMayDecideUnderAFloodOfOnesTheyMayNot(String store) throws Exception {
+        ApprovalService s = service(store, 1000);
+        ApprovalRequest alices = request(s, ALICE, BUMP, Set.of("dba"));
+        s.submit(alices);
+        flood(s, MALLORY, 250, Set.of("secops"));
+
+        List<ApprovalRecord> bobs = s.list(BOB);
+        assertEquals(List.of(alices.id()), bobs.stream().map(ApprovalRecord::id).toList());
+        List<ApprovalRecord> sams = s.list(SAM);
+        assertEquals(200, sams.size());
+        assertEquals(200, mine(sams, MALLORY));
+        assertEquals(List.of(alices.id()), s.list(ALICE).stream().map(ApprovalRecord::id).toList());
+        assertFalse(s.list(MALLORY).stream().anyMatch(r -> r.id().equals(alices.id())));
+        // Bob decides what he sees.
+        s.approve(alices.id(), BOB, "");
+        assertEquals(ApprovalRecord.Status.APPROVED, s.list(BOB).get(0).status());
+    }
+
+    /** The wall clock, moved on by the test. */
+    private static final class MovableClock extends Clock {
+        private volatile Duration offset = Duration.ZERO;
+
+        void move(Duration by) {
+            offset = offset.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.now().plus(offset);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}
