@@ -7,7 +7,9 @@ import dev.warden.audit.sink.FileSink;
 import dev.warden.audit.sink.KafkaSink;
 import dev.warden.audit.sink.PostgresSink;
 import dev.warden.audit.sink.StdoutSink;
+import dev.warden.audit.witness.WitnessAtStart;
 import dev.warden.audit.witness.WitnessPublisher;
+import dev.warden.audit.witness.WitnessStore;
 import dev.warden.audit.witness.WitnessStores;
 import dev.warden.config.AuditSettings;
 import dev.warden.config.AuditSettings.AuditSinkConfig;
@@ -97,7 +99,9 @@ public interface AuditLog extends AutoCloseable {
      * then a checkpoint signing them. With no {@code signing_key}, the key is
      * {@code <first file sink dir>/audit-signing-key.pem}, generated if missing.
      *
-     * @throws AuditUnavailableException if the signing key cannot be read or created
+     * @throws AuditUnavailableException if the signing key cannot be read or created; if the log directory holds
+     *     records after a clean stop's final checkpoint that no start wrote (naming the first, file:line); or if
+     *     the witness, when reachable, holds a head the log does not (naming the seq and the file)
      */
     static AuditLog open(AuditSettings settings) {
         Logger log = LoggerFactory.getLogger(AuditLog.class);
@@ -124,6 +128,15 @@ public interface AuditLog extends AutoCloseable {
         } catch (IOException e) {
             String where = keyFile == null ? "signing key" : "signing key " + keyFile;
             throw new AuditUnavailableException(settings.sinks().get(0).describe(), where + ": " + e.getMessage(), e);
+        }
+        if (settings.witness().isPresent() && settings.primaryFile().isPresent()) {
+            // Before anything is written: a log cut while Warden was down is refused, not continued.
+            Path dir = settings.primaryFile().get().dir();
+            try (WitnessStore store = WitnessStores.open(settings.witness().get())) {
+                WitnessAtStart.check(dir, store, settings.instance());
+            } catch (WitnessAtStart.ConflictException e) {
+                throw new AuditUnavailableException("file:" + dir, e.getMessage(), e);
+            }
         }
         List<AuditSink> sinks = new ArrayList<>();
         for (AuditSinkConfig config : settings.sinks()) {

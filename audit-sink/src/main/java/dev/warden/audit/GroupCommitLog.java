@@ -140,6 +140,13 @@ final class GroupCommitLog implements AuditLog {
     private UnsignedTail pendingUnsigned = UnsignedTail.NONE;
     /** Whether the primary was read once already: later resumes follow this process's own failed writes. */
     private boolean resumedBefore;
+    /**
+     * The log ends with a clean stop's final checkpoint: the next records written begin with a checkpoint (after
+     * the recovery record, when torn bytes follow it), which tells verify that this start wrote them.
+     */
+    private boolean openingDue;
+    /** Why the start refused to continue the log it found (records after a final checkpoint); null if it did not. */
+    private volatile AuditUnavailableException refusedAtStart;
     private long sinceCheckpoint;
     private long firstUnsignedAt;
     private int lastBatchSize;
@@ -179,6 +186,10 @@ final class GroupCommitLog implements AuditLog {
         }
         this.writer.start();
         started.join();
+        if (refusedAtStart != null) {
+            close();
+            throw refusedAtStart;
+        }
     }
 
     private static AuditSink choosePrimary(List<AuditSink> sinks) {
@@ -392,7 +403,7 @@ final class GroupCommitLog implements AuditLog {
         chainLock.lock();
         try {
             // Continue the chain now, so a torn tail from a crash is acknowledged even if nothing is appended.
-            if (ready(List.of()) && (recoveryPending() || sinceCheckpoint > 0)) {
+            if (ready(List.of()) && (tailPending() || sinceCheckpoint > 0)) {
                 write(List.of(), true, false);
             }
         } finally {
@@ -666,6 +677,7 @@ final class GroupCommitLog implements AuditLog {
             chain = new RecordChain(position.lastSeq(), position.lastHash());
             lastSeqSeen = position.lastSeq();
             pendingTorn = position.torn();
+            openingDue = position.endsFinal();
             UnsignedTail tail = position.unsignedTail();
             // At start-up an unsigned tail means the last run stopped without its final checkpoint (kill -9,
             // power loss): the recovery record states it. After this process's own failed write, the tail is
@@ -674,7 +686,7 @@ final class GroupCommitLog implements AuditLog {
             boolean named = !resumedBefore || !pendingTorn.isEmpty() || !pendingUnsigned.isEmpty();
             pendingUnsigned = named ? tail : UnsignedTail.NONE;
             resumedBefore = true;
-            if (recoveryPending()) {
+            if (tailPending()) {
                 log.warn("audit log ended unfinished sink={} torn={} unsigned={}; a recovery record names it and "
                         + "a checkpoint signs it", primary.name(), pendingTorn, pendingUnsigned);
             }
@@ -683,13 +695,22 @@ final class GroupCommitLog implements AuditLog {
             return true;
         } catch (IOException | RuntimeException e) {
             AuditUnavailableException failure = unavailable(primary, e);
+            if (!resumedBefore && e instanceof dev.warden.audit.sink.RecordsAfterFinalCheckpointException) {
+                refusedAtStart = failure;
+            }
             markFailed(failure);
             fail(batch, failure);
             return false;
         }
     }
 
+    /** Something must be written before the next event: a recovery record, or a new start's first checkpoint. */
     private boolean recoveryPending() {
+        return tailPending() || openingDue;
+    }
+
+    /** The last run left torn bytes or an unsigned tail, which a recovery record names. */
+    private boolean tailPending() {
         return !pendingTorn.isEmpty() || !pendingUnsigned.isEmpty();
     }
 
@@ -701,16 +722,30 @@ final class GroupCommitLog implements AuditLog {
         if (!ready(batch)) {
             return false;
         }
+        // The close marker was taken: this batch ends with the final checkpoint.
+        boolean last = stopped;
+        boolean torn = tailPending();
+        if (last && openingDue && batch.isEmpty() && !torn) {
+            // Nothing was written since the last clean stop: the log still ends with its final checkpoint.
+            return false;
+        }
         long seqBefore = chain.lastSeq();
         String hashBefore = log.isTraceEnabled() ? chain.lastHash() : null;
-        List<ChainedRecord> out = new ArrayList<>(batch.size() + 2 + batch.size() / checkpointEvery);
+        List<ChainedRecord> out = new ArrayList<>(batch.size() + 3 + batch.size() / checkpointEvery);
         long unsigned = sinceCheckpoint;
         boolean checkpointed = false;
-        if (recoveryPending()) {
+        if (torn) {
             out.add(chain.recovery(pendingTorn, pendingUnsigned));
             unsigned++;
             // The tail it names is signed at once, not at the next interval: a second crash cannot leave it so.
             forceCheckpoint = true;
+        }
+        if (openingDue) {
+            // After a clean stop, this start's first checkpoint (after a recovery record naming torn bytes, if
+            // any): what follows a final checkpoint without one was appended by someone else.
+            out.add(chain.checkpoint(key));
+            unsigned = 0;
+            checkpointed = true;
         }
         long[] seqs = new long[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
@@ -726,7 +761,12 @@ final class GroupCommitLog implements AuditLog {
         }
         boolean intervalDue = checkpointIntervalNanos > 0 && sinceCheckpoint > 0
                 && System.nanoTime() - firstUnsignedAt >= checkpointIntervalNanos;
-        if (unsigned > 0 && (forceCheckpoint || unsigned >= checkpointEvery || intervalDue)) {
+        if (last && chain.lastSeq() > 0) {
+            // Even right after another checkpoint: a clean stop always ends with a final one.
+            out.add(chain.finalCheckpoint(key));
+            unsigned = 0;
+            checkpointed = true;
+        } else if (unsigned > 0 && (forceCheckpoint || unsigned >= checkpointEvery || intervalDue)) {
             out.add(chain.checkpoint(key));
             unsigned = 0;
             checkpointed = true;
@@ -754,6 +794,7 @@ final class GroupCommitLog implements AuditLog {
         }
         pendingTorn = List.of();
         pendingUnsigned = UnsignedTail.NONE;
+        openingDue = false;
         if (syncIntervalNanos > 0 && !wasUnsynced) {
             firstUnsyncedAt = System.nanoTime();
         }

@@ -99,23 +99,23 @@ class PostgresSinkTest {
             assertEquals(1L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 1")).join());
         }
         try (AuditLog log = AuditLog.open(settings)) {
-            assertEquals(3L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 2")).join(),
-                    "after seq 1 and the closing checkpoint at 2");
+            assertEquals(4L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 2")).join(),
+                    "after seq 1, the final checkpoint at 2 and this start's first checkpoint at 3");
         }
-        // Abandoned without close (kill -9): seq 5 stays after the checkpoint at 4, unsigned.
+        // Abandoned without close (kill -9): seq 7 stays after this start's first checkpoint at 6, unsigned.
         AuditLog abandoned = AuditLog.open(settings);
-        assertEquals(5L, abandoned.append(Fixtures.query("s1", "bob", "dev", "SELECT 3")).join());
+        assertEquals(7L, abandoned.append(Fixtures.query("s1", "bob", "dev", "SELECT 3")).join());
         try (AuditLog log = AuditLog.open(settings)) {
-            assertEquals(8L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 4")).join(),
-                    "after the recovery record (6) and the checkpoint signing the tail (7)");
+            assertEquals(10L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 4")).join(),
+                    "after the recovery record (8) and the checkpoint signing the tail (9)");
         }
         try (Connection c = postgres.connect(db); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT type, record->'unsigned'->>'from_seq', "
-                     + "record->'unsigned'->>'to_seq' FROM warden_audit WHERE seq IN (6, 7) ORDER BY seq")) {
+                     + "record->'unsigned'->>'to_seq' FROM warden_audit WHERE seq IN (8, 9) ORDER BY seq")) {
             assertTrue(rs.next());
             assertEquals("recovery", rs.getString(1));
-            assertEquals("5", rs.getString(2));
-            assertEquals("5", rs.getString(3));
+            assertEquals("7", rs.getString(2));
+            assertEquals("7", rs.getString(3));
             assertTrue(rs.next());
             assertEquals("checkpoint", rs.getString(1));
         }

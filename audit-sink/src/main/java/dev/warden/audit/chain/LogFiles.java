@@ -94,6 +94,15 @@ public final class LogFiles {
      * {@code checkpoint_every} records, or a checkpoint interval's worth), not the file.
      */
     public static long lastCheckpointSeq(Path file) throws IOException {
+        return lastCheckpoint(file).map(LastCheckpoint::seq).orElse(-1L);
+    }
+
+    /** The last checkpoint of a file: its seq, whether it is a clean stop's final one, and where its line ends. */
+    public record LastCheckpoint(long seq, boolean fin, long endOffset) {
+    }
+
+    /** Like {@link #lastCheckpointSeq}, with whether that checkpoint is final and where it ends. */
+    public static Optional<LastCheckpoint> lastCheckpoint(Path file) throws IOException {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
             long end = findNewlineBefore(raf, raf.length());
             while (end >= 0) {
@@ -103,13 +112,76 @@ public final class LogFiles {
                 if (contains(line, CHECKPOINT_TYPE)) {
                     JsonNode record = parseOrNull(line);
                     if (record != null && record.path("type").asText("").equals(RecordChain.CHECKPOINT)) {
-                        return record.path("seq").asLong(-1);
+                        return Optional.of(new LastCheckpoint(record.path("seq").asLong(-1),
+                                record.path(RecordChain.FINAL).asBoolean(false), end));
                     }
                 }
                 end = start - 1;
             }
-            return -1;
+            return Optional.empty();
         }
+    }
+
+    /** The 1-based number of the line that starts at byte {@code offset} of {@code file}. */
+    public static int lineAt(Path file, long offset) throws IOException {
+        int line = 1;
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 65536)) {
+            for (long i = 0; i < offset; i++) {
+                int b = in.read();
+                if (b < 0) {
+                    break;
+                }
+                if (b == '\n') {
+                    line++;
+                }
+            }
+        }
+        return line;
+    }
+
+    /** One complete record of a log directory found by seq: its file, 1-based line, and bytes (no newline). */
+    public record Found(LogFile file, int line, byte[] bytes) {
+    }
+
+    /**
+     * The record with {@code seq}: reads the one file whose name says it starts at or before it, line by line
+     * (one line in memory at a time). Empty when the log does not hold it; the record found is the first line
+     * that names that seq.
+     */
+    public static Optional<Found> recordAt(Path dir, long seq) throws IOException {
+        List<LogFile> files = list(dir);
+        for (int i = files.size() - 1; i >= 0; i--) {
+            LogFile file = files.get(i);
+            if (file.firstSeq() > seq) {
+                continue;
+            }
+            byte[] seqKey = ("\"seq\":" + seq + ",").getBytes(StandardCharsets.US_ASCII);
+            byte[] seqLast = ("\"seq\":" + seq + "}").getBytes(StandardCharsets.US_ASCII);
+            try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file.path()), 65536)) {
+                java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+                int lineNo = 1;
+                int b;
+                while ((b = in.read()) >= 0) {
+                    if (b != '\n') {
+                        line.write(b);
+                        continue;
+                    }
+                    byte[] bytes = line.toByteArray();
+                    line.reset();
+                    if (contains(bytes, seqKey) || contains(bytes, seqLast)) {
+                        JsonNode record = parseOrNull(bytes);
+                        if (record != null && record.path("seq").asLong(-1) == seq) {
+                            return Optional.of(new Found(file, lineNo, bytes));
+                        }
+                    }
+                    lineNo++;
+                }
+            }
+            if (file.attempt() == 0) {
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
     }
 
     /** A damaged line is not a checkpoint; it must not stop the log from starting (verify names it). */

@@ -32,6 +32,8 @@ public final class RecordChain {
     public static final String GENESIS = "0".repeat(64);
     public static final String CHECKPOINT = "checkpoint";
     public static final String RECOVERY = "recovery";
+    /** The field that marks a clean stop's last checkpoint; its signature covers the mark. */
+    public static final String FINAL = "final";
 
     private long lastSeq;
     /** The last record's hash as 64 lowercase hex digits, the bytes the next record's {@code prev} holds. */
@@ -102,11 +104,27 @@ public final class RecordChain {
 
     /** A signed checkpoint over everything before it. */
     public ChainedRecord checkpoint(SigningKey key) {
+        return checkpoint(key, false);
+    }
+
+    /**
+     * The checkpoint a clean stop ends with ({@code "final":true}, and the signature covers that mark): nothing
+     * may follow it but the checkpoint the next start writes first, so records appended to a stopped log are
+     * never taken for a crash's unsigned tail.
+     */
+    public ChainedRecord finalCheckpoint(SigningKey key) {
+        return checkpoint(key, true);
+    }
+
+    private ChainedRecord checkpoint(SigningKey key, boolean last) {
         Instant now = Timestamps.now();
         ObjectNode record = header(EventIds.next(), now, AuditEvent.NO_SESSION, CHECKPOINT);
         record.put("covers_seq", lastSeq);
+        if (last) {
+            record.put(FINAL, true);
+        }
         record.put("key_id", key.id());
-        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash()))));
+        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash(), last))));
         return seal(record, CHECKPOINT, AuditEvent.NO_SESSION, now);
     }
 
@@ -137,14 +155,24 @@ public final class RecordChain {
     }
 
     public static byte[] signedText(long seq, String hash) {
-        return ("warden-audit-checkpoint/1\n" + seq + "\n" + hash).getBytes(StandardCharsets.US_ASCII);
+        return signedText(seq, hash, false);
+    }
+
+    /** A final checkpoint's text ends in {@code "\nfinal"}: removing the mark breaks its signature. */
+    public static byte[] signedText(long seq, String hash, boolean last) {
+        return ("warden-audit-checkpoint/1\n" + seq + "\n" + hash + (last ? "\nfinal" : ""))
+                .getBytes(StandardCharsets.US_ASCII);
     }
 
     public static boolean verifySignature(PublicKey key, long seq, String hash, byte[] signature) {
+        return verifySignature(key, seq, hash, signature, false);
+    }
+
+    public static boolean verifySignature(PublicKey key, long seq, String hash, byte[] signature, boolean last) {
         try {
             Signature verifier = Signature.getInstance("Ed25519");
             verifier.initVerify(key);
-            verifier.update(signedText(seq, hash));
+            verifier.update(signedText(seq, hash, last));
             return verifier.verify(signature);
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return false;

@@ -93,7 +93,11 @@ public final class FileSink implements AuditSink {
                             + " has no seq; run 'warden audit verify'");
                 }
                 String type = last.path("type").asText("");
-                long signedThrough = type.equals(RecordChain.CHECKPOINT) ? seq : lastCheckpointSeq(files, i);
+                if (type.equals(RecordChain.CHECKPOINT)) {
+                    return new ChainPosition(seq, CanonicalJson.sha256(ending.lastLine()), type, seq, torn,
+                            last.path(RecordChain.FINAL).asBoolean(false));
+                }
+                long signedThrough = lastCheckpointSeq(files, i);
                 return new ChainPosition(seq, CanonicalJson.sha256(ending.lastLine()), type,
                         Math.min(signedThrough, seq), torn);
             }
@@ -102,13 +106,32 @@ public final class FileSink implements AuditSink {
         return new ChainPosition(empty.lastSeq(), empty.lastHash(), "", 0, torn);
     }
 
-    /** The seq of the last checkpoint in {@code files[0..upTo]}, newest first; 0 if there is none. */
+    /**
+     * The seq of the last checkpoint in {@code files[0..upTo]}, newest first; 0 if there is none.
+     *
+     * @throws RecordsAfterFinalCheckpointException when that checkpoint is a clean stop's final one: whatever
+     *     follows it was not written by Warden (a start writes a checkpoint first), and is never adopted as a
+     *     crash's unsigned tail
+     */
     private static long lastCheckpointSeq(List<LogFile> files, int upTo) throws IOException {
         for (int i = upTo; i >= 0; i--) {
-            long seq = LogFiles.lastCheckpointSeq(files.get(i).path());
-            if (seq >= 0) {
-                return seq;
+            java.util.Optional<LogFiles.LastCheckpoint> found = LogFiles.lastCheckpoint(files.get(i).path());
+            if (found.isEmpty()) {
+                continue;
             }
+            LogFiles.LastCheckpoint checkpoint = found.get();
+            if (checkpoint.fin()) {
+                LogFile file = files.get(i);
+                int line = LogFiles.lineAt(file.path(), checkpoint.endOffset());
+                boolean sameFile = Files.size(file.path()) > checkpoint.endOffset() + 1;
+                String next = sameFile ? file.name() + ":" + (line + 1) : files.get(i + 1).name() + ":1";
+                throw new RecordsAfterFinalCheckpointException(next, "cannot continue the log: " + next
+                        + " (seq " + (checkpoint.seq() + 1) + ") follows the final checkpoint of a clean stop ("
+                        + file.name() + ":" + line + ", seq " + checkpoint.seq() + "), and Warden did not write it "
+                        + "(a start writes a checkpoint first); run 'warden audit verify', and move the records "
+                        + "after seq " + checkpoint.seq() + " out of the log directory to start");
+            }
+            return checkpoint.seq();
         }
         return 0;
     }

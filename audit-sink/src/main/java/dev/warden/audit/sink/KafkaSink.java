@@ -72,7 +72,7 @@ public final class KafkaSink implements AuditSink {
     @Override
     public ChainPosition resume() throws IOException {
         ChainLines.Line[] last = {null};
-        long[] signedThrough = {0};
+        ChainLines.Line[] lastCheckpoint = {null};
         TopicReader.readAll(bootstrapServers, topic, properties, m -> {
             if (!m.instance().equals(instanceName)) {
                 return;
@@ -81,15 +81,33 @@ public final class KafkaSink implements AuditSink {
             if (last[0] == null || line.seq() > last[0].seq()) {
                 last[0] = line;
             }
-            if (line.type().equals(RecordChain.CHECKPOINT)) {
-                signedThrough[0] = Math.max(signedThrough[0], line.seq());
+            if (line.type().equals(RecordChain.CHECKPOINT)
+                    && (lastCheckpoint[0] == null || line.seq() > lastCheckpoint[0].seq())) {
+                lastCheckpoint[0] = line;
             }
         });
         if (last[0] == null) {
             return ChainPosition.empty();
         }
+        long signedThrough = lastCheckpoint[0] == null ? 0 : lastCheckpoint[0].seq();
+        boolean endsFinal = lastCheckpoint[0] != null && isFinal(lastCheckpoint[0]);
+        if (endsFinal && last[0].seq() > signedThrough) {
+            String where = name() + " seq " + (signedThrough + 1);
+            throw new RecordsAfterFinalCheckpointException(where, "cannot continue the chain: " + where + " follows "
+                    + "the final checkpoint of a clean stop (seq " + signedThrough + "), and Warden did not write it "
+                    + "(a start writes a checkpoint first); run 'warden audit verify --kafka'");
+        }
         return new ChainPosition(last[0].seq(), last[0].hash(), last[0].type(),
-                Math.min(signedThrough[0], last[0].seq()), List.of());
+                Math.min(signedThrough, last[0].seq()), List.of(), endsFinal && last[0].seq() == signedThrough);
+    }
+
+    private static boolean isFinal(ChainLines.Line checkpoint) {
+        try {
+            return dev.warden.audit.event.CanonicalJson.parse(checkpoint.bytes()).path(RecordChain.FINAL)
+                    .asBoolean(false);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Override

@@ -48,12 +48,25 @@ public final class PostgresSink implements AuditSink {
             Connection c = connection();
             // The last checkpoint by a backward scan of the seq order, which stops at the first one it meets.
             try (Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT t.seq, t.hash, t.type, (SELECT c.seq FROM " + table + " c "
-                         + "WHERE c.type = 'checkpoint' ORDER BY c.seq DESC LIMIT 1) AS signed_through FROM " + table
-                         + " t ORDER BY t.seq DESC LIMIT 1")) {
-                ChainPosition position = rs.next()
-                        ? new ChainPosition(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), List.of())
-                        : ChainPosition.empty();
+                 ResultSet rs = s.executeQuery("SELECT t.seq, t.hash, t.type, c.seq AS signed_through, "
+                         + "coalesce((c.record->>'final')::boolean, false) FROM " + table + " t LEFT JOIN LATERAL "
+                         + "(SELECT seq, record FROM " + table + " WHERE type = 'checkpoint' ORDER BY seq DESC "
+                         + "LIMIT 1) c ON true ORDER BY t.seq DESC LIMIT 1")) {
+                ChainPosition position = ChainPosition.empty();
+                if (rs.next()) {
+                    long lastSeq = rs.getLong(1);
+                    long signedThrough = rs.getLong(4);
+                    boolean endsFinal = rs.getBoolean(5);
+                    if (endsFinal && lastSeq > signedThrough) {
+                        String where = name() + " seq " + (signedThrough + 1);
+                        c.commit();
+                        throw new RecordsAfterFinalCheckpointException(where, "cannot continue the chain: " + where
+                                + " follows the final checkpoint of a clean stop (seq " + signedThrough + "), and "
+                                + "Warden did not write it (a start writes a checkpoint first)");
+                    }
+                    position = new ChainPosition(lastSeq, rs.getString(2), rs.getString(3), signedThrough,
+                            List.of(), endsFinal);
+                }
                 c.commit();
                 return position;
             }

@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.security.PublicKey;
 import java.time.Instant;
 import dev.warden.audit.witness.WitnessHead;
+import dev.warden.audit.witness.WitnessStore;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -28,24 +30,40 @@ import java.util.Set;
 
 /**
  * Checks a log directory end to end: every line parses and is canonical, {@code seq} goes up by one across all
- * files, every {@code prev} is the hash of the record before, every checkpoint signature verifies, and any torn
- * bytes at the end of a file are named by the {@code recovery} record that follows them.
+ * files, every {@code prev} is the hash of the record before, every checkpoint signature verifies (a final
+ * checkpoint's covers its {@code final} mark), any torn bytes at the end of a file are named by the
+ * {@code recovery} record that follows them, and whatever follows a clean stop's final checkpoint begins with
+ * the checkpoint the next start writes (after a recovery record naming torn bytes, if any).
  *
- * <p>With a witness head (the latest signed checkpoint head kept outside the log's trust domain) it also proves
- * the log was not cut short: the log must reach the head's seq, and its record there must have the head's
- * hash. Without one, records after the last checkpoint, or whole files, can be removed from the end without a
- * trace (they are reported as the unsigned tail).
+ * <p>With the witness's history (every signed checkpoint head kept outside the log's trust domain) it also
+ * proves the log was neither cut short nor cut and continued: the log's record at the seq of every head must
+ * have that head's hash, and the log must reach the highest head. A log cut in the middle and continued by a
+ * later start holds other records where the witness saw the first ones, however far it grows. With one head
+ * only (the latest) only the first of these is checked there. Without a witness, records after the last
+ * checkpoint, or whole files, can be removed from the end without a trace (they are reported as the unsigned
+ * tail).
  */
 public final class AuditVerifier {
 
     private final Map<String, PublicKey> keys;
     private final boolean keysFromLogDir;
+    /** The witness's latest head. */
     private final Optional<WitnessHead> witness;
+    /** Every head of the witness, by seq; null when only {@link #witness} is checked. */
+    private final WitnessStore.Heads history;
+    private WitnessHead nextHead;
+    private long headsChecked;
 
     private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir, Optional<WitnessHead> witness) {
+        this(keys, keysFromLogDir, witness, null);
+    }
+
+    private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir, Optional<WitnessHead> witness,
+                          WitnessStore.Heads history) {
         this.keys = keys;
         this.keysFromLogDir = keysFromLogDir;
         this.witness = witness;
+        this.history = history;
     }
 
     /** Verifies {@code dir}; with {@code key} null, the public keys published in {@code dir/keys/} are used. */
@@ -53,7 +71,11 @@ public final class AuditVerifier {
         return verify(dir, key, Optional.empty());
     }
 
-    /** Verifies {@code dir} and that it reaches, and agrees with, the witness's latest head. */
+    /**
+     * Verifies {@code dir} and that it reaches, and agrees with, one witness head (the latest). A log cut and then
+     * continued past that head by a later start passes this; {@link #verify(Path, PublicKey, WitnessStore,
+     * String)} checks the witness's whole history.
+     */
     public static VerifyReport verify(Path dir, PublicKey key, Optional<WitnessHead> witness) throws IOException {
         AuditVerifier verifier = key == null
                 ? new AuditVerifier(SigningKey.publishedKeys(dir), true, witness)
@@ -62,12 +84,44 @@ public final class AuditVerifier {
     }
 
     /**
+     * Verifies {@code dir} against every head {@code store} holds for {@code chain}: the log's record at each
+     * head's seq must have its hash, and the log must reach the latest head. The heads are read in seq order
+     * alongside the log, not gathered first.
+     */
+    public static VerifyReport verify(Path dir, PublicKey key, WitnessStore store, String chain)
+            throws IOException {
+        Optional<WitnessHead> latest = store.latest(chain);
+        Map<String, PublicKey> keys = key == null ? SigningKey.publishedKeys(dir) : Map.of(SigningKey.idOf(key), key);
+        try (WitnessStore.Heads heads = store.heads(chain, 0)) {
+            return new AuditVerifier(keys, key == null, latest, heads).run(dir);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /**
      * Verifies one chain read from somewhere other than a directory (a Kafka topic): {@code lines} are the
      * records in any order; they are put in seq order and checked as one file named {@code source}.
      */
     public static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key,
                                              Optional<WitnessHead> witness) {
-        AuditVerifier verifier = new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness);
+        return verifyRecords(source, lines, key, witness, null);
+    }
+
+    /** {@link #verifyRecords(String, List, PublicKey, Optional)} against every head of the witness. */
+    public static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key, WitnessStore store,
+                                             String chain) throws IOException {
+        Optional<WitnessHead> latest = store.latest(chain);
+        try (WitnessStore.Heads heads = store.heads(chain, 0)) {
+            return verifyRecords(source, lines, key, latest, heads);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key,
+                                              Optional<WitnessHead> witness, WitnessStore.Heads history) {
+        AuditVerifier verifier = new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness, history);
         List<byte[]> sorted = new ArrayList<>(lines);
         sorted.sort(java.util.Comparator.comparingLong(AuditVerifier::seqOf));
         java.io.ByteArrayOutputStream content = new java.io.ByteArrayOutputStream();
@@ -100,6 +154,14 @@ public final class AuditVerifier {
     private Instant signedThroughTs;
     private boolean witnessMatched;
     private final List<TornTail> pendingTorn = new ArrayList<>();
+    /**
+     * After a final checkpoint: where it is ({@code file:line}, seq), and what may come next: 1, the next start's
+     * first checkpoint or a recovery record naming only torn bytes; 2 (after that recovery record), the
+     * checkpoint. 0 when no final checkpoint is waiting for its successor.
+     */
+    private int afterFinal;
+    private String finalWhere = "";
+    private long finalSeq;
 
     private VerifyReport run(Path dir) throws IOException {
         List<LogFile> files = LogFiles.list(dir);
@@ -120,11 +182,22 @@ public final class AuditVerifier {
                     "the last line is incomplete (" + t.length() + " bytes at offset " + t.offset() + ", no newline)"
                             + " and no recovery record follows; after a crash, starting Warden once appends one")));
         }
+        if (afterFinal == 2) {
+            return report(dir, files.size(), problem(prevFile, prevLine, expectedSeq - 1, Kind.ALTERED,
+                    "a recovery record follows the final checkpoint of a clean stop (" + finalWhere + ", seq "
+                            + finalSeq + ") but no checkpoint of the next start follows it"));
+        }
         return report(dir, files.size(), witnessReached());
     }
 
     /** After the last record: the log must reach the witness's head (whose hash was compared on the way). */
     private Optional<Problem> witnessReached() {
+        if (history != null) {
+            Optional<Problem> beyond = nextHeadBeyondTheLog();
+            if (beyond.isPresent()) {
+                return beyond;
+            }
+        }
         if (witness.isEmpty()) {
             return Optional.empty();
         }
@@ -144,6 +217,58 @@ public final class AuditVerifier {
         if (!witnessMatched) {
             return problem("witness", 0, head.seq(), Kind.ALTERED, "the log has no checkpoint at the witness's "
                     + "head " + head);
+        }
+        return Optional.empty();
+    }
+
+    /** A head of the history the log does not reach: the log was cut short. */
+    private Optional<Problem> nextHeadBeyondTheLog() {
+        WitnessHead head = peekHead();
+        if (head == null) {
+            return Optional.empty();
+        }
+        long lastSeq = expectedSeq - 1;
+        return problem(prevFile.isEmpty() ? "log" : prevFile, prevLine, lastSeq, Kind.TRUNCATED,
+                "the log ends at seq " + lastSeq + ", before the witness's signed head " + head
+                        + (witness.isPresent() && witness.get().seq() > head.seq() ? " (its latest: "
+                        + witness.get() + ")" : "") + ": records " + (lastSeq + 1) + "-" + head.seq()
+                        + " (at least) were cut off");
+    }
+
+    private WitnessHead peekHead() {
+        if (nextHead == null) {
+            try {
+                nextHead = history.next();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return nextHead;
+    }
+
+    /**
+     * Every head of the history at {@code seq} (the record just read, whose hash is {@code hash}) must be signed
+     * by a known key and name that hash; a head at a seq the log skipped (before its first record) fails too.
+     */
+    private Optional<Problem> historyAt(String name, int lineNo, long seq, String hash) {
+        WitnessHead head;
+        while ((head = peekHead()) != null && head.seq() <= seq) {
+            nextHead = null;
+            headsChecked++;
+            PublicKey key = keys.get(head.keyId());
+            if (key == null || !head.verifies(key)) {
+                return problem("witness", 0, head.seq(), Kind.BAD_SIGNATURE, "the witness's head " + head
+                        + " is not signed by " + (key == null ? "a known key (key " + head.keyId() + ")"
+                        : "key " + head.keyId()) + ": the witness store was written by someone else");
+            }
+            if (head.seq() < seq) {
+                return problem("witness", 0, head.seq(), Kind.ALTERED, "the witness holds a head at seq "
+                        + head.seq() + " (" + head + "), which this log does not hold");
+            }
+            if (!head.hash().equals(hash)) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "the witness holds a different record at seq " + seq
+                        + " (" + head + "): the log was rewritten from here, or cut before it and continued");
+            }
         }
         return Optional.empty();
     }
@@ -207,6 +332,10 @@ public final class AuditVerifier {
             if (problem.isPresent()) {
                 return problem;
             }
+            problem = afterFinalCheck(name, lineNo, seq, type, record);
+            if (problem.isPresent()) {
+                return problem;
+            }
             if (type.equals(RecordChain.CHECKPOINT)) {
                 problem = checkpoint(name, lineNo, seq, record);
                 if (problem.isPresent()) {
@@ -214,6 +343,12 @@ public final class AuditVerifier {
                 }
             }
             prevHash = CanonicalJson.sha256(line);
+            if (history != null) {
+                problem = historyAt(name, lineNo, seq, prevHash);
+                if (problem.isPresent()) {
+                    return problem;
+                }
+            }
             if (witness.isPresent() && seq == witness.get().seq()) {
                 if (!witness.get().hash().equals(prevHash)) {
                     return problem(name, lineNo, seq, Kind.ALTERED, "the witness holds a different record at seq "
@@ -239,6 +374,34 @@ public final class AuditVerifier {
         }
         if (torn != null) {
             pendingTorn.add(torn);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * What follows a clean stop's final checkpoint was written by the next start only if it begins with that
+     * start's first checkpoint (after a recovery record naming only torn bytes, when the stop left some): a
+     * record appended to a stopped log by someone without the key cannot be that.
+     */
+    private Optional<Problem> afterFinalCheck(String name, int lineNo, long seq, String type, JsonNode record) {
+        boolean checkpoint = type.equals(RecordChain.CHECKPOINT);
+        if (afterFinal != 0) {
+            boolean tornOnly = type.equals(RecordChain.RECOVERY) && !record.has("unsigned");
+            if (checkpoint) {
+                afterFinal = 0;
+            } else if (afterFinal == 1 && tornOnly) {
+                afterFinal = 2;
+            } else {
+                return problem(name, lineNo, seq, Kind.ALTERED, "this " + (type.isEmpty() ? "record" : type)
+                        + " record follows the final checkpoint of a clean stop (" + finalWhere + ", seq "
+                        + finalSeq + "), and is not the checkpoint the next start writes first: it was appended to "
+                        + "the stopped log, not written by Warden");
+            }
+        }
+        if (checkpoint && record.path(RecordChain.FINAL).asBoolean(false)) {
+            afterFinal = 1;
+            finalWhere = name + ":" + lineNo;
+            finalSeq = seq;
         }
         return Optional.empty();
     }
@@ -327,9 +490,15 @@ public final class AuditVerifier {
         } catch (IllegalArgumentException e) {
             return problem(name, lineNo, seq, Kind.BAD_SIGNATURE, "checkpoint signature is not base64");
         }
-        if (!RecordChain.verifySignature(key, seq - 1, prevHash, signature)) {
+        JsonNode mark = record.get(RecordChain.FINAL);
+        if (mark != null && !(mark.isBoolean() && mark.booleanValue())) {
+            return problem(name, lineNo, seq, Kind.ALTERED, "checkpoint's final mark is not true");
+        }
+        boolean last = mark != null;
+        if (!RecordChain.verifySignature(key, seq - 1, prevHash, signature, last)) {
             return problem(name, lineNo, seq, Kind.BAD_SIGNATURE, "checkpoint signature does not verify with key "
-                    + keyId);
+                    + keyId + (last ? "" : RecordChain.verifySignature(key, seq - 1, prevHash, signature, true)
+                    ? " (it signs a final checkpoint: its final mark was removed)" : ""));
         }
         usedKeys.add(keyId);
         signedThrough = seq;
@@ -383,6 +552,7 @@ public final class AuditVerifier {
         long lastSeq = expectedSeq - 1;
         return new VerifyReport(dir, files, records, lastSeq, signedThrough, lastSeq - signedThrough,
                 List.copyOf(usedKeys), keysFromLogDir, problem, Optional.ofNullable(firstTs),
-                Optional.ofNullable(signedThroughTs), Optional.ofNullable(lastTs), witness);
+                Optional.ofNullable(signedThroughTs), Optional.ofNullable(lastTs), witness,
+                history == null ? -1 : headsChecked);
     }
 }

@@ -18,12 +18,14 @@ import java.util.Optional;
  * @param firstTs          time of the first record read
  * @param signedThroughTs  time of the last valid checkpoint
  * @param lastTs           time of the last record read
- * @param witness          the witness head the log was checked against, if any
+ * @param witness          the witness's latest head, if the log was checked against a witness
+ * @param witnessHeads     how many heads of the witness's history the log was checked against (-1: the latest
+ *                         head only)
  */
 public record VerifyReport(Path dir, int files, long records, long lastSeq, long signedThroughSeq,
                            long unsignedTail, List<String> keyIds, boolean keysFromLogDir,
                            Optional<Problem> problem, Optional<Instant> firstTs, Optional<Instant> signedThroughTs,
-                           Optional<Instant> lastTs, Optional<WitnessHead> witness) {
+                           Optional<Instant> lastTs, Optional<WitnessHead> witness, long witnessHeads) {
 
     public enum Kind { ALTERED, REMOVED, REORDERED, TRUNCATED, BAD_SIGNATURE }
 
@@ -73,7 +75,9 @@ public record VerifyReport(Path dir, int files, long records, long lastSeq, long
                 out.append(", ").append(firstTs.get()).append(" to ").append(signedThroughTs.get());
             }
             out.append(witness.isPresent() ? " complete up to the witness's head at seq " + witness.get().seq()
-                    + " (" + witness.get().ts() + ")" : " untampered (no witness: a cut tail would not show)");
+                    + " (" + witness.get().ts() + ")" + (witnessHeads >= 0 ? ", in agreement with all "
+                    + witnessHeads + " heads the witness holds" : "")
+                    : " untampered (no witness: a cut tail would not show)");
             out.append('\n');
         }
         if (unsignedTail > 0) {

@@ -12,8 +12,11 @@ import java.util.Optional;
 
 /**
  * Heads sent to an HTTP endpoint the security team runs: {@code POST <url>} with one head as JSON
- * ({@code chain, seq, hash, ts, key_id, signature}) answered by any 2xx once stored; {@code GET
- * <url>?chain=<name>} answered by the latest head as JSON, or 404 when the endpoint has none.
+ * ({@code chain, seq, hash, ts, key_id, signature}) answered by any 2xx once stored (the endpoint keeps every
+ * head it took, never replaces one); {@code GET <url>?chain=<name>} answered by the latest head as JSON, or 404
+ * when the endpoint has none; {@code GET <url>?chain=<name>&from_seq=<n>} answered by a JSON array of the heads
+ * with seq n or more, by ascending seq, as many as the endpoint likes but never splitting the heads of one seq
+ * across two answers; an empty array after the last. The history is read page by page.
  */
 public final class HttpWitnessStore implements WitnessStore {
 
@@ -58,6 +61,69 @@ public final class HttpWitnessStore implements WitnessStore {
         } catch (IllegalArgumentException e) {
             throw new IOException("witness " + url + " answered something that is not a head", e);
         }
+    }
+
+    @Override
+    public Heads heads(String chain, long fromSeq) {
+        return new Heads() {
+            private long next = fromSeq;
+            private java.util.Iterator<com.fasterxml.jackson.databind.JsonNode> page;
+            private boolean done;
+
+            @Override
+            public WitnessHead next() throws IOException {
+                while (!done && (page == null || !page.hasNext())) {
+                    com.fasterxml.jackson.databind.JsonNode array = fetch(chain, next);
+                    if (array.isEmpty()) {
+                        done = true;
+                    }
+                    page = array.iterator();
+                }
+                if (done && !page.hasNext()) {
+                    return null;
+                }
+                WitnessHead head;
+                try {
+                    head = WitnessHead.fromJson(page.next());
+                } catch (IllegalArgumentException e) {
+                    throw new IOException("witness " + url + " answered something that is not a head", e);
+                }
+                if (head.seq() < next - 1 || head.seq() < fromSeq) {
+                    throw new IOException("witness " + url + " answered heads out of seq order (" + head.seq()
+                            + " after asking from seq " + next + ")");
+                }
+                next = Math.max(next, head.seq() + 1);
+                return head;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    private com.fasterxml.jackson.databind.JsonNode fetch(String chain, long fromSeq) throws IOException {
+        String separator = url.getRawQuery() == null ? "?" : "&";
+        URI query = URI.create(url + separator + "chain=" + URLEncoder.encode(chain, StandardCharsets.UTF_8)
+                + "&from_seq=" + fromSeq);
+        HttpResponse<String> response = send(HttpRequest.newBuilder(query).timeout(TIMEOUT).GET().build());
+        if (response.statusCode() == 404) {
+            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+        }
+        if (response.statusCode() != 200) {
+            throw new IOException("witness " + url + " answered HTTP " + response.statusCode());
+        }
+        com.fasterxml.jackson.databind.JsonNode body;
+        try {
+            body = new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body());
+        } catch (IOException e) {
+            throw new IOException("witness " + url + " answered something that is not JSON", e);
+        }
+        if (!body.isArray()) {
+            throw new IOException("witness " + url + " does not serve its history of heads (GET ?chain=&from_seq= "
+                    + "answered no JSON array): the log can only be checked against every head it holds");
+        }
+        return body;
     }
 
     private HttpResponse<String> send(HttpRequest request) throws IOException {

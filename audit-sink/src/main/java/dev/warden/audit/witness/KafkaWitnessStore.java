@@ -15,7 +15,10 @@ import org.apache.kafka.common.KafkaException;
 
 /**
  * Heads as records of a Kafka topic keyed by chain (compaction must stay off, or older heads vanish; the
- * latest is found by seq, not by position). Reading the latest head reads the whole topic.
+ * latest is found by seq, not by position). Reading the latest head reads the whole topic; reading the history
+ * ({@link #heads}) too, and keeps the chain's heads from {@code fromSeq} on in memory to put them in seq order
+ * (a topic holds them in the order they were sent, and a log continued after a cut sends lower seqs again):
+ * a few hundred bytes a head.
  */
 public final class KafkaWitnessStore implements WitnessStore {
 
@@ -66,6 +69,22 @@ public final class KafkaWitnessStore implements WitnessStore {
             }
         });
         return Optional.ofNullable(latest[0]);
+    }
+
+    @Override
+    public Heads heads(String chain, long fromSeq) throws IOException {
+        java.util.List<WitnessHead> heads = new java.util.ArrayList<>();
+        TopicReader.readAll(bootstrapServers, topic, properties, m -> {
+            if (!m.instance().equals(chain)) {
+                return;
+            }
+            WitnessHead head = WitnessHead.fromJson(m.value());
+            if (head.chain().equals(chain) && head.seq() >= fromSeq) {
+                heads.add(head);
+            }
+        });
+        heads.sort(java.util.Comparator.comparingLong(WitnessHead::seq));
+        return Heads.of(heads);
     }
 
     @Override

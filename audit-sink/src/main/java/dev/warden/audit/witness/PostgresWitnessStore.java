@@ -65,14 +65,71 @@ public final class PostgresWitnessStore implements WitnessStore {
                     if (!rs.next()) {
                         return Optional.empty();
                     }
-                    return Optional.of(new WitnessHead(rs.getString(1), rs.getLong(2), rs.getString(3),
-                            rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getString(6)));
+                    return Optional.of(head(rs));
                 }
             }
         } catch (SQLException e) {
             drop();
             throw new IOException(AppendOnlyTables.message(e), e);
         }
+    }
+
+    /**
+     * A connection of its own, read through a server-side cursor ({@code fetchSize} rows at a time), so neither
+     * a long history nor a long read holds the publisher's connection.
+     */
+    @Override
+    public synchronized Heads heads(String chain, long fromSeq) throws IOException {
+        Connection c = null;
+        try {
+            connection();
+            c = AppendOnlyTables.connect(url, "warden-witness");
+            c.setAutoCommit(false);
+            c.setReadOnly(true);
+            PreparedStatement select = c.prepareStatement("SELECT chain, seq, hash, ts, key_id, signature FROM "
+                    + table + " WHERE chain = ? AND seq >= ? ORDER BY seq");
+            select.setFetchSize(FETCH_SIZE);
+            select.setString(1, chain);
+            select.setLong(2, fromSeq);
+            ResultSet rs = select.executeQuery();
+            Connection open = c;
+            return new Heads() {
+                @Override
+                public WitnessHead next() throws IOException {
+                    try {
+                        return rs.next() ? head(rs) : null;
+                    } catch (SQLException e) {
+                        throw new IOException(AppendOnlyTables.message(e), e);
+                    }
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        open.close();
+                    } catch (SQLException e) {
+                        // Read-only; nothing to keep.
+                    }
+                }
+            };
+        } catch (SQLException e) {
+            drop();
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (SQLException ignored) {
+                    // Already failing.
+                }
+            }
+            throw new IOException(AppendOnlyTables.message(e), e);
+        }
+    }
+
+    private static final int FETCH_SIZE = 1000;
+
+    private static WitnessHead head(ResultSet rs) throws SQLException {
+        return new WitnessHead(rs.getString(1), rs.getLong(2), rs.getString(3),
+                rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getString(6));
     }
 
     private Connection connection() throws SQLException {

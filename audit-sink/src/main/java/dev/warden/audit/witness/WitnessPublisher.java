@@ -88,8 +88,9 @@ public final class WitnessPublisher implements CheckpointListener {
 
     /**
      * Set when the first checkpoint of this run lies before the witness's latest head (or disagrees with it):
-     * the log this proxy continues was cut short or replaced while it was down. The run goes on (the witness
-     * keeps its higher head, so verify keeps failing), and the error is logged.
+     * the log this proxy continues was cut short or replaced while it was down, and the witness could not be
+     * reached at start ({@link WitnessAtStart} refuses such a log when it can). The run goes on and the error is
+     * logged; the witness keeps the heads it had, and verify, which checks every head, keeps failing.
      */
     public java.util.Optional<String> conflict() {
         return java.util.Optional.ofNullable(conflict);

@@ -68,7 +68,8 @@ final class AuditCommand implements Runnable {
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Check every record in DIR (all files, rotation included): each line canonical, seq "
                     + "without gaps, every prev the hash of the record before, every checkpoint signature valid, "
-                    + "torn bytes only where a recovery record names them.",
+                    + "torn bytes only where a recovery record names them, and after a clean stop's final checkpoint "
+                    + "only what the next start wrote (it begins with a checkpoint).",
                     "Prints a summary, or FAIL file:line (seq N): kind: message for the first bad record."},
             exitCodeListHeading = "%nExit codes:%n",
             exitCodeList = {"0:the log verifies", "1:a record was altered, removed, reordered or truncated, a "
@@ -91,7 +92,8 @@ final class AuditCommand implements Runnable {
         @Option(names = "--witness", paramLabel = "STORE",
                 description = "Where the checkpoint heads are witnessed: jdbc:postgresql://..., "
                         + "kafka://host:port/topic, http(s)://..., or env:VARIABLE or file:PATH holding one of these. The log "
-                        + "must reach the witness's latest head and agree with it, which proves it was not cut short.")
+                        + "must hold the record of every head the witness keeps and reach the latest, which proves it "
+                        + "was not cut short, nor cut and continued.")
         String witness;
 
         @Option(names = "--witness-table", paramLabel = "TABLE", defaultValue = "warden_audit_witness",
@@ -132,10 +134,17 @@ final class AuditCommand implements Runnable {
                 }
             }
             String instance = chain != null ? chain : dev.warden.config.AuditSettings.defaultInstance();
-            java.util.Optional<WitnessHead> head = java.util.Optional.empty();
-            if (witness != null) {
-                try (WitnessStore store = openWitness()) {
-                    head = store.latest(instance);
+            WitnessStore store = null;
+            try {
+                if (witness != null) {
+                    store = openWitness();
+                    java.util.Optional<WitnessHead> head;
+                    try {
+                        head = store.latest(instance);
+                    } catch (IOException e) {
+                        System.err.println("warden audit verify: cannot read the witness: " + e.getMessage());
+                        return FAILED;
+                    }
                     if (head.isEmpty()) {
                         System.out.println("FAIL the witness " + store.name() + " holds no head for chain "
                                 + instance + " (use --chain to name the instance)");
@@ -143,24 +152,27 @@ final class AuditCommand implements Runnable {
                     }
                     System.out.println("witness " + store.name() + ": chain " + instance + ", latest head "
                             + head.get());
+                }
+                if (kafka != null) {
+                    return verifyTopic(key, store, instance);
+                }
+                VerifyReport report;
+                try {
+                    report = store == null ? AuditVerifier.verify(dir, key)
+                            : AuditVerifier.verify(dir, key, store, instance);
                 } catch (IOException e) {
-                    System.err.println("warden audit verify: cannot read the witness: " + e.getMessage());
+                    System.err.println("warden audit verify: cannot read " + dir + " or the witness: "
+                            + e.getMessage());
                     return FAILED;
                 }
+                System.out.print(report.summary());
+                System.out.flush();
+                return report.passed() ? OK : FAILED;
+            } finally {
+                if (store != null) {
+                    store.close();
+                }
             }
-            if (kafka != null) {
-                return verifyTopic(key, head);
-            }
-            VerifyReport report;
-            try {
-                report = AuditVerifier.verify(dir, key, head);
-            } catch (IOException e) {
-                System.err.println("warden audit verify: cannot read " + dir + ": " + e.getMessage());
-                return FAILED;
-            }
-            System.out.print(report.summary());
-            System.out.flush();
-            return report.passed() ? OK : FAILED;
         }
 
         private WitnessStore openWitness() {
@@ -171,7 +183,7 @@ final class AuditCommand implements Runnable {
             }
         }
 
-        private int verifyTopic(PublicKey key, java.util.Optional<WitnessHead> head) {
+        private int verifyTopic(PublicKey key, WitnessStore store, String instance) {
             java.util.Map<String, java.util.List<byte[]>> chains = new java.util.TreeMap<>();
             try {
                 TopicReader.readAll(kafka, topic, java.util.Map.of(), m -> {
@@ -191,8 +203,18 @@ final class AuditCommand implements Runnable {
             }
             boolean passed = true;
             for (var entry : chains.entrySet()) {
-                VerifyReport report = AuditVerifier.verifyRecords("kafka:" + topic + "/" + entry.getKey(),
-                        entry.getValue(), key, entry.getKey().equals(chain) ? head : java.util.Optional.empty());
+                String source = "kafka:" + topic + "/" + entry.getKey();
+                VerifyReport report;
+                if (store != null && entry.getKey().equals(chain)) {
+                    try {
+                        report = AuditVerifier.verifyRecords(source, entry.getValue(), key, store, instance);
+                    } catch (IOException e) {
+                        System.err.println("warden audit verify: cannot read the witness: " + e.getMessage());
+                        return FAILED;
+                    }
+                } else {
+                    report = AuditVerifier.verifyRecords(source, entry.getValue(), key, java.util.Optional.empty());
+                }
                 System.out.println("chain " + entry.getKey() + ":");
                 System.out.print(report.summary());
                 passed &= report.passed();
