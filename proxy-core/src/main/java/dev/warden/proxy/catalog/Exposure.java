@@ -455,6 +455,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      */
     private static String systemCatalogWritten(StatementFacts top, RelationCatalog catalog) {
         for (StatementFacts f : top.allStatements()) {
+            if (!dev.warden.proxy.guardrails.Guardrails.STORES_ROWS.contains(f.kind())) {
+                continue; // VACUUM FULL, REINDEX, LOCK ... of the catalogs change no value in them
+            }
             for (TableRef t : f.tablesWritten()) {
                 String written = catalogWrittenAs(t, catalog, 0);
                 if (written != null) {
@@ -471,8 +474,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * over pg_attribute), views followed as deep as lineage follows them; null when none.
      */
     private static String catalogWrittenAs(TableRef t, RelationCatalog catalog, int depth) {
-        if (t.equals(TableRef.ANY_RELATION)) {
-            return null;
+        if (t.equals(TableRef.ANY_RELATION) || t.name().equals("*")) {
+            return null; // schema.*: maintenance of every table of a schema
         }
         if (t.schema() != null && (t.schema().equals("pg_catalog") || t.schema().equals("pg_toast"))) {
             return t.qualified(); // pg_toast: the catalogs' long values (a function's body)

@@ -698,6 +698,9 @@ public final class Guardrails {
     private static TableRef systemCatalogWritten(StatementFacts facts, NamedRelations schemas) {
         for (StatementFacts top = facts; top != null; top = top.inner().orElse(null)) {
             for (StatementFacts f : top.allStatements()) {
+                if (!STORES_ROWS.contains(f.kind())) {
+                    continue; // VACUUM FULL, REINDEX, LOCK ... of the catalogs change no value in them
+                }
                 for (TableRef t : f.tablesWritten()) {
                     TableRef catalog = catalogWrittenAs(t, schemas, 0);
                     if (catalog != null) {
@@ -715,8 +718,8 @@ public final class Guardrails {
      * through a view over pg_attribute), a few views deep; null when none.
      */
     private static TableRef catalogWrittenAs(TableRef t, NamedRelations schemas, int depth) {
-        if (t.equals(TableRef.ANY_RELATION)) {
-            return null;
+        if (t.equals(TableRef.ANY_RELATION) || t.name().equals("*")) {
+            return null; // schema.*: maintenance of every table of a schema, not a statement storing rows
         }
         if (t.schema() != null ? SYSTEM_SCHEMAS.contains(t.schema()) : isCatalogName(t.name(), schemas)) {
             return t;
@@ -732,6 +735,10 @@ public final class Guardrails {
         }
         return null;
     }
+
+    /** The statements that store rows in the relations they write (COPY: FROM). */
+    public static final Set<StatementKind> STORES_ROWS = Set.of(StatementKind.SELECT, StatementKind.INSERT,
+            StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY);
 
     /** pg_catalog, and pg_toast: the toast tables of the catalogs hold their long values (a function's body). */
     private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "pg_toast");
