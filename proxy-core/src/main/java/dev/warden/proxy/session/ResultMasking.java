@@ -347,6 +347,9 @@ final class ResultMasking {
      * from prose. The server's own names are kept.
      */
     String maskMessage(char field, String text, Analysis analysis, java.util.Map<Character, String> fields) {
+        if (field == 'C') {
+            return raisedCode(text, analysis, fields);
+        }
         boolean name = field == 's' || field == 't' || field == 'c' || field == 'd' || field == 'n';
         if (text == null || text.isEmpty() || (name && !raised(fields))) {
             return text;
@@ -365,6 +368,30 @@ final class ResultMasking {
             return "[redacted: raised by a statement over sensitive data]";
         }
         return name ? text : current.maskMessage(text, context, field == 0 ? null : names(analysis, fields));
+    }
+
+    /**
+     * The SQLSTATE of an error or notice: the server's own is kept, but {@code RAISE ... USING ERRCODE = expr}
+     * takes any five characters of {@code [0-9A-Z]}, so a statement over sensitive data could spell a value in the
+     * codes of its notices. There the code of a RAISE becomes the one a RAISE without ERRCODE gets at its level
+     * ({@code exec_stmt_raise} sets P0001 for an error; {@code errstart} 01000 for a WARNING, 00000 below): a
+     * handler's condition then shows as the default. An ASSERT's code is always P0004; a re-raised error
+     * ({@code RAISE;}) keeps the fields of the error it re-raises, the server's own.
+     */
+    private String raisedCode(String code, Analysis analysis, java.util.Map<Character, String> fields) {
+        if (!"exec_stmt_raise".equals(fields.get('R'))) {
+            return code;
+        }
+        MaskContext context = context(analysis);
+        if (!masker.get().masksAnything(context) || context.columnsRead().isEmpty()) {
+            return code;
+        }
+        String severity = fields.getOrDefault('V', fields.getOrDefault('S', ""));
+        return switch (severity) {
+            case "ERROR", "FATAL", "PANIC" -> "P0001";
+            case "WARNING" -> "01000";
+            default -> "00000";
+        };
     }
 
     /**
