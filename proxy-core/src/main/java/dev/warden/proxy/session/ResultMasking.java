@@ -356,10 +356,13 @@ final class ResultMasking {
         }
         Masker current = masker.get();
         MaskContext context = context(analysis);
-        if (field == 'D' && !raised(fields) && context.columnsRead().isEmpty() && writesMaskedRows(analysis, current)) {
+        if (!name && !raised(fields) && context.columnsRead().isEmpty() && meetsMaskedRows(analysis, current)) {
             // A write's error detail echoes the rows it wrote or met (Failing row contains (...), Key (...)=(...),
             // Partition key of the failing row contains ...), every column, whatever the statement itself read: an
             // attacker's pass stored computed e-mails in a redacted column and had UPDATE t SET n = 100 fail a CHECK.
+            // Its message, hint and context too: what the server evaluates over those rows without the statement
+            // naming it (a CHECK, an expression index, a domain's constraint, a row security policy) quotes the
+            // stored value in a cast error (invalid input syntax for type integer: "...").
             context = new MaskContext(context.username(), context.groups(), context.agent(), context.environment(),
                     MaskContext.UNKNOWN_READS, context.derivedColumns());
         }
@@ -419,11 +422,27 @@ final class ResultMasking {
 
     /**
      * Whether {@code analysis} stores or meets rows (INSERT, UPDATE, DELETE, MERGE, COPY, EXECUTE; an ALTER of a
-     * relation looked up) of a relation with a column the policy masks, or one not known: its error details may echo
-     * such a column's stored value. Other statements' details (an ALTER TYPE, a CREATE TABLE) echo no stored rows.
+     * relation looked up) of a relation with a column the policy masks, or one not known: its error texts may echo
+     * such a column's stored value. So does a read of a relation (or through a view of one) that evaluates row
+     * security policies and has a masked column, and an ALTER DOMAIN, which checks every column of the domain
+     * (which relations use it is not looked up). Other statements (an ALTER TYPE, a CREATE TABLE, a read where
+     * nothing but what the statement names is evaluated over the rows) echo no stored value it did not name.
      */
-    private boolean writesMaskedRows(Analysis analysis, Masker current) {
-        return analysis != null && StatementWalk.any(analysis, f -> {
+    private boolean meetsMaskedRows(Analysis analysis, Masker current) {
+        if (analysis == null) {
+            return false;
+        }
+        if (catalog != null) {
+            for (String reached : catalog.reachedNames(analysis)) {
+                if (catalog.securesRowsWithAMaskedColumn(reached, current)) {
+                    return true;
+                }
+            }
+        }
+        return StatementWalk.any(analysis, f -> {
+            if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
+                return true;
+            }
             if (ROW_WRITES.contains(f.kind()) && f.writes()) {
                 if (f.tablesWritten().isEmpty()) {
                     return true; // a write of what Warden cannot name (an EXECUTE's, a function's)
