@@ -141,6 +141,9 @@ class MaskingPass16Test {
                 "BEGIN",
                 "SELECT pc_f()",
                 "SELECT name FROM pg_cursors",
+                "SELECT translate(statement, '@.-', '   '), name AS n FROM pg_catalog.pg_cursors",
+                "SELECT name FROM pg_catalog.pg_cursor()",
+                "SELECT c.name FROM pg_cursor() c",
                 "COMMIT");
         System.out.println(out);
         assertNoSeed(out);

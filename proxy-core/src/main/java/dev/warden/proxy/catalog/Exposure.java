@@ -341,6 +341,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (!sampled.isEmpty() && !statisticsSampleSensitive(masker, catalog.unfiltered())) {
                     sampled = Set.of();
                 }
+                if (SESSION_NAMED_BY_VALUES.containsKey(r.schema() + "." + r.name())) {
+                    sampled = SESSION_NAMED_BY_VALUES.get(r.schema() + "." + r.name());
+                }
                 if (isSystem(r) && sampled.isEmpty() && !masker.namesRelation(r.schema(), r.name())) {
                     continue;
                 }
@@ -500,6 +503,17 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             "pg_catalog.pg_stats_ext_exprs", Set.of("most_common_vals", "most_common_elems", "histogram_bounds"),
             "pg_catalog.pg_statistic", Set.of("stavalues1", "stavalues2", "stavalues3", "stavalues4", "stavalues5"),
             "pg_catalog.pg_statistic_ext_data", Set.of("stxdmcv", "stxdexpr"));
+
+    /**
+     * Columns of the session's own views that a statement may have set to any value, with no result masking on the
+     * way: PL/pgSQL's OPEN names its portal by the refcursor variable's value ({@code c := email; OPEN c FOR ...}),
+     * and the portal lives on in {@code pg_cursors} to the end of the transaction. Masked as sampled values are,
+     * whatever the policy samples, so {@code SELECT name FROM pg_cursors} shows no name (the views' functions,
+     * {@code pg_cursor()} and {@code pg_prepared_statement()}, are judged sensitive where they are called).
+     */
+    static final java.util.Map<String, Set<String>> SESSION_NAMED_BY_VALUES = java.util.Map.of(
+            "pg_catalog.pg_cursors", Set.of("name", "statement"),
+            "pg_catalog.pg_prepared_statements", Set.of("name", "statement"));
 
     /**
      * Whether the statistics hold samples of a sensitive column: a relation they sample (its own statistics, an

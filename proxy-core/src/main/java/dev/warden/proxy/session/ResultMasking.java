@@ -784,6 +784,11 @@ final class ResultMasking {
     private static final Set<String> READ_CURSOR = Set.of("cursor_to_xml");
     /** Where {@link #READ_CURSOR}'s functions take the cursor's name. */
     private static final java.util.Map<String, Integer> CURSOR_ARGUMENT = java.util.Map.of("cursor_to_xml", 0);
+    /**
+     * Functions that return the names of the session's portals and prepared statements (the set-returning functions
+     * of {@code pg_cursors} and {@code pg_prepared_statements}): PL/pgSQL's OPEN names a portal by a variable's value.
+     */
+    private static final Set<String> SESSION_NAMES = Set.of("pg_cursor", "pg_prepared_statement");
     /** Functions that return the rows of every table of a schema or database, which the text does not name. */
     private static final Set<String> READ_EVERY_TABLE = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
             "database_to_xml", "database_to_xml_and_xmlschema");
@@ -851,6 +856,10 @@ final class ResultMasking {
                         return read;
                     }
                     continue;
+                }
+                if (SESSION_NAMES.contains(base)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads the names of the session's portals or "
+                            + "prepared statements, which a routine may have set to any value (" + base + ")");
                 }
                 if (READ_EVERY_TABLE.contains(base)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
