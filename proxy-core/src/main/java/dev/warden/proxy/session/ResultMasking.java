@@ -789,6 +789,17 @@ final class ResultMasking {
      * of {@code pg_cursors} and {@code pg_prepared_statements}): PL/pgSQL's OPEN names a portal by a variable's value.
      */
     private static final Set<String> SESSION_NAMES = Set.of("pg_cursor", "pg_prepared_statement");
+    /**
+     * Functions (superuser's, or granted by one) that return the stored bytes of relations named by a value or
+     * reached by a path: pageinspect's pages and tuples, server files (a relation's file by pg_relation_filepath of
+     * a computed name), WAL blocks and a logical slot's decoded changes. As every table of the database: sensitive
+     * themselves, so refused with the handoffs.
+     */
+    private static final Set<String> RAW_READS = Set.of("get_raw_page", "heap_page_items", "heap_page_item_attrs",
+            "tuple_data_split", "bt_page_items", "brin_page_items", "gist_page_items", "gist_page_items_bytea",
+            "hash_page_items", "gin_leafpage_items", "pg_read_binary_file", "pg_read_file", "pg_get_wal_block_info",
+            "pg_logical_slot_get_changes", "pg_logical_slot_peek_changes", "pg_logical_slot_get_binary_changes",
+            "pg_logical_slot_peek_binary_changes");
     /** Functions that return the rows of every table of a schema or database, which the text does not name. */
     private static final Set<String> READ_EVERY_TABLE = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
             "database_to_xml", "database_to_xml_and_xmlschema");
@@ -860,6 +871,10 @@ final class ResultMasking {
                 if (SESSION_NAMES.contains(base)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads the names of the session's portals or "
                             + "prepared statements, which a routine may have set to any value (" + base + ")");
+                }
+                if (RAW_READS.contains(base)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads the stored bytes of relations or files ("
+                            + base + ")");
                 }
                 if (READ_EVERY_TABLE.contains(base)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
@@ -996,7 +1011,20 @@ final class ResultMasking {
             "lo_create", "lo_lseek", "lo_lseek64", "lo_truncate", "lo_truncate64", "loread",
             "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
             "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
-            "pg_try_advisory_xact_lock_shared", "setseed");
+            "pg_try_advisory_xact_lock_shared", "setseed",
+            // Names a superuser login may give any value, which every session reads back in clear
+            // (pg_replication_origin, pg_replication_slots, pg_replication_origin_status), and WAL messages a
+            // logical slot's changes show.
+            "pg_replication_origin_create", "pg_replication_origin_advance", "pg_replication_origin_session_setup",
+            "pg_replication_origin_xact_setup", "pg_create_physical_replication_slot",
+            "pg_create_logical_replication_slot", "pg_copy_physical_replication_slot",
+            "pg_copy_logical_replication_slot", "pg_logical_emit_message",
+            // The raw bytes of relations and files (see RAW_READS): every table's stored values.
+            "get_raw_page", "heap_page_items", "heap_page_item_attrs", "tuple_data_split", "bt_page_items",
+            "brin_page_items", "gist_page_items", "gist_page_items_bytea", "hash_page_items", "gin_leafpage_items",
+            "pg_read_binary_file", "pg_read_file", "pg_get_wal_block_info", "pg_logical_slot_get_changes",
+            "pg_logical_slot_peek_changes", "pg_logical_slot_get_binary_changes",
+            "pg_logical_slot_peek_binary_changes");
 
     /** Whether the policy in force masks anything for this identity in this environment. */
     boolean masksAnything() {
