@@ -140,8 +140,12 @@ final class MessageText {
      * A number outside quotes: many messages print the number they were given as it is (a code point, a bit or
      * byte index, a PID, an OID, a date field) and the bytes of invalid input as hex, so any of them may be a
      * value the statement computed. Digits inside a name ({@code t1}, {@code ee_2_key}) are kept, and so is a
-     * number that is a whole word of the statement (the client wrote it: {@code hash function 1 must return
-     * integer} for {@code ADD FUNCTION 1}), as a quoted text is ({@link MessageNames}).
+     * number that is a name field of the message. A number that is a whole word of the statement is not kept:
+     * which number the server prints can be chosen by the data after rows are read (set_bit's index, the line of
+     * the RAISE a branch ran), so a statement that also writes {@code ARRAY[32, ..., 126]} would have every
+     * character code kept, and even one kept number answers a guess per notice, of which one statement can raise
+     * any number. Cost: {@code hash function 1 must return integer} for {@code ADD FUNCTION 1} in a statement over
+     * sensitive data, and the line numbers of its CONTEXT, show {@code [redacted]}.
      */
     private static String unquotedNumbers(String text, MessageNames names) {
         StringBuilder out = null;
@@ -163,7 +167,7 @@ final class MessageText {
                     || (hex && Character.digit(text.charAt(end), 16) >= 0))) {
                 end++;
             }
-            if (names.names(text.substring(i, end))) {
+            if (names.field(text.substring(i, end))) {
                 i = end - 1;
                 continue;
             }

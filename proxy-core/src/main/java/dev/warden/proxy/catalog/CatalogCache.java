@@ -628,6 +628,27 @@ public final class CatalogCache implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether a relation named {@code name} (any schema) evaluates row security policies when read and has a column
+     * {@code masker} masks: a policy's expression meets the masked column's stored values of every row read. False
+     * when the name was not looked up.
+     */
+    public boolean securesRowsWithAMaskedColumn(String name, dev.warden.masking.Masker masker) {
+        if (!relations.known(name)) {
+            return false;
+        }
+        for (RelationCatalog.Relation r : relations.named(name)) {
+            if (r.rowSecurity()) {
+                for (RelationCatalog.Column c : r.columns()) {
+                    if (Exposure.masks(masker, r, c)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     /** Whether a relation named {@code name} was looked up (then a null {@link #runBy} means: could not be read). */
     public boolean looked(String name) {
         return relations.known(name);

@@ -90,6 +90,13 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it computes a column from a "
                         + "masked one", generated + ", a generated column no rule masks, computed from a masked column");
             }
+            String copied = top.kind() == StatementKind.CREATE ? builtInTriggerOverMasked(top, masker, catalog) : null;
+            if (copied != null) {
+                // A built-in trigger function has no body to judge: tsvector_update_trigger(tv, cfg, email) copied
+                // the masked column into a clear tsvector of the same row at every INSERT (an attacker's pass).
+                return new Exposure(true, e.derivedColumns(), e.sensitiveNames(), "it makes a built-in trigger "
+                        + "function hand on a masked column", copied);
+            }
             String catalogWritten = masker.identifiesSensitiveColumns() ? systemCatalogWritten(top, catalog) : null;
             if (catalogWritten != null) {
                 // Only a superuser login can; UPDATE pg_attribute renamed a masked column under Warden in an
@@ -341,6 +348,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (!sampled.isEmpty() && !statisticsSampleSensitive(masker, catalog.unfiltered())) {
                     sampled = Set.of();
                 }
+                if (SESSION_NAMED_BY_VALUES.containsKey(r.schema() + "." + r.name())) {
+                    sampled = SESSION_NAMED_BY_VALUES.get(r.schema() + "." + r.name());
+                }
                 if (isSystem(r) && sampled.isEmpty() && !masker.namesRelation(r.schema(), r.name())) {
                     continue;
                 }
@@ -531,6 +541,17 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             "pg_catalog.pg_stats_ext_exprs", Set.of("most_common_vals", "most_common_elems", "histogram_bounds"),
             "pg_catalog.pg_statistic", Set.of("stavalues1", "stavalues2", "stavalues3", "stavalues4", "stavalues5"),
             "pg_catalog.pg_statistic_ext_data", Set.of("stxdmcv", "stxdexpr"));
+
+    /**
+     * Columns of the session's own views that a statement may have set to any value, with no result masking on the
+     * way: PL/pgSQL's OPEN names its portal by the refcursor variable's value ({@code c := email; OPEN c FOR ...}),
+     * and the portal lives on in {@code pg_cursors} to the end of the transaction. Masked as sampled values are,
+     * whatever the policy samples, so {@code SELECT name FROM pg_cursors} shows no name (the views' functions,
+     * {@code pg_cursor()} and {@code pg_prepared_statement()}, are judged sensitive where they are called).
+     */
+    static final java.util.Map<String, Set<String>> SESSION_NAMED_BY_VALUES = java.util.Map.of(
+            "pg_catalog.pg_cursors", Set.of("name", "statement"),
+            "pg_catalog.pg_prepared_statements", Set.of("name", "statement"));
 
     /**
      * Whether the statistics hold samples of a sensitive column: a relation they sample (its own statistics, an
@@ -765,6 +786,91 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return null;
+    }
+
+    /**
+     * Built-in (C) trigger functions that hand a column's stored value on, by the column names their arguments give
+     * or by the table's primary key: {@code tsvector_update_trigger} and {@code tsvector_update_trigger_column} copy
+     * columns into a tsvector column of the row; contrib's {@code triggered_change_notification} (tcn) sends the
+     * key's values in a NOTIFY, {@code check_primary_key} and {@code check_foreign_key} (refint) look them up in
+     * another table (and delete or set what matches), {@code lo_manage} unlinks the large object an old value names.
+     * Others take no column (suppress_redundant_updates_trigger) or store no value of one (moddatetime,
+     * insert_username, autoinc).
+     */
+    private static final Set<String> BUILT_IN_TRIGGERS_OVER_COLUMNS = Set.of("tsvector_update_trigger",
+            "tsvector_update_trigger_column", "check_primary_key", "check_foreign_key", "lo_manage");
+    private static final Set<String> BUILT_IN_TRIGGERS_OVER_KEY = Set.of("triggered_change_notification");
+
+    private static final java.util.regex.Pattern TRIGGER_FUNCTION = java.util.regex.Pattern.compile(
+            "(?is)\\bEXECUTE\\s+(?:FUNCTION|PROCEDURE)\\s+((?:\"[^\"]*\"|[\\w$]+)(?:\\s*\\.\\s*(?:\"[^\"]*\"|[\\w$]+))?)"
+                    + "\\s*\\((.*)\\)");
+
+    private static final java.util.regex.Pattern TRIGGER_TABLE = java.util.regex.Pattern.compile(
+            "(?is)\\bON\\s+(?:ONLY\\s+)?((?:\"[^\"]*\"|[\\w$]+)(?:\\s*\\.\\s*(?:\"[^\"]*\"|[\\w$]+))?)");
+
+    /** The last part of a (qualified) name, unquoted. */
+    private static String unquoted(String name) {
+        String n = name.replaceAll("\\s", "");
+        boolean quoted = n.endsWith("\"");
+        n = n.replace("\"", "");
+        n = n.substring(n.lastIndexOf('.') + 1);
+        return quoted ? n : n.toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * What a CREATE TRIGGER that runs one of the built-in trigger functions above hands on, for a masked column of
+     * the table it is made on: an argument that names one (a column name, quoted or not, or a string), or for tcn
+     * any masked column of the table (its key). A trigger function of the user's is judged by its body, where it is
+     * made. Null when none.
+     */
+    private static String builtInTriggerOverMasked(StatementFacts create, Masker masker, RelationCatalog catalog) {
+        if (!create.objectType().equals("TRIGGER")) {
+            return null;
+        }
+        java.util.regex.Matcher m = TRIGGER_FUNCTION.matcher(create.text());
+        if (!m.find()) {
+            return null;
+        }
+        String function = m.group(1).replace("\"", "").replaceAll("\\s", "");
+        function = function.substring(function.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT);
+        boolean overColumns = BUILT_IN_TRIGGERS_OVER_COLUMNS.contains(function);
+        if (!overColumns && !BUILT_IN_TRIGGERS_OVER_KEY.contains(function)) {
+            return null;
+        }
+        List<String> arguments = new java.util.ArrayList<>();
+        for (String a : m.group(2).split(",")) {
+            String t = a.strip();
+            if (t.length() >= 2 && (t.startsWith("'") || t.startsWith("\""))) {
+                t = t.substring(1, t.length() - 1);
+            }
+            arguments.add(t);
+        }
+        // The analysis lists the table ON names among what it reads, beside the trigger's own name.
+        java.util.regex.Matcher on = TRIGGER_TABLE.matcher(create.text());
+        String onName = on.find() ? unquoted(on.group(1)) : null;
+        for (TableRef table : create.tablesRead()) {
+            if (onName != null && !table.name().equalsIgnoreCase(onName)) {
+                continue;
+            }
+            for (String a : arguments) {
+                if (overColumns && !a.isEmpty() && masker.masksSourceColumn(table.schema(), table.name(), a, 0)) {
+                    return handedOn(function, table.qualified() + "." + a);
+                }
+            }
+            for (RelationCatalog.Relation r : catalog.named(table.name())) {
+                for (RelationCatalog.Column c : r.columns()) {
+                    boolean named = !overColumns || arguments.stream().anyMatch(a -> a.equalsIgnoreCase(c.name()));
+                    if (named && masks(masker, r, c)) {
+                        return handedOn(function, r.schema() + "." + r.name() + "." + c.name());
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String handedOn(String function, String column) {
+        return "what the built-in trigger function " + function + " makes of " + column + ", a masked column";
     }
 
     static boolean masks(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {

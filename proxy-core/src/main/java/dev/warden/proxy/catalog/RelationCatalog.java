@@ -42,21 +42,22 @@ final class RelationCatalog {
      * table; masking reads a column: rule on any of them as a rule on it. An index's kin is its table.
      * {@code staleRows}, for a materialized view only: why its stored rows may have been computed by something
      * its definition reaches no longer computes (see {@link #staleMaterializedViews}); null when they cannot have.
+     * {@code rowSecurity}: pg_class.relrowsecurity, whether a read evaluates row security policies over its rows.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
                     List<String> runTexts, List<dev.warden.sql.TableRef> children, List<Kin> kin,
-                    String staleRows) {
+                    String staleRows, boolean rowSecurity) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
             this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of(),
-                    new ArrayList<>(), null);
+                    new ArrayList<>(), null, false);
         }
 
         /** This relation, its stored rows judged possibly stale for {@code why} (see {@link #staleRows}). */
         Relation withStaleRows(String why) {
             return new Relation(schema, name, kind, columns, definition, definitionFacts, onWrite, onRead, runTexts,
-                    children, kin, why);
+                    children, kin, why, rowSecurity);
         }
 
         boolean isView() {
@@ -524,7 +525,8 @@ final class RelationCatalog {
                         // The tables that inherit from it, partitions included: a read or write of it reaches them.
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
-                        + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace WHERE i.inhparent = c.oid) END "
+                        + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace WHERE i.inhparent = c.oid) END, "
+                        + "c.relrowsecurity "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -544,7 +546,8 @@ final class RelationCatalog {
                         r = new Relation(rs.getString(2), rs.getString(3), rs.getString(4).charAt(0),
                                 new ArrayList<>(), definition,
                                 definition == null ? List.of() : analyzer.analyze(definition).statements(),
-                                List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>(), null);
+                                List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>(), null,
+                                rs.getBoolean(10));
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
@@ -1005,7 +1008,7 @@ final class RelationCatalog {
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
                 unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
-                r.children(), r.kin(), r.staleRows());
+                r.children(), r.kin(), r.staleRows(), r.rowSecurity());
     }
 
     /** {@code schema.name} of each child, as pg_inherits lists them (names as the server keeps them). */

@@ -24,6 +24,8 @@ final class MessageTextMasking {
     private static final char[] TEXT_FIELDS = {'M', 'D', 'H', 'W', 'q'};
     /** Names: the server's own are names, but {@code RAISE ... USING COLUMN = ...} sets them to any value. */
     private static final char[] NAME_FIELDS = {'s', 't', 'c', 'd', 'n'};
+    /** The SQLSTATE: the server's own, but {@code RAISE ... USING ERRCODE = ...} sets it to any five characters. */
+    private static final char[] CODE_FIELDS = {'C'};
 
     /**
      * The masked message, or null when nothing changed (or the message carries no free text). {@code mask} gets
@@ -52,7 +54,7 @@ final class MessageTextMasking {
 
     private static Map<Character, String> maskFields(Map<Character, String> fields, FieldMask mask) {
         Map<Character, String> out = null;
-        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS}) {
+        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS, CODE_FIELDS}) {
             for (char f : kind) {
                 String v = fields.get(f);
                 if (v != null) {

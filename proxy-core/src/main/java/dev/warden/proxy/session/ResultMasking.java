@@ -347,16 +347,22 @@ final class ResultMasking {
      * from prose. The server's own names are kept.
      */
     String maskMessage(char field, String text, Analysis analysis, java.util.Map<Character, String> fields) {
+        if (field == 'C') {
+            return raisedCode(text, analysis, fields);
+        }
         boolean name = field == 's' || field == 't' || field == 'c' || field == 'd' || field == 'n';
         if (text == null || text.isEmpty() || (name && !raised(fields))) {
             return text;
         }
         Masker current = masker.get();
         MaskContext context = context(analysis);
-        if (field == 'D' && !raised(fields) && context.columnsRead().isEmpty() && writesMaskedRows(analysis, current)) {
+        if (!name && !raised(fields) && context.columnsRead().isEmpty() && meetsMaskedRows(analysis, current)) {
             // A write's error detail echoes the rows it wrote or met (Failing row contains (...), Key (...)=(...),
             // Partition key of the failing row contains ...), every column, whatever the statement itself read: an
             // attacker's pass stored computed e-mails in a redacted column and had UPDATE t SET n = 100 fail a CHECK.
+            // Its message, hint and context too: what the server evaluates over those rows without the statement
+            // naming it (a CHECK, an expression index, a domain's constraint, a row security policy) quotes the
+            // stored value in a cast error (invalid input syntax for type integer: "...").
             context = new MaskContext(context.username(), context.groups(), context.agent(), context.environment(),
                     MaskContext.UNKNOWN_READS, context.derivedColumns());
         }
@@ -365,6 +371,30 @@ final class ResultMasking {
             return "[redacted: raised by a statement over sensitive data]";
         }
         return name ? text : current.maskMessage(text, context, field == 0 ? null : names(analysis, fields));
+    }
+
+    /**
+     * The SQLSTATE of an error or notice: the server's own is kept, but {@code RAISE ... USING ERRCODE = expr}
+     * takes any five characters of {@code [0-9A-Z]}, so a statement over sensitive data could spell a value in the
+     * codes of its notices. There the code of a RAISE becomes the one a RAISE without ERRCODE gets at its level
+     * ({@code exec_stmt_raise} sets P0001 for an error; {@code errstart} 01000 for a WARNING, 00000 below): a
+     * handler's condition then shows as the default. An ASSERT's code is always P0004; a re-raised error
+     * ({@code RAISE;}) keeps the fields of the error it re-raises, the server's own.
+     */
+    private String raisedCode(String code, Analysis analysis, java.util.Map<Character, String> fields) {
+        if (!"exec_stmt_raise".equals(fields.get('R'))) {
+            return code;
+        }
+        MaskContext context = context(analysis);
+        if (!masker.get().masksAnything(context) || context.columnsRead().isEmpty()) {
+            return code;
+        }
+        String severity = fields.getOrDefault('V', fields.getOrDefault('S', ""));
+        return switch (severity) {
+            case "ERROR", "FATAL", "PANIC" -> "P0001";
+            case "WARNING" -> "01000";
+            default -> "00000";
+        };
     }
 
     /**
@@ -392,11 +422,27 @@ final class ResultMasking {
 
     /**
      * Whether {@code analysis} stores or meets rows (INSERT, UPDATE, DELETE, MERGE, COPY, EXECUTE; an ALTER of a
-     * relation looked up) of a relation with a column the policy masks, or one not known: its error details may echo
-     * such a column's stored value. Other statements' details (an ALTER TYPE, a CREATE TABLE) echo no stored rows.
+     * relation looked up) of a relation with a column the policy masks, or one not known: its error texts may echo
+     * such a column's stored value. So does a read of a relation (or through a view of one) that evaluates row
+     * security policies and has a masked column, and an ALTER DOMAIN, which checks every column of the domain
+     * (which relations use it is not looked up). Other statements (an ALTER TYPE, a CREATE TABLE, a read where
+     * nothing but what the statement names is evaluated over the rows) echo no stored value it did not name.
      */
-    private boolean writesMaskedRows(Analysis analysis, Masker current) {
-        return analysis != null && StatementWalk.any(analysis, f -> {
+    private boolean meetsMaskedRows(Analysis analysis, Masker current) {
+        if (analysis == null) {
+            return false;
+        }
+        if (catalog != null) {
+            for (String reached : catalog.reachedNames(analysis)) {
+                if (catalog.securesRowsWithAMaskedColumn(reached, current)) {
+                    return true;
+                }
+            }
+        }
+        return StatementWalk.any(analysis, f -> {
+            if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
+                return true;
+            }
             if (ROW_WRITES.contains(f.kind()) && f.writes()) {
                 if (f.tablesWritten().isEmpty()) {
                     return true; // a write of what Warden cannot name (an EXECUTE's, a function's)
@@ -738,6 +784,22 @@ final class ResultMasking {
     private static final Set<String> READ_CURSOR = Set.of("cursor_to_xml");
     /** Where {@link #READ_CURSOR}'s functions take the cursor's name. */
     private static final java.util.Map<String, Integer> CURSOR_ARGUMENT = java.util.Map.of("cursor_to_xml", 0);
+    /**
+     * Functions that return the names of the session's portals and prepared statements (the set-returning functions
+     * of {@code pg_cursors} and {@code pg_prepared_statements}): PL/pgSQL's OPEN names a portal by a variable's value.
+     */
+    private static final Set<String> SESSION_NAMES = Set.of("pg_cursor", "pg_prepared_statement");
+    /**
+     * Functions (superuser's, or granted by one) that return the stored bytes of relations named by a value or
+     * reached by a path: pageinspect's pages and tuples, server files (a relation's file by pg_relation_filepath of
+     * a computed name), WAL blocks and a logical slot's decoded changes. As every table of the database: sensitive
+     * themselves, so refused with the handoffs.
+     */
+    private static final Set<String> RAW_READS = Set.of("get_raw_page", "heap_page_items", "heap_page_item_attrs",
+            "tuple_data_split", "bt_page_items", "brin_page_items", "gist_page_items", "gist_page_items_bytea",
+            "hash_page_items", "gin_leafpage_items", "pg_read_binary_file", "pg_read_file", "pg_get_wal_block_info",
+            "pg_logical_slot_get_changes", "pg_logical_slot_peek_changes", "pg_logical_slot_get_binary_changes",
+            "pg_logical_slot_peek_binary_changes");
     /** Functions that return the rows of every table of a schema or database, which the text does not name. */
     private static final Set<String> READ_EVERY_TABLE = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
             "database_to_xml", "database_to_xml_and_xmlschema");
@@ -805,6 +867,14 @@ final class ResultMasking {
                         return read;
                     }
                     continue;
+                }
+                if (SESSION_NAMES.contains(base)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads the names of the session's portals or "
+                            + "prepared statements, which a routine may have set to any value (" + base + ")");
+                }
+                if (RAW_READS.contains(base)) {
+                    return new Exposure(true, Set.of(), Set.of(), "it reads the stored bytes of relations or files ("
+                            + base + ")");
                 }
                 if (READ_EVERY_TABLE.contains(base)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads every table of a schema or database ("
@@ -941,7 +1011,20 @@ final class ResultMasking {
             "lo_create", "lo_lseek", "lo_lseek64", "lo_truncate", "lo_truncate64", "loread",
             "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
             "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
-            "pg_try_advisory_xact_lock_shared", "setseed");
+            "pg_try_advisory_xact_lock_shared", "setseed",
+            // Names a superuser login may give any value, which every session reads back in clear
+            // (pg_replication_origin, pg_replication_slots, pg_replication_origin_status), and WAL messages a
+            // logical slot's changes show.
+            "pg_replication_origin_create", "pg_replication_origin_advance", "pg_replication_origin_session_setup",
+            "pg_replication_origin_xact_setup", "pg_create_physical_replication_slot",
+            "pg_create_logical_replication_slot", "pg_copy_physical_replication_slot",
+            "pg_copy_logical_replication_slot", "pg_logical_emit_message",
+            // The raw bytes of relations and files (see RAW_READS): every table's stored values.
+            "get_raw_page", "heap_page_items", "heap_page_item_attrs", "tuple_data_split", "bt_page_items",
+            "brin_page_items", "gist_page_items", "gist_page_items_bytea", "hash_page_items", "gin_leafpage_items",
+            "pg_read_binary_file", "pg_read_file", "pg_get_wal_block_info", "pg_logical_slot_get_changes",
+            "pg_logical_slot_peek_changes", "pg_logical_slot_get_binary_changes",
+            "pg_logical_slot_peek_binary_changes");
 
     /** Whether the policy in force masks anything for this identity in this environment. */
     boolean masksAnything() {

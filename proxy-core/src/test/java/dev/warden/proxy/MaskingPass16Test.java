@@ -1,0 +1,456 @@
+package dev.warden.proxy;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.warden.proxy.MaskedAttacker.seedsIn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Attacker pass 16 over masking, in {@link MaskingPass15Test}'s manner: each test seeds the PII of
+ * {@link MaskedAttacker} in a table of its own, attacks as a masked identity through Warden and searches every byte
+ * received with {@link MaskedAttacker#seedsIn}. Tests whose javadoc starts with LEAK fail on the code this pass
+ * attacked (HEAD 38f8b29); {@link #attemptsThatHeld} passes.
+ */
+class MaskingPass16Test {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    private static void seed(String name) throws SQLException {
+        MaskedAttacker.seed(warden, name);
+    }
+
+    private static void direct(String sql) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    private static void assertNoSeed(String received) {
+        assertEquals(List.of(), seedsIn(received), received);
+    }
+
+    private static String run(String... sqls) throws Exception {
+        StringBuilder all = new StringBuilder();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : sqls) {
+                all.append(">>> ").append(sql).append('\n').append(a.query(sql));
+            }
+        }
+        return all.toString();
+    }
+
+    private static List<String> attempts(String[][] attempts) throws Exception {
+        List<String> leaked = new ArrayList<>();
+        for (String[] attempt : attempts) {
+            StringBuilder all = new StringBuilder();
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
+                for (String sql : attempt) {
+                    String ans = a.query(sql);
+                    all.append(">>> ").append(sql).append('\n').append(ans);
+                    if (!seedsIn(ans).isEmpty()) { leaked.add(sql + " -> " + seedsIn(ans)); }
+                }
+            }
+            System.out.println(all);
+        }
+        return leaked;
+    }
+
+    /** translate() only defeats value detection: seedsIn still finds the address. */
+    static final String T = "translate(email, '@.-', '   ')";
+
+    /**
+     * LEAK (no superuser needed). A CHECK constraint declared in CREATE TABLE (the table is new and empty, so the
+     * CREATE is not judged) calls a user function that stores its argument in a clear table of the attacker's. The
+     * seeded e-mails are then copied as they are into the new table's email column (allowed: a copy into a masked
+     * column), the server runs the CHECK for each row, and the function writes each e-mail into sh_log, which a
+     * later statement reads in clear. Built-in handoffs in a CHECK are not seen either: set_config('my.a', ssn)
+     * in a CHECK, then SHOW my.a. Why: RelationCatalog.runTexts lists what a write runs as
+     * "SELECT f() AS checked_over_every_row", without the call's arguments (so the body's INSERT of $1 stores a
+     * parameter, not a sensitive value), and only for user functions (p.oid >= 16384), so a built-in set_config,
+     * pg_notify or advisory lock in a CHECK is not listed at all.
+     */
+    @Test
+    @Disabled("open: CHECK/domain/policy/trigger-WHEN calls are judged as f() without their arguments (RelationCatalog.runTexts)")
+    void aCheckConstraintOfANewTableHandsEachStoredValueToAFunction() throws Exception {
+        seed("ck_people");
+        String out = run(
+                "CREATE TABLE ck_log (v text)",
+                "CREATE FUNCTION ck_keep(text) RETURNS boolean LANGUAGE plpgsql AS "
+                        + "$$BEGIN INSERT INTO public.ck_log VALUES ($1); RETURN true; END$$",
+                "CREATE TABLE ck_own (email text CHECK (ck_keep(email)))",
+                "INSERT INTO ck_own (email) SELECT email FROM ck_people",
+                "SELECT translate(v, '@.-', '   ') FROM ck_log");
+        out += run(
+                "CREATE TABLE ck_own2 (email text CHECK (set_config('my.ck', translate(email, '@.-', '   '), false) "
+                        + "IS NOT NULL))",
+                "INSERT INTO ck_own2 (email) SELECT email FROM ck_people WHERE id = 1",
+                "SHOW my.ck");
+        // A CHECK that only an UPDATE of a clear column trips (n), and a domain's CHECK on the column's type.
+        out += run(
+                "CREATE TABLE ck_log3 (v text)",
+                "CREATE FUNCTION ck_keep3(text) RETURNS boolean LANGUAGE plpgsql AS "
+                        + "$$BEGIN INSERT INTO public.ck_log3 VALUES ($1); RETURN true; END$$",
+                "CREATE TABLE ck_own3 (n int, email text, CHECK (n IS NULL OR ck_keep3(" + T + ")))",
+                "INSERT INTO ck_own3 (email) SELECT email FROM ck_people",
+                "UPDATE ck_own3 SET n = 1",
+                "SELECT v FROM ck_log3");
+        out += run(
+                "CREATE TABLE ck_log4 (v text)",
+                "CREATE FUNCTION ck_keep4(text) RETURNS boolean LANGUAGE plpgsql AS "
+                        + "$$BEGIN INSERT INTO public.ck_log4 VALUES ($1); RETURN true; END$$",
+                "CREATE DOMAIN ck_d4 AS text CHECK (ck_keep4(VALUE))",
+                "CREATE TABLE ck_own4 (email ck_d4)",
+                "INSERT INTO ck_own4 (email) SELECT email FROM ck_people",
+                "SELECT translate(v, '@.-', '   ') FROM ck_log4");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed). PL/pgSQL's OPEN names the portal by the refcursor variable's value when it is not
+     * null: a function sets the variable to translate(email, ...) and opens it (no dynamic SQL). The call is judged
+     * sensitive and its result masked, but the portal lives on to the end of the transaction under that name, and
+     * SELECT name FROM pg_cursors (naming nothing sensitive) returns every e-mail. Why: RoutineBodies reads OPEN only
+     * as a CLOSE ALL for cursor judgements; a portal's name is no handoff (ResultMasking.HANDOFFS), and pg_cursors
+     * is not treated as sensitive.
+     */
+    @Test
+    void aPortalNamedByASensitiveValueShowsInPgCursors() throws Exception {
+        seed("pc_people");
+        String out = run(
+                "CREATE FUNCTION pc_f() RETURNS int LANGUAGE plpgsql AS $$DECLARE c refcursor; r record; BEGIN "
+                        + "FOR r IN SELECT " + T + " AS x FROM public.pc_people LOOP c := r.x; OPEN c FOR SELECT 1; "
+                        + "END LOOP; RETURN 1; END$$",
+                "BEGIN",
+                "SELECT pc_f()",
+                "SELECT name FROM pg_cursors",
+                "SELECT translate(statement, '@.-', '   '), name AS n FROM pg_catalog.pg_cursors",
+                "SELECT name FROM pg_catalog.pg_cursor()",
+                "SELECT c.name FROM pg_cursor() c",
+                "COMMIT");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed). The built-in trigger function tsvector_update_trigger(tv, config, col) copies a
+     * column into a tsvector column of the same row. On the attacker's own table it copies the masked email column
+     * (filled as it is from the seeded table: allowed) into tv, a clear column; SELECT tv names nothing sensitive.
+     * With translate(email, '@', '/') stored in a redact column (ssn) value detection misses the token as well.
+     * Why: RelationCatalog.runTexts turns a trigger into "SELECT f() AS sets_the_written_row" and judges f's body;
+     * a built-in C trigger function has no body, and its arguments (tgargs: the column names it copies) are not
+     * read.
+     */
+    @Test
+    void aBuiltInTriggerCopiesAMaskedColumnIntoAClearTsvector() throws Exception {
+        seed("tv_people");
+        String out = run(
+                "CREATE TABLE tv_own (email text, tv tsvector)",
+                "CREATE TRIGGER tv_t BEFORE INSERT OR UPDATE ON tv_own FOR EACH ROW "
+                        + "EXECUTE FUNCTION tsvector_update_trigger(tv, 'pg_catalog.simple', email)",
+                "INSERT INTO tv_own (email) SELECT email FROM tv_people",
+                "SELECT translate(tv::text, '@.-', '   ') FROM tv_own");
+        out += run(
+                "CREATE TABLE tv_own2 (ssn text, tv tsvector)",
+                "CREATE TRIGGER tv_t2 BEFORE INSERT OR UPDATE ON tv_own2 FOR EACH ROW "
+                        + "EXECUTE FUNCTION tsvector_update_trigger(tv, 'pg_catalog.simple', ssn)",
+                "INSERT INTO tv_own2 (ssn) SELECT translate(email, '@', '/') FROM tv_people",
+                "SELECT tv FROM tv_own2");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed; the RLS part needs a role that is no superuser, made here with SET ROLE). Values
+     * stored in the attacker's own masked columns (a copy as is, allowed) come back in the MESSAGE of a cast error
+     * raised by a statement that names no sensitive column, which is judged clear, so the message is only
+     * value-scanned (translate defeats that). README: only the DETAIL of such errors is redacted. Four carriers:
+     * ALTER DOMAIN ... ADD CONSTRAINT validating the stored rows; a CHECK declared in CREATE TABLE over email and n
+     * that an UPDATE of n trips (built-in functions only: runTexts lists user functions only); an expression index
+     * an UPDATE of n recomputes; a row security policy's USING evaluated for SELECT n.
+     */
+    @Test
+    void castErrorsOfClearStatementsEchoStoredValues() throws Exception {
+        seed("ee_people");
+        String out = run(
+                "CREATE DOMAIN ee_d AS text",
+                "CREATE TABLE ee_own (email ee_d)",
+                "INSERT INTO ee_own (email) SELECT email FROM ee_people",
+                "ALTER DOMAIN ee_d ADD CONSTRAINT ee_c CHECK (translate(VALUE, '@.-', '   ')::int > 0)");
+        out += run(
+                "CREATE TABLE ee_own2 (n int, email text, CHECK (n IS NULL OR " + T + "::int > 0))",
+                "INSERT INTO ee_own2 (email) SELECT email FROM ee_people",
+                "UPDATE ee_own2 SET n = 1");
+        out += run(
+                "CREATE TABLE ee_own3 (n int, email text)",
+                "INSERT INTO ee_own3 (email) SELECT email FROM ee_people",
+                "CREATE INDEX ee_own3_i ON ee_own3 ((CASE WHEN n IS NOT NULL THEN " + T + "::int END))",
+                "UPDATE ee_own3 SET n = 1");
+        out += run(
+                "CREATE TABLE ee_own4 (n int, email text)",
+                "INSERT INTO ee_own4 (email) SELECT email FROM ee_people",
+                "CREATE ROLE ee_r",
+                "GRANT ALL ON ee_own4 TO ee_r",
+                "ALTER TABLE ee_own4 ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY ee_p ON ee_own4 USING (" + T + "::int > 0)",
+                "SET ROLE ee_r",
+                "SELECT n FROM ee_own4",
+                "RESET ROLE");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK, with a superuser upstream login (WardenHarness's: allow_superuser). Names and raw pages carry values
+     * where no result masking follows them: pg_replication_origin_create / pg_create_physical_replication_slot
+     * take any text (the call is masked, the names stay in pg_replication_origin / pg_replication_slots, readable
+     * by every session); pageinspect's heap_page_items over get_raw_page of a computed relation name returns the
+     * tuples' bytes; pg_read_binary_file of pg_relation_filepath(computed name) after a CHECKPOINT, the table's
+     * file. None of these functions is in ResultMasking.HANDOFFS, and a relation named by a computed string is not
+     * followed.
+     */
+    @Test
+    void superuserOnlyChannelsCarryValuesOut() throws Exception {
+        seed("su_people");
+        String out;
+        try {
+            out = run(
+                    "SELECT pg_replication_origin_create(" + T + ") FROM su_people",
+                    "SELECT roname FROM pg_replication_origin");
+            out += run(
+                    "SELECT pg_create_physical_replication_slot(translate(email, '@.-', '___')) FROM su_people",
+                    "SELECT slot_name FROM pg_replication_slots");
+            out += run(
+                    "CREATE EXTENSION IF NOT EXISTS pageinspect",
+                    "SELECT translate(encode(t_data, 'escape'), '@.-', '   ') FROM "
+                            + "heap_page_items(get_raw_page('su_' || 'people', 0))");
+            out += run(
+                    "CHECKPOINT",
+                    "SELECT translate(encode(pg_read_binary_file(pg_relation_filepath('su_' || 'people')), 'escape'), "
+                            + "'@.-', '   ')");
+        } finally {
+            direct("SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname LIKE '% quixmail %'");
+            direct("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE '%quixmail%'");
+        }
+        System.out.println(out);
+        assertNoSeed(out.replace("\\000", ""));
+    }
+
+    /** Attempts that held (kept as probes). */
+    @Test
+    void attemptsThatHeld() throws Exception {
+        seed("hd_people");
+        String tt = "translate(p.email, '@.-', '   ')";
+        String[][] a = {
+            {"CREATE TABLE hd_own (id int primary key, ssn text unique)",
+             "INSERT INTO hd_own VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+             "CREATE TABLE hd_clr (x text REFERENCES hd_own (ssn) ON UPDATE CASCADE)",
+             "INSERT INTO hd_clr VALUES ('a'), ('b'), ('c')",
+             "UPDATE hd_own o SET ssn = " + T + " FROM hd_people p WHERE p.id = o.id",
+             "SELECT x FROM hd_clr"},
+            {"SELECT set_config('my.x', 'a', false)",
+             "UPDATE pg_settings SET setting = (SELECT " + T + " FROM hd_people WHERE id = 1) WHERE name = 'my.x'",
+             "SHOW my.x"},
+            {"CREATE TABLE hd_own5 (n int, email text)",
+             "CREATE INDEX hd_own5_i ON hd_own5 ((CASE WHEN n IS NULL THEN NULL ELSE pg_notify('hdch', " + T + ") END))"},
+            {"CREATE TABLE hd_own6 (n int, email text)",
+             "CREATE POLICY hd_p ON hd_own6 USING (set_config('my.f', " + T + ", false) IS NOT NULL)"},
+            {"COPY (SELECT " + T + " AS e FROM hd_people) TO STDOUT WITH (FORMAT csv, HEADER, FORCE_QUOTE *)"},
+            {"COPY (SELECT " + T + " AS e FROM hd_people) TO STDOUT WITH (FORMAT binary)"},
+            {"BEGIN", "DECLARE c SCROLL CURSOR WITH HOLD FOR SELECT " + T + " AS e FROM hd_people", "COMMIT",
+             "MOVE ABSOLUTE 2 IN c", "FETCH ABSOLUTE 1 FROM c", "FETCH BACKWARD ALL FROM c", "FETCH ALL FROM c"},
+            {"CREATE FUNCTION hd_a() RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT string_agg(" + T + ", ',') FROM hd_people; END",
+             "SELECT hd_a()", "SELECT * FROM hd_a()"},
+            {"SELECT translate(encode(pg_read_binary_file(pg_relation_filepath('hd_people')), 'escape'), '@.-', '   ')"},
+            {"SELECT x.id FROM hd_people p, jsonb_to_record(jsonb_build_object('id', " + tt + ")) AS x(id text)"},
+            {"SELECT t.id FROM hd_people p, xmltable('/a' PASSING xmlelement(name a, " + tt + ") COLUMNS id text PATH '.') t"},
+            {"SELECT m.id FROM hd_people p, regexp_matches(" + tt + ", '(.*)') AS m(id)"},
+            {"SELECT r.id FROM hd_people p, ROWS FROM (upper(" + tt + ")) r(id)"},
+            {"SELECT x.id FROM hd_people p, jsonb_each_text(jsonb_build_object('k', " + tt + ")) AS x(k, id)"},
+            {"SELECT key FROM hd_people p, jsonb_each(jsonb_build_object(" + tt + ", 1))"},
+            {"SELECT k FROM hd_people p, jsonb_object_keys(jsonb_build_object(" + tt + ", 1)) k"},
+            {"SELECT id FROM hd_people p GROUP BY GROUPING SETS ((id), (" + tt + "))"},
+            {"SELECT array_to_string(xpath('/a/text()', xmlelement(name a, " + tt + ")), '') FROM hd_people p"},
+            {"SELECT ts_headline('simple', " + tt + ", to_tsquery('simple', 'quixmail')) FROM hd_people p"},
+            {"SELECT ts_debug('simple', " + tt + ") FROM hd_people p"},
+        };
+        assertEquals(List.of(), attempts(a));
+    }
+
+
+    /**
+     * LEAK (no superuser needed; the policy part reads as a role that is no superuser, made here with SET ROLE).
+     * CREATE POLICY and CREATE TRIGGER ... WHEN are judged where they are made (one calling a logging function on
+     * email is refused), but not again when a column they read is later renamed into a masked name: a policy
+     * USING (rn_k2(x)) and a trigger WHEN (rn_k1(NEW.x)) on a clear column x, then ALTER TABLE ... RENAME COLUMN x
+     * TO email (a rename into a masked name is allowed), then the seeded e-mails copied in as they are. A SELECT n
+     * (the policy) and an UPDATE of n (the trigger's condition) call the function with each e-mail, and it writes
+     * them into a clear table. Why: as in aCheckConstraintOfANewTableHandsEachStoredValueToAFunction, runTexts
+     * lists the policy's and the condition's calls without their arguments.
+     */
+    @Test
+    @Disabled("open: CHECK/domain/policy/trigger-WHEN calls are judged as f() without their arguments (RelationCatalog.runTexts)")
+    void aPolicyOrTriggerConditionOverAColumnRenamedToAMaskedNameHandsItsValuesOut() throws Exception {
+        seed("rn_people");
+        String keep = "CREATE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.%s "
+                + "VALUES (translate($1, '@.-', '   ')); RETURN true; END$$";
+        String out = run(
+                "CREATE TABLE rn_l1 (v text)", keep.formatted("rn_k1", "rn_l1"),
+                "CREATE TABLE rn_own1 (n int, x text)",
+                "CREATE TRIGGER rn_t1 BEFORE UPDATE ON rn_own1 FOR EACH ROW WHEN (rn_k1(NEW.x)) "
+                        + "EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+                "ALTER TABLE rn_own1 RENAME COLUMN x TO email",
+                "INSERT INTO rn_own1 (email) SELECT email FROM rn_people",
+                "UPDATE rn_own1 SET n = 1",
+                "SELECT v FROM rn_l1");
+        out += run(
+                "CREATE TABLE rn_l2 (v text)", keep.formatted("rn_k2", "rn_l2"),
+                "CREATE TABLE rn_own2 (n int, x text)",
+                "ALTER TABLE rn_own2 ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY rn_p2 ON rn_own2 USING (rn_k2(x))",
+                "ALTER TABLE rn_own2 RENAME COLUMN x TO email",
+                "INSERT INTO rn_own2 (email) SELECT email FROM rn_people",
+                "CREATE ROLE rn_r2", "GRANT ALL ON rn_own2 TO rn_r2", "GRANT ALL ON rn_l2 TO rn_r2",
+                "SET ROLE rn_r2", "SELECT n FROM rn_own2", "RESET ROLE",
+                "SELECT v FROM rn_l2");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed). PL/pgSQL's RAISE ... USING ERRCODE = expr takes any five characters of [0-9A-Z]
+     * as the SQLSTATE, and Warden keeps SQLSTATEs ("the server's own names and SQLSTATEs are kept") even where it
+     * knows the statement is over sensitive data and redacts the message ("[redacted: raised by a statement over
+     * sensitive data]"). A function raises one NOTICE per two characters of string_agg(email, ' '), each with the
+     * pair's hex as its SQLSTATE (padded with 0): ONE call returns every seeded e-mail, exactly, in the C fields of
+     * the notices. Why: UpstreamRelay / the error masking redacts message, detail, hint, context... but passes the
+     * code field through as the server's own.
+     */
+    @Test
+    void aRaisedSqlstateCarriesASensitiveValue() throws Exception {
+        seed("sq_people");
+        StringBuilder all = new StringBuilder();
+        java.io.ByteArrayOutputStream decoded = new java.io.ByteArrayOutputStream();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            String create = "CREATE FUNCTION sq_f() RETURNS int LANGUAGE plpgsql AS $$DECLARE s text; BEGIN "
+                    + "s := (SELECT string_agg(email, ' ') FROM public.sq_people); "
+                    + "FOR k IN 1..length(s) BY 2 LOOP RAISE NOTICE 'x' USING ERRCODE = "
+                    + "rpad(upper(encode(convert_to(substr(s, k, 2), 'UTF8'), 'hex')), 5, '0'); END LOOP; "
+                    + "RETURN 1; END$$";
+            all.append(">>> ").append(create).append('\n').append(a.query(create));
+            String answer = a.query("SELECT sq_f()");
+            all.append(">>> SELECT sq_f()\n").append(answer);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\u0000C([0-9A-F]{4})[0-9A-F]?\u0000")
+                    .matcher(answer);
+            while (m.find()) {
+                for (int i = 0; i < 4; i += 2) {
+                    int b = Integer.parseInt(m.group(1).substring(i, i + 2), 16);
+                    if (b != 0) {
+                        decoded.write(b);
+                    }
+                }
+            }
+        }
+        String text = decoded.toString(java.nio.charset.StandardCharsets.UTF_8);
+        System.out.println(all + "\ndecoded from the SQLSTATEs: " + text);
+        assertNoSeed(all + "\n" + text);
+    }
+
+    /**
+     * LEAK (no superuser needed), the same in the CONTEXT field: Warden redacts a RAISE's message and, in a
+     * sensitive statement, every number of the message outside quotes, except numbers that are whole words of the
+     * statement (MessageText: the client wrote them). The CONTEXT "PL/pgSQL function f() line N at RAISE" gives the
+     * body's line of the RAISE that ran. A body with one RAISE NOTICE per printable ASCII code on a line of its own
+     * (line = code) raises, for each character of string_agg(email, ' '), the one on that character's line; the
+     * call's statement also writes ARRAY[32, ..., 126], so every line number is kept: one call returns every
+     * e-mail, exactly. A branch on the value inside a routine body (no filter clause): protect_filters would not
+     * stop it either. (Without the ARRAY the line numbers are redacted: that held.)
+     */
+    @Test
+    void theLineNumberOfARaiseCarriesASensitiveValue() throws Exception {
+        seed("ln_people");
+        StringBuilder body = new StringBuilder("DECLARE s text; c int; BEGIN s := (SELECT string_agg(email, ' ') "
+                + "FROM public.ln_people); FOR k IN 1..length(s) LOOP c := ascii(substr(s, k, 1)); CASE");
+        int line = 1;
+        for (int code = 32; code < 127; code++) {
+            while (line < code) {
+                body.append('\n');
+                line++;
+            }
+            body.append(" WHEN c = ").append(code).append(" THEN RAISE NOTICE 'x';");
+        }
+        body.append(" ELSE NULL; END CASE; END LOOP; RETURN 1; END");
+        StringBuilder all = new StringBuilder();
+        StringBuilder decoded = new StringBuilder();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            all.append(a.query("CREATE FUNCTION ln_f() RETURNS int LANGUAGE plpgsql AS $$" + body + "$$"));
+            // Numbers the statement itself writes are kept in messages (MessageText: "a number that is a whole word
+            // of the statement"): the select list names every line number the body could raise at.
+            StringBuilder numbers = new StringBuilder();
+            for (int code = 32; code < 127; code++) {
+                numbers.append(code == 32 ? "" : ", ").append(code);
+            }
+            String call = "SELECT ln_f(), ARRAY[" + numbers + "] AS n";
+            String answer = a.query(call);
+            all.append(">>> ").append(call).append('\n').append(answer);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("line (\\d+) at RAISE").matcher(answer);
+            while (m.find()) {
+                decoded.append((char) Integer.parseInt(m.group(1)));
+            }
+        }
+        System.out.println(all + "\ndecoded from the line numbers: " + decoded);
+        assertNoSeed(all + "\n" + decoded);
+    }
+
+    /**
+     * LEAK (no superuser, no function), the mechanism of theLineNumberOfARaiseCarriesASensitiveValue alone: in the
+     * answer to a sensitive statement Warden redacts every number of an error outside quotes ("set_bit() ... print
+     * the number they were given"), but keeps a number that is a whole word of the statement. set_bit's error
+     * prints the index it was given ("index 122 out of valid range, 0..7"); the statement also writes
+     * ARRAY[32, ..., 126], so the code of the e-mail's k-th character comes back: one statement per character.
+     */
+    @Test
+    void aNumberTheStatementAlsoWritesIsKeptInAnErrorOverSensitiveData() throws Exception {
+        seed("nw_people");
+        StringBuilder numbers = new StringBuilder();
+        for (int code = 32; code < 127; code++) {
+            numbers.append(code == 32 ? "" : ", ").append(code);
+        }
+        StringBuilder all = new StringBuilder();
+        StringBuilder decoded = new StringBuilder();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (int k = 1; k <= MaskedAttacker.EMAILS.get(0).length(); k++) {
+                String sql = "SELECT set_bit('\\x00'::bytea, ascii(substr(email, " + k + ", 1)), 1), ARRAY["
+                        + numbers + "] AS n FROM nw_people WHERE id = 1";
+                String answer = a.query(sql);
+                all.append(">>> ").append(sql).append('\n').append(answer);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("index (\\d+) out of valid range")
+                        .matcher(answer);
+                if (m.find()) {
+                    decoded.append((char) Integer.parseInt(m.group(1)));
+                }
+            }
+        }
+        System.out.println(all + "\ndecoded from the errors: " + decoded);
+        assertNoSeed(all + "\n" + decoded);
+    }
+}
