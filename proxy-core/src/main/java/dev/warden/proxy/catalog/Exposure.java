@@ -465,7 +465,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      */
     private static String systemCatalogWritten(StatementFacts top, RelationCatalog catalog) {
         for (StatementFacts f : top.allStatements()) {
-            if (!dev.warden.proxy.guardrails.Guardrails.STORES_ROWS.contains(f.kind())) {
+            if (!dev.warden.proxy.guardrails.Guardrails.STORES_ROWS.contains(f.kind())
+                    || dev.warden.proxy.guardrails.Guardrails.onlyPlannerEstimates(f)) {
                 continue; // VACUUM FULL, REINDEX, LOCK ... of the catalogs change no value in them
             }
             for (TableRef t : f.tablesWritten()) {

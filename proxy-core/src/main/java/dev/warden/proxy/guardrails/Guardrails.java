@@ -698,7 +698,7 @@ public final class Guardrails {
     private static TableRef systemCatalogWritten(StatementFacts facts, NamedRelations schemas) {
         for (StatementFacts top = facts; top != null; top = top.inner().orElse(null)) {
             for (StatementFacts f : top.allStatements()) {
-                if (!STORES_ROWS.contains(f.kind())) {
+                if (!STORES_ROWS.contains(f.kind()) || onlyPlannerEstimates(f)) {
                     continue; // VACUUM FULL, REINDEX, LOCK ... of the catalogs change no value in them
                 }
                 for (TableRef t : f.tablesWritten()) {
@@ -734,6 +734,29 @@ public final class Guardrails {
             }
         }
         return null;
+    }
+
+    /** The columns of pg_class that only steer the planner's estimates (tests set them to shape plans). */
+    private static final Set<String> PLANNER_ESTIMATES = Set.of("reltuples", "relpages", "relallvisible");
+
+    /**
+     * Whether {@code f} is an UPDATE of pg_class that sets only {@link #PLANNER_ESTIMATES}: it changes no name,
+     * definition or right that rules or masking judge by.
+     */
+    public static boolean onlyPlannerEstimates(StatementFacts f) {
+        if (f.kind() != StatementKind.UPDATE || f.columnsWritten().isEmpty() || f.tablesWritten().size() != 1) {
+            return false;
+        }
+        TableRef t = f.tablesWritten().iterator().next();
+        if (!t.name().equals("pg_class") || (t.schema() != null && !t.schema().equals("pg_catalog"))) {
+            return false;
+        }
+        for (dev.warden.sql.ColumnRef c : f.columnsWritten()) {
+            if (!PLANNER_ESTIMATES.contains(c.column())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The statements that store rows in the relations they write (COPY: FROM). */
