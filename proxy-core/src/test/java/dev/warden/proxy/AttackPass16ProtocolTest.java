@@ -179,23 +179,7 @@ class AttackPass16ProtocolTest {
                             + "'SELECT public.gw_bindadd($1)'");
             String answer;
             String after;
-            try (RawClient c = new RawClient(broken.port())) {
-                Map<String, String> params = new LinkedHashMap<>();
-                params.put("user", WardenHarness.USER);
-                params.put("database", "dev");
-                c.send(StartupPacket.StartupMessage.of(params));
-                c.expect(BackendMessage.AuthenticationCleartextPassword.class);
-                c.send(FrontendMessage.AuthenticationResponse.password(broken.token()));
-                c.untilReady();
-                java.nio.file.Path dir = broken.auditDir();
-                java.nio.file.Files.move(dir, dir.resolveSibling(dir.getFileName() + "-moved"));
-                java.nio.file.Files.writeString(dir, "a regular file where the audit directory was\n");
-                String a = "";
-                for (int i = 0; i < 200 && !a.contains("58030"); i++) {
-                    c.send(new FrontendMessage.Query("SELECT 'filling the file " + i + "'"));
-                    a = raw(c);
-                }
-                assertTrue(a.contains("58030"), "the sink never failed: " + a);
+            try (RawClient c = BindAloneRecordTest.loggedInThenSinkBroken(broken)) {
                 c.send(parse(new byte[0], "SELECT gw_bindkey($1)"));
                 c.send(bindWith("", "", "unrecorded"));
                 c.send(execute(new byte[0], 0));

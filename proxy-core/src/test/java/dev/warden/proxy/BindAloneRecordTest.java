@@ -216,24 +216,9 @@ class BindAloneRecordTest {
                             + "INSERT INTO public.gw_bound VALUES ($1); RETURN $1; END$$",
                     "CREATE FUNCTION gw_bindkey(text) RETURNS text IMMUTABLE LANGUAGE sql AS "
                             + "'SELECT public.gw_bindadd($1)'");
-            RawClient c = new RawClient(broken.port());
+            RawClient c = loggedInThenSinkBroken(broken);
             try (c) {
-                Map<String, String> params = new LinkedHashMap<>();
-                params.put("user", WardenHarness.USER);
-                params.put("database", "dev");
-                c.send(StartupPacket.StartupMessage.of(params));
-                c.expect(BackendMessage.AuthenticationCleartextPassword.class);
-                c.send(FrontendMessage.AuthenticationResponse.password(broken.token()));
-                c.untilReady();
-                java.nio.file.Path dir = broken.auditDir();
-                java.nio.file.Files.move(dir, dir.resolveSibling(dir.getFileName() + "-moved"));
-                java.nio.file.Files.writeString(dir, "a regular file where the audit directory was\n");
-                String answer = "";
-                for (int i = 0; i < 200 && !answer.contains("58030"); i++) {
-                    c.send(new FrontendMessage.Query("SELECT 'filling the file " + i + "'"));
-                    answer = raw(c);
-                }
-                assertTrue(answer.contains("58030"), "the sink never failed: " + answer);
+                String answer;
                 String sql = "SELECT gw_bindkey($1)";
                 c.send(parse(new byte[0], sql));
                 c.send(bindWith("", "", "unrecorded"));
@@ -253,5 +238,30 @@ class BindAloneRecordTest {
                 assertEquals("f", WardenHarness.scalar(d, "SELECT is_called FROM gw_bound_seq"));
             }
         }
+    }
+
+    /**
+     * A session of {@code broken}'s user on environment dev, then the audit sink broken (its directory made a regular
+     * file, as AuditWriteAheadTest does) and filled until a statement is refused with 58030.
+     */
+    static RawClient loggedInThenSinkBroken(WardenHarness broken) throws Exception {
+        RawClient c = new RawClient(broken.port());
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("user", WardenHarness.USER);
+        params.put("database", "dev");
+        c.send(StartupPacket.StartupMessage.of(params));
+        c.expect(BackendMessage.AuthenticationCleartextPassword.class);
+        c.send(FrontendMessage.AuthenticationResponse.password(broken.token()));
+        c.untilReady();
+        java.nio.file.Path dir = broken.auditDir();
+        java.nio.file.Files.move(dir, dir.resolveSibling(dir.getFileName() + "-moved"));
+        java.nio.file.Files.writeString(dir, "a regular file where the audit directory was\n");
+        String answer = "";
+        for (int i = 0; i < 200 && !answer.contains("58030"); i++) {
+            c.send(new FrontendMessage.Query("SELECT 'filling the file " + i + "'"));
+            answer = raw(c);
+        }
+        assertTrue(answer.contains("58030"), "the sink never failed: " + answer);
+        return c;
     }
 }
