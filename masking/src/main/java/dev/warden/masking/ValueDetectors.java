@@ -68,8 +68,8 @@ final class ValueDetectors {
         if (dashes && enabled.contains("pem_private_key")) {
             best = leftmost(best, pem(b, s, e));
         }
-        if (digits >= 8 && s < e && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
-            best = leftmost(best, new Hit("phone", s, e));
+        if (digits >= 8 && s < e && enabled.contains("phone")) {
+            best = leftmost(best, b[s] == '+' && phone(b, s, e) ? new Hit("phone", s, e) : phoneRun(b, s, e));
         }
         if (digits >= 12 && enabled.contains("card")) {
             best = leftmost(best, cardRun(b, s, e));
@@ -405,6 +405,38 @@ final class ValueDetectors {
         // Numbering plans group digits in twos to fours; the country code, and one more group at most, is a single
         // digit (+33 1 42 68 53 00). Digits spaced one by one are a formatted number (to_char's 9 9 9 . 9 9).
         return digits >= 8 && digits <= 15 && isDigit(b[e - 1]) && !decimal && singles <= 2;
+    }
+
+    /** The most bytes a phone number inside text may span: 15 digits, their separators and parentheses. */
+    private static final int PHONE_SPAN = 40;
+
+    /**
+     * The first phone number inside text ({@code call +44 20 7946 0958 now}): splitting the text at spaces, as the
+     * tokens are, would cut it into groups too short to be anything. From each '+' that follows no digit, the
+     * longest run of digits and separators (at most {@link #PHONE_SPAN} bytes) that ends a digit group and that
+     * {@link #phone} accepts; shorter runs are tried too, so digits written right after a number do not hide it.
+     */
+    private static Hit phoneRun(byte[] b, int s, int e) {
+        for (int i = s; i + 9 <= e; i++) {
+            if (b[i] != '+' || !isDigit(b[i + 1]) || b[i + 1] == '0' || (i > s && isDigit(b[i - 1]))) {
+                continue;
+            }
+            int end = i + 1;
+            int limit = Math.min(e, i + PHONE_SPAN);
+            while (end < limit && (isDigit(b[end]) || isPhoneSeparator(b[end]))) {
+                end++;
+            }
+            for (int k = end; k >= i + 9; k--) {
+                if (isDigit(b[k - 1]) && (k == e || !isDigit(b[k])) && phone(b, i, k)) {
+                    return new Hit("phone", i, k);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean isPhoneSeparator(byte c) {
+        return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')';
     }
 
     /** An IBAN written in groups of four ("DE89 3704 0044 0532 0130 00"): the whole value, spaces removed. */

@@ -145,6 +145,32 @@ class ValueDetectorsTest {
         assertEquals("aws_access_key", detector("{AKIAIOSFODNN7EXAMPLE,other}"));
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "call +44 20 7946 0958 now|+44 20 7946 0958",
+            "x +1 415 555 2671 y|+1 415 555 2671",
+            "tel:+1 (415) 555-2671.|+1 (415) 555-2671",
+            "+33 1 42 68 53 00, office|+33 1 42 68 53 00",
+            "+1 415 555 2671 9999 9999 9999|+1 415 555 2671 9999",
+            "a\t+49 30 901820 b|+49 30 901820"})
+    void findsAPhoneGroupedBySpacesInsideText(String text, String span) {
+        ValueDetectors.Hit hit = ValueDetectors.scan(text, ALL);
+        assertNotNull(hit, text);
+        assertEquals("phone", hit.detector(), text);
+        assertEquals(span, text.substring(hit.start(), hit.end()), text);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "total 2+1 415 555 2671",                    // a '+' after a digit is a sum
+            "at 2024-01-15 10:30:00+00 then 12345678",   // an offset: two digits
+            "scores +0 12 34 56 78 9",                   // no number starts with 0
+            "step +7 7 9 9 4 6 1 . 4 1 1 9 done",        // to_char's digits spaced one by one
+            "up +12.5 and 1234567 more"})                // a signed decimal, then other digits
+    void ignoresPlusSignsInTextThatAreNoPhone(String text) {
+        assertNull(detector(text), text);
+    }
+
     @Test
     void stripeTestKeysAreNotStripeLiveKeysButStillHighEntropy() {
         assertEquals("high_entropy", detector("sk_test_4eC39HqLyjWDarjtT1zdp7dc"));
