@@ -33,6 +33,8 @@ final class Execution {
     boolean auditLookupFailed;
     /** Whether it finished: its {@code result} record is written, or queued to be (once, whatever ends it). */
     boolean finished;
+    /** The notices relayed for it (see UpstreamRelay: beyond the first, a sensitive statement's are withheld). */
+    int notices;
     /** How long the statement ran, from relay to its last answer; set when it finished. */
     long durationUs;
     CopyMasker copy;

@@ -26,6 +26,8 @@ final class MessageTextMasking {
     private static final char[] NAME_FIELDS = {'s', 't', 'c', 'd', 'n'};
     /** The SQLSTATE: the server's own, but {@code RAISE ... USING ERRCODE = ...} sets it to any five characters. */
     private static final char[] CODE_FIELDS = {'C'};
+    /** The level (localized, then not): {@code RAISE WARNING} or {@code RAISE NOTICE} is the code's choice. */
+    private static final char[] SEVERITY_FIELDS = {'S', 'V'};
 
     /**
      * The masked message, or null when nothing changed (or the message carries no free text). {@code mask} gets
@@ -54,7 +56,7 @@ final class MessageTextMasking {
 
     private static Map<Character, String> maskFields(Map<Character, String> fields, FieldMask mask) {
         Map<Character, String> out = null;
-        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS, CODE_FIELDS}) {
+        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS, CODE_FIELDS, SEVERITY_FIELDS}) {
             for (char f : kind) {
                 String v = fields.get(f);
                 if (v != null) {

@@ -350,6 +350,9 @@ final class ResultMasking {
         if (field == 'C') {
             return raisedCode(text, analysis, fields);
         }
+        if (field == 'S' || field == 'V') {
+            return raisedLevel(text, analysis, fields);
+        }
         boolean name = field == 's' || field == 't' || field == 'c' || field == 'd' || field == 'n';
         if (text == null || text.isEmpty() || (name && !raised(fields))) {
             return text;
@@ -385,16 +388,41 @@ final class ResultMasking {
         if (!"exec_stmt_raise".equals(fields.get('R'))) {
             return code;
         }
-        MaskContext context = context(analysis);
-        if (!masker.get().masksAnything(context) || context.columnsRead().isEmpty()) {
+        if (!noticesMayCarryValues(analysis)) {
             return code;
         }
+        // Below an error every level shows as NOTICE there (raisedLevel), which a RAISE without ERRCODE codes 00000.
+        return endsTheStatement(fields) ? "P0001" : "00000";
+    }
+
+    /**
+     * The level of a RAISE below an error, in a statement over sensitive data: NOTICE, whatever the code chose
+     * (RAISE WARNING when a value's bit is set, RAISE NOTICE otherwise, spells the value in levels). An error's is
+     * kept: it ends the statement either way.
+     */
+    private String raisedLevel(String level, Analysis analysis, java.util.Map<Character, String> fields) {
+        if (!raised(fields) || endsTheStatement(fields) || !noticesMayCarryValues(analysis)) {
+            return level;
+        }
+        return "NOTICE";
+    }
+
+    private static boolean endsTheStatement(java.util.Map<Character, String> fields) {
         String severity = fields.getOrDefault('V', fields.getOrDefault('S', ""));
-        return switch (severity) {
-            case "ERROR", "FATAL", "PANIC" -> "P0001";
-            case "WARNING" -> "01000";
-            default -> "00000";
-        };
+        return severity.equals("ERROR") || severity.equals("FATAL") || severity.equals("PANIC");
+    }
+
+    /**
+     * Whether the notices answering {@code analysis} may carry values the policy masks for this identity: it reads a
+     * masked column (or what Warden cannot tell), or stores or meets rows that hold one ({@link #meetsMaskedRows}:
+     * a trigger or a CHECK runs over them). Their texts are redacted (maskMessage); so is their number beyond the
+     * first (the relay withholds the rest), which a loop raising {@code ascii(c)} notices chooses by a value.
+     */
+    boolean noticesMayCarryValues(Analysis analysis) {
+        Masker current = masker.get();
+        MaskContext context = context(analysis);
+        return current.masksAnything(context)
+                && (!context.columnsRead().isEmpty() || meetsMaskedRows(analysis, current));
     }
 
     /**

@@ -170,6 +170,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             // the request at the head of the queue when it arrives: it answers that statement (a RAISE in its
             // function or DO body), and is masked as that statement's text.
             Entry owner = entry == null && type == 'N' ? running : entry;
+            if (type == 'N' && withheld(owner == null ? null : owner.execution)) {
+                frame.release();
+                return;
+            }
             frame = maskMessageText(frame, owner == null ? null : owner.execution);
         }
         session.client.write(frame, session.client.voidPromise());
@@ -251,6 +255,19 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         }
         frame.release();
         return masked.toByteBuf(session.client.alloc());
+    }
+
+    /**
+     * Whether a notice answering {@code e} is withheld: for a masked identity, only the first notice of a statement
+     * whose notices may carry masked values is relayed. Their texts are redacted, but how many there are is the
+     * code's choice: a loop raising {@code ascii(c)} notices, or running {@code DROP TABLE IF EXISTS} that often,
+     * spelled a value in their number and order.
+     */
+    private boolean withheld(Execution e) {
+        if (e == null || masking == null || exemptFromMasking(e)) {
+            return false;
+        }
+        return e.notices++ > 0 && masking.noticesMayCarryValues(e.analysis);
     }
 
     /**
