@@ -189,6 +189,19 @@ class AttackPass16GuardrailTest {
     }
 
     /**
+     * FINDING (attacker pass 17). XMLTABLE's columns are typed as a column definition list's are, and the server
+     * checks each value against its domain; the first follows COLUMNS, with no parenthesis before it.
+     */
+    @Test
+    void anXmlTablesFirstColumnChecksItsDomain() throws Exception {
+        assertEquals(List.of(), changedLedger("anXmlTablesFirstColumnChecksItsDomain", new String[][] {
+            {"SELECT * FROM XMLTABLE('/r' PASSING ('<r><a>2</a></r>'::xml) COLUMNS a gw_wd PATH 'a')"},
+            {"SELECT * FROM XMLTABLE('/r' PASSING ('<r><a>2</a></r>'::xml) COLUMNS n int PATH 'a', a gw_wd PATH 'a')"},
+            {"SELECT * FROM JSON_TABLE('{\"a\": 2}', '$' COLUMNS (a gw_wd PATH '$.a'))"},
+        }));
+    }
+
+    /**
      * Precision: filling a composite whose fields run no user function (no domain, or a domain whose CHECK is
      * {@code VALUE > 0}) runs, in a database that has gw_wd; the server still checks the built-in CHECK.
      */

@@ -661,10 +661,10 @@ final class LexicalAnalysis {
             // A name then a type inside parentheses or a list: a column definition list (AS x(a t), ROWS FROM (...
             // AS (a t))), a table's column, a PREPARE's parameter types (PREPARE p(t, u)): a value is checked against
             // the type's domain there (an attacker's pass ran a domain CHECK so). Over-approximates: a name that is
-            // no type runs nothing.
+            // no type runs nothing. XMLTABLE's first column follows COLUMNS, with no parenthesis.
             Token before = tokens.get(k - 1);
             Token opener = tokens.get(k - 2);
-            boolean listed = opener.isOp("(") || opener.isOp(",");
+            boolean listed = opener.isOp("(") || opener.isOp(",") || opener.isWord("columns");
             if (listed && before.isIdentifier() && tokens.get(k).isIdentifier()) {
                 List<String> parts = new Cursor(tokens, k).nameParts();
                 out.add("cast:" + parts.get(parts.size() - 1));

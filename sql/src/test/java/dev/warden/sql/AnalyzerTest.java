@@ -867,6 +867,8 @@ class AnalyzerTest {
         assertTrue(calls.apply("ALTER TABLE t ADD n d4").contains("cast:d4"));
         assertTrue(calls.apply("ALTER DOMAIN d5 VALIDATE CONSTRAINT c").contains("cast:d5"));
         assertTrue(calls.apply("SELECT NULL::s.t.c%TYPE").contains("coltype:t.c"));
+        assertTrue(calls.apply("SELECT * FROM XMLTABLE('/r' PASSING x COLUMNS a d6 PATH 'a', b d7)")
+                .containsAll(java.util.Set.of("cast:d6", "cast:d7")));
         assertEquals(java.util.Set.of(), calls.apply("ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID")
                 .stream().filter(k -> k.startsWith("cast:")).collect(java.util.stream.Collectors.toSet()));
     }
