@@ -146,10 +146,11 @@ class AttackPass16GuardrailTest {
 
     /**
      * The same through the kin of jsonb_populate_record and the ways a value of the composite reaches one: a nested
-     * composite, an array's element, a whole row, a subquery's column under another name, a CTE, PostgreSQL 17's
-     * jsonb_populate_record_valid, hstore's populate_record, a polymorphic parameter of a body (in a statement, in a
-     * PL/pgSQL expression). Each deleted a ledger row while Warden did not type the value filled. Not here: DO blocks,
-     * which production refuses whole, and hstore's {@code c #= h}, refused as code Warden cannot read.
+     * composite, an array's element, a whole row, a subquery's or a temporary view's column under another name, a
+     * CTE, PostgreSQL 17's jsonb_populate_record_valid, hstore's populate_record, a polymorphic parameter of a body
+     * (in a statement, in a PL/pgSQL expression). Each deleted a ledger row while Warden did not type the value
+     * filled. Not here: DO blocks, which production refuses whole, and hstore's {@code c #= h}, refused as code
+     * Warden cannot read.
      */
     @Test
     void aValueOfTheCompositeReachingAPopulateFunctionAnyWayChecksItsDomain() throws Exception {
@@ -167,6 +168,8 @@ class AttackPass16GuardrailTest {
             {"SELECT jsonb_populate_record((SELECT c FROM gw_holder), '{\"a\": 2}')"},
             {"WITH w (v) AS (SELECT c FROM gw_holder) SELECT jsonb_populate_record(w.v, '{\"a\": 2}') FROM w"},
             {"SELECT jsonb_populate_record(coalesce(c, NULL), '{\"a\": 2}') FROM gw_holder"},
+            {"CREATE TEMP VIEW gw_tv AS SELECT c AS z FROM gw_holder",
+                "SELECT jsonb_populate_record(z, '{\"a\": 2}') FROM gw_tv"},
             {"SELECT populate_record(c, 'a=>2') FROM gw_holder"},
             {"SELECT gw_fill(c) FROM gw_holder"},
             {"SELECT gw_fill_pl(c) FROM gw_holder"},

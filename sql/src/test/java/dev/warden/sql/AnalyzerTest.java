@@ -848,13 +848,16 @@ class AnalyzerTest {
         assertFalse(one("CREATE OPERATOR ~<~ (LEFTARG = citext, PROCEDURE = lt)").unparsed());
     }
 
+    /** The implicit calls of the statements of {@code sql}. */
+    private java.util.Set<String> implicitCalls(String sql) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        analyzer.analyze(sql).statements().forEach(f -> out.addAll(f.implicitCalls()));
+        return out;
+    }
+
     @Test
     void operatorsAConstructImpliesAndTypesRowsAreStoredAsAreImplicitCalls() {
-        java.util.function.Function<String, java.util.Set<String>> calls = sql -> {
-            java.util.Set<String> out = new java.util.TreeSet<>();
-            analyzer.analyze(sql).statements().forEach(f -> out.addAll(f.implicitCalls()));
-            return out;
-        };
+        java.util.function.Function<String, java.util.Set<String>> calls = this::implicitCalls;
         assertTrue(calls.apply("SELECT NULLIF(a, b), a IN (1), CASE a WHEN 1 THEN 2 END, a IS DISTINCT FROM b")
                 .contains("op:="));
         assertTrue(calls.apply("SELECT a NOT IN (1)").containsAll(java.util.Set.of("op:<>", "op:=")));
@@ -910,11 +913,7 @@ class AnalyzerTest {
 
     @Test
     void anInputFunctionGivenATypesOidRunsThatTypesChecks() {
-        java.util.function.Function<String, java.util.Set<String>> calls = sql -> {
-            java.util.Set<String> out = new java.util.TreeSet<>();
-            analyzer.analyze(sql).statements().forEach(f -> out.addAll(f.implicitCalls()));
-            return out;
-        };
+        java.util.function.Function<String, java.util.Set<String>> calls = this::implicitCalls;
         assertTrue(calls.apply("SELECT record_in('(2)', 'public.wc'::regtype, -1)").contains("cast:wc"));
         assertTrue(calls.apply("SELECT count(domain_in('2', 'WD[]'::regtype::oid, -1))").contains("cast:wd"));
         assertFalse(calls.apply("SELECT record_in('(2)', 'wc'::regtype, -1)").contains("typeof:*"));
