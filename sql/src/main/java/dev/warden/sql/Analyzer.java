@@ -177,6 +177,10 @@ public final class Analyzer {
             }
             Run run = new Run(source, parse, budget);
             StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
+            if (depth > 0 && facts.implicitCalls().stream().anyMatch(k -> k.startsWith("typeof:"))) {
+                // Run from a body or a DO block, whose parameters and variables have types its text does not name.
+                facts = facts.withImplicitCalls(java.util.Set.of(LexicalAnalysis.TYPEOF_ANY));
+            }
             List<StatementFacts> nested = new ArrayList<>();
             boolean dynamic = false;
             List<String> texts = new ArrayList<>();
@@ -188,6 +192,10 @@ public final class Analyzer {
             if (found != null) {
                 dynamic = found.dynamic();
                 texts.addAll(found.statements());
+                if (found.functions().stream().anyMatch(LexicalAnalysis::fillsItsFirstArgument)) {
+                    // x := jsonb_populate_record(v, ...) in PL/pgSQL: a variable of any type (see TYPEOF_ANY)
+                    facts = facts.withImplicitCalls(java.util.Set.of(LexicalAnalysis.TYPEOF_ANY));
+                }
             }
             if (!parse && !texts.isEmpty()) {
                 throw ColdParse.INSTANCE; // bodies are analysed on the worker pool, never on an event loop
@@ -237,7 +245,14 @@ public final class Analyzer {
                     out.addAll(statements(text, !standardConformingStrings, 1, true));
                 }
             }
-            return new RoutineAnalysis(out, found.dynamic(), found.functions());
+            java.util.Set<String> functions = found.functions();
+            if (functions.stream().anyMatch(LexicalAnalysis::fillsItsFirstArgument)) {
+                // RETURN jsonb_populate_record(v, ...): v a parameter or a variable of any type (see TYPEOF_ANY),
+                // resolved through the catalog as the names of calls are.
+                functions = new java.util.LinkedHashSet<>(functions);
+                functions.add(LexicalAnalysis.TYPEOF_ANY);
+            }
+            return new RoutineAnalysis(out, found.dynamic(), functions);
         } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
             return new RoutineAnalysis(List.of(), true, java.util.Set.of());
         }
@@ -245,7 +260,8 @@ public final class Analyzer {
 
     /**
      * The statements a routine body runs, whether it also runs SQL nobody can read before it runs, and the
-     * functions its expressions call outside any statement (PL/pgSQL {@code RETURN f()}, {@code x := f()}).
+     * functions its expressions call outside any statement (PL/pgSQL {@code RETURN f()}, {@code x := f()}), with
+     * {@code typeof:*} when one of them fills a value of a variable's type (see {@code LexicalAnalysis.TYPEOF_ANY}).
      */
     public record RoutineAnalysis(List<StatementFacts> statements, boolean dynamic, java.util.Set<String> functions) {
         public RoutineAnalysis {

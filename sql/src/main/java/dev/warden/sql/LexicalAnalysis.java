@@ -583,8 +583,10 @@ final class LexicalAnalysis {
      * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
      * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one. Also {@code evt:w} for DDL whose first
      * word is w (it fires event triggers), {@code opclass:n} for each name that may be an index column's operator
-     * class, and {@code typmod:n} for each {@code n(constants)} (a type named with
-     * modifiers runs its typmod_in function; most are calls, which have no such type).
+     * class, {@code typmod:n} for each {@code n(constants)} (a type named with
+     * modifiers runs its typmod_in function; most are calls, which have no such type), and {@code typeof:n} for each
+     * name and operator of a statement that fills a value of a type no cast names ({@link #fillsAValueOfAnUnnamedType}):
+     * the types of the relations, functions and operators of that name, each of which the value may have.
      */
     static void implicitCalls(List<Token> tokens, Set<String> out) {
         if (!tokens.isEmpty() && tokens.get(0).type() == Type.WORD
@@ -659,10 +661,10 @@ final class LexicalAnalysis {
             // A name then a type inside parentheses or a list: a column definition list (AS x(a t), ROWS FROM (...
             // AS (a t))), a table's column, a PREPARE's parameter types (PREPARE p(t, u)): a value is checked against
             // the type's domain there (an attacker's pass ran a domain CHECK so). Over-approximates: a name that is
-            // no type runs nothing.
+            // no type runs nothing. XMLTABLE's first column follows COLUMNS, with no parenthesis.
             Token before = tokens.get(k - 1);
             Token opener = tokens.get(k - 2);
-            boolean listed = opener.isOp("(") || opener.isOp(",");
+            boolean listed = opener.isOp("(") || opener.isOp(",") || opener.isWord("columns");
             if (listed && before.isIdentifier() && tokens.get(k).isIdentifier()) {
                 List<String> parts = new Cursor(tokens, k).nameParts();
                 out.add("cast:" + parts.get(parts.size() - 1));
@@ -679,9 +681,19 @@ final class LexicalAnalysis {
             if (k >= 4 && tokens.get(k).type() == Type.STRING && before.isOp(",")
                     && TYPE_BY_NAME.contains(tokens.get(k - 4).value()) && tokens.get(k - 3).isOp("(")) {
                 // pg_input_is_valid('2', 'type'), pg_input_error_info(...): the type's input and domain checks
-                String type = tokens.get(k).value().replace("[]", "").replace("\"", "").trim();
-                int dot = type.lastIndexOf('.');
-                out.add("cast:" + (dot < 0 ? type : type.substring(dot + 1)).toLowerCase(java.util.Locale.ROOT));
+                out.add("cast:" + typeNamedInString(tokens.get(k).value()));
+            }
+        }
+        typesByOid(tokens, out);
+        if (fillsAValueOfAnUnnamedType(tokens)) {
+            // jsonb_populate_record(c, ...) and its kin build a value of their first argument's type, checked
+            // against each domain that type reaches; no cast names it here. Every value a statement handles comes
+            // from a relation, a function or an operator the text names (or a cast, a column definition list, a
+            // parameter's type, judged as such): the types of those are what the argument can be.
+            for (Token t : tokens) {
+                if (t.isIdentifier() || t.type() == Type.OPERATOR && !PUNCTUATION.contains(t.value())) {
+                    out.add("typeof:" + t.value());
+                }
             }
         }
         for (int k = 0; k + 1 < tokens.size(); k++) {
@@ -699,6 +711,164 @@ final class LexicalAnalysis {
                 out.add("cast:" + t.value());
             }
         }
+    }
+
+    /**
+     * Functions that fill a value of the type of their first argument from another value, checking each field
+     * against its domain: the json ones, PostgreSQL 17's jsonb_populate_record_valid (which runs the checks to
+     * answer) and hstore's populate_record (also the operator {@code #=}).
+     */
+    private static final Set<String> FILLS_ITS_FIRST_ARGUMENT = Set.of("json_populate_record", "json_populate_recordset",
+            "jsonb_populate_record", "jsonb_populate_recordset", "jsonb_populate_record_valid", "populate_record");
+
+    /**
+     * Any type, checked as a cast to it is: what a statement that fills a value of a type no cast names
+     * ({@link #fillsAValueOfAnUnnamedType}) is judged with where the names of its text are not all there is (in a
+     * routine body or a DO block, a name may be a parameter or a variable, whose type the text does not name), and
+     * what an input function given a type's OID computed at run time makes ({@link #TYPE_BY_OID}).
+     */
+    static final String TYPEOF_ANY = "typeof:*";
+
+    /** Whether {@code function} (a name as called, perhaps qualified) fills a value of its first argument's type. */
+    static boolean fillsItsFirstArgument(String function) {
+        int dot = function.lastIndexOf('.');
+        return FILLS_ITS_FIRST_ARGUMENT.contains((dot < 0 ? function : function.substring(dot + 1))
+                .toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /**
+     * Whether the statement fills a value of a type no cast in it names: a call of {@link #FILLS_ITS_FIRST_ARGUMENT}
+     * whose first argument is not a cast ({@code NULL::t}, {@code CAST(x AS t)}, {@code t 'literal'}), which the
+     * cast's key already judges; or hstore's {@code v #= h}, whatever {@code v} is.
+     */
+    private static boolean fillsAValueOfAnUnnamedType(List<Token> tokens) {
+        for (int k = 0; k + 1 < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("#=")) {
+                return true;
+            }
+            if (!t.isIdentifier() || !FILLS_ITS_FIRST_ARGUMENT.contains(t.value()) || !tokens.get(k + 1).isOp("(")) {
+                continue;
+            }
+            if (!typedByCast(tokens, k + 2, argumentEnd(tokens, k + 2))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The index of the {@code ,} or the closing bracket that ends the call's argument starting at {@code from}. */
+    private static int argumentEnd(List<Token> tokens, int from) {
+        int end = from;
+        for (int depth = 0; end < tokens.size(); end++) {
+            Token a = tokens.get(end);
+            if (a.isOp("(") || a.isOp("[")) {
+                depth++;
+            } else if ((a.isOp(")") || a.isOp("]")) && depth-- == 0 || a.isOp(",") && depth == 0) {
+                break;
+            }
+        }
+        return end;
+    }
+
+    /**
+     * Input functions that take the type to make by OID, as their second argument ({@code record_in('(2)',
+     * 'wc'::regtype, -1)}): called by hand, they run the input of that type's fields, elements or subtype and its
+     * domains' checks. Those whose type can be a user's (not numeric_in, enum_in...).
+     */
+    private static final Set<String> TYPE_BY_OID = Set.of("record_in", "array_in", "domain_in", "range_in",
+            "multirange_in", "anyrange_in", "anymultirange_in", "anycompatiblerange_in", "anycompatiblemultirange_in");
+
+    /**
+     * The type each call of {@link #TYPE_BY_OID} makes: {@code cast:t} for {@code 't'::regtype} (perhaps then
+     * {@code ::oid}), else {@link #TYPEOF_ANY}: an OID computed at run time may be any type's.
+     */
+    private static void typesByOid(List<Token> tokens, Set<String> out) {
+        for (int k = 0; k + 1 < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (!t.isIdentifier() || !TYPE_BY_OID.contains(t.value()) || !tokens.get(k + 1).isOp("(")) {
+                continue;
+            }
+            int second = argumentEnd(tokens, k + 2);
+            if (second >= tokens.size() || !tokens.get(second).isOp(",")) {
+                continue; // one argument: not the input function
+            }
+            int from = second + 1;
+            int to = argumentEnd(tokens, from);
+            boolean named = to - from >= 3 && tokens.get(from).type() == Type.STRING
+                    && tokens.get(from + 1).isOp("::") && tokens.get(from + 2).isWord("regtype")
+                    && (to - from == 3 || to - from == 5 && tokens.get(from + 3).isOp("::")
+                        && tokens.get(from + 4).isWord("oid"));
+            if (named) {
+                out.add("cast:" + typeNamedInString(tokens.get(from).value()));
+            } else {
+                out.add(TYPEOF_ANY);
+            }
+        }
+    }
+
+    /** The last part of the type a string names ({@code 'public.wc[]'}), as the catalog spells an unquoted name. */
+    private static String typeNamedInString(String type) {
+        String name = type.replace("[]", "").replace("\"", "").trim();
+        int dot = name.lastIndexOf('.');
+        return (dot < 0 ? name : name.substring(dot + 1)).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Whether {@code tokens[from, to)} is an expression whose type a cast names: {@code x::t} (x a literal, a
+     * parameter, a name, a call or a bracketed group, so that the cast applies to all of it), {@code CAST(x AS t)},
+     * a typed literal {@code t 'x'}, or one of those in parentheses.
+     */
+    private static boolean typedByCast(List<Token> tokens, int from, int to) {
+        if (to - from < 2) {
+            return false;
+        }
+        Token first = tokens.get(from);
+        if ((first.isOp("(") || first.isWord("cast") && tokens.get(from + 1).isOp("("))
+                && closing(tokens, first.isOp("(") ? from : from + 1) == to - 1) {
+            return first.isWord("cast") || typedByCast(tokens, from + 1, to - 1);
+        }
+        if (to - from == 2 && first.isIdentifier() && tokens.get(from + 1).type() == Type.STRING) {
+            return true;
+        }
+        int i = from;
+        if (first.isOp("(")) {
+            i = closing(tokens, from) + 1;
+        } else if (first.isIdentifier()) {
+            i++;
+            while (i + 1 < to && tokens.get(i).isOp(".") && tokens.get(i + 1).isIdentifier()) {
+                i += 2;
+            }
+            if (i < to && (tokens.get(i).isOp("(") || tokens.get(i).isOp("["))) {
+                i = closing(tokens, i) + 1; // a call, ROW(...), ARRAY[...]
+            }
+        } else if (first.type() == Type.STRING || first.type() == Type.NUMBER || first.type() == Type.PARAM) {
+            i++;
+        }
+        if (i == from || i <= 0 || i >= to || !tokens.get(i).isOp("::")) {
+            return false;
+        }
+        while (i + 1 < to && tokens.get(i).isOp("::") && tokens.get(i + 1).isIdentifier()) {
+            i += 2;
+            while (i + 1 < to && tokens.get(i).isOp(".") && tokens.get(i + 1).isIdentifier()) {
+                i += 2;
+            }
+        }
+        return i == to;
+    }
+
+    /** The index of the bracket that closes the {@code (} or {@code [} at {@code open}; -1 when there is none. */
+    private static int closing(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int i = open; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("(") || t.isOp("[")) {
+                depth++;
+            } else if ((t.isOp(")") || t.isOp("]")) && --depth == 0) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Functions that run the input function and domain checks of a type named by a string argument. */

@@ -848,13 +848,16 @@ class AnalyzerTest {
         assertFalse(one("CREATE OPERATOR ~<~ (LEFTARG = citext, PROCEDURE = lt)").unparsed());
     }
 
+    /** The implicit calls of the statements of {@code sql}. */
+    private java.util.Set<String> implicitCalls(String sql) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        analyzer.analyze(sql).statements().forEach(f -> out.addAll(f.implicitCalls()));
+        return out;
+    }
+
     @Test
     void operatorsAConstructImpliesAndTypesRowsAreStoredAsAreImplicitCalls() {
-        java.util.function.Function<String, java.util.Set<String>> calls = sql -> {
-            java.util.Set<String> out = new java.util.TreeSet<>();
-            analyzer.analyze(sql).statements().forEach(f -> out.addAll(f.implicitCalls()));
-            return out;
-        };
+        java.util.function.Function<String, java.util.Set<String>> calls = this::implicitCalls;
         assertTrue(calls.apply("SELECT NULLIF(a, b), a IN (1), CASE a WHEN 1 THEN 2 END, a IS DISTINCT FROM b")
                 .contains("op:="));
         assertTrue(calls.apply("SELECT a NOT IN (1)").containsAll(java.util.Set.of("op:<>", "op:=")));
@@ -867,7 +870,55 @@ class AnalyzerTest {
         assertTrue(calls.apply("ALTER TABLE t ADD n d4").contains("cast:d4"));
         assertTrue(calls.apply("ALTER DOMAIN d5 VALIDATE CONSTRAINT c").contains("cast:d5"));
         assertTrue(calls.apply("SELECT NULL::s.t.c%TYPE").contains("coltype:t.c"));
+        assertTrue(calls.apply("SELECT * FROM XMLTABLE('/r' PASSING x COLUMNS a d6 PATH 'a', b d7)")
+                .containsAll(java.util.Set.of("cast:d6", "cast:d7")));
         assertEquals(java.util.Set.of(), calls.apply("ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID")
                 .stream().filter(k -> k.startsWith("cast:")).collect(java.util.stream.Collectors.toSet()));
+    }
+
+    @Test
+    void aValueFilledAsTheTypeOfAnArgumentNoCastNamesIsTypedByEveryNameOfTheStatement() {
+        java.util.function.Function<String, java.util.Set<String>> typeOf = sql -> {
+            java.util.Set<String> out = new java.util.TreeSet<>();
+            analyzer.analyze(sql).statements().forEach(f -> f.allStatements().forEach(g -> g.implicitCalls().stream()
+                    .filter(k -> k.startsWith("typeof:")).forEach(out::add)));
+            return out;
+        };
+        assertTrue(typeOf.apply("SELECT jsonb_populate_record(c, '{}') FROM s.holder h")
+                .containsAll(java.util.Set.of("typeof:c", "typeof:holder", "typeof:h", "typeof:s")));
+        assertTrue(typeOf.apply("SELECT * FROM t, pg_catalog.json_populate_recordset(f(t.x) ## 1, '[]')")
+                .containsAll(java.util.Set.of("typeof:t", "typeof:f", "typeof:##")));
+        assertTrue(typeOf.apply("SELECT populate_record(c, h) FROM t").contains("typeof:t"));
+        assertTrue(typeOf.apply("SELECT c #= h FROM t").contains("typeof:t"));
+        // The cast binds tighter than ||: the argument is text || wc, not wc.
+        assertTrue(typeOf.apply("SELECT jsonb_populate_record(a || b::wc, '{}') FROM t").contains("typeof:t"));
+        assertTrue(typeOf.apply("SELECT jsonb_populate_record(-1::wc, '{}') FROM t").contains("typeof:t"));
+        // A cast names the type, which its own key judges.
+        for (String typed : new String[] {"NULL::wc", "NULL::s.wc", "(NULL::wc)", "c::text::wc", "CAST(c AS wc)",
+                "wc '(1)'", "ROW(1)::wc", "(c)::wc", "f(c)::wc", "'(1)'::wc", "$1::wc"}) {
+            assertEquals(java.util.Set.of(), typeOf.apply("SELECT jsonb_populate_record(" + typed + ", '{}') FROM t"),
+                    typed);
+        }
+        assertEquals(java.util.Set.of(), typeOf.apply("SELECT jsonb_to_record(c) FROM t"));
+        // In a body, a name may be a parameter or a variable: any type.
+        assertTrue(typeOf.apply("CREATE FUNCTION f(v wc) RETURNS wc LANGUAGE sql AS "
+                + "$$SELECT jsonb_populate_record(v, '{}')$$").contains("typeof:*"));
+        assertTrue(typeOf.apply("DO $$DECLARE v wc; BEGIN v := jsonb_populate_record(v, '{}'); END$$")
+                .contains("typeof:*"));
+        assertTrue(analyzer.analyzeRoutineBody("plpgsql", "DECLARE v wc; BEGIN RETURN json_populate_record(v, '{}'); "
+                + "END", true).functions().contains("typeof:*"));
+        assertFalse(analyzer.analyzeRoutineBody("plpgsql", "BEGIN RETURN json_populate_record(NULL::wc, '{}'); "
+                + "END", true).statements().stream().anyMatch(f -> f.implicitCalls().contains("typeof:*")));
+    }
+
+    @Test
+    void anInputFunctionGivenATypesOidRunsThatTypesChecks() {
+        java.util.function.Function<String, java.util.Set<String>> calls = this::implicitCalls;
+        assertTrue(calls.apply("SELECT record_in('(2)', 'public.wc'::regtype, -1)").contains("cast:wc"));
+        assertTrue(calls.apply("SELECT count(domain_in('2', 'WD[]'::regtype::oid, -1))").contains("cast:wd"));
+        assertFalse(calls.apply("SELECT record_in('(2)', 'wc'::regtype, -1)").contains("typeof:*"));
+        assertTrue(calls.apply("SELECT array_in('{2}', t.oid, -1) FROM pg_type t").contains("typeof:*"));
+        assertTrue(calls.apply("SELECT range_in('[1,2]', to_regtype('r'), -1)").contains("typeof:*"));
+        assertFalse(calls.apply("SELECT numeric_in('1', 1700, -1)").contains("typeof:*"));
     }
 }

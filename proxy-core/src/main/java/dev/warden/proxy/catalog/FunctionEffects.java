@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
  * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), a column's type named {@code t.c%TYPE}
  * ({@code coltype:}), the event triggers DDL fires ({@code evt:}, by the command's first word) and the typmod_in
- * function of a type named with modifiers ({@code typmod:}) take on the effects of the user functions
+ * function of a type named with modifiers ({@code typmod:}), and the types of what the names of a statement that
+ * fills a value of an unnamed type give ({@code typeof:}) take on the effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -248,7 +249,7 @@ final class FunctionEffects {
         for (String n : names) {
             (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
                     || n.startsWith("evt:") || n.startsWith("typmod:") || n.startsWith("opclass:")
-                    ? implicit : functions).add(n);
+                    || n.startsWith("typeof:") ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -316,6 +317,25 @@ final class FunctionEffects {
             + "'#' || t.oid::pg_catalog.text)";
 
     /**
+     * {@code (key, type)} rows for {@code typeof:} keys: the types of what each name gives, a value of which a
+     * statement may hand to jsonb_populate_record and its kin (see {@code LexicalAnalysis.implicitCalls}): the row
+     * type of each relation of that name (which reaches its columns'), each type of that name, the result and
+     * parameter types of each user function of that name (OUT parameters make its rows), the result of each user
+     * operator of that name; and for {@code *} (a parameter or a variable of a body) every domain.
+     */
+    private static final String TYPES_OF_NAMES = "SELECT k, c.reltype FROM pg_catalog.unnest(?::pg_catalog.text[]) k "
+            + "JOIN pg_catalog.pg_class c ON c.relname = k AND c.reltype <> 0 "
+            + "UNION ALL SELECT k, t.oid FROM pg_catalog.unnest(?::pg_catalog.text[]) k "
+            + "JOIN pg_catalog.pg_type t ON t.typname = k "
+            + "UNION ALL SELECT k, x.typ FROM pg_catalog.unnest(?::pg_catalog.text[]) k "
+            + "JOIN pg_catalog.pg_proc p ON p.proname = k AND p.oid >= 16384 CROSS JOIN LATERAL (SELECT p.prorettype "
+            + "UNION ALL SELECT pg_catalog.unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[]))) x (typ) "
+            + "UNION ALL SELECT k, o.oprresult FROM pg_catalog.unnest(?::pg_catalog.text[]) k "
+            + "JOIN pg_catalog.pg_operator o ON o.oprname = k AND o.oid >= 16384 "
+            + "UNION ALL SELECT '*', t.oid FROM pg_catalog.pg_type t "
+            + "WHERE t.typtype = 'd' AND '*' = ANY (?::pg_catalog.text[])";
+
+    /**
      * The user-defined functions that operators and casts run: every operator of that name whatever its
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
      * functions a domain's checks call, the functions of a row an attribute name may call, the functions of the
@@ -331,8 +351,11 @@ final class FunctionEffects {
         List<String> events = new ArrayList<>();
         List<String> modified = new ArrayList<>();
         List<String> classes = new ArrayList<>();
+        List<String> typed = new ArrayList<>();
         for (String k : keys) {
-            if (k.startsWith("evt:")) {
+            if (k.startsWith("typeof:")) {
+                typed.add(k.substring(7));
+            } else if (k.startsWith("evt:")) {
                 events.add(k.substring(4));
             } else if (k.startsWith("typmod:")) {
                 modified.add(k.substring(7));
@@ -396,7 +419,12 @@ final class FunctionEffects {
                         + "UNION ALL SELECT 'opclass:' || oc.opcname, f.proname FROM pg_catalog.pg_opclass oc "
                         + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = ap.amproc "
-                        + "WHERE oc.opcname = ANY (?) AND f.oid >= 16384")) {
+                        + "WHERE oc.opcname = ANY (?) AND f.oid >= 16384 "
+                        // A value filled as the type of what a name gives (jsonb_populate_record(c, ...)): checked
+                        // as a value cast to that type is.
+                        + "UNION ALL SELECT 'typeof:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
+                        TYPES_OF_NAMES) + " r "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
@@ -407,6 +435,9 @@ final class FunctionEffects {
             ps.setArray(8, connection.createArrayOf("text", events.toArray()));
             ps.setArray(9, connection.createArrayOf("text", modified.toArray()));
             ps.setArray(10, connection.createArrayOf("text", classes.toArray()));
+            for (int i = 11; i <= 15; i++) {
+                ps.setArray(i, connection.createArrayOf("text", typed.toArray()));
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
