@@ -286,20 +286,21 @@ class LeakFuzzThroughWardenTest {
 
     /** A fuzzing session: one client, the bytes it received per statement. */
     static final class Session implements AutoCloseable {
-        private final String token;
+        /** A fresh token for each login: a long run outlives one (Warden ends a session when its token expires). */
+        private final java.util.function.Supplier<String> tokens;
         private RawClient client;
         int reconnects;
         /** Why Warden closed each session: the path, the statement and the tail of what the client last received. */
         final List<String> closures = new ArrayList<>();
 
-        Session(String token) throws IOException {
-            this.token = token;
+        Session(java.util.function.Supplier<String> tokens) throws IOException {
+            this.tokens = tokens;
             connect();
         }
 
         private void connect() throws IOException {
             client = new RawClient(warden.port());
-            client.login("dev", WardenHarness.USER, token);
+            client.login("dev", WardenHarness.USER, tokens.get());
             client.send(new FrontendMessage.Query("LISTEN fuzz"));
             untilReady(new ByteArrayOutputStream());
         }
@@ -345,6 +346,20 @@ class LeakFuzzThroughWardenTest {
 
         /** Runs {@code sql} on {@code path}; everything received, as lower-case text. */
         String run(String sql, Path path) throws IOException {
+            try {
+                return runOnce(sql, path);
+            } catch (java.net.SocketException closedBefore) {
+                // Warden closed the session between two statements (its token expired in a long run): the
+                // statement did not reach it. Log in again and run it there.
+                reconnects++;
+                closures.add(path + " | " + sql + " | closed before it was sent: " + closedBefore.getMessage());
+                client.close();
+                connect();
+                return runOnce(sql, path);
+            }
+        }
+
+        private String runOnce(String sql, Path path) throws IOException {
             ByteArrayOutputStream into = new ByteArrayOutputStream();
             boolean alive = switch (path) {
                 case SIMPLE -> query(sql, into);
@@ -401,7 +416,7 @@ class LeakFuzzThroughWardenTest {
         long started = System.nanoTime();
         int reconnects;
         int differential = 0;
-        try (Session session = new Session(warden.token()); Connection direct = warden.direct()) {
+        try (Session session = new Session(warden::token); Connection direct = warden.direct()) {
             for (int i = 0; i < statements; i++) {
                 String sql = statement(random);
                 Path path = paths.get(random.nextInt(paths.size()));
@@ -441,7 +456,8 @@ class LeakFuzzThroughWardenTest {
     void theSearchFindsSeededValuesWhenTheIdentityIsExempt() throws Exception {
         Random random = new Random(CI_SEED);
         List<String> needles = needles();
-        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+        java.util.function.Supplier<String> token = () -> warden.issuer.token().email(WardenHarness.USER)
+                .groups("eng", "pii-readers").sign();
         int found = 0;
         int answered = 0;
         int withAnswers = 0;
