@@ -343,7 +343,8 @@ class MaskingPass16Test {
      * over a generated column computed from one (the generated column itself would hold the e-mails under a clear
      * name); a domain's CHECK added after the values are stored (ALTER DOMAIN checks them all) and one over an
      * array of the domain; a CHECK's and a policy's function replaced by one that logs after the values are stored,
-     * then an UPDATE and a read by a role row security applies to; a WHEN calling pg_notify.
+     * then an UPDATE and a read by a role row security applies to; a WHEN calling pg_notify; a CHECK Warden cannot
+     * deparse because the session's own transaction holds its table (after ALTER TABLE in it).
      */
     @Test
     void expressionsEvaluatedOverEachRowHandNothingOut() throws Exception {
@@ -410,6 +411,13 @@ class MaskingPass16Test {
                 "ALTER TABLE va_o8 RENAME COLUMN x TO email",
                 "INSERT INTO va_o8 (email) SELECT email FROM va_people",
                 "SELECT 1");
+        out += run(
+                "CREATE TABLE va_l9 (v text)", keep.formatted("", "va_k9", "va_l9"),
+                "CREATE TABLE va_o9 (n int, x text CHECK (va_k9(x)))",
+                "ALTER TABLE va_o9 RENAME COLUMN x TO email",
+                "BEGIN", "ALTER TABLE va_o9 ADD COLUMN z int",
+                "INSERT INTO va_o9 (email) SELECT email FROM va_people", "COMMIT",
+                "SELECT v FROM va_l9");
         System.out.println(out);
         assertNoSeed(out);
     }

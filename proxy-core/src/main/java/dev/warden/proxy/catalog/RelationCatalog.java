@@ -47,7 +47,7 @@ final class RelationCatalog {
      * as arguments, each as a SELECT of the expression over the relation (see {@link #EVALUATED_OVER_ROWS}): its
      * CHECK constraints, its columns' domains' CHECK constraints, its row security policies' USING and WITH CHECK,
      * its triggers' WHEN conditions. Kept apart from {@code onWrite}: each is judged on its own, by masking only
-     * (onWrite's calls of the user functions they name stay, for the guardrails). Null with {@code onWrite}.
+     * (onWrite's calls of the user functions they name stay, for the guardrails). Null when one could not be read.
      * {@code evaluatedOnRead}: those of them a read evaluates, its row security policies' USING (where
      * {@code rowSecurity}).
      */
@@ -883,19 +883,21 @@ final class RelationCatalog {
      * element, a composite's field), its {@code VALUE} the column:
      * {@code SELECT (expr) AS checked_over_every_row FROM (SELECT col AS value FROM t) AS d};</li>
      * <li>each row security policy's USING (kind {@link #EVALUATED_ON_READ}) and WITH CHECK,
-     * {@code SELECT (expr) FROM t}: deparsing one takes a lock on its table, so one another transaction holds
-     * exclusively is not read (null);</li>
+     * {@code SELECT (expr) FROM t};</li>
      * <li>each trigger's definition with a WHEN condition, kind {@link #WHEN}: {@link #withRun} makes it
      * {@code SELECT (condition) FROM t AS new, t AS old};</li>
      * <li>each stored generated column g, {@code INSERT INTO t (g) SELECT expr FROM t}: the value it computes is
      * stored under g's name (a column it reads may have been renamed to a masked name since the CREATE was judged),
      * and a CHECK over g sees it.</li>
      * </ul>
+     * Deparsing an expression of a table takes a lock on it, so one of a table another transaction holds exclusively
+     * (the client's own, after ALTER TABLE in a transaction) is not read: its text is null (the lookup would wait
+     * for that transaction, which waits for the statement Warden is judging).
      */
-    private static final String EVALUATED_OVER_ROWS = "SELECT o.conrelid::int8, '" + EVALUATED + "', 'SELECT ' || "
-            + CHECK_EXPRESSION + " || ' AS "
+    private static final String EVALUATED_OVER_ROWS = "SELECT o.conrelid::int8, '" + EVALUATED + "', CASE WHEN "
+            + RelationCatalog.LOCKED + " THEN NULL ELSE 'SELECT ' || " + CHECK_EXPRESSION + " || ' AS "
             + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + " FROM ' || "
-            + RELATION_NAMED + " FROM pg_catalog.pg_constraint o JOIN pg_catalog.pg_class c ON c.oid = o.conrelid "
+            + RELATION_NAMED + " END FROM pg_catalog.pg_constraint o JOIN pg_catalog.pg_class c ON c.oid = o.conrelid "
             + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE o.contype = 'c' AND o.conrelid::int8 = ANY (?) "
             + "UNION ALL SELECT r.relid::int8, '" + EVALUATED + "', 'SELECT ' || " + CHECK_EXPRESSION + " || ' AS "
@@ -915,11 +917,13 @@ final class RelationCatalog {
             + "('" + EVALUATED + "', o.polwithcheck)) e (kind, expr) "
             + "JOIN pg_catalog.pg_class c ON c.oid = o.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE e.expr IS NOT NULL AND o.polrelid::int8 = ANY (?) "
-            + "UNION ALL SELECT t.tgrelid::int8, '" + WHEN + "', pg_catalog.pg_get_triggerdef(t.oid) "
-            + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid::int8 = ANY (?) AND t.tgqual IS NOT NULL "
-            + "UNION ALL SELECT o.adrelid::int8, '" + EVALUATED + "', 'INSERT INTO ' || " + RELATION_NAMED + " || ' ('"
-            + " || pg_catalog.quote_ident(a.attname) || ') SELECT ' || pg_catalog.pg_get_expr(o.adbin, o.adrelid) "
-            + "|| ' FROM ' || " + RELATION_NAMED + " FROM pg_catalog.pg_attrdef o "
+            + "UNION ALL SELECT t.tgrelid::int8, '" + WHEN + "', CASE WHEN " + RelationCatalog.LOCKED + " THEN NULL "
+            + "ELSE pg_catalog.pg_get_triggerdef(t.oid) END FROM pg_catalog.pg_trigger t "
+            + "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid WHERE t.tgrelid::int8 = ANY (?) AND t.tgqual IS NOT NULL "
+            + "UNION ALL SELECT o.adrelid::int8, '" + EVALUATED + "', CASE WHEN " + RelationCatalog.LOCKED + " THEN NULL "
+            + "ELSE 'INSERT INTO ' || " + RELATION_NAMED + " || ' (' || pg_catalog.quote_ident(a.attname) "
+            + "|| ') SELECT ' || pg_catalog.pg_get_expr(o.adbin, o.adrelid) || ' FROM ' || " + RELATION_NAMED + " END "
+            + "FROM pg_catalog.pg_attrdef o "
             + "JOIN pg_catalog.pg_attribute a ON a.attrelid = o.adrelid AND a.attnum = o.adnum AND a.attgenerated = 's' "
             + "JOIN pg_catalog.pg_class c ON c.oid = o.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE o.adrelid::int8 = ANY (?)";
@@ -1061,18 +1065,24 @@ final class RelationCatalog {
         List<StatementFacts> evaluatedOnRead = new ArrayList<>();
         List<String> read = new ArrayList<>();
         boolean unknown = false;
+        boolean unknownEvaluated = false;
         for (String[] kindAndText : texts) {
             String text = kindAndText[1];
+            boolean evaluates = kindAndText[0].equals(EVALUATED) || kindAndText[0].equals(WHEN)
+                    || kindAndText[0].equals(EVALUATED_ON_READ);
             if (text != null && kindAndText[0].equals(WHEN)) {
                 text = overTheRow(whenCondition(text), r);
+            }
+            if (text == null && evaluates) {
+                unknownEvaluated = true;
+                continue;
             }
             if (text == null) {
                 unknown = true;
                 continue;
             }
             read.add(text);
-            if (kindAndText[0].equals(EVALUATED) || kindAndText[0].equals(WHEN)
-                    || kindAndText[0].equals(EVALUATED_ON_READ)) {
+            if (evaluates) {
                 List<StatementFacts> statements = analyzer.analyze(text).statements();
                 evaluated.addAll(statements);
                 if (kindAndText[0].equals(EVALUATED_ON_READ)) {
@@ -1097,8 +1107,8 @@ final class RelationCatalog {
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
                 unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
-                r.children(), r.kin(), r.staleRows(), r.rowSecurity(), unknown ? null : List.copyOf(evaluated),
-                unknown ? null : List.copyOf(evaluatedOnRead));
+                r.children(), r.kin(), r.staleRows(), r.rowSecurity(),
+                unknownEvaluated ? null : List.copyOf(evaluated), unknownEvaluated ? null : List.copyOf(evaluatedOnRead));
     }
 
     /**

@@ -1297,7 +1297,16 @@ final class ResultMasking {
                 }
                 for (dev.warden.sql.TableRef t : f.tablesWritten()) {
                     if (seen.add("w " + t.name())) {
-                        Evaluated e = judgeEvaluated(t, catalog.evaluatedOver(t.name(), true), "write", current, path);
+                        List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
+                        if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
+                            // Deparsing them would wait for the transaction that holds the table (this session's,
+                            // after an ALTER TABLE in it): what they hand its masked values to is not known.
+                            return new Evaluated("a masked identity may not write to " + t.qualified() + " while "
+                                    + "Warden cannot read what is evaluated over each of its rows (CHECK constraints, "
+                                    + "policies, trigger conditions, generated columns): another transaction, perhaps "
+                                    + "this one, holds it exclusively", null);
+                        }
+                        Evaluated e = judgeEvaluated(t, evaluated, "write", current, path);
                         if (e != null && e.handsOn() != null) {
                             return e;
                         }
