@@ -1274,8 +1274,8 @@ final class ResultMasking {
      * make an unrelated trigger's write a copy of it: one that reads a sensitive column and hands it to a write of a
      * clear table, to a handoff ({@link #HANDOFFS}, dynamic SQL), or computes it into a clear column, makes
      * {@code handsOn}. An ALTER DOMAIN that adds a check: see {@link #domainCheckHandingOn}. Otherwise, when one
-     * over a written table calls a function body with a sensitive value in reach, that judgement (its body may
-     * RAISE the value); null when none does (a CHECK like {@code length(email) < 100} calls none).
+     * passes a sensitive column to a call and calls a function body ({@link #passedToACall}), that judgement (the
+     * body may RAISE the value); null when none does (a CHECK like {@code length(email) < 100} calls none).
      */
     private Evaluated whatRowsEvaluate(Analysis analysis, Masker current, List<String> path) {
         if (catalog == null) {
@@ -1318,12 +1318,11 @@ final class ResultMasking {
         for (String name : catalog.reachedNames(analysis)) {
             if (seen.add("r " + name)) {
                 dev.warden.sql.TableRef t = new dev.warden.sql.TableRef(null, name);
-                // (What a policy's body may RAISE over a read is not judged: a USING that compares a masked column
-                // with a function's result would make every read of the table sensitive.)
                 Evaluated e = judgeEvaluated(t, catalog.evaluatedOver(name, false), "read", current, path);
                 if (e != null && e.handsOn() != null) {
                     return e;
                 }
+                reading = reading == null ? e : reading;
             }
         }
         return reading;
@@ -1355,11 +1354,70 @@ final class ResultMasking {
                     }
                 }
             }
-            if (reading == null && (run.size() > 1 || expression.allStatements().size() > 1)) {
+            if (reading == null && (run.size() > 1 || expression.allStatements().size() > 1)
+                    && passedToACall(expression.text(), e.sensitiveNames())) {
                 reading = new Evaluated(null, e);
             }
         }
         return reading;
+    }
+
+    /** Words a parenthesis follows that call nothing (what Warden's renderings and the deparser write). */
+    private static final Set<String> NOT_CALLS = Set.of("select", "and", "or", "not", "in", "any", "all", "some",
+            "exists", "case", "when", "then", "else", "is", "as", "from", "where", "on", "array", "row", "values",
+            "between", "like", "ilike", "similar", "to", "escape", "distinct", "by");
+
+    /**
+     * Whether one of {@code names} stands inside the parentheses of a call in {@code text} (a word followed by
+     * "(", but {@link #NOT_CALLS}): a function body may then RAISE it. Not where it is only compared with a call's result
+     * ({@code owner_email = current_user_email()}, a common policy), which would make every read of the table
+     * sensitive. Strings are skipped; a quoted identifier counts as its name.
+     */
+    private static boolean passedToACall(String text, Set<String> names) {
+        java.util.ArrayDeque<Boolean> calls = new java.util.ArrayDeque<>();
+        int inCall = 0;
+        boolean afterWord = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\'') {
+                int j = i + 1;
+                while (j < text.length() && (text.charAt(j) != '\'' || text.startsWith("''", j))) {
+                    j += text.charAt(j) == '\'' ? 2 : 1; // a doubled quote stays inside the string
+                }
+                i = j;
+                afterWord = false;
+            } else if (c == '"' || Character.isLetter(c) || c == '_') {
+                int j = i + 1;
+                String word;
+                if (c == '"') {
+                    int close = text.indexOf('"', j);
+                    close = close < 0 ? text.length() : close;
+                    word = text.substring(j, close);
+                    j = close + 1;
+                } else {
+                    while (j < text.length() && (Character.isLetterOrDigit(text.charAt(j)) || text.charAt(j) == '_'
+                            || text.charAt(j) == '$')) {
+                        j++;
+                    }
+                    word = text.substring(i, j);
+                }
+                if (inCall > 0 && names.stream().anyMatch(word::equalsIgnoreCase)) {
+                    return true;
+                }
+                i = j - 1;
+                afterWord = c == '"' || !NOT_CALLS.contains(word.toLowerCase(java.util.Locale.ROOT));
+            } else if (c == '(') {
+                calls.push(afterWord);
+                inCall += afterWord ? 1 : 0;
+                afterWord = false;
+            } else if (c == ')') {
+                inCall -= !calls.isEmpty() && calls.pop() ? 1 : 0;
+                afterWord = false;
+            } else if (!Character.isWhitespace(c)) {
+                afterWord = false;
+            }
+        }
+        return false;
     }
 
     /**
