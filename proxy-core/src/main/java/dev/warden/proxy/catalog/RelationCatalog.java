@@ -947,7 +947,9 @@ final class RelationCatalog {
      * default of each column's domain; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
      * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
-     * would wait for that transaction): its text is null.
+     * would wait for that transaction): its text is null. And, of kinds {@link #EVALUATED},
+     * {@link #EVALUATED_ON_READ} and {@link #WHEN}, the expressions evaluated over each row with its values
+     * ({@link #EVALUATED_OVER_ROWS}).
      */
     private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
         Map<Long, List<String[]>> out = new HashMap<>();
