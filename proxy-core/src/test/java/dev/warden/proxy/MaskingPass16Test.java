@@ -343,8 +343,9 @@ class MaskingPass16Test {
      * over a generated column computed from one (the generated column itself would hold the e-mails under a clear
      * name); a domain's CHECK added after the values are stored (ALTER DOMAIN checks them all) and one over an
      * array of the domain; a CHECK's and a policy's function replaced by one that logs after the values are stored,
-     * then an UPDATE and a read by a role row security applies to; a WHEN calling pg_notify; a CHECK Warden cannot
-     * deparse because the session's own transaction holds its table (after ALTER TABLE in it).
+     * then an UPDATE and a read by a role row security applies to; a WHEN calling pg_notify; a partition's CHECK
+     * met by a write through the partitioned table; a CHECK Warden cannot deparse because the session's own
+     * transaction holds its table (after ALTER TABLE in it).
      */
     @Test
     void expressionsEvaluatedOverEachRowHandNothingOut() throws Exception {
@@ -412,12 +413,46 @@ class MaskingPass16Test {
                 "INSERT INTO va_o8 (email) SELECT email FROM va_people",
                 "SELECT 1");
         out += run(
+                "CREATE TABLE va_l10 (v text)", keep.formatted("", "va_k10", "va_l10"),
+                "CREATE TABLE va_o10 (n int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE va_o10a PARTITION OF va_o10 FOR VALUES IN (1)",
+                "ALTER TABLE va_o10a ADD CONSTRAINT va_c10 CHECK (va_k10(x))",
+                "ALTER TABLE va_o10 RENAME COLUMN x TO email",
+                "INSERT INTO va_o10 (n, email) SELECT 1, email FROM va_people",
+                "SELECT v FROM va_l10");
+        out += run(
                 "CREATE TABLE va_l9 (v text)", keep.formatted("", "va_k9", "va_l9"),
                 "CREATE TABLE va_o9 (n int, x text CHECK (va_k9(x)))",
                 "ALTER TABLE va_o9 RENAME COLUMN x TO email",
                 "BEGIN", "ALTER TABLE va_o9 ADD COLUMN z int",
                 "INSERT INTO va_o9 (email) SELECT email FROM va_people", "COMMIT",
                 "SELECT v FROM va_l9");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed), found while fixing the runTexts gap, not fixed: a trigger of a partition (a BEFORE
+     * INSERT trigger whose function logs row_to_json(NEW)), made while the column was clear and renamed to email
+     * through the partitioned table, fires for the rows the INSERT through the parent routes to it. Why:
+     * ResultMasking.whatWritesRun judges what writing the named table runs (CatalogCache.runBy of the parent), not
+     * what its partitions' and children's triggers and rules run (their CHECKs, policies and WHENs are judged:
+     * CatalogCache.evaluatedOver follows the children).
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("open: a partition's or child's triggers are not judged for a write through its parent")
+    void aPartitionsTriggerFiresForAWriteThroughItsParent() throws Exception {
+        seed("sp_people");
+        String out = run(
+                "CREATE TABLE sp_l (v text)",
+                "CREATE FUNCTION sp_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.sp_l "
+                        + "VALUES (translate(row_to_json(NEW)::text, '@.-', '   ')); RETURN NEW; END$$",
+                "CREATE TABLE sp_o (n int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE sp_o1 PARTITION OF sp_o FOR VALUES IN (1)",
+                "CREATE TRIGGER sp_t BEFORE INSERT ON sp_o1 FOR EACH ROW EXECUTE FUNCTION sp_f()",
+                "ALTER TABLE sp_o RENAME COLUMN x TO email",
+                "INSERT INTO sp_o (n, email) SELECT 1, email FROM sp_people",
+                "SELECT v FROM sp_l");
         System.out.println(out);
         assertNoSeed(out);
     }

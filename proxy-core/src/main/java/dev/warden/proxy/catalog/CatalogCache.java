@@ -586,7 +586,8 @@ public final class CatalogCache implements AutoCloseable {
      * values as arguments: its CHECK constraints, its columns' domains' checks, its row security policies, its
      * triggers' WHEN conditions, its stored generated columns, each a statement of the expression over the relation
      * with the bodies of the functions it calls nested (see {@code RelationCatalog.Relation#evaluated}); without
-     * {@code written}, what a read evaluates: the USING of its row security policies, when row security is on.
+     * {@code written}, what a read evaluates: the USING of its row security policies, when row security is on. A
+     * write counts those of its partitions and children too.
      * Unlike {@link #runBy}, a body that runs SQL built at run time stays in, marked so: masking refuses to hand it a
      * sensitive value. Null when the name was not looked up, or what it runs could not be read.
      */
@@ -595,12 +596,27 @@ public final class CatalogCache implements AutoCloseable {
             return null;
         }
         List<dev.warden.sql.StatementFacts> evaluated = new ArrayList<>();
-        for (RelationCatalog.Relation r : named(name, ANY_TEMPORARY)) {
+        java.util.Deque<RelationCatalog.Relation> todo = new java.util.ArrayDeque<>(named(name, ANY_TEMPORARY));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            RelationCatalog.Relation r = todo.pop();
+            if (!seen.add(r.schema() + "." + r.name())) {
+                continue;
+            }
             if (r.evaluated() == null) {
                 return null;
             }
             if (written) {
                 evaluated.addAll(r.evaluated());
+                // A row written through a partitioned or parent table lands in a partition or child, whose own
+                // CHECKs, policies and WHENs it meets (as far as the catalog looked them up).
+                for (dev.warden.sql.TableRef child : r.children()) {
+                    for (RelationCatalog.Relation c : relations.named(child.name())) {
+                        if (c.schema().equals(child.schema())) {
+                            todo.add(c);
+                        }
+                    }
+                }
             } else if (r.rowSecurity()) {
                 evaluated.addAll(r.evaluatedOnRead());
             }
