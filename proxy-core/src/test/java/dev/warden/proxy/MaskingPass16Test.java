@@ -2,7 +2,6 @@ package dev.warden.proxy;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -83,13 +82,14 @@ class MaskingPass16Test {
      * seeded e-mails are then copied as they are into the new table's email column (allowed: a copy into a masked
      * column), the server runs the CHECK for each row, and the function writes each e-mail into sh_log, which a
      * later statement reads in clear. Built-in handoffs in a CHECK are not seen either: set_config('my.a', ssn)
-     * in a CHECK, then SHOW my.a. Why: RelationCatalog.runTexts lists what a write runs as
-     * "SELECT f() AS checked_over_every_row", without the call's arguments (so the body's INSERT of $1 stores a
+     * in a CHECK, then SHOW my.a. Why: RelationCatalog.runTexts listed what a write runs as
+     * "SELECT f() AS checked_over_every_row", without the call's arguments (so the body's INSERT of $1 stored a
      * parameter, not a sensitive value), and only for user functions (p.oid >= 16384), so a built-in set_config,
-     * pg_notify or advisory lock in a CHECK is not listed at all.
+     * pg_notify or advisory lock in a CHECK was not listed at all. Held since: each CHECK (and domain check, policy,
+     * trigger WHEN, generated column) is read as its expression over the table's columns and judged on its own at
+     * every write (ResultMasking.whatRowsEvaluate): the INSERT is refused (42501, masking-handoff).
      */
     @Test
-    @Disabled("open: CHECK/domain/policy/trigger-WHEN calls are judged as f() without their arguments (RelationCatalog.runTexts)")
     void aCheckConstraintOfANewTableHandsEachStoredValueToAFunction() throws Exception {
         seed("ck_people");
         String out = run(
@@ -185,7 +185,8 @@ class MaskingPass16Test {
      * raised by a statement that names no sensitive column, which is judged clear, so the message is only
      * value-scanned (translate defeats that). README: only the DETAIL of such errors is redacted. Four carriers:
      * ALTER DOMAIN ... ADD CONSTRAINT validating the stored rows; a CHECK declared in CREATE TABLE over email and n
-     * that an UPDATE of n trips (built-in functions only: runTexts lists user functions only); an expression index
+     * that an UPDATE of n trips (built-in functions only, which hand nothing on: the error's text is what tells); an
+     * expression index
      * an UPDATE of n recomputes; a row security policy's USING evaluated for SELECT n.
      */
     @Test
@@ -305,10 +306,10 @@ class MaskingPass16Test {
      * TO email (a rename into a masked name is allowed), then the seeded e-mails copied in as they are. A SELECT n
      * (the policy) and an UPDATE of n (the trigger's condition) call the function with each e-mail, and it writes
      * them into a clear table. Why: as in aCheckConstraintOfANewTableHandsEachStoredValueToAFunction, runTexts
-     * lists the policy's and the condition's calls without their arguments.
+     * listed the policy's and the condition's calls without their arguments. Held since, as there: the copy into the
+     * renamed column is refused, judged with the policy and the condition as the catalog has them then.
      */
     @Test
-    @Disabled("open: CHECK/domain/policy/trigger-WHEN calls are judged as f() without their arguments (RelationCatalog.runTexts)")
     void aPolicyOrTriggerConditionOverAColumnRenamedToAMaskedNameHandsItsValuesOut() throws Exception {
         seed("rn_people");
         String keep = "CREATE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.%s "
@@ -334,6 +335,208 @@ class MaskingPass16Test {
                 "SELECT v FROM rn_l2");
         System.out.println(out);
         assertNoSeed(out);
+    }
+
+    /**
+     * Variants of the two tests above (held after RelationCatalog.runTexts judged each expression with its
+     * arguments): a policy's WITH CHECK and a trigger's WHEN over OLD on a column renamed to a masked name; a CHECK
+     * over a generated column computed from one (the generated column itself would hold the e-mails under a clear
+     * name); a domain's CHECK added after the values are stored (ALTER DOMAIN checks them all) and one over an
+     * array of the domain; a CHECK's and a policy's function replaced by one that logs after the values are stored,
+     * then an UPDATE and a read by a role row security applies to; a WHEN calling pg_notify; a partition's CHECK
+     * met by a write through the partitioned table; a CHECK Warden cannot deparse because the session's own
+     * transaction holds its table (after ALTER TABLE in it).
+     */
+    @Test
+    void expressionsEvaluatedOverEachRowHandNothingOut() throws Exception {
+        seed("va_people");
+        String keep = "CREATE %sFUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.%s "
+                + "VALUES (translate($1, '@.-', '   ')); RETURN true; END$$";
+        String harmless = "CREATE FUNCTION %s(text) RETURNS boolean LANGUAGE sql AS $$SELECT $1 IS NOT NULL$$";
+        String out = run(
+                "CREATE TABLE va_l1 (v text)", keep.formatted("", "va_k1", "va_l1"),
+                "CREATE TABLE va_o1 (n int, x text)", "ALTER TABLE va_o1 ENABLE ROW LEVEL SECURITY",
+                "ALTER TABLE va_o1 FORCE ROW LEVEL SECURITY",
+                "CREATE POLICY va_p1 ON va_o1 USING (true) WITH CHECK (va_k1(x))",
+                "ALTER TABLE va_o1 RENAME COLUMN x TO email",
+                "INSERT INTO va_o1 (email) SELECT email FROM va_people",
+                "SELECT v FROM va_l1");
+        out += run(
+                "CREATE TABLE va_l2 (v text)", keep.formatted("", "va_k2", "va_l2"),
+                "CREATE TABLE va_o2 (n int, x text)",
+                "CREATE TRIGGER va_t2 BEFORE UPDATE ON va_o2 FOR EACH ROW WHEN (va_k2(OLD.x)) "
+                        + "EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+                "ALTER TABLE va_o2 RENAME COLUMN x TO email",
+                "INSERT INTO va_o2 (email) SELECT email FROM va_people",
+                "UPDATE va_o2 SET n = 1",
+                "SELECT v FROM va_l2");
+        out += run(
+                "CREATE TABLE va_l3 (v text)", keep.formatted("", "va_k3", "va_l3"),
+                "CREATE TABLE va_o3 (x text, g text GENERATED ALWAYS AS (lower(x)) STORED, CHECK (va_k3(g)))",
+                "ALTER TABLE va_o3 RENAME COLUMN x TO email",
+                "INSERT INTO va_o3 (email) SELECT email FROM va_people",
+                "SELECT v FROM va_l3",
+                "SELECT translate(g, '@.-', '   ') FROM va_o3");
+        out += run(
+                "CREATE TABLE va_l4 (v text)", keep.formatted("", "va_k4", "va_l4"),
+                "CREATE DOMAIN va_d4 AS text", "CREATE TABLE va_o4 (email va_d4)",
+                "INSERT INTO va_o4 (email) SELECT email FROM va_people",
+                "ALTER DOMAIN va_d4 ADD CONSTRAINT va_c4 CHECK (va_k4(VALUE))",
+                "SELECT v FROM va_l4");
+        out += run(
+                "CREATE TABLE va_l5 (v text)", keep.formatted("", "va_k5", "va_l5"),
+                "CREATE DOMAIN va_d5 AS text CHECK (va_k5(VALUE))", "CREATE TABLE va_o5 (email va_d5[])",
+                "INSERT INTO va_o5 (email) SELECT ARRAY[email]::va_d5[] FROM va_people",
+                "SELECT v FROM va_l5");
+        out += run(
+                "CREATE TABLE va_l6 (v text)", harmless.formatted("va_k6"),
+                "CREATE TABLE va_o6 (n int, email text CHECK (va_k6(email)))",
+                "INSERT INTO va_o6 (email) SELECT email FROM va_people",
+                keep.formatted("OR REPLACE ", "va_k6", "va_l6"),
+                "UPDATE va_o6 SET n = 1",
+                "SELECT v FROM va_l6");
+        out += run(
+                "CREATE TABLE va_l7 (v text)", harmless.formatted("va_k7"),
+                "CREATE TABLE va_o7 (n int, email text)", "ALTER TABLE va_o7 ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY va_p7 ON va_o7 USING (va_k7(email))",
+                "INSERT INTO va_o7 (email) SELECT email FROM va_people",
+                keep.formatted("OR REPLACE ", "va_k7", "va_l7"),
+                "CREATE ROLE va_r7", "GRANT ALL ON va_o7 TO va_r7", "GRANT ALL ON va_l7 TO va_r7",
+                "SET ROLE va_r7", "SELECT n FROM va_o7", "RESET ROLE",
+                "SELECT v FROM va_l7");
+        out += run(
+                "LISTEN va_ch", "CREATE TABLE va_o8 (n int, x text)",
+                "CREATE TRIGGER va_t8 AFTER INSERT ON va_o8 FOR EACH ROW "
+                        + "WHEN (pg_notify('va_ch', translate(NEW.x, '@.-', '   ')) IS NULL) "
+                        + "EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+                "ALTER TABLE va_o8 RENAME COLUMN x TO email",
+                "INSERT INTO va_o8 (email) SELECT email FROM va_people",
+                "SELECT 1");
+        out += run(
+                "CREATE TABLE va_l10 (v text)", keep.formatted("", "va_k10", "va_l10"),
+                "CREATE TABLE va_o10 (n int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE va_o10a PARTITION OF va_o10 FOR VALUES IN (1)",
+                "ALTER TABLE va_o10a ADD CONSTRAINT va_c10 CHECK (va_k10(x))",
+                "ALTER TABLE va_o10 RENAME COLUMN x TO email",
+                "INSERT INTO va_o10 (n, email) SELECT 1, email FROM va_people",
+                "SELECT v FROM va_l10");
+        out += run(
+                "CREATE TABLE va_l9 (v text)", keep.formatted("", "va_k9", "va_l9"),
+                "CREATE TABLE va_o9 (n int, x text CHECK (va_k9(x)))",
+                "ALTER TABLE va_o9 RENAME COLUMN x TO email",
+                "BEGIN", "ALTER TABLE va_o9 ADD COLUMN z int",
+                "INSERT INTO va_o9 (email) SELECT email FROM va_people", "COMMIT",
+                "SELECT v FROM va_l9");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed), found while fixing the runTexts gap, not fixed: a trigger of a partition (a BEFORE
+     * INSERT trigger whose function logs row_to_json(NEW)), made while the column was clear and renamed to email
+     * through the partitioned table, fires for the rows the INSERT through the parent routes to it. Why:
+     * ResultMasking.whatWritesRun judges what writing the named table runs (CatalogCache.runBy of the parent), not
+     * what its partitions' and children's triggers and rules run (their CHECKs, policies and WHENs are judged:
+     * CatalogCache.evaluatedOver follows the children).
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("open: a partition's or child's triggers are not judged for a write through its parent")
+    void aPartitionsTriggerFiresForAWriteThroughItsParent() throws Exception {
+        seed("sp_people");
+        String out = run(
+                "CREATE TABLE sp_l (v text)",
+                "CREATE FUNCTION sp_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.sp_l "
+                        + "VALUES (translate(row_to_json(NEW)::text, '@.-', '   ')); RETURN NEW; END$$",
+                "CREATE TABLE sp_o (n int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE sp_o1 PARTITION OF sp_o FOR VALUES IN (1)",
+                "CREATE TRIGGER sp_t BEFORE INSERT ON sp_o1 FOR EACH ROW EXECUTE FUNCTION sp_f()",
+                "ALTER TABLE sp_o RENAME COLUMN x TO email",
+                "INSERT INTO sp_o (n, email) SELECT 1, email FROM sp_people",
+                "SELECT v FROM sp_l");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * A row security policy's function that RAISEs what it is given, over a read by a role row security applies to
+     * (the statement names no sensitive column), and a CHECK's function that RAISEs over an UPDATE of a clear
+     * column: the NOTICEs would carry each stored e-mail. Held: a statement whose tables' policies or checks pass a
+     * masked column to a function body is judged sensitive, so what the body raises is redacted.
+     */
+    @Test
+    void aPolicyOrCheckFunctionRaisesTheValuesItIsGiven() throws Exception {
+        seed("vr_people");
+        String raise = "CREATE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS "
+                + "$$BEGIN RAISE NOTICE '%%', translate($1, '@.-', '   '); RETURN true; END$$";
+        String out = run(
+                raise.formatted("vr_k1"),
+                "CREATE TABLE vr_o1 (n int, email text)", "ALTER TABLE vr_o1 ENABLE ROW LEVEL SECURITY",
+                "CREATE POLICY vr_p1 ON vr_o1 USING (vr_k1(email))",
+                "INSERT INTO vr_o1 (email) SELECT email FROM vr_people",
+                "CREATE ROLE vr_r1", "GRANT ALL ON vr_o1 TO vr_r1",
+                "SET ROLE vr_r1", "SELECT n FROM vr_o1", "SELECT count(*) FROM vr_o1", "RESET ROLE");
+        out += run(
+                raise.formatted("vr_k2"),
+                "CREATE TABLE vr_o2 (n int, email text CHECK (vr_k2(email)))",
+                "INSERT INTO vr_o2 (email) SELECT email FROM vr_people",
+                "UPDATE vr_o2 SET n = 1");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * What the fixes for the tests above must not refuse (through Warden with pgJDBC, as the masked identity): masked
+     * values copied as they are into tables whose CHECK constraints, domain, row security policies and trigger WHEN
+     * conditions only test them (with built-in functions, or a function that stores nothing), and a table whose
+     * benign CHECK over a masked column sits beside an audit trigger that writes a clear table (each expression is
+     * judged on its own, not with the triggers); an UPDATE that evaluates them over the stored rows; ALTER DOMAIN
+     * adding such a check; a read of a table whose policy compares a masked column with a function's result.
+     */
+    @Test
+    void expressionsThatOnlyTestMaskedValuesStayAllowed() throws Exception {
+        seed("vp_people");
+        try (Connection c = warden.connect(""); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE vp_a (n int, email text CHECK (length(email) < 100), "
+                    + "ssn text CHECK (ssn ~ '^[0-9-]+$'), CHECK (email ~ '@' OR n IS NULL))");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_a (email, ssn) SELECT email, ssn FROM vp_people"));
+            assertEquals(3, s.executeUpdate("UPDATE vp_a SET n = 1"));
+            s.execute("CREATE DOMAIN vp_d AS text CHECK (VALUE ~ '@')");
+            s.execute("CREATE TABLE vp_b (email vp_d)");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_b SELECT email FROM vp_people"));
+            s.execute("ALTER DOMAIN vp_d ADD CONSTRAINT vp_c CHECK (length(VALUE) < 100)");
+            s.execute("CREATE TABLE vp_c (n int, email text)");
+            s.execute("ALTER TABLE vp_c ENABLE ROW LEVEL SECURITY");
+            s.execute("ALTER TABLE vp_c FORCE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY vp_p ON vp_c USING (email ~ '@') WITH CHECK (length(email) > 3)");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_c (email) SELECT email FROM vp_people"));
+            assertEquals(3, s.executeUpdate("UPDATE vp_c SET n = 2"));
+            s.execute("CREATE TABLE vp_e (n int, email text)");
+            s.execute("CREATE TRIGGER vp_t BEFORE UPDATE ON vp_e FOR EACH ROW "
+                    + "WHEN (OLD.email IS DISTINCT FROM NEW.email) EXECUTE FUNCTION suppress_redundant_updates_trigger()");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_e (email) SELECT email FROM vp_people"));
+            assertEquals(3, s.executeUpdate("UPDATE vp_e SET n = 3"));
+            s.execute("CREATE FUNCTION vp_ok(text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT $1 LIKE '%@%'$$");
+            s.execute("CREATE TABLE vp_f (n int, email text CHECK (vp_ok(email)))");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_f (email) SELECT email FROM vp_people"));
+            s.execute("CREATE TABLE vp_audit (at timestamptz, what text)");
+            s.execute("CREATE FUNCTION vp_log() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN INSERT INTO public.vp_audit VALUES (now(), TG_OP); RETURN NULL; END$$");
+            s.execute("CREATE TABLE vp_g (n int, email text CHECK (email ~ '@'))");
+            s.execute("CREATE TRIGGER vp_tg AFTER INSERT ON vp_g FOR EACH ROW EXECUTE FUNCTION vp_log()");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_g (email) SELECT email FROM vp_people"));
+            // A policy that compares the masked column with a function's result hands the function nothing: a read
+            // of the table stays clear (its count is not masked).
+            s.execute("CREATE FUNCTION vp_me() RETURNS text LANGUAGE sql STABLE AS $$SELECT current_user::text$$");
+            s.execute("CREATE TABLE vp_h (n int, email text)");
+            s.execute("ALTER TABLE vp_h ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE POLICY vp_hp ON vp_h USING (email = vp_me() OR n IS NULL)");
+            assertEquals(3, s.executeUpdate("INSERT INTO vp_h (email) SELECT email FROM vp_people"));
+            assertEquals("3", WardenHarness.scalar(c, "SELECT count(*) FROM vp_h"));
+        }
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            assertEquals("3", WardenHarness.scalar(c, "SELECT count(*) FROM vp_audit"));
+            assertEquals("3", WardenHarness.scalar(c, "SELECT count(*) FROM vp_a WHERE email LIKE '%quixmail%'"));
+        }
     }
 
     /**

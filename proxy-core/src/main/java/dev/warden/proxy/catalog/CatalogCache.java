@@ -581,6 +581,50 @@ public final class CatalogCache implements AutoCloseable {
         return applied;
     }
 
+    /**
+     * What the server evaluates over each row written to a relation named {@code name} (any schema) with that row's
+     * values as arguments: its CHECK constraints, its columns' domains' checks, its row security policies, its
+     * triggers' WHEN conditions, its stored generated columns, each a statement of the expression over the relation
+     * with the bodies of the functions it calls nested (see {@code RelationCatalog.Relation#evaluated}); without
+     * {@code written}, what a read evaluates: the USING of its row security policies, when row security is on. A
+     * write counts those of its partitions and children too.
+     * Unlike {@link #runBy}, a body that runs SQL built at run time stays in, marked so: masking refuses to hand it a
+     * sensitive value. Null when the name was not looked up, or what it runs could not be read.
+     */
+    public List<dev.warden.sql.StatementFacts> evaluatedOver(String name, boolean written) {
+        if (!relations.known(name)) {
+            return null;
+        }
+        List<dev.warden.sql.StatementFacts> evaluated = new ArrayList<>();
+        java.util.Deque<RelationCatalog.Relation> todo = new java.util.ArrayDeque<>(named(name, ANY_TEMPORARY));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            RelationCatalog.Relation r = todo.pop();
+            if (!seen.add(r.schema() + "." + r.name())) {
+                continue;
+            }
+            if (r.evaluated() == null) {
+                return null;
+            }
+            if (written) {
+                evaluated.addAll(r.evaluated());
+                // A row written through a partitioned or parent table lands in a partition or child, whose own
+                // CHECKs, policies and WHENs it meets (as far as the catalog looked them up).
+                for (dev.warden.sql.TableRef child : r.children()) {
+                    for (RelationCatalog.Relation c : relations.named(child.name())) {
+                        if (c.schema().equals(child.schema())) {
+                            todo.add(c);
+                        }
+                    }
+                }
+            } else if (r.rowSecurity()) {
+                evaluated.addAll(r.evaluatedOnRead());
+            }
+        }
+        return evaluated.isEmpty() ? evaluated
+                : functions.apply(new dev.warden.sql.Analysis(evaluated), true).statements();
+    }
+
     private static final java.util.regex.Pattern SETS_THE_ROW = java.util.regex.Pattern.compile(
             "(?i)\\bas\\s+" + RelationCatalog.SETS_THE_ROW + "\\b");
 
@@ -664,6 +708,15 @@ public final class CatalogCache implements AutoCloseable {
 
     /** Marks a relation name among {@link #functionsToResolve}. */
     static final String RELATION = "relation ";
+
+    /**
+     * {@code analysis} judged as though it read a sensitive value no name of its says (see
+     * {@link Exposure#assumingSensitive}): what it writes, and what that launders.
+     */
+    public Exposure exposureAssumingSensitive(dev.warden.sql.Analysis analysis, dev.warden.masking.Masker masker,
+                                              String reason) {
+        return Exposure.assumingSensitive(analysis, masker, relations, reason);
+    }
 
     /** Whether {@code analysis} could carry a sensitive value, by {@code masker}'s policy (see {@link Exposure}). */
     public Exposure exposure(dev.warden.sql.Analysis analysis, dev.warden.masking.Masker masker) {

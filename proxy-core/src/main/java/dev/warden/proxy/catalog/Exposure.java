@@ -114,9 +114,21 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                         + "TYPE ... RENAME ATTRIBUTE ... CASCADE)");
             }
         }
-        if (!e.sensitive()) {
-            return e;
-        }
+        return e.sensitive() ? withWritesOf(analysis, e, masker, catalog) : e;
+    }
+
+    /**
+     * {@link #of(Analysis, Masker, RelationCatalog)} for statements that meet sensitive values no name of theirs
+     * says: sensitive for {@code reason}, and what they write judged as a sensitive statement's writes.
+     */
+    static Exposure assumingSensitive(Analysis analysis, Masker masker, RelationCatalog catalog, String reason) {
+        Exposure e = of(analysis.statements(), masker, catalog, List.of());
+        return withWritesOf(analysis, new Exposure(true, e.derivedColumns(), e.sensitiveNames(),
+                e.sensitive() ? e.reason() : reason), masker, catalog);
+    }
+
+    /** Sensitive {@code e}, with the columns {@code analysis} writes derived and what it launders (see above). */
+    private static Exposure withWritesOf(Analysis analysis, Exposure e, Masker masker, RelationCatalog catalog) {
         Set<String> derived = new LinkedHashSet<>(e.derivedColumns());
         String launders = "";
         for (StatementFacts top : analysis.statements()) {

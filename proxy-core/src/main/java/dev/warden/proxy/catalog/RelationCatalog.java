@@ -43,21 +43,29 @@ final class RelationCatalog {
      * {@code staleRows}, for a materialized view only: why its stored rows may have been computed by something
      * its definition reaches no longer computes (see {@link #staleMaterializedViews}); null when they cannot have.
      * {@code rowSecurity}: pg_class.relrowsecurity, whether a read evaluates row security policies over its rows.
+     * {@code evaluated}: the expressions the server evaluates over each row written (or read) with that row's values
+     * as arguments, each as a SELECT of the expression over the relation (see {@link #EVALUATED_OVER_ROWS}): its
+     * CHECK constraints, its columns' domains' CHECK constraints, its row security policies' USING and WITH CHECK,
+     * its triggers' WHEN conditions. Kept apart from {@code onWrite}: each is judged on its own, by masking only
+     * (onWrite's calls of the user functions they name stay, for the guardrails). Null when one could not be read.
+     * {@code evaluatedOnRead}: those of them a read evaluates, its row security policies' USING (where
+     * {@code rowSecurity}).
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
                     List<String> runTexts, List<dev.warden.sql.TableRef> children, List<Kin> kin,
-                    String staleRows, boolean rowSecurity) {
+                    String staleRows, boolean rowSecurity, List<StatementFacts> evaluated,
+                    List<StatementFacts> evaluatedOnRead) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
             this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of(),
-                    new ArrayList<>(), null, false);
+                    new ArrayList<>(), null, false, List.of(), List.of());
         }
 
         /** This relation, its stored rows judged possibly stale for {@code why} (see {@link #staleRows}). */
         Relation withStaleRows(String why) {
             return new Relation(schema, name, kind, columns, definition, definitionFacts, onWrite, onRead, runTexts,
-                    children, kin, why, rowSecurity);
+                    children, kin, why, rowSecurity, evaluated, evaluatedOnRead);
         }
 
         boolean isView() {
@@ -467,6 +475,7 @@ final class RelationCatalog {
                     r.children().forEach(child -> more.add(child.name()));
                     run.addAll(r.onWrite() == null ? List.of() : r.onWrite());
                     run.addAll(r.onRead() == null ? List.of() : r.onRead());
+                    run.addAll(r.evaluated() == null ? List.of() : r.evaluated());
                 }
             }
             next = missing(more);
@@ -547,7 +556,7 @@ final class RelationCatalog {
                                 new ArrayList<>(), definition,
                                 definition == null ? List.of() : analyzer.analyze(definition).statements(),
                                 List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>(), null,
-                                rs.getBoolean(10));
+                                rs.getBoolean(10), List.of(), List.of());
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
@@ -850,6 +859,75 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S' "
             + "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace WHERE %s::int8 = ANY (?)";
 
+    /** The kind {@link #runTexts} gives an expression evaluated over each row (see {@link Relation#evaluated}). */
+    private static final String EVALUATED = "e";
+    /** The kind {@link #runTexts} gives a row security policy's USING, evaluated over each row read too. */
+    private static final String EVALUATED_ON_READ = "p";
+    /** The kind {@link #runTexts} gives a trigger's definition whose WHEN condition is evaluated over each row. */
+    private static final String WHEN = "when";
+
+    /** A CHECK constraint's definition ({@code pg_get_constraintdef}) without CHECK and its flags: its expression. */
+    private static final String CHECK_EXPRESSION = "pg_catalog.regexp_replace(pg_catalog.pg_get_constraintdef(o.oid), "
+            + "'^CHECK (.*\\))( NO INHERIT)?( NOT VALID)?$', '\\1')";
+
+    private static final String RELATION_NAMED = "pg_catalog.quote_ident(n.nspname) || '.' "
+            + "|| pg_catalog.quote_ident(c.relname)";
+
+    /**
+     * For {@link #runTexts}: what the server evaluates over each row of these relations with the row's columns as
+     * arguments (see {@link Relation#evaluated}), as a SELECT of the expression over the relation, so that the
+     * analysis sees which columns reach which calls, built-in ones too ({@code set_config(..., email)}):
+     * <ul>
+     * <li>each CHECK constraint, {@code SELECT (expr) AS checked_over_every_row FROM t};</li>
+     * <li>each CHECK constraint of a domain a column's type reaches (the column's own, a domain's base, an array's
+     * element, a composite's field), its {@code VALUE} the column:
+     * {@code SELECT (expr) AS checked_over_every_row FROM (SELECT col AS value FROM t) AS d};</li>
+     * <li>each row security policy's USING (kind {@link #EVALUATED_ON_READ}) and WITH CHECK,
+     * {@code SELECT (expr) FROM t};</li>
+     * <li>each trigger's definition with a WHEN condition, kind {@link #WHEN}: {@link #withRun} makes it
+     * {@code SELECT (condition) FROM t AS new, t AS old};</li>
+     * <li>each stored generated column g, {@code INSERT INTO t (g) SELECT expr FROM t}: the value it computes is
+     * stored under g's name (a column it reads may have been renamed to a masked name since the CREATE was judged),
+     * and a CHECK over g sees it.</li>
+     * </ul>
+     * Deparsing an expression of a table takes a lock on it, so one of a table another transaction holds exclusively
+     * (the client's own, after ALTER TABLE in a transaction) is not read: its text is null (the lookup would wait
+     * for that transaction, which waits for the statement Warden is judging).
+     */
+    private static final String EVALUATED_OVER_ROWS = "SELECT o.conrelid::int8, '" + EVALUATED + "', CASE WHEN "
+            + RelationCatalog.LOCKED + " THEN NULL ELSE 'SELECT ' || " + CHECK_EXPRESSION + " || ' AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + " FROM ' || "
+            + RELATION_NAMED + " END FROM pg_catalog.pg_constraint o JOIN pg_catalog.pg_class c ON c.oid = o.conrelid "
+            + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE o.contype = 'c' AND o.conrelid::int8 = ANY (?) "
+            + "UNION ALL SELECT r.relid::int8, '" + EVALUATED + "', 'SELECT ' || " + CHECK_EXPRESSION + " || ' AS "
+            + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CHECKED_OVER_EVERY_ROW + " FROM (SELECT ' "
+            + "|| pg_catalog.quote_ident(r.col) || ' AS value FROM ' || " + RELATION_NAMED + " || ') AS d' "
+            + "FROM (WITH RECURSIVE reach (relid, col, typ) AS (SELECT a.attrelid, a.attname, a.atttypid "
+            + "FROM pg_catalog.pg_attribute a WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped "
+            + "UNION SELECT r.relid, r.col, x.typ FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ "
+            + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem UNION ALL SELECT f.atttypid "
+            + "FROM pg_catalog.pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) "
+            + "x (typ) WHERE x.typ <> 0) SELECT * FROM reach) r "
+            + "JOIN pg_catalog.pg_constraint o ON o.contypid = r.typ AND o.contype = 'c' "
+            + "JOIN pg_catalog.pg_class c ON c.oid = r.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "UNION ALL SELECT o.polrelid::int8, e.kind, CASE WHEN " + RelationCatalog.LOCKED + " THEN NULL "
+            + "ELSE 'SELECT (' || pg_catalog.pg_get_expr(e.expr, o.polrelid) || ') FROM ' || " + RELATION_NAMED
+            + " END FROM pg_catalog.pg_policy o CROSS JOIN LATERAL (VALUES ('" + EVALUATED_ON_READ + "', o.polqual), "
+            + "('" + EVALUATED + "', o.polwithcheck)) e (kind, expr) "
+            + "JOIN pg_catalog.pg_class c ON c.oid = o.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE e.expr IS NOT NULL AND o.polrelid::int8 = ANY (?) "
+            + "UNION ALL SELECT t.tgrelid::int8, '" + WHEN + "', CASE WHEN " + RelationCatalog.LOCKED + " THEN NULL "
+            + "ELSE pg_catalog.pg_get_triggerdef(t.oid) END FROM pg_catalog.pg_trigger t "
+            + "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid WHERE t.tgrelid::int8 = ANY (?) AND t.tgqual IS NOT NULL "
+            + "UNION ALL SELECT o.adrelid::int8, '" + EVALUATED + "', CASE WHEN " + RelationCatalog.LOCKED + " THEN NULL "
+            + "ELSE 'INSERT INTO ' || " + RELATION_NAMED + " || ' (' || pg_catalog.quote_ident(a.attname) "
+            + "|| ') SELECT ' || pg_catalog.pg_get_expr(o.adbin, o.adrelid) || ' FROM ' || " + RELATION_NAMED + " END "
+            + "FROM pg_catalog.pg_attrdef o "
+            + "JOIN pg_catalog.pg_attribute a ON a.attrelid = o.adrelid AND a.attnum = o.adnum AND a.attgenerated = 's' "
+            + "JOIN pg_catalog.pg_class c ON c.oid = o.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE o.adrelid::int8 = ANY (?)";
+
     private static final String REFERENCING = "pg_catalog.quote_ident(cn.nspname) || '.' "
             + "|| pg_catalog.quote_ident(cc.relname)";
     private static final String FOREIGN_KEYS = "FROM pg_catalog.pg_constraint o "
@@ -869,7 +947,9 @@ final class RelationCatalog {
      * default of each column's domain; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
      * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
-     * would wait for that transaction): its text is null.
+     * would wait for that transaction): its text is null. And, of kinds {@link #EVALUATED},
+     * {@link #EVALUATED_ON_READ} and {@link #WHEN}, the expressions evaluated over each row with its values
+     * ({@link #EVALUATED_OVER_ROWS}).
      */
     private static Map<Long, List<String[]>> runTexts(Connection connection, Set<Long> oids) throws SQLException {
         Map<Long, List<String[]>> out = new HashMap<>();
@@ -957,7 +1037,8 @@ final class RelationCatalog {
                         + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
                         + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
-                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))";
+                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))"
+                        + " UNION ALL " + EVALUATED_OVER_ROWS;
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());
             // Each parameter is the array of relations, as "= ANY (?)" (a '?' in a regular expression is none).
@@ -982,15 +1063,35 @@ final class RelationCatalog {
     private static Relation withRun(Relation r, List<String[]> texts, Analyzer analyzer) {
         List<StatementFacts> onWrite = new ArrayList<>();
         List<StatementFacts> onRead = new ArrayList<>();
+        List<StatementFacts> evaluated = new ArrayList<>();
+        List<StatementFacts> evaluatedOnRead = new ArrayList<>();
         List<String> read = new ArrayList<>();
         boolean unknown = false;
+        boolean unknownEvaluated = false;
         for (String[] kindAndText : texts) {
             String text = kindAndText[1];
+            boolean evaluates = kindAndText[0].equals(EVALUATED) || kindAndText[0].equals(WHEN)
+                    || kindAndText[0].equals(EVALUATED_ON_READ);
+            if (text != null && kindAndText[0].equals(WHEN)) {
+                text = overTheRow(whenCondition(text), r);
+            }
+            if (text == null && evaluates) {
+                unknownEvaluated = true;
+                continue;
+            }
             if (text == null) {
                 unknown = true;
                 continue;
             }
             read.add(text);
+            if (evaluates) {
+                List<StatementFacts> statements = analyzer.analyze(text).statements();
+                evaluated.addAll(statements);
+                if (kindAndText[0].equals(EVALUATED_ON_READ)) {
+                    evaluatedOnRead.addAll(statements);
+                }
+                continue;
+            }
             List<StatementFacts> into = kindAndText[0].equals("r") ? onRead : onWrite;
             for (StatementFacts top : analyzer.analyze(text).statements()) {
                 if (!text.startsWith("CREATE ")) {
@@ -1008,7 +1109,63 @@ final class RelationCatalog {
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
                 unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
-                r.children(), r.kin(), r.staleRows(), r.rowSecurity());
+                r.children(), r.kin(), r.staleRows(), r.rowSecurity(),
+                unknownEvaluated ? null : List.copyOf(evaluated), unknownEvaluated ? null : List.copyOf(evaluatedOnRead));
+    }
+
+    /**
+     * A trigger's WHEN condition as a SELECT over {@code r}, its {@code new.} and {@code old.} (as the server
+     * deparses them) the rows of {@code r}: what the condition passes on is what those columns hold. Null when
+     * {@code condition} is.
+     */
+    private static String overTheRow(String condition, Relation r) {
+        if (condition == null) {
+            return null;
+        }
+        String relation = quote(r.schema()) + "." + quote(r.name());
+        return "SELECT " + condition + " FROM " + relation + " AS new, " + relation + " AS old";
+    }
+
+    /**
+     * The parenthesised WHEN condition of a trigger's definition ({@code pg_get_triggerdef}), or null when it has
+     * none that this reads. Found by the first WHEN outside quotes, then its parentheses matched outside quotes:
+     * the names before it (the trigger's, the table's, REFERENCING's) may be quoted identifiers holding any text,
+     * the condition and the function's arguments strings holding any.
+     */
+    static String whenCondition(String definition) {
+        int depth = 0;
+        int start = -1;
+        for (int i = 0; i < definition.length(); i++) {
+            char c = definition.charAt(i);
+            if (c == '"' || c == '\'') {
+                // A quoted identifier or a string ends at its quote not doubled; an E'' string escapes with \.
+                boolean escapes = c == '\'' && i > 0 && (definition.charAt(i - 1) == 'E' || definition.charAt(i - 1) == 'e');
+                int j = i + 1;
+                while (j < definition.length()) {
+                    char d = definition.charAt(j);
+                    if (escapes && d == '\\') {
+                        j += 2;
+                    } else if (d == c && j + 1 < definition.length() && definition.charAt(j + 1) == c) {
+                        j += 2;
+                    } else if (d == c) {
+                        break;
+                    } else {
+                        j++;
+                    }
+                }
+                i = j;
+            } else if (start < 0) {
+                if (c == ' ' && definition.regionMatches(true, i, " WHEN (", 0, 7)) {
+                    start = i + 6;
+                    i = start - 1;
+                }
+            } else if (c == '(') {
+                depth++;
+            } else if (c == ')' && --depth == 0) {
+                return definition.substring(start, i + 1);
+            }
+        }
+        return null;
     }
 
     /** {@code schema.name} of each child, as pg_inherits lists them (names as the server keeps them). */

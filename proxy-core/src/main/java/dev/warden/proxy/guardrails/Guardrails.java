@@ -556,6 +556,15 @@ public final class Guardrails {
             "(?i)\\b(validate|type|add|logged|unlogged|attach|access|expression)\\b");
 
     /**
+     * Whether {@code f} is an ALTER TABLE that validates or rewrites the rows there (see
+     * {@link #ALTER_OVER_EVERY_ROW}): the server evaluates the table's CHECK constraints over each of them.
+     */
+    public static boolean checksEveryRow(StatementFacts f) {
+        return f.kind() == StatementKind.ALTER && "TABLE".equals(f.objectType())
+                && ALTER_OVER_EVERY_ROW.matcher(f.text()).find();
+    }
+
+    /**
      * Whether {@code f} is ANALYZE, VACUUM, CLUSTER or REINDEX that names no table, or a wildcard ({@code *.*},
      * {@code schema.*}, not pg_catalog's): it maintains every table the login may (Warden counts every table's).
      */
@@ -581,8 +590,7 @@ public final class Guardrails {
      */
     private Decision decideWhatMaintenanceComputes(Identity who, Environment env, StatementFacts facts,
                                                    NamedRelations schemas) {
-        boolean altering = facts.kind() == StatementKind.ALTER && "TABLE".equals(facts.objectType())
-                && ALTER_OVER_EVERY_ROW.matcher(facts.text()).find();
+        boolean altering = checksEveryRow(facts);
         // A partition made beside a default partition: the parent's key is computed over the default's rows.
         boolean partitioning = facts.kind() == StatementKind.CREATE && "TABLE".equals(facts.objectType())
                 && PARTITION_OF.matcher(facts.text()).find();

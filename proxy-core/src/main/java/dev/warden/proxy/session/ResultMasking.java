@@ -1127,6 +1127,19 @@ final class ResultMasking {
                 judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
             }
         }
+        Evaluated evaluated = whatRowsEvaluate(analysis, current, path);
+        if (evaluated != null && evaluated.handsOn() != null) {
+            return refused(reading, "masking-handoff", evaluated.handsOn(), "have the constraint, policy, condition "
+                    + "or generated column call no function that stores or emits its argument, or ask for an exemption");
+        }
+        if (evaluated != null && !exposure.sensitive()) {
+            // A body a CHECK or a policy calls may RAISE what it is given (the server's own errors over the row are
+            // masked on their own, see maskMessage): the statement is judged by what it reads.
+            exposure = new Exposure(true, evaluated.exposure().derivedColumns(), evaluated.exposure().sensitiveNames(),
+                    "a constraint, policy or trigger condition it evaluates hands sensitive values to a function ("
+                    + evaluated.exposure().reason() + ")");
+            judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
+        }
         for (StatementFacts top : analysis.statements()) {
             Optional<String> executed = top.kind() == StatementKind.CREATE || top.kind() == StatementKind.EXPLAIN
                     ? TextReferences.createdFromExecute(top.text()) : Optional.empty();
@@ -1270,6 +1283,212 @@ final class ResultMasking {
         return new WritesRun(e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null,
                 e, fired);
     }
+
+    /**
+     * What an expression the server evaluates over the rows a statement writes does with a sensitive value:
+     * {@code handsOn} is why the statement is refused, where it hands one on (null: nowhere masking cannot follow);
+     * {@code exposure} is what a
+     * function body it calls with one reads.
+     */
+    private record Evaluated(String handsOn, Exposure exposure) {
+    }
+
+    /**
+     * The expressions the server evaluates over each row of the tables the statements write, with the row's values
+     * as arguments (CHECK constraints, domains' checks, row security policies, triggers' WHEN conditions, stored
+     * generated columns: see {@link CatalogCache#evaluatedOver}; an ALTER TABLE that validates or rewrites the rows
+     * evaluates them too), and the row security policies' USING of the relations the statements read (a view's
+     * too), each judged on its own, with the bodies it calls, so that a benign CHECK over a masked column does not
+     * make an unrelated trigger's write a copy of it: one that reads a sensitive column and hands it to a write of a
+     * clear table, to a handoff ({@link #HANDOFFS}, dynamic SQL), or computes it into a clear column, makes
+     * {@code handsOn}. An ALTER DOMAIN that adds a check: see {@link #domainCheckHandingOn}. Otherwise, when one
+     * passes a sensitive column to a call and calls a function body ({@link #passedToACall}), that judgement (the
+     * body may RAISE the value); null when none does (a CHECK like {@code length(email) < 100} calls none).
+     */
+    private Evaluated whatRowsEvaluate(Analysis analysis, Masker current, List<String> path) {
+        if (catalog == null) {
+            return null;
+        }
+        Evaluated reading = null;
+        Set<String> seen = new java.util.HashSet<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
+                    String domain = domainCheckHandingOn(f, current);
+                    if (domain != null) {
+                        return new Evaluated(domain, null);
+                    }
+                    continue;
+                }
+                if (!FIRE.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
+                    continue;
+                }
+                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                    if (seen.add("w " + t.name())) {
+                        List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
+                        if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
+                            // Deparsing them would wait for the transaction that holds the table (this session's,
+                            // after an ALTER TABLE in it): what they hand its masked values to is not known.
+                            return new Evaluated("a masked identity may not write to " + t.qualified() + " while "
+                                    + "Warden cannot read what is evaluated over each of its rows (CHECK constraints, "
+                                    + "policies, trigger conditions, generated columns): another transaction, perhaps "
+                                    + "this one, holds it exclusively", null);
+                        }
+                        Evaluated e = judgeEvaluated(t, evaluated, "write", current, path);
+                        if (e != null && e.handsOn() != null) {
+                            return e;
+                        }
+                        reading = reading == null ? e : reading;
+                    }
+                }
+            }
+        }
+        for (String name : catalog.reachedNames(analysis)) {
+            if (seen.add("r " + name)) {
+                dev.warden.sql.TableRef t = new dev.warden.sql.TableRef(null, name);
+                Evaluated e = judgeEvaluated(t, catalog.evaluatedOver(name, false), "read", current, path);
+                if (e != null && e.handsOn() != null) {
+                    return e;
+                }
+                reading = reading == null ? e : reading;
+            }
+        }
+        return reading;
+    }
+
+    /** {@link #whatRowsEvaluate} for the expressions {@code evaluated} over each row of {@code t} (null: none). */
+    private Evaluated judgeEvaluated(dev.warden.sql.TableRef t, List<StatementFacts> evaluated, String access,
+                                     Masker current, List<String> path) {
+        Evaluated reading = null;
+        for (StatementFacts expression : evaluated == null ? List.<StatementFacts>of() : evaluated) {
+            List<StatementFacts> run = withBodiesWritten(List.of(expression), transactionDdl.apply(null));
+            if (run.size() == 1 && expression.allStatements().size() == 1 && expression.kind() == StatementKind.SELECT
+                    && handoff(expression) == null) {
+                continue; // built-in tests of the row (price > 0, email ~ '@'): nothing to hand a value to
+            }
+            Analysis one = new Analysis(run);
+            Exposure e = inTransaction(one, judge(one, current, path).exposure(), false);
+            if (!e.sensitive()) {
+                continue;
+            }
+            String over = "a masked identity may not " + access + " where an expression evaluated over each row of "
+                    + t.qualified() + " (a CHECK, a domain's check, a policy, a trigger's WHEN or a generated column) ";
+            if (!e.launders().isEmpty()) {
+                return new Evaluated(over + "copies sensitive values into " + e.launders() + " (" + e.reason() + ")",
+                        e);
+            }
+            for (StatementFacts s : run) {
+                for (StatementFacts g : s.allStatements()) {
+                    String handoff = handoff(g);
+                    if (handoff != null) {
+                        return new Evaluated(over + "hands sensitive values to " + handoff + ", which masking cannot "
+                                + "follow (" + e.reason() + ")", e);
+                    }
+                }
+            }
+            if (reading == null && (run.size() > 1 || expression.allStatements().size() > 1)
+                    && passedToACall(expression.text(), e.sensitiveNames())) {
+                reading = new Evaluated(null, e);
+            }
+        }
+        return reading;
+    }
+
+    /** Words a parenthesis follows that call nothing (what Warden's renderings and the deparser write). */
+    private static final Set<String> NOT_CALLS = Set.of("select", "and", "or", "not", "in", "any", "all", "some",
+            "exists", "case", "when", "then", "else", "is", "as", "from", "where", "on", "array", "row", "values",
+            "between", "like", "ilike", "similar", "to", "escape", "distinct", "by");
+
+    /**
+     * Whether one of {@code names} stands inside the parentheses of a call in {@code text} (a word followed by
+     * "(", but {@link #NOT_CALLS}): a function body may then RAISE it. Not where it is only compared with a call's result
+     * ({@code owner_email = current_user_email()}, a common policy), which would make every read of the table
+     * sensitive. Strings are skipped; a quoted identifier counts as its name.
+     */
+    private static boolean passedToACall(String text, Set<String> names) {
+        java.util.ArrayDeque<Boolean> calls = new java.util.ArrayDeque<>();
+        int inCall = 0;
+        boolean afterWord = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\'') {
+                int j = i + 1;
+                while (j < text.length() && (text.charAt(j) != '\'' || text.startsWith("''", j))) {
+                    j += text.charAt(j) == '\'' ? 2 : 1; // a doubled quote stays inside the string
+                }
+                i = j;
+                afterWord = false;
+            } else if (c == '"' || Character.isLetter(c) || c == '_') {
+                int j = i + 1;
+                String word;
+                if (c == '"') {
+                    int close = text.indexOf('"', j);
+                    close = close < 0 ? text.length() : close;
+                    word = text.substring(j, close);
+                    j = close + 1;
+                } else {
+                    while (j < text.length() && (Character.isLetterOrDigit(text.charAt(j)) || text.charAt(j) == '_'
+                            || text.charAt(j) == '$')) {
+                        j++;
+                    }
+                    word = text.substring(i, j);
+                }
+                if (inCall > 0 && names.stream().anyMatch(word::equalsIgnoreCase)) {
+                    return true;
+                }
+                i = j - 1;
+                afterWord = c == '"' || !NOT_CALLS.contains(word.toLowerCase(java.util.Locale.ROOT));
+            } else if (c == '(') {
+                calls.push(afterWord);
+                inCall += afterWord ? 1 : 0;
+                afterWord = false;
+            } else if (c == ')') {
+                inCall -= !calls.isEmpty() && calls.pop() ? 1 : 0;
+                afterWord = false;
+            } else if (!Character.isWhitespace(c)) {
+                afterWord = false;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Why an ALTER DOMAIN that adds a CHECK is refused, where it hands the values it checks on, or null: the server evaluates the check
+     * over the value of every column of the domain, in every table (which ones, and whether a rule masks them, is
+     * not looked up: each counts as sensitive), so a function body it calls that writes a table no rule masks, or a
+     * handoff it or that body calls, takes every stored value.
+     */
+    private String domainCheckHandingOn(StatementFacts alter, Masker current) {
+        if (!DOMAIN_CHECK.matcher(alter.text()).find()) {
+            return null;
+        }
+        String over = "a masked identity may not add a check to a domain that, evaluated over every value stored "
+                + "as the domain, ";
+        String handoff = handoff(alter);
+        if (handoff != null) {
+            return over + "hands them to " + handoff + ", which masking cannot follow";
+        }
+        if (alter.nested().isEmpty()) {
+            return null;
+        }
+        Analysis bodies = new Analysis(alter.nested());
+        Exposure e = catalog.exposureAssumingSensitive(bodies, current, "the domain may hold sensitive values");
+        if (!e.launders().isEmpty()) {
+            return over + "copies them into " + e.launders();
+        }
+        for (StatementFacts body : alter.nested()) {
+            for (StatementFacts g : body.allStatements()) {
+                if ((handoff = handoff(g)) != null) {
+                    return over + "hands them to " + handoff + ", which masking cannot follow";
+                }
+            }
+        }
+        return null;
+    }
+
+    /** ALTER DOMAIN ... ADD ... CHECK: found anywhere in the text, which only errs towards judging. */
+    private static final java.util.regex.Pattern DOMAIN_CHECK = java.util.regex.Pattern.compile(
+            "(?i)\\badd\\b[\\s\\S]*\\bcheck\\b");
 
     /**
      * {@code written} and why, when what computes the row a write stores into it (a BEFORE ROW or INSTEAD OF
