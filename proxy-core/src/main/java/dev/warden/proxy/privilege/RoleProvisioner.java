@@ -36,7 +36,10 @@ final class RoleProvisioner implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RoleProvisioner.class);
 
-    /** Long enough for the login that follows and for clock skew between Warden and the server, no longer. */
+    /**
+     * Long enough for the login that follows and for clock skew between Warden and the server, no longer; the
+     * password is expired as soon as that login has finished ({@link #expireAndUnlock}).
+     */
     static final Duration PASSWORD_LIFETIME = Duration.ofMinutes(10);
     static final String COMMENT_PREFIX = "warden per-identity role of ";
 
@@ -78,8 +81,8 @@ final class RoleProvisioner implements AutoCloseable {
 
     /**
      * Other Warden replicas may log the same identity in at the same moment, and each login changes the password:
-     * a session-level advisory lock on the role name, held from the change until {@link #unlock} after the login,
-     * makes them take turns (a broken connection drops the lock, never leaving it held).
+     * a session-level advisory lock on the role name, held from the change until {@link #expireAndUnlock} after the
+     * login, makes them take turns (a broken connection drops the lock, never leaving it held).
      */
     private static void lock(Connection c, String role) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_lock(?)")) {
@@ -88,8 +91,43 @@ final class RoleProvisioner implements AutoCloseable {
         }
     }
 
-    /** Ends the turn {@link #provision} took; called once the login with the new password has finished. */
-    synchronized void unlock(String role) {
+    /**
+     * Ends the turn {@link #provision} took; called once the login with the new password has finished, whether or
+     * not it succeeded. First the role's password stops being valid: a role may always change its own password
+     * (PostgreSQL lets it without CREATEROLE), and one the identity chose would otherwise let it log in directly,
+     * around Warden, until the VALID UNTIL of its last login. VALID UNTIL it cannot change; the next login through
+     * Warden sets a new password and a new VALID UNTIL. Still holding the turn, so no other login of the identity
+     * (here or on another replica) has set its own password in between.
+     */
+    synchronized void expireAndUnlock(String role) {
+        try {
+            Connection c = connection();
+            expire(c, role);
+            // Committed before the turn ends: the next login's ALTER ROLE of the same row would otherwise fail
+            // ("tuple concurrently updated").
+            c.commit();
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_unlock(?)")) {
+                ps.setLong(1, lockKey(role));
+                ps.execute();
+            }
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            // The lock went with the connection, or goes with it now; the password must still be expired.
+            close();
+            try {
+                expire(connection(), role);
+                connection.commit();
+            } catch (SQLException | RuntimeException again) {
+                rollback();
+                log.warn("role.expire_failed env={} role={} reason=\"{}\": its password stays valid until its "
+                        + "VALID UNTIL ({} after the login)", environment.name(), role, again.getMessage(),
+                        PASSWORD_LIFETIME);
+            }
+        }
+    }
+
+    /** Ends a turn whose provisioning failed: nothing was changed, and the role may not be Warden's to expire. */
+    private void unlock(String role) {
         try {
             if (connection != null && !connection.isClosed()) {
                 try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.pg_advisory_unlock(?)")) {
@@ -99,8 +137,13 @@ final class RoleProvisioner implements AutoCloseable {
                 connection.commit();
             }
         } catch (SQLException e) {
-            // The lock went with the connection, or goes with it now.
             close();
+        }
+    }
+
+    private static void expire(Connection c, String role) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("ALTER ROLE " + identifier(role) + " VALID UNTIL '-infinity'");
         }
     }
 

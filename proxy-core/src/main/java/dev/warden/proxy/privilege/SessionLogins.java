@@ -91,10 +91,14 @@ public final class SessionLogins implements AutoCloseable {
             mine.complete(null);
         };
         RoleProvisioner provisioner = provisioner(env);
-        Runnable releaseAfterLogin = () -> {
-            release.run();
-            blocking.execute(() -> provisioner.unlock(role));
-        };
+        // The password is expired before the next login of the identity takes its turn: it sets a new one.
+        Runnable releaseAfterLogin = () -> blocking.execute(() -> {
+            try {
+                provisioner.expireAndUnlock(role);
+            } finally {
+                release.run();
+            }
+        });
         CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
         return turn.thenApplyAsync(v -> {
             try {
