@@ -158,7 +158,12 @@ class AttackPass17PrivilegeTest {
             try (Connection eng = as("least", dave, "eng")) {
                 assertEquals("false", scalar(eng, "SELECT pg_has_role(current_user, 'ap_admin', 'MEMBER')::text"));
             }
+            try (Connection eng = as("least", dave, "eng")) {
+                // Precision: the operator is dave's to use in his own session.
+                assertEquals("true", scalar(eng, "SELECT ('x'::name OPERATOR(public.=) 'x'::varchar)::text"));
+            }
             try (Connection direct = warden.direct()) {
+                assertEquals("1", scalar(direct, "SELECT count(*) FROM public.ap_seen WHERE who = 'wd_dave@example.com'"));
                 assertEquals("0", scalar(direct, "SELECT count(*) FROM public.ap_seen WHERE who = 'ap_provisioner'"),
                         "dave's operator ran as Warden's own login");
                 assertEquals("false", scalar(direct,
@@ -195,6 +200,56 @@ class AttackPass17PrivilegeTest {
         }
         try (Connection f = as("least", frank, "eng")) {
             assertEquals("wd_frank@example.com", scalar(f, "SELECT current_user"));
+        }
+    }
+
+    /**
+     * Precision: the password expires once the login has finished, yet the session goes on, and the identity's next
+     * login (another session of it still open) gets a fresh password that works.
+     */
+    @Test
+    void theSessionOutlivesItsExpiredPasswordAndTheNextLoginWorks() throws Exception {
+        String henry = "henry@example.com";
+        try (Connection first = as("least", henry, "eng")) {
+            assertEquals("-infinity", awaitValidUntil("wd_henry@example.com", "-infinity"));
+            try (Connection second = as("least", henry, "eng")) {
+                assertEquals("wd_henry@example.com", scalar(second, "SELECT current_user"));
+            }
+            assertEquals("wd_henry@example.com", scalar(first, "SELECT current_user"));
+            assertEquals("-infinity", awaitValidUntil("wd_henry@example.com", "-infinity"));
+        }
+    }
+
+    private static String awaitValidUntil(String role, String expected) throws Exception {
+        String seen = null;
+        for (int i = 0; i < 100; i++) {
+            try (Connection direct = warden.direct()) {
+                seen = scalar(direct, "SELECT rolvaliduntil::text FROM pg_roles WHERE rolname = '" + role + "'");
+            }
+            if (expected.equals(seen)) {
+                return seen;
+            }
+            Thread.sleep(50);
+        }
+        return seen;
+    }
+
+    /** Precision: settings of the identity's role other than the role itself still apply, and RESET ROLE is harmless. */
+    @Test
+    void perRoleSettingsOtherThanRoleStillApply() throws SQLException {
+        String ivan = "ivan@example.com";
+        try (Connection first = as("least", ivan, "eng")) {
+            scalar(first, "SELECT 1");
+        }
+        try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+            s.execute("ALTER ROLE \"wd_ivan@example.com\" SET statement_timeout = '12345ms'");
+        }
+        try (Connection c = as("least", ivan, "eng"); Statement s = c.createStatement()) {
+            assertEquals("12345ms", scalar(c, "SHOW statement_timeout"));
+            s.execute("SET ROLE ap_readwrite");
+            assertEquals("ap_readwrite", scalar(c, "SELECT current_user"));
+            s.execute("RESET ROLE");
+            assertEquals("wd_ivan@example.com", scalar(c, "SELECT current_user"));
         }
     }
 
