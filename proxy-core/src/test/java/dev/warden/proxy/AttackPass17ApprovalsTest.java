@@ -75,12 +75,19 @@ class AttackPass17ApprovalsTest {
         return warden.issuer.token().email(WardenHarness.USER).groups("eng").claim("jti", jti).sign();
     }
 
-    private static Object run(Statement st, String sql) {
-        try {
-            return st.executeUpdate(sql);
-        } catch (SQLException e) {
-            return e;
-        }
+    /** {@code sql} sent on {@code st} in the background: its update count, or the SQLException it ended with. */
+    private static CompletableFuture<Object> hold(Statement st, String sql) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return st.executeUpdate(sql);
+            } catch (SQLException e) {
+                return e;
+            }
+        });
+    }
+
+    private HttpResponse<String> post(String path, String token, String json) throws Exception {
+        return send("POST", path, token, json, "application/json");
     }
 
     private HttpResponse<String> send(String method, String path, String token, String body, String type)
@@ -120,15 +127,12 @@ class AttackPass17ApprovalsTest {
     void theRequesterCannotApproveTheirOwnHeldStatementWithASecondTokenEvenAsAnApprover() throws Exception {
         try (Connection a = warden.connect("prod", WardenHarness.USER, alice("session"), "")) {
             Statement st = a.createStatement();
-            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
-                    "UPDATE billing SET amount = 1 WHERE id = 1"));
+            CompletableFuture<Object> update = hold(st, "UPDATE billing SET amount = 1 WHERE id = 1");
             String id = awaitPendingId();
-            HttpResponse<String> self = send("POST", "/approvals/" + id + "/approve", alice("second-token"), "{}",
-                    "application/json");
+            HttpResponse<String> self = post("/approvals/" + id + "/approve", alice("second-token"), "{}");
             assertEquals(403, self.statusCode(), status(self));
             assertFalse(update.isDone(), "still held");
-            HttpResponse<String> deny = send("POST", "/approvals/" + id + "/deny", bob("bob-1"), "{}",
-                    "application/json");
+            HttpResponse<String> deny = post("/approvals/" + id + "/deny", bob("bob-1"), "{}");
             assertEquals(200, deny.statusCode(), status(deny));
             assertEquals("42501", ((SQLException) update.get(10, TimeUnit.SECONDS)).getSQLState());
             assertEquals(100, amount());
@@ -139,12 +143,10 @@ class AttackPass17ApprovalsTest {
     void aRequestThatExpiredCannotBeApprovedAfterwards() throws Exception {
         try (Connection a = warden.connect("prod", WardenHarness.USER, alice("expiring"), "")) {
             Statement st = a.createStatement();
-            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
-                    "UPDATE billing SET amount = 2 WHERE id = 1"));
+            CompletableFuture<Object> update = hold(st, "UPDATE billing SET amount = 2 WHERE id = 1");
             String id = awaitPendingId();
             assertEquals("57014", ((SQLException) update.get(15, TimeUnit.SECONDS)).getSQLState());
-            HttpResponse<String> late = send("POST", "/approvals/" + id + "/approve", bob("bob-2"), "{}",
-                    "application/json");
+            HttpResponse<String> late = post("/approvals/" + id + "/approve", bob("bob-2"), "{}");
             assertEquals(409, late.statusCode(), status(late));
             assertEquals(100, amount());
             assertEquals(1, st.executeQuery("SELECT 1").next() ? 1 : 0, "the session stays usable");
@@ -157,16 +159,14 @@ class AttackPass17ApprovalsTest {
         try (Connection a = warden.connect("prod", WardenHarness.USER, alice("retrier"), "")) {
             Statement st = a.createStatement();
             String sql = "UPDATE billing SET amount = 3 WHERE id = 1";
-            CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> run(st, sql));
+            CompletableFuture<Object> first = hold(st, sql);
             String denied = awaitPendingId();
-            assertEquals(200, send("POST", "/approvals/" + denied + "/deny", bob("bob-3"), "{}",
-                    "application/json").statusCode());
+            assertEquals(200, post("/approvals/" + denied + "/deny", bob("bob-3"), "{}").statusCode());
             assertEquals("42501", ((SQLException) first.get(10, TimeUnit.SECONDS)).getSQLState());
-            CompletableFuture<Object> again = CompletableFuture.supplyAsync(() -> run(st, sql));
+            CompletableFuture<Object> again = hold(st, sql);
             String second = awaitPendingId();
             assertNotEquals(denied, second);
-            HttpResponse<String> old = send("POST", "/approvals/" + denied + "/approve", bob("bob-4"), "{}",
-                    "application/json");
+            HttpResponse<String> old = post("/approvals/" + denied + "/approve", bob("bob-4"), "{}");
             assertEquals(409, old.statusCode(), status(old));
             assertFalse(again.isDone(), "approving the denied id released nothing");
             assertEquals(100, amount());
@@ -179,12 +179,11 @@ class AttackPass17ApprovalsTest {
     void aRevokedApproverTokenWrongMethodsHugeBodiesAndOddIdsReleaseNothing() throws Exception {
         try (Connection a = warden.connect("prod", WardenHarness.USER, alice("held"), "")) {
             Statement st = a.createStatement();
-            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
-                    "UPDATE billing SET amount = 4 WHERE id = 1"));
+            CompletableFuture<Object> update = hold(st, "UPDATE billing SET amount = 4 WHERE id = 1");
             String id = awaitPendingId();
             String path = "/approvals/" + id + "/approve";
             // The harness's policy lists leaked-token-1 in denied_token_ids.
-            assertEquals(401, send("POST", path, bob("leaked-token-1"), "{}", "application/json").statusCode());
+            assertEquals(401, post(path, bob("leaked-token-1"), "{}").statusCode());
             assertEquals(405, send("GET", path, bob("bob-5"), null, null).statusCode());
             assertEquals(405, send("PUT", path, bob("bob-5"), "{}", "application/json").statusCode());
             // A browser form (CSRF) carries no bearer token.
@@ -202,7 +201,7 @@ class AttackPass17ApprovalsTest {
             for (String odd : new String[] {"/approvals/..%2F..%2Fetc%2Fpasswd/approve", "/approvals/%2e%2e/approve",
                     "/approvals/" + id + "%00/approve", "/approvals/" + id.toUpperCase() + "/approve",
                     "/approvals/" + id + "/approve/", "/approvals//" + id + "/approve"}) {
-                int code = send("POST", odd, bob("bob-7"), "{}", "application/json").statusCode();
+                int code = post(odd, bob("bob-7"), "{}").statusCode();
                 assertTrue(code == 404 || code == 400, odd + ": " + code);
             }
             assertEquals(405, send("POST", "/approvals", bob("bob-8"), "{\"id\": \"" + id + "\"}",
