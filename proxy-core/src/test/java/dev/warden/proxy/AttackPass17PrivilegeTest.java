@@ -110,6 +110,22 @@ class AttackPass17PrivilegeTest {
         assertEquals("28P01", direct.getSQLState(), direct.getMessage());
     }
 
+    /** With the baseline on, the statement never reaches the database; other ALTER ROLE settings still do. */
+    @Test
+    void withTheBaselineOnAlterRolePasswordIsRefusedAndOtherRoleSettingsAreNot() throws SQLException {
+        try (Connection alice = as("guarded", ALICE, "eng"); Statement s = alice.createStatement()) {
+            for (String sql : new String[] {"ALTER ROLE CURRENT_USER PASSWORD 'mine'",
+                    "ALTER USER \"wd_alice@example.com\" WITH ENCRYPTED PASSWORD 'mine'",
+                    "alter role current_user with login password 'mine' valid until 'infinity'"}) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("role-escalation"), sql + ": " + e.getMessage());
+            }
+            s.execute("ALTER ROLE CURRENT_USER SET statement_timeout = '7s'");
+            s.execute("ALTER ROLE CURRENT_USER RESET statement_timeout");
+        }
+    }
+
     /** The same, while she keeps her Warden session open: the direct login must fail then too. */
     @Test
     void anIdentitySettingItsOwnPasswordCannotLogInAroundWardenWhileItsSessionLasts() throws SQLException {

@@ -34,6 +34,7 @@ public final class Guardrails {
     private static final Set<String> DROPPABLE_CONTAINERS = Set.of("TABLE", "SCHEMA", "DATABASE");
     /** CASCADE anywhere in a DROP's text (in a comment or a name too: that only errs towards refusing). */
     private static final Pattern CASCADE = Pattern.compile("(?i)\\bcascade\\b");
+    private static final Pattern PASSWORD = Pattern.compile("(?i)\\bpassword\\b");
 
     /** What the catalog says about the relations a statement names, for rules that name tables. */
     public interface NamedRelations {
@@ -825,6 +826,15 @@ public final class Guardrails {
         }
         if (kind == StatementKind.ALTER_SYSTEM && baselineOn(env, "alter-system")) {
             return Decision.block("alter-system", "ALTER SYSTEM changes the server configuration", null);
+        }
+        // Every role may change its own password, and one the identity chose would let it log in around Warden.
+        // Warden expires the role's password after each login, which the role cannot undo; this keeps the statement
+        // from the database at all (psql's \\password sends it too).
+        if (kind == StatementKind.ALTER && f.objectType().equals("ROLE") && PASSWORD.matcher(f.text()).find()
+                && baselineOn(env, "role-escalation")) {
+            return Decision.block("role-escalation", "ALTER ROLE ... PASSWORD would give a database role a password "
+                    + "Warden does not hold, to log in without Warden", "Warden sets the role's password at each "
+                    + "login: connect through Warden");
         }
         // RESET ROLE (and RESET SESSION AUTHORIZATION) return to whatever role the connection began with, which
         // a per-role or per-database default can make another role than the login: refused like SET ROLE NONE.
