@@ -13,6 +13,7 @@ import java.sql.Statement;
 import java.util.Properties;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -116,11 +117,16 @@ class AttackPass17PrivilegeTest {
         try (Connection alice = as("guarded", ALICE, "eng"); Statement s = alice.createStatement()) {
             for (String sql : new String[] {"ALTER ROLE CURRENT_USER PASSWORD 'mine'",
                     "ALTER USER \"wd_alice@example.com\" WITH ENCRYPTED PASSWORD 'mine'",
-                    "alter role current_user with login password 'mine' valid until 'infinity'"}) {
+                    "alter role current_user with login password 'mine' valid until 'infinity'",
+                    "/* mine */ ALTER ROLE SESSION_USER PASSWORD 'mine'"}) {
                 SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
                 assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
                 assertTrue(e.getMessage().contains("role-escalation"), sql + ": " + e.getMessage());
             }
+            // Another role's password is the database's to refuse (no CREATEROLE), not Warden's rule.
+            SQLException other = assertThrows(SQLException.class, () -> s.execute("ALTER ROLE ap_readwrite PASSWORD 'x'"));
+            assertEquals("42501", other.getSQLState());
+            assertFalse(other.getMessage().contains("role-escalation"), other.getMessage());
             s.execute("ALTER ROLE CURRENT_USER SET statement_timeout = '7s'");
             s.execute("ALTER ROLE CURRENT_USER RESET statement_timeout");
         }
