@@ -159,6 +159,60 @@ class AttackPass17IdentityTest {
         }
     }
 
+    /**
+     * Two trusted issuers, one user name: the second issuer's "alice@example.com" (an IdP where anyone may choose
+     * that e-mail) must not get the role Warden made for the first issuer's alice, with the objects she owns.
+     */
+    @Test
+    void aUserNameFromASecondIssuerNeverGetsTheFirstIssuersRole() throws Exception {
+        try (TestOidcIssuer other = TestOidcIssuer.start()) {
+            try (Connection c = pg.connect(database); java.sql.Statement s = c.createStatement()) {
+                s.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'p17_prov') THEN "
+                        + "CREATE ROLE p17_prov LOGIN CREATEROLE; CREATE ROLE p17_rw NOLOGIN; "
+                        + "GRANT p17_rw TO p17_prov WITH ADMIN OPTION; END IF; END $$");
+                s.execute("GRANT CREATE ON SCHEMA public TO p17_rw");
+            }
+            String yaml = """
+                    listen: { address: "127.0.0.1:0" }
+                    identity:
+                      issuers: [ { issuer: "${ISSUER}", audience: warden }, { issuer: "${OTHER}", audience: warden } ]
+                    environments:
+                      dev:
+                        baseline_guardrails: false
+                        upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: p17_prov, tls: require }
+                        allow: [ { groups: [eng] } ]
+                        roles: { provision: per_identity, map: [ { groups: [eng], role: p17_rw } ] }
+                    masking: { defaults: off }
+                    audit: { sinks: [ { type: file, dir: "${DIR}/audit2" } ] }
+                    approvals: { store: { type: file, path: "${DIR}/approvals2" } }
+                    """;
+            server = WardenServer.start(PolicyLoader.parse(yaml, dir, "two.yaml", Map.of("ISSUER", issuer.issuer(),
+                    "OTHER", other.issuer(), "PG_PORT", Integer.toString(pg.port()), "DATABASE", database,
+                    "DIR", dir.toString())));
+            try (Connection first = connect("dev", "alice@example.com", token("first-issuer"));
+                 java.sql.Statement s = first.createStatement()) {
+                s.execute("CREATE TABLE p17_alice_private (v text)");
+                s.execute("INSERT INTO p17_alice_private VALUES ('alice-only')");
+            }
+            String impostor = other.token().subject("someone-else").email("alice@example.com").groups("eng").sign();
+            try (Connection second = connect("dev", "alice@example.com", impostor)) {
+                assertTrue(!"wd_alice@example.com".equals(scalar(second, "SELECT current_user")),
+                        "the second issuer's alice got the first issuer's role");
+                SQLException read = assertThrows(SQLException.class,
+                        () -> scalar(second, "SELECT v FROM p17_alice_private"));
+                assertEquals("42501", read.getSQLState(), read.getMessage());
+            } catch (SQLException refused) {
+                assertEquals("28000", refused.getSQLState(), refused.getMessage());
+                assertTrue(refused.getMessage().contains("belongs to alice@example.com of another issuer"),
+                        refused.getMessage());
+            }
+            try (Connection again = connect("dev", "alice@example.com", token("first-again"))) {
+                assertEquals("alice-only", scalar(again, "SELECT v FROM p17_alice_private"),
+                        "precision: the first issuer's alice keeps her role");
+            }
+        }
+    }
+
     /** The same when a reload takes the environment away from the identity's groups. */
     @Test
     void anOpenSessionWhoseIdentityAReloadNoLongerAllowsEnds() throws Exception {

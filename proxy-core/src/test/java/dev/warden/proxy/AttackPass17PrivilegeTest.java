@@ -275,6 +275,32 @@ class AttackPass17PrivilegeTest {
         }
     }
 
+    /**
+     * Precision: a role Warden made before roles named their issuer (its comment names only the user) is taken by the
+     * next login, which records its issuer; a role Warden did not make is still refused, with 28000.
+     */
+    @Test
+    void aRoleFromBeforeIssuersWereRecordedIsKeptAndAForeignRoleIsRefused() throws SQLException {
+        try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+            s.execute("SET ROLE ap_provisioner"); // as Warden's login made it
+            s.execute("CREATE ROLE \"wd_judy@example.com\" LOGIN");
+            s.execute("COMMENT ON ROLE \"wd_judy@example.com\" IS 'warden per-identity role of judy@example.com'");
+            s.execute("RESET ROLE");
+            s.execute("CREATE ROLE \"wd_kim@example.com\" LOGIN");
+        }
+        try (Connection judy = as("least", "judy@example.com", "eng")) {
+            assertEquals("wd_judy@example.com", scalar(judy, "SELECT current_user"));
+        }
+        try (Connection direct = warden.direct()) {
+            assertEquals("warden per-identity role of judy@example.com from issuer " + warden.issuer.issuer(),
+                    scalar(direct, "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
+                            + "WHERE rolname = 'wd_judy@example.com'"));
+        }
+        SQLException foreign = assertThrows(SQLException.class, () -> as("least", "kim@example.com", "eng").close());
+        assertEquals("28000", foreign.getSQLState(), foreign.getMessage());
+        assertTrue(foreign.getMessage().contains("was not created by Warden"), foreign.getMessage());
+    }
+
     /** Every spelling of a role change leaves the session as its own role (baseline on). */
     @Test
     void everySpellingOfARoleChangeLeavesTheSessionItsOwnRole() throws SQLException {

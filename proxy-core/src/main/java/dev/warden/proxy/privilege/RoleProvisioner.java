@@ -55,7 +55,7 @@ final class RoleProvisioner implements AutoCloseable {
     }
 
     /** Blocks: run it on the blocking executor. */
-    synchronized UpstreamLogin provision(String username, RoleRule rule) throws SQLException {
+    synchronized UpstreamLogin provision(String username, String issuer, RoleRule rule) throws SQLException {
         RoleMapping roles = environment.roles().orElseThrow();
         String role = RoleNames.forIdentity(roles.rolePrefix(), username);
         String password = ScramVerifier.randomPassword();
@@ -69,7 +69,7 @@ final class RoleProvisioner implements AutoCloseable {
             throw e;
         }
         try {
-            provision(c, roles, role, username, rule.role(), verifier);
+            provision(c, roles, role, username, issuer, rule.role(), verifier);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
@@ -155,10 +155,13 @@ final class RoleProvisioner implements AutoCloseable {
         return key;
     }
 
-    private void provision(Connection c, RoleMapping roles, String role, String username, String mapped,
-                           String verifier) throws SQLException {
+    private void provision(Connection c, RoleMapping roles, String role, String username, String issuer,
+                           String mapped, String verifier) throws SQLException {
         String validUntil = literal(Instant.now().plus(PASSWORD_LIFETIME).toString());
-        String comment = COMMENT_PREFIX + username;
+        // The role belongs to the user name as one issuer vouches for it: with several issuers trusted, another
+        // one's token for the same name (an IdP where anyone may choose that e-mail) must not get this role.
+        String legacy = COMMENT_PREFIX + username;
+        String comment = legacy + " from issuer " + issuer;
         try (Statement s = c.createStatement()) {
             Existing existing = existing(c, role);
             if (existing == null) {
@@ -167,7 +170,18 @@ final class RoleProvisioner implements AutoCloseable {
                 s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
                 log.info("role.created env={} role={} mapped={}", environment.name(), role, mapped);
             } else {
-                if (!comment.equals(existing.comment())) {
+                if (existing.comment() != null && existing.comment().startsWith(legacy + " from issuer ")
+                        && !comment.equals(existing.comment())) {
+                    throw new ProvisioningException("role \"" + role + "\" of environment \"" + environment.name()
+                            + "\" belongs to " + username + " of another issuer ("
+                            + existing.comment().substring((legacy + " from issuer ").length()) + "); a user name "
+                            + "of issuer " + issuer + " does not take it over");
+                }
+                if (legacy.equals(existing.comment())) {
+                    // Made before roles named their issuer: the first login since then claims it.
+                    s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
+                    log.info("role.issuer_recorded env={} role={} issuer={}", environment.name(), role, issuer);
+                } else if (!comment.equals(existing.comment())) {
                     throw new ProvisioningException("role \"" + role + "\" exists in environment \""
                             + environment.name() + "\" but was not created by Warden for " + username
                             + "; Warden does not take over roles it did not make (drop or rename it)");
@@ -277,9 +291,9 @@ final class RoleProvisioner implements AutoCloseable {
     }
 
     /** The role cannot be provisioned for a reason an administrator must fix; the login is refused. */
-    static final class ProvisioningException extends RuntimeException {
+    static final class ProvisioningException extends dev.warden.proxy.upstream.LoginRefusedException {
         ProvisioningException(String message) {
-            super(message);
+            super(dev.warden.pg.SqlState.INVALID_AUTHORIZATION_SPECIFICATION, message);
         }
     }
 }

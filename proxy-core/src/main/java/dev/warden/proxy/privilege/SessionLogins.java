@@ -102,7 +102,7 @@ public final class SessionLogins implements AutoCloseable {
         CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
         return turn.thenApplyAsync(v -> {
             try {
-                return new Lease(provisioner.provision(who.username(), rule), releaseAfterLogin);
+                return new Lease(provisioner.provision(who.username(), who.issuer(), rule), releaseAfterLogin);
             } catch (SQLException e) {
                 throw new UpstreamException("cannot provision the database role of \"" + who.username()
                         + "\" in environment \"" + env.name() + "\": " + e.getMessage(), e);

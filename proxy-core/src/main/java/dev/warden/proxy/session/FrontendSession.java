@@ -287,6 +287,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             }
             if (f.isSuccess()) {
                 onUpstreamReady(ctx, (UpstreamConnection) f.getNow());
+            } else if (f.cause() instanceof dev.warden.proxy.upstream.LoginRefusedException roleRefused) {
+                log.info("auth.failure session={} user={} reason=\"{}\"", id, who.username(), roleRefused.getMessage());
+                audit.authFailure(who.username(), String.valueOf(ctx.channel().remoteAddress()), roleRefused.getMessage(),
+                        roleRefused.sqlState());
+                fail(new SessionException(roleRefused.sqlState(), roleRefused.getMessage()));
             } else {
                 log.warn("upstream.connect_failed session={} env={} upstream={}:{} reason=\"{}\"", id, env.name(),
                         env.upstream().host(), env.upstream().port(), ClientErrors.describeConnectFailure(f.cause()));
