@@ -44,12 +44,16 @@ final class PostgresApprovalStore implements ApprovalStore {
     private static final String PENDING_FIRST = " ORDER BY (status = 'PENDING') DESC, created_at DESC";
 
     private final Secret url;
-    private final String table;
+    /** The table's name as configured: the advisory lock's key, the same for every instance and version. */
+    private final String configuredTable;
+    /** As configured until the first connection; from then on qualified with its schema ({@link #pinSearchPath}). */
+    private volatile String table;
     private Connection connection;
 
-    PostgresApprovalStore(Secret url, String table) throws IOException {
+    PostgresApprovalStore(Secret url, String configured) throws IOException {
         this.url = url;
-        this.table = table;
+        this.configuredTable = configured;
+        this.table = configured;
         run(c -> {
             try (Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE IF NOT EXISTS " + table + " (id text PRIMARY KEY, status text NOT NULL, "
@@ -88,7 +92,7 @@ final class PostgresApprovalStore implements ApprovalStore {
             try {
                 try (PreparedStatement lock = c.prepareStatement(
                         "SELECT pg_advisory_xact_lock(hashtext(?), hashtext(lower(?)))")) {
-                    lock.setString(1, table);
+                    lock.setString(1, configuredTable);
                     lock.setString(2, requester.username());
                     lock.execute();
                 }
@@ -254,6 +258,31 @@ final class PostgresApprovalStore implements ApprovalStore {
         return sorted.size() <= limit ? sorted : List.copyOf(sorted.subList(0, limit));
     }
 
+    /**
+     * The store's role owns the approvals table, so whatever runs as it can approve anything. The table may live in
+     * the application's database, where an identity may create in a schema on this login's default search_path
+     * ({@code public}): an operator {@code =(text, varchar)} or a function {@code lower(varchar)} there is an exact
+     * match for this store's {@code id = ?} and {@code lower(?)} (pgJDBC sends strings as varchar) and would win over
+     * pg_catalog's. So the table is qualified with the schema the default search_path gives it once, and the
+     * connection then resolves every other name in pg_catalog alone.
+     */
+    private void pinSearchPath(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            if (table.indexOf('.') < 0) {
+                try (java.sql.ResultSet rs = s.executeQuery(
+                        "SELECT pg_catalog.quote_ident(pg_catalog.current_schema())")) {
+                    String schema = rs.next() ? rs.getString(1) : null;
+                    if (schema == null) {
+                        throw new SQLException("no schema on the search_path of the approvals store's login holds "
+                                + "table " + table + "; name it with its schema (approvals.store.table)", "3F000");
+                    }
+                    table = schema + "." + table;
+                }
+            }
+            s.execute("SET search_path = pg_catalog");
+        }
+    }
+
     private interface Work<T> {
         T apply(Connection c) throws SQLException;
     }
@@ -263,6 +292,7 @@ final class PostgresApprovalStore implements ApprovalStore {
             if (connection == null || connection.isClosed()) {
                 connection = DriverManager.getConnection(url.reveal());
                 connection.setAutoCommit(true);
+                pinSearchPath(connection);
             }
             return work.apply(connection);
         } catch (SQLException e) {

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -34,6 +35,9 @@ public final class Guardrails {
     private static final Set<String> DROPPABLE_CONTAINERS = Set.of("TABLE", "SCHEMA", "DATABASE");
     /** CASCADE anywhere in a DROP's text (in a comment or a name too: that only errs towards refusing). */
     private static final Pattern CASCADE = Pattern.compile("(?i)\\bcascade\\b");
+    private static final Pattern PASSWORD = Pattern.compile("(?i)\\bpassword\\b");
+    /** The role an ALTER ROLE/USER names, when the statement starts with it (no comment, no IF EXISTS). */
+    private static final Pattern ALTERED_ROLE = Pattern.compile("(?is)\\Aalter\\s+(?:role|user)\\s+(\"(?:[^\"]|\"\")+\"|[a-z_][a-z0-9_$]*)(?=\\s)");
 
     /** What the catalog says about the relations a statement names, for rules that name tables. */
     public interface NamedRelations {
@@ -834,6 +838,15 @@ public final class Guardrails {
         if (kind == StatementKind.ALTER_SYSTEM && baselineOn(env, "alter-system")) {
             return Decision.block("alter-system", "ALTER SYSTEM changes the server configuration", null);
         }
+        // Every role may change its own password, and one the identity chose would let it log in around Warden.
+        // Warden expires the role's password after each login, which the role cannot undo; this keeps the statement
+        // from the database at all (psql's \\password sends it too).
+        if (kind == StatementKind.ALTER && f.objectType().equals("ROLE") && PASSWORD.matcher(f.text()).find()
+                && baselineOn(env, "role-escalation") && mayBeOwnRole(f.text().strip(), upstreamUser)) {
+            return Decision.block("role-escalation", "ALTER ROLE ... PASSWORD would give a database role a password "
+                    + "Warden does not hold, to log in without Warden", "Warden sets the role's password at each "
+                    + "login: connect through Warden");
+        }
         // RESET ROLE (and RESET SESSION AUTHORIZATION) return to whatever role the connection began with, which
         // a per-role or per-database default can make another role than the login: refused like SET ROLE NONE.
         if (baselineOn(env, "role-escalation") && (kind == StatementKind.RESET_ROLE
@@ -874,6 +887,24 @@ public final class Guardrails {
                     + "environment \"" + env.name() + "\" is production", null);
         }
         return Decision.ALLOW;
+    }
+
+    /**
+     * Whether the ALTER ROLE/USER {@code text} may name the session's own login role: CURRENT_USER, SESSION_USER,
+     * CURRENT_ROLE, the login's name, or a form Warden does not read (which counts as its own). Another role's
+     * password stays an administrator's business (it needs CREATEROLE, which no identity's own role has).
+     */
+    private static boolean mayBeOwnRole(String text, String upstreamUser) {
+        Matcher m = ALTERED_ROLE.matcher(text);
+        if (!m.find()) {
+            return true;
+        }
+        String named = m.group(1);
+        String role = named.startsWith("\"") ? named.substring(1, named.length() - 1).replace("\"\"", "\"")
+                : named.toLowerCase(Locale.ROOT);
+        boolean special = !named.startsWith("\"")
+                && Set.of("current_user", "session_user", "current_role").contains(role);
+        return special || upstreamUser == null || role.equals(upstreamUser);
     }
 
     private boolean matchesWithInner(CompiledRule rule, StatementFacts facts, NamedRelations schemas) {

@@ -36,7 +36,10 @@ final class RoleProvisioner implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RoleProvisioner.class);
 
-    /** Long enough for the login that follows and for clock skew between Warden and the server, no longer. */
+    /**
+     * Long enough for the login that follows and for clock skew between Warden and the server, no longer; the
+     * password is expired as soon as that login has finished ({@link #expireAndUnlock}).
+     */
     static final Duration PASSWORD_LIFETIME = Duration.ofMinutes(10);
     static final String COMMENT_PREFIX = "warden per-identity role of ";
 
@@ -52,7 +55,7 @@ final class RoleProvisioner implements AutoCloseable {
     }
 
     /** Blocks: run it on the blocking executor. */
-    synchronized UpstreamLogin provision(String username, RoleRule rule) throws SQLException {
+    synchronized UpstreamLogin provision(String username, String issuer, RoleRule rule) throws SQLException {
         RoleMapping roles = environment.roles().orElseThrow();
         String role = RoleNames.forIdentity(roles.rolePrefix(), username);
         String password = ScramVerifier.randomPassword();
@@ -66,7 +69,7 @@ final class RoleProvisioner implements AutoCloseable {
             throw e;
         }
         try {
-            provision(c, roles, role, username, rule.role(), verifier);
+            provision(c, roles, role, username, issuer, rule.role(), verifier);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
@@ -78,8 +81,8 @@ final class RoleProvisioner implements AutoCloseable {
 
     /**
      * Other Warden replicas may log the same identity in at the same moment, and each login changes the password:
-     * a session-level advisory lock on the role name, held from the change until {@link #unlock} after the login,
-     * makes them take turns (a broken connection drops the lock, never leaving it held).
+     * a session-level advisory lock on the role name, held from the change until {@link #expireAndUnlock} after the
+     * login, makes them take turns (a broken connection drops the lock, never leaving it held).
      */
     private static void lock(Connection c, String role) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_lock(?)")) {
@@ -88,8 +91,43 @@ final class RoleProvisioner implements AutoCloseable {
         }
     }
 
-    /** Ends the turn {@link #provision} took; called once the login with the new password has finished. */
-    synchronized void unlock(String role) {
+    /**
+     * Ends the turn {@link #provision} took; called once the login with the new password has finished, whether or
+     * not it succeeded. First the role's password stops being valid: a role may always change its own password
+     * (PostgreSQL lets it without CREATEROLE), and one the identity chose would otherwise let it log in directly,
+     * around Warden, until the VALID UNTIL of its last login. VALID UNTIL it cannot change; the next login through
+     * Warden sets a new password and a new VALID UNTIL. Still holding the turn, so no other login of the identity
+     * (here or on another replica) has set its own password in between.
+     */
+    synchronized void expireAndUnlock(String role) {
+        try {
+            Connection c = connection();
+            expire(c, role);
+            // Committed before the turn ends: the next login's ALTER ROLE of the same row would otherwise fail
+            // ("tuple concurrently updated").
+            c.commit();
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_unlock(?)")) {
+                ps.setLong(1, lockKey(role));
+                ps.execute();
+            }
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            // The lock went with the connection, or goes with it now; the password must still be expired.
+            close();
+            try {
+                expire(connection(), role);
+                connection.commit();
+            } catch (SQLException | RuntimeException again) {
+                rollback();
+                log.warn("role.expire_failed env={} role={} reason=\"{}\": its password stays valid until its "
+                        + "VALID UNTIL ({} after the login)", environment.name(), role, again.getMessage(),
+                        PASSWORD_LIFETIME);
+            }
+        }
+    }
+
+    /** Ends a turn whose provisioning failed: nothing was changed, and the role may not be Warden's to expire. */
+    private void unlock(String role) {
         try {
             if (connection != null && !connection.isClosed()) {
                 try (PreparedStatement ps = connection.prepareStatement("SELECT pg_catalog.pg_advisory_unlock(?)")) {
@@ -99,8 +137,13 @@ final class RoleProvisioner implements AutoCloseable {
                 connection.commit();
             }
         } catch (SQLException e) {
-            // The lock went with the connection, or goes with it now.
             close();
+        }
+    }
+
+    private static void expire(Connection c, String role) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("ALTER ROLE " + identifier(role) + " VALID UNTIL '-infinity'");
         }
     }
 
@@ -112,10 +155,13 @@ final class RoleProvisioner implements AutoCloseable {
         return key;
     }
 
-    private void provision(Connection c, RoleMapping roles, String role, String username, String mapped,
-                           String verifier) throws SQLException {
+    private void provision(Connection c, RoleMapping roles, String role, String username, String issuer,
+                           String mapped, String verifier) throws SQLException {
         String validUntil = literal(Instant.now().plus(PASSWORD_LIFETIME).toString());
-        String comment = COMMENT_PREFIX + username;
+        // The role belongs to the user name as one issuer vouches for it: with several issuers trusted, another
+        // one's token for the same name (an IdP where anyone may choose that e-mail) must not get this role.
+        String legacy = COMMENT_PREFIX + username;
+        String comment = legacy + " from issuer " + issuer;
         try (Statement s = c.createStatement()) {
             Existing existing = existing(c, role);
             if (existing == null) {
@@ -124,7 +170,18 @@ final class RoleProvisioner implements AutoCloseable {
                 s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
                 log.info("role.created env={} role={} mapped={}", environment.name(), role, mapped);
             } else {
-                if (!comment.equals(existing.comment())) {
+                if (existing.comment() != null && existing.comment().startsWith(legacy + " from issuer ")
+                        && !comment.equals(existing.comment())) {
+                    throw new ProvisioningException("role \"" + role + "\" of environment \"" + environment.name()
+                            + "\" belongs to " + username + " of another issuer ("
+                            + existing.comment().substring((legacy + " from issuer ").length()) + "); a user name "
+                            + "of issuer " + issuer + " does not take it over");
+                }
+                if (legacy.equals(existing.comment())) {
+                    // Made before roles named their issuer: the first login since then claims it.
+                    s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
+                    log.info("role.issuer_recorded env={} role={} issuer={}", environment.name(), role, issuer);
+                } else if (!comment.equals(existing.comment())) {
                     throw new ProvisioningException("role \"" + role + "\" exists in environment \""
                             + environment.name() + "\" but was not created by Warden for " + username
                             + "; Warden does not take over roles it did not make (drop or rename it)");
@@ -234,9 +291,9 @@ final class RoleProvisioner implements AutoCloseable {
     }
 
     /** The role cannot be provisioned for a reason an administrator must fix; the login is refused. */
-    static final class ProvisioningException extends RuntimeException {
+    static final class ProvisioningException extends dev.warden.proxy.upstream.LoginRefusedException {
         ProvisioningException(String message) {
-            super(message);
+            super(dev.warden.pg.SqlState.INVALID_AUTHORIZATION_SPECIFICATION, message);
         }
     }
 }

@@ -91,14 +91,18 @@ public final class SessionLogins implements AutoCloseable {
             mine.complete(null);
         };
         RoleProvisioner provisioner = provisioner(env);
-        Runnable releaseAfterLogin = () -> {
-            release.run();
-            blocking.execute(() -> provisioner.unlock(role));
-        };
+        // The password is expired before the next login of the identity takes its turn: it sets a new one.
+        Runnable releaseAfterLogin = () -> blocking.execute(() -> {
+            try {
+                provisioner.expireAndUnlock(role);
+            } finally {
+                release.run();
+            }
+        });
         CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
         return turn.thenApplyAsync(v -> {
             try {
-                return new Lease(provisioner.provision(who.username(), rule), releaseAfterLogin);
+                return new Lease(provisioner.provision(who.username(), who.issuer(), rule), releaseAfterLogin);
             } catch (SQLException e) {
                 throw new UpstreamException("cannot provision the database role of \"" + who.username()
                         + "\" in environment \"" + env.name() + "\": " + e.getMessage(), e);

@@ -239,6 +239,7 @@ public final class WardenServer implements AutoCloseable {
         }
         enforcement.set(built);
         policy.set(next);
+        tracker.policyReloaded(next);
         dev.warden.config.PolicyDiff diff = dev.warden.config.PolicyDiff.between(old, next);
         audit.append(dev.warden.audit.event.PolicyReload.accepted(old.versionHash(), next.versionHash(),
                 diff.changes()));

@@ -62,6 +62,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private long startedNanos;
     private ScheduledFuture<?> startupTimeout;
     private ScheduledFuture<?> tokenExpiry;
+    /** The {@code jti} of the token the session logged in with, if it had one: a reload may revoke it. */
+    private String tokenId;
     /** The READY session, once there is one. */
     private volatile RelaySession relay;
     /** A FATAL error is on its way to the client; nothing more is read. */
@@ -246,6 +248,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                                 ClientErrors.fatal(cause).sqlState());
                         fail(cause);
                     } else {
+                        tokenId = tokenIdOf(token);
                         onAuthenticated(ctx, id);
                     }
                 }));
@@ -284,6 +287,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             }
             if (f.isSuccess()) {
                 onUpstreamReady(ctx, (UpstreamConnection) f.getNow());
+            } else if (f.cause() instanceof dev.warden.proxy.upstream.LoginRefusedException roleRefused) {
+                log.info("auth.failure session={} user={} reason=\"{}\"", id, who.username(), roleRefused.getMessage());
+                audit.authFailure(who.username(), String.valueOf(ctx.channel().remoteAddress()), roleRefused.getMessage(),
+                        roleRefused.sqlState());
+                fail(new SessionException(roleRefused.sqlState(), roleRefused.getMessage()));
             } else {
                 log.warn("upstream.connect_failed session={} env={} upstream={}:{} reason=\"{}\"", id, env.name(),
                         env.upstream().host(), env.upstream().port(), ClientErrors.describeConnectFailure(f.cause()));
@@ -373,6 +381,70 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "terminating connection because the OIDC token of \""
                 + identity.username() + "\" expired at " + identity.expiresAt() + "; reconnect with a fresh token")),
                 delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** The token's {@code jti}; read after {@code validate} has verified the token, so it is the issuer's. */
+    private static String tokenIdOf(String token) {
+        try {
+            return com.nimbusds.jwt.SignedJWT.parse(token).getJWTClaimsSet().getJWTID();
+        } catch (java.text.ParseException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A reload applies to sessions already logged in, not only to new ones: a session whose token's id the new
+     * policy revokes, whose issuer it no longer trusts, or whose identity it no longer allows in the environment
+     * (or maps to no role) ends with FATAL 28000, as when its token expires. Logins still in progress are judged
+     * the same way. Runs on the session's event loop.
+     */
+    void policyReloaded(Policy next) {
+        Channel channel = client;
+        if (channel == null) {
+            return;
+        }
+        channel.eventLoop().execute(() -> {
+            if (state == State.CLOSED || identity == null) {
+                return;
+            }
+            String reason = noLongerAllowedBy(next);
+            if (reason == null) {
+                return;
+            }
+            log.info("session.revoked session={} user={} reason=\"{}\"", id, identity.username(), reason);
+            SessionException ended = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "terminating connection because " + reason);
+            RelaySession ready = relay;
+            if (ready != null) {
+                ready.fail(ended);
+            } else {
+                fail(ended);
+            }
+        });
+    }
+
+    private String noLongerAllowedBy(Policy next) {
+        dev.warden.config.IssuerConfig issuer = next.issuers().stream()
+                .filter(i -> i.issuer().equals(identity.issuer())).findFirst().orElse(null);
+        if (issuer == null) {
+            return "the Warden policy no longer trusts the issuer of the OIDC token of \"" + identity.username() + "\"";
+        }
+        if (tokenId != null && issuer.deniedTokenIds().contains(tokenId)) {
+            return "the OIDC token of \"" + identity.username() + "\" was revoked (identity.issuers[].denied_token_ids)";
+        }
+        if (environment == null) {
+            return null; // not yet chosen: onAuthenticated reads the policy in force
+        }
+        Environment env = next.environment(environment.name()).orElse(null);
+        if (env == null) {
+            return "environment \"" + environment.name() + "\" is no longer defined in the Warden policy";
+        }
+        if (!env.allows(identity.username(), identity.groups())) {
+            return "user \"" + identity.username() + "\" is no longer allowed in environment \"" + env.name()
+                    + "\" (groups " + identity.groups() + ")";
+        }
+        return services.upstreams().refusal(env, identity, startup.parameters())
+                .map(r -> "the Warden policy no longer lets this session in: " + r.message()).orElse(null);
     }
 
     private void holdEarly(Object msg) {

@@ -3,7 +3,7 @@ package dev.warden.proxy.session;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** The live sessions, so that a shutdown can reach each of them. */
+/** The live sessions, so that a shutdown or a policy reload can reach each of them. */
 public final class SessionTracker {
 
     private final Set<FrontendSession> sessions = ConcurrentHashMap.newKeySet();
@@ -28,6 +28,11 @@ public final class SessionTracker {
     public void beginShutdown() {
         shuttingDown = true;
         sessions.forEach(FrontendSession::beginShutdown);
+    }
+
+    /** Each session checks that the new policy still lets it in (token id, issuer, environment, role map). */
+    public void policyReloaded(dev.warden.config.Policy next) {
+        sessions.forEach(session -> session.policyReloaded(next));
     }
 
     /** Closes every session that is still open, with FATAL 57P01. */

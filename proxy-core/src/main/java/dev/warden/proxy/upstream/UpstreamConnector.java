@@ -108,6 +108,13 @@ public final class UpstreamConnector {
                 parameters.put(k, v);
             }
         });
+        if (environment.roles().isPresent()) {
+            // The session starts as the login Warden chose, whatever role a per-role or per-database default
+            // names (ALTER ROLE CURRENT_USER SET role = ..., made by the identity in an earlier session): a startup
+            // setting outranks both, and RESET ROLE then returns to it too. Clients cannot send their own
+            // (SessionLogins.refusal).
+            parameters.put("role", "none");
+        }
         UpstreamHandshake handshake = new UpstreamHandshake(environment.name(), login, promise);
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)

@@ -33,7 +33,12 @@ public final class UpstreamJdbc {
         // And they are small catalog queries the planner may cost high (many unions over pg_depend): JIT would
         // compile each for hundreds of milliseconds that running it takes a few of (jit_above_cost is a cost,
         // not a time), and every catalog change runs them again.
-        props.setProperty("options", "-c lock_timeout=5000 -c jit=off");
+        // And search_path is pg_catalog alone: an identity that may create in a schema on the default path
+        // ("$user", public) could otherwise plant an operator or function that resolves better than pg_catalog's
+        // for one of these queries (=(name, varchar) for "rolname = ?", a varchar parameter), whose body would then
+        // run as this login, with its CREATEROLE and ADMIN OPTION on the mapped roles. Warden's queries name
+        // relations by schema or oid; pg_temp (searched first for relations) is this connection's own.
+        props.setProperty("options", "-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog");
         props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
         return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
                 + u.database(), props);
