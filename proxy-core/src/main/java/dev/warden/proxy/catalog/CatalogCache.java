@@ -740,6 +740,11 @@ public final class CatalogCache implements AutoCloseable {
         return RelationCatalog.resolvedWithSessionPath(analysis);
     }
 
+    /** Whether a relation with row security may be among those cached: else no read here evaluates a policy. */
+    public boolean mayHaveRowSecurity() {
+        return relations.anyRowSecurity();
+    }
+
     /** The names {@code analysis} uses, and those of the views they name, as far as looked up (DDL on them matters). */
     public Set<String> reachedNames(dev.warden.sql.Analysis analysis) {
         return relations.reached(analysis);
