@@ -148,6 +148,24 @@ class MaskingNoticeChannelTest {
         assertEquals(List.of(), counted);
     }
 
+    /** A write to a table with a masked column whose trigger reads none of it raises its notices as they are. */
+    @Test
+    void aWriteWhoseTriggerReadsNothingMaskedKeepsItsNotices() throws Exception {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : new String[] {
+                    "CREATE TABLE nc_written (id int, email text)",
+                    "CREATE FUNCTION nc_each_row() RETURNS trigger LANGUAGE plpgsql AS "
+                            + "$$BEGIN RAISE INFO 'row'; RETURN NEW; END$$",
+                    "CREATE TRIGGER nc_each AFTER INSERT ON nc_written FOR EACH ROW EXECUTE FUNCTION nc_each_row()"}) {
+                String answer = a.query(sql);
+                assertFalse(answer.startsWith("E"), sql + " -> " + answer);
+            }
+            String answer = a.query("INSERT INTO nc_written (id) SELECT g FROM generate_series(1, 5) g");
+            assertEquals(5, raised(answer).size(), answer);
+            assertTrue(raised(answer).stream().allMatch(n -> n.contains("\0VINFO\0")), answer);
+        }
+    }
+
     @Test
     void aSensitiveStatementsErrorStillArrivesAfterItsWithheldNotices() throws Exception {
         String answer = run("SELECT nc_count(email), 1 / (id - 1) FROM nc_people WHERE id = 1");

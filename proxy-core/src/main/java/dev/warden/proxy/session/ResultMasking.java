@@ -414,15 +414,16 @@ final class ResultMasking {
 
     /**
      * Whether the notices answering {@code analysis} may carry values the policy masks for this identity: it reads a
-     * masked column (or what Warden cannot tell), or stores or meets rows that hold one ({@link #meetsMaskedRows}:
-     * a trigger or a CHECK runs over them). Their texts are redacted (maskMessage); so is their number beyond the
-     * first (the relay withholds the rest), which a loop raising {@code ascii(c)} notices chooses by a value.
+     * masked column, or what Warden cannot tell (a trigger or rule that reads the row it writes counts). What such a
+     * statement RAISEs is redacted (maskMessage), and so are the RAISE's level and code and the number of its
+     * notices beyond the first (the relay withholds the rest), which a loop raising {@code ascii(c)} notices
+     * chooses by a value. The same condition as the RAISE's text: a write that only meets masked rows, whose
+     * triggers read none, raises what it raises in clear (the regression suite's merge and copy show their
+     * triggers' notices so).
      */
     boolean noticesMayCarryValues(Analysis analysis) {
-        Masker current = masker.get();
         MaskContext context = context(analysis);
-        return current.masksAnything(context)
-                && (!context.columnsRead().isEmpty() || meetsMaskedRows(analysis, current));
+        return !context.columnsRead().isEmpty() && masker.get().masksAnything(context);
     }
 
     /**
