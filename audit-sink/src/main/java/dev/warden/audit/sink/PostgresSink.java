@@ -25,6 +25,8 @@ public final class PostgresSink implements AuditSink {
 
     private final Secret url;
     private final String table;
+    /** {@link #table} with its schema, once a connection has resolved it ({@link AppendOnlyTables#pinSearchPath}). */
+    private String qualified;
     private Connection connection;
 
     public PostgresSink(Secret url, String table) {
@@ -49,8 +51,8 @@ public final class PostgresSink implements AuditSink {
             // The last checkpoint by a backward scan of the seq order, which stops at the first one it meets.
             try (Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("SELECT t.seq, t.hash, t.type, c.seq AS signed_through, "
-                         + "coalesce((c.record->>'final')::boolean, false) FROM " + table + " t LEFT JOIN LATERAL "
-                         + "(SELECT seq, record FROM " + table + " WHERE type = 'checkpoint' ORDER BY seq DESC "
+                         + "coalesce((c.record->>'final')::boolean, false) FROM " + qualified + " t LEFT JOIN LATERAL "
+                         + "(SELECT seq, record FROM " + qualified + " WHERE type = 'checkpoint' ORDER BY seq DESC "
                          + "LIMIT 1) c ON true ORDER BY t.seq DESC LIMIT 1")) {
                 ChainPosition position = ChainPosition.empty();
                 if (rs.next()) {
@@ -83,7 +85,7 @@ public final class PostgresSink implements AuditSink {
         }
         try {
             Connection c = connection();
-            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + table
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + qualified
                     + " (seq, ts, type, session, record, hash) VALUES (?, ?, ?, ?, ?::jsonb, ?)")) {
                 for (ChainedRecord r : records) {
                     insert.setLong(1, r.seq());
@@ -109,6 +111,7 @@ public final class PostgresSink implements AuditSink {
         }
         Connection c = AppendOnlyTables.connect(url, "warden-audit");
         try {
+            qualified = AppendOnlyTables.pinSearchPath(c, table);
             c.setAutoCommit(false);
             createTableIfMissing(c);
             c.commit();
@@ -123,9 +126,9 @@ public final class PostgresSink implements AuditSink {
     private void createTableIfMissing(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
-            s.execute("CREATE TABLE IF NOT EXISTS " + table + " (seq bigint PRIMARY KEY, ts timestamptz NOT NULL, "
+            s.execute("CREATE TABLE IF NOT EXISTS " + qualified + " (seq bigint PRIMARY KEY, ts timestamptz NOT NULL, "
                     + "type text NOT NULL, session text NOT NULL, record jsonb NOT NULL, hash text NOT NULL)");
-            AppendOnlyTables.refuseChanges(s, table, "audit", "_rows", true);
+            AppendOnlyTables.refuseChanges(s, table, qualified, "audit", "_rows", true);
         }
     }
 

@@ -21,6 +21,8 @@ public final class PostgresWitnessStore implements WitnessStore {
 
     private final Secret url;
     private final String table;
+    /** {@link #table} with its schema, once a connection has resolved it ({@link AppendOnlyTables#pinSearchPath}). */
+    private String qualified;
     private Connection connection;
 
     public PostgresWitnessStore(Secret url, String table) {
@@ -37,7 +39,7 @@ public final class PostgresWitnessStore implements WitnessStore {
     public synchronized void publish(WitnessHead head) throws IOException {
         try {
             Connection c = connection();
-            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + table
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + qualified
                     + " (chain, seq, hash, ts, key_id, signature) VALUES (?, ?, ?, ?, ?, ?) "
                     + "ON CONFLICT (chain, seq) DO NOTHING")) {
                 insert.setString(1, head.chain());
@@ -59,7 +61,7 @@ public final class PostgresWitnessStore implements WitnessStore {
         try {
             Connection c = connection();
             try (PreparedStatement select = c.prepareStatement("SELECT chain, seq, hash, ts, key_id, signature FROM "
-                    + table + " WHERE chain = ? ORDER BY seq DESC LIMIT 1")) {
+                    + qualified + " WHERE chain = ? ORDER BY seq DESC LIMIT 1")) {
                 select.setString(1, chain);
                 try (ResultSet rs = select.executeQuery()) {
                     if (!rs.next()) {
@@ -84,10 +86,11 @@ public final class PostgresWitnessStore implements WitnessStore {
         try {
             connection();
             c = AppendOnlyTables.connect(url, "warden-witness");
+            AppendOnlyTables.pinSearchPath(c, qualified);
             c.setAutoCommit(false);
             c.setReadOnly(true);
             PreparedStatement select = c.prepareStatement("SELECT chain, seq, hash, ts, key_id, signature FROM "
-                    + table + " WHERE chain = ? AND seq >= ? ORDER BY seq");
+                    + qualified + " WHERE chain = ? AND seq >= ? ORDER BY seq");
             select.setFetchSize(FETCH_SIZE);
             select.setString(1, chain);
             select.setLong(2, fromSeq);
@@ -138,6 +141,7 @@ public final class PostgresWitnessStore implements WitnessStore {
         }
         Connection c = AppendOnlyTables.connect(url, "warden-witness");
         try {
+            qualified = AppendOnlyTables.pinSearchPath(c, table);
             createTableIfMissing(c);
         } catch (SQLException e) {
             c.close();
@@ -151,10 +155,10 @@ public final class PostgresWitnessStore implements WitnessStore {
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
-            s.execute("CREATE TABLE IF NOT EXISTS " + table + " (chain text NOT NULL, seq bigint NOT NULL, "
+            s.execute("CREATE TABLE IF NOT EXISTS " + qualified + " (chain text NOT NULL, seq bigint NOT NULL, "
                     + "hash text NOT NULL, ts timestamptz NOT NULL, key_id text NOT NULL, signature text NOT NULL, "
                     + "PRIMARY KEY (chain, seq))");
-            AppendOnlyTables.refuseChanges(s, table, "witness", "", true);
+            AppendOnlyTables.refuseChanges(s, table, qualified, "witness", "", true);
             c.commit();
         } catch (SQLException e) {
             c.rollback();

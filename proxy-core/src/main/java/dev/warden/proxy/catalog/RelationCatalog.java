@@ -1263,21 +1263,37 @@ final class RelationCatalog {
                 }
             }
         }
-        if (readable.isEmpty()) {
-            return out;
+        if (!readable.isEmpty()) {
+            readStoredRows(connection, readable, out);
         }
+        return out;
+    }
+
+    /**
+     * The second half of {@link #staleMaterializedViews}: reads one stored row of each materialized view of
+     * {@code readable} (oid to its qualified name, as the first query found it) and puts each one whose rows may be
+     * stale, or that could not be read, into {@code out}.
+     */
+    static void readStoredRows(Connection connection, Map<Long, String> readable, Map<Long, String> out)
+            throws SQLException {
         StringBuilder rows = new StringBuilder();
         for (Map.Entry<Long, String> e : readable.entrySet()) {
+            // The name was found to be this materialized view by the query above, a separate statement: another
+            // session may since have dropped it and made a view or a table of that name. Nothing of theirs may run
+            // as Warden's login here: TABLESAMPLE is refused for a view at parse time, before anything runs (a
+            // view may have a column named xmin); row_security is off on this connection, so a table's policies
+            // make the read fail instead of running them; and a row of another relation is told by its tableoid.
             rows.append(rows.length() == 0 ? "" : " UNION ALL ").append("SELECT ").append(e.getKey())
-                    .append("::pg_catalog.oid, t.xmin, t.cmin::text::int8, t.xmax <> '0'::pg_catalog.xid "
-                    + "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xmin, cmin, xmax FROM ONLY ")
-                    .append(e.getValue()).append(" LIMIT 1) t ON true");
+                    .append("::pg_catalog.oid, t.xmin, t.cmin::text::int8, t.xmax <> '0'::pg_catalog.xid, "
+                    + "t.tableoid <> ").append(e.getKey()).append("::pg_catalog.oid "
+                    + "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT xmin, cmin, xmax, tableoid FROM ONLY ")
+                    .append(e.getValue()).append(" TABLESAMPLE pg_catalog.system (100) LIMIT 1) t ON true");
         }
-        String sql = "WITH RECURSIVE mv (mv, x, cid, locked) AS (" + rows + "), " + REACHED + ", " + CHANGED
+        String sql = "WITH RECURSIVE mv (mv, x, cid, locked, other) AS (" + rows + "), " + REACHED + ", " + CHANGED
                 + "SELECT m.mv::int8, m.x IS NULL, pg_catalog.age(m.x) < 0 OR pg_catalog.age(m.x) "
                 + "< pg_catalog.age(k.xmin), (SELECT pg_catalog.string_agg(DISTINCT c.what, ', ') FROM changed c "
                 + "WHERE c.mv = m.mv AND (pg_catalog.age(c.x) < pg_catalog.age(m.x) OR pg_catalog.age(c.x) < 0 "
-                + "OR (c.x = m.x AND (c.cid >= m.cid OR c.locked OR m.locked)))) "
+                + "OR (c.x = m.x AND (c.cid >= m.cid OR c.locked OR m.locked)))), m.other IS TRUE "
                 + "FROM mv m JOIN pg_catalog.pg_class k ON k.oid = m.mv";
         try (java.sql.Statement s = connection.createStatement()) {
             // A lock taken between the check above and the read: fail at once rather than wait for it.
@@ -1285,6 +1301,10 @@ final class RelationCatalog {
             try (ResultSet rs = s.executeQuery(sql)) {
                 while (rs.next()) {
                     long oid = rs.getLong(1);
+                    if (rs.getBoolean(5)) {
+                        out.put(oid, "its name named another relation when Warden read its stored rows");
+                        continue;
+                    }
                     if (rs.getBoolean(2)) {
                         continue; // empty: nothing stored to leak
                     }
@@ -1304,7 +1324,6 @@ final class RelationCatalog {
                 s.execute("RESET lock_timeout");
             }
         }
-        return out;
     }
 
     /**

@@ -38,7 +38,10 @@ public final class UpstreamJdbc {
         // for one of these queries (=(name, varchar) for "rolname = ?", a varchar parameter), whose body would then
         // run as this login, with its CREATEROLE and ADMIN OPTION on the mapped roles. Warden's queries name
         // relations by schema or oid; pg_temp (searched first for relations) is this connection's own.
-        props.setProperty("options", "-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog");
+        // And row_security is off: the one user relation Warden reads (a materialized view's row, by a name another
+        // session may have reused for a table since) must never run a row security policy's expression as this
+        // login; with it off, a read such a policy would filter fails instead.
+        props.setProperty("options", "-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog -c row_security=off");
         props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
         return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
                 + u.database(), props);
