@@ -10,11 +10,19 @@ import java.util.Optional;
 /**
  * A loaded, validated policy. {@code versionHash} is the hex SHA-256 of the file's bytes, so a reload can
  * tell whether anything changed and logs can say which version decided (its first 12 characters suffice).
+ * {@code warnings} are findings that do not stop the policy loading, each starting with {@code file:line:column:}.
  */
 public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Environment> environments,
                      GuardrailSettings guardrails, AuditSettings audit, MaskingSettings masking,
                      ApprovalSettings approvals, AdminSettings admin, Budgets budgets,
-                     String versionHash) {
+                     String versionHash, List<String> warnings) {
+
+    public Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Environment> environments,
+                  GuardrailSettings guardrails, AuditSettings audit, MaskingSettings masking,
+                  ApprovalSettings approvals, AdminSettings admin, Budgets budgets, String versionHash) {
+        this(listen, issuers, environments, guardrails, audit, masking, approvals, admin, budgets, versionHash,
+                List.of());
+    }
 
     public Policy {
         Objects.requireNonNull(listen, "listen");
@@ -28,6 +36,7 @@ public record Policy(Listen listen, List<IssuerConfig> issuers, Map<String, Envi
         Objects.requireNonNull(admin, "admin");
         Objects.requireNonNull(budgets, "budgets");
         Objects.requireNonNull(versionHash, "versionHash");
+        warnings = List.copyOf(warnings);
     }
 
     public Optional<Environment> environment(String name) {

@@ -47,6 +47,8 @@ public final class PolicyLoader {
     private final String source;
     private final Path baseDir;
     private final Map<String, String> environment;
+    /** Findings that do not stop the load, each as {@code file:line:column: path: reason}. */
+    private final List<String> warnings = new ArrayList<>();
 
     private PolicyLoader(String source, Path baseDir, Map<String, String> environment) {
         this.source = source;
@@ -124,8 +126,11 @@ public final class PolicyLoader {
         ApprovalSettings approvals = ApprovalSection.read(this, node(top, "approvals"), baseDir, environment);
         AdminSettings admin = AdminSection.read(this, node(top, "admin"));
         Budgets budgets = BudgetSection.read(this, node(top, "budgets"), listen.maxConnections());
+        for (String warning : warnings) {
+            log.warn("policy.warning {}", warning);
+        }
         return new Policy(listen, issuers, environments, guardrails, audit, masking, approvals, admin, budgets,
-                sha256(bytes));
+                sha256(bytes), warnings);
     }
 
     // ---- listen ---------------------------------------------------------------------------------------------
@@ -195,19 +200,80 @@ public final class PolicyLoader {
         }
         List<IssuerConfig> issuers = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
+        Map<String, String> usernamePrefixes = new LinkedHashMap<>();
+        Map<String, String> groupsPrefixes = new LinkedHashMap<>();
+        List<Node> unprefixed = new ArrayList<>();
         for (Node item : list.items()) {
-            IssuerConfig issuer = issuer(map(item));
+            MapNode m = map(item);
+            IssuerConfig issuer = issuer(m);
             if (!seen.add(issuer.issuer())) {
                 throw error(item, "issuer " + issuer.issuer() + " is listed twice");
             }
+            distinctPrefix(m, "username_prefix", issuer.usernamePrefix(), issuer.issuer(), usernamePrefixes);
+            distinctPrefix(m, "groups_prefix", issuer.groupsPrefix(), issuer.issuer(), groupsPrefixes);
+            if (issuer.usernamePrefix().isEmpty()) {
+                unprefixed.add(item);
+            }
             issuers.add(issuer);
+        }
+        if (unprefixed.size() > 1) {
+            // Not an error: two issuers may hand out disjoint names (e-mails of one domain, service accounts' sub),
+            // and policies written before prefixes existed must keep loading. But a name either gives counts as
+            // the same user everywhere, so say so where the operator can act on it.
+            for (Node item : unprefixed.subList(1, unprefixed.size())) {
+                Node first = unprefixed.get(0);
+                warnings.add(origin(item) + ": issuer " + scalarText(map(item), "issuer") + " has no username_prefix, "
+                        + "and neither has issuer " + scalarText(map(first), "issuer") + " (line " + first.mark().line()
+                        + "): a user name or group that either issuer's tokens give is the same user or group to every "
+                        + "rule of the policy; give every issuer but one a username_prefix (e.g. \"partner:\")");
+            }
         }
         return issuers;
     }
 
+    private static String scalarText(MapNode m, String key) {
+        Field f = m.fields().get(key);
+        return f != null && f.value() instanceof ScalarNode s && s.text() != null ? s.text().trim() : "";
+    }
+
+    /**
+     * Two issuers with prefixes equal but for case would give names nobody could tell apart (approvers are compared
+     * without case, and a name is refused when it starts with another issuer's longer prefix, also without case).
+     */
+    private void distinctPrefix(MapNode m, String key, String prefix, String issuer, Map<String, String> seen)
+            throws PolicyException {
+        if (prefix.isEmpty()) {
+            return;
+        }
+        String folded = prefix.toLowerCase(Locale.ROOT);
+        String other = seen.putIfAbsent(folded, issuer);
+        if (other != null) {
+            Node node = node(m, key).orElse(m);
+            throw error(node, key + " '" + prefix + "' is also issuer " + other + "'s (compared without case): the "
+                    + "names of the two issuers could not be told apart");
+        }
+    }
+
+    /** Up to 32 printable ASCII characters without spaces: no look-alike letter of another script, no control. */
+    private static final Pattern NAME_PREFIX = Pattern.compile("[\\x21-\\x7e]{1,32}");
+
+    private Optional<String> namePrefix(MapNode m, String key) throws PolicyException {
+        Optional<ScalarNode> node = scalar(m, key);
+        if (node.isEmpty()) {
+            return Optional.empty();
+        }
+        String text = node.get().text();
+        if (!NAME_PREFIX.matcher(text).matches()) {
+            throw error(node.get(), key + " must be 1 to 32 printable ASCII characters without spaces (e.g. "
+                    + "\"partner:\"); a letter of another script or an invisible character would make names that "
+                    + "only look like the ones the policy writes");
+        }
+        return Optional.of(text);
+    }
+
     private IssuerConfig issuer(MapNode m) throws PolicyException {
         expectKeys(m, "issuer", "audience", "username_claim", "groups_claim", "agent", "algorithms", "clock_skew",
-                "jwks_uri", "denied_token_ids");
+                "jwks_uri", "denied_token_ids", "username_prefix", "groups_prefix");
         ScalarNode issuerNode = requiredScalar(m, "issuer");
         String issuer = issuerNode.text().trim();
         checkHttpUrl(issuerNode, issuer);
@@ -258,8 +324,11 @@ public final class PolicyLoader {
         if (jwksNode.isPresent()) {
             jwksUri = Optional.of(checkHttpUrl(jwksNode.get(), jwksNode.get().text().trim()));
         }
+        // Groups take the username prefix unless told otherwise: a partner's "dba" must not be the policy's dba.
+        Optional<String> usernamePrefix = namePrefix(m, "username_prefix");
+        String groupsPrefix = namePrefix(m, "groups_prefix").orElse(usernamePrefix.orElse(""));
         return new IssuerConfig(issuer, audience, usernameClaim, groupsClaim, agent, algorithms, clockSkew, jwksUri,
-                stringSet(m, "denied_token_ids"));
+                stringSet(m, "denied_token_ids"), usernamePrefix.orElse(""), groupsPrefix);
     }
 
     /** Keys and discovery must come over https; plain http is tolerated on loopback only (local IdPs, tests). */

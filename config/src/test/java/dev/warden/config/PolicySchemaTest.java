@@ -69,6 +69,10 @@ class PolicySchemaTest {
                       clock_skew: 30s
                       jwks_uri: https://login.example.com/keys
                       denied_token_ids: [leaked-1]
+                    - issuer: https://partner.example.net
+                      audience: warden
+                      username_prefix: "partner:"
+                      groups_prefix: "partner-group:"
                 environments:
                   prod:
                     production: true

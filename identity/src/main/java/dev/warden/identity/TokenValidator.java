@@ -227,27 +227,70 @@ public final class TokenValidator {
         }
 
         Object usernameValue = claim(claims, config.usernameClaim());
-        if (!(usernameValue instanceof String username) || username.isEmpty()) {
+        if (!(usernameValue instanceof String claimed) || claimed.isEmpty()) {
             throw AuthenticationException.notAuthorized("token has no '" + config.usernameClaim()
                     + "' claim to use as the user name");
         }
-        if (!username.equals(startupUser)) {
+        String username = config.usernamePrefix() + claimed;
+        // The client may name itself as its IdP does or as Warden does: the identity comes from the token either way.
+        if (!username.equals(startupUser) && !claimed.equals(startupUser)) {
             throw AuthenticationException.notAuthorized("token is for user '" + printable(username)
                     + "' but the connection asked for user '" + printable(startupUser) + "'");
+        }
+        IssuerConfig owner = longestPrefixOwner(username, config, IssuerConfig::usernamePrefix);
+        if (owner != config) {
+            throw AuthenticationException.notAuthorized("token of issuer " + config.issuer() + " names user '"
+                    + printable(username) + "', which starts with username_prefix '" + owner.usernamePrefix()
+                    + "' of issuer " + owner.issuer() + ": only that issuer's tokens give such names");
         }
 
         Set<String> groups = new LinkedHashSet<>();
         Object groupsValue = claim(claims, config.groupsClaim());
         if (groupsValue instanceof String single) {
-            groups.add(single);
+            addGroup(groups, config, single);
         } else if (groupsValue instanceof Collection<?> many) {
             // Non-string elements are ignored: they can only ever cost access, never grant it.
-            many.stream().filter(String.class::isInstance).map(String.class::cast).forEach(groups::add);
+            for (Object group : many) {
+                if (group instanceof String name) {
+                    addGroup(groups, config, name);
+                }
+            }
         }
 
         boolean agent = config.agent().map(rule -> rule.isAgent(claim(claims, rule.claim()))).orElse(false);
         return new Identity(subject, username, groups, agent ? Identity.Kind.AGENT : Identity.Kind.HUMAN,
                 config.issuer(), exp.toInstant());
+    }
+
+    /**
+     * A group, with the issuer's prefix; dropped when another issuer's longer prefix starts it (an unprefixed issuer's
+     * "partner:dba" is not the partner's dba). Dropping a group a token claims only takes away what it would give.
+     */
+    private void addGroup(Set<String> groups, IssuerConfig config, String claimed) {
+        String group = config.groupsPrefix() + claimed;
+        if (longestPrefixOwner(group, config, IssuerConfig::groupsPrefix) == config) {
+            groups.add(group);
+        } else {
+            log.debug("token group dropped issuer={} group={}", config.issuer(), printable(group));
+        }
+    }
+
+    /**
+     * The issuer a name belongs to: {@code own} unless another issuer's prefix is longer than {@code own}'s and starts
+     * the name (compared without case, as approvers are). So every name has one owner, and an issuer without a prefix,
+     * or with a shorter one, cannot hand out a name of a prefixed issuer's namespace.
+     */
+    private IssuerConfig longestPrefixOwner(String name, IssuerConfig own,
+                                            java.util.function.Function<IssuerConfig, String> prefixOf) {
+        IssuerConfig owner = own;
+        for (Issuer other : issuers.values()) {
+            String prefix = prefixOf.apply(other.config());
+            if (prefix.length() > prefixOf.apply(owner).length()
+                    && name.regionMatches(true, 0, prefix, 0, prefix.length())) {
+                owner = other.config();
+            }
+        }
+        return owner;
     }
 
     /** A claim by name, or by dotted path into nested objects ({@code realm_access.roles}) if no claim has that name. */

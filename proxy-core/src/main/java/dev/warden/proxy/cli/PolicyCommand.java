@@ -46,6 +46,9 @@ final class PolicyCommand implements Runnable {
                 System.err.println(e.getMessage());
                 return 2;
             }
+            for (String warning : policy.warnings()) {
+                System.err.println(warning + " (warning)");
+            }
             System.out.println(file + ": OK (" + policy.environments().size() + " environments, "
                     + policy.issuers().size() + " issuers, version " + policy.versionHash().substring(0, 12) + ")");
             if (!connect) {

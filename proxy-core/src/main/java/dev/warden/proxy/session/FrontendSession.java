@@ -64,6 +64,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> tokenExpiry;
     /** The {@code jti} of the token the session logged in with, if it had one: a reload may revoke it. */
     private String tokenId;
+    /** The token's issuer's username and groups prefixes when it was accepted: the identity's names carry them. */
+    private String namePrefixes;
     /** The READY session, once there is one. */
     private volatile RelaySession relay;
     /** A FATAL error is on its way to the client; nothing more is read. */
@@ -256,6 +258,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void onAuthenticated(ChannelHandlerContext ctx, Identity who) {
         identity = who;
+        namePrefixes = policy().issuers().stream().filter(i -> i.issuer().equals(who.issuer())).findFirst()
+                .map(FrontendSession::namePrefixes).orElse(null);
         String envName = startup.database() == null || startup.database().isEmpty()
                 ? startup.user() : startup.database();
         Environment env = policy().environment(envName).orElse(null);
@@ -432,6 +436,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (tokenId != null && issuer.deniedTokenIds().contains(tokenId)) {
             return "the OIDC token of \"" + identity.username() + "\" was revoked (identity.issuers[].denied_token_ids)";
         }
+        if (namePrefixes != null && !namePrefixes.equals(namePrefixes(issuer))) {
+            // The session's names were made with the old prefixes; policy rules now name that issuer's users otherwise.
+            return "the username_prefix or groups_prefix of the issuer of the OIDC token of \"" + identity.username()
+                    + "\" changed";
+        }
         if (environment == null) {
             return null; // not yet chosen: onAuthenticated reads the policy in force
         }
@@ -445,6 +454,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         return services.upstreams().refusal(env, identity, startup.parameters())
                 .map(r -> "the Warden policy no longer lets this session in: " + r.message()).orElse(null);
+    }
+
+    private static String namePrefixes(dev.warden.config.IssuerConfig issuer) {
+        return issuer.usernamePrefix() + "\0" + issuer.groupsPrefix();
     }
 
     private void holdEarly(Object msg) {
