@@ -68,10 +68,11 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         }
         boolean head = request.method().equals(HttpMethod.HEAD);
         String method = head ? "GET" : request.method().name();
-        String path = new QueryStringDecoder(request.uri()).path();
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.path();
         AdminRoutes.Request r = new AdminRoutes.Request(method, path,
                 request.headers().get(HttpHeaderNames.AUTHORIZATION),
-                request.content().toString(StandardCharsets.UTF_8));
+                request.content().toString(StandardCharsets.UTF_8), uri.parameters());
         if (AdminRoutes.isProbe(path)) {
             send(ctx, routes.answer(r), keepAlive, head);
             return;

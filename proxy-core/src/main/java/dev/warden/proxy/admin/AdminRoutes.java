@@ -12,6 +12,8 @@ import dev.warden.proxy.approvals.ApprovalService;
 import dev.warden.proxy.approvals.Grant;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -38,9 +40,19 @@ final class AdminRoutes {
         this.authenticator = authenticator;
     }
 
-    /** A request as the routes see it; {@code method} is already GET for HEAD. */
-    record Request(String method, String path, String authorization, String body) {
+    /** A request as the routes see it; {@code method} is already GET for HEAD; {@code query}: decoded parameters. */
+    record Request(String method, String path, String authorization, String body, Map<String, List<String>> query) {
+
+        Request(String method, String path, String authorization, String body) {
+            this(method, path, authorization, body, Map.of());
+        }
+
+        Request {
+            query = Map.copyOf(query);
+        }
     }
+
+    private static final List<String> LIST_PARAMETERS = List.of("pending", "requester", "before", "limit");
 
     /** {@code challenge}: send {@code WWW-Authenticate: Bearer}. */
     record Response(int status, JsonNode body, boolean challenge) {
@@ -90,9 +102,17 @@ final class AdminRoutes {
             Identity caller = authenticate(request);
             ObjectNode body = ApprovalJson.MAPPER.createObjectNode();
             ArrayNode list = body.putArray("approvals");
-            for (ApprovalRecord r : approvals.list(caller)) {
+            if (request.query().isEmpty()) {
+                for (ApprovalRecord r : approvals.list(caller)) {
+                    list.add(ApprovalJson.toJson(r));
+                }
+                return Response.of(200, body);
+            }
+            ApprovalService.Page page = pendingPage(request.query(), caller);
+            for (ApprovalRecord r : page.records()) {
                 list.add(ApprovalJson.toJson(r));
             }
+            page.next().ifPresent(next -> body.put("next", next));
             return Response.of(200, body);
         }
         Matcher action = ACTION.matcher(path);
@@ -115,6 +135,46 @@ final class AdminRoutes {
             return Response.of(200, ApprovalJson.toJson(visible(one.group(1), caller)));
         }
         throw new HttpError(404, "no such endpoint: " + method + " " + printable(path));
+    }
+
+    /** {@code ?pending=true&requester=NAME&before=ID&limit=N}: pending requests only, newest first, a page at a time. */
+    private ApprovalService.Page pendingPage(Map<String, List<String>> query, Identity caller)
+            throws HttpError, ApprovalException {
+        for (String key : query.keySet()) {
+            if (!LIST_PARAMETERS.contains(key)) {
+                throw new HttpError(400, "unknown parameter '" + printable(key) + "'; expected "
+                        + String.join(", ", LIST_PARAMETERS));
+            }
+        }
+        Optional<String> pending = parameter(query, "pending");
+        if (pending.isPresent() && !pending.get().equals("true")) {
+            throw new HttpError(400, "pending must be true (the paged list holds pending requests only)");
+        }
+        int limit = ApprovalService.LIST_LIMIT;
+        Optional<String> limitText = parameter(query, "limit");
+        if (limitText.isPresent()) {
+            try {
+                limit = Integer.parseInt(limitText.get());
+            } catch (NumberFormatException e) {
+                limit = 0;
+            }
+            if (limit < 1 || limit > ApprovalService.LIST_LIMIT) {
+                throw new HttpError(400, "limit must be a whole number from 1 to " + ApprovalService.LIST_LIMIT);
+            }
+        }
+        return approvals.pendingPage(caller, parameter(query, "requester"), parameter(query, "before"), limit);
+    }
+
+    /** One non-empty value, or none; a parameter given twice is refused rather than guessed at. */
+    private static Optional<String> parameter(Map<String, List<String>> query, String key) throws HttpError {
+        List<String> values = query.get(key);
+        if (values == null) {
+            return Optional.empty();
+        }
+        if (values.size() != 1 || values.get(0).isBlank() || values.get(0).length() > 1024) {
+            throw new HttpError(400, key + " must be given once, with a value of 1 to 1024 characters");
+        }
+        return Optional.of(values.get(0));
     }
 
     /**

@@ -35,13 +35,17 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * GET  /healthz                    200 while the process serves
  * GET  /readyz                     200 once approvals are started, else 503
- * GET  /approvals                  {"approvals": [...]}: pending first, then recent; only those the caller
- *                                  requested or may decide
+ * GET  /approvals                  {"approvals": [...]}: pending first (taking turns by requester), then recent;
+ *                                  only those the caller requested or may decide; at most 200
+ * GET  /approvals?pending=true&amp;requester=NAME&amp;before=ID&amp;limit=N
+ *                                  pending ones only, newest first, a page at a time (any parameter may be left
+ *                                  out); {"approvals": [...], "next": ID} while more may follow
  * GET  /approvals/{id}             one record
  * POST /approvals/{id}/approve     body {"comment": "..."} (optional); answers the updated record
  * POST /approvals/{id}/deny        body {"comment": "..."}
  * </pre>
- * {@code HEAD} works wherever {@code GET} does. Errors are {@code {"error": "...", "status": N}}: 400 bad body,
+ * {@code HEAD} works wherever {@code GET} does. Errors are {@code {"error": "...", "status": N}}: 400 bad body or
+ * query parameter,
  * 401 no or invalid token, 403 self-approval or not allowed to decide a request one may see, 404 unknown id or
  * one the caller may not see (reads and decisions alike), 405 wrong method, 409 already decided, 413 body over
  * 64 KiB, 503 store unavailable or too busy.

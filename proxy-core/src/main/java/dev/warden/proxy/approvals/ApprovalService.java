@@ -44,7 +44,8 @@ public final class ApprovalService implements AutoCloseable {
 
     static final Duration POLL_INTERVAL = Duration.ofMillis(500);
     private static final Duration WEBHOOK_BACKOFF = Duration.ofSeconds(1);
-    private static final int LIST_LIMIT = 200;
+    /** The longest list and page the API returns. */
+    public static final int LIST_LIMIT = 200;
     private static final int CAS_ATTEMPTS = 10;
     private static final int MAX_COMMENT_CHARS = 2000;
 
@@ -342,6 +343,36 @@ public final class ApprovalService implements AutoCloseable {
         } catch (IOException e) {
             throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
         }
+    }
+
+    /** A page of pending requests, and the id to page on from ({@code before}) while more may follow. */
+    public record Page(List<ApprovalRecord> records, Optional<String> next) {
+    }
+
+    /**
+     * Every pending request {@code viewer} may see can be reached: newest first, {@code limit} (at most the list's
+     * 200) at a time, from after the visible request {@code before}, of one requester (user name without case) when
+     * {@code requester} is given; see {@link ApprovalStore#pendingPage}.
+     */
+    public Page pendingPage(Identity viewer, Optional<String> requester, Optional<String> before, int limit)
+            throws ApprovalException {
+        int size = Math.max(1, Math.min(limit, LIST_LIMIT));
+        if (before.isPresent()) {
+            Optional<ApprovalRecord> cursor = get(before.get());
+            if (cursor.isEmpty() || !visibleTo(cursor.get(), viewer)) {
+                // As for a read by id: invisible and missing look the same.
+                throw new ApprovalException(Kind.NOT_FOUND, "no approval request " + before.get());
+            }
+        }
+        List<ApprovalRecord> found;
+        try {
+            found = store.pendingPage(viewer, requester, before, size + 1);
+        } catch (IOException e) {
+            throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
+        }
+        List<ApprovalRecord> page = found.subList(0, Math.min(size, found.size()));
+        Optional<String> next = found.size() > size ? Optional.of(page.get(page.size() - 1).id()) : Optional.empty();
+        return new Page(page.stream().filter(r -> visibleTo(r, viewer)).toList(), next);
     }
 
     public Optional<ApprovalRecord> get(String id) throws ApprovalException {

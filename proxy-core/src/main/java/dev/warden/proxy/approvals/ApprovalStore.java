@@ -40,7 +40,12 @@ public interface ApprovalStore extends AutoCloseable {
 
     Optional<ApprovalRecord> load(String id) throws IOException;
 
-    /** All pending records, then the most recently created decided ones, up to {@code limit} in all. */
+    /**
+     * All pending records, then the most recently created decided ones, up to {@code limit} in all. Pending ones
+     * take turns by requester (user name without case): every requester's newest, then every requester's second
+     * newest, and so on, newest first within a turn; so a few people at their bound cannot fill the list. Ties of
+     * creation time are broken by id, so the order is the same on every call.
+     */
     List<ApprovalRecord> list(int limit) throws IOException;
 
     /**
@@ -48,6 +53,16 @@ public interface ApprovalStore extends AutoCloseable {
      * and those whose approver groups they are in), chosen before the limit is applied.
      */
     List<ApprovalRecord> list(Identity viewer, int limit) throws IOException;
+
+    /**
+     * The pending records {@code viewer} may see, of requests whose requester's user name equals {@code requester}
+     * without case when it is given, newest first (creation time, then id), starting after the record {@code before}
+     * when it is given (which must exist), up to {@code limit}. Keyed on what never changes (creation time and id), so
+     * paging on with the last id of a page neither repeats nor skips a request that is still pending; newer requests
+     * are on the first page.
+     */
+    List<ApprovalRecord> pendingPage(Identity viewer, Optional<String> requester, Optional<String> before, int limit)
+            throws IOException;
 
     /**
      * The approved records of requests the same person as {@code requester} made for the execution whose SHA-256

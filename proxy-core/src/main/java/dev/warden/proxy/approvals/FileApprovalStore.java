@@ -14,9 +14,11 @@ import dev.warden.identity.Identity;
 import dev.warden.proxy.approvals.ApprovalRecord.Status;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -50,6 +52,10 @@ final class FileApprovalStore implements ApprovalStore {
                     q.statementSha256());
         }
     }
+
+    /** Newest first; equal creation times in the order of their ids, so every listing orders them alike. */
+    private static final Comparator<Entry> NEWEST_FIRST = Comparator.comparing(Entry::createdAt, Comparator.reverseOrder())
+            .thenComparing(Entry::id, Comparator.reverseOrder());
 
     /** Pending first (newest first: reads like an inbox), then decided ones, newest first. */
     private static final Comparator<Entry> PENDING_FIRST = Comparator.comparing((Entry e) -> e.status().terminal())
@@ -119,14 +125,52 @@ final class FileApprovalStore implements ApprovalStore {
 
     @Override
     public synchronized List<ApprovalRecord> list(int limit) throws IOException {
-        return read(index.values().stream().sorted(PENDING_FIRST).toList(), limit);
+        return read(inListOrder(index.values()), limit);
     }
 
     @Override
     public synchronized List<ApprovalRecord> list(Identity viewer, int limit) throws IOException {
+        return read(inListOrder(index.values().stream()
+                .filter(e -> ApprovalService.visibleTo(e.requester(), e.approvers(), viewer)).toList()), limit);
+    }
+
+    @Override
+    public synchronized List<ApprovalRecord> pendingPage(Identity viewer, Optional<String> requester,
+                                                         Optional<String> before, int limit) throws IOException {
+        Optional<Entry> after = before.map(index::get);
+        if (before.isPresent() && after.get() == null) {
+            throw new IOException("no approval request " + before.get() + " to page on from");
+        }
         return read(index.values().stream()
-                .filter(e -> ApprovalService.visibleTo(e.requester(), e.approvers(), viewer))
-                .sorted(PENDING_FIRST).toList(), limit);
+                .filter(e -> e.status() == Status.PENDING
+                        && ApprovalService.visibleTo(e.requester(), e.approvers(), viewer)
+                        && requester.map(name -> e.requester().username().equalsIgnoreCase(name)).orElse(true)
+                        && after.map(cursor -> NEWEST_FIRST.compare(e, cursor) > 0).orElse(true))
+                .sorted(NEWEST_FIRST).toList(), limit);
+    }
+
+    /**
+     * Pending entries taking turns by requester (see {@link ApprovalStore#list(int)}), then decided ones newest first.
+     */
+    private static List<Entry> inListOrder(Collection<Entry> entries) {
+        record Turn(Entry entry, int turn) {
+        }
+        Map<String, Integer> turns = new HashMap<>();
+        List<Turn> pending = new ArrayList<>();
+        List<Entry> decided = new ArrayList<>();
+        for (Entry e : entries.stream().sorted(NEWEST_FIRST).toList()) {
+            if (e.status().terminal()) {
+                decided.add(e);
+            } else {
+                pending.add(new Turn(e, turns.merge(e.requester().username().toLowerCase(Locale.ROOT), 1,
+                        Integer::sum)));
+            }
+        }
+        List<Entry> out = new ArrayList<>(entries.size());
+        pending.stream().sorted(Comparator.comparingInt(Turn::turn).thenComparing(Turn::entry, NEWEST_FIRST))
+                .forEach(t -> out.add(t.entry()));
+        out.addAll(decided);
+        return out;
     }
 
     @Override

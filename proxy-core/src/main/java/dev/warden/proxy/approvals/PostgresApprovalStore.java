@@ -41,7 +41,6 @@ final class PostgresApprovalStore implements ApprovalStore {
     private static final String SAME_PERSON = "(lower(" + USERNAME + ") = lower(?) OR ((record::jsonb -> 'requester' "
             + "->> 'subject') = ? AND (record::jsonb -> 'requester' ->> 'issuer') = ?))";
     private static final String DIGEST = "(record::jsonb ->> 'statement_sha256')";
-    private static final String PENDING_FIRST = " ORDER BY (status = 'PENDING') DESC, created_at DESC";
 
     private final Secret url;
     /** The table's name as configured: the advisory lock's key, the same for every instance and version. */
@@ -184,20 +183,68 @@ final class PostgresApprovalStore implements ApprovalStore {
 
     @Override
     public List<ApprovalRecord> list(int limit) throws IOException {
-        return pendingFirst(select("SELECT record FROM " + table + PENDING_FIRST + " LIMIT ?", s -> s.setInt(1, limit)),
-                limit);
+        return select(listed("true"), s -> {
+            s.setInt(1, limit);
+            s.setInt(2, limit);
+        });
     }
 
     @Override
     public List<ApprovalRecord> list(Identity viewer, int limit) throws IOException {
-        List<ApprovalRecord> visible = select("SELECT record FROM " + table + " WHERE " + SAME_PERSON
-                + " OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(record::jsonb -> 'approvers') g"
-                + " WHERE g = ANY (?))" + PENDING_FIRST + " LIMIT ?", s -> {
-                    int i = samePerson(s, 1, viewer);
-                    s.setArray(i, s.getConnection().createArrayOf("text", viewer.groups().toArray()));
-                    s.setInt(i + 1, limit);
+        List<ApprovalRecord> visible = select(listed(VISIBLE), s -> {
+            int i = visibleTo(s, 1, viewer);
+            i = visibleTo(s, i, viewer);
+            s.setInt(i, limit);
+            s.setInt(i + 1, limit);
+        });
+        return visible;
+    }
+
+    /**
+     * {@link ApprovalStore#list(int)}'s order in SQL: pending rows numbered by requester, newest first, and listed by
+     * that turn; then the newest decided ones. Parameters: {@code where}'s twice, then two limits.
+     */
+    private String listed(String where) {
+        return "SELECT record FROM (SELECT record, 0 AS part, row_number() OVER (PARTITION BY lower(" + USERNAME
+                + ") ORDER BY created_at DESC, id COLLATE \"C\" DESC) AS turn, created_at, id FROM " + table
+                + " WHERE status = 'PENDING' AND " + where
+                + " UNION ALL (SELECT record, 1, 0, created_at, id FROM " + table + " WHERE status <> 'PENDING' AND "
+                + where + " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT ?)) listed"
+                + " ORDER BY part, turn, created_at DESC, id COLLATE \"C\" DESC LIMIT ?";
+    }
+
+    @Override
+    public List<ApprovalRecord> pendingPage(Identity viewer, Optional<String> requester, Optional<String> before,
+                                            int limit) throws IOException {
+        if (before.isPresent() && load(before.get()).isEmpty()) {
+            throw new IOException("no approval request " + before.get() + " to page on from");
+        }
+        // The cursor's position is read in the same statement, from the column the order uses.
+        return select("SELECT record FROM " + table + " WHERE status = 'PENDING' AND " + VISIBLE
+                + (requester.isPresent() ? " AND lower(" + USERNAME + ") = lower(?)" : "")
+                + (before.isPresent() ? " AND (created_at, id COLLATE \"C\") < (SELECT created_at, id COLLATE \"C\" FROM "
+                        + table + " WHERE id = ?)" : "")
+                + " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT ?", s -> {
+                    int i = visibleTo(s, 1, viewer);
+                    if (requester.isPresent()) {
+                        s.setString(i++, requester.get());
+                    }
+                    if (before.isPresent()) {
+                        s.setString(i++, before.get());
+                    }
+                    s.setInt(i, limit);
                 });
-        return pendingFirst(visible, limit);
+    }
+
+    /** Records {@code viewer} may see: their own, and those of their approver groups. */
+    private static final String VISIBLE = "(" + SAME_PERSON + " OR EXISTS (SELECT 1 FROM "
+            + "jsonb_array_elements_text(record::jsonb -> 'approvers') g WHERE g = ANY (?)))";
+
+    /** Sets the parameters of {@link #VISIBLE} from {@code first}; returns the next parameter's index. */
+    private static int visibleTo(PreparedStatement s, int first, Identity viewer) throws SQLException {
+        int i = samePerson(s, first, viewer);
+        s.setArray(i, s.getConnection().createArrayOf("text", viewer.groups().toArray()));
+        return i + 1;
     }
 
     @Override
@@ -248,14 +295,6 @@ final class PostgresApprovalStore implements ApprovalStore {
             }
             connection = null;
         }
-    }
-
-    /** Pending first (oldest wait first would hide new ones; newest first reads like an inbox), then decided. */
-    static List<ApprovalRecord> pendingFirst(List<ApprovalRecord> records, int limit) {
-        List<ApprovalRecord> sorted = new ArrayList<>(records);
-        sorted.sort(java.util.Comparator.comparing((ApprovalRecord r) -> r.status().terminal())
-                .thenComparing(FileApprovalStore.newestFirst()));
-        return sorted.size() <= limit ? sorted : List.copyOf(sorted.subList(0, limit));
     }
 
     /**

@@ -194,32 +194,104 @@ final class ApprovalsCommand implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "Pending requests first, then recent decisions (those you requested or may decide).")
+            description = "Pending requests first, taking turns by requester, then recent decisions (those you "
+                    + "requested or may decide), at most 200. With --pending, --requester, --before or --all: pending "
+                    + "requests only, newest first, a page at a time.")
     static final class ListApprovals extends ApiCommand {
         @Option(names = "--json", description = "Print the API's JSON.")
         boolean json;
 
+        @Option(names = "--pending", description = "Pending requests only, newest first, a page at a time.")
+        boolean pending;
+
+        @Option(names = "--requester", paramLabel = "NAME", description = "Pending requests of this user name only "
+                + "(compared without case).")
+        String requester;
+
+        @Option(names = "--before", paramLabel = "ID", description = "The page after request ID (the 'next' a page "
+                + "names).")
+        String before;
+
+        @Option(names = "--limit", paramLabel = "N", description = "Requests per page (1 to 200; default 200).")
+        Integer limit;
+
+        @Option(names = "--all", description = "Every page of pending requests, one after the other.")
+        boolean all;
+
         @Override
         int execute() throws Api.Failure {
-            Api.Answer answer = api.call("GET", "/approvals", null);
-            if (json) {
-                System.out.println(answer.raw());
+            boolean paged = pending || requester != null || before != null || limit != null || all;
+            if (!paged) {
+                Api.Answer answer = api.call("GET", "/approvals", null);
+                if (json) {
+                    System.out.println(answer.raw());
+                    return 0;
+                }
+                JsonNode list = answer.body().path("approvals");
+                print(list, true);
+                if (list.size() >= 200) {
+                    System.out.println("(the list stops at 200: `warden approvals list --all` shows every pending "
+                            + "request, `--requester NAME` one person's)");
+                }
                 return 0;
             }
-            JsonNode list = answer.body().path("approvals");
+            String cursor = before;
+            boolean header = true;
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            while (true) {
+                Api.Answer answer = api.call("GET", pageQuery(cursor), null);
+                if (json) {
+                    System.out.println(answer.raw());
+                } else {
+                    print(answer.body().path("approvals"), header);
+                    header = false;
+                }
+                JsonNode next = answer.body().path("next");
+                if (!next.isTextual()) {
+                    return 0;
+                }
+                if (!all || !seen.add(next.asText())) {
+                    if (!json) {
+                        System.out.println("(more: warden approvals list " + (requester == null ? "--pending"
+                                : "--requester " + requester) + " --before " + VisibleText.escape(next.asText()) + ")");
+                    }
+                    return 0;
+                }
+                cursor = next.asText();
+            }
+        }
+
+        private String pageQuery(String cursor) {
+            StringBuilder q = new StringBuilder("/approvals?pending=true");
+            if (requester != null) {
+                q.append("&requester=").append(URLEncoder.encode(requester, StandardCharsets.UTF_8));
+            }
+            if (cursor != null) {
+                q.append("&before=").append(URLEncoder.encode(cursor, StandardCharsets.UTF_8));
+            }
+            if (limit != null) {
+                q.append("&limit=").append(limit);
+            }
+            return q.toString();
+        }
+
+        private static void print(JsonNode list, boolean header) {
             if (list.isEmpty()) {
-                System.out.println("no approval requests");
-                return 0;
+                if (header) {
+                    System.out.println("no approval requests");
+                }
+                return;
             }
-            System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", "ID", "STATUS", "ENVIRONMENT", "REQUESTER",
-                    "EXPIRES", "STATEMENT");
+            if (header) {
+                System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", "ID", "STATUS", "ENVIRONMENT", "REQUESTER",
+                        "EXPIRES", "STATEMENT");
+            }
             for (JsonNode r : list) {
                 System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", shown(r.path("id")),
                         shown(r.path("status")), shown(r.path("environment")),
                         shown(r.path("requester").path("username")), shown(r.path("expires_at")),
                         VisibleText.clip(r.path("statement").asText(), 60));
             }
-            return 0;
         }
     }
 

@@ -207,6 +207,98 @@ class ApprovalFloodTest {
         assertEquals(ApprovalRecord.Status.APPROVED, s.list(BOB).get(0).status());
     }
 
+    /**
+     * Ten people, each at their bound of 20, file 200 requests after Alice's one: the approver's list of 200 held
+     * only theirs. Pending requests now take turns by requester, so Alice's is on the list, among the first eleven.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void manyRequestersAtTheirBoundNoLongerHideAnotherRequestFromTheApproversList(String store) throws Exception {
+        ApprovalService s = service(store, 20);
+        ApprovalRequest alices = request(s, ALICE, BUMP, Set.of("dba"));
+        s.submit(alices);
+        for (int p = 0; p < 10; p++) {
+            flood(s, People.person("flooder" + p + "@example.com", "eng"), 20, Set.of("dba"));
+        }
+        List<ApprovalRecord> bobs = s.list(BOB);
+        assertEquals(200, bobs.size());
+        List<String> ids = bobs.stream().map(ApprovalRecord::id).toList();
+        assertTrue(ids.contains(alices.id()), "Alice's request is not on the approver's list");
+        assertTrue(ids.indexOf(alices.id()) < 11, "Alice's request is not in the first turn: " + ids.indexOf(alices.id()));
+        // The first turn holds one request of each of the eleven people; the same on every call.
+        assertEquals(11, bobs.subList(0, 11).stream().map(r -> r.request().requester().username()).distinct().count());
+        assertEquals(ids, s.list(BOB).stream().map(ApprovalRecord::id).toList());
+    }
+
+    /**
+     * Every pending request can be reached: pages of 7, each naming the next, newest first. Requests filed while
+     * paging are newer than the cursor (on a fresh first page, not repeated in later ones); requests decided while
+     * paging drop out without moving any other; a cursor the caller may not see is as unknown as a missing one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void everyPendingRequestIsReachedOncePageByPageWhileRequestsArriveAndAreDecided(String store) throws Exception {
+        ApprovalService s = service(store, 1000);
+        List<String> filed = new java.util.ArrayList<>();
+        Set<String> mallorysFiled = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            for (Identity who : List.of(ALICE, MALLORY, SAM)) {
+                ApprovalRequest r = request(s, who, "UPDATE retry_t SET v = " + i + " WHERE id = 2", Set.of("dba"));
+                s.submit(r);
+                filed.add(r.id());
+                if (who == MALLORY) {
+                    mallorysFiled.add(r.id());
+                }
+            }
+        }
+        List<String> seen = new java.util.ArrayList<>();
+        List<String> decided = new java.util.ArrayList<>();
+        List<String> arrived = new java.util.ArrayList<>();
+        Optional<String> cursor = Optional.empty();
+        int pages = 0;
+        do {
+            ApprovalService.Page page = s.pendingPage(BOB, Optional.empty(), cursor, 7);
+            page.records().forEach(r -> seen.add(r.id()));
+            assertTrue(page.records().size() == 7 || page.next().isEmpty(), "a short page names no next");
+            cursor = page.next();
+            // Between pages: a new request arrives, and one not yet listed is denied.
+            ApprovalRequest late = request(s, ALICE, "UPDATE retry_t SET v = " + (100 + pages) + " WHERE id = 2",
+                    Set.of("dba"));
+            s.submit(late);
+            arrived.add(late.id());
+            String unlisted = filed.get(pages);
+            if (!seen.contains(unlisted)) {
+                s.deny(unlisted, BOB, "no");
+                decided.add(unlisted);
+            }
+            pages++;
+        } while (cursor.isPresent());
+        assertEquals(seen.size(), new java.util.HashSet<>(seen).size(), "a request was listed twice");
+        List<String> expected = new java.util.ArrayList<>(filed);
+        expected.removeAll(decided);
+        java.util.Collections.reverse(expected);
+        assertEquals(expected, seen, "every request pending throughout, newest first, once");
+        assertTrue(java.util.Collections.disjoint(seen, arrived), "a request filed while paging was on a later page");
+        assertTrue(s.pendingPage(BOB, Optional.empty(), Optional.empty(), 200).records().stream()
+                .map(ApprovalRecord::id).toList().containsAll(arrived), "new requests are on the first page");
+
+        // One person's, named in any case; the filter and the cursor together.
+        ApprovalService.Page mallorys = s.pendingPage(BOB, Optional.of("MALLORY@Example.com"), Optional.empty(), 5);
+        assertEquals(5, mallorys.records().size());
+        assertTrue(mallorys.records().stream().allMatch(r -> r.request().requester().equals(MALLORY)));
+        ApprovalService.Page more = s.pendingPage(BOB, Optional.of("mallory@example.com"), mallorys.next(), 200);
+        assertTrue(more.records().stream().allMatch(r -> r.request().requester().equals(MALLORY)));
+        assertEquals(20 - decided.stream().filter(mallorysFiled::contains).count(),
+                mallorys.records().size() + more.records().size());
+
+        // A cursor Sam may not see (Mallory's request, dba's to decide) is unknown to him, as a missing one is.
+        String mallorysId = mallorys.records().get(0).id();
+        for (String unknown : List.of(mallorysId, "apr_000000000000")) {
+            assertEquals(ApprovalException.Kind.NOT_FOUND, assertThrows(ApprovalException.class,
+                    () -> s.pendingPage(SAM, Optional.empty(), Optional.of(unknown), 10)).kind(), unknown);
+        }
+    }
+
     /** The wall clock, moved on by the test. */
     private static final class MovableClock extends Clock {
         private volatile Duration offset = Duration.ZERO;
