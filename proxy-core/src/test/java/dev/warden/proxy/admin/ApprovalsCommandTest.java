@@ -71,6 +71,47 @@ class ApprovalsCommandTest {
     }
 
     @Test
+    void listPagesThroughEveryPendingRequestAndFiltersByRequester() throws Exception {
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            ApprovalRequest r = f.request(f.identity(i < 5 ? "alice" : "carol", "eng"),
+                    "UPDATE billing SET plan = 'pro' WHERE id = " + i);
+            f.approvals.request(r);
+            ids.add(0, r.id());
+        }
+        String bob = f.token("bob", "dba");
+
+        Run first = warden("approvals", "list", "--pending", "--limit", "3", "--url", url(), "--token", bob);
+        assertEquals(0, first.exitCode(), first.err());
+        assertTrue(first.out().contains("(more: warden approvals list --pending --before " + ids.get(2) + ")"),
+                first.out());
+        Run second = warden("approvals", "list", "--before", ids.get(2), "--limit", "3", "--url", url(), "--token",
+                bob);
+        assertTrue(second.out().contains(ids.get(3)) && second.out().contains(ids.get(5))
+                && !second.out().contains(ids.get(2)) && !second.out().contains(ids.get(6)), second.out());
+
+        Run all = warden("approvals", "list", "--all", "--limit", "3", "--url", url(), "--token", bob);
+        assertEquals(0, all.exitCode(), all.err());
+        for (String id : ids) {
+            assertEquals(1, all.out().split(id, -1).length - 1, id + " once in\n" + all.out());
+        }
+        assertFalse(all.out().contains("(more:"), all.out());
+
+        Run carols = warden("approvals", "list", "--requester", "CAROL@example.com", "--url", url(), "--token", bob);
+        assertEquals(3, carols.out().lines().filter(l -> l.contains("carol@example.com")).count(), carols.out());
+        assertFalse(carols.out().contains("alice@example.com"), carols.out());
+
+        // Parameters the API does not know, or out of range, are refused; a cursor the caller may not see is unknown.
+        assertEquals(400, f.get("/approvals?sort=oldest", bob).statusCode());
+        assertEquals(400, f.get("/approvals?limit=201", bob).statusCode());
+        assertEquals(400, f.get("/approvals?pending=false", bob).statusCode());
+        assertEquals(400, f.get("/approvals?before=" + ids.get(0) + "&before=" + ids.get(1), bob).statusCode());
+        var hidden = f.get("/approvals?before=" + ids.get(0), f.token("dave", "eng"));
+        assertEquals(404, hidden.statusCode(), hidden.body());
+        assertEquals(404, f.get("/approvals?before=apr_zzzzzzzzzzzz", bob).statusCode());
+    }
+
+    @Test
     void showPrintsTheWholeRequest() throws Exception {
         ApprovalRequest request = f.request(f.identity("alice", "eng"));
         f.approvals.request(request);
