@@ -10,6 +10,12 @@
  * claims verifier so that each rejection says exactly why. Failures are
  * {@link dev.warden.identity.AuthenticationException}s carrying the SQLSTATE; messages never contain the token.
  *
+ * <p>Names: an issuer's {@code username_prefix} and {@code groups_prefix} are put before the names and groups its
+ * tokens give, so with several issuers each has a namespace of its own. A name is refused, and a group dropped, when
+ * another issuer's longer prefix starts it (compared without case, as approvers are compared): an issuer without a
+ * prefix cannot mint {@code partner:bob}. The startup user may be the name as the token's claim gives it or with the
+ * prefix; the identity is the prefixed one either way.
+ *
  * <p>Limits: validation blocks (network on a cold or stale cache), so callers run it off the event loop. Fetches
  * for one issuer are serialised. EdDSA ({@code EdDSA} and {@code Ed25519}) is verified with the JDK's Ed25519
  * rather than Nimbus' verifier, which needs Google Tink; Ed448 keys are not supported. Encrypted (JWE) tokens

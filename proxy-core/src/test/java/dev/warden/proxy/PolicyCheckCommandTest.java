@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code warden policy check} on the broken-policy fixtures of the config module: exit 2 and exactly the
@@ -46,5 +47,36 @@ class PolicyCheckCommandTest {
             assertEquals(2, exit);
             assertEquals(expected, captured.toString(StandardCharsets.UTF_8).strip().replace(yaml.toString(), name));
         }));
+    }
+
+    /** Two issuers without a username_prefix: the policy is valid (exit 0), and the check says where to add one. */
+    @org.junit.jupiter.api.Test
+    void twoIssuersWithoutAPrefixPassWithAWarningAtTheSecond(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws IOException {
+        Path yaml = dir.resolve("two.yaml");
+        Files.writeString(yaml, """
+                identity:
+                  issuers:
+                    - { issuer: https://login.example.com, audience: warden }
+                    - { issuer: https://partner.example.net, audience: warden }
+                environments:
+                  prod:
+                    upstream: { host: db.internal, database: app, user: warden }
+                    allow: [ { groups: [eng] } ]
+                """);
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            exit = WardenCommand.run("policy", "check", yaml.toString());
+        } finally {
+            System.setErr(err);
+        }
+        String out = captured.toString(StandardCharsets.UTF_8);
+        assertEquals(0, exit, out);
+        assertTrue(out.contains(yaml + ":4:7: identity.issuers[1]: issuer https://partner.example.net has no "
+                + "username_prefix"), out);
+        assertTrue(out.contains("(warning)"), out);
     }
 }

@@ -31,6 +31,9 @@
  * execution's digest, and an approver's list is chosen among the requests they may see before it is cut at 200,
  * so other people's requests, however many, change neither. Each person may have at most
  * {@code approvals.max_pending_per_requester} requests pending (default 20); a further one is refused and
- * nothing runs. Many people flooding together can still fill an approver's list of 200.
+ * nothing runs. Pending requests take turns by requester before the list is cut (each person's newest, then each
+ * one's second newest...), so people at their bound fill it only when there are about 200 of them; and every pending
+ * request stays reachable, page by page ({@code pendingPage}: newest first, keyed on creation time and id, so a page
+ * neither repeats nor skips a request as others arrive or are decided), or by requester.
  */
 package dev.warden.proxy.approvals;
