@@ -190,7 +190,8 @@ class PolicyLoaderTest {
     void unknownKeyWithoutCloseMatchListsTheKnownKeys() {
         PolicyException e = failure(MinimalPolicy.TEXT.replace("      audience: warden", "      audience: warden\n      colour: blue"));
         assertEquals("policy.yaml:5:7: identity.issuers[0].colour: unknown key 'colour'; expected one of issuer, "
-                + "audience, username_claim, groups_claim, agent, algorithms, clock_skew, jwks_uri, denied_token_ids", e.getMessage());
+                + "audience, username_claim, groups_claim, agent, algorithms, clock_skew, jwks_uri, denied_token_ids, "
+                + "username_prefix, groups_prefix", e.getMessage());
     }
 
     @Test
