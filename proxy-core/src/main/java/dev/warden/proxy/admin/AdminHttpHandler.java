@@ -69,10 +69,19 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         boolean head = request.method().equals(HttpMethod.HEAD);
         String method = head ? "GET" : request.method().name();
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
-        String path = uri.path();
+        String path;
+        java.util.Map<String, java.util.List<String>> query;
+        try {
+            path = uri.path();
+            query = uri.parameters();
+        } catch (IllegalArgumentException e) {
+            // A malformed %-escape: the caller's mistake, answered as one rather than by a dropped connection.
+            send(ctx, AdminRoutes.Response.error(400, "malformed request URI"), false, head);
+            return;
+        }
         AdminRoutes.Request r = new AdminRoutes.Request(method, path,
                 request.headers().get(HttpHeaderNames.AUTHORIZATION),
-                request.content().toString(StandardCharsets.UTF_8), uri.parameters());
+                request.content().toString(StandardCharsets.UTF_8), query);
         if (AdminRoutes.isProbe(path)) {
             send(ctx, routes.answer(r), keepAlive, head);
             return;

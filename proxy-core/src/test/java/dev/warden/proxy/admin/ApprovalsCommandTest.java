@@ -109,6 +109,13 @@ class ApprovalsCommandTest {
         var hidden = f.get("/approvals?before=" + ids.get(0), f.token("dave", "eng"));
         assertEquals(404, hidden.statusCode(), hidden.body());
         assertEquals(404, f.get("/approvals?before=apr_zzzzzzzzzzzz", bob).statusCode());
+        // A malformed %-escape (java.net.URI would refuse to send one, so the request is written by hand).
+        try (java.net.Socket raw = new java.net.Socket(f.server.uri().getHost(), f.server.uri().getPort())) {
+            raw.getOutputStream().write(("GET /approvals?before=%zz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    + bob + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(raw.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+        }
     }
 
     @Test
