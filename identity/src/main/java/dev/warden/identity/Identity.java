@@ -5,7 +5,8 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * A verified caller. {@code username} is the configured username claim (equal to the startup user);
+ * A verified caller. {@code username} is the configured username claim after the issuer's {@code username_prefix},
+ * and {@code groups} the groups claim's values after its {@code groups_prefix}: the names every policy rule matches;
  * {@code expiresAt} is the token's {@code exp}, after which a session may be closed.
  */
 public record Identity(String subject, String username, Set<String> groups, Kind kind, String issuer,
