@@ -75,6 +75,12 @@ public final class TokenValidator {
         }
     }
 
+    /** The configuration this validator holds for {@code issuer}: the prefixes an identity of it was made with. */
+    public java.util.Optional<IssuerConfig> issuerConfig(String issuer) {
+        Issuer found = issuers.get(issuer);
+        return found == null ? java.util.Optional.empty() : java.util.Optional.of(found.config());
+    }
+
     /**
      * @param token       the compact JWT the client sent as its password
      * @param startupUser the {@code user} of the client's StartupMessage, which must match the username claim

@@ -230,10 +230,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         state = State.CONNECTING;
         FlowControl.of(ctx.channel()).holdClient(FlowControl.ClientHold.LOGIN, true);
         String user = startup.user();
+        dev.warden.identity.TokenValidator validator = services.tokens().get();
         CompletableFuture
                 .supplyAsync(() -> {
                     try {
-                        return services.tokens().get().validate(token, user);
+                        return validator.validate(token, user);
                     } catch (dev.warden.identity.AuthenticationException e) {
                         throw new java.util.concurrent.CompletionException(e);
                     }
@@ -251,6 +252,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                         fail(cause);
                     } else {
                         tokenId = tokenIdOf(token);
+                        namePrefixes = validator.issuerConfig(id.issuer()).map(FrontendSession::namePrefixes)
+                                .orElse(null);
                         onAuthenticated(ctx, id);
                     }
                 }));
@@ -258,13 +261,19 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void onAuthenticated(ChannelHandlerContext ctx, Identity who) {
         identity = who;
-        namePrefixes = policy().issuers().stream().filter(i -> i.issuer().equals(who.issuer())).findFirst()
-                .map(FrontendSession::namePrefixes).orElse(null);
         String envName = startup.database() == null || startup.database().isEmpty()
                 ? startup.user() : startup.database();
         Environment env = policy().environment(envName).orElse(null);
         SessionException refused = null;
-        if (env == null) {
+        String prefixesNow = policy().issuers().stream().filter(i -> i.issuer().equals(who.issuer())).findFirst()
+                .map(FrontendSession::namePrefixes).orElse(null);
+        if (namePrefixes != null && !namePrefixes.equals(prefixesNow)) {
+            // A reload changed (or removed) the token's issuer while the token was checked: the names were made
+            // with prefixes the policy in force no longer gives.
+            refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "the Warden policy changed "
+                    + "the token's issuer (its username_prefix or groups_prefix, or whether it is trusted) during "
+                    + "login; connect again");
+        } else if (env == null) {
             refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "environment \"" + envName
                     + "\" is not defined in the Warden policy: use the environment name as the database");
         } else if (!env.allows(who.username(), who.groups())) {
