@@ -122,4 +122,46 @@ class ApprovalFloodThroughWardenTest {
         assertEquals(2, refusedRecords.size(), refusedRecords.toString());
         refusedRecords.forEach(t -> assertTrue(t.contains("\"approval_id\":null"), t));
     }
+
+    /**
+     * 67 people, each at the bound of 3, file 201 retry-mode requests after Dora's one: the approver's list of 200
+     * was all theirs. With pending requests taking turns by requester, Dora's is in the first turn of 68; paging and
+     * the requester filter reach it too.
+     */
+    @Test
+    void manyRequestersAtTheirBoundNoLongerHideAnotherRequestFromTheApproversList() throws Exception {
+        String doras;
+        try (RawClient dora = as("dora@example.com")) {
+            String filed = query(dora, "UPDATE retry_t SET v = 40 WHERE id = 4");
+            assertTrue(filed.startsWith("E 42501 approval required"), filed);
+            java.util.regex.Matcher id = java.util.regex.Pattern.compile("apr_[a-z2-9]{12}").matcher(filed);
+            assertTrue(id.find(), filed);
+            doras = id.group();
+        }
+        for (int p = 0; p < 67; p++) {
+            try (RawClient flooder = as("flood-" + p + "@example.com")) {
+                for (int i = 0; i < 3; i++) {
+                    String filed = query(flooder, "UPDATE retry_t SET v = " + (p * 10 + i) + " WHERE id = 5");
+                    assertTrue(filed.startsWith("E 42501 approval required"), filed);
+                }
+            }
+        }
+        CliRun list = ApprovalsCli.run(warden, ApprovalsCli.bobToken(warden), "list", "--json");
+        assertEquals(0, list.exitCode(), list.err());
+        com.fasterxml.jackson.databind.JsonNode approvals = dev.warden.proxy.approvals.ApprovalJson.MAPPER
+                .readTree(list.out()).get("approvals");
+        assertEquals(200, approvals.size());
+        List<String> ids = new java.util.ArrayList<>();
+        approvals.forEach(r -> ids.add(r.get("id").asText()));
+        assertTrue(ids.contains(doras), "Dora's request is not on the approver's list");
+        assertTrue(ids.indexOf(doras) < 70, "not in the first turn: " + ids.indexOf(doras));
+
+        CliRun hers = ApprovalsCli.run(warden, ApprovalsCli.bobToken(warden), "list", "--requester",
+                "Dora@Example.com");
+        assertTrue(hers.out().contains(doras), hers.out() + hers.err());
+        CliRun all = ApprovalsCli.run(warden, ApprovalsCli.bobToken(warden), "list", "--all");
+        assertEquals(0, all.exitCode(), all.err());
+        assertTrue(all.out().contains(doras), all.out());
+        assertTrue(all.out().lines().filter(l -> l.contains("flood-")).count() >= 201, "every flooder's request too");
+    }
 }
