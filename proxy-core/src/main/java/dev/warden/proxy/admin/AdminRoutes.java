@@ -137,7 +137,7 @@ final class AdminRoutes {
         throw new HttpError(404, "no such endpoint: " + method + " " + printable(path));
     }
 
-    /** {@code ?pending=true&requester=NAME&before=ID&limit=N}: pending requests only, newest first, a page at a time. */
+    /** {@code ?pending=true&requester=NAME&before=ID&limit=N}: pending requests only, newest first, page by page. */
     private ApprovalService.Page pendingPage(Map<String, List<String>> query, Identity caller)
             throws HttpError, ApprovalException {
         for (String key : query.keySet()) {

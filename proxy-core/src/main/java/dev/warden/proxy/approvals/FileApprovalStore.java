@@ -54,7 +54,8 @@ final class FileApprovalStore implements ApprovalStore {
     }
 
     /** Newest first; equal creation times in the order of their ids, so every listing orders them alike. */
-    private static final Comparator<Entry> NEWEST_FIRST = Comparator.comparing(Entry::createdAt, Comparator.reverseOrder())
+    private static final Comparator<Entry> NEWEST_FIRST = Comparator
+            .comparing(Entry::createdAt, Comparator.reverseOrder())
             .thenComparing(Entry::id, Comparator.reverseOrder());
 
     /** Pending first (newest first: reads like an inbox), then decided ones, newest first. */

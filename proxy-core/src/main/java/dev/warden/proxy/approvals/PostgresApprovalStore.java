@@ -191,13 +191,11 @@ final class PostgresApprovalStore implements ApprovalStore {
 
     @Override
     public List<ApprovalRecord> list(Identity viewer, int limit) throws IOException {
-        List<ApprovalRecord> visible = select(listed(VISIBLE), s -> {
-            int i = visibleTo(s, 1, viewer);
-            i = visibleTo(s, i, viewer);
+        return select(listed(VISIBLE), s -> {
+            int i = visibleTo(s, visibleTo(s, 1, viewer), viewer);
             s.setInt(i, limit);
             s.setInt(i + 1, limit);
         });
-        return visible;
     }
 
     /**
@@ -222,8 +220,8 @@ final class PostgresApprovalStore implements ApprovalStore {
         // The cursor's position is read in the same statement, from the column the order uses.
         return select("SELECT record FROM " + table + " WHERE status = 'PENDING' AND " + VISIBLE
                 + (requester.isPresent() ? " AND lower(" + USERNAME + ") = lower(?)" : "")
-                + (before.isPresent() ? " AND (created_at, id COLLATE \"C\") < (SELECT created_at, id COLLATE \"C\" FROM "
-                        + table + " WHERE id = ?)" : "")
+                + (before.isPresent() ? " AND (created_at, id COLLATE \"C\") < (SELECT created_at, id COLLATE \"C\""
+                        + " FROM " + table + " WHERE id = ?)" : "")
                 + " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT ?", s -> {
                     int i = visibleTo(s, 1, viewer);
                     if (requester.isPresent()) {
