@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -199,9 +200,25 @@ public final class OcsfMapper {
     private static final String[] DATASTORE_ACTIVITIES = {"Other", "Read", "Update", "Connect", "Query", "Write",
             "Create", "Delete"};
 
-    /** The first statement kind decides: a read is a Query, writes are Write, Update, Create or Delete. */
+    /**
+     * The most consequential statement kind decides: delete, create, write, update, then anything not a read, then
+     * a read. A SIEM filters on the activity, so {@code SELECT 1; DROP TABLE t} must not be exported as a read.
+     */
     private static int activityOf(JsonNode kinds) {
-        String kind = kinds.isArray() && !kinds.isEmpty() ? kinds.get(0).asText("") : "";
+        int chosen = -1;
+        for (JsonNode kind : kinds) {
+            int activity = activityOf(kind.asText(""));
+            if (chosen < 0 || CONSEQUENCE.indexOf(activity) < CONSEQUENCE.indexOf(chosen)) {
+                chosen = activity;
+            }
+        }
+        return chosen < 0 ? 99 : chosen;
+    }
+
+    /** Activities, most consequential first. */
+    private static final List<Integer> CONSEQUENCE = List.of(7, 6, 5, 2, 99, 4);
+
+    private static int activityOf(String kind) {
         return switch (kind) {
             case "SELECT", "SHOW", "FETCH", "EXPLAIN" -> 4;
             case "UPDATE", "MERGE", "ALTER" -> 2;

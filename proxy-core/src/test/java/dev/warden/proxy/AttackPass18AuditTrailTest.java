@@ -1,0 +1,117 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.warden.audit.ocsf.OcsfMapper;
+import dev.warden.audit.query.AuditRecord;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacker pass 18, the audit trail as evidence: does the signed record, and what is exported from it, say what
+ * the server ran? Each probe compares the record with what PostgreSQL holds afterwards.
+ */
+class AttackPass18AuditTrailTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws Exception {
+        warden = WardenHarness.start("", "", WardenHarness.unmaskedWithRules(
+                "{ name: t18-kept, match: { statements: [TRUNCATE], tables: [public.t18_none] }, action: block }"));
+        warden.directly("CREATE TABLE t18_notes (note text)", "GRANT ALL ON t18_notes TO PUBLIC");
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    static Connection as(String user) throws Exception {
+        return as(user, "");
+    }
+
+    static Connection as(String user, String extra) throws Exception {
+        String token = warden.issuer.token().email(user).groups("eng").sign();
+        return warden.connect("dev", user, token, extra);
+    }
+
+    static List<AuditRecord> queries(String user) throws Exception {
+        return warden.awaitSessionEnd(user).stream().filter(r -> r.type().equals("query")).toList();
+    }
+
+    /**
+     * A bound value longer than a record shows is cut there; the record must still name exactly the value the
+     * server got, or two different writes leave the same record.
+     */
+    @Test
+    void aLongBoundValueIsNamedExactlyByItsRecord() throws Exception {
+        String user = "t18-long@example.com";
+        String innocuous = "a".repeat(300);
+        String value = innocuous + "; the part the record did not show";
+        try (Connection c = as(user); PreparedStatement p = c.prepareStatement("INSERT INTO t18_notes VALUES (?)")) {
+            p.setString(1, value);
+            p.executeUpdate();
+        }
+        String stored = WardenHarness.scalar(warden.direct(), "SELECT note FROM t18_notes WHERE note LIKE '%record%'");
+        assertEquals(value, stored);
+        AuditRecord insert = queries(user).stream()
+                .filter(r -> r.get("statement").asText().startsWith("INSERT")).findFirst().orElseThrow();
+        String shown = insert.get("parameters").get(0).asText();
+        String sha = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(stored.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(shown.equals("'" + stored + "'") || shown.contains(sha),
+                "the record's value determines the stored one: " + insert.text());
+    }
+
+    /**
+     * A SIEM filters on the OCSF activity: a Query whose second statement drops a table must not be exported as
+     * a read.
+     */
+    @Test
+    void theOcsfActivityOfAQueryIsItsMostConsequentialStatement() throws Exception {
+        String user = "t18-ocsf@example.com";
+        warden.directly("CREATE TABLE t18_gone (a int)", "GRANT ALL ON t18_gone TO PUBLIC",
+                "ALTER TABLE t18_gone OWNER TO " + dev.warden.testkit.TestPostgres.SCRAM_USER);
+        try (Connection c = as(user, "preferQueryMode=simple"); java.sql.Statement s = c.createStatement()) {
+            s.execute("SELECT 1; DROP TABLE t18_gone");
+        }
+        assertEquals("0", WardenHarness.scalar(warden.direct(),
+                "SELECT count(*) FROM pg_class WHERE relname = 't18_gone'"), "the server dropped it");
+        AuditRecord query = queries(user).stream()
+                .filter(r -> r.get("statement").asText().contains("DROP")).findFirst().orElseThrow();
+        OcsfMapper mapper = new OcsfMapper();
+        JsonNode event = mapper.map(query.bytes());
+        assertEquals(7, event.get("activity_id").asInt(), event.toString());
+        assertEquals("t18_gone", event.path("table").path("name").asText(), event.toString());
+    }
+
+    /** The FunctionCall message's arguments are what it runs with: its record names them. */
+    @Test
+    void aFunctionCallRecordNamesItsArguments() throws Exception {
+        String user = "t18-fastpath@example.com";
+        try (Connection c = as(user)) {
+            int oid = Integer.parseInt(WardenHarness.scalar(c, "SELECT 'set_config(text,text,boolean)'::regprocedure::oid"));
+            org.postgresql.fastpath.Fastpath fp = c.unwrap(org.postgresql.PGConnection.class).getFastpathAPI();
+            byte[] answer = fp.fastpath(oid, new org.postgresql.fastpath.FastpathArg[] {
+                    new org.postgresql.fastpath.FastpathArg("application_name"),
+                    new org.postgresql.fastpath.FastpathArg("t18-marker"),
+                    new org.postgresql.fastpath.FastpathArg(new byte[] {0}, 0, 1)});
+            assertEquals("t18-marker", new String(answer, StandardCharsets.UTF_8));
+            assertEquals("t18-marker", WardenHarness.scalar(c, "SHOW application_name"));
+        }
+        AuditRecord call = queries(user).stream()
+                .filter(r -> r.get("statement").asText().contains("FunctionCall")).findFirst().orElseThrow();
+        String params = call.get("parameters").toString();
+        String hex = HexFormat.of().formatHex("t18-marker".getBytes(StandardCharsets.UTF_8));
+        assertTrue(params.contains("t18-marker") || params.contains(hex), call.text());
+    }
+}
