@@ -101,4 +101,54 @@ class AttackPass18WitnessTest {
             assertTrue(!withWitness.passed() && withWitness.summary().contains("not signed"), withWitness.summary());
         }
     }
+
+    /**
+     * One message that is not a head, with the chain's header, in a Kafka witness topic (anyone who may produce to
+     * it can send one): reading the chain's heads threw, so the start's check was skipped, every later head of the
+     * chain was never published (the publisher's first compare failed and was retried for ever), and verify with
+     * the witness failed with an exception instead of checking the heads.
+     */
+    @Test
+    void aMessageThatIsNoHeadInAKafkaWitnessTopicStopsNoHead() throws Exception {
+        try (org.apache.kafka.common.test.KafkaClusterTestKit kafka = new org.apache.kafka.common.test
+                .KafkaClusterTestKit.Builder(new org.apache.kafka.common.test.TestKitNodes.Builder()
+                .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build()).build()) {
+            kafka.format();
+            kafka.startup();
+            kafka.waitForReadyBrokers();
+            String topic = "p18-witness";
+            try (var admin = kafka.admin()) {
+                admin.createTopics(java.util.List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1,
+                        (short) 1))).all().get();
+            }
+            Path logDir = tmp.resolve("audit-kafka");
+            Path keyFile = Fixtures.writeKey(tmp);
+            WitnessConfig witness = new WitnessConfig.KafkaWitness(kafka.bootstrapServers(), topic,
+                    java.util.Map.of());
+            AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 10)
+                    .withInstance(CHAIN, Optional.of(witness));
+            write(settings, 10);
+
+            java.util.Properties props = new java.util.Properties();
+            props.put("bootstrap.servers", kafka.bootstrapServers());
+            try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(props,
+                    new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                var message = new org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>(topic,
+                        CHAIN.getBytes(StandardCharsets.UTF_8), "not a head".getBytes(StandardCharsets.UTF_8));
+                message.headers().add("warden.instance", CHAIN.getBytes(StandardCharsets.UTF_8));
+                producer.send(message).get();
+            }
+
+            write(settings, 10);
+            try (WitnessStore store = new dev.warden.audit.witness.KafkaWitnessStore(kafka.bootstrapServers(), topic,
+                    java.util.Map.of())) {
+                VerifyReport report = AuditVerifier.verify(logDir, SigningKey.load(keyFile).publicKey(), store, CHAIN);
+                assertTrue(report.passed(), report.summary());
+                WitnessHead latest = store.latest(CHAIN).orElseThrow();
+                assertTrue(latest.seq() == report.lastSeq(), "the second run's final head reached the witness: "
+                        + latest + " / " + report.summary());
+            }
+        }
+    }
 }
