@@ -27,7 +27,7 @@ class AttackPass18BudgetsTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("", """
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
                   prod:
                     production: true
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
@@ -119,6 +119,112 @@ class AttackPass18BudgetsTest {
     static long auditBytes() throws java.io.IOException {
         try (var files = java.nio.file.Files.walk(warden.auditDir())) {
             return files.filter(java.nio.file.Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    /**
+     * Parentheses nested 30,000 deep, under the analyser's length limit: a recursive parser's stack overflows.
+     * The statement must be answered (refused, or the server's own error), and the sessions after it served.
+     */
+    @Test
+    void deeplyNestedStatementsAreAnsweredAndLeaveWardenServing() throws Exception {
+        String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        for (int depth : new int[] {3_000, 10_000, 30_000}) {
+            for (String shape : new String[] {
+                    "SELECT " + "(".repeat(depth) + "1" + ")".repeat(depth),
+                    "SELECT 1 WHERE " + "NOT ".repeat(depth) + "true",
+                    "SELECT " + "ARRAY[".repeat(depth) + "1" + "]".repeat(depth),
+                    "SELECT " + "-".repeat(depth) + "1",
+                    "SELECT * FROM " + "(SELECT * FROM ".repeat(depth / 10) + "pg_class" + ") s".repeat(depth / 10)}) {
+                for (String env : new String[] {"dev", "prod"}) {
+                    long t0 = System.nanoTime();
+                    try (Connection c = env.equals("dev") ? warden.connect("preferQueryMode=simple")
+                            : warden.connect("prod", "bob@example.com", bob, "preferQueryMode=simple");
+                         Statement s = c.createStatement()) {
+                        s.setQueryTimeout(30);
+                        try {
+                            s.execute(shape);
+                        } catch (SQLException e) {
+                            // refused, or the server's stack depth error: either is an answer
+                        }
+                        try {
+                            s.execute("SELECT 1");
+                        } catch (SQLException e) {
+                            assertTrue(env.equals("prod") && "42501".equals(e.getSQLState()), e.toString());
+                        }
+                    }
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    assertTrue(ms < 20_000, env + " depth " + depth + " took " + ms + " ms: "
+                            + shape.substring(0, 30));
+                }
+            }
+        }
+        try (Connection c = warden.connect("preferQueryMode=simple"); Statement s = c.createStatement()) {
+            long t0 = System.nanoTime();
+            s.execute("SELECT 1");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 < 2_000);
+        }
+    }
+
+    /**
+     * A client that pipelines without ever reading: Warden must stop reading it once what it owes the client
+     * piles up (the bytes the client manages to send stay bounded), whoever answers, the server or Warden itself.
+     */
+    @Test
+    void aClientThatPipelinesAndNeverReadsIsStoppedNotBuffered() throws Exception {
+        String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 200; i++) {
+            batch.writeBytes(ProtocolPass15Test.parse(new byte[0], "SELECT 1"));
+            batch.writeBytes(ProtocolPass15Test.bind(new byte[0], new byte[0]));
+            batch.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
+        }
+        byte[] extended = batch.toByteArray();
+        java.io.ByteArrayOutputStream blocked = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 200; i++) {
+            blocked.writeBytes(ProtocolPass15Test.frame('Q', "SELECT 1\0".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        java.io.ByteArrayOutputStream unknownPortal = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 200; i++) {
+            unknownPortal.writeBytes(ProtocolPass15Test.execute("nope".getBytes(), 0));
+            unknownPortal.writeBytes(ProtocolPass15Test.sync());
+        }
+        Object[][] floods = {{"dev", extended}, {"prod", blocked.toByteArray()}, {"dev", unknownPortal.toByteArray()}};
+        for (Object[] flood : floods) {
+            String env = (String) flood[0];
+            byte[] bytes = (byte[]) flood[1];
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+            RawClient raw = new RawClient(null, warden.port(), 4096);
+            raw.send(dev.warden.pg.message.StartupPacket.StartupMessage.of(java.util.Map.of("user",
+                    env.equals("dev") ? WardenHarness.USER : "bob@example.com", "database", env)));
+            raw.expect(dev.warden.pg.message.BackendMessage.AuthenticationCleartextPassword.class);
+            raw.send(dev.warden.pg.message.FrontendMessage.AuthenticationResponse.password(
+                    env.equals("dev") ? warden.token() : bob));
+            raw.untilReady();
+            Thread writer = new Thread(() -> {
+                try {
+                    while (true) {
+                        raw.send(bytes);
+                        sent.addAndGet(bytes.length);
+                    }
+                } catch (java.io.IOException e) {
+                    // closed at the end
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            long slowest;
+            try (Connection alice = warden.connect("preferQueryMode=simple")) {
+                slowest = slowestSelectOne(alice.createStatement(), 6_000);
+            }
+            long after = sent.get();
+            raw.close();
+            writer.join(10_000);
+            String summary = env + ": the client got " + (after >> 20) + " MiB in without reading; slowest SELECT 1 "
+                    + slowest + " ms";
+            System.out.println("pipeline flood: " + summary);
+            assertTrue(after < 64L << 20, summary);
+            assertTrue(slowest < 2_000, summary);
         }
     }
 }
