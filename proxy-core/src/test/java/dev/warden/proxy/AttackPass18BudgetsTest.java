@@ -227,4 +227,62 @@ class AttackPass18BudgetsTest {
             assertTrue(slowest < 2_000, summary);
         }
     }
+
+    /**
+     * Binds of 32,767 parameters of 2,000 bytes each (64 MiB, the largest message), one after another: each one's
+     * values are rendered into its record before it goes.
+     */
+    @Test
+    void giantBindsFromOneSessionLeaveAnotherSessionsSelectOneUnderTwoSeconds() throws Exception {
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(0); // unnamed portal
+        body.write(0); // unnamed statement
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        int n = 32_767;
+        body.writeBytes(ProtocolPass15Test.int16(n));
+        byte[] value = "v".repeat(2000).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i < n; i++) {
+            body.writeBytes(ProtocolPass15Test.int32(value.length));
+            body.writeBytes(value);
+        }
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        java.io.ByteArrayOutputStream round = new java.io.ByteArrayOutputStream();
+        round.writeBytes(ProtocolPass15Test.parse(new byte[0], "SELECT $1::text"));
+        round.writeBytes(ProtocolPass15Test.frame('B', body.toByteArray()));
+        round.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
+        round.writeBytes(ProtocolPass15Test.sync());
+        byte[] bytes = round.toByteArray();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger rounds = new AtomicInteger();
+        Thread attacker = new Thread(() -> {
+            ParseFloodThroughWardenTest.outOfTheWay();
+            try (RawClient raw = new RawClient(warden.port())) {
+                raw.login("dev", WardenHarness.USER, warden.token());
+                while (!stop.get()) {
+                    raw.send(bytes);
+                    raw.untilReady();
+                    rounds.incrementAndGet();
+                }
+            } catch (Exception e) {
+                System.out.println("giant bind attacker: " + e);
+            }
+        });
+        attacker.setDaemon(true);
+        attacker.start();
+        long slowest;
+        try (Connection alice = warden.connect("preferQueryMode=simple")) {
+            long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rounds.get() < 1 && System.nanoTime() < warm) {
+                Thread.sleep(50);
+            }
+            slowest = slowestSelectOne(alice.createStatement(), 8_000);
+        } finally {
+            stop.set(true);
+        }
+        attacker.join(60_000);
+        String summary = "slowest SELECT 1 " + slowest + " ms; " + rounds.get() + " binds of 64 MiB";
+        System.out.println("giant binds: " + summary);
+        assertTrue(rounds.get() >= 1, summary);
+        assertTrue(slowest < 2_000, summary);
+    }
 }
