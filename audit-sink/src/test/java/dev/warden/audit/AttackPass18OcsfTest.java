@@ -28,4 +28,27 @@ class AttackPass18OcsfTest {
         JsonNode result = mapper.map(chain.append(Fixtures.result("5eed0001", query.seq(), 3)).line());
         assertEquals("alice@example.com", result.path("actor").path("user").path("name").asText(), result.toString());
     }
+
+    /** The same for {@code warden audit search --user} (and tail, usage): a result belongs to its query's user. */
+    @Test
+    void searchByUserFindsTheResultsOfItsStatementsWhenTwoOpenSessionsShareAnId(@org.junit.jupiter.api.io.TempDir
+                                                                                 java.nio.file.Path tmp)
+            throws Exception {
+        java.nio.file.Path dir = tmp.resolve("audit");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 1 << 20, 100))) {
+            log.append(Fixtures.start("5eed0001", "alice@example.com", false, "prod")).join();
+            log.append(Fixtures.start("5eed0001", "mallory@example.com", false, "prod")).join();
+            long query = log.append(Fixtures.query("5eed0001", "alice@example.com", "prod", "SELECT email FROM users"))
+                    .join();
+            log.append(Fixtures.result("5eed0001", query, 3)).join();
+        }
+        java.util.List<String> alices = dev.warden.audit.query.AuditReader.of(dir)
+                .search(dev.warden.audit.query.AuditFilter.all().user("alice@example.com")).stream()
+                .map(l -> l.record().type()).toList();
+        assertEquals(java.util.List.of("session.start", "query", "result"), alices);
+        java.util.List<String> mallorys = dev.warden.audit.query.AuditReader.of(dir)
+                .search(dev.warden.audit.query.AuditFilter.all().user("mallory@example.com")).stream()
+                .map(l -> l.record().type()).toList();
+        assertEquals(java.util.List.of("session.start"), mallorys);
+    }
 }
