@@ -285,4 +285,39 @@ class AttackPass18BudgetsTest {
         assertTrue(rounds.get() >= 1, summary);
         assertTrue(slowest < 2_000, summary);
     }
+
+    /**
+     * PostgreSQL reads a Bind's counts as unsigned 16-bit numbers and takes up to 65,535 parameters; Warden read
+     * them signed and ended the session of a client binding more than 32,767 (found while probing giant Binds).
+     */
+    @Test
+    void aBindOfFortyThousandParametersRunsAsOnTheServer() throws Exception {
+        int n = 40_000;
+        StringBuilder sql = new StringBuilder("SELECT array_length(ARRAY[");
+        for (int i = 1; i <= n; i++) {
+            sql.append(i == 1 ? "" : ",").append('$').append(i);
+        }
+        sql.append("]::int[], 1)");
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(0);
+        body.write(0);
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        body.writeBytes(ProtocolPass15Test.int16(n));
+        for (int i = 0; i < n; i++) {
+            body.writeBytes(ProtocolPass15Test.int32(1));
+            body.write('1');
+        }
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        try (RawClient raw = new RawClient(warden.port())) {
+            raw.login("dev", WardenHarness.USER, warden.token());
+            java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+            batch.writeBytes(ProtocolPass15Test.parse(new byte[0], sql.toString()));
+            batch.writeBytes(ProtocolPass15Test.frame('B', body.toByteArray()));
+            batch.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
+            batch.writeBytes(ProtocolPass15Test.sync());
+            raw.send(batch.toByteArray());
+            List<dev.warden.pg.message.BackendMessage> answer = raw.untilReady();
+            assertTrue(RawClient.values(answer).contains("40000"), answer.toString());
+        }
+    }
 }
