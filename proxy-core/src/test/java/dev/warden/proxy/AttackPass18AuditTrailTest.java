@@ -25,7 +25,7 @@ class AttackPass18AuditTrailTest {
 
     @BeforeAll
     static void start() throws Exception {
-        warden = WardenHarness.start("", "", WardenHarness.unmaskedWithRules(
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", WardenHarness.unmaskedWithRules(
                 "{ name: t18-kept, match: { statements: [TRUNCATE], tables: [public.t18_none] }, action: block }"));
         warden.directly("CREATE TABLE t18_notes (note text)", "GRANT ALL ON t18_notes TO PUBLIC");
     }
@@ -113,5 +113,37 @@ class AttackPass18AuditTrailTest {
         String params = call.get("parameters").toString();
         String hex = HexFormat.of().formatHex("t18-marker".getBytes(StandardCharsets.UTF_8));
         assertTrue(params.contains("t18-marker") || params.contains(hex), call.text());
+    }
+
+    /**
+     * A LATIN1 session's text whose bytes are also valid UTF-8: the server reads two characters where UTF-8 reads
+     * one. The record must say what the server read (its text, or the exact bytes).
+     */
+    @Test
+    void aLatin1TextThatIsAlsoValidUtf8IsRecordedAsTheServerReadIt() throws Exception {
+        String user = "t18-latin1@example.com";
+        byte[] text = "SELECT length('\u00c3\u00a9') AS n".getBytes(StandardCharsets.ISO_8859_1); // C3 A9: "é" in UTF-8
+        String served;
+        try (RawClient raw = new RawClient(warden.port())) {
+            java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
+            params.put("user", user);
+            params.put("database", "dev");
+            params.put("client_encoding", "LATIN1");
+            raw.send(dev.warden.pg.message.StartupPacket.StartupMessage.of(params));
+            raw.expect(dev.warden.pg.message.BackendMessage.AuthenticationCleartextPassword.class);
+            raw.send(dev.warden.pg.message.FrontendMessage.AuthenticationResponse.password(
+                    warden.issuer.token().email(user).groups("eng").sign()));
+            raw.untilReady();
+            raw.send(ProtocolPass15Test.frame('Q', text, new byte[] {0}));
+            served = RawClient.values(raw.untilReady()).get(0);
+        }
+        assertEquals("2", served, "the server read two LATIN1 characters");
+        AuditRecord query = queries(user).stream().filter(r -> r.get("statement").asText().contains("length"))
+                .findFirst().orElseThrow();
+        String recorded = query.get("statement").asText();
+        boolean exactBytes = query.get("statement_base64") != null && !query.get("statement_base64").isMissingNode()
+                && java.util.Arrays.equals(text, java.util.Base64.getDecoder().decode(
+                        query.get("statement_base64").asText()));
+        assertTrue(recorded.equals(new String(text, StandardCharsets.ISO_8859_1)) || exactBytes, query.text());
     }
 }

@@ -141,7 +141,7 @@ class AttackPass18BudgetsTest {
                     try (Connection c = env.equals("dev") ? warden.connect("preferQueryMode=simple")
                             : warden.connect("prod", "bob@example.com", bob, "preferQueryMode=simple");
                          Statement s = c.createStatement()) {
-                        s.setQueryTimeout(30);
+                        s.setQueryTimeout(120);
                         try {
                             s.execute(shape);
                         } catch (SQLException e) {
@@ -154,7 +154,11 @@ class AttackPass18BudgetsTest {
                         }
                     }
                     long ms = (System.nanoTime() - t0) / 1_000_000;
-                    assertTrue(ms < 20_000, env + " depth " + depth + " took " + ms + " ms: "
+                    System.out.println("nesting: " + env + " depth " + depth + " " + shape.substring(0, 20) + " "
+                            + ms + " ms");
+                    // In prod the rule refuses it after Warden's analysis: that is Warden's own cost. In dev the
+                    // server plans it too (a thousand nested subqueries take it seconds), so only an answer counts.
+                    assertTrue(env.equals("dev") || ms < 20_000, env + " depth " + depth + " took " + ms + " ms: "
                             + shape.substring(0, 30));
                 }
             }
