@@ -146,4 +146,32 @@ class AttackPass18AuditTrailTest {
                         query.get("statement_base64").asText()));
         assertTrue(recorded.equals(new String(text, StandardCharsets.ISO_8859_1)) || exactBytes, query.text());
     }
+
+    /**
+     * {@code \\watch}-style repetition: one statement run again and again, simple and extended (pgJDBC switches to a
+     * named server-side statement after five runs, then only Binds and Executes it). Every run the server made has
+     * its own query record.
+     */
+    @Test
+    void everyRepetitionOfAStatementHasItsOwnRecord() throws Exception {
+        String user = "t18-watch@example.com";
+        warden.directly("CREATE TABLE t18_runs (n int)", "GRANT ALL ON t18_runs TO PUBLIC");
+        try (Connection c = as(user, "prepareThreshold=3")) {
+            try (PreparedStatement p = c.prepareStatement("INSERT INTO t18_runs VALUES (?)")) {
+                for (int i = 0; i < 12; i++) {
+                    p.setInt(1, i);
+                    p.executeUpdate();
+                }
+            }
+            try (java.sql.Statement s = c.createStatement()) {
+                for (int i = 0; i < 12; i++) {
+                    s.execute("INSERT INTO t18_runs VALUES (100)");
+                }
+            }
+        }
+        String ran = WardenHarness.scalar(warden.direct(), "SELECT count(*) FROM t18_runs");
+        long recorded = queries(user).stream().filter(r -> r.get("statement").asText().startsWith("INSERT INTO t18_runs"))
+                .count();
+        assertEquals(Long.parseLong(ran), recorded, "one record per run");
+    }
 }
