@@ -324,4 +324,46 @@ class AttackPass18BudgetsTest {
             assertTrue(RawClient.values(answer).contains("40000"), answer.toString());
         }
     }
+
+    /**
+     * A statement refused because its session's analysis budget was empty: nothing of it ran, but its record is
+     * the evidence of what was attempted. It named neither the text nor a digest of it, and its kinds said
+     * FUNCTION_CALL.
+     */
+    @Test
+    void aStatementRefusedForAnalysisCapacityIsNamedByItsRecord() throws Exception {
+        try (WardenHarness tight = WardenHarness.start("", "", """
+                budgets:
+                  analysis:
+                    per_session: { cpu_burst: 1ms, cpu_per_second: 1ms, bytes_burst: 1024, bytes_per_second: 1024 }
+                """)) {
+            String user = "t18-capacity@example.com";
+            String token = tight.issuer.token().email(user).groups("eng").sign();
+            List<String> sent = new ArrayList<>();
+            try (Connection c = tight.connect("dev", user, token, "preferQueryMode=simple");
+                 Statement s = c.createStatement()) {
+                for (int i = 0; i < 20; i++) {
+                    String sql = "SELECT " + "(1 + ".repeat(200) + "1" + ")".repeat(200) + " AS new_shape_" + i
+                            + " -- 'DROP TABLE payroll'";
+                    sent.add(sql);
+                    try {
+                        s.execute(sql);
+                    } catch (SQLException e) {
+                        // refused for capacity, as intended
+                    }
+                }
+            }
+            List<dev.warden.audit.query.AuditRecord> refused = tight.awaitSessionEnd(user).stream()
+                    .filter(r -> r.type().equals("query") && "analysis-capacity".equals(r.get("rule").asText()))
+                    .toList();
+            assertTrue(!refused.isEmpty(), "the budget refused some");
+            for (dev.warden.audit.query.AuditRecord r : refused) {
+                String statement = r.get("statement").asText();
+                boolean named = sent.stream().anyMatch(sql -> statement.contains(
+                        dev.warden.audit.event.CanonicalJson.sha256(sql.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+                assertTrue(named, "the record names the text it refused: " + r.text());
+                assertTrue(!r.get("kinds").toString().contains("FUNCTION_CALL"), r.text());
+            }
+        }
+    }
 }

@@ -979,7 +979,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
         // Its record names the arguments too, as a Bind's names its values: they are what the function runs with.
-        admit(frame, new StatementGate.Statement(policy, "-- FunctionCall oid=" + call.functionOid(),
+        admit(frame, new StatementGate.Statement(policy, SessionAudit.FUNCTION_CALL_TEXT + call.functionOid(),
                 BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null),
                 Kind.FUNCTION_CALL, f -> {
                     session.temporaryRelations.sendingUnread();
