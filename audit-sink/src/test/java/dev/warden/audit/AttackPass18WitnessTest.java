@@ -12,7 +12,6 @@ import dev.warden.config.AuditSettings;
 import dev.warden.config.AuditSettings.WitnessConfig;
 import dev.warden.config.Secret;
 import dev.warden.testkit.TestPostgres;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -46,8 +45,7 @@ class AttackPass18WitnessTest {
     }
 
     private static Secret url(String db) {
-        return Secret.of(postgres.jdbcUrl(db) + "&user=" + postgres.superuser() + "&password="
-                + URLEncoder.encode(postgres.superuserPassword(), StandardCharsets.UTF_8));
+        return Fixtures.superuserUrl(postgres, db);
     }
 
     private static void write(AuditSettings settings, int queries) {

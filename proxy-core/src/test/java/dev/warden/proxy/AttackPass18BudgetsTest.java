@@ -27,16 +27,8 @@ class AttackPass18BudgetsTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
-                    allow: [ { groups: [eng] } ]
-                """, """
-                guardrails:
-                  rules:
-                    - { name: prod-reads-closed, environments: [prod], match: { statements: [SELECT] }, action: block }
-                """);
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", ParseFloodThroughWardenTest.PROD,
+                ParseFloodThroughWardenTest.PROD_READS_CLOSED);
     }
 
     @AfterAll
