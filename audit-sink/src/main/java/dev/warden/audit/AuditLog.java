@@ -133,7 +133,7 @@ public interface AuditLog extends AutoCloseable {
             // Before anything is written: a log cut while Warden was down is refused, not continued.
             Path dir = settings.primaryFile().get().dir();
             try (WitnessStore store = WitnessStores.open(settings.witness().get())) {
-                WitnessAtStart.check(dir, store, settings.instance());
+                WitnessAtStart.check(dir, store, settings.instance(), key.publicKey());
             } catch (WitnessAtStart.ConflictException e) {
                 throw new AuditUnavailableException("file:" + dir, e.getMessage(), e);
             }

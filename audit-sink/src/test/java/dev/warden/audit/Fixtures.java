@@ -21,6 +21,12 @@ final class Fixtures {
     private Fixtures() {
     }
 
+    /** A JDBC URL of {@code db} on {@code postgres} as its superuser, as a policy's {@code url_env} would hold it. */
+    static dev.warden.config.Secret superuserUrl(dev.warden.testkit.TestPostgres postgres, String db) {
+        return dev.warden.config.Secret.of(postgres.jdbcUrl(db) + "&user=" + postgres.superuser() + "&password="
+                + java.net.URLEncoder.encode(postgres.superuserPassword(), java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     static Path writeKey(Path dir) throws IOException {
         SigningKey key = SigningKey.generate();
         Path file = dir.resolve("signing-key.pem");

@@ -40,20 +40,24 @@ class ParseFloodThroughWardenTest {
 
     static WardenHarness warden;
 
+    /** An environment where every SELECT is blocked after Warden's analysis (with {@link #PROD_READS_CLOSED}). */
+    static final String PROD = """
+              prod:
+                production: true
+                upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
+                allow: [ { groups: [eng] } ]
+            """;
+    static final String PROD_READS_CLOSED = """
+            guardrails:
+              rules:
+                - { name: prod-reads-closed, environments: [prod], match: { statements: [SELECT] }, action: block }
+            """;
+
     @BeforeAll
     static void start() {
         // The flood goes to an environment where Warden blocks it after analysing it ("even a blocked query
         // cost 4.3 s"): what is measured is Warden's own cost, not PostgreSQL's.
-        warden = WardenHarness.start("", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
-                    allow: [ { groups: [eng] } ]
-                """, """
-                guardrails:
-                  rules:
-                    - { name: prod-reads-closed, environments: [prod], match: { statements: [SELECT] }, action: block }
-                """);
+        warden = WardenHarness.start("", PROD, PROD_READS_CLOSED);
     }
 
     @AfterAll

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -40,7 +41,17 @@ public final class OcsfMapper {
             "(\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:(\\d{1,3}\\.){3}\\d{1,3})?");
 
     private final Map<String, JsonNode> sessions = lru();
+    /**
+     * The same starts by session id and user name: session ids are 32 random bits, so in a long log two open
+     * sessions can share one, and a statement is attributed to the start of its own record's user, never to
+     * whichever session began last under the id.
+     */
+    private final Map<String, JsonNode> startsByUser = lru();
     private final Map<Long, JsonNode> queries = lru();
+
+    private static String sessionOf(String session, String username) {
+        return session + '\0' + username;
+    }
 
     private static <K> Map<K, JsonNode> lru() {
         return new LinkedHashMap<>(256, 0.75f, true) {
@@ -80,6 +91,7 @@ public final class OcsfMapper {
 
     private ObjectNode sessionStart(JsonNode r) {
         sessions.put(r.path("session").asText(), r);
+        startsByUser.put(sessionOf(r.path("session").asText(), r.path("identity").path("username").asText("")), r);
         ObjectNode e = base(r, AUTHENTICATION, 3, 1, "Logon");
         e.put("status_id", 1).put("status", "Success");
         e.set("user", user(r.path("identity")));
@@ -90,6 +102,10 @@ public final class OcsfMapper {
 
     private ObjectNode sessionEnd(JsonNode r) {
         JsonNode start = sessions.remove(r.path("session").asText());
+        if (start != null) {
+            startsByUser.remove(sessionOf(r.path("session").asText(), start.path("identity").path("username")
+                    .asText("")));
+        }
         ObjectNode e = base(r, AUTHENTICATION, 3, 2, "Logoff");
         e.put("status_id", 1).put("status", "Success");
         e.set("user", start == null ? unknownUser(r.path("session").asText())
@@ -130,7 +146,7 @@ public final class OcsfMapper {
 
     private ObjectNode query(JsonNode r) {
         queries.put(r.path("seq").asLong(), r);
-        JsonNode start = sessions.get(r.path("session").asText());
+        JsonNode start = startsByUser.get(sessionOf(r.path("session").asText(), r.path("username").asText("")));
         int activity = activityOf(r.path("kinds"));
         ObjectNode e = base(r, DATASTORE_ACTIVITY, 6, activity, DATASTORE_ACTIVITIES[activity == 99 ? 0 : activity]);
         datastoreCommon(e, r, start, r.path("environment").asText(""), r.path("username").asText(""));
@@ -162,7 +178,8 @@ public final class OcsfMapper {
 
     private ObjectNode result(JsonNode r) {
         JsonNode query = queries.remove(r.path("query_seq").asLong());
-        JsonNode start = sessions.get(r.path("session").asText());
+        JsonNode start = query == null ? sessions.get(r.path("session").asText())
+                : startsByUser.get(sessionOf(r.path("session").asText(), query.path("username").asText("")));
         int activity = query == null ? 99 : activityOf(query.path("kinds"));
         ObjectNode e = base(r, DATASTORE_ACTIVITY, 6, activity, DATASTORE_ACTIVITIES[activity == 99 ? 0 : activity]);
         datastoreCommon(e, r, start, query == null ? "" : query.path("environment").asText(""),
@@ -199,9 +216,25 @@ public final class OcsfMapper {
     private static final String[] DATASTORE_ACTIVITIES = {"Other", "Read", "Update", "Connect", "Query", "Write",
             "Create", "Delete"};
 
-    /** The first statement kind decides: a read is a Query, writes are Write, Update, Create or Delete. */
+    /**
+     * The most consequential statement kind decides: delete, create, write, update, then anything not a read, then
+     * a read. A SIEM filters on the activity, so {@code SELECT 1; DROP TABLE t} must not be exported as a read.
+     */
     private static int activityOf(JsonNode kinds) {
-        String kind = kinds.isArray() && !kinds.isEmpty() ? kinds.get(0).asText("") : "";
+        int chosen = -1;
+        for (JsonNode kind : kinds) {
+            int activity = activityOf(kind.asText(""));
+            if (chosen < 0 || CONSEQUENCE.indexOf(activity) < CONSEQUENCE.indexOf(chosen)) {
+                chosen = activity;
+            }
+        }
+        return chosen < 0 ? 99 : chosen;
+    }
+
+    /** Activities, most consequential first. */
+    private static final List<Integer> CONSEQUENCE = List.of(7, 6, 5, 2, 99, 4);
+
+    private static int activityOf(String kind) {
         return switch (kind) {
             case "SELECT", "SHOW", "FETCH", "EXPLAIN" -> 4;
             case "UPDATE", "MERGE", "ALTER" -> 2;

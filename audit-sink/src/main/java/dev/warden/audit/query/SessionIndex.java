@@ -15,13 +15,23 @@ final class SessionIndex {
 
     private final Map<String, Who> sessions = new HashMap<>();
     private final Set<Long> matchedQueries = new HashSet<>();
+    /** The user of each recent query, by seq: a result belongs to its query's user (see {@link #who}). */
+    private final Map<Long, String> queryUsers = new java.util.LinkedHashMap<>(256, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
+            return size() > 10_000;
+        }
+    };
 
     void learn(AuditRecord r) {
         switch (r.type()) {
             case "session.start" -> sessions.put(r.session(), new Who(r.get("identity").path("username").asText(""),
                     r.get("identity").path("kind").asText(""), r.get("environment").asText("")));
-            case "query" -> sessions.putIfAbsent(r.session(), new Who(r.get("username").asText(""), "",
-                    r.get("environment").asText("")));
+            case "query" -> {
+                sessions.putIfAbsent(r.session(), new Who(r.get("username").asText(""), "",
+                        r.get("environment").asText("")));
+                queryUsers.put(r.seq(), r.get("username").asText(""));
+            }
             default -> {
             }
         }
@@ -35,6 +45,11 @@ final class SessionIndex {
         if (r.type().equals("query")) {
             String kind = known == null ? "" : known.kind();
             return new Who(r.get("username").asText(""), kind, r.get("environment").asText(""));
+        }
+        String queryUser = r.type().equals("result") ? queryUsers.get(r.get("query_seq").asLong(-1)) : null;
+        if (queryUser != null && (known == null || !known.username().equals(queryUser))) {
+            // Another session that began later under the same id (32 random bits) is not whose result this is.
+            return new Who(queryUser, "", known == null ? "" : known.environment());
         }
         return known == null ? new Who("", "", "") : known;
     }

@@ -202,11 +202,8 @@ public final class AuditVerifier {
             return Optional.empty();
         }
         WitnessHead head = witness.get();
-        PublicKey key = keys.get(head.keyId());
-        if (key == null || !head.verifies(key)) {
-            return problem("witness", 0, head.seq(), Kind.BAD_SIGNATURE, "the witness's head " + head
-                    + " is not signed by " + (key == null ? "a known key (key " + head.keyId() + ")"
-                    : "key " + head.keyId()) + ": the witness store was written by someone else");
+        if (!head.verifiedBy(keys)) {
+            return unsignedHead(head);
         }
         long lastSeq = expectedSeq - 1;
         if (lastSeq < head.seq()) {
@@ -227,12 +224,23 @@ public final class AuditVerifier {
         if (head == null) {
             return Optional.empty();
         }
+        if (!head.verifiedBy(keys)) {
+            // Someone without the key wrote it: say so, not that the log was cut.
+            return unsignedHead(head);
+        }
         long lastSeq = expectedSeq - 1;
         return problem(prevFile.isEmpty() ? "log" : prevFile, prevLine, lastSeq, Kind.TRUNCATED,
                 "the log ends at seq " + lastSeq + ", before the witness's signed head " + head
                         + (witness.isPresent() && witness.get().seq() > head.seq() ? " (its latest: "
                         + witness.get() + ")" : "") + ": records " + (lastSeq + 1) + "-" + head.seq()
                         + " (at least) were cut off");
+    }
+
+    private Optional<Problem> unsignedHead(WitnessHead head) {
+        PublicKey key = keys.get(head.keyId());
+        return problem("witness", 0, head.seq(), Kind.BAD_SIGNATURE, "the witness's head " + head + " is not signed by "
+                + (key == null ? "a known key (key " + head.keyId() + ")" : "key " + head.keyId())
+                + ": the witness store was written by someone else");
     }
 
     private WitnessHead peekHead() {
@@ -255,11 +263,8 @@ public final class AuditVerifier {
         while ((head = peekHead()) != null && head.seq() <= seq) {
             nextHead = null;
             headsChecked++;
-            PublicKey key = keys.get(head.keyId());
-            if (key == null || !head.verifies(key)) {
-                return problem("witness", 0, head.seq(), Kind.BAD_SIGNATURE, "the witness's head " + head
-                        + " is not signed by " + (key == null ? "a known key (key " + head.keyId() + ")"
-                        : "key " + head.keyId()) + ": the witness store was written by someone else");
+            if (!head.verifiedBy(keys)) {
+                return unsignedHead(head);
             }
             if (head.seq() < seq) {
                 return problem("witness", 0, head.seq(), Kind.ALTERED, "the witness holds a head at seq "

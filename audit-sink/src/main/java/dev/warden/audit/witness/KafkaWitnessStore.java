@@ -12,6 +12,8 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Heads as records of a Kafka topic keyed by chain (compaction must stay off, or older heads vanish; the
@@ -21,6 +23,8 @@ import org.apache.kafka.common.KafkaException;
  * a few hundred bytes a head.
  */
 public final class KafkaWitnessStore implements WitnessStore {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaWitnessStore.class);
 
     private final String bootstrapServers;
     private final String topic;
@@ -63,8 +67,8 @@ public final class KafkaWitnessStore implements WitnessStore {
             if (!m.instance().equals(chain)) {
                 return;
             }
-            WitnessHead head = WitnessHead.fromJson(m.value());
-            if (head.chain().equals(chain) && (latest[0] == null || head.seq() > latest[0].seq())) {
+            WitnessHead head = headOf(m);
+            if (head != null && head.chain().equals(chain) && (latest[0] == null || head.seq() > latest[0].seq())) {
                 latest[0] = head;
             }
         });
@@ -78,13 +82,30 @@ public final class KafkaWitnessStore implements WitnessStore {
             if (!m.instance().equals(chain)) {
                 return;
             }
-            WitnessHead head = WitnessHead.fromJson(m.value());
-            if (head.chain().equals(chain) && head.seq() >= fromSeq) {
+            WitnessHead head = headOf(m);
+            if (head != null && head.chain().equals(chain) && head.seq() >= fromSeq) {
                 heads.add(head);
             }
         });
         heads.sort(java.util.Comparator.comparingLong(WitnessHead::seq));
         return Heads.of(heads);
+    }
+
+    /**
+     * The head a message holds, or null (logged) for one that holds none: anyone who may produce to the topic can
+     * send such a message, and one that threw here stopped every later head of its chain (the publisher compares
+     * with the latest before its first send) and made verify fail without checking a head. A message that is no
+     * head vouches for nothing, so skipping it hides nothing; a head that does not verify is kept for the callers
+     * to judge.
+     */
+    private WitnessHead headOf(TopicReader.Message m) {
+        try {
+            return WitnessHead.fromJson(m.value());
+        } catch (IllegalArgumentException | java.time.DateTimeException e) {
+            log.warn("audit witness message is not a head witness={} partition={} offset={} error=\"{}\"", name(),
+                    m.partition(), m.offset(), e.getMessage());
+            return null;
+        }
     }
 
     @Override

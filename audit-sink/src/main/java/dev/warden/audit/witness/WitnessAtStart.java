@@ -1,16 +1,21 @@
 package dev.warden.audit.witness;
 
 import dev.warden.audit.chain.LogFiles;
+import dev.warden.audit.chain.SigningKey;
 import dev.warden.audit.event.CanonicalJson;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.security.PublicKey;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Before a start continues a log directory: the log must hold the witness's latest head (the record at its seq,
- * with its hash). A log cut short, or cut and continued, while Warden was down is refused, not continued: a
+ * Before a start continues a log directory: the log must hold the witness's latest head signed by the log's key or
+ * a key published in its directory (the record at its seq, with its hash); heads no such key signed are ignored
+ * here and logged (verify fails on them). A log cut short, or cut and continued, while Warden was down is refused, not continued: a
  * continued log would bury the cut under records the witness later vouches for. A witness that cannot be
  * reached does not stop the start (it never holds up statements); {@link WitnessPublisher} compares again at
  * its first send, and verify checks the whole history.
@@ -53,10 +58,18 @@ public final class WitnessAtStart {
      * @throws ConflictException when the log does not reach the witness's latest head, or holds another record
      *     at its seq
      */
-    public static void check(Path dir, WitnessStore store, String chain) throws ConflictException {
+    public static void check(Path dir, WitnessStore store, String chain, PublicKey key) throws ConflictException {
         Optional<WitnessHead> latest;
         try {
-            latest = store.latest(chain);
+            Map<String, PublicKey> keys = new HashMap<>(SigningKey.publishedKeys(dir));
+            keys.put(SigningKey.idOf(key), key);
+            Optional<WitnessHead> any = store.latest(chain);
+            latest = any.isEmpty() || any.get().verifiedBy(keys) ? any : store.latestSigned(chain, keys);
+            if (!any.equals(latest)) {
+                log.error("audit witness holds heads no key of this log signed witness={} chain={} head=\"{}\"; "
+                        + "they are ignored at start, and 'warden audit verify --witness' fails on them",
+                        store.name(), chain, any.get());
+            }
         } catch (IOException | RuntimeException e) {
             log.warn("audit witness unreachable at start witness={} chain={} error={}; the log is compared with it "
                     + "at the first checkpoint sent", store.name(), chain, e.getMessage());

@@ -45,6 +45,12 @@ public record WitnessHead(String chain, long seq, String hash, Instant ts, Strin
         }
     }
 
+    /** Signed by one of {@code keys} (by id): whoever can write to a witness store can add heads, not sign them. */
+    public boolean verifiedBy(java.util.Map<String, PublicKey> keys) {
+        PublicKey key = keys.get(keyId);
+        return key != null && verifies(key);
+    }
+
     public byte[] toJson() {
         ObjectNode o = JSON.createObjectNode();
         o.put("chain", chain);

@@ -97,7 +97,8 @@ public final class WitnessPublisher implements CheckpointListener {
     }
 
     private void checkAgainstWitness(ChainedRecord first) throws IOException {
-        java.util.Optional<WitnessHead> latest = store.latest(chain);
+        java.util.Optional<WitnessHead> latest = store.latestSigned(chain,
+                java.util.Map.of(key.id(), key.publicKey()));
         checkedAgainstWitness = true;
         if (latest.isEmpty()) {
             return;

@@ -16,6 +16,28 @@ public interface WitnessStore extends AutoCloseable {
     Optional<WitnessHead> latest(String chain) throws IOException;
 
     /**
+     * The head with the highest seq for {@code chain} that one of {@code keys} signed. A head that does not verify
+     * was written by someone without the key: a start that took it for the log's own refused an intact log for
+     * good (the witness forgets no head). When the latest head does not verify, the whole history is read.
+     */
+    default Optional<WitnessHead> latestSigned(String chain, java.util.Map<String, java.security.PublicKey> keys)
+            throws IOException {
+        Optional<WitnessHead> latest = latest(chain);
+        if (latest.isEmpty() || latest.get().verifiedBy(keys)) {
+            return latest;
+        }
+        WitnessHead signed = null;
+        try (Heads heads = heads(chain, 0)) {
+            for (WitnessHead head = heads.next(); head != null; head = heads.next()) {
+                if (head.verifiedBy(keys) && (signed == null || head.seq() >= signed.seq())) {
+                    signed = head;
+                }
+            }
+        }
+        return Optional.ofNullable(signed);
+    }
+
+    /**
      * Every head the store holds for {@code chain} with a seq of {@code fromSeq} or more, by ascending seq (heads
      * at one seq, from a log that was cut and continued, come one after the other). The witness is a history: a
      * log must agree with all of it, not only with its latest head, which a continued log can pass.

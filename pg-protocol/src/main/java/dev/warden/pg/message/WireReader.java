@@ -114,18 +114,17 @@ final class WireReader {
         return v;
     }
 
-    /** A count that must not be negative (int16 counts are read unsigned-checked as PostgreSQL does). */
+    /**
+     * An Int16 count, read unsigned as PostgreSQL's {@code pq_getmsgint(msg, 2)} reads it: a Bind may carry up to
+     * 65,535 values (read signed, one of more than 32,767 ended the session here and ran on the server).
+     */
     int readCount16(String field) {
         return readCount16(field, "");
     }
 
     /** The count of {@code field}s, named "{@code field} count" in errors. */
     private int readCount16(String field, String suffix) {
-        short n = readShort(field, suffix);
-        if (n < 0) {
-            throw violation("negative " + field + suffix + " " + n + " in " + what);
-        }
-        return n;
+        return Short.toUnsignedInt(readShort(field, suffix));
     }
 
     byte[] readBytes(int n, String field) {

@@ -166,7 +166,7 @@ class FrontendMessageTest {
     }
 
     @Test
-    void negativeParameterCountIsRejected() {
+    void parameterCountBeyondTheFrameIsRejected() {
         assertThrows(ProtocolException.class,
                 () -> FrontendMessage.decode(fromHex("50 0000000c 00 00 ffff 00000000")));
     }

@@ -9,31 +9,47 @@ import java.util.List;
 
 /**
  * Bind parameter values as approvers and the audit trail see them: text values quoted as SQL literals, binary
- * ones as a bytea literal, SQL NULL as {@code NULL}. Long values are cut, so a large bytea cannot bloat a record.
+ * ones as a bytea literal, SQL NULL as {@code NULL}. Long values are cut, so a large bytea cannot bloat a record;
+ * a cut value, and a text value that is not UTF-8 (shown with replacement characters), is followed by its length
+ * and the SHA-256 of its exact bytes, so the record still names the one value the server got (before, two writes
+ * that differed after the 256th character left the same record).
  */
 final class BoundParameters {
 
     static final String NULL = "NULL";
     private static final int MAX_CHARS = 256;
+    /** text, varchar, bpchar, name. */
+    private static final java.util.Set<Integer> TEXT_TYPES = java.util.Set.of(25, 1043, 1042, 19);
 
     private BoundParameters() {
     }
 
     /** @param types the parameter type OIDs Parse declared (0 or missing: unspecified) */
     static List<String> of(FrontendMessage.Bind bind, List<Integer> types) {
-        List<Short> formats = bind.parameterFormats();
-        List<String> out = new ArrayList<>(bind.parameters().size());
-        for (int i = 0; i < bind.parameters().size(); i++) {
-            byte[] value = bind.parameters().get(i);
+        return of(bind.parameters(), bind.parameterFormats(), types);
+    }
+
+    private static List<String> of(List<byte[]> values, List<Short> formats, List<Integer> types) {
+        List<String> out = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            byte[] value = values.get(i);
             short format = formats.isEmpty() ? 0 : formats.size() == 1 ? formats.get(0) : formats.get(i);
             out.add(render(value, format, i < types.size() ? types.get(i) : 0));
         }
         return out;
     }
 
+    /** The arguments of a FunctionCall message, of types Warden does not look up. */
+    static List<String> ofCall(FrontendMessage.FunctionCall call) {
+        return of(call.arguments(), call.argumentFormats(), List.of());
+    }
+
     static String render(byte[] value, short format, int type) {
         if (value == null) {
             return NULL;
+        }
+        if (format == 1 && TEXT_TYPES.contains(type)) {
+            return render(value, (short) 0, type); // the binary form of a text type is its text
         }
         if (format == 1) {
             String decoded = decodeBinary(value, type);
@@ -41,13 +57,20 @@ final class BoundParameters {
                 return "'" + decoded.replace("'", "''") + "'";
             }
             int n = Math.min(value.length, MAX_CHARS / 2);
-            return "'\\x" + HexFormat.of().formatHex(value, 0, n) + (n < value.length ? "…" : "") + "'";
+            return "'\\x" + HexFormat.of().formatHex(value, 0, n) + (n < value.length ? "…'" + digest(value) : "'");
         }
         String text = new String(value, StandardCharsets.UTF_8);
+        boolean exact = text.length() <= MAX_CHARS && java.util.Arrays.equals(text.getBytes(StandardCharsets.UTF_8),
+                value);
         if (text.length() > MAX_CHARS) {
             text = text.substring(0, MAX_CHARS) + "…";
         }
-        return "'" + text.replace("'", "''") + "'";
+        return "'" + text.replace("'", "''") + "'" + (exact ? "" : digest(value));
+    }
+
+    /** What names a value the record does not show whole: its length and the SHA-256 of its bytes. */
+    private static String digest(byte[] value) {
+        return " (" + value.length + " bytes, sha256 " + dev.warden.audit.event.CanonicalJson.sha256(value) + ")";
     }
 
     /** Binary values of the common scalar types as their text form; null for others (shown as bytes). */
@@ -61,7 +84,6 @@ final class BoundParameters {
             case 20 -> v.length == 8 ? Long.toString(b.getLong()) : null;
             case 700 -> v.length == 4 ? Float.toString(b.getFloat()) : null;
             case 701 -> v.length == 8 ? Double.toString(b.getDouble()) : null;
-            case 25, 1043, 1042, 19 -> render(v, (short) 0, 0).replaceAll("^'|'$", "").replace("''", "'");
             default -> null;
         };
     }

@@ -13,7 +13,9 @@ import io.netty.channel.ChannelPromise;
 import io.netty.util.AttributeKey;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
@@ -24,9 +26,11 @@ import java.util.function.Supplier;
  *   <li>Connections that have not logged in yet share a pool of {@link #preLoginLimit}
  *       ({@code budgets.pre_login.connections}; by default a quarter of {@code listen.max_connections}, at least
  *       64), of which one client address may hold {@link #perAddressLimit} ({@code budgets.pre_login.per_address};
- *       by default a quarter of the pool, at least 16). Beyond that a new connection is told
- *       53300 and closed at once. Idle sockets from one host therefore cannot take the slots of people
- *       logging in from elsewhere; the startup timeout bounds how long any of them lasts.</li>
+ *       by default a quarter of the pool, at least 16). Beyond its address's share a new connection is told
+ *       53300 and closed at once. When the whole pool is taken, a new connection from an address holding fewer
+ *       than the address holding most displaces that address's oldest waiting connection (told 53300 and
+ *       closed) instead of being refused: idle sockets from a few hosts (four shares fill the pool) cannot keep
+ *       everyone else from logging in. The startup timeout bounds how long any of them lasts.</li>
  *   <li>{@code max_connections} counts logged-in sessions only ({@link #loginsFull}), so it is the pool the
  *       pre-login flood cannot reach.</li>
  *   <li>Before login the frame decoder accepts messages of at most {@code budgets.pre_login.max_message_bytes}
@@ -41,9 +45,10 @@ public final class ConnectionBudget {
     private static final AttributeKey<Slot> SLOT = AttributeKey.valueOf("warden.connection-budget");
 
     private final Supplier<Policy> policy;
-    private final AtomicInteger preLogin = new AtomicInteger();
     private final AtomicInteger loggedIn = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> preLoginByAddress = new ConcurrentHashMap<>();
+    /** Connections waiting to log in, by client address, oldest first; guarded by itself. */
+    private final Map<InetAddress, ArrayDeque<Slot>> waiting = new HashMap<>();
+    private volatile int preLogin;
 
     /** @param policy the policy in force: its {@code listen.max_connections} and {@code budgets.pre_login} */
     public ConnectionBudget(Supplier<Policy> policy) {
@@ -65,7 +70,7 @@ public final class ConnectionBudget {
     }
 
     public int preLogin() {
-        return preLogin.get();
+        return preLogin;
     }
 
     /** The handler to put first in a new client channel's pipeline. */
@@ -86,12 +91,14 @@ public final class ConnectionBudget {
     /** Where one channel stands; read by {@link #loginsFull} and by the close listener. */
     private static final class Slot {
         final ConnectionBudget budget;
+        final Channel channel;
         final InetAddress address;
         boolean admitted;
         boolean loggedIn;
 
-        Slot(ConnectionBudget budget, InetAddress address) {
+        Slot(ConnectionBudget budget, Channel channel, InetAddress address) {
             this.budget = budget;
+            this.channel = channel;
             this.address = address;
         }
 
@@ -99,28 +106,74 @@ public final class ConnectionBudget {
             if (loggedIn) {
                 budget.loggedIn.decrementAndGet();
             } else if (admitted) {
-                budget.leavePreLogin(address);
+                budget.leavePreLogin(this);
             }
         }
     }
 
-    private boolean tryEnterPreLogin(InetAddress address) {
-        if (preLogin.incrementAndGet() > preLoginLimit()) {
-            preLogin.decrementAndGet();
-            return false;
+    /**
+     * Admits {@code slot} to the pre-login pool: within its address's share, and, when the pool is full, in place of
+     * the oldest waiting connection of the address holding most, if that address holds more than {@code slot}'s
+     * will. Event loops of every channel call it, so the pool is guarded by one lock (one short walk over the
+     * addresses waiting, at most the pool's size, when the pool is full).
+     */
+    private boolean tryEnterPreLogin(Slot slot) {
+        Slot displaced = null;
+        synchronized (waiting) {
+            ArrayDeque<Slot> mine = waiting.get(slot.address);
+            int held = mine == null ? 0 : mine.size();
+            if (held >= perAddressLimit()) {
+                return false;
+            }
+            if (preLogin >= preLoginLimit()) {
+                ArrayDeque<Slot> most = null;
+                for (ArrayDeque<Slot> queue : waiting.values()) {
+                    if (most == null || queue.size() > most.size()) {
+                        most = queue;
+                    }
+                }
+                if (most == null || most.size() <= held + 1) {
+                    return false;
+                }
+                displaced = most.pollFirst();
+                if (most.isEmpty()) {
+                    waiting.remove(displaced.address);
+                }
+                preLogin--;
+            }
+            waiting.computeIfAbsent(slot.address, a -> new ArrayDeque<>()).addLast(slot);
+            preLogin++;
         }
-        AtomicInteger mine = preLoginByAddress.computeIfAbsent(address, a -> new AtomicInteger());
-        if (mine.incrementAndGet() > perAddressLimit()) {
-            mine.decrementAndGet();
-            preLogin.decrementAndGet();
-            return false;
+        if (displaced != null) {
+            Slot gone = displaced;
+            gone.channel.eventLoop().execute(() -> refuse(gone.channel, "sorry, too many connections waiting to log "
+                    + "in; this one waited longest from the address holding most: try again shortly"));
         }
         return true;
     }
 
-    private void leavePreLogin(InetAddress address) {
-        preLogin.decrementAndGet();
-        preLoginByAddress.computeIfPresent(address, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+    /** Leaves the pool (logged in, or closed); false when it was no longer in it (displaced). */
+    private boolean leavePreLogin(Slot slot) {
+        synchronized (waiting) {
+            ArrayDeque<Slot> queue = waiting.get(slot.address);
+            if (queue == null || !queue.remove(slot)) {
+                return false;
+            }
+            if (queue.isEmpty()) {
+                waiting.remove(slot.address);
+            }
+            preLogin--;
+            return true;
+        }
+    }
+
+    private static void refuse(Channel channel, String message) {
+        if (!channel.isActive()) {
+            return;
+        }
+        FlowControl.of(channel).holdClient(FlowControl.ClientHold.REFUSED, true);
+        channel.writeAndFlush(BackendMessage.ErrorResponse.of("FATAL", SqlState.TOO_MANY_CONNECTIONS, message, null,
+                null).toByteBuf(channel.alloc())).addListener(ChannelFutureListener.CLOSE);
     }
 
     /** One per client channel, until it logs in. */
@@ -134,17 +187,14 @@ public final class ConnectionBudget {
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
             InetAddress address = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
-            Slot slot = new Slot(ConnectionBudget.this, address);
+            Slot slot = new Slot(ConnectionBudget.this, ctx.channel(), address);
             ctx.channel().attr(SLOT).set(slot);
-            slot.admitted = address != null && tryEnterPreLogin(address);
+            slot.admitted = address != null && tryEnterPreLogin(slot);
             ctx.channel().closeFuture().addListener(f -> ctx.channel().eventLoop().execute(slot::release));
             super.channelActive(ctx);
             if (!slot.admitted) {
-                FlowControl.of(ctx.channel()).holdClient(FlowControl.ClientHold.REFUSED, true);
-                ctx.writeAndFlush(BackendMessage.ErrorResponse.of("FATAL", SqlState.TOO_MANY_CONNECTIONS,
-                        "sorry, too many connections waiting to log in (from this address or in all); "
-                                + "try again shortly", null, null).toByteBuf(ctx.alloc()))
-                        .addListener(ChannelFutureListener.CLOSE);
+                refuse(ctx.channel(), "sorry, too many connections waiting to log in (from this address or in all); "
+                        + "try again shortly");
             }
         }
 
@@ -154,9 +204,8 @@ public final class ConnectionBudget {
             super.write(ctx, msg, promise);
             if (login) {
                 Slot slot = ctx.channel().attr(SLOT).get();
-                if (slot.admitted && !slot.loggedIn) {
+                if (slot.admitted && !slot.loggedIn && leavePreLogin(slot)) {
                     slot.loggedIn = true;
-                    leavePreLogin(slot.address);
                     loggedIn.incrementAndGet();
                 }
                 FrontendFrameDecoder frames = ctx.pipeline().get(FrontendFrameDecoder.class);

@@ -978,8 +978,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     + "with SELECT, whose result is masked");
         }
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
-        admit(frame, new StatementGate.Statement(policy, "-- FunctionCall oid=" + call.functionOid(), null, null,
-                decision, QueryEvent.Protocol.EXTENDED, null), Kind.FUNCTION_CALL, f -> {
+        // Its record names the arguments too, as a Bind's names its values: they are what the function runs with.
+        admit(frame, new StatementGate.Statement(policy, SessionAudit.FUNCTION_CALL_TEXT + call.functionOid(),
+                BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null),
+                Kind.FUNCTION_CALL, f -> {
                     session.temporaryRelations.sendingUnread();
                     writer.send(frame, Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,
                             null, null, policy)));

@@ -119,6 +119,9 @@ final class SessionAudit {
         background(SessionEnd.of(session, durationMs, statements, reason));
     }
 
+    /** How the record of a FunctionCall message begins: such a record's kinds are {@code FUNCTION_CALL}. */
+    static final String FUNCTION_CALL_TEXT = "-- FunctionCall oid=";
+
     CompletableFuture<Long> query(String sql, Analysis analysis, Decision decision, QueryEvent.Protocol protocol,
                                   String preparedName) {
         return query(sql, analysis, decision, protocol, preparedName, null);
@@ -143,7 +146,8 @@ final class SessionAudit {
                                   QueryEvent.Protocol protocol, String preparedName, String approvalId,
                                   List<String> parameters) {
         boolean keep = policy.keepLiterals();
-        FactsSummary facts = analysis == null ? FactsSummary.FUNCTION_CALL : summary(analysis.statements());
+        FactsSummary facts = analysis != null ? summary(analysis.statements())
+                : sql.startsWith(FUNCTION_CALL_TEXT) ? FactsSummary.FUNCTION_CALL : FactsSummary.NOT_ANALYSED;
         QueryEvent.Decision verdict = switch (decision.verdict()) {
             case ALLOW -> QueryEvent.Decision.ALLOW;
             case BLOCK -> QueryEvent.Decision.BLOCK;
@@ -203,6 +207,9 @@ final class SessionAudit {
 
         static final FactsSummary FUNCTION_CALL = new FactsSummary(List.of(), "", List.of("FUNCTION_CALL"), List.of(),
                 List.of(), List.of(), List.of());
+        /** A text refused unread (analysis capacity, a protocol name Warden refuses): no kinds, not FUNCTION_CALL. */
+        static final FactsSummary NOT_ANALYSED = new FactsSummary(List.of(), "", List.of(), List.of(), List.of(),
+                List.of(), List.of());
 
         static FactsSummary of(List<StatementFacts> statements) {
             Set<String> kinds = new LinkedHashSet<>();

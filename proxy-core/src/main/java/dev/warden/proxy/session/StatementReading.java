@@ -79,12 +79,39 @@ final class StatementReading {
             if (failure != null) {
                 log.warn("analysis.refused session={} user={} reason=\"{}\"", session.id, identity.username(),
                         ClientErrors.unwrap(failure).toString());
-                r = new SessionLexing.Reading("-- not analysed: Warden's analysis capacity was exhausted", null,
+                r = new SessionLexing.Reading(notAnalysed(frame, textOffset), null,
                         Decision.block("analysis-capacity", "Warden is analysing too many new statements "
                                 + "right now", "try again in a moment"));
             }
             withFunctionEffects(r, frame, true, next);
         });
+    }
+
+    /** Of a text's bytes, how many a refused text's record names by their SHA-256 (hashed on the event loop). */
+    private static final int NAMED_BYTES = 65_536;
+
+    /**
+     * What the record of a text refused unread says: nothing of it ran, but the record is the evidence of what was
+     * attempted. With {@code statement_literals: keep}, its length and the SHA-256 of its bytes (of its first 64 KiB
+     * when longer: the budget is empty, and the event loop is not to spend on it what the analysis would have);
+     * without, its length only, as a digest would let a reader confirm a guess of its literals.
+     */
+    private String notAnalysed(ByteBuf frame, int textOffset) {
+        String said = "-- not analysed: Warden's analysis capacity was exhausted";
+        int end = frame.indexOf(textOffset, frame.writerIndex(), (byte) 0);
+        if (end < 0) {
+            return said;
+        }
+        int length = end - textOffset;
+        said += "; the text: " + length + " bytes";
+        if (!services.snapshot().get().policy().audit().keepLiterals()) {
+            return said;
+        }
+        int named = Math.min(length, NAMED_BYTES);
+        byte[] bytes = new byte[named];
+        frame.getBytes(textOffset, bytes);
+        return said + ", sha256 " + (named < length ? "of its first " + named + " bytes " : "")
+                + dev.warden.audit.event.CanonicalJson.sha256(bytes);
     }
 
     /** The identity in production; tests of the tripwire make Warden misread on purpose here. */

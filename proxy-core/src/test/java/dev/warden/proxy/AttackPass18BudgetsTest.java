@@ -1,0 +1,361 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacker pass 18, denial of service: what one identity's traffic costs everyone else. Pass/fail bounds with
+ * generous margins, not benchmarks.
+ */
+class AttackPass18BudgetsTest {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", ParseFloodThroughWardenTest.PROD,
+                ParseFloodThroughWardenTest.PROD_READS_CLOSED);
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    /** The slowest of another identity's {@code SELECT 1}s over {@code millis}, in ms. */
+    static long slowestSelectOne(Statement st, long millis) throws SQLException, InterruptedException {
+        long slowest = 0;
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            st.executeQuery("SELECT 1").close();
+            slowest = Math.max(slowest, (System.nanoTime() - t0) / 1_000_000);
+            Thread.sleep(5);
+        }
+        return slowest;
+    }
+
+    /**
+     * Statements of 24 MiB each, every one refused (a known shape: the comment is not analysed again), each written
+     * whole into its audit record by the one audit writer every session's statements wait for. Held: another
+     * identity's statements keep answering. What it costs is disk, at the attacker's rate (README, Limits).
+     */
+    @Test
+    void hugeRefusedStatementsFromOneUserLeaveAnotherSessionsSelectOneUnderTwoSeconds() throws Exception {
+        String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger sent = new AtomicInteger();
+        ExecutorService attackers = Executors.newFixedThreadPool(2);
+        long slowest;
+        long auditBefore = auditBytes();
+        try (Connection alice = warden.connect("preferQueryMode=simple")) {
+            Statement st = alice.createStatement();
+            for (int i = 0; i < 20; i++) {
+                st.executeQuery("SELECT 1").close();
+            }
+            List<Future<?>> running = new ArrayList<>();
+            for (int a = 0; a < 2; a++) {
+                int attacker = a;
+                running.add(attackers.submit(() -> {
+                    ParseFloodThroughWardenTest.outOfTheWay();
+                    String filler = "x".repeat(24 << 20);
+                    try (Connection c = warden.connect("prod", "bob@example.com", bob, "preferQueryMode=simple")) {
+                        Statement s = c.createStatement();
+                        for (int round = 0; !stop.get(); round++) {
+                            sent.incrementAndGet();
+                            try {
+                                s.execute("SELECT " + attacker + round + " /* " + filler + " */");
+                            } catch (SQLException e) {
+                                // refused, as expected
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (sent.get() < 3 && System.nanoTime() < warm) {
+                Thread.sleep(50);
+            }
+            slowest = slowestSelectOne(st, 8_000);
+            stop.set(true);
+            for (Future<?> f : running) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            stop.set(true);
+            attackers.shutdownNow();
+        }
+        long written = auditBytes() - auditBefore;
+        String summary = "slowest SELECT 1 " + slowest + " ms; " + sent.get() + " texts of 24 MiB sent; audit grew by "
+                + (written >> 20) + " MiB";
+        System.out.println("huge statements: " + summary);
+        assertTrue(slowest < 2_000, summary);
+        assertTrue(sent.get() >= 3, summary);
+    }
+
+    static long auditBytes() throws java.io.IOException {
+        try (var files = java.nio.file.Files.walk(warden.auditDir())) {
+            return files.filter(java.nio.file.Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    /**
+     * Parentheses nested 30,000 deep, under the analyser's length limit: a recursive parser's stack overflows.
+     * The statement must be answered (refused, or the server's own error), and the sessions after it served.
+     */
+    @Test
+    void deeplyNestedStatementsAreAnsweredAndLeaveWardenServing() throws Exception {
+        String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        for (int depth : new int[] {3_000, 10_000, 30_000}) {
+            for (String shape : new String[] {
+                    "SELECT " + "(".repeat(depth) + "1" + ")".repeat(depth),
+                    "SELECT 1 WHERE " + "NOT ".repeat(depth) + "true",
+                    "SELECT " + "ARRAY[".repeat(depth) + "1" + "]".repeat(depth),
+                    "SELECT " + "-".repeat(depth) + "1",
+                    "SELECT * FROM " + "(SELECT * FROM ".repeat(depth / 10) + "pg_class" + ") s".repeat(depth / 10)}) {
+                for (String env : new String[] {"dev", "prod"}) {
+                    long t0 = System.nanoTime();
+                    try (Connection c = env.equals("dev") ? warden.connect("preferQueryMode=simple")
+                            : warden.connect("prod", "bob@example.com", bob, "preferQueryMode=simple");
+                         Statement s = c.createStatement()) {
+                        s.setQueryTimeout(120);
+                        try {
+                            s.execute(shape);
+                        } catch (SQLException e) {
+                            // refused, or the server's stack depth error: either is an answer
+                        }
+                        try {
+                            s.execute("SELECT 1");
+                        } catch (SQLException e) {
+                            assertTrue(env.equals("prod") && "42501".equals(e.getSQLState()), e.toString());
+                        }
+                    }
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    System.out.println("nesting: " + env + " depth " + depth + " " + shape.substring(0, 20) + " "
+                            + ms + " ms");
+                    // In prod the rule refuses it after Warden's analysis: that is Warden's own cost. In dev the
+                    // server plans it too (a thousand nested subqueries take it seconds), so only an answer counts.
+                    assertTrue(env.equals("dev") || ms < 20_000, env + " depth " + depth + " took " + ms + " ms: "
+                            + shape.substring(0, 30));
+                }
+            }
+        }
+        try (Connection c = warden.connect("preferQueryMode=simple"); Statement s = c.createStatement()) {
+            long t0 = System.nanoTime();
+            s.execute("SELECT 1");
+            assertTrue((System.nanoTime() - t0) / 1_000_000 < 2_000);
+        }
+    }
+
+    /**
+     * A client that pipelines without ever reading: Warden must stop reading it once what it owes the client
+     * piles up (the bytes the client manages to send stay bounded), whoever answers, the server or Warden itself.
+     */
+    @Test
+    void aClientThatPipelinesAndNeverReadsIsStoppedNotBuffered() throws Exception {
+        String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 200; i++) {
+            batch.writeBytes(ProtocolPass15Test.parse(new byte[0], "SELECT 1"));
+            batch.writeBytes(ProtocolPass15Test.bind(new byte[0], new byte[0]));
+            batch.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
+        }
+        byte[] extended = batch.toByteArray();
+        java.io.ByteArrayOutputStream blocked = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 200; i++) {
+            blocked.writeBytes(ProtocolPass15Test.frame('Q', "SELECT 1\0".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        java.io.ByteArrayOutputStream unknownPortal = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 200; i++) {
+            unknownPortal.writeBytes(ProtocolPass15Test.execute("nope".getBytes(), 0));
+            unknownPortal.writeBytes(ProtocolPass15Test.sync());
+        }
+        Object[][] floods = {{"dev", extended}, {"prod", blocked.toByteArray()}, {"dev", unknownPortal.toByteArray()}};
+        for (Object[] flood : floods) {
+            String env = (String) flood[0];
+            byte[] bytes = (byte[]) flood[1];
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+            RawClient raw = new RawClient(null, warden.port(), 4096);
+            raw.send(dev.warden.pg.message.StartupPacket.StartupMessage.of(java.util.Map.of("user",
+                    env.equals("dev") ? WardenHarness.USER : "bob@example.com", "database", env)));
+            raw.expect(dev.warden.pg.message.BackendMessage.AuthenticationCleartextPassword.class);
+            raw.send(dev.warden.pg.message.FrontendMessage.AuthenticationResponse.password(
+                    env.equals("dev") ? warden.token() : bob));
+            raw.untilReady();
+            Thread writer = new Thread(() -> {
+                try {
+                    while (true) {
+                        raw.send(bytes);
+                        sent.addAndGet(bytes.length);
+                    }
+                } catch (java.io.IOException e) {
+                    // closed at the end
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            long slowest;
+            try (Connection alice = warden.connect("preferQueryMode=simple")) {
+                slowest = slowestSelectOne(alice.createStatement(), 6_000);
+            }
+            long after = sent.get();
+            raw.close();
+            writer.join(10_000);
+            String summary = env + ": the client got " + (after >> 20) + " MiB in without reading; slowest SELECT 1 "
+                    + slowest + " ms";
+            System.out.println("pipeline flood: " + summary);
+            assertTrue(after < 64L << 20, summary);
+            assertTrue(slowest < 2_000, summary);
+        }
+    }
+
+    /**
+     * Binds of 32,767 parameters of 2,000 bytes each (64 MiB, the largest message), one after another: each one's
+     * values are rendered into its record before it goes.
+     */
+    @Test
+    void giantBindsFromOneSessionLeaveAnotherSessionsSelectOneUnderTwoSeconds() throws Exception {
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(0); // unnamed portal
+        body.write(0); // unnamed statement
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        int n = 32_767;
+        body.writeBytes(ProtocolPass15Test.int16(n));
+        byte[] value = "v".repeat(2000).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i < n; i++) {
+            body.writeBytes(ProtocolPass15Test.int32(value.length));
+            body.writeBytes(value);
+        }
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        java.io.ByteArrayOutputStream round = new java.io.ByteArrayOutputStream();
+        round.writeBytes(ProtocolPass15Test.parse(new byte[0], "SELECT $1::text"));
+        round.writeBytes(ProtocolPass15Test.frame('B', body.toByteArray()));
+        round.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
+        round.writeBytes(ProtocolPass15Test.sync());
+        byte[] bytes = round.toByteArray();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger rounds = new AtomicInteger();
+        Thread attacker = new Thread(() -> {
+            ParseFloodThroughWardenTest.outOfTheWay();
+            try (RawClient raw = new RawClient(warden.port())) {
+                raw.login("dev", WardenHarness.USER, warden.token());
+                while (!stop.get()) {
+                    raw.send(bytes);
+                    raw.untilReady();
+                    rounds.incrementAndGet();
+                }
+            } catch (Exception e) {
+                System.out.println("giant bind attacker: " + e);
+            }
+        });
+        attacker.setDaemon(true);
+        attacker.start();
+        long slowest;
+        try (Connection alice = warden.connect("preferQueryMode=simple")) {
+            long warm = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (rounds.get() < 1 && System.nanoTime() < warm) {
+                Thread.sleep(50);
+            }
+            slowest = slowestSelectOne(alice.createStatement(), 8_000);
+        } finally {
+            stop.set(true);
+        }
+        attacker.join(60_000);
+        String summary = "slowest SELECT 1 " + slowest + " ms; " + rounds.get() + " binds of 64 MiB";
+        System.out.println("giant binds: " + summary);
+        assertTrue(rounds.get() >= 1, summary);
+        assertTrue(slowest < 2_000, summary);
+    }
+
+    /**
+     * PostgreSQL reads a Bind's counts as unsigned 16-bit numbers and takes up to 65,535 parameters; Warden read
+     * them signed and ended the session of a client binding more than 32,767 (found while probing giant Binds).
+     */
+    @Test
+    void aBindOfFortyThousandParametersRunsAsOnTheServer() throws Exception {
+        int n = 40_000;
+        StringBuilder sql = new StringBuilder("SELECT array_length(ARRAY[");
+        for (int i = 1; i <= n; i++) {
+            sql.append(i == 1 ? "" : ",").append('$').append(i);
+        }
+        sql.append("]::int[], 1)");
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(0);
+        body.write(0);
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        body.writeBytes(ProtocolPass15Test.int16(n));
+        for (int i = 0; i < n; i++) {
+            body.writeBytes(ProtocolPass15Test.int32(1));
+            body.write('1');
+        }
+        body.writeBytes(ProtocolPass15Test.int16(0));
+        try (RawClient raw = new RawClient(warden.port())) {
+            raw.login("dev", WardenHarness.USER, warden.token());
+            java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+            batch.writeBytes(ProtocolPass15Test.parse(new byte[0], sql.toString()));
+            batch.writeBytes(ProtocolPass15Test.frame('B', body.toByteArray()));
+            batch.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
+            batch.writeBytes(ProtocolPass15Test.sync());
+            raw.send(batch.toByteArray());
+            List<dev.warden.pg.message.BackendMessage> answer = raw.untilReady();
+            assertTrue(RawClient.values(answer).contains("40000"), answer.toString());
+        }
+    }
+
+    /**
+     * A statement refused because its session's analysis budget was empty: nothing of it ran, but its record is
+     * the evidence of what was attempted. It named neither the text nor a digest of it, and its kinds said
+     * FUNCTION_CALL.
+     */
+    @Test
+    void aStatementRefusedForAnalysisCapacityIsNamedByItsRecord() throws Exception {
+        try (WardenHarness tight = WardenHarness.start("", "", """
+                budgets:
+                  analysis:
+                    per_session: { cpu_burst: 1ms, cpu_per_second: 1ms, bytes_burst: 1024, bytes_per_second: 1024 }
+                """)) {
+            String user = "t18-capacity@example.com";
+            String token = tight.issuer.token().email(user).groups("eng").sign();
+            List<String> sent = new ArrayList<>();
+            try (Connection c = tight.connect("dev", user, token, "preferQueryMode=simple");
+                 Statement s = c.createStatement()) {
+                for (int i = 0; i < 20; i++) {
+                    String sql = "SELECT " + "(1 + ".repeat(200) + "1" + ")".repeat(200) + " AS new_shape_" + i
+                            + " -- 'DROP TABLE payroll'";
+                    sent.add(sql);
+                    try {
+                        s.execute(sql);
+                    } catch (SQLException e) {
+                        // refused for capacity, as intended
+                    }
+                }
+            }
+            List<dev.warden.audit.query.AuditRecord> refused = tight.awaitSessionEnd(user).stream()
+                    .filter(r -> r.type().equals("query") && "analysis-capacity".equals(r.get("rule").asText()))
+                    .toList();
+            assertTrue(!refused.isEmpty(), "the budget refused some");
+            for (dev.warden.audit.query.AuditRecord r : refused) {
+                String statement = r.get("statement").asText();
+                boolean named = sent.stream().anyMatch(sql -> statement.contains(
+                        dev.warden.audit.event.CanonicalJson.sha256(sql.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+                assertTrue(named, "the record names the text it refused: " + r.text());
+                assertTrue(!r.get("kinds").toString().contains("FUNCTION_CALL"), r.text());
+            }
+        }
+    }
+}
