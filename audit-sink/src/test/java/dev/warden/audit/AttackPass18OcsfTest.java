@@ -9,9 +9,9 @@ import dev.warden.audit.ocsf.OcsfMapper;
 import org.junit.jupiter.api.Test;
 
 /**
- * Attacker pass 18: the OCSF export must name whom the signed record names. Session ids are 32 random bits: in
- * a long log two sessions at once end up sharing one, and the export took the actor of a statement from whichever
- * session began last under its id.
+ * Attacker pass 18: the OCSF export must name whom the signed record names. Session ids were 32 random bits (64
+ * now, but logs written before keep theirs): in a long log two sessions at once end up sharing one, and the export
+ * took the actor of a statement from whichever session began last under its id.
  */
 class AttackPass18OcsfTest {
 

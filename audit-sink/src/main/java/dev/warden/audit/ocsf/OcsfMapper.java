@@ -42,9 +42,9 @@ public final class OcsfMapper {
 
     private final Map<String, JsonNode> sessions = lru();
     /**
-     * The same starts by session id and user name: session ids are 32 random bits, so in a long log two open
-     * sessions can share one, and a statement is attributed to the start of its own record's user, never to
-     * whichever session began last under the id.
+     * The same starts by session id and user name: session ids were 32 random bits (64 since 2026-12-03), so in
+     * a long log two open sessions can share one, and a statement is attributed to the start of its own record's
+     * user, never to whichever session began last under the id.
      */
     private final Map<String, JsonNode> startsByUser = lru();
     private final Map<Long, JsonNode> queries = lru();

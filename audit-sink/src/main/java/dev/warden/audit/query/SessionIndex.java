@@ -48,7 +48,7 @@ final class SessionIndex {
         }
         String queryUser = r.type().equals("result") ? queryUsers.get(r.get("query_seq").asLong(-1)) : null;
         if (queryUser != null && (known == null || !known.username().equals(queryUser))) {
-            // Another session that began later under the same id (32 random bits) is not whose result this is.
+            // Another session that began later under the same id (32 random bits in older logs) is not whose result this is.
             return new Who(queryUser, "", known == null ? "" : known.environment());
         }
         return known == null ? new Who("", "", "") : known;

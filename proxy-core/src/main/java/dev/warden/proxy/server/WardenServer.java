@@ -196,7 +196,10 @@ public final class WardenServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+                        // 64 random bits. At 32 (before), ids repeated in a long log (likely after about 65,000
+                        // sessions); logs of that time still hold such ids, which search and the OCSF export tell
+                        // apart by their records.
+                        String id = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
                         int maxMessage = policy.get().listen().maxMessageBytes();
                         ch.pipeline().addLast("budget", budget.newHandler(maxMessage));
                         analysisBudget.attachTo(ch);
