@@ -25,7 +25,8 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>Connections that have not logged in yet share a pool of {@link #preLoginLimit}
  *       ({@code budgets.pre_login.connections}; by default a quarter of {@code listen.max_connections}, at least
- *       64), of which one client address may hold {@link #perAddressLimit} ({@code budgets.pre_login.per_address};
+ *       64), of which one client address (an IPv6 client's /64, {@link #clientNetwork}) may hold
+ *       {@link #perAddressLimit} ({@code budgets.pre_login.per_address};
  *       by default a quarter of the pool, at least 16). Beyond its address's share a new connection is told
  *       53300 and closed at once. When the whole pool is taken, a new connection from an address holding fewer
  *       than the address holding most displaces that address's oldest waiting connection (told 53300 and
@@ -63,6 +64,24 @@ public final class ConnectionBudget {
     int perAddressLimit() {
         Policy p = policy.get();
         return p.budgets().preLoginPerAddress(p.listen().maxConnections());
+    }
+
+    /**
+     * What a client's pre-login share is counted by: its IPv4 address, or the /64 prefix of its IPv6 address. One
+     * IPv6 host is routinely given a whole /64 (SLAAC, privacy addresses), so counting its addresses one by one would
+     * let one host take the whole pool.
+     */
+    static InetAddress clientNetwork(InetAddress address) {
+        if (!(address instanceof java.net.Inet6Address)) {
+            return address;
+        }
+        byte[] bytes = address.getAddress();
+        java.util.Arrays.fill(bytes, 8, 16, (byte) 0);
+        try {
+            return InetAddress.getByAddress(bytes);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException("16 bytes are an IPv6 address", e);
+        }
     }
 
     public int loggedIn() {
@@ -186,7 +205,8 @@ public final class ConnectionBudget {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
-            InetAddress address = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+            InetAddress address = ctx.channel().remoteAddress() instanceof InetSocketAddress a
+                    ? clientNetwork(a.getAddress()) : null;
             Slot slot = new Slot(ConnectionBudget.this, ctx.channel(), address);
             ctx.channel().attr(SLOT).set(slot);
             slot.admitted = address != null && tryEnterPreLogin(slot);
