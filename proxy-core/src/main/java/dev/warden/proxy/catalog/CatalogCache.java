@@ -566,6 +566,50 @@ public final class CatalogCache implements AutoCloseable {
                 run.addAll(r.onWrite());
             }
         }
+        return applied(run);
+    }
+
+    /**
+     * What a write through the partitioned or parent tables named {@code name} (any schema) runs in the partitions and
+     * children it reaches, at any depth, by the table whose rows it runs for: their row-level and TRUNCATE triggers'
+     * calls, with the functions' bodies nested (see {@code RelationCatalog.Relation#onWriteThroughParent}; their
+     * CHECKs, policies and WHENs are in {@link #evaluatedOver}). With {@code inserting} (INSERT, COPY FROM), a row is
+     * routed into a partition (of a partition...) of a partitioned table, and stays in an inheritance parent; an
+     * UPDATE, DELETE, MERGE or TRUNCATE reaches every descendant (ONLY is not read, which errs towards judging). A
+     * table whose triggers could not be read, or run SQL built at run time, maps to null (as {@link #runBy} says of
+     * the named table). Empty when it reaches none; null when one it reaches was not looked up (a deeper tree than
+     * the catalog follows).
+     */
+    public Map<dev.warden.sql.TableRef, List<dev.warden.sql.StatementFacts>> runThroughParent(String name,
+                                                                                            boolean inserting) {
+        Map<dev.warden.sql.TableRef, List<dev.warden.sql.StatementFacts>> out = new java.util.LinkedHashMap<>();
+        java.util.Deque<RelationCatalog.Relation> todo = new java.util.ArrayDeque<>(named(name, ANY_TEMPORARY));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            RelationCatalog.Relation r = todo.pop();
+            if (!seen.add(r.schema() + "." + r.name()) || inserting && r.kind() != 'p') {
+                continue;
+            }
+            for (dev.warden.sql.TableRef child : r.children()) {
+                if (!relations.known(child.name())) {
+                    return null;
+                }
+                for (RelationCatalog.Relation c : relations.named(child.name())) {
+                    if (!c.schema().equals(child.schema())) {
+                        continue;
+                    }
+                    todo.add(c);
+                    List<dev.warden.sql.StatementFacts> fires = c.onWriteThroughParent() == null ? null
+                            : applied(c.onWriteThroughParent());
+                    out.put(new dev.warden.sql.TableRef(c.schema(), c.name()), fires);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code run} with the effects of the functions it calls; null when one runs SQL built at run time. */
+    private List<dev.warden.sql.StatementFacts> applied(List<dev.warden.sql.StatementFacts> run) {
         if (run.isEmpty()) {
             return run;
         }

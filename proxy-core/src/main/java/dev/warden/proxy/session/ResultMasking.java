@@ -24,6 +24,7 @@ import dev.warden.sql.TextReferences;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -1228,7 +1229,8 @@ final class ResultMasking {
 
     /**
      * What the written tables run (their triggers and rules, as the catalog holds them, and what DDL of the open
-     * transaction made run), judged; null when they run nothing. A trigger function is screened where it is made,
+     * transaction made run; and the row triggers of the partitions and children a write through them reaches, each
+     * over its own table's row: see {@link CatalogCache#runThroughParent}), judged; null when they run nothing. A trigger function is screened where it is made,
      * but what its body reads may change after it (a view replaced), and its write names nothing sensitive. What
      * Warden cannot read (SQL built at run time) is not followed here.
      */
@@ -1267,6 +1269,38 @@ final class ResultMasking {
                     if (read.isPresent()) {
                         run = run == null ? new ArrayList<>() : run;
                         run.add(read.get());
+                    }
+                    // The partitions and children the write reaches fire their row triggers with their own rows.
+                    boolean inserting = f.kind() == StatementKind.INSERT || f.kind() == StatementKind.COPY;
+                    Map<dev.warden.sql.TableRef, List<StatementFacts>> below = catalog.runThroughParent(t.name(),
+                            inserting);
+                    if (below == null) {
+                        if (catalog.mayMaskAColumn(t.name(), current)) {
+                            return new WritesRun(t.qualified() + " (its partitions or children go deeper than Warden "
+                                    + "read, and what their triggers run is not known)", null, null);
+                        }
+                        continue;
+                    }
+                    for (Map.Entry<dev.warden.sql.TableRef, List<StatementFacts>> child : below.entrySet()) {
+                        List<StatementFacts> childFires = child.getValue();
+                        if (childFires == null && !open.isEmpty()) {
+                            return new WritesRun(child.getKey().qualified() + " (what writing it runs could not be "
+                                    + "read while this transaction holds what it names)", null, null);
+                        }
+                        String intoChild = settingTheRow(child.getKey(), childFires, open, current, path);
+                        if (intoChild != null) {
+                            return new WritesRun(intoChild, null, null);
+                        }
+                        List<StatementFacts> childRun = new ArrayList<>();
+                        if (childFires != null && !childFires.isEmpty()) {
+                            childRun.addAll(withBodiesWritten(childFires, open));
+                            rowRead(childRun, child.getKey()).ifPresent(childRun::add);
+                        }
+                        rowRead(withBodiesWritten(deferred, open), child.getKey()).ifPresent(childRun::add);
+                        if (!childRun.isEmpty()) {
+                            run = run == null ? new ArrayList<>() : run;
+                            run.addAll(childRun);
+                        }
                     }
                 }
                 if (!deferred.isEmpty() && !f.tablesWritten().isEmpty()) {
