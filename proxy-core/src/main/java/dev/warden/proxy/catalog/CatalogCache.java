@@ -570,6 +570,14 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
+     * The statements of the function bodies {@code keys} (implicit calls of a statement, as
+     * {@code StatementFacts#implicitCalls} names them) run, as loaded for the statement; null when one is not loaded.
+     */
+    public List<dev.warden.sql.StatementFacts> bodiesOf(Set<String> keys) {
+        return functions.loaded(keys) ? functions.bodies(keys) : null;
+    }
+
+    /**
      * What a write through the partitioned or parent tables named {@code name} (any schema) runs in the partitions and
      * children it reaches, at any depth, by the table whose rows it runs for: their row-level and TRUNCATE triggers'
      * calls, with the functions' bodies nested (see {@code RelationCatalog.Relation#onWriteThroughParent}; their

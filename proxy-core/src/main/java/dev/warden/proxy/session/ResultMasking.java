@@ -1349,10 +1349,11 @@ final class ResultMasking {
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
-                    String domain = domainCheckHandingOn(f, current);
-                    if (domain != null) {
-                        return new Evaluated(domain, null);
+                    Evaluated domain = domainCheckHandingOn(f, current);
+                    if (domain != null && domain.handsOn() != null) {
+                        return domain;
                     }
+                    reading = reading == null ? domain : reading;
                     continue;
                 }
                 if (!FIRE.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
@@ -1491,42 +1492,61 @@ final class ResultMasking {
     }
 
     /**
-     * Why an ALTER DOMAIN that adds a CHECK is refused, where it hands the values it checks on, or null: the server evaluates the check
-     * over the value of every column of the domain, in every table (which ones, and whether a rule masks them, is
-     * not looked up: each counts as sensitive), so a function body it calls that writes a table no rule masks, or a
-     * handoff it or that body calls, takes every stored value.
+     * An ALTER DOMAIN that adds a CHECK, or validates one ({@code VALIDATE CONSTRAINT}, whose check the analysis
+     * reads from the catalog by name: its function may have been replaced since it was added {@code NOT VALID}),
+     * judged: the server evaluates the check over the value of every column of the domain, in every table (which
+     * ones, and whether a rule masks them, is not looked up: each counts as sensitive), so a function body it calls
+     * that writes a table no rule masks, or a handoff it or that body calls, takes every stored value: then
+     * {@code handsOn} says why it is refused. A check that calls a function body otherwise makes the statement
+     * sensitive (the body may RAISE the value). Null when it adds or validates no check, or calls no body.
      */
-    private String domainCheckHandingOn(StatementFacts alter, Masker current) {
-        if (!DOMAIN_CHECK.matcher(alter.text()).find()) {
+    private Evaluated domainCheckHandingOn(StatementFacts alter, Masker current) {
+        boolean validates = alter.implicitCalls().stream().anyMatch(k -> k.startsWith("domcheck:"))
+                || DOMAIN_CHECK_VALIDATED.matcher(alter.text()).find();
+        if (!validates && !DOMAIN_CHECK.matcher(alter.text()).find()) {
             return null;
         }
-        String over = "a masked identity may not add a check to a domain that, evaluated over every value stored "
-                + "as the domain, ";
+        String over = "a masked identity may not " + (validates ? "validate a domain's check" : "add a check to a "
+                + "domain") + " that, evaluated over every value stored as the domain, ";
         String handoff = handoff(alter);
         if (handoff != null) {
-            return over + "hands them to " + handoff + ", which masking cannot follow";
+            return new Evaluated(over + "hands them to " + handoff + ", which masking cannot follow", null);
         }
-        if (alter.nested().isEmpty()) {
+        List<StatementFacts> run = alter.nested();
+        Set<String> named = new java.util.HashSet<>();
+        alter.implicitCalls().stream().filter(k -> k.startsWith("domcheck:")).forEach(named::add);
+        if (!named.isEmpty() && catalog.bodiesOf(named) != null) {
+            // The named check's only: the analysis also counts the domain's other checks, as a cast to it runs them.
+            run = catalog.bodiesOf(named);
+        }
+        if (run.isEmpty()) {
             return null;
         }
-        Analysis bodies = new Analysis(alter.nested());
+        Analysis bodies = new Analysis(run);
         Exposure e = catalog.exposureAssumingSensitive(bodies, current, "the domain may hold sensitive values");
         if (!e.launders().isEmpty()) {
-            return over + "copies them into " + e.launders();
+            return new Evaluated(over + "copies them into " + e.launders(), e);
         }
-        for (StatementFacts body : alter.nested()) {
+        for (StatementFacts body : run) {
             for (StatementFacts g : body.allStatements()) {
                 if ((handoff = handoff(g)) != null) {
-                    return over + "hands them to " + handoff + ", which masking cannot follow";
+                    return new Evaluated(over + "hands them to " + handoff + ", which masking cannot follow", e);
                 }
             }
         }
-        return null;
+        return e.sensitive() ? new Evaluated(null, e) : null;
     }
 
     /** ALTER DOMAIN ... ADD ... CHECK: found anywhere in the text, which only errs towards judging. */
     private static final java.util.regex.Pattern DOMAIN_CHECK = java.util.regex.Pattern.compile(
             "(?i)\\badd\\b[\\s\\S]*\\bcheck\\b");
+
+    /**
+     * ALTER DOMAIN ... VALIDATE CONSTRAINT, found as {@link #DOMAIN_CHECK} is (the analysis's {@code domcheck:} key
+     * says it past comments, where it read the constraint's name).
+     */
+    private static final java.util.regex.Pattern DOMAIN_CHECK_VALIDATED = java.util.regex.Pattern.compile(
+            "(?i)\\bvalidate\\s+constraint\\b");
 
     /**
      * {@code written} and why, when what computes the row a write stores into it (a BEFORE ROW or INSTEAD OF
