@@ -570,6 +570,35 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
+     * The tables a write through the views named {@code name} (any schema) may write: those their definitions read,
+     * through views over views (an automatically updatable view writes its one table, whose triggers and rules
+     * then run; the others count too, which errs towards judging). Empty when none of that name is a view.
+     */
+    public Set<dev.warden.sql.TableRef> writtenThroughViews(String name) {
+        Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(List.of(name));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty() && seen.size() <= RelationCatalog.MAX_VIEW_DEPTH * 4) {
+            String n = todo.pop();
+            if (!seen.add(n)) {
+                continue;
+            }
+            for (RelationCatalog.Relation r : named(n, ANY_TEMPORARY)) {
+                if (!r.isView()) {
+                    if (!n.equals(name)) {
+                        out.add(new dev.warden.sql.TableRef(r.schema(), r.name()));
+                    }
+                    continue;
+                }
+                for (dev.warden.sql.StatementFacts top : r.definitionFacts()) {
+                    top.tablesRead().forEach(t -> todo.add(t.name()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * The statements of the function bodies {@code keys} (implicit calls of a statement, as
      * {@code StatementFacts#implicitCalls} names them) run, as loaded for the statement; null when one is not loaded.
      */

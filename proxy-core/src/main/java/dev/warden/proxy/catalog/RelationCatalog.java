@@ -989,7 +989,10 @@ final class RelationCatalog {
                         + "UNION ALL SELECT t.tgrelid::int8, CASE WHEN t.tgtype::int4 & 33 <> 0 THEN '"
                         + THROUGH_PARENT + "' ELSE 'w' END, 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
                         + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
-                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
+                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' "
+                        // A transition table (REFERENCING NEW TABLE AS nt) holds the rows written, under a name
+                        // only the body knows: the call reads them whole, as NEW (see rowOfWriteColumns).
+                        + "WHEN t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL THEN ' AS \"new\"' ELSE '' END "
                         + "FROM pg_catalog.pg_trigger t "
                         + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
                         + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "

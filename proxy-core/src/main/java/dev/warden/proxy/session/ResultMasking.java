@@ -1246,7 +1246,12 @@ final class ResultMasking {
                 }
                 Unreadable open = transactionDdl.apply(null);
                 List<StatementFacts> deferred = open.deferred();
+                Set<dev.warden.sql.TableRef> written = new LinkedHashSet<>(f.tablesWritten());
                 for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                    // A write through a view writes its table, whose triggers fire with that table's rows.
+                    written.addAll(catalog.writtenThroughViews(t.name()));
+                }
+                for (dev.warden.sql.TableRef t : written) {
                     List<StatementFacts> fires = catalog.runBy(t.name(), true);
                     if (fires == null && !open.isEmpty() && catalog.looked(t.name())) {
                         // Its rules were not read: they name a relation the open transaction holds exclusively (a
