@@ -635,11 +635,12 @@ class MaskingPass16Test {
     }
 
     /**
-     * Variants of the test above, each an AFTER trigger logging the row it is given: a partition's partition two levels
-     * down; an inheritance child's UPDATE and DELETE triggers (made once the e-mails were stored) met by a write
-     * through its parent, over the parent's column and over a column only the child has; a partition's trigger made in the transaction
-     * of the INSERT; a partition with a trigger attached after the INSERT through its parent was prepared (extended
-     * protocol); a trigger function replaced by one that logs after the INSERT was allowed once.
+     * Variants of {@link #aPartitionsTriggerFiresForAWriteThroughItsParent}, each an AFTER trigger logging the row: a
+     * partition's partition two levels down; an inheritance child's UPDATE and DELETE triggers (made once the e-mails
+     * were stored) met by a write through its parent, over the parent's column and over a column only the child has; a
+     * partition's trigger made in the transaction of the INSERT; a partition with a trigger attached after the INSERT
+     * through its parent was prepared (extended protocol); a trigger function replaced by one that logs after the
+     * INSERT was allowed once.
      */
     @Test
     void aChildsTriggerFiresForAWriteThroughItsParent() throws Exception {
@@ -707,13 +708,13 @@ class MaskingPass16Test {
     }
 
     /**
-     * LEAK (no superuser needed), found while attacking the fix above: a write through a view fires the triggers of
-     * the table it writes (a partition's, routed through the view's partitioned table; a plain table's), and an
-     * AFTER statement trigger with a transition table (REFERENCING NEW TABLE AS nt) reads every row written under a
-     * name only its body knows. Why: ResultMasking.whatWritesRun judged what writing the named relation runs (a view
-     * runs its definition's functions, not its table's triggers), and read a trigger's body as reading the written
-     * row only where it names NEW or OLD. Held since: a write through a view is judged with its tables' triggers and
-     * rules (CatalogCache.writtenThroughViews), and a trigger with a transition table reads whole rows.
+     * LEAK (no superuser needed), found while attacking the fix for the two tests above: a write through a view fires
+     * the triggers of the table it writes (a partition's, routed through the view's partitioned table; a plain
+     * table's), and an AFTER statement trigger with a transition table (REFERENCING NEW TABLE AS nt) reads every row
+     * written under a name only its body knows. Why: ResultMasking.whatWritesRun judged what writing the named relation
+     * runs (a view runs its definition's functions, not its table's triggers), and read a trigger's body as reading the
+     * written row only where it names NEW or OLD. Held since: a write through a view is judged with its tables'
+     * triggers and rules (CatalogCache.writtenThroughViews), and a trigger with a transition table reads whole rows.
      */
     @Test
     void aWriteThroughAViewOrATransitionTableHandsTheRowsToATrigger() throws Exception {
@@ -753,11 +754,11 @@ class MaskingPass16Test {
     }
 
     /**
-     * What the fix for the two tests above must not refuse (through Warden with pgJDBC, as the masked identity): masked
-     * values written through a partitioned table whose partition's triggers read only clear columns (NEW.n) or
-     * none, and updated and deleted through it and through a view over it; through an inheritance parent, an INSERT (which fires none of its
-     * children's triggers, one of which logs the whole row), and an UPDATE of a parent whose child's rule copies the
-     * e-mail (an administrator's: the rewriter applies the rules of the named table only).
+     * What the fixes for the three tests above must not refuse (through Warden with pgJDBC, as the masked identity):
+     * masked values written through a partitioned table whose partition's triggers read only clear columns (NEW.n) or
+     * none, and updated and deleted through it and through a view over it; through an inheritance parent, an INSERT
+     * (which fires none of its children's triggers, one of which logs the whole row), and an UPDATE of a parent whose
+     * child's rule copies the e-mail (an administrator's: the rewriter applies the rules of the named table only).
      */
     @Test
     void partitionsWhoseTriggersReadClearColumnsStayWritable() throws Exception {

@@ -1229,10 +1229,10 @@ final class ResultMasking {
 
     /**
      * What the written tables run (their triggers and rules, as the catalog holds them, and what DDL of the open
-     * transaction made run; and the row triggers of the partitions and children a write through them reaches, each
-     * over its own table's row: see {@link CatalogCache#runThroughParent}), judged; null when they run nothing. A trigger function is screened where it is made,
-     * but what its body reads may change after it (a view replaced), and its write names nothing sensitive. What
-     * Warden cannot read (SQL built at run time) is not followed here.
+     * transaction made run; and the row triggers of the partitions and children a write through them reaches, each over
+     * its own table's row: see {@link CatalogCache#runThroughParent}), judged; null when they run nothing. A trigger
+     * function is screened where it is made, but what its body reads may change after it (a view replaced), and its
+     * write names nothing sensitive. What Warden cannot read (SQL built at run time) is not followed here.
      */
     private WritesRun whatWritesRun(Analysis analysis, Masker current, List<String> path) {
         if (catalog == null) {
