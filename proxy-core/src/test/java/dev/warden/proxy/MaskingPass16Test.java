@@ -710,11 +710,13 @@ class MaskingPass16Test {
     /**
      * LEAK (no superuser needed), found while attacking the fix for the two tests above: a write through a view fires
      * the triggers of the table it writes (a partition's, routed through the view's partitioned table; a plain
-     * table's), and an AFTER statement trigger with a transition table (REFERENCING NEW TABLE AS nt) reads every row
-     * written under a name only its body knows. Why: ResultMasking.whatWritesRun judged what writing the named relation
-     * runs (a view runs its definition's functions, not its table's triggers), and read a trigger's body as reading the
-     * written row only where it names NEW or OLD. Held since: a write through a view is judged with its tables'
-     * triggers and rules (CatalogCache.writtenThroughViews), and a trigger with a transition table reads whole rows.
+     * table's) and meets its CHECKs (one whose function was replaced by one that logs), and an AFTER statement trigger
+     * with a transition table (REFERENCING NEW TABLE AS nt) reads every row written under a name only its body knows.
+     * Why: ResultMasking.whatWritesRun and whatRowsEvaluate judged what writing the named relation runs (a view runs
+     * its definition's functions, not its table's triggers, CHECKs or policies), and read a trigger's body as reading
+     * the written row only where it names NEW or OLD. Held since: a write through a view is judged with its tables'
+     * triggers, rules, CHECKs and policies (CatalogCache.writtenThroughViews), and a trigger with a transition table
+     * reads whole rows.
      */
     @Test
     void aWriteThroughAViewOrATransitionTableHandsTheRowsToATrigger() throws Exception {
@@ -749,6 +751,15 @@ class MaskingPass16Test {
                 "ALTER TABLE zz_o3 RENAME COLUMN x TO email",
                 "INSERT INTO zz_o3 (n, email) SELECT 1, email FROM zz_people",
                 "SELECT v FROM zz_l3");
+        out += run(
+                "CREATE TABLE zz_l4 (v text)",
+                "CREATE FUNCTION zz_k4(text) RETURNS boolean LANGUAGE sql AS $$SELECT $1 IS NOT NULL$$",
+                "CREATE TABLE zz_o4 (n int, email text CHECK (zz_k4(email)))",
+                "CREATE VIEW zz_v4 AS SELECT * FROM zz_o4",
+                "CREATE OR REPLACE FUNCTION zz_k4(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
+                        + "public.zz_l4 VALUES (translate($1, '@.-', '   ')); RETURN true; END$$",
+                "INSERT INTO zz_v4 (email) SELECT email FROM zz_people",
+                "SELECT v FROM zz_l4");
         System.out.println(out);
         assertNoSeed(out);
     }
@@ -756,9 +767,10 @@ class MaskingPass16Test {
     /**
      * What the fixes for the three tests above must not refuse (through Warden with pgJDBC, as the masked identity):
      * masked values written through a partitioned table whose partition's triggers read only clear columns (NEW.n) or
-     * none, and updated and deleted through it and through a view over it; through an inheritance parent, an INSERT
-     * (which fires none of its children's triggers, one of which logs the whole row), and an UPDATE of a parent whose
-     * child's rule copies the e-mail (an administrator's: the rewriter applies the rules of the named table only).
+     * none, and updated and deleted through it and through a view over it; through a view, a table whose CHECKs only
+     * test; through an inheritance parent, an INSERT (which fires none of its children's triggers, one of which logs
+     * the whole row), and an UPDATE of a parent whose child's rule copies the e-mail (an administrator's: the rewriter
+     * applies the rules of the named table only).
      */
     @Test
     void partitionsWhoseTriggersReadClearColumnsStayWritable() throws Exception {
@@ -792,6 +804,11 @@ class MaskingPass16Test {
             s.execute("CREATE VIEW sc_v AS SELECT * FROM sc_p");
             assertEquals(3, s.executeUpdate("INSERT INTO sc_v (n, email) SELECT 1, email FROM sc_people"));
             assertEquals(3, s.executeUpdate("DELETE FROM sc_v"));
+            s.execute("CREATE FUNCTION sc_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN $1 LIKE '%@%'; "
+                    + "END$$");
+            s.execute("CREATE TABLE sc_k (n int, email text CHECK (length(email) < 100) CHECK (sc_ok(email)))");
+            s.execute("CREATE VIEW sc_kv AS SELECT * FROM sc_k");
+            assertEquals(3, s.executeUpdate("INSERT INTO sc_kv (n, email) SELECT 1, email FROM sc_people"));
         }
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             assertEquals("DELETE 6,INSERT 6,UPDATE 3", WardenHarness.scalar(c, "SELECT string_agg(what || ' ' || k, ',' "

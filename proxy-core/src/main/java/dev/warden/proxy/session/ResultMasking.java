@@ -1246,12 +1246,7 @@ final class ResultMasking {
                 }
                 Unreadable open = transactionDdl.apply(null);
                 List<StatementFacts> deferred = open.deferred();
-                Set<dev.warden.sql.TableRef> written = new LinkedHashSet<>(f.tablesWritten());
-                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
-                    // A write through a view writes its table, whose triggers fire with that table's rows.
-                    written.addAll(catalog.writtenThroughViews(t.name()));
-                }
-                for (dev.warden.sql.TableRef t : written) {
+                for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     List<StatementFacts> fires = catalog.runBy(t.name(), true);
                     if (fires == null && !open.isEmpty() && catalog.looked(t.name())) {
                         // Its rules were not read: they name a relation the open transaction holds exclusively (a
@@ -1325,6 +1320,19 @@ final class ResultMasking {
     }
 
     /**
+     * The relations {@code f} writes, and the tables a write through a view among them writes (see
+     * {@link CatalogCache#writtenThroughViews}): their triggers fire, and their CHECKs and policies are evaluated, with
+     * those tables' rows.
+     */
+    private Set<dev.warden.sql.TableRef> writtenThroughViews(StatementFacts f) {
+        Set<dev.warden.sql.TableRef> written = new LinkedHashSet<>(f.tablesWritten());
+        for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+            written.addAll(catalog.writtenThroughViews(t.name()));
+        }
+        return written;
+    }
+
+    /**
      * What an expression the server evaluates over the rows a statement writes does with a sensitive value:
      * {@code handsOn} is why the statement is refused, where it hands one on (null: nowhere masking cannot follow);
      * {@code exposure} is what a
@@ -1364,7 +1372,7 @@ final class ResultMasking {
                 if (!FIRE.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
                     continue;
                 }
-                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     if (seen.add("w " + t.name())) {
                         List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
                         if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
