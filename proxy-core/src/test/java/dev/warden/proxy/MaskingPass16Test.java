@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Attacker pass 16 over masking, in {@link MaskingPass15Test}'s manner: each test seeds the PII of
  * {@link MaskedAttacker} in a table of its own, attacks as a masked identity through Warden and searches every byte
  * received with {@link MaskedAttacker#seedsIn}. Tests whose javadoc starts with LEAK fail on the code this pass
- * attacked (HEAD 38f8b29); {@link #attemptsThatHeld} passes.
+ * attacked (HEAD 38f8b29); {@link #attemptsThatHeld} passes. The probes of partitions' and children's triggers, of
+ * writes through views and of ALTER DOMAIN ... VALIDATE CONSTRAINT (and their variants), added later, fail on f06c227.
  */
 class MaskingPass16Test {
 
@@ -496,7 +497,8 @@ class MaskingPass16Test {
      * Variants of the test above, each validating a check added NOT VALID whose function was replaced by one that
      * logs: through a domain over the domain the column holds; a quoted, schema-qualified domain and a quoted
      * constraint name; a comment between VALIDATE and CONSTRAINT; a check whose harmless function calls the one
-     * replaced; a check that casts the value to another domain, whose own check's function was replaced.
+     * replaced; a check that casts the value to another domain, whose own check's function was replaced; and ADD
+     * CHECK (validating at once) over a function that RAISEs its argument.
      */
     @Test
     void validatingADomainCheckVariants() throws Exception {
@@ -547,6 +549,12 @@ class MaskingPass16Test {
                 keep.formatted("vv_k5", "vv_l5"),
                 "ALTER DOMAIN vv_d5 VALIDATE CONSTRAINT vv_c5",
                 "SELECT v FROM vv_l5");
+        out += run(
+                "CREATE FUNCTION vv_k6(text) RETURNS boolean LANGUAGE plpgsql AS "
+                        + "$$BEGIN RAISE NOTICE '%', translate($1, '@.-', '   '); RETURN true; END$$",
+                "CREATE DOMAIN vv_d6 AS text", "CREATE TABLE vv_o6 (email vv_d6)",
+                "INSERT INTO vv_o6 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN vv_d6 ADD CONSTRAINT vv_c6 CHECK (vv_k6(VALUE))");
         System.out.println(out);
         assertNoSeed(out);
     }
