@@ -648,7 +648,8 @@ class MaskingPass16Test {
      * were stored) met by a write through its parent, over the parent's column and over a column only the child has; a
      * partition's trigger made in the transaction of the INSERT; a partition with a trigger attached after the INSERT
      * through its parent was prepared (extended protocol); a trigger function replaced by one that logs after the
-     * INSERT was allowed once.
+     * INSERT was allowed once; a partition eleven levels down, deeper than Warden reads, with a trigger and with a
+     * CHECK that log (refused: what it runs is not known).
      */
     @Test
     void aChildsTriggerFiresForAWriteThroughItsParent() throws Exception {
@@ -695,6 +696,23 @@ class MaskingPass16Test {
                 log.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION").formatted("sq2_f6", "sq2_l6", "NEW"),
                 "INSERT INTO sq2_o6 (n, email) SELECT 1, email FROM sq2_people",
                 "SELECT v FROM sq2_l6");
+        List<String> deep = new ArrayList<>(List.of("CREATE TABLE sq2_l7 (v text)",
+                log.formatted("sq2_f7", "sq2_l7", "NEW"), "CREATE TABLE sq2_o7 (n int, email text) PARTITION BY LIST (n)"));
+        for (int level = 1; level <= 11; level++) {
+            deep.add("CREATE TABLE sq2_o7_" + level + " PARTITION OF sq2_o7" + (level == 1 ? "" : "_" + (level - 1))
+                    + " FOR VALUES IN (1)" + (level < 11 ? " PARTITION BY LIST (n)" : ""));
+        }
+        deep.addAll(List.of("CREATE TRIGGER sq2_t7 AFTER INSERT ON sq2_o7_11 FOR EACH ROW EXECUTE FUNCTION sq2_f7()",
+                "INSERT INTO sq2_o7 (n, email) SELECT 1, email FROM sq2_people", "SELECT v FROM sq2_l7"));
+        out += run(deep.toArray(new String[0]));
+        deep.replaceAll(sql -> sql.replace("sq2_o7", "sq2_o8").replace("sq2_l7", "sq2_l8"));
+        deep.removeIf(sql -> sql.contains("sq2_f7"));
+        deep.add(0, "CREATE FUNCTION sq2_k8(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.sq2_l8 "
+                + "VALUES (translate($1, '@.-', '   ')); RETURN true; END$$");
+        deep.replaceAll(sql -> sql.replace("sq2_o8 (n int, email text)", "sq2_o8 (n int, x text)"));
+        deep.add(deep.size() - 2, "ALTER TABLE sq2_o8_11 ADD CONSTRAINT sq2_c8 CHECK (sq2_k8(x))");
+        deep.add(deep.size() - 2, "ALTER TABLE sq2_o8 RENAME COLUMN x TO email");
+        out += run(deep.toArray(new String[0]));
         StringBuilder all = new StringBuilder();
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
             for (String sql : List.of("CREATE TABLE sq2_l5 (v text)", log.formatted("sq2_f5", "sq2_l5", "NEW"),

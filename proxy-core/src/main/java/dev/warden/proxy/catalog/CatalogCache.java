@@ -670,7 +670,8 @@ public final class CatalogCache implements AutoCloseable {
      * {@code written}, what a read evaluates: the USING of its row security policies, when row security is on. A
      * write counts those of its partitions and children too.
      * Unlike {@link #runBy}, a body that runs SQL built at run time stays in, marked so: masking refuses to hand it a
-     * sensitive value. Null when the name was not looked up, or what it runs could not be read.
+     * sensitive value. Null when the name was not looked up, or what it runs could not be read (a partition or child
+     * deeper than the catalog followed included).
      */
     public List<dev.warden.sql.StatementFacts> evaluatedOver(String name, boolean written) {
         if (!relations.known(name)) {
@@ -692,6 +693,9 @@ public final class CatalogCache implements AutoCloseable {
                 // A row written through a partitioned or parent table lands in a partition or child, whose own
                 // CHECKs, policies and WHENs it meets (as far as the catalog looked them up).
                 for (dev.warden.sql.TableRef child : r.children()) {
+                    if (!relations.known(child.name())) {
+                        return null; // deeper than the catalog followed: what it evaluates is not known
+                    }
                     for (RelationCatalog.Relation c : relations.named(child.name())) {
                         if (c.schema().equals(child.schema())) {
                             todo.add(c);

@@ -1381,7 +1381,8 @@ final class ResultMasking {
                             return new Evaluated("a masked identity may not write to " + t.qualified() + " while "
                                     + "Warden cannot read what is evaluated over each of its rows (CHECK constraints, "
                                     + "policies, trigger conditions, generated columns): another transaction, perhaps "
-                                    + "this one, holds it exclusively", null);
+                                    + "this one, holds it exclusively, or its partitions go deeper than Warden reads",
+                                    null);
                         }
                         Evaluated e = judgeEvaluated(t, evaluated, "write", current, path);
                         if (e != null && e.handsOn() != null) {
