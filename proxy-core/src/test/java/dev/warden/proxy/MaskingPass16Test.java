@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Attacker pass 16 over masking, in {@link MaskingPass15Test}'s manner: each test seeds the PII of
  * {@link MaskedAttacker} in a table of its own, attacks as a masked identity through Warden and searches every byte
  * received with {@link MaskedAttacker#seedsIn}. Tests whose javadoc starts with LEAK fail on the code this pass
- * attacked (HEAD 38f8b29); {@link #attemptsThatHeld} passes.
+ * attacked (HEAD 38f8b29); {@link #attemptsThatHeld} passes. The probes of partitions' and children's triggers, of
+ * writes through views and of ALTER DOMAIN ... VALIDATE CONSTRAINT (and their variants), added later, fail on f06c227.
  */
 class MaskingPass16Test {
 
@@ -432,15 +433,15 @@ class MaskingPass16Test {
     }
 
     /**
-     * LEAK (no superuser needed), found while fixing the runTexts gap, not fixed: a trigger of a partition (a BEFORE
-     * INSERT trigger whose function logs row_to_json(NEW)), made while the column was clear and renamed to email
-     * through the partitioned table, fires for the rows the INSERT through the parent routes to it. Why:
-     * ResultMasking.whatWritesRun judges what writing the named table runs (CatalogCache.runBy of the parent), not
-     * what its partitions' and children's triggers and rules run (their CHECKs, policies and WHENs are judged:
-     * CatalogCache.evaluatedOver follows the children).
+     * LEAK (no superuser needed), found while fixing the runTexts gap: a trigger of a partition (a BEFORE INSERT
+     * trigger whose function logs row_to_json(NEW)), made while the column was clear and renamed to email through the
+     * partitioned table, fires for the rows the INSERT through the parent routes to it. Why:
+     * ResultMasking.whatWritesRun judged what writing the named table runs (CatalogCache.runBy of the parent), not
+     * what its partitions' and children's triggers run (their CHECKs, policies and WHENs were judged:
+     * CatalogCache.evaluatedOver follows the children). Held since: the row and TRUNCATE triggers of each partition
+     * or child the write reaches are judged with that table's rows (CatalogCache.runThroughParent).
      */
     @Test
-    @org.junit.jupiter.api.Disabled("open: a partition's or child's triggers are not judged for a write through its parent")
     void aPartitionsTriggerFiresForAWriteThroughItsParent() throws Exception {
         seed("sp_people");
         String out = run(
@@ -455,6 +456,391 @@ class MaskingPass16Test {
                 "SELECT v FROM sp_l");
         System.out.println(out);
         assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed): a domain's CHECK added NOT VALID over a function that only tests its argument (the
+     * ALTER DOMAIN is judged and allowed, and checks no stored value), the function then replaced by one that copies
+     * its argument into a clear table, or RAISEs it; ALTER DOMAIN ... VALIDATE CONSTRAINT runs the check over every
+     * value stored as the domain, the masked e-mails included. Why: ResultMasking.domainCheckHandingOn judged ALTER
+     * DOMAIN ... ADD ... CHECK only; a VALIDATE names no function (the domain's checks were not looked up by name).
+     */
+    @Test
+    void validatingADomainCheckRunsItsReplacedFunction() throws Exception {
+        seed("vc_people");
+        String harmless = "CREATE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN $1 IS NOT NULL; "
+                + "END$$";
+        String keep = "CREATE OR REPLACE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
+                + "public.%s VALUES (translate($1, '@.-', '   ')); RETURN true; END$$";
+        String raise = "CREATE OR REPLACE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS "
+                + "$$BEGIN RAISE NOTICE '%%', translate($1, '@.-', '   '); RETURN true; END$$";
+        String out = run(
+                "CREATE TABLE vc_l1 (v text)", harmless.formatted("vc_k1"),
+                "CREATE DOMAIN vc_d1 AS text", "CREATE TABLE vc_o1 (email vc_d1)",
+                "INSERT INTO vc_o1 (email) SELECT email FROM vc_people",
+                "ALTER DOMAIN vc_d1 ADD CONSTRAINT vc_c1 CHECK (vc_k1(VALUE)) NOT VALID",
+                keep.formatted("vc_k1", "vc_l1"),
+                "ALTER DOMAIN vc_d1 VALIDATE CONSTRAINT vc_c1",
+                "SELECT v FROM vc_l1");
+        out += run(
+                harmless.formatted("vc_k2"),
+                "CREATE DOMAIN vc_d2 AS text", "CREATE TABLE vc_o2 (email vc_d2)",
+                "INSERT INTO vc_o2 (email) SELECT email FROM vc_people",
+                "ALTER DOMAIN vc_d2 ADD CONSTRAINT vc_c2 CHECK (vc_k2(VALUE)) NOT VALID",
+                raise.formatted("vc_k2"),
+                "ALTER DOMAIN vc_d2 VALIDATE CONSTRAINT vc_c2");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * Variants of the test above, each validating a check added NOT VALID whose function was replaced by one that
+     * logs: through a domain over the domain the column holds; a quoted, schema-qualified domain and a quoted
+     * constraint name; a comment between VALIDATE and CONSTRAINT; a check whose harmless function calls the one
+     * replaced; a check that casts the value to another domain, whose own check's function was replaced; and ADD
+     * CHECK (validating at once) over a function that RAISEs its argument.
+     */
+    @Test
+    void validatingADomainCheckVariants() throws Exception {
+        seed("vv_people");
+        String harmless = "CREATE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN $1 IS NOT NULL; "
+                + "END$$";
+        String keep = "CREATE OR REPLACE FUNCTION %s(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
+                + "public.%s VALUES (translate($1, '@.-', '   ')); RETURN true; END$$";
+        String out = run(
+                "CREATE TABLE vv_l1 (v text)", harmless.formatted("vv_k1"),
+                "CREATE DOMAIN vv_b1 AS text", "CREATE DOMAIN vv_d1 AS vv_b1", "CREATE TABLE vv_o1 (email vv_d1)",
+                "INSERT INTO vv_o1 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN vv_b1 ADD CONSTRAINT vv_c1 CHECK (vv_k1(VALUE)) NOT VALID",
+                keep.formatted("vv_k1", "vv_l1"),
+                "ALTER DOMAIN vv_b1 VALIDATE CONSTRAINT vv_c1",
+                "SELECT v FROM vv_l1");
+        out += run(
+                "CREATE TABLE vv_l2 (v text)", harmless.formatted("vv_k2"),
+                "CREATE DOMAIN \"Vv D2\" AS text", "CREATE TABLE vv_o2 (email \"Vv D2\")",
+                "INSERT INTO vv_o2 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN public.\"Vv D2\" ADD CONSTRAINT \"Vv \"\"C2\" CHECK (vv_k2(VALUE)) NOT VALID",
+                keep.formatted("vv_k2", "vv_l2"),
+                "ALTER DOMAIN public.\"Vv D2\" VALIDATE CONSTRAINT \"Vv \"\"C2\"",
+                "SELECT v FROM vv_l2");
+        out += run(
+                "CREATE TABLE vv_l3 (v text)", harmless.formatted("vv_k3"),
+                "CREATE DOMAIN vv_d3 AS text", "CREATE TABLE vv_o3 (email vv_d3)",
+                "INSERT INTO vv_o3 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN vv_d3 ADD CONSTRAINT vv_c3 CHECK (vv_k3(VALUE)) NOT VALID",
+                keep.formatted("vv_k3", "vv_l3"),
+                "ALTER DOMAIN vv_d3 VALIDATE /* now */ CONSTRAINT vv_c3",
+                "SELECT v FROM vv_l3");
+        out += run(
+                "CREATE TABLE vv_l4 (v text)", harmless.formatted("vv_k4"),
+                "CREATE FUNCTION vv_w4(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN public.vv_k4($1); END$$",
+                "CREATE DOMAIN vv_d4 AS text", "CREATE TABLE vv_o4 (email vv_d4)",
+                "INSERT INTO vv_o4 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN vv_d4 ADD CONSTRAINT vv_c4 CHECK (vv_w4(VALUE)) NOT VALID",
+                keep.formatted("vv_k4", "vv_l4"),
+                "ALTER DOMAIN vv_d4 VALIDATE CONSTRAINT vv_c4",
+                "SELECT v FROM vv_l4");
+        out += run(
+                "CREATE TABLE vv_l5 (v text)", harmless.formatted("vv_k5"),
+                "CREATE DOMAIN vv_x5 AS text CHECK (vv_k5(VALUE))",
+                "CREATE DOMAIN vv_d5 AS text", "CREATE TABLE vv_o5 (email vv_d5)",
+                "INSERT INTO vv_o5 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN vv_d5 ADD CONSTRAINT vv_c5 CHECK ((VALUE::text::vv_x5) IS NOT NULL) NOT VALID",
+                keep.formatted("vv_k5", "vv_l5"),
+                "ALTER DOMAIN vv_d5 VALIDATE CONSTRAINT vv_c5",
+                "SELECT v FROM vv_l5");
+        out += run(
+                "CREATE FUNCTION vv_k6(text) RETURNS boolean LANGUAGE plpgsql AS "
+                        + "$$BEGIN RAISE NOTICE '%', translate($1, '@.-', '   '); RETURN true; END$$",
+                "CREATE DOMAIN vv_d6 AS text", "CREATE TABLE vv_o6 (email vv_d6)",
+                "INSERT INTO vv_o6 (email) SELECT email FROM vv_people",
+                "ALTER DOMAIN vv_d6 ADD CONSTRAINT vv_c6 CHECK (vv_k6(VALUE))");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * What the fix for the two tests above must not refuse (through Warden with pgJDBC, as the masked identity):
+     * validating a domain's check of built-in tests, and one whose function only tests its argument, over masked
+     * values, where the domain has another check (an administrator's) whose function logs: VALIDATE evaluates the
+     * named check only (checked on the server: the other check's function runs for no stored value).
+     */
+    @Test
+    void validatingADomainCheckThatOnlyTestsStaysAllowed() throws Exception {
+        seed("vw_people");
+        direct("CREATE TABLE vw_l (v text)");
+        direct("CREATE FUNCTION vw_keep(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.vw_l "
+                + "VALUES ($1); RETURN true; END$$");
+        try (Connection c = warden.connect(""); Statement s = c.createStatement()) {
+            s.execute("CREATE FUNCTION vw_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN $1 LIKE '%@%'; "
+                    + "END$$");
+            s.execute("CREATE DOMAIN vw_d AS text");
+            s.execute("CREATE TABLE vw_o (email vw_d)");
+            assertEquals(3, s.executeUpdate("INSERT INTO vw_o SELECT email FROM vw_people"));
+            s.execute("ALTER DOMAIN vw_d ADD CONSTRAINT vw_c1 CHECK (length(VALUE) < 100) NOT VALID");
+            s.execute("ALTER DOMAIN vw_d ADD CONSTRAINT vw_c2 CHECK (vw_ok(VALUE)) NOT VALID");
+            direct("ALTER DOMAIN vw_d ADD CONSTRAINT vw_c3 CHECK (vw_keep(VALUE)) NOT VALID");
+            s.execute("ALTER DOMAIN vw_d VALIDATE CONSTRAINT vw_c1");
+            s.execute("ALTER DOMAIN vw_d VALIDATE CONSTRAINT vw_c2");
+        }
+        try (Connection c = warden.direct()) {
+            assertEquals("0", WardenHarness.scalar(c, "SELECT count(*) FROM vw_l"));
+        }
+    }
+
+    /**
+     * What the server fires for a write through a partitioned or parent table, as Warden's judgement of such a write
+     * reads it (CatalogCache.runThroughAncestor): an INSERT or COPY routed into a partition (two levels down too)
+     * fires the leaf's row triggers, not its statement triggers; an INSERT into an inheritance parent fires none of
+     * its children's; an UPDATE or DELETE fires the row triggers of each partition or child it reaches (not with
+     * ONLY), not their statement triggers; a TRUNCATE fires each truncated child's TRUNCATE triggers; a child's rule
+     * is not applied to a write through its parent (the rewriter applies the named table's); a partition's DEFAULT
+     * is not used for a row routed to it.
+     */
+    @Test
+    void whatAWriteThroughAParentFiresOnTheServer() throws Exception {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE ps_log (what text)");
+            s.execute("CREATE FUNCTION ps_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO ps_log "
+                    + "VALUES (TG_TABLE_NAME || ' ' || TG_LEVEL || ' ' || TG_OP); RETURN COALESCE(NEW, OLD); END$$");
+            s.execute("CREATE TABLE ps_p (n int, m int, v text) PARTITION BY LIST (n)");
+            s.execute("CREATE TABLE ps_p1 PARTITION OF ps_p FOR VALUES IN (1)");
+            s.execute("CREATE TABLE ps_p2 PARTITION OF ps_p FOR VALUES IN (2) PARTITION BY LIST (m)");
+            s.execute("CREATE TABLE ps_p2a PARTITION OF ps_p2 FOR VALUES IN (1)");
+            s.execute("ALTER TABLE ps_p1 ALTER COLUMN v SET DEFAULT 'partition default'");
+            s.execute("CREATE TABLE ps_i (n int, v text)");
+            s.execute("CREATE TABLE ps_i1 (w text) INHERITS (ps_i)");
+            s.execute("CREATE TABLE ps_ilog (v text)");
+            s.execute("CREATE RULE ps_r AS ON UPDATE TO ps_i1 DO ALSO INSERT INTO ps_ilog VALUES (NEW.v)");
+            for (String t : List.of("ps_p1", "ps_p2a", "ps_i1")) {
+                s.execute("CREATE TRIGGER ps_r_" + t + " BEFORE INSERT OR UPDATE OR DELETE ON " + t
+                        + " FOR EACH ROW EXECUTE FUNCTION ps_f()");
+                s.execute("CREATE TRIGGER ps_s_" + t + " AFTER INSERT OR UPDATE OR DELETE ON " + t
+                        + " FOR EACH STATEMENT EXECUTE FUNCTION ps_f()");
+                s.execute("CREATE TRIGGER ps_t_" + t + " AFTER TRUNCATE ON " + t
+                        + " FOR EACH STATEMENT EXECUTE FUNCTION ps_f()");
+            }
+            String fired = "SELECT coalesce(string_agg(what, ',' ORDER BY what), '') FROM ps_log";
+            s.execute("INSERT INTO ps_p (n, m) VALUES (1, 1), (2, 1)");
+            s.execute("COPY ps_p (n, m) FROM PROGRAM 'echo 1,1' (FORMAT csv)");
+            s.execute("INSERT INTO ps_i VALUES (1, 'x')");
+            assertEquals("ps_p1 ROW INSERT,ps_p1 ROW INSERT,ps_p2a ROW INSERT", WardenHarness.scalar(c, fired));
+            assertEquals("0", WardenHarness.scalar(c, "SELECT count(v) FROM ps_p1"));
+            s.execute("INSERT INTO ps_i1 VALUES (1, 'y')");
+            s.execute("DELETE FROM ps_log");
+            s.execute("UPDATE ps_p SET v = 'u'");
+            s.execute("UPDATE ps_i SET v = 'u'");
+            s.execute("UPDATE ONLY ps_i SET v = 'o'");
+            s.execute("DELETE FROM ps_i WHERE n = 1");
+            assertEquals("ps_i1 ROW DELETE,ps_i1 ROW UPDATE,ps_p1 ROW UPDATE,ps_p1 ROW UPDATE,ps_p2a ROW UPDATE",
+                    WardenHarness.scalar(c, fired));
+            s.execute("DELETE FROM ps_log");
+            s.execute("TRUNCATE ps_p, ps_i");
+            assertEquals("ps_i1 STATEMENT TRUNCATE,ps_p1 STATEMENT TRUNCATE,ps_p2a STATEMENT TRUNCATE",
+                    WardenHarness.scalar(c, fired));
+            assertEquals("0", WardenHarness.scalar(c, "SELECT count(*) FROM ps_ilog"));
+        }
+    }
+
+    /**
+     * Variants of {@link #aPartitionsTriggerFiresForAWriteThroughItsParent}, each an AFTER trigger logging the row: a
+     * partition's partition two levels down; an inheritance child's UPDATE and DELETE triggers (made once the e-mails
+     * were stored) met by a write through its parent, over the parent's column and over a column only the child has; a
+     * partition's trigger made in the transaction of the INSERT; a partition with a trigger attached after the INSERT
+     * through its parent was prepared (extended protocol); a trigger function replaced by one that logs after the
+     * INSERT was allowed once; a partition eleven levels down, deeper than Warden reads, with a trigger and with a
+     * CHECK that log (refused: what it runs is not known).
+     */
+    @Test
+    void aChildsTriggerFiresForAWriteThroughItsParent() throws Exception {
+        seed("sq2_people");
+        String log = "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.%s "
+                + "VALUES (translate(row_to_json(%s)::text, '@.-', '   ')); RETURN NULL; END$$";
+        String out = run(
+                "CREATE TABLE sq2_l1 (v text)", log.formatted("sq2_f1", "sq2_l1", "NEW"),
+                "CREATE TABLE sq2_o1 (n int, m int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE sq2_o1a PARTITION OF sq2_o1 FOR VALUES IN (1) PARTITION BY LIST (m)",
+                "CREATE TABLE sq2_o1aa PARTITION OF sq2_o1a FOR VALUES IN (1)",
+                "CREATE TRIGGER sq2_t1 AFTER INSERT ON sq2_o1aa FOR EACH ROW EXECUTE FUNCTION sq2_f1()",
+                "ALTER TABLE sq2_o1 RENAME COLUMN x TO email",
+                "INSERT INTO sq2_o1 (n, m, email) SELECT 1, 1, email FROM sq2_people",
+                "SELECT v FROM sq2_l1");
+        out += run(
+                "CREATE TABLE sq2_l2 (v text)", log.formatted("sq2_f2", "sq2_l2", "NEW"),
+                "CREATE TABLE sq2_o2 (n int, email text)", "CREATE TABLE sq2_o2c () INHERITS (sq2_o2)",
+                "INSERT INTO sq2_o2c (email) SELECT email FROM sq2_people",
+                "CREATE TRIGGER sq2_t2 AFTER UPDATE ON sq2_o2c FOR EACH ROW EXECUTE FUNCTION sq2_f2()",
+                "UPDATE sq2_o2 SET n = 2",
+                "SELECT v FROM sq2_l2");
+        out += run(
+                "CREATE TABLE sq2_l3 (v text)", log.formatted("sq2_f3", "sq2_l3", "OLD"),
+                "CREATE TABLE sq2_o3 (n int)", "CREATE TABLE sq2_o3c (email text) INHERITS (sq2_o3)",
+                "INSERT INTO sq2_o3c (email) SELECT email FROM sq2_people",
+                "CREATE TRIGGER sq2_t3 AFTER DELETE ON sq2_o3c FOR EACH ROW EXECUTE FUNCTION sq2_f3()",
+                "DELETE FROM sq2_o3",
+                "SELECT v FROM sq2_l3");
+        out += run(
+                "CREATE TABLE sq2_l4 (v text)", log.formatted("sq2_f4", "sq2_l4", "NEW"),
+                "CREATE TABLE sq2_o4 (n int, email text) PARTITION BY LIST (n)",
+                "CREATE TABLE sq2_o4a PARTITION OF sq2_o4 FOR VALUES IN (1)",
+                "BEGIN", "CREATE TRIGGER sq2_t4 AFTER INSERT ON sq2_o4a FOR EACH ROW EXECUTE FUNCTION sq2_f4()",
+                "INSERT INTO sq2_o4 (n, email) SELECT 1, email FROM sq2_people", "COMMIT",
+                "SELECT v FROM sq2_l4");
+        out += run(
+                "CREATE TABLE sq2_l6 (v text)",
+                "CREATE FUNCTION sq2_f6() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$",
+                "CREATE TABLE sq2_o6 (n int, email text) PARTITION BY LIST (n)",
+                "CREATE TABLE sq2_o6a PARTITION OF sq2_o6 FOR VALUES IN (1)",
+                "CREATE TRIGGER sq2_t6 AFTER INSERT ON sq2_o6a FOR EACH ROW EXECUTE FUNCTION sq2_f6()",
+                "INSERT INTO sq2_o6 (n, email) SELECT 1, email FROM sq2_people WHERE id = 1",
+                log.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION").formatted("sq2_f6", "sq2_l6", "NEW"),
+                "INSERT INTO sq2_o6 (n, email) SELECT 1, email FROM sq2_people",
+                "SELECT v FROM sq2_l6");
+        List<String> deep = new ArrayList<>(List.of("CREATE TABLE sq2_l7 (v text)",
+                log.formatted("sq2_f7", "sq2_l7", "NEW"), "CREATE TABLE sq2_o7 (n int, email text) PARTITION BY LIST (n)"));
+        for (int level = 1; level <= 11; level++) {
+            deep.add("CREATE TABLE sq2_o7_" + level + " PARTITION OF sq2_o7" + (level == 1 ? "" : "_" + (level - 1))
+                    + " FOR VALUES IN (1)" + (level < 11 ? " PARTITION BY LIST (n)" : ""));
+        }
+        deep.addAll(List.of("CREATE TRIGGER sq2_t7 AFTER INSERT ON sq2_o7_11 FOR EACH ROW EXECUTE FUNCTION sq2_f7()",
+                "INSERT INTO sq2_o7 (n, email) SELECT 1, email FROM sq2_people", "SELECT v FROM sq2_l7"));
+        out += run(deep.toArray(new String[0]));
+        deep.replaceAll(sql -> sql.replace("sq2_o7", "sq2_o8").replace("sq2_l7", "sq2_l8"));
+        deep.removeIf(sql -> sql.contains("sq2_f7"));
+        deep.add(0, "CREATE FUNCTION sq2_k8(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.sq2_l8 "
+                + "VALUES (translate($1, '@.-', '   ')); RETURN true; END$$");
+        deep.replaceAll(sql -> sql.replace("sq2_o8 (n int, email text)", "sq2_o8 (n int, x text)"));
+        deep.add(deep.size() - 2, "ALTER TABLE sq2_o8_11 ADD CONSTRAINT sq2_c8 CHECK (sq2_k8(x))");
+        deep.add(deep.size() - 2, "ALTER TABLE sq2_o8 RENAME COLUMN x TO email");
+        out += run(deep.toArray(new String[0]));
+        StringBuilder all = new StringBuilder();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : List.of("CREATE TABLE sq2_l5 (v text)", log.formatted("sq2_f5", "sq2_l5", "NEW"),
+                    "CREATE TABLE sq2_o5 (n int, email text) PARTITION BY LIST (n)")) {
+                all.append(">>> ").append(sql).append('\n').append(a.query(sql));
+            }
+            a.prepare("INSERT INTO sq2_o5 (n, email) SELECT 1, email FROM sq2_people");
+            for (String sql : List.of("CREATE TABLE sq2_o5a (n int, email text)",
+                    "CREATE TRIGGER sq2_t5 AFTER INSERT ON sq2_o5a FOR EACH ROW EXECUTE FUNCTION sq2_f5()",
+                    "ALTER TABLE sq2_o5 ATTACH PARTITION sq2_o5a FOR VALUES IN (1)")) {
+                all.append(">>> ").append(sql).append('\n').append(a.query(sql));
+            }
+            all.append(">>> (prepared INSERT)\n").append(a.runPrepared(true));
+            all.append(">>> SELECT v FROM sq2_l5\n").append(a.query("SELECT v FROM sq2_l5"));
+        }
+        out += all;
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * LEAK (no superuser needed), found while attacking the fix for the two tests above: a write through a view fires
+     * the triggers of the table it writes (a partition's, routed through the view's partitioned table; a plain
+     * table's) and meets its CHECKs (one whose function was replaced by one that logs), and an AFTER statement trigger
+     * with a transition table (REFERENCING NEW TABLE AS nt) reads every row written under a name only its body knows.
+     * Why: ResultMasking.whatWritesRun and whatRowsEvaluate judged what writing the named relation runs (a view runs
+     * its definition's functions, not its table's triggers, CHECKs or policies), and read a trigger's body as reading
+     * the written row only where it names NEW or OLD. Held since: a write through a view is judged with its tables'
+     * triggers, rules, CHECKs and policies (CatalogCache.writtenThroughViews), and a trigger with a transition table
+     * reads whole rows.
+     */
+    @Test
+    void aWriteThroughAViewOrATransitionTableHandsTheRowsToATrigger() throws Exception {
+        seed("zz_people");
+        String log = "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.%s "
+                + "VALUES (translate(row_to_json(%s)::text, '@.-', '   ')); RETURN NULL; END$$";
+        String out = run(
+                "CREATE TABLE zz_l1 (v text)", log.formatted("zz_f1", "zz_l1", "NEW"),
+                "CREATE TABLE zz_o1 (n int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE zz_o1a PARTITION OF zz_o1 FOR VALUES IN (1)",
+                "CREATE TRIGGER zz_t1 AFTER INSERT ON zz_o1a FOR EACH ROW EXECUTE FUNCTION zz_f1()",
+                "ALTER TABLE zz_o1 RENAME COLUMN x TO email",
+                "CREATE VIEW zz_v1 AS SELECT * FROM zz_o1",
+                "INSERT INTO zz_v1 (n, email) SELECT 1, email FROM zz_people",
+                "SELECT v FROM zz_l1");
+        out += run(
+                "CREATE TABLE zz_l2 (v text)", log.formatted("zz_f2", "zz_l2", "NEW"),
+                "CREATE TABLE zz_o2 (n int, x text)",
+                "CREATE TRIGGER zz_t2 AFTER INSERT ON zz_o2 FOR EACH ROW EXECUTE FUNCTION zz_f2()",
+                "ALTER TABLE zz_o2 RENAME COLUMN x TO email",
+                "CREATE VIEW zz_v2 AS SELECT * FROM zz_o2",
+                "INSERT INTO zz_v2 (n, email) SELECT 1, email FROM zz_people",
+                "SELECT v FROM zz_l2");
+        out += run(
+                "CREATE TABLE zz_l3 (v text)",
+                "CREATE FUNCTION zz_f3() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO public.zz_l3 "
+                        + "SELECT translate(row_to_json(t)::text, '@.-', '   ') FROM nt t; RETURN NULL; END$$",
+                "CREATE TABLE zz_o3 (n int, x text) PARTITION BY LIST (n)",
+                "CREATE TABLE zz_o3a PARTITION OF zz_o3 FOR VALUES IN (1)",
+                "CREATE TRIGGER zz_t3 AFTER INSERT ON zz_o3 REFERENCING NEW TABLE AS nt FOR EACH STATEMENT "
+                        + "EXECUTE FUNCTION zz_f3()",
+                "ALTER TABLE zz_o3 RENAME COLUMN x TO email",
+                "INSERT INTO zz_o3 (n, email) SELECT 1, email FROM zz_people",
+                "SELECT v FROM zz_l3");
+        out += run(
+                "CREATE TABLE zz_l4 (v text)",
+                "CREATE FUNCTION zz_k4(text) RETURNS boolean LANGUAGE sql AS $$SELECT $1 IS NOT NULL$$",
+                "CREATE TABLE zz_o4 (n int, email text CHECK (zz_k4(email)))",
+                "CREATE VIEW zz_v4 AS SELECT * FROM zz_o4",
+                "CREATE OR REPLACE FUNCTION zz_k4(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
+                        + "public.zz_l4 VALUES (translate($1, '@.-', '   ')); RETURN true; END$$",
+                "INSERT INTO zz_v4 (email) SELECT email FROM zz_people",
+                "SELECT v FROM zz_l4");
+        System.out.println(out);
+        assertNoSeed(out);
+    }
+
+    /**
+     * What the fixes for the three tests above must not refuse (through Warden with pgJDBC, as the masked identity):
+     * masked values written through a partitioned table whose partition's triggers read only clear columns (NEW.n) or
+     * none, and updated and deleted through it and through a view over it; through a view, a table whose CHECKs only
+     * test; through an inheritance parent, an INSERT (which fires none of its children's triggers, one of which logs
+     * the whole row), and an UPDATE of a parent whose child's rule copies the e-mail (an administrator's: the rewriter
+     * applies the rules of the named table only).
+     */
+    @Test
+    void partitionsWhoseTriggersReadClearColumnsStayWritable() throws Exception {
+        seed("sc_people");
+        try (Connection c = warden.connect(""); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE sc_audit (n int, what text)");
+            s.execute("CREATE FUNCTION sc_n() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN INSERT INTO public.sc_audit VALUES (NEW.n, TG_OP); RETURN NEW; END$$");
+            s.execute("CREATE FUNCTION sc_op() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN INSERT INTO public.sc_audit VALUES (NULL, TG_OP); RETURN NULL; END$$");
+            s.execute("CREATE TABLE sc_p (n int, email text) PARTITION BY LIST (n)");
+            s.execute("CREATE TABLE sc_p1 PARTITION OF sc_p FOR VALUES IN (1, 2)");
+            s.execute("CREATE TRIGGER sc_t1 BEFORE INSERT OR UPDATE ON sc_p1 FOR EACH ROW EXECUTE FUNCTION sc_n()");
+            s.execute("CREATE TRIGGER sc_t2 AFTER DELETE ON sc_p1 FOR EACH ROW EXECUTE FUNCTION sc_op()");
+            assertEquals(3, s.executeUpdate("INSERT INTO sc_p (n, email) SELECT 1, email FROM sc_people"));
+            assertEquals(3, s.executeUpdate("UPDATE sc_p SET n = 2"));
+            assertEquals(3, s.executeUpdate("DELETE FROM sc_p"));
+            s.execute("CREATE TABLE sc_log (v text)");
+            s.execute("CREATE FUNCTION sc_row() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN INSERT INTO public.sc_log VALUES (row_to_json(NEW)::text); RETURN NULL; END$$");
+            s.execute("CREATE TABLE sc_i (n int, email text)");
+            s.execute("CREATE TABLE sc_i1 () INHERITS (sc_i)");
+            s.execute("CREATE TRIGGER sc_t3 AFTER INSERT ON sc_i1 FOR EACH ROW EXECUTE FUNCTION sc_row()");
+            assertEquals(3, s.executeUpdate("INSERT INTO sc_i (n, email) SELECT 1, email FROM sc_people"));
+            s.execute("CREATE TABLE sc_j (n int, email text)");
+            s.execute("CREATE TABLE sc_j1 () INHERITS (sc_j)");
+            direct("CREATE RULE sc_r AS ON UPDATE TO sc_j1 DO ALSO INSERT INTO sc_log VALUES (NEW.email)");
+            assertEquals(3, s.executeUpdate("INSERT INTO sc_j (n, email) SELECT 1, email FROM sc_people"));
+            direct("INSERT INTO sc_j1 SELECT * FROM sc_j");
+            assertEquals(6, s.executeUpdate("UPDATE sc_j SET n = 2"));
+            s.execute("CREATE VIEW sc_v AS SELECT * FROM sc_p");
+            assertEquals(3, s.executeUpdate("INSERT INTO sc_v (n, email) SELECT 1, email FROM sc_people"));
+            assertEquals(3, s.executeUpdate("DELETE FROM sc_v"));
+            s.execute("CREATE FUNCTION sc_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN $1 LIKE '%@%'; "
+                    + "END$$");
+            s.execute("CREATE TABLE sc_k (n int, email text CHECK (length(email) < 100) CHECK (sc_ok(email)))");
+            s.execute("CREATE VIEW sc_kv AS SELECT * FROM sc_k");
+            assertEquals(3, s.executeUpdate("INSERT INTO sc_kv (n, email) SELECT 1, email FROM sc_people"));
+        }
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            assertEquals("DELETE 6,INSERT 6,UPDATE 3", WardenHarness.scalar(c, "SELECT string_agg(what || ' ' || k, ',' "
+                    + "ORDER BY what) FROM (SELECT what, count(*) k FROM sc_audit GROUP BY what) g"));
+            assertEquals("0", WardenHarness.scalar(c, "SELECT count(*) FROM sc_log"));
+        }
     }
 
     /**

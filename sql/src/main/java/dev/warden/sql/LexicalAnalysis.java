@@ -581,7 +581,8 @@ final class LexicalAnalysis {
      * every name after a dot not followed by a parenthesis ({@code attr:f}): PostgreSQL reads {@code x.f} as the
      * call {@code f(x)} when {@code x} has no field {@code f} (attribute notation). Most of those are columns; the
      * proxy counts one as a call only when a function has that name. A schema-qualified name where only a relation
-     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one. Also {@code evt:w} for DDL whose first
+     * can stand ({@code FROM s.t}, {@code INSERT INTO s.t}) is not one. Also {@code domcheck:} for the check an
+     * {@code ALTER DOMAIN ... VALIDATE CONSTRAINT} names ({@link #domainCheck}), {@code evt:w} for DDL whose first
      * word is w (it fires event triggers), {@code opclass:n} for each name that may be an index column's operator
      * class, {@code typmod:n} for each {@code n(constants)} (a type named with
      * modifiers runs its typmod_in function; most are calls, which have no such type), and {@code typeof:n} for each
@@ -612,10 +613,13 @@ final class LexicalAnalysis {
                 && tokens.get(2).isIdentifier()) {
             for (int k = 3; k + 1 < tokens.size(); k++) {
                 if (tokens.get(k).isWord("validate") && tokens.get(k + 1).isWord("constraint")) {
-                    // Validating a domain's constraint checks every value of the domain stored anywhere, as a cast
-                    // to the domain checks one.
+                    // Validating a domain's constraint checks every value of the domain stored anywhere with that
+                    // constraint's expression (not the domain's other checks). Without a name to read, as a cast
+                    // to the domain checks one: with all of them.
                     List<String> parts = new Cursor(tokens, 2).nameParts();
-                    out.add("cast:" + parts.get(parts.size() - 1));
+                    String domain = parts.get(parts.size() - 1);
+                    out.add(k + 2 < tokens.size() && tokens.get(k + 2).isIdentifier()
+                            ? domainCheck(domain, tokens.get(k + 2).value()) : "cast:" + domain);
                     break;
                 }
             }
@@ -711,6 +715,15 @@ final class LexicalAnalysis {
                 out.add("cast:" + t.value());
             }
         }
+    }
+
+    /**
+     * The key {@code domcheck:} of the check {@code constraint} of the domains named {@code domain} (any schema): the
+     * domain's name after its length in characters, so that no two pairs of names make one key (a quoted name may
+     * hold any character).
+     */
+    static String domainCheck(String domain, String constraint) {
+        return "domcheck:" + domain.codePointCount(0, domain.length()) + ":" + domain + constraint;
     }
 
     /**

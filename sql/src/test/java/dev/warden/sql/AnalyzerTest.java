@@ -869,6 +869,10 @@ class AnalyzerTest {
         assertTrue(calls.apply("ALTER TABLE t ADD COLUMN IF NOT EXISTS n d3 DEFAULT 1").contains("cast:d3"));
         assertTrue(calls.apply("ALTER TABLE t ADD n d4").contains("cast:d4"));
         assertTrue(calls.apply("ALTER DOMAIN d5 VALIDATE CONSTRAINT c").contains("cast:d5"));
+        // ... and the check it names, by name: "domcheck:" + the domain's length in characters + its name + the check's.
+        assertTrue(calls.apply("ALTER DOMAIN s.d5 VALIDATE /* c */ CONSTRAINT c").contains("domcheck:2:d5c"));
+        assertTrue(calls.apply("ALTER DOMAIN \"D é\" VALIDATE CONSTRAINT \"C \"\"1\"")
+                .contains("domcheck:3:D éC \"1"));
         assertTrue(calls.apply("SELECT NULL::s.t.c%TYPE").contains("coltype:t.c"));
         assertTrue(calls.apply("SELECT * FROM XMLTABLE('/r' PASSING x COLUMNS a d6 PATH 'a', b d7)")
                 .containsAll(java.util.Set.of("cast:d6", "cast:d7")));

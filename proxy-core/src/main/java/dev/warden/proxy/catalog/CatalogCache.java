@@ -566,6 +566,87 @@ public final class CatalogCache implements AutoCloseable {
                 run.addAll(r.onWrite());
             }
         }
+        return applied(run);
+    }
+
+    /**
+     * The tables a write through the views named {@code name} (any schema) may write: those their definitions read,
+     * through views over views (an automatically updatable view writes its one table, whose triggers and rules
+     * then run; the others count too, which errs towards judging). Empty when none of that name is a view.
+     */
+    public Set<dev.warden.sql.TableRef> writtenThroughViews(String name) {
+        Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(List.of(name));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty() && seen.size() <= RelationCatalog.MAX_VIEW_DEPTH * 4) {
+            String n = todo.pop();
+            if (!seen.add(n)) {
+                continue;
+            }
+            for (RelationCatalog.Relation r : named(n, ANY_TEMPORARY)) {
+                if (!r.isView()) {
+                    if (!n.equals(name)) {
+                        out.add(new dev.warden.sql.TableRef(r.schema(), r.name()));
+                    }
+                    continue;
+                }
+                for (dev.warden.sql.StatementFacts top : r.definitionFacts()) {
+                    top.tablesRead().forEach(t -> todo.add(t.name()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The statements of the function bodies {@code keys} (implicit calls of a statement, as
+     * {@code StatementFacts#implicitCalls} names them) run, as loaded for the statement; null when one is not loaded.
+     */
+    public List<dev.warden.sql.StatementFacts> bodiesOf(Set<String> keys) {
+        return functions.loaded(keys) ? functions.bodies(keys) : null;
+    }
+
+    /**
+     * What a write through the partitioned or parent tables named {@code name} (any schema) runs in the partitions and
+     * children it reaches, at any depth, by the table whose rows it runs for: their row-level and TRUNCATE triggers'
+     * calls, with the functions' bodies nested (see {@code RelationCatalog.Relation#onWriteThroughParent}; their
+     * CHECKs, policies and WHENs are in {@link #evaluatedOver}). With {@code inserting} (INSERT, COPY FROM), a row is
+     * routed into a partition (of a partition...) of a partitioned table, and stays in an inheritance parent; an
+     * UPDATE, DELETE, MERGE or TRUNCATE reaches every descendant (ONLY is not read, which errs towards judging). A
+     * table whose triggers could not be read, or run SQL built at run time, maps to null (as {@link #runBy} says of
+     * the named table). Empty when it reaches none; null when one it reaches was not looked up (a deeper tree than
+     * the catalog follows).
+     */
+    public Map<dev.warden.sql.TableRef, List<dev.warden.sql.StatementFacts>> runThroughParent(String name,
+                                                                                            boolean inserting) {
+        Map<dev.warden.sql.TableRef, List<dev.warden.sql.StatementFacts>> out = new java.util.LinkedHashMap<>();
+        java.util.Deque<RelationCatalog.Relation> todo = new java.util.ArrayDeque<>(named(name, ANY_TEMPORARY));
+        Set<String> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            RelationCatalog.Relation r = todo.pop();
+            if (!seen.add(r.schema() + "." + r.name()) || inserting && r.kind() != 'p') {
+                continue;
+            }
+            for (dev.warden.sql.TableRef child : r.children()) {
+                if (!relations.known(child.name())) {
+                    return null;
+                }
+                for (RelationCatalog.Relation c : relations.named(child.name())) {
+                    if (!c.schema().equals(child.schema())) {
+                        continue;
+                    }
+                    todo.add(c);
+                    List<dev.warden.sql.StatementFacts> fires = c.onWriteThroughParent() == null ? null
+                            : applied(c.onWriteThroughParent());
+                    out.put(new dev.warden.sql.TableRef(c.schema(), c.name()), fires);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code run} with the effects of the functions it calls; null when one runs SQL built at run time. */
+    private List<dev.warden.sql.StatementFacts> applied(List<dev.warden.sql.StatementFacts> run) {
         if (run.isEmpty()) {
             return run;
         }
@@ -589,7 +670,8 @@ public final class CatalogCache implements AutoCloseable {
      * {@code written}, what a read evaluates: the USING of its row security policies, when row security is on. A
      * write counts those of its partitions and children too.
      * Unlike {@link #runBy}, a body that runs SQL built at run time stays in, marked so: masking refuses to hand it a
-     * sensitive value. Null when the name was not looked up, or what it runs could not be read.
+     * sensitive value. Null when the name was not looked up, or what it runs could not be read (a partition or child
+     * deeper than the catalog followed included).
      */
     public List<dev.warden.sql.StatementFacts> evaluatedOver(String name, boolean written) {
         if (!relations.known(name)) {
@@ -611,6 +693,9 @@ public final class CatalogCache implements AutoCloseable {
                 // A row written through a partitioned or parent table lands in a partition or child, whose own
                 // CHECKs, policies and WHENs it meets (as far as the catalog looked them up).
                 for (dev.warden.sql.TableRef child : r.children()) {
+                    if (!relations.known(child.name())) {
+                        return null; // deeper than the catalog followed: what it evaluates is not known
+                    }
                     for (RelationCatalog.Relation c : relations.named(child.name())) {
                         if (c.schema().equals(child.schema())) {
                             todo.add(c);

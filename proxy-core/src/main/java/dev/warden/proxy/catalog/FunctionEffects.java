@@ -23,8 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * SQL computed at run time, or is written in another procedural language, is dynamic. Operators, casts and
  * attribute names ({@code op:}, {@code cast:}, {@code attr:} keys), a column's type named {@code t.c%TYPE}
  * ({@code coltype:}), the event triggers DDL fires ({@code evt:}, by the command's first word) and the typmod_in
- * function of a type named with modifiers ({@code typmod:}), and the types of what the names of a statement that
- * fills a value of an unnamed type give ({@code typeof:}) take on the effects of the user functions
+ * function of a type named with modifiers ({@code typmod:}), the types of what the names of a statement that
+ * fills a value of an unnamed type give ({@code typeof:}), and the domain check ALTER DOMAIN ... VALIDATE CONSTRAINT
+ * names ({@code domcheck:}) take on the effects of the user functions
  * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
@@ -222,6 +223,11 @@ final class FunctionEffects {
         return out;
     }
 
+    /** Whether the effect of each of {@code names} is loaded (perhaps expired since). */
+    boolean loaded(Set<String> names) {
+        return names.stream().allMatch(effects::containsKey);
+    }
+
     /** The statements of the bodies of {@code names} as loaded (callees' included), for their names. */
     List<StatementFacts> bodies(Set<String> names) {
         List<StatementFacts> out = new ArrayList<>();
@@ -249,7 +255,7 @@ final class FunctionEffects {
         for (String n : names) {
             (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
                     || n.startsWith("evt:") || n.startsWith("typmod:") || n.startsWith("opclass:")
-                    || n.startsWith("typeof:") ? implicit : functions).add(n);
+                    || n.startsWith("typeof:") || n.startsWith("domcheck:") ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -312,6 +318,15 @@ final class FunctionEffects {
      * {@code (key, type)} rows for the types {@code cast:} keys name: by name, or by OID as {@code #oid} (a
      * parameter type a Parse gives, see {@code RelayHandler}).
      */
+    /**
+     * The CHECK constraints of domains a {@code domcheck:} key names (see {@code LexicalAnalysis.domainCheck}), as
+     * {@code (k, conoid, contypid)}.
+     */
+    private static final String DOMAIN_CHECKS_NAMED = "SELECT k, o.oid AS conoid, o.contypid "
+            + "FROM pg_catalog.unnest(?::pg_catalog.text[]) k JOIN pg_catalog.pg_type t ON t.typtype = 'd' "
+            + "JOIN pg_catalog.pg_constraint o ON o.contypid = t.oid AND o.contype = 'c' "
+            + "AND k = pg_catalog.length(t.typname::pg_catalog.text) || ':' || t.typname || o.conname";
+
     private static final String TYPES_NAMED = "SELECT k, t.oid FROM pg_catalog.pg_type t "
             + "JOIN pg_catalog.unnest(?::pg_catalog.text[]) k ON k IN (t.typname::pg_catalog.text, "
             + "'#' || t.oid::pg_catalog.text)";
@@ -340,7 +355,8 @@ final class FunctionEffects {
      * argument types, every cast to a type of that name, the type's input function (a typed literal), the
      * functions a domain's checks call, the functions of a row an attribute name may call, the functions of the
      * enabled event triggers that take a command, the typmod_in function of each type of a name, and the support
-     * functions of each operator class of a name.
+     * functions of each operator class of a name, and what a domain's check named by {@code ALTER DOMAIN ... VALIDATE
+     * CONSTRAINT} calls.
      */
     private static Map<String, Set<String>> implicitCalls(Connection connection, Set<String> keys)
             throws SQLException {
@@ -352,8 +368,11 @@ final class FunctionEffects {
         List<String> modified = new ArrayList<>();
         List<String> classes = new ArrayList<>();
         List<String> typed = new ArrayList<>();
+        List<String> checks = new ArrayList<>();
         for (String k : keys) {
-            if (k.startsWith("typeof:")) {
+            if (k.startsWith("domcheck:")) {
+                checks.add(k.substring(9));
+            } else if (k.startsWith("typeof:")) {
                 typed.add(k.substring(7));
             } else if (k.startsWith("evt:")) {
                 events.add(k.substring(4));
@@ -424,7 +443,20 @@ final class FunctionEffects {
                         // as a value cast to that type is.
                         + "UNION ALL SELECT 'typeof:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
                         TYPES_OF_NAMES) + " r "
-                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
+                        // ALTER DOMAIN ... VALIDATE CONSTRAINT: what the named check's expression calls, and the
+                        // checks and casts of the types it names (not its own domain's: their other checks stay).
+                        + "UNION ALL SELECT 'domcheck:' || x.k, f.proname FROM (SELECT c.k, "
+                        + RelationCatalog.FUNCTION_OF_DEPENDENCY + " AS fid FROM (" + DOMAIN_CHECKS_NAMED + ") c "
+                        + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
+                        + "AND d.objid = c.conoid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                        + "'pg_catalog.pg_operator'::pg_catalog.regclass)) x "
+                        + "JOIN pg_catalog.pg_proc f ON f.oid = x.fid WHERE f.oid >= 16384 "
+                        + "UNION ALL SELECT 'domcheck:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
+                        "SELECT c.k, d.refobjid FROM (" + DOMAIN_CHECKS_NAMED + ") c JOIN pg_catalog.pg_depend d "
+                        + "ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid = c.conoid "
+                        + "AND d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.refobjid <> c.contypid")
+                        + " r JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384")) {
             ps.setArray(1, connection.createArrayOf("text", operators.toArray()));
             ps.setArray(2, connection.createArrayOf("text", types.toArray()));
             ps.setArray(3, connection.createArrayOf("text", types.toArray()));
@@ -438,6 +470,8 @@ final class FunctionEffects {
             for (int i = 11; i <= 15; i++) {
                 ps.setArray(i, connection.createArrayOf("text", typed.toArray()));
             }
+            ps.setArray(16, connection.createArrayOf("text", checks.toArray()));
+            ps.setArray(17, connection.createArrayOf("text", checks.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));

@@ -50,22 +50,26 @@ final class RelationCatalog {
      * (onWrite's calls of the user functions they name stay, for the guardrails). Null when one could not be read.
      * {@code evaluatedOnRead}: those of them a read evaluates, its row security policies' USING (where
      * {@code rowSecurity}).
+     * {@code onWriteThroughParent}: what of {@code onWrite} a write through a partitioned or parent table runs for the
+     * rows of this one it routes here or reaches, its row-level and TRUNCATE triggers' calls; not its rules (the
+     * rewriter applies the named table's), its statement-level triggers (the named table's fire) nor its defaults
+     * (a routed row takes the named table's). Null when {@code onWrite} is.
      */
     record Relation(String schema, String name, char kind, List<Column> columns, String definition,
                     List<StatementFacts> definitionFacts, List<StatementFacts> onWrite, List<StatementFacts> onRead,
                     List<String> runTexts, List<dev.warden.sql.TableRef> children, List<Kin> kin,
                     String staleRows, boolean rowSecurity, List<StatementFacts> evaluated,
-                    List<StatementFacts> evaluatedOnRead) {
+                    List<StatementFacts> evaluatedOnRead, List<StatementFacts> onWriteThroughParent) {
         Relation(String schema, String name, char kind, List<Column> columns, String definition,
                  List<StatementFacts> definitionFacts) {
             this(schema, name, kind, columns, definition, definitionFacts, List.of(), List.of(), List.of(), List.of(),
-                    new ArrayList<>(), null, false, List.of(), List.of());
+                    new ArrayList<>(), null, false, List.of(), List.of(), List.of());
         }
 
         /** This relation, its stored rows judged possibly stale for {@code why} (see {@link #staleRows}). */
         Relation withStaleRows(String why) {
             return new Relation(schema, name, kind, columns, definition, definitionFacts, onWrite, onRead, runTexts,
-                    children, kin, why, rowSecurity, evaluated, evaluatedOnRead);
+                    children, kin, why, rowSecurity, evaluated, evaluatedOnRead, onWriteThroughParent);
         }
 
         boolean isView() {
@@ -565,7 +569,7 @@ final class RelationCatalog {
                                 new ArrayList<>(), definition,
                                 definition == null ? List.of() : analyzer.analyze(definition).statements(),
                                 List.of(), List.of(), List.of(), children(rs.getArray(9)), new ArrayList<>(), null,
-                                rs.getBoolean(10), List.of(), List.of());
+                                rs.getBoolean(10), List.of(), List.of(), List.of());
                         byOid.put(oid, r);
                         out.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
                         if (rs.getBoolean(8)) {
@@ -875,6 +879,12 @@ final class RelationCatalog {
     /** The kind {@link #runTexts} gives a trigger's definition whose WHEN condition is evaluated over each row. */
     private static final String WHEN = "when";
 
+    /**
+     * The kind {@link #runTexts} gives what a write runs that a write through a partitioned or parent table runs for
+     * this one's rows too (see {@link Relation#onWriteThroughParent}).
+     */
+    private static final String THROUGH_PARENT = "a";
+
     /** A CHECK constraint's definition ({@code pg_get_constraintdef}) without CHECK and its flags: its expression. */
     private static final String CHECK_EXPRESSION = "pg_catalog.regexp_replace(pg_catalog.pg_get_constraintdef(o.oid), "
             + "'^CHECK (.*\\))( NO INHERIT)?( NOT VALID)?$', '\\1')";
@@ -947,7 +957,8 @@ final class RelationCatalog {
     /**
      * The texts of what writing ({@code w}) or reading ({@code r}) these relations runs, each as
      * {@code {kind, text}}: {@code CREATE RULE} for each rewrite rule but a view's {@code _RETURN};
-     * {@code SELECT f()} for the function of each trigger a user made (not those of foreign keys), and for each
+     * {@code SELECT f()} for the function of each trigger a user made (not those of foreign keys; of kind
+     * {@link #THROUGH_PARENT} for a row-level or TRUNCATE trigger), and for each
      * user function (not built in) that a column default, a CHECK constraint (of the
      * table, or of a column's domain), a view's definition, a row security policy, an index or a statistics object
      * calls (the last two named {@code AS computed_over_every_row});
@@ -974,9 +985,14 @@ final class RelationCatalog {
                         // functions it calls in expressions too) are applied where it is judged.
                         // A BEFORE ROW or INSTEAD OF trigger (tgtype bits ROW 1, BEFORE 2, INSTEAD 64) may set
                         // the row being written: its call says so (see SETS_THE_ROW).
-                        + "UNION ALL SELECT t.tgrelid::int8, 'w', 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
+                        // A row-level or TRUNCATE trigger fires for a write through a parent too (THROUGH_PARENT).
+                        + "UNION ALL SELECT t.tgrelid::int8, CASE WHEN t.tgtype::int4 & 33 <> 0 THEN '"
+                        + THROUGH_PARENT + "' ELSE 'w' END, 'SELECT ' || pg_catalog.quote_ident(tn.nspname) "
                         + "|| '.' || pg_catalog.quote_ident(tp.proname) || '()' || CASE WHEN t.tgtype::int4 & 3 = 3 "
-                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' ELSE '' END "
+                        + "OR t.tgtype::int4 & 64 <> 0 THEN ' AS " + SETS_THE_ROW + "' "
+                        // A transition table (REFERENCING NEW TABLE AS nt) holds the rows written, under a name
+                        // only the body knows: the call reads them whole, as NEW (see rowOfWriteColumns).
+                        + "WHEN t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL THEN ' AS \"new\"' ELSE '' END "
                         + "FROM pg_catalog.pg_trigger t "
                         + "JOIN pg_catalog.pg_proc tp ON tp.oid = t.tgfoid "
                         + "JOIN pg_catalog.pg_namespace tn ON tn.oid = tp.pronamespace "
@@ -1074,6 +1090,7 @@ final class RelationCatalog {
         List<StatementFacts> onRead = new ArrayList<>();
         List<StatementFacts> evaluated = new ArrayList<>();
         List<StatementFacts> evaluatedOnRead = new ArrayList<>();
+        List<StatementFacts> throughParent = new ArrayList<>();
         List<String> read = new ArrayList<>();
         boolean unknown = false;
         boolean unknownEvaluated = false;
@@ -1106,6 +1123,9 @@ final class RelationCatalog {
                 if (!text.startsWith("CREATE ")) {
                     // A call (its function's effects are applied where it is judged), or a foreign key's action.
                     into.add(top);
+                    if (kindAndText[0].equals(THROUGH_PARENT)) {
+                        throughParent.add(top);
+                    }
                     continue;
                 }
                 for (StatementFacts f : top.allStatements()) {
@@ -1119,7 +1139,8 @@ final class RelationCatalog {
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
                 unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
                 r.children(), r.kin(), r.staleRows(), r.rowSecurity(),
-                unknownEvaluated ? null : List.copyOf(evaluated), unknownEvaluated ? null : List.copyOf(evaluatedOnRead));
+                unknownEvaluated ? null : List.copyOf(evaluated), unknownEvaluated ? null : List.copyOf(evaluatedOnRead),
+                unknown ? null : List.copyOf(throughParent));
     }
 
     /**

@@ -24,6 +24,7 @@ import dev.warden.sql.TextReferences;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -1228,9 +1229,10 @@ final class ResultMasking {
 
     /**
      * What the written tables run (their triggers and rules, as the catalog holds them, and what DDL of the open
-     * transaction made run), judged; null when they run nothing. A trigger function is screened where it is made,
-     * but what its body reads may change after it (a view replaced), and its write names nothing sensitive. What
-     * Warden cannot read (SQL built at run time) is not followed here.
+     * transaction made run; and the row triggers of the partitions and children a write through them reaches, each over
+     * its own table's row: see {@link CatalogCache#runThroughParent}), judged; null when they run nothing. A trigger
+     * function is screened where it is made, but what its body reads may change after it (a view replaced), and its
+     * write names nothing sensitive. What Warden cannot read (SQL built at run time) is not followed here.
      */
     private WritesRun whatWritesRun(Analysis analysis, Masker current, List<String> path) {
         if (catalog == null) {
@@ -1244,7 +1246,7 @@ final class ResultMasking {
                 }
                 Unreadable open = transactionDdl.apply(null);
                 List<StatementFacts> deferred = open.deferred();
-                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     List<StatementFacts> fires = catalog.runBy(t.name(), true);
                     if (fires == null && !open.isEmpty() && catalog.looked(t.name())) {
                         // Its rules were not read: they name a relation the open transaction holds exclusively (a
@@ -1268,6 +1270,38 @@ final class ResultMasking {
                         run = run == null ? new ArrayList<>() : run;
                         run.add(read.get());
                     }
+                    // The partitions and children the write reaches fire their row triggers with their own rows.
+                    boolean inserting = f.kind() == StatementKind.INSERT || f.kind() == StatementKind.COPY;
+                    Map<dev.warden.sql.TableRef, List<StatementFacts>> below = catalog.runThroughParent(t.name(),
+                            inserting);
+                    if (below == null) {
+                        if (catalog.mayMaskAColumn(t.name(), current)) {
+                            return new WritesRun(t.qualified() + " (its partitions or children go deeper than Warden "
+                                    + "read, and what their triggers run is not known)", null, null);
+                        }
+                        continue;
+                    }
+                    for (Map.Entry<dev.warden.sql.TableRef, List<StatementFacts>> child : below.entrySet()) {
+                        List<StatementFacts> childFires = child.getValue();
+                        if (childFires == null && !open.isEmpty()) {
+                            return new WritesRun(child.getKey().qualified() + " (what writing it runs could not be "
+                                    + "read while this transaction holds what it names)", null, null);
+                        }
+                        String intoChild = settingTheRow(child.getKey(), childFires, open, current, path);
+                        if (intoChild != null) {
+                            return new WritesRun(intoChild, null, null);
+                        }
+                        List<StatementFacts> childRun = new ArrayList<>();
+                        if (childFires != null && !childFires.isEmpty()) {
+                            childRun.addAll(withBodiesWritten(childFires, open));
+                            rowRead(childRun, child.getKey()).ifPresent(childRun::add);
+                        }
+                        rowRead(withBodiesWritten(deferred, open), child.getKey()).ifPresent(childRun::add);
+                        if (!childRun.isEmpty()) {
+                            run = run == null ? new ArrayList<>() : run;
+                            run.addAll(childRun);
+                        }
+                    }
                 }
                 if (!deferred.isEmpty() && !f.tablesWritten().isEmpty()) {
                     run = run == null ? new ArrayList<>() : run;
@@ -1283,6 +1317,19 @@ final class ResultMasking {
         Exposure e = inTransaction(fired, judge(fired, current, path).exposure(), false);
         return new WritesRun(e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null,
                 e, fired);
+    }
+
+    /**
+     * The relations {@code f} writes, and the tables a write through a view among them writes (see
+     * {@link CatalogCache#writtenThroughViews}): their triggers fire, and their CHECKs and policies are evaluated, with
+     * those tables' rows.
+     */
+    private Set<dev.warden.sql.TableRef> writtenThroughViews(StatementFacts f) {
+        Set<dev.warden.sql.TableRef> written = new LinkedHashSet<>(f.tablesWritten());
+        for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+            written.addAll(catalog.writtenThroughViews(t.name()));
+        }
+        return written;
     }
 
     /**
@@ -1315,16 +1362,17 @@ final class ResultMasking {
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
-                    String domain = domainCheckHandingOn(f, current);
-                    if (domain != null) {
-                        return new Evaluated(domain, null);
+                    Evaluated domain = domainCheckHandingOn(f, current);
+                    if (domain != null && domain.handsOn() != null) {
+                        return domain;
                     }
+                    reading = reading == null ? domain : reading;
                     continue;
                 }
                 if (!FIRE.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
                     continue;
                 }
-                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     if (seen.add("w " + t.name())) {
                         List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
                         if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
@@ -1333,7 +1381,8 @@ final class ResultMasking {
                             return new Evaluated("a masked identity may not write to " + t.qualified() + " while "
                                     + "Warden cannot read what is evaluated over each of its rows (CHECK constraints, "
                                     + "policies, trigger conditions, generated columns): another transaction, perhaps "
-                                    + "this one, holds it exclusively", null);
+                                    + "this one, holds it exclusively, or its partitions go deeper than Warden reads",
+                                    null);
                         }
                         Evaluated e = judgeEvaluated(t, evaluated, "write", current, path);
                         if (e != null && e.handsOn() != null) {
@@ -1457,42 +1506,61 @@ final class ResultMasking {
     }
 
     /**
-     * Why an ALTER DOMAIN that adds a CHECK is refused, where it hands the values it checks on, or null: the server evaluates the check
-     * over the value of every column of the domain, in every table (which ones, and whether a rule masks them, is
-     * not looked up: each counts as sensitive), so a function body it calls that writes a table no rule masks, or a
-     * handoff it or that body calls, takes every stored value.
+     * An ALTER DOMAIN that adds a CHECK, or validates one ({@code VALIDATE CONSTRAINT}, whose check the analysis
+     * reads from the catalog by name: its function may have been replaced since it was added {@code NOT VALID}),
+     * judged: the server evaluates the check over the value of every column of the domain, in every table (which
+     * ones, and whether a rule masks them, is not looked up: each counts as sensitive), so a function body it calls
+     * that writes a table no rule masks, or a handoff it or that body calls, takes every stored value: then
+     * {@code handsOn} says why it is refused. A check that calls a function body otherwise makes the statement
+     * sensitive (the body may RAISE the value). Null when it adds or validates no check, or calls no body.
      */
-    private String domainCheckHandingOn(StatementFacts alter, Masker current) {
-        if (!DOMAIN_CHECK.matcher(alter.text()).find()) {
+    private Evaluated domainCheckHandingOn(StatementFacts alter, Masker current) {
+        boolean validates = alter.implicitCalls().stream().anyMatch(k -> k.startsWith("domcheck:"))
+                || DOMAIN_CHECK_VALIDATED.matcher(alter.text()).find();
+        if (!validates && !DOMAIN_CHECK.matcher(alter.text()).find()) {
             return null;
         }
-        String over = "a masked identity may not add a check to a domain that, evaluated over every value stored "
-                + "as the domain, ";
+        String over = "a masked identity may not " + (validates ? "validate a domain's check" : "add a check to a "
+                + "domain") + " that, evaluated over every value stored as the domain, ";
         String handoff = handoff(alter);
         if (handoff != null) {
-            return over + "hands them to " + handoff + ", which masking cannot follow";
+            return new Evaluated(over + "hands them to " + handoff + ", which masking cannot follow", null);
         }
-        if (alter.nested().isEmpty()) {
+        List<StatementFacts> run = alter.nested();
+        Set<String> named = new java.util.HashSet<>();
+        alter.implicitCalls().stream().filter(k -> k.startsWith("domcheck:")).forEach(named::add);
+        if (!named.isEmpty() && catalog.bodiesOf(named) != null) {
+            // The named check's only: the analysis also counts the domain's other checks, as a cast to it runs them.
+            run = catalog.bodiesOf(named);
+        }
+        if (run.isEmpty()) {
             return null;
         }
-        Analysis bodies = new Analysis(alter.nested());
+        Analysis bodies = new Analysis(run);
         Exposure e = catalog.exposureAssumingSensitive(bodies, current, "the domain may hold sensitive values");
         if (!e.launders().isEmpty()) {
-            return over + "copies them into " + e.launders();
+            return new Evaluated(over + "copies them into " + e.launders(), e);
         }
-        for (StatementFacts body : alter.nested()) {
+        for (StatementFacts body : run) {
             for (StatementFacts g : body.allStatements()) {
                 if ((handoff = handoff(g)) != null) {
-                    return over + "hands them to " + handoff + ", which masking cannot follow";
+                    return new Evaluated(over + "hands them to " + handoff + ", which masking cannot follow", e);
                 }
             }
         }
-        return null;
+        return e.sensitive() ? new Evaluated(null, e) : null;
     }
 
     /** ALTER DOMAIN ... ADD ... CHECK: found anywhere in the text, which only errs towards judging. */
     private static final java.util.regex.Pattern DOMAIN_CHECK = java.util.regex.Pattern.compile(
             "(?i)\\badd\\b[\\s\\S]*\\bcheck\\b");
+
+    /**
+     * ALTER DOMAIN ... VALIDATE CONSTRAINT, found as {@link #DOMAIN_CHECK} is (the analysis's {@code domcheck:} key
+     * says it past comments, where it read the constraint's name).
+     */
+    private static final java.util.regex.Pattern DOMAIN_CHECK_VALIDATED = java.util.regex.Pattern.compile(
+            "(?i)\\bvalidate\\s+constraint\\b");
 
     /**
      * {@code written} and why, when what computes the row a write stores into it (a BEFORE ROW or INSTEAD OF
