@@ -60,12 +60,22 @@ final class BoundParameters {
             return "'\\x" + HexFormat.of().formatHex(value, 0, n) + (n < value.length ? "…'" + digest(value) : "'");
         }
         String text = new String(value, StandardCharsets.UTF_8);
-        boolean exact = text.length() <= MAX_CHARS && java.util.Arrays.equals(text.getBytes(StandardCharsets.UTF_8),
-                value);
+        // An ASCII value (the usual one) decodes exactly; only others are encoded again to compare.
+        boolean exact = text.length() <= MAX_CHARS && (ascii(value)
+                || java.util.Arrays.equals(text.getBytes(StandardCharsets.UTF_8), value));
         if (text.length() > MAX_CHARS) {
             text = text.substring(0, MAX_CHARS) + "…";
         }
         return "'" + text.replace("'", "''") + "'" + (exact ? "" : digest(value));
+    }
+
+    private static boolean ascii(byte[] value) {
+        for (byte b : value) {
+            if (b < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What names a value the record does not show whole: its length and the SHA-256 of its bytes. */
