@@ -575,6 +575,9 @@ public final class CatalogCache implements AutoCloseable {
      * then run; the others count too, which errs towards judging). Empty when none of that name is a view.
      */
     public Set<dev.warden.sql.TableRef> writtenThroughViews(String name) {
+        if (!anyOf(named(name, ANY_TEMPORARY), true)) {
+            return Set.of(); // every write of a masked identity asks: a table is the usual answer, at no cost
+        }
         Set<dev.warden.sql.TableRef> out = new java.util.LinkedHashSet<>();
         java.util.Deque<String> todo = new java.util.ArrayDeque<>(List.of(name));
         Set<String> seen = new java.util.HashSet<>();
@@ -619,8 +622,12 @@ public final class CatalogCache implements AutoCloseable {
      */
     public Map<dev.warden.sql.TableRef, List<dev.warden.sql.StatementFacts>> runThroughParent(String name,
                                                                                             boolean inserting) {
+        List<RelationCatalog.Relation> top = named(name, ANY_TEMPORARY);
+        if (!anyOf(top, false)) {
+            return Map.of(); // no partition or child: the usual answer, at no cost
+        }
         Map<dev.warden.sql.TableRef, List<dev.warden.sql.StatementFacts>> out = new java.util.LinkedHashMap<>();
-        java.util.Deque<RelationCatalog.Relation> todo = new java.util.ArrayDeque<>(named(name, ANY_TEMPORARY));
+        java.util.Deque<RelationCatalog.Relation> todo = new java.util.ArrayDeque<>(top);
         Set<String> seen = new java.util.HashSet<>();
         while (!todo.isEmpty()) {
             RelationCatalog.Relation r = todo.pop();
@@ -643,6 +650,16 @@ public final class CatalogCache implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** Whether one of {@code relations} is a view ({@code views}), or has partitions or children (without). */
+    private static boolean anyOf(List<RelationCatalog.Relation> relations, boolean views) {
+        for (RelationCatalog.Relation r : relations) { // asked at every write of a masked identity: no stream
+            if (views ? r.isView() : !r.children().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code run} with the effects of the functions it calls; null when one runs SQL built at run time. */

@@ -1324,12 +1324,16 @@ final class ResultMasking {
      * {@link CatalogCache#writtenThroughViews}): their triggers fire, and their CHECKs and policies are evaluated, with
      * those tables' rows.
      */
-    private Set<dev.warden.sql.TableRef> writtenThroughViews(StatementFacts f) {
-        Set<dev.warden.sql.TableRef> written = new LinkedHashSet<>(f.tablesWritten());
+    private java.util.Collection<dev.warden.sql.TableRef> writtenThroughViews(StatementFacts f) {
+        Set<dev.warden.sql.TableRef> written = null;
         for (dev.warden.sql.TableRef t : f.tablesWritten()) {
-            written.addAll(catalog.writtenThroughViews(t.name()));
+            Set<dev.warden.sql.TableRef> through = catalog.writtenThroughViews(t.name());
+            if (!through.isEmpty()) {
+                written = written == null ? new LinkedHashSet<>(f.tablesWritten()) : written;
+                written.addAll(through);
+            }
         }
-        return written;
+        return written == null ? f.tablesWritten() : written; // no view written: the statement's own list
     }
 
     /**
@@ -1529,9 +1533,10 @@ final class ResultMasking {
         List<StatementFacts> run = alter.nested();
         Set<String> named = new java.util.HashSet<>();
         alter.implicitCalls().stream().filter(k -> k.startsWith("domcheck:")).forEach(named::add);
-        if (!named.isEmpty() && catalog.bodiesOf(named) != null) {
+        List<StatementFacts> namedRun = named.isEmpty() ? null : catalog.bodiesOf(named);
+        if (namedRun != null) {
             // The named check's only: the analysis also counts the domain's other checks, as a cast to it runs them.
-            run = catalog.bodiesOf(named);
+            run = namedRun;
         }
         if (run.isEmpty()) {
             return null;
