@@ -148,7 +148,7 @@ public interface AuditLog extends AutoCloseable {
                 .orElse(CheckpointListener.NONE);
         return new GroupCommitLog(sinks, key, settings.checkpointEvery(), settings.checkpointInterval(),
                 settings.groupCommit(), settings.durability() == AuditSettings.Durability.WRITE
-                        ? settings.syncInterval() : null, checkpoints);
+                        ? settings.syncInterval() : null, checkpoints, settings.instance());
     }
 
     /** How long close waits for the witness to take the final head. */

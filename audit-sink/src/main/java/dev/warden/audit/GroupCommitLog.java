@@ -76,6 +76,8 @@ final class GroupCommitLog implements AuditLog {
     private final SigningKey key;
     private final CheckpointListener checkpoints;
     private final int checkpointEvery;
+    /** What every checkpoint names and signs as its chain; null: none (the first checkpoint format). */
+    private final String chainName;
     private final long checkpointIntervalNanos;
     private final long groupCommitNanos;
     /** {@code durability: write}: the primary file is fsync'd at most this long after a write, not before relay. */
@@ -165,6 +167,13 @@ final class GroupCommitLog implements AuditLog {
      */
     GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
                    Duration groupCommit, Duration syncInterval, CheckpointListener checkpoints) {
+        this(sinks, key, checkpointEvery, checkpointInterval, groupCommit, syncInterval, checkpoints, null);
+    }
+
+    /** {@code chainName}: the name every checkpoint signs ({@code audit.instance}); null signs none (tests). */
+    GroupCommitLog(List<AuditSink> sinks, SigningKey key, int checkpointEvery, Duration checkpointInterval,
+                   Duration groupCommit, Duration syncInterval, CheckpointListener checkpoints, String chainName) {
+        this.chainName = chainName;
         this.sinks = List.copyOf(sinks);
         this.primary = choosePrimary(this.sinks);
         this.key = key;
@@ -674,7 +683,7 @@ final class GroupCommitLog implements AuditLog {
             if (primary instanceof FileSink f) {
                 key.publishPublicKey(f.dir());
             }
-            chain = new RecordChain(position.lastSeq(), position.lastHash());
+            chain = new RecordChain(position.lastSeq(), position.lastHash(), chainName);
             lastSeqSeen = position.lastSeq();
             pendingTorn = position.torn();
             openingDue = position.endsFinal();

@@ -152,20 +152,61 @@ class KafkaAuditThroughWardenTest {
         assertEquals(withWitness.lastSeq(), head.seq(), withWitness.summary());
 
         // The same from the command line, as a security team runs it.
+        Cli run = cli("audit", "verify", "--kafka", kafka.bootstrapServers(), "--topic", TOPIC, "--public-key",
+                publicKeyOfA.toString(), "--chain", "warden-a");
+        String verified = run.printed();
+        assertEquals(0, run.exit(), verified);
+        assertTrue(verified.contains("chain warden-a:\nPASS"), verified);
+        assertTrue(verified.contains("proves seq 1-"), verified);
+        assertTrue(verified.contains("checkpoints sign chain warden-a"), verified);
+
+        // An attacker who may produce to the topic copies warden-a's messages under another instance's header (a
+        // made-up one here; with a shared signing key, another proxy's). Before checkpoints named their chain, the
+        // copy verified as that instance's chain.
+        String copied = TOPIC + "-copied";
+        try (var admin = kafka.admin()) {
+            admin.createTopics(List.of(new NewTopic(copied, 1, (short) 1))).all().get();
+        }
+        List<TopicReader.Message> ofA = new ArrayList<>();
+        TopicReader.readAll(kafka.bootstrapServers(), TOPIC, Map.of(), m -> {
+            if (m.instance().equals("warden-a")) {
+                ofA.add(m);
+            }
+        });
+        var serializer = new org.apache.kafka.common.serialization.ByteArraySerializer();
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+                Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()), serializer, serializer)) {
+            for (TopicReader.Message m : ofA) {
+                var message = new org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>(copied, m.key(),
+                        m.value());
+                message.headers().add(dev.warden.audit.kafka.KafkaClients.INSTANCE_HEADER,
+                        "warden-x".getBytes(StandardCharsets.UTF_8));
+                producer.send(message).get();
+            }
+        }
+        Cli copy = cli("audit", "verify", "--kafka", kafka.bootstrapServers(), "--topic", copied, "--public-key",
+                publicKeyOfA.toString(), "--chain", "warden-x");
+        String copyVerified = copy.printed();
+        assertEquals(1, copy.exit(), copyVerified);
+        assertTrue(copyVerified.contains("chain warden-x:\nFAIL"), copyVerified);
+        assertTrue(copyVerified.contains("names chain warden-a, not warden-x"), copyVerified);
+    }
+
+    /** What {@code warden ARGS} printed, and its exit code. */
+    private record Cli(int exit, String printed) {
+    }
+
+    private static Cli cli(String... args) {
         java.io.PrintStream out = System.out;
         java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
         int exit;
         try {
             System.setOut(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
-            exit = dev.warden.proxy.cli.WardenCommand.run("audit", "verify", "--kafka", kafka.bootstrapServers(),
-                    "--topic", TOPIC, "--public-key", publicKeyOfA.toString(), "--chain", "warden-a");
+            exit = dev.warden.proxy.cli.WardenCommand.run(args);
         } finally {
             System.setOut(out);
         }
-        String verified = printed.toString(StandardCharsets.UTF_8);
-        assertEquals(0, exit, verified);
-        assertTrue(verified.contains("chain warden-a:\nPASS"), verified);
-        assertTrue(verified.contains("proves seq 1-"), verified);
+        return new Cli(exit, printed.toString(StandardCharsets.UTF_8));
     }
 
     @Test

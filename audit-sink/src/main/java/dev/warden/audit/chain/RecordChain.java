@@ -25,7 +25,10 @@ import java.util.UUID;
  *
  * <p>A checkpoint with {@code seq = n} signs {@code "warden-audit-checkpoint/1\n" + (n-1) + "\n" + prev}, i.e.
  * the seq and hash of the record just before it; since every record names its predecessor's hash, that one
- * signature vouches for every record from the first up to the checkpoint.
+ * signature vouches for every record from the first up to the checkpoint. A chain that has a name (the
+ * instance's {@code audit.instance}) signs {@code "warden-audit-checkpoint/2\n" + chain + "\n" + (n-1) + "\n" + prev}
+ * instead, and its checkpoints carry {@code "chain"}: where several proxies share a store and one signing key, the
+ * records of one copied under another's name are then told apart by the signature, not only by a label.
  */
 public final class RecordChain {
 
@@ -34,6 +37,8 @@ public final class RecordChain {
     public static final String RECOVERY = "recovery";
     /** The field that marks a clean stop's last checkpoint; its signature covers the mark. */
     public static final String FINAL = "final";
+    /** The field that names a checkpoint's chain; its signature covers the name. */
+    public static final String CHAIN = "chain";
 
     private long lastSeq;
     /** The last record's hash as 64 lowercase hex digits, the bytes the next record's {@code prev} holds. */
@@ -42,8 +47,17 @@ public final class RecordChain {
     private String lastHash;
     /** Reused: looking the algorithm up costs more than hashing a record. */
     private final MessageDigest digest = sha256();
+    /** The chain's name, which its checkpoints sign; null: checkpoints of the first format, naming none. */
+    private final String name;
 
+    /** A chain whose checkpoints name no chain (the first format: tools, benchmarks, older logs' tests). */
     public RecordChain(long lastSeq, String lastHash) {
+        this(lastSeq, lastHash, null);
+    }
+
+    /** A chain whose checkpoints name and sign {@code name} (the instance's {@code audit.instance}). */
+    public RecordChain(long lastSeq, String lastHash, String name) {
+        this.name = name;
         if (lastHash.length() != 64) {
             throw new IllegalArgumentException("a hash is 64 hex digits: " + lastHash);
         }
@@ -123,8 +137,12 @@ public final class RecordChain {
         if (last) {
             record.put(FINAL, true);
         }
+        if (name != null) {
+            record.put(CHAIN, name);
+        }
         record.put("key_id", key.id());
-        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(lastSeq, lastHash(), last))));
+        record.put("signature", Base64.getEncoder().encodeToString(key.sign(signedText(name, lastSeq, lastHash(),
+                last))));
         return seal(record, CHECKPOINT, AuditEvent.NO_SESSION, now);
     }
 
@@ -160,8 +178,16 @@ public final class RecordChain {
 
     /** A final checkpoint's text ends in {@code "\nfinal"}: removing the mark breaks its signature. */
     public static byte[] signedText(long seq, String hash, boolean last) {
-        return ("warden-audit-checkpoint/1\n" + seq + "\n" + hash + (last ? "\nfinal" : ""))
-                .getBytes(StandardCharsets.US_ASCII);
+        return signedText(null, seq, hash, last);
+    }
+
+    /**
+     * {@code chain} null: the first format, which names no chain; otherwise the second, which signs the name (an
+     * instance name is ASCII letters, digits, '.', '_' and '-', so it cannot hold the line break that separates it).
+     */
+    public static byte[] signedText(String chain, long seq, String hash, boolean last) {
+        String head = chain == null ? "warden-audit-checkpoint/1\n" : "warden-audit-checkpoint/2\n" + chain + "\n";
+        return (head + seq + "\n" + hash + (last ? "\nfinal" : "")).getBytes(StandardCharsets.UTF_8);
     }
 
     public static boolean verifySignature(PublicKey key, long seq, String hash, byte[] signature) {
@@ -169,10 +195,16 @@ public final class RecordChain {
     }
 
     public static boolean verifySignature(PublicKey key, long seq, String hash, byte[] signature, boolean last) {
+        return verifySignature(key, null, seq, hash, signature, last);
+    }
+
+    /** {@code chain} null: a checkpoint of the first format, which names no chain. */
+    public static boolean verifySignature(PublicKey key, String chain, long seq, String hash, byte[] signature,
+                                          boolean last) {
         try {
             Signature verifier = Signature.getInstance("Ed25519");
             verifier.initVerify(key);
-            verifier.update(signedText(seq, hash, last));
+            verifier.update(signedText(chain, seq, hash, last));
             return verifier.verify(signature);
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             return false;

@@ -47,6 +47,11 @@ public final class AuditVerifier {
 
     private final Map<String, PublicKey> keys;
     private final boolean keysFromLogDir;
+    /**
+     * The chain these records must be (a Kafka message's instance header, {@code --chain}, the witness's chain):
+     * every checkpoint that names a chain must name this one. Null: whatever they name is reported, not compared.
+     */
+    private final String expectedChain;
     /** The witness's latest head. */
     private final Optional<WitnessHead> witness;
     /** Every head of the witness, by seq; null when only {@link #witness} is checked. */
@@ -60,6 +65,12 @@ public final class AuditVerifier {
 
     private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir, Optional<WitnessHead> witness,
                           WitnessStore.Heads history) {
+        this(keys, keysFromLogDir, witness, history, null);
+    }
+
+    private AuditVerifier(Map<String, PublicKey> keys, boolean keysFromLogDir, Optional<WitnessHead> witness,
+                          WitnessStore.Heads history, String chain) {
+        this.expectedChain = chain;
         this.keys = keys;
         this.keysFromLogDir = keysFromLogDir;
         this.witness = witness;
@@ -77,10 +88,17 @@ public final class AuditVerifier {
      * String)} checks the witness's whole history.
      */
     public static VerifyReport verify(Path dir, PublicKey key, Optional<WitnessHead> witness) throws IOException {
-        AuditVerifier verifier = key == null
-                ? new AuditVerifier(SigningKey.publishedKeys(dir), true, witness)
-                : new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness);
-        return verifier.run(dir);
+        return verify(dir, key, witness, null);
+    }
+
+    /**
+     * {@link #verify(Path, PublicKey, Optional)}, and every checkpoint that names a chain must name {@code chain}
+     * (null: any, as reported).
+     */
+    public static VerifyReport verify(Path dir, PublicKey key, Optional<WitnessHead> witness, String chain)
+            throws IOException {
+        Map<String, PublicKey> keys = key == null ? SigningKey.publishedKeys(dir) : Map.of(SigningKey.idOf(key), key);
+        return new AuditVerifier(keys, key == null, witness, null, chain).run(dir);
     }
 
     /**
@@ -93,7 +111,7 @@ public final class AuditVerifier {
         Optional<WitnessHead> latest = store.latest(chain);
         Map<String, PublicKey> keys = key == null ? SigningKey.publishedKeys(dir) : Map.of(SigningKey.idOf(key), key);
         try (WitnessStore.Heads heads = store.heads(chain, 0)) {
-            return new AuditVerifier(keys, key == null, latest, heads).run(dir);
+            return new AuditVerifier(keys, key == null, latest, heads, chain).run(dir);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
@@ -105,7 +123,15 @@ public final class AuditVerifier {
      */
     public static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key,
                                              Optional<WitnessHead> witness) {
-        return verifyRecords(source, lines, key, witness, null);
+        return verifyRecords(source, lines, key, witness, null, null);
+    }
+
+    /**
+     * {@link #verifyRecords(String, List, PublicKey, Optional)} of the chain named {@code chain} (a Kafka message's
+     * instance header): every checkpoint that names a chain must name it.
+     */
+    public static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key, String chain) {
+        return verifyRecords(source, lines, key, Optional.empty(), null, chain);
     }
 
     /** {@link #verifyRecords(String, List, PublicKey, Optional)} against every head of the witness. */
@@ -113,15 +139,17 @@ public final class AuditVerifier {
                                              String chain) throws IOException {
         Optional<WitnessHead> latest = store.latest(chain);
         try (WitnessStore.Heads heads = store.heads(chain, 0)) {
-            return verifyRecords(source, lines, key, latest, heads);
+            return verifyRecords(source, lines, key, latest, heads, chain);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
     }
 
     private static VerifyReport verifyRecords(String source, List<byte[]> lines, PublicKey key,
-                                              Optional<WitnessHead> witness, WitnessStore.Heads history) {
-        AuditVerifier verifier = new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness, history);
+                                              Optional<WitnessHead> witness, WitnessStore.Heads history,
+                                              String chain) {
+        AuditVerifier verifier = new AuditVerifier(Map.of(SigningKey.idOf(key), key), false, witness, history,
+                chain);
         List<byte[]> sorted = new ArrayList<>(lines);
         sorted.sort(java.util.Comparator.comparingLong(AuditVerifier::seqOf));
         java.io.ByteArrayOutputStream content = new java.io.ByteArrayOutputStream();
@@ -149,6 +177,10 @@ public final class AuditVerifier {
     private long records;
     private long signedThrough;
     private final Set<String> usedKeys = new LinkedHashSet<>();
+    /** The chains the checkpoints read so far name, in order. */
+    private final Set<String> namedChains = new LinkedHashSet<>();
+    /** Checkpoints read that name no chain (the first format). */
+    private long unnamedCheckpoints;
     private Instant firstTs;
     private Instant lastTs;
     private Instant signedThroughTs;
@@ -500,10 +532,38 @@ public final class AuditVerifier {
             return problem(name, lineNo, seq, Kind.ALTERED, "checkpoint's final mark is not true");
         }
         boolean last = mark != null;
-        if (!RecordChain.verifySignature(key, seq - 1, prevHash, signature, last)) {
+        JsonNode chainNode = record.get(RecordChain.CHAIN);
+        String chain = null;
+        if (chainNode != null) {
+            if (!chainNode.isTextual() || chainNode.asText().isEmpty()) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "checkpoint's chain is not a name");
+            }
+            chain = chainNode.asText();
+            if (expectedChain != null && !chain.equals(expectedChain)) {
+                return problem(name, lineNo, seq, Kind.ALTERED, "checkpoint names chain " + chain + ", not "
+                        + expectedChain + ": these records were written as another chain's");
+            }
+        } else if (!namedChains.isEmpty()) {
+            // Every build that names chains names them in every checkpoint: one without a name after those is a
+            // checkpoint taken from elsewhere (or a log continued by an older build, which verify cannot tell apart).
+            return problem(name, lineNo, seq, Kind.ALTERED, "checkpoint names no chain, after checkpoints that name "
+                    + String.join(", ", namedChains) + " (moved here from another log, or written by an older "
+                    + "Warden after a newer one)");
+        }
+        if (!RecordChain.verifySignature(key, chain, seq - 1, prevHash, signature, last)) {
+            String why = "";
+            if (!last && RecordChain.verifySignature(key, chain, seq - 1, prevHash, signature, true)) {
+                why = " (it signs a final checkpoint: its final mark was removed)";
+            } else if (chain != null && RecordChain.verifySignature(key, null, seq - 1, prevHash, signature, last)) {
+                why = " (it signs no chain: its chain name was added)";
+            }
             return problem(name, lineNo, seq, Kind.BAD_SIGNATURE, "checkpoint signature does not verify with key "
-                    + keyId + (last ? "" : RecordChain.verifySignature(key, seq - 1, prevHash, signature, true)
-                    ? " (it signs a final checkpoint: its final mark was removed)" : ""));
+                    + keyId + (chain == null ? "" : " for chain " + chain) + why);
+        }
+        if (chain == null) {
+            unnamedCheckpoints++;
+        } else {
+            namedChains.add(chain);
         }
         usedKeys.add(keyId);
         signedThrough = seq;
@@ -558,6 +618,6 @@ public final class AuditVerifier {
         return new VerifyReport(dir, files, records, lastSeq, signedThrough, lastSeq - signedThrough,
                 List.copyOf(usedKeys), keysFromLogDir, problem, Optional.ofNullable(firstTs),
                 Optional.ofNullable(signedThroughTs), Optional.ofNullable(lastTs), witness,
-                history == null ? -1 : headsChecked);
+                history == null ? -1 : headsChecked, List.copyOf(namedChains), unnamedCheckpoints);
     }
 }

@@ -21,11 +21,14 @@ import java.util.Optional;
  * @param witness          the witness's latest head, if the log was checked against a witness
  * @param witnessHeads     how many heads of the witness's history the log was checked against (-1: the latest
  *                         head only)
+ * @param chains           the chains the checkpoints name and sign, in the order first met
+ * @param unnamedCheckpoints checkpoints that name no chain (written before checkpoints named their chain)
  */
 public record VerifyReport(Path dir, int files, long records, long lastSeq, long signedThroughSeq,
                            long unsignedTail, List<String> keyIds, boolean keysFromLogDir,
                            Optional<Problem> problem, Optional<Instant> firstTs, Optional<Instant> signedThroughTs,
-                           Optional<Instant> lastTs, Optional<WitnessHead> witness, long witnessHeads) {
+                           Optional<Instant> lastTs, Optional<WitnessHead> witness, long witnessHeads,
+                           List<String> chains, long unnamedCheckpoints) {
 
     public enum Kind { ALTERED, REMOVED, REORDERED, TRUNCATED, BAD_SIGNATURE }
 
@@ -40,6 +43,7 @@ public record VerifyReport(Path dir, int files, long records, long lastSeq, long
 
     public VerifyReport {
         keyIds = List.copyOf(keyIds);
+        chains = List.copyOf(chains);
     }
 
     /** The records after the last checkpoint, {@code seq A-B (N records)}; "none" when the log ends signed. */
@@ -79,6 +83,16 @@ public record VerifyReport(Path dir, int files, long records, long lastSeq, long
                     + witnessHeads + " heads the witness holds" : "")
                     : " untampered (no witness: a cut tail would not show)");
             out.append('\n');
+        }
+        if (!chains.isEmpty()) {
+            out.append("checkpoints sign chain ").append(String.join(", ", chains));
+            if (unnamedCheckpoints > 0) {
+                out.append(" (").append(unnamedCheckpoints).append(" earlier checkpoints name no chain)");
+            }
+            out.append('\n');
+        } else if (unnamedCheckpoints > 0) {
+            out.append("note: the checkpoints name no chain (written by a Warden before checkpoints named their "
+                    + "chain): these records could be another instance's that share its signing key\n");
         }
         if (unsignedTail > 0) {
             out.append("WARNING unsigned tail: ").append(unsignedRange()).append(" after the last checkpoint are "

@@ -101,8 +101,9 @@ final class AuditCommand implements Runnable {
         String witnessTable;
 
         @Option(names = "--chain", paramLabel = "INSTANCE",
-                description = "The instance (audit.instance) whose chain this is; default: this host's name. With "
-                        + "--kafka: verify only this instance's chain.")
+                description = "The instance (audit.instance) whose chain this is: every checkpoint that names a "
+                        + "chain must name it. With a witness, default: this host's name. With --kafka: verify only "
+                        + "this instance's chain (each chain's checkpoints must name its instance header).")
         String chain;
 
         @Option(names = "--kafka", paramLabel = "BOOTSTRAP",
@@ -158,7 +159,8 @@ final class AuditCommand implements Runnable {
                 }
                 VerifyReport report;
                 try {
-                    report = store == null ? AuditVerifier.verify(dir, key)
+                    // Without --chain or a witness, the log's checkpoints may name any chain: the summary says which.
+                    report = store == null ? AuditVerifier.verify(dir, key, java.util.Optional.empty(), chain)
                             : AuditVerifier.verify(dir, key, store, instance);
                 } catch (IOException e) {
                     System.err.println("warden audit verify: cannot read " + dir + " or the witness: "
@@ -213,7 +215,8 @@ final class AuditCommand implements Runnable {
                         return FAILED;
                     }
                 } else {
-                    report = AuditVerifier.verifyRecords(source, entry.getValue(), key, java.util.Optional.empty());
+                    // The instance header names the chain: checkpoints naming another were copied under it.
+                    report = AuditVerifier.verifyRecords(source, entry.getValue(), key, entry.getKey());
                 }
                 System.out.println("chain " + entry.getKey() + ":");
                 System.out.print(report.summary());
