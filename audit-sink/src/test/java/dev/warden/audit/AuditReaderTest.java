@@ -54,6 +54,25 @@ class AuditReaderTest {
         assertTrue(lines.get(0).record().text().startsWith("{"), "the --json form is the stored line");
     }
 
+    /** A user name that mixes scripts (a Cyrillic а in "аlice") is marked in tail and search, and in usage. */
+    @Test
+    void aLookAlikeUserNameIsMarkedWhereverItIsShown() throws Exception {
+        Path other = tmp.resolve("lookalike");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(other, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            log.append(Fixtures.start("c1", "\u0430lice@example.com", false, "prod")).join();
+            log.append(Fixtures.query("c1", "\u0430lice@example.com", "prod", "SELECT email FROM users")).join();
+        }
+        List<AuditReader.Line> lines = AuditReader.of(other).search(AuditFilter.all()).stream()
+                .filter(l -> !l.human().contains(" checkpoint")).toList();
+        assertEquals(2, lines.size(), lines.toString());
+        for (AuditReader.Line line : lines) {
+            assertTrue(line.human().contains("\u0430lice@example.com [mixed scripts: U+0430 CYRILLIC SMALL LETTER A]"
+                    + "[human]"), line.human());
+        }
+        String usage = AuditReader.of(other).usage(null).render();
+        assertTrue(usage.contains("[mixed scripts: U+0430"), usage);
+    }
+
     @Test
     void filtersByUserEnvironmentTableAndTime() throws Exception {
         AuditReader reader = AuditReader.of(logDir);

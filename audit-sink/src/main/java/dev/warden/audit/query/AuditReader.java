@@ -141,7 +141,7 @@ public final class AuditReader {
         StringBuilder out = new StringBuilder();
         out.append(r.ts().truncatedTo(ChronoUnit.SECONDS)).append(' ');
         String who = username.isEmpty() ? "-" : username;
-        out.append(who);
+        out.append(who).append(VisibleText.scriptNote(who)); // a look-alike name says so (the line is escaped below)
         if (!kind.isEmpty()) {
             out.append('[').append(kind).append(']');
         }

@@ -39,7 +39,7 @@ public record UsageReport(Instant since, List<IdentityUsage> identities) {
             u.sensitiveColumns().forEach((name, use) -> columns.add(VisibleText.escape(name) + " (" + use.masked()
                     + " masked, " + use.clear() + " clear)"));
             // Names come from tokens and statements: escaped, so a row cannot forge another.
-            out.append(String.format("%-32s %-6s %10d %8d %12d %10d %10d  %s%n", VisibleText.escape(u.username()),
+            out.append(String.format("%-32s %-6s %10d %8d %12d %10d %10d  %s%n", VisibleText.name(u.username()),
                     u.kind().isEmpty() ? "?" : VisibleText.escape(u.kind()), u.statements(), u.blocked(), u.rowsRead(), u.maskedReads(),
                     u.clearReads(), String.join(", ", columns)));
         }

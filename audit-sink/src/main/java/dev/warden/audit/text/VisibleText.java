@@ -47,6 +47,49 @@ public final class VisibleText {
         return escaped.substring(0, cut) + " …[" + (escaped.length() - cut) + " more characters not shown]";
     }
 
+    /**
+     * A user or group name to show a person who decides by it (an approver, an auditor): {@link #escape}d, and,
+     * when its letters come from more than one script, followed by a note naming the letters outside its main
+     * script ({@code alice@example.com [mixed scripts: U+0430 CYRILLIC SMALL LETTER A]} for a Cyrillic {@code а}).
+     * Policy names are compared exactly, so such a name matches no rule written with Latin letters; but it reads
+     * like one, and whoever approves a request by the name alone must be told. A name of one script (José, 李雷)
+     * is shown as it is.
+     */
+    public static String name(String text) {
+        return escape(text) + scriptNote(text);
+    }
+
+    /**
+     * The note {@link #name} adds: empty for a name of one script, else {@code " [mixed scripts: U+0430 CYRILLIC
+     * SMALL LETTER A]"} (at most three letters named). ASCII, so it reads the same escaped or not.
+     */
+    public static String scriptNote(String text) {
+        if (text == null || text.chars().allMatch(c -> c < 0x80)) {
+            return "";
+        }
+        java.util.Map<Character.UnicodeScript, Integer> letters = new java.util.EnumMap<>(
+                Character.UnicodeScript.class);
+        text.codePoints().filter(Character::isLetter)
+                .forEach(c -> letters.merge(Character.UnicodeScript.of(c), 1, Integer::sum));
+        if (letters.size() < 2) {
+            return "";
+        }
+        Character.UnicodeScript main = java.util.Collections.max(letters.entrySet(),
+                java.util.Map.Entry.comparingByValue()).getKey();
+        int[] others = text.codePoints().filter(c -> Character.isLetter(c) && Character.UnicodeScript.of(c) != main)
+                .distinct().toArray();
+        StringBuilder note = new StringBuilder(" [mixed scripts: ");
+        for (int i = 0; i < Math.min(others.length, 3); i++) {
+            String unicodeName = Character.getName(others[i]);
+            note.append(i == 0 ? "" : ", ").append(String.format("U+%04X", others[i]))
+                    .append(unicodeName == null ? "" : " " + unicodeName);
+        }
+        if (others.length > 3) {
+            note.append(", and ").append(others.length - 3).append(" more");
+        }
+        return note.append(']').toString();
+    }
+
     /** True when {@link #escape} would change nothing. */
     public static boolean isPlain(String text) {
         return text.codePoints().noneMatch(c -> c == '\\' || needsEscape(c));

@@ -31,6 +31,20 @@ class VisibleTextTest {
     }
 
     @Test
+    void aNameMixingScriptsSaysWhichLettersAreForeign() {
+        assertEquals("\u0430lice@example.com [mixed scripts: U+0430 CYRILLIC SMALL LETTER A]",
+                VisibleText.name("\u0430lice@example.com"));
+        assertEquals("p\u0430yp\u0430l-\u0391dmin [mixed scripts: U+0430 CYRILLIC SMALL LETTER A, U+0391 GREEK "
+                + "CAPITAL LETTER ALPHA]", VisibleText.name("p\u0430yp\u0430l-\u0391dmin"));
+        // One script, whatever it is, and ASCII: shown as they are (escaped as ever).
+        assertEquals("jos\u00e9@example.com", VisibleText.name("jos\u00e9@example.com"));
+        assertEquals("\u674e\u96f7", VisibleText.name("\u674e\u96f7"));
+        assertEquals("\u0438\u0432\u0430\u043d", VisibleText.name("\u0438\u0432\u0430\u043d"));
+        assertEquals("bob\\e", VisibleText.name("bob\u001b"));
+        assertEquals("", VisibleText.scriptNote("alice@example.com"));
+    }
+
+    @Test
     void aCutSaysHowMuchWasLeftOut() {
         String clipped = VisibleText.clip("x".repeat(100), 10);
         assertEquals("xxxxxxxxxx …[90 more characters not shown]", clipped);

@@ -289,7 +289,7 @@ final class ApprovalsCommand implements Runnable {
             for (JsonNode r : list) {
                 System.out.printf("%-16s %-9s %-12s %-28s %-22s %s%n", shown(r.path("id")),
                         shown(r.path("status")), shown(r.path("environment")),
-                        shown(r.path("requester").path("username")), shown(r.path("expires_at")),
+                        VisibleText.name(r.path("requester").path("username").asText()), shown(r.path("expires_at")),
                         VisibleText.clip(r.path("statement").asText(), 60));
             }
         }
@@ -314,17 +314,17 @@ final class ApprovalsCommand implements Runnable {
             StringBuilder out = new StringBuilder();
             out.append("id:          ").append(shown(r.path("id"))).append('\n')
                     .append("status:      ").append(shown(r.path("status"))).append('\n')
-                    .append("requester:   ").append(shown(r.path("requester").path("username")))
+                    .append("requester:   ").append(VisibleText.name(r.path("requester").path("username").asText()))
                     .append(" (").append(shown(r.path("requester").path("kind"))).append(")\n")
                     .append("environment: ").append(shown(r.path("environment"))).append('\n')
                     .append("rule:        ").append(shown(r.path("rule"))).append('\n')
-                    .append("approvers:   ").append(VisibleText.escape(join(r.path("approvers")))).append(" (")
+                    .append("approvers:   ").append(names(r.path("approvers"))).append(" (")
                     .append(r.path("required_approvals").asInt()).append(" needed)\n")
                     .append("reason:      ").append(shown(r.path("reason"))).append('\n')
                     .append("created:     ").append(shown(r.path("created_at"))).append('\n')
                     .append("expires:     ").append(shown(r.path("expires_at"))).append('\n');
             for (JsonNode vote : r.path("approvals")) {
-                out.append("approved by: ").append(shown(vote.path("by"))).append(" at ")
+                out.append("approved by: ").append(VisibleText.name(vote.path("by").asText())).append(" at ")
                         .append(shown(vote.path("at")));
                 if (!vote.path("comment").asText().isEmpty()) {
                     out.append(": ").append(shown(vote.path("comment")));
@@ -332,7 +332,7 @@ final class ApprovalsCommand implements Runnable {
                 out.append('\n');
             }
             if (!r.path("decided_by").asText().isEmpty()) {
-                out.append("decided by:  ").append(shown(r.path("decided_by"))).append(" at ")
+                out.append("decided by:  ").append(VisibleText.name(r.path("decided_by").asText())).append(" at ")
                         .append(shown(r.path("decided_at"))).append('\n');
             }
             if (!r.path("comment").asText().isEmpty()) {
@@ -413,10 +413,11 @@ final class ApprovalsCommand implements Runnable {
         }
     }
 
-    private static String join(JsonNode array) {
+    /** User and group names, each as {@link VisibleText#name} shows it (a look-alike says so). */
+    private static String names(JsonNode array) {
         StringBuilder out = new StringBuilder();
         for (JsonNode item : array) {
-            out.append(out.length() == 0 ? "" : ", ").append(item.asText());
+            out.append(out.length() == 0 ? "" : ", ").append(VisibleText.name(item.asText()));
         }
         return out.toString();
     }

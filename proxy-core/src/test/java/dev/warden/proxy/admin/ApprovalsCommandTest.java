@@ -132,6 +132,32 @@ class ApprovalsCommandTest {
         assertTrue(show.out().contains("UPDATE billing SET plan = 'pro' WHERE id = 42"), show.out());
     }
 
+    /**
+     * A requester whose name has a Cyrillic {@code а} reads like alice@example.com; no rule written in Latin letters
+     * matches it, but an approver deciding by the name alone must be told. List and show say so; the API's data
+     * stays exact.
+     */
+    @Test
+    void aLookAlikeRequesterNameIsMarkedByListAndShow() throws Exception {
+        ApprovalRequest lookAlike = f.request(f.identity("\u0430lice", "eng"));
+        ApprovalRequest plain = f.request(f.identity("jos\u00e9", "eng"), "UPDATE billing SET plan = 'pro' WHERE id = 7");
+        f.approvals.request(lookAlike);
+        f.approvals.request(plain);
+        String bob = f.token("bob", "dba");
+
+        Run list = warden("approvals", "list", "--url", url(), "--token", bob);
+        assertEquals(0, list.exitCode(), list.err());
+        assertTrue(list.out().contains("\u0430lice@example.com [mixed scripts: U+0430 CYRILLIC SMALL LETTER A]"),
+                list.out());
+        assertTrue(list.out().contains("jos\u00e9@example.com "), list.out());
+        assertFalse(list.out().contains("jos\u00e9@example.com [mixed"), "a name of one script is shown as it is");
+
+        Run show = warden("approvals", "show", lookAlike.id(), "--url", url(), "--token", bob);
+        assertEquals(0, show.exitCode(), show.err());
+        assertTrue(show.out().contains("requester:   \u0430lice@example.com [mixed scripts: U+0430 CYRILLIC SMALL "
+                + "LETTER A] (human)"), show.out());
+    }
+
     @Test
     void aStatementWithTerminalEscapesIsShownEscapedByListShowAndTheApi() throws Exception {
         String hidden = "UPDATE orders SET total=0 WHERE id=1 OR 1=1--\u001b[9D\u001b[K";
