@@ -253,6 +253,55 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
+     * The DDL each session's open transaction holds, by session (see {@link #openDdlElsewhere}); a session with none
+     * has no entry.
+     */
+    private final Map<Object, dev.warden.proxy.guardrails.Unreadable> openDdl = new ConcurrentHashMap<>();
+
+    /**
+     * {@code session}'s open transaction now holds {@code unreadable} (NONE: it holds no DDL, or it ended). Called
+     * after the catalog was invalidated for what a transaction that ended changed, so no judgement falls between.
+     */
+    public void openDdl(Object session, dev.warden.proxy.guardrails.Unreadable unreadable) {
+        if (unreadable.isEmpty()) {
+            openDdl.remove(session);
+        } else {
+            openDdl.put(session, unreadable);
+        }
+    }
+
+    /**
+     * What the open transactions of the other sessions through Warden (on this database, in any environment) have
+     * changed and not committed. Warden's catalog connection reads what is committed: a statement of this session
+     * that waits on such a transaction's lock runs with what it committed, which the catalog read before it did
+     * not hold. Asked at every result of a masked identity: nothing is allocated when no transaction holds DDL.
+     */
+    public dev.warden.proxy.guardrails.Unreadable openDdlElsewhere(Object session) {
+        dev.warden.proxy.guardrails.Unreadable out = othersIn(openDdl, session,
+                dev.warden.proxy.guardrails.Unreadable.NONE);
+        if (!sameDatabase.isEmpty()) {
+            for (CatalogCache other : sameDatabase) {
+                out = othersIn(other.openDdl, session, out);
+            }
+        }
+        return out;
+    }
+
+    private static dev.warden.proxy.guardrails.Unreadable othersIn(
+            Map<Object, dev.warden.proxy.guardrails.Unreadable> open, Object session,
+            dev.warden.proxy.guardrails.Unreadable out) {
+        if (open.isEmpty()) {
+            return out;
+        }
+        for (Map.Entry<Object, dev.warden.proxy.guardrails.Unreadable> e : open.entrySet()) {
+            if (e.getKey() != session) {
+                out = out.with(e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /**
      * The catalogs of other environments on the same database (host, port, database): DDL one of their sessions
      * runs changes what this one says too (a trigger added in staging fires in prod), at once rather than when
      * its entries expire.

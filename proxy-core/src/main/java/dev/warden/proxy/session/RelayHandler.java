@@ -593,7 +593,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : masking != null && masking.shapes() != null ? masking.shapes().functionsToResolve(analysis, true)
                 : catalog.functionsToResolve(analysis, true);
         dev.warden.sql.Analysis bodies = catalog == null || analysis == null ? null
-                : session.transactionDdl.unreadable().definitionsNamedBy(analysis);
+                : session.openDdl().definitionsNamedBy(analysis);
         if (bodies != null && services.snapshot().get().guardrails().namesTables(environment)) {
             missing = new java.util.LinkedHashSet<>(missing);
             missing.addAll(catalog.functionsToResolve(bodies, true));

@@ -87,11 +87,26 @@ final class RelaySession {
                     : cursor.statement.judged;
         });
         // The server drops the session's temporary relations when its backend exits, which closes this connection.
-        upstream.closeFuture().addListener(closed -> masking.sessionEnded());
+        upstream.closeFuture().addListener(closed -> {
+            masking.sessionEnded();
+            transactionDdl.ended();
+        });
+        if (catalog != null) {
+            transactionDdl.publishTo(unreadable -> catalog.openDdl(masking, unreadable));
+        }
         this.flow = FlowControl.of(client);
         flow.attachUpstream(upstream);
         this.requests = new RelayHandler(this);
         this.responses = new UpstreamRelay(this);
+    }
+
+    /**
+     * What DDL of open transactions made unreadable, for looking names up: this session's, and other sessions'
+     * (see {@link CatalogCache#openDdlElsewhere}), whose definitions masking judges this session's results with.
+     */
+    dev.warden.proxy.guardrails.Unreadable openDdl() {
+        dev.warden.proxy.guardrails.Unreadable own = transactionDdl.unreadable();
+        return catalog == null ? own : own.with(catalog.openDdlElsewhere(masking));
     }
 
     boolean ending() {

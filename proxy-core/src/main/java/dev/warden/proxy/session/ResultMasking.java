@@ -97,7 +97,9 @@ final class ResultMasking {
      */
     private Exposure inTransaction(Analysis analysis, Exposure computed, boolean sent) {
         Unreadable unreadable = transactionDdl.apply(sent ? analysis : null);
-        if (unreadable.isEmpty() && analysis.statements().size() < 2) {
+        // Other sessions' open transactions too: a statement waiting on one's lock runs with what it commits.
+        Unreadable elsewhere = catalog == null ? Unreadable.NONE : catalog.openDdlElsewhere(this);
+        if (unreadable.isEmpty() && elsewhere.isEmpty() && analysis.statements().size() < 2) {
             return computed;
         }
         for (int i = 0; i < analysis.statements().size(); i++) {
@@ -106,7 +108,15 @@ final class ResultMasking {
             if (!unreadable.isEmpty()) {
                 for (String name : unreadable.namedBy(f)) {
                     if (!own.names().contains(name) && !clearAsWritten(unreadable, name, 0)) {
-                        return sensitiveInTransaction(f, computed, name);
+                        return sensitiveInTransaction(f, computed, name, "DDL of this transaction changed");
+                    }
+                }
+            }
+            if (!elsewhere.isEmpty()) {
+                for (String name : elsewhere.namedBy(f)) {
+                    if (!clearAsWritten(elsewhere, name, 0)) {
+                        return sensitiveInTransaction(f, computed, name, "another session's open transaction "
+                                + "changed, and may commit while this statement waits on its locks");
                     }
                 }
             }
@@ -138,17 +148,16 @@ final class ResultMasking {
         return true;
     }
 
-    private static Exposure sensitiveInTransaction(StatementFacts f, Exposure computed, String name) {
+    private static Exposure sensitiveInTransaction(StatementFacts f, Exposure computed, String name, String why) {
         String launders = computed.launders();
         if (launders.isEmpty() && copiesWhatItReads(f)) {
-            launders = f.tablesWritten().iterator().next().qualified() + ", from " + name
-                    + ", which this transaction changed";
+            launders = f.tablesWritten().iterator().next().qualified() + ", from " + name + ", which " + why;
         }
         // The columns of such a view carry what its definition reads, which the catalog does not hold yet.
         Set<String> derived = new LinkedHashSet<>(computed.derivedColumns());
         derived.add(MaskContext.EVERY_COLUMN);
         return new Exposure(true, derived, computed.sensitiveNames(), "it names " + name
-                + ", which DDL of this transaction changed (Warden reads the catalog as committed)", launders);
+                + ", which " + why + " (Warden reads the catalog as committed)", launders);
     }
 
     /** INSERT, UPDATE, MERGE, CREATE TABLE AS and SELECT INTO: they store values they read in a table. */

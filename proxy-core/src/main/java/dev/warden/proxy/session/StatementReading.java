@@ -259,7 +259,7 @@ final class StatementReading {
      */
     private java.util.Set<String> withBodies(java.util.Set<String> named, dev.warden.sql.Analysis analysis,
                                              boolean forMasking) {
-        dev.warden.sql.Analysis bodies = session.transactionDdl.unreadable().definitionsNamedBy(analysis);
+        dev.warden.sql.Analysis bodies = session.openDdl().definitionsNamedBy(analysis);
         if (bodies == null) {
             return named;
         }

@@ -30,8 +30,23 @@ final class TransactionDdl {
     private final java.util.Map<Analysis, Unreadable> sentWith = new java.util.IdentityHashMap<>();
     private static final int MAX_SENT_WITH = 10_000;
     private Unreadable unreadable = Unreadable.NONE;
+    /** Hears what the open transaction's DDL made unreadable whenever it changes (the catalog, for other sessions). */
+    private Consumer<Unreadable> published = u -> { };
     private long sent;
     private long readies;
+
+    /** {@code to} hears {@link #unreadable} whenever it changes, and NONE at {@link #ended}. */
+    void publishTo(Consumer<Unreadable> to) {
+        this.published = to;
+    }
+
+    /** The session's server connection closed: its backend rolled back the open transaction. */
+    void ended() {
+        open.clear();
+        sentWith.clear();
+        unreadable = Unreadable.NONE;
+        published.accept(unreadable);
+    }
 
     /** A request that a ReadyForQuery answers went upstream. */
     void requestSent() {
@@ -56,6 +71,9 @@ final class TransactionDdl {
                 : Unreadable.changedBy(run.isEmpty() ? analysis : ResultMasking.withRun(analysis, run));
         open.add(new Change(sent, changed, redefined));
         unreadable = unreadable.with(changed);
+        // Before the statement reaches the server: another session's statement that then waits on its locks is
+        // judged with it (CatalogCache#openDdlElsewhere).
+        published.accept(unreadable);
     }
 
     /** What the open transaction's DDL made unreadable. */
@@ -95,6 +113,7 @@ final class TransactionDdl {
                 left = left.with(c.unreadable());
             }
             unreadable = left;
+            published.accept(unreadable); // after `ended` dropped what the catalog read while they were open
         }
     }
 }
