@@ -17,6 +17,8 @@ import java.util.OptionalInt;
  *     max_statement_length: 65536
  *     per_session:  { cpu_burst: 500ms, cpu_per_second: 150ms, bytes_burst: 33554432, bytes_per_second: 8388608 }
  *     per_identity: { cpu_burst: 1s, cpu_per_second: 250ms, bytes_burst: 67108864, bytes_per_second: 16777216 }
+ *   audit:
+ *     per_identity: { bytes_burst: 67108864, bytes_per_second: 8388608 }    # or: per_identity: off
  * </pre>
  */
 final class BudgetSection {
@@ -30,7 +32,7 @@ final class BudgetSection {
             return d;
         }
         MapNode m = p.map(section.get());
-        p.expectKeys(m, "pre_login", "analysis");
+        p.expectKeys(m, "pre_login", "analysis", "audit");
 
         MapNode pre = p.optionalMap(m, "pre_login").orElse(empty(m, "pre_login"));
         p.expectKeys(pre, "max_message_bytes", "connections", "per_address");
@@ -59,7 +61,34 @@ final class BudgetSection {
         int maxStatement = p.integer(analysis, "max_statement_length", d.maxStatementLength(), 1024, 16 << 20);
         Budgets.Rate session = rate(p, analysis, "per_session", d.perSession());
         Budgets.Rate identity = rate(p, analysis, "per_identity", d.perIdentity());
-        return new Budgets(messageBytes, connections, perAddress, parseTimeout, maxStatement, session, identity);
+        MapNode audit = p.optionalMap(m, "audit").orElse(empty(m, "audit"));
+        p.expectKeys(audit, "per_identity");
+        Optional<Budgets.AuditRate> recorded = auditRate(p, audit, "per_identity", d.auditPerIdentity().orElseThrow());
+        return new Budgets(messageBytes, connections, perAddress, parseTimeout, maxStatement, session, identity,
+                recorded);
+    }
+
+    /** {@code { bytes_burst, bytes_per_second }}, or {@code off}: no limit. */
+    private static Optional<Budgets.AuditRate> auditRate(PolicyLoader p, MapNode parent, String key,
+                                                         Budgets.AuditRate d) throws PolicyException {
+        Optional<Node> node = p.node(parent, key);
+        if (node.isEmpty()) {
+            return Optional.of(d);
+        }
+        if (node.get() instanceof ScalarNode s) {
+            if ("off".equals(s.text())) {
+                return Optional.empty();
+            }
+            throw p.error(s, "must be { bytes_burst, bytes_per_second } or off");
+        }
+        MapNode m = p.map(node.get());
+        p.expectKeys(m, "bytes_burst", "bytes_per_second");
+        // Below 64 KiB the chunks sessions take (AuditBudget) would be most of the bucket.
+        long burst = p.integer(m, "bytes_burst", (int) Math.min(Integer.MAX_VALUE, d.bytesBurst()), 65536,
+                Integer.MAX_VALUE);
+        long perSecond = p.integer(m, "bytes_per_second", (int) Math.min(Integer.MAX_VALUE, d.bytesPerSecond()),
+                1024, Integer.MAX_VALUE);
+        return Optional.of(new Budgets.AuditRate(burst, perSecond));
     }
 
     private static Budgets.Rate rate(PolicyLoader p, MapNode parent, String key, Budgets.Rate d)

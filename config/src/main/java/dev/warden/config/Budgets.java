@@ -2,10 +2,12 @@ package dev.warden.config;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * What a client may cost Warden (section {@code budgets:}): before login, and in statement analysis. Every
+ * What a client may cost Warden (section {@code budgets:}): before login, in statement analysis, and in the audit
+ * trail. Every
  * value has a default (see the README); a reload applies them to the next connection or statement, except
  * {@code parse_timeout} and {@code max_statement_length}, which the analyser reads at start.
  *
@@ -20,9 +22,12 @@ import java.util.OptionalInt;
  *     unparsed statements in production)
  * @param perSession analysis one session may use
  * @param perIdentity analysis all sessions of one identity may use together
+ * @param auditPerIdentity the bytes of statement text (and bound values) all sessions of one identity may put into
+ *     the audit trail; empty: no limit ({@code budgets.audit.per_identity: off})
  */
 public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
-                      Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity) {
+                      Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
+                      Optional<AuditRate> auditPerIdentity) {
 
     /** Two token buckets: CPU time of analysis, and bytes of text analysed; each a burst and a refill rate. */
     public record Rate(Duration cpuBurst, Duration cpuPerSecond, long bytesBurst, long bytesPerSecond) {
@@ -31,6 +36,21 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
             Objects.requireNonNull(cpuPerSecond, "cpuPerSecond");
         }
     }
+
+    /**
+     * A token bucket of bytes recorded whole: {@code bytesBurst} at most, refilled by {@code bytesPerSecond}. A
+     * statement whose text is longer than the burst never fits.
+     */
+    public record AuditRate(long bytesBurst, long bytesPerSecond) {
+    }
+
+    /**
+     * 64 MiB at once, 8 MiB a second: one statement as long as {@code listen.max_message_bytes} allows by default
+     * fits, and 8 MiB a second is twice the text of pgbench's TPC-B-like script (about 380 characters a
+     * transaction) at the most transactions a second one Warden relayed on the development machine (about 10,000,
+     * bench/README.md); see the README for why not less.
+     */
+    public static final AuditRate DEFAULT_AUDIT_PER_IDENTITY = new AuditRate(64L << 20, 8L << 20);
 
     public static final Rate DEFAULT_PER_SESSION = new Rate(Duration.ofMillis(500), Duration.ofMillis(150),
             32L << 20, 8L << 20);
@@ -43,6 +63,14 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
         Objects.requireNonNull(parseTimeout, "parseTimeout");
         Objects.requireNonNull(perSession, "perSession");
         Objects.requireNonNull(perIdentity, "perIdentity");
+        Objects.requireNonNull(auditPerIdentity, "auditPerIdentity");
+    }
+
+    /** Budgets with the default audit budget. */
+    public Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
+                   Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity) {
+        this(preLoginMessageBytes, preLoginConnections, preLoginPerAddress, parseTimeout, maxStatementLength,
+                perSession, perIdentity, Optional.of(DEFAULT_AUDIT_PER_IDENTITY));
     }
 
     /** The budgets of a policy without a {@code budgets:} section. */

@@ -40,6 +40,53 @@ class BudgetSectionTest {
                 b.perSession());
         assertEquals(new Budgets.Rate(Duration.ofSeconds(1), Duration.ofMillis(250), 64L << 20, 16L << 20),
                 b.perIdentity());
+        assertEquals(java.util.Optional.of(new Budgets.AuditRate(64L << 20, 8L << 20)), b.auditPerIdentity());
+    }
+
+    @Test
+    void theAuditBudgetIsReadAndCanBeTurnedOff() throws Exception {
+        assertEquals(java.util.Optional.of(new Budgets.AuditRate(1 << 20, 65536)), policy("""
+                budgets:
+                  audit:
+                    per_identity: { bytes_burst: 1048576, bytes_per_second: 65536 }
+                """).budgets().auditPerIdentity());
+        assertEquals(java.util.Optional.of(new Budgets.AuditRate(1 << 20, 8L << 20)), policy("""
+                budgets:
+                  audit:
+                    per_identity: { bytes_burst: 1048576 }
+                """).budgets().auditPerIdentity(), "a key left out keeps its default");
+        assertEquals(java.util.Optional.empty(), policy("""
+                budgets:
+                  audit:
+                    per_identity: off
+                """).budgets().auditPerIdentity());
+    }
+
+    @Test
+    void brokenAuditBudgetsAreRefusedWithTheirLine() {
+        assertEquals("policy.yaml:15:19: budgets.audit.per_identity: must be { bytes_burst, bytes_per_second } or off",
+                failure("""
+                        budgets:
+                          audit:
+                            per_identity: none
+                        """));
+        assertEquals("policy.yaml:15:34: budgets.audit.per_identity.bytes_burst: must be between 65536 and 2147483647",
+                failure("""
+                        budgets:
+                          audit:
+                            per_identity: { bytes_burst: 1024 }
+                        """));
+        String typo = failure("""
+                budgets:
+                  audit:
+                    per_identity: { bytes_per_secnd: 4096 }
+                """);
+        assertTrue(typo.startsWith("policy.yaml:15:") && typo.contains("bytes_per_second"), typo);
+        String section = failure("""
+                budgets:
+                  audits: { per_identity: off }
+                """);
+        assertTrue(section.startsWith("policy.yaml:14:") && section.contains("audit"), section);
     }
 
     @Test

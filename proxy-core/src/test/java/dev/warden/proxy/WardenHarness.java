@@ -274,6 +274,11 @@ public final class WardenHarness implements AutoCloseable {
         return PolicyLoader.parse(yaml, Path.of("."), "test-policy.yaml", env);
     }
 
+    /** A policy as {@link #start(String, String, String)} makes it, over this harness's database: for a reload. */
+    public Policy policyWith(String listenExtra, String environments, String topLevel) throws Exception {
+        return policy(listenExtra, environments, topLevel);
+    }
+
     /** Audit and approval state go to temporary directories unless the test configures them. */
     private static String withDefaults(String topLevel) {
         String yaml = topLevel;

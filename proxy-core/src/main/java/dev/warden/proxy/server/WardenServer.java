@@ -13,6 +13,7 @@ import dev.warden.proxy.catalog.CatalogCache;
 import dev.warden.proxy.catalog.CatalogListener;
 import dev.warden.proxy.guardrails.Guardrails;
 import dev.warden.proxy.session.AnalysisBudget;
+import dev.warden.proxy.session.AuditBudget;
 import dev.warden.proxy.session.CancelRegistry;
 import dev.warden.proxy.session.ConnectionBudget;
 import dev.warden.proxy.session.FrontendSession;
@@ -79,6 +80,7 @@ public final class WardenServer implements AutoCloseable {
     private final AtomicInteger openSessions = new AtomicInteger();
     private final ConnectionBudget budget = new ConnectionBudget(this::policy);
     private final AnalysisBudget analysisBudget = new AnalysisBudget(() -> policy().budgets());
+    private final AuditBudget auditBudget = new AuditBudget();
     private Channel serverChannel;
     private AuditLog audit;
     private ApprovalService approvals;
@@ -203,6 +205,7 @@ public final class WardenServer implements AutoCloseable {
                         int maxMessage = policy.get().listen().maxMessageBytes();
                         ch.pipeline().addLast("budget", budget.newHandler(maxMessage));
                         analysisBudget.attachTo(ch);
+                        auditBudget.attachTo(ch);
                         // Until login only a password message is expected: its limit is a few KB, not 64 MiB.
                         ch.pipeline().addLast("frames", new FrontendFrameDecoder(
                                 Math.min(maxMessage, policy.get().budgets().preLoginMessageBytes())));

@@ -87,7 +87,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         this.writer.gateBinds(this::bindWaitsForExecute, blockMarker);
         this.reader = new StatementReading(session, this, writer);
         this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
-                environment.name(), session.id, () -> sessionReason);
+                environment.name(), session.id, () -> sessionReason,
+                AuditBudget.allowanceFor(client, identity.username()));
     }
 
     StatementGate gate() {

@@ -94,6 +94,57 @@ final class SessionAudit {
         this.received = textBytes;
     }
 
+    /** How many bytes of a text that is not UTF-8 the next query records hold besides the text (0 for UTF-8). */
+    long receivedBytes() {
+        return received == null ? 0 : received.length;
+    }
+
+    /** Of a text not recorded, how many characters (or bytes, when not UTF-8) its record names by their SHA-256. */
+    static final int NAMED_CHARACTERS = 65_536;
+
+    /**
+     * The record of a statement refused because its text would overdraw the identity's audit budget: the text named
+     * by its length and (when the policy keeps literals) the SHA-256 of its first 64 KiB, never held; no bound values,
+     * no bytes. Its size does not depend on what was sent, beyond the prepared statement's name (at most 63 bytes).
+     *
+     * @param values how many values Bind gave the statement, -1 for none
+     */
+    CompletableFuture<Long> notRecorded(StatementPolicy policy, String sql, int values, Decision decision,
+                                        QueryEvent.Protocol protocol, String preparedName) {
+        StringBuilder said = new StringBuilder("-- not recorded: this identity's audit budget was used up; the text: ")
+                .append(sql.length()).append(" characters");
+        if (received != null) {
+            said.append(" (").append(received.length).append(" bytes, not UTF-8)");
+        }
+        if (policy.keepLiterals()) {
+            byte[] bytes = received != null ? received
+                    : sql.substring(0, Math.min(sql.length(), NAMED_CHARACTERS))
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int named = Math.min(bytes.length, NAMED_CHARACTERS);
+            boolean whole = received != null ? named == bytes.length : sql.length() <= NAMED_CHARACTERS;
+            said.append(", sha256 ").append(whole ? "" : received != null ? "of its first " + named + " bytes "
+                    : "of its first " + NAMED_CHARACTERS + " characters (UTF-8) ")
+                    .append(dev.warden.audit.event.CanonicalJson.sha256(bytes, 0, named));
+        }
+        if (values >= 0) {
+            said.append("; ").append(values).append(" bound values, not recorded");
+        }
+        QueryEvent.Builder event = QueryEvent.builder(session, username, environment)
+                .statement(said.toString())
+                .fingerprint("")
+                .kinds(List.of())
+                .tables(List.of(), List.of())
+                .columns(List.of(), List.of())
+                .decision(QueryEvent.Decision.BLOCK, decision.rule(), null)
+                .policyVersion(policy.version());
+        if (protocol == QueryEvent.Protocol.EXTENDED) {
+            event.extendedProtocol(preparedName, null);
+        } else {
+            event.simpleProtocol();
+        }
+        return append(event.build());
+    }
+
     /**
      * The policy a statement was judged under, read once for it: its version and whether literals are kept go
      * into its query record (a reload between two statements changes the next record, never half of one).

@@ -82,9 +82,18 @@ final class StatementGate {
     private final Supplier<String> sessionReason;
     /** The approval this session waits for, withdrawn if the client cancels or leaves. */
     private volatile String pendingApproval;
+    /** What this session may still record of its identity's audit budget; null: no limit (sessions tested alone). */
+    private final AuditBudget.Allowance recordable;
 
     StatementGate(SessionAudit audit, ApprovalService approvals, Executor blocking, Identity identity,
                   String environment, String sessionId, Supplier<String> sessionReason) {
+        this(audit, approvals, blocking, identity, environment, sessionId, sessionReason, null);
+    }
+
+    StatementGate(SessionAudit audit, ApprovalService approvals, Executor blocking, Identity identity,
+                  String environment, String sessionId, Supplier<String> sessionReason,
+                  AuditBudget.Allowance recordable) {
+        this.recordable = recordable;
         this.audit = audit;
         this.approvals = approvals;
         this.blocking = blocking;
@@ -100,6 +109,10 @@ final class StatementGate {
      * verdict).
      */
     CompletableFuture<Verdict> admit(Statement s, Consumer<String> notice) {
+        if (recordable != null && !recordable.spend(s.policy().policy().budgets().auditPerIdentity().orElse(null),
+                recordedBytes(s))) {
+            return notRecorded(s);
+        }
         Decision decision = s.decision();
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
             return decision.retry() ? retry(s) : hold(s, notice);
@@ -113,6 +126,46 @@ final class StatementGate {
                         return unavailable(ClientErrors.unwrap(failure).getMessage());
                     }
                     return decision.allowed() ? new Forward(written, null) : refusal(decision, s.analysis());
+                });
+    }
+
+    /**
+     * What a statement's record holds whole of what the client sent, in characters (bytes for ASCII; JSON escapes may
+     * make the record longer): its text (and again its bytes, when not UTF-8), and its bound values (each cut at 256
+     * characters, see BoundParameters, but a Bind may carry 65,535 of them). Counted before approvals: each record of
+     * a held statement holds the text again, and a held statement is refused as a whole here.
+     */
+    private long recordedBytes(Statement s) {
+        long bytes = s.sql().length() + audit.receivedBytes();
+        List<String> values = s.parameters();
+        if (values != null) {
+            for (int i = 0; i < values.size(); i++) {
+                bytes += values.get(i).length();
+            }
+        }
+        return bytes;
+    }
+
+    /** The rule, and the client's message, of a statement refused for {@code budgets.audit.per_identity}. */
+    static final Decision AUDIT_CAPACITY = Decision.block("audit-capacity", "this identity's audit budget "
+            + "(budgets.audit.per_identity) is used up for now: the statement's text was not recorded and did not run",
+            "the budget refills every second; send shorter statements or fewer, or ask for a larger budget");
+
+    /**
+     * Refuses a statement whose text would overdraw the identity's audit budget, with a record that names the text
+     * (its length; with {@code statement_literals: keep}, its SHA-256) instead of holding it: no record, no query
+     * still holds, and these records are a few hundred bytes whatever was sent.
+     */
+    private CompletableFuture<Verdict> notRecorded(Statement s) {
+        log.info("query.blocked session={} user={} env={} rule={} characters={}", sessionId, identity.username(),
+                environment, AUDIT_CAPACITY.rule(), s.sql().length());
+        return audit.notRecorded(s.policy().audit(), s.sql(), s.parameters() == null ? -1 : s.parameters().size(),
+                AUDIT_CAPACITY, s.protocol(), s.preparedName()).<Verdict>handle((seq, failure) -> {
+                    if (failure != null && unwritten(s, failure) == UNWRITTEN) {
+                        return unavailable(ClientErrors.unwrap(failure).getMessage());
+                    }
+                    return new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE,
+                            AUDIT_CAPACITY.clientMessage(), null, AUDIT_CAPACITY.hint()));
                 });
     }
 

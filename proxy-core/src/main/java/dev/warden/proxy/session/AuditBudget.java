@@ -1,0 +1,125 @@
+package dev.warden.proxy.session;
+
+import dev.warden.config.Budgets;
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * How many bytes of statement text (and bound values) the sessions of one identity may together put into the audit
+ * trail ({@code budgets.audit.per_identity}): one token bucket per identity, refilled continuously. A statement whose
+ * text would overdraw it is refused before it runs, and its record names the text instead of holding it
+ * (StatementGate): one identity cannot fill the audit volume, and so, with {@code on_failure: refuse}, stop everyone.
+ *
+ * <p>Every statement of every session passes here on an event loop, and an identity's sessions live on different
+ * loops. So a session does not ask the identity's bucket for each statement: it takes a chunk ({@link #CHUNK}, less
+ * for small buckets) and spends it itself ({@link Allowance}, a field only its own event loop touches); a statement
+ * costs a subtraction, and the bucket's lock is taken once per chunk. What sessions hold unspent is at most a chunk
+ * each: the bound an identity can pass its budget by, summed over its open sessions.
+ *
+ * <p>The bucket's sizes are the policy's in force, read at each take: a reload applies to the next chunk, and a
+ * budget turned {@code off} to the next statement.
+ */
+public final class AuditBudget {
+
+    private static final AttributeKey<AuditBudget> KEY = AttributeKey.valueOf("warden.audit-budget");
+    /** What a session takes from its identity's bucket at once, at most: 64 KiB, 300 short statements. */
+    static final long CHUNK = 64 * 1024;
+    private static final int MAX_BUCKETS = 100_000;
+
+    private final ConcurrentHashMap<String, Bucket> identities = new ConcurrentHashMap<>();
+
+    /** Makes this budget the one sessions on {@code channel} use. */
+    public void attachTo(Channel channel) {
+        channel.attr(KEY).set(this);
+    }
+
+    /** The allowance of a session of {@code identity} on {@code channel}; null (no limit) for channels without one. */
+    static Allowance allowanceFor(Channel channel, String identity) {
+        AuditBudget budget = channel == null ? null : channel.attr(KEY).get();
+        return budget == null ? null : new Allowance(budget, identity);
+    }
+
+    /**
+     * Takes at least {@code need} and at most {@code want} bytes from {@code identity}'s bucket, or nothing (0) when
+     * it holds less than {@code need}.
+     */
+    long take(String identity, Budgets.AuditRate limits, long need, long want) {
+        long now = System.nanoTime();
+        if (identities.size() > MAX_BUCKETS) {
+            // Full buckets carry no information: drop them.
+            identities.values().removeIf(b -> b.full(now));
+        }
+        return identities.computeIfAbsent(identity, k -> new Bucket(limits, now)).take(limits, now, need, want);
+    }
+
+    /**
+     * One session's allowance: bytes taken from its identity's bucket and not recorded yet. Used on the session's
+     * event loop only.
+     */
+    static final class Allowance {
+        private final AuditBudget budget;
+        private final String identity;
+        private long left;
+
+        Allowance(AuditBudget budget, String identity) {
+            this.budget = budget;
+            this.identity = identity;
+        }
+
+        /**
+         * Spends {@code bytes} for a record, taking more from the identity's bucket when needed; false (nothing spent)
+         * when the bucket has not enough: the text must not be recorded. {@code limits} null: no limit.
+         */
+        boolean spend(Budgets.AuditRate limits, long bytes) {
+            if (limits == null || bytes <= left) {
+                if (limits != null) {
+                    left -= bytes;
+                }
+                return true;
+            }
+            long need = bytes - left;
+            long granted = budget.take(identity, limits, need, need + Math.min(CHUNK, limits.bytesBurst() / 64));
+            if (granted < need) {
+                return false;
+            }
+            left += granted - bytes;
+            return true;
+        }
+    }
+
+    /** A token bucket of bytes, refilled by the limits in force at each use, so that a reload applies at once. */
+    static final class Bucket {
+        private Budgets.AuditRate limits;
+        private double bytes;
+        private long refilledAt;
+
+        Bucket(Budgets.AuditRate limits, long now) {
+            this.limits = limits;
+            this.bytes = limits.bytesBurst();
+            this.refilledAt = now;
+        }
+
+        synchronized long take(Budgets.AuditRate current, long now, long need, long want) {
+            limits = current;
+            refill(now);
+            if (bytes < need) {
+                return 0;
+            }
+            long granted = (long) Math.min(bytes, want);
+            bytes -= granted;
+            return granted;
+        }
+
+        synchronized boolean full(long now) {
+            refill(now);
+            return bytes >= limits.bytesBurst();
+        }
+
+        private void refill(long now) {
+            double seconds = (now - refilledAt) / 1e9;
+            refilledAt = now;
+            bytes = Math.min(limits.bytesBurst(), bytes + seconds * limits.bytesPerSecond());
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.warden.proxy.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.config.Budgets;
+import org.junit.jupiter.api.Test;
+
+/** The audit budget's arithmetic, without sockets: chunks, the identity's share, a budget turned off. */
+class AuditBudgetTest {
+
+    /** A refill so slow that the tests' own duration adds nothing that matters (1 KiB a second). */
+    private static final Budgets.AuditRate ONE_MIB = new Budgets.AuditRate(1 << 20, 1024);
+
+    @Test
+    void sessionsOfOneIdentityShareItsBucketAndTakeItInChunks() {
+        AuditBudget budget = new AuditBudget();
+        AuditBudget.Allowance a = new AuditBudget.Allowance(budget, "alice");
+        AuditBudget.Allowance b = new AuditBudget.Allowance(budget, "alice");
+        // 1 MiB / 64 = 16 KiB a chunk: a's first short statement takes one, and its next ones spend it locally.
+        assertTrue(a.spend(ONE_MIB, 100));
+        long left = budget.take("alice", ONE_MIB, 0, 0);
+        assertEquals(0, left, "taking nothing takes nothing");
+        int ran = 0;
+        while (a.spend(ONE_MIB, 200 * 1024) || b.spend(ONE_MIB, 200 * 1024)) {
+            ran++;
+        }
+        // Together, not each: 1 MiB (plus the refill meanwhile) of 200 KiB statements is five of them.
+        assertEquals(5, ran, "two sessions together ran " + ran);
+    }
+
+    @Test
+    void aTextLongerThanTheBurstNeverFitsAndCostsNothing() {
+        AuditBudget budget = new AuditBudget();
+        AuditBudget.Allowance a = new AuditBudget.Allowance(budget, "bob");
+        assertFalse(a.spend(ONE_MIB, (1 << 20) + 1));
+        // Nothing was taken for it: the whole burst is still there.
+        assertTrue(a.spend(ONE_MIB, 1 << 20));
+    }
+
+    @Test
+    void anotherIdentityHasItsOwnBucket() {
+        AuditBudget budget = new AuditBudget();
+        AuditBudget.Allowance a = new AuditBudget.Allowance(budget, "carol");
+        assertTrue(a.spend(ONE_MIB, 1 << 20));
+        assertFalse(a.spend(ONE_MIB, 64 * 1024));
+        assertTrue(new AuditBudget.Allowance(budget, "dave").spend(ONE_MIB, 1 << 20));
+    }
+
+    @Test
+    void aBudgetTurnedOffAppliesToTheNextStatement() throws InterruptedException {
+        AuditBudget budget = new AuditBudget();
+        AuditBudget.Allowance a = new AuditBudget.Allowance(budget, "erin");
+        assertTrue(a.spend(ONE_MIB, 1 << 20));
+        assertFalse(a.spend(ONE_MIB, 64 * 1024));
+        assertTrue(a.spend(null, 64L << 20), "off: no limit");
+        Thread.sleep(10); // at least 10 ms: 10 MB at 1 GiB a second, the 1 MiB burst full again
+        assertTrue(a.spend(new Budgets.AuditRate(1 << 20, 1 << 30), 64 * 1024),
+                "a reload to a faster refill applies at the next take");
+    }
+}
