@@ -71,6 +71,8 @@ final class Tripwire {
     private final Set<String> seen = new HashSet<>();
     /** Kinds of the statements of the batch running now (until ReadyForQuery), nested ones included. */
     private final Set<StatementKind> batchKinds = EnumSet.noneOf(StatementKind.class);
+    /** The analysis whose kinds {@link #batchKinds} holds since it was last cleared, the last one added. */
+    private Analysis kindsAdded;
     private boolean batchFailed;
     /** SQL-level PREPAREs the server confirmed: name → the facts of the statement prepared. */
     private final Map<String, StatementFacts> sqlPrepared = new HashMap<>();
@@ -87,9 +89,10 @@ final class Tripwire {
 
     /** The server is answering a statement with this analysis (null: one Warden has no analysis of). */
     void running(Analysis analysis) {
-        if (analysis == null) {
-            return;
+        if (analysis == null || analysis == kindsAdded) {
+            return; // each answer of a Query of n statements asks: its kinds are added once (not n times n)
         }
+        kindsAdded = analysis;
         for (StatementFacts f : analysis.statements()) {
             for (StatementFacts any : f.allStatements()) {
                 batchKinds.add(any.kind());
@@ -152,6 +155,7 @@ final class Tripwire {
     /** ReadyForQuery: the batch is over. */
     void ready() {
         batchKinds.clear();
+        kindsAdded = null;
         batchFailed = false;
     }
 
