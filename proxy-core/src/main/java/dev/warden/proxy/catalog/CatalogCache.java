@@ -354,6 +354,11 @@ public final class CatalogCache implements AutoCloseable {
         if (everyNameRedefined > since) {
             return true;
         }
+        if (invalidationsBegun.get() <= since) {
+            // No invalidation began since (counted before its names are recorded): nothing to look for, and a
+            // text naming n relations is not walked at each of its n results.
+            return false;
+        }
         for (String name : names) {
             Long at = redefined.get(name);
             if (at != null && at > since) {

@@ -80,9 +80,11 @@ final class JudgedExposures {
         if (judged.path() != null && judged.pathEpoch() != pathEpoch || anyRedefined > judged.generation()) {
             return true;
         }
-        for (String name : judged.reached()) {
-            if (redefined.getOrDefault(name, -1L) > judged.generation()) {
-                return true;
+        if (!redefined.isEmpty()) {
+            for (String name : judged.reached()) {
+                if (redefined.getOrDefault(name, -1L) > judged.generation()) {
+                    return true;
+                }
             }
         }
         // Another session's DDL through Warden (CREATE OR REPLACE VIEW of a view this statement reads).
