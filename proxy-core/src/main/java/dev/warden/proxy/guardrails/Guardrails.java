@@ -336,7 +336,7 @@ public final class Guardrails {
             Decision decision = decideChangedFunctions(who, env, d, without, null);
             for (java.util.Iterator<StatementFacts> r = d.allStatements().iterator(); decision.allowed()
                     && r.hasNext(); ) {
-                decision = decideByRules(who, env, r.next(), without, true, ", run by what DDL of this transaction "
+                decision = decideByRules(who, env, r.next(), without, true, ", run by what DDL of an open transaction "
                         + "made run,");
             }
             if (decision.allowed()) {
@@ -369,7 +369,7 @@ public final class Guardrails {
                 for (String function : f.functions()) {
                     if (unreadable.function(function)) {
                         return decideAnyWrite(who, env, "Warden could not read what " + function + "() does: DDL "
-                                + "of this transaction altered or renamed it, and Warden reads the catalog as "
+                                + "of an open transaction altered or renamed it, and Warden reads the catalog as "
                                 + "committed; it may write a table this rule names");
                     }
                     List<StatementFacts> body = unreadable.body(function);
@@ -399,7 +399,7 @@ public final class Guardrails {
             for (String function : f.functions()) {
                 if (unreadable.function(function) || (unreadable.body(function) != null && !seen.contains(function))) {
                     // Called deeper than Warden follows.
-                    return decideAnyWrite(who, env, "Warden could not follow " + function + "(), which this "
+                    return decideAnyWrite(who, env, "Warden could not follow " + function + "(), which an open "
                             + "transaction made, as deep as it is called; it may write a table this rule names");
                 }
             }
@@ -499,7 +499,7 @@ public final class Guardrails {
                             if (writes || schemas.holding(t.name()) != null) {
                                 Decision d = schemas.unreadable().relation(t.name()) ? decideAnyWrite(who, env,
                                         "Warden could not read what " + t.qualified() + " runs when written or read: "
-                                        + "DDL of this transaction changed what the name means, and Warden reads "
+                                        + "DDL of an open transaction changed what the name means, and Warden reads "
                                         + "the catalog as committed; it may write a table this rule names")
                                         : decideAnyWrite(who, env, t);
                                 if (!d.allowed()) {

@@ -288,10 +288,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (catalog == null) {
             return decisions.decide(policy.guardrails(), identity, environment, analysis, session.upstreamLogin);
         }
-        Unreadable open = session.transactionDdl.unreadable();
+        // This transaction's DDL, and what other sessions' open transactions changed: a statement that waits on
+        // one's lock runs the triggers, rules and bodies it then commits (CatalogCache#openDdlElsewhere).
+        Unreadable open = session.openDdl();
         boolean otherTemporary = session.temporaryRelations.namesOtherSchema(analysis);
         if (Guardrails.anyUnreadable(analysis, open) || otherTemporary) {
-            // Not remembered: the decision holds for this transaction's DDL only, or for a statement that names
+            // Not remembered: the decision holds for these open transactions' DDL only, or for a statement that names
             // another session's temporary schema (judged with every session's).
             everyTemporary = otherTemporary;
             try {
