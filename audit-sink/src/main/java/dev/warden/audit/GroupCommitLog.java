@@ -144,7 +144,8 @@ final class GroupCommitLog implements AuditLog {
     private boolean resumedBefore;
     /**
      * The log ends with a clean stop's final checkpoint: the next records written begin with a checkpoint (after
-     * the recovery record, when torn bytes follow it), which tells verify that this start wrote them.
+     * the recovery record, when torn bytes follow it), which tells verify that this start wrote them. Also set for
+     * a fresh chain with a name: its first record is a checkpoint naming it.
      */
     private boolean openingDue;
     /** Why the start refused to continue the log it found (records after a final checkpoint); null if it did not. */
@@ -686,7 +687,9 @@ final class GroupCommitLog implements AuditLog {
             chain = new RecordChain(position.lastSeq(), position.lastHash(), chainName);
             lastSeqSeen = position.lastSeq();
             pendingTorn = position.torn();
-            openingDue = position.endsFinal();
+            // A fresh chain opens with a checkpoint too, which signs its name before its first record: records
+            // copied under another chain's name fail verify from the first one, not only after a checkpoint.
+            openingDue = position.endsFinal() || (position.lastSeq() == 0 && chainName != null);
             UnsignedTail tail = position.unsignedTail();
             // At start-up an unsigned tail means the last run stopped without its final checkpoint (kill -9,
             // power loss): the recovery record states it. After this process's own failed write, the tail is

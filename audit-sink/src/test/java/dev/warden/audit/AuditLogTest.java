@@ -82,14 +82,22 @@ class AuditLogTest {
     void recordsAreCanonicalJsonLinesChainedFromZeros() throws Exception {
         Path logDir = tmp.resolve("audit");
         try (AuditLog log = AuditLog.open(Fixtures.fileSettings(logDir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
-            assertEquals(1L, log.append(Fixtures.start("s1", "alice@example.com", false, "prod")).join());
-            assertEquals(2L, log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT 'é'\n")).join());
+            assertEquals(2L, log.append(Fixtures.start("s1", "alice@example.com", false, "prod")).join());
+            assertEquals(3L, log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT 'é'\n")).join());
         }
         Path file = LogFiles.list(logDir).get(0).path();
         assertEquals("audit-000000000001.jsonl", file.getFileName().toString());
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+        // The chain opens with a checkpoint that names it, chained from zeros and signing no record yet.
+        ObjectNode opening = CanonicalJson.parse(all.get(0).getBytes(StandardCharsets.UTF_8));
+        assertEquals("checkpoint", opening.get("type").asText());
+        assertEquals("0".repeat(64), opening.get("prev").asText());
+        assertEquals(1, opening.get("seq").asInt());
+        assertTrue(opening.hasNonNull("chain"), all.get(0));
+        assertEquals(CanonicalJson.sha256(all.get(0).getBytes(StandardCharsets.UTF_8)),
+                CanonicalJson.parse(all.get(1).getBytes(StandardCharsets.UTF_8)).get("prev").asText());
+        List<String> lines = all.subList(1, all.size());
         ObjectNode first = CanonicalJson.parse(lines.get(0).getBytes(StandardCharsets.UTF_8));
-        assertEquals("0".repeat(64), first.get("prev").asText());
         assertEquals(1, first.get("schema_version").asInt());
         assertTrue(first.get("ts").asText().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z"));
         assertTrue(lines.get(0).startsWith("{\"client\":{\"address\":\"10.0.0.5:51234\""), lines.get(0));
@@ -166,7 +174,8 @@ class AuditLogTest {
             assertTrue(cause.getMessage().contains("Not a directory"), cause.getMessage());
 
             Files.delete(blocker);
-            assertEquals(1L, log.append(Fixtures.query("s1", "alice", "prod", "SELECT 1")).get(5, TimeUnit.SECONDS));
+            assertEquals(2L, log.append(Fixtures.query("s1", "alice", "prod", "SELECT 1")).get(5, TimeUnit.SECONDS),
+                    "after the chain's opening checkpoint");
             assertTrue(log.healthy());
         }
         assertTrue(AuditVerifier.verify(logDir, SigningKey.load(key).publicKey()).passed());

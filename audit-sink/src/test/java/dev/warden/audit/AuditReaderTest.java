@@ -150,8 +150,8 @@ class AuditReaderTest {
             log.append(Fixtures.query("e1", "eve", "prod",
                     "SELECT 1 -- looks harmless\rDROP TABLE t;\n\tSELECT '\u001b[31m\u202e\u0007\\'")).join();
         }
-        List<String> lines = AuditReader.of(dir).search(AuditFilter.all()).stream().map(AuditReader.Line::human)
-                .toList();
+        List<String> lines = AuditReader.of(dir).search(AuditFilter.all()).stream()
+                .filter(l -> !l.record().type().equals("checkpoint")).map(AuditReader.Line::human).toList();
         assertTrue(lines.get(0).contains("eve\\e[2J@example.com"), lines.get(0));
         assertTrue(lines.get(1).endsWith("SELECT 1 -- looks harmless\\rDROP TABLE t;\\n\\tSELECT "
                 + "'\\e[31m\\u202e\\u0007\\\\'"), lines.get(1));
@@ -165,17 +165,19 @@ class AuditReaderTest {
     @Test
     void aMismatchRecordShowsBothReadings() throws Exception {
         Path dir = tmp.resolve("mismatch");
+        long q;
         try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
             log.append(Fixtures.start("m1", "mia@example.com", false, "prod")).join();
-            long q = log.append(Fixtures.query("m1", "mia@example.com", "prod", "DELETE FROM t")).join();
+            q = log.append(Fixtures.query("m1", "mia@example.com", "prod", "DELETE FROM t")).join();
             log.append(dev.warden.audit.event.EnforcementMismatch.of("m1", "mia@example.com", "prod", q,
                     "command_tag", "DELETE FROM t", List.of("SELECT"), List.of("DELETE 3"),
                     "the server reported DELETE 3 for statement 1, which Warden read as SELECT")).join();
         }
-        List<AuditReader.Line> lines = AuditReader.of(dir).search(AuditFilter.all());
+        List<AuditReader.Line> lines = AuditReader.of(dir).search(AuditFilter.all()).stream()
+                .filter(l -> !l.record().type().equals("checkpoint")).toList();
         assertEquals("enforcement.mismatch", lines.get(2).record().type());
         assertTrue(lines.get(2).human().endsWith("prod enforcement.mismatch MISMATCH(command_tag) "
-                + "warden=[\"SELECT\"] server=[\"DELETE 3\"] of #2: DELETE FROM t"), lines.get(2).human());
+                + "warden=[\"SELECT\"] server=[\"DELETE 3\"] of #" + q + ": DELETE FROM t"), lines.get(2).human());
         assertTrue(dev.warden.audit.verify.AuditVerifier.verify(dir, null).passed());
     }
 }

@@ -176,4 +176,94 @@ class CheckpointChainNameTest {
         assertTrue(report.problem().orElseThrow().message().contains("names no chain, after checkpoints that name "
                 + "warden-alpha"), report.summary());
     }
+
+    /** Writes {@code count} statements as {@code instance} and leaves the log open (a running proxy's young chain). */
+    private static AuditLog writeOpen(Path logDir, Path keyFile, String instance, int count) {
+        AuditSettings settings = Fixtures.fileSettings(logDir, keyFile, 1 << 20, 1000)
+                .withInstance(instance, Optional.empty());
+        AuditLog log = AuditLog.open(settings);
+        for (int i = 0; i < count; i++) {
+            log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT " + i)).join();
+        }
+        return log;
+    }
+
+    /**
+     * The gap the README named after the last fix: a chain younger than its first checkpoint (fewer records than
+     * checkpoint_every, within checkpoint_interval) had no checkpoint at all, so its records copied under another
+     * instance's name verified as that chain (with an unsigned-tail warning). A chain now opens with a checkpoint
+     * that names it, before its first record.
+     */
+    @Test
+    void aYoungChainCopiedUnderAnothersNameFailsFromItsOpeningCheckpoint() throws Exception {
+        Path keyFile = Fixtures.writeKey(tmp);
+        PublicKey key = SigningKey.load(keyFile).publicKey();
+        Path logDir = tmp.resolve("alpha");
+        AuditLog running = writeOpen(logDir, keyFile, "warden-alpha", 3);
+        try {
+            List<byte[]> records = lines(logDir);
+            String first = new String(records.get(0), StandardCharsets.UTF_8);
+            assertTrue(first.contains("\"type\":\"checkpoint\"") && first.contains("\"chain\":\"warden-alpha\"")
+                    && first.contains("\"seq\":1,"), first);
+            assertEquals(4, records.size(), "the opening checkpoint and three records, none signed after it yet");
+
+            VerifyReport own = AuditVerifier.verifyRecords("kafka:audit/warden-alpha", records, key, "warden-alpha");
+            assertTrue(own.passed(), own.summary());
+            VerifyReport copied = AuditVerifier.verifyRecords("kafka:audit/warden-beta", records, key,
+                    "warden-beta");
+            assertFalse(copied.passed(), copied.summary());
+            assertTrue(copied.problem().orElseThrow().message().contains("names chain warden-alpha, not warden-beta"),
+                    copied.summary());
+
+            // Without the opening checkpoint the chain lacks its seq 1.
+            List<byte[]> stripped = records.subList(1, records.size());
+            VerifyReport cut = AuditVerifier.verifyRecords("kafka:audit/warden-beta", stripped, key, "warden-beta");
+            assertFalse(cut.passed(), cut.summary());
+            // Numbered again from 1 and chained again (the hash chain takes no key): nothing signs them, and as a
+            // chain asked for by name that fails.
+            List<byte[]> renumbered = new ArrayList<>();
+            String prev = "0".repeat(64);
+            for (int i = 0; i < stripped.size(); i++) {
+                com.fasterxml.jackson.databind.node.ObjectNode r = dev.warden.audit.event.CanonicalJson.parse(
+                        stripped.get(i));
+                r.put("seq", i + 1);
+                r.put("prev", prev);
+                byte[] line = dev.warden.audit.event.CanonicalJson.encode(r);
+                prev = dev.warden.audit.event.CanonicalJson.sha256(line);
+                renumbered.add(line);
+            }
+            VerifyReport unsigned = AuditVerifier.verifyRecords("kafka:audit/warden-beta", renumbered, key,
+                    "warden-beta");
+            assertFalse(unsigned.passed(), unsigned.summary());
+            assertTrue(unsigned.problem().orElseThrow().message().contains("no checkpoint signs any of the 3 records "
+                    + "of chain warden-beta"), unsigned.summary());
+            // Asked for no chain, a directory without one still verifies, with its unsigned records named.
+            VerifyReport anyChain = AuditVerifier.verify(logDir, key, Optional.empty(), null);
+            assertTrue(anyChain.passed(), anyChain.summary());
+            VerifyReport asBetaDir = AuditVerifier.verify(logDir, key, Optional.empty(), "warden-beta");
+            assertFalse(asBetaDir.passed(), asBetaDir.summary());
+        } finally {
+            running.close();
+        }
+        assertTrue(AuditVerifier.verify(logDir, key, Optional.empty(), "warden-alpha").passed());
+    }
+
+    /** A log of a build before opening checkpoints, with no checkpoint yet, fails when asked for as a named chain. */
+    @Test
+    void aChainWithNoCheckpointAtAllFailsAsANamedChain() throws Exception {
+        Path keyFile = Fixtures.writeKey(tmp);
+        PublicKey key = SigningKey.load(keyFile).publicKey();
+        Path logDir = tmp.resolve("old");
+        GroupCommitLog log = new GroupCommitLog(List.of(new FileSink(logDir, 1 << 20, Duration.ZERO)),
+                SigningKey.load(keyFile), 1000, Duration.ZERO, Duration.ZERO);
+        try {
+            log.append(Fixtures.query("s1", "alice@example.com", "prod", "SELECT 1")).join();
+            VerifyReport named = AuditVerifier.verify(logDir, key, Optional.empty(), "warden-alpha");
+            assertFalse(named.passed(), named.summary());
+            assertTrue(named.problem().orElseThrow().message().contains("no checkpoint signs any"), named.summary());
+            assertTrue(AuditVerifier.verify(logDir, key, Optional.empty(), null).passed());
+        } finally {
+            log.close();
+        }
+    }
 }

@@ -69,9 +69,9 @@ class PostgresSinkTest {
         try (Connection c = postgres.connect(db); Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT count(*), min(seq), max(seq) FROM warden_audit")) {
                 rs.next();
-                assertEquals(22, rs.getLong(1), "21 events and the closing checkpoint");
+                assertEquals(23, rs.getLong(1), "the opening checkpoint, 21 events and the closing checkpoint");
                 assertEquals(1, rs.getLong(2));
-                assertEquals(22, rs.getLong(3));
+                assertEquals(23, rs.getLong(3));
             }
             try (ResultSet rs = s.executeQuery("SELECT record::text, hash, type FROM warden_audit ORDER BY seq")) {
                 while (rs.next()) {
@@ -96,26 +96,27 @@ class PostgresSinkTest {
         String db = postgres.createDatabase("audit");
         AuditSettings settings = settings(db, false);
         try (AuditLog log = AuditLog.open(settings)) {
-            assertEquals(1L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 1")).join());
+            assertEquals(2L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 1")).join(),
+                    "after the chain's opening checkpoint at 1");
         }
         try (AuditLog log = AuditLog.open(settings)) {
-            assertEquals(4L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 2")).join(),
-                    "after seq 1, the final checkpoint at 2 and this start's first checkpoint at 3");
+            assertEquals(5L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 2")).join(),
+                    "after seq 2, the final checkpoint at 3 and this start's first checkpoint at 4");
         }
-        // Abandoned without close (kill -9): seq 7 stays after this start's first checkpoint at 6, unsigned.
+        // Abandoned without close (kill -9): seq 8 stays after this start's first checkpoint at 7, unsigned.
         AuditLog abandoned = AuditLog.open(settings);
-        assertEquals(7L, abandoned.append(Fixtures.query("s1", "bob", "dev", "SELECT 3")).join());
+        assertEquals(8L, abandoned.append(Fixtures.query("s1", "bob", "dev", "SELECT 3")).join());
         try (AuditLog log = AuditLog.open(settings)) {
-            assertEquals(10L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 4")).join(),
-                    "after the recovery record (8) and the checkpoint signing the tail (9)");
+            assertEquals(11L, log.append(Fixtures.query("s1", "bob", "dev", "SELECT 4")).join(),
+                    "after the recovery record (9) and the checkpoint signing the tail (10)");
         }
         try (Connection c = postgres.connect(db); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT type, record->'unsigned'->>'from_seq', "
-                     + "record->'unsigned'->>'to_seq' FROM warden_audit WHERE seq IN (8, 9) ORDER BY seq")) {
+                     + "record->'unsigned'->>'to_seq' FROM warden_audit WHERE seq IN (9, 10) ORDER BY seq")) {
             assertTrue(rs.next());
             assertEquals("recovery", rs.getString(1));
-            assertEquals("7", rs.getString(2));
-            assertEquals("7", rs.getString(3));
+            assertEquals("8", rs.getString(2));
+            assertEquals("8", rs.getString(3));
             assertTrue(rs.next());
             assertEquals("checkpoint", rs.getString(1));
         }

@@ -102,8 +102,8 @@ class VerifyTamperTest {
     void untouchedLogPasses() throws IOException {
         VerifyReport report = AuditVerifier.verify(copy(), publicKey);
         assertTrue(report.passed(), report.summary());
-        assertEquals(4000 + 40 + 1, report.records(),
-                "4000 events, a checkpoint every 100 records, and the final one of the clean stop");
+        assertEquals(1 + 4000 + 40 + 1, report.records(), "the chain's opening checkpoint, 4000 events, a checkpoint "
+                + "every 100 records, and the final one of the clean stop");
     }
 
     @Test

@@ -165,6 +165,9 @@ public final class AuditVerifier {
         long firstSeq = seqOf(sorted.get(0));
         Optional<Problem> problem = verifier.lines(source, firstSeq, content.toByteArray());
         if (problem.isEmpty()) {
+            problem = verifier.signedAsTheChain(source);
+        }
+        if (problem.isEmpty()) {
             problem = verifier.witnessReached();
         }
         return verifier.report(where, 1, problem);
@@ -219,7 +222,23 @@ public final class AuditVerifier {
                     "a recovery record follows the final checkpoint of a clean stop (" + finalWhere + ", seq "
                             + finalSeq + ") but no checkpoint of the next start follows it"));
         }
-        return report(dir, files.size(), witnessReached());
+        Optional<Problem> unsigned = signedAsTheChain(prevFile);
+        return report(dir, files.size(), unsigned.isPresent() ? unsigned : witnessReached());
+    }
+
+    /**
+     * With a chain expected: some checkpoint must sign its records. Warden opens every chain with a checkpoint
+     * that names it, before its first record, so records of a chain that no checkpoint signs were not shown to be
+     * Warden's (records copied under another chain's name, or made up: the hash chain alone takes no key).
+     */
+    private Optional<Problem> signedAsTheChain(String where) {
+        if (expectedChain == null || records == 0 || !namedChains.isEmpty() || unnamedCheckpoints > 0) {
+            return Optional.empty();
+        }
+        return problem(where, prevLine, expectedSeq - 1, Kind.ALTERED, "no checkpoint signs any of the " + records
+                + " records of chain " + expectedChain + ": nothing shows that Warden wrote them as this chain's "
+                + "(Warden opens each chain with a checkpoint naming it; a log of a build before that holds none "
+                + "until its first checkpoint)");
     }
 
     /** After the last record: the log must reach the witness's head (whose hash was compared on the way). */
