@@ -37,6 +37,22 @@ class CanonicalWriterDifferentialTest {
 
     private static final int EVENTS = 5_000;
 
+    /** What the audit budget charges for a text is the bytes the reference form writes it in (quotes aside). */
+    @Test
+    void jsonLengthIsTheEncodedLengthOfRandomTexts() throws Exception {
+        long seed = Long.getLong("warden.test.seed", System.nanoTime());
+        System.out.println("CanonicalWriterDifferentialTest jsonLength seed=" + seed);
+        Pool pool = new Pool(new Random(seed));
+        for (int i = 0; i < 20_000; i++) {
+            String text = pool.text();
+            byte[] encoded = CanonicalJson.encode(com.fasterxml.jackson.databind.node.TextNode.valueOf(text));
+            assertEquals(encoded.length - 2, dev.warden.audit.event.CanonicalWriter.jsonLength(text),
+                    "seed " + seed + ", text " + CanonicalJson.sha256(text.getBytes(StandardCharsets.UTF_16BE)));
+        }
+        assertEquals(6 * 4, dev.warden.audit.event.CanonicalWriter.jsonLength("\u0001\u0002\u001f\u0000"));
+        assertEquals(4, dev.warden.audit.event.CanonicalWriter.jsonLength("\ud83d\ude00"));
+    }
+
     @Test
     void randomEventsSerializeToTheReferenceBytes() throws Exception {
         long seed = Long.getLong("warden.test.seed", System.nanoTime());

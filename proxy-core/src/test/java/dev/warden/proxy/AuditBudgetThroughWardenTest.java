@@ -162,6 +162,36 @@ class AuditBudgetThroughWardenTest {
     }
 
     /**
+     * A text is charged by the bytes its record takes, not by its characters. Before, a control character cost one
+     * byte of the budget and six in the record ({@code \u0001}): statements of 170 K of them (a comment after
+     * {@code SELECT n}) grew the log six times faster than the budget allowed. Now the log grows by the budget.
+     */
+    @Test
+    void controlCharactersAreChargedByTheBytesTheirRecordTakes() throws Exception {
+        String user = "escapes@example.com";
+        long before = auditBytes();
+        List<String> states = new ArrayList<>();
+        long t0 = System.nanoTime();
+        try (Connection c = connect(user, "preferQueryMode=simple"); Statement s = c.createStatement()) {
+            for (int i = 0; i < 20; i++) {
+                String sql = "SELECT " + i + " AS n /* " + "\u0001".repeat(170 * 1024) + " */";
+                try {
+                    s.execute(sql);
+                    states.add("ok");
+                } catch (SQLException e) {
+                    states.add(e.getSQLState());
+                }
+            }
+        }
+        long elapsed = System.nanoTime() - t0;
+        long grew = auditBytes() - before;
+        String summary = "answers " + states + "; log grew by " + grew + " bytes in " + elapsed / 1_000_000 + " ms";
+        assertTrue(states.contains("ok") && states.contains("42501"), summary);
+        assertTrue(states.stream().allMatch(st -> st.equals("ok") || st.equals("42501")), summary);
+        assertTrue(grew <= allowed(elapsed, 1) + 64 * 1024, summary);
+    }
+
+    /**
      * The budget is the identity's, not a session's: eight sessions of one identity, each sending less than the
      * burst (three statements of 256 KiB), together record no more than one identity's budget.
      */

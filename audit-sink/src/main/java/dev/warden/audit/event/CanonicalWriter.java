@@ -100,6 +100,35 @@ public final class CanonicalWriter {
         return b;
     }
 
+    /**
+     * How many bytes {@code s} takes in a record, as a JSON string without its quotes: a printable ASCII character
+     * one, {@code "} and {@code \\} and the short escapes two, another control character six, a non-ASCII one its
+     * UTF-8 bytes (a surrogate pair four, a lone surrogate three, as U+FFFD). What the audit budget charges.
+     */
+    public static long jsonLength(String s) {
+        int n = s.length();
+        long bytes = n;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (plain(c)) {
+                continue;
+            }
+            if (c < 0x20) {
+                bytes += c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 1 : 5;
+            } else if (c < 0x80) {
+                bytes += 1; // " and \
+            } else if (c < 0x800) {
+                bytes += 1;
+            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 2; // four bytes for the pair's two chars
+                i++;
+            } else {
+                bytes += 2;
+            }
+        }
+        return bytes;
+    }
+
     /** Whether a char is written as itself: printable ASCII other than the two JSON escapes. */
     private static boolean plain(char c) {
         return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';

@@ -94,9 +94,12 @@ final class SessionAudit {
         this.received = textBytes;
     }
 
-    /** How many bytes of a text that is not UTF-8 the next query records hold besides the text (0 for UTF-8). */
+    /**
+     * How many bytes of a text that is not UTF-8 the next query records hold besides the text (0 for UTF-8): its
+     * bytes as {@code statement_base64}.
+     */
     long receivedBytes() {
-        return received == null ? 0 : received.length;
+        return received == null ? 0 : 4L * ((received.length + 2) / 3);
     }
 
     /** Of a text not recorded, how many characters (or bytes, when not UTF-8) its record names by their SHA-256. */

@@ -130,17 +130,18 @@ final class StatementGate {
     }
 
     /**
-     * What a statement's record holds whole of what the client sent, in characters (bytes for ASCII; JSON escapes may
-     * make the record longer): its text (and again its bytes, when not UTF-8), and its bound values (each cut at 256
-     * characters, see BoundParameters, but a Bind may carry 65,535 of them). Counted before approvals: each record of
-     * a held statement holds the text again, and a held statement is refused as a whole here.
+     * What a statement's record holds whole of what the client sent, in the bytes the record writes it in (a control
+     * character is six, a non-ASCII one its UTF-8 bytes: CanonicalWriter#jsonLength): its text (and again its bytes,
+     * when not UTF-8), and its bound values (each cut at 256 characters, see BoundParameters, but a Bind may carry
+     * 65,535 of them). Counted before approvals: each record of a held statement holds the text again, and a held
+     * statement is refused as a whole here.
      */
     private long recordedBytes(Statement s) {
-        long bytes = s.sql().length() + audit.receivedBytes();
+        long bytes = dev.warden.audit.event.CanonicalWriter.jsonLength(s.sql()) + audit.receivedBytes();
         List<String> values = s.parameters();
         if (values != null) {
             for (int i = 0; i < values.size(); i++) {
-                bytes += values.get(i).length();
+                bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(values.get(i));
             }
         }
         return bytes;
