@@ -192,6 +192,38 @@ class AuditBudgetThroughWardenTest {
     }
 
     /**
+     * What no identity's budget pays for stays small in each record: the application_name of a login, and the user
+     * name a failed login claimed, are cut to 63 characters (what PostgreSQL keeps of either) with their length.
+     * Before, each was recorded whole, up to the pre-login message limit (16 KiB) a connection.
+     */
+    @Test
+    void startUpNamesAreRecordedCutToWhatPostgresqlKeeps() throws Exception {
+        String app = "app-" + "a".repeat(8000);
+        try (Connection c = warden.connect("dev", "names@example.com",
+                warden.issuer.token().email("names@example.com").groups("eng").sign(),
+                "assumeMinServerVersion=12&ApplicationName=" + app)) {
+            assertEquals("1", WardenHarness.scalar(c, "SELECT 1"));
+        }
+        String claimed = "claimed-" + "u".repeat(8000);
+        try (Connection c = warden.connect("dev", claimed, "not-a-token", "")) {
+            throw new AssertionError("logged in with a bad token");
+        } catch (SQLException expected) {
+            assertEquals("28P01", expected.getSQLState(), expected.getMessage());
+        }
+        List<AuditRecord> all = dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                .map(dev.warden.audit.query.AuditReader.Line::record).toList();
+        AuditRecord start = all.stream().filter(r -> r.type().equals("session.start")
+                && r.text().contains("names@example.com")).findFirst().orElseThrow();
+        String recordedApp = start.get("client").get("application_name").asText();
+        assertEquals(app.substring(0, 63) + "...[cut: 8004 characters]", recordedApp);
+        AuditRecord failure = all.stream().filter(r -> r.type().equals("auth.failure")
+                && r.get("username").asText().startsWith("claimed-")).findFirst().orElseThrow();
+        assertEquals(claimed.substring(0, 63) + "...[cut: 8008 characters]", failure.get("username").asText());
+        assertTrue(failure.text().length() < 1000, failure.text());
+    }
+
+    /**
      * The budget is the identity's, not a session's: eight sessions of one identity, each sending less than the
      * burst (three statements of 256 KiB), together record no more than one identity's budget.
      */

@@ -245,7 +245,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     }
                     if (failure != null) {
                         Throwable cause = ClientErrors.unwrap(failure);
-                        log.info("auth.failure session={} user={} client={} reason=\"{}\"", this.id, user,
+                        log.info("auth.failure session={} user={} client={} reason=\"{}\"", this.id,
+                                SessionAudit.bounded(user),
                                 ctx.channel().remoteAddress(), cause.getMessage());
                         audit.authFailure(user, String.valueOf(ctx.channel().remoteAddress()), cause.getMessage(),
                                 ClientErrors.fatal(cause).sqlState());
@@ -367,7 +368,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         log.info("session.start session={} user={} kind={} groups={} env={} client={} tls={} upstream_tls={} app=\"{}\"",
                 id, identity.username(), identity.kind(), identity.groups(), environment.name(),
                 ctx.channel().remoteAddress(), ctx.pipeline().get(SslHandler.class) != null, connection.tls(),
-                startup.parameters().getOrDefault("application_name", ""));
+                SessionAudit.bounded(startup.parameters().getOrDefault("application_name", "")));
         ctx.pipeline().replace(this, "session", session.requests);
         // Right above TLS, on both legs: every write of the relay passes it (see TlsWriteBatch).
         if (ctx.pipeline().get("tls") instanceof SslHandler) {

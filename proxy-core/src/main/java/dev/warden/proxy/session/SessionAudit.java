@@ -162,11 +162,28 @@ final class SessionAudit {
         AuditIdentity identity = new AuditIdentity(who.subject(), who.username(), List.copyOf(who.groups()),
                 who.kind() == Identity.Kind.AGENT, who.issuer());
         return append(SessionStart.of(session, identity, new ClientInfo(clientAddress, tlsVersion,
-                applicationName), environment, policyVersion));
+                bounded(applicationName)), environment, policyVersion));
     }
 
     void authFailure(String claimedUser, String clientAddress, String reason, String sqlState) {
-        background(AuthFailure.of(session, claimedUser, clientAddress, reason, sqlState));
+        background(AuthFailure.of(session, bounded(claimedUser), clientAddress, reason, sqlState));
+    }
+
+    /** The longest start-up name a record (or a log line) holds whole: what PostgreSQL keeps of a name (63 bytes). */
+    static final int NAME_CHARACTERS = 63;
+
+    /**
+     * A start-up parameter the client chose (application_name, the user name a failed login claimed), cut to
+     * {@link #NAME_CHARACTERS} characters with its length after it. No identity's audit budget pays for these (a
+     * failed login has none), so each record of one stays small, whatever the start-up packet carried (up to
+     * {@code budgets.pre_login.max_message_bytes}). PostgreSQL itself keeps 63 bytes of either.
+     */
+    static String bounded(String name) {
+        if (name == null || name.length() <= NAME_CHARACTERS) {
+            return name;
+        }
+        int end = Character.isHighSurrogate(name.charAt(NAME_CHARACTERS - 1)) ? NAME_CHARACTERS - 1 : NAME_CHARACTERS;
+        return name.substring(0, end) + "...[cut: " + name.length() + " characters]";
     }
 
     void sessionEnd(long durationMs, long statements, String reason) {
