@@ -99,6 +99,47 @@ class GuardrailOpenDdlTest {
     }
 
     /**
+     * The same race through a prepared statement (pgJDBC's extended protocol, a named server-side statement): A's
+     * INSERT was parsed, judged and run before B's open transaction added the trigger; its next Execute must be
+     * judged again with B's DDL, not by the decision remembered for the statement.
+     */
+    @Test
+    void aPreparedWriteWaitingOnAnotherSessionsNewTriggerIsJudgedWithIt() throws Exception {
+        fillLedger();
+        try (Connection a = warden.connect("prod", WardenHarness.USER, warden.token(),
+                "preferQueryMode=extended&prepareThreshold=1&assumeMinServerVersion=12"); Connection b = dev()) {
+            assertNull(run(b, "CREATE TABLE od_psrc (id int)"));
+            assertNull(run(b, "GRANT ALL ON od_psrc TO gw_login"));
+            java.sql.PreparedStatement insert = a.prepareStatement("INSERT INTO od_psrc VALUES (?)");
+            for (int i = 0; i < 3; i++) {
+                insert.setInt(1, i);
+                insert.executeUpdate();
+            }
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "CREATE FUNCTION od_pwipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$"));
+            assertNull(run(b, "CREATE TRIGGER od_pt BEFORE INSERT ON od_psrc FOR EACH ROW EXECUTE FUNCTION "
+                    + "od_pwipe()"));
+            CompletableFuture<String> again = CompletableFuture.supplyAsync(() -> {
+                try {
+                    insert.setInt(1, 9);
+                    insert.executeUpdate();
+                    return null;
+                } catch (SQLException e) {
+                    return e.getSQLState() + " " + e.getMessage();
+                }
+            });
+            untilWaitingOrAnswered(again);
+            assertNull(run(b, "COMMIT"));
+            String error = again.get(30, TimeUnit.SECONDS);
+            assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error));
+            assertTrue(error != null && error.startsWith("42501") && error.contains("gw-ledger-kept"), error);
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS od_psrc", "DROP FUNCTION IF EXISTS od_pwipe()");
+        }
+    }
+
+    /**
      * LEAK before the fix: B replaces, in an open transaction, a harmless function with one that deletes every ledger
      * row, and locks a table; A's {@code SELECT f() FROM} that table waits on the lock, B commits, and the server
      * runs the new body.
