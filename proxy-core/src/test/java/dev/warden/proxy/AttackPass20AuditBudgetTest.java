@@ -1,0 +1,150 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.audit.event.CanonicalWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks on 5bce995 and 4498f27 (the audit budget charges a text by the bytes its record takes). Each test sends,
+ * as its own identity, statements whose record may hold more than their text, and compares what the log grew by
+ * with what the budget was charged.
+ */
+class AttackPass20AuditBudgetTest {
+
+    static final long BURST = 1 << 20;
+    static final long PER_SECOND = 256 * 1024;
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "",
+                AuditBudgetThroughWardenTest.TOP.formatted(BURST, PER_SECOND));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            warden.assertAuditVerifies();
+        } finally {
+            warden.close();
+        }
+    }
+
+    private static Connection connect(String user) throws SQLException {
+        return warden.connect("dev", user, warden.issuer.token().email(user).groups("eng").sign(),
+                "preferQueryMode=simple");
+    }
+
+    private static long auditBytes() throws java.io.IOException {
+        try (var files = java.nio.file.Files.walk(warden.auditDir())) {
+            return files.filter(java.nio.file.Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    /** Runs {@code sqls} as {@code user}; returns what the log grew by and what was charged, as text. */
+    private static long[] growth(String user, List<String> sqls, List<String> answers) throws Exception {
+        long charged = 0;
+        long before = auditBytes();
+        try (Connection c = connect(user); Statement s = c.createStatement()) {
+            for (String sql : sqls) {
+                charged += CanonicalWriter.jsonLength(sql);
+                try {
+                    s.execute(sql);
+                    answers.add("ok");
+                } catch (SQLException e) {
+                    answers.add(e.getSQLState());
+                }
+            }
+        }
+        Thread.sleep(300);
+        return new long[] {auditBytes() - before, charged};
+    }
+
+    /** The size of each field of {@code user}'s query records, summed. */
+    private static java.util.Map<String, Integer> fieldSizes(String user) throws Exception {
+        java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+        for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                .search(dev.warden.audit.query.AuditFilter.all())) {
+            var r = line.record();
+            if (r.type().equals("query") && user.equals(r.get("username").asText())) {
+                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.text());
+                node.fields().forEachRemaining(e -> out.merge(e.getKey(), e.getValue().toString().length(),
+                        Integer::sum));
+            }
+        }
+        return out;
+    }
+
+    private static String report(String what, long[] g, List<String> answers) {
+        return what + ": log grew " + g[0] + " bytes, charged " + g[1] + " (x" + String.format("%.2f",
+                (double) g[0] / g[1]) + "), answers " + answers;
+    }
+
+    /**
+     * Held: long quoted identifiers (a table and a column of 40 K characters, each named twice) grow the log by
+     * their text only: the record's facts hold them cut.
+     */
+    @Test
+    void longIdentifiersAreChargedForEveryPlaceTheRecordHoldsThem() throws Exception {
+        List<String> sqls = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String t = "t" + i + "x".repeat(40 * 1024);
+            String c = "c" + i + "y".repeat(40 * 1024);
+            sqls.add("SELECT \"" + t + "\".\"" + c + "\", \"" + t + "\".\"" + c + "\" FROM \"" + t + "\"");
+        }
+        List<String> answers = new ArrayList<>();
+        long[] g = growth("idents@example.com", sqls, answers);
+        String r = report("long identifiers", g, answers);
+        assertTrue(g[0] <= g[1] + 16 * 1024, r + " " + fieldSizes("idents@example.com"));
+    }
+
+    /**
+     * LEAK (fixed): a Query of many short statements ({@code SELECT;}, seven characters) is charged its text, but its
+     * record holds each statement's fingerprint too (32 characters and a comma): the log grew about five times
+     * faster than the budget. The budget now charges a record's facts (fingerprints, tables, columns) as well.
+     */
+    @Test
+    void aQueryOfManyShortStatementsIsChargedForItsFingerprints() throws Exception {
+        List<String> sqls = new ArrayList<>();
+        for (int q = 0; q < 16; q++) {
+            sqls.add("SELECT;".repeat(32 * 1024));
+        }
+        List<String> answers = new ArrayList<>();
+        long t0 = System.nanoTime();
+        long[] g = growth("short@example.com", sqls, answers);
+        String r = report("many short statements", g, answers);
+        assertTrue(g[0] <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
+                r + " " + fieldSizes("short@example.com"));
+    }
+
+    /**
+     * LEAK (fixed): one statement naming many short tables ({@code a1,a2,...}: three characters each in the text)
+     * has each recorded as {@code "public.a1",} in tables_read, and again in columns_read when its columns are named.
+     */
+    @Test
+    void aStatementNamingManyTablesIsChargedForItsTableList() throws Exception {
+        List<String> sqls = new ArrayList<>();
+        for (int q = 0; q < 16; q++) {
+            StringBuilder sql = new StringBuilder("SELECT 1 FROM a0");
+            for (int i = 1; i < 20_000; i++) {
+                sql.append(",a").append(i);
+            }
+            sqls.add(sql.toString());
+        }
+        List<String> answers = new ArrayList<>();
+        long t0 = System.nanoTime();
+        long[] g = growth("tables@example.com", sqls, answers);
+        String r = report("many tables", g, answers);
+        assertTrue(g[0] <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
+                r + " " + fieldSizes("tables@example.com"));
+    }
+}
