@@ -147,4 +147,27 @@ class AttackPass20AuditBudgetTest {
         assertTrue(g[0] <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
                 r + " " + fieldSizes("tables@example.com"));
     }
+
+    /**
+     * LEAK (fixed): a login with a valid token that names an environment the policy lacks (the StartupMessage's
+     * database, up to the pre-login limit) was refused with a reason that repeats the name whole, in the
+     * auth.failure record and the log line; no budget pays for it. 4498f27 cut the claimed user name, not this.
+     */
+    @Test
+    void anUnknownEnvironmentsNameIsRecordedCut() throws Exception {
+        String user = "envname@example.com";
+        String env = "env-" + "e".repeat(8000);
+        try (Connection c = warden.connect(env, user, warden.issuer.token().email(user).groups("eng").sign(), "")) {
+            throw new AssertionError("logged in to an environment the policy lacks");
+        } catch (SQLException expected) {
+            assertTrue(expected.getMessage().contains("is not defined in the Warden policy"), expected.getMessage());
+        }
+        Thread.sleep(300);
+        var failure = dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                .map(dev.warden.audit.query.AuditReader.Line::record)
+                .filter(r -> r.type().equals("auth.failure") && r.text().contains(user)).findFirst().orElseThrow();
+        assertTrue(failure.text().length() < 1000, failure.text().length() + " bytes: "
+                + failure.text().substring(0, 300));
+    }
 }
