@@ -105,11 +105,10 @@ class AttackPass20GuardrailOpenDdlTest {
      * LEAK: B creates the trigger and PREPAREs the transaction. The server reports B idle, so Warden withdraws B's
      * DDL from what other sessions are judged with, but the prepared transaction keeps its locks and its trigger.
      * A's INSERT is judged by the committed catalog (no trigger), allowed, and waits on the prepared transaction's
-     * lock; COMMIT PREPARED makes the trigger fire for A's row.
+     * lock; COMMIT PREPARED makes the trigger fire for A's row. Fixed: a prepared transaction's DDL counts for every
+     * session until a COMMIT or ROLLBACK PREPARED of its id is answered; after a ROLLBACK PREPARED, A's INSERT runs.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("LEAK: a prepared transaction's DDL stops counting for other sessions at the "
-            + "PREPARE TRANSACTION's ReadyForQuery, though its locks and its DDL wait for COMMIT PREPARED")
     void aPreparedTransactionsTriggerFiresForAnInsertJudgedWithoutIt() throws Exception {
         fillLedger();
         try (Connection a = warden.prod(); Connection b = dev()) {
@@ -125,11 +124,64 @@ class AttackPass20GuardrailOpenDdlTest {
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error)
                     + ", A waited: " + waited);
+            assertTrue(error != null && error.startsWith("42501") && error.contains("gw-ledger-kept"), error);
+
+            assertNull(run(b, "CREATE TABLE ap_2pc_b (id int)"));
+            assertNull(run(b, "GRANT ALL ON ap_2pc_b TO gw_login"));
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "CREATE TRIGGER ap_t3 BEFORE INSERT ON ap_2pc_b FOR EACH ROW EXECUTE FUNCTION "
+                    + "ap_wipe2()"));
+            assertNull(run(b, "PREPARE TRANSACTION 'ap_2pc_b'"));
+            String meanwhile = run(a, "INSERT INTO ap_2pc_b VALUES (1)");
+            assertTrue(meanwhile != null && meanwhile.contains("gw-ledger-kept"), meanwhile);
+            String notTheirs = run(a, "ROLLBACK PREPARED 'ap_2pc_b'");
+            assertTrue(notTheirs != null && notTheirs.startsWith("42501"), "only its preparer: " + notTheirs);
+            meanwhile = run(a, "INSERT INTO ap_2pc_b VALUES (1)");
+            assertTrue(meanwhile != null && meanwhile.contains("gw-ledger-kept"), "a failed ROLLBACK PREPARED ended "
+                    + "nothing: " + meanwhile);
+            assertNull(run(b, "ROLLBACK PREPARED 'ap_2pc_b'"));
+            assertNull(run(a, "INSERT INTO ap_2pc_b VALUES (2)"), "rolled back: the trigger is gone");
+            assertEquals("3/3", warden.ledger());
         } finally {
             try (Connection c = warden.direct()) {
                 run(c, "ROLLBACK PREPARED 'ap_2pc'");
+                run(c, "ROLLBACK PREPARED 'ap_2pc_b'");
             }
-            warden.directly("DROP TABLE IF EXISTS ap_2pc", "DROP FUNCTION IF EXISTS ap_wipe2()");
+            warden.directly("DROP TABLE IF EXISTS ap_2pc", "DROP TABLE IF EXISTS ap_2pc_b",
+                    "DROP FUNCTION IF EXISTS ap_wipe2() CASCADE");
+        }
+    }
+
+    /**
+     * LEAK: B calls, in an open transaction, a function that creates the trigger by dynamic SQL (EXECUTE of a
+     * computed text, which Warden cannot name): B's open DDL then makes nothing unreadable for other sessions. A's
+     * INSERT into the table is allowed, waits on the trigger's lock, and runs the trigger B commits: the ledger is
+     * emptied. A DO block's EXECUTE is the same. Not fixed: reading dynamic SQL as "everything changed" would refuse
+     * nearly every production statement while any session on the database has such a call in an open transaction.
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("LEAK: DDL run by dynamic SQL (a function's or DO block's EXECUTE) in an open "
+            + "transaction counts for no other session; the fix trades away precision for every session")
+    void aTriggerMadeByDynamicSqlInAnOpenTransactionCounts() throws Exception {
+        fillLedger();
+        try (Connection a = warden.prod(); Connection b = dev()) {
+            assertNull(run(b, "CREATE TABLE ap_dsrc (id int)"));
+            assertNull(run(b, "GRANT ALL ON ap_dsrc TO gw_login"));
+            assertNull(run(b, WIPE.replace("ap_wipe", "ap_wipe3")));
+            assertNull(run(b, "CREATE FUNCTION ap_mk() RETURNS int LANGUAGE plpgsql AS $$BEGIN EXECUTE 'CREATE '"
+                    + " || 'TRIGGER ap_t4 BEFORE INSERT ON ap_dsrc FOR EACH ROW EXECUTE FUNCTION ap_wipe3()'; "
+                    + "RETURN 1; END$$"));
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "SELECT ap_mk()"));
+            CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_dsrc VALUES (1)");
+            boolean waited = someoneWaits();
+            assertNull(run(b, "COMMIT"));
+            String error = insert.get(30, TimeUnit.SECONDS);
+            assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error)
+                    + ", A waited: " + waited);
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_dsrc", "DROP FUNCTION IF EXISTS ap_wipe3() CASCADE",
+                    "DROP FUNCTION IF EXISTS ap_mk()");
         }
     }
 
