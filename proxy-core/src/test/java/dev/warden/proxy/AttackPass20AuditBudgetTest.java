@@ -170,4 +170,54 @@ class AttackPass20AuditBudgetTest {
         assertTrue(failure.text().length() < 1000, failure.text().length() + " bytes: "
                 + failure.text().substring(0, 300));
     }
+
+    /**
+     * LEAK (fixed): Bind values the statement does not use. Parse may declare more parameter types than its text
+     * names ({@code SELECT 1} with 65,535 of them), and each Bind then carries 65,535 empty values: each was charged
+     * the two bytes of {@code ''} and recorded as {@code "''",} (five), so the log grew 2.5 times faster than the
+     * budget (3 MB in 2.4 s here). Each value is now charged its quotes and comma too.
+     */
+    @Test
+    void emptyBindValuesOfUnusedParametersAreCharged() throws Exception {
+        String user = "empties@example.com";
+        int n = 65_535;
+        long before = auditBytes();
+        long t0 = System.nanoTime();
+        List<String> answers = new ArrayList<>();
+        try (RawClient client = new RawClient(warden.port())) {
+            client.login("dev", user, warden.issuer.token().email(user).groups("eng").sign());
+            List<Integer> types = java.util.Collections.nCopies(n, 25);
+            List<byte[]> values = java.util.Collections.nCopies(n, new byte[0]);
+            client.send(new dev.warden.pg.message.FrontendMessage.Parse("e1", "SELECT 1", types));
+            client.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            answers.add(until(client));
+            for (int i = 0; i < 30; i++) {
+                client.send(new dev.warden.pg.message.FrontendMessage.Bind("", "e1", List.of(), values, List.of()));
+                client.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+                client.send(new dev.warden.pg.message.FrontendMessage.Sync());
+                answers.add(until(client));
+            }
+        }
+        Thread.sleep(300);
+        long grew = auditBytes() - before;
+        String r = "log grew " + grew + " bytes in " + (System.nanoTime() - t0) / 1_000_000 + " ms; answers "
+                + answers.stream().map(a -> a.length() > 60 ? a.substring(0, 60) : a).toList();
+        assertTrue(grew <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
+                r + " " + fieldSizes(user));
+    }
+
+    /** The message types (and an error's text) until ReadyForQuery. */
+    private static String until(RawClient client) throws java.io.IOException {
+        StringBuilder out = new StringBuilder();
+        byte[] frame;
+        do {
+            frame = client.readFrame();
+            out.append((char) frame[0]);
+            if (frame[0] == 'E') {
+                out.append('(').append(new String(frame, 5, Math.min(200, frame.length - 5),
+                        java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ')).append(')');
+            }
+        } while (frame[0] != 'Z');
+        return out.toString();
+    }
 }

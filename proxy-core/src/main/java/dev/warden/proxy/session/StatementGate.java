@@ -142,7 +142,9 @@ final class StatementGate {
         List<String> values = s.parameters();
         if (values != null) {
             for (int i = 0; i < values.size(); i++) {
-                bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(values.get(i));
+                // With its quotes and comma: a Bind of 65,535 empty values ('') recorded 5 bytes for each of the 2
+                // charged (Parse may declare parameters its text does not use).
+                bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(values.get(i)) + 3;
             }
         }
         return s.analysis() == null ? bytes : bytes + factsBytes(s.analysis().statements());
