@@ -206,6 +206,51 @@ class AttackPass20AuditBudgetTest {
                 r + " " + fieldSizes(user));
     }
 
+    /**
+     * LEAK: a statement's records cost more than its text: a query record and a result record of about a kilobyte
+     * together (ids, timestamps, the previous hash, the policy version...), of which the budget charges nothing.
+     * Tiny statements ({@code SELECT 1}) grow the log by about 1,056 bytes each while the budget counts about 75:
+     * fourteen times what it charges, bounded only by how fast the identity's sessions can send them. Not fixed: charging each statement a fixed cost is a policy choice (at 1 KiB each, the default
+     * budget of 8 MiB a second allows 8,000 statements a second per identity), for the maintainers to make.
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("LEAK: the fixed bytes of each statement's records (about 1 KB) are not charged; "
+            + "tiny statements grow the log faster than the budget; charging them is a policy choice")
+    void tinyStatementsGrowTheLogByTheirRecordsNotTheirText() throws Exception {
+        String user = "tiny@example.com";
+        long before = auditBytes();
+        long t0 = System.nanoTime();
+        java.util.concurrent.atomic.AtomicLong ran = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        List<java.util.concurrent.Future<?>> all = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            all.add(pool.submit(() -> {
+                try (Connection c = connect(user); Statement st = c.createStatement()) {
+                    while (System.nanoTime() - t0 < 3_000_000_000L) {
+                        try {
+                            st.execute("SELECT 1");
+                            ran.incrementAndGet();
+                        } catch (SQLException refused) {
+                            // audit-capacity: the budget is spent for now
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (var f : all) {
+            f.get();
+        }
+        pool.shutdown();
+        Thread.sleep(300);
+        long elapsed = System.nanoTime() - t0;
+        long grew = auditBytes() - before;
+        // The budget charges SELECT 1 about 75 bytes (its text, fingerprint and command tag): the log may grow by
+        // twice that a statement. (2 MB for 1,909 statements in 3.3 s here, 1,056 bytes each, none refused.)
+        assertTrue(grew <= 150 * Math.max(1, ran.get()), "log grew " + grew + " bytes in " + elapsed / 1_000_000
+                + " ms for " + ran.get() + " statements (" + grew / Math.max(1, ran.get()) + " bytes each)");
+    }
+
     /** The message types (and an error's text) until ReadyForQuery. */
     private static String until(RawClient client) throws java.io.IOException {
         StringBuilder out = new StringBuilder();
