@@ -186,6 +186,58 @@ class AttackPass20GuardrailOpenDdlTest {
     }
 
     /**
+     * Held: A parses its INSERT (judged, allowed) before B opens the trigger's DDL; A's Bind and Execute after it
+     * are judged again with B's open DDL, not by the decision remembered at Parse.
+     */
+    @Test
+    void aStatementParsedBeforeTheDdlIsJudgedAgainAtExecute() throws Exception {
+        fillLedger();
+        try (RawClient a = new RawClient(warden.port()); Connection b = dev()) {
+            a.login("prod", WardenHarness.USER, warden.token());
+            assertNull(run(b, "CREATE TABLE ap_psrc (id int)"));
+            assertNull(run(b, "GRANT ALL ON ap_psrc TO gw_login"));
+            a.send(new dev.warden.pg.message.FrontendMessage.Parse("ins", "INSERT INTO ap_psrc VALUES (1)",
+                    java.util.List.of()));
+            a.send(new dev.warden.pg.message.FrontendMessage.Bind("", "ins", java.util.List.of(), java.util.List.of(),
+                    java.util.List.of()));
+            a.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            a.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            String first = answer(a);
+            assertTrue(first.contains("C") && !first.contains("E"), first);
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, WIPE.replace("ap_wipe", "ap_wipe5")));
+            assertNull(run(b, "CREATE TRIGGER ap_t5 BEFORE INSERT ON ap_psrc FOR EACH ROW EXECUTE FUNCTION ap_wipe5()"));
+            a.send(new dev.warden.pg.message.FrontendMessage.Bind("", "ins", java.util.List.of(), java.util.List.of(),
+                    java.util.List.of()));
+            a.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            a.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            Thread.sleep(500);
+            boolean waited = someoneWaits();
+            assertNull(run(b, "COMMIT"));
+            String second = answer(a);
+            assertEquals("3/3", warden.ledger(), "Warden: " + second + ", A waited: " + waited);
+            assertTrue(second.contains("gw-ledger-kept"), second);
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_psrc", "DROP FUNCTION IF EXISTS ap_wipe5() CASCADE");
+        }
+    }
+
+    /** The message types, and an error's text, until ReadyForQuery. */
+    private static String answer(RawClient client) throws java.io.IOException {
+        StringBuilder out = new StringBuilder();
+        byte[] frame;
+        do {
+            frame = client.readFrame();
+            out.append((char) frame[0]);
+            if (frame[0] == 'E') {
+                out.append('(').append(new String(frame, 5, frame.length - 5,
+                        java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ')).append(')');
+            }
+        } while (frame[0] != 'Z');
+        return out.toString();
+    }
+
+    /**
      * Held (precision): B leaves a transaction open after a DO block that makes a table by dynamic SQL; A's
      * unrelated writes and reads in production stay allowed meanwhile, and B's DDL stops counting when B's session
      * closes.
