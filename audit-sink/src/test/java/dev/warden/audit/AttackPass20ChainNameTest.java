@@ -93,4 +93,24 @@ class AttackPass20ChainNameTest {
             beta.close();
         }
     }
+
+    /**
+     * Held: a crash (kill -9) tore the young chain's opening checkpoint, its first line. The next start names the
+     * torn bytes and opens the chain again; the log verifies as its chain and as no other.
+     */
+    @Test
+    void aTornOpeningCheckpointIsRecoveredAndTheChainStillVerifies() throws Exception {
+        Path keyFile = Fixtures.writeKey(tmp);
+        PublicKey key = SigningKey.load(keyFile).publicKey();
+        Path dir = tmp.resolve("alpha");
+        writeOpen(dir, keyFile, "warden-alpha", 2).close();
+        Path file = LogFiles.list(dir).get(0).path();
+        String first = Files.readAllLines(file, StandardCharsets.UTF_8).get(0);
+        assertTrue(first.contains("\"type\":\"checkpoint\""), first);
+        Files.write(file, first.substring(0, first.length() / 2).getBytes(StandardCharsets.UTF_8));
+        writeOpen(dir, keyFile, "warden-alpha", 2).close();
+        VerifyReport own = AuditVerifier.verify(dir, key, Optional.empty(), "warden-alpha");
+        assertTrue(own.passed(), own.summary());
+        assertFalse(AuditVerifier.verify(dir, key, Optional.empty(), "warden-beta").passed());
+    }
 }
