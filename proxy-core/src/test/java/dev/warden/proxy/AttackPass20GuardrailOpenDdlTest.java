@@ -222,6 +222,51 @@ class AttackPass20GuardrailOpenDdlTest {
         }
     }
 
+    /**
+     * Held: other DDL in B's open transaction that makes A's INSERT (which then waits on B's lock) write the ledger:
+     * a rule, a disabled trigger enabled again, a column default calling a deleting function, and a trigger's
+     * function replaced (with the table locked). Each case: {setup committed, B's open DDL, A's statement}.
+     */
+    @Test
+    void otherDdlInAnOpenTransactionCounts() throws Exception {
+        String wipeInt = "CREATE FUNCTION ap_wi() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN 1; END$$";
+        String[][] cases = {
+                {"SELECT 1", "CREATE RULE ap_r AS ON INSERT TO ap_o DO ALSO DELETE FROM public.gw_ledger WHERE id > 0",
+                        "INSERT INTO ap_o VALUES (1)"},
+                {WIPE.replace("ap_wipe", "ap_wo") + ";CREATE TRIGGER ap_to BEFORE INSERT ON ap_o FOR EACH ROW "
+                        + "EXECUTE FUNCTION ap_wo();ALTER TABLE ap_o DISABLE TRIGGER ap_to",
+                        "ALTER TABLE ap_o ENABLE TRIGGER ap_to", "INSERT INTO ap_o VALUES (1)"},
+                {wipeInt, "ALTER TABLE ap_o ALTER COLUMN id SET DEFAULT ap_wi()", "INSERT INTO ap_o DEFAULT VALUES"},
+                {"CREATE FUNCTION ap_wo() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+                        + "CREATE TRIGGER ap_to BEFORE INSERT ON ap_o FOR EACH ROW EXECUTE FUNCTION ap_wo()",
+                        WIPE.replace("CREATE FUNCTION ap_wipe", "CREATE OR REPLACE FUNCTION ap_wo")
+                                + ";LOCK TABLE ap_o IN ACCESS EXCLUSIVE MODE", "INSERT INTO ap_o VALUES (1)"},
+        };
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        for (String[] c : cases) {
+            fillLedger();
+            try (Connection a = warden.prod(); Connection b = dev()) {
+                assertNull(run(b, "CREATE TABLE ap_o (id int)"));
+                assertNull(run(b, "GRANT ALL ON ap_o TO gw_login"));
+                assertNull(run(b, c[0]));
+                assertNull(run(b, "BEGIN"));
+                assertNull(run(b, c[1]));
+                CompletableFuture<String> insert = waiting(a, c[2]);
+                boolean waited = someoneWaits();
+                assertNull(run(b, "COMMIT"));
+                String error = insert.get(30, TimeUnit.SECONDS);
+                if (!warden.ledger().equals("3/3") || error == null || !error.contains("gw-ledger-kept")) {
+                    failures.add(c[1] + ": ledger " + warden.ledger() + ", Warden " + error + ", waited " + waited);
+                }
+            } finally {
+                warden.directly("DROP TABLE IF EXISTS ap_o", "DROP FUNCTION IF EXISTS ap_wo() CASCADE",
+                        "DROP FUNCTION IF EXISTS ap_wi() CASCADE");
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
     /** The message types, and an error's text, until ReadyForQuery. */
     private static String answer(RawClient client) throws java.io.IOException {
         StringBuilder out = new StringBuilder();
