@@ -297,6 +297,35 @@ class AttackPass20GuardrailOpenDdlTest {
         }
     }
 
+    /** Held: B sends its CREATE TRIGGER by the extended protocol (Parse, Bind, Execute); it counts the same. */
+    @Test
+    void aTriggerCreatedByTheExtendedProtocolCounts() throws Exception {
+        fillLedger();
+        try (Connection a = warden.prod(); RawClient b = new RawClient(warden.port())) {
+            b.login("dev", WardenHarness.USER, warden.token());
+            warden.directly("CREATE TABLE ap_x (id int)", "GRANT ALL ON ap_x TO gw_login",
+                    WIPE.replace("ap_wipe", "ap_wx"));
+            b.send(new dev.warden.pg.message.FrontendMessage.Query("BEGIN"));
+            assertTrue(!answer(b).contains("E"));
+            b.send(new dev.warden.pg.message.FrontendMessage.Parse("", "CREATE TRIGGER ap_tx BEFORE INSERT ON ap_x "
+                    + "FOR EACH ROW EXECUTE FUNCTION ap_wx()", java.util.List.of()));
+            b.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", java.util.List.of(), java.util.List.of(),
+                    java.util.List.of()));
+            b.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+            b.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            String created = answer(b);
+            assertTrue(!created.contains("E"), created);
+            CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_x VALUES (1)");
+            b.send(new dev.warden.pg.message.FrontendMessage.Query("COMMIT"));
+            answer(b);
+            String error = insert.get(30, TimeUnit.SECONDS);
+            assertEquals("3/3", warden.ledger(), "Warden: " + error);
+            assertTrue(error != null && error.contains("gw-ledger-kept"), error);
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_x", "DROP FUNCTION IF EXISTS ap_wx() CASCADE");
+        }
+    }
+
     /** The message types, and an error's text, until ReadyForQuery. */
     private static String answer(RawClient client) throws java.io.IOException {
         StringBuilder out = new StringBuilder();
