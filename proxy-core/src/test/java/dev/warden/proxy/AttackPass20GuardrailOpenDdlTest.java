@@ -117,7 +117,8 @@ class AttackPass20GuardrailOpenDdlTest {
             assertNull(run(b, "BEGIN"));
             assertNull(run(b, WIPE.replace("ap_wipe", "ap_wipe2")));
             assertNull(run(b, "CREATE TRIGGER ap_t2 BEFORE INSERT ON ap_2pc FOR EACH ROW EXECUTE FUNCTION ap_wipe2()"));
-            assertNull(run(b, "PREPARE TRANSACTION 'ap_2pc'"));
+            // A comment before it: Warden must still see a PREPARE TRANSACTION.
+            assertNull(run(b, "/* x */ PREPARE /* y */ TRANSACTION 'ap_2pc'"));
             CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_2pc VALUES (1)");
             boolean waited = someoneWaits();
             assertNull(run(b, "COMMIT PREPARED 'ap_2pc'"));

@@ -167,6 +167,8 @@ final class TransactionDdl {
         }
     }
 
+    private static final java.util.regex.Pattern PREPARE = java.util.regex.Pattern.compile("(?i)prepare(?!d)");
+
     /** Notes a PREPARE TRANSACTION, COMMIT PREPARED or ROLLBACK PREPARED among {@code analysis}'s statements. */
     private void twoPhase(Analysis analysis) {
         for (dev.warden.sql.StatementFacts f : analysis.statements()) {
@@ -174,17 +176,58 @@ final class TransactionDdl {
             if (kind != dev.warden.sql.StatementKind.COMMIT && kind != dev.warden.sql.StatementKind.ROLLBACK) {
                 continue;
             }
-            String text = f.text().strip();
-            String gid;
-            boolean prepare = false;
-            if ((gid = after(text, "prepare", "transaction")) != null) {
-                prepare = kind == dev.warden.sql.StatementKind.COMMIT;
-            } else if ((gid = after(text, kind == dev.warden.sql.StatementKind.COMMIT ? "commit" : "rollback",
-                    "prepared")) == null) {
-                continue;
+            String text = withoutComments(f.text()).strip();
+            // Ending one is read strictly (words, then the id as written); a PREPARE loosely: the reader calls it a
+            // COMMIT, and when its words are not read its id is the whole text, which no COMMIT PREPARED names (its
+            // DDL then counts until Warden stops).
+            String gid = after(text, kind == dev.warden.sql.StatementKind.COMMIT ? "commit" : "rollback", "prepared");
+            if (gid != null) {
+                twoPhase.add(new TwoPhase(sent, gid, false));
+            } else if (kind == dev.warden.sql.StatementKind.COMMIT && PREPARE.matcher(text).find()) {
+                gid = after(text, "prepare", "transaction");
+                twoPhase.add(new TwoPhase(sent, gid == null ? text : gid, true));
             }
-            twoPhase.add(new TwoPhase(sent, gid, prepare));
         }
+    }
+
+    /** {@code sql} without its comments (outside quoted strings and names), each replaced by a space. */
+    private static String withoutComments(String sql) {
+        if (sql.indexOf("--") < 0 && sql.indexOf("/*") < 0) {
+            return sql;
+        }
+        StringBuilder out = new StringBuilder(sql.length());
+        char quote = 0;
+        for (int i = 0; i < sql.length(); i++) {
+            char c = sql.charAt(i);
+            if (quote != 0) {
+                out.append(c);
+                quote = c == quote ? 0 : quote; // a doubled quote closes and opens again: the same text
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                out.append(c);
+            } else if (c == '-' && sql.startsWith("--", i)) {
+                int end = sql.indexOf('\n', i);
+                i = end < 0 ? sql.length() : end;
+                out.append(' ');
+            } else if (c == '/' && sql.startsWith("/*", i)) {
+                int depth = 0;
+                for (; i < sql.length(); i++) {
+                    if (sql.startsWith("/*", i)) {
+                        depth++;
+                        i++;
+                    } else if (sql.startsWith("*/", i)) {
+                        i++;
+                        if (--depth == 0) {
+                            break;
+                        }
+                    }
+                }
+                out.append(' ');
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /**
