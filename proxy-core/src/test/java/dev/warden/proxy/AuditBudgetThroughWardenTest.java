@@ -107,7 +107,7 @@ class AuditBudgetThroughWardenTest {
     }
 
     /** What {@code user} may have recorded in {@code nanos}: the burst, the refill, and a chunk per session. */
-    private static long allowed(long nanos, int sessions) {
+    static long allowed(long nanos, int sessions) {
         return BURST + (long) (PER_SECOND * (nanos / 1e9)) + sessions * Math.min(64 * 1024, BURST / 64);
     }
 

@@ -271,6 +271,25 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
+     * The DDL of transactions prepared through Warden (PREPARE TRANSACTION) on this database, by transaction id as
+     * written, until a COMMIT or ROLLBACK PREPARED of that id through Warden was answered. Shared by the catalogs of
+     * every environment on the database (held by the first one asked: see {@link #preparedDdl}).
+     */
+    private final Map<String, dev.warden.proxy.guardrails.Unreadable> prepared = new ConcurrentHashMap<>();
+
+    /** The transaction {@code gid} (as written) was prepared holding {@code unreadable}; NONE: it ended. */
+    public void preparedDdl(String gid, dev.warden.proxy.guardrails.Unreadable unreadable) {
+        if (unreadable.isEmpty()) {
+            prepared.remove(gid);
+            for (CatalogCache other : sameDatabase) {
+                other.prepared.remove(gid);
+            }
+        } else {
+            prepared.merge(gid, unreadable, dev.warden.proxy.guardrails.Unreadable::with);
+        }
+    }
+
+    /**
      * What the open transactions of the other sessions through Warden (on this database, in any environment) have
      * changed and not committed. Warden's catalog connection reads what is committed: a statement of this session
      * that waits on such a transaction's lock runs with what it committed, which the catalog read before it did
@@ -279,10 +298,23 @@ public final class CatalogCache implements AutoCloseable {
     public dev.warden.proxy.guardrails.Unreadable openDdlElsewhere(Object session) {
         dev.warden.proxy.guardrails.Unreadable out = othersIn(openDdl, session,
                 dev.warden.proxy.guardrails.Unreadable.NONE);
+        out = withPrepared(prepared, out);
         if (!sameDatabase.isEmpty()) {
             for (CatalogCache other : sameDatabase) {
-                out = othersIn(other.openDdl, session, out);
+                out = withPrepared(other.prepared, othersIn(other.openDdl, session, out));
             }
+        }
+        return out;
+    }
+
+    /** {@code out} with every prepared transaction's DDL (the session that prepared one included). */
+    private static dev.warden.proxy.guardrails.Unreadable withPrepared(
+            Map<String, dev.warden.proxy.guardrails.Unreadable> prepared, dev.warden.proxy.guardrails.Unreadable out) {
+        if (prepared.isEmpty()) {
+            return out;
+        }
+        for (dev.warden.proxy.guardrails.Unreadable u : prepared.values()) {
+            out = out.with(u);
         }
         return out;
     }

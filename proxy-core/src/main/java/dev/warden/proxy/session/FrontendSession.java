@@ -275,8 +275,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     + "the token's issuer (its username_prefix or groups_prefix, or whether it is trusted) during "
                     + "login; connect again");
         } else if (env == null) {
-            refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "environment \"" + envName
-                    + "\" is not defined in the Warden policy: use the environment name as the database");
+            // Cut: the client chose it (up to the pre-login message limit), and the reason is recorded and logged.
+            refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "environment \""
+                    + SessionAudit.bounded(envName) + "\" is not defined in the Warden policy: use the environment "
+                    + "name as the database");
         } else if (!env.allows(who.username(), who.groups())) {
             refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "user \"" + who.username()
                     + "\" is not allowed in environment \"" + envName + "\" (groups " + who.groups() + ")");

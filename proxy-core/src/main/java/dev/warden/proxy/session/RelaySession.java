@@ -93,6 +93,7 @@ final class RelaySession {
         });
         if (catalog != null) {
             transactionDdl.publishTo(unreadable -> catalog.openDdl(masking, unreadable));
+            transactionDdl.publishPreparedTo(catalog::preparedDdl);
         }
         this.flow = FlowControl.of(client);
         flow.attachUpstream(upstream);

@@ -133,16 +133,61 @@ final class StatementGate {
      * What a statement's record holds whole of what the client sent, in the bytes the record writes it in (a control
      * character is six, a non-ASCII one its UTF-8 bytes: CanonicalWriter#jsonLength): its text (and again its bytes,
      * when not UTF-8), and its bound values (each cut at 256 characters, see BoundParameters, but a Bind may carry
-     * 65,535 of them). Counted before approvals: each record of a held statement holds the text again, and a held
-     * statement is refused as a whole here.
+     * 65,535 of them), and what the records say of each of its statements ({@link #factsBytes}). Counted before
+     * approvals: each record of a held statement holds the text again, and a held statement is refused as a whole
+     * here.
      */
     private long recordedBytes(Statement s) {
         long bytes = dev.warden.audit.event.CanonicalWriter.jsonLength(s.sql()) + audit.receivedBytes();
         List<String> values = s.parameters();
         if (values != null) {
             for (int i = 0; i < values.size(); i++) {
-                bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(values.get(i));
+                // With its quotes and comma: a Bind of 65,535 empty values ('') recorded 5 bytes for each of the 2
+                // charged (Parse may declare parameters its text does not use).
+                bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(values.get(i)) + 3;
             }
+        }
+        return s.analysis() == null ? bytes : bytes + factsBytes(s.analysis().statements());
+    }
+
+    /** A command tag in a result record's list, with its quotes and comma: "INSERT 0 " and a 20-digit count. */
+    private static final int COMMAND_TAG_BYTES = 32;
+
+    /**
+     * What the records of a text say of each statement in it besides the text: its fingerprint (the query record
+     * joins one per statement), the tables and columns it names, qualified (each name with its quotes and comma),
+     * and its command tag in the result record. A text of many short statements ({@code SELECT;} repeated) or
+     * naming many short tables grew the log five to seven times faster than its text did (attacker pass 20).
+     * Names the query record holds once are charged each time a statement names them.
+     */
+    private static long factsBytes(List<dev.warden.sql.StatementFacts> statements) {
+        long bytes = 0;
+        for (int i = 0; i < statements.size(); i++) {
+            dev.warden.sql.StatementFacts f = statements.get(i);
+            bytes += f.fingerprint().length() + 1 + COMMAND_TAG_BYTES;
+            bytes += tablesBytes(f.tablesRead()) + tablesBytes(f.tablesWritten());
+            bytes += columnsBytes(f.columnsRead()) + columnsBytes(f.columnsWritten());
+        }
+        return bytes;
+    }
+
+    /** A schema name and its dot, as the record may write an unqualified table: at most 63 bytes and one. */
+    private static final int SCHEMA_BYTES = 64;
+
+    private static long tablesBytes(java.util.Set<dev.warden.sql.TableRef> tables) {
+        long bytes = 0;
+        for (dev.warden.sql.TableRef t : tables) {
+            bytes += (t.schema() == null ? SCHEMA_BYTES : dev.warden.audit.event.CanonicalWriter.jsonLength(t.schema())
+                    + 1) + dev.warden.audit.event.CanonicalWriter.jsonLength(t.name()) + 3;
+        }
+        return bytes;
+    }
+
+    private static long columnsBytes(java.util.Set<dev.warden.sql.ColumnRef> columns) {
+        long bytes = 0;
+        for (dev.warden.sql.ColumnRef c : columns) {
+            bytes += (c.table() == null ? 0 : dev.warden.audit.event.CanonicalWriter.jsonLength(c.table()) + 1)
+                    + dev.warden.audit.event.CanonicalWriter.jsonLength(c.column()) + 3;
         }
         return bytes;
     }

@@ -123,6 +123,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         Entry entry = answer.owner();
+        if (type == 'E' && masking != null) {
+            session.transactionDdl.failed();
+        }
         if (entry != null && entry.action == Action.SKIP && !OutstandingQueue.asynchronous(type)
                 && (entry.silent || type != 'E')) {
             // Warden's own request: its answers are kept for masking, never relayed; an error only when it is

@@ -1,0 +1,268 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.warden.audit.event.CanonicalWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks on 5bce995 and 4498f27 (the audit budget charges a text by the bytes its record takes). Each test sends,
+ * as its own identity, statements whose record may hold more than their text, and compares what the log grew by
+ * with what the budget was charged.
+ */
+class AttackPass20AuditBudgetTest {
+
+    static final long BURST = 1 << 20;
+    static final long PER_SECOND = 256 * 1024;
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "",
+                AuditBudgetThroughWardenTest.TOP.formatted(BURST, PER_SECOND));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            warden.assertAuditVerifies();
+        } finally {
+            warden.close();
+        }
+    }
+
+    private static Connection connect(String user) throws SQLException {
+        return warden.connect("dev", user, warden.issuer.token().email(user).groups("eng").sign(),
+                "preferQueryMode=simple");
+    }
+
+    private static long auditBytes() throws java.io.IOException {
+        try (var files = java.nio.file.Files.walk(warden.auditDir())) {
+            return files.filter(java.nio.file.Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    /** Runs {@code sqls} as {@code user}; returns what the log grew by and what was charged, as text. */
+    private static long[] growth(String user, List<String> sqls, List<String> answers) throws Exception {
+        long charged = 0;
+        long before = auditBytes();
+        try (Connection c = connect(user); Statement s = c.createStatement()) {
+            for (String sql : sqls) {
+                charged += CanonicalWriter.jsonLength(sql);
+                try {
+                    s.execute(sql);
+                    answers.add("ok");
+                } catch (SQLException e) {
+                    answers.add(e.getSQLState());
+                }
+            }
+        }
+        Thread.sleep(300);
+        return new long[] {auditBytes() - before, charged};
+    }
+
+    /** The size of each field of {@code user}'s query records, summed. */
+    private static java.util.Map<String, Integer> fieldSizes(String user) throws Exception {
+        java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+        for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                .search(dev.warden.audit.query.AuditFilter.all())) {
+            var r = line.record();
+            if (r.type().equals("query") && user.equals(r.get("username").asText())) {
+                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.text());
+                node.fields().forEachRemaining(e -> out.merge(e.getKey(), e.getValue().toString().length(),
+                        Integer::sum));
+            }
+        }
+        return out;
+    }
+
+    private static String report(String what, long[] g, List<String> answers) {
+        return what + ": log grew " + g[0] + " bytes, charged " + g[1] + " (x" + String.format("%.2f",
+                (double) g[0] / g[1]) + "), answers " + answers;
+    }
+
+    /**
+     * Held: long quoted identifiers (a table and a column of 40 K characters, each named twice) grow the log by
+     * their text only: the record's facts hold them cut.
+     */
+    @Test
+    void longIdentifiersAreChargedForEveryPlaceTheRecordHoldsThem() throws Exception {
+        List<String> sqls = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String t = "t" + i + "x".repeat(40 * 1024);
+            String c = "c" + i + "y".repeat(40 * 1024);
+            sqls.add("SELECT \"" + t + "\".\"" + c + "\", \"" + t + "\".\"" + c + "\" FROM \"" + t + "\"");
+        }
+        List<String> answers = new ArrayList<>();
+        long[] g = growth("idents@example.com", sqls, answers);
+        String r = report("long identifiers", g, answers);
+        assertTrue(g[0] <= g[1] + 16 * 1024, r + " " + fieldSizes("idents@example.com"));
+    }
+
+    /**
+     * LEAK (fixed): a Query of many short statements ({@code SELECT;}, seven characters) is charged its text, but its
+     * record holds each statement's fingerprint too (32 characters and a comma): the log grew about five times
+     * faster than the budget. The budget now charges a record's facts (fingerprints, tables, columns) as well.
+     */
+    @Test
+    void aQueryOfManyShortStatementsIsChargedForItsFingerprints() throws Exception {
+        List<String> sqls = new ArrayList<>();
+        for (int q = 0; q < 16; q++) {
+            sqls.add("SELECT;".repeat(32 * 1024));
+        }
+        List<String> answers = new ArrayList<>();
+        long t0 = System.nanoTime();
+        long[] g = growth("short@example.com", sqls, answers);
+        String r = report("many short statements", g, answers);
+        assertTrue(g[0] <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
+                r + " " + fieldSizes("short@example.com"));
+    }
+
+    /**
+     * LEAK (fixed): one statement naming many short tables ({@code a1,a2,...}: three characters each in the text)
+     * has each recorded as {@code "public.a1",} in tables_read, and again in columns_read when its columns are named.
+     */
+    @Test
+    void aStatementNamingManyTablesIsChargedForItsTableList() throws Exception {
+        List<String> sqls = new ArrayList<>();
+        for (int q = 0; q < 16; q++) {
+            StringBuilder sql = new StringBuilder("SELECT 1 FROM a0");
+            for (int i = 1; i < 20_000; i++) {
+                sql.append(",a").append(i);
+            }
+            sqls.add(sql.toString());
+        }
+        List<String> answers = new ArrayList<>();
+        long t0 = System.nanoTime();
+        long[] g = growth("tables@example.com", sqls, answers);
+        String r = report("many tables", g, answers);
+        assertTrue(g[0] <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
+                r + " " + fieldSizes("tables@example.com"));
+    }
+
+    /**
+     * LEAK (fixed): a login with a valid token that names an environment the policy lacks (the StartupMessage's
+     * database, up to the pre-login limit) was refused with a reason that repeats the name whole, in the
+     * auth.failure record and the log line; no budget pays for it. 4498f27 cut the claimed user name, not this.
+     */
+    @Test
+    void anUnknownEnvironmentsNameIsRecordedCut() throws Exception {
+        String user = "envname@example.com";
+        String env = "env-" + "e".repeat(8000);
+        try (Connection c = warden.connect(env, user, warden.issuer.token().email(user).groups("eng").sign(), "")) {
+            throw new AssertionError("logged in to an environment the policy lacks");
+        } catch (SQLException expected) {
+            assertTrue(expected.getMessage().contains("is not defined in the Warden policy"), expected.getMessage());
+        }
+        Thread.sleep(300);
+        var failure = dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                .map(dev.warden.audit.query.AuditReader.Line::record)
+                .filter(r -> r.type().equals("auth.failure") && r.text().contains(user)).findFirst().orElseThrow();
+        assertTrue(failure.text().length() < 1000, failure.text().length() + " bytes: "
+                + failure.text().substring(0, 300));
+    }
+
+    /**
+     * LEAK (fixed): Bind values the statement does not use. Parse may declare more parameter types than its text
+     * names ({@code SELECT 1} with 65,535 of them), and each Bind then carries 65,535 empty values: each was charged
+     * the two bytes of {@code ''} and recorded as {@code "''",} (five), so the log grew 2.5 times faster than the
+     * budget (3 MB in 2.4 s here). Each value is now charged its quotes and comma too.
+     */
+    @Test
+    void emptyBindValuesOfUnusedParametersAreCharged() throws Exception {
+        String user = "empties@example.com";
+        int n = 65_535;
+        long before = auditBytes();
+        long t0 = System.nanoTime();
+        List<String> answers = new ArrayList<>();
+        try (RawClient client = new RawClient(warden.port())) {
+            client.login("dev", user, warden.issuer.token().email(user).groups("eng").sign());
+            List<Integer> types = java.util.Collections.nCopies(n, 25);
+            List<byte[]> values = java.util.Collections.nCopies(n, new byte[0]);
+            client.send(new dev.warden.pg.message.FrontendMessage.Parse("e1", "SELECT 1", types));
+            client.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            answers.add(until(client));
+            for (int i = 0; i < 30; i++) {
+                client.send(new dev.warden.pg.message.FrontendMessage.Bind("", "e1", List.of(), values, List.of()));
+                client.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+                client.send(new dev.warden.pg.message.FrontendMessage.Sync());
+                answers.add(until(client));
+            }
+        }
+        Thread.sleep(300);
+        long grew = auditBytes() - before;
+        String r = "log grew " + grew + " bytes in " + (System.nanoTime() - t0) / 1_000_000 + " ms; answers "
+                + answers.stream().map(a -> a.length() > 60 ? a.substring(0, 60) : a).toList();
+        assertTrue(grew <= AuditBudgetThroughWardenTest.allowed(System.nanoTime() - t0, 1) + 64 * 1024,
+                r + " " + fieldSizes(user));
+    }
+
+    /**
+     * LEAK: a statement's records cost more than its text: a query record and a result record of about a kilobyte
+     * together (ids, timestamps, the previous hash, the policy version...), of which the budget charges nothing.
+     * Tiny statements ({@code SELECT 1}) grow the log by about 1,056 bytes each while the budget counts about 75:
+     * fourteen times what it charges, bounded only by how fast the identity's sessions can send them. Not fixed: charging each statement a fixed cost is a policy choice (at 1 KiB each, the default
+     * budget of 8 MiB a second allows 8,000 statements a second per identity), for the maintainers to make.
+     */
+    @Test
+    @org.junit.jupiter.api.Disabled("LEAK: the fixed bytes of each statement's records (about 1 KB) are not charged; "
+            + "tiny statements grow the log faster than the budget; charging them is a policy choice")
+    void tinyStatementsGrowTheLogByTheirRecordsNotTheirText() throws Exception {
+        String user = "tiny@example.com";
+        long before = auditBytes();
+        long t0 = System.nanoTime();
+        java.util.concurrent.atomic.AtomicLong ran = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        List<java.util.concurrent.Future<?>> all = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            all.add(pool.submit(() -> {
+                try (Connection c = connect(user); Statement st = c.createStatement()) {
+                    while (System.nanoTime() - t0 < 3_000_000_000L) {
+                        try {
+                            st.execute("SELECT 1");
+                            ran.incrementAndGet();
+                        } catch (SQLException refused) {
+                            // audit-capacity: the budget is spent for now
+                        }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (var f : all) {
+            f.get();
+        }
+        pool.shutdown();
+        Thread.sleep(300);
+        long elapsed = System.nanoTime() - t0;
+        long grew = auditBytes() - before;
+        // The budget charges SELECT 1 about 75 bytes (its text, fingerprint and command tag): the log may grow by
+        // twice that a statement. (2 MB for 1,909 statements in 3.3 s here, 1,056 bytes each, none refused.)
+        assertTrue(grew <= 150 * Math.max(1, ran.get()), "log grew " + grew + " bytes in " + elapsed / 1_000_000
+                + " ms for " + ran.get() + " statements (" + grew / Math.max(1, ran.get()) + " bytes each)");
+    }
+
+    /** The message types (and an error's text) until ReadyForQuery. */
+    private static String until(RawClient client) throws java.io.IOException {
+        StringBuilder out = new StringBuilder();
+        byte[] frame;
+        do {
+            frame = client.readFrame();
+            out.append((char) frame[0]);
+            if (frame[0] == 'E') {
+                out.append('(').append(new String(frame, 5, Math.min(200, frame.length - 5),
+                        java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ')).append(')');
+            }
+        } while (frame[0] != 'Z');
+        return out.toString();
+    }
+}
