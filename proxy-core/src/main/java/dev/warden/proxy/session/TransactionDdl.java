@@ -173,8 +173,9 @@ final class TransactionDdl {
     private void twoPhase(Analysis analysis) {
         for (dev.warden.sql.StatementFacts f : analysis.statements()) {
             dev.warden.sql.StatementKind kind = f.kind();
-            if (kind != dev.warden.sql.StatementKind.COMMIT && kind != dev.warden.sql.StatementKind.ROLLBACK) {
-                continue;
+            if ((kind != dev.warden.sql.StatementKind.COMMIT && kind != dev.warden.sql.StatementKind.ROLLBACK)
+                    || !mentionsPrepare(f.text())) {
+                continue; // (every transaction's COMMIT or END passes here: no regex for those)
             }
             String text = withoutComments(f.text()).strip();
             // Ending one is read strictly (words, then the id as written); a PREPARE loosely: the reader calls it a
@@ -188,6 +189,16 @@ final class TransactionDdl {
                 twoPhase.add(new TwoPhase(sent, gid == null ? text : gid, true));
             }
         }
+    }
+
+    /** Whether {@code sql} holds the letters "prepare" in any case (what both forms of two-phase commit hold). */
+    private static boolean mentionsPrepare(String sql) {
+        for (int i = 0; i + 7 <= sql.length(); i++) {
+            if (sql.regionMatches(true, i, "prepare", 0, 7)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code sql} without its comments (outside quoted strings and names), each replaced by a space. */
