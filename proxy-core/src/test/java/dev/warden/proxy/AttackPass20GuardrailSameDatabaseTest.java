@@ -3,7 +3,6 @@ package dev.warden.proxy;
 import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -57,17 +56,13 @@ class AttackPass20GuardrailSameDatabaseTest {
     }
 
     /**
-     * LEAK: B creates, in an open transaction, a trigger that empties the ledger; A's INSERT waits on its lock; B
-     * commits, and the trigger fires for A's row. Warden links catalogs by the upstream host as written
-     * (CatalogCache#linkIfSameDatabase): {@code localhost} and {@code 127.0.0.1} are two databases to it, so B's open
-     * DDL counts for no production session. Not fixed: linking by port and database alone would link distinct
-     * servers (prod-db:5432/app and staging-db:5432/app), whose open DDL would then refuse each other's statements;
-     * the server's identity (e.g. pg_postmaster_start_time() with the database's oid, read on the catalog connection)
-     * would tell them apart.
+     * LEAK before the fix: B creates, in an open transaction, a trigger that empties the ledger; A's INSERT waits on
+     * its lock; B commits, and the trigger fires for A's row. Warden linked catalogs by the upstream host as written
+     * (CatalogCache#linkIfSameDatabase): {@code localhost} and {@code 127.0.0.1} were two databases to it, so B's
+     * open DDL counted for no production session. Now each catalog's connection reads which server and database it
+     * reads (its start time, port and the database's oid), and catalogs that read the same one are linked.
      */
     @Test
-    @Disabled("LEAK: environments that name the same server differently (localhost, 127.0.0.1) are not linked; "
-            + "other sessions' open DDL counts only within a link")
     void anOpenTriggerCountsForAnEnvironmentNamingTheServerOtherwise() throws Exception {
         warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
         try (Connection a = warden.prod(); Connection b = warden.connect("dev", WardenHarness.USER, warden.token(),

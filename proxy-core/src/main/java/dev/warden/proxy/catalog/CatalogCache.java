@@ -344,8 +344,10 @@ public final class CatalogCache implements AutoCloseable {
     public void linkIfSameDatabase(CatalogCache other) {
         dev.warden.config.Upstream a = environment.upstream();
         dev.warden.config.Upstream b = other.environment.upstream();
-        if (other != this && a.host().equalsIgnoreCase(b.host()) && a.port() == b.port()
-                && a.database().equals(b.database())) {
+        String mine = serverIdentity;
+        boolean sameServer = mine != null && mine.equals(other.serverIdentity);
+        if (other != this && (sameServer || (a.host().equalsIgnoreCase(b.host()) && a.port() == b.port()
+                && a.database().equals(b.database())))) {
             sameDatabase.add(other);
             other.sameDatabase.add(this);
         }
@@ -1155,8 +1157,41 @@ public final class CatalogCache implements AutoCloseable {
         if (connection == null || connection.isClosed()) {
             connection = dev.warden.proxy.upstream.UpstreamJdbc.open(environment.upstream(), "warden-catalog");
             log.info("catalog.connected env={}", environment.name());
+            identify(connection);
         }
         return connection;
+    }
+
+    /**
+     * The server and database this catalog reads, as the server tells them: when it started (to the microsecond),
+     * its port, and the database's oid. Null until the catalog's connection read it (or when it could not). Two
+     * environments that name one server differently (localhost and 127.0.0.1, a DNS name and its address) are
+     * linked by it ({@link #linkIfSameDatabase}).
+     */
+    private volatile String serverIdentity;
+    /** Runs once this catalog knows {@link #serverIdentity} (the server links it then). */
+    private volatile Runnable identified = () -> { };
+
+    /** Runs {@code then} whenever this catalog learns which server it reads (at once when it knows already). */
+    public void onIdentified(Runnable then) {
+        identified = then;
+        if (serverIdentity != null) {
+            then.run();
+        }
+    }
+
+    private void identify(Connection c) {
+        try (java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery(
+                "SELECT pg_postmaster_start_time()::text || ' port ' || current_setting('port') || ' database ' "
+                        + "|| (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+            if (rs.next() && rs.getString(1) != null) {
+                serverIdentity = rs.getString(1);
+                identified.run();
+            }
+        } catch (SQLException | RuntimeException e) {
+            // Linked by the upstream's host, port and database as written only.
+            log.warn("catalog.identify_failed env={} reason=\"{}\"", environment.name(), e.getMessage());
+        }
     }
 
     private void reset() {

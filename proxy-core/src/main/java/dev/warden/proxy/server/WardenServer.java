@@ -105,12 +105,18 @@ public final class WardenServer implements AutoCloseable {
             }
             return made;
         });
-        synchronized (catalogs) {
-            // After it is in the map: of two made at once, the second to get here links the pair.
-            for (CatalogCache other : catalogs.values()) {
-                catalog.linkIfSameDatabase(other);
+        CatalogCache made = catalog;
+        Runnable link = () -> {
+            synchronized (catalogs) {
+                // After it is in the map: of two made at once, the second to get here links the pair.
+                for (CatalogCache other : catalogs.values()) {
+                    made.linkIfSameDatabase(other);
+                }
             }
-        }
+        };
+        link.run();
+        // Again once its connection read which server it reads: another environment may name it otherwise.
+        catalog.onIdentified(link);
         return catalog;
     }
     private java.util.function.UnaryOperator<dev.warden.sql.Analysis> readingOverride =
