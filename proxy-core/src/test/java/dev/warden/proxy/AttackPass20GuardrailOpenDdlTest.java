@@ -44,31 +44,6 @@ class AttackPass20GuardrailOpenDdlTest {
         }
     }
 
-    private static Connection dev() throws SQLException {
-        return warden.connect("dev", WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12");
-    }
-
-    private static void fillLedger() throws SQLException {
-        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-    }
-
-    private static boolean someoneWaits() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return WardenHarness.scalar(c, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gw_login' "
-                    + "AND wait_event_type = 'Lock'").equals("1");
-        }
-    }
-
-    /** Runs {@code sql} on {@code a} on another thread; returns once it waits on a lock or was answered. */
-    private static CompletableFuture<String> waiting(Connection a, String sql) throws Exception {
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> run(a, sql));
-        for (int i = 0; i < 100 && !out.isDone() && !someoneWaits(); i++) {
-            Thread.sleep(50);
-        }
-        return out;
-    }
-
     private static final String WIPE = "CREATE FUNCTION ap_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
             + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$";
 
@@ -83,14 +58,15 @@ class AttackPass20GuardrailOpenDdlTest {
     @org.junit.jupiter.api.Disabled("LEAK: DDL published after another session's statement was judged and sent "
             + "upstream (it waits on the DDL session's earlier lock) changes what it runs; no small fix")
     void aLockTakenBeforeTheTriggerLetsTheWaitingInsertRunIt() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE ap_src (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_src TO gw_login"));
             assertNull(run(b, "BEGIN"));
             assertNull(run(b, "LOCK TABLE ap_src IN ACCESS EXCLUSIVE MODE"));
-            CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_src VALUES (1)");
-            assertTrue(someoneWaits(), "A's INSERT should wait on B's lock: " + (insert.isDone() ? insert.get() : ""));
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_src VALUES (1)"));
+            assertTrue(warden.gwLoginWaitsOnALock(), "A's INSERT should wait on B's lock: "
+                    + (insert.isDone() ? insert.get() : ""));
             assertNull(run(b, WIPE));
             assertNull(run(b, "CREATE TRIGGER ap_t BEFORE INSERT ON ap_src FOR EACH ROW EXECUTE FUNCTION ap_wipe()"));
             assertNull(run(b, "COMMIT"));
@@ -110,8 +86,8 @@ class AttackPass20GuardrailOpenDdlTest {
      */
     @Test
     void aPreparedTransactionsTriggerFiresForAnInsertJudgedWithoutIt() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE ap_2pc (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_2pc TO gw_login"));
             assertNull(run(b, "BEGIN"));
@@ -119,8 +95,8 @@ class AttackPass20GuardrailOpenDdlTest {
             assertNull(run(b, "CREATE TRIGGER ap_t2 BEFORE INSERT ON ap_2pc FOR EACH ROW EXECUTE FUNCTION ap_wipe2()"));
             // A comment before it: Warden must still see a PREPARE TRANSACTION.
             assertNull(run(b, "/* x */ PREPARE /* y */ TRANSACTION 'ap_2pc'"));
-            CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_2pc VALUES (1)");
-            boolean waited = someoneWaits();
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_2pc VALUES (1)"));
+            boolean waited = warden.gwLoginWaitsOnALock();
             assertNull(run(b, "COMMIT PREPARED 'ap_2pc'"));
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error)
@@ -164,8 +140,8 @@ class AttackPass20GuardrailOpenDdlTest {
     @org.junit.jupiter.api.Disabled("LEAK: DDL run by dynamic SQL (a function's or DO block's EXECUTE) in an open "
             + "transaction counts for no other session; the fix trades away precision for every session")
     void aTriggerMadeByDynamicSqlInAnOpenTransactionCounts() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE ap_dsrc (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_dsrc TO gw_login"));
             assertNull(run(b, WIPE.replace("ap_wipe", "ap_wipe3")));
@@ -174,8 +150,8 @@ class AttackPass20GuardrailOpenDdlTest {
                     + "RETURN 1; END$$"));
             assertNull(run(b, "BEGIN"));
             assertNull(run(b, "SELECT ap_mk()"));
-            CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_dsrc VALUES (1)");
-            boolean waited = someoneWaits();
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_dsrc VALUES (1)"));
+            boolean waited = warden.gwLoginWaitsOnALock();
             assertNull(run(b, "COMMIT"));
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error)
@@ -192,8 +168,8 @@ class AttackPass20GuardrailOpenDdlTest {
      */
     @Test
     void aStatementParsedBeforeTheDdlIsJudgedAgainAtExecute() throws Exception {
-        fillLedger();
-        try (RawClient a = new RawClient(warden.port()); Connection b = dev()) {
+        warden.fillLedger();
+        try (RawClient a = new RawClient(warden.port()); Connection b = warden.devAdmin()) {
             a.login("prod", WardenHarness.USER, warden.token());
             assertNull(run(b, "CREATE TABLE ap_psrc (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_psrc TO gw_login"));
@@ -213,7 +189,7 @@ class AttackPass20GuardrailOpenDdlTest {
             a.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
             a.send(new dev.warden.pg.message.FrontendMessage.Sync());
             Thread.sleep(500);
-            boolean waited = someoneWaits();
+            boolean waited = warden.gwLoginWaitsOnALock();
             assertNull(run(b, "COMMIT"));
             String second = answer(a);
             assertEquals("3/3", warden.ledger(), "Warden: " + second + ", A waited: " + waited);
@@ -246,15 +222,15 @@ class AttackPass20GuardrailOpenDdlTest {
         };
         java.util.List<String> failures = new java.util.ArrayList<>();
         for (String[] c : cases) {
-            fillLedger();
-            try (Connection a = warden.prod(); Connection b = dev()) {
+            warden.fillLedger();
+            try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
                 assertNull(run(b, "CREATE TABLE ap_o (id int)"));
                 assertNull(run(b, "GRANT ALL ON ap_o TO gw_login"));
                 assertNull(run(b, c[0]));
                 assertNull(run(b, "BEGIN"));
                 assertNull(run(b, c[1]));
-                CompletableFuture<String> insert = waiting(a, c[2]);
-                boolean waited = someoneWaits();
+                CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, c[2]));
+                boolean waited = warden.gwLoginWaitsOnALock();
                 assertNull(run(b, "COMMIT"));
                 String error = insert.get(30, TimeUnit.SECONDS);
                 if (!warden.ledger().equals("3/3") || error == null || !error.contains("gw-ledger-kept")) {
@@ -280,8 +256,8 @@ class AttackPass20GuardrailOpenDdlTest {
     @org.junit.jupiter.api.Disabled("LEAK (DoS): one session's open ALTER SCHEMA RENAME refuses every production "
             + "statement on the database until it ends")
     void anOpenSchemaRenameElsewhere() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE SCHEMA ap_s"));
             assertNull(run(b, "CREATE TABLE ap_free (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_free TO gw_login"));
@@ -301,7 +277,7 @@ class AttackPass20GuardrailOpenDdlTest {
     /** Held: B sends its CREATE TRIGGER by the extended protocol (Parse, Bind, Execute); it counts the same. */
     @Test
     void aTriggerCreatedByTheExtendedProtocolCounts() throws Exception {
-        fillLedger();
+        warden.fillLedger();
         try (Connection a = warden.prod(); RawClient b = new RawClient(warden.port())) {
             b.login("dev", WardenHarness.USER, warden.token());
             warden.directly("CREATE TABLE ap_x (id int)", "GRANT ALL ON ap_x TO gw_login",
@@ -316,7 +292,7 @@ class AttackPass20GuardrailOpenDdlTest {
             b.send(new dev.warden.pg.message.FrontendMessage.Sync());
             String created = answer(b);
             assertTrue(!created.contains("E"), created);
-            CompletableFuture<String> insert = waiting(a, "INSERT INTO ap_x VALUES (1)");
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_x VALUES (1)"));
             b.send(new dev.warden.pg.message.FrontendMessage.Query("COMMIT"));
             answer(b);
             String error = insert.get(30, TimeUnit.SECONDS);
@@ -349,8 +325,8 @@ class AttackPass20GuardrailOpenDdlTest {
      */
     @Test
     void anOpenDoBlockOfAnotherSessionAndUnrelatedWrites() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE ap_other (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_other TO gw_login"));
             assertNull(run(b, "BEGIN"));

@@ -48,13 +48,6 @@ class AttackPass20GuardrailSameDatabaseTest {
         }
     }
 
-    private static boolean someoneWaits() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return WardenHarness.scalar(c, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gw_login' "
-                    + "AND wait_event_type = 'Lock'").equals("1");
-        }
-    }
-
     /**
      * LEAK before the fix: B creates, in an open transaction, a trigger that empties the ledger; A's INSERT waits on
      * its lock; B commits, and the trigger fires for A's row. Warden linked catalogs by the upstream host as written
@@ -64,20 +57,16 @@ class AttackPass20GuardrailSameDatabaseTest {
      */
     @Test
     void anOpenTriggerCountsForAnEnvironmentNamingTheServerOtherwise() throws Exception {
-        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-        try (Connection a = warden.prod(); Connection b = warden.connect("dev", WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12")) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE ap_h (id int)"));
             assertNull(run(b, "GRANT ALL ON ap_h TO gw_login"));
             assertNull(run(b, "BEGIN"));
             assertNull(run(b, "CREATE FUNCTION ap_wh() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                     + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$"));
             assertNull(run(b, "CREATE TRIGGER ap_th BEFORE INSERT ON ap_h FOR EACH ROW EXECUTE FUNCTION ap_wh()"));
-            CompletableFuture<String> insert = CompletableFuture.supplyAsync(() -> run(a, "INSERT INTO ap_h VALUES (1)"));
-            for (int i = 0; i < 100 && !insert.isDone() && !someoneWaits(); i++) {
-                Thread.sleep(50);
-            }
-            boolean waited = someoneWaits();
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_h VALUES (1)"));
+            boolean waited = warden.gwLoginWaitsOnALock();
             assertNull(run(b, "COMMIT"));
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error)

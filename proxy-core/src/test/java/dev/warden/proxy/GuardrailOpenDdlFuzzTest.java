@@ -111,8 +111,7 @@ class GuardrailOpenDdlFuzzTest {
             String error;
             try (Connection a = warden.connect("prod", WardenHarness.USER, warden.token(), (extended
                     ? "preferQueryMode=extended&prepareThreshold=1" : "preferQueryMode=simple")
-                    + "&assumeMinServerVersion=12&autosave=never"); Connection b = warden.connect("dev",
-                    WardenHarness.USER, warden.token(), "preferQueryMode=simple&assumeMinServerVersion=12")) {
+                    + "&assumeMinServerVersion=12&autosave=never"); Connection b = warden.devAdmin()) {
                 PreparedStatement ps = a.prepareStatement(sql);
                 if (primed) {
                     String first = execute(ps);
@@ -126,10 +125,7 @@ class GuardrailOpenDdlFuzzTest {
                     assertNull(run(b, ddl), round + ": " + ddl);
                 }
                 assertNull(run(b, "LOCK TABLE " + t + " IN ACCESS EXCLUSIVE MODE"));
-                CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> execute(ps));
-                for (int i = 0; i < 60 && !waiting.isDone() && !someoneWaits(); i++) {
-                    Thread.sleep(50);
-                }
+                CompletableFuture<String> waiting = warden.waitingOnALock(() -> execute(ps));
                 assertNull(run(b, "COMMIT"));
                 error = waiting.get(30, TimeUnit.SECONDS);
             }
@@ -156,13 +152,6 @@ class GuardrailOpenDdlFuzzTest {
             return null;
         } catch (SQLException e) {
             return e.getSQLState() + " " + e.getMessage();
-        }
-    }
-
-    private static boolean someoneWaits() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return WardenHarness.scalar(c, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gw_login' "
-                    + "AND wait_event_type = 'Lock'").equals("1");
         }
     }
 }

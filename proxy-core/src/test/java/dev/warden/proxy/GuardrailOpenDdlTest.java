@@ -40,36 +40,6 @@ class GuardrailOpenDdlTest {
         }
     }
 
-    /** A session in dev: the harness's superuser login, where gw-ledger-kept and the baseline do not apply. */
-    private static Connection dev() throws SQLException {
-        return warden.connect("dev", WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12");
-    }
-
-    private static void fillLedger() throws SQLException {
-        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
-    }
-
-    /** Runs {@code sql} on {@code a} on another thread: it waits there on B's lock. */
-    private static CompletableFuture<String> waiting(Connection a, String sql) {
-        return CompletableFuture.supplyAsync(() -> run(a, sql));
-    }
-
-    /** Whether the server shows a session of gw_login waiting on a lock (so the race is the one meant). */
-    private static boolean someoneWaits() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return WardenHarness.scalar(c, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gw_login' "
-                    + "AND wait_event_type = 'Lock'").equals("1");
-        }
-    }
-
-    /** Until A's statement waits on B's lock, or was answered (refused by Warden before it reached the server). */
-    private static void untilWaitingOrAnswered(CompletableFuture<String> a) throws Exception {
-        for (int i = 0; i < 100 && !a.isDone() && !someoneWaits(); i++) {
-            Thread.sleep(50);
-        }
-    }
-
     /**
      * LEAK before the fix: B creates, in an open transaction, a trigger on its table whose function deletes every
      * ledger row; A's INSERT into that table (allowed a moment before, so its decision was remembered) waits on the
@@ -78,8 +48,8 @@ class GuardrailOpenDdlTest {
      */
     @Test
     void aWriteWaitingOnAnotherSessionsNewTriggerIsJudgedWithIt() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE od_src (id int)"));
             assertNull(run(b, "GRANT ALL ON od_src TO gw_login"));
             assertNull(run(a, "INSERT INTO od_src VALUES (0)"));
@@ -87,8 +57,7 @@ class GuardrailOpenDdlTest {
             assertNull(run(b, "CREATE FUNCTION od_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
                     + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$"));
             assertNull(run(b, "CREATE TRIGGER od_t BEFORE INSERT ON od_src FOR EACH ROW EXECUTE FUNCTION od_wipe()"));
-            CompletableFuture<String> insert = waiting(a, "INSERT INTO od_src VALUES (1)");
-            untilWaitingOrAnswered(insert);
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO od_src VALUES (1)"));
             assertNull(run(b, "COMMIT"));
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error));
@@ -105,9 +74,10 @@ class GuardrailOpenDdlTest {
      */
     @Test
     void aPreparedWriteWaitingOnAnotherSessionsNewTriggerIsJudgedWithIt() throws Exception {
-        fillLedger();
+        warden.fillLedger();
         try (Connection a = warden.connect("prod", WardenHarness.USER, warden.token(),
-                "preferQueryMode=extended&prepareThreshold=1&assumeMinServerVersion=12"); Connection b = dev()) {
+                "preferQueryMode=extended&prepareThreshold=1&assumeMinServerVersion=12");
+             Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE od_psrc (id int)"));
             assertNull(run(b, "GRANT ALL ON od_psrc TO gw_login"));
             java.sql.PreparedStatement insert = a.prepareStatement("INSERT INTO od_psrc VALUES (?)");
@@ -120,7 +90,7 @@ class GuardrailOpenDdlTest {
                     + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$"));
             assertNull(run(b, "CREATE TRIGGER od_pt BEFORE INSERT ON od_psrc FOR EACH ROW EXECUTE FUNCTION "
                     + "od_pwipe()"));
-            CompletableFuture<String> again = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<String> again = warden.waitingOnALock(() -> {
                 try {
                     insert.setInt(1, 9);
                     insert.executeUpdate();
@@ -129,7 +99,6 @@ class GuardrailOpenDdlTest {
                     return e.getSQLState() + " " + e.getMessage();
                 }
             });
-            untilWaitingOrAnswered(again);
             assertNull(run(b, "COMMIT"));
             String error = again.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error));
@@ -146,8 +115,8 @@ class GuardrailOpenDdlTest {
      */
     @Test
     void aCallWaitingOnAnotherSessionsFunctionReplacementIsJudgedWithTheNewBody() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE od_lock (id int)"));
             assertNull(run(b, "INSERT INTO od_lock VALUES (1)"));
             assertNull(run(b, "GRANT ALL ON od_lock TO gw_login"));
@@ -157,8 +126,7 @@ class GuardrailOpenDdlTest {
             assertNull(run(b, "CREATE OR REPLACE FUNCTION od_f() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
                     + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN 1; END$$"));
             assertNull(run(b, "LOCK TABLE od_lock IN ACCESS EXCLUSIVE MODE"));
-            CompletableFuture<String> call = waiting(a, "SELECT od_f() FROM od_lock");
-            untilWaitingOrAnswered(call);
+            CompletableFuture<String> call = warden.waitingOnALock(() -> run(a, "SELECT od_f() FROM od_lock"));
             assertNull(run(b, "COMMIT"));
             String error = call.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error));
@@ -174,8 +142,8 @@ class GuardrailOpenDdlTest {
      */
     @Test
     void anotherSessionsHarmlessOrRolledBackDdlLeavesStatementsAllowed() throws Exception {
-        fillLedger();
-        try (Connection a = warden.prod(); Connection b = dev()) {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
             assertNull(run(b, "CREATE TABLE od_keep (id int)"));
             assertNull(run(b, "CREATE TABLE od_log (id int)"));
             assertNull(run(b, "GRANT ALL ON od_keep, od_log TO gw_login"));

@@ -143,6 +143,41 @@ public final class WardenHarness implements AutoCloseable {
         }
     }
 
+    /** Fills {@code gw_ledger} with three rows, each unchanged ({@code total = id}). */
+    public void fillLedger() throws java.sql.SQLException {
+        directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+    }
+
+    /**
+     * A session in dev, in pgJDBC's simple mode: the harness's superuser login, where no guardrail rule of
+     * {@link #startGuardingLedger} and no baseline applies (an administrator's session, for races with production).
+     */
+    public java.sql.Connection devAdmin() throws java.sql.SQLException {
+        return connect("dev", USER, token(), "preferQueryMode=simple&assumeMinServerVersion=12");
+    }
+
+    /** Whether the server shows a session of {@code gw_login} waiting on a lock. */
+    public boolean gwLoginWaitsOnALock() throws java.sql.SQLException {
+        try (java.sql.Connection c = direct()) {
+            return scalar(c, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gw_login' "
+                    + "AND wait_event_type = 'Lock'").equals("1");
+        }
+    }
+
+    /**
+     * Runs {@code statement} on another thread (its answer as {@link #run} gives it); returns once it waits on a
+     * lock, was answered, or 5 s passed.
+     */
+    public java.util.concurrent.CompletableFuture<String> waitingOnALock(java.util.function.Supplier<String> statement)
+            throws Exception {
+        java.util.concurrent.CompletableFuture<String> out =
+                java.util.concurrent.CompletableFuture.supplyAsync(statement);
+        for (int i = 0; i < 100 && !out.isDone() && !gwLoginWaitsOnALock(); i++) {
+            Thread.sleep(50);
+        }
+        return out;
+    }
+
     /** A session in production as {@code gw_login} ({@link #startGuardingLedger}), in pgJDBC's simple mode. */
     public java.sql.Connection prod() throws java.sql.SQLException {
         return connect("prod", USER, token(), "preferQueryMode=simple&assumeMinServerVersion=12");
