@@ -601,8 +601,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             missing = new java.util.LinkedHashSet<>(missing);
             missing.addAll(catalog.functionsToResolve(bodies, true));
         }
+        // The temporary schema's read waits on the server: DDL ending meanwhile drops what was read too.
+        Runnable judged = catalog == null ? then : () -> {
+            if (catalog.invalidations() != invalidations && read < StatementReading.MAX_READS) {
+                lookedUpThen(analysis, frame, then, read + 1);
+                return;
+            }
+            then.run();
+        };
         if (missing.isEmpty()) {
-            temporarySchemaThen(analysis, frame, then);
+            temporarySchemaThen(analysis, frame, judged);
             return;
         }
         holdUntil(catalog.resolveFunctions(missing, services.analyzer()).exceptionally(failure -> null), frame,
@@ -611,7 +619,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         lookedUpThen(analysis, frame, then, read + 1); // what was read was dropped meanwhile
                         return;
                     }
-                    temporarySchemaThen(analysis, frame, then);
+                    temporarySchemaThen(analysis, frame, judged);
                 });
     }
 

@@ -197,7 +197,8 @@ final class StatementReading {
                 withFunctionEffects(reading, frame, false, next, read + 1, screen);
                 return;
             }
-            screenThen(applied, frame, next, screen);
+            screenThen(applied, frame, next, screen,
+                    () -> withFunctionEffects(reading, frame, false, next, read + 1, screen), invalidations, read);
             return;
         }
         CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -221,7 +222,8 @@ final class StatementReading {
                 return;
             }
             // Not applied on the lane (a full queue): here then, slower but the same result.
-            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen);
+            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen,
+                    () -> withFunctionEffects(reading, frame, cold, next, read + 1, screen), invalidations, read);
         });
     }
 
@@ -277,16 +279,36 @@ final class StatementReading {
      * could mean relations of several schemas (or a temporary table), the session's search_path is read first on
      * its own connection, between the client's batches, so each name means what the server will read; inside a
      * batch every candidate counts.
+     *
+     * @param again reads the statement's names again: when DDL ended (and dropped what was read) between their
+     *     read ({@code invalidations} the count before it) and the screening, which may wait on the server for
+     *     the session's temporary schema and search_path. Masking judges a name not looked up as sensitive: a
+     *     plain read then came back masked, and a flood of notifications on the catalog channel had its
+     *     {@code pg_notify} refused (at most {@link #MAX_READS} reads; the last judgement stands).
      */
     private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next,
-                            boolean screen) {
+                            boolean screen, Runnable again, long invalidations, int read) {
         // Before masking follows its EXECUTEs into what they run (withPrepared looked up their names).
         relay.executedWithEffectsNow(reading.analysis());
         if (!screen) {
             next.accept(reading);
             return;
         }
-        relay.temporarySchemaThen(reading.analysis(), frame, () -> screenPathThen(reading, frame, next));
+        // Judged again, not only refused again: a name dropped before the judgement masks every column it reads.
+        Consumer<SessionLexing.Reading> afterScreen = screened -> {
+            if (read < MAX_READS && catalog.invalidations() != invalidations) {
+                again.run();
+                return;
+            }
+            next.accept(screened);
+        };
+        relay.temporarySchemaThen(reading.analysis(), frame, () -> {
+            if (read < MAX_READS && catalog.invalidations() != invalidations) {
+                again.run();
+                return;
+            }
+            screenPathThen(reading, frame, afterScreen);
+        });
     }
 
     private void screenPathThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
