@@ -48,15 +48,14 @@ class AttackPass20GuardrailOpenDdlTest {
             + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$";
 
     /**
-     * LEAK: B takes the lock first (LOCK TABLE, no DDL yet), so A's INSERT is judged with nothing open elsewhere,
-     * allowed and sent; it waits on the lock. B then creates the trigger and commits: the server fires it for A's
-     * row, and the ledger is emptied. Warden judges a statement once, when it is sent; DDL published while the
-     * statement already waits upstream reaches no decision. Not fixed: a fix needs Warden to hold (or cancel)
-     * DDL that would change what statements already in flight in other sessions run.
+     * B takes the lock first (LOCK TABLE, no DDL yet), so A's INSERT is judged with nothing open elsewhere, allowed
+     * and sent; it waits on the lock. B then creates the trigger and commits. Before, the server fired the trigger
+     * for A's row and the ledger was emptied (Warden judges a statement once, when it is sent). Fixed: before B's
+     * COMMIT is sent, the statements in flight elsewhere that B's DDL reaches are cancelled on the server, and the
+     * COMMIT waits until they are answered. Then B's COMMIT goes through, and A's INSERT run again is judged with
+     * the committed trigger.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("LEAK: DDL published after another session's statement was judged and sent "
-            + "upstream (it waits on the DDL session's earlier lock) changes what it runs; no small fix")
     void aLockTakenBeforeTheTriggerLetsTheWaitingInsertRunIt() throws Exception {
         warden.fillLedger();
         try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
@@ -72,8 +71,37 @@ class AttackPass20GuardrailOpenDdlTest {
             assertNull(run(b, "COMMIT"));
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error));
+            assertTrue(error != null && error.startsWith("57014"), "cancelled on the server: " + error);
+            String again = run(a, "INSERT INTO ap_src VALUES (1)");
+            assertTrue(again != null && again.startsWith("42501") && again.contains("gw-ledger-kept"), again);
+            assertEquals("3/3", warden.ledger());
         } finally {
             warden.directly("DROP TABLE IF EXISTS ap_src", "DROP FUNCTION IF EXISTS ap_wipe()");
+        }
+    }
+
+    /**
+     * Precision of the fix above: B's COMMIT cancels only what its DDL reaches. A view made in B's transaction
+     * reaches neither A's sleep nor A2's INSERT waiting on B's lock of another table: both run to the end.
+     */
+    @Test
+    void aCommitOfDdlLeavesStatementsItDoesNotReachRunning() throws Exception {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection a2 = warden.prod(); Connection b = warden.devAdmin()) {
+            assertNull(run(b, "CREATE TABLE ap_far (id int)"));
+            assertNull(run(b, "GRANT ALL ON ap_far TO gw_login"));
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "LOCK TABLE ap_far IN ACCESS EXCLUSIVE MODE"));
+            CompletableFuture<String> sleep = CompletableFuture.supplyAsync(() -> run(a, "SELECT pg_sleep(1.5)"));
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a2, "INSERT INTO ap_far VALUES (1)"));
+            assertTrue(warden.gwLoginWaitsOnALock(), "A2's INSERT should wait on B's lock");
+            assertNull(run(b, "CREATE VIEW ap_near AS SELECT 1 AS one"));
+            assertNull(run(b, "COMMIT"));
+            assertNull(sleep.get(30, TimeUnit.SECONDS), "B's DDL does not reach A's statement");
+            assertNull(insert.get(30, TimeUnit.SECONDS), "B's DDL does not reach A2's INSERT");
+            assertEquals("1", WardenHarness.scalar(a, "SELECT count(*) FROM ap_far"));
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_far", "DROP VIEW IF EXISTS ap_near");
         }
     }
 

@@ -451,10 +451,7 @@ class MaskingPass15Test {
             String lock = "rc_lock" + k;
             StringBuilder round = new StringBuilder();
             try (MaskedAttacker a = new MaskedAttacker(warden); MaskedAttacker b = new MaskedAttacker(warden)) {
-                round.append(a.query("CREATE TABLE " + lock + " (id int)"));
-                round.append(a.query("INSERT INTO " + lock + " VALUES (1)"));
-                round.append(a.query("CREATE FUNCTION " + f + "() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$"));
-                round.append(a.query("SELECT " + f + "() FROM " + lock));
+                clearFunctionOver(a, f, lock, round);
                 round.append(b.query("BEGIN"));
                 round.append(b.query("CREATE OR REPLACE FUNCTION " + f + "() RETURNS text LANGUAGE sql AS $$SELECT "
                         + "string_agg(" + t + ", ',') FROM public.rc_people$$"));
@@ -469,6 +466,58 @@ class MaskingPass15Test {
         }
         System.out.println("rounds leaked: " + leakedRounds + "/12\n" + all);
         assertNoSeed(all.toString());
+    }
+
+    /** {@code lock}, a table of one row, and {@code f()}, a clear function, read once over it by {@code a}. */
+    private static void clearFunctionOver(MaskedAttacker a, String f, String lock, StringBuilder round)
+            throws Exception {
+        round.append(a.query("CREATE TABLE " + lock + " (id int)"));
+        round.append(a.query("INSERT INTO " + lock + " VALUES (1)"));
+        round.append(a.query("CREATE FUNCTION " + f + "() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$"));
+        round.append(a.query("SELECT " + f + "() FROM " + lock));
+    }
+
+    /**
+     * The lock first, then the DDL: B locks the table, A's SELECT of {@code f()} from it is judged with nothing open
+     * elsewhere (f's committed body is clear) and waits on the lock; B then replaces f to read the e-mails and
+     * commits. The server plans A's statement with the new body. Its answer was masked before too (results are
+     * judged when they come, with B's DDL still open or the catalog dropped), but the statement ran; now B's COMMIT
+     * first has it cancelled on the server (57014, 0 of 4 rounds before), and A's next run of it is judged with
+     * the new body and masked.
+     */
+    @Test
+    void aReadWaitingOnALockTakenBeforeTheReplacementIsCancelledAtTheCommit() throws Exception {
+        seed("lf_people");
+        String t = "translate(email, '@.-', '   ')";
+        StringBuilder all = new StringBuilder();
+        int cancelled = 0;
+        for (int k = 0; k < 4; k++) {
+            String f = "lf_f" + k;
+            String lock = "lf_lock" + k;
+            StringBuilder round = new StringBuilder();
+            try (MaskedAttacker a = new MaskedAttacker(warden); MaskedAttacker b = new MaskedAttacker(warden)) {
+                clearFunctionOver(a, f, lock, round);
+                round.append(b.query("BEGIN"));
+                round.append(b.query("LOCK TABLE " + lock + " IN ACCESS EXCLUSIVE MODE"));
+                a.send(new FrontendMessage.Query("SELECT " + f + "() AS v FROM " + lock));
+                Thread.sleep(500);
+                round.append(b.query("CREATE OR REPLACE FUNCTION " + f + "() RETURNS text LANGUAGE sql AS $$SELECT "
+                        + "string_agg(" + t + ", ',') FROM public.lf_people$$"));
+                String commit = b.query("COMMIT");
+                round.append(commit);
+                String answer = a.untilReady();
+                round.append(">>> A's answer, round ").append(k).append('\n').append(answer);
+                cancelled += answer.contains("57014") ? 1 : 0;
+                assertTrue(commit.contains("CCOMMIT"), commit);
+                String again = a.query("SELECT " + f + "() AS v FROM " + lock);
+                round.append(">>> again\n").append(again);
+                assertTrue(again.contains("SELECT 1") && again.contains("[redacted]"), again);
+            }
+            all.append(round);
+        }
+        System.out.println("rounds cancelled: " + cancelled + "/4\n" + all);
+        assertNoSeed(all.toString());
+        assertEquals(4, cancelled, all.toString());
     }
 
     /**

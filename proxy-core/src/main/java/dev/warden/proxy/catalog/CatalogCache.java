@@ -271,6 +271,65 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
+     * A session's statements sent upstream and not yet answered, asked when another session commits DDL: one of
+     * them may be waiting on that transaction's lock, taken before its DDL (LOCK TABLE, an earlier write), and was
+     * judged without the DDL (it was not open yet). Once the COMMIT releases the lock it runs what the DDL made.
+     */
+    public interface StatementsInFlight {
+        /**
+         * Cancels (on the server) this session's statements in flight that {@code ddl} reaches; completes when
+         * they are answered, or exceptionally when they were not within the session's bound.
+         */
+        CompletableFuture<Void> withdrawReaching(dev.warden.proxy.guardrails.Unreadable ddl);
+    }
+
+    /** Every session on this catalog with a relay, by the same key as {@link #openDdl}. */
+    private final Map<Object, StatementsInFlight> inFlight = new ConcurrentHashMap<>();
+
+    /** {@code session} relays statements ({@code statements}), or ended (null). */
+    public void inFlight(Object session, StatementsInFlight statements) {
+        if (statements == null) {
+            inFlight.remove(session);
+        } else {
+            inFlight.put(session, statements);
+        }
+    }
+
+    /**
+     * Before {@code committing}'s COMMIT of {@code ddl} is sent: the other sessions' statements in flight on this
+     * database (every environment) that the DDL reaches are cancelled, and this completes once they are answered.
+     * A statement sent after the DDL was judged with it (see {@link #openDdlElsewhere}); one sent before may wait
+     * on the transaction's lock and would run what the COMMIT makes.
+     */
+    public CompletableFuture<Void> withdrawReaching(Object committing, dev.warden.proxy.guardrails.Unreadable ddl) {
+        List<CompletableFuture<Void>> waits = new ArrayList<>();
+        withdrawIn(inFlight, committing, ddl, waits);
+        for (CatalogCache other : sameDatabase) {
+            withdrawIn(other.inFlight, committing, ddl, waits);
+        }
+        return waits.isEmpty() ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new));
+    }
+
+    private static void withdrawIn(Map<Object, StatementsInFlight> sessions, Object committing,
+                                   dev.warden.proxy.guardrails.Unreadable ddl, List<CompletableFuture<Void>> waits) {
+        for (Map.Entry<Object, StatementsInFlight> e : sessions.entrySet()) {
+            if (e.getKey() != committing) {
+                waits.add(e.getValue().withdrawReaching(ddl));
+            }
+        }
+    }
+
+    /** What every transaction prepared through Warden on this database holds (see {@link #preparedDdl}). */
+    public dev.warden.proxy.guardrails.Unreadable preparedDdl() {
+        dev.warden.proxy.guardrails.Unreadable out = withPrepared(prepared, dev.warden.proxy.guardrails.Unreadable.NONE);
+        for (CatalogCache other : sameDatabase) {
+            out = withPrepared(other.prepared, out);
+        }
+        return out;
+    }
+
+    /**
      * The DDL of transactions prepared through Warden (PREPARE TRANSACTION) on this database, by transaction id as
      * written, until a COMMIT or ROLLBACK PREPARED of that id through Warden was answered. Shared by the catalogs of
      * every environment on the database (held by the first one asked: see {@link #preparedDdl}).

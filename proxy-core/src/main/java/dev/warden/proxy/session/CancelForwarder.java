@@ -25,21 +25,27 @@ final class CancelForwarder {
                         dev.warden.proxy.upstream.UpstreamConnector upstreams) {
         cancels.cancelLocally(cancel.processId(), cancel.secretKey());
         cancels.lookup(cancel.processId(), cancel.secretKey()).ifPresentOrElse(target -> {
-            new Bootstrap().group(from.eventLoop()).channel(from.getClass())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
-                    .resolver(upstreams.resolverFor(target.upstream().getHostString()))
-                    .handler(new ChannelInboundHandlerAdapter())
-                    .connect(target.upstream().getHostString(), target.upstream().getPort())
-                    .addListener((ChannelFuture f) -> {
-                        if (f.isSuccess()) {
-                            f.channel().writeAndFlush(new CancelRequest(target.processId(), target.secretKey())
-                                    .toByteBuf(f.channel().alloc())).addListener(ChannelFutureListener.CLOSE);
-                        } else {
-                            log.warn("cancel.failed session={} reason=\"{}\"", sessionId,
-                                    ClientErrors.describeConnectFailure(f.cause()));
-                        }
-                    });
+            send(target, from, sessionId, upstreams);
             log.info("cancel.forwarded session={} upstream={}", sessionId, target.upstream());
         }, () -> log.info("cancel.unknown_key session={}", sessionId));
+    }
+
+    /** Sends a CancelRequest for {@code target}'s backend on a new connection to its server. */
+    static void send(CancelRegistry.Target target, Channel from, String sessionId,
+                     dev.warden.proxy.upstream.UpstreamConnector upstreams) {
+        new Bootstrap().group(from.eventLoop()).channel(from.getClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
+                .resolver(upstreams.resolverFor(target.upstream().getHostString()))
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(target.upstream().getHostString(), target.upstream().getPort())
+                .addListener((ChannelFuture f) -> {
+                    if (f.isSuccess()) {
+                        f.channel().writeAndFlush(new CancelRequest(target.processId(), target.secretKey())
+                                .toByteBuf(f.channel().alloc())).addListener(ChannelFutureListener.CLOSE);
+                    } else {
+                        log.warn("cancel.failed session={} reason=\"{}\"", sessionId,
+                                ClientErrors.describeConnectFailure(f.cause()));
+                    }
+                });
     }
 }

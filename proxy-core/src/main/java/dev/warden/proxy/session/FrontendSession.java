@@ -347,10 +347,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         relay = session;
         upstream.pipeline().addLast("relay", session.responses);
         if (connection.backendKey() != null) {
-            cancelKey = services.cancels().register(new CancelRegistry.Target(
+            CancelRegistry.Target target = new CancelRegistry.Target(
                     UpstreamConnector.cancelAddress(environment.upstream()),
-                    connection.backendKey().processId(), connection.backendKey().secretKey()),
-                    () -> client.eventLoop().execute(session::cancelled));
+                    connection.backendKey().processId(), connection.backendKey().secretKey());
+            session.upstreamCancel = target;
+            cancelKey = services.cancels().register(target, () -> client.eventLoop().execute(session::cancelled));
         }
         ByteBuf out = ctx.alloc().buffer();
         new BackendMessage.AuthenticationOk().writeTo(out);

@@ -190,6 +190,28 @@ final class OutstandingQueue {
         }
     }
 
+    /** The last entry of a statement that runs (Query, Execute, FunctionCall) whose analysis passes {@code test}. */
+    Entry lastRunning(java.util.function.Predicate<dev.warden.sql.Analysis> test) {
+        Iterator<Entry> it = entries.descendingIterator();
+        while (it.hasNext()) {
+            Entry e = it.next();
+            if (e.execution != null && !e.silent && test.test(e.execution.analysis)) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /** Whether {@code entry} is still waiting for its answer. */
+    boolean holds(Entry entry) {
+        for (Entry e : entries) {
+            if (e == entry) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     Entry head() {
         return entries.peek();
     }

@@ -34,6 +34,8 @@ import java.util.function.Consumer;
  */
 final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(FrontendSession.class);
+
     private static final long MAX_HELD_BYTES = 1 << 20;
 
     private final RelaySession session;
@@ -262,9 +264,67 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Passes a statement through the gate (the stream waits), then forwards it or sends its stand-in. */
+    /**
+     * Passes a statement through the gate (the stream waits), then forwards it or sends its stand-in. A statement
+     * that commits DDL first has the other sessions' statements in flight that the DDL reaches cancelled (see
+     * {@link RelaySession#withdrawReaching}): judged before the DDL was sent, one may be waiting on a lock this
+     * transaction took earlier, and would run what the COMMIT makes (a trigger, a rule, a view). When they are not
+     * answered in time, the COMMIT is refused (42501, {@code ddl-commit-waits}) and the transaction stays open:
+     * COMMIT again.
+     */
     private void admit(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
                        Consumer<StatementGate.Forward> forward, Runnable refused) {
+        Unreadable committing = committedDdl(statement.analysis());
+        if (committing.isEmpty()) {
+            admitNow(frame, statement, standInKind, forward, refused);
+            return;
+        }
+        holdUntil(session.catalog.withdrawReaching(session.masking, committing), frame, (done, failure) -> {
+            StatementGate.Statement judged = statement;
+            if (failure != null && statement.decision().allowed()) {
+                log.warn("ddl_commit.refused session={} reason=\"{}\"", session.id,
+                        ClientErrors.unwrap(failure).getMessage());
+                judged = new StatementGate.Statement(statement.policy(), statement.sql(), statement.parameters(),
+                        statement.analysis(), Decision.block("ddl-commit-waits", "another session's statement, sent "
+                                + "before this transaction's DDL and reaching it, may be waiting on this transaction's "
+                                + "locks and could not be cancelled in time", "COMMIT again"),
+                        statement.protocol(), statement.preparedName(), statement.approvalText());
+            }
+            admitNow(frame, judged, standInKind, forward, refused);
+        });
+    }
+
+    /**
+     * The DDL {@code analysis} commits: this transaction's and its own when it has a COMMIT (END, PREPARE
+     * TRANSACTION, which keeps the locks: over-counted), and every prepared transaction's for a COMMIT PREPARED.
+     * NONE otherwise (without allocating: every transaction's COMMIT passes here).
+     */
+    private Unreadable committedDdl(Analysis analysis) {
+        if (session.catalog == null || analysis == null) {
+            return Unreadable.NONE;
+        }
+        boolean commits = false;
+        boolean prepared = false;
+        List<StatementFacts> statements = analysis.statements();
+        for (int i = 0; i < statements.size(); i++) {
+            StatementFacts f = statements.get(i);
+            if (f.kind() == dev.warden.sql.StatementKind.COMMIT) {
+                commits = true;
+                prepared |= JudgedExposures.commitsPrepared(f);
+            }
+        }
+        if (!commits) {
+            return Unreadable.NONE;
+        }
+        Unreadable ddl = session.transactionDdl.unreadable();
+        if (statements.size() > 1) {
+            ddl = ddl.with(Unreadable.changedBy(analysis));
+        }
+        return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;
+    }
+
+    private void admitNow(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
+                          Consumer<StatementGate.Forward> forward, Runnable refused) {
         session.statementCount++;
         holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
                 "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {

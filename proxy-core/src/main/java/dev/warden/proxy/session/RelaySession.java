@@ -90,8 +90,12 @@ final class RelaySession {
         upstream.closeFuture().addListener(closed -> {
             masking.sessionEnded();
             transactionDdl.ended();
+            if (catalog != null) {
+                catalog.inFlight(masking, null);
+            }
         });
         if (catalog != null) {
+            catalog.inFlight(masking, this::withdrawReaching);
             transactionDdl.publishTo(unreadable -> catalog.openDdl(masking, unreadable));
             transactionDdl.publishPreparedTo(catalog::preparedDdl);
         }
@@ -108,6 +112,80 @@ final class RelaySession {
     dev.warden.proxy.guardrails.Unreadable openDdl() {
         dev.warden.proxy.guardrails.Unreadable own = transactionDdl.unreadable();
         return catalog == null ? own : own.with(catalog.openDdlElsewhere(masking));
+    }
+
+    /** The upstream backend's cancel key (null when the server sent none): see {@link #withdrawReaching}. */
+    volatile CancelRegistry.Target upstreamCancel;
+
+    /** How long a COMMIT of DDL waits for the statements it cancels elsewhere to be answered. */
+    static final long WITHDRAW_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+
+    /**
+     * {@link CatalogCache.StatementsInFlight}: another session is about to commit {@code ddl}. This session's
+     * statements in flight that it reaches were judged without it and may be waiting on that transaction's lock
+     * (taken before the DDL): they are cancelled on the server, and the COMMIT waits until they are answered
+     * (the client sees the server's 57014). Runs on this session's event loop.
+     */
+    java.util.concurrent.CompletableFuture<Void> withdrawReaching(dev.warden.proxy.guardrails.Unreadable ddl) {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        client.eventLoop().execute(() -> {
+            OutstandingQueue.Entry last = ending() ? null : queue.lastRunning(a -> reaches(a, ddl));
+            CancelRegistry.Target target = upstreamCancel;
+            if (last == null) {
+                done.complete(null);
+                return;
+            }
+            if (target == null) {
+                done.completeExceptionally(new IllegalStateException("session " + id + " has no cancel key"));
+                return;
+            }
+            log.info("ddl_commit.cancel session={} reason=\"another session commits DDL this session's statement in "
+                    + "flight reaches, judged before it\"", id);
+            whenAnswered(last, target, done, System.nanoTime(), 0);
+        });
+        return done;
+    }
+
+    /**
+     * Completes {@code done} once {@code entry} is answered. The cancel is sent again every 100 ms meanwhile: it
+     * stops what the backend runs at the time, which may be a statement pipelined before {@code entry}.
+     */
+    private void whenAnswered(OutstandingQueue.Entry entry, CancelRegistry.Target target,
+                              java.util.concurrent.CompletableFuture<Void> done, long started, int polls) {
+        if (closed || !queue.holds(entry)) {
+            done.complete(null);
+        } else if (System.nanoTime() - started > WITHDRAW_NANOS) {
+            done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
+                    + "'s cancelled statement was not answered"));
+        } else {
+            if (polls % 50 == 0) {
+                CancelForwarder.send(target, client, id, services.upstreams());
+            }
+            client.eventLoop().schedule(() -> whenAnswered(entry, target, done, started, polls + 1), 2,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Whether committing {@code ddl} may change what {@code analysis} runs: it names what the DDL made unreadable,
+     * or the DDL made something that runs with every read or write (a trigger, a rule, a policy) and it reads or
+     * writes a relation. An unknown statement counts.
+     */
+    static boolean reaches(dev.warden.sql.Analysis analysis, dev.warden.proxy.guardrails.Unreadable ddl) {
+        if (analysis == null) {
+            return true;
+        }
+        boolean everyRelation = ddl.everything() || !ddl.deferred().isEmpty();
+        for (dev.warden.sql.StatementFacts top : analysis.statements()) {
+            if (!ddl.namedBy(top).isEmpty()) {
+                return true;
+            }
+            if (everyRelation && dev.warden.proxy.catalog.StatementWalk.any(top, f -> f.unparsed() || f.dynamicSql()
+                    || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean ending() {
