@@ -40,7 +40,9 @@ class ApprovalsThroughWardenTest {
                 guardrails:
                   rules:
                     - { name: batch-cleanup-retry, environments: [prod], match: { statements: [DELETE], tables: [batch_log] }, unless: { groups: [dba] }, action: require_approval, approvers: [dba], mode: retry }
+                    - { name: billing-audit-kept, environments: [prod], match: { statements: [DELETE, UPDATE, TRUNCATE], tables: [public.billing_audit] }, action: block }
                     - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
+                    - { name: billing-frozen-kept, environments: [prod], match: { statements: [INSERT], tables: [public.billing_frozen] }, action: block }
                 """);
     }
 
@@ -76,6 +78,96 @@ class ApprovalsThroughWardenTest {
             SQLWarning notice = st.getWarnings();
             assertNotNull(notice, "the client was told its statement waits for approval");
             assertTrue(notice.getMessage().contains(id), notice.getMessage());
+        }
+    }
+
+    /**
+     * An approval can take minutes, and the statement was judged when it was sent. Before, a trigger made
+     * meanwhile (through Warden, in another environment on the same database) ran with the approved UPDATE and
+     * emptied a table a block rule keeps: the approver saw only the UPDATE. Now an approved statement whose names
+     * DDL redefined while it waited is refused (42501, approval-outdated); run again, it is judged with the
+     * trigger and blocked.
+     */
+    @Test
+    void anApprovedUpdateWhoseTableGotATriggerWhileItWaitedIsJudgedAgain() throws Exception {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS billing_audit");
+            s.execute("CREATE TABLE billing_audit (id int)");
+            s.execute("INSERT INTO billing_audit VALUES (1), (2)");
+        }
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "");
+             Connection admin = warden.connect("")) {
+            Statement st = alice.createStatement();
+            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
+                    "UPDATE billing SET amount = 60 WHERE id = 1"));
+            String bob = bobToken();
+            String id = awaitPendingId();
+            try (Statement a = admin.createStatement()) {
+                a.execute("CREATE FUNCTION billing_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                        + "DELETE FROM public.billing_audit; RETURN NEW; END$$");
+                a.execute("CREATE TRIGGER billing_t BEFORE UPDATE ON billing FOR EACH ROW EXECUTE FUNCTION "
+                        + "billing_wipe()");
+            }
+            Cli approve = cli(bob, "approve", id);
+            assertEquals(0, approve.exit, approve.out + approve.err);
+            Object result = update.get(10, TimeUnit.SECONDS);
+            assertEquals(2, count("billing_audit"), "the trigger ran with the approved UPDATE: " + result);
+            assertTrue(result instanceof SQLException e && "42501".equals(e.getSQLState())
+                    && e.getMessage().contains("approval-outdated"), String.valueOf(result));
+            assertEquals(100, amount());
+            Object again = run(st, "UPDATE billing SET amount = 60 WHERE id = 1");
+            assertTrue(again instanceof SQLException e && e.getMessage().contains("billing-audit-kept"),
+                    String.valueOf(again));
+            assertEquals(2, count("billing_audit"));
+        } finally {
+            // Through Warden, so that its catalog drops the trigger at once (the other tests update billing).
+            try (Connection admin = warden.connect(""); Statement s = admin.createStatement()) {
+                s.execute("DROP TRIGGER IF EXISTS billing_t ON billing");
+                s.execute("DROP FUNCTION IF EXISTS billing_wipe()");
+                s.execute("DROP TABLE IF EXISTS billing_audit");
+            }
+        }
+    }
+
+    /**
+     * A rule that asks for approval decided before a rule that blocks: an UPDATE of billing (approval) whose
+     * trigger deletes from billing_audit (block) asked an approver, who saw only the UPDATE, and the approved
+     * UPDATE ran the trigger. Now the block decides at once, and no approval is asked for.
+     */
+    @Test
+    void aBlockInWhatATriggerRunsOutranksTheStatementsApproval() throws Exception {
+        try (Connection admin = warden.connect(""); Statement a = admin.createStatement()) {
+            a.execute("CREATE TABLE billing_audit (id int)");
+            a.execute("INSERT INTO billing_audit VALUES (1), (2)");
+            a.execute("CREATE TABLE billing_frozen (id int)");
+            a.execute("CREATE FUNCTION billing_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "DELETE FROM public.billing_audit; RETURN NEW; END$$");
+            a.execute("CREATE TRIGGER billing_t BEFORE UPDATE ON billing FOR EACH ROW EXECUTE FUNCTION "
+                    + "billing_wipe()");
+            try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                long started = System.nanoTime();
+                Object result = run(alice.createStatement(), "UPDATE billing SET amount = 70 WHERE id = 1");
+                assertTrue(result instanceof SQLException e && "42501".equals(e.getSQLState())
+                        && e.getMessage().contains("billing-audit-kept"), String.valueOf(result));
+                assertTrue(System.nanoTime() - started < 2_000_000_000L, "refused at once, not held for approval");
+                // And one rule over another for the same statement: the block listed after the approval rule.
+                Object insert = run(alice.createStatement(), "INSERT INTO billing_frozen VALUES (1)");
+                assertTrue(insert instanceof SQLException e && e.getMessage().contains("billing-frozen-kept"),
+                        String.valueOf(insert));
+            } finally {
+                a.execute("DROP TRIGGER IF EXISTS billing_t ON billing");
+                a.execute("DROP FUNCTION IF EXISTS billing_wipe()");
+                a.execute("DROP TABLE IF EXISTS billing_audit, billing_frozen");
+            }
+            assertEquals(100, amount());
+        }
+    }
+
+    private static long count(String table) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

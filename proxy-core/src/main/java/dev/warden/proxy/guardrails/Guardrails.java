@@ -171,13 +171,13 @@ public final class Guardrails {
     /** As above, with unqualified names in any schema that {@code schemas} finds them in. */
     public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser,
                            NamedRelations schemas) {
+        Strictest strictest = new Strictest();
         for (StatementFacts facts : analysis.statements()) {
-            Decision d = decide(who, env, facts, upstreamUser, schemas);
-            if (!d.allowed()) {
-                return d;
+            if (strictest.blocks(decide(who, env, facts, upstreamUser, schemas))) {
+                break;
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     /**
@@ -188,15 +188,15 @@ public final class Guardrails {
     public Decision decide(Identity who, Environment env, Analysis analysis, String upstreamUser,
                            NamedRelations schemas, Unreadable open) {
         Unreadable unreadable = open;
+        Strictest strictest = new Strictest();
         for (StatementFacts facts : analysis.statements()) {
-            Decision d = decide(who, env, facts, upstreamUser, unreadable.isEmpty() ? schemas
-                    : new ChangedInTransaction(schemas, unreadable));
-            if (!d.allowed()) {
-                return d;
+            if (strictest.blocks(decide(who, env, facts, upstreamUser, unreadable.isEmpty() ? schemas
+                    : new ChangedInTransaction(schemas, unreadable)))) {
+                break;
             }
             unreadable = unreadable.with(Unreadable.changedBy(facts));
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     /** Whether a text must be judged with {@link #decide(Identity, Environment, Analysis, String, NamedRelations,
@@ -301,19 +301,43 @@ public final class Guardrails {
     public Decision decide(Identity who, Environment env, StatementFacts facts, String upstreamUser,
                            NamedRelations schemas) {
         schemas = withChanges(Unreadable.changedWithin(facts), schemas);
+        // The strictest decision: a block anywhere (in what a trigger runs too) outranks an approval of the
+        // statement, which its approver would grant seeing the statement only.
+        Strictest strictest = new Strictest();
         for (StatementFacts f : facts.allStatements()) {
-            Decision d = decideOne(who, env, f, upstreamUser, schemas);
-            if (!d.allowed()) {
-                return d;
+            if (strictest.blocks(decideOne(who, env, f, upstreamUser, schemas))) {
+                return strictest.held;
             }
         }
         if (!namesTables) {
-            return Decision.ALLOW;
+            return strictest.held;
         }
-        Decision changed = decideChangedFunctions(who, env, facts, schemas, upstreamUser);
-        Decision maintained = changed.allowed() ? decideWhatMaintenanceComputes(who, env, facts, schemas) : changed;
-        Decision run = maintained.allowed() ? decideWhatWritesRun(who, env, facts, schemas) : maintained;
-        return run.allowed() && usesOperatorsOrCasts(facts) ? decideDeferred(who, env, schemas) : run;
+        if (strictest.blocks(decideChangedFunctions(who, env, facts, schemas, upstreamUser))
+                || strictest.blocks(decideWhatMaintenanceComputes(who, env, facts, schemas))
+                || strictest.blocks(decideWhatWritesRun(who, env, facts, schemas))) {
+            return strictest.held;
+        }
+        if (usesOperatorsOrCasts(facts)) {
+            strictest.blocks(decideDeferred(who, env, schemas));
+        }
+        return strictest.held;
+    }
+
+    /** The strictest of the decisions added: a block at once, else the first that asks for approval. */
+    private static final class Strictest {
+        Decision held = Decision.ALLOW;
+
+        /** Adds {@code d}; true when it blocks (nothing is stricter: the caller may stop). */
+        boolean blocks(Decision d) {
+            if (d.verdict() == Decision.Verdict.BLOCK) {
+                held = d;
+                return true;
+            }
+            if (!d.allowed() && held.allowed()) {
+                held = d;
+            }
+            return false;
+        }
     }
 
     private static boolean usesOperatorsOrCasts(StatementFacts facts) {
@@ -332,21 +356,22 @@ public final class Guardrails {
      */
     private Decision decideDeferred(Identity who, Environment env, NamedRelations schemas) {
         NamedRelations without = withoutDeferred(schemas);
+        Strictest strictest = new Strictest();
         for (StatementFacts d : schemas.unreadable().deferred()) {
-            Decision decision = decideChangedFunctions(who, env, d, without, null);
-            for (java.util.Iterator<StatementFacts> r = d.allStatements().iterator(); decision.allowed()
-                    && r.hasNext(); ) {
-                decision = decideByRules(who, env, r.next(), without, true, ", run by what DDL of an open transaction "
-                        + "made run,");
+            if (strictest.blocks(decideChangedFunctions(who, env, d, without, null))) {
+                return strictest.held;
             }
-            if (decision.allowed()) {
-                decision = decideWhatWritesRun(who, env, d, without);
+            for (StatementFacts r : d.allStatements()) {
+                if (strictest.blocks(decideByRules(who, env, r, without, true, ", run by what DDL of an open "
+                        + "transaction made run,"))) {
+                    return strictest.held;
+                }
             }
-            if (!decision.allowed()) {
-                return decision;
+            if (strictest.blocks(decideWhatWritesRun(who, env, d, without))) {
+                return strictest.held;
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     /**
@@ -357,9 +382,10 @@ public final class Guardrails {
      */
     private Decision decideChangedFunctions(Identity who, Environment env, StatementFacts facts,
                                             NamedRelations schemas, String upstreamUser) {
+        Strictest strictest = new Strictest();
         Unreadable unreadable = schemas.unreadable();
         if (unreadable.isEmpty()) {
-            return Decision.ALLOW;
+            return strictest.held;
         }
         List<StatementFacts> todo = facts.allStatements();
         Set<String> seen = new java.util.HashSet<>();
@@ -368,9 +394,10 @@ public final class Guardrails {
             for (StatementFacts f : todo) {
                 for (String function : f.functions()) {
                     if (unreadable.function(function)) {
-                        return decideAnyWrite(who, env, "Warden could not read what " + function + "() does: DDL "
+                        strictest.blocks(decideAnyWrite(who, env, "Warden could not read what " + function + "() does: DDL "
                                 + "of an open transaction altered or renamed it, and Warden reads the catalog as "
-                                + "committed; it may write a table this rule names");
+                                + "committed; it may write a table this rule names"));
+                        return strictest.held;
                     }
                     List<StatementFacts> body = unreadable.body(function);
                     if (body == null || !seen.add(function)) {
@@ -381,13 +408,13 @@ public final class Guardrails {
                         for (StatementFacts s : statement.allStatements()) {
                             Decision d = upstreamUser != null ? decideOne(who, env, s, upstreamUser, inBody)
                                     : decideByRules(who, env, s, inBody, false, ", run by " + function + "(),");
-                            if (!d.allowed()) {
+                            if (strictest.blocks(d)) {
                                 return d;
                             }
                             next.add(s);
                         }
                         Decision d = decideWhatWritesRun(who, env, statement, inBody);
-                        if (!d.allowed()) {
+                        if (strictest.blocks(d)) {
                             return d;
                         }
                     }
@@ -399,12 +426,13 @@ public final class Guardrails {
             for (String function : f.functions()) {
                 if (unreadable.function(function) || (unreadable.body(function) != null && !seen.contains(function))) {
                     // Called deeper than Warden follows.
-                    return decideAnyWrite(who, env, "Warden could not follow " + function + "(), which an open "
-                            + "transaction made, as deep as it is called; it may write a table this rule names");
+                    strictest.blocks(decideAnyWrite(who, env, "Warden could not follow " + function + "(), which an open "
+                            + "transaction made, as deep as it is called; it may write a table this rule names"));
+                    return strictest.held;
                 }
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
@@ -417,22 +445,28 @@ public final class Guardrails {
     }
 
     /**
-     * The policy's rules in file order; with {@code tablesOnly}, those that name tables only (see
-     * {@link #decideWhatWritesRun}), and {@code ranBy} says what ran the statement.
+     * The policy's rules in file order, the first that blocks deciding, else the first that asks for approval;
+     * with {@code tablesOnly}, those that name tables only (see {@link #decideWhatWritesRun}), and {@code ranBy}
+     * says what ran the statement.
      */
     private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
                                    boolean tablesOnly, String ranBy) {
+        Strictest strictest = new Strictest();
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
             if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty())) {
                 continue;
             }
-            if (matchesWithInner(compiled, facts, schemas)) {
-                return decision(rule, rule.message().isEmpty() ? describe(facts) + ranBy + " matches this rule"
-                        : rule.message());
+            // Past a rule that asks for approval, one that blocks still decides: no approval lets through what a
+            // rule refuses.
+            if ((strictest.held.allowed() || rule.action() == GuardrailRule.Action.BLOCK)
+                    && matchesWithInner(compiled, facts, schemas)
+                    && strictest.blocks(decision(rule, rule.message().isEmpty() ? describe(facts) + ranBy
+                    + " matches this rule" : rule.message()))) {
+                break;
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     private static boolean applies(GuardrailRule rule, Identity who, Environment env) {
@@ -468,6 +502,7 @@ public final class Guardrails {
      * decides. A read of a name the catalog could not look up is let through (masking fails closed on it).
      */
     private Decision decideWhatWritesRun(Identity who, Environment env, StatementFacts facts, NamedRelations schemas) {
+        Strictest strictest = new Strictest();
         List<StatementFacts> todo = new ArrayList<>(facts.allStatements());
         Set<String> seen = new java.util.HashSet<>();
         // What the transaction's DDL made run comes with every relation: judged once.
@@ -502,7 +537,7 @@ public final class Guardrails {
                                         + "DDL of an open transaction changed what the name means, and Warden reads "
                                         + "the catalog as committed; it may write a table this rule names")
                                         : decideAnyWrite(who, env, t);
-                                if (!d.allowed()) {
+                                if (strictest.blocks(d)) {
                                     return d;
                                 }
                             }
@@ -517,12 +552,12 @@ public final class Guardrails {
                                 // (What runs there is judged without the deferred statements: they are judged
                                 // here, once; with them, each relation a body writes would bring them back.)
                                 Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(inRun), null);
-                                if (!changed.allowed()) {
+                                if (strictest.blocks(changed)) {
                                     return changed;
                                 }
                                 Decision d = decideByRules(who, env, r, inRun, true, ", run by "
                                         + t.qualified() + " (a rule, trigger, default, constraint, view or policy),");
-                                if (!d.allowed()) {
+                                if (strictest.blocks(d)) {
                                     return d;
                                 }
                                 next.add(r);
@@ -536,10 +571,11 @@ public final class Guardrails {
         for (StatementFacts deeper : todo) {
             // Written deeper than Warden follows: what those writes run is not known.
             if (FIRING.contains(deeper.kind()) && !deeper.tablesWritten().isEmpty()) {
-                return decideAnyWrite(who, env, deeper.tablesWritten().iterator().next());
+                strictest.blocks(decideAnyWrite(who, env, deeper.tablesWritten().iterator().next()));
+                return strictest.held;
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     /** Statements that compute a table's indexes (and ANALYZE its statistics objects) over every row there. */
@@ -594,6 +630,7 @@ public final class Guardrails {
      */
     private Decision decideWhatMaintenanceComputes(Identity who, Environment env, StatementFacts facts,
                                                    NamedRelations schemas) {
+        Strictest strictest = new Strictest();
         boolean altering = checksEveryRow(facts);
         // A partition made beside a default partition: the parent's key is computed over the default's rows.
         boolean partitioning = facts.kind() == StatementKind.CREATE && "TABLE".equals(facts.objectType())
@@ -601,7 +638,7 @@ public final class Guardrails {
         // An index built sorts (or hashes, places) every row there with its operator classes' support functions.
         boolean indexing = facts.kind() == StatementKind.CREATE && "INDEX".equals(facts.objectType());
         if (!MAINTENANCE.contains(facts.kind()) && !altering && !partitioning && !indexing) {
-            return Decision.ALLOW;
+            return strictest.held;
         }
         Pattern overEveryRow = altering || partitioning ? COMPUTED_OR_CHECKED_OVER_EVERY_ROW : COMPUTED_OVER_EVERY_ROW;
         List<TableRef> tables = partitioning ? new ArrayList<>(facts.tablesRead())
@@ -611,8 +648,9 @@ public final class Guardrails {
             // or statistics objects compute a user function.
             Set<String> computing = schemas.computingEverywhere();
             if (computing == null) {
-                return decideAnyWrite(who, env, facts.kind() + " that names no table computes the functions of "
-                        + "every table's indexes over every row, and Warden could not read which those are");
+                strictest.blocks(decideAnyWrite(who, env, facts.kind() + " that names no table computes the functions of "
+                        + "every table's indexes over every row, and Warden could not read which those are"));
+                return strictest.held;
             }
             tables = new ArrayList<>(tables);
             for (String name : computing) {
@@ -627,7 +665,7 @@ public final class Guardrails {
             if (run == null) {
                 if (schemas.holding(t.name()) != null) {
                     Decision d = decideAnyWrite(who, env, t);
-                    if (!d.allowed()) {
+                    if (strictest.blocks(d)) {
                         return d;
                     }
                 }
@@ -640,13 +678,13 @@ public final class Guardrails {
                 for (StatementFacts r : top.allStatements()) {
                     Decision d = decideByRules(who, env, r, schemas, true, ", computed over every row of "
                             + t.qualified() + " (by an index, a statistics object, a check or a partition key),");
-                    if (!d.allowed()) {
+                    if (strictest.blocks(d)) {
                         return d;
                     }
                 }
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     /** A write to {@code written} whose rules and triggers Warden could not read: see {@link #decideWhatWritesRun}. */
@@ -656,16 +694,20 @@ public final class Guardrails {
                 + "write a table this rule names");
     }
 
-    /** A write Warden cannot follow, {@code why}: the first rule that names tables and applies to writes decides. */
+    /**
+     * A write Warden cannot follow, {@code why}: of the rules that name tables and apply to writes, the first that
+     * blocks decides, else the first that asks for approval.
+     */
     private Decision decideAnyWrite(Identity who, Environment env, String why) {
+        Strictest strictest = new Strictest();
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
             if (applies(rule, who, env) && !rule.match().tables().isEmpty()
-                    && rule.match().writes().orElse(true)) {
-                return decision(rule, why);
+                    && rule.match().writes().orElse(true) && strictest.blocks(decision(rule, why))) {
+                break;
             }
         }
-        return Decision.ALLOW;
+        return strictest.held;
     }
 
     /** The FunctionCall message calls any function by OID, past any analysis: blocked unless turned off. */

@@ -326,11 +326,27 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void admitNow(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
                           Consumer<StatementGate.Forward> forward, Runnable refused) {
         session.statementCount++;
+        // The DDL seen so far: an approval may take minutes, and the statement was judged with the catalog of now.
+        long judgedAt = session.catalog == null ? 0 : session.catalog.invalidations();
         holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
                 "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {
             if (failure != null) {
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
+            }
+            if (verdict instanceof StatementGate.Forward f && f.approvalId() != null
+                    && redefinedWhileWaiting(statement.analysis(), judgedAt)) {
+                holdUntil(gate.refuseApproved(statement, Decision.block("approval-outdated", "what the statement "
+                        + "reaches was redefined (DDL) while it waited for approval " + f.approvalId()
+                        + ", after it was judged: it may now run what was not judged (a trigger, a rule, a body)",
+                        "run it again: it is judged with the change (and asks for approval again)"),
+                        f.approvalId()), frame, (again, failed) -> {
+                    frame.release();
+                    refused.run();
+                    writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind,
+                            ((StatementGate.Refuse) again).error());
+                });
+                return;
             }
             if (verdict instanceof StatementGate.Forward f) {
                 forward.accept(f);
@@ -341,6 +357,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
             writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
         });
+    }
+
+    /**
+     * Whether DDL seen since {@code judgedAt} (through Warden, or from the catalog channel, which names nothing)
+     * may have redefined a name {@code analysis} uses, its functions' bodies included. (DDL still open when it is
+     * forwarded: its COMMIT cancels the statement, see {@link #admit}.)
+     */
+    private boolean redefinedWhileWaiting(Analysis analysis, long judgedAt) {
+        CatalogCache catalog = session.catalog;
+        return catalog != null && analysis != null && catalog.invalidations() != judgedAt
+                && catalog.redefinedSince(catalog.names(analysis), judgedAt);
     }
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {

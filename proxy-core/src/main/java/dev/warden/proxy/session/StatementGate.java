@@ -280,6 +280,15 @@ final class StatementGate {
                 "Warden writes an audit record before every statement"));
     }
 
+    /**
+     * A statement an approver let through, refused after all with {@code decision} (see RelayHandler: what it
+     * reaches was redefined while it waited). Recorded under the approval, then refused.
+     */
+    CompletableFuture<Verdict> refuseApproved(Statement s, Decision decision, String approvalId) {
+        return writeAhead(s, decision, approvalId).thenApply(seq -> (Verdict) refusal(decision, s.analysis()))
+                .exceptionally(StatementGate::auditRefusal);
+    }
+
     private Refuse refusal(Decision decision, Analysis analysis) {
         log.info("query.blocked session={} user={} env={} rule={} kinds={}", sessionId, identity.username(),
                 environment, decision.rule(), analysis == null ? "[FUNCTION_CALL]"
