@@ -81,6 +81,47 @@ class AttackPass20GuardrailOpenDdlTest {
     }
 
     /**
+     * The same race without a COMMIT: B's extended-protocol batch builds an index in its implicit transaction (its
+     * SHARE lock holds INSERTs; LOCK TABLE needs a transaction block) and flushes without Sync; A's INSERT is
+     * judged with that harmless DDL open, allowed, sent, and waits; B then creates the trigger and sends Sync,
+     * which commits. The Sync, like a COMMIT, first has A's INSERT cancelled.
+     */
+    @Test
+    void aSyncThatCommitsAnImplicitTransactionsDdlCancelsTheWaitingInsert() throws Exception {
+        warden.fillLedger();
+        try (Connection a = warden.prod(); Connection setup = warden.devAdmin();
+             RawClient b = new RawClient(warden.port())) {
+            assertNull(run(setup, "CREATE TABLE ap_isrc (id int)"));
+            assertNull(run(setup, "GRANT ALL ON ap_isrc TO gw_login"));
+            assertNull(run(setup, WIPE.replace("ap_wipe", "ap_wipe6")));
+            b.login("dev", WardenHarness.USER, warden.token());
+            extended(b, "CREATE INDEX ap_isrc_i ON ap_isrc (id)");
+            b.send(new dev.warden.pg.message.FrontendMessage.Flush());
+            for (int i = 0; i < 3; i++) {
+                b.readFrame(); // ParseComplete, BindComplete, CommandComplete: the lock is held
+            }
+            CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_isrc VALUES (1)"));
+            assertTrue(warden.gwLoginWaitsOnALock(), "A's INSERT should wait on B's lock");
+            extended(b, "CREATE TRIGGER ap_t6 BEFORE INSERT ON ap_isrc FOR EACH ROW EXECUTE FUNCTION ap_wipe6()");
+            b.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            String committed = answer(b);
+            String error = insert.get(30, TimeUnit.SECONDS);
+            assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error) + ", B: "
+                    + committed);
+            assertTrue(error != null && error.startsWith("57014"), "cancelled on the server: " + error);
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_isrc", "DROP FUNCTION IF EXISTS ap_wipe6() CASCADE");
+        }
+    }
+
+    private static void extended(RawClient client, String sql) throws java.io.IOException {
+        client.send(new dev.warden.pg.message.FrontendMessage.Parse("", sql, java.util.List.of()));
+        client.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", java.util.List.of(), java.util.List.of(),
+                java.util.List.of()));
+        client.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+    }
+
+    /**
      * Precision of the fix above: B's COMMIT cancels only what its DDL reaches. A view made in B's transaction
      * reaches neither A's sleep nor A2's INSERT waiting on B's lock of another table: both run to the end.
      */

@@ -198,7 +198,23 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'S' -> {
                 executedSinceSync = false;
                 discardUntilSync = false;
-                writer.send(frame, Entry.forward(Kind.SYNC));
+                Unreadable committing = syncCommits();
+                if (committing.isEmpty()) {
+                    writer.send(frame, Entry.forward(Kind.SYNC));
+                } else {
+                    // It commits the batch's implicit transaction, DDL included: as a COMMIT does (see admit).
+                    holdUntil(session.catalog.withdrawReaching(session.masking, committing), frame, (done, failure) -> {
+                        if (failure != null) {
+                            // The Sync cannot be refused alone: the session ends, and the server rolls back.
+                            frame.release();
+                            throw new SessionException(SqlState.LOCK_NOT_AVAILABLE, "Warden could not cancel "
+                                    + "another session's statement that this transaction's DDL reaches, sent before "
+                                    + "the DDL, which may wait on its locks; the transaction is rolled back", null,
+                                    ClientErrors.unwrap(failure));
+                        }
+                        writer.send(frame, Entry.forward(Kind.SYNC));
+                    });
+                }
             }
             case 'd', 'c', 'f' -> {
                 if (dropCopyData) {
@@ -321,6 +337,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             ddl = ddl.with(Unreadable.changedBy(analysis));
         }
         return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;
+    }
+
+    /**
+     * The DDL a Sync commits: the open transaction's, when the session was idle at its last ReadyForQuery (the
+     * batch runs in an implicit transaction, which the Sync ends; a BEGIN inside the batch over-counts). NONE
+     * otherwise.
+     */
+    private Unreadable syncCommits() {
+        return session.catalog == null || session.transactionStatus != 'I' ? Unreadable.NONE
+                : session.transactionDdl.unreadable();
     }
 
     private void admitNow(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
