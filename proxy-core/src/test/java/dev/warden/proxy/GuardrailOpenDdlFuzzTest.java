@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * moment before (so a decision was remembered); A waits on B's lock, B commits, and the server runs A's statement
  * with the trap. A lock-first round's statement was judged before the trap existed: B's COMMIT has it cancelled
  * (57014) when the trap reaches it (CI seed: 2 of the 24 rounds changed the ledger without that; with it none,
- * and 10 were cancelled, most of which would have left the ledger alone). Every trap function deletes ledger rows only when it
+ * and 10 were cancelled, most of which would have left the ledger alone; seed 77, 60 rounds: 13 before, none
+ * after, 28 cancelled). A lock-first view round may deadlock (A's read holds the view B replaces): the server
+ * ends one of them, B rolls back. Every trap function deletes ledger rows only when it
  * runs as {@code gw_login} (A), so B's own work leaves the ledger alone. Invariant: the ledger never changes;
  * refusals are allowed and counted. The seed is printed; CI runs {@value #CI_ROUNDS} rounds with seed
  * {@value #CI_SEED}; {@code -Dwarden.openDdlFuzz.rounds=N -Dwarden.openDdlFuzz.seed=S} runs others.
@@ -97,6 +99,7 @@ class GuardrailOpenDdlFuzzTest {
         List<String> failures = new ArrayList<>();
         int refused = 0;
         int cancelled = 0;
+        int deadlocks = 0;
         int ran = 0;
         for (int k = 0; k < rounds; k++) {
             String[] trap = TRAPS.get(k < TRAPS.size() ? k : random.nextInt(TRAPS.size()));
@@ -132,14 +135,23 @@ class GuardrailOpenDdlFuzzTest {
                     assertNull(run(b, "LOCK TABLE " + t + " IN ACCESS EXCLUSIVE MODE"));
                     waiting = warden.waitingOnALock(() -> execute(ps));
                 }
+                boolean deadlocked = false;
                 for (String ddl : trap[1].replace("%t", t).split(" ;; ")) {
-                    assertNull(run(b, ddl), round + ": " + ddl);
+                    String failed = run(b, ddl);
+                    // Lock first, A's read of a view holds the view while it waits for the table, and B's
+                    // replacement of the view waits for A: the server ends B's statement (a deadlock).
+                    deadlocked = failed != null && lockFirst && failed.startsWith("40P01");
+                    if (deadlocked) {
+                        break;
+                    }
+                    assertNull(failed, round + ": " + ddl);
                 }
                 if (!lockFirst) {
                     assertNull(run(b, "LOCK TABLE " + t + " IN ACCESS EXCLUSIVE MODE"));
                     waiting = warden.waitingOnALock(() -> execute(ps));
                 }
-                assertNull(run(b, "COMMIT"));
+                deadlocks += deadlocked ? 1 : 0;
+                assertNull(run(b, deadlocked ? "ROLLBACK" : "COMMIT"));
                 error = waiting.get(30, TimeUnit.SECONDS);
             }
             String ledger = warden.ledger();
@@ -156,7 +168,8 @@ class GuardrailOpenDdlFuzzTest {
             }
         }
         System.out.println("GuardrailOpenDdlFuzzTest: " + ran + " ran, " + refused + " refused (42501), "
-                + cancelled + " cancelled at B's COMMIT (57014), of " + rounds);
+                + cancelled + " cancelled at B's COMMIT (57014), of " + rounds + "; B deadlocked with A in "
+                + deadlocks);
         assertEquals(List.of(), failures, "seed " + seed);
     }
 
