@@ -147,6 +147,33 @@ class AttackPass20GuardrailOpenDdlTest {
     }
 
     /**
+     * Precision, and no denial of service: a trigger B commits counts for every read or write (Warden does not know
+     * which relations reach it), but only statements that wait on B's locks are cancelled. A's slow read of another
+     * table, in flight throughout, runs to the end; a loop of such commits cancels nothing of A's.
+     */
+    @Test
+    void aCommittedTriggerCancelsNothingThatDoesNotWaitOnItsLocks() throws Exception {
+        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
+            assertNull(run(b, "CREATE TABLE ap_own (id int)"));
+            assertNull(run(b, "CREATE TABLE ap_read (id int)"));
+            assertNull(run(b, "GRANT ALL ON ap_read TO gw_login"));
+            assertNull(run(b, WIPE.replace("ap_wipe", "ap_wipe7")));
+            CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> run(a,
+                    "SELECT count(*), pg_sleep(1.5) FROM ap_read"));
+            Thread.sleep(300);
+            for (int i = 0; i < 3; i++) {
+                assertNull(run(b, "BEGIN"));
+                assertNull(run(b, "CREATE OR REPLACE TRIGGER ap_t7 BEFORE INSERT ON ap_own FOR EACH ROW EXECUTE "
+                        + "FUNCTION ap_wipe7()"));
+                assertNull(run(b, "COMMIT"));
+            }
+            assertNull(read.get(30, TimeUnit.SECONDS), "A's read waits on nothing of B's");
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_own, ap_read", "DROP FUNCTION IF EXISTS ap_wipe7() CASCADE");
+        }
+    }
+
+    /**
      * LEAK: B creates the trigger and PREPAREs the transaction. The server reports B idle, so Warden withdraws B's
      * DDL from what other sessions are judged with, but the prepared transaction keeps its locks and its trigger.
      * A's INSERT is judged by the committed catalog (no trigger), allowed, and waits on the prepared transaction's

@@ -276,11 +276,16 @@ public final class CatalogCache implements AutoCloseable {
      * judged without the DDL (it was not open yet). Once the COMMIT releases the lock it runs what the DDL made.
      */
     public interface StatementsInFlight {
-        /**
-         * Cancels (on the server) this session's statements in flight that {@code ddl} reaches; completes when
-         * they are answered, or exceptionally when they were not within the session's bound.
-         */
-        CompletableFuture<Void> withdrawReaching(dev.warden.proxy.guardrails.Unreadable ddl);
+        /** Its statements in flight that {@code ddl} reaches (asked on the session's own thread), or null. */
+        CompletableFuture<Reaching> reaching(dev.warden.proxy.guardrails.Unreadable ddl);
+    }
+
+    /**
+     * A session's statements in flight that a COMMIT's DDL reaches: its server backend (0: not known), and how to
+     * withdraw them (cancel them on the server; completes once they are answered, exceptionally when they were
+     * not in time).
+     */
+    public record Reaching(int backend, java.util.function.Supplier<CompletableFuture<Void>> withdraw) {
     }
 
     /** Every session on this catalog with a relay, by the same key as {@link #openDdl}. */
@@ -296,28 +301,97 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
-     * Before {@code committing}'s COMMIT of {@code ddl} is sent: the other sessions' statements in flight on this
-     * database (every environment) that the DDL reaches are cancelled, and this completes once they are answered.
-     * A statement sent after the DDL was judged with it (see {@link #openDdlElsewhere}); one sent before may wait
-     * on the transaction's lock and would run what the COMMIT makes.
+     * Before {@code committing}'s COMMIT of {@code ddl} is sent (its server backend {@code backend}, 0 when not
+     * known): the other sessions' statements in flight on this database (every environment) that the DDL reaches
+     * and that wait, as the server says now, on that backend's locks (directly or behind others) are cancelled,
+     * and this completes once they are answered. A statement sent after the DDL was judged with it (see
+     * {@link #openDdlElsewhere}); one sent before may wait on the transaction's lock and would run what the COMMIT
+     * makes. One that does not wait is left alone: trivial DDL committed in a loop cancels nothing that does not
+     * wait on it. When the server cannot say, every statement the DDL reaches is cancelled.
      */
-    public CompletableFuture<Void> withdrawReaching(Object committing, dev.warden.proxy.guardrails.Unreadable ddl) {
-        List<CompletableFuture<Void>> waits = new ArrayList<>();
-        withdrawIn(inFlight, committing, ddl, waits);
+    public CompletableFuture<Void> withdrawReaching(Object committing, int backend,
+                                                    dev.warden.proxy.guardrails.Unreadable ddl) {
+        List<CompletableFuture<Reaching>> asks = new ArrayList<>();
+        askIn(inFlight, committing, ddl, asks);
         for (CatalogCache other : sameDatabase) {
-            withdrawIn(other.inFlight, committing, ddl, waits);
+            askIn(other.inFlight, committing, ddl, asks);
         }
-        return waits.isEmpty() ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new));
+        if (asks.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenCompose(asked -> {
+            List<Reaching> found = new ArrayList<>();
+            for (CompletableFuture<Reaching> a : asks) {
+                if (a.join() != null) {
+                    found.add(a.join());
+                }
+            }
+            return found.isEmpty() ? CompletableFuture.<List<Reaching>>completedFuture(List.of())
+                    : waitingOn(backend, found);
+        }).thenCompose(waiting -> CompletableFuture.allOf(waiting.stream().map(r -> r.withdraw().get())
+                .toArray(CompletableFuture[]::new)));
     }
 
-    private static void withdrawIn(Map<Object, StatementsInFlight> sessions, Object committing,
-                                   dev.warden.proxy.guardrails.Unreadable ddl, List<CompletableFuture<Void>> waits) {
+    private static void askIn(Map<Object, StatementsInFlight> sessions, Object committing,
+                              dev.warden.proxy.guardrails.Unreadable ddl, List<CompletableFuture<Reaching>> asks) {
         for (Map.Entry<Object, StatementsInFlight> e : sessions.entrySet()) {
             if (e.getKey() != committing) {
-                waits.add(e.getValue().withdrawReaching(ddl));
+                asks.add(e.getValue().reaching(ddl));
             }
         }
+    }
+
+    /**
+     * Of {@code found}, those whose backend waits on a lock of {@code blocker}'s, directly or behind other
+     * waiters ({@code pg_blocking_pids}), read on this catalog's connection; all of them when that cannot be read.
+     */
+    private CompletableFuture<List<Reaching>> waitingOn(int blocker, List<Reaching> found) {
+        if (blocker == 0) {
+            return CompletableFuture.completedFuture(found);
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            synchronized (this) {
+                Map<Integer, List<Integer>> blockedBy = new java.util.HashMap<>();
+                try (java.sql.Statement s = connection().createStatement(); ResultSet rs = s.executeQuery(
+                        "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")) {
+                    while (rs.next()) {
+                        List<Integer> blockers = new ArrayList<>();
+                        for (Object pid : (Object[]) rs.getArray(2).getArray()) {
+                            blockers.add(((Number) pid).intValue());
+                        }
+                        blockedBy.put(rs.getInt(1), blockers);
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    reset();
+                    log.warn("catalog.locks_unreadable env={} reason=\"{}\"", environment.name(), e.getMessage());
+                    return found;
+                }
+                List<Reaching> waiting = new ArrayList<>();
+                for (Reaching r : found) {
+                    if (r.backend() == 0 || waitsOn(r.backend(), blocker, blockedBy)) {
+                        waiting.add(r);
+                    }
+                }
+                return waiting;
+            }
+        }, executor);
+    }
+
+    /** Whether {@code pid} waits on {@code blocker}, directly or through the backends it waits on. */
+    static boolean waitsOn(int pid, int blocker, Map<Integer, List<Integer>> blockedBy) {
+        java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(List.of(pid));
+        Set<Integer> seen = new java.util.HashSet<>();
+        while (!todo.isEmpty()) {
+            for (int b : blockedBy.getOrDefault(todo.poll(), List.of())) {
+                if (b == blocker) {
+                    return true;
+                }
+                if (seen.add(b)) {
+                    todo.add(b);
+                }
+            }
+        }
+        return false;
     }
 
     /** What every transaction prepared through Warden on this database holds (see {@link #preparedDdl}). */

@@ -203,7 +203,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     writer.send(frame, Entry.forward(Kind.SYNC));
                 } else {
                     // It commits the batch's implicit transaction, DDL included: as a COMMIT does (see admit).
-                    holdUntil(session.catalog.withdrawReaching(session.masking, committing), frame, (done, failure) -> {
+                    holdUntil(session.catalog.withdrawReaching(session.masking, backend(), committing), frame, (done, failure) -> {
                         if (failure != null) {
                             // The Sync cannot be refused alone: the session ends, and the server rolls back.
                             frame.release();
@@ -295,7 +295,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             admitNow(frame, statement, standInKind, forward, refused);
             return;
         }
-        holdUntil(session.catalog.withdrawReaching(session.masking, committing), frame, (done, failure) -> {
+        holdUntil(session.catalog.withdrawReaching(session.masking, backend(), committing), frame, (done, failure) -> {
             StatementGate.Statement judged = statement;
             if (failure != null && statement.decision().allowed()) {
                 log.warn("ddl_commit.refused session={} reason=\"{}\"", session.id,
@@ -337,6 +337,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             ddl = ddl.with(Unreadable.changedBy(analysis));
         }
         return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;
+    }
+
+    /** This session's server backend (0 when the server sent no key). */
+    private int backend() {
+        CancelRegistry.Target target = session.upstreamCancel;
+        return target == null ? 0 : target.processId();
     }
 
     /**

@@ -12,6 +12,8 @@ import io.netty.handler.timeout.IdleStateEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * A READY session: what its two handlers share ({@link RelayHandler} for the client's messages,
  * {@link UpstreamRelay} for the server's) and its end. Event loop only: both channels share one.
@@ -95,7 +97,7 @@ final class RelaySession {
             }
         });
         if (catalog != null) {
-            catalog.inFlight(masking, this::withdrawReaching);
+            catalog.inFlight(masking, this::reaching);
             transactionDdl.publishTo(unreadable -> catalog.openDdl(masking, unreadable));
             transactionDdl.publishPreparedTo(catalog::preparedDdl);
         }
@@ -123,15 +125,29 @@ final class RelaySession {
     /**
      * {@link CatalogCache.StatementsInFlight}: another session is about to commit {@code ddl}. This session's
      * statements in flight that it reaches were judged without it and may be waiting on that transaction's lock
-     * (taken before the DDL): they are cancelled on the server, and the COMMIT waits until they are answered
-     * (the client sees the server's 57014). Runs on this session's event loop.
+     * (taken before the DDL): the catalog withdraws those that wait ({@link #withdraw}). Runs on this session's
+     * event loop.
      */
-    java.util.concurrent.CompletableFuture<Void> withdrawReaching(dev.warden.proxy.guardrails.Unreadable ddl) {
-        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+    CompletableFuture<CatalogCache.Reaching> reaching(dev.warden.proxy.guardrails.Unreadable ddl) {
+        CompletableFuture<CatalogCache.Reaching> out = new CompletableFuture<>();
         client.eventLoop().execute(() -> {
             OutstandingQueue.Entry last = ending() ? null : queue.lastRunning(a -> reaches(a, ddl));
             CancelRegistry.Target target = upstreamCancel;
-            if (last == null) {
+            out.complete(last == null ? null : new CatalogCache.Reaching(target == null ? 0 : target.processId(),
+                    () -> withdraw(last)));
+        });
+        return out;
+    }
+
+    /**
+     * Cancels this session's statements on the server, up to {@code last}: the committing session waits until
+     * {@code last} is answered (the client sees the server's 57014).
+     */
+    private CompletableFuture<Void> withdraw(OutstandingQueue.Entry last) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        client.eventLoop().execute(() -> {
+            CancelRegistry.Target target = upstreamCancel;
+            if (closed || !queue.holds(last)) {
                 done.complete(null);
                 return;
             }
@@ -140,7 +156,7 @@ final class RelaySession {
                 return;
             }
             log.info("ddl_commit.cancel session={} reason=\"another session commits DDL this session's statement in "
-                    + "flight reaches, judged before it\"", id);
+                    + "flight reaches, judged before it, waiting on that session's locks\"", id);
             whenAnswered(last, target, done, System.nanoTime(), 0);
         });
         return done;
@@ -151,7 +167,7 @@ final class RelaySession {
      * stops what the backend runs at the time, which may be a statement pipelined before {@code entry}.
      */
     private void whenAnswered(OutstandingQueue.Entry entry, CancelRegistry.Target target,
-                              java.util.concurrent.CompletableFuture<Void> done, long started, int polls) {
+                              CompletableFuture<Void> done, long started, int polls) {
         if (closed || !queue.holds(entry)) {
             done.complete(null);
         } else if (System.nanoTime() - started > WITHDRAW_NANOS) {
