@@ -518,9 +518,14 @@ public final class CatalogCache implements AutoCloseable {
      * been invalidated {@code since} times: a prepared statement judged before it may now read something else.
      */
     public boolean redefinedSince(Set<String> names, long since) {
-        if (everyNameRedefined > since) {
-            return true;
-        }
+        return everyNameRedefined > since || namedRedefinedSince(names, since);
+    }
+
+    /**
+     * {@link #redefinedSince}, counting only DDL that named what it redefined: not the catalog channel's
+     * notifications, nor DDL of dynamic SQL, which redefine every name.
+     */
+    public boolean namedRedefinedSince(Set<String> names, long since) {
         if (invalidationsBegun.get() <= since) {
             // No invalidation began since (counted before its names are recorded): nothing to look for, and a
             // text naming n relations is not walked at each of its n results.

@@ -22,6 +22,7 @@ import io.netty.channel.ChannelHandlerContext;
 
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -366,13 +367,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
-            if (verdict instanceof StatementGate.Forward f && f.approvalId() != null
-                    && redefinedWhileWaiting(statement.analysis(), judgedAt)) {
-                holdUntil(gate.refuseApproved(statement, Decision.block("approval-outdated", "what the statement "
-                        + "reaches was redefined (DDL) while it waited for approval " + f.approvalId()
+            if (verdict instanceof StatementGate.Forward f
+                    && redefinedWhileWaiting(statement.analysis(), judgedAt, f.approvalId() != null)) {
+                Decision outdated = f.approvalId() != null ? Decision.block("approval-outdated", "what the "
+                        + "statement reaches was redefined (DDL) while it waited for approval " + f.approvalId()
                         + ", after it was judged: it may now run what was not judged (a trigger, a rule, a body)",
-                        "run it again: it is judged with the change (and asks for approval again)"),
-                        f.approvalId()), frame, (again, failed) -> {
+                        "run it again: it is judged with the change (and asks for approval again)")
+                        : Decision.block("judged-before-ddl", "another session's DDL redefined what the statement "
+                        + "reaches after Warden judged it and before it was sent (while its audit record was "
+                        + "written): it may now run what was not judged", "run it again: it is judged with the "
+                        + "change");
+                holdUntil(gate.refuseApproved(statement, outdated, f.approvalId()), frame, (again, failed) -> {
                     frame.release();
                     refused.run();
                     writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind,
@@ -392,14 +397,47 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Whether DDL seen since {@code judgedAt} (through Warden, or from the catalog channel, which names nothing)
-     * may have redefined a name {@code analysis} uses, its functions' bodies included. (DDL still open when it is
-     * forwarded: its COMMIT cancels the statement, see {@link #admit}.)
+     * Whether DDL seen since {@code judgedAt} may have redefined a name {@code analysis} uses, its functions'
+     * bodies included: DDL through Warden that named it; for an {@code approved} statement (which waited minutes,
+     * perhaps) also the catalog channel's notifications and dynamic SQL, which name nothing. One sent at once
+     * is not refused for a migration outside Warden that happened to end while its audit record was written.
+     * (DDL still open when it is forwarded: its COMMIT cancels the statement, see {@link #admit}.)
      */
-    private boolean redefinedWhileWaiting(Analysis analysis, long judgedAt) {
+    private boolean redefinedWhileWaiting(Analysis analysis, long judgedAt, boolean approved) {
         CatalogCache catalog = session.catalog;
-        return catalog != null && analysis != null && catalog.invalidations() != judgedAt
-                && catalog.redefinedSince(catalog.names(analysis), judgedAt);
+        if (catalog == null || analysis == null || catalog.invalidations() == judgedAt) {
+            return false;
+        }
+        Set<String> names = usedNames(catalog.names(analysis), analysis);
+        return approved ? catalog.redefinedSince(names, judgedAt) : catalog.namedRedefinedSince(names, judgedAt);
+    }
+
+    /**
+     * Of {@code words} (every name-like word of the texts, as DDL's redefinitions are recorded), those that are
+     * relations or functions the statement (or a body it runs) uses: a SET that says "set" is not redefined by
+     * an ALTER ... SET DEFAULT. All of them when Warden could not read a statement of it.
+     */
+    private static Set<String> usedNames(Set<String> words, Analysis analysis) {
+        Set<String> used = new java.util.HashSet<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.unparsed() || f.dynamicSql() || f.kind() == StatementKind.DO || f.kind() == StatementKind.OTHER) {
+                    return words;
+                }
+                f.tablesRead().forEach(t -> used.add(t.name().toLowerCase(java.util.Locale.ROOT)));
+                f.tablesWritten().forEach(t -> used.add(t.name().toLowerCase(java.util.Locale.ROOT)));
+                for (String function : f.functions()) {
+                    used.add(function.substring(function.lastIndexOf('.') + 1).toLowerCase(java.util.Locale.ROOT));
+                }
+            }
+        }
+        Set<String> out = new java.util.HashSet<>();
+        for (String word : words) {
+            if (used.contains(word.toLowerCase(java.util.Locale.ROOT))) {
+                out.add(word);
+            }
+        }
+        return out;
     }
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {
