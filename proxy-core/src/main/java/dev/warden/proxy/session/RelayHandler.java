@@ -312,7 +312,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /**
      * The DDL {@code analysis} commits: this transaction's and its own when it has a COMMIT (END, PREPARE
-     * TRANSACTION, which keeps the locks: over-counted), and every prepared transaction's for a COMMIT PREPARED.
+     * TRANSACTION, which keeps the locks: over-counted), or a CALL or DO outside a transaction block (which may
+     * COMMIT), and every prepared transaction's for a COMMIT PREPARED.
      * NONE otherwise (without allocating: every transaction's COMMIT passes here).
      */
     private Unreadable committedDdl(Analysis analysis) {
@@ -321,19 +322,26 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         boolean commits = false;
         boolean prepared = false;
+        boolean routine = false;
         List<StatementFacts> statements = analysis.statements();
         for (int i = 0; i < statements.size(); i++) {
             StatementFacts f = statements.get(i);
             if (f.kind() == dev.warden.sql.StatementKind.COMMIT) {
                 commits = true;
                 prepared |= JudgedExposures.commitsPrepared(f);
+            } else if ((f.kind() == dev.warden.sql.StatementKind.CALL || f.kind() == dev.warden.sql.StatementKind.DO)
+                    && session.transactionStatus == 'I') {
+                // Outside a transaction block a procedure or DO block may COMMIT: an extended batch's implicit
+                // transaction (its DDL included) ends there, before the Sync. (In a block it cannot: not counted.)
+                commits = true;
+                routine = true;
             }
         }
         if (!commits) {
             return Unreadable.NONE;
         }
         Unreadable ddl = session.transactionDdl.unreadable();
-        if (statements.size() > 1) {
+        if (statements.size() > 1 || routine) {
             ddl = ddl.with(Unreadable.changedBy(analysis));
         }
         return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;

@@ -168,20 +168,24 @@ final class RelaySession {
 
     /**
      * Whether committing {@code ddl} may change what {@code analysis} runs: it names what the DDL made unreadable,
-     * or the DDL made something that runs with every read or write (a trigger, a rule, a policy) and it reads or
-     * writes a relation. An unknown statement counts.
+     * or the DDL made something that runs with every read or write (a trigger, a rule, a policy), or replaced or
+     * altered a function (one a trigger, rule, default or policy already calls, or another function's body: no name
+     * of it is in the statement's text), and it reads or writes a relation or calls a function. An unknown
+     * statement counts.
      */
     static boolean reaches(dev.warden.sql.Analysis analysis, dev.warden.proxy.guardrails.Unreadable ddl) {
         if (analysis == null) {
             return true;
         }
-        boolean everyRelation = ddl.everything() || !ddl.deferred().isEmpty();
+        boolean everyRelation = ddl.everything() || !ddl.deferred().isEmpty() || !ddl.functions().isEmpty()
+                || !ddl.bodies().isEmpty();
         for (dev.warden.sql.StatementFacts top : analysis.statements()) {
             if (!ddl.namedBy(top).isEmpty()) {
                 return true;
             }
             if (everyRelation && dev.warden.proxy.catalog.StatementWalk.any(top, f -> f.unparsed() || f.dynamicSql()
-                    || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty())) {
+                    || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty() || !f.functions().isEmpty()
+                    || !f.implicitCalls().isEmpty())) {
                 return true;
             }
         }
