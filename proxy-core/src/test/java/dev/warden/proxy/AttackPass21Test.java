@@ -209,6 +209,109 @@ class AttackPass21Test {
         }
     }
 
+    /**
+     * The approval path (2ab39c7): A's UPDATE of billing waits for approval; billing has a trigger whose function
+     * is harmless when A is judged. Meanwhile an administrator replaces that function's body (through Warden, in
+     * another environment on the database) with one that empties billing_audit, which a block rule keeps; then an
+     * approver approves. The UPDATE names billing, not the function. Before, the approved UPDATE ran the new body
+     * and billing_audit was emptied (the check of 2ab39c7 compared the names the UPDATE's text gives). Fixed: DDL
+     * of a function, procedure or aggregate during the wait makes any approved statement that reads or writes a
+     * relation or calls a function outdated (42501 approval-outdated); run again, it is blocked.
+     */
+    @Test
+    void aTriggerFunctionReplacedWhileAnUpdateWaitsForApproval() throws Exception {
+        try (WardenHarness approvals = approvalsHarness()) {
+            try (Connection admin = approvals.connect("")) {
+                for (String sql : List.of("CREATE TABLE billing (id int primary key, amount int)",
+                        "INSERT INTO billing VALUES (1, 100)", "CREATE TABLE billing_audit (id int)",
+                        "INSERT INTO billing_audit VALUES (1), (2)",
+                        "CREATE FUNCTION billing_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                        "CREATE TRIGGER billing_t BEFORE UPDATE ON billing FOR EACH ROW EXECUTE FUNCTION "
+                                + "billing_touch()")) {
+                    assertNull(run(admin, sql), sql);
+                }
+            }
+            try (Connection alice = approvals.connect("prod", WardenHarness.USER, approvals.token(), "");
+                 Connection admin = approvals.connect("")) {
+                CompletableFuture<String> update = CompletableFuture.supplyAsync(() -> run(alice,
+                        "UPDATE billing SET amount = 60 WHERE id = 1"));
+                String bob = ApprovalsCli.bobToken(approvals);
+                String id = ApprovalsCli.awaitPendingId(approvals);
+                assertNull(run(admin, "CREATE OR REPLACE FUNCTION billing_touch() RETURNS trigger LANGUAGE plpgsql "
+                        + "AS $$BEGIN DELETE FROM public.billing_audit; RETURN NEW; END$$"));
+                CliRun approve = ApprovalsCli.run(approvals, bob, "approve", id);
+                assertEquals(0, approve.exitCode(), approve.out() + approve.err());
+                String result = update.get(20, TimeUnit.SECONDS);
+                try (Connection c = approvals.direct()) {
+                    assertEquals("2", WardenHarness.scalar(c, "SELECT count(*) FROM billing_audit"),
+                            "the new body ran with the approved UPDATE: " + result);
+                    assertEquals("100", WardenHarness.scalar(c, "SELECT amount FROM billing WHERE id = 1"));
+                }
+                assertTrue(result != null && result.startsWith("42501") && result.contains("approval-outdated"),
+                        result);
+                String again = run(alice, "UPDATE billing SET amount = 60 WHERE id = 1");
+                assertTrue(again != null && again.contains("billing-audit-kept"), "judged with the new body: " + again);
+            }
+        }
+    }
+
+    /**
+     * Held (already before AttackPass21's changes): an UPDATE of billing through a view waits for approval; a
+     * trigger on billing (its function made before) is made meanwhile, through Warden. The statement names the view
+     * only, and is refused all the same (approval-outdated).
+     */
+    @Test
+    void aTriggerMadeOnAViewsTableWhileAnUpdateThroughTheViewWaitsForApproval() throws Exception {
+        try (WardenHarness approvals = approvalsHarness()) {
+            try (Connection admin = approvals.connect("")) {
+                for (String sql : List.of("CREATE TABLE billing (id int primary key, amount int)",
+                        "INSERT INTO billing VALUES (1, 100)", "CREATE TABLE billing_audit (id int)",
+                        "INSERT INTO billing_audit VALUES (1), (2)",
+                        "CREATE VIEW billing_v AS SELECT id, amount FROM billing",
+                        "CREATE FUNCTION billing_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                                + "DELETE FROM public.billing_audit; RETURN NEW; END$$")) {
+                    assertNull(run(admin, sql), sql);
+                }
+            }
+            try (Connection alice = approvals.connect("prod", WardenHarness.USER, approvals.token(), "");
+                 Connection admin = approvals.connect("")) {
+                CompletableFuture<String> update = CompletableFuture.supplyAsync(() -> run(alice,
+                        "UPDATE billing_v SET amount = 60 WHERE id = 1"));
+                String bob = ApprovalsCli.bobToken(approvals);
+                String id = ApprovalsCli.awaitPendingId(approvals);
+                assertNull(run(admin, "CREATE TRIGGER billing_t BEFORE UPDATE ON billing FOR EACH ROW EXECUTE "
+                        + "FUNCTION billing_wipe()"));
+                CliRun approve = ApprovalsCli.run(approvals, bob, "approve", id);
+                assertEquals(0, approve.exitCode(), approve.out() + approve.err());
+                String result = update.get(20, TimeUnit.SECONDS);
+                try (Connection c = approvals.direct()) {
+                    assertEquals("2", WardenHarness.scalar(c, "SELECT count(*) FROM billing_audit"),
+                            "the trigger ran with the approved UPDATE through the view: " + result);
+                }
+                assertTrue(result != null && result.contains("approval-outdated"), result);
+            }
+        }
+    }
+
+    /** Warden over a new PostgreSQL: writes in prod need an approval by dba, billing_audit is kept. */
+    private static WardenHarness approvalsHarness() {
+        return WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
+                  prod:
+                    production: true
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
+                    allow: [ { groups: [eng, dba] } ]
+                """, """
+                admin: { address: "127.0.0.1:0" }
+                approvals:
+                  timeout: 5s
+                  store: { type: file, path: "${APPROVALS_DIR}" }
+                guardrails:
+                  rules:
+                    - { name: billing-audit-kept, environments: [prod], match: { statements: [DELETE, UPDATE, TRUNCATE], tables: [public.billing_audit] }, action: block }
+                    - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
+                """);
+    }
+
     private static void extended(RawClient client, String sql) throws java.io.IOException {
         client.send(new FrontendMessage.Parse("", sql, List.of()));
         client.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));

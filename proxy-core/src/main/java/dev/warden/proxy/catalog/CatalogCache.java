@@ -434,6 +434,13 @@ public final class CatalogCache implements AutoCloseable {
         generation.incrementAndGet();
     }
 
+    /**
+     * Recorded among the redefined names (see {@link #invalidate(Set)}) when DDL made, replaced or altered a function,
+     * procedure or aggregate: a trigger, rule, default or policy of any relation, or another function's body, may
+     * call it, and no statement's text names it. (Not a name any text gives: it has parentheses.)
+     */
+    public static final String ANY_ROUTINE = "(routine)";
+
     /** How many times DDL seen through Warden invalidated this catalog: stamps a judgement (see below). */
     public long invalidations() {
         return invalidations.get();

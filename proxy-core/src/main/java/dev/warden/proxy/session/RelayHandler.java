@@ -395,13 +395,23 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /**
      * Whether DDL seen since {@code judgedAt} (through Warden, or from the catalog channel, which names nothing)
-     * may have redefined a name {@code analysis} uses, its functions' bodies included. (DDL still open when it is
-     * forwarded: its COMMIT cancels the statement, see {@link #admit}.)
+     * may have redefined a name {@code analysis} reaches (through views too), or a function, procedure or aggregate
+     * when it reads or writes a relation or calls a function: a trigger's function replaced runs with a write that
+     * names only the table. (DDL still open when it is forwarded: its COMMIT cancels the statement, see
+     * {@link #admit}.)
      */
     private boolean redefinedWhileWaiting(Analysis analysis, long judgedAt) {
         CatalogCache catalog = session.catalog;
-        return catalog != null && analysis != null && catalog.invalidations() != judgedAt
-                && catalog.redefinedSince(catalog.names(analysis), judgedAt);
+        if (catalog == null || analysis == null || catalog.invalidations() == judgedAt) {
+            return false;
+        }
+        if (catalog.redefinedSince(catalog.reachedNames(analysis), judgedAt)) {
+            return true;
+        }
+        return catalog.redefinedSince(java.util.Set.of(CatalogCache.ANY_ROUTINE), judgedAt)
+                && dev.warden.proxy.catalog.StatementWalk.any(analysis, f -> f.unparsed() || f.dynamicSql()
+                || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty() || !f.functions().isEmpty()
+                || !f.implicitCalls().isEmpty());
     }
 
     private Decision decide(PolicySnapshot policy, Analysis analysis) {
