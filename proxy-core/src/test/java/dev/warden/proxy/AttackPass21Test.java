@@ -312,6 +312,45 @@ class AttackPass21Test {
                 """);
     }
 
+    /**
+     * A's client goes away while its INSERT waits on B's lock. Before, Warden ended the session (Terminate upstream,
+     * socket closed) and forgot its statements in flight, so B's COMMIT cancelled nothing; but the server reads
+     * neither while the backend waits: the INSERT ran once B's COMMIT released the lock, with the trigger B made
+     * meanwhile, and the ledger was emptied. Fixed: a session that ends with a statement in flight has it cancelled
+     * on the server. (A window is left: a COMMIT of DDL between the client's leaving and the cancel's arrival, a
+     * few milliseconds.)
+     */
+    @Test
+    void aClientThatLeavesWhileItsInsertWaitsOnTheLock() throws Exception {
+        warden.fillLedger();
+        try (Connection b = warden.devAdmin()) {
+            warden.directly("CREATE TABLE ap_gone (id int)", "GRANT ALL ON ap_gone TO gw_login",
+                    WIPE.replace("ap_wipe", "ap_gonew"));
+            RawClient a = new RawClient(warden.port());
+            a.login("prod", WardenHarness.USER, warden.token());
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "LOCK TABLE ap_gone IN ACCESS EXCLUSIVE MODE"));
+            a.send(new FrontendMessage.Query("INSERT INTO ap_gone VALUES (1)"));
+            for (int i = 0; i < 100 && !warden.gwLoginWaitsOnALock(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(warden.gwLoginWaitsOnALock(), "A's INSERT should wait on B's lock");
+            a.close();
+            Thread.sleep(500);
+            assertNull(run(b, "CREATE TRIGGER ap_gonet BEFORE INSERT ON ap_gone FOR EACH ROW EXECUTE FUNCTION "
+                    + "ap_gonew()"));
+            assertNull(run(b, "COMMIT"));
+            Thread.sleep(1000);
+            try (Connection c = warden.direct()) {
+                String inserted = WardenHarness.scalar(c, "SELECT count(*) FROM ap_gone");
+                assertEquals("3/3", warden.ledger(), "rows A's backend inserted after A left: " + inserted);
+                assertEquals("0", inserted, "A's INSERT was cancelled when A left");
+            }
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_gone", "DROP FUNCTION IF EXISTS ap_gonew() CASCADE");
+        }
+    }
+
     private static void extended(RawClient client, String sql) throws java.io.IOException {
         client.send(new FrontendMessage.Parse("", sql, List.of()));
         client.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));

@@ -281,6 +281,14 @@ final class RelaySession {
         }
         closed = true;
         onEnd.run();
+        CancelRegistry.Target target = upstreamCancel;
+        if (target != null && upstream.isActive() && queue.lastRunning(a -> true) != null) {
+            // The server reads neither the Terminate nor the socket's end while a statement runs or waits on a lock:
+            // left alone, it would run on after the session ended, out of reach of another session's COMMIT of DDL
+            // (see withdrawReaching), and run what that COMMIT made (a trigger) although it was judged without.
+            log.info("session.cancel_in_flight session={} reason=\"the session ends with a statement in flight\"", id);
+            CancelForwarder.send(target, client, id, services.upstreams());
+        }
         if (upstream.isActive()) {
             upstream.writeAndFlush(new FrontendMessage.Terminate().toByteBuf(upstream.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);
