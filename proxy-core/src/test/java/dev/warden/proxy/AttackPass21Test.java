@@ -179,33 +179,34 @@ class AttackPass21Test {
     }
 
     /**
-     * LEAK (denial of service): B, in dev, commits a trigger on a table it just made, which no other session can
-     * have touched; every statement in flight on the database that reads or writes any relation (or, since
-     * AttackPass21, calls a function) is cancelled: A's production report of an unrelated table gets 57014. Any
-     * session that may create a trigger or a function can cancel every other environment's work on the database at
-     * will. Not fixed: a trigger on a table made in the same transaction reaches nothing in flight, but the reach
-     * is kept by kind (deferred: triggers, rules, policies, defaults, domains), not by table; narrowing it by table
-     * is more than a small change.
+     * LEAK (denial of service): C, a second production session of gw_login (no privilege but the default TEMP),
+     * commits a trigger on a temporary table it just made, calling a function in its own pg_temp: nothing another
+     * session can have touched. Every statement in flight on the database, in every environment, that reads or
+     * writes a relation (or, since AttackPass21, calls a function) is cancelled: A's report of an unrelated table
+     * gets 57014. Any session that may create a temporary table can cancel everyone's work on the database at will,
+     * as often as it likes. Not fixed: the reach is kept by kind (deferred: triggers, rules, policies, defaults,
+     * domains), not by table; narrowing it (a trigger on a table made in the same transaction, or on a temporary
+     * table, reaches nothing elsewhere) is more than a small change.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("LEAK (DoS): committing a trigger on a table made in the same transaction "
-            + "cancels every statement in flight on the database that reads a relation")
-    void aTriggerOnANewTableCancelsAnUnrelatedReport() throws Exception {
-        try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
-            warden.directly("CREATE TABLE ap_report (id int)", "GRANT ALL ON ap_report TO gw_login",
-                    "CREATE FUNCTION ap_nof() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+    @org.junit.jupiter.api.Disabled("LEAK (DoS): committing a trigger on a temporary table cancels every statement "
+            + "in flight on the database that reads a relation; any session with TEMP can do it")
+    void aTriggerOnATemporaryTableCancelsAnUnrelatedReport() throws Exception {
+        try (Connection a = warden.prod(); Connection c = warden.prod()) {
+            warden.directly("CREATE TABLE ap_report (id int)", "GRANT ALL ON ap_report TO gw_login");
             CompletableFuture<String> report = CompletableFuture.supplyAsync(() -> run(a,
                     "SELECT count(*) FROM ap_report, pg_sleep(2)"));
             Thread.sleep(500);
-            assertNull(run(b, "BEGIN"));
-            assertNull(run(b, "CREATE TABLE ap_scratch (id int)"));
-            assertNull(run(b, "CREATE TRIGGER ap_scratcht BEFORE INSERT ON ap_scratch FOR EACH ROW EXECUTE FUNCTION "
-                    + "ap_nof()"));
-            assertNull(run(b, "COMMIT"));
-            assertNull(report.get(30, TimeUnit.SECONDS), "B's trigger is on a table A cannot have touched");
+            assertNull(run(c, "BEGIN"));
+            assertNull(run(c, "CREATE TEMP TABLE ap_scratch (id int)"));
+            assertNull(run(c, "CREATE FUNCTION pg_temp.ap_nof() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN RETURN NEW; END$$"));
+            assertNull(run(c, "CREATE TRIGGER ap_scratcht BEFORE INSERT ON ap_scratch FOR EACH ROW EXECUTE FUNCTION "
+                    + "pg_temp.ap_nof()"));
+            assertNull(run(c, "COMMIT"));
+            assertNull(report.get(30, TimeUnit.SECONDS), "C's trigger is on a temporary table A cannot have touched");
         } finally {
-            warden.directly("DROP TABLE IF EXISTS ap_report", "DROP TABLE IF EXISTS ap_scratch",
-                    "DROP FUNCTION IF EXISTS ap_nof() CASCADE");
+            warden.directly("DROP TABLE IF EXISTS ap_report");
         }
     }
 
@@ -349,6 +350,66 @@ class AttackPass21Test {
         } finally {
             warden.directly("DROP TABLE IF EXISTS ap_gone", "DROP FUNCTION IF EXISTS ap_gonew() CASCADE");
         }
+    }
+
+    /**
+     * A pipelines its INSERT behind a slow statement of its own: the INSERT is received (and may be judged) while
+     * B's lock is held and before B's DDL, and reaches the server only after the slow statement.
+     */
+    @Test
+    void anInsertPipelinedBehindASlowStatement() throws Exception {
+        warden.fillLedger();
+        try (RawClient a = new RawClient(warden.port()); Connection b = warden.devAdmin()) {
+            warden.directly("CREATE TABLE ap_pipe (id int)", "GRANT ALL ON ap_pipe TO gw_login",
+                    WIPE.replace("ap_wipe", "ap_pipew"));
+            a.login("prod", WardenHarness.USER, warden.token());
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "LOCK TABLE ap_pipe IN ACCESS EXCLUSIVE MODE"));
+            a.send(new FrontendMessage.Query("SELECT pg_sleep(1.5)"));
+            a.send(new FrontendMessage.Query("INSERT INTO ap_pipe VALUES (1)"));
+            Thread.sleep(300);
+            assertNull(run(b, "CREATE TRIGGER ap_pipet BEFORE INSERT ON ap_pipe FOR EACH ROW EXECUTE FUNCTION "
+                    + "ap_pipew()"));
+            assertNull(run(b, "COMMIT"));
+            String first = answer(a);
+            String second = answer(a);
+            assertEquals("3/3", warden.ledger(), "A: " + first + " / " + second);
+            assertTrue(second.contains("E"), "the INSERT was refused or cancelled: " + second);
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_pipe", "DROP FUNCTION IF EXISTS ap_pipew() CASCADE");
+        }
+    }
+
+    /**
+     * Held: B commits its DDL by END, by COMMIT AND CHAIN (the new transaction keeps nothing of it) or by a simple
+     * Query that runs the DDL and then COMMIT: each counts as a COMMIT, and A's waiting INSERT is cancelled.
+     */
+    @Test
+    void otherSpellingsOfCommitCancelTheWaitingInsert() throws Exception {
+        String trigger = "CREATE TRIGGER ap_spt BEFORE INSERT ON ap_sp FOR EACH ROW EXECUTE FUNCTION ap_spw()";
+        String[][] cases = {{trigger, "END"}, {trigger, "COMMIT AND CHAIN"}, {"SELECT 1", trigger + "; COMMIT"}};
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        for (String[] c : cases) {
+            warden.fillLedger();
+            try (Connection a = warden.prod(); Connection b = warden.devAdmin()) {
+                warden.directly("CREATE TABLE ap_sp (id int)", "GRANT ALL ON ap_sp TO gw_login",
+                        WIPE.replace("ap_wipe", "ap_spw"));
+                assertNull(run(b, "BEGIN"));
+                assertNull(run(b, "LOCK TABLE ap_sp IN ACCESS EXCLUSIVE MODE"));
+                CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_sp VALUES (1)"));
+                boolean waited = warden.gwLoginWaitsOnALock();
+                assertNull(run(b, c[0]));
+                assertNull(run(b, c[1]));
+                run(b, "COMMIT");
+                String error = insert.get(30, TimeUnit.SECONDS);
+                if (!warden.ledger().equals("3/3") || error == null || !error.startsWith("57014")) {
+                    failures.add(c[1] + ": ledger " + warden.ledger() + ", A: " + error + ", waited " + waited);
+                }
+            } finally {
+                warden.directly("DROP TABLE IF EXISTS ap_sp", "DROP FUNCTION IF EXISTS ap_spw() CASCADE");
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
     private static void extended(RawClient client, String sql) throws java.io.IOException {
