@@ -102,10 +102,22 @@ class AttackPass21Test {
 
     /**
      * B's extended batch builds an index (its lock holds INSERTs), creates the trigger, then CALLs a procedure that
-     * COMMITs: the implicit transaction is committed by the CALL, before the Sync Warden watches.
+     * COMMITs: the implicit transaction is committed by the CALL, before the Sync Warden watches. Before, A's
+     * INSERT was not cancelled and the ledger was emptied; now a CALL or DO sent while the session was idle at its
+     * last ReadyForQuery withdraws as a COMMIT does.
      */
     @Test
     void aProcedureThatCommitsInsideAnExtendedBatch() throws Exception {
+        committedInsideAnExtendedBatch("CALL ap_commit()");
+    }
+
+    /** As above, by a DO block that COMMITs (dev: production refuses DO blocks). */
+    @Test
+    void aDoBlockThatCommitsInsideAnExtendedBatch() throws Exception {
+        committedInsideAnExtendedBatch("DO $$BEGIN COMMIT; END$$");
+    }
+
+    private void committedInsideAnExtendedBatch(String commit) throws Exception {
         warden.fillLedger();
         try (Connection a = warden.prod(); RawClient b = new RawClient(warden.port())) {
             warden.directly("CREATE TABLE ap_pc (id int)", "GRANT ALL ON ap_pc TO gw_login",
@@ -120,7 +132,7 @@ class AttackPass21Test {
             CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_pc VALUES (1)"));
             assertTrue(warden.gwLoginWaitsOnALock(), "A's INSERT should wait on B's lock");
             extended(b, "CREATE TRIGGER ap_pct BEFORE INSERT ON ap_pc FOR EACH ROW EXECUTE FUNCTION ap_pcw()");
-            extended(b, "CALL ap_commit()");
+            extended(b, commit);
             b.send(new FrontendMessage.Flush());
             StringBuilder seen = new StringBuilder();
             for (int i = 0; i < 6; i++) {
