@@ -281,11 +281,14 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
-     * A session's statements in flight that a COMMIT's DDL reaches: its server backend (0: not known), and how to
-     * withdraw them (cancel them on the server; completes once they are answered, exceptionally when they were
-     * not in time).
+     * A session's statements in flight that a COMMIT's DDL reaches: its server backend (0: not known), whether
+     * one of them may still start a statement after the COMMIT whatever its backend waits on now ({@code later}:
+     * one queued behind another, a text of several statements, or one that runs a user function's body), and
+     * how to withdraw them (cancel them on the server; completes once they are answered, exceptionally when they
+     * were not in time).
      */
-    public record Reaching(int backend, java.util.function.Supplier<CompletableFuture<Void>> withdraw) {
+    public record Reaching(int backend, boolean later,
+                           java.util.function.Supplier<CompletableFuture<Void>> withdraw) {
     }
 
     /** Every session on this catalog with a relay, by the same key as {@link #openDdl}. */
@@ -304,10 +307,11 @@ public final class CatalogCache implements AutoCloseable {
      * Before {@code committing}'s COMMIT of {@code ddl} is sent (its server backend {@code backend}, 0 when not
      * known): the other sessions' statements in flight on this database (every environment) that the DDL reaches
      * and that wait, as the server says now, on that backend's locks (directly or behind others) are cancelled,
-     * and this completes once they are answered. A statement sent after the DDL was judged with it (see
-     * {@link #openDdlElsewhere}); one sent before may wait on the transaction's lock and would run what the COMMIT
-     * makes. One that does not wait is left alone: trivial DDL committed in a loop cancels nothing that does not
-     * wait on it. When the server cannot say, every statement the DDL reaches is cancelled.
+     * and this completes once they are answered; so are those that may start a statement after the COMMIT (see
+     * {@link Reaching#later}). A statement sent after the DDL was judged with it (see {@link #openDdlElsewhere});
+     * one sent before may wait on the transaction's lock and would run what the COMMIT makes. A single statement
+     * already running, which does not wait, is left alone: trivial DDL committed in a loop does not cancel it.
+     * When the server cannot say, every statement the DDL reaches is cancelled.
      */
     public CompletableFuture<Void> withdrawReaching(Object committing, int backend,
                                                     dev.warden.proxy.guardrails.Unreadable ddl) {
@@ -368,7 +372,7 @@ public final class CatalogCache implements AutoCloseable {
                 }
                 List<Reaching> waiting = new ArrayList<>();
                 for (Reaching r : found) {
-                    if (r.backend() == 0 || waitsOn(r.backend(), blocker, blockedBy)) {
+                    if (r.backend() == 0 || r.later() || waitsOn(r.backend(), blocker, blockedBy)) {
                         waiting.add(r);
                     }
                 }
@@ -507,6 +511,13 @@ public final class CatalogCache implements AutoCloseable {
         invalidations.set(at);
         generation.incrementAndGet();
     }
+
+    /**
+     * Recorded among the redefined names (see {@link #invalidate(Set)}) when DDL made, replaced or altered a function,
+     * procedure or aggregate: a trigger, rule, default or policy of any relation, or another function's body, may
+     * call it, and no statement's text names it. (Not a name any text gives: it has parentheses.)
+     */
+    public static final String ANY_ROUTINE = "(routine)";
 
     /** How many times DDL seen through Warden invalidated this catalog: stamps a judgement (see below). */
     public long invalidations() {

@@ -202,6 +202,16 @@ final class OutstandingQueue {
         return null;
     }
 
+    /** The first entry of a statement that runs (Query, Execute, FunctionCall): the one the server runs now. */
+    Entry firstRunning() {
+        for (Entry e : entries) {
+            if (e.execution != null && !e.silent) {
+                return e;
+            }
+        }
+        return null;
+    }
+
     /** Whether {@code entry} is still waiting for its answer. */
     boolean holds(Entry entry) {
         for (Entry e : entries) {

@@ -313,7 +313,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /**
      * The DDL {@code analysis} commits: this transaction's and its own when it has a COMMIT (END, PREPARE
-     * TRANSACTION, which keeps the locks: over-counted), and every prepared transaction's for a COMMIT PREPARED.
+     * TRANSACTION, which keeps the locks: over-counted), or a CALL or DO outside a transaction block (which may
+     * COMMIT), and every prepared transaction's for a COMMIT PREPARED.
      * NONE otherwise (without allocating: every transaction's COMMIT passes here).
      */
     private Unreadable committedDdl(Analysis analysis) {
@@ -322,19 +323,26 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         boolean commits = false;
         boolean prepared = false;
+        boolean routine = false;
         List<StatementFacts> statements = analysis.statements();
         for (int i = 0; i < statements.size(); i++) {
             StatementFacts f = statements.get(i);
             if (f.kind() == dev.warden.sql.StatementKind.COMMIT) {
                 commits = true;
                 prepared |= JudgedExposures.commitsPrepared(f);
+            } else if ((f.kind() == dev.warden.sql.StatementKind.CALL || f.kind() == dev.warden.sql.StatementKind.DO)
+                    && session.transactionStatus == 'I') {
+                // Outside a transaction block a procedure or DO block may COMMIT: an extended batch's implicit
+                // transaction (its DDL included) ends there, before the Sync. (In a block it cannot: not counted.)
+                commits = true;
+                routine = true;
             }
         }
         if (!commits) {
             return Unreadable.NONE;
         }
         Unreadable ddl = session.transactionDdl.unreadable();
-        if (statements.size() > 1) {
+        if (statements.size() > 1 || routine) {
             ddl = ddl.with(Unreadable.changedBy(analysis));
         }
         return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;
@@ -397,9 +405,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Whether DDL seen since {@code judgedAt} may have redefined a name {@code analysis} uses, its functions'
-     * bodies included: DDL through Warden that named it; for an {@code approved} statement (which waited minutes,
-     * perhaps) also the catalog channel's notifications and dynamic SQL, which name nothing. One sent at once
+     * Whether DDL seen since {@code judgedAt} may have redefined a name {@code analysis} uses, or a function,
+     * procedure or aggregate when it reads or writes a relation or calls a function (a trigger's function replaced
+     * runs with a write that names only the table). An {@code approved} statement (which waited minutes, perhaps)
+     * counts every name it reaches (through views too) and the catalog channel's notifications and dynamic SQL,
+     * which name nothing; one sent at once counts DDL through Warden that named a relation or function it uses, and
      * is not refused for a migration outside Warden that happened to end while its audit record was written.
      * (DDL still open when it is forwarded: its COMMIT cancels the statement, see {@link #admit}.)
      */
@@ -408,8 +418,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (catalog == null || analysis == null || catalog.invalidations() == judgedAt) {
             return false;
         }
-        Set<String> names = usedNames(catalog.names(analysis), analysis);
-        return approved ? catalog.redefinedSince(names, judgedAt) : catalog.namedRedefinedSince(names, judgedAt);
+        if (approved ? catalog.redefinedSince(catalog.reachedNames(analysis), judgedAt)
+                : catalog.namedRedefinedSince(usedNames(catalog.names(analysis), analysis), judgedAt)) {
+            return true;
+        }
+        return catalog.namedRedefinedSince(Set.of(CatalogCache.ANY_ROUTINE), judgedAt)
+                && dev.warden.proxy.catalog.StatementWalk.any(analysis, f -> f.unparsed() || f.dynamicSql()
+                || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty() || !f.functions().isEmpty()
+                || !f.implicitCalls().isEmpty());
     }
 
     /**

@@ -134,6 +134,7 @@ final class RelaySession {
             OutstandingQueue.Entry last = ending() ? null : queue.lastRunning(a -> reaches(a, ddl));
             CancelRegistry.Target target = upstreamCancel;
             out.complete(last == null ? null : new CatalogCache.Reaching(target == null ? 0 : target.processId(),
+                    last != queue.firstRunning() || startsLater(last.execution.analysis),
                     () -> withdraw(last)));
         });
         return out;
@@ -183,21 +184,38 @@ final class RelaySession {
     }
 
     /**
+     * Whether {@code analysis}, running now, may still start a statement later (which is planned with the catalog
+     * of then): a text of several statements, or one that runs a user function's body (nested statements). Unknown
+     * counts.
+     */
+    static boolean startsLater(dev.warden.sql.Analysis analysis) {
+        if (analysis == null || analysis.statements().size() != 1) {
+            return true;
+        }
+        dev.warden.sql.StatementFacts only = analysis.statements().get(0);
+        return only.allStatements().size() > 1 || only.unparsed() || only.dynamicSql();
+    }
+
+    /**
      * Whether committing {@code ddl} may change what {@code analysis} runs: it names what the DDL made unreadable,
-     * or the DDL made something that runs with every read or write (a trigger, a rule, a policy) and it reads or
-     * writes a relation. An unknown statement counts.
+     * or the DDL made something that runs with every read or write (a trigger, a rule, a policy), or replaced or
+     * altered a function (one a trigger, rule, default or policy already calls, or another function's body: no name
+     * of it is in the statement's text), and it reads or writes a relation or calls a function. An unknown
+     * statement counts.
      */
     static boolean reaches(dev.warden.sql.Analysis analysis, dev.warden.proxy.guardrails.Unreadable ddl) {
         if (analysis == null) {
             return true;
         }
-        boolean everyRelation = ddl.everything() || !ddl.deferred().isEmpty();
+        boolean everyRelation = ddl.everything() || !ddl.deferred().isEmpty() || !ddl.functions().isEmpty()
+                || !ddl.bodies().isEmpty();
         for (dev.warden.sql.StatementFacts top : analysis.statements()) {
             if (!ddl.namedBy(top).isEmpty()) {
                 return true;
             }
             if (everyRelation && dev.warden.proxy.catalog.StatementWalk.any(top, f -> f.unparsed() || f.dynamicSql()
-                    || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty())) {
+                    || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty() || !f.functions().isEmpty()
+                    || !f.implicitCalls().isEmpty())) {
                 return true;
             }
         }
@@ -293,6 +311,14 @@ final class RelaySession {
         }
         closed = true;
         onEnd.run();
+        CancelRegistry.Target target = upstreamCancel;
+        if (target != null && upstream.isActive() && queue.lastRunning(a -> true) != null) {
+            // The server reads neither the Terminate nor the socket's end while a statement runs or waits on a lock:
+            // left alone, it would run on after the session ended, out of reach of another session's COMMIT of DDL
+            // (see withdrawReaching), and run what that COMMIT made (a trigger) although it was judged without.
+            log.info("session.cancel_in_flight session={} reason=\"the session ends with a statement in flight\"", id);
+            CancelForwarder.send(target, client, id, services.upstreams());
+        }
         if (upstream.isActive()) {
             upstream.writeAndFlush(new FrontendMessage.Terminate().toByteBuf(upstream.alloc()))
                     .addListener(ChannelFutureListener.CLOSE);

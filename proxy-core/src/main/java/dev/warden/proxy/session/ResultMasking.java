@@ -574,6 +574,10 @@ final class ResultMasking {
             Set<String> names = catalog.names(all);
             // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
             Set<String> redefined = JudgedExposures.redefinedNames(all, names);
+            if (redefined != null && !redefined.isEmpty() && StatementWalk.any(all, ResultMasking::changesRoutine)) {
+                redefined = new java.util.HashSet<>(redefined);
+                redefined.add(CatalogCache.ANY_ROUTINE);
+            }
             invalidate(redefined);
             judged.redefined(analysis, names, current);
             if (StatementWalk.any(all, ResultMasking::mayMakeTemporary)) {
@@ -648,6 +652,14 @@ final class ResultMasking {
      */
     void transactionEnded(Redefined redefined) {
         invalidate(redefined.names());
+    }
+
+    private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
+
+    /** CREATE (OR REPLACE) or ALTER of a function, procedure, routine or aggregate: see CatalogCache.ANY_ROUTINE. */
+    private static boolean changesRoutine(StatementFacts f) {
+        return (f.kind() == StatementKind.CREATE || f.kind() == StatementKind.ALTER)
+                && ROUTINES.contains(f.objectType());
     }
 
     private static boolean changesCatalog(StatementFacts f) {
