@@ -1,6 +1,5 @@
 package dev.warden.proxy;
 
-import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,15 +25,7 @@ class AttackPass20GuardrailOpenDdlTest {
 
     @BeforeAll
     static void start() throws SQLException {
-        TestPostgres pg = TestPostgres.startWithPreparedTransactions();
-        try (Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
-            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
-                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
-        }
-        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
-                WardenHarness.environmentAs("prod", true, "gw_login"),
-                WardenHarness.unmaskedWithRules(WardenHarness.LEDGER_KEPT));
-        warden.makeLedger();
+        warden = WardenHarness.startGuardingLedgerWithPreparedTransactions();
     }
 
     @AfterAll
@@ -44,8 +35,7 @@ class AttackPass20GuardrailOpenDdlTest {
         }
     }
 
-    private static final String WIPE = "CREATE FUNCTION ap_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
-            + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$";
+    private static final String WIPE = WardenHarness.WIPE_LEDGER_TRIGGER;
 
     /**
      * B takes the lock first (LOCK TABLE, no DDL yet), so A's INSERT is judged with nothing open elsewhere, allowed
@@ -104,7 +94,7 @@ class AttackPass20GuardrailOpenDdlTest {
             assertTrue(warden.gwLoginWaitsOnALock(), "A's INSERT should wait on B's lock");
             extended(b, "CREATE TRIGGER ap_t6 BEFORE INSERT ON ap_isrc FOR EACH ROW EXECUTE FUNCTION ap_wipe6()");
             b.send(new dev.warden.pg.message.FrontendMessage.Sync());
-            String committed = answer(b);
+            String committed = WardenHarness.answer(b);
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + (error == null ? "let it run" : error) + ", B: "
                     + committed);
@@ -275,7 +265,7 @@ class AttackPass20GuardrailOpenDdlTest {
                     java.util.List.of()));
             a.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
             a.send(new dev.warden.pg.message.FrontendMessage.Sync());
-            String first = answer(a);
+            String first = WardenHarness.answer(a);
             assertTrue(first.contains("C") && !first.contains("E"), first);
             assertNull(run(b, "BEGIN"));
             assertNull(run(b, WIPE.replace("ap_wipe", "ap_wipe5")));
@@ -287,7 +277,7 @@ class AttackPass20GuardrailOpenDdlTest {
             Thread.sleep(500);
             boolean waited = warden.gwLoginWaitsOnALock();
             assertNull(run(b, "COMMIT"));
-            String second = answer(a);
+            String second = WardenHarness.answer(a);
             assertEquals("3/3", warden.ledger(), "Warden: " + second + ", A waited: " + waited);
             assertTrue(second.contains("gw-ledger-kept"), second);
         } finally {
@@ -379,39 +369,24 @@ class AttackPass20GuardrailOpenDdlTest {
             warden.directly("CREATE TABLE ap_x (id int)", "GRANT ALL ON ap_x TO gw_login",
                     WIPE.replace("ap_wipe", "ap_wx"));
             b.send(new dev.warden.pg.message.FrontendMessage.Query("BEGIN"));
-            assertTrue(!answer(b).contains("E"));
+            assertTrue(!WardenHarness.answer(b).contains("E"));
             b.send(new dev.warden.pg.message.FrontendMessage.Parse("", "CREATE TRIGGER ap_tx BEFORE INSERT ON ap_x "
                     + "FOR EACH ROW EXECUTE FUNCTION ap_wx()", java.util.List.of()));
             b.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", java.util.List.of(), java.util.List.of(),
                     java.util.List.of()));
             b.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
             b.send(new dev.warden.pg.message.FrontendMessage.Sync());
-            String created = answer(b);
+            String created = WardenHarness.answer(b);
             assertTrue(!created.contains("E"), created);
             CompletableFuture<String> insert = warden.waitingOnALock(() -> run(a, "INSERT INTO ap_x VALUES (1)"));
             b.send(new dev.warden.pg.message.FrontendMessage.Query("COMMIT"));
-            answer(b);
+            WardenHarness.answer(b);
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", warden.ledger(), "Warden: " + error);
             assertTrue(error != null && error.contains("gw-ledger-kept"), error);
         } finally {
             warden.directly("DROP TABLE IF EXISTS ap_x", "DROP FUNCTION IF EXISTS ap_wx() CASCADE");
         }
-    }
-
-    /** The message types, and an error's text, until ReadyForQuery. */
-    private static String answer(RawClient client) throws java.io.IOException {
-        StringBuilder out = new StringBuilder();
-        byte[] frame;
-        do {
-            frame = client.readFrame();
-            out.append((char) frame[0]);
-            if (frame[0] == 'E') {
-                out.append('(').append(new String(frame, 5, frame.length - 5,
-                        java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ')).append(')');
-            }
-        } while (frame[0] != 'Z');
-        return out.toString();
     }
 
     /**

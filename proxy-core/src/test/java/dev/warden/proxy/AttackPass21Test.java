@@ -1,7 +1,6 @@
 package dev.warden.proxy;
 
 import dev.warden.pg.message.FrontendMessage;
-import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,15 +29,7 @@ class AttackPass21Test {
 
     @BeforeAll
     static void start() throws SQLException {
-        TestPostgres pg = TestPostgres.startWithPreparedTransactions();
-        try (Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
-            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
-                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
-        }
-        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
-                WardenHarness.environmentAs("prod", true, "gw_login"),
-                WardenHarness.unmaskedWithRules(WardenHarness.LEDGER_KEPT));
-        warden.makeLedger();
+        warden = WardenHarness.startGuardingLedgerWithPreparedTransactions();
     }
 
     @AfterAll
@@ -48,8 +39,7 @@ class AttackPass21Test {
         }
     }
 
-    private static final String WIPE = "CREATE FUNCTION ap_wipe() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
-            + "DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$";
+    private static final String WIPE = WardenHarness.WIPE_LEDGER_TRIGGER;
 
     /**
      * B replaces the body of a trigger function already on A's table. A's INSERT names the table, not the
@@ -141,7 +131,7 @@ class AttackPass21Test {
             Thread.sleep(500);
             String ledgerBeforeSync = warden.ledger();
             b.send(new FrontendMessage.Sync());
-            String synced = answer(b);
+            String synced = WardenHarness.answer(b);
             String error = insert.get(30, TimeUnit.SECONDS);
             assertEquals("3/3", ledgerBeforeSync, "Warden: " + (error == null ? "let it run" : error) + ", B: "
                     + seen + " " + synced);
@@ -380,8 +370,8 @@ class AttackPass21Test {
             assertNull(run(b, "CREATE TRIGGER ap_pipet BEFORE INSERT ON ap_pipe FOR EACH ROW EXECUTE FUNCTION "
                     + "ap_pipew()"));
             assertNull(run(b, "COMMIT"));
-            String first = answer(a);
-            String second = answer(a);
+            String first = WardenHarness.answer(a);
+            String second = WardenHarness.answer(a);
             assertEquals("3/3", warden.ledger(), "A: " + first + " / " + second);
             assertTrue(second.contains("E"), "the INSERT was refused or cancelled: " + second);
         } finally {
@@ -430,16 +420,5 @@ class AttackPass21Test {
     private static String frame(byte[] frame) {
         return frame[0] == 'E' ? "E(" + new String(frame, 5, frame.length - 5,
                 java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ') + ")" : String.valueOf((char) frame[0]);
-    }
-
-    /** The message types, and an error's text, until ReadyForQuery. */
-    private static String answer(RawClient client) throws java.io.IOException {
-        StringBuilder out = new StringBuilder();
-        byte[] frame;
-        do {
-            frame = client.readFrame();
-            out.append(frame(frame));
-        } while (frame[0] != 'Z');
-        return out.toString();
     }
 }

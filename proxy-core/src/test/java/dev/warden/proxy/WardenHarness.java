@@ -115,6 +115,41 @@ public final class WardenHarness implements AutoCloseable {
     }
 
     /**
+     * {@link #startGuardingLedger} on a server that allows prepared transactions, with {@link #makeLedger} done: the
+     * open-DDL races' harness (AttackPass20GuardrailOpenDdlTest, AttackPass21Test).
+     */
+    public static WardenHarness startGuardingLedgerWithPreparedTransactions() throws java.sql.SQLException {
+        TestPostgres pg = TestPostgres.startWithPreparedTransactions();
+        try (java.sql.Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
+            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
+                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
+        }
+        WardenHarness w = start(pg, "  allow_plaintext_on_loopback: true\n", environmentAs("prod", true, "gw_login"),
+                unmaskedWithRules(LEDGER_KEPT));
+        w.makeLedger();
+        return w;
+    }
+
+    /** A trigger function {@code ap_wipe()} that empties {@code gw_ledger} (rename it per test with replace). */
+    public static final String WIPE_LEDGER_TRIGGER = "CREATE FUNCTION ap_wipe() RETURNS trigger LANGUAGE plpgsql AS "
+            + "$$BEGIN DELETE FROM public.gw_ledger WHERE id > 0; RETURN NEW; END$$";
+
+    /** A raw client's answer up to ReadyForQuery: each message's type, an error's fields in parentheses. */
+    public static String answer(RawClient client) throws java.io.IOException {
+        StringBuilder out = new StringBuilder();
+        byte[] frame;
+        do {
+            frame = client.readFrame();
+            out.append((char) frame[0]);
+            if (frame[0] == 'E') {
+                out.append('(').append(new String(frame, 5, frame.length - 5,
+                        java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ')).append(')');
+            }
+        } while (frame[0] != 'Z');
+        return out.toString();
+    }
+
+    /**
      * The attack tests' common objects, made directly: {@code gw_ledger (id, total)} that {@code gw_login} may read
      * and write, CREATE in public for it, {@code gw_wipe(id)} (deletes that ledger row) and {@code gw_key(id)} (an
      * immutable SQL function over it).
