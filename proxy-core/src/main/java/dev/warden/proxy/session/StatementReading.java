@@ -197,8 +197,7 @@ final class StatementReading {
                 withFunctionEffects(reading, frame, false, next, read + 1, screen);
                 return;
             }
-            screenThen(applied, frame, next, screen,
-                    () -> withFunctionEffects(reading, frame, false, next, read + 1, screen), invalidations, read);
+            screenThen(applied, frame, next, screen, reading, false, invalidations, read);
             return;
         }
         CompletableFuture<Void> resolved = missing.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -222,8 +221,8 @@ final class StatementReading {
                 return;
             }
             // Not applied on the lane (a full queue): here then, slower but the same result.
-            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen,
-                    () -> withFunctionEffects(reading, frame, cold, next, read + 1, screen), invalidations, read);
+            screenThen(withEffects != null ? withEffects : withEffects(reading), frame, next, screen, reading, cold,
+                    invalidations, read);
         });
     }
 
@@ -280,20 +279,28 @@ final class StatementReading {
      * its own connection, between the client's batches, so each name means what the server will read; inside a
      * batch every candidate counts.
      *
-     * @param again reads the statement's names again: when DDL ended (and dropped what was read) between their
+     * @param read0 the reading as it came (before its effects), {@code cold} as it was: read again (at most
+     *     {@link #MAX_READS} times) when DDL ended (and dropped what was read) between their
      *     read ({@code invalidations} the count before it) and the screening, which may wait on the server for
      *     the session's temporary schema and search_path. Masking judges a name not looked up as sensitive: a
      *     plain read then came back masked, and a flood of notifications on the catalog channel had its
      *     {@code pg_notify} refused (at most {@link #MAX_READS} reads; the last judgement stands).
      */
     private void screenThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next,
-                            boolean screen, Runnable again, long invalidations, int read) {
+                            boolean screen, SessionLexing.Reading read0, boolean cold, long invalidations,
+                            int read) {
         // Before masking follows its EXECUTEs into what they run (withPrepared looked up their names).
         relay.executedWithEffectsNow(reading.analysis());
         if (!screen) {
             next.accept(reading);
             return;
         }
+        if (masking == null || !masking.masksAnything()) {
+            // Nothing masked: no judgement for a dropped name to spoil, and nothing allocated to read it again.
+            relay.temporarySchemaThen(reading.analysis(), frame, () -> screenPathThen(reading, frame, next));
+            return;
+        }
+        Runnable again = () -> withFunctionEffects(read0, frame, cold, next, read + 1, true);
         // Judged again, not only refused again: a name dropped before the judgement masks every column it reads.
         Consumer<SessionLexing.Reading> afterScreen = screened -> {
             if (read < MAX_READS && catalog.invalidations() != invalidations) {
