@@ -209,33 +209,44 @@ public record StatementFacts(
         return new FrozenSet<>(set);
     }
 
-    /** A set made by {@link #frozen}: an unmodifiable copy in insertion order. */
+    /**
+     * A set made by {@link #frozen}: an unmodifiable copy in insertion order. Walked several times for each
+     * statement, so it iterates over an array (one small iterator, no hash-table walk); {@code contains} asks the
+     * hash set.
+     */
     private static final class FrozenSet<T> extends java.util.AbstractSet<T> {
         private final Set<T> items;
+        private final Object[] order;
 
         FrozenSet(Set<T> source) {
-            this.items = new LinkedHashSet<>(source);
+            this.order = source.toArray();
+            this.items = new java.util.HashSet<>(source);
         }
 
         @Override
         public java.util.Iterator<T> iterator() {
-            java.util.Iterator<T> it = items.iterator();
             return new java.util.Iterator<>() {
+                private int next;
+
                 @Override
                 public boolean hasNext() {
-                    return it.hasNext();
+                    return next < order.length;
                 }
 
                 @Override
+                @SuppressWarnings("unchecked")
                 public T next() {
-                    return it.next();
+                    if (next >= order.length) {
+                        throw new java.util.NoSuchElementException();
+                    }
+                    return (T) order[next++];
                 }
             };
         }
 
         @Override
         public int size() {
-            return items.size();
+            return order.length;
         }
 
         @Override

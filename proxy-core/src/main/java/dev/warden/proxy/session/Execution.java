@@ -20,7 +20,7 @@ final class Execution {
     final PreparedStatements.Portal portal;
     final long started = System.nanoTime();
     /** The server's answers so far (command tags, EmptyQueryResponse), for the tripwire. */
-    final List<String> answers = new ArrayList<>();
+    final List<String> answers = new ArrayList<>(2);
     long rows;
     long bytes;
     String commandTag;

@@ -101,11 +101,12 @@ final class JudgedExposures {
      * Returns whether its own judgement was current as it ran (see {@link #redefined}).
      */
     boolean ran(Analysis ran) {
-        boolean wasCurrent = current(ran);
+        Judged own = byAnalysis.get(ran); // once: every statement passes here
+        boolean wasCurrent = own != null && !stale(own);
         if (mayChangeSearchPath(ran)) {
             pathEpoch++;
             if (wasCurrent) {
-                restamp(ran);
+                restamp(ran, own);
             }
         }
         return wasCurrent;
@@ -128,12 +129,6 @@ final class JudgedExposures {
             default -> f.unparsed() || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty()
                     || !f.implicitCalls().isEmpty();
         });
-    }
-
-    /** Whether {@code analysis} has a judgement that is not stale (see {@link #restamp}). */
-    private boolean current(Analysis analysis) {
-        Judged own = byAnalysis.get(analysis);
-        return own != null && !stale(own);
     }
 
     /**
@@ -199,7 +194,10 @@ final class JudgedExposures {
      * judgement still current when the statement ran is restamped: a stale one is judged again for its results.
      */
     private void restamp(Analysis analysis) {
-        Judged own = byAnalysis.get(analysis);
+        restamp(analysis, byAnalysis.get(analysis));
+    }
+
+    private void restamp(Analysis analysis, Judged own) {
         if (own != null && own.generation() >= 0) {
             byAnalysis.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached(),
                     catalog == null ? 0 : catalog.invalidations()));

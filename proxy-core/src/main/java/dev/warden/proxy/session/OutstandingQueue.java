@@ -63,6 +63,17 @@ final class OutstandingQueue {
         final OwnRequests.OwnQuery ownQuery;
         /** A client CopyData, CopyDone or CopyFail was sent after this entry (before the next one). */
         private boolean copyDataFollows;
+        /** The answer to each message that does not complete this entry (a DataRow of a result), made once. */
+        private Answer ongoing;
+
+        Answer ongoing() {
+            Answer a = ongoing;
+            if (a == null) {
+                a = new Answer(this, false, List.of());
+                ongoing = a;
+            }
+            return a;
+        }
 
         private Entry(Kind kind, Action action, BackendMessage.ErrorResponse replacement,
                       PreparedStatements.Statement statement, PreparedStatements.Portal portal, Execution execution) {
@@ -146,6 +157,8 @@ final class OutstandingQueue {
     /** What one backend message did to the queue. */
     record Answer(Entry owner, boolean completed, List<Entry> dropped) {
         static final Answer ASYNC = new Answer(null, false, List.of());
+        /** A message nothing was waiting for. */
+        static final Answer UNOWNED = new Answer(null, false, List.of());
     }
 
     private final ArrayDeque<Entry> entries = new ArrayDeque<>();
@@ -249,13 +262,13 @@ final class OutstandingQueue {
         }
         Entry head = entries.peek();
         if (head == null) {
-            return new Answer(null, false, List.of());
+            return Answer.UNOWNED;
         }
         if (type == 'G' && (head.kind == Kind.EXECUTE || head.kind == Kind.QUERY)) {
             dropSyncsBeforeCopyData(head);
         }
         if (!completes(head.kind, type)) {
-            return new Answer(head, false, List.of());
+            return head.ongoing();
         }
         entries.poll();
         List<Entry> dropped = List.of();

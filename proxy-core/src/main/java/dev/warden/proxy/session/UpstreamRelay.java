@@ -230,6 +230,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         return e != null && !e.auditLookupFailed && e.policy.masker().identifiesSensitiveColumns();
     }
 
+    /** The columns' names, in order (every result's RowDescription passes here: no stream). */
+    private static List<String> names(List<Field> fields) {
+        String[] names = new String[fields.size()];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = fields.get(i).name();
+        }
+        return List.of(names);
+    }
+
     /** A message of Warden's own (the masking notice) ahead of the frame being relayed. */
     private void writeIfAny(ByteBuf message) {
         if (message != null) {
@@ -328,7 +337,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     if (holdForCatalog(fields, frame, entry, exempt)) {
                         return null;
                     }
-                    e.describe(fields.stream().map(Field::name).toList(), masking.plan(e.policy.masker(), fields,
+                    e.describe(names(fields), masking.plan(e.policy.masker(), fields,
                             e.portal.fields != null ? null : e.portal.resultFormats, e.analysis));
                 }
                 if (e.rows == 0) {

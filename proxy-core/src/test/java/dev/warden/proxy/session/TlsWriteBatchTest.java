@@ -56,6 +56,32 @@ class TlsWriteBatchTest {
         return Unpooled.directBuffer(size).writeBytes(String.valueOf(c).repeat(size).getBytes(StandardCharsets.ISO_8859_1));
     }
 
+    /**
+     * A message of {@code size} bytes {@code c} as Warden's handlers write them: a direct buffer, a heap one, a
+     * retained slice of a larger frame buffer (what the relay passes on), or one whose first bytes were read.
+     */
+    private static ByteBuf message(char c, int size, SplittableRandom random) {
+        byte[] body = String.valueOf(c).repeat(size).getBytes(StandardCharsets.ISO_8859_1);
+        switch (random.nextInt(4)) {
+            case 0:
+                return message(c, size);
+            case 1:
+                return Unpooled.buffer(size).writeBytes(body);
+            case 2: {
+                ByteBuf frame = Unpooled.directBuffer(size + 20).writeBytes(new byte[7]).writeBytes(body)
+                        .writeBytes(new byte[13]);
+                ByteBuf slice = frame.retainedSlice(7, size);
+                frame.release();
+                return slice;
+            }
+            default: {
+                ByteBuf read = Unpooled.directBuffer(size + 9).writeBytes(new byte[9]).writeBytes(body);
+                read.skipBytes(9);
+                return read;
+            }
+        }
+    }
+
     private static EmbeddedChannel channel(Below below, UnpooledByteBufAllocator alloc) {
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(alloc);
@@ -92,7 +118,10 @@ class TlsWriteBatchTest {
         assertEquals(0, alloc.metric().usedDirectMemory(), "every batch was released");
     }
 
-    /** Random sizes and flushes (seed printed): the bytes below are the bytes written, no batch past its cap. */
+    /**
+     * Random sizes, buffer kinds (direct, heap, slices at an offset, partly read) and flushes (seed printed): the
+     * bytes below are the bytes written, no batch past its cap, nothing left unreleased.
+     */
     @Test
     void generatedWritesArriveWholeInOrderAndNoBatchExceedsItsCap() {
         long seed = System.nanoTime();
@@ -106,7 +135,7 @@ class TlsWriteBatchTest {
             char c = (char) ('a' + random.nextInt(26));
             int size = random.nextInt(10) == 0 ? random.nextInt(1, 6000) : random.nextInt(1, 200);
             expected.append(String.valueOf(c).repeat(size));
-            ch.write(message(c, size), ch.voidPromise());
+            ch.write(message(c, size, random), ch.voidPromise());
             if (random.nextInt(8) == 0) {
                 ch.flush();
             }
@@ -119,6 +148,7 @@ class TlsWriteBatchTest {
                 assertTrue(size <= Math.max(TlsWriteBatch.MAX_BATCH, 6000), e + " (seed " + seed + ")");
             }
         }
+        assertEquals(0, alloc.metric().usedDirectMemory(), "seed " + seed + ": every batch was released");
         ch.write(message('q', 10), ch.voidPromise());
         ch.pipeline().remove("batch");
         assertEquals(0, alloc.metric().usedDirectMemory(), "a removed handler released what it gathered");
