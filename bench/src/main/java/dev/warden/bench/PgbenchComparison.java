@@ -256,13 +256,19 @@ public final class PgbenchComparison {
     /**
      * One round. {@code proxyCpuUs}: CPU time (user and system) of the proxy's process per transaction during
      * the round, NaN for direct or when unknown. For Warden that is this JVM, which runs nothing else then (the
-     * harness waits for pgbench); PostgreSQL and pgbench are other processes.
+     * harness waits for pgbench); PostgreSQL and pgbench are other processes. {@code relayCpuUs}: of that, the
+     * CPU of the proxy's own threads (event loops and {@code warden-*}, or the pipe's), without the JIT compiler,
+     * the GC and the harness: NaN for PgBouncer and direct (see {@link #relayThreadsCpu}).
      */
-    record Run(double tps, double latencyMs, LatencyLog latencies, double proxyCpuUs) {
+    record Run(double tps, double latencyMs, LatencyLog latencies, double proxyCpuUs, double relayCpuUs) {
 
-        Run withProxyCpu(Duration cpu, long transactions) {
-            double us = cpu == null || transactions <= 0 ? Double.NaN : cpu.toNanos() / 1000.0 / transactions;
-            return new Run(tps, latencyMs, latencies, us);
+        Run withProxyCpu(Duration cpu, Duration relay, long transactions) {
+            return new Run(tps, latencyMs, latencies, perTransaction(cpu, transactions),
+                    perTransaction(relay, transactions));
+        }
+
+        private static double perTransaction(Duration cpu, long transactions) {
+            return cpu == null || transactions <= 0 ? Double.NaN : cpu.toNanos() / 1000.0 / transactions;
         }
     }
 
@@ -403,16 +409,20 @@ public final class PgbenchComparison {
                                 commands.putIfAbsent(workload.name + "/" + mode + "/" + clients + "/"
                                         + target.label(), invocation.printable());
                                 Duration cpuBefore = proxyCpu(target, bouncer);
+                                Duration relayBefore = relayCpu(target);
                                 String output = execute(invocation, Duration.ofSeconds(options.seconds() + 120L));
                                 Duration cpuAfter = proxyCpu(target, bouncer);
+                                Duration relayAfter = relayCpu(target);
                                 Run result = parse(output, LatencyLog.readAndDelete(logDir, "run" + sequence))
                                         .withProxyCpu(cpuBefore == null || cpuAfter == null ? null
-                                                : cpuAfter.minus(cpuBefore), transactions(output));
+                                                : cpuAfter.minus(cpuBefore), relayBefore == null || relayAfter == null
+                                                ? null : relayAfter.minus(relayBefore), transactions(output));
                                 results.computeIfAbsent(key, k -> new ArrayList<>()).add(result);
                                 log(String.format(Locale.ROOT, "%s %s c%d round %d/%d %s: tps=%.1f p50=%.3f "
-                                                + "p99=%.3f ms proxy-cpu=%.1f us/txn", workload.name, mode, clients,
-                                        round, options.rounds(), target.label(), result.tps(),
-                                        result.latencies().p50Ms(), result.latencies().p99Ms(), result.proxyCpuUs()));
+                                                + "p99=%.3f ms proxy-cpu=%.1f us/txn relay-threads=%.1f us/txn",
+                                        workload.name, mode, clients, round, options.rounds(), target.label(),
+                                        result.tps(), result.latencies().p50Ms(), result.latencies().p99Ms(),
+                                        result.proxyCpuUs(), result.relayCpuUs()));
                             }
                         }
                     }
@@ -663,6 +673,54 @@ public final class PgbenchComparison {
         return ProcessHandle.current().info().totalCpuDuration().orElse(null);
     }
 
+    /** {@link #relayThreadsCpu} for a path that runs in this JVM; null for direct and PgBouncer. */
+    private static Duration relayCpu(Target target) {
+        return target.equals(Target.DIRECT) || target.equals(Target.PGBOUNCER) ? null : relayThreadsCpu();
+    }
+
+    /**
+     * Kernel names (cut at 15 characters) of the threads that relay: Netty's event loops (Warden's and the pipe's)
+     * and Warden's own ({@code warden-audit-writer}, {@code warden-blocking}, ...).
+     */
+    private static final List<String> RELAY_THREADS = List.of("multiThreadIoEv", "warden-", "tls-pipe");
+
+    /**
+     * CPU time (user and system) of this JVM's relaying threads so far, from {@code /proc/self/task/<tid>/stat}
+     * (clock ticks of 10 ms, {@code CLK_TCK} 100); null where that cannot be read. It leaves out the JIT compiler
+     * threads, whose work in a measured round (code compiled again after a deoptimization) moved the whole
+     * process's figure by tens of µs per transaction between runs of one build, and the GC and the harness. A
+     * relaying thread that ends during a round loses its last ticks (the event loops live as long as the server).
+     */
+    static Duration relayThreadsCpu() {
+        Path tasks = Path.of("/proc/self/task");
+        long ticks = 0;
+        try (java.util.stream.Stream<Path> list = Files.list(tasks)) {
+            for (Path task : (Iterable<Path>) list::iterator) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (IOException gone) {
+                    continue; // the thread ended meanwhile
+                }
+                int open = stat.indexOf('(');
+                int close = stat.lastIndexOf(')');
+                if (open < 0 || close < open) {
+                    continue;
+                }
+                String name = stat.substring(open + 1, close);
+                if (RELAY_THREADS.stream().noneMatch(name::startsWith)) {
+                    continue;
+                }
+                // After the name: state is field 3, utime 14 and stime 15 (proc(5)).
+                String[] fields = stat.substring(close + 2).split(" ");
+                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return Duration.ofMillis(ticks * 10);
+    }
+
     private static long transactions(String output) {
         Matcher m = TRANSACTIONS.matcher(output);
         return m.find() ? Long.parseLong(m.group(1)) : -1;
@@ -679,7 +737,7 @@ public final class PgbenchComparison {
             throw new IllegalStateException("pgbench reported failed transactions:\n" + output);
         }
         return new Run(Double.parseDouble(tps.group(1)), Double.parseDouble(latency.group(1)), latencies,
-                Double.NaN);
+                Double.NaN, Double.NaN);
     }
 
     static double median(List<Double> values) {
@@ -703,8 +761,8 @@ public final class PgbenchComparison {
         out.append("Latency from pgbench's per-transaction log (`-l`), nearest rank; \"added\" is the path's "
                 + "percentile minus direct's.\n\n");
         out.append("| workload | protocol | clients | path | TPS (median) | vs direct | vs PgBouncer | p50 ms | p99 ms "
-                + "| added p50 µs | added p99 µs | proxy CPU µs/txn | TPS per round |\n");
-        out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                + "| added p50 µs | added p99 µs | proxy CPU µs/txn | relay threads µs/txn | TPS per round |\n");
+        out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Workload workload : options.workloads()) {
             for (String mode : options.modes()) {
                 for (int clients : options.clients()) {
@@ -721,13 +779,15 @@ public final class PgbenchComparison {
                         double p99 = median(runs.stream().map(r -> r.latencies().p99Ms()).toList());
                         boolean isDirect = target.equals(Target.DIRECT);
                         double cpu = median(runs.stream().map(Run::proxyCpuUs).toList());
+                        double relay = median(runs.stream().map(Run::relayCpuUs).toList());
                         out.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %.0f | %.2f | %s | %.3f | %.3f "
-                                        + "| %s | %s | %s | %s |%n", workload.label, mode, clients, target.label(), tps,
+                                        + "| %s | %s | %s | %s | %s |%n", workload.label, mode, clients, target.label(), tps,
                                 tps / directTps, Double.isNaN(bouncerTps) ? "-"
                                         : String.format(Locale.ROOT, "%.2f", tps / bouncerTps), p50, p99,
                                 isDirect ? "-" : String.format(Locale.ROOT, "%.0f", (p50 - directP50) * 1000),
                                 isDirect ? "-" : String.format(Locale.ROOT, "%.0f", (p99 - directP99) * 1000),
                                 Double.isNaN(cpu) ? "-" : String.format(Locale.ROOT, "%.0f", cpu),
+                                Double.isNaN(relay) ? "-" : String.format(Locale.ROOT, "%.0f", relay),
                                 perRound(runs)));
                     }
                 }
