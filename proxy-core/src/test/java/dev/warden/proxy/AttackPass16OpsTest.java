@@ -25,12 +25,7 @@ class AttackPass16OpsTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
-                    allow: [ { groups: [eng, dba] } ]
-                """, """
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", WardenHarness.APPROVALS_PROD, """
                 admin: { address: "127.0.0.1:0" }
                 approvals:
                   timeout: 60s

@@ -34,12 +34,7 @@ class AttackPass17ApprovalsTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
-                    allow: [ { groups: [eng, dba] } ]
-                """, """
+        warden = WardenHarness.start("", WardenHarness.APPROVALS_PROD, """
                 admin: { address: "127.0.0.1:0" }
                 approvals:
                   timeout: 4s

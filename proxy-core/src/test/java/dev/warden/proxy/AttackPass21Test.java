@@ -295,12 +295,7 @@ class AttackPass21Test {
 
     /** Warden over a new PostgreSQL: writes in prod need an approval by dba, billing_audit is kept. */
     private static WardenHarness approvalsHarness() {
-        return WardenHarness.start("  allow_plaintext_on_loopback: true\n", """
-                  prod:
-                    production: true
-                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
-                    allow: [ { groups: [eng, dba] } ]
-                """, """
+        return WardenHarness.start("  allow_plaintext_on_loopback: true\n", WardenHarness.APPROVALS_PROD, """
                 admin: { address: "127.0.0.1:0" }
                 approvals:
                   timeout: 5s

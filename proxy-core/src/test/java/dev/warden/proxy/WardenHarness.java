@@ -95,6 +95,17 @@ public final class WardenHarness implements AutoCloseable {
                 + "    allow: [ { groups: [eng] } ]\n";
     }
 
+    /**
+     * The production environment of the approval tests: the SCRAM login {@code warden_scram} over TLS, groups eng and
+     * dba allowed (their rules name dba as approvers).
+     */
+    public static final String APPROVALS_PROD = """
+              prod:
+                production: true
+                upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
+                allow: [ { groups: [eng, dba] } ]
+            """;
+
     /** The rule the guardrail attack tests keep: no DELETE or UPDATE of {@code public.gw_ledger} in production. */
     public static final String LEDGER_KEPT = "{ name: gw-ledger-kept, environments: [prod], match: { statements: "
             + "[DELETE, UPDATE], tables: [public.gw_ledger] }, action: block }";
