@@ -190,12 +190,12 @@ class AttackPass20AuditBudgetTest {
             List<byte[]> values = java.util.Collections.nCopies(n, new byte[0]);
             client.send(new dev.warden.pg.message.FrontendMessage.Parse("e1", "SELECT 1", types));
             client.send(new dev.warden.pg.message.FrontendMessage.Sync());
-            answers.add(until(client));
+            answers.add(WardenHarness.answer(client));
             for (int i = 0; i < 30; i++) {
                 client.send(new dev.warden.pg.message.FrontendMessage.Bind("", "e1", List.of(), values, List.of()));
                 client.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
                 client.send(new dev.warden.pg.message.FrontendMessage.Sync());
-                answers.add(until(client));
+                answers.add(WardenHarness.answer(client));
             }
         }
         Thread.sleep(300);
@@ -249,20 +249,5 @@ class AttackPass20AuditBudgetTest {
         // twice that a statement. (2 MB for 1,909 statements in 3.3 s here, 1,056 bytes each, none refused.)
         assertTrue(grew <= 150 * Math.max(1, ran.get()), "log grew " + grew + " bytes in " + elapsed / 1_000_000
                 + " ms for " + ran.get() + " statements (" + grew / Math.max(1, ran.get()) + " bytes each)");
-    }
-
-    /** The message types (and an error's text) until ReadyForQuery. */
-    private static String until(RawClient client) throws java.io.IOException {
-        StringBuilder out = new StringBuilder();
-        byte[] frame;
-        do {
-            frame = client.readFrame();
-            out.append((char) frame[0]);
-            if (frame[0] == 'E') {
-                out.append('(').append(new String(frame, 5, Math.min(200, frame.length - 5),
-                        java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ')).append(')');
-            }
-        } while (frame[0] != 'Z');
-        return out.toString();
     }
 }
