@@ -2049,6 +2049,47 @@ class WritesRunElsewhereThroughWardenTest {
     }
 
     /**
+     * A prepared INSERT executed again and again reuses what was found of what it runs (the same statement at the
+     * same catalog generation): another session then adds a trigger whose function makes a temporary view over
+     * gw_ledger. The next Execute of the same prepared statement runs it, so the session may now have temporary
+     * relations, and a DELETE through that view must be refused. Had the reuse ignored the catalog's change, the
+     * DELETE would be judged as of a name that means no temporary relation, and would run.
+     */
+    @Test
+    void aPreparedStatementExecutedAgainAfterATriggerIsAddedIsReadAgain() throws Exception {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE TABLE public.gw_pm_src (id int)");
+            s.execute("GRANT SELECT, INSERT, TRIGGER ON public.gw_pm_src TO gw_login");
+            s.execute("CREATE FUNCTION public.gw_pm_make() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "CREATE TEMP VIEW gw_pm_v AS SELECT * FROM public.gw_ledger; RETURN NEW; END$$");
+        }
+        try (Connection b = warden.connect("prod", WardenHarness.USER, warden.token(), "prepareThreshold=1");
+             java.sql.PreparedStatement insert = b.prepareStatement("INSERT INTO public.gw_pm_src VALUES (?)")) {
+            for (int i = 1; i <= 3; i++) {
+                insert.setInt(1, i);
+                assertEquals(1, insert.executeUpdate());
+            }
+            try (Connection a = connect("prod")) {
+                assertEquals(null, run(a, "CREATE TRIGGER gw_pm_src_insert AFTER INSERT ON public.gw_pm_src "
+                        + "FOR EACH ROW EXECUTE FUNCTION public.gw_pm_make()"));
+            }
+            insert.setInt(1, 4);
+            assertEquals(1, insert.executeUpdate());
+            try (Connection d = warden.direct()) {
+                // The trigger ran in b's backend: its temporary view exists (so the DELETE below means it).
+                assertEquals("1", scalar(d, "SELECT count(*) FROM pg_class c JOIN pg_namespace n "
+                        + "ON n.oid = c.relnamespace WHERE c.relname = 'gw_pm_v' AND n.nspname LIKE 'pg_temp_%'"));
+            }
+            assertLedgerKept(b, "DELETE FROM gw_pm_v WHERE id > 0", "gw-ledger-kept");
+        } finally {
+            try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+                s.execute("DROP TABLE IF EXISTS public.gw_pm_src");
+                s.execute("DROP FUNCTION IF EXISTS public.gw_pm_make()");
+            }
+        }
+    }
+
+    /**
      * Attacker pass 8, with the simple protocol: a temporary view over gw_ledger made by a trigger of a table the
      * session writes, or by a SECURITY DEFINER function of another role (which grants the session its use), its name
      * looked up first so that Warden's catalog holds "no such relation"; ROLLBACK AND CHAIN; an error that ends the

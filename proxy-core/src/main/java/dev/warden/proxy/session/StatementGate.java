@@ -138,7 +138,14 @@ final class StatementGate {
      * here.
      */
     private long recordedBytes(Statement s) {
-        long bytes = dev.warden.audit.event.CanonicalWriter.jsonLength(s.sql()) + audit.receivedBytes();
+        String sql = s.sql();
+        Counted text = countedText;
+        if (text.of != sql) {
+            // A prepared statement's every Execute sends the same text (the same instance): counted once.
+            text = new Counted(sql, dev.warden.audit.event.CanonicalWriter.jsonLength(sql));
+            countedText = text;
+        }
+        long bytes = text.bytes + audit.receivedBytes();
         List<String> values = s.parameters();
         if (values != null) {
             for (int i = 0; i < values.size(); i++) {
@@ -147,8 +154,28 @@ final class StatementGate {
                 bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(values.get(i)) + 3;
             }
         }
-        return s.analysis() == null ? bytes : bytes + factsBytes(s.analysis().statements());
+        Analysis analysis = s.analysis();
+        if (analysis == null) {
+            return bytes;
+        }
+        Counted facts = countedFacts;
+        if (facts.of != analysis) {
+            // Likewise one analysis per prepared statement: its facts are immutable, counted once.
+            facts = new Counted(analysis, factsBytes(analysis.statements()));
+            countedFacts = facts;
+        }
+        return bytes + facts.bytes;
     }
+
+    /**
+     * What {@link #recordedBytes} counted last: of which text or analysis (by identity), and its bytes. One field
+     * each, so a reader never sees one's bytes with another's key.
+     */
+    private record Counted(Object of, long bytes) {
+    }
+
+    private Counted countedText = new Counted(null, 0);
+    private Counted countedFacts = new Counted(null, 0);
 
     /** A command tag in a result record's list, with its quotes and comma: "INSERT 0 " and a 20-digit count. */
     private static final int COMMAND_TAG_BYTES = 32;

@@ -135,13 +135,30 @@ final class TemporaryRelations {
             judgedAt = at;
         }
         visibleNow = other ? CatalogCache.ANY_TEMPORARY : visibleSchemas();
+        if (!other && analysis == sentAnalysis && at == sentAt) {
+            // The same analysis (a prepared statement's Execute) at the same catalog generation and state: the
+            // answer depends on nothing else (the state fixes which schemas count, the generation what they hold).
+            mayHave |= sentCreates;
+            return sentRun;
+        }
         // Every statement passes here: the scratch collections are the session's, cleared, not made anew.
         seen.clear();
         scratch.clear();
         boolean creates = mayCreate(analysis.statements(), catalog, 0, seen, scratch);
         mayHave |= creates;
-        return scratch.isEmpty() ? List.of() : List.copyOf(scratch);
+        List<StatementFacts> run = scratch.isEmpty() ? List.of() : List.copyOf(scratch);
+        sentAnalysis = other ? null : analysis;
+        sentAt = at;
+        sentCreates = creates;
+        sentRun = run;
+        return run;
     }
+
+    /** The last {@link #sending} answered: for which analysis (null: none to reuse), at which key, and what. */
+    private Analysis sentAnalysis;
+    private long sentAt = -1;
+    private boolean sentCreates;
+    private List<StatementFacts> sentRun = List.of();
 
     /** {@link #visibleSchemas} for the statement being sent. */
     private String visibleNow;
