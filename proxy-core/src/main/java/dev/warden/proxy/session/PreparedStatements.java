@@ -528,7 +528,16 @@ final class PreparedStatements {
 
     /** The transaction ended: the server dropped the cursors not WITH HOLD. */
     void transactionEnded() {
+        if (portals.isEmpty() || (portals.size() == 1 && onlyBound(portals.get("")))) {
+            // Every Sync of an autocommit client ends a transaction: the unnamed portal of its Bind alone (never a
+            // cursor: DECLARE takes no empty name) leaves nothing to drop, and nothing to iterate.
+            return;
+        }
         portals.values().removeIf(p -> p.declared && !p.holdable);
+    }
+
+    private static boolean onlyBound(Portal unnamed) {
+        return unnamed != null && !unnamed.declared;
     }
 
     private static void undo(Execution undoneBy, SqlUndo undo) {

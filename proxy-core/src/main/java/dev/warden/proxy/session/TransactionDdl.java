@@ -112,7 +112,8 @@ final class TransactionDdl {
      * it, changed); what is now when it was not recorded.
      */
     Unreadable before(Analysis analysis) {
-        Unreadable then = analysis == null ? null : sentWith.get(analysis);
+        // Empty outside a transaction with DDL (every result asks): no identity hash to look up then.
+        Unreadable then = analysis == null || sentWith.isEmpty() ? null : sentWith.get(analysis);
         return then != null ? then : unreadable;
     }
 
@@ -171,7 +172,9 @@ final class TransactionDdl {
 
     /** Notes a PREPARE TRANSACTION, COMMIT PREPARED or ROLLBACK PREPARED among {@code analysis}'s statements. */
     private void twoPhase(Analysis analysis) {
-        for (dev.warden.sql.StatementFacts f : analysis.statements()) {
+        java.util.List<dev.warden.sql.StatementFacts> statements = analysis.statements();
+        for (int i = 0; i < statements.size(); i++) { // every statement sent: no iterator
+            dev.warden.sql.StatementFacts f = statements.get(i);
             dev.warden.sql.StatementKind kind = f.kind();
             if ((kind != dev.warden.sql.StatementKind.COMMIT && kind != dev.warden.sql.StatementKind.ROLLBACK)
                     || !mentionsPrepare(f.text())) {
