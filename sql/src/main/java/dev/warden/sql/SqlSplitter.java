@@ -63,10 +63,12 @@ final class SqlSplitter {
                 }
             }
             if (t.type() == Lexer.Type.OPERATOR) {
-                switch (t.value()) {
-                    case "(", "[" -> depth++;
-                    case ")", "]" -> depth = Math.max(0, depth - 1);
-                    case ";" -> {
+                // Brackets and ';' are one character: a char switch, not a string's hash and equals per token.
+                String op = t.value();
+                switch (op.length() == 1 ? op.charAt(0) : '\0') {
+                    case '(', '[' -> depth++;
+                    case ')', ']' -> depth = Math.max(0, depth - 1);
+                    case ';' -> {
                         if (atomic && depth == 0) {
                             addPiece(pieces, all, pieceStart, i);
                             pieceStart = i + 1;

@@ -103,7 +103,7 @@ final class JudgedExposures {
     boolean ran(Analysis ran) {
         Judged own = byAnalysis.get(ran); // once: every statement passes here
         boolean wasCurrent = own != null && !stale(own);
-        if (mayChangeSearchPath(ran)) {
+        if (changesPath(ran)) {
             pathEpoch++;
             if (wasCurrent) {
                 restamp(ran, own);
@@ -111,6 +111,30 @@ final class JudgedExposures {
         }
         return wasCurrent;
     }
+
+    /**
+     * {@link #mayChangeSearchPath}, a function of the analysis alone, remembered for the last analysis of each answer
+     * (a prepared statement's every Execute sends the same instance).
+     */
+    private boolean changesPath(Analysis ran) {
+        if (ran == leavesPath) {
+            return false;
+        }
+        if (ran == mayChangePath) {
+            return true;
+        }
+        boolean changes = mayChangeSearchPath(ran);
+        if (changes) {
+            mayChangePath = ran;
+        } else {
+            leavesPath = ran;
+        }
+        return changes;
+    }
+
+    /** The last analyses {@link #changesPath} found leaving the search_path alone, and maybe changing it. */
+    private Analysis leavesPath;
+    private Analysis mayChangePath;
 
     /**
      * Whether running {@code analysis} may change the session's search_path: what the catalog reads with the
