@@ -67,6 +67,8 @@ final class TlsPipe implements AutoCloseable {
                 new DefaultThreadFactory(THREADS, true), EpollIoHandler.newFactory());
         try {
             Channel server = new ServerBootstrap().group(loops).channel(EpollServerSocketChannel.class)
+                    // Warden's allocator, so that the pipe stays Warden's relay with nothing else.
+                    .childOption(ChannelOption.ALLOCATOR, dev.warden.proxy.server.BufferAllocator.forServing())
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
@@ -98,6 +100,7 @@ final class TlsPipe implements AutoCloseable {
     /** Connects on the client's own loop; the client is read only once the upstream leg is ready. */
     private static void connectUpstream(Channel client, String host, int port, SslContext tls) {
         new Bootstrap().group(client.eventLoop()).channel(EpollSocketChannel.class)
+                .option(ChannelOption.ALLOCATOR, dev.warden.proxy.server.BufferAllocator.forServing())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
                 .handler(new ChannelInitializer<SocketChannel>() {

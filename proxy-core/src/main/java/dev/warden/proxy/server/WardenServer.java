@@ -198,6 +198,8 @@ public final class WardenServer implements AutoCloseable {
                 .group(bossGroup, workerGroup)
                 .channel(serverType)
                 .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.ALLOCATOR, BufferAllocator.forServing())
+                .childOption(ChannelOption.ALLOCATOR, BufferAllocator.forServing())
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
