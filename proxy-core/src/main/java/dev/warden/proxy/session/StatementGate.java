@@ -139,13 +139,20 @@ final class StatementGate {
      */
     private long recordedBytes(Statement s) {
         String sql = s.sql();
-        Counted text = countedText;
-        if (text.of != sql) {
-            // A prepared statement's every Execute sends the same text (the same instance): counted once.
-            text = new Counted(sql, dev.warden.audit.event.CanonicalWriter.jsonLength(sql));
-            countedText = text;
+        // A prepared statement's every Execute sends the same text and analysis (the same instances): each is
+        // counted once. A simple-protocol text is new each time: counted without a memo's allocation.
+        boolean repeats = s.protocol() == QueryEvent.Protocol.EXTENDED;
+        long bytes = audit.receivedBytes();
+        if (!repeats) {
+            bytes += dev.warden.audit.event.CanonicalWriter.jsonLength(sql);
+        } else {
+            Counted text = countedText;
+            if (text.of != sql) {
+                text = new Counted(sql, dev.warden.audit.event.CanonicalWriter.jsonLength(sql));
+                countedText = text;
+            }
+            bytes += text.bytes;
         }
-        long bytes = text.bytes + audit.receivedBytes();
         List<String> values = s.parameters();
         if (values != null) {
             for (int i = 0; i < values.size(); i++) {
@@ -158,9 +165,11 @@ final class StatementGate {
         if (analysis == null) {
             return bytes;
         }
+        if (!repeats) {
+            return bytes + factsBytes(analysis.statements());
+        }
         Counted facts = countedFacts;
         if (facts.of != analysis) {
-            // Likewise one analysis per prepared statement: its facts are immutable, counted once.
             facts = new Counted(analysis, factsBytes(analysis.statements()));
             countedFacts = facts;
         }
