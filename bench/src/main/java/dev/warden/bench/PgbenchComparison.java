@@ -441,9 +441,10 @@ public final class PgbenchComparison {
                 VerifyReport report = w.getKey().warden() == WardenVariant.KAFKA
                         ? kafka.verify(w.getValue().auditDir().resolve(BENCH_KEY))
                         : AuditVerifier.verify(w.getValue().auditDir(), null);
-                audits.put(w.getKey(), String.format(Locale.ROOT, "%s: %s (%s), %d records in %d files, %s",
+                audits.put(w.getKey(), String.format(Locale.ROOT, "%s: %s (%s), %d records in %d files (%d bytes), %s",
                         w.getKey().label(), w.getValue().auditDir(), w.getValue().fileSystem(), report.records(),
-                        report.files(), report.passed() ? "verify passed" : "VERIFY FAILED: " + report.problem().get()));
+                        report.files(), treeBytes(w.getValue().auditDir()),
+                        report.passed() ? "verify passed" : "VERIFY FAILED: " + report.problem().get()));
             }
             System.out.println(report(options, targets, results, commands, audits, init, loadBefore, loadAfter,
                     bouncer == null ? "not run" : bouncer.version(), profile));
@@ -474,6 +475,15 @@ public final class PgbenchComparison {
 
     private static String key(Workload workload, String mode, int clients, Target target) {
         return workload.name + "/" + mode + "/" + clients + "/" + target.label();
+    }
+
+    /** The bytes of the files under {@code dir} (the audit log's, with its key): -1 when it cannot be read. */
+    static long treeBytes(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     static void deleteTree(Path dir) {

@@ -18,7 +18,7 @@ import java.util.OptionalInt;
  *     per_session:  { cpu_burst: 500ms, cpu_per_second: 150ms, bytes_burst: 33554432, bytes_per_second: 8388608 }
  *     per_identity: { cpu_burst: 1s, cpu_per_second: 250ms, bytes_burst: 67108864, bytes_per_second: 16777216 }
  *   audit:
- *     per_identity: { bytes_burst: 67108864, bytes_per_second: 8388608 }    # or: per_identity: off
+ *     per_identity: { bytes_burst: 536870912, bytes_per_second: 67108864 }  # or: per_identity: off
  * </pre>
  */
 final class BudgetSection {

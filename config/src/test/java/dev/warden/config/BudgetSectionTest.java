@@ -40,7 +40,7 @@ class BudgetSectionTest {
                 b.perSession());
         assertEquals(new Budgets.Rate(Duration.ofSeconds(1), Duration.ofMillis(250), 64L << 20, 16L << 20),
                 b.perIdentity());
-        assertEquals(java.util.Optional.of(new Budgets.AuditRate(64L << 20, 8L << 20)), b.auditPerIdentity());
+        assertEquals(java.util.Optional.of(new Budgets.AuditRate(512L << 20, 64L << 20)), b.auditPerIdentity());
     }
 
     @Test
@@ -50,7 +50,7 @@ class BudgetSectionTest {
                   audit:
                     per_identity: { bytes_burst: 1048576, bytes_per_second: 65536 }
                 """).budgets().auditPerIdentity());
-        assertEquals(java.util.Optional.of(new Budgets.AuditRate(1 << 20, 8L << 20)), policy("""
+        assertEquals(java.util.Optional.of(new Budgets.AuditRate(1 << 20, 64L << 20)), policy("""
                 budgets:
                   audit:
                     per_identity: { bytes_burst: 1048576 }

@@ -160,6 +160,8 @@ class PolicySchemaTest {
                     max_statement_length: 32768
                     per_session: { cpu_burst: 400ms, cpu_per_second: 100ms, bytes_burst: 1048576, bytes_per_second: 65536 }
                     per_identity: { cpu_burst: 1s, cpu_per_second: 200ms, bytes_burst: 2097152, bytes_per_second: 131072 }
+                  audit:
+                    per_identity: { bytes_burst: 4194304, bytes_per_second: 262144 }
                 """;
     }
 

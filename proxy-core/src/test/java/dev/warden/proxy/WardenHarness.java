@@ -360,13 +360,16 @@ public final class WardenHarness implements AutoCloseable {
         return policy(listenExtra, environments, topLevel);
     }
 
-    /** Audit and approval state go to temporary directories unless the test configures them. */
+    /**
+     * Audit and approval state go to temporary directories unless the test configures them (a top-level key: a
+     * {@code budgets:} section's {@code audit:} left the trail in the working directory).
+     */
     private static String withDefaults(String topLevel) {
         String yaml = topLevel;
-        if (!yaml.contains("audit:")) {
+        if (!java.util.regex.Pattern.compile("(?m)^audit:").matcher(yaml).find()) {
             yaml += "\naudit:\n  sinks: [ { type: file, dir: \"${AUDIT_DIR}\" } ]\n";
         }
-        if (!yaml.contains("approvals:")) {
+        if (!java.util.regex.Pattern.compile("(?m)^approvals:").matcher(yaml).find()) {
             yaml += "\napprovals:\n  store: { type: file, path: \"${APPROVALS_DIR}\" }\n";
         }
         return yaml;

@@ -6,10 +6,12 @@ import io.netty.util.AttributeKey;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * How many bytes of statement text (and bound values) the sessions of one identity may together put into the audit
- * trail ({@code budgets.audit.per_identity}): one token bucket per identity, refilled continuously. A statement whose
- * text would overdraw it is refused before it runs, and its record names the text instead of holding it
- * (StatementGate): one identity cannot fill the audit volume, and so, with {@code on_failure: refuse}, stop everyone.
+ * How many bytes of records the statements of one identity's sessions may together put into the audit trail
+ * ({@code budgets.audit.per_identity}): one token bucket per identity, refilled continuously. A statement whose
+ * records would overdraw it is refused before it runs, and its record names the text instead of holding it
+ * (StatementGate); a result record's column list, known once the statement ran, is charged then, and may leave the
+ * bucket owing ({@link Allowance#charge}). One identity cannot fill the audit volume, and so, with
+ * {@code on_failure: refuse}, stop everyone.
  *
  * <p>Every statement of every session passes here on an event loop, and an identity's sessions live on different
  * loops. So a session does not ask the identity's bucket for each statement: it takes a chunk ({@link #CHUNK}, less
@@ -53,6 +55,12 @@ public final class AuditBudget {
         return identities.computeIfAbsent(identity, k -> new Bucket(limits, now)).take(limits, now, need, want);
     }
 
+    /** Takes {@code bytes} from {@code identity}'s bucket whatever it holds: it may go below empty. */
+    void owe(String identity, Budgets.AuditRate limits, long bytes) {
+        identities.computeIfAbsent(identity, k -> new Bucket(limits, System.nanoTime())).owe(limits, System.nanoTime(),
+                bytes);
+    }
+
     /**
      * One session's allowance: bytes taken from its identity's bucket and not recorded yet. Used on the session's
      * event loop only.
@@ -86,6 +94,25 @@ public final class AuditBudget {
             left += granted - bytes;
             return true;
         }
+
+        /**
+         * Charges {@code bytes} already recorded (a result record's columns, known only once the statement ran): from
+         * this allowance, and what it lacks from the identity's bucket, which may go below empty; the identity's next
+         * statements (of any session) then wait for the refill to pay that first. So an identity's log grows by at
+         * most its budget and the results its running statements have not reported yet. {@code limits} null: no
+         * limit.
+         */
+        void charge(Budgets.AuditRate limits, long bytes) {
+            if (limits == null || bytes <= 0) {
+                return;
+            }
+            if (bytes <= left) {
+                left -= bytes;
+                return;
+            }
+            budget.owe(identity, limits, bytes - left);
+            left = 0;
+        }
     }
 
     /** A token bucket of bytes, refilled by the limits in force at each use, so that a reload applies at once. */
@@ -109,6 +136,12 @@ public final class AuditBudget {
             long granted = (long) Math.min(bytes, want);
             bytes -= granted;
             return granted;
+        }
+
+        synchronized void owe(Budgets.AuditRate current, long now, long owed) {
+            limits = current;
+            refill(now);
+            bytes -= owed;
         }
 
         synchronized boolean full(long now) {

@@ -325,6 +325,7 @@ final class RelaySession {
         }
         client.close();
         requests.gate().withdrawPending("disconnect");
+        requests.gate().recordUncounted();
         requests.releaseAll();
         responses.releaseAll();
         for (OutstandingQueue.Entry unanswered : queue.clear()) {

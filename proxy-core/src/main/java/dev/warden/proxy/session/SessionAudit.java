@@ -7,6 +7,7 @@ import dev.warden.audit.event.AuthFailure;
 import dev.warden.audit.event.ClientInfo;
 import dev.warden.audit.event.EnforcementMismatch;
 import dev.warden.audit.event.QueryEvent;
+import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.event.ResultEvent;
 import dev.warden.audit.event.SessionEnd;
 import dev.warden.audit.event.SessionStart;
@@ -102,6 +103,45 @@ final class SessionAudit {
         return received == null ? 0 : 4L * ((received.length + 2) / 3);
     }
 
+    /** A sample approval id for {@link #recordOverhead}: as long as every approval id (a UUID). */
+    private static final String SAMPLE_APPROVAL_ID = new java.util.UUID(0, 0).toString();
+    /** {@link #recordOverhead}'s answer, and for which policy version (by identity). */
+    private long overhead = -1;
+    private String overheadOf;
+    /** Hears the bytes of each result record's column list ({@link #chargeResultsTo}). */
+    private java.util.function.LongConsumer resultCharge = bytes -> { };
+
+    /**
+     * What a statement's query and result records hold besides what the audit budget counts of the statement
+     * itself (its text, values and facts: StatementGate): their ids, times, seq and hash, the session, the
+     * identity's name, the environment, the policy version, an approval id and the result's counts, each at its
+     * longest. Measured by serializing the two records of an empty statement once per session and policy version:
+     * a {@code SELECT 1} grew the log by about 1 KB while the budget counted 75 bytes (attacker pass 20).
+     */
+    long recordOverhead(String policyVersion) {
+        if (overhead < 0 || !policyVersion.equals(overheadOf)) {
+            QueryEvent q = QueryEvent.builder(session, username, environment).statement("").fingerprint("")
+                    .kinds(List.of()).tables(List.of(), List.of()).columns(List.of(), List.of())
+                    .decision(QueryEvent.Decision.APPROVAL, null, SAMPLE_APPROVAL_ID).policyVersion(policyVersion)
+                    .extendedProtocol(null, null).build();
+            ResultEvent r = ResultEvent.of(session, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, List.of(),
+                    Long.MAX_VALUE, "00000", "", List.of());
+            // Each with its newline, and its seq as wide as a seq can be.
+            overhead = RecordTemplate.of(q, Long.MAX_VALUE).bytes().length
+                    + RecordTemplate.of(r, Long.MAX_VALUE).bytes().length + 2;
+            overheadOf = policyVersion;
+        }
+        return overhead;
+    }
+
+    /**
+     * Hands {@code charge} the bytes of each result record's column list (names and rules, which the statement's
+     * text need not hold: {@code SELECT *}), after the statement ran: the audit budget charges them then.
+     */
+    void chargeResultsTo(java.util.function.LongConsumer charge) {
+        this.resultCharge = charge;
+    }
+
     /** Of a text not recorded, how many characters (or bytes, when not UTF-8) its record names by their SHA-256. */
     static final int NAMED_CHARACTERS = 65_536;
 
@@ -111,11 +151,18 @@ final class SessionAudit {
      * no bytes. Its size does not depend on what was sent, beyond the prepared statement's name (at most 63 bytes).
      *
      * @param values how many values Bind gave the statement, -1 for none
+     * @param before how many statements were refused so since this session's last such record, none recorded
+     *     (StatementGate records a few a second), and {@code beforeCharacters} their texts' characters
      */
     CompletableFuture<Long> notRecorded(StatementPolicy policy, String sql, int values, Decision decision,
-                                        QueryEvent.Protocol protocol, String preparedName) {
-        StringBuilder said = new StringBuilder("-- not recorded: this identity's audit budget was used up; the text: ")
-                .append(sql.length()).append(" characters");
+                                        QueryEvent.Protocol protocol, String preparedName, long before,
+                                        long beforeCharacters) {
+        StringBuilder said = new StringBuilder("-- not recorded: this identity's audit budget was used up; ");
+        if (before > 0) {
+            said.append("before this statement, ").append(before).append(" more were refused so and not recorded ("
+                    + "texts of ").append(beforeCharacters).append(" characters in all); ");
+        }
+        said.append("the text: ").append(sql.length()).append(" characters");
         if (received != null) {
             said.append(" (").append(received.length).append(" bytes, not UTF-8)");
         }
@@ -146,6 +193,25 @@ final class SessionAudit {
             event.simpleProtocol();
         }
         return append(event.build());
+    }
+
+    /**
+     * At the session's end, the statements refused for the audit budget that no record counted yet
+     * ({@link #notRecorded}'s {@code before}): one record, not waited for.
+     */
+    void uncounted(long statements, long characters, Decision decision) {
+        background(QueryEvent.builder(session, username, environment)
+                .statement("-- not recorded: this identity's audit budget was used up; " + statements
+                        + " statements were refused so and not recorded (texts of " + characters
+                        + " characters in all), until the session ended")
+                .fingerprint("")
+                .kinds(List.of())
+                .tables(List.of(), List.of())
+                .columns(List.of(), List.of())
+                .decision(QueryEvent.Decision.BLOCK, decision.rule(), null)
+                .policyVersion(policyVersion)
+                .simpleProtocol()
+                .build());
     }
 
     /**
@@ -338,6 +404,7 @@ final class SessionAudit {
                 String sqlState, String commandTag, List<String> commandTags) {
         statements.finished(querySeq);
         ResultShape shape = shape(columns, commandTag, commandTags);
+        resultCharge.accept(shape.columnsBytes());
         // Nothing waits for a result record (its statement ran already): it rides with the next batch.
         AuditWake.appendUnhurried(audit, loop, ResultEvent.of(session, querySeq, rows, bytes, shape.columns(),
                 durationUs, sqlState, shape.commandTag(), shape.commandTags())).whenComplete(resultWritten);
@@ -348,7 +415,26 @@ final class SessionAudit {
      * hands the same immutable lists for every result of a shape, so the record writer copies their bytes
      * (cached by identity) instead of serializing them again, and the event makes no copies of them.
      */
-    record ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
+    record ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags,
+                       long columnsBytes) {
+
+        ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
+            this(columns, commandTag, commandTags, columnsBytes(columns));
+        }
+
+        /** A column in the record: {@code {"masked":false,"name":"...","rule":null},}, the rule quoted when named. */
+        private static long columnsBytes(List<ResultEvent.Column> columns) {
+            long bytes = 0;
+            for (int i = 0; i < columns.size(); i++) {
+                ResultEvent.Column c = columns.get(i);
+                bytes += COLUMN_BYTES + dev.warden.audit.event.CanonicalWriter.jsonLength(c.name())
+                        + (c.rule() == null ? 0 : dev.warden.audit.event.CanonicalWriter.jsonLength(c.rule()));
+            }
+            return bytes;
+        }
+
+        /** A column's keys, quotes, braces, comma, and {@code false} and {@code null} at their longest. */
+        private static final int COLUMN_BYTES = 42;
 
         boolean matches(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
             return Objects.equals(this.commandTag, commandTag) && same(this.columns, columns)

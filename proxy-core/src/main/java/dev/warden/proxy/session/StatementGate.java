@@ -1,6 +1,7 @@
 package dev.warden.proxy.session;
 
 import dev.warden.audit.event.QueryEvent;
+import dev.warden.config.Budgets;
 import dev.warden.identity.Identity;
 import dev.warden.pg.SqlState;
 import dev.warden.pg.message.BackendMessage.ErrorResponse;
@@ -109,9 +110,12 @@ final class StatementGate {
      * verdict).
      */
     CompletableFuture<Verdict> admit(Statement s, Consumer<String> notice) {
-        if (recordable != null && !recordable.spend(s.policy().policy().budgets().auditPerIdentity().orElse(null),
-                recordedBytes(s))) {
-            return notRecorded(s);
+        if (recordable != null) {
+            Budgets.AuditRate limits = s.policy().policy().budgets().auditPerIdentity().orElse(null);
+            this.limits = limits;
+            if (!recordable.spend(limits, recordedBytes(s))) {
+                return notRecorded(s);
+            }
         }
         Decision decision = s.decision();
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
@@ -139,6 +143,28 @@ final class StatementGate {
      */
     private long recordedBytes(Statement s) {
         String sql = s.sql();
+        long fixed = audit.recordOverhead(s.policy().policy().versionHash());
+        String rule = s.decision().rule();
+        if (rule != null) {
+            fixed += dev.warden.audit.event.CanonicalWriter.jsonLength(rule);
+        }
+        if (s.preparedName() != null) {
+            fixed += dev.warden.audit.event.CanonicalWriter.jsonLength(s.preparedName());
+        }
+        return fixed + variableBytes(s, sql);
+    }
+
+    /** The limits in force at the last statement charged: what a result record's columns are charged under. */
+    private Budgets.AuditRate limits;
+
+    /** Charges the bytes a result record holds of its columns, once its statement ran ({@link SessionAudit}). */
+    void resultRecorded(long bytes) {
+        if (recordable != null) {
+            recordable.charge(limits, bytes);
+        }
+    }
+
+    private long variableBytes(Statement s, String sql) {
         // A prepared statement's every Execute sends the same text and analysis (the same instances): each is
         // counted once. A simple-protocol text is new each time: counted without a memo's allocation.
         boolean repeats = s.protocol() == QueryEvent.Protocol.EXTENDED;
@@ -200,12 +226,15 @@ final class StatementGate {
         long bytes = 0;
         for (int i = 0; i < statements.size(); i++) {
             dev.warden.sql.StatementFacts f = statements.get(i);
-            bytes += f.fingerprint().length() + 1 + COMMAND_TAG_BYTES;
+            bytes += f.fingerprint().length() + 1 + COMMAND_TAG_BYTES + KIND_BYTES;
             bytes += tablesBytes(f.tablesRead()) + tablesBytes(f.tablesWritten());
             bytes += columnsBytes(f.columnsRead()) + columnsBytes(f.columnsWritten());
         }
         return bytes;
     }
+
+    /** A statement's kind in the query record's list ({@code "ALTER_TABLE",}), at most. */
+    private static final int KIND_BYTES = 24;
 
     /** A schema name and its dot, as the record may write an unqualified table: at most 63 bytes and one. */
     private static final int SCHEMA_BYTES = 64;
@@ -239,16 +268,75 @@ final class StatementGate {
      * still holds, and these records are a few hundred bytes whatever was sent.
      */
     private CompletableFuture<Verdict> notRecorded(Statement s) {
+        if (!mayRecordRefusal(System.nanoTime())) {
+            // Not recorded one by one: a flood of refused statements grew the log by a record each, at the rate they
+            // arrived. The next refusal record (or the session's end) counts them.
+            uncounted++;
+            uncountedCharacters += s.sql().length();
+            return CompletableFuture.completedFuture(auditCapacityRefusal());
+        }
         log.info("query.blocked session={} user={} env={} rule={} characters={}", sessionId, identity.username(),
                 environment, AUDIT_CAPACITY.rule(), s.sql().length());
+        long before = uncounted;
+        long beforeCharacters = uncountedCharacters;
+        uncounted = 0;
+        uncountedCharacters = 0;
         return audit.notRecorded(s.policy().audit(), s.sql(), s.parameters() == null ? -1 : s.parameters().size(),
-                AUDIT_CAPACITY, s.protocol(), s.preparedName()).<Verdict>handle((seq, failure) -> {
+                AUDIT_CAPACITY, s.protocol(), s.preparedName(), before, beforeCharacters).<Verdict>handle(
+                (seq, failure) -> {
                     if (failure != null && unwritten(s, failure) == UNWRITTEN) {
                         return unavailable(ClientErrors.unwrap(failure).getMessage());
                     }
-                    return new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE,
-                            AUDIT_CAPACITY.clientMessage(), null, AUDIT_CAPACITY.hint()));
+                    return auditCapacityRefusal();
                 });
+    }
+
+    private static Refuse auditCapacityRefusal() {
+        return new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, AUDIT_CAPACITY.clientMessage(),
+                null, AUDIT_CAPACITY.hint()));
+    }
+
+    /**
+     * How many {@code audit-capacity} refusals a session records one by one (each naming its text by length and
+     * SHA-256), at once and then a second: a token bucket. The rest are counted in the next such record, or in one
+     * at the session's end. So a flood of refused statements grows the log by at most about 20 KB and 3 KB a second
+     * a session, whatever their rate.
+     */
+    static final int REFUSAL_RECORD_BURST = 32;
+    static final int REFUSAL_RECORDS_PER_SECOND = 4;
+    private double refusalRecords = REFUSAL_RECORD_BURST;
+    /** When {@link #refusalRecords} was last refilled; 0: never. */
+    private long refusalRecordsAt;
+
+    private boolean mayRecordRefusal(long now) {
+        if (refusalRecordsAt != 0) {
+            refusalRecords = Math.min(REFUSAL_RECORD_BURST,
+                    refusalRecords + (now - refusalRecordsAt) / 1e9 * REFUSAL_RECORDS_PER_SECOND);
+        }
+        refusalRecordsAt = now;
+        if (refusalRecords < 1) {
+            return false;
+        }
+        refusalRecords--;
+        return true;
+    }
+    /** The {@code audit-capacity} refusals since that record, and their texts' characters: none recorded yet. */
+    private long uncounted;
+    private long uncountedCharacters;
+
+    /**
+     * At the session's end: records the {@code audit-capacity} refusals no record counted yet, in one record (not
+     * waited for), so that every refused statement is counted in the log.
+     */
+    void recordUncounted() {
+        if (uncounted == 0) {
+            return;
+        }
+        log.info("query.blocked session={} user={} env={} rule={} statements={} characters={}", sessionId,
+                identity.username(), environment, AUDIT_CAPACITY.rule(), uncounted, uncountedCharacters);
+        audit.uncounted(uncounted, uncountedCharacters, AUDIT_CAPACITY);
+        uncounted = 0;
+        uncountedCharacters = 0;
     }
 
     /** {@link #unwritten}: the statement is refused (58030). */

@@ -59,4 +59,35 @@ class AuditBudgetTest {
         assertTrue(a.spend(new Budgets.AuditRate(1 << 20, 1 << 30), 64 * 1024),
                 "a reload to a faster refill applies at the next take");
     }
+
+    /**
+     * A result's columns are charged after they were recorded: what the session's allowance lacks, the identity's
+     * bucket owes, and no session of the identity records anything until the refill has paid it.
+     */
+    @Test
+    void whatARecordedResultOverdrawsIsOwedByTheIdentity() {
+        AuditBudget budget = new AuditBudget();
+        AuditBudget.Allowance a = new AuditBudget.Allowance(budget, "frank");
+        AuditBudget.Allowance b = new AuditBudget.Allowance(budget, "frank");
+        assertTrue(a.spend(ONE_MIB, 1 << 20), "the whole burst");
+        a.charge(ONE_MIB, 256 * 1024);
+        assertFalse(a.spend(ONE_MIB, 1), "the session owes 256 KiB");
+        assertFalse(b.spend(ONE_MIB, 1), "and so does every other session of the identity");
+        assertTrue(new AuditBudget.Allowance(budget, "grace").spend(ONE_MIB, 1 << 20), "not another identity");
+        a.charge(null, 1L << 40);
+        assertTrue(a.spend(null, 1), "off: nothing is charged or owed");
+    }
+
+    @Test
+    void aChargeWithinTheAllowanceTakesNothingFromTheBucket() {
+        AuditBudget budget = new AuditBudget();
+        AuditBudget.Allowance a = new AuditBudget.Allowance(budget, "heidi");
+        // The first spend takes 100 bytes and a chunk (16 KiB here).
+        assertTrue(a.spend(ONE_MIB, 100));
+        a.charge(ONE_MIB, 1000);
+        AuditBudget.Allowance b = new AuditBudget.Allowance(budget, "heidi");
+        // The bucket still holds the burst less what a took (1,000 bytes less would not hold this).
+        assertTrue(b.spend(ONE_MIB, (1 << 20) - 16 * 1024 - 100 - 900));
+        assertFalse(b.spend(ONE_MIB, 16 * 1024));
+    }
 }
