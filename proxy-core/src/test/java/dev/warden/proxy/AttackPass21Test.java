@@ -142,20 +142,16 @@ class AttackPass21Test {
     }
 
     /**
-     * LEAK (denial of service): C, any session on the database (here production, as gw_login), runs a statement
-     * that reads a table of its own and traps the cancel (a PL/pgSQL function with {@code EXCEPTION WHEN
-     * query_canceled}; a DO block is refused in production). B's
-     * COMMIT of a trigger on a table C never touches is refused (42501 ddl-commit-waits) for as long as C keeps it
-     * up: every COMMIT of a trigger, rule, default or function anywhere on the database, in every environment.
-     * (By an extended batch's Sync, B's session is ended.) Without Warden the COMMIT goes through at once. Not
-     * fixed: what the COMMIT should do with a statement the server does not stop (terminate its backend, which
-     * needs a privilege Warden's catalog login may not have; or let the COMMIT through, which reopens the race)
-     * is a design choice. (Since 3541927 a statement is cancelled only when it waits on B's locks or may start a
-     * statement after B's COMMIT, as C's function body may: C still holds B's COMMIT off.)
+     * LEAK (denial of service, fixed): C, any session on the database (here production, as gw_login), runs a
+     * statement that reads a table of its own and traps the cancel (a PL/pgSQL function with {@code EXCEPTION WHEN
+     * query_canceled}; a DO block is refused in production). B's COMMIT of a trigger on a table C never touches was
+     * refused (42501 ddl-commit-waits) for as long as C kept it up: every COMMIT of a trigger, rule, default or
+     * function anywhere on the database, in every environment. (Since 3541927 a statement is cancelled only when it
+     * waits on B's locks or may start a statement after B's COMMIT, as C's function body may.) Now a statement that
+     * ignores the cancel for 5 s has its backend terminated (which no handler traps): C's session ends with the
+     * server's 57P01, and B's COMMIT goes through.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("LEAK (DoS): a statement that traps query_canceled, running a function body, "
-            + "makes every COMMIT of a trigger or function on the database fail with ddl-commit-waits while it runs")
     void aStatementThatTrapsTheCancelRefusesEveryoneElsesDdlCommit() throws Exception {
         try (Connection c = warden.prod(); Connection b = warden.devAdmin()) {
             warden.directly("CREATE TABLE ap_dos (id int)", "GRANT ALL ON ap_dos TO gw_login",
@@ -175,6 +171,18 @@ class AttackPass21Test {
             run(b, "ROLLBACK");
             String trapped = stubborn.get(30, TimeUnit.SECONDS);
             assertNull(commit, "C: " + trapped + "; B's COMMIT of a trigger on its own new table, while C reads ap_dos");
+            assertTrue(trapped != null && trapped.startsWith("57P01"), "C's session ends, terminated: " + trapped);
+            String ended = "";
+            for (int tries = 0; tries < 50 && !ended.contains("terminated"); tries++) {
+                Thread.sleep(100);
+                ended = dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                        .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                        .map(dev.warden.audit.query.AuditReader.Line::record)
+                        .filter(r -> r.type().equals("session.end"))
+                        .map(r -> r.get("reason").asText()).filter(r -> r.startsWith("terminated")).findFirst()
+                        .orElse("");
+            }
+            assertEquals("terminated: a statement ignored the cancel of another session's DDL COMMIT", ended);
         } finally {
             warden.directly("DROP TABLE IF EXISTS ap_dos", "DROP TABLE IF EXISTS ap_mine",
                     "DROP FUNCTION IF EXISTS ap_dosf() CASCADE", "DROP FUNCTION IF EXISTS ap_stubborn()");

@@ -381,6 +381,31 @@ public final class CatalogCache implements AutoCloseable {
         }, executor);
     }
 
+    /**
+     * Terminates the server backend {@code pid} ({@code pg_terminate_backend}) on this catalog's connection: true
+     * when the server accepted; false, logged, when it refused (this login may signal only backends of its own role,
+     * or with {@code pg_signal_backend}) or could not be asked.
+     */
+    public CompletableFuture<Boolean> terminate(int pid) {
+        return CompletableFuture.supplyAsync(() -> {
+            synchronized (this) {
+                try (java.sql.PreparedStatement s = connection().prepareStatement("SELECT pg_terminate_backend(?)")) {
+                    s.setInt(1, pid);
+                    try (ResultSet rs = s.executeQuery()) {
+                        return rs.next() && rs.getBoolean(1);
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    if (!(e instanceof SQLException q && "42501".equals(q.getSQLState()))) {
+                        reset();
+                    }
+                    log.warn("catalog.terminate_refused env={} pid={} reason=\"{}\"", environment.name(), pid,
+                            e.getMessage());
+                    return false;
+                }
+            }
+        }, executor);
+    }
+
     /** Whether {@code pid} waits on {@code blocker}, directly or through the backends it waits on. */
     static boolean waitsOn(int pid, int blocker, Map<Integer, List<Integer>> blockedBy) {
         java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(List.of(pid));

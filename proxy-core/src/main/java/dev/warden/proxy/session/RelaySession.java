@@ -169,18 +169,58 @@ final class RelaySession {
      */
     private void whenAnswered(OutstandingQueue.Entry entry, CancelRegistry.Target target,
                               CompletableFuture<Void> done, long started, int polls) {
+        whenAnswered(entry, target, done, started, polls, false);
+    }
+
+    /**
+     * {@code terminated}: the cancel was not answered in time and the server accepted to terminate the backend
+     * ({@link #terminateStubborn}); this waits, as long again, for the session to end.
+     */
+    private void whenAnswered(OutstandingQueue.Entry entry, CancelRegistry.Target target,
+                              CompletableFuture<Void> done, long started, int polls, boolean terminated) {
         if (closed || !queue.holds(entry)) {
             done.complete(null);
         } else if (System.nanoTime() - started > WITHDRAW_NANOS) {
-            done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
-                    + "'s cancelled statement was not answered"));
+            if (terminated || catalog == null || target.processId() == 0) {
+                done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
+                        + "'s cancelled statement was not answered"));
+            } else {
+                terminateStubborn(entry, target, done);
+            }
         } else {
             if (polls % 50 == 0) {
                 CancelForwarder.send(target, client, id, services.upstreams());
             }
-            client.eventLoop().schedule(() -> whenAnswered(entry, target, done, started, polls + 1), 2,
+            client.eventLoop().schedule(() -> whenAnswered(entry, target, done, started, polls + 1, terminated), 2,
                     java.util.concurrent.TimeUnit.MILLISECONDS);
         }
+    }
+
+    /**
+     * The statement another session's DDL COMMIT waits for ignored the cancel for {@link #WITHDRAW_NANOS} (a
+     * PL/pgSQL body that traps {@code query_canceled}): its backend is terminated, which no handler can trap, and the
+     * session ends with the server's 57P01. Left running, it refused every COMMIT of DDL that reaches it on the
+     * database for as long as it chose (attacker pass 21); let through, the COMMIT would race it. When the server
+     * refuses (Warden's login may terminate only backends of its own role, or with {@code pg_signal_backend}), the
+     * COMMIT is refused as before ({@code ddl-commit-waits}).
+     */
+    private void terminateStubborn(OutstandingQueue.Entry entry, CancelRegistry.Target target,
+                                   CompletableFuture<Void> done) {
+        log.warn("ddl_commit.terminate session={} pid={} reason=\"its statement ignored the cancel of another "
+                + "session's DDL COMMIT for {} s\"", id, target.processId(),
+                java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(WITHDRAW_NANOS));
+        // Before the server is asked: the session may end (the backend's 57P01) before the answer comes back.
+        String reason = endReason;
+        endReason = "terminated: a statement ignored the cancel of another session's DDL COMMIT";
+        catalog.terminate(target.processId()).whenComplete((accepted, failure) -> client.eventLoop().execute(() -> {
+            if (Boolean.TRUE.equals(accepted)) {
+                whenAnswered(entry, target, done, System.nanoTime(), 1, true);
+            } else {
+                endReason = reason;
+                done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
+                        + "'s cancelled statement was not answered, and its backend could not be terminated"));
+            }
+        }));
     }
 
     /**
