@@ -260,9 +260,10 @@ class AttackPass20AuditBudgetTest {
                 + AuditBudgetThroughWardenTest.allowed(elapsed, sessions);
         System.out.println("tiny statements: " + r);
         assertTrue(refused.get() > 0, "the budget never ran out: " + r);
-        // The budget, plus each session's refusal records (about 700 bytes each; 32 at once and 4 a second).
-        assertTrue(grew <= AuditBudgetThroughWardenTest.allowed(elapsed, sessions) + sessions * refusalRecords(elapsed),
-                r);
+        // The budget, plus the identity's refusal records (about 700 bytes each; 32 at once and 4 a second) and
+        // each session's last.
+        assertTrue(grew <= AuditBudgetThroughWardenTest.allowed(elapsed, sessions) + refusalRecords(elapsed)
+                + sessions * 1024L, r);
         org.junit.jupiter.api.Assertions.assertEquals(refused.get(), counted,
                 "refused statements the log counts, against those the clients were refused: " + r);
     }
@@ -343,10 +344,106 @@ class AttackPass20AuditBudgetTest {
     }
 
     /**
-     * What one session's refusal records (for the audit budget) may take in {@code nanos}: 1 KB each at most, 32 at
-     * once and 4 a second (StatementGate), and the one at the session's end.
+     * What one identity's refusal records (for the audit budget) may take in {@code nanos}: 1 KB each at most, 32 at
+     * once and 4 a second (AuditBudget), besides each session's last.
      */
     private static long refusalRecords(long nanos) {
-        return (32 + 1 + 4 * (nanos / 1_000_000_000L + 1)) * 1024L;
+        return (32 + 4 * (nanos / 1_000_000_000L + 1)) * 1024L;
+    }
+
+    /** The {@code audit-capacity} refusal records of {@code user}'s statements, whatever they count. */
+    private static List<String> refusalTexts(String user) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                .search(dev.warden.audit.query.AuditFilter.all())) {
+            var r = line.record();
+            if (r.type().equals("query") && user.equals(r.get("username").asText())
+                    && "audit-capacity".equals(r.get("rule").asText())) {
+                out.add(r.get("statement").asText());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * LEAK (fixed, attacker pass of c9c64c8): refusals past the budget were recorded 32 at once and 4 a second per
+     * session, so a client that logged in again for each burst had them all recorded. The limit is the identity's:
+     * twenty sessions one after another, each running 300 {@code SELECT 1}s past the budget, have at most 32 and 4 a
+     * second recorded one by one (and one record at each session's end counting the rest), and every refusal counted.
+     */
+    @Test
+    void loggingInAgainDoesNotRefillTheRefusalRecords() throws Exception {
+        String user = "relog@example.com";
+        long t0 = System.nanoTime();
+        long refused = 0;
+        for (int round = 0; round < 20; round++) {
+            try (Connection c = connect(user); Statement st = c.createStatement()) {
+                for (int i = 0; i < 300; i++) {
+                    try {
+                        st.execute("SELECT 1");
+                    } catch (SQLException e) {
+                        if (!"42501".equals(e.getSQLState())) {
+                            throw e;
+                        }
+                        refused++;
+                    }
+                }
+            }
+        }
+        long elapsed = System.nanoTime() - t0;
+        long counted = 0;
+        for (int tries = 0; tries < 50 && counted < refused; tries++) {
+            Thread.sleep(100);
+            counted = refusalsCounted(user);
+        }
+        List<String> texts = refusalTexts(user);
+        long oneByOne = texts.stream().filter(t -> !t.contains("until the session ended")).count();
+        String r = refused + " refused in " + elapsed / 1_000_000 + " ms; " + oneByOne + " recorded one by one, "
+                + (texts.size() - oneByOne) + " session-end counts";
+        System.out.println("logging in again: " + r);
+        assertTrue(refused > 100, "the budget never ran out: " + r);
+        assertTrue(oneByOne <= 32 + 4 * (elapsed / 1_000_000_000L + 1), r);
+        org.junit.jupiter.api.Assertions.assertEquals(refused, counted, r);
+    }
+
+    /**
+     * LEAK (fixed, attacker pass of c9c64c8): a result record listed every column by name, charged after the
+     * statement ran, so statements pipelined before their results came back could write far more than the budget
+     * (1,664 columns named with 63 control characters each: a 700 KB record for a 30-byte text). A record now holds at
+     * most 16 KiB of its column list, and a last column counting the rest and how many of them were masked.
+     */
+    @Test
+    void aResultRecordHoldsAtMostSixteenKibOfColumnNames() throws Exception {
+        String user = "columns@example.com";
+        StringBuilder create = new StringBuilder("CREATE TEMP TABLE cols (");
+        for (int i = 0; i < 600; i++) {
+            // The last ten are named like social security numbers: masked for this identity (not a pii-reader).
+            String name = (i >= 590 ? "ssn_" : "c") + String.format("%03d", i);
+            create.append(i == 0 ? "" : ", ").append(name).append("_".repeat(56)).append(" text");
+        }
+        create.append(")");
+        try (Connection c = connect(user); Statement st = c.createStatement()) {
+            st.execute(create.toString());
+            st.execute("INSERT INTO cols DEFAULT VALUES");
+            st.execute("SELECT * FROM cols");
+        }
+        com.fasterxml.jackson.databind.JsonNode columns = null;
+        for (int tries = 0; tries < 50 && columns == null; tries++) {
+            Thread.sleep(100);
+            for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                    .search(dev.warden.audit.query.AuditFilter.all())) {
+                var r = line.record();
+                if (r.type().equals("result") && r.get("columns").size() > 100) {
+                    columns = r.get("columns");
+                }
+            }
+        }
+        assertTrue(columns != null, "no result record of the SELECT *");
+        assertTrue(columns.toString().length() <= 16 * 1024, columns.toString().length() + " bytes of columns");
+        var last = columns.get(columns.size() - 1);
+        String expected = "[cut: " + (600 - (columns.size() - 1)) + " more columns, 10 of them masked]";
+        org.junit.jupiter.api.Assertions.assertEquals(expected, last.get("name").asText(), last.toString());
+        assertTrue(last.get("masked").asBoolean(), last.toString());
+        org.junit.jupiter.api.Assertions.assertEquals("c000" + "_".repeat(56), columns.get(0).get("name").asText());
     }
 }

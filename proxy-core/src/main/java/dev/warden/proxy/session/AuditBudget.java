@@ -55,6 +55,55 @@ public final class AuditBudget {
         return identities.computeIfAbsent(identity, k -> new Bucket(limits, now)).take(limits, now, need, want);
     }
 
+    /**
+     * How many {@code audit-capacity} refusals an identity's sessions record one by one (each naming its text by
+     * length and SHA-256), together: at once, and then a second. The rest are counted in the next such record of
+     * their session, or in one at its end. Per identity, not per session: a client that logged in again for each
+     * burst of refusals would otherwise write them all (attacker pass of c9c64c8).
+     */
+    static final int REFUSAL_RECORD_BURST = 32;
+    static final int REFUSAL_RECORDS_PER_SECOND = 4;
+
+    private final ConcurrentHashMap<String, RefusalRecords> refusals = new ConcurrentHashMap<>();
+
+    /** Whether {@code identity} may record one more refusal one by one now (taking it), see above. */
+    boolean mayRecordRefusal(String identity) {
+        long now = System.nanoTime();
+        if (refusals.size() > MAX_BUCKETS) {
+            refusals.values().removeIf(r -> r.full(now));
+        }
+        return refusals.computeIfAbsent(identity, k -> new RefusalRecords(now)).take(now);
+    }
+
+    /** A token bucket of refusal records. */
+    static final class RefusalRecords {
+        private double records = REFUSAL_RECORD_BURST;
+        private long refilledAt;
+
+        RefusalRecords(long now) {
+            this.refilledAt = now;
+        }
+
+        synchronized boolean take(long now) {
+            refill(now);
+            if (records < 1) {
+                return false;
+            }
+            records--;
+            return true;
+        }
+
+        synchronized boolean full(long now) {
+            refill(now);
+            return records >= REFUSAL_RECORD_BURST;
+        }
+
+        private void refill(long now) {
+            records = Math.min(REFUSAL_RECORD_BURST, records + (now - refilledAt) / 1e9 * REFUSAL_RECORDS_PER_SECOND);
+            refilledAt = now;
+        }
+    }
+
     /** Takes {@code bytes} from {@code identity}'s bucket whatever it holds: it may go below empty. */
     void owe(String identity, Budgets.AuditRate limits, long bytes) {
         identities.computeIfAbsent(identity, k -> new Bucket(limits, System.nanoTime())).owe(limits, System.nanoTime(),
@@ -93,6 +142,11 @@ public final class AuditBudget {
             }
             left += granted - bytes;
             return true;
+        }
+
+        /** Whether this identity may record one more {@code audit-capacity} refusal one by one now. */
+        boolean mayRecordRefusal() {
+            return budget.mayRecordRefusal(identity);
         }
 
         /**

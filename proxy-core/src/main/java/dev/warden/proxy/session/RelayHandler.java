@@ -92,7 +92,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
                 environment.name(), session.id, () -> sessionReason,
                 AuditBudget.allowanceFor(client, identity.username()));
-        audit.chargeResultsTo(gate::resultRecorded);
+        audit.chargeResultsTo(gate::chargeRecorded);
     }
 
     StatementGate gate() {

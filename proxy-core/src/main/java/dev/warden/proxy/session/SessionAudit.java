@@ -415,20 +415,62 @@ final class SessionAudit {
      * hands the same immutable lists for every result of a shape, so the record writer copies their bytes
      * (cached by identity) instead of serializing them again, and the event makes no copies of them.
      */
-    record ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags,
-                       long columnsBytes) {
+    record ResultShape(List<ResultEvent.Column> given, List<ResultEvent.Column> columns, String commandTag,
+                       List<String> commandTags, long columnsBytes) {
 
-        ResultShape(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
-            this(columns, commandTag, commandTags, columnsBytes(columns));
+        /**
+         * What a result record holds of its column list, at most (16 KiB, about 400 columns of 40-character names):
+         * the columns past it are named by their number, and how many of them were masked. The list is charged to
+         * the audit budget only once the statement ran, and a statement of 30 bytes over 1,664 columns named with 63
+         * control characters each (378 bytes recorded) wrote a record of 700 KB (attacker pass of c9c64c8).
+         */
+        static final int MAX_COLUMN_LIST_BYTES = 16 * 1024;
+
+        ResultShape(List<ResultEvent.Column> given, String commandTag, List<String> commandTags) {
+            this(given, cut(given), commandTag, commandTags);
+        }
+
+        private ResultShape(List<ResultEvent.Column> given, List<ResultEvent.Column> columns, String commandTag,
+                            List<String> commandTags) {
+            this(given, columns, commandTag, commandTags, columnsBytes(columns));
+        }
+
+        /** {@code columns}, or as many as fit {@link #MAX_COLUMN_LIST_BYTES} and one that counts the rest. */
+        static List<ResultEvent.Column> cut(List<ResultEvent.Column> columns) {
+            if (columnsBytes(columns) <= MAX_COLUMN_LIST_BYTES) {
+                return columns;
+            }
+            List<ResultEvent.Column> kept = new java.util.ArrayList<>();
+            long bytes = 0;
+            int i = 0;
+            for (; i < columns.size(); i++) {
+                long next = columnBytes(columns.get(i));
+                // Room left for the column that counts the rest (under 100 bytes).
+                if (bytes + next > MAX_COLUMN_LIST_BYTES - 128) {
+                    break;
+                }
+                bytes += next;
+                kept.add(columns.get(i));
+            }
+            int masked = 0;
+            for (int j = i; j < columns.size(); j++) {
+                masked += columns.get(j).masked() ? 1 : 0;
+            }
+            kept.add(new ResultEvent.Column("[cut: " + (columns.size() - i) + " more columns, " + masked
+                    + " of them masked]", masked > 0, null));
+            return List.copyOf(kept);
         }
 
         /** A column in the record: {@code {"masked":false,"name":"...","rule":null},}, the rule quoted when named. */
+        private static long columnBytes(ResultEvent.Column c) {
+            return COLUMN_BYTES + dev.warden.audit.event.CanonicalWriter.jsonLength(c.name())
+                    + (c.rule() == null ? 0 : dev.warden.audit.event.CanonicalWriter.jsonLength(c.rule()));
+        }
+
         private static long columnsBytes(List<ResultEvent.Column> columns) {
             long bytes = 0;
             for (int i = 0; i < columns.size(); i++) {
-                ResultEvent.Column c = columns.get(i);
-                bytes += COLUMN_BYTES + dev.warden.audit.event.CanonicalWriter.jsonLength(c.name())
-                        + (c.rule() == null ? 0 : dev.warden.audit.event.CanonicalWriter.jsonLength(c.rule()));
+                bytes += columnBytes(columns.get(i));
             }
             return bytes;
         }
@@ -437,7 +479,7 @@ final class SessionAudit {
         private static final int COLUMN_BYTES = 42;
 
         boolean matches(List<ResultEvent.Column> columns, String commandTag, List<String> commandTags) {
-            return Objects.equals(this.commandTag, commandTag) && same(this.columns, columns)
+            return Objects.equals(this.commandTag, commandTag) && same(this.given, columns)
                     && same(this.commandTags, commandTags == null ? List.of() : commandTags);
         }
 

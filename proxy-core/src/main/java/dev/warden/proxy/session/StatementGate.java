@@ -151,14 +151,23 @@ final class StatementGate {
         if (s.preparedName() != null) {
             fixed += dev.warden.audit.event.CanonicalWriter.jsonLength(s.preparedName());
         }
+        if (s.decision().verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
+            // Its approval's records: the request (with the session's reason, SET warden.reason) and its end.
+            String reason = sessionReason.get();
+            fixed += 2 * APPROVAL_RECORD_BYTES
+                    + (reason == null ? 0 : dev.warden.audit.event.CanonicalWriter.jsonLength(reason));
+        }
         return fixed + variableBytes(s, sql);
     }
+
+    /** An approval record besides the reason: ids, times, hashes, session, rule and approvers (a policy's). */
+    private static final int APPROVAL_RECORD_BYTES = 768;
 
     /** The limits in force at the last statement charged: what a result record's columns are charged under. */
     private Budgets.AuditRate limits;
 
-    /** Charges the bytes a result record holds of its columns, once its statement ran ({@link SessionAudit}). */
-    void resultRecorded(long bytes) {
+    /** Charges bytes recorded after the statement was admitted: a result record's columns ({@link SessionAudit}), a second query record. */
+    void chargeRecorded(long bytes) {
         if (recordable != null) {
             recordable.charge(limits, bytes);
         }
@@ -268,7 +277,7 @@ final class StatementGate {
      * still holds, and these records are a few hundred bytes whatever was sent.
      */
     private CompletableFuture<Verdict> notRecorded(Statement s) {
-        if (!mayRecordRefusal(System.nanoTime())) {
+        if (!recordable.mayRecordRefusal()) {
             // Not recorded one by one: a flood of refused statements grew the log by a record each, at the rate they
             // arrived. The next refusal record (or the session's end) counts them.
             uncounted++;
@@ -297,30 +306,9 @@ final class StatementGate {
     }
 
     /**
-     * How many {@code audit-capacity} refusals a session records one by one (each naming its text by length and
-     * SHA-256), at once and then a second: a token bucket. The rest are counted in the next such record, or in one
-     * at the session's end. So a flood of refused statements grows the log by at most about 20 KB and 3 KB a second
-     * a session, whatever their rate.
+     * The {@code audit-capacity} refusals of this session since its last refusal record, and their texts' characters:
+     * none recorded yet (AuditBudget#mayRecordRefusal).
      */
-    static final int REFUSAL_RECORD_BURST = 32;
-    static final int REFUSAL_RECORDS_PER_SECOND = 4;
-    private double refusalRecords = REFUSAL_RECORD_BURST;
-    /** When {@link #refusalRecords} was last refilled; 0: never. */
-    private long refusalRecordsAt;
-
-    private boolean mayRecordRefusal(long now) {
-        if (refusalRecordsAt != 0) {
-            refusalRecords = Math.min(REFUSAL_RECORD_BURST,
-                    refusalRecords + (now - refusalRecordsAt) / 1e9 * REFUSAL_RECORDS_PER_SECOND);
-        }
-        refusalRecordsAt = now;
-        if (refusalRecords < 1) {
-            return false;
-        }
-        refusalRecords--;
-        return true;
-    }
-    /** The {@code audit-capacity} refusals since that record, and their texts' characters: none recorded yet. */
     private long uncounted;
     private long uncountedCharacters;
 
@@ -409,6 +397,8 @@ final class StatementGate {
      * reaches was redefined while it waited). Recorded under the approval, then refused.
      */
     CompletableFuture<Verdict> refuseApproved(Statement s, Decision decision, String approvalId) {
+        // A second query record of the statement: charged after the fact (the first was charged at admit).
+        chargeRecorded(recordable == null ? 0 : recordedBytes(s));
         return writeAhead(s, decision, approvalId).thenApply(seq -> (Verdict) refusal(decision, s.analysis()))
                 .exceptionally(StatementGate::auditRefusal);
     }
