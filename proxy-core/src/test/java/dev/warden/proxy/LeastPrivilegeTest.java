@@ -271,4 +271,66 @@ class LeastPrivilegeTest {
             assertEquals("wd_alice@example.com", scalar(alice, "SELECT current_user"));
         }
     }
+
+    /**
+     * A statement that traps {@code query_canceled} while another session's COMMIT of DDL reaching it waits (attacker
+     * pass 21) has its backend terminated, on the catalog's connection: here Warden's login is lp_provisioner, and
+     * carol's backend runs as her own role, which that login may not signal. Then the COMMIT is refused
+     * ({@code ddl-commit-waits}, as before the termination existed); once the login is granted
+     * {@code pg_signal_backend} (what the README advises for {@code provision: per_identity}), carol's backend is
+     * terminated (57P01) and the COMMIT goes through.
+     */
+    @Test
+    void aStatementTrappingTheCancelIsTerminatedOnlyWhenWardensLoginMaySignalIt() throws Exception {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE lp_dos (id int)");
+            s.execute("GRANT SELECT ON lp_dos TO lp_readwrite");
+            s.execute("GRANT CREATE ON SCHEMA public TO lp_admin");
+            s.execute("CREATE FUNCTION lp_dosf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+            s.execute("CREATE FUNCTION lp_stubborn() RETURNS int LANGUAGE plpgsql AS $$DECLARE "
+                    + "t0 timestamptz := clock_timestamp(); BEGIN WHILE clock_timestamp() < t0 + interval '9 s' LOOP "
+                    + "BEGIN PERFORM count(*) FROM public.lp_dos; PERFORM pg_sleep(0.05); "
+                    + "EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; RETURN 1; END$$");
+        }
+        try {
+            String[] refused = stubbornWhileOpsCommits("lp_mine1");
+            assertTrue(refused[0] != null && refused[0].startsWith("42501") && refused[0].contains("ddl-commit-waits"),
+                    "without pg_signal_backend the COMMIT is refused: " + refused[0]);
+            assertEquals(null, refused[1], "carol's statement ran to its end");
+            try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+                s.execute("GRANT pg_signal_backend TO lp_provisioner");
+            }
+            String[] terminated = stubbornWhileOpsCommits("lp_mine2");
+            assertEquals(null, terminated[0], "with pg_signal_backend the COMMIT goes through; carol: " + terminated[1]);
+            assertTrue(terminated[1] != null && terminated[1].startsWith("57P01"), "carol's backend: " + terminated[1]);
+        } finally {
+            try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+                s.execute("REVOKE pg_signal_backend FROM lp_provisioner");
+                s.execute("DROP TABLE IF EXISTS lp_dos, lp_mine1, lp_mine2");
+                s.execute("DROP FUNCTION IF EXISTS lp_dosf() CASCADE");
+                s.execute("DROP FUNCTION IF EXISTS lp_stubborn()");
+                s.execute("REVOKE CREATE ON SCHEMA public FROM lp_admin");
+            }
+        }
+    }
+
+    /**
+     * Carol runs lp_stubborn() while olga (lp_admin) commits a trigger on her new table {@code table}: the COMMIT's
+     * answer (null: it ran) and carol's (null: her statement ran).
+     */
+    private static String[] stubbornWhileOpsCommits(String table) throws Exception {
+        try (Connection carol = as("least", CAROL, "eng"); Connection olga = as("least", OPS, "dba")) {
+            java.util.concurrent.CompletableFuture<String> stubborn = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> WardenHarness.run(carol, "SELECT lp_stubborn()"));
+            Thread.sleep(500);
+            assertTrue(!stubborn.isDone(), "carol's statement runs: " + (stubborn.isDone() ? stubborn.get() : ""));
+            assertEquals(null, WardenHarness.run(olga, "BEGIN"));
+            assertEquals(null, WardenHarness.run(olga, "CREATE TABLE " + table + " (id int)"));
+            assertEquals(null, WardenHarness.run(olga, "CREATE TRIGGER " + table + "_t BEFORE INSERT ON " + table
+                    + " FOR EACH ROW EXECUTE FUNCTION lp_dosf()"));
+            String commit = WardenHarness.run(olga, "COMMIT");
+            WardenHarness.run(olga, "ROLLBACK");
+            return new String[] {commit, stubborn.get(30, java.util.concurrent.TimeUnit.SECONDS)};
+        }
+    }
 }
