@@ -50,9 +50,15 @@ public final class AuditBudget {
         long now = System.nanoTime();
         if (identities.size() > MAX_BUCKETS) {
             // Full buckets carry no information: drop them.
-            identities.values().removeIf(b -> b.full(now));
+            identities.values().removeIf(b -> b.retireIfFull(now));
         }
-        return identities.computeIfAbsent(identity, k -> new Bucket(limits, now)).take(limits, now, need, want);
+        while (true) {
+            long granted = identities.computeIfAbsent(identity, k -> new Bucket(limits, now))
+                    .take(limits, now, need, want);
+            if (granted != Bucket.RETIRED) {
+                return granted;
+            }
+        }
     }
 
     /**
@@ -99,6 +105,9 @@ public final class AuditBudget {
         }
 
         private void refill(long now) {
+            if (now <= refilledAt) {
+                return;
+            }
             records = Math.min(REFUSAL_RECORD_BURST, records + (now - refilledAt) / 1e9 * REFUSAL_RECORDS_PER_SECOND);
             refilledAt = now;
         }
@@ -106,8 +115,10 @@ public final class AuditBudget {
 
     /** Takes {@code bytes} from {@code identity}'s bucket whatever it holds: it may go below empty. */
     void owe(String identity, Budgets.AuditRate limits, long bytes) {
-        identities.computeIfAbsent(identity, k -> new Bucket(limits, System.nanoTime())).owe(limits, System.nanoTime(),
-                bytes);
+        long now = System.nanoTime();
+        while (!identities.computeIfAbsent(identity, k -> new Bucket(limits, now)).owe(limits, now, bytes)) {
+            // Retired meanwhile: the next lookup makes the identity a new bucket.
+        }
     }
 
     /**
@@ -171,7 +182,14 @@ public final class AuditBudget {
 
     /** A token bucket of bytes, refilled by the limits in force at each use, so that a reload applies at once. */
     static final class Bucket {
+        /** What {@link #take} answers once the bucket was dropped from the map: look the identity up again. */
+        static final long RETIRED = -1;
         private Budgets.AuditRate limits;
+        /**
+         * Dropped from the map ({@link #retireIfFull}): a loop that found it before must not spend from it (what it
+         * took would be lost, and the identity's next bucket full).
+         */
+        private boolean retired;
         private double bytes;
         private long refilledAt;
 
@@ -182,6 +200,9 @@ public final class AuditBudget {
         }
 
         synchronized long take(Budgets.AuditRate current, long now, long need, long want) {
+            if (retired) {
+                return RETIRED;
+            }
             limits = current;
             refill(now);
             if (bytes < need) {
@@ -192,18 +213,29 @@ public final class AuditBudget {
             return granted;
         }
 
-        synchronized void owe(Budgets.AuditRate current, long now, long owed) {
+        /** False when the bucket was retired: owe it to the identity's next bucket. */
+        synchronized boolean owe(Budgets.AuditRate current, long now, long owed) {
+            if (retired) {
+                return false;
+            }
             limits = current;
             refill(now);
             bytes -= owed;
+            return true;
         }
 
-        synchronized boolean full(long now) {
+        /** Retires the bucket when it is full (it carries no information); true: drop it from the map. */
+        synchronized boolean retireIfFull(long now) {
             refill(now);
-            return bytes >= limits.bytesBurst();
+            retired = bytes >= limits.bytesBurst();
+            return retired;
         }
 
         private void refill(long now) {
+            if (now <= refilledAt) {
+                // Another loop refilled it with a later clock read: nothing to add (a negative time would take).
+                return;
+            }
             double seconds = (now - refilledAt) / 1e9;
             refilledAt = now;
             bytes = Math.min(limits.bytesBurst(), bytes + seconds * limits.bytesPerSecond());

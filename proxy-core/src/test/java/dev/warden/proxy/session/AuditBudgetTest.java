@@ -90,4 +90,25 @@ class AuditBudgetTest {
         assertTrue(b.spend(ONE_MIB, (1 << 20) - 16 * 1024 - 100 - 900));
         assertFalse(b.spend(ONE_MIB, 16 * 1024));
     }
+
+    /**
+     * Full buckets are dropped once there are many identities; a loop that found a bucket before it was dropped must
+     * not spend from it (the spend would be lost and the identity's next bucket full): a retired bucket sends it back
+     * to the map.
+     */
+    @Test
+    void aRetiredBucketIsNeverSpentFrom() {
+        long now = System.nanoTime();
+        AuditBudget.Bucket b = new AuditBudget.Bucket(ONE_MIB, now);
+        assertTrue(b.retireIfFull(now), "a full bucket retires");
+        assertEquals(AuditBudget.Bucket.RETIRED, b.take(ONE_MIB, now, 1, 1));
+        assertFalse(b.owe(ONE_MIB, now, 1));
+        Budgets.AuditRate fast = new Budgets.AuditRate(1 << 20, 1 << 20);
+        AuditBudget.Bucket spent = new AuditBudget.Bucket(fast, now);
+        assertEquals((1 << 20) - 1024, spent.take(fast, now, (1 << 20) - 1024, (1 << 20) - 1024));
+        assertFalse(spent.retireIfFull(now), "a bucket that is not full stays: it says what the identity spent");
+        // Another loop's clock read, taken before this one's refill: a second older, at 1 MiB a second.
+        assertEquals(1024, spent.take(fast, now - 1_000_000_000L, 1024, 1024),
+                "a clock read older than the last refill adds nothing and takes nothing");
+    }
 }
