@@ -168,6 +168,11 @@ public final class AnalysisBudget {
         }
 
         private void refill(long now) {
+            if (now <= refilledAt) {
+                // Read before another thread's refill (a statement's dequeue time against a new arrival's): a
+                // negative time would take from the bucket.
+                return;
+            }
             double seconds = (now - refilledAt) / 1e9;
             refilledAt = now;
             cpu = Math.min(limits.cpuBurstNanos(), cpu + seconds * limits.cpuPerSecondNanos());

@@ -93,4 +93,18 @@ class AnalysisBudgetTest {
         Thread.sleep(300);
         assertEquals(0, budget.submit("s1", "mallory", 100, () -> 0, lane).get(10, TimeUnit.SECONDS));
     }
+
+    /**
+     * A statement's dequeue time may be read before another statement's arrival refilled the bucket: a clock read
+     * older than the last refill adds nothing and takes nothing (a negative time took a second's refill here).
+     */
+    @Test
+    void anOlderClockReadTakesNothingFromTheBucket() {
+        AnalysisBudget.Limits limits = new AnalysisBudget.Limits(1_000_000_000L, 1_000_000_000L, 1 << 20, 1 << 20);
+        long now = System.nanoTime();
+        AnalysisBudget.Bucket b = new AnalysisBudget.Bucket(limits, now);
+        b.charge(999_000_000L, 0);
+        assertEquals(true, b.allows(limits, now), "1 ms of CPU left");
+        assertEquals(true, b.hasCpu(limits, now - 1_000_000_000L), "a second older: still 1 ms left");
+    }
 }
