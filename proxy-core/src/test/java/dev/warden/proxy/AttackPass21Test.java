@@ -190,6 +190,53 @@ class AttackPass21Test {
     }
 
     /**
+     * The same denial of service without a PL/pgSQL trap (attacker pass of 350a185): C sends a SELECT that calls a
+     * user function for each of many wide rows, and stops reading. Warden stops reading C's upstream, the backend
+     * waits to send and takes no cancel, so B's COMMIT of a trigger waited for it; once terminated, the backend
+     * cannot send its FATAL either, and C's session (its FATAL unread) stayed open, so the COMMIT was refused after
+     * all. Now the backend's end counts as the answer: the COMMIT goes through, and C's session is closed.
+     */
+    @Test
+    void aSessionThatStopsReadingIsTerminatedAndTheCommitGoesThrough() throws Exception {
+        try (Connection b = warden.devAdmin()) {
+            warden.directly("CREATE TABLE ap_slow (id int)", "GRANT ALL ON ap_slow TO gw_login",
+                    "CREATE FUNCTION ap_slowf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                    "CREATE FUNCTION ap_wide(i int) RETURNS text LANGUAGE plpgsql AS $$BEGIN "
+                            + "PERFORM count(*) FROM public.ap_slow; RETURN repeat('x', 2000); END$$");
+            try (RawClient c = new RawClient(warden.port(), 4096)) {
+                c.login("prod", WardenHarness.USER, warden.token());
+                c.send(new FrontendMessage.Query("SELECT ap_wide(g) FROM generate_series(1, 200000) g"));
+                Thread.sleep(1500);
+                assertNull(run(b, "BEGIN"));
+                assertNull(run(b, "CREATE TABLE ap_mine3 (id int)"));
+                assertNull(run(b, "CREATE TRIGGER ap_mine3t BEFORE INSERT ON ap_mine3 FOR EACH ROW EXECUTE FUNCTION "
+                        + "ap_slowf()"));
+                long t0 = System.nanoTime();
+                String commit = run(b, "COMMIT");
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                run(b, "ROLLBACK");
+                assertNull(commit, "B's COMMIT after " + ms + " ms, while C does not read");
+                // C's session ends: what Warden had buffered, then the end of the stream.
+                c.socket.setSoTimeout(15_000);
+                byte[] buffer = new byte[1 << 16];
+                long drained = 0;
+                int n;
+                try {
+                    while ((n = c.readRaw(buffer)) > 0) {
+                        drained += n;
+                    }
+                } catch (java.net.SocketException reset) {
+                    n = -1; // closed with unread data: a reset is an end too
+                }
+                assertTrue(n == -1, "C's session was closed after " + drained + " bytes");
+            }
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_slow", "DROP TABLE IF EXISTS ap_mine3",
+                    "DROP FUNCTION IF EXISTS ap_slowf() CASCADE", "DROP FUNCTION IF EXISTS ap_wide(int)");
+        }
+    }
+
+    /**
      * Denial of service, held since 3541927: C, a second production session of gw_login (no privilege but the
      * default TEMP), commits a trigger on a temporary table it just made, calling a function in its own pg_temp:
      * nothing another session can have touched. Found against e907bd4: every statement in flight on the database

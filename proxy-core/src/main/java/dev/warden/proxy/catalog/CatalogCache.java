@@ -382,17 +382,41 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
-     * Terminates the server backend {@code pid} ({@code pg_terminate_backend}) on this catalog's connection: true
-     * when the server accepted; false, logged, when it refused (this login may signal only backends of its own role,
-     * or with {@code pg_signal_backend}) or could not be asked.
+     * Terminates the server backend {@code pid} ({@code pg_terminate_backend}) on this catalog's connection, only
+     * while that pid is the backend of the connection from {@code clientPort} (Warden's local port of that session's
+     * upstream connection) logged in as {@code role}: not a backend that took the pid since, nor one of another
+     * server that the catalog's connection reached under the same name, nor a pooler's made-up pid. The server shows
+     * another role's client port only to a login with {@code pg_read_all_stats}; without it, the pid and the role
+     * must match. True when the server accepted and (PostgreSQL 14 and later) the backend exited; false, logged,
+     * when it refused (this login may signal only backends of its own role, or with {@code pg_signal_backend}),
+     * found no such backend, or could not be asked.
      */
-    public CompletableFuture<Boolean> terminate(int pid) {
+    public CompletableFuture<Boolean> terminate(int pid, int clientPort, String role) {
         return CompletableFuture.supplyAsync(() -> {
             synchronized (this) {
-                try (java.sql.PreparedStatement s = connection().prepareStatement("SELECT pg_terminate_backend(?)")) {
+                // With a timeout (PostgreSQL 14 and later) the server answers once the backend has exited: a backend
+                // that waits to send to Warden (which does not read for a client that does not) shows Warden no end
+                // of its connection until that client reads.
+                String terminate;
+                try {
+                    terminate = connection().getMetaData().getDatabaseMajorVersion() >= 14
+                            ? "pg_terminate_backend(pid, " + TERMINATE_WAIT_MILLIS + ")" : "pg_terminate_backend(pid)";
+                } catch (SQLException | RuntimeException e) {
+                    terminate = "pg_terminate_backend(pid)";
+                }
+                try (java.sql.PreparedStatement s = connection().prepareStatement("SELECT " + terminate
+                        + " FROM pg_stat_activity WHERE pid = ? AND usename = ? AND coalesce(client_port = ?, true)")) {
                     s.setInt(1, pid);
+                    s.setString(2, role);
+                    s.setInt(3, clientPort);
                     try (ResultSet rs = s.executeQuery()) {
-                        return rs.next() && rs.getBoolean(1);
+                        if (!rs.next()) {
+                            log.warn("catalog.terminate_refused env={} pid={} reason=\"no backend of that pid serves "
+                                    + "Warden's connection from port {} as {}\"", environment.name(), pid, clientPort,
+                                    role);
+                            return false;
+                        }
+                        return rs.getBoolean(1);
                     }
                 } catch (SQLException | RuntimeException e) {
                     if (!(e instanceof SQLException q && "42501".equals(q.getSQLState()))) {
@@ -405,6 +429,9 @@ public final class CatalogCache implements AutoCloseable {
             }
         }, executor);
     }
+
+    /** How long {@link #terminate} waits for the backend to exit (PostgreSQL 14 and later). */
+    public static final int TERMINATE_WAIT_MILLIS = 5000;
 
     /** Whether {@code pid} waits on {@code blocker}, directly or through the backends it waits on. */
     static boolean waitsOn(int pid, int blocker, Map<Integer, List<Integer>> blockedBy) {

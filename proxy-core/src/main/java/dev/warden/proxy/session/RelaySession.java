@@ -169,19 +169,10 @@ final class RelaySession {
      */
     private void whenAnswered(OutstandingQueue.Entry entry, CancelRegistry.Target target,
                               CompletableFuture<Void> done, long started, int polls) {
-        whenAnswered(entry, target, done, started, polls, false);
-    }
-
-    /**
-     * {@code terminated}: the cancel was not answered in time and the server accepted to terminate the backend
-     * ({@link #terminateStubborn}); this waits, as long again, for the session to end.
-     */
-    private void whenAnswered(OutstandingQueue.Entry entry, CancelRegistry.Target target,
-                              CompletableFuture<Void> done, long started, int polls, boolean terminated) {
         if (closed || !queue.holds(entry)) {
             done.complete(null);
         } else if (System.nanoTime() - started > WITHDRAW_NANOS) {
-            if (terminated || catalog == null || target.processId() == 0) {
+            if (catalog == null || target.processId() == 0) {
                 done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
                         + "'s cancelled statement was not answered"));
             } else {
@@ -191,19 +182,24 @@ final class RelaySession {
             if (polls % 50 == 0) {
                 CancelForwarder.send(target, client, id, services.upstreams());
             }
-            client.eventLoop().schedule(() -> whenAnswered(entry, target, done, started, polls + 1, terminated), 2,
+            client.eventLoop().schedule(() -> whenAnswered(entry, target, done, started, polls + 1), 2,
                     java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 
+    /** How long the catalog may take to answer a termination before the COMMIT is refused instead. */
+    private static final long TERMINATE_SECONDS = 10;
+
     /**
      * The statement another session's DDL COMMIT waits for ignored the cancel for {@link #WITHDRAW_NANOS} (a
-     * PL/pgSQL body that traps {@code query_canceled}): its backend is terminated, which no handler can trap, and the
-     * session ends with the server's 57P01. Left running, it refused every COMMIT of DDL that reaches it on the
-     * database for as long as it chose (attacker pass 21); let through, the COMMIT would race it. When the server
-     * refuses (Warden's login may terminate only backends of its own role, or with {@code pg_signal_backend}), the
-     * COMMIT is refused as before ({@code ddl-commit-waits}).
+     * PL/pgSQL body that traps {@code query_canceled}, or a backend waiting to send rows its client does not read):
+     * its backend is terminated, which no handler can trap, and once the server says it has exited, the session ends
+     * with 57P01. Left running, it refused every COMMIT of DDL that reaches it on the database for as long as it
+     * chose (attacker pass 21); let through, the COMMIT would race it. When the server refuses (Warden's login may
+     * terminate only backends of its own role, or with {@code pg_signal_backend}), finds the pid serving another
+     * connection, or the backend does not exit in time, the COMMIT is refused as before ({@code ddl-commit-waits}).
      */
+
     private void terminateStubborn(OutstandingQueue.Entry entry, CancelRegistry.Target target,
                                    CompletableFuture<Void> done) {
         log.warn("ddl_commit.terminate session={} pid={} reason=\"its statement ignored the cancel of another "
@@ -212,15 +208,30 @@ final class RelaySession {
         // Before the server is asked: the session may end (the backend's 57P01) before the answer comes back.
         String reason = endReason;
         endReason = "terminated: a statement ignored the cancel of another session's DDL COMMIT";
-        catalog.terminate(target.processId()).whenComplete((accepted, failure) -> client.eventLoop().execute(() -> {
-            if (Boolean.TRUE.equals(accepted)) {
-                whenAnswered(entry, target, done, System.nanoTime(), 1, true);
-            } else {
-                endReason = reason;
-                done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
-                        + "'s cancelled statement was not answered, and its backend could not be terminated"));
-            }
-        }));
+        int port = upstream.localAddress() instanceof java.net.InetSocketAddress local ? local.getPort() : -1;
+        CompletableFuture<Boolean> asked;
+        try {
+            asked = catalog.terminate(target.processId(), port, upstreamLogin);
+        } catch (RuntimeException e) {
+            // The catalog's executor refused the task (Warden stops): the COMMIT is refused, never left waiting.
+            asked = CompletableFuture.failedFuture(e);
+        }
+        asked.orTimeout(TERMINATE_SECONDS, java.util.concurrent.TimeUnit.SECONDS).whenComplete((accepted, failure) ->
+                client.eventLoop().execute(() -> {
+                    if (Boolean.TRUE.equals(accepted)) {
+                        // The backend has exited (PostgreSQL 14 and later say so only then): its statement runs no
+                        // more. Its end may not reach Warden (the connection's unread rows come first, and a client
+                        // that does not read leaves them unread), so the session ends here.
+                        fail(new SessionException(dev.warden.pg.SqlState.ADMIN_SHUTDOWN, "terminating connection: a "
+                                + "statement ignored the cancel of another session's DDL COMMIT for "
+                                + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(WITHDRAW_NANOS) + " s"));
+                        done.complete(null);
+                    } else {
+                        endReason = reason;
+                        done.completeExceptionally(new java.util.concurrent.TimeoutException("session " + id
+                                + "'s cancelled statement was not answered, and its backend could not be terminated"));
+                    }
+                }));
     }
 
     /**
@@ -332,6 +343,9 @@ final class RelaySession {
     }
 
     /** Sends the client a FATAL error for {@code failure} and closes the session. */
+    /** How long a failed session waits for its client to take the FATAL before it closes anyway. */
+    private static final long FAIL_CLOSE_SECONDS = 5;
+
     void fail(Throwable failure) {
         if (ending()) {
             return;
@@ -340,6 +354,8 @@ final class RelaySession {
         BackendMessage.ErrorResponse error = ClientErrors.fatal(failure);
         if (client.isActive()) {
             client.writeAndFlush(error.toByteBuf(client.alloc())).addListener(f -> close());
+            // A client that does not read would hold the write, and so the session and its slot, open for good.
+            client.eventLoop().schedule(this::close, FAIL_CLOSE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
         } else {
             close();
         }
