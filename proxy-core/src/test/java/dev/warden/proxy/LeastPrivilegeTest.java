@@ -301,7 +301,8 @@ class LeastPrivilegeTest {
                 s.execute("GRANT pg_signal_backend TO lp_provisioner");
             }
             String[] terminated = stubbornWhileOpsCommits("lp_mine2");
-            assertEquals(null, terminated[0], "with pg_signal_backend the COMMIT goes through; carol: " + terminated[1]);
+            assertEquals(null, terminated[0], "with pg_signal_backend the COMMIT goes through; carol: "
+                    + terminated[1]);
             assertTrue(terminated[1] != null && terminated[1].startsWith("57P01"), "carol's backend: " + terminated[1]);
         } finally {
             try (Connection c = warden.direct(); Statement s = c.createStatement()) {

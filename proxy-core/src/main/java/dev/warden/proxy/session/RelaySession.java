@@ -199,7 +199,6 @@ final class RelaySession {
      * terminate only backends of its own role, or with {@code pg_signal_backend}), finds the pid serving another
      * connection, or the backend does not exit in time, the COMMIT is refused as before ({@code ddl-commit-waits}).
      */
-
     private void terminateStubborn(OutstandingQueue.Entry entry, CancelRegistry.Target target,
                                    CompletableFuture<Void> done) {
         log.warn("ddl_commit.terminate session={} pid={} reason=\"its statement ignored the cancel of another "

@@ -105,7 +105,7 @@ final class SessionAudit {
 
     /** A sample approval id for {@link #recordOverhead}: as long as every approval id (a UUID). */
     private static final String SAMPLE_APPROVAL_ID = new java.util.UUID(0, 0).toString();
-    /** {@link #recordOverhead}'s answer, and for which policy version (by identity). */
+    /** {@link #recordOverhead}'s answer, and for which policy version. */
     private long overhead = -1;
     private String overheadOf;
     /** Hears the bytes of each result record's column list ({@link #chargeResultsTo}). */

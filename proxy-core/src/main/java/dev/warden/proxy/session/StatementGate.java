@@ -134,12 +134,10 @@ final class StatementGate {
     }
 
     /**
-     * What a statement's record holds whole of what the client sent, in the bytes the record writes it in (a control
-     * character is six, a non-ASCII one its UTF-8 bytes: CanonicalWriter#jsonLength): its text (and again its bytes,
-     * when not UTF-8), and its bound values (each cut at 256 characters, see BoundParameters, but a Bind may carry
-     * 65,535 of them), and what the records say of each of its statements ({@link #factsBytes}). Counted before
-     * approvals: each record of a held statement holds the text again, and a held statement is refused as a whole
-     * here.
+     * What a statement's records take before it runs: their fixed part (SessionAudit#recordOverhead, with the rule
+     * and prepared statement's name they name), its approval's records when it is held, and ({@link #variableBytes})
+     * what they hold of what the client sent. Its result record's columns are charged once it ran
+     * ({@link #chargeRecorded}).
      */
     private long recordedBytes(Statement s) {
         String sql = s.sql();
@@ -166,13 +164,24 @@ final class StatementGate {
     /** The limits in force at the last statement charged: what a result record's columns are charged under. */
     private Budgets.AuditRate limits;
 
-    /** Charges bytes recorded after the statement was admitted: a result record's columns ({@link SessionAudit}), a second query record. */
+    /**
+     * Charges bytes recorded after the statement was admitted: a result record's columns ({@link SessionAudit}), a
+     * second query record.
+     */
     void chargeRecorded(long bytes) {
         if (recordable != null) {
             recordable.charge(limits, bytes);
         }
     }
 
+    /**
+     * What a statement's record holds whole of what the client sent, in the bytes the record writes it in (a control
+     * character is six, a non-ASCII one its UTF-8 bytes: CanonicalWriter#jsonLength): its text (and again its bytes,
+     * when not UTF-8), and its bound values (each cut at 256 characters, see BoundParameters, but a Bind may carry
+     * 65,535 of them), and what the records say of each of its statements ({@link #factsBytes}). Counted before
+     * approvals: each record of a held statement holds the text again, and a held statement is refused as a whole
+     * here.
+     */
     private long variableBytes(Statement s, String sql) {
         // A prepared statement's every Execute sends the same text and analysis (the same instances): each is
         // counted once. A simple-protocol text is new each time: counted without a memo's allocation.
