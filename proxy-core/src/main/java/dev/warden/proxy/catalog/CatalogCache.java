@@ -333,8 +333,14 @@ public final class CatalogCache implements AutoCloseable {
             return found.isEmpty() ? CompletableFuture.<List<Reaching>>completedFuture(List.of())
                     : waitingOn(backend, found);
         }).thenCompose(waiting -> CompletableFuture.allOf(waiting.stream().map(r -> r.withdraw().get())
-                .toArray(CompletableFuture[]::new)));
+                .toArray(CompletableFuture[]::new)))
+                // A catalog connection that stops answering (the lock graph, a termination) refuses the COMMIT
+                // instead of holding it for good.
+                .orTimeout(WITHDRAW_DEADLINE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
     }
+
+    /** How long a COMMIT of DDL waits, at most, for the statements it reaches elsewhere to be withdrawn. */
+    static final long WITHDRAW_DEADLINE_SECONDS = 30;
 
     private static void askIn(Map<Object, StatementsInFlight> sessions, Object committing,
                               dev.warden.proxy.guardrails.Unreadable ddl, List<CompletableFuture<Reaching>> asks) {
