@@ -47,14 +47,18 @@ public final class AuditBudget {
      * it holds less than {@code need}.
      */
     long take(String identity, Budgets.AuditRate limits, long need, long want) {
+        return take(identities, identity, limits, need, want);
+    }
+
+    private static long take(ConcurrentHashMap<String, Bucket> buckets, String identity, Budgets.AuditRate limits,
+                             long need, long want) {
         long now = System.nanoTime();
-        if (identities.size() > MAX_BUCKETS) {
+        if (buckets.size() > MAX_BUCKETS) {
             // Full buckets carry no information: drop them.
-            identities.values().removeIf(b -> b.retireIfFull(now));
+            buckets.values().removeIf(b -> b.retireIfFull(now));
         }
         while (true) {
-            long granted = identities.computeIfAbsent(identity, k -> new Bucket(limits, now))
-                    .take(limits, now, need, want);
+            long granted = buckets.computeIfAbsent(identity, k -> new Bucket(limits, now)).take(limits, now, need, want);
             if (granted != Bucket.RETIRED) {
                 return granted;
             }
@@ -69,48 +73,15 @@ public final class AuditBudget {
      */
     static final int REFUSAL_RECORD_BURST = 32;
     static final int REFUSAL_RECORDS_PER_SECOND = 4;
+    /** The refusal records' bucket counts records, not bytes. */
+    private static final Budgets.AuditRate REFUSAL_RECORDS = new Budgets.AuditRate(REFUSAL_RECORD_BURST,
+            REFUSAL_RECORDS_PER_SECOND);
 
-    private final ConcurrentHashMap<String, RefusalRecords> refusals = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Bucket> refusals = new ConcurrentHashMap<>();
 
     /** Whether {@code identity} may record one more refusal one by one now (taking it), see above. */
     boolean mayRecordRefusal(String identity) {
-        long now = System.nanoTime();
-        if (refusals.size() > MAX_BUCKETS) {
-            refusals.values().removeIf(r -> r.full(now));
-        }
-        return refusals.computeIfAbsent(identity, k -> new RefusalRecords(now)).take(now);
-    }
-
-    /** A token bucket of refusal records. */
-    static final class RefusalRecords {
-        private double records = REFUSAL_RECORD_BURST;
-        private long refilledAt;
-
-        RefusalRecords(long now) {
-            this.refilledAt = now;
-        }
-
-        synchronized boolean take(long now) {
-            refill(now);
-            if (records < 1) {
-                return false;
-            }
-            records--;
-            return true;
-        }
-
-        synchronized boolean full(long now) {
-            refill(now);
-            return records >= REFUSAL_RECORD_BURST;
-        }
-
-        private void refill(long now) {
-            if (now <= refilledAt) {
-                return;
-            }
-            records = Math.min(REFUSAL_RECORD_BURST, records + (now - refilledAt) / 1e9 * REFUSAL_RECORDS_PER_SECOND);
-            refilledAt = now;
-        }
+        return take(refusals, identity, REFUSAL_RECORDS, 1, 1) == 1;
     }
 
     /** Takes {@code bytes} from {@code identity}'s bucket whatever it holds: it may go below empty. */
