@@ -403,7 +403,7 @@ public final class PolicyLoader {
                     "inline passwords are not allowed: put secrets in password_env or password_file");
         }
         expectKeys(m, "host", "port", "database", "user", "password_env", "password_file", "tls", "root_cert",
-                "connect_timeout", "allow_superuser", "catalog_channel");
+                "connect_timeout", "allow_superuser", "catalog_channel", "query_timeout");
         String host = requiredString(m, "host");
         int port = integer(m, "port", 5432, 1, 65535);
         String database = requiredString(m, "database");
@@ -427,8 +427,13 @@ public final class PolicyLoader {
         }
         Optional<Path> rootCert = existingFile(m, "root_cert");
         Duration connectTimeout = duration(m, "connect_timeout", Duration.ofSeconds(5), false);
+        Duration queryTimeout = duration(m, "query_timeout", Upstream.DEFAULT_QUERY_TIMEOUT, false);
+        if (queryTimeout.compareTo(Duration.ofDays(1)) > 0) {
+            // statement_timeout takes milliseconds in an int; a day is far beyond any catalog read.
+            throw error(scalar(m, "query_timeout").orElseThrow(), "must be at most 24h");
+        }
         return new Upstream(host, port, database, user, password, tls, rootCert, connectTimeout,
-                bool(m, "allow_superuser", false), userOrigin, catalogChannel(m));
+                bool(m, "allow_superuser", false), userOrigin, catalogChannel(m), queryTimeout);
     }
 
     /**

@@ -74,7 +74,7 @@ class PolicyLoaderTest {
                     production: true
                     upstream: { host: db.internal, port: 5433, database: app, user: warden,
                                 password_env: PROD_DB_PASSWORD, tls: verify-full, root_cert: root.crt,
-                                connect_timeout: 2s }
+                                connect_timeout: 2s, query_timeout: 1500ms }
                     allow: [ { groups: [eng, dba] }, { users: [carol@example.com] } ]
                   stage_2:
                     upstream: { host: stage.internal, database: app, user: warden, password_file: stage.pw, tls: disable }
@@ -118,6 +118,7 @@ class PolicyLoaderTest {
         assertEquals(TlsMode.VERIFY_FULL, up.tls());
         assertEquals(Optional.of(dir.resolve("root.crt")), up.rootCert());
         assertEquals(Duration.ofSeconds(2), up.connectTimeout());
+        assertEquals(Duration.ofMillis(1500), up.queryTimeout());
         assertEquals(List.of(new AccessRule(Set.of("eng", "dba"), Set.of()),
                 new AccessRule(Set.of(), Set.of("carol@example.com"))), prod.allow());
 
@@ -160,6 +161,7 @@ class PolicyLoaderTest {
         assertEquals(TlsMode.REQUIRE, up.tls());
         assertEquals(Optional.empty(), up.rootCert());
         assertEquals(Duration.ofSeconds(5), up.connectTimeout());
+        assertEquals(Duration.ofSeconds(30), up.queryTimeout());
         assertFalse(policy.environment("prod").orElseThrow().production());
     }
 
@@ -171,6 +173,16 @@ class PolicyLoaderTest {
         assertEquals(9, e.line());
         assertEquals(13, e.column());
         assertEquals("environments.prod.upstream.port", e.path());
+    }
+
+    @Test
+    void aQueryTimeoutOfZeroOrBeyondADayPointsAtTheValue() {
+        for (String value : new String[] {"0s", "25h"}) {
+            PolicyException e = failure(MinimalPolicy.TEXT.replace("      host: db.internal\n",
+                    "      host: db.internal\n      query_timeout: " + value + "\n"));
+            assertEquals("policy.yaml:9:22: environments.prod.upstream.query_timeout: "
+                    + (value.equals("0s") ? "must be greater than 0" : "must be at most 24h"), e.getMessage());
+        }
     }
 
     @Test

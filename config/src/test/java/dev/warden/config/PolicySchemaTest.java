@@ -86,6 +86,7 @@ class PolicySchemaTest {
                       tls: verify-full
                       root_cert: root.crt
                       connect_timeout: 5s
+                      query_timeout: 30s
                       allow_superuser: false
                       catalog_channel: warden_catalog
                     allow: [ { groups: [dba], users: [alice@example.com] } ]

@@ -41,7 +41,14 @@ public final class UpstreamJdbc {
         // And row_security is off: the one user relation Warden reads (a materialized view's row, by a name another
         // session may have reused for a table since) must never run a row security policy's expression as this
         // login; with it off, a read such a policy would filter fails instead.
-        props.setProperty("options", "-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog -c row_security=off");
+        // And no query of Warden's runs longer than upstream.query_timeout: all of them are side work some session
+        // waits for, most under a lock every session of the environment shares (one catalog connection). The
+        // server cancels one that runs longer; a connection that stays silent 5 s past that (a backend that stopped,
+        // a network that drops packets without a reset) is given up by the driver, and the next read opens another.
+        long queryMillis = Math.max(1, u.queryTimeout().toMillis());
+        props.setProperty("options", "-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog -c row_security=off"
+                + " -c statement_timeout=" + queryMillis);
+        props.setProperty("socketTimeout", Long.toString((queryMillis + 999) / 1000 + 5));
         props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
         return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
                 + u.database(), props);
