@@ -108,7 +108,12 @@ class AuditBudgetThroughWardenTest {
 
     /** What {@code user} may have recorded in {@code nanos}: the burst, the refill, and a chunk per session. */
     static long allowed(long nanos, int sessions) {
-        return BURST + (long) (PER_SECOND * (nanos / 1e9)) + sessions * Math.min(64 * 1024, BURST / 64);
+        return allowedFor(BURST, PER_SECOND, nanos, sessions);
+    }
+
+    /** As above, under a budget of {@code burst} and {@code perSecond}. */
+    static long allowedFor(long burst, long perSecond, long nanos, int sessions) {
+        return burst + (long) (perSecond * (nanos / 1e9)) + sessions * Math.min(64 * 1024, burst / 64);
     }
 
     /**

@@ -150,8 +150,9 @@ final class StatementGate {
             fixed += dev.warden.audit.event.CanonicalWriter.jsonLength(s.preparedName());
         }
         if (s.decision().verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
-            // Its approval's records: the request (with the session's reason, SET warden.reason) and its end.
-            String reason = sessionReason.get();
+            // Its approval's records: the request (with its reason: the statement's own, else the session's) and its
+            // end. The statement's own reason is in its text too, and its request's record holds it again.
+            String reason = requestReason(s);
             fixed += 2 * APPROVAL_RECORD_BYTES
                     + (reason == null ? 0 : dev.warden.audit.event.CanonicalWriter.jsonLength(reason));
         }
@@ -445,8 +446,12 @@ final class StatementGate {
         String fingerprint = analysis == null || analysis.statements().isEmpty() ? ""
                 : analysis.statements().get(0).fingerprint();
         return approvals.newRequest(identity, environment, sent(s), shown(s), fingerprint, s.decision().rule(),
-                s.decision().approvers(), ApprovalRequest.reasonFrom(s.sql()).orElse(sessionReason.get()),
-                sessionId);
+                s.decision().approvers(), requestReason(s), sessionId);
+    }
+
+    /** The reason a request for {@code s} carries: its own ({@code /* reason: ... *\/}), else the session's; or null. */
+    private String requestReason(Statement s) {
+        return ApprovalRequest.reasonFrom(s.sql()).orElse(sessionReason.get());
     }
 
     /**
