@@ -32,11 +32,7 @@ class AttackPass20AuditBudgetTest {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            warden.assertAuditVerifies();
-        } finally {
-            warden.close();
-        }
+        warden.closeAfterVerifyingAudit();
     }
 
     private static Connection connect(String user) throws SQLException {

@@ -28,13 +28,8 @@ class AuditBudgetApprovalsTest {
 
     @BeforeAll
     static void start() throws SQLException {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                audit:
-                  sinks: [ { type: file, dir: "${AUDIT_DIR}" } ]
-                  statement_literals: keep
-                budgets:
-                  audit:
-                    per_identity: { bytes_burst: %d, bytes_per_second: %d }
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "",
+                AuditBudgetThroughWardenTest.TOP.formatted(BURST, PER_SECOND) + """
                 approvals:
                   timeout: 1s
                   max_pending_per_requester: 200
@@ -42,7 +37,7 @@ class AuditBudgetApprovalsTest {
                 guardrails:
                   rules:
                     - { name: ab-reviewed, environments: [dev], match: { statements: [INSERT], tables: [ab_t] }, action: require_approval, approvers: [dba], mode: retry }
-                """.formatted(BURST, PER_SECOND));
+                """);
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("DROP TABLE IF EXISTS ab_t");
             s.execute("CREATE TABLE ab_t (id int)");
@@ -51,11 +46,7 @@ class AuditBudgetApprovalsTest {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            warden.assertAuditVerifies();
-        } finally {
-            warden.close();
-        }
+        warden.closeAfterVerifyingAudit();
     }
 
     /** The reason given once for the session: {@code SET warden.reason}. */

@@ -429,6 +429,15 @@ public final class WardenHarness implements AutoCloseable {
         pg.close();
     }
 
+    /** {@link #assertAuditVerifies}, then {@link #close}, whether or not it verified: a test class's end. */
+    public void closeAfterVerifyingAudit() throws java.io.IOException {
+        try {
+            assertAuditVerifies();
+        } finally {
+            close();
+        }
+    }
+
     /** The audit log verifies (chain, signatures), as {@code warden audit verify} would say. */
     public void assertAuditVerifies() throws java.io.IOException {
         dev.warden.audit.verify.VerifyReport report = dev.warden.audit.verify.AuditVerifier.verify(auditDir, null);
