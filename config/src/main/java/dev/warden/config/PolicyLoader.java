@@ -428,9 +428,10 @@ public final class PolicyLoader {
         Optional<Path> rootCert = existingFile(m, "root_cert");
         Duration connectTimeout = duration(m, "connect_timeout", Duration.ofSeconds(5), false);
         Duration queryTimeout = duration(m, "query_timeout", Upstream.DEFAULT_QUERY_TIMEOUT, false);
-        if (queryTimeout.compareTo(Duration.ofDays(1)) > 0) {
-            // statement_timeout takes milliseconds in an int; a day is far beyond any catalog read.
-            throw error(scalar(m, "query_timeout").orElseThrow(), "must be at most 24h");
+        if (queryTimeout.compareTo(Duration.ofSeconds(1)) < 0 || queryTimeout.compareTo(Duration.ofDays(1)) > 0) {
+            // Below a second every catalog read on a busy server would fail (closed); statement_timeout takes
+            // milliseconds in an int, and a day is far beyond any catalog read.
+            throw error(scalar(m, "query_timeout").orElseThrow(), "must be between 1s and 24h");
         }
         return new Upstream(host, port, database, user, password, tls, rootCert, connectTimeout,
                 bool(m, "allow_superuser", false), userOrigin, catalogChannel(m), queryTimeout);

@@ -176,12 +176,12 @@ class PolicyLoaderTest {
     }
 
     @Test
-    void aQueryTimeoutOfZeroOrBeyondADayPointsAtTheValue() {
-        for (String value : new String[] {"0s", "25h"}) {
+    void aQueryTimeoutBelowASecondOrBeyondADayPointsAtTheValue() {
+        for (String value : new String[] {"0s", "999ms", "25h"}) {
             PolicyException e = failure(MinimalPolicy.TEXT.replace("      host: db.internal\n",
                     "      host: db.internal\n      query_timeout: " + value + "\n"));
             assertEquals("policy.yaml:9:22: environments.prod.upstream.query_timeout: "
-                    + (value.equals("0s") ? "must be greater than 0" : "must be at most 24h"), e.getMessage());
+                    + (value.equals("0s") ? "must be greater than 0" : "must be between 1s and 24h"), e.getMessage());
         }
     }
 

@@ -57,11 +57,13 @@ class AuditBudgetApprovalsTest {
 
     /**
      * The reason given in each statement ({@code /* reason: ... *\/}): the statement's text holds it once, and the
-     * request's record again.
+     * request's record again. Of three-byte characters, so that it outweighs what the charge estimates for the
+     * records themselves.
      */
     @Test
     void heldStatementsWithAReasonInTheirTextAreChargedForItAgain() throws Exception {
-        flood("commentreason@example.com", null, "/* reason: " + REASON + " */ INSERT INTO ab_t VALUES (%d)");
+        flood("commentreason@example.com", null, "/* reason: " + "\u20ac".repeat(1000)
+                + " */ INSERT INTO ab_t VALUES (%d)");
     }
 
     private static void flood(String user, String first, String statement) throws Exception {

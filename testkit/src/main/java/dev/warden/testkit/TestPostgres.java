@@ -59,6 +59,14 @@ public final class TestPostgres implements AutoCloseable {
     }
 
     /**
+     * Whether the server runs here, started by this process (not {@code WARDEN_TEST_PG_URL}): its backends may be
+     * signalled.
+     */
+    public boolean embedded() {
+        return embedded != null;
+    }
+
+    /**
      * Like {@link #start()}, with PostgreSQL's own statement log on ({@code log_statement = all} through the
      * logging collector), so a test can prove what reached the server with {@link #serverLog()}. An external
      * server ({@code WARDEN_TEST_PG_URL}) must be configured so by whoever runs it.

@@ -20,12 +20,42 @@ public final class AppendOnlyTables {
 
     /** A connection to {@code url} that gives up on a dead server (connect 5 s, socket 30 s). */
     public static Connection connect(Secret url, String applicationName) throws SQLException {
+        return connect(url, applicationName, 30);
+    }
+
+    /**
+     * As above, giving up on a server silent for {@code socketTimeoutSeconds} during a read (a parameter of the same
+     * name in the URL wins). Once connected, the server is told to cancel a statement 5 s before that (a lock wait
+     * included: given up by Warden, it must not commit later), and to probe a silent client ({@link #KEEPALIVES}):
+     * by SET, not by the startup packet's {@code options}, which a pooler in front of the server (PgBouncer) refuses.
+     */
+    public static Connection connect(Secret url, String applicationName, int socketTimeoutSeconds)
+            throws SQLException {
         Properties properties = new Properties();
         properties.setProperty("connectTimeout", "5");
-        properties.setProperty("socketTimeout", "30");
+        properties.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
+        properties.setProperty("tcpKeepAlive", "true");
         properties.setProperty("ApplicationName", applicationName);
-        return DriverManager.getConnection(url.reveal(), properties);
+        Connection c = DriverManager.getConnection(url.reveal(), properties);
+        try (Statement s = c.createStatement()) {
+            StringBuilder set = new StringBuilder("SET statement_timeout = ")
+                    .append(Math.max(1, socketTimeoutSeconds - 5) * 1000L);
+            KEEPALIVES.forEach((name, value) -> set.append("; SET ").append(name).append(" = ").append(value));
+            s.execute(set.toString());
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
     }
+
+    /**
+     * The server's keepalives on a connection of Warden's (settable per session): first probe after 30 s idle, then
+     * every 10 s, the connection given up after 3 unanswered. A server whose Warden went away behind a partition ends
+     * the backend (its locks, a session-level advisory lock) in about a minute, not the kernel's two hours.
+     */
+    public static final java.util.Map<String, Integer> KEEPALIVES = java.util.Map.of("tcp_keepalives_idle", 30,
+            "tcp_keepalives_interval", 10, "tcp_keepalives_count", 3);
 
     /**
      * {@code table} qualified with the schema the login's default search_path gives it (the schema of the table of

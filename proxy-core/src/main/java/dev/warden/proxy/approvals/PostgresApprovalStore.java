@@ -4,7 +4,6 @@ import dev.warden.config.Secret;
 import dev.warden.identity.Identity;
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -50,7 +49,21 @@ final class PostgresApprovalStore implements ApprovalStore {
     private Connection connection;
 
     PostgresApprovalStore(Secret url, String configured) throws IOException {
+        this(url, configured, SOCKET_TIMEOUT_SECONDS);
+    }
+
+    /**
+     * How long a read may wait on a silent server before the connection is given up (and opened again for the next
+     * call). Every call holds this store's one connection under its monitor, on the threads that file, decide and
+     * expire requests: before, one silent connection held every approval (and the admin API) for good.
+     */
+    static final int SOCKET_TIMEOUT_SECONDS = 30;
+
+    private final int socketTimeoutSeconds;
+
+    PostgresApprovalStore(Secret url, String configured, int socketTimeoutSeconds) throws IOException {
         this.url = url;
+        this.socketTimeoutSeconds = socketTimeoutSeconds;
         this.configuredTable = configured;
         this.table = configured;
         run(c -> {
@@ -327,7 +340,8 @@ final class PostgresApprovalStore implements ApprovalStore {
     private synchronized <T> T run(Work<T> work) throws IOException {
         try {
             if (connection == null || connection.isClosed()) {
-                connection = DriverManager.getConnection(url.reveal());
+                connection = dev.warden.audit.sink.AppendOnlyTables.connect(url, "warden-approvals",
+                        socketTimeoutSeconds);
                 connection.setAutoCommit(true);
                 pinSearchPath(connection);
             }

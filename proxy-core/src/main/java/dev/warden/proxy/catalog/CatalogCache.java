@@ -405,8 +405,11 @@ public final class CatalogCache implements AutoCloseable {
                 // of its connection until that client reads.
                 String terminate;
                 try {
+                    // Within upstream.query_timeout, which would cancel the wait (57014) and refuse the COMMIT.
+                    long wait = Math.max(100, Math.min(TERMINATE_WAIT_MILLIS,
+                            environment.upstream().queryTimeout().toMillis() - 500));
                     terminate = connection().getMetaData().getDatabaseMajorVersion() >= 14
-                            ? "pg_terminate_backend(pid, " + TERMINATE_WAIT_MILLIS + ")" : "pg_terminate_backend(pid)";
+                            ? "pg_terminate_backend(pid, " + wait + ")" : "pg_terminate_backend(pid)";
                 } catch (SQLException | RuntimeException e) {
                     terminate = "pg_terminate_backend(pid)";
                 }
@@ -436,7 +439,10 @@ public final class CatalogCache implements AutoCloseable {
         }, executor);
     }
 
-    /** How long {@link #terminate} waits for the backend to exit (PostgreSQL 14 and later). */
+    /**
+     * How long {@link #terminate} waits for the backend to exit (PostgreSQL 14 and later): this, or half a second less
+     * than {@code upstream.query_timeout} when that is shorter.
+     */
     public static final int TERMINATE_WAIT_MILLIS = 5000;
 
     /** Whether {@code pid} waits on {@code blocker}, directly or through the backends it waits on. */

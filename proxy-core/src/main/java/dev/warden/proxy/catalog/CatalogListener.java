@@ -27,6 +27,9 @@ public final class CatalogListener implements AutoCloseable {
     /** How long one wait for notifications lasts; {@link #close} is seen within it. */
     private static final int POLL_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 30_000;
+    /** How often the listening connection is asked whether it still answers, and how long it has to. */
+    private static final long PROBE_NANOS = 30_000_000_000L;
+    private static final int PROBE_TIMEOUT_SECONDS = 5;
     /**
      * Drops of the catalog are rationed like tokens in a bucket: {@link #BURST} at once, then one per
      * {@link #REFILL_NANOS}; notifications that find the bucket empty drop it once when the next token comes. Every
@@ -88,7 +91,17 @@ public final class CatalogListener implements AutoCloseable {
                 double tokens = BURST;
                 long refilledAt = System.nanoTime();
                 boolean pending = false;
+                long probedAt = refilledAt;
                 while (!closed) {
+                    if (System.nanoTime() - probedAt >= PROBE_NANOS) {
+                        // Waiting for notifications reads nothing from a connection that went silent (a stopped
+                        // server, a network that drops packets): each wait just times out. Ask it something.
+                        if (!connection.isValid(PROBE_TIMEOUT_SECONDS)) {
+                            throw new SQLException("the listening connection did not answer within "
+                                    + PROBE_TIMEOUT_SECONDS + " s");
+                        }
+                        probedAt = System.nanoTime();
+                    }
                     int wait = POLL_MILLIS;
                     if (pending) {
                         long untilToken = (long) ((1 - tokens) * REFILL_NANOS) - (System.nanoTime() - refilledAt);

@@ -346,7 +346,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 // Every column counts as derived: a view's column read through a name not looked up (a prepared
                 // statement judged again after DDL) carries what its unknown definition computes.
                 return new Exposure(true, Set.of(dev.warden.masking.MaskContext.EVERY_COLUMN), Set.of(),
-                        "Warden could not look up " + name + " in the catalog");
+                        "Warden could not look up the name \"" + name + "\" in the catalog");
             }
         }
         Set<String> sensitiveNames = new LinkedHashSet<>();

@@ -45,10 +45,16 @@ public final class UpstreamJdbc {
         // waits for, most under a lock every session of the environment shares (one catalog connection). The
         // server cancels one that runs longer; a connection that stays silent 5 s past that (a backend that stopped,
         // a network that drops packets without a reset) is given up by the driver, and the next read opens another.
+        // And keepalives both ways: a server whose Warden went away behind a partition ends the backend (and its
+        // session-level advisory locks: RoleProvisioner) in about a minute, not the kernel's two hours.
         long queryMillis = Math.max(1, u.queryTimeout().toMillis());
-        props.setProperty("options", "-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog -c row_security=off"
-                + " -c statement_timeout=" + queryMillis);
+        StringBuilder options = new StringBuilder("-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog "
+                + "-c row_security=off -c statement_timeout=").append(queryMillis);
+        dev.warden.audit.sink.AppendOnlyTables.KEEPALIVES.forEach((name, value) -> options.append(" -c ").append(name)
+                .append('=').append(value));
+        props.setProperty("options", options.toString());
         props.setProperty("socketTimeout", Long.toString((queryMillis + 999) / 1000 + 5));
+        props.setProperty("tcpKeepAlive", "true");
         props.setProperty("connectTimeout", Long.toString(Math.max(1, u.connectTimeout().toSeconds())));
         return DriverManager.getConnection("jdbc:postgresql://" + u.host() + ":" + u.port() + "/"
                 + u.database(), props);

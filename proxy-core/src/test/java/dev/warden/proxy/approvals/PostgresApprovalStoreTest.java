@@ -92,6 +92,34 @@ class PostgresApprovalStoreTest {
         }
     }
 
+    /**
+     * Every call holds the store's one connection: one that stops answering (its backend stopped) must be given up
+     * after the socket timeout, and the next call must open another. Before, the call waited for good, and with it
+     * every thread that files, decides or expires a request.
+     */
+    @Test
+    void aConnectionThatStopsAnsweringIsGivenUpAndTheNextCallReconnects() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(pg.embedded(), "stops a backend of a server run here");
+        String db = pg.createDatabase("approvals");
+        try (PostgresApprovalStore store = new PostgresApprovalStore(url(db), "warden_approvals", 2);
+             Connection c = pg.connect(db); Statement s = c.createStatement()) {
+            assertTrue(store.load("apr_nonenonenone").isEmpty());
+            try (dev.warden.testkit.StoppedBackend stopped = dev.warden.testkit.StoppedBackend.of(s,
+                    "warden-approvals")) {
+                CompletableFuture<Object> read = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return store.load("apr_nonenonenone");
+                    } catch (java.io.IOException e) {
+                        return e;
+                    }
+                });
+                Object answer = read.get(15, TimeUnit.SECONDS);
+                assertTrue(answer instanceof java.io.IOException, String.valueOf(answer));
+            }
+            assertTrue(store.load("apr_nonenonenone").isEmpty(), "read again on a new connection");
+        }
+    }
+
     @Test
     void onlyOneOfTwoConcurrentDecisionsWins() throws Exception {
         String db = pg.createDatabase("approvals");
