@@ -1368,12 +1368,38 @@ public final class CatalogCache implements AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) {
-            connection = dev.warden.proxy.upstream.UpstreamJdbc.open(environment.upstream(), "warden-catalog");
+            long now = System.nanoTime();
+            if (openFailure != null && now - openFailedAt < REOPEN_AFTER_NANOS) {
+                // Every session's read queues on this monitor: one that tried to connect while the server did not
+                // answer took up to query_timeout and 5 s; each after it would take as long again, in turn.
+                throw new SQLException("the catalog's connection could not be opened "
+                        + (now - openFailedAt) / 1_000_000 + " ms ago (" + openFailure + "); it is tried again "
+                        + REOPEN_AFTER_NANOS / 1_000_000_000L + " s after that", "08001");
+            }
+            try {
+                connection = dev.warden.proxy.upstream.UpstreamJdbc.open(environment.upstream(), "warden-catalog");
+            } catch (SQLException e) {
+                // Only an attempt that took long: one refused at once (a login not made yet) costs the next nothing.
+                if (System.nanoTime() - now >= SLOW_OPEN_NANOS) {
+                    openFailedAt = System.nanoTime();
+                    openFailure = e.getMessage();
+                }
+                throw e;
+            }
+            openFailure = null;
             log.info("catalog.connected env={}", environment.name());
             identify(connection);
         }
         return connection;
     }
+
+    /** How long after a slow failed attempt to connect reads fail at once instead of trying again. */
+    static final long REOPEN_AFTER_NANOS = 5_000_000_000L;
+    /** A failed attempt that took this long counts as slow. */
+    private static final long SLOW_OPEN_NANOS = 1_000_000_000L;
+    /** The last failed attempt to connect (under the monitor): when, and why; null once one succeeded. */
+    private long openFailedAt;
+    private String openFailure;
 
     /**
      * The server and database this catalog reads, as the server tells them: when it started (to the microsecond),
