@@ -4,7 +4,6 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import dev.warden.config.IssuerConfig;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,6 +34,9 @@ final class IssuerKeys {
     /** Past this age stale keys are no longer used when a refresh fails. */
     static final Duration MAX_STALE = Duration.ofHours(1);
     private static final int MAX_DOCUMENT_BYTES = 1024 * 1024;
+    /** A failed fetch that took this long counts as slow; see {@link #fetchUnlessJustFailedSlowly}. */
+    static final Duration SLOW_FAILURE = Duration.ofSeconds(1);
+    static final Duration RETRY_AFTER_SLOW_FAILURE = Duration.ofSeconds(5);
 
     private final IssuerConfig config;
     private final HttpClient http;
@@ -45,6 +47,9 @@ final class IssuerKeys {
     private JWKSet keys;
     private Instant fetchedAt;
     private Instant lastUnknownKidRefetch;
+    /** The last fetch that failed slowly, and when ({@link System#nanoTime}); null once one succeeded. */
+    private AuthenticationException slowFailure;
+    private long slowFailureAt;
 
     IssuerKeys(IssuerConfig config, HttpClient http, Duration timeout, Clock clock) {
         this.config = config;
@@ -58,10 +63,10 @@ final class IssuerKeys {
     synchronized JWKSet current() throws AuthenticationException {
         Instant now = clock.instant();
         if (keys == null) {
-            fetch(now);
+            fetchUnlessJustFailedSlowly(now);
         } else if (now.isAfter(fetchedAt.plus(REFRESH_AFTER))) {
             try {
-                fetch(now);
+                fetchUnlessJustFailedSlowly(now);
             } catch (AuthenticationException e) {
                 if (now.isAfter(fetchedAt.plus(MAX_STALE))) {
                     throw e;
@@ -84,8 +89,34 @@ final class IssuerKeys {
             return keys;
         }
         lastUnknownKidRefetch = now;
-        fetch(now);
+        fetchUnlessJustFailedSlowly(now);
         return keys;
+    }
+
+    /**
+     * Logins of this issuer wait on this object's lock while one fetches. A fetch that failed fast (refused, an
+     * HTTP error) is simply tried again by the next; one that failed slowly (the provider took the connection and
+     * did not answer in time) is not tried again for {@link #RETRY_AFTER_SLOW_FAILURE}: until then each login fails at
+     * once with its reason, instead of each waiting as long again in turn (and any client may send a token naming
+     * a trusted issuer).
+     */
+    private void fetchUnlessJustFailedSlowly(Instant now) throws AuthenticationException {
+        long started = System.nanoTime();
+        if (slowFailure != null && started - slowFailureAt < RETRY_AFTER_SLOW_FAILURE.toNanos()) {
+            throw new AuthenticationException(slowFailure.sqlState(), slowFailure.getMessage() + " ("
+                    + (started - slowFailureAt) / 1_000_000 + " ms ago; tried again "
+                    + RETRY_AFTER_SLOW_FAILURE.toSeconds() + " s after that)", slowFailure);
+        }
+        try {
+            fetch(now);
+            slowFailure = null;
+        } catch (AuthenticationException e) {
+            if (System.nanoTime() - started >= SLOW_FAILURE.toNanos()) {
+                slowFailureAt = System.nanoTime();
+                slowFailure = e;
+            }
+            throw e;
+        }
     }
 
     private void fetch(Instant now) throws AuthenticationException {
@@ -128,31 +159,99 @@ final class IssuerKeys {
         }
     }
 
+    /**
+     * The document at {@code uri}, whole within {@code timeout}: the request's own timeout covers only the wait for
+     * the response's headers (before JDK 26), and a provider that sent them and then stopped held a blocking read,
+     * and this object's lock with every login of the issuer waiting on it, for good.
+     */
     private String get(URI uri) throws AuthenticationException {
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Accept", "application/json").GET().build();
+        java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> exchange =
+                http.sendAsync(request, info -> new CappedBody(MAX_DOCUMENT_BYTES));
         try {
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = response.body()) {
-                if (response.statusCode() != 200) {
-                    throw unreachable("HTTP " + response.statusCode() + " from " + uri);
-                }
-                byte[] bytes = in.readNBytes(MAX_DOCUMENT_BYTES + 1);
-                if (bytes.length > MAX_DOCUMENT_BYTES) {
-                    throw unreachable(uri + " returned more than 1 MiB");
-                }
-                return new String(bytes, StandardCharsets.UTF_8);
+            HttpResponse<byte[]> response = exchange.get(timeout.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (response.statusCode() != 200) {
+                throw unreachable("HTTP " + response.statusCode() + " from " + uri);
             }
-        } catch (HttpTimeoutException e) {
-            throw unreachable("no answer from " + uri + " within " + timeout.toMillis() + " ms", e);
-        } catch (ConnectException e) {
-            throw unreachable("connection to " + uri + " refused", e);
-        } catch (IOException e) {
-            throw unreachable(e.getMessage() == null ? e.getClass().getSimpleName() + " from " + uri
-                    : e.getMessage(), e);
+            return new String(response.body(), StandardCharsets.UTF_8);
+        } catch (java.util.concurrent.TimeoutException e) {
+            exchange.cancel(true);
+            throw unreachable("no complete answer from " + uri + " within " + timeout.toMillis() + " ms", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof TooLarge) {
+                throw unreachable(uri + " returned more than 1 MiB");
+            } else if (cause instanceof HttpTimeoutException) {
+                throw unreachable("no answer from " + uri + " within " + timeout.toMillis() + " ms", cause);
+            } else if (cause instanceof ConnectException) {
+                throw unreachable("connection to " + uri + " refused", cause);
+            }
+            throw unreachable(cause == null || cause.getMessage() == null
+                    ? (cause == null ? e : cause).getClass().getSimpleName() + " from " + uri : cause.getMessage(),
+                    cause);
         } catch (InterruptedException e) {
+            exchange.cancel(true);
             Thread.currentThread().interrupt();
             throw unreachable("interrupted while fetching " + uri, e);
+        }
+    }
+
+    /** A body of at most {@code max} bytes: a longer one fails with {@link TooLarge} and the exchange is cancelled. */
+    private static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final int max;
+        private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        private final java.util.concurrent.CompletableFuture<byte[]> body =
+                new java.util.concurrent.CompletableFuture<>();
+        private java.util.concurrent.Flow.Subscription subscription;
+
+        CappedBody(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<byte[]> getBody() {
+            return body;
+        }
+
+        @Override
+        public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(java.util.List<java.nio.ByteBuffer> items) {
+            for (java.nio.ByteBuffer b : items) {
+                if (body.isDone()) {
+                    return;
+                }
+                if ((long) out.size() + b.remaining() > max) {
+                    subscription.cancel();
+                    body.completeExceptionally(new TooLarge());
+                    return;
+                }
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                out.write(chunk, 0, chunk.length);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            body.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            body.complete(out.toByteArray());
+        }
+    }
+
+    private static final class TooLarge extends IOException {
+        TooLarge() {
+            super("more than the document limit");
         }
     }
 
