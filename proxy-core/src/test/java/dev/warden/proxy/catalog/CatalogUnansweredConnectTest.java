@@ -7,9 +7,7 @@ import dev.warden.config.Secret;
 import dev.warden.config.TlsMode;
 import dev.warden.config.Upstream;
 import dev.warden.sql.Analyzer;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import dev.warden.testkit.StalledServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,24 +29,9 @@ class CatalogUnansweredConnectTest {
 
     @Test
     void readsQueuedBehindAnUnansweredLoginFailTogether() throws Exception {
-        List<Socket> held = new ArrayList<>();
         ExecutorService blocking = Executors.newFixedThreadPool(4);
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread acceptor = new Thread(() -> {
-                while (!silent.isClosed()) {
-                    try {
-                        Socket s = silent.accept();
-                        synchronized (held) {
-                            held.add(s);
-                        }
-                    } catch (java.io.IOException closed) {
-                        return;
-                    }
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
-            Upstream upstream = new Upstream("127.0.0.1", silent.getLocalPort(), "app", "warden", Secret.none(),
+        try (StalledServer silent = new StalledServer(new byte[0])) {
+            Upstream upstream = new Upstream("127.0.0.1", silent.port(), "app", "warden", Secret.none(),
                     TlsMode.DISABLE, Optional.empty(), Duration.ofSeconds(5), false, "test", Optional.empty(),
                     Duration.ofSeconds(1));
             try (CatalogCache catalog = new CatalogCache(new Environment("silent", upstream, List.of(), false, true,
@@ -74,17 +57,10 @@ class CatalogUnansweredConnectTest {
                 for (String outcome : outcomes) {
                     assertTrue(outcome.startsWith("failed"), "nothing answered, yet: " + outcomes);
                 }
-                synchronized (held) {
-                    assertTrue(held.size() <= 2, held.size() + " attempts to connect: " + outcomes);
-                }
+                assertTrue(silent.connections() <= 2, silent.connections() + " attempts to connect: " + outcomes);
             }
         } finally {
             blocking.shutdownNow();
-            synchronized (held) {
-                for (Socket s : held) {
-                    s.close();
-                }
-            }
         }
     }
 }
