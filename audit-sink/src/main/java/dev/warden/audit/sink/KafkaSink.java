@@ -115,6 +115,10 @@ public final class KafkaSink implements AuditSink {
         if (records.isEmpty()) {
             return;
         }
+        // One deadline for the whole batch, sends included: a send waits up to max.block.ms for the topic's
+        // metadata or buffer room and then returns a failed future, and a batch of thousands waited so, one send
+        // after another, for hours while every statement waited for its record.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ACK_WAIT_SECONDS);
         try {
             KafkaProducer<byte[], byte[]> p = producer();
             List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
@@ -123,9 +127,16 @@ public final class KafkaSink implements AuditSink {
                 ProducerRecord<byte[], byte[]> message = new ProducerRecord<>(topic,
                         r.session().getBytes(StandardCharsets.UTF_8), value);
                 message.headers().add(KafkaClients.INSTANCE_HEADER, instance);
-                acks.add(p.send(message));
+                Future<RecordMetadata> ack = p.send(message);
+                if (ack.isDone()) {
+                    ack.get(); // a send that failed at once fails the batch now
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new TimeoutException("the batch's " + records.size() + " records were not all sent within "
+                            + ACK_WAIT_SECONDS + " s");
+                }
+                acks.add(ack);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(ACK_WAIT_SECONDS);
             for (Future<RecordMetadata> ack : acks) {
                 ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
