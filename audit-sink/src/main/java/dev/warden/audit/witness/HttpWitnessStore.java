@@ -76,6 +76,11 @@ public final class HttpWitnessStore implements WitnessStore {
                     com.fasterxml.jackson.databind.JsonNode array = fetch(chain, next);
                     if (array.isEmpty()) {
                         done = true;
+                    } else if (!reaches(array, next)) {
+                        // Asked for the heads from seq N on, it answered none of them: asking again from the same
+                        // seq would read the same page without end (verify, and start-up, hung on it).
+                        throw new IOException("witness " + url + " answered the heads from seq " + next
+                                + " with none at or after it");
                     }
                     page = array.iterator();
                 }
@@ -102,6 +107,16 @@ public final class HttpWitnessStore implements WitnessStore {
         };
     }
 
+    /** Whether {@code page} holds a head of seq {@code from} or later. */
+    private static boolean reaches(com.fasterxml.jackson.databind.JsonNode page, long from) {
+        for (com.fasterxml.jackson.databind.JsonNode head : page) {
+            if (head.path("seq").isIntegralNumber() && head.path("seq").asLong() >= from) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private com.fasterxml.jackson.databind.JsonNode fetch(String chain, long fromSeq) throws IOException {
         String separator = url.getRawQuery() == null ? "?" : "&";
         URI query = URI.create(url + separator + "chain=" + URLEncoder.encode(chain, StandardCharsets.UTF_8)
@@ -126,10 +141,24 @@ public final class HttpWitnessStore implements WitnessStore {
         return body;
     }
 
+    /**
+     * The whole answer within twice {@link #TIMEOUT}: the request's own timeout covers only the wait for the headers
+     * (before JDK 26), and a witness that sent them and stopped held the read for good.
+     */
     private HttpResponse<String> send(HttpRequest request) throws IOException {
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> exchange =
+                client.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         try {
-            return client.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return exchange.get(2 * TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            exchange.cancel(true);
+            throw new IOException("the witness " + url + " did not answer whole within " + 2 * TIMEOUT.toSeconds()
+                    + " s", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
         } catch (InterruptedException e) {
+            exchange.cancel(true);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while talking to the witness " + url, e);
         }
