@@ -87,7 +87,10 @@ public final class WebhookNotifier implements ApprovalNotifier {
         }, retries).thenCompose(ignored -> http.sendAsync(HttpRequest.newBuilder(webhook.url())
                 .timeout(REQUEST_TIMEOUT)
                 .header("Content-Type", "application/json; charset=utf-8")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.discarding()));
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.discarding()))
+                // The request's timeout covers only the response's headers (before JDK 26): a receiver that sent
+                // them and stalled its body left the delivery unfinished, neither retried nor logged.
+                .orTimeout(2 * REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         sent.whenComplete((response, error) -> {
             if (error == null && response.statusCode() / 100 == 2) {
                 log.debug("webhook delivered url={} event={} approval={} attempt={}", where, event, id, attempt + 1);
@@ -96,7 +99,9 @@ public final class WebhookNotifier implements ApprovalNotifier {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                     ? error.getCause() : error;
             // An exception message may quote the URL, secret path and all.
-            String why = cause != null ? scrub(String.valueOf(cause.getMessage()), webhook.url())
+            String why = cause instanceof java.util.concurrent.TimeoutException
+                    ? "no complete answer within " + 2 * REQUEST_TIMEOUT.toSeconds() + " s"
+                    : cause != null ? scrub(String.valueOf(cause.getMessage()), webhook.url())
                     : "HTTP " + response.statusCode();
             if (cause instanceof RefusedTarget || attempt >= webhook.retries()) {
                 log.warn("webhook failed, giving up url={} event={} approval={} attempts={} error={}", where,
