@@ -116,8 +116,8 @@ final class ApprovalsCommand implements Runnable {
             }
             HttpResponse<String> response;
             try {
-                response = client.build().send(request.build(),
-                        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                response = dev.warden.proxy.upstream.WholeAnswer.send(client.build(), request.build(),
+                        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8), TIMEOUT.multipliedBy(2));
             } catch (ConnectException e) {
                 throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": connection refused");
             } catch (IOException e) {

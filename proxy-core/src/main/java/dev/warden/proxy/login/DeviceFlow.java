@@ -65,7 +65,9 @@ public final class DeviceFlow {
         Map<String, String> poll = Map.of("grant_type", GRANT_TYPE, "device_code", deviceCode, "client_id", clientId);
         while (true) {
             try {
-                sleeper.sleep(interval);
+                // The provider's interval (and slow_down's additions) capped at a minute and at the code's lifetime.
+                Duration left = Duration.between(client.clock().instant(), deadline);
+                sleeper.sleep(min(min(interval, MAX_INTERVAL), left.isNegative() ? Duration.ZERO : left));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new LoginException("login cancelled");
@@ -94,6 +96,13 @@ public final class DeviceFlow {
                         + "`warden login` again");
             }
         }
+    }
+
+    /** The longest wait between two polls, whatever interval the provider asks for. */
+    static final Duration MAX_INTERVAL = Duration.ofMinutes(1);
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private static String required(JsonNode json, String field) throws LoginException {

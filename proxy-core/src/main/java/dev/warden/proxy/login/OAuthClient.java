@@ -98,7 +98,8 @@ public final class OAuthClient {
 
     private Reply send(HttpRequest request, String what) throws LoginException {
         try {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = dev.warden.proxy.upstream.WholeAnswer.send(http, request,
+                    HttpResponse.BodyHandlers.ofString(), TIMEOUT.multipliedBy(2));
             JsonNode body;
             try {
                 body = response.body() == null || response.body().isBlank() ? JSON.createObjectNode()

@@ -84,16 +84,21 @@ class LoginFlowsTest {
         assertTrue(!libpq.out().contains(access) && !jdbc.out().contains(access), "no token in a URL");
     }
 
+    /** A device flow that records each wait it is asked for, and waits 5 ms instead. */
+    private static DeviceFlow recordingWaits(OAuthClient client, List<Duration> waits) {
+        return new DeviceFlow(client, d -> {
+            waits.add(d);
+            Thread.sleep(5);
+        });
+    }
+
     @Test
     void devicePollingHonoursIntervalAndSlowDown() throws Exception {
         idp.slowDownOnPolls = Set.of(2, 3);
         try {
             List<Duration> waits = new ArrayList<>();
             OAuthClient client = new OAuthClient(Clock.systemUTC());
-            DeviceFlow flow = new DeviceFlow(client, d -> {
-                waits.add(d);
-                Thread.sleep(5);
-            });
+            DeviceFlow flow = recordingWaits(client, waits);
             List<String> shown = new ArrayList<>();
             TokenSet tokens = flow.login(client.discover(idp.issuer()), CLIENT, "openid", prompt -> {
                 shown.add(prompt.userCode());
@@ -119,6 +124,40 @@ class LoginFlowsTest {
                     waits.toString());
         } finally {
             idp.slowDownOnPolls = Set.of();
+        }
+    }
+
+    /**
+     * A provider that asks for a poll every day (an interval of 86,400 s) held the login asleep for a day, past
+     * its code's lifetime (600 s here); each wait is now at most a minute.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aProvidersIntervalIsCappedAtAMinute() throws Exception {
+        idp.interval = 86_400;
+        try {
+            List<Duration> waits = new ArrayList<>();
+            OAuthClient client = new OAuthClient(Clock.systemUTC());
+            DeviceFlow flow = recordingWaits(client, waits);
+            // The user approves after the first poll was answered "pending" (the prompt names their code; taken
+            // from the issuer's queue too, which other tests read).
+            flow.login(client.discover(idp.issuer()), CLIENT, "openid", prompt -> CompletableFuture.runAsync(() -> {
+                try {
+                    while (!idp.nextUserCode().equals(prompt.userCode())) {
+                        continue;
+                    }
+                    while (idp.polls(prompt.userCode()) < 1) {
+                        Thread.sleep(5);
+                    }
+                    idp.approve(prompt.userCode(), "alice", ALICE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            assertTrue(!waits.isEmpty() && waits.stream().allMatch(d -> d.equals(DeviceFlow.MAX_INTERVAL)),
+                    waits.toString());
+        } finally {
+            idp.interval = 1;
         }
     }
 
