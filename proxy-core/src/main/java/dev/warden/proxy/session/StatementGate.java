@@ -449,7 +449,9 @@ final class StatementGate {
                 s.decision().approvers(), requestReason(s), sessionId);
     }
 
-    /** The reason a request for {@code s} carries: its own ({@code /* reason: ... *\/}), else the session's; or null. */
+    /**
+     * The reason a request for {@code s} carries: its own ({@code /* reason: ... *\/}), else the session's; or null.
+     */
     private String requestReason(Statement s) {
         return ApprovalRequest.reasonFrom(s.sql()).orElse(sessionReason.get());
     }
