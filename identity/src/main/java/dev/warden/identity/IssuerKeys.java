@@ -167,32 +167,25 @@ final class IssuerKeys {
     private String get(URI uri) throws AuthenticationException {
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Accept", "application/json").GET().build();
-        java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> exchange =
-                http.sendAsync(request, info -> new CappedBody(MAX_DOCUMENT_BYTES));
         try {
-            HttpResponse<byte[]> response = exchange.get(timeout.toMillis(),
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            HttpResponse<byte[]> response = dev.warden.config.net.WholeAnswer.send(http, request,
+                    info -> new CappedBody(MAX_DOCUMENT_BYTES), timeout);
             if (response.statusCode() != 200) {
                 throw unreachable("HTTP " + response.statusCode() + " from " + uri);
             }
             return new String(response.body(), StandardCharsets.UTF_8);
-        } catch (java.util.concurrent.TimeoutException e) {
-            exchange.cancel(true);
+        } catch (dev.warden.config.net.WholeAnswer.Late e) {
             throw unreachable("no complete answer from " + uri + " within " + timeout.toMillis() + " ms", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof TooLarge) {
-                throw unreachable(uri + " returned more than 1 MiB");
-            } else if (cause instanceof HttpTimeoutException) {
-                throw unreachable("no answer from " + uri + " within " + timeout.toMillis() + " ms", cause);
-            } else if (cause instanceof ConnectException) {
-                throw unreachable("connection to " + uri + " refused", cause);
-            }
-            throw unreachable(cause == null || cause.getMessage() == null
-                    ? (cause == null ? e : cause).getClass().getSimpleName() + " from " + uri : cause.getMessage(),
-                    cause);
+        } catch (TooLarge e) {
+            throw unreachable(uri + " returned more than 1 MiB");
+        } catch (HttpTimeoutException e) {
+            throw unreachable("no answer from " + uri + " within " + timeout.toMillis() + " ms", e);
+        } catch (ConnectException e) {
+            throw unreachable("connection to " + uri + " refused", e);
+        } catch (IOException e) {
+            throw unreachable(e.getMessage() == null ? e.getClass().getSimpleName() + " from " + uri
+                    : e.getMessage(), e);
         } catch (InterruptedException e) {
-            exchange.cancel(true);
             Thread.currentThread().interrupt();
             throw unreachable("interrupted while fetching " + uri, e);
         }

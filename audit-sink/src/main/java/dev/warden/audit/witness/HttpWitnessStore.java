@@ -141,24 +141,12 @@ public final class HttpWitnessStore implements WitnessStore {
         return body;
     }
 
-    /**
-     * The whole answer within twice {@link #TIMEOUT}: the request's own timeout covers only the wait for the headers
-     * (before JDK 26), and a witness that sent them and stopped held the read for good.
-     */
+    /** The whole answer within twice {@link #TIMEOUT} (see WholeAnswer: a witness that stalled its body held it). */
     private HttpResponse<String> send(HttpRequest request) throws IOException {
-        java.util.concurrent.CompletableFuture<HttpResponse<String>> exchange =
-                client.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         try {
-            return exchange.get(2 * TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            exchange.cancel(true);
-            throw new IOException("the witness " + url + " did not answer whole within " + 2 * TIMEOUT.toSeconds()
-                    + " s", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
+            return dev.warden.config.net.WholeAnswer.send(client, request,
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8), TIMEOUT.multipliedBy(2));
         } catch (InterruptedException e) {
-            exchange.cancel(true);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while talking to the witness " + url, e);
         }

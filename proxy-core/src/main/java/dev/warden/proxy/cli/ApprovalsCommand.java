@@ -116,7 +116,7 @@ final class ApprovalsCommand implements Runnable {
             }
             HttpResponse<String> response;
             try {
-                response = dev.warden.proxy.upstream.WholeAnswer.send(client.build(), request.build(),
+                response = dev.warden.config.net.WholeAnswer.send(client.build(), request.build(),
                         HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8), TIMEOUT.multipliedBy(2));
             } catch (ConnectException e) {
                 throw new Failure(UNREACHABLE, "cannot reach the Warden admin API at " + base + ": connection refused");

@@ -98,7 +98,7 @@ public final class OAuthClient {
 
     private Reply send(HttpRequest request, String what) throws LoginException {
         try {
-            HttpResponse<String> response = dev.warden.proxy.upstream.WholeAnswer.send(http, request,
+            HttpResponse<String> response = dev.warden.config.net.WholeAnswer.send(http, request,
                     HttpResponse.BodyHandlers.ofString(), TIMEOUT.multipliedBy(2));
             JsonNode body;
             try {

@@ -1,4 +1,4 @@
-package dev.warden.proxy.upstream;
+package dev.warden.config.net;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package dev.warden.proxy.upstream;
+package dev.warden.config.net;
 
 import java.io.IOException;
 import java.net.http.HttpClient;
@@ -14,16 +14,24 @@ import java.util.concurrent.TimeoutException;
 /**
  * An HTTP exchange that must be over, body included, within a time. A request's own timeout covers only the wait for
  * the response's headers (before JDK 26), so a server that sent them and then stopped held a blocking {@code send}
- * for good.
+ * for good. Used wherever Warden talks HTTP: identity providers, witnesses, the command line.
  */
 public final class WholeAnswer {
 
     private WholeAnswer() {
     }
 
+    /** The answer did not come whole within the time given (the request's own timeout may not have passed). */
+    public static final class Late extends HttpTimeoutException {
+        Late(Duration within) {
+            super("no complete answer within " + (within.toMillis() % 1000 == 0 ? within.toSeconds() + " s"
+                    : within.toMillis() + " ms"));
+        }
+    }
+
     /**
-     * {@code client.send(request, handler)}, given up (and cancelled) after {@code within}, with an
-     * {@link HttpTimeoutException} naming it; the exchange's own {@link IOException}s are thrown as they are.
+     * {@code client.send(request, handler)}, given up (and cancelled) after {@code within}, with {@link Late}; the
+     * exchange's own {@link IOException}s (its body handler's included) are thrown as they are.
      */
     public static <T> HttpResponse<T> send(HttpClient client, HttpRequest request, HttpResponse.BodyHandler<T> handler,
                                            Duration within) throws IOException, InterruptedException {
@@ -32,7 +40,7 @@ public final class WholeAnswer {
             return exchange.get(within.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             exchange.cancel(true);
-            throw new HttpTimeoutException("no complete answer within " + within.toSeconds() + " s");
+            throw new Late(within);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             throw cause instanceof IOException io ? io : new IOException(String.valueOf(cause.getMessage()), cause);
