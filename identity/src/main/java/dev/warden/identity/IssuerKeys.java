@@ -34,9 +34,6 @@ final class IssuerKeys {
     /** Past this age stale keys are no longer used when a refresh fails. */
     static final Duration MAX_STALE = Duration.ofHours(1);
     private static final int MAX_DOCUMENT_BYTES = 1024 * 1024;
-    /** A failed fetch that took this long counts as slow; see {@link #fetchUnlessJustFailedSlowly}. */
-    static final Duration SLOW_FAILURE = Duration.ofSeconds(1);
-    static final Duration RETRY_AFTER_SLOW_FAILURE = Duration.ofSeconds(5);
 
     private final IssuerConfig config;
     private final HttpClient http;
@@ -47,9 +44,9 @@ final class IssuerKeys {
     private JWKSet keys;
     private Instant fetchedAt;
     private Instant lastUnknownKidRefetch;
-    /** The last fetch that failed slowly, and when ({@link System#nanoTime}); null once one succeeded. */
-    private AuthenticationException slowFailure;
-    private long slowFailureAt;
+    /** Fetches that failed after a second or more, not tried for 5 s after ({@link #fetchUnlessJustFailedSlowly}). */
+    private final dev.warden.config.net.SlowFailures slowFailures =
+            new dev.warden.config.net.SlowFailures(Duration.ofSeconds(1), Duration.ofSeconds(5));
 
     IssuerKeys(IssuerConfig config, HttpClient http, Duration timeout, Clock clock) {
         this.config = config;
@@ -96,25 +93,21 @@ final class IssuerKeys {
     /**
      * Logins of this issuer wait on this object's lock while one fetches. A fetch that failed fast (refused, an
      * HTTP error) is simply tried again by the next; one that failed slowly (the provider took the connection and
-     * did not answer in time) is not tried again for {@link #RETRY_AFTER_SLOW_FAILURE}: until then each login fails at
+     * did not answer in time) is not tried again for 5 s: until then each login fails at
      * once with its reason, instead of each waiting as long again in turn (and any client may send a token naming
      * a trusted issuer).
      */
     private void fetchUnlessJustFailedSlowly(Instant now) throws AuthenticationException {
-        long started = System.nanoTime();
-        if (slowFailure != null && started - slowFailureAt < RETRY_AFTER_SLOW_FAILURE.toNanos()) {
-            throw new AuthenticationException(slowFailure.sqlState(), slowFailure.getMessage() + " ("
-                    + (started - slowFailureAt) / 1_000_000 + " ms ago; tried again "
-                    + RETRY_AFTER_SLOW_FAILURE.toSeconds() + " s after that)", slowFailure);
+        java.util.Optional<String> recent = slowFailures.recent();
+        if (recent.isPresent()) {
+            throw new AuthenticationException(AuthenticationException.NOT_AUTHORIZED, recent.get());
         }
+        long started = System.nanoTime();
         try {
             fetch(now);
-            slowFailure = null;
+            slowFailures.succeeded();
         } catch (AuthenticationException e) {
-            if (System.nanoTime() - started >= SLOW_FAILURE.toNanos()) {
-                slowFailureAt = System.nanoTime();
-                slowFailure = e;
-            }
+            slowFailures.failed(started, e.getMessage());
             throw e;
         }
     }

@@ -1368,38 +1368,32 @@ public final class CatalogCache implements AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) {
-            long now = System.nanoTime();
-            if (openFailure != null && now - openFailedAt < REOPEN_AFTER_NANOS) {
-                // Every session's read queues on this monitor: one that tried to connect while the server did not
-                // answer took up to query_timeout and 5 s; each after it would take as long again, in turn.
-                throw new SQLException("the catalog's connection could not be opened "
-                        + (now - openFailedAt) / 1_000_000 + " ms ago (" + openFailure + "); it is tried again "
-                        + REOPEN_AFTER_NANOS / 1_000_000_000L + " s after that", "08001");
+            // Every session's read queues on this monitor: one that tried to connect while the server did not
+            // answer took up to query_timeout and 5 s; each after it would take as long again, in turn.
+            java.util.Optional<String> recent = openFailures.recent();
+            if (recent.isPresent()) {
+                throw new SQLException("the catalog's connection could not be opened: " + recent.get(), "08001");
             }
+            long started = System.nanoTime();
             try {
                 connection = dev.warden.proxy.upstream.UpstreamJdbc.open(environment.upstream(), "warden-catalog");
             } catch (SQLException e) {
-                // Only an attempt that took long: one refused at once (a login not made yet) costs the next nothing.
-                if (System.nanoTime() - now >= SLOW_OPEN_NANOS) {
-                    openFailedAt = System.nanoTime();
-                    openFailure = e.getMessage();
-                }
+                openFailures.failed(started, e.getMessage());
                 throw e;
             }
-            openFailure = null;
+            openFailures.succeeded();
             log.info("catalog.connected env={}", environment.name());
             identify(connection);
         }
         return connection;
     }
 
-    /** How long after a slow failed attempt to connect reads fail at once instead of trying again. */
-    static final long REOPEN_AFTER_NANOS = 5_000_000_000L;
-    /** A failed attempt that took this long counts as slow. */
-    private static final long SLOW_OPEN_NANOS = 1_000_000_000L;
-    /** The last failed attempt to connect (under the monitor): when, and why; null once one succeeded. */
-    private long openFailedAt;
-    private String openFailure;
+    /**
+     * Attempts to connect that failed after a second or more: reads fail at once for 5 s after one (under the
+     * monitor). One refused at once (a login not made yet) costs the next nothing.
+     */
+    private final dev.warden.config.net.SlowFailures openFailures =
+            new dev.warden.config.net.SlowFailures(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(5));
 
     /**
      * The server and database this catalog reads, as the server tells them: when it started (to the microsecond),
