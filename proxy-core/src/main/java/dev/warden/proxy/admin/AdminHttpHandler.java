@@ -30,23 +30,30 @@ import java.util.concurrent.TimeUnit;
  * trickling one byte every few seconds holds no thread (Netty reads without blocking) and loses its socket
  * when the deadline passes. Probes ({@code /healthz}, {@code /readyz}) are answered on the event loop; anything
  * that authenticates (a JWKS fetch may block) or reads the store runs on {@code workers}.
+ *
+ * <p>Once a request has arrived, its answer must be computed and taken by the client, to the last byte, within
+ * {@code answerDeadline}; otherwise the connection is closed. A worker that is stuck (a store or identity provider
+ * that does not answer) or a client that never reads a large answer would otherwise hold its connection for good,
+ * and at {@link AdminServer#MAX_CONNECTIONS} such connections even {@code /healthz} is refused.
  */
 final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private final AdminRoutes routes;
     private final Executor workers;
     private final Duration requestDeadline;
+    private final Duration answerDeadline;
     private ScheduledFuture<?> deadline;
 
-    AdminHttpHandler(AdminRoutes routes, Executor workers, Duration requestDeadline) {
+    AdminHttpHandler(AdminRoutes routes, Executor workers, Duration requestDeadline, Duration answerDeadline) {
         this.routes = routes;
         this.workers = workers;
         this.requestDeadline = requestDeadline;
+        this.answerDeadline = answerDeadline;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        armDeadline(ctx);
+        armDeadline(ctx, requestDeadline);
         super.channelActive(ctx);
     }
 
@@ -58,7 +65,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-        disarmDeadline();
+        armDeadline(ctx, answerDeadline);
         // One request at a time per connection: stop reading until this one is answered.
         ctx.channel().config().setAutoRead(false);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
@@ -121,16 +128,17 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
                 f.channel().close();
                 return;
             }
-            armDeadline(ctx);
+            armDeadline(ctx, requestDeadline);
             f.channel().config().setAutoRead(true);
         });
     }
 
-    private void armDeadline(ChannelHandlerContext ctx) {
+    /** On the event loop only: {@code channelRead0} and the write's listener run there. */
+    private void armDeadline(ChannelHandlerContext ctx, Duration within) {
         disarmDeadline();
         deadline = ctx.executor().schedule(() -> {
             ctx.close();
-        }, requestDeadline.toMillis(), TimeUnit.MILLISECONDS);
+        }, within.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void disarmDeadline() {

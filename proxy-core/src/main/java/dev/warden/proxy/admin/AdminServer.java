@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * 64 KiB, 503 store unavailable or too busy.
  *
  * <p>Limits: {@value #MAX_CONNECTIONS} connections at once (more are closed on accept); a request must arrive
- * whole within {@link #REQUEST_DEADLINE}; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
+ * whole within {@link #REQUEST_DEADLINE}, and its answer must be computed and read whole by the client within
+ * {@link #ANSWER_DEADLINE} of its arrival; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
  */
 public final class AdminServer implements AutoCloseable {
 
@@ -59,6 +60,11 @@ public final class AdminServer implements AutoCloseable {
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final int MAX_CONNECTIONS = 256;
     static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
+    /**
+     * Past the approval store's own bound (a read given up after 30 s of silence) and an identity provider's
+     * (5 s a fetch), so that only a stuck worker or a client that does not read loses its connection.
+     */
+    static final Duration ANSWER_DEADLINE = Duration.ofSeconds(45);
     private static final int WORKERS = 4;
     private static final int WORK_QUEUE = 256;
 
@@ -80,13 +86,22 @@ public final class AdminServer implements AutoCloseable {
         return start(address, approvals, authenticator, Optional.empty(), REQUEST_DEADLINE);
     }
 
-    /**
-     * Binds {@code address} and starts serving. {@code tls} is required when the address is not loopback
-     * (bearer tokens cross this port) and used wherever given.
-     */
+    /** {@link #start(AdminSettings.Address, ApprovalService, Supplier, Optional, Duration, Duration)} with
+     * {@link #ANSWER_DEADLINE}. */
     public static AdminServer start(AdminSettings.Address address, ApprovalService approvals,
                                     Supplier<BearerAuthenticator> authenticator, Optional<SslContext> tls,
                                     Duration requestDeadline) throws IOException {
+        return start(address, approvals, authenticator, tls, requestDeadline, ANSWER_DEADLINE);
+    }
+
+    /**
+     * Binds {@code address} and starts serving. {@code tls} is required when the address is not loopback
+     * (bearer tokens cross this port) and used wherever given. A request must arrive whole within
+     * {@code requestDeadline}, and its answer be read whole within {@code answerDeadline} of its arrival.
+     */
+    public static AdminServer start(AdminSettings.Address address, ApprovalService approvals,
+                                    Supplier<BearerAuthenticator> authenticator, Optional<SslContext> tls,
+                                    Duration requestDeadline, Duration answerDeadline) throws IOException {
         if (tls.isEmpty() && !isLoopback(address.host())) {
             throw new IOException("the admin API at " + address.host() + " is not on loopback, so it needs TLS");
         }
@@ -120,7 +135,8 @@ public final class AdminServer implements AutoCloseable {
                         tls.ifPresent(ctx -> ch.pipeline().addLast("tls", ctx.newHandler(ch.alloc())));
                         ch.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
                         ch.pipeline().addLast("body", new HttpObjectAggregator(MAX_BODY_BYTES));
-                        ch.pipeline().addLast("admin", new AdminHttpHandler(routes, workers, requestDeadline));
+                        ch.pipeline().addLast("admin", new AdminHttpHandler(routes, workers, requestDeadline,
+                                answerDeadline));
                     }
                 });
         Channel channel;

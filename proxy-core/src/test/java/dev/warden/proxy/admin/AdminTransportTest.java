@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.config.AdminSettings;
+import dev.warden.config.IssuerConfig;
 import dev.warden.config.Listen;
+import dev.warden.identity.TokenValidator;
 import dev.warden.proxy.server.ServerTls;
+import dev.warden.testkit.StalledServer;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
@@ -92,6 +96,67 @@ class AdminTransportTest {
     }
 
     @Test
+    void aRequestWhoseWorkerIsStuckLosesItsConnectionAtTheAnswerDeadline() throws Exception {
+        // The issuer's keys are served by a peer that sends headers and then nothing: the worker authenticating
+        // the request waits on it (5 s, the key fetch's own bound), far past this server's answer deadline.
+        byte[] headers = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+                .getBytes(StandardCharsets.US_ASCII);
+        try (StalledServer keys = new StalledServer(headers)) {
+            IssuerConfig config = new IssuerConfig(f.issuer.issuer(), "warden", "email", "groups", Optional.empty(),
+                    Set.of("RS256"), Duration.ofSeconds(60),
+                    Optional.of(URI.create("http://127.0.0.1:" + keys.port() + "/jwks")));
+            BearerAuthenticator stuck = new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
+            try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
+                    () -> stuck, Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(1));
+                 Socket s = new Socket("127.0.0.1", admin.port())) {
+                long t0 = System.nanoTime();
+                s.getOutputStream().write(("GET /approvals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                        + f.token("dana", "dba") + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                s.setSoTimeout(4000);
+                long[] read = readUntilClosed(s.getInputStream());
+                long took = (System.nanoTime() - t0) / 1_000_000;
+                System.out.println("stuck worker: closed after " + took + " ms, " + read[0] + " bytes");
+                assertEquals(0, read[0], "nothing is answered for a request whose worker is stuck");
+                assertTrue(took < 3000, "closed after " + took + " ms");
+                assertEquals(1, keys.connections(), "the worker did wait on the key fetch");
+                assertEquals(200, http.send(HttpRequest.newBuilder(admin.uri().resolve("/healthz"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+            }
+        }
+    }
+
+    @Test
+    void aClientThatNeverReadsALargeAnswerLosesItsConnectionAtTheAnswerDeadline() throws Exception {
+        // 200 requests of 16 KiB statements: the list answer is megabytes, which a client that reads nothing
+        // holds in the server's outbound buffer (and its connection open) for as long as it likes.
+        String statement = "UPDATE billing SET note = '" + "n".repeat(16 * 1024) + "' WHERE id = ";
+        for (int requester = 0; requester < 10; requester++) {
+            for (int i = 0; i < 20; i++) {
+                f.approvals.request(f.request(f.identity("user" + requester), statement + i));
+            }
+        }
+        HttpResponse<String> whole = f.get("/approvals", f.token("dana", "dba"));
+        assertEquals(200, whole.statusCode());
+        int size = whole.body().getBytes(StandardCharsets.UTF_8).length;
+        assertTrue(size > 4_000_000, "the list is " + size + " bytes");
+        try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
+                () -> f.tokens, Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(2));
+             Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", admin.port()));
+            s.getOutputStream().write(("GET /approvals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    + f.token("dana", "dba") + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            Thread.sleep(4000);
+            s.setSoTimeout(3000);
+            long[] read = readUntilClosed(s.getInputStream());
+            System.out.println("client that did not read: " + read[0] + " of " + size + " bytes before the close");
+            assertTrue(read[0] < size, "the whole answer was sent: " + read[0] + " bytes");
+        }
+    }
+
+    @Test
     void headAnswersLikeGetWithoutABody() throws Exception {
         HttpResponse<String> head = http.send(HttpRequest.newBuilder(f.uri("/healthz"))
                 .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
@@ -136,6 +201,25 @@ class AdminTransportTest {
         assertTrue(AdminServer.isLoopback("::1"));
         assertEquals(false, AdminServer.isLoopback("127.attacker.example"));
         assertEquals(false, AdminServer.isLoopback("0.0.0.0"));
+    }
+
+    /**
+     * Reads until the server closes (end of stream or a reset); {@code [bytes read]}. A read that times out fails
+     * the test: the server kept the connection.
+     */
+    private static long[] readUntilClosed(InputStream in) throws IOException {
+        byte[] buf = new byte[65536];
+        long total = 0;
+        try {
+            for (int n; (n = in.read(buf)) != -1; ) {
+                total += n;
+            }
+        } catch (java.net.SocketException reset) {
+            // closed with data in flight: as closed as an end of stream
+        } catch (java.net.SocketTimeoutException e) {
+            throw new AssertionError("the server kept the connection open after " + total + " bytes", e);
+        }
+        return new long[] {total};
     }
 
     private static int drain(InputStream in) throws IOException {
