@@ -66,6 +66,7 @@ public final class TestOidcIssuer implements AutoCloseable {
     private final AtomicInteger discoveryRequests = new AtomicInteger();
     private final AtomicInteger rotations = new AtomicInteger(1);
     private volatile boolean failing;
+    private volatile boolean stalling;
     private volatile RSAKey rsaKey;
     private final ECKey ecKey;
     private final KeyPair edKeyPair;
@@ -125,6 +126,15 @@ public final class TestOidcIssuer implements AutoCloseable {
     /** While true, every endpoint answers 503, as an identity provider in trouble would. */
     public void failRequests(boolean fail) {
         this.failing = fail;
+    }
+
+    /**
+     * While true, every endpoint takes the request and answers nothing until it is false again (or a minute has
+     * passed), as a provider that accepts connections and then hangs would. At most two requests are held at once
+     * (the server's two threads); later ones wait to be read.
+     */
+    public void stallRequests(boolean stall) {
+        this.stalling = stall;
     }
 
     /** Replaces the RSA key with a new one under a new kid ({@code rsa-2}, {@code rsa-3}, ...). */
@@ -322,6 +332,15 @@ public final class TestOidcIssuer implements AutoCloseable {
 
     private void respond(HttpExchange exchange, String body) throws IOException {
         try (exchange) {
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+            while (stalling && System.nanoTime() < until) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
             if (failing) {
                 exchange.sendResponseHeaders(503, -1);
                 return;

@@ -74,6 +74,8 @@ public final class WardenServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
+    /** Token validation, apart from {@link #blocking}: see {@link SessionServices#loginExecutor()}. */
+    private final ExecutorService tokenChecks;
     /** Cold statement analysis: two lanes at low priority; see AnalysisLanes. */
     private final dev.warden.proxy.session.AnalysisLanes analysis;
     private final SessionTracker tracker = new SessionTracker();
@@ -130,6 +132,12 @@ public final class WardenServer implements AutoCloseable {
         AtomicInteger threads = new AtomicInteger();
         this.blocking = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "warden-blocking-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicInteger checkers = new AtomicInteger();
+        this.tokenChecks = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "warden-token-check-" + checkers.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -191,6 +199,7 @@ public final class WardenServer implements AutoCloseable {
         SessionServices services = new SessionServices(policy::get, () -> enforcement.get().guardrails(),
                 analyzer(policy.get().budgets()), () -> enforcement.get().tokens(), tls,
                 new UpstreamConnector(clientType, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
+                tokenChecks,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
                 this::catalogOf, approvals,
                 analysis, readingOverride, () -> enforcement.get().snapshot());
@@ -338,6 +347,7 @@ public final class WardenServer implements AutoCloseable {
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         blocking.shutdownNow();
+        tokenChecks.shutdownNow();
         analysis.close();
         catalogListeners.forEach(CatalogListener::close);
         catalogs.values().forEach(CatalogCache::close);

@@ -231,14 +231,20 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         FlowControl.of(ctx.channel()).holdClient(FlowControl.ClientHold.LOGIN, true);
         String user = startup.user();
         dev.warden.identity.TokenValidator validator = services.tokens().get();
+        Channel channel = ctx.channel();
         CompletableFuture
                 .supplyAsync(() -> {
+                    if (!channel.isActive()) {
+                        // Gone while queued (startup_timeout, or the client left): no check, and no fetch of keys.
+                        throw new java.util.concurrent.CompletionException(new SessionException(
+                                SqlState.CONNECTION_FAILURE, "the client left before its token was checked"));
+                    }
                     try {
                         return validator.validate(token, user);
                     } catch (dev.warden.identity.AuthenticationException e) {
                         throw new java.util.concurrent.CompletionException(e);
                     }
-                }, services.blockingExecutor())
+                }, services.loginExecutor())
                 .whenComplete((id, failure) -> ctx.executor().execute(() -> {
                     if (state == State.CLOSED) {
                         return;

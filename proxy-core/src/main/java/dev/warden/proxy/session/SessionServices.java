@@ -15,7 +15,11 @@ import java.util.function.Supplier;
  * What every session shares: the current policy, the token validator, TLS, the upstream connector,
  * the cancel keys and the connection count. Built once by the server.
  *
- * @param blockingExecutor runs work that may block (token validation fetching JWKS) off the event loop
+ * @param blockingExecutor runs work that may block (catalog reads, approval-store I/O, role provisioning) off the
+ *     event loop
+ * @param loginExecutor runs token validation (which may wait on an identity provider's keys) on threads of its own,
+ *     so that logins waiting on a slow provider never delay the catalog reads and approvals of sessions already
+ *     open; each connection has at most one validation queued, so {@code listen.max_connections} bounds its queue
  * @param analysisLanes run cold statement analysis (JSqlParser, up to its CPU limit per statement) off the
  *     event loop, at low priority; bounded, so a flood of new statements is refused rather than queued without end
  * @param snapshot the policy and what is built from it, swapped as one value by a reload: each statement reads it
@@ -27,6 +31,7 @@ import java.util.function.Supplier;
 public record SessionServices(Supplier<Policy> policy, Supplier<Guardrails> guardrails, Analyzer analyzer,
                               Supplier<TokenValidator> tokens, SslContext serverTls,
                               UpstreamConnector upstreams, CancelRegistry cancels, Executor blockingExecutor,
+                              Executor loginExecutor,
                               AtomicInteger openSessions, SessionTracker tracker, dev.warden.audit.AuditLog audit,
                               Supplier<dev.warden.masking.Masker> masker,
                               java.util.function.Function<dev.warden.config.Environment,
