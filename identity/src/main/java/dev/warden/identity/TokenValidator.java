@@ -54,6 +54,8 @@ public final class TokenValidator {
 
     private final Map<String, Issuer> issuers = new LinkedHashMap<>();
     private final Clock clock;
+    private final Duration httpTimeout;
+    private final HttpClient http;
 
     private record Issuer(IssuerConfig config, Set<JWSAlgorithm> algorithms, IssuerKeys keys) {
     }
@@ -63,16 +65,36 @@ public final class TokenValidator {
     }
 
     TokenValidator(List<IssuerConfig> configs, Clock clock, Duration httpTimeout) {
-        this.clock = clock;
-        HttpClient http = HttpClient.newBuilder()
+        this(configs, clock, httpTimeout, HttpClient.newBuilder()
                 .connectTimeout(httpTimeout)
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
+                .build(), Map.of());
+    }
+
+    private TokenValidator(List<IssuerConfig> configs, Clock clock, Duration httpTimeout, HttpClient http,
+                           Map<String, Issuer> previous) {
+        this.clock = clock;
+        this.httpTimeout = httpTimeout;
+        this.http = http;
         for (IssuerConfig config : configs) {
             Set<JWSAlgorithm> algorithms = config.algorithms().stream().map(JWSAlgorithm::parse)
                     .collect(Collectors.toUnmodifiableSet());
-            issuers.put(config.issuer(), new Issuer(config, algorithms, new IssuerKeys(config, http, httpTimeout, clock)));
+            Issuer before = previous.get(config.issuer());
+            IssuerKeys keys = before != null && before.config().jwksUri().equals(config.jwksUri())
+                    ? before.keys() : new IssuerKeys(config, http, httpTimeout, clock);
+            issuers.put(config.issuer(), new Issuer(config, algorithms, keys));
         }
+    }
+
+    /**
+     * A validator for {@code configs} (a reloaded policy's issuers) that keeps the keys this one fetched for every
+     * issuer whose keys come from the same place: the same issuer and {@code jwks_uri}. Everything else (audience,
+     * claims, algorithms, denied token ids) is read from {@code configs}. Without this, each reload started with no
+     * keys: every issuer was fetched again, and a reload while a provider was down refused all of its logins, where
+     * the cached keys would have served for up to an hour.
+     */
+    public TokenValidator reloaded(List<IssuerConfig> configs) {
+        return new TokenValidator(configs, clock, httpTimeout, http, issuers);
     }
 
     /** The configuration this validator holds for {@code issuer}: the prefixes an identity of it was made with. */

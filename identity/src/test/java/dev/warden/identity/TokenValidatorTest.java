@@ -194,6 +194,32 @@ class TokenValidatorTest {
     }
 
     @Test
+    void aReloadKeepsTheFetchedKeysSoAProviderDownAtReloadRefusesNoOne() throws Exception {
+        validator.validate(idp.token().sign(), ALICE);
+        assertEquals(1, idp.jwksRequests());
+        idp.failRequests(true);
+        // The reloaded policy changes what the issuer's tokens must carry, not where its keys come from.
+        IssuerConfig stricter = new IssuerConfig(idp.issuer(), "warden", "email", "groups", Optional.empty(),
+                Set.of("RS256"), Duration.ofSeconds(60), Optional.empty());
+        TokenValidator reloaded = validator.reloaded(List.of(stricter));
+        assertEquals(ALICE, reloaded.validate(idp.token().sign(), ALICE).username());
+        assertEquals(Identity.Kind.HUMAN, reloaded.validate(idp.token().claim("azp", "etl-bot").sign(), ALICE)
+                .kind(), "the new policy's settings apply: it names no agents");
+        refused(reloaded, idp.token().es256().sign(), ALICE, "28P01",
+                "token algorithm 'ES256' is not allowed");
+        assertEquals(1, idp.jwksRequests(), "no fetch for the reload");
+        assertEquals(1, idp.discoveryRequests());
+
+        // Keys from elsewhere are fetched afresh: here from a provider that is down.
+        IssuerConfig elsewhere = new IssuerConfig(idp.issuer(), "warden", "email", "groups", Optional.empty(),
+                Set.of("RS256"), Duration.ofSeconds(60), Optional.of(java.net.URI.create(idp.issuer() + "/jwks")));
+        AuthenticationException down = assertThrows(AuthenticationException.class,
+                () -> validator.reloaded(List.of(elsewhere)).validate(idp.token().sign(), ALICE));
+        assertEquals("28000", down.sqlState(), down.getMessage());
+        assertEquals(2, idp.jwksRequests());
+    }
+
+    @Test
     void tamperedPayloadIsRefused() {
         String token = TestOidcIssuer.tamperPayload(idp.token().sign());
         refused(token, "28P01", "token signature is invalid");

@@ -126,6 +126,29 @@ class AttackPass17IdentityTest {
         assertEquals("28000", e.getSQLState(), e.getMessage());
     }
 
+    /** A reload keeps the keys already fetched: before, it dropped them, and with the provider down no one got in. */
+    @Test
+    void aReloadWhileTheProviderIsDownStillLetsPeopleIn() throws Exception {
+        server = WardenServer.start(policy("[]", "[eng]"));
+        try (Connection c = connect("dev", WardenHarness.USER, token("before-reload"))) {
+            assertEquals("1", scalar(c, "SELECT 1"));
+        }
+        int fetched = issuer.jwksRequests();
+        issuer.failRequests(true);
+        try {
+            server.reload(policy("[revoked-at-reload]", "[eng]"));
+            try (Connection c = connect("dev", WardenHarness.USER, token("after-reload"))) {
+                assertEquals("1", scalar(c, "SELECT 1"), "the keys fetched before the reload still serve");
+            }
+            SQLException e = assertThrows(SQLException.class,
+                    () -> connect("dev", WardenHarness.USER, token("revoked-at-reload")).close());
+            assertEquals("28P01", e.getSQLState(), "the reloaded policy applies: " + e.getMessage());
+            assertEquals(fetched, issuer.jwksRequests(), "the reload fetched nothing");
+        } finally {
+            issuer.failRequests(false);
+        }
+    }
+
     @Test
     void aTokenRevokedByAReloadIsRefusedForNewConnections() throws Exception {
         server = WardenServer.start(policy("[]", "[eng]"));

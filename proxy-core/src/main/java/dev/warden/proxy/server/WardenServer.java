@@ -64,9 +64,15 @@ public final class WardenServer implements AutoCloseable {
     private record Enforcement(Guardrails guardrails, Masker masker, TokenValidator tokens,
                                BearerAuthenticator adminTokens, dev.warden.proxy.session.PolicySnapshot snapshot) {
         static Enforcement of(Policy p) {
+            return of(p, null);
+        }
+
+        /** Keeps {@code previous}'s fetched keys for issuers whose keys come from the same place. */
+        static Enforcement of(Policy p, Enforcement previous) {
             Guardrails guardrails = new Guardrails(p.guardrails());
             Masker masker = new Masker(p.masking());
-            TokenValidator tokens = new TokenValidator(p.issuers());
+            TokenValidator tokens = previous == null ? new TokenValidator(p.issuers())
+                    : previous.tokens().reloaded(p.issuers());
             return new Enforcement(guardrails, masker, tokens, new BearerAuthenticator(tokens, p.issuers()),
                     new dev.warden.proxy.session.PolicySnapshot(p, guardrails, masker));
         }
@@ -255,7 +261,7 @@ public final class WardenServer implements AutoCloseable {
         if (old.versionHash().equals(next.versionHash())) {
             return;
         }
-        Enforcement built = Enforcement.of(next);
+        Enforcement built = Enforcement.of(next, enforcement.get());
         if (!old.listen().equals(next.listen()) || !old.audit().equals(next.audit())
                 || !old.approvals().equals(next.approvals()) || !old.admin().equals(next.admin())) {
             log.warn("policy.reload listen, audit, approvals and admin settings changed: they apply after a restart");
