@@ -48,6 +48,31 @@ public final class StalledServer implements AutoCloseable {
         }
     }
 
+    /**
+     * How many of its connections the other side has closed (or reset). To find out it reads, and drops, what each
+     * connection sent so far: call it only once what the server does not read no longer matters to the test.
+     */
+    public int closedByPeer() {
+        int closed = 0;
+        byte[] sink = new byte[8192];
+        synchronized (taken) {
+            for (Socket s : taken) {
+                try {
+                    s.setSoTimeout(1);
+                    while (s.getInputStream().read(sink) >= 0) {
+                        // what the client sent: dropped
+                    }
+                    closed++;
+                } catch (java.net.SocketTimeoutException open) {
+                    // nothing more yet, and not closed
+                } catch (IOException reset) {
+                    closed++;
+                }
+            }
+        }
+        return closed;
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();

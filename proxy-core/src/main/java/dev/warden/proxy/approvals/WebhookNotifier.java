@@ -39,6 +39,8 @@ public final class WebhookNotifier implements ApprovalNotifier {
     private final HttpClient http;
     private final ScheduledExecutorService retries;
     private final HostResolver resolver;
+    /** Headers within this; the whole answer, body included, within twice this. */
+    private final Duration requestTimeout;
 
     /** What a webhook's host name resolves to; the system's DNS in production, a fixed answer in tests. */
     @FunctionalInterface
@@ -51,10 +53,16 @@ public final class WebhookNotifier implements ApprovalNotifier {
     }
 
     WebhookNotifier(List<Webhook> webhooks, Duration firstBackoff, HostResolver resolver) {
+        this(webhooks, firstBackoff, resolver, REQUEST_TIMEOUT);
+    }
+
+    /** For tests: a shorter {@code requestTimeout} than the 10 s of production. */
+    WebhookNotifier(List<Webhook> webhooks, Duration firstBackoff, HostResolver resolver, Duration requestTimeout) {
         this.resolver = resolver;
+        this.requestTimeout = requestTimeout;
         this.webhooks = List.copyOf(webhooks);
         this.firstBackoff = firstBackoff;
-        this.http = HttpClient.newBuilder().connectTimeout(REQUEST_TIMEOUT)
+        this.http = HttpClient.newBuilder().connectTimeout(requestTimeout)
                 .followRedirects(HttpClient.Redirect.NEVER).build();
         this.retries = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "warden-webhooks");
@@ -84,13 +92,21 @@ public final class WebhookNotifier implements ApprovalNotifier {
         CompletableFuture<HttpResponse<Void>> sent = CompletableFuture.supplyAsync(() -> {
             checkResolvedAddress(webhook.url(), resolver);
             return null;
-        }, retries).thenCompose(ignored -> http.sendAsync(HttpRequest.newBuilder(webhook.url())
-                .timeout(REQUEST_TIMEOUT)
-                .header("Content-Type", "application/json; charset=utf-8")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.discarding()))
-                // The request's timeout covers only the response's headers (before JDK 26): a receiver that sent
-                // them and stalled its body left the delivery unfinished, neither retried nor logged.
-                .orTimeout(2 * REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }, retries).thenCompose(ignored -> {
+            CompletableFuture<HttpResponse<Void>> exchange = http.sendAsync(HttpRequest.newBuilder(webhook.url())
+                    .timeout(requestTimeout)
+                    .header("Content-Type", "application/json; charset=utf-8")
+                    .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.discarding());
+            // The request's timeout covers only the response's headers (before JDK 26): a receiver that sent them
+            // and stalled its body left the delivery unfinished, neither retried nor logged, and its connection
+            // open. Given up, the exchange is cancelled, which closes that connection.
+            return exchange.copy().orTimeout(2 * requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((response, error) -> {
+                        if (error instanceof java.util.concurrent.TimeoutException) {
+                            exchange.cancel(true);
+                        }
+                    });
+        });
         sent.whenComplete((response, error) -> {
             if (error == null && response.statusCode() / 100 == 2) {
                 log.debug("webhook delivered url={} event={} approval={} attempt={}", where, event, id, attempt + 1);
@@ -100,7 +116,7 @@ public final class WebhookNotifier implements ApprovalNotifier {
                     ? error.getCause() : error;
             // An exception message may quote the URL, secret path and all.
             String why = cause instanceof java.util.concurrent.TimeoutException
-                    ? "no complete answer within " + 2 * REQUEST_TIMEOUT.toSeconds() + " s"
+                    ? "no complete answer within " + 2 * requestTimeout.toMillis() + " ms"
                     : cause != null ? scrub(String.valueOf(cause.getMessage()), webhook.url())
                     : "HTTP " + response.statusCode();
             if (cause instanceof RefusedTarget || attempt >= webhook.retries()) {

@@ -145,4 +145,32 @@ class WebhookNotifierTest {
             assertEquals(3, attempts.get());
         }
     }
+
+    @Test
+    void aReceiverThatStallsItsAnswerIsRetriedAndThenGivenUp() throws Exception {
+        // Headers promising a body, then nothing: the request's own timeout covers the headers only.
+        byte[] headers = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{".getBytes(StandardCharsets.US_ASCII);
+        try (dev.warden.testkit.StalledServer stalled = new dev.warden.testkit.StalledServer(headers)) {
+            URI hook = URI.create("http://127.0.0.1:" + stalled.port() + "/hook");
+            ApprovalSettings settings = new ApprovalSettings(Duration.ofMinutes(1), 1,
+                    new ApprovalSettings.Store.FileStore(dir), List.of(new ApprovalSettings.Webhook(hook, 2)),
+                    Duration.ofMinutes(10));
+            WebhookNotifier notifier = new WebhookNotifier(settings.webhooks(), Duration.ofMillis(50),
+                    java.net.InetAddress::getAllByName, Duration.ofMillis(300));
+            try (ApprovalService s = new ApprovalService(settings, new FileApprovalStore(dir), new RecordingAuditLog(),
+                    notifier, Clock.systemUTC())) {
+                s.start();
+                s.request(s.newRequest(ALICE, "prod", "DELETE FROM t WHERE id = 1", "fp", "r", Set.of("dba"), "",
+                        "s1"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (stalled.connections() < 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertEquals(3, stalled.connections(), "the first delivery and its two retries, each given up");
+                Thread.sleep(1000);
+                assertEquals(3, stalled.connections(), "no delivery after the retries are spent");
+                assertEquals(3, stalled.closedByPeer(), "each delivery given up closed its connection");
+            }
+        }
+    }
 }
