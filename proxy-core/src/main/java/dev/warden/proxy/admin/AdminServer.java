@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * one the caller may not see (reads and decisions alike), 405 wrong method, 409 already decided, 413 body over
  * 64 KiB, 503 store unavailable or too busy.
  *
- * <p>Limits: {@value #MAX_CONNECTIONS} connections at once (more are closed on accept); a request must arrive
+ * <p>Limits: {@value #MAX_CONNECTIONS} connections at once, {@value #MAX_CONNECTIONS_PER_ADDRESS} of them from one
+ * client address or IPv6 /64 (more are closed on accept); a request must arrive
  * whole within {@link #REQUEST_DEADLINE}, and its answer must be computed and read whole by the client within
  * {@link #ANSWER_DEADLINE} of its arrival; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
  */
@@ -59,6 +60,11 @@ public final class AdminServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final int MAX_CONNECTIONS = 256;
+    /**
+     * What one client address (an IPv6 client's /64) may hold of {@link #MAX_CONNECTIONS}: one host opening idle
+     * connections again as each deadline closes them cannot keep the rest (a liveness probe among them) out.
+     */
+    static final int MAX_CONNECTIONS_PER_ADDRESS = MAX_CONNECTIONS / 4;
     static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
     /**
      * Past the approval store's own bound (a read given up after 30 s of silence) and an identity provider's
@@ -119,6 +125,8 @@ public final class AdminServer implements AutoCloseable {
         }, NioIoHandler.newFactory());
         AdminRoutes routes = new AdminRoutes(approvals, authenticator);
         AtomicInteger open = new AtomicInteger();
+        java.util.concurrent.ConcurrentHashMap<InetAddress, AtomicInteger> byAddress =
+                new java.util.concurrent.ConcurrentHashMap<>();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -129,6 +137,18 @@ public final class AdminServer implements AutoCloseable {
                         ch.closeFuture().addListener(f -> open.decrementAndGet());
                         if (open.incrementAndGet() > MAX_CONNECTIONS) {
                             log.warn("admin connection refused: {} open", MAX_CONNECTIONS);
+                            ch.close();
+                            return;
+                        }
+                        InetAddress from = dev.warden.proxy.session.ConnectionBudget.clientNetwork(
+                                ch.remoteAddress().getAddress());
+                        AtomicInteger held = byAddress.computeIfAbsent(from, a -> new AtomicInteger());
+                        held.incrementAndGet();
+                        ch.closeFuture().addListener(f -> byAddress.computeIfPresent(from,
+                                (a, n) -> n.decrementAndGet() == 0 ? null : n));
+                        if (held.get() > MAX_CONNECTIONS_PER_ADDRESS) {
+                            log.warn("admin connection refused: {} open from {}", MAX_CONNECTIONS_PER_ADDRESS,
+                                    from.getHostAddress());
                             ch.close();
                             return;
                         }

@@ -71,7 +71,7 @@ public final class ConnectionBudget {
      * IPv6 host is routinely given a whole /64 (SLAAC, privacy addresses), so counting its addresses one by one would
      * let one host take the whole pool.
      */
-    static InetAddress clientNetwork(InetAddress address) {
+    public static InetAddress clientNetwork(InetAddress address) {
         if (!(address instanceof java.net.Inet6Address)) {
             return address;
         }

@@ -96,6 +96,46 @@ class AdminTransportTest {
     }
 
     @Test
+    void oneHostHoldingEveryConnectionItMayLeavesRoomForOthers() throws Exception {
+        // 127.0.0.2 is a loopback address of its own: the "attacker" host, apart from the prober on 127.0.0.1.
+        try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
+                () -> f.tokens, Optional.empty(), Duration.ofSeconds(10), Duration.ofSeconds(10))) {
+            List<Socket> idle = new ArrayList<>();
+            try {
+                for (int i = 0; i < AdminServer.MAX_CONNECTIONS; i++) {
+                    Socket s = new Socket();
+                    s.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+                    s.connect(new java.net.InetSocketAddress("127.0.0.1", admin.port()));
+                    idle.add(s);
+                }
+                Thread.sleep(1000);
+                int closed = 0;
+                for (Socket s : idle) {
+                    s.setSoTimeout(20);
+                    try {
+                        if (s.getInputStream().read() == -1) {
+                            closed++;
+                        }
+                    } catch (java.net.SocketTimeoutException open) {
+                        // kept, waiting for its request
+                    } catch (java.net.SocketException reset) {
+                        closed++;
+                    }
+                }
+                assertEquals(AdminServer.MAX_CONNECTIONS - AdminServer.MAX_CONNECTIONS_PER_ADDRESS, closed,
+                        "one host keeps its share, and no more");
+                assertEquals(200, http.send(HttpRequest.newBuilder(admin.uri().resolve("/healthz"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).statusCode(),
+                        "another host is still answered");
+            } finally {
+                for (Socket s : idle) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void aRequestWhoseWorkerIsStuckLosesItsConnectionAtTheAnswerDeadline() throws Exception {
         // The issuer's keys are served by a peer that sends headers and then nothing: the worker authenticating
         // the request waits on it (5 s, the key fetch's own bound), far past this server's answer deadline.
