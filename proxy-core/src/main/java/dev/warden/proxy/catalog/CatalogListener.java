@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 
 /**
  * Hears of DDL made outside Warden (a migration on a direct connection): LISTENs on the environment's
@@ -28,7 +29,7 @@ public final class CatalogListener implements AutoCloseable {
     private static final int POLL_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 30_000;
     /** How often the listening connection is asked whether it still answers, and how long it has to. */
-    private static final long PROBE_NANOS = 30_000_000_000L;
+    private static final Duration PROBE_EVERY = Duration.ofSeconds(30);
     private static final int PROBE_TIMEOUT_SECONDS = 5;
     /**
      * Drops of the catalog are rationed like tokens in a bucket: {@link #BURST} at once, then one per
@@ -47,10 +48,12 @@ public final class CatalogListener implements AutoCloseable {
     private final String channel;
     private final CatalogCache catalog;
     private final Thread thread;
+    private final long probeNanos;
     private volatile boolean closed;
     private Connection connection;
 
-    private CatalogListener(Environment environment, String channel, CatalogCache catalog) {
+    private CatalogListener(Environment environment, String channel, CatalogCache catalog, Duration probeEvery) {
+        this.probeNanos = probeEvery.toNanos();
         this.environment = environment;
         this.channel = channel;
         this.catalog = catalog;
@@ -60,11 +63,16 @@ public final class CatalogListener implements AutoCloseable {
 
     /** Starts listening for {@code environment}'s catalog when it names a channel; null when it names none. */
     public static CatalogListener startFor(Environment environment, CatalogCache catalog) {
+        return startFor(environment, catalog, PROBE_EVERY);
+    }
+
+    /** For tests: asks the listening connection whether it still answers every {@code probeEvery}. */
+    static CatalogListener startFor(Environment environment, CatalogCache catalog, Duration probeEvery) {
         String channel = environment.upstream().catalogChannel().map(c -> c.name()).orElse(null);
         if (channel == null) {
             return null;
         }
-        CatalogListener listener = new CatalogListener(environment, channel, catalog);
+        CatalogListener listener = new CatalogListener(environment, channel, catalog, probeEvery);
         listener.thread.start();
         return listener;
     }
@@ -93,7 +101,7 @@ public final class CatalogListener implements AutoCloseable {
                 boolean pending = false;
                 long probedAt = refilledAt;
                 while (!closed) {
-                    if (System.nanoTime() - probedAt >= PROBE_NANOS) {
+                    if (System.nanoTime() - probedAt >= probeNanos) {
                         // Waiting for notifications reads nothing from a connection that went silent (a stopped
                         // server, a network that drops packets): each wait just times out. Ask it something.
                         if (!connection.isValid(PROBE_TIMEOUT_SECONDS)) {
