@@ -149,6 +149,44 @@ class AttackPass17IdentityTest {
         }
     }
 
+    /**
+     * A login whose token is being checked (here: waiting on the provider for a key) while a reload revokes the token
+     * is checked against the policy before the reload; the policy in force must still refuse it.
+     */
+    @Test
+    void aTokenRevokedByAReloadWhileItIsCheckedIsRefused() throws Exception {
+        server = WardenServer.start(policy("[]", "[eng]"));
+        try (Connection c = connect("dev", WardenHarness.USER, token("warm-up"))) {
+            assertEquals("1", scalar(c, "SELECT 1"));
+        }
+        issuer.rotateKeys();
+        String leaked = token("revoked-in-flight");
+        int fetched = issuer.jwksRequests();
+        issuer.stallRequests(true);
+        java.util.concurrent.ExecutorService client = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<String> login = client.submit(() -> {
+                try (Connection c = connect("dev", WardenHarness.USER, leaked)) {
+                    return "accepted: " + scalar(c, "SELECT 1");
+                } catch (SQLException e) {
+                    return e.getSQLState() + " " + e.getMessage();
+                }
+            });
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (issuer.jwksRequests() == fetched && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertTrue(issuer.jwksRequests() > fetched, "the token's check asks the provider for its key");
+            server.reload(policy("[revoked-in-flight]", "[eng]"));
+            issuer.stallRequests(false);
+            String answer = login.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(answer.startsWith("28P01") && answer.contains("revoked"), answer);
+        } finally {
+            issuer.stallRequests(false);
+            client.shutdownNow();
+        }
+    }
+
     @Test
     void aTokenRevokedByAReloadIsRefusedForNewConnections() throws Exception {
         server = WardenServer.start(policy("[]", "[eng]"));

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 class SlowIdentityProviderTest {
 
     static WardenHarness warden;
+    static final java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(6);
 
     @BeforeAll
     static void start() {
@@ -37,6 +38,7 @@ class SlowIdentityProviderTest {
     @AfterAll
     static void stop() {
         warden.issuer.stallRequests(false);
+        clients.shutdownNow();
         warden.close();
     }
 
@@ -54,17 +56,25 @@ class SlowIdentityProviderTest {
             // A new key the cached set does not hold: each login with it asks the provider, which now hangs.
             warden.issuer.rotateKeys();
             String unknownKey = warden.token();
+            int fetched = warden.issuer.jwksRequests();
             warden.issuer.stallRequests(true);
             List<CompletableFuture<String>> logins = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
+                // A thread each (the common pool may have fewer): six logins at once, more than the four threads.
                 logins.add(CompletableFuture.supplyAsync(() -> {
                     try (Connection c = warden.connect("prod", WardenHarness.USER, unknownKey, "")) {
                         return "accepted";
                     } catch (SQLException e) {
                         return e.getSQLState() + " " + e.getMessage();
                     }
-                }));
+                }, clients));
             }
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (warden.issuer.jwksRequests() == fetched && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            assertTrue(warden.issuer.jwksRequests() > fetched, "a login asks the provider for the key");
+            // The other five reach the token check (and wait on the one fetching) within a TLS handshake or so.
             Thread.sleep(700);
             long started = System.nanoTime();
             // idp_b is new to this session: its columns are read from the catalog, on the blocking threads.

@@ -31,8 +31,10 @@ import java.util.concurrent.TimeUnit;
  * when the deadline passes. Probes ({@code /healthz}, {@code /readyz}) are answered on the event loop; anything
  * that authenticates (a JWKS fetch may block) or reads the store runs on {@code workers}.
  *
- * <p>Once a request has arrived, its answer must be computed and taken by the client, to the last byte, within
- * {@code answerDeadline}; otherwise the connection is closed. A worker that is stuck (a store or identity provider
+ * <p>Once a request has arrived, its answer must be computed and written whole to the connection (the client taking
+ * all but what the kernel's socket buffers hold) within {@code answerDeadline}; otherwise the connection is closed.
+ * A worker whose connection was closed still finishes its call: a decision may be made that its caller never hears
+ * of, as when any connection drops. A worker that is stuck (a store or identity provider
  * that does not answer) or a client that never reads a large answer would otherwise hold its connection for good,
  * and at {@link AdminServer#MAX_CONNECTIONS} such connections even {@code /healthz} is refused.
  */
@@ -42,9 +44,12 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     private final Executor workers;
     private final Duration requestDeadline;
     private final Duration answerDeadline;
+    private final AdminConnections connections;
     private ScheduledFuture<?> deadline;
 
-    AdminHttpHandler(AdminRoutes routes, Executor workers, Duration requestDeadline, Duration answerDeadline) {
+    AdminHttpHandler(AdminRoutes routes, Executor workers, Duration requestDeadline, Duration answerDeadline,
+                     AdminConnections connections) {
+        this.connections = connections;
         this.routes = routes;
         this.workers = workers;
         this.requestDeadline = requestDeadline;
@@ -66,6 +71,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         armDeadline(ctx, answerDeadline);
+        connections.answering(ctx.channel());
         // One request at a time per connection: stop reading until this one is answered.
         ctx.channel().config().setAutoRead(false);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
@@ -129,6 +135,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
                 return;
             }
             armDeadline(ctx, requestDeadline);
+            connections.waiting(f.channel());
             f.channel().config().setAutoRead(true);
         });
     }

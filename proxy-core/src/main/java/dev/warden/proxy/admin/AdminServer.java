@@ -50,21 +50,17 @@ import org.slf4j.LoggerFactory;
  * one the caller may not see (reads and decisions alike), 405 wrong method, 409 already decided, 413 body over
  * 64 KiB, 503 store unavailable or too busy.
  *
- * <p>Limits: {@value #MAX_CONNECTIONS} connections at once, {@value #MAX_CONNECTIONS_PER_ADDRESS} of them from one
- * client address or IPv6 /64 (more are closed on accept); a request must arrive
- * whole within {@link #REQUEST_DEADLINE}, and its answer must be computed and read whole by the client within
- * {@link #ANSWER_DEADLINE} of its arrival; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
+ * <p>Limits: {@value #MAX_CONNECTIONS} connections at once; when all are open, a new one takes the place of the
+ * longest waiting for its request of the address holding most ({@link AdminConnections}), and is closed on accept
+ * only when every one is being answered; a request must arrive
+ * whole within {@link #REQUEST_DEADLINE}, and its answer must be computed and written whole to the connection (the
+ * client taking all but what the kernel's buffers hold) within {@link #ANSWER_DEADLINE} of its arrival; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
  */
 public final class AdminServer implements AutoCloseable {
 
-    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+    static final Logger log = LoggerFactory.getLogger(AdminServer.class);
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final int MAX_CONNECTIONS = 256;
-    /**
-     * What one client address (an IPv6 client's /64) may hold of {@link #MAX_CONNECTIONS}: one host opening idle
-     * connections again as each deadline closes them cannot keep the rest (a liveness probe among them) out.
-     */
-    static final int MAX_CONNECTIONS_PER_ADDRESS = MAX_CONNECTIONS / 4;
     static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
     /**
      * Past the approval store's own bound (a read given up after 30 s of silence) and an identity provider's
@@ -103,7 +99,8 @@ public final class AdminServer implements AutoCloseable {
     /**
      * Binds {@code address} and starts serving. {@code tls} is required when the address is not loopback
      * (bearer tokens cross this port) and used wherever given. A request must arrive whole within
-     * {@code requestDeadline}, and its answer be read whole within {@code answerDeadline} of its arrival.
+     * {@code requestDeadline}, and its answer be written whole to the connection within {@code answerDeadline} of
+     * its arrival.
      */
     public static AdminServer start(AdminSettings.Address address, ApprovalService approvals,
                                     Supplier<BearerAuthenticator> authenticator, Optional<SslContext> tls,
@@ -124,9 +121,7 @@ public final class AdminServer implements AutoCloseable {
             return t;
         }, NioIoHandler.newFactory());
         AdminRoutes routes = new AdminRoutes(approvals, authenticator);
-        AtomicInteger open = new AtomicInteger();
-        java.util.concurrent.ConcurrentHashMap<InetAddress, AtomicInteger> byAddress =
-                new java.util.concurrent.ConcurrentHashMap<>();
+        AdminConnections connections = new AdminConnections(MAX_CONNECTIONS);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -134,21 +129,9 @@ public final class AdminServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.closeFuture().addListener(f -> open.decrementAndGet());
-                        if (open.incrementAndGet() > MAX_CONNECTIONS) {
-                            log.warn("admin connection refused: {} open", MAX_CONNECTIONS);
-                            ch.close();
-                            return;
-                        }
-                        InetAddress from = dev.warden.proxy.session.ConnectionBudget.clientNetwork(
-                                ch.remoteAddress().getAddress());
-                        AtomicInteger held = byAddress.computeIfAbsent(from, a -> new AtomicInteger());
-                        held.incrementAndGet();
-                        ch.closeFuture().addListener(f -> byAddress.computeIfPresent(from,
-                                (a, n) -> n.decrementAndGet() == 0 ? null : n));
-                        if (held.get() > MAX_CONNECTIONS_PER_ADDRESS) {
-                            log.warn("admin connection refused: {} open from {}", MAX_CONNECTIONS_PER_ADDRESS,
-                                    from.getHostAddress());
+                        // The group's one thread accepts and serves every connection: AdminConnections is its own.
+                        if (!connections.admit(ch)) {
+                            log.warn("admin connection refused: {} open, each being answered", MAX_CONNECTIONS);
                             ch.close();
                             return;
                         }
@@ -156,7 +139,7 @@ public final class AdminServer implements AutoCloseable {
                         ch.pipeline().addLast("http", new HttpServerCodec(4096, 8192, 8192));
                         ch.pipeline().addLast("body", new HttpObjectAggregator(MAX_BODY_BYTES));
                         ch.pipeline().addLast("admin", new AdminHttpHandler(routes, workers, requestDeadline,
-                                answerDeadline));
+                                answerDeadline, connections));
                     }
                 });
         Channel channel;

@@ -80,6 +80,12 @@ public final class WardenServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ExecutorService blocking;
+    /**
+     * Token checks waiting for a thread, at most: a client that sends a token and leaves while checks wait on a hung
+     * provider leaves its check queued (skipped when reached), so the queue is bounded by the rate of such clients,
+     * not by {@code max_connections}. Past it a login is refused with 53300.
+     */
+    static final int TOKEN_CHECKS_QUEUED = 4096;
     /** Token validation, apart from {@link #blocking}: see {@link SessionServices#loginExecutor()}. */
     private final ExecutorService tokenChecks;
     /** Cold statement analysis: two lanes at low priority; see AnalysisLanes. */
@@ -142,11 +148,12 @@ public final class WardenServer implements AutoCloseable {
             return t;
         });
         AtomicInteger checkers = new AtomicInteger();
-        this.tokenChecks = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "warden-token-check-" + checkers.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.tokenChecks = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(TOKEN_CHECKS_QUEUED), r -> {
+                    Thread t = new Thread(r, "warden-token-check-" + checkers.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
         this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking);
         this.analysis = dev.warden.proxy.session.AnalysisLanes.start();
     }

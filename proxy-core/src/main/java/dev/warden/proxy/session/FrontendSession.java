@@ -232,38 +232,43 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         String user = startup.user();
         dev.warden.identity.TokenValidator validator = services.tokens().get();
         Channel channel = ctx.channel();
-        CompletableFuture
-                .supplyAsync(() -> {
-                    if (!channel.isActive()) {
-                        // Gone while queued (startup_timeout, or the client left): no check, and no fetch of keys.
-                        throw new java.util.concurrent.CompletionException(new SessionException(
-                                SqlState.CONNECTION_FAILURE, "the client left before its token was checked"));
-                    }
-                    try {
-                        return validator.validate(token, user);
-                    } catch (dev.warden.identity.AuthenticationException e) {
-                        throw new java.util.concurrent.CompletionException(e);
-                    }
-                }, services.loginExecutor())
-                .whenComplete((id, failure) -> ctx.executor().execute(() -> {
-                    if (state == State.CLOSED) {
-                        return;
-                    }
-                    if (failure != null) {
-                        Throwable cause = ClientErrors.unwrap(failure);
-                        log.info("auth.failure session={} user={} client={} reason=\"{}\"", this.id,
-                                SessionAudit.bounded(user),
-                                ctx.channel().remoteAddress(), cause.getMessage());
-                        audit.authFailure(user, String.valueOf(ctx.channel().remoteAddress()), cause.getMessage(),
-                                ClientErrors.fatal(cause).sqlState());
-                        fail(cause);
-                    } else {
-                        tokenId = tokenIdOf(token);
-                        namePrefixes = validator.issuerConfig(id.issuer()).map(FrontendSession::namePrefixes)
-                                .orElse(null);
-                        onAuthenticated(ctx, id);
-                    }
-                }));
+        CompletableFuture<Identity> checked;
+        try {
+            checked = CompletableFuture.supplyAsync(() -> {
+                if (!channel.isActive()) {
+                    // Gone while queued (startup_timeout, or the client left): no check, and no fetch of keys.
+                    throw new java.util.concurrent.CompletionException(new SessionException(
+                            SqlState.CONNECTION_FAILURE, "the client left before its token was checked"));
+                }
+                try {
+                    return validator.validate(token, user);
+                } catch (dev.warden.identity.AuthenticationException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }, services.loginExecutor());
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new SessionException(SqlState.TOO_MANY_CONNECTIONS, "too many logins are waiting for their token "
+                    + "to be checked; try again");
+        }
+        checked.whenComplete((id, failure) -> ctx.executor().execute(() -> {
+            if (state == State.CLOSED) {
+                return;
+            }
+            if (failure != null) {
+                Throwable cause = ClientErrors.unwrap(failure);
+                log.info("auth.failure session={} user={} client={} reason=\"{}\"", this.id,
+                        SessionAudit.bounded(user),
+                        ctx.channel().remoteAddress(), cause.getMessage());
+                audit.authFailure(user, String.valueOf(ctx.channel().remoteAddress()), cause.getMessage(),
+                        ClientErrors.fatal(cause).sqlState());
+                fail(cause);
+            } else {
+                tokenId = tokenIdOf(token);
+                namePrefixes = validator.issuerConfig(id.issuer()).map(FrontendSession::namePrefixes)
+                        .orElse(null);
+                onAuthenticated(ctx, id);
+            }
+        }));
     }
 
     private void onAuthenticated(ChannelHandlerContext ctx, Identity who) {
@@ -272,9 +277,14 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 ? startup.user() : startup.database();
         Environment env = policy().environment(envName).orElse(null);
         SessionException refused = null;
-        String prefixesNow = policy().issuers().stream().filter(i -> i.issuer().equals(who.issuer())).findFirst()
-                .map(FrontendSession::namePrefixes).orElse(null);
-        if (namePrefixes != null && !namePrefixes.equals(prefixesNow)) {
+        dev.warden.config.IssuerConfig issuerNow = policy().issuers().stream()
+                .filter(i -> i.issuer().equals(who.issuer())).findFirst().orElse(null);
+        String prefixesNow = issuerNow == null ? null : namePrefixes(issuerNow);
+        if (issuerNow != null && tokenId != null && issuerNow.deniedTokenIds().contains(tokenId)) {
+            // A reload revoked the token while it was checked (or queued to be) against the policy before it.
+            refused = new SessionException(SqlState.INVALID_PASSWORD, "token id '" + SessionAudit.bounded(tokenId)
+                    + "' is revoked (identity.issuers[].denied_token_ids)");
+        } else if (namePrefixes != null && !namePrefixes.equals(prefixesNow)) {
             // A reload changed (or removed) the token's issuer while the token was checked: the names were made
             // with prefixes the policy in force no longer gives.
             refused = new SessionException(SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "the Warden policy changed "

@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  *     event loop
  * @param loginExecutor runs token validation (which may wait on an identity provider's keys) on threads of its own,
  *     so that logins waiting on a slow provider never delay the catalog reads and approvals of sessions already
- *     open; each connection has at most one validation queued, so {@code listen.max_connections} bounds its queue
+ *     open; bounded (a login it refuses is told 53300), and a check whose client has left is skipped when reached
  * @param analysisLanes run cold statement analysis (JSqlParser, up to its CPU limit per statement) off the
  *     event loop, at low priority; bounded, so a flood of new statements is refused rather than queued without end
  * @param snapshot the policy and what is built from it, swapped as one value by a reload: each statement reads it

@@ -169,6 +169,10 @@ class WebhookNotifierTest {
                 assertEquals(3, stalled.connections(), "the first delivery and its two retries, each given up");
                 Thread.sleep(1000);
                 assertEquals(3, stalled.connections(), "no delivery after the retries are spent");
+                long closing = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (stalled.closedByPeer() < 3 && System.nanoTime() < closing) {
+                    Thread.sleep(50);
+                }
                 assertEquals(3, stalled.closedByPeer(), "each delivery given up closed its connection");
             }
         }
