@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One issuer's discovery result and JWKS, fetched lazily and cached. Failures are never cached: the next
- * validation tries again. Methods are synchronized so concurrent connections trigger one fetch, not many.
+ * validation tries again. One fetch at a time (the {@code fetching} lock), so concurrent connections trigger one
+ * fetch, not many; the cached keys are read under this object's own lock, which no fetch holds, so a login whose
+ * key is cached never waits on a provider while another login refreshes the keys.
  */
 final class IssuerKeys {
 
@@ -44,6 +46,13 @@ final class IssuerKeys {
     private JWKSet keys;
     private Instant fetchedAt;
     private Instant lastUnknownKidRefetch;
+    /**
+     * A fetch is under way while keys are cached: logins whose key is cached use the cache meanwhile, even when it
+     * is due for a refresh. Guarded by {@code this}.
+     */
+    private boolean refreshing;
+    /** Held by the one fetch under way; never taken while holding {@code this}. */
+    private final Object fetching = new Object();
     /** Fetches that failed after a second or more, not tried for 5 s after ({@link #fetchUnlessJustFailedSlowly}). */
     private final dev.warden.config.net.SlowFailures slowFailures =
             new dev.warden.config.net.SlowFailures(Duration.ofSeconds(1), Duration.ofSeconds(5));
@@ -56,46 +65,85 @@ final class IssuerKeys {
         this.jwksUri = config.jwksUri().orElse(null);
     }
 
-    /** The cached keys, fetching them first if there are none yet or they are due for a refresh. */
-    synchronized JWKSet current() throws AuthenticationException {
-        Instant now = clock.instant();
-        if (keys == null) {
-            fetchUnlessJustFailedSlowly(now);
-        } else if (now.isAfter(fetchedAt.plus(REFRESH_AFTER))) {
+    /**
+     * The cached keys, fetching them first if there are none yet or they are due for a refresh. While one login
+     * refreshes them, the others are answered from the cache (up to {@link #MAX_STALE} old) without waiting for it:
+     * before, every login of the issuer waited on the refresh, up to the fetch's timeout when the provider hung, and
+     * again 5 s after each slow failure.
+     */
+    JWKSet current() throws AuthenticationException {
+        synchronized (this) {
+            Instant now = clock.instant();
+            if (keys != null && (!now.isAfter(fetchedAt.plus(REFRESH_AFTER))
+                    || refreshing && !now.isAfter(fetchedAt.plus(MAX_STALE)))) {
+                return keys;
+            }
+        }
+        synchronized (fetching) {
+            Instant now = clock.instant();
+            synchronized (this) {
+                if (keys != null && !now.isAfter(fetchedAt.plus(REFRESH_AFTER))) {
+                    return keys; // fetched by the login this one waited behind
+                }
+                refreshing = keys != null;
+            }
             try {
                 fetchUnlessJustFailedSlowly(now);
             } catch (AuthenticationException e) {
-                if (now.isAfter(fetchedAt.plus(MAX_STALE))) {
-                    throw e;
+                synchronized (this) {
+                    if (keys == null || now.isAfter(fetchedAt.plus(MAX_STALE))) {
+                        throw e;
+                    }
+                    log.warn("jwks refresh failed, using cached keys issuer={} age={} reason={}", config.issuer(),
+                            Duration.between(fetchedAt, now), e.getMessage());
                 }
-                log.warn("jwks refresh failed, using cached keys issuer={} age={} reason={}", config.issuer(),
-                        Duration.between(fetchedAt, now), e.getMessage());
+            } finally {
+                synchronized (this) {
+                    refreshing = false;
+                }
+            }
+            synchronized (this) {
+                return keys;
             }
         }
-        return keys;
     }
 
     /**
      * Called when a token names a key the cache does not hold (the IdP may have rotated). Refetches at most
-     * once per {@link #UNKNOWN_KID_REFETCH_INTERVAL}; otherwise returns the cache unchanged.
+     * once per {@link #UNKNOWN_KID_REFETCH_INTERVAL}; otherwise returns the cache as it is once any fetch under way
+     * has ended (a burst of logins with a newly rotated key is answered by the one fetch).
      */
-    synchronized JWKSet refreshForUnknownKey() throws AuthenticationException {
-        Instant now = clock.instant();
-        if (lastUnknownKidRefetch != null && now.isBefore(lastUnknownKidRefetch.plus(UNKNOWN_KID_REFETCH_INTERVAL))) {
-            log.debug("jwks refetch suppressed by rate limit issuer={}", config.issuer());
-            return keys;
+    JWKSet refreshForUnknownKey() throws AuthenticationException {
+        synchronized (fetching) {
+            Instant now = clock.instant();
+            synchronized (this) {
+                if (lastUnknownKidRefetch != null
+                        && now.isBefore(lastUnknownKidRefetch.plus(UNKNOWN_KID_REFETCH_INTERVAL))) {
+                    log.debug("jwks refetch suppressed by rate limit issuer={}", config.issuer());
+                    return keys;
+                }
+                lastUnknownKidRefetch = now;
+                refreshing = keys != null;
+            }
+            try {
+                fetchUnlessJustFailedSlowly(now);
+            } finally {
+                synchronized (this) {
+                    refreshing = false;
+                }
+            }
+            synchronized (this) {
+                return keys;
+            }
         }
-        lastUnknownKidRefetch = now;
-        fetchUnlessJustFailedSlowly(now);
-        return keys;
     }
 
     /**
-     * Logins of this issuer wait on this object's lock while one fetches. A fetch that failed fast (refused, an
+     * Logins that must fetch wait on the {@code fetching} lock while one does. A fetch that failed fast (refused, an
      * HTTP error) is simply tried again by the next; one that failed slowly (the provider took the connection and
      * did not answer in time) is not tried again for 5 s: until then each login fails at
      * once with its reason, instead of each waiting as long again in turn (and any client may send a token naming
-     * a trusted issuer).
+     * a trusted issuer). Called holding {@code fetching}, which guards {@code slowFailures} and {@code jwksUri}.
      */
     private void fetchUnlessJustFailedSlowly(Instant now) throws AuthenticationException {
         java.util.Optional<String> recent = slowFailures.recent();
@@ -117,14 +165,18 @@ final class IssuerKeys {
             jwksUri = discoverJwksUri();
         }
         String body = get(jwksUri);
+        JWKSet fetched;
         try {
             // Only public keys matter; dropping anything private guards against a misconfigured IdP.
-            keys = JWKSet.parse(body).toPublicJWKSet();
+            fetched = JWKSet.parse(body).toPublicJWKSet();
         } catch (ParseException e) {
             throw unreachable("the JWKS at " + jwksUri + " is not a valid JWK set");
         }
-        fetchedAt = now;
-        log.debug("jwks fetched issuer={} keys={}", config.issuer(), keys.getKeys().size());
+        synchronized (this) {
+            keys = fetched;
+            fetchedAt = now;
+        }
+        log.debug("jwks fetched issuer={} keys={}", config.issuer(), fetched.getKeys().size());
     }
 
     private URI discoverJwksUri() throws AuthenticationException {

@@ -183,6 +183,50 @@ class TokenValidatorTest {
     }
 
     @Test
+    void whileOneLoginRefreshesTheKeysFromAHungProviderTheOthersUseTheCache() throws Exception {
+        MutableClock clock = new MutableClock(Instant.now());
+        TokenValidator refreshing = new TokenValidator(List.of(config(idp)), clock, Duration.ofSeconds(2));
+        String token = idp.token().expiresAt(Instant.now().plus(Duration.ofHours(1))).sign();
+        refreshing.validate(token, ALICE);
+        assertEquals(1, idp.jwksRequests());
+        clock.advance(IssuerKeys.REFRESH_AFTER.plusMinutes(1));
+        idp.stallRequests(true);
+        java.util.concurrent.ExecutorService logins = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.concurrent.Callable<Long> login = () -> {
+                long started = System.nanoTime();
+                assertEquals(ALICE, refreshing.validate(token, ALICE).username());
+                return (System.nanoTime() - started) / 1_000_000;
+            };
+            java.util.concurrent.Future<Long> refresher = logins.submit(login);
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (idp.jwksRequests() < 2 && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertEquals(2, idp.jwksRequests(), "one login asks the provider for fresh keys");
+            List<java.util.concurrent.Future<Long>> others = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                others.add(logins.submit(login));
+            }
+            List<Long> took = new java.util.ArrayList<>();
+            for (java.util.concurrent.Future<Long> other : others) {
+                took.add(other.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            long refresherTook = refresher.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            System.out.println("refresh from a hung provider: the refreshing login " + refresherTook
+                    + " ms, the others " + took + " ms");
+            for (long ms : took) {
+                assertTrue(ms < 1000, "a login with a cached key waited " + ms + " ms on the refresh");
+            }
+            assertTrue(refresherTook >= 1500, "the refreshing login waited out the fetch: " + refresherTook + " ms");
+            assertEquals(2, idp.jwksRequests(), "one fetch");
+        } finally {
+            idp.stallRequests(false);
+            logins.shutdownNow();
+        }
+    }
+
+    @Test
     void discoveryAndKeysAreCached() throws Exception {
         for (int i = 0; i < 5; i++) {
             validator.validate(idp.token().sign(), ALICE);
