@@ -6,14 +6,16 @@ import io.netty.util.AttributeKey;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The admin API's connections, counted by client address (an IPv6 client's /64), and which of them wait for a
- * request. When all {@code max} are open, a new connection takes the place of the connection that has waited
- * longest for its request among those of the address holding the most connections; it is refused only when no
- * connection waits (each being answered, which the answer deadline bounds).
+ * The admin API's connections, counted by client address (an IPv6 client's /64), and which of them may give way:
+ * those waiting for a request, and those whose answer the client has not taken for a second (its write pending: a
+ * client that does not read). When all {@code max} are open, a new connection takes the place of the one that has
+ * been so longest among those of the address holding the most connections (of addresses holding as many, the one
+ * whose connection has been so longest); it is refused only when none may give way (each being answered, which the
+ * answer deadline bounds).
  *
  * <p>So idle or trickling connections, however many and from however many addresses, cannot keep a liveness probe
  * (or anyone else) out: before, one host reopening 256 idle connections as each request deadline closed them kept
@@ -26,8 +28,8 @@ final class AdminConnections {
     private final int max;
     private int open;
     private final Map<InetAddress, Integer> held = new HashMap<>();
-    /** By address, the connections waiting for a request, longest waiting first. */
-    private final Map<InetAddress, LinkedHashSet<Channel>> waiting = new HashMap<>();
+    /** By address, the connections that may give way, and since when (nanoTime), longest first. */
+    private final Map<InetAddress, LinkedHashMap<Channel, Long>> waiting = new HashMap<>();
 
     AdminConnections(int max) {
         this.max = max;
@@ -47,11 +49,14 @@ final class AdminConnections {
         return true;
     }
 
-    /** {@code ch} waits for a request (it was accepted, or its last answer was written). */
+    /**
+     * {@code ch} may give way: it waits for a request (it was accepted, or its last answer was written), or its
+     * client has not taken its answer for a second.
+     */
     void waiting(Channel ch) {
         InetAddress from = ch.attr(FROM).get();
         if (from != null) {
-            waiting.computeIfAbsent(from, a -> new LinkedHashSet<>()).add(ch);
+            waiting.computeIfAbsent(from, a -> new LinkedHashMap<>()).putIfAbsent(ch, System.nanoTime());
         }
     }
 
@@ -68,8 +73,8 @@ final class AdminConnections {
     }
 
     private void notWaiting(InetAddress from, Channel ch) {
-        LinkedHashSet<Channel> those = waiting.get(from);
-        if (those != null && those.remove(ch) && those.isEmpty()) {
+        LinkedHashMap<Channel, Long> those = waiting.get(from);
+        if (those != null && those.remove(ch) != null && those.isEmpty()) {
             waiting.remove(from);
         }
     }
@@ -87,17 +92,20 @@ final class AdminConnections {
     private boolean displaceOne() {
         InetAddress busiest = null;
         int most = 0;
-        for (InetAddress address : waiting.keySet()) {
-            int n = held.getOrDefault(address, 0);
-            if (n > most) {
+        long since = 0;
+        for (Map.Entry<InetAddress, LinkedHashMap<Channel, Long>> e : waiting.entrySet()) {
+            int n = held.getOrDefault(e.getKey(), 0);
+            long longest = e.getValue().values().iterator().next();
+            if (n > most || n == most && longest - since < 0) {
                 most = n;
-                busiest = address;
+                busiest = e.getKey();
+                since = longest;
             }
         }
         if (busiest == null) {
             return false;
         }
-        Channel longest = waiting.get(busiest).iterator().next();
+        Channel longest = waiting.get(busiest).keySet().iterator().next();
         AdminServer.log.debug("admin connection closed for a new one: the longest waiting of {} from {}", most,
                 busiest.getHostAddress());
         left(longest);

@@ -46,6 +46,8 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
     private final Duration answerDeadline;
     private final AdminConnections connections;
     private ScheduledFuture<?> deadline;
+    /** A request arrived and its answer has not been written whole yet. Event loop only. */
+    private boolean answering;
 
     AdminHttpHandler(AdminRoutes routes, Executor workers, Duration requestDeadline, Duration answerDeadline,
                      AdminConnections connections) {
@@ -70,6 +72,13 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (answering) {
+            // Sent before the last answer was taken (pipelined): the bytes read already hold it, so stopping reads
+            // does not stop it. Answers in order and one worker task per connection are simpler kept by closing.
+            ctx.close();
+            return;
+        }
+        answering = true;
         armDeadline(ctx, answerDeadline);
         connections.answering(ctx.channel());
         // One request at a time per connection: stop reading until this one is answered.
@@ -125,19 +134,40 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         }
         if (!keepAlive) {
             out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+            io.netty.channel.ChannelFuture written = ctx.writeAndFlush(out);
+            written.addListener(ChannelFutureListener.CLOSE);
+            givesWayIfNotTaken(ctx, written);
             return;
         }
         out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        ctx.writeAndFlush(out).addListener((ChannelFutureListener) f -> {
+        io.netty.channel.ChannelFuture written = ctx.writeAndFlush(out);
+        written.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 f.channel().close();
                 return;
             }
+            answering = false;
             armDeadline(ctx, requestDeadline);
             connections.waiting(f.channel());
             f.channel().config().setAutoRead(true);
         });
+        givesWayIfNotTaken(ctx, written);
+    }
+
+    /**
+     * An answer the client has not taken within a second (it does not read) lets its connection give way to a new
+     * one when all are open, as one waiting for a request does: else a client that sends requests and reads nothing
+     * holds its connections for the answer deadline, and enough of them keep a probe out.
+     */
+    private void givesWayIfNotTaken(ChannelHandlerContext ctx, io.netty.channel.ChannelFuture written) {
+        if (written.isDone()) {
+            return;
+        }
+        ctx.executor().schedule(() -> {
+            if (!written.isDone()) {
+                connections.waiting(ctx.channel());
+            }
+        }, 1, TimeUnit.SECONDS);
     }
 
     /** On the event loop only: {@code channelRead0} and the write's listener run there. */

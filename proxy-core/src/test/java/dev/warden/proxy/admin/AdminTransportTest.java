@@ -150,17 +150,25 @@ class AdminTransportTest {
         }
     }
 
+    /** Headers promising a body, then nothing: the key fetch of an authenticator whose keys are there waits (5 s). */
+    private static final byte[] KEYS_THAT_STALL =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+                    .getBytes(StandardCharsets.US_ASCII);
+
+    /** Bearer tokens of the fixture's issuer, whose keys are fetched from {@code keys}. */
+    private BearerAuthenticator authenticatorWithKeysAt(StalledServer keys) {
+        IssuerConfig config = new IssuerConfig(f.issuer.issuer(), "warden", "email", "groups", Optional.empty(),
+                Set.of("RS256"), Duration.ofSeconds(60),
+                Optional.of(URI.create("http://127.0.0.1:" + keys.port() + "/jwks")));
+        return new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
+    }
+
     @Test
     void aRequestWhoseWorkerIsStuckLosesItsConnectionAtTheAnswerDeadline() throws Exception {
         // The issuer's keys are served by a peer that sends headers and then nothing: the worker authenticating
         // the request waits on it (5 s, the key fetch's own bound), far past this server's answer deadline.
-        byte[] headers = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
-                .getBytes(StandardCharsets.US_ASCII);
-        try (StalledServer keys = new StalledServer(headers)) {
-            IssuerConfig config = new IssuerConfig(f.issuer.issuer(), "warden", "email", "groups", Optional.empty(),
-                    Set.of("RS256"), Duration.ofSeconds(60),
-                    Optional.of(URI.create("http://127.0.0.1:" + keys.port() + "/jwks")));
-            BearerAuthenticator stuck = new BearerAuthenticator(new TokenValidator(List.of(config)), List.of(config));
+        try (StalledServer keys = new StalledServer(KEYS_THAT_STALL)) {
+            BearerAuthenticator stuck = authenticatorWithKeysAt(keys);
             try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
                     () -> stuck, Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(1));
                  Socket s = new Socket("127.0.0.1", admin.port())) {
@@ -183,18 +191,9 @@ class AdminTransportTest {
 
     @Test
     void aClientThatNeverReadsALargeAnswerLosesItsConnectionAtTheAnswerDeadline() throws Exception {
-        // 200 requests of 16 KiB statements: the list answer is megabytes, which a client that reads nothing
-        // holds in the server's outbound buffer (and its connection open) for as long as it likes.
-        String statement = "UPDATE billing SET note = '" + "n".repeat(16 * 1024) + "' WHERE id = ";
-        for (int requester = 0; requester < 10; requester++) {
-            for (int i = 0; i < 20; i++) {
-                f.approvals.request(f.request(f.identity("user" + requester), statement + i));
-            }
-        }
-        HttpResponse<String> whole = f.get("/approvals", f.token("dana", "dba"));
-        assertEquals(200, whole.statusCode());
-        int size = whole.body().getBytes(StandardCharsets.UTF_8).length;
-        assertTrue(size > 4_000_000, "the list is " + size + " bytes");
+        // The list answer is megabytes, which a client that reads nothing holds in the server's outbound buffer (and
+        // its connection open) for as long as it likes.
+        int size = fillTheListWithMegabytes();
         try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
                 () -> f.tokens, Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(2));
              Socket s = new Socket()) {
@@ -208,6 +207,83 @@ class AdminTransportTest {
             long[] read = readUntilClosed(s.getInputStream());
             System.out.println("client that did not read: " + read[0] + " of " + size + " bytes before the close");
             assertTrue(read[0] < size, "the whole answer was sent: " + read[0] + " bytes");
+        }
+    }
+
+    /** 200 pending requests of 16 KiB statements, each shown twice in the list; the list's size in bytes. */
+    private int fillTheListWithMegabytes() throws Exception {
+        String statement = "UPDATE billing SET note = '" + "n".repeat(16 * 1024) + "' WHERE id = ";
+        for (int requester = 0; requester < 10; requester++) {
+            for (int i = 0; i < 20; i++) {
+                f.approvals.request(f.request(f.identity("user" + requester), statement + i));
+            }
+        }
+        HttpResponse<String> whole = f.get("/approvals", f.token("dana", "dba"));
+        assertEquals(200, whole.statusCode());
+        int size = whole.body().getBytes(StandardCharsets.UTF_8).length;
+        assertTrue(size > 4_000_000, "the list is " + size + " bytes");
+        return size;
+    }
+
+    @Test
+    void withEveryOtherConnectionBeingAnsweredOneWhoseClientDoesNotReadGivesWayToAProbe() throws Exception {
+        fillTheListWithMegabytes();
+        try (StalledServer keys = new StalledServer(KEYS_THAT_STALL)) {
+            BearerAuthenticator stuck = authenticatorWithKeysAt(keys);
+            java.util.concurrent.atomic.AtomicReference<BearerAuthenticator> tokens =
+                    new java.util.concurrent.atomic.AtomicReference<>(f.tokens);
+            String request = "GET /approvals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + f.token("dana", "dba")
+                    + "\r\n\r\n";
+            try (AdminServer admin = AdminServer.start(new AdminSettings.Address("127.0.0.1", 0), f.approvals,
+                    tokens::get, Optional.empty(), Duration.ofSeconds(60), Duration.ofSeconds(60));
+                 Socket reader = new Socket()) {
+                // One client asks for the long list and reads none of it: its answer's write stays pending.
+                reader.setReceiveBufferSize(4096);
+                reader.connect(new java.net.InetSocketAddress("127.0.0.1", admin.port()));
+                reader.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+                reader.getOutputStream().flush();
+                Thread.sleep(2000);
+                // Every other connection's request is being answered: its worker waits on a provider (5 s).
+                tokens.set(stuck);
+                List<Socket> answering = new ArrayList<>();
+                try {
+                    for (int i = 1; i < AdminServer.MAX_CONNECTIONS; i++) {
+                        Socket s = new Socket("127.0.0.1", admin.port());
+                        s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+                        s.getOutputStream().flush();
+                        answering.add(s);
+                    }
+                    Thread.sleep(300);
+                    long t0 = System.nanoTime();
+                    int probe = http.send(HttpRequest.newBuilder(admin.uri().resolve("/healthz"))
+                            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+                    long took = (System.nanoTime() - t0) / 1_000_000;
+                    assertTrue(took < 3000, "the probe is answered while the requests are (" + took + " ms)");
+                    assertEquals(200, probe, "the probe took the place of the client that does not read");
+                    reader.setSoTimeout(5000);
+                    long[] read = readUntilClosed(reader.getInputStream());
+                    assertTrue(read[0] > 0, "the reader's answer had begun");
+                } finally {
+                    for (Socket s : answering) {
+                        s.close();
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aRequestSentBeforeTheLastOneIsAnsweredClosesTheConnection() throws Exception {
+        String request = "GET /approvals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + f.token("dana", "dba")
+                + "\r\n\r\n";
+        try (Socket s = new Socket("127.0.0.1", f.server.port())) {
+            // Many requests in one write: each would be a worker's task, answered in whatever order they finish.
+            s.getOutputStream().write(request.repeat(50).getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            s.setSoTimeout(5000);
+            byte[] all = s.getInputStream().readAllBytes();
+            int answers = new String(all, StandardCharsets.ISO_8859_1).split("HTTP/1.1 ", -1).length - 1;
+            assertTrue(answers <= 1, answers + " answers to pipelined requests");
         }
     }
 
