@@ -68,10 +68,6 @@ final class AdminConnections {
         }
     }
 
-    int open() {
-        return open;
-    }
-
     private void notWaiting(InetAddress from, Channel ch) {
         LinkedHashMap<Channel, Long> those = waiting.get(from);
         if (those != null && those.remove(ch) != null && those.isEmpty()) {

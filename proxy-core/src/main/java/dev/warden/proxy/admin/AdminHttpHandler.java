@@ -2,6 +2,7 @@ package dev.warden.proxy.admin;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -33,10 +34,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Once a request has arrived, its answer must be computed and written whole to the connection (the client taking
  * all but what the kernel's socket buffers hold) within {@code answerDeadline}; otherwise the connection is closed.
- * A worker whose connection was closed still finishes its call: a decision may be made that its caller never hears
- * of, as when any connection drops. A worker that is stuck (a store or identity provider
- * that does not answer) or a client that never reads a large answer would otherwise hold its connection for good,
- * and at {@link AdminServer#MAX_CONNECTIONS} such connections even {@code /healthz} is refused.
+ * A worker that is stuck (a store or identity provider that does not answer) or a client that never reads a large
+ * answer would otherwise hold its connection for good, and at {@link AdminServer#MAX_CONNECTIONS} such connections
+ * even {@code /healthz} is refused. A worker whose connection was closed still finishes its call: a decision may be
+ * made that its caller never hears of, as when any connection drops.
  */
 final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
@@ -134,13 +135,13 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
         }
         if (!keepAlive) {
             out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            io.netty.channel.ChannelFuture written = ctx.writeAndFlush(out);
+            ChannelFuture written = ctx.writeAndFlush(out);
             written.addListener(ChannelFutureListener.CLOSE);
             givesWayIfNotTaken(ctx, written);
             return;
         }
         out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        io.netty.channel.ChannelFuture written = ctx.writeAndFlush(out);
+        ChannelFuture written = ctx.writeAndFlush(out);
         written.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 f.channel().close();
@@ -159,7 +160,7 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
      * one when all are open, as one waiting for a request does: else a client that sends requests and reads nothing
      * holds its connections for the answer deadline, and enough of them keep a probe out.
      */
-    private void givesWayIfNotTaken(ChannelHandlerContext ctx, io.netty.channel.ChannelFuture written) {
+    private void givesWayIfNotTaken(ChannelHandlerContext ctx, ChannelFuture written) {
         if (written.isDone()) {
             return;
         }

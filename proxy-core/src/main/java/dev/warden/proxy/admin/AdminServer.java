@@ -50,11 +50,13 @@ import org.slf4j.LoggerFactory;
  * one the caller may not see (reads and decisions alike), 405 wrong method, 409 already decided, 413 body over
  * 64 KiB, 503 store unavailable or too busy.
  *
- * <p>Limits: {@value #MAX_CONNECTIONS} connections at once; when all are open, a new one takes the place of the
- * longest waiting for its request of the address holding most ({@link AdminConnections}), and is closed on accept
- * only when every one is being answered; a request must arrive
+ * <p>Limits: {@value #MAX_CONNECTIONS} connections at once; when all are open, a new one takes the place of one
+ * that waits for its request, or whose client has not taken its answer for a second, of the address holding most
+ * ({@link AdminConnections}), and is closed on accept only when every one is being answered. A request must arrive
  * whole within {@link #REQUEST_DEADLINE}, and its answer must be computed and written whole to the connection (the
- * client taking all but what the kernel's buffers hold) within {@link #ANSWER_DEADLINE} of its arrival; headers up to 8 KiB. Bound beyond loopback it speaks TLS only.
+ * client taking all but what the kernel's buffers hold) within {@link #ANSWER_DEADLINE} of its arrival; a request
+ * sent before the last one is answered closes the connection. Headers up to 8 KiB. Bound beyond loopback it speaks
+ * TLS only.
  */
 public final class AdminServer implements AutoCloseable {
 
