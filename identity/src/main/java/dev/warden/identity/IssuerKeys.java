@@ -31,6 +31,8 @@ final class IssuerKeys {
 
     /** Minimum spacing of refetches caused by unknown kids: forged kids must not flood the IdP. */
     static final Duration UNKNOWN_KID_REFETCH_INTERVAL = Duration.ofSeconds(30);
+    /** After an unknown-kid refetch that failed, the next may come this soon (a failing provider is asked no more). */
+    static final Duration UNKNOWN_KID_RETRY_AFTER_FAILURE = Duration.ofSeconds(5);
     /** Keys are refreshed this often so that keys the IdP withdrew stop being accepted. */
     static final Duration REFRESH_AFTER = Duration.ofMinutes(10);
     /** Past this age stale keys are no longer used when a refresh fails. */
@@ -110,7 +112,8 @@ final class IssuerKeys {
 
     /**
      * Called when a token names a key the cache does not hold (the IdP may have rotated). Refetches at most
-     * once per {@link #UNKNOWN_KID_REFETCH_INTERVAL}; otherwise returns the cache as it is once any fetch under way
+     * once per {@link #UNKNOWN_KID_REFETCH_INTERVAL}, or {@link #UNKNOWN_KID_RETRY_AFTER_FAILURE} after one that
+     * failed; otherwise returns the cache as it is once any fetch under way
      * has ended (a burst of logins with a newly rotated key is answered by the one fetch).
      */
     JWKSet refreshForUnknownKey() throws AuthenticationException {
@@ -127,6 +130,15 @@ final class IssuerKeys {
             }
             try {
                 fetchUnlessJustFailedSlowly(now);
+            } catch (AuthenticationException e) {
+                synchronized (this) {
+                    // Not fetched: the next unknown kid may try again after UNKNOWN_KID_RETRY_AFTER_FAILURE, not the
+                    // whole interval, so a key the provider rotated in while it was down is not refused for 30 s
+                    // after it is back.
+                    lastUnknownKidRefetch = now.minus(UNKNOWN_KID_REFETCH_INTERVAL)
+                            .plus(UNKNOWN_KID_RETRY_AFTER_FAILURE);
+                }
+                throw e;
             } finally {
                 synchronized (this) {
                     refreshing = false;

@@ -227,6 +227,28 @@ class TokenValidatorTest {
     }
 
     @Test
+    void aKeyRotatedInWhileTheProviderWasDownIsFetchedSoonAfterItIsBack() throws Exception {
+        MutableClock clock = new MutableClock(Instant.now());
+        TokenValidator limited = new TokenValidator(List.of(config(idp)), clock, Duration.ofSeconds(5));
+        limited.validate(idp.token().sign(), ALICE);
+        idp.rotateKeys();
+        String rotated = idp.token().expiresAt(Instant.now().plus(Duration.ofHours(1))).sign();
+        idp.failRequests(true);
+        AuthenticationException down = assertThrows(AuthenticationException.class,
+                () -> limited.validate(rotated, ALICE));
+        assertEquals("28000", down.sqlState(), down.getMessage());
+        int asked = idp.jwksRequests();
+        clock.advance(Duration.ofSeconds(2));
+        refused(limited, rotated, ALICE, "28P01",
+                "token key id 'rsa-2' is not published by issuer " + idp.issuer());
+        assertEquals(asked, idp.jwksRequests(), "a failing provider is not asked again at once");
+        idp.failRequests(false);
+        clock.advance(IssuerKeys.UNKNOWN_KID_RETRY_AFTER_FAILURE);
+        assertEquals(ALICE, limited.validate(rotated, ALICE).username(),
+                "back, the provider is asked again well within the 30 s interval");
+    }
+
+    @Test
     void discoveryAndKeysAreCached() throws Exception {
         for (int i = 0; i < 5; i++) {
             validator.validate(idp.token().sign(), ALICE);
