@@ -2,7 +2,7 @@ package dev.warden.proxy;
 
 import dev.warden.pg.message.BackendMessage;
 import dev.warden.pg.message.FrontendMessage;
-import io.netty.buffer.ByteBufAllocator;
+import dev.warden.proxy.server.BufferAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,7 +28,7 @@ class BackpressureTest {
 
     @Test
     void aMillionRowsStreamToASlowReaderWithBoundedProxyMemory() throws Exception {
-        ByteBufAllocatorMetricProvider allocator = (ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT;
+        ByteBufAllocatorMetricProvider allocator = (ByteBufAllocatorMetricProvider) BufferAllocator.forServing();
         long baseline = used(allocator);
         long peak = 0;
         long rows = 0;

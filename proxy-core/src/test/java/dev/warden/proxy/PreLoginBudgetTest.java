@@ -63,7 +63,7 @@ class PreLoginBudgetTest {
 
     @Test
     void hugePasswordMessagesAreRefusedFromTheirHeaderAndCostNoMemory() throws Exception {
-        ByteBufAllocator allocator = ByteBufAllocator.DEFAULT;
+        ByteBufAllocator allocator = dev.warden.proxy.server.BufferAllocator.forServing();
         long before = ((ByteBufAllocatorMetricProvider) allocator).metric().usedDirectMemory()
                 + ((ByteBufAllocatorMetricProvider) allocator).metric().usedHeapMemory();
         List<RawClient> clients = new ArrayList<>();
