@@ -761,12 +761,13 @@ public final class PgbenchComparison {
                                  String loadBefore, String loadAfter, String bouncerVersion, String profile) {
         StringBuilder out = new StringBuilder();
         out.append("\n## pgbench: direct, PgBouncer and Warden with every feature on\n\n");
-        out.append(String.format(Locale.ROOT, "%s, %d cores, Java %s, TLS provider %s; %d round(s) of %d s each "
+        out.append(String.format(Locale.ROOT, "%s, %d cores, Java %s, TLS provider %s, transport %s; %d round(s) of %d s each "
                         + "(after a %d s warm-up, %d s untimed right before each round, and %d s of JIT warm-up for each Warden), interleaved over %d paths; scale %d; upstream TLS %s; client TLS "
                         + "to PgBouncer and Warden: require; %s; load average before %s, after %s%n%n",
                 ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(),
-                dev.warden.proxy.server.TlsProvider.get(), options.rounds(), options.seconds(), options.warmup(),
+                dev.warden.proxy.server.TlsProvider.get(),
+                dev.warden.proxy.server.Transport.chosen().label(), options.rounds(), options.seconds(), options.warmup(),
                 options.prewarm(), options.jitWarmup(), targets.size(), options.scale(), options.upstreamTls(), bouncerVersion, loadBefore, loadAfter));
         out.append("Latency from pgbench's per-transaction log (`-l`), nearest rank; \"added\" is the path's "
                 + "percentile minus direct's.\n\n");

@@ -2,6 +2,7 @@ package dev.warden.bench;
 
 import dev.warden.pg.message.StartupPacket;
 import dev.warden.proxy.server.TlsProvider;
+import dev.warden.proxy.server.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -15,10 +16,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -31,7 +28,7 @@ import java.net.InetSocketAddress;
 
 /**
  * The bench's yardstick, not a product: a TLS byte pipe between pgbench and PostgreSQL, built the way Warden's
- * relay is (Netty with epoll, one event loop per core, the client and its upstream connection on the same loop,
+ * relay is (Netty with Warden's transport, one event loop per core, the client and its upstream connection on the same loop,
  * TCP_NODELAY, OpenSSL through netty-tcnative on both legs, a flush at the end of each read) and doing nothing
  * else: no framing, no analysis, no audit, no masking. What it costs per transaction is the floor under any
  * relay of this design on the machine, so the harness can say how much of Warden's gap to PgBouncer is the
@@ -55,18 +52,17 @@ final class TlsPipe implements AutoCloseable {
     }
 
     static TlsPipe start(String upstreamHost, int upstreamPort, boolean upstreamTls) throws Exception {
-        if (!Epoll.isAvailable()) {
-            throw new IllegalStateException("the TLS pipe needs epoll, as Warden's relay uses on Linux");
-        }
+        // Warden's transport (-Dwarden.transport), so that the pipe stays Warden's relay with nothing else.
+        Transport transport = Transport.chosen();
         SelfSignedCertificate cert = new SelfSignedCertificate("localhost");
         SslContext serverTls = SslContextBuilder.forServer(cert.key(), cert.cert())
                 .sslProvider(TlsProvider.get()).protocols("TLSv1.3", "TLSv1.2").build();
         SslContext clientTls = SslContextBuilder.forClient().sslProvider(TlsProvider.get())
                 .trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null).build();
         EventLoopGroup loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
-                new DefaultThreadFactory(THREADS, true), EpollIoHandler.newFactory());
+                new DefaultThreadFactory(THREADS, true), transport.ioHandlerFactory());
         try {
-            Channel server = new ServerBootstrap().group(loops).channel(EpollServerSocketChannel.class)
+            Channel server = new ServerBootstrap().group(loops).channel(transport.serverType())
                     // Warden's allocator, so that the pipe stays Warden's relay with nothing else.
                     .childOption(ChannelOption.ALLOCATOR, dev.warden.proxy.server.BufferAllocator.forServing())
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -76,7 +72,8 @@ final class TlsPipe implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel client) {
                             client.pipeline().addLast("ssl-request", new SslRequest(serverTls));
-                            connectUpstream(client, upstreamHost, upstreamPort, upstreamTls ? clientTls : null);
+                            connectUpstream(client, transport, upstreamHost, upstreamPort,
+                                    upstreamTls ? clientTls : null);
                         }
                     })
                     .bind("127.0.0.1", 0).sync().channel();
@@ -98,8 +95,8 @@ final class TlsPipe implements AutoCloseable {
     }
 
     /** Connects on the client's own loop; the client is read only once the upstream leg is ready. */
-    private static void connectUpstream(Channel client, String host, int port, SslContext tls) {
-        new Bootstrap().group(client.eventLoop()).channel(EpollSocketChannel.class)
+    private static void connectUpstream(Channel client, Transport transport, String host, int port, SslContext tls) {
+        new Bootstrap().group(client.eventLoop()).channel(transport.socketType())
                 .option(ChannelOption.ALLOCATOR, dev.warden.proxy.server.BufferAllocator.forServing())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))

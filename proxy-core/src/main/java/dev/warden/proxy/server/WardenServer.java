@@ -28,16 +28,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +71,8 @@ public final class WardenServer implements AutoCloseable {
     }
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
+    /** Read once, at start: every channel must be of the kind its event loop serves. */
+    private final Transport transport = Transport.chosen();
     private final ExecutorService blocking;
     /**
      * Token checks waiting for a thread, at most: a client that sends a token and leaves while checks wait on a hung
@@ -138,7 +132,7 @@ public final class WardenServer implements AutoCloseable {
 
     private WardenServer(Policy initial) {
         this.policy = new AtomicReference<>(initial);
-        IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory io = transport.ioHandlerFactory();
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, io);
         this.workerGroup = new MultiThreadIoEventLoopGroup(eventLoops(), io);
         AtomicInteger threads = new AtomicInteger();
@@ -167,6 +161,11 @@ public final class WardenServer implements AutoCloseable {
     static int eventLoops() {
         int set = Integer.getInteger("io.netty.eventLoopThreads", 0);
         return set > 0 ? set : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** The I/O transport its channels use ({@link Transport#chosen()} when it was made). */
+    public Transport transport() {
+        return transport;
     }
 
     /** Starts listening as the policy says; returns once the port is bound. */
@@ -206,19 +205,16 @@ public final class WardenServer implements AutoCloseable {
         }
         // No silent superuser: refuse to start rather than let PostgreSQL's own checks be void.
         logins.checkAtStartup(policy.get().environments().values());
-        boolean epoll = Epoll.isAvailable();
-        Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-        Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         SessionServices services = new SessionServices(policy::get, () -> enforcement.get().guardrails(),
                 analyzer(policy.get().budgets()), () -> enforcement.get().tokens(), tls,
-                new UpstreamConnector(clientType, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
+                new UpstreamConnector(transport, listen.maxMessageBytes(), logins), new CancelRegistry(), blocking,
                 tokenChecks,
                 openSessions, tracker, audit, () -> enforcement.get().masker(),
                 this::catalogOf, approvals,
                 analysis, readingOverride, () -> enforcement.get().snapshot());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
-                .channel(serverType)
+                .channel(transport.serverType())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.ALLOCATOR, BufferAllocator.forServing())
                 .childOption(ChannelOption.ALLOCATOR, BufferAllocator.forServing())
@@ -244,7 +240,7 @@ public final class WardenServer implements AutoCloseable {
                 });
         serverChannel = bootstrap.bind(listen.host(), listen.port()).sync().channel();
         log.info("warden.listening address={} transport={} environments={} policy={}", serverChannel.localAddress(),
-                epoll ? "epoll" : "nio", policy.get().environments().keySet(), shortHash());
+                transport.label(), policy.get().environments().keySet(), shortHash());
     }
 
     /** The analyser's parse timeout and size cap are read once, at start: its cache holds what they decided. */

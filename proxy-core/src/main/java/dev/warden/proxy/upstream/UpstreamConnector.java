@@ -44,15 +44,13 @@ public final class UpstreamConnector {
     /** Netty's asynchronous DNS resolver (the default one calls the blocking JDK resolver on the event loop). */
     private final io.netty.resolver.AddressResolverGroup<InetSocketAddress> resolver;
 
-    public UpstreamConnector(Class<? extends Channel> channelType, int maxMessageBytes, SessionLogins logins) {
-        this.channelType = channelType;
+    public UpstreamConnector(dev.warden.proxy.server.Transport transport, int maxMessageBytes,
+                             SessionLogins logins) {
+        this.channelType = transport.socketType();
         this.maxMessageBytes = maxMessageBytes;
         this.logins = logins;
-        Class<? extends io.netty.channel.socket.DatagramChannel> datagrams =
-                channelType.getName().contains("Epoll") ? io.netty.channel.epoll.EpollDatagramChannel.class
-                        : io.netty.channel.socket.nio.NioDatagramChannel.class;
         this.resolver = new io.netty.resolver.dns.DnsAddressResolverGroup(
-                new io.netty.resolver.dns.DnsNameResolverBuilder().datagramChannelType(datagrams));
+                new io.netty.resolver.dns.DnsNameResolverBuilder().datagramChannelType(transport.datagramType()));
     }
 
     /**
