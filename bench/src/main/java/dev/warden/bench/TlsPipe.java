@@ -28,9 +28,9 @@ import java.net.InetSocketAddress;
 
 /**
  * The bench's yardstick, not a product: a TLS byte pipe between pgbench and PostgreSQL, built the way Warden's
- * relay is (Netty with Warden's transport, one event loop per core, the client and its upstream connection on the same loop,
- * TCP_NODELAY, OpenSSL through netty-tcnative on both legs, a flush at the end of each read) and doing nothing
- * else: no framing, no analysis, no audit, no masking. What it costs per transaction is the floor under any
+ * relay is (Netty on Warden's transport, one event loop per core, the client and its upstream connection on the
+ * same loop, TCP_NODELAY, OpenSSL through netty-tcnative on both legs, a flush at the end of each read) and doing
+ * nothing else: no framing, no analysis, no audit, no masking. What it costs per transaction is the floor under any
  * relay of this design on the machine, so the harness can say how much of Warden's gap to PgBouncer is the
  * design's (Java, Netty, a second TLS stack) and how much is Warden's features.
  *
