@@ -61,6 +61,47 @@ class PreLoginBudgetTest {
         }
     }
 
+    /**
+     * A client refused for the address's share gets 53300 and nothing else: what it sent before the refusal is never
+     * read. On io_uring the close waits for the 53300 to be written, and a client that sent its StartupMessage and
+     * shut its side at once had that message read meanwhile (a read is armed on the peer's half-close) and answered
+     * with a password request.
+     */
+    @Test
+    void aRefusedClientIsAnsweredOnlyWith53300() throws Exception {
+        int share = warden.policy().budgets().preLoginPerAddress(warden.policy().listen().maxConnections());
+        List<RawClient> idle = new ArrayList<>();
+        byte[] startup = RawClient.bytes(StartupPacket.StartupMessage.of(Map.of("user", WardenHarness.USER,
+                "database", "dev")).toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT));
+        try {
+            for (int i = 0; i < share; i++) {
+                idle.add(from("127.0.0.4"));
+            }
+            for (int attempt = 0; attempt < 40; attempt++) {
+                try (RawClient c = from("127.0.0.4")) {
+                    c.send(startup);
+                    c.socket.shutdownOutput();
+                    List<String> answers = new ArrayList<>();
+                    while (true) {
+                        BackendMessage m;
+                        try {
+                            m = c.read();
+                        } catch (java.io.EOFException | java.net.SocketException closed) {
+                            break;
+                        }
+                        answers.add(m instanceof BackendMessage.ErrorResponse e ? "E " + e.sqlState()
+                                : m.getClass().getSimpleName());
+                    }
+                    assertEquals(List.of("E 53300"), answers, "attempt " + attempt);
+                }
+            }
+        } finally {
+            for (RawClient c : idle) {
+                c.close();
+            }
+        }
+    }
+
     @Test
     void hugePasswordMessagesAreRefusedFromTheirHeaderAndCostNoMemory() throws Exception {
         ByteBufAllocator allocator = dev.warden.proxy.server.BufferAllocator.forServing();

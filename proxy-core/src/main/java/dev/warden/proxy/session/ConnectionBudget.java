@@ -107,6 +107,12 @@ public final class ConnectionBudget {
         return slot != null && slot.budget.loggedIn.get() >= maxConnections;
     }
 
+    /** Whether the budget refused the client on {@code channel} (53300), which is then being closed. */
+    public static boolean refused(Channel channel) {
+        Slot slot = channel.attr(SLOT).get();
+        return slot != null && slot.refused;
+    }
+
     /** Where one channel stands; read by {@link #loginsFull} and by the close listener. */
     private static final class Slot {
         final ConnectionBudget budget;
@@ -114,6 +120,12 @@ public final class ConnectionBudget {
         final InetAddress address;
         boolean admitted;
         boolean loggedIn;
+        /**
+         * Refused (53300): nothing it sends is read any more. On io_uring the refusal's close waits for its write to
+         * complete, and a receive already submitted (or the peer's half-close) may still deliver bytes meanwhile;
+         * read on the token-check threads too.
+         */
+        volatile boolean refused;
 
         Slot(ConnectionBudget budget, Channel channel, InetAddress address) {
             this.budget = budget;
@@ -187,6 +199,10 @@ public final class ConnectionBudget {
     }
 
     private static void refuse(Channel channel, String message) {
+        Slot slot = channel.attr(SLOT).get();
+        if (slot != null) {
+            slot.refused = true;
+        }
         if (!channel.isActive()) {
             return;
         }
@@ -216,6 +232,17 @@ public final class ConnectionBudget {
                 refuse(ctx.channel(), "sorry, too many connections waiting to log in (from this address or in all); "
                         + "try again shortly");
             }
+        }
+
+        /** What a refused client sends is dropped here, before any frame of it is decoded. */
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            Slot slot = ctx.channel().attr(SLOT).get();
+            if (slot != null && slot.refused) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+                return;
+            }
+            super.channelRead(ctx, msg);
         }
 
         @Override

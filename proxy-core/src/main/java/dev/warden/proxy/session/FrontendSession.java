@@ -235,8 +235,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         CompletableFuture<Identity> checked;
         try {
             checked = CompletableFuture.supplyAsync(() -> {
-                if (!channel.isActive()) {
-                    // Gone while queued (startup_timeout, or the client left): no check, and no fetch of keys.
+                if (!channel.isActive() || ConnectionBudget.refused(channel)) {
+                    // Gone while queued (startup_timeout, the client left, or displaced by the connection budget and
+                    // being closed): no check, and no fetch of keys.
                     throw new java.util.concurrent.CompletionException(new SessionException(
                             SqlState.CONNECTION_FAILURE, "the client left before its token was checked"));
                 }
@@ -251,7 +252,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                     + "to be checked; try again");
         }
         checked.whenComplete((id, failure) -> ctx.executor().execute(() -> {
-            if (state == State.CLOSED) {
+            if (state == State.CLOSED || ConnectionBudget.refused(ctx.channel())) {
                 return;
             }
             if (failure != null) {
