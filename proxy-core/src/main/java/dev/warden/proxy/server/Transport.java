@@ -37,6 +37,21 @@ public enum Transport {
     /** The system property that names the transport. */
     public static final String PROPERTY = "warden.transport";
 
+    /**
+     * Netty's multishot accept on io_uring re-arms at once after a failed accept (out of file descriptors), where
+     * epoll stops accepting for a second: the listener would spin and log each failure while the backlog waits.
+     * Warden's connections last, so one accept per submission costs nothing worth measuring; an operator's
+     * {@code -Dio.netty.iouring.acceptMultiShotEnabled} still chooses. Netty reads it once, when {@code IoUring}
+     * is first used, which is after this.
+     */
+    static final String MULTISHOT_ACCEPT = "io.netty.iouring.acceptMultiShotEnabled";
+
+    static {
+        if (System.getProperty(MULTISHOT_ACCEPT) == null) {
+            System.setProperty(MULTISHOT_ACCEPT, "false");
+        }
+    }
+
     private final String label;
     private final Class<? extends ServerChannel> serverType;
     private final Class<? extends SocketChannel> socketType;

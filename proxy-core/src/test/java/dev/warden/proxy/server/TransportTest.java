@@ -1,8 +1,10 @@
 package dev.warden.proxy.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -33,6 +35,13 @@ class TransportTest {
                 assertTrue(type.getPackageName().endsWith("." + family), t + ": " + type);
             }
         }
+    }
+
+    /** Netty's multishot accept would spin on a failed accept (no file descriptors left): it is off. */
+    @Test
+    void multishotAcceptIsOffOnIoUring() {
+        assumeTrue(Transport.IO_URING.available(), "io_uring is not allowed on this machine");
+        assertFalse(io.netty.channel.uring.IoUring.isAcceptMultishotEnabled());
     }
 
     @Test
