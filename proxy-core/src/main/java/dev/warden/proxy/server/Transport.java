@@ -22,9 +22,9 @@ import io.netty.channel.uring.IoUringSocketChannel;
 /**
  * The I/O transport of Warden's client and upstream channels: Linux's io_uring where the kernel allows it, else
  * epoll, else Java's NIO; {@code -Dwarden.transport=io_uring|epoll|nio} chooses one. io_uring is first because
- * it cost a fifth less CPU per statement than epoll under {@code pgbench -S -c16} on the 2-core development
- * machine (bench/README.md, section of 2026-12-05). The channel classes of one transport go together: a channel
- * must be of the kind its event loop serves.
+ * under {@code pgbench -S -c16} on the 2-core development machine it cost about a third less CPU per transaction
+ * than epoll, and a featureless relay on it cost what PgBouncer does (bench/README.md, section of 2026-12-05). The
+ * channel classes of one transport go together: a channel must be of the kind its event loop serves.
  *
  * <p>A named transport that cannot be used here is an error at start, not a silent fallback: an operator who
  * chose io_uring (for its figures) and got epoll would be measuring the wrong thing.
