@@ -62,10 +62,10 @@ class PreLoginBudgetTest {
     }
 
     /**
-     * A client refused for the address's share gets 53300 and nothing else: what it sent before the refusal is never
-     * read. On io_uring the close waits for the 53300 to be written, and a client that sent its StartupMessage and
-     * shut its side at once had that message read meanwhile (a read is armed on the peer's half-close) and answered
-     * with a password request.
+     * A client refused for the address's share gets 53300 and nothing else, even one that sent its StartupMessage and
+     * shut its side at once: on io_uring the close waits for the 53300 to be written, and a read is armed on the
+     * peer's half-close (a helper's reading of Netty's source; not seen to happen here, before or after the gate
+     * drops what a refused client sends).
      */
     @Test
     void aRefusedClientIsAnsweredOnlyWith53300() throws Exception {
@@ -74,8 +74,13 @@ class PreLoginBudgetTest {
         byte[] startup = RawClient.bytes(StartupPacket.StartupMessage.of(Map.of("user", WardenHarness.USER,
                 "database", "dev")).toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT));
         try {
+            // Each holds its slot once Warden has answered its StartupMessage: accepted connections become active
+            // on either event loop, so a connection made later could otherwise take a slot before them.
             for (int i = 0; i < share; i++) {
-                idle.add(from("127.0.0.4"));
+                RawClient c = from("127.0.0.4");
+                idle.add(c);
+                c.send(startup);
+                c.expect(BackendMessage.AuthenticationCleartextPassword.class);
             }
             for (int attempt = 0; attempt < 40; attempt++) {
                 try (RawClient c = from("127.0.0.4")) {
