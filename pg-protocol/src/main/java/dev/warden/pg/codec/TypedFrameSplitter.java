@@ -63,7 +63,11 @@ final class TypedFrameSplitter {
         if (in.readableBytes() < frameLength) {
             return null;
         }
-        ByteBuf frame = in.retainedSlice(start, frameLength);
+        // A plain slice holding a count on the buffer read into, not retainedSlice: a pooled buffer's retained
+        // slice comes from and goes back to Netty's Recycler, which cost about 1.5 % of the event loops' samples
+        // (JFR, pgbench -S -c 16) against a short-lived object the young generation takes for free. Releasing the
+        // slice releases that count; nothing here reads a frame's own reference count.
+        ByteBuf frame = in.slice(start, frameLength).retain();
         in.skipBytes(frameLength);
         return frame;
     }

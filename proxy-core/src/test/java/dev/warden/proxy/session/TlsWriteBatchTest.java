@@ -1,6 +1,7 @@
 package dev.warden.proxy.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +29,10 @@ class TlsWriteBatchTest {
         final List<String> events = new ArrayList<>();
         final List<Object> written = new ArrayList<>();
         final StringBuilder bytes = new StringBuilder();
+        /** While set, writes are kept, not released (as the SslHandler keeps them during its handshake). */
+        boolean hold;
+        final List<ByteBuf> held = new ArrayList<>();
+        final List<String> heldText = new ArrayList<>();
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
@@ -36,7 +41,12 @@ class TlsWriteBatchTest {
             events.add("write " + (promise.isVoid() ? "" : "promised ") + text.length());
             bytes.append(text);
             written.add(msg);
-            buf.release();
+            if (hold) {
+                held.add(buf);
+                heldText.add(text);
+            } else {
+                buf.release();
+            }
             promise.trySuccess();
         }
 
@@ -148,10 +158,74 @@ class TlsWriteBatchTest {
                 assertTrue(size <= Math.max(TlsWriteBatch.MAX_BATCH, 6000), e + " (seed " + seed + ")");
             }
         }
-        assertEquals(0, alloc.metric().usedDirectMemory(), "seed " + seed + ": every batch was released");
+        assertTrue(alloc.metric().usedDirectMemory() <= TlsWriteBatch.MAX_KEPT,
+                "seed " + seed + ": every batch was released but one kept for the next flush");
         ch.write(message('q', 10), ch.voidPromise());
         ch.pipeline().remove("batch");
         assertEquals(0, alloc.metric().usedDirectMemory(), "a removed handler released what it gathered");
+        ch.finishAndReleaseAll();
+    }
+
+    /**
+     * A flush's batch is used again for the next flush only when nothing below holds it any more; one still held
+     * below (the SslHandler's handshake, a peer that does not read) keeps its bytes, whatever is written after.
+     */
+    @Test
+    void aBatchIsUsedAgainOnlyWhenNothingBelowHoldsIt() {
+        Below below = new Below();
+        UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+        EmbeddedChannel ch = channel(below, alloc);
+        ch.write(message('a', 40), ch.voidPromise());
+        ch.flush();
+        ch.write(message('b', 50), ch.voidPromise());
+        ch.flush();
+        assertSame(below.written.get(0), below.written.get(1), "released below: the next flush used it again");
+
+        below.hold = true;
+        for (int i = 0; i < 4; i++) {
+            ch.write(message((char) ('c' + i), 30 + i), ch.voidPromise());
+            ch.write(message('x', 5), ch.voidPromise());
+            ch.flush();
+        }
+        for (int i = 0; i < below.held.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                assertNotSame(below.held.get(j), below.held.get(i), "a batch held below is never written again");
+            }
+            assertEquals(below.heldText.get(i), below.held.get(i).toString(StandardCharsets.ISO_8859_1),
+                    "a batch held below keeps its bytes");
+        }
+        below.hold = false;
+        below.held.forEach(ByteBuf::release);
+        ch.write(message('y', 7), ch.voidPromise());
+        ch.flush();
+        ch.write(message('z', 8), ch.voidPromise());
+        ch.flush();
+        int n = below.written.size();
+        assertSame(below.written.get(n - 2), below.written.get(n - 1));
+        assertEquals("a".repeat(40) + "b".repeat(50) + "c".repeat(30) + "xxxxx" + "d".repeat(31) + "xxxxx"
+                + "e".repeat(32) + "xxxxx" + "f".repeat(33) + "xxxxx" + "y".repeat(7) + "z".repeat(8),
+                below.bytes.toString());
+        ch.close();
+        assertEquals(0, alloc.metric().usedDirectMemory(), "closing released the kept batch");
+    }
+
+    /** A batch grown past {@link TlsWriteBatch#MAX_KEPT} is released, not kept for an idle session. */
+    @Test
+    void aLargeBatchIsNotKept() {
+        Below below = new Below();
+        UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+        EmbeddedChannel ch = channel(below, alloc);
+        for (int i = 0; i < 20; i++) {
+            ch.write(message('m', 100), ch.voidPromise());
+        }
+        ch.flush();
+        assertEquals(0, alloc.metric().usedDirectMemory(), "a batch of 2000 bytes was released");
+        ch.write(message('s', 10), ch.voidPromise());
+        ch.flush();
+        assertNotSame(below.written.get(0), below.written.get(1));
+        assertTrue(alloc.metric().usedDirectMemory() > 0, "a small one is kept");
+        ch.pipeline().remove("batch");
+        assertEquals(0, alloc.metric().usedDirectMemory(), "a removed handler released what it kept");
         ch.finishAndReleaseAll();
     }
 }
