@@ -45,6 +45,46 @@ class UpstreamJdbcTest {
         }
     }
 
+    /**
+     * Warden's side connections ask the server to probe them (30 s idle, then every 10 s, 3 unanswered): a Warden
+     * gone behind a partition must not leave its backends, and their locks, for the kernel's two hours. Both ways
+     * of asking are read back from a real server: the startup options of the catalog's connection, and the SETs of
+     * the audit sink's and witness's, which a pooler in front of the server would let through. The database sets
+     * other values, which a plain connection takes.
+     */
+    @Test
+    void sideConnectionsHaveTheServerProbeThemWhateverTheDatabaseSets() throws Exception {
+        try (TestPostgres pg = TestPostgres.start()) {
+            String database = pg.createDatabase("own_keepalives");
+            try (Connection admin = pg.connect(database); Statement s = admin.createStatement()) {
+                s.execute("ALTER DATABASE " + database + " SET tcp_keepalives_idle = 7200");
+                s.execute("ALTER DATABASE " + database + " SET tcp_keepalives_interval = 75");
+                s.execute("ALTER DATABASE " + database + " SET tcp_keepalives_count = 9");
+            }
+            try (Connection plain = pg.connect(database)) {
+                assertEquals("7200", show(plain, "tcp_keepalives_idle"), "a plain connection takes the database's");
+            }
+            Upstream upstream = new Upstream(pg.host(), pg.port(), database, pg.superuser(),
+                    Secret.of(pg.superuserPassword()), TlsMode.DISABLE, Optional.empty(), Duration.ofSeconds(5),
+                    true, "test");
+            try (Connection own = UpstreamJdbc.open(upstream, "warden-catalog")) {
+                assertKeepalives(own);
+            }
+            Secret url = Secret.of("jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + database + "?user="
+                    + pg.superuser() + "&password=" + pg.superuserPassword());
+            try (Connection sink = dev.warden.audit.sink.AppendOnlyTables.connect(url, "warden-audit")) {
+                assertKeepalives(sink);
+                assertEquals("25s", show(sink, "statement_timeout"), "cancelled 5 s before the driver gives up");
+            }
+        }
+    }
+
+    private static void assertKeepalives(Connection c) throws Exception {
+        assertEquals("30", show(c, "tcp_keepalives_idle"));
+        assertEquals("10", show(c, "tcp_keepalives_interval"));
+        assertEquals("3", show(c, "tcp_keepalives_count"));
+    }
+
     private static String show(Connection c, String setting) throws Exception {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW " + setting)) {
             rs.next();
