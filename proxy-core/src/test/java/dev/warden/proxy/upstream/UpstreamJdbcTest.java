@@ -25,18 +25,12 @@ class UpstreamJdbcTest {
     @Test
     void wardensOwnConnectionsRunWithoutJitAndWithALockTimeoutWhateverTheDatabaseSets() throws Exception {
         try (TestPostgres pg = TestPostgres.start()) {
-            String database = pg.createDatabase("own_connections");
-            try (Connection admin = pg.connect(database); Statement s = admin.createStatement()) {
-                s.execute("ALTER DATABASE " + database + " SET jit = on");
-                s.execute("ALTER DATABASE " + database + " SET lock_timeout = 0");
-            }
+            String database = databaseSetting(pg, "own_connections", "jit = on", "lock_timeout = 0");
             try (Connection plain = pg.connect(database)) {
                 assertEquals("on", show(plain, "jit"), "a plain connection takes the database's setting");
                 assertEquals("0", show(plain, "lock_timeout"));
             }
-            Upstream upstream = new Upstream(pg.host(), pg.port(), database, pg.superuser(),
-                    Secret.of(pg.superuserPassword()), TlsMode.DISABLE, Optional.empty(), Duration.ofSeconds(5),
-                    true, "test");
+            Upstream upstream = upstream(pg, database);
             try (Connection own = UpstreamJdbc.open(upstream, "warden-catalog")) {
                 assertEquals("off", show(own, "jit"));
                 assertEquals("5s", show(own, "lock_timeout"));
@@ -55,18 +49,12 @@ class UpstreamJdbcTest {
     @Test
     void sideConnectionsHaveTheServerProbeThemWhateverTheDatabaseSets() throws Exception {
         try (TestPostgres pg = TestPostgres.start()) {
-            String database = pg.createDatabase("own_keepalives");
-            try (Connection admin = pg.connect(database); Statement s = admin.createStatement()) {
-                s.execute("ALTER DATABASE " + database + " SET tcp_keepalives_idle = 7200");
-                s.execute("ALTER DATABASE " + database + " SET tcp_keepalives_interval = 75");
-                s.execute("ALTER DATABASE " + database + " SET tcp_keepalives_count = 9");
-            }
+            String database = databaseSetting(pg, "own_keepalives", "tcp_keepalives_idle = 7200",
+                    "tcp_keepalives_interval = 75", "tcp_keepalives_count = 9");
             try (Connection plain = pg.connect(database)) {
                 assertEquals("7200", show(plain, "tcp_keepalives_idle"), "a plain connection takes the database's");
             }
-            Upstream upstream = new Upstream(pg.host(), pg.port(), database, pg.superuser(),
-                    Secret.of(pg.superuserPassword()), TlsMode.DISABLE, Optional.empty(), Duration.ofSeconds(5),
-                    true, "test");
+            Upstream upstream = upstream(pg, database);
             try (Connection own = UpstreamJdbc.open(upstream, "warden-catalog")) {
                 assertKeepalives(own);
             }
@@ -77,6 +65,22 @@ class UpstreamJdbcTest {
                 assertEquals("25s", show(sink, "statement_timeout"), "cancelled 5 s before the driver gives up");
             }
         }
+    }
+
+    /** A new database whose own settings ({@code ALTER DATABASE ... SET}) are {@code settings}. */
+    private static String databaseSetting(TestPostgres pg, String name, String... settings) throws Exception {
+        String database = pg.createDatabase(name);
+        try (Connection admin = pg.connect(database); Statement s = admin.createStatement()) {
+            for (String setting : settings) {
+                s.execute("ALTER DATABASE " + database + " SET " + setting);
+            }
+        }
+        return database;
+    }
+
+    private static Upstream upstream(TestPostgres pg, String database) {
+        return new Upstream(pg.host(), pg.port(), database, pg.superuser(), Secret.of(pg.superuserPassword()),
+                TlsMode.DISABLE, Optional.empty(), Duration.ofSeconds(5), true, "test");
     }
 
     private static void assertKeepalives(Connection c) throws Exception {
