@@ -23,10 +23,19 @@ public final class HttpWitnessStore implements WitnessStore {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final URI url;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    /** The wait for a connection and for an answer's headers; the whole answer gets twice this. */
+    private final Duration timeout;
+    private final HttpClient client;
 
     public HttpWitnessStore(URI url) {
+        this(url, TIMEOUT);
+    }
+
+    /** With another timeout than {@link #TIMEOUT} (tests). */
+    HttpWitnessStore(URI url, Duration timeout) {
         this.url = url;
+        this.timeout = timeout;
+        this.client = HttpClient.newBuilder().connectTimeout(timeout).build();
     }
 
     @Override
@@ -36,7 +45,7 @@ public final class HttpWitnessStore implements WitnessStore {
 
     @Override
     public void publish(WitnessHead head) throws IOException {
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(TIMEOUT)
+        HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(head.toJson())).build();
         HttpResponse<String> response = send(request);
@@ -49,7 +58,7 @@ public final class HttpWitnessStore implements WitnessStore {
     public Optional<WitnessHead> latest(String chain) throws IOException {
         String separator = url.getRawQuery() == null ? "?" : "&";
         URI query = URI.create(url + separator + "chain=" + URLEncoder.encode(chain, StandardCharsets.UTF_8));
-        HttpResponse<String> response = send(HttpRequest.newBuilder(query).timeout(TIMEOUT).GET().build());
+        HttpResponse<String> response = send(HttpRequest.newBuilder(query).timeout(timeout).GET().build());
         if (response.statusCode() == 404) {
             return Optional.empty();
         }
@@ -121,7 +130,7 @@ public final class HttpWitnessStore implements WitnessStore {
         String separator = url.getRawQuery() == null ? "?" : "&";
         URI query = URI.create(url + separator + "chain=" + URLEncoder.encode(chain, StandardCharsets.UTF_8)
                 + "&from_seq=" + fromSeq);
-        HttpResponse<String> response = send(HttpRequest.newBuilder(query).timeout(TIMEOUT).GET().build());
+        HttpResponse<String> response = send(HttpRequest.newBuilder(query).timeout(timeout).GET().build());
         if (response.statusCode() == 404) {
             return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
         }
@@ -141,11 +150,11 @@ public final class HttpWitnessStore implements WitnessStore {
         return body;
     }
 
-    /** The whole answer within twice {@link #TIMEOUT} (see WholeAnswer: a witness that stalled its body held it). */
+    /** The whole answer within twice the timeout (see WholeAnswer: a witness that stalled its body held it). */
     private HttpResponse<String> send(HttpRequest request) throws IOException {
         try {
             return dev.warden.config.net.WholeAnswer.send(client, request,
-                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8), TIMEOUT.multipliedBy(2));
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8), timeout.multipliedBy(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while talking to the witness " + url, e);
