@@ -6,8 +6,8 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * Cuts typed frames (type byte, int32 length counting itself, body) out of a cumulation buffer. Shared by
- * both directions; only the set of valid type bytes differs. Frames are retained slices of the input, so a
- * relayed message is never copied.
+ * both directions; only the set of valid type bytes differs. Frames are slices of the input, each holding one
+ * count on it (released by whoever takes the frame), so a relayed message is never copied.
  */
 final class TypedFrameSplitter {
     private final boolean[] validTypes = new boolean[256];
@@ -33,7 +33,7 @@ final class TypedFrameSplitter {
     }
 
     /**
-     * Returns the next whole frame as a retained slice and advances {@code in} past it, or null (without
+     * Returns the next whole frame as a slice holding a count on {@code in}, and advances {@code in} past it, or null (without
      * moving {@code in}) when the frame is not complete yet.
      */
     ByteBuf next(ByteBuf in) {

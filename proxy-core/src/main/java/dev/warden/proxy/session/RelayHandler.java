@@ -177,7 +177,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
             case 'D' -> onDescribe(frame);
             case 'C' -> {
-                FrontendMessage.Close close = (FrontendMessage.Close) FrontendMessage.decode(frame);
+                FrontendMessage.Close close = (FrontendMessage.Close) decoded(frame);
                 String name = PreparedStatements.wireName(close.name());
                 if (name == null) {
                     refuseName(frame, close.name());
@@ -373,6 +373,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
                 "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {
             if (failure != null) {
+                frame.release(); // never relayed: the session ends with the gate's failure
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
@@ -856,7 +857,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void onParse(ByteBuf frame) {
         byte[] textBytes = StatementBytes.ofParse(frame);
         audit.receiving(textBytes);
-        FrontendMessage.Parse decoded = (FrontendMessage.Parse) FrontendMessage.decode(frame);
+        FrontendMessage.Parse decoded = (FrontendMessage.Parse) decoded(frame);
         String name = PreparedStatements.wireName(decoded.statement());
         if (name == null) {
             refuseName(frame, decoded.statement());
@@ -963,7 +964,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private void onBind(ByteBuf frame) {
-        FrontendMessage.Bind bind = (FrontendMessage.Bind) FrontendMessage.decode(frame);
+        FrontendMessage.Bind bind = (FrontendMessage.Bind) decoded(frame);
         String statementName = PreparedStatements.wireName(bind.statement());
         String portalName = PreparedStatements.wireName(bind.portal());
         if (statementName == null || portalName == null) {
@@ -1051,7 +1052,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private void onDescribe(ByteBuf frame) {
-        FrontendMessage.Describe d = (FrontendMessage.Describe) FrontendMessage.decode(frame);
+        FrontendMessage.Describe d = (FrontendMessage.Describe) decoded(frame);
         String name = PreparedStatements.wireName(d.name());
         if (name == null) {
             refuseName(frame, d.name());
@@ -1069,7 +1070,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * approval (prepared by Parse or by SQL PREPARE) waits for one here, per execution.
      */
     private void onExecute(ByteBuf frame) {
-        FrontendMessage.Execute execute = (FrontendMessage.Execute) FrontendMessage.decode(frame);
+        FrontendMessage.Execute execute = (FrontendMessage.Execute) decoded(frame);
         String name = PreparedStatements.wireName(execute.portal());
         if (name == null) {
             refuseName(frame, execute.portal());
@@ -1129,6 +1130,21 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
+     * Decodes a client frame. One that does not decode (a name without its end, a field cut short) is released
+     * before its error ends the session: it is a slice of the buffer the client's bytes were read into, and left
+     * unreleased it pinned that buffer for good, so a client reconnecting to send one more each time grew Warden's
+     * memory without bound (MalformedFrameLeakTest).
+     */
+    private static FrontendMessage decoded(ByteBuf frame) {
+        try {
+            return FrontendMessage.decode(frame);
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+    }
+
+    /**
      * Refuses an extended-protocol message whose statement or portal name is not plain ASCII. The server converts a
      * name from the client encoding and keys it by its first 63 bytes; Warden keeps ASCII names so (see
      * {@link PreparedStatements#wireName}), and no client it knows of names statements otherwise. Before, names
@@ -1162,7 +1178,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     + "(the FunctionCall message): Warden cannot tell what the answer carries", "call the function "
                     + "with SELECT, whose result is masked");
         }
-        FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) FrontendMessage.decode(frame);
+        FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) decoded(frame);
         // Its record names the arguments too, as a Bind's names its values: they are what the function runs with.
         admit(frame, new StatementGate.Statement(policy, SessionAudit.FUNCTION_CALL_TEXT + call.functionOid(),
                 BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null),

@@ -127,8 +127,10 @@ final class TlsWriteBatch extends ChannelDuplexHandler {
         ByteBuf gathered = batch;
         if (gathered != null && gathered.isReadable()) {
             batch = null;
-            if (sent != null) {
-                sent.release(); // an earlier batch of this flush: only the last one may be kept
+            ByteBuf earlier = sent;
+            sent = null;
+            if (earlier != null) {
+                earlier.release(); // an earlier batch of this flush: only the last one may be kept
             }
             sent = gathered.retain();
             ctx.write(gathered, ctx.voidPromise());

@@ -34,7 +34,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private final ExecutionTally tally;
     /** Backend frames (filed under their entry) that wait while the catalog is asked about a result's columns. */
     private final ArrayDeque<Filed> waiting = new ArrayDeque<>();
-    /** The RowDescription decoded while relaying the current frame (frames are pooled objects). */
+    /** The frame whose RowDescription was decoded last, compared by identity (each frame is a slice of its own). */
     private ByteBuf lastRowDescriptionFrame;
     private Described lastRowDescription;
     /** A repeated statement's RowDescription is not decoded again (see {@link RepeatedFrame}). */
