@@ -33,8 +33,8 @@ final class TypedFrameSplitter {
     }
 
     /**
-     * Returns the next whole frame as a slice holding a count on {@code in}, and advances {@code in} past it, or null (without
-     * moving {@code in}) when the frame is not complete yet.
+     * Returns the next whole frame as a slice holding a count on {@code in}, and advances {@code in} past it, or
+     * null (without moving {@code in}) when the frame is not complete yet.
      */
     ByteBuf next(ByteBuf in) {
         if (!in.isReadable()) {
