@@ -113,4 +113,27 @@ class MalformedFrameLeakTest {
         assertEquals(List.of(), leaks.list.stream().map(e -> e.getFormattedMessage().lines().findFirst().orElse(""))
                 .toList(), "buffers left unreleased: " + answers);
     }
+
+    /**
+     * A Query whose text has no end is relayed, not judged as a statement: the server refuses the message itself
+     * (08P01, at ERROR level, so the session goes on) and runs nothing, as it does without Warden. Whatever the text
+     * would say, here a DROP, nothing of it runs.
+     */
+    @Test
+    void aQueryWithoutItsEndIsRefusedByTheServerAndTheSessionGoesOn() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("CREATE TABLE unended_kept (a int)"));
+            c.untilReady();
+            c.send(frame('Q', "DROP TABLE unended_kept"));
+            List<BackendMessage> answer = c.untilReady();
+            BackendMessage.ErrorResponse error = (BackendMessage.ErrorResponse) answer.get(0);
+            assertEquals("08P01", error.sqlState(), error.message());
+            assertEquals("ERROR", error.severity());
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("SELECT count(*) FROM unended_kept"));
+            assertEquals(List.of("0"), RawClient.values(c.untilReady()), "the table is still there");
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("DROP TABLE unended_kept"));
+            c.untilReady();
+        }
+    }
 }
