@@ -58,17 +58,9 @@ class MalformedFrameLeakTest {
         return m;
     }
 
+    /** A frame of {@code type} whose body is {@code body}'s Latin-1 bytes, as they are (no end added). */
     private static byte[] frame(char type, String body) {
-        byte[] b = body.getBytes(StandardCharsets.ISO_8859_1);
-        byte[] f = new byte[5 + b.length];
-        f[0] = (byte) type;
-        int length = 4 + b.length;
-        f[1] = (byte) (length >>> 24);
-        f[2] = (byte) (length >>> 16);
-        f[3] = (byte) (length >>> 8);
-        f[4] = (byte) length;
-        System.arraycopy(b, 0, f, 5, b.length);
-        return f;
+        return ProtocolPass15Test.frame(type, ProtocolPass15Test.latin1(body));
     }
 
     @Test
