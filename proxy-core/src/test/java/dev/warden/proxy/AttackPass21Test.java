@@ -156,13 +156,10 @@ class AttackPass21Test {
         try (Connection c = warden.prod(); Connection b = warden.devAdmin()) {
             warden.directly("CREATE TABLE ap_dos (id int)", "GRANT ALL ON ap_dos TO gw_login",
                     "CREATE FUNCTION ap_dosf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
-            // The whole loop inside the trap: PL/pgSQL checks for interrupts before each statement, so with a block per
-            // iteration a cancel landing between two blocks ended the statement (once in a full run, 2026-12-05).
             warden.directly("CREATE FUNCTION ap_stubborn() RETURNS int LANGUAGE plpgsql AS $$DECLARE "
-                    + "t0 timestamptz := clock_timestamp(); BEGIN LOOP BEGIN "
-                    + "WHILE clock_timestamp() < t0 + interval '12 s' LOOP PERFORM count(*) FROM public.ap_dos; "
-                    + "PERFORM pg_sleep(0.05); END LOOP; RETURN 1; "
-                    + "EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END$$");
+                    + "t0 timestamptz := clock_timestamp(); BEGIN " + trapped(3, "WHILE clock_timestamp() < t0 + "
+                    + "interval '12 s' LOOP PERFORM count(*) FROM public.ap_dos; PERFORM pg_sleep(0.05); END LOOP; "
+                    + "RETURN 1;") + " END$$");
             CompletableFuture<String> stubborn = CompletableFuture.supplyAsync(() -> run(c, "SELECT ap_stubborn()"));
             Thread.sleep(500);
             assertTrue(!stubborn.isDone(), "C's statement runs: " + (stubborn.isDone() ? stubborn.get() : ""));
@@ -190,6 +187,21 @@ class AttackPass21Test {
             warden.directly("DROP TABLE IF EXISTS ap_dos", "DROP TABLE IF EXISTS ap_mine",
                     "DROP FUNCTION IF EXISTS ap_dosf() CASCADE", "DROP FUNCTION IF EXISTS ap_stubborn()");
         }
+    }
+
+    /**
+     * PL/pgSQL that runs {@code body} again each time a cancel lands in it, nested {@code depth} deep. PL/pgSQL checks
+     * for interrupts outside the block it just left: in an empty handler, and before a loop's next pass. With one
+     * block, a cancel sent again (Warden sends one every 100 ms) that landed in that moment ended the statement (twice
+     * in full runs, 2026-12-05); each level's own check sits inside the level around it, so escaping takes one more
+     * cancel landing in that moment per level.
+     */
+    private static String trapped(int depth, String body) {
+        String inner = body;
+        for (int level = 0; level < depth; level++) {
+            inner = "LOOP BEGIN " + inner + " EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP;";
+        }
+        return inner;
     }
 
     /**
