@@ -31,6 +31,11 @@ final class ApprovalsCli {
      * its timeout) was taken for the held statement, denied in its stead, and the held one expired (57014).
      */
     static String awaitPendingId(WardenHarness warden) throws Exception {
+        return awaitPendingId(warden, "");
+    }
+
+    /** The first held request whose statement holds {@code text}. */
+    static String awaitPendingId(WardenHarness warden, String text) throws Exception {
         long deadline = System.currentTimeMillis() + 5000;
         String last = "";
         while (System.currentTimeMillis() < deadline) {
@@ -38,13 +43,14 @@ final class ApprovalsCli {
             last = list.out() + list.err();
             if (list.exitCode() == 0) {
                 for (JsonNode r : ApprovalJson.MAPPER.readTree(list.out()).path("approvals")) {
-                    if (r.path("status").asText().equals("pending") && r.path("held").asBoolean(false)) {
+                    if (r.path("status").asText().equals("pending") && r.path("held").asBoolean(false)
+                            && r.path("statement").asText().contains(text)) {
                         return r.path("id").asText();
                     }
                 }
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("no held request appeared: " + last);
+        throw new AssertionError("no held request of \"" + text + "\" appeared: " + last);
     }
 }

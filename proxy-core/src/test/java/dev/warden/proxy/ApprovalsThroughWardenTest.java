@@ -125,6 +125,38 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
+     * A write that waits for approval after its own session's DDL, pipelined before it, whose transaction ends
+     * meanwhile. The write was judged with that DDL open (its view unreadable) and runs after it on the same
+     * backend whenever it commits; only another session's DDL can change what it runs. Before, the commit counted as
+     * a redefinition and the approved write was refused (42501 approval-outdated), as a write sent at once was
+     * when the commit fell in its audit record's write (judged-before-ddl, WritesRunElsewhereThroughWardenTest).
+     */
+    @Test
+    void anApprovedWriteAfterItsOwnSessionsDdlInAPipelineRuns() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            // The DDL's transaction lasts a second: the DELETE is judged while it is open.
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("CREATE VIEW public.billing_v AS SELECT * FROM "
+                    + "public.billing; SELECT pg_sleep(1)"));
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("DELETE FROM public.billing_v WHERE id > 1000"));
+            String ddl = ApprovalsCli.awaitPendingId(warden, "CREATE VIEW");
+            assertEquals(0, cli(bobToken(), "approve", ddl).exit);
+            String delete = ApprovalsCli.awaitPendingId(warden, "DELETE");
+            java.util.List<dev.warden.pg.message.BackendMessage> first = c.untilReady();
+            assertEquals(java.util.List.of(), RawClient.errors(first), "the view is made");
+            assertEquals(0, cli(bobToken(), "approve", delete).exit, "approved after the view's commit");
+            java.util.List<dev.warden.pg.message.BackendMessage> second = c.untilReady();
+            assertEquals(java.util.List.of(), RawClient.errors(second), "the DELETE ran: " + second);
+            assertTrue(second.stream().anyMatch(m -> m instanceof dev.warden.pg.message.BackendMessage.CommandComplete
+                    done && done.tag().equals("DELETE 0")), String.valueOf(second));
+        } finally {
+            try (Connection admin = warden.connect(""); Statement s = admin.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.billing_v");
+            }
+        }
+    }
+
+    /**
      * A rule that asks for approval decided before a rule that blocks: an UPDATE of billing (approval) whose
      * trigger deletes from billing_audit (block) asked an approver, who saw only the UPDATE, and the approved
      * UPDATE ran the trigger. Now the block decides at once, and no approval is asked for.

@@ -240,14 +240,22 @@ public final class CatalogCache implements AutoCloseable {
      * every session's judgements that reach one of them are stale (see {@link #redefinedSince}).
      */
     public void invalidate(Set<String> names) {
+        invalidate(names, null);
+    }
+
+    /**
+     * {@link #invalidate(Set)}, for DDL that session {@code by} sent (the key of {@link #openDdl}; null: not known):
+     * see {@link #namedRedefinedSince(Set, long, Object)}.
+     */
+    public void invalidate(Set<String> names, Object by) {
         // Not this object's monitor: lookups hold it on the executor for as long as the database takes, and this
         // runs on an event loop.
         synchronized (invalidating) {
-            invalidateAndRecord(names);
+            invalidateAndRecord(names, by);
         }
         for (CatalogCache other : sameDatabase) {
             synchronized (other.invalidating) {
-                other.invalidateAndRecord(names);
+                other.invalidateAndRecord(names, by);
             }
         }
     }
@@ -554,7 +562,7 @@ public final class CatalogCache implements AutoCloseable {
         }
     }
 
-    private void invalidateAndRecord(Set<String> names) {
+    private void invalidateAndRecord(Set<String> names, Object by) {
         // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
         // new count (read before it was computed) was made without the dropped entries.
         invalidationsBegun.incrementAndGet(); // before the entries go: see dropReadAcross
@@ -564,7 +572,8 @@ public final class CatalogCache implements AutoCloseable {
             everyNameRedefined = at;
         } else {
             for (String name : names) {
-                redefined.put(name, at);
+                redefined.merge(name, new Redefinition(at, by, 0), (was, now) -> new Redefinition(at, by,
+                        by != null && was.by() == by ? was.byOthers() : was.at()));
             }
         }
         columns.clear();
@@ -593,7 +602,12 @@ public final class CatalogCache implements AutoCloseable {
      * been invalidated {@code since} times: a prepared statement judged before it may now read something else.
      */
     public boolean redefinedSince(Set<String> names, long since) {
-        return everyNameRedefined > since || namedRedefinedSince(names, since);
+        return redefinedSince(names, since, null);
+    }
+
+    /** {@link #redefinedSince(Set, long)}, not counting {@code except}'s own DDL (see below). */
+    public boolean redefinedSince(Set<String> names, long since, Object except) {
+        return everyNameRedefined > since || namedRedefinedSince(names, since, except);
     }
 
     /**
@@ -601,18 +615,36 @@ public final class CatalogCache implements AutoCloseable {
      * notifications, nor DDL of dynamic SQL, which redefine every name.
      */
     public boolean namedRedefinedSince(Set<String> names, long since) {
+        return namedRedefinedSince(names, since, null);
+    }
+
+    /**
+     * {@link #namedRedefinedSince(Set, long)}, not counting DDL that session {@code except} sent (null: counting
+     * all). For a statement of that session judged at {@code since}: its own DDL was sent before it, so the judgement
+     * counted that DDL as open ({@code Unreadable}) or read the catalog after it, and the statement runs after it on
+     * the same backend whenever that transaction commits. Only another session's commit can change what it runs. A
+     * name another session redefined is counted even when the session's own DDL redefined it later.
+     */
+    public boolean namedRedefinedSince(Set<String> names, long since, Object except) {
         if (invalidationsBegun.get() <= since) {
             // No invalidation began since (counted before its names are recorded): nothing to look for, and a
             // text naming n relations is not walked at each of its n results.
             return false;
         }
         for (String name : names) {
-            Long at = redefined.get(name);
-            if (at != null && at > since) {
+            Redefinition at = redefined.get(name);
+            if (at != null && (except != null && at.by() == except ? at.byOthers() : at.at()) > since) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * A name's last redefinition: at which invalidation, by which session (null: not known), and the last one by any
+     * other session or none known (0: none recorded).
+     */
+    private record Redefinition(long at, Object by, long byOthers) {
     }
 
     private final Object invalidating = new Object();
@@ -624,7 +656,7 @@ public final class CatalogCache implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong invalidationsBegun =
             new java.util.concurrent.atomic.AtomicLong();
     /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
-    private final Map<String, Long> redefined = new ConcurrentHashMap<>();
+    private final Map<String, Redefinition> redefined = new ConcurrentHashMap<>();
     private volatile long everyNameRedefined = -1;
 
     /** The generation of the functions and relations cached (see {@link #generation}). */

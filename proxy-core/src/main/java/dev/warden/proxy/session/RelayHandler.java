@@ -420,11 +420,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (catalog == null || analysis == null || catalog.invalidations() == judgedAt) {
             return false;
         }
-        if (approved ? catalog.redefinedSince(catalog.reachedNames(analysis), judgedAt)
-                : catalog.namedRedefinedSince(usedNames(catalog.names(analysis), analysis), judgedAt)) {
+        // Not this session's own DDL, sent before the statement (its transaction ending while the audit record was
+        // written refused a harmless write that followed it in a pipeline): see CatalogCache#namedRedefinedSince.
+        Object own = session.masking;
+        if (approved ? catalog.redefinedSince(catalog.reachedNames(analysis), judgedAt, own)
+                : catalog.namedRedefinedSince(usedNames(catalog.names(analysis), analysis), judgedAt, own)) {
             return true;
         }
-        return catalog.namedRedefinedSince(Set.of(CatalogCache.ANY_ROUTINE), judgedAt)
+        return catalog.namedRedefinedSince(Set.of(CatalogCache.ANY_ROUTINE), judgedAt, own)
                 && dev.warden.proxy.catalog.StatementWalk.any(analysis, f -> f.unparsed() || f.dynamicSql()
                 || !f.tablesRead().isEmpty() || !f.tablesWritten().isEmpty() || !f.functions().isEmpty()
                 || !f.implicitCalls().isEmpty());

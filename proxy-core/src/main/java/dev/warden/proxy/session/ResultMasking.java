@@ -677,7 +677,7 @@ final class ResultMasking {
 
     /** @param redefined the names DDL may have redefined (null: any name) */
     private void invalidate(Set<String> redefined) {
-        catalog.invalidate(redefined);
+        catalog.invalidate(redefined, this); // this session's DDL: see CatalogCache#namedRedefinedSince
         plans.clear();
         lastPlan = null;
         judged.newGeneration();
