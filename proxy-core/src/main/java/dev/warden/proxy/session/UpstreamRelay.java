@@ -53,6 +53,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         return new Described(fields, List.of(names));
     }
 
+    /**
+     * The frame being relayed, until it is handed on (written to the client, released, or held in {@link #waiting}):
+     * released when relaying it fails. A message of the server's that does not decode (or masking that throws) ends
+     * the session; before, the frame was left unreleased and pinned the buffer it was read into for good.
+     */
+    private ByteBuf unhanded;
+
     /** {@code running}: for a notice, the request the server was running when it arrived (see relay). */
     private record Filed(ByteBuf frame, Answer answer, Entry running) {
     }
@@ -71,29 +78,47 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
-        tally.deferResults();
-        byte type = frame.getByte(frame.readerIndex());
-        if (type == 'S') {
-            BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
-            session.lexing.update(status.name(), status.value());
-        }
-        Answer answer = queue.answered(type);
-        session.prepared.answered(answer, type);
-        Entry running = type == 'N' ? queue.head() : null;
-        for (Entry skipped : answer.dropped()) {
-            // The server skipped these after an error: they never ran.
-            if (skipped.execution != null) {
-                finish(skipped.execution);
+        Answer answer;
+        Entry running;
+        unhanded = frame;
+        try {
+            tally.deferResults();
+            byte type = frame.getByte(frame.readerIndex());
+            if (type == 'S') {
+                BackendMessage.ParameterStatus status = (BackendMessage.ParameterStatus) BackendMessage.decode(frame);
+                session.lexing.update(status.name(), status.value());
             }
+            answer = queue.answered(type);
+            session.prepared.answered(answer, type);
+            running = type == 'N' ? queue.head() : null;
+            for (Entry skipped : answer.dropped()) {
+                // The server skipped these after an error: they never ran.
+                if (skipped.execution != null) {
+                    finish(skipped.execution);
+                }
+            }
+        } catch (RuntimeException e) {
+            releaseUnhanded(); // the session ends (exceptionCaught), as before
+            throw e;
         }
         if (session.flow.responsesPaused()) {
+            unhanded = null;
             waiting.add(new Filed(frame, answer, running));
             return;
         }
         try {
             relay(frame, answer, running);
         } catch (RuntimeException e) {
+            releaseUnhanded();
             failAndRelease(e);
+        }
+    }
+
+    private void releaseUnhanded() {
+        ByteBuf frame = unhanded;
+        unhanded = null;
+        if (frame != null) {
+            frame.release();
         }
     }
 
@@ -119,7 +144,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
+    /** Relays {@code frame}; when it throws, the frame is still {@link #unhanded} unless it was handed on. */
     private void relay(ByteBuf frame, Answer answer, Entry running) {
+        unhanded = frame;
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
         Entry entry = answer.owner();
@@ -137,18 +164,21 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             } else if (type == 'T' && entry.kind == Kind.DESCRIBE_STATEMENT && entry.statement != null) {
                 entry.statement.fields = rowDescription(frame);
             }
+            unhanded = null;
             frame.release();
             return;
         }
         if (entry != null && entry.action == Action.REPLACE_ERROR && type == 'E') {
             BackendMessage.ErrorResponse error = (BackendMessage.ErrorResponse) BackendMessage.decode(frame);
             if (error.message() != null && error.message().contains(session.requests.blockMarker)) {
+                unhanded = null;
                 frame.release();
                 session.client.write(entry.replacement.toByteBuf(session.client.alloc()), session.client.voidPromise());
                 return;
             }
         }
         frame = maskResult(type, frame, entry);
+        unhanded = frame; // a masked copy in its stead, or null: held in waiting
         if (frame == null) {
             return;
         }
@@ -157,6 +187,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             return;
         }
         if (type == 'S' && tally.parameterStatusMismatch(frame, entry)) {
+            unhanded = null;
             frame.release();
             return;
         }
@@ -164,6 +195,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             tally.count(type, frame, entry.execution);
             if (session.ending()) {
                 // The tripwire ended the session: the client gets the FATAL error, not this frame.
+                unhanded = null;
                 frame.release();
                 return;
             }
@@ -174,11 +206,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             // function or DO body), and is masked as that statement's text.
             Entry owner = entry == null && type == 'N' ? running : entry;
             if (type == 'N' && withheld(owner == null ? null : owner.execution)) {
+                unhanded = null;
                 frame.release();
                 return;
             }
             frame = maskMessageText(frame, owner == null ? null : owner.execution);
         }
+        unhanded = null;
         session.client.write(frame, session.client.voidPromise());
     }
 
@@ -197,9 +231,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (tally.ready(entry == null ? null : entry.execution)) {
+            unhanded = null;
             frame.release();
             return;
         }
+        unhanded = null;
         session.client.write(frame, session.client.voidPromise());
         session.readyForQuery();
     }
@@ -265,8 +301,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (masked == null) {
             return frame;
         }
+        ByteBuf out = masked.toByteBuf(session.client.alloc());
         frame.release();
-        return masked.toByteBuf(session.client.alloc());
+        unhanded = out;
+        return out;
     }
 
     /**
@@ -460,6 +498,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     private void pause(ByteBuf frame, Entry entry) {
+        unhanded = null;
         waiting.addFirst(new Filed(frame, new Answer(entry, false, List.of()), null));
         session.flow.pauseResponses(true);
     }
@@ -476,6 +515,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         } catch (RuntimeException e) {
             // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
+            releaseUnhanded();
             failAndRelease(e);
             return;
         }
