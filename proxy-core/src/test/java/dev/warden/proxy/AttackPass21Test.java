@@ -156,10 +156,7 @@ class AttackPass21Test {
         try (Connection c = warden.prod(); Connection b = warden.devAdmin()) {
             warden.directly("CREATE TABLE ap_dos (id int)", "GRANT ALL ON ap_dos TO gw_login",
                     "CREATE FUNCTION ap_dosf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
-            warden.directly("CREATE FUNCTION ap_stubborn() RETURNS int LANGUAGE plpgsql AS $$DECLARE "
-                    + "t0 timestamptz := clock_timestamp(); BEGIN " + trapped(3, "WHILE clock_timestamp() < t0 + "
-                    + "interval '12 s' LOOP PERFORM count(*) FROM public.ap_dos; PERFORM pg_sleep(0.05); END LOOP; "
-                    + "RETURN 1;") + " END$$");
+            createStubborn();
             CompletableFuture<String> stubborn = CompletableFuture.supplyAsync(() -> run(c, "SELECT ap_stubborn()"));
             Thread.sleep(500);
             assertTrue(!stubborn.isDone(), "C's statement runs: " + (stubborn.isDone() ? stubborn.get() : ""));
@@ -187,6 +184,61 @@ class AttackPass21Test {
             warden.directly("DROP TABLE IF EXISTS ap_dos", "DROP TABLE IF EXISTS ap_mine",
                     "DROP FUNCTION IF EXISTS ap_dosf() CASCADE", "DROP FUNCTION IF EXISTS ap_stubborn()");
         }
+    }
+
+    /**
+     * Reviewer's attack on the judgement's stamp: B's statement that commits DDL waits while the other sessions'
+     * statements it reaches are cancelled (here up to 5 s, C's trapping the cancel until it is terminated). D, in
+     * that moment, puts a trigger on the table B's statement writes and commits it through Warden. B's statement was
+     * judged before the trigger existed; the stamp of its judgement was read only after the wait, so D's trigger
+     * counted as seen, and the INSERT ran it unjudged. Now the stamp is read before the judgement: refused
+     * (judged-before-ddl), and the trigger never runs.
+     */
+    @Test
+    void aTriggerCommittedWhileACommitWaitsForOtherSessionsIsNotRunUnjudged() throws Exception {
+        try (Connection c = warden.prod(); Connection b = warden.devAdmin(); Connection d = warden.devAdmin()) {
+            warden.directly("CREATE TABLE ap_dos (id int)", "GRANT ALL ON ap_dos TO gw_login",
+                    "CREATE TABLE ap_tgt (id int)", "CREATE TABLE ap_witness (id int)",
+                    "CREATE FUNCTION ap_dosf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                    "CREATE FUNCTION ap_witnessf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                            + "INSERT INTO public.ap_witness VALUES (1); RETURN NEW; END$$");
+            createStubborn();
+            CompletableFuture<String> stubborn = CompletableFuture.supplyAsync(() -> run(c, "SELECT ap_stubborn()"));
+            Thread.sleep(500);
+            assertNull(run(b, "BEGIN"));
+            assertNull(run(b, "CREATE TABLE ap_mine4 (id int)"));
+            assertNull(run(b, "CREATE TRIGGER ap_mine4t BEFORE INSERT ON ap_mine4 FOR EACH ROW EXECUTE FUNCTION "
+                    + "ap_dosf()"));
+            CompletableFuture<String> commit = CompletableFuture.supplyAsync(() ->
+                    run(b, "INSERT INTO public.ap_tgt VALUES (1); COMMIT"));
+            Thread.sleep(1500);
+            assertTrue(!commit.isDone(), "B's statement waits for C's to be withdrawn: " + commit.getNow(""));
+            assertNull(run(d, "CREATE TRIGGER ap_tgtt BEFORE INSERT ON public.ap_tgt FOR EACH ROW EXECUTE FUNCTION "
+                    + "ap_witnessf()"));
+            String result = commit.get(30, TimeUnit.SECONDS);
+            run(b, "ROLLBACK");
+            stubborn.get(30, TimeUnit.SECONDS);
+            String witnessed;
+            try (Connection direct = warden.direct()) {
+                witnessed = WardenHarness.scalar(direct, "SELECT count(*) FROM public.ap_witness");
+            }
+            assertEquals("0", witnessed, "D's trigger ran with B's INSERT: " + result);
+            assertTrue(result != null && result.startsWith("42501") && result.contains("judged-before-ddl"),
+                    String.valueOf(result));
+        } finally {
+            warden.directly("DROP TABLE IF EXISTS ap_dos", "DROP TABLE IF EXISTS ap_mine4",
+                    "DROP TABLE IF EXISTS ap_tgt", "DROP TABLE IF EXISTS ap_witness",
+                    "DROP FUNCTION IF EXISTS ap_dosf() CASCADE", "DROP FUNCTION IF EXISTS ap_witnessf() CASCADE",
+                    "DROP FUNCTION IF EXISTS ap_stubborn()");
+        }
+    }
+
+    /** ap_stubborn(): reads ap_dos every 50 ms for 12 s, and traps every cancel ({@link #trapped}). */
+    private static void createStubborn() throws SQLException {
+        warden.directly("CREATE FUNCTION ap_stubborn() RETURNS int LANGUAGE plpgsql AS $$DECLARE "
+                + "t0 timestamptz := clock_timestamp(); BEGIN " + trapped(3, "WHILE clock_timestamp() < t0 + "
+                + "interval '12 s' LOOP PERFORM count(*) FROM public.ap_dos; PERFORM pg_sleep(0.05); END LOOP; "
+                + "RETURN 1;") + " END$$");
     }
 
     /**

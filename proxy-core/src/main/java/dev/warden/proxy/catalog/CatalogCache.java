@@ -240,14 +240,14 @@ public final class CatalogCache implements AutoCloseable {
      * every session's judgements that reach one of them are stale (see {@link #redefinedSince}).
      */
     public void invalidate(Set<String> names) {
-        invalidate(names, null);
+        invalidate(names, 0);
     }
 
     /**
-     * {@link #invalidate(Set)}, for DDL that session {@code by} sent (the key of {@link #openDdl}; null: not known):
-     * see {@link #namedRedefinedSince(Set, long, Object)}.
+     * {@link #invalidate(Set)}, for DDL that the session numbered {@code by} sent (0: not known): see
+     * {@link #namedRedefinedSince(Set, long, long)}. A number, not the session: the record outlives it.
      */
-    public void invalidate(Set<String> names, Object by) {
+    public void invalidate(Set<String> names, long by) {
         // Not this object's monitor: lookups hold it on the executor for as long as the database takes, and this
         // runs on an event loop.
         synchronized (invalidating) {
@@ -562,18 +562,23 @@ public final class CatalogCache implements AutoCloseable {
         }
     }
 
-    private void invalidateAndRecord(Set<String> names, Object by) {
+    private void invalidateAndRecord(Set<String> names, long by) {
         // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
         // new count (read before it was computed) was made without the dropped entries.
         invalidationsBegun.incrementAndGet(); // before the entries go: see dropReadAcross
         long at = invalidations.get() + 1;
-        if (names == null || redefined.size() > 4096) {
-            redefined.clear();
+        if (names == null) {
+            // Every name, for an approved statement; the names recorded stay (dropping them hid another session's
+            // trigger, committed just before, from a statement sent at once).
             everyNameRedefined = at;
+        } else if (redefined.size() > 4096) {
+            everyNameRedefined = at;
+            namesForgotten = at; // before the names go: a reader that misses one then sees this
+            redefined.clear();
         } else {
             for (String name : names) {
                 redefined.merge(name, new Redefinition(at, by, 0), (was, now) -> new Redefinition(at, by,
-                        by != null && was.by() == by ? was.byOthers() : was.at()));
+                        by != 0 && was.by() == by ? was.byOthers() : was.at()));
             }
         }
         columns.clear();
@@ -602,11 +607,11 @@ public final class CatalogCache implements AutoCloseable {
      * been invalidated {@code since} times: a prepared statement judged before it may now read something else.
      */
     public boolean redefinedSince(Set<String> names, long since) {
-        return redefinedSince(names, since, null);
+        return redefinedSince(names, since, 0);
     }
 
-    /** {@link #redefinedSince(Set, long)}, not counting {@code except}'s own DDL (see below). */
-    public boolean redefinedSince(Set<String> names, long since, Object except) {
+    /** {@link #redefinedSince(Set, long)}, not counting the named DDL of session {@code except} (see below). */
+    public boolean redefinedSince(Set<String> names, long since, long except) {
         return everyNameRedefined > since || namedRedefinedSince(names, since, except);
     }
 
@@ -615,17 +620,18 @@ public final class CatalogCache implements AutoCloseable {
      * notifications, nor DDL of dynamic SQL, which redefine every name.
      */
     public boolean namedRedefinedSince(Set<String> names, long since) {
-        return namedRedefinedSince(names, since, null);
+        return namedRedefinedSince(names, since, 0);
     }
 
     /**
-     * {@link #namedRedefinedSince(Set, long)}, not counting DDL that session {@code except} sent (null: counting
+     * {@link #namedRedefinedSince(Set, long)}, not counting DDL that session {@code except} sent (0: counting
      * all). For a statement of that session judged at {@code since}: its own DDL was sent before it, so the judgement
      * counted that DDL as open ({@code Unreadable}) or read the catalog after it, and the statement runs after it on
      * the same backend whenever that transaction commits. Only another session's commit can change what it runs. A
-     * name another session redefined is counted even when the session's own DDL redefined it later.
+     * name another session redefined is counted even when the session's own DDL redefined it later. When the
+     * names recorded were dropped since (more than 4,096), every name counts: which were redefined is not known.
      */
-    public boolean namedRedefinedSince(Set<String> names, long since, Object except) {
+    public boolean namedRedefinedSince(Set<String> names, long since, long except) {
         if (invalidationsBegun.get() <= since) {
             // No invalidation began since (counted before its names are recorded): nothing to look for, and a
             // text naming n relations is not walked at each of its n results.
@@ -633,18 +639,18 @@ public final class CatalogCache implements AutoCloseable {
         }
         for (String name : names) {
             Redefinition at = redefined.get(name);
-            if (at != null && (except != null && at.by() == except ? at.byOthers() : at.at()) > since) {
+            if (at != null && (except != 0 && at.by() == except ? at.byOthers() : at.at()) > since) {
                 return true;
             }
         }
-        return false;
+        return namesForgotten > since; // read after the names: see invalidateAndRecord
     }
 
     /**
-     * A name's last redefinition: at which invalidation, by which session (null: not known), and the last one by any
+     * A name's last redefinition: at which invalidation, by which session (0: not known), and the last one by any
      * other session or none known (0: none recorded).
      */
-    private record Redefinition(long at, Object by, long byOthers) {
+    private record Redefinition(long at, long by, long byOthers) {
     }
 
     private final Object invalidating = new Object();
@@ -658,6 +664,8 @@ public final class CatalogCache implements AutoCloseable {
     /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
     private final Map<String, Redefinition> redefined = new ConcurrentHashMap<>();
     private volatile long everyNameRedefined = -1;
+    /** The last invalidation that dropped the names recorded, so many were they (see {@link #namedRedefinedSince}). */
+    private volatile long namesForgotten = -1;
 
     /** The generation of the functions and relations cached (see {@link #generation}). */
     public long generation() {

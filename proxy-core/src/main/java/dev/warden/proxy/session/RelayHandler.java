@@ -290,11 +290,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * answered in time, the COMMIT is refused (42501, {@code ddl-commit-waits}) and the transaction stays open:
      * COMMIT again.
      */
-    private void admit(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
+    private void admit(ByteBuf frame, StatementGate.Statement statement, long judgedAt, Kind standInKind,
                        Consumer<StatementGate.Forward> forward, Runnable refused) {
         Unreadable committing = committedDdl(statement.analysis());
         if (committing.isEmpty()) {
-            admitNow(frame, statement, standInKind, forward, refused);
+            admitNow(frame, statement, judgedAt, standInKind, forward, refused);
             return;
         }
         holdUntil(session.catalog.withdrawReaching(session.masking, backend(), committing), frame, (done, failure) -> {
@@ -308,7 +308,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                                 + "locks and could not be cancelled in time", "COMMIT again"),
                         statement.protocol(), statement.preparedName(), statement.approvalText());
             }
-            admitNow(frame, judged, standInKind, forward, refused);
+            admitNow(frame, judged, judgedAt, standInKind, forward, refused);
         });
     }
 
@@ -349,6 +349,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;
     }
 
+    /** How many times DDL invalidated the session's catalog so far (0 without one): stamps a judgement. */
+    private long invalidations() {
+        return session.catalog == null ? 0 : session.catalog.invalidations();
+    }
+
     /** This session's server backend (0 when the server sent no key). */
     private int backend() {
         CancelRegistry.Target target = session.upstreamCancel;
@@ -365,11 +370,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : session.transactionDdl.unreadable();
     }
 
-    private void admitNow(ByteBuf frame, StatementGate.Statement statement, Kind standInKind,
+    /**
+     * @param judgedAt the catalog's invalidations read before the statement was judged ({@link #invalidations}): DDL
+     *     seen after it counts (an approval may take minutes; a COMMIT's wait for other sessions' statements, and
+     *     the audit record's write, take moments). Read here, after that wait, it missed another session's trigger
+     *     committed during it.
+     */
+    private void admitNow(ByteBuf frame, StatementGate.Statement statement, long judgedAt, Kind standInKind,
                           Consumer<StatementGate.Forward> forward, Runnable refused) {
         session.statementCount++;
-        // The DDL seen so far: an approval may take minutes, and the statement was judged with the catalog of now.
-        long judgedAt = session.catalog == null ? 0 : session.catalog.invalidations();
         holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
                 "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {
             if (failure != null) {
@@ -416,13 +425,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * (DDL still open when it is forwarded: its COMMIT cancels the statement, see {@link #admit}.)
      */
     private boolean redefinedWhileWaiting(Analysis analysis, long judgedAt, boolean approved) {
+        // (judgedAt: see admitNow)
         CatalogCache catalog = session.catalog;
         if (catalog == null || analysis == null || catalog.invalidations() == judgedAt) {
             return false;
         }
         // Not this session's own DDL, sent before the statement (its transaction ending while the audit record was
         // written refused a harmless write that followed it in a pipeline): see CatalogCache#namedRedefinedSince.
-        Object own = session.masking;
+        long own = session.masking.ddlAuthor;
         if (approved ? catalog.redefinedSince(catalog.reachedNames(analysis), judgedAt, own)
                 : catalog.namedRedefinedSince(usedNames(catalog.names(analysis), analysis), judgedAt, own)) {
             return true;
@@ -825,6 +835,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private void admitQuery(ByteBuf frame, SessionLexing.Reading reading, Analysis executed) {
+        long judgedAt = invalidations();
         PolicySnapshot policy = services.snapshot().get();
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
@@ -836,7 +847,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
                 QueryEvent.Protocol.SIMPLE, null, executed == null ? null : withWhatItExecutes(reading.sql(), executed)),
-                Kind.QUERY, f -> {
+                judgedAt, Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
@@ -961,7 +972,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         discardUntilSync = true;
         admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
-                QueryEvent.Protocol.EXTENDED, decoded.statement()), Kind.PARSE, f -> {
+                QueryEvent.Protocol.EXTENDED, decoded.statement()), invalidations(), Kind.PARSE, f -> {
                     throw new IllegalStateException("a blocked statement was let through");
                 }, () -> { });
     }
@@ -1107,6 +1118,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private void admitExecute(ByteBuf frame, PreparedStatements.Portal portal, PreparedStatements.Statement statement,
                               String sql, Analysis analysis) {
+        long judgedAt = invalidations();
         PolicySnapshot policy = services.snapshot().get();
         Decision decision = analysis == null ? Decision.block("unknown-portal", "Warden has no reading of the "
                 + "statement portal \"" + portal.name + "\" runs, so it cannot judge it", "Parse it through Warden")
@@ -1119,7 +1131,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     : judgedAt(session.catalog), a -> decide(policy, a));
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
-                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), Kind.EXECUTE, f -> {
+                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), judgedAt,
+                Kind.EXECUTE, f -> {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {
@@ -1165,7 +1178,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** Refuses one extended-protocol message: audited, answered with {@code decision}'s error, then skip to Sync. */
     private void refuse(ByteBuf frame, String sql, Decision decision) {
         admit(frame, new StatementGate.Statement(services.snapshot().get(), sql, null, null, decision,
-                QueryEvent.Protocol.EXTENDED, null), Kind.EXECUTE, f -> {
+                QueryEvent.Protocol.EXTENDED, null), invalidations(), Kind.EXECUTE, f -> {
                     throw new IllegalStateException("a refused message was let through");
                 }, () -> discardUntilSync = true);
     }
@@ -1184,7 +1197,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) decoded(frame);
         // Its record names the arguments too, as a Bind's names its values: they are what the function runs with.
         admit(frame, new StatementGate.Statement(policy, SessionAudit.FUNCTION_CALL_TEXT + call.functionOid(),
-                BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null),
+                BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null), invalidations(),
                 Kind.FUNCTION_CALL, f -> {
                     session.temporaryRelations.sendingUnread();
                     writer.send(frame, Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,

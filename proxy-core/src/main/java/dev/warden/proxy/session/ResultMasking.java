@@ -646,6 +646,11 @@ final class ResultMasking {
     record Redefined(Set<String> names) {
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong AUTHORS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** This session's number on the DDL it sends, in the catalog's record of what DDL redefined. */
+    final long ddlAuthor = AUTHORS.incrementAndGet();
+
     /**
      * The transaction of DDL that redefined these ended. The catalog is read on Warden's own connection, which
      * saw the state before it while it was open: what it read meanwhile (for any session) is dropped again.
@@ -677,7 +682,7 @@ final class ResultMasking {
 
     /** @param redefined the names DDL may have redefined (null: any name) */
     private void invalidate(Set<String> redefined) {
-        catalog.invalidate(redefined, this); // this session's DDL: see CatalogCache#namedRedefinedSince
+        catalog.invalidate(redefined, ddlAuthor); // this session's DDL: see CatalogCache#namedRedefinedSince
         plans.clear();
         lastPlan = null;
         judged.newGeneration();

@@ -15,14 +15,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Which session's DDL redefined a name: a statement is not refused for its own session's DDL, sent before it, that
- * committed between its judgement and its sending (see {@link CatalogCache#namedRedefinedSince(Set, long, Object)}),
+ * committed between its judgement and its sending (see {@link CatalogCache#namedRedefinedSince(Set, long, long)}),
  * and still is for another session's, even when its own session redefined the same name after that. Only the
  * bookkeeping: nothing here connects (the catalog reads nothing to record an invalidation).
  */
 class RedefinedByTest {
 
-    private final Object own = new Object();
-    private final Object other = new Object();
+    /** Sessions' numbers (ResultMasking.ddlAuthor): a number, so that the record keeps no session alive. */
+    private final long own = 1;
+    private final long other = 2;
 
     private static CatalogCache catalog() {
         Upstream upstream = new Upstream("127.0.0.1", 1, "app", "warden", Secret.none(), TlsMode.DISABLE,
@@ -68,5 +69,42 @@ class RedefinedByTest {
         long now = catalog.invalidations();
         catalog.invalidate(null, own);
         assertTrue(catalog.redefinedSince(Set.of("w"), now, own));
+    }
+
+    /**
+     * Reviewer's attack: DDL that names no name (dynamic SQL) dropped every name recorded, so another session's
+     * trigger, committed a moment before, no longer counted for a statement sent at once.
+     */
+    @Test
+    void ddlThatNamesNothingKeepsTheNamesRecorded() {
+        CatalogCache catalog = catalog();
+        long judged = catalog.invalidations();
+        catalog.invalidate(Set.of("t"), other);
+        catalog.invalidate(null, 3);
+        assertTrue(catalog.namedRedefinedSince(Set.of("t"), judged, own));
+    }
+
+    /**
+     * Reviewer's attack: past 4,096 names the record is dropped, and with it another session's trigger committed a
+     * moment before (a table of 4,097 columns is enough). Once dropped, every name counts for a statement judged
+     * before; for one judged after, only what is redefined since.
+     */
+    @Test
+    void namesDroppedAsTooManyCountForEveryStatementJudgedBefore() {
+        CatalogCache catalog = catalog();
+        long judged = catalog.invalidations();
+        catalog.invalidate(Set.of("t"), other);
+        Set<String> many = new java.util.HashSet<>();
+        for (int i = 0; i <= 4096; i++) {
+            many.add("c" + i);
+        }
+        catalog.invalidate(many, 3);
+        catalog.invalidate(Set.of("x"), 3); // the record is past 4,096: dropped
+        assertTrue(catalog.namedRedefinedSince(Set.of("t"), judged, own));
+        assertTrue(catalog.namedRedefinedSince(Set.of("unrelated"), judged, own));
+        long after = catalog.invalidations();
+        assertFalse(catalog.namedRedefinedSince(Set.of("t"), after, own));
+        catalog.invalidate(Set.of("t"), other);
+        assertTrue(catalog.namedRedefinedSince(Set.of("t"), after, own));
     }
 }
