@@ -114,11 +114,17 @@ public final class CopyMasker {
 
     private ByteBuf drain(ByteBufAllocator alloc, boolean last) {
         ByteBuf out = alloc.buffer(pendingLength + 64);
-        out.writeByte('d').writeInt(0);
-        int consumed = switch (format) {
-            case TEXT, CSV -> lines(out, last);
-            case BINARY -> tuples(out, last);
-        };
+        int consumed;
+        try {
+            out.writeByte('d').writeInt(0);
+            consumed = switch (format) {
+                case TEXT, CSV -> lines(out, last);
+                case BINARY -> tuples(out, last);
+            };
+        } catch (RuntimeException e) {
+            out.release(); // the data does not read as COPY: the caller ends the session, nothing is sent
+            throw e;
+        }
         System.arraycopy(pending, consumed, pending, 0, pendingLength - consumed);
         pendingLength -= consumed;
         if (out.readableBytes() == 5) {

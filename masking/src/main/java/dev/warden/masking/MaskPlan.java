@@ -138,43 +138,50 @@ public final class MaskPlan {
         ByteBuf out = null;
         int copied = start;
         int p = start + 7;
-        for (int i = 0; i < count; i++) {
-            if (p + 4 > limit) {
-                throw new MalformedRowException("DataRow field " + i + " is truncated");
-            }
-            int length = frame.getInt(p);
-            int data = p + 4;
-            if (length < 0) {
-                p = data;
-                continue;
-            }
-            if (data + length > limit) {
-                throw new MalformedRowException("DataRow field " + i + " is truncated");
-            }
-            byte[] replacement = actions[i] == Action.KEEP ? null : replacement(frame, i, data, length);
-            if (replacement != null) {
-                int size = replacement == ValueMasker.SQL_NULL ? 0 : replacement.length;
-                if (out == null && inPlace && size <= length) {
-                    moveLeft(frame, copied, written, p - copied);
-                    written += p - copied;
-                    frame.setInt(written, replacement == ValueMasker.SQL_NULL ? -1 : size);
-                    frame.setBytes(written + 4, replacement, 0, size);
-                    written += 4 + size;
-                } else {
-                    if (out == null) {
-                        out = alloc.buffer(limit - start + 32);
-                        out.writeBytes(frame, start, written - start);
-                    }
-                    out.writeBytes(frame, copied, p - copied);
-                    if (replacement == ValueMasker.SQL_NULL) {
-                        out.writeInt(-1);
-                    } else {
-                        out.writeInt(replacement.length).writeBytes(replacement);
-                    }
+        try {
+            for (int i = 0; i < count; i++) {
+                if (p + 4 > limit) {
+                    throw new MalformedRowException("DataRow field " + i + " is truncated");
                 }
-                copied = data + length;
+                int length = frame.getInt(p);
+                int data = p + 4;
+                if (length < 0) {
+                    p = data;
+                    continue;
+                }
+                if (data + length > limit) {
+                    throw new MalformedRowException("DataRow field " + i + " is truncated");
+                }
+                byte[] replacement = actions[i] == Action.KEEP ? null : replacement(frame, i, data, length);
+                if (replacement != null) {
+                    int size = replacement == ValueMasker.SQL_NULL ? 0 : replacement.length;
+                    if (out == null && inPlace && size <= length) {
+                        moveLeft(frame, copied, written, p - copied);
+                        written += p - copied;
+                        frame.setInt(written, replacement == ValueMasker.SQL_NULL ? -1 : size);
+                        frame.setBytes(written + 4, replacement, 0, size);
+                        written += 4 + size;
+                    } else {
+                        if (out == null) {
+                            out = alloc.buffer(limit - start + 32);
+                            out.writeBytes(frame, start, written - start);
+                        }
+                        out.writeBytes(frame, copied, p - copied);
+                        if (replacement == ValueMasker.SQL_NULL) {
+                            out.writeInt(-1);
+                        } else {
+                            out.writeInt(replacement.length).writeBytes(replacement);
+                        }
+                    }
+                    copied = data + length;
+                }
+                p = data + length;
             }
-            p = data + length;
+        } catch (RuntimeException e) {
+            if (out != null) {
+                out.release(); // a row that does not read: the caller ends the session, nothing is sent
+            }
+            throw e;
         }
         if (out == null) {
             if (copied != start) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -137,6 +138,19 @@ class CopyMaskerTest {
                 .plan(List.of(col("products", "id", 23)), ALICE);
         ByteBuf msg = copyData("1\n".getBytes());
         assertSame(msg, CopyMasker.text(nothing, '\t', "\\N").maskCopyData(msg, ALLOC));
+    }
+
+    /** A stream refused as malformed leaves no buffer of the masker's held (the session ends, nothing is sent). */
+    @Test
+    void aMalformedStreamLeavesNoBufferHeld() {
+        TrackingAllocator tracking = new TrackingAllocator();
+        assertThrows(MalformedRowException.class,
+                () -> CopyMasker.text(plan, '\t', "\\N").maskCopyData(copyData("1\tonly two\n".getBytes()), tracking));
+        CopyMasker csv = CopyMasker.csv(plan, ',', '"', '"', "");
+        csv.maskCopyData(copyData("1,\"open".getBytes()), tracking);
+        assertThrows(MalformedRowException.class, () -> csv.finish(tracking));
+        assertTrue(tracking.made() >= 2, "each drain took a buffer: " + tracking.made());
+        assertEquals(0, tracking.held());
     }
 
     @Test

@@ -151,6 +151,25 @@ class MaskPlanDataRowTest {
         assertEquals(c, d, "without a key, tokens still match within the process");
     }
 
+    /**
+     * A row cut short after a replacement longer than its value was written to a new buffer: the new buffer is
+     * released before the row is refused (the caller ends the session and sends nothing). Before, it was left held.
+     */
+    @Test
+    void aRowCutShortAfterALongerReplacementLeavesNoBufferHeld() {
+        var rule = Fixtures.rule(new dev.warden.config.MaskingSettings.MaskingRule.Detector("email"),
+                dev.warden.config.MaskingSettings.MaskingRule.Strategy.TOKENIZE);
+        MaskPlan plan = new Masker(settings(rule)).plan(List.of(col("users", "email", 25), col("users", "email", 25)),
+                ALICE);
+        ByteBuf row = dataRow(utf8("x@y.co"), utf8("q@r.io"));
+        row.setInt(7 + 4 + 6, 100); // the second field's length runs past the row
+        TrackingAllocator tracking = new TrackingAllocator();
+        assertThrows(MalformedRowException.class, () -> plan.maskDataRow(row, tracking));
+        assertEquals(1, tracking.made(), "the token is longer than the value: a new buffer took the row");
+        assertEquals(0, tracking.held());
+        assertEquals(1, row.refCnt(), "the input is left to the caller");
+    }
+
     @Test
     void respectsTheReaderIndexAndRejectsMismatchedRows() {
         MaskPlan plan = masker.plan(List.of(col("users", "email", 25)), ALICE);
