@@ -91,6 +91,9 @@ class MalformedServerMessageLeakTest {
                         assertEquals("closed", got.get(got.size() - 1), s.getKey() + ": the session ended: " + got);
                         assertTrue(got.stream().noneMatch(g -> g.contains("CORRUPT") || g.equals("ReadyForQuery")),
                                 s.getKey() + ": nothing of the broken message was relayed: " + got);
+                        String error = got.get(got.size() - 2);
+                        assertTrue(error.startsWith("08P01 the upstream server of environment \"broken\" sent a "
+                                + "message Warden cannot read (missing string terminator"), s.getKey() + ": " + got);
                     }
                 }
             }

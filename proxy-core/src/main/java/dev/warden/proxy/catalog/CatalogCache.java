@@ -586,8 +586,10 @@ public final class CatalogCache implements AutoCloseable {
         functions.invalidate();
         relations.invalidate();
         computing = null;
-        invalidations.set(at);
+        // The generation first: a judgement stamped with the new count must not reuse a decision cached under the
+        // old generation (see RelayHandler#judgementStamp).
         generation.incrementAndGet();
+        invalidations.set(at);
     }
 
     /**

@@ -189,6 +189,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         : Entry.forward(Kind.CLOSE, null, prepared.closedPortal(name), null));
             }
             case 'Q' -> {
+                readFrom = invalidations();
                 audit.receiving(StatementBytes.ofQuery(frame));
                 reader.readThen(frame, frame.readerIndex() + 5, reading -> onQuery(frame, reading));
             }
@@ -352,6 +353,26 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** How many times DDL invalidated the session's catalog so far (0 without one): stamps a judgement. */
     private long invalidations() {
         return session.catalog == null ? 0 : session.catalog.invalidations();
+    }
+
+    /**
+     * {@link #invalidations} before the catalog reads began that the statement being read is judged with (its
+     * functions' effects, built into its analysis, and the names looked up): with the count at its judgement, the
+     * lower is its stamp (see {@link #admitNow}). A stamp read only at the judgement counted DDL that another
+     * session committed while those reads waited (on the catalog, or on the session's own server for its
+     * temporary schema) as seen, and the statement ran a function body it was not judged with. Set when a Query or
+     * Execute is first read and each time {@link StatementReading} applies the effects anew; only lowered after.
+     */
+    private long readFrom;
+
+    /** StatementReading applies a statement's function effects anew, from reads made after {@code invalidations}. */
+    void readingFrom(long invalidations) {
+        readFrom = invalidations;
+    }
+
+    /** The stamp of a judgement made now of the statement being read (see {@link #readFrom}). */
+    private long judgementStamp() {
+        return Math.min(invalidations(), readFrom);
     }
 
     /** This session's server backend (0 when the server sent no key). */
@@ -778,6 +799,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void lookedUpThen(Analysis analysis, ByteBuf frame, Runnable then, int read) {
         CatalogCache catalog = session.catalog;
         long invalidations = catalog == null ? 0 : catalog.invalidations();
+        readFrom = Math.min(readFrom, invalidations); // names read again; the effects judged are not
         // A repeated shape asks the catalog once (ScreenedShapes), as StatementReading does for a Query.
         java.util.Set<String> missing = catalog == null || analysis == null
                 || !services.snapshot().get().guardrails().namesTables(environment) ? java.util.Set.of()
@@ -835,7 +857,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     private void admitQuery(ByteBuf frame, SessionLexing.Reading reading, Analysis executed) {
-        long judgedAt = invalidations();
+        long judgedAt = judgementStamp();
         PolicySnapshot policy = services.snapshot().get();
         Analysis analysis = reading.analysis();
         Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
@@ -1084,6 +1106,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * approval (prepared by Parse or by SQL PREPARE) waits for one here, per execution.
      */
     private void onExecute(ByteBuf frame) {
+        // Before the effects are found current or applied anew (withEffectsNowThen): see readFrom.
+        readFrom = invalidations();
         FrontendMessage.Execute execute = (FrontendMessage.Execute) decoded(frame);
         String name = PreparedStatements.wireName(execute.portal());
         if (name == null) {
@@ -1118,7 +1142,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private void admitExecute(ByteBuf frame, PreparedStatements.Portal portal, PreparedStatements.Statement statement,
                               String sql, Analysis analysis) {
-        long judgedAt = invalidations();
+        long judgedAt = judgementStamp();
         PolicySnapshot policy = services.snapshot().get();
         Decision decision = analysis == null ? Decision.block("unknown-portal", "Warden has no reading of the "
                 + "statement portal \"" + portal.name + "\" runs, so it cannot judge it", "Parse it through Warden")

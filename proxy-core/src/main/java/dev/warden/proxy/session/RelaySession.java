@@ -337,6 +337,14 @@ final class RelaySession {
         }
         log.warn("upstream.lost session={} env={} reason=\"{}\"", id, environment.name(),
                 cause == null ? "closed" : ClientErrors.describeConnectFailure(cause));
+        if (cause != null && ClientErrors.unwrap(cause) instanceof dev.warden.pg.ProtocolException broken) {
+            // Warden closed it: the server sent what does not read as the protocol (its text names lengths and type
+            // bytes, never contents). Not "the server closed the connection".
+            fail(new SessionException(SqlState.PROTOCOL_VIOLATION, "the upstream server of environment \""
+                    + environment.name() + "\" sent a message Warden cannot read (" + broken.getMessage()
+                    + "); the session was closed"));
+            return;
+        }
         fail(new SessionException(SqlState.CONNECTION_FAILURE, "lost the connection to environment \""
                 + environment.name() + "\": the upstream server closed the connection"));
     }

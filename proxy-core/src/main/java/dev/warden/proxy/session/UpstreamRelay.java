@@ -511,6 +511,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         Filed next;
         try {
             while (!session.flow.responsesPaused() && (next = waiting.poll()) != null) {
+                if (session.ending()) {
+                    // A frame relayed before ended it (the tripwire): nothing more goes to the client, as in
+                    // channelRead.
+                    next.frame().release();
+                    releaseAll();
+                    return;
+                }
                 relay(next.frame(), next.answer(), next.running());
             }
         } catch (RuntimeException e) {
@@ -524,6 +531,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void failAndRelease(Throwable failure) {
         releaseAll();
+        if (ClientErrors.unwrap(failure) instanceof dev.warden.pg.ProtocolException) {
+            session.upstreamLost(failure); // a server message that does not decode: 08P01, not a masking failure
+            return;
+        }
         log.error("masking.catalog_failed session={} reason=\"{}\"", session.id,
                 ClientErrors.unwrap(failure).getMessage());
         session.fail(new SessionException(SqlState.INTERNAL_ERROR, "results cannot be masked: "
