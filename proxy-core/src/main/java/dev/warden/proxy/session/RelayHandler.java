@@ -361,7 +361,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * lower is its stamp (see {@link #admitNow}). A stamp read only at the judgement counted DDL that another
      * session committed while those reads waited (on the catalog, or on the session's own server for its
      * temporary schema) as seen, and the statement ran a function body it was not judged with. Set when a Query or
-     * Execute is first read and each time {@link StatementReading} applies the effects anew; only lowered after.
+     * Execute is first read and each time {@link StatementReading} applies the effects anew; names read again
+     * ({@link #lookedUpThen}) leave it, as the effects judged were applied before.
      */
     private long readFrom;
 
@@ -799,7 +800,6 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void lookedUpThen(Analysis analysis, ByteBuf frame, Runnable then, int read) {
         CatalogCache catalog = session.catalog;
         long invalidations = catalog == null ? 0 : catalog.invalidations();
-        readFrom = Math.min(readFrom, invalidations); // names read again; the effects judged are not
         // A repeated shape asks the catalog once (ScreenedShapes), as StatementReading does for a Query.
         java.util.Set<String> missing = catalog == null || analysis == null
                 || !services.snapshot().get().guardrails().namesTables(environment) ? java.util.Set.of()
