@@ -1226,13 +1226,35 @@ public final class CatalogCache implements AutoCloseable {
      * sessions ask for the same names at once, the first one's read answers the others. Holds the monitor.
      */
     private void load(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
-        for (int read = 1; ; read++) {
-            long before = invalidationsBegun.get();
-            loadOnce(names, analyzer);
-            if (invalidationsBegun.get() == before || dropReadAcross(read)) {
-                return;
+        try {
+            for (int read = 1; ; read++) {
+                loadBegan = invalidations.get(); // before the read: see stamp()
+                long before = invalidationsBegun.get();
+                loadOnce(names, analyzer);
+                if (invalidationsBegun.get() == before || dropReadAcross(read)) {
+                    return;
+                }
             }
+        } finally {
+            loadBegan = Long.MAX_VALUE; // after dropReadAcross dropped what it read across DDL
         }
+    }
+
+    /**
+     * {@link #invalidations} when the read in progress began (MAX_VALUE: none). A read that DDL's end overlapped
+     * may store what it read from before the commit after the invalidation dropped the entries; they are dropped
+     * again only when the read ends ({@link #dropReadAcross}), and a statement judged meanwhile may use them.
+     */
+    private volatile long loadBegan = Long.MAX_VALUE;
+
+    /**
+     * The count to stamp a judgement with that is made from what the catalog holds now: {@link #invalidations}, or,
+     * while a read that began before the last invalidation is in progress, the count when it began. DDL ended during
+     * that read then counts as not seen (see RelayHandler#judgementStamp): the entries it stored may be from before.
+     */
+    public long stamp() {
+        long began = loadBegan;
+        return Math.min(invalidations.get(), began);
     }
 
     /** How many times a read that DDL's end overlapped is made again before its names are left unread. */

@@ -350,9 +350,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return prepared ? ddl.with(session.catalog.preparedDdl()) : ddl;
     }
 
-    /** How many times DDL invalidated the session's catalog so far (0 without one): stamps a judgement. */
+    /**
+     * How many times DDL invalidated the session's catalog so far (0 without one), lower while a catalog read that
+     * DDL's end overlapped may still leave what it read (CatalogCache#stamp): stamps a judgement.
+     */
     private long invalidations() {
-        return session.catalog == null ? 0 : session.catalog.invalidations();
+        return session.catalog == null ? 0 : session.catalog.stamp();
     }
 
     /**

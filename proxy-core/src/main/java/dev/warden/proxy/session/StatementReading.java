@@ -181,7 +181,7 @@ final class StatementReading {
             return;
         }
         long invalidations = catalog.invalidations();
-        relay.readingFrom(invalidations); // the effects are applied anew from here: the judgement's stamp
+        relay.readingFrom(catalog.stamp()); // the effects are applied anew from here: the judgement's stamp
         // Relations are looked up for masking, and for guardrails on tables (the schemas an unqualified name
         // could mean, the tables a view reads).
         boolean forMasking = masking != null && masking.masksAnything()
