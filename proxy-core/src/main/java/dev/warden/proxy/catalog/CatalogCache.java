@@ -1230,13 +1230,22 @@ public final class CatalogCache implements AutoCloseable {
             for (int read = 1; ; read++) {
                 loadBegan = invalidations.get(); // before the read: see stamp()
                 long before = invalidationsBegun.get();
-                loadOnce(names, analyzer);
+                try {
+                    loadOnce(names, analyzer);
+                } catch (SQLException | RuntimeException e) {
+                    if (invalidationsBegun.get() != before) {
+                        // What was read before the failure may be from before the DDL's commit: dropped, as when
+                        // the read ends (a query of the read that timed out left them for their whole lifetime).
+                        dropReadAcross(MAX_READS);
+                    }
+                    throw e;
+                }
                 if (invalidationsBegun.get() == before || dropReadAcross(read)) {
                     return;
                 }
             }
         } finally {
-            loadBegan = Long.MAX_VALUE; // after dropReadAcross dropped what it read across DDL
+            loadBegan = Long.MAX_VALUE; // after dropReadAcross dropped what it read across DDL, on failure too
         }
     }
 
@@ -1253,8 +1262,10 @@ public final class CatalogCache implements AutoCloseable {
      * that read then counts as not seen (see RelayHandler#judgementStamp): the entries it stored may be from before.
      */
     public long stamp() {
-        long began = loadBegan;
-        return Math.min(invalidations.get(), began);
+        // The count first: a read that begins after it is read stamps no higher than it; one that began before is
+        // then either seen in progress or over (and what it read across DDL dropped, before loadBegan is reset).
+        long count = invalidations.get();
+        return Math.min(count, loadBegan);
     }
 
     /** How many times a read that DDL's end overlapped is made again before its names are left unread. */

@@ -85,7 +85,7 @@ public final class ScreenedShapes {
      */
     public Judgement judge(Analysis analysis, Masker masker, List<String> schemas) {
         long generation = catalog.generation();
-        long invalidations = catalog.invalidations();
+        long invalidations = catalog.stamp(); // lower while a read overlapped by DDL may leave what it read
         for (Judged j : judged) {
             if (j != null && j.generation() == generation && j.masker() == masker
                     && Objects.equals(j.schemas(), schemas) && reads(j.shape(), analysis)) {

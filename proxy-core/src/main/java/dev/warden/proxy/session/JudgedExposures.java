@@ -224,7 +224,7 @@ final class JudgedExposures {
     private void restamp(Analysis analysis, Judged own) {
         if (own != null && own.generation() >= 0) {
             byAnalysis.put(analysis, new Judged(own.exposure(), own.path(), generation, pathEpoch, own.reached(),
-                    catalog == null ? 0 : catalog.invalidations()));
+                    catalog == null ? 0 : catalog.stamp()));
         }
     }
 }

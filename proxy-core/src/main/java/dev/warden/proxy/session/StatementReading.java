@@ -181,7 +181,12 @@ final class StatementReading {
             return;
         }
         long invalidations = catalog.invalidations();
-        relay.readingFrom(catalog.stamp()); // the effects are applied anew from here: the judgement's stamp
+        // The effects are applied anew from here: the judgement's stamp. Lower than the count while a catalog read
+        // that DDL's end overlapped is in progress (CatalogCache#stamp): when it has ended meanwhile (this read
+        // waited behind it), the effects are read again, so that the stamp is the count and DDL the judgement did
+        // see is not counted as unseen (a function's replacement refused every statement read meanwhile).
+        long stamped = catalog.stamp();
+        relay.readingFrom(stamped);
         // Relations are looked up for masking, and for guardrails on tables (the schemas an unqualified name
         // could mean, the tables a view reads).
         boolean forMasking = masking != null && masking.masksAnything()
@@ -194,7 +199,7 @@ final class StatementReading {
                 forMasking);
         if (missing.isEmpty() && !cold) {
             SessionLexing.Reading applied = withEffects(reading);
-            if (catalog.invalidations() != invalidations && read < MAX_READS) {
+            if ((catalog.invalidations() != invalidations || catalog.stamp() != stamped) && read < MAX_READS) {
                 withFunctionEffects(reading, frame, false, next, read + 1, screen);
                 return;
             }
@@ -217,7 +222,7 @@ final class StatementReading {
             applied = resolved.thenApply(done -> null);
         }
         relay.holdUntil(applied, frame, (withEffects, failure) -> {
-            if (catalog.invalidations() != invalidations && read < MAX_READS) {
+            if ((catalog.invalidations() != invalidations || catalog.stamp() != stamped) && read < MAX_READS) {
                 withFunctionEffects(reading, frame, cold, next, read + 1, screen);
                 return;
             }
