@@ -181,12 +181,20 @@ class AttackPass18BudgetsTest {
     @Test
     void aClientThatPipelinesAndNeverReadsIsStoppedNotBuffered() throws Exception {
         String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        // The dev floods come from an identity of their own. As alice, the flood began with her audit budget drained
+        // by this class's giant Binds, and once in a full run a quiet host's flood outran its refill: one Execute
+        // refused (audit-capacity), after which Warden, as the server does, read and dropped everything until a Sync
+        // the flood never sent (115 MiB in; 631 MiB with a budget of 256 KiB a second). That is reading without
+        // holding, not the buffering this test is after. Each batch now ends with a Sync too.
+        String flooder = "flood@example.com";
+        String flooderToken = warden.issuer.token().email(flooder).groups("eng").sign();
         java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < 200; i++) {
             batch.writeBytes(ProtocolPass15Test.parse(new byte[0], "SELECT 1"));
             batch.writeBytes(ProtocolPass15Test.bind(new byte[0], new byte[0]));
             batch.writeBytes(ProtocolPass15Test.execute(new byte[0], 0));
         }
+        batch.writeBytes(ProtocolPass15Test.sync());
         byte[] extended = batch.toByteArray();
         java.io.ByteArrayOutputStream blocked = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < 200; i++) {
@@ -204,10 +212,10 @@ class AttackPass18BudgetsTest {
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             RawClient raw = new RawClient(null, warden.port(), 4096);
             raw.send(dev.warden.pg.message.StartupPacket.StartupMessage.of(java.util.Map.of("user",
-                    env.equals("dev") ? WardenHarness.USER : "bob@example.com", "database", env)));
+                    env.equals("dev") ? flooder : "bob@example.com", "database", env)));
             raw.expect(dev.warden.pg.message.BackendMessage.AuthenticationCleartextPassword.class);
             raw.send(dev.warden.pg.message.FrontendMessage.AuthenticationResponse.password(
-                    env.equals("dev") ? warden.token() : bob));
+                    env.equals("dev") ? flooderToken : bob));
             raw.untilReady();
             Thread writer = new Thread(() -> {
                 try {
