@@ -84,6 +84,14 @@ class AttackPass16ProtocolTest {
                 int16(0));
     }
 
+    /** Creates {@code domain} (an int, positive), and gives its OID. */
+    static int createDomain(String domain) throws Exception {
+        warden.directly("CREATE DOMAIN " + domain + " AS int CHECK (VALUE > 0)");
+        try (Connection d = warden.direct()) {
+            return Integer.parseInt(WardenHarness.scalar(d, "SELECT '" + domain + "'::regtype::oid"));
+        }
+    }
+
     static void fillLedger() throws Exception {
         warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
     }
@@ -103,11 +111,7 @@ class AttackPass16ProtocolTest {
      * CHECK, so the Bind alone deletes the ledger row.
      */
     void domainCheckAddedAfterParse(String domain, String sql, boolean withExecute) throws Exception {
-        warden.directly("CREATE DOMAIN " + domain + " AS int CHECK (VALUE > 0)");
-        int oid;
-        try (Connection d = warden.direct()) {
-            oid = Integer.parseInt(WardenHarness.scalar(d, "SELECT '" + domain + "'::regtype::oid"));
-        }
+        int oid = createDomain(domain);
         fillLedger();
         String user = domain + "@example.com";
         String answer;
@@ -148,6 +152,42 @@ class AttackPass16ProtocolTest {
     @Test
     void aDomainCheckAddedAfterParseRunsAtABindGoingAlone() throws Exception {
         domainCheckAddedAfterParse("gw_dom16b", "SELECT $1", false);
+    }
+
+    /**
+     * FINDING (fixed). Two prepared statements bound one after the other, going alone together, both stale when bound:
+     * only the first found stale was applied again (RelayHandler's refreshedFor), and the Binds were recorded when the
+     * frame came back. The first, a read of gw_ledger, is allowed as before; the second went alone with its
+     * parameter's checks as of its Parse, and the CHECK added since ran gw_wipe(2). Every stale statement is applied
+     * again now, and the second Bind waits for an Execute of its own.
+     */
+    @Test
+    void aDomainCheckAddedAfterParseRunsAtNoBindGoingAloneBehindAnotherStaleOne() throws Exception {
+        String domain = "gw_dom16c";
+        int oid = createDomain(domain);
+        fillLedger();
+        String user = domain + "@example.com";
+        String answer;
+        try (RawClient c = login(warden, "prod", user)) {
+            c.send(parseTyped("reads", "SELECT count(*) FROM gw_ledger WHERE id = $1", 23));
+            c.send(parseTyped("checks", "SELECT $1", oid));
+            c.send(sync());
+            String parsed = raw(c);
+            assertTrue(parsed.startsWith("1\n1\n"), "a Parse was refused before the change: " + parsed);
+            warden.directly("ALTER DOMAIN " + domain + " ADD CONSTRAINT k CHECK (public.gw_wipe(VALUE) > 0)");
+            Thread.sleep(6000); // the catalog's entries expire after 5 s: both statements are stale
+            c.send(bindWith("p1", "reads", "1"));
+            c.send(bindWith("p2", "checks", "2"));
+            c.send(sync());
+            answer = raw(c);
+            inStep(c);
+        }
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
+        String ledger = warden.ledger();
+        String shown = "ledger rows/unchanged " + ledger + "\nclient got:\n" + answer + "audit:\n"
+                + WardenHarness.describe(records);
+        System.out.println("=== " + domain + "\n" + shown);
+        assertEquals("3/3", ledger, shown);
     }
 
     /**

@@ -21,6 +21,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -149,22 +150,25 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (type != 'P' && type != 'B' && type != 'D' && writer.anyDeferred()) {
             List<PreparedStatements.Portal> alone = writer.bindsGoingAlone(frame);
             if (!alone.isEmpty()) {
-                PreparedStatements.Statement stale = staleEffects(alone);
-                if (stale != null && refreshedFor != frame) {
+                List<PreparedStatements.Statement> stale = staleEffects(alone);
+                if (!stale.isEmpty() && refreshedFor != frame) {
                     // As an Execute does (withEffectsNowThen): the Bind runs a parameter type's domain checks and
                     // casts as they are now, so they are applied again before it is judged (an attacker's pass had
-                    // a CHECK added after the Parse delete rows at a Bind recorded as allowed).
+                    // a CHECK added after the Parse delete rows at a Bind recorded as allowed). Every stale one:
+                    // when only the first was, a second Bind went with its checks as of its Parse.
                     refreshedFor = frame;
+                    aloneReadFrom = invalidations();
                     CompletableFuture<Void> applied = new CompletableFuture<>();
                     holdUntil(applied, frame, (done, failure) -> {
                         held.addFirst(frame); // judged again when the hold ends
                         heldBytes += frame.readableBytes();
                     });
-                    withEffectsNowThen(stale, frame, () -> applied.complete(null));
+                    withEffectsOfEachThen(stale, 0, frame, () -> applied.complete(null));
                     return;
                 }
+                long judgedAt = refreshedFor == frame ? Math.min(invalidations(), aloneReadFrom) : invalidations();
                 refreshedFor = null;
-                recordBindsGoingAlone(frame, alone);
+                recordBindsGoingAlone(frame, alone, judgedAt);
                 return;
             }
         }
@@ -417,10 +421,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         + "statement reaches was redefined (DDL) while it waited for approval " + f.approvalId()
                         + ", after it was judged: it may now run what was not judged (a trigger, a rule, a body)",
                         "run it again: it is judged with the change (and asks for approval again)")
-                        : Decision.block("judged-before-ddl", "another session's DDL redefined what the statement "
-                        + "reaches after Warden judged it and before it was sent (while its audit record was "
-                        + "written): it may now run what was not judged", "run it again: it is judged with the "
-                        + "change");
+                        : judgedBeforeDdl();
                 holdUntil(gate.refuseApproved(statement, outdated, f.approvalId()), frame, (again, failed) -> {
                     frame.release();
                     refused.run();
@@ -438,6 +439,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
             writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
         });
+    }
+
+    /** The refusal of a statement sent at once whose judgement another session's DDL made outdated. */
+    private static Decision judgedBeforeDdl() {
+        return Decision.block("judged-before-ddl", "another session's DDL redefined what the statement reaches after "
+                + "Warden judged it and before it was sent (while its audit record was written): it may now run what "
+                + "was not judged", "run it again: it is judged with the change");
     }
 
     /**
@@ -1022,36 +1030,63 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The message whose lone Binds' effects were applied again last (once per message, see relayToUpstream). */
+    private ByteBuf refreshedFor;
+
+    /**
+     * The lowest {@link #readFrom} of the reads that applied {@link #refreshedFor}'s lone Binds' effects again: the
+     * stamp of their judgement (DDL that ended during those reads was not seen).
+     */
+    private long aloneReadFrom;
+
+    /** The statements of {@code alone} whose effects predate the catalog's state, each once; empty when none. */
+    private List<PreparedStatements.Statement> staleEffects(List<PreparedStatements.Portal> alone) {
+        CatalogCache catalog = session.catalog;
+        List<PreparedStatements.Statement> stale = List.of();
+        for (PreparedStatements.Portal p : alone) {
+            if (catalog != null && p.statement.effectsStale(catalog.generation()) && !stale.contains(p.statement)) {
+                if (stale.isEmpty()) {
+                    stale = new ArrayList<>(2);
+                }
+                stale.add(p.statement);
+            }
+        }
+        return stale;
+    }
+
+    /** Applies the effects of {@code stale}'s statements from the {@code i}th again, one after another, then {@code then}. */
+    private void withEffectsOfEachThen(List<PreparedStatements.Statement> stale, int i, ByteBuf frame, Runnable then) {
+        if (i == stale.size()) {
+            then.run();
+            return;
+        }
+        readFrom = invalidations(); // lowered by StatementReading when it reads the effects anew
+        withEffectsNowThen(stale.get(i), frame, () -> {
+            aloneReadFrom = Math.min(aloneReadFrom, readFrom);
+            withEffectsOfEachThen(stale, i + 1, frame, then);
+        });
+    }
+
     /**
      * Binds that {@code frame} would send upstream without their own Execute (a Sync or Flush after a Bind, a Bind
      * followed by another portal's Execute): the server plans each, and planning computes the IMMUTABLE calls of
      * constants. Each gets a query record of its own before it goes, with the statement and its bound values, and a
      * result record when the server answers the Bind; {@code frame} is relayed then. A record that cannot be written
-     * keeps its Bind from going, as for any statement. (An attacker's pass ran such a call with no record.)
+     * keeps its Bind from going, as for any statement. (An attacker's pass ran such a call with no record.) A Bind
+     * whose statement another session's DDL redefined after {@code judgedAt} (while the records were written) does
+     * not go: refused {@code judged-before-ddl}, as an Execute is (see {@link #admitNow}).
      */
-    /** The message whose lone Binds' effects were applied again last (once per message, see relayToUpstream). */
-    private ByteBuf refreshedFor;
-
-    /** The first statement of {@code alone} whose effects predate the catalog's state, or null. */
-    private PreparedStatements.Statement staleEffects(List<PreparedStatements.Portal> alone) {
-        CatalogCache catalog = session.catalog;
-        for (PreparedStatements.Portal p : alone) {
-            if (catalog != null && p.statement.effectsStale(catalog.generation())) {
-                return p.statement;
-            }
-        }
-        return null;
-    }
-
-    private void recordBindsGoingAlone(ByteBuf frame, List<PreparedStatements.Portal> alone) {
+    private void recordBindsGoingAlone(ByteBuf frame, List<PreparedStatements.Portal> alone, long judgedAt) {
         PolicySnapshot policy = services.snapshot().get();
         @SuppressWarnings("unchecked")
         CompletableFuture<StatementGate.Verdict>[] records = new CompletableFuture[alone.size()];
+        StatementGate.Statement[] statements = new StatementGate.Statement[alone.size()];
         for (int i = 0; i < alone.size(); i++) {
             PreparedStatements.Statement statement = alone.get(i).statement;
             session.statementCount++;
-            records[i] = gate.admit(new StatementGate.Statement(policy, statement.sql, alone.get(i).parameters,
-                    statement.judged, Decision.ALLOW, QueryEvent.Protocol.EXTENDED, statement.name), notice -> { });
+            statements[i] = new StatementGate.Statement(policy, statement.sql, alone.get(i).parameters,
+                    statement.judged, Decision.ALLOW, QueryEvent.Protocol.EXTENDED, statement.name);
+            records[i] = gate.admit(statements[i], notice -> { });
         }
         holdUntil(CompletableFuture.allOf(records), frame, (done, failure) -> {
             if (failure != null) {
@@ -1059,19 +1094,46 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
+            List<CompletableFuture<StatementGate.Verdict>> outdated = null;
             for (int i = 0; i < alone.size(); i++) {
-                PreparedStatements.Portal portal = alone.get(i);
-                StatementGate.Verdict verdict = records[i].join();
-                if (verdict instanceof StatementGate.Forward f) {
-                    writer.recordedAlone(portal, new Execution(f.querySeq(), true, portal.statement.judged, portal,
-                            policy), null);
-                } else {
-                    writer.recordedAlone(portal, null, ((StatementGate.Refuse) verdict).error());
+                if (records[i].join() instanceof StatementGate.Forward
+                        && redefinedWhileWaiting(alone.get(i).statement.judged, judgedAt, false)) {
+                    records[i] = gate.refuseApproved(statements[i], judgedBeforeDdl(), null);
+                    if (outdated == null) {
+                        outdated = new ArrayList<>(2);
+                    }
+                    outdated.add(records[i]);
                 }
             }
-            held.addFirst(frame); // relayed first when the hold ends, now that its Binds go recorded
-            heldBytes += frame.readableBytes();
+            if (outdated == null) {
+                sendBindsGoingAlone(frame, alone, records, policy);
+                return;
+            }
+            holdUntil(CompletableFuture.allOf(outdated.toArray(CompletableFuture[]::new)), frame, (again, failed) -> {
+                if (failed != null) {
+                    frame.release();
+                    throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
+                            + ClientErrors.unwrap(failed).getMessage(), null, failed);
+                }
+                sendBindsGoingAlone(frame, alone, records, policy);
+            });
         });
+    }
+
+    private void sendBindsGoingAlone(ByteBuf frame, List<PreparedStatements.Portal> alone,
+                                     CompletableFuture<StatementGate.Verdict>[] records, PolicySnapshot policy) {
+        for (int i = 0; i < alone.size(); i++) {
+            PreparedStatements.Portal portal = alone.get(i);
+            StatementGate.Verdict verdict = records[i].join();
+            if (verdict instanceof StatementGate.Forward f) {
+                writer.recordedAlone(portal, new Execution(f.querySeq(), true, portal.statement.judged, portal,
+                        policy), null);
+            } else {
+                writer.recordedAlone(portal, null, ((StatementGate.Refuse) verdict).error());
+            }
+        }
+        held.addFirst(frame); // relayed first when the hold ends, now that its Binds go recorded
+        heldBytes += frame.readableBytes();
     }
 
     /**
