@@ -92,6 +92,16 @@ class AttackPass16ProtocolTest {
         }
     }
 
+    /** {@code user}'s session ended and gw_ledger kept its rows; else what the client got, and the session's audit. */
+    static void assertLedgerKept(String user, String label, String answer) throws Exception {
+        List<AuditRecord> records = warden.awaitSessionEnd(user);
+        String ledger = warden.ledger();
+        String shown = "ledger rows/unchanged " + ledger + "\nclient got:\n" + answer + "audit:\n"
+                + WardenHarness.describe(records);
+        System.out.println("=== " + label + "\n" + shown);
+        assertEquals("3/3", ledger, shown);
+    }
+
     static void fillLedger() throws Exception {
         warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
     }
@@ -182,12 +192,39 @@ class AttackPass16ProtocolTest {
             answer = raw(c);
             inStep(c);
         }
-        List<AuditRecord> records = warden.awaitSessionEnd(user);
-        String ledger = warden.ledger();
-        String shown = "ledger rows/unchanged " + ledger + "\nclient got:\n" + answer + "audit:\n"
-                + WardenHarness.describe(records);
-        System.out.println("=== " + domain + "\n" + shown);
-        assertEquals("3/3", ledger, shown);
+        assertLedgerKept(user, domain, answer);
+    }
+
+    /**
+     * FINDING (fixed; a helper's read-only review of 96ff8918). A CopyData outside COPY (which the server ignores) made
+     * the waiting Bind be recorded as going alone, judged with its checks as they were then, yet the CopyData went
+     * upstream without it: the Bind waited on in Warden, already recorded. The client then waited for a migration
+     * to add the CHECK and for the catalog's entries to expire, and a Sync sent the Bind with the judgement of
+     * before: gw_wipe(2) ran. Now only a message that sends the waiting Binds records them, and a recorded Bind
+     * whose statement's judgement went stale before it was sent does not go.
+     */
+    @Test
+    void aBindRecordedByAStrayCopyDataDoesNotGoWithAnOutdatedJudgement() throws Exception {
+        String domain = "gw_dom16d";
+        int oid = createDomain(domain);
+        fillLedger();
+        String user = domain + "@example.com";
+        String answer;
+        try (RawClient c = login(warden, "prod", user)) {
+            c.send(parseTyped("checks", "SELECT $1", oid));
+            c.send(sync());
+            String parsed = raw(c);
+            assertTrue(parsed.startsWith("1\n"), "the Parse was refused before the change: " + parsed);
+            c.send(bindWith("p", "checks", "2"));
+            c.send(copyData());
+            Thread.sleep(500); // the Bind is recorded, the CopyData relayed
+            warden.directly("ALTER DOMAIN " + domain + " ADD CONSTRAINT k CHECK (public.gw_wipe(VALUE) > 0)");
+            Thread.sleep(6000); // the catalog's entries expire after 5 s
+            c.send(sync());
+            answer = raw(c);
+            inStep(c);
+        }
+        assertLedgerKept(user, domain, answer);
     }
 
     /**

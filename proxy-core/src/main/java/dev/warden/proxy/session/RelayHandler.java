@@ -88,7 +88,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         this.prepared = session.prepared;
         this.flow = session.flow;
         this.writer = new UpstreamRequests(session);
-        this.writer.gateBinds(this::bindWaitsForExecute, blockMarker);
+        this.writer.gateBinds(this::bindWaitsForExecute, blockMarker, this::judgedBefore);
         this.reader = new StatementReading(session, this, writer);
         this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
                 environment.name(), session.id, () -> sessionReason,
@@ -147,7 +147,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             // after it got none of its own: an attacker's pass left the server waiting in COPY for data dropped).
             dropCopyData = false;
         }
-        if (type != 'P' && type != 'B' && type != 'D' && writer.anyDeferred()) {
+        if (sendsDeferred(type) && writer.anyDeferred()) {
             List<PreparedStatements.Portal> alone = writer.bindsGoingAlone(frame);
             if (!alone.isEmpty()) {
                 List<PreparedStatements.Statement> stale = staleEffects(alone);
@@ -157,7 +157,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     // a CHECK added after the Parse delete rows at a Bind recorded as allowed). Every stale one:
                     // when only the first was, a second Bind went with its checks as of its Parse.
                     refreshedFor = frame;
-                    aloneReadFrom = invalidations();
+                    aloneReadFrom = Long.MAX_VALUE; // the reads' stamps (a stamp from before them refused them)
                     CompletableFuture<Void> applied = new CompletableFuture<>();
                     holdUntil(applied, frame, (done, failure) -> {
                         held.addFirst(frame); // judged again when the hold ends
@@ -439,6 +439,22 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
             writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
         });
+    }
+
+    /** Whether another session's DDL may have redefined what {@code portal}'s Bind runs since {@code judgedAt}. */
+    private boolean redefinedSince(PreparedStatements.Portal portal, long judgedAt) {
+        return redefinedWhileWaiting(portal.statement.judged, judgedAt, false)
+                || redefinedWhileWaiting(portal.statement.casts, judgedAt, false);
+    }
+
+    /**
+     * Whether the Bind of {@code portal}, recorded going alone with its judgement stamped {@code judgedAt}, must not go
+     * now (see UpstreamRequests#sendDeferred): it waited past the time its statement's effects count as current (a
+     * migration outside Warden is seen no sooner), or another session's DDL may have redefined what it runs.
+     */
+    private boolean judgedBefore(PreparedStatements.Portal portal, long judgedAt) {
+        return System.nanoTime() - portal.statement.effectsCurrentUntil >= 0 && portal.statement.read != null
+                || redefinedSince(portal, judgedAt);
     }
 
     /** The refusal of a statement sent at once whose judgement another session's DDL made outdated. */
@@ -1030,6 +1046,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Whether a client message of {@code type} sends the Parse, Bind and Describe messages that wait (see
+     * UpstreamRequests#send): only such a message records the Binds it sends alone. CopyData, CopyDone and CopyFail
+     * outside COPY (which the server ignores) go without them: a Bind recorded then waited on, judged with the checks
+     * of then, for a later message to send (a helper's review found a Sync sending one after a migration).
+     */
+    private static boolean sendsDeferred(byte type) {
+        return type == 'E' || type == 'S' || type == 'H' || type == 'Q' || type == 'F' || type == 'C';
+    }
+
     /** The message whose lone Binds' effects were applied again last (once per message, see relayToUpstream). */
     private ByteBuf refreshedFor;
 
@@ -1096,8 +1122,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
             List<CompletableFuture<StatementGate.Verdict>> outdated = null;
             for (int i = 0; i < alone.size(); i++) {
-                if (records[i].join() instanceof StatementGate.Forward
-                        && redefinedWhileWaiting(alone.get(i).statement.judged, judgedAt, false)) {
+                if (records[i].join() instanceof StatementGate.Forward && redefinedSince(alone.get(i), judgedAt)) {
                     records[i] = gate.refuseApproved(statements[i], judgedBeforeDdl(), null);
                     if (outdated == null) {
                         outdated = new ArrayList<>(2);
@@ -1106,7 +1131,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 }
             }
             if (outdated == null) {
-                sendBindsGoingAlone(frame, alone, records, policy);
+                sendBindsGoingAlone(frame, alone, records, policy, judgedAt);
                 return;
             }
             holdUntil(CompletableFuture.allOf(outdated.toArray(CompletableFuture[]::new)), frame, (again, failed) -> {
@@ -1115,21 +1140,22 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                             + ClientErrors.unwrap(failed).getMessage(), null, failed);
                 }
-                sendBindsGoingAlone(frame, alone, records, policy);
+                sendBindsGoingAlone(frame, alone, records, policy, judgedAt);
             });
         });
     }
 
     private void sendBindsGoingAlone(ByteBuf frame, List<PreparedStatements.Portal> alone,
-                                     CompletableFuture<StatementGate.Verdict>[] records, PolicySnapshot policy) {
+                                     CompletableFuture<StatementGate.Verdict>[] records, PolicySnapshot policy,
+                                     long judgedAt) {
         for (int i = 0; i < alone.size(); i++) {
             PreparedStatements.Portal portal = alone.get(i);
             StatementGate.Verdict verdict = records[i].join();
             if (verdict instanceof StatementGate.Forward f) {
                 writer.recordedAlone(portal, new Execution(f.querySeq(), true, portal.statement.judged, portal,
-                        policy), null);
+                        policy), null, judgedAt);
             } else {
-                writer.recordedAlone(portal, null, ((StatementGate.Refuse) verdict).error());
+                writer.recordedAlone(portal, null, ((StatementGate.Refuse) verdict).error(), judgedAt);
             }
         }
         held.addFirst(frame); // relayed first when the hold ends, now that its Binds go recorded

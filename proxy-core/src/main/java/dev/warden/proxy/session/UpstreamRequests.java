@@ -31,10 +31,14 @@ final class UpstreamRequests {
      */
     private java.util.function.Predicate<PreparedStatements.Portal> bindWaitsForExecute = p -> false;
     private String missingPortal;
+    /** Whether a portal's Bind, recorded going alone with the judgement stamped as given, is outdated now. */
+    private java.util.function.BiPredicate<PreparedStatements.Portal, Long> judgedBefore = (p, at) -> false;
 
-    void gateBinds(java.util.function.Predicate<PreparedStatements.Portal> waitsForExecute, String missingPortal) {
+    void gateBinds(java.util.function.Predicate<PreparedStatements.Portal> waitsForExecute, String missingPortal,
+                   java.util.function.BiPredicate<PreparedStatements.Portal, Long> outdated) {
         this.bindWaitsForExecute = waitsForExecute;
         this.missingPortal = missingPortal;
+        this.judgedBefore = outdated;
     }
 
     /** Writes a request upstream with its entry, unless the server would ignore it (then it is dropped). */
@@ -45,7 +49,7 @@ final class UpstreamRequests {
             // message of an extended batch. Warden judges, audits and may hold the batch at Execute: so the
             // preparatory messages wait here and go with the next other message, and the server's clock starts
             // once the statement may run, not while its record is written or an approver decides.
-            deferred.add(new Deferred(frame, entry));
+            deferred.add(new Deferred(frame, entry, -1));
             return;
         }
         sendDeferred(entry);
@@ -55,7 +59,8 @@ final class UpstreamRequests {
     /** Parse, Bind and Describe messages not yet written upstream, in order (see {@link #send}). */
     private final java.util.ArrayDeque<Deferred> deferred = new java.util.ArrayDeque<>();
 
-    private record Deferred(ByteBuf frame, Entry entry) {
+    /** @param judgedAt a Bind recorded going alone: its judgement's stamp (see {@link #recordedAlone}); else -1 */
+    private record Deferred(ByteBuf frame, Entry entry, long judgedAt) {
     }
 
     /**
@@ -89,6 +94,22 @@ final class UpstreamRequests {
                         + "functions it calls)");
                 sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
                         Entry.replaceError(Kind.EXECUTE, error));
+                continue;
+            }
+            if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.execution != null
+                    && !ownExecute && missingPortal != null && d.judgedAt() >= 0
+                    && judgedBefore.test(e.portal, d.judgedAt())) {
+                // Recorded going alone, and still here when the judgement went out of date (an approval of another
+                // statement was waited for, or a message came that does not send it): not sent. Its record ends
+                // refused.
+                d.frame().release();
+                session.prepared.bindFailed(e.portal);
+                e.execution.sqlState = "42501";
+                session.responses.finish(e.execution);
+                sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
+                        Entry.replaceError(Kind.EXECUTE, BackendMessage.ErrorResponse.of("ERROR", "42501",
+                                "blocked by Warden: this Bind was judged before what it runs may have changed (DDL, "
+                                + "or the catalog's entries expired) and had not gone yet; bind it again")));
                 continue;
             }
             sendNow(d.frame(), e);
@@ -143,7 +164,8 @@ final class UpstreamRequests {
      * finished by the server's answer to the Bind. {@code refusal} non-null: the record could not be written, and the
      * Bind is replaced by a stand-in that fails with it.
      */
-    void recordedAlone(PreparedStatements.Portal portal, Execution execution, BackendMessage.ErrorResponse refusal) {
+    void recordedAlone(PreparedStatements.Portal portal, Execution execution, BackendMessage.ErrorResponse refusal,
+                       long judgedAt) {
         if (refusal != null) {
             unrecordedBinds.put(portal, refusal);
             return;
@@ -151,7 +173,8 @@ final class UpstreamRequests {
         for (int i = deferred.size(); i > 0; i--) {
             Deferred d = deferred.poll();
             if (d.entry().kind == Kind.BIND && d.entry().portal == portal && d.entry().execution == null) {
-                d = new Deferred(d.frame(), Entry.forward(Kind.BIND, d.entry().statement, portal, execution));
+                d = new Deferred(d.frame(), Entry.forward(Kind.BIND, d.entry().statement, portal, execution),
+                        judgedAt);
             }
             deferred.add(d);
         }
