@@ -564,9 +564,9 @@ final class ResultMasking {
             // dropped, as when the session ends. (Not for every DISCARD ALL: a pooler sends one per client.)
             Set<String> made = sessionDdl;
             sessionDdl = Set.of();
-            invalidate(made, ddlAuthor);
+            invalidate(made);
             if (!StatementWalk.any(analysis, ResultMasking::changesCatalog) && run.isEmpty()) {
-                return new Redefined(made, ddlAuthor);
+                return new Redefined(made);
             }
         }
         if (StatementWalk.any(analysis, ResultMasking::changesCatalog) || !run.isEmpty()) {
@@ -578,15 +578,12 @@ final class ResultMasking {
                 redefined = new java.util.HashSet<>(redefined);
                 redefined.add(CatalogCache.ANY_ROUTINE);
             }
-            // A COMMIT PREPARED commits what another session (or a client not through Warden) may have prepared,
-            // DDL that this session's later statements were not judged with: by no known session.
-            long by = StatementWalk.any(all, JudgedExposures::commitsPrepared) ? 0 : ddlAuthor;
-            invalidate(redefined, by);
+            invalidate(redefined);
             judged.redefined(analysis, names, current);
             if (StatementWalk.any(all, ResultMasking::mayMakeTemporary)) {
                 madeBySession(redefined);
             }
-            return new Redefined(redefined, by);
+            return new Redefined(redefined);
         }
         return null;
     }
@@ -645,8 +642,8 @@ final class ResultMasking {
         }
     }
 
-    /** The names DDL may have redefined (null: any name), and the session it counts as sent by (0: none known). */
-    record Redefined(Set<String> names, long by) {
+    /** The names DDL may have redefined (null: any name). */
+    record Redefined(Set<String> names) {
     }
 
     private static final java.util.concurrent.atomic.AtomicLong AUTHORS = new java.util.concurrent.atomic.AtomicLong();
@@ -659,7 +656,7 @@ final class ResultMasking {
      * saw the state before it while it was open: what it read meanwhile (for any session) is dropped again.
      */
     void transactionEnded(Redefined redefined) {
-        invalidate(redefined.names(), redefined.by());
+        invalidate(redefined.names());
     }
 
     private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
@@ -683,13 +680,9 @@ final class ResultMasking {
                 || JudgedExposures.commitsPrepared(f);
     }
 
-    /**
-     * @param redefined the names DDL may have redefined (null: any name)
-     * @param by {@link #ddlAuthor} for this session's DDL (see CatalogCache#namedRedefinedSince), 0 for DDL of no
-     *     known session
-     */
-    private void invalidate(Set<String> redefined, long by) {
-        catalog.invalidate(redefined, by);
+    /** @param redefined the names DDL may have redefined (null: any name) */
+    private void invalidate(Set<String> redefined) {
+        catalog.invalidate(redefined, ddlAuthor); // this session's DDL: see CatalogCache#namedRedefinedSince
         plans.clear();
         lastPlan = null;
         judged.newGeneration();
