@@ -570,10 +570,9 @@ public final class CatalogCache implements AutoCloseable {
         if (names == null) {
             // Every name, for an approved statement; the names recorded stay (dropping them hid another session's
             // trigger, committed just before, from a statement sent at once).
-            Redefinition was = everyNameRedefined;
-            everyNameRedefined = new Redefinition(at, by, by != 0 && was.by() == by ? was.byOthers() : was.at());
+            everyNameRedefined = at;
         } else if (redefined.size() > 4096) {
-            everyNameRedefined = new Redefinition(at, 0, at);
+            everyNameRedefined = at;
             namesForgotten = at; // before the names go: a reader that misses one then sees this
             redefined.clear();
         } else {
@@ -615,9 +614,7 @@ public final class CatalogCache implements AutoCloseable {
 
     /** {@link #redefinedSince(Set, long)}, not counting the named DDL of session {@code except} (see below). */
     public boolean redefinedSince(Set<String> names, long since, long except) {
-        Redefinition every = everyNameRedefined; // one read: its three parts belong together
-        return (except != 0 && every.by() == except ? every.byOthers() : every.at()) > since
-                || namedRedefinedSince(names, since, except);
+        return everyNameRedefined > since || namedRedefinedSince(names, since, except);
     }
 
     /**
@@ -668,11 +665,7 @@ public final class CatalogCache implements AutoCloseable {
             new java.util.concurrent.atomic.AtomicLong();
     /** The invalidation at which each name was last redefined; and the last one that redefined any name. */
     private final Map<String, Redefinition> redefined = new ConcurrentHashMap<>();
-    /**
-     * The last DDL that redefined every name (dynamic SQL, the catalog channel, a record dropped as too large), by
-     * whom: the session's own dynamic DDL, sent before its statement, does not count for it (as for named DDL).
-     */
-    private volatile Redefinition everyNameRedefined = new Redefinition(-1, 0, -1);
+    private volatile long everyNameRedefined = -1;
     /** The last invalidation that dropped the names recorded, so many were they (see {@link #namedRedefinedSince}). */
     private volatile long namesForgotten = -1;
 
