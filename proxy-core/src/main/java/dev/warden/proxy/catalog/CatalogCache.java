@@ -764,7 +764,7 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /** How long a looked-up function or relation counts as current (see {@link FunctionEffects#TTL_NANOS}). */
-    static final long TTL_NANOS = FunctionEffects.TTL_NANOS;
+    public static final long TTL_NANOS = FunctionEffects.TTL_NANOS;
 
     /**
      * Names of functions {@code analysis} calls whose effect must be read from the catalog first, and

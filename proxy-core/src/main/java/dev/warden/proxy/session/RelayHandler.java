@@ -297,9 +297,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      */
     private void admit(ByteBuf frame, StatementGate.Statement statement, long judgedAt, Kind standInKind,
                        Consumer<StatementGate.Forward> forward, Runnable refused) {
+        admit(frame, statement, null, judgedAt, standInKind, forward, refused);
+    }
+
+    /** {@code casts}: what binding its parameters runs (a prepared statement's, see Statement#casts), or null. */
+    private void admit(ByteBuf frame, StatementGate.Statement statement, Analysis casts, long judgedAt,
+                       Kind standInKind, Consumer<StatementGate.Forward> forward, Runnable refused) {
         Unreadable committing = committedDdl(statement.analysis());
         if (committing.isEmpty()) {
-            admitNow(frame, statement, judgedAt, standInKind, forward, refused);
+            admitNow(frame, statement, casts, judgedAt, standInKind, forward, refused);
             return;
         }
         holdUntil(session.catalog.withdrawReaching(session.masking, backend(), committing), frame, (done, failure) -> {
@@ -313,7 +319,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                                 + "locks and could not be cancelled in time", "COMMIT again"),
                         statement.protocol(), statement.preparedName(), statement.approvalText());
             }
-            admitNow(frame, judged, judgedAt, standInKind, forward, refused);
+            admitNow(frame, judged, casts, judgedAt, standInKind, forward, refused);
         });
     }
 
@@ -405,8 +411,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      *     the audit record's write, take moments). Read here, after that wait, it missed another session's trigger
      *     committed during it.
      */
-    private void admitNow(ByteBuf frame, StatementGate.Statement statement, long judgedAt, Kind standInKind,
-                          Consumer<StatementGate.Forward> forward, Runnable refused) {
+    private void admitNow(ByteBuf frame, StatementGate.Statement statement, Analysis casts, long judgedAt,
+                          Kind standInKind, Consumer<StatementGate.Forward> forward, Runnable refused) {
         session.statementCount++;
         holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
                 "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {
@@ -416,7 +422,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
             if (verdict instanceof StatementGate.Forward f
-                    && redefinedWhileWaiting(statement.analysis(), judgedAt, f.approvalId() != null)) {
+                    && (redefinedWhileWaiting(statement.analysis(), judgedAt, f.approvalId() != null)
+                    || redefinedWhileWaiting(casts, judgedAt, f.approvalId() != null))) {
                 Decision outdated = f.approvalId() != null ? Decision.block("approval-outdated", "what the "
                         + "statement reaches was redefined (DDL) while it waited for approval " + f.approvalId()
                         + ", after it was judged: it may now run what was not judged (a trigger, a rule, a body)",
@@ -448,13 +455,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Whether the Bind of {@code portal}, recorded going alone with its judgement stamped {@code judgedAt}, must not go
-     * now (see UpstreamRequests#sendDeferred): it waited past the time its statement's effects count as current (a
-     * migration outside Warden is seen no sooner), or another session's DDL may have redefined what it runs.
+     * Whether the Bind of {@code portal}, recorded going alone at {@code recordedAt} ({@link System#nanoTime}) with
+     * its judgement stamped {@code judgedAt}, must not go now (see UpstreamRequests#sendDeferred): it waited longer
+     * than the catalog's entries count as current (a migration outside Warden is seen no sooner; measured from the
+     * record, not from the entries' age, which refused a Bind whose entries expired while its record was written),
+     * or another session's DDL may have redefined what it runs.
      */
-    private boolean judgedBefore(PreparedStatements.Portal portal, long judgedAt) {
-        return System.nanoTime() - portal.statement.effectsCurrentUntil >= 0 && portal.statement.read != null
-                || redefinedSince(portal, judgedAt);
+    private boolean judgedBefore(PreparedStatements.Portal portal, long judgedAt, long recordedAt) {
+        return System.nanoTime() - recordedAt > CatalogCache.TTL_NANOS || redefinedSince(portal, judgedAt);
     }
 
     /** The refusal of a statement sent at once whose judgement another session's DDL made outdated. */
@@ -1246,8 +1254,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     : judgedAt(session.catalog), a -> decide(policy, a));
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
-                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name), judgedAt,
-                Kind.EXECUTE, f -> {
+                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name),
+                statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {

@@ -659,9 +659,16 @@ final class ResultMasking {
         invalidate(redefined.names());
     }
 
-    private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE");
+    /**
+     * Objects whose code runs where no statement's text names it: routines, and a domain's CHECK and DEFAULT and a
+     * cast's function, which run wherever a value is converted to the type (a Bind's parameter, a column of the
+     * domain written). An ALTER DOMAIN ... ADD CHECK records the domain's and the function's names, which no
+     * statement converting to it names (a helper's review).
+     */
+    private static final Set<String> ROUTINES = Set.of("FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE", "DOMAIN",
+            "CAST");
 
-    /** CREATE (OR REPLACE) or ALTER of a function, procedure, routine or aggregate: see CatalogCache.ANY_ROUTINE. */
+    /** CREATE (OR REPLACE) or ALTER of a function, procedure, routine, aggregate, domain or cast: see ROUTINES. */
     private static boolean changesRoutine(StatementFacts f) {
         return (f.kind() == StatementKind.CREATE || f.kind() == StatementKind.ALTER)
                 && ROUTINES.contains(f.objectType());

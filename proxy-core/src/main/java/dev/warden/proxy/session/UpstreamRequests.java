@@ -31,11 +31,15 @@ final class UpstreamRequests {
      */
     private java.util.function.Predicate<PreparedStatements.Portal> bindWaitsForExecute = p -> false;
     private String missingPortal;
-    /** Whether a portal's Bind, recorded going alone with the judgement stamped as given, is outdated now. */
-    private java.util.function.BiPredicate<PreparedStatements.Portal, Long> judgedBefore = (p, at) -> false;
+    /** Whether a Bind recorded going alone is outdated now: its portal, its judgement's stamp, its record's time. */
+    interface Outdated {
+        boolean test(PreparedStatements.Portal portal, long judgedAt, long recordedAt);
+    }
+
+    private Outdated judgedBefore = (p, at, when) -> false;
 
     void gateBinds(java.util.function.Predicate<PreparedStatements.Portal> waitsForExecute, String missingPortal,
-                   java.util.function.BiPredicate<PreparedStatements.Portal, Long> outdated) {
+                   Outdated outdated) {
         this.bindWaitsForExecute = waitsForExecute;
         this.missingPortal = missingPortal;
         this.judgedBefore = outdated;
@@ -79,14 +83,20 @@ final class UpstreamRequests {
                     && trigger.action == OutstandingQueue.Action.FORWARD && trigger.portal == e.portal;
             BackendMessage.ErrorResponse unrecorded = e.kind != Kind.BIND || e.portal == null || unrecordedBinds.isEmpty()
                     ? null : unrecordedBinds.remove(e.portal);
-            // A refused message's stand-in (its Execute refused: no record, an approval denied, a budget) takes
-            // the Binds that have no record of their own with it.
-            boolean refusedTrigger = trigger != null && trigger.action == OutstandingQueue.Action.REPLACE_ERROR;
+            // A Bind with no record of its own never goes without its own Execute: a refused message's stand-in
+            // (its Execute refused: no record, an approval denied, a budget) takes such Binds with it, with its
+            // error; and one that had to wait for its Execute when the message sending it came (so not recorded)
+            // and is allowed by now (a policy reloaded, the catalog moved on meanwhile) went unrecorded before (a
+            // helper's review).
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.portal != null && !ownExecute
-                    && missingPortal != null && (unrecorded != null || (refusedTrigger && e.execution == null)
+                    && missingPortal != null && (unrecorded != null || e.execution == null
                     || bindWaitsForExecute.test(e.portal))) {
                 d.frame().release();
                 session.prepared.bindFailed(e.portal);
+                if (e.execution != null) {
+                    e.execution.sqlState = "42501"; // recorded, then not sent: its record ends refused
+                    session.responses.finish(e.execution);
+                }
                 BackendMessage.ErrorResponse error = unrecorded != null ? unrecorded : trigger != null
                         && trigger.action == OutstandingQueue.Action.REPLACE_ERROR ? trigger.replacement
                         : BackendMessage.ErrorResponse.of("ERROR", "42501", "blocked by Warden: the Bind of a "
@@ -98,7 +108,7 @@ final class UpstreamRequests {
             }
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.execution != null
                     && !ownExecute && missingPortal != null && d.judgedAt() >= 0
-                    && judgedBefore.test(e.portal, d.judgedAt())) {
+                    && judgedBefore.test(e.portal, d.judgedAt(), e.execution.started)) {
                 // Recorded going alone, and still here when the judgement went out of date (an approval of another
                 // statement was waited for, or a message came that does not send it): not sent. Its record ends
                 // refused.
