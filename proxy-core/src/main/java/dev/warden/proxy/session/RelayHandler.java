@@ -1262,8 +1262,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                         OwnRequests.describeCursor(portal, writer::send, upstream.alloc());
                     }
+                    Entry sent = Entry.forward(Kind.EXECUTE, statement, portal, execution);
+                    // The portal's Bind goes with its own Execute before Warden's Describe of a COPY, whose Close
+                    // would otherwise send it as a Bind without its Execute, which is refused (a helper's review).
+                    writer.sendWaitingFor(sent);
                     describeCopy(execution);
-                    writer.send(frame, Entry.forward(Kind.EXECUTE, statement, portal, execution));
+                    writer.send(frame, sent);
                     ranSql(analysis, execution, statement == null ? null : statement.read);
                 }, () -> discardUntilSync = true);
     }

@@ -60,6 +60,11 @@ final class UpstreamRequests {
         sendNow(frame, entry);
     }
 
+    /** Writes what waits now, as it goes before the admitted Execute {@code execute} (its own Bind included). */
+    void sendWaitingFor(Entry execute) {
+        sendDeferred(execute);
+    }
+
     /** Parse, Bind and Describe messages not yet written upstream, in order (see {@link #send}). */
     private final java.util.ArrayDeque<Deferred> deferred = new java.util.ArrayDeque<>();
 
