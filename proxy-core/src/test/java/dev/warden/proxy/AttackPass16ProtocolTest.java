@@ -102,6 +102,12 @@ class AttackPass16ProtocolTest {
         assertEquals("3/3", ledger, shown);
     }
 
+    /** A migration, directly: {@code domain}'s CHECK now calls gw_wipe; then the catalog's entries expire (5 s). */
+    static void addWipingCheck(String domain) throws Exception {
+        warden.directly("ALTER DOMAIN " + domain + " ADD CONSTRAINT k CHECK (public.gw_wipe(VALUE) > 0)");
+        Thread.sleep(6000);
+    }
+
     static void fillLedger() throws Exception {
         warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
     }
@@ -131,8 +137,7 @@ class AttackPass16ProtocolTest {
             c.send(sync());
             String parsed = raw(c);
             assertTrue(parsed.startsWith("1"), "the Parse was refused before the change: " + parsed);
-            warden.directly("ALTER DOMAIN " + domain + " ADD CONSTRAINT k CHECK (public.gw_wipe(VALUE) > 0)");
-            Thread.sleep(6000); // the catalog's entries expire after 5 s
+            addWipingCheck(domain);
             c.send(bindWith("p", "s", "2"));
             if (withExecute) {
                 c.send(execute(latin1("p"), 0));
@@ -184,8 +189,7 @@ class AttackPass16ProtocolTest {
             c.send(sync());
             String parsed = raw(c);
             assertTrue(parsed.startsWith("1\n1\n"), "a Parse was refused before the change: " + parsed);
-            warden.directly("ALTER DOMAIN " + domain + " ADD CONSTRAINT k CHECK (public.gw_wipe(VALUE) > 0)");
-            Thread.sleep(6000); // the catalog's entries expire after 5 s: both statements are stale
+            addWipingCheck(domain); // both statements are stale
             c.send(bindWith("p1", "reads", "1"));
             c.send(bindWith("p2", "checks", "2"));
             c.send(sync());
@@ -218,8 +222,7 @@ class AttackPass16ProtocolTest {
             c.send(bindWith("p", "checks", "2"));
             c.send(copyData());
             Thread.sleep(500); // the Bind is recorded, the CopyData relayed
-            warden.directly("ALTER DOMAIN " + domain + " ADD CONSTRAINT k CHECK (public.gw_wipe(VALUE) > 0)");
-            Thread.sleep(6000); // the catalog's entries expire after 5 s
+            addWipingCheck(domain);
             c.send(sync());
             answer = raw(c);
             inStep(c);

@@ -31,6 +31,23 @@ final class UpstreamRequests {
      */
     private java.util.function.Predicate<PreparedStatements.Portal> bindWaitsForExecute = p -> false;
     private String missingPortal;
+    /**
+     * A Bind that does not go: a failing stand-in (an Execute of a portal that does not exist) in its place, whose
+     * error the client gets as {@code error}; Warden forgets the portal as when the server refuses a Bind. A Bind
+     * recorded going alone has its record end refused.
+     */
+    private void replaceBind(Deferred d, BackendMessage.ErrorResponse error) {
+        Entry e = d.entry();
+        d.frame().release();
+        session.prepared.bindFailed(e.portal);
+        if (e.execution != null) {
+            e.execution.sqlState = "42501";
+            session.responses.finish(e.execution);
+        }
+        sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
+                Entry.replaceError(Kind.EXECUTE, error));
+    }
+
     /** Whether a Bind recorded going alone is outdated now: its portal, its judgement's stamp, its record's time. */
     interface Outdated {
         boolean test(PreparedStatements.Portal portal, long judgedAt, long recordedAt);
@@ -96,35 +113,21 @@ final class UpstreamRequests {
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.portal != null && !ownExecute
                     && missingPortal != null && (unrecorded != null || e.execution == null
                     || bindWaitsForExecute.test(e.portal))) {
-                d.frame().release();
-                session.prepared.bindFailed(e.portal);
-                if (e.execution != null) {
-                    e.execution.sqlState = "42501"; // recorded, then not sent: its record ends refused
-                    session.responses.finish(e.execution);
-                }
-                BackendMessage.ErrorResponse error = unrecorded != null ? unrecorded : trigger != null
+                replaceBind(d, unrecorded != null ? unrecorded : trigger != null
                         && trigger.action == OutstandingQueue.Action.REPLACE_ERROR ? trigger.replacement
                         : BackendMessage.ErrorResponse.of("ERROR", "42501", "blocked by Warden: the Bind of a "
                         + "statement Warden did not allow runs only with its own Execute (planning it may run the "
-                        + "functions it calls)");
-                sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
-                        Entry.replaceError(Kind.EXECUTE, error));
+                        + "functions it calls)"));
                 continue;
             }
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.execution != null
                     && !ownExecute && missingPortal != null && d.judgedAt() >= 0
                     && judgedBefore.test(e.portal, d.judgedAt(), e.execution.started)) {
                 // Recorded going alone, and still here when the judgement went out of date (an approval of another
-                // statement was waited for, or a message came that does not send it): not sent. Its record ends
-                // refused.
-                d.frame().release();
-                session.prepared.bindFailed(e.portal);
-                e.execution.sqlState = "42501";
-                session.responses.finish(e.execution);
-                sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
-                        Entry.replaceError(Kind.EXECUTE, BackendMessage.ErrorResponse.of("ERROR", "42501",
-                                "blocked by Warden: this Bind was judged before what it runs may have changed (DDL, "
-                                + "or the catalog's entries expired) and had not gone yet; bind it again")));
+                // statement was waited for, or a message came that does not send it): not sent.
+                replaceBind(d, BackendMessage.ErrorResponse.of("ERROR", "42501", "blocked by Warden: this Bind was "
+                        + "judged before what it runs may have changed (DDL, or the catalog's entries expired) and "
+                        + "had not gone yet; bind it again"));
                 continue;
             }
             sendNow(d.frame(), e);
