@@ -171,6 +171,25 @@ public final class Masker {
     }
 
     /**
+     * Whether the policy masks two table columns (by source or name, as {@link #masksSourceColumn}) alike: the same
+     * strategy with the same parameters, or neither at all. A value copied as it is from the first into the second
+     * then shows no more there than it did where it was read.
+     */
+    public boolean masksAlike(String schema, String table, String column, int typeOid, String otherSchema,
+                              String otherTable, String otherColumn, int otherTypeOid) {
+        Treatment a = sourceTreatment(Optional.ofNullable(schema), Optional.of(table), Optional.of(column), column,
+                PgType.of(typeOid));
+        Treatment b = sourceTreatment(Optional.ofNullable(otherSchema), Optional.of(otherTable),
+                Optional.of(otherColumn), otherColumn, PgType.of(otherTypeOid));
+        boolean aKept = a == null || a.strategy() == Strategy.KEEP;
+        boolean bKept = b == null || b.strategy() == Strategy.KEEP;
+        if (aKept || bKept) {
+            return aKept == bKept;
+        }
+        return a.strategy() == b.strategy() && a.keep() == b.keep() && a.fixedValue().equals(b.fixedValue());
+    }
+
+    /**
      * Whether a {@code column:} rule names a column of this relation: the only way the policy makes a column of a
      * system catalog ({@code pg_catalog}, {@code information_schema}) sensitive for lineage, whose names are the
      * server's (a {@code passwd} or {@code address} there is no personal data) and whose views wrap functions

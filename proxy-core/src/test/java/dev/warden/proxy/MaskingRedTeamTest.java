@@ -1580,6 +1580,42 @@ class MaskingRedTeamTest {
     }
 
     @Test
+    void aValueParkedInARedactedColumnIsNotCopiedIntoOneWhoseStrategyShowsPart() throws Exception {
+        // Attacker pass of 2026-12-05: a value computed from a sensitive read may be stored in a redacted column (ssn
+        // shows nothing of it), and a copy as it is was let into any masked column. So 'x@' || <e-mail, SSN, card>
+        // parked in ssn, then copied into email, came back whole after the x***@; a plain copy of an SSN into a
+        // phone column (partial) showed its last four digits. A copy now keeps its value only into a column masked
+        // the same way as the one it is read from.
+        seed("ah_people");
+        String enc = "'x@' || translate(email, " + HIDE + ")";
+        String parked = "CREATE TEMP TABLE ah_tmp (id int, ssn text, email text)";
+        String[][] attempts = {
+                {"BEGIN", "UPDATE ah_people SET ssn = " + enc + " WHERE id > 0", "UPDATE ah_people SET email = ssn "
+                        + "WHERE id > 0", "SELECT email FROM ah_people"},
+                {"BEGIN", "UPDATE ah_people SET ssn = " + enc + " WHERE id > 0", "UPDATE ah_people SET email = "
+                        + "lower(ah_people.ssn) WHERE id > 0 RETURNING email"},
+                {parked, "INSERT INTO ah_tmp (id, ssn) SELECT id, " + enc + " FROM ah_people",
+                        "UPDATE ah_tmp SET email = ssn WHERE id > 0", "SELECT email FROM ah_tmp"},
+                {parked, "INSERT INTO ah_tmp (id, ssn) SELECT id, " + enc + " FROM ah_people",
+                        "INSERT INTO ah_tmp (email) SELECT ssn FROM ah_tmp", "SELECT email FROM ah_tmp"},
+                {parked, "INSERT INTO ah_tmp SELECT id, " + enc + ", NULL FROM ah_people",
+                        "INSERT INTO ah_tmp SELECT id, NULL, ssn FROM ah_tmp", "SELECT email FROM ah_tmp"},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            a.query("CREATE TEMP TABLE ah_part (id int, ssn text, phone text, email text)");
+            String same = a.query("INSERT INTO ah_part (id, ssn, email) SELECT id, ssn, email FROM ah_people");
+            assertTrue(same.contains("INSERT 0 3"), same); // precise: copies between columns masked alike still run
+            String copied = a.query("UPDATE ah_part SET phone = ssn WHERE id = 1");
+            String shown = a.query("SELECT phone FROM ah_part WHERE id = 1");
+            assertTrue(refused(copied), copied + shown);
+            assertTrue(!shown.contains(SSNS.get(0).substring(7)), shown);
+            String mine = a.query("UPDATE ah_part SET email = email, ssn = upper(ssn) WHERE id = 1 RETURNING email");
+            assertTrue(mine.contains("z***@quixmail.example"), mine);
+        }
+    }
+
+    @Test
     void anUpdateFromASubqueryOverSensitiveValuesCannotFillAClearColumn() throws Exception {
         // Attacker pass 12: SET note = s.e names nothing sensitive in the SET list; the e-mails come from a subquery
         // or LATERAL in FROM (or a CTE). The UPDATE stored them, translated, in a clear column of the table whose

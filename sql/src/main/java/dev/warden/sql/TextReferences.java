@@ -1340,6 +1340,18 @@ public final class TextReferences {
      */
     public static java.util.Map<String, Boolean> computedValueStores(String text, Set<String> sensitive,
                                                                      List<String> tableColumns) {
+        return computedValueStores(text, sensitive, tableColumns, (column, source) -> true);
+    }
+
+    /**
+     * {@link #computedValueStores(String, Set, List)}, where a copy as it is counts as a copy only when
+     * {@code keepsMasking} holds for the column stored into and the name copied (its last part, as written): a
+     * value parked in a column that shows nothing of it (a redacted ssn may hold anything computed) is computed
+     * for a column that shows part of it.
+     */
+    public static java.util.Map<String, Boolean> computedValueStores(
+            String text, Set<String> sensitive, List<String> tableColumns,
+            java.util.function.BiPredicate<String, String> keepsMasking) {
         Lexer.Result lexed = Lexer.tokenize(text, true);
         if (lexed.settingSensitive() || lexed.unterminated()) {
             return null;
@@ -1362,15 +1374,19 @@ public final class TextReferences {
             if (item == null) {
                 return null;
             }
-            if (!copiedAsItIs(tokens, item)) {
+            String copied = copiedAsItIs(tokens, item);
+            if (copied == null || !keepsMasking.test(item.column(), copied)) {
                 out.put(item.column(), true);
             }
         }
         return out;
     }
 
-    /** Whether {@code item}'s tokens are one name, bare or qualified, or a {@link #SHAPE_KEEPING} call of one. */
-    private static boolean copiedAsItIs(List<Token> tokens, Assignment item) {
+    /**
+     * The name {@code item}'s tokens copy when they are one name, bare or qualified, or a {@link #SHAPE_KEEPING}
+     * call of one: its last part, as written (unquoted); null otherwise.
+     */
+    private static String copiedAsItIs(List<Token> tokens, Assignment item) {
         int from = item.from();
         int to = item.to();
         if (to - from >= 4 && tokens.get(from).type() == Lexer.Type.WORD
@@ -1380,14 +1396,14 @@ public final class TextReferences {
             to -= 1;
         }
         if (from >= to || !tokens.get(from).isIdentifier()) {
-            return false;
+            return null;
         }
         for (int i = from + 1; i < to; i += 2) {
             if (i + 1 >= to || !tokens.get(i).isOp(".") || !tokens.get(i + 1).isIdentifier()) {
-                return false;
+                return null;
             }
         }
-        return true;
+        return tokens.get(to - 1).value();
     }
 
     /**

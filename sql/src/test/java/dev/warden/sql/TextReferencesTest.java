@@ -322,6 +322,12 @@ class TextReferencesTest {
                 "INSERT INTO copy SELECT length(email), upper(email) FROM people", email, order));
         assertEquals(java.util.Map.of("email", true), TextReferences.computedValueStores(
                 "UPDATE t SET email = 'a@' || translate(p.email, '@', '-') FROM people p", email, order));
+        // A copy is a copy only where the caller says the name copied is masked as the column it lands in.
+        List<String> seen = new java.util.ArrayList<>();
+        assertEquals(java.util.Map.of("email", true, "ssn", false), TextReferences.computedValueStores(
+                "UPDATE people SET email = upper(p.ssn), ssn = \"SSN\" FROM people p", Set.of("ssn", "SSN"),
+                List.of("email", "ssn"), (column, source) -> seen.add(column + "<-" + source) && column.equals("ssn")));
+        assertEquals(List.of("email<-ssn", "ssn<-SSN"), seen);
         // Used outside the stored values: where it lands is not read.
         assertEquals(null, TextReferences.computedValueStores(
                 "INSERT INTO copy (email) SELECT email FROM (SELECT email || 'x' AS email FROM people) s", email, order));

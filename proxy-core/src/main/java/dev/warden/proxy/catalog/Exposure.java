@@ -186,7 +186,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                         launders = clear + ", a column no rule masks";
                     }
                     String shown = anySensitive && !definesView && launders.isEmpty()
-                            && STORES_ROWS.contains(f.kind()) ? computedIntoPartShown(f, written, masker, e) : null;
+                            && STORES_ROWS.contains(f.kind()) ? computedIntoPartShown(f, written, masker, e, catalog)
+                            : null;
                     if (shown != null) {
                         launders = shown + ", whose masking strategy tells something of what is stored there (a value "
                                 + "computed from a sensitive read)";
@@ -201,12 +202,13 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * A column of a written table masked with a strategy that tells something of the value (email keeps the
      * domain, partial the last characters, hash and tokenize give equal values equal tokens) which {@code f} gives a value computed from a sensitive read: the computation
      * chooses what lands in the part shown ({@code SET email = 'a@' || translate(email, '@', '-')} shows the
-     * whole address after the @). A copy as it is (the name itself, lower, upper, trim) is not. When which value
-     * lands where is not read (a MERGE, whole rows, a subquery in FROM, a view's computed column), every such column
-     * it writes counts. Null when none.
+     * whole address after the @). A copy as it is (the name itself, lower, upper, trim) is not, when every column of
+     * that name the statement reads or writes is masked as the one stored into ({@link #copyKeepsMasking}). When
+     * which value lands where is not read (a MERGE, whole rows, a subquery in FROM, a view's computed column), every
+     * such column it writes counts. Null when none.
      */
     private static String computedIntoPartShown(StatementFacts f, List<RelationCatalog.Relation> written,
-                                                Masker masker, Exposure read) {
+                                                Masker masker, Exposure read, RelationCatalog catalog) {
         Carried carried = carried(f, read.sensitiveNames());
         if (carried == Carried.NOTHING) {
             return null;
@@ -222,7 +224,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 continue;
             }
             java.util.Map<String, Boolean> computed = unread ? null : TextReferences.computedValueStores(f.text(),
-                    read.sensitiveNames(), r.columns().stream().map(RelationCatalog.Column::name).toList());
+                    read.sensitiveNames(), r.columns().stream().map(RelationCatalog.Column::name).toList(),
+                    (column, source) -> copyKeepsMasking(f, r, written, column, source, masker, catalog));
             for (RelationCatalog.Column c : r.columns()) {
                 String name = c.name().toLowerCase(Locale.ROOT);
                 boolean given = computed == null ? writtenNames.isEmpty() || writtenNames.contains(name)
@@ -233,6 +236,69 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         return null;
+    }
+
+    /**
+     * Whether a copy as it is of the column named {@code source} into {@code r}'s column {@code column} shows there no
+     * more than where it is read: every column named {@code source} of the relations {@code f} reads or writes (the
+     * name alone does not say which of them it is) is masked as {@code column} is, kin included. Masked otherwise, the
+     * value may be anything: a redacted column (an ssn) shows nothing of what it holds, so a value computed from a
+     * sensitive read may be stored there, and copied on into an email column it showed whole after the {@code @}
+     * (an attacker's pass of 2026-12-05); an SSN copied as it is into a phone column (partial) showed its last digits.
+     * False when no such column is known.
+     */
+    private static boolean copyKeepsMasking(StatementFacts f, RelationCatalog.Relation r,
+                                            List<RelationCatalog.Relation> written, String column, String source,
+                                            Masker masker, RelationCatalog catalog) {
+        RelationCatalog.Column into = columnNamed(r, column);
+        if (into == null) {
+            return false;
+        }
+        List<RelationCatalog.Relation> candidates = new java.util.ArrayList<>(written);
+        for (TableRef t : f.tablesRead()) {
+            if (!t.equals(TableRef.ANY_RELATION)) {
+                candidates.addAll(catalog.named(t.name()));
+            }
+        }
+        boolean found = false;
+        for (RelationCatalog.Relation s : candidates) {
+            RelationCatalog.Column from = columnNamed(s, source);
+            if (from == null) {
+                continue;
+            }
+            found = true;
+            if (!maskedAlike(masker, s, from, r, into)) {
+                return false;
+            }
+        }
+        return found;
+    }
+
+    private static RelationCatalog.Column columnNamed(RelationCatalog.Relation r, String name) {
+        for (RelationCatalog.Column c : r.columns()) {
+            if (c.name().equals(name)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** Whether {@code a}'s column {@code ac} and {@code b}'s {@code bc} are masked alike, under every kin's name too. */
+    private static boolean maskedAlike(Masker masker, RelationCatalog.Relation a, RelationCatalog.Column ac,
+                                       RelationCatalog.Relation b, RelationCatalog.Column bc) {
+        List<RelationCatalog.Kin> as = new java.util.ArrayList<>(a.kin());
+        as.add(new RelationCatalog.Kin(a.schema(), a.name()));
+        List<RelationCatalog.Kin> bs = new java.util.ArrayList<>(b.kin());
+        bs.add(new RelationCatalog.Kin(b.schema(), b.name()));
+        for (RelationCatalog.Kin x : as) {
+            for (RelationCatalog.Kin y : bs) {
+                if (!masker.masksAlike(x.schema(), x.name(), ac.name(), ac.typeOid(), y.schema(), y.name(), bc.name(),
+                        bc.typeOid())) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Whether a write's values may carry a sensitive value, and whether its text shows which values do. */
