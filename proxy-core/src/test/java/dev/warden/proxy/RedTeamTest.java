@@ -343,6 +343,23 @@ class RedTeamTest {
     }
 
     @Test
+    void f6UnicodeStringBodiesAndUescapeNamesAreReadAsTheServerDecodesThem() throws SQLException {
+        // An attacker's pass (2026-12-05), each step seen to run on the demo: a U&'' body was read as written, so
+        // \002A/ ended no comment and the DROP or TRUNCATE inside ran as a DO of nothing; \000A ended no -- comment
+        // in a function body; and a UESCAPE clause after a U&"" name hid the call from every function check.
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "DO U&'BEGIN /* \\002A/ DROP TABLE t; /\\002A */ END'"));
+            assertTableIntact(attack(c, "DO U&'BEGIN /* !002A/ TRUNCATE t; /!002A */ END' UESCAPE '!'"));
+        }
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c, "SELECT U&\"wipe\" UESCAPE '!' ()"));
+            assertTableIntact(attack(c, "SELECT public.U&\"w!0069pe\" UESCAPE '!' ()"));
+            assertTableIntact(attack(c, "CREATE FUNCTION pg_temp.d1() RETURNS void LANGUAGE sql AS "
+                    + "U&'SELECT 1 --\\000A;DROP TABLE t'", "SELECT pg_temp.U&\"d!0031\" UESCAPE '!' ()"));
+        }
+    }
+
+    @Test
     void f7SqlFunctionBodyRunsUnderTheSessionsStringSetting() throws SQLException {
         try (Connection c = prod()) {
             assertTableIntact(attack(c,

@@ -66,6 +66,8 @@ final class Lexer {
     private boolean unterminated;
     private boolean settingSensitive;
     private final List<Token> tokens = new ArrayList<>();
+    /** The indexes in {@link #tokens} of {@code U&"..."} and {@code U&'...'} tokens, their values as written. */
+    private final List<Integer> unicodeAt = new ArrayList<>();
 
     /** Names as written, not cut to {@link #MAX_NAME_BYTES} (for {@link #mayCutNamesUnlikeUtf8} only). */
     private final boolean wholeNames;
@@ -97,6 +99,11 @@ final class Lexer {
     }
 
     private void run() {
+        read();
+        decodeUnicode();
+    }
+
+    private void read() {
         while (pos < n && !unterminated) {
             char c = s.charAt(pos);
             if (isSpace(c)) {
@@ -365,6 +372,9 @@ final class Lexer {
                 int next = continuation(pos);
                 if (next < 0) {
                     add(Type.STRING, start, value.toString());
+                    if (mode == StringMode.UNICODE) {
+                        unicodeAt.add(tokens.size() - 1);
+                    }
                     return;
                 }
                 pos = next + 1;
@@ -483,8 +493,12 @@ final class Lexer {
                 }
                 pos++;
                 String name = value.toString();
-                String named = quote > start ? unicodeName(name, pos) : name;
-                add(Type.QUOTED_IDENT, start, wholeNames ? named : truncateName(named));
+                if (quote > start) {
+                    add(Type.QUOTED_IDENT, start, name); // decoded with its UESCAPE, see decodeUnicode
+                    unicodeAt.add(tokens.size() - 1);
+                } else {
+                    add(Type.QUOTED_IDENT, start, wholeNames ? name : truncateName(name));
+                }
                 return;
             }
             value.append(c);
@@ -495,22 +509,66 @@ final class Lexer {
     }
 
     /**
-     * The name a {@code U&"..."} identifier denotes, its escapes decoded as scan.l does ({@code \XXXX},
-     * {@code \+XXXXXX}, a doubled escape character; another escape character after {@code UESCAPE 'c'}), so that
-     * {@code U&"\0073sn"} reads as the column {@code ssn} it is to the server. {@code after}: just past the closing
-     * quote. A name the server would refuse (a malformed escape or UESCAPE) is kept as written.
+     * Decodes each {@code U&"..."} identifier and {@code U&'...'} string as the server does (its parser, after the
+     * lexer): with the escape character of a {@code UESCAPE 'c'} that follows it, which becomes part of its token,
+     * else the backslash ({@code \XXXX}, {@code \+XXXXXX}, a doubled escape character). So {@code U&"\0073sn"}
+     * reads as the column {@code ssn}, {@code U&"f!0031" UESCAPE '!' ()} as a call of {@code f1}, and {@code DO
+     * U&'BEGIN /* \002A/ DROP TABLE t; /\002A *\/ END'} as the DROP it runs (an attacker's pass: the body read as
+     * a comment, and the UESCAPE clause hid a call from the function checks). What the server would refuse (a
+     * malformed escape, a UESCAPE of another form) is kept as written: the statement fails there.
      */
-    private String unicodeName(String raw, int after) {
-        char escape = '\\';
-        int i = skipSpaceAndComments(after);
-        if (i + 7 <= n && s.regionMatches(true, i, "uescape", 0, 7)
-                && (i + 7 == n || !isIdentPart(s.charAt(i + 7)))) {
-            int q = skipSpaceAndComments(i + 7);
-            if (q + 2 >= n || s.charAt(q) != '\'' || s.charAt(q + 2) != '\'') {
-                return raw;
-            }
-            escape = s.charAt(q + 1);
+    private void decodeUnicode() {
+        if (unicodeAt.isEmpty()) {
+            return;
         }
+        List<Token> out = new ArrayList<>(tokens.size());
+        int next = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (next >= unicodeAt.size() || unicodeAt.get(next) != i) {
+                out.add(t);
+                continue;
+            }
+            next++;
+            char escape = '\\';
+            int end = t.end();
+            if (i + 2 < tokens.size() && tokens.get(i + 1).isWord("uescape") && simpleString(tokens.get(i + 2))) {
+                String chosen = tokens.get(i + 2).value();
+                if (chosen.length() != 1 || !escapeCharacter(chosen.charAt(0))) {
+                    out.add(t); // the server refuses it ("invalid Unicode escape character")
+                    continue;
+                }
+                escape = chosen.charAt(0);
+                end = tokens.get(i + 2).end();
+                i += 2;
+            }
+            String decoded = unicodeDecode(t.value(), escape);
+            String value = decoded == null ? t.value() : decoded;
+            if (t.type() == Type.QUOTED_IDENT && !wholeNames) {
+                value = truncateName(value);
+            }
+            out.add(new Token(t.type(), t.start(), end, value));
+        }
+        tokens.clear();
+        tokens.addAll(out);
+    }
+
+    /** Whether {@code t} is what the grammar takes after UESCAPE: a string constant ('c', E'c', $$c$$). */
+    private boolean simpleString(Token t) {
+        if (t.type() != Type.STRING) {
+            return false;
+        }
+        char first = s.charAt(t.start());
+        return first == '\'' || first == '$' || first == 'e' || first == 'E';
+    }
+
+    /** scan.l's check_uescapechar: not a hex digit, {@code +}, a quote or whitespace. */
+    private static boolean escapeCharacter(char c) {
+        return Character.digit(c, 16) < 0 && c != '+' && c != '\'' && c != '"' && !isSpace(c);
+    }
+
+    /** {@code raw} with its escapes (escape character {@code escape}) decoded; null when one is malformed. */
+    private static String unicodeDecode(String raw, char escape) {
         StringBuilder out = new StringBuilder(raw.length());
         for (int k = 0; k < raw.length(); k++) {
             char c = raw.charAt(k);
@@ -529,7 +587,7 @@ final class Lexer {
                 out.appendCodePoint(Integer.parseInt(raw, k + 2, k + 8, 16));
                 k += 7;
             } else {
-                return raw;
+                return null;
             }
         }
         return out.toString();
@@ -542,24 +600,6 @@ final class Lexer {
             }
         }
         return true;
-    }
-
-    /** The index of the first character from {@code from} that is not whitespace or inside a comment. */
-    private int skipSpaceAndComments(int from) {
-        int i = from;
-        while (i < n) {
-            if (isSpace(s.charAt(i))) {
-                i++;
-            } else if (s.startsWith("--", i)) {
-                i = endOfLineComment(i);
-            } else if (s.startsWith("/*", i)) {
-                int end = endOfBlockComment(i);
-                i = end < 0 ? n : end;
-            } else {
-                break;
-            }
-        }
-        return i;
     }
 
     private void dollar() {

@@ -649,6 +649,28 @@ class AnalyzerTest {
     // ------------------------------------------------------------------ DO, DDL, privileges, utility
 
     @Test
+    void unicodeEscapesAreReadAsTheServerDecodesThem() {
+        // An attacker's pass (2026-12-05): the body of a U&'' string was read as written, so \002A/ did not end the
+        // comment it ends once decoded, and this DROP ran as a DO that drops nothing; a UESCAPE clause after a U&""
+        // name stood between the name and its parenthesis, so no function call was seen at all.
+        List<StatementFacts> body = analyzer.analyze("DO U&'BEGIN /* \\002A/ DROP TABLE t; /\\002A */ END'")
+                .statements().get(0).nested();
+        assertTrue(body.stream().anyMatch(f -> f.kind() == StatementKind.DROP && f.tablesWritten().contains(t("t"))),
+                body.toString());
+        List<StatementFacts> bang = analyzer.analyze("DO U&'BEGIN /* !002A/ TRUNCATE t; /!002A */ END' UESCAPE '!'")
+                .statements().get(0).nested();
+        assertTrue(bang.stream().anyMatch(f -> f.kind() == StatementKind.TRUNCATE), bang.toString());
+        assertEquals(Set.of("lo_from_bytea"), one("SELECT U&\"!006Co_from_bytea\" UESCAPE '!' (0, 'x')").functions());
+        assertEquals(Set.of("lo_from_bytea"), one("SELECT U&\"lo_from_bytea\" /* c */ UESCAPE\n$$!$$ (0, 'x')")
+                .functions());
+        assertEquals(Set.of("pg_temp.f1"), one("SELECT pg_temp.U&\"f!0031\" UESCAPE '!' ()").functions());
+        assertEquals(Optional.of("x"), one("SELECT set_config(U&'\\0072ole', 'x', false)").roleTarget());
+        assertEquals(Optional.of("x"), one("SELECT set_config(U&'?0072ole' UESCAPE '?', 'x', false)").roleTarget());
+        // A malformed escape or UESCAPE is the server's error; the name stays as written.
+        assertEquals(Set.of("lo_from_bytea"), one("SELECT U&\"lo_from_bytea\" (0, 'x')").functions());
+    }
+
+    @Test
     void doBlockWritesAndIsNotAnalysedFurther() {
         StatementFacts f = one("DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$");
         assertEquals(StatementKind.DO, f.kind());
