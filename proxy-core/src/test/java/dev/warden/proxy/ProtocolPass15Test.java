@@ -501,6 +501,108 @@ class ProtocolPass15Test {
                 + "the client saw: " + copied);
     }
 
+    /** Reads frames until a CopyInResponse; returns what came (as {@link #raw} shows it). */
+    private static String untilCopyIn(RawClient c) throws java.io.IOException {
+        StringBuilder all = new StringBuilder();
+        byte[] f;
+        do {
+            f = c.readFrame();
+            all.append((char) f[0]).append(new String(f, 5, f.length - 5, StandardCharsets.ISO_8859_1)).append('\n');
+            assertTrue(f[0] != 'Z', "no CopyInResponse: " + all);
+        } while (f[0] != 'G');
+        return all.toString();
+    }
+
+    /**
+     * A helper's attacker pass: the server ignores every Sync during COPY FROM STDIN, but a Sync sent after the
+     * CopyInResponse came (or among the CopyData, pipelined) stayed an entry waiting for a ReadyForQuery. Every later
+     * answer was then filed under the request before its own: the next SELECT's rows came under the phantom Sync,
+     * which runs nothing, and went out unmasked. Simple and extended protocol, for a masked identity.
+     */
+    @Test
+    void aSyncInsideCopyFromStdinLeavesNoAnswerFiledUnderTheWrongRequest() throws Exception {
+        String simple;
+        String extended;
+        try (RawClient c = login(masked, "dev", "copysync15@example.com", Map.of())) {
+            c.socket.setSoTimeout(10_000);
+            c.send(new FrontendMessage.Query("CREATE TEMP TABLE ct15 (a text)"));
+            raw(c);
+            c.send(new FrontendMessage.Query("COPY ct15 FROM STDIN"));
+            untilCopyIn(c);
+            c.send(new FrontendMessage.CopyData("x\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync());
+            c.send(new FrontendMessage.CopyDone());
+            String copied = raw(c);
+            assertTrue(copied.contains("COPY 1"), copied);
+            c.send(new FrontendMessage.Query("SELECT email, ssn FROM m15"));
+            simple = copied + raw(c);
+            c.send(parse(new byte[0], "COPY ct15 FROM STDIN"));
+            c.send(bind(new byte[0], new byte[0]));
+            c.send(execute(new byte[0], 0));
+            c.send(sync());
+            untilCopyIn(c);
+            c.send(new FrontendMessage.CopyData("y\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync());
+            c.send(new FrontendMessage.CopyData("z\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(new FrontendMessage.CopyDone());
+            c.send(sync());
+            String second = raw(c);
+            assertTrue(second.contains("COPY 2"), second);
+            c.send(parse(new byte[0], "SELECT email, ssn FROM m15"));
+            c.send(bind(new byte[0], new byte[0]));
+            c.send(execute(new byte[0], 0));
+            c.send(sync());
+            extended = second + raw(c);
+            c.send(new FrontendMessage.Query("SELECT count(*) || ' rows' FROM ct15"));
+            extended += raw(c);
+        }
+        assertEquals(List.of(), MaskedAttacker.seedsIn(simple), simple);
+        assertEquals(List.of(), MaskedAttacker.seedsIn(extended), extended);
+        assertTrue(simple.contains("Warden masked") || simple.contains("[redacted]"), simple);
+        assertTrue(extended.contains("3 rows"), extended);
+    }
+
+    /**
+     * The same lag in production (a helper's attacker pass): an INSERT into gw_ledger (held for approval at its
+     * Execute; its Parse is relayed) parsed as x, a COPY FROM STDIN with a Sync among its data, then a Parse of x as
+     * SELECT 1: the server refused it (42P05, x exists) but its error was filed under the phantom Sync, so Warden
+     * took x for SELECT 1 and let its Execute run the INSERT with no approval. Now the Execute waits for approval
+     * (none comes here: the client gives up after 3 s, which withdraws it).
+     */
+    @Test
+    void aSyncInsideCopyFromStdinDoesNotLetAParsedWriteRunAsASelect() throws Exception {
+        warden.directly("TRUNCATE gw_ledger", "INSERT INTO gw_ledger SELECT g, g FROM generate_series(1, 3) g");
+        StringBuilder answer = new StringBuilder();
+        try (RawClient c = login("prod", "copysync15b@example.com", Map.of())) {
+            c.socket.setSoTimeout(10_000);
+            c.send(parse("x".getBytes(StandardCharsets.UTF_8), "INSERT INTO gw_ledger VALUES (99, 0)"));
+            c.send(sync());
+            answer.append(raw(c));
+            c.send(new FrontendMessage.Query("COPY gw_notes FROM STDIN"));
+            answer.append(untilCopyIn(c));
+            c.send(new FrontendMessage.CopyData("x\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync());
+            c.send(new FrontendMessage.CopyDone());
+            answer.append(raw(c));
+            c.send(parse("x".getBytes(StandardCharsets.UTF_8), "SELECT 1"));
+            c.send(sync());
+            answer.append(raw(c));
+            c.send(bind(new byte[0], "x".getBytes(StandardCharsets.UTF_8)));
+            c.send(execute(new byte[0], 0));
+            c.send(sync());
+            c.socket.setSoTimeout(3000);
+            try {
+                answer.append(raw(c));
+            } catch (RuntimeException e) {
+                answer.append(e); // held for approval
+            }
+        }
+        Thread.sleep(500);
+        assertTrue(answer.toString().contains("42P05"), answer.toString());
+        assertEquals("3/3", warden.ledger(), "PostgreSQL inserted into gw_ledger with no approval; Warden answered "
+                + answer);
+    }
+
     /**
      * Bind plans the statement, and the planner folds an IMMUTABLE function over constants: gw_addkey(n) (IMMUTABLE
      * SQL over the volatile gw_add, which inserts into gw_ledger) runs at Bind. Warden writes a statement's record

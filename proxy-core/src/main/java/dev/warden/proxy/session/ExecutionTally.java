@@ -172,6 +172,28 @@ final class ExecutionTally {
     }
 
     /**
+     * Whether {@code type} is a message only a running statement's answer holds (a row, a command's completion,
+     * COPY's data or start, an empty query, a suspended portal, a function call's result).
+     */
+    static boolean statementAnswer(byte type) {
+        return switch (type) {
+            case 'D', 'C', 'd', 'c', 'G', 'H', 'W', 'I', 's', 'V' -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * The server sent a statement's answer ({@link #statementAnswer}) where Warden waits for none: its view of
+     * which request the server is answering is wrong, so what it masks and judges would be another statement's
+     * (a helper's attacker pass: rows filed under a Sync left unmasked). Nothing more is relayed: see {@link #trip}.
+     */
+    void unowned(byte type, Entry entry) {
+        trip(new Tripwire.Mismatch("answer_owner", List.of(entry == null ? "no request outstanding"
+                : "waiting for the answer to " + entry.kind), List.of("message type '" + (char) type + "'"),
+                "the server answered a statement where Warden waited for no statement's answer"), null);
+    }
+
+    /**
      * Warden's reading was wrong: the disagreement goes to the audit trail and the log, and the session ends
      * with a FATAL error (an open transaction is rolled back with it); nothing more is relayed either way.
      */

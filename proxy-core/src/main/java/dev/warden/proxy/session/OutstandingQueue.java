@@ -61,8 +61,10 @@ final class OutstandingQueue {
         final boolean silent;
         /** For a Query of Warden's own: where its answer goes. */
         final OwnRequests.OwnQuery ownQuery;
-        /** A client CopyData, CopyDone or CopyFail was sent after this entry (before the next one). */
-        private boolean copyDataFollows;
+        /** How many CopyDone or CopyFail the client sent after this entry (before the next one). */
+        private int copyEndsAfter;
+        /** How many COPY FROM STDIN this statement started (CopyInResponses answering it). */
+        private int copyIns;
         /** The answer to each message that does not complete this entry (a DataRow of a result), made once. */
         private Answer ongoing;
 
@@ -195,13 +197,32 @@ final class OutstandingQueue {
                 || last.kind == Kind.FUNCTION_CALL);
     }
 
-    /** The client sent CopyData, CopyDone or CopyFail. */
-    void copyDataSent() {
+    /**
+     * The client sent CopyData ({@code d}), CopyDone ({@code c}) or CopyFail ({@code f}). The latter two end the
+     * COPY FROM STDIN the server is in, if any (see {@link #copyInOpen}).
+     */
+    void copyDataSent(byte type) {
+        if (type == 'd') {
+            return;
+        }
+        copyInOpen = false;
         Entry last = entries.peekLast();
         if (last != null) {
-            last.copyDataFollows = true;
+            last.copyEndsAfter++;
         }
     }
+
+    /**
+     * Whether the server is in a COPY FROM STDIN (its CopyInResponse came) whose CopyDone or CopyFail the client has
+     * not sent yet: the server then ignores every Sync and Flush the client sends (copyfromparse.c), so none of them
+     * is an entry here. (Any other message there ends the session: the server's FATAL "protocol synchronization was
+     * lost".)
+     */
+    boolean copyInOpen() {
+        return copyInOpen;
+    }
+
+    private boolean copyInOpen;
 
     /** The last entry of a statement that runs (Query, Execute, FunctionCall) whose analysis passes {@code test}. */
     Entry lastRunning(java.util.function.Predicate<dev.warden.sql.Analysis> test) {
@@ -265,7 +286,7 @@ final class OutstandingQueue {
             return Answer.UNOWNED;
         }
         if (type == 'G' && (head.kind == Kind.EXECUTE || head.kind == Kind.QUERY)) {
-            dropSyncsBeforeCopyData(head);
+            dropSyncsInCopy(head);
         }
         if (!completes(head.kind, type)) {
             return head.ongoing();
@@ -311,18 +332,34 @@ final class OutstandingQueue {
         return dropped;
     }
 
-    /** In COPY FROM STDIN the server ignores Sync (libpq sends one after Execute and another after CopyDone). */
-    private void dropSyncsBeforeCopyData(Entry copying) {
-        boolean copyDataSeen = copying.copyDataFollows;
+    /**
+     * In COPY FROM STDIN the server ignores every Sync (libpq sends one after the Execute; a client may send more,
+     * among its CopyData), until the CopyDone or CopyFail that ends it: the {@code n}-th COPY {@code copying} starts
+     * (a Query may hold several) reads the client's messages after its {@code n-1}-th CopyDone or CopyFail since
+     * {@code copying} up to its {@code n}-th. The Syncs sent in between are no entries (a helper's attacker pass: a
+     * Sync between CopyData and CopyDone, or sent after the CopyInResponse came, stayed an entry waiting for a
+     * ReadyForQuery never sent, and every later answer was filed under the request before its own: rows went out
+     * unmasked, and a prepared UPDATE ran under the name of a SELECT). Sets {@link #copyInOpen}.
+     */
+    private void dropSyncsInCopy(Entry copying) {
+        int n = ++copying.copyIns;
+        int ends = copying.copyEndsAfter;
         Iterator<Entry> it = entries.iterator();
-        it.next();
-        while (it.hasNext() && !copyDataSeen) {
+        Entry previous = it.next();
+        while (it.hasNext()) {
             Entry e = it.next();
-            if (e.kind != Kind.SYNC) {
-                return;
+            if (ends >= n) {
+                ends += e.copyEndsAfter;
+                continue;
             }
-            copyDataSeen = e.copyDataFollows;
-            it.remove();
+            ends += e.copyEndsAfter;
+            if (e.kind == Kind.SYNC) {
+                previous.copyEndsAfter += e.copyEndsAfter; // its place among the client's messages stays counted
+                it.remove();
+            } else {
+                previous = e;
+            }
         }
+        copyInOpen = ends < n;
     }
 }

@@ -147,6 +147,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             // after it got none of its own: an attacker's pass left the server waiting in COPY for data dropped).
             dropCopyData = false;
         }
+        if ((type == 'S' || type == 'H') && queue.copyInOpen()) {
+            // The server is in COPY FROM STDIN: it ignores this Sync or Flush (see OutstandingQueue#dropSyncsInCopy).
+            upstream.write(frame, upstream.voidPromise());
+            return;
+        }
         if (sendsDeferred(type) && writer.anyDeferred()) {
             List<PreparedStatements.Portal> alone = writer.bindsGoingAlone(frame);
             if (!alone.isEmpty()) {
@@ -229,7 +234,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     dropCopyData = type == 'd';
                     frame.release();
                 } else {
-                    queue.copyDataSent();
+                    queue.copyDataSent(type);
                     upstream.write(frame, upstream.voidPromise());
                 }
             }

@@ -54,7 +54,7 @@ final class Tripwire {
     /**
      * What disagreed.
      *
-     * @param check {@code statement_count}, {@code command_tag} or {@code parameter_status}
+     * @param check {@code statement_count}, {@code command_tag}, {@code parameter_status} or {@code answer_owner}
      * @param warden Warden's reading, one entry per statement
      * @param server what the server reported, in order
      * @param detail one sentence naming the cause

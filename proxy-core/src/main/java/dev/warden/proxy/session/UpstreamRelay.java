@@ -177,6 +177,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        if ((entry == null || entry.execution == null) && ExecutionTally.statementAnswer(type)) {
+            unhanded = null;
+            frame.release();
+            tally.unowned(type, entry);
+            return;
+        }
         frame = maskResult(type, frame, entry);
         unhanded = frame; // a masked copy in its stead, or null: held in waiting
         if (frame == null) {

@@ -144,26 +144,75 @@ class OutstandingQueueTest {
         answer("12");
         assertSame(copy, queue.answered((byte) 'G').owner());
         assertEquals(1, queue.size(), "the server ignores a Sync in COPY FROM STDIN");
-        queue.copyDataSent();
+        assertTrue(queue.copyInOpen());
+        queue.copyDataSent((byte) 'd');
+        assertTrue(queue.copyInOpen());
+        queue.copyDataSent((byte) 'c');
+        assertFalse(queue.copyInOpen());
         Entry sync = send(Kind.SYNC);
         assertEquals(List.of(copy, sync), answer("CZ"));
         assertTrue(queue.isEmpty());
     }
 
     @Test
-    void copyInKeepsASyncSentAfterItsData() {
+    void copyInKeepsASyncSentAfterItsCopyDone() {
         Entry copy = send(Kind.EXECUTE);
-        queue.copyDataSent();
+        queue.copyDataSent((byte) 'd');
+        queue.copyDataSent((byte) 'c');
         Entry sync = send(Kind.SYNC);
         assertEquals(List.of(copy, copy, sync), answer("GCZ"));
+        assertFalse(queue.copyInOpen());
+    }
+
+    @Test
+    void copyInIgnoresEverySyncBeforeItsCopyDoneOrCopyFail() {
+        // Pipelined before the CopyInResponse came: Sync, CopyData, Sync, CopyData, CopyFail, Sync. The server
+        // ignores the first two Syncs (an attacker's pass left them waiting for a ReadyForQuery never sent).
+        Entry copy = send(Kind.EXECUTE);
+        send(Kind.SYNC);
+        queue.copyDataSent((byte) 'd');
+        send(Kind.SYNC);
+        queue.copyDataSent((byte) 'd');
+        queue.copyDataSent((byte) 'f');
+        Entry sync = send(Kind.SYNC);
+        assertEquals(List.of(copy, copy), answer("GE"));
+        assertEquals(List.of(sync), answer("Z"));
+        assertTrue(queue.isEmpty());
     }
 
     @Test
     void copyInOfASimpleQuery() {
         Entry query = send(Kind.QUERY);
-        queue.copyDataSent();
+        queue.copyDataSent((byte) 'c');
         Entry next = send(Kind.QUERY);
         assertEquals(List.of(query, query, query, next, next), answer("GCZIZ"));
+    }
+
+    @Test
+    void eachCopyOfAQueryIgnoresTheSyncsBeforeItsOwnCopyDone() {
+        // COPY a FROM STDIN; COPY b FROM STDIN: the second reads the messages after the first's CopyDone.
+        Entry query = send(Kind.QUERY);
+        assertEquals(List.of(query), answer("G"));
+        assertTrue(queue.copyInOpen());
+        queue.copyDataSent((byte) 'c');
+        send(Kind.SYNC); // sent before the second CopyInResponse came: read by the second COPY
+        assertEquals(List.of(query, query), answer("CG"));
+        assertEquals(1, queue.size());
+        assertTrue(queue.copyInOpen());
+        queue.copyDataSent((byte) 'c');
+        Entry sync = send(Kind.SYNC);
+        assertEquals(List.of(query, query, sync), answer("CZZ"));
+    }
+
+    @Test
+    void aCopyThatFailsBeforeItStartsLeavesItsSyncsToTheServer() {
+        Entry copy = send(Kind.EXECUTE);
+        Entry first = send(Kind.SYNC);
+        queue.copyDataSent((byte) 'd');
+        queue.copyDataSent((byte) 'c');
+        Entry second = send(Kind.SYNC);
+        assertEquals(List.of(copy, first, second), answer("EZZ"));
+        assertFalse(queue.copyInOpen());
     }
 
     @Test
