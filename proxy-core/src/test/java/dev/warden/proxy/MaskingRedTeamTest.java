@@ -1616,6 +1616,43 @@ class MaskingRedTeamTest {
     }
 
     @Test
+    void columnsReadUnderAnAliasListAreNotStoredWhereMaskingDoesNotReach() throws Exception {
+        // A second helper's pass over the copy rule above: an alias or WITH query with a column list reads the
+        // sensitive columns under plain names (customers AS u(i, e)), so the statement, sensitive all the same, used
+        // no sensitive name as a value, and neither write check looked at what it stored: the parked value went
+        // into email again, and e-mails and SSNs into a clear note column.
+        seed("ai_people");
+        String sink = "CREATE TEMP TABLE ai_s (id int, phone text, note text)";
+        String parked = "CREATE TEMP TABLE ai_p (id int, ssn text, email text)";
+        String hide = "translate(e, " + HIDE + ")";
+        String[][] attempts = {
+                {parked, "INSERT INTO ai_p (id, ssn) SELECT id, 'x@' || translate(email, " + HIDE + ") FROM ai_people",
+                        "UPDATE ai_p SET email = u.x FROM ai_p AS u(i, x) WHERE ai_p.id = u.i", "SELECT email FROM ai_p"},
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM ai_people AS u(i, e)",
+                        "SELECT note FROM ai_s"},
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM ai_people u(i, e)",
+                        "SELECT note FROM ai_s"},
+                {sink, "WITH c(i, e) AS (TABLE ai_people) INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM c",
+                        "SELECT note FROM ai_s"},
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM (TABLE ai_people) AS s(i, e)",
+                        "SELECT note FROM ai_s"},
+                {sink, "MERGE INTO ai_s USING ai_people AS u(i, e) ON ai_s.id = u.i WHEN NOT MATCHED THEN INSERT "
+                        + "(id, note) VALUES (u.i, translate(u.e, " + HIDE + "))", "SELECT note FROM ai_s"},
+                // A third pass: quoted or unreserved alias names, a qualified relation, and a statement Warden cannot
+                // parse (INSERT ... TABLE), which reads every column by no name.
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM (TABLE ai_people) AS \"filter\"(i, e)",
+                        "SELECT note FROM ai_s"},
+                {sink, "WITH filter(i, e) AS (TABLE ai_people) INSERT INTO ai_s (id, note) SELECT i, " + hide
+                        + " FROM filter", "SELECT note FROM ai_s"},
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM public.ai_people u(i, e)",
+                        "SELECT note FROM ai_s"},
+                {"CREATE TEMP TABLE ai_t (id int, phone text, note text)", "INSERT INTO ai_t TABLE ai_people",
+                        "SELECT reverse(note) FROM ai_t"},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+    }
+
+    @Test
     void anUpdateFromASubqueryOverSensitiveValuesCannotFillAClearColumn() throws Exception {
         // Attacker pass 12: SET note = s.e names nothing sensitive in the SET list; the e-mails come from a subquery
         // or LATERAL in FROM (or a CTE). The UPDATE stored them, translated, in a clear column of the table whose

@@ -563,6 +563,119 @@ class ProtocolPass15Test {
     }
 
     /**
+     * A COPY FROM STDIN that the server ends with an error (here its statement_timeout, looked at the next row, as a
+     * cancel or bad data would) before the client's CopyDone: the server reads what follows as requests again, a
+     * Sync included. A Sync sent once the error came is a request, answered in step. One sent right after the row
+     * that ends the COPY reaches Warden before the error does: had Warden sent it on as ignored, the server would
+     * answer it, its ReadyForQuery would answer the next request early, and that request's rows would be filed under
+     * the one after it (the masked SELECT here, then a harmless one). Warden cannot tell whether the server read it
+     * inside the COPY or after it, so the session ends; nothing is filed under the wrong request.
+     */
+    @Test
+    void aCopyFromStdinEndedByAnErrorLeavesNoAnswerFiledUnderTheWrongRequest() throws Exception {
+        String inStep;
+        String racing;
+        try (RawClient c = copyTimingOut("copysync15c@example.com")) {
+            c.send(new FrontendMessage.CopyData("y\n".getBytes(StandardCharsets.UTF_8)));
+            inStep = raw(c); // the COPY's error and ReadyForQuery
+            c.send(sync()); // a request now
+            c.send(new FrontendMessage.Query("SELECT replace(email, '@', ' ') AS note, ssn FROM m15"));
+            c.send(new FrontendMessage.CopyDone()); // ignored: no COPY runs
+            c.send(new FrontendMessage.Query("SELECT 'still in step' AS note"));
+            for (int i = 0; i < 3; i++) {
+                inStep += raw(c) + "--\n";
+            }
+        }
+        try (RawClient c = copyTimingOut("copysync15e@example.com")) {
+            c.send(new FrontendMessage.CopyData("y\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync()); // inside the COPY or after its error: not known when it reaches Warden
+            c.send(new FrontendMessage.Query("SELECT replace(email, '@', ' ') AS note, ssn FROM m15"));
+            c.send(new FrontendMessage.Query("SELECT 'in step' AS note"));
+            racing = raw(c) + raw(c) + raw(c);
+        }
+        assertEquals(List.of(), MaskedAttacker.seedsIn(inStep), inStep);
+        assertTrue(inStep.contains("57014") && inStep.contains("still in step"), inStep);
+        assertEquals(List.of(), MaskedAttacker.seedsIn(racing), racing);
+        // (In step instead when the error reached Warden before the Sync did: the Sync is then a request.)
+        assertTrue(racing.contains("ended in an error") || racing.contains("57014") && racing.contains("in step"),
+                racing);
+    }
+
+    /** A masked session in COPY FROM STDIN whose statement_timeout has passed (the server looks at the next row). */
+    private static RawClient copyTimingOut(String user) throws Exception {
+        RawClient c = login(masked, "dev", user, Map.of());
+        c.socket.setSoTimeout(10_000);
+        c.send(new FrontendMessage.Query("CREATE TEMP TABLE ct15c (a text)"));
+        raw(c);
+        c.send(new FrontendMessage.Query("SET statement_timeout = '300ms'"));
+        raw(c);
+        c.send(new FrontendMessage.Query("COPY ct15c FROM STDIN"));
+        untilCopyIn(c);
+        c.send(sync()); // before any CopyData: surely inside the COPY, ignored (not sent on)
+        Thread.sleep(1500);
+        return c;
+    }
+
+    /**
+     * Syncs among the CopyData of an extended-protocol COPY (a third helper's pass): the server ignores one it reads
+     * inside the COPY and answers one it reads after an error ended it, and which CopyData the error came from its
+     * answer does not say. A COPY that ends well: those Syncs were ignored, and the session stays in step. One that
+     * ends in an error with such a Sync outstanding: the session ends (fail closed) rather than hang (the Sync
+     * withheld, the server waiting for one) or answer one request late; unless the error reached Warden before the
+     * Sync, which is then a request. And an Execute of a statement Warden cannot
+     * parse, followed by a Sync, is answered (the Sync was held, waiting for an answer the server sends at a Sync).
+     */
+    @Test
+    void syncsAmongTheDataOfAnExtendedCopyAreIgnoredOrEndTheSession() throws Exception {
+        String well;
+        String failed;
+        String unparsed;
+        try (RawClient c = login(masked, "dev", "copysync15d@example.com", Map.of())) {
+            c.socket.setSoTimeout(10_000);
+            c.send(new FrontendMessage.Query("CREATE TEMP TABLE ct15d (a int)"));
+            raw(c);
+            c.send(parse(new byte[0], "SELECT a FROM ct15d GROUP BY DISTINCT ROLLUP (a)"));
+            c.send(bind(new byte[0], new byte[0]));
+            c.send(execute(new byte[0], 0));
+            c.send(sync());
+            unparsed = raw(c);
+            c.send(parse(new byte[0], "COPY ct15d FROM STDIN"));
+            c.send(bind(new byte[0], new byte[0]));
+            c.send(execute(new byte[0], 0));
+            c.send(sync());
+            untilCopyIn(c);
+            c.send(new FrontendMessage.CopyData("1\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync());
+            c.send(new FrontendMessage.CopyData("2\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync());
+            c.send(new FrontendMessage.CopyDone());
+            c.send(sync());
+            well = raw(c);
+            c.send(new FrontendMessage.Query("SELECT replace(email, '@', ' ') AS note FROM m15"));
+            well += raw(c);
+            c.send(new FrontendMessage.Query("SELECT count(*) || ' rows' FROM ct15d"));
+            well += raw(c);
+            c.send(parse(new byte[0], "COPY ct15d FROM STDIN"));
+            c.send(bind(new byte[0], new byte[0]));
+            c.send(execute(new byte[0], 0));
+            c.send(sync());
+            untilCopyIn(c);
+            c.send(new FrontendMessage.CopyData("bad\n".getBytes(StandardCharsets.UTF_8)));
+            c.send(sync());
+            c.send(new FrontendMessage.Query("SELECT replace(email, '@', ' ') AS note FROM m15"));
+            c.send(new FrontendMessage.Query("SELECT 'next' AS note"));
+            failed = raw(c) + raw(c) + raw(c);
+        }
+        assertTrue(unparsed.contains("CSELECT 1"), unparsed);
+        assertEquals(List.of(), MaskedAttacker.seedsIn(well), well);
+        assertTrue(well.contains("COPY 2") && well.contains("2 rows"), well);
+        assertEquals(List.of(), MaskedAttacker.seedsIn(failed), failed);
+        // Which one depends on whether the error reached Warden before the Sync did: then the Sync is a request.
+        assertTrue(failed.contains("ended in an error") || failed.contains("22P02") && failed.contains("next"),
+                failed);
+    }
+
+    /**
      * The same lag in production (a helper's attacker pass): an INSERT into gw_ledger (held for approval at its
      * Execute; its Parse is relayed) parsed as x, a COPY FROM STDIN with a Sync among its data, then a Parse of x as
      * SELECT 1: the server refused it (42P05, x exists) but its error was filed under the phantom Sync, so Warden

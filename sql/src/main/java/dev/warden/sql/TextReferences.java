@@ -247,6 +247,123 @@ public final class TextReferences {
     }
 
     /**
+     * Whether {@code text} gives anything read a column list of other names: an alias with one ({@code customers AS
+     * u(i, n, e)}, {@code (TABLE customers) s(i, n)}, {@code public.customers "filter"(i)}), a column definition list
+     * ({@code f() AS t(a int)}, {@code json_to_recordset(j) AS (a text)}, JSON_TABLE's COLUMNS) or a WITH query with
+     * one ({@code WITH c(i, n) AS (...)}). Then no column name in the text says which values are read where. Errs
+     * towards yes; a quoted name is an alias whatever it spells.
+     */
+    public static boolean renamesColumns(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 1; i + 1 < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!tokens.get(i + 1).isOp("(")) {
+                continue;
+            }
+            Token before = tokens.get(i - 1);
+            if (t.isWord("as") && before.isOp(")")) {
+                return true; // f(...) AS (a text): a column definition list with no alias
+            }
+            if (t.isWord("columns") && text.toLowerCase(Locale.ROOT).contains("json_table")) {
+                return true;
+            }
+            if (!t.isIdentifier()) {
+                continue;
+            }
+            boolean word = t.type() == Lexer.Type.WORD && (isClauseWord(t) || NOT_LISTED_ALIASES.contains(t.value()));
+            if (before.isWord("as")) {
+                if (!insideCast(tokens, i - 1)) {
+                    return true; // AS alias (...), AS values(i) included
+                }
+                continue;
+            }
+            if ((before.isWord("with") || before.isWord("recursive") || before.isOp(","))
+                    && cteColumnList(tokens, i + 1) && (!before.isOp(",") || inWithList(tokens, i - 1))) {
+                return true; // WITH name (...) AS: any name, FILTER or "in" too
+            }
+            if (word) {
+                continue;
+            }
+            if (before.isOp(")")) {
+                return true; // a subquery's or call's alias right after it
+            }
+            boolean beforeWord = before.type() == Lexer.Type.WORD
+                    && (isClauseWord(before) || NOT_LISTED_ALIASES.contains(before.value()));
+            if (before.isIdentifier() && !beforeWord) {
+                int k = i - 1; // the first part of the relation's qualified name
+                while (k >= 2 && tokens.get(k - 1).isOp(".") && tokens.get(k - 2).isIdentifier()) {
+                    k -= 2;
+                }
+                Token from = k >= 1 ? tokens.get(k - 1) : null;
+                if (from != null && (from.isWord("from") || from.isWord("join") || from.isWord("only")
+                        || from.isOp(","))) {
+                    return true; // FROM relation alias (...)
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Words before a parenthesis that are no alias (FILTER (WHERE ...), OVER (...), LATERAL f(...), IN (...)). */
+    private static final Set<String> NOT_LISTED_ALIASES = Set.of("filter", "over", "within", "values", "exists", "in",
+            "any", "all", "some", "array", "row", "lateral", "cube", "rollup", "grouping", "sets", "using", "conflict",
+            "when", "then", "else", "and", "or", "not", "is", "on", "select", "returning", "tablesample", "distinct",
+            "set", "like", "ilike", "similar", "between", "case", "coalesce", "nullif", "greatest", "least", "cast",
+            "with", "repeatable", "materialized");
+
+    /** Whether the parenthesis at {@code open} closes right before {@code AS}: a WITH query's column list. */
+    private static boolean cteColumnList(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            if (tokens.get(k).isOp("(")) {
+                depth++;
+            } else if (tokens.get(k).isOp(")") && --depth == 0) {
+                return k + 1 < tokens.size() && tokens.get(k + 1).isWord("as");
+            }
+        }
+        return false;
+    }
+
+    /** Whether the comma at {@code comma} separates WITH queries: a WITH comes before it at its level, no SELECT. */
+    private static boolean inWithList(List<Token> tokens, int comma) {
+        int depth = 0;
+        for (int k = comma - 1; k >= 0; k--) {
+            Token t = tokens.get(k);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (--depth < 0) {
+                    return false;
+                }
+            } else if (depth == 0 && t.type() == Lexer.Type.WORD) {
+                if (t.value().equals("with")) {
+                    return true;
+                }
+                if (Set.of("select", "insert", "update", "delete", "merge", "values", "table", "set", "from",
+                        "returning", "into").contains(t.value())) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether the AS at {@code as} is CAST's ({@code CAST(x AS numeric(10, 2))}): a type, no alias. */
+    private static boolean insideCast(List<Token> tokens, int as) {
+        int depth = 0;
+        for (int k = as - 1; k >= 0; k--) {
+            Token t = tokens.get(k);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(") && --depth < 0) {
+                return k >= 1 && tokens.get(k - 1).type() == Lexer.Type.WORD
+                        && Set.of("cast", "xmlcast", "treat").contains(tokens.get(k - 1).value());
+            }
+        }
+        return false;
+    }
+
+    /**
      * Where an ALTER puts what it alters: {@code RENAME TO n} gives it the name {@code n}, {@code SET SCHEMA s} the
      * schema {@code s} (the other is null). A name is as the server keeps it; an empty one when what follows is
      * not a name, which matches no rule.

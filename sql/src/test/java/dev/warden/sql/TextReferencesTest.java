@@ -309,6 +309,33 @@ class TextReferencesTest {
     }
 
     @Test
+    void renamesColumnsFindsAliasAndWithQueryColumnLists() {
+        for (String renames : List.of("SELECT i FROM customers AS u(i, n)", "SELECT i FROM customers u(i, n)",
+                "SELECT i FROM t, customers u(i, n)", "SELECT i FROM (TABLE customers) s(i, n)",
+                "SELECT i FROM (TABLE customers) AS s(i, n)", "WITH c(i, n) AS (TABLE customers) SELECT i FROM c",
+                "WITH a AS (SELECT 1), c(i) AS MATERIALIZED (TABLE customers) SELECT i FROM c",
+                "SELECT a FROM f() AS t(a int)", "UPDATE p SET email = u.x FROM p AS u(i, x) WHERE p.id = u.i",
+                // A second helper's pass: quoted or unreserved names, qualified relations, lists with no alias.
+                "SELECT i FROM (TABLE customers) AS \"filter\"(i, n)", "WITH \"in\"(i, n) AS (TABLE c) SELECT i FROM \"in\"",
+                "WITH filter(i, n) AS (TABLE c) SELECT i FROM filter", "SELECT i FROM customers \"in\"(i)",
+                "SELECT i FROM public.customers u(i, n)", "SELECT a FROM json_to_recordset('[]') AS (a text)",
+                "SELECT a FROM ROWS FROM (f() AS (a text))", "SELECT i FROM customers AS values(i)",
+                "SELECT * FROM JSON_TABLE('[]', '$[*]' COLUMNS (x text PATH '$.x')) j")) {
+            assertTrue(TextReferences.renamesColumns(renames), renames);
+        }
+        for (String plain : List.of("INSERT INTO s (id, note) SELECT id, note FROM t", "SELECT count(*) FILTER "
+                + "(WHERE a > 1) OVER (PARTITION BY b) FROM t", "SELECT a FROM t, generate_series(1, 3) g",
+                "SELECT a FROM t JOIN LATERAL f(t.a) x ON true", "SELECT a FROM t WHERE a IN (1, 2)",
+                "INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO NOTHING", "SELECT a::numeric(10, 2) FROM t",
+                "SELECT id, lower(name) AS n FROM customers", "UPDATE c SET city = cast('Rome' AS varchar(20))",
+                "INSERT INTO c (id, email) SELECT 900, lower('A@B.COM') AS email",
+                "SELECT a FROM t TABLESAMPLE SYSTEM (1) REPEATABLE (1)", "WITH a AS (SELECT 1), b AS (SELECT 2) "
+                        + "SELECT count(*) FILTER (WHERE x > 0), lower(y) AS z FROM a, b")) {
+            assertFalse(TextReferences.renamesColumns(plain), plain);
+        }
+    }
+
+    @Test
     void computedValueStoresTellsACopyAsItIsFromAComputation() {
         Set<String> email = Set.of("email");
         List<String> order = List.of("id", "email");

@@ -305,9 +305,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     private enum Carried { NOTHING, IN_TEXT, UNREAD }
 
     /**
-     * {@code UNREAD} when {@code f} reads whole rows, or a function it calls reads a sensitive value (its body's
-     * result lands wherever the call stands: VALUES (10, f()), SET note = f()); {@code IN_TEXT} when its own text
-     * uses a sensitive name as a value ({@link TextReferences#valueUse}); {@code NOTHING} otherwise.
+     * {@code UNREAD} when {@code f} reads whole rows, gives what it reads a column list of other names (an alias's or
+     * a WITH query's: {@code SELECT i, x FROM customers AS u(i, n, x)} read the SSNs as {@code x}, which no sensitive
+     * name in the text said, and stored them in clear; a helper's attacker pass), or a function it calls reads a
+     * sensitive value (its body's result lands wherever the call stands: VALUES (10, f()), SET note = f());
+     * {@code IN_TEXT} when its own text uses a sensitive name as a value ({@link TextReferences#valueUse});
+     * {@code NOTHING} otherwise. Asked only of a statement that reads something sensitive.
      */
     private static Carried carried(StatementFacts f, Set<String> sensitiveNames) {
         for (StatementFacts s : f.allStatements()) {
@@ -315,6 +318,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (c.column().equals("*")) {
                     return Carried.UNREAD;
                 }
+            }
+            if (s.unparsed() || s.dynamicSql() || TextReferences.renamesColumns(s.text())) {
+                return Carried.UNREAD; // unparsed: INSERT INTO t TABLE customers read nothing by name (a helper's pass)
             }
             if (s != f && TextReferences.valueUse(s.text(), sensitiveNames).isPresent()) {
                 return Carried.UNREAD;

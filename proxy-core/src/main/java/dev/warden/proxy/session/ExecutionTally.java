@@ -183,14 +183,18 @@ final class ExecutionTally {
     }
 
     /**
-     * The server sent a statement's answer ({@link #statementAnswer}) where Warden waits for none: its view of
-     * which request the server is answering is wrong, so what it masks and judges would be another statement's
-     * (a helper's attacker pass: rows filed under a Sync left unmasked). Nothing more is relayed: see {@link #trip}.
+     * The server sent a statement's answer ({@link #statementAnswer}) where Warden waits for none, or a
+     * ReadyForQuery when nothing is outstanding: its view of which request the server is answering is wrong, so
+     * what it masks and judges would be another statement's (helpers' attacker passes: rows filed under a Sync left
+     * unmasked; a Sync's ReadyForQuery answered the next Query early); or {@code copyEnded}: see
+     * OutstandingQueue#lostTrack. Nothing more is relayed: see {@link #trip}.
      */
-    void unowned(byte type, Entry entry) {
+    void unowned(byte type, Entry entry, boolean copyEnded) {
         trip(new Tripwire.Mismatch("answer_owner", List.of(entry == null ? "no request outstanding"
                 : "waiting for the answer to " + entry.kind), List.of("message type '" + (char) type + "'"),
-                "the server answered a statement where Warden waited for no statement's answer"), null);
+                copyEnded ? "a COPY FROM STDIN ended in an error with Syncs sent among its data: which of them the "
+                        + "server read after the error, and will answer, is not known"
+                        : "the server answered a statement where Warden waited for no statement's answer"), null);
     }
 
     /**

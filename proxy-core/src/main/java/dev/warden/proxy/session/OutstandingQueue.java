@@ -17,7 +17,8 @@ import java.util.List;
  * <p>After an error in an extended-protocol message, PostgreSQL ignores every message up to the next Sync, a
  * Query or FunctionCall included ({@code postgres.c}: {@code ignore_till_sync}): the entries sent meanwhile are
  * dropped here in the same way, and messages the client sends before that Sync are known to go unanswered.
- * COPY FROM STDIN makes the server ignore the Syncs a client sent before its copy data; those are dropped too.
+ * COPY FROM STDIN makes the server ignore every Sync a client sends before its CopyDone or CopyFail: those are
+ * no entries here (see {@link #copyInOpen} and {@link #copyMayStart}).
  *
  * <p>Plain Java over type bytes, no channel: the relay decides what to do with each frame from its entry.
  */
@@ -65,6 +66,13 @@ final class OutstandingQueue {
         private int copyEndsAfter;
         /** How many COPY FROM STDIN this statement started (CopyInResponses answering it). */
         private int copyIns;
+        /** How many it may start ({@link #copiesFromStdin}); -1: not counted yet. */
+        private int copies = -1;
+        /**
+         * A Sync sent inside a COPY FROM STDIN after CopyData: the server ignores it if the COPY is still running
+         * when it reads it, and answers it if an error ended the COPY first (see {@link #copyDataSent}).
+         */
+        private boolean tentative;
         /** The answer to each message that does not complete this entry (a DataRow of a result), made once. */
         private Answer ongoing;
 
@@ -203,8 +211,10 @@ final class OutstandingQueue {
      */
     void copyDataSent(byte type) {
         if (type == 'd') {
+            dataInCopy = true;
             return;
         }
+        dataInCopy = false;
         copyInOpen = false;
         Entry last = entries.peekLast();
         if (last != null) {
@@ -214,15 +224,132 @@ final class OutstandingQueue {
 
     /**
      * Whether the server is in a COPY FROM STDIN (its CopyInResponse came) whose CopyDone or CopyFail the client has
-     * not sent yet: the server then ignores every Sync and Flush the client sends (copyfromparse.c), so none of them
-     * is an entry here. (Any other message there ends the session: the server's FATAL "protocol synchronization was
-     * lost".)
+     * not sent yet: the server ignores every Sync and Flush it reads there (copyfromparse.c), so RelayHandler sends
+     * none of them. Not sent rather than sent unanswered: the server may have left the COPY on an error meanwhile (a
+     * statement_timeout, a cancel, bad data), and would answer a Sync read after it. (Any other message there ends
+     * the session: the server's FATAL "protocol synchronization was lost".)
      */
     boolean copyInOpen() {
         return copyInOpen;
     }
 
+    /**
+     * Whether a Sync the client sends now, inside an open COPY ({@link #copyInOpen}), follows CopyData of that COPY:
+     * the server may have left the COPY on an error in that data before it reads the Sync. Such a Sync is sent as
+     * a {@link #tentative} entry: dropped when the COPY ends well, and when it ends in an error Warden cannot tell
+     * whether the server read it (see {@link #lostTrack}). Before any CopyData the server is surely still in the
+     * COPY: such a Sync is not sent at all.
+     */
+    boolean dataInCopy() {
+        return dataInCopy;
+    }
+
+    /** A tentative Sync: see {@link #dataInCopy}. */
+    static Entry tentativeSync() {
+        Entry e = Entry.forward(Kind.SYNC);
+        e.tentative = true;
+        return e;
+    }
+
+    /**
+     * Whether a COPY FROM STDIN ended in an error while tentative Syncs were outstanding: the server answers those
+     * it read after the error and not those it read before, and which CopyData the error came from its answer does
+     * not say. Warden no longer knows which request the server answers: the session must end. Read once.
+     */
+    boolean lostTrack() {
+        boolean lost = lostTrack;
+        lostTrack = false;
+        return lost;
+    }
+
     private boolean copyInOpen;
+    /** CopyData sent since the client's last CopyDone or CopyFail. */
+    private boolean dataInCopy;
+    /** The head entry's COPY FROM STDIN runs: its CopyInResponse came, and no CommandComplete or error since. */
+    private boolean copyRunning;
+    private boolean lostTrack;
+    /** Completed at the next CopyInResponse or completion of a statement (see {@link #copyMayStart}); or null. */
+    private java.util.concurrent.CompletableFuture<Void> copyWatch;
+
+    /**
+     * Null when no request outstanding may still start a COPY FROM STDIN; else a future completed at the next
+     * CopyInResponse or completion of a request that runs a statement. A Sync sent meanwhile is held until then:
+     * it is read inside that COPY (ignored: not sent) or after it (a request), and which one only the server's
+     * answer tells. A Sync sent upstream at once could be read either way (a COPY that fails before it starts
+     * leaves it a request; one that starts makes the server ignore it, unless an error ends the COPY first).
+     */
+    java.util.concurrent.CompletableFuture<Void> copyMayStart() {
+        for (Entry e : entries) {
+            if ((e.kind == Kind.QUERY || e.kind == Kind.EXECUTE) && e.copyIns < copiesFromStdin(e)) {
+                if (copyWatch == null) {
+                    copyWatch = new java.util.concurrent.CompletableFuture<>();
+                }
+                return copyWatch;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * How many COPY ... FROM STDIN {@code e} may start: its statements' count (an unparsed one counts as one that
+     * may, and a statement Warden has no analysis of as any number); none for a request of Warden's own.
+     */
+    private static int copiesFromStdin(Entry e) {
+        if (e.copies < 0) {
+            e.copies = countCopiesFromStdin(e);
+        }
+        return e.copies;
+    }
+
+    private static int countCopiesFromStdin(Entry e) {
+        if (e.execution == null) {
+            return 0;
+        }
+        dev.warden.sql.Analysis analysis = e.execution.analysis;
+        if (analysis == null) {
+            return Integer.MAX_VALUE;
+        }
+        int n = 0;
+        for (dev.warden.sql.StatementFacts f : analysis.statements()) {
+            if (f.copy().isPresent() ? f.copy().get().direction() == dev.warden.sql.CopySpec.Direction.FROM
+                    && f.copy().get().target() == dev.warden.sql.CopySpec.Target.STDIN
+                    : f.unparsed() && startsWithCopy(f.text())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Whether {@code text}'s first word, past comments and space, is COPY (an unparsed statement that may be one). */
+    private static boolean startsWithCopy(String text) {
+        int i = 0;
+        int n = text.length();
+        while (i < n) {
+            char c = text.charAt(i);
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B') {
+                i++;
+            } else if (text.startsWith("--", i)) {
+                int end = text.indexOf('\n', i);
+                int cr = text.indexOf('\r', i);
+                end = end < 0 ? cr : cr < 0 ? end : Math.min(end, cr);
+                i = end < 0 ? n : end + 1;
+            } else if (text.startsWith("/*", i)) {
+                return true; // nested comments: not read here; counted as one that may
+            } else {
+                return text.regionMatches(true, i, "copy", 0, 4)
+                        && (i + 4 == n || !Character.isLetterOrDigit(text.charAt(i + 4)) && text.charAt(i + 4) != '_');
+            }
+        }
+        return false;
+    }
+
+    private void copyWatched() {
+        java.util.concurrent.CompletableFuture<Void> watch = copyWatch;
+        if (watch != null) {
+            copyWatch = null;
+            watch.complete(null);
+        }
+    }
 
     /** The last entry of a statement that runs (Query, Execute, FunctionCall) whose analysis passes {@code test}. */
     Entry lastRunning(java.util.function.Predicate<dev.warden.sql.Analysis> test) {
@@ -287,14 +414,28 @@ final class OutstandingQueue {
         }
         if (type == 'G' && (head.kind == Kind.EXECUTE || head.kind == Kind.QUERY)) {
             dropSyncsInCopy(head);
+            copyRunning = true;
+            copyWatched();
+        } else if (copyRunning && (type == 'C' || type == 'E')) {
+            copyRunning = false;
+            copyInOpen = false; // an error ends the COPY: the server reads what follows as requests again
+            boolean anyTentative = entries.removeIf(e -> e.tentative); // read inside the COPY: ignored
+            if (type == 'E' && anyTentative) {
+                lostTrack = true; // ... or some read after the error ended it, and answered: not known which
+            }
         }
         if (!completes(head.kind, type)) {
             return head.ongoing();
         }
         entries.poll();
+        copyInOpen = false;
+        copyRunning = false;
         List<Entry> dropped = List.of();
         if (type == 'E' && head.kind.extended()) {
             dropped = dropUntilSync();
+        }
+        if (head.kind == Kind.QUERY || head.kind == Kind.EXECUTE || !dropped.isEmpty()) {
+            copyWatched();
         }
         return new Answer(head, true, dropped);
     }
@@ -303,6 +444,7 @@ final class OutstandingQueue {
     List<Entry> clear() {
         List<Entry> all = new ArrayList<>(entries);
         entries.clear();
+        copyWatched();
         return all;
     }
 
@@ -334,7 +476,9 @@ final class OutstandingQueue {
 
     /**
      * In COPY FROM STDIN the server ignores every Sync (libpq sends one after the Execute; a client may send more,
-     * among its CopyData), until the CopyDone or CopyFail that ends it: the {@code n}-th COPY {@code copying} starts
+     * among its CopyData), until the CopyDone or CopyFail that ends it. A COPY Warden's reading foresaw has none
+     * queued here (see {@link #copyMayStart}); for one it did not (its reading disagrees with the server's, which
+     * the tripwire sees at its CommandComplete): the {@code n}-th COPY {@code copying} starts
      * (a Query may hold several) reads the client's messages after its {@code n-1}-th CopyDone or CopyFail since
      * {@code copying} up to its {@code n}-th. The Syncs sent in between are no entries (a helper's attacker pass: a
      * Sync between CopyData and CopyDone, or sent after the CopyInResponse came, stayed an entry waiting for a
@@ -353,10 +497,11 @@ final class OutstandingQueue {
                 continue;
             }
             ends += e.copyEndsAfter;
-            if (e.kind == Kind.SYNC) {
+            if (e.kind == Kind.SYNC && !dataInCopy) {
                 previous.copyEndsAfter += e.copyEndsAfter; // its place among the client's messages stays counted
                 it.remove();
             } else {
+                e.tentative |= e.kind == Kind.SYNC; // after CopyData, perhaps: see dataInCopy
                 previous = e;
             }
         }

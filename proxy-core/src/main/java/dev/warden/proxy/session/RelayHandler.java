@@ -148,9 +148,26 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             dropCopyData = false;
         }
         if ((type == 'S' || type == 'H') && queue.copyInOpen()) {
-            // The server is in COPY FROM STDIN: it ignores this Sync or Flush (see OutstandingQueue#dropSyncsInCopy).
-            upstream.write(frame, upstream.voidPromise());
+            // The server is in COPY FROM STDIN, which ignores a Sync or Flush (see OutstandingQueue#dataInCopy).
+            if (type == 'S' && queue.dataInCopy()) {
+                writer.send(frame, OutstandingQueue.tentativeSync());
+            } else {
+                frame.release();
+            }
             return;
+        }
+        if (type == 'S') {
+            CompletableFuture<Void> copy = queue.copyMayStart();
+            if (copy != null) {
+                // Whether the server reads it inside a COPY FROM STDIN or after it, its answer to the COPY tells.
+                // A Flush makes the server send what it has (an Execute's CommandComplete waits for one).
+                upstream.writeAndFlush(new FrontendMessage.Flush().toByteBuf(upstream.alloc()), upstream.voidPromise());
+                holdUntil(copy, frame, (started, failure) -> {
+                    held.addFirst(frame);
+                    heldBytes += frame.readableBytes();
+                });
+                return;
+            }
         }
         if (sendsDeferred(type) && writer.anyDeferred()) {
             List<PreparedStatements.Portal> alone = writer.bindsGoingAlone(frame);

@@ -177,10 +177,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        if ((entry == null || entry.execution == null) && ExecutionTally.statementAnswer(type)) {
+        boolean lost = session.queue.lostTrack();
+        if (lost || (entry == null || entry.execution == null) && ExecutionTally.statementAnswer(type)
+                || entry == null && type == 'Z') {
             unhanded = null;
             frame.release();
-            tally.unowned(type, entry);
+            tally.unowned(type, entry, lost);
             return;
         }
         frame = maskResult(type, frame, entry);

@@ -215,6 +215,46 @@ class OutstandingQueueTest {
         assertFalse(queue.copyInOpen());
     }
 
+    private Entry running(Kind kind, String sql) {
+        Execution e = new Execution(1, kind == Kind.EXECUTE, new dev.warden.sql.Analyzer(10).analyze(sql), null, null);
+        Entry entry = Entry.forward(kind, null, null, e);
+        assertTrue(queue.sent(entry));
+        return entry;
+    }
+
+    @Test
+    void aSyncWaitsWhileARequestMayStillStartACopyFromStdin() {
+        // Whether the server reads a Sync inside the COPY (ignored) or after it (answered) only its answer tells.
+        Entry select = running(Kind.EXECUTE, "SELECT 1");
+        assertNull(queue.copyMayStart(), "no COPY FROM STDIN outstanding");
+        Entry copy = running(Kind.EXECUTE, "COPY t FROM STDIN");
+        java.util.concurrent.CompletableFuture<Void> watch = queue.copyMayStart();
+        assertTrue(watch != null && !watch.isDone());
+        assertEquals(List.of(select), answer("C"));
+        assertTrue(watch.isDone(), "a completion: asked again");
+        watch = queue.copyMayStart();
+        assertEquals(List.of(copy), answer("G"));
+        assertTrue(watch.isDone());
+        assertTrue(queue.copyInOpen(), "the Sync goes nowhere");
+        assertNull(queue.copyMayStart(), "the one COPY it may start has started");
+        queue.copyDataSent((byte) 'd');
+        assertEquals(List.of(copy), answer("E"));
+        assertFalse(queue.copyInOpen(), "the error ended the COPY: a Sync now is a request");
+        Entry sync = send(Kind.SYNC);
+        assertEquals(List.of(sync), answer("Z"));
+        Entry query = running(Kind.QUERY, "COPY a FROM STDIN; COPY b FROM STDIN");
+        assertEquals(List.of(query), answer("G"));
+        queue.copyDataSent((byte) 'c');
+        assertFalse(queue.copyInOpen());
+        assertTrue(queue.copyMayStart() != null, "the second COPY may read it");
+        assertEquals(List.of(query, query), answer("CG"));
+        assertTrue(queue.copyInOpen());
+        queue.copyDataSent((byte) 'f');
+        assertFalse(queue.copyInOpen());
+        assertEquals(List.of(query, query), answer("EZ"));
+        assertNull(queue.copyMayStart());
+    }
+
     @Test
     void noticeNotificationAndParameterStatusArriveAnywhereAndCompleteNothing() {
         Entry parse = send(Kind.PARSE);
