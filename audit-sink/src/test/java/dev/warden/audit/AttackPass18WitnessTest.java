@@ -12,6 +12,7 @@ import dev.warden.config.AuditSettings;
 import dev.warden.config.AuditSettings.WitnessConfig;
 import dev.warden.config.Secret;
 import dev.warden.testkit.TestPostgres;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -97,6 +98,30 @@ class AttackPass18WitnessTest {
                     CHAIN);
             // Verify stays loud about the forged heads: the witness store was written by someone else.
             assertTrue(!withWitness.passed() && withWitness.summary().contains("not signed"), withWitness.summary());
+        }
+    }
+
+    /**
+     * A row planted in the witness table at a seq the log has not reached yet (a helper's attacker pass, through
+     * the demo's grants): the real head at that seq was dropped with no error (ON CONFLICT DO NOTHING). Now its
+     * publish fails, naming the other head, and the publisher logs it and retries; the same head again still passes.
+     */
+    @Test
+    void aHeadPlantedAheadOfTheLogIsNotTakenForTheRealOne() throws Exception {
+        String db = postgres.createDatabase("p18planted");
+        SigningKey key = SigningKey.generate();
+        Instant now = Instant.now();
+        try (WitnessStore store = new PostgresWitnessStore(url(db), "warden_audit_witness")) {
+            WitnessHead real = new WitnessHead(CHAIN, 7, "a".repeat(64), now, key.id(), "c2ln");
+            store.publish(new WitnessHead(CHAIN, 7, "b".repeat(64), now, "k", "s"));
+            IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> store.publish(real));
+            assertTrue(refused.getMessage().contains("another head at seq 7"), refused.getMessage());
+            WitnessHead next = new WitnessHead(CHAIN, 8, "c".repeat(64), now, key.id(), "c2ln");
+            store.publish(next);
+            store.publish(next); // the same head again (a restart publishes its last one again)
+            WitnessHead latest = store.latest(CHAIN).orElseThrow();
+            assertTrue(latest.seq() == 8 && latest.hash().equals(next.hash()), latest.toString());
         }
     }
 

@@ -1648,6 +1648,11 @@ class MaskingRedTeamTest {
                         "SELECT note FROM ai_s"},
                 {"CREATE TEMP TABLE ai_t (id int, phone text, note text)", "INSERT INTO ai_t TABLE ai_people",
                         "SELECT reverse(note) FROM ai_t"},
+                // A fourth: an unreserved word as the alias, without AS.
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM ai_people filter(i, e)",
+                        "SELECT note FROM ai_s"},
+                {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM ai_people cube(i, e)",
+                        "SELECT note FROM ai_s"},
         };
         assertEquals(List.of(), leaksOf(attempts));
     }

@@ -270,7 +270,8 @@ public final class TextReferences {
             if (!t.isIdentifier()) {
                 continue;
             }
-            boolean word = t.type() == Lexer.Type.WORD && (isClauseWord(t) || NOT_LISTED_ALIASES.contains(t.value()));
+            boolean word = t.type() == Lexer.Type.WORD && (isClauseWord(t) || NOT_LISTED_ALIASES.contains(t.value()))
+                    && !listOfNames(tokens, i + 1);
             if (before.isWord("as")) {
                 if (!insideCast(tokens, i - 1)) {
                     return true; // AS alias (...), AS values(i) included
@@ -281,15 +282,15 @@ public final class TextReferences {
                     && cteColumnList(tokens, i + 1) && (!before.isOp(",") || inWithList(tokens, i - 1))) {
                 return true; // WITH name (...) AS: any name, FILTER or "in" too
             }
-            if (word) {
-                continue;
-            }
-            if (before.isOp(")")) {
+            if (before.isOp(")") && !word) {
                 return true; // a subquery's or call's alias right after it
             }
             boolean beforeWord = before.type() == Lexer.Type.WORD
                     && (isClauseWord(before) || NOT_LISTED_ALIASES.contains(before.value()));
-            if (before.isIdentifier() && !beforeWord) {
+            boolean reserved = t.type() == Lexer.Type.WORD && (isClauseWord(t) || AFTER_FROM_ITEM.contains(t.value()));
+            if (before.isIdentifier() && !beforeWord && !reserved) {
+                // FROM relation alias (...): an unreserved word is an alias there (customers filter(i, n), a
+                // third helper's pass), a reserved one is not (JOIN t ON (...), USING (...), UNION (...)).
                 int k = i - 1; // the first part of the relation's qualified name
                 while (k >= 2 && tokens.get(k - 1).isOp(".") && tokens.get(k - 2).isIdentifier()) {
                     k -= 2;
@@ -310,6 +311,32 @@ public final class TextReferences {
             "when", "then", "else", "and", "or", "not", "is", "on", "select", "returning", "tablesample", "distinct",
             "set", "like", "ilike", "similar", "between", "case", "coalesce", "nullif", "greatest", "least", "cast",
             "with", "repeatable", "materialized");
+
+    /** Reserved words that may follow a FROM item and precede a parenthesis: no alias. */
+    private static final Set<String> AFTER_FROM_ITEM = Set.of("on", "using", "union", "intersect", "except", "where",
+            "group", "having", "window", "order", "limit", "offset", "fetch", "for", "returning", "tablesample",
+            "join", "inner", "left", "right", "full", "cross", "natural", "lateral", "with", "set", "values", "select",
+            "and", "or", "not", "in", "is", "like", "ilike", "similar", "between", "when", "then", "else", "as");
+
+    /**
+     * Whether the parenthesis at {@code open} holds two or more bare names and nothing else ({@code (i, n, x)}):
+     * an alias's column list, never FILTER's WHERE or a window's PARTITION BY, ORDER BY or single name.
+     */
+    private static boolean listOfNames(List<Token> tokens, int open) {
+        int k = open + 1;
+        int names = 0;
+        while (k + 1 < tokens.size() && tokens.get(k).isIdentifier()) {
+            names++;
+            if (tokens.get(k + 1).isOp(")")) {
+                return names >= 2;
+            }
+            if (!tokens.get(k + 1).isOp(",")) {
+                return false;
+            }
+            k += 2;
+        }
+        return false;
+    }
 
     /** Whether the parenthesis at {@code open} closes right before {@code AS}: a WITH query's column list. */
     private static boolean cteColumnList(List<Token> tokens, int open) {

@@ -320,7 +320,11 @@ class TextReferencesTest {
                 "WITH filter(i, n) AS (TABLE c) SELECT i FROM filter", "SELECT i FROM customers \"in\"(i)",
                 "SELECT i FROM public.customers u(i, n)", "SELECT a FROM json_to_recordset('[]') AS (a text)",
                 "SELECT a FROM ROWS FROM (f() AS (a text))", "SELECT i FROM customers AS values(i)",
-                "SELECT * FROM JSON_TABLE('[]', '$[*]' COLUMNS (x text PATH '$.x')) j")) {
+                "SELECT * FROM JSON_TABLE('[]', '$[*]' COLUMNS (x text PATH '$.x')) j",
+                // A fourth pass: unreserved words as aliases without AS.
+                "SELECT i FROM customers filter(i, n, x)", "SELECT i FROM customers cube(i, n)",
+                "UPDATE c SET a = x FROM customers over(i, n, x) WHERE c.id = over.i",
+                "SELECT i FROM (TABLE customers) filter(i, n)", "SELECT i FROM (TABLE customers) over(i, n)")) {
             assertTrue(TextReferences.renamesColumns(renames), renames);
         }
         for (String plain : List.of("INSERT INTO s (id, note) SELECT id, note FROM t", "SELECT count(*) FILTER "
@@ -329,7 +333,9 @@ class TextReferencesTest {
                 "INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO NOTHING", "SELECT a::numeric(10, 2) FROM t",
                 "SELECT id, lower(name) AS n FROM customers", "UPDATE c SET city = cast('Rome' AS varchar(20))",
                 "INSERT INTO c (id, email) SELECT 900, lower('A@B.COM') AS email",
-                "SELECT a FROM t TABLESAMPLE SYSTEM (1) REPEATABLE (1)", "WITH a AS (SELECT 1), b AS (SELECT 2) "
+                "SELECT a FROM t TABLESAMPLE SYSTEM (1) REPEATABLE (1)", "SELECT a FROM t JOIN u ON (t.a = u.a)",
+                "SELECT a FROM t JOIN u USING (a, b)", "SELECT a FROM t UNION (SELECT b FROM u)",
+                "SELECT sum(a) OVER (w) FROM t WINDOW w AS (ORDER BY a)", "WITH a AS (SELECT 1), b AS (SELECT 2) "
                         + "SELECT count(*) FILTER (WHERE x > 0), lower(y) AS z FROM a, b")) {
             assertFalse(TextReferences.renamesColumns(plain), plain);
         }

@@ -48,11 +48,39 @@ public final class PostgresWitnessStore implements WitnessStore {
                 insert.setObject(4, OffsetDateTime.ofInstant(head.ts(), ZoneOffset.UTC));
                 insert.setString(5, head.keyId());
                 insert.setString(6, head.signature());
-                insert.executeUpdate();
+                if (insert.executeUpdate() == 0) {
+                    requireSame(c, head);
+                }
             }
         } catch (SQLException e) {
             drop();
             throw new IOException(AppendOnlyTables.message(e), e);
+        }
+    }
+
+    /**
+     * The row at {@code head}'s chain and seq, there before it (a publish again after a restart, or someone who may
+     * write the table): the same head, or an error. A row planted ahead of the log's checkpoints otherwise took
+     * their places with no error, and every real head at those seqs was dropped unseen (a helper's attacker pass:
+     * the demo once granted the witness table to the application roles).
+     */
+    private void requireSame(Connection c, WitnessHead head) throws SQLException, IOException {
+        try (PreparedStatement select = c.prepareStatement("SELECT chain, seq, hash, ts, key_id, signature FROM "
+                + qualified + " WHERE chain = ? AND seq = ?")) {
+            select.setString(1, head.chain());
+            select.setLong(2, head.seq());
+            try (ResultSet rs = select.executeQuery()) {
+                if (!rs.next()) {
+                    throw new IOException("the witness store took no head at seq " + head.seq() + " of chain "
+                            + head.chain() + " and holds none there");
+                }
+                WitnessHead there = head(rs);
+                if (!there.hash().equals(head.hash()) || !there.signature().equals(head.signature())) {
+                    throw new IOException("the witness store already holds another head at seq " + head.seq()
+                            + " of chain " + head.chain() + " (hash " + there.hash() + ", key " + there.keyId()
+                            + "): it was written by someone else; this checkpoint is not witnessed");
+                }
+            }
         }
     }
 

@@ -62,8 +62,11 @@ final class OutstandingQueue {
         final boolean silent;
         /** For a Query of Warden's own: where its answer goes. */
         final OwnRequests.OwnQuery ownQuery;
-        /** How many CopyDone or CopyFail the client sent after this entry (before the next one). */
-        private int copyEndsAfter;
+        /**
+         * What the client sent of COPY's messages after this entry, before the next one, in order: {@code d} for
+         * CopyData (once for a run of them), {@code c} for CopyDone or CopyFail; null when none.
+         */
+        private StringBuilder copyMarks;
         /** How many COPY FROM STDIN this statement started (CopyInResponses answering it). */
         private int copyIns;
         /** How many it may start ({@link #copiesFromStdin}); -1: not counted yet. */
@@ -210,15 +213,32 @@ final class OutstandingQueue {
      * COPY FROM STDIN the server is in, if any (see {@link #copyInOpen}).
      */
     void copyDataSent(byte type) {
-        if (type == 'd') {
+        Entry last = entries.peekLast();
+        char mark = type == 'd' ? 'd' : 'c';
+        if (last != null) {
+            StringBuilder marks = last.copyMarks;
+            if (marks == null) {
+                marks = last.copyMarks = new StringBuilder(4);
+            }
+            if (mark == 'c' || marks.isEmpty() || marks.charAt(marks.length() - 1) != 'd') {
+                marks.append(mark);
+            }
+        }
+        if (mark == 'd') {
             dataInCopy = true;
             return;
         }
         dataInCopy = false;
         copyInOpen = false;
-        Entry last = entries.peekLast();
-        if (last != null) {
-            last.copyEndsAfter++;
+    }
+
+    /** Appends {@code e}'s COPY marks to {@code previous}'s: {@code e} leaves the queue, their order stays. */
+    private static void carryMarks(Entry e, Entry previous) {
+        if (e.copyMarks != null) {
+            if (previous.copyMarks == null) {
+                previous.copyMarks = new StringBuilder(e.copyMarks.length());
+            }
+            previous.copyMarks.append(e.copyMarks);
         }
     }
 
@@ -320,6 +340,27 @@ final class OutstandingQueue {
         return n;
     }
 
+    /**
+     * Removes the tentative Syncs, their places among the client's CopyDone and CopyFail kept on the entry before
+     * each (see {@link #dropSyncsInCopy}: a second COPY of the same Query counts them). Whether there were any.
+     */
+    private boolean dropTentative() {
+        boolean any = false;
+        Entry previous = null;
+        Iterator<Entry> it = entries.iterator();
+        while (it.hasNext()) {
+            Entry e = it.next();
+            if (e.tentative && previous != null) {
+                carryMarks(e, previous);
+                it.remove();
+                any = true;
+            } else {
+                previous = e;
+            }
+        }
+        return any;
+    }
+
     /** Whether {@code text}'s first word, past comments and space, is COPY (an unparsed statement that may be one). */
     private static boolean startsWithCopy(String text) {
         int i = 0;
@@ -419,7 +460,7 @@ final class OutstandingQueue {
         } else if (copyRunning && (type == 'C' || type == 'E')) {
             copyRunning = false;
             copyInOpen = false; // an error ends the COPY: the server reads what follows as requests again
-            boolean anyTentative = entries.removeIf(e -> e.tentative); // read inside the COPY: ignored
+            boolean anyTentative = dropTentative(); // read inside the COPY: ignored
             if (type == 'E' && anyTentative) {
                 lostTrack = true; // ... or some read after the error ended it, and answered: not known which
             }
@@ -487,24 +528,44 @@ final class OutstandingQueue {
      */
     private void dropSyncsInCopy(Entry copying) {
         int n = ++copying.copyIns;
-        int ends = copying.copyEndsAfter;
+        // Where the client's messages stand against this COPY's window: the CopyDone or CopyFail before it
+        // (n - 1 since copying) and after it (n), and whether CopyData came in it before each entry.
+        int[] ends = {0};
+        boolean[] data = {false};
+        replay(copying, n, ends, data);
         Iterator<Entry> it = entries.iterator();
         Entry previous = it.next();
         while (it.hasNext()) {
             Entry e = it.next();
-            if (ends >= n) {
-                ends += e.copyEndsAfter;
-                continue;
+            if (ends[0] == n - 1 && e.kind == Kind.SYNC) {
+                if (!data[0]) {
+                    carryMarks(e, previous); // surely read inside the COPY, before any of its data: ignored
+                    it.remove();
+                    replay(e, n, ends, data);
+                    continue;
+                }
+                e.tentative = true; // read inside the COPY, or after an error in its data: see dataInCopy
             }
-            ends += e.copyEndsAfter;
-            if (e.kind == Kind.SYNC && !dataInCopy) {
-                previous.copyEndsAfter += e.copyEndsAfter; // its place among the client's messages stays counted
-                it.remove();
-            } else {
-                e.tentative |= e.kind == Kind.SYNC; // after CopyData, perhaps: see dataInCopy
-                previous = e;
+            replay(e, n, ends, data);
+            previous = e;
+        }
+        copyInOpen = ends[0] < n;
+        dataInCopy = copyInOpen && data[0];
+    }
+
+    /** Counts {@code e}'s COPY marks into {@code ends} and {@code data} (CopyData inside the n-th window only). */
+    private static void replay(Entry e, int n, int[] ends, boolean[] data) {
+        if (e.copyMarks == null) {
+            return;
+        }
+        for (int k = 0; k < e.copyMarks.length(); k++) {
+            if (e.copyMarks.charAt(k) == 'c') {
+                ends[0]++;
+                data[0] = false;
+            } else if (ends[0] == n - 1) {
+                data[0] = true;
             }
         }
-        copyInOpen = ends < n;
     }
+
 }

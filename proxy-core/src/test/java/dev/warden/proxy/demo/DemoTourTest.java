@@ -98,6 +98,22 @@ class DemoTourTest {
 
     @Test
     @Order(0)
+    void theWitnessTableIsNotTheApplicationRolesAfterARestart() throws Exception {
+        // A helper's attacker pass: from the second start on, the grants on every table of public covered the audit
+        // witness's table, and carol (shop_readwrite) planted heads in it through Warden.
+        String staging = command("carol").replaceAll("dbname=\\w+", "dbname=staging");
+        Process p = start(staging + " -X -At -c " + quote("SELECT to_regclass('public.warden_audit_witness') IS NOT "
+                + "NULL, has_table_privilege('shop_readwrite', 'public.warden_audit_witness', 'INSERT'), "
+                + "has_table_privilege('shop_readonly', 'public.warden_audit_witness', 'SELECT'), "
+                + "has_table_privilege('shop_admin', 'public.warden_audit_witness', 'INSERT')"));
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+        String out = readAll(p.getInputStream());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "psql finished");
+        assertEquals("t|f|f|f", out.strip(), err.get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    @Order(0)
     void eachPersonRunsAsADatabaseRoleOfTheirOwnAsTheTourShows() throws Exception {
         assertTrue(guide.contains("SELECT current_user;"), guide);
         Psql carol = psql("carol", "SELECT current_user");

@@ -256,6 +256,25 @@ class OutstandingQueueTest {
     }
 
     @Test
+    void aTentativeSyncDroppedAfterAGoodCopyKeepsItsCopyDoneCounted() {
+        // Two COPYs in one Query; a Sync among the first one's data, then its CopyDone, all sent before the first
+        // CopyInResponse came: the second COPY reads from after that CopyDone, so a Sync after it is a request
+        // unless sent before the second CopyDone (a fourth helper's reading of the removal of tentative Syncs).
+        Entry query = running(Kind.QUERY, "COPY a FROM STDIN; COPY b FROM STDIN");
+        queue.copyDataSent((byte) 'd');
+        send(Kind.SYNC);
+        queue.copyDataSent((byte) 'c');
+        queue.copyDataSent((byte) 'd');
+        queue.copyDataSent((byte) 'c'); // the second COPY's data and CopyDone, pipelined too
+        assertEquals(List.of(query), answer("G"));
+        assertFalse(queue.copyInOpen(), "its CopyDone was sent already");
+        assertEquals(List.of(query, query), answer("CG"));
+        assertFalse(queue.copyInOpen(), "the second COPY's CopyDone was sent already: a Sync now is a request");
+        Entry sync = send(Kind.SYNC);
+        assertEquals(List.of(query, query, sync), answer("CZZ"));
+    }
+
+    @Test
     void noticeNotificationAndParameterStatusArriveAnywhereAndCompleteNothing() {
         Entry parse = send(Kind.PARSE);
         Entry execute = send(Kind.EXECUTE);
