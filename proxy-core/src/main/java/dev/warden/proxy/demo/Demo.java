@@ -100,7 +100,19 @@ final class Demo implements AutoCloseable {
         // The witness keeps checkpoint heads in PostgreSQL, outside the log's directory.
         writeSecret(dir.resolve(DemoPolicy.WITNESS_URL_FILE), DemoPolicy.witnessUrl(database));
 
-        issuer = DevelopmentIssuer.start();
+        // The issuer's URL (its port) stays from one start to the next: roles are bound to it.
+        Path issuerPort = dir.resolve("issuer-port");
+        int preferred = 0;
+        if (Files.exists(issuerPort)) {
+            try {
+                preferred = Integer.parseInt(Files.readString(issuerPort, StandardCharsets.US_ASCII).strip());
+            } catch (NumberFormatException unreadable) {
+                preferred = 0;
+            }
+        }
+        issuer = DevelopmentIssuer.start(preferred);
+        Files.writeString(issuerPort, issuer.issuer().substring(issuer.issuer().lastIndexOf(':') + 1) + "\n",
+                StandardCharsets.US_ASCII);
         Path policyFile = dir.resolve(DemoPolicy.FILE);
         Files.writeString(policyFile, DemoPolicy.render(issuer.issuer(), options.port(), options.adminPort(),
                 database), StandardCharsets.UTF_8);

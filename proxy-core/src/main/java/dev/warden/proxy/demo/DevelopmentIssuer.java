@@ -61,6 +61,28 @@ final class DevelopmentIssuer implements AutoCloseable {
 
     /** Binds a free port on the loopback interface, never on another one. */
     static DevelopmentIssuer start() throws IOException {
+        return start(0);
+    }
+
+    /**
+     * As {@link #start()}, on {@code preferredPort} when it is free (0: any). The issuer's URL is its port: a demo
+     * started again on the same data directory keeps it, or every person who had logged in before found their role
+     * bound to another issuer and was refused (a helper's pass).
+     */
+    static DevelopmentIssuer start(int preferredPort) throws IOException {
+        if (preferredPort > 0) {
+            try {
+                return bound(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), preferredPort),
+                        16));
+            } catch (java.net.BindException taken) {
+                log.warn("demo issuer: port {} is taken; a new port gives a new issuer, and who logged in before "
+                        + "is refused until the demo starts --fresh", preferredPort);
+            }
+        }
+        return bound(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16));
+    }
+
+    private static DevelopmentIssuer bound(HttpServer server) throws IOException {
         ECKey key;
         try {
             key = new ECKeyGenerator(Curve.P_256).keyID("demo-" + UUID.randomUUID().toString().substring(0, 8))
@@ -68,7 +90,6 @@ final class DevelopmentIssuer implements AutoCloseable {
         } catch (JOSEException e) {
             throw new IOException("cannot generate the demo issuer's key: " + e.getMessage(), e);
         }
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "warden-demo-issuer");
             t.setDaemon(true);

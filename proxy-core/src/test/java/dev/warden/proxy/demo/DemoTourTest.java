@@ -42,6 +42,7 @@ class DemoTourTest {
     static Path dataDir;
     static Demo demo;
     static String guide;
+    static String firstIssuer;
 
     @BeforeAll
     static void startTwice() throws Exception {
@@ -50,6 +51,10 @@ class DemoTourTest {
         Duration first;
         try (Demo initial = Demo.start(options)) {
             first = initial.startTime();
+            firstIssuer = initial.issuerUrl();
+            // Carol logs in on the first start: her role is bound to this issuer (see theIssuerStaysAcrossStarts).
+            Psql carol = psqlOf(initial, "carol", "SELECT current_user");
+            assertEquals(0, carol.exit, carol.err);
             assertTrue(initial.firstStart());
             assertEquals(2, initial.seededDatabases());
         }
@@ -94,6 +99,17 @@ class DemoTourTest {
             }
             assertEquals(ShopSeed.CUSTOMERS, rows);
         }
+    }
+
+    @Test
+    @Order(0)
+    void theIssuerStaysAcrossStartsSoWhoLoggedInBeforeStillCan() throws Exception {
+        // A helper's pass: the issuer took a new port at each start, and carol, whose role the first start made,
+        // was refused after the second ("belongs to carol@demo.warden of another issuer").
+        assertEquals(firstIssuer, demo.issuerUrl());
+        Psql carol = psql("carol", "SELECT current_user");
+        assertEquals(0, carol.exit, carol.err);
+        assertEquals("wd_carol@demo.warden", carol.out.strip());
     }
 
     @Test
@@ -320,7 +336,19 @@ class DemoTourTest {
     }
 
     static Psql psql(String user, String sql) throws Exception {
-        Process p = start(command(user) + " -X -At -v VERBOSITY=verbose -c " + quote(sql));
+        return run(command(user), sql);
+    }
+
+    /** {@code user}'s command as the guide of {@code d} prints it (another start of the demo than {@link #demo}). */
+    static Psql psqlOf(Demo d, String user, String sql) throws Exception {
+        Matcher m = Pattern.compile("(PGPASSWORD=\\$\\(cat \\S+\\) psql \"[^\"]*user=" + Pattern.quote(user + "@")
+                + "[^\"]*\")").matcher(DemoGuide.render(d, "warden", false));
+        assertTrue(m.find(), "no command for " + user);
+        return run(m.group(1), sql);
+    }
+
+    private static Psql run(String command, String sql) throws Exception {
+        Process p = start(command + " -X -At -v VERBOSITY=verbose -c " + quote(sql));
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
         String out = readAll(p.getInputStream());
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "psql finished");
