@@ -1653,6 +1653,12 @@ class MaskingRedTeamTest {
                         "SELECT note FROM ai_s"},
                 {sink, "INSERT INTO ai_s (id, note) SELECT i, " + hide + " FROM ai_people cube(i, e)",
                         "SELECT note FROM ai_s"},
+                // A fifth: one name renames a first column holding SSNs; a whole row of a TABLE subquery.
+                {"CREATE TEMP TABLE ai_q (ssn text, id int)", "INSERT INTO ai_q (id, ssn) SELECT id, ssn FROM ai_people",
+                        sink, "INSERT INTO ai_s (id, note) SELECT 1, reverse(x) FROM (TABLE ai_q) filter(x)",
+                        "SELECT note FROM ai_s"},
+                {sink, "INSERT INTO ai_s (id, note) SELECT 1, reverse(t::text) FROM (TABLE ai_people) t",
+                        "SELECT note FROM ai_s"},
         };
         assertEquals(List.of(), leaksOf(attempts));
     }

@@ -271,7 +271,8 @@ public final class TextReferences {
                 continue;
             }
             boolean word = t.type() == Lexer.Type.WORD && (isClauseWord(t) || NOT_LISTED_ALIASES.contains(t.value()))
-                    && !listOfNames(tokens, i + 1);
+                    && !listOfNames(tokens, i + 1)
+                    && !(before.isOp(")") && closesFromItem(tokens, i - 1) && listOfOneName(tokens, i + 1));
             if (before.isWord("as")) {
                 if (!insideCast(tokens, i - 1)) {
                     return true; // AS alias (...), AS values(i) included
@@ -334,6 +335,95 @@ public final class TextReferences {
                 return false;
             }
             k += 2;
+        }
+        return false;
+    }
+
+    /** Whether the parenthesis at {@code open} holds one bare name and nothing else ({@code (x)}). */
+    private static boolean listOfOneName(List<Token> tokens, int open) {
+        return open + 2 < tokens.size() && tokens.get(open + 1).isIdentifier() && tokens.get(open + 2).isOp(")");
+    }
+
+    /**
+     * Whether the parenthesis closing at {@code close} ends a FROM item (a subquery, or a function called in FROM),
+     * after which a word is its alias ({@code (TABLE p) filter(x)}, a fifth helper's pass), rather than an
+     * expression's call, after which FILTER, OVER or WITHIN is a clause ({@code sum(a) OVER (w)}).
+     */
+    private static boolean closesFromItem(List<Token> tokens, int close) {
+        int depth = 0;
+        int open = -1;
+        for (int k = close; k >= 0; k--) {
+            if (tokens.get(k).isOp(")")) {
+                depth++;
+            } else if (tokens.get(k).isOp("(") && --depth == 0) {
+                open = k;
+                break;
+            }
+        }
+        if (open < 1) {
+            return open == 0;
+        }
+        int k = open - 1;
+        if (tokens.get(k).isIdentifier() && !(tokens.get(k).type() == Lexer.Type.WORD
+                && Set.of("from", "join", "lateral").contains(tokens.get(k).value()))) {
+            // A call: a FROM item only when its (qualified) name follows FROM, JOIN, LATERAL or a comma of FROM.
+            while (k >= 2 && tokens.get(k - 1).isOp(".") && tokens.get(k - 2).isIdentifier()) {
+                k -= 2;
+            }
+            k--;
+        }
+        if (k < 0) {
+            return false;
+        }
+        Token before = tokens.get(k);
+        return before.isWord("from") || before.isWord("join") || before.isWord("lateral") || before.isOp(",")
+                && !inSelectList(tokens, k);
+    }
+
+    /** Whether the comma at {@code comma} is in a select list (a SELECT before it at its level, no FROM). */
+    private static boolean inSelectList(List<Token> tokens, int comma) {
+        int depth = 0;
+        for (int k = comma - 1; k >= 0; k--) {
+            Token t = tokens.get(k);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (--depth < 0) {
+                    return true;
+                }
+            } else if (depth == 0 && t.type() == Lexer.Type.WORD) {
+                if (t.value().equals("from") || t.value().equals("join")) {
+                    return false;
+                }
+                if (t.value().equals("select")) {
+                    return true;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code text} reads a relation whole with {@code TABLE name} (as a statement, a subquery or a set
+     * operation's branch): its columns then have no names in the text ({@code (TABLE customers) t}, then {@code
+     * t::text}, stored every column in clear: a fifth helper's pass).
+     */
+    public static boolean readsWholeTable(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (!tokens.get(i).isWord("table") || !tokens.get(i + 1).isIdentifier()) {
+                continue;
+            }
+            if (i == 0) {
+                return true;
+            }
+            Token before = tokens.get(i - 1);
+            if (before.isOp("(") || before.type() == Lexer.Type.WORD && Set.of("union", "intersect", "except", "all",
+                    "distinct", "as").contains(before.value())
+                    || tokens.get(0).isWord("insert") && (before.isOp(")") || before.isIdentifier()
+                    && !before.isWord("into"))) {
+                return true; // (TABLE t), UNION TABLE t, AS TABLE t, INSERT INTO s [(a, b)] TABLE t
+            }
         }
         return false;
     }

@@ -324,7 +324,10 @@ class TextReferencesTest {
                 // A fourth pass: unreserved words as aliases without AS.
                 "SELECT i FROM customers filter(i, n, x)", "SELECT i FROM customers cube(i, n)",
                 "UPDATE c SET a = x FROM customers over(i, n, x) WHERE c.id = over.i",
-                "SELECT i FROM (TABLE customers) filter(i, n)", "SELECT i FROM (TABLE customers) over(i, n)")) {
+                "SELECT i FROM (TABLE customers) filter(i, n)", "SELECT i FROM (TABLE customers) over(i, n)",
+                // A fifth: one name renames the first column.
+                "SELECT x FROM (TABLE p) filter(x)", "SELECT x FROM (TABLE p) over(x)",
+                "SELECT x FROM generate_series(1, 3) cube(x)", "SELECT x FROM t, (TABLE p) within(x)")) {
             assertTrue(TextReferences.renamesColumns(renames), renames);
         }
         for (String plain : List.of("INSERT INTO s (id, note) SELECT id, note FROM t", "SELECT count(*) FILTER "
@@ -335,9 +338,24 @@ class TextReferencesTest {
                 "INSERT INTO c (id, email) SELECT 900, lower('A@B.COM') AS email",
                 "SELECT a FROM t TABLESAMPLE SYSTEM (1) REPEATABLE (1)", "SELECT a FROM t JOIN u ON (t.a = u.a)",
                 "SELECT a FROM t JOIN u USING (a, b)", "SELECT a FROM t UNION (SELECT b FROM u)",
-                "SELECT sum(a) OVER (w) FROM t WINDOW w AS (ORDER BY a)", "WITH a AS (SELECT 1), b AS (SELECT 2) "
+                "SELECT sum(a) OVER (w) FROM t WINDOW w AS (ORDER BY a)", "SELECT a, sum(b) OVER (w) FROM t",
+                "SELECT count(*) FILTER (x) FROM t", "WITH a AS (SELECT 1), b AS (SELECT 2) "
                         + "SELECT count(*) FILTER (WHERE x > 0), lower(y) AS z FROM a, b")) {
             assertFalse(TextReferences.renamesColumns(plain), plain);
+        }
+    }
+
+    @Test
+    void readsWholeTableFindsTableAsARead() {
+        for (String whole : List.of("TABLE customers", "SELECT t::text FROM (TABLE customers) t",
+                "INSERT INTO s TABLE customers", "INSERT INTO s (a, b) TABLE customers",
+                "SELECT 1 UNION ALL TABLE customers", "CREATE TABLE x AS TABLE customers")) {
+            assertTrue(TextReferences.readsWholeTable(whole), whole);
+        }
+        for (String not : List.of("CREATE TABLE t (a int)", "DROP TABLE t", "LOCK TABLE t", "ALTER TABLE t ADD b int",
+                "TRUNCATE TABLE t", "COMMENT ON TABLE t IS 'x'", "CREATE TEMP TABLE t (a int)",
+                "INSERT INTO t SELECT 1")) {
+            assertFalse(TextReferences.readsWholeTable(not), not);
         }
     }
 

@@ -78,7 +78,8 @@ public final class PostgresWitnessStore implements WitnessStore {
                 if (!there.hash().equals(head.hash()) || !there.signature().equals(head.signature())) {
                     throw new IOException("the witness store already holds another head at seq " + head.seq()
                             + " of chain " + head.chain() + " (hash " + there.hash() + ", key " + there.keyId()
-                            + "): it was written by someone else; this checkpoint is not witnessed");
+                            + "): someone else wrote it, or this log was cut and continued after that head was "
+                            + "witnessed; this checkpoint is not witnessed, and verify with the witness fails");
                 }
             }
         }

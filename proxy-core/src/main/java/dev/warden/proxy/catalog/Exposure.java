@@ -319,7 +319,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     return Carried.UNREAD;
                 }
             }
-            if (s.unparsed() || s.dynamicSql() || TextReferences.renamesColumns(s.text())) {
+            if (s.unparsed() || s.dynamicSql() || TextReferences.renamesColumns(s.text())
+                    || TextReferences.readsWholeTable(s.text())) {
                 return Carried.UNREAD; // unparsed: INSERT INTO t TABLE customers read nothing by name (a helper's pass)
             }
             if (s != f && TextReferences.valueUse(s.text(), sensitiveNames).isPresent()) {
@@ -404,6 +405,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 for (ColumnRef c : f.columnsRead()) {
                     wholeRows |= c.column().equals("*");
                 }
+                wholeRows |= TextReferences.readsWholeTable(f.text()); // (TABLE customers) t: a fifth helper's pass
                 for (TableRef t : f.tablesRead()) {
                     readAsTables.add(t.name());
                 }

@@ -106,8 +106,11 @@ final class Demo implements AutoCloseable {
         if (Files.exists(issuerPort)) {
             try {
                 preferred = Integer.parseInt(Files.readString(issuerPort, StandardCharsets.US_ASCII).strip());
-            } catch (NumberFormatException unreadable) {
+            } catch (NumberFormatException | IOException unreadable) {
                 preferred = 0;
+            }
+            if (preferred < 1024 || preferred > 65535) {
+                preferred = 0; // not one this demo wrote (it binds an ephemeral port): any free one
             }
         }
         issuer = DevelopmentIssuer.start(preferred);
