@@ -382,26 +382,31 @@ public final class TextReferences {
 
     /** Whether the comma at {@code comma} is in a select list (a SELECT before it at its level, no FROM). */
     private static boolean inSelectList(List<Token> tokens, int comma) {
+        String word = wordBack(tokens, comma, Set.of("from", "join", "select"));
+        return word == null || word.equals("select");
+    }
+
+    /**
+     * The first word of {@code words} at the level of {@code at} (parenthesised parts skipped), scanning back from
+     * it; null when the enclosing parenthesis or the start comes first.
+     */
+    private static String wordBack(List<Token> tokens, int at, Set<String> words) {
         int depth = 0;
-        for (int k = comma - 1; k >= 0; k--) {
+        for (int k = at - 1; k >= 0; k--) {
             Token t = tokens.get(k);
             if (t.isOp(")")) {
                 depth++;
             } else if (t.isOp("(")) {
                 if (--depth < 0) {
-                    return true;
+                    return null;
                 }
-            } else if (depth == 0 && t.type() == Lexer.Type.WORD) {
-                if (t.value().equals("from") || t.value().equals("join")) {
-                    return false;
-                }
-                if (t.value().equals("select")) {
-                    return true;
-                }
+            } else if (depth == 0 && t.type() == Lexer.Type.WORD && words.contains(t.value())) {
+                return t.value();
             }
         }
-        return true;
+        return null;
     }
+
 
     /**
      * Whether {@code text} reads a relation whole with {@code TABLE name} (as a statement, a subquery or a set
@@ -443,27 +448,10 @@ public final class TextReferences {
 
     /** Whether the comma at {@code comma} separates WITH queries: a WITH comes before it at its level, no SELECT. */
     private static boolean inWithList(List<Token> tokens, int comma) {
-        int depth = 0;
-        for (int k = comma - 1; k >= 0; k--) {
-            Token t = tokens.get(k);
-            if (t.isOp(")")) {
-                depth++;
-            } else if (t.isOp("(")) {
-                if (--depth < 0) {
-                    return false;
-                }
-            } else if (depth == 0 && t.type() == Lexer.Type.WORD) {
-                if (t.value().equals("with")) {
-                    return true;
-                }
-                if (Set.of("select", "insert", "update", "delete", "merge", "values", "table", "set", "from",
-                        "returning", "into").contains(t.value())) {
-                    return false;
-                }
-            }
-        }
-        return false;
+        return "with".equals(wordBack(tokens, comma, Set.of("with", "select", "insert", "update", "delete", "merge",
+                "values", "table", "set", "from", "returning", "into")));
     }
+
 
     /** Whether the AS at {@code as} is CAST's ({@code CAST(x AS numeric(10, 2))}): a type, no alias. */
     private static boolean insideCast(List<Token> tokens, int as) {
