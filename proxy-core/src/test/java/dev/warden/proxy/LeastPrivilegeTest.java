@@ -261,7 +261,10 @@ class LeastPrivilegeTest {
             for (String sql : new String[] {"SET ROLE lp_admin", "SET ROLE NONE", "RESET ROLE",
                     "SET SESSION AUTHORIZATION postgres", "RESET SESSION AUTHORIZATION",
                     "SELECT set_config('role', 'lp_admin', false)",
-                    "SELECT set_config('session_authorization', 'postgres', false)"}) {
+                    "SELECT set_config('session_authorization', 'postgres', false)",
+                    // A helper's pass (2026-12-05): a setting name built of literals ran as the group role, unseen.
+                    "SELECT set_config('ro' || 'le', 'lp_admin', false)",
+                    "DO $$BEGIN PERFORM set_config('ro' || 'le', 'lp_admin', false); END$$"}) {
                 SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
                 assertEquals("42501", e.getSQLState(), sql);
                 assertTrue(e.getMessage().contains("role-escalation"), sql + ": " + e.getMessage());

@@ -1020,7 +1020,10 @@ final class LexicalAnalysis {
                 continue;
             }
             Token name = tokens.get(k + 2);
-            String setting = name.type() == Type.STRING ? name.value().toLowerCase(Locale.ROOT).strip() : null;
+            // A constant name only when the literal is the whole argument: 'ro' || 'le' is role (a helper's pass
+            // switched to the shared group role so, unseen).
+            boolean whole = k + 3 < tokens.size() && tokens.get(k + 3).isOp(",");
+            String setting = name.type() == Type.STRING && whole ? name.value().toLowerCase(Locale.ROOT).strip() : null;
             if (setting != null && !setting.equals("role") && !setting.equals("session_authorization")) {
                 continue;
             }

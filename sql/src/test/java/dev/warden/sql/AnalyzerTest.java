@@ -666,6 +666,8 @@ class AnalyzerTest {
         assertEquals(Set.of("pg_temp.f1"), one("SELECT pg_temp.U&\"f!0031\" UESCAPE '!' ()").functions());
         assertEquals(Optional.of("x"), one("SELECT set_config(U&'\\0072ole', 'x', false)").roleTarget());
         assertEquals(Optional.of("x"), one("SELECT set_config(U&'?0072ole' UESCAPE '?', 'x', false)").roleTarget());
+        // A literal that is not the whole name argument names no constant setting (a helper's pass).
+        assertEquals(Optional.of("?"), one("SELECT set_config('ro' || 'le', 'x', false)").roleTarget());
         // A malformed escape or UESCAPE is the server's error; the name stays as written.
         assertEquals(Set.of("lo_from_bytea"), one("SELECT U&\"lo_from_bytea\" (0, 'x')").functions());
     }
