@@ -907,8 +907,13 @@ public final class Guardrails {
                     && kind == StatementKind.SET_SESSION_AUTHORIZATION)
                     || (upstreamUser != null && target.equals(upstreamUser));
             if (!harmless) {
-                return Decision.block("role-escalation", (kind == StatementKind.SET_ROLE ? "SET ROLE" :
-                        "SET SESSION AUTHORIZATION") + " to \"" + f.roleTarget().orElse("?")
+                // Named by what the statement does: set_config('role', ...) was called SET SESSION AUTHORIZATION.
+                String change = kind == StatementKind.SET_ROLE ? "SET ROLE"
+                        : kind == StatementKind.SET_SESSION_AUTHORIZATION ? "SET SESSION AUTHORIZATION"
+                        : f.innerKinds().contains(StatementKind.SET_SESSION_AUTHORIZATION)
+                        ? "a change of session_authorization (set_config or a SET clause)"
+                        : "a change of role (set_config or a SET clause)";
+                return Decision.block("role-escalation", change + " to \"" + f.roleTarget().orElse("?")
                         + "\" would act as another database role", null);
             }
         }
