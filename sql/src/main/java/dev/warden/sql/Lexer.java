@@ -1,6 +1,11 @@
 package dev.warden.sql;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -364,6 +369,7 @@ final class Lexer {
             char c = s.charAt(pos);
             if (c == '\'') {
                 if (mode != StringMode.BITS && peek(1) == '\'') {
+                    bytesInto(value);
                     value.append('\'');
                     pos += 2;
                     continue;
@@ -371,6 +377,7 @@ final class Lexer {
                 pos++;
                 int next = continuation(pos);
                 if (next < 0) {
+                    bytesInto(value);
                     add(Type.STRING, start, value.toString());
                     if (mode == StringMode.UNICODE) {
                         unicodeAt.add(tokens.size() - 1);
@@ -392,11 +399,13 @@ final class Lexer {
                     continue;
                 }
             }
+            bytesInto(value);
             value.append(c);
             pos++;
         }
         unterminated = true;
         pos = n;
+        bytesInto(value);
         add(Type.STRING, start, value.toString());
     }
 
@@ -408,6 +417,9 @@ final class Lexer {
      */
     private int escape(int at, StringBuilder value) {
         char c = s.charAt(at);
+        if (c != 'x' && (c < '0' || c > '7')) {
+            bytesInto(value);
+        }
         switch (c) {
             case 'b' -> value.append('\b');
             case 'f' -> value.append('\f');
@@ -417,10 +429,11 @@ final class Lexer {
             case 'x' -> {
                 int end = digitsFrom(at + 1, 2, 16);
                 if (end == at + 1) {
+                    bytesInto(value);
                     value.append('x');
                     return at + 1;
                 }
-                value.append((char) Integer.parseInt(s.substring(at + 1, end), 16));
+                escapedByte(Integer.parseInt(s.substring(at + 1, end), 16), value);
                 return end;
             }
             case 'u', 'U' -> {
@@ -436,7 +449,7 @@ final class Lexer {
             default -> {
                 if (c >= '0' && c <= '7') {
                     int end = digitsFrom(at, 3, 8);
-                    value.append((char) (Integer.parseInt(s.substring(at, end), 8) & 0xFF));
+                    escapedByte(Integer.parseInt(s.substring(at, end), 8) & 0xFF, value);
                     return end;
                 }
                 value.append(c);
@@ -444,6 +457,45 @@ final class Lexer {
         }
         return at + 1;
     }
+
+    /**
+     * A byte given by an escape ({@code \xC3}, {@code \303}): the server puts the byte itself into the string, so
+     * bytes of 0x80 and up are read together, as the UTF-8 character they make ({@code E'\xC3\xA9'} is
+     * {@code é}); a run that is not UTF-8 is kept one character per byte (the server refuses it in a UTF-8
+     * database, and a single-byte database reads it so).
+     */
+    private void escapedByte(int b, StringBuilder value) {
+        if (b < 0x80) {
+            bytesInto(value);
+            value.append((char) b);
+            return;
+        }
+        if (pendingBytes.length == pendingLength) {
+            pendingBytes = Arrays.copyOf(pendingBytes, pendingLength * 2);
+        }
+        pendingBytes[pendingLength++] = (byte) b;
+    }
+
+    /** Appends the escaped bytes read since the last character, decoded (see {@link #escapedByte}). */
+    private void bytesInto(StringBuilder value) {
+        if (pendingLength == 0) {
+            return;
+        }
+        try {
+            value.append(StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(pendingBytes, 0, pendingLength)));
+        } catch (CharacterCodingException notUtf8) {
+            for (int i = 0; i < pendingLength; i++) {
+                value.append((char) (pendingBytes[i] & 0xFF));
+            }
+        }
+        pendingLength = 0;
+    }
+
+    private byte[] pendingBytes = new byte[8];
+    private int pendingLength;
 
     private int digitsFrom(int from, int max, int radix) {
         int i = from;

@@ -5,10 +5,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -24,11 +26,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * with letters whose case mapping differs in Java (Ä, ß, the long s, the Kelvin sign, dotted and dotless i) and
  * run past the 63 bytes the server keeps, with multi-byte characters at the cut.
  *
- * <p>{@code -Dwarden.nameDiff.rounds=N} (default 300) and {@code -Dwarden.nameDiff.seed=S} repeat or lengthen a run.
+ * <p>Generated {@code E'...'} literals likewise: the value Warden reads from a string must be the value the server
+ * makes of it, since names are read from strings ({@code set_config}, {@code regclass}, the bodies of DO blocks and
+ * functions). The oracle is {@code SELECT <literal>}. Literals mix plain characters, simple escapes, Unicode
+ * escapes (backslash and {@code u} or {@code U}), and the UTF-8 bytes of non-ASCII characters written as
+ * {@code \xHH} and octal escapes, which the server joins into one character; a literal the server refuses is
+ * not compared.
+ *
+ * <p>{@code -Dwarden.nameDiff.rounds=N} (default 300) and {@code -Dwarden.nameDiff.seed=S} repeat or lengthen a run,
+ * and {@code -Dwarden.stringDiff.rounds} and {@code -Dwarden.stringDiff.seed} the strings' run.
  */
 class NameFoldingDifferentialTest {
 
     private static final String ALPHABET = "abcxyzABCXYZ_019$äÄéÉßſ\u212AİıΣσ€中";
+
+    private static final List<String> CHARACTERS = List.of("a", "Z", "0", " ", "\"", ";", "é", "ß", "€", "中", "İ",
+            "\uD83D\uDE00", "\u00A0", "\u2028");
 
     private static TestPostgres postgres;
     private static Connection connection;
@@ -121,6 +134,70 @@ class NameFoldingDifferentialTest {
                 words.add(rs.getString(1));
             }
             return words.stream().collect(Collectors.toUnmodifiableSet());
+        }
+    }
+
+    @Test
+    void wardenReadsEveryEscapedStringAsTheServerDoes() throws SQLException {
+        long seed = Long.getLong("warden.stringDiff.seed", System.nanoTime());
+        int rounds = Integer.getInteger("warden.stringDiff.rounds", 300);
+        System.out.println("NameFoldingDifferentialTest strings seed=" + seed + " rounds=" + rounds);
+        Random random = new Random(seed);
+        int compared = 0;
+        int joinedBytes = 0;
+        for (int round = 0; round < rounds; round++) {
+            String literal = literal(random);
+            String server = serverValue(literal);
+            if (server == null) {
+                continue; // the server refuses it (a byte sequence that is not UTF-8): nothing runs
+            }
+            List<Lexer.Token> tokens = Lexer.tokenize("SELECT " + literal).tokens();
+            String where = "seed " + seed + ", round " + round + ": " + literal;
+            assertEquals(2, tokens.size(), where);
+            assertEquals(server, tokens.get(1).value(), where);
+            compared++;
+            if (literal.contains("\\x") && server.codePoints().anyMatch(c -> c > 0x7F)) {
+                joinedBytes++;
+            }
+        }
+        assertTrue(compared > rounds / 2, "too few literals compared: " + compared);
+        assertTrue(joinedBytes > 0, "no literal joined escaped bytes into a character");
+    }
+
+    /** {@code E'...'} of 1 to 8 pieces. */
+    private static String literal(Random random) {
+        StringBuilder out = new StringBuilder("E'");
+        int pieces = 1 + random.nextInt(8);
+        for (int i = 0; i < pieces; i++) {
+            String c = CHARACTERS.get(random.nextInt(CHARACTERS.size()));
+            switch (random.nextInt(7)) {
+                case 0 -> out.append(c);
+                case 1 -> out.append(List.of("\\n", "\\t", "\\\\", "''", "\\'", "\\q").get(random.nextInt(6)));
+                case 2 -> out.append(String.format(random.nextBoolean() ? "\\u%04x" : "\\U%08X",
+                        c.codePointAt(0) > 0xFFFF ? (int) 'q' : c.codePointAt(0)));
+                case 3 -> out.append("\\x").append(Integer.toHexString(random.nextInt(0x80)));
+                case 4 -> out.append(String.format("\\x%x", 0x80 + random.nextInt(0x80))); // a lone byte
+                default -> {
+                    for (byte b : c.getBytes(StandardCharsets.UTF_8)) { // the bytes of one character, escaped
+                        int v = b & 0xFF;
+                        out.append(random.nextBoolean() ? String.format("\\x%02X", v) : String.format("\\%o", v));
+                    }
+                }
+            }
+        }
+        return out.append('\'').toString();
+    }
+
+    /** The string the server makes of {@code literal}, or null when it refuses it. */
+    private static String serverValue(String literal) throws SQLException {
+        try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT " + literal)) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException refused) {
+            if (!"22021".equals(refused.getSQLState()) && !"22025".equals(refused.getSQLState())) {
+                throw refused;
+            }
+            return null;
         }
     }
 }

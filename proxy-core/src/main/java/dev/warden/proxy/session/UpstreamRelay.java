@@ -177,7 +177,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        boolean lost = session.queue.lostTrack();
+        boolean lost = type == 'E' && session.queue.lostTrack(); // only an error can lose track
         if (lost || (entry == null || entry.execution == null) && ExecutionTally.statementAnswer(type)
                 || entry == null && type == 'Z') {
             unhanded = null;
