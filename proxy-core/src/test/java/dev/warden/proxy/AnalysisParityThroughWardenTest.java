@@ -392,7 +392,8 @@ class AnalysisParityThroughWardenTest {
 
     /**
      * SHIFT_JIS_2004, a client-only encoding Java has no charset for, is read as windows-31j, strictly (its
-     * extra characters are refused, never guessed): ソ (0x83 0x5C) ends in a backslash there too.
+     * extra characters are refused, never guessed): ソ (0x83 0x5C) ends in a backslash there too. Where the two
+     * read an ASCII character apart (0x81 0x5F), the server's reading is taken.
      */
     @Test
     void shiftJis2004IsReadWithItsTwoByteCharacters() throws Exception {
@@ -405,6 +406,11 @@ class AnalysisParityThroughWardenTest {
                 untilReady(c);
                 c.send(query(concat("SELECT E'".getBytes(StandardCharsets.US_ASCII), so,
                         "'; DROP TABLE t; --'".getBytes(StandardCharsets.US_ASCII))));
+                assertBlocked(error(untilReady(c)), "drop-table-or-schema", "client-encoding");
+                // 0x81 0x5F is a plain backslash to PostgreSQL's SHIFT_JIS_2004 and U+FF3C to windows-31j: read
+                // Java's way, the quote after it was escaped and the DROP inside the string (a helper's pass).
+                c.send(query(concat("SELECT E'X".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0x81, 0x5F},
+                        "\\'; DROP TABLE t; --'".getBytes(StandardCharsets.US_ASCII))));
                 assertBlocked(error(untilReady(c)), "drop-table-or-schema", "client-encoding");
             }
         }

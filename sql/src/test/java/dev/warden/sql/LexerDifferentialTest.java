@@ -68,11 +68,7 @@ class LexerDifferentialTest {
     @BeforeAll
     static void startPostgres() throws Exception {
         postgres = TestPostgres.start();
-        database = "warden_diff_" + ProcessHandle.current().pid();
-        try (Connection c = postgres.connect("postgres"); Statement s = c.createStatement()) {
-            s.execute("DROP DATABASE IF EXISTS " + database);
-            s.execute("CREATE DATABASE " + database + " ENCODING 'UTF8' TEMPLATE template0");
-        }
+        database = Utf8Scratch.create(postgres, "warden_diff");
     }
 
     @AfterAll

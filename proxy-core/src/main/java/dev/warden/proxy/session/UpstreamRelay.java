@@ -144,6 +144,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
+    /** A message no outstanding request can own: dropped, and the session ends ({@link ExecutionTally#unowned}). */
+    private void unowned(byte type, ByteBuf frame, Entry entry, boolean lost) {
+        unhanded = null;
+        frame.release();
+        tally.unowned(type, entry, lost);
+    }
+
     /** Relays {@code frame}; when it throws, the frame is still {@link #unhanded} unless it was handed on. */
     private void relay(ByteBuf frame, Answer answer, Entry running) {
         unhanded = frame;
@@ -152,6 +159,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         Entry entry = answer.owner();
         if (type == 'E' && masking != null) {
             session.transactionDdl.failed();
+        }
+        if (type == 'E' && session.queue.lostTrack()) { // only an error can lose track: before any other use
+            unowned(type, frame, entry, true);
+            return;
         }
         if (entry != null && entry.action == Action.SKIP && !OutstandingQueue.asynchronous(type)
                 && (entry.silent || type != 'E')) {
@@ -177,12 +188,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        boolean lost = type == 'E' && session.queue.lostTrack(); // only an error can lose track
-        if (lost || (entry == null || entry.execution == null) && ExecutionTally.statementAnswer(type)
+        if ((entry == null || entry.execution == null) && ExecutionTally.statementAnswer(type)
                 || entry == null && type == 'Z') {
-            unhanded = null;
-            frame.release();
-            tally.unowned(type, entry, lost);
+            unowned(type, frame, entry, false);
             return;
         }
         frame = maskResult(type, frame, entry);
