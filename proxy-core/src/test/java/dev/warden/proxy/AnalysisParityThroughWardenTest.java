@@ -393,11 +393,15 @@ class AnalysisParityThroughWardenTest {
     /**
      * SHIFT_JIS_2004, a client-only encoding Java has no charset for, is read as windows-31j, strictly (its
      * extra characters are refused, never guessed): ソ (0x83 0x5C) ends in a backslash there too. Where the two
-     * read an ASCII character apart (0x81 0x5F), the server's reading is taken.
+     * read an ASCII character apart (0x81 0x5F: a plain backslash to PostgreSQL's SHIFT_JIS_2004 into UTF-8, U+FF3C
+     * to windows-31j), the server's reading is taken: read Java's way, the quote after it was escaped and the DROP
+     * inside the string (a helper's pass).
      */
     @Test
     void shiftJis2004IsReadWithItsTwoByteCharacters() throws Exception {
         byte[] so = {(byte) 0x83, 0x5C};
+        byte[] backslash815F = concat("SELECT E'X".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0x81, 0x5F},
+                "\\'; DROP TABLE t; --'".getBytes(StandardCharsets.US_ASCII));
         LogWindow window = new LogWindow();
         for (String env : BASELINE_ENVIRONMENTS) {
             try (RawClient c = new RawClient(warden.port())) {
@@ -407,11 +411,16 @@ class AnalysisParityThroughWardenTest {
                 c.send(query(concat("SELECT E'".getBytes(StandardCharsets.US_ASCII), so,
                         "'; DROP TABLE t; --'".getBytes(StandardCharsets.US_ASCII))));
                 assertBlocked(error(untilReady(c)), "drop-table-or-schema", "client-encoding");
-                // 0x81 0x5F is a plain backslash to PostgreSQL's SHIFT_JIS_2004 and U+FF3C to windows-31j: read
-                // Java's way, the quote after it was escaped and the DROP inside the string (a helper's pass).
-                c.send(query(concat("SELECT E'X".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0x81, 0x5F},
-                        "\\'; DROP TABLE t; --'".getBytes(StandardCharsets.US_ASCII))));
+                c.send(query(backslash815F));
                 assertBlocked(error(untilReady(c)), "drop-table-or-schema", "client-encoding");
+            }
+            try (RawClient c = new RawClient(warden.port())) {
+                // Sent behind the change, it must be read under SHIFT_JIS_2004 too, not only SJIS's reading.
+                c.login(env, WardenHarness.USER, warden.token());
+                c.send(concat(query("SET client_encoding = 'SHIFT_JIS_2004'".getBytes(StandardCharsets.UTF_8)),
+                        query(backslash815F)));
+                untilReady(c);
+                assertBlocked(error(untilReady(c)), "pipelined-client-encoding", "drop-table-or-schema");
             }
         }
         window.assertNothingReached("DROP TABLE t");

@@ -66,11 +66,21 @@ public final class ClientEncoding {
     private final String name;
     private final Charset charset;
     private final boolean asciiUnsafe;
+    /**
+     * SHIFT_JIS_2004 into a UTF-8 server: its table makes {@code 0x81 0x5F} a plain backslash, where
+     * windows-31j (and the server's conversion into EUC_JIS_2004, the one other it has) make a fullwidth one.
+     */
+    private final boolean backslashAt815F;
 
     private ClientEncoding(String name, Charset charset, boolean asciiUnsafe) {
+        this(name, charset, asciiUnsafe, false);
+    }
+
+    private ClientEncoding(String name, Charset charset, boolean asciiUnsafe, boolean backslashAt815F) {
         this.name = name;
         this.charset = charset;
         this.asciiUnsafe = asciiUnsafe;
+        this.backslashAt815F = backslashAt815F;
     }
 
     /**
@@ -81,10 +91,19 @@ public final class ClientEncoding {
         if (serverEncoding != null && normalize(serverEncoding).equals(normalize("SQL_ASCII"))) {
             return Optional.of(RAW);
         }
-        return named(clientEncoding);
+        Optional<ClientEncoding> named = named(clientEncoding);
+        if (named.isPresent() && named.get().backslashAt815F && serverEncoding != null
+                && !normalize(serverEncoding).equals("UTF8") && !normalize(serverEncoding).equals("UNICODE")) {
+            ClientEncoding e = named.get();
+            return Optional.of(new ClientEncoding(e.name, e.charset, e.asciiUnsafe, false));
+        }
+        return named;
     }
 
-    /** The encoding PostgreSQL calls {@code pgName} (any case; {@code _} and {@code -} ignored). */
+    /**
+     * The encoding PostgreSQL calls {@code pgName} (any case; {@code _} and {@code -} ignored), as a UTF-8 server
+     * converts it.
+     */
     public static Optional<ClientEncoding> named(String pgName) {
         if (pgName == null) {
             return Optional.empty();
@@ -100,7 +119,8 @@ public final class ClientEncoding {
             return Optional.empty();
         }
         return Optional.of(canonical.equals("UTF8") ? UTF8
-                : new ClientEncoding(canonical, Charset.forName(java), ASCII_UNSAFE.contains(canonical)));
+                : new ClientEncoding(canonical, Charset.forName(java), ASCII_UNSAFE.contains(canonical),
+                        canonical.equals("SHIFT_JIS_2004")));
     }
 
     private static String normalize(String name) {
@@ -124,10 +144,10 @@ public final class ClientEncoding {
                 .onUnmappableCharacter(CodingErrorAction.REPORT)
                 .decode(ByteBuffer.wrap(bytes, offset, length));
         String text = chars.toString();
-        if (name.equals("SHIFT_JIS_2004")) {
+        if (backslashAt815F) {
             // windows-31j reads 0x81 0x5F as U+FF3C (a fullwidth backslash, as SJIS does); PostgreSQL's
-            // SHIFT_JIS_2004 reads it as a plain backslash, which can end a string (ClientEncodingDifferentialTest).
-            // No other byte sequence makes U+FF3C in windows-31j.
+            // SHIFT_JIS_2004 into UTF-8 reads it as a plain backslash, which can end a string
+            // (ClientEncodingDifferentialTest). No other byte sequence makes U+FF3C in windows-31j.
             text = text.replace('\uFF3C', '\\');
         }
         if (text.indexOf('\0') >= 0) {

@@ -40,6 +40,8 @@ class ClientEncodingDifferentialTest {
         try (Statement s = connection.createStatement()) {
             s.execute("CREATE FUNCTION server_reading(b bytea, e name) RETURNS text LANGUAGE plpgsql AS $$ "
                     + "BEGIN RETURN convert_from(b, e); EXCEPTION WHEN OTHERS THEN RETURN NULL; END $$");
+            s.execute("CREATE FUNCTION server_bytes(b bytea, e name, server name) RETURNS bytea LANGUAGE plpgsql "
+                    + "AS $$ BEGIN RETURN convert(b, e, server); EXCEPTION WHEN OTHERS THEN RETURN NULL; END $$");
         }
     }
 
@@ -54,11 +56,27 @@ class ClientEncodingDifferentialTest {
     @ValueSource(strings = {"SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB", "EUC_JP", "EUC_CN",
             "EUC_KR", "EUC_TW", "EUC_JIS_2004"})
     void everyShortSequenceHoldsTheAsciiTheServerReads(String encoding) throws SQLException {
-        ClientEncoding warden = ClientEncoding.named(encoding).orElseThrow();
+        compare(encoding, "UTF8", "server_reading(b, '" + encoding + "')");
+    }
+
+    /**
+     * A server in another encoding converts the client's bytes into its own, and lexes those: the conversions
+     * between client-only encodings and the ASCII-safe server encodings PostgreSQL has. The server's text is
+     * its bytes, one character each (every byte of a multi-byte character there is 0x80 or above).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"SJIS>EUC_JP", "SHIFT_JIS_2004>EUC_JIS_2004", "BIG5>EUC_TW"})
+    void everyShortSequenceHoldsTheAsciiAServerInAnotherEncodingReads(String pair) throws SQLException {
+        String[] p = pair.split(">");
+        compare(p[0], p[1], "convert_from(server_bytes(b, '" + p[0] + "', '" + p[1] + "'), 'LATIN1')");
+    }
+
+    private void compare(String encoding, String serverEncoding, String serverReading) throws SQLException {
+        ClientEncoding warden = ClientEncoding.of(encoding, serverEncoding).orElseThrow();
         List<String> disagreements = new ArrayList<>();
         int both = 0;
         int refusedByWarden = 0;
-        String sql = "SELECT b, server_reading(b, '" + encoding + "') FROM ("
+        String sql = "SELECT b, " + serverReading + " FROM ("
                 + " SELECT set_byte('\\x00'::bytea, 0, x) AS b FROM generate_series(128, 255) x"
                 + " UNION ALL SELECT set_byte(set_byte('\\x0000'::bytea, 0, x), 1, y)"
                 + " FROM generate_series(128, 255) x, generate_series(32, 255) y) s";
@@ -83,11 +101,12 @@ class ClientEncodingDifferentialTest {
                 }
             }
         }
-        System.out.println("ClientEncodingDifferentialTest " + encoding + ": " + both + " read by both, "
-                + refusedByWarden + " read by the server and refused by Warden");
+        System.out.println("ClientEncodingDifferentialTest " + encoding + " into " + serverEncoding + ": " + both
+                + " read by both, " + refusedByWarden + " read by the server and refused by Warden");
         assertTrue(both > 0, "nothing compared for " + encoding);
-        assertTrue(disagreements.isEmpty(), encoding + ": " + disagreements.size() + " sequences read with other "
-                + "ASCII characters, first " + disagreements.subList(0, Math.min(10, disagreements.size())));
+        assertTrue(disagreements.isEmpty(), encoding + " into " + serverEncoding + ": " + disagreements.size()
+                + " sequences read with other ASCII characters, first "
+                + disagreements.subList(0, Math.min(10, disagreements.size())));
     }
 
     /**

@@ -291,7 +291,7 @@ final class SessionLexing {
     private static List<ClientEncoding> alternatives() {
         List<ClientEncoding> out = new ArrayList<>();
         out.add(ClientEncoding.RAW);
-        for (String name : List.of("SJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB")) {
+        for (String name : List.of("SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB")) {
             ClientEncoding.named(name).ifPresent(out::add);
         }
         return List.copyOf(out);
