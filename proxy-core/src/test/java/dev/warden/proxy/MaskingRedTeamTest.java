@@ -1616,6 +1616,79 @@ class MaskingRedTeamTest {
     }
 
     @Test
+    void anIndexDoesNotKeepWhatAFunctionReadBeforeItsBodyWasReplaced() throws Exception {
+        // Attacker pass of 2026-12-05: an index over pg_temp.f(id), whose body read the e-mails, stored them; the body
+        // was then replaced by a harmless one, and an index-only scan of f(id) returned the stored e-mails, judged by
+        // the harmless body. Or the index was built over the harmless body, which was swapped for the reading one
+        // while rows were written (or the index rebuilt), and back.
+        seed("aj_people");
+        String reads = "CREATE FUNCTION pg_temp.aj_f(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT "
+                + "translate(email || ssn, " + HIDE + ") FROM public.aj_people WHERE id = i $$";
+        String readsNow = reads.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION");
+        String harmless = "CREATE OR REPLACE FUNCTION pg_temp.aj_f(i int) RETURNS text LANGUAGE sql IMMUTABLE AS "
+                + "$$ SELECT 'x' || i $$";
+        String table = "CREATE TEMP TABLE aj_t (id int)";
+        String rows = "INSERT INTO aj_t SELECT generate_series(1, 3)";
+        String index = "CREATE INDEX aj_i ON aj_t (pg_temp.aj_f(id), id)";
+        String[] read = {"VACUUM aj_t", "SET enable_seqscan = off", "SET enable_bitmapscan = off",
+                "SELECT id, pg_temp.aj_f(id) FROM aj_t WHERE pg_temp.aj_f(id) > '' ORDER BY id"};
+        String[][] attempts = {
+                concat(new String[] {reads, table, rows, index, harmless}, read),
+                concat(new String[] {harmless.replace("OR REPLACE ", ""), table, index, readsNow, rows, harmless}, read),
+                concat(new String[] {harmless.replace("OR REPLACE ", ""), table, rows, index, readsNow, "REINDEX TABLE "
+                        + "aj_t", harmless}, read),
+                concat(new String[] {harmless.replace("OR REPLACE ", ""), table, rows, index, readsNow, "VACUUM FULL "
+                        + "aj_t", harmless}, read),
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            // Precise: an index over the sensitive column itself is judged as a read of it whenever it is read.
+            a.query("CREATE TEMP TABLE aj_own (id int, email text)");
+            a.query("INSERT INTO aj_own SELECT id, email FROM aj_people");
+            String own = a.query("CREATE INDEX aj_own_i ON aj_own (lower(email))");
+            assertTrue(!refused(own), own);
+            String built = a.query(reads);
+            assertTrue(!refused(built), built);
+            String indexed = a.query("CREATE INDEX aj_own_f ON aj_own (pg_temp.aj_f(id))");
+            assertTrue(refused(indexed) && indexed.contains("index"), indexed);
+        }
+    }
+
+    @Test
+    void twoRulesOfOneTableAreEachJudgedForWhatTheyReturn() throws Exception {
+        // Attacker pass of 2026-12-05: a temporary table with two rules, one selecting sensitive columns directly, the
+        // other calling a function that returns a value computed from one; an INSERT returned both rules' rows in
+        // clear (audit: masked false). Each rule alone was masked.
+        seed("ak_people");
+        String table = "CREATE TEMP TABLE ak_t (id int)";
+        String function = "CREATE FUNCTION pg_temp.ak_f(i int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT "
+                + "translate(ssn, " + HIDE + ") FROM public.ak_people WHERE id = i $$";
+        String callRule = "CREATE RULE ak_a2 AS ON INSERT TO ak_t DO ALSO SELECT pg_temp.ak_f(new.id)";
+        String directRule = "CREATE RULE ak_a1 AS ON INSERT TO ak_t DO INSTEAD SELECT translate(email, " + HIDE
+                + ") AS e FROM public.ak_people WHERE id <= new.id ORDER BY id";
+        String[][] attempts = {
+                {table, function, callRule, directRule, "INSERT INTO ak_t VALUES (3)"},
+                {table, function, directRule, callRule, "INSERT INTO ak_t VALUES (3)"},
+                {table, function, callRule, directRule.replace("translate(email", "translate(ssn"),
+                        "INSERT INTO ak_t VALUES (2)"},
+                // A rule whose function runs SQL built at run time: what writing the table runs cannot be read, and
+                // what the rule returns is masked as a sensitive read's (it counted as running nothing).
+                {table, "CREATE FUNCTION pg_temp.ak_d(i int) RETURNS text LANGUAGE plpgsql AS $$ DECLARE r text; "
+                        + "BEGIN EXECUTE 'SELECT translate(email, ''@.-'', ''   '') FROM public.ak_' || 'people "
+                        + "WHERE id = $1' INTO r USING i; RETURN r; END $$",
+                        "CREATE RULE ak_d AS ON INSERT TO ak_t DO INSTEAD SELECT pg_temp.ak_d(new.id)",
+                        "INSERT INTO ak_t VALUES (1)"},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void columnsReadUnderAnAliasListAreNotStoredWhereMaskingDoesNotReach() throws Exception {
         // A second helper's pass over the copy rule above: an alias or WITH query with a column list reads the
         // sensitive columns under plain names (customers AS u(i, e)), so the statement, sensitive all the same, used

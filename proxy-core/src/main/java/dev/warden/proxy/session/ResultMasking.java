@@ -1246,6 +1246,11 @@ final class ResultMasking {
                 judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
             }
         }
+        String indexed = storedByAnIndex(analysis, current, path);
+        if (indexed != null) {
+            return refused(reading, "masking-handoff", indexed, "index the sensitive column itself, or an "
+                    + "expression of it and built-in functions (a read of it is masked), or ask for an exemption");
+        }
         Evaluated evaluated = whatRowsEvaluate(analysis, current, path);
         if (evaluated != null && evaluated.handsOn() != null) {
             return refused(reading, "masking-handoff", evaluated.handsOn(), "have the constraint, policy, condition "
@@ -1338,6 +1343,15 @@ final class ResultMasking {
             StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.TRUNCATE);
 
     /**
+     * A written table's rules or triggers that could not be read (a body that runs SQL built at run time, or a
+     * function its rule calls that was not read): what they return (a rule's SELECT, RETURNING) is masked as a
+     * sensitive read's. An attacker's pass: a temporary table's two rules, one of them calling a temporary function
+     * not read when the INSERT was judged, returned e-mails in clear, as if writing it ran nothing.
+     */
+    private static final Exposure UNREAD_RUN = new Exposure(true, Set.of(), Set.of(),
+            "a rule or trigger it fires could not be read");
+
+    /**
      * What a write's tables run, judged: {@code launders} names a table no rule masks where it copies a sensitive
      * value (and why), or is null; {@code exposure} is null when what it runs could not be read.
      */
@@ -1356,6 +1370,7 @@ final class ResultMasking {
             return null;
         }
         List<StatementFacts> run = null;
+        boolean unread = false;
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 if (!FIRE.contains(f.kind())) {
@@ -1365,6 +1380,7 @@ final class ResultMasking {
                 List<StatementFacts> deferred = open.deferred();
                 for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     List<StatementFacts> fires = catalog.runBy(t.name(), true);
+                    unread |= fires == null && catalog.looked(t.name());
                     if (fires == null && !open.isEmpty() && catalog.looked(t.name())) {
                         // Its rules were not read: they name a relation the open transaction holds exclusively (a
                         // view it replaced), which they may now copy from.
@@ -1427,11 +1443,14 @@ final class ResultMasking {
             }
         }
         if (run == null) {
-            return null;
+            return unread ? new WritesRun(null, UNREAD_RUN, new Analysis(List.of())) : null;
         }
         Analysis fired = new Analysis(run);
         // What they read may be a view or function the open transaction replaced: judged as the session wrote it.
         Exposure e = inTransaction(fired, judge(fired, current, path).exposure(), false);
+        if (unread && !e.sensitive()) {
+            e = UNREAD_RUN;
+        }
         return new WritesRun(e.sensitive() && !e.launders().isEmpty() ? e.launders() + " (" + e.reason() + ")" : null,
                 e, fired);
     }
@@ -1451,6 +1470,84 @@ final class ResultMasking {
             }
         }
         return written == null ? f.tablesWritten() : written; // no view written: the statement's own list
+    }
+
+    /** Statements that have the server compute index expressions over rows: written, or an index rebuilt. */
+    private static final Set<StatementKind> COMPUTES_INDEXES = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
+            StatementKind.MERGE, StatementKind.COPY, StatementKind.REINDEX, StatementKind.CLUSTER,
+            StatementKind.VACUUM);
+
+    private static final java.util.regex.Pattern COMPUTED_OVER_EVERY_ROW = java.util.regex.Pattern.compile(
+            "(?i)\\bas\\s+" + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
+
+    /**
+     * Why a statement stores, in an index, a value a function computes from a sensitive read; null when it does not.
+     * An index keeps what its expressions computed, and an index-only scan returns it as stored, while Warden judges
+     * a read of the expression by what its function's body reads then: a body replaced after the values were
+     * stored (an attacker's pass: built over {@code pg_temp.f(id)} reading the e-mails, then replaced by
+     * {@code SELECT 'x' || i}) hands them back with nothing sensitive in sight. So a masked identity may not make
+     * the server compute such an expression: CREATE INDEX whose expression calls a body that reads a sensitive
+     * value, and a write or rebuild (REINDEX, CLUSTER, VACUUM) of a table one of whose indexes (or statistics
+     * objects) calls one. An expression that names the sensitive column itself is judged as a read of it
+     * whenever it is read, and stays allowed.
+     */
+    private String storedByAnIndex(Analysis analysis, Masker current, List<String> path) {
+        if (catalog == null) {
+            return null;
+        }
+        Unreadable open = transactionDdl.apply(null);
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())) {
+                    Exposure e = f.nested().isEmpty() ? null : judgedAlone(f.nested(), open, current, path);
+                    if (e != null && e.sensitive()) {
+                        return "a masked identity may not build an index whose expression calls a function that reads "
+                                + "sensitive values (" + e.reason() + "): the index stores what it computes, and an "
+                                + "index-only scan returns it whatever the function's body says when it is read";
+                    }
+                    continue;
+                }
+                boolean rebuilds = !FIRE.contains(f.kind()) || dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f);
+                if (!COMPUTES_INDEXES.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
+                    continue;
+                }
+                Set<String> names = new LinkedHashSet<>();
+                (rebuilds ? f.tablesWritten() : writtenThroughViews(f)).forEach(t -> names.add(t.name()));
+                if (rebuilds) {
+                    f.tablesRead().forEach(t -> names.add(t.name()));
+                }
+                if (dev.warden.proxy.guardrails.Guardrails.maintainsEveryTable(f)) {
+                    Set<String> computing = catalog.computingEverywhere();
+                    if (computing == null) {
+                        return "a masked identity may not run " + f.kind() + " over every table while Warden cannot "
+                                + "read which tables' indexes compute a function";
+                    }
+                    names.addAll(computing);
+                }
+                for (String name : names) {
+                    List<StatementFacts> run = name.equals("*") ? null : catalog.runBy(name, true);
+                    for (StatementFacts r : run == null ? List.<StatementFacts>of() : run) {
+                        if (!COMPUTED_OVER_EVERY_ROW.matcher(r.text()).find()) {
+                            continue;
+                        }
+                        Exposure e = judgedAlone(List.of(r), open, current, path);
+                        if (e.sensitive()) {
+                            return "a masked identity may not have the server compute an index of " + name + " whose "
+                                    + "expression calls a function that reads sensitive values (" + e.reason() + "): "
+                                    + "the index stores what it computes, and an index-only scan returns it whatever "
+                                    + "the function's body says when it is read";
+                        }
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** {@code statements} judged together, with the bodies the open transaction gave the functions they call. */
+    private Exposure judgedAlone(List<StatementFacts> statements, Unreadable open, Masker current, List<String> path) {
+        Analysis one = new Analysis(withBodiesWritten(statements, open));
+        return inTransaction(one, judge(one, current, path).exposure(), false);
     }
 
     /**
