@@ -19,6 +19,8 @@ import java.util.OptionalInt;
  *     per_identity: { cpu_burst: 1s, cpu_per_second: 250ms, bytes_burst: 67108864, bytes_per_second: 16777216 }
  *   audit:
  *     per_identity: { bytes_burst: 536870912, bytes_per_second: 67108864 }  # or: per_identity: off
+ *   sessions:
+ *     per_identity: 64                                                       # or: per_identity: off
  * </pre>
  */
 final class BudgetSection {
@@ -32,7 +34,7 @@ final class BudgetSection {
             return d;
         }
         MapNode m = p.map(section.get());
-        p.expectKeys(m, "pre_login", "analysis", "audit");
+        p.expectKeys(m, "pre_login", "analysis", "audit", "sessions");
 
         MapNode pre = p.optionalMap(m, "pre_login").orElse(empty(m, "pre_login"));
         p.expectKeys(pre, "max_message_bytes", "connections", "per_address");
@@ -64,8 +66,17 @@ final class BudgetSection {
         MapNode audit = p.optionalMap(m, "audit").orElse(empty(m, "audit"));
         p.expectKeys(audit, "per_identity");
         Optional<Budgets.AuditRate> recorded = auditRate(p, audit, "per_identity", d.auditPerIdentity().orElseThrow());
+        MapNode sessions = p.optionalMap(m, "sessions").orElse(empty(m, "sessions"));
+        p.expectKeys(sessions, "per_identity");
+        OptionalInt perIdentity = d.sessionsPerIdentity();
+        Optional<ScalarNode> limit = p.scalar(sessions, "per_identity");
+        if (limit.isPresent()) {
+            perIdentity = "off".equals(limit.get().text()) ? OptionalInt.empty()
+                    : OptionalInt.of(p.parseInt(limit.get(), limit.get().text().trim(), 1, 1_000_000,
+                            "must be a number of sessions from 1 to 1000000, or off"));
+        }
         return new Budgets(messageBytes, connections, perAddress, parseTimeout, maxStatement, session, identity,
-                recorded);
+                recorded, perIdentity);
     }
 
     /** {@code { bytes_burst, bytes_per_second }}, or {@code off}: no limit. */

@@ -24,10 +24,13 @@ import java.util.OptionalInt;
  * @param perIdentity analysis all sessions of one identity may use together
  * @param auditPerIdentity the bytes of statement text (and bound values) all sessions of one identity may put into
  *     the audit trail; empty: no limit ({@code budgets.audit.per_identity: off})
+ * @param sessionsPerIdentity the sessions one identity (user or agent) may hold at once, across environments; each
+ *     holds a server connection, so one identity cannot take every slot the server has; empty: no limit
+ *     ({@code budgets.sessions.per_identity: off})
  */
 public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
                       Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
-                      Optional<AuditRate> auditPerIdentity) {
+                      Optional<AuditRate> auditPerIdentity, OptionalInt sessionsPerIdentity) {
 
     /** Two token buckets: CPU time of analysis, and bytes of text analysed; each a burst and a refill rate. */
     public record Rate(Duration cpuBurst, Duration cpuPerSecond, long bytesBurst, long bytesPerSecond) {
@@ -53,6 +56,13 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
      */
     public static final AuditRate DEFAULT_AUDIT_PER_IDENTITY = new AuditRate(512L << 20, 64L << 20);
 
+    /**
+     * 64: below the 100 connections a PostgreSQL server allows by default (a helper's pass took 92 of the demo's
+     * 100 as one user, and nobody else could log in), and above what one application's pool usually holds. A
+     * service identity shared by many instances needs more: see the README.
+     */
+    public static final int DEFAULT_SESSIONS_PER_IDENTITY = 64;
+
     public static final Rate DEFAULT_PER_SESSION = new Rate(Duration.ofMillis(500), Duration.ofMillis(150),
             32L << 20, 8L << 20);
     public static final Rate DEFAULT_PER_IDENTITY = new Rate(Duration.ofSeconds(1), Duration.ofMillis(250),
@@ -65,6 +75,15 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
         Objects.requireNonNull(perSession, "perSession");
         Objects.requireNonNull(perIdentity, "perIdentity");
         Objects.requireNonNull(auditPerIdentity, "auditPerIdentity");
+        Objects.requireNonNull(sessionsPerIdentity, "sessionsPerIdentity");
+    }
+
+    /** Budgets with {@link #DEFAULT_SESSIONS_PER_IDENTITY}. */
+    public Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
+                   Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
+                   Optional<AuditRate> auditPerIdentity) {
+        this(preLoginMessageBytes, preLoginConnections, preLoginPerAddress, parseTimeout, maxStatementLength,
+                perSession, perIdentity, auditPerIdentity, OptionalInt.of(DEFAULT_SESSIONS_PER_IDENTITY));
     }
 
     /** Budgets with the default audit budget. */

@@ -41,6 +41,32 @@ class BudgetSectionTest {
         assertEquals(new Budgets.Rate(Duration.ofSeconds(1), Duration.ofMillis(250), 64L << 20, 16L << 20),
                 b.perIdentity());
         assertEquals(java.util.Optional.of(new Budgets.AuditRate(512L << 20, 64L << 20)), b.auditPerIdentity());
+        assertEquals(OptionalInt.of(64), b.sessionsPerIdentity());
+    }
+
+    @Test
+    void theSessionsOfOneIdentityAreBoundedAndTheBoundCanBeTurnedOff() throws Exception {
+        assertEquals(OptionalInt.of(3), policy("""
+                budgets:
+                  sessions:
+                    per_identity: 3
+                """).budgets().sessionsPerIdentity());
+        assertEquals(OptionalInt.empty(), policy("""
+                budgets:
+                  sessions:
+                    per_identity: off
+                """).budgets().sessionsPerIdentity());
+        assertEquals("policy.yaml:15:19: budgets.sessions.per_identity: must be a number of sessions from 1 to "
+                + "1000000, or off", failure("""
+                        budgets:
+                          sessions:
+                            per_identity: 0
+                        """));
+        String typo = failure("""
+                budgets:
+                  sessions: { per_identiy: 3 }
+                """);
+        assertTrue(typo.startsWith("policy.yaml:14:") && typo.contains("per_identity"), typo);
     }
 
     @Test

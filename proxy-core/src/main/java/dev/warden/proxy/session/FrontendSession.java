@@ -64,6 +64,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> tokenExpiry;
     /** The {@code jti} of the token the session logged in with, if it had one: a reload may revoke it. */
     private String tokenId;
+    /** The identity key this session is counted under (budgets.sessions.per_identity), until it ends; null: none. */
+    private String claimed;
     /** The token's issuer's username and groups prefixes when it was accepted: the identity's names carry them. */
     private String namePrefixes;
     /** The READY session, once there is one. */
@@ -116,6 +118,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         state = State.CLOSED;
         services.openSessions().decrementAndGet();
         services.tracker().remove(this);
+        if (claimed != null) {
+            services.tracker().release(claimed);
+            claimed = null;
+        }
         services.cancels().unregister(cancelKey);
         if (startupTimeout != null) {
             startupTimeout.cancel(false);
@@ -310,6 +316,19 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             fail(refused);
             return;
         }
+        int limit = policy().budgets().sessionsPerIdentity().orElse(0);
+        String key = who.issuer() + " " + who.username();
+        if (!services.tracker().claim(key, limit)) {
+            SessionException tooMany = new SessionException(SqlState.TOO_MANY_CONNECTIONS, "too many sessions for "
+                    + "user \"" + who.username() + "\": Warden allows one identity " + limit + " at once "
+                    + "(budgets.sessions.per_identity), so that one cannot take every connection the server has");
+            log.info("auth.failure session={} user={} reason=\"{}\"", id, who.username(), tooMany.getMessage());
+            audit.authFailure(who.username(), String.valueOf(ctx.channel().remoteAddress()), tooMany.getMessage(),
+                    tooMany.sqlState());
+            fail(tooMany);
+            return;
+        }
+        claimed = key;
         environment = env;
         services.upstreams().connect(ctx.channel().eventLoop(), env, who, startup.parameters()).addListener(f -> {
             if (state == State.CLOSED) {

@@ -24,6 +24,35 @@ public final class SessionTracker {
         return sessions.size();
     }
 
+    /** Sessions per identity (see {@link #claim}); an entry leaves with its last session. */
+    private final ConcurrentHashMap<String, Integer> perIdentity = new ConcurrentHashMap<>();
+
+    /**
+     * Counts one more session of {@code identity} unless it holds {@code limit} already ({@code budgets.sessions
+     * .per_identity}; 0: no limit). True when counted: {@link #release} it when the session ends.
+     */
+    boolean claim(String identity, int limit) {
+        boolean[] counted = {false};
+        perIdentity.compute(identity, (k, held) -> {
+            int n = held == null ? 0 : held;
+            if (limit > 0 && n >= limit) {
+                return held;
+            }
+            counted[0] = true;
+            return n + 1;
+        });
+        return counted[0];
+    }
+
+    void release(String identity) {
+        perIdentity.computeIfPresent(identity, (k, held) -> held <= 1 ? null : held - 1);
+    }
+
+    /** The sessions {@code identity} holds (for tests and the admin view). */
+    int held(String identity) {
+        return perIdentity.getOrDefault(identity, 0);
+    }
+
     /** Each session closes at its next idle moment (outside a transaction, no statement running). */
     public void beginShutdown() {
         shuttingDown = true;
