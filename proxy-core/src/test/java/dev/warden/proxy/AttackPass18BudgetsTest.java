@@ -378,4 +378,36 @@ class AttackPass18BudgetsTest {
             }
         }
     }
+
+    /**
+     * A helper's pass (2026-12-05): six sessions sent texts of 4.5 MB naming 150,000 distinct columns each, and every
+     * catalog question Warden asks of a statement walked those names on the event loop another user's session
+     * shared: that user's statements waited up to 10 s. A text naming more than StatementReading.MAX_NAMES is now
+     * refused before those questions; one naming fewer runs as before.
+     */
+    @Test
+    void aTextNamingMoreThanWardenLooksUpIsRefusedBeforeItsNamesAreWalked() throws Exception {
+        try (Connection c = warden.connect("preferQueryMode=simple"); Statement st = c.createStatement()) {
+            StringBuilder wide = new StringBuilder("SELECT 0");
+            for (int i = 0; i < 12_000; i++) {
+                wide.append(" + (c").append(i).append("::int * 1)");
+            }
+            SQLException refused = null;
+            try {
+                st.execute(wide.append(" FROM (SELECT 1 AS c0) x").toString());
+            } catch (SQLException e) {
+                refused = e;
+            }
+            assertTrue(refused != null && "42501".equals(refused.getSQLState())
+                    && refused.getMessage().contains("analysis-capacity")
+                    && refused.getMessage().contains("distinct names"), String.valueOf(refused));
+            StringBuilder narrow = new StringBuilder("SELECT 1 AS a0");
+            for (int i = 1; i < 1_500; i++) {
+                narrow.append(", ").append(i).append(" AS a").append(i);
+            }
+            try (java.sql.ResultSet rs = st.executeQuery(narrow.toString())) {
+                assertTrue(rs.next() && rs.getInt("a1499") == 1499);
+            }
+        }
+    }
 }

@@ -832,6 +832,15 @@ public final class CatalogCache implements AutoCloseable {
         return all;
     }
 
+    /**
+     * How many distinct names (words that may name a relation, a column or a function) the texts of {@code analysis}
+     * hold: each is looked up by every catalog question asked of the statement (see StatementReading#MAX_NAMES).
+     * Cached with the names, by text.
+     */
+    public int distinctNames(dev.warden.sql.Analysis analysis) {
+        return relations.names(analysis).size();
+    }
+
     /** Whether a name of {@code analysis} could mean a relation of a temporary schema (any session's). */
     public boolean namesTemporary(dev.warden.sql.Analysis analysis) {
         for (String name : relations.names(analysis)) {

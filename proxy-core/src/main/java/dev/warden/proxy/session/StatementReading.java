@@ -62,7 +62,7 @@ final class StatementReading {
         SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
                 false);
         if (known != null) {
-            withFunctionEffects(known, frame, false, next);
+            withFunctionEffects(narrowEnough(known, frame, textOffset), frame, false, next);
             return;
         }
         CompletableFuture<SessionLexing.Reading> cold;
@@ -79,12 +79,38 @@ final class StatementReading {
             if (failure != null) {
                 log.warn("analysis.refused session={} user={} reason=\"{}\"", session.id, identity.username(),
                         ClientErrors.unwrap(failure).toString());
-                r = new SessionLexing.Reading(notAnalysed(frame, textOffset), null,
-                        Decision.block("analysis-capacity", "Warden is analysing too many new statements "
-                                + "right now", "try again in a moment"));
+                r = new SessionLexing.Reading(notAnalysed(frame, textOffset, "Warden's analysis capacity was "
+                        + "exhausted"), null, Decision.block("analysis-capacity", "Warden is analysing too many new "
+                        + "statements right now", "try again in a moment"));
             }
-            withFunctionEffects(r, frame, true, next);
+            withFunctionEffects(narrowEnough(r, frame, textOffset), frame, true, next);
         });
+    }
+
+    /**
+     * The most distinct names one text may hold. Every catalog question asked of a statement (what to look up, what
+     * is loaded, what it reaches, its exposure, whether the search_path matters) walks its names on the event loop
+     * its session shares with others: a helper's pass sent texts of 4.5 MB naming 150,000 distinct columns
+     * ({@code (c123::int*0)+(c456::int*1)+...}) from six sessions, and another user's statements waited up to 10 s.
+     * No statement a person or a program writes comes near it (a table has at most 1,600 columns); such a text is
+     * refused (42501, rule {@code analysis-capacity}) before any of those questions, and its record names it by its
+     * length and digest, as a text refused unread.
+     */
+    static final int MAX_NAMES = 10_000;
+
+    /** {@code reading}, or its refusal when its texts hold more than {@link #MAX_NAMES} distinct names. */
+    private SessionLexing.Reading narrowEnough(SessionLexing.Reading reading, ByteBuf frame, int textOffset) {
+        if (reading.analysis() == null || catalog == null) {
+            return reading;
+        }
+        int names = catalog.distinctNames(reading.analysis());
+        if (names <= MAX_NAMES) {
+            return reading;
+        }
+        String why = "the text holds " + names + " distinct names, more than Warden looks up for one statement ("
+                + MAX_NAMES + ")";
+        return new SessionLexing.Reading(notAnalysed(frame, textOffset, why), null, Decision.block(
+                "analysis-capacity", why, "split the statement, or name fewer relations, columns and functions in it"));
     }
 
     /** Of a text's bytes, how many a refused text's record names by their SHA-256 (hashed on the event loop). */
@@ -96,8 +122,8 @@ final class StatementReading {
      * when longer: the budget is empty, and the event loop is not to spend on it what the analysis would have);
      * without, its length only, as a digest would let a reader confirm a guess of its literals.
      */
-    private String notAnalysed(ByteBuf frame, int textOffset) {
-        String said = "-- not analysed: Warden's analysis capacity was exhausted";
+    private String notAnalysed(ByteBuf frame, int textOffset, String why) {
+        String said = "-- not analysed: " + why;
         int end = frame.indexOf(textOffset, frame.writerIndex(), (byte) 0);
         if (end < 0) {
             return said;
