@@ -438,6 +438,62 @@ class AnalysisParityThroughWardenTest {
         assertTableIntact();
     }
 
+    /**
+     * A helper's pass (2026-12-05), each deleting every row on prod as a SELECT before: a text pipelined behind an
+     * encoding change was not read under an encoding Java could not decode it in (SHIFT_JIS_2004's 0x85 0x40, which
+     * windows-31j refuses and the server reads); the other encodings were read only under the current
+     * standard_conforming_strings; and a setting changed by a function folded at Bind was not waited for.
+     */
+    @Test
+    void textsPipelinedBehindAnyChangeOfHowTheyAreReadAreRefused() throws Exception {
+        byte[] poison = concat("WITH x AS (SELECT E'".getBytes(StandardCharsets.US_ASCII),
+                new byte[] {(byte) 0x85, 0x40, (byte) 0xA1, 0x20, (byte) 0x95, 0x5C},
+                "') , d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d --') SELECT 1"
+                        .getBytes(StandardCharsets.US_ASCII));
+        byte[] bothSettings = concat("SELECT '".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0x81, 0x5F},
+                "', '; WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d --'; SELECT 2"
+                        .getBytes(StandardCharsets.US_ASCII));
+        LogWindow window = new LogWindow();
+        for (String env : BASELINE_ENVIRONMENTS) {
+            try (RawClient c = new RawClient(warden.port())) {
+                c.login(env, WardenHarness.USER, warden.token());
+                c.send(concat(query("SET client_encoding = 'SHIFT_JIS_2004'".getBytes(StandardCharsets.UTF_8)),
+                        query(poison)));
+                untilReady(c);
+                assertBlocked(error(untilReady(c)), "pipelined-client-encoding", "delete-without-where");
+            }
+            try (RawClient c = new RawClient(warden.port())) {
+                c.login(env, WardenHarness.USER, warden.token());
+                c.send(concat(query(("SET standard_conforming_strings = off; SET backslash_quote = on; "
+                        + "SET client_encoding = 'SHIFT_JIS_2004'").getBytes(StandardCharsets.UTF_8)),
+                        query(bothSettings)));
+                untilReady(c);
+                assertBlocked(error(untilReady(c)), "pipelined-client-encoding", "pipelined-string-setting",
+                        "delete-without-where");
+            }
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("staging", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Query("CREATE FUNCTION pg_temp.scs_off() RETURNS int LANGUAGE plpgsql "
+                    + "IMMUTABLE AS $$ BEGIN PERFORM set_config('standard_conforming_strings', 'off', false); "
+                    + "RETURN 1; END $$"));
+            untilReady(c);
+            c.send(new FrontendMessage.Parse("", "SELECT pg_temp.scs_off()", List.of()));
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Flush());
+            c.read(); // ParseComplete
+            c.read(); // BindComplete: planned, the setting changed, and nothing reported yet
+            c.send(new FrontendMessage.Parse("", "WITH x AS (SELECT '\\', ') , d AS (DELETE FROM t RETURNING 1) "
+                    + "SELECT count(*) FROM d --') SELECT 1", List.of()));
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Sync());
+            assertBlocked(error(untilReady(c)), "pipelined-string-setting", "delete-without-where");
+        }
+        window.assertNothingReached("DELETE FROM t");
+        assertTableIntact();
+    }
+
     // ---- 4. BEGIN ATOMIC bodies ----------------------------------------------------------------------
 
     static final String ATOMIC_CASE = "CREATE FUNCTION f_atomic() RETURNS int LANGUAGE sql BEGIN ATOMIC "

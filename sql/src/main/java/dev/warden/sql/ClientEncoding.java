@@ -160,6 +160,70 @@ public final class ClientEncoding {
         return decode(bytes, 0, bytes.length);
     }
 
+    /**
+     * The text as the server would split it under this encoding, each character Java cannot read one U+FFFD: for a
+     * reading of what the server would lex if the session's encoding were this one. Java refuses sequences the
+     * server reads (1,639 of SHIFT_JIS_2004's two-byte characters in windows-31j), and a decoder that replaces
+     * them takes some for a malformed first byte and reads the second as ASCII ({@code 0x82 0x40} as U+FFFD and
+     * {@code @}). So where a character's bytes may hold ASCII ones, the text is cut into characters by the byte
+     * lengths PostgreSQL gives them ({@code pg_wchar.c}'s {@code mblen}), and each is decoded alone
+     * (ClientEncodingDifferentialTest checks every one- and two-byte sequence against the server's conversions).
+     */
+    public String decodeLeniently(byte[] bytes) {
+        if (!asciiUnsafe) {
+            // Every byte of a multi-byte character is 0x80 or above: a replaced one moves no ASCII character.
+            try {
+                return charset.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                        .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (CharacterCodingException cannot) {
+                throw new IllegalStateException("a replacing decoder reported " + cannot, cannot);
+            }
+        }
+        StringBuilder out = new StringBuilder(bytes.length);
+        int i = 0;
+        while (i < bytes.length) {
+            int b = bytes[i] & 0xFF;
+            int length = Math.min(serverLength(bytes, i), bytes.length - i);
+            if (length == 1) {
+                out.append(b < 0x80 ? (char) b : one(bytes, i, 1));
+            } else if (backslashAt815F && b == 0x81 && (bytes[i + 1] & 0xFF) == 0x5F) {
+                out.append('\\');
+            } else if (backslashAt815F && b == 0x81 && (bytes[i + 1] & 0xFF) == 0xB0) {
+                out.append('~'); // SHIFT_JIS_2004 into UTF-8: a plain tilde to the server, none in windows-31j
+            } else {
+                out.append(one(bytes, i, length));
+            }
+            i += length;
+        }
+        return out.toString();
+    }
+
+    /** The bytes the server gives the character starting at {@code i} ({@code pg_wchar.c}'s {@code mblen}). */
+    private int serverLength(byte[] bytes, int i) {
+        int b = bytes[i] & 0xFF;
+        if (b < 0x80) {
+            return 1;
+        }
+        return switch (name) {
+            case "SJIS", "SHIFT_JIS_2004" -> b >= 0xA1 && b <= 0xDF ? 1 : 2;
+            case "GB18030" -> i + 1 < bytes.length && (bytes[i + 1] & 0xFF) >= 0x30 && (bytes[i + 1] & 0xFF) <= 0x39
+                    ? 4 : 2;
+            case "JOHAB" -> b == 0x8E ? 2 : b == 0x8F ? 3 : 2; // pg_johab_mblen is pg_euc_mblen
+            default -> 2; // BIG5, GBK, UHC
+        };
+    }
+
+    /** One character's bytes, decoded strictly, or U+FFFD. */
+    private String one(byte[] bytes, int from, int length) {
+        try {
+            return charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes, from, length))
+                    .toString();
+        } catch (CharacterCodingException cannot) {
+            return "\uFFFD";
+        }
+    }
+
     /** The text as the client encoding's bytes (for tests that build what a client would send). */
     public byte[] encode(String text) {
         return text.getBytes(charset);

@@ -63,7 +63,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private boolean discardUntilSync;
     /** After a blocked Query: COPY data the client may already be sending is dropped, never relayed. */
     private boolean dropCopyData;
-    /** An Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
+    /** A Bind, Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
     private boolean executedSinceSync;
     /** The reason a client gave with SET warden.reason, for approval requests. */
     private volatile String sessionReason;
@@ -196,7 +196,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         switch (type) {
             case 'P' -> onParse(frame);
-            case 'B' -> onBind(frame);
+            case 'B' -> {
+                // The server plans at Bind, and folds an IMMUTABLE call there: its body may change a setting
+                // (set_config('client_encoding', ...)), reported only at ReadyForQuery (a helper's pass).
+                executedSinceSync = true;
+                onBind(frame);
+            }
             case 'E' -> {
                 executedSinceSync = true;
                 onExecute(frame);
