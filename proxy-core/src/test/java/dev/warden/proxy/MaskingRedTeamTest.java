@@ -1682,6 +1682,43 @@ class MaskingRedTeamTest {
         assertEquals(List.of(), leaksOf(attempts));
     }
 
+    @Test
+    void aWriteInsideAWithQueryIsJudgedAsThePlainWrite() throws Exception {
+        // A second helper's pass (2026-12-05): masking followed the triggers, rules and indexes of a statement's own
+        // write only, so the same INSERT inside a WITH query under a SELECT returned what a BEFORE trigger set from a
+        // replaced function (and stored it), and what a rule's RETURNING computed. And an index built over a function
+        // while its body was harmless kept what a replaced body read through a rule, a trigger, a partition's own
+        // index, or a CREATE INDEX sent with the replacement in one message.
+        seed("am_people");
+        String harmless = "CREATE FUNCTION pg_temp.am_g(i int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'x' || i $$";
+        String reads = "CREATE OR REPLACE FUNCTION pg_temp.am_g(i int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT "
+                + "translate(email, " + HIDE + ") FROM public.am_people WHERE id = i $$";
+        String[][] attempts = {
+                {harmless, "CREATE TEMP TABLE am_w (id int, e text)", "CREATE FUNCTION pg_temp.am_tf() RETURNS trigger "
+                        + "LANGUAGE plpgsql AS $$ BEGIN NEW.e := pg_temp.am_g(NEW.id); RETURN NEW; END $$",
+                        "CREATE TRIGGER am_tb BEFORE INSERT ON am_w FOR EACH ROW EXECUTE FUNCTION pg_temp.am_tf()", reads,
+                        "WITH x AS (INSERT INTO am_w (id) SELECT generate_series(1, 3) RETURNING id, e) SELECT * FROM x",
+                        "SELECT * FROM am_w"},
+                {harmless, "CREATE TEMP TABLE am_w (id int, e text)", "CREATE TEMP TABLE am_u (id int, e text)",
+                        "CREATE RULE am_ru AS ON INSERT TO am_u DO INSTEAD INSERT INTO am_w (id) VALUES (new.id) "
+                        + "RETURNING am_w.id, pg_temp.am_g(am_w.id)", reads,
+                        "WITH x AS (INSERT INTO am_u SELECT generate_series(1, 3) RETURNING *) SELECT * FROM x"},
+                {harmless.replace("STABLE", "IMMUTABLE"), "CREATE TEMP TABLE am_t (id int)",
+                        "CREATE INDEX am_i ON am_t (pg_temp.am_g(id), id)", reads.replace("STABLE", "IMMUTABLE"),
+                        "WITH x AS (INSERT INTO am_t SELECT generate_series(1, 3) RETURNING id) SELECT count(*) FROM x",
+                        harmless.replace("STABLE", "IMMUTABLE").replace("CREATE", "CREATE OR REPLACE"), "VACUUM am_t",
+                        "SET enable_seqscan = off", "SET enable_bitmapscan = off",
+                        "SELECT id, pg_temp.am_g(id) FROM am_t WHERE pg_temp.am_g(id) > '' ORDER BY id"},
+                {harmless.replace("STABLE", "IMMUTABLE"), "CREATE TEMP TABLE am_t (id int)",
+                        "INSERT INTO am_t SELECT generate_series(1, 3)", reads.replace("STABLE", "IMMUTABLE")
+                        + "; CREATE INDEX am_i ON am_t (pg_temp.am_g(id), id); "
+                        + harmless.replace("STABLE", "IMMUTABLE").replace("CREATE", "CREATE OR REPLACE"),
+                        "VACUUM am_t", "SET enable_seqscan = off", "SET enable_bitmapscan = off",
+                        "SELECT id, pg_temp.am_g(id) FROM am_t WHERE pg_temp.am_g(id) > '' ORDER BY id"},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

@@ -832,6 +832,20 @@ public final class CatalogCache implements AutoCloseable {
         return all;
     }
 
+    /** See {@link FunctionEffects#callsUserCode}; the relations {@code f} names are no calls. */
+    public boolean callsUserCode(dev.warden.sql.StatementFacts f) {
+        Set<String> relations = new java.util.HashSet<>();
+        for (dev.warden.sql.TableRef t : f.tablesRead()) {
+            relations.add(t.name());
+            relations.add(t.qualified());
+        }
+        for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+            relations.add(t.name());
+            relations.add(t.qualified());
+        }
+        return functions.callsUserCode(f, relations);
+    }
+
     /**
      * How many distinct names (words that may name a relation, a column or a function) the texts of {@code analysis}
      * hold: each is looked up by every catalog question asked of the statement (see StatementReading#MAX_NAMES).

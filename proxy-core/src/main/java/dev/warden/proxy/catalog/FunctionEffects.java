@@ -154,6 +154,36 @@ final class FunctionEffects {
         return e != null && e.known() && e.userDefined() && !e.writes() && !e.dynamic();
     }
 
+    /**
+     * Whether {@code f} (or a statement inside it) calls code a user made, or a name whose effect is not read (not
+     * loaded, or no such function yet: it may be made in the same text): a function, or an operator or cast that
+     * runs one. {@code relations}: names that are no call (CREATE INDEX's {@code ON t (...)} reads as one).
+     */
+    boolean callsUserCode(StatementFacts f, Set<String> relations) {
+        for (StatementFacts s : f.allStatements()) {
+            for (String fn : calls(s)) {
+                if (relations.contains(fn)) {
+                    continue;
+                }
+                Effect e = effects.get(fn);
+                if (e == null) {
+                    return true;
+                }
+                if (!e.known() && KEYWORDS.contains(fn.toLowerCase(java.util.Locale.ROOT))) {
+                    continue;
+                }
+                if (!e.known() && fn.indexOf('.') >= 0 && effects.get(unqualified(fn)) != null
+                        && effects.get(unqualified(fn)).known()) {
+                    continue; // a schema-qualified call: judged by its last part (see calls)
+                }
+                if (!e.known() || e.userDefined() || !e.statements().isEmpty()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Beyond this many distinct statements, what a call runs is not listed further: it counts as dynamic. */
     private static final int MAX_STATEMENTS = 256;
 

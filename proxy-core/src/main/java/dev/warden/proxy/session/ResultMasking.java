@@ -1343,6 +1343,15 @@ final class ResultMasking {
             StatementKind.DELETE, StatementKind.MERGE, StatementKind.COPY, StatementKind.TRUNCATE);
 
     /**
+     * Whether {@code f} writes rows that fire triggers and rules: its own kind, or a data-modifying WITH query's (a
+     * SELECT whose CTE inserted was not followed, and a helper's pass read a trigger's and a rule's sensitive
+     * values back through one).
+     */
+    private static boolean fires(StatementFacts f) {
+        return FIRE.contains(f.kind()) || !f.innerKinds().isEmpty() && f.innerKinds().stream().anyMatch(FIRE::contains);
+    }
+
+    /**
      * A written table's rules or triggers that could not be read (a body that runs SQL built at run time, or a
      * function its rule calls that was not read): what they return (a rule's SELECT, RETURNING) is masked as a
      * sensitive read's. An attacker's pass: a temporary table's two rules, one of them calling a temporary function
@@ -1373,7 +1382,7 @@ final class ResultMasking {
         boolean unread = false;
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
-                if (!FIRE.contains(f.kind())) {
+                if (!fires(f)) {
                     continue;
                 }
                 Unreadable open = transactionDdl.apply(null);
@@ -1472,6 +1481,13 @@ final class ResultMasking {
         return written == null ? f.tablesWritten() : written; // no view written: the statement's own list
     }
 
+    /** Statements that write rows, whose indexes' expressions the server computes for each. */
+    private static final Set<StatementKind> ROWS_WRITTEN = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
+            StatementKind.MERGE, StatementKind.COPY);
+
+    /** An exclusion constraint, whose index computes its expressions as an index's. */
+    private static final java.util.regex.Pattern EXCLUDE = java.util.regex.Pattern.compile("(?i)\\bexclude\\b");
+
     /** Statements that have the server compute index expressions over rows: written, or an index rebuilt. */
     private static final Set<StatementKind> COMPUTES_INDEXES = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
             StatementKind.MERGE, StatementKind.COPY, StatementKind.REINDEX, StatementKind.CLUSTER,
@@ -1498,17 +1514,24 @@ final class ResultMasking {
         Unreadable open = transactionDdl.apply(null);
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
-                if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())) {
-                    Exposure e = f.nested().isEmpty() ? null : judgedAlone(f.nested(), open, current, path);
-                    if (e != null && e.sensitive()) {
-                        return "a masked identity may not build an index whose expression calls a function that reads "
-                                + "sensitive values (" + e.reason() + "): the index stores what it computes, and an "
-                                + "index-only scan returns it whatever the function's body says when it is read";
+                if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())
+                        || (f.kind() == StatementKind.CREATE || f.kind() == StatementKind.ALTER)
+                        && EXCLUDE.matcher(f.text()).find()) {
+                    if (catalog.callsUserCode(f)) {
+                        // Whatever the body reads now: it may be replaced before rows are written (or in the same
+                        // text), and back after (a second helper's pass, through rules, triggers, foreign keys,
+                        // partitions and CTEs, which the write-side check below did not follow).
+                        return "a masked identity may not build an index (or an exclusion constraint) whose "
+                                + "expression calls a function a user made: the index stores what it computes, and "
+                                + "an index-only scan returns it whatever the function's body says when it is read";
                     }
                     continue;
                 }
-                boolean rebuilds = !FIRE.contains(f.kind()) || dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f);
-                if (!COMPUTES_INDEXES.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
+                boolean written = ROWS_WRITTEN.contains(f.kind())
+                        || f.innerKinds().stream().anyMatch(ROWS_WRITTEN::contains);
+                boolean rebuilds = !written || dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f);
+                if (!written && !COMPUTES_INDEXES.contains(f.kind())
+                        && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
                     continue;
                 }
                 Set<String> names = new LinkedHashSet<>();
@@ -1587,7 +1610,7 @@ final class ResultMasking {
                     reading = reading == null ? domain : reading;
                     continue;
                 }
-                if (!FIRE.contains(f.kind()) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
+                if (!fires(f) && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
                     continue;
                 }
                 for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
