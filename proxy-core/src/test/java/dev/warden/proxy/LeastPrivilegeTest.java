@@ -117,6 +117,15 @@ class LeastPrivilegeTest {
     }
 
     @Test
+    void eachIdentitysRoleCarriesTheSessionBudgetAsItsConnectionLimit() throws SQLException {
+        // A helper's pass (2026-12-05) left backends running past Warden's count of sessions (a statement that traps
+        // the cancel outlives its client), 96 of them against budgets.sessions.per_identity 64: the server counts them.
+        try (Connection alice = as("least", WardenHarness.USER, "eng")) {
+            assertEquals("64", scalar(alice, "SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user"));
+        }
+    }
+
+    @Test
     void withSharedProvisioningTheSessionLogsInAsTheMappedRoleItself() throws SQLException {
         try (Connection alice = as("shared", WardenHarness.USER, "eng")) {
             assertEquals("lp_shared_reader", scalar(alice, "SELECT current_user"));

@@ -55,7 +55,8 @@ final class RoleProvisioner implements AutoCloseable {
     }
 
     /** Blocks: run it on the blocking executor. */
-    synchronized UpstreamLogin provision(String username, String issuer, RoleRule rule) throws SQLException {
+    synchronized UpstreamLogin provision(String username, String issuer, RoleRule rule, int connectionLimit)
+            throws SQLException {
         RoleMapping roles = environment.roles().orElseThrow();
         String role = RoleNames.forIdentity(roles.rolePrefix(), username);
         String password = ScramVerifier.randomPassword();
@@ -69,7 +70,7 @@ final class RoleProvisioner implements AutoCloseable {
             throw e;
         }
         try {
-            provision(c, roles, role, username, issuer, rule.role(), verifier);
+            provision(c, roles, role, username, issuer, rule.role(), verifier, connectionLimit);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
@@ -156,7 +157,7 @@ final class RoleProvisioner implements AutoCloseable {
     }
 
     private void provision(Connection c, RoleMapping roles, String role, String username, String issuer,
-                           String mapped, String verifier) throws SQLException {
+                           String mapped, String verifier, int connectionLimit) throws SQLException {
         String validUntil = literal(Instant.now().plus(PASSWORD_LIFETIME).toString());
         // The role belongs to the user name as one issuer vouches for it: with several issuers trusted, another
         // one's token for the same name (an IdP where anyone may choose that e-mail) must not get this role.
@@ -166,7 +167,7 @@ final class RoleProvisioner implements AutoCloseable {
             Existing existing = existing(c, role);
             if (existing == null) {
                 s.execute("CREATE ROLE " + identifier(role) + " LOGIN INHERIT PASSWORD " + literal(verifier)
-                        + " VALID UNTIL " + validUntil);
+                        + " VALID UNTIL " + validUntil + " CONNECTION LIMIT " + connectionLimit);
                 s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
                 log.info("role.created env={} role={} mapped={}", environment.name(), role, mapped);
             } else {
@@ -191,7 +192,7 @@ final class RoleProvisioner implements AutoCloseable {
                             + "REPLICATION or BYPASSRLS, which Warden never gives an identity's role; remove them");
                 }
                 s.execute("ALTER ROLE " + identifier(role) + " LOGIN INHERIT PASSWORD " + literal(verifier)
-                        + " VALID UNTIL " + validUntil);
+                        + " VALID UNTIL " + validUntil + " CONNECTION LIMIT " + connectionLimit);
             }
             Set<String> mappedRoles = roles.rules().stream().map(RoleRule::role).collect(Collectors.toSet());
             boolean granted = false;

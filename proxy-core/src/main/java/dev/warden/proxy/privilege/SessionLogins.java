@@ -47,8 +47,20 @@ public final class SessionLogins implements AutoCloseable {
     private final Map<String, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
     public SessionLogins(Executor blocking) {
-        this.blocking = blocking;
+        this(blocking, () -> -1);
     }
+
+    /**
+     * @param connectionLimit the CONNECTION LIMIT each identity's role gets ({@code budgets.sessions.per_identity};
+     *     -1: none): the server counts its backends, and one a client left whose statement traps the cancel
+     *     still holds its slot (a helper's pass held 96 past a limit of 64 that way)
+     */
+    public SessionLogins(Executor blocking, java.util.function.IntSupplier connectionLimit) {
+        this.blocking = blocking;
+        this.connectionLimit = connectionLimit;
+    }
+
+    private final java.util.function.IntSupplier connectionLimit;
 
     /** Why {@code who} may not log in to {@code env} with these startup parameters, if they may not. */
     public Optional<LoginRefusal> refusal(Environment env, Identity who, Map<String, String> startupParameters) {
@@ -102,7 +114,8 @@ public final class SessionLogins implements AutoCloseable {
         CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
         return turn.thenApplyAsync(v -> {
             try {
-                return new Lease(provisioner.provision(who.username(), who.issuer(), rule), releaseAfterLogin);
+                return new Lease(provisioner.provision(who.username(), who.issuer(), rule,
+                        connectionLimit.getAsInt()), releaseAfterLogin);
             } catch (SQLException e) {
                 throw new UpstreamException("cannot provision the database role of \"" + who.username()
                         + "\" in environment \"" + env.name() + "\": " + e.getMessage(), e);

@@ -148,7 +148,8 @@ public final class WardenServer implements AutoCloseable {
                     t.setDaemon(true);
                     return t;
                 });
-        this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking);
+        this.logins = new dev.warden.proxy.privilege.SessionLogins(blocking,
+                () -> policy().budgets().sessionsPerIdentity().orElse(-1));
         this.analysis = dev.warden.proxy.session.AnalysisLanes.start();
     }
 
