@@ -100,7 +100,9 @@ final class StatementReading {
 
     /** {@code reading}, or its refusal when its texts hold more than {@link #MAX_NAMES} distinct names. */
     private SessionLexing.Reading narrowEnough(SessionLexing.Reading reading, ByteBuf frame, int textOffset) {
-        if (reading.analysis() == null || catalog == null) {
+        if (reading.analysis() == null || catalog == null || reading.sql().length() < 2 * MAX_NAMES) {
+            // Names are a character at least, one apart: a shorter text holds fewer (and is not walked here:
+            // every new text of a steady load, pgbench's among them, comes this way).
             return reading;
         }
         int names = catalog.distinctNames(reading.analysis());
