@@ -1651,6 +1651,12 @@ class MaskingRedTeamTest {
             assertTrue(!refused(built), built);
             String indexed = a.query("CREATE INDEX aj_own_f ON aj_own (pg_temp.aj_f(id))");
             assertTrue(refused(indexed) && indexed.contains("index"), indexed);
+            String excluded = a.query("ALTER TABLE aj_own ADD CONSTRAINT aj_x EXCLUDE USING btree "
+                    + "((pg_temp.aj_f(id)) WITH =)");
+            assertTrue(refused(excluded) && excluded.contains("exclusion constraint"), excluded);
+            String word = a.query("CREATE FUNCTION pg_temp.aj_w(i int) RETURNS text LANGUAGE sql AS $$ SELECT "
+                    + "pg_temp.aj_f(i) || 'exclude' $$");
+            assertTrue(!refused(word), word); // a function's body that says "exclude" builds no index
         }
     }
 

@@ -1501,11 +1501,12 @@ final class ResultMasking {
      * An index keeps what its expressions computed, and an index-only scan returns it as stored, while Warden judges
      * a read of the expression by what its function's body reads then: a body replaced after the values were
      * stored (an attacker's pass: built over {@code pg_temp.f(id)} reading the e-mails, then replaced by
-     * {@code SELECT 'x' || i}) hands them back with nothing sensitive in sight. So a masked identity may not make
-     * the server compute such an expression: CREATE INDEX whose expression calls a body that reads a sensitive
-     * value, and a write or rebuild (REINDEX, CLUSTER, VACUUM) of a table one of whose indexes (or statistics
-     * objects) calls one. An expression that names the sensitive column itself is judged as a read of it
-     * whenever it is read, and stays allowed.
+     * {@code SELECT 'x' || i}) hands them back with nothing sensitive in sight. So a masked identity may not build
+     * an index (or a table's exclusion constraint) whose expressions call code a user made, whatever its body
+     * reads now (it may be replaced before rows are written, and back after); nor write or rebuild (REINDEX,
+     * CLUSTER, VACUUM) a table one of whose indexes (or statistics objects), made by someone else, calls a body
+     * that reads a sensitive value. An expression of the sensitive column itself and built-in functions is judged
+     * as a read of it whenever it is read, and stays allowed.
      */
     private String storedByAnIndex(Analysis analysis, Masker current, List<String> path) {
         if (catalog == null) {
@@ -1516,7 +1517,7 @@ final class ResultMasking {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())
                         || (f.kind() == StatementKind.CREATE || f.kind() == StatementKind.ALTER)
-                        && EXCLUDE.matcher(f.text()).find()) {
+                        && "TABLE".equals(f.objectType()) && EXCLUDE.matcher(f.text()).find()) {
                     if (catalog.callsUserCode(f)) {
                         // Whatever the body reads now: it may be replaced before rows are written (or in the same
                         // text), and back after (a second helper's pass, through rules, triggers, foreign keys,
