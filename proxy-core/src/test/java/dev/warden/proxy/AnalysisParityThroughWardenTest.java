@@ -494,6 +494,25 @@ class AnalysisParityThroughWardenTest {
         assertTableIntact();
     }
 
+    /**
+     * What the pipelined readings must not refuse (a helper's pass on 590aa80a): a JDBC batch (each statement's Bind
+     * is in flight when the next is read) of UTF-8 texts whose bytes another encoding cannot read, a lead byte
+     * before the closing quote. The server would refuse them under that encoding, so that reading is no reading.
+     */
+    @Test
+    void aJdbcBatchOfNonAsciiTextsIsNotRefused() throws Exception {
+        try (Connection c = connect("staging", "preferQueryMode=extended"); Statement s = c.createStatement()) {
+            s.execute("CREATE TEMP TABLE batch_text (id int, v text)");
+            List<String> values = List.of("€5", "中文", "日本語テキスト", "한국어", "ー", "ソ", "表", "Zoë", "Łódź");
+            for (int i = 0; i < values.size(); i++) {
+                s.addBatch("INSERT INTO batch_text VALUES (" + i + ", '" + values.get(i) + "')");
+            }
+            int[] counts = s.executeBatch();
+            assertEquals(values.size(), counts.length);
+            assertEquals(String.join(",", values), text(c, "SELECT string_agg(v, ',' ORDER BY id) FROM batch_text"));
+        }
+    }
+
     // ---- 4. BEGIN ATOMIC bodies ----------------------------------------------------------------------
 
     static final String ATOMIC_CASE = "CREATE FUNCTION f_atomic() RETURNS int LANGUAGE sql BEGIN ATOMIC "

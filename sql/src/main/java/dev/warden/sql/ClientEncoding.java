@@ -72,15 +72,31 @@ public final class ClientEncoding {
      */
     private final boolean backslashAt815F;
 
+    /**
+     * The server converts into UTF-8, by tables that map no character with an ASCII byte outside the encoding's
+     * trail ranges; into another encoding (BIG5 into EUC_TW) it may convert any pair its verifier passes.
+     */
+    private final boolean intoUtf8;
+
     private ClientEncoding(String name, Charset charset, boolean asciiUnsafe) {
-        this(name, charset, asciiUnsafe, false);
+        this(name, charset, asciiUnsafe, false, true);
     }
 
-    private ClientEncoding(String name, Charset charset, boolean asciiUnsafe, boolean backslashAt815F) {
+    private ClientEncoding(String name, Charset charset, boolean asciiUnsafe, boolean backslashAt815F,
+                           boolean intoUtf8) {
         this.name = name;
         this.charset = charset;
         this.asciiUnsafe = asciiUnsafe;
         this.backslashAt815F = backslashAt815F;
+        this.intoUtf8 = intoUtf8;
+    }
+
+    /** This encoding as a server in {@code serverEncoding} converts it (see {@link #of}). */
+    public ClientEncoding into(String serverEncoding) {
+        boolean utf8 = serverEncoding == null || normalize(serverEncoding).equals("UTF8")
+                || normalize(serverEncoding).equals("UNICODE");
+        return utf8 == intoUtf8 && (utf8 || !backslashAt815F) ? this
+                : new ClientEncoding(name, charset, asciiUnsafe, backslashAt815F && utf8, utf8);
     }
 
     /**
@@ -91,13 +107,7 @@ public final class ClientEncoding {
         if (serverEncoding != null && normalize(serverEncoding).equals(normalize("SQL_ASCII"))) {
             return Optional.of(RAW);
         }
-        Optional<ClientEncoding> named = named(clientEncoding);
-        if (named.isPresent() && named.get().backslashAt815F && serverEncoding != null
-                && !normalize(serverEncoding).equals("UTF8") && !normalize(serverEncoding).equals("UNICODE")) {
-            ClientEncoding e = named.get();
-            return Optional.of(new ClientEncoding(e.name, e.charset, e.asciiUnsafe, false));
-        }
-        return named;
+        return named(clientEncoding).map(e -> e.into(serverEncoding));
     }
 
     /**
@@ -120,7 +130,7 @@ public final class ClientEncoding {
         }
         return Optional.of(canonical.equals("UTF8") ? UTF8
                 : new ClientEncoding(canonical, Charset.forName(java), ASCII_UNSAFE.contains(canonical),
-                        canonical.equals("SHIFT_JIS_2004")));
+                        canonical.equals("SHIFT_JIS_2004"), true));
     }
 
     private static String normalize(String name) {
@@ -168,6 +178,10 @@ public final class ClientEncoding {
      * {@code @}). So where a character's bytes may hold ASCII ones, the text is cut into characters by the byte
      * lengths PostgreSQL gives them ({@code pg_wchar.c}'s {@code mblen}), and each is decoded alone
      * (ClientEncodingDifferentialTest checks every one- and two-byte sequence against the server's conversions).
+     * Null when the server refuses the text under this encoding, so that it runs nothing read so: a character
+     * cut short at the end, or one holding an ASCII byte where no character of the encoding has one (a lead byte
+     * before a quote: a UTF-8 {@code '€5'} read as GB18030 swallowed its closing quote, and a JDBC batch of such
+     * texts was refused).
      */
     public String decodeLeniently(byte[] bytes) {
         if (!asciiUnsafe) {
@@ -183,19 +197,55 @@ public final class ClientEncoding {
         int i = 0;
         while (i < bytes.length) {
             int b = bytes[i] & 0xFF;
-            int length = Math.min(serverLength(bytes, i), bytes.length - i);
+            int length = serverLength(bytes, i);
+            if (length > bytes.length - i) {
+                return null; // cut short: the server refuses the text
+            }
             if (length == 1) {
-                out.append(b < 0x80 ? (char) b : one(bytes, i, 1));
+                String c = b < 0x80 ? null : one(bytes, i, 1);
+                out.append(b < 0x80 ? String.valueOf((char) b) : c == null ? "\uFFFD" : c);
             } else if (backslashAt815F && b == 0x81 && (bytes[i + 1] & 0xFF) == 0x5F) {
                 out.append('\\');
             } else if (backslashAt815F && b == 0x81 && (bytes[i + 1] & 0xFF) == 0xB0) {
                 out.append('~'); // SHIFT_JIS_2004 into UTF-8: a plain tilde to the server, none in windows-31j
             } else {
-                out.append(one(bytes, i, length));
+                String c = one(bytes, i, length);
+                if (c == null) {
+                    if (!mayHoldAscii(bytes, i, length)) {
+                        return null;
+                    }
+                    c = "\uFFFD";
+                }
+                out.append(c);
             }
             i += length;
         }
         return out.toString();
+    }
+
+    /**
+     * Whether the character of {@code length} bytes at {@code from} has its bytes where a character of this
+     * encoding may (the ranges of the encoding's trail bytes: a byte below 0x80 elsewhere makes the server refuse
+     * it, as its verifier or its conversion table does).
+     */
+    private boolean mayHoldAscii(byte[] bytes, int from, int length) {
+        for (int k = 1; k < length; k++) {
+            int t = bytes[from + k] & 0xFF;
+            // A byte of 0x80 or above is no ASCII character: it may stand anywhere in a replaced character.
+            if (t == 0) {
+                return false; // every verifier refuses a NUL
+            }
+            boolean ok = t >= 0x80 || !intoUtf8 && !name.startsWith("S") && !name.equals("GB18030") || switch (name) {
+                case "UHC" -> t >= 0x41 && t <= 0x5A || t >= 0x61 && t <= 0x7A;
+                case "JOHAB" -> length == 2 && t >= 0x31 && t <= 0x7E;
+                case "GB18030" -> length == 4 ? k % 2 == 1 && t >= 0x30 && t <= 0x39 : t >= 0x40 && t <= 0x7E;
+                default -> t >= 0x40 && t <= 0x7F; // SJIS, SHIFT_JIS_2004, BIG5 (0x7F into EUC_TW), GBK
+            };
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The bytes the server gives the character starting at {@code i} ({@code pg_wchar.c}'s {@code mblen}). */
@@ -213,14 +263,14 @@ public final class ClientEncoding {
         };
     }
 
-    /** One character's bytes, decoded strictly, or U+FFFD. */
+    /** One character's bytes, decoded strictly; null when Java cannot. */
     private String one(byte[] bytes, int from, int length) {
         try {
             return charset.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes, from, length))
                     .toString();
         } catch (CharacterCodingException cannot) {
-            return "\uFFFD";
+            return null;
         }
     }
 

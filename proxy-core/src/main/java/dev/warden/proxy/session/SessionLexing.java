@@ -49,11 +49,11 @@ final class SessionLexing {
      *     bytes)
      */
     record Settings(boolean standardConformingStrings, String clientEncodingName, ClientEncoding encoding,
-                    boolean serverFoldsAsciiOnly, int serverCharBytes) {
+                    boolean serverFoldsAsciiOnly, int serverCharBytes, String serverEncodingName) {
     }
 
     /** The current settings, made again only when the server reports a change (not once per statement). */
-    private Settings settings = new Settings(true, "UTF8", ClientEncoding.UTF8, true, 0);
+    private Settings settings = new Settings(true, "UTF8", ClientEncoding.UTF8, true, 0, "UTF8");
 
     Settings settings() {
         return settings;
@@ -105,7 +105,7 @@ final class SessionLexing {
             default -> { }
         }
         settings = new Settings(standardConformingStrings, clientEncodingName, encoding,
-                serverCharBytes(serverEncodingName) != 1, serverCharBytes(serverEncodingName));
+                serverCharBytes(serverEncodingName) != 1, serverCharBytes(serverEncodingName), serverEncodingName);
     }
 
     boolean standardConformingStrings() {
@@ -205,7 +205,10 @@ final class SessionLexing {
                 // in windows-31j), and skipping the encoding then let a helper's text hide a DELETE. Each such
                 // character is one replacement character, as long as the server's; bytes the server refuses under
                 // that encoding run nothing there, however they read.
-                String otherText = other.decodeLeniently(bytes);
+                String otherText = other.into(settings.serverEncodingName()).decodeLeniently(bytes);
+                if (otherText == null) {
+                    continue; // the server refuses the text under that encoding: nothing would run
+                }
                 // Under either standard_conforming_strings: a pipelined change may switch both settings at once.
                 for (boolean scs : Analyzer.dependsOnStringSetting(otherText)
                         ? new boolean[] {standardConformingStrings, !standardConformingStrings}
