@@ -1657,6 +1657,17 @@ class MaskingRedTeamTest {
             String word = a.query("CREATE FUNCTION pg_temp.aj_w(i int) RETURNS text LANGUAGE sql AS $$ SELECT "
                     + "pg_temp.aj_f(i) || 'exclude' $$");
             assertTrue(!refused(word), word); // a function's body that says "exclude" builds no index
+            for (String plain : List.of("CREATE INDEX ON aj_own USING btree (id)", "CREATE INDEX ON aj_own USING hash "
+                    + "(email)", "CREATE INDEX ON aj_own USING gin (to_tsvector('english', email))",
+                    "ALTER TABLE aj_own ADD CONSTRAINT aj_ex EXCLUDE USING btree (id WITH =)")) {
+                String made = a.query(plain); // pg_dump's form of every index: no function a user made
+                assertTrue(!refused(made), plain + ": " + made);
+            }
+            // A function named like the table it indexes is a function all the same (a third helper's pass).
+            a.query("CREATE TEMP TABLE aj_t2 (id int)");
+            a.query(reads.replace("pg_temp.aj_f(", "pg_temp.aj_t2("));
+            String named = a.query("CREATE INDEX ON aj_t2 (pg_temp.aj_t2(id)) INCLUDE (id)");
+            assertTrue(refused(named), named);
         }
     }
 

@@ -154,6 +154,9 @@ final class FunctionEffects {
         return e != null && e.known() && e.userDefined() && !e.writes() && !e.dynamic();
     }
 
+    /** Index access methods: {@code USING gin (...)} reads as a call of {@code gin}. */
+    private static final Set<String> INDEX_METHODS = Set.of("btree", "hash", "gist", "gin", "spgist", "brin");
+
     /**
      * Whether {@code f} (or a statement inside it) calls code a user made, or a name whose effect is not read (not
      * loaded, or no such function yet: it may be made in the same text): a function, or an operator or cast that
@@ -162,10 +165,13 @@ final class FunctionEffects {
     boolean callsUserCode(StatementFacts f, Set<String> relations) {
         for (StatementFacts s : f.allStatements()) {
             for (String fn : calls(s)) {
-                if (relations.contains(fn)) {
+                Effect e = effects.get(fn);
+                if ((relations.contains(fn) || INDEX_METHODS.contains(fn.toLowerCase(java.util.Locale.ROOT)))
+                        && e != null && !e.known()) {
+                    // ON t (...) and USING btree (...) read as calls; a function of that name is still one (a
+                    // helper's pass named its function like the table it indexed).
                     continue;
                 }
-                Effect e = effects.get(fn);
                 if (e == null) {
                     return true;
                 }
