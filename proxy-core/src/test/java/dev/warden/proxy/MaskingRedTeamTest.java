@@ -1668,6 +1668,9 @@ class MaskingRedTeamTest {
             a.query(reads.replace("pg_temp.aj_f(", "pg_temp.aj_t2("));
             String named = a.query("CREATE INDEX ON aj_t2 (pg_temp.aj_t2(id)) INCLUDE (id)");
             assertTrue(refused(named), named);
+            String element = a.query("CREATE SCHEMA aj_s CREATE TABLE aj_x (id int) CREATE INDEX aj_xi ON aj_x "
+                    + "(pg_temp.aj_t2(id))");
+            assertTrue(refused(element) && element.contains("index"), element); // a schema's element
         }
     }
 

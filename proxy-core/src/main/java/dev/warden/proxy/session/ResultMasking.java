@@ -1485,6 +1485,9 @@ final class ResultMasking {
     private static final Set<StatementKind> ROWS_WRITTEN = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
             StatementKind.MERGE, StatementKind.COPY);
 
+    /** CREATE SCHEMA's elements may create an index, or a table with an exclusion constraint. */
+    private static final java.util.regex.Pattern INDEX = java.util.regex.Pattern.compile("(?i)\\b(index|exclude)\\b");
+
     /** An exclusion constraint, whose index computes its expressions as an index's. */
     private static final java.util.regex.Pattern EXCLUDE = java.util.regex.Pattern.compile("(?i)\\bexclude\\b");
 
@@ -1517,7 +1520,9 @@ final class ResultMasking {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())
                         || (f.kind() == StatementKind.CREATE || f.kind() == StatementKind.ALTER)
-                        && "TABLE".equals(f.objectType()) && EXCLUDE.matcher(f.text()).find()) {
+                        && "TABLE".equals(f.objectType()) && EXCLUDE.matcher(f.text()).find()
+                        || f.kind() == StatementKind.CREATE && "SCHEMA".equals(f.objectType())
+                        && INDEX.matcher(f.text()).find()) {
                     if (catalog.callsUserCode(f)) {
                         // Whatever the body reads now: it may be replaced before rows are written (or in the same
                         // text), and back after (a second helper's pass, through rules, triggers, foreign keys,
