@@ -95,7 +95,8 @@ public final class ClientEncoding {
     public ClientEncoding into(String serverEncoding) {
         boolean utf8 = serverEncoding == null || normalize(serverEncoding).equals("UTF8")
                 || normalize(serverEncoding).equals("UNICODE");
-        return utf8 == intoUtf8 && (utf8 || !backslashAt815F) ? this
+        // Only the lenient reading of an encoding that may hide ASCII bytes, and 0x81 0x5F, differ by the server's.
+        return !asciiUnsafe || utf8 == intoUtf8 && (utf8 || !backslashAt815F) ? this
                 : new ClientEncoding(name, charset, asciiUnsafe, backslashAt815F && utf8, utf8);
     }
 
