@@ -1491,9 +1491,8 @@ final class ResultMasking {
     /** An exclusion constraint, whose index computes its expressions as an index's. */
     private static final java.util.regex.Pattern EXCLUDE = java.util.regex.Pattern.compile("(?i)\\bexclude\\b");
 
-    /** Statements that have the server compute index expressions over rows: written, or an index rebuilt. */
-    private static final Set<StatementKind> COMPUTES_INDEXES = Set.of(StatementKind.INSERT, StatementKind.UPDATE,
-            StatementKind.MERGE, StatementKind.COPY, StatementKind.REINDEX, StatementKind.CLUSTER,
+    /** Statements that have the server compute a table's index expressions over its rows again. */
+    private static final Set<StatementKind> REBUILDS = Set.of(StatementKind.REINDEX, StatementKind.CLUSTER,
             StatementKind.VACUUM);
 
     private static final java.util.regex.Pattern COMPUTED_OVER_EVERY_ROW = java.util.regex.Pattern.compile(
@@ -1515,7 +1514,6 @@ final class ResultMasking {
         if (catalog == null) {
             return null;
         }
-        Unreadable open = transactionDdl.apply(null);
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())
@@ -1533,10 +1531,12 @@ final class ResultMasking {
                     }
                     continue;
                 }
+                // Asked of every statement a masked identity sends (each SELECT of a steady load): no stream unless
+                // a WITH query writes.
                 boolean written = ROWS_WRITTEN.contains(f.kind())
-                        || f.innerKinds().stream().anyMatch(ROWS_WRITTEN::contains);
+                        || !f.innerKinds().isEmpty() && f.innerKinds().stream().anyMatch(ROWS_WRITTEN::contains);
                 boolean rebuilds = !written || dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f);
-                if (!written && !COMPUTES_INDEXES.contains(f.kind())
+                if (!written && !REBUILDS.contains(f.kind())
                         && !dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)) {
                     continue;
                 }
@@ -1559,7 +1559,7 @@ final class ResultMasking {
                         if (!COMPUTED_OVER_EVERY_ROW.matcher(r.text()).find()) {
                             continue;
                         }
-                        Exposure e = judgedAlone(List.of(r), open, current, path);
+                        Exposure e = judgedAlone(List.of(r), current, path);
                         if (e.sensitive()) {
                             return "a masked identity may not have the server compute an index of " + name + " whose "
                                     + "expression calls a function that reads sensitive values (" + e.reason() + "): "
@@ -1574,8 +1574,8 @@ final class ResultMasking {
     }
 
     /** {@code statements} judged together, with the bodies the open transaction gave the functions they call. */
-    private Exposure judgedAlone(List<StatementFacts> statements, Unreadable open, Masker current, List<String> path) {
-        Analysis one = new Analysis(withBodiesWritten(statements, open));
+    private Exposure judgedAlone(List<StatementFacts> statements, Masker current, List<String> path) {
+        Analysis one = new Analysis(withBodiesWritten(statements, transactionDdl.apply(null)));
         return inTransaction(one, judge(one, current, path).exposure(), false);
     }
 
