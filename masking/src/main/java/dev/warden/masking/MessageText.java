@@ -218,8 +218,9 @@ final class MessageText {
         StringBuilder out = null;
         int copied = 0;
         int from = 0;
+        ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(bytes, 0, bytes.length, detectors);
         while (from < bytes.length) {
-            ValueDetectors.Hit hit = ValueDetectors.scan(bytes, from, bytes.length - from, detectors);
+            ValueDetectors.Hit hit = scanner.next(from);
             if (hit == null) {
                 break;
             }

@@ -37,66 +37,190 @@ final class ValueDetectors {
      * {@code MaskingSettings.VALUE_DETECTORS}), or null.
      */
     static Hit scan(byte[] b, int off, int len, Set<String> enabled) {
-        int end = off + len;
-        int digits = 0;
-        boolean at = false;
-        boolean dashes = false;
-        for (int i = off; i < end; i++) {
-            byte c = b[i];
-            if (c >= '0' && c <= '9') {
-                digits++;
-            } else if (c == '@') {
-                at = true;
-            } else if (c == '-' && i + 4 < end && b[i + 4] == '-' && b[i + 1] == '-') {
-                dashes = true;
+        return new Scanner(b, off, len, enabled).next(off);
+    }
+
+    /** What {@link Scanner#next} returns once the tokens of one value took more work than it allows. */
+    static final String OVER_BUDGET = "value_detection_budget";
+
+    /**
+     * The hits of one value, left to right: {@link #next} from the end of the last one, each as a fresh
+     * {@link #scan} from there would find it. A fresh scan from each hit's end read the rest of the value again
+     * (its digit count, and each run detector to its next hit or the value's end), so a value cost its length times
+     * its hits: a RAISE of 25,000 SSNs (300 KB) held an event loop, and every other session on it, for 30 s, and
+     * an e-mail's domain of n letters took n squared steps. Here:
+     * <ul>
+     *   <li>the counts that gate the detectors are kept for the rest of the value as it shrinks;
+     *   <li>each run detector's (private key, phone, card, SSN) next hit is kept until a hit passes its start, then
+     *       sought again from there: runs are cut by the content only, so a parse from a later start agrees with
+     *       the kept one except for a run the start cuts, which {@link #cutRun} reads on its own (bounded: such a
+     *       run is a hit only when short);
+     *   <li>the tokens before the next hit are read once, but a long token holding hits is read again from each
+     *       hit's end: past {@code 4 * length + 64 KiB} bytes of tokens read, {@link #next} returns an
+     *       {@link #OVER_BUDGET} hit spanning the rest, which callers mask whole.
+     * </ul>
+     */
+    static final class Scanner {
+        private static final int PEM = 0;
+        private static final int PHONE = 1;
+        private static final int CARD = 2;
+        private static final int SSN = 3;
+
+        private final byte[] b;
+        private final int off;
+        private final int end;
+        /** {@link #end} less its trailing spaces. */
+        private final int trimmedEnd;
+        private final Set<String> enabled;
+        /** The counts below are of {@code b[counted, end)}. */
+        private int counted;
+        private int digits;
+        private int ats;
+        private int dashes;
+        private final Hit[] kept = new Hit[4];
+        /** Where each run detector's kept hit was sought from; -1: not yet. */
+        private final int[] keptFrom = {-1, -1, -1, -1};
+        private long work;
+        private final long budget;
+
+        Scanner(byte[] b, int off, int len, Set<String> enabled) {
+            this.b = b;
+            this.off = off;
+            this.end = off + len;
+            this.enabled = enabled;
+            int e = end;
+            while (e > off && isSpace(b[e - 1])) {
+                e--;
             }
-        }
-        if (!at && digits < 9 && len < 16) {
-            return null;
-        }
-        int s = off;
-        int e = end;
-        while (s < e && isSpace(b[s])) {
-            s++;
-        }
-        while (e > s && isSpace(b[e - 1])) {
-            e--;
-        }
-        // Several detectors look at the whole value; the caller resumes after the hit it gets, so the hit
-        // returned must be the leftmost one, or an earlier secret would be skipped.
-        Hit best = null;
-        if (dashes && enabled.contains("pem_private_key")) {
-            best = leftmost(best, pem(b, s, e));
-        }
-        if (digits >= 8 && s < e && enabled.contains("phone")) {
-            best = leftmost(best, b[s] == '+' && phone(b, s, e) ? new Hit("phone", s, e) : phoneRun(b, s, e));
-        }
-        if (digits >= 12 && enabled.contains("card")) {
-            best = leftmost(best, cardRun(b, s, e));
-        }
-        if (digits >= 9 && enabled.contains("us_ssn")) {
-            best = leftmost(best, ssnRun(b, s, e));
-        }
-        if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
-            best = leftmost(best, new Hit("iban", s, e));
-        }
-        int i = s;
-        while (i < e && (best == null || i < best.start())) {
-            while (i < e && isDelimiter(b[i])) {
-                i++;
-            }
-            int t = i;
-            while (i < e && !isDelimiter(b[i])) {
-                i++;
-            }
-            if (i > t) {
-                Hit h = token(b, t, i, at, digits, enabled);
-                if (h != null) {
-                    return leftmost(best, h);
+            this.trimmedEnd = e;
+            for (int i = off; i < end; i++) {
+                byte c = b[i];
+                if (c >= '0' && c <= '9') {
+                    digits++;
+                } else if (c == '@') {
+                    ats++;
+                } else if (dashAt(i)) {
+                    dashes++;
                 }
             }
+            this.counted = off;
+            this.budget = 4L * len + 65536;
         }
-        return best;
+
+        private boolean dashAt(int i) {
+            return b[i] == '-' && i + 4 < end && b[i + 4] == '-' && b[i + 1] == '-';
+        }
+
+        /** The first hit at or after {@code pos} (at least every earlier call's), or null. */
+        Hit next(int pos) {
+            for (; counted < pos && counted < end; counted++) {
+                byte c = b[counted];
+                if (c >= '0' && c <= '9') {
+                    digits--;
+                } else if (c == '@') {
+                    ats--;
+                } else if (dashAt(counted)) {
+                    dashes--;
+                }
+            }
+            int len = end - pos;
+            if (len <= 0 || ats == 0 && digits < 9 && len < 16) {
+                return null;
+            }
+            int s = pos;
+            int e = trimmedEnd;
+            while (s < e && isSpace(b[s])) {
+                s++;
+            }
+            // Several detectors look at the whole value; the caller resumes after the hit it gets, so the hit
+            // returned must be the leftmost one, or an earlier secret would be skipped.
+            Hit best = null;
+            if (dashes > 0 && enabled.contains("pem_private_key")) {
+                best = leftmost(best, run(PEM, s, e));
+            }
+            if (digits >= 8 && s < e && enabled.contains("phone")) {
+                best = leftmost(best, b[s] == '+' && phone(b, s, e) ? new Hit("phone", s, e) : run(PHONE, s, e));
+            }
+            if (digits >= 12 && enabled.contains("card")) {
+                best = leftmost(best, run(CARD, s, e));
+            }
+            if (digits >= 9 && enabled.contains("us_ssn")) {
+                best = leftmost(best, run(SSN, s, e));
+            }
+            if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
+                best = leftmost(best, new Hit("iban", s, e));
+            }
+            int i = s;
+            while (i < e && (best == null || i < best.start())) {
+                while (i < e && isDelimiter(b[i])) {
+                    i++;
+                }
+                int t = i;
+                while (i < e && !isDelimiter(b[i])) {
+                    i++;
+                }
+                if (i > t) {
+                    Hit h = token(b, t, i, ats > 0, digits, enabled);
+                    work += h != null && h.detector().equals("email") ? h.end() - t : i - t;
+                    if (work > budget) {
+                        return new Hit(OVER_BUDGET, pos, end);
+                    }
+                    if (h != null) {
+                        return leftmost(best, h);
+                    }
+                }
+            }
+            return best;
+        }
+
+        /** The first hit of run detector {@code kind} in {@code b[s, e)}. */
+        private Hit run(int kind, int s, int e) {
+            Hit h = kept[kind];
+            if (keptFrom[kind] < 0 || h != null && h.start() < s) {
+                h = find(kind, s, e);
+                kept[kind] = h;
+                keptFrom[kind] = s;
+                return h;
+            }
+            if (keptFrom[kind] == s) {
+                return h;
+            }
+            Hit cut = cutRun(kind, s, e);
+            return cut != null ? cut : h;
+        }
+
+        private Hit find(int kind, int s, int e) {
+            return switch (kind) {
+                case PEM -> pem(b, s, e);
+                case PHONE -> phoneRun(b, s, e);
+                case CARD -> cardRun(b, s, e);
+                default -> ssnRun(b, s, e);
+            };
+        }
+
+        /**
+         * A hit a parse from {@code s} finds where an earlier start's did not: in the run {@code s} cuts, which
+         * that parse read from its own beginning. Past that run the two parses agree.
+         */
+        private Hit cutRun(int kind, int s, int e) {
+            if (s <= off || s >= e) {
+                return null;
+            }
+            if (kind == CARD && isDigit(b[s]) && isSeparator(b[s - 1]) && s - 2 >= off && isDigit(b[s - 2])) {
+                return cardAt(b, s, e); // the hit before ended at a separator inside a run (a space, skipped)
+            }
+            if (!isDigit(b[s - 1])) {
+                return null;
+            }
+            return switch (kind) {
+                case PHONE -> b[s] == '+' ? phoneAt(b, s, e) : null;
+                case CARD -> isDigit(b[s]) ? cardAt(b, s, e)
+                        : isSeparator(b[s]) && s + 1 < e && isDigit(b[s + 1]) ? cardAt(b, s + 1, e) : null;
+                case SSN -> isDigit(b[s]) && s + 11 <= e && !(s + 11 < e && isDigit(b[s + 11])) && ssn(b, s)
+                        ? new Hit("us_ssn", s, s + 11) : null;
+                default -> null;
+            };
+        }
     }
 
     private static Hit leftmost(Hit a, Hit b) {
@@ -174,17 +298,26 @@ final class ValueDetectors {
             while (end < e && (isAlnum(b[end]) || b[end] == '.' || b[end] == '-')) {
                 end++;
             }
-            // Trim whatever follows the top-level domain's letters: digits, dots, dashes.
-            while (end > atPos + 1) {
-                int tldStart = end;
-                while (tldStart > atPos + 1 && isLetter(b[tldStart - 1])) {
-                    tldStart--;
+            // Trim whatever follows the top-level domain's letters: digits, dots, dashes. The last run of letters
+            // that follows a dot ends the domain; each run is read once (cutting a letter at a time and reading the
+            // run again took a domain of n letters n squared steps).
+            int domainEnd = atPos + 1;
+            for (int p = end - 1; p > atPos; ) {
+                if (!isLetter(b[p])) {
+                    p--;
+                    continue;
                 }
-                if (tldStart < end && tldStart > atPos + 1 && b[tldStart - 1] == '.') {
+                int r = p;
+                while (r > atPos + 1 && isLetter(b[r - 1])) {
+                    r--;
+                }
+                if (r > atPos + 1 && b[r - 1] == '.') {
+                    domainEnd = p + 1;
                     break;
                 }
-                end--;
+                p = r - 1;
             }
+            end = domainEnd;
             if (start < atPos && end > atPos + 1 && email(b, start, end)) {
                 return new Hit("email", start, end);
             }
@@ -260,39 +393,60 @@ final class ValueDetectors {
                 i++;
                 continue;
             }
-            int start = i;
-            int count = 0;
-            int last = i;
-            int[] digits = new int[20];
-            int group = 0;
-            int groups = 0;
-            boolean printed = true;
-            while (i < e) {
-                if (isDigit(b[i])) {
-                    if (count < 20) {
-                        digits[count] = b[i] - '0';
-                    }
-                    count++;
-                    group++;
-                    last = i;
-                    i++;
-                } else if (isSeparator(b[i]) && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
-                    printed &= groups == 0 ? group == 4 : group >= 4 && group <= 6;
-                    groups++;
-                    group = 0;
-                    i++;
-                } else {
-                    break;
-                }
+            Hit h = cardAt(b, i, e);
+            if (h != null) {
+                return h;
             }
-            printed &= groups == 0 || (group >= 3 && group <= 6);
-            boolean bounded = last + 1 >= e || !isDigit(b[last + 1]);
-            if (count >= 13 && count <= 19 && bounded && printed && digits[0] >= 2 && digits[0] <= 6
-                    && luhn(digits, count) && !allSame(digits, count)) {
-                return new Hit("card", start, last + 1);
-            }
+            i = runEnd(b, i, e);
         }
         return null;
+    }
+
+    /**
+     * The card the run of digits and single separators that starts at {@code start} begins with (see
+     * {@link #cardRun}): the whole run, or its longest part that ends with a group, so that what is written right
+     * after a card ({@code 4111 1111 1111 1111 12/27}) does not hide it. It stops reading at the run's twentieth
+     * digit, too many for one.
+     */
+    private static Hit cardAt(byte[] b, int start, int e) {
+        int i = start;
+        int count = 0;
+        int[] digits = new int[19];
+        int group = 0;
+        int groups = 0;
+        boolean printed = true;
+        int found = -1;
+        while (i < e && (count < 19 || !isDigit(b[i]))) {
+            if (isDigit(b[i])) {
+                digits[count++] = b[i] - '0';
+                group++;
+                i++;
+                if (i < e && isDigit(b[i])) {
+                    continue;
+                }
+                // A group ends here: the digits so far are a card if they are printed as one.
+                if (count >= 13 && printed && (groups == 0 || group >= 3 && group <= 6) && digits[0] >= 2 && digits[0] <= 6 && luhn(digits, count) && !allSame(digits, count)) {
+                    found = i;
+                }
+            } else if (isSeparator(b[i]) && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
+                printed &= groups == 0 ? group == 4 : group >= 4 && group <= 6;
+                groups++;
+                group = 0;
+                i++;
+            } else {
+                break;
+            }
+        }
+        return found < 0 ? null : new Hit("card", start, found);
+    }
+
+    /** Where the run of digits and single separators that starts at {@code start} (a digit) ends. */
+    private static int runEnd(byte[] b, int start, int e) {
+        int i = start + 1;
+        while (i < e && (isDigit(b[i]) || isSeparator(b[i]) && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1]))) {
+            i++;
+        }
+        return i;
     }
 
     static boolean luhn(int[] digits, int count) {
@@ -380,6 +534,9 @@ final class ValueDetectors {
         int beforeDot = 0;
         int group = 0;
         int singles = 0;
+        if (e - s > 2 * PHONE_SPAN) {
+            return false; // more than 15 digits, or separators no number is written with
+        }
         for (int i = s + 1; i <= e; i++) {
             byte c = i < e ? b[i] : (byte) ' ';
             if (!isDigit(c)) {
@@ -418,18 +575,29 @@ final class ValueDetectors {
      */
     private static Hit phoneRun(byte[] b, int s, int e) {
         for (int i = s; i + 9 <= e; i++) {
-            if (b[i] != '+' || !isDigit(b[i + 1]) || b[i + 1] == '0' || (i > s && isDigit(b[i - 1]))) {
-                continue;
-            }
-            int end = i + 1;
-            int limit = Math.min(e, i + PHONE_SPAN);
-            while (end < limit && (isDigit(b[end]) || isPhoneSeparator(b[end]))) {
-                end++;
-            }
-            for (int k = end; k >= i + 9; k--) {
-                if (isDigit(b[k - 1]) && (k == e || !isDigit(b[k])) && phone(b, i, k)) {
-                    return new Hit("phone", i, k);
+            if (b[i] == '+' && (i == s || !isDigit(b[i - 1]))) {
+                Hit h = phoneAt(b, i, e);
+                if (h != null) {
+                    return h;
                 }
+            }
+        }
+        return null;
+    }
+
+    /** The phone number that starts with the '+' at {@code i}, if any (see {@link #phoneRun}). */
+    private static Hit phoneAt(byte[] b, int i, int e) {
+        if (i + 9 > e || !isDigit(b[i + 1]) || b[i + 1] == '0') {
+            return null;
+        }
+        int end = i + 1;
+        int limit = Math.min(e, i + PHONE_SPAN);
+        while (end < limit && (isDigit(b[end]) || isPhoneSeparator(b[end]))) {
+            end++;
+        }
+        for (int k = end; k >= i + 9; k--) {
+            if (isDigit(b[k - 1]) && (k == e || !isDigit(b[k])) && phone(b, i, k)) {
+                return new Hit("phone", i, k);
             }
         }
         return null;
@@ -529,24 +697,29 @@ final class ValueDetectors {
     }
 
     private static Hit pem(byte[] b, int s, int e) {
-        int begin = indexOf(b, s, e, "-----BEGIN ");
-        if (begin < 0) {
-            return null;
-        }
-        int header = indexOf(b, begin, Math.min(e, begin + 80), "PRIVATE KEY-----");
-        if (header < 0) {
-            return null;
-        }
-        int endMarker = indexOf(b, header + 16, e, "-----END ");
-        int stop = e;
-        if (endMarker >= 0) {
-            int close = indexOf(b, endMarker + 9, Math.min(e, endMarker + 80), "KEY-----");
-            if (close >= 0) {
-                stop = close + 8;
+        int from = s;
+        while (true) {
+            int begin = indexOf(b, from, e, "-----BEGIN ");
+            if (begin < 0) {
+                return null;
             }
+            int header = indexOf(b, begin, Math.min(e, begin + 80), "PRIVATE KEY-----");
+            if (header < 0) {
+                from = begin + 1; // a certificate or public key first: a private key may follow it
+                continue;
+            }
+            int endMarker = indexOf(b, header + 16, e, "-----END ");
+            int stop = e;
+            if (endMarker >= 0) {
+                int close = indexOf(b, endMarker + 9, Math.min(e, endMarker + 80), "KEY-----");
+                if (close >= 0) {
+                    stop = close + 8;
+                }
+            }
+            return new Hit("pem_private_key", begin, stop);
         }
-        return new Hit("pem_private_key", begin, stop);
     }
+
 
     /**
      * Whether a dot-separated piece of the token of at least 32 bytes is {@link #highEntropy}: keys and tokens

@@ -172,7 +172,8 @@ final class ValueMasker {
         int skip = binary && type.kind() == Kind.JSONB && len > 0 ? 1 : 0;
         int end = off + len;
         int pos = off + skip;
-        ValueDetectors.Hit hit = ValueDetectors.scan(v, pos, end - pos, enabled);
+        ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(v, pos, end - pos, enabled);
+        ValueDetectors.Hit hit = scanner.next(pos);
         if (hit == null) {
             return null;
         }
@@ -187,6 +188,9 @@ final class ValueMasker {
         int spans = 0;
         while (hit != null) {
             hits[column]++;
+            if (hit.detector().equals(ValueDetectors.OVER_BUDGET)) {
+                return maskWhole(Treatment.of(Strategy.REDACT, "value_detection"), type, 0, binary, v, off, len);
+            }
             Treatment t = forHit.apply(hit.detector());
             if (t.strategy() == Strategy.NULL) {
                 return SQL_NULL;
@@ -201,7 +205,7 @@ final class ValueMasker {
             byte[] r = utf8(replacement);
             bytes.write(r, 0, r.length);
             pos = hit.end();
-            hit = pos < end ? ValueDetectors.scan(v, pos, end - pos, enabled) : null;
+            hit = pos < end ? scanner.next(pos) : null;
         }
         bytes.write(v, pos, end - pos);
         return bytes.toByteArray();

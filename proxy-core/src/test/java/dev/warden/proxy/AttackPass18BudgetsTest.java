@@ -410,4 +410,39 @@ class AttackPass18BudgetsTest {
             }
         }
     }
+
+    /**
+     * A RAISE of 40,000 SSNs (560 KB): value detection redacts each, and each hit's scan read the rest of the text
+     * again, on the event loop the session shares with others. 20,000 of them took 12.8 s, and another user's SELECT 1
+     * waited 30 s behind two such errors (live, 2026-12-05). Now the text is read once.
+     */
+    @Test
+    void anErrorTextOfManySensitiveValuesIsMaskedWithoutHoldingOtherSessions() throws Exception {
+        String bob = warden.issuer.token().email("bob@example.com").groups("eng").sign();
+        ExecutorService attackers = Executors.newFixedThreadPool(4);
+        try (Connection other = warden.connect("dev", "bob@example.com", bob, "preferQueryMode=simple");
+             Statement st = other.createStatement()) {
+            st.executeQuery("SELECT 1").close();
+            List<Future<String>> errors = new ArrayList<>();
+            for (int a = 0; a < 4; a++) {
+                errors.add(attackers.submit(() -> {
+                    try (Connection c = warden.connect("preferQueryMode=simple"); Statement s = c.createStatement()) {
+                        s.execute("DO $$ BEGIN RAISE EXCEPTION '%', repeat('123-45-6789 x ', 40000); END $$");
+                        return "no error";
+                    } catch (SQLException e) {
+                        return e.getMessage();
+                    }
+                }));
+            }
+            long slowest = slowestSelectOne(st, 3_000);
+            for (Future<String> f : errors) {
+                String message = f.get(120, TimeUnit.SECONDS);
+                assertTrue(message.contains("[redacted] x [redacted]") && !message.contains("123-45-6789"),
+                        message.substring(0, Math.min(200, message.length())));
+            }
+            assertTrue(slowest < 2_000, "another user's slowest SELECT 1: " + slowest + " ms");
+        } finally {
+            attackers.shutdownNow();
+        }
+    }
 }
