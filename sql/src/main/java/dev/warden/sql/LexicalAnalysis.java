@@ -971,7 +971,9 @@ final class LexicalAnalysis {
         if (update < 0) {
             return null;
         }
-        return firstAtTopLevel(tokens, update + 1, k -> tokens.get(k).isWord("where")) >= 0;
+        int where = firstAtTopLevel(tokens, update + 1, k -> clauseWord(tokens, k, "where")
+                || clauseWord(tokens, k, "returning"));
+        return where >= 0 && tokens.get(where).isWord("where");
     }
 
     /**
@@ -2087,11 +2089,21 @@ final class LexicalAnalysis {
                 if (--depth < 0) {
                     return false;
                 }
-            } else if (depth == 0 && t.isWord("where")) {
+            } else if (depth == 0 && clauseWord(tokens, i, "returning")) {
+                return false; // a WHERE comes before RETURNING
+            } else if (depth == 0 && clauseWord(tokens, i, "where")) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Whether the token at {@code k} is {@code word} starting a clause, not a column's label: after AS any keyword
+     * labels one ({@code RETURNING id AS where}, PostgreSQL's ColLabel), and WHERE and RETURNING label one only there.
+     */
+    private static boolean clauseWord(List<Token> tokens, int k, String word) {
+        return tokens.get(k).isWord(word) && !(k > 0 && tokens.get(k - 1).isWord("as"));
     }
 
     /** {@code name [(cols)] AS [NOT] [MATERIALIZED] ( ... ) [, ...]} after WITH [RECURSIVE]. */
