@@ -162,15 +162,19 @@ final class RelationCatalog {
     /**
      * Whether every occurrence of {@code name} in the texts (as a word, in any case, inside strings too) follows a
      * dot: then the statement names it only with a schema, and the search_path does not decide what it means.
-     * Any doubt (an occurrence in a string, a comment) leaves it unqualified, which only counts more relations.
+     * Any doubt (an occurrence in a string, a comment) leaves it unqualified, which only counts more relations; so
+     * does a name the texts never spell as it is: {@code U&"lk\0038"} is lk8, and no occurrence was taken for "every
+     * occurrence qualified" (a helper's pass renamed a masked column of lk8 that way).
      */
     private static boolean onlyQualified(String name, List<String> texts) {
+        boolean seen = false;
         java.util.regex.Pattern word = java.util.regex.Pattern.compile("(?<![\\p{L}\\p{N}_$])"
                 + java.util.regex.Pattern.quote(name) + "(?![\\p{L}\\p{N}_$])",
                 java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.UNICODE_CASE);
         for (String text : texts) {
             java.util.regex.Matcher m = word.matcher(text);
             while (m.find()) {
+                seen = true;
                 int i = m.start() - 1;
                 if (i >= 0 && text.charAt(i) == '"') {
                     i--;
@@ -183,7 +187,7 @@ final class RelationCatalog {
                 }
             }
         }
-        return true;
+        return seen;
     }
 
     /**
