@@ -360,7 +360,7 @@ public final class Masker {
         if (type != null && typeRules.containsKey(type.name())) {
             return typeRules.get(type.name());
         }
-        Optional<String> detector = NameDetectors.detect(source);
+        Optional<String> detector = NameDetectors.detect(table.orElse(null), source);
         if (detector.isEmpty() && !source.equals(resultName)) {
             detector = NameDetectors.detect(resultName);
         }

@@ -152,6 +152,25 @@ class MaskerTest {
         assertEquals(Optional.empty(), NameDetectors.detect("tokens_used"));
     }
 
+    /**
+     * A column whose own name says nothing holds a secret in a table named for one: {@code api_keys.key} was guarded
+     * by value detection alone, and {@code reverse(key)} came out in clear (a helper's pass, 2026-12-05).
+     */
+    @Test
+    void aGenericColumnOfATableNamedForSecretsIsASecret() {
+        assertEquals(Optional.of("secret"), NameDetectors.detect("api_keys", "key"));
+        assertEquals(Optional.of("secret"), NameDetectors.detect("user_credentials", "value"));
+        assertEquals(Optional.of("secret"), NameDetectors.detect("AccessTokens", "hash"));
+        assertEquals(Optional.of("secret"), NameDetectors.detect("passwords", "data"));
+        assertEquals(Optional.empty(), NameDetectors.detect("settings", "key"));
+        assertEquals(Optional.empty(), NameDetectors.detect("translation_keys", "value"));
+        assertEquals(Optional.empty(), NameDetectors.detect("api_keys", "owner"));
+        assertEquals(Optional.of("email"), NameDetectors.detect("api_keys", "owner_email"));
+        MaskPlan plan = new Masker(MaskingSettings.defaults()).plan(List.of(col("api_keys", "id", 23),
+                col("api_keys", "key", 25)), ALICE);
+        assertEquals(List.of("id=keep", "key=redact@builtin:secret"), summary(plan));
+    }
+
     @Test
     void typeTableCoversEveryTypeNameTheConfigAccepts() {
         Set<String> known = new java.util.HashSet<>();
