@@ -1671,6 +1671,13 @@ class MaskingRedTeamTest {
             String element = a.query("CREATE SCHEMA aj_s CREATE TABLE aj_x (id int) CREATE INDEX aj_xi ON aj_x "
                     + "(pg_temp.aj_t2(id))");
             assertTrue(refused(element) && element.contains("index"), element); // a schema's element
+            // A schema's element indexing a plain column, and rtree (PostgreSQL's old name for gist): no call.
+            String plainElement = a.query("CREATE SCHEMA aj_s2 CREATE TABLE aj_y (id int) CREATE INDEX aj_yi ON "
+                    + "aj_s2.aj_y (id)");
+            assertTrue(!refused(plainElement), plainElement);
+            a.query("CREATE TEMP TABLE aj_box (b box)");
+            String rtree = a.query("CREATE INDEX ON aj_box USING rtree (b)");
+            assertTrue(!refused(rtree) && !rtree.contains("ERROR"), rtree);
         }
     }
 

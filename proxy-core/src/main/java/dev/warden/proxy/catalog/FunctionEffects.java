@@ -155,7 +155,8 @@ final class FunctionEffects {
     }
 
     /** Index access methods: {@code USING gin (...)} reads as a call of {@code gin}. */
-    private static final Set<String> INDEX_METHODS = Set.of("btree", "hash", "gist", "gin", "spgist", "brin");
+    private static final Set<String> INDEX_METHODS = Set.of("btree", "hash", "gist", "gin", "spgist", "brin",
+            "rtree"); // rtree: PostgreSQL substitutes gist
 
     /**
      * Whether {@code f} (or a statement inside it) calls code a user made, or a name whose effect is not read (not
