@@ -154,9 +154,12 @@ final class FunctionEffects {
         return e != null && e.known() && e.userDefined() && !e.writes() && !e.dynamic();
     }
 
-    /** Index access methods: {@code USING gin (...)} reads as a call of {@code gin}. */
+    /**
+     * Index access methods and partitioning strategies: {@code USING gin (...)} and {@code PARTITION BY RANGE (a)}
+     * read as calls of {@code gin} and {@code range} (rtree: PostgreSQL substitutes gist).
+     */
     private static final Set<String> INDEX_METHODS = Set.of("btree", "hash", "gist", "gin", "spgist", "brin",
-            "rtree"); // rtree: PostgreSQL substitutes gist
+            "rtree", "range", "list");
 
     /**
      * Whether {@code f} (or a statement inside it) calls code a user made, or a name whose effect is not read (not
