@@ -117,12 +117,19 @@ public final class WardenHarness implements AutoCloseable {
      */
     public static WardenHarness startGuardingLedger() throws java.sql.SQLException {
         TestPostgres pg = TestPostgres.start();
-        try (java.sql.Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
-            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
-                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
-        }
+        onCluster(pg, "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
+                + "CREATE ROLE gw_login LOGIN; END IF; END$$");
         return start(pg, "  allow_plaintext_on_loopback: true\n", environmentAs("prod", true, "gw_login"),
                 unmaskedWithRules(LEDGER_KEPT));
+    }
+
+    /** Runs each statement on {@code pg}'s {@code postgres} database, as its superuser: roles, before Warden starts. */
+    public static void onCluster(TestPostgres pg, String... sqls) throws java.sql.SQLException {
+        try (java.sql.Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
+            for (String sql : sqls) {
+                s.execute(sql);
+            }
+        }
     }
 
     /**
@@ -131,10 +138,8 @@ public final class WardenHarness implements AutoCloseable {
      */
     public static WardenHarness startGuardingLedgerWithPreparedTransactions() throws java.sql.SQLException {
         TestPostgres pg = TestPostgres.startWithPreparedTransactions();
-        try (java.sql.Connection c = pg.connect("postgres"); java.sql.Statement s = c.createStatement()) {
-            s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
-                    + "CREATE ROLE gw_login LOGIN; END IF; END$$");
-        }
+        onCluster(pg, "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw_login') THEN "
+                + "CREATE ROLE gw_login LOGIN; END IF; END$$");
         WardenHarness w = start(pg, "  allow_plaintext_on_loopback: true\n", environmentAs("prod", true, "gw_login"),
                 unmaskedWithRules(LEDGER_KEPT));
         w.makeLedger();

@@ -196,6 +196,8 @@ public final class Analyzer {
                     // x := jsonb_populate_record(v, ...) in PL/pgSQL: a variable of any type (see TYPEOF_ANY)
                     facts = facts.withImplicitCalls(java.util.Set.of(LexicalAnalysis.TYPEOF_ANY));
                 }
+                // IF 0::oid OPERATOR(pg_temp.###) 'x'::bytea > 0 in a DO block: what its operators and casts run.
+                facts = facts.withImplicitCalls(found.implicitCalls());
             }
             if (!parse && !texts.isEmpty()) {
                 throw ColdParse.INSTANCE; // bodies are analysed on the worker pool, never on an event loop
@@ -245,13 +247,14 @@ public final class Analyzer {
                     out.addAll(statements(text, !standardConformingStrings, 1, true));
                 }
             }
-            java.util.Set<String> functions = found.functions();
+            java.util.Set<String> functions = new java.util.LinkedHashSet<>(found.functions());
             if (functions.stream().anyMatch(LexicalAnalysis::fillsItsFirstArgument)) {
                 // RETURN jsonb_populate_record(v, ...): v a parameter or a variable of any type (see TYPEOF_ANY),
                 // resolved through the catalog as the names of calls are.
-                functions = new java.util.LinkedHashSet<>(functions);
                 functions.add(LexicalAnalysis.TYPEOF_ANY);
             }
+            // IF a OPERATOR(pg_temp.###) b THEN: the operators and casts of its expressions, resolved likewise.
+            functions.addAll(found.implicitCalls());
             return new RoutineAnalysis(out, found.dynamic(), functions);
         } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
             return new RoutineAnalysis(List.of(), true, java.util.Set.of());
@@ -268,6 +271,19 @@ public final class Analyzer {
             statements = List.copyOf(statements);
             functions = java.util.Set.copyOf(functions);
         }
+    }
+
+    /**
+     * What a call of built-in {@code function} does when no text shows its arguments (an aggregate's transition
+     * function, an operator's or a cast's function): for one that changes something when called (set_config, the
+     * large-object writers, nextval ...), the statements a direct call with arguments unknown gives ({@code SELECT
+     * pg_catalog.set_config(NULL, NULL, NULL)}: a change of an unknown role; a write); for any other, none.
+     */
+    public List<StatementFacts> callWithUnknownArguments(String function) {
+        if (!FactsBuilder.WRITING_FUNCTIONS.contains(function)) {
+            return List.of();
+        }
+        return analyze("SELECT pg_catalog." + function + "(NULL, NULL, NULL)").statements();
     }
 
     /**

@@ -1038,6 +1038,12 @@ final class LexicalAnalysis {
             String named = constant ? target.value() : "?";
             role = role == null || role.equals(named) ? named : "?";
         }
+        if (namesSetConfigAsSupport(tokens)) {
+            // CREATE AGGREGATE ... (sfunc = set_config ...), CREATE OPERATOR ... (function = set_config): each call
+            // of it is set_config with arguments its text does not show, which may be role.
+            kinds.add(StatementKind.SET_ROLE);
+            role = "?";
+        }
         // CREATE/ALTER FUNCTION ... SET role = x runs the body as x; ALTER ROLE/DATABASE ... SET role = x starts
         // later sessions as x. Those SET clauses stand outside parentheses, before a routine's SQL-standard body
         // (BEGIN ATOMIC ..., RETURN ...), whose UPDATE ... SET role = may set a column named role; a rule's actions
@@ -1073,6 +1079,35 @@ final class LexicalAnalysis {
             role = role == null || role.equals(named) ? named : "?";
         }
         return kinds.isEmpty() ? null : new RoleBySetConfig(kinds, role);
+    }
+
+    /** The options of CREATE AGGREGATE and CREATE OPERATOR that name a function the object runs when used. */
+    private static final Set<String> SUPPORT_OPTIONS = Set.of("sfunc", "finalfunc", "combinefunc", "serialfunc",
+            "deserialfunc", "msfunc", "minvfunc", "mfinalfunc", "function", "procedure", "sfunc1", "finalfunc1");
+
+    /**
+     * Whether a CREATE names set_config as the function an aggregate or an operator runs ({@code sfunc =
+     * [pg_catalog.]set_config}).
+     */
+    private static boolean namesSetConfigAsSupport(List<Token> tokens) {
+        if (tokens.isEmpty() || !tokens.get(0).isWord("create")) {
+            return false;
+        }
+        for (int k = 2; k < tokens.size(); k++) {
+            if (!tokens.get(k).isIdentifier() || !tokens.get(k).value().equals("set_config")) {
+                continue;
+            }
+            int eq = k - 1;
+            if (eq >= 2 && tokens.get(eq).isOp(".") && tokens.get(eq - 1).isIdentifier()) {
+                eq -= 2;
+            }
+            Token option = eq >= 1 ? tokens.get(eq - 1) : null;
+            if (tokens.get(eq).isOp("=") && option != null && option.isIdentifier()
+                    && SUPPORT_OPTIONS.contains(option.value())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code CREATE [OR REPLACE] RULE}. */

@@ -21,14 +21,20 @@ import java.util.Set;
 final class RoutineBodies {
 
     /**
-     * Statement texts found in a body, whether it also runs SQL built at run time, and the functions its
-     * expressions call ({@code RETURN f()}, {@code x := f()}, {@code IF f() THEN}).
+     * Statement texts found in a body, whether it also runs SQL built at run time, the functions its
+     * expressions call ({@code RETURN f()}, {@code x := f()}, {@code IF f() THEN}), and what they call without
+     * naming a function ({@code op:}, {@code cast:} ... keys, see {@code LexicalAnalysis.implicitCalls}): an operator
+     * in an IF condition runs its function as one in a statement does.
      */
-    record Found(List<String> statements, boolean dynamic, java.util.Set<String> functions) {
+    record Found(List<String> statements, boolean dynamic, java.util.Set<String> functions,
+                 java.util.Set<String> implicitCalls) {
         Found(List<String> statements, boolean dynamic) {
-            this(statements, dynamic, java.util.Set.of());
+            this(statements, dynamic, java.util.Set.of(), java.util.Set.of());
         }
     }
+
+    /** PL/pgSQL's own punctuation, which the lexer reads as operators: no operator of the server. */
+    private static final Set<String> PLPGSQL_PUNCTUATION = Set.of("op::=", "op:..");
 
     /** Beyond this many statements, or this much text, a body is not followed further: it counts as dynamic. */
     private static final int MAX_STATEMENTS = 2000;
@@ -63,14 +69,17 @@ final class RoutineBodies {
         }
         java.util.LinkedHashSet<String> statements = new java.util.LinkedHashSet<>();
         java.util.Set<String> functions = new java.util.LinkedHashSet<>();
+        java.util.Set<String> implicit = new java.util.LinkedHashSet<>();
         boolean dynamic = false;
         for (boolean scs : new boolean[] {true, false}) {
             Found f = plpgsql(body, scs);
             statements.addAll(f.statements());
             functions.addAll(f.functions());
+            implicit.addAll(f.implicitCalls());
             dynamic |= f.dynamic();
         }
-        return new Found(new ArrayList<>(statements), dynamic, functions);
+        implicit.removeAll(PLPGSQL_PUNCTUATION);
+        return new Found(new ArrayList<>(statements), dynamic, functions, implicit);
     }
 
     private static Found plpgsql(String body, boolean scs) {
@@ -80,6 +89,8 @@ final class RoutineBodies {
         boolean dynamic = lexed.unterminated();
         java.util.Set<String> functions = new java.util.LinkedHashSet<>();
         LexicalAnalysis.functionCalls(tokens, functions);
+        java.util.Set<String> implicit = new java.util.LinkedHashSet<>();
+        LexicalAnalysis.implicitCalls(tokens, implicit);
         java.util.Set<String> ownCursors = ownCursors(tokens);
         List<int[]> spans = new ArrayList<>();
         long found = 0;
@@ -139,13 +150,13 @@ final class RoutineBodies {
             out.add(text);
             spans.add(new int[] {t.start(), tokens.get(end - 1).end()});
         }
-        sequenceCalls(body, tokens, out);
+        writingCalls(body, tokens, out);
         assignedExpressions(body, tokens, spans, out);
         declaredTypes(body, tokens, out);
         spans.sort(java.util.Comparator.comparingInt(span -> span[0]));
         expressionsWithFrom(body, tokens, spans, out);
         expressionReads(body, tokens, spans, out);
-        return new Found(out, dynamic, functions);
+        return new Found(out, dynamic, functions, implicit);
     }
 
     /**
@@ -334,21 +345,28 @@ final class RoutineBodies {
     }
 
     /**
-     * Each nextval and setval call of a body, as a statement of its own ({@code SELECT nextval($1)}): in an
-     * expression outside any statement ({@code RETURN nextval($1)}, {@code n := setval(s, v)}) it changes its
-     * sequence as much as in one, and the analysis of that statement says which sequence (any, for a parameter or
-     * a variable). A call inside a statement is listed twice, which changes nothing.
+     * Each call of a built-in that changes something when called ({@link FactsBuilder#WRITING_FUNCTIONS}: set_config,
+     * the large-object writers, nextval, pg_notify, advisory locks ...), as a statement of its own ({@code SELECT
+     * set_config('role', 'x', false)}): PL/pgSQL evaluates every expression as a SELECT (an IF or WHILE condition,
+     * ASSERT, RAISE's arguments, a FOR loop's bounds, a DEFAULT, CASE, EXIT WHEN ...), so the call does there what
+     * it does in a statement, and the analysis of that statement says what (a role change, a write, which sequence).
+     * The text of an expression is not needed: the call is found wherever it stands. A call inside a statement is
+     * listed twice, which changes nothing. Attribute notation ({@code (x).lo_unlink}) is such a call too.
      */
-    private static void sequenceCalls(String body, List<Token> tokens, List<String> out) {
-        for (int i = 0; i + 1 < tokens.size(); i++) {
+    private static void writingCalls(String body, List<Token> tokens, List<String> out) {
+        for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
-            if (!t.isIdentifier() || !LexicalAnalysis.SEQUENCE_CHANGERS.contains(t.value())
-                    || !tokens.get(i + 1).isOp("(")) {
+            if (!t.isIdentifier() || !FactsBuilder.WRITING_FUNCTIONS.contains(t.value())) {
                 continue;
             }
-            int close = LexicalAnalysis.closingParen(tokens, i + 1);
-            int end = close < 0 ? body.length() : tokens.get(close).end();
-            out.add("SELECT " + body.substring(t.start(), end));
+            if (i + 1 < tokens.size() && tokens.get(i + 1).isOp("(")) {
+                int close = LexicalAnalysis.closingParen(tokens, i + 1);
+                int end = close < 0 ? body.length() : tokens.get(close).end();
+                out.add("SELECT " + body.substring(t.start(), end));
+            } else if (i >= 2 && tokens.get(i - 1).isOp(".") && tokens.get(i - 2).isOp(")")) {
+                // (x).f is f(x): the argument is whatever the parentheses hold, read as the statement's own.
+                out.add("SELECT pg_catalog." + t.value() + "(NULL)");
+            }
         }
     }
 

@@ -672,6 +672,70 @@ class AnalyzerTest {
         assertEquals(Set.of("lo_from_bytea"), one("SELECT U&\"lo_from_bytea\" (0, 'x')").functions());
     }
 
+    /**
+     * An attacker's pass (finding 2): PL/pgSQL evaluates every expression as a SELECT, but only a body's statements
+     * and assignments were judged, so set_config('role', ...) in an IF condition, a DEFAULT, RAISE's arguments,
+     * ASSERT, a WHILE condition or a FOR loop's bound switched the role under a DO the role rule never saw.
+     */
+    @Test
+    void setConfigInEveryPlpgsqlExpressionIsARoleChange() {
+        String call = "set_config('role', 'shop_readwrite', false)";
+        for (String body : List.of("BEGIN IF " + call + " IS NOT NULL THEN NULL; END IF; END",
+                "BEGIN IF false THEN NULL; ELSIF " + call + " IS NULL THEN NULL; END IF; END",
+                "DECLARE x text DEFAULT " + call + "; BEGIN END",
+                "BEGIN RAISE NOTICE '%', " + call + "; END",
+                "BEGIN ASSERT " + call + " IS NOT NULL; END",
+                "BEGIN WHILE " + call + " IS NULL LOOP EXIT; END LOOP; END",
+                "BEGIN FOR i IN 1..length(" + call + ") LOOP NULL; END LOOP; END",
+                "BEGIN LOOP EXIT WHEN " + call + " IS NOT NULL; END LOOP; END",
+                "BEGIN CASE " + call + " WHEN 'x' THEN NULL; ELSE NULL; END CASE; END",
+                "DECLARE x text; BEGIN x := " + call + "; END")) {
+            StatementFacts f = one("DO $$" + body + "$$");
+            assertTrue(f.allStatements().stream().anyMatch(s -> s.innerKinds().contains(StatementKind.SET_ROLE)
+                    && s.roleTarget().equals(Optional.of("shop_readwrite"))), body + ": " + f.allStatements());
+        }
+        StatementFacts lo = one("DO $$BEGIN IF lo_from_bytea(0, 'x') > 0 THEN NULL; END IF; END$$");
+        assertTrue(lo.nested().stream().anyMatch(s -> s.kind() == StatementKind.SELECT && s.writes()),
+                lo.nested().toString());
+        // An operator in a condition runs its function as one in a statement does: the catalog says which.
+        assertTrue(one("DO $$BEGIN IF 0::oid OPERATOR(pg_temp.###) 'x'::bytea > 0 THEN NULL; END IF; END$$")
+                .implicitCalls().contains("op:###"));
+        Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody("plpgsql",
+                "BEGIN IF a OPERATOR(s.###) b THEN RETURN 1; END IF; RETURN 0; END", true);
+        assertTrue(body.functions().contains("op:###"), body.functions().toString());
+    }
+
+    /** Conditions that call harmless built-ins (length, now, coalesce, format) list no write and no role change. */
+    @Test
+    void harmlessBuiltInsInPlpgsqlExpressionsChangeNothing() {
+        StatementFacts f = one("DO $$DECLARE n int DEFAULT length('abc'); BEGIN IF now() IS NOT NULL AND "
+                + "coalesce(n, 0) > 0 THEN RAISE NOTICE '%', format('%s', n); END IF; "
+                + "PERFORM set_config('search_path', 'public', false); END$$");
+        assertTrue(f.allStatements().stream().noneMatch(s -> s.innerKinds().contains(StatementKind.SET_ROLE)),
+                f.allStatements().toString());
+        assertTrue(f.nested().stream().noneMatch(s -> s.kind() == StatementKind.SELECT && s.unparsed()),
+                f.nested().toString());
+    }
+
+    /**
+     * Finding 3: an aggregate or an operator whose function is set_config runs it with arguments its text does not
+     * show: creating one is a role change of an unknown role, as {@code SELECT set_config(x, y, false)} is.
+     */
+    @Test
+    void anAggregateOrOperatorRunningSetConfigIsARoleChange() {
+        for (String sql : List.of(
+                "CREATE AGGREGATE pg_temp.agg(text, boolean) (sfunc = set_config, stype = text, initcond = 'role')",
+                "CREATE AGGREGATE agg(text, boolean) (SFUNC = pg_catalog.set_config, STYPE = text)",
+                "CREATE OPERATOR pg_temp.### (leftarg = text, rightarg = text, function = set_config)")) {
+            StatementFacts f = one(sql);
+            assertTrue(f.innerKinds().contains(StatementKind.SET_ROLE), sql);
+            assertEquals(Optional.of("?"), f.roleTarget(), sql);
+        }
+        assertFalse(one("CREATE AGGREGATE agg(int) (sfunc = int4pl, stype = int)").innerKinds()
+                .contains(StatementKind.SET_ROLE));
+        assertFalse(one("CREATE TABLE set_config_log (set_config text)").innerKinds().contains(StatementKind.SET_ROLE));
+    }
+
     @Test
     void doBlockWritesAndIsNotAnalysedFurther() {
         StatementFacts f = one("DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$");

@@ -55,4 +55,18 @@ class RoutineBodiesTest {
                 + "extract(year FROM now()); END IF; END");
         assertFalse(found.stream().anyMatch(s -> s.contains("FROM b") || s.contains("year FROM")), found.toString());
     }
+
+    /** A call of a built-in that changes something is a statement of its own wherever the body's expression stands. */
+    @Test
+    void aWritingBuiltInCalledInAnyExpressionIsAStatement() {
+        List<String> found = statements("BEGIN IF lo_from_bytea(0, 'x') > 0 AND set_config('role', r, false) "
+                + "IS NOT NULL THEN RETURN i; END IF; FOR k IN 1..pg_advisory_lock(1)::text::int LOOP END LOOP; "
+                + "IF (42::oid).lo_unlink = 1 THEN NULL; END IF; RETURN i; END");
+        for (String call : List.of("SELECT lo_from_bytea(0, 'x')", "SELECT set_config('role', r, false)",
+                "SELECT pg_advisory_lock(1)", "SELECT pg_catalog.lo_unlink(NULL)")) {
+            assertTrue(found.contains(call), call + " in " + found);
+        }
+        assertFalse(statements("BEGIN IF length(now()::text) > 0 THEN NULL; END IF; END").stream()
+                .anyMatch(s -> s.contains("length") || s.contains("now")));
+    }
 }

@@ -26,7 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * function of a type named with modifiers ({@code typmod:}), the types of what the names of a statement that
  * fills a value of an unnamed type give ({@code typeof:}), and the domain check ALTER DOMAIN ... VALIDATE CONSTRAINT
  * names ({@code domcheck:}) take on the effects of the user functions
- * that implement them, and aggregates those of their support functions. A name the catalog does not know counts as a write: the server
+ * that implement them, and aggregates those of their support functions; a built-in one of those that changes
+ * something when called (set_config, lo_from_bytea ...) gives what a direct call of it with unknown arguments gives
+ * (see {@link Union#addBuiltInCall}). A name the catalog does not know counts as a write: the server
  * refuses the call unless the function is created first, and a function created through Warden was judged by
  * its body where it was written (the analysis nests a CREATE FUNCTION's body).
  *
@@ -293,9 +295,7 @@ final class FunctionEffects {
         Set<String> implicit = new HashSet<>();
         Set<String> functions = new HashSet<>();
         for (String n : names) {
-            (n.startsWith("op:") || n.startsWith("cast:") || n.startsWith("attr:") || n.startsWith("coltype:")
-                    || n.startsWith("evt:") || n.startsWith("typmod:") || n.startsWith("opclass:")
-                    || n.startsWith("typeof:") || n.startsWith("domcheck:") ? implicit : functions).add(n);
+            (isImplicitCall(n) ? implicit : functions).add(n);
         }
         Map<String, Set<String>> implementing = implicit.isEmpty() ? Map.of() : implicitCalls(connection, implicit);
         long now = System.nanoTime();
@@ -312,10 +312,25 @@ final class FunctionEffects {
             Union union = new Union();
             for (String fn : implementing.getOrDefault(key, Set.of())) {
                 union.add(fn, false);
-                union.addSequenceChange(fn, analyzer);
+                union.addBuiltInCall(fn, analyzer);
             }
             effects.put(key, new Effect(true, union.writes, union.dynamic, List.copyOf(union.statements), now));
         }
+    }
+
+    /** Whether {@code key} names what an operator, a cast ... runs ({@code op:}, {@code cast:} ...), not a function. */
+    private static boolean isImplicitCall(String key) {
+        return key.startsWith("op:") || key.startsWith("cast:") || key.startsWith("attr:") || key.startsWith("coltype:")
+                || key.startsWith("evt:") || key.startsWith("typmod:") || key.startsWith("opclass:")
+                || key.startsWith("typeof:") || key.startsWith("domcheck:");
+    }
+
+    /**
+     * The effect key of a name a body's expressions call: a function by its last part (see {@link #unqualified}),
+     * an implicit call ({@code coltype:t.c}, {@code op:###}) as it is.
+     */
+    private static String bodyCallKey(String name) {
+        return isImplicitCall(name) ? name : unqualified(name);
     }
 
     /** What several callees do together, as the effect of the one that calls them. */
@@ -325,23 +340,30 @@ final class FunctionEffects {
         final List<StatementFacts> statements = new ArrayList<>();
 
         /**
-         * Adds the effect of {@code name}. A name not loaded counts as dynamic; one the catalog does not know
-         * counts as a write when {@code unknownWrites}, else as dynamic.
+         * When {@code name}, run by an operator, a cast or an aggregate, is a built-in that changes something when
+         * called (set_config, lo_from_bytea, nextval ...): what a direct call of it does with arguments no text shows
+         * ({@link Analyzer#callWithUnknownArguments}), a write, and for set_config a change of an unknown role,
+         * which the role-escalation rule refuses as it refuses {@code SELECT set_config(x, y, false)}. A built-in
+         * counts as no effect of its own (see {@link #loadFunctions}): its effect is what its arguments make it,
+         * and here nothing names them.
          */
-        /**
-         * When {@code name}, run by an operator, a cast or an aggregate, is nextval or setval: the sequence is the
-         * value the statement gives it, which no text names, so any sequence (see {@code TableRef.ANY_RELATION}).
-         */
-        void addSequenceChange(String name, Analyzer analyzer) {
-            if (name.equals("nextval") || name.equals("setval")) {
+        void addBuiltInCall(String name, Analyzer analyzer) {
+            List<StatementFacts> call = analyzer.callWithUnknownArguments(name);
+            if (!call.isEmpty()) {
                 writes = true;
-                statements.addAll(analyzer.analyze(name.equals("nextval") ? "SELECT pg_catalog.nextval(NULL)"
-                        : "SELECT pg_catalog.setval(NULL, NULL)").statements());
+                statements.addAll(call);
             }
         }
 
+        /**
+         * Adds the effect of {@code name}. A name not loaded counts as dynamic; one the catalog does not know
+         * counts as a write when {@code unknownWrites}, else as dynamic.
+         */
         void add(String name, boolean unknownWrites) {
             Effect e = effects.get(name);
+            if (e != null && !e.known() && KEYWORDS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                return; // coalesce(...), greatest(...) in a PL/pgSQL expression: syntax, as withEffects reads it
+            }
             if (e == null || (!e.known() && !unknownWrites)) {
                 dynamic = true;
             } else if (!e.known()) {
@@ -547,7 +569,7 @@ final class FunctionEffects {
                 }
                 Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody(r.language(), r.body(), true);
                 bodies.put(name + "#" + r.oid(), body);
-                body.functions().forEach(fn -> want.accept(unqualified(fn)));
+                body.functions().forEach(fn -> want.accept(bodyCallKey(fn)));
                 for (StatementFacts s : body.statements()) {
                     for (StatementFacts t : s.allStatements()) {
                         calls(t).forEach(want);
@@ -584,7 +606,7 @@ final class FunctionEffects {
                     if (!tooDeep) {
                         union.add(fn, false);
                     }
-                    union.addSequenceChange(fn, analyzer);
+                    union.addBuiltInCall(fn, analyzer);
                 }
                 if (r.body() == null && !r.language().equals("c") && !r.language().equals("internal")) {
                     // pltcl, plperl, plpython, plv8...: code Warden cannot read can run any SQL.
@@ -596,10 +618,11 @@ final class FunctionEffects {
                 }
                 union.dynamic |= body.dynamic();
                 for (String fn : body.functions()) {
-                    // Calls in PL/pgSQL expressions (RETURN f(), x := f()), outside any statement.
+                    // Calls in PL/pgSQL expressions (RETURN f(), x := f(), IF a OPERATOR(s.###) b), outside any
+                    // statement. (A built-in's own effect is in the statements: see RoutineBodies.writingCalls.)
                     union.dynamic |= tooDeep;
                     if (!tooDeep) {
-                        union.add(unqualified(fn), true);
+                        union.add(bodyCallKey(fn), true);
                     }
                 }
                 for (StatementFacts s : body.statements()) {

@@ -1,0 +1,193 @@
+package dev.warden.proxy;
+
+import dev.warden.testkit.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.warden.proxy.WardenHarness.run;
+import static dev.warden.proxy.WardenHarness.scalar;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * An attacker's pass on a live demo: built-ins that change something (set_config, lo_from_bytea) reached other than
+ * by a call in a statement. PL/pgSQL evaluates every expression (IF, WHILE, ASSERT, RAISE, a DEFAULT, a FOR loop's
+ * bounds) as a SELECT, and an aggregate or an operator runs its support function on every use; Warden judged none
+ * of those calls. {@code staging} keeps the baseline (role changes refused); {@code prod} (production) and
+ * {@code reviewed} (not production: it lets through what Warden cannot parse) refuse every write. All
+ * log in as {@code bi_login}, which may SET ROLE {@code bi_rw}: each probe checks what the server did (the session's
+ * current_user, the large objects that exist).
+ */
+class BuiltInEffectsThroughWardenTest {
+
+    static WardenHarness warden;
+
+    private static final String WRITES = "{ name: prod-writes-refused, environments: [prod, reviewed], "
+            + "match: { writes: true }, action: block }";
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestPostgres pg = TestPostgres.start();
+        WardenHarness.onCluster(pg, "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bi_login') THEN "
+                + "CREATE ROLE bi_login LOGIN; END IF; IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bi_rw') "
+                + "THEN CREATE ROLE bi_rw NOLOGIN; END IF; END$$", "GRANT bi_rw TO bi_login");
+        warden = WardenHarness.start(pg, "  allow_plaintext_on_loopback: true\n",
+                WardenHarness.environmentAs("staging", false, "bi_login")
+                        + WardenHarness.environmentAs("prod", true, "bi_login")
+                        + WardenHarness.environmentAs("reviewed", false, "bi_login"),
+                WardenHarness.unmaskedWithRules(WRITES));
+        // Made by another identity (the owner, directly): the call is what must be judged.
+        warden.directly(
+                "CREATE FUNCTION public.bi_peek(i int) RETURNS int STABLE LANGUAGE plpgsql AS $$ BEGIN "
+                        + "IF lo_from_bytea(0, 'x') > 0 AND set_config('role', 'bi_rw', false) IS NOT NULL THEN "
+                        + "RETURN i; END IF; RETURN i; END $$",
+                "CREATE FUNCTION public.bi_role(i int) RETURNS int STABLE LANGUAGE plpgsql AS $$ BEGIN "
+                        + "IF set_config('role', 'bi_rw', false) IS NOT NULL THEN RETURN i; END IF; RETURN i; END $$",
+                "CREATE FUNCTION public.bi_lo(i int) RETURNS int STABLE LANGUAGE plpgsql AS $$ BEGIN "
+                        + "ASSERT lo_from_bytea(0, 'x') > 0; RETURN i; END $$",
+                "CREATE AGGREGATE public.bi_agg(text, boolean) (sfunc = set_config, stype = text, initcond = 'role')",
+                "CREATE AGGREGATE public.bi_mklo(bytea) (sfunc = lo_from_bytea, stype = oid, initcond = '0')",
+                "CREATE OPERATOR public.### (leftarg = oid, rightarg = bytea, function = lo_from_bytea)",
+                "CREATE FUNCTION public.bi_opcall() RETURNS int STABLE LANGUAGE plpgsql AS $$ BEGIN "
+                        + "IF 0::oid OPERATOR(public.###) 'in a condition'::bytea > 0 THEN RETURN 1; END IF; "
+                        + "RETURN 0; END $$",
+                "CREATE FUNCTION public.bi_fine(i int) RETURNS int STABLE LANGUAGE plpgsql AS $$ "
+                        + "DECLARE n int DEFAULT length(format('%s', i)); BEGIN "
+                        + "IF n > 0 AND coalesce(now(), now()) IS NOT NULL THEN RETURN i + n; END IF; "
+                        + "WHILE n > 5 LOOP n := n - 1; END LOOP; RETURN i; END $$",
+                "CREATE AGGREGATE public.bi_sum(int) (sfunc = int4pl, stype = int, initcond = '0')",
+                "CREATE OPERATOR public.@+@ (leftarg = int, rightarg = int, function = int4pl)");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (warden != null) {
+            warden.close();
+        }
+    }
+
+    private static Connection session(String environment) throws SQLException {
+        return warden.connect(environment, WardenHarness.USER, warden.token(),
+                "preferQueryMode=simple&assumeMinServerVersion=12");
+    }
+
+    private static long largeObjects() throws SQLException {
+        try (Connection c = warden.direct()) {
+            return Long.parseLong(scalar(c, "SELECT count(*) FROM pg_largeobject_metadata"));
+        }
+    }
+
+    /**
+     * Runs {@code sql} in {@code c}; a failure when Warden let it run, refused it otherwise than with 42501 (and
+     * {@code rule}, when not null), the session's role changed or a large object was made.
+     */
+    private static String refused(Connection c, String sql, String rule) throws SQLException {
+        long before = largeObjects();
+        String error = run(c, sql);
+        String user = scalar(c, "SELECT current_user");
+        long made = largeObjects() - before;
+        if (error == null || !error.startsWith("42501") || (rule != null && !error.contains("\"" + rule + "\""))
+                || !user.equals("bi_login") || made != 0) {
+            return sql + ": Warden " + (error == null ? "let it run" : error) + "; current_user = " + user + ", "
+                    + made + " large object(s) made";
+        }
+        return null;
+    }
+
+    private static void collect(List<String> failures, String failure) {
+        if (failure != null) {
+            failures.add(failure);
+        }
+    }
+
+    /** Finding 2: set_config('role', ...) in every form of PL/pgSQL expression of a DO block (staging allows DO). */
+    @Test
+    void aRoleSwitchInAnyExpressionOfADoBlockIsRefused() throws SQLException {
+        String call = "set_config('role', 'bi_rw', false)";
+        List<String> failures = new ArrayList<>();
+        try (Connection c = session("staging")) {
+            for (String body : List.of("BEGIN IF " + call + " IS NOT NULL THEN NULL; END IF; END",
+                    "DECLARE x text DEFAULT " + call + "; BEGIN END",
+                    "BEGIN RAISE NOTICE '%', " + call + "; END",
+                    "BEGIN ASSERT " + call + " IS NOT NULL; END",
+                    "BEGIN WHILE " + call + " IS NULL LOOP END LOOP; END",
+                    "BEGIN FOR i IN 1..length(" + call + ") LOOP NULL; END LOOP; END",
+                    "BEGIN LOOP EXIT WHEN " + call + " IS NOT NULL; END LOOP; END",
+                    "DECLARE x text; BEGIN x := " + call + "; END")) {
+                collect(failures, refused(c, "DO $$ " + body + " $$", "role-escalation"));
+            }
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    /**
+     * Finding 2 in production: a function whose IF condition calls lo_from_bytea and set_config, made by another
+     * identity, then called in a SELECT. Before, the call ran unasked (audited as a SELECT writing nothing), made a
+     * large object and switched the role.
+     */
+    @Test
+    void aFunctionWhoseConditionWritesOrSwitchesTheRoleIsJudgedWhenCalled() throws SQLException {
+        List<String> failures = new ArrayList<>();
+        try (Connection c = session("prod")) {
+            collect(failures, refused(c, "SELECT public.bi_peek(1)", null));
+            collect(failures, refused(c, "SELECT public.bi_role(1)", null));
+            collect(failures, refused(c, "SELECT public.bi_lo(1)", "prod-writes-refused"));
+        }
+        try (Connection c = session("staging")) {
+            collect(failures, refused(c, "SELECT public.bi_role(1)", "role-escalation"));
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    /**
+     * Finding 3: an aggregate whose transition function is set_config or lo_from_bytea, and an operator whose
+     * function is lo_from_bytea (in a statement, and in a function's IF condition), run those built-ins on every use.
+     */
+    @Test
+    void anAggregateOrOperatorRunningAWritingBuiltInIsJudgedAsThatCall() throws SQLException {
+        List<String> failures = new ArrayList<>();
+        try (Connection c = session("staging")) {
+            collect(failures, refused(c, "SELECT public.bi_agg('bi_rw', false)", "role-escalation"));
+            collect(failures, refused(c, "CREATE AGGREGATE pg_temp.agg(text, boolean) (sfunc = set_config, "
+                    + "stype = text, initcond = 'role')", "role-escalation"));
+        }
+        try (Connection c = session("prod")) {
+            collect(failures, refused(c, "SELECT public.bi_agg('bi_rw', false)", null));
+            collect(failures, refused(c, "SELECT public.bi_mklo('hidden write')", "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT public.bi_opcall()", "prod-writes-refused"));
+        }
+        try (Connection c = session("reviewed")) {
+            // (Production refuses this text before any of that: Warden's parser does not read OPERATOR(...).)
+            collect(failures, refused(c, "SELECT 0::oid OPERATOR(public.###) 'via operator'::bytea",
+                    "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT public.bi_mklo('hidden write')", "prod-writes-refused"));
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    /** No false refusals: harmless built-ins in conditions, and aggregates and operators over harmless built-ins. */
+    @Test
+    void harmlessBuiltInsInBodiesAggregatesAndOperatorsAreAllowed() throws SQLException {
+        try (Connection c = session("staging")) {
+            assertEquals(null, run(c, "DO $$ DECLARE n int DEFAULT length('abc'); BEGIN "
+                    + "IF now() IS NOT NULL AND coalesce(n, 0) > 0 THEN RAISE NOTICE '%', format('%s', n); END IF; "
+                    + "FOR i IN 1..length('ab') LOOP ASSERT i > 0; END LOOP; "
+                    + "PERFORM set_config('application_name', 'x', false); END $$"));
+            assertEquals("bi_login", scalar(c, "SELECT current_user"));
+        }
+        try (Connection c = session("prod")) {
+            assertEquals("2", scalar(c, "SELECT public.bi_fine(1)"));
+            assertEquals("6", scalar(c, "SELECT public.bi_sum(x) FROM generate_series(1, 3) x"));
+            assertEquals("bi_login", scalar(c, "SELECT current_user"));
+        }
+        try (Connection c = session("reviewed")) {
+            assertEquals("3", scalar(c, "SELECT 1::int OPERATOR(public.@+@) 2"));
+            assertEquals("6", scalar(c, "SELECT public.bi_sum(x) FROM generate_series(1, 3) x"));
+        }
+    }
+}
