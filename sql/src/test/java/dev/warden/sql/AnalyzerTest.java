@@ -689,7 +689,11 @@ class AnalyzerTest {
                 "BEGIN FOR i IN 1..length(" + call + ") LOOP NULL; END LOOP; END",
                 "BEGIN LOOP EXIT WHEN " + call + " IS NOT NULL; END LOOP; END",
                 "BEGIN CASE " + call + " WHEN 'x' THEN NULL; ELSE NULL; END CASE; END",
-                "DECLARE x text; BEGIN x := " + call + "; END")) {
+                "DECLARE x text; BEGIN x := " + call + "; END",
+                "BEGIN IF pg_catalog.set_config('role', 'shop_readwrite', false) IS NULL THEN NULL; END IF; END",
+                "BEGIN IF \"set_config\"('role', 'shop_readwrite', false) IS NULL THEN NULL; END IF; END",
+                "BEGIN IF U&\"!0073et_config\" UESCAPE '!' ('role', 'shop_readwrite', false) IS NULL THEN NULL; "
+                        + "END IF; END")) {
             StatementFacts f = one("DO $$" + body + "$$");
             assertTrue(f.allStatements().stream().anyMatch(s -> s.innerKinds().contains(StatementKind.SET_ROLE)
                     && s.roleTarget().equals(Optional.of("shop_readwrite"))), body + ": " + f.allStatements());
