@@ -20,22 +20,22 @@ final class MessageText {
     static final String REDACTED = "[redacted]";
 
     /** {@code ...: "value"} ending a message (invalid input syntax, malformed literal, invalid enum value...). */
-    private static final Pattern TRAILING_QUOTED = Pattern.compile(
+    static final Pattern TRAILING_QUOTED = Pattern.compile(
             "((?:invalid input syntax|invalid input value|malformed|invalid|value too long|could not parse|"
                     + "unrecognized|incorrect|cannot cast|date/time field value out of range|"
                     + "time zone|invalid byte sequence)[^\\n]*?: )\"(.*)\"", Pattern.DOTALL);
-    private static final Pattern VALUE_OUT_OF_RANGE = Pattern.compile(
+    static final Pattern VALUE_OUT_OF_RANGE = Pattern.compile(
             "(value |Token |string |number |numeric field value |input |character |date |timestamp |time |"
                     + "interval |bit string |field value )\"(.*?)\"(?= is | must | does | out of | too | for |$)",
             Pattern.DOTALL);
-    private static final Pattern KEY_VALUES = Pattern.compile("(Key \\((?:[^()]|\\([^()]*\\))*\\)=\\()(.*)(\\))",
+    static final Pattern KEY_VALUES = Pattern.compile("(Key \\((?:[^()]|\\([^()]*\\))*\\)=\\()(.*)(\\))",
             Pattern.DOTALL);
-    private static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
+    static final Pattern FAILING_ROW = Pattern.compile("(Failing row contains \\()(.*)(\\))",
             Pattern.DOTALL);
     /** A row no partition takes: {@code Partition key of the failing row contains (cols) = (vals).} */
-    private static final Pattern PARTITION_KEY = Pattern.compile(
+    static final Pattern PARTITION_KEY = Pattern.compile(
             "(failing row contains \\(.*?\\) = \\()(.*)(\\))", Pattern.DOTALL);
-    private static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
+    static final Pattern PARAMETER = Pattern.compile("(\\$\\d+ = )'((?:[^']|'')*)'");
     /** JSON's CONTEXT line quotes the input up to the error: {@code JSON data, line 1: value...}. */
     private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
     /**
@@ -85,17 +85,192 @@ final class MessageText {
         return out.equals(text) ? text : out;
     }
 
-    private static String echoed(String text) {
+    /**
+     * The echoed values redacted. The patterns above say what is redacted; each is found here by a scan whose cost is
+     * the text's length: the regular expressions retried every occurrence of their opening words and read to the
+     * text's end each time (a masked identity's error text of 20,000 {@code Failing row contains (} took 67 s on an
+     * event loop, 15,000 {@code invalid} 17 s), and {@link #KEY_VALUES} and {@link #PARAMETER} overflowed the stack
+     * on a long value (the session was dropped). EchoedValuesTest compares each scan with its pattern.
+     */
+    static String echoed(String text) {
         String out = text;
-        out = replaceGroup(out, TRAILING_QUOTED, 2, "\"" + REDACTED + "\"", true);
-        out = replaceGroup(out, VALUE_OUT_OF_RANGE, 2, "\"" + REDACTED + "\"", true);
-        out = replaceGroup(out, KEY_VALUES, 2, REDACTED, false);
-        out = replaceGroup(out, FAILING_ROW, 2, REDACTED, false);
-        out = replaceGroup(out, PARTITION_KEY, 2, REDACTED, false);
-        out = replaceGroup(out, PARAMETER, 2, "'" + REDACTED + "'", true);
+        out = replaceSpans(out, MessageText::trailingQuoted, "\"" + REDACTED + "\"");
+        out = replaceSpans(out, MessageText::valueOutOfRange, "\"" + REDACTED + "\"");
+        out = replaceSpans(out, MessageText::keyValues, REDACTED);
+        out = replaceSpans(out, (t, from) -> toLastParenthesis(t, from, "Failing row contains (", null), REDACTED);
+        out = replaceSpans(out, (t, from) -> toLastParenthesis(t, from, "failing row contains (", ") = ("),
+                REDACTED);
+        out = replaceSpans(out, MessageText::parameter, "'" + REDACTED + "'");
         out = replaceGroup(out, JSON_DATA, 2, REDACTED, false);
         out = replaceGroup(out, XML_INPUT, 2, REDACTED, false);
         return out;
+    }
+
+    /** The next span to replace at or after {@code from}, as {@code {start, end}}, or null when there is none. */
+    @FunctionalInterface
+    interface SpanFinder {
+        int[] next(String text, int from);
+    }
+
+    private static String replaceSpans(String text, SpanFinder finder, String replacement) {
+        int[] span = finder.next(text, 0);
+        if (span == null) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        int copied = 0;
+        while (span != null) {
+            out.append(text, copied, span[0]).append(replacement);
+            copied = span[1];
+            span = copied < text.length() ? finder.next(text, copied) : null;
+        }
+        return out.append(text, copied, text.length()).toString();
+    }
+
+    /** The words {@link #TRAILING_QUOTED} starts with. */
+    private static final Pattern TRAILING_WORDS = Pattern.compile("invalid input syntax|invalid input value|"
+            + "malformed|invalid|value too long|could not parse|unrecognized|incorrect|cannot cast|"
+            + "date/time field value out of range|time zone|invalid byte sequence");
+
+    /**
+     * {@link #TRAILING_QUOTED}: after its words, the first {@code : "} on their line opens the value, which runs to
+     * the text's last quote. With no such quote after the first opening, no later opening has one either.
+     */
+    static int[] trailingQuoted(String text, int from) {
+        Matcher words = TRAILING_WORDS.matcher(text);
+        int at = from;
+        while (at < text.length() && words.find(at)) {
+            int line = text.indexOf('\n', words.end());
+            int lineEnd = line < 0 ? text.length() : line;
+            int open = text.indexOf(": \"", words.end());
+            if (open >= 0 && open < lineEnd) {
+                int last = text.lastIndexOf('"');
+                return last >= open + 3 ? new int[] {open + 2, last + 1} : null;
+            }
+            if (line < 0) {
+                return null;
+            }
+            at = line + 1; // another occurrence on this line finds the same opening, or none
+        }
+        return null;
+    }
+
+    /** The words {@link #VALUE_OUT_OF_RANGE} starts with, and the value's opening quote. */
+    private static final Pattern VALUE_WORDS = Pattern.compile("(?:value |Token |string |number |numeric field value "
+            + "|input |character |date |timestamp |time |interval |bit string |field value )\"");
+    private static final String[] VALUE_ENDS = {" is ", " must ", " does ", " out of ", " too ", " for "};
+
+    /**
+     * {@link #VALUE_OUT_OF_RANGE}: the value runs to the first quote followed by one of its words (or ending the
+     * text); with none after the first opening, no later opening has one.
+     */
+    static int[] valueOutOfRange(String text, int from) {
+        Matcher words = VALUE_WORDS.matcher(text);
+        if (from >= text.length() || !words.find(from)) {
+            return null;
+        }
+        int open = words.end() - 1;
+        for (int q = text.indexOf('"', open + 1); q >= 0; q = text.indexOf('"', q + 1)) {
+            if (endsValue(text, q + 1)) {
+                return new int[] {open, q + 1};
+            }
+        }
+        return null;
+    }
+
+    /** A value's closing quote is followed by one of {@link #VALUE_ENDS}, or ends the text (as {@code $} does). */
+    private static boolean endsValue(String text, int at) {
+        int n = text.length();
+        if (at == n || at == n - 1 && (text.charAt(at) == '\n' || text.charAt(at) == '\r')
+                || at == n - 2 && text.startsWith("\r\n", at)) {
+            return true;
+        }
+        for (String end : VALUE_ENDS) {
+            if (text.startsWith(end, at)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@link #KEY_VALUES}: after {@code Key (}, the columns (parenthesised parts one deep) up to {@code )=(}, then the
+     * values up to the text's last parenthesis. An opening that fails stops at its second parenthesis at most, or at
+     * its {@code )=(}.
+     */
+    static int[] keyValues(String text, int from) {
+        int n = text.length();
+        for (int k = text.indexOf("Key (", from); k >= 0; k = text.indexOf("Key (", k + 1)) {
+            int i = k + 5;
+            while (i < n) {
+                char c = text.charAt(i);
+                if (c == '(') {
+                    int j = i + 1;
+                    while (j < n && text.charAt(j) != '(' && text.charAt(j) != ')') {
+                        j++;
+                    }
+                    if (j >= n || text.charAt(j) == '(') {
+                        break;
+                    }
+                    i = j + 1;
+                } else if (c == ')') {
+                    if (text.startsWith(")=(", i) && text.lastIndexOf(')') >= i + 3) {
+                        return new int[] {i + 3, text.lastIndexOf(')')};
+                    }
+                    break; // a later Key ( may close its columns sooner (nested in these)
+                } else {
+                    i++;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@link #FAILING_ROW} and {@link #PARTITION_KEY}: after {@code opening} (and then {@code columnsEnd}, when not
+     * null), the values up to the text's last parenthesis.
+     */
+    static int[] toLastParenthesis(String text, int from, String opening, String columnsEnd) {
+        int k = text.indexOf(opening, from);
+        if (k < 0) {
+            return null;
+        }
+        int start = k + opening.length();
+        if (columnsEnd != null) {
+            int c = text.indexOf(columnsEnd, start);
+            if (c < 0) {
+                return null;
+            }
+            start = c + columnsEnd.length();
+        }
+        int last = text.lastIndexOf(')');
+        return last >= start ? new int[] {start, last} : null;
+    }
+
+    private static final Pattern PARAMETER_OPENING = Pattern.compile("\\$\\d+ = '");
+
+    /**
+     * {@link #PARAMETER}: the value runs to the first quote not doubled. One with no such quote (cut, or a
+     * log_parameter_max_length_on_error of -1 and a long value) is redacted to the text's end: the pattern took the
+     * last doubled quote for its end, and showed what followed.
+     */
+    static int[] parameter(String text, int from) {
+        Matcher opening = PARAMETER_OPENING.matcher(text);
+        if (from >= text.length() || !opening.find(from)) {
+            return null;
+        }
+        int n = text.length();
+        int i = opening.end();
+        while (i < n) {
+            if (text.charAt(i) != '\'') {
+                i++;
+            } else if (i + 1 < n && text.charAt(i + 1) == '\'') {
+                i += 2;
+            } else {
+                return new int[] {opening.end() - 1, i + 1};
+            }
+        }
+        return new int[] {opening.end() - 1, n};
     }
 
     /**

@@ -161,7 +161,7 @@ final class ValueDetectors {
                 }
                 if (i > t) {
                     Hit h = token(b, t, i, ats > 0, digits, enabled);
-                    work += h != null && h.detector().equals("email") ? h.end() - t : i - t;
+                    work += i - t; // the whole token was read (an e-mail's hit too: a token of glued addresses)
                     if (work > budget) {
                         return new Hit(OVER_BUDGET, pos, end);
                     }
@@ -404,8 +404,10 @@ final class ValueDetectors {
 
     /**
      * The card the run of digits and single separators that starts at {@code start} begins with (see
-     * {@link #cardRun}): the whole run, or its longest part that ends with a group, so that what is written right
-     * after a card ({@code 4111 1111 1111 1111 12/27}) does not hide it. It stops reading at the run's twentieth
+     * {@link #cardRun}): the whole run when it is one; else its shortest part that ends with a group and is one, so
+     * that what is written right after a card ({@code 4111 1111 1111 1111 12/27}) does not hide it. Such a part
+     * never ends with a group an SSN starts with: it would cut the SSN that follows, and leave it unread (a helper's
+     * pass: {@code 4111 1111 1111 1111 128-45-6789}, the card taking 128). It stops reading at the run's twentieth
      * digit, too many for one.
      */
     private static Hit cardAt(byte[] b, int start, int e) {
@@ -414,10 +416,15 @@ final class ValueDetectors {
         int[] digits = new int[19];
         int group = 0;
         int groups = 0;
+        int groupStart = start;
         boolean printed = true;
-        int found = -1;
+        int first = -1;
+        int valid = -1;
         while (i < e && (count < 19 || !isDigit(b[i]))) {
             if (isDigit(b[i])) {
+                if (group == 0) {
+                    groupStart = i;
+                }
                 digits[count++] = b[i] - '0';
                 group++;
                 i++;
@@ -425,8 +432,13 @@ final class ValueDetectors {
                     continue;
                 }
                 // A group ends here: the digits so far are a card if they are printed as one.
-                if (count >= 13 && printed && (groups == 0 || group >= 3 && group <= 6) && digits[0] >= 2 && digits[0] <= 6 && luhn(digits, count) && !allSame(digits, count)) {
-                    found = i;
+                if (count >= 13 && printed && (groups == 0 || group >= 3 && group <= 6) && digits[0] >= 2
+                        && digits[0] <= 6 && luhn(digits, count) && !allSame(digits, count)) {
+                    valid = i;
+                    if (first < 0 && !(groupStart + 11 <= e && (groupStart + 11 == e || !isDigit(b[groupStart + 11]))
+                            && ssn(b, groupStart))) {
+                        first = i;
+                    }
                 }
             } else if (isSeparator(b[i]) && i + 1 < e && isDigit(b[i + 1]) && isDigit(b[i - 1])) {
                 printed &= groups == 0 ? group == 4 : group >= 4 && group <= 6;
@@ -437,7 +449,9 @@ final class ValueDetectors {
                 break;
             }
         }
-        return found < 0 ? null : new Hit("card", start, found);
+        boolean whole = valid >= 0 && valid == i && !(i < e && isDigit(b[i]));
+        int end = whole ? valid : first;
+        return end < 0 ? null : new Hit("card", start, end);
     }
 
     /** Where the run of digits and single separators that starts at {@code start} (a digit) ends. */

@@ -142,4 +142,31 @@ class ValueScannerTest {
         assertTrue(message.endsWith("[redacted]"), message.substring(message.length() - 40));
         assertFalse(message.contains("123-45-6789"), "no SSN is left");
     }
+
+    /**
+     * A helper's pass on the first version of the card rule (its longest part that ends a group): the card took the
+     * SSN's first group, and the SSN and a phone glued to it came back in clear. Every SSN, phone and e-mail written
+     * after card-like digits is covered by a hit.
+     */
+    @Test
+    void aCardNeverCutsTheValuesWrittenAfterIt() {
+        String[][] cases = {
+            {"card 4111 1111 1111 1111 128-45-6789 end", "128-45-6789", "4111 1111 1111 1111"},
+            {"card 4111 1111 1111 1111 128-45-6789+44 20 7946 0958 end", "128-45-6789", "+44 20 7946 0958"},
+            {"ids 2330 4893 39209 167-20-4146+33 1 42 68 53 00;", "167-20-4146", "+33 1 42 68 53 00"},
+            {"ids 2455.92311.3066-541-84-1842-3058.1024.70312,", "541-84-1842", "3058.1024.70312"},
+            {"x 6220-2568-6580-494-31-8155+415550134", "494-31-8155"},
+            {"4111 1111 1111 1111 12/27", "4111 1111 1111 1111"},
+            {"4111 1111 1111 1111 123-45-6789", "4111 1111 1111 1111", "123-45-6789"}};
+        for (String[] c : cases) {
+            byte[] b = c[0].getBytes(StandardCharsets.UTF_8);
+            List<ValueDetectors.Hit> hits = hits(b, true);
+            for (int k = 1; k < c.length; k++) {
+                int at = c[0].indexOf(c[k]);
+                int end = at + c[k].length();
+                assertTrue(hits.stream().anyMatch(h -> h.start() <= at && h.end() >= end),
+                        c[k] + " in <" + c[0] + "> is covered: " + hits);
+            }
+        }
+    }
 }
