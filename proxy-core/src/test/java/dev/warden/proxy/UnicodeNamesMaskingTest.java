@@ -39,11 +39,13 @@ class UnicodeNamesMaskingTest {
             {"ALTER TABLE U&\"!0075!006e3\" UESCAPE '!' RENAME COLUMN ssn TO x", "SELECT x FROM un3"},
             {"ALTER TABLE U&\"un\\0034\" RENAME ssn TO x", "SELECT x FROM un4"},
             {"ALTER TABLE pg_temp.U&\"un\\0035\" RENAME COLUMN ssn TO x", "SELECT x FROM un5"},
+            {"ALTER TABLE \"un\"\"6\" RENAME COLUMN ssn TO x", "SELECT x FROM \"un\"\"6\""},
         };
+        String[] tables = {"un1", "un2", "un3", "un4", "un5", "\"un\"\"6\""};
         List<String> leaked = new ArrayList<>();
         int refused = 0;
         for (int i = 0; i < attempts.length; i++) {
-            String table = "un" + (i + 1);
+            String table = tables[i];
             try (MaskedAttacker a = new MaskedAttacker(warden)) {
                 String setup = a.query("CREATE TEMP TABLE " + table + " (ssn text)")
                         + a.query("INSERT INTO " + table + " SELECT ssn FROM un_src");

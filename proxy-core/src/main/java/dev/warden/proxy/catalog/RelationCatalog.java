@@ -163,8 +163,8 @@ final class RelationCatalog {
      * Whether every occurrence of {@code name} in the texts (as a word, in any case, inside strings too) follows a
      * dot: then the statement names it only with a schema, and the search_path does not decide what it means.
      * Any doubt (an occurrence in a string, a comment) leaves it unqualified, which only counts more relations; so
-     * does a name the texts never spell as it is: {@code U&"lk\0038"} is lk8, and no occurrence was taken for "every
-     * occurrence qualified" (a helper's pass renamed a masked column of lk8 that way).
+     * does a name the texts never spell as it is when they spell one with escapes: {@code U&"lk\0038"} is lk8, and no
+     * occurrence was taken for "every occurrence qualified" (a helper's pass renamed a masked column of lk8 that way).
      */
     private static boolean onlyQualified(String name, List<String> texts) {
         boolean seen = false;
@@ -187,7 +187,18 @@ final class RelationCatalog {
                 }
             }
         }
-        return seen;
+        if (seen) {
+            return true;
+        }
+        // Not spelled as it is: a name decoded from a Unicode escape or a doubled quote counts as unqualified; any
+        // other (a name a body or a definition gives) keeps counting as qualified, as before.
+        for (String text : texts) {
+            String lower = text.toLowerCase(java.util.Locale.ROOT);
+            if (lower.contains("u&\"") || text.contains("\"\"")) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
