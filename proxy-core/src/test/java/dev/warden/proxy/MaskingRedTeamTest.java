@@ -113,6 +113,74 @@ class MaskingRedTeamTest {
         }
     }
 
+    /**
+     * Attacker pass of 2026-12-05 (F2): PostgreSQL 17's {@code pg_stats} has columns beyond the three that were
+     * masked. A range computed from each customer's values, stored in the attacker's own column named {@code ssn}
+     * (a redacted column may hold any computed value), came back from {@code range_bounds_histogram} after ANALYZE:
+     * all 200 customers of the demo. {@code range_length_histogram} gave the SSNs as numbers,
+     * {@code elem_count_histogram} the lengths of arrays chosen by them, {@code avg_width} the length of a value.
+     */
+    @Test
+    void everyStatisticComputedFromStoredValuesIsMasked() throws Exception {
+        seed("sgx_people");
+        String digits = "replace(ssn, '-', '')::int8";
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            String out = "";
+            for (String sql : List.of(
+                    "CREATE TYPE pg_temp.sr_range AS RANGE (subtype = text, collation = \"C\")",
+                    "CREATE TEMP TABLE sr_text (ssn pg_temp.sr_range)",
+                    "INSERT INTO sr_text SELECT pg_temp.sr_range(v, v, '[]') FROM (SELECT translate(email || ' ' || "
+                            + "ssn, " + HIDE + ") v FROM sgx_people) s",
+                    "CREATE TEMP TABLE sr_bounds (ssn int8range)",
+                    "INSERT INTO sr_bounds SELECT int8range(" + digits + ", " + digits + " + 1) FROM sgx_people",
+                    "CREATE TEMP TABLE sr_length (ssn int8range)",
+                    "INSERT INTO sr_length SELECT int8range(0, " + digits + ") FROM sgx_people",
+                    // Arrays as long as each SSN's last four digits: 8471, 9235, 3346 elements.
+                    "CREATE TEMP TABLE sr_count (ssn int[])",
+                    "INSERT INTO sr_count SELECT array_fill(0, ARRAY[substr(ssn, 8, 4)::int]) FROM sgx_people",
+                    // One row: its width is the length of the value stored.
+                    "CREATE TEMP TABLE sr_width (ssn text)",
+                    "INSERT INTO sr_width SELECT repeat('x', substr(ssn, 1, 3)::int) FROM sgx_people WHERE id = 1",
+                    "CREATE TEMP TABLE sr_expr (ssn text)",
+                    "INSERT INTO sr_expr SELECT ssn FROM sgx_people",
+                    "CREATE STATISTICS sr_x ON (int8range(" + digits + ", " + digits + " + 1)), "
+                            + "(array_fill(0, ARRAY[substr(ssn, 8, 4)::int])) FROM sr_expr")) {
+                out += a.query(sql);
+            }
+            for (String t : List.of("sr_text", "sr_bounds", "sr_length", "sr_count", "sr_width", "sr_expr")) {
+                String analyzed = a.query("ANALYZE " + t);
+                assertTrue(analyzed.contains("ANALYZE") && !refused(analyzed), analyzed); // ordinary use
+            }
+            String stats = a.query("SELECT tablename, range_bounds_histogram::text, range_length_histogram::text, "
+                    + "translate(range_bounds_histogram::text, " + HIDE + "), elem_count_histogram::text, "
+                    + "avg_width, n_distinct, correlation, most_common_freqs::text, range_empty_frac "
+                    + "FROM pg_stats WHERE tablename LIKE 'sr\\_%'");
+            String exprs = a.query("SELECT elem_count_histogram::text, avg_width, "
+                    + "n_distinct, most_common_vals::text, histogram_bounds::text FROM pg_stats_ext_exprs "
+                    + "WHERE statistics_name = 'sr_x'");
+            String width = a.query("SELECT 'width=' || avg_width FROM pg_stats WHERE tablename = 'sr_width'");
+            assertTrue(width.contains("SELECT 1") && !width.contains("width=540"), width); // 536 characters stored
+            String whole = a.query("SELECT translate(row_to_json(s)::text, " + HIDE + ") FROM pg_stats s "
+                    + "WHERE tablename LIKE 'sr\\_%'")
+                    + a.query("SELECT translate(row_to_json(s)::text, " + HIDE + ") FROM pg_stats_ext_exprs s")
+                    + a.query("SELECT translate(row_to_json(s)::text, " + HIDE + ") FROM pg_stats_ext s");
+            String all = out + stats + exprs + width + whole;
+            System.out.println(all);
+            assertNoSeed(all);
+            for (String group : List.of("8471", "9235", "3346")) {
+                assertTrue(!all.contains(group), group + " (an array's length) in " + all);
+            }
+            // What describes the statistics stays readable: names, and a column's share of NULLs.
+            String names = a.query("SELECT tablename, attname, null_frac, inherited FROM pg_stats "
+                    + "WHERE tablename = 'sr_bounds'");
+            assertTrue(names.contains("sr_bounds") && names.contains("ssn") && !names.contains("[redacted]")
+                    && !names.contains("Warden masked"), names);
+            String ext = a.query("SELECT statistics_name, tablename, expr FROM pg_stats_ext_exprs "
+                    + "WHERE statistics_name = 'sr_x'");
+            assertTrue(ext.contains("sr_expr") && ext.contains("int8range") && !ext.contains("Warden masked"), ext);
+        }
+    }
+
     // ---- 1b. DDL of the open transaction: Warden reads the catalog as committed ----
 
     @Test

@@ -617,17 +617,32 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     private static final Set<String> SYSTEM_SCHEMAS = Set.of("pg_catalog", "information_schema", "pg_toast");
 
     /**
-     * Columns of the planner's statistics that hold sample values of user tables' columns (most common values,
-     * histogram bounds, of sensitive columns and of expression indexes over them, after ANALYZE), not the
-     * server's own data: masked as sensitive columns wherever a statement names them. Which table a row
-     * describes is not known to a column-wise mask, so they are masked for every table.
+     * Columns of the planner's statistics computed from the values of user tables' columns (of sensitive columns,
+     * of expression indexes and extended statistics over them, after ANALYZE), not the server's own data: masked as
+     * sensitive columns wherever a statement names them. Which table a row describes is not known to a column-wise
+     * mask, so they are masked for every table. Not only the sampled values themselves (most common values,
+     * histograms, PostgreSQL 17's range histograms): a masked identity may store any value computed from a sensitive
+     * read in a redacted column, so every number the server derives from the stored values can spell one (an
+     * attacker's pass read 200 customers from {@code range_bounds_histogram} of {@code int4range(ssn_as_int, ...)};
+     * {@code elem_count_histogram} gives array lengths, a one-row table's {@code avg_width} the length of a value it
+     * chose, {@code n_distinct}, {@code correlation} and the frequencies which stored values are equal or in order).
+     * Kept: the names of what is described, {@code inherited}, and a column's {@code null_frac} (a masked value
+     * stays NULL where it is NULL, so the fraction tells nothing a read does not); an expression's null fraction is
+     * the expression's, computed by the server, and masked.
      */
     static final java.util.Map<String, Set<String>> SAMPLED_VALUES = java.util.Map.of(
-            "pg_catalog.pg_stats", Set.of("most_common_vals", "most_common_elems", "histogram_bounds"),
-            "pg_catalog.pg_stats_ext", Set.of("most_common_vals"),
-            "pg_catalog.pg_stats_ext_exprs", Set.of("most_common_vals", "most_common_elems", "histogram_bounds"),
-            "pg_catalog.pg_statistic", Set.of("stavalues1", "stavalues2", "stavalues3", "stavalues4", "stavalues5"),
-            "pg_catalog.pg_statistic_ext_data", Set.of("stxdmcv", "stxdexpr"));
+            "pg_catalog.pg_stats", Set.of("avg_width", "n_distinct", "most_common_vals", "most_common_freqs",
+                    "histogram_bounds", "correlation", "most_common_elems", "most_common_elem_freqs",
+                    "elem_count_histogram", "range_length_histogram", "range_empty_frac", "range_bounds_histogram"),
+            "pg_catalog.pg_stats_ext", Set.of("n_distinct", "dependencies", "most_common_vals",
+                    "most_common_val_nulls", "most_common_freqs", "most_common_base_freqs"),
+            "pg_catalog.pg_stats_ext_exprs", Set.of("null_frac", "avg_width", "n_distinct", "most_common_vals",
+                    "most_common_freqs", "histogram_bounds", "correlation", "most_common_elems",
+                    "most_common_elem_freqs", "elem_count_histogram", "range_length_histogram", "range_empty_frac",
+                    "range_bounds_histogram"),
+            "pg_catalog.pg_statistic", Set.of("stawidth", "stadistinct", "stanumbers1", "stanumbers2", "stanumbers3",
+                    "stanumbers4", "stanumbers5", "stavalues1", "stavalues2", "stavalues3", "stavalues4", "stavalues5"),
+            "pg_catalog.pg_statistic_ext_data", Set.of("stxdndistinct", "stxddependencies", "stxdmcv", "stxdexpr"));
 
     /**
      * Columns of the session's own views that a statement may have set to any value, with no result masking on the
