@@ -181,6 +181,79 @@ class MaskingRedTeamTest {
         }
     }
 
+    /**
+     * Attacker pass of 2026-12-05 (F3): statements that have the server evaluate expressions over the rows a table
+     * already holds name no masked column, so they were judged clear and what they raise was only value-scanned.
+     * ANALYZE after {@code CREATE STATISTICS ... ((ssn::int))} quoted each stored value in {@code invalid input
+     * syntax for type integer}; a function that RAISEs its argument did the same as a statistics object's
+     * expression, a partition key (ATTACH PARTITION, CREATE TABLE ... PARTITION OF beside a default partition) and a
+     * range type's {@code subtype_diff} (ANALYZE). The values were the attacker's copies, in columns named ssn, of
+     * the seeded e-mails with their separators translated away (value detection misses them; {@code seedsIn} does
+     * not). A {@code subtype_diff} that hands its argument to {@code set_config} held (kept as a probe).
+     */
+    @Test
+    void whatTheServerRaisesOverStoredRowsIsMaskedAsTheirRead() throws Exception {
+        seed("ev_people");
+        String spill = "CREATE FUNCTION pg_temp.ev_spill(text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS "
+                + "$$ BEGIN RAISE NOTICE 'spilled %', $1; RETURN $1; END $$";
+        String copy = " SELECT translate(email, " + HIDE + ") FROM ev_people";
+        String[][] attempts = {
+                {"CREATE TEMP TABLE ev_c (ssn text)", "INSERT INTO ev_c (ssn)" + copy,
+                        "CREATE STATISTICS ev_cs ON ((ssn::int)) FROM ev_c", "ANALYZE ev_c"},
+                {"CREATE TEMP TABLE ev_v (ssn text)", "INSERT INTO ev_v (ssn)" + copy,
+                        "CREATE STATISTICS ev_vs ON ((ssn::int)) FROM ev_v", "VACUUM ANALYZE ev_v"},
+                {spill, "CREATE TEMP TABLE ev_s (ssn text)", "INSERT INTO ev_s (ssn)" + copy,
+                        "CREATE STATISTICS ev_ss ON (pg_temp.ev_spill(ssn)) FROM ev_s", "ANALYZE ev_s"},
+                {spill, "CREATE TEMP TABLE ev_p (ssn text) PARTITION BY LIST (pg_temp.ev_spill(ssn))",
+                        "CREATE TEMP TABLE ev_px (ssn text)", "INSERT INTO ev_px (ssn)" + copy,
+                        "ALTER TABLE ev_p ATTACH PARTITION ev_px FOR VALUES IN ('x')"},
+                {spill, "CREATE TEMP TABLE ev_d (ssn text) PARTITION BY LIST (pg_temp.ev_spill(ssn))",
+                        "CREATE TEMP TABLE ev_dd PARTITION OF ev_d DEFAULT", "INSERT INTO ev_dd (ssn)" + copy,
+                        "CREATE TEMP TABLE ev_dx PARTITION OF ev_d FOR VALUES IN ('x')"},
+                {"CREATE FUNCTION pg_temp.ev_diff(text, text) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS "
+                        + "$$ BEGIN RAISE NOTICE 'diff %', $1; RETURN 1; END $$",
+                        "CREATE TYPE pg_temp.ev_range AS RANGE (subtype = text, subtype_diff = pg_temp.ev_diff, "
+                                + "collation = \"C\")",
+                        "CREATE TEMP TABLE ev_r (ssn pg_temp.ev_range)",
+                        "INSERT INTO ev_r SELECT pg_temp.ev_range(v, v, '[]') FROM (" + copy + ") s (v)",
+                        "ANALYZE ev_r"},
+                // A subtype_diff that keeps what it is given where no result masking follows (a probe).
+                {"CREATE FUNCTION pg_temp.ev_keep(text, text) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS "
+                        + "$$ BEGIN PERFORM set_config('ev.kept', $1, false); RETURN 1; END $$",
+                        "CREATE TYPE pg_temp.ev_range2 AS RANGE (subtype = text, subtype_diff = pg_temp.ev_keep, "
+                                + "collation = \"C\")",
+                        "CREATE TEMP TABLE ev_r2 (ssn pg_temp.ev_range2)",
+                        "INSERT INTO ev_r2 SELECT pg_temp.ev_range2(v, v, '[]') FROM (" + copy + ") s (v)",
+                        "ANALYZE ev_r2", "SHOW ev.kept"},
+                // The same rows rewritten by an ALTER that names no masked column (an index's cast recomputed).
+                {"CREATE TEMP TABLE ev_i (n int, ssn text)", "INSERT INTO ev_i (ssn)" + copy,
+                        "CREATE INDEX ev_ii ON ev_i ((CASE WHEN n IS NOT NULL THEN ssn::int END))",
+                        "ALTER TABLE ev_i ALTER COLUMN n TYPE bigint USING 1"},
+        };
+        assertEquals(List.of(), leaksOf(attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            a.query(spill);
+            a.query("CREATE TEMP TABLE ev_own (email text, ssn text)");
+            a.query("INSERT INTO ev_own SELECT email, ssn FROM ev_people");
+            // The rule CREATE INDEX follows: no function a user made in a statistics object's expressions.
+            String made = a.query("CREATE STATISTICS ev_own_f ON (pg_temp.ev_spill(ssn)) FROM ev_own");
+            assertTrue(refused(made) && made.contains("statistics object"), made);
+            // Ordinary use: statistics over the columns and built-in expressions, and ANALYZE of the table.
+            for (String sql : List.of("CREATE STATISTICS ev_own_m (mcv, ndistinct) ON email, ssn FROM ev_own",
+                    "CREATE STATISTICS ev_own_e ON (lower(email)) FROM ev_own", "ANALYZE ev_own",
+                    "VACUUM ANALYZE ev_own")) {
+                String ran = a.query(sql);
+                assertTrue(!refused(ran) && !ran.contains("\nE"), sql + ": " + ran);
+            }
+            // A table holding no masked value keeps its notices: the key's RAISE shows what it was given.
+            a.query("CREATE TEMP TABLE ev_clear (n text) PARTITION BY LIST (pg_temp.ev_spill(n))");
+            a.query("CREATE TEMP TABLE ev_clear_x (n text)");
+            a.query("INSERT INTO ev_clear_x VALUES ('plain words')");
+            String attached = a.query("ALTER TABLE ev_clear ATTACH PARTITION ev_clear_x FOR VALUES IN ('plain words')");
+            assertTrue(attached.contains("spilled plain words") && !refused(attached), attached);
+        }
+    }
+
     // ---- 1b. DDL of the open transaction: Warden reads the catalog as committed ----
 
     @Test

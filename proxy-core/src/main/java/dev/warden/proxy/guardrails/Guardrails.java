@@ -596,6 +596,14 @@ public final class Guardrails {
             "(?i)\\b(validate|type|add|logged|unlogged|attach|access|expression)\\b");
 
     /**
+     * Whether {@code f} is CREATE TABLE ... PARTITION OF (the words found anywhere in the text, which only errs
+     * towards judging): the server checks the default partition's rows against the parent's key.
+     */
+    public static boolean createsPartitionOf(StatementFacts f) {
+        return f.kind() == StatementKind.CREATE && "TABLE".equals(f.objectType()) && PARTITION_OF.matcher(f.text()).find();
+    }
+
+    /**
      * Whether {@code f} is an ALTER TABLE that validates or rewrites the rows there (see
      * {@link #ALTER_OVER_EVERY_ROW}): the server evaluates the table's CHECK constraints over each of them.
      */
@@ -633,8 +641,7 @@ public final class Guardrails {
         Strictest strictest = new Strictest();
         boolean altering = checksEveryRow(facts);
         // A partition made beside a default partition: the parent's key is computed over the default's rows.
-        boolean partitioning = facts.kind() == StatementKind.CREATE && "TABLE".equals(facts.objectType())
-                && PARTITION_OF.matcher(facts.text()).find();
+        boolean partitioning = createsPartitionOf(facts);
         // An index built sorts (or hashes, places) every row there with its operator classes' support functions.
         boolean indexing = facts.kind() == StatementKind.CREATE && "INDEX".equals(facts.objectType());
         if (!MAINTENANCE.contains(facts.kind()) && !altering && !partitioning && !indexing) {

@@ -1264,6 +1264,13 @@ final class ResultMasking {
                     + evaluated.exposure().reason() + ")");
             judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
         }
+        String overStoredRows = exposure.sensitive() ? null : evaluatesOverMaskedRows(analysis, current);
+        if (overStoredRows != null) {
+            // What the server raises there (a cast error quoting a stored value, a function's RAISE of its argument)
+            // is masked as a sensitive read's messages are: the statement reads the values, though it names none.
+            exposure = new Exposure(true, Set.of(), Set.of(), overStoredRows);
+            judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
+        }
         for (StatementFacts top : analysis.statements()) {
             Optional<String> executed = top.kind() == StatementKind.CREATE || top.kind() == StatementKind.EXPLAIN
                     ? TextReferences.createdFromExecute(top.text()) : Optional.empty();
@@ -1491,9 +1498,12 @@ final class ResultMasking {
     /** An exclusion constraint, whose index computes its expressions as an index's. */
     private static final java.util.regex.Pattern EXCLUDE = java.util.regex.Pattern.compile("(?i)\\bexclude\\b");
 
-    /** Statements that have the server compute a table's index expressions over its rows again. */
+    /**
+     * Statements that have the server compute a table's index expressions over its rows again, or (ANALYZE, VACUUM
+     * ANALYZE) its statistics objects' expressions and the {@code subtype_diff} of its range columns.
+     */
     private static final Set<StatementKind> REBUILDS = Set.of(StatementKind.REINDEX, StatementKind.CLUSTER,
-            StatementKind.VACUUM);
+            StatementKind.VACUUM, StatementKind.ANALYZE);
 
     private static final java.util.regex.Pattern COMPUTED_OVER_EVERY_ROW = java.util.regex.Pattern.compile(
             "(?i)\\bas\\s+" + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW + "\\b");
@@ -1516,6 +1526,16 @@ final class ResultMasking {
         }
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
+                if (f.kind() == StatementKind.CREATE && "STATISTICS".equals(f.objectType())) {
+                    if (catalog.callsUserCode(f)) {
+                        // ANALYZE hands each stored value to it (an attacker's pass RAISEd them all), and the
+                        // statistics keep what it computed, as an index does.
+                        return "a masked identity may not make a statistics object whose expression calls a function "
+                                + "a user made: ANALYZE hands it every stored value, and the statistics keep what it "
+                                + "computes whatever the function's body says when they are read";
+                    }
+                    continue;
+                }
                 if (f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())
                         || (f.kind() == StatementKind.CREATE || f.kind() == StatementKind.ALTER)
                         && "TABLE".equals(f.objectType()) && EXCLUDE.matcher(f.text()).find()
@@ -1561,11 +1581,66 @@ final class ResultMasking {
                         }
                         Exposure e = judgedAlone(List.of(r), current, path);
                         if (e.sensitive()) {
-                            return "a masked identity may not have the server compute an index of " + name + " whose "
-                                    + "expression calls a function that reads sensitive values (" + e.reason() + "): "
+                            return "a masked identity may not have the server compute an index (or a statistics "
+                                    + "object, a range type's subtype_diff) of " + name + " whose expression calls a "
+                                    + "function that reads sensitive values (" + e.reason() + "): "
                                     + "the index stores what it computes, and an index-only scan returns it whatever "
                                     + "the function's body says when it is read";
                         }
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Why {@code analysis} has the server evaluate expressions over the rows a relation with a masked column already
+     * holds, though its text may name no masked column (so it would not be judged sensitive): ANALYZE (statistics
+     * objects' expressions, a range type's {@code subtype_diff}), VACUUM, CLUSTER and REINDEX (index expressions),
+     * CREATE INDEX and CREATE STATISTICS, ALTER TABLE (ATTACH PARTITION, ADD CONSTRAINT, ALTER COLUMN TYPE...:
+     * constraints and partition keys checked, rows rewritten), CREATE TABLE ... PARTITION OF (the default partition's
+     * rows checked against the parent's key) and REFRESH MATERIALIZED VIEW (its definition run again, judged without
+     * looking at it). What those raise quotes the stored values: an attacker's pass (2026-12-05) read every customer
+     * from {@code invalid input syntax for type integer: "..."} after {@code CREATE STATISTICS ... ((ssn::int))} and
+     * ANALYZE, and from the RAISE of a function in a statistics object, a partition key and a {@code subtype_diff}.
+     * Null when it has none of those over such a relation.
+     */
+    private String evaluatesOverMaskedRows(Analysis analysis, Masker current) {
+        if (catalog == null) {
+            return null;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                boolean creates = f.kind() == StatementKind.CREATE && "STATISTICS".equals(f.objectType())
+                        || dev.warden.proxy.guardrails.Guardrails.createsPartitionOf(f);
+                boolean over = REBUILDS.contains(f.kind()) || creates
+                        || f.kind() == StatementKind.CREATE && "INDEX".equals(f.objectType())
+                        || f.kind() == StatementKind.ALTER && "TABLE".equals(f.objectType());
+                if (f.kind() == StatementKind.REFRESH) {
+                    return "it runs a materialized view's definition again over the rows it reads";
+                }
+                if (!over) {
+                    continue;
+                }
+                if (dev.warden.proxy.guardrails.Guardrails.maintainsEveryTable(f)) {
+                    return "it has the server evaluate expressions over the rows of every table";
+                }
+                // CREATE STATISTICS and CREATE TABLE ... PARTITION OF write a new object: the rows are the ones read.
+                // An ALTER TABLE's are the altered table's (as meetsMaskedRows reads them): a table it attaches is
+                // judged by the key it is checked against (routedByMaskedValues), one it references holds its own.
+                List<dev.warden.sql.TableRef> tables = new ArrayList<>(f.kind() == StatementKind.ALTER
+                        ? f.tablesWritten() : f.tablesRead());
+                if (!creates && f.kind() != StatementKind.ALTER) {
+                    tables.addAll(f.tablesWritten());
+                }
+                for (dev.warden.sql.TableRef t : tables) {
+                    // Only a relation the catalog found: one it did not is not there (the statement fails on its name)
+                    // or was made by the open transaction, which Warden's connection does not see (see the README).
+                    Set<String> found = catalog.schemasHolding(t.name());
+                    if (found != null && !found.isEmpty() && catalog.mayMaskAColumn(t.name(), current)) {
+                        return "it has the server evaluate expressions over the stored rows of " + t.qualified()
+                                + ", which has a masked column";
                     }
                 }
             }
