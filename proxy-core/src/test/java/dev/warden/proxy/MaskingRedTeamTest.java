@@ -254,6 +254,65 @@ class MaskingRedTeamTest {
         }
     }
 
+    /**
+     * Attacker pass of 2026-12-05 (F5), with {@code protect_filters} on: a table partitioned by
+     * {@code substr(ssn, k, 1)}, one partition per digit, an INSERT of one customer's SSN (filtered on the id only),
+     * and {@code tableoid::regclass} named the partition, so the digit: nine inserts gave the SSN. Writes of values
+     * from a sensitive read into a table whose partition key or bound computes over a masked column are refused,
+     * as are an UPDATE that moves such a row, and the same through a partition's own bound.
+     */
+    @Test
+    void partitionRoutingDoesNotTellASensitiveValue() throws Exception {
+        seed("pr_people");
+        StringBuilder found = new StringBuilder();
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            StringBuilder all = new StringBuilder();
+            for (int k : new int[] {1, 2, 3, 5, 6, 8, 9, 10, 11}) {
+                all.append(a.query("CREATE TEMP TABLE pr_" + k + " (ssn text) PARTITION BY LIST (substr(ssn, " + k
+                        + ", 1))"));
+                for (int d = 0; d <= 9; d++) {
+                    all.append(a.query("CREATE TEMP TABLE pr_" + k + "_" + d + " PARTITION OF pr_" + k
+                            + " FOR VALUES IN ('" + d + "')"));
+                }
+                String inserted = a.query("INSERT INTO pr_" + k + " SELECT ssn FROM pr_people WHERE id = 1");
+                assertTrue(refused(inserted), inserted);
+                String landed = a.query("SELECT tableoid::regclass FROM pr_" + k);
+                all.append(inserted).append(landed);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("pr_" + k + "_(\\d)").matcher(landed);
+                found.append(m.find() ? m.group(1) : "");
+            }
+            all.append(a.query("CREATE TEMP TABLE pr_r (ssn text) PARTITION BY RANGE (ssn)"));
+            all.append(a.query("CREATE TEMP TABLE pr_r_lo PARTITION OF pr_r FOR VALUES FROM (MINVALUE) TO ('6')"));
+            all.append(a.query("CREATE TEMP TABLE pr_r_hi PARTITION OF pr_r FOR VALUES FROM ('6') TO (MAXVALUE)"));
+            String ranged = a.query("INSERT INTO pr_r SELECT ssn FROM pr_people WHERE id = 1");
+            assertTrue(refused(ranged), ranged);
+            // A row written first with a value of the writer's own, then moved by an UPDATE.
+            all.append(a.query("INSERT INTO pr_r VALUES ('000')"));
+            String moved = a.query("UPDATE pr_r SET ssn = (SELECT ssn FROM pr_people WHERE id = 1)");
+            assertTrue(refused(moved), moved);
+            // Straight into a partition: its bound accepts the row or refuses it.
+            String direct = a.query("INSERT INTO pr_r_lo SELECT ssn FROM pr_people WHERE id = 1");
+            assertTrue(refused(direct), direct);
+            all.append(ranged).append(moved).append(direct);
+            all.append(a.query("SELECT tableoid::regclass, count(*) FROM pr_r GROUP BY 1"));
+            assertNoSeed(all.toString());
+            assertTrue(!found.toString().equals(SSNS.get(0).replace("-", "")), found + " " + all);
+            assertEquals("", found.toString(), all.toString());
+
+            // Ordinary use: a table partitioned by a clear column takes the sensitive values (masked where read),
+            // and a table partitioned over a masked column takes values of the writer's own.
+            a.query("CREATE TEMP TABLE pr_by_id (id int, ssn text) PARTITION BY RANGE (id)");
+            a.query("CREATE TEMP TABLE pr_by_id_lo PARTITION OF pr_by_id FOR VALUES FROM (0) TO (2)");
+            a.query("CREATE TEMP TABLE pr_by_id_hi PARTITION OF pr_by_id FOR VALUES FROM (2) TO (100)");
+            String copied = a.query("INSERT INTO pr_by_id (id, ssn) SELECT id, ssn FROM pr_people");
+            assertTrue(copied.contains("INSERT 0 3"), copied);
+            String where = a.query("SELECT tableoid::regclass, id FROM pr_by_id ORDER BY id");
+            assertTrue(where.contains("pr_by_id_lo") && where.contains("pr_by_id_hi"), where);
+            String own = a.query("INSERT INTO pr_1 VALUES ('123-45-6789')");
+            assertTrue(own.contains("INSERT 0 1"), own);
+        }
+    }
+
     // ---- 1b. DDL of the open transaction: Warden reads the catalog as committed ----
 
     @Test

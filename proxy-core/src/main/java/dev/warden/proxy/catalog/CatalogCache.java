@@ -1111,6 +1111,17 @@ public final class CatalogCache implements AutoCloseable {
     private static final java.util.regex.Pattern SETS_THE_ROW = java.util.regex.Pattern.compile(
             "(?i)\\bas\\s+" + RelationCatalog.SETS_THE_ROW + "\\b");
 
+    private static final java.util.regex.Pattern ROUTED = java.util.regex.Pattern.compile(
+            "(?i)\\bas\\s+" + RelationCatalog.ROUTED + "\\b");
+
+    /**
+     * Whether {@code expression}, one of {@link #evaluatedOver}'s statements, is a partitioned table's key or a
+     * partition's constraint: the server computes it over each row written to route it.
+     */
+    public static boolean routesRows(dev.warden.sql.StatementFacts expression) {
+        return ROUTED.matcher(expression.text()).find();
+    }
+
     /**
      * Whether {@code call}, one of {@link #runBy}'s statements, computes the row being written (a BEFORE ROW or
      * INSTEAD OF trigger's function, a default): what it reads is stored in that row.

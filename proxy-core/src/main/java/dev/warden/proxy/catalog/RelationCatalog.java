@@ -555,7 +555,7 @@ final class RelationCatalog {
                         + "AND sx.stxexprs IS NOT NULL) "
                         // A partition key, and a column whose type may reach a domain or a cast made by a user
                         // (a domain, a composite, a user's type or an array of one): see functionsForTypes.
-                        + "OR c.relkind = 'p' "
+                        + "OR c.relkind = 'p' OR c.relispartition "
                         + "OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute da JOIN pg_catalog.pg_type dt "
                         + "ON dt.oid = da.atttypid WHERE da.attrelid = c.oid AND da.attnum > 0 "
                         + "AND (dt.typtype IN ('d', 'c') OR dt.oid >= 16384)), "
@@ -908,6 +908,16 @@ final class RelationCatalog {
             + "|| pg_catalog.quote_ident(c.relname)";
 
     /**
+     * The name {@link #EVALUATED_OVER_ROWS} gives a partitioned table's key ({@code SELECT (key) AS
+     * routed_by_partition_key FROM t}) and a partition's constraint (its bound over the parents' keys; a lone default
+     * partition has none, and its parent's key stands for it: a partition made beside it checks its rows): the server
+     * computes them over each row written to choose its partition (or to refuse it), and over the rows of a table
+     * attached as a partition. Which partition a row lands in ({@code tableoid}) and whether it fits tell what the
+     * key computed from its values.
+     */
+    static final String ROUTED = "routed_by_partition_key";
+
+    /**
      * For {@link #runTexts}: what the server evaluates over each row of these relations with the row's columns as
      * arguments (see {@link Relation#evaluated}), as a SELECT of the expression over the relation, so that the
      * analysis sees which columns reach which calls, built-in ones too ({@code set_config(..., email)}):
@@ -960,7 +970,19 @@ final class RelationCatalog {
             + "FROM pg_catalog.pg_attrdef o "
             + "JOIN pg_catalog.pg_attribute a ON a.attrelid = o.adrelid AND a.attnum = o.adnum AND a.attgenerated = 's' "
             + "JOIN pg_catalog.pg_class c ON c.oid = o.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            + "WHERE o.adrelid::int8 = ANY (?)";
+            + "WHERE o.adrelid::int8 = ANY (?) "
+            // A partitioned table's key (its strategy word cut off) and a partition's constraint: see ROUTED.
+            + "UNION ALL SELECT c.oid::int8, '" + EVALUATED + "', 'SELECT ' || pg_catalog.regexp_replace("
+            + "pg_catalog.pg_get_partkeydef(c.oid), '^[A-Za-z]+ ', '') || ' AS " + ROUTED + " FROM ' || "
+            + RELATION_NAMED + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE c.relkind = 'p' AND c.oid::int8 = ANY (?) "
+            // A partition's constraint is read with its table and its parent open (pg_get_partkeydef opens none).
+            + "UNION ALL SELECT c.oid::int8, '" + EVALUATED + "', CASE WHEN " + RelationCatalog.LOCKED + " OR "
+            + RelationCatalog.LOCKED.replace("l.relation = c.oid", "l.relation = i.inhparent") + " THEN NULL "
+            + "ELSE 'SELECT (' || COALESCE(pg_catalog.pg_get_partition_constraintdef(c.oid), pg_catalog.regexp_replace("
+            + "pg_catalog.pg_get_partkeydef(i.inhparent), '^[A-Za-z]+ ', '')) || ') AS " + ROUTED + " FROM ' || "
+            + RELATION_NAMED + " END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + "JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid WHERE c.relispartition AND c.oid::int8 = ANY (?)";
 
     private static final String REFERENCING = "pg_catalog.quote_ident(cn.nspname) || '.' "
             + "|| pg_catalog.quote_ident(cc.relname)";

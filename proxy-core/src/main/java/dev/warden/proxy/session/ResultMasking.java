@@ -1264,6 +1264,11 @@ final class ResultMasking {
                     + evaluated.exposure().reason() + ")");
             judged.remember(analysis, exposure, null, Set.of(), judgement.invalidations());
         }
+        String routed = routedByMaskedValues(analysis, exposure, current, path);
+        if (routed != null) {
+            return refused(reading, "masking-handoff", routed, "partition by a column that holds no masked value, or "
+                    + "ask for an exemption");
+        }
         String overStoredRows = exposure.sensitive() ? null : evaluatesOverMaskedRows(analysis, current);
         if (overStoredRows != null) {
             // What the server raises there (a cast error quoting a stored value, a function's RAISE of its argument)
@@ -1643,6 +1648,75 @@ final class ResultMasking {
                                 + ", which has a masked column";
                     }
                 }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Why a statement would have the server route masked values by a partition key (or check them against a
+     * partition's bound) computed from them: which partition a row lands in ({@code tableoid}), or whether it fits,
+     * then tells the value. An attacker's pass (2026-12-05, with {@code protect_filters} on) partitioned a table by
+     * {@code substr(ssn, k, 1)}, inserted one customer's SSN, and read the digit from the partition's name: nine
+     * inserts gave the SSN. So, where a key or bound is judged sensitive (it computes over a masked column, or calls
+     * a body that reads one): a write whose values come from a sensitive read (or, with a key that calls code a user
+     * made, any write), into the table or straight into a partition (its bound; a lone default partition's is its
+     * parent's key), and ATTACH PARTITION of a table whose rows may hold masked values. So no masked identity's write
+     * puts masked values in a default partition whose rows a later CREATE TABLE ... PARTITION OF checks against the
+     * new bound. A key over columns no rule masks (a date, an id) routes nothing sensitive. Null when none.
+     */
+    private String routedByMaskedValues(Analysis analysis, Exposure exposure, Masker current, List<String> path) {
+        if (catalog == null) {
+            return null;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                boolean written = ROWS_WRITTEN.contains(f.kind())
+                        || !f.innerKinds().isEmpty() && f.innerKinds().stream().anyMatch(ROWS_WRITTEN::contains);
+                boolean attaches = dev.warden.proxy.guardrails.Guardrails.checksEveryRow(f)
+                        && ATTACH.matcher(f.text()).find();
+                if (!written && !attaches) {
+                    continue;
+                }
+                java.util.Collection<dev.warden.sql.TableRef> keyed = written ? writtenThroughViews(f)
+                        : f.tablesWritten();
+                for (dev.warden.sql.TableRef t : keyed) {
+                    StatementFacts key = sensitiveKey(t, current, path);
+                    if (key == null) {
+                        continue;
+                    }
+                    if (written && (exposure.sensitive() || catalog.callsUserCode(key))) {
+                        return "a masked identity may not write values read from sensitive columns into "
+                                + t.qualified() + ", whose partition key or bound is computed from a masked column: "
+                                + "which partition a row lands in, or whether it fits, tells the value";
+                    }
+                    if (attaches && f.tablesRead().stream().anyMatch(r -> catalog.mayMaskAColumn(r.name(), current))) {
+                        return "a masked identity may not attach a table that may hold masked values as a partition of "
+                                + t.qualified() + ", whose partition key is computed from a masked column: whether "
+                                + "its rows fit the bound tells their values";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** ALTER TABLE ... ATTACH PARTITION (a word anywhere in the text: more, never less). */
+    private static final java.util.regex.Pattern ATTACH = java.util.regex.Pattern.compile("(?i)\\battach\\b");
+
+    /**
+     * The first partition key or bound of {@code t} (its partitions' too) judged sensitive, or null (also when they
+     * cannot be read: then {@link #whatRowsEvaluate} refuses a masked identity's write to a table with a masked
+     * column).
+     */
+    private StatementFacts sensitiveKey(dev.warden.sql.TableRef t, Masker current, List<String> path) {
+        List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
+        if (evaluated == null) {
+            return null; // whatRowsEvaluate refuses a write to a table with a masked column it cannot read
+        }
+        for (StatementFacts expression : evaluated) {
+            if (CatalogCache.routesRows(expression) && judgedAlone(List.of(expression), current, path).sensitive()) {
+                return expression;
             }
         }
         return null;
