@@ -1089,12 +1089,23 @@ final class LexicalAnalysis {
      * Whether a CREATE names set_config as the function an aggregate or an operator runs ({@code sfunc =
      * [pg_catalog.]set_config}).
      */
+    /** Whether the token at {@code k} is the value of a support-function option ({@code SFUNC = ...}). */
+    private static boolean option(List<Token> tokens, int k) {
+        return k >= 2 && tokens.get(k - 1).isOp("=") && tokens.get(k - 2).isIdentifier()
+                && SUPPORT_OPTIONS.contains(tokens.get(k - 2).value());
+    }
+
     private static boolean namesSetConfigAsSupport(List<Token> tokens) {
         if (tokens.isEmpty() || !tokens.get(0).isWord("create")) {
             return false;
         }
         for (int k = 2; k < tokens.size(); k++) {
-            if (!tokens.get(k).isIdentifier() || !tokens.get(k).value().equals("set_config")) {
+            Token name = tokens.get(k);
+            if (name.type() == Lexer.Type.STRING && option(tokens, k) && (name.value().equals("set_config")
+                    || name.value().equals("pg_catalog.set_config"))) {
+                return true; // SFUNC = 'set_config': PostgreSQL takes a string there too (defGetQualifiedName)
+            }
+            if (!name.isIdentifier() || !name.value().equals("set_config")) {
                 continue;
             }
             int eq = k - 1;
@@ -2138,7 +2149,9 @@ final class LexicalAnalysis {
      * labels one ({@code RETURNING id AS where}, PostgreSQL's ColLabel), and WHERE and RETURNING label one only there.
      */
     private static boolean clauseWord(List<Token> tokens, int k, String word) {
-        return tokens.get(k).isWord(word) && !(k > 0 && tokens.get(k - 1).isWord("as"));
+        // After a dot too: pg_temp.where names a relation (attr_name is a ColLabel), and DELETE FROM t USING
+        // pg_temp.where, with no WHERE, read as filtered (a helper's review of the AS fix).
+        return tokens.get(k).isWord(word) && !(k > 0 && (tokens.get(k - 1).isWord("as") || tokens.get(k - 1).isOp(".")));
     }
 
     /** {@code name [(cols)] AS [NOT] [MATERIALIZED] ( ... ) [, ...]} after WITH [RECURSIVE]. */

@@ -730,7 +730,10 @@ class AnalyzerTest {
         for (String sql : List.of(
                 "CREATE AGGREGATE pg_temp.agg(text, boolean) (sfunc = set_config, stype = text, initcond = 'role')",
                 "CREATE AGGREGATE agg(text, boolean) (SFUNC = pg_catalog.set_config, STYPE = text)",
-                "CREATE OPERATOR pg_temp.### (leftarg = text, rightarg = text, function = set_config)")) {
+                "CREATE OPERATOR pg_temp.### (leftarg = text, rightarg = text, function = set_config)",
+                // A string names the function too (defGetQualifiedName); a helper's review of aab7d40f.
+                "CREATE AGGREGATE ag(text, bool) (sfunc = 'set_config', stype = text, initcond = 'role')",
+                "CREATE AGGREGATE ag(text, bool) (SFUNC = 'pg_catalog.set_config', STYPE = text)")) {
             StatementFacts f = one(sql);
             assertTrue(f.innerKinds().contains(StatementKind.SET_ROLE), sql);
             assertEquals(Optional.of("?"), f.roleTarget(), sql);

@@ -45,6 +45,29 @@ class WhereClauseDifferentialTest {
         }
     }
 
+    /**
+     * After a dot any keyword is a name too (attr_name is a ColLabel): a helper's review of the AS fix deleted every row
+     * with {@code DELETE FROM t USING pg_temp.where}, read as filtered.
+     */
+    @Test
+    void aRelationNamedLikeAClauseIsNotTheClause() throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS \"where\" (x int)");
+            s.execute("CREATE TABLE IF NOT EXISTS \"returning\" (x int)");
+        }
+        List<String> wrong = new ArrayList<>();
+        for (String name : List.of("where", "returning")) {
+            for (String sql : List.of("DELETE FROM t USING public." + name, "UPDATE t SET a = a FROM public." + name,
+                    "DELETE FROM t USING public." + name + " RETURNING t.id", "DELETE FROM t USING public." + name + " w")) {
+                Integer rows = rowsTouched(sql);
+                if (rows != null && analyzer.analyze(sql).statements().get(0).hasWhere()) {
+                    wrong.add(sql + " (server: " + rows + " rows, read as filtered)");
+                }
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
     @Test
     void aReturningLabelIsNeverTakenForTheWhereClause() throws SQLException {
         List<String[]> keywords = new ArrayList<>();
