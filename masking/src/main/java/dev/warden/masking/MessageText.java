@@ -143,14 +143,16 @@ final class MessageText {
             int line = text.indexOf('\n', words.end());
             int lineEnd = line < 0 ? text.length() : line;
             int open = text.indexOf(": \"", words.end());
-            if (open >= 0 && open < lineEnd) {
+            if (open < 0) {
+                return null; // no later occurrence has one either
+            }
+            if (open < lineEnd) {
                 int last = text.lastIndexOf('"');
                 return last >= open + 3 ? new int[] {open + 2, last + 1} : null;
             }
-            if (line < 0) {
-                return null;
-            }
-            at = line + 1; // another occurrence on this line finds the same opening, or none
+            // Another occurrence before the opening's line finds it past its own line too: go to that line (reading
+            // to the opening from every line of "invalid" was quadratic, a helper's review found).
+            at = text.lastIndexOf('\n', open) + 1;
         }
         return null;
     }
@@ -181,7 +183,7 @@ final class MessageText {
     /** A value's closing quote is followed by one of {@link #VALUE_ENDS}, or ends the text (as {@code $} does). */
     private static boolean endsValue(String text, int at) {
         int n = text.length();
-        if (at == n || at == n - 1 && (text.charAt(at) == '\n' || text.charAt(at) == '\r')
+        if (at == n || at == n - 1 && "\n\r\u0085\u2028\u2029".indexOf(text.charAt(at)) >= 0
                 || at == n - 2 && text.startsWith("\r\n", at)) {
             return true;
         }

@@ -59,7 +59,7 @@ final class NameDetectors {
 
     /** Column names that say nothing alone, and hold a secret in a table named for one ({@code api_keys.key}). */
     private static final java.util.Set<String> GENERIC_COLUMNS = java.util.Set.of("key", "value", "val", "hash",
-            "digest", "data", "raw");
+            "digest", "data", "raw", "payload", "blob", "encrypted", "ciphertext", "key_value");
 
     /** Table names (their words, plurals made singular) that say what their generic column holds is a secret. */
     private static final List<String> SECRET_TABLES = List.of("_api_key_", "_apikey_", "_access_key_",

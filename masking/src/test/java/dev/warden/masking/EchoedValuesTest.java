@@ -26,7 +26,7 @@ class EchoedValuesTest {
         "invalid input syntax for type integer", "invalid", ": \"", "\"", " is out of range", " is invalid", "value ",
         "Token ", "Key (", "Key (a, b)=(", ")=(", "(", ")", "Failing row contains (", "failing row contains (", ") = (",
         "$1 = '", "$2 = '", "''", "'", "\n", "\r\n", ", ", "abc", "123-45-6789", " must ", " for ", "time zone ",
-        "malformed array literal", "x"};
+        "malformed array literal", "x", "\u2028", "string "};
 
     @Test
     void everyScanFindsWhatItsPatternFinds() {
@@ -104,7 +104,9 @@ class EchoedValuesTest {
             "Key (".repeat(40_000),
             "$1 = '" + "''".repeat(200_000) + "'",
             "$1 = '" + "a".repeat(200_000) + " 123-45-6789",
-            "$1 = '".repeat(40_000)};
+            "$1 = '".repeat(40_000),
+            "invalid\n".repeat(240_000) + ": \"123-45-6789\"", // each line read to the opening (a helper's review)
+            "invalid\n".repeat(60_000)};
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
             for (String text : texts) {
                 String masked = MessageText.mask(text, true, java.util.Set.copyOf(
