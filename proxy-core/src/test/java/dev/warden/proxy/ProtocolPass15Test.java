@@ -592,6 +592,11 @@ class ProtocolPass15Test {
             c.send(new FrontendMessage.Query("SELECT replace(email, '@', ' ') AS note, ssn FROM m15"));
             c.send(new FrontendMessage.Query("SELECT 'in step' AS note"));
             racing = raw(c) + raw(c) + raw(c);
+            if (!racing.contains("ended in an error")) {
+                // In step (the error reached Warden before the Sync): the COPY's error, the Sync's and the masked
+                // SELECT's answers came first, and "in step" is the fourth (read only then: a loaded machine's order).
+                racing += raw(c);
+            }
         }
         assertEquals(List.of(), MaskedAttacker.seedsIn(inStep), inStep);
         assertTrue(inStep.contains("57014") && inStep.contains("still in step"), inStep);

@@ -40,8 +40,10 @@ class UnicodeNamesMaskingTest {
             {"ALTER TABLE U&\"un\\0034\" RENAME ssn TO x", "SELECT x FROM un4"},
             {"ALTER TABLE pg_temp.U&\"un\\0035\" RENAME COLUMN ssn TO x", "SELECT x FROM un5"},
             {"ALTER TABLE \"un\"\"6\" RENAME COLUMN ssn TO x", "SELECT x FROM \"un\"\"6\""},
+            // A name longer than 63 bytes, which both the server and Warden cut (a helper's review).
+            {"ALTER TABLE un7" + "a".repeat(62) + " RENAME COLUMN ssn TO x", "SELECT x FROM un7" + "a".repeat(60)},
         };
-        String[] tables = {"un1", "un2", "un3", "un4", "un5", "\"un\"\"6\""};
+        String[] tables = {"un1", "un2", "un3", "un4", "un5", "\"un\"\"6\"", "un7" + "a".repeat(60)};
         List<String> leaked = new ArrayList<>();
         int refused = 0;
         for (int i = 0; i < attempts.length; i++) {

@@ -190,6 +190,9 @@ final class RelationCatalog {
         if (seen) {
             return true;
         }
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 60) {
+            return false; // cut at 63 bytes: the text spells it longer (a helper's review)
+        }
         // Not spelled as it is: a name decoded from a Unicode escape or a doubled quote counts as unqualified; any
         // other (a name a body or a definition gives) keeps counting as qualified, as before.
         for (String text : texts) {

@@ -591,7 +591,8 @@ public final class Guardrails {
      * rewrite them (ALTER COLUMN TYPE, ADD COLUMN, SET LOGGED/UNLOGGED, SET ACCESS METHOD, SET EXPRESSION): found
      * anywhere in the text, a comment's words too, which only errs towards judging.
      */
-    private static final Pattern PARTITION_OF = Pattern.compile("(?i)\\bpartition\\b[\\s\\S]*\\bof\\b");
+    private static final Pattern PARTITION_WORD = Pattern.compile("(?i)\\bpartition\\b");
+    private static final Pattern OF_WORD = Pattern.compile("(?i)\\bof\\b");
     private static final Pattern ALTER_OVER_EVERY_ROW = Pattern.compile(
             "(?i)\\b(validate|type|add|logged|unlogged|attach|access|expression)\\b");
 
@@ -600,7 +601,13 @@ public final class Guardrails {
      * towards judging): the server checks the default partition's rows against the parent's key.
      */
     public static boolean createsPartitionOf(StatementFacts f) {
-        return f.kind() == StatementKind.CREATE && "TABLE".equals(f.objectType()) && PARTITION_OF.matcher(f.text()).find();
+        if (f.kind() != StatementKind.CREATE || !"TABLE".equals(f.objectType())) {
+            return false;
+        }
+        // PARTITION, then OF after it: the first PARTITION and any OF after it (one pattern spanning both retried
+        // every PARTITION and read to the end each time: quadratic in a comment of them, a helper's review).
+        java.util.regex.Matcher partition = PARTITION_WORD.matcher(f.text());
+        return partition.find() && OF_WORD.matcher(f.text()).find(partition.end());
     }
 
     /**

@@ -1680,8 +1680,12 @@ final class ResultMasking {
                 }
                 java.util.Collection<dev.warden.sql.TableRef> keyed = written ? writtenThroughViews(f)
                         : f.tablesWritten();
+                // A write of clear values is refused only by a key that calls user code: ask that first, and judge
+                // no partition's key otherwise (each judgement of a table's many partitions on every INSERT, a
+                // helper's review noted).
+                boolean onlyUserCode = !attaches && !exposure.sensitive();
                 for (dev.warden.sql.TableRef t : keyed) {
-                    StatementFacts key = sensitiveKey(t, current, path);
+                    StatementFacts key = sensitiveKey(t, current, path, onlyUserCode);
                     if (key == null) {
                         continue;
                     }
@@ -1709,13 +1713,15 @@ final class ResultMasking {
      * cannot be read: then {@link #whatRowsEvaluate} refuses a masked identity's write to a table with a masked
      * column).
      */
-    private StatementFacts sensitiveKey(dev.warden.sql.TableRef t, Masker current, List<String> path) {
+    private StatementFacts sensitiveKey(dev.warden.sql.TableRef t, Masker current, List<String> path,
+                                        boolean onlyUserCode) {
         List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
         if (evaluated == null) {
             return null; // whatRowsEvaluate refuses a write to a table with a masked column it cannot read
         }
         for (StatementFacts expression : evaluated) {
-            if (CatalogCache.routesRows(expression) && judgedAlone(List.of(expression), current, path).sensitive()) {
+            if (CatalogCache.routesRows(expression) && (!onlyUserCode || catalog.callsUserCode(expression))
+                    && judgedAlone(List.of(expression), current, path).sensitive()) {
                 return expression;
             }
         }
