@@ -1881,6 +1881,9 @@ class MaskingRedTeamTest {
             String partitioned = a.query("CREATE TEMP TABLE aj_r (a int4range, EXCLUDE USING gist (a WITH &&)) "
                     + "PARTITION BY RANGE (a)"); // the server refuses it (its own error), Warden does not
             assertTrue(!refused(partitioned), partitioned);
+            // A call of a function named like a method or strategy (made in the same text, or not yet read) is a call.
+            String listCall = a.query("CREATE INDEX ON aj_box (list(b))");
+            assertTrue(refused(listCall), listCall);
         }
     }
 

@@ -172,8 +172,8 @@ final class FunctionEffects {
         for (StatementFacts s : f.allStatements()) {
             for (String fn : calls(s)) {
                 Effect e = effects.get(fn);
-                if ((relations.contains(fn) || INDEX_METHODS.contains(fn.toLowerCase(java.util.Locale.ROOT)))
-                        && e != null && !e.known()) {
+                if ((relations.contains(fn) || INDEX_METHODS.contains(fn.toLowerCase(java.util.Locale.ROOT))
+                        && onlyAsMethod(fn, s.text())) && e != null && !e.known()) {
                     // ON t (...) and USING btree (...) read as calls; a function of that name is still one (a
                     // helper's pass named its function like the table it indexed).
                     continue;
@@ -195,6 +195,29 @@ final class FunctionEffects {
         }
         return false;
     }
+
+    /**
+     * Whether every {@code name (} in {@code text} follows USING or BY (an access method, a partitioning strategy):
+     * a function of that name made in the same text is not known yet, and {@code CREATE FUNCTION list(text) ...;
+     * CREATE INDEX ON t (list(ssn))} would otherwise pass as a method (a helper's review). A text with a Unicode-escaped
+     * name may spell it otherwise: no.
+     */
+    private static boolean onlyAsMethod(String name, String text) {
+        if (text.toLowerCase(java.util.Locale.ROOT).contains("u&\"")) {
+            return false;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(?<![\\w$.])\"?" + java.util.regex.Pattern.quote(name)
+                + "\"?\\s*\\(").matcher(text);
+        while (m.find()) {
+            String before = text.substring(Math.max(0, m.start() - 24), m.start());
+            if (!METHOD_BEFORE.matcher(before).find()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final java.util.regex.Pattern METHOD_BEFORE = java.util.regex.Pattern.compile("(?i)\\b(using|by)\\s+$");
 
     /** Beyond this many distinct statements, what a call runs is not listed further: it counts as dynamic. */
     private static final int MAX_STATEMENTS = 256;
