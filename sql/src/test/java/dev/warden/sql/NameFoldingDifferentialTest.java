@@ -160,7 +160,9 @@ class NameFoldingDifferentialTest {
                 joinedBytes++;
             }
         }
-        assertTrue(compared > rounds / 2, "too few literals compared: " + compared);
+        // About 55 % of the literals are valid UTF-8 (a lone escaped byte spoils the rest): a quarter is a floor no
+        // seed misses (half was missed by one, seed 150 of 300 in a full run).
+        assertTrue(compared > rounds / 4, "too few literals compared: " + compared);
         assertTrue(joinedBytes > 0, "no literal joined escaped bytes into a character");
     }
 
