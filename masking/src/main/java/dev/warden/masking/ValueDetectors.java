@@ -40,6 +40,25 @@ final class ValueDetectors {
         return new Scanner(b, off, len, enabled).next(off);
     }
 
+    /**
+     * Whether {@code b[off, off + len)} may hold a hit at all: the test {@link Scanner#next} makes first (an
+     * {@code @}, nine digits, or 16 bytes), without a scanner. Most values (names, cities, codes) stop here, and
+     * the DataRow path allocates nothing for them.
+     */
+    static boolean mayHit(byte[] b, int off, int len) {
+        if (len >= 16) {
+            return true;
+        }
+        int digits = 0;
+        for (int i = off; i < off + len; i++) {
+            byte c = b[i];
+            if (c == '@' || c >= '0' && c <= '9' && ++digits >= 9) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** What {@link Scanner#next} returns once the tokens of one value took more work than it allows. */
     static final String OVER_BUDGET = "value_detection_budget";
 

@@ -172,6 +172,9 @@ final class ValueMasker {
         int skip = binary && type.kind() == Kind.JSONB && len > 0 ? 1 : 0;
         int end = off + len;
         int pos = off + skip;
+        if (!ValueDetectors.mayHit(v, pos, end - pos)) {
+            return null;
+        }
         ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(v, pos, end - pos, enabled);
         ValueDetectors.Hit hit = scanner.next(pos);
         if (hit == null) {
