@@ -30,17 +30,11 @@ class EchoedValuesTest {
 
     @Test
     void everyScanFindsWhatItsPatternFinds() {
-        long seed = Long.getLong("warden.seed", System.nanoTime());
-        System.out.println("EchoedValuesTest seed " + seed + " (rerun with -Dwarden.seed=" + seed + ")");
+        long seed = GluedPieces.seed("EchoedValuesTest");
         Random random = new Random(seed);
         int matched = 0;
         for (int round = 0; round < 60_000; round++) {
-            StringBuilder b = new StringBuilder();
-            int pieces = 1 + random.nextInt(10);
-            for (int k = 0; k < pieces; k++) {
-                b.append(PIECES[random.nextInt(PIECES.length)]);
-            }
-            String text = b.toString();
+            String text = GluedPieces.glued(random, PIECES, 10);
             matched += compare(text, MessageText.TRAILING_QUOTED, true, MessageText::trailingQuoted, seed);
             matched += compare(text, MessageText.VALUE_OUT_OF_RANGE, true, MessageText::valueOutOfRange, seed);
             matched += compare(text, MessageText.KEY_VALUES, false, MessageText::keyValues, seed);

@@ -36,17 +36,12 @@ class ValueScannerTest {
 
     @Test
     void everyHitIsTheOneAFreshScanFromTheLastHitsEndFinds() {
-        long seed = Long.getLong("warden.seed", System.nanoTime());
-        System.out.println("ValueScannerTest seed " + seed + " (rerun with -Dwarden.seed=" + seed + ")");
+        long seed = GluedPieces.seed("ValueScannerTest");
         Random random = new Random(seed);
         int compared = 0;
         for (int round = 0; round < 20_000; round++) {
-            StringBuilder text = new StringBuilder();
-            int pieces = 1 + random.nextInt(12);
-            for (int k = 0; k < pieces; k++) {
-                text.append(PIECES[random.nextInt(PIECES.length)]);
-            }
-            byte[] b = text.toString().getBytes(StandardCharsets.UTF_8);
+            String text = GluedPieces.glued(random, PIECES, 12);
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
             List<ValueDetectors.Hit> kept = hits(b, true);
             if (!ValueDetectors.mayHit(b, 0, b.length)) {
                 assertEquals(List.of(), kept, () -> "seed " + seed + ": mayHit said no to <" + text + ">");
