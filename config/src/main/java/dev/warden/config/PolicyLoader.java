@@ -456,6 +456,15 @@ public final class PolicyLoader {
     }
 
     /** {@code password_env} or {@code password_file} of a mapping; {@link Secret#none()} when neither is given. */
+    /** The value of the environment variable {@code variable}, which {@code at} names; an error when unset. */
+    Secret environmentSecret(ScalarNode at, String variable) throws PolicyException {
+        String value = environment.get(variable);
+        if (value == null || value.isEmpty()) {
+            throw error(at, "environment variable " + variable + " is not set");
+        }
+        return Secret.of(value);
+    }
+
     Secret secret(MapNode m) throws PolicyException {
         Optional<ScalarNode> passwordEnv = scalar(m, "password_env");
         Optional<ScalarNode> passwordFile = scalar(m, "password_file");

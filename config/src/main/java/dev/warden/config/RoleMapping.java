@@ -14,15 +14,29 @@ import java.util.Set;
  * upstream user only to create or update a login role of the identity's own, named
  * {@code rolePrefix + user name} (see the README), which is granted the mapped role; the session then logs in
  * as that role, so PostgreSQL itself tells people and agents apart.
+ *
+ * <p>{@code nameKey}: empty, the role is named after the user name, readable; otherwise ({@code role_names:
+ * opaque}) after a keyed hash of the issuer and user name, so that {@code pg_roles}, which every role may read,
+ * does not list who else uses the database.
  */
-public record RoleMapping(Provision provision, String rolePrefix, List<RoleRule> rules) {
+public record RoleMapping(Provision provision, String rolePrefix, List<RoleRule> rules, Secret nameKey) {
 
     public enum Provision { SHARED, PER_IDENTITY }
 
     public RoleMapping {
         Objects.requireNonNull(provision, "provision");
         Objects.requireNonNull(rolePrefix, "rolePrefix");
+        Objects.requireNonNull(nameKey, "nameKey");
         rules = List.copyOf(rules);
+    }
+
+    public RoleMapping(Provision provision, String rolePrefix, List<RoleRule> rules) {
+        this(provision, rolePrefix, rules, Secret.none());
+    }
+
+    /** Whether identities' roles are named by a keyed hash ({@code role_names: opaque}), not by the user name. */
+    public boolean opaqueNames() {
+        return !nameKey.isEmpty();
     }
 
     public Optional<RoleRule> ruleFor(String username, Set<String> groups, boolean agent) {

@@ -16,6 +16,8 @@ import java.util.regex.Pattern;
  * roles:
  *   provision: per_identity          # or shared (the default): log in as the mapped role itself
  *   role_prefix: wd_                 # per_identity: names of the identities' own roles start with this
+ *   role_names: readable             # per_identity: or opaque, a keyed hash of issuer and user name
+ *   role_name_key_env: VAR           # opaque: the hash's key (at least 16 characters), the same on every replica
  *   map:
  *     - { agents: true, role: app_readonly }
  *     - { groups: [dba], role: app_admin }
@@ -28,6 +30,7 @@ final class RoleSection {
     static final int MAX_ROLE_BYTES = 63;
     private static final Pattern PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,15}");
     private static final String DEFAULT_PREFIX = "wd_";
+    private static final int MIN_KEY_LENGTH = 16;
 
     private RoleSection() {
     }
@@ -37,7 +40,7 @@ final class RoleSection {
             return Optional.empty();
         }
         MapNode m = section.get();
-        p.expectKeys(m, "provision", "role_prefix", "map");
+        p.expectKeys(m, "provision", "role_prefix", "role_names", "role_name_key_env", "map");
         RoleMapping.Provision provision = RoleMapping.Provision.SHARED;
         Optional<ScalarNode> provisionNode = p.scalar(m, "provision");
         if (provisionNode.isPresent()) {
@@ -63,6 +66,7 @@ final class RoleSection {
                         + "with a digit");
             }
         }
+        Secret nameKey = nameKey(p, m, provision);
         List<RoleRule> rules = new ArrayList<>();
         for (Node item : p.requiredList(m, "map").items()) {
             rules.add(rule(p, p.map(item), provision));
@@ -70,7 +74,42 @@ final class RoleSection {
         if (rules.isEmpty()) {
             throw p.error(p.node(m, "map").orElseThrow(), "at least one role is required");
         }
-        return Optional.of(new RoleMapping(provision, prefix, rules));
+        return Optional.of(new RoleMapping(provision, prefix, rules, nameKey));
+    }
+
+    /**
+     * {@code role_names: opaque}: the key of the hash that names identities' roles; none for readable names. The
+     * key must be the same on every replica and across restarts: a new key gives every identity a new role.
+     */
+    private static Secret nameKey(PolicyLoader p, MapNode m, RoleMapping.Provision provision) throws PolicyException {
+        Optional<ScalarNode> namesNode = p.scalar(m, "role_names");
+        Optional<ScalarNode> keyNode = p.scalar(m, "role_name_key_env");
+        String names = namesNode.map(n -> n.text().trim()).orElse("readable");
+        if (!names.equals("readable") && !names.equals("opaque")) {
+            throw p.error(namesNode.orElseThrow(), "unknown role_names '" + names + "'"
+                    + PolicyLoader.suggestion(names, List.of("readable", "opaque"))
+                    .orElse("; expected readable or opaque"));
+        }
+        if (namesNode.isPresent() && provision != RoleMapping.Provision.PER_IDENTITY) {
+            throw p.error(namesNode.get(), "role_names only applies with provision: per_identity");
+        }
+        if (names.equals("readable")) {
+            if (keyNode.isPresent()) {
+                throw p.error(keyNode.get(), "role_name_key_env only applies with role_names: opaque");
+            }
+            return Secret.none();
+        }
+        if (keyNode.isEmpty()) {
+            throw p.error(namesNode.orElseThrow(), "role_names: opaque needs role_name_key_env, the environment "
+                    + "variable holding the key that names the roles (the same on every replica)");
+        }
+        String variable = keyNode.get().text().trim();
+        Secret key = p.environmentSecret(keyNode.get(), variable);
+        if (key.reveal().length() < MIN_KEY_LENGTH) {
+            throw p.error(keyNode.get(), "the key in " + variable + " is too short: use at least " + MIN_KEY_LENGTH
+                    + " characters (32 random bytes, base64, is a good choice)");
+        }
+        return key;
     }
 
     private static RoleRule rule(PolicyLoader p, MapNode m, RoleMapping.Provision provision) throws PolicyException {

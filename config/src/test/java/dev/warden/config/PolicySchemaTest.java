@@ -93,6 +93,8 @@ class PolicySchemaTest {
                     roles:
                       provision: per_identity
                       role_prefix: wd_
+                      role_names: opaque
+                      role_name_key_env: ROLE_NAME_KEY
                       map: [ { agents: true, role: app_readonly }, { groups: [dba], users: [bob@example.com], role: app_admin } ]
                   dev:
                     upstream: { host: localhost, database: app, user: warden, password_env: DEV_PASSWORD }
@@ -179,7 +181,7 @@ class PolicySchemaTest {
     void aPolicyWithEveryKeyLoadsAndMatchesTheSchemaKeyForKey() throws Exception {
         String yaml = completePolicy();
         PolicyLoader.parse(yaml, dir, "complete.yaml", Map.of("DEV_PASSWORD", "x", "AUDIT_URL", "jdbc:postgresql://localhost/audit2",
-                "MASKING_KEY", "0123456789abcdef0123456789abcdef"));
+                "MASKING_KEY", "0123456789abcdef0123456789abcdef", "ROLE_NAME_KEY", "role-names-0123456789"));
         JsonNode schema = schema();
         JsonNode policy = YAML.readTree(yaml);
 

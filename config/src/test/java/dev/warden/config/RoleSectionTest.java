@@ -100,4 +100,27 @@ class RoleSectionTest {
         assertTrue(failure("roles: { map: [ { role: r, agent: true } ] }").getMessage()
                 .contains("unknown key 'agent' (did you mean 'agents'?)"));
     }
+
+    @Test
+    void opaqueRoleNamesTakeTheirKeyFromTheEnvironmentAndMistakesPointAtTheirLine() throws PolicyException {
+        String opaque = "roles: { provision: per_identity, role_names: opaque, role_name_key_env: RK, "
+                + "map: [ { role: r } ] }";
+        RoleMapping roles = prod(opaque, Map.of("RK", "0123456789abcdef-key")).roles().orElseThrow();
+        assertTrue(roles.opaqueNames());
+        assertEquals("0123456789abcdef-key", roles.nameKey().reveal());
+        assertFalse(prod("roles: { provision: per_identity, map: [ { role: r } ] }", Map.of()).roles().orElseThrow()
+                .opaqueNames(), "readable names are the default");
+        assertEquals("policy.yaml:9:78: environments.prod.roles.role_name_key_env: environment variable RK is not "
+                + "set", failure(opaque).getMessage());
+        assertTrue(assertThrows(PolicyException.class, () -> prod(opaque, Map.of("RK", "short"))).getMessage()
+                .contains("role_name_key_env: the key in RK is too short"));
+        assertTrue(failure("roles: { provision: per_identity, role_names: opaque, map: [ { role: r } ] }")
+                .getMessage().contains("role_names: role_names: opaque needs role_name_key_env"));
+        assertTrue(failure("roles: { provision: per_identity, role_names: hashed, map: [ { role: r } ] }")
+                .getMessage().contains("unknown role_names 'hashed'"));
+        assertTrue(failure("roles: { role_names: opaque, role_name_key_env: RK, map: [ { role: r } ] }")
+                .getMessage().contains("role_names only applies with provision: per_identity"));
+        assertTrue(failure("roles: { provision: per_identity, role_name_key_env: RK, map: [ { role: r } ] }")
+                .getMessage().contains("role_name_key_env only applies with role_names: opaque"));
+    }
 }

@@ -62,6 +62,14 @@ class LeastPrivilegeTest {
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
                     allow: [ { groups: [eng, dba] } ]
                 %s
+                  opaque:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: lp_provisioner, tls: require }
+                    allow: [ { groups: [eng] } ]
+                    roles:
+                      provision: per_identity
+                      role_names: opaque
+                      role_name_key_env: ROLE_NAME_KEY
+                      map: [ { groups: [eng], role: lp_readwrite } ]
                 """.formatted(roles.stripTrailing(), roles.stripTrailing()),
                 // Role names carry e-mail addresses, which masking would hide from these non-pii-readers.
                 "masking:\n  defaults: off\n");
@@ -113,6 +121,43 @@ class LeastPrivilegeTest {
             // The password was rotated for the session and is valid for minutes only.
             assertEquals("true", scalar(direct, "SELECT (rolvaliduntil < now() + interval '11 minutes')::text "
                     + "FROM pg_roles WHERE rolname = 'wd_alice@example.com'"));
+        }
+    }
+
+    /**
+     * Every role may read pg_roles and the roles' comments: readable names (and their comments) listed everyone who
+     * uses the database, e-mail addresses included (an attacker's pass, 2026-12-05). With {@code role_names: opaque}
+     * neither names anyone, and each identity still has a role of its own.
+     */
+    @Test
+    void opaqueRoleNamesListNoOneAndStillKeepIdentitiesApart() throws SQLException {
+        String aliceRole;
+        try (Connection alice = as("opaque", WardenHarness.USER, "eng"); Connection carol = as("opaque", CAROL, "eng")) {
+            aliceRole = scalar(alice, "SELECT current_user");
+            String carolRole = scalar(carol, "SELECT current_user");
+            assertTrue(aliceRole.matches("wd_[0-9a-f]{32}"), aliceRole);
+            assertTrue(carolRole.matches("wd_[0-9a-f]{32}"), carolRole);
+            assertTrue(!aliceRole.equals(carolRole), "each identity has a role of its own");
+            assertEquals(aliceRole + "|true", scalar(alice, "SELECT session_user || '|' "
+                    + "|| pg_has_role(current_user, 'lp_readwrite', 'MEMBER')"));
+            // What carol can read of alice's role: its name and comment, and neither names her.
+            String seen = scalar(carol, "SELECT r.rolname || ' ' || coalesce(pg_catalog.shobj_description(r.oid, "
+                    + "'pg_authid'), '') FROM pg_catalog.pg_roles r WHERE r.rolname = '" + aliceRole + "'");
+            assertEquals(aliceRole + " warden per-identity role (opaque name)", seen);
+            assertEquals("1", scalar(carol, "SELECT count(*) FROM pg_stat_activity WHERE usename = '" + aliceRole + "'"));
+            // PostgreSQL still keeps them apart.
+            String alicePid = scalar(alice, "SELECT pg_backend_pid()");
+            SQLException terminate = assertThrows(SQLException.class,
+                    () -> scalar(carol, "SELECT pg_terminate_backend(" + alicePid + ")"));
+            assertEquals("42501", terminate.getSQLState());
+        }
+        try (Connection again = as("opaque", WardenHarness.USER, "eng")) {
+            assertEquals(aliceRole, scalar(again, "SELECT current_user"), "the same identity gets the same role");
+        }
+        try (Connection direct = warden.direct()) {
+            assertEquals("0", scalar(direct, "SELECT count(*) FROM pg_catalog.pg_roles r WHERE r.rolname ~ '^wd_[0-9a-f]{32}$' "
+                    + "AND (r.rolname ~ 'alice|carol|example' OR coalesce(pg_catalog.shobj_description(r.oid, "
+                    + "'pg_authid'), '') ~ 'alice|carol|example')"));
         }
     }
 

@@ -357,6 +357,7 @@ public final class WardenHarness implements AutoCloseable {
         env.put("APPROVALS_DIR", java.nio.file.Files.createTempDirectory("warden-approvals-").toString());
         env.put("PG_CERT", String.valueOf(pg.certificate()));
         env.put("NOT_THE_PASSWORD", "not-the-password");
+        env.put("ROLE_NAME_KEY", "test-role-name-key-0123456789");
         return PolicyLoader.parse(yaml, Path.of("."), "test-policy.yaml", env);
     }
 

@@ -1,9 +1,14 @@
 package dev.warden.proxy.privilege;
 
+import dev.warden.config.RoleMapping;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The name of an identity's own PostgreSQL role: the prefix, then the user name as it is when it consists only
@@ -15,6 +20,11 @@ import java.util.HexFormat;
  * SHA-256 of the exact user name appended. {@code #} never survives the first form, so a name of the second form
  * can never equal one of the first, and two different user names share a role only if their hashes share
  * 64 bits. The mapping is a pure function: the same identity always gets the same role.
+ *
+ * <p>With {@code role_names: opaque} the name is the prefix and 32 hex digits of an HMAC-SHA256, under the policy's
+ * key, of the issuer and the user name: every role may read {@code pg_roles}, and readable names list everyone who
+ * uses the database (an attacker's pass read colleagues' e-mail addresses there). Without the key a name cannot be
+ * tested against a guessed address, as a plain hash could. Each issuer's user gets a role of their own.
  */
 public final class RoleNames {
 
@@ -22,6 +32,35 @@ public final class RoleNames {
     private static final int HASH_HEX = 16;
 
     private RoleNames() {
+    }
+
+    /** The role of {@code username} as {@code issuer} vouches for it, named as {@code roles} says. */
+    public static String forIdentity(RoleMapping roles, String username, String issuer) {
+        if (!roles.opaqueNames()) {
+            return forIdentity(roles.rolePrefix(), username);
+        }
+        return roles.rolePrefix() + HexFormat.of().formatHex(keyedDigest(roles.nameKey().reveal(), issuer, username),
+                0, OPAQUE_BYTES);
+    }
+
+    /** 128 bits: 32 hex digits. */
+    private static final int OPAQUE_BYTES = 16;
+    /** Keeps this use of the key apart from any other: the same key set for masking's tokens gives other bytes. */
+    private static final byte[] PURPOSE = "warden per-identity role name\0".getBytes(StandardCharsets.UTF_8);
+
+    private static byte[] keyedDigest(String key, String issuer, String username) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            mac.update(PURPOSE);
+            byte[] iss = issuer.getBytes(StandardCharsets.UTF_8);
+            // The issuer's length first: no issuer and user name can be cut differently into the same bytes.
+            mac.update(ByteBuffer.allocate(4).putInt(iss.length).array());
+            mac.update(iss);
+            return mac.doFinal(username.getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every Java runtime", e);
+        }
     }
 
     public static String forIdentity(String prefix, String username) {

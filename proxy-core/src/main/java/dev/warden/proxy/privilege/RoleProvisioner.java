@@ -42,6 +42,11 @@ final class RoleProvisioner implements AutoCloseable {
      */
     static final Duration PASSWORD_LIFETIME = Duration.ofMinutes(10);
     static final String COMMENT_PREFIX = "warden per-identity role of ";
+    /**
+     * The comment of a role named by {@code role_names: opaque}: it names no one (the name, a keyed hash of issuer
+     * and user name, already belongs to one identity); a role of that name with another comment is not Warden's.
+     */
+    static final String OPAQUE_COMMENT = "warden per-identity role (opaque name)";
 
     private final Environment environment;
     private Connection connection;
@@ -58,7 +63,7 @@ final class RoleProvisioner implements AutoCloseable {
     synchronized UpstreamLogin provision(String username, String issuer, RoleRule rule, int connectionLimit)
             throws SQLException {
         RoleMapping roles = environment.roles().orElseThrow();
-        String role = RoleNames.forIdentity(roles.rolePrefix(), username);
+        String role = RoleNames.forIdentity(roles, username, issuer);
         String password = ScramVerifier.randomPassword();
         String verifier = ScramVerifier.of(password);
         Connection c = connection();
@@ -161,8 +166,9 @@ final class RoleProvisioner implements AutoCloseable {
         String validUntil = literal(Instant.now().plus(PASSWORD_LIFETIME).toString());
         // The role belongs to the user name as one issuer vouches for it: with several issuers trusted, another
         // one's token for the same name (an IdP where anyone may choose that e-mail) must not get this role.
-        String legacy = COMMENT_PREFIX + username;
-        String comment = legacy + " from issuer " + issuer;
+        // An opaque name holds the issuer already, and its comment names no one: no legacy form to claim.
+        String legacy = roles.opaqueNames() ? null : COMMENT_PREFIX + username;
+        String comment = roles.opaqueNames() ? OPAQUE_COMMENT : legacy + " from issuer " + issuer;
         try (Statement s = c.createStatement()) {
             Existing existing = existing(c, role);
             if (existing == null) {
@@ -171,14 +177,15 @@ final class RoleProvisioner implements AutoCloseable {
                 s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
                 log.info("role.created env={} role={} mapped={}", environment.name(), role, mapped);
             } else {
-                if (existing.comment() != null && existing.comment().startsWith(legacy + " from issuer ")
+                if (legacy != null && existing.comment() != null
+                        && existing.comment().startsWith(legacy + " from issuer ")
                         && !comment.equals(existing.comment())) {
                     throw new ProvisioningException("role \"" + role + "\" of environment \"" + environment.name()
                             + "\" belongs to " + username + " of another issuer ("
                             + existing.comment().substring((legacy + " from issuer ").length()) + "); a user name "
                             + "of issuer " + issuer + " does not take it over");
                 }
-                if (legacy.equals(existing.comment())) {
+                if (legacy != null && legacy.equals(existing.comment())) {
                     // Made before roles named their issuer: the first login since then claims it.
                     s.execute("COMMENT ON ROLE " + identifier(role) + " IS " + literal(comment));
                     log.info("role.issuer_recorded env={} role={} issuer={}", environment.name(), role, issuer);

@@ -94,7 +94,7 @@ public final class SessionLogins implements AutoCloseable {
     }
 
     private CompletableFuture<Lease> provisioned(Environment env, RoleMapping roles, Identity who, RoleRule rule) {
-        String role = RoleNames.forIdentity(roles.rolePrefix(), who.username());
+        String role = RoleNames.forIdentity(roles, who.username(), who.issuer());
         String key = env.name() + '\0' + role;
         CompletableFuture<Void> mine = new CompletableFuture<>();
         CompletableFuture<Void> previous = inFlight.put(key, mine);

@@ -404,8 +404,10 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         if (!idle.isZero()) {
             ctx.pipeline().addFirst("idle", new IdleStateHandler(0, 0, idle.toMillis(), TimeUnit.MILLISECONDS));
         }
-        log.info("session.start session={} user={} kind={} groups={} env={} client={} tls={} upstream_tls={} app=\"{}\"",
-                id, identity.username(), identity.kind(), identity.groups(), environment.name(),
+        // The database role too: with opaque role names it is the one link from PostgreSQL's own logs to a person.
+        log.info("session.start session={} user={} kind={} groups={} env={} role={} client={} tls={} upstream_tls={} "
+                        + "app=\"{}\"",
+                id, identity.username(), identity.kind(), identity.groups(), environment.name(), connection.loginUser(),
                 ctx.channel().remoteAddress(), ctx.pipeline().get(SslHandler.class) != null, connection.tls(),
                 SessionAudit.bounded(startup.parameters().getOrDefault("application_name", "")));
         ctx.pipeline().replace(this, "session", session.requests);

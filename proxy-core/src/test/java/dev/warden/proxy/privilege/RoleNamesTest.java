@@ -61,4 +61,28 @@ class RoleNamesTest {
             assertTrue(StartupRoleOptions.roleChange(Map.of("options", options)).isEmpty(), options);
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void anOpaqueNameIsAKeyedHashOfIssuerAndUserNameAndNamesNoOne() {
+        dev.warden.config.RoleMapping key1 = opaque("first-key-0123456789");
+        String alice = RoleNames.forIdentity(key1, "alice@example.com", "https://idp.example.com");
+        assertTrue(alice.matches("wd_[0-9a-f]{32}"), alice);
+        assertEquals(alice, RoleNames.forIdentity(key1, "alice@example.com", "https://idp.example.com"),
+                "the same identity always gets the same role");
+        assertNotEquals(alice, RoleNames.forIdentity(key1, "bob@example.com", "https://idp.example.com"));
+        assertNotEquals(alice, RoleNames.forIdentity(key1, "alice@example.com", "https://partner.example.com"),
+                "another issuer's user of the same name gets a role of their own");
+        assertNotEquals(alice, RoleNames.forIdentity(opaque("second-key-0123456789"), "alice@example.com",
+                "https://idp.example.com"), "without the key a name cannot be tested against a guessed address");
+        // The issuer's length is hashed first: moving bytes between issuer and user name changes the name.
+        assertNotEquals(RoleNames.forIdentity(key1, "b", "a"), RoleNames.forIdentity(key1, "", "ab"));
+        assertEquals("wd_alice@example.com", RoleNames.forIdentity(new dev.warden.config.RoleMapping(
+                dev.warden.config.RoleMapping.Provision.PER_IDENTITY, "wd_", java.util.List.of()),
+                "alice@example.com", "https://idp.example.com"), "readable names stay the default");
+    }
+
+    private static dev.warden.config.RoleMapping opaque(String key) {
+        return new dev.warden.config.RoleMapping(dev.warden.config.RoleMapping.Provision.PER_IDENTITY, "wd_",
+                java.util.List.of(), dev.warden.config.Secret.of(key));
+    }
 }
