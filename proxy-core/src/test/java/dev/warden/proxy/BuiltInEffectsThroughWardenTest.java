@@ -61,6 +61,12 @@ class BuiltInEffectsThroughWardenTest {
                         + "IF n > 0 AND coalesce(now(), now()) IS NOT NULL THEN RETURN i + n; END IF; "
                         + "WHILE n > 5 LOOP n := n - 1; END LOOP; RETURN i; END $$",
                 "CREATE AGGREGATE public.bi_sum(int) (sfunc = int4pl, stype = int, initcond = '0')",
+                "CREATE FUNCTION public.bi_mk() RETURNS int VOLATILE LANGUAGE sql AS $$ "
+                        + "SELECT lo_from_bytea(0, 'made by a function')::int $$",
+                "CREATE FUNCTION public.bi_xml() RETURNS int STABLE LANGUAGE plpgsql AS $$ BEGIN "
+                        + "IF query_to_xml('select set_config(''role'', ''bi_rw'', false)', true, false, '') "
+                        + "IS NOT NULL THEN RETURN 1; END IF; RETURN 0; END $$",
+                "CREATE AGGREGATE public.bi_rewrite(text) (sfunc = ts_rewrite, stype = tsquery, initcond = 'a')",
                 "CREATE OPERATOR public.@+@ (leftarg = int, rightarg = int, function = int4pl)");
     }
 
@@ -166,6 +172,43 @@ class BuiltInEffectsThroughWardenTest {
             collect(failures, refused(c, "SELECT 0::oid OPERATOR(public.###) 'via operator'::bytea",
                     "prod-writes-refused"));
             collect(failures, refused(c, "SELECT public.bi_mklo('hidden write')", "prod-writes-refused"));
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    /**
+     * An attacker's pass (2026-12-06): built-ins that run SQL handed to them as text. query_to_xml, its xmlschema
+     * forms, ts_stat and ts_rewrite switched the role in staging, and ran lo_create and a deleting function in
+     * production without approval, while Warden judged (and audited) a read. Each text is now judged as the statement
+     * it is; one computed at run time is dynamic SQL; an aggregate over ts_rewrite runs each value as a query.
+     */
+    @Test
+    void sqlGivenAsTextToABuiltInIsJudgedAsTheStatementItRuns() throws SQLException {
+        String role = "set_config(''role'', ''bi_rw'', false)";
+        List<String> failures = new ArrayList<>();
+        try (Connection c = session("staging")) {
+            for (String sql : List.of("SELECT query_to_xml('select " + role + "', true, false, '')",
+                    "SELECT query_to_xml_and_xmlschema('select " + role + "', true, false, '')",
+                    "SELECT query_to_xmlschema('select " + role + "', true, false, '')",
+                    "SELECT * FROM ts_stat('select to_tsvector(" + role + ")')",
+                    "SELECT ts_rewrite('a'::tsquery, 'select ''a''::tsquery, " + role + "::tsquery')",
+                    "SELECT public.bi_xml()")) {
+                collect(failures, refused(c, sql, "role-escalation"));
+            }
+            collect(failures, refused(c, "SELECT query_to_xml('select ' || '" + role + "', true, false, '')", null));
+            collect(failures, refused(c, "SELECT public.bi_rewrite(q) FROM (VALUES ('select ''a''::tsquery, " + role
+                    + "::tsquery')) v(q)", null));
+        }
+        try (Connection c = session("prod")) {
+            collect(failures, refused(c, "SELECT query_to_xml('select lo_create(0)', true, false, '')",
+                    "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT query_to_xml('select public.bi_mk()', true, false, '')",
+                    "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT * FROM ts_stat('select to_tsvector(lo_create(0)::text)')",
+                    "prod-writes-refused"));
+            // No false refusal: a text that only reads runs, in production too.
+            assertEquals("t", scalar(c, "SELECT query_to_xml('select 1 as x', true, false, '')::text "
+                    + "LIKE '%<x>1</x>%'"));
         }
         assertEquals(List.of(), failures);
     }

@@ -199,6 +199,12 @@ public final class Analyzer {
                 // IF 0::oid OPERATOR(pg_temp.###) 'x'::bytea > 0 in a DO block: what its operators and casts run.
                 facts = facts.withImplicitCalls(found.implicitCalls());
             }
+            SqlInStrings.Found strings = SqlInStrings.in(segment.tokens());
+            if (strings != null) {
+                // query_to_xml('SELECT ...'), ts_stat, ts_rewrite: the text runs as a statement of its own.
+                dynamic |= strings.dynamic();
+                texts.addAll(strings.statements());
+            }
             if (!parse && !texts.isEmpty()) {
                 throw ColdParse.INSTANCE; // bodies are analysed on the worker pool, never on an event loop
             }
@@ -280,6 +286,10 @@ public final class Analyzer {
      * pg_catalog.set_config(NULL, NULL, NULL)}: a change of an unknown role; a write); for any other, none.
      */
     public List<StatementFacts> callWithUnknownArguments(String function) {
+        if (SqlInStrings.runsSql(function)) {
+            // An aggregate over ts_rewrite(tsquery, text), an operator of it: each value runs as a query.
+            return analyze("SELECT pg_catalog." + function + "(NULL, NULL)").statements();
+        }
         if (!FactsBuilder.WRITING_FUNCTIONS.contains(function)) {
             return List.of();
         }

@@ -351,12 +351,14 @@ final class RoutineBodies {
      * ASSERT, RAISE's arguments, a FOR loop's bounds, a DEFAULT, CASE, EXIT WHEN ...), so the call does there what
      * it does in a statement, and the analysis of that statement says what (a role change, a write, which sequence).
      * The text of an expression is not needed: the call is found wherever it stands. A call inside a statement is
-     * listed twice, which changes nothing. Attribute notation ({@code (x).lo_unlink}) is such a call too.
+     * listed twice, which changes nothing. Attribute notation ({@code (x).lo_unlink}) is such a call too. So are the
+     * built-ins that run SQL given as text ({@link SqlInStrings}: {@code IF query_to_xml('SELECT ...', ...) ...}).
      */
     private static void writingCalls(String body, List<Token> tokens, List<String> out) {
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
-            if (!t.isIdentifier() || !FactsBuilder.WRITING_FUNCTIONS.contains(t.value())) {
+            if (!t.isIdentifier() || !(FactsBuilder.WRITING_FUNCTIONS.contains(t.value())
+                    || SqlInStrings.runsSql(t.value()))) {
                 continue;
             }
             if (i + 1 < tokens.size() && tokens.get(i + 1).isOp("(")) {

@@ -149,7 +149,7 @@ public final class TextReferences {
      * How many arguments the call whose list starts at {@code from} (after its parenthesis) has: its commas at the
      * top level, plus one unless it is empty. A list that never closes counts what it has.
      */
-    private static int argumentCount(List<Token> tokens, int from) {
+    static int argumentCount(List<Token> tokens, int from) {
         if (from < tokens.size() && tokens.get(from).isOp(")")) {
             return 0;
         }
@@ -168,7 +168,7 @@ public final class TextReferences {
      * parentheses and inside brackets ({@code ARRAY['a', 'b']}, which stand outside any parenthesis) belong to
      * the argument.
      */
-    private static int nextArgumentComma(List<Token> tokens, int from) {
+    static int nextArgumentComma(List<Token> tokens, int from) {
         int depth = 0;
         for (int k = from; k < tokens.size(); k++) {
             Token t = tokens.get(k);
@@ -186,7 +186,7 @@ public final class TextReferences {
     }
 
     /** Whether the argument at {@code k} is a string literal, with casts to named types, and ends there. */
-    private static boolean literalArgument(List<Token> tokens, int k) {
+    static boolean literalArgument(List<Token> tokens, int k) {
         if (k >= tokens.size() || tokens.get(k).type() != Lexer.Type.STRING) {
             return false;
         }
