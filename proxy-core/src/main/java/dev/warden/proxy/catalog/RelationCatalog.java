@@ -735,6 +735,7 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_range g ON r.typ IN (g.rngtypid, g.rngmultitypid) "
             + "JOIN pg_catalog.pg_opclass oc ON oc.oid = g.rngsubopc "
             + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "AND ap.amproclefttype = oc.opcintype AND ap.amprocrighttype = oc.opcintype "
             + "WHERE ap.amproc::pg_catalog.oid >= 16384";
 
     /**
@@ -743,17 +744,20 @@ final class RelationCatalog {
      * with where no expression names an operator
      * (ORDER BY, DISTINCT, GROUP BY, a window's ORDER BY, max, array and row comparison, a range's bounds): those
      * of each default operator class of the type, and of a range type's subtype operator class (its bounds are
-     * compared whenever a range is made or compared).
+     * compared whenever a range is made or compared). The members for the class's own type only, as the type's cache
+     * takes them (see {@link #INDEX_SUPPORT}).
      */
     private static final String SUPPORT_OF_REACHED = "SELECT r.relid, ap.amproc::pg_catalog.oid AS fid FROM reach r "
             + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
             + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "AND ap.amproclefttype = oc.opcintype AND ap.amprocrighttype = oc.opcintype "
             + "WHERE ap.amproc::pg_catalog.oid >= 16384 "
             // ... and the functions of its operators: GROUP BY, UNION, PARTITION BY and array_position compare with
             // the class's = (which the type's cache takes from it), by no name in the text.
             + "UNION SELECT r.relid, o.oprcode::pg_catalog.oid FROM reach r "
             + "JOIN pg_catalog.pg_opclass oc ON oc.opcintype = r.typ AND oc.opcdefault "
             + "JOIN pg_catalog.pg_amop am ON am.amopfamily = oc.opcfamily "
+            + "AND am.amoplefttype = oc.opcintype AND am.amoprighttype = oc.opcintype "
             + "JOIN pg_catalog.pg_operator o ON o.oid = am.amopopr WHERE o.oprcode::pg_catalog.oid >= 16384 "
             + "UNION " + RANGE_CLASS_OF_REACHED;
 
@@ -821,7 +825,12 @@ final class RelationCatalog {
 
     /**
      * The user support functions of the operator classes of the indexes of these relations (by table, or by index
-     * itself: formatted with the column, the kind and a suffix).
+     * itself: formatted with the column, the kind and a suffix). Those of the class's own type only, as the server
+     * loads an index's support (LookupOpclassInfo: left and right type the class's input type): the family's
+     * cross-type members run only for a comparison with the other type, whose operator the statement's own
+     * resolution finds. Taking the whole family made every index on an integer column unreadable once a superuser
+     * had added a cross-type function to the built-in integer_ops (the regression suite's equivclass does), and every
+     * masked identity's write to such a table then had its messages and RETURNING masked.
      */
     private static final String OVER_EVERY_ROW = " AS "
             + dev.warden.proxy.guardrails.Guardrails.NamedRelations.COMPUTED_OVER_EVERY_ROW;
@@ -831,6 +840,7 @@ final class RelationCatalog {
             + "FROM pg_catalog.pg_index x JOIN pg_catalog.pg_opclass oc "
             + "ON oc.oid = ANY (x.indclass::pg_catalog.oid[]) "
             + "JOIN pg_catalog.pg_amproc ap ON ap.amprocfamily = oc.opcfamily "
+            + "AND ap.amproclefttype = oc.opcintype AND ap.amprocrighttype = oc.opcintype "
             + "JOIN pg_catalog.pg_proc p ON p.oid = ap.amproc JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace "
             + "WHERE %1$s::int8 = ANY (?) AND p.oid >= 16384";
 
