@@ -168,7 +168,7 @@ class BuiltInEffectsThroughWardenTest {
             collect(failures, refused(c, "SELECT public.bi_opcall()", "prod-writes-refused"));
         }
         try (Connection c = session("reviewed")) {
-            // (Production refuses this text before any of that: Warden's parser does not read OPERATOR(...).)
+            // (Production refuses this text before any of that: see anOperatorNamedWithItsSchemaIsJudgedAsTheOperator.)
             collect(failures, refused(c, "SELECT 0::oid OPERATOR(public.###) 'via operator'::bytea",
                     "prod-writes-refused"));
             collect(failures, refused(c, "SELECT public.bi_mklo('hidden write')", "prod-writes-refused"));
@@ -209,6 +209,30 @@ class BuiltInEffectsThroughWardenTest {
             // No false refusal: a text that only reads runs, in production too.
             assertEquals("t", scalar(c, "SELECT query_to_xml('select 1 as x', true, false, '')::text "
                     + "LIKE '%<x>1</x>%'"));
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    /**
+     * {@code OPERATOR(public.@+@)} names an operator, as {@code 1 @+@ 2} does, and is judged by what the operators of
+     * that name run. Before, it read as a call of a function {@code operator} no catalog has (a write: refused where
+     * writes are), and production refused every such text as one Warden could not read.
+     */
+    @Test
+    void anOperatorNamedWithItsSchemaIsJudgedAsTheOperator() throws SQLException {
+        for (String environment : List.of("prod", "reviewed")) {
+            try (Connection c = session(environment)) {
+                assertEquals("3", scalar(c, "SELECT 1 OPERATOR(public.@+@) 2"), environment);
+                assertEquals("3", scalar(c, "SELECT 1 OPERATOR(pg_catalog.+) 2"), environment);
+                assertEquals("1", scalar(c, "SELECT count(*) FROM generate_series(1, 3) x "
+                        + "WHERE x OPERATOR(public.@+@) 1 > 3"), environment);
+            }
+        }
+        List<String> failures = new ArrayList<>();
+        try (Connection c = session("prod")) {
+            // An operator of that name runs lo_from_bytea: Warden vouches for no such text, which stays unread.
+            collect(failures, refused(c, "SELECT 0::oid OPERATOR(public.###) 'via operator'::bytea",
+                    "unparsed-in-production"));
         }
         assertEquals(List.of(), failures);
     }

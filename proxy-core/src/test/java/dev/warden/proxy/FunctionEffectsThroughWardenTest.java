@@ -149,6 +149,7 @@ class FunctionEffectsThroughWardenTest {
         }
         try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
             assertBlocked(c, "SELECT 1 ### 1", "delete-without-where");
+            assertBlocked(c, "SELECT 1 OPERATOR(public.###) 1", "delete-without-where");
             assertBlocked(c, "SELECT 1::mt", "delete-without-where");
             assertBlocked(c, "SELECT CAST(1 AS mt)", "delete-without-where");
             try (ResultSet rs = c.createStatement().executeQuery("SELECT 1 + 1, 2::text")) {

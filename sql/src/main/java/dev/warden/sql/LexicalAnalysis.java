@@ -2244,6 +2244,12 @@ final class LexicalAnalysis {
             while (first >= 2 && tokens.get(first - 1).isOp(".") && tokens.get(first - 2).isIdentifier()) {
                 first -= 2;
             }
+            if (first == i && t.isWord("operator")) {
+                // OPERATOR(s.###) names an operator (its op: key judges what it runs, see implicitCalls): the grammar
+                // reads an unquoted, unqualified operator( as nothing else, so a function of that name is called only
+                // as "operator"(...) or s.operator(...).
+                continue;
+            }
             Token before = first > 0 ? tokens.get(first - 1) : null;
             if (isCteHeader(tokens, i + 1)) {
                 continue;

@@ -150,8 +150,17 @@ final class FunctionEffects {
         return StatementWalk.any(f, s -> !s.functions().isEmpty() || !s.implicitCalls().isEmpty());
     }
 
-    /** A user-defined function none of whose overloads is volatile, writes or runs dynamic SQL. */
+    /**
+     * A user-defined function none of whose overloads is volatile, writes or runs dynamic SQL; for
+     * {@code operator(s.###)} (an operator named outside pg_catalog, see
+     * {@link dev.warden.sql.ReadOnlyProof#unknownFunctions}), every operator of that name, as its {@code op:} key
+     * reads them wherever they are written: as for {@code 1 ### 2}, what they run neither writes nor is dynamic.
+     */
     private boolean vouches(String function) {
+        if (function.startsWith("operator(")) {
+            Effect e = effects.get("op:" + function.substring(function.lastIndexOf('.') + 1, function.length() - 1));
+            return e != null && e.known() && !e.writes() && !e.dynamic();
+        }
         Effect e = effects.get(unqualified(function));
         return e != null && e.known() && e.userDefined() && !e.writes() && !e.dynamic();
     }

@@ -1,0 +1,126 @@
+package dev.warden.sql;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.warden.testkit.TestPostgres;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which user functions a statement runs, as the server counts them ({@code track_functions = all},
+ * {@code pg_stat_xact_user_functions}, each statement in a transaction rolled back) and as Warden lists them: a
+ * function by its name, an operator's function by the operator's {@code op:} key. A function named like the syntax
+ * around it ({@code operator}) shows a name read as a call where the grammar makes it none: Warden judged
+ * {@code SELECT 1 OPERATOR(s.###) 2} a call of an unknown function {@code operator} (a write). Where the server does
+ * run the function, Warden must list it.
+ */
+class CalledFunctionsDifferentialTest {
+
+    private static TestPostgres postgres;
+    private static Connection connection;
+    private final Analyzer analyzer = new Analyzer(1000);
+
+    /** Each user function of the database, and the key under which Warden lists a call of it. */
+    private static final Map<String, String> KEYS = Map.of("add", "op:###", "neg", "op:@-@", "operator", "operator");
+
+    @BeforeAll
+    static void start() throws SQLException {
+        postgres = TestPostgres.start();
+        connection = postgres.connect(Utf8Scratch.create(postgres, "warden_calls"));
+        try (Statement s = connection.createStatement()) {
+            s.execute("CREATE SCHEMA s");
+            s.execute("CREATE FUNCTION s.add(a int, b int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS "
+                    + "$$BEGIN RETURN a + b; END$$");
+            s.execute("CREATE OPERATOR s.### (leftarg = int, rightarg = int, function = s.add)");
+            s.execute("CREATE FUNCTION s.neg(b int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS "
+                    + "$$BEGIN RETURN -b; END$$");
+            s.execute("CREATE OPERATOR s.@-@ (rightarg = int, function = s.neg)");
+            s.execute("CREATE FUNCTION public.operator(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS "
+                    + "$$BEGIN RETURN i; END$$");
+            s.execute("CREATE TABLE t (id int)");
+            s.execute("INSERT INTO t VALUES (1), (2)");
+            s.execute("SET track_functions = 'all'");
+        }
+    }
+
+    @AfterAll
+    static void stop() throws SQLException {
+        if (connection != null) {
+            connection.close();
+        }
+        if (postgres != null) {
+            postgres.close();
+        }
+    }
+
+    @Test
+    void theCallsWardenListsAreTheFunctionsTheServerRuns() throws SQLException {
+        List<String> texts = List.of(
+                "SELECT 1 OPERATOR(s.###) 2",
+                "SELECT 1 operator ( s . ### ) 2",
+                "SELECT 1 OPERATOR(\"s\".###) 2",
+                "SELECT OPERATOR(s.@-@) 2",
+                "SELECT 1 OPERATOR(pg_catalog.+) 2",
+                "SELECT 1 OPERATOR(pg_catalog.+) 2 AS true",
+                "SELECT id FROM t WHERE id OPERATOR(s.###) 1 > 2",
+                "SELECT \"operator\"(1)",
+                "SELECT public.operator(1) OPERATOR(s.###) 2");
+        List<String> wrong = new ArrayList<>();
+        for (String sql : texts) {
+            Set<String> server = runs(sql);
+            Set<String> warden = new TreeSet<>();
+            for (StatementFacts f : analyzer.analyze(sql).statements().get(0).allStatements()) {
+                f.functions().forEach(fn -> warden.add(fn.substring(fn.lastIndexOf('.') + 1)));
+                warden.addAll(f.implicitCalls());
+            }
+            warden.retainAll(KEYS.values());
+            if (!warden.equals(server)) {
+                wrong.add(sql + ": the server ran " + server + ", Warden lists " + warden);
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    /**
+     * The keys of the user functions {@code sql} ran, in a transaction rolled back; the server must run it. (The view
+     * holds the counts not yet flushed, of earlier transactions too; none are flushed inside a transaction block.)
+     */
+    private static Set<String> runs(String sql) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.execute("BEGIN");
+            try {
+                Map<String, Long> before = calls(s);
+                s.execute(sql);
+                Set<String> out = new TreeSet<>();
+                calls(s).forEach((function, n) -> {
+                    if (n > before.getOrDefault(function, 0L)) {
+                        out.add(KEYS.get(function));
+                    }
+                });
+                return out;
+            } finally {
+                s.execute("ROLLBACK");
+            }
+        }
+    }
+
+    private static Map<String, Long> calls(Statement s) throws SQLException {
+        Map<String, Long> out = new java.util.HashMap<>();
+        try (ResultSet rs = s.executeQuery("SELECT funcname, calls FROM pg_stat_xact_user_functions")) {
+            while (rs.next()) {
+                out.merge(rs.getString(1), rs.getLong(2), Long::sum);
+            }
+        }
+        return out;
+    }
+}
