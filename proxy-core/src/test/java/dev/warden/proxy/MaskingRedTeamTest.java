@@ -1887,6 +1887,44 @@ class MaskingRedTeamTest {
         }
     }
 
+    /**
+     * PostgreSQL's create_am.sql as a masked identity: {@code CREATE INDEX ... USING gist2 (home_base)}, over an access
+     * method an administrator made, was refused as an index over a function a user made (the name after USING read as
+     * a call). An access method runs no function of its name, whatever it is called; the index's expressions and
+     * predicate are still judged.
+     */
+    @Test
+    void anIndexOfAnAccessMethodAUserMadeCallsNoFunctionOfItsName() throws Exception {
+        direct("CREATE ACCESS METHOD am_gist2 TYPE INDEX HANDLER gisthandler");
+        direct("CREATE OPERATOR CLASS am_box_ops DEFAULT FOR TYPE box USING am_gist2 AS OPERATOR 1 <<, OPERATOR 2 &<, "
+                + "OPERATOR 3 &&, OPERATOR 4 &>, OPERATOR 5 >>, OPERATOR 6 ~=, OPERATOR 7 @>, OPERATOR 8 <@, "
+                + "OPERATOR 9 &<|, OPERATOR 10 <<|, OPERATOR 11 |>>, OPERATOR 12 |&>, "
+                + "FUNCTION 1 gist_box_consistent(internal, box, smallint, oid, internal), "
+                + "FUNCTION 2 gist_box_union(internal, internal), FUNCTION 5 gist_box_penalty(internal, internal, "
+                + "internal), FUNCTION 6 gist_box_picksplit(internal, internal), "
+                + "FUNCTION 7 gist_box_same(box, box, internal)");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            a.query("CREATE TEMP TABLE am_box (id int, b box)");
+            a.query("INSERT INTO am_box VALUES (1, box '(1,1),(0,0)'), (2, box '(5,5),(4,4)')");
+            // A function named like the access method: the name after USING is the method all the same.
+            String named = a.query("CREATE FUNCTION pg_temp.am_gist2(b box) RETURNS box LANGUAGE sql IMMUTABLE AS "
+                    + "'SELECT b'");
+            assertTrue(!refused(named), named);
+            for (String plain : List.of("CREATE INDEX am_i ON am_box USING am_gist2 (b)",
+                    "CREATE INDEX ON ONLY am_box USING am_gist2 (b am_box_ops) WHERE id > 0",
+                    "ALTER TABLE am_box ADD CONSTRAINT am_x EXCLUDE USING am_gist2 (b WITH &&)")) {
+                String made = a.query(plain);
+                assertTrue(!refused(made) && !made.contains("ERROR"), plain + ": " + made);
+            }
+            for (String over : List.of("CREATE INDEX ON am_box USING am_gist2 ((pg_temp.am_gist2(b)))",
+                    "CREATE INDEX ON am_box USING am_gist2 (b) WHERE pg_temp.am_gist2(b) IS NOT NULL",
+                    "ALTER TABLE am_box ADD CONSTRAINT am_y EXCLUDE USING am_gist2 ((pg_temp.am_gist2(b)) WITH &&)")) {
+                String made = a.query(over);
+                assertTrue(refused(made) && made.contains("index"), over + ": " + made);
+            }
+        }
+    }
+
     @Test
     void twoRulesOfOneTableAreEachJudgedForWhatTheyReturn() throws Exception {
         // Attacker pass of 2026-12-05: a temporary table with two rules, one selecting sensitive columns directly, the

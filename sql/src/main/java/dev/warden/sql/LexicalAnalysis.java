@@ -2251,7 +2251,7 @@ final class LexicalAnalysis {
                 continue;
             }
             Token before = first > 0 ? tokens.get(first - 1) : null;
-            if (isCteHeader(tokens, i + 1)) {
+            if (isCteHeader(tokens, i + 1) || first == i && indexAccessMethod(tokens, first)) {
                 continue;
             }
             if (before != null) {
@@ -2275,6 +2275,48 @@ final class LexicalAnalysis {
             }
             out.add(name.toString());
         }
+    }
+
+    /**
+     * Whether the name at {@code at} is an index's access method: {@code INDEX [CONCURRENTLY] [IF NOT EXISTS] [name]
+     * ON [ONLY] relation USING name (} or {@code EXCLUDE USING name (}. Whatever it is called (CREATE ACCESS METHOD
+     * gist2 ... HANDLER gisthandler), the grammar makes it no call there; the parenthesis holds the columns, whose
+     * expressions and operator classes are read as anywhere else. (After any other USING a name may be a call:
+     * {@code DELETE ... USING f(x)}, {@code ALTER TABLE ... TYPE t USING f(c)}.)
+     */
+    private static boolean indexAccessMethod(List<Token> tokens, int at) {
+        int k = at - 1;
+        if (k < 1 || !tokens.get(k).isWord("using")) {
+            return false;
+        }
+        if (tokens.get(--k).isWord("exclude")) {
+            return true;
+        }
+        while (k >= 2 && tokens.get(k - 1).isOp(".") && tokens.get(k - 2).isIdentifier()) {
+            k -= 2; // a qualified relation's name
+        }
+        if (!tokens.get(k).isIdentifier() || --k < 0) {
+            return false;
+        }
+        if (tokens.get(k).isWord("only")) {
+            k--;
+        }
+        if (k < 1 || !tokens.get(k).isWord("on")) {
+            return false;
+        }
+        k--;
+        if (tokens.get(k).isIdentifier() && !tokens.get(k).isWord("index") && !tokens.get(k).isWord("exists")
+                && !tokens.get(k).isWord("concurrently")) {
+            k--; // the index's name
+        }
+        if (k >= 2 && tokens.get(k).isWord("exists") && tokens.get(k - 1).isWord("not")
+                && tokens.get(k - 2).isWord("if")) {
+            k -= 3;
+        }
+        if (k >= 0 && tokens.get(k).isWord("concurrently")) {
+            k--;
+        }
+        return k >= 0 && tokens.get(k).isWord("index");
     }
 
     /** {@code name ( cols ) AS [NOT] [MATERIALIZED] (}: a CTE with a column list, not a call. */

@@ -166,11 +166,10 @@ final class FunctionEffects {
     }
 
     /**
-     * Index access methods and partitioning strategies: {@code USING gin (...)} and {@code PARTITION BY RANGE (a)}
-     * read as calls of {@code gin} and {@code range} (rtree: PostgreSQL substitutes gist).
+     * Partitioning strategies: {@code PARTITION BY RANGE (a)} reads as a call of {@code range}. (An index's access
+     * method is no call in the analysis: see {@code LexicalAnalysis.indexAccessMethod}.)
      */
-    private static final Set<String> INDEX_METHODS = Set.of("btree", "hash", "gist", "gin", "spgist", "brin",
-            "rtree", "range", "list");
+    private static final Set<String> PARTITION_STRATEGIES = Set.of("range", "list", "hash");
 
     /**
      * Whether {@code f} (or a statement inside it) calls code a user made, or a name whose effect is not read (not
@@ -181,9 +180,9 @@ final class FunctionEffects {
         for (StatementFacts s : f.allStatements()) {
             for (String fn : calls(s)) {
                 Effect e = effects.get(fn);
-                if ((relations.contains(fn) || INDEX_METHODS.contains(fn.toLowerCase(java.util.Locale.ROOT))
-                        && onlyAsMethod(fn, s.text())) && e != null && !e.known()) {
-                    // ON t (...) and USING btree (...) read as calls; a function of that name is still one (a
+                if ((relations.contains(fn) || PARTITION_STRATEGIES.contains(fn.toLowerCase(java.util.Locale.ROOT))
+                        && onlyAsStrategy(fn, s.text())) && e != null && !e.known()) {
+                    // ON t (...) and PARTITION BY RANGE (...) read as calls; a function of that name is still one (a
                     // helper's pass named its function like the table it indexed).
                     continue;
                 }
@@ -206,12 +205,12 @@ final class FunctionEffects {
     }
 
     /**
-     * Whether every {@code name (} in {@code text} follows USING or BY (an access method, a partitioning strategy):
-     * a function of that name made in the same text is not known yet, and {@code CREATE FUNCTION list(text) ...;
-     * CREATE INDEX ON t (list(ssn))} would otherwise pass as a method (a helper's review). A text with a Unicode-escaped
-     * name may spell it otherwise: no.
+     * Whether every {@code name (} in {@code text} follows BY (a partitioning strategy): a function of that name made
+     * in the same text is not known yet, and {@code CREATE FUNCTION list(text) ...; CREATE INDEX ON t (list(ssn))}
+     * would otherwise pass as a strategy (a helper's review). A text with a Unicode-escaped name may spell it
+     * otherwise: no.
      */
-    private static boolean onlyAsMethod(String name, String text) {
+    private static boolean onlyAsStrategy(String name, String text) {
         if (text.toLowerCase(java.util.Locale.ROOT).contains("u&\"")) {
             return false;
         }
@@ -219,14 +218,14 @@ final class FunctionEffects {
                 + "\"?\\s*\\(").matcher(text);
         while (m.find()) {
             String before = text.substring(Math.max(0, m.start() - 24), m.start());
-            if (!METHOD_BEFORE.matcher(before).find()) {
+            if (!STRATEGY_BEFORE.matcher(before).find()) {
                 return false;
             }
         }
         return true;
     }
 
-    private static final java.util.regex.Pattern METHOD_BEFORE = java.util.regex.Pattern.compile("(?i)\\b(using|by)\\s+$");
+    private static final java.util.regex.Pattern STRATEGY_BEFORE = java.util.regex.Pattern.compile("(?i)\\bby\\s+$");
 
     /** Beyond this many distinct statements, what a call runs is not listed further: it counts as dynamic. */
     private static final int MAX_STATEMENTS = 256;
