@@ -2251,7 +2251,8 @@ final class LexicalAnalysis {
                 continue;
             }
             Token before = first > 0 ? tokens.get(first - 1) : null;
-            if (isCteHeader(tokens, i + 1) || first == i && indexAccessMethod(tokens, first)) {
+            if (isCteHeader(tokens, i + 1) || first == i && indexAccessMethod(tokens, first)
+                    || namedRelation(tokens, first)) {
                 continue;
             }
             if (before != null) {
@@ -2295,10 +2296,23 @@ final class LexicalAnalysis {
         while (k >= 2 && tokens.get(k - 1).isOp(".") && tokens.get(k - 2).isIdentifier()) {
             k -= 2; // a qualified relation's name
         }
-        if (!tokens.get(k).isIdentifier() || --k < 0) {
-            return false;
-        }
-        if (tokens.get(k).isWord("only")) {
+        return tokens.get(k).isIdentifier() && indexedAfter(tokens, k - 1);
+    }
+
+    /**
+     * Whether the (qualified) name starting at {@code first} names a relation, not a call, before its parenthesis:
+     * the relation an index is built on ({@code INDEX ... ON [ONLY] t (a)}), or the one {@code CREATE TABLE IF NOT
+     * EXISTS t (a int)} defines (EXISTS takes a subquery, never a call). A function of the same name, made in the same
+     * text and so not in the catalog yet, was passed over as the relation when called in the index's expression.
+     */
+    private static boolean namedRelation(List<Token> tokens, int first) {
+        return indexedAfter(tokens, first - 1) || first >= 3 && tokens.get(first - 1).isWord("exists")
+                && tokens.get(first - 2).isWord("not") && tokens.get(first - 3).isWord("if");
+    }
+
+    /** Whether the token at {@code k} ends {@code INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON [ONLY]}. */
+    private static boolean indexedAfter(List<Token> tokens, int k) {
+        if (k >= 0 && tokens.get(k).isWord("only")) {
             k--;
         }
         if (k < 1 || !tokens.get(k).isWord("on")) {

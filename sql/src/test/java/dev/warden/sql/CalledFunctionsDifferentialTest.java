@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * around them ({@code operator}, {@code gist2}) show a name read as a call where the grammar makes it none: Warden
  * judged {@code SELECT 1 OPERATOR(s.###) 2} a call of an unknown function {@code operator} (a write), and the access
  * method of {@code CREATE INDEX ... USING gist2 (b)} (PostgreSQL's create_am.sql) a call of a user function, which a
- * masked identity may not index over. Where the server does run the function, Warden must list it.
+ * masked identity may not index over. Where the server does run the function, Warden must list it: the relation of
+ * {@code CREATE INDEX ON t (...)}, also listed as a call, hid a call of a function {@code t} made in the same text.
  */
 class CalledFunctionsDifferentialTest {
 
@@ -33,7 +34,7 @@ class CalledFunctionsDifferentialTest {
 
     /** Each user function of the database, and the key under which Warden lists a call of it. */
     private static final Map<String, String> KEYS = Map.of("add", "op:###", "neg", "op:@-@", "operator", "operator",
-            "gist2", "gist2");
+            "gist2", "gist2", "t", "t");
 
     @BeforeAll
     static void start() throws SQLException {
@@ -63,6 +64,8 @@ class CalledFunctionsDifferentialTest {
                     + "FUNCTION 7 gist_box_same(box, box, internal)");
             s.execute("CREATE TABLE t (id int, b box)");
             s.execute("INSERT INTO t VALUES (1, box '(1,1),(0,0)'), (2, box '(5,5),(4,4)')");
+            s.execute("CREATE FUNCTION public.t(b box) RETURNS box LANGUAGE plpgsql IMMUTABLE AS "
+                    + "$$BEGIN RETURN b; END$$");
             s.execute("SET track_functions = 'all'");
         }
     }
@@ -97,6 +100,12 @@ class CalledFunctionsDifferentialTest {
                 "ALTER TABLE t ADD CONSTRAINT x EXCLUDE USING gist2 (b WITH &&)",
                 "ALTER TABLE t ADD CONSTRAINT x EXCLUDE USING gist2 ((gist2(b)) WITH &&)",
                 "CREATE TABLE u (b box, EXCLUDE USING gist2 (b WITH &&))",
+                // A function named like the relation an index is built on.
+                "CREATE INDEX ON t (id)",
+                "CREATE INDEX ON ONLY public.t (id)",
+                "CREATE TABLE IF NOT EXISTS t (id int)",
+                "CREATE INDEX ON t USING gist2 ((t(b)))",
+                "CREATE INDEX ON ONLY t (id) WHERE t(b) IS NOT NULL",
                 // After another USING a name is a call.
                 "DELETE FROM t USING gist2(box '(1,1),(0,0)') g WHERE t.b ~= g",
                 "ALTER TABLE t ALTER b TYPE box USING gist2(b)");

@@ -832,34 +832,10 @@ public final class CatalogCache implements AutoCloseable {
         return all;
     }
 
-    /** See {@link FunctionEffects#callsUserCode}; the relations {@code f} names are no calls. */
+    /** See {@link FunctionEffects#callsUserCode}. */
     public boolean callsUserCode(dev.warden.sql.StatementFacts f) {
-        Set<String> relations = new java.util.HashSet<>();
-        for (dev.warden.sql.TableRef t : f.tablesRead()) {
-            relations.add(t.name());
-            relations.add(t.qualified());
-        }
-        for (dev.warden.sql.TableRef t : f.tablesWritten()) {
-            relations.add(t.name());
-            relations.add(t.qualified());
-        }
-        if (f.kind() == dev.warden.sql.StatementKind.CREATE && "SCHEMA".equals(f.objectType())) {
-            // CREATE SCHEMA's elements name their tables in its text only: CREATE INDEX ON s.t (id) is no call of t.
-            java.util.regex.Matcher on = INDEXED.matcher(f.text());
-            while (on.find()) {
-                String name = on.group(1).replace("\"", "").replaceAll("\\s+", "");
-                for (String n : List.of(name, name.toLowerCase(java.util.Locale.ROOT))) {
-                    relations.add(n);
-                    relations.add(n.substring(n.lastIndexOf('.') + 1));
-                }
-            }
-        }
-        return functions.callsUserCode(f, relations);
+        return functions.callsUserCode(f);
     }
-
-    /** The relation after ON in CREATE INDEX (lower-cased when unquoted, as the catalog's names are). */
-    private static final java.util.regex.Pattern INDEXED = java.util.regex.Pattern.compile(
-            "(?i)\\bon\\s+(?:only\\s+)?((?:\"[^\"]+\"|[\\w$]+)(?:\\s*\\.\\s*(?:\"[^\"]+\"|[\\w$]+))*)\\s*(?:using\\b|\\()");
 
     /**
      * How many distinct names (words that may name a relation, a column or a function) the texts of {@code analysis}

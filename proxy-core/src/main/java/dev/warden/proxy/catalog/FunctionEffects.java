@@ -174,16 +174,16 @@ final class FunctionEffects {
     /**
      * Whether {@code f} (or a statement inside it) calls code a user made, or a name whose effect is not read (not
      * loaded, or no such function yet: it may be made in the same text): a function, or an operator or cast that
-     * runs one. {@code relations}: names that are no call (CREATE INDEX's {@code ON t (...)} reads as one).
+     * runs one. (The relation of CREATE INDEX ... ON t (...) is no call in the analysis: a function named like it,
+     * made in the same text, is not passed over with it.)
      */
-    boolean callsUserCode(StatementFacts f, Set<String> relations) {
+    boolean callsUserCode(StatementFacts f) {
         for (StatementFacts s : f.allStatements()) {
             for (String fn : calls(s)) {
                 Effect e = effects.get(fn);
-                if ((relations.contains(fn) || PARTITION_STRATEGIES.contains(fn.toLowerCase(java.util.Locale.ROOT))
-                        && onlyAsStrategy(fn, s.text())) && e != null && !e.known()) {
-                    // ON t (...) and PARTITION BY RANGE (...) read as calls; a function of that name is still one (a
-                    // helper's pass named its function like the table it indexed).
+                if (PARTITION_STRATEGIES.contains(fn.toLowerCase(java.util.Locale.ROOT)) && onlyAsStrategy(fn, s.text())
+                        && e != null && !e.known()) {
+                    // PARTITION BY RANGE (...) reads as a call; a function of that name is still one.
                     continue;
                 }
                 if (e == null) {
