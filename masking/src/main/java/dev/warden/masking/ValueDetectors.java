@@ -1,6 +1,7 @@
 package dev.warden.masking;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -13,8 +14,10 @@ import java.util.Set;
  * detectors whose cheap pre-filter (a prefix, a length, a character class) it passes.
  *
  * <p>A hit is a span; spans never contain a delimiter, so replacing one with delimiter-free text keeps JSON,
- * array and record literals valid. Matching is per token, except for phone numbers, grouped IBANs and
- * cards written with spaces or dashes (whole value, or digit runs), and PEM blocks (marker to marker).
+ * array and record literals valid. Matching is per token, and per key inside a token (keys glued by punctuation,
+ * see {@link #keyIn}), except for phone numbers, grouped IBANs and cards written with spaces or dashes (whole value,
+ * or digit runs), and PEM blocks (marker to marker). A hit that would cut another value is grown over it, and is
+ * then masked whole ({@link #JOINED}).
  *
  * <p>{@code high_entropy}: a token of at least 32 bytes with a digit, an upper- and a lower-case letter and
  * Shannon entropy ≥ 4.0 bits per byte. Pure hex tokens (with or without dashes: UUIDs, SHA-1/SHA-256 digests,
@@ -59,6 +62,18 @@ final class ValueDetectors {
         return false;
     }
 
+    /**
+     * The detector of a hit grown over another detector's ({@link Scanner#joined}, {@link #token}): one span, masked
+     * whole ({@code redact}), as no one detector's strategy fits it (an e-mail's keeps what follows the {@code @}, and
+     * would keep a key glued after the address in clear).
+     */
+    static final String JOINED = "value_detection_joined";
+
+    /** {@code hit} to {@code end}, over a hit of {@code detector}. */
+    private static Hit grown(Hit hit, int end, String detector) {
+        return new Hit(hit.detector().equals(detector) ? detector : JOINED, hit.start(), end);
+    }
+
     /** What {@link Scanner#next} returns once the tokens of one value took more work than it allows. */
     static final String OVER_BUDGET = "value_detection_budget";
 
@@ -84,6 +99,8 @@ final class ValueDetectors {
         private static final int PHONE = 1;
         private static final int CARD = 2;
         private static final int SSN = 3;
+        private static final int IBAN = 4;
+        private static final int TOKEN = 5;
 
         private final byte[] b;
         private final int off;
@@ -97,6 +114,8 @@ final class ValueDetectors {
         private int ats;
         private int dashes;
         private final Hit[] kept = new Hit[4];
+        /** The hits {@link #next} found from its start: each run detector's, a grouped IBAN, a token's. */
+        private final Hit[] found = new Hit[6];
         /** Where each run detector's kept hit was sought from; -1: not yet. */
         private final int[] keptFrom = {-1, -1, -1, -1};
         private long work;
@@ -153,21 +172,25 @@ final class ValueDetectors {
             }
             // Several detectors look at the whole value; the caller resumes after the hit it gets, so the hit
             // returned must be the leftmost one, or an earlier secret would be skipped.
-            Hit best = null;
+            Arrays.fill(found, null);
             if (dashes > 0 && enabled.contains("pem_private_key")) {
-                best = leftmost(best, run(PEM, s, e));
+                found[PEM] = run(PEM, s, e);
             }
             if (digits >= 8 && s < e && enabled.contains("phone")) {
-                best = leftmost(best, b[s] == '+' && phone(b, s, e) ? new Hit("phone", s, e) : run(PHONE, s, e));
+                found[PHONE] = b[s] == '+' && phone(b, s, e) ? new Hit("phone", s, e) : run(PHONE, s, e);
             }
             if (digits >= 12 && enabled.contains("card")) {
-                best = leftmost(best, run(CARD, s, e));
+                found[CARD] = run(CARD, s, e);
             }
             if (digits >= 9 && enabled.contains("us_ssn")) {
-                best = leftmost(best, run(SSN, s, e));
+                found[SSN] = run(SSN, s, e);
             }
             if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
-                best = leftmost(best, new Hit("iban", s, e));
+                found[IBAN] = new Hit("iban", s, e);
+            }
+            Hit best = null;
+            for (Hit h : found) {
+                best = leftmost(best, h);
             }
             int i = s;
             while (i < e && (best == null || i < best.start())) {
@@ -179,17 +202,49 @@ final class ValueDetectors {
                     i++;
                 }
                 if (i > t) {
-                    Hit h = token(b, t, i, ats > 0, digits, enabled);
+                    Hit h = token(b, t, i, e, ats > 0, enabled);
                     work += i - t; // the whole token was read (an e-mail's hit too: a token of glued addresses)
                     if (work > budget) {
                         return new Hit(OVER_BUDGET, pos, end);
                     }
                     if (h != null) {
-                        return leftmost(best, h);
+                        found[TOKEN] = h;
+                        return joined(leftmost(best, h));
                     }
                 }
             }
-            return best;
+            return joined(best);
+        }
+
+        /**
+         * {@code hit} (the leftmost) grown over each other hit found that starts inside it and ends past it, then over
+         * the rest of a run of digits and single separators it ends inside (to the next hit found in it): the scan goes
+         * on from its end, where the rest of a cut value is no value at all (a phone's digits ran into a card's first group, {@code +4111 1111 1111 1111},
+         * a key's into an SSN's or a printed IBAN's, and the rest passed in clear).
+         */
+        private Hit joined(Hit hit) {
+            for (boolean grown = hit != null; grown; ) {
+                grown = false;
+                for (Hit other : found) {
+                    if (other != null && other.start() < hit.end() && other.end() > hit.end()) {
+                        hit = grown(hit, other.end(), other.detector());
+                        grown = true;
+                    }
+                }
+                int i = hit.end();
+                if (i < end && isDigit(b[i - 1])
+                        && (isDigit(b[i]) || isSeparator(b[i]) && i + 1 < end && isDigit(b[i + 1]))) {
+                    int stop = runEnd(b, i - 1, end);
+                    for (Hit other : found) {
+                        stop = other != null && other.start() >= i && other.start() < stop ? other.start() : stop;
+                    }
+                    if (stop > i + 1) {
+                        hit = grown(hit, stop, JOINED); // digits its detector did not read: its strategy may show them
+                        grown = true;
+                    }
+                }
+            }
+            return hit;
         }
 
         /** The first hit of run detector {@code kind} in {@code b[s, e)}. */
@@ -257,52 +312,64 @@ final class ValueDetectors {
         return scan(bytes, 0, bytes.length, enabled);
     }
 
-    private static Hit token(byte[] b, int s, int e, boolean at, int digits, Set<String> enabled) {
-        int n = e - s;
-        if (at && enabled.contains("email")) {
-            Hit h = emailIn(b, s, e);
-            if (h != null) {
-                return h;
+    /**
+     * The leftmost hit of one token: an e-mail or a key ({@link #keyIn}) inside it, or the whole token (a phone
+     * number, high entropy). At one start the longer hit wins; of equal ones the first listed, so a key written alone
+     * keeps its own detector. An e-mail or key that starts inside the hit and ends past it extends it: the scan goes
+     * on from the hit's end, where the rest of the cut value would be no value at all ({@code ann@acme.com.AKIA...}:
+     * the address's top-level domain took the key's first letters). {@code end}: where the value ends, for an IBAN
+     * printed in groups past the token.
+     */
+    private static Hit token(byte[] b, int s, int e, int end, boolean at, Set<String> enabled) {
+        boolean email = at && enabled.contains("email");
+        Hit mail = email ? emailIn(b, s, s, e) : null;
+        Hit key = keyIn(b, s, s, e, end, enabled);
+        Hit hit = first(mail, key);
+        if (e - s >= 9 && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
+            hit = first(hit, new Hit("phone", s, e));
+        }
+        if (e - s >= 32 && enabled.contains("high_entropy") && highEntropySegment(b, s, e)) {
+            hit = first(hit, new Hit("high_entropy", s, e));
+        }
+        while (hit != null) {
+            while (mail != null && mail.end() <= hit.end()) {
+                mail = emailIn(b, s, mail.end(), e);
             }
+            while (key != null && key.end() <= hit.end()) {
+                key = keyIn(b, s, key.end(), e, end, enabled);
+            }
+            Hit past = mail != null && mail.start() < hit.end() ? mail : null;
+            if (key != null && key.start() < hit.end() && (past == null || key.end() > past.end())) {
+                past = key;
+            }
+            if (past == null) {
+                break;
+            }
+            hit = grown(hit, past.end(), past.detector());
         }
-        if (n >= 9 && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
-            return new Hit("phone", s, e);
+        return hit;
+    }
+
+    /** The hit that starts first, of two at one start the longer, of equal ones {@code a}. */
+    private static Hit first(Hit a, Hit b) {
+        if (a == null) {
+            return b;
         }
-        if (n < 15) {
-            return null;
+        if (b == null || a.start() < b.start()) {
+            return a;
         }
-        if (n <= 34 && isUpper(b[s]) && isUpper(b[s + 1]) && isDigit(b[s + 2]) && isDigit(b[s + 3])
-                && enabled.contains("iban") && iban(b, s, e)) {
-            return new Hit("iban", s, e);
-        }
-        String detector = switch (b[s]) {
-            case 'A', 'a' -> n == 20 && (startsWithIgnoreCase(b, s, e, "AKIA") || startsWithIgnoreCase(b, s, e, "ASIA"))
-                    && allAlnum(b, s + 4, e) && sameCase(b, s, e) ? "aws_access_key" : null;
-            case 'g' -> github(b, s, e) ? "github_token" : null;
-            case 'x' -> slack(b, s, e) ? "slack_token" : null;
-            case 's', 'r' -> (startsWith(b, s, e, "sk_live_") || startsWith(b, s, e, "rk_live_")) && n >= 24
-                    && allAlnum(b, s + 8, e) ? "stripe_key" : null;
-            case 'e' -> jwt(b, s, e) ? "jwt" : null;
-            default -> null;
-        };
-        if (detector != null && enabled.contains(detector)) {
-            return new Hit(detector, s, e);
-        }
-        if (n >= 32 && enabled.contains("high_entropy") && highEntropySegment(b, s, e)) {
-            return new Hit("high_entropy", s, e);
-        }
-        return null;
+        return b.start() < a.start() || b.end() > a.end() ? b : a;
     }
 
     // ---- e-mail -------------------------------------------------------------------------------------------
 
     /**
-     * The address inside a token that holds an {@code @}: text stuck to it before the local part or after the
+     * The first address inside the token {@code b[s, e)} whose {@code @} is at or after {@code from}: text stuck to it before the local part or after the
      * top-level domain ({@code xann@acme.com1}, {@code <ann@acme.com>.}) is not part of the span, so an
      * appended or prepended character does not hide the address. Any case.
      */
-    private static Hit emailIn(byte[] b, int s, int e) {
-        for (int atPos = s + 1; atPos < e - 4; atPos++) {
+    private static Hit emailIn(byte[] b, int s, int from, int e) {
+        for (int atPos = Math.max(s + 1, from); atPos < e - 4; atPos++) {
             if (b[atPos] != '@') {
                 continue;
             }
@@ -653,6 +720,36 @@ final class ValueDetectors {
                 && isDigit(compact[3]) && iban(compact, 0, n);
     }
 
+    /**
+     * Where the IBAN printed in groups of four inside text ({@code paid to DE89 3704 0044 0532 0130 00.}) whose first
+     * group is at {@code p} ends, or -1: single spaces, groups of four but the last, as many letters and digits as the
+     * country's IBANs have, then no letter or digit. Reads at most 42 bytes.
+     */
+    private static int printedIbanEnd(byte[] b, int p, int e) {
+        Integer expected = IBAN_LENGTHS.get(new String(b, p, 2, StandardCharsets.US_ASCII));
+        if (expected == null) {
+            return -1;
+        }
+        byte[] compact = new byte[expected];
+        int n = 0;
+        int i = p;
+        while (true) {
+            int group = 0;
+            while (i < e && group < 4 && n < expected && (isUpper(b[i]) || isDigit(b[i]))) {
+                compact[n++] = b[i++];
+                group++;
+            }
+            if (n == expected) {
+                break;
+            }
+            if (group != 4 || i + 1 >= e || b[i] != ' ') {
+                return -1;
+            }
+            i++;
+        }
+        return (i == e || !isAlnum(b[i])) && iban(compact, 0, n) ? i : -1;
+    }
+
     /** Country code with its IBAN length, then the ISO 13616 mod-97 check. */
     static boolean iban(byte[] b, int s, int e) {
         Integer expected = IBAN_LENGTHS.get(new String(b, s, 2, StandardCharsets.US_ASCII));
@@ -675,58 +772,132 @@ final class ValueDetectors {
 
     // ---- tokens and keys ----------------------------------------------------------------------------------
 
-    private static boolean github(byte[] b, int s, int e) {
-        if (startsWith(b, s, e, "github_pat_")) {
-            return e - s >= 11 + 22 && allWordChars(b, s + 11, e);
-        }
-        if (e - s >= 40 && b[s + 1] == 'h' && b[s + 3] == '_'
-                && (b[s + 2] == 'p' || b[s + 2] == 'o' || b[s + 2] == 's' || b[s + 2] == 'u' || b[s + 2] == 'r')) {
-            return allAlnum(b, s + 4, e);
-        }
-        return false;
-    }
-
-    private static boolean slack(byte[] b, int s, int e) {
-        if (!startsWith(b, s, e, "xox") || e - s < 15 || b[s + 4] != '-') {
-            return false;
-        }
-        byte kind = b[s + 3];
-        if (kind != 'a' && kind != 'b' && kind != 'p' && kind != 'r' && kind != 's') {
-            return false;
-        }
-        for (int i = s + 5; i < e; i++) {
-            if (!(isAlnum(b[i]) || b[i] == '-')) {
-                return false;
+    /**
+     * The first key inside the token {@code b[s, e)} that starts at or after {@code from}. A key starts the token or follows a byte that is no letter or digit, so keys glued
+     * by the punctuation base64, URLs, paths and lists hold ({@code + / - _ . ~ & |}...) are each found, where a glued
+     * run was one token that no key's rule took (two AWS keys joined by {@code +} or {@code /} passed in clear); the
+     * tail of a longer word ({@code xAKIA...}) is no key. AWS keys and IBANs are a whole run of letters and digits;
+     * the others run from their prefix over their own alphabet (a Slack token's dashes, a JWT's dots), so copies of
+     * one glued by those bytes are one span. Each byte is read a bounded number of times (see {@link #jwtEnd}).
+     */
+    private static Hit keyIn(byte[] b, int s, int from, int e, int end, Set<String> enabled) {
+        int p = from;
+        while (p < e) {
+            if (!isAlnum(b[p]) || p > s && isAlnum(b[p - 1])) {
+                p++;
+                continue;
             }
-        }
-        return true;
-    }
-
-    /** Three base64url parts, the header starting {@code eyJ} ({@code {"} encoded). */
-    private static boolean jwt(byte[] b, int s, int e) {
-        if (!startsWith(b, s, e, "eyJ")) {
-            return false;
-        }
-        int dots = 0;
-        int partStart = s;
-        int[] lengths = new int[3];
-        for (int i = s; i < e; i++) {
-            byte c = b[i];
-            if (c == '.') {
-                if (dots == 2) {
-                    return false;
+            int run = p + 1;
+            while (run < e && isAlnum(b[run])) {
+                run++;
+            }
+            int n = run - p;
+            int next = run;
+            Hit hit = null;
+            if (n >= 4 && isUpper(b[p]) && isUpper(b[p + 1]) && isDigit(b[p + 2]) && isDigit(b[p + 3])
+                    && enabled.contains("iban")) {
+                int printed = n == 4 && run < end && b[run] == ' ' ? printedIbanEnd(b, p, end) : -1;
+                if (n >= 15 && n <= 34 && iban(b, p, run)) {
+                    hit = new Hit("iban", p, run);
+                } else if (printed > 0) {
+                    hit = new Hit("iban", p, printed);
                 }
-                lengths[dots++] = i - partStart;
-                partStart = i + 1;
-            } else if (!(isAlnum(c) || c == '-' || c == '_')) {
-                return false;
             }
+            switch (b[p]) {
+                case 'A', 'a' -> {
+                    if (n == 20 && (startsWithIgnoreCase(b, p, run, "AKIA") || startsWithIgnoreCase(b, p, run, "ASIA"))
+                            && sameCase(b, p, run) && enabled.contains("aws_access_key")) {
+                        hit = new Hit("aws_access_key", p, run);
+                    }
+                }
+                case 'g' -> {
+                    int tokenEnd = githubEnd(b, p, e);
+                    if (tokenEnd > 0 && enabled.contains("github_token")) {
+                        hit = new Hit("github_token", p, tokenEnd);
+                    }
+                }
+                case 'x' -> {
+                    if (startsWith(b, p, e, "xox") && n == 4 && run < e && b[run] == '-' && "abprs".indexOf(b[p + 3]) >= 0) {
+                        int t = alphabetEnd(b, run, e, (byte) '-');
+                        if (t - p >= 15 && enabled.contains("slack_token")) {
+                            hit = new Hit("slack_token", p, t);
+                        }
+                    }
+                }
+                case 's', 'r' -> {
+                    if (startsWith(b, p + 1, e, "k_live_")) {
+                        int t = alphabetEnd(b, p + 8, e, (byte) 0);
+                        if (t - p >= 24 && enabled.contains("stripe_key")) {
+                            hit = new Hit("stripe_key", p, t);
+                        }
+                    }
+                }
+                case 'e' -> {
+                    if (startsWith(b, p, e, "eyJ") && enabled.contains("jwt")) {
+                        int t = jwtEnd(b, p, e);
+                        if (t > 0) {
+                            hit = new Hit("jwt", p, t);
+                        } else {
+                            next = Math.max(next, -t);
+                        }
+                    }
+                }
+                default -> {
+                }
+            }
+            if (hit != null) {
+                return hit;
+            }
+            p = next;
         }
-        if (dots != 2) {
-            return false;
+        return null;
+    }
+
+    /** Where the letters and digits from {@code i} end, with {@code extra} as one more letter (0: none). */
+    private static int alphabetEnd(byte[] b, int i, int e, byte extra) {
+        while (i < e && (isAlnum(b[i]) || extra != 0 && b[i] == extra)) {
+            i++;
         }
-        lengths[2] = e - partStart;
-        return lengths[0] >= 10 && lengths[1] >= 2;
+        return i;
+    }
+
+    /** The end of the GitHub token at {@code p}, or -1: {@code gh?_} and 36 letters and digits, or a fine-grained one. */
+    private static int githubEnd(byte[] b, int p, int e) {
+        if (startsWith(b, p, e, "github_pat_")) {
+            int t = alphabetEnd(b, p + 11, e, (byte) '_');
+            return t - p >= 11 + 22 ? t : -1;
+        }
+        if (p + 4 <= e && b[p + 1] == 'h' && b[p + 3] == '_' && "posur".indexOf(b[p + 2]) >= 0) {
+            int t = alphabetEnd(b, p + 4, e, (byte) 0);
+            return t - p >= 40 ? t : -1;
+        }
+        return -1;
+    }
+
+    /**
+     * Where the JWT at {@code p} (which starts {@code eyJ}, a base64url {@code {"}) ends: its base64url parts and dots
+     * run to the first byte that is neither; three parts or more (glued tokens, and an encrypted token's five, are one
+     * span), a header of ten bytes and a payload of two. When it is none, the negative of where a JWT could start next:
+     * past its header, or past the run when that has fewer than three parts (no start inside it has more), so each byte
+     * of a run of {@code eyJ}s is read at most twice.
+     */
+    private static int jwtEnd(byte[] b, int p, int e) {
+        int dots = 0;
+        int firstDot = -1;
+        int partStart = p;
+        int i = p;
+        for (; i < e && (isAlnum(b[i]) || b[i] == '-' || b[i] == '_' || b[i] == '.'); i++) {
+            if (b[i] != '.' || dots >= 2) {
+                continue;
+            }
+            if (i - partStart < (dots == 0 ? 10 : 2)) {
+                return -(dots == 0 ? i : firstDot);
+            }
+            firstDot = dots == 0 ? i : firstDot;
+            dots++;
+            partStart = i + 1;
+        }
+        return dots == 2 ? i : -i;
     }
 
     private static Hit pem(byte[] b, int s, int e) {
@@ -858,23 +1029,7 @@ final class ValueDetectors {
         return isDigit(c) || isLetter(c);
     }
 
-    private static boolean allAlnum(byte[] b, int s, int e) {
-        for (int i = s; i < e; i++) {
-            if (!isAlnum(b[i])) {
-                return false;
-            }
-        }
-        return true;
-    }
 
-    private static boolean allWordChars(byte[] b, int s, int e) {
-        for (int i = s; i < e; i++) {
-            if (!isAlnum(b[i]) && b[i] != '_') {
-                return false;
-            }
-        }
-        return true;
-    }
 
     private static int num(byte[] b, int s, int n) {
         int v = 0;

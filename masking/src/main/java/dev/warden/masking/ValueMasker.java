@@ -34,6 +34,8 @@ final class ValueMasker {
 
     static final String REDACTED = "[redacted]";
     private static final int MAX_SPANS = 64;
+    /** Hits of several detectors joined in one span: no one detector's strategy fits, see {@link ValueDetectors#JOINED}. */
+    private static final Treatment JOINED = Treatment.of(Strategy.REDACT, "value_detection");
     private static final long EPOCH_1970_DAYS = -10957;            // 1970-01-01 in days since 2000-01-01
     private static final long EPOCH_1970_MICROS = -946684800000000L;
     private static final HexFormat HEX = HexFormat.of();
@@ -183,7 +185,7 @@ final class ValueMasker {
         boolean plainText = type.kind() == Kind.TEXT || (type.kind() == Kind.OTHER && !binary);
         if (type.kind() == Kind.ARRAY && binary) {
             hits[column]++;
-            Treatment t = forHit.apply(hit.detector());
+            Treatment t = hit.detector().equals(ValueDetectors.JOINED) ? JOINED : forHit.apply(hit.detector());
             return t.strategy() == Strategy.FIXED ? redacted(type, true) : SQL_NULL;
         }
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(len + 16);
@@ -194,7 +196,7 @@ final class ValueMasker {
             if (hit.detector().equals(ValueDetectors.OVER_BUDGET)) {
                 return maskWhole(Treatment.of(Strategy.REDACT, "value_detection"), type, 0, binary, v, off, len);
             }
-            Treatment t = forHit.apply(hit.detector());
+            Treatment t = hit.detector().equals(ValueDetectors.JOINED) ? JOINED : forHit.apply(hit.detector());
             if (t.strategy() == Strategy.NULL) {
                 return SQL_NULL;
             }

@@ -99,8 +99,9 @@ class ValueScannerTest {
 
     @Test
     void aLongTokenReadAgainFromEachHitIsMaskedWholeOnceItCostsTooMuch() {
-        // One token (no delimiter): after each SSN the rest of it starts like a Slack token, read to its last byte.
-        byte[] glued = ("x123-45-6789xoxb-".repeat(60_000) + "!").getBytes(StandardCharsets.UTF_8);
+        // One token (no delimiter): after each SSN the rest of it starts like a Slack token of no kind Slack issues
+        // (xoxb- would now be one: a Slack token runs over the dashes of the rest), read to its last byte.
+        byte[] glued = ("x123-45-6789xoxz-".repeat(60_000) + "!").getBytes(StandardCharsets.UTF_8);
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
             List<ValueDetectors.Hit> hits = hits(glued, true);
             ValueDetectors.Hit last = hits.get(hits.size() - 1);
@@ -118,6 +119,21 @@ class ValueScannerTest {
     }
 
     @Test
+    void aMegabyteOfGluedKeysIsOneTokenThatTheBudgetStops() {
+        // Keys glued by '+' are each a hit inside one token (no delimiter): each is found, and the token's rest is read
+        // again from its end, four times the value's length of work before the rest is masked whole.
+        byte[] glued = "AKIAIOSFODNN7EXAMPLE+".repeat(50_000).getBytes(StandardCharsets.UTF_8);
+        List<ValueDetectors.Hit> hits = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> hits(glued, true));
+        ValueDetectors.Hit last = hits.get(hits.size() - 1);
+        assertEquals(ValueDetectors.OVER_BUDGET, last.detector());
+        assertEquals(glued.length, last.end());
+        for (int k = 0; k < hits.size() - 1; k++) {
+            assertEquals(new ValueDetectors.Hit("aws_access_key", 21 * k, 21 * k + 20), hits.get(k));
+        }
+        assertTrue(hits.size() <= 6, "the work counted stops it after about four reads of the token: " + hits.size());
+    }
+
+    @Test
     void aPrivateKeyAfterACertificateIsFound() {
         String value = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" + ValueDetectorsTest.PEM;
         ValueDetectors.Hit hit = ValueDetectors.scan(value, ALL);
@@ -128,7 +144,7 @@ class ValueScannerTest {
 
     @Test
     void aValueOverTheBudgetIsRedactedWholeAndAnErrorTextFromThere() {
-        byte[] glued = ("x123-45-6789xoxb-".repeat(60_000) + "!").getBytes(StandardCharsets.UTF_8);
+        byte[] glued = ("x123-45-6789xoxz-".repeat(60_000) + "!").getBytes(StandardCharsets.UTF_8);
         long[] hits = new long[1];
         ValueMasker masker = new ValueMasker(new Tokenizer(Secret.of("scanner-test-key-0123456789")));
         byte[] masked = masker.maskSpans(PgType.of(25), false, glued, 0, glued.length, ALL,
