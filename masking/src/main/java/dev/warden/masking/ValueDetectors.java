@@ -364,9 +364,11 @@ final class ValueDetectors {
     // ---- e-mail -------------------------------------------------------------------------------------------
 
     /**
-     * The first address inside the token {@code b[s, e)} whose {@code @} is at or after {@code from}: text stuck to it before the local part or after the
-     * top-level domain ({@code xann@acme.com1}, {@code <ann@acme.com>.}) is not part of the span, so an
-     * appended or prepended character does not hide the address. Any case.
+     * The first address inside the token {@code b[s, e)} whose {@code @} is at or after {@code from}: text stuck to
+     * it before the local part or after the top-level domain ({@code xann@acme.com1}, {@code <ann@acme.com>.}) is not
+     * part of the span, so an appended or prepended character does not hide the address. Any case. Addresses glued to
+     * it share bytes with it ({@code a@b.coa@c.de}: {@code coa} ends a domain and starts a local part), and
+     * {@link #token} joins them to it.
      */
     private static Hit emailIn(byte[] b, int s, int from, int e) {
         for (int atPos = Math.max(s + 1, from); atPos < e - 4; atPos++) {
@@ -384,9 +386,10 @@ final class ValueDetectors {
             while (end < e && (isAlnum(b[end]) || b[end] == '.' || b[end] == '-')) {
                 end++;
             }
-            // Trim whatever follows the top-level domain's letters: digits, dots, dashes. The last run of letters
-            // that follows a dot ends the domain; each run is read once (cutting a letter at a time and reading the
-            // run again took a domain of n letters n squared steps).
+            // Trim whatever follows the top-level domain's letters: digits, dots, dashes, a letter alone (the local
+            // part of an address glued after a dot, a@b.co.a@b.co, which left both addresses unmatched). The last run
+            // of two letters or more that follows a dot ends the domain; each run is read once (cutting a letter at a
+            // time and reading the run again took a domain of n letters n squared steps).
             int domainEnd = atPos + 1;
             for (int p = end - 1; p > atPos; ) {
                 if (!isLetter(b[p])) {
@@ -397,7 +400,7 @@ final class ValueDetectors {
                 while (r > atPos + 1 && isLetter(b[r - 1])) {
                     r--;
                 }
-                if (r > atPos + 1 && b[r - 1] == '.') {
+                if (r > atPos + 1 && b[r - 1] == '.' && p > r) {
                     domainEnd = p + 1;
                     break;
                 }
