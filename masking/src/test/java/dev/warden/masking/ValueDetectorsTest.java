@@ -175,7 +175,8 @@ class ValueDetectorsTest {
             "ann.lee@acme.com+4111 1111 1111 1111", "+14155550100(4111 1111 1111 1111", "+44 20 7946 0958-123-45-6789",
             "+14155550100-4111 1111 1111 1111", "4111 1111 1111 1111+4111 1111 1111 1111",
             "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8-4111 1111 1111 1111",
-            JWT + "-DE89 3704 0044 0532 0130 00", "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ`." + PEM})
+            JWT + "-DE89 3704 0044 0532 0130 00", "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ~q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ",
+            "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ`." + PEM})
     void gluedValuesAreEachCoveredByAHit(String text) {
         assertEveryLetterAndDigitIsInAHit(text);
     }

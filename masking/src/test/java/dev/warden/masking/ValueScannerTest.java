@@ -134,6 +134,14 @@ class ValueScannerTest {
     }
 
     @Test
+    void aTokenThatRepeatsButForItsLastByteIsReadOnce() {
+        // Mixed case and digits, so the high-entropy rule asks whether it repeats itself: each period tried from the
+        // token's start read it to its last byte, n squared steps (hours for this one).
+        byte[] nearly = ("aB1+".repeat(250_000) + "/").getBytes(StandardCharsets.UTF_8);
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertEquals(List.of(), hits(nearly, true)));
+    }
+
+    @Test
     void aPrivateKeyAfterACertificateIsFound() {
         String value = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" + ValueDetectorsTest.PEM;
         ValueDetectors.Hit hit = ValueDetectors.scan(value, ALL);
