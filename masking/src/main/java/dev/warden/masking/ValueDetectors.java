@@ -383,7 +383,9 @@ final class ValueDetectors {
                 start++;
             }
             int end = atPos + 1;
-            while (end < e && (isAlnum(b[end]) || b[end] == '.' || b[end] == '-')) {
+            // No domain holds two dots in a row: a@b.co..GB82WEST... ends before them, or its top-level domain was GB
+            // and a@b.co no address.
+            while (end < e && (isAlnum(b[end]) || b[end] == '.' && b[end - 1] != '.' || b[end] == '-')) {
                 end++;
             }
             // Trim whatever follows the top-level domain's letters: digits, dots, dashes, a letter alone (the local
@@ -848,6 +850,9 @@ final class ValueDetectors {
                 default -> {
                 }
             }
+            if (hit == null && n >= 32 && enabled.contains("high_entropy") && highEntropy(b, p, run)) {
+                hit = new Hit("high_entropy", p, run); // a random key glued to text that dilutes the token's entropy
+            }
             if (hit != null) {
                 return hit;
             }
@@ -952,6 +957,7 @@ final class ValueDetectors {
         boolean upper = false;
         boolean lower = false;
         boolean hexOnly = true;
+        boolean encoded = true;
         int[] counts = new int[256];
         for (int i = s; i < e; i++) {
             byte c = b[i];
@@ -966,9 +972,12 @@ final class ValueDetectors {
                 hexOnly &= c <= 'f';
             } else if (c != '-') {
                 hexOnly = false;
+                encoded &= c == '+' || c == '/' || c == '_';
             }
         }
-        if (hexOnly || !(digit && upper && lower) || periodic(b, s, e)) {
+        // Only base64 (or base64url) repeats itself as encoded data does: a key glued to itself by other
+        // punctuation (k~k) is a key.
+        if (hexOnly || !(digit && upper && lower) || encoded && periodic(b, s, e)) {
             return false;
         }
         double n = e - s;
@@ -983,21 +992,24 @@ final class ValueDetectors {
     }
 
     /**
-     * Whether the token repeats itself: some period p with {@code b[i] == b[i + p]} over at least 16 bytes. That
-     * is encoded structured data (base64 of a repeated byte pattern, a fill), never a random key: a random
-     * 16-byte coincidence has odds far below one in 2^64.
+     * Whether the token repeats itself: some period p with {@code b[i] == b[i + p]} over at least 16 bytes, that is a
+     * border (a prefix that is also a suffix) of 16 bytes or more. That is encoded structured data (base64 of a
+     * repeated byte pattern, a fill), never a random key: a random 16-byte coincidence has odds far below one in 2^64.
+     * The longest border comes from the prefix function, in one pass: trying each period from the token's start took
+     * a token of n bytes that repeats but for its last one ({@code aB1+aB1+...aB1+/}) n squared steps.
      */
     private static boolean periodic(byte[] b, int s, int e) {
-        for (int p = 1; p <= e - s - 16; p++) {
-            int i = s;
-            while (i + p < e && b[i] == b[i + p]) {
-                i++;
+        int[] border = new int[e - s]; // border[i]: the longest border of b[s, s + i]
+        for (int i = 1, k = 0; i < e - s; i++) {
+            while (k > 0 && b[s + i] != b[s + k]) {
+                k = border[k - 1];
             }
-            if (i + p == e) {
-                return true;
+            if (b[s + i] == b[s + k]) {
+                k++;
             }
+            border[i] = k;
         }
-        return false;
+        return e - s > 0 && border[e - s - 1] >= 16;
     }
 
     // ---- bytes --------------------------------------------------------------------------------------------

@@ -176,7 +176,7 @@ class ValueDetectorsTest {
             "+14155550100-4111 1111 1111 1111", "4111 1111 1111 1111+4111 1111 1111 1111",
             "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8-4111 1111 1111 1111",
             JWT + "-DE89 3704 0044 0532 0130 00", "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ~q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ",
-            "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ`." + PEM})
+            "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ-4111111111111111*4111111111111111", "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ`." + PEM})
     void gluedValuesAreEachCoveredByAHit(String text) {
         assertEveryLetterAndDigitIsInAHit(text);
     }
@@ -188,7 +188,7 @@ class ValueDetectorsTest {
     @ParameterizedTest
     @ValueSource(strings = {
             ".a@b.co.a@b.co", "x@y.com,z@w.org", "a@b.coa@c.de", "ann.lee@acme.com-ann.lee@acme.com",
-            "ann.lee@acme.com.ann.lee@acme.com", "ann.lee@acme.com.a@b.co", "a@b.co!x@c.de~y@d.org"})
+            "ann.lee@acme.com.ann.lee@acme.com", "ann.lee@acme.com.a@b.co", "a@b.co..GB82WEST12345698765432", "a@b.co!x@c.de~y@d.org"})
     void gluedAddressesAreEachCoveredByAHit(String text) {
         assertEveryLetterAndDigitIsInAHit(text);
     }
