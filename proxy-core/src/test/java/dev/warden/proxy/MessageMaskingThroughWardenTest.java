@@ -26,7 +26,8 @@ class MessageMaskingThroughWardenTest {
     static WardenHarness warden;
 
     static final List<String> SECRETS = List.of("ann.lee@acme.com", "bob.ray@acme.com", "536-22-8471",
-            "412-90-3310", "4111111111111111");
+            "412-90-3310", "4111111111111111", "AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLF", "GB82WEST12345698765432",
+            "DE89370400440532013000", "a@b.co", "c.de");
 
     /** Statements that echo seeded values outside result rows; each with the pieces it must not leak. */
     static final List<String> SIDE_CHANNELS = List.of(
@@ -38,7 +39,10 @@ class MessageMaskingThroughWardenTest {
             "DO $$ DECLARE v text; BEGIN SELECT string_agg(ssn, ',') INTO v FROM customers; "
                     + "RAISE EXCEPTION 'boom' USING DETAIL = v, HINT = v; END $$",
             "LISTEN leak; SELECT pg_notify('leak', string_agg(email, ',')) FROM customers",
-            "SELECT set_config('application_name', (SELECT email FROM customers WHERE id = 2), false)");
+            "SELECT set_config('application_name', (SELECT email FROM customers WHERE id = 2), false)",
+            // Values glued by punctuation no token delimits ('+', '/', '|', '.'): one token, which passed in clear.
+            "DO $$ DECLARE v text; BEGIN SELECT string_agg(k, '|' ORDER BY k) INTO v FROM api_keys; "
+                    + "RAISE NOTICE '%', v; END $$");
 
     @BeforeAll
     static void start() throws SQLException {
@@ -48,6 +52,10 @@ class MessageMaskingThroughWardenTest {
             s.execute("INSERT INTO customers VALUES (1, 'ann.lee@acme.com', '536-22-8471', '4111111111111111'),"
                     + " (2, 'bob.ray@acme.com', '412-90-3310', '5500005555555559')");
             s.execute("GRANT ALL ON customers TO PUBLIC");
+            s.execute("CREATE TABLE api_keys (k text)");
+            s.execute("INSERT INTO api_keys VALUES ('AKIAIOSFODNN7EXAMPLE+AKIAIOSFODNN7EXAMPLF/x'),"
+                    + " ('GB82WEST12345698765432+DE89370400440532013000'), ('a@b.co.a@b.coa@c.de')");
+            s.execute("GRANT ALL ON api_keys TO PUBLIC");
         }
     }
 
