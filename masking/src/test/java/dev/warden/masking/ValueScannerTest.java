@@ -32,7 +32,10 @@ class ValueScannerTest {
         "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE", "xoxb-", "eyJ", ValueDetectorsTest.JWT,
         "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", ValueDetectorsTest.PEM, "-----BEGIN ",
         "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ", "1", "12", "9", "-", " ", "  ", ".", "_", "/", ",", ";", "\n", "x", "ab",
-        "{\"k\":\"", "\"}", "(", ")", "0", "+", "=", "ssn", "card"};
+        "{\"k\":\"", "\"}", "(", ")", "0", "+", "=", "ssn", "card",
+        // Keys glued inside one token, and the hits grown over what they would cut (since 2026-12-06).
+        "ASIAY34FZKBOKMUTVV7A", "DE89", " 3704 0044 0532 0130 00", "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "~", "|",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "a@b.coa@c.de"};
 
     @Test
     void everyHitIsTheOneAFreshScanFromTheLastHitsEndFinds() {
