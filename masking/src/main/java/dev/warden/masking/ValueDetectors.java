@@ -323,7 +323,10 @@ final class ValueDetectors {
     private static Hit token(byte[] b, int s, int e, int end, boolean at, Set<String> enabled) {
         boolean email = at && enabled.contains("email");
         Hit mail = email ? emailIn(b, s, s, e) : null;
-        Hit key = keyIn(b, s, s, e, end, enabled);
+        // In base64 that repeats itself (encoded structured data) a run of letters and digits is no random key: a
+        // hash strategy's replacement of one would leave valid base64 of wrong data.
+        boolean runsMayBeKeys = e - s < 32 || !enabled.contains("high_entropy") || !repeatsAsEncoded(b, s, e);
+        Hit key = keyIn(b, s, s, e, end, runsMayBeKeys, enabled);
         Hit hit = first(mail, key);
         if (e - s >= 9 && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
             hit = first(hit, new Hit("phone", s, e));
@@ -336,7 +339,7 @@ final class ValueDetectors {
                 mail = emailIn(b, s, mail.end(), e);
             }
             while (key != null && key.end() <= hit.end()) {
-                key = keyIn(b, s, key.end(), e, end, enabled);
+                key = keyIn(b, s, key.end(), e, end, runsMayBeKeys, enabled);
             }
             Hit past = mail != null && mail.start() < hit.end() ? mail : null;
             if (key != null && key.start() < hit.end() && (past == null || key.end() > past.end())) {
@@ -778,14 +781,17 @@ final class ValueDetectors {
     // ---- tokens and keys ----------------------------------------------------------------------------------
 
     /**
-     * The first key inside the token {@code b[s, e)} that starts at or after {@code from}. A key starts the token or follows a byte that is no letter or digit, so keys glued
-     * by the punctuation base64, URLs, paths and lists hold ({@code + / - _ . ~ & |}...) are each found, where a glued
-     * run was one token that no key's rule took (two AWS keys joined by {@code +} or {@code /} passed in clear); the
-     * tail of a longer word ({@code xAKIA...}) is no key. AWS keys and IBANs are a whole run of letters and digits;
-     * the others run from their prefix over their own alphabet (a Slack token's dashes, a JWT's dots), so copies of
-     * one glued by those bytes are one span. Each byte is read a bounded number of times (see {@link #jwtEnd}).
+     * The first key inside the token {@code b[s, e)} that starts at or after {@code from}. A key starts the token or
+     * follows a byte that is no letter or digit, so keys glued by the punctuation base64, URLs, paths and lists hold
+     * ({@code + / - _ . ~ & |}...) are each found, where a glued run was one token that no key's rule took (two AWS
+     * keys joined by {@code +} or {@code /} passed in clear); the tail of a longer word ({@code xAKIA...}) is no key.
+     * AWS keys and IBANs are a whole run of letters and digits; the others run from their prefix over their own
+     * alphabet (a Slack token's dashes, a JWT's dots), so copies of one glued by those bytes are one span. With
+     * {@code runsMayBeKeys}, a run of 32 letters and digits or more is tried by the high-entropy rule on its own: a
+     * random key glued to other text, which dilutes the token's entropy. Each byte is read a bounded number of times
+     * (see {@link #jwtEnd}).
      */
-    private static Hit keyIn(byte[] b, int s, int from, int e, int end, Set<String> enabled) {
+    private static Hit keyIn(byte[] b, int s, int from, int e, int end, boolean runsMayBeKeys, Set<String> enabled) {
         int p = from;
         while (p < e) {
             if (!isAlnum(b[p]) || p > s && isAlnum(b[p - 1])) {
@@ -850,7 +856,7 @@ final class ValueDetectors {
                 default -> {
                 }
             }
-            if (hit == null && n >= 32 && enabled.contains("high_entropy") && highEntropy(b, p, run)) {
+            if (hit == null && n >= 32 && runsMayBeKeys && enabled.contains("high_entropy") && highEntropy(b, p, run)) {
                 hit = new Hit("high_entropy", p, run); // a random key glued to text that dilutes the token's entropy
             }
             if (hit != null) {
@@ -972,7 +978,7 @@ final class ValueDetectors {
                 hexOnly &= c <= 'f';
             } else if (c != '-') {
                 hexOnly = false;
-                encoded &= c == '+' || c == '/' || c == '_';
+                encoded &= isBase64(c);
             }
         }
         // Only base64 (or base64url) repeats itself as encoded data does: a key glued to itself by other
@@ -989,6 +995,20 @@ final class ValueDetectors {
             }
         }
         return entropy >= 4.0;
+    }
+
+    /** Whether the token is base64 or base64url bytes that repeat themselves ({@link #periodic}). */
+    private static boolean repeatsAsEncoded(byte[] b, int s, int e) {
+        for (int i = s; i < e; i++) {
+            if (!isBase64(b[i])) {
+                return false;
+            }
+        }
+        return periodic(b, s, e);
+    }
+
+    private static boolean isBase64(byte c) {
+        return isAlnum(c) || c == '+' || c == '/' || c == '-' || c == '_';
     }
 
     /**

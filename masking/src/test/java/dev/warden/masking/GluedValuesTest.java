@@ -72,6 +72,34 @@ class GluedValuesTest {
                 "seed " + seed + ": " + failures.size() + " texts leak, e.g.\n" + String.join("\n", first(failures)));
     }
 
+    /**
+     * The other side: keys are found inside a token now, so an ordinary base64 text (random bytes, or a pattern
+     * repeated, in both alphabets) must be masked whole or not at all. A hit on a part of it would be replaced by a
+     * strategy's text, and a hash strategy's hex in base64 decodes: wrong data that looks right.
+     */
+    @Test
+    void base64IsMaskedWholeOrNotAtAll() {
+        long seed = GluedPieces.seed("GluedValuesTest.base64");
+        Random random = new Random(seed);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] data = new byte[1 + random.nextInt(120)];
+            random.nextBytes(data);
+            if (random.nextBoolean()) {
+                int unit = 1 + random.nextInt(Math.min(40, data.length));
+                for (int i = unit; i < data.length; i++) {
+                    data[i] = data[i - unit];
+                }
+            }
+            String text = (random.nextBoolean() ? java.util.Base64.getEncoder() : java.util.Base64.getUrlEncoder())
+                    .withoutPadding().encodeToString(data);
+            byte[] b = text.getBytes(StandardCharsets.US_ASCII);
+            ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(b, 0, b.length, ALL);
+            ValueDetectors.Hit hit = scanner.next(0);
+            assertTrue(hit == null || hit.start() == 0 && hit.end() == b.length,
+                    () -> "seed " + seed + ": <" + text + "> has a hit on a part: " + hit);
+        }
+    }
+
     /** One or two punctuation characters. */
     private static String separator(Random random) {
         StringBuilder s = new StringBuilder();
