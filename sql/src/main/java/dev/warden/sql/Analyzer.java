@@ -335,6 +335,15 @@ public final class Analyzer {
     }
 
     /**
+     * Whether a call of {@code function} (as listed in {@code functions()}) may be the grammar's own word rather than a
+     * call: {@code options}, {@code key}, {@code cube}, {@code if}... followed by {@code (}. A user function may have
+     * such a name, and then it is called; with no function of that name it is syntax, which runs nothing.
+     */
+    public static boolean isSyntaxUnlessAFunction(String function) {
+        return LexicalAnalysis.CALLABLE_SYNTAX_WORDS.contains(function);
+    }
+
+    /**
      * Whether {@code sql}, an EXPLAIN, runs the statement it explains (ANALYZE, in any spelling): its plan then
      * carries counts the rows decide. True too when its options cannot be read.
      */

@@ -45,6 +45,21 @@ final class LexicalAnalysis {
             "vacuum", "explain", "copy", "grant", "revoke", "group", "order", "having", "lock", "declare",
             "notify", "listen", "raise", "assert", "call", "prepare", "also", "instead", "nothing");
 
+    /**
+     * Words of {@link #NOT_FUNCTIONS} the server lets name a user function called unqualified (unreserved or
+     * type-and-function-name keywords, and PL/pgSQL's own words, which SQL does not reserve): checked one by one
+     * against PostgreSQL 16, where {@code options(1)}, {@code key(1)} or {@code assert(1)} in a SELECT or a PL/pgSQL
+     * expression runs {@code public.options(int)}. After a word that starts an expression such a word followed by
+     * {@code (} is listed as a call (see {@link #syntaxBeforeParenthesis} for the few places the grammar reads it
+     * otherwise); where no function of that name exists the call is judged as the syntax it then is.
+     */
+    static final Set<String> CALLABLE_SYNTAX_WORDS = Set.of("over", "filter", "within", "join", "set", "by", "key",
+            "partition", "sets", "cube", "rollup", "is", "like", "ilike", "conflict", "include", "tablesample",
+            "ordinality", "of", "if", "elsif", "while", "return", "returns", "loop", "begin", "options", "without",
+            "materialized", "recursive", "cursor", "execute", "perform", "exclude", "nulls", "escape", "verbose",
+            "vacuum", "explain", "copy", "revoke", "lock", "declare", "notify", "listen", "raise", "assert", "call",
+            "prepare", "also", "instead", "nothing");
+
     /** Keywords after which {@code name(} is a call (after any other word it is a type, alias or table). */
     private static final Set<String> CALL_PREFIX = Set.of("select", "where", "and", "or", "not", "on", "by",
             "having", "returning", "set", "then", "else", "when", "case", "from", "join", "lateral", "values",
@@ -2237,7 +2252,8 @@ final class LexicalAnalysis {
             if (!t.isIdentifier() || !tokens.get(i + 1).isOp("(")) {
                 continue;
             }
-            if (t.type() == Type.WORD && NOT_FUNCTIONS.contains(t.value())) {
+            if (t.type() == Type.WORD && NOT_FUNCTIONS.contains(t.value())
+                    && (!CALLABLE_SYNTAX_WORDS.contains(t.value()) || syntaxBeforeParenthesis(tokens, i))) {
                 continue;
             }
             int first = i;
@@ -2276,6 +2292,74 @@ final class LexicalAnalysis {
             }
             out.add(name.toString());
         }
+    }
+
+    /**
+     * Whether the word at {@code at} (one of {@link #CALLABLE_SYNTAX_WORDS}, before {@code (}) is the grammar's rather
+     * than a call: a command at a statement's start ({@code COPY (query)}, {@code EXPLAIN (options)}), {@code DO ALSO
+     * (} and {@code DO INSTEAD (} of a rule, the arbiter of {@code ON CONFLICT (a) ... DO}, {@code GROUP BY CUBE (}
+     * and {@code ROLLUP (}, a CTE's {@code AS NOT MATERIALIZED (}, a table's {@code EXCLUDE (a WITH =)}. Elsewhere
+     * (a PL/pgSQL {@code IF (a) THEN} after THEN or ELSE too, which a CASE's THEN f(x) cannot be told from here) it
+     * is listed: when no function has that name, it is judged as nothing.
+     */
+    private static boolean syntaxBeforeParenthesis(List<Token> tokens, int at) {
+        Token before = at > 0 ? tokens.get(at - 1) : null;
+        if (before == null || before.isOp(";") || before.isWord("begin") || before.isWord("loop")) {
+            return true; // (BEGIN and LOOP of PL/pgSQL: a statement follows, as IF (a) THEN, RETURN (x))
+        }
+        String word = tokens.get(at).value();
+        switch (word) {
+            case "exclude":
+                return withInside(tokens, at + 1); // a table's EXCLUDE (a WITH =)
+            case "also", "instead":
+                return before.isWord("do");
+            case "conflict":
+                return before.isWord("on") && doFollows(tokens, at + 1);
+            case "cube", "rollup":
+                int k = at - 1;
+                if (tokens.get(k).isWord("all") || tokens.get(k).isWord("distinct")) {
+                    k--;
+                }
+                return k >= 1 && tokens.get(k).isWord("by") && tokens.get(k - 1).isWord("group");
+            case "materialized":
+                return before.isWord("not") && at >= 2 && tokens.get(at - 2).isWord("as");
+            default:
+                return false;
+        }
+    }
+
+    /** Whether the parenthesis opening at {@code open} holds a reserved {@code WITH} at its own depth. */
+    private static boolean withInside(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")") && --depth == 0) {
+                return false;
+            } else if (depth == 1 && t.isWord("with")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a reserved {@code DO} follows the parenthesis opening at {@code open}, at its depth. */
+    private static boolean doFollows(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(")) {
+                depth++;
+            } else if (t.isOp(")")) {
+                if (--depth < 0) {
+                    return false;
+                }
+            } else if (depth == 0 && t.isWord("do")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

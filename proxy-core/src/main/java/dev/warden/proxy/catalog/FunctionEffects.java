@@ -46,6 +46,17 @@ final class FunctionEffects {
             "substring", "trim", "treat", "xmlelement", "xmlforest", "xmlconcat", "xmlparse", "xmlpi",
             "xmlroot", "xmlserialize", "xmlexists", "grouping", "normalize", "collation");
     private static final int MAX_DEPTH = 3;
+
+    /**
+     * Whether a name the catalog does not know is syntax rather than a call: {@code ANY(...)}, {@code COALESCE(...)};
+     * and a word such as {@code options}, {@code key} or {@code if} before {@code (}, listed as a call because a user
+     * function of that name runs there (see {@link dev.warden.sql.Analyzer#isSyntaxUnlessAFunction}). (A function of
+     * that name made earlier in the same text was judged by its body where it was made.)
+     */
+    private static boolean syntax(String name) {
+        return KEYWORDS.contains(name.toLowerCase(java.util.Locale.ROOT))
+                || dev.warden.sql.Analyzer.isSyntaxUnlessAFunction(name);
+    }
     private static final int FIRST_NORMAL_OBJECT_ID = 16384;
 
     /** One function name's effect: the union over its overloads. */
@@ -189,7 +200,7 @@ final class FunctionEffects {
                 if (e == null) {
                     return true;
                 }
-                if (!e.known() && KEYWORDS.contains(fn.toLowerCase(java.util.Locale.ROOT))) {
+                if (!e.known() && syntax(fn)) {
                     continue;
                 }
                 if (!e.known() && fn.indexOf('.') >= 0 && effects.get(unqualified(fn)) != null
@@ -263,7 +274,7 @@ final class FunctionEffects {
                     dynamic = true; // the catalog could not be read: it could be anything
                     continue;
                 }
-                if (!e.known() && KEYWORDS.contains(fn.toLowerCase(java.util.Locale.ROOT))) {
+                if (!e.known() && syntax(fn)) {
                     continue; // ANY(...), ALL(...), SOME(...): no function unless the catalog has one by that name
                 }
                 if (!e.known()) {
@@ -392,7 +403,7 @@ final class FunctionEffects {
          */
         void add(String name, boolean unknownWrites) {
             Effect e = effects.get(name);
-            if (e != null && !e.known() && KEYWORDS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+            if (e != null && !e.known() && syntax(name)) {
                 return; // coalesce(...), greatest(...) in a PL/pgSQL expression: syntax, as withEffects reads it
             }
             if (e == null || (!e.known() && !unknownWrites)) {
