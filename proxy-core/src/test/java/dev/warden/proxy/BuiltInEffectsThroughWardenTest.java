@@ -77,26 +77,15 @@ class BuiltInEffectsThroughWardenTest {
         }
     }
 
-    private static Connection session(String environment) throws SQLException {
-        return warden.connect(environment, WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12");
-    }
-
-    private static long largeObjects() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return Long.parseLong(scalar(c, "SELECT count(*) FROM pg_largeobject_metadata"));
-        }
-    }
-
     /**
      * Runs {@code sql} in {@code c}; a failure when Warden let it run, refused it otherwise than with 42501 (and
      * {@code rule}, when not null), the session's role changed or a large object was made.
      */
     private static String refused(Connection c, String sql, String rule) throws SQLException {
-        long before = largeObjects();
+        long before = warden.largeObjects();
         String error = run(c, sql);
         String user = scalar(c, "SELECT current_user");
-        long made = largeObjects() - before;
+        long made = warden.largeObjects() - before;
         if (error == null || !error.startsWith("42501") || (rule != null && !error.contains("\"" + rule + "\""))
                 || !user.equals("bi_login") || made != 0) {
             return sql + ": Warden " + (error == null ? "let it run" : error) + "; current_user = " + user + ", "
@@ -116,7 +105,7 @@ class BuiltInEffectsThroughWardenTest {
     void aRoleSwitchInAnyExpressionOfADoBlockIsRefused() throws SQLException {
         String call = "set_config('role', 'bi_rw', false)";
         List<String> failures = new ArrayList<>();
-        try (Connection c = session("staging")) {
+        try (Connection c = warden.simpleSession("staging")) {
             for (String body : List.of("BEGIN IF " + call + " IS NOT NULL THEN NULL; END IF; END",
                     "DECLARE x text DEFAULT " + call + "; BEGIN END",
                     "BEGIN RAISE NOTICE '%', " + call + "; END",
@@ -139,12 +128,12 @@ class BuiltInEffectsThroughWardenTest {
     @Test
     void aFunctionWhoseConditionWritesOrSwitchesTheRoleIsJudgedWhenCalled() throws SQLException {
         List<String> failures = new ArrayList<>();
-        try (Connection c = session("prod")) {
+        try (Connection c = warden.simpleSession("prod")) {
             collect(failures, refused(c, "SELECT public.bi_peek(1)", null));
             collect(failures, refused(c, "SELECT public.bi_role(1)", null));
             collect(failures, refused(c, "SELECT public.bi_lo(1)", "prod-writes-refused"));
         }
-        try (Connection c = session("staging")) {
+        try (Connection c = warden.simpleSession("staging")) {
             collect(failures, refused(c, "SELECT public.bi_role(1)", "role-escalation"));
         }
         assertEquals(List.of(), failures);
@@ -157,17 +146,17 @@ class BuiltInEffectsThroughWardenTest {
     @Test
     void anAggregateOrOperatorRunningAWritingBuiltInIsJudgedAsThatCall() throws SQLException {
         List<String> failures = new ArrayList<>();
-        try (Connection c = session("staging")) {
+        try (Connection c = warden.simpleSession("staging")) {
             collect(failures, refused(c, "SELECT public.bi_agg('bi_rw', false)", "role-escalation"));
             collect(failures, refused(c, "CREATE AGGREGATE pg_temp.agg(text, boolean) (sfunc = set_config, "
                     + "stype = text, initcond = 'role')", "role-escalation"));
         }
-        try (Connection c = session("prod")) {
+        try (Connection c = warden.simpleSession("prod")) {
             collect(failures, refused(c, "SELECT public.bi_agg('bi_rw', false)", null));
             collect(failures, refused(c, "SELECT public.bi_mklo('hidden write')", "prod-writes-refused"));
             collect(failures, refused(c, "SELECT public.bi_opcall()", "prod-writes-refused"));
         }
-        try (Connection c = session("reviewed")) {
+        try (Connection c = warden.simpleSession("reviewed")) {
             // (Production refuses this text before any of that: see anOperatorNamedWithItsSchemaIsJudgedAsTheOperator.)
             collect(failures, refused(c, "SELECT 0::oid OPERATOR(public.###) 'via operator'::bytea",
                     "prod-writes-refused"));
@@ -186,7 +175,7 @@ class BuiltInEffectsThroughWardenTest {
     void sqlGivenAsTextToABuiltInIsJudgedAsTheStatementItRuns() throws SQLException {
         String role = "set_config(''role'', ''bi_rw'', false)";
         List<String> failures = new ArrayList<>();
-        try (Connection c = session("staging")) {
+        try (Connection c = warden.simpleSession("staging")) {
             for (String sql : List.of("SELECT query_to_xml('select " + role + "', true, false, '')",
                     "SELECT query_to_xml_and_xmlschema('select " + role + "', true, false, '')",
                     "SELECT query_to_xmlschema('select " + role + "', true, false, '')",
@@ -199,7 +188,7 @@ class BuiltInEffectsThroughWardenTest {
             collect(failures, refused(c, "SELECT public.bi_rewrite(q) FROM (VALUES ('select ''a''::tsquery, " + role
                     + "::tsquery')) v(q)", null));
         }
-        try (Connection c = session("prod")) {
+        try (Connection c = warden.simpleSession("prod")) {
             collect(failures, refused(c, "SELECT query_to_xml('select lo_create(0)', true, false, '')",
                     "prod-writes-refused"));
             collect(failures, refused(c, "SELECT query_to_xml('select public.bi_mk()', true, false, '')",
@@ -221,7 +210,7 @@ class BuiltInEffectsThroughWardenTest {
     @Test
     void anOperatorNamedWithItsSchemaIsJudgedAsTheOperator() throws SQLException {
         for (String environment : List.of("prod", "reviewed")) {
-            try (Connection c = session(environment)) {
+            try (Connection c = warden.simpleSession(environment)) {
                 assertEquals("3", scalar(c, "SELECT 1 OPERATOR(public.@+@) 2"), environment);
                 assertEquals("3", scalar(c, "SELECT 1 OPERATOR(pg_catalog.+) 2"), environment);
                 assertEquals("1", scalar(c, "SELECT count(*) FROM generate_series(1, 3) x "
@@ -229,7 +218,7 @@ class BuiltInEffectsThroughWardenTest {
             }
         }
         List<String> failures = new ArrayList<>();
-        try (Connection c = session("prod")) {
+        try (Connection c = warden.simpleSession("prod")) {
             // An operator of that name runs lo_from_bytea: Warden vouches for no such text, which stays unread.
             collect(failures, refused(c, "SELECT 0::oid OPERATOR(public.###) 'via operator'::bytea",
                     "unparsed-in-production"));
@@ -240,19 +229,19 @@ class BuiltInEffectsThroughWardenTest {
     /** No false refusals: harmless built-ins in conditions, and aggregates and operators over harmless built-ins. */
     @Test
     void harmlessBuiltInsInBodiesAggregatesAndOperatorsAreAllowed() throws SQLException {
-        try (Connection c = session("staging")) {
+        try (Connection c = warden.simpleSession("staging")) {
             assertEquals(null, run(c, "DO $$ DECLARE n int DEFAULT length('abc'); BEGIN "
                     + "IF now() IS NOT NULL AND coalesce(n, 0) > 0 THEN RAISE NOTICE '%', format('%s', n); END IF; "
                     + "FOR i IN 1..length('ab') LOOP ASSERT i > 0; END LOOP; "
                     + "PERFORM set_config('application_name', 'x', false); END $$"));
             assertEquals("bi_login", scalar(c, "SELECT current_user"));
         }
-        try (Connection c = session("prod")) {
+        try (Connection c = warden.simpleSession("prod")) {
             assertEquals("2", scalar(c, "SELECT public.bi_fine(1)"));
             assertEquals("6", scalar(c, "SELECT public.bi_sum(x) FROM generate_series(1, 3) x"));
             assertEquals("bi_login", scalar(c, "SELECT current_user"));
         }
-        try (Connection c = session("reviewed")) {
+        try (Connection c = warden.simpleSession("reviewed")) {
             assertEquals("3", scalar(c, "SELECT 1::int OPERATOR(public.@+@) 2"));
             assertEquals("6", scalar(c, "SELECT public.bi_sum(x) FROM generate_series(1, 3) x"));
         }

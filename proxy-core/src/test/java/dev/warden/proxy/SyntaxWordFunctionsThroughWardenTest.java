@@ -62,26 +62,15 @@ class SyntaxWordFunctionsThroughWardenTest {
         }
     }
 
-    private static Connection session(String environment) throws SQLException {
-        return warden.connect(environment, WardenHarness.USER, warden.token(),
-                "preferQueryMode=simple&assumeMinServerVersion=12");
-    }
-
-    private static long largeObjects() throws SQLException {
-        try (Connection c = warden.direct()) {
-            return Long.parseLong(scalar(c, "SELECT count(*) FROM pg_largeobject_metadata"));
-        }
-    }
-
     /**
      * A failure when Warden let {@code sql} run, refused it otherwise than with 42501, or a large object was made.
      * (Production refuses some of these texts before their calls are judged: a DO block, what JSqlParser cannot
      * parse, a call of a function named execute, read as dynamic SQL; {@code reviewed} judges them.)
      */
     private static String refused(Connection c, String sql) throws SQLException {
-        long before = largeObjects();
+        long before = warden.largeObjects();
         String error = run(c, sql);
-        long made = largeObjects() - before;
+        long made = warden.largeObjects() - before;
         if (error == null || !error.startsWith("42501") || made != 0) {
             return sql + ": Warden " + (error == null ? "let it run" : error) + "; " + made + " large object(s) made";
         }
@@ -100,7 +89,7 @@ class SyntaxWordFunctionsThroughWardenTest {
                 + "DECLARE n int; BEGIN IF (i > 0) THEN IF (n IS NULL) THEN n := (i); END IF; ELSE RETURN (i); "
                 + "END IF; ASSERT (true); WHILE (n > 5) LOOP n := n - 1; END LOOP; RETURN (n); END $$");
         List<String> failures = new ArrayList<>();
-        try (Connection prod = session("prod")) {
+        try (Connection prod = warden.simpleSession("prod")) {
             for (String sql : List.of("SELECT a, count(*) FROM public.sw_t GROUP BY CUBE (a, b)",
                     "SELECT a, count(*) FROM public.sw_t GROUP BY ROLLUP (a), b",
                     "WITH x AS NOT MATERIALIZED (SELECT 1) SELECT * FROM x",
@@ -128,7 +117,7 @@ class SyntaxWordFunctionsThroughWardenTest {
                     "CREATE FUNCTION public.\"sw_set_" + w + "\"(i int) RETURNS int STABLE LANGUAGE plpgsql AS $$ "
                             + "DECLARE x int; BEGIN x := " + w + "(i); RETURN i; END $$");
         }
-        try (Connection prod = session("prod"); Connection reviewed = session("reviewed")) {
+        try (Connection prod = warden.simpleSession("prod"); Connection reviewed = warden.simpleSession("reviewed")) {
             for (String w : WORDS) {
                 for (Connection c : List.of(prod, reviewed)) {
                     collect(failures, refused(c, "SELECT " + w + "(1)"));

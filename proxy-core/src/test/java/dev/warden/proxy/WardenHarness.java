@@ -229,6 +229,18 @@ public final class WardenHarness implements AutoCloseable {
         return out;
     }
 
+    /** A session in {@code environment} as {@link #USER}, in pgJDBC's simple mode (each text one Query message). */
+    public java.sql.Connection simpleSession(String environment) throws java.sql.SQLException {
+        return connect(environment, USER, token(), "preferQueryMode=simple&assumeMinServerVersion=12");
+    }
+
+    /** How many large objects the database holds, read directly: what a write Warden let through made. */
+    public long largeObjects() throws java.sql.SQLException {
+        try (java.sql.Connection c = direct()) {
+            return Long.parseLong(scalar(c, "SELECT count(*) FROM pg_largeobject_metadata"));
+        }
+    }
+
     /** A session in production as {@code gw_login} ({@link #startGuardingLedger}), in pgJDBC's simple mode. */
     public java.sql.Connection prod() throws java.sql.SQLException {
         return connect("prod", USER, token(), "preferQueryMode=simple&assumeMinServerVersion=12");

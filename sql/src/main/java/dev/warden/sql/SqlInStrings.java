@@ -36,6 +36,16 @@ final class SqlInStrings {
     private static final Set<String> UNKNOWN_SQL = Set.of("schema_to_xml", "schema_to_xml_and_xmlschema",
             "database_to_xml", "database_to_xml_and_xmlschema", "connectby", "xpath_table");
 
+    /** Every name above, asked once for each identifier of every statement analysed. */
+    private static final Set<String> RUNS_SQL;
+
+    static {
+        Set<String> all = new java.util.HashSet<>(QUERY_ARGUMENTS.keySet());
+        all.addAll(RELATION_ARGUMENT);
+        all.addAll(UNKNOWN_SQL);
+        RUNS_SQL = Set.copyOf(all);
+    }
+
     private SqlInStrings() {
     }
 
@@ -45,8 +55,7 @@ final class SqlInStrings {
 
     /** Whether {@code function} (a built-in's name, lower case) runs SQL given as a value or unseen. */
     static boolean runsSql(String function) {
-        return QUERY_ARGUMENTS.containsKey(function) || RELATION_ARGUMENT.contains(function)
-                || UNKNOWN_SQL.contains(function);
+        return RUNS_SQL.contains(function);
     }
 
     static Found in(List<Token> tokens) {
