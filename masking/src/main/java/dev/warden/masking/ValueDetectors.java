@@ -77,6 +77,43 @@ final class ValueDetectors {
     /** What {@link Scanner#next} returns once the tokens of one value took more work than it allows. */
     static final String OVER_BUDGET = "value_detection_budget";
 
+    // One bit per detector: the scanner asks which are enabled for every token, and a set's lookup hashed the name
+    // each time.
+    private static final int BIT_PEM_KEY = 1;
+    private static final int BIT_PHONE = 1 << 1;
+    private static final int BIT_CARD = 1 << 2;
+    private static final int BIT_US_SSN = 1 << 3;
+    private static final int BIT_IBAN = 1 << 4;
+    private static final int BIT_EMAIL = 1 << 5;
+    private static final int BIT_HIGH_ENTROPY = 1 << 6;
+    private static final int BIT_AWS_KEY = 1 << 7;
+    private static final int BIT_GITHUB = 1 << 8;
+    private static final int BIT_SLACK = 1 << 9;
+    private static final int BIT_STRIPE = 1 << 10;
+    private static final int BIT_JWT = 1 << 11;
+    private static final String[] BIT_NAMES = {"pem_private_key", "phone", "card", "us_ssn", "iban", "email",
+        "high_entropy", "aws_access_key", "github_token", "slack_token", "stripe_key", "jwt"};
+
+    /** A set of detector names with its bits; the last one asked for, as each caller passes its one set each time. */
+    private record EnabledBits(Set<String> names, int bits) {
+    }
+
+    private static volatile EnabledBits lastBits = new EnabledBits(Set.of(), 0);
+
+    /** The bits of the detectors named in {@code enabled}, an immutable set. */
+    static int bits(Set<String> enabled) {
+        EnabledBits last = lastBits;
+        if (last.names() == enabled) {
+            return last.bits();
+        }
+        int bits = 0;
+        for (int i = 0; i < BIT_NAMES.length; i++) {
+            bits |= enabled.contains(BIT_NAMES[i]) ? 1 << i : 0;
+        }
+        lastBits = new EnabledBits(enabled, bits);
+        return bits;
+    }
+
     /**
      * The hits of one value, left to right: {@link #next} from the end of the last one, each as a fresh
      * {@link #scan} from there would find it. A fresh scan from each hit's end read the rest of the value again
@@ -107,7 +144,8 @@ final class ValueDetectors {
         private final int end;
         /** {@link #end} less its trailing spaces. */
         private final int trimmedEnd;
-        private final Set<String> enabled;
+        /** The enabled detectors' bits ({@link #bits}). */
+        private final int on;
         /** The counts below are of {@code b[counted, end)}. */
         private int counted;
         private int digits;
@@ -125,7 +163,7 @@ final class ValueDetectors {
             this.b = b;
             this.off = off;
             this.end = off + len;
-            this.enabled = enabled;
+            this.on = bits(enabled);
             int e = end;
             while (e > off && isSpace(b[e - 1])) {
                 e--;
@@ -173,19 +211,19 @@ final class ValueDetectors {
             // Several detectors look at the whole value; the caller resumes after the hit it gets, so the hit
             // returned must be the leftmost one, or an earlier secret would be skipped.
             Arrays.fill(found, null);
-            if (dashes > 0 && enabled.contains("pem_private_key")) {
+            if (dashes > 0 && (on & BIT_PEM_KEY) != 0) {
                 found[PEM] = run(PEM, s, e);
             }
-            if (digits >= 8 && s < e && enabled.contains("phone")) {
+            if (digits >= 8 && s < e && (on & BIT_PHONE) != 0) {
                 found[PHONE] = b[s] == '+' && phone(b, s, e) ? new Hit("phone", s, e) : run(PHONE, s, e);
             }
-            if (digits >= 12 && enabled.contains("card")) {
+            if (digits >= 12 && (on & BIT_CARD) != 0) {
                 found[CARD] = run(CARD, s, e);
             }
-            if (digits >= 9 && enabled.contains("us_ssn")) {
+            if (digits >= 9 && (on & BIT_US_SSN) != 0) {
                 found[SSN] = run(SSN, s, e);
             }
-            if (digits >= 2 && e - s >= 15 && e - s <= 42 && enabled.contains("iban") && groupedIban(b, s, e)) {
+            if (digits >= 2 && e - s >= 15 && e - s <= 42 && (on & BIT_IBAN) != 0 && groupedIban(b, s, e)) {
                 found[IBAN] = new Hit("iban", s, e);
             }
             Hit best = null;
@@ -202,7 +240,7 @@ final class ValueDetectors {
                     i++;
                 }
                 if (i > t) {
-                    Hit h = token(b, t, i, e, ats > 0, enabled);
+                    Hit h = token(b, t, i, e, ats > 0, on);
                     work += i - t; // the whole token was read (an e-mail's hit too: a token of glued addresses)
                     if (work > budget) {
                         return new Hit(OVER_BUDGET, pos, end);
@@ -320,18 +358,19 @@ final class ValueDetectors {
      * the address's top-level domain took the key's first letters). {@code end}: where the value ends, for an IBAN
      * printed in groups past the token.
      */
-    private static Hit token(byte[] b, int s, int e, int end, boolean at, Set<String> enabled) {
-        boolean email = at && enabled.contains("email");
+    private static Hit token(byte[] b, int s, int e, int end, boolean at, int on) {
+        boolean email = at && (on & BIT_EMAIL) != 0;
         Hit mail = email ? emailIn(b, s, s, e) : null;
         // In base64 that repeats itself (encoded structured data) a run of letters and digits is no random key: a
         // hash strategy's replacement of one would leave valid base64 of wrong data.
-        boolean runsMayBeKeys = e - s < 32 || !enabled.contains("high_entropy") || !repeatsAsEncoded(b, s, e);
-        Hit key = keyIn(b, s, s, e, end, runsMayBeKeys, enabled);
+        boolean runsMayBeKeys = e - s < 32 || (on & BIT_HIGH_ENTROPY) == 0 || !repeatsAsEncoded(b, s, e);
+        Hit key = e - s >= SHORTEST_KEY || printedIbanMayStart(b, s, e, end)
+                ? keyIn(b, s, s, e, end, runsMayBeKeys, on) : null;
         Hit hit = first(mail, key);
-        if (e - s >= 9 && b[s] == '+' && enabled.contains("phone") && phone(b, s, e)) {
+        if (e - s >= 9 && b[s] == '+' && (on & BIT_PHONE) != 0 && phone(b, s, e)) {
             hit = first(hit, new Hit("phone", s, e));
         }
-        if (e - s >= 32 && enabled.contains("high_entropy") && highEntropySegment(b, s, e)) {
+        if (e - s >= 32 && (on & BIT_HIGH_ENTROPY) != 0 && highEntropySegment(b, s, e)) {
             hit = first(hit, new Hit("high_entropy", s, e));
         }
         while (hit != null) {
@@ -339,7 +378,7 @@ final class ValueDetectors {
                 mail = emailIn(b, s, mail.end(), e);
             }
             while (key != null && key.end() <= hit.end()) {
-                key = keyIn(b, s, key.end(), e, end, runsMayBeKeys, enabled);
+                key = keyIn(b, s, key.end(), e, end, runsMayBeKeys, on);
             }
             Hit past = mail != null && mail.start() < hit.end() ? mail : null;
             if (key != null && key.start() < hit.end() && (past == null || key.end() > past.end())) {
@@ -351,6 +390,23 @@ final class ValueDetectors {
             hit = grown(hit, past.end(), past.detector());
         }
         return hit;
+    }
+
+    /**
+     * The fewest bytes a key {@link #keyIn} finds can have: a JWT's (a header of ten, a dot, a payload of two, a dot).
+     * A shorter token holds no key, but may be the first group of an IBAN printed in groups.
+     */
+    private static final int SHORTEST_KEY = 14;
+
+    /**
+     * Whether the token {@code b[s, e)} ends with a run of two capitals and two digits that a space follows: where
+     * {@link #keyIn} reads an IBAN printed in groups, the one key a token shorter than {@link #SHORTEST_KEY} can start.
+     * (The space is a delimiter, so the run of four ends the token.)
+     */
+    private static boolean printedIbanMayStart(byte[] b, int s, int e, int end) {
+        int p = e - 4;
+        return p >= s && e < end && b[e] == ' ' && isUpper(b[p]) && isUpper(b[p + 1]) && isDigit(b[p + 2])
+                && isDigit(b[p + 3]) && (p == s || !isAlnum(b[p - 1]));
     }
 
     /** The hit that starts first, of two at one start the longer, of equal ones {@code a}. */
@@ -791,7 +847,7 @@ final class ValueDetectors {
      * random key glued to other text, which dilutes the token's entropy. Each byte is read a bounded number of times
      * (see {@link #jwtEnd}).
      */
-    private static Hit keyIn(byte[] b, int s, int from, int e, int end, boolean runsMayBeKeys, Set<String> enabled) {
+    private static Hit keyIn(byte[] b, int s, int from, int e, int end, boolean runsMayBeKeys, int on) {
         int p = from;
         while (p < e) {
             if (!isAlnum(b[p]) || p > s && isAlnum(b[p - 1])) {
@@ -806,7 +862,7 @@ final class ValueDetectors {
             int next = run;
             Hit hit = null;
             if (n >= 4 && isUpper(b[p]) && isUpper(b[p + 1]) && isDigit(b[p + 2]) && isDigit(b[p + 3])
-                    && enabled.contains("iban")) {
+                    && (on & BIT_IBAN) != 0) {
                 int printed = n == 4 && run < end && b[run] == ' ' ? printedIbanEnd(b, p, end) : -1;
                 if (n >= 15 && n <= 34 && iban(b, p, run)) {
                     hit = new Hit("iban", p, run);
@@ -817,20 +873,20 @@ final class ValueDetectors {
             switch (b[p]) {
                 case 'A', 'a' -> {
                     if (n == 20 && (startsWithIgnoreCase(b, p, run, "AKIA") || startsWithIgnoreCase(b, p, run, "ASIA"))
-                            && sameCase(b, p, run) && enabled.contains("aws_access_key")) {
+                            && sameCase(b, p, run) && (on & BIT_AWS_KEY) != 0) {
                         hit = new Hit("aws_access_key", p, run);
                     }
                 }
                 case 'g' -> {
                     int tokenEnd = githubEnd(b, p, e);
-                    if (tokenEnd > 0 && enabled.contains("github_token")) {
+                    if (tokenEnd > 0 && (on & BIT_GITHUB) != 0) {
                         hit = new Hit("github_token", p, tokenEnd);
                     }
                 }
                 case 'x' -> {
                     if (startsWith(b, p, e, "xox") && n == 4 && run < e && b[run] == '-' && "abprs".indexOf(b[p + 3]) >= 0) {
                         int t = alphabetEnd(b, run, e, (byte) '-');
-                        if (t - p >= 15 && enabled.contains("slack_token")) {
+                        if (t - p >= 15 && (on & BIT_SLACK) != 0) {
                             hit = new Hit("slack_token", p, t);
                         }
                     }
@@ -838,13 +894,13 @@ final class ValueDetectors {
                 case 's', 'r' -> {
                     if (startsWith(b, p + 1, e, "k_live_")) {
                         int t = alphabetEnd(b, p + 8, e, (byte) 0);
-                        if (t - p >= 24 && enabled.contains("stripe_key")) {
+                        if (t - p >= 24 && (on & BIT_STRIPE) != 0) {
                             hit = new Hit("stripe_key", p, t);
                         }
                     }
                 }
                 case 'e' -> {
-                    if (startsWith(b, p, e, "eyJ") && enabled.contains("jwt")) {
+                    if (startsWith(b, p, e, "eyJ") && (on & BIT_JWT) != 0) {
                         int t = jwtEnd(b, p, e);
                         if (t > 0) {
                             hit = new Hit("jwt", p, t);
@@ -856,7 +912,7 @@ final class ValueDetectors {
                 default -> {
                 }
             }
-            if (hit == null && n >= 32 && runsMayBeKeys && enabled.contains("high_entropy") && highEntropy(b, p, run)) {
+            if (hit == null && n >= 32 && runsMayBeKeys && (on & BIT_HIGH_ENTROPY) != 0 && highEntropy(b, p, run)) {
                 hit = new Hit("high_entropy", p, run); // a random key glued to text that dilutes the token's entropy
             }
             if (hit != null) {
@@ -1034,14 +1090,31 @@ final class ValueDetectors {
 
     // ---- bytes --------------------------------------------------------------------------------------------
 
-    private static boolean isDelimiter(byte c) {
-        if (c >= 0 && c <= ' ') {
-            return true;
+    // Each byte's classes, read once per byte by the scanner's loops (a delimiter was a range test and a switch).
+    private static final byte DELIMITER = 1;
+    private static final byte DIGIT = 2;
+    private static final byte UPPER = 4;
+    private static final byte LOWER = 8;
+    private static final byte[] CLASSES = new byte[256];
+
+    static {
+        for (int c = 0; c <= ' '; c++) {
+            CLASSES[c] = DELIMITER;
         }
-        return switch (c) {
-            case '"', '\'', ',', ';', ':', '(', ')', '[', ']', '{', '}', '<', '>', '\\', '=', 127 -> true;
-            default -> false;
-        };
+        for (char c : "\"',;:()[]{}<>\\=\u007f".toCharArray()) {
+            CLASSES[c] = DELIMITER;
+        }
+        for (int c = '0'; c <= '9'; c++) {
+            CLASSES[c] = DIGIT;
+        }
+        for (int c = 'A'; c <= 'Z'; c++) {
+            CLASSES[c] = UPPER;
+            CLASSES[c + ('a' - 'A')] = LOWER;
+        }
+    }
+
+    private static boolean isDelimiter(byte c) {
+        return (CLASSES[c & 0xFF] & DELIMITER) != 0;
     }
 
     private static boolean isSpace(byte c) {
@@ -1049,22 +1122,20 @@ final class ValueDetectors {
     }
 
     private static boolean isDigit(byte c) {
-        return c >= '0' && c <= '9';
+        return (CLASSES[c & 0xFF] & DIGIT) != 0;
     }
 
     private static boolean isUpper(byte c) {
-        return c >= 'A' && c <= 'Z';
+        return (CLASSES[c & 0xFF] & UPPER) != 0;
     }
 
     private static boolean isLetter(byte c) {
-        return isUpper(c) || (c >= 'a' && c <= 'z');
+        return (CLASSES[c & 0xFF] & (UPPER | LOWER)) != 0;
     }
 
     private static boolean isAlnum(byte c) {
-        return isDigit(c) || isLetter(c);
+        return (CLASSES[c & 0xFF] & (DIGIT | UPPER | LOWER)) != 0;
     }
-
-
 
     private static int num(byte[] b, int s, int n) {
         int v = 0;

@@ -70,10 +70,15 @@ class ValueDetectorsTest {
             "ssn123-45-6789x|us_ssn|123-45-6789",
             "akiaiosfodnn7example|aws_access_key|akiaiosfodnn7example"})
     void survivesCasePrefixSuffixAndSeparators(String value, String expected, String span) {
-        ValueDetectors.Hit hit = ValueDetectors.scan(value, ALL);
-        assertNotNull(hit, value);
-        assertEquals(expected, hit.detector(), value);
-        assertEquals(span, value.substring(hit.start(), hit.end()), value);
+        assertFirstHit(value, expected, span);
+    }
+
+    /** The first hit in {@code text} is {@code detector}'s, over {@code span}. */
+    private static void assertFirstHit(String text, String detector, String span) {
+        ValueDetectors.Hit hit = ValueDetectors.scan(text, ALL);
+        assertNotNull(hit, text);
+        assertEquals(detector, hit.detector(), text);
+        assertEquals(span, text.substring(hit.start(), hit.end()), text);
     }
 
     @ParameterizedTest
@@ -156,10 +161,7 @@ class ValueDetectorsTest {
             "+33 1 42 68 53 00, office|+33 1 42 68 53 00",
             "a\t+49 30 901820 b|+49 30 901820"})
     void findsAPhoneGroupedBySpacesInsideText(String text, String span) {
-        ValueDetectors.Hit hit = ValueDetectors.scan(text, ALL);
-        assertNotNull(hit, text);
-        assertEquals("phone", hit.detector(), text);
-        assertEquals(span, text.substring(hit.start(), hit.end()), text);
+        assertFirstHit(text, "phone", span);
     }
 
     /**
@@ -182,6 +184,34 @@ class ValueDetectorsTest {
             "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ-4111111111111111*4111111111111111", "q8Zt3LxV9pR2mW7nK4sY1bH6cJ5dF0gTaEuQ`." + PEM})
     void gluedValuesAreEachCoveredByAHit(String text) {
         assertEveryLetterAndDigitIsInAHit(text);
+    }
+
+    /** Each detector the policy can name has its bit in the scanner (a name without one would never be asked). */
+    @Test
+    void everyDetectorHasItsBit() {
+        int all = ValueDetectors.bits(ALL);
+        assertEquals(MaskingSettings.VALUE_DETECTORS.size(), Integer.bitCount(all));
+        for (String name : MaskingSettings.VALUE_DETECTORS) {
+            assertEquals(1, Integer.bitCount(ValueDetectors.bits(Set.of(name))), name);
+        }
+        assertEquals(all, ValueDetectors.bits(ALL));
+    }
+
+    /**
+     * A token shorter than the shortest key skips the key scan (its cost on every word of free text): the shortest
+     * JWT (a header of ten, a payload of two, an empty signature) is still found, alone and after punctuation, and so
+     * is an IBAN printed in groups whose first group ends a short token. 13 bytes of JWT are none.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "ok eyJhbGciOi.ab. ok|jwt|eyJhbGciOi.ab.",
+            "ok,eyJhbGciOi.ab.|jwt|eyJhbGciOi.ab.",
+            "x/DE89 3704 0044 0532 0130 00|iban|DE89 3704 0044 0532 0130 00",
+            "to:DE89 3704 0044 0532 0130 00.|iban|DE89 3704 0044 0532 0130 00",
+            "DE89 3704 0044 0532 0130 00|iban|DE89 3704 0044 0532 0130 00"})
+    void theShortestKeysAreFoundInShortTokens(String text, String detector, String span) {
+        assertFirstHit(text, detector, span);
+        assertNull(ValueDetectors.scan("ok eyJhbGciO.ab. ok", ALL));
     }
 
     /**
