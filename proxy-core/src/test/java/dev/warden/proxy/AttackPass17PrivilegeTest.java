@@ -111,9 +111,12 @@ class AttackPass17PrivilegeTest {
         assertEquals("28P01", direct.getSQLState(), direct.getMessage());
     }
 
-    /** With the baseline on, the statement never reaches the database; other ALTER ROLE settings still do. */
+    /**
+     * With the baseline on, the statement never reaches the database; nor does a change of the role's login settings
+     * (they apply at its next login, before Warden sees a statement: LeastPrivilegeTest).
+     */
     @Test
-    void withTheBaselineOnAlterRolePasswordIsRefusedAndOtherRoleSettingsAreNot() throws SQLException {
+    void withTheBaselineOnAlterRolePasswordIsRefusedAndSoAreTheRolesLoginSettings() throws SQLException {
         try (Connection alice = as("guarded", ALICE, "eng"); Statement s = alice.createStatement()) {
             for (String sql : new String[] {"ALTER ROLE CURRENT_USER PASSWORD 'mine'",
                     "ALTER USER \"wd_alice@example.com\" WITH ENCRYPTED PASSWORD 'mine'",
@@ -127,8 +130,12 @@ class AttackPass17PrivilegeTest {
             SQLException other = assertThrows(SQLException.class, () -> s.execute("ALTER ROLE ap_readwrite PASSWORD 'x'"));
             assertEquals("42501", other.getSQLState());
             assertFalse(other.getMessage().contains("role-escalation"), other.getMessage());
-            s.execute("ALTER ROLE CURRENT_USER SET statement_timeout = '7s'");
-            s.execute("ALTER ROLE CURRENT_USER RESET statement_timeout");
+            for (String sql : new String[] {"ALTER ROLE CURRENT_USER SET statement_timeout = '7s'",
+                    "ALTER ROLE CURRENT_USER RESET statement_timeout"}) {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("role-escalation"), sql + ": " + e.getMessage());
+            }
         }
     }
 
@@ -256,22 +263,32 @@ class AttackPass17PrivilegeTest {
         return seen;
     }
 
-    /** Precision: settings of the identity's role other than the role itself still apply, and RESET ROLE is harmless. */
+    /**
+     * Precision: the database's settings still apply to the identity's sessions, and RESET ROLE is harmless. Its
+     * role's own login settings do not: Warden resets them at each login (LeastPrivilegeTest), an administrator's
+     * too, since the server does not say who made them.
+     */
     @Test
-    void perRoleSettingsOtherThanRoleStillApply() throws SQLException {
+    void databaseSettingsStillApplyAndTheRolesOwnAreReset() throws SQLException {
         String ivan = "ivan@example.com";
         try (Connection first = as("least", ivan, "eng")) {
             scalar(first, "SELECT 1");
         }
         try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
             s.execute("ALTER ROLE \"wd_ivan@example.com\" SET statement_timeout = '12345ms'");
+            s.execute("ALTER DATABASE " + warden.database + " SET lock_timeout = '23456ms'");
         }
         try (Connection c = as("least", ivan, "eng"); Statement s = c.createStatement()) {
-            assertEquals("12345ms", scalar(c, "SHOW statement_timeout"));
+            assertEquals("0", scalar(c, "SHOW statement_timeout"));
+            assertEquals("23456ms", scalar(c, "SHOW lock_timeout"));
             s.execute("SET ROLE ap_readwrite");
             assertEquals("ap_readwrite", scalar(c, "SELECT current_user"));
             s.execute("RESET ROLE");
             assertEquals("wd_ivan@example.com", scalar(c, "SELECT current_user"));
+        } finally {
+            try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+                s.execute("ALTER DATABASE " + warden.database + " RESET lock_timeout");
+            }
         }
     }
 

@@ -331,6 +331,141 @@ class LeastPrivilegeTest {
         }
     }
 
+    /** The login settings PostgreSQL holds for {@code role} ({@code pg_db_role_setting}), read directly. */
+    private static String loginSettings(String role) throws SQLException {
+        try (Connection direct = warden.direct()) {
+            return scalar(direct, "SELECT count(*) || coalesce(' ' || string_agg(coalesce(d.datname, '*') || ':' "
+                    + "|| array_to_string(s.setconfig, ','), ' ' ORDER BY d.datname NULLS FIRST), '') "
+                    + "FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase "
+                    + "WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = '" + role + "')");
+        }
+    }
+
+    /**
+     * A role may set its own login settings, and the server applies them at the next login, before Warden sees a
+     * statement (an attacker's pass): {@code local_preload_libraries} naming no library made every later login of
+     * the identity fail until an administrator reset the role, and a {@code search_path} pointed its later sessions'
+     * unqualified names at its own objects. Warden resets an identity's role's settings at each login, in every
+     * database; settings of the shared roles an administrator made stay.
+     */
+    @Test
+    void anIdentityThatSetItsOwnLoginSettingsLogsInAgainWithNoneOfThem() throws SQLException {
+        String gina = "gina@example.com";
+        String role = "wd_gina@example.com";
+        // With every guardrail off the database takes what the identity sets on its own role, through Warden.
+        try (Connection g = as("least", gina, "eng"); Statement s = g.createStatement()) {
+            s.execute("ALTER ROLE CURRENT_USER SET search_path = lp_evil, public");
+            s.execute("ALTER USER CURRENT_USER IN DATABASE " + warden.database + " SET statement_timeout = '3s'");
+        }
+        // What the baseline refuses through Warden, planted directly: the lock-out, in both scopes.
+        try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+            s.execute("ALTER ROLE \"" + role + "\" SET local_preload_libraries = 'lp_no_such_library'");
+            s.execute("ALTER ROLE \"" + role + "\" IN DATABASE " + warden.database
+                    + " SET local_preload_libraries = 'lp_no_such_library'");
+            s.execute("ALTER ROLE lp_shared_reader SET statement_timeout = '17s'");
+        }
+        assertTrue(loginSettings(role).startsWith("2 "), loginSettings(role));
+        try {
+            try (Connection g = as("least", gina, "eng")) {
+                assertEquals(role, scalar(g, "SELECT current_user"));
+                assertEquals("\"$user\", public", scalar(g, "SHOW search_path"));
+                assertEquals("", scalar(g, "SHOW local_preload_libraries"));
+                assertEquals("0", scalar(g, "SHOW statement_timeout"));
+            }
+            assertEquals("0", loginSettings(role), "the identity's role has no login settings left");
+            // The shared role is the administrator's: its settings stay, and its sessions start with them.
+            try (Connection shared = as("shared", WardenHarness.USER, "eng")) {
+                assertEquals("17s", scalar(shared, "SHOW statement_timeout"));
+            }
+            assertEquals("1 *:statement_timeout=17s", loginSettings("lp_shared_reader"));
+        } finally {
+            try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+                s.execute("ALTER ROLE lp_shared_reader RESET ALL");
+            }
+        }
+    }
+
+    /**
+     * Every spelling of a change of the session's own role's login settings is refused (42501, role-escalation),
+     * wherever it runs: in a transaction, behind another statement, in a DO block (EXECUTE of a constant too), in a
+     * function. Nothing reaches the database; another role's settings are the database's to refuse.
+     */
+    @Test
+    void guardrailsRefuseEveryChangeOfTheOwnRolesLoginSettings() throws SQLException {
+        String role = "wd_alice@example.com";
+        String db = warden.database;
+        String[] spellings = {
+            "ALTER ROLE CURRENT_USER SET local_preload_libraries = 'lp_no_such_library'",
+            "ALTER USER CURRENT_USER SET search_path = lp_evil, public",
+            "ALTER ROLE CURRENT_ROLE SET application_name = 'not-warden'",
+            "ALTER ROLE SESSION_USER SET search_path TO DEFAULT",
+            "alter user session_user reset all",
+            "ALTER ROLE \"" + role + "\" SET search_path = lp_evil",
+            "ALTER USER U&\"wd_alice\\0040example.com\" RESET search_path",
+            "ALTER ROLE CURRENT_USER IN DATABASE " + db + " SET search_path = lp_evil",
+            "ALTER USER \"" + role + "\" IN DATABASE \"" + db + "\" RESET ALL",
+            "ALTER ROLE CURRENT_USER SET work_mem FROM CURRENT",
+            "ALTER ROLE CURRENT_USER SET plpgsql.extra_warnings = 'all'",
+            "ALTER ROLE ALL SET search_path = lp_evil",
+            "/* mine */ ALTER /* x */ ROLE current_user -- y\n SET search_path = lp_evil",
+            "SELECT 1; ALTER ROLE CURRENT_USER SET search_path = lp_evil",
+            "DO $$BEGIN ALTER ROLE CURRENT_USER SET search_path = lp_evil; END$$",
+            "DO $$BEGIN EXECUTE 'ALTER ROLE CURRENT_USER SET local_preload_libraries = ''lp_no_such_library'''; END$$",
+        };
+        try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION public.lp_settle() RETURNS void LANGUAGE plpgsql AS "
+                    + "$$BEGIN ALTER ROLE CURRENT_USER SET search_path = lp_evil; END$$");
+        }
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        for (String mode : new String[] {"", "preferQueryMode=simple"}) {
+            try (Connection alice = warden.connect("guarded", WardenHarness.USER,
+                    warden.issuer.token().email(WardenHarness.USER).groups("eng").sign(), mode);
+                 Statement s = alice.createStatement()) {
+                for (String sql : spellings) {
+                    String error = WardenHarness.run(alice, sql);
+                    if (error == null || !error.startsWith("42501") || !error.contains("role-escalation")
+                            || !error.contains("every later login")) {
+                        failures.add(mode + " " + sql + ": " + error);
+                    }
+                }
+                alice.setAutoCommit(false);
+                s.execute("SELECT 1");
+                SQLException inTransaction = assertThrows(SQLException.class,
+                        () -> s.execute("ALTER ROLE CURRENT_USER SET search_path = lp_evil"));
+                assertEquals("42501", inTransaction.getSQLState(), inTransaction.getMessage());
+                alice.rollback();
+                alice.setAutoCommit(true);
+                // A function's body: judged when it is made, and (made by someone else) when it is called.
+                for (String sql : new String[] {"CREATE FUNCTION pg_temp.lp_settle() RETURNS void LANGUAGE plpgsql "
+                        + "AS $$BEGIN ALTER ROLE CURRENT_USER SET search_path = lp_evil; END$$",
+                        "SELECT public.lp_settle()"}) {
+                    String error = WardenHarness.run(alice, sql);
+                    if (error == null || !error.startsWith("42501") || !error.contains("role-escalation")) {
+                        failures.add(mode + " " + sql + ": " + error);
+                    }
+                }
+                // Another role's settings: the database refuses (no CREATEROLE), not Warden's rule.
+                SQLException other = assertThrows(SQLException.class,
+                        () -> s.execute("ALTER ROLE lp_readonly SET search_path = lp_evil"));
+                assertEquals("42501", other.getSQLState(), other.getMessage());
+                assertTrue(!other.getMessage().contains("role-escalation"), other.getMessage());
+                assertEquals(role, scalar(alice, "SELECT current_user"), "the session goes on");
+            }
+        }
+        assertEquals(java.util.List.of(), failures);
+        assertEquals("0", loginSettings(role), "nothing reached the database");
+        // A shared role is every sharer's login: locking it out locks them all out.
+        try (Connection shared = as("shared", WardenHarness.USER, "eng")) {
+            for (String sql : new String[] {"ALTER ROLE CURRENT_USER SET local_preload_libraries = 'lp_no_such_library'",
+                    "ALTER ROLE lp_shared_reader SET search_path = lp_evil"}) {
+                String error = WardenHarness.run(shared, sql);
+                assertTrue(error != null && error.startsWith("42501") && error.contains("role-escalation"),
+                        sql + ": " + error);
+            }
+        }
+        assertEquals("0", loginSettings("lp_shared_reader"));
+    }
+
     /**
      * A statement that traps {@code query_canceled} while another session's COMMIT of DDL reaching it waits (attacker
      * pass 21) has its backend terminated, on the catalog's connection: here Warden's login is lp_provisioner, and

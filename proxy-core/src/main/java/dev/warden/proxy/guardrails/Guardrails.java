@@ -7,6 +7,7 @@ import dev.warden.config.StatementMatch;
 import dev.warden.identity.Identity;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.CopySpec;
+import dev.warden.sql.RoleSettingsChange;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
 import dev.warden.sql.TableRef;
@@ -929,6 +930,21 @@ public final class Guardrails {
                         : "a change of role (set_config or a SET clause)";
                 return Decision.block("role-escalation", change + " to \"" + f.roleTarget().orElse("?")
                         + "\" would act as another database role", null);
+            }
+        }
+        // A role may change its own login settings without any privilege, and the server applies them at the next
+        // login, before Warden sees a statement: local_preload_libraries = 'x' makes every login fail until an
+        // administrator resets the role, a search_path points the identity's later sessions at its own objects.
+        // Warden resets its per-identity roles' settings at each login; a shared role's are the administrator's.
+        if (kind == StatementKind.ALTER && f.objectType().equals("ROLE") && baselineOn(env, "role-escalation")) {
+            RoleSettingsChange change = RoleSettingsChange.of(f.text()).orElse(null);
+            if (change != null && (change.keyword() || upstreamUser == null || change.role().equals(upstreamUser))) {
+                String role = change.keyword() ? change.role() : "\"" + change.role() + "\"";
+                return Decision.block("role-escalation", "ALTER ROLE " + role + " " + change.change()
+                        + " would change the settings PostgreSQL applies at every later login of " + (change.keyword()
+                        && change.role().equals("ALL") ? "every role, the session's own included" : "the session's own "
+                        + "database role") + ", before Warden sees a statement", "SET the setting in the session; an "
+                        + "administrator sets a role's defaults outside Warden");
             }
         }
         if (baselineOn(env, "server-file-functions")) {

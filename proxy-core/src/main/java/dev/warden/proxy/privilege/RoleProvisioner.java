@@ -200,6 +200,9 @@ final class RoleProvisioner implements AutoCloseable {
                 }
                 s.execute("ALTER ROLE " + identifier(role) + " LOGIN INHERIT PASSWORD " + literal(verifier)
                         + " VALID UNTIL " + validUntil + " CONNECTION LIMIT " + connectionLimit);
+                if (!existing.settingsIn().isEmpty()) {
+                    resetSettings(c, s, role, existing.settingsIn());
+                }
             }
             Set<String> mappedRoles = roles.rules().stream().map(RoleRule::role).collect(Collectors.toSet());
             boolean granted = false;
@@ -218,25 +221,70 @@ final class RoleProvisioner implements AutoCloseable {
         }
     }
 
-    private record Existing(String comment, boolean elevated) {
+    /**
+     * @param settingsIn the databases the role has login settings for ({@code pg_db_role_setting}; null: in every
+     *     database), usually none
+     */
+    private record Existing(String comment, boolean elevated, List<String> settingsIn) {
     }
 
+    /** The role, if it exists; its login settings come with it, in the same query, so a login without any pays nothing. */
     private static Existing existing(Connection c, String role) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.shobj_description(oid, 'pg_authid'), "
-                + "rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls "
-                + "FROM pg_catalog.pg_roles WHERE rolname = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.shobj_description(r.oid, 'pg_authid'), "
+                + "r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls, "
+                + "ARRAY(SELECT d.datname FROM pg_catalog.pg_db_role_setting s LEFT JOIN pg_catalog.pg_database d "
+                + "ON d.oid = s.setdatabase WHERE s.setrole = r.oid) "
+                + "FROM pg_catalog.pg_roles r WHERE r.rolname = ?")) {
             ps.setString(1, role);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? new Existing(rs.getString(1), rs.getBoolean(2)) : null;
+                if (!rs.next()) {
+                    return null;
+                }
+                java.sql.Array databases = rs.getArray(3);
+                List<String> settingsIn = java.util.Arrays.asList((String[]) databases.getArray());
+                databases.free();
+                return new Existing(rs.getString(1), rs.getBoolean(2), settingsIn);
             }
         }
     }
 
+    /**
+     * Resets the login settings of an identity's role: a role may set its own ({@code ALTER ROLE CURRENT_USER SET
+     * ...}, which the baseline refuses but a policy may allow), and the server applies them at the next login,
+     * before Warden sees a statement: {@code local_preload_libraries = 'x'} made every later login fail until an
+     * administrator reset the role, a {@code search_path} pointed later sessions at the identity's own objects. The
+     * policy gives these roles none, so any found are removed before the login. What remains is what Warden's
+     * login may not reset (a setting only a superuser may make, made by one): logged, not refused.
+     */
+    private void resetSettings(Connection c, Statement s, String role, List<String> databases) throws SQLException {
+        for (String database : databases) {
+            s.execute("ALTER ROLE " + identifier(role) + (database == null ? "" : " IN DATABASE "
+                    + identifier(database)) + " RESET ALL");
+        }
+        List<String> left = column(c, "SELECT coalesce(d.datname, '*') || ': ' || "
+                + "pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.split_part(x, '=', 1) "
+                + "FROM pg_catalog.unnest(s.setconfig) x), ', ') FROM pg_catalog.pg_db_role_setting s "
+                + "LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase "
+                + "WHERE s.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ?)", role);
+        List<String> where = databases.stream().map(d -> d == null ? "*" : d).toList();
+        if (left.isEmpty()) {
+            log.warn("role.settings_reset env={} role={} databases={}", environment.name(), role, where);
+        } else {
+            log.warn("role.settings_reset env={} role={} databases={} left={}: set by a superuser, Warden's login "
+                    + "may not reset them", environment.name(), role, where, left);
+        }
+    }
+
     private static List<String> memberships(Connection c, String role) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT g.rolname FROM pg_catalog.pg_auth_members m "
+        return column(c, "SELECT g.rolname FROM pg_catalog.pg_auth_members m "
                 + "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles r ON r.oid = m.member "
-                + "WHERE r.rolname = ?")) {
+                + "WHERE r.rolname = ?", role);
+    }
+
+    /** The first column of {@code sql}'s rows, its one parameter the role's name. */
+    private static List<String> column(Connection c, String sql, String role) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, role);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
