@@ -414,6 +414,39 @@ final class OutstandingQueue {
         return null;
     }
 
+    /** The entries waiting for their answers, oldest first (a view: it changes as they are answered). */
+    java.util.Collection<Entry> pending() {
+        return pending;
+    }
+
+    private final java.util.Collection<Entry> pending = java.util.Collections.unmodifiableCollection(entries);
+
+    /**
+     * The client's Execute of {@code portal} among {@code entries} before their next Sync: the statement whose run
+     * the portal's Bind (which converts its parameters and plans it) prepares. Null when it sent none.
+     */
+    static Entry executeOf(PreparedStatements.Portal portal, Iterable<Entry> entries) {
+        for (Entry e : entries) {
+            if (e.kind == Kind.SYNC) {
+                return null;
+            }
+            if (e.kind == Kind.EXECUTE && e.portal == portal && e.execution != null && !e.silent) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /** The statement among {@code entries} whose COPY Warden's own Describe of {@code described} is for; or null. */
+    static Entry describedBy(PreparedStatements.Statement described, Iterable<Entry> entries) {
+        for (Entry e : entries) {
+            if (e.execution != null && e.execution.copyDescription == described) {
+                return e;
+            }
+        }
+        return null;
+    }
+
     /** Whether {@code entry} is still waiting for its answer. */
     boolean holds(Entry entry) {
         for (Entry e : entries) {

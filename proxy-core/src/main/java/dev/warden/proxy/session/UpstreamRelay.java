@@ -60,8 +60,17 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      */
     private ByteBuf unhanded;
 
-    /** {@code running}: for a notice, the request the server was running when it arrived (see relay). */
-    private record Filed(ByteBuf frame, Answer answer, Entry running) {
+    /** {@code about}: for an error or notice, what its text answers, as it stood when it arrived (see relay). */
+    private record Filed(ByteBuf frame, Answer answer, Answering about) {
+    }
+
+    /**
+     * What an error's or notice's text answers: the analysis its text is masked by (null: a statement Warden does not
+     * know, masked as one that may carry anything), and the execution whose policy and notice count apply (null:
+     * none; the current policy then).
+     */
+    private record Answering(Analysis analysis, Execution execution) {
+        static final Answering UNKNOWN = new Answering(null, null);
     }
 
     UpstreamRelay(RelaySession session) {
@@ -79,7 +88,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             return;
         }
         Answer answer;
-        Entry running;
+        Answering about;
         unhanded = frame;
         try {
             tally.deferResults();
@@ -90,7 +99,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
             answer = queue.answered(type);
             session.prepared.answered(answer, type);
-            running = type == 'N' ? queue.head() : null;
+            // A notice is filed under no entry (it may come at any time), but the server sends one while it runs
+            // the request at the head of the queue when it arrives: it answers that statement (a RAISE in its
+            // function or DO body). Resolved now: by the time the frame is relayed (it may wait) the queue moved on.
+            about = type == 'E' ? answering(answer.owner(), answer.dropped())
+                    : type == 'N' ? answering(queue.head(), queue.pending()) : null;
             for (Entry skipped : answer.dropped()) {
                 // The server skipped these after an error: they never ran.
                 if (skipped.execution != null) {
@@ -103,11 +116,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         }
         if (session.flow.responsesPaused()) {
             unhanded = null;
-            waiting.add(new Filed(frame, answer, running));
+            waiting.add(new Filed(frame, answer, about));
             return;
         }
         try {
-            relay(frame, answer, running);
+            relay(frame, answer, about);
         } catch (RuntimeException e) {
             releaseUnhanded();
             failAndRelease(e);
@@ -152,7 +165,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     /** Relays {@code frame}; when it throws, the frame is still {@link #unhanded} unless it was handed on. */
-    private void relay(ByteBuf frame, Answer answer, Entry running) {
+    private void relay(ByteBuf frame, Answer answer, Answering about) {
         unhanded = frame;
         lastRowDescriptionFrame = null;
         byte type = frame.getByte(frame.readerIndex());
@@ -217,16 +230,16 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (type == 'E' || type == 'N' || type == 'A' || type == 'S') {
-            // A notice is filed under no entry (it may come at any time), but the server sends one while it runs
-            // the request at the head of the queue when it arrives: it answers that statement (a RAISE in its
-            // function or DO body), and is masked as that statement's text.
-            Entry owner = entry == null && type == 'N' ? running : entry;
-            if (type == 'N' && withheld(owner == null ? null : owner.execution)) {
+            // Notifications and parameter reports answer no statement of this session's: masked as such, under
+            // the policy of the statement whose answer they came among.
+            Answering text = type == 'E' || type == 'N' ? (about == null ? Answering.UNKNOWN : about)
+                    : new Answering(null, entry == null ? null : entry.execution);
+            if (type == 'N' && withheld(text)) {
                 unhanded = null;
                 frame.release();
                 return;
             }
-            frame = maskMessageText(frame, owner == null ? null : owner.execution);
+            frame = maskMessageText(frame, text);
         }
         unhanded = null;
         session.client.write(frame, session.client.voidPromise());
@@ -304,14 +317,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      * identity their text is masked like a value. Returns the frame to relay: the same buffer when nothing
      * changed.
      */
-    private ByteBuf maskMessageText(ByteBuf frame, Execution e) {
-        if (masking == null || exemptFromMasking(e)) {
+    private ByteBuf maskMessageText(ByteBuf frame, Answering about) {
+        if (masking == null || exemptFromMasking(about.execution())) {
             return frame;
         }
         // Values the server echoes are redacted by construction when the statement the text answers could carry
-        // a sensitive value; notifications and parameter reports answer no statement of this session's.
-        byte type = frame.getByte(frame.readerIndex());
-        Analysis answering = (type == 'E' || type == 'N') && e != null ? e.analysis : null;
+        // a sensitive value.
+        Analysis answering = about.analysis();
         BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame),
                 (field, text, fields) -> masking.maskMessage(field, text, answering, fields));
         if (masked == null) {
@@ -329,12 +341,72 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      * code's choice: a loop raising {@code ascii(c)} notices, or running {@code DROP TABLE IF EXISTS} that often,
      * spelled a value in their number and order.
      */
-    private boolean withheld(Execution e) {
+    private boolean withheld(Answering about) {
+        Execution e = about.execution();
         if (e == null || masking == null || exemptFromMasking(e)) {
             return false;
         }
-        return e.notices++ > 0 && masking.noticesMayCarryValues(e.analysis);
+        return e.notices++ > 0 && masking.noticesMayCarryValues(about.analysis());
     }
+
+    /**
+     * What an error or notice the server sent while it handled {@code owner} answers ({@code following}: the requests
+     * sent after it, up to a Sync at least). A statement's own run (Query, Execute, FunctionCall) answers for itself.
+     * Parse, Bind and Describe run no statement but fail as part of one, which the simple protocol would have sent as
+     * a Query: Parse (its literals are converted there) and Describe answer the statement they name; Bind, which
+     * converts the parameters (a domain's checks run the functions they call: the statement's casts) and plans the
+     * statement (an IMMUTABLE call of constants runs then), answers its portal's Execute, whose notices it counts
+     * with. Before, all of these were masked as the answer to a statement Warden did not know: a masked identity got
+     * {@code invalid input syntax for type integer: "[redacted]"} for its own literal through pgJDBC, and the count
+     * of notices a Bind's planning raised was not limited as a Query's is.
+     */
+    private Answering answering(Entry owner, Iterable<Entry> following) {
+        if (owner == null) {
+            return Answering.UNKNOWN;
+        }
+        if (owner.kind == Kind.BIND && owner.statement != null) {
+            Entry execute = owner.execution != null || owner.portal == null ? null
+                    : OutstandingQueue.executeOf(owner.portal, following);
+            Execution e = owner.execution != null ? owner.execution : execute == null ? null : execute.execution;
+            Analysis run = e != null ? e.analysis : owner.statement.judged;
+            return new Answering(withCasts(run, owner.statement.casts), e);
+        }
+        if (owner.execution != null) {
+            return new Answering(owner.execution.analysis, owner.execution);
+        }
+        if (owner.action == Action.SKIP && owner.statement != null) {
+            // Warden's own Describe of a COPY's query, inside the client's batch: its error stands for the COPY's.
+            Entry copy = OutstandingQueue.describedBy(owner.statement, following);
+            return copy == null ? Answering.UNKNOWN : new Answering(copy.execution.analysis, copy.execution);
+        }
+        PreparedStatements.Statement named = owner.statement != null ? owner.statement
+                : owner.portal != null ? owner.portal.statement : null;
+        if (named == null || !(owner.kind == Kind.PARSE || owner.kind == Kind.DESCRIBE_STATEMENT
+                || owner.kind == Kind.DESCRIBE_PORTAL)) {
+            return Answering.UNKNOWN;
+        }
+        return new Answering(named.judged, null);
+    }
+
+    /** {@code run} with the statements {@code casts} adds (null: none), one instance per pair in a row. */
+    private Analysis withCasts(Analysis run, Analysis casts) {
+        if (run == null || casts == null) {
+            return casts == null ? run : null; // casts Warden cannot add to a statement it has no reading of
+        }
+        if (run != castsOf || casts != castsAdded) {
+            List<dev.warden.sql.StatementFacts> both = new java.util.ArrayList<>(run.statements());
+            both.addAll(casts.statements());
+            castsOf = run;
+            castsAdded = casts;
+            withCasts = new Analysis(both);
+        }
+        return withCasts;
+    }
+
+    /** The last analysis {@link #withCasts} made, and of what: kept while a Bind's notices come. */
+    private Analysis castsOf;
+    private Analysis castsAdded;
+    private Analysis withCasts;
 
     /**
      * The masking step of the result path. Returns the frame to relay (the same buffer when nothing changes,
@@ -534,7 +606,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     releaseAll();
                     return;
                 }
-                relay(next.frame(), next.answer(), next.running());
+                relay(next.frame(), next.answer(), next.about());
             }
         } catch (RuntimeException e) {
             // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
