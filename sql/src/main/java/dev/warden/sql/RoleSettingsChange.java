@@ -17,8 +17,9 @@ import java.util.Set;
  *     upper case
  * @param keyword whether {@code role} is one of those keywords (a quoted {@code "CURRENT_USER"} is a name)
  * @param change {@code SET} or {@code RESET} and the setting as written ({@code ALL} for RESET ALL), for messages
+ * @param statement {@code ALTER ROLE} or {@code ALTER USER}, as written, for messages
  */
-public record RoleSettingsChange(String role, boolean keyword, String change) {
+public record RoleSettingsChange(String role, boolean keyword, String change, String statement) {
 
     private static final Set<String> KEYWORDS = Set.of("current_user", "session_user", "current_role", "all");
 
@@ -58,6 +59,6 @@ public record RoleSettingsChange(String role, boolean keyword, String change) {
             change.append(j == k + 1 ? " " : "").append(part.isWord("all") && j == k + 1 ? "ALL" : part.value());
         }
         return Optional.of(new RoleSettingsChange(keyword ? named.value().toUpperCase(java.util.Locale.ROOT)
-                : named.value(), keyword, change.toString()));
+                : named.value(), keyword, change.toString(), t.get(1).isWord("user") ? "ALTER USER" : "ALTER ROLE"));
     }
 }

@@ -940,7 +940,7 @@ public final class Guardrails {
             RoleSettingsChange change = RoleSettingsChange.of(f.text()).orElse(null);
             if (change != null && (change.keyword() || upstreamUser == null || change.role().equals(upstreamUser))) {
                 String role = change.keyword() ? change.role() : "\"" + change.role() + "\"";
-                return Decision.block("role-escalation", "ALTER ROLE " + role + " " + change.change()
+                return Decision.block("role-escalation", change.statement() + " " + role + " " + change.change()
                         + " would change the settings PostgreSQL applies at every later login of " + (change.keyword()
                         && change.role().equals("ALL") ? "every role, the session's own included" : "the session's own "
                         + "database role") + ", before Warden sees a statement", "SET the setting in the session; an "
