@@ -113,6 +113,36 @@ class MaskingExposureThroughWardenTest {
         }
     }
 
+    /**
+     * A migration in one transaction: ALTER TABLE takes the table exclusively, and the statements after it made
+     * Warden read the table's defaults, which deparsing did with a lock: the read waited behind the client's own
+     * transaction until lock_timeout (5 s), and the UPDATE was refused ("could not look up the name"; the
+     * transparency run's transactions and merge files, 2026-12-06). The defaults that move a sequence named as text
+     * are still read when the table is not held (WritesRunElsewhereThroughWardenTest).
+     */
+    @Test
+    void aMigrationInOneTransactionIsNotHeldBehindItsOwnLock() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE migrated (id int CHECK (id > 0), qty int DEFAULT 5, "
+                    + "title text DEFAULT 'x' || 'y')");
+            s.execute("INSERT INTO migrated (id) VALUES (1)");
+            s.execute("GRANT ALL ON migrated TO PUBLIC");
+        }
+        try (Connection c = masked(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("ALTER TABLE migrated ADD COLUMN note text");
+            assertEquals(1, s.executeUpdate("UPDATE migrated SET note = 'moved', qty = qty + 1"));
+            assertEquals(1, s.executeUpdate("INSERT INTO migrated (id, note) VALUES (2, 'new')"));
+            assertEquals(List.of("moved 6 xy", "new 5 xy"),
+                    column(c, "SELECT note || ' ' || qty || ' ' || title FROM migrated ORDER BY id"));
+            c.commit();
+        } finally {
+            try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+                s.execute("DROP TABLE migrated");
+            }
+        }
+    }
+
     @Test
     void castErrorOverNothingSensitiveKeepsItsText() throws SQLException {
         try (Connection c = masked(); Statement s = c.createStatement()) {

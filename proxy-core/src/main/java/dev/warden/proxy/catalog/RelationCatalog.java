@@ -913,6 +913,12 @@ final class RelationCatalog {
      */
     private static final String THROUGH_PARENT = "a";
 
+    /**
+     * A call of {@code nextval(regclass)} (1574) or {@code setval(regclass, int8 [, bool])} (1576, 1765) in a stored
+     * expression tree ({@code pg_node_tree} as text): built-in functions' ids are fixed across PostgreSQL versions.
+     */
+    static final String SEQUENCE_MOVERS = ":funcid (1574|1576|1765) ";
+
     /** A CHECK constraint's definition ({@code pg_get_constraintdef}) without CHECK and its flags: its expression. */
     private static final String CHECK_EXPRESSION = "pg_catalog.regexp_replace(pg_catalog.pg_get_constraintdef(o.oid), "
             + "'^CHECK (.*\\))( NO INHERIT)?( NOT VALID)?$', '\\1')";
@@ -1097,10 +1103,15 @@ final class RelationCatalog {
                         "pg_catalog.pg_policy", "o.polrelid")
                         // A default that names its sequence as text (nextval('s'::text)) depends on no sequence, and
                         // a domain's default is the type's, not the table's: their expressions, judged as a SELECT.
-                        + " UNION ALL SELECT o.adrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
-                        "pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " FROM pg_catalog.pg_attrdef o "
-                        + "WHERE o.adrelid::int8 = ANY (?) "
-                        + "AND pg_catalog.pg_get_expr(o.adbin, o.adrelid) ~* '(nextval|setval)'"
+                        // Which defaults call nextval or setval is read from the stored expression tree (their
+                        // function ids), which takes no lock: deparsing every default of a table to find them took
+                        // one, and waited out lock_timeout (5 s) behind the client's own ALTER TABLE in an open
+                        // transaction before the statement was refused. Such a default of a table held exclusively
+                        // is not read: its text is null (unknown), as a rule's.
+                        + " UNION ALL SELECT o.adrelid::int8, 'w', CASE WHEN " + LOCKED + " THEN NULL ELSE 'SELECT ' || "
+                        + NAMED_AS_TEXT.formatted("pg_catalog.pg_get_expr(o.adbin, o.adrelid)") + " END "
+                        + "FROM pg_catalog.pg_attrdef o JOIN pg_catalog.pg_class c ON c.oid = o.adrelid "
+                        + "WHERE o.adrelid::int8 = ANY (?) AND o.adbin::text ~ '" + SEQUENCE_MOVERS + "'"
                         + " UNION ALL SELECT a.attrelid::int8, 'w', 'SELECT ' || " + NAMED_AS_TEXT.formatted(
                         "pg_catalog.pg_get_expr(t.typdefaultbin, 0)") + " || ' AS " + SETS_THE_ROW + "' "
                         + "FROM pg_catalog.pg_attribute a "
