@@ -117,8 +117,8 @@ class MaskingExposureThroughWardenTest {
      * A migration in one transaction: ALTER TABLE takes the table exclusively, and the statements after it made
      * Warden read the table's defaults, which deparsing did with a lock: the read waited behind the client's own
      * transaction until lock_timeout (5 s), and the UPDATE was refused ("could not look up the name"; the
-     * transparency run's transactions and merge files, 2026-12-06). The defaults that move a sequence named as text
-     * are still read when the table is not held (WritesRunElsewhereThroughWardenTest).
+     * transparency run's transactions and merge files, 2026-12-06); a partitioned table's key likewise. The defaults
+     * that move a sequence named as text are still read when the table is not held (WritesRunElsewhereThroughWardenTest).
      */
     @Test
     void aMigrationInOneTransactionIsNotHeldBehindItsOwnLock() throws SQLException {
@@ -126,7 +126,11 @@ class MaskingExposureThroughWardenTest {
             s.execute("CREATE TABLE migrated (id int CHECK (id > 0), qty int DEFAULT 5, "
                     + "title text DEFAULT 'x' || 'y')");
             s.execute("INSERT INTO migrated (id) VALUES (1)");
-            s.execute("GRANT ALL ON migrated TO PUBLIC");
+            s.execute("CREATE TABLE routed (id int, note text) PARTITION BY LIST (id)");
+            s.execute("CREATE TABLE routed_1 PARTITION OF routed FOR VALUES IN (1)");
+            s.execute("CREATE TABLE routed_other PARTITION OF routed DEFAULT");
+            s.execute("INSERT INTO routed VALUES (1, 'a'), (2, 'b')");
+            s.execute("GRANT ALL ON migrated, routed TO PUBLIC");
         }
         try (Connection c = masked(); Statement s = c.createStatement()) {
             c.setAutoCommit(false);
@@ -136,9 +140,14 @@ class MaskingExposureThroughWardenTest {
             assertEquals(List.of("moved 6 xy", "new 5 xy"),
                     column(c, "SELECT note || ' ' || qty || ' ' || title FROM migrated ORDER BY id"));
             c.commit();
+            // A partitioned table's key was read with a lock too (the transparency run's merge file).
+            s.execute("ALTER TABLE routed ENABLE ROW LEVEL SECURITY");
+            assertEquals(1, s.executeUpdate("UPDATE routed SET note = 'c' WHERE id = 1"));
+            assertEquals(List.of("c", "b"), column(c, "SELECT note FROM routed ORDER BY id"));
+            c.commit();
         } finally {
             try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-                s.execute("DROP TABLE migrated");
+                s.execute("DROP TABLE migrated, routed");
             }
         }
     }

@@ -991,11 +991,14 @@ final class RelationCatalog {
             + "JOIN pg_catalog.pg_class c ON c.oid = o.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE o.adrelid::int8 = ANY (?) "
             // A partitioned table's key (its strategy word cut off) and a partition's constraint: see ROUTED.
-            + "UNION ALL SELECT c.oid::int8, '" + EVALUATED + "', 'SELECT ' || pg_catalog.regexp_replace("
+            // pg_get_partkeydef locks the table too (it waited behind ALTER TABLE ... ENABLE ROW LEVEL SECURITY in
+            // the client's open transaction, 2026-12-06).
+            + "UNION ALL SELECT c.oid::int8, '" + EVALUATED + "', CASE WHEN " + RelationCatalog.LOCKED + " THEN NULL "
+            + "ELSE 'SELECT ' || pg_catalog.regexp_replace("
             + "pg_catalog.pg_get_partkeydef(c.oid), '^[A-Za-z]+ ', '') || ' AS " + ROUTED + " FROM ' || "
-            + RELATION_NAMED + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            + RELATION_NAMED + " END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE c.relkind = 'p' AND c.oid::int8 = ANY (?) "
-            // A partition's constraint is read with its table and its parent open (pg_get_partkeydef opens none).
+            // A partition's constraint is read with its table and its parent open.
             + "UNION ALL SELECT c.oid::int8, '" + EVALUATED + "', CASE WHEN " + RelationCatalog.LOCKED + " OR "
             + RelationCatalog.LOCKED.replace("l.relation = c.oid", "l.relation = i.inhparent") + " THEN NULL "
             + "ELSE 'SELECT (' || COALESCE(pg_catalog.pg_get_partition_constraintdef(c.oid), pg_catalog.regexp_replace("
