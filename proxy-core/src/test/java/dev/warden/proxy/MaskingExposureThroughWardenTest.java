@@ -114,6 +114,53 @@ class MaskingExposureThroughWardenTest {
     }
 
     /**
+     * A column whose type reaches a domain with a CHECK (here an array of one): comparing it with a literal or a
+     * parameter converts that to the column's type as the server parses or binds the statement, which runs the
+     * check's function; that one reads e-mails and raises the first it reads. The read of the clear table was judged
+     * clear, and the error's text came back whole through the simple protocol and, once Parse and Bind errors were
+     * masked as their statement's, through the extended one (an attacker's pass, 2026-12-06).
+     */
+    @Test
+    void aDomainCheckRunByConvertingALiteralToAColumnsTypeCountsAsTheStatementsRead() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE FUNCTION spill(int) RETURNS bool LANGUAGE plpgsql STABLE AS $$ DECLARE e text; BEGIN "
+                    + "SELECT translate(email, '@.', '  ') INTO e FROM customers ORDER BY id OFFSET $1 LIMIT 1; "
+                    + "RAISE EXCEPTION 'v=%', e; END $$");
+            s.execute("CREATE DOMAIN spilled AS int CHECK (spill(VALUE))");
+            s.execute("CREATE TABLE spill_t (id int, arr spilled[])");
+            s.execute("GRANT ALL ON spill_t TO PUBLIC");
+        }
+        try {
+            String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+            try (Connection exempt = warden.connect("dev", WardenHarness.USER, token, "");
+                 Statement s = exempt.createStatement()) {
+                SQLException e = assertThrows(SQLException.class,
+                        () -> s.executeQuery("SELECT 1 FROM spill_t WHERE arr = '{0}'"));
+                assertTrue(e.getMessage().contains("ann lee acme com"), "the check raised the value: " + e);
+            }
+            try (Connection c = masked(); Statement s = c.createStatement();
+                 java.sql.PreparedStatement literal = c.prepareStatement("SELECT 1 FROM spill_t WHERE arr = '{1}'");
+                 java.sql.PreparedStatement bound = c.prepareStatement("SELECT 1 FROM spill_t WHERE arr = ?")) {
+                bound.setObject(1, "{0}", java.sql.Types.OTHER);
+                List<SQLException> errors = List.of(
+                        assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_t WHERE arr = '{0}'")),
+                        assertThrows(SQLException.class, literal::executeQuery),
+                        assertThrows(SQLException.class, bound::executeQuery));
+                for (SQLException e : errors) {
+                    assertFalse(e.getMessage().contains("acme"), e.getMessage());
+                    assertTrue(e.getMessage().contains("[redacted"), e.getMessage());
+                }
+            }
+        } finally {
+            try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+                s.execute("DROP TABLE spill_t");
+                s.execute("DROP DOMAIN spilled");
+                s.execute("DROP FUNCTION spill(int)");
+            }
+        }
+    }
+
+    /**
      * A migration in one transaction: ALTER TABLE takes the table exclusively, and the statements after it made
      * Warden read the table's defaults, which deparsing did with a lock: the read waited behind the client's own
      * transaction until lock_timeout (5 s), and the UPDATE was refused ("could not look up the name"; the

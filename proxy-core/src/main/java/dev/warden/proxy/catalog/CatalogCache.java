@@ -1076,8 +1076,8 @@ public final class CatalogCache implements AutoCloseable {
                         }
                     }
                 }
-            } else if (r.rowSecurity()) {
-                evaluated.addAll(r.evaluatedOnRead());
+            } else {
+                evaluated.addAll(r.evaluatedOnRead()); // its policies where enabled, what converting to its types runs
             }
         }
         return evaluated.isEmpty() ? evaluated

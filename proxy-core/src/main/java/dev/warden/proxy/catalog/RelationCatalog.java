@@ -48,8 +48,9 @@ final class RelationCatalog {
      * CHECK constraints, its columns' domains' CHECK constraints, its row security policies' USING and WITH CHECK,
      * its triggers' WHEN conditions. Kept apart from {@code onWrite}: each is judged on its own, by masking only
      * (onWrite's calls of the user functions they name stay, for the guardrails). Null when one could not be read.
-     * {@code evaluatedOnRead}: those of them a read evaluates, its row security policies' USING (where
-     * {@code rowSecurity}).
+     * {@code evaluatedOnRead}: what a read evaluates: its row security policies' USING (where {@code rowSecurity}),
+     * and a call of each function converting a literal or a parameter to one of its columns' types runs (the checks
+     * of the domains the type reaches, casts into them, a user type's input function).
      * {@code onWriteThroughParent}: what of {@code onWrite} a write through a partitioned or parent table runs for the
      * rows of this one it routes here or reaches, its row-level and TRUNCATE triggers' calls; not its rules (the
      * rewriter applies the named table's), its statement-level triggers (the named table's fire) nor its defaults
@@ -108,8 +109,9 @@ final class RelationCatalog {
 
     private final Map<String, Entry> byName;
     /**
-     * Whether a relation with row security was loaded since the last {@link #invalidate}: until then no read
-     * evaluates a policy, and {@link CatalogCache#evaluatedOver} need not be asked for each name a read reaches
+     * Whether a relation with row security, or with columns whose types' conversion runs a user function (see
+     * {@link Relation#evaluatedOnRead}), was loaded since the last {@link #invalidate}: until then no read evaluates
+     * a policy or such a function, and {@link CatalogCache#evaluatedOver} need not be asked for each name a read reaches
      * (that walk was 3.5 % of the event loops' samples under {@code pgbench -S}).
      */
     private volatile boolean anyRowSecurity;
@@ -492,7 +494,8 @@ final class RelationCatalog {
             Set<String> more = new LinkedHashSet<>();
             for (String n : next) {
                 List<Relation> relations = found.getOrDefault(n, List.of());
-                if (!anyRowSecurity && relations.stream().anyMatch(Relation::rowSecurity)) {
+                if (!anyRowSecurity && relations.stream().anyMatch(r -> r.rowSecurity()
+                        || r.evaluatedOnRead() != null && !r.evaluatedOnRead().isEmpty())) {
                     anyRowSecurity = true; // before the entry: no reader finds it with the flag still unset
                 }
                 byName.put(n, new Entry(List.copyOf(relations), now));
@@ -904,6 +907,11 @@ final class RelationCatalog {
     private static final String EVALUATED = "e";
     /** The kind {@link #runTexts} gives a row security policy's USING, evaluated over each row read too. */
     private static final String EVALUATED_ON_READ = "p";
+    /**
+     * The kind {@link #runTexts} gives a call of a function that converting a value to a column's type runs (a
+     * domain's check, a cast, a type's input): a read comparing the column with a literal or parameter runs it.
+     */
+    private static final String CONVERTED_ON_READ = "c";
     /** The kind {@link #runTexts} gives a trigger's definition whose WHEN condition is evaluated over each row. */
     private static final String WHEN = "when";
 
@@ -912,6 +920,10 @@ final class RelationCatalog {
      * this one's rows too (see {@link Relation#onWriteThroughParent}).
      */
     private static final String THROUGH_PARENT = "a";
+
+    /** Each column of the relations asked about with its type, as the seed of {@link #typesReached}. */
+    private static final String COLUMN_TYPES = "SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
+            + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped";
 
     /**
      * A call of {@code nextval(regclass)} (1574) or {@code setval(regclass, int8 [, bool])} (1576, 1765) in a stored
@@ -1121,6 +1133,22 @@ final class RelationCatalog {
                         + "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
                         + "AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
                         + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped"
+                        // A read that compares a column with a literal or a parameter converts it to the column's
+                        // type as the server parses or binds the statement: the checks of each domain the column's
+                        // type reaches (an array's element, a composite's field), the casts into those types, and a
+                        // user type's input function run then, and their errors and notices are the statement's
+                        // (an attacker's pass, 2026-12-06: a temporary table's column of an array of a domain whose
+                        // check read e-mails and raised them, at Parse, through every protocol).
+                        + " UNION ALL SELECT r.relid::int8, '" + CONVERTED_ON_READ + "', 'SELECT ' "
+                        + "|| pg_catalog.quote_ident(fn.nspname) "
+                        + "|| '.' || pg_catalog.quote_ident(p.proname) || '() AS "
+                        + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CONVERTED_ON_READ
+                        + "' FROM (SELECT * FROM "
+                        + functionsForTypes(COLUMN_TYPES) + " f UNION (" + typesReached(COLUMN_TYPES)
+                        + "SELECT r.relid, t.typinput::pg_catalog.oid FROM reach r "
+                        + "JOIN pg_catalog.pg_type t ON t.oid = r.typ)) r "
+                        + "JOIN pg_catalog.pg_proc p ON p.oid = r.fid JOIN pg_catalog.pg_namespace fn "
+                        + "ON fn.oid = p.pronamespace WHERE p.oid >= 16384"
                         // A foreign key's actions: its (internal) triggers delete or update the referencing rows.
                         + " UNION ALL SELECT o.confrelid::int8, 'w', 'DELETE FROM ' || " + REFERENCING
                         + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
@@ -1174,11 +1202,18 @@ final class RelationCatalog {
                 continue;
             }
             read.add(text);
+            if (kindAndText[0].equals(CONVERTED_ON_READ)) {
+                // Judged with what a read evaluates (masking), and run by a read (the guardrails).
+                List<StatementFacts> statements = analyzer.analyze(text).statements();
+                evaluatedOnRead.addAll(statements);
+                onRead.addAll(statements);
+                continue;
+            }
             if (evaluates) {
                 List<StatementFacts> statements = analyzer.analyze(text).statements();
                 evaluated.addAll(statements);
-                if (kindAndText[0].equals(EVALUATED_ON_READ)) {
-                    evaluatedOnRead.addAll(statements);
+                if (kindAndText[0].equals(EVALUATED_ON_READ) && r.rowSecurity()) {
+                    evaluatedOnRead.addAll(statements); // policies are evaluated on read only where enabled
                 }
                 continue;
             }

@@ -98,6 +98,12 @@ public final class Guardrails {
         String CHECKED_OVER_EVERY_ROW = "checked_over_every_row";
 
         /**
+         * The name the catalog gives a call of a function that converting a literal or a parameter to a column's type
+         * runs (a domain's check, a cast, a user type's input): a read comparing the column with one runs it.
+         */
+        String CONVERTED_ON_READ = "converted_on_read";
+
+        /**
          * The names of the tables whose indexes or statistics objects compute user functions (what maintenance
          * that names no table computes over every row); null when the catalog could not say.
          */

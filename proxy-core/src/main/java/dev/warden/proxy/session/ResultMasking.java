@@ -1841,8 +1841,12 @@ final class ResultMasking {
                     }
                 }
             }
-            if (reading == null && (run.size() > 1 || expression.allStatements().size() > 1)
-                    && passedToACall(expression.text(), e.sensitiveNames())) {
+            // A function converting a literal to a column's type runs (a domain's check) gets no value of the row,
+            // but what its body reads may come back in the statement's error or notice: the statement is judged by it.
+            boolean converts = expression.text().endsWith(" AS "
+                    + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CONVERTED_ON_READ);
+            if (reading == null && (converts || (run.size() > 1 || expression.allStatements().size() > 1)
+                    && passedToACall(expression.text(), e.sensitiveNames()))) {
                 reading = new Evaluated(null, e);
             }
         }
