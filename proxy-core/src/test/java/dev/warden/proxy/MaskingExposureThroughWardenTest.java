@@ -161,6 +161,50 @@ class MaskingExposureThroughWardenTest {
     }
 
     /**
+     * Notices raised while the server parses a statement (converting its literal to a domain runs the domain's check)
+     * answer the Parse, which runs no statement: each was relayed, its text redacted, and their number spelled a
+     * value (an attacker's pass, 2026-12-06); a Query relays only its first. Counted per Parse now.
+     */
+    @Test
+    void noticesRaisedAtParseAreCountedAsAStatementsAre() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE FUNCTION ticks(int) RETURNS bool LANGUAGE plpgsql STABLE AS $$ BEGIN FOR i IN 1.."
+                    + "(SELECT length(email) FROM customers ORDER BY id LIMIT 1) LOOP RAISE NOTICE 'tick'; END LOOP; "
+                    + "RETURN true; END $$");
+            s.execute("CREATE DOMAIN ticked AS int CHECK (ticks(VALUE))");
+        }
+        try {
+            String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+            try (Connection exempt = warden.connect("dev", WardenHarness.USER, token, "");
+                 java.sql.PreparedStatement ps = exempt.prepareStatement("SELECT '{1}'::ticked[] AS v")) {
+                ps.executeQuery().close();
+                assertEquals("ann.lee@acme.com".length(), notices(ps.getWarnings()), "the check's notices, in full");
+            }
+            try (Connection c = masked(); Statement s = c.createStatement();
+                 java.sql.PreparedStatement ps = c.prepareStatement("SELECT '{1}'::ticked[] AS v")) {
+                ps.executeQuery().close();
+                assertEquals(1, notices(ps.getWarnings()), "extended protocol");
+                s.executeQuery("SELECT '{1}'::ticked[] AS v").close();
+                assertEquals(1, notices(s.getWarnings()), "simple protocol");
+            }
+        } finally {
+            try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+                s.execute("DROP DOMAIN ticked");
+                s.execute("DROP FUNCTION ticks(int)");
+            }
+        }
+    }
+
+    /** The notices in a warning chain ("tick", or its redaction), not Warden's own masking notices. */
+    private static int notices(SQLWarning w) {
+        int n = 0;
+        for (; w != null; w = w.getNextWarning()) {
+            n += w.getMessage().startsWith("Warden masked") ? 0 : 1;
+        }
+        return n;
+    }
+
+    /**
      * A migration in one transaction: ALTER TABLE takes the table exclusively, and the statements after it made
      * Warden read the table's defaults, which deparsing did with a lock: the read waited behind the client's own
      * transaction until lock_timeout (5 s), and the UPDATE was refused ("could not look up the name"; the

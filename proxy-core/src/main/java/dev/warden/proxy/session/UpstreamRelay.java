@@ -69,8 +69,12 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      * know, masked as one that may carry anything), and the execution whose policy and notice count apply (null:
      * none; the current policy then).
      */
-    private record Answering(Analysis analysis, Execution execution) {
-        static final Answering UNKNOWN = new Answering(null, null);
+    private record Answering(Analysis analysis, Execution execution, Entry owner) {
+        static final Answering UNKNOWN = new Answering(null, null, null);
+
+        Answering(Analysis analysis, Execution execution) {
+            this(analysis, execution, null);
+        }
     }
 
     UpstreamRelay(RelaySession session) {
@@ -343,11 +347,28 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
      */
     private boolean withheld(Answering about) {
         Execution e = about.execution();
-        if (e == null || masking == null || exemptFromMasking(e)) {
+        if (masking == null || exemptFromMasking(e)) {
             return false;
+        }
+        if (e == null) {
+            if (about.owner() == null) {
+                return false;
+            }
+            // A Parse or Describe runs no statement of its own, but converting its literals (a domain's check, a
+            // type's input) may raise notices: counted per message, as a statement's are (their number spelled a
+            // value, 19 notices for a 19-character e-mail, with each notice's text redacted: an attacker's pass).
+            if (about.owner() != noticesOwner) {
+                noticesOwner = about.owner();
+                ownerNotices = 0;
+            }
+            return ownerNotices++ > 0 && masking.noticesMayCarryValues(about.analysis());
         }
         return e.notices++ > 0 && masking.noticesMayCarryValues(about.analysis());
     }
+
+    /** The Parse or Describe whose notices {@link #withheld} counts last, and how many it has counted. */
+    private Entry noticesOwner;
+    private int ownerNotices;
 
     /**
      * What an error or notice the server sent while it handled {@code owner} answers ({@code following}: the requests
@@ -385,7 +406,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 || owner.kind == Kind.DESCRIBE_PORTAL)) {
             return Answering.UNKNOWN;
         }
-        return new Answering(named.judged, null);
+        return new Answering(named.judged, null, owner);
     }
 
     /** {@code run} with the statements {@code casts} adds (null: none), one instance per pair in a row. */
