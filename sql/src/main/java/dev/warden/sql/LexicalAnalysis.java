@@ -2330,14 +2330,16 @@ final class LexicalAnalysis {
 
     /** Whether the parenthesis opening at {@code open} holds a reserved {@code WITH} at its own depth. */
     private static boolean withInside(List<Token> tokens, int open) {
-        int depth = 0;
-        for (int k = open; k < tokens.size(); k++) {
+        for (int k = open + 1; k < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (t.isOp("(")) {
-                depth++;
-            } else if (t.isOp(")") && --depth == 0) {
+                k = closingParen(tokens, k); // a nested parenthesis, skipped whole (no rescan per level)
+                if (k < 0) {
+                    return false;
+                }
+            } else if (t.isOp(")")) {
                 return false;
-            } else if (depth == 1 && t.isWord("with")) {
+            } else if (t.isWord("with")) {
                 return true;
             }
         }
@@ -2346,20 +2348,9 @@ final class LexicalAnalysis {
 
     /** Whether a reserved {@code DO} follows the parenthesis opening at {@code open}, at its depth. */
     private static boolean doFollows(List<Token> tokens, int open) {
-        int depth = 0;
-        for (int k = open; k < tokens.size(); k++) {
-            Token t = tokens.get(k);
-            if (t.isOp("(")) {
-                depth++;
-            } else if (t.isOp(")")) {
-                if (--depth < 0) {
-                    return false;
-                }
-            } else if (depth == 0 && t.isWord("do")) {
-                return true;
-            }
-        }
-        return false;
+        int close = closingParen(tokens, open);
+        // Asked at every ON CONFLICT (: a scan forward each time would cost the square of a long list of them.
+        return close >= 0 && ParenMatches.wordAhead(tokens, close + 1, "do");
     }
 
     /**
@@ -2449,15 +2440,7 @@ final class LexicalAnalysis {
 
     /** The index of the parenthesis that closes the one at {@code open} (or the first after it); -1 when none. */
     static int closingParen(List<Token> tokens, int open) {
-        int depth = 0;
-        for (int k = open; k < tokens.size(); k++) {
-            if (tokens.get(k).isOp("(")) {
-                depth++;
-            } else if (tokens.get(k).isOp(")") && --depth == 0) {
-                return k;
-            }
-        }
-        return -1;
+        return ParenMatches.closingParen(tokens, open);
     }
 
     /** A position in a statement's tokens with the small reads the grammar above needs. */
