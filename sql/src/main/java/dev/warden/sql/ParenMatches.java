@@ -23,6 +23,9 @@ final class ParenMatches {
 
     private final WeakReference<List<Token>> tokens;
     private final int size;
+    /** The list's first and last tokens when the table was made: a list refilled since (none is) is not taken for it. */
+    private final Token first;
+    private final Token last;
     /** For each opening parenthesis the index of the one closing it, else -1. */
     private final int[] closing;
     /** Per word asked for by {@link #wordAhead}: whether it comes at index k or later, at k's depth. */
@@ -31,6 +34,8 @@ final class ParenMatches {
     private ParenMatches(List<Token> tokens) {
         this.tokens = new WeakReference<>(tokens);
         this.size = tokens.size();
+        this.first = size == 0 ? null : tokens.get(0);
+        this.last = size == 0 ? null : tokens.get(size - 1);
         this.closing = new int[size];
         java.util.Arrays.fill(closing, -1);
         ArrayDeque<Integer> open = new ArrayDeque<>();
@@ -114,7 +119,8 @@ final class ParenMatches {
         ParenMatches[] recent = RECENT.get();
         for (int k = 0; k < recent.length; k++) {
             ParenMatches m = recent[k];
-            if (m != null && m.tokens.get() == tokens && m.size == tokens.size()) {
+            if (m != null && m.tokens.get() == tokens && m.size == tokens.size()
+                    && (m.size == 0 || m.first == tokens.get(0) && m.last == tokens.get(m.size - 1))) {
                 if (k > 0) {
                     System.arraycopy(recent, 0, recent, 1, k);
                     recent[0] = m;
