@@ -412,6 +412,40 @@ class AttackPass18BudgetsTest {
     }
 
     /**
+     * An attacker's pass (2026-12-06): PostgreSQL's scanner takes time growing with the square of how deep block
+     * comments nest, and checks for no cancel while it scans; 800 KB of {@code /}{@code *} pinned a backend for 20
+     * minutes after its client was gone. A text nesting them deeper than StatementReading.MAX_COMMENT_DEPTH is
+     * refused, through both protocols; one a level less deep runs, and a {@code /}{@code *} inside a string opens
+     * no comment.
+     */
+    @Test
+    void commentsNestedDeeperThanWardenRelaysAreRefused() throws Exception {
+        int max = 1_000; // StatementReading.MAX_COMMENT_DEPTH
+        String deep = "SELECT 1 AS one " + "/*".repeat(max + 1) + "*/".repeat(max + 1);
+        String allowed = "SELECT 1 AS one " + "/*".repeat(max) + "*/".repeat(max);
+        String quoted = "SELECT '" + "/*".repeat(3 * max) + "' AS one";
+        for (String mode : List.of("preferQueryMode=simple", "")) {
+            try (Connection c = warden.connect(mode); Statement st = c.createStatement()) {
+                SQLException refused = null;
+                try (java.sql.PreparedStatement ps = c.prepareStatement(deep)) {
+                    ps.executeQuery().close();
+                } catch (SQLException e) {
+                    refused = e;
+                }
+                assertTrue(refused != null && "42501".equals(refused.getSQLState())
+                        && refused.getMessage().contains("analysis-capacity")
+                        && refused.getMessage().contains((max + 1) + " deep"), mode + ": " + refused);
+                try (java.sql.ResultSet rs = st.executeQuery(allowed)) {
+                    assertTrue(rs.next() && rs.getInt("one") == 1, mode);
+                }
+                try (java.sql.ResultSet rs = st.executeQuery(quoted)) {
+                    assertTrue(rs.next() && rs.getString("one").startsWith("/*/*"), mode);
+                }
+            }
+        }
+    }
+
+    /**
      * A RAISE of 40,000 SSNs (560 KB): value detection redacts each, and each hit's scan read the rest of the text
      * again, on the event loop the session shares with others. 20,000 of them took 12.8 s, and another user's SELECT 1
      * waited 30 s behind two such errors (live, 2026-12-05). Now the text is read once. A helper's pass on that fix:

@@ -96,6 +96,14 @@ public final class Analyzer {
         }
     }
 
+    /**
+     * How deep the block comments of {@code sql} nest ({@code /* /* *}{@code / *}{@code /} is 2), as the server's
+     * scanner reads them: comments in strings and quoted names are none.
+     */
+    public static int deepestCommentNesting(String sql, boolean standardConformingStrings) {
+        return Lexer.deepestCommentNesting(sql, standardConformingStrings);
+    }
+
     /** Splits {@code sql} into statements and analyses each, under {@code standard_conforming_strings = on}. */
     public Analysis analyze(String sql) {
         return analyze(sql, true);

@@ -70,6 +70,8 @@ final class Lexer {
     private int pos;
     private boolean unterminated;
     private boolean settingSensitive;
+    /** The deepest nesting of block comments read (see {@link #deepestCommentNesting}). */
+    private int deepestComment;
     private final List<Token> tokens = new ArrayList<>();
     /** The indexes in {@link #tokens} of {@code U&"..."} and {@code U&'...'} tokens, their values as written. */
     private final List<Integer> unicodeAt = new ArrayList<>();
@@ -97,6 +99,17 @@ final class Lexer {
         Lexer lexer = new Lexer(sql, standardConformingStrings, wholeNames);
         lexer.run();
         return new Result(lexer.tokens, lexer.unterminated, lexer.settingSensitive);
+    }
+
+    /**
+     * How deep the block comments of {@code sql} nest, read as the server's scanner reads them (a {@code /*} inside a
+     * string or a quoted name opens none). The server's scanner takes time growing with the square of that depth
+     * and does not stop for a cancel or a statement timeout while it scans.
+     */
+    static int deepestCommentNesting(String sql, boolean standardConformingStrings) {
+        Lexer lexer = new Lexer(sql, standardConformingStrings, false);
+        lexer.read();
+        return lexer.deepestComment;
     }
 
     static boolean isSpace(char c) {
@@ -330,6 +343,7 @@ final class Lexer {
         while (i < n) {
             if (s.startsWith("/*", i)) {
                 depth++;
+                deepestComment = Math.max(deepestComment, depth);
                 i += 2;
             } else if (s.startsWith("*/", i)) {
                 depth--;

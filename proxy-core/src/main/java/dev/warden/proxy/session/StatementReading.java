@@ -62,7 +62,8 @@ final class StatementReading {
         SessionLexing.Reading known = SessionLexing.read(settings, services.analyzer(), frame, textOffset, inFlight,
                 false);
         if (known != null) {
-            withFunctionEffects(narrowEnough(known, frame, textOffset), frame, false, next);
+            withFunctionEffects(shallowEnough(narrowEnough(known, frame, textOffset), frame, textOffset), frame, false,
+                    next);
             return;
         }
         CompletableFuture<SessionLexing.Reading> cold;
@@ -83,7 +84,8 @@ final class StatementReading {
                         + "exhausted"), null, Decision.block("analysis-capacity", "Warden is analysing too many new "
                         + "statements right now", "try again in a moment"));
             }
-            withFunctionEffects(narrowEnough(r, frame, textOffset), frame, true, next);
+            withFunctionEffects(shallowEnough(narrowEnough(r, frame, textOffset), frame, textOffset), frame, true,
+                    next);
         });
     }
 
@@ -113,6 +115,39 @@ final class StatementReading {
                 + MAX_NAMES + ")";
         return new SessionLexing.Reading(notAnalysed(frame, textOffset, why), null, Decision.block(
                 "analysis-capacity", why, "split the statement, or name fewer relations, columns and functions in it"));
+    }
+
+    /**
+     * The deepest nesting of block comments a text may hold. PostgreSQL's scanner takes time growing with the square
+     * of the depth ({@code /}{@code * /}{@code * ... *}{@code / *}{@code /}: 2.9 s at 10,000 levels, 7.1 s at 20,000)
+     * and checks for no cancel or statement timeout while it scans: an attacker's pass pinned a backend at full CPU
+     * for 20 minutes with 800 KB of it, long after its client and Warden's cancel were gone, and an identity may
+     * hold many sessions. No statement a person or a program writes nests comments more than a few levels; such a
+     * text is refused (42501, rule {@code analysis-capacity}) and never reaches the server.
+     */
+    static final int MAX_COMMENT_DEPTH = 1_000;
+
+    /** {@code reading}, or its refusal when its block comments nest deeper than {@link #MAX_COMMENT_DEPTH}. */
+    private SessionLexing.Reading shallowEnough(SessionLexing.Reading reading, ByteBuf frame, int textOffset) {
+        String sql = reading.sql();
+        if (reading.refusal() != null || sql == null || sql.length() < 4 * MAX_COMMENT_DEPTH) {
+            return reading; // each level takes "/*" and "*/": a shorter text nests no deeper
+        }
+        int opened = 0;
+        for (int i = sql.indexOf("/*"); i >= 0 && opened <= MAX_COMMENT_DEPTH; i = sql.indexOf("/*", i + 2)) {
+            opened++;
+        }
+        if (opened <= MAX_COMMENT_DEPTH) {
+            return reading;
+        }
+        int depth = dev.warden.sql.Analyzer.deepestCommentNesting(sql, lexing.standardConformingStrings());
+        if (depth <= MAX_COMMENT_DEPTH) {
+            return reading;
+        }
+        String why = "the text nests block comments " + depth + " deep, more than Warden relays (" + MAX_COMMENT_DEPTH
+                + "): PostgreSQL's scanner would take time growing with the square of that, beyond a cancel's reach";
+        return new SessionLexing.Reading(notAnalysed(frame, textOffset, why), null, Decision.block(
+                "analysis-capacity", why, "nest comments less deeply"));
     }
 
     /** Of a text's bytes, how many a refused text's record names by their SHA-256 (hashed on the event loop). */
