@@ -1451,15 +1451,7 @@ final class LexicalAnalysis {
 
     /** The index of the {@code (} that the {@code )} at {@code close} ends; -1 when there is none. */
     private static int matchingOpen(List<Token> tokens, int close) {
-        int depth = 0;
-        for (int i = close; i >= 0; i--) {
-            if (tokens.get(i).isOp(")")) {
-                depth++;
-            } else if (tokens.get(i).isOp("(") && --depth == 0) {
-                return i;
-            }
-        }
-        return -1;
+        return ParenMatches.openingParen(tokens, close);
     }
 
     /** The sequence the argument at {@code k} names (see {@link #sequencesChanged}). */

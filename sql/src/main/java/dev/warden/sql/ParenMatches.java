@@ -28,6 +28,8 @@ final class ParenMatches {
     private final Token last;
     /** For each opening parenthesis the index of the one closing it, else -1. */
     private final int[] closing;
+    /** For each closing parenthesis the index of the one it closes, else -1. */
+    private final int[] opening;
     /** Per word asked for by {@link #wordAhead}: whether it comes at index k or later, at k's depth. */
     private final java.util.Map<String, boolean[]> ahead = new java.util.HashMap<>(2);
 
@@ -37,14 +39,18 @@ final class ParenMatches {
         this.first = size == 0 ? null : tokens.get(0);
         this.last = size == 0 ? null : tokens.get(size - 1);
         this.closing = new int[size];
+        this.opening = new int[size];
         java.util.Arrays.fill(closing, -1);
+        java.util.Arrays.fill(opening, -1);
         ArrayDeque<Integer> open = new ArrayDeque<>();
         for (int k = 0; k < size; k++) {
             Token t = tokens.get(k);
             if (t.isOp("(")) {
                 open.push(k);
             } else if (t.isOp(")") && !open.isEmpty()) {
-                closing[open.pop()] = k;
+                int o = open.pop();
+                closing[o] = k;
+                opening[k] = o;
             }
         }
     }
@@ -87,6 +93,24 @@ final class ParenMatches {
             }
         }
         return -1;
+    }
+
+    /**
+     * The index of the parenthesis that the {@code )} at {@code close} closes; -1 when none. The same answer as
+     * counting depth backward from {@code close}, which {@code (x).nextval, ...} asked at each attribute call: a text
+     * of them nested inside one another cost the square of its length.
+     */
+    static int openingParen(List<Token> tokens, int close) {
+        int depth = 0;
+        for (int k = close, end = Math.max(-1, close - NEAR); k > end; k--) {
+            Token t = tokens.get(k);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(") && --depth == 0) {
+                return k;
+            }
+        }
+        return close - NEAR < 0 ? -1 : of(tokens).opening[close];
     }
 
     /**

@@ -45,7 +45,10 @@ class DeepNestingTimeTest {
         assertTimeoutPreemptively(LIMIT, () -> analyzer.analyze(sql));
     }
 
-    /** The table answers as the depth count forward did, from any index, on balanced and unbalanced lists. */
+    /**
+     * The table answers as the depth count forward did, from any index, on balanced and unbalanced lists; and as the
+     * count backward did from each closing parenthesis.
+     */
     @Test
     void closingParenthesesAreTheOnesCountingDepthFinds() {
         Random random = new Random(105);
@@ -60,6 +63,9 @@ class DeepNestingTimeTest {
             for (int open = 0; open <= tokens.size(); open++) {
                 assertEquals(countingDepth(tokens, open), ParenMatches.closingParen(tokens, open), text + " @" + open);
                 assertEquals(doAhead(tokens, open), ParenMatches.wordAhead(tokens, open, "do"), text + " @" + open);
+                if (open < tokens.size() && tokens.get(open).isOp(")")) {
+                    assertEquals(countingBack(tokens, open), ParenMatches.openingParen(tokens, open), text + " @" + open);
+                }
             }
         }
     }
@@ -70,6 +76,18 @@ class DeepNestingTimeTest {
             if (tokens.get(k).isOp("(")) {
                 depth++;
             } else if (tokens.get(k).isOp(")") && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static int countingBack(List<Token> tokens, int close) {
+        int depth = 0;
+        for (int k = close; k >= 0; k--) {
+            if (tokens.get(k).isOp(")")) {
+                depth++;
+            } else if (tokens.get(k).isOp("(") && --depth == 0) {
                 return k;
             }
         }
@@ -91,6 +109,13 @@ class DeepNestingTimeTest {
             }
         }
         return false;
+    }
+
+    /** {@code ((x).nextval).nextval ...}: each attribute call looked back for its parenthesis. */
+    @Test
+    void nestedAttributeCallsOfSequenceFunctionsAreReadInSeconds() {
+        String sql = "select " + "(".repeat(60_000) + "'s'" + ").nextval".repeat(60_000);
+        assertTimeoutPreemptively(LIMIT, () -> analyzer.analyze(sql));
     }
 
     @Test
