@@ -62,7 +62,7 @@ final class ValueMasker {
         }
         switch (type.kind()) {
             case TEXT:
-                return truncate(utf8(stringMask(t, v, off, len, true)), type, typmod);
+                return fitted(utf8(stringMask(t, v, off, len, true)), type, typmod);
             case OTHER:
                 return binary ? SQL_NULL : utf8(stringMask(t, v, off, len, true));
             case XML:
@@ -367,14 +367,22 @@ final class ValueMasker {
 
     // ---- bytes --------------------------------------------------------------------------------------------
 
-    /** varchar(n)/char(n) carry n + 4 as type modifier; a longer placeholder is cut to n characters. */
-    private static byte[] truncate(byte[] value, PgType type, int typmod) {
+    /**
+     * varchar(n)/char(n) carry n + 4 as type modifier; a longer placeholder is cut to n characters, and a char(n)'s
+     * shorter one is padded with spaces to n, as the server sends every char(n) value (a masked {@code char(12)} went
+     * out as the 10 characters of {@code [redacted]}, a value no such column holds).
+     */
+    private static byte[] fitted(byte[] value, PgType type, int typmod) {
         if ((type.oid() != PgType.VARCHAR && type.oid() != PgType.BPCHAR) || typmod < 5) {
             return value;
         }
         String s = new String(value, StandardCharsets.UTF_8);
         int max = typmod - 4;
-        if (s.codePointCount(0, s.length()) <= max) {
+        int chars = s.codePointCount(0, s.length());
+        if (chars < max && type.oid() == PgType.BPCHAR) {
+            return utf8(s + " ".repeat(max - chars));
+        }
+        if (chars <= max) {
             return value;
         }
         return utf8(s.substring(0, s.offsetByCodePoints(0, max)));

@@ -29,6 +29,22 @@ class ValueMaskerTest {
                 value.length);
     }
 
+    /** char(n) values are n characters long, masked too; varchar(n) ones at most n. */
+    @org.junit.jupiter.api.Test
+    void aMaskedCharOfFixedLengthKeepsItsLength() {
+        PgType bpchar = PgType.of(PgType.BPCHAR);
+        for (boolean binary : new boolean[] {false, true}) {
+            byte[] v = "secret-value".getBytes(StandardCharsets.UTF_8);
+            Treatment redact = new Treatment(Strategy.REDACT, 4, "n/a", "test");
+            assertEquals("[redacted]  ", new String(masker.maskWhole(redact, bpchar, 12 + 4, binary, v, 0, v.length),
+                    StandardCharsets.UTF_8));
+            assertEquals("[red", new String(masker.maskWhole(redact, bpchar, 4 + 4, binary, v, 0, v.length),
+                    StandardCharsets.UTF_8));
+            assertEquals("[redacted]", new String(masker.maskWhole(redact, PgType.of(VARCHAR), 12 + 4, binary, v, 0,
+                    v.length), StandardCharsets.UTF_8));
+        }
+    }
+
     private String maskText(Strategy s, int oid, String value) {
         byte[] out = mask(s, oid, false, value.getBytes(StandardCharsets.UTF_8));
         return out == ValueMasker.SQL_NULL ? null : new String(out, StandardCharsets.UTF_8);
