@@ -127,8 +127,11 @@ class MaskingExposureThroughWardenTest {
                     + "SELECT translate(email, '@.', '  ') INTO e FROM customers ORDER BY id OFFSET $1 LIMIT 1; "
                     + "RAISE EXCEPTION 'v=%', e; END $$");
             s.execute("CREATE DOMAIN spilled AS int CHECK (spill(VALUE))");
+            s.execute("CREATE TYPE spilled_range AS RANGE (subtype = spilled)");
             s.execute("CREATE TABLE spill_t (id int, arr spilled[])");
-            s.execute("GRANT ALL ON spill_t TO PUBLIC");
+            // A range's bounds are read as its subtype, a multirange's ranges as the range (a later pass).
+            s.execute("CREATE TABLE spill_r (id int, r spilled_range, m spilled_multirange)");
+            s.execute("GRANT ALL ON spill_t, spill_r TO PUBLIC");
         }
         try {
             String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
@@ -144,6 +147,8 @@ class MaskingExposureThroughWardenTest {
                 bound.setObject(1, "{0}", java.sql.Types.OTHER);
                 List<SQLException> errors = List.of(
                         assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_t WHERE arr = '{0}'")),
+                        assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_r WHERE r = '[0,1]'")),
+                        assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_r WHERE m = '{[0,1]}'")),
                         assertThrows(SQLException.class, literal::executeQuery),
                         assertThrows(SQLException.class, bound::executeQuery));
                 for (SQLException e : errors) {
@@ -153,7 +158,8 @@ class MaskingExposureThroughWardenTest {
             }
         } finally {
             try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-                s.execute("DROP TABLE spill_t");
+                s.execute("DROP TABLE spill_t, spill_r");
+                s.execute("DROP TYPE spilled_range");
                 s.execute("DROP DOMAIN spilled");
                 s.execute("DROP FUNCTION spill(int)");
             }

@@ -705,7 +705,8 @@ final class RelationCatalog {
     private static String typesReached(String seed) {
         return "WITH RECURSIVE reach (relid, typ) AS (" + seed + " "
                 + "UNION SELECT r.relid, x.typ FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ "
-                + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem UNION ALL SELECT f.atttypid "
+                + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem " + RANGE_PARTS
+                + " UNION ALL SELECT f.atttypid "
                 + "FROM pg_catalog.pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) "
                 + "x (typ) WHERE x.typ <> 0) ";
     }
@@ -921,6 +922,14 @@ final class RelationCatalog {
      */
     private static final String THROUGH_PARENT = "a";
 
+    /**
+     * In the recursion over the types a type reaches: a range's subtype (reading a range reads its bounds as the
+     * subtype: a domain's check runs) and a multirange's range (an attacker's pass, 2026-12-06: a range over a domain
+     * whose check read e-mails raised them in clear, where an array of the domain was masked).
+     */
+    private static final String RANGE_PARTS = "UNION ALL SELECT g.rngsubtype FROM pg_catalog.pg_range g "
+            + "WHERE g.rngtypid = t.oid UNION ALL SELECT g.rngtypid FROM pg_catalog.pg_range g WHERE g.rngmultitypid = t.oid";
+
     /** Each column of the relations asked about with its type, as the seed of {@link #typesReached}. */
     private static final String COLUMN_TYPES = "SELECT a.attrelid, a.atttypid FROM pg_catalog.pg_attribute a "
             + "WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped";
@@ -981,7 +990,8 @@ final class RelationCatalog {
             + "FROM (WITH RECURSIVE reach (relid, col, typ) AS (SELECT a.attrelid, a.attname, a.atttypid "
             + "FROM pg_catalog.pg_attribute a WHERE a.attrelid::int8 = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped "
             + "UNION SELECT r.relid, r.col, x.typ FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ "
-            + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem UNION ALL SELECT f.atttypid "
+            + "CROSS JOIN LATERAL (SELECT t.typbasetype UNION ALL SELECT t.typelem " + RANGE_PARTS
+            + " UNION ALL SELECT f.atttypid "
             + "FROM pg_catalog.pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) "
             + "x (typ) WHERE x.typ <> 0) SELECT * FROM reach) r "
             + "JOIN pg_catalog.pg_constraint o ON o.contypid = r.typ AND o.contype = 'c' "
