@@ -763,9 +763,19 @@ final class Lexer {
                 kept = "~!@#^&|`?%".indexOf(s.charAt(i)) >= 0;
             }
             if (!kept) {
+                int runEnd = pos;
                 do {
                     pos--;
                 } while (pos - start > 1 && (s.charAt(pos - 1) == '+' || s.charAt(pos - 1) == '-'));
+                String op = s.substring(start, pos);
+                add(Type.OPERATOR, start, op.equals("!=") ? "<>" : op);
+                // What was cut off is + and - alone, which read again are one operator each: added here, as
+                // reading each again scanned the rest of the run (a run of 50 KB of + took a minute).
+                for (int i = pos; i < runEnd; i++) {
+                    pos = i + 1;
+                    add(Type.OPERATOR, i, String.valueOf(s.charAt(i)));
+                }
+                return;
             }
         }
         String op = s.substring(start, pos);
