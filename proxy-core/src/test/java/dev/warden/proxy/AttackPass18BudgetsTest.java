@@ -1,5 +1,6 @@
 package dev.warden.proxy;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
@@ -419,7 +420,7 @@ class AttackPass18BudgetsTest {
      * no comment.
      */
     @Test
-    void commentsNestedDeeperThanWardenRelaysAreRefused() throws Exception {
+    void textsTheServersScannerReadsInQuadraticTimeAreRefused() throws Exception {
         int max = 1_000; // StatementReading.MAX_COMMENT_DEPTH
         String deep = "SELECT 1 AS one " + "/*".repeat(max + 1) + "*/".repeat(max + 1);
         String allowed = "SELECT 1 AS one " + "/*".repeat(max) + "*/".repeat(max);
@@ -440,6 +441,14 @@ class AttackPass18BudgetsTest {
                 }
                 try (java.sql.ResultSet rs = st.executeQuery(quoted)) {
                     assertTrue(rs.next() && rs.getString("one").startsWith("/*/*"), mode);
+                }
+                // A run of + the server's scanner reads back one character at a time (a later pass, 2026-12-06).
+                SQLException run = assertThrows(SQLException.class,
+                        () -> st.executeQuery("SELECT 1 " + "+".repeat(max + 1) + " 1"));
+                assertTrue("42501".equals(run.getSQLState()) && run.getMessage().contains("operator characters"),
+                        mode + ": " + run);
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT 1 " + "+".repeat(max - 1) + " 1 AS one")) {
+                    assertTrue(rs.next() && rs.getInt("one") == 2, mode);
                 }
             }
         }

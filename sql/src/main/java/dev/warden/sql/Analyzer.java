@@ -97,11 +97,17 @@ public final class Analyzer {
     }
 
     /**
-     * How deep the block comments of {@code sql} nest ({@code /* /* *}{@code / *}{@code /} is 2), as the server's
-     * scanner reads them: comments in strings and quoted names are none.
+     * What the server's scanner would take time growing with the square of, in {@code sql}: how deep its block
+     * comments nest ({@code /* /* *}{@code / *}{@code /} is 2) and its longest run of operator characters, read as
+     * the scanner reads them (in strings and quoted names they count for nothing).
      */
-    public static int deepestCommentNesting(String sql, boolean standardConformingStrings) {
-        return Lexer.deepestCommentNesting(sql, standardConformingStrings);
+    public record ScannerLoad(int commentDepth, int operatorRun) {
+    }
+
+    /** See {@link ScannerLoad}. */
+    public static ScannerLoad scannerLoad(String sql, boolean standardConformingStrings) {
+        int[] load = Lexer.load(sql, standardConformingStrings);
+        return new ScannerLoad(load[0], load[1]);
     }
 
     /** Splits {@code sql} into statements and analyses each, under {@code standard_conforming_strings = on}. */

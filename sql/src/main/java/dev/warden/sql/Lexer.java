@@ -70,8 +70,9 @@ final class Lexer {
     private int pos;
     private boolean unterminated;
     private boolean settingSensitive;
-    /** The deepest nesting of block comments read (see {@link #deepestCommentNesting}). */
+    /** The deepest nesting of block comments read, and the longest run of operator characters (see {@link #load}). */
     private int deepestComment;
+    private int longestOperatorRun;
     private final List<Token> tokens = new ArrayList<>();
     /** The indexes in {@link #tokens} of {@code U&"..."} and {@code U&'...'} tokens, their values as written. */
     private final List<Integer> unicodeAt = new ArrayList<>();
@@ -102,14 +103,15 @@ final class Lexer {
     }
 
     /**
-     * How deep the block comments of {@code sql} nest, read as the server's scanner reads them (a {@code /*} inside a
-     * string or a quoted name opens none). The server's scanner takes time growing with the square of that depth
-     * and does not stop for a cancel or a statement timeout while it scans.
+     * How deep the block comments of {@code sql} nest, and its longest run of operator characters, read as the
+     * server's scanner reads them (a {@code /*} or a {@code +} inside a string or a quoted name counts for nothing).
+     * The server's scanner takes time growing with the square of either, and stops for no cancel or statement
+     * timeout while it scans: {@code {depth, run}}.
      */
-    static int deepestCommentNesting(String sql, boolean standardConformingStrings) {
+    static int[] load(String sql, boolean standardConformingStrings) {
         Lexer lexer = new Lexer(sql, standardConformingStrings, false);
         lexer.read();
-        return lexer.deepestComment;
+        return new int[] {lexer.deepestComment, lexer.longestOperatorRun};
     }
 
     static boolean isSpace(char c) {
@@ -755,6 +757,7 @@ final class Lexer {
                 && !s.startsWith("--", pos) && !s.startsWith("/*", pos)) {
             pos++;
         }
+        longestOperatorRun = Math.max(longestOperatorRun, pos - start);
         // scan.l: a multi-character operator made only of characters SQL's own operators use cannot end in + or -;
         // those are cut off and read again as operators of their own ({@code <-1} is {@code <} applied to -1).
         if (pos - start > 1 && (s.charAt(pos - 1) == '+' || s.charAt(pos - 1) == '-')) {

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class CommentNestingTest {
 
     private static int depth(String sql) {
-        return Analyzer.deepestCommentNesting(sql, true);
+        return Analyzer.scannerLoad(sql, true).commentDepth();
     }
 
     @Test
@@ -22,9 +22,15 @@ class CommentNestingTest {
         assertEquals(0, depth("SELECT '/*/*/*' AS \"/*/*\", $$/*/*$$ -- /*/*"));
         assertEquals(2, depth("SELECT E'\\'/*' /* x /* y */ */"));
         // standard_conforming_strings off: the backslash escapes the quote, so the string runs on past "/*".
-        assertEquals(0, Analyzer.deepestCommentNesting("SELECT '\\' /* '", false));
-        assertEquals(1, Analyzer.deepestCommentNesting("SELECT '\\' /* '", true));
+        assertEquals(0, Analyzer.scannerLoad("SELECT '\\' /* '", false).commentDepth());
+        assertEquals(1, Analyzer.scannerLoad("SELECT '\\' /* '", true).commentDepth());
         assertEquals(40_000, depth("SELECT 1 " + "/*".repeat(40_000) + "*/".repeat(40_000)));
         assertEquals(5, depth("SELECT 1 " + "/*".repeat(5))); // never closed: the server reports it unterminated
+    }
+
+    @Test
+    void theLongestRunOfOperatorCharactersIsOutsideStrings() {
+        assertEquals(3, Analyzer.scannerLoad("SELECT 1 +++ 1 <> 2", true).operatorRun());
+        assertEquals(1, Analyzer.scannerLoad("SELECT '++++++' AS \"+++++\", $$++++$$ - 1 -- +++++", true).operatorRun());
     }
 }

@@ -118,36 +118,51 @@ final class StatementReading {
     }
 
     /**
-     * The deepest nesting of block comments a text may hold. PostgreSQL's scanner takes time growing with the square
-     * of the depth ({@code /}{@code * /}{@code * ... *}{@code / *}{@code /}: 2.9 s at 10,000 levels, 7.1 s at 20,000)
-     * and checks for no cancel or statement timeout while it scans: an attacker's pass pinned a backend at full CPU
-     * for 20 minutes with 800 KB of it, long after its client and Warden's cancel were gone, and an identity may
-     * hold many sessions. No statement a person or a program writes nests comments more than a few levels; such a
-     * text is refused (42501, rule {@code analysis-capacity}) and never reaches the server.
+     * The deepest nesting of block comments, and the longest run of operator characters, a text may hold.
+     * PostgreSQL's scanner takes time growing with the square of either ({@code /}{@code * /}{@code * ... *}{@code /
+     * *}{@code /}: 2.9 s at 10,000 levels, 7.1 s at 20,000; 100 KB of {@code +}: 32 s) and checks for no cancel or
+     * statement timeout while it scans: an attacker's pass pinned a backend at full CPU for 20 minutes with 800 KB of
+     * comments, long after its client and Warden's cancel were gone, and an identity may hold many sessions. No
+     * statement a person or a program writes comes near either; such a text is refused (42501, rule
+     * {@code analysis-capacity}) and never reaches the server.
      */
     static final int MAX_COMMENT_DEPTH = 1_000;
+    static final int MAX_OPERATOR_RUN = 1_000;
 
-    /** {@code reading}, or its refusal when its block comments nest deeper than {@link #MAX_COMMENT_DEPTH}. */
+    /** {@code reading}, or its refusal when its comments nest, or an operator run goes, beyond the limits above. */
     private SessionLexing.Reading shallowEnough(SessionLexing.Reading reading, ByteBuf frame, int textOffset) {
         String sql = reading.sql();
-        if (reading.refusal() != null || sql == null || sql.length() < 4 * MAX_COMMENT_DEPTH) {
-            return reading; // each level takes "/*" and "*/": a shorter text nests no deeper
+        if (reading.refusal() != null || sql == null || sql.length() <= MAX_OPERATOR_RUN) {
+            return reading; // each level of comment takes four characters, a run one each: a shorter text is fine
         }
         int opened = 0;
         for (int i = sql.indexOf("/*"); i >= 0 && opened <= MAX_COMMENT_DEPTH; i = sql.indexOf("/*", i + 2)) {
             opened++;
         }
-        if (opened <= MAX_COMMENT_DEPTH) {
+        int run = 0;
+        int longest = 0;
+        for (int i = 0; i < sql.length() && longest <= MAX_OPERATOR_RUN; i++) {
+            run = "+-*/<>=~!@#%^&|`?".indexOf(sql.charAt(i)) >= 0 ? run + 1 : 0;
+            longest = Math.max(longest, run);
+        }
+        if (opened <= MAX_COMMENT_DEPTH && longest <= MAX_OPERATOR_RUN) {
+            return reading; // the text holds neither, even counting what strings hold
+        }
+        dev.warden.sql.Analyzer.ScannerLoad load = dev.warden.sql.Analyzer.scannerLoad(sql,
+                lexing.standardConformingStrings());
+        String why;
+        if (load.commentDepth() > MAX_COMMENT_DEPTH) {
+            why = "the text nests block comments " + load.commentDepth() + " deep, more than Warden relays ("
+                    + MAX_COMMENT_DEPTH + ")";
+        } else if (load.operatorRun() > MAX_OPERATOR_RUN) {
+            why = "the text holds a run of " + load.operatorRun() + " operator characters, more than Warden relays ("
+                    + MAX_OPERATOR_RUN + ")";
+        } else {
             return reading;
         }
-        int depth = dev.warden.sql.Analyzer.deepestCommentNesting(sql, lexing.standardConformingStrings());
-        if (depth <= MAX_COMMENT_DEPTH) {
-            return reading;
-        }
-        String why = "the text nests block comments " + depth + " deep, more than Warden relays (" + MAX_COMMENT_DEPTH
-                + "): PostgreSQL's scanner would take time growing with the square of that, beyond a cancel's reach";
+        why += ": PostgreSQL's scanner would take time growing with the square of that, beyond a cancel's reach";
         return new SessionLexing.Reading(notAnalysed(frame, textOffset, why), null, Decision.block(
-                "analysis-capacity", why, "nest comments less deeply"));
+                "analysis-capacity", why, "nest comments less deeply, or space the operators apart"));
     }
 
     /** Of a text's bytes, how many a refused text's record names by their SHA-256 (hashed on the event loop). */
