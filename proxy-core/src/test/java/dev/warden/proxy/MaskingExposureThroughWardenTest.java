@@ -145,7 +145,12 @@ class MaskingExposureThroughWardenTest {
                  java.sql.PreparedStatement literal = c.prepareStatement("SELECT 1 FROM spill_t WHERE arr = '{1}'");
                  java.sql.PreparedStatement bound = c.prepareStatement("SELECT 1 FROM spill_t WHERE arr = ?")) {
                 bound.setObject(1, "{0}", java.sql.Types.OTHER);
+                // PREPARE's parameter types convert EXECUTE's arguments (a later pass, 2026-12-06).
+                s.execute("PREPARE spilling(spilled) AS SELECT 1");
+                s.execute("PREPARE spilling_all(spilled[]) AS SELECT 1");
                 List<SQLException> errors = List.of(
+                        assertThrows(SQLException.class, () -> s.executeQuery("EXECUTE spilling(0)")),
+                        assertThrows(SQLException.class, () -> s.executeQuery("EXECUTE spilling_all('{0}')")),
                         assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_t WHERE arr = '{0}'")),
                         assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_r WHERE r = '[0,1]'")),
                         assertThrows(SQLException.class, () -> s.executeQuery("SELECT 1 FROM spill_r WHERE m = '{[0,1]}'")),

@@ -443,6 +443,21 @@ final class PreparedStatements {
                 String name = f.preparedName().get();
                 StatementFacts inner = f.inner().get();
                 StatementFacts innerRead = read == null ? null : read.statements().get(i).inner().orElse(null);
+                // PREPARE name(types): each EXECUTE converts its arguments to those types, which runs their domains'
+                // checks and casts (cast:type on the PREPARE, whose bodies it carries nested): the statement run is
+                // judged with them (an attacker's pass, 2026-12-06: EXECUTE p(0) of a domain whose check raised
+                // e-mails showed them in clear).
+                java.util.Set<String> casts = new java.util.LinkedHashSet<>();
+                for (String call : f.implicitCalls()) {
+                    if (call.startsWith("cast:")) {
+                        casts.add(call);
+                    }
+                }
+                if (!casts.isEmpty()) {
+                    List<StatementFacts> own = new java.util.ArrayList<>(f.nested());
+                    inner = inner.withImplicitCalls(casts).withNested(own, false);
+                    innerRead = innerRead == null ? null : innerRead.withImplicitCalls(casts);
+                }
                 Statement made = new Statement(name, inner.text(), new Analysis(List.of(inner)), Origin.SQL, null,
                         List.of(), innerRead == null ? null : new Analysis(List.of(innerRead)), null, null);
                 made.replaced = statements.put(name, made);
