@@ -129,6 +129,15 @@ final class StatementReading {
     static final int MAX_COMMENT_DEPTH = 1_000;
     static final int MAX_OPERATOR_RUN = 1_000;
 
+    /** The characters an operator is made of (scan.l's {@code op_chars}), by code: this runs on the event loop. */
+    private static final boolean[] OPERATOR_CHARS = new boolean[128];
+
+    static {
+        for (char c : "+-*/<>=~!@#%^&|`?".toCharArray()) {
+            OPERATOR_CHARS[c] = true;
+        }
+    }
+
     /** {@code reading}, or its refusal when its comments nest, or an operator run goes, beyond the limits above. */
     private SessionLexing.Reading shallowEnough(SessionLexing.Reading reading, ByteBuf frame, int textOffset) {
         String sql = reading.sql();
@@ -142,7 +151,8 @@ final class StatementReading {
         int run = 0;
         int longest = 0;
         for (int i = 0; i < sql.length() && longest <= MAX_OPERATOR_RUN; i++) {
-            run = "+-*/<>=~!@#%^&|`?".indexOf(sql.charAt(i)) >= 0 ? run + 1 : 0;
+            char c = sql.charAt(i);
+            run = c < 128 && OPERATOR_CHARS[c] ? run + 1 : 0;
             longest = Math.max(longest, run);
         }
         if (opened <= MAX_COMMENT_DEPTH && longest <= MAX_OPERATOR_RUN) {
