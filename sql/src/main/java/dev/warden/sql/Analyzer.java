@@ -121,6 +121,7 @@ public final class Analyzer {
      */
     public Analysis analyze(String sql, boolean standardConformingStrings) {
         String source = sql == null ? "" : sql;
+        ParenMatches.entered();
         try {
             List<StatementFacts> statements = new ArrayList<>();
             statements.addAll(statements(source, standardConformingStrings, 0, true));
@@ -137,6 +138,8 @@ public final class Analyzer {
             unknown.dynamicSql = true;
             unknown.writes = true;
             return new Analysis(List.of(unknown.build(source.strip(), Shape.fingerprint(List.of()))));
+        } finally {
+            ParenMatches.left();
         }
     }
 

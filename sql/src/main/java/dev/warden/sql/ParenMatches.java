@@ -21,6 +21,27 @@ final class ParenMatches {
     private static final ThreadLocal<ParenMatches[]> RECENT =
             ThreadLocal.withInitial(() -> new ParenMatches[REMEMBERED]);
 
+    /** How deep {@link Analyzer#analyze} calls are on this thread (it is called again for SQL inside SQL). */
+    private static final ThreadLocal<int[]> ANALYSES = ThreadLocal.withInitial(() -> new int[1]);
+
+    /** An analysis starts on this thread. */
+    static void entered() {
+        ANALYSES.get()[0]++;
+    }
+
+    /**
+     * An analysis ends on this thread: when it was the outermost, the tables are dropped. They are as large as the
+     * token lists (a 16 MB text's held hundreds of MB), and nothing after the analysis asks for them; kept, they stayed
+     * until four later lists replaced them.
+     */
+    static void left() {
+        int[] depth = ANALYSES.get();
+        if (--depth[0] <= 0) {
+            depth[0] = 0;
+            java.util.Arrays.fill(RECENT.get(), null);
+        }
+    }
+
     private final WeakReference<List<Token>> tokens;
     private final int size;
     /** The list's first and last tokens when the table was made: a list refilled since (none is) is not taken for it. */
