@@ -284,6 +284,46 @@ class MaskingExposureThroughWardenTest {
         }
     }
 
+    /**
+     * A temporary relation that shadows customers, made by DDL without the word TEMP (the search_path puts pg_temp
+     * first, or the schema is spelled another way), read once so that Warden's catalog holds it, then dropped by
+     * DISCARD TEMP or DISCARD ALL: the next read of customers reads the table. Warden kept the dropped relation for
+     * the catalog's lifetime of its entries (5 s) and sent the table's values in clear (an attacker's pass,
+     * 2026-12-06). Each row of {@code ways} is one session: its statements, then the read that must come back masked.
+     */
+    @Test
+    void aShadowingTemporaryRelationIsForgottenWhenTheSessionDiscardsIt() throws SQLException {
+        String clear = " AS SELECT 1 AS id, 'x'::text AS name";
+        String[][] ways = {
+                {"SET search_path = pg_temp, public", "CREATE VIEW customers" + clear, "DISCARD TEMP"},
+                {"SET search_path = pg_temp, public", "CREATE VIEW customers" + clear, "DISCARD ALL"},
+                {"SELECT set_config('search_path', 'pg_temp, public', false)", "CREATE TABLE customers" + clear,
+                        "DISCARD TEMP"},
+                {"SET search_path = pg_temp, public", "SELECT 1 AS id, 'x'::text AS name INTO customers",
+                        "DISCARD TEMP"},
+                // pg_temp is searched first for relations when the path does not name it.
+                {"CREATE VIEW U&\"pg\\005ftemp\".customers" + clear, "DISCARD ALL"},
+                {"CREATE VIEW \"pg_temp\".customers" + clear, "DISCARD TEMP"},
+        };
+        List<String> leaked = new ArrayList<>();
+        for (String[] way : ways) {
+            try (Connection c = masked()) {
+                for (int i = 0; i < way.length - 1; i++) {
+                    assertNull(WardenHarness.run(c, way[i]), way[i]);
+                }
+                // Warden's catalog now holds the temporary relation under the name.
+                assertEquals(List.of("1"), column(c, "SELECT id FROM customers"), String.join("; ", way));
+                assertNull(WardenHarness.run(c, way[way.length - 1]));
+                List<String> rows = column(c, "SELECT translate(c::text, '@.-0123456789', '#,_abcdefghij') "
+                        + "FROM customers c ORDER BY id");
+                if (rows.toString().contains("lee#acme")) {
+                    leaked.add(String.join("; ", way) + " -> " + rows);
+                }
+            }
+        }
+        assertEquals(List.of(), leaked);
+    }
+
     @Test
     void aTableCreatedEarlierInTheSameBatchCannotReceiveSensitiveValues() throws SQLException {
         try (Connection c = masked(); Statement s = c.createStatement()) {

@@ -569,23 +569,29 @@ final class ResultMasking {
                 return new Redefined(made);
             }
         }
-        if (StatementWalk.any(analysis, ResultMasking::changesCatalog) || !run.isEmpty()) {
-            Analysis all = run.isEmpty() ? analysis : withRun(analysis, run);
-            Set<String> names = catalog.names(all);
-            // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
-            Set<String> redefined = JudgedExposures.redefinedNames(all, names);
-            if (redefined != null && !redefined.isEmpty() && StatementWalk.any(all, ResultMasking::changesRoutine)) {
-                redefined = new java.util.HashSet<>(redefined);
-                redefined.add(CatalogCache.ANY_ROUTINE);
+        if (run.isEmpty() && !StatementWalk.any(analysis, ResultMasking::changesCatalog)) {
+            if (StatementWalk.any(analysis, ResultMasking::selectsInto)) {
+                // A SELECT INTO makes a relation, temporary when the search_path puts pg_temp first: a DISCARD
+                // must forget what the catalog reads of it. (The catalog is not dropped for it: a name it read as
+                // missing is masked as unknown until its entry expires.)
+                madeBySession(catalog.names(analysis));
             }
-            invalidate(redefined);
-            judged.redefined(analysis, names, current);
-            if (StatementWalk.any(all, ResultMasking::mayMakeTemporary)) {
-                madeBySession(redefined);
-            }
-            return new Redefined(redefined);
+            return null;
         }
-        return null;
+        Analysis all = run.isEmpty() ? analysis : withRun(analysis, run);
+        Set<String> names = catalog.names(all);
+        // Recorded in the catalog too: other sessions' prepared statements that reach them are stale.
+        Set<String> redefined = JudgedExposures.redefinedNames(all, names);
+        if (redefined != null && !redefined.isEmpty() && StatementWalk.any(all, ResultMasking::changesRoutine)) {
+            redefined = new java.util.HashSet<>(redefined);
+            redefined.add(CatalogCache.ANY_ROUTINE);
+        }
+        invalidate(redefined);
+        judged.redefined(analysis, names, current);
+        if (StatementWalk.any(all, ResultMasking::mayMakeTemporary)) {
+            madeBySession(redefined);
+        }
+        return new Redefined(redefined);
     }
 
     /** {@code analysis}'s statements, then {@code run}. */
@@ -607,10 +613,19 @@ final class ResultMasking {
     private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile(
             "(?i)(?<![\\w$])(temp|temporary|pg_temp)(?![\\w$])");
 
-    /** DDL that may make a temporary relation: written so, or SQL Warden cannot read. */
+    /**
+     * A statement that may make a temporary relation: any DDL, a SELECT INTO (or one that says TEMP), or SQL Warden
+     * cannot read. Not only DDL that says TEMP: a relation made while the search_path puts pg_temp first, or in a
+     * schema spelled {@code pg_temp_3} or {@code U&"pg\005ftemp"}, is temporary too, and DISCARD dropped it while
+     * Warden's catalog still resolved the name to it (an attacker's pass, 2026-12-06).
+     */
     private static boolean mayMakeTemporary(StatementFacts f) {
-        return f.dynamicSql() || f.unparsed() || (changesCatalog(f) && TEMPORARY.matcher(f.text()).find())
-                || (f.kind() == StatementKind.SELECT && TEMPORARY.matcher(f.text()).find());
+        return f.dynamicSql() || f.unparsed() || changesCatalog(f) || selectsInto(f);
+    }
+
+    /** A SELECT that may make a table: it writes one (INTO, or a data-modifying WITH), or it says TEMP. */
+    private static boolean selectsInto(StatementFacts f) {
+        return f.kind() == StatementKind.SELECT && (!f.tablesWritten().isEmpty() || TEMPORARY.matcher(f.text()).find());
     }
 
     /** Names this session's DDL that may make temporary relations redefined; null once any name may be. */
@@ -633,8 +648,9 @@ final class ResultMasking {
     /**
      * The session's server connection closed: its backend exited and the server dropped the session's temporary
      * relations, which may have shadowed names for it (and, as candidates of an unqualified name, for other
-     * sessions). When its DDL may have made one, what the catalog read is dropped, as after a commit. (Not after
-     * every session that ran DDL: a dropped catalog makes the next statements of every session wait for it.)
+     * sessions). When its DDL may have made one (any DDL or SELECT INTO: pg_temp may have been first on its path), what
+     * the catalog read is dropped, as after a commit. (Not after every session: a dropped catalog makes the next
+     * statements of every session wait for it.)
      */
     void sessionEnded() {
         if (catalog != null && (sessionDdl == null || !sessionDdl.isEmpty())) {
