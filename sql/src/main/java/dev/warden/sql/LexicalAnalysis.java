@@ -697,12 +697,9 @@ final class LexicalAnalysis {
                     }
                 }
             }
-            if (k >= 4 && tokens.get(k).type() == Type.STRING && before.isOp(",")
-                    && TYPE_BY_NAME.contains(tokens.get(k - 4).value()) && tokens.get(k - 3).isOp("(")) {
-                // pg_input_is_valid('2', 'type'), pg_input_error_info(...): the type's input and domain checks
-                out.add("cast:" + typeNamedInString(tokens.get(k).value()));
-            }
         }
+        typesNamedByArgument(tokens, out);
+        typesReturnedByJson(tokens, out);
         typesByOid(tokens, out);
         if (fillsAValueOfAnUnnamedType(tokens)) {
             // jsonb_populate_record(c, ...) and its kin build a value of their first argument's type, checked
@@ -899,8 +896,80 @@ final class LexicalAnalysis {
         return -1;
     }
 
+    /**
+     * JSON_OBJECT(... RETURNING t), JSON_ARRAY, JSON_ARRAYAGG, JSON_OBJECTAGG, JSON_VALUE, JSON_QUERY,
+     * JSON_SERIALIZE: the result is converted to t, whose domain checks and casts run ({@code cast:t}); an attacker's
+     * pass ran a domain check that wrote through {@code JSON_OBJECT('a': 1 RETURNING d)}, which names no cast. One
+     * pass, a stack of whether each open parenthesis is a JSON function's (a DML statement's RETURNING is not).
+     */
+    private static void typesReturnedByJson(List<Token> tokens, Set<String> out) {
+        java.util.ArrayDeque<Boolean> open = null;
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOp("(")) {
+                boolean json = k > 0 && tokens.get(k - 1).type() == Type.WORD
+                        && tokens.get(k - 1).value().startsWith("json");
+                if (open == null) {
+                    if (!json) {
+                        continue; // nothing to find outside a JSON function's parentheses
+                    }
+                    open = new java.util.ArrayDeque<>();
+                }
+                open.push(json);
+            } else if (open != null && t.isOp(")") && !open.isEmpty()) {
+                open.pop();
+            } else if (open != null && !open.isEmpty() && open.peek() && t.isWord("returning")
+                    && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()) {
+                List<String> parts = new Cursor(tokens, k + 1).nameParts();
+                out.add("cast:" + parts.get(parts.size() - 1));
+            }
+        }
+    }
+
     /** Functions that run the input function and domain checks of a type named by a string argument. */
     private static final Set<String> TYPE_BY_NAME = Set.of("pg_input_is_valid", "pg_input_error_info");
+
+    /**
+     * pg_input_is_valid('2', 'type'), pg_input_error_info(...): the input function and domain checks of the type
+     * their second argument names run. A string there names it ({@code cast:type}); anything else (a parameter, a
+     * concatenation, a subquery) names a type only at run time, so every domain's checks may run
+     * ({@code typeof:*}): an attacker's pass wrote {@code 'canary.' || 'd2'} and ran a domain check that wrote, with
+     * no approval, and the old reading also missed a first argument of more than one token.
+     */
+    private static void typesNamedByArgument(List<Token> tokens, Set<String> out) {
+        for (int k = 0; k + 1 < tokens.size(); k++) {
+            if (!tokens.get(k).isIdentifier() || !TYPE_BY_NAME.contains(tokens.get(k).value())
+                    || !tokens.get(k + 1).isOp("(")) {
+                continue;
+            }
+            int close = ParenMatches.closingParen(tokens, k + 1);
+            int end = close < 0 ? tokens.size() : close;
+            int comma = -1;
+            for (int i = k + 2; i < end; i++) {
+                Token t = tokens.get(i);
+                if (t.isOp("(") || t.isOp("[")) {
+                    int inner = t.isOp("(") ? ParenMatches.closingParen(tokens, i) : -1;
+                    if (inner < 0 || inner >= end) {
+                        // A bracket, or what the count cannot place: the argument is no plain string.
+                        comma = -2;
+                        break;
+                    }
+                    i = inner;
+                } else if (t.isOp(",")) {
+                    comma = i;
+                    break;
+                }
+            }
+            if (comma == -1) {
+                continue; // one argument: no such call runs
+            }
+            if (comma >= 0 && end == comma + 2 && tokens.get(comma + 1).type() == Type.STRING) {
+                out.add("cast:" + typeNamedInString(tokens.get(comma + 1).value()));
+            } else {
+                out.add(TYPEOF_ANY);
+            }
+        }
+    }
 
     /** First words of the commands that fire event triggers (their command tags' first words). */
     private static final Set<String> FIRES_EVENT_TRIGGERS = Set.of("create", "alter", "drop", "comment", "grant",

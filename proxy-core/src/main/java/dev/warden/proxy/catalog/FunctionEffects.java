@@ -281,8 +281,10 @@ final class FunctionEffects {
                     // No such function in the catalog: the server will refuse the call, unless the function
                     // is created first (in the same text or transaction, or in pg_temp), and a function created
                     // through Warden was judged by its body where it was written. (A whole dotted name that is
-                    // not one quoted name is just a schema-qualified call, looked up by its last part.)
+                    // not one quoted name is just a schema-qualified call, looked up by its last part.) Or it is a
+                    // function-style cast to a type of the name: what that runs (see loadFunctions) is judged.
                     writes |= fn.indexOf('.') < 0;
+                    nested.addAll(e.statements());
                     continue;
                 }
                 writes |= e.writes();
@@ -410,6 +412,7 @@ final class FunctionEffects {
                 dynamic = true;
             } else if (!e.known()) {
                 writes = true;
+                statements.addAll(e.statements()); // a function-style cast's, if a type has the name
             } else {
                 writes |= e.writes();
                 dynamic |= e.dynamic();
@@ -619,6 +622,17 @@ final class FunctionEffects {
                 }
             }
         }
+        // A call of a name no function has is a function-style cast when a type has the name (d('x') is
+        // 'x'::d): the type's checks and the casts into it run. An attacker's pass emptied a table through a domain's
+        // check so, with the same statement spelled '1'::d refused.
+        Set<String> castKeys = new HashSet<>();
+        for (String name : names) {
+            if (rows.getOrDefault(name, List.of()).isEmpty() && !syntax(name)) {
+                castKeys.add("cast:" + name);
+            }
+        }
+        Map<String, Set<String>> castsOfMissing = castKeys.isEmpty() ? Map.of() : implicitCalls(connection, castKeys);
+        castsOfMissing.values().forEach(fns -> fns.forEach(want));
         if (depth < MAX_DEPTH) {
             loadLevel(connection, callees, analyzer, depth + 1);
         }
@@ -626,7 +640,19 @@ final class FunctionEffects {
             List<Row> overloads = rows.getOrDefault(name, List.of());
             if (overloads.isEmpty()) {
                 // Unknown now, perhaps created a moment later: kept for this statement only, asked again next time.
-                effects.put(name, new Effect(false, true, true, List.of(), now - TTL_NANOS));
+                // What a function-style cast to a type of the name runs is its statements.
+                Union cast = new Union();
+                for (String fn : castsOfMissing.getOrDefault("cast:" + name, Set.of())) {
+                    if (depth < MAX_DEPTH) {
+                        cast.add(fn, false);
+                    } else {
+                        cast.dynamic = true;
+                    }
+                    cast.addBuiltInCall(fn, analyzer);
+                }
+                List<StatementFacts> ran = distinct(cast.statements);
+                effects.put(name, new Effect(false, true, true, ran == null ? List.of() : List.copyOf(ran),
+                        now - TTL_NANOS));
                 continue;
             }
             if (overloads.stream().allMatch(Row::builtIn)) {
