@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,14 +47,6 @@ class TypesNamedAtRunTimeThroughWardenTest {
         warden.close();
     }
 
-    @BeforeEach
-    void seed() throws SQLException {
-        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("DELETE FROM canary.m");
-            s.execute("INSERT INTO canary.m VALUES (1), (2), (3)");
-        }
-    }
-
     private static int rows() throws SQLException {
         try (Connection c = warden.direct(); ResultSet rs = c.createStatement()
                 .executeQuery("SELECT count(*) FROM canary.m")) {
@@ -73,7 +64,7 @@ class TypesNamedAtRunTimeThroughWardenTest {
         List<String> emptied = new ArrayList<>();
         try (Connection c = staging()) {
             for (String sql : statements) {
-                seed(c);
+                refill();
                 String error = WardenHarness.run(c, sql);
                 if (rows() == 0) {
                     emptied.add(sql + " -> " + (error == null ? "ran" : error));
@@ -83,7 +74,8 @@ class TypesNamedAtRunTimeThroughWardenTest {
         return emptied;
     }
 
-    private static void seed(Connection ignored) throws SQLException {
+    /** canary.m's three rows back, on the direct connection. */
+    private static void refill() throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("DELETE FROM canary.m");
             s.execute("INSERT INTO canary.m VALUES (1), (2), (3)");
@@ -108,6 +100,7 @@ class TypesNamedAtRunTimeThroughWardenTest {
                 "SELECT pg_input_is_valid('1' || '', 'canary.dd')",
                 "SELECT pg_catalog.pg_input_is_valid(lower('1'), 'canary.dd')")));
         // A parameter names the type at Bind.
+        refill();
         try (Connection c = staging();
              PreparedStatement ps = c.prepareStatement("SELECT pg_input_is_valid('1', ?)")) {
             ps.setString(1, "canary.dd");
