@@ -331,14 +331,8 @@ class LeastPrivilegeTest {
         }
     }
 
-    /** The login settings PostgreSQL holds for {@code role} ({@code pg_db_role_setting}), read directly. */
     private static String loginSettings(String role) throws SQLException {
-        try (Connection direct = warden.direct()) {
-            return scalar(direct, "SELECT count(*) || coalesce(' ' || string_agg(coalesce(d.datname, '*') || ':' "
-                    + "|| array_to_string(s.setconfig, ','), ' ' ORDER BY d.datname NULLS FIRST), '') "
-                    + "FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase "
-                    + "WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = '" + role + "')");
-        }
+        return warden.loginSettings(role);
     }
 
     /**
@@ -416,42 +410,24 @@ class LeastPrivilegeTest {
             s.execute("CREATE OR REPLACE FUNCTION public.lp_settle() RETURNS void LANGUAGE plpgsql AS "
                     + "$$BEGIN ALTER ROLE CURRENT_USER SET search_path = lp_evil; END$$");
         }
-        java.util.List<String> failures = new java.util.ArrayList<>();
-        for (String mode : new String[] {"", "preferQueryMode=simple"}) {
-            try (Connection alice = warden.connect("guarded", WardenHarness.USER,
-                    warden.issuer.token().email(WardenHarness.USER).groups("eng").sign(), mode);
-                 Statement s = alice.createStatement()) {
-                for (String sql : spellings) {
-                    String error = WardenHarness.run(alice, sql);
-                    if (error == null || !error.startsWith("42501") || !error.contains("role-escalation")
-                            || !error.contains("every later login")) {
-                        failures.add(mode + " " + sql + ": " + error);
+        java.util.List<String> failures = notRefusedInEitherMode(spellings, "every later login",
+                "ALTER ROLE CURRENT_USER SET search_path = lp_evil", (alice, s, mode, found) -> {
+                    // A function's body: judged when it is made, and (made by someone else) when it is called.
+                    for (String sql : new String[] {"CREATE FUNCTION pg_temp.lp_settle() RETURNS void LANGUAGE "
+                            + "plpgsql AS $$BEGIN ALTER ROLE CURRENT_USER SET search_path = lp_evil; END$$",
+                            "SELECT public.lp_settle()"}) {
+                        String error = WardenHarness.run(alice, sql);
+                        if (error == null || !error.startsWith("42501") || !error.contains("role-escalation")) {
+                            found.add(mode + " " + sql + ": " + error);
+                        }
                     }
-                }
-                alice.setAutoCommit(false);
-                s.execute("SELECT 1");
-                SQLException inTransaction = assertThrows(SQLException.class,
-                        () -> s.execute("ALTER ROLE CURRENT_USER SET search_path = lp_evil"));
-                assertEquals("42501", inTransaction.getSQLState(), inTransaction.getMessage());
-                alice.rollback();
-                alice.setAutoCommit(true);
-                // A function's body: judged when it is made, and (made by someone else) when it is called.
-                for (String sql : new String[] {"CREATE FUNCTION pg_temp.lp_settle() RETURNS void LANGUAGE plpgsql "
-                        + "AS $$BEGIN ALTER ROLE CURRENT_USER SET search_path = lp_evil; END$$",
-                        "SELECT public.lp_settle()"}) {
-                    String error = WardenHarness.run(alice, sql);
-                    if (error == null || !error.startsWith("42501") || !error.contains("role-escalation")) {
-                        failures.add(mode + " " + sql + ": " + error);
-                    }
-                }
-                // Another role's settings: the database refuses (no CREATEROLE), not Warden's rule.
-                SQLException other = assertThrows(SQLException.class,
-                        () -> s.execute("ALTER ROLE lp_readonly SET search_path = lp_evil"));
-                assertEquals("42501", other.getSQLState(), other.getMessage());
-                assertTrue(!other.getMessage().contains("role-escalation"), other.getMessage());
-                assertEquals(role, scalar(alice, "SELECT current_user"), "the session goes on");
-            }
-        }
+                    // Another role's settings: the database refuses (no CREATEROLE), not Warden's rule.
+                    SQLException other = assertThrows(SQLException.class,
+                            () -> s.execute("ALTER ROLE lp_readonly SET search_path = lp_evil"));
+                    assertEquals("42501", other.getSQLState(), other.getMessage());
+                    assertTrue(!other.getMessage().contains("role-escalation"), other.getMessage());
+                    assertEquals(role, scalar(alice, "SELECT current_user"), "the session goes on");
+                });
         assertEquals(java.util.List.of(), failures);
         assertEquals("0", loginSettings(role), "nothing reached the database");
         // A shared role is every sharer's login: locking it out locks them all out.
@@ -464,6 +440,121 @@ class LeastPrivilegeTest {
             }
         }
         assertEquals("0", loginSettings("lp_shared_reader"));
+    }
+
+    /** What a caller of {@link #notRefusedInEitherMode} checks further in each session; failures go to the list. */
+    private interface SessionCheck {
+        void check(Connection alice, Statement s, String mode, java.util.List<String> failures) throws SQLException;
+    }
+
+    /**
+     * Runs each of {@code spellings} in a session of alice in "guarded", in extended and in simple mode, then
+     * {@code inTransaction} after a statement of an open transaction (refused, 42501), then {@code more}; returns
+     * what was not refused as role-escalation (42501, with {@code phrase} in the message).
+     */
+    private static java.util.List<String> notRefusedInEitherMode(String[] spellings, String phrase,
+                                                                String inTransaction, SessionCheck more)
+            throws SQLException {
+        java.util.List<String> failures = new java.util.ArrayList<>();
+        for (String mode : new String[] {"", "preferQueryMode=simple"}) {
+            try (Connection alice = warden.connect("guarded", WardenHarness.USER,
+                    warden.issuer.token().email(WardenHarness.USER).groups("eng").sign(), mode);
+                 Statement s = alice.createStatement()) {
+                for (String sql : spellings) {
+                    String error = WardenHarness.run(alice, sql);
+                    if (error == null || !error.startsWith("42501") || !error.contains("role-escalation")
+                            || !error.contains(phrase)) {
+                        failures.add(mode + " " + sql + ": " + error);
+                    }
+                }
+                alice.setAutoCommit(false);
+                s.execute("SELECT 1");
+                SQLException refused = assertThrows(SQLException.class, () -> s.execute(inTransaction));
+                assertEquals("42501", refused.getSQLState(), refused.getMessage());
+                alice.rollback();
+                alice.setAutoCommit(true);
+                more.check(alice, s, mode, failures);
+            }
+        }
+        return failures;
+    }
+
+    /** The settings PostgreSQL applies at every login to {@code database}, of every role, read directly. */
+    private static String databaseSettings(String database) throws SQLException {
+        try (Connection direct = warden.direct()) {
+            return scalar(direct, "SELECT count(*) || coalesce(' ' || string_agg(array_to_string(s.setconfig, ','), "
+                    + "' '), '') FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+                    + "WHERE s.setrole = 0 AND d.datname = '" + database + "'");
+        }
+    }
+
+    /**
+     * A database's settings apply at every login to it, of every role, before Warden sees a statement, and its owner
+     * may change them: an identity whose mapped role owns the database (here lp_readwrite owns lp_owned) planted a
+     * {@code search_path} for everyone's sessions with every guardrail off. The baseline refuses every spelling of
+     * ALTER DATABASE ... SET/RESET (42501, role-escalation), wherever it runs; other ALTER DATABASE forms still reach
+     * the database. Warden's login-time reset does not touch these rows: they are the administrator's.
+     */
+    @Test
+    void guardrailsRefuseEveryChangeOfADatabasesLoginSettings() throws SQLException {
+        try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+            s.execute("CREATE DATABASE lp_owned OWNER lp_readwrite");
+            s.execute("CREATE OR REPLACE FUNCTION public.lp_db_settle() RETURNS void LANGUAGE plpgsql AS "
+                    + "$$BEGIN ALTER DATABASE lp_owned SET search_path = lp_evil; END$$");
+        }
+        try {
+            // With every guardrail off the database takes it from a member of the owning role.
+            try (Connection alice = as("least", WardenHarness.USER, "eng"); Statement s = alice.createStatement()) {
+                s.execute("ALTER DATABASE lp_owned SET search_path = lp_evil, public");
+            }
+            assertEquals("1 search_path=lp_evil, public", databaseSettings("lp_owned"));
+            // The next login of the identity leaves it: a database's settings are not Warden's to reset.
+            try (Connection alice = as("least", WardenHarness.USER, "eng")) {
+                assertEquals("wd_alice@example.com", scalar(alice, "SELECT current_user"));
+            }
+            assertEquals("1 search_path=lp_evil, public", databaseSettings("lp_owned"));
+            try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+                s.execute("ALTER DATABASE lp_owned RESET ALL");
+            }
+            String db = warden.database;
+            String[] spellings = {
+                "ALTER DATABASE lp_owned SET local_preload_libraries = 'lp_no_such_library'",
+                "ALTER DATABASE lp_owned SET session_preload_libraries = 'lp_no_such_library'",
+                "alter database LP_OWNED set search_path to lp_evil, public",
+                "ALTER DATABASE \"lp_owned\" SET search_path TO DEFAULT",
+                "ALTER DATABASE U&\"lp\\006fwned\" RESET ALL",
+                "ALTER DATABASE lp_owned RESET search_path",
+                "ALTER DATABASE lp_owned SET work_mem FROM CURRENT",
+                "ALTER DATABASE lp_owned SET plpgsql.extra_warnings = 'all'",
+                "ALTER DATABASE " + db + " SET search_path = lp_evil",
+                "/* mine */ ALTER /* x */ DATABASE -- y\n lp_owned SET search_path = lp_evil",
+                "SELECT 1; ALTER DATABASE lp_owned SET search_path = lp_evil",
+                "DO $$BEGIN ALTER DATABASE lp_owned SET search_path = lp_evil; END$$",
+                "DO $$BEGIN EXECUTE 'ALTER DATABASE lp_owned SET local_preload_libraries = ''lp_no_such_library'''; "
+                        + "END$$",
+                "CREATE FUNCTION pg_temp.lp_db_settle() RETURNS void LANGUAGE plpgsql "
+                        + "AS $$BEGIN ALTER DATABASE lp_owned SET search_path = lp_evil; END$$",
+                "SELECT public.lp_db_settle()",
+            };
+            java.util.List<String> failures = notRefusedInEitherMode(spellings, "every later login to that database",
+                    "ALTER DATABASE lp_owned SET search_path = lp_evil", (alice, s, mode, found) -> {
+                        // Other forms of ALTER DATABASE change no setting: the database judges them.
+                        for (String sql : new String[] {"ALTER DATABASE lp_owned WITH CONNECTION LIMIT 5",
+                                "ALTER DATABASE lp_owned SET TABLESPACE pg_default"}) {
+                            String error = WardenHarness.run(alice, sql);
+                            if (error != null && error.contains("role-escalation")) {
+                                found.add(mode + " " + sql + ": " + error);
+                            }
+                        }
+                    });
+            assertEquals(java.util.List.of(), failures);
+            assertEquals("0", databaseSettings("lp_owned"), "nothing reached the database");
+        } finally {
+            try (Connection direct = warden.direct(); Statement s = direct.createStatement()) {
+                s.execute("DROP FUNCTION IF EXISTS public.lp_db_settle()");
+                s.execute("DROP DATABASE IF EXISTS lp_owned");
+            }
+        }
     }
 
     /**

@@ -63,6 +63,19 @@ public final class WardenHarness implements AutoCloseable {
         }
     }
 
+    /**
+     * The login settings PostgreSQL holds for {@code role} ({@code pg_db_role_setting}), read directly: their count,
+     * then {@code database:setting=value,...} per row ({@code *}: every database).
+     */
+    public String loginSettings(String role) throws SQLException {
+        try (Connection direct = direct()) {
+            return scalar(direct, "SELECT count(*) || coalesce(' ' || string_agg(coalesce(d.datname, '*') || ':' "
+                    + "|| array_to_string(s.setconfig, ','), ' ' ORDER BY d.datname NULLS FIRST), '') "
+                    + "FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase "
+                    + "WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = '" + role + "')");
+        }
+    }
+
     /** Runs {@code sql}; returns null when it ran, else the SQLSTATE and message of its error. */
     public static String run(java.sql.Connection c, String sql) {
         try (java.sql.Statement s = c.createStatement()) {

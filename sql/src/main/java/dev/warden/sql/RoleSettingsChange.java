@@ -49,8 +49,16 @@ public record RoleSettingsChange(String role, boolean keyword, String change, St
             return Optional.empty();
         }
         boolean keyword = named.type() == Lexer.Type.WORD && KEYWORDS.contains(named.value());
+        return Optional.of(new RoleSettingsChange(keyword ? named.value().toUpperCase(java.util.Locale.ROOT)
+                : named.value(), keyword, change(t, k), t.get(1).isWord("user") ? "ALTER USER" : "ALTER ROLE"));
+    }
+
+    /**
+     * {@code SET} or {@code RESET} (the token at {@code k}) and the setting's name as written: a word, or a custom
+     * one with a dot ({@code plpgsql.extra_warnings}); {@code ALL} for RESET ALL.
+     */
+    static String change(List<Token> t, int k) {
         StringBuilder change = new StringBuilder(t.get(k).value().toUpperCase(java.util.Locale.ROOT));
-        // The setting's name: a word, or a custom one with a dot (plpgsql.extra_warnings).
         for (int j = k + 1; j < t.size() && j <= k + 3; j++) {
             Token part = t.get(j);
             if (j > k + 1 && !(part.isOp(".") || t.get(j - 1).isOp("."))) {
@@ -58,7 +66,6 @@ public record RoleSettingsChange(String role, boolean keyword, String change, St
             }
             change.append(j == k + 1 ? " " : "").append(part.isWord("all") && j == k + 1 ? "ALL" : part.value());
         }
-        return Optional.of(new RoleSettingsChange(keyword ? named.value().toUpperCase(java.util.Locale.ROOT)
-                : named.value(), keyword, change.toString(), t.get(1).isWord("user") ? "ALTER USER" : "ALTER ROLE"));
+        return change.toString();
     }
 }

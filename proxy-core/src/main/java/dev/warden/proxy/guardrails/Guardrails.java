@@ -7,6 +7,7 @@ import dev.warden.config.StatementMatch;
 import dev.warden.identity.Identity;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.CopySpec;
+import dev.warden.sql.DatabaseSettingsChange;
 import dev.warden.sql.RoleSettingsChange;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
@@ -951,6 +952,18 @@ public final class Guardrails {
                         && change.role().equals("ALL") ? "every role, the session's own included" : "the session's own "
                         + "database role") + ", before Warden sees a statement", "SET the setting in the session; an "
                         + "administrator sets a role's defaults outside Warden");
+            }
+        }
+        // A database's settings apply at every later login to it, of every role, before Warden sees a statement; its
+        // owner may change them, and a mapped role (or the upstream user every session shares) may own it. Warden
+        // resets only its per-identity roles' own settings: these are the administrator's, so no identity sets them.
+        if (kind == StatementKind.ALTER && f.objectType().equals("DATABASE") && baselineOn(env, "role-escalation")) {
+            DatabaseSettingsChange change = DatabaseSettingsChange.of(f.text()).orElse(null);
+            if (change != null) {
+                return Decision.block("role-escalation", "ALTER DATABASE \"" + change.database() + "\" "
+                        + change.change() + " would change the settings PostgreSQL applies at every later login to "
+                        + "that database, of every role, before Warden sees a statement", "SET the setting in the "
+                        + "session; an administrator sets a database's defaults outside Warden");
             }
         }
         if (baselineOn(env, "server-file-functions")) {
