@@ -15,6 +15,7 @@ import dev.warden.audit.event.EnforcementMismatch;
 import dev.warden.audit.event.QueryEvent;
 import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.event.ResultEvent;
+import dev.warden.audit.event.RoleSettingsReset;
 import dev.warden.audit.event.SessionEnd;
 import dev.warden.audit.event.SessionStart;
 import java.nio.charset.StandardCharsets;
@@ -131,6 +132,9 @@ class CanonicalWriterDifferentialTest {
                         maybe());
                 case 4 -> new EnforcementMismatch(null, ts, s(), s(), s(), random.nextLong(), s(), s(), list(), list(),
                         s());
+                case 7 -> new RoleSettingsReset(null, ts, s(), new AuditIdentity(s(), s(), list(), random.nextBoolean(),
+                        maybe()), s(), s(), java.util.Map.of("", list(), s() + ".", list()), random.nextBoolean()
+                        ? java.util.Map.of() : java.util.Map.of(s(), list()));
                 case 5, 6 -> new QueryEvent(null, ts, s(), s(), s(), s(), s(), list(), list(), list(), list(), list(),
                         QueryEvent.Decision.values()[random.nextInt(3)], maybe(), maybe(), s(),
                         QueryEvent.Protocol.values()[random.nextInt(2)], maybe(), random.nextBoolean() ? null : list(),

@@ -17,6 +17,7 @@ import dev.warden.audit.event.EnforcementMismatch;
 import dev.warden.audit.event.PolicyReload;
 import dev.warden.audit.event.QueryEvent;
 import dev.warden.audit.event.ResultEvent;
+import dev.warden.audit.event.RoleSettingsReset;
 import dev.warden.audit.event.SessionEnd;
 import dev.warden.audit.event.SessionStart;
 import dev.warden.audit.event.Timestamps;
@@ -125,6 +126,11 @@ class CanonicalWriterTest {
         return CanonicalJson.encode(record);
     }
 
+    /** At most as long as a database name (63 bytes): the keys of a role.settings_reset record's settings. */
+    private static String name(String s) {
+        return s.length() > 63 ? s.substring(0, 63) : s;
+    }
+
     private static List<AuditEvent> eventsWith(String s, Random random) {
         Instant ts = Instant.ofEpochSecond(random.nextInt(2_000_000_000), random.nextInt(1_000_000) * 1000L);
         String maybe = random.nextBoolean() ? s : null;
@@ -147,6 +153,9 @@ class CanonicalWriterTest {
         events.add(new ApprovalEvent(null, ts, s, ApprovalEvent.Action.values()[random.nextInt(5)], s, s, maybe));
         events.add(new EnforcementMismatch(null, ts, s, s, s, -1, s, s, list, list, s));
         events.add(SessionEnd.of(s, 0, 0, null));
+        // Drawing nothing from random: the other events' draws stay those of the seed.
+        events.add(new RoleSettingsReset(null, ts, s, new AuditIdentity(s, s, list, s.length() % 2 == 0, maybe), s, s,
+                Map.of("", list, name(s) + "x", List.of(s + "=" + s)), s.isEmpty() ? Map.of() : Map.of(name(s), list)));
         return events;
     }
 }

@@ -169,6 +169,14 @@ public final class AuditReader {
                     out.append(" [not UTF-8: exact bytes in statement_base64]");
                 }
             }
+            case "role.settings_reset" -> {
+                out.append(" role ").append(r.get("role").asText("")).append(" reset:");
+                settingsByDatabase(out, r.get("settings"));
+                if (r.get("kept").size() > 0) {
+                    out.append("; kept (only a superuser may reset them):");
+                    settingsByDatabase(out, r.get("kept"));
+                }
+            }
             case "enforcement.mismatch" -> out.append(" MISMATCH(").append(r.get("check").asText(""))
                     .append(") warden=").append(r.get("warden")).append(" server=").append(r.get("server"))
                     .append(" of #").append(r.get("query_seq").asLong()).append(": ")
@@ -221,6 +229,16 @@ public final class AuditReader {
             }
         }
         return out.toString();
+    }
+
+    /** A {@code role.settings_reset} record's settings: in every database ("" in the record), then in each one. */
+    private static void settingsByDatabase(StringBuilder out, JsonNode byDatabase) {
+        byDatabase.fields().forEachRemaining(d -> {
+            List<String> settings = new ArrayList<>();
+            d.getValue().forEach(v -> settings.add(v.asText()));
+            out.append(' ').append(d.getKey().isEmpty() ? "every database" : "in " + d.getKey()).append(" [")
+                    .append(String.join(", ", settings)).append(']');
+        });
     }
 
     private static void appendIf(StringBuilder out, String prefix, JsonNode value) {

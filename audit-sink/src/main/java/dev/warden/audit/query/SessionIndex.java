@@ -41,6 +41,11 @@ final class SessionIndex {
         if (r.type().equals("auth.failure")) {
             return new Who(r.get("username").asText(""), "", "");
         }
+        if (r.type().equals("role.settings_reset")) {
+            // Written before the session's session.start: it names the identity itself.
+            return new Who(r.get("identity").path("username").asText(""), r.get("identity").path("kind").asText(""),
+                    r.get("environment").asText(""));
+        }
         Who known = sessions.get(r.session());
         if (r.type().equals("query")) {
             String kind = known == null ? "" : known.kind();

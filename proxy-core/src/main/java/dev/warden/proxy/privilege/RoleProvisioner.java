@@ -18,7 +18,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -59,8 +61,12 @@ final class RoleProvisioner implements AutoCloseable {
         return environment;
     }
 
+    /** A login for the identity's role, and the login settings reset on the way (null: none were). */
+    record Provisioned(UpstreamLogin login, SettingsReset settingsReset) {
+    }
+
     /** Blocks: run it on the blocking executor. */
-    synchronized UpstreamLogin provision(String username, String issuer, RoleRule rule, int connectionLimit)
+    synchronized Provisioned provision(String username, String issuer, RoleRule rule, int connectionLimit)
             throws SQLException {
         RoleMapping roles = environment.roles().orElseThrow();
         String role = RoleNames.forIdentity(roles, username, issuer);
@@ -74,15 +80,16 @@ final class RoleProvisioner implements AutoCloseable {
             rollback();
             throw e;
         }
+        SettingsReset reset;
         try {
-            provision(c, roles, role, username, issuer, rule.role(), verifier, connectionLimit);
+            reset = provision(c, roles, role, username, issuer, rule.role(), verifier, connectionLimit);
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
             unlock(role);
             throw e;
         }
-        return new UpstreamLogin(role, Secret.of(password));
+        return new Provisioned(new UpstreamLogin(role, Secret.of(password)), reset);
     }
 
     /**
@@ -161,8 +168,10 @@ final class RoleProvisioner implements AutoCloseable {
         return key;
     }
 
-    private void provision(Connection c, RoleMapping roles, String role, String username, String issuer,
-                           String mapped, String verifier, int connectionLimit) throws SQLException {
+    /** @return the login settings reset, or null when the role had none (or only ones Warden cannot reset) */
+    private SettingsReset provision(Connection c, RoleMapping roles, String role, String username, String issuer,
+                                    String mapped, String verifier, int connectionLimit) throws SQLException {
+        SettingsReset reset = null;
         String validUntil = literal(Instant.now().plus(PASSWORD_LIFETIME).toString());
         // The role belongs to the user name as one issuer vouches for it: with several issuers trusted, another
         // one's token for the same name (an IdP where anyone may choose that e-mail) must not get this role.
@@ -201,7 +210,7 @@ final class RoleProvisioner implements AutoCloseable {
                 s.execute("ALTER ROLE " + identifier(role) + " LOGIN INHERIT PASSWORD " + literal(verifier)
                         + " VALID UNTIL " + validUntil + " CONNECTION LIMIT " + connectionLimit);
                 if (!existing.settingsIn().isEmpty()) {
-                    resetSettings(c, s, role, existing.settingsIn());
+                    reset = resetSettings(c, s, role, existing.settingsIn());
                 }
             }
             Set<String> mappedRoles = roles.rules().stream().map(RoleRule::role).collect(Collectors.toSet());
@@ -219,6 +228,7 @@ final class RoleProvisioner implements AutoCloseable {
                 log.info("role.granted env={} role={} mapped={}", environment.name(), role, mapped);
             }
         }
+        return reset;
     }
 
     /**
@@ -254,25 +264,52 @@ final class RoleProvisioner implements AutoCloseable {
      * before Warden sees a statement: {@code local_preload_libraries = 'x'} made every later login fail until an
      * administrator reset the role, a {@code search_path} pointed later sessions at the identity's own objects. The
      * policy gives these roles none, so any found are removed before the login. What remains is what Warden's
-     * login may not reset (a setting only a superuser may make, made by one): logged, not refused.
+     * login may not reset (a setting only a superuser may make, made by one): logged, not refused. The settings as
+     * found, values included, go to the session's audit trail (someone planted them); null when none could be reset.
      */
-    private void resetSettings(Connection c, Statement s, String role, List<String> databases) throws SQLException {
+    private SettingsReset resetSettings(Connection c, Statement s, String role, List<String> databases)
+            throws SQLException {
+        Map<String, List<String>> found = settings(c, role);
         for (String database : databases) {
             s.execute("ALTER ROLE " + identifier(role) + (database == null ? "" : " IN DATABASE "
                     + identifier(database)) + " RESET ALL");
         }
-        List<String> left = column(c, "SELECT coalesce(d.datname, '*') || ': ' || "
-                + "pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.split_part(x, '=', 1) "
-                + "FROM pg_catalog.unnest(s.setconfig) x), ', ') FROM pg_catalog.pg_db_role_setting s "
-                + "LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase "
-                + "WHERE s.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ?)", role);
+        Map<String, List<String>> left = settings(c, role);
         List<String> where = databases.stream().map(d -> d == null ? "*" : d).toList();
         if (left.isEmpty()) {
             log.warn("role.settings_reset env={} role={} databases={}", environment.name(), role, where);
         } else {
             log.warn("role.settings_reset env={} role={} databases={} left={}: set by a superuser, Warden's login "
-                    + "may not reset them", environment.name(), role, where, left);
+                    + "may not reset them", environment.name(), role, where, left.entrySet().stream()
+                    .map(e -> (e.getKey().isEmpty() ? "*" : e.getKey()) + ": " + String.join(", ", e.getValue().stream()
+                            .map(setting -> setting.split("=", 2)[0]).toList())).toList());
         }
+        // Only a superuser's settings, already on record at an earlier login: nothing was reset this time.
+        return found.equals(left) ? null : new SettingsReset(role, found, left);
+    }
+
+    /**
+     * The role's login settings, {@code name=value} as the server stores them, by database ({@code ""}: the row
+     * for every database; no database may have an empty name).
+     */
+    private static Map<String, List<String>> settings(Connection c, String role) throws SQLException {
+        Map<String, List<String>> out = new TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(d.datname, ''), s.setconfig "
+                + "FROM pg_catalog.pg_db_role_setting s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase "
+                + "WHERE s.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ?)")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    java.sql.Array config = rs.getArray(2);
+                    List<String> values = config == null ? List.of() : List.of((String[]) config.getArray());
+                    if (config != null) {
+                        config.free();
+                    }
+                    out.put(rs.getString(1), values);
+                }
+            }
+        }
+        return out;
     }
 
     private static List<String> memberships(Connection c, String role) throws SQLException {

@@ -32,8 +32,15 @@ public final class SessionLogins implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SessionLogins.class);
 
-    /** A login and what to call once the upstream login using it has finished, whether or not it succeeded. */
-    public record Lease(UpstreamLogin login, Runnable release) {
+    /**
+     * A login, what to call once the upstream login using it has finished (whether or not it succeeded), and the
+     * login settings of the identity's role reset for it, if it had any (the session audits them).
+     */
+    public record Lease(UpstreamLogin login, Runnable release, Optional<SettingsReset> settingsReset) {
+
+        Lease(UpstreamLogin login, Runnable release) {
+            this(login, release, Optional.empty());
+        }
     }
 
     private final Executor blocking;
@@ -114,8 +121,10 @@ public final class SessionLogins implements AutoCloseable {
         CompletableFuture<Void> turn = previous == null ? CompletableFuture.completedFuture(null) : previous;
         return turn.thenApplyAsync(v -> {
             try {
-                return new Lease(provisioner.provision(who.username(), who.issuer(), rule,
-                        connectionLimit.getAsInt()), releaseAfterLogin);
+                RoleProvisioner.Provisioned provisioned = provisioner.provision(who.username(), who.issuer(), rule,
+                        connectionLimit.getAsInt());
+                return new Lease(provisioned.login(), releaseAfterLogin,
+                        Optional.ofNullable(provisioned.settingsReset()));
             } catch (SQLException e) {
                 throw new UpstreamException("cannot provision the database role of \"" + who.username()
                         + "\" in environment \"" + env.name() + "\": " + e.getMessage(), e);

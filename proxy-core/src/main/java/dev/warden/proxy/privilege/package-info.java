@@ -7,7 +7,8 @@
  * {@link dev.warden.proxy.privilege.RoleProvisioner} creates or updates the identity's own role (named by
  * {@link dev.warden.proxy.privilege.RoleNames}) with a fresh random password for every session, granted exactly
  * the mapped role, resets whatever login settings it has (pg_db_role_setting, which the server applies before Warden
- * sees a statement; read in the query that looks the role up), and expires that password once the session's login
+ * sees a statement; read in the query that looks the role up; the session audits what was reset, which
+ * {@link dev.warden.proxy.privilege.SessionLogins.Lease} carries to it), and expires that password once the session's login
  * has finished (a role may change its own password, never its VALID UNTIL). {@link dev.warden.proxy.privilege.PrivilegeCheck} reads the live catalog for
  * {@code warden policy check --connect} and for the start-up refusal of superuser logins.
  *

@@ -59,6 +59,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private CancelRegistry.Key cancelKey;
     private final Queue<ByteBuf> earlyFrames = new ArrayDeque<>();
     private SessionAudit audit;
+    /** The {@code role.settings_reset} record of this session's login, if its role's settings were reset. */
+    private CompletableFuture<Long> settingsResetWritten = CompletableFuture.completedFuture(0L);
     private long startedNanos;
     private ScheduledFuture<?> startupTimeout;
     private ScheduledFuture<?> tokenExpiry;
@@ -330,7 +332,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         claimed = key;
         environment = env;
-        services.upstreams().connect(ctx.channel().eventLoop(), env, who, startup.parameters()).addListener(f -> {
+        services.upstreams().connect(ctx.channel().eventLoop(), env, who, startup.parameters(),
+                reset -> settingsResetWritten = audit.settingsReset(who, env.name(), reset)).addListener(f -> {
             if (state == State.CLOSED) {
                 if (f.isSuccess()) {
                     ((UpstreamConnection) f.getNow()).channel().close();
@@ -356,9 +359,11 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
 
     private void onUpstreamReady(ChannelHandlerContext ctx, UpstreamConnection connection) {
         SslHandler tls = ctx.pipeline().get(SslHandler.class);
-        audit.sessionStart(identity, environment.name(), String.valueOf(ctx.channel().remoteAddress()),
-                tls == null ? "none" : tls.engine().getSession().getProtocol(),
-                startup.parameters().getOrDefault("application_name", "")).whenComplete((seq, failure) ->
+        CompletableFuture<Long> started = audit.sessionStart(identity, environment.name(),
+                String.valueOf(ctx.channel().remoteAddress()), tls == null ? "none" : tls.engine().getSession()
+                        .getProtocol(), startup.parameters().getOrDefault("application_name", ""));
+        // The reset of the role's login settings, if there was one, is on record before the session goes on.
+        CompletableFuture.allOf(settingsResetWritten, started).whenComplete((written, failure) ->
                 ctx.executor().execute(() -> {
                     if (state == State.CLOSED) {
                         connection.channel().close();

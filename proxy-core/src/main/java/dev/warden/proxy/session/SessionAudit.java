@@ -9,10 +9,12 @@ import dev.warden.audit.event.EnforcementMismatch;
 import dev.warden.audit.event.QueryEvent;
 import dev.warden.audit.event.RecordTemplate;
 import dev.warden.audit.event.ResultEvent;
+import dev.warden.audit.event.RoleSettingsReset;
 import dev.warden.audit.event.SessionEnd;
 import dev.warden.audit.event.SessionStart;
 import dev.warden.identity.Identity;
 import dev.warden.proxy.guardrails.Decision;
+import dev.warden.proxy.privilege.SettingsReset;
 import dev.warden.sql.Analysis;
 import dev.warden.sql.ColumnRef;
 import dev.warden.sql.StatementFacts;
@@ -225,10 +227,28 @@ final class SessionAudit {
                                          String applicationName) {
         this.username = who.username();
         this.environment = environment;
-        AuditIdentity identity = new AuditIdentity(who.subject(), who.username(), List.copyOf(who.groups()),
-                who.kind() == Identity.Kind.AGENT, who.issuer());
-        return append(SessionStart.of(session, identity, new ClientInfo(clientAddress, tlsVersion,
+        return append(SessionStart.of(session, identity(who), new ClientInfo(clientAddress, tlsVersion,
                 bounded(applicationName)), environment, policyVersion));
+    }
+
+    /**
+     * {@code role.settings_reset}: the login settings of {@code who}'s role that Warden reset before the login, as the
+     * server stored them. The session waits for it as for its {@code session.start} (a failure is logged here too).
+     */
+    CompletableFuture<Long> settingsReset(Identity who, String environment, SettingsReset reset) {
+        CompletableFuture<Long> written = append(RoleSettingsReset.of(session, identity(who), environment,
+                reset.role(), reset.settings(), reset.kept()));
+        written.whenComplete((seq, failure) -> {
+            if (failure != null) {
+                writeFailed("role.settings_reset", failure);
+            }
+        });
+        return written;
+    }
+
+    private static AuditIdentity identity(Identity who) {
+        return new AuditIdentity(who.subject(), who.username(), List.copyOf(who.groups()),
+                who.kind() == Identity.Kind.AGENT, who.issuer());
     }
 
     void authFailure(String claimedUser, String clientAddress, String reason, String sqlState) {

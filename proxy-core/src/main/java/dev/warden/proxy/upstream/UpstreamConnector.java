@@ -5,6 +5,7 @@ import dev.warden.config.TlsMode;
 import dev.warden.config.Upstream;
 import dev.warden.identity.Identity;
 import dev.warden.proxy.privilege.SessionLogins;
+import dev.warden.proxy.privilege.SettingsReset;
 import dev.warden.pg.codec.BackendFrameDecoder;
 import dev.warden.pg.message.StartupPacket;
 import io.netty.bootstrap.Bootstrap;
@@ -67,8 +68,14 @@ public final class UpstreamConnector {
         return logins.refusal(environment, who, clientParameters);
     }
 
+    /**
+     * @param settingsReset hears, on {@code loop} and before the upstream login begins, the login settings of the
+     *     identity's role that were reset for this login, if it had any: they are gone whether or not the login
+     *     then succeeds
+     */
     public Future<UpstreamConnection> connect(EventLoop loop, Environment environment, Identity who,
-                                              Map<String, String> clientParameters) {
+                                              Map<String, String> clientParameters,
+                                              java.util.function.Consumer<SettingsReset> settingsReset) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         logins.acquire(environment, who).whenComplete((lease, failure) -> loop.execute(() -> {
             if (failure != null) {
@@ -77,6 +84,7 @@ public final class UpstreamConnector {
                 return;
             }
             promise.addListener(p -> lease.release().run());
+            lease.settingsReset().ifPresent(settingsReset);
             // The TLS context (and its root certificate file) is made off the event loop, once per upstream.
             tls.prepare(environment.upstream(), java.util.concurrent.ForkJoinPool.commonPool())
                     .whenComplete((ok, tlsFailure) -> loop.execute(() -> {
