@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A SELECT that calls a user function runs the function's body: Warden reads the body from the catalog and
- * judges what it runs. {@code staging} keeps the baseline on; {@code reviewed} blocks every write.
+ * judges what it runs. {@code staging} keeps the baseline on; {@code reviewed} blocks every write; {@code kept}
+ * blocks a DELETE of t (a rule that names a table: what a relation runs is judged by those).
  */
 class FunctionEffectsThroughWardenTest {
 
@@ -31,9 +32,13 @@ class FunctionEffectsThroughWardenTest {
                   reviewed:
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
+                  kept:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
+                    allow: [ { groups: [eng] } ]
                 """, """
                 guardrails:
                   - { name: no-writes-here, environments: [reviewed], match: { writes: true }, action: block }
+                  - { name: t-kept, environments: [kept], match: { statements: [DELETE], tables: [public.t] }, action: block }
                 """);
     }
 
@@ -155,6 +160,108 @@ class FunctionEffectsThroughWardenTest {
             try (ResultSet rs = c.createStatement().executeQuery("SELECT 1 + 1, 2::text")) {
                 rs.next();
                 assertEquals(2, rs.getInt(1));
+            }
+        }
+        assertEquals(10, rows());
+    }
+
+    /**
+     * Refused in {@code kept}: by the rule that keeps t (what a relation runs is judged by the rules that name
+     * tables), or by the baseline where the text names the type whose cast or default runs.
+     */
+    private static void assertKept(Connection c, String sql) {
+        SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
+        assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+        assertTrue(e.getMessage().contains("\"t-kept\"") || e.getMessage().contains("\"delete-without-where\""),
+                sql + ": " + e.getMessage());
+    }
+
+    /**
+     * A column without a default of its own takes its domain's DEFAULT: an INSERT that leaves the column out, and
+     * SET col = DEFAULT, call the function the domain's default calls, and so do ADD COLUMN of the domain (over the
+     * rows there) and a table made with it in the same text (attacker pass a109, H4: the last two ran here).
+     */
+    @Test
+    void aDomainsDefaultRunsItsFunctionForAWriteThatLeavesTheColumnOut() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS dt CASCADE");
+            s.execute("DROP DOMAIN IF EXISTS ddef CASCADE");
+            s.execute("CREATE OR REPLACE FUNCTION delf() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN DELETE FROM t; RETURN 1; END $$");
+            s.execute("CREATE DOMAIN ddef AS int DEFAULT delf()");
+            s.execute("CREATE TABLE dt (x int, y ddef)");
+            s.execute("INSERT INTO dt VALUES (1, 1)");
+        }
+        try (Connection c = warden.connect("kept", WardenHarness.USER, warden.token(), "")) {
+            assertKept(c, "INSERT INTO dt(x) VALUES (1)");
+            assertKept(c, "INSERT INTO dt DEFAULT VALUES");
+            assertKept(c, "INSERT INTO dt(x) SELECT 1");
+            assertKept(c, "UPDATE dt SET y = DEFAULT WHERE x = 1");
+            assertKept(c, "ALTER TABLE dt ADD COLUMN z ddef");
+            assertKept(c, "CREATE TABLE dt2 (a int, b ddef); INSERT INTO dt2(a) VALUES (1)");
+        }
+        assertEquals(10, rows());
+    }
+
+    private static void makeEnumWithCast(Statement s, String type, String target, String context, String body)
+            throws SQLException {
+        s.execute("DROP TYPE IF EXISTS " + type + " CASCADE");
+        s.execute("CREATE TYPE " + type + " AS ENUM ('a', 'b')");
+        s.execute("CREATE OR REPLACE FUNCTION " + type + "_to(" + type + ") RETURNS " + target
+                + " LANGUAGE plpgsql AS $$ BEGIN " + body + "; RETURN '\"x\"'; END $$");
+        s.execute("CREATE CAST (" + type + " AS " + target + ") WITH FUNCTION " + type + "_to(" + type + ")"
+                + context);
+        s.execute("CREATE TABLE " + type + "_tab (id int, c " + type + ")");
+        s.execute("INSERT INTO " + type + "_tab VALUES (1, 'a')");
+    }
+
+    /**
+     * Converting a value of a user's type to json or jsonb uses the type's cast to json (or jsonb) where there is
+     * one, whatever its context, with no cast in the text: to_json, row_to_json, json_agg and the other builders
+     * (json.c's categorizing; attacker pass a109, H5: all ran).
+     */
+    @Test
+    void aTypesCastToJsonRunsForJsonBuilders() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            makeEnumWithCast(s, "enj", "json", "", "DELETE FROM t");
+            makeEnumWithCast(s, "enjb", "jsonb", "", "DELETE FROM t");
+        }
+        try (Connection c = warden.connect("kept", WardenHarness.USER, warden.token(), "")) {
+            for (String sql : new String[] {"SELECT to_json(c) FROM enj_tab", "SELECT row_to_json(enj_tab) FROM enj_tab",
+                    "SELECT json_agg(x) FROM enj_tab x", "SELECT to_json('a'::enj)", "SELECT to_jsonb(x) FROM enjb_tab x",
+                    "SELECT json_build_object('k', c) FROM enj_tab", "SELECT jsonb_build_array(c) FROM enjb_tab",
+                    "SELECT JSON_ARRAYAGG(c) FROM enj_tab", "SELECT to_json(x.*) FROM enj_tab x"}) {
+                assertKept(c, sql);
+            }
+        }
+        assertEquals(10, rows());
+    }
+
+    /**
+     * A value of a user's type taken where text is wanted is cast by the server with no cast in the text: an
+     * implicit cast by argument coercion (upper(c), c LIKE ..., an assignment), and even an explicit-only cast that
+     * a built-in SQL function's body writes (c || 'x' is textanycat, quote_literal casts $1::text). Attacker pass
+     * a109, H6: all ran. A cast whose function only reads leaves plain reads alone.
+     */
+    @Test
+    void castsOutOfAColumnsTypeRunForBuiltInsThatTakeText() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            makeEnumWithCast(s, "eni", "text", " AS IMPLICIT", "DELETE FROM t");
+            makeEnumWithCast(s, "ene", "text", "", "DELETE FROM t");
+            makeEnumWithCast(s, "enr", "text", " AS IMPLICIT", "PERFORM count(*) FROM t");
+            s.execute("DROP TABLE IF EXISTS texts");
+            s.execute("CREATE TABLE texts (id int, s text)");
+        }
+        try (Connection c = warden.connect("kept", WardenHarness.USER, warden.token(), "")) {
+            for (String sql : new String[] {"SELECT upper(c) FROM eni_tab", "SELECT length(c) FROM eni_tab",
+                    "SELECT string_agg(c, ',') FROM eni_tab", "SELECT * FROM eni_tab WHERE c LIKE 'a'",
+                    "INSERT INTO texts(s) SELECT c FROM eni_tab", "UPDATE texts SET s = c FROM eni_tab WHERE texts.id = 1",
+                    "SELECT c || 'x' FROM ene_tab", "SELECT 'x' || c FROM ene_tab",
+                    "SELECT quote_literal(c) FROM ene_tab", "SELECT quote_nullable(c) FROM ene_tab"}) {
+                assertKept(c, sql);
+            }
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT upper(c), length(c) FROM enr_tab")) {
+                assertTrue(rs.next());
             }
         }
         assertEquals(10, rows());

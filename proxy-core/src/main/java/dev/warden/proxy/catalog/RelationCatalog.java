@@ -722,12 +722,28 @@ final class RelationCatalog {
         return "(" + typesReached(seed)
                 + "SELECT r.relid, " + FUNCTION_OF_DEPENDENCY + " AS fid FROM reach r "
                 + "JOIN pg_catalog.pg_constraint o ON o.contypid = r.typ "
-                + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass "
-                + "AND d.objid = o.oid AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
-                + "'pg_catalog.pg_operator'::pg_catalog.regclass) "
+                + dependencyOnAFunction("pg_catalog.pg_constraint", "o.oid")
                 + "UNION SELECT r.relid, c.castfunc FROM reach r JOIN pg_catalog.pg_cast c ON c.casttarget = r.typ "
                 + "AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') AND c.castfunc <> 0 "
                 + "UNION " + RANGE_CLASS_OF_REACHED + ")";
+    }
+
+    /**
+     * The user functions the DEFAULT of each domain the types {@code seed} gives reach calls, as {@code (relid, fid)}
+     * rows: a column of such a type without a default of its own takes it (see {@link #typesReached}).
+     */
+    static String domainDefaultsOfTypes(String seed) {
+        return "(" + typesReached(seed)
+                + "SELECT r.relid, " + FUNCTION_OF_DEPENDENCY + " AS fid FROM reach r "
+                + "JOIN pg_catalog.pg_type t ON t.oid = r.typ AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL "
+                + dependencyOnAFunction("pg_catalog.pg_type", "t.oid") + ")";
+    }
+
+    /** {@code JOIN pg_depend d}: each dependency of {@code object} (in {@code catalog}) on a function or operator. */
+    private static String dependencyOnAFunction(String catalog, String object) {
+        return "JOIN pg_catalog.pg_depend d ON d.classid = '" + catalog + "'::pg_catalog.regclass "
+                + "AND d.objid = " + object + " AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass) ";
     }
 
     /**
@@ -767,15 +783,23 @@ final class RelationCatalog {
 
     /**
      * The user functions a value of one of the types {@code seed} gives runs when it is taken where another type
-     * is wanted (a built-in function's argument, a column of another type): each assignment or implicit cast out of
-     * a user's type reached, as {@code (relid, fid)} rows; when it is sorted or compared ({@link #SUPPORT_OF_REACHED});
+     * is wanted (a built-in function's argument, a column of another type): each cast out of a user's type reached,
+     * whatever its context, as {@code (relid, fid)} rows; when it is sorted or compared ({@link #SUPPORT_OF_REACHED});
      * and when it is sent in binary (its type's send function). (A cast out of a built-in type into a user's runs where
-     * the user's type is: a column, a parameter or a result of it, see {@link #functionsForTypes}.)
+     * the user's type is: a column, a parameter or a result of it, see {@link #functionsForTypes}.) Explicit casts
+     * too: the server applies them where no text of the statement writes one (an attacker's pass, a109: to_json,
+     * row_to_json, json_agg and the other JSON builders convert a user's type with its cast to json or jsonb, json.c's
+     * categorizing; {@code c || 'x'}, quote_literal and quote_nullable are built-in SQL functions whose bodies write
+     * {@code $1::text}).
      */
     static String castsOutOfTypes(String seed) {
         return "(" + typesReached(seed) + "SELECT r.relid, c.castfunc AS fid FROM reach r "
-                + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND r.typ >= 16384 AND c.castcontext IN ('a', 'i') "
-                + "AND c.castfunc <> 0 UNION " + SUPPORT_OF_REACHED + " "
+                + "JOIN pg_catalog.pg_cast c ON c.castsource = r.typ AND r.typ >= 16384 "
+                + "AND c.castfunc <> 0 "
+                // (Not a range's cast into its multirange: the built-in constructor the server made with the type,
+                // whose multirange reaches the range again, a loop of calls Warden would count as unreadable.)
+                + "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_range g WHERE g.rngtypid = c.castsource "
+                + "AND g.rngmultitypid = c.casttarget) UNION " + SUPPORT_OF_REACHED + " "
                 // The type's send function, which the server runs for each value it sends in binary (a Bind's
                 // result format, COPY ... (FORMAT binary), array_send, record_send).
                 + "UNION SELECT r.relid, t.typsend::pg_catalog.oid FROM reach r JOIN pg_catalog.pg_type t "
