@@ -198,6 +198,17 @@ final class PreparedStatements {
          * ROLLBACK TO a savepoint drops the portals made after it, as the server's {@code AtSubAbort_Portals}.
          */
         int savepointLevel;
+        /**
+         * A cursor WITH HOLD whose transaction the server reported committed: it outlives later transactions, aborted
+         * ones too. Until then it is the server's only while its transaction stands (an abort drops it).
+         */
+        boolean committed;
+        /**
+         * A COMMIT was sent after this held cursor's DECLARE and the server has not yet said how its transaction ended
+         * (a COMMIT of a failed transaction rolls back): until it does, a FETCH or Execute of the name is judged as of
+         * an unknown cursor, since the name may by then be another portal's (one a function opened).
+         */
+        boolean commitAwaited;
 
         Portal(String name, Statement statement, List<Short> resultFormats, List<String> parameters) {
             this(name, statement, resultFormats, parameters, false, false);
@@ -256,6 +267,21 @@ final class PreparedStatements {
     boolean holdsCursor(String name) {
         Portal p = portals.get(name);
         return p != null && p.declared;
+    }
+
+    /**
+     * Whether a FETCH of this name reads the cursor Warden saw declared: held ({@link #holdsCursor}) and not waiting
+     * for the server to say whether its transaction committed ({@link Portal#commitAwaited}).
+     */
+    boolean cursorStands(String name) {
+        Portal p = portals.get(name);
+        return p != null && p.declared && !p.commitAwaited;
+    }
+
+    /** The portal an Execute of this name runs, as far as Warden can tell; null when it cannot (see cursorStands). */
+    Portal portalToRun(String name) {
+        Portal p = portals.get(name);
+        return p == null || p.commitAwaited ? null : p;
     }
 
     /**
@@ -537,22 +563,103 @@ final class PreparedStatements {
             case ROLLED_BACK_TO -> portals.values().removeIf(p -> p.savepointLevel > change.level());
             case RELEASED -> portals.values().forEach(p -> p.savepointLevel = Math.min(p.savepointLevel,
                     change.level()));
-            case ENDED, UNKNOWN -> transactionEnded();
+            case ENDED -> transactionEnded(f.kind() == StatementKind.COMMIT);
+            // A ROLLBACK TO a savepoint Warden cannot read may undo any DECLARE since the transaction began.
+            case UNKNOWN -> transactionEnded(false);
         }
     }
 
-    /** The transaction ended: the server dropped the cursors not WITH HOLD. */
-    void transactionEnded() {
-        if (portals.isEmpty() || (portals.size() == 1 && onlyBound(portals.get("")))) {
-            // Every Sync of an autocommit client ends a transaction: the unnamed portal of its Bind alone (never a
-            // cursor: DECLARE takes no empty name) leaves nothing to drop, and nothing to iterate.
+    /**
+     * A COMMIT ({@code committing}) or ROLLBACK as it is sent: the server drops every portal but the cursors WITH
+     * HOLD (protocol portals too: a Bind makes none that is held), and, if the transaction aborts, the held cursors
+     * it declared. Those are forgotten at a ROLLBACK; at a COMMIT they wait for the server's word (a COMMIT of a
+     * failed transaction rolls back, see {@link #ready}). Before, a held cursor of an aborted transaction and every
+     * protocol portal outlived it here: a PL/pgSQL OPEN of the name over customers was then FETCHed and Executed
+     * as the old clear query (an attacker's pass, 2026-12-06).
+     */
+    private void transactionEnded(boolean committing) {
+        if (portals.isEmpty()) {
             return;
         }
-        portals.values().removeIf(p -> p.declared && !p.holdable);
+        portals.values().removeIf(p -> !heldCursor(p) || !p.committed && !committing);
+        if (committing) {
+            portals.values().forEach(p -> p.commitAwaited = !p.committed);
+        }
     }
 
-    private static boolean onlyBound(Portal unnamed) {
-        return unnamed != null && !unnamed.declared;
+    private static boolean heldCursor(Portal p) {
+        return p.declared && p.holdable;
+    }
+
+    /** Since the last ReadyForQuery: the server answered with an error, or ended a transaction by rolling it back. */
+    private boolean failedSinceReady;
+    private boolean rolledBackSinceReady;
+
+    /** Whether the server's answers are watched for errors and ROLLBACK (a held cursor's fate depends on them). */
+    boolean awaitsTransactionEnd() {
+        if (portals.isEmpty()) {
+            return false;
+        }
+        for (Portal p : portals.values()) {
+            if (heldCursor(p) && !p.committed) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The server answered with an ErrorResponse. */
+    void serverFailed() {
+        failedSinceReady = true;
+    }
+
+    /** The server completed a statement with the tag ROLLBACK (a ROLLBACK, or a COMMIT of a failed transaction). */
+    void serverRolledBack() {
+        rolledBackSinceReady = true;
+    }
+
+    /**
+     * The server is ready for a query, in transaction state {@code status} ({@code I} idle, {@code T} in a
+     * transaction, {@code E} in a failed one); {@code quiet}: nothing the client sent is outstanding after it.
+     * Idle: every transaction ended, and with it every portal but the held cursors of transactions that committed.
+     * A held cursor still unconfirmed is the server's for good when nothing since the last ReadyForQuery failed
+     * or rolled back (its transaction committed: at a COMMIT, or at the end of an implicit transaction), and is
+     * gone otherwise (forgotten also when Warden cannot tell which transaction failed: its name is then unknown,
+     * masked whole, never run as the old query). A pipelined batch's portals and unconfirmed cursors go or wait
+     * with the ones before (fail closed). In a transaction: held cursors whose COMMIT rolled back are gone.
+     */
+    void ready(char status, boolean quiet) {
+        boolean badly = failedSinceReady || rolledBackSinceReady;
+        failedSinceReady = false;
+        rolledBackSinceReady = false;
+        if (portals.isEmpty()) {
+            return;
+        }
+        if (status == 'I') {
+            portals.values().removeIf(p -> !heldCursor(p) || !p.committed && badly);
+            if (quiet) {
+                for (Portal p : portals.values()) {
+                    p.committed = true;
+                    p.commitAwaited = false;
+                    p.savepointLevel = 0;
+                }
+            }
+        } else if (badly) {
+            portals.values().removeIf(p -> p.commitAwaited);
+        }
+    }
+
+    /**
+     * A simple Query as it is sent: the server runs it in the unnamed portal, and drops the unnamed statement and
+     * portal first ({@code exec_simple_query}); an Execute of the unnamed portal after it reads no Bind of Warden's.
+     */
+    void simpleQuery() {
+        if (!portals.isEmpty()) {
+            portals.remove("");
+        }
+        if (!statements.isEmpty()) {
+            statements.remove("");
+        }
     }
 
     private static void undo(Execution undoneBy, SqlUndo undo) {

@@ -632,6 +632,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     // ---- the messages ------------------------------------------------------------------------------------
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
+        prepared.simpleQuery();
         String unknown = reading.refusal() == null ? unknownExecuted(reading.analysis()) : null;
         if (unknown != null) {
             // Answered as the server answers an EXECUTE of a statement that does not exist, and not relayed: nothing
@@ -1240,7 +1241,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             refuseName(frame, execute.portal());
             return;
         }
-        PreparedStatements.Portal portal = prepared.portal(name);
+        PreparedStatements.Portal portal = prepared.portalToRun(name);
         PreparedStatements.Statement statement = portal == null ? null : portal.statement;
         if (statement == null) {
             // No portal, as far as Warden followed the session, or one of a statement Warden did not read: judged by

@@ -83,6 +83,7 @@ final class RelaySession {
             PreparedStatements.Statement s = prepared.statement(name);
             return s == null ? null : s.judged;
         });
+        masking.followCursorsStanding(prepared::cursorStands);
         masking.followCursorQueries(name -> {
             PreparedStatements.Portal cursor = prepared.portal(name);
             return cursor == null || !cursor.declared || !cursor.statement.bodiesChanged ? null

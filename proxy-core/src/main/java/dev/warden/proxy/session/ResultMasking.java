@@ -212,6 +212,22 @@ final class ResultMasking {
         this.cursorQueries = queries;
     }
 
+    /**
+     * Whether the cursor of a name is still the one declared (see PreparedStatements#cursorStands): a held cursor
+     * whose COMMIT the server has not answered may be gone (the COMMIT of a failed transaction rolls back), and its
+     * name another portal's; its FETCH is then unknown.
+     */
+    private java.util.function.Predicate<String> cursorsStanding = name -> true;
+
+    void followCursorsStanding(java.util.function.Predicate<String> standing) {
+        this.cursorsStanding = standing;
+    }
+
+    /** The exposure a FETCH or read of the cursor of this name takes on; null: unknown. */
+    private Exposure standingCursor(String name) {
+        return cursorsStanding.test(name) ? cursors.get(name) : null;
+    }
+
     /** {@code EXECUTE name} returns the rows of the statement {@code prepared} knows under that name. */
     void followPrepared(java.util.function.Function<String, Analysis> prepared) {
         this.preparedStatements = prepared;
@@ -881,7 +897,7 @@ final class ResultMasking {
             StatementFacts f = analysis.statements().get(i);
             if (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE) {
                 java.util.Optional<String> name = TextReferences.cursorName(f);
-                Exposure declared = name.map(cursors::get).orElse(null);
+                Exposure declared = name.map(this::standingCursor).orElse(null);
                 if (declared == null) {
                     return UNKNOWN;
                 }
@@ -989,7 +1005,7 @@ final class ResultMasking {
                     + "at run time (" + function + ")");
         }
         for (String name : names.get()) {
-            Exposure e = cursors.get(name);
+            Exposure e = standingCursor(name);
             if (e == null) {
                 return new Exposure(true, Set.of(), Set.of(), "it reads the rows of the cursor " + name + ", which "
                         + "Warden did not see declared (" + function + ")");

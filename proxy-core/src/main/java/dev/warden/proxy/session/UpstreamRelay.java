@@ -177,6 +177,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (type == 'E' && masking != null) {
             session.transactionDdl.failed();
         }
+        if ((type == 'E' || type == 'C') && session.prepared.awaitsTransactionEnd()) {
+            if (type == 'E') {
+                session.prepared.serverFailed();
+            } else if (tagIs(frame, ROLLBACK_TAG)) {
+                session.prepared.serverRolledBack();
+            }
+        }
         if (type == 'E' && session.queue.lostTrack()) { // only an error can lose track: before any other use
             unowned(type, frame, entry, true);
             return;
@@ -254,11 +261,14 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (masking != null) {
             session.transactionDdl.ready(session.transactionStatus, masking::transactionEnded);
         }
+        // The server says whether a transaction ended, and how: the portals it dropped are forgotten (see
+        // PreparedStatements#ready). Quiet: no later batch of the client's is outstanding, so no cursor of one is
+        // taken for committed here.
+        session.prepared.ready(session.transactionStatus, waiting.isEmpty() && !session.requests.requestsInFlight());
         if (session.transactionStatus == 'I') {
             // No transaction is open: the server has ended every cursor not WITH HOLD, also those of a text's
             // implicit transaction, which no COMMIT shows. (One a later batch already declared is forgotten too:
             // its rows are then masked whole.)
-            session.prepared.transactionEnded();
             if (masking != null) {
                 masking.cursorsHeldOnly(session.prepared::holdsCursor);
             }
@@ -271,6 +281,22 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         unhanded = null;
         session.client.write(frame, session.client.voidPromise());
         session.readyForQuery();
+    }
+
+    private static final byte[] ROLLBACK_TAG = "ROLLBACK".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Whether a CommandComplete's tag is exactly {@code tag}. */
+    private static boolean tagIs(ByteBuf frame, byte[] tag) {
+        int at = frame.readerIndex() + 5;
+        if (frame.readableBytes() != 5 + tag.length + 1) {
+            return false;
+        }
+        for (int i = 0; i < tag.length; i++) {
+            if (frame.getByte(at + i) != tag[i]) {
+                return false;
+            }
+        }
+        return frame.getByte(at + tag.length) == 0;
     }
 
     void finish(Execution e) {

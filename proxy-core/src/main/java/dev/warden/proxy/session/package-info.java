@@ -29,11 +29,13 @@
  * names in a statement resolve along the session's search_path ({@code SessionSearchPath}, read on the session's
  * connection between batches when a name could mean relations in several schemas or a temporary table).
  *
- * <p>Limits: cursors are forgotten at COMMIT/ROLLBACK as written in SQL, and at ROLLBACK TO SAVEPOINT those declared
- * after the savepoint ({@code Savepoints}); a held cursor declared in a transaction that rolls back is forgotten
- * late (its Execute then fails on the server). A DECLARE reusing the name of a portal Warden still knows makes
- * Warden forget that name (fail closed), though the server may already have dropped a protocol portal at the end
- * of its transaction. Inside a client's unsynced batch, and for texts of several statements or statements that
+ * <p>Limits: cursors and portals are forgotten at COMMIT/ROLLBACK as written in SQL, at ROLLBACK TO SAVEPOINT those
+ * declared after the savepoint ({@code Savepoints}), and when the server reports no open transaction; a held cursor
+ * stays only once the server's answers say its transaction committed (no error, no ROLLBACK tag up to an idle
+ * ReadyForQuery with nothing else outstanding), and is unknown between its COMMIT and that answer. Fail closed, so
+ * a pipelining client's later batch may lose portals and held cursors the server kept, and a held cursor whose
+ * transaction committed in a batch that then failed or rolled back another is forgotten. A DECLARE reusing the
+ * name of a portal Warden still knows makes Warden forget that name. Inside a client's unsynced batch, and for texts of several statements or statements that
  * run function bodies or set the search_path, names count every relation of that name (masks more, never less,
  * except that a write into an ambiguous name is then not refused as a copy of sensitive values into a clear
  * table when any candidate has a masked column). A prepared statement keeps the exposure judged at Parse even if

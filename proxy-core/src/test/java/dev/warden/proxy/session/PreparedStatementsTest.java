@@ -36,16 +36,36 @@ class PreparedStatementsTest {
     }
 
     @Test
-    void commitAndRollbackDropCursorsNotHeldAndLeaveBoundPortals() {
+    void commitAndRollbackDropEveryPortalButHeldCursorsOfCommittedTransactions() {
         prepared.bound(new PreparedStatements.Portal("bound", null, List.of(), List.of()));
         run("BEGIN; DECLARE a CURSOR FOR SELECT 1; DECLARE h CURSOR WITH HOLD FOR SELECT 2");
         run("COMMIT");
         assertNull(prepared.portal("a"));
         assertNotNull(prepared.portal("h"));
-        assertNotNull(prepared.portal("bound"));
-        run("DECLARE b CURSOR FOR SELECT 1");
+        assertNull(prepared.portal("bound"), "a Bind's portal is not held: the server drops it with its transaction");
+        assertFalse(prepared.cursorStands("h"), "until the server says the COMMIT committed");
+        prepared.ready('I', true);
+        assertTrue(prepared.cursorStands("h"));
+        run("BEGIN; DECLARE b CURSOR FOR SELECT 1; DECLARE g CURSOR WITH HOLD FOR SELECT 3");
         run("ROLLBACK");
         assertNull(prepared.portal("b"));
+        assertNull(prepared.portal("g"), "a held cursor of an aborted transaction goes with it");
+        assertNotNull(prepared.portal("h"), "one of a committed transaction stays");
+    }
+
+    @Test
+    void aHeldCursorWhoseCommitRolledBackIsForgottenAtReadyForQuery() {
+        run("BEGIN; DECLARE h CURSOR WITH HOLD FOR SELECT 2; COMMIT");
+        prepared.serverFailed();
+        prepared.ready('I', true);
+        assertNull(prepared.portal("h"), "the COMMIT failed: the transaction aborted");
+        run("BEGIN; DECLARE g CURSOR WITH HOLD FOR SELECT 2; COMMIT");
+        prepared.serverRolledBack();
+        prepared.ready('I', true);
+        assertNull(prepared.portal("g"), "a COMMIT of a failed transaction answers ROLLBACK");
+        prepared.bound(new PreparedStatements.Portal("p", null, List.of(), List.of()));
+        prepared.ready('I', true);
+        assertNull(prepared.portal("p"), "an implicit transaction's portal ends at its Sync");
     }
 
     @Test
