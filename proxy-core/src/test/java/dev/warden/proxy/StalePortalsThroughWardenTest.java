@@ -41,7 +41,10 @@ class StalePortalsThroughWardenTest {
                 // Opens a portal of any name over the sensitive column (an expression: its column names no table):
                 // Warden sees only a function call.
                 "CREATE FUNCTION sp_open(n text) RETURNS refcursor LANGUAGE plpgsql AS $$ DECLARE r refcursor := n; "
-                        + "BEGIN OPEN r FOR SELECT id, secret || '' AS r FROM public.sp_people ORDER BY id; RETURN r; END $$");
+                        + "BEGIN OPEN r FOR SELECT id, secret || '' AS r FROM public.sp_people ORDER BY id; RETURN r; END $$",
+                // Closes a portal of any name by dynamic SQL, reading nothing.
+                "CREATE FUNCTION sp_close(n text) RETURNS int LANGUAGE plpgsql AS $$ BEGIN "
+                        + "EXECUTE format('CLOSE %I', n); RETURN 1; END $$");
     }
 
     @AfterAll
@@ -211,6 +214,22 @@ class StalePortalsThroughWardenTest {
             ok(c, "COMMIT");
         }
         assertNoSecret(fetched, "FETCH after a failed implicit transaction");
+    }
+
+    @Test
+    void aHeldCursorAFunctionClosedByDynamicSqlIsForgotten() throws Exception {
+        // The server refuses a second portal of a name it has (42P03), but a body's dynamic SQL can CLOSE it first.
+        List<BackendMessage> fetched;
+        try (RawClient c = AttackPass16ProtocolTest.login(warden, "dev", "sp-dynamic@example.com")) {
+            ok(c, "BEGIN");
+            ok(c, "DECLARE c CURSOR WITH HOLD FOR " + DECOY);
+            ok(c, "COMMIT");
+            ok(c, "BEGIN");
+            ok(c, "SELECT sp_close('c')");
+            fetched = reopenedAndFetched(c);
+            ok(c, "COMMIT");
+        }
+        assertNoSecret(fetched, "FETCH after a function closed the cursor by dynamic SQL and another reopened it");
     }
 
     // ---- protocol portals ----------------------------------------------------------------------------------

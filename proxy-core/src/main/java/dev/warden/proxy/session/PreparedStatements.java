@@ -523,9 +523,14 @@ final class PreparedStatements {
      * {@code DEALLOCATE pq; PREPARE pq AS ...}): the names it reaches no longer run what Warden judged, so Warden
      * forgets them, and their next EXECUTE or Execute is refused as unknown (a FETCH is judged as of a cursor Warden
      * did not see declared). An attacker's pass had a body swap a prepared statement judged clear for a read of
-     * e-mails, then EXECUTEd it in clear.
+     * e-mails, then EXECUTEd it in clear. A body's dynamic SQL (EXECUTE of a computed string) may CLOSE any portal,
+     * whose name a PL/pgSQL OPEN can then take: Warden forgets every portal (a held cursor closed so and reopened over
+     * customers was FETCHed in clear as the one Warden saw declared).
      */
     private void forgetWhatBodiesRedefine(StatementFacts top) {
+        if (top.dynamicSql() && !portals.isEmpty()) {
+            portals.clear();
+        }
         for (StatementFacts f : top.allStatements()) {
             if (f == top) {
                 continue;

@@ -35,7 +35,8 @@
  * ReadyForQuery with nothing else outstanding), and is unknown between its COMMIT and that answer. Fail closed, so
  * a pipelining client's later batch may lose portals and held cursors the server kept, and a held cursor whose
  * transaction committed in a batch that then failed or rolled back another is forgotten. A DECLARE reusing the
- * name of a portal Warden still knows makes Warden forget that name. Inside a client's unsynced batch, and for texts of several statements or statements that
+ * name of a portal Warden still knows makes Warden forget that name; a statement whose routine bodies run dynamic
+ * SQL makes it forget every portal (that SQL may CLOSE one, whose name an OPEN then takes). Inside a client's unsynced batch, and for texts of several statements or statements that
  * run function bodies or set the search_path, names count every relation of that name (masks more, never less,
  * except that a write into an ambiguous name is then not refused as a copy of sensitive values into a clear
  * table when any candidate has a masked column). A prepared statement keeps the exposure judged at Parse even if
