@@ -631,9 +631,11 @@ final class FunctionEffects {
         // A call of a name no function has is a function-style cast when a type has the name (d('x') is
         // 'x'::d): the type's checks and the casts into it run. An attacker's pass emptied a table through a domain's
         // check so, with the same statement spelled '1'::d refused.
+        // What such a cast runs is kept as the effect of its cast: key, as a written cast's: a name no function has
+        // is asked for again at every statement (it may be made a moment later), its cast only as often as the casts.
         Set<String> castKeys = new HashSet<>();
         for (String name : names) {
-            if (rows.getOrDefault(name, List.of()).isEmpty() && !syntax(name)) {
+            if (rows.getOrDefault(name, List.of()).isEmpty() && !syntax(name) && due(effects.get("cast:" + name), now)) {
                 castKeys.add("cast:" + name);
             }
         }
@@ -647,18 +649,24 @@ final class FunctionEffects {
             if (overloads.isEmpty()) {
                 // Unknown now, perhaps created a moment later: kept for this statement only, asked again next time.
                 // What a function-style cast to a type of the name runs is its statements.
-                Union cast = new Union();
-                for (String fn : castsOfMissing.getOrDefault("cast:" + name, Set.of())) {
-                    if (depth < MAX_DEPTH) {
-                        cast.add(fn, false);
-                    } else {
-                        cast.dynamic = true;
+                String key = "cast:" + name;
+                if (castKeys.contains(key)) {
+                    Union cast = new Union();
+                    for (String fn : castsOfMissing.getOrDefault(key, Set.of())) {
+                        if (depth < MAX_DEPTH) {
+                            cast.add(fn, false);
+                        } else {
+                            cast.dynamic = true;
+                        }
+                        cast.addBuiltInCall(fn, analyzer);
                     }
-                    cast.addBuiltInCall(fn, analyzer);
+                    List<StatementFacts> ran = distinct(cast.statements);
+                    effects.put(key, ran == null ? new Effect(true, true, true, List.of(), now)
+                            : new Effect(true, cast.writes, cast.dynamic, List.copyOf(ran), now));
                 }
-                List<StatementFacts> ran = distinct(cast.statements);
-                effects.put(name, new Effect(false, true, true, ran == null ? List.of() : List.copyOf(ran),
-                        now - TTL_NANOS));
+                Effect cast = effects.get(key);
+                effects.put(name, new Effect(false, true, true, cast == null || syntax(name) ? List.of()
+                        : cast.statements(), now - TTL_NANOS));
                 continue;
             }
             if (overloads.stream().allMatch(Row::builtIn)) {
