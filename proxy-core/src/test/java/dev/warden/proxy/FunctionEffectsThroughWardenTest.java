@@ -266,4 +266,72 @@ class FunctionEffectsThroughWardenTest {
         }
         assertEquals(10, rows());
     }
+
+    /**
+     * A read that runs a write is that write for every rule, not only those that name tables: a cast out of a
+     * column's type, a view's function, a row security policy's function. Before, {@code SELECT upper(c) FROM t}
+     * whose cast deleted every row passed the staging baseline and a rule holding every write (prod's
+     * {@code writes: true} approval), where {@code SELECT f()} is refused. Controls: a read-only cast or view
+     * function (volatile, as functions are by default) leaves the read alone, and a table whose trigger runs SQL
+     * built at run time is still read (before, the unknown trigger made every read of it a possible write of t).
+     */
+    @Test
+    void aReadThatRunsAWriteIsJudgedAsThatWriteByEveryRule() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            makeEnumWithCast(s, "enw", "text", " AS IMPLICIT", "DELETE FROM t");
+            makeEnumWithCast(s, "enq", "text", " AS IMPLICIT", "PERFORM count(*) FROM t");
+            s.execute("CREATE OR REPLACE FUNCTION wipes_quietly() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN DELETE FROM t WHERE id > 0; RETURN 1; END $$");
+            s.execute("CREATE OR REPLACE FUNCTION counts() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN RETURN (SELECT count(*) FROM t); END $$");
+            s.execute("CREATE OR REPLACE FUNCTION runs_later() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN EXECUTE 'DELETE FROM t'; RETURN 1; END $$");
+            s.execute("CREATE OR REPLACE VIEW wiping_view AS SELECT wipes_quietly() AS w");
+            s.execute("CREATE OR REPLACE VIEW counting_view AS SELECT counts() AS n");
+            s.execute("CREATE OR REPLACE VIEW later_view AS SELECT runs_later() AS n");
+            s.execute("DROP TABLE IF EXISTS guarded CASCADE");
+            s.execute("CREATE TABLE guarded (id int)");
+            s.execute("INSERT INTO guarded VALUES (1)");
+            s.execute("CREATE POLICY p ON guarded USING (wipes_quietly() > 0)");
+            s.execute("ALTER TABLE guarded ENABLE ROW LEVEL SECURITY");
+            s.execute("DROP TABLE IF EXISTS routed CASCADE");
+            s.execute("CREATE TABLE routed (id int)");
+            s.execute("INSERT INTO routed VALUES (1)");
+            s.execute("CREATE OR REPLACE FUNCTION route() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$ BEGIN EXECUTE 'INSERT INTO routed_' || NEW.id; RETURN NULL; END $$");
+            s.execute("CREATE TRIGGER route BEFORE INSERT ON routed FOR EACH ROW EXECUTE FUNCTION route()");
+            s.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC");
+        }
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            assertBlocked(c, "SELECT upper(c) FROM enw_tab", "delete-without-where");
+            assertBlocked(c, "SELECT c || 'x' FROM enw_tab", "delete-without-where");
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT upper(c), n FROM enq_tab, counting_view")) {
+                assertTrue(rs.next());
+                assertEquals(10, rs.getInt(2));
+            }
+        }
+        try (Connection c = warden.connect("reviewed", WardenHarness.USER, warden.token(), "")) {
+            for (String sql : new String[] {"SELECT upper(c) FROM enw_tab", "SELECT * FROM wiping_view",
+                    "SELECT count(*) FROM guarded", "SELECT * FROM later_view",
+                    "SELECT 1 FROM enq_tab WHERE id IN (SELECT w FROM wiping_view)"}) {
+                assertBlocked(c, sql, "no-writes-here");
+            }
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT upper(c) FROM enq_tab")) {
+                assertTrue(rs.next());
+                assertEquals("\"X\"", rs.getString(1)); // the cast's answer, upper-cased
+            }
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT n FROM counting_view")) {
+                assertTrue(rs.next());
+                assertEquals(10, rs.getInt(1));
+            }
+        }
+        try (Connection c = warden.connect("kept", WardenHarness.USER, warden.token(), "")) {
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM routed")) {
+                assertTrue(rs.next());
+                assertEquals(1, rs.getInt(1));
+            }
+            assertKept(c, "INSERT INTO routed VALUES (2)");
+        }
+        assertEquals(10, rows());
+    }
 }

@@ -902,7 +902,7 @@ public final class CatalogCache implements AutoCloseable {
      * the read or the write, or instead of it: the actions of its rules, the statements of its triggers' functions,
      * calls of the functions its defaults, CHECK constraints, view definition and row security policies call, with
      * those functions' bodies nested (for {@code Guardrails.NamedRelations}). Null when the name was not looked
-     * up, or when one of them could not be read or runs SQL built at run time.
+     * up, or when one of them could not be read or runs SQL built at run time (for a read, one a read runs).
      */
     public List<dev.warden.sql.StatementFacts> runBy(String name, boolean written) {
         return runBy(name, written, ANY_TEMPORARY);
@@ -915,7 +915,7 @@ public final class CatalogCache implements AutoCloseable {
         }
         List<dev.warden.sql.StatementFacts> run = new ArrayList<>();
         for (RelationCatalog.Relation r : named(name, temporary)) {
-            if (r.onWrite() == null) {
+            if (written && r.onWrite() == null || r.onRead() == null) {
                 return null;
             }
             run.addAll(r.onRead());

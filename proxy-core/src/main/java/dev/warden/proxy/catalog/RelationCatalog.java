@@ -35,8 +35,9 @@ final class RelationCatalog {
      * of each trigger's function, and of each user function its columns' defaults and CHECK constraints (its own
      * and its domains') call, and nextval of each sequence those name; the writes of the foreign keys that
      * reference it. {@code onRead} is what the server runs when it is read (or written): a call of each user
-     * function its view definition and its row security policies call, and nextval of each sequence they name. The effects of the functions called are applied where they are judged. Null when one of them
-     * could not be read (then a write to it may write anything). {@code runTexts}: the texts they were read from.
+     * function its view definition and its row security policies call, and nextval of each sequence they name. The effects of the functions called are applied where they are judged. {@code onWrite} is
+     * null when one of them could not be read (then a write to it may write anything), {@code onRead} when one a
+     * read runs could not be. {@code runTexts}: the texts they were read from.
      * {@code kin} are the tables it inherits from and those that inherit from it, at any depth (partitions,
      * INHERITS): a scan of a parent returns its descendants' rows, and a partition holds rows of its partitioned
      * table; masking reads a column: rule on any of them as a rule on it. An index's kin is its table.
@@ -1209,7 +1210,9 @@ final class RelationCatalog {
 
     /**
      * {@code r} with what writing and reading it runs: the statements of each text but the CREATE that carries
-     * them. What runs SQL built at run time, or could not be read, leaves it unknown (null).
+     * them. What runs SQL built at run time, or could not be read, leaves it unknown (null): what a write runs for
+     * any of them, what a read runs only for those a read runs (a trigger that routes rows with EXECUTE leaves a
+     * read of the table known).
      */
     private static Relation withRun(Relation r, List<String[]> texts, Analyzer analyzer) {
         List<StatementFacts> onWrite = new ArrayList<>();
@@ -1219,6 +1222,7 @@ final class RelationCatalog {
         List<StatementFacts> throughParent = new ArrayList<>();
         List<String> read = new ArrayList<>();
         boolean unknown = false;
+        boolean unknownRead = false;
         boolean unknownEvaluated = false;
         for (String[] kindAndText : texts) {
             String text = kindAndText[1];
@@ -1233,6 +1237,7 @@ final class RelationCatalog {
             }
             if (text == null) {
                 unknown = true;
+                unknownRead |= kindAndText[0].equals("r") || kindAndText[0].equals(CONVERTED_ON_READ);
                 continue;
             }
             read.add(text);
@@ -1263,6 +1268,7 @@ final class RelationCatalog {
                 }
                 for (StatementFacts f : top.allStatements()) {
                     unknown |= f.dynamicSql();
+                    unknownRead |= f.dynamicSql() && into == onRead;
                     if (f != top) {
                         into.add(f);
                     }
@@ -1270,7 +1276,7 @@ final class RelationCatalog {
             }
         }
         return new Relation(r.schema(), r.name(), r.kind(), r.columns(), r.definition(), r.definitionFacts(),
-                unknown ? null : List.copyOf(onWrite), unknown ? null : List.copyOf(onRead), List.copyOf(read),
+                unknown ? null : List.copyOf(onWrite), unknownRead ? null : List.copyOf(onRead), List.copyOf(read),
                 r.children(), r.kin(), r.staleRows(), r.rowSecurity(),
                 unknownEvaluated ? null : List.copyOf(evaluated), unknownEvaluated ? null : List.copyOf(evaluatedOnRead),
                 unknown ? null : List.copyOf(throughParent));

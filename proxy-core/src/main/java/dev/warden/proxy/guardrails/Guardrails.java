@@ -137,11 +137,14 @@ public final class Guardrails {
     private final GuardrailSettings settings;
     private final List<CompiledRule> rules;
     private final boolean namesTables;
+    /** Whether a rule matches writes ({@code writes: true}): a read that runs a write is one (see decideWhatReadsWrite). */
+    private final boolean holdsWrites;
 
     public Guardrails(GuardrailSettings settings) {
         this.settings = settings;
         List<CompiledRule> compiled = new ArrayList<>();
         boolean tables = false;
+        boolean writes = false;
         for (GuardrailRule rule : settings.rules()) {
             List<String> patterns = rule.match().tables();
             compiled.add(new CompiledRule(rule, patterns.stream().map(Guardrails::glob).toList(),
@@ -150,9 +153,11 @@ public final class Guardrails {
                     patterns.stream().filter(t -> t.indexOf('.') >= 0)
                             .map(t -> glob(t.substring(0, t.indexOf('.')))).toList()));
             tables |= !patterns.isEmpty();
+            writes |= rule.match().writes().orElse(false);
         }
         this.rules = List.copyOf(compiled);
         this.namesTables = tables;
+        this.holdsWrites = writes;
     }
 
     /**
@@ -165,10 +170,12 @@ public final class Guardrails {
 
     /**
      * {@link #namesTables()}, or the baseline's {@code system-catalog-write} rule is on in {@code env}: it follows
-     * written views to what they write (a view over pg_attribute is written as pg_attribute), which the catalog says.
+     * written views to what they write (a view over pg_attribute is written as pg_attribute), which the catalog says;
+     * or a rule matches writes: what reading a relation runs may write (see {@code decideWhatReadsWrite}). The
+     * catalog then looks up the relations a statement names.
      */
     public boolean namesTables(Environment env) {
-        return namesTables || baselineOn(env, "system-catalog-write");
+        return namesTables || holdsWrites || baselineOn(env, "system-catalog-write");
     }
 
     /** The decision for a whole Query or Parse text: the first statement that is not allowed decides. */
@@ -316,6 +323,10 @@ public final class Guardrails {
             if (strictest.blocks(decideOne(who, env, f, upstreamUser, schemas))) {
                 return strictest.held;
             }
+        }
+        if (namesTables(env) && strictest.blocks(decideWhatReadsWrite(who, env, facts, upstreamUser,
+                withoutDeferred(schemas)))) {
+            return strictest.held;
         }
         if (!namesTables) {
             return strictest.held;
@@ -518,58 +529,45 @@ public final class Guardrails {
         for (int depth = 0; depth < MAX_VIEW_DEPTH && !todo.isEmpty(); depth++) {
             List<StatementFacts> next = new ArrayList<>();
             for (StatementFacts statement : todo) {
-                for (StatementFacts f = statement; f != null; f = f.inner().orElse(null)) {
-                    boolean firing = FIRING.contains(f.kind());
-                    if (!firing && f.kind() != StatementKind.REFRESH && !(f.kind() == StatementKind.CREATE
-                            && CREATED_FROM_QUERY.contains(f.objectType()))) {
+                for (Reached reached : reachedBy(statement, schemas)) {
+                    TableRef t = reached.table();
+                    boolean writes = reached.written();
+                    if (t.equals(TableRef.ANY_RELATION) || !seen.add((writes ? "w " : "r ") + t.name())) {
+                        // (A sequence runs no rule, trigger or policy.)
                         continue;
                     }
-                    Set<String> written = new java.util.HashSet<>();
-                    if (firing) {
-                        throughViews(new ArrayList<>(f.tablesWritten()), schemas).forEach(t -> written.add(t.name()));
+                    List<StatementFacts> run = schemas.runBy(t.name(), writes);
+                    if (run == null) {
+                        if (writes || schemas.holding(t.name()) != null) {
+                            Decision d = schemas.unreadable().relation(t.name()) ? decideAnyWrite(who, env,
+                                    "Warden could not read what " + t.qualified() + " runs when written or read: "
+                                    + "DDL of an open transaction changed what the name means, and Warden reads "
+                                    + "the catalog as committed; it may write a table this rule names")
+                                    : decideAnyWrite(who, env, t);
+                            if (strictest.blocks(d)) {
+                                return d;
+                            }
+                        }
+                        continue;
                     }
-                    // REFRESH "writes" its materialized view by running the view's query: what reading it runs.
-                    boolean refresh = f.kind() == StatementKind.REFRESH;
-                    for (TableRef t : throughViews(union(f.tablesRead(), firing || refresh ? f.tablesWritten()
-                            : Set.of()), schemas)) {
-                        boolean writes = written.contains(t.name());
-                        if (t.equals(TableRef.ANY_RELATION) || !seen.add((writes ? "w " : "r ") + t.name())) {
-                            // (A sequence runs no rule, trigger or policy.)
+                    NamedRelations inRun = withChanges(Unreadable.changedByAll(run), schemas);
+                    for (StatementFacts top : run) {
+                        if (!judged.add(top)) {
                             continue;
                         }
-                        List<StatementFacts> run = schemas.runBy(t.name(), writes);
-                        if (run == null) {
-                            if (writes || schemas.holding(t.name()) != null) {
-                                Decision d = schemas.unreadable().relation(t.name()) ? decideAnyWrite(who, env,
-                                        "Warden could not read what " + t.qualified() + " runs when written or read: "
-                                        + "DDL of an open transaction changed what the name means, and Warden reads "
-                                        + "the catalog as committed; it may write a table this rule names")
-                                        : decideAnyWrite(who, env, t);
-                                if (strictest.blocks(d)) {
-                                    return d;
-                                }
+                        for (StatementFacts r : top.allStatements()) {
+                            // (What runs there is judged without the deferred statements: they are judged
+                            // here, once; with them, each relation a body writes would bring them back.)
+                            Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(inRun), null);
+                            if (strictest.blocks(changed)) {
+                                return changed;
                             }
-                            continue;
-                        }
-                        NamedRelations inRun = withChanges(Unreadable.changedByAll(run), schemas);
-                        for (StatementFacts top : run) {
-                            if (!judged.add(top)) {
-                                continue;
+                            Decision d = decideByRules(who, env, r, inRun, true, ", run by "
+                                    + t.qualified() + " (a rule, trigger, default, constraint, view or policy),");
+                            if (strictest.blocks(d)) {
+                                return d;
                             }
-                            for (StatementFacts r : top.allStatements()) {
-                                // (What runs there is judged without the deferred statements: they are judged
-                                // here, once; with them, each relation a body writes would bring them back.)
-                                Decision changed = decideChangedFunctions(who, env, r, withoutDeferred(inRun), null);
-                                if (strictest.blocks(changed)) {
-                                    return changed;
-                                }
-                                Decision d = decideByRules(who, env, r, inRun, true, ", run by "
-                                        + t.qualified() + " (a rule, trigger, default, constraint, view or policy),");
-                                if (strictest.blocks(d)) {
-                                    return d;
-                                }
-                                next.add(r);
-                            }
+                            next.add(r);
                         }
                     }
                 }
@@ -581,6 +579,146 @@ public final class Guardrails {
             if (FIRING.contains(deeper.kind()) && !deeper.tablesWritten().isEmpty()) {
                 strictest.blocks(decideAnyWrite(who, env, deeper.tablesWritten().iterator().next()));
                 return strictest.held;
+            }
+        }
+        return strictest.held;
+    }
+
+    /** A relation a statement reads or, {@code written}, writes: what it runs, the statement runs. */
+    private record Reached(TableRef table, boolean written) {
+    }
+
+    /** {@link #reached} for {@code statement} and the statements it wraps (EXPLAIN, PREPARE, DECLARE ...). */
+    private static List<Reached> reachedBy(StatementFacts statement, NamedRelations schemas) {
+        if (statement.inner().isEmpty()) {
+            return reached(statement, schemas);
+        }
+        List<Reached> out = new ArrayList<>();
+        for (StatementFacts f = statement; f != null; f = f.inner().orElse(null)) {
+            out.addAll(reached(f, schemas));
+        }
+        return out;
+    }
+
+    /**
+     * The relations {@code f} reads or writes, through views, each read or written, when {@code f} runs what they
+     * run (a write, a read, REFRESH, CREATE TABLE AS); none otherwise.
+     */
+    private static List<Reached> reached(StatementFacts f, NamedRelations schemas) {
+        boolean firing = FIRING.contains(f.kind());
+        if (!firing && f.kind() != StatementKind.REFRESH && !(f.kind() == StatementKind.CREATE
+                && CREATED_FROM_QUERY.contains(f.objectType()))) {
+            return List.of();
+        }
+        Set<String> written = new java.util.HashSet<>();
+        if (firing) {
+            throughViews(new ArrayList<>(f.tablesWritten()), schemas).forEach(t -> written.add(t.name()));
+        }
+        // REFRESH "writes" its materialized view by running the view's query: what reading it runs.
+        boolean refresh = f.kind() == StatementKind.REFRESH;
+        List<Reached> out = new ArrayList<>();
+        for (TableRef t : throughViews(union(f.tablesRead(), firing || refresh ? f.tablesWritten() : Set.of()),
+                schemas)) {
+            out.add(new Reached(t, written.contains(t.name())));
+        }
+        return out;
+    }
+
+    /**
+     * What reading a relation runs that writes, judged as a write of the statement's own: by the baseline and by
+     * every rule, not only those that name tables (see {@link #decideWhatWritesRun}). A read runs the functions its
+     * view definition and row security policies call, the casts out of its columns' types and their domains'
+     * checks; a body among them that deletes, updates, writes a sequence or runs SQL built at run time makes
+     * {@code SELECT upper(c) FROM t} such a write, as {@code SELECT f()} is when {@code f} writes. (Attacker pass
+     * a109, helper-111: the read ran unapproved on prod, where {@code writes: true} holds every write, and past the
+     * baseline on staging.) Only what writes in so many words counts: a read-only body of a function that is
+     * volatile by default leaves the read a read (a direct call of it counts as a write). What a write runs
+     * (triggers, defaults) stays with the rules that name tables: the statement is a write already. Where Warden
+     * could not read what a read of a relation the catalog knows runs, the rules that hold every write decide.
+     */
+    private Decision decideWhatReadsWrite(Identity who, Environment env, StatementFacts facts, String upstreamUser,
+                                          NamedRelations schemas) {
+        return readsWrite(who, env, facts.allStatements(), upstreamUser, schemas, new java.util.HashSet<>(), 0);
+    }
+
+    /** {@link #decideWhatReadsWrite} for {@code statements}, and what they run, {@code depth} levels down. */
+    private Decision readsWrite(Identity who, Environment env, List<StatementFacts> statements, String upstreamUser,
+                                NamedRelations schemas, Set<String> seen, int depth) {
+        Strictest strictest = new Strictest();
+        List<StatementFacts> ran = new ArrayList<>();
+        for (StatementFacts statement : statements) {
+            for (Reached reached : reachedBy(statement, schemas)) {
+                TableRef t = reached.table();
+                if (t.equals(TableRef.ANY_RELATION) || reached.written() || !seen.add(t.name())) {
+                    continue;
+                }
+                List<StatementFacts> run = schemas.runBy(t.name(), false);
+                if (run == null) {
+                    // (A name DDL of the session's transaction changed was judged with that DDL.)
+                    if (!schemas.unreadable().relation(t.name()) && schemas.holding(t.name()) != null
+                            && strictest.blocks(decideEveryWrite(who, env, "Warden could not read what reading "
+                            + t.qualified() + " runs (its view's or policies' functions, the casts of its columns' "
+                            + "types), which may write"))) {
+                        return strictest.held;
+                    }
+                    continue;
+                }
+                for (StatementFacts top : run) {
+                    if (!writesInSoManyWords(top)) {
+                        continue;
+                    }
+                    for (StatementFacts r : top.allStatements()) {
+                        ran.add(r);
+                        if (!writesInSoManyWords(r)) {
+                            continue;
+                        }
+                        Decision d = baseline(env, r, upstreamUser, schemas);
+                        if (d.allowed()) {
+                            d = decideByRules(who, env, r, schemas, false, ", run by reading " + t.qualified()
+                                    + " (a view's or a policy's function, a cast or check of a column's type),");
+                        }
+                        if (strictest.blocks(d)) {
+                            return d;
+                        }
+                    }
+                }
+            }
+        }
+        if (!ran.isEmpty() && depth + 1 < MAX_VIEW_DEPTH) {
+            strictest.blocks(readsWrite(who, env, ran, upstreamUser, schemas, seen, depth + 1));
+        }
+        return strictest.held;
+    }
+
+    /**
+     * Whether {@code f}, or a statement nested in it, writes by what it says (a DELETE, an UPDATE, DDL, a sequence or
+     * a table written, SQL built at run time), not only by calling a function that is volatile.
+     */
+    private static boolean writesInSoManyWords(StatementFacts f) {
+        for (StatementFacts s : f.allStatements()) {
+            if (!s.tablesWritten().isEmpty() || s.dynamicSql()
+                    || (s.kind() != StatementKind.SELECT && s.kind() != StatementKind.EMPTY && s.writes())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A write Warden cannot read, {@code why}: the rules that hold every write decide (those that name tables, and
+     * those that match any write: {@code writes: true} with nothing else), the first that blocks, else the first that
+     * asks for approval.
+     */
+    private Decision decideEveryWrite(Identity who, Environment env, String why) {
+        Strictest strictest = new Strictest();
+        for (CompiledRule compiled : rules) {
+            GuardrailRule rule = compiled.rule();
+            StatementMatch m = rule.match();
+            boolean anyWrite = m.tables().isEmpty() && m.writes().orElse(false) && m.statements().isEmpty()
+                    && m.functions().isEmpty() && !m.withoutWhere() && m.copy().isEmpty() && !m.unparsed();
+            if (applies(rule, who, env) && (anyWrite || !m.tables().isEmpty() && m.writes().orElse(true))
+                    && strictest.blocks(decision(rule, why))) {
+                break;
             }
         }
         return strictest.held;
