@@ -45,11 +45,14 @@ public final class UpstreamJdbc {
         // waits for, most under a lock every session of the environment shares (one catalog connection). The
         // server cancels one that runs longer; a connection that stays silent 5 s past that (a backend that stopped,
         // a network that drops packets without a reset) is given up by the driver, and the next read opens another.
+        // And plans are generic: the driver prepares each of Warden's queries once on the connection, but the server
+        // planned the big catalog queries again at every Bind (custom plans for each new array of names, 10 to 40 ms
+        // each, most of the time a DDL statement spent in Warden); a generic plan is made once per connection.
         // And keepalives both ways: a server whose Warden went away behind a partition ends the backend (and its
         // session-level advisory locks: RoleProvisioner) in about a minute, not the kernel's two hours.
         long queryMillis = Math.max(1, u.queryTimeout().toMillis());
         StringBuilder options = new StringBuilder("-c lock_timeout=5000 -c jit=off -c search_path=pg_catalog "
-                + "-c row_security=off -c statement_timeout=").append(queryMillis);
+                + "-c row_security=off -c plan_cache_mode=force_generic_plan -c statement_timeout=").append(queryMillis);
         dev.warden.audit.sink.AppendOnlyTables.KEEPALIVES.forEach((name, value) -> options.append(" -c ").append(name)
                 .append('=').append(value));
         props.setProperty("options", options.toString());
