@@ -246,4 +246,37 @@ class BuiltInEffectsThroughWardenTest {
             assertEquals("6", scalar(c, "SELECT public.bi_sum(x) FROM generate_series(1, 3) x"));
         }
     }
+
+    /**
+     * Attacker pass a109: on prod, where every write is refused or held, NOTIFY ran while {@code pg_notify} was
+     * refused, ANALYZE while VACUUM was, and brin_summarize_new_values (what VACUUM does to a BRIN index) as a read.
+     * Each is a write now; what the server did is read back (a listener's notifications, the table's last analyze,
+     * the index's summarized ranges). LISTEN and reads still run.
+     */
+    @Test
+    void notifyAnalyzeAndIndexMaintenanceAreWrites() throws SQLException {
+        warden.directly("DROP TABLE IF EXISTS public.bi_stats",
+                "CREATE TABLE public.bi_stats (id int) WITH (autovacuum_enabled = off)",
+                "INSERT INTO public.bi_stats SELECT g FROM generate_series(1, 2000) g",
+                "CREATE INDEX bi_brin ON public.bi_stats USING brin (id) WITH (pages_per_range = 1)",
+                "GRANT SELECT ON public.bi_stats TO bi_login");
+        List<String> failures = new ArrayList<>();
+        try (Connection listener = warden.direct(); Connection c = warden.simpleSession("prod")) {
+            listener.createStatement().execute("LISTEN bi_ch");
+            collect(failures, refused(c, "NOTIFY bi_ch, 'sent past the rule'", "prod-writes-refused"));
+            collect(failures, refused(c, "ANALYZE public.bi_stats", "prod-writes-refused"));
+            collect(failures, refused(c, "ANALYZE", "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT brin_summarize_new_values('public.bi_brin')", "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT pg_catalog.brin_summarize_range('public.bi_brin', 0)",
+                    "prod-writes-refused"));
+            assertEquals(null, run(c, "LISTEN bi_other"));
+            assertEquals("2000", scalar(c, "SELECT count(*) FROM public.bi_stats"));
+            listener.createStatement().execute("SELECT 1");
+            org.postgresql.PGNotification[] got = listener.unwrap(org.postgresql.PGConnection.class).getNotifications();
+            assertEquals(0, got == null ? 0 : got.length, "notifications the listener got");
+            assertEquals("t", scalar(listener, "SELECT last_analyze IS NULL FROM pg_stat_user_tables "
+                    + "WHERE relid = 'public.bi_stats'::regclass"));
+        }
+        assertEquals(List.of(), failures);
+    }
 }

@@ -16,12 +16,15 @@ final class FactsBuilder {
             StatementKind.IMPORT_FOREIGN_SCHEMA, StatementKind.REASSIGN_OWNED, StatementKind.DROP_OWNED,
             StatementKind.CALL, StatementKind.DO, StatementKind.EXECUTE, StatementKind.REFRESH,
             StatementKind.VACUUM, StatementKind.CLUSTER, StatementKind.REINDEX, StatementKind.LOCK,
-            StatementKind.ALTER_SYSTEM, StatementKind.LOAD);
+            StatementKind.ALTER_SYSTEM, StatementKind.LOAD,
+            // ANALYZE rewrites the table's statistics (and computes its indexes' functions over its rows), as
+            // pg_stat_reset resets others; NOTIFY is pg_notify's statement.
+            StatementKind.ANALYZE, StatementKind.NOTIFY);
 
     /**
      * Built-in functions that change data or server state when called, so a SELECT calling them is a write:
      * large-object writers, sequences, settings, signals to other sessions, advisory locks, notifications,
-     * WAL and replication control, statistics resets, and writers of other servers.
+     * WAL and replication control, statistics resets, index maintenance, and writers of other servers.
      */
     static final Set<String> WRITING_FUNCTIONS = Set.of(
             "lo_from_bytea", "lo_put", "lo_create", "lo_creat", "lo_unlink", "lo_import", "lo_export", "lowrite",
@@ -41,7 +44,9 @@ final class FactsBuilder {
             "pg_replication_origin_xact_setup", "pg_import_system_collations", "pg_log_backend_memory_contexts",
             "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_backup_start", "pg_backup_stop",
             "pg_start_backup", "pg_stop_backup", "pg_file_write", "pg_file_rename", "pg_file_unlink",
-            "pg_file_sync", "dblink_exec", "dblink_send_query");
+            "pg_file_sync", "dblink_exec", "dblink_send_query",
+            // What VACUUM does to an index, one index or range at a time.
+            "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list");
 
     StatementKind kind = StatementKind.OTHER;
     String objectType = "";

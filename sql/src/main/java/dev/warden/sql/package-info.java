@@ -40,9 +40,9 @@
  * <p><b>{@code writes}.</b> True for INSERT, UPDATE, DELETE, MERGE, TRUNCATE, every DDL kind (CREATE, ALTER,
  * DROP, COMMENT, GRANT, REVOKE, SECURITY LABEL, IMPORT FOREIGN SCHEMA, REASSIGN/DROP OWNED), CALL, DO, EXECUTE
  * (the prepared statement is unknown here; the caller that tracks PREPAREs may know better), REFRESH, VACUUM,
- * CLUSTER, REINDEX, LOCK, ALTER SYSTEM, LOAD; for COPY FROM, SELECT INTO, data-modifying CTEs; and for PREPARE,
+ * CLUSTER, REINDEX, LOCK, ALTER SYSTEM, LOAD, ANALYZE, NOTIFY; for COPY FROM, SELECT INTO, data-modifying CTEs; and for PREPARE,
  * DECLARE, EXPLAIN ANALYZE and COPY (query) whose inner statement writes. False for SELECT, SHOW, SET, RESET,
- * transaction control, plain EXPLAIN, ANALYZE, LISTEN/NOTIFY, CHECKPOINT, FETCH. PREPARE, DECLARE, EXPLAIN
+ * transaction control, plain EXPLAIN, LISTEN/UNLISTEN, CHECKPOINT, FETCH. PREPARE, DECLARE, EXPLAIN
  * ANALYZE and COPY (query) take on their inner statement's tables, columns, functions, WHERE and inner kinds;
  * plain EXPLAIN takes on reads and functions only.
  *

@@ -819,6 +819,15 @@ class AnalyzerTest {
         assertTrue(lock.writes());
         assertFalse(lock.unparsed());
         assertEquals(StatementKind.NOTIFY, one("NOTIFY ch, 'hello'").kind());
+        // As pg_notify, pg_stat_reset and VACUUM are: a message to other sessions, new statistics (attacker pass
+        // a109: both ran unapproved on prod, where writes wait for approval, while pg_notify and VACUUM were held).
+        assertTrue(one("NOTIFY ch, 'hello'").writes());
+        assertTrue(one("ANALYZE t").writes());
+        assertTrue(one("ANALYZE").writes());
+        assertTrue(one("SELECT brin_summarize_new_values('i')").writes());
+        assertTrue(one("SELECT pg_catalog.gin_clean_pending_list('i'::regclass)").writes());
+        assertFalse(one("LISTEN ch").writes());
+        assertFalse(one("UNLISTEN *").writes());
         assertEquals(StatementKind.DISCARD, one("DISCARD ALL").kind());
         assertEquals(StatementKind.CHECKPOINT, one("CHECKPOINT").kind());
         assertEquals(StatementKind.REFRESH, one("REFRESH MATERIALIZED VIEW CONCURRENTLY mv").kind());
