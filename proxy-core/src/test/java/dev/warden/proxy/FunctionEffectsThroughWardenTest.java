@@ -334,4 +334,25 @@ class FunctionEffectsThroughWardenTest {
         }
         assertEquals(10, rows());
     }
+
+    /**
+     * ALTER COLUMN ... TYPE ... USING an expression that names no column gives every row that value, as an UPDATE
+     * without a WHERE would (attacker pass a109: it ran where the baseline refuses the UPDATE). Converting the
+     * column's own value runs.
+     */
+    @Test
+    void anAlterTypeUsingAValueOfItsOwnIsAnUpdateWithoutWhere() throws SQLException {
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            assertBlocked(c, "ALTER TABLE t ALTER COLUMN a TYPE text USING 'gone'", "update-without-where");
+            assertBlocked(c, "ALTER TABLE t ALTER a SET DATA TYPE int USING 0, ALTER id DROP DEFAULT",
+                    "update-without-where");
+            c.createStatement().execute("ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint");
+        }
+        try (Connection d = warden.direct();
+             ResultSet rs = d.createStatement().executeQuery("SELECT count(DISTINCT a), min(pg_typeof(a)::text) FROM t")) {
+            assertTrue(rs.next());
+            assertEquals(10, rs.getInt(1));
+            assertEquals("bigint", rs.getString(2));
+        }
+    }
 }

@@ -6,6 +6,7 @@ import dev.warden.config.GuardrailSettings;
 import dev.warden.config.StatementMatch;
 import dev.warden.identity.Identity;
 import dev.warden.sql.Analysis;
+import dev.warden.sql.ColumnOverwrite;
 import dev.warden.sql.CopySpec;
 import dev.warden.sql.DatabaseSettingsChange;
 import dev.warden.sql.RoleSettingsChange;
@@ -1029,6 +1030,16 @@ public final class Guardrails {
         if (!f.hasWhere() && touchesUpdate && baselineOn(env, "update-without-where")) {
             return Decision.block("update-without-where", "UPDATE without a WHERE clause would change every row"
                     + tablesSuffix(f), "add a WHERE clause (WHERE true if you really mean every row)");
+        }
+        if (kind == StatementKind.ALTER && "TABLE".equals(f.objectType()) && baselineOn(env, "update-without-where")) {
+            List<String> overwritten = ColumnOverwrite.of(f.text());
+            if (!overwritten.isEmpty()) {
+                return Decision.block("update-without-where", "ALTER COLUMN ... TYPE ... USING an expression that does "
+                        + "not name the column would give every row that value, as an UPDATE without a WHERE clause "
+                        + "would (" + String.join(", ", overwritten) + ")" + tablesSuffix(f),
+                        "convert the column's own value (USING " + overwritten.get(0) + "::type), or UPDATE it with a "
+                        + "WHERE clause first");
+            }
         }
         if (f.copy().isPresent() && baselineOn(env, "copy-program-or-file")) {
             CopySpec.Target target = f.copy().get().target();
