@@ -355,4 +355,53 @@ class FunctionEffectsThroughWardenTest {
             assertEquals("bigint", rs.getString(2));
         }
     }
+
+    /**
+     * Attacker pass a112 on the rule above: a read-only step on the way stopped the search (a policy whose subquery
+     * reads a table whose policy deletes; a view over a STABLE function reading such a table), a writing built-in in a
+     * body did not count (a view whose function cancels backends), and a chain of views deeper than Warden followed let
+     * the deleting function at its end run. Each ran on prod with no approval and past the staging baseline.
+     */
+    @Test
+    void whatAReadRunsIsFollowedThroughReadOnlyStepsBuiltInsAndDeepChains() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION wipes_all() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN DELETE FROM t; RETURN 1; END $$");
+            s.execute("DROP TABLE IF EXISTS pol_inner, pol_outer CASCADE");
+            s.execute("CREATE TABLE pol_inner (id int)");
+            s.execute("CREATE POLICY p ON pol_inner USING (wipes_all() > 0)");
+            s.execute("ALTER TABLE pol_inner ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE TABLE pol_outer (id int)");
+            s.execute("INSERT INTO pol_outer VALUES (1)");
+            s.execute("CREATE POLICY p ON pol_outer USING (EXISTS (SELECT 1 FROM pol_inner))");
+            s.execute("ALTER TABLE pol_outer ENABLE ROW LEVEL SECURITY");
+            s.execute("CREATE OR REPLACE FUNCTION reads_inner() RETURNS bigint STABLE LANGUAGE sql AS "
+                    + "'SELECT count(*) FROM pol_inner'");
+            s.execute("CREATE OR REPLACE VIEW via_stable AS SELECT reads_inner() AS n");
+            s.execute("CREATE OR REPLACE FUNCTION cancels() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN PERFORM pg_cancel_backend(0); RETURN 1; END $$");
+            s.execute("CREATE OR REPLACE VIEW via_cancel AS SELECT cancels() AS n");
+            s.execute("CREATE OR REPLACE VIEW deep_16 AS SELECT wipes_all() AS n");
+            for (int k = 15; k >= 0; k--) {
+                s.execute("CREATE OR REPLACE VIEW deep_" + k + " AS SELECT * FROM deep_" + (k + 1));
+            }
+            s.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC");
+        }
+        try (Connection c = warden.connect("reviewed", WardenHarness.USER, warden.token(), "")) {
+            for (String sql : new String[] {"SELECT * FROM pol_outer", "SELECT * FROM via_stable",
+                    "SELECT * FROM via_cancel", "SELECT * FROM deep_10"}) {
+                assertBlocked(c, sql, "no-writes-here");
+            }
+            assertBlocked(c, "SELECT * FROM deep_0", "dynamic-sql"); // the baseline is on here too
+        }
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            for (String sql : new String[] {"SELECT * FROM pol_outer", "SELECT * FROM via_stable",
+                    "SELECT * FROM deep_10"}) {
+                assertBlocked(c, sql, "delete-without-where");
+            }
+            // Sixteen views deep: further than the catalog loads (or Warden follows) from the name read.
+            assertBlocked(c, "SELECT * FROM deep_0", "dynamic-sql");
+        }
+        assertEquals(10, rows());
+    }
 }

@@ -302,6 +302,15 @@ public final class Analyzer {
      * large-object writers, nextval ...), the statements a direct call with arguments unknown gives ({@code SELECT
      * pg_catalog.set_config(NULL, NULL, NULL)}: a change of an unknown role; a write); for any other, none.
      */
+    /**
+     * Whether built-in {@code function} (unqualified, lower case) changes something when called: large objects,
+     * sequences, settings, signals to other sessions, advisory locks, notifications, WAL and replication, statistics,
+     * indexes, other servers (see {@code FactsBuilder.WRITING_FUNCTIONS}).
+     */
+    public static boolean changesSomething(String function) {
+        return FactsBuilder.WRITING_FUNCTIONS.contains(function);
+    }
+
     public List<StatementFacts> callWithUnknownArguments(String function) {
         if (SqlInStrings.runsSql(function)) {
             // An aggregate over ts_rewrite(tsquery, text), an operator of it: each value runs as a query.

@@ -9,8 +9,10 @@ import java.util.List;
  * The columns an {@code ALTER TABLE ... ALTER [COLUMN] c [SET DATA] TYPE t USING e} gives every row a value of
  * {@code e} that names no column {@code c}: the table is rewritten with {@code e} in place of each row's value, as an
  * {@code UPDATE t SET c = e} without a WHERE would set it ({@code USING NULL}, {@code USING 'x'}, {@code USING
- * now()}). An expression that names the column (however else it reads: {@code USING c::text}, {@code USING f(c)}),
- * or a name Warden reads as the column's, converts the value, and is not counted. Read from the tokens: the actions
+ * now()}). An expression that names the column (however else it reads: {@code USING c::text}, {@code USING f(c)})
+ * converts the value, and is not counted; a name in a function's place ({@code c(d)}) or a type's ({@code 'x'::c},
+ * {@code CAST('x' AS c)}) is not the column's. One that names it and still gives one value ({@code USING c IS NULL},
+ * {@code USING left(c, 0)}) is not caught: that needs the expression's meaning. Read from the tokens: the actions
  * are split at the commas outside parentheses.
  */
 public final class ColumnOverwrite {
@@ -96,7 +98,11 @@ public final class ColumnOverwrite {
         }
         for (int i = using + 1; i < action.size(); i++) {
             Token x = action.get(i);
-            if (x.isIdentifier() && x.value().equals(column)) {
+            // Where a name is the column's: not a function's ({@code c(d)}, {@code now()}), nor a type's after
+            // {@code ::} or CAST's AS ({@code 'x'::text} for a column named text).
+            boolean call = i + 1 < action.size() && action.get(i + 1).isOp("(");
+            boolean type = i > using + 1 && (action.get(i - 1).isOp("::") || action.get(i - 1).isWord("as"));
+            if (x.isIdentifier() && x.value().equals(column) && !call && !type) {
                 return null;
             }
         }

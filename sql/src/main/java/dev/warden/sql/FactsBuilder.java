@@ -44,7 +44,7 @@ final class FactsBuilder {
             "pg_replication_origin_xact_setup", "pg_import_system_collations", "pg_log_backend_memory_contexts",
             "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_backup_start", "pg_backup_stop",
             "pg_start_backup", "pg_stop_backup", "pg_file_write", "pg_file_rename", "pg_file_unlink",
-            "pg_file_sync", "dblink_exec", "dblink_send_query",
+            "pg_file_sync", "dblink_exec", "dblink_send_query", "dblink", "dblink_open",
             // What VACUUM does to an index, one index or range at a time.
             "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list");
 

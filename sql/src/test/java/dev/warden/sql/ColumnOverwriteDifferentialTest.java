@@ -99,6 +99,13 @@ class ColumnOverwriteDifferentialTest {
                 "ALTER TABLE t ALTER c TYPE text COLLATE \"C\" USING c::text")) {
             assertEquals(List.of(), ColumnOverwrite.of(sql), sql);
         }
+        // A column named like the type or function its USING names (attacker pass a112).
+        assertEquals(List.of("text"), ColumnOverwrite.of("ALTER TABLE t ALTER text TYPE varchar USING 'x'::text"));
+        assertEquals(List.of("now"), ColumnOverwrite.of("ALTER TABLE t ALTER now TYPE text USING now()::text"));
+        assertEquals(List.of("upper"), ColumnOverwrite.of("ALTER TABLE t ALTER upper TYPE text USING upper('x')"));
+        assertEquals(List.of("c"), ColumnOverwrite.of("ALTER TABLE t ALTER c TYPE text USING c(d)"));
+        assertEquals(List.of("c"), ColumnOverwrite.of("ALTER TABLE t ALTER c TYPE text USING CAST('x' AS c)"));
+        assertEquals(List.of(), ColumnOverwrite.of("ALTER TABLE t ALTER text TYPE varchar USING text::varchar"));
         assertEquals(List.of("c", "C"), ColumnOverwrite.of(
                 "alter table t alter c type text using 'a', alter \"C\" type text using (lower('B'))"));
     }

@@ -1233,6 +1233,7 @@ final class RelationCatalog {
             }
             if (text == null && evaluates) {
                 unknownEvaluated = true;
+                unknownRead |= kindAndText[0].equals(EVALUATED_ON_READ) && r.rowSecurity();
                 continue;
             }
             if (text == null) {
@@ -1253,6 +1254,7 @@ final class RelationCatalog {
                 evaluated.addAll(statements);
                 if (kindAndText[0].equals(EVALUATED_ON_READ) && r.rowSecurity()) {
                     evaluatedOnRead.addAll(statements); // policies are evaluated on read only where enabled
+                    onRead.addAll(statements); // and a read runs what they read (a subquery's table's policies)
                 }
                 continue;
             }

@@ -639,67 +639,119 @@ public final class Guardrails {
      */
     private Decision decideWhatReadsWrite(Identity who, Environment env, StatementFacts facts, String upstreamUser,
                                           NamedRelations schemas) {
-        return readsWrite(who, env, facts.allStatements(), upstreamUser, schemas, new java.util.HashSet<>(), 0);
+        List<TableRef> relations = new ArrayList<>();
+        for (StatementFacts statement : facts.allStatements()) {
+            for (Reached reached : reachedBy(statement, schemas)) {
+                if (!reached.written()) {
+                    relations.add(reached.table());
+                }
+            }
+        }
+        return readsWrite(who, env, relations, upstreamUser, schemas, new java.util.HashSet<>(), 0);
     }
 
-    /** {@link #decideWhatReadsWrite} for {@code statements}, and what they run, {@code depth} levels down. */
-    private Decision readsWrite(Identity who, Environment env, List<StatementFacts> statements, String upstreamUser,
+    /**
+     * How many steps deep {@link #decideWhatReadsWrite} follows what reads run: a view's relations, a function's
+     * body, a policy's subquery, each a step (the catalog loads view definitions as deep). A read still running
+     * something past that is judged as one Warden cannot read.
+     */
+    private static final int MAX_READ_DEPTH = 8;
+
+    /**
+     * {@link #decideWhatReadsWrite} for reads of {@code relations}, {@code depth} steps down: what each runs is judged
+     * where it writes, and what it reads in turn (a view's relations, what a function's body or a policy's subquery
+     * reads, even where nothing on the way writes) is followed a step further.
+     */
+    private Decision readsWrite(Identity who, Environment env, List<TableRef> relations, String upstreamUser,
                                 NamedRelations schemas, Set<String> seen, int depth) {
         Strictest strictest = new Strictest();
-        List<StatementFacts> ran = new ArrayList<>();
-        for (StatementFacts statement : statements) {
-            for (Reached reached : reachedBy(statement, schemas)) {
-                TableRef t = reached.table();
-                if (t.equals(TableRef.ANY_RELATION) || reached.written() || !seen.add(t.name())) {
+        List<TableRef> further = new ArrayList<>();
+        for (TableRef t : relations) {
+            if (t.equals(TableRef.ANY_RELATION) || !seen.add(t.name())) {
+                continue;
+            }
+            if (depth >= MAX_READ_DEPTH) {
+                strictest.blocks(decideUnfollowedRead(who, env, t));
+                return strictest.held;
+            }
+            further.addAll(schemas.namedByViews(t.name()));
+            List<StatementFacts> run = schemas.runBy(t.name(), false);
+            if (run == null) {
+                // (A name DDL of the session's transaction changed was judged with that DDL.)
+                if (schemas.unreadable().relation(t.name())) {
                     continue;
                 }
-                List<StatementFacts> run = schemas.runBy(t.name(), false);
-                if (run == null) {
-                    // (A name DDL of the session's transaction changed was judged with that DDL.)
-                    if (!schemas.unreadable().relation(t.name()) && schemas.holding(t.name()) != null
-                            && strictest.blocks(decideEveryWrite(who, env, "Warden could not read what reading "
-                            + t.qualified() + " runs (its view's or policies' functions, the casts of its columns' "
-                            + "types), which may write"))) {
+                if (schemas.holding(t.name()) == null) {
+                    // Named by the text: not a relation the catalog knows (the server refuses the name, or masking
+                    // fails closed on it). Reached through one: deeper than the catalog looked.
+                    if (depth > 0 && strictest.blocks(decideUnfollowedRead(who, env, t))) {
                         return strictest.held;
                     }
                     continue;
                 }
-                for (StatementFacts top : run) {
-                    if (!writesInSoManyWords(top)) {
+                if (strictest.blocks(decideEveryWrite(who, env, "Warden could not read what reading "
+                        + t.qualified() + " runs (its view's or policies' functions, the casts of its columns' "
+                        + "types), which may write"))) {
+                    return strictest.held;
+                }
+                continue;
+            }
+            for (StatementFacts top : run) {
+                for (StatementFacts r : top.allStatements()) {
+                    for (Reached reached : reached(r, schemas)) {
+                        further.add(reached.table());
+                    }
+                    if (!writesInSoManyWords(r)) {
                         continue;
                     }
-                    for (StatementFacts r : top.allStatements()) {
-                        ran.add(r);
-                        if (!writesInSoManyWords(r)) {
-                            continue;
-                        }
-                        Decision d = baseline(env, r, upstreamUser, schemas);
-                        if (d.allowed()) {
-                            d = decideByRules(who, env, r, schemas, false, ", run by reading " + t.qualified()
-                                    + " (a view's or a policy's function, a cast or check of a column's type),");
-                        }
-                        if (strictest.blocks(d)) {
-                            return d;
-                        }
+                    Decision d = baseline(env, r, upstreamUser, schemas);
+                    if (d.allowed()) {
+                        d = decideByRules(who, env, r, schemas, false, ", run by reading " + t.qualified()
+                                + " (a view's or a policy's function, a cast or check of a column's type),");
+                    }
+                    if (strictest.blocks(d)) {
+                        return d;
                     }
                 }
             }
         }
-        if (!ran.isEmpty() && depth + 1 < MAX_VIEW_DEPTH) {
-            strictest.blocks(readsWrite(who, env, ran, upstreamUser, schemas, seen, depth + 1));
+        if (!further.isEmpty()) {
+            strictest.blocks(readsWrite(who, env, further, upstreamUser, schemas, seen, depth + 1));
         }
         return strictest.held;
     }
 
     /**
+     * A read that reaches {@code t} deeper than {@link #MAX_READ_DEPTH} steps, or than the catalog looked: refused by
+     * the baseline's
+     * {@code dynamic-sql} (as a call of a function deeper than Warden follows is), else judged by the rules that hold
+     * every write.
+     */
+    private Decision decideUnfollowedRead(Identity who, Environment env, TableRef t) {
+        String why = "reading it reaches " + t.qualified() + " through views, functions or policies further than "
+                + "Warden follows what a read runs; it may write";
+        if (baselineOn(env, "dynamic-sql")) {
+            return Decision.block("dynamic-sql", why, "read a view nearer to the tables");
+        }
+        return decideEveryWrite(who, env, "Warden could not follow what this read runs: " + why);
+    }
+
+    /**
      * Whether {@code f}, or a statement nested in it, writes by what it says (a DELETE, an UPDATE, DDL, a sequence or
-     * a table written, SQL built at run time), not only by calling a function that is volatile.
+     * a table written, SQL built at run time, a built-in that changes something or reaches the server's files or
+     * other servers), not only by calling a function that is volatile.
      */
     private static boolean writesInSoManyWords(StatementFacts f) {
         for (StatementFacts s : f.allStatements()) {
             if (!s.tablesWritten().isEmpty() || s.dynamicSql()
                     || (s.kind() != StatementKind.SELECT && s.kind() != StatementKind.EMPTY && s.writes())) {
                 return true;
+            }
+            for (String fn : s.functions()) {
+                String name = unqualified(fn).toLowerCase(Locale.ROOT);
+                if (dev.warden.sql.Analyzer.changesSomething(name) || SERVER_FILE_FUNCTIONS.contains(name)) {
+                    return true;
+                }
             }
         }
         return false;
