@@ -249,7 +249,8 @@ class BuiltInEffectsThroughWardenTest {
 
     /**
      * Attacker pass a109: on prod, where every write is refused or held, NOTIFY ran while {@code pg_notify} was
-     * refused, ANALYZE while VACUUM was, and brin_summarize_new_values (what VACUUM does to a BRIN index) as a read.
+     * refused, ANALYZE while VACUUM was, and brin_summarize_new_values (what VACUUM does to a BRIN index) as a read;
+     * a112: SELECT ... FOR UPDATE locked rows while LOCK is a write.
      * Each is a write now; what the server did is read back (a listener's notifications, the table's last analyze,
      * the index's summarized ranges). LISTEN and reads still run.
      */
@@ -269,6 +270,11 @@ class BuiltInEffectsThroughWardenTest {
             collect(failures, refused(c, "SELECT brin_summarize_new_values('public.bi_brin')", "prod-writes-refused"));
             collect(failures, refused(c, "SELECT pg_catalog.brin_summarize_range('public.bi_brin', 0)",
                     "prod-writes-refused"));
+            // SELECT ... FOR UPDATE / SHARE locks the rows it reads, as LOCK locks a table (attacker pass a112, H6).
+            collect(failures, refused(c, "SELECT * FROM public.bi_stats WHERE id < 10 FOR UPDATE",
+                    "prod-writes-refused"));
+            collect(failures, refused(c, "SELECT id FROM public.bi_stats FOR KEY SHARE SKIP LOCKED",
+                    "prod-writes-refused"));
             assertEquals(null, run(c, "LISTEN bi_other"));
             assertEquals("2000", scalar(c, "SELECT count(*) FROM public.bi_stats"));
             listener.createStatement().execute("SELECT 1");
@@ -276,6 +282,7 @@ class BuiltInEffectsThroughWardenTest {
             assertEquals(0, got == null ? 0 : got.length, "notifications the listener got");
             assertEquals("t", scalar(listener, "SELECT last_analyze IS NULL FROM pg_stat_user_tables "
                     + "WHERE relid = 'public.bi_stats'::regclass"));
+            assertEquals("0", scalar(listener, "SELECT count(*) FROM public.bi_stats WHERE xmax <> '0'::xid"));
         }
         assertEquals(List.of(), failures);
     }

@@ -285,7 +285,7 @@ class FunctionEffectsThroughWardenTest {
             s.execute("CREATE OR REPLACE FUNCTION counts() RETURNS int LANGUAGE plpgsql AS "
                     + "$$ BEGIN RETURN (SELECT count(*) FROM t); END $$");
             s.execute("CREATE OR REPLACE FUNCTION runs_later() RETURNS int LANGUAGE plpgsql AS "
-                    + "$$ BEGIN EXECUTE 'DELETE FROM t'; RETURN 1; END $$");
+                    + "$$ BEGIN EXECUTE 'DELETE FROM ' || 't'; RETURN 1; END $$");
             s.execute("CREATE OR REPLACE VIEW wiping_view AS SELECT wipes_quietly() AS w");
             s.execute("CREATE OR REPLACE VIEW counting_view AS SELECT counts() AS n");
             s.execute("CREATE OR REPLACE VIEW later_view AS SELECT runs_later() AS n");
@@ -305,6 +305,7 @@ class FunctionEffectsThroughWardenTest {
         try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
             assertBlocked(c, "SELECT upper(c) FROM enw_tab", "delete-without-where");
             assertBlocked(c, "SELECT c || 'x' FROM enw_tab", "delete-without-where");
+            assertBlocked(c, "SELECT * FROM later_view", "dynamic-sql");
             try (ResultSet rs = c.createStatement().executeQuery("SELECT upper(c), n FROM enq_tab, counting_view")) {
                 assertTrue(rs.next());
                 assertEquals(10, rs.getInt(2));
@@ -312,10 +313,12 @@ class FunctionEffectsThroughWardenTest {
         }
         try (Connection c = warden.connect("reviewed", WardenHarness.USER, warden.token(), "")) {
             for (String sql : new String[] {"SELECT upper(c) FROM enw_tab", "SELECT * FROM wiping_view",
-                    "SELECT count(*) FROM guarded", "SELECT * FROM later_view",
+                    "SELECT count(*) FROM guarded",
                     "SELECT 1 FROM enq_tab WHERE id IN (SELECT w FROM wiping_view)"}) {
                 assertBlocked(c, sql, "no-writes-here");
             }
+            // SQL built at run time, as a direct call of its function is (the baseline is on here too).
+            assertBlocked(c, "SELECT * FROM later_view", "dynamic-sql");
             try (ResultSet rs = c.createStatement().executeQuery("SELECT upper(c) FROM enq_tab")) {
                 assertTrue(rs.next());
                 assertEquals("\"X\"", rs.getString(1)); // the cast's answer, upper-cased
@@ -401,6 +404,32 @@ class FunctionEffectsThroughWardenTest {
             }
             // Sixteen views deep: further than the catalog loads (or Warden follows) from the name read.
             assertBlocked(c, "SELECT * FROM deep_0", "dynamic-sql");
+        }
+        assertEquals(10, rows());
+    }
+
+    /**
+     * A plain EXPLAIN plans its statement and runs none of it: explaining a read whose view's function deletes is
+     * not that delete (attacker pass a112, O2: refused on staging); EXPLAIN ANALYZE runs it, and is.
+     */
+    @Test
+    void aPlainExplainOfAReadThatRunsAWriteRunsNothing() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION wipes_everything() RETURNS int LANGUAGE plpgsql AS "
+                    + "$$ BEGIN DELETE FROM t; RETURN 1; END $$");
+            s.execute("CREATE OR REPLACE VIEW explained_view AS SELECT wipes_everything() AS w");
+            s.execute("GRANT ALL ON explained_view TO PUBLIC");
+        }
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            for (String sql : new String[] {"EXPLAIN SELECT * FROM explained_view",
+                    "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM explained_view",
+                    "EXPLAIN (ANALYZE false) SELECT * FROM explained_view"}) {
+                try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+                    assertTrue(rs.next(), sql);
+                }
+            }
+            assertBlocked(c, "EXPLAIN ANALYZE SELECT * FROM explained_view", "delete-without-where");
+            assertBlocked(c, "EXPLAIN (ANALYZE) SELECT * FROM explained_view", "delete-without-where");
         }
         assertEquals(10, rows());
     }

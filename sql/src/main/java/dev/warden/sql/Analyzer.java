@@ -311,6 +311,14 @@ public final class Analyzer {
         return FactsBuilder.WRITING_FUNCTIONS.contains(function);
     }
 
+    /**
+     * Whether {@code statement} (one statement's text) is an EXPLAIN that runs the statement it explains (ANALYZE,
+     * or options Warden cannot read); false for a plain EXPLAIN, which only plans it, and for anything else.
+     */
+    public static boolean explainRuns(String statement) {
+        return statement != null && LexicalAnalysis.explainRuns(Lexer.tokenize(statement, true).tokens());
+    }
+
     public List<StatementFacts> callWithUnknownArguments(String function) {
         if (SqlInStrings.runsSql(function)) {
             // An aggregate over ts_rewrite(tsquery, text), an operator of it: each value runs as a query.

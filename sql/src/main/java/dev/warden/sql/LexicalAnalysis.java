@@ -2115,6 +2115,16 @@ final class LexicalAnalysis {
                     && !(prev != null && prev.type() == Type.WORD && EVENT_BEFORE.contains(prev.value()));
             switch (t.value()) {
                 case "with" -> cteNames(tokens, i + 1, cteNames);
+                case "for" -> {
+                    // FOR UPDATE, NO KEY UPDATE, SHARE, KEY SHARE: the rows read are locked, as LOCK locks a table.
+                    Token n1 = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+                    Token n2 = i + 2 < tokens.size() ? tokens.get(i + 2) : null;
+                    if (b.kind == StatementKind.SELECT && n1 != null && (n1.isWord("update") || n1.isWord("share")
+                            || n2 != null && (n1.isWord("no") && n2.isWord("key")
+                            || n1.isWord("key") && n2.isWord("share")))) {
+                        b.writes = true;
+                    }
+                }
                 case "using" -> {
                     // DELETE ... USING a, b and MERGE ... USING src read those relations (JOIN ... USING (col)
                     // names columns, skipped as a parenthesis).

@@ -249,6 +249,9 @@ final class SyntaxTreeFacts {
     }
 
     private void visit(Object node) {
+        if (node instanceof net.sf.jsqlparser.statement.select.Select s && s.getForMode() != null) {
+            out.writes = true; // FOR UPDATE / SHARE ...: the rows read are locked, as LOCK locks a table
+        }
         if (node instanceof Table t) {
             tables.add(t);
             Alias alias = t.getAlias();

@@ -42,7 +42,8 @@
  * (the prepared statement is unknown here; the caller that tracks PREPAREs may know better), REFRESH, VACUUM,
  * CLUSTER, REINDEX, LOCK, ALTER SYSTEM, LOAD, ANALYZE, NOTIFY; for COPY FROM, SELECT INTO, data-modifying CTEs; and for PREPARE,
  * DECLARE, EXPLAIN ANALYZE and COPY (query) whose inner statement writes. False for SELECT, SHOW, SET, RESET,
- * transaction control, plain EXPLAIN, LISTEN/UNLISTEN, CHECKPOINT, FETCH. PREPARE, DECLARE, EXPLAIN
+ * transaction control, plain EXPLAIN, LISTEN/UNLISTEN, CHECKPOINT, FETCH; true for a SELECT with a locking clause
+ * (FOR UPDATE, FOR SHARE ...). PREPARE, DECLARE, EXPLAIN
  * ANALYZE and COPY (query) take on their inner statement's tables, columns, functions, WHERE and inner kinds;
  * plain EXPLAIN takes on reads and functions only.
  *

@@ -826,7 +826,16 @@ class AnalyzerTest {
         assertTrue(one("ANALYZE").writes());
         assertTrue(one("SELECT brin_summarize_new_values('i')").writes());
         assertTrue(one("SELECT pg_catalog.gin_clean_pending_list('i'::regclass)").writes());
-        assertFalse(one("LISTEN ch").writes());
+        // SELECT ... FOR UPDATE / SHARE locks the rows it reads, as LOCK locks a table (attacker pass a112, H6).
+        for (String locking : List.of("SELECT * FROM t FOR UPDATE", "SELECT * FROM t WHERE a = 1 FOR NO KEY UPDATE",
+                "SELECT * FROM t FOR SHARE SKIP LOCKED", "SELECT * FROM t FOR KEY SHARE OF t NOWAIT",
+                "SELECT * FROM (SELECT * FROM t FOR UPDATE) s", "WITH x AS (SELECT * FROM t FOR UPDATE) SELECT * FROM x",
+                "select * from t for update of t skip locked",
+                "SELECT * FROM t WHERE a = ANY('{1}'::int[]) ORDER BY 1 LIMIT 1 FOR UPDATE")) {
+            assertTrue(one(locking).writes(), locking);
+        }
+        assertFalse(one("SELECT substring('abc' FROM 1 FOR 2)").writes());
+        assertFalse(one("SELECT * FROM t").writes());
         assertFalse(one("UNLISTEN *").writes());
         assertEquals(StatementKind.DISCARD, one("DISCARD ALL").kind());
         assertEquals(StatementKind.CHECKPOINT, one("CHECKPOINT").kind());

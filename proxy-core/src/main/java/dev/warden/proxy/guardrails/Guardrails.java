@@ -640,14 +640,27 @@ public final class Guardrails {
     private Decision decideWhatReadsWrite(Identity who, Environment env, StatementFacts facts, String upstreamUser,
                                           NamedRelations schemas) {
         List<TableRef> relations = new ArrayList<>();
-        for (StatementFacts statement : facts.allStatements()) {
-            for (Reached reached : reachedBy(statement, schemas)) {
-                if (!reached.written()) {
-                    relations.add(reached.table());
-                }
+        readBy(facts, schemas, relations, 0);
+        return readsWrite(who, env, relations, upstreamUser, schemas, new java.util.HashSet<>(), 0);
+    }
+
+    /**
+     * Adds the relations {@code f}, what it wraps and what is nested in it read (and do not write) to {@code out};
+     * not those of a plain EXPLAIN, which plans its statement and runs none of it (attacker pass a112, O2).
+     */
+    private static void readBy(StatementFacts f, NamedRelations schemas, List<TableRef> out, int depth) {
+        if (depth > 16 || f.kind() == StatementKind.EXPLAIN && !dev.warden.sql.Analyzer.explainRuns(f.text())) {
+            return;
+        }
+        for (Reached reached : reached(f, schemas)) {
+            if (!reached.written()) {
+                out.add(reached.table());
             }
         }
-        return readsWrite(who, env, relations, upstreamUser, schemas, new java.util.HashSet<>(), 0);
+        f.inner().ifPresent(in -> readBy(in, schemas, out, depth + 1));
+        for (StatementFacts n : f.nested()) {
+            readBy(n, schemas, out, depth + 1);
+        }
     }
 
     /**
@@ -689,9 +702,9 @@ public final class Guardrails {
                     }
                     continue;
                 }
-                if (strictest.blocks(decideEveryWrite(who, env, "Warden could not read what reading "
-                        + t.qualified() + " runs (its view's or policies' functions, the casts of its columns' "
-                        + "types), which may write"))) {
+                if (strictest.blocks(decideUnreadRead(who, env, "Warden could not read what reading "
+                        + t.qualified() + " runs (a function of its view, policies or columns' types runs SQL built "
+                        + "at run time, or another transaction holds what defines it); it may write"))) {
                     return strictest.held;
                 }
                 continue;
@@ -728,12 +741,19 @@ public final class Guardrails {
      * every write.
      */
     private Decision decideUnfollowedRead(Identity who, Environment env, TableRef t) {
-        String why = "reading it reaches " + t.qualified() + " through views, functions or policies further than "
-                + "Warden follows what a read runs; it may write";
+        return decideUnreadRead(who, env, "reading it reaches " + t.qualified() + " through views, functions or "
+                + "policies further than Warden follows what a read runs; it may write");
+    }
+
+    /**
+     * A read whose runs Warden cannot read, {@code why}: refused by the baseline's {@code dynamic-sql}, as a call of
+     * a function running SQL built at run time is; else judged by the rules that hold every write.
+     */
+    private Decision decideUnreadRead(Identity who, Environment env, String why) {
         if (baselineOn(env, "dynamic-sql")) {
-            return Decision.block("dynamic-sql", why, "read a view nearer to the tables");
+            return Decision.block("dynamic-sql", why, "read the tables, or a view that runs no such function");
         }
-        return decideEveryWrite(who, env, "Warden could not follow what this read runs: " + why);
+        return decideEveryWrite(who, env, why);
     }
 
     /**
