@@ -641,7 +641,8 @@ final class ResultMasking {
 
     /** A SELECT that may make a table: it writes one (INTO, or a data-modifying WITH), or it says TEMP. */
     private static boolean selectsInto(StatementFacts f) {
-        return f.kind() == StatementKind.SELECT && (!f.tablesWritten().isEmpty() || TEMPORARY.matcher(f.text()).find());
+        return f.kind() == StatementKind.SELECT && (!f.tablesWritten().isEmpty()
+                || TemporaryRelations.mentions(f.text(), "temp") && TEMPORARY.matcher(f.text()).find());
     }
 
     /** Names this session's DDL that may make temporary relations redefined; null once any name may be. */

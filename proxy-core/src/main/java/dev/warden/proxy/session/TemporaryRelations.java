@@ -225,13 +225,17 @@ final class TemporaryRelations {
 
     private static boolean creates(StatementFacts f) {
         return !CREATE_NOTHING.contains(f.kind()) || f.dynamicSql() || f.unparsed()
-                || (f.kind() == StatementKind.SELECT && mentionsInto(f.text()) && INTO.matcher(f.text()).find());
+                || (f.kind() == StatementKind.SELECT && mentions(f.text(), "into") && INTO.matcher(f.text()).find());
     }
 
-    /** Whether {@code text} holds the letters {@code into} in any case: the regex runs only where it does. */
-    private static boolean mentionsInto(String text) {
-        for (int i = text.length() - 4; i >= 0; i--) {
-            if ((text.charAt(i) | 0x20) == 'i' && text.regionMatches(true, i, "into", 0, 4)) {
+    /**
+     * Whether {@code text} holds the ASCII letters of {@code word} (lower case, starting with a letter) in any case:
+     * a cheap test before a regex that can only match where it does.
+     */
+    static boolean mentions(String text, String word) {
+        char first = word.charAt(0);
+        for (int i = text.length() - word.length(); i >= 0; i--) {
+            if ((text.charAt(i) | 0x20) == first && text.regionMatches(true, i, word, 0, word.length())) {
                 return true;
             }
         }
