@@ -38,12 +38,24 @@ final class SqlInStrings {
 
     /** Every name above, asked once for each identifier of every statement analysed. */
     private static final Set<String> RUNS_SQL;
+    /**
+     * The first letters and the shortest length of those names: most identifiers are told apart by these without
+     * hashing them (each token's text is a new string, so its hash is computed at its first lookup).
+     */
+    private static final boolean[] FIRST_LETTERS = new boolean[128];
+    private static final int SHORTEST;
 
     static {
         Set<String> all = new java.util.HashSet<>(QUERY_ARGUMENTS.keySet());
         all.addAll(RELATION_ARGUMENT);
         all.addAll(UNKNOWN_SQL);
         RUNS_SQL = Set.copyOf(all);
+        int shortest = Integer.MAX_VALUE;
+        for (String name : all) {
+            shortest = Math.min(shortest, name.length());
+            FIRST_LETTERS[name.charAt(0)] = true;
+        }
+        SHORTEST = shortest;
     }
 
     private SqlInStrings() {
@@ -55,6 +67,9 @@ final class SqlInStrings {
 
     /** Whether {@code function} (a built-in's name, lower case) runs SQL given as a value or unseen. */
     static boolean runsSql(String function) {
+        if (function.length() < SHORTEST || function.charAt(0) >= 128 || !FIRST_LETTERS[function.charAt(0)]) {
+            return false;
+        }
         return RUNS_SQL.contains(function);
     }
 
