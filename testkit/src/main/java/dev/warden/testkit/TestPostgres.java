@@ -45,6 +45,8 @@ public final class TestPostgres implements AutoCloseable {
     private final String superuser;
     private final String superuserPassword;
     private Path certificate;
+    /** The copy of {@link #template} this cluster runs in, deleted when it stops; null when none. */
+    private Path copiedDataDirectory;
 
     private TestPostgres(EmbeddedPostgres embedded, String host, int port, String superuser, String password) {
         this.embedded = embedded;
@@ -102,9 +104,78 @@ public final class TestPostgres implements AutoCloseable {
                 userInfo[0], userInfo.length > 1 ? userInfo[1] : "");
     }
 
+    /**
+     * A data directory as initdb left it (before {@link #configureDataDirectory}), kept from the first cluster this
+     * JVM started; null until then. Each later cluster starts from a copy of it: initdb took about two of the
+     * roughly two and a half seconds a test class spent starting its server, and about a hundred classes start
+     * one. The copy is what initdb would make again: the same binaries with the same options (the server
+     * settings are given when the server starts, not to initdb).
+     */
+    private static Path template;
+
+    private static synchronized Path copyOfTemplate() throws IOException {
+        if (template == null) {
+            return null;
+        }
+        Path copy = Files.createTempDirectory("warden-test-pg-");
+        copyTree(template, copy);
+        return copy;
+    }
+
+    private static synchronized void keepAsTemplate(Path dataDir) {
+        if (template != null) {
+            return;
+        }
+        try {
+            Path kept = Files.createTempDirectory("warden-test-pg-template-");
+            copyTree(dataDir, kept);
+            template = kept;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(kept)));
+        } catch (IOException e) {
+            // No template: every cluster runs initdb, as before.
+        }
+    }
+
+    /** Copies a data directory, its permissions with it (the server refuses a directory others can read). */
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (java.util.stream.Stream<Path> paths = Files.walk(from)) {
+            for (Path source : (Iterable<Path>) paths::iterator) {
+                Path target = to.resolve(from.relativize(source).toString());
+                if (source.getFileName() != null && source.getFileName().toString().equals("epg-lock")) {
+                    continue; // the embedded library's lock of the directory it runs in
+                }
+                if (Files.isDirectory(source)) {
+                    Files.createDirectories(target);
+                    Files.setPosixFilePermissions(target, Files.getPosixFilePermissions(source));
+                } else {
+                    Files.copy(source, target, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (java.util.stream.Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort: a temporary directory
+        }
+    }
+
     private static TestPostgres embedded(java.util.Map<String, String> serverConfig) throws IOException {
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
         serverConfig.forEach(builder::setServerConfig);
+        Path copy = copyOfTemplate();
+        if (copy != null) {
+            builder.setDataDirectory(copy.toFile()).setCleanDataDirectory(false)
+                    .setDataDirectoryCustomizer(TestPostgres::configureDataDirectory);
+        } else {
+            builder.setDataDirectoryCustomizer(dir -> {
+                keepAsTemplate(dir.toPath());
+                configureDataDirectory(dir);
+            });
+        }
         EmbeddedPostgres pg = builder
                 .setServerConfig("ssl", "on")
                 .setServerConfig("ssl_cert_file", "server.crt")
@@ -113,10 +184,10 @@ public final class TestPostgres implements AutoCloseable {
                 .setServerConfig("fsync", "off")
                 .setServerConfig("synchronous_commit", "off")
                 .setServerConfig("full_page_writes", "off")
-                .setDataDirectoryCustomizer(TestPostgres::configureDataDirectory)
                 .start();
         TestPostgres started = new TestPostgres(pg, "127.0.0.1", pg.getPort(), "postgres", "");
         started.certificate = lastCertificate;
+        started.copiedDataDirectory = copy;
         return started;
     }
 
@@ -242,6 +313,10 @@ public final class TestPostgres implements AutoCloseable {
                 embedded.close();
             } catch (IOException e) {
                 throw new IllegalStateException("cannot stop test PostgreSQL", e);
+            } finally {
+                if (copiedDataDirectory != null) {
+                    deleteTree(copiedDataDirectory);
+                }
             }
         }
     }
