@@ -146,6 +146,59 @@ class ApprovalGrantsThroughWardenTest {
         }
     }
 
+    /**
+     * A Bind value in binary format, of a parameter whose type Parse left to the server, is bytes the server reads
+     * as the type it infers: shown and digested as such, never as the text value that spells those bytes (an
+     * attacker's pass, a113 A1: a grant for the text {@code \x41} ran a binary {@code A}, which the text column
+     * stored as "A", under the same shown text and SHA-256).
+     */
+    @Test
+    void aGrantForATextValueDoesNotCoverTheBinaryValueOfTheSameSpelling() throws Exception {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS grant_notes");
+            s.execute("CREATE TABLE grant_notes (id int primary key, note text)");
+            s.execute("INSERT INTO grant_notes VALUES (1, 'start')");
+            s.execute("GRANT ALL ON grant_notes TO PUBLIC");
+        }
+        try (RawClient alice = new RawClient(warden.port())) {
+            alice.login("prod", WardenHarness.USER, warden.token());
+            alice.send(new dev.warden.pg.message.FrontendMessage.Parse("note",
+                    "UPDATE grant_notes SET note = $1 WHERE id = 1", List.of()));
+            bindAndRun(alice, (short) 0, "\\x41".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String id = awaitPendingId();
+            assertEquals(0, cli(bobToken(), "approve", id, "--uses", "3").exit);
+            List<dev.warden.pg.message.BackendMessage> first = alice.untilReady();
+            assertEquals(List.of(), RawClient.errors(first), first.toString());
+            assertEquals("\\x41", note(), "the approved text value ran");
+
+            bindAndRun(alice, (short) 1, new byte[] {'A'});
+            String again = awaitPendingId();
+            assertNotEquals(id, again, "the binary value needs its own approval");
+            Cli show = cli(bobToken(), "show", again);
+            // (The CLI prints a backslash in the statement as two.)
+            assertTrue(show.out.contains("$1 = binary '\\\\x41'"), "shown as binary bytes: " + show.out);
+            assertEquals(0, cli(bobToken(), "deny", again).exit);
+            List<dev.warden.pg.message.BackendMessage> second = alice.untilReady();
+            assertTrue(RawClient.errors(second).stream().anyMatch(e -> e.startsWith("42501")), second.toString());
+            assertEquals("\\x41", note(), "the binary value did not run");
+        }
+    }
+
+    private static void bindAndRun(RawClient c, short format, byte[] value) throws java.io.IOException {
+        c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "note", List.of(format), List.of(value),
+                List.of()));
+        c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+        c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+    }
+
+    private static String note() throws SQLException {
+        try (Connection c = warden.direct(); ResultSet rs = c.createStatement()
+                .executeQuery("SELECT note FROM grant_notes WHERE id = 1")) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+
     @Test
     void anApproverCannotGrantBeyondThePolicysMaximum() throws Exception {
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {

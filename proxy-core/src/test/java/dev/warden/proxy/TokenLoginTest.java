@@ -133,6 +133,20 @@ class TokenLoginTest {
             assertEquals("28000", e.getSQLState());
             assertTrue(c.isClosed() || !c.isValid(1), "the session is gone");
         }
+        // Its session.end record says Warden ended it and why (a113 A4: it said "client disconnected").
+        long deadline = System.currentTimeMillis() + 5000;
+        java.util.Optional<dev.warden.audit.query.AuditRecord> end = java.util.Optional.empty();
+        while (end.isEmpty() && System.currentTimeMillis() < deadline) {
+            end = dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                    .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                    .map(dev.warden.audit.query.AuditReader.Line::record)
+                    .filter(r -> r.type().equals("session.end") && r.get("reason").asText().contains("expired"))
+                    .findFirst();
+            Thread.sleep(100);
+        }
+        assertTrue(end.isPresent(), "a session.end record names the token's expiry");
+        assertTrue(end.get().get("reason").asText().startsWith("ended by Warden: 28000 terminating connection "
+                + "because the OIDC token"), end.get().text());
     }
 
     @Test

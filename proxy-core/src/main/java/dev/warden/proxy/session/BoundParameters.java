@@ -9,14 +9,20 @@ import java.util.List;
 
 /**
  * Bind parameter values as approvers and the audit trail see them: text values quoted as SQL literals, binary
- * ones as a bytea literal, SQL NULL as {@code NULL}. Long values are cut, so a large bytea cannot bloat a record;
- * a cut value, and a text value that is not UTF-8 (shown with replacement characters), is followed by its length
- * and the SHA-256 of its exact bytes, so the record still names the one value the server got (before, two writes
- * that differed after the 256th character left the same record).
+ * ones of the types Warden decodes as their text, other binary ones as their bytes marked {@code binary '\x...'}
+ * (never as a text value could read), SQL NULL as {@code NULL}. Long values are cut, so a large bytea cannot bloat
+ * a record; a cut value, and a text value that is not UTF-8 (shown with replacement characters), is followed by
+ * its length and the SHA-256 of its exact bytes, so the record still names the one value the server got (before,
+ * two writes that differed after the 256th character left the same record).
  */
 final class BoundParameters {
 
     static final String NULL = "NULL";
+    /**
+     * Before a binary value Warden cannot decode (its type not declared at Parse, or not one it decodes): the
+     * server reads those bytes as whatever type it infers for the parameter.
+     */
+    static final String BINARY = "binary ";
     private static final int MAX_CHARS = 256;
     /** text, varchar, bpchar, name. */
     private static final java.util.Set<Integer> TEXT_TYPES = java.util.Set.of(25, 1043, 1042, 19);
@@ -33,7 +39,12 @@ final class BoundParameters {
         List<String> out = new ArrayList<>(values.size());
         for (int i = 0; i < values.size(); i++) {
             byte[] value = values.get(i);
-            short format = formats.isEmpty() ? 0 : formats.size() == 1 ? formats.get(0) : formats.get(i);
+            // A count of formats that is neither 0, 1 nor one per value: the server refuses the message (08P01,
+            // "bind message has 2 parameter formats but 3 parameters") and Warden forgets what it bound (see
+            // PreparedStatements#bindFailed). A value past the formats is shown as text here (before, the lookup
+            // past the list's end ended the session with an internal error).
+            short format = formats.isEmpty() ? 0 : formats.size() == 1 ? formats.get(0)
+                    : i < formats.size() ? formats.get(i) : 0;
             out.add(render(value, format, i < types.size() ? types.get(i) : 0));
         }
         return out;
@@ -56,8 +67,13 @@ final class BoundParameters {
             if (decoded != null) {
                 return "'" + decoded.replace("'", "''") + "'";
             }
+            // Marked as binary: a text value spelled '\x41' is the four characters, which a text column stores as
+            // such, while these are bytes the server reads with the type it gives the parameter (an attacker's pass
+            // had a text '\x41' approved and then ran a binary 'A' under the same shown text and digest; a binary
+            // int4 shown as '\x30303031' updated every row below 808464433).
             int n = Math.min(value.length, MAX_CHARS / 2);
-            return "'\\x" + HexFormat.of().formatHex(value, 0, n) + (n < value.length ? "…'" + digest(value) : "'");
+            return BINARY + "'\\x" + HexFormat.of().formatHex(value, 0, n)
+                    + (n < value.length ? "…'" + digest(value) : "'");
         }
         String text = new String(value, StandardCharsets.UTF_8);
         // An ASCII value (the usual one) decodes exactly; only others are encoded again to compare.

@@ -47,7 +47,8 @@ final class RelaySession {
     private final Runnable onEnd;
     private final long startedNanos;
     long statementCount;
-    String endReason = "client disconnected";
+    static final String CLIENT_DISCONNECTED = "client disconnected";
+    String endReason = CLIENT_DISCONNECTED;
     char transactionStatus;
     private boolean closeWhenIdle;
     /** A FATAL error is on its way to the client; nothing more is read or relayed. */
@@ -360,6 +361,13 @@ final class RelaySession {
         }
         failing = true;
         BackendMessage.ErrorResponse error = ClientErrors.fatal(failure);
+        if (endReason.equals(CLIENT_DISCONNECTED)) {
+            // Warden ends it (the token expired or was revoked, the identity is no longer allowed, an internal
+            // error): its session.end record says so, not that the client went away (an attacker's pass, a113 A4).
+            String message = String.valueOf(error.message());
+            endReason = "ended by Warden: " + error.sqlState() + " "
+                    + (message.length() > 200 ? message.substring(0, 200) + "…" : message);
+        }
         if (client.isActive()) {
             client.writeAndFlush(error.toByteBuf(client.alloc())).addListener(f -> close());
             // A client that does not read would hold the write, and so the session and its slot, open for good.

@@ -108,11 +108,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             // function or DO body). Resolved now: by the time the frame is relayed (it may wait) the queue moved on.
             about = type == 'E' ? answering(answer.owner(), answer.dropped())
                     : type == 'N' ? answering(queue.head(), queue.pending()) : null;
-            for (Entry skipped : answer.dropped()) {
-                // The server skipped these after an error: they never ran.
-                if (skipped.execution != null) {
-                    finish(skipped.execution);
-                }
+            if (!answer.dropped().isEmpty()) {
+                skippedAfter(frame, answer.owner(), about, answer.dropped());
             }
         } catch (RuntimeException e) {
             releaseUnhanded(); // the session ends (exceptionCaught), as before
@@ -129,6 +126,56 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             releaseUnhanded();
             failAndRelease(e);
         }
+    }
+
+    /**
+     * The server skipped {@code dropped} after the error {@code frame} answering {@code owner}: their statements never
+     * ran. Their result records say so: the statement whose Parse, Bind or Describe failed (the error stands for it,
+     * see {@link #answering}) with the error's SQLSTATE, the others with 25P02, the code for commands the server
+     * ignores after an error. Before, each was recorded as if it had run and succeeded (no SQLSTATE): a pipeline's
+     * {@code SELECT 1/0}, which fails at Bind, left a result with no error, and so did every statement skipped after
+     * it (an attacker's pass, a113 A2). An error of a statement's own run is counted with it (ExecutionTally#count).
+     */
+    private void skippedAfter(ByteBuf frame, Entry owner, Answering about, List<Entry> dropped) {
+        Execution failed = owner == null || owner.execution != null ? null
+                : about != null && about.execution() != null ? about.execution() : executeOfNamed(owner, dropped);
+        String state = null;
+        for (Entry skipped : dropped) {
+            Execution e = skipped.execution;
+            if (e == null || e.finished) {
+                continue;
+            }
+            if (e == failed) {
+                if (state == null) {
+                    state = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
+                }
+                e.sqlState = state;
+            } else {
+                e.sqlState = SqlState.IN_FAILED_SQL_TRANSACTION;
+            }
+            finish(e);
+        }
+    }
+
+    /**
+     * The first Execute among {@code following} of what a failed Parse or Describe names: the statement it prepared
+     * or described, or the portal it described; null when none follows (the client runs it in a later batch).
+     */
+    private static Execution executeOfNamed(Entry owner, List<Entry> following) {
+        for (Entry e : following) {
+            if (e.kind != Kind.EXECUTE || e.execution == null || e.portal == null) {
+                continue;
+            }
+            boolean named = switch (owner.kind) {
+                case PARSE, DESCRIBE_STATEMENT -> owner.statement != null && e.portal.statement == owner.statement;
+                case DESCRIBE_PORTAL -> owner.portal != null && e.portal == owner.portal;
+                default -> false;
+            };
+            if (named) {
+                return e.execution;
+            }
+        }
+        return null;
     }
 
     private void releaseUnhanded() {

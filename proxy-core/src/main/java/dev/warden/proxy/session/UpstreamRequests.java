@@ -223,6 +223,11 @@ final class UpstreamRequests {
                 session.prepared.closeSkipped(entry);
             }
             if (entry.execution != null) {
+                // Never sent: the server skips to the Sync after an error. Recorded as a command it ignored, as those
+                // it skipped are (see UpstreamRelay#skippedAfter).
+                if (entry.execution.sqlState == null) {
+                    entry.execution.sqlState = dev.warden.pg.SqlState.IN_FAILED_SQL_TRANSACTION;
+                }
                 session.responses.finish(entry.execution);
             }
         }

@@ -1,0 +1,165 @@
+package dev.warden.proxy;
+
+import dev.warden.audit.query.AuditFilter;
+import dev.warden.audit.query.AuditReader;
+import dev.warden.audit.query.AuditRecord;
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Attacker pass a113 (2026-12-06) over approvals, the admin API, the audit trail and identity: the holes it found in
+ * the extended protocol's audit records and Bind handling, each checked against the server.
+ */
+class AttackPass22Test {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "");
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE ap22_orders (id int primary key, total int)");
+            s.execute("INSERT INTO ap22_orders VALUES (1, 10)");
+            s.execute("GRANT ALL ON ap22_orders TO PUBLIC");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    /**
+     * A113 A2: each statement of a pipelined batch gets a result record saying what the server did with it. Before,
+     * {@code SELECT 1/0} (it fails at Bind, where the server plans it) was recorded with no SQLSTATE, and so was
+     * every statement the server skipped after it, as if each had run and succeeded.
+     */
+    @Test
+    void eachStatementOfAFailedPipelineIsRecordedAsTheServerAnsweredIt() throws Exception {
+        String tag = "ap22_" + System.nanoTime();
+        String update = "UPDATE ap22_orders SET total = 777 WHERE id = 1 /* " + tag + " a */";
+        String fails = "SELECT 1/0 /* " + tag + " b */";
+        String skipped = "SELECT 2 /* " + tag + " c */";
+        List<BackendMessage> answers;
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            for (String sql : List.of(update, fails, skipped)) {
+                c.send(new FrontendMessage.Parse("", sql, List.of()));
+                c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+                c.send(new FrontendMessage.Execute("", 0));
+            }
+            c.send(new FrontendMessage.Sync());
+            answers = c.untilReady();
+        }
+        assertEquals(List.of("22012 division by zero"), RawClient.errors(answers), answers.toString());
+        assertEquals(10, scalar("SELECT total FROM ap22_orders WHERE id = 1"),
+                "the server rolled the UPDATE back with the batch's implicit transaction");
+        AuditRecord a = resultOf(update);
+        AuditRecord b = resultOf(fails);
+        AuditRecord c = resultOf(skipped);
+        assertEquals("UPDATE 1", a.get("command_tag").asText(), a.text());
+        assertTrue(a.get("sqlstate").isNull(), a.text());
+        assertEquals("22012", b.get("sqlstate").asText(), "the failing statement's error: " + b.text());
+        assertEquals("25P02", c.get("sqlstate").asText(), "a statement the server skipped: " + c.text());
+        assertEquals("", c.get("command_tag").asText(), c.text());
+    }
+
+    /**
+     * A113 A2: the same for a statement whose Parse fails (its literal cannot convert): its Execute, which the server
+     * skips, is recorded with the Parse's error; one prepared before it, bound after the failure, as skipped.
+     */
+    @Test
+    void aStatementWhoseParseFailsIsRecordedWithItsError() throws Exception {
+        String tag = "ap22_" + System.nanoTime();
+        String earlier = "SELECT 3 /* " + tag + " earlier */";
+        String bad = "SELECT 'zzqq'::int /* " + tag + " bad */";
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("earlier", earlier, List.of()));
+            c.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            c.send(new FrontendMessage.Parse("bad", bad, List.of()));
+            c.send(new FrontendMessage.Bind("pb", "bad", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("pb", 0));
+            c.send(new FrontendMessage.Bind("pe", "earlier", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("pe", 0));
+            c.send(new FrontendMessage.Sync());
+            List<BackendMessage> answers = c.untilReady();
+            assertEquals(1, RawClient.errors(answers).size(), answers.toString());
+            assertTrue(RawClient.errors(answers).get(0).startsWith("22P02"), answers.toString());
+        }
+        assertEquals("22P02", resultOf(bad).get("sqlstate").asText(), resultOf(bad).text());
+        assertEquals("25P02", resultOf(earlier).get("sqlstate").asText(), resultOf(earlier).text());
+    }
+
+    /**
+     * A113 A3: a Bind whose parameter format count is neither 0, 1 nor the count of its values gets the server's
+     * protocol error and the session goes on. Before, Warden ended the session with an internal error (XX000,
+     * IndexOutOfBoundsException) while reading the values for the audit record.
+     */
+    @Test
+    void aBindWithMoreValuesThanFormatsGetsTheServersProtocolError() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("three", "SELECT $1::int + $2::int + $3::int", List.of()));
+            byte[] one = "1".getBytes(StandardCharsets.US_ASCII);
+            c.send(new FrontendMessage.Bind("", "three", List.of((short) 0, (short) 0), List.of(one, one, one),
+                    List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Sync());
+            List<BackendMessage> answers = c.untilReady();
+            assertEquals(List.of("08P01 bind message has 2 parameter formats but 3 parameters"),
+                    RawClient.errors(answers), answers.toString());
+            c.send(new FrontendMessage.Bind("", "three", List.of(), List.of(one, one, one), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Sync());
+            answers = c.untilReady();
+            assertEquals(List.of(), RawClient.errors(answers), answers.toString());
+            assertEquals(List.of("3"), RawClient.values(answers), "the session goes on");
+        }
+    }
+
+    private static AuditRecord resultOf(String sql) throws Exception {
+        long deadline = System.currentTimeMillis() + 5000;
+        while (true) {
+            List<AuditRecord> all = AuditReader.of(warden.auditDir()).search(AuditFilter.all()).stream()
+                    .map(AuditReader.Line::record).toList();
+            Long seq = null;
+            for (AuditRecord r : all) {
+                if (r.type().equals("query") && r.get("statement") != null
+                        && r.get("statement").asText().equals(sql)) {
+                    seq = r.seq();
+                }
+            }
+            for (AuditRecord r : all) {
+                if (seq != null && r.type().equals("result") && r.get("query_seq").asLong() == seq) {
+                    return r;
+                }
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("no result record of " + sql + (seq == null ? " (no query record)" : ""));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static int scalar(String sql) throws SQLException {
+        try (Connection c = warden.direct(); ResultSet rs = c.createStatement().executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getInt(1);
+        }
+    }
+}
