@@ -239,6 +239,12 @@ public final class TokenValidator {
         if (nbf != null && now.plus(skew).isBefore(nbf.toInstant())) {
             throw AuthenticationException.invalidToken("token is not valid before " + nbf.toInstant());
         }
+        Date iat = claims.getIssueTime();
+        if (iat != null && now.plus(skew).isBefore(iat.toInstant())) {
+            // No issuer dates a token it is issuing later than its clock: a forged or mis-clocked one (an
+            // attacker's pass, a113 A7, had iat 9999999999 accepted).
+            throw AuthenticationException.invalidToken("token is issued in the future (iat " + iat.toInstant() + ")");
+        }
         List<String> audience = claims.getAudience();
         if (!audience.contains(config.audience())) {
             throw AuthenticationException.invalidToken("token audience " + audience.stream().map(TokenValidator::printable)

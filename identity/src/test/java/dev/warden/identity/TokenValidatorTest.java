@@ -120,10 +120,18 @@ class TokenValidatorTest {
     }
 
     @Test
+    void tokenIssuedInTheFutureIsRefused() {
+        Instant iat = Instant.now().plus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.SECONDS);
+        refused(idp.token().issuedAt(iat).expiresAt(iat.plus(Duration.ofHours(1))).sign(), "28P01",
+                "token is issued in the future (iat " + iat + ")");
+    }
+
+    @Test
     void clockSkewIsTolerated() throws Exception {
         Instant now = Instant.now();
         validator.validate(idp.token().expiresAt(now.minusSeconds(30)).sign(), ALICE);
         validator.validate(idp.token().notBefore(now.plusSeconds(30)).sign(), ALICE);
+        validator.validate(idp.token().issuedAt(now.plusSeconds(30)).sign(), ALICE);
     }
 
     @Test

@@ -102,6 +102,19 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
             send(ctx, AdminRoutes.Response.error(400, "malformed request URI"), false, head);
             return;
         }
+        int queryStart = request.uri().indexOf('?');
+        if ((queryStart < 0 ? request.uri() : request.uri().substring(0, queryStart)).indexOf('%') >= 0) {
+            // No path of the API needs a %-escape, and routing the decoded path let /approvals/ID%2Fapprove approve
+            // where a proxy in front filtering on the raw path saw none of it (an attacker's pass, a113 A6).
+            send(ctx, AdminRoutes.Response.error(404, "no such endpoint: the path holds a %-escape, which no path "
+                    + "of the admin API needs"), false, head);
+            return;
+        }
+        if (request.headers().getAll(HttpHeaderNames.AUTHORIZATION).size() > 1) {
+            // Which of two tokens is the caller's is not for Warden to pick (it took the first).
+            send(ctx, AdminRoutes.Response.error(400, "more than one Authorization header"), false, head);
+            return;
+        }
         AdminRoutes.Request r = new AdminRoutes.Request(method, path,
                 request.headers().get(HttpHeaderNames.AUTHORIZATION),
                 request.content().toString(StandardCharsets.UTF_8), query);

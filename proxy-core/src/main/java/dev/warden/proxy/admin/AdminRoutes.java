@@ -199,18 +199,27 @@ final class AdminRoutes {
         }
     }
 
+    /**
+     * A body is one JSON object, each key once: trailing text and a repeated key ({@code {"uses":1,"uses":5}}, read as
+     * 5) are refused, not read one way by Warden and another by a log or a proxy in front (an attacker's pass, a113
+     * A6).
+     */
+    private static final com.fasterxml.jackson.databind.ObjectReader STRICT = ApprovalJson.MAPPER.reader()
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
     private static JsonNode body(String text) throws HttpError {
         if (text.isBlank()) {
             return ApprovalJson.MAPPER.createObjectNode();
         }
         JsonNode body;
         try {
-            body = ApprovalJson.MAPPER.readTree(text);
+            body = STRICT.readTree(text);
         } catch (IOException e) {
-            throw new HttpError(400, "the body must be JSON like {\"comment\": \"...\"}");
+            throw new HttpError(400, "the body must be one JSON object like {\"comment\": \"...\"}, each key once");
         }
         if (body == null || !body.isObject()) {
-            throw new HttpError(400, "the body must be JSON like {\"comment\": \"...\"}");
+            throw new HttpError(400, "the body must be one JSON object like {\"comment\": \"...\"}, each key once");
         }
         return body;
     }

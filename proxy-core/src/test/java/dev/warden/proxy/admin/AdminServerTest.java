@@ -100,6 +100,47 @@ class AdminServerTest {
                 json(again).get("error").asText());
     }
 
+    /**
+     * Attacker pass a113 A6: an escaped slash in the path, two Authorization headers, and a body with trailing text or
+     * a repeated key are refused, and approve nothing. Before, {@code /approvals/ID%2Fapprove} approved, the first of
+     * two tokens was taken, and {@code {"uses":1,"uses":5}} was read as 5.
+     */
+    @Test
+    void anAmbiguousRequestIsRefusedAndApprovesNothing() throws Exception {
+        ApprovalRequest request = f.request(f.identity("alice", "eng"));
+        CompletableFuture<Outcome> held = f.approvals.request(request);
+        String bob = f.token("bob", "dba");
+
+        HttpResponse<String> escaped = f.post("/approvals/" + request.id() + "%2Fapprove", bob, "{}");
+        assertEquals(404, escaped.statusCode(), escaped.body());
+        HttpResponse<String> escapedLetter = f.get("/approvals/" + request.id().replace("apr_", "apr%5F"), bob);
+        assertEquals(404, escapedLetter.statusCode(), escapedLetter.body());
+
+        HttpResponse<String> trailing = f.post("/approvals/" + request.id() + "/approve", bob,
+                "{\"comment\": \"x\"}garbage");
+        assertEquals(400, trailing.statusCode(), trailing.body());
+        HttpResponse<String> repeated = f.post("/approvals/" + request.id() + "/approve", bob,
+                "{\"comment\": \"x\", \"comment\": \"y\"}");
+        assertEquals(400, repeated.statusCode(), repeated.body());
+        assertTrue(json(repeated).get("error").asText().contains("each key once"), repeated.body());
+
+        String carol = f.token("carol", "eng");
+        String raw = "POST /approvals/" + request.id() + "/approve HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Authorization: Bearer " + bob + "\r\nAuthorization: Bearer " + carol + "\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        try (java.net.Socket socket = new java.net.Socket(f.uri("/").getHost(), f.uri("/").getPort())) {
+            socket.getOutputStream().write(raw.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+            assertTrue(answer.contains("more than one Authorization header"), answer);
+        }
+
+        assertFalse(held.isDone(), "nothing was approved");
+        HttpResponse<String> one = f.get("/approvals/" + request.id(), bob);
+        assertEquals("pending", json(one).get("status").asText(), one.body());
+    }
+
     @Test
     void theRequesterGets403ForApprovingTheirOwnRequest() throws Exception {
         ApprovalRequest request = f.request(f.identity("dave", "dba"));
