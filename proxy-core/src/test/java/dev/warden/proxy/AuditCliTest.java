@@ -97,6 +97,29 @@ class AuditCliTest {
         assertTrue(r.out.contains("signed through seq"), r.all());
     }
 
+    /**
+     * {@code --signed-to-end} fails (exit 3) a log that ends in records no checkpoint signs, which otherwise passes
+     * with a warning: records forged after the last checkpoint chain correctly (an attacker's pass, a113 A5). A log
+     * Warden's clean stop ended is signed to its end.
+     */
+    @Test
+    void verifySignedToEndFailsALogWhoseLastRecordsNoCheckpointSigns(@TempDir Path tmp) throws Exception {
+        Run whole = warden("audit", "verify", "--signed-to-end", log.toString());
+        assertEquals(0, whole.exit, whole.all());
+        Path copy = copyOfLog(tmp);
+        Path file = onlyLogFile(copy);
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(file, StandardCharsets.UTF_8));
+        assertTrue(lines.get(lines.size() - 1).contains("\"type\":\"checkpoint\""), "the clean stop's checkpoint");
+        lines.remove(lines.size() - 1);
+        Files.write(file, lines, StandardCharsets.UTF_8);
+        Run lenient = warden("audit", "verify", copy.toString());
+        assertEquals(0, lenient.exit, lenient.all());
+        assertTrue(lenient.out.contains("WARNING unsigned tail"), lenient.all());
+        Run strict = warden("audit", "verify", "--signed-to-end", copy.toString());
+        assertEquals(3, strict.exit, strict.all());
+        assertTrue(strict.out.contains("FAIL --signed-to-end: records"), strict.all());
+    }
+
     @Test
     void verifyWithTheRightPublicKeyPassesAndWithAnotherKeyFails(@TempDir Path tmp) throws Exception {
         Path published;

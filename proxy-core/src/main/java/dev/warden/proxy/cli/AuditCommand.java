@@ -56,6 +56,7 @@ final class AuditCommand implements Runnable {
 
     static final int OK = 0;
     static final int FAILED = 1;
+    static final int UNSIGNED_TAIL = 3;
 
     @Spec
     CommandSpec spec;
@@ -74,7 +75,8 @@ final class AuditCommand implements Runnable {
             exitCodeListHeading = "%nExit codes:%n",
             exitCodeList = {"0:the log verifies", "1:a record was altered, removed, reordered or truncated, a "
                     + "signature is bad, or the log could not be read", "2:usage error (bad option, DIR is not a "
-                    + "directory, unreadable public key)"})
+                    + "directory, unreadable public key)", "3:with --signed-to-end: the log verifies, but its last "
+                    + "records are signed by no checkpoint"})
     static final class Verify implements Callable<Integer> {
 
         @Spec
@@ -105,6 +107,13 @@ final class AuditCommand implements Runnable {
                         + "chain must name it. With a witness, default: this host's name. With --kafka: verify only "
                         + "this instance's chain (each chain's checkpoints must name its instance header).")
         String chain;
+
+        @Option(names = "--signed-to-end",
+                description = "Exit 3 when records follow the last checkpoint (an unsigned tail), instead of passing "
+                        + "with a warning. A running Warden always has one (checkpoints come every second or 1,000 "
+                        + "records); a log a clean stop ended is signed to its end. Records forged after the last "
+                        + "checkpoint chain correctly and only this or a witness can tell them.")
+        boolean signedToEnd;
 
         @Option(names = "--kafka", paramLabel = "BOOTSTRAP",
                 description = "Verify the chains in a Kafka topic instead of a directory (needs --topic and "
@@ -169,6 +178,11 @@ final class AuditCommand implements Runnable {
                 }
                 System.out.print(report.summary());
                 System.out.flush();
+                if (report.passed() && signedToEnd && report.unsignedTail() > 0) {
+                    System.out.println("FAIL --signed-to-end: records " + report.unsignedRange()
+                            + " are signed by no checkpoint");
+                    return UNSIGNED_TAIL;
+                }
                 return report.passed() ? OK : FAILED;
             } finally {
                 if (store != null) {
@@ -204,6 +218,7 @@ final class AuditCommand implements Runnable {
                 return FAILED;
             }
             boolean passed = true;
+            boolean unsigned = false;
             for (var entry : chains.entrySet()) {
                 String source = "kafka:" + topic + "/" + entry.getKey();
                 VerifyReport report;
@@ -221,9 +236,14 @@ final class AuditCommand implements Runnable {
                 System.out.println("chain " + entry.getKey() + ":");
                 System.out.print(report.summary());
                 passed &= report.passed();
+                if (report.passed() && signedToEnd && report.unsignedTail() > 0) {
+                    System.out.println("FAIL --signed-to-end: records " + report.unsignedRange()
+                            + " of chain " + entry.getKey() + " are signed by no checkpoint");
+                    unsigned = true;
+                }
             }
             System.out.flush();
-            return passed ? OK : FAILED;
+            return !passed ? FAILED : unsigned ? UNSIGNED_TAIL : OK;
         }
     }
 
