@@ -18,8 +18,9 @@ final class FactsBuilder {
             StatementKind.VACUUM, StatementKind.CLUSTER, StatementKind.REINDEX, StatementKind.LOCK,
             StatementKind.ALTER_SYSTEM, StatementKind.LOAD,
             // ANALYZE rewrites the table's statistics (and computes its indexes' functions over its rows), as
-            // pg_stat_reset resets others; NOTIFY is pg_notify's statement.
-            StatementKind.ANALYZE, StatementKind.NOTIFY);
+            // pg_stat_reset resets others; NOTIFY is pg_notify's statement; CHECKPOINT forces the server's
+            // checkpoint, as pg_switch_wal switches its WAL (attacker pass a112, H6).
+            StatementKind.ANALYZE, StatementKind.NOTIFY, StatementKind.CHECKPOINT);
 
     /**
      * Built-in functions that change data or server state when called, so a SELECT calling them is a write:

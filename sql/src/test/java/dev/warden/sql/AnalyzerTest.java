@@ -824,6 +824,8 @@ class AnalyzerTest {
         assertTrue(one("NOTIFY ch, 'hello'").writes());
         assertTrue(one("ANALYZE t").writes());
         assertTrue(one("ANALYZE").writes());
+        assertEquals(StatementKind.CHECKPOINT, one("CHECKPOINT").kind());
+        assertTrue(one("CHECKPOINT").writes());
         assertTrue(one("SELECT brin_summarize_new_values('i')").writes());
         assertTrue(one("SELECT pg_catalog.gin_clean_pending_list('i'::regclass)").writes());
         // SELECT ... FOR UPDATE / SHARE locks the rows it reads, as LOCK locks a table (attacker pass a112, H6).
