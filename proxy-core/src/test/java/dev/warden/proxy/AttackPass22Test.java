@@ -32,8 +32,15 @@ class AttackPass22Test {
         warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "");
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE ap22_orders (id int primary key, total int)");
-            s.execute("INSERT INTO ap22_orders VALUES (1, 10)");
+            s.execute("INSERT INTO ap22_orders VALUES (1, 10), (2, 20)");
             s.execute("GRANT ALL ON ap22_orders TO PUBLIC");
+            // One name in two schemas: a masked read of it has Warden read the session's search_path first.
+            s.execute("CREATE SCHEMA ap22_other");
+            s.execute("GRANT USAGE ON SCHEMA ap22_other TO PUBLIC");
+            s.execute("CREATE TABLE public.ap22_twice (id int)");
+            s.execute("CREATE TABLE ap22_other.ap22_twice (id int)");
+            s.execute("INSERT INTO public.ap22_twice VALUES (7)");
+            s.execute("GRANT ALL ON public.ap22_twice, ap22_other.ap22_twice TO PUBLIC");
         }
     }
 
@@ -103,6 +110,44 @@ class AttackPass22Test {
         }
         assertEquals("22P02", resultOf(bad).get("sqlstate").asText(), resultOf(bad).text());
         assertEquals("25P02", resultOf(earlier).get("sqlstate").asText(), resultOf(earlier).text());
+    }
+
+    /**
+     * A114 B2: a client that pipelines with Flush (no Sync) keeps its implicit transaction open; Warden's own lookup
+     * (the search_path, before a masked read of a name two schemas hold) must not end it with a Sync of its own.
+     * Before, that Sync committed the UPDATE, which the batch's later error rolls back on a direct connection.
+     */
+    @Test
+    void wardensOwnLookupDoesNotCommitAClientsUnsyncedPipeline() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Parse("", "UPDATE ap22_orders SET total = 555 WHERE id = 2", List.of()));
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Flush());
+            untilComplete(c);
+            c.send(new FrontendMessage.Parse("", "SELECT id FROM ap22_twice", List.of()));
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Flush());
+            untilComplete(c);
+            c.send(new FrontendMessage.Parse("", "SELECT 1/0", List.of()));
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+            c.send(new FrontendMessage.Sync());
+            List<BackendMessage> answers = c.untilReady();
+            assertEquals(List.of("22012 division by zero"), RawClient.errors(answers), answers.toString());
+        }
+        assertEquals(20, scalar("SELECT total FROM ap22_orders WHERE id = 2"),
+                "the batch's error rolled the UPDATE back, as on a direct connection");
+    }
+
+    private static void untilComplete(RawClient c) throws java.io.IOException {
+        BackendMessage m;
+        do {
+            m = c.read();
+            assertTrue(!(m instanceof BackendMessage.ErrorResponse), m.toString());
+        } while (!(m instanceof BackendMessage.CommandComplete));
     }
 
     /**

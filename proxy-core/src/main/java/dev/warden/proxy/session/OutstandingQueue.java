@@ -185,12 +185,24 @@ final class OutstandingQueue {
     boolean sent(Entry entry) {
         if (entry.kind == Kind.SYNC) {
             serverSkipsUntilSync = false;
+            clientUnsynced = false;
         } else if (serverSkipsUntilSync) {
             return false;
+        }
+        if (entry.action != Action.SKIP && (entry.kind == Kind.BIND || entry.kind == Kind.EXECUTE)) {
+            clientUnsynced = true;
         }
         entries.add(entry);
         return true;
     }
+
+    /**
+     * The client sent a Bind or Execute since its last Sync: its implicit transaction (and the portals it made) is
+     * open on the server even when every answer came (a client that sends Flush). A Sync of Warden's own would commit
+     * it, or end its portals: an attacker's pass (a114 B2) had Warden's search_path lookup commit a pipelined UPDATE
+     * that the batch's later error should have rolled back.
+     */
+    private boolean clientUnsynced;
 
     /** Whether a message sent now would be ignored by the server (it skips to Sync after an error). */
     boolean serverSkipsUntilSync() {
@@ -204,8 +216,8 @@ final class OutstandingQueue {
      */
     boolean betweenBatches() {
         Entry last = entries.peekLast();
-        return !serverSkipsUntilSync && (last == null || last.kind == Kind.SYNC || last.kind == Kind.QUERY
-                || last.kind == Kind.FUNCTION_CALL);
+        return !serverSkipsUntilSync && !clientUnsynced && (last == null || last.kind == Kind.SYNC
+                || last.kind == Kind.QUERY || last.kind == Kind.FUNCTION_CALL);
     }
 
     /**
