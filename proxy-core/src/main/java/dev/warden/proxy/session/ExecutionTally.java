@@ -47,6 +47,7 @@ final class ExecutionTally {
      * ReadyForQuery must not be relayed).
      */
     boolean ready(Execution done) {
+        batchEnded();
         if (done != null && !done.extended) {
             Optional<Tripwire.Mismatch> mismatch = tripwire.queryDone(done.analysis, done.answers,
                     done.sqlState != null);
@@ -67,11 +68,61 @@ final class ExecutionTally {
         }
         e.finished = true;
         e.durationUs = (System.nanoTime() - e.started) / 1000;
+        if (e.extended) {
+            batch.add(e);
+            if (batch.size() > MAX_BATCH) {
+                recordNow(batch.remove(0)); // a client that pipelines without Sync: the oldest go as they are
+            }
+            return;
+        }
+        recordNow(e);
+    }
+
+    private void recordNow(Execution e) {
         if (deferring) {
             unrecorded.add(e);
         } else {
             record(e);
         }
+    }
+
+    /**
+     * Extended-protocol statements finished since the server's last ReadyForQuery, their result records written at
+     * the next one ({@link #batchEnded}): the Sync that ends their batch commits its implicit transaction, and that
+     * commit may fail (a deferred constraint) after each statement completed. Before, each was recorded as it
+     * completed, and such a failure, which rolls them all back, was recorded nowhere (an attacker's pass, a114 B1).
+     */
+    private final List<Execution> batch = new java.util.ArrayList<>();
+    /** The most statements kept for their batch's end; older ones are recorded as they are. */
+    static final int MAX_BATCH = 256;
+
+    /**
+     * The server answered a Sync with an error: committing the batch's implicit transaction failed, and the
+     * statements that completed in it were rolled back. Each is recorded with that error's SQLSTATE (its command
+     * tag kept: it ran, and did not last).
+     */
+    void syncFailed(String sqlState) {
+        for (Execution e : batch) {
+            if (e.sqlState == null) {
+                e.sqlState = sqlState;
+            }
+        }
+    }
+
+    /**
+     * A ReadyForQuery, or the session's end: the batch's result records are written, in the order the statements
+     * came (their query records' seq), whatever order they finished in (a statement the server skipped after an
+     * error is finished when the error comes, before the statement that failed).
+     */
+    void batchEnded() {
+        if (batch.isEmpty()) {
+            return;
+        }
+        batch.sort(java.util.Comparator.comparingLong(e -> e.querySeq));
+        for (Execution e : batch) {
+            recordNow(e);
+        }
+        batch.clear();
     }
 
     /**

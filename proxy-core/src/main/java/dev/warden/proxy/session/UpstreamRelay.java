@@ -111,6 +111,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             if (!answer.dropped().isEmpty()) {
                 skippedAfter(frame, answer.owner(), about, answer.dropped());
             }
+            if (type == 'E' && answer.owner() != null && answer.owner().kind == Kind.SYNC) {
+                tally.syncFailed(((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState());
+            }
         } catch (RuntimeException e) {
             releaseUnhanded(); // the session ends (exceptionCaught), as before
             throw e;
@@ -724,6 +727,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     void releaseAll() {
+        tally.batchEnded();
         tally.recordDeferred();
         Filed held;
         while ((held = waiting.poll()) != null) {
