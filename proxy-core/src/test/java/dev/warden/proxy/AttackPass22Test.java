@@ -66,12 +66,7 @@ class AttackPass22Test {
         List<BackendMessage> answers;
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
-            for (String sql : List.of(update, fails, skipped)) {
-                c.send(new FrontendMessage.Parse("", sql, List.of()));
-                c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
-                c.send(new FrontendMessage.Execute("", 0));
-            }
-            c.send(new FrontendMessage.Sync());
+            sendBatch(c, update, fails, skipped);
             answers = c.untilReady();
         }
         assertEquals(List.of("22012 division by zero"), RawClient.errors(answers), answers.toString());
@@ -127,12 +122,7 @@ class AttackPass22Test {
         String update = "UPDATE ap22_orders SET total = 999 WHERE id = 1 /* " + tag + " u */";
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
-            for (String sql : List.of(insert, update)) {
-                c.send(new FrontendMessage.Parse("", sql, List.of()));
-                c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
-                c.send(new FrontendMessage.Execute("", 0));
-            }
-            c.send(new FrontendMessage.Sync());
+            sendBatch(c, insert, update);
             List<BackendMessage> answers = c.untilReady();
             assertEquals(1, RawClient.errors(answers).size(), answers.toString());
             assertTrue(RawClient.errors(answers).get(0).startsWith("23505"), answers.toString());
@@ -158,12 +148,7 @@ class AttackPass22Test {
         String skipped = "SELECT 4 /* " + tag + " s */";
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
-            for (String sql : List.of(fails, skipped)) {
-                c.send(new FrontendMessage.Parse("", sql, List.of()));
-                c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
-                c.send(new FrontendMessage.Execute("", 0));
-            }
-            c.send(new FrontendMessage.Sync());
+            sendBatch(c, fails, skipped);
             assertEquals(List.of("22012 division by zero"), RawClient.errors(c.untilReady()));
         }
         AuditRecord f = resultOf(fails);
@@ -205,6 +190,16 @@ class AttackPass22Test {
         }
         assertEquals(20, scalar("SELECT total FROM ap22_orders WHERE id = 2"),
                 "the batch's error rolled the UPDATE back, as on a direct connection");
+    }
+
+    /** Parse, Bind and Execute of each of {@code statements} (unnamed), then one Sync. */
+    private static void sendBatch(RawClient c, String... statements) throws java.io.IOException {
+        for (String sql : statements) {
+            c.send(new FrontendMessage.Parse("", sql, List.of()));
+            c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            c.send(new FrontendMessage.Execute("", 0));
+        }
+        c.send(new FrontendMessage.Sync());
     }
 
     private static void untilComplete(RawClient c) throws java.io.IOException {
