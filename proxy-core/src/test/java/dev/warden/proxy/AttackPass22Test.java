@@ -163,6 +163,23 @@ class AttackPass22Test {
     }
 
     /**
+     * A114 B4: a statement still running when its client goes has a result record saying the connection ended under
+     * it (whether it finished is not known). Before, it had a query record and no result record.
+     */
+    @Test
+    void aStatementRunningWhenTheClientGoesIsRecordedAsCutOff() throws Exception {
+        String sleep = "SELECT pg_sleep(3) /* ap22_" + System.nanoTime() + " */";
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Query(sleep));
+            Thread.sleep(300);
+        }
+        AuditRecord r = resultOf(sleep);
+        assertEquals("08006", r.get("sqlstate").asText(), r.text());
+        assertEquals("", r.get("command_tag").asText(), r.text());
+    }
+
+    /**
      * A114 B2: a client that pipelines with Flush (no Sync) keeps its implicit transaction open; Warden's own lookup
      * (the search_path, before a masked read of a name two schemas hold) must not end it with a Sync of its own.
      * Before, that Sync committed the UPDATE, which the batch's later error rolls back on a direct connection.

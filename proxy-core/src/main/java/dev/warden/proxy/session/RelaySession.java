@@ -399,12 +399,21 @@ final class RelaySession {
         requests.gate().withdrawPending("disconnect");
         requests.gate().recordUncounted();
         requests.releaseAll();
-        responses.releaseAll();
         for (OutstandingQueue.Entry unanswered : queue.clear()) {
             if (unanswered.ownQuery != null) {
                 unanswered.ownQuery.answered.complete(null);
             }
+            Execution running = unanswered.execution;
+            if (running != null && !running.finished) {
+                // Sent, not answered: whether it ran to the end (and committed) is not known. Its result record
+                // says the connection ended under it (before, it had none: an attacker's pass, a114 B4).
+                if (running.sqlState == null) {
+                    running.sqlState = SqlState.CONNECTION_FAILURE;
+                }
+                responses.finish(running);
+            }
         }
+        responses.releaseAll();
         long ms = (System.nanoTime() - startedNanos) / 1_000_000;
         audit.sessionEnd(ms, statementCount, endReason);
         log.info("session.end session={} user={} env={} statements={} duration_ms={}", id, identity.username(),
