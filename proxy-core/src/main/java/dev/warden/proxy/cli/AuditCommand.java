@@ -178,9 +178,7 @@ final class AuditCommand implements Runnable {
                 }
                 System.out.print(report.summary());
                 System.out.flush();
-                if (report.passed() && signedToEnd && report.unsignedTail() > 0) {
-                    System.out.println("FAIL --signed-to-end: records " + report.unsignedRange()
-                            + " are signed by no checkpoint");
+                if (unsignedTailFails(report, "")) {
                     return UNSIGNED_TAIL;
                 }
                 return report.passed() ? OK : FAILED;
@@ -189,6 +187,16 @@ final class AuditCommand implements Runnable {
                     store.close();
                 }
             }
+        }
+
+        /** With --signed-to-end, whether a log that verifies ends in records no checkpoint signs (printed so). */
+        private boolean unsignedTailFails(VerifyReport report, String which) {
+            if (!report.passed() || !signedToEnd || report.unsignedTail() == 0) {
+                return false;
+            }
+            System.out.println("FAIL --signed-to-end: records " + report.unsignedRange() + which
+                    + " are signed by no checkpoint");
+            return true;
         }
 
         private WitnessStore openWitness() {
@@ -236,11 +244,7 @@ final class AuditCommand implements Runnable {
                 System.out.println("chain " + entry.getKey() + ":");
                 System.out.print(report.summary());
                 passed &= report.passed();
-                if (report.passed() && signedToEnd && report.unsignedTail() > 0) {
-                    System.out.println("FAIL --signed-to-end: records " + report.unsignedRange()
-                            + " of chain " + entry.getKey() + " are signed by no checkpoint");
-                    unsigned = true;
-                }
+                unsigned |= unsignedTailFails(report, " of chain " + entry.getKey());
             }
             System.out.flush();
             return !passed ? FAILED : unsigned ? UNSIGNED_TAIL : OK;

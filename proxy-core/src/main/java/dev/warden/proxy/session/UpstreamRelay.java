@@ -110,9 +110,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     : type == 'N' ? answering(queue.head(), queue.pending()) : null;
             if (!answer.dropped().isEmpty()) {
                 skippedAfter(frame, answer.owner(), about, answer.dropped());
-            }
-            if (type == 'E' && answer.owner() != null && answer.owner().kind == Kind.SYNC) {
-                tally.syncFailed(((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState());
+            } else if (type == 'E' && answer.owner() != null && answer.owner().kind == Kind.SYNC) {
+                tally.syncFailed(errorState(frame));
             }
         } catch (RuntimeException e) {
             releaseUnhanded(); // the session ends (exceptionCaught), as before
@@ -142,22 +141,22 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private void skippedAfter(ByteBuf frame, Entry owner, Answering about, List<Entry> dropped) {
         Execution failed = owner == null || owner.execution != null ? null
                 : about != null && about.execution() != null ? about.execution() : executeOfNamed(owner, dropped);
-        String state = null;
         for (Entry skipped : dropped) {
             Execution e = skipped.execution;
             if (e == null || e.finished) {
                 continue;
             }
             if (e == failed) {
-                if (state == null) {
-                    state = ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
-                }
-                e.sqlState = state;
+                e.sqlState = errorState(frame); // at most one execution is the failed one
             } else {
                 e.sqlState = SqlState.IN_FAILED_SQL_TRANSACTION;
             }
             finish(e);
         }
+    }
+
+    private static String errorState(ByteBuf frame) {
+        return ((BackendMessage.ErrorResponse) BackendMessage.decode(frame)).sqlState();
     }
 
     /**
