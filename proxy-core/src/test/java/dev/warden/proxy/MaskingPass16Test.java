@@ -819,7 +819,9 @@ class MaskingPass16Test {
                     + "$$BEGIN INSERT INTO public.sc_log VALUES (row_to_json(NEW)::text); RETURN NULL; END$$");
             s.execute("CREATE TABLE sc_i (n int, email text)");
             s.execute("CREATE TABLE sc_i1 () INHERITS (sc_i)");
-            s.execute("CREATE TRIGGER sc_t3 AFTER INSERT ON sc_i1 FOR EACH ROW EXECUTE FUNCTION sc_row()");
+            // Made by the owner: a masked identity may not put a trigger that copies whole rows on a table with a
+            // masked column (AttackPass23Test); a write to the parent does not fire it either way.
+            direct("CREATE TRIGGER sc_t3 AFTER INSERT ON sc_i1 FOR EACH ROW EXECUTE FUNCTION sc_row()");
             assertEquals(3, s.executeUpdate("INSERT INTO sc_i (n, email) SELECT 1, email FROM sc_people"));
             s.execute("CREATE TABLE sc_j (n int, email text)");
             s.execute("CREATE TABLE sc_j1 () INHERITS (sc_j)");

@@ -19,6 +19,7 @@ import static dev.warden.proxy.MaskedAttacker.firstValue;
 import static dev.warden.proxy.MaskedAttacker.refused;
 import static dev.warden.proxy.MaskedAttacker.seedsIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -2396,6 +2397,142 @@ class MaskingRedTeamTest {
             assertTrue(protocol.contains("[redacted]") && sql.contains("[redacted]"), protocol + sql);
         } finally {
             direct("DROP VIEW mr_v");
+        }
+    }
+
+    /** The statements of {@code plants} that {@code a} ran without a masking-handoff refusal, with the answer. */
+    private static List<String> notRefusedAsHandoff(MaskedAttacker a, List<String> plants) throws Exception {
+        List<String> notRefused = new ArrayList<>();
+        for (String plant : plants) {
+            String answer = a.query(plant);
+            if (!answer.contains("42501") || !answer.contains("masking-handoff")) {
+                notRefused.add(plant + " -> " + answer);
+            }
+        }
+        return notRefused;
+    }
+
+    /** Runs {@code sql} as an identity the policy exempts from masking (group pii-readers). */
+    private static void asExempt(String sql) throws SQLException {
+        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+        try (Connection c = warden.connect("dev", WardenHarness.USER, token, "");
+             Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    // ---- a115 F1: a masked identity's trigger runs inside an exempt identity's writes ----
+
+    /**
+     * Attacker pass of 2026-12-06 (a115, F1): a masked identity with the TRIGGER privilege put a trigger on a table
+     * whose function copied {@code NEW::text} (translated past value detection) into a table of its own; an exempt
+     * identity's ordinary UPDATE then copied the whole row, in clear, where the masked identity read it. Warden
+     * judged a trigger's copying only for masked writers.
+     */
+    @Test
+    void aMaskedIdentityCannotPlantATriggerThatRunsInAnExemptWritersSession() throws Exception {
+        seed("p23_people");
+        directAll("CREATE TABLE p23_copy (e text)", "GRANT ALL ON p23_copy TO PUBLIC",
+                "CREATE TABLE p23_other (id int)", "GRANT ALL ON p23_other TO PUBLIC",
+                "INSERT INTO p23_other VALUES (1)",
+                // Made by the owner: a masked identity's own trigger function that reads the masked table is
+                // refused where it is defined (it hands what it reads to the firing rows).
+                "CREATE FUNCTION p23_g() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23_copy SELECT "
+                        + "translate(reverse(email || ssn), " + HIDE + ") FROM p23_people; RETURN NEW; END$$");
+        String copyRow = "CREATE FUNCTION p23_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23_copy "
+                + "VALUES (translate(reverse(NEW::text), " + HIDE + ")); RETURN NEW; END$$";
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            // Defining a trigger function attaches it nowhere: still allowed.
+            assertFalse(refused(a.query(copyRow)));
+            assertEquals(List.of(), notRefusedAsHandoff(a, List.of(
+                    // the helper's statement: a trigger of the masked table, copying the row it is given
+                    "CREATE TRIGGER p23_t BEFORE UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f()",
+                    "CREATE OR REPLACE TRIGGER p23_t AFTER UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f()",
+                    "CREATE CONSTRAINT TRIGGER p23_t AFTER UPDATE ON p23_people DEFERRABLE FOR EACH ROW "
+                            + "EXECUTE FUNCTION p23_f()",
+                    "CREATE RULE p23_r AS ON UPDATE TO p23_people DO ALSO INSERT INTO p23_copy VALUES "
+                            + "(translate(reverse(NEW.email), " + HIDE + "))",
+                    "CREATE SCHEMA p23_s CREATE TABLE x (a int) CREATE TRIGGER x_t BEFORE INSERT ON x FOR EACH ROW "
+                            + "EXECUTE FUNCTION p23_g()",
+                    // in a routine's body: its statements are judged where it is defined (and where it is called)
+                    "CREATE FUNCTION p23_plant() RETURNS void LANGUAGE plpgsql AS $$BEGIN CREATE TRIGGER p23_t "
+                            + "BEFORE UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f(); END$$")));
+        }
+        // Nothing was installed: an exempt identity's writes copy nothing.
+        asExempt("UPDATE p23_people SET id = id");
+        asExempt("UPDATE p23_other SET id = id");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            String copied = a.query("SELECT count(*) FROM p23_copy");
+            assertTrue(copied.contains("\nD") && copied.contains("0"), copied);
+            assertEquals(List.of(), seedsIn(a.query("SELECT string_agg(e, ',') FROM p23_copy")));
+        }
+    }
+
+    @Test
+    void aMaskedIdentityKeepsTriggersOnWhatItReadsInClear() throws Exception {
+        seed("p23c_people");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : List.of("CREATE TABLE p23c_own (id int, note text)",
+                    "CREATE FUNCTION p23c_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.note := 'seen'; "
+                            + "RETURN NEW; END$$",
+                    "CREATE TRIGGER p23c_t BEFORE INSERT ON p23c_own FOR EACH ROW EXECUTE FUNCTION p23c_touch()",
+                    "ALTER TABLE p23c_own DISABLE TRIGGER p23c_t", "ALTER TABLE p23c_own ENABLE TRIGGER p23c_t",
+                    "CREATE RULE p23c_r AS ON DELETE TO p23c_own DO INSTEAD NOTHING",
+                    "INSERT INTO p23c_own (id) VALUES (1)")) {
+                String answer = a.query(sql);
+                assertFalse(answer.contains("ERROR"), sql + " -> " + answer);
+            }
+            assertTrue(a.query("SELECT note FROM p23c_own").contains("seen"));
+            // The masked table's own: refused, with the relation named.
+            String refused = a.query("CREATE TRIGGER p23c_t2 BEFORE INSERT ON public.p23c_people FOR EACH ROW "
+                    + "EXECUTE FUNCTION p23c_touch()");
+            assertTrue(refused.contains("42501") && refused.contains("p23c_people"), refused);
+        }
+    }
+
+    @Test
+    void aMaskedIdentityCannotSwitchOnOrReplaceTheCodeOfATriggerAnotherMade() throws Exception {
+        seed("p23b_people");
+        // The owner's audit trigger, disabled for now, and a harmless trigger function the masked identity owns.
+        directAll("CREATE TABLE p23b_copy (e text)", "GRANT ALL ON p23b_copy TO PUBLIC",
+                "CREATE FUNCTION p23b_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23b_copy VALUES "
+                        + "(translate(reverse(NEW::text), " + HIDE + ")); RETURN NEW; END$$",
+                "CREATE TRIGGER p23b_t AFTER UPDATE ON p23b_people FOR EACH ROW EXECUTE FUNCTION p23b_f()",
+                "ALTER TABLE p23b_people DISABLE TRIGGER p23b_t",
+                "CREATE FUNCTION p23b_quiet() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                "CREATE TRIGGER p23b_q AFTER UPDATE ON p23b_people FOR EACH ROW EXECUTE FUNCTION p23b_quiet()");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            assertEquals(List.of(), notRefusedAsHandoff(a, List.of("ALTER TABLE p23b_people ENABLE TRIGGER p23b_t",
+                    "ALTER TABLE p23b_people ENABLE ALWAYS TRIGGER p23b_t",
+                    "ALTER TABLE p23b_people ENABLE /* x */ REPLICA TRIGGER p23b_t",
+                    "CREATE OR REPLACE FUNCTION p23b_quiet() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
+                            + "p23b_copy VALUES (translate(reverse(NEW::text), " + HIDE + ")); RETURN NEW; END$$",
+                    // a value of one column set into another of the row the writer stores
+                    "CREATE OR REPLACE FUNCTION p23b_quiet() RETURNS pg_catalog.trigger LANGUAGE plpgsql AS $$BEGIN "
+                            + "NEW.id := length(NEW.email); RETURN NEW; END$$",
+                    "CREATE OR REPLACE FUNCTION p23b_quiet() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                            + "SELECT NEW.ssn INTO NEW.email; RETURN NEW; END$$")));
+            // Switching one off takes nothing from anyone, and an inert body hands nothing on: allowed.
+            assertFalse(refused(a.query("ALTER TABLE p23b_people DISABLE TRIGGER p23b_q")));
+            assertFalse(refused(a.query("CREATE OR REPLACE FUNCTION p23b_quiet() RETURNS trigger "
+                    + "LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$")));
+        }
+        asExempt("UPDATE p23b_people SET id = id");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            assertEquals(List.of(), seedsIn(a.query("SELECT string_agg(e, ',') FROM p23b_copy")));
+        }
+        // The same statements from an exempt identity run: the rule is for masked identities only.
+        asExempt("ALTER TABLE p23b_people ENABLE TRIGGER p23b_t");
+        asExempt("UPDATE p23b_people SET id = id WHERE id = 1");
+        try (Connection c = warden.direct(); Statement s = c.createStatement();
+             var rs = s.executeQuery("SELECT count(*) FROM p23b_copy")) {
+            assertTrue(rs.next());
+            assertEquals(1, rs.getInt(1));
+        }
+    }
+    private static void directAll(String... sql) throws SQLException {
+        for (String q : sql) {
+            direct(q);
         }
     }
 }

@@ -653,6 +653,117 @@ public final class TextReferences {
     }
 
     /**
+     * Whether {@code text} installs code that later runs inside other sessions' statements, read from its tokens
+     * (comments may stand between the words): a trigger or rule made ({@code CREATE [OR REPLACE] [CONSTRAINT]
+     * TRIGGER}, {@code CREATE [OR REPLACE] RULE}, {@code CREATE EVENT TRIGGER}, also as an element of {@code CREATE
+     * SCHEMA}), one switched on ({@code ENABLE [ALWAYS | REPLICA] TRIGGER | RULE}, {@code ALTER EVENT TRIGGER}), or
+     * the body of a trigger function replaced ({@code CREATE OR REPLACE FUNCTION ... RETURNS trigger}: triggers
+     * that call it run the new body). Null when none; otherwise what it does, in words.
+     */
+    public static String installsTriggerCode(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isWord("create")) {
+                int k = i + 1;
+                boolean replace = k + 1 < tokens.size() && tokens.get(k).isWord("or")
+                        && tokens.get(k + 1).isWord("replace");
+                if (replace) {
+                    k += 2;
+                }
+                if (k < tokens.size() && (tokens.get(k).isWord("constraint") || tokens.get(k).isWord("event"))) {
+                    k++;
+                }
+                if (k < tokens.size() && tokens.get(k).isWord("trigger")) {
+                    return "a trigger";
+                }
+                if (k < tokens.size() && tokens.get(k).isWord("rule")) {
+                    return "a rule";
+                }
+                if (replace && k < tokens.size() && (tokens.get(k).isWord("function")
+                        || tokens.get(k).isWord("procedure")) && returnsTrigger(text)) {
+                    return "the body of a trigger function";
+                }
+            } else if (t.isWord("enable")) {
+                int k = i + 1;
+                if (k < tokens.size() && (tokens.get(k).isWord("always") || tokens.get(k).isWord("replica"))) {
+                    k++;
+                }
+                if (k < tokens.size() && (tokens.get(k).isWord("trigger") || tokens.get(k).isWord("rule"))) {
+                    return "a trigger or rule switched on";
+                }
+            } else if (t.isWord("alter") && i + 2 < tokens.size() && tokens.get(i + 1).isWord("event")
+                    && tokens.get(i + 2).isWord("trigger")) {
+                return "an event trigger";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The name (as the server keeps it, without its schema) of the relation a {@code CREATE [OR REPLACE] [CONSTRAINT]
+     * TRIGGER ... ON name} text puts its trigger on; empty when the text is not one or the name cannot be read.
+     */
+    public static Optional<String> triggerRelation(String text) {
+        return relationAfter(text, "trigger", "on");
+    }
+
+    /**
+     * The name (as the server keeps it, without its schema) of the relation a {@code CREATE [OR REPLACE] RULE name AS
+     * ON event TO name} text puts its rule on; empty when the text is not one or the name cannot be read.
+     */
+    public static Optional<String> ruleRelation(String text) {
+        return relationAfter(text, "rule", "to");
+    }
+
+    /** The last part of the name after the first {@code before} word that follows the first {@code after} word. */
+    private static Optional<String> relationAfter(String text, String after, String before) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        boolean trigger = false;
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (tokens.get(i).isWord(after)) {
+                trigger = true;
+            } else if (trigger && tokens.get(i).isWord(before)) {
+                int first = i + 1;
+                int last = first;
+                if (!tokens.get(first).isIdentifier()) {
+                    return Optional.empty();
+                }
+                while (last + 2 < tokens.size() && tokens.get(last + 1).isOp(".")
+                        && tokens.get(last + 2).isIdentifier()) {
+                    last += 2;
+                }
+                return Optional.of(keptName(tokens.get(last).value()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Whether {@code text} (a statement of a trigger function's body or a rule's action) names the trigger's row
+     * ({@code NEW} or {@code OLD}) other than as one of the {@code clear} columns ({@code NEW.n}, {@code
+     * OLD."n"}): the whole row ({@code NEW::text}, {@code row_to_json(NEW)}, {@code NEW.*}) or another column.
+     */
+    public static boolean namesRowBeyond(String text, Set<String> clear) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (!(t.isIdentifier() && (t.value().equals("new") || t.value().equals("old")))) {
+                continue;
+            }
+            if (i > 0 && tokens.get(i - 1).isOp(".")) {
+                continue; // a column named new (x.new), not the row
+            }
+            if (i + 2 < tokens.size() && tokens.get(i + 1).isOp(".") && tokens.get(i + 2).isIdentifier()
+                    && clear.contains(tokens.get(i + 2).value())) {
+                continue;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * Whether {@code text} has the words {@code SET SCHEMA} in a row (a comment may stand between them).
      */
     public static boolean setsSchema(String text) {

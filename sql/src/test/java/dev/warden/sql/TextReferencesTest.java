@@ -389,4 +389,48 @@ class TextReferencesTest {
         assertEquals(java.util.Map.of("note", false), TextReferences.updateValueUses(
                 "UPDATE t SET note = 'x' FROM people p WHERE p.id = t.id AND p.email = $1", email));
     }
+
+    @Test
+    void installingTriggerCodeIsReadPastCommentsAndCaseNotInStringsOrNames() {
+        for (String sql : List.of("CREATE TRIGGER t BEFORE UPDATE ON c FOR EACH ROW EXECUTE FUNCTION f()",
+                "create/**/or/**/replace trigger t after insert on c for each row execute procedure f()",
+                "CREATE CONSTRAINT TRIGGER t AFTER UPDATE ON c DEFERRABLE FOR EACH ROW EXECUTE FUNCTION f()",
+                "CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f()",
+                "CREATE OR REPLACE RULE r AS ON INSERT TO c DO ALSO NOTIFY x",
+                "CREATE SCHEMA s CREATE TABLE x (a int) CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW "
+                        + "EXECUTE FUNCTION f()",
+                "ALTER TABLE c ENABLE TRIGGER ALL", "ALTER TABLE c ENABLE -- x\n ALWAYS TRIGGER t",
+                "ALTER TABLE c ENABLE REPLICA RULE r", "ALTER EVENT TRIGGER e ENABLE",
+                "CREATE OR REPLACE FUNCTION f() RETURNS pg_catalog.trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                "CREATE OR REPLACE FUNCTION f() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$")) {
+            assertTrue(TextReferences.installsTriggerCode(sql) != null, sql);
+        }
+        for (String sql : List.of("CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+                "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$SELECT 1 /* create trigger */$$",
+                "CREATE TABLE \"trigger\" (rule int, enable int)", "ALTER TABLE c DISABLE TRIGGER ALL",
+                "ALTER TABLE c ENABLE ROW LEVEL SECURITY", "COMMENT ON TABLE c IS 'create trigger t'",
+                "SELECT 'enable trigger' AS create_rule", "DROP TRIGGER t ON c", "ALTER TRIGGER t ON c RENAME TO u")) {
+            assertFalse(TextReferences.installsTriggerCode(sql) != null, sql);
+        }
+    }
+
+    @Test
+    void aTriggersRelationAndWhatItTakesOfTheRowAreReadFromTokens() {
+        assertEquals(Optional.of("Cust"), TextReferences.triggerRelation(
+                "CREATE TRIGGER t BEFORE UPDATE OF a ON public.\"Cust\" FOR EACH ROW EXECUTE FUNCTION f()"));
+        assertEquals(Optional.of("c"), TextReferences.triggerRelation(
+                "create /* on x */ constraint trigger t after insert on c deferrable for each row execute procedure f()"));
+        assertEquals(Optional.empty(), TextReferences.triggerRelation("CREATE TABLE t (a int)"));
+        assertEquals(Optional.of("c"), TextReferences.ruleRelation(
+                "CREATE OR REPLACE RULE r AS ON UPDATE TO public.c DO ALSO NOTIFY x"));
+        Set<String> clear = Set.of("n", "City");
+        for (String sql : List.of("INSERT INTO a VALUES (NEW::text)", "SELECT row_to_json(NEW)", "SELECT NEW.ssn",
+                "INSERT INTO a SELECT (OLD).*", "SELECT new.\"city\"", "INSERT INTO a VALUES (NEW.*)")) {
+            assertTrue(TextReferences.namesRowBeyond(sql, clear), sql);
+        }
+        for (String sql : List.of("INSERT INTO a VALUES (NEW.n, TG_OP)", "SELECT new.\"City\", OLD.n", "SELECT 1",
+                "SELECT t.new FROM t")) {
+            assertFalse(TextReferences.namesRowBeyond(sql, clear), sql);
+        }
+    }
 }

@@ -1143,6 +1143,35 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
+     * The columns {@code masker} leaves clear in every relation named {@code name} (any schema), when each is a table
+     * (plain or partitioned) Warden looked up; empty when one is a view or another kind of relation (its rows come
+     * from elsewhere), or the name was not looked up or names nothing known.
+     */
+    public Optional<Set<String>> clearColumnsOfTables(String name, dev.warden.masking.Masker masker) {
+        if (!relations.known(name) || relations.named(name).isEmpty()) {
+            return Optional.empty();
+        }
+        Set<String> clear = null;
+        for (RelationCatalog.Relation r : relations.named(name)) {
+            if (r.kind() != 'r' && r.kind() != 'p') {
+                return Optional.empty();
+            }
+            Set<String> these = new java.util.HashSet<>();
+            for (RelationCatalog.Column c : r.columns()) {
+                if (!Exposure.masks(masker, r, c)) {
+                    these.add(c.name());
+                }
+            }
+            if (clear == null) {
+                clear = these;
+            } else {
+                clear.retainAll(these);
+            }
+        }
+        return Optional.of(clear);
+    }
+
+    /**
      * Whether a relation named {@code name} (any schema) evaluates row security policies when read and has a column
      * {@code masker} masks: a policy's expression meets the masked column's stored values of every row read. False
      * when the name was not looked up.

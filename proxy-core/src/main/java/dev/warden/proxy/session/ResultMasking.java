@@ -1246,6 +1246,13 @@ final class ResultMasking {
             return reading;
         }
         List<String> path = searchPath.get();
+        String planted = installsTriggerCode(analysis, current);
+        if (planted != null) {
+            return refused(reading, "masking-handoff", "a masked identity may not install " + planted
+                    + ": it runs inside other identities' writes (and writes made outside Warden), with the values "
+                    + "they see in clear", "have an identity the masking policy exempts (or the table's owner, "
+                    + "outside Warden) install it, or ask for an exemption");
+        }
         ScreenedShapes.Judgement judgement = judge(analysis, current, path);
         remember(analysis, judgement, path);
         Exposure exposure = inTransaction(analysis, throughCursors(analysis, judgement.exposure()), false);
@@ -2078,6 +2085,100 @@ final class ResultMasking {
         return Optional.of(new StatementFacts(text, text, StatementKind.SELECT, "", false, Set.of(written), Set.of(),
                 columns, Set.of(), false, Set.of(), false, Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), Set.of(), false, List.of(), Set.of(), false));
+    }
+
+    /**
+     * What of a trigger's or rule's code a masked identity's statement would install that may carry values this
+     * identity reads masked; null when none. Trigger and rule code runs inside other identities' writes, and writes
+     * made outside Warden, with what they see in clear: a helper's pass (a115) put a trigger on {@code customers}
+     * that copied {@code NEW::text} into a table of its own, and an exempt identity's {@code UPDATE customers SET
+     * city = city} copied whole rows there. Masked writers' writes were already judged by what their triggers do;
+     * others' were not, and cannot be (a write outside Warden). So, looking at the statement, its inner and nested
+     * statements and the bodies of the functions it calls (nested in it):
+     * <ul>
+     *   <li>a trigger or rule made on a table: refused when its code (the function's body, nested in the statement
+     *   by the function effects; the rule's actions) names the row other than by the table's clear columns
+     *   ({@code NEW::text}, {@code NEW.email}, {@code row_to_json(NEW)}), reads a relation with a masked column,
+     *   runs SQL built at run time, hands values on (pg_notify...) or calls a function a user made; also when the
+     *   table is a view (its rows come from elsewhere) or was not looked up;</li>
+     *   <li>a trigger or rule switched on ({@code ENABLE}) on a table with a masked column, an event trigger, a
+     *   trigger made in CREATE SCHEMA: refused (the code is not in the statement);</li>
+     *   <li>a trigger function's body replaced ({@code CREATE OR REPLACE FUNCTION ... RETURNS trigger}), which
+     *   triggers on any table run: judged as above with no column clear, so a body that names the row at all is
+     *   refused. A new trigger function (no OR REPLACE) attaches to nothing.</li>
+     * </ul>
+     */
+    private String installsTriggerCode(Analysis analysis, Masker current) {
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.kind() != StatementKind.CREATE && f.kind() != StatementKind.ALTER) {
+                    continue;
+                }
+                String planted = TextReferences.installsTriggerCode(f.text());
+                if (planted == null) {
+                    continue;
+                }
+                String type = f.objectType();
+                if ("EVENT TRIGGER".equals(type) || "SCHEMA".equals(type)) {
+                    return "SCHEMA".equals(type) ? "a trigger in CREATE SCHEMA" : "an event trigger";
+                }
+                if (f.kind() == StatementKind.ALTER) {
+                    if (f.tablesWritten().size() != 1 || catalog == null
+                            || catalog.mayMaskAColumn(f.tablesWritten().iterator().next().name(), current)) {
+                        return planted + " on a table with a column this identity reads masked (or one Warden could "
+                                + "not look up)";
+                    }
+                    continue;
+                }
+                boolean routine = "FUNCTION".equals(type) || "PROCEDURE".equals(type);
+                Optional<String> relation = routine ? Optional.empty() : "RULE".equals(type)
+                        ? TextReferences.ruleRelation(f.text()) : TextReferences.triggerRelation(f.text());
+                if (!routine && relation.isEmpty()) {
+                    return planted + " (on a relation Warden cannot read from the statement)";
+                }
+                Optional<Set<String>> clear = routine ? Optional.of(Set.of())
+                        : catalog == null ? Optional.empty() : catalog.clearColumnsOfTables(relation.get(), current);
+                if (clear.isEmpty()) {
+                    return planted + " on " + relation.get() + ", a view or a relation Warden could not look up";
+                }
+                String carries = carries(f, clear.get(), current);
+                if (carries != null) {
+                    return planted + (routine ? "" : " on " + relation.get()) + " whose code " + carries;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Why the code nested in {@code installing} (a trigger function's body, a rule's actions) may carry a value this
+     * identity reads masked out of the row it is given or the relations it reads; null when it cannot.
+     */
+    private String carries(StatementFacts installing, Set<String> clearColumns, Masker current) {
+        if (installing.dynamicSql()) {
+            return "runs SQL Warden cannot read";
+        }
+        for (StatementFacts n : installing.allStatements()) {
+            if (n == installing) {
+                continue;
+            }
+            if (n.kind() == StatementKind.DO || n.dynamicSql() || handoff(n) != null) {
+                return "runs SQL built at run time or hands values on";
+            }
+            if (catalog == null || catalog.callsUserCode(n)) {
+                return "calls a function a user made";
+            }
+            for (dev.warden.sql.TableRef t : n.tablesRead()) {
+                if (catalog.mayMaskAColumn(t.name(), current)) {
+                    return "reads " + t.qualified() + ", which has a column this identity reads masked";
+                }
+            }
+            if (TextReferences.namesRowBeyond(n.text(), clearColumns)) {
+                return "takes the row beyond its clear columns (" + (clearColumns.isEmpty() ? "any of it"
+                        : String.join(", ", new java.util.TreeSet<>(clearColumns))) + ")";
+            }
+        }
+        return null;
     }
 
     private static String handoff(StatementFacts f) {
