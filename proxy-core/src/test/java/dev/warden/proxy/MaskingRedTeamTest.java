@@ -2444,12 +2444,21 @@ class MaskingRedTeamTest {
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // Defining a trigger function attaches it nowhere: still allowed.
             assertFalse(refused(a.query(copyRow)));
+            assertFalse(refused(a.query("CREATE FUNCTION p23_id() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "INSERT INTO p23_copy VALUES (NEW.id::text); RETURN NEW; END$$")));
+            assertFalse(refused(a.query("CREATE FUNCTION p23_cond(text) RETURNS boolean LANGUAGE sql AS "
+                    + "$$SELECT true$$")));
             assertEquals(List.of(), notRefusedAsHandoff(a, List.of(
                     // the helper's statement: a trigger of the masked table, copying the row it is given
                     "CREATE TRIGGER p23_t BEFORE UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f()",
                     "CREATE OR REPLACE TRIGGER p23_t AFTER UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f()",
                     "CREATE CONSTRAINT TRIGGER p23_t AFTER UPDATE ON p23_people DEFERRABLE FOR EACH ROW "
                             + "EXECUTE FUNCTION p23_f()",
+                    // the trigger's own condition runs over the row, with the writer's values
+                    "CREATE TRIGGER p23_w AFTER UPDATE ON p23_people FOR EACH ROW WHEN "
+                            + "(pg_notify('p23', NEW.email) IS NULL) EXECUTE FUNCTION p23_id()",
+                    "CREATE TRIGGER p23_w AFTER UPDATE ON p23_people FOR EACH ROW WHEN "
+                            + "(p23_cond(NEW.email)) EXECUTE FUNCTION p23_id()",
                     "CREATE RULE p23_r AS ON UPDATE TO p23_people DO ALSO INSERT INTO p23_copy VALUES "
                             + "(translate(reverse(NEW.email), " + HIDE + "))",
                     "CREATE SCHEMA p23_s CREATE TABLE x (a int) CREATE TRIGGER x_t BEFORE INSERT ON x FOR EACH ROW "
@@ -2464,7 +2473,16 @@ class MaskingRedTeamTest {
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
             String copied = a.query("SELECT count(*) FROM p23_copy");
             assertTrue(copied.contains("\nD") && copied.contains("0"), copied);
-            assertEquals(List.of(), seedsIn(a.query("SELECT string_agg(e, ',') FROM p23_copy")));
+            // An audit trigger that keeps only the clear id, on a condition over clear columns: made, and it runs.
+            String audit = a.query("CREATE TRIGGER p23_ok AFTER UPDATE ON p23_people FOR EACH ROW WHEN "
+                    + "(OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION p23_id()");
+            assertFalse(audit.contains("ERROR"), audit);
+        }
+        asExempt("UPDATE p23_people SET id = id + 10 WHERE id = 1");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            String copied = a.query("SELECT string_agg(e, ',') FROM p23_copy");
+            assertTrue(copied.contains("11"), copied);
+            assertEquals(List.of(), seedsIn(copied));
         }
     }
 

@@ -709,6 +709,27 @@ public final class TextReferences {
     }
 
     /**
+     * The name (as the server keeps it, without its schema) of the function a CREATE TRIGGER text runs ({@code
+     * EXECUTE FUNCTION | PROCEDURE name(...)}); empty when the text names none.
+     */
+    public static Optional<String> triggerFunction(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 2 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("execute")
+                    && (tokens.get(i + 1).isWord("function") || tokens.get(i + 1).isWord("procedure"))
+                    && tokens.get(i + 2).isIdentifier()) {
+                int last = i + 2;
+                while (last + 2 < tokens.size() && tokens.get(last + 1).isOp(".")
+                        && tokens.get(last + 2).isIdentifier()) {
+                    last += 2;
+                }
+                return Optional.of(keptName(tokens.get(last).value()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
      * The name (as the server keeps it, without its schema) of the relation a {@code CREATE [OR REPLACE] RULE name AS
      * ON event TO name} text puts its rule on; empty when the text is not one or the name cannot be read.
      */

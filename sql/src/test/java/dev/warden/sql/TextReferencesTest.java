@@ -421,6 +421,10 @@ class TextReferencesTest {
         assertEquals(Optional.of("c"), TextReferences.triggerRelation(
                 "create /* on x */ constraint trigger t after insert on c deferrable for each row execute procedure f()"));
         assertEquals(Optional.empty(), TextReferences.triggerRelation("CREATE TABLE t (a int)"));
+        assertEquals(Optional.of("F"), TextReferences.triggerFunction(
+                "CREATE TRIGGER t BEFORE UPDATE ON c FOR EACH ROW WHEN (g(NEW.a)) EXECUTE FUNCTION s.\"F\"(1)"));
+        assertEquals(Optional.of("f"), TextReferences.triggerFunction(
+                "create trigger t after insert on c for each row execute procedure /* x */ F()"));
         assertEquals(Optional.of("c"), TextReferences.ruleRelation(
                 "CREATE OR REPLACE RULE r AS ON UPDATE TO public.c DO ALSO NOTIFY x"));
         Set<String> clear = Set.of("n", "City");

@@ -2141,11 +2141,51 @@ final class ResultMasking {
                 if (clear.isEmpty()) {
                     return planted + " on " + relation.get() + ", a view or a relation Warden could not look up";
                 }
-                String carries = carries(f, clear.get(), current);
+                String carries = routine ? null : carriesByItself(f, clear.get(), current);
+                if (carries == null) {
+                    carries = carries(f, clear.get(), current);
+                }
                 if (carries != null) {
                     return planted + (routine ? "" : " on " + relation.get()) + " whose code " + carries;
                 }
             }
+        }
+        return null;
+    }
+
+    /**
+     * Why a CREATE TRIGGER's or CREATE RULE's own text may carry a value this identity reads masked: a trigger's WHEN
+     * condition or a rule's WHERE condition run over the row with the writer's values, so they may not hand values on
+     * or call a function a user made (other than the trigger's own function, judged by its body), nor, with {@code
+     * masking.protect_filters}, name the row beyond its clear columns (a condition over {@code NEW.ssn} tells, write
+     * by write, which rows match, as the identity's own WHERE would).
+     */
+    private String carriesByItself(StatementFacts installing, Set<String> clearColumns, Masker current) {
+        if (handoff(installing) != null) {
+            return "hands values on (" + handoff(installing) + ")";
+        }
+        if (current.protectsFilters() && TextReferences.namesRowBeyond(installing.text(), clearColumns)) {
+            // As the identity's own WHERE on a sensitive column (masking.protect_filters); a rule's actions are
+            // judged as nested statements below, whatever the setting.
+            return "takes the row beyond its clear columns in its condition (masking.protect_filters)";
+        }
+        Optional<String> target = "TRIGGER".equals(installing.objectType())
+                ? TextReferences.triggerFunction(installing.text()) : Optional.empty();
+        Set<String> others = new LinkedHashSet<>();
+        for (String fn : installing.functions()) {
+            if (target.isEmpty() || !TextReferences.keptName(fn.substring(fn.lastIndexOf('.') + 1))
+                    .equals(target.get())) {
+                others.add(fn);
+            }
+        }
+        StatementFacts own = new StatementFacts(installing.text(), installing.fingerprint(), installing.kind(),
+                installing.objectType(), installing.writes(), installing.tablesRead(), installing.tablesWritten(),
+                installing.columnsRead(), installing.columnsWritten(), installing.hasWhere(), others,
+                installing.dataModifyingCte(), installing.copy(), installing.roleTarget(), installing.preparedName(),
+                Optional.empty(), Set.of(), installing.unparsed(), List.of(), installing.implicitCalls(),
+                installing.dynamicSql());
+        if (catalog == null || catalog.callsUserCode(own)) {
+            return "calls a function a user made in its condition";
         }
         return null;
     }
