@@ -393,7 +393,9 @@ class MaskingRedTeamTest {
             a.query("CREATE TABLE tr_own (id int)");
             a.query("CREATE FUNCTION tr_f() RETURNS trigger LANGUAGE plpgsql AS "
                     + "$$BEGIN INSERT INTO tr_copy SELECT e FROM tr_v; RETURN NEW; END$$");
-            a.query("CREATE TRIGGER tr_t AFTER INSERT ON tr_own FOR EACH ROW EXECUTE FUNCTION tr_f()");
+            // Made by the owner: a masked identity's own trigger whose function reads a relation is refused where
+            // it is made (aMaskedIdentityCannotPlantATriggerThatRunsInAnExemptWritersSession).
+            direct("CREATE TRIGGER tr_t AFTER INSERT ON tr_own FOR EACH ROW EXECUTE FUNCTION tr_f()");
             a.query("CREATE OR REPLACE VIEW tr_v AS SELECT translate(email, " + HIDE + ") AS e FROM tr_people");
             String fired = a.query("INSERT INTO tr_own VALUES (1)");
             assertNoSeed(a.query("SELECT string_agg(e, ',') FROM tr_copy"));
@@ -1100,7 +1102,7 @@ class MaskingRedTeamTest {
             a.query("CREATE VIEW cf_v AS SELECT 'kettle'::text AS e");
             a.query(sink);
             a.query(setNew);
-            a.query(beforeInsert);
+            direct(beforeInsert); // the owner's: a masked identity's own that reads a relation is refused
             String inserted = a.query("INSERT INTO cf_sink VALUES ('x')");
             assertTrue(inserted.contains("INSERT 0 1"), inserted);
             String copied = a.query("COPY cf_sink FROM STDIN");
@@ -2438,7 +2440,11 @@ class MaskingRedTeamTest {
                 // Made by the owner: a masked identity's own trigger function that reads the masked table is
                 // refused where it is defined (it hands what it reads to the firing rows).
                 "CREATE FUNCTION p23_g() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23_copy SELECT "
-                        + "translate(reverse(email || ssn), " + HIDE + ") FROM p23_people; RETURN NEW; END$$");
+                        + "translate(reverse(email || ssn), " + HIDE + ") FROM p23_people; RETURN NEW; END$$",
+                // Reads only a clear view now; its owner may replace the view with one over p23_people later.
+                "CREATE VIEW p23_view AS SELECT 'x'::text AS e", "GRANT ALL ON p23_view TO PUBLIC",
+                "CREATE FUNCTION p23_v() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23_copy SELECT e "
+                        + "FROM p23_view; RETURN NEW; END$$");
         String copyRow = "CREATE FUNCTION p23_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23_copy "
                 + "VALUES (translate(reverse(NEW::text), " + HIDE + ")); RETURN NEW; END$$";
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
@@ -2448,12 +2454,32 @@ class MaskingRedTeamTest {
                     + "INSERT INTO p23_copy VALUES (NEW.id::text); RETURN NEW; END$$")));
             assertFalse(refused(a.query("CREATE FUNCTION p23_cond(text) RETURNS boolean LANGUAGE sql AS "
                     + "$$SELECT true$$")));
+            assertFalse(refused(a.query("CREATE FUNCTION p23_l() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "INSERT INTO p23_copy VALUES (translate(reverse(p23_l.new::text), " + HIDE + ")); RETURN NEW; "
+                    + "END$$")));
+            assertFalse(refused(a.query("CREATE TABLE p23_nt (x int)")));
+            assertFalse(refused(a.query("CREATE FUNCTION p23_quiet() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+                    + "RETURN NULL; END$$")));
             assertEquals(List.of(), notRefusedAsHandoff(a, List.of(
                     // the helper's statement: a trigger of the masked table, copying the row it is given
                     "CREATE TRIGGER p23_t BEFORE UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f()",
                     "CREATE OR REPLACE TRIGGER p23_t AFTER UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_f()",
                     "CREATE CONSTRAINT TRIGGER p23_t AFTER UPDATE ON p23_people DEFERRABLE FOR EACH ROW "
                             + "EXECUTE FUNCTION p23_f()",
+                    // a trigger of a clear table whose function reads the masked one, or a name that may come to
+                    // mean it (CREATE OR REPLACE VIEW p23_view AS SELECT email AS e FROM p23_people)
+                    "CREATE TRIGGER p23_t AFTER UPDATE ON p23_other FOR EACH ROW EXECUTE FUNCTION p23_g()",
+                    "CREATE TRIGGER p23_t AFTER UPDATE ON p23_other FOR EACH ROW EXECUTE FUNCTION p23_v()",
+                    // a116 B1: PL/pgSQL's label named like the function holds the row (p23_l.new)
+                    "CREATE TRIGGER p23_t AFTER UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_l()",
+                    // a116 B2: a transition table, under a name that also names a clear table (the body could be
+                    // replaced with INSERT ... SELECT * FROM p23_nt afterwards)
+                    "CREATE TRIGGER p23_t AFTER UPDATE ON p23_people REFERENCING NEW TABLE AS p23_nt FOR EACH "
+                            + "STATEMENT EXECUTE FUNCTION p23_quiet()",
+                    // a116 B4: a function the catalog Warden reads does not have yet (one text, one transaction)
+                    "BEGIN; CREATE FUNCTION p23_tx() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23_copy "
+                            + "VALUES (translate(reverse(NEW::text), " + HIDE + ")); RETURN NEW; END$$; CREATE TRIGGER "
+                            + "p23_t AFTER UPDATE ON p23_people FOR EACH ROW EXECUTE FUNCTION p23_tx(); COMMIT",
                     // the trigger's own condition runs over the row, with the writer's values
                     "CREATE TRIGGER p23_w AFTER UPDATE ON p23_people FOR EACH ROW WHEN "
                             + "(pg_notify('p23', NEW.email) IS NULL) EXECUTE FUNCTION p23_id()",

@@ -620,9 +620,8 @@ public final class TextReferences {
         if (!t.isLabel("new") && !t.isLabel("old")) {
             return Optional.empty();
         }
-        if (i > 0 && tokens.get(i - 1).isOp(".")) {
-            return Optional.empty(); // a column or field named new: x.new
-        }
+        // After a dot too: PL/pgSQL puts NEW and OLD under a label named like the function (f.new is the row; a
+        // helper's pass copied f.new::text past this check). A column or field named new (x.new) reads so as well.
         if (i + 2 < tokens.size() && tokens.get(i + 1).isOp(".") && tokens.get(i + 2).isIdentifier()) {
             return Optional.of(tokens.get(i + 2).value());
         }
@@ -708,6 +707,16 @@ public final class TextReferences {
         return relationAfter(text, "trigger", "on");
     }
 
+    /** Whether the keyword {@code word} (lower case) is one of {@code text}'s tokens: not in a string or comment. */
+    public static boolean hasWord(String text, String word) {
+        for (Token t : Lexer.tokenize(text, true).tokens()) {
+            if (t.isWord(word)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The name (as the server keeps it, without its schema) of the function a CREATE TRIGGER text runs ({@code
      * EXECUTE FUNCTION | PROCEDURE name(...)}); empty when the text names none.
@@ -762,24 +771,15 @@ public final class TextReferences {
 
     /**
      * Whether {@code text} (a statement of a trigger function's body or a rule's action) names the trigger's row
-     * ({@code NEW} or {@code OLD}) other than as one of the {@code clear} columns ({@code NEW.n}, {@code
-     * OLD."n"}): the whole row ({@code NEW::text}, {@code row_to_json(NEW)}, {@code NEW.*}) or another column.
+     * ({@code NEW} or {@code OLD}, also under the function's label: {@code f.new}) other than as one of the {@code
+     * clear} columns ({@code NEW.n}, {@code OLD."n"}): the whole row ({@code NEW::text}, {@code row_to_json(NEW)},
+     * {@code NEW.*}) or another column.
      */
     public static boolean namesRowBeyond(String text, Set<String> clear) {
-        List<Token> tokens = Lexer.tokenize(text, true).tokens();
-        for (int i = 0; i < tokens.size(); i++) {
-            Token t = tokens.get(i);
-            if (!(t.isIdentifier() && (t.value().equals("new") || t.value().equals("old")))) {
-                continue;
+        for (String column : rowOfWriteColumns(text)) {
+            if (column.equals("*") || !clear.contains(column)) {
+                return true;
             }
-            if (i > 0 && tokens.get(i - 1).isOp(".")) {
-                continue; // a column named new (x.new), not the row
-            }
-            if (i + 2 < tokens.size() && tokens.get(i + 1).isOp(".") && tokens.get(i + 2).isIdentifier()
-                    && clear.contains(tokens.get(i + 2).value())) {
-                continue;
-            }
-            return true;
         }
         return false;
     }

@@ -35,7 +35,10 @@ class TextReferencesTest {
         assertEquals(Set.of("email"), TextReferences.rowOfWriteColumns("SELECT \"new\" /* x */ . email"));
         assertEquals(Set.of("E-mail"), TextReferences.rowOfWriteColumns("SELECT old.\"E-mail\""));
         assertEquals(Set.of("*"), TextReferences.rowOfWriteColumns("SELECT row_to_json(NEW), (OLD).id, new.*"));
-        assertEquals(Set.of(), TextReferences.rowOfWriteColumns("SELECT t.new, 'new.email', \"NEW\".x FROM t"));
+        assertEquals(Set.of(), TextReferences.rowOfWriteColumns("SELECT 'new.email', \"NEW\".x FROM t"));
+        // After a dot too: PL/pgSQL's label named like the function holds the row (f.new).
+        assertEquals(Set.of("*"), TextReferences.rowOfWriteColumns("SELECT f.new::text"));
+        assertEquals(Set.of("ssn"), TextReferences.rowOfWriteColumns("SELECT f.new.ssn"));
     }
 
     @Test
@@ -429,11 +432,13 @@ class TextReferencesTest {
                 "CREATE OR REPLACE RULE r AS ON UPDATE TO public.c DO ALSO NOTIFY x"));
         Set<String> clear = Set.of("n", "City");
         for (String sql : List.of("INSERT INTO a VALUES (NEW::text)", "SELECT row_to_json(NEW)", "SELECT NEW.ssn",
-                "INSERT INTO a SELECT (OLD).*", "SELECT new.\"city\"", "INSERT INTO a VALUES (NEW.*)")) {
+                "INSERT INTO a SELECT (OLD).*", "SELECT new.\"city\"", "INSERT INTO a VALUES (NEW.*)",
+                // PL/pgSQL's label named like the function holds the row too; a column named new reads so as well
+                "INSERT INTO a VALUES (leak.new::text)", "SELECT leak.new.ssn", "SELECT t.new FROM t")) {
             assertTrue(TextReferences.namesRowBeyond(sql, clear), sql);
         }
         for (String sql : List.of("INSERT INTO a VALUES (NEW.n, TG_OP)", "SELECT new.\"City\", OLD.n", "SELECT 1",
-                "SELECT t.new FROM t")) {
+                "SELECT leak.new.n")) {
             assertFalse(TextReferences.namesRowBeyond(sql, clear), sql);
         }
     }

@@ -833,6 +833,11 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /** See {@link FunctionEffects#callsUserCode}. */
+    /** See {@link FunctionEffects#bodyUnread}. */
+    public boolean functionBodyUnread(String function) {
+        return functions.bodyUnread(function);
+    }
+
     public boolean callsUserCode(dev.warden.sql.StatementFacts f) {
         return functions.callsUserCode(f);
     }

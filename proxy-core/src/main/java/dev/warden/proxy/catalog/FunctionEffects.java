@@ -177,6 +177,16 @@ final class FunctionEffects {
     }
 
     /**
+     * Whether Warden has not read what a function of this name runs: not loaded (made in a transaction not committed
+     * yet, or no such function), or a user's function whose body it cannot read (a language it does not parse, SQL
+     * built at run time). A built-in one is read.
+     */
+    boolean bodyUnread(String function) {
+        Effect e = effects.get(unqualified(function));
+        return e == null || !e.known() || e.userDefined() && e.dynamic();
+    }
+
+    /**
      * Partitioning strategies: {@code PARTITION BY RANGE (a)} reads as a call of {@code range}. (An index's access
      * method is no call in the analysis: see {@code LexicalAnalysis.indexAccessMethod}.)
      */

@@ -2098,8 +2098,9 @@ final class ResultMasking {
      * <ul>
      *   <li>a trigger or rule made on a table: refused when its code (the function's body, nested in the statement
      *   by the function effects; the rule's actions) names the row other than by the table's clear columns
-     *   ({@code NEW::text}, {@code NEW.email}, {@code row_to_json(NEW)}), reads a relation with a masked column,
-     *   runs SQL built at run time, hands values on (pg_notify...) or calls a function a user made; also when the
+     *   ({@code NEW::text}, {@code NEW.email}, {@code row_to_json(NEW)}), reads any relation (its name may come to
+     *   mean a view over a masked one later), runs SQL built at run time, hands values on (pg_notify...) or calls a
+     *   function a user made; also when the
      *   table is a view (its rows come from elsewhere) or was not looked up;</li>
      *   <li>a trigger or rule switched on ({@code ENABLE}) on a table with a masked column, an event trigger, a
      *   trigger made in CREATE SCHEMA: refused (the code is not in the statement);</li>
@@ -2141,7 +2142,7 @@ final class ResultMasking {
                 if (clear.isEmpty()) {
                     return planted + " on " + relation.get() + ", a view or a relation Warden could not look up";
                 }
-                String carries = routine ? null : carriesByItself(f, clear.get(), current);
+                String carries = routine ? null : carriesByItself(f, relation.get(), clear.get(), current);
                 if (carries == null) {
                     carries = carries(f, clear.get(), current);
                 }
@@ -2160,17 +2161,32 @@ final class ResultMasking {
      * masking.protect_filters}, name the row beyond its clear columns (a condition over {@code NEW.ssn} tells, write
      * by write, which rows match, as the identity's own WHERE would).
      */
-    private String carriesByItself(StatementFacts installing, Set<String> clearColumns, Masker current) {
+    private String carriesByItself(StatementFacts installing, String relation, Set<String> clearColumns,
+                                   Masker current) {
         if (handoff(installing) != null) {
             return "hands values on (" + handoff(installing) + ")";
+        }
+        boolean trigger = "TRIGGER".equals(installing.objectType());
+        if (trigger && TextReferences.hasWord(installing.text(), "referencing")
+                && (catalog == null || catalog.mayMaskAColumn(relation, current))) {
+            // REFERENCING NEW TABLE AS n: every row the write touched, under a name the body reads (a helper's
+            // pass replaced the body afterwards with INSERT ... SELECT * FROM n, n also naming a clear table).
+            return "keeps the rows a write touches in a transition table (REFERENCING)";
+        }
+        Optional<String> runs = trigger ? TextReferences.triggerFunction(installing.text()) : Optional.empty();
+        if (trigger && (runs.isEmpty() || catalog == null || catalog.functionBodyUnread(runs.get()))) {
+            // Made in the same text or an open transaction (the catalog Warden reads does not have it yet), or in a
+            // language Warden does not read: its body was judged by nothing (a helper's pass made both in one
+            // transaction, the body copying NEW::text).
+            return "runs a function whose body Warden has not read (made in a transaction not yet committed, or "
+                    + "in a language Warden does not read)";
         }
         if (current.protectsFilters() && TextReferences.namesRowBeyond(installing.text(), clearColumns)) {
             // As the identity's own WHERE on a sensitive column (masking.protect_filters); a rule's actions are
             // judged as nested statements below, whatever the setting.
             return "takes the row beyond its clear columns in its condition (masking.protect_filters)";
         }
-        Optional<String> target = "TRIGGER".equals(installing.objectType())
-                ? TextReferences.triggerFunction(installing.text()) : Optional.empty();
+        Optional<String> target = runs;
         Set<String> others = new LinkedHashSet<>();
         for (String fn : installing.functions()) {
             if (target.isEmpty() || !TextReferences.keptName(fn.substring(fn.lastIndexOf('.') + 1))
@@ -2209,9 +2225,10 @@ final class ResultMasking {
                 return "calls a function a user made";
             }
             for (dev.warden.sql.TableRef t : n.tablesRead()) {
-                if (catalog.mayMaskAColumn(t.name(), current)) {
-                    return "reads " + t.qualified() + ", which has a column this identity reads masked";
-                }
+                // Not only a relation with a masked column: a name this identity may later give to one (CREATE OR
+                // REPLACE VIEW, a table renamed and a view made in its place) changes what the code copies, and
+                // the writers' statements that run it are never judged for this identity.
+                return "reads " + t.qualified() + " (a name that may come to mean a relation with masked values)";
             }
             if (TextReferences.namesRowBeyond(n.text(), clearColumns)) {
                 return "takes the row beyond its clear columns (" + (clearColumns.isEmpty() ? "any of it"
