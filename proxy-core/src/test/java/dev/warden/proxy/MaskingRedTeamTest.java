@@ -628,9 +628,12 @@ class MaskingRedTeamTest {
                     int gap = random.nextInt(8);
                     body.append(word).append(gap == 0 ? " /* c */ " : gap == 1 ? "\n" : " ");
                 }
-                String create = "CREATE OR REPLACE FUNCTION tp_f() RETURNS text LANGUAGE plpgsql AS $b$DECLARE v text; "
+                // Dropped and made anew: a masked identity may not replace a function with a body that reads masked
+                // values (a default or trigger calling it would run the new body in others' writes).
+                String create = "CREATE FUNCTION tp_f() RETURNS text LANGUAGE plpgsql AS $b$DECLARE v text; "
                         + "BEGIN " + body + " END$b$";
                 String call = BODY_CALLS.get(random.nextInt(BODY_CALLS.size()));
+                a.query("DROP FUNCTION IF EXISTS tp_f()");
                 String made = a.query(create);
                 String answer = a.query(call);
                 // Made, or refused for handing the read to set_config() or pg_notify().
@@ -2416,7 +2419,7 @@ class MaskingRedTeamTest {
 
     /** Runs {@code sql} as an identity the policy exempts from masking (group pii-readers). */
     private static void asExempt(String sql) throws SQLException {
-        String token = warden.issuer.token().email(WardenHarness.USER).groups("eng", "pii-readers").sign();
+        String token = MaskedAttacker.exemptToken(warden);
         try (Connection c = warden.connect("dev", WardenHarness.USER, token, "");
              Statement s = c.createStatement()) {
             s.execute(sql);
@@ -2574,6 +2577,32 @@ class MaskingRedTeamTest {
             assertEquals(1, rs.getInt(1));
         }
     }
+    @Test
+    void aMaskedIdentityCannotReplaceAFunctionThatStoredCodeCallsWithOneThatReadsMaskedValues() throws Exception {
+        // Found after a116 (same class as F1): a column DEFAULT calling the masked identity's function, made while
+        // the function returned 'x'; the function then replaced to read the seeded e-mails. An exempt identity's
+        // INSERT stored them in clear in the masked identity's table (value detection missed them reversed).
+        seed("p24_people");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : List.of("CREATE FUNCTION p24_v() RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$",
+                    "CREATE TABLE p24_own (id int, x text DEFAULT p24_v())", "GRANT ALL ON p24_own TO PUBLIC",
+                    "CREATE OR REPLACE FUNCTION p24_v() RETURNS text LANGUAGE sql AS $$SELECT 'y'::text$$")) {
+                String answer = a.query(sql);
+                assertFalse(answer.contains("ERROR"), sql + " -> " + answer);
+            }
+            assertEquals(List.of(), notRefusedAsHandoff(a, List.of("CREATE OR REPLACE FUNCTION p24_v() RETURNS text "
+                    + "LANGUAGE sql AS $$SELECT translate(reverse(string_agg(email, ',')), " + HIDE + ") FROM "
+                    + "p24_people$$", "/* x */ create or replace function p24_v() returns text language plpgsql as "
+                    + "$$BEGIN RETURN (SELECT reverse(string_agg(ssn, ',')) FROM p24_people); END$$")));
+        }
+        asExempt("INSERT INTO p24_own (id) VALUES (1)");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            String stored = a.query("SELECT x FROM p24_own");
+            assertTrue(stored.contains("\nD") && stored.contains("y"), stored);
+            assertEquals(List.of(), seedsIn(stored));
+        }
+    }
+
     private static void directAll(String... sql) throws SQLException {
         for (String q : sql) {
             direct(q);

@@ -707,6 +707,13 @@ public final class TextReferences {
         return relationAfter(text, "trigger", "on");
     }
 
+    /** Whether {@code text} starts {@code CREATE OR REPLACE} (comments may stand between the words). */
+    public static boolean replaces(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        return tokens.size() > 2 && tokens.get(0).isWord("create") && tokens.get(1).isWord("or")
+                && tokens.get(2).isWord("replace");
+    }
+
     /** Whether the keyword {@code word} (lower case) is one of {@code text}'s tokens: not in a string or comment. */
     public static boolean hasWord(String text, String word) {
         for (Token t : Lexer.tokenize(text, true).tokens()) {

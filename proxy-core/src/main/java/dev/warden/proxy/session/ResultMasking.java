@@ -1334,6 +1334,20 @@ final class ResultMasking {
         if (!exposure.sensitive()) {
             return reading;
         }
+        for (StatementFacts top : analysis.statements()) {
+            if (top.kind() == StatementKind.CREATE && ("FUNCTION".equals(top.objectType())
+                    || "PROCEDURE".equals(top.objectType())) && TextReferences.replaces(top.text())) {
+                // A call of it stored in a default, a constraint, a generated column, a policy or a trigger runs the
+                // new body inside other identities' writes, where no one judges it for this identity (a helper's
+                // pass: DEFAULT leakv() made while it returned 'x', then replaced to read customers.ssn; an exempt
+                // identity's INSERT stored the values in clear). A new function is judged where it is called.
+                return refused(reading, "masking-handoff", "a masked identity may not replace a function or "
+                        + "procedure with a body that reads values it sees masked (" + exposure.reason() + "): a "
+                        + "default, constraint, policy or trigger that calls it runs the new body in other "
+                        + "identities' writes", "make a new function (CREATE FUNCTION without OR REPLACE), or ask "
+                        + "for an exemption");
+            }
+        }
         for (StatementFacts top : withExecuted(analysis)) {
             for (StatementFacts f : top.allStatements()) {
                 String handoff = handoff(f);
