@@ -2439,6 +2439,7 @@ class MaskingRedTeamTest {
         seed("p23_people");
         directAll("CREATE TABLE p23_copy (e text)", "GRANT ALL ON p23_copy TO PUBLIC",
                 "CREATE TABLE p23_other (id int)", "GRANT ALL ON p23_other TO PUBLIC",
+                "CREATE SEQUENCE p23_seq MINVALUE 0", "GRANT ALL ON SEQUENCE p23_seq TO PUBLIC",
                 "INSERT INTO p23_other VALUES (1)",
                 // Made by the owner: a masked identity's own trigger function that reads the masked table is
                 // refused where it is defined (it hands what it reads to the firing rows).
@@ -2488,6 +2489,10 @@ class MaskingRedTeamTest {
                             + "(pg_notify('p23', NEW.email) IS NULL) EXECUTE FUNCTION p23_id()",
                     "CREATE TRIGGER p23_w AFTER UPDATE ON p23_people FOR EACH ROW WHEN "
                             + "(p23_cond(NEW.email)) EXECUTE FUNCTION p23_id()",
+                    // a117: a built-in in the condition that keeps what it is given (setval), over the whole row
+                    "CREATE TRIGGER p23_w BEFORE UPDATE ON p23_people FOR EACH ROW WHEN (setval('p23_seq', "
+                            + "regexp_replace(split_part(NEW::text, ',', 3), '\\D', '', 'g')::bigint) IS NOT NULL) "
+                            + "EXECUTE FUNCTION p23_id()",
                     "CREATE RULE p23_r AS ON UPDATE TO p23_people DO ALSO INSERT INTO p23_copy VALUES "
                             + "(translate(reverse(NEW.email), " + HIDE + "))",
                     "CREATE SCHEMA p23_s CREATE TABLE x (a int) CREATE TRIGGER x_t BEFORE INSERT ON x FOR EACH ROW "
