@@ -756,11 +756,11 @@ public final class TextReferences {
     /** The last part of the name after the first {@code before} word that follows the first {@code after} word. */
     private static Optional<String> relationAfter(String text, String after, String before) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();
-        boolean trigger = false;
+        boolean seen = false;
         for (int i = 0; i + 1 < tokens.size(); i++) {
             if (tokens.get(i).isWord(after)) {
-                trigger = true;
-            } else if (trigger && tokens.get(i).isWord(before)) {
+                seen = true;
+            } else if (seen && tokens.get(i).isWord(before)) {
                 int first = i + 1;
                 int last = first;
                 if (!tokens.get(first).isIdentifier()) {

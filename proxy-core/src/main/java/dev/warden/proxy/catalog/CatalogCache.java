@@ -832,14 +832,20 @@ public final class CatalogCache implements AutoCloseable {
         return all;
     }
 
-    /** See {@link FunctionEffects#callsUserCode}. */
     /** See {@link FunctionEffects#bodyUnread}. */
     public boolean functionBodyUnread(String function) {
         return functions.bodyUnread(function);
     }
 
+    /** See {@link FunctionEffects#callsUserCode(dev.warden.sql.StatementFacts)}. */
     public boolean callsUserCode(dev.warden.sql.StatementFacts f) {
         return functions.callsUserCode(f);
+    }
+
+    /** See {@link FunctionEffects#callsUserCode(java.util.Collection, java.util.Collection, String)}. */
+    public boolean callsUserCode(java.util.Collection<String> calls, java.util.Collection<String> implicitCalls,
+                                 String text) {
+        return functions.callsUserCode(calls, implicitCalls, text);
     }
 
     /**

@@ -9,6 +9,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -200,26 +201,38 @@ final class FunctionEffects {
      */
     boolean callsUserCode(StatementFacts f) {
         for (StatementFacts s : f.allStatements()) {
-            for (String fn : calls(s)) {
-                Effect e = effects.get(fn);
-                if (PARTITION_STRATEGIES.contains(fn.toLowerCase(java.util.Locale.ROOT)) && onlyAsStrategy(fn, s.text())
-                        && e != null && !e.known()) {
-                    // PARTITION BY RANGE (...) reads as a call; a function of that name is still one.
-                    continue;
-                }
-                if (e == null) {
-                    return true;
-                }
-                if (!e.known() && syntax(fn)) {
-                    continue;
-                }
-                if (!e.known() && fn.indexOf('.') >= 0 && effects.get(unqualified(fn)) != null
-                        && effects.get(unqualified(fn)).known()) {
-                    continue; // a schema-qualified call: judged by its last part (see calls)
-                }
-                if (!e.known() || e.userDefined() || !e.statements().isEmpty()) {
-                    return true;
-                }
+            if (callsUserCode(s.functions(), s.implicitCalls(), s.text())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * As {@link #callsUserCode(StatementFacts)}, for one statement's {@code functions} and {@code implicitCalls} (as
+     * {@link StatementFacts} names them) in its {@code text}: a caller that judges only some of a statement's calls
+     * (a trigger's WHEN, not the trigger's own function) names those.
+     */
+    boolean callsUserCode(Collection<String> functions, Collection<String> implicitCalls, String text) {
+        for (String fn : calls(functions, implicitCalls)) {
+            Effect e = effects.get(fn);
+            if (PARTITION_STRATEGIES.contains(fn.toLowerCase(java.util.Locale.ROOT)) && onlyAsStrategy(fn, text)
+                    && e != null && !e.known()) {
+                // PARTITION BY RANGE (...) reads as a call; a function of that name is still one.
+                continue;
+            }
+            if (e == null) {
+                return true;
+            }
+            if (!e.known() && syntax(fn)) {
+                continue;
+            }
+            if (!e.known() && fn.indexOf('.') >= 0 && effects.get(unqualified(fn)) != null
+                    && effects.get(unqualified(fn)).known()) {
+                continue; // a schema-qualified call: judged by its last part (see calls)
+            }
+            if (!e.known() || e.userDefined() || !e.statements().isEmpty()) {
+                return true;
             }
         }
         return false;
@@ -308,14 +321,18 @@ final class FunctionEffects {
 
     /** Function names and implicit calls ({@code op:}, {@code cast:}, {@code attr:}) of a statement, as effect keys. */
     private static List<String> calls(StatementFacts f) {
-        List<String> out = new ArrayList<>(f.functions().size() + f.implicitCalls().size());
-        for (String fn : f.functions()) {
+        return calls(f.functions(), f.implicitCalls());
+    }
+
+    private static List<String> calls(Collection<String> functions, Collection<String> implicitCalls) {
+        List<String> out = new ArrayList<>(functions.size() + implicitCalls.size());
+        for (String fn : functions) {
             out.add(unqualified(fn));
             if (fn.indexOf('.') >= 0) {
                 out.add(fn); // perhaps one quoted name, "a.f"
             }
         }
-        out.addAll(f.implicitCalls());
+        out.addAll(implicitCalls);
         return out;
     }
 
