@@ -301,6 +301,62 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * JDBC with {@code setFetchSize} sends an Execute of the same portal for each batch of rows. Before, each batch
+     * was held for an approval of its own (on the demo, three approvals for the 119 rows of one UPDATE ... RETURNING
+     * at a fetch size of 50). The server never runs a portal's statement afresh: the later Executes fetch from the
+     * approved run, and continue under its approval. A new execution (a new Bind) still asks again.
+     */
+    @Test
+    void aFetchSizedWriteFetchesEveryBatchUnderItsOneApproval() throws Exception {
+        String sql = "UPDATE batch_log SET id = id + 100 WHERE id > 0 RETURNING id";
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            alice.setAutoCommit(false);
+            java.sql.PreparedStatement update = alice.prepareStatement(sql);
+            update.setFetchSize(2);
+            CompletableFuture<Object> rows = CompletableFuture.supplyAsync(() -> fetchAll(update));
+            String id = awaitPendingId();
+            assertEquals(0, cli(bobToken(), "approve", id).exit);
+            assertEquals(5, rows.get(10, TimeUnit.SECONDS), "every batch of the approved run came back");
+            alice.commit();
+            assertEquals(1, requestsFor(sql), "one approval for the run, not one per batch");
+            // Run again: a new portal, a new execution, a new request (denied here).
+            update.setFetchSize(2);
+            CompletableFuture<Object> again = CompletableFuture.supplyAsync(() -> fetchAll(update));
+            String second = awaitPendingId();
+            assertTrue(!second.equals(id), second);
+            assertEquals(0, cli(bobToken(), "deny", second).exit);
+            assertEquals("42501", ((SQLException) again.get(10, TimeUnit.SECONDS)).getSQLState());
+            alice.rollback();
+        }
+        try (Connection c = warden.direct()) {
+            assertEquals(101, scalar(c, "SELECT min(id) FROM batch_log"), "the approved run ran once");
+        }
+    }
+
+    private static Object fetchAll(java.sql.PreparedStatement ps) {
+        try (ResultSet rs = ps.executeQuery()) {
+            int n = 0;
+            while (rs.next()) {
+                n++;
+            }
+            return n;
+        } catch (SQLException e) {
+            return e;
+        }
+    }
+
+    /** How many approval requests the store holds for {@code sql}. */
+    private static int requestsFor(String sql) throws Exception {
+        Cli list = cli(bobToken(), "list", "--json");
+        assertEquals(0, list.exit, list.err);
+        int n = 0;
+        for (var r : dev.warden.proxy.approvals.ApprovalJson.MAPPER.readTree(list.out).path("approvals")) {
+            n += r.path("statement").asText().equals(sql) ? 1 : 0;
+        }
+        return n;
+    }
+
     @Test
     void anSqlPreparedUpdateExecutedThroughProtocolBindWaitsForApproval() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {

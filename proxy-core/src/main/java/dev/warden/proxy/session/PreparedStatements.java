@@ -194,6 +194,11 @@ final class PreparedStatements {
         /** The server refused or skipped this portal's Bind. */
         boolean failed;
         /**
+         * The approval an Execute of this portal ran under, if one did: a later Execute of the portal continues that
+         * run (see StatementGate.Statement#continuesApproval). A new Bind of the name is a new Portal.
+         */
+        String ranUnderApproval;
+        /**
          * How many savepoints were open when the portal was made (after a RELEASE, of its enclosing level): a
          * ROLLBACK TO a savepoint drops the portals made after it, as the server's {@code AtSubAbort_Portals}.
          */

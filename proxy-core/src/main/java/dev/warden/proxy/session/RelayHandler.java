@@ -344,7 +344,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         statement.analysis(), Decision.block("ddl-commit-waits", "another session's statement, sent "
                                 + "before this transaction's DDL and reaching it, may be waiting on this transaction's "
                                 + "locks and could not be cancelled in time", "COMMIT again"),
-                        statement.protocol(), statement.preparedName(), statement.approvalText());
+                        statement.protocol(), statement.preparedName(), statement.approvalText(),
+                        statement.continuesApproval());
             }
             admitNow(frame, judged, casts, judgedAt, standInKind, forward, refused);
         });
@@ -1282,8 +1283,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     : judgedAt(session.catalog), a -> decide(policy, a));
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
-                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name),
+                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name, null,
+                portal == null ? null : portal.ranUnderApproval),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
+                    if (f.approvalId() != null && portal != null) {
+                        portal.ranUnderApproval = f.approvalId();
+                    }
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
                     if (masking != null) {

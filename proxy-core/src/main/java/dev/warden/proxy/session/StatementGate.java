@@ -52,9 +52,18 @@ final class StatementGate {
      * A statement to judge.
      *
      * @param parameters the values Bind gave it (an Execute), or null
+     * @param continuesApproval for an Execute of a portal an earlier Execute ran under an approval, that approval's
+     *     id: the server never runs a portal's statement afresh (a second Execute fetches more of the same run, or
+     *     finds it done), so a statement that needs approval continues under it instead of asking again; else null
      */
     record Statement(PolicySnapshot policy, String sql, List<String> parameters, Analysis analysis,
-                     Decision decision, QueryEvent.Protocol protocol, String preparedName, String approvalText) {
+                     Decision decision, QueryEvent.Protocol protocol, String preparedName, String approvalText,
+                     String continuesApproval) {
+        Statement(PolicySnapshot policy, String sql, List<String> parameters, Analysis analysis,
+                  Decision decision, QueryEvent.Protocol protocol, String preparedName, String approvalText) {
+            this(policy, sql, parameters, analysis, decision, protocol, preparedName, approvalText, null);
+        }
+
         Statement(PolicySnapshot policy, String sql, List<String> parameters, Analysis analysis,
                   Decision decision, QueryEvent.Protocol protocol, String preparedName) {
             this(policy, sql, parameters, analysis, decision, protocol, preparedName, null);
@@ -119,6 +128,14 @@ final class StatementGate {
         }
         Decision decision = s.decision();
         if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && approvals != null) {
+            if (s.continuesApproval() != null) {
+                // A fetch of a portal's run that an approval let start (JDBC's setFetchSize sends an Execute per
+                // batch): before, each fetch was held for an approval of its own. Recorded under that approval.
+                String id = s.continuesApproval();
+                log.info("approval.continued session={} approval={}", sessionId, id);
+                return writeAhead(s, Decision.ALLOW, id).thenApply(seq -> (Verdict) new Forward(seq, id))
+                        .exceptionally(StatementGate::auditRefusal);
+            }
             return decision.retry() ? retry(s) : hold(s, notice);
         }
         // One stage on the record's future, not three (writeAhead, then the verdict, then the refusal): this is
