@@ -55,7 +55,7 @@ class TriggerPlantFuzzTest {
     }
 
     /** How the code gets onto the table. */
-    private enum Route { BODY, REPLACED_BODY, WHEN, RULE, CONTROL }
+    private enum Route { BODY, REPLACED_BODY, WHEN, RULE, QUALIFIED, CONTROL }
 
     /** A spelling of what the row carries: PL/pgSQL declarations it needs, and the text expression. */
     private record Spelling(String declare, String expression, boolean plpgsqlOnly) {
@@ -202,6 +202,18 @@ class TriggerPlantFuzzTest {
                         + relation(r, table) + " DO ALSO INSERT INTO " + copy + " VALUES (translate(reverse("
                         + w.expression() + "), " + HIDE + "))");
             }
+            case QUALIFIED -> {
+                // A clear body under the name in public, the copying one under the same name in another schema (or
+                // the session's temporary one, which lives as long as the masked identity's session does).
+                String schema = r.nextBoolean() ? "pg_temp" : "tpf" + i + "_s";
+                if (!schema.equals("pg_temp")) {
+                    out.add("CREATE SCHEMA " + schema);
+                }
+                out.add(quiet);
+                out.add(triggerFunction(f, s, sink(r, s.expression(), "public." + copy, "public." + seq))
+                        .replaceFirst("CREATE FUNCTION " + f, "CREATE FUNCTION " + schema + "." + f));
+                out.add(createTrigger(r, "tpf" + i + "_t", table, null, schema + "." + f));
+            }
             case CONTROL -> {
                 out.add("CREATE FUNCTION " + f + "() RETURNS trigger LANGUAGE plpgsql AS $b$BEGIN INSERT INTO " + copy
                         + " VALUES ('ctl' || NEW.id::text); RETURN NEW; END$b$");
@@ -232,15 +244,17 @@ class TriggerPlantFuzzTest {
             List<String> statements = plant(random, route, i, table, copy, seq);
             List<String> answers = new ArrayList<>();
             boolean accepted = true;
+            String writeError;
             try (MaskedAttacker a = new MaskedAttacker(warden)) {
                 for (String sql : statements) {
                     String answer = a.query(sql);
                     answers.add(answer.contains("ERROR") || answer.contains("42501") ? "refused or failed" : "ok");
                     accepted &= !answer.contains("ERROR") && !answer.contains("42501");
                 }
+                // While the masked identity's session lasts: its temporary functions do too.
+                writeError = exemptWrite("UPDATE " + table + " SET id = id");
             }
             tally.computeIfAbsent(route.name(), k -> new int[2])[accepted ? 0 : 1]++;
-            String writeError = exemptWrite("UPDATE " + table + " SET id = id");
             String stored = storedBy(copy, seq);
             List<String> found = seedsIn(stored);
             if (!found.isEmpty()) {
