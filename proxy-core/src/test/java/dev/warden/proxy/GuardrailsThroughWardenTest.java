@@ -131,6 +131,47 @@ class GuardrailsThroughWardenTest {
         assertTableIntact();
     }
 
+    /**
+     * A text with an EXECUTE of a name Warden saw no PREPARE of, and an Execute of a portal Warden does not know, are
+     * answered as the server answers them (26000, 34000) and never relayed. Before, neither had a record: whatever
+     * text came with the EXECUTE was kept nowhere. Now each has a query record of its refusal, with its text.
+     */
+    @Test
+    void executeOfAnUnknownNameOrPortalIsRecordedAsRefused() throws Exception {
+        String text = "SELECT 'executeOfAnUnknownName'; EXECUTE never_prepared_x";
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {
+            SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(text));
+            assertEquals("26000", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("never_prepared_x"), e.getMessage());
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new FrontendMessage.Execute("no_such_portal_x", 0));
+            c.send(new FrontendMessage.Sync());
+            List<BackendMessage> answers = c.untilReady();
+            assertTrue(answers.stream().anyMatch(m -> m instanceof BackendMessage.ErrorResponse err
+                    && err.toString().contains("34000")), answers.toString());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<String> found = List.of();
+        while (System.nanoTime() < deadline) {
+            found = dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                    .search(dev.warden.audit.query.AuditFilter.all()).stream()
+                    .map(l -> l.record().text())
+                    .filter(r -> r.contains("\"unknown-prepared-statement\"") && r.contains("executeOfAnUnknownName")
+                            || r.contains("\"unknown-portal\"") && r.contains("no_such_portal_x"))
+                    .toList();
+            if (found.stream().anyMatch(r -> r.contains("unknown-portal"))
+                    && found.stream().anyMatch(r -> r.contains("unknown-prepared-statement"))) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        assertTrue(found.stream().anyMatch(r -> r.contains("unknown-portal")), "a query record of each refusal: "
+                + found);
+        assertTrue(found.stream().anyMatch(r -> r.contains("unknown-prepared-statement")), found.toString());
+    }
+
     @Test
     void harmlessLookAlikesRun() throws SQLException {
         try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {

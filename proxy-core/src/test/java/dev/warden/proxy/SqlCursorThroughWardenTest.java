@@ -110,9 +110,18 @@ class SqlCursorThroughWardenTest {
     }
 
     /** The statement text of each audited protocol Execute (extended query records), in order. */
+    /** The statements of the extended protocol's query records that Warden let run. */
     private static List<String> executedStatements(List<AuditRecord> records) {
         return records.stream().filter(r -> r.type().equals("query"))
                 .filter(r -> r.get("protocol").asText().equalsIgnoreCase("extended"))
+                .filter(r -> r.get("decision").asText().equals("allow"))
+                .map(r -> r.get("statement").asText()).toList();
+    }
+
+    /** The statements of the query records of Executes refused as of portals Warden does not know. */
+    private static List<String> unknownPortals(List<AuditRecord> records) {
+        return records.stream().filter(r -> r.type().equals("query"))
+                .filter(r -> r.get("rule").asText().equals("unknown-portal"))
                 .map(r -> r.get("statement").asText()).toList();
     }
 
@@ -184,8 +193,9 @@ class SqlCursorThroughWardenTest {
         List<AuditRecord> records = warden.awaitSessionEnd(user);
         List<String> executed = executedStatements(records);
         // Warden forgot each cursor when the server did: their later Executes are answered as the server answers
-        // for a portal that does not exist (34000, above), and run nothing, so nothing else is recorded.
+        // for a portal that does not exist (34000, above), run nothing, and are recorded as refused.
         assertEquals(List.of(QUERY, QUERY), executed, WardenHarness.describe(records));
+        assertEquals(3, unknownPortals(records).size(), WardenHarness.describe(records));
     }
 
     /**
@@ -234,5 +244,6 @@ class SqlCursorThroughWardenTest {
         // Two Executes each of early and released ran their query; Warden forgot late when the server dropped it.
         assertEquals(List.of(QUERY, QUERY, QUERY, QUERY), executed.subList(0, 4), WardenHarness.describe(records));
         assertEquals(4, executed.size(), executed.toString());
+        assertEquals(List.of("-- Execute of portal \"late\", which Warden does not know"), unknownPortals(records));
     }
 }

@@ -637,13 +637,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         String unknown = reading.refusal() == null ? unknownExecuted(reading.analysis()) : null;
         if (unknown != null) {
             // Answered as the server answers an EXECUTE of a statement that does not exist, and not relayed: nothing
-            // of the text runs, so nothing is audited.
-            frame.release();
-            writer.sendStandIn(OwnRequests.standIn(Kind.QUERY, blockMarker), Kind.QUERY,
-                    BackendMessage.ErrorResponse.of("ERROR", "26000", "prepared statement \"" + unknown
-                            + "\" does not exist", "Warden saw no statement of that name prepared in this session",
-                            null));
-            return;
+            // of the text runs. Recorded as a refusal (before, it had no record: a text could hide there unseen).
+            reading = new SessionLexing.Reading(reading.sql(), reading.analysis(), Decision.asServer(
+                    "unknown-prepared-statement", "26000", "prepared statement \"" + unknown + "\" does not exist",
+                    "Warden saw no statement of that name prepared in this session"), reading.read());
         }
         Decision screenedOut = reading.refusal() == null ? executedScreenedOut(reading.analysis()) : null;
         if (screenedOut != null) {
@@ -1246,13 +1243,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         PreparedStatements.Statement statement = portal == null ? null : portal.statement;
         if (statement == null) {
             // No portal, as far as Warden followed the session, or one of a statement Warden did not read: judged by
-            // nothing, so not run. Answered as the server answers for a portal that does not exist; nothing runs, so
-            // nothing is audited. (Before, it was relayed unjudged: names Warden kept apart where the server did not
-            // ran a statement Warden never judged.)
-            frame.release();
-            discardUntilSync = true;
-            writer.sendStandIn(OwnRequests.standIn(Kind.EXECUTE, blockMarker), Kind.EXECUTE,
-                    BackendMessage.ErrorResponse.of("ERROR", "34000", "portal \"" + name + "\" does not exist"));
+            // nothing, so not run. Answered as the server answers for a portal that does not exist, and recorded as
+            // a refusal. (Before, it was relayed unjudged: names Warden kept apart where the server did not ran a
+            // statement Warden never judged.)
+            audit.receiving(null);
+            refuse(frame, "-- Execute of portal \"" + name + "\", which Warden does not know", Decision.asServer(
+                    "unknown-portal", "34000", "portal \"" + name + "\" does not exist", null));
             return;
         }
         String sql = statement.sql;

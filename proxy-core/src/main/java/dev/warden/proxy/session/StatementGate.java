@@ -434,8 +434,8 @@ final class StatementGate {
         log.info("query.blocked session={} user={} env={} rule={} kinds={}", sessionId, identity.username(),
                 environment, decision.rule(), analysis == null ? "[FUNCTION_CALL]"
                         : analysis.statements().stream().map(f -> f.kind().name()).toList());
-        return new Refuse(ErrorResponse.of("ERROR", SqlState.INSUFFICIENT_PRIVILEGE, decision.clientMessage(),
-                null, decision.hint()));
+        return new Refuse(ErrorResponse.of("ERROR", decision.sqlState() != null ? decision.sqlState()
+                : SqlState.INSUFFICIENT_PRIVILEGE, decision.clientMessage(), null, decision.hint()));
     }
 
     /**
