@@ -180,4 +180,24 @@ class AuditReaderTest {
                 + "warden=[\"SELECT\"] server=[\"DELETE 3\"] of #" + q + ": DELETE FROM t"), lines.get(2).human());
         assertTrue(dev.warden.audit.verify.AuditVerifier.verify(dir, null).passed());
     }
+
+    @Test
+    void copyDataIsShownWithItsQueryAndDigest() throws Exception {
+        Path dir = tmp.resolve("copy");
+        long q;
+        String digest = "ab".repeat(32);
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(dir, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            log.append(Fixtures.start("c1", "mia@example.com", false, "prod")).join();
+            q = log.append(Fixtures.query("c1", "mia@example.com", "prod", "COPY t FROM STDIN")).join();
+            log.append(dev.warden.audit.event.CopyIn.of("c1", q, 12, 2, digest)).join();
+            log.append(dev.warden.audit.event.CopyIn.of("c1", q, 5, 1, null)).join();
+        }
+        List<AuditReader.Line> lines = AuditReader.of(dir).search(AuditFilter.all()).stream()
+                .filter(l -> l.record().type().equals("copy.data")).toList();
+        assertEquals(2, lines.size());
+        assertTrue(lines.get(0).human().endsWith("prod copy.data of #" + q + ": 12 bytes in 2 messages, sha256 "
+                + digest), lines.get(0).human());
+        assertTrue(lines.get(1).human().endsWith(": 5 bytes in 1 messages"), lines.get(1).human());
+        assertTrue(dev.warden.audit.verify.AuditVerifier.verify(dir, null).passed());
+    }
 }

@@ -123,7 +123,7 @@ class CanonicalWriterDifferentialTest {
         AuditEvent event() {
             Instant ts = Instant.ofEpochSecond(random.nextInt(2_000_000_000) - (random.nextInt(10) == 0
                     ? 2_000_000_000L : 0), random.nextInt(1_000_000) * 1000L);
-            return switch (random.nextInt(10)) {
+            return switch (random.nextInt(11)) {
                 case 0 -> new SessionStart(null, ts, s(), new AuditIdentity(s(), s(), list(), random.nextBoolean(),
                         maybe()), new ClientInfo(s(), maybe(), maybe()), s(), s());
                 case 1 -> new SessionEnd(null, ts, s(), random.nextLong(), random.nextInt(1000), maybe());
@@ -135,6 +135,8 @@ class CanonicalWriterDifferentialTest {
                 case 7 -> new RoleSettingsReset(null, ts, s(), new AuditIdentity(s(), s(), list(), random.nextBoolean(),
                         maybe()), s(), s(), java.util.Map.of("", list(), s() + ".", list()), random.nextBoolean()
                         ? java.util.Map.of() : java.util.Map.of(s(), list()));
+                case 10 -> new dev.warden.audit.event.CopyIn(null, ts, s(), random.nextLong(),
+                        random.nextInt(Integer.MAX_VALUE), random.nextInt(1000), maybe());
                 case 5, 6 -> new QueryEvent(null, ts, s(), s(), s(), s(), s(), list(), list(), list(), list(), list(),
                         QueryEvent.Decision.values()[random.nextInt(3)], maybe(), maybe(), s(),
                         QueryEvent.Protocol.values()[random.nextInt(2)], maybe(), random.nextBoolean() ? null : list(),

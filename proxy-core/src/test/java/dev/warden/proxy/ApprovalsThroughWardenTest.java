@@ -334,6 +334,57 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * a119 (1): the approval of a {@code COPY ... FROM STDIN} covered whatever rows came after it, and no record held
+     * them (500 rows under an approval of "import 1 row"). Now the approver is told the rows are not shown, and the
+     * {@code copy.data} record (their size and SHA-256, under the COPY's query record) is written before the COPY
+     * ends.
+     */
+    @Test
+    void aCopyFromStdinTellsTheApproverAndRecordsItsData() throws Exception {
+        String data = "10\n11\n12\n";
+        String sql = "COPY batch_log (id) FROM STDIN";
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            org.postgresql.copy.CopyManager copy = alice.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            CompletableFuture<Object> loaded = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return copy.copyIn(sql, new java.io.StringReader(data));
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            String id = awaitPendingId();
+            Cli show = cli(bobToken(), "show", id, "--json");
+            assertTrue(show.out.contains("the rows are sent after the approval and are not shown"), show.out);
+            assertEquals(0, cli(bobToken(), "approve", id).exit);
+            assertEquals(3L, loaded.get(10, TimeUnit.SECONDS));
+        }
+        try (Connection c = warden.direct()) {
+            assertEquals(8, scalar(c, "SELECT count(*) FROM batch_log"));
+        }
+        String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(data.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        com.fasterxml.jackson.databind.JsonNode record = null;
+        long querySeq = -2;
+        while (record == null && System.nanoTime() < deadline) {
+            for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                    .search(dev.warden.audit.query.AuditFilter.all())) {
+                var r = line.record();
+                if (r.type().equals("query") && r.get("statement").asText().equals(sql)) {
+                    querySeq = r.seq();
+                }
+                if (r.type().equals("copy.data") && r.get("query_seq").asLong() == querySeq) {
+                    record = r.json();
+                }
+            }
+            Thread.sleep(50);
+        }
+        assertNotNull(record, "a copy.data record under the COPY's query record");
+        assertEquals(data.length(), record.get("bytes").asLong(), record.toString());
+        assertEquals(digest, record.get("sha256").asText(), record.toString());
+    }
+
     private static Object fetchAll(java.sql.PreparedStatement ps) {
         try (ResultSet rs = ps.executeQuery()) {
             int n = 0;

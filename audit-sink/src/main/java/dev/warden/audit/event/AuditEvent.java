@@ -10,7 +10,7 @@ import java.util.UUID;
  */
 public sealed interface AuditEvent
         permits SessionStart, SessionEnd, AuthFailure, QueryEvent, ResultEvent, PolicyReload, ApprovalEvent,
-        EnforcementMismatch, RoleSettingsReset {
+        EnforcementMismatch, RoleSettingsReset, CopyIn {
 
     int SCHEMA_VERSION = 1;
 

@@ -177,6 +177,13 @@ public final class AuditReader {
                     settingsByDatabase(out, r.get("kept"));
                 }
             }
+            case "copy.data" -> {
+                out.append(" of #").append(r.get("query_seq").asLong()).append(": ").append(r.get("bytes").asLong())
+                        .append(" bytes in ").append(r.get("messages").asLong()).append(" messages");
+                if (r.get("sha256").isTextual()) {
+                    out.append(", sha256 ").append(r.get("sha256").asText());
+                }
+            }
             case "enforcement.mismatch" -> out.append(" MISMATCH(").append(r.get("check").asText(""))
                     .append(") warden=").append(r.get("warden")).append(" server=").append(r.get("server"))
                     .append(" of #").append(r.get("query_seq").asLong()).append(": ")

@@ -255,7 +255,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     // The data of a refused COPY ... FROM STDIN, up to its CopyDone or CopyFail.
                     dropCopyData = type == 'd';
                     frame.release();
+                } else if (type == 'c') {
+                    copyDone(frame);
                 } else {
+                    if (type == 'd') {
+                        copyData(frame);
+                    } else {
+                        copyDigest = null;
+                        copyBytes = 0;
+                        copyMessages = 0;
+                    }
                     queue.copyDataSent(type);
                     upstream.write(frame, upstream.voidPromise());
                 }
@@ -263,6 +272,73 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'H' -> writer.sendAfterDeferred(frame);
             default -> upstream.write(frame, upstream.voidPromise());
         }
+    }
+
+    // ---- COPY ... FROM STDIN data ------------------------------------------------------------------------
+
+    /** The SHA-256 over the COPY data sent since the last CopyDone or CopyFail (null when the policy redacts). */
+    private java.security.MessageDigest copyDigest;
+    private long copyBytes;
+    private long copyMessages;
+    /** The seq of the query record of the last statement let through: a COPY's data is recorded under it. */
+    private long lastQuerySeq = -1;
+
+    /** Counts (and digests) one CopyData's contents: read in place, nothing copied. */
+    private void copyData(ByteBuf frame) {
+        if (copyMessages == 0) {
+            copyDigest = services.snapshot().get().audit().keepLiterals() ? sha256() : null;
+        }
+        copyMessages++;
+        int from = frame.readerIndex() + 5;
+        int length = frame.writerIndex() - from;
+        copyBytes += Math.max(0, length);
+        if (copyDigest != null && length > 0) {
+            for (java.nio.ByteBuffer b : frame.nioBuffers(from, length)) {
+                copyDigest.update(b);
+            }
+        }
+    }
+
+    private static java.security.MessageDigest sha256() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /**
+     * The client ends its COPY ... FROM STDIN: the {@code copy.data} record of what it sent is written first, and the
+     * CopyDone goes only once it is (the server commits the rows only at the CopyDone). Before, the rows of a COPY
+     * were in no record, and an approval of a COPY's text covered whatever rows came after it (a helper's pass, a119:
+     * 500 rows under an approval of "import 1 row"). When the record cannot be written and the policy refuses on
+     * audit failure, a CopyFail goes in its place: the server loads nothing. A CopyDone outside a COPY Warden sent
+     * (the server ignores it) goes as it is.
+     */
+    private void copyDone(ByteBuf frame) {
+        if (copyMessages == 0 && !queue.copyInOpen()) {
+            queue.copyDataSent((byte) 'c');
+            upstream.write(frame, upstream.voidPromise());
+            return;
+        }
+        String digest = copyDigest == null ? null : java.util.HexFormat.of().formatHex(copyDigest.digest());
+        CompletableFuture<Long> written = audit.copyIn(lastQuerySeq, copyBytes, copyMessages, digest);
+        copyDigest = null;
+        copyBytes = 0;
+        copyMessages = 0;
+        holdUntil(written, frame, (seq, failure) -> {
+            queue.copyDataSent((byte) 'c');
+            if (failure != null && services.snapshot().get().policy().audit().refuseOnFailure()) {
+                log.error("audit.unavailable session={} reason=\"{}\" COPY data refused", session.id,
+                        ClientErrors.unwrap(failure).getMessage());
+                frame.release();
+                upstream.write(new FrontendMessage.CopyFail("Warden could not write the audit record of the COPY's "
+                        + "data").toByteBuf(upstream.alloc()), upstream.voidPromise());
+            } else {
+                upstream.write(frame, upstream.voidPromise());
+            }
+            upstream.flush();
+        });
     }
 
     // ---- reading statements ----------------------------------------------------------------------------
@@ -466,6 +542,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 return;
             }
             if (verdict instanceof StatementGate.Forward f) {
+                lastQuerySeq = f.querySeq();
                 forward.accept(f);
                 return;
             }
@@ -929,7 +1006,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             rememberReason(analysis);
         }
         admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
-                QueryEvent.Protocol.SIMPLE, null, executed == null ? null : withWhatItExecutes(reading.sql(), executed)),
+                QueryEvent.Protocol.SIMPLE, null, withCopyNote(analysis, executed == null ? null
+                        : withWhatItExecutes(reading.sql(), executed), reading.sql())),
                 judgedAt, Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
@@ -943,6 +1021,26 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /** {@code sql}, then each statement its EXECUTEs run, for approvers and the approval's key. */
+    /** What an approver is told of a COPY ... FROM STDIN: its rows come after the approval (see {@link #copyDone}). */
+    static final String COPY_IN_NOTE = "\n-- COPY FROM STDIN: the rows are sent after the approval and are not shown "
+            + "here; the audit log records their size and SHA-256 (copy.data)";
+
+    /**
+     * {@code approvalText} (or {@code sql} when null) with {@link #COPY_IN_NOTE} when {@code analysis} has a COPY ...
+     * FROM STDIN; else {@code approvalText} as it is.
+     */
+    private static String withCopyNote(Analysis analysis, String approvalText, String sql) {
+        if (analysis != null) {
+            for (StatementFacts f : analysis.statements()) {
+                if (f.copy().isPresent() && f.copy().get().direction() == dev.warden.sql.CopySpec.Direction.FROM
+                        && f.copy().get().target() == dev.warden.sql.CopySpec.Target.STDIN) {
+                    return (approvalText == null ? sql : approvalText) + COPY_IN_NOTE;
+                }
+            }
+        }
+        return approvalText;
+    }
+
     private static String withWhatItExecutes(String sql, Analysis executed) {
         StringBuilder out = new StringBuilder(sql);
         for (StatementFacts f : executed.statements()) {
@@ -1279,8 +1377,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     : judgedAt(session.catalog), a -> decide(policy, a));
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
-                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name, null,
-                portal == null ? null : portal.ranUnderApproval),
+                decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
+                withCopyNote(analysis, null, sql), portal == null ? null : portal.ranUnderApproval),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     if (f.approvalId() != null && portal != null) {
                         portal.ranUnderApproval = f.approvalId();

@@ -246,6 +246,14 @@ final class SessionAudit {
         return written;
     }
 
+    /**
+     * {@code copy.data}: what the client sent for the COPY ... FROM STDIN of query record {@code querySeq}, before its
+     * CopyDone goes (the caller holds the CopyDone until this completes).
+     */
+    CompletableFuture<Long> copyIn(long querySeq, long bytes, long messages, String sha256) {
+        return append(dev.warden.audit.event.CopyIn.of(session, querySeq, bytes, messages, sha256));
+    }
+
     private static AuditIdentity identity(Identity who) {
         return new AuditIdentity(who.subject(), who.username(), List.copyOf(who.groups()),
                 who.kind() == Identity.Kind.AGENT, who.issuer());
