@@ -63,6 +63,41 @@ class AuditShowsWhatRanTest {
         assertTrue(tail.out().contains("[not UTF-8: exact bytes in statement_base64]"), tail.all());
     }
 
+    /**
+     * a119 (3): Bind values were read as UTF-8 whatever the client_encoding, so the record (and an approver) showed
+     * a value the server never stored. Differential: each value is bound under the encoding, the server's own reading
+     * comes back in the row (in that encoding), and the record must show the server's reading, with the length and
+     * SHA-256 of the exact bytes.
+     */
+    @Test
+    void aBindValueIsShownAsTheServerReadsItInTheClientEncoding() throws Exception {
+        byte[] utf8Bytes = "ren\u00c9@evil.example".getBytes(StandardCharsets.UTF_8);
+        for (String encoding : List.of("SJIS", "LATIN1")) {
+            java.nio.charset.Charset charset = java.nio.charset.Charset.forName(encoding.equals("SJIS") ? "windows-31j"
+                    : "ISO-8859-1");
+            String user = "bind-" + encoding.toLowerCase(java.util.Locale.ROOT) + "@example.com";
+            String serverRead;
+            try (RawClient raw = login(user, Map.of("client_encoding", encoding))) {
+                raw.send(new FrontendMessage.Parse("", "SELECT $1::text", List.of()));
+                raw.send(new FrontendMessage.Bind("", "", List.of(), List.of(utf8Bytes), List.of()));
+                raw.send(new FrontendMessage.Execute("", 0));
+                raw.send(new FrontendMessage.Sync());
+                List<BackendMessage> answer = untilReady(raw);
+                BackendMessage.DataRow row = (BackendMessage.DataRow) answer.stream()
+                        .filter(m -> m instanceof BackendMessage.DataRow).findFirst()
+                        .orElseThrow(() -> new AssertionError(answer.toString()));
+                serverRead = new String(row.values().get(0), charset);
+            }
+            AuditRecord query = warden.awaitSessionEnd(user).stream().filter(r -> r.type().equals("query"))
+                    .filter(r -> r.get("statement").asText().equals("SELECT $1::text")).findFirst().orElseThrow();
+            String shown = query.get("parameters").get(0).asText();
+            assertTrue(shown.startsWith("'" + serverRead + "'"), encoding + ": the server read " + serverRead
+                    + ", the record shows " + shown);
+            assertTrue(shown.endsWith("(" + utf8Bytes.length + " bytes, sha256 "
+                    + dev.warden.audit.event.CanonicalJson.sha256(utf8Bytes) + ")"), shown);
+        }
+    }
+
     @Test
     void aUtf8TextNeedsNoCopyOfItsBytes() throws Exception {
         String user = "utf8@example.com";

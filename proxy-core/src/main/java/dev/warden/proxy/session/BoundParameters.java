@@ -1,6 +1,7 @@
 package dev.warden.proxy.session;
 
 import dev.warden.pg.message.FrontendMessage;
+import dev.warden.sql.ClientEncoding;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -32,10 +33,25 @@ final class BoundParameters {
 
     /** @param types the parameter type OIDs Parse declared (0 or missing: unspecified) */
     static List<String> of(FrontendMessage.Bind bind, List<Integer> types) {
-        return of(bind.parameters(), bind.parameterFormats(), types);
+        return of(bind, types, ClientEncoding.UTF8);
+    }
+
+    /**
+     * As {@link #of(FrontendMessage.Bind, List)}, text values read in the session's {@code client_encoding} as the
+     * server converts them (null: one Warden cannot read). Before, they were read as UTF-8 whatever the encoding: a
+     * helper's pass (a119) bound the UTF-8 bytes of {@code 'renÉ@evil.example'} under SJIS, the record and the
+     * approver showed that, and the server stored {@code renﾃ院evil.example}.
+     */
+    static List<String> of(FrontendMessage.Bind bind, List<Integer> types, ClientEncoding encoding) {
+        return of(bind.parameters(), bind.parameterFormats(), types, encoding);
     }
 
     private static List<String> of(List<byte[]> values, List<Short> formats, List<Integer> types) {
+        return of(values, formats, types, ClientEncoding.UTF8);
+    }
+
+    private static List<String> of(List<byte[]> values, List<Short> formats, List<Integer> types,
+                                   ClientEncoding encoding) {
         List<String> out = new ArrayList<>(values.size());
         for (int i = 0; i < values.size(); i++) {
             byte[] value = values.get(i);
@@ -45,7 +61,7 @@ final class BoundParameters {
             // past the list's end ended the session with an internal error).
             short format = formats.isEmpty() ? 0 : formats.size() == 1 ? formats.get(0)
                     : i < formats.size() ? formats.get(i) : 0;
-            out.add(render(value, format, i < types.size() ? types.get(i) : 0));
+            out.add(render(value, format, i < types.size() ? types.get(i) : 0, encoding));
         }
         return out;
     }
@@ -56,11 +72,21 @@ final class BoundParameters {
     }
 
     static String render(byte[] value, short format, int type) {
+        return render(value, format, type, ClientEncoding.UTF8);
+    }
+
+    /**
+     * One value as shown; a text one read in {@code encoding} (null: an encoding Warden cannot read). A value that is
+     * not ASCII is shown with its length and SHA-256 unless it is valid UTF-8 under a UTF-8 client encoding: the
+     * digest names the exact bytes where a reading may not.
+     */
+    static String render(byte[] value, short format, int type, ClientEncoding encoding) {
         if (value == null) {
             return NULL;
         }
         if (format == 1 && TEXT_TYPES.contains(type)) {
-            return render(value, (short) 0, type); // the binary form of a text type is its text
+            // The binary form of a text type is its text, converted from client_encoding as a text value is.
+            return render(value, (short) 0, type, encoding);
         }
         if (format == 1) {
             String decoded = decodeBinary(value, type);
@@ -75,10 +101,25 @@ final class BoundParameters {
             return BINARY + "'\\x" + HexFormat.of().formatHex(value, 0, n)
                     + (n < value.length ? "…'" + digest(value) : "'");
         }
-        String text = new String(value, StandardCharsets.UTF_8);
-        // An ASCII value (the usual one) decodes exactly; only others are encoded again to compare.
-        boolean exact = text.length() <= MAX_CHARS && (ascii(value)
-                || java.util.Arrays.equals(text.getBytes(StandardCharsets.UTF_8), value));
+        boolean ascii = ascii(value);
+        String text = null;
+        boolean exact = ascii;
+        if (ascii) {
+            text = new String(value, StandardCharsets.US_ASCII); // the usual value: ASCII in every encoding
+        } else if (encoding != null && encoding != ClientEncoding.UTF8) {
+            try {
+                text = encoding.decode(value);
+            } catch (java.nio.charset.CharacterCodingException e) {
+                text = null; // the server refuses it (22021): shown leniently, with its digest
+            }
+        }
+        if (text == null) {
+            text = new String(value, StandardCharsets.UTF_8);
+            // Under UTF-8 a valid value is exact; encoded again to compare.
+            exact = encoding == ClientEncoding.UTF8
+                    && java.util.Arrays.equals(text.getBytes(StandardCharsets.UTF_8), value);
+        }
+        exact &= text.length() <= MAX_CHARS;
         if (text.length() > MAX_CHARS) {
             text = text.substring(0, MAX_CHARS) + "…";
         }

@@ -1168,7 +1168,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         PreparedStatements.Statement statement = prepared.statement(statementName);
         PreparedStatements.Portal portal = new PreparedStatements.Portal(portalName, statement,
-                bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes));
+                bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes,
+                session.lexing.settings().encoding()));
         prepared.bound(portal);
         writer.send(frame, Entry.forward(Kind.BIND, statement, portal, null));
         if (masking != null && portal.describedFields() == null) {
