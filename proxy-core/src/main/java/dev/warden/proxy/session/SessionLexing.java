@@ -90,8 +90,31 @@ final class SessionLexing {
         }
     }
 
+    /**
+     * The reported settings that change what a statement's literals and values mean ({@code '01/12/2025'} is 12 January
+     * under {@code DateStyle = 'ISO, MDY'} and 1 December under DMY), by the name the server reports, as reported.
+     */
+    private static final java.util.Set<String> MEANING = java.util.Set.of("datestyle", "intervalstyle", "timezone",
+            "client_encoding", "standard_conforming_strings");
+    private final java.util.TreeMap<String, String> meaning = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    private String meaningText = "";
+
+    /**
+     * The settings in force that change what a statement's text and values mean, as the server last reported them
+     * ({@code DateStyle=ISO, DMY; IntervalStyle=postgres; TimeZone=UTC; ...}): an approval is asked for, shown and
+     * bound with them.
+     */
+    String meaningSettings() {
+        return meaningText;
+    }
+
     /** Takes a ParameterStatus report from the server. */
     void update(String name, String value) {
+        if (MEANING.contains(name.toLowerCase(Locale.ROOT)) && !value.equals(meaning.put(name, value))) {
+            StringBuilder text = new StringBuilder();
+            meaning.forEach((k, v) -> text.append(text.isEmpty() ? "" : "; ").append(k).append('=').append(v));
+            meaningText = text.toString();
+        }
         switch (name.toLowerCase(Locale.ROOT)) {
             case "standard_conforming_strings" -> standardConformingStrings = !"off".equalsIgnoreCase(value);
             case "client_encoding" -> {
