@@ -75,6 +75,45 @@ class WitnessTest {
         }
     }
 
+    /**
+     * a119 (4a): the demo's witness credentials owned the witness table, so their holder disabled its append-only
+     * triggers, deleted the heads after a cut, and the cut log verified. A store whose role can rewrite its table
+     * says so ({@link WitnessStore#caution}, printed by verify and logged at start); one that may only append to a
+     * table another role owns works and says nothing, and its role cannot take a head back.
+     */
+    @Test
+    void aWitnessItsWriterCouldRewriteSaysSoAndAnAppendOnlyWriterWorks() throws Exception {
+        String db = postgres.createDatabase("witness_owner");
+        WitnessHead head = new WitnessHead("chain-x", 10, "ab".repeat(32), java.time.Instant.parse(
+                "2026-12-06T00:00:00Z"), "key", "sig");
+        try (WitnessStore owner = new PostgresWitnessStore(url(db), "warden_audit_witness")) {
+            owner.publish(head);
+            assertTrue(owner.caution().orElse("").contains("can be rewritten by the role"), owner.caution().toString());
+            assertTrue(owner.name().contains("/" + db) && !owner.name().contains("password"), owner.name());
+        }
+        String writer = "witness_writer_" + db;
+        try (java.sql.Connection c = postgres.connect(db); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE " + writer + " LOGIN PASSWORD 'w-s3cret'");
+            s.execute("GRANT SELECT, INSERT ON warden_audit_witness TO " + writer);
+        }
+        Secret appendOnly = Secret.of(postgres.jdbcUrl(db) + "&user=" + writer + "&password=w-s3cret");
+        try (WitnessStore store = new PostgresWitnessStore(appendOnly, "warden_audit_witness")) {
+            store.publish(new WitnessHead("chain-x", 20, "cd".repeat(32), java.time.Instant.parse(
+                    "2026-12-06T00:01:00Z"), "key", "sig"));
+            assertEquals(20, store.latest("chain-x").orElseThrow().seq());
+            assertTrue(store.caution().isEmpty(), store.caution().toString());
+        }
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(postgres.jdbcUrl(db), writer, "w-s3cret");
+             java.sql.Statement s = c.createStatement()) {
+            for (String sql : List.of("DELETE FROM warden_audit_witness", "ALTER TABLE warden_audit_witness DISABLE "
+                    + "TRIGGER USER", "DROP TABLE warden_audit_witness")) {
+                java.sql.SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.sql.SQLException.class, () -> s.execute(sql), sql);
+                assertEquals("42501", refused.getSQLState(), sql + ": " + refused.getMessage());
+            }
+        }
+    }
+
     @Test
     void truncatingAtAnyCheckpointOrDeletingTheLastFileIsDetected() throws Exception {
         String db = postgres.createDatabase("witness");

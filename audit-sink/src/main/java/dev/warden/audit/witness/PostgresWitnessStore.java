@@ -24,15 +24,60 @@ public final class PostgresWitnessStore implements WitnessStore {
     /** {@link #table} with its schema, once a connection has resolved it ({@link AppendOnlyTables#pinSearchPath}). */
     private String qualified;
     private Connection connection;
+    /** See {@link #caution()}; read at each connection. */
+    private volatile String caution;
 
     public PostgresWitnessStore(Secret url, String table) {
         this.url = url;
         this.table = table;
     }
 
+    /**
+     * {@code postgres:table at host:port/database} (the URL without its parameters: never a password), so a verifier
+     * sees which server it trusted (a helper's pass pointed a locator file at a look-alike table elsewhere).
+     */
     @Override
     public String name() {
-        return "postgres:" + table;
+        String where = url.reveal();
+        int params = where.indexOf('?');
+        where = params < 0 ? where : where.substring(0, params);
+        int at = where.indexOf('@');
+        where = at < 0 ? where : where.substring(0, where.indexOf("//") + 2) + where.substring(at + 1);
+        return "postgres:" + table + " at " + where.replaceFirst("^jdbc:postgresql://", "");
+    }
+
+    @Override
+    public Optional<String> caution() {
+        return Optional.ofNullable(caution);
+    }
+
+    /**
+     * Whether the connected role can rewrite the witness table: a superuser, or a member of the role that owns the
+     * table or its schema (an owner may disable the append-only triggers, a schema's owner drop the table; in
+     * PostgreSQL 15 the owner of a database owns its {@code public} schema). A helper's pass (a119) did so with the
+     * demo's witness credentials, and a cut log then verified against the witness.
+     */
+    private static boolean mayRewrite(Connection c, String qualified) throws SQLException {
+        try (PreparedStatement q = c.prepareStatement("SELECT r.rolsuper OR pg_has_role(current_user, t.relowner, "
+                + "'USAGE') OR pg_has_role(current_user, n.nspowner, 'USAGE') FROM pg_catalog.pg_class t JOIN "
+                + "pg_catalog.pg_namespace n ON n.oid = t.relnamespace, pg_catalog.pg_roles r WHERE t.oid = "
+                + "to_regclass(?) AND r.rolname = current_user")) {
+            q.setString(1, qualified);
+            try (ResultSet rs = q.executeQuery()) {
+                return !rs.next() || rs.getBoolean(1);
+            }
+        }
+    }
+
+    /** How many of the append-only triggers ({@link AppendOnlyTables#refuseChanges}) the table has switched on. */
+    private static int guardsOn(Connection c, String qualified) throws SQLException {
+        try (PreparedStatement q = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = "
+                + "to_regclass(?) AND tgname LIKE '%append_only%' AND tgenabled <> 'D'")) {
+            q.setString(1, qualified);
+            try (ResultSet rs = q.executeQuery()) {
+                return rs.next() ? rs.getInt(1) : 0;
+            }
+        }
     }
 
     @Override
@@ -180,14 +225,30 @@ public final class PostgresWitnessStore implements WitnessStore {
         return c;
     }
 
+    /**
+     * Makes the table with its append-only triggers when it is missing (or the role may rewrite it anyway). A table
+     * another role owns, to which this one may only append (the set-up the README describes), is left as it is.
+     */
     private void createTableIfMissing(Connection c) throws SQLException {
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
-            s.execute("CREATE TABLE IF NOT EXISTS " + qualified + " (chain text NOT NULL, seq bigint NOT NULL, "
-                    + "hash text NOT NULL, ts timestamptz NOT NULL, key_id text NOT NULL, signature text NOT NULL, "
-                    + "PRIMARY KEY (chain, seq))");
-            AppendOnlyTables.refuseChanges(s, table, qualified, "witness", "", true);
+            boolean exists;
+            try (ResultSet rs = s.executeQuery("SELECT to_regclass('" + qualified.replace("'", "''") + "') IS NOT "
+                    + "NULL")) {
+                exists = rs.next() && rs.getBoolean(1);
+            }
+            if (!exists || mayRewrite(c, qualified)) {
+                s.execute("CREATE TABLE IF NOT EXISTS " + qualified + " (chain text NOT NULL, seq bigint NOT NULL, "
+                        + "hash text NOT NULL, ts timestamptz NOT NULL, key_id text NOT NULL, signature text NOT "
+                        + "NULL, PRIMARY KEY (chain, seq))");
+                AppendOnlyTables.refuseChanges(s, table, qualified, "witness", "", true);
+            }
+            caution = mayRewrite(c, qualified) ? "the witness table " + qualified + " can be rewritten by the role "
+                    + "this connects as (it owns the table or its schema, or is a superuser): the heads prove only "
+                    + "what that role's holders could not change; own it by another role and grant this one SELECT "
+                    + "and INSERT only" : guardsOn(c, qualified) < 2 ? "the witness table " + qualified + " lacks its "
+                    + "append-only triggers (or has them switched off): its owner may have changed heads" : null;
             c.commit();
         } catch (SQLException e) {
             c.rollback();

@@ -64,6 +64,8 @@ public final class WitnessAtStart {
             Map<String, PublicKey> keys = new HashMap<>(SigningKey.publishedKeys(dir));
             keys.put(SigningKey.idOf(key), key);
             Optional<WitnessHead> any = store.latest(chain);
+            store.caution().ifPresent(c -> log.warn("audit witness may not prove what it seems witness={} chain={} "
+                    + "caution=\"{}\"", store.name(), chain, c));
             latest = any.isEmpty() || any.get().verifiedBy(keys) ? any : store.latestSigned(chain, keys);
             if (!any.equals(latest)) {
                 log.error("audit witness holds heads no key of this log signed witness={} chain={} head=\"{}\"; "

@@ -9,6 +9,15 @@ public interface WitnessStore extends AutoCloseable {
     /** For messages: {@code postgres:warden_audit_witness}, {@code kafka:topic}, {@code http:https://…}. */
     String name();
 
+    /**
+     * Why this witness may prove less than it seems, as far as the store can tell from where it connects (empty when
+     * it sees no reason): a PostgreSQL witness whose table the connecting role can rewrite (it owns the table or its
+     * schema, or is a superuser) keeps only the heads its credentials' holders let stand. Asked after a read.
+     */
+    default Optional<String> caution() {
+        return Optional.empty();
+    }
+
     /** Stores a head; returns once the store has it durably. */
     void publish(WitnessHead head) throws IOException;
 

@@ -162,6 +162,7 @@ final class AuditCommand implements Runnable {
                     }
                     System.out.println("witness " + store.name() + ": chain " + instance + ", latest head "
                             + head.get());
+                    store.caution().ifPresent(c -> System.out.println("WARNING witness: " + c));
                 }
                 if (kafka != null) {
                     return verifyTopic(key, store, instance);
