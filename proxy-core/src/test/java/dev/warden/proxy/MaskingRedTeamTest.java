@@ -618,7 +618,8 @@ class MaskingRedTeamTest {
         List<String> leaked = new ArrayList<>();
         int created = 0;
         int answered = 0;
-        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+        try (MaskedAttacker a = new MaskedAttacker(warden);
+             MaskedAttacker exempt = new MaskedAttacker(warden, "dev", MaskedAttacker.exemptToken(warden))) {
             a.query("LISTEN tp");
             for (int i = 0; i < bodies && leaked.size() < 10; i++) {
                 String read = BODY_READS.get(random.nextInt(BODY_READS.size())).replace("~", HIDE);
@@ -628,17 +629,17 @@ class MaskingRedTeamTest {
                     int gap = random.nextInt(8);
                     body.append(word).append(gap == 0 ? " /* c */ " : gap == 1 ? "\n" : " ");
                 }
-                // Dropped and made anew: a masked identity may not replace a function with a body that reads masked
-                // values (a default or trigger calling it would run the new body in others' writes).
+                // Made by an exempt identity through Warden (which sees the DDL at once): a masked identity may not
+                // make a function with a body that reads what it sees masked (a118: stored code calling its name
+                // would run it in others' writes); it calls them.
                 String create = "CREATE FUNCTION tp_f() RETURNS text LANGUAGE plpgsql AS $b$DECLARE v text; "
                         + "BEGIN " + body + " END$b$";
                 String call = BODY_CALLS.get(random.nextInt(BODY_CALLS.size()));
-                a.query("DROP FUNCTION IF EXISTS tp_f()");
-                String made = a.query(create);
+                exempt.query("DROP FUNCTION IF EXISTS tp_f()");
+                String made = exempt.query(create);
+                created += made.contains("ERROR") ? 0 : 1;
+                made = "";
                 String answer = a.query(call);
-                // Made, or refused for handing the read to set_config() or pg_notify().
-                boolean failed = made.startsWith("E") || made.contains("\nE");
-                created += !failed || made.contains("masking-handoff") ? 1 : 0;
                 answered += answer.contains("\nD") || answer.startsWith("D") || answer.startsWith("d")
                         || answer.contains("\nd") ? 1 : 0;
                 List<String> seeds = seedsIn(made + answer);
@@ -1853,15 +1854,16 @@ class MaskingRedTeamTest {
             a.query("INSERT INTO aj_own SELECT id, email FROM aj_people");
             String own = a.query("CREATE INDEX aj_own_i ON aj_own (lower(email))");
             assertTrue(!refused(own), own);
-            String built = a.query(reads);
-            assertTrue(!refused(built), built);
-            String indexed = a.query("CREATE INDEX aj_own_f ON aj_own (pg_temp.aj_f(id))");
+            // A masked identity may not make a function that reads what it sees masked (a118): the owner makes it.
+            assertTrue(refused(a.query(reads)));
+            direct(reads.replace("pg_temp.aj_f", "public.aj_f"));
+            String indexed = a.query("CREATE INDEX aj_own_f ON aj_own (public.aj_f(id))");
             assertTrue(refused(indexed) && indexed.contains("index"), indexed);
             String excluded = a.query("ALTER TABLE aj_own ADD CONSTRAINT aj_x EXCLUDE USING btree "
-                    + "((pg_temp.aj_f(id)) WITH =)");
+                    + "((public.aj_f(id)) WITH =)");
             assertTrue(refused(excluded) && excluded.contains("exclusion constraint"), excluded);
             String word = a.query("CREATE FUNCTION pg_temp.aj_w(i int) RETURNS text LANGUAGE sql AS $$ SELECT "
-                    + "pg_temp.aj_f(i) || 'exclude' $$");
+                    + "'x' || i || 'exclude' $$");
             assertTrue(!refused(word), word); // a function's body that says "exclude" builds no index
             for (String plain : List.of("CREATE INDEX ON aj_own USING btree (id)", "CREATE INDEX ON aj_own USING hash "
                     + "(email)", "CREATE INDEX ON aj_own USING gin (to_tsvector('english', email))",
@@ -1871,8 +1873,8 @@ class MaskingRedTeamTest {
             }
             // A function named like the table it indexes is a function all the same (a third helper's pass).
             a.query("CREATE TEMP TABLE aj_t2 (id int)");
-            a.query(reads.replace("pg_temp.aj_f(", "pg_temp.aj_t2("));
-            String named = a.query("CREATE INDEX ON aj_t2 (pg_temp.aj_t2(id)) INCLUDE (id)");
+            direct(reads.replace("pg_temp.aj_f(", "public.aj_t2("));
+            String named = a.query("CREATE INDEX ON aj_t2 (public.aj_t2(id)) INCLUDE (id)");
             assertTrue(refused(named), named);
             // ... and so is one made in the same text, not in the catalog yet when Warden judges the index (the table's
             // name before the parenthesis read as a call of it, passed over as the table).
@@ -1881,7 +1883,7 @@ class MaskingRedTeamTest {
                     + "$$ SELECT 'x' || i $$; CREATE INDEX ON aj_t3 ((aj_t3(id)))");
             assertTrue(refused(sameText) && sameText.contains("index") && !sameText.contains("CREATE INDEX"), sameText);
             String element = a.query("CREATE SCHEMA aj_s CREATE TABLE aj_x (id int) CREATE INDEX aj_xi ON aj_x "
-                    + "(pg_temp.aj_t2(id))");
+                    + "(public.aj_t2(id))");
             assertTrue(refused(element) && element.contains("index"), element); // a schema's element
             // A schema's element indexing a plain column, and rtree (PostgreSQL's old name for gist): no call.
             String plainElement = a.query("CREATE SCHEMA aj_s2 CREATE TABLE aj_y (id int) CREATE INDEX aj_yi ON "
@@ -2605,6 +2607,60 @@ class MaskingRedTeamTest {
             String stored = a.query("SELECT x FROM p24_own");
             assertTrue(stored.contains("\nD") && stored.contains("y"), stored);
             assertEquals(List.of(), seedsIn(stored));
+        }
+    }
+
+    /**
+     * Attacker pass a118. (1) A masked identity's {@code public.concat(VARIADIC text[])} took over an exempt
+     * identity's own {@code SELECT concat(email, ssn) ...} (PostgreSQL picks the better-matching argument types over
+     * {@code pg_catalog.concat(VARIADIC "any")}) and stored every value in the masked identity's table; an operator
+     * named {@code =} refused every statement with {@code =} for everyone. (2) Stored code calls a name, resolved
+     * when it runs: a function made (not replaced) under a name a DEFAULT's function calls, after the old one was
+     * dropped or renamed, read the masked table in the masked identity's own INSERT.
+     */
+    @Test
+    void aMaskedIdentityCannotShadowABuiltInOrSwapTheCodeStoredCodeCalls() throws Exception {
+        seed("p25_people");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : List.of("CREATE TABLE p25_loot (v text)", "GRANT ALL ON p25_loot TO PUBLIC",
+                    "CREATE FUNCTION p25_keep(t text) RETURNS text LANGUAGE sql AS $$INSERT INTO p25_loot VALUES "
+                            + "(translate(reverse(t), " + HIDE + ")) RETURNING t$$",
+                    "CREATE FUNCTION p25_helper() RETURNS text LANGUAGE sql AS $$SELECT 'ok'::text$$",
+                    "CREATE FUNCTION p25_note() RETURNS text LANGUAGE sql AS $$SELECT p25_helper()$$",
+                    "CREATE TABLE p25_notes (id int, note text DEFAULT p25_note())",
+                    // in the temporary schema: never found by an unqualified call
+                    "CREATE FUNCTION pg_temp.concat(VARIADIC a text[]) RETURNS text LANGUAGE sql AS "
+                            + "$$SELECT 'x'::text$$")) {
+                String answer = a.query(sql);
+                assertFalse(answer.contains("ERROR"), sql + " -> " + answer);
+            }
+            assertEquals(List.of(), notRefusedAsHandoff(a, List.of(
+                    "CREATE FUNCTION public.concat(VARIADIC a text[]) RETURNS text LANGUAGE sql AS "
+                            + "$$SELECT p25_keep(array_to_string(a, ''))$$",
+                    "create or replace function \"concat_ws\"(sep text, variadic a text[]) returns text language sql "
+                            + "as $$SELECT p25_keep(array_to_string(a, sep))$$",
+                    "CREATE FUNCTION p25_lower(text) RETURNS text LANGUAGE sql AS $$SELECT p25_keep($1)$$; "
+                            + "ALTER FUNCTION p25_lower(text) RENAME TO lower",
+                    "CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = texteq)",
+                    "CREATE AGGREGATE public.max(text) (SFUNC = textcat, STYPE = text)",
+                    // (2): made again, or made to be renamed, under the name stored code calls
+                    "CREATE FUNCTION p25_dump() RETURNS text LANGUAGE sql AS $$SELECT translate(string_agg(email "
+                            + "|| ssn, ','), " + HIDE + ") FROM p25_people$$",
+                    "DROP FUNCTION p25_helper(); CREATE FUNCTION p25_helper() RETURNS text LANGUAGE sql AS "
+                            + "$$SELECT translate(string_agg(email || ssn, ','), " + HIDE + ") FROM p25_people$$")));
+            a.query("INSERT INTO p25_notes (id) VALUES (1)");
+        }
+        asExempt("SELECT concat(email, ' ', ssn), concat_ws(',', email, ssn), lower(email) FROM p25_people");
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            StringBuilder stored = new StringBuilder();
+            for (String q : List.of("SELECT coalesce(string_agg(v, ','), '') FROM p25_loot",
+                    "SELECT coalesce(string_agg(note, ','), '') FROM p25_notes")) {
+                try (var rs = s.executeQuery(q)) {
+                    rs.next();
+                    stored.append(rs.getString(1)).append('\n');
+                }
+            }
+            assertEquals(List.of(), seedsIn(stored.toString()), stored.toString());
         }
     }
 

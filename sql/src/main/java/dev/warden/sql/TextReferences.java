@@ -725,6 +725,79 @@ public final class TextReferences {
     }
 
     /**
+     * The name a CREATE [OR REPLACE] FUNCTION | PROCEDURE | AGGREGATE | OPERATOR text gives, or an ALTER FUNCTION |
+     * PROCEDURE | ROUTINE | AGGREGATE ... RENAME TO text gives anew, or the name an ALTER ... SET SCHEMA moves
+     * (with the schema it goes to); an operator's name is prefixed {@code op:}. {@code schema} is "" when the text
+     * does not say (the first schema of the search_path, or the one the routine is in). Empty when the text is none
+     * of these or the name cannot be read.
+     */
+    public record RoutineName(String schema, String name) {
+    }
+
+    public static Optional<RoutineName> routineNamed(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        int i = 0;
+        if (tokens.isEmpty()) {
+            return Optional.empty();
+        }
+        boolean create = tokens.get(0).isWord("create");
+        boolean alter = tokens.get(0).isWord("alter");
+        if (!create && !alter) {
+            return Optional.empty();
+        }
+        i = 1;
+        if (create && i + 1 < tokens.size() && tokens.get(i).isWord("or") && tokens.get(i + 1).isWord("replace")) {
+            i += 2;
+        }
+        if (i >= tokens.size()) {
+            return Optional.empty();
+        }
+        Token kind = tokens.get(i);
+        boolean operator = kind.isWord("operator");
+        if (!(kind.isWord("function") || kind.isWord("procedure") || kind.isWord("aggregate") || operator
+                || alter && kind.isWord("routine"))) {
+            return Optional.empty();
+        }
+        if (operator && i + 1 < tokens.size() && (tokens.get(i + 1).isWord("class")
+                || tokens.get(i + 1).isWord("family"))) {
+            return Optional.empty();
+        }
+        i++;
+        // [schema .] name
+        String schema = "";
+        String name;
+        if (i + 2 < tokens.size() && tokens.get(i).isIdentifier() && tokens.get(i + 1).isOp(".")) {
+            schema = keptName(tokens.get(i).value());
+            i += 2;
+        }
+        if (i >= tokens.size()) {
+            return Optional.empty();
+        }
+        Token n = tokens.get(i);
+        if (operator && n.type() == Lexer.Type.OPERATOR) {
+            name = "op:" + n.value();
+        } else if (!operator && n.isIdentifier()) {
+            name = keptName(n.value());
+        } else {
+            return Optional.empty();
+        }
+        if (create) {
+            return Optional.of(new RoutineName(schema, name));
+        }
+        // ALTER ...: RENAME TO new, or SET SCHEMA s (after the argument list)
+        for (int j = i + 1; j + 2 < tokens.size(); j++) {
+            if (tokens.get(j).isWord("rename") && tokens.get(j + 1).isWord("to") && tokens.get(j + 2).isIdentifier()) {
+                return Optional.of(new RoutineName(schema, keptName(tokens.get(j + 2).value())));
+            }
+            if (tokens.get(j).isWord("set") && tokens.get(j + 1).isWord("schema")
+                    && tokens.get(j + 2).isIdentifier()) {
+                return Optional.of(new RoutineName(keptName(tokens.get(j + 2).value()), name));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
      * The name (as the server keeps it, without its schema) of the function a CREATE TRIGGER text runs ({@code
      * EXECUTE FUNCTION | PROCEDURE name(...)}); empty when the text names none.
      */

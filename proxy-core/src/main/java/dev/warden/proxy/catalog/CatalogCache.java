@@ -700,6 +700,50 @@ public final class CatalogCache implements AutoCloseable {
         return oldestLoaded(analysis, forMasking, System.nanoTime()) + TTL_NANOS;
     }
 
+    /** The key {@link #functionsToResolve} asks {@link #builtinNames} to be read with. */
+    private static final String BUILTINS = "built-in names";
+    /** See {@link #builtinNames}. */
+    private volatile Set<String> builtins;
+
+    /**
+     * The names of pg_catalog's functions (aggregates and procedures too) and, prefixed {@code op:}, of its operators,
+     * as this server has them (read once: they change only with the server's major version); null until read. A
+     * function or operator another role makes under one of these names in a schema of others' search_path may take
+     * over their calls: PostgreSQL picks the better-matching argument types, and a user's {@code concat(VARIADIC
+     * text[])} matches text arguments better than {@code pg_catalog.concat(VARIADIC "any")}.
+     */
+    public Set<String> builtinNames() {
+        return builtins;
+    }
+
+    private Set<String> readBuiltins() throws SQLException {
+        Set<String> out = new java.util.HashSet<>();
+        try (PreparedStatement ps = connection().prepareStatement("SELECT proname FROM pg_catalog.pg_proc WHERE "
+                + "pronamespace = 'pg_catalog'::pg_catalog.regnamespace UNION SELECT 'op:' || oprname FROM "
+                + "pg_catalog.pg_operator WHERE oprnamespace = 'pg_catalog'::pg_catalog.regnamespace");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return Set.copyOf(out);
+    }
+
+    /** Whether {@code analysis} makes or renames a function, procedure, aggregate or operator. */
+    static boolean makesRoutine(dev.warden.sql.Analysis analysis) {
+        for (dev.warden.sql.StatementFacts top : analysis.statements()) {
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                String type = f.objectType();
+                if ((f.kind() == dev.warden.sql.StatementKind.CREATE || f.kind() == dev.warden.sql.StatementKind.ALTER)
+                        && ("FUNCTION".equals(type) || "PROCEDURE".equals(type) || "AGGREGATE".equals(type)
+                        || "OPERATOR".equals(type) || "ROUTINE".equals(type))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** The key {@link #functionsToResolve} asks {@link #computingEverywhere} to be read with. */
     private static final String COMPUTING = "computing over every row";
     /** See {@link #computingEverywhere}; null when not read (or dropped), read at {@link #computingAt}. */
@@ -786,6 +830,9 @@ public final class CatalogCache implements AutoCloseable {
         }
         if (forMasking && computingEverywhere() == null && maintainsEverything(analysis)) {
             missing.add(COMPUTING);
+        }
+        if (forMasking && builtins == null && makesRoutine(analysis)) {
+            missing.add(BUILTINS);
         }
         if (!dueFunctions.isEmpty() || !dueRelations.isEmpty()) {
             refreshAhead();
@@ -1353,6 +1400,9 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     private void loadOnce(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
+        if (names.contains(BUILTINS) && builtins == null) {
+            builtins = readBuiltins();
+        }
         if (names.contains(COMPUTING) && computingEverywhere() == null) {
             Set<String> found = readComputing();
             names = new java.util.LinkedHashSet<>(names);
@@ -1367,7 +1417,7 @@ public final class CatalogCache implements AutoCloseable {
         for (String n : names) {
             if (n.startsWith(RELATION)) {
                 relationNames.add(n.substring(RELATION.length()));
-            } else if (!n.equals(COMPUTING)) {
+            } else if (!n.equals(COMPUTING) && !n.equals(BUILTINS)) {
                 functionNames.add(n);
             }
         }

@@ -1253,6 +1253,13 @@ final class ResultMasking {
                     + "they see in clear", "have an identity the masking policy exempts (or the table's owner, "
                     + "outside Warden) install it, or ask for an exemption");
         }
+        String shadows = shadowsABuiltIn(analysis);
+        if (shadows != null) {
+            return refused(reading, "masking-handoff", "a masked identity may not make " + shadows + ": in a schema "
+                    + "of others' search_path it takes over their calls of the built-in (PostgreSQL picks the "
+                    + "better-matching argument types), and runs in their sessions with what they see in clear",
+                    "give it another name, make it in pg_temp, or ask for an exemption");
+        }
         ScreenedShapes.Judgement judgement = judge(analysis, current, path);
         remember(analysis, judgement, path);
         Exposure exposure = inTransaction(analysis, throughCursors(analysis, judgement.exposure()), false);
@@ -1336,16 +1343,19 @@ final class ResultMasking {
         }
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.CREATE && ("FUNCTION".equals(top.objectType())
-                    || "PROCEDURE".equals(top.objectType())) && TextReferences.replaces(top.text())) {
+                    || "PROCEDURE".equals(top.objectType()))) {
                 // A call of it stored in a default, a constraint, a generated column, a policy or a trigger runs the
-                // new body inside other identities' writes, where no one judges it for this identity (a helper's
-                // pass: DEFAULT leakv() made while it returned 'x', then replaced to read customers.ssn; an exempt
-                // identity's INSERT stored the values in clear). A new function is judged where it is called.
-                return refused(reading, "masking-handoff", "a masked identity may not replace a function or "
-                        + "procedure with a body that reads values it sees masked (" + exposure.reason() + "): a "
-                        + "default, constraint, policy or trigger that calls it runs the new body in other "
-                        + "identities' writes", "make a new function (CREATE FUNCTION without OR REPLACE), or ask "
-                        + "for an exemption");
+                // body inside other identities' writes, where no one judges it for this identity (a helper's pass:
+                // DEFAULT leakv() made while it returned 'x', then replaced to read customers.ssn; an exempt
+                // identity's INSERT stored the values in clear). Not only a replaced one: stored code calls a name,
+                // and a SQL or PL/pgSQL body resolves it when it runs, so a function dropped and made again, or
+                // another renamed to its name, is called the same (a118: a DEFAULT's function calling helper4(),
+                // helper4 dropped and made again to read customers; the masked identity's own INSERT stored them).
+                return refused(reading, "masking-handoff", "a masked identity may not make a function or procedure "
+                        + "with a body that reads values it sees masked (" + exposure.reason() + "): a default, "
+                        + "constraint, policy or trigger that calls its name runs the body in other identities' "
+                        + "writes, and in this identity's own where Warden judges only the call", "select the "
+                        + "columns themselves (they come back masked), or ask for an exemption");
             }
         }
         for (StatementFacts top : withExecuted(analysis)) {
@@ -2122,6 +2132,38 @@ final class ResultMasking {
      *   refused. A new trigger function (no OR REPLACE) attaches to nothing.</li>
      * </ul>
      */
+    /**
+     * What of {@code analysis} makes, renames or moves a function, procedure, aggregate or operator under a name of
+     * pg_catalog's, outside the temporary schema (which the server never searches for them unqualified); null when
+     * nothing. A helper's pass (a118) made {@code public.concat(VARIADIC text[])}, which an exempt identity's own
+     * {@code SELECT concat(name, email, ssn, ...) FROM customers} then ran (handing every value to the masked
+     * identity's table), and a {@code public.concat_ws} that took over a trigger's call of the built-in. Fails
+     * closed: refused when the built-in names could not be read.
+     */
+    private String shadowsABuiltIn(Analysis analysis) {
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.kind() != StatementKind.CREATE && f.kind() != StatementKind.ALTER) {
+                    continue;
+                }
+                Optional<TextReferences.RoutineName> named = TextReferences.routineNamed(f.text());
+                if (named.isEmpty() || named.get().schema().startsWith("pg_temp")) {
+                    continue;
+                }
+                Set<String> builtins = catalog == null ? null : catalog.builtinNames();
+                String name = named.get().name();
+                String shown = name.startsWith("op:") ? "an operator " + name.substring(3) : "a routine " + name;
+                if (builtins == null) {
+                    return shown + " while Warden could not read pg_catalog's names (it may be one of them)";
+                }
+                if (builtins.contains(name)) {
+                    return shown + ", a name of pg_catalog's";
+                }
+            }
+        }
+        return null;
+    }
+
     private String installsTriggerCode(Analysis analysis, Masker current) {
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
