@@ -156,6 +156,7 @@ class CanonicalWriterTest {
         // Drawing nothing from random: the other events' draws stay those of the seed.
         events.add(new RoleSettingsReset(null, ts, s, new AuditIdentity(s, s, list, s.length() % 2 == 0, maybe), s, s,
                 Map.of("", list, name(s) + "x", List.of(s + "=" + s)), s.isEmpty() ? Map.of() : Map.of(name(s), list)));
+        events.add(new dev.warden.audit.event.CopyIn(null, ts, s, random.nextInt(1000), s.length(), 3, maybe));
         return events;
     }
 }

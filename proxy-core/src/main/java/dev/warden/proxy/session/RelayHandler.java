@@ -1006,8 +1006,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             rememberReason(analysis);
         }
         admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
-                QueryEvent.Protocol.SIMPLE, null, withSettings(decision, withCopyNote(analysis, executed == null ? null
-                        : withWhatItExecutes(reading.sql(), executed), reading.sql()), reading.sql())),
+                QueryEvent.Protocol.SIMPLE, null, approvalText(decision, analysis, executed == null ? null
+                        : withWhatItExecutes(reading.sql(), executed), reading.sql())),
                 judgedAt, Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
@@ -1042,17 +1042,18 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * For a statement held for approval, {@code approvalText} (or {@code sql}) with the session's settings that change
-     * what its literals and values mean: the approver sees them, and the approval (and a grant's later uses) binds to
-     * them. Before, a helper's pass (a119) set DateStyle to DMY, and an UPDATE of the orders "before '01/12/2025'"
+     * For a statement held for approval, {@code approvalText} (or {@code sql}) with {@link #COPY_IN_NOTE} for a COPY
+     * FROM STDIN and the session's settings that change what its literals and values mean: the approver sees them, and
+     * the approval (and a grant's later uses) binds to them; {@code approvalText} as it is otherwise. Before, a helper's pass (a119) set DateStyle to DMY, and an UPDATE of the orders "before '01/12/2025'"
      * that the approver read as 12 January ran on eleven months of them.
      */
-    private String withSettings(Decision decision, String approvalText, String sql) {
-        String settings = session.lexing.meaningSettings();
-        if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL || settings.isEmpty()) {
-            return approvalText;
+    private String approvalText(Decision decision, Analysis analysis, String approvalText, String sql) {
+        if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
+            return approvalText; // only what is held for approval is shown to an approver (no work per statement)
         }
-        return (approvalText == null ? sql : approvalText) + "\n-- session settings: " + settings;
+        String text = withCopyNote(analysis, approvalText, sql);
+        String settings = session.lexing.meaningSettings();
+        return settings.isEmpty() ? text : (text == null ? sql : text) + "\n-- session settings: " + settings;
     }
 
     private static String withWhatItExecutes(String sql, Analysis executed) {
@@ -1393,7 +1394,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
-                withSettings(decision, withCopyNote(analysis, null, sql), sql),
+                approvalText(decision, analysis, null, sql),
                 portal == null ? null : portal.ranUnderApproval),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     if (f.approvalId() != null && portal != null) {

@@ -115,8 +115,7 @@ final class StatementGate {
 
     /**
      * Judges one statement. {@code notice} receives the text to show the client when the statement is held
-     * for an approver (on the blocking executor's thread, once the store says no grant covers it; before the
-     * verdict).
+     * for an approver (on the blocking executor's thread, once the store has the request; before the verdict).
      */
     CompletableFuture<Verdict> admit(Statement s, Consumer<String> notice) {
         if (recordable != null) {
@@ -513,19 +512,26 @@ final class StatementGate {
     }
 
     /**
-     * Holds a statement for an approver. The client is told first (a NoticeResponse naming the request, who
-     * may approve and for how long); the statement is relayed only once approved. Denied, expired or withdrawn
+     * Holds a statement for an approver. The client is told once the store has the request (a NoticeResponse naming
+     * it, who may approve and for how long); the statement is relayed only once approved. Denied, expired or withdrawn
      * requests end in an error, and nothing reaches the database. One approval is one execution, unless the
      * approver grants more.
      */
     private CompletableFuture<Verdict> holdForApprover(Statement s, ApprovalRequest request,
                                                        Consumer<String> notice) {
-        notice.accept(approvals.noticeFor(request));
         log.info("approval.requested session={} user={} env={} rule={} approval={}", sessionId,
                 identity.username(), environment, s.decision().rule(), request.id());
         return writeAhead(s, s.decision(), request.id()).thenCompose(seq -> {
             pendingApproval = request.id();
-            return CompletableFuture.supplyAsync(() -> approvals.request(request), blocking)
+            return CompletableFuture.supplyAsync(() -> {
+                CompletableFuture<Outcome> decided = approvals.request(request);
+                if (!decided.isCompletedExceptionally()) {
+                    // Once the store has the request: before, the client could be told its id (and an approver act
+                    // on it) before it was stored, and the approval was answered 404 (a helper's pass, a119).
+                    notice.accept(approvals.noticeFor(request));
+                }
+                return decided;
+            }, blocking)
                     .thenCompose(f -> f)
                     .handle((outcome, failure) -> {
                         pendingApproval = null;
