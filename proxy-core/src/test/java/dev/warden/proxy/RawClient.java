@@ -57,8 +57,16 @@ final class RawClient implements AutoCloseable {
         send(bytes(packet.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
     }
 
+    /** The environment (database) {@link #login} asked for; null before it. */
+    private String environment;
+
+    String environment() {
+        return environment;
+    }
+
     /** Startup, token and wait for ReadyForQuery (plaintext: the listener must allow it on loopback). */
     void login(String environment, String user, String token) throws IOException {
+        this.environment = environment;
         send(StartupPacket.StartupMessage.of(Map.of("user", user, "database", environment)));
         expect(BackendMessage.AuthenticationCleartextPassword.class);
         send(FrontendMessage.AuthenticationResponse.password(token));
