@@ -1020,7 +1020,6 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 }, () -> dropCopyData = true);
     }
 
-    /** {@code sql}, then each statement its EXECUTEs run, for approvers and the approval's key. */
     /** What an approver is told of a COPY ... FROM STDIN: its rows come after the approval (see {@link #copyDone}). */
     static final String COPY_IN_NOTE = "\n-- COPY FROM STDIN: the rows are sent after the approval and are not shown "
             + "here; the audit log records their size and SHA-256 (copy.data)";
@@ -1056,6 +1055,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return settings.isEmpty() ? text : (text == null ? sql : text) + "\n-- session settings: " + settings;
     }
 
+    /** {@code sql}, then each statement its EXECUTEs run, for approvers and the approval's key. */
     private static String withWhatItExecutes(String sql, Analysis executed) {
         StringBuilder out = new StringBuilder(sql);
         for (StatementFacts f : executed.statements()) {
