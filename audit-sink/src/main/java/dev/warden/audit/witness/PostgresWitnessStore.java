@@ -58,10 +58,10 @@ public final class PostgresWitnessStore implements WitnessStore {
      * demo's witness credentials, and a cut log then verified against the witness.
      */
     private static boolean mayRewrite(Connection c, String qualified) throws SQLException {
-        try (PreparedStatement q = c.prepareStatement("SELECT r.rolsuper OR pg_has_role(current_user, t.relowner, "
-                + "'USAGE') OR pg_has_role(current_user, n.nspowner, 'USAGE') FROM pg_catalog.pg_class t JOIN "
-                + "pg_catalog.pg_namespace n ON n.oid = t.relnamespace, pg_catalog.pg_roles r WHERE t.oid = "
-                + "to_regclass(?) AND r.rolname = current_user")) {
+        try (PreparedStatement q = c.prepareStatement("SELECT r.rolsuper OR pg_catalog.pg_has_role(current_user, "
+                + "t.relowner, 'USAGE') OR pg_catalog.pg_has_role(current_user, n.nspowner, 'USAGE') FROM "
+                + "pg_catalog.pg_class t JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace, pg_catalog.pg_roles "
+                + "r WHERE t.oid = pg_catalog.to_regclass(?::pg_catalog.text) AND r.rolname = current_user")) {
             q.setString(1, qualified);
             try (ResultSet rs = q.executeQuery()) {
                 return !rs.next() || rs.getBoolean(1);
@@ -72,7 +72,8 @@ public final class PostgresWitnessStore implements WitnessStore {
     /** How many of the append-only triggers ({@link AppendOnlyTables#refuseChanges}) the table has switched on. */
     private static int guardsOn(Connection c, String qualified) throws SQLException {
         try (PreparedStatement q = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = "
-                + "to_regclass(?) AND tgname LIKE '%append_only%' AND tgenabled <> 'D'")) {
+                + "pg_catalog.to_regclass(?::pg_catalog.text) AND tgname LIKE '%append_only%' "
+                + "AND tgenabled <> 'D'")) {
             q.setString(1, qualified);
             try (ResultSet rs = q.executeQuery()) {
                 return rs.next() ? rs.getInt(1) : 0;
@@ -234,8 +235,8 @@ public final class PostgresWitnessStore implements WitnessStore {
         try (Statement s = c.createStatement()) {
             s.execute("SELECT pg_advisory_xact_lock(hashtext('" + table + "'))");
             boolean exists;
-            try (ResultSet rs = s.executeQuery("SELECT to_regclass('" + qualified.replace("'", "''") + "') IS NOT "
-                    + "NULL")) {
+            try (ResultSet rs = s.executeQuery("SELECT pg_catalog.to_regclass('" + qualified.replace("'", "''")
+                    + "'::pg_catalog.text) IS NOT NULL")) {
                 exists = rs.next() && rs.getBoolean(1);
             }
             if (!exists || mayRewrite(c, qualified)) {
