@@ -2664,6 +2664,45 @@ class MaskingRedTeamTest {
         }
     }
 
+    /**
+     * After a118: the rule against taking over pg_catalog's names knew only pg_catalog's. An extension installs its
+     * functions in {@code public} (pgcrypto's {@code digest(text, text)}); a masked identity's {@code
+     * public.digest(varchar, text)} matches a varchar argument better, and an exempt identity's {@code digest(...)}
+     * over a masked table then ran it. The extension is made after Warden first read the names (through Warden,
+     * and the names are read again).
+     */
+    @Test
+    void aMaskedIdentityCannotOverloadAnExtensionsFunction() throws Exception {
+        seed("p27_people");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            // Warden reads the names once before this (a routine made by a masked identity), without pgcrypto.
+            for (String sql : List.of("CREATE TABLE p27_loot (v text)", "GRANT ALL ON p27_loot TO PUBLIC",
+                    "CREATE FUNCTION p27_keep(t text) RETURNS text LANGUAGE sql AS $$INSERT INTO p27_loot VALUES "
+                            + "(translate(reverse(t), " + HIDE + ")) RETURNING t$$")) {
+                String answer = a.query(sql);
+                assertFalse(answer.contains("ERROR"), sql + " -> " + answer);
+            }
+            asExempt("CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA public");
+            try {
+                assertEquals(List.of(), notRefusedAsHandoff(a, List.of(
+                        "CREATE FUNCTION public.digest(t varchar, alg text) RETURNS bytea LANGUAGE sql AS "
+                                + "$$SELECT convert_to(p27_keep(t), 'UTF8')$$",
+                        "CREATE FUNCTION p27_hmac(t varchar, k text, alg text) RETURNS bytea LANGUAGE sql AS "
+                                + "$$SELECT convert_to(p27_keep(t), 'UTF8')$$; "
+                                + "ALTER FUNCTION p27_hmac(varchar, text, text) RENAME TO hmac")));
+                asExempt("SELECT digest(email::varchar, 'sha256'), hmac(ssn::varchar, 'k', 'sha256') FROM p27_people");
+                try (Connection c = warden.direct(); Statement s = c.createStatement();
+                     var rs = s.executeQuery("SELECT coalesce(string_agg(v, ','), '') FROM p27_loot")) {
+                    rs.next();
+                    assertEquals(List.of(), seedsIn(rs.getString(1)), rs.getString(1));
+                }
+            } finally {
+                directAll("DROP FUNCTION IF EXISTS public.digest(varchar, text)",
+                        "DROP FUNCTION IF EXISTS public.hmac(varchar, text, text)", "DROP EXTENSION IF EXISTS pgcrypto");
+            }
+        }
+    }
+
     private static void directAll(String... sql) throws SQLException {
         for (String q : sql) {
             direct(q);

@@ -566,6 +566,7 @@ public final class CatalogCache implements AutoCloseable {
         // The names are recorded and the entries dropped before the count moves on: a judgement stamped with the
         // new count (read before it was computed) was made without the dropped entries.
         invalidationsBegun.incrementAndGet(); // before the entries go: see dropReadAcross
+        builtinsAt = System.nanoTime() - TTL_NANOS - 1; // CREATE EXTENSION may have added names: read them again
         long at = invalidations.get() + 1;
         if (names == null) {
             // Every name, for an approved statement; the names recorded stay (dropping them hid another session's
@@ -704,23 +705,34 @@ public final class CatalogCache implements AutoCloseable {
     private static final String BUILTINS = "built-in names";
     /** See {@link #builtinNames}. */
     private volatile Set<String> builtins;
+    /** When ({@link System#nanoTime}) {@link #builtins} was read: an extension made since adds names. */
+    private volatile long builtinsAt;
 
     /**
-     * The names of pg_catalog's functions (aggregates and procedures too) and, prefixed {@code op:}, of its operators,
-     * as this server has them (read once: they change only with the server's major version); null until read. A
-     * function or operator another role makes under one of these names in a schema of others' search_path may take
-     * over their calls: PostgreSQL picks the better-matching argument types, and a user's {@code concat(VARIADIC
-     * text[])} matches text arguments better than {@code pg_catalog.concat(VARIADIC "any")}.
+     * The names of pg_catalog's functions (aggregates and procedures too) and of the functions extensions installed
+     * (pgcrypto's {@code digest} in {@code public}), and, prefixed {@code op:}, of their operators, as this database
+     * has them; null until read, and read again when older than {@link #TTL_NANOS} or after DDL seen through Warden
+     * (CREATE EXTENSION). A function or operator another role makes under one of these names in a schema of
+     * others' search_path may take over their calls: PostgreSQL picks the better-matching argument types, and a
+     * user's {@code concat(VARIADIC text[])} matches text arguments better than {@code pg_catalog.concat(VARIADIC
+     * "any")}, as a user's {@code digest(varchar, text)} matches a varchar column better than pgcrypto's.
      */
     public Set<String> builtinNames() {
         return builtins;
     }
 
+    private boolean builtinsDue() {
+        return builtins == null || System.nanoTime() - builtinsAt > TTL_NANOS;
+    }
+
     private Set<String> readBuiltins() throws SQLException {
         Set<String> out = new java.util.HashSet<>();
-        try (PreparedStatement ps = connection().prepareStatement("SELECT proname FROM pg_catalog.pg_proc WHERE "
-                + "pronamespace = 'pg_catalog'::pg_catalog.regnamespace UNION SELECT 'op:' || oprname FROM "
-                + "pg_catalog.pg_operator WHERE oprnamespace = 'pg_catalog'::pg_catalog.regnamespace");
+        String extension = " OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '%s'::pg_catalog.regclass"
+                + " AND d.objid = %s.oid AND d.deptype = 'e')";
+        try (PreparedStatement ps = connection().prepareStatement("SELECT p.proname FROM pg_catalog.pg_proc p WHERE "
+                + "p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace" + extension.formatted("pg_catalog.pg_proc",
+                "p") + " UNION SELECT 'op:' || o.oprname FROM pg_catalog.pg_operator o WHERE o.oprnamespace = "
+                + "'pg_catalog'::pg_catalog.regnamespace" + extension.formatted("pg_catalog.pg_operator", "o"));
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 out.add(rs.getString(1));
@@ -831,7 +843,7 @@ public final class CatalogCache implements AutoCloseable {
         if (forMasking && computingEverywhere() == null && maintainsEverything(analysis)) {
             missing.add(COMPUTING);
         }
-        if (forMasking && builtins == null && makesRoutine(analysis)) {
+        if (forMasking && builtinsDue() && makesRoutine(analysis)) {
             missing.add(BUILTINS);
         }
         if (!dueFunctions.isEmpty() || !dueRelations.isEmpty()) {
@@ -1400,8 +1412,10 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     private void loadOnce(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
-        if (names.contains(BUILTINS) && builtins == null) {
+        if (names.contains(BUILTINS) && builtinsDue()) {
+            long at = System.nanoTime();
             builtins = readBuiltins();
+            builtinsAt = at;
         }
         if (names.contains(COMPUTING) && computingEverywhere() == null) {
             Set<String> found = readComputing();
