@@ -47,6 +47,10 @@ class GuardrailsThroughWardenTest {
             "SELECT pg_read_file('/etc/passwd')",
             "SET ROLE postgres",
             "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$",
+            // ONLY (name) is ONLY name to PostgreSQL: read as naming no table before (a120)
+            "DELETE FROM ONLY (t)",
+            "UPDATE ONLY (public.t) SET a=1",
+            "TRUNCATE ONLY (t)",
     };
 
     @BeforeAll

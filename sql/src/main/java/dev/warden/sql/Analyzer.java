@@ -193,7 +193,8 @@ public final class Analyzer {
                 continue;
             }
             Run run = new Run(source, parse, budget);
-            StatementFacts facts = run.statement(segment.text(), segment.tokens(), segment.unterminated());
+            StatementFacts facts = run.statement(segment.text(), Shape.onlyUnwrapped(segment.tokens()),
+                    segment.unterminated());
             if (depth > 0 && facts.implicitCalls().stream().anyMatch(k -> k.startsWith("typeof:"))) {
                 // Run from a body or a DO block, whose parameters and variables have types its text does not name.
                 facts = facts.withImplicitCalls(java.util.Set.of(LexicalAnalysis.TYPEOF_ANY));

@@ -51,6 +51,48 @@ final class Shape {
         return render(kept == null ? tokens : kept, true);
     }
 
+    /**
+     * {@code tokens} with the parentheses of {@code ONLY ( name )} dropped: PostgreSQL's grammar reads {@code ONLY
+     * '(' qualified_name ')'} as {@code ONLY qualified_name} wherever a relation may be named with ONLY (FROM, JOIN,
+     * UPDATE, DELETE, MERGE, TRUNCATE, LOCK, ALTER TABLE, TABLE), and ONLY, a reserved word, is followed by a
+     * parenthesis nowhere else. Neither JSqlParser nor Warden's own reading knew the form: an attacker's pass (a120)
+     * ran {@code DELETE FROM ONLY (orders)} past the rule against DELETE without WHERE and {@code DELETE FROM ONLY
+     * (api_keys)} past a rule on the table, both read as naming no table. The same list when there is none.
+     */
+    static List<Token> onlyUnwrapped(List<Token> tokens) {
+        List<Token> out = null;
+        for (int i = 0; i < tokens.size(); i++) {
+            int close = i > 0 && tokens.get(i - 1).isWord("only") && tokens.get(i).isOp("(")
+                    ? closeOfQualifiedName(tokens, i + 1) : -1;
+            if (close > 0 && out == null) {
+                out = new java.util.ArrayList<>(tokens.subList(0, i));
+            }
+            if (close > 0) {
+                out.addAll(tokens.subList(i + 1, close));
+                i = close; // the ')' is dropped too
+            } else if (out != null) {
+                out.add(tokens.get(i));
+            }
+        }
+        return out == null ? tokens : List.copyOf(out);
+    }
+
+    /** The index of the ')' after a qualified name starting at {@code from} ({@code a}, {@code s.a}, ...); -1: none. */
+    private static int closeOfQualifiedName(List<Token> tokens, int from) {
+        int i = from;
+        while (i < tokens.size() && (tokens.get(i).type() == Lexer.Type.WORD
+                || tokens.get(i).type() == Lexer.Type.QUOTED_IDENT)) {
+            if (i + 1 < tokens.size() && tokens.get(i + 1).isOp(")")) {
+                return i + 1;
+            }
+            if (i + 1 >= tokens.size() || !tokens.get(i + 1).isOp(".")) {
+                return -1;
+            }
+            i += 2;
+        }
+        return -1;
+    }
+
     static String normalizedText(List<Token> tokens) {
         return render(tokens, false);
     }

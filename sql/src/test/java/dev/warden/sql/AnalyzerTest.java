@@ -71,6 +71,43 @@ class AnalyzerTest {
         assertTrue(body.stream().anyMatch(f -> f.tablesWritten().contains(new TableRef("b", "s"))), body.toString());
     }
 
+    /**
+     * PostgreSQL reads {@code ONLY (name)} as {@code ONLY name} wherever a relation takes ONLY (gram.y's
+     * relation_expr). An attacker's pass (a120) ran {@code DELETE FROM ONLY (orders)} and {@code DELETE FROM ONLY
+     * (api_keys) WHERE ...} through Warden, which read them as naming no table (and without WHERE rules off).
+     */
+    @Test
+    void onlyWithAParenthesizedNameNamesTheRelation() {
+        for (String[] pair : new String[][] {
+                {"DELETE FROM ONLY (orders)", "DELETE FROM ONLY orders"},
+                {"DELETE FROM ONLY (\"Api Keys\") WHERE id <= 5", "DELETE FROM ONLY \"Api Keys\" WHERE id <= 5"},
+                {"UPDATE ONLY (public.api_keys) SET key = 'x' WHERE id = 6",
+                        "UPDATE ONLY public.api_keys SET key = 'x' WHERE id = 6"},
+                {"UPDATE ONLY ( s . t ) SET a = 1", "UPDATE ONLY s.t SET a = 1"},
+                {"TRUNCATE ONLY (orders)", "TRUNCATE ONLY orders"},
+                {"LOCK ONLY (orders)", "LOCK ONLY orders"},
+                {"ALTER TABLE ONLY (orders) DROP COLUMN total", "ALTER TABLE ONLY orders DROP COLUMN total"},
+                {"SELECT * FROM ONLY (customers) c JOIN ONLY (s.u) ON true", "SELECT * FROM ONLY customers c JOIN "
+                        + "ONLY s.u ON true"},
+                {"DELETE FROM t USING ONLY (u) WHERE t.a = u.a", "DELETE FROM t USING ONLY u WHERE t.a = u.a"},
+                {"MERGE INTO ONLY (orders) o USING s ON o.id = s.id WHEN MATCHED THEN DELETE",
+                        "MERGE INTO ONLY orders o USING s ON o.id = s.id WHEN MATCHED THEN DELETE"},
+                {"WITH x AS (DELETE FROM ONLY (t) RETURNING a) SELECT a FROM x",
+                        "WITH x AS (DELETE FROM ONLY t RETURNING a) SELECT a FROM x"}}) {
+            StatementFacts parens = one(pair[0]);
+            StatementFacts plain = one(pair[1]);
+            assertEquals(plain.kind(), parens.kind(), pair[0]);
+            assertEquals(plain.unparsed(), parens.unparsed(), pair[0]);
+            assertEquals(plain.tablesWritten(), parens.tablesWritten(), pair[0]);
+            assertEquals(plain.tablesRead(), parens.tablesRead(), pair[0]);
+            assertEquals(plain.hasWhere(), parens.hasWhere(), pair[0]);
+            assertEquals(plain.writes(), parens.writes(), pair[0]);
+        }
+        assertEquals(Set.of(new TableRef(null, "orders")), one("DELETE FROM ONLY (orders)").tablesWritten());
+        // Not a relation: the parentheses stay (a row constructor after FETCH ... ONLY is not SQL either).
+        assertFalse(one("SELECT a FROM t ORDER BY a FETCH FIRST 1 ROWS ONLY").unparsed());
+    }
+
     @Test
     void onlyInADeleteOrUpdateTargetIsParsedAndKeepsItsOwnFingerprint() {
         for (String[] pair : new String[][] {
