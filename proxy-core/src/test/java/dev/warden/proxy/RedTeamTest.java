@@ -316,6 +316,26 @@ class RedTeamTest {
         }
     }
 
+    /** Attacker's pass a120: OPEN takes a variable named by its block's label, or a parameter. */
+    @Test
+    void f5OpenOfALabelledOrParameterCursorForDelete() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "DO $$ <<c>> DECLARE c refcursor; r record; BEGIN "
+                    + "OPEN c.c FOR DELETE FROM t RETURNING *; FETCH c INTO r; CLOSE c; END $$"));
+        }
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE OR REPLACE FUNCTION pop_arg(k refcursor) RETURNS int LANGUAGE plpgsql AS $$ DECLARE r record; "
+                            + "BEGIN OPEN $1 FOR DELETE FROM t RETURNING id; FETCH $1 INTO r; RETURN r.id; END $$",
+                    "SELECT pop_arg('k')"));
+            assertTableIntact(attack(c,
+                    "CREATE OR REPLACE FUNCTION pop_lbl() RETURNS int LANGUAGE plpgsql AS $$ <<blk>> DECLARE cur "
+                            + "refcursor; r record; BEGIN OPEN blk.cur FOR UPDATE t SET a = 0 RETURNING id; FETCH cur "
+                            + "INTO r; RETURN r.id; END $$",
+                    "CREATE OR REPLACE VIEW pop_view AS SELECT pop_lbl() AS popped", "SELECT * FROM pop_view"));
+        }
+    }
+
     @Test
     void f6EscapedDoBody() throws SQLException {
         try (Connection c = staging()) {

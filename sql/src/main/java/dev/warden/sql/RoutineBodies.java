@@ -415,7 +415,12 @@ final class RoutineBodies {
         for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (t.isWord("open") && k + 1 < tokens.size() && tokens.get(k + 1).isIdentifier()) {
-                own.add(tokens.get(k + 1).value());
+                int last = k + 1; // OPEN block.c: the variable is the name's last part
+                while (last + 2 < tokens.size() && tokens.get(last + 1).isOp(".")
+                        && tokens.get(last + 2).isIdentifier()) {
+                    last += 2;
+                }
+                own.add(tokens.get(last).value());
             } else if (t.isWord("cursor")) {
                 int j = k - 1;
                 while (j >= 0 && (tokens.get(j).isWord("scroll") || tokens.get(j).isWord("no"))) {
@@ -443,7 +448,11 @@ final class RoutineBodies {
         return name;
     }
 
-    /** {@code OPEN c [NO] [SCROLL] FOR <statement>}: a cursor over any statement with RETURNING. */
+    /**
+     * {@code OPEN c [NO] [SCROLL] FOR <statement>}: a cursor over any statement with RETURNING. The variable may be
+     * named by its block's label ({@code OPEN blk.c}) or be a parameter ({@code OPEN $1}): an attacker's pass (a120)
+     * ran {@code OPEN c.c FOR DELETE FROM orders RETURNING id} in a function a view called, unseen.
+     */
     private static boolean opensCursorFor(List<Token> tokens, int i) {
         int k = i - 1;
         if (k < 0 || !tokens.get(k).isWord("for")) {
@@ -453,7 +462,17 @@ final class RoutineBodies {
         while (k >= 0 && (tokens.get(k).isWord("scroll") || tokens.get(k).isWord("no"))) {
             k--;
         }
-        return k >= 1 && tokens.get(k).isIdentifier() && tokens.get(k - 1).isWord("open");
+        if (k >= 0 && tokens.get(k).type() == Type.PARAM) {
+            k--;
+        } else if (k >= 0 && tokens.get(k).isIdentifier()) {
+            while (k >= 2 && tokens.get(k - 1).isOp(".") && tokens.get(k - 2).isIdentifier()) {
+                k -= 2;
+            }
+            k--;
+        } else {
+            return false;
+        }
+        return k >= 0 && tokens.get(k).isWord("open");
     }
 
     /** {@code c [NO] [SCROLL] CURSOR [(args)] FOR|IS <query>}: a bound cursor's query, declared. */

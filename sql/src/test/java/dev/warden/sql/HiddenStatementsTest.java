@@ -26,6 +26,30 @@ class HiddenStatementsTest {
         return a.statements().stream().flatMap(f -> f.allStatements().stream()).anyMatch(f -> f.kind() == kind);
     }
 
+    /**
+     * PL/pgSQL's {@code OPEN} takes any refcursor variable: one named by its block's label, or a parameter. An
+     * attacker's pass (a120) hid a DELETE and an UPDATE in such OPENs, in a function a view called and in a DO block.
+     */
+    @Test
+    void openOfALabelledOrParameterCursorRunsItsStatement() {
+        for (String open : List.of("OPEN c.c FOR", "OPEN blk.cur NO SCROLL FOR", "OPEN $1 FOR", "OPEN \"C\" SCROLL FOR",
+                "open BLK . cur for")) {
+            String body = "<<blk>> DECLARE c refcursor; cur refcursor; r record; BEGIN " + open
+                    + " DELETE FROM orders RETURNING id; FETCH c INTO r; RETURN r.id; END";
+            Analyzer.RoutineAnalysis routine = analyzer.analyzeRoutineBody("plpgsql", body, true);
+            assertTrue(routine.statements().stream().anyMatch(f -> f.kind() == StatementKind.DELETE
+                    && f.tablesWritten().contains(new TableRef(null, "orders")) && !f.hasWhere()), open + ": "
+                    + routine.statements());
+            Analysis block = analyzer.analyze("DO $$" + body.replace("RETURN r.id;", "") + "$$");
+            assertTrue(anyKind(block, StatementKind.DELETE), open);
+        }
+        // A row lock is no OPEN: SELECT ... FOR UPDATE runs no UPDATE.
+        Analyzer.RoutineAnalysis lock = analyzer.analyzeRoutineBody("plpgsql",
+                "DECLARE r record; BEGIN SELECT * INTO r FROM t AS c FOR UPDATE; END", true);
+        assertFalse(lock.statements().stream().anyMatch(f -> f.kind() == StatementKind.UPDATE), lock.statements()
+                .toString());
+    }
+
     @Test
     void lineCommentEndsAtCarriageReturn() {
         Analysis a = analyzer.analyze("SELECT 1 -- note\r; DROP TABLE customers; -- rest");
