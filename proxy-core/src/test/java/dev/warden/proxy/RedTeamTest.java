@@ -336,6 +336,20 @@ class RedTeamTest {
         }
     }
 
+    /** Attacker's pass a120: a CTE named loop ended the body's statement in Warden's reading (not in PL/pgSQL's). */
+    @Test
+    void f5ACteNamedLoopInABody() throws SQLException {
+        try (Connection c = staging()) {
+            assertTableIntact(attack(c, "DO $$ BEGIN WITH loop AS (SELECT 1) DELETE FROM t; END $$"));
+        }
+        try (Connection c = prod()) {
+            assertTableIntact(attack(c,
+                    "CREATE OR REPLACE FUNCTION loop_cte() RETURNS int LANGUAGE plpgsql AS $$ BEGIN WITH loop AS "
+                            + "(SELECT 1 AS id) UPDATE t SET a = 0; RETURN 1; END $$",
+                    "SELECT loop_cte()"));
+        }
+    }
+
     @Test
     void f6EscapedDoBody() throws SQLException {
         try (Connection c = staging()) {

@@ -530,13 +530,16 @@ final class RoutineBodies {
     /** Index just past the statement starting at {@code from}: the next top-level {@code ;} or LOOP. */
     private static int statementEnd(List<Token> tokens, int from) {
         int depth = 0;
+        // LOOP ends only the query of FOR ... IN query LOOP (PL/pgSQL reads it up to that word); elsewhere it is a
+        // name to SQL: an attacker's pass (a120) hid WITH loop AS (...) UPDATE orders ... behind a lone WITH.
+        boolean loopEnds = from > 0 && tokens.get(from - 1).isWord("in");
         for (int k = from; k < tokens.size(); k++) {
             Token t = tokens.get(k);
             if (t.isOp("(") || t.isOp("[")) {
                 depth++;
             } else if (t.isOp(")") || t.isOp("]")) {
                 depth = Math.max(0, depth - 1);
-            } else if (depth == 0 && (t.isOp(";") || (k > from && t.isWord("loop")))) {
+            } else if (depth == 0 && (t.isOp(";") || (loopEnds && k > from && t.isWord("loop")))) {
                 return Math.max(k, from + 1);
             } else if (depth == 0 && k > from && t.type() == Type.WORD && SQL_STARTS.contains(t.value())
                     && startsStatement(tokens.get(k - 1)) && !tokens.get(k - 1).isWord("in")) {

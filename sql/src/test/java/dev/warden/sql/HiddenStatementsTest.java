@@ -50,6 +50,29 @@ class HiddenStatementsTest {
                 .toString());
     }
 
+    /** LOOP ends the query of a FOR ... IN loop only; a CTE named loop hid a write (attacker's pass a120). */
+    @Test
+    void aNameLoopDoesNotEndABodysStatement() {
+        for (String statement : List.of("WITH loop AS (SELECT 393 AS id) UPDATE orders SET total = 0 WHERE id IN "
+                + "(SELECT id FROM loop)", "WITH loop AS (SELECT 1) DELETE FROM orders",
+                "DELETE FROM orders USING (SELECT 1 AS id) loop WHERE orders.id = loop.id")) {
+            Analyzer.RoutineAnalysis routine = analyzer.analyzeRoutineBody("plpgsql", "BEGIN " + statement
+                    + "; RETURN 1; END", true);
+            assertTrue(routine.statements().stream().anyMatch(f -> f.tablesWritten().contains(new TableRef(null,
+                    "orders"))), statement + ": " + routine.statements());
+            Analysis block = analyzer.analyze("DO $$BEGIN " + statement + "; END$$");
+            assertTrue(block.statements().stream().flatMap(f -> f.allStatements().stream()).anyMatch(f -> f
+                    .tablesWritten().contains(new TableRef(null, "orders"))), statement);
+        }
+        // The query of FOR ... IN still ends at LOOP.
+        Analyzer.RoutineAnalysis loop = analyzer.analyzeRoutineBody("plpgsql", "DECLARE r record; BEGIN FOR r IN "
+                + "SELECT id FROM orders LOOP UPDATE t SET a = r.id WHERE id = 1; END LOOP; END", true);
+        assertTrue(loop.statements().stream().anyMatch(f -> f.kind() == StatementKind.SELECT && !f.unparsed()
+                && f.tablesRead().contains(new TableRef(null, "orders"))), loop.statements().toString());
+        assertTrue(loop.statements().stream().anyMatch(f -> f.kind() == StatementKind.UPDATE
+                && f.tablesWritten().contains(new TableRef(null, "t"))), loop.statements().toString());
+    }
+
     @Test
     void lineCommentEndsAtCarriageReturn() {
         Analysis a = analyzer.analyze("SELECT 1 -- note\r; DROP TABLE customers; -- rest");
