@@ -241,10 +241,41 @@ public final class Analyzer {
                     && LexicalAnalysis.ruleUnderstood(segment.tokens(), nested)) {
                 facts = facts.withUnparsed(false);
             }
-            statements.add(facts.withNested(nested, false, dynamic));
+            // A statement of a body or a block that Warden could not read, whose words name a write while its
+            // reading found none (an attacker's pass, a120: OPEN c.c FOR DELETE ... was listed as an unparsed
+            // SELECT): what it writes is not known, so it counts as SQL Warden cannot follow.
+            boolean unreadWrite = depth > 0 && facts.unparsed() && !facts.writes() && namesAWrite(segment.tokens());
+            statements.add(facts.withNested(nested, unreadWrite, dynamic || unreadWrite));
         }
         return statements;
     }
+
+    /**
+     * Whether {@code tokens} hold INSERT, UPDATE, DELETE, MERGE or TRUNCATE as a word, other than in a row lock
+     * ({@code FOR [NO KEY] UPDATE}), a referential action ({@code ON DELETE}) or a qualified name's part.
+     */
+    static boolean namesAWrite(List<Token> tokens) {
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.type() != Lexer.Type.WORD || !WRITE_WORDS.contains(t.value())) {
+                continue;
+            }
+            Token before = i > 0 ? tokens.get(i - 1) : null;
+            Token after = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
+            boolean lock = t.value().equals("update") && before != null && (before.isWord("for")
+                    || before.isWord("key"));
+            boolean action = (t.value().equals("update") || t.value().equals("delete")) && before != null
+                    && before.isWord("on");
+            boolean named = before != null && before.isOp(".") || after != null && after.isOp(".");
+            if (!lock && !action && !named) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final java.util.Set<String> WRITE_WORDS = java.util.Set.of("insert", "update", "delete", "merge",
+            "truncate");
 
     /**
      * What a routine body runs when called, analysed like top-level statements: a {@code sql} body's
