@@ -80,8 +80,7 @@ final class Shape {
     /** The index of the ')' after a qualified name starting at {@code from} ({@code a}, {@code s.a}, ...); -1: none. */
     private static int closeOfQualifiedName(List<Token> tokens, int from) {
         int i = from;
-        while (i < tokens.size() && (tokens.get(i).type() == Lexer.Type.WORD
-                || tokens.get(i).type() == Lexer.Type.QUOTED_IDENT)) {
+        while (i < tokens.size() && tokens.get(i).isIdentifier()) {
             if (i + 1 < tokens.size() && tokens.get(i + 1).isOp(")")) {
                 return i + 1;
             }
