@@ -2547,16 +2547,22 @@ class MaskingRedTeamTest {
     @Test
     void aMaskedIdentityCannotSwitchOnOrReplaceTheCodeOfATriggerAnotherMade() throws Exception {
         seed("p23b_people");
-        // The owner's audit trigger, disabled for now, and a harmless trigger function the masked identity owns.
+        // The owner's audit trigger, disabled for now, and a harmless trigger function the masked identity made
+        // (a new trigger function attaches to nothing), which the owner's trigger runs.
         directAll("CREATE TABLE p23b_copy (e text)", "GRANT ALL ON p23b_copy TO PUBLIC",
                 "CREATE FUNCTION p23b_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO p23b_copy VALUES "
                         + "(translate(reverse(NEW::text), " + HIDE + ")); RETURN NEW; END$$",
                 "CREATE TRIGGER p23b_t AFTER UPDATE ON p23b_people FOR EACH ROW EXECUTE FUNCTION p23b_f()",
-                "ALTER TABLE p23b_people DISABLE TRIGGER p23b_t",
-                "CREATE FUNCTION p23b_quiet() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
-                "CREATE TRIGGER p23b_q AFTER UPDATE ON p23b_people FOR EACH ROW EXECUTE FUNCTION p23b_quiet()");
+                "ALTER TABLE p23b_people DISABLE TRIGGER p23b_t");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            assertFalse(refused(a.query("CREATE FUNCTION p23b_quiet() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN RETURN NEW; END$$")));
+        }
+        direct("CREATE TRIGGER p23b_q AFTER UPDATE ON p23b_people FOR EACH ROW EXECUTE FUNCTION p23b_quiet()");
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
             assertEquals(List.of(), notRefusedAsHandoff(a, List.of("ALTER TABLE p23b_people ENABLE TRIGGER p23b_t",
+                    // another role's routine, even with an inert body: its callers' values are not this identity's
+                    "CREATE OR REPLACE FUNCTION p23b_f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
                     "ALTER TABLE p23b_people ENABLE ALWAYS TRIGGER p23b_t",
                     "ALTER TABLE p23b_people ENABLE /* x */ REPLICA TRIGGER p23b_t",
                     "CREATE OR REPLACE FUNCTION p23b_quiet() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN INSERT INTO "
@@ -2691,15 +2697,57 @@ class MaskingRedTeamTest {
                                 + "$$SELECT convert_to(p27_keep(t), 'UTF8')$$; "
                                 + "ALTER FUNCTION p27_hmac(varchar, text, text) RENAME TO hmac")));
                 asExempt("SELECT digest(email::varchar, 'sha256'), hmac(ssn::varchar, 'k', 'sha256') FROM p27_people");
-                try (Connection c = warden.direct(); Statement s = c.createStatement();
-                     var rs = s.executeQuery("SELECT coalesce(string_agg(v, ','), '') FROM p27_loot")) {
-                    rs.next();
-                    assertEquals(List.of(), seedsIn(rs.getString(1)), rs.getString(1));
-                }
+                assertNoSeedStoredIn("p27_loot");
             } finally {
                 directAll("DROP FUNCTION IF EXISTS public.digest(varchar, text)",
                         "DROP FUNCTION IF EXISTS public.hmac(varchar, text, text)", "DROP EXTENSION IF EXISTS pgcrypto");
             }
+        }
+    }
+
+    /**
+     * Not only pg_catalog's and extensions' names: a routine another role owns (here a migration's, made outside
+     * Warden) is taken over the same way by a masked identity's overload with a better-matching argument type, or
+     * by its replacement where the login may replace it. Its own routines' names stay its own (an overload and a
+     * replacement of one the session's login owns).
+     */
+    @Test
+    void aMaskedIdentityCannotOverloadAnotherRolesFunction() throws Exception {
+        seed("p28_people");
+        direct("CREATE FUNCTION public.p28_fmt(t text) RETURNS text LANGUAGE sql AS $$SELECT upper(t)$$");
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : List.of("CREATE TABLE p28_loot (v text)", "GRANT ALL ON p28_loot TO PUBLIC",
+                    "CREATE FUNCTION p28_keep(t text) RETURNS text LANGUAGE sql AS $$INSERT INTO p28_loot VALUES "
+                            + "(translate(reverse(t), " + HIDE + ")) RETURNING t$$",
+                    "CREATE FUNCTION p28_keep(t int) RETURNS text LANGUAGE sql AS $$SELECT t::text$$",
+                    "CREATE OR REPLACE FUNCTION p28_keep(t int) RETURNS text LANGUAGE sql AS $$SELECT (t + 1)::text$$")) {
+                String answer = a.query(sql);
+                assertFalse(answer.contains("ERROR"), sql + " -> " + answer);
+            }
+            try {
+                assertEquals(List.of(), notRefusedAsHandoff(a, List.of(
+                        "CREATE FUNCTION public.p28_fmt(t varchar) RETURNS text LANGUAGE sql AS "
+                                + "$$SELECT p28_keep(t)$$",
+                        // replaced in place (the login may: here a superuser; elsewhere a member of the owner)
+                        "CREATE OR REPLACE FUNCTION public.p28_fmt(t text) RETURNS text LANGUAGE sql AS "
+                                + "$$SELECT p28_keep(t)$$",
+                        "CREATE FUNCTION p28_other(t varchar) RETURNS text LANGUAGE sql AS $$SELECT p28_keep(t)$$; "
+                                + "ALTER FUNCTION p28_other(varchar) RENAME TO p28_fmt")));
+                asExempt("SELECT p28_fmt(email::varchar), p28_fmt(ssn::varchar) FROM p28_people");
+                assertNoSeedStoredIn("p28_loot");
+            } finally {
+                directAll("DROP FUNCTION IF EXISTS public.p28_fmt(varchar)", "DROP FUNCTION IF EXISTS p28_other(varchar)",
+                        "DROP FUNCTION public.p28_fmt(text)");
+            }
+        }
+    }
+
+    /** No seed in the values of {@code table}'s column {@code v}, read as the superuser. */
+    private static void assertNoSeedStoredIn(String table) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement();
+             var rs = s.executeQuery("SELECT coalesce(string_agg(v, ','), '') FROM " + table)) {
+            rs.next();
+            assertEquals(List.of(), seedsIn(rs.getString(1)), rs.getString(1));
         }
     }
 

@@ -705,6 +705,8 @@ public final class CatalogCache implements AutoCloseable {
     private static final String BUILTINS = "built-in names";
     /** See {@link #builtinNames}. */
     private volatile Set<String> builtins;
+    /** See {@link #routineOwners}; read with {@link #builtins}. */
+    private volatile java.util.Map<String, Set<String>> owners;
     /** When ({@link System#nanoTime}) {@link #builtins} was read: an extension made since adds names. */
     private volatile long builtinsAt;
 
@@ -719,6 +721,17 @@ public final class CatalogCache implements AutoCloseable {
      */
     public Set<String> builtinNames() {
         return builtins;
+    }
+
+    /**
+     * The owners (role names) of the functions, procedures, aggregates and, prefixed {@code op:}, the operators by
+     * each name, in every schema but pg_catalog's, information_schema and the temporary ones; read with {@link
+     * #builtinNames} (null until then). Another role's overload under a name of these takes over calls of it the
+     * same way: an exempt identity's {@code fmt(text)} called on a varchar column runs a masked identity's {@code
+     * fmt(varchar)} made in a schema on the caller's search_path, with the values the caller sees in clear.
+     */
+    public java.util.Map<String, Set<String>> routineOwners() {
+        return owners;
     }
 
     private boolean builtinsDue() {
@@ -739,6 +752,25 @@ public final class CatalogCache implements AutoCloseable {
             }
         }
         return Set.copyOf(out);
+    }
+
+    private java.util.Map<String, Set<String>> readOwners() throws SQLException {
+        java.util.Map<String, Set<String>> out = new java.util.HashMap<>();
+        String outside = " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) %s WHERE n.nspname "
+                + "OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[]) AND "
+                + "n.nspname::pg_catalog.text !~ '^pg_(toast_)?temp_'";
+        try (PreparedStatement ps = connection().prepareStatement("SELECT p.proname::pg_catalog.text, "
+                + "pg_catalog.pg_get_userbyid(p.proowner)::pg_catalog.text FROM pg_catalog.pg_proc p"
+                + outside.formatted("p.pronamespace") + " UNION SELECT 'op:' OPERATOR(pg_catalog.||) o.oprname, "
+                + "pg_catalog.pg_get_userbyid(o.oprowner)::pg_catalog.text FROM pg_catalog.pg_operator o"
+                + outside.formatted("o.oprnamespace"));
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.computeIfAbsent(rs.getString(1), k -> new java.util.HashSet<>()).add(rs.getString(2));
+            }
+        }
+        out.replaceAll((k, v) -> Set.copyOf(v));
+        return java.util.Map.copyOf(out);
     }
 
     /** Whether {@code analysis} makes or renames a function, procedure, aggregate or operator. */
@@ -1414,6 +1446,7 @@ public final class CatalogCache implements AutoCloseable {
     private void loadOnce(Set<String> names, dev.warden.sql.Analyzer analyzer) throws SQLException {
         if (names.contains(BUILTINS) && builtinsDue()) {
             long at = System.nanoTime();
+            owners = readOwners();
             builtins = readBuiltins();
             builtinsAt = at;
         }

@@ -70,6 +70,17 @@ final class ResultMasking {
 
     private dev.warden.sql.Analyzer analyzer;
 
+    /**
+     * The session logs in as {@code role}: routines it owns are this identity's own with {@code provision:
+     * per_identity}; with a shared login, every routine made through Warden has that one owner, so only routines
+     * of other roles (a migration's, an application owner's) are told apart. Null: every owner is another's.
+     */
+    void ownRole(String role) {
+        this.ownRole = role;
+    }
+
+    private String ownRole;
+
     /** Names in statements resolve along {@code searchPath} (see {@link CatalogCache#exposure}). */
     void followSearchPath(java.util.function.Supplier<List<String>> searchPath) {
         this.searchPath = searchPath;
@@ -1256,7 +1267,7 @@ final class ResultMasking {
         String shadows = shadowsABuiltIn(analysis);
         if (shadows != null) {
             return refused(reading, "masking-handoff", "a masked identity may not make " + shadows + ": in a schema "
-                    + "of others' search_path it takes over their calls of the built-in (PostgreSQL picks the "
+                    + "of others' search_path it takes over their calls of the routine of that name (PostgreSQL picks the "
                     + "better-matching argument types), and runs in their sessions with what they see in clear",
                     "give it another name, make it in pg_temp, or ask for an exemption");
         }
@@ -2137,8 +2148,10 @@ final class ResultMasking {
      * pg_catalog's, outside the temporary schema (which the server never searches for them unqualified); null when
      * nothing. A helper's pass (a118) made {@code public.concat(VARIADIC text[])}, which an exempt identity's own
      * {@code SELECT concat(name, email, ssn, ...) FROM customers} then ran (handing every value to the masked
-     * identity's table), and a {@code public.concat_ws} that took over a trigger's call of the built-in. Fails
-     * closed: refused when the built-in names could not be read.
+     * identity's table), and a {@code public.concat_ws} that took over a trigger's call of the built-in. Likewise
+     * under a name a routine of another role has outside pg_catalog (an extension's, a migration's, another
+     * identity's with {@code provision: per_identity}): an overload with better-matching argument types takes over
+     * their calls too. Fails closed: refused when the names could not be read.
      */
     private String shadowsABuiltIn(Analysis analysis) {
         for (StatementFacts top : analysis.statements()) {
@@ -2159,9 +2172,24 @@ final class ResultMasking {
                 if (builtins.contains(name)) {
                     return shown + ", a name of pg_catalog's";
                 }
+                Set<String> others = others(catalog.routineOwners().getOrDefault(name, Set.of()));
+                if (!others.isEmpty()) {
+                    return shown + ", a name of a routine of " + (others.size() == 1 ? "the role " : "the roles ")
+                            + String.join(", ", new java.util.TreeSet<>(others));
+                }
             }
         }
         return null;
+    }
+
+    /** Of {@code owners}, the roles other than the session's login ({@link #ownRole}). */
+    private Set<String> others(Set<String> owners) {
+        if (ownRole == null || !owners.contains(ownRole)) {
+            return owners;
+        }
+        Set<String> out = new java.util.HashSet<>(owners);
+        out.remove(ownRole);
+        return out;
     }
 
     private String installsTriggerCode(Analysis analysis, Masker current) {
