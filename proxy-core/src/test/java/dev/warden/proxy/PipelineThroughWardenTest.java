@@ -135,6 +135,59 @@ class PipelineThroughWardenTest {
         }
     }
 
+    /**
+     * A helper's pass (a121): after an error the server skips the rest of the batch, a SQL PREPARE included, and keeps
+     * what the name had; Warden had applied the PREPARE when it sent it and never undid it, so it judged, masked
+     * and audited the next run of the name as the skipped text while the server ran the old one (here reversed
+     * e-mails in clear). The PREPARE comes as a simple Query and as an Execute, the failing statement as slow.
+     */
+    @Test
+    void aPrepareTheServerSkipsAfterAnErrorLeavesTheNameWithTheStatementTheServerHas() throws Exception {
+        String sensitive = "SELECT id, reverse(email) AS r FROM people ORDER BY id LIMIT 3";
+        String harmless = "SELECT id, reverse(name) AS r FROM people ORDER BY id LIMIT 3";
+        for (boolean simple : new boolean[] {true, false}) {
+            try (RawClient c = new RawClient(warden.port())) {
+                c.login("dev", WardenHarness.USER, warden.token());
+                c.send(new FrontendMessage.Parse("p", sensitive, List.of()));
+                c.send(new FrontendMessage.Bind("", "p", List.of(), List.of(), List.of()));
+                c.send(new FrontendMessage.Execute("", 0));
+                c.send(new FrontendMessage.Sync());
+                List<BackendMessage> control = untilReady(c);
+                c.send(new FrontendMessage.Parse("", "SELECT 1 / (count(*) - count(*)) FROM (SELECT pg_sleep(0.3)) s",
+                        List.of()));
+                c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+                c.send(new FrontendMessage.Execute("", 0));
+                if (simple) {
+                    c.send(new FrontendMessage.Query("PREPARE p AS " + harmless));
+                } else {
+                    c.send(new FrontendMessage.Parse("", "PREPARE p AS " + harmless, List.of()));
+                    c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+                    c.send(new FrontendMessage.Execute("", 0));
+                }
+                c.send(new FrontendMessage.Sync());
+                List<BackendMessage> failed = untilReady(c);
+                assertEquals("22012", ((ErrorResponse) failed.stream().filter(ErrorResponse.class::isInstance)
+                        .findFirst().orElseThrow()).sqlState(), failed.toString());
+                if (simple) {
+                    c.send(new FrontendMessage.Bind("", "p", List.of(), List.of(), List.of()));
+                    c.send(new FrontendMessage.Execute("", 0));
+                    c.send(new FrontendMessage.Sync());
+                } else {
+                    c.send(new FrontendMessage.Query("EXECUTE p"));
+                }
+                List<BackendMessage> run = untilReady(c);
+                List<String> values = new ArrayList<>();
+                for (List<BackendMessage> answers : List.of(control, run)) {
+                    answers.stream().filter(DataRow.class::isInstance)
+                            .forEach(m -> values.add(new StringBuilder(text((DataRow) m, 1)).reverse().toString()));
+                }
+                assertEquals(6, values.size(), control + " / " + run);
+                assertTrue(values.stream().noneMatch(v -> v.matches("user\\d+@example\\.com")),
+                        (simple ? "PREPARE in a Query: " : "PREPARE in an Execute: ") + values);
+            }
+        }
+    }
+
     @Test
     void afterABlockedParseAQueryAndAFunctionCallBeforeSyncAreIgnoredAsTheServerDoes() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {

@@ -312,6 +312,12 @@ final class PreparedStatements {
                 bindFailed(skipped.portal);
             } else if (skipped.isClientClose()) {
                 closeSkipped(skipped);
+            } else if (skipped.execution != null && skipped.execution.preparedBySql != null) {
+                // A Query or Execute the server skipped ran none of its statements: what its PREPARE, DEALLOCATE,
+                // DISCARD or DECLARE did to the names is undone, as for one that failed at its first statement.
+                // Before, a helper's pass (a121) failed a batch, then sent PREPARE p AS <harmless>: the server kept
+                // p's old text, and Warden judged, masked and audited the next EXECUTE p as the harmless one.
+                sqlFailed(skipped.execution.preparedBySql, 0);
             }
         }
         OutstandingQueue.Entry owner = answer.owner();
