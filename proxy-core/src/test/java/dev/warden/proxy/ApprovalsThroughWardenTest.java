@@ -406,6 +406,60 @@ class ApprovalsThroughWardenTest {
         assertEquals(7, amount());
     }
 
+    /**
+     * a121 (2, 3): a SET pipelined before the held statement had not run when the approval was asked for (the server
+     * reports settings at the ReadyForQuery that ends its batch), so the approver was shown, and the approval bound
+     * with, the settings before it: an UPDATE approved under MDY ran under DMY. Such a statement is now refused, in
+     * the SET's batch and in one pipelined behind it; sent once the SET's answer came, it is shown with the setting.
+     * The types the Parse declared were not shown or bound either.
+     */
+    @Test
+    void aSetPipelinedBeforeAHeldStatementIsShownAsItRunsAndSoAreTheDeclaredTypes() throws Exception {
+        String update = "UPDATE billing SET amount = 8 WHERE id = 1 AND '01/12/2025'::date = DATE '2025-12-01' "
+                + "AND $1::text IS NOT NULL";
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            for (String how : new String[] {"same batch", "pipelined after a Sync", "after the answer"}) {
+                c.send(new dev.warden.pg.message.FrontendMessage.Query("SET DateStyle = 'ISO, MDY'"));
+                c.untilReady();
+                for (String sql : new String[] {"SET DateStyle = 'ISO, DMY'", update}) {
+                    boolean set = sql.startsWith("SET");
+                    c.send(new dev.warden.pg.message.FrontendMessage.Parse("", sql, set ? java.util.List.of()
+                            : java.util.List.of(17)));
+                    c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", java.util.List.of(), set
+                            ? java.util.List.of() : java.util.List.of("\\x41".getBytes(
+                                    java.nio.charset.StandardCharsets.UTF_8)), java.util.List.of()));
+                    c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
+                    if (set && !how.equals("same batch")) {
+                        c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+                        if (how.equals("after the answer")) {
+                            assertEquals(java.util.List.of(), RawClient.errors(c.untilReady()));
+                        }
+                    }
+                }
+                c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+                if (!how.equals("after the answer")) {
+                    String answers = c.untilReady().toString();
+                    if (how.equals("pipelined after a Sync")) {
+                        answers += c.untilReady();
+                    }
+                    assertTrue(answers.contains("approval-settings-unknown"), how + ": " + answers);
+                    assertEquals(100, amount(), how + ": nothing ran");
+                    continue;
+                }
+                String id = awaitPendingId();
+                Cli show = cli(bobToken(), "show", id, "--json");
+                assertTrue(show.out.contains("DateStyle=ISO, DMY"), show.out);
+                assertTrue(show.out.contains("-- parameter types: $1 bytea"), show.out);
+                assertEquals(0, cli(bobToken(), "approve", id).exit);
+                java.util.List<dev.warden.pg.message.BackendMessage> answers = c.untilReady();
+                assertTrue(answers.stream().anyMatch(a -> a instanceof dev.warden.pg.message.BackendMessage.CommandComplete
+                        cc && cc.tag().equals("UPDATE 1")), "under DMY the date is 1 December, as shown: " + answers);
+            }
+        }
+        assertEquals(8, amount());
+    }
+
     private static Object fetchAll(java.sql.PreparedStatement ps) {
         try (ResultSet rs = ps.executeQuery()) {
             int n = 0;

@@ -204,6 +204,16 @@ final class OutstandingQueue {
      */
     private boolean clientUnsynced;
 
+    /** Whether {@code entry} is sent and not yet answered (nor dropped). */
+    boolean outstanding(Entry entry) {
+        for (Entry e : entries) {
+            if (e == entry) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether a message sent now would be ignored by the server (it skips to Sync after an error). */
     boolean serverSkipsUntilSync() {
         return serverSkipsUntilSync;

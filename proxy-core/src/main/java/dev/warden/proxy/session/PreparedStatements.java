@@ -229,6 +229,35 @@ final class PreparedStatements {
             this.holdable = holdable;
         }
 
+        /**
+         * A Bind with a value that is not ASCII, kept with the encoding its values were read in ({@link #parameters}):
+         * an approval reads them again in the encoding the server reads them in, once a SET client_encoding pipelined
+         * before the Execute has run (see {@link #parametersUnder}). Null otherwise.
+         */
+        private dev.warden.pg.message.FrontendMessage.Bind nonAscii;
+        private dev.warden.sql.ClientEncoding readIn;
+
+        /** Keeps {@code bind} when a value of it is not ASCII, read in {@code encoding} (see {@link #nonAscii}). */
+        void boundIn(dev.warden.pg.message.FrontendMessage.Bind bind, dev.warden.sql.ClientEncoding encoding) {
+            for (byte[] value : bind.parameters()) {
+                for (int i = 0; value != null && i < value.length; i++) {
+                    if (value[i] < 0) {
+                        nonAscii = bind;
+                        readIn = encoding;
+                        return;
+                    }
+                }
+            }
+        }
+
+        /** {@link #parameters}, read again in {@code encoding} when that is not what they were read in. */
+        List<String> parametersUnder(dev.warden.sql.ClientEncoding encoding) {
+            if (nonAscii == null || encoding == readIn) {
+                return parameters;
+            }
+            return BoundParameters.of(nonAscii, statement == null ? List.of() : statement.parameterTypes, encoding);
+        }
+
         /** The columns this portal returns, if a Describe of it or of its statement told them. */
         List<Field> describedFields() {
             if (fields != null) {

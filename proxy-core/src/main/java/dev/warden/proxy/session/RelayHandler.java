@@ -65,6 +65,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private boolean dropCopyData;
     /** A Bind, Execute or FunctionCall was relayed since the last Sync: it may still be changing settings. */
     private boolean executedSinceSync;
+    /**
+     * An Execute or FunctionCall sent since the last Sync may have changed a setting that changes what a statement
+     * means (see {@link #settingsNeutral}): the server reports such changes at ReadyForQuery only, so what an approval
+     * would be shown and bound with is not known until the batch ends (see {@link #settingsUnknown}).
+     */
+    private boolean settingsMayChangeInBatch;
+    /**
+     * The request (Sync, Query, FunctionCall) whose ReadyForQuery reports the settings changed by the statements that
+     * may have changed them, sent before it; while it is outstanding they are not known. Null when none.
+     */
+    private Entry settlesSettings;
     /** The reason a client gave with SET warden.reason, for approval requests. */
     private volatile String sessionReason;
     /** A token no client statement contains, used in the stand-in sent for a blocked statement. */
@@ -232,9 +243,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             case 'S' -> {
                 executedSinceSync = false;
                 discardUntilSync = false;
+                Entry sync = Entry.forward(Kind.SYNC);
+                if (settingsMayChangeInBatch) {
+                    settingsMayChangeInBatch = false;
+                    settlesSettings = sync;
+                }
                 Unreadable committing = syncCommits();
                 if (committing.isEmpty()) {
-                    writer.send(frame, Entry.forward(Kind.SYNC));
+                    writer.send(frame, sync);
                 } else {
                     // It commits the batch's implicit transaction, DDL included: as a COMMIT does (see admit).
                     holdUntil(session.catalog.withdrawReaching(session.masking, backend(), committing), frame, (done, failure) -> {
@@ -246,7 +262,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                                     + "the DDL, which may wait on its locks; the transaction is rolled back", null,
                                     ClientErrors.unwrap(failure));
                         }
-                        writer.send(frame, Entry.forward(Kind.SYNC));
+                        writer.send(frame, sync);
                     });
                 }
             }
@@ -1002,6 +1018,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (decision.allowed() && executed != null) {
             decision = decide(policy, executed);
         }
+        decision = settingsUnknown(decision);
         if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
             rememberReason(analysis);
         }
@@ -1015,7 +1032,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                     }
                     describeCopy(execution);
-                    writer.send(frame, Entry.forward(Kind.QUERY, null, null, execution));
+                    Entry sent = Entry.forward(Kind.QUERY, null, null, execution);
+                    if (settingsMayChangeInBatch || !settingsNeutral(analysis)) {
+                        settingsMayChangeInBatch = false;
+                        settlesSettings = sent; // its ReadyForQuery reports what it, and the batch before it, set
+                    }
+                    writer.send(frame, sent);
                     ranSql(analysis, execution, reading.read());
                 }, () -> dropCopyData = true);
     }
@@ -1053,6 +1075,120 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         String text = withCopyNote(analysis, approvalText, sql);
         String settings = session.lexing.meaningSettings();
         return settings.isEmpty() ? text : (text == null ? sql : text) + "\n-- session settings: " + settings;
+    }
+
+    /**
+     * The statements that change no setting of the session by themselves (the functions they run are looked at
+     * apart). Not SET, RESET, the role's, DISCARD, the end of a transaction (which undoes its SET LOCAL; a
+     * savepoint's rollback too), DO, CALL, EXECUTE, LOAD, ALTER SYSTEM, nor what Warden does not know.
+     */
+    private static final Set<StatementKind> SETTINGS_NEUTRAL = java.util.EnumSet.of(StatementKind.SELECT,
+            StatementKind.INSERT, StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE, StatementKind.CREATE,
+            StatementKind.ALTER, StatementKind.DROP, StatementKind.TRUNCATE, StatementKind.GRANT, StatementKind.REVOKE,
+            StatementKind.COMMENT, StatementKind.SHOW, StatementKind.COPY, StatementKind.PREPARE,
+            StatementKind.DEALLOCATE, StatementKind.BEGIN, StatementKind.SAVEPOINT, StatementKind.RELEASE,
+            StatementKind.VACUUM, StatementKind.ANALYZE, StatementKind.CLUSTER, StatementKind.REINDEX,
+            StatementKind.REFRESH, StatementKind.LISTEN, StatementKind.NOTIFY, StatementKind.UNLISTEN,
+            StatementKind.LOCK, StatementKind.DECLARE, StatementKind.FETCH, StatementKind.MOVE, StatementKind.CLOSE,
+            StatementKind.EXPLAIN, StatementKind.CHECKPOINT, StatementKind.EMPTY);
+
+    /**
+     * Whether {@code analysis} (with the bodies of the functions it calls) surely changes no setting: only
+     * {@link #SETTINGS_NEUTRAL} statements, no {@code set_config}, no SQL Warden cannot follow.
+     */
+    static boolean settingsNeutral(Analysis analysis) {
+        if (analysis == null) {
+            return false;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            List<StatementFacts> all = top.allStatements();
+            for (int i = 0; i < all.size(); i++) { // per Execute: no iterator
+                StatementFacts f = all.get(i);
+                if (f.unparsed() || f.dynamicSql() || !SETTINGS_NEUTRAL.contains(f.kind())) {
+                    return false;
+                }
+                if (!f.functions().isEmpty()) {
+                    for (String function : f.functions()) {
+                        if (function.endsWith("set_config")) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code decision}, or a refusal when it holds the statement for approval while a statement sent before it may
+     * have changed a setting whose report has not come (see {@link #settingsMayChangeInBatch} and {@link
+     * #settlesSettings}): the approver would be shown, and the approval bound with, the settings before it. A helper's pass (a121) pipelined {@code SET DateStyle =
+     * 'ISO, DMY'} before an UPDATE: approved under MDY as shown, it ran under DMY, on other rows.
+     */
+    private Decision settingsUnknown(Decision decision) {
+        if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
+            return decision;
+        }
+        if (settlesSettings != null && !queue.outstanding(settlesSettings)) {
+            settlesSettings = null;
+        }
+        if (!settingsMayChangeInBatch && settlesSettings == null) {
+            return decision;
+        }
+        return Decision.block("approval-settings-unknown", "this statement needs an approval, and a statement before "
+                + "it in the same batch may change the settings it runs under (DateStyle, TimeZone, client_encoding "
+                + "...), which the server reports only at the end of its batch: the approver would see the ones before it",
+                "wait for the answer to the statements that change settings (their ReadyForQuery), then send this one");
+    }
+
+    /**
+     * {@code sql} with the parameter types its Parse declared ({@code -- parameter types: $1 text, $2 bytea}), for
+     * approvers and the approval's key; null when it declared none. The same text and values mean another statement
+     * under other types: a helper's pass (a121) had {@code length($1)} approved with {@code $1} declared text (8)
+     * and run, under that approval, with it declared bytea (3).
+     */
+    static String withParameterTypes(PreparedStatements.Statement statement, String sql) {
+        if (statement == null || statement.parameterTypes.isEmpty()) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder(sql).append("\n-- parameter types:");
+        boolean any = false;
+        for (int i = 0; i < statement.parameterTypes.size(); i++) {
+            int oid = statement.parameterTypes.get(i);
+            any |= oid != 0;
+            out.append(i == 0 ? " $" : ", $").append(i + 1).append(' ').append(typeName(oid));
+        }
+        return any ? out.toString() : null;
+    }
+
+    /** A declared parameter type's name: the built-in types clients declare, else its OID. */
+    private static String typeName(int oid) {
+        return switch (oid) {
+            case 0 -> "unspecified";
+            case 16 -> "boolean";
+            case 17 -> "bytea";
+            case 18 -> "\"char\"";
+            case 19 -> "name";
+            case 20 -> "bigint";
+            case 21 -> "smallint";
+            case 23 -> "integer";
+            case 25 -> "text";
+            case 26 -> "oid";
+            case 114 -> "json";
+            case 700 -> "real";
+            case 701 -> "double precision";
+            case 1042 -> "character";
+            case 1043 -> "character varying";
+            case 1082 -> "date";
+            case 1083 -> "time";
+            case 1114 -> "timestamp";
+            case 1184 -> "timestamp with time zone";
+            case 1186 -> "interval";
+            case 1700 -> "numeric";
+            case 2950 -> "uuid";
+            case 3802 -> "jsonb";
+            default -> "type oid " + Integer.toUnsignedString(oid);
+        };
     }
 
     /** {@code sql}, then each statement its EXECUTEs run, for approvers and the approval's key. */
@@ -1182,9 +1318,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         PreparedStatements.Statement statement = prepared.statement(statementName);
+        dev.warden.sql.ClientEncoding encoding = session.lexing.settings().encoding();
         PreparedStatements.Portal portal = new PreparedStatements.Portal(portalName, statement,
                 bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes,
-                session.lexing.settings().encoding()));
+                encoding));
+        portal.boundIn(bind, encoding);
         prepared.bound(portal);
         writer.send(frame, Entry.forward(Kind.BIND, statement, portal, null));
         if (masking != null && portal.describedFields() == null) {
@@ -1392,9 +1530,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             decision = PreparedStatements.decisionOf(statement, policy, session.catalog == null ? 0
                     : judgedAt(session.catalog), a -> decide(policy, a));
         }
-        admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null : portal.parameters, analysis,
+        decision = settingsUnknown(decision);
+        admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null
+                : portal.parametersUnder(session.lexing.settings().encoding()), analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
-                approvalText(decision, analysis, null, sql),
+                approvalText(decision, analysis, decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL
+                        ? withParameterTypes(statement, sql) : null, sql),
                 portal == null ? null : portal.ranUnderApproval),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     if (f.approvalId() != null && portal != null) {
@@ -1405,6 +1546,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     if (masking != null) {
                         session.transactionDdl.sending(analysis, run, masking.invalidateAfterDdl(analysis, run));
                         OwnRequests.describeCursor(portal, writer::send, upstream.alloc());
+                    }
+                    if (!settingsMayChangeInBatch && !settingsNeutral(analysis)) {
+                        settingsMayChangeInBatch = true;
                     }
                     Entry sent = Entry.forward(Kind.EXECUTE, statement, portal, execution);
                     // The portal's Bind goes with its own Execute before Warden's Describe of a COPY, whose Close
@@ -1471,8 +1615,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null), invalidations(),
                 Kind.FUNCTION_CALL, f -> {
                     session.temporaryRelations.sendingUnread();
-                    writer.send(frame, Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,
-                            null, null, policy)));
+                    Entry sent = Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,
+                            null, null, policy));
+                    settingsMayChangeInBatch = false;
+                    settlesSettings = sent; // a function Warden cannot name may set anything
+                    writer.send(frame, sent);
                 }, () -> { });
     }
 
