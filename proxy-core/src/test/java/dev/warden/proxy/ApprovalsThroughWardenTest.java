@@ -275,6 +275,39 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * a121 (4): in retry mode an approval covered the same text whatever it ran by then: the function the approved
+     * DELETE calls was replaced to delete another row, and the retry ran under the approval. Now the approval binds
+     * the bodies the statement was judged with (and its rule and approvers).
+     */
+    @Test
+    void inRetryModeAnApprovalDoesNotCoverAStatementWhoseFunctionWasReplacedSince() throws Exception {
+        try (Connection admin = warden.connect(""); Statement s = admin.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION public.batch_pick(i int) RETURNS int LANGUAGE sql AS 'SELECT $1'");
+        }
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "");
+             Connection bob = warden.connect("prod", "bob@example.com", bobToken(), "")) {
+            String delete = "DELETE FROM batch_log WHERE id = public.batch_pick(3)";
+            SQLException first = (SQLException) run(alice.createStatement(), delete);
+            Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+            assertTrue(m.find(), first.getMessage());
+            Cli show = cli(bobToken(), "show", m.group(1), "--json");
+            assertTrue(show.out.contains("-- function bodies it runs: sha256 ")
+                    && show.out.contains("-- rule: batch-cleanup-retry (approvers: dba)"), show.out);
+            assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
+            bob.createStatement().execute("CREATE OR REPLACE FUNCTION public.batch_pick(i int) RETURNS int LANGUAGE "
+                    + "sql AS $$DELETE FROM batch_log WHERE id = 5; SELECT $1$$");
+            SQLException retried = (SQLException) run(alice.createStatement(), delete);
+            assertEquals("42501", retried.getSQLState(), retried.getMessage());
+            assertTrue(retried.getMessage().contains("was filed"), retried.getMessage());
+            assertEquals(5, count(), "nothing ran under the approval of the statement as it was");
+        } finally {
+            try (Connection admin = warden.connect(""); Statement s = admin.createStatement()) {
+                s.execute("DROP FUNCTION IF EXISTS public.batch_pick(int)");
+            }
+        }
+    }
+
     @Test
     void anApprovedPreparedUpdateRunsOnceWithTheParametersTheApproverSaw() throws Exception {
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "prepareThreshold=1")) {

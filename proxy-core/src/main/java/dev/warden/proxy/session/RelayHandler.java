@@ -1073,8 +1073,55 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return approvalText; // only what is held for approval is shown to an approver (no work per statement)
         }
         String text = withCopyNote(analysis, approvalText, sql);
+        StringBuilder out = new StringBuilder(text == null ? sql : text);
         String settings = session.lexing.meaningSettings();
-        return settings.isEmpty() ? text : (text == null ? sql : text) + "\n-- session settings: " + settings;
+        if (!settings.isEmpty()) {
+            out.append("\n-- session settings: ").append(settings);
+        }
+        String bodies = bodiesDigest(analysis);
+        if (bodies != null) {
+            out.append("\n-- function bodies it runs: sha256 ").append(bodies);
+        }
+        return out.append("\n-- rule: ").append(decision.rule()).append(" (approvers: ")
+                .append(String.join(", ", new java.util.TreeSet<>(decision.approvers()))).append(')').toString();
+    }
+
+    /**
+     * A digest of what the statement runs beyond its own text (the statements of the function bodies, triggers and
+     * the like it reaches, as Warden read them), or null when nothing: it goes into the approval's text, so an
+     * approval (a retry's, a grant's later use) covers the statement only while those bodies are the ones it was
+     * judged with. With the rule and its approvers, as a policy now decides it. A helper's pass (a121) had a retry
+     * run under an approval after the function it calls was replaced to delete from another table, and a dba's
+     * approval stand for a rule that now asked pii-readers.
+     */
+    static String bodiesDigest(Analysis analysis) {
+        if (analysis == null) {
+            return null;
+        }
+        List<String> parts = new ArrayList<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f != top) {
+                    java.util.TreeSet<String> written = new java.util.TreeSet<>(); // sets iterate per JVM
+                    f.tablesWritten().forEach(t -> written.add(t.toString()));
+                    parts.add(f.kind() + " " + written + " " + f.text());
+                }
+            }
+        }
+        if (parts.isEmpty()) {
+            return null;
+        }
+        java.util.Collections.sort(parts);
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (String part : parts) {
+                sha.update(part.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+            }
+            return java.util.HexFormat.of().formatHex(sha.digest(), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
