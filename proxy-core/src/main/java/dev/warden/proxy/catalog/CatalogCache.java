@@ -405,6 +405,38 @@ public final class CatalogCache implements AutoCloseable {
      * when it refused (this login may signal only backends of its own role, or with {@code pg_signal_backend}),
      * found no such backend, or could not be asked.
      */
+    /**
+     * What the FunctionCall message's function {@code oid} is, as a call Warden can read: {@code SELECT
+     * schema.name(NULL, ...)} with its schema and name quoted and one NULL per argument; null when no function has
+     * that OID. Completes exceptionally when the catalog cannot be read.
+     */
+    public CompletableFuture<String> callOf(int oid) {
+        return CompletableFuture.supplyAsync(() -> {
+            synchronized (this) {
+                try (PreparedStatement ps = connection().prepareStatement("SELECT pg_catalog.quote_ident(n.nspname) "
+                        + "OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(p.proname), "
+                        + "p.pronargs FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid "
+                        + "OPERATOR(pg_catalog.=) p.pronamespace WHERE p.oid OPERATOR(pg_catalog.=) ?::pg_catalog.oid")) {
+                    ps.setLong(1, Integer.toUnsignedLong(oid));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            return null;
+                        }
+                        StringBuilder call = new StringBuilder("SELECT ").append(rs.getString(1)).append('(');
+                        for (int i = 0; i < rs.getInt(2); i++) {
+                            call.append(i == 0 ? "NULL" : ", NULL");
+                        }
+                        return call.append(')').toString();
+                    }
+                } catch (SQLException e) {
+                    reset();
+                    throw new CatalogException("cannot read the function of OID " + Integer.toUnsignedString(oid)
+                            + " in environment \"" + environment.name() + "\": " + e.getMessage(), e);
+                }
+            }
+        }, executor);
+    }
+
     public CompletableFuture<Boolean> terminate(int pid, int clientPort, String role) {
         return CompletableFuture.supplyAsync(() -> {
             synchronized (this) {

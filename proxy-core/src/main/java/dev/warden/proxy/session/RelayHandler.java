@@ -1657,9 +1657,40 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     + "with SELECT, whose result is masked");
         }
         FrontendMessage.FunctionCall call = (FrontendMessage.FunctionCall) decoded(frame);
+        CatalogCache catalog = session.catalog;
+        if (!decision.allowed() || catalog == null) {
+            admitCall(frame, call, policy, decision, null, null);
+            return;
+        }
+        // With the baseline's rule off the call is judged as the SELECT of that function would be, with what its body
+        // does: before, every rule was passed (a helper's pass, a121, updated an order on prod with no approval
+        // through a FunctionCall of a function whose SELECT is held).
+        int oid = call.functionOid();
+        holdUntil(catalog.callOf(oid), frame, (sql, failure) -> {
+            if (sql == null) {
+                admitCall(frame, call, policy, Decision.block("function-call-message", failure != null
+                        ? "Warden could not read which function OID " + Integer.toUnsignedString(oid) + " is"
+                        : "no function has OID " + Integer.toUnsignedString(oid), "call the function with SELECT"),
+                        null, null);
+                return;
+            }
+            Analysis read = services.analyzer().analyze(sql, session.lexing.standardConformingStrings());
+            lookedUpThen(read, frame, () -> {
+                Analysis judged = catalog.withFunctionEffects(read, session.lexing.standardConformingStrings());
+                PolicySnapshot now = services.snapshot().get();
+                admitCall(frame, call, now, settingsUnknown(decide(now, judged)), judged, sql);
+            });
+        });
+    }
+
+    /** {@code runs}: the call as Warden read it ({@code SELECT schema.name(NULL)}), shown to approvers; or null. */
+    private void admitCall(ByteBuf frame, FrontendMessage.FunctionCall call, PolicySnapshot policy,
+                           Decision decision, Analysis analysis, String runs) {
+        String text = SessionAudit.FUNCTION_CALL_TEXT + call.functionOid();
         // Its record names the arguments too, as a Bind's names its values: they are what the function runs with.
-        admit(frame, new StatementGate.Statement(policy, SessionAudit.FUNCTION_CALL_TEXT + call.functionOid(),
-                BoundParameters.ofCall(call), null, decision, QueryEvent.Protocol.EXTENDED, null), invalidations(),
+        admit(frame, new StatementGate.Statement(policy, text, BoundParameters.ofCall(call), analysis, decision,
+                QueryEvent.Protocol.EXTENDED, null, runs == null ? null
+                        : approvalText(decision, analysis, text + "\n-- calls: " + runs, text)), invalidations(),
                 Kind.FUNCTION_CALL, f -> {
                     session.temporaryRelations.sendingUnread();
                     Entry sent = Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,
