@@ -188,6 +188,31 @@ class PipelineThroughWardenTest {
         }
     }
 
+    /**
+     * The stand-in Warden sends for a refused statement stays in {@code pg_stat_activity}, where the identity's other
+     * sessions read it; a client that knew the next one could name a cursor or statement so. A helper's pass (a121)
+     * read the one marker a session used for all its stand-ins (and for Warden's own statement names). Now each
+     * stand-in has a fresh one.
+     */
+    @Test
+    void eachStandInHasAFreshMarker() throws Exception {
+        try (RawClient c = new RawClient(warden.port());
+             Connection other = warden.connect("dev", WardenHarness.USER, warden.token(), "")) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            List<String> seen = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                c.send(new FrontendMessage.Query("DROP TABLE people"));
+                assertTrue(c.untilReady().toString().contains("no-drop"));
+                try (Statement s = other.createStatement(); ResultSet rs = s.executeQuery("SELECT query FROM "
+                        + "pg_stat_activity WHERE query LIKE 'warden\\_blocked\\_%' AND pid <> pg_backend_pid()")) {
+                    assertTrue(rs.next(), "the stand-in is shown to the identity's other sessions");
+                    seen.add(rs.getString(1));
+                }
+            }
+            assertNotEquals(seen.get(0), seen.get(1), seen.toString());
+        }
+    }
+
     @Test
     void afterABlockedParseAQueryAndAFunctionCallBeforeSyncAreIgnoredAsTheServerDoes() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {

@@ -142,9 +142,15 @@ final class OutstandingQueue {
             return new Entry(kind, Action.SKIP, null, statement, null, null, false, null);
         }
 
-        static Entry replaceError(Kind kind, BackendMessage.ErrorResponse error) {
-            return new Entry(kind, Action.REPLACE_ERROR, error, null, null, null);
+        /** A stand-in whose error, naming {@code marker}, the client gets as {@code error}. */
+        static Entry replaceError(Kind kind, BackendMessage.ErrorResponse error, String marker) {
+            Entry e = new Entry(kind, Action.REPLACE_ERROR, error, null, null, null);
+            e.marker = marker;
+            return e;
         }
+
+        /** For REPLACE_ERROR: the stand-in's marker, which its error names. */
+        String marker;
 
         /** The client's own Parse, relayed (not a stand-in, not Warden's own Describe). */
         boolean isClientParse() {

@@ -78,11 +78,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private Entry settlesSettings;
     /** The reason a client gave with SET warden.reason, for approval requests. */
     private volatile String sessionReason;
-    /** A token no client statement contains, used in the stand-in sent for a blocked statement. */
-    final String blockMarker = "warden_blocked_"
-            + Long.toHexString(new java.security.SecureRandom().nextLong() & Long.MAX_VALUE);
+    private final java.security.SecureRandom random = new java.security.SecureRandom();
+    /**
+     * The prefix of the names of Warden's own statements and portals on the session's connection (its search_path
+     * and temporary schema reads, a COPY's Describe): a token no client statement contains, and no text Warden sends
+     * shows (see {@link #standInMarker}).
+     */
+    final String ownNames = "warden_own_" + Long.toHexString(random.nextLong() & Long.MAX_VALUE);
     /** The name of the statement that describes a COPY's columns (see OwnRequests.describeCopy). */
-    private final String copyDescribeName = blockMarker + "_copy";
+    private final String copyDescribeName = ownNames + "_copy";
     /** The guardrails' decisions for the shapes this session repeats. */
     private final DecisionMemo decisions = new DecisionMemo();
 
@@ -99,7 +103,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         this.prepared = session.prepared;
         this.flow = session.flow;
         this.writer = new UpstreamRequests(session);
-        this.writer.gateBinds(this::bindWaitsForExecute, blockMarker, this::judgedBefore);
+        this.writer.gateBinds(this::bindWaitsForExecute, this::standInMarker, this::judgedBefore);
         this.reader = new StatementReading(session, this, writer);
         this.gate = new StatementGate(audit, services.approvals(), services.blockingExecutor(), identity,
                 environment.name(), session.id, () -> sessionReason,
@@ -552,8 +556,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 holdUntil(gate.refuseApproved(statement, outdated, f.approvalId()), frame, (again, failed) -> {
                     frame.release();
                     refused.run();
-                    writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind,
-                            ((StatementGate.Refuse) again).error());
+                    String marker = standInMarker();
+                    writer.sendStandIn(OwnRequests.standIn(standInKind, marker), standInKind,
+                            ((StatementGate.Refuse) again).error(), marker);
                 });
                 return;
             }
@@ -565,7 +570,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             frame.release();
             refused.run();
             BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
-            writer.sendStandIn(OwnRequests.standIn(standInKind, blockMarker), standInKind, error);
+            String marker = standInMarker();
+            writer.sendStandIn(OwnRequests.standIn(standInKind, marker), standInKind, error, marker);
         });
     }
 
@@ -1001,7 +1007,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             then.run();
             return;
         }
-        OwnRequests.OwnQuery read = OwnRequests.readTemporarySchema(blockMarker + "_temp", writer::send,
+        OwnRequests.OwnQuery read = OwnRequests.readTemporarySchema(ownNames + "_temp", writer::send,
                 upstream.alloc());
         upstream.flush();
         holdUntil(read.answered, frame, (schema, failure) -> {
@@ -1122,6 +1128,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * A fresh token for the stand-in of one refused statement (the text, statement or portal name the server fails
+     * on), which its error names. Fresh each time: the server shows a stand-in's text in {@code pg_stat_activity},
+     * where the identity's other sessions read it, and a client that knew the next one could name a cursor or
+     * statement so (a helper's pass, a121, read it there).
+     */
+    String standInMarker() {
+        return "warden_blocked_" + Long.toHexString(random.nextLong() & Long.MAX_VALUE);
     }
 
     /**

@@ -415,7 +415,7 @@ final class StatementReading {
     private void screenPathThen(SessionLexing.Reading reading, ByteBuf frame, Consumer<SessionLexing.Reading> next) {
         if (masking != null && reading.analysis() != null && writer.betweenBatches()
                 && masking.masksAnything() && worthReadingPath(reading.analysis())) {
-            OwnRequests.OwnQuery read = OwnRequests.readSearchPath(relay.blockMarker + "_path", writer::send,
+            OwnRequests.OwnQuery read = OwnRequests.readSearchPath(relay.ownNames + "_path", writer::send,
                     upstream.alloc());
             upstream.flush();
             relay.holdUntil(read.answered, frame, (schemas, failure) -> {

@@ -254,7 +254,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         }
         if (entry != null && entry.action == Action.REPLACE_ERROR && type == 'E') {
             BackendMessage.ErrorResponse error = (BackendMessage.ErrorResponse) BackendMessage.decode(frame);
-            if (error.message() != null && error.message().contains(session.requests.blockMarker)) {
+            if (error.message() != null && entry.marker != null && error.message().contains(entry.marker)) {
                 unhanded = null;
                 frame.release();
                 session.client.write(entry.replacement.toByteBuf(session.client.alloc()), session.client.voidPromise());

@@ -26,11 +26,12 @@ final class UpstreamRequests {
     }
 
     /**
-     * Whether a portal's Bind may go only with that portal's own Execute, once admitted; and the name of a portal
-     * that does not exist, for the stand-in of a Bind that does not go. See {@link #sendDeferred}.
+     * Whether a portal's Bind may go only with that portal's own Execute, once admitted; and (from {@link #markers})
+     * the name of a portal that does not exist, for the stand-in of a Bind that does not go. See {@link #sendDeferred}.
      */
     private java.util.function.Predicate<PreparedStatements.Portal> bindWaitsForExecute = p -> false;
-    private String missingPortal;
+    /** Fresh markers for stand-ins (see RelayHandler#standInMarker); null until {@link #gateBinds}. */
+    private java.util.function.Supplier<String> markers;
     /**
      * A Bind that does not go: a failing stand-in (an Execute of a portal that does not exist) in its place, whose
      * error the client gets as {@code error}; Warden forgets the portal as when the server refuses a Bind. A Bind
@@ -44,8 +45,9 @@ final class UpstreamRequests {
             e.execution.sqlState = "42501";
             session.responses.finish(e.execution);
         }
-        sendNow(new FrontendMessage.Execute(missingPortal, 0).toByteBuf(upstream.alloc()),
-                Entry.replaceError(Kind.EXECUTE, error));
+        String marker = markers.get();
+        sendNow(new FrontendMessage.Execute(marker, 0).toByteBuf(upstream.alloc()),
+                Entry.replaceError(Kind.EXECUTE, error, marker));
     }
 
     /** Whether a Bind recorded going alone is outdated now: its portal, its judgement's stamp, its record's time. */
@@ -55,10 +57,11 @@ final class UpstreamRequests {
 
     private Outdated judgedBefore = (p, at, when) -> false;
 
-    void gateBinds(java.util.function.Predicate<PreparedStatements.Portal> waitsForExecute, String missingPortal,
+    void gateBinds(java.util.function.Predicate<PreparedStatements.Portal> waitsForExecute,
+                   java.util.function.Supplier<String> markers,
                    Outdated outdated) {
         this.bindWaitsForExecute = waitsForExecute;
-        this.missingPortal = missingPortal;
+        this.markers = markers;
         this.judgedBefore = outdated;
     }
 
@@ -111,7 +114,7 @@ final class UpstreamRequests {
             // and is allowed by now (a policy reloaded, the catalog moved on meanwhile) went unrecorded before (a
             // helper's review).
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.portal != null && !ownExecute
-                    && missingPortal != null && (unrecorded != null || e.execution == null
+                    && markers != null && (unrecorded != null || e.execution == null
                     || bindWaitsForExecute.test(e.portal))) {
                 replaceBind(d, unrecorded != null ? unrecorded : trigger != null
                         && trigger.action == OutstandingQueue.Action.REPLACE_ERROR ? trigger.replacement
@@ -121,7 +124,7 @@ final class UpstreamRequests {
                 continue;
             }
             if (e.kind == Kind.BIND && e.action == OutstandingQueue.Action.FORWARD && e.execution != null
-                    && !ownExecute && missingPortal != null && d.judgedAt() >= 0
+                    && !ownExecute && markers != null && d.judgedAt() >= 0
                     && judgedBefore.test(e.portal, d.judgedAt(), e.execution.started)) {
                 // Recorded going alone, and still here when the judgement went out of date (an approval of another
                 // statement was waited for, or a message came that does not send it): not sent.
@@ -142,7 +145,7 @@ final class UpstreamRequests {
      * {@link #sendDeferred}).
      */
     java.util.List<PreparedStatements.Portal> bindsGoingAlone(ByteBuf message) {
-        if (deferred.isEmpty() || missingPortal == null) {
+        if (deferred.isEmpty() || markers == null) {
             return java.util.List.of();
         }
         java.util.List<PreparedStatements.Portal> alone = null;
@@ -243,8 +246,8 @@ final class UpstreamRequests {
     }
 
     /** Sends the stand-in of a refused statement; the server's error for it becomes {@code error}. */
-    void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error) {
-        send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error));
+    void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error, String marker) {
+        send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error, marker));
     }
 
     /** Whether Parse, Bind or Describe messages wait to go with the next other message. */
