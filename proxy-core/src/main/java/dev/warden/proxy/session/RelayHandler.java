@@ -1185,8 +1185,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /**
      * {@code decision}, or a refusal when it holds the statement for approval while a statement sent before it may
      * have changed a setting whose report has not come (see {@link #settingsMayChangeInBatch} and {@link
-     * #settlesSettings}): the approver would be shown, and the approval bound with, the settings before it. A helper's pass (a121) pipelined {@code SET DateStyle =
-     * 'ISO, DMY'} before an UPDATE: approved under MDY as shown, it ran under DMY, on other rows.
+     * #settlesSettings}): the approver would be shown, and the approval bound with, the settings before it. A
+     * helper's pass (a121) pipelined {@code SET DateStyle = 'ISO, DMY'} before an UPDATE: approved under MDY as
+     * shown, it ran under DMY, on other rows.
      */
     private Decision settingsUnknown(Decision decision) {
         if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
@@ -1198,9 +1199,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (!settingsMayChangeInBatch && settlesSettings == null) {
             return decision;
         }
-        return Decision.block("approval-settings-unknown", "this statement needs an approval, and a statement before "
-                + "it in the same batch may change the settings it runs under (DateStyle, TimeZone, client_encoding "
-                + "...), which the server reports only at the end of its batch: the approver would see the ones before it",
+        return Decision.block("approval-settings-unknown", "this statement needs an approval, and a statement sent "
+                + "before it may change the settings it runs under (DateStyle, TimeZone, client_encoding ...), which "
+                + "the server reports only at the end of that statement's batch: the approver would see the ones "
+                + "before it",
                 "wait for the answer to the statements that change settings (their ReadyForQuery), then send this one");
     }
 
