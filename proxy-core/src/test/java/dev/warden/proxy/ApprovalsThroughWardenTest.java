@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -125,30 +126,25 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
-     * A write that waits for approval after its own session's DDL, pipelined before it, whose transaction ends
-     * meanwhile. The write was judged with that DDL open (its view unreadable) and runs after it on the same
-     * backend whenever it commits; only another session's DDL can change what it runs. Before, the commit counted as
-     * a redefinition and the approved write was refused (42501 approval-outdated), as a write sent at once was
-     * when the commit fell in its audit record's write (judged-before-ddl, WritesRunElsewhereThroughWardenTest).
+     * A write held for approval pipelined behind its own session's DDL (a Query whose transaction lasts a second).
+     * It used to be judged while that DDL was open (its view unreadable), held, and run once approved. Since a121 a
+     * statement held for approval waits for the ReadyForQuery of a batch before it that may have changed a setting
+     * (every statement but a few may: see RelayHandler#settingsNeutral), so it is judged with the DDL committed: the
+     * view's DELETE reaches billing's trigger, which deletes from billing_audit, and the block rule refuses it.
      */
     @Test
-    void anApprovedWriteAfterItsOwnSessionsDdlInAPipelineRuns() throws Exception {
+    void aWriteHeldBehindItsOwnSessionsDdlInAPipelineIsJudgedWithTheDdlCommitted() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
-            // The DDL's transaction lasts a second: the DELETE is judged while it is open.
             c.send(new dev.warden.pg.message.FrontendMessage.Query("CREATE VIEW public.billing_v AS SELECT * FROM "
                     + "public.billing; SELECT pg_sleep(1)"));
             c.send(new dev.warden.pg.message.FrontendMessage.Query("DELETE FROM public.billing_v WHERE id > 1000"));
             String ddl = ApprovalsCli.awaitPendingId(warden, "CREATE VIEW");
             assertEquals(0, cli(bobToken(), "approve", ddl).exit);
-            String delete = ApprovalsCli.awaitPendingId(warden, "DELETE");
             java.util.List<dev.warden.pg.message.BackendMessage> first = c.untilReady();
             assertEquals(java.util.List.of(), RawClient.errors(first), "the view is made");
-            assertEquals(0, cli(bobToken(), "approve", delete).exit, "approved after the view's commit");
             java.util.List<dev.warden.pg.message.BackendMessage> second = c.untilReady();
-            assertEquals(java.util.List.of(), RawClient.errors(second), "the DELETE ran: " + second);
-            assertTrue(second.stream().anyMatch(m -> m instanceof dev.warden.pg.message.BackendMessage.CommandComplete
-                    done && done.tag().equals("DELETE 0")), String.valueOf(second));
+            assertTrue(second.toString().contains("billing-audit-kept"), String.valueOf(second));
         } finally {
             try (Connection admin = warden.connect(""); Statement s = admin.createStatement()) {
                 s.execute("DROP VIEW IF EXISTS public.billing_v");
@@ -308,6 +304,40 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * a122 (3): the digest is of the bodies as the catalog holds them, committed: a function replaced inside the
+     * session's open transaction went unseen, and the retry ran the new body under the approval. Now a retry that
+     * reaches what its own open transaction redefined is refused.
+     */
+    @Test
+    void inRetryModeAStatementReachingItsOwnTransactionsDdlIsRefused() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            heldThenApproved(st, "CREATE FUNCTION pg_temp.pick3(i int) RETURNS int LANGUAGE sql AS 'SELECT $1'");
+            String delete = "DELETE FROM batch_log WHERE id = pg_temp.pick3(3)";
+            SQLException first = (SQLException) run(st, delete);
+            Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+            assertTrue(m.find(), first.getMessage());
+            assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
+            alice.setAutoCommit(false);
+            heldThenApproved(st, "CREATE OR REPLACE FUNCTION pg_temp.pick3(i int) RETURNS int LANGUAGE sql AS "
+                    + "$$DELETE FROM batch_log WHERE id = 5; SELECT $1$$");
+            Object retried = run(st, delete);
+            assertTrue(retried instanceof SQLException e && e.getMessage().contains("approval-open-ddl"),
+                    String.valueOf(retried));
+            alice.rollback();
+        }
+        assertEquals(5, count(), "nothing ran under the approval");
+    }
+
+    /** Runs {@code sql}, held for approval, approving it as bob once its request is there; fails if it fails. */
+    private static void heldThenApproved(Statement st, String sql) throws Exception {
+        CompletableFuture<Object> ran = CompletableFuture.supplyAsync(() -> run(st, sql));
+        assertEquals(0, cli(bobToken(), "approve", ApprovalsCli.awaitPendingId(warden, sql.substring(0, 20))).exit);
+        Object result = ran.get(10, TimeUnit.SECONDS);
+        assertFalse(result instanceof SQLException, sql + " -> " + result);
+    }
+
     @Test
     void anApprovedPreparedUpdateRunsOnceWithTheParametersTheApproverSaw() throws Exception {
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "prepareThreshold=1")) {
@@ -442,28 +472,38 @@ class ApprovalsThroughWardenTest {
     /**
      * a121 (2, 3): a SET pipelined before the held statement had not run when the approval was asked for (the server
      * reports settings at the ReadyForQuery that ends its batch), so the approver was shown, and the approval bound
-     * with, the settings before it: an UPDATE approved under MDY ran under DMY. Such a statement is now refused, in
-     * the SET's batch and in one pipelined behind it; sent once the SET's answer came, it is shown with the setting.
+     * with, the settings before it: an UPDATE approved under MDY ran under DMY. Such a statement is now refused in
+     * the SET's batch (its report would come at the Sync after it), also when a view read there sets it (a122);
+     * pipelined behind the SET's Sync it waits for that batch's answer, and is shown with the setting.
      * The types the Parse declared were not shown or bound either.
      */
     @Test
     void aSetPipelinedBeforeAHeldStatementIsShownAsItRunsAndSoAreTheDeclaredTypes() throws Exception {
+        try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+            s.execute("CREATE OR REPLACE VIEW public.billing_dmy AS SELECT pg_catalog.set_config('datestyle', "
+                    + "'ISO, DMY', false) AS style");
+            s.execute("GRANT SELECT ON public.billing_dmy TO PUBLIC");
+        }
         String update = "UPDATE billing SET amount = 8 WHERE id = 1 AND '01/12/2025'::date = DATE '2025-12-01' "
                 + "AND $1::text IS NOT NULL";
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
-            for (String how : new String[] {"same batch", "pipelined after a Sync", "after the answer"}) {
+            for (String how : new String[] {"same batch", "a view's set_config", "pipelined after a Sync",
+                    "after the answer"}) {
                 c.send(new dev.warden.pg.message.FrontendMessage.Query("SET DateStyle = 'ISO, MDY'"));
                 c.untilReady();
-                for (String sql : new String[] {"SET DateStyle = 'ISO, DMY'", update}) {
-                    boolean set = sql.startsWith("SET");
+                // a122: a view whose code sets it, read in a statement that looked like it could set nothing
+                String setting = how.equals("a view's set_config") ? "SELECT * FROM public.billing_dmy"
+                        : "SET DateStyle = 'ISO, DMY'";
+                for (String sql : new String[] {setting, update}) {
+                    boolean set = sql == setting;
                     c.send(new dev.warden.pg.message.FrontendMessage.Parse("", sql, set ? java.util.List.of()
                             : java.util.List.of(17)));
                     c.send(new dev.warden.pg.message.FrontendMessage.Bind("", "", java.util.List.of(), set
                             ? java.util.List.of() : java.util.List.of("\\x41".getBytes(
                                     java.nio.charset.StandardCharsets.UTF_8)), java.util.List.of()));
                     c.send(new dev.warden.pg.message.FrontendMessage.Execute("", 0));
-                    if (set && !how.equals("same batch")) {
+                    if (set && (how.equals("pipelined after a Sync") || how.equals("after the answer"))) {
                         c.send(new dev.warden.pg.message.FrontendMessage.Sync());
                         if (how.equals("after the answer")) {
                             assertEquals(java.util.List.of(), RawClient.errors(c.untilReady()));
@@ -471,14 +511,15 @@ class ApprovalsThroughWardenTest {
                     }
                 }
                 c.send(new dev.warden.pg.message.FrontendMessage.Sync());
-                if (!how.equals("after the answer")) {
+                if (how.equals("same batch") || how.equals("a view's set_config")) {
                     String answers = c.untilReady().toString();
-                    if (how.equals("pipelined after a Sync")) {
-                        answers += c.untilReady();
-                    }
                     assertTrue(answers.contains("approval-settings-unknown"), how + ": " + answers);
                     assertEquals(100, amount(), how + ": nothing ran");
                     continue;
+                }
+                if (how.equals("pipelined after a Sync")) {
+                    // The held statement waits for the SET's batch to end, whose ReadyForQuery brings the report.
+                    assertEquals(java.util.List.of(), RawClient.errors(c.untilReady()));
                 }
                 String id = awaitPendingId();
                 Cli show = cli(bobToken(), "show", id, "--json");
@@ -491,6 +532,42 @@ class ApprovalsThroughWardenTest {
             }
         }
         assertEquals(8, amount());
+    }
+
+    /**
+     * a119 (2), the rest: settings the server does not report were not shown to the approver: under {@code
+     * transform_null_equals} a {@code note = NULL} that reads as matching nothing matches every NULL, and a
+     * search_path may make a table's name the requester's own. Now they are read for the held statement and shown
+     * and bound with it, over the extended protocol (JDBC) and the simple one.
+     */
+    @Test
+    void anApprovalShowsTheSettingsTheServerDoesNotReport() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            st.execute("SET transform_null_equals = on");
+            st.execute("SET search_path = public, pg_temp");
+            CompletableFuture<Object> update = CompletableFuture.supplyAsync(() -> run(st,
+                    "UPDATE billing SET amount = 9 WHERE id = 1 AND NULL = NULL"));
+            String id = awaitPendingId();
+            Cli show = cli(bobToken(), "show", id, "--json");
+            assertTrue(show.out.contains("transform_null_equals=on") && show.out.contains("search_path=public, "
+                    + "pg_temp (schemas: "), show.out);
+            assertEquals(0, cli(bobToken(), "approve", id).exit);
+            assertEquals(1, update.get(10, TimeUnit.SECONDS), "under transform_null_equals NULL = NULL is true");
+        }
+        assertEquals(9, amount());
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("SET transform_null_equals = on"));
+            c.untilReady();
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("UPDATE billing SET amount = 10 WHERE id = 1"));
+            String id = awaitPendingId();
+            Cli show = cli(bobToken(), "show", id, "--json");
+            assertTrue(show.out.contains("transform_null_equals=on"), show.out);
+            assertEquals(0, cli(bobToken(), "deny", id).exit);
+            assertTrue(c.untilReady().toString().contains("ErrorResponse"));
+        }
+        assertEquals(9, amount());
     }
 
     private static Object fetchAll(java.sql.PreparedStatement ps) {

@@ -113,10 +113,15 @@ class FunctionEffectsThroughWardenTest {
             try (ResultSet rs = c.createStatement().executeQuery("SELECT bump()")) {
                 rs.next();
             }
-            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS "
+            // Its own function (another role's bump() it may not replace at all: masking-handoff).
+            c.createStatement().execute("CREATE OR REPLACE FUNCTION bump_own() RETURNS int LANGUAGE sql AS "
+                    + "'SELECT 1'");
+            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump_own() RETURNS int LANGUAGE sql AS "
                     + "'DELETE FROM t; SELECT 1'", "delete-without-where");
-            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE plpgsql AS "
+            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump_own() RETURNS int LANGUAGE plpgsql AS "
                     + "$$ BEGIN DELETE FROM t; RETURN 1; END $$", "delete-without-where");
+            assertBlocked(c, "CREATE OR REPLACE FUNCTION bump() RETURNS int LANGUAGE sql AS "
+                    + "'DELETE FROM t; SELECT 1'", "masking-handoff");
             c.createStatement().execute("CREATE OR REPLACE FUNCTION tidy(n int) RETURNS int LANGUAGE sql AS "
                     + "'DELETE FROM t WHERE id = n; SELECT 1'");
         }

@@ -139,13 +139,18 @@ class PipelineThroughWardenTest {
      * A helper's pass (a121): after an error the server skips the rest of the batch, a SQL PREPARE included, and keeps
      * what the name had; Warden had applied the PREPARE when it sent it and never undid it, so it judged, masked
      * and audited the next run of the name as the skipped text while the server ran the old one (here reversed
-     * e-mails in clear). The PREPARE comes as a simple Query and as an Execute, the failing statement as slow.
+     * e-mails in clear). The PREPARE comes as a simple Query and as an Execute; the failing statement is slow (its
+     * error comes after Warden sent the PREPARE) and fast (a122: before, and the PREPARE was applied unsent).
      */
     @Test
     void aPrepareTheServerSkipsAfterAnErrorLeavesTheNameWithTheStatementTheServerHas() throws Exception {
         String sensitive = "SELECT id, reverse(email) AS r FROM people ORDER BY id LIMIT 3";
         String harmless = "SELECT id, reverse(name) AS r FROM people ORDER BY id LIMIT 3";
-        for (boolean simple : new boolean[] {true, false}) {
+        for (int attempt = 0; attempt < 4; attempt++) {
+            boolean simple = attempt % 2 == 0;
+            // The failing statement slow (its error comes after Warden sent the PREPARE) and fast (before).
+            String failing = attempt < 2 ? "SELECT 1 / (count(*) - count(*)) FROM (SELECT pg_sleep(0.3)) s"
+                    : "SELECT 1/0";
             try (RawClient c = new RawClient(warden.port())) {
                 c.login("dev", WardenHarness.USER, warden.token());
                 c.send(new FrontendMessage.Parse("p", sensitive, List.of()));
@@ -153,8 +158,7 @@ class PipelineThroughWardenTest {
                 c.send(new FrontendMessage.Execute("", 0));
                 c.send(new FrontendMessage.Sync());
                 List<BackendMessage> control = untilReady(c);
-                c.send(new FrontendMessage.Parse("", "SELECT 1 / (count(*) - count(*)) FROM (SELECT pg_sleep(0.3)) s",
-                        List.of()));
+                c.send(new FrontendMessage.Parse("", failing, List.of()));
                 c.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
                 c.send(new FrontendMessage.Execute("", 0));
                 if (simple) {
@@ -183,7 +187,7 @@ class PipelineThroughWardenTest {
                 }
                 assertEquals(6, values.size(), control + " / " + run);
                 assertTrue(values.stream().noneMatch(v -> v.matches("user\\d+@example\\.com")),
-                        (simple ? "PREPARE in a Query: " : "PREPARE in an Execute: ") + values);
+                        (simple ? "PREPARE in a Query, " : "PREPARE in an Execute, ") + failing + ": " + values);
             }
         }
     }

@@ -210,6 +210,33 @@ final class OutstandingQueue {
      */
     private boolean clientUnsynced;
 
+    /**
+     * A future completed once {@code entry} is answered, dropped, or the queue emptied; completed already when it is
+     * not outstanding. One entry is watched at a time: watching another completes the earlier watch.
+     */
+    java.util.concurrent.CompletableFuture<Void> whenAnswered(Entry entry) {
+        if (!outstanding(entry)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        watchDone();
+        watched = entry;
+        watchedAnswered = new java.util.concurrent.CompletableFuture<>();
+        return watchedAnswered;
+    }
+
+    private void watchDone() {
+        java.util.concurrent.CompletableFuture<Void> done = watchedAnswered;
+        watched = null;
+        watchedAnswered = null;
+        if (done != null) {
+            done.complete(null);
+        }
+    }
+
+    /** See {@link #whenAnswered}. */
+    private Entry watched;
+    private java.util.concurrent.CompletableFuture<Void> watchedAnswered;
+
     /** Whether {@code entry} is sent and not yet answered (nor dropped). */
     boolean outstanding(Entry entry) {
         for (Entry e : entries) {
@@ -539,6 +566,9 @@ final class OutstandingQueue {
         if (head.kind == Kind.QUERY || head.kind == Kind.EXECUTE || !dropped.isEmpty()) {
             copyWatched();
         }
+        if (watched != null && (head == watched || dropped.contains(watched))) {
+            watchDone();
+        }
         return new Answer(head, true, dropped);
     }
 
@@ -547,6 +577,7 @@ final class OutstandingQueue {
         List<Entry> all = new ArrayList<>(entries);
         entries.clear();
         copyWatched();
+        watchDone();
         return all;
     }
 

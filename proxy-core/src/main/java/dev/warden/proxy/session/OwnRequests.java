@@ -78,6 +78,18 @@ final class OwnRequests {
                 + "WHERE oid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()), '')", send, alloc);
     }
 
+    /**
+     * Reads the settings that change what a statement means and that the server does not report: the search_path
+     * (as set, and the schemas it resolves to, the temporary one and pg_catalog included) and {@code
+     * transform_null_equals}, as one text; sent as {@link #readSearchPath} is, every name and operator qualified.
+     */
+    static OwnQuery readUnreportedSettings(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+        return read(name, "SELECT 'search_path=' OPERATOR(pg_catalog.||) pg_catalog.current_setting('search_path') "
+                + "OPERATOR(pg_catalog.||) ' (schemas: ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string("
+                + "pg_catalog.current_schemas(true), ', ') OPERATOR(pg_catalog.||) '); transform_null_equals=' "
+                + "OPERATOR(pg_catalog.||) pg_catalog.current_setting('transform_null_equals')", send, alloc);
+    }
+
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         OwnQuery query = new OwnQuery();
         send.accept(new FrontendMessage.Parse(name, sql, List.of()).toByteBuf(alloc),

@@ -76,6 +76,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * may have changed them, sent before it; while it is outstanding they are not known. Null when none.
      */
     private Entry settlesSettings;
+    /** See {@link #unreportedFirst}: what was read for the statement about to be judged again; else null. */
+    private String unreportedRead;
     /** The reason a client gave with SET warden.reason, for approval requests. */
     private volatile String sessionReason;
     private final java.security.SecureRandom random = new java.security.SecureRandom();
@@ -1024,13 +1026,20 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (decision.allowed() && executed != null) {
             decision = decide(policy, executed);
         }
-        decision = settingsUnknown(decision);
+        if (settledFirst(decision, frame, () -> admitQuery(frame, reading, executed))) {
+            return;
+        }
+        decision = settingsUnknown(decision, analysis);
+        if (unreportedFirst(decision, frame, () -> admitQuery(frame, reading, executed))) {
+            return;
+        }
+        String unreported = takeUnreported();
         if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
             rememberReason(analysis);
         }
         admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
                 QueryEvent.Protocol.SIMPLE, null, approvalText(decision, analysis, executed == null ? null
-                        : withWhatItExecutes(reading.sql(), executed), reading.sql())),
+                        : withWhatItExecutes(reading.sql(), executed), reading.sql(), unreported)),
                 judgedAt, Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
@@ -1043,8 +1052,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         settingsMayChangeInBatch = false;
                         settlesSettings = sent; // its ReadyForQuery reports what it, and the batch before it, set
                     }
+                    // Ignored by the server (an earlier error in the batch came back before it went): it runs no
+                    // PREPARE, DEALLOCATE or DECLARE. Applied anyway, they were never undone: a helper's pass (a122)
+                    // followed a SELECT 1/0 with PREPARE p AS <harmless>, and Warden judged EXECUTE p as that.
+                    boolean ignored = queue.serverSkipsUntilSync();
                     writer.send(frame, sent);
-                    ranSql(analysis, execution, reading.read());
+                    if (!ignored) {
+                        ranSql(analysis, execution, reading.read());
+                    }
                 }, () -> dropCopyData = true);
     }
 
@@ -1074,7 +1089,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * the approval (and a grant's later uses) binds to them; {@code approvalText} as it is otherwise. Before, a helper's pass (a119) set DateStyle to DMY, and an UPDATE of the orders "before '01/12/2025'"
      * that the approver read as 12 January ran on eleven months of them.
      */
-    private String approvalText(Decision decision, Analysis analysis, String approvalText, String sql) {
+    private String approvalText(Decision decision, Analysis analysis, String approvalText, String sql,
+                                String unreported) {
         if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
             return approvalText; // only what is held for approval is shown to an approver (no work per statement)
         }
@@ -1084,6 +1100,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (!settings.isEmpty()) {
             out.append("\n-- session settings: ").append(settings);
         }
+        out.append("\n-- settings the server does not report: ").append(unreported != null ? unreported
+                : "not read (the statement came while the session's earlier requests were unanswered)");
         String bodies = bodiesDigest(analysis);
         if (bodies != null) {
             out.append("\n-- function bodies it runs: sha256 ").append(bodies);
@@ -1131,6 +1149,39 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
+     * For a statement held for approval: first reads the settings that change what it means and that the server does
+     * not report ({@link OwnRequests#readUnreportedSettings}: the search_path, {@code transform_null_equals}) on the
+     * session's connection, when the server is between the client's batches (the client's messages of this batch
+     * wait in Warden: see UpstreamRequests#send), then runs {@code again}, which judges it again and takes them
+     * ({@link #takeUnreported}) for the approver and the approval's key. Before, an approver saw {@code UPDATE
+     * orders ...} with no word of a search_path that made {@code orders} the requester's own table, nor of {@code
+     * transform_null_equals}, under which {@code phone = NULL} matches every NULL (a helper's pass, a119). Returns
+     * false when it reads nothing: not held for approval, read already, or requests in flight (then the text says
+     * they were not read).
+     */
+    private boolean unreportedFirst(Decision decision, ByteBuf frame, Runnable again) {
+        if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL || unreportedRead != null
+                || !queue.betweenBatches()) {
+            return false;
+        }
+        OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings", writer::sendAhead,
+                upstream.alloc());
+        upstream.flush();
+        holdUntil(read.answered, frame, (value, failure) -> {
+            unreportedRead = value != null ? value : "not read (the session's transaction has failed)";
+            again.run();
+        });
+        return true;
+    }
+
+    /** What {@link #unreportedFirst} read for the statement judged again now, or null; read once. */
+    private String takeUnreported() {
+        String read = unreportedRead;
+        unreportedRead = null;
+        return read;
+    }
+
+    /**
      * A fresh token for the stand-in of one refused statement (the text, statement or portal name the server fails
      * on), which its error names. Fresh each time: the server shows a stand-in's text in {@code pg_stat_activity},
      * where the identity's other sessions read it, and a client that knew the next one could name a cursor or
@@ -1141,23 +1192,18 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The statements that change no setting of the session by themselves (the functions they run are looked at
-     * apart). Not SET, RESET, the role's, DISCARD, the end of a transaction (which undoes its SET LOCAL; a
-     * savepoint's rollback too), DO, CALL, EXECUTE, LOAD, ALTER SYSTEM, nor what Warden does not know.
+     * The statements that run no code of a user's, and so change no setting: not SET, RESET, DISCARD, the end of a
+     * transaction (which undoes its SET LOCAL), DO, CALL, EXECUTE; nor any statement that reads or writes a relation
+     * (a view's, a default's, a trigger's or a policy's code may call {@code set_config}: a helper's pass, a122,
+     * changed DateStyle through a view, a column default and a cursor's FETCH), nor DDL.
      */
-    private static final Set<StatementKind> SETTINGS_NEUTRAL = java.util.EnumSet.of(StatementKind.SELECT,
-            StatementKind.INSERT, StatementKind.UPDATE, StatementKind.DELETE, StatementKind.MERGE, StatementKind.CREATE,
-            StatementKind.ALTER, StatementKind.DROP, StatementKind.TRUNCATE, StatementKind.GRANT, StatementKind.REVOKE,
-            StatementKind.COMMENT, StatementKind.SHOW, StatementKind.COPY, StatementKind.PREPARE,
-            StatementKind.DEALLOCATE, StatementKind.BEGIN, StatementKind.SAVEPOINT, StatementKind.RELEASE,
-            StatementKind.VACUUM, StatementKind.ANALYZE, StatementKind.CLUSTER, StatementKind.REINDEX,
-            StatementKind.REFRESH, StatementKind.LISTEN, StatementKind.NOTIFY, StatementKind.UNLISTEN,
-            StatementKind.LOCK, StatementKind.DECLARE, StatementKind.FETCH, StatementKind.MOVE, StatementKind.CLOSE,
-            StatementKind.EXPLAIN, StatementKind.CHECKPOINT, StatementKind.EMPTY);
+    private static final Set<StatementKind> SETTINGS_NEUTRAL = java.util.EnumSet.of(StatementKind.BEGIN,
+            StatementKind.SAVEPOINT, StatementKind.RELEASE, StatementKind.SHOW, StatementKind.EMPTY,
+            StatementKind.PREPARE, StatementKind.DEALLOCATE, StatementKind.LISTEN, StatementKind.UNLISTEN);
 
     /**
-     * Whether {@code analysis} (with the bodies of the functions it calls) surely changes no setting: only
-     * {@link #SETTINGS_NEUTRAL} statements, no {@code set_config}, no SQL Warden cannot follow.
+     * Whether {@code analysis} surely changes no setting: only {@link #SETTINGS_NEUTRAL} statements, and SELECTs
+     * of no relation that call no function ({@code SELECT 1}).
      */
     static boolean settingsNeutral(Analysis analysis) {
         if (analysis == null) {
@@ -1167,15 +1213,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             List<StatementFacts> all = top.allStatements();
             for (int i = 0; i < all.size(); i++) { // per Execute: no iterator
                 StatementFacts f = all.get(i);
-                if (f.unparsed() || f.dynamicSql() || !SETTINGS_NEUTRAL.contains(f.kind())) {
+                if (f.unparsed() || f.dynamicSql()) {
                     return false;
                 }
-                if (!f.functions().isEmpty()) {
-                    for (String function : f.functions()) {
-                        if (function.endsWith("set_config")) {
-                            return false;
-                        }
-                    }
+                if (!SETTINGS_NEUTRAL.contains(f.kind()) && !(f.kind() == StatementKind.SELECT
+                        && f.tablesRead().isEmpty() && f.functions().isEmpty() && f.implicitCalls().isEmpty())) {
+                    return false;
                 }
             }
         }
@@ -1183,15 +1226,58 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
+     * For a statement held for approval behind a batch already ended (its Sync, or a Query, sent) whose statements may
+     * have changed a setting: waits for that batch's ReadyForQuery, which brings the server's reports, then runs
+     * {@code again}, which judges it with them. (Inside the client's unsynced batch the reports would come only at
+     * its Sync, after this statement: {@link #settingsUnknown} refuses it.) Returns false when it need not wait.
+     */
+    private boolean settledFirst(Decision decision, ByteBuf frame, Runnable again) {
+        if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL || settingsMayChangeInBatch
+                || settlesSettings == null || !queue.outstanding(settlesSettings)) {
+            return false;
+        }
+        holdUntil(queue.whenAnswered(settlesSettings), frame, (done, failure) -> again.run());
+        return true;
+    }
+
+    /**
+     * Whether {@code analysis} names what the session's open transaction redefined (a function's body, a view): the
+     * catalog holds the committed one, and a retry's approval of the statement as read then would cover the new one
+     * (a helper's pass, a122, replaced a pg_temp function inside its transaction and the retry ran the new body).
+     */
+    private boolean reachesOpenDdl(Analysis analysis) {
+        if (analysis == null) {
+            return false;
+        }
+        Unreadable open = session.transactionDdl.unreadable();
+        if (open.isEmpty()) {
+            return false;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            if (!open.namedBy(top).isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * {@code decision}, or a refusal when it holds the statement for approval while a statement sent before it may
      * have changed a setting whose report has not come (see {@link #settingsMayChangeInBatch} and {@link
      * #settlesSettings}): the approver would be shown, and the approval bound with, the settings before it. A
      * helper's pass (a121) pipelined {@code SET DateStyle = 'ISO, DMY'} before an UPDATE: approved under MDY as
-     * shown, it ran under DMY, on other rows.
+     * shown, it ran under DMY, on other rows. Also refused: in retry mode, a statement that reaches what its own
+     * open transaction redefined ({@link #reachesOpenDdl}).
      */
-    private Decision settingsUnknown(Decision decision) {
+    private Decision settingsUnknown(Decision decision, Analysis analysis) {
         if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
             return decision;
+        }
+        if (decision.retry() && reachesOpenDdl(analysis)) {
+            return Decision.block("approval-open-ddl", "this statement needs an approval in retry mode, and it "
+                    + "reaches what its own open transaction redefined (a function, a view), which an approval, "
+                    + "given for the statement as it was read, does not cover", "commit (or roll back) that DDL first, "
+                    + "then run the statement: it is judged, and approved, with what it then runs");
         }
         if (settlesSettings != null && !queue.outstanding(settlesSettings)) {
             settlesSettings = null;
@@ -1595,12 +1681,19 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             decision = PreparedStatements.decisionOf(statement, policy, session.catalog == null ? 0
                     : judgedAt(session.catalog), a -> decide(policy, a));
         }
-        decision = settingsUnknown(decision);
+        if (settledFirst(decision, frame, () -> admitExecute(frame, portal, statement, sql, analysis))) {
+            return;
+        }
+        decision = settingsUnknown(decision, analysis);
+        if (unreportedFirst(decision, frame, () -> admitExecute(frame, portal, statement, sql, analysis))) {
+            return;
+        }
+        String unreported = takeUnreported();
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null
                 : portal.parametersUnder(session.lexing.settings().encoding()), analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
                 approvalText(decision, analysis, decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL
-                        ? withParameterTypes(statement, sql) : null, sql),
+                        ? withParameterTypes(statement, sql) : null, sql, unreported),
                 portal == null ? null : portal.ranUnderApproval),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     if (f.approvalId() != null && portal != null) {
@@ -1620,8 +1713,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     // would otherwise send it as a Bind without its Execute, which is refused (a helper's review).
                     writer.sendWaitingFor(sent);
                     describeCopy(execution);
+                    boolean ignored = queue.serverSkipsUntilSync(); // as for a Query (see admitQuery)
                     writer.send(frame, sent);
-                    ranSql(analysis, execution, statement == null ? null : statement.read);
+                    if (!ignored) {
+                        ranSql(analysis, execution, statement == null ? null : statement.read);
+                    }
                 }, () -> discardUntilSync = true);
     }
 
@@ -1696,7 +1792,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             lookedUpThen(read, frame, () -> {
                 Analysis judged = catalog.withFunctionEffects(read, session.lexing.standardConformingStrings());
                 PolicySnapshot now = services.snapshot().get();
-                admitCall(frame, call, now, settingsUnknown(decide(now, judged)), judged, sql);
+                admitCall(frame, call, now, settingsUnknown(decide(now, judged), judged), judged, sql);
             });
         });
     }
@@ -1708,7 +1804,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         // Its record names the arguments too, as a Bind's names its values: they are what the function runs with.
         admit(frame, new StatementGate.Statement(policy, text, BoundParameters.ofCall(call), analysis, decision,
                 QueryEvent.Protocol.EXTENDED, null, runs == null ? null
-                        : approvalText(decision, analysis, text + "\n-- calls: " + runs, text)), invalidations(),
+                        : approvalText(decision, analysis, text + "\n-- calls: " + runs, text, null)), invalidations(),
                 Kind.FUNCTION_CALL, f -> {
                     session.temporaryRelations.sendingUnread();
                     Entry sent = Entry.forward(Kind.FUNCTION_CALL, null, null, new Execution(f.querySeq(), false,

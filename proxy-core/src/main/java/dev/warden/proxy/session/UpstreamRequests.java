@@ -246,6 +246,15 @@ final class UpstreamRequests {
     }
 
     /** Sends the stand-in of a refused statement; the server's error for it becomes {@code error}. */
+    /**
+     * Writes a request of a batch of Warden's own at once, ahead of the client's messages that wait here (see
+     * {@link #send}): for when the server is between the client's batches counting what was sent ({@link
+     * OutstandingQueue#betweenBatches}), since none of what waits has begun one.
+     */
+    void sendAhead(ByteBuf frame, Entry entry) {
+        sendNow(frame, entry);
+    }
+
     void sendStandIn(FrontendMessage standIn, Kind kind, BackendMessage.ErrorResponse error, String marker) {
         send(standIn.toByteBuf(upstream.alloc()), Entry.replaceError(kind, error, marker));
     }
