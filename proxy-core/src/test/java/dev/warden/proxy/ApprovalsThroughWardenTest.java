@@ -330,6 +330,30 @@ class ApprovalsThroughWardenTest {
         assertEquals(5, count(), "nothing ran under the approval");
     }
 
+    /**
+     * a122 (2): the digest covered function bodies only: a temporary table shadowing the approved statement's table
+     * (or a view redefined, a trigger added) let the retry run under the approval on something else. Now the
+     * definitions of the relations it names, resolved by the session's search_path, are bound too.
+     */
+    @Test
+    void inRetryModeAnApprovalDoesNotCoverTheSameTextOnAnotherRelation() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            String delete = "DELETE FROM batch_log WHERE id = 4";
+            SQLException first = (SQLException) run(st, delete);
+            Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+            assertTrue(m.find(), first.getMessage());
+            Cli show = cli(bobToken(), "show", m.group(1), "--json");
+            assertTrue(show.out.contains("-- definitions of the relations it names: md5 "), show.out);
+            assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
+            heldThenApproved(st, "CREATE TEMP TABLE batch_log (id int)");
+            Object retried = run(st, delete);
+            assertTrue(retried instanceof SQLException e && e.getMessage().contains("was filed"),
+                    "the approval covers the statement on public.batch_log only: " + retried);
+        }
+        assertEquals(5, count());
+    }
+
     /** Runs {@code sql}, held for approval, approving it as bob once its request is there; fails if it fails. */
     private static void heldThenApproved(Statement st, String sql) throws Exception {
         CompletableFuture<Object> ran = CompletableFuture.supplyAsync(() -> run(st, sql));

@@ -81,13 +81,47 @@ final class OwnRequests {
     /**
      * Reads the settings that change what a statement means and that the server does not report: the search_path
      * (as set, and the schemas it resolves to, the temporary one and pg_catalog included) and {@code
-     * transform_null_equals}, as one text; sent as {@link #readSearchPath} is, every name and operator qualified.
+     * transform_null_equals}, as one text; then an MD5 of the definitions of {@code relations} (qualified or not, as
+     * the statement names them, resolved by the session's search_path: which relation each is, its kind, a view's
+     * query, its triggers with their functions' bodies, rules, row security and policies, column defaults), what
+     * an approval of a statement naming them covers. Sent as {@link #readSearchPath} is, every name and operator
+     * qualified.
      */
-    static OwnQuery readUnreportedSettings(String name, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
-        return read(name, "SELECT 'search_path=' OPERATOR(pg_catalog.||) pg_catalog.current_setting('search_path') "
-                + "OPERATOR(pg_catalog.||) ' (schemas: ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string("
-                + "pg_catalog.current_schemas(true), ', ') OPERATOR(pg_catalog.||) '); transform_null_equals=' "
-                + "OPERATOR(pg_catalog.||) pg_catalog.current_setting('transform_null_equals')", send, alloc);
+    static OwnQuery readUnreportedSettings(String name, List<String> relations, BiConsumer<ByteBuf, Entry> send,
+                                           ByteBufAllocator alloc) {
+        StringBuilder array = new StringBuilder("{");
+        for (String relation : relations) {
+            array.append(array.length() > 1 ? "," : "").append('"')
+                    .append(relation.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+        }
+        array.append('}');
+        // Dollar-quoted: read alike whatever standard_conforming_strings is; a tag no name holds.
+        String tag;
+        do {
+            tag = "$wq" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)
+                    + "$";
+        } while (array.indexOf(tag) >= 0);
+        return read(name, "SELECT pg_catalog.concat('search_path=', pg_catalog.current_setting('search_path'), "
+                + "' (schemas: ', pg_catalog.array_to_string(pg_catalog.current_schemas(true), ', '), "
+                + "'); transform_null_equals=', pg_catalog.current_setting('transform_null_equals'), "
+                + "'\n-- definitions of the relations it names: md5 ', (SELECT pg_catalog.md5(pg_catalog.string_agg("
+                + "d, ';;' ORDER BY d)) FROM (SELECT pg_catalog.concat_ws(' | ', n, c.oid::pg_catalog.regclass, "
+                + "c.relkind, pg_catalog.pg_get_viewdef(c.oid), "
+                + "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', pg_catalog.pg_get_triggerdef(t.oid), "
+                + "t.tgenabled, p.prosrc), ';' ORDER BY t.tgname) FROM pg_catalog.pg_trigger t LEFT JOIN "
+                + "pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid WHERE t.tgrelid "
+                + "OPERATOR(pg_catalog.=) c.oid), "
+                + "(SELECT pg_catalog.string_agg(pg_catalog.pg_get_ruledef(r.oid), ';' ORDER BY r.rulename) FROM "
+                + "pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid), "
+                + "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', o.polname, o.polcmd, o.polpermissive, "
+                + "pg_catalog.pg_get_expr(o.polqual, o.polrelid), pg_catalog.pg_get_expr(o.polwithcheck, "
+                + "o.polrelid)), ';' ORDER BY o.polname) FROM pg_catalog.pg_policy o WHERE o.polrelid "
+                + "OPERATOR(pg_catalog.=) c.oid), c.relrowsecurity, "
+                + "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', a.adnum, pg_catalog.pg_get_expr(a.adbin, "
+                + "a.adrelid)), ';' ORDER BY a.adnum) FROM pg_catalog.pg_attrdef a WHERE a.adrelid "
+                + "OPERATOR(pg_catalog.=) c.oid)) FROM pg_catalog.unnest(" + tag + array + tag
+                + "::pg_catalog.text[]) n LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) "
+                + "pg_catalog.to_regclass(n)) s(d)))", send, alloc);
     }
 
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {

@@ -1030,10 +1030,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         decision = settingsUnknown(decision, analysis);
-        if (unreportedFirst(decision, frame, () -> admitQuery(frame, reading, executed))) {
+        if (unreportedFirst(decision, analysis, frame, () -> admitQuery(frame, reading, executed))) {
             return;
         }
         String unreported = takeUnreported();
+        decision = readOrRefused(decision, unreported);
         if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
             rememberReason(analysis);
         }
@@ -1159,19 +1160,55 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * false when it reads nothing: not held for approval, read already, or requests in flight (then the text says
      * they were not read).
      */
-    private boolean unreportedFirst(Decision decision, ByteBuf frame, Runnable again) {
+    private boolean unreportedFirst(Decision decision, Analysis analysis, ByteBuf frame, Runnable again) {
         if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL || unreportedRead != null
                 || !queue.betweenBatches()) {
             return false;
         }
-        OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings", writer::sendAhead,
-                upstream.alloc());
+        OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings",
+                relationsNamed(analysis), writer::sendAhead, upstream.alloc());
         upstream.flush();
         holdUntil(read.answered, frame, (value, failure) -> {
             unreportedRead = value != null ? value : "not read (the session's transaction has failed)";
             again.run();
         });
         return true;
+    }
+
+    /** The relations {@code analysis} (and what it runs) reads or writes, as quoted (qualified) names, sorted. */
+    private static List<String> relationsNamed(Analysis analysis) {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        if (analysis != null) {
+            for (StatementFacts top : analysis.statements()) {
+                for (StatementFacts f : top.allStatements()) {
+                    for (Set<dev.warden.sql.TableRef> refs : List.of(f.tablesRead(), f.tablesWritten())) {
+                        for (dev.warden.sql.TableRef t : refs) {
+                            out.add((t.schema() == null || t.schema().isEmpty() ? ""
+                                    : quoted(t.schema()) + ".") + quoted(t.name()));
+                        }
+                    }
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static String quoted(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    /**
+     * {@code decision}, or, in retry mode, a refusal when what the approval would bind ({@link #unreportedFirst})
+     * could not be read: a retry sent the same way would match it whatever it then ran.
+     */
+    private static Decision readOrRefused(Decision decision, String unreported) {
+        if (unreported != null || !decision.retry() || decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
+            return decision;
+        }
+        return Decision.block("approval-settings-unknown", "this statement needs an approval in retry mode, and the "
+                + "settings and definitions it runs under could not be read (the session's earlier requests were "
+                + "unanswered), so an approval could not be bound to them", "send it once the session's earlier "
+                + "requests are answered");
     }
 
     /** What {@link #unreportedFirst} read for the statement judged again now, or null; read once. */
@@ -1685,10 +1722,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         decision = settingsUnknown(decision, analysis);
-        if (unreportedFirst(decision, frame, () -> admitExecute(frame, portal, statement, sql, analysis))) {
+        if (unreportedFirst(decision, analysis, frame, () -> admitExecute(frame, portal, statement, sql,
+                analysis))) {
             return;
         }
         String unreported = takeUnreported();
+        decision = readOrRefused(decision, unreported);
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null
                 : portal.parametersUnder(session.lexing.settings().encoding()), analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
