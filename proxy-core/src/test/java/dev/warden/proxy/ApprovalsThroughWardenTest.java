@@ -354,6 +354,26 @@ class ApprovalsThroughWardenTest {
         assertEquals(5, count());
     }
 
+    /**
+     * a123 (1): a read that failed kept a fixed text in the approval's key, so a retry matched whatever it then ran;
+     * a client can fail it on purpose (a search_path name its client encoding cannot carry). In retry mode such a
+     * statement is now refused.
+     */
+    @Test
+    void inRetryModeAStatementWhoseReadFailedIsRefused() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("SET search_path = \"\u0436\", public"));
+            c.untilReady();
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("SET client_encoding = 'LATIN1'"));
+            c.untilReady();
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("DELETE FROM batch_log WHERE id = 2"));
+            String answer = c.untilReady().toString();
+            assertTrue(answer.contains("approval-settings-unknown"), answer);
+        }
+        assertEquals(5, count());
+    }
+
     /** Runs {@code sql}, held for approval, approving it as bob once its request is there; fails if it fails. */
     private static void heldThenApproved(Statement st, String sql) throws Exception {
         CompletableFuture<Object> ran = CompletableFuture.supplyAsync(() -> run(st, sql));

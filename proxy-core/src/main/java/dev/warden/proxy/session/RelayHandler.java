@@ -1169,7 +1169,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 relationsNamed(analysis), writer::sendAhead, upstream.alloc());
         upstream.flush();
         holdUntil(read.answered, frame, (value, failure) -> {
-            unreportedRead = value != null ? value : "not read (the session's transaction has failed)";
+            unreportedRead = value != null ? value : NOT_READ;
             again.run();
         });
         return true;
@@ -1202,14 +1202,26 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * could not be read: a retry sent the same way would match it whatever it then ran.
      */
     private static Decision readOrRefused(Decision decision, String unreported) {
-        if (unreported != null || !decision.retry() || decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
+        // NOT_READ by identity: a text the server returned is never that instance. A fixed text in the key would let
+        // a retry match whatever it then ran (a helper's pass, a123, failed the read on purpose with a schema name
+        // LATIN1 cannot carry).
+        if (unreported != null && unreported != NOT_READ || !decision.retry()
+                || decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
             return decision;
         }
         return Decision.block("approval-settings-unknown", "this statement needs an approval in retry mode, and the "
                 + "settings and definitions it runs under could not be read (the session's earlier requests were "
-                + "unanswered), so an approval could not be bound to them", "send it once the session's earlier "
-                + "requests are answered");
+                + "unanswered, or the read failed), so an approval could not be bound to them", "send it once the "
+                + "session's earlier requests are answered, in a transaction that has not failed, with a client "
+                + "encoding that carries the search_path's names");
     }
+
+    /**
+     * What {@link #unreportedFirst} keeps when its read failed (a failed transaction; a name the client encoding
+     * cannot carry, which a client may choose): shown as it says, and no approval in retry mode is bound to it.
+     */
+    private static final String NOT_READ = "not read (the read failed: a failed transaction, or a name the client "
+            + "encoding cannot carry)";
 
     /** What {@link #unreportedFirst} read for the statement judged again now, or null; read once. */
     private String takeUnreported() {
