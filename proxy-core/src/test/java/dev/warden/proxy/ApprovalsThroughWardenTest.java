@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -344,7 +345,8 @@ class ApprovalsThroughWardenTest {
             Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
             assertTrue(m.find(), first.getMessage());
             Cli show = cli(bobToken(), "show", m.group(1), "--json");
-            assertTrue(show.out.contains("-- definitions of the relations it names: md5 "), show.out);
+            assertTrue(show.out.contains("-- definitions of what it reaches (relations, views, triggers, rules, "
+                    + "policies, defaults, functions, operators): md5 "), show.out);
             assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
             heldThenApproved(st, "CREATE TEMP TABLE batch_log (id int)");
             Object retried = run(st, delete);
@@ -352,6 +354,75 @@ class ApprovalsThroughWardenTest {
                     "the approval covers the statement on public.batch_log only: " + retried);
         }
         assertEquals(5, count());
+    }
+
+    /**
+     * a123 (2-5, 7): the definitions digest was of the relations the statement names: a view over a view whose inner
+     * view was redefined, and a function a trigger function calls, replaced, let the retry run under the approval;
+     * an approval filed by a session with a temporary object was usable only there. Each change below is made after
+     * the approval; the retry must file a new request and delete nothing. Then an approval filed by a session with a
+     * temporary table is used from a fresh session, where the statement runs.
+     */
+    @Test
+    void inRetryModeAnApprovalCoversWhatTheStatementReachesNotJustWhatItNames() throws Exception {
+        String delete = "DELETE FROM batch_log WHERE id IN (SELECT id FROM public.bl_out)";
+        List<String> changes = List.of(
+                "CREATE OR REPLACE VIEW public.bl_in AS SELECT id FROM batch_log WHERE id >= 3",
+                "CREATE OR REPLACE FUNCTION public.bl_note() RETURNS int LANGUAGE plpgsql AS "
+                        + "'BEGIN DELETE FROM batch_log WHERE id = 5; RETURN 2; END'",
+                "CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 3'");
+        try {
+            for (String change : changes) {
+                // Its own text each time: an approval the retry did not use stays valid for the text as it was.
+                String attempt = delete + " AND " + change.length() + " > 0";
+                try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+                    s.execute("DROP VIEW IF EXISTS public.bl_out, public.bl_in");
+                    s.execute("CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 4'");
+                    s.execute("CREATE VIEW public.bl_in AS SELECT id FROM batch_log WHERE id = public.bl_pick()");
+                    s.execute("CREATE VIEW public.bl_out AS SELECT id FROM public.bl_in");
+                    s.execute("CREATE OR REPLACE FUNCTION public.bl_note() RETURNS int LANGUAGE plpgsql AS "
+                            + "'BEGIN RETURN 1; END'");
+                    s.execute("CREATE OR REPLACE FUNCTION public.bl_keep() RETURNS trigger LANGUAGE plpgsql AS "
+                            + "'BEGIN PERFORM public.bl_note(); RETURN OLD; END'");
+                    s.execute("DROP TRIGGER IF EXISTS bl_keep ON batch_log");
+                    s.execute("CREATE TRIGGER bl_keep BEFORE DELETE ON batch_log FOR EACH ROW EXECUTE FUNCTION "
+                            + "public.bl_keep()");
+                }
+                try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                    SQLException first = (SQLException) run(alice.createStatement(), attempt);
+                    Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+                    assertTrue(m.find(), first.getMessage());
+                    assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
+                    try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+                        s.execute(change);
+                    }
+                    Object retried = run(alice.createStatement(), attempt);
+                    assertTrue(retried instanceof SQLException e && e.getMessage().contains("was filed"),
+                            "after " + change + ": " + retried);
+                }
+                assertEquals(5, count(), "nothing ran under the approval after " + change);
+            }
+            try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                Statement st = alice.createStatement();
+                heldThenApproved(st, "CREATE TEMP TABLE bl_scratch (id int)");
+                SQLException first = (SQLException) run(st, delete);
+                Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+                assertTrue(m.find(), first.getMessage());
+                Cli show = cli(bobToken(), "show", m.group(1), "--json");
+                assertFalse(show.out.matches("(?s).*pg_temp_[0-9].*"), "no temporary schema's number: " + show.out);
+                assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
+            }
+            try (Connection other = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                assertEquals(1, run(other.createStatement(), delete), "the approval is used from another session");
+            }
+            assertEquals(4, count());
+        } finally {
+            try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+                s.execute("DROP VIEW IF EXISTS public.bl_out, public.bl_in");
+                s.execute("DROP TRIGGER IF EXISTS bl_keep ON batch_log");
+                s.execute("DROP FUNCTION IF EXISTS public.bl_keep(), public.bl_note(), public.bl_pick()");
+            }
+        }
     }
 
     /**

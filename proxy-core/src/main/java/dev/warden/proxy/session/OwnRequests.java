@@ -81,48 +81,141 @@ final class OwnRequests {
     /**
      * Reads the settings that change what a statement means and that the server does not report: the search_path
      * (as set, and the schemas it resolves to, the temporary one and pg_catalog included) and {@code
-     * transform_null_equals}, as one text; then an MD5 of the definitions of {@code relations} (qualified or not, as
-     * the statement names them, resolved by the session's search_path: which relation each is, its kind, a view's
-     * query, its triggers with their functions' bodies, rules, row security and policies, column defaults), what
-     * an approval of a statement naming them covers. Sent as {@link #readSearchPath} is, every name and operator
-     * qualified.
+     * transform_null_equals}, as one text; then an MD5 of the definitions of what the statement reaches, what an
+     * approval of it covers. Sent as {@link #readSearchPath} is, every name and operator qualified.
+     *
+     * <p>What it reaches is closed over on the server, as the session sees the catalog: the relations it names
+     * ({@code relations}, qualified or not, resolved by the session's search_path: which relation each name is); from
+     * a relation, what its view query, rules, column defaults, triggers, policies and constraints depend on
+     * ({@code pg_depend}: relations, functions, operators' functions) and its partitions and inheritance children;
+     * from a function, what a {@code BEGIN ATOMIC} body depends on, and, as its text is not parsed here, every
+     * function and relation outside pg_catalog whose name occurs in its text (the session's own temporary schema
+     * included, other sessions' left out), whatever search_path the function sets; the functions outside pg_catalog
+     * whose names occur in {@code text} (the statement), and every operator outside pg_catalog with its function.
+     * A relation is taken with its kind, columns and their types, view query, triggers, rules, row security,
+     * policies and defaults; a function with its signature, kind, security, volatility, settings, language and body.
+     * The session's temporary schema is left out of the schemas (it exists once the session makes a temporary object,
+     * and which relation a name is, is in the digest) and written {@code pg_temp} in the definitions, so an approval
+     * filed by one session covers the same statement over the same definitions in another. Before, the digest was
+     * of the named relations alone: a view over a redefined view, a function called by a view, a default or a
+     * trigger function, a function setting its own search_path, and a function or operator made within the
+     * catalog cache's window ran under an approval of what they replaced (a helper's pass, a123), and an approval
+     * filed by a session with temporary objects was usable only in that session.
      */
-    static OwnQuery readUnreportedSettings(String name, List<String> relations, BiConsumer<ByteBuf, Entry> send,
-                                           ByteBufAllocator alloc) {
+    static OwnQuery readUnreportedSettings(String name, List<String> relations, String text,
+                                           BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         StringBuilder array = new StringBuilder("{");
         for (String relation : relations) {
             array.append(array.length() > 1 ? "," : "").append('"')
                     .append(relation.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
         }
         array.append('}');
-        // Dollar-quoted: read alike whatever standard_conforming_strings is; a tag no name holds.
+        // Dollar-quoted: read alike whatever standard_conforming_strings is; a tag no name or text holds.
         String tag;
         do {
             tag = "$wq" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)
                     + "$";
-        } while (array.indexOf(tag) >= 0);
-        return read(name, "SELECT pg_catalog.concat('search_path=', pg_catalog.current_setting('search_path'), "
-                + "' (schemas: ', pg_catalog.array_to_string(pg_catalog.current_schemas(true), ', '), "
-                + "'); transform_null_equals=', pg_catalog.current_setting('transform_null_equals'), "
-                + "'\n-- definitions of the relations it names: md5 ', (SELECT pg_catalog.md5(pg_catalog.string_agg("
-                + "d, ';;' ORDER BY d)) FROM (SELECT pg_catalog.concat_ws(' | ', n, c.oid::pg_catalog.regclass, "
-                + "c.relkind, pg_catalog.pg_get_viewdef(c.oid), "
-                + "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', pg_catalog.pg_get_triggerdef(t.oid), "
-                + "t.tgenabled, p.prosrc), ';' ORDER BY t.tgname) FROM pg_catalog.pg_trigger t LEFT JOIN "
-                + "pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid WHERE t.tgrelid "
-                + "OPERATOR(pg_catalog.=) c.oid), "
-                + "(SELECT pg_catalog.string_agg(pg_catalog.pg_get_ruledef(r.oid), ';' ORDER BY r.rulename) FROM "
-                + "pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid), "
-                + "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', o.polname, o.polcmd, o.polpermissive, "
-                + "pg_catalog.pg_get_expr(o.polqual, o.polrelid), pg_catalog.pg_get_expr(o.polwithcheck, "
-                + "o.polrelid)), ';' ORDER BY o.polname) FROM pg_catalog.pg_policy o WHERE o.polrelid "
-                + "OPERATOR(pg_catalog.=) c.oid), c.relrowsecurity, "
-                + "(SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', a.adnum, pg_catalog.pg_get_expr(a.adbin, "
-                + "a.adrelid)), ';' ORDER BY a.adnum) FROM pg_catalog.pg_attrdef a WHERE a.adrelid "
-                + "OPERATOR(pg_catalog.=) c.oid)) FROM pg_catalog.unnest(" + tag + array + tag
-                + "::pg_catalog.text[]) n LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) "
-                + "pg_catalog.to_regclass(n)) s(d)))", send, alloc);
+        } while (array.indexOf(tag) >= 0 || text.contains(tag));
+        String names = tag + array + tag;
+        String statement = tag + text + tag;
+        // One pass over the template: a name or text holding "%TEXT%" is not replaced in turn (which would have put the
+        // statement's text outside its quotes).
+        String sql = PLACEHOLDER.matcher(REACHED).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+                m.group().equals("%NAMES%") ? names : statement));
+        return read(name, sql, send, alloc);
     }
+
+    private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile("%NAMES%|%TEXT%");
+
+    /** The query of {@link #readUnreportedSettings}; {@code %NAMES%} and {@code %TEXT%} are literals put in. */
+    private static final String REACHED = """
+            WITH RECURSIVE
+             own(nsp) AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.<>) ALL \
+            ('{pg_catalog,information_schema}'::pg_catalog.name[]) AND (nspname OPERATOR(pg_catalog.!~) \
+            '^pg_(toast_)?temp_' OR oid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())),
+             mine(t) AS (SELECT COALESCE((SELECT nspname::pg_catalog.text FROM pg_catalog.pg_namespace \
+            WHERE oid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()), '')),
+             named(n, r) AS (SELECT n, pg_catalog.to_regclass(n) FROM pg_catalog.unnest(%NAMES%::pg_catalog.text[]) n),
+             obj(k, o) AS (
+              SELECT 'r', r FROM named WHERE r IS NOT NULL
+              UNION SELECT 'f', p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) ANY \
+            (SELECT nsp FROM own) AND pg_catalog.strpos(pg_catalog.lower(%TEXT%), pg_catalog.lower(p.proname)) \
+            OPERATOR(pg_catalog.>) 0
+              UNION SELECT 'f', op.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator op WHERE op.oprnamespace \
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)
+              UNION SELECT x.k, x.o FROM obj, LATERAL (
+               SELECT CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass \
+            THEN 'r' \
+            ELSE 'f' END, CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass \
+            THEN (SELECT \
+            op.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator op WHERE op.oid OPERATOR(pg_catalog.=) d.refobjid) \
+            ELSE d.refobjid END
+               FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) ANY \
+            ('{pg_catalog.pg_class,pg_catalog.pg_proc,pg_catalog.pg_operator}'::pg_catalog.regclass[]) AND \
+            EXISTS (SELECT FROM (
+                SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, oid FROM pg_catalog.pg_rewrite WHERE obj.k \
+            OPERATOR(pg_catalog.=) 'r' AND ev_class OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, oid FROM pg_catalog.pg_attrdef WHERE \
+            obj.k OPERATOR(pg_catalog.=) 'r' AND adrelid OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, oid FROM pg_catalog.pg_trigger WHERE \
+            obj.k OPERATOR(pg_catalog.=) 'r' AND tgrelid OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, oid FROM pg_catalog.pg_policy WHERE \
+            obj.k OPERATOR(pg_catalog.=) 'r' AND polrelid OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, oid FROM pg_catalog.pg_constraint \
+            WHERE obj.k OPERATOR(pg_catalog.=) 'r' AND conrelid OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, obj.o WHERE obj.k \
+            OPERATOR(pg_catalog.=) 'f') \
+            m(c, o) WHERE m.c OPERATOR(pg_catalog.=) d.classid AND m.o OPERATOR(pg_catalog.=) d.objid)
+               UNION ALL SELECT 'r', i.inhrelid FROM pg_catalog.pg_inherits i WHERE obj.k OPERATOR(pg_catalog.=) 'r' \
+            AND i.inhparent OPERATOR(pg_catalog.=) obj.o
+               UNION ALL SELECT 'f', q.oid FROM pg_catalog.pg_proc p, pg_catalog.pg_proc q WHERE obj.k \
+            OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o AND p.pronamespace \
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own) AND q.pronamespace OPERATOR(pg_catalog.=) ANY (SELECT nsp \
+            FROM own) AND pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(q.proname)) \
+            OPERATOR(pg_catalog.>) 0
+               UNION ALL SELECT 'r', c.oid FROM pg_catalog.pg_proc p, pg_catalog.pg_class c WHERE obj.k \
+            OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o AND p.pronamespace \
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own) AND c.relnamespace OPERATOR(pg_catalog.=) ANY (SELECT nsp \
+            FROM own) AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,v,m,f,p}'::pg_catalog."char"[]) AND \
+            pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(c.relname)) OPERATOR(pg_catalog.>) 0
+              ) x(k, o) WHERE x.o IS NOT NULL AND x.o OPERATOR(pg_catalog.<>) 0)
+            SELECT pg_catalog.concat('search_path=', pg_catalog.current_setting('search_path'), ' (schemas: ', \
+            pg_catalog.array_to_string(ARRAY(SELECT s FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) s WHERE \
+            s OPERATOR(pg_catalog.<>) (SELECT t FROM mine)), ', '), '); transform_null_equals=', \
+            pg_catalog.current_setting('transform_null_equals'), E'\n-- definitions of what it reaches (relations, \
+            views, triggers, rules, policies, defaults, functions, operators): md5 ', (SELECT \
+            pg_catalog.md5(pg_catalog.string_agg(CASE WHEN (SELECT t FROM mine) OPERATOR(pg_catalog.=) '' THEN d ELSE \
+            pg_catalog.replace(d, (SELECT t FROM mine), 'pg_temp') END, ';;' ORDER BY d)) FROM (
+              SELECT pg_catalog.format('name %L %L %L', n, (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid \
+            OPERATOR(pg_catalog.=) (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) r)), \
+            r::pg_catalog.regclass) FROM named
+              UNION ALL SELECT pg_catalog.format('relation %L %L %L %L %L %L %L %L %L %L %L', \
+            c.relnamespace::pg_catalog.regnamespace, \
+            c.oid::pg_catalog.regclass, \
+            c.relkind, pg_catalog.pg_get_viewdef(c.oid), c.relrowsecurity, c.relforcerowsecurity, (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L %L', a.attname, pg_catalog.format_type(a.atttypid, \
+            a.atttypmod), a.attgenerated), ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid \
+            OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped), (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L', pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled), ';' \
+            ORDER BY t.tgname) FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid), (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L', pg_catalog.pg_get_ruledef(r.oid), r.ev_enabled), ';' \
+            ORDER BY r.rulename) FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid), (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L %L %L %L %L', o.polname, o.polcmd, o.polpermissive, \
+            o.polroles, pg_catalog.pg_get_expr(o.polqual, o.polrelid), pg_catalog.pg_get_expr(o.polwithcheck, \
+            o.polrelid)), ';' ORDER BY o.polname) FROM pg_catalog.pg_policy o WHERE o.polrelid OPERATOR(pg_catalog.=) \
+            c.oid), (SELECT pg_catalog.string_agg(pg_catalog.format('%L %L', a.adnum, pg_catalog.pg_get_expr(a.adbin, \
+            a.adrelid)), ';' ORDER BY a.adnum) FROM pg_catalog.pg_attrdef a WHERE a.adrelid OPERATOR(pg_catalog.=) \
+            c.oid)) FROM obj JOIN pg_catalog.pg_class c ON obj.k OPERATOR(pg_catalog.=) 'r' AND c.oid \
+            OPERATOR(pg_catalog.=) obj.o
+              UNION ALL SELECT pg_catalog.format('function %L %L %L %L %L %L %L %L %L', \
+            p.pronamespace::pg_catalog.regnamespace, \
+            p.oid::pg_catalog.regprocedure, \
+            p.prokind, p.prosecdef, p.provolatile, p.proconfig, p.prolang, p.prosrc, p.probin) FROM obj JOIN \
+            pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o
+              UNION ALL SELECT pg_catalog.format('operator %L %L %L', op.oprnamespace::pg_catalog.regnamespace, \
+            op.oid::pg_catalog.regoperator, \
+            op.oprcode::pg_catalog.regprocedure) FROM pg_catalog.pg_operator op WHERE op.oprnamespace \
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)) s(d)))""";
 
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         OwnQuery query = new OwnQuery();

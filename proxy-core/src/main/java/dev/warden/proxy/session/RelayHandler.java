@@ -1166,7 +1166,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return false;
         }
         OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings",
-                relationsNamed(analysis), writer::sendAhead, upstream.alloc());
+                relationsNamed(analysis), statementsText(analysis), writer::sendAhead, upstream.alloc());
         upstream.flush();
         holdUntil(read.answered, frame, (value, failure) -> {
             unreportedRead = value != null ? value : NOT_READ;
@@ -1191,6 +1191,17 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
         }
         return List.copyOf(out);
+    }
+
+    /** The texts of {@code analysis}'s statements, one per line: whose names {@link #unreportedFirst} looks for. */
+    private static String statementsText(Analysis analysis) {
+        StringBuilder out = new StringBuilder();
+        if (analysis != null) {
+            for (StatementFacts top : analysis.statements()) {
+                out.append(top.text()).append('\n');
+            }
+        }
+        return out.toString();
     }
 
     private static String quoted(String name) {
