@@ -426,6 +426,113 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
+     * Generated (seed printed; {@code -Dwarden.approvalBinding.seed=N} repeats a run): a chain of objects the approved
+     * statement reaches, of random depth and make (views over views, SQL and PL/pgSQL functions calling functions,
+     * a trigger function calling one), then one of them, chosen at random, is redefined after the approval so that
+     * the statement would delete other rows. The retry must file a new request and delete nothing. A control of each
+     * round: after a change to a function the statement does not reach, the retry runs under the approval.
+     */
+    @Test
+    void generatedChangesToWhatAnApprovedStatementReachesAreNotCovered() throws Exception {
+        long seed = Long.getLong("warden.approvalBinding.seed", System.nanoTime());
+        System.out.println("ApprovalsThroughWardenTest approval binding seed=" + seed);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        int rounds = Integer.getInteger("warden.approvalBinding.rounds", 4);
+        try {
+            for (int round = 0; round < rounds; round++) {
+                int views = random.nextInt(3); // 0: the statement calls the function chain itself
+                int functions = 1 + random.nextInt(3);
+                boolean trigger = random.nextBoolean();
+                List<String> setup = new java.util.ArrayList<>();
+                List<String> changes = new java.util.ArrayList<>();
+                // The functions' chain: gb_f0() calls gb_f1() ... the last returns 4.
+                for (int i = functions - 1; i >= 0; i--) {
+                    boolean last = i == functions - 1;
+                    boolean plpgsql = random.nextBoolean();
+                    String value = last ? "4" : "public.gb_f" + (i + 1) + "()";
+                    String changed = last ? "3" : "public.gb_f" + (i + 1) + "() - 1";
+                    setup.add(function("gb_f" + i, value, plpgsql));
+                    changes.add(function("gb_f" + i, changed, plpgsql));
+                }
+                String inner = "SELECT id FROM batch_log WHERE id = public.gb_f0()";
+                for (int v = views - 1; v >= 0; v--) {
+                    String body = v == views - 1 ? inner : "SELECT id FROM public.gb_v" + (v + 1);
+                    setup.add("CREATE VIEW public.gb_v" + v + " AS " + body);
+                    changes.add("CREATE OR REPLACE VIEW public.gb_v" + v + " AS " + body + " UNION SELECT 2");
+                }
+                if (trigger) {
+                    setup.add(function("gb_tcall", "1", random.nextBoolean()));
+                    setup.add("CREATE FUNCTION public.gb_t() RETURNS trigger LANGUAGE plpgsql AS "
+                            + "'BEGIN PERFORM public.gb_tcall(); RETURN OLD; END'");
+                    setup.add("CREATE TRIGGER gb_t BEFORE DELETE ON batch_log FOR EACH ROW EXECUTE FUNCTION "
+                            + "public.gb_t()");
+                    changes.add("CREATE OR REPLACE FUNCTION public.gb_tcall() RETURNS int LANGUAGE plpgsql AS "
+                            + "'BEGIN DELETE FROM batch_log WHERE id = 1; RETURN 1; END'");
+                }
+                setup.add(function("gb_unrelated", "7", false));
+                String delete = "DELETE FROM batch_log WHERE id IN ("
+                        + (views > 0 ? "SELECT id FROM public.gb_v0" : "SELECT public.gb_f0()") + ") AND " + round
+                        + " >= 0";
+                String change = changes.get(random.nextInt(changes.size()));
+                String shape = "views=" + views + " functions=" + functions + " trigger=" + trigger + " change: "
+                        + change + " (seed " + seed + ", round " + round + ")";
+                reset(setup);
+                try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                    String id = filed(run(alice.createStatement(), delete), shape);
+                    assertEquals(0, cli(bobToken(), "approve", id).exit, shape);
+                    direct(change);
+                    Object retried = run(alice.createStatement(), delete);
+                    assertTrue(retried instanceof SQLException e && e.getMessage().contains("was filed"),
+                            shape + ": " + retried);
+                    assertEquals(5, count(), "nothing ran under the approval: " + shape);
+                }
+                reset(setup);
+                try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                    String control = delete + " AND 1 = 1";
+                    String id = filed(run(alice.createStatement(), control), shape);
+                    assertEquals(0, cli(bobToken(), "approve", id).exit, shape);
+                    direct(function("gb_unrelated", "8", false));
+                    assertEquals(1, run(alice.createStatement(), control), "the control runs: " + shape);
+                }
+                direct("INSERT INTO batch_log VALUES (4)");
+            }
+        } finally {
+            reset(List.of());
+        }
+    }
+
+    /** {@code CREATE OR REPLACE FUNCTION public.NAME() RETURNS int} returning {@code value}, in SQL or PL/pgSQL. */
+    private static String function(String name, String value, boolean plpgsql) {
+        return "CREATE OR REPLACE FUNCTION public." + name + "() RETURNS int LANGUAGE " + (plpgsql
+                ? "plpgsql AS 'BEGIN RETURN " + value + "; END'" : "sql AS 'SELECT " + value + "'");
+    }
+
+    /** Drops the generated objects, then runs {@code setup} on the server directly. */
+    private static void reset(List<String> setup) throws SQLException {
+        direct("DROP TRIGGER IF EXISTS gb_t ON batch_log");
+        direct("DROP VIEW IF EXISTS public.gb_v0, public.gb_v1, public.gb_v2");
+        direct("DROP FUNCTION IF EXISTS public.gb_t(), public.gb_tcall(), public.gb_unrelated(), public.gb_f0(), "
+                + "public.gb_f1(), public.gb_f2()");
+        for (String sql : setup) {
+            direct(sql);
+        }
+    }
+
+    private static void direct(String sql) throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /** The id of the request a refused retry-mode statement filed. */
+    private static String filed(Object refused, String what) {
+        assertTrue(refused instanceof SQLException, what + ": " + refused);
+        Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(((SQLException) refused).getMessage());
+        assertTrue(m.find(), what + ": " + refused);
+        return m.group(1);
+    }
+
+    /**
      * a123 (1): a read that failed kept a fixed text in the approval's key, so a retry matched whatever it then ran;
      * a client can fail it on purpose (a search_path name its client encoding cannot carry). In retry mode such a
      * statement is now refused.
