@@ -358,7 +358,8 @@ class ApprovalsThroughWardenTest {
 
     /**
      * a123 (2-5, 7): the definitions digest was of the relations the statement names: a view over a view whose inner
-     * view was redefined, and a function a trigger function calls, replaced, let the retry run under the approval;
+     * view was redefined, and a function a trigger function calls, replaced, let the retry run under the approval
+     * (also bound now: the function a column's domain checks with);
      * an approval filed by a session with a temporary object was usable only there. Each change below is made after
      * the approval; the retry must file a new request and delete nothing. Then an approval filed by a session with a
      * temporary table is used from a fresh session, where the statement runs.
@@ -370,13 +371,20 @@ class ApprovalsThroughWardenTest {
                 "CREATE OR REPLACE VIEW public.bl_in AS SELECT id FROM batch_log WHERE id >= 3",
                 "CREATE OR REPLACE FUNCTION public.bl_note() RETURNS int LANGUAGE plpgsql AS "
                         + "'BEGIN DELETE FROM batch_log WHERE id = 5; RETURN 2; END'",
-                "CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 3'");
+                "CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 3'",
+                "CREATE OR REPLACE FUNCTION public.bl_ok(i int) RETURNS bool LANGUAGE sql AS 'SELECT $1 < 100'");
         try {
             for (String change : changes) {
                 // Its own text each time: an approval the retry did not use stays valid for the text as it was.
                 String attempt = delete + " AND " + change.length() + " > 0";
                 try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
                     s.execute("DROP VIEW IF EXISTS public.bl_out, public.bl_in");
+                    s.execute("CREATE OR REPLACE FUNCTION public.bl_ok(i int) RETURNS bool LANGUAGE sql AS "
+                            + "'SELECT true'");
+                    s.execute("ALTER TABLE batch_log ALTER COLUMN id TYPE int");
+                    s.execute("DROP DOMAIN IF EXISTS public.bl_id");
+                    s.execute("CREATE DOMAIN public.bl_id AS int CHECK (public.bl_ok(VALUE))");
+                    s.execute("ALTER TABLE batch_log ALTER COLUMN id TYPE public.bl_id");
                     s.execute("CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 4'");
                     s.execute("CREATE VIEW public.bl_in AS SELECT id FROM batch_log WHERE id = public.bl_pick()");
                     s.execute("CREATE VIEW public.bl_out AS SELECT id FROM public.bl_in");
@@ -420,7 +428,9 @@ class ApprovalsThroughWardenTest {
             try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
                 s.execute("DROP VIEW IF EXISTS public.bl_out, public.bl_in");
                 s.execute("DROP TRIGGER IF EXISTS bl_keep ON batch_log");
-                s.execute("DROP FUNCTION IF EXISTS public.bl_keep(), public.bl_note(), public.bl_pick()");
+                s.execute("DROP DOMAIN IF EXISTS public.bl_id CASCADE");
+                s.execute("DROP FUNCTION IF EXISTS public.bl_keep(), public.bl_note(), public.bl_pick(), "
+                        + "public.bl_ok(int)");
             }
         }
     }

@@ -87,13 +87,16 @@ final class OwnRequests {
      * <p>What it reaches is closed over on the server, as the session sees the catalog: the relations it names
      * ({@code relations}, qualified or not, resolved by the session's search_path: which relation each name is); from
      * a relation, what its view query, rules, column defaults, triggers, policies and constraints depend on
-     * ({@code pg_depend}: relations, functions, operators' functions) and its partitions and inheritance children;
+     * ({@code pg_depend}: relations, functions, operators' functions, types), its columns' types, and its partitions
+     * and inheritance children; from a type outside pg_catalog, its domain constraints' functions and its casts;
      * from a function, what a {@code BEGIN ATOMIC} body depends on, and, as its text is not parsed here, every
      * function and relation outside pg_catalog whose name occurs in its text (the session's own temporary schema
      * included, other sessions' left out), whatever search_path the function sets; the functions outside pg_catalog
-     * whose names occur in {@code text} (the statement), and every operator outside pg_catalog with its function.
+     * and types whose names occur in {@code text} (the statement), and every operator outside pg_catalog with its
+     * function.
      * A relation is taken with its kind, columns and their types, view query, triggers, rules, row security,
-     * policies and defaults; a function with its signature, kind, security, volatility, settings, language and body.
+     * policies and defaults; a function with its signature, kind, security, volatility, settings, language and body;
+     * a type with its kind, base type, constraints, casts and enum labels.
      * The session's temporary schema is left out of the schemas (it exists once the session makes a temporary object,
      * and which relation a name is, is in the digest) and written {@code pg_temp} in the definitions, so an approval
      * filed by one session covers the same statement over the same definitions in another. Before, the digest was
@@ -143,15 +146,19 @@ final class OwnRequests {
             OPERATOR(pg_catalog.>) 0
               UNION SELECT 'f', op.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator op WHERE op.oprnamespace \
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)
+              UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) ANY \
+            (SELECT nsp FROM own) AND pg_catalog.strpos(pg_catalog.lower(%TEXT%), pg_catalog.lower(t.typname)) \
+            OPERATOR(pg_catalog.>) 0
               UNION SELECT x.k, x.o FROM obj, LATERAL (
                SELECT CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass \
-            THEN 'r' \
+            THEN 'r' WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass THEN 't' \
             ELSE 'f' END, CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass \
             THEN (SELECT \
             op.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator op WHERE op.oid OPERATOR(pg_catalog.=) d.refobjid) \
             ELSE d.refobjid END
                FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) ANY \
-            ('{pg_catalog.pg_class,pg_catalog.pg_proc,pg_catalog.pg_operator}'::pg_catalog.regclass[]) AND \
+            ('{pg_catalog.pg_class,pg_catalog.pg_proc,pg_catalog.pg_operator,pg_catalog.pg_type}'::\
+            pg_catalog.regclass[]) AND \
             EXISTS (SELECT FROM (
                 SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, oid FROM pg_catalog.pg_rewrite WHERE obj.k \
             OPERATOR(pg_catalog.=) 'r' AND ev_class OPERATOR(pg_catalog.=) obj.o
@@ -163,9 +170,16 @@ final class OwnRequests {
             obj.k OPERATOR(pg_catalog.=) 'r' AND polrelid OPERATOR(pg_catalog.=) obj.o
                 UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, oid FROM pg_catalog.pg_constraint \
             WHERE obj.k OPERATOR(pg_catalog.=) 'r' AND conrelid OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, oid FROM pg_catalog.pg_constraint \
+            WHERE obj.k OPERATOR(pg_catalog.=) 't' AND contypid OPERATOR(pg_catalog.=) obj.o
+                UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, obj.o WHERE obj.k OPERATOR(pg_catalog.=) 't'
                 UNION ALL SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, obj.o WHERE obj.k \
             OPERATOR(pg_catalog.=) 'f') \
             m(c, o) WHERE m.c OPERATOR(pg_catalog.=) d.classid AND m.o OPERATOR(pg_catalog.=) d.objid)
+               UNION ALL SELECT 't', a.atttypid FROM pg_catalog.pg_attribute a WHERE obj.k OPERATOR(pg_catalog.=) \
+            'r' AND a.attrelid OPERATOR(pg_catalog.=) obj.o AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+               UNION ALL SELECT 'f', c.castfunc FROM pg_catalog.pg_cast c WHERE obj.k OPERATOR(pg_catalog.=) 't' AND \
+            (c.castsource OPERATOR(pg_catalog.=) obj.o OR c.casttarget OPERATOR(pg_catalog.=) obj.o)
                UNION ALL SELECT 'r', i.inhrelid FROM pg_catalog.pg_inherits i WHERE obj.k OPERATOR(pg_catalog.=) 'r' \
             AND i.inhparent OPERATOR(pg_catalog.=) obj.o
                UNION ALL SELECT 'f', q.oid FROM pg_catalog.pg_proc p, pg_catalog.pg_proc q WHERE obj.k \
@@ -178,7 +192,9 @@ final class OwnRequests {
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own) AND c.relnamespace OPERATOR(pg_catalog.=) ANY (SELECT nsp \
             FROM own) AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,v,m,f,p}'::pg_catalog."char"[]) AND \
             pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(c.relname)) OPERATOR(pg_catalog.>) 0
-              ) x(k, o) WHERE x.o IS NOT NULL AND x.o OPERATOR(pg_catalog.<>) 0)
+              ) x(k, o) WHERE x.o IS NOT NULL AND x.o OPERATOR(pg_catalog.<>) 0 AND (x.k OPERATOR(pg_catalog.<>) 't' \
+            OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) x.o AND t.typnamespace \
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own))))
             SELECT pg_catalog.concat('search_path=', pg_catalog.current_setting('search_path'), ' (schemas: ', \
             pg_catalog.array_to_string(ARRAY(SELECT s FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) s WHERE \
             s OPERATOR(pg_catalog.<>) (SELECT t FROM mine)), ', '), '); transform_null_equals=', \
@@ -212,6 +228,18 @@ final class OwnRequests {
             p.oid::pg_catalog.regprocedure, \
             p.prokind, p.prosecdef, p.provolatile, p.proconfig, p.prolang, p.prosrc, p.probin) FROM obj JOIN \
             pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o
+              UNION ALL SELECT pg_catalog.format('type %L %L %L %L %L %L %L', \
+            t.typnamespace::pg_catalog.regnamespace, \
+            t.oid::pg_catalog.regtype, t.typtype, t.typbasetype::pg_catalog.regtype, (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L', c.conname, pg_catalog.pg_get_constraintdef(c.oid)), ';' \
+            ORDER BY c.conname) FROM pg_catalog.pg_constraint c WHERE c.contypid OPERATOR(pg_catalog.=) t.oid), \
+            (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L %L %L %L', c.castsource::pg_catalog.regtype, \
+            c.casttarget::pg_catalog.regtype, c.castfunc::pg_catalog.regprocedure, c.castcontext, c.castmethod), ';' \
+            ORDER BY c.oid) FROM pg_catalog.pg_cast c WHERE c.castsource OPERATOR(pg_catalog.=) t.oid OR c.casttarget \
+            OPERATOR(pg_catalog.=) t.oid), (SELECT pg_catalog.string_agg(e.enumlabel::pg_catalog.text, ',' ORDER BY \
+            e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid OPERATOR(pg_catalog.=) t.oid)) FROM obj JOIN \
+            pg_catalog.pg_type t ON obj.k OPERATOR(pg_catalog.=) 't' AND t.oid OPERATOR(pg_catalog.=) obj.o
               UNION ALL SELECT pg_catalog.format('operator %L %L %L', op.oprnamespace::pg_catalog.regnamespace, \
             op.oid::pg_catalog.regoperator, \
             op.oprcode::pg_catalog.regprocedure) FROM pg_catalog.pg_operator op WHERE op.oprnamespace \

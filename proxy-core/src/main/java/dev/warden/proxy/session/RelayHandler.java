@@ -1193,12 +1193,20 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return List.copyOf(out);
     }
 
-    /** The texts of {@code analysis}'s statements, one per line: whose names {@link #unreportedFirst} looks for. */
+    /**
+     * The texts of {@code analysis}'s statements and of what they run (an EXECUTE's statement, the bodies Warden
+     * follows), and the functions it resolved (a Unicode-escaped name is decoded there), one per line: whose names
+     * {@link #unreportedFirst} looks for.
+     */
     private static String statementsText(Analysis analysis) {
         StringBuilder out = new StringBuilder();
         if (analysis != null) {
             for (StatementFacts top : analysis.statements()) {
-                out.append(top.text()).append('\n');
+                for (StatementFacts f : top.allStatements()) {
+                    out.append(f.text()).append('\n');
+                    f.functions().forEach(fn -> out.append(fn).append('\n'));
+                    f.implicitCalls().forEach(call -> out.append(call).append('\n'));
+                }
             }
         }
         return out.toString();
