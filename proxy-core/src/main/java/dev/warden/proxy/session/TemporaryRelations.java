@@ -234,8 +234,12 @@ final class TemporaryRelations {
      */
     static boolean mentions(String text, String word) {
         char first = word.charAt(0);
+        // The second letter too before regionMatches, whose case folding showed in a profile (1.4 % of the event
+        // loops' samples with pgbench's "... pgbench_accounts WHERE aid = ...": "ts" and "id" were each folded).
+        char second = word.length() > 1 ? word.charAt(1) : 0;
         for (int i = text.length() - word.length(); i >= 0; i--) {
-            if ((text.charAt(i) | 0x20) == first && text.regionMatches(true, i, word, 0, word.length())) {
+            if ((text.charAt(i) | 0x20) == first && (second == 0 || (text.charAt(i + 1) | 0x20) == second)
+                    && text.regionMatches(true, i, word, 0, word.length())) {
                 return true;
             }
         }
