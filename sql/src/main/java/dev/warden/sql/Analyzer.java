@@ -583,9 +583,11 @@ public final class Analyzer {
 
         /**
          * Facts the token stream decides whichever path analysed the statement: SQL's MERGE has no WHERE (its
-         * ON condition chooses the rows, and ON true chooses them all); a definition's named functions.
+         * ON condition chooses the rows, and ON true chooses them all); a definition's named functions; the
+         * relations of {@code TABLE name} queries ({@link LexicalAnalysis#tableQueries}).
          */
         private void mergeRule(FactsBuilder b, List<Token> tokens) {
+            LexicalAnalysis.tableQueries(tokens, b.tablesRead);
             if (b.kind == StatementKind.MERGE || b.innerKinds.contains(StatementKind.MERGE)) {
                 // (A MERGE inside WITH is not at the top level, so it reads as not restricting: fail closed.)
                 LexicalAnalysis.mergeActions(tokens, b);

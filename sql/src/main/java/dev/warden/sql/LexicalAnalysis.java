@@ -1647,6 +1647,40 @@ final class LexicalAnalysis {
      * The relation a CREATE or ALTER statement defines or changes, as its leading words name it, added to what
      * JSqlParser's tree gave: some trees carry none ({@code CREATE SEQUENCE s.q}, {@code ALTER SEQUENCE s.q}).
      */
+    /**
+     * The words before {@code TABLE} that make it part of a definition, a privilege or a trigger's transition table,
+     * not the query {@code TABLE name}.
+     */
+    private static final Set<String> TABLE_NOT_A_QUERY = Set.of("create", "alter", "drop", "truncate", "lock", "on",
+            "returns", "foreign", "temp", "temporary", "unlogged", "global", "local", "into", "add", "set", "old",
+            "new", "reindex");
+
+    /**
+     * Adds the relation of every {@code TABLE name} query in the statement to {@code read}, wherever it stands:
+     * PostgreSQL reserves TABLE, so an unquoted TABLE followed by a name (not after a word of {@link
+     * #TABLE_NOT_A_QUERY}) is always that query. JSqlParser did not read it everywhere: a helper's pass (a124) read a
+     * blocked table through {@code FROM (TABLE t) x} (parsed as a table named "table"), {@code ARRAY(TABLE t)} and
+     * {@code INSERT INTO k TABLE t} (not parsed, and no table read).
+     */
+    static void tableQueries(List<Token> tokens, Set<TableRef> read) {
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.type() != Type.WORD || !t.value().equals("table")) {
+                continue;
+            }
+            if (k > 0 && tokens.get(k - 1).type() == Type.WORD
+                    && TABLE_NOT_A_QUERY.contains(tokens.get(k - 1).value())) {
+                continue;
+            }
+            Cursor c = new Cursor(tokens, k + 1);
+            c.word("only");
+            TableRef name = c.name();
+            if (name != null) {
+                read.add(name);
+            }
+        }
+    }
+
     static void definedRelation(List<Token> tokens, FactsBuilder b) {
         FactsBuilder named = new FactsBuilder(b.kind);
         Cursor c = new Cursor(tokens, 0);
@@ -2090,7 +2124,6 @@ final class LexicalAnalysis {
      */
     static void fallback(List<Token> tokens, FactsBuilder b) {
         functionCalls(tokens, b.functions);
-        Set<String> cteNames = new HashSet<>();
         Set<TableRef> reads = new java.util.LinkedHashSet<>();
         int main = mainKeyword(tokens);
         boolean sawUpdateOrDelete = false;
@@ -2114,7 +2147,6 @@ final class LexicalAnalysis {
             boolean statementStart = (i == main || (prev != null && prev.isOp("(")))
                     && !(prev != null && prev.type() == Type.WORD && EVENT_BEFORE.contains(prev.value()));
             switch (t.value()) {
-                case "with" -> cteNames(tokens, i + 1, cteNames);
                 case "for" -> {
                     // FOR UPDATE, NO KEY UPDATE, SHARE, KEY SHARE: the rows read are locked, as LOCK locks a table.
                     Token n1 = i + 1 < tokens.size() ? tokens.get(i + 1) : null;
@@ -2188,11 +2220,12 @@ final class LexicalAnalysis {
                 reads.add(t);
             }
         }
+        // A WITH query's name is read as a table's too: the tokens do not tell its scope, and a name a WITH list
+        // defines in one subquery said nothing of the same name elsewhere (a helper's pass, a124, hid a blocked table
+        // behind one). Reading a WITH query as a relation of its name fails closed.
         for (TableRef r : reads) {
-            if (r.schema() != null || !cteNames.contains(r.name())) {
-                if (!b.tablesWritten.contains(r)) {
-                    b.tablesRead.add(r);
-                }
+            if (!b.tablesWritten.contains(r)) {
+                b.tablesRead.add(r);
             }
         }
         b.hasWhere = sawUpdateOrDelete ? allHaveWhere : main >= 0 && hasWhereAtDepthOf(tokens, main);
@@ -2238,37 +2271,6 @@ final class LexicalAnalysis {
         // After a dot too: pg_temp.where names a relation (attr_name is a ColLabel), and DELETE FROM t USING
         // pg_temp.where, with no WHERE, read as filtered (a helper's review of the AS fix).
         return tokens.get(k).isWord(word) && !(k > 0 && (tokens.get(k - 1).isWord("as") || tokens.get(k - 1).isOp(".")));
-    }
-
-    /** {@code name [(cols)] AS [NOT] [MATERIALIZED] ( ... ) [, ...]} after WITH [RECURSIVE]. */
-    private static void cteNames(List<Token> tokens, int from, Set<String> out) {
-        Cursor c = new Cursor(tokens, from);
-        c.word("recursive");
-        while (true) {
-            String name = c.identifier();
-            if (name == null) {
-                return;
-            }
-            c.skipParens();
-            if (!c.word("as")) {
-                return;
-            }
-            out.add(name);
-            c.word("not");
-            c.word("materialized");
-            if (!c.peekOp("(")) {
-                return;
-            }
-            c.skipParens();
-            while (c.peekWordIn(Set.of("search", "cycle")) && !c.atEnd()) {
-                while (!c.atEnd() && !c.peekOp(",") && !c.peekWordIn(STATEMENT_STARTS)) {
-                    c.next();
-                }
-            }
-            if (!c.op(",")) {
-                return;
-            }
-        }
     }
 
     /** Whether a DELETE or MERGE keyword starts a statement or a parenthesised statement of {@code tokens}. */

@@ -88,7 +88,16 @@ final class SyntaxTreeFacts {
     private final List<AllColumns> stars = new ArrayList<>();
     private final Set<Object> functionStars = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<String, String> aliases = new HashMap<>();
-    private final Set<String> cteNames = new HashSet<>();
+    /**
+     * The Table nodes that name a WITH query in scope where they stand (not a relation). Decided during the walk, by
+     * scope: a name a WITH list defines in one subquery, or a FROM item's alias, said nothing of the same name
+     * elsewhere, and a helper's pass (a124) hid a blocked table behind {@code EXISTS (WITH t AS (SELECT 1) SELECT 1
+     * FROM t)} or {@code FROM orders AS t} in a subquery; {@code WITH orders AS (SELECT * FROM orders)} hid the real
+     * orders read inside the WITH query's own body.
+     */
+    private final Set<Object> cteReferences = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Table nodes that stand for a FROM item already named (FOR UPDATE OF x): an alias or a table read elsewhere. */
+    private final Set<Object> qualifierTables = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean sawUpdateOrDelete;
     private boolean allHaveWhere = true;
 
@@ -126,10 +135,9 @@ final class SyntaxTreeFacts {
                 continue;
             }
             TableRef r = ref(t);
-            boolean cte = r.schema() == null && cteNames.contains(r.name());
-            boolean aliasReference = r.schema() == null && t.getAlias() == null && aliases.containsKey(r.name())
-                    && !r.name().equals(aliases.get(r.name()));
-            if (!cte && !aliasReference) {
+            boolean aliasReference = qualifierTables.contains(t) && r.schema() == null
+                    && aliases.containsKey(r.name()) && !r.name().equals(aliases.get(r.name()));
+            if (!cteReferences.contains(t) && !aliasReference) {
                 out.tablesRead.add(r);
             }
         }
@@ -180,14 +188,23 @@ final class SyntaxTreeFacts {
         }
     }
 
+    /** A node to walk, and the WITH query names in scope where it stands. */
+    private record Frame(Object node, Set<String> ctes) {
+    }
+
     private void walk() {
         Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        Deque<Object> stack = new ArrayDeque<>();
-        stack.push(root);
+        Deque<Frame> stack = new ArrayDeque<>();
+        stack.push(new Frame(root, Set.of()));
         while (!stack.isEmpty()) {
-            Object node = stack.pop();
+            Frame frame = stack.pop();
+            Object node = frame.node();
+            Set<String> ctes = frame.ctes();
             if (!seen.add(node)) {
                 continue;
+            }
+            if (node instanceof Table t && ref(t).schema() == null && ctes.contains(ref(t).name())) {
+                cteReferences.add(t);
             }
             if (node instanceof Column c) {
                 columns.add(c);
@@ -208,6 +225,30 @@ final class SyntaxTreeFacts {
                 }
             }
             visit(node);
+            // A WITH list's names are in scope in the rest of its statement; each of its queries sees the ones
+            // before it (all of them, itself included, with RECURSIVE), as PostgreSQL resolves them.
+            List<?> with = withItems(node);
+            Set<String> inBody = ctes;
+            if (with != null && !with.isEmpty()) {
+                boolean recursive = false;
+                Set<String> all = new HashSet<>(ctes);
+                for (Object item : with) {
+                    if (item instanceof WithItem<?> w) {
+                        recursive |= w.isRecursive();
+                        if (w.getAliasName() != null) {
+                            all.add(ident(w.getAliasName()));
+                        }
+                    }
+                }
+                Set<String> before = new HashSet<>(ctes);
+                for (Object item : with) {
+                    push(stack, item, recursive ? all : Set.copyOf(before));
+                    if (item instanceof WithItem<?> w && w.getAliasName() != null) {
+                        before.add(ident(w.getAliasName()));
+                    }
+                }
+                inBody = all;
+            }
             for (Field f : FIELDS.get(node.getClass())) {
                 Object value;
                 try {
@@ -215,35 +256,65 @@ final class SyntaxTreeFacts {
                 } catch (IllegalAccessException e) {
                     throw new IllegalStateException("cannot read " + f, e);
                 }
-                push(stack, value);
+                if (with != null && value == with) {
+                    continue;
+                }
+                if (f.getName().startsWith("forUpdateTable")) {
+                    markQualifiers(value);
+                }
+                push(stack, value, inBody);
             }
         }
     }
 
-    private static void push(Deque<Object> stack, Object value) {
+    /** The WITH list of a query or a data-modifying statement, or null. */
+    private static List<?> withItems(Object node) {
+        if (node instanceof net.sf.jsqlparser.statement.select.Select s) {
+            return s.getWithItemsList();
+        } else if (node instanceof Insert i) {
+            return i.getWithItemsList();
+        } else if (node instanceof Update u) {
+            return u.getWithItemsList();
+        } else if (node instanceof Delete d) {
+            return d.getWithItemsList();
+        } else if (node instanceof Merge m) {
+            return m.getWithItemsList();
+        }
+        return null;
+    }
+
+    private void markQualifiers(Object value) {
+        if (value instanceof Table t) {
+            qualifierTables.add(t);
+        } else if (value instanceof Collection<?> items) {
+            items.forEach(this::markQualifiers);
+        }
+    }
+
+    private static void push(Deque<Frame> stack, Object value, Set<String> ctes) {
         if (value == null) {
             return;
         }
         if (value instanceof Collection<?> items) {
             for (Object item : items) {
-                push(stack, item);
+                push(stack, item, ctes);
             }
         } else if (value instanceof Map<?, ?> map) {
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                push(stack, e.getKey());
-                push(stack, e.getValue());
+                push(stack, e.getKey(), ctes);
+                push(stack, e.getValue(), ctes);
             }
         } else if (value instanceof Object[] array) {
             for (Object item : array) {
-                push(stack, item);
+                push(stack, item, ctes);
             }
         } else if (value instanceof Optional<?> opt) {
-            opt.ifPresent(v -> push(stack, v));
+            opt.ifPresent(v -> push(stack, v, ctes));
         } else {
             String name = value.getClass().getName();
             if (name.startsWith("net.sf.jsqlparser.") && !name.startsWith("net.sf.jsqlparser.parser.")
                     && !value.getClass().isEnum()) {
-                stack.push(value);
+                stack.push(new Frame(value, ctes));
             }
         }
     }
@@ -270,8 +341,6 @@ final class SyntaxTreeFacts {
             }
         } else if (node instanceof AnalyticExpression a && a.getName() != null) {
             out.functions.add(ident(a.getName()));
-        } else if (node instanceof WithItem<?> w && w.getAliasName() != null) {
-            cteNames.add(ident(w.getAliasName()));
         } else if (node instanceof PlainSelect ps && ps.getIntoTables() != null) {
             writtenTables.addAll(ps.getIntoTables());
             out.writes = true;
