@@ -359,7 +359,8 @@ class ApprovalsThroughWardenTest {
     /**
      * a123 (2-5, 7): the definitions digest was of the relations the statement names: a view over a view whose inner
      * view was redefined, and a function a trigger function calls, replaced, let the retry run under the approval
-     * (also bound now: the function a column's domain checks with);
+     * (also bound now: the function a column's domain checks with, the action of a foreign key referencing the
+     * table);
      * an approval filed by a session with a temporary object was usable only there. Each change below is made after
      * the approval; the retry must file a new request and delete nothing. Then an approval filed by a session with a
      * temporary table is used from a fresh session, where the statement runs.
@@ -372,19 +373,29 @@ class ApprovalsThroughWardenTest {
                 "CREATE OR REPLACE FUNCTION public.bl_note() RETURNS int LANGUAGE plpgsql AS "
                         + "'BEGIN DELETE FROM batch_log WHERE id = 5; RETURN 2; END'",
                 "CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 3'",
-                "CREATE OR REPLACE FUNCTION public.bl_ok(i int) RETURNS bool LANGUAGE sql AS 'SELECT $1 < 100'");
+                "CREATE OR REPLACE FUNCTION public.bl_ok(i int) RETURNS bool LANGUAGE sql AS 'SELECT $1 < 100'",
+                "ALTER TABLE public.bl_child DROP CONSTRAINT bl_child_pid_fkey, ADD CONSTRAINT bl_child_pid_fkey "
+                        + "FOREIGN KEY (pid) REFERENCES batch_log (id) ON DELETE CASCADE",
+                "ALTER DOMAIN public.bl_id SET DEFAULT 7",
+                "ALTER FUNCTION public.bl_pick() SECURITY DEFINER",
+                "CREATE UNIQUE INDEX bl_idx ON batch_log (id)",
+                "ALTER VIEW public.bl_in SET (security_barrier = true)");
         try {
             for (String change : changes) {
                 // Its own text each time: an approval the retry did not use stays valid for the text as it was.
                 String attempt = delete + " AND " + change.length() + " > 0";
                 try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
                     s.execute("DROP VIEW IF EXISTS public.bl_out, public.bl_in");
+                    s.execute("DROP TABLE IF EXISTS public.bl_child");
+                    s.execute("DROP INDEX IF EXISTS bl_idx");
                     s.execute("CREATE OR REPLACE FUNCTION public.bl_ok(i int) RETURNS bool LANGUAGE sql AS "
                             + "'SELECT true'");
                     s.execute("ALTER TABLE batch_log ALTER COLUMN id TYPE int");
                     s.execute("DROP DOMAIN IF EXISTS public.bl_id");
                     s.execute("CREATE DOMAIN public.bl_id AS int CHECK (public.bl_ok(VALUE))");
                     s.execute("ALTER TABLE batch_log ALTER COLUMN id TYPE public.bl_id");
+                    s.execute("CREATE TABLE public.bl_child (pid int CONSTRAINT bl_child_pid_fkey REFERENCES "
+                            + "batch_log (id))");
                     s.execute("CREATE OR REPLACE FUNCTION public.bl_pick() RETURNS int LANGUAGE sql AS 'SELECT 4'");
                     s.execute("CREATE VIEW public.bl_in AS SELECT id FROM batch_log WHERE id = public.bl_pick()");
                     s.execute("CREATE VIEW public.bl_out AS SELECT id FROM public.bl_in");
@@ -428,11 +439,64 @@ class ApprovalsThroughWardenTest {
             try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
                 s.execute("DROP VIEW IF EXISTS public.bl_out, public.bl_in");
                 s.execute("DROP TRIGGER IF EXISTS bl_keep ON batch_log");
+                s.execute("DROP TABLE IF EXISTS public.bl_child");
                 s.execute("DROP DOMAIN IF EXISTS public.bl_id CASCADE");
                 s.execute("DROP FUNCTION IF EXISTS public.bl_keep(), public.bl_note(), public.bl_pick(), "
                         + "public.bl_ok(int)");
             }
         }
+    }
+
+    /**
+     * a124 (F7, F6, F4): an SQL EXECUTE's approval bound nothing its prepared statement reaches (the function it calls
+     * was replaced after the approval, and the retry ran; its request now names their digests); settings but search_path and transform_null_equals were
+     * not bound (a custom setting a view reads, array_nulls); in a repeatable read transaction block the digest was
+     * read from the transaction's old snapshot of the catalog.
+     */
+    @Test
+    void inRetryModeAnExecuteSettingsAndSnapshotsAreBound() throws Exception {
+        try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION public.bl_four() RETURNS int LANGUAGE sql AS 'SELECT 4'");
+        }
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            String prepare = "PREPARE bl_p AS DELETE FROM batch_log WHERE id = public.bl_four()";
+            Object prepared = run(st, prepare);
+            if (prepared instanceof SQLException e) {
+                assertEquals(0, cli(bobToken(), "approve", filed(e, prepare)).exit);
+                assertFalse(run(st, prepare) instanceof SQLException, prepare);
+            }
+            // EXECUTE is held (prod-writes-reviewed): its request's key must hold what bl_p reaches.
+            CompletableFuture<Object> executed = CompletableFuture.supplyAsync(() -> run(st, "EXECUTE bl_p"));
+            String id = ApprovalsCli.awaitPendingId(warden, "EXECUTE bl_p");
+            Cli show = cli(bobToken(), "show", id, "--json");
+            assertTrue(show.out.contains("-- EXECUTE runs: DELETE FROM batch_log WHERE id = public.bl_four()")
+                    && Pattern.compile("operators\\): md5 [0-9a-f]{32}").matcher(show.out).find()
+                    && !show.out.contains("d41d8cd98f00b204e9800998ecf8427e"), "its digest is of no definition (the "
+                    + "MD5 of nothing): " + show.out);
+            assertEquals(0, cli(bobToken(), "deny", id).exit);
+            assertTrue(executed.get(10, TimeUnit.SECONDS) instanceof SQLException);
+            // A setting the session changed after the approval.
+            String delete = "DELETE FROM batch_log WHERE id = 2";
+            assertEquals(0, cli(bobToken(), "approve", filed(run(st, delete), delete)).exit);
+            st.execute("SET array_nulls = off");
+            Object again = run(st, delete);
+            assertTrue(again instanceof SQLException e && e.getMessage().contains("was filed"),
+                    "after SET array_nulls: " + again);
+            // A repeatable read transaction block: its snapshot of the catalog may be older than what runs.
+            alice.setAutoCommit(false);
+            st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            st.execute("SELECT 1");
+            Object inBlock = run(st, "DELETE FROM batch_log WHERE id = 1");
+            assertTrue(inBlock instanceof SQLException e && e.getMessage().contains("approval-settings-unknown"),
+                    "in a repeatable read block: " + inBlock);
+            alice.rollback();
+        } finally {
+            try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
+                s.execute("DROP FUNCTION IF EXISTS public.bl_four()");
+            }
+        }
+        assertEquals(5, count(), "nothing ran under an approval");
     }
 
     /**

@@ -94,9 +94,14 @@ final class OwnRequests {
      * included, other sessions' left out), whatever search_path the function sets; the functions outside pg_catalog
      * and types whose names occur in {@code text} (the statement), and every operator outside pg_catalog with its
      * function.
-     * A relation is taken with its kind, columns and their types, view query, triggers, rules, row security,
-     * policies and defaults; a function with its signature, kind, security, volatility, settings, language and body;
-     * a type with its kind, base type, constraints, casts and enum labels.
+     * A relation is taken with its owner, kind, columns with their types and collations, view query, triggers (a
+     * foreign key's internal ones by its constraint), rules, row security, policies, defaults, constraints and
+     * sequence parameters, and the tables whose foreign keys reference it are reached (a DELETE's cascade); a
+     * function with its signature, owner, kind, security, volatility, settings, language and body;
+     * a type with its kind, base type, constraints, casts and enum labels. Every event trigger is taken too. (After
+     * a helper's pass, a124: also a relation's options, privileges and indexes, a function's strictness, return type,
+     * argument defaults and privileges, a domain's default, the settings made for the session, role or database and
+     * those the reached code reads by name; the temporary schema's name is replaced injectively.)
      * The session's temporary schema is left out of the schemas (it exists once the session makes a temporary object,
      * and which relation a name is, is in the digest) and written {@code pg_temp} in the definitions, so an approval
      * filed by one session covers the same statement over the same definitions in another. Before, the digest was
@@ -106,31 +111,47 @@ final class OwnRequests {
      * filed by a session with temporary objects was usable only in that session.
      */
     static OwnQuery readUnreportedSettings(String name, List<String> relations, String text,
-                                           BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
+                                           boolean inTransactionBlock, BiConsumer<ByteBuf, Entry> send,
+                                           ByteBufAllocator alloc) {
         StringBuilder array = new StringBuilder("{");
         for (String relation : relations) {
             array.append(array.length() > 1 ? "," : "").append('"')
                     .append(relation.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
         }
         array.append('}');
-        // Dollar-quoted: read alike whatever standard_conforming_strings is; a tag no name or text holds.
-        String tag;
-        do {
-            tag = "$wq" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)
-                    + "$";
-        } while (array.indexOf(tag) >= 0 || text.contains(tag));
-        String names = tag + array + tag;
-        String statement = tag + text + tag;
-        // One pass over the template: a name or text holding "%TEXT%" is not replaced in turn (which would have put the
-        // statement's text outside its quotes).
+        String names = utf8Literal(array.toString());
+        String statement = utf8Literal(text);
+        // One pass over the template: what is put in is not looked at again.
         String sql = PLACEHOLDER.matcher(REACHED).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
-                m.group().equals("%NAMES%") ? names : statement));
+                switch (m.group()) {
+                    case "%NAMES%" -> names;
+                    case "%TEXT%" -> statement;
+                    default -> inTransactionBlock ? "true" : "false";
+                }));
         return read(name, sql, send, alloc);
     }
 
-    private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile("%NAMES%|%TEXT%");
+    /**
+     * {@code text} as an SQL expression of ASCII only, read alike whatever the session's client_encoding and
+     * standard_conforming_strings are: its UTF-8 bytes in hex, converted to the database's encoding by the server.
+     * The read's text is sent as UTF-8: under a LATIN1 client encoding a helper's pass (a124) had the names arrive
+     * garbled, resolve to nothing, and a redefined view with a non-ASCII name run under the approval.
+     */
+    static String utf8Literal(String text) {
+        return "pg_catalog.convert_from(pg_catalog.decode('"
+                + java.util.HexFormat.of().formatHex(text.getBytes(StandardCharsets.UTF_8)) + "', 'hex'), 'UTF8')";
+    }
 
-    /** The query of {@link #readUnreportedSettings}; {@code %NAMES%} and {@code %TEXT%} are literals put in. */
+    private static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile(
+            "%NAMES%|%TEXT%|%IN_BLOCK%");
+
+    /**
+     * The query of {@link #readUnreportedSettings}; {@code %NAMES%} and {@code %TEXT%} are literals put in, {@code
+     * %IN_BLOCK%} whether the session is in a transaction block. Null (not read) in a repeatable read or serializable
+     * transaction block: the catalog rows it reads are those of the transaction's snapshot, while the statement runs
+     * on the catalog as it is (a helper's pass, a124, replaced a function a view calls after such a transaction
+     * began, and the retry ran the new body under the approval of the old).
+     */
     private static final String REACHED = """
             WITH RECURSIVE
              own(nsp) AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.<>) ALL \
@@ -146,6 +167,7 @@ final class OwnRequests {
             OPERATOR(pg_catalog.>) 0
               UNION SELECT 'f', op.oprcode::pg_catalog.oid FROM pg_catalog.pg_operator op WHERE op.oprnamespace \
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)
+              UNION SELECT 'f', e.evtfoid FROM pg_catalog.pg_event_trigger e
               UNION SELECT 't', t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) ANY \
             (SELECT nsp FROM own) AND pg_catalog.strpos(pg_catalog.lower(%TEXT%), pg_catalog.lower(t.typname)) \
             OPERATOR(pg_catalog.>) 0
@@ -182,38 +204,63 @@ final class OwnRequests {
             (c.castsource OPERATOR(pg_catalog.=) obj.o OR c.casttarget OPERATOR(pg_catalog.=) obj.o)
                UNION ALL SELECT 'r', i.inhrelid FROM pg_catalog.pg_inherits i WHERE obj.k OPERATOR(pg_catalog.=) 'r' \
             AND i.inhparent OPERATOR(pg_catalog.=) obj.o
+               UNION ALL SELECT 'r', k.conrelid FROM pg_catalog.pg_constraint k WHERE obj.k OPERATOR(pg_catalog.=) 'r' \
+            AND k.confrelid OPERATOR(pg_catalog.=) obj.o AND k.contype OPERATOR(pg_catalog.=) 'f'
                UNION ALL SELECT 'f', q.oid FROM pg_catalog.pg_proc p, pg_catalog.pg_proc q WHERE obj.k \
             OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o AND p.pronamespace \
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own) AND q.pronamespace OPERATOR(pg_catalog.=) ANY (SELECT nsp \
-            FROM own) AND pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(q.proname)) \
-            OPERATOR(pg_catalog.>) 0
+            FROM own) AND (pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(q.proname)) \
+            OPERATOR(pg_catalog.>) 0 OR pg_catalog.strpos(pg_catalog.lower(p.prosrc), 'u&') OPERATOR(pg_catalog.>) 0)
                UNION ALL SELECT 'r', c.oid FROM pg_catalog.pg_proc p, pg_catalog.pg_class c WHERE obj.k \
             OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o AND p.pronamespace \
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own) AND c.relnamespace OPERATOR(pg_catalog.=) ANY (SELECT nsp \
             FROM own) AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,v,m,f,p}'::pg_catalog."char"[]) AND \
-            pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(c.relname)) OPERATOR(pg_catalog.>) 0
+            (pg_catalog.strpos(pg_catalog.lower(p.prosrc), pg_catalog.lower(c.relname)) OPERATOR(pg_catalog.>) 0 OR \
+            pg_catalog.strpos(pg_catalog.lower(p.prosrc), 'u&') OPERATOR(pg_catalog.>) 0)
               ) x(k, o) WHERE x.o IS NOT NULL AND x.o OPERATOR(pg_catalog.<>) 0 AND (x.k OPERATOR(pg_catalog.<>) 't' \
             OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) x.o AND t.typnamespace \
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own))))
-            SELECT pg_catalog.concat('search_path=', pg_catalog.current_setting('search_path'), ' (schemas: ', \
+            SELECT CASE WHEN %IN_BLOCK% AND pg_catalog.current_setting('transaction_isolation') \
+            OPERATOR(pg_catalog.<>) 'read committed' THEN NULL ELSE pg_catalog.concat('search_path=', \
+            pg_catalog.current_setting('search_path'), ' (schemas: ', \
             pg_catalog.array_to_string(ARRAY(SELECT s FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) s WHERE \
             s OPERATOR(pg_catalog.<>) (SELECT t FROM mine)), ', '), '); transform_null_equals=', \
-            pg_catalog.current_setting('transform_null_equals'), E'\n-- definitions of what it reaches (relations, \
+            pg_catalog.current_setting('transform_null_equals'), '; set for the session, role or database: ', (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%s=%s', g.name, g.setting), ', ' ORDER BY g.name) FROM \
+            pg_catalog.pg_settings g WHERE g.source OPERATOR(pg_catalog.=) ANY \
+            ('{session,client,user,database,"database user"}'::pg_catalog.text[]) AND g.name OPERATOR(pg_catalog.<>) \
+            'application_name'), '; settings its code reads: ', (SELECT pg_catalog.string_agg( \
+            pg_catalog.format('%s=%s', y.k, pg_catalog.current_setting(y.k, true)), ', ' ORDER BY y.k) FROM (SELECT \
+            DISTINCT \
+            (pg_catalog.regexp_matches(x.src, 'current_setting[[:space:]]*[(][[:space:]]*''([^'']+)''', 'gi'))[1] \
+            FROM (SELECT p.prosrc FROM obj JOIN pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND p.oid \
+            OPERATOR(pg_catalog.=) obj.o UNION ALL SELECT pg_catalog.pg_get_viewdef(obj.o) FROM obj WHERE obj.k \
+            OPERATOR(pg_catalog.=) 'r' UNION ALL SELECT pg_catalog.pg_get_expr(a.adbin, a.adrelid) FROM obj JOIN \
+            pg_catalog.pg_attrdef a ON obj.k OPERATOR(pg_catalog.=) 'r' AND a.adrelid OPERATOR(pg_catalog.=) obj.o \
+            UNION ALL SELECT pg_catalog.concat(pg_catalog.pg_get_expr(o.polqual, o.polrelid), ' ', \
+            pg_catalog.pg_get_expr(o.polwithcheck, o.polrelid)) FROM obj JOIN pg_catalog.pg_policy o ON obj.k \
+            OPERATOR(pg_catalog.=) 'r' AND o.polrelid OPERATOR(pg_catalog.=) obj.o UNION ALL SELECT %TEXT%) x(src)) \
+            y(k)), E'\n-- definitions of what it reaches (relations, \
             views, triggers, rules, policies, defaults, functions, operators): md5 ', (SELECT \
-            pg_catalog.md5(pg_catalog.string_agg(CASE WHEN (SELECT t FROM mine) OPERATOR(pg_catalog.=) '' THEN d ELSE \
-            pg_catalog.replace(d, (SELECT t FROM mine), 'pg_temp') END, ';;' ORDER BY d)) FROM (
+            pg_catalog.md5(COALESCE(pg_catalog.string_agg(CASE WHEN (SELECT t FROM mine) OPERATOR(pg_catalog.=) '' \
+            THEN d ELSE pg_catalog.replace(pg_catalog.replace(d, '#', '##'), (SELECT t FROM mine), '#T') END, ';;' \
+            ORDER BY d), '')) FROM (
               SELECT pg_catalog.format('name %L %L %L', n, (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid \
             OPERATOR(pg_catalog.=) (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) r)), \
             r::pg_catalog.regclass) FROM named
-              UNION ALL SELECT pg_catalog.format('relation %L %L %L %L %L %L %L %L %L %L %L', \
-            c.relnamespace::pg_catalog.regnamespace, \
-            c.oid::pg_catalog.regclass, \
-            c.relkind, pg_catalog.pg_get_viewdef(c.oid), c.relrowsecurity, c.relforcerowsecurity, (SELECT \
-            pg_catalog.string_agg(pg_catalog.format('%L %L %L', a.attname, pg_catalog.format_type(a.atttypid, \
-            a.atttypmod), a.attgenerated), ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid \
+              UNION ALL SELECT pg_catalog.format('relation %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L', \
+            c.relnamespace::pg_catalog.regnamespace, c.oid::pg_catalog.regclass, \
+            c.relowner::pg_catalog.regrole, \
+            c.relkind, pg_catalog.pg_get_viewdef(c.oid), c.relrowsecurity, c.relforcerowsecurity, c.reloptions, \
+            c.relacl, (SELECT pg_catalog.string_agg(pg_catalog.pg_get_indexdef(i.indexrelid), ';' ORDER BY \
+            i.indexrelid) FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid), (SELECT \
+            pg_catalog.string_agg(pg_catalog.format('%L %L %L %L', a.attname, pg_catalog.format_type(a.atttypid, \
+            a.atttypmod), a.attgenerated, a.attcollation::pg_catalog.regcollation), ',' ORDER BY a.attnum) FROM \
+            pg_catalog.pg_attribute a WHERE a.attrelid \
             OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped), (SELECT \
             pg_catalog.string_agg(pg_catalog.format('%L %L', pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled), ';' \
-            ORDER BY t.tgname) FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid), (SELECT \
+            ORDER BY t.tgname) FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid AND NOT \
+            t.tgisinternal), (SELECT \
             pg_catalog.string_agg(pg_catalog.format('%L %L', pg_catalog.pg_get_ruledef(r.oid), r.ev_enabled), ';' \
             ORDER BY r.rulename) FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) c.oid), (SELECT \
             pg_catalog.string_agg(pg_catalog.format('%L %L %L %L %L %L', o.polname, o.polcmd, o.polpermissive, \
@@ -221,16 +268,23 @@ final class OwnRequests {
             o.polrelid)), ';' ORDER BY o.polname) FROM pg_catalog.pg_policy o WHERE o.polrelid OPERATOR(pg_catalog.=) \
             c.oid), (SELECT pg_catalog.string_agg(pg_catalog.format('%L %L', a.adnum, pg_catalog.pg_get_expr(a.adbin, \
             a.adrelid)), ';' ORDER BY a.adnum) FROM pg_catalog.pg_attrdef a WHERE a.adrelid OPERATOR(pg_catalog.=) \
-            c.oid)) FROM obj JOIN pg_catalog.pg_class c ON obj.k OPERATOR(pg_catalog.=) 'r' AND c.oid \
+            c.oid), (SELECT pg_catalog.string_agg(pg_catalog.format('%L %L', k.conname, \
+            pg_catalog.pg_get_constraintdef(k.oid)), ';' ORDER BY k.conname) FROM pg_catalog.pg_constraint k WHERE \
+            k.conrelid OPERATOR(pg_catalog.=) c.oid), (SELECT pg_catalog.format('%L %L %L %L %L', q.seqtypid, \
+            q.seqincrement, q.seqmin, q.seqmax, q.seqcycle) FROM pg_catalog.pg_sequence q WHERE q.seqrelid \
+            OPERATOR(pg_catalog.=) c.oid)) FROM obj JOIN pg_catalog.pg_class c ON obj.k OPERATOR(pg_catalog.=) 'r' \
+            AND c.oid \
             OPERATOR(pg_catalog.=) obj.o
-              UNION ALL SELECT pg_catalog.format('function %L %L %L %L %L %L %L %L %L', \
-            p.pronamespace::pg_catalog.regnamespace, \
-            p.oid::pg_catalog.regprocedure, \
-            p.prokind, p.prosecdef, p.provolatile, p.proconfig, p.prolang, p.prosrc, p.probin) FROM obj JOIN \
+              UNION ALL SELECT pg_catalog.format('function %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L', \
+            p.pronamespace::pg_catalog.regnamespace, p.oid::pg_catalog.regprocedure, p.proowner::pg_catalog.regrole, \
+            p.prokind, p.prosecdef, p.provolatile, p.proconfig, p.prolang, p.prosrc, p.probin, p.proisstrict, \
+            p.proretset, p.prorettype::pg_catalog.regtype, p.proleakproof, p.proparallel, p.proacl, \
+            pg_catalog.pg_get_function_arguments(p.oid)) FROM obj JOIN \
             pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o
-              UNION ALL SELECT pg_catalog.format('type %L %L %L %L %L %L %L', \
+              UNION ALL SELECT pg_catalog.format('type %L %L %L %L %L %L %L %L %L', \
             t.typnamespace::pg_catalog.regnamespace, \
-            t.oid::pg_catalog.regtype, t.typtype, t.typbasetype::pg_catalog.regtype, (SELECT \
+            t.oid::pg_catalog.regtype, t.typtype, t.typbasetype::pg_catalog.regtype, t.typnotnull, \
+            pg_catalog.pg_get_expr(t.typdefaultbin, 0), (SELECT \
             pg_catalog.string_agg(pg_catalog.format('%L %L', c.conname, pg_catalog.pg_get_constraintdef(c.oid)), ';' \
             ORDER BY c.conname) FROM pg_catalog.pg_constraint c WHERE c.contypid OPERATOR(pg_catalog.=) t.oid), \
             (SELECT \
@@ -240,10 +294,12 @@ final class OwnRequests {
             OPERATOR(pg_catalog.=) t.oid), (SELECT pg_catalog.string_agg(e.enumlabel::pg_catalog.text, ',' ORDER BY \
             e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid OPERATOR(pg_catalog.=) t.oid)) FROM obj JOIN \
             pg_catalog.pg_type t ON obj.k OPERATOR(pg_catalog.=) 't' AND t.oid OPERATOR(pg_catalog.=) obj.o
+              UNION ALL SELECT pg_catalog.format('event trigger %L %L %L %L %L', e.evtname, e.evtevent, \
+            e.evtfoid::pg_catalog.regprocedure, e.evtenabled, e.evttags) FROM pg_catalog.pg_event_trigger e
               UNION ALL SELECT pg_catalog.format('operator %L %L %L', op.oprnamespace::pg_catalog.regnamespace, \
             op.oid::pg_catalog.regoperator, \
             op.oprcode::pg_catalog.regprocedure) FROM pg_catalog.pg_operator op WHERE op.oprnamespace \
-            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)) s(d)))""";
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)) s(d))) END""";
 
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         OwnQuery query = new OwnQuery();

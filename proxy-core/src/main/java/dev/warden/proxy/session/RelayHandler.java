@@ -1030,7 +1030,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         decision = settingsUnknown(decision, analysis);
-        if (unreportedFirst(decision, analysis, frame, () -> admitQuery(frame, reading, executed))) {
+        // An SQL EXECUTE's approval binds what its prepared statement reaches (a helper's pass, a124: the key of
+        // EXECUTE p held no definition, and a function p calls was replaced after the approval).
+        Analysis reached = withExecuted(analysis, executed);
+        if (unreportedFirst(decision, reached, frame, () -> admitQuery(frame, reading, executed))) {
             return;
         }
         String unreported = takeUnreported();
@@ -1039,7 +1042,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             rememberReason(analysis);
         }
         admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
-                QueryEvent.Protocol.SIMPLE, null, approvalText(decision, analysis, executed == null ? null
+                QueryEvent.Protocol.SIMPLE, null, approvalText(decision, reached, executed == null ? null
                         : withWhatItExecutes(reading.sql(), executed), reading.sql(), unreported)),
                 judgedAt, Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
@@ -1166,13 +1169,24 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return false;
         }
         OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings",
-                relationsNamed(analysis), statementsText(analysis), writer::sendAhead, upstream.alloc());
+                relationsNamed(analysis), statementsText(analysis), session.transactionStatus != 'I',
+                writer::sendAhead, upstream.alloc());
         upstream.flush();
         holdUntil(read.answered, frame, (value, failure) -> {
             unreportedRead = value != null ? value : NOT_READ;
             again.run();
         });
         return true;
+    }
+
+    /** {@code analysis} with the statements of {@code executed} (what an SQL EXECUTE runs) after its own. */
+    private static Analysis withExecuted(Analysis analysis, Analysis executed) {
+        if (executed == null || analysis == null) {
+            return analysis;
+        }
+        List<StatementFacts> all = new ArrayList<>(analysis.statements());
+        all.addAll(executed.statements());
+        return new Analysis(all);
     }
 
     /** The relations {@code analysis} (and what it runs) reads or writes, as quoted (qualified) names, sorted. */
@@ -1230,17 +1244,19 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         return Decision.block("approval-settings-unknown", "this statement needs an approval in retry mode, and the "
                 + "settings and definitions it runs under could not be read (the session's earlier requests were "
-                + "unanswered, or the read failed), so an approval could not be bound to them", "send it once the "
-                + "session's earlier requests are answered, in a transaction that has not failed, with a client "
-                + "encoding that carries the search_path's names");
+                + "unanswered, or the read failed or was made in a repeatable read or serializable transaction), so "
+                + "an approval could not be bound to them", "send it once the session's earlier requests are answered, "
+                + "outside a repeatable read or serializable transaction block, in a transaction that has not failed, "
+                + "with a client encoding that carries the search_path's names");
     }
 
     /**
      * What {@link #unreportedFirst} keeps when its read failed (a failed transaction; a name the client encoding
      * cannot carry, which a client may choose): shown as it says, and no approval in retry mode is bound to it.
      */
-    private static final String NOT_READ = "not read (the read failed: a failed transaction, or a name the client "
-            + "encoding cannot carry)";
+    private static final String NOT_READ = "not read (the read failed: a failed transaction, a name the client "
+            + "encoding cannot carry, or a repeatable read or serializable transaction, whose snapshot of the catalog "
+            + "may be older than what the statement runs)";
 
     /** What {@link #unreportedFirst} read for the statement judged again now, or null; read once. */
     private String takeUnreported() {
@@ -1753,17 +1769,28 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         decision = settingsUnknown(decision, analysis);
-        if (unreportedFirst(decision, analysis, frame, () -> admitExecute(frame, portal, statement, sql,
+        // An SQL EXECUTE sent in a Parse: its approval binds, and shows, what the prepared statement runs (see
+        // admitQuery).
+        Analysis executed = decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL ? preparedExecuted(analysis)
+                : null;
+        if (executed != null && session.catalog != null) {
+            executed = session.catalog.withFunctionEffects(executed, session.lexing.standardConformingStrings());
+        }
+        Analysis reached = withExecuted(analysis, executed);
+        if (unreportedFirst(decision, reached, frame, () -> admitExecute(frame, portal, statement, sql,
                 analysis))) {
             return;
         }
         String unreported = takeUnreported();
         decision = readOrRefused(decision, unreported);
+        String shown = decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL ? null
+                : executed == null ? withParameterTypes(statement, sql)
+                : withWhatItExecutes(java.util.Objects.requireNonNullElse(withParameterTypes(statement, sql), sql),
+                        executed);
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null
                 : portal.parametersUnder(session.lexing.settings().encoding()), analysis,
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
-                approvalText(decision, analysis, decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL
-                        ? withParameterTypes(statement, sql) : null, sql, unreported),
+                approvalText(decision, reached, shown, sql, unreported),
                 portal == null ? null : portal.ranUnderApproval),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     if (f.approvalId() != null && portal != null) {
