@@ -16,9 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * A helper's pass (a124) read a table a block rule closes, and ran a view's write with no approval, by hiding the
  * table's name: behind a WITH query or an alias of the same name elsewhere in the statement, and behind {@code TABLE
- * name} in FROM, in ARRAY() or as an INSERT's source. Through a real Warden, each of those is refused, and the same
- * shapes over names no rule closes still run (a WITH query named like the table, used where it is in scope, is not
- * the table).
+ * name} in FROM, in ARRAY() or as an INSERT's source, and read its values from pg_stats. Through a real Warden,
+ * each of those is refused, and the same shapes over names no rule closes still run (a WITH query named like the
+ * table, used where it is in scope, is not the table).
  */
 class ShadowedNamesThroughWardenTest {
 
@@ -37,6 +37,7 @@ class ShadowedNamesThroughWardenTest {
             s.execute("INSERT INTO sn_secret VALUES ('the secret')");
             s.execute("CREATE TABLE sn_open (v text)");
             s.execute("INSERT INTO sn_open VALUES ('open')");
+            s.execute("ANALYZE sn_secret");
         }
     }
 
@@ -56,7 +57,9 @@ class ShadowedNamesThroughWardenTest {
                 "SELECT * FROM sn_secret WHERE EXISTS (SELECT 1 FROM sn_open AS sn_secret)",
                 "SELECT * FROM (TABLE sn_secret) x",
                 "SELECT ARRAY(TABLE sn_secret)",
-                "SELECT * FROM sn_open WHERE v <> ALL (ARRAY(TABLE sn_secret))");
+                "SELECT * FROM sn_open WHERE v <> ALL (ARRAY(TABLE sn_secret))",
+                // The statistics carry the table's values (a124 F9): which table a row is of, only the run knows.
+                "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'sn_secret'");
         List<String> wrong = new ArrayList<>();
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
             for (String sql : hidden) {
@@ -74,6 +77,7 @@ class ShadowedNamesThroughWardenTest {
             assertEquals("1", first(alice, "WITH sn_secret AS (SELECT 1 AS a) SELECT a FROM sn_secret"));
             assertEquals("open", first(alice, "SELECT v FROM (TABLE sn_open) x"));
             assertEquals("{open}", first(alice, "SELECT ARRAY(TABLE sn_open)"));
+            assertEquals("sn_open", first(alice, "SELECT relname FROM pg_class WHERE relname = 'sn_open'"));
         }
     }
 

@@ -584,10 +584,12 @@ public final class Analyzer {
         /**
          * Facts the token stream decides whichever path analysed the statement: SQL's MERGE has no WHERE (its
          * ON condition chooses the rows, and ON true chooses them all); a definition's named functions; the
-         * relations of {@code TABLE name} queries ({@link LexicalAnalysis#tableQueries}).
+         * relations of {@code TABLE name} queries ({@link LexicalAnalysis#tableQueries}); any relation for a read of
+         * the statistics or sequences views ({@link LexicalAnalysis#valueViews}).
          */
         private void mergeRule(FactsBuilder b, List<Token> tokens) {
             LexicalAnalysis.tableQueries(tokens, b.tablesRead);
+            LexicalAnalysis.valueViews(b.tablesRead, b.functions);
             if (b.kind == StatementKind.MERGE || b.innerKinds.contains(StatementKind.MERGE)) {
                 // (A MERGE inside WITH is not at the top level, so it reads as not restricting: fail closed.)
                 LexicalAnalysis.mergeActions(tokens, b);

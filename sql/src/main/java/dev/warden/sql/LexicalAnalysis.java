@@ -1648,6 +1648,33 @@ final class LexicalAnalysis {
      * JSqlParser's tree gave: some trees carry none ({@code CREATE SEQUENCE s.q}, {@code ALTER SEQUENCE s.q}).
      */
     /**
+     * The catalog's views (and catalogs) whose rows carry values of other relations: the most common values and
+     * histograms of their columns, the sequences' last values. Which relation a row is of is known only when it
+     * runs.
+     */
+    private static final Set<String> VALUE_VIEWS = Set.of("pg_stats", "pg_stats_ext", "pg_stats_ext_exprs",
+            "pg_statistic", "pg_statistic_ext_data", "pg_sequences");
+
+    /**
+     * Adds {@link TableRef#ANY_RELATION} to the reads of a statement that reads a {@link #VALUE_VIEWS} view or calls
+     * {@code pg_sequence_last_value}: a rule that closes a table to reads closes those values too. A helper's pass
+     * (a124) read a blocked table's SSNs from {@code pg_stats.most_common_vals}, and a blocked sequence's value from
+     * {@code pg_sequences}.
+     */
+    static void valueViews(Set<TableRef> read, Set<String> functions) {
+        boolean any = false;
+        for (TableRef t : read) {
+            any |= (t.schema() == null || t.schema().equals("pg_catalog")) && VALUE_VIEWS.contains(t.name());
+        }
+        for (String f : functions) {
+            any |= f.equals("pg_sequence_last_value") || f.equals("pg_catalog.pg_sequence_last_value");
+        }
+        if (any) {
+            read.add(TableRef.ANY_RELATION);
+        }
+    }
+
+    /**
      * The words before {@code TABLE} that make it part of a definition, a privilege or a trigger's transition table,
      * not the query {@code TABLE name}.
      */
