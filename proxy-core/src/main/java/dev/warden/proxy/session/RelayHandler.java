@@ -540,6 +540,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void admitNow(ByteBuf frame, StatementGate.Statement statement, Analysis casts, long judgedAt,
                           Kind standInKind, Consumer<StatementGate.Forward> forward, Runnable refused) {
         session.statementCount++;
+        HeldRead read = heldRead;
+        heldRead = null;
         holdUntil(gate.admit(statement, notice -> client.writeAndFlush(BackendMessage.NoticeResponse.of("NOTICE",
                 "01000", notice).toByteBuf(client.alloc()))), frame, (verdict, failure) -> {
             if (failure != null) {
@@ -547,34 +549,53 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
-            if (verdict instanceof StatementGate.Forward f
-                    && (redefinedWhileWaiting(statement.analysis(), judgedAt, f.approvalId() != null)
-                    || redefinedWhileWaiting(casts, judgedAt, f.approvalId() != null))) {
-                Decision outdated = f.approvalId() != null ? Decision.block("approval-outdated", "what the "
-                        + "statement reaches was redefined (DDL) while it waited for approval " + f.approvalId()
-                        + ", after it was judged: it may now run what was not judged (a trigger, a rule, a body)",
-                        "run it again: it is judged with the change (and asks for approval again)")
-                        : judgedBeforeDdl();
-                holdUntil(gate.refuseApproved(statement, outdated, f.approvalId()), frame, (again, failed) -> {
-                    frame.release();
-                    refused.run();
-                    String marker = standInMarker();
-                    writer.sendStandIn(OwnRequests.standIn(standInKind, marker), standInKind,
-                            ((StatementGate.Refuse) again).error(), marker);
-                });
+            if (verdict instanceof StatementGate.Forward f && f.approvalId() != null && read != null
+                    && !statement.decision().retry() && queue.betweenBatches()) {
+                // Held, then approved: what it reaches is read again, and it goes only if nothing of it changed while
+                // it waited. A migration made outside Warden during the hold (an enum renamed, a view replaced) ran
+                // under the approval of what it replaced (a helper's pass, a124).
+                OwnRequests.OwnQuery again = OwnRequests.readUnreportedSettings(ownNames + "_settings",
+                        read.relations(), read.text(), read.inBlock(), writer::sendAhead, upstream.alloc());
+                upstream.flush();
+                holdUntil(again.answered, frame, (value, failed) -> afterApproval(frame, statement, casts, judgedAt,
+                        standInKind, forward, refused, f, !read.value().equals(value)));
                 return;
             }
-            if (verdict instanceof StatementGate.Forward f) {
-                lastQuerySeq = f.querySeq();
-                forward.accept(f);
-                return;
-            }
-            frame.release();
-            refused.run();
-            BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
-            String marker = standInMarker();
-            writer.sendStandIn(OwnRequests.standIn(standInKind, marker), standInKind, error, marker);
+            afterApproval(frame, statement, casts, judgedAt, standInKind, forward, refused, verdict, false);
         });
+    }
+
+    /** {@link #admitNow} once the gate decided, and (approved after a hold) what it reaches was read again. */
+    private void afterApproval(ByteBuf frame, StatementGate.Statement statement, Analysis casts, long judgedAt,
+                               Kind standInKind, Consumer<StatementGate.Forward> forward, Runnable refused,
+                               StatementGate.Verdict verdict, boolean changedWhileHeld) {
+        if (verdict instanceof StatementGate.Forward f && (changedWhileHeld
+                || redefinedWhileWaiting(statement.analysis(), judgedAt, f.approvalId() != null)
+                || redefinedWhileWaiting(casts, judgedAt, f.approvalId() != null))) {
+            Decision outdated = f.approvalId() != null ? Decision.block("approval-outdated", "what the "
+                    + "statement reaches was redefined (DDL) while it waited for approval " + f.approvalId()
+                    + ", after it was judged: it may now run what was not judged (a trigger, a rule, a body)",
+                    "run it again: it is judged with the change (and asks for approval again)")
+                    : judgedBeforeDdl();
+            holdUntil(gate.refuseApproved(statement, outdated, f.approvalId()), frame, (again, failed) -> {
+                frame.release();
+                refused.run();
+                String marker = standInMarker();
+                writer.sendStandIn(OwnRequests.standIn(standInKind, marker), standInKind,
+                        ((StatementGate.Refuse) again).error(), marker);
+            });
+            return;
+        }
+        if (verdict instanceof StatementGate.Forward f) {
+            lastQuerySeq = f.querySeq();
+            forward.accept(f);
+            return;
+        }
+        frame.release();
+        refused.run();
+        BackendMessage.ErrorResponse error = ((StatementGate.Refuse) verdict).error();
+        String marker = standInMarker();
+        writer.sendStandIn(OwnRequests.standIn(standInKind, marker), standInKind, error, marker);
     }
 
     /** Whether another session's DDL may have redefined what {@code portal}'s Bind runs since {@code judgedAt}. */
@@ -1168,16 +1189,25 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 || !queue.betweenBatches()) {
             return false;
         }
-        OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings",
-                relationsNamed(analysis), statementsText(analysis), session.transactionStatus != 'I',
-                writer::sendAhead, upstream.alloc());
+        List<String> relations = relationsNamed(analysis);
+        String text = statementsText(analysis);
+        boolean inBlock = session.transactionStatus != 'I';
+        OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings", relations, text,
+                inBlock, writer::sendAhead, upstream.alloc());
         upstream.flush();
         holdUntil(read.answered, frame, (value, failure) -> {
             unreportedRead = value != null ? value : NOT_READ;
+            heldRead = value == null ? null : new HeldRead(relations, text, inBlock, value);
             again.run();
         });
         return true;
     }
+
+    /** What {@link #unreportedFirst} read for the statement judged again now, and with what: see {@link #admitNow}. */
+    private record HeldRead(List<String> relations, String text, boolean inBlock, String value) {
+    }
+
+    private HeldRead heldRead;
 
     /** {@code analysis} with the statements of {@code executed} (what an SQL EXECUTE runs) after its own. */
     private static Analysis withExecuted(Analysis analysis, Analysis executed) {
