@@ -454,17 +454,13 @@ class ApprovalsThroughWardenTest {
      */
     @Test
     void aHeldStatementWhoseViewWasReplacedOutsideWardenWhileHeldIsRefusedOnceApproved() throws Exception {
-        try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
-            s.execute("CREATE OR REPLACE VIEW public.bl_hv AS SELECT 1 AS id");
-        }
+        direct("CREATE OR REPLACE VIEW public.bl_hv AS SELECT 1 AS id");
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
             Statement st = alice.createStatement();
             String update = "UPDATE billing SET amount = 7 WHERE id IN (SELECT id FROM public.bl_hv)";
             CompletableFuture<Object> held = CompletableFuture.supplyAsync(() -> run(st, update));
             String id = awaitPendingId();
-            try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
-                s.execute("CREATE OR REPLACE VIEW public.bl_hv AS SELECT 1 AS id UNION SELECT 2");
-            }
+            direct("CREATE OR REPLACE VIEW public.bl_hv AS SELECT 1 AS id UNION SELECT 2");
             assertEquals(0, cli(bobToken(), "approve", id).exit);
             Object result = held.get(10, TimeUnit.SECONDS);
             assertTrue(result instanceof SQLException e && e.getMessage().contains("approval-outdated"),
@@ -476,23 +472,19 @@ class ApprovalsThroughWardenTest {
             assertEquals(1, again.get(10, TimeUnit.SECONDS));
             assertEquals(7, amount());
         } finally {
-            try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
-                s.execute("DROP VIEW IF EXISTS public.bl_hv");
-            }
+            direct("DROP VIEW IF EXISTS public.bl_hv");
         }
     }
 
     /**
      * a124 (F7, F6, F4): an SQL EXECUTE's approval bound nothing its prepared statement reaches (the function it calls
-     * was replaced after the approval, and the retry ran; its request now names their digests); settings but search_path and transform_null_equals were
-     * not bound (a custom setting a view reads, array_nulls); in a repeatable read transaction block the digest was
-     * read from the transaction's old snapshot of the catalog.
+     * was replaced after the approval, and the retry ran; its request now names their digests); settings but
+     * search_path and transform_null_equals were not bound (a custom setting a view reads, array_nulls); in a
+     * repeatable read transaction block the digest was read from the transaction's old snapshot of the catalog.
      */
     @Test
     void inRetryModeAnExecuteSettingsAndSnapshotsAreBound() throws Exception {
-        try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
-            s.execute("CREATE OR REPLACE FUNCTION public.bl_four() RETURNS int LANGUAGE sql AS 'SELECT 4'");
-        }
+        direct("CREATE OR REPLACE FUNCTION public.bl_four() RETURNS int LANGUAGE sql AS 'SELECT 4'");
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
             Statement st = alice.createStatement();
             String prepare = "PREPARE bl_p AS DELETE FROM batch_log WHERE id = public.bl_four()";
@@ -527,9 +519,7 @@ class ApprovalsThroughWardenTest {
                     "in a repeatable read block: " + inBlock);
             alice.rollback();
         } finally {
-            try (Connection admin = warden.direct(); Statement s = admin.createStatement()) {
-                s.execute("DROP FUNCTION IF EXISTS public.bl_four()");
-            }
+            direct("DROP FUNCTION IF EXISTS public.bl_four()");
         }
         assertEquals(5, count(), "nothing ran under an approval");
     }
