@@ -1695,7 +1695,11 @@ final class LexicalAnalysis {
             if (t.type() != Type.WORD || !t.value().equals("table")) {
                 continue;
             }
-            if (k > 0 && tokens.get(k - 1).type() == Type.WORD
+            // (Only where that word is a keyword: after INTO, AS or a dot it is a name, INSERT INTO new TABLE t,
+            // and a helper's pass, a125, read a blocked table so.)
+            Token before = k > 1 ? tokens.get(k - 2) : null;
+            boolean named = before != null && (before.isWord("into") || before.isWord("as") || before.isOp("."));
+            if (k > 0 && tokens.get(k - 1).type() == Type.WORD && !named
                     && TABLE_NOT_A_QUERY.contains(tokens.get(k - 1).value())) {
                 continue;
             }
@@ -2156,22 +2160,35 @@ final class LexicalAnalysis {
         boolean sawUpdateOrDelete = false;
         boolean allHaveWhere = true;
         Deque<Boolean> callParens = new ArrayDeque<>();
+        // Per parenthesis level, whether a SELECT (or VALUES, TABLE) began a query in it: a FROM there is a query's,
+        // even inside what reads like a call (INSERT INTO t (SELECT ... FROM x), xmlserialize(content (SELECT ...)):
+        // a helper's pass, a124, read a blocked table so).
+        Deque<Boolean> queryAtLevel = new ArrayDeque<>();
         for (int i = 0; i < tokens.size(); i++) {
             Token t = tokens.get(i);
             Token prev = i > 0 ? tokens.get(i - 1) : null;
             if (t.isOp("(")) {
                 callParens.push(prev != null && prev.isIdentifier() && !NOT_FUNCTIONS.contains(prev.value()));
+                queryAtLevel.push(false);
                 continue;
             }
             if (t.isOp(")")) {
                 callParens.poll();
+                queryAtLevel.poll();
                 continue;
             }
             if (t.type() != Type.WORD) {
                 continue;
             }
-            // (ON INSERT TO t, BEFORE INSERT OR UPDATE OF c: a rule's or trigger's event, no statement.)
-            boolean statementStart = (i == main || (prev != null && prev.isOp("(")))
+            if ((t.value().equals("select") || t.value().equals("values")) && !queryAtLevel.isEmpty()) {
+                queryAtLevel.pop();
+                queryAtLevel.push(true);
+            }
+            // (ON INSERT TO t, BEFORE INSERT OR UPDATE OF c: a rule's or trigger's event, no statement.) After a WITH
+            // list, too: WITH x AS (...) UPDATE t ..., inside a WITH query (a helper's pass, a125, wrote through
+            // WITH w AS (WITH x AS (SELECT 1) UPDATE t ...) unseen).
+            boolean statementStart = (i == main || (prev != null && prev.isOp("("))
+                    || (prev != null && prev.isOp(")") && afterWithQuery(tokens, i - 1)))
                     && !(prev != null && prev.type() == Type.WORD && EVENT_BEFORE.contains(prev.value()));
             switch (t.value()) {
                 case "for" -> {
@@ -2192,7 +2209,7 @@ final class LexicalAnalysis {
                     }
                 }
                 case "from", "join" -> {
-                    boolean insideCall = !callParens.isEmpty() && callParens.peek();
+                    boolean insideCall = !callParens.isEmpty() && callParens.peek() && !queryAtLevel.peek();
                     if (!insideCall && !(prev != null && (prev.isWord("delete") || prev.isWord("distinct")))) {
                         fromList(new Cursor(tokens, i + 1), reads);
                     }
@@ -2256,6 +2273,19 @@ final class LexicalAnalysis {
             }
         }
         b.hasWhere = sawUpdateOrDelete ? allHaveWhere : main >= 0 && hasWhereAtDepthOf(tokens, main);
+    }
+
+    /**
+     * Whether the parenthesis closing at {@code close} ends a WITH query ({@code name AS [NOT] [MATERIALIZED] (...)}),
+     * so that what follows it may begin the statement the WITH list belongs to.
+     */
+    private static boolean afterWithQuery(List<Token> tokens, int close) {
+        int open = matchingOpen(tokens, close);
+        if (open < 1) {
+            return false;
+        }
+        Token before = tokens.get(open - 1);
+        return before.isWord("as") || before.isWord("materialized");
     }
 
     private static int depthAt(List<Token> tokens, int from, int to) {
