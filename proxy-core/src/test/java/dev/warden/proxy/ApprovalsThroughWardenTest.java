@@ -477,6 +477,38 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
+     * a125 (G2, G8), retry mode: a setting read under a computed name (current_setting('bl' || '.x')) could be set
+     * after the approval to other rows; WHERE CURRENT OF ran on the row a cursor declared again stood on (in staging).
+     * Both are refused (in production both were and are refused earlier, as unparsed: this test, on production, only
+     * shows that nothing runs; the read's refusal was checked with psql). (G3, an aggregate's initial value, is in
+     * the digest: checked with psql; in production a statement calling a user aggregate is refused as unparsed.)
+     */
+    @Test
+    void inRetryModeComputedSettingsAndCursorPositionsAreNotCovered() throws Exception {
+        direct("CREATE OR REPLACE FUNCTION public.bl_cs() RETURNS int LANGUAGE sql AS "
+                + "$$SELECT coalesce(current_setting('bl' || '.x', true), '4')::int$$");
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            // (In production a body reading a setting under a computed name is not analysed either: refused as
+            // unparsed before any approval. The read's refusal, for other environments, was checked with psql.)
+            Object computed = run(st, "DELETE FROM batch_log WHERE id = public.bl_cs()");
+            assertTrue(computed instanceof SQLException e && (e.getMessage().contains("approval-settings-unknown")
+                    || e.getMessage().contains("unparsed-in-production")), String.valueOf(computed));
+            alice.setAutoCommit(false);
+            st.execute("DECLARE bl_c CURSOR FOR SELECT id FROM batch_log");
+            st.execute("FETCH bl_c");
+            Object atCursor = run(st, "DELETE FROM batch_log WHERE CURRENT OF bl_c");
+            // (In production JSqlParser's failure on WHERE CURRENT OF refuses it as unparsed first.)
+            assertTrue(atCursor instanceof SQLException e && (e.getMessage().contains("approval-cursor-position")
+                    || e.getMessage().contains("unparsed-in-production")), String.valueOf(atCursor));
+            alice.rollback();
+        } finally {
+            direct("DROP FUNCTION IF EXISTS public.bl_cs()");
+        }
+        assertEquals(5, count(), "nothing ran");
+    }
+
+    /**
      * a124 (F7, F6, F4): an SQL EXECUTE's approval bound nothing its prepared statement reaches (the function it calls
      * was replaced after the approval, and the retry ran; its request now names their digests); settings but
      * search_path and transform_null_equals were not bound (a custom setting a view reads, array_nulls); in a

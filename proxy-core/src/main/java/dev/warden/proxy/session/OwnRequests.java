@@ -219,9 +219,20 @@ final class OwnRequests {
             pg_catalog.strpos(pg_catalog.lower(p.prosrc), 'u&') OPERATOR(pg_catalog.>) 0)
               ) x(k, o) WHERE x.o IS NOT NULL AND x.o OPERATOR(pg_catalog.<>) 0 AND (x.k OPERATOR(pg_catalog.<>) 't' \
             OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) x.o AND t.typnamespace \
-            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own))))
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)))),
+             code(src) AS (SELECT p.prosrc FROM obj JOIN pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND \
+            p.oid OPERATOR(pg_catalog.=) obj.o UNION ALL SELECT pg_catalog.pg_get_viewdef(obj.o) FROM obj WHERE obj.k \
+            OPERATOR(pg_catalog.=) 'r' UNION ALL SELECT pg_catalog.pg_get_expr(a.adbin, a.adrelid) FROM obj JOIN \
+            pg_catalog.pg_attrdef a ON obj.k OPERATOR(pg_catalog.=) 'r' AND a.adrelid OPERATOR(pg_catalog.=) obj.o \
+            UNION ALL SELECT pg_catalog.concat(pg_catalog.pg_get_expr(o.polqual, o.polrelid), ' ', \
+            pg_catalog.pg_get_expr(o.polwithcheck, o.polrelid)) FROM obj JOIN pg_catalog.pg_policy o ON obj.k \
+            OPERATOR(pg_catalog.=) 'r' AND o.polrelid OPERATOR(pg_catalog.=) obj.o UNION ALL SELECT %TEXT%)
             SELECT CASE WHEN %IN_BLOCK% AND pg_catalog.current_setting('transaction_isolation') \
-            OPERATOR(pg_catalog.<>) 'read committed' THEN NULL ELSE pg_catalog.concat('search_path=', \
+            OPERATOR(pg_catalog.<>) 'read committed' THEN NULL WHEN EXISTS (SELECT FROM code c WHERE (SELECT \
+            pg_catalog.count(*) FROM pg_catalog.regexp_matches(c.src, 'current_setting', 'gi')) \
+            OPERATOR(pg_catalog.<>) (SELECT pg_catalog.count(*) FROM pg_catalog.regexp_matches(c.src, \
+            'current_setting[[:space:]]*[(][[:space:]]*''[^'']+''(::[[:alnum:]_ ]+)?[[:space:]]*[,)]', 'gi'))) THEN \
+            NULL ELSE pg_catalog.concat('search_path=', \
             pg_catalog.current_setting('search_path'), ' (schemas: ', \
             pg_catalog.array_to_string(ARRAY(SELECT s FROM pg_catalog.unnest(pg_catalog.current_schemas(true)) s WHERE \
             s OPERATOR(pg_catalog.<>) (SELECT t FROM mine)), ', '), '); transform_null_equals=', \
@@ -233,13 +244,7 @@ final class OwnRequests {
             pg_catalog.format('%s=%s', y.k, pg_catalog.current_setting(y.k, true)), ', ' ORDER BY y.k) FROM (SELECT \
             DISTINCT \
             (pg_catalog.regexp_matches(x.src, 'current_setting[[:space:]]*[(][[:space:]]*''([^'']+)''', 'gi'))[1] \
-            FROM (SELECT p.prosrc FROM obj JOIN pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND p.oid \
-            OPERATOR(pg_catalog.=) obj.o UNION ALL SELECT pg_catalog.pg_get_viewdef(obj.o) FROM obj WHERE obj.k \
-            OPERATOR(pg_catalog.=) 'r' UNION ALL SELECT pg_catalog.pg_get_expr(a.adbin, a.adrelid) FROM obj JOIN \
-            pg_catalog.pg_attrdef a ON obj.k OPERATOR(pg_catalog.=) 'r' AND a.adrelid OPERATOR(pg_catalog.=) obj.o \
-            UNION ALL SELECT pg_catalog.concat(pg_catalog.pg_get_expr(o.polqual, o.polrelid), ' ', \
-            pg_catalog.pg_get_expr(o.polwithcheck, o.polrelid)) FROM obj JOIN pg_catalog.pg_policy o ON obj.k \
-            OPERATOR(pg_catalog.=) 'r' AND o.polrelid OPERATOR(pg_catalog.=) obj.o UNION ALL SELECT %TEXT%) x(src)) \
+            FROM code x(src)) \
             y(k)), E'\n-- definitions of what it reaches (relations, \
             views, triggers, rules, policies, defaults, functions, operators): md5 ', (SELECT \
             pg_catalog.md5(COALESCE(pg_catalog.string_agg(CASE WHEN (SELECT t FROM mine) OPERATOR(pg_catalog.=) '' \
@@ -275,11 +280,14 @@ final class OwnRequests {
             OPERATOR(pg_catalog.=) c.oid)) FROM obj JOIN pg_catalog.pg_class c ON obj.k OPERATOR(pg_catalog.=) 'r' \
             AND c.oid \
             OPERATOR(pg_catalog.=) obj.o
-              UNION ALL SELECT pg_catalog.format('function %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L', \
+              UNION ALL SELECT pg_catalog.format('function %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L %L', \
             p.pronamespace::pg_catalog.regnamespace, p.oid::pg_catalog.regprocedure, p.proowner::pg_catalog.regrole, \
             p.prokind, p.prosecdef, p.provolatile, p.proconfig, p.prolang, p.prosrc, p.probin, p.proisstrict, \
             p.proretset, p.prorettype::pg_catalog.regtype, p.proleakproof, p.proparallel, p.proacl, \
-            pg_catalog.pg_get_function_arguments(p.oid)) FROM obj JOIN \
+            pg_catalog.pg_get_function_arguments(p.oid), (SELECT pg_catalog.format('%L %L %L %L %L %L %L', \
+            g.aggtransfn, g.aggfinalfn, g.aggcombinefn, g.aggtranstype::pg_catalog.regtype, g.agginitval, \
+            g.aggsortop, g.aggkind) FROM pg_catalog.pg_aggregate g WHERE g.aggfnoid OPERATOR(pg_catalog.=) p.oid)) \
+            FROM obj JOIN \
             pg_catalog.pg_proc p ON obj.k OPERATOR(pg_catalog.=) 'f' AND p.oid OPERATOR(pg_catalog.=) obj.o
               UNION ALL SELECT pg_catalog.format('type %L %L %L %L %L %L %L %L %L', \
             t.typnamespace::pg_catalog.regnamespace, \

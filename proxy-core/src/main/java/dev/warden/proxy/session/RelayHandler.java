@@ -1375,6 +1375,27 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return false;
     }
 
+    private static final java.util.regex.Pattern CURRENT_OF = java.util.regex.Pattern.compile(
+            "(?i)\\bcurrent\\s+of\\b");
+
+    /**
+     * Whether {@code analysis} has WHERE CURRENT OF (as text: in a literal too, which over-counts). A helper's pass
+     * (a125) had a retry-mode UPDATE approved while the cursor stood on one row run, in a new transaction, on
+     * another row of the cursor declared again.
+     */
+    private static boolean atCursorPosition(Analysis analysis) {
+        if (analysis != null) {
+            for (StatementFacts top : analysis.statements()) {
+                for (StatementFacts f : top.allStatements()) {
+                    if (CURRENT_OF.matcher(f.text()).find()) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     /**
      * {@code decision}, or a refusal when it holds the statement for approval while a statement sent before it may
      * have changed a setting whose report has not come (see {@link #settingsMayChangeInBatch} and {@link
@@ -1392,6 +1413,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     + "reaches what its own open transaction redefined (a function, a view), which an approval, "
                     + "given for the statement as it was read, does not cover", "commit (or roll back) that DDL first, "
                     + "then run the statement: it is judged, and approved, with what it then runs");
+        }
+        if (decision.retry() && atCursorPosition(analysis)) {
+            return Decision.block("approval-cursor-position", "this statement needs an approval in retry mode, and it "
+                    + "acts WHERE CURRENT OF a cursor, whose query and position an approval given now cannot be bound "
+                    + "to when it is sent again", "fetch the row's key and name it in the statement, or ask for a rule "
+                    + "in hold mode");
         }
         if (settlesSettings != null && !queue.outstanding(settlesSettings)) {
             settlesSettings = null;
