@@ -454,25 +454,98 @@ class ApprovalsThroughWardenTest {
      */
     @Test
     void aHeldStatementWhoseViewWasReplacedOutsideWardenWhileHeldIsRefusedOnceApproved() throws Exception {
-        direct("CREATE OR REPLACE VIEW public.bl_hv AS SELECT 1 AS id");
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
             Statement st = alice.createStatement();
-            String update = "UPDATE billing SET amount = 7 WHERE id IN (SELECT id FROM public.bl_hv)";
-            CompletableFuture<Object> held = CompletableFuture.supplyAsync(() -> run(st, update));
-            String id = awaitPendingId();
-            direct("CREATE OR REPLACE VIEW public.bl_hv AS SELECT 1 AS id UNION SELECT 2");
-            assertEquals(0, cli(bobToken(), "approve", id).exit);
-            Object result = held.get(10, TimeUnit.SECONDS);
-            assertTrue(result instanceof SQLException e && e.getMessage().contains("approval-outdated"),
-                    String.valueOf(result));
-            assertEquals(100, amount(), "nothing ran");
-            // Held and approved with nothing changed: it runs.
-            CompletableFuture<Object> again = CompletableFuture.supplyAsync(() -> run(st, update));
-            assertEquals(0, cli(bobToken(), "approve", awaitPendingId()).exit);
-            assertEquals(1, again.get(10, TimeUnit.SECONDS));
-            assertEquals(7, amount());
+            assertEquals(1, viewReplacedWhileHeld("public.bl_hv", sql -> run(st, sql)));
         } finally {
             direct("DROP VIEW IF EXISTS public.bl_hv");
+        }
+    }
+
+    /**
+     * Sends (with {@code send}) an UPDATE of billing through {@code view}, held for approval: the approver is shown
+     * what it reaches, read; the view is replaced outside Warden and the statement approved: refused
+     * (approval-outdated), nothing ran. Sent again, approved with nothing changed: it runs; its result is returned.
+     */
+    private Object viewReplacedWhileHeld(String view, java.util.function.Function<String, Object> send)
+            throws Exception {
+        direct("CREATE OR REPLACE VIEW " + view + " AS SELECT 1 AS id");
+        String update = "UPDATE billing SET amount = 8 WHERE id IN (SELECT id FROM " + view + ")";
+        CompletableFuture<Object> held = CompletableFuture.supplyAsync(() -> send.apply(update));
+        String id = awaitPendingId();
+        Cli show = cli(bobToken(), "show", id, "--json");
+        assertTrue(show.out.contains("search_path=") && !show.out.contains("not read")
+                && Pattern.compile("operators\\): md5 [0-9a-f]{32}").matcher(show.out).find(),
+                "what it reaches is read: " + show.out);
+        direct("CREATE OR REPLACE VIEW " + view + " AS SELECT 1 AS id UNION SELECT 2");
+        assertEquals(0, cli(bobToken(), "approve", id).exit);
+        Object result = held.get(10, TimeUnit.SECONDS);
+        assertTrue(String.valueOf(result).contains("approval-outdated"), String.valueOf(result));
+        assertEquals(100, amount(), "nothing ran");
+        CompletableFuture<Object> again = CompletableFuture.supplyAsync(() -> send.apply(update));
+        assertEquals(0, cli(bobToken(), "approve", awaitPendingId()).exit);
+        Object ran = again.get(10, TimeUnit.SECONDS);
+        assertEquals(8, amount());
+        return ran;
+    }
+
+    /**
+     * a125 (G4): in hold mode a statement that is not first in its extended-protocol batch (a JDBC batch, a
+     * pipeline) was read neither when held (the approver was shown "not read") nor once approved: a view replaced
+     * outside Warden during the hold ran under the approval. Now it is read inside the client's batch. In retry mode
+     * such a statement was refused (approval-settings-unknown): it is read there too, and its approval binds.
+     */
+    @Test
+    void aHeldStatementInsideABatchIsReadAndReadAgainOnceApproved() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            // LISTEN changes no setting (a statement that may would have the held one refused: settingsUnknown).
+            assertEquals("[0, 1]", viewReplacedWhileHeld("public.bl_tv", sql -> batch(st, "LISTEN bl_ch", sql)));
+            // Retry mode: read there too and filed; approved, the retry runs.
+            String delete = "DELETE FROM batch_log WHERE id = 1";
+            String filedId = filed(batch(st, "LISTEN bl_ch", delete), delete);
+            Cli filedShow = cli(bobToken(), "show", filedId, "--json");
+            assertTrue(filedShow.out.contains("search_path=") && !filedShow.out.contains("not read"), filedShow.out);
+            assertEquals(0, cli(bobToken(), "approve", filedId).exit);
+            assertEquals("[0, 1]", String.valueOf(batch(st, "LISTEN bl_ch", delete)));
+            assertEquals(4, count());
+            // An earlier statement of the batch fails: the server skips the held one, with or without the read sent
+            // (whether the error came back before it is a race): the client gets that error, with no hang.
+            for (int i = 0; i < 5; i++) {
+                Object failed = batch(st, "SELECT 1/0", "UPDATE billing SET amount = 9 WHERE id = 1");
+                assertTrue(String.valueOf(failed).contains("division by zero"), String.valueOf(failed));
+            }
+            assertEquals(8, amount());
+            // The read itself fails inside the batch (a 1 ms statement_timeout cancels it): its error goes to the
+            // client for the held statement, which the server then skips; no hang, and the session goes on.
+            st.execute("SET statement_timeout = '1ms'");
+            for (int i = 0; i < 3; i++) {
+                Object failed = batch(st, "LISTEN bl_ch", "UPDATE billing SET amount = 9 WHERE id = 1");
+                assertTrue(failed instanceof SQLException e && "57014".equals(e.getSQLState()), String.valueOf(failed));
+            }
+            st.execute("RESET statement_timeout");
+            assertEquals(8, amount());
+            assertEquals("[0]", String.valueOf(batch(st, "LISTEN bl_ch")));
+        } finally {
+            direct("DROP VIEW IF EXISTS public.bl_tv");
+        }
+    }
+
+    /** Runs {@code sqls} as one JDBC batch: its update counts as a list, or its first error's cause. */
+    private static Object batch(Statement st, String... sqls) {
+        try {
+            for (String sql : sqls) {
+                st.addBatch(sql);
+            }
+            return java.util.Arrays.toString(st.executeBatch());
+        } catch (SQLException e) {
+            return e.getNextException() != null ? e.getNextException() : e;
+        } finally {
+            try {
+                st.clearBatch();
+            } catch (SQLException ignored) {
+                // the connection is closed: nothing to clear
+            }
         }
     }
 

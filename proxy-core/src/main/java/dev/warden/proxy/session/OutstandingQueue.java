@@ -134,6 +134,14 @@ final class OutstandingQueue {
         }
 
         /**
+         * One request of a read of Warden's own inside the client's unsynced batch: its answers are consumed but an
+         * error, which is relayed (see {@link #inBatch}); the read learns of it too.
+         */
+        static Entry ownQueryInBatch(Kind kind, OwnRequests.OwnQuery query) {
+            return new Entry(kind, Action.SKIP, null, null, null, null, false, query);
+        }
+
+        /**
          * One of the requests of Warden's own Describe of a statement put inside the client's unsynced batch
          * (Parse, Describe, Close; no Sync of its own): its answers are consumed, but an error is relayed, since it
          * stands for the error of the client's statement it precedes, which the server then skips to Sync.

@@ -40,8 +40,18 @@ final class OwnRequests {
      */
     static final class OwnQuery {
         final CompletableFuture<String> answered = new CompletableFuture<>();
+        /** Sent inside the client's unsynced batch (no Sync of its own): answered at its CommandComplete or error. */
+        private final boolean inBatch;
         private String value;
         private boolean failed;
+
+        OwnQuery() {
+            this(false);
+        }
+
+        OwnQuery(boolean inBatch) {
+            this.inBatch = inBatch;
+        }
 
         void answer(byte type, ByteBuf frame) {
             if (type == 'D' && value == null) {
@@ -49,7 +59,10 @@ final class OwnRequests {
                 value = first == null ? null : new String(first, StandardCharsets.UTF_8);
             } else if (type == 'E') {
                 failed = true;
-            } else if (type == 'Z') {
+                if (inBatch) {
+                    answered.complete(null);
+                }
+            } else if (type == 'Z' || inBatch && type == 'C') {
                 answered.complete(failed ? null : value);
             }
         }
@@ -113,6 +126,18 @@ final class OwnRequests {
     static OwnQuery readUnreportedSettings(String name, List<String> relations, String text,
                                            boolean inTransactionBlock, BiConsumer<ByteBuf, Entry> send,
                                            ByteBufAllocator alloc) {
+        return readUnreportedSettings(name, relations, text, inTransactionBlock, false, send, alloc);
+    }
+
+    /**
+     * {@link #readUnreportedSettings(String, List, String, boolean, BiConsumer, ByteBufAllocator)}, sent {@code
+     * inBatch}: inside the client's unsynced batch (see {@link #read(String, String, boolean, BiConsumer,
+     * ByteBufAllocator)}), where it runs in the batch's transaction, counted as a transaction block (its isolation
+     * level is then read: in a repeatable read or serializable one the read is null).
+     */
+    static OwnQuery readUnreportedSettings(String name, List<String> relations, String text,
+                                           boolean inTransactionBlock, boolean inBatch,
+                                           BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         StringBuilder array = new StringBuilder("{");
         for (String relation : relations) {
             array.append(array.length() > 1 ? "," : "").append('"')
@@ -126,9 +151,9 @@ final class OwnRequests {
                 switch (m.group()) {
                     case "%NAMES%" -> names;
                     case "%TEXT%" -> statement;
-                    default -> inTransactionBlock ? "true" : "false";
+                    default -> inTransactionBlock || inBatch ? "true" : "false";
                 }));
-        return read(name, sql, send, alloc);
+        return read(name, sql, inBatch, send, alloc);
     }
 
     /**
@@ -310,15 +335,34 @@ final class OwnRequests {
             OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)) s(d))) END""";
 
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
-        OwnQuery query = new OwnQuery();
-        send.accept(new FrontendMessage.Parse(name, sql, List.of()).toByteBuf(alloc),
-                Entry.ownQuery(Kind.PARSE, query));
+        return read(name, sql, false, send, alloc);
+    }
+
+    /**
+     * The batch of {@link #read(String, String, BiConsumer, ByteBufAllocator)}; {@code inBatch}, it goes inside the
+     * client's unsynced batch instead: no Sync (one would commit the batch's implicit transaction or end its
+     * portals), a Flush for the answers, completed at its CommandComplete. There an error of its own makes the server
+     * skip to the client's Sync, the client's statement included: the error is relayed (non-silent entries), standing
+     * for that statement's. An earlier error of the client's drops it unanswered: completed with null then (see
+     * UpstreamRelay#skippedAfter).
+     */
+    private static OwnQuery read(String name, String sql, boolean inBatch, BiConsumer<ByteBuf, Entry> send,
+                                 ByteBufAllocator alloc) {
+        OwnQuery query = new OwnQuery(inBatch);
+        java.util.function.Function<Kind, Entry> entry = kind -> inBatch ? Entry.ownQueryInBatch(kind, query)
+                : Entry.ownQuery(kind, query);
+        // What a read whose run failed left (the server skipped its Closes to the Sync), else its Parse would fail
+        // on the name from then on. Closing what does not exist is not an error.
+        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), entry.apply(Kind.CLOSE));
+        send.accept(new FrontendMessage.Parse(name, sql, List.of()).toByteBuf(alloc), entry.apply(Kind.PARSE));
         send.accept(new FrontendMessage.Bind(name, name, List.of(), List.of(), List.of()).toByteBuf(alloc),
-                Entry.ownQuery(Kind.BIND, query));
-        send.accept(new FrontendMessage.Execute(name, 0).toByteBuf(alloc), Entry.ownQuery(Kind.EXECUTE, query));
-        send.accept(new FrontendMessage.Close('P', name).toByteBuf(alloc), Entry.ownQuery(Kind.CLOSE, query));
-        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), Entry.ownQuery(Kind.CLOSE, query));
-        send.accept(new FrontendMessage.Sync().toByteBuf(alloc), Entry.ownQuery(Kind.SYNC, query));
+                entry.apply(Kind.BIND));
+        send.accept(new FrontendMessage.Execute(name, 0).toByteBuf(alloc), entry.apply(Kind.EXECUTE));
+        send.accept(new FrontendMessage.Close('P', name).toByteBuf(alloc), entry.apply(Kind.CLOSE));
+        send.accept(new FrontendMessage.Close('S', name).toByteBuf(alloc), entry.apply(Kind.CLOSE));
+        if (!inBatch) {
+            send.accept(new FrontendMessage.Sync().toByteBuf(alloc), entry.apply(Kind.SYNC));
+        }
         return query;
     }
 

@@ -549,14 +549,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 throw new SessionException(SqlState.INTERNAL_ERROR, "statement gate failed: "
                         + ClientErrors.unwrap(failure).getMessage(), null, failure);
             }
+            boolean inBatch = readsInBatch();
             if (verdict instanceof StatementGate.Forward f && f.approvalId() != null && read != null
-                    && !statement.decision().retry() && queue.betweenBatches()) {
+                    && !statement.decision().retry() && (queue.betweenBatches() || inBatch)) {
                 // Held, then approved: what it reaches is read again, and it goes only if nothing of it changed while
                 // it waited. A migration made outside Warden during the hold (an enum renamed, a view replaced) ran
                 // under the approval of what it replaced (a helper's pass, a124).
-                OwnRequests.OwnQuery again = OwnRequests.readUnreportedSettings(ownNames + "_settings",
-                        read.relations(), read.text(), read.inBlock(), writer::sendAhead, upstream.alloc());
-                upstream.flush();
+                OwnRequests.OwnQuery again = ownRead(read, inBatch);
                 holdUntil(again.answered, frame, (value, failed) -> afterApproval(frame, statement, casts, judgedAt,
                         standInKind, forward, refused, f, !read.value().equals(value)));
                 return;
@@ -1185,22 +1184,52 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * they were not read).
      */
     private boolean unreportedFirst(Decision decision, Analysis analysis, ByteBuf frame, Runnable again) {
+        boolean inBatch = readsInBatch();
         if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL || unreportedRead != null
-                || !queue.betweenBatches()) {
+                || !queue.betweenBatches() && !inBatch) {
             return false;
         }
         List<String> relations = relationsNamed(analysis);
         String text = statementsText(analysis);
         boolean inBlock = session.transactionStatus != 'I';
-        OwnRequests.OwnQuery read = OwnRequests.readUnreportedSettings(ownNames + "_settings", relations, text,
-                inBlock, writer::sendAhead, upstream.alloc());
-        upstream.flush();
+        OwnRequests.OwnQuery read = ownRead(new HeldRead(relations, text, inBlock, null), inBatch);
         holdUntil(read.answered, frame, (value, failure) -> {
+            if (value == null && inBatch && queue.serverSkipsUntilSync()) {
+                // The read failed in the client's batch (its error went to the client for this statement) or an
+                // earlier statement of the batch failed: the server skips this one, so it is neither judged nor run.
+                frame.release();
+                return;
+            }
             unreportedRead = value != null ? value : NOT_READ;
             heldRead = value == null ? null : new HeldRead(relations, text, inBlock, value);
             again.run();
         });
         return true;
+    }
+
+    /**
+     * Whether a read of Warden's own may go inside the client's unsynced batch now (see OwnRequests#read): the
+     * client's earlier messages of the batch are on the wire without a Sync (a JDBC transaction's BEGIN goes in one
+     * batch with its first statement; a pipeline), the server does not skip to Sync and is not in a COPY. Before, a
+     * statement held for approval there was read neither when held (the approver was shown "not read") nor once
+     * approved, so a migration during the hold ran under the approval (a helper's pass, a125 G4); in retry mode it
+     * was refused (as approval-settings-unknown).
+     */
+    private boolean readsInBatch() {
+        return !queue.betweenBatches() && !queue.serverSkipsUntilSync() && !discardUntilSync && !queue.copyInOpen()
+                && !queue.lostTrack();
+    }
+
+    /** Sends {@link OwnRequests#readUnreportedSettings} of {@code read}'s arguments, as its own batch or inside the client's. */
+    private OwnRequests.OwnQuery ownRead(HeldRead read, boolean inBatch) {
+        OwnRequests.OwnQuery query = OwnRequests.readUnreportedSettings(ownNames + "_settings", read.relations(),
+                read.text(), read.inBlock(), inBatch, writer::sendAhead, upstream.alloc());
+        if (inBatch) {
+            // No Sync: a Flush has the server send the answers (it would keep them until the client's Sync).
+            upstream.write(new FrontendMessage.Flush().toByteBuf(upstream.alloc()), upstream.voidPromise());
+        }
+        upstream.flush();
+        return query;
     }
 
     /** What {@link #unreportedFirst} read for the statement judged again now, and with what: see {@link #admitNow}. */

@@ -142,6 +142,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         Execution failed = owner == null || owner.execution != null ? null
                 : about != null && about.execution() != null ? about.execution() : executeOfNamed(owner, dropped);
         for (Entry skipped : dropped) {
+            if (skipped.ownQuery != null) {
+                // A read of Warden's own in the client's batch, after the client's statement that failed: not run.
+                skipped.ownQuery.answered.complete(null);
+            }
             Execution e = skipped.execution;
             if (e == null || e.finished) {
                 continue;
@@ -236,6 +240,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (type == 'E' && session.queue.lostTrack()) { // only an error can lose track: before any other use
             unowned(type, frame, entry, true);
             return;
+        }
+        if (type == 'E' && entry != null && entry.ownQuery != null && !entry.silent) {
+            entry.ownQuery.answer(type, frame); // a read in the client's batch failed: relayed below, and it learns
         }
         if (entry != null && entry.action == Action.SKIP && !OutstandingQueue.asynchronous(type)
                 && (entry.silent || type != 'E')) {
