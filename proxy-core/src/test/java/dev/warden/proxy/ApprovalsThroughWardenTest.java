@@ -531,6 +531,29 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * A JDBC batch of two statements held for approval: the second was refused (approval-settings-unknown), since the
+     * first, a write, may change the settings the server reports only at the batch's end (a trigger's set_config).
+     * The read inside the batch now tells them: the same as Warden read the statement with, it is held and runs. A
+     * SET DateStyle before it in the batch still has it refused (DMY, not the MDY the approver would be shown).
+     */
+    @Test
+    void aBatchOfHeldStatementsRunsWhenItsSettingsAreReadUnchanged() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            Statement st = alice.createStatement();
+            String first = "UPDATE billing SET amount = 11 WHERE id = 1";
+            String second = "UPDATE billing SET amount = amount + 1 WHERE id = 1";
+            CompletableFuture<Object> both = CompletableFuture.supplyAsync(() -> batch(st, first, second));
+            assertEquals(0, cli(bobToken(), "approve", ApprovalsCli.awaitPendingId(warden, first)).exit);
+            assertEquals(0, cli(bobToken(), "approve", ApprovalsCli.awaitPendingId(warden, second)).exit);
+            assertEquals("[1, 1]", String.valueOf(both.get(10, TimeUnit.SECONDS)));
+            assertEquals(12, amount());
+            Object dmy = batch(st, "SET DateStyle = 'ISO, DMY'", first);
+            assertTrue(String.valueOf(dmy).contains("approval-settings-unknown"), String.valueOf(dmy));
+            assertEquals(12, amount());
+        }
+    }
+
     /** Runs {@code sqls} as one JDBC batch: its update counts as a list, or its first error's cause. */
     private static Object batch(Statement st, String... sqls) {
         try {

@@ -43,6 +43,8 @@ final class OwnRequests {
         /** Sent inside the client's unsynced batch (no Sync of its own): answered at its CommandComplete or error. */
         private final boolean inBatch;
         private String value;
+        /** The first row's second value, when the query has one (see {@link #second}). */
+        private String second;
         private boolean failed;
 
         OwnQuery() {
@@ -55,8 +57,9 @@ final class OwnRequests {
 
         void answer(byte type, ByteBuf frame) {
             if (type == 'D' && value == null) {
-                byte[] first = ((BackendMessage.DataRow) BackendMessage.decode(frame)).values().get(0);
-                value = first == null ? null : new String(first, StandardCharsets.UTF_8);
+                List<byte[]> row = ((BackendMessage.DataRow) BackendMessage.decode(frame)).values();
+                value = row.get(0) == null ? null : new String(row.get(0), StandardCharsets.UTF_8);
+                second = row.size() < 2 || row.get(1) == null ? null : new String(row.get(1), StandardCharsets.UTF_8);
             } else if (type == 'E') {
                 failed = true;
                 if (inBatch) {
@@ -65,6 +68,11 @@ final class OwnRequests {
             } else if (type == 'Z' || inBatch && type == 'C') {
                 answered.complete(failed ? null : value);
             }
+        }
+
+        /** The first row's second value once answered (null: none, or the query failed). */
+        String second() {
+            return failed ? null : second;
         }
     }
 
@@ -95,7 +103,8 @@ final class OwnRequests {
      * Reads the settings that change what a statement means and that the server does not report: the search_path
      * (as set, and the schemas it resolves to, the temporary one and pg_catalog included) and {@code
      * transform_null_equals}, as one text; then an MD5 of the definitions of what the statement reaches, what an
-     * approval of it covers. Sent as {@link #readSearchPath} is, every name and operator qualified.
+     * approval of it covers. A second value ({@link OwnQuery#second}) holds, as {@code SessionLexing#meaningSettings}
+     * writes them, the settings the server reports only at a batch's end (DateStyle, TimeZone ...) as they are now. Sent as {@link #readSearchPath} is, every name and operator qualified.
      *
      * <p>What it reaches is closed over on the server, as the session sees the catalog: the relations it names
      * ({@code relations}, qualified or not, resolved by the session's search_path: which relation each name is); from
@@ -332,7 +341,11 @@ final class OwnRequests {
               UNION ALL SELECT pg_catalog.format('operator %L %L %L', op.oprnamespace::pg_catalog.regnamespace, \
             op.oid::pg_catalog.regoperator, \
             op.oprcode::pg_catalog.regprocedure) FROM pg_catalog.pg_operator op WHERE op.oprnamespace \
-            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)) s(d))) END""";
+            OPERATOR(pg_catalog.=) ANY (SELECT nsp FROM own)) s(d))) END, pg_catalog.format('client_encoding=%s; \
+            DateStyle=%s; IntervalStyle=%s; standard_conforming_strings=%s; TimeZone=%s', \
+            pg_catalog.current_setting('client_encoding'), pg_catalog.current_setting('DateStyle'), \
+            pg_catalog.current_setting('IntervalStyle'), pg_catalog.current_setting('standard_conforming_strings'), \
+            pg_catalog.current_setting('TimeZone'))""";
 
     private static OwnQuery read(String name, String sql, BiConsumer<ByteBuf, Entry> send, ByteBufAllocator alloc) {
         return read(name, sql, false, send, alloc);

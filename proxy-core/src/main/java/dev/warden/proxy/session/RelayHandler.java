@@ -1201,6 +1201,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 return;
             }
             unreportedRead = value != null ? value : NOT_READ;
+            reportedNow = value != null ? read.second() : null;
             heldRead = value == null ? null : new HeldRead(relations, text, inBlock, value);
             again.run();
         });
@@ -1321,8 +1322,15 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private String takeUnreported() {
         String read = unreportedRead;
         unreportedRead = null;
+        reportedNow = null;
         return read;
     }
+
+    /**
+     * With {@link #unreportedRead}: the settings the server reports at a batch's end, as the read found them (in the
+     * format of SessionLexing#meaningSettings), or null.
+     */
+    private String reportedNow;
 
     /**
      * A fresh token for the stand-in of one refused statement (the text, statement or portal name the server fails
@@ -1454,6 +1462,14 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         if (!settingsMayChangeInBatch && settlesSettings == null) {
             return decision;
+        }
+        if (settlesSettings == null && readsInBatch()) {
+            // Inside the batch the read tells the reported settings as they are now (a JDBC batch of two held
+            // UPDATEs: the first writes, so it may have changed them, and the second was refused): judged again once
+            // read (unreportedFirst), and refused only if they are not those Warden read the statement with.
+            if (unreportedRead == null || reportedNow != null && reportedNow.equals(session.lexing.meaningSettings())) {
+                return decision;
+            }
         }
         return Decision.block("approval-settings-unknown", "this statement needs an approval, and a statement sent "
                 + "before it may change the settings it runs under (DateStyle, TimeZone, client_encoding ...), which "
