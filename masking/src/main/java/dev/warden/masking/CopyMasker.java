@@ -61,6 +61,42 @@ public final class CopyMasker {
         return new CopyMasker(plan, Format.CSV, delimiter, quote, escape, nullString);
     }
 
+    /**
+     * Has every text or CSV CopyData checked as UTF-8, the COPY's encoding as Warden knows it: the fields are split by
+     * bytes, which is right for UTF-8 (a multibyte character's bytes are all above ASCII) and wrong for encodings
+     * whose characters may end in an ASCII byte. A helper's pass (a127) changed the encoding where Warden did not see
+     * it and shifted masked values into clear columns.
+     */
+    public CopyMasker requireUtf8() {
+        utf8 = true;
+        return this;
+    }
+
+    private boolean utf8;
+
+    private static boolean validUtf8(ByteBuf buf, int from, int length) {
+        int end = from + length;
+        int i = from;
+        while (i < end) {
+            int b = buf.getByte(i) & 0xff;
+            if (b < 0x80) {
+                i++;
+                continue;
+            }
+            int more = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+            if (more < 0 || i + more >= end) {
+                return false;
+            }
+            for (int k = 1; k <= more; k++) {
+                if ((buf.getByte(i + k) & 0xc0) != 0x80) {
+                    return false;
+                }
+            }
+            i += more + 1;
+        }
+        return true;
+    }
+
     /** The plan this COPY is masked with (its notice names the masked columns). */
     public MaskPlan plan() {
         return plan;
@@ -86,6 +122,11 @@ public final class CopyMasker {
         int length = message.getInt(start + 1) - 4;
         if (length < 0 || start + 5 + length > message.writerIndex()) {
             throw new MalformedRowException("CopyData length does not match the buffer");
+        }
+        if (utf8 && format != Format.BINARY && !validUtf8(message, start + 5, length)) {
+            // A character of another encoding (Shift-JIS, Big5, GBK ...) whose second byte is a delimiter or a
+            // backslash, which the server does not escape, would shift the fields this splits (see requireUtf8).
+            throw new MalformedRowException("COPY data that is not UTF-8, though the COPY's encoding was");
         }
         append(message, start + 5, length);
         return drain(alloc, false);

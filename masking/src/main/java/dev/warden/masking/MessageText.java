@@ -40,11 +40,17 @@ final class MessageText {
     private static final Pattern JSON_DATA = Pattern.compile("(JSON data, line \\d+: )([^\\n]*)");
     /**
      * Messages that end with a name looked up, unquoted: an operator name an input function could not find (the
-     * parser's own message, with its hint, names argument types instead), a dotted name it could not resolve.
+     * parser's own message, with its hint, names argument types instead), a dotted name it could not resolve, a
+     * normalization form (normalize, is_normalized). A helper's pass (a126) had {@code (email || '.x.y')::regclass}
+     * print the e-mail after {@code improper relation name (too many dotted names): }, and to_regclass,
+     * has_table_privilege and pg_get_serial_sequence the same.
      */
     private static final Pattern UNQUOTED_NAME = Pattern.compile("((?:operator does not exist|"
-            + "improper qualified name \\(too many dotted names\\)|cross-database references are not implemented): )"
-            + "(.*)", Pattern.DOTALL);
+            + "improper (?:qualified|relation) name \\(too many dotted names\\)|"
+            + "cross-database references are not implemented|invalid normalization form): )(.*)", Pattern.DOTALL);
+    /** A message that begins with the name it could not take, unquoted: to_ascii's {@code x is not a valid encoding name}. */
+    private static final Pattern UNQUOTED_FIRST = Pattern.compile("\\A(.*)( is not a valid encoding name)\\z",
+            Pattern.DOTALL);
     /** libxml's DETAIL quotes the input on the lines after its message: {@code line 1: msg\ninput\n^}. */
     private static final Pattern XML_INPUT = Pattern.compile("\\A(line \\d+: [^\\n]*\\n)(.*)\\z", Pattern.DOTALL);
 
@@ -361,6 +367,10 @@ final class MessageText {
     }
 
     private static String unquotedName(String text, MessageNames names) {
+        Matcher first = UNQUOTED_FIRST.matcher(text);
+        if (first.find() && !names.names(first.group(1))) {
+            return REDACTED + first.group(2);
+        }
         Matcher m = UNQUOTED_NAME.matcher(text);
         if (!m.find() || names.names(m.group(2))
                 || (names.parserHint() && m.group(1).startsWith("operator"))) {

@@ -69,6 +69,20 @@ class CopyMaskerTest {
         }
     }
 
+    /**
+     * a127 (P2): rows of an encoding whose characters may end in an ASCII byte (Shift-JIS 0x83 0x7C, a {@code |})
+     * would have their fields split wrongly; a COPY Warden knows to be UTF-8 fails on such a row instead of being
+     * masked field by shifted field. UTF-8's own multibyte characters pass.
+     */
+    @Test
+    void aCopyKnownToBeUtf8FailsOnRowsThatAreNot() {
+        byte[] sjis = {'1', '|', 'j', 'o', 'h', 'n', '@', 'a', '.', 'c', 'o', 'm', '|', (byte) 0x83, 0x7c, 'x', '\n'};
+        assertThrows(MalformedRowException.class, () -> run(CopyMasker.text(plan, '|', "NULL").requireUtf8(), sjis, 1000));
+        String utf8 = "1|john@acme.com|\u30dd x\n";
+        assertEquals("1|j***@acme.com|\u30dd x\n", new String(run(CopyMasker.text(plan, '|', "NULL").requireUtf8(),
+                utf8.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1000), java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     @Test
     void textFormatWithACustomDelimiterAndNullString() {
         String in = "1|john@acme.com|a\\|b\n2|NULL|x\n";

@@ -554,6 +554,29 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * a127 (P1): one approved DECLARE of a cursor whose query writes ran its write again at every rewind (MOVE
+     * ABSOLUTE 0, FETCH ALL: thirty large objects under an approval for three), each FETCH recorded as a read. Such a
+     * DECLARE is refused where it needs an approval; the query itself is held as before.
+     */
+    @Test
+    void aCursorWhoseQueryWritesIsNotHeldButRefused() throws Exception {
+        direct("CREATE SEQUENCE IF NOT EXISTS bl_seq; GRANT ALL ON bl_seq TO PUBLIC");
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            alice.setAutoCommit(false);
+            Statement st = alice.createStatement();
+            Object declared = run(st, "DECLARE c CURSOR FOR SELECT lo_from_bytea(0, 'x') FROM generate_series(1, 3)");
+            assertTrue(String.valueOf(declared).contains("approval-cursor-writes"), String.valueOf(declared));
+            alice.rollback();
+            Object scroll = run(st, "DECLARE c SCROLL CURSOR WITH HOLD FOR SELECT nextval('bl_seq')");
+            assertTrue(String.valueOf(scroll).contains("approval-cursor-writes"), String.valueOf(scroll));
+            alice.rollback();
+            // A cursor over a read is not held at all.
+            assertFalse(run(st, "DECLARE r CURSOR FOR SELECT id FROM batch_log") instanceof SQLException);
+            alice.rollback();
+        }
+    }
+
     /** Runs {@code sqls} as one JDBC batch: its update counts as a list, or its first error's cause. */
     private static Object batch(Statement st, String... sqls) {
         try {

@@ -110,6 +110,14 @@ final class FactsBuilder {
 
     StatementFacts build(String text, String fingerprint) {
         functions.removeIf(ReadOnlyProof::isSqlSyntax); // COALESCE(, ARRAY(, ANY(: grammar, never a catalog lookup
+        for (String call : implicitCalls) {
+            // (0::oid).lo_create calls lo_create(0::oid) (attribute notation): a helper's pass (a126) created and
+            // unlinked large objects, took advisory locks (whose keys pg_locks shows) and cancelled backends so,
+            // each read as a SELECT that changes nothing.
+            if (call.startsWith("attr:") && WRITING_FUNCTIONS.contains(call.substring(5))) {
+                functions.add(call.substring(5));
+            }
+        }
         boolean writing = writes || dataModifyingCte || WRITING_KINDS.contains(kind) || callsWriter();
         return new StatementFacts(text, fingerprint, kind, objectType, writing, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, Optional.ofNullable(copy),

@@ -993,6 +993,35 @@ public final class TextReferences {
         return out;
     }
 
+    /**
+     * The first name written after one of {@code aliases} and a dot ({@code c.x}, {@code (c).x}) that is not one of
+     * {@code columns} (lower-case) and not followed by a parenthesis, or empty. PostgreSQL reads {@code c.x}, where
+     * {@code c}'s row has no column {@code x}, as the call {@code x(c)} of the whole row (attribute notation): a
+     * helper's pass (a126) had {@code translate(c.row_to_json::text, ...)} and {@code c.json_agg} return every masked
+     * value of {@code customers c} in clear, named by no column. Under both readings of plain strings.
+     */
+    public static Optional<String> callOnRow(String text, Set<String> aliases, Set<String> columns) {
+        for (boolean scs : new boolean[] {true, false}) {
+            List<Token> tokens = Lexer.tokenize(text, scs).tokens();
+            for (int k = 2; k < tokens.size(); k++) {
+                Token name = tokens.get(k);
+                if (!tokens.get(k - 1).isOp(".") || !name.isIdentifier()
+                        || (k + 1 < tokens.size() && tokens.get(k + 1).isOp("("))) {
+                    continue;
+                }
+                Token row = tokens.get(k - 2);
+                if (row.isOp(")") && k >= 4 && tokens.get(k - 4).isOp("(")) {
+                    row = tokens.get(k - 3); // (c).x
+                }
+                if (row.isIdentifier() && aliases.contains(row.value())
+                        && !columns.contains(name.value().toLowerCase(java.util.Locale.ROOT))) {
+                    return Optional.of(row.value() + "." + name.value());
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     private static boolean isClauseWord(Token t) {
         return t.type() == Lexer.Type.WORD && (FILTER_CLAUSES.contains(t.value()) || OTHER_CLAUSES.contains(t.value())
                 || t.value().equals("natural") || t.value().equals("left") || t.value().equals("right")

@@ -284,6 +284,22 @@ class AnalyzerTest {
         assertEquals(Set.of(new ColumnRef(null, "id")), f.columnsRead());
     }
 
+    /**
+     * a126 (H3): {@code (x).f} calls {@code f(x)} (attribute notation). Before, {@code (0::oid).lo_create} created a
+     * large object and {@code (1::bigint).pg_advisory_lock} took a lock, each read as a SELECT that writes nothing;
+     * the same call written as {@code f(x)} was a write. Also when the parser cannot read the statement.
+     */
+    @Test
+    void aWritingBuiltInCalledInAttributeNotationIsAWrite() {
+        for (String sql : List.of("SELECT (0::oid).lo_create", "SELECT (1::bigint).pg_advisory_lock",
+                "SELECT count((x).pg_cancel_backend) FROM (SELECT 1 AS x) s", "SELECT true AS true, (0::oid).lo_create",
+                "SELECT (16546::oid).LO_UNLINK")) {
+            StatementFacts f = one(sql);
+            assertTrue(f.writes(), sql);
+        }
+        assertFalse(one("SELECT (c).lo_create_date FROM t c").writes(), "a field of another name");
+    }
+
     @Test
     void updateWithoutWhereHasNoWhereAndWritesItsSetColumns() {
         StatementFacts f = one("UPDATE t SET a=1");

@@ -425,6 +425,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         Set<String> sensitiveNames = new LinkedHashSet<>();
         Set<String> sensitiveRelations = new LinkedHashSet<>();
+        Set<String> sensitiveColumns = new HashSet<>(); // every column of those relations, lower-case
         Set<String> derived = new LinkedHashSet<>();
         // For the reason: the relation each sensitive name and relation was found in, and why a view is.
         java.util.Map<String, String> found = new java.util.HashMap<>();
@@ -492,6 +493,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 if (any) {
                     sensitiveRelations.add(r.name());
                     found.putIfAbsent(" " + r.name(), where);
+                    for (RelationCatalog.Column c : r.columns()) {
+                        sensitiveColumns.add(c.name().toLowerCase(Locale.ROOT));
+                    }
                 }
             }
         }
@@ -521,6 +525,16 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         if (wholeRows) {
             return new Exposure(true, derived, filterNames, "it reads whole rows of " + relation);
+        }
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                java.util.Optional<String> call = TextReferences.callOnRow(f.text(),
+                        TextReferences.aliasesOf(f.text(), sensitiveRelations), sensitiveColumns);
+                if (call.isPresent()) {
+                    return new Exposure(true, derived, filterNames, "it names " + call.get() + ", which is no "
+                            + "column of " + relation + ": a call of a function on its whole rows");
+                }
+            }
         }
         for (String r : sensitiveRelations) {
             if (!readAsTables.contains(r)) {

@@ -547,10 +547,11 @@ final class FunctionEffects {
                         + "UNION ALL SELECT 'cast:' || r.relid, f.proname FROM " + RelationCatalog.castsOutOfTypes(
                         TYPES_NAMED) + " r "
                         + "JOIN pg_catalog.pg_proc f ON f.oid = r.fid WHERE f.oid >= 16384 "
-                        // t.f calls f(t): a function whose first argument may be a row (composite, polymorphic, a domain).
+                        // t.f calls f(t), and (x).f calls f(x) whatever x is: a function callable with one
+                        // argument (a helper's pass, a126, ran (1).bump, whose body updates, with no approval).
                         + "UNION ALL SELECT 'attr:' || f.proname, f.proname FROM pg_catalog.pg_proc f "
-                        + "JOIN pg_catalog.pg_type t ON t.oid = f.proargtypes[0] WHERE f.proname = ANY (?) "
-                        + "AND f.pronargs >= 1 AND (t.typrelid <> 0 OR t.typtype IN ('p', 'd')) AND f.oid >= 16384 "
+                        + "WHERE f.proname = ANY (?) AND f.pronargs >= 1 AND f.pronargs - f.pronargdefaults <= 1 "
+                        + "AND f.oid >= 16384 "
                         // t.c%TYPE (a PL/pgSQL variable, a parameter): the type of column c of each relation t.
                         + "UNION ALL SELECT 'coltype:' || r.relid, f.proname FROM " + RelationCatalog.functionsForTypes(
                         "SELECT c.relname || '.' || a.attname, a.atttypid FROM pg_catalog.pg_class c "

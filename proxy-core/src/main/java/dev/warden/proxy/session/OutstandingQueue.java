@@ -345,6 +345,11 @@ final class OutstandingQueue {
         return lost;
     }
 
+    /** Whether {@link #lostTrack} would say so now, without reading it (the session's end is not decided here). */
+    boolean trackLost() {
+        return lostTrack;
+    }
+
     private boolean copyInOpen;
     /** CopyData sent since the client's last CopyDone or CopyFail. */
     private boolean dataInCopy;

@@ -1218,7 +1218,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      */
     private boolean readsInBatch() {
         return !queue.betweenBatches() && !queue.serverSkipsUntilSync() && !discardUntilSync && !queue.copyInOpen()
-                && !queue.lostTrack();
+                && !queue.trackLost(); // not lostTrack(), which is read once, to end the session (a127 P3)
     }
 
     /** Sends {@link OwnRequests#readUnreportedSettings} of {@code read}'s arguments, as its own batch or inside the client's. */
@@ -1434,6 +1434,22 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     }
 
     /**
+     * Whether {@code analysis} declares a cursor whose query writes. A helper's pass (a127) had one approved DECLARE of
+     * {@code SELECT lo_from_bytea(...)} create thirty large objects, rewound and fetched ten times, each FETCH
+     * recorded as a read.
+     */
+    private static boolean declaresOverWrites(Analysis analysis) {
+        if (analysis != null) {
+            for (StatementFacts f : analysis.statements()) {
+                if (f.kind() == StatementKind.DECLARE && f.writes()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
      * {@code decision}, or a refusal when it holds the statement for approval while a statement sent before it may
      * have changed a setting whose report has not come (see {@link #settingsMayChangeInBatch} and {@link
      * #settlesSettings}): the approver would be shown, and the approval bound with, the settings before it. A
@@ -1444,6 +1460,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private Decision settingsUnknown(Decision decision, Analysis analysis) {
         if (decision.verdict() != Decision.Verdict.REQUIRE_APPROVAL) {
             return decision;
+        }
+        if (declaresOverWrites(analysis)) {
+            return Decision.block("approval-cursor-writes", "this statement declares a cursor whose query writes "
+                    + "(it calls a function that changes something), and it needs an approval: an approval covers one "
+                    + "execution, while the server runs a cursor's query again each time it is rewound (MOVE or FETCH "
+                    + "backwards, ABSOLUTE 0) and once more at COMMIT for a WITH HOLD cursor",
+                    "run the query itself (SELECT ...), which is approved for one execution");
         }
         if (decision.retry() && reachesOpenDdl(analysis)) {
             return Decision.block("approval-open-ddl", "this statement needs an approval in retry mode, and it "

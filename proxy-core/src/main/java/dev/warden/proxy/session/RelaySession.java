@@ -77,6 +77,7 @@ final class RelaySession {
         }
         this.masking = new ResultMasking(services.masker(), catalog, identity, environment.name());
         masking.followSearchPath(searchPath::schemas);
+        masking.followClientEncoding(() -> lexing.settings().clientEncodingName());
         masking.ownRole(upstreamLogin);
         masking.followTransaction(analysis -> analysis == null ? transactionDdl.unreadable()
                 : transactionDdl.before(analysis));

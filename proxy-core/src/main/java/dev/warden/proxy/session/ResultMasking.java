@@ -86,6 +86,48 @@ final class ResultMasking {
         this.searchPath = searchPath;
     }
 
+    /** The session's client_encoding, as the server last reported it (see {@link #copyEncodingRefusal}). */
+    void followClientEncoding(java.util.function.Supplier<String> clientEncoding) {
+        this.clientEncoding = clientEncoding;
+    }
+
+    private java.util.function.Supplier<String> clientEncoding = () -> "UTF8";
+
+    /**
+     * Encodings whose multibyte characters may have a second byte in ASCII's range (PostgreSQL's {@code
+     * encoding_embeds_ascii}), as the server names them (and their aliases): COPY's text and CSV output escapes single
+     * bytes only, so such a byte of a character reads as a delimiter or a backslash to a reader that splits bytes.
+     */
+    private static final Set<String> EMBEDS_ASCII = Set.of("sjis", "shiftjis", "mskanji", "windows932", "win932",
+            "shiftjis2004", "big5", "win950", "windows950", "gbk", "win936", "windows936", "cp936", "gb18030", "uhc",
+            "win949", "windows949", "cp949", "johab");
+
+    /** An encoding's name as compared: lower case, letters and digits only ({@code Shift_JIS} is {@code shiftjis}). */
+    private static String encodingKey(String encoding) {
+        return encoding == null ? "" : encoding.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    }
+
+    /**
+     * Why a COPY TO STDOUT of {@code analysis} in text or CSV is refused for a masked identity, or null: its output
+     * encoding (its ENCODING option, else the session's client_encoding) embeds ASCII. Warden splits COPY's rows into
+     * fields by bytes: a helper's pass (a127) put Shift-JIS characters whose second byte is {@code |} or {@code \}
+     * before the masked columns, moved every field one column over, and had the SSNs, cards and e-mails land in
+     * clear integer columns. (Binary COPY is unaffected.)
+     */
+    private String copyEncodingRefusal(Analysis analysis) {
+        for (StatementFacts f : analysis.statements()) {
+            if (f.copy().isEmpty() || f.copy().get().direction() != dev.warden.sql.CopySpec.Direction.TO
+                    || "binary".equals(f.copy().get().format())) {
+                continue;
+            }
+            String encoding = CopyStatements.copyOption(f.text(), "encoding").orElseGet(clientEncoding);
+            if (EMBEDS_ASCII.contains(encodingKey(encoding))) {
+                return encoding;
+            }
+        }
+        return null;
+    }
+
     /**
      * What DDL of the session's open transaction made unreadable: now ({@code null}), or when a statement was sent
      * (see {@link #inTransaction}).
@@ -387,11 +429,22 @@ final class ResultMasking {
                 .map(o -> CopyStatements.single(o, "QUOTE")).orElse('"');
         char escape = CopyStatements.copyOption(text, "escape")
                 .map(o -> CopyStatements.single(o, "ESCAPE")).orElse(quote);
-        return switch (format) {
+        CopyMasker masker = switch (format) {
             case "csv" -> CopyMasker.csv(plan, delimiter, quote, escape, nullString);
             case "binary" -> CopyMasker.binary(plan);
             default -> CopyMasker.text(plan, delimiter, nullString);
         };
+        String encoding = CopyStatements.copyOption(text, "encoding").orElseGet(clientEncoding);
+        String key = encodingKey(encoding);
+        // As Warden knows the encoding, UTF-8: each row is checked to be (a change of encoding it did not see, such as
+        // a SET client_encoding earlier in the same Query, would shift the fields; see copyEncodingRefusal).
+        if (EMBEDS_ASCII.contains(key) && !format.equals("binary") && !plan.masksNothing()) {
+            // Changed where the screen did not see it (SET client_encoding earlier in the same Query).
+            throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot mask a COPY "
+                    + "whose text is in " + encoding + " (its characters may hold a byte read as a delimiter): the "
+                    + "session was closed; COPY in UTF8 or in binary format");
+        }
+        return key.equals("utf8") || key.equals("unicode") ? masker.requireUtf8() : masker;
     }
 
     /**
@@ -741,8 +794,41 @@ final class ResultMasking {
 
     private MaskContext context(Analysis analysis) {
         Exposure exposure = analysis == null ? UNKNOWN : exposure(analysis);
+        if (!exposure.sensitive() && settlesTransaction(analysis)) {
+            exposure = SETTLES;
+        }
         return context(exposure);
     }
+
+    /**
+     * Whether {@code analysis} ends a transaction or checks its deferred constraints: COMMIT (END, COMMIT AND CHAIN),
+     * PREPARE TRANSACTION, SET CONSTRAINTS. What the server does then answers the transaction's earlier statements,
+     * not this one's text: a WITH HOLD cursor's query runs to the end at COMMIT (a cast error printed every masked
+     * value it computed), and a deferred constraint's {@code Key (ssn)=(...)} quotes the rows an earlier INSERT
+     * stored (a helper's pass, a126). Its errors and notices are masked as those of a statement over sensitive data.
+     */
+    private static boolean settlesTransaction(Analysis analysis) {
+        if (analysis == null) {
+            return false;
+        }
+        for (int i = 0; i < analysis.statements().size(); i++) { // per message: no iterator
+            StatementFacts f = analysis.statements().get(i);
+            if (f.kind() == StatementKind.COMMIT) {
+                return true;
+            }
+            if (f.kind() != StatementKind.SELECT && SETTLING.matcher(f.text()).lookingAt()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final java.util.regex.Pattern SETTLING = java.util.regex.Pattern.compile(
+            "\\s*(?:set\\s+constraints|prepare\\s+transaction|end|commit)\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    private static final Exposure SETTLES = new Exposure(true, Set.of(), Set.of(), "it ends a transaction or checks "
+            + "its deferred constraints, which runs what its earlier statements left (a WITH HOLD cursor's query, a "
+            + "deferred constraint)");
 
     private MaskContext context(Exposure exposure) {
         if (exposure == Exposure.NONE && clear != null) {
@@ -1255,6 +1341,13 @@ final class ResultMasking {
         Masker current = masker.get();
         if (analysis == null || reading.refusal() != null || !masksAnything(current)) {
             return reading;
+        }
+        String copyEncoding = copyEncodingRefusal(analysis);
+        if (copyEncoding != null) {
+            return refused(reading, "masking-copy-encoding", "a masked identity's COPY output in text or CSV is not "
+                    + "given in " + copyEncoding + ", whose characters may hold a byte Warden would read as a "
+                    + "delimiter or an escape while it masks the columns", "COPY in UTF8 (ENCODING 'UTF8', or "
+                    + "SET client_encoding = 'UTF8' first) and convert afterwards, or COPY in binary format");
         }
         List<String> path = searchPath.get();
         String planted = installsTriggerCode(analysis, current);
@@ -2332,6 +2425,12 @@ final class ResultMasking {
             String base = fn.substring(fn.lastIndexOf('.') + 1);
             if (HANDOFFS.contains(base)) {
                 return base + "()";
+            }
+        }
+        for (String call : f.implicitCalls()) {
+            // (x).setseed calls setseed(x) (attribute notation; see FactsBuilder for the writers).
+            if (call.startsWith("attr:") && HANDOFFS.contains(call.substring(5))) {
+                return call.substring(5) + "()";
             }
         }
         return null;
