@@ -813,10 +813,10 @@ final class ResultMasking {
         }
         for (int i = 0; i < analysis.statements().size(); i++) { // per message: no iterator
             StatementFacts f = analysis.statements().get(i);
-            if (f.kind() == StatementKind.COMMIT) {
+            if (f.kind() == StatementKind.COMMIT) { // COMMIT, END and PREPARE TRANSACTION are read as COMMIT
                 return true;
             }
-            if (f.kind() != StatementKind.SELECT && SETTLING.matcher(f.text()).lookingAt()) {
+            if (f.kind() == StatementKind.SET && SETTLING.matcher(f.text()).find()) { // SET CONSTRAINTS, comments or not
                 return true;
             }
         }
@@ -824,7 +824,7 @@ final class ResultMasking {
     }
 
     private static final java.util.regex.Pattern SETTLING = java.util.regex.Pattern.compile(
-            "\\s*(?:set\\s+constraints|prepare\\s+transaction|end|commit)\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
+            "\\bconstraints\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     private static final Exposure SETTLES = new Exposure(true, Set.of(), Set.of(), "it ends a transaction or checks "
             + "its deferred constraints, which runs what its earlier statements left (a WITH HOLD cursor's query, a "
