@@ -51,12 +51,17 @@ class MaskingPass26Test {
                 {"SELECT translate(c.json_agg::text, '@.-', '#,_') FROM mp26 AS c"},
                 {"SELECT translate((c).to_jsonb::text, '@.-', '#,_') FROM mp26 c"},
                 {"SELECT translate(mp26.concat, '@.-', '#,_') FROM mp26"},
+                // a128 Q3: a parenthesised join's alias is the joined row.
+                {"SELECT translate(j::text, '@.-', '#,_') FROM (mp26 c CROSS JOIN (SELECT 1) o) j"},
+                {"SELECT translate(j.row_to_json::text, '@.-', '#,_') FROM (mp26 c JOIN mp26 d USING (id)) AS j"},
+                {"SELECT translate(row_to_json(j)::text, '@.-', '#,_') FROM ((mp26 CROSS JOIN (SELECT 1) o)) j(a, b, e, x)"},
         };
         assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
             // A subquery's column named like a function, and a column of the table, stay as they are.
             assertEquals("3", MaskedAttacker.firstValue(a.query("SELECT s.count FROM (SELECT count(*) FROM mp26) s")));
             assertEquals("1", MaskedAttacker.firstValue(a.query("SELECT c.id FROM mp26 c ORDER BY 1")));
+            assertEquals("3", MaskedAttacker.firstValue(a.query("SELECT count(mp26.id) AS n FROM mp26")));
         }
     }
 
@@ -137,6 +142,10 @@ class MaskingPass26Test {
                 {"COPY " + query + " TO STDOUT (DELIMITER '|', ENCODING 'SJIS')"},
                 {"COPY " + query + " TO STDOUT (FORMAT csv, DELIMITER '|', ENCODING 'BIG5')"},
                 {"SET client_encoding = 'SJIS'", "COPY " + query + " TO STDOUT (DELIMITER '|')"},
+                // a128 Q1: an ENCODING the server reads with an escape (standard_conforming_strings off).
+                {"SET standard_conforming_strings = off", "COPY " + query + " TO STDOUT (DELIMITER '|', ENCODING 'S\\x4aIS')"},
+                // a128 Q2: from LATIN1, changed in the same Query, where no check of the rows can tell.
+                {"SET client_encoding = 'LATIN1'", "SET client_encoding = 'SJIS'; COPY " + query + " TO STDOUT (DELIMITER '|')"},
         };
         assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
         // Set in the same Query, by SET (Warden's reading follows it) or set_config (it does not): the COPY fails and

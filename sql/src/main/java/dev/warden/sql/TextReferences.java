@@ -994,6 +994,54 @@ public final class TextReferences {
     }
 
     /**
+     * The aliases of parenthesised joins that hold one of {@code relations} ({@code (customers c CROSS JOIN o) j}):
+     * such an alias is the joined row, whose columns no name in the text shows ({@code j::text}, {@code
+     * row_to_json(j)}, {@code j.to_json}). A helper's pass (a128) read every masked column through one. A parenthesised
+     * group that begins a query ({@code (SELECT ...) s}) is a subquery, whose columns its select list names.
+     */
+    public static Set<String> joinAliases(String text, Set<String> relations) {
+        Set<String> out = new LinkedHashSet<>();
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int open = 0; open < tokens.size(); open++) {
+            if (!tokens.get(open).isOp("(") || open + 1 >= tokens.size()) {
+                continue;
+            }
+            Token first = tokens.get(open + 1);
+            if (first.isWord("select") || first.isWord("values") || first.isWord("with") || first.isWord("table")) {
+                continue;
+            }
+            Token before = open > 0 ? tokens.get(open - 1) : null;
+            if (before == null || !(before.isWord("from") || before.isWord("join") || before.isOp(",")
+                    || before.isOp("(") || before.isWord("lateral"))) {
+                continue; // a call's or an expression's parentheses (count(customers.id) AS n), not a FROM item
+            }
+            int depth = 0;
+            int close = -1;
+            boolean holds = false;
+            for (int k = open; k < tokens.size(); k++) {
+                Token t = tokens.get(k);
+                if (t.isOp("(")) {
+                    depth++;
+                } else if (t.isOp(")") && --depth == 0) {
+                    close = k;
+                    break;
+                } else if (t.isIdentifier() && relations.contains(t.value())) {
+                    holds = true;
+                }
+            }
+            if (!holds || close < 0) {
+                continue;
+            }
+            int j = close + 1 < tokens.size() && tokens.get(close + 1).isWord("as") ? close + 2 : close + 1;
+            if (j < tokens.size() && tokens.get(j).isIdentifier() && !isClauseWord(tokens.get(j))
+                    && !tokens.get(j).isWord("on") && !tokens.get(j).isWord("using")) {
+                out.add(tokens.get(j).value());
+            }
+        }
+        return out;
+    }
+
+    /**
      * The first name written after one of {@code aliases} and a dot ({@code c.x}, {@code (c).x}) that is not one of
      * {@code columns} (lower-case) and not followed by a parenthesis, or empty. PostgreSQL reads {@code c.x}, where
      * {@code c}'s row has no column {@code x}, as the call {@code x(c)} of the whole row (attribute notation): a

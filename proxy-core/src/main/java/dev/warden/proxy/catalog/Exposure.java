@@ -528,6 +528,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         }
         for (StatementFacts top : statements) {
             for (StatementFacts f : top.allStatements()) {
+                Set<String> joined = TextReferences.joinAliases(f.text(), sensitiveRelations);
+                if (!joined.isEmpty()) {
+                    return new Exposure(true, derived, filterNames, "it names the join " + joined.iterator().next()
+                            + " over " + relation + ", whose whole rows no column name shows");
+                }
                 java.util.Optional<String> call = TextReferences.callOnRow(f.text(),
                         TextReferences.aliasesOf(f.text(), sensitiveRelations), sensitiveColumns);
                 if (call.isPresent()) {

@@ -93,26 +93,26 @@ final class ResultMasking {
 
     private java.util.function.Supplier<String> clientEncoding = () -> "UTF8";
 
-    /**
-     * Encodings whose multibyte characters may have a second byte in ASCII's range (PostgreSQL's {@code
-     * encoding_embeds_ascii}), as the server names them (and their aliases): COPY's text and CSV output escapes single
-     * bytes only, so such a byte of a character reads as a delimiter or a backslash to a reader that splits bytes.
-     */
-    private static final Set<String> EMBEDS_ASCII = Set.of("sjis", "shiftjis", "mskanji", "windows932", "win932",
-            "shiftjis2004", "big5", "win950", "windows950", "gbk", "win936", "windows936", "cp936", "gb18030", "uhc",
-            "win949", "windows949", "cp949", "johab");
-
     /** An encoding's name as compared: lower case, letters and digits only ({@code Shift_JIS} is {@code shiftjis}). */
     private static String encodingKey(String encoding) {
         return encoding == null ? "" : encoding.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]", "");
     }
 
+    /** Whether {@code encoding} names UTF-8 (as the server reads encoding names, which drop all but letters and digits). */
+    private static boolean utf8(String encoding) {
+        String key = encodingKey(encoding);
+        return key.equals("utf8") || key.equals("unicode");
+    }
+
     /**
-     * Why a COPY TO STDOUT of {@code analysis} in text or CSV is refused for a masked identity, or null: its output
-     * encoding (its ENCODING option, else the session's client_encoding) embeds ASCII. Warden splits COPY's rows into
-     * fields by bytes: a helper's pass (a127) put Shift-JIS characters whose second byte is {@code |} or {@code \}
-     * before the masked columns, moved every field one column over, and had the SSNs, cards and e-mails land in
-     * clear integer columns. (Binary COPY is unaffected.)
+     * Why a COPY TO STDOUT of {@code analysis} in text or CSV over sensitive data is refused for a masked identity, or
+     * null: its output encoding (its ENCODING option, else the session's client_encoding as last reported) is not
+     * UTF-8. Warden splits COPY's rows into fields by bytes, and checks that they are UTF-8 (CopyMasker#requireUtf8):
+     * a helper's pass (a127) put Shift-JIS characters whose second byte is {@code |} or {@code \\} before the masked
+     * columns, moved every field one column over, and had the SSNs, cards and e-mails land in clear integer columns;
+     * the next (a128) spelled the ENCODING with an escape the server read under standard_conforming_strings off
+     * ({@code 'S\\x4aIS'}), and changed a LATIN1 session's client_encoding in the same Query, where no check of the
+     * rows can tell. So only UTF-8, which the rows are checked against, is masked. (Binary COPY is unaffected.)
      */
     private String copyEncodingRefusal(Analysis analysis) {
         for (StatementFacts f : analysis.statements()) {
@@ -121,7 +121,7 @@ final class ResultMasking {
                 continue;
             }
             String encoding = CopyStatements.copyOption(f.text(), "encoding").orElseGet(clientEncoding);
-            if (EMBEDS_ASCII.contains(encodingKey(encoding))) {
+            if (!utf8(encoding) && exposure(analysis).sensitive()) {
                 return encoding;
             }
         }
@@ -435,16 +435,16 @@ final class ResultMasking {
             default -> CopyMasker.text(plan, delimiter, nullString);
         };
         String encoding = CopyStatements.copyOption(text, "encoding").orElseGet(clientEncoding);
-        String key = encodingKey(encoding);
-        // As Warden knows the encoding, UTF-8: each row is checked to be (a change of encoding it did not see, such as
-        // a SET client_encoding earlier in the same Query, would shift the fields; see copyEncodingRefusal).
-        if (EMBEDS_ASCII.contains(key) && !format.equals("binary") && !plan.masksNothing()) {
-            // Changed where the screen did not see it (SET client_encoding earlier in the same Query).
-            throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot mask a COPY "
-                    + "whose text is in " + encoding + " (its characters may hold a byte read as a delimiter): the "
+        if (!utf8(encoding) && !format.equals("binary") && !plan.masksNothing()) {
+            // Not UTF-8 where the screen did not refuse it (a SET client_encoding earlier in the same Query, data it
+            // did not find sensitive but that is masked or scanned): the rows cannot be checked (copyEncodingRefusal).
+            throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden masks a COPY's text "
+                    + "only in UTF-8, not in " + encoding + " (a character may hold a byte read as a delimiter): the "
                     + "session was closed; COPY in UTF8 or in binary format");
         }
-        return key.equals("utf8") || key.equals("unicode") ? masker.requireUtf8() : masker;
+        // UTF-8 as Warden knows it: each row is checked to be (an encoding changed where Warden did not see it, such
+        // as by set_config in the same Query, would shift the fields).
+        return masker.requireUtf8();
     }
 
     /**
@@ -1344,9 +1344,9 @@ final class ResultMasking {
         }
         String copyEncoding = copyEncodingRefusal(analysis);
         if (copyEncoding != null) {
-            return refused(reading, "masking-copy-encoding", "a masked identity's COPY output in text or CSV is not "
-                    + "given in " + copyEncoding + ", whose characters may hold a byte Warden would read as a "
-                    + "delimiter or an escape while it masks the columns", "COPY in UTF8 (ENCODING 'UTF8', or "
+            return refused(reading, "masking-copy-encoding", "a masked identity's COPY of sensitive data in text or "
+                    + "CSV is given in UTF-8 only, not in " + copyEncoding + ": Warden splits its rows into fields by "
+                    + "bytes, and a character of another encoding may hold a byte read as a delimiter or an escape", "COPY in UTF8 (ENCODING 'UTF8', or "
                     + "SET client_encoding = 'UTF8' first) and convert afterwards, or COPY in binary format");
         }
         List<String> path = searchPath.get();
