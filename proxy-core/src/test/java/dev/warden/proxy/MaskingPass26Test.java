@@ -174,6 +174,26 @@ class MaskingPass26Test {
         }
     }
 
+    /**
+     * a129 (R1): a column named {@code format} in FORCE_QUOTE's list had Warden read the COPY's format as {@code )} and
+     * split the server's CSV as text: a quoted SSN holding the delimiter came out in pieces in clear columns, values
+     * ending in a backslash making the field count match. (Old syntax: {@code FORCE QUOTE format}.)
+     */
+    @Test
+    void aCopysFormatIsReadWhereTheGrammarHasIt() throws Exception {
+        String select = "SELECT 'a-b' AS d, ssn, id AS c1, id AS c2, id AS c3, 'x\\' AS e1, 'y\\' AS e2, 'z\\' AS e3, id AS format "
+                + "FROM mp26 ORDER BY id";
+        String[][] attempts = {
+                {"COPY (" + select + ") TO STDOUT WITH (FORMAT csv, DELIMITER '-', FORCE_QUOTE (format))"},
+                {"COPY (" + select + ") TO STDOUT CSV QUOTE '\"' DELIMITER '-' FORCE QUOTE format NULL ''"},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            String copied = a.query("COPY (" + select + ") TO STDOUT WITH (FORMAT csv, DELIMITER '-', FORCE_QUOTE (format))");
+            assertTrue(copied.contains("COPY 3") && copied.contains("[redacted]"), "masked as CSV: " + copied);
+        }
+    }
+
     private static void direct(String sql) throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute(sql);

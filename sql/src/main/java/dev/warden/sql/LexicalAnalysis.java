@@ -2030,14 +2030,15 @@ final class LexicalAnalysis {
             return false;
         }
         String format = binary ? "binary" : "text";
-        for (int i = c.i; i < c.tokens.size(); i++) {
-            Token t = c.tokens.get(i);
-            // (An option name of the parenthesised list may be quoted: ("format" csv) is FORMAT csv.)
-            if (t.isLabel("format") && i + 1 < c.tokens.size()) {
-                format = c.tokens.get(i + 1).value().toLowerCase(Locale.ROOT);
-            } else if (t.isWord("csv") || t.isWord("binary")) {
-                format = t.value();
-            }
+        // (An option name of the parenthesised list may be quoted: ("format" csv) is FORMAT csv.)
+        java.util.Map<String, Token> options = TextReferences.copyOptions(c.tokens, c.i);
+        if (options == null) {
+            format = "unread"; // masking refuses to split what it cannot tell the format of
+        } else if (options.containsKey("format")) {
+            Token f = options.get("format");
+            String value = f == null ? "" : f.value().toLowerCase(Locale.ROOT);
+            format = f != null && (f.type() == Type.WORD || f.type() == Type.STRING || f.type() == Type.QUOTED_IDENT)
+                    && Set.of("text", "csv", "binary").contains(value) ? value : "unread";
         }
         b.copy = new CopySpec(direction, target, java.util.Optional.ofNullable(table), query != null, format);
         functionCalls(c.rest(), b.functions);

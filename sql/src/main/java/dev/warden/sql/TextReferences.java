@@ -587,14 +587,127 @@ public final class TextReferences {
                 from = i + 2;
             }
         }
-        for (int i = Math.max(from, 0); from >= 0 && i < tokens.size(); i++) {
-            if (tokens.get(i).isLabel(option)) {
-                int k = i + 1 < tokens.size() && tokens.get(i + 1).isWord("as") ? i + 2 : i + 1;
-                boolean literal = k < tokens.size() && tokens.get(k).type() == Lexer.Type.STRING;
-                return new CopyOption(true, literal ? tokens.get(k).value() : null);
+        if (from < 0) {
+            return CopyOption.ABSENT;
+        }
+        java.util.Map<String, Token> options = copyOptions(tokens, from);
+        if (options == null) {
+            return new CopyOption(true, null); // options Warden cannot read: as an option it cannot read
+        }
+        Token value = options.get(option);
+        if (value == null) {
+            return options.containsKey(option) ? new CopyOption(true, null) : CopyOption.ABSENT;
+        }
+        return new CopyOption(true, value.type() == Lexer.Type.STRING ? value.value() : null);
+    }
+
+    /**
+     * COPY's options, read as PostgreSQL's grammar has them from {@code from} (after the target) to the end: {@code
+     * [WITH] ( name [value | ( column, ... )] , ... )}, or the old form ({@code BINARY}, {@code CSV}, {@code HEADER},
+     * {@code FREEZE}, {@code DELIMITER [AS] 'x'}, {@code NULL [AS] 'x'}, {@code QUOTE [AS] 'x'}, {@code ESCAPE [AS]
+     * 'x'}, {@code ENCODING 'x'}, {@code FORCE QUOTE (* | columns)}, {@code FORCE NOT NULL columns}, {@code FORCE NULL
+     * columns}). Each option name (lower case) maps to its value's token (null when it has none, or a column list);
+     * {@code binary} and {@code csv} of the old form map to themselves as {@code format}. Null when the text does not
+     * read so. Before, the first token after any label named like an option counted: a helper's pass (a129) named a
+     * column {@code format} in {@code FORCE_QUOTE (format)}, Warden read the format as {@code )}, split the server's
+     * CSV as text, and quoted values holding the delimiter came out in pieces in clear columns.
+     */
+    public static java.util.Map<String, Token> copyOptions(List<Token> tokens, int from) {
+        java.util.Map<String, Token> out = new java.util.LinkedHashMap<>();
+        int end = tokens.size();
+        while (end > from && tokens.get(end - 1).isOp(";")) {
+            end--;
+        }
+        int i = from;
+        if (i < end && tokens.get(i).isWord("with")) {
+            i++;
+        }
+        if (i < end && tokens.get(i).isOp("(")) {
+            i++;
+            while (true) {
+                if (i >= end || !tokens.get(i).isIdentifier()) {
+                    return null;
+                }
+                String name = tokens.get(i).value().toLowerCase(java.util.Locale.ROOT);
+                i++;
+                Token value = null;
+                if (i < end && tokens.get(i).isOp("(")) {
+                    int depth = 0;
+                    for (; i < end; i++) {
+                        if (tokens.get(i).isOp("(")) {
+                            depth++;
+                        } else if (tokens.get(i).isOp(")") && --depth == 0) {
+                            break;
+                        }
+                    }
+                    i++;
+                } else if (i < end && !tokens.get(i).isOp(",") && !tokens.get(i).isOp(")")) {
+                    value = tokens.get(i);
+                    i++;
+                }
+                if (out.containsKey(name)) {
+                    return null; // the server refuses a repeated option; Warden reads none of them
+                }
+                out.put(name, value);
+                if (i < end && tokens.get(i).isOp(",")) {
+                    i++;
+                } else if (i < end && tokens.get(i).isOp(")")) {
+                    return i + 1 == end ? out : null;
+                } else {
+                    return null;
+                }
             }
         }
-        return CopyOption.ABSENT;
+        while (i < end) {
+            Token t = tokens.get(i);
+            if (t.isWord("binary") || t.isWord("csv")) {
+                out.put("format", t);
+                i++;
+            } else if (t.isWord("header") || t.isWord("freeze")) {
+                out.put(t.value(), null);
+                i++;
+            } else if (t.isWord("delimiter") || t.isWord("null") || t.isWord("quote") || t.isWord("escape")
+                    || t.isWord("encoding")) {
+                int k = i + 1 < end && tokens.get(i + 1).isWord("as") && !t.isWord("encoding") ? i + 2 : i + 1;
+                if (k >= end || tokens.get(k).type() != Lexer.Type.STRING || out.containsKey(t.value())) {
+                    return null;
+                }
+                out.put(t.value(), tokens.get(k));
+                i = k + 1;
+            } else if (t.isWord("force")) {
+                int k = i + 1;
+                String name;
+                if (k < end && tokens.get(k).isWord("quote")) {
+                    name = "force_quote";
+                    k++;
+                } else if (k + 1 < end && tokens.get(k).isWord("not") && tokens.get(k + 1).isWord("null")) {
+                    name = "force_not_null";
+                    k += 2;
+                } else if (k < end && tokens.get(k).isWord("null")) {
+                    name = "force_null";
+                    k++;
+                } else {
+                    return null;
+                }
+                if (k < end && tokens.get(k).isOp("*")) {
+                    k++;
+                } else {
+                    // column, column, ...: names separated by commas
+                    if (k >= end || !tokens.get(k).isIdentifier()) {
+                        return null;
+                    }
+                    k++;
+                    while (k + 1 < end && tokens.get(k).isOp(",") && tokens.get(k + 1).isIdentifier()) {
+                        k += 2;
+                    }
+                }
+                out.put(name, null);
+                i = k;
+            } else {
+                return null;
+            }
+        }
+        return out;
     }
 
     /**

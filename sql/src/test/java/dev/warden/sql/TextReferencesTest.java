@@ -83,6 +83,28 @@ class TextReferencesTest {
         assertFalse(TextReferences.computedArgument("SELECT ts_rewrite(q)", xml));
     }
 
+    /**
+     * a129: an option is read where the grammar has it, not as the first token after any word named like one. A
+     * column named {@code format} in FORCE_QUOTE's list had the format read as {@code )} (and the CSV split as
+     * text); FORCE QUOTE's {@code quote} was taken for the QUOTE option.
+     */
+    @Test
+    void copyOptionsAreReadWhereTheGrammarHasThem() {
+        String forced = "COPY (SELECT 1 AS format) TO STDOUT WITH (FORMAT csv, DELIMITER '-', FORCE_QUOTE (format))";
+        assertEquals(new TextReferences.CopyOption(true, "-"), TextReferences.copyOption(forced, "delimiter"));
+        assertEquals("csv", new Analyzer(100).analyze(forced).statements().get(0).copy().get().format());
+        String old = "COPY q TO STDOUT CSV FORCE QUOTE quote, format QUOTE '\"' DELIMITER '-' NULL ''";
+        assertEquals(new TextReferences.CopyOption(true, "\""), TextReferences.copyOption(old, "quote"));
+        assertEquals(new TextReferences.CopyOption(true, ""), TextReferences.copyOption(old, "null"));
+        assertEquals("csv", new Analyzer(100).analyze(old).statements().get(0).copy().get().format());
+        // What does not read as the grammar has it is unknown: the COPY is not masked as text.
+        String odd = "COPY q TO STDOUT (FORMAT csv) FORMAT text";
+        assertEquals(new TextReferences.CopyOption(true, null), TextReferences.copyOption(odd, "delimiter"));
+        assertEquals("unread", new Analyzer(100).analyze(odd).statements().get(0).copy().get().format());
+        assertEquals("unread", new Analyzer(100).analyze("COPY q TO STDOUT (FORMAT \"c\\sv\")").statements().get(0)
+                .copy().get().format());
+    }
+
     @Test
     void copyOptionsAreTheTokensAfterToStdout() {
         assertEquals(new TextReferences.CopyOption(true, "|"),

@@ -432,7 +432,11 @@ final class ResultMasking {
         CopyMasker masker = switch (format) {
             case "csv" -> CopyMasker.csv(plan, delimiter, quote, escape, nullString);
             case "binary" -> CopyMasker.binary(plan);
-            default -> CopyMasker.text(plan, delimiter, nullString);
+            case "text" -> CopyMasker.text(plan, delimiter, nullString);
+            // Never split as text what the server may write otherwise (a129: a format read wrongly as text had CSV
+            // values holding the delimiter come out in pieces, in clear columns).
+            default -> throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot "
+                    + "read this COPY's options (its format), so it cannot mask it: the session was closed");
         };
         String encoding = CopyStatements.copyOption(text, "encoding").orElseGet(clientEncoding);
         if (!utf8(encoding) && !format.equals("binary") && !plan.masksNothing()) {
