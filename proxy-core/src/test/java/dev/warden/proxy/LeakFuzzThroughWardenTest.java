@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class LeakFuzzThroughWardenTest {
 
-    static final int CI_STATEMENTS = 1500;
+    static final int CI_STATEMENTS = 4000;
     static final long CI_SEED = 20261130L;
 
     static WardenHarness warden;
@@ -72,7 +72,11 @@ class LeakFuzzThroughWardenTest {
             "encode(convert_to({c}, 'UTF8'), 'hex')", "encode(convert_to({c}, 'UTF8'), 'base64')", "{c}::bytea::text",
             "regexp_replace({c}, '[^0-9]', '', 'g')", "split_part({c}, '@', 1)", "translate({c}, '@.-+', '#,/_')",
             "md5({c})", "overlay({c} placing '#' from 2 for 1)", "string_agg(to_hex(ascii({c})), '')",
-            "array_to_string(regexp_split_to_array({c}, ''), ' ')", "'a@' || translate({c}, '@', '-')");
+            "array_to_string(regexp_split_to_array({c}, ''), ' ')", "'a@' || translate({c}, '@', '-')",
+            // The whole row through attribute notation ({@code p.f} is {@code f(p)}) and other whole-row spellings.
+            "{p}.row_to_json::text", "({p}).to_jsonb::text", "{p}.concat", "{p}.json_agg::text", "format('%s', {p})",
+            "string_agg({p}::text, ',')", "({p}.*)::text", "translate({p}.to_json::text, '@.-', '#,_')",
+            "ARRAY(SELECT {p})::text", "hashtext({p}::text) || {p}.concat");
     static final List<String> CASTS = List.of("", "", "", "::int", "::date", "::json", "::numeric", "::xml",
             "::uuid", "::inet", "::jsonb", "::timestamptz");
     static final List<String> FROMS = List.of(
@@ -102,7 +106,11 @@ class LeakFuzzThroughWardenTest {
             "UPDATE people p SET full_name = p.full_name RETURNING {e}",
             "WITH u AS (UPDATE people p SET full_name = p.full_name RETURNING {e} AS x) SELECT x FROM u",
             "SELECT * FROM people_rows() p WHERE {e} IS NOT NULL",
-            "SELECT {e} FROM people_rows() p");
+            "SELECT {e} FROM people_rows() p",
+            // A parenthesised join's alias is the joined row (its columns, and the row as a whole).
+            "SELECT {e} FROM (people q CROSS JOIN (SELECT 1 AS one) o) p",
+            "SELECT {e} FROM (people NATURAL JOIN people q) AS p",
+            "SELECT {e} FROM ((people q JOIN (SELECT 1 AS one) o ON true)) p");
     /** Statements that echo values outside result rows; each is also run on every path. */
     static final List<String> SIDE_CHANNELS = List.of(
             "SELECT pg_notify('fuzz', email) FROM people",
@@ -134,7 +142,17 @@ class LeakFuzzThroughWardenTest {
             "SELECT random()");
 
     enum Path { SIMPLE, EXTENDED_TEXT, EXTENDED_BINARY, EXTENDED_UNDESCRIBED, CURSOR, PORTAL_ROWS, COPY_TEXT, COPY_CSV,
-        COPY_BINARY, PIPELINE }
+        COPY_BINARY, PIPELINE, COPY_OPTIONS }
+
+    /**
+     * COPY options of the {@link Path#COPY_OPTIONS} path, in turn: delimiters and quotes that occur inside the
+     * seeded values, in both syntaxes, with column lists named like options.
+     */
+    static final List<String> COPY_OPTION_SETS = List.of(" WITH (FORMAT csv, DELIMITER '@')",
+            " (FORMAT csv, FORCE_QUOTE *, DELIMITER '-')", " CSV DELIMITER '.' FORCE QUOTE *",
+            " WITH (FORMAT text, DELIMITER '@')", " (FORMAT csv, QUOTE '@')", " WITH (FORMAT text, NULL 'x', DELIMITER '-')",
+            " CSV HEADER DELIMITER '1'", " WITH (DELIMITER '5', FORMAT 'csv')", " (FORMAT \"csv\", ESCAPE '+')",
+            " WITH (FORMAT csv, DELIMITER 'a', HEADER true)");
 
     @BeforeAll
     static void start() throws SQLException {
@@ -203,6 +221,18 @@ class LeakFuzzThroughWardenTest {
     }
 
     static List<String> decodedNeedles = List.of();
+
+    /** Letters and digits only, lower case: a value cut into fields by a delimiter, an escape or quotes. */
+    static String folded(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = Character.toLowerCase(s.charAt(i));
+            if (c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
 
     /**
      * What the side channels' statements would show of each seeded value, computed by the server itself: its
@@ -290,6 +320,7 @@ class LeakFuzzThroughWardenTest {
         private final java.util.function.Supplier<String> tokens;
         private RawClient client;
         int reconnects;
+        private int copies;
         /** Why Warden closed each session: the path, the statement and the tail of what the client last received. */
         final List<String> closures = new ArrayList<>();
 
@@ -374,6 +405,7 @@ class LeakFuzzThroughWardenTest {
                 case COPY_TEXT -> query(copy(sql, ""), into);
                 case COPY_CSV -> query(copy(sql, " WITH (FORMAT csv)"), into);
                 case COPY_BINARY -> query(copy(sql, " WITH (FORMAT binary)"), into);
+                case COPY_OPTIONS -> query(copy(sql, COPY_OPTION_SETS.get(copies++ % COPY_OPTION_SETS.size())), into);
             };
             if (!alive) {
                 reconnects++;
@@ -429,6 +461,14 @@ class LeakFuzzThroughWardenTest {
                 for (String needle : needles) {
                     if (received.contains(needle) && leaks.size() < 20) {
                         leaks.add(path + " | " + sql + " | leaked " + needle);
+                    }
+                }
+                // Split by a delimiter, an escape or a quote: the letters and digits of a value still in order.
+                String folded = folded(received);
+                for (String needle : needles) {
+                    String f = folded(needle);
+                    if (f.length() >= 8 && !received.contains(needle) && folded.contains(f) && leaks.size() < 20) {
+                        leaks.add(path + " | " + sql + " | leaked, split, " + needle);
                     }
                 }
                 for (String answer : answers) {

@@ -194,6 +194,22 @@ class MaskingPass26Test {
         }
     }
 
+    /**
+     * COPY's options are read as the server reads them under the session's standard_conforming_strings. Before,
+     * always as on: {@code DELIMITER '\x7c'}, which the server reads as {@code |} under off, was four characters to
+     * Warden and the masked COPY was refused.
+     */
+    @Test
+    void aCopysOptionsAreReadWithTheSessionsStringSetting() throws Exception {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            a.query("SET standard_conforming_strings = off");
+            String copied = a.query("COPY (SELECT id, ssn, email FROM mp26 ORDER BY id) TO STDOUT (DELIMITER '\\x7c')");
+            assertEquals(List.of(), seedsIn(copied));
+            assertTrue(copied.contains("COPY 3") && copied.contains("1|"), "masked with the server's delimiter: "
+                    + copied);
+        }
+    }
+
     private static void direct(String sql) throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute(sql);

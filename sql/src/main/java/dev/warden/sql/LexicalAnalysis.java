@@ -2040,7 +2040,8 @@ final class LexicalAnalysis {
             format = f != null && (f.type() == Type.WORD || f.type() == Type.STRING || f.type() == Type.QUOTED_IDENT)
                     && Set.of("text", "csv", "binary").contains(value) ? value : "unread";
         }
-        b.copy = new CopySpec(direction, target, java.util.Optional.ofNullable(table), query != null, format);
+        b.copy = new CopySpec(direction, target, java.util.Optional.ofNullable(table), query != null, format,
+                TextReferences.copyOptionValues(options));
         functionCalls(c.rest(), b.functions);
         if (query != null) {
             b.mirror(query, true);
@@ -2095,11 +2096,16 @@ final class LexicalAnalysis {
             }
             for (int i = c.i + 1; i < close; i++) {
                 Token t = c.tokens.get(i);
-                if ((t.isWord("analyze") || t.isWord("analyse"))) {
+                // An option's name is any word, quoted or Unicode-escaped too ("analyze" is ANALYZE); its value a
+                // word, a quoted name or a string, each read as a boolean regardless of case.
+                if (t.isLabel("analyze") || t.isLabel("analyse")) {
                     Token value = c.tokens.get(i + 1);
-                    analyze = !(value.isWord("false") || value.isWord("off")
-                            || (value.type() == Type.NUMBER && value.value().equals("0"))
-                            || (value.type() == Type.STRING && isFalse(value.value())));
+                    if (value.type() == Type.OPERATOR && (value.value().equals("-") || value.value().equals("+"))) {
+                        value = c.tokens.get(i + 2); // a signed integer: -0 is 0
+                    }
+                    analyze = !((value.type() == Type.NUMBER && value.value().matches("0+"))
+                            || ((value.type() == Type.WORD || value.type() == Type.QUOTED_IDENT
+                            || value.type() == Type.STRING) && isFalse(value.value())));
                 }
             }
             c.i = close + 1;

@@ -563,13 +563,12 @@ public final class TextReferences {
     }
 
     /**
-     * A COPY option ({@code DELIMITER}, {@code NULL}, {@code QUOTE}, {@code ESCAPE}) after the last {@code TO
-     * STDOUT} of a COPY text, read from its tokens as the server reads them (comments are not options), in
-     * either syntax ({@code WITH (DELIMITER '|')}, {@code DELIMITER AS '|'}); the parenthesised list's names may
-     * be quoted ({@code WITH ("delimiter" '|')}).
-     *
-     * Plain strings are read with {@code standard_conforming_strings} on, the server's default: under off, a
-     * backslash in the value reads differently (a delimiter of two characters is then refused by the caller).
+     * A COPY option ({@code DELIMITER}, {@code NULL}, {@code QUOTE}, {@code ESCAPE}, {@code ENCODING}) after a
+     * COPY's target, read from its tokens as the server reads them (comments are not options), in either syntax
+     * ({@code WITH (DELIMITER '|')}, {@code DELIMITER AS '|'}); the parenthesised list's names may be quoted
+     * ({@code WITH ("delimiter" '|')}). A string's value is read with the session's
+     * {@code standard_conforming_strings} ({@link CopySpec#option}): before, always as on, so under off
+     * {@code NULL '\N'} (the server's {@code N}) was taken for {@code \N}.
      *
      * @param present whether the option is given
      * @param value its string literal's value; null when it is given otherwise
@@ -578,27 +577,15 @@ public final class TextReferences {
         static final CopyOption ABSENT = new CopyOption(false, null);
     }
 
-    /** See {@link CopyOption}; {@code option} is lower case. */
-    public static CopyOption copyOption(String text, String option) {
-        List<Token> tokens = Lexer.tokenize(text, true).tokens();
-        int from = -1;
-        for (int i = 0; i + 1 < tokens.size(); i++) {
-            if (tokens.get(i).isWord("to") && tokens.get(i + 1).isWord("stdout")) {
-                from = i + 2;
-            }
-        }
-        if (from < 0) {
-            return CopyOption.ABSENT;
-        }
-        java.util.Map<String, Token> options = copyOptions(tokens, from);
+    /** The values of {@code options} ({@link #copyOptions}): a string literal's value, else null; null for null. */
+    static java.util.Map<String, CopyOption> copyOptionValues(java.util.Map<String, Token> options) {
         if (options == null) {
-            return new CopyOption(true, null); // options Warden cannot read: as an option it cannot read
+            return null;
         }
-        Token value = options.get(option);
-        if (value == null) {
-            return options.containsKey(option) ? new CopyOption(true, null) : CopyOption.ABSENT;
-        }
-        return new CopyOption(true, value.type() == Lexer.Type.STRING ? value.value() : null);
+        java.util.Map<String, CopyOption> out = new java.util.HashMap<>();
+        options.forEach((name, value) -> out.put(name, new CopyOption(true,
+                value != null && value.type() == Lexer.Type.STRING ? value.value() : null)));
+        return out;
     }
 
     /**

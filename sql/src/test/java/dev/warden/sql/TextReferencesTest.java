@@ -91,36 +91,56 @@ class TextReferencesTest {
     @Test
     void copyOptionsAreReadWhereTheGrammarHasThem() {
         String forced = "COPY (SELECT 1 AS format) TO STDOUT WITH (FORMAT csv, DELIMITER '-', FORCE_QUOTE (format))";
-        assertEquals(new TextReferences.CopyOption(true, "-"), TextReferences.copyOption(forced, "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, "-"), option(forced, "delimiter"));
         assertEquals("csv", new Analyzer(100).analyze(forced).statements().get(0).copy().get().format());
         String old = "COPY q TO STDOUT CSV FORCE QUOTE quote, format QUOTE '\"' DELIMITER '-' NULL ''";
-        assertEquals(new TextReferences.CopyOption(true, "\""), TextReferences.copyOption(old, "quote"));
-        assertEquals(new TextReferences.CopyOption(true, ""), TextReferences.copyOption(old, "null"));
+        assertEquals(new TextReferences.CopyOption(true, "\""), option(old, "quote"));
+        assertEquals(new TextReferences.CopyOption(true, ""), option(old, "null"));
         assertEquals("csv", new Analyzer(100).analyze(old).statements().get(0).copy().get().format());
         // What does not read as the grammar has it is unknown: the COPY is not masked as text.
         String odd = "COPY q TO STDOUT (FORMAT csv) FORMAT text";
-        assertEquals(new TextReferences.CopyOption(true, null), TextReferences.copyOption(odd, "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, null), option(odd, "delimiter"));
         assertEquals("unread", new Analyzer(100).analyze(odd).statements().get(0).copy().get().format());
         assertEquals("unread", new Analyzer(100).analyze("COPY q TO STDOUT (FORMAT \"c\\sv\")").statements().get(0)
                 .copy().get().format());
     }
 
+    /** Option {@code name} of the COPY {@code sql} as the analysis reads it, standard_conforming_strings on. */
+    private static TextReferences.CopyOption option(String sql, String name) {
+        return option(sql, name, true);
+    }
+
+    private static TextReferences.CopyOption option(String sql, String name, boolean standardConformingStrings) {
+        return new Analyzer(0).analyze(sql, standardConformingStrings).statements().get(0).copy().get().option(name);
+    }
+
+    /** Under standard_conforming_strings off a plain string takes backslash escapes, as the server reads it. */
+    @Test
+    void copyOptionsAreReadWithTheSessionsStringSetting() {
+        String sql = "COPY t TO STDOUT (DELIMITER '\\x7c', NULL '\\N', ENCODING 'S\\x4aIS')";
+        assertEquals(new TextReferences.CopyOption(true, "|"), option(sql, "delimiter", false));
+        assertEquals(new TextReferences.CopyOption(true, "N"), option(sql, "null", false));
+        assertEquals(new TextReferences.CopyOption(true, "SJIS"), option(sql, "encoding", false));
+        assertEquals(new TextReferences.CopyOption(true, "\\x7c"), option(sql, "delimiter", true));
+        assertEquals(new TextReferences.CopyOption(true, "\\N"), option(sql, "null", true));
+    }
+
     @Test
     void copyOptionsAreTheTokensAfterToStdout() {
         assertEquals(new TextReferences.CopyOption(true, "|"),
-                TextReferences.copyOption("COPY t TO /* x */ STDOUT (DELIMITER /* y */ '|')", "delimiter"));
-        assertEquals(new TextReferences.CopyOption(true, ";"), TextReferences.copyOption(
+                option("COPY t TO /* x */ STDOUT (DELIMITER /* y */ '|')", "delimiter"));
+        assertEquals(new TextReferences.CopyOption(true, ";"), option(
                 "COPY t TO STDOUT WITH (FORMAT csv, /* DELIMITER '|', */ DELIMITER ';')", "delimiter"));
         assertEquals(new TextReferences.CopyOption(true, "\t"),
-                TextReferences.copyOption("COPY t TO STDOUT DELIMITER AS E'\\t'", "delimiter"));
+                option("COPY t TO STDOUT DELIMITER AS E'\\t'", "delimiter"));
         // The query's own text is no option; an option that is not one literal is unknown.
         assertEquals(new TextReferences.CopyOption(false, null),
-                TextReferences.copyOption("COPY (SELECT 'delimiter' AS delimiter) TO STDOUT", "delimiter"));
+                option("COPY (SELECT 'delimiter' AS delimiter) TO STDOUT", "delimiter"));
         assertEquals(new TextReferences.CopyOption(true, null),
-                TextReferences.copyOption("COPY t TO STDOUT (DELIMITER chr(124))", "delimiter"));
+                option("COPY t TO STDOUT (DELIMITER chr(124))", "delimiter"));
         assertEquals(new TextReferences.CopyOption(true, "\\N"),
-                TextReferences.copyOption("COPY t TO STDOUT (NULL '\\N')", "null"));
-        assertEquals(new TextReferences.CopyOption(false, null), TextReferences.copyOption("COPY t FROM STDIN", "null"));
+                option("COPY t TO STDOUT (NULL '\\N')", "null"));
+        assertEquals(new TextReferences.CopyOption(false, null), option("COPY t FROM STDIN", "null"));
     }
 
     @Test

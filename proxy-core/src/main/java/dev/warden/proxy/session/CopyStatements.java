@@ -79,23 +79,27 @@ final class CopyStatements {
         return false;
     }
 
-    static String copyText(Analysis analysis) {
+    /** The COPY of {@code analysis} (its first), or null. */
+    static CopySpec copySpec(Analysis analysis) {
         for (StatementFacts f : analysis.statements()) {
             if (f.copy().isPresent()) {
-                return f.text();
+                return f.copy().get();
             }
         }
-        return "";
+        return null;
     }
 
     /**
      * A COPY option given as a string literal, in either syntax ({@code WITH (DELIMITER '|')} or
-     * {@code DELIMITER AS '|'}), read from the tokens after TO STDOUT (a query's own text, or a comment, cannot
-     * match). An option Warden cannot read makes the COPY fail rather than be masked with the wrong delimiter.
+     * {@code DELIMITER AS '|'}), as the analysis read it from the tokens after the target, with the session's
+     * {@code standard_conforming_strings} (a query's own text, or a comment, cannot match). An option Warden cannot
+     * read makes the COPY fail rather than be masked with the wrong delimiter.
      */
-    static Optional<String> copyOption(String copyText, String option) {
-        dev.warden.sql.TextReferences.CopyOption o = dev.warden.sql.TextReferences.copyOption(copyText,
-                option.toLowerCase(java.util.Locale.ROOT));
+    static Optional<String> copyOption(CopySpec copy, String option) {
+        if (copy == null) {
+            return Optional.empty();
+        }
+        dev.warden.sql.TextReferences.CopyOption o = copy.option(option.toLowerCase(java.util.Locale.ROOT));
         if (o.present() && o.value() == null) {
             throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot read the COPY "
                     + option.toUpperCase(java.util.Locale.ROOT) + " option to mask this COPY; give it as a plain "

@@ -120,7 +120,7 @@ final class ResultMasking {
                     || "binary".equals(f.copy().get().format())) {
                 continue;
             }
-            String encoding = CopyStatements.copyOption(f.text(), "encoding").orElseGet(clientEncoding);
+            String encoding = CopyStatements.copyOption(f.copy().get(), "encoding").orElseGet(clientEncoding);
             if (!utf8(encoding) && exposure(analysis).sensitive()) {
                 return encoding;
             }
@@ -420,14 +420,14 @@ final class ResultMasking {
                     .orElseGet(() -> ResultColumn.expression(d.name(), d.typeOid(), wire)));
         }
         MaskPlan plan = masker.get().plan(columns, context(analysis));
-        String text = CopyStatements.copyText(analysis);
+        dev.warden.sql.CopySpec copy = CopyStatements.copySpec(analysis);
         boolean csv = format.equals("csv");
-        char delimiter = CopyStatements.copyOption(text, "delimiter")
+        char delimiter = CopyStatements.copyOption(copy, "delimiter")
                 .map(o -> CopyStatements.single(o, "DELIMITER")).orElse(csv ? ',' : '\t');
-        String nullString = CopyStatements.copyOption(text, "null").orElse(csv ? "" : "\\N");
-        char quote = CopyStatements.copyOption(text, "quote")
+        String nullString = CopyStatements.copyOption(copy, "null").orElse(csv ? "" : "\\N");
+        char quote = CopyStatements.copyOption(copy, "quote")
                 .map(o -> CopyStatements.single(o, "QUOTE")).orElse('"');
-        char escape = CopyStatements.copyOption(text, "escape")
+        char escape = CopyStatements.copyOption(copy, "escape")
                 .map(o -> CopyStatements.single(o, "ESCAPE")).orElse(quote);
         CopyMasker masker = switch (format) {
             case "csv" -> CopyMasker.csv(plan, delimiter, quote, escape, nullString);
@@ -438,7 +438,7 @@ final class ResultMasking {
             default -> throw new SessionException(dev.warden.pg.SqlState.FEATURE_NOT_SUPPORTED, "Warden cannot "
                     + "read this COPY's options (its format), so it cannot mask it: the session was closed");
         };
-        String encoding = CopyStatements.copyOption(text, "encoding").orElseGet(clientEncoding);
+        String encoding = CopyStatements.copyOption(copy, "encoding").orElseGet(clientEncoding);
         if (!utf8(encoding) && !format.equals("binary") && !plan.masksNothing()) {
             // Not UTF-8 where the screen did not refuse it (a SET client_encoding earlier in the same Query, data it
             // did not find sensitive but that is masked or scanned): the rows cannot be checked (copyEncodingRefusal).
