@@ -40,6 +40,7 @@ class ApprovalsThroughWardenTest {
                     - { name: billing-audit-kept, environments: [prod], match: { statements: [DELETE, UPDATE, TRUNCATE], tables: [public.billing_audit] }, action: block }
                     - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
                     - { name: billing-frozen-kept, environments: [prod], match: { statements: [INSERT], tables: [public.billing_frozen] }, action: block }
+                    - { name: cursor-log-retry, environments: [dev], match: { statements: [DELETE], tables: [cursor_log] }, unless: { groups: [dba] }, action: require_approval, approvers: [dba], mode: retry }
                 """);
     }
 
@@ -625,6 +626,40 @@ class ApprovalsThroughWardenTest {
             direct("DROP FUNCTION IF EXISTS public.bl_cs()");
         }
         assertEquals(5, count(), "nothing ran");
+    }
+
+    /**
+     * WHERE CURRENT OF in retry mode (a125 G8, outside production, where the statement is analysed) is refused in
+     * every spelling the server reads as one: before, it was matched as text ({@code current\s+of}), so a comment in
+     * place of the space filed an approval whose retry would run on whatever row the cursor then stood on.
+     */
+    @Test
+    void inRetryModeCursorPositionsAreRefusedWhateverSeparatesTheWords() throws Exception {
+        direct("DROP TABLE IF EXISTS cursor_log; CREATE TABLE cursor_log (id int); "
+                + "INSERT INTO cursor_log SELECT generate_series(1, 3); GRANT ALL ON cursor_log TO PUBLIC");
+        try (Connection alice = warden.connect("dev", WardenHarness.USER, warden.token(), "")) {
+            alice.setAutoCommit(false);
+            Statement st = alice.createStatement();
+            st.execute("DECLARE cl_c CURSOR FOR SELECT id FROM cursor_log");
+            st.execute("FETCH cl_c");
+            for (String spelling : List.of("CURRENT OF", "CURRENT/* x */OF", "current--x\nof", "CURRENT\tOF")) {
+                st.execute("SAVEPOINT s");
+                Object atCursor = run(st, "DELETE FROM cursor_log WHERE " + spelling + " cl_c");
+                assertTrue(atCursor instanceof SQLException e && e.getMessage().contains("approval-cursor-position"),
+                        spelling + ": " + atCursor);
+                st.execute("ROLLBACK TO SAVEPOINT s");
+            }
+            // A string that reads so is no cursor position: the DELETE is held as usual (filed, in retry mode).
+            Object literal = run(st, "DELETE FROM cursor_log WHERE 'current of' = 'x'");
+            assertTrue(literal instanceof SQLException e && !e.getMessage().contains("approval-cursor-position"),
+                    String.valueOf(literal));
+            alice.rollback();
+        } finally {
+            try (Connection c = warden.direct()) {
+                assertEquals(3, scalar(c, "SELECT count(*) FROM cursor_log"), "nothing ran");
+            }
+            direct("DROP TABLE IF EXISTS cursor_log");
+        }
     }
 
     /**

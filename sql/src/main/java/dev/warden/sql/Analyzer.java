@@ -418,6 +418,24 @@ public final class Analyzer {
     }
 
     /**
+     * Whether {@code sql} acts {@code WHERE CURRENT OF} a cursor: the two words in a row, outside strings and quoted
+     * names, with any comment between them (the server's scanner drops comments; a text match of
+     * {@code current\s+of} missed a block comment in place of the space).
+     */
+    public static boolean actsAtCursorPosition(String sql, boolean standardConformingStrings) {
+        if (sql == null) {
+            return false;
+        }
+        List<Token> tokens = Lexer.tokenize(sql, standardConformingStrings).tokens();
+        for (int i = 0; i + 1 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("current") && tokens.get(i + 1).isWord("of")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Whether an unquoted name in {@code sql} holds a character outside ASCII. Warden folds such names as a
      * server with a multi-byte encoding does (ASCII letters only); a server whose encoding is single-byte folds
      * their upper-half letters too, by its locale, which Warden cannot know.

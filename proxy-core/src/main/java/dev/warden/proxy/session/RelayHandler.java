@@ -14,6 +14,7 @@ import dev.warden.proxy.guardrails.Unreadable;
 import dev.warden.proxy.session.OutstandingQueue.Entry;
 import dev.warden.proxy.session.OutstandingQueue.Kind;
 import dev.warden.sql.Analysis;
+import dev.warden.sql.Analyzer;
 import dev.warden.sql.StatementFacts;
 import dev.warden.sql.StatementKind;
 import io.netty.buffer.ByteBuf;
@@ -1412,19 +1413,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return false;
     }
 
-    private static final java.util.regex.Pattern CURRENT_OF = java.util.regex.Pattern.compile(
-            "(?i)\\bcurrent\\s+of\\b");
-
     /**
-     * Whether {@code analysis} has WHERE CURRENT OF (as text: in a literal too, which over-counts). A helper's pass
-     * (a125) had a retry-mode UPDATE approved while the cursor stood on one row run, in a new transaction, on
+     * Whether {@code analysis} has WHERE CURRENT OF (read from its tokens, comments between the words too). A helper's
+     * pass (a125) had a retry-mode UPDATE approved while the cursor stood on one row run, in a new transaction, on
      * another row of the cursor declared again.
      */
-    private static boolean atCursorPosition(Analysis analysis) {
+    private boolean atCursorPosition(Analysis analysis) {
         if (analysis != null) {
             for (StatementFacts top : analysis.statements()) {
                 for (StatementFacts f : top.allStatements()) {
-                    if (CURRENT_OF.matcher(f.text()).find()) {
+                    if (Analyzer.actsAtCursorPosition(f.text(), session.lexing.standardConformingStrings())) {
                         return true;
                     }
                 }
