@@ -158,8 +158,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                             : f.tablesWritten().iterator().next().qualified();
                     launders = TextReferences.relocation(f.text()).isPresent()
                             ? relation + " under a relation or schema name no rule masks (RENAME TO, SET SCHEMA)"
-                            : relation + " under a column name no rule masks (ALTER ... RENAME, GENERATED, USING or "
-                            + "a function)";
+                            : relation + " under a column name no rule masks (ALTER ... RENAME, GENERATED, SET "
+                            + "EXPRESSION, USING or a function)";
                     continue;
                 }
                 if (!copiesValues(f)) {
@@ -181,7 +181,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                         launders = t.qualified() + ", which has no masked column";
                     }
                     String clear = anySensitive && !definesView && launders.isEmpty() && STORES_ROWS.contains(f.kind())
-                            ? clearColumnStoring(f, written, masker, e.sensitiveNames()) : null;
+                            ? clearColumnStoring(f, written, masker, e.sensitiveNames(), catalog) : null;
                     if (clear != null) {
                         launders = clear + ", a column no rule masks";
                     }
@@ -704,7 +704,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
 
     /** A word anywhere in the text (a string or a comment too: more, never less). */
     private static final java.util.regex.Pattern RENAME_OR_GENERATED =
-            java.util.regex.Pattern.compile("(?i)\\b(rename|generated)\\b");
+            java.util.regex.Pattern.compile("(?i)\\b(rename|generated|expression)\\b");
 
     /**
      * The relation an ALTER renames ({@code RENAME TO}) or moves ({@code SET SCHEMA}) that has a column the policy
@@ -769,8 +769,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
 
     /**
      * Whether an ALTER of a sensitive statement (it names a sensitive column) can leave that column's values
-     * under a name no rule masks: RENAME (masking by column name follows names), a generated column, or values
-     * computed by USING or a function. Only asked when the statement is sensitive, so renaming or computing
+     * under a name no rule masks: RENAME (masking by column name follows names), a generated column (GENERATED, and
+     * PostgreSQL 17's {@code ALTER COLUMN ... SET EXPRESSION AS (ssn)}, which a helper's pass, a130, used to recompute
+     * a clear generated column from a masked one), or values computed by USING or a function. Only asked when the statement is sensitive, so renaming or computing
      * clear columns stays allowed.
      */
     static boolean movesUnderClearName(StatementFacts f) {
@@ -844,10 +845,11 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * SET extra = note} would leave the value there in clear. For an UPDATE, the columns its SET list assigns a
      * sensitive value; for an INSERT whose rows are read ({@link TextReferences#insertValueUses}), the columns
      * given one; otherwise every column it writes (its INSERT column list; all, when it names none), as which
-     * value lands where is not read. Null when none. A view written is left to its definition.
+     * value lands where is not read. Null when none. A view's column counts as the base table's column it stores
+     * into.
      */
     private static String clearColumnStoring(StatementFacts f, List<RelationCatalog.Relation> written, Masker masker,
-                                             Set<String> sensitiveNames) {
+                                             Set<String> sensitiveNames, RelationCatalog catalog) {
         Carried carried = carried(f, sensitiveNames);
         if (carried == Carried.NOTHING) {
             return null;
@@ -873,16 +875,46 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
             }
         }
         for (RelationCatalog.Relation r : written) {
-            if (r.isView()) {
-                continue;
-            }
             for (RelationCatalog.Column c : r.columns()) {
-                if ((targets.isEmpty() || targets.contains(c.name().toLowerCase(Locale.ROOT))) && !masks(masker, r, c)) {
+                if (!targets.isEmpty() && !targets.contains(c.name().toLowerCase(Locale.ROOT))) {
+                    continue;
+                }
+                if (r.isView()) {
+                    // The server stores a view's column into the base column it passes through, under that column's
+                    // name: a helper's pass (a130) wrote SSNs through "SELECT id, note AS ssn FROM tb" into tb.note.
+                    String base = clearBaseColumn(c, masker, catalog, 0);
+                    if (base != null) {
+                        return r.schema() + "." + r.name() + "." + c.name() + " (stored into " + base + ")";
+                    }
+                } else if (!masks(masker, r, c)) {
                     return r.schema() + "." + r.name() + "." + c.name();
                 }
             }
         }
         return null;
+    }
+
+    /**
+     * The table column a write into view column {@code c} stores into, followed through views, when no rule masks it
+     * (or when Warden cannot tell which it is: an expression, a definition not described, a view deeper than the
+     * catalog read); null when it is masked.
+     */
+    private static String clearBaseColumn(RelationCatalog.Column c, Masker masker, RelationCatalog catalog, int depth) {
+        ColumnName o = c.origin();
+        if (o == null || depth > 8) {
+            return "a column Warden cannot trace";
+        }
+        // A view is bound to its relations, not to the session's search_path: looked up unfiltered, by schema.
+        RelationCatalog.Relation base = catalog.unfiltered().named(o.table()).stream()
+                .filter(r -> r.schema().equals(o.schema())).findFirst().orElse(null);
+        RelationCatalog.Column column = base == null ? null : columnNamed(base, o.column());
+        if (column == null) {
+            return o.schema() + "." + o.table() + "." + o.column();
+        }
+        if (base.isView()) {
+            return clearBaseColumn(column, masker, catalog, depth + 1);
+        }
+        return masks(masker, base, column) ? null : base.schema() + "." + base.name() + "." + column.name();
     }
 
     /** Whether the policy masks column {@code c} of table {@code r}: by its own rules, or by a rule on its kin. */

@@ -1072,7 +1072,7 @@ final class RelationCatalog {
      * column default e that calls nextval or setval (naming its sequence as text leaves no dependency) and for the
      * default of each column's domain; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
-     * default, on a write. A rule whose relations another transaction holds exclusively is not read (deparsing it
+     * default, on a write (an update's cascade as {@code UPDATE t SET fk = referenced.key FROM ... AS referenced}). A rule whose relations another transaction holds exclusively is not read (deparsing it
      * would wait for that transaction): its text is null. And, of kinds {@link #EVALUATED},
      * {@link #EVALUATED_ON_READ} and {@link #WHEN}, the expressions evaluated over each row with its values
      * ({@link #EVALUATED_OVER_ROWS}).
@@ -1189,7 +1189,19 @@ final class RelationCatalog {
                         + " || ' WHERE true' " + FOREIGN_KEYS + "AND o.confdeltype = 'c' "
                         + "UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING
                         + " || ' SET referencing = NULL WHERE true' " + FOREIGN_KEYS
-                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('c', 'n', 'd'))"
+                        + "AND (o.confdeltype IN ('n', 'd') OR o.confupdtype IN ('n', 'd'))"
+                        // ON UPDATE CASCADE stores the referenced columns' new values into the referencing ones,
+                        // under their names: a helper's pass (a130) had "references u on update cascade" (u's key a
+                        // masked column, named nowhere) copy the SSNs an UPDATE wrote into u into a clear column.
+                        + " UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING + " || ' SET ' || "
+                        + "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' = referenced.' || "
+                        + "pg_catalog.quote_ident(b.attname), ', ') FROM ROWS FROM (pg_catalog.unnest(o.conkey), "
+                        + "pg_catalog.unnest(o.confkey)) AS k(fk, pk) JOIN pg_catalog.pg_attribute a ON a.attrelid = o.conrelid AND a.attnum = k.fk "
+                        + "JOIN pg_catalog.pg_attribute b ON b.attrelid = o.confrelid AND b.attnum = k.pk) || ' FROM ' "
+                        + "|| (SELECT pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname) "
+                        + "FROM pg_catalog.pg_class rc JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
+                        + "WHERE rc.oid = o.confrelid) || ' AS referenced WHERE true' " + FOREIGN_KEYS
+                        + "AND o.confupdtype = 'c'"
                         + " UNION ALL " + EVALUATED_OVER_ROWS;
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             java.sql.Array array = connection.createArrayOf("int8", oids.toArray());

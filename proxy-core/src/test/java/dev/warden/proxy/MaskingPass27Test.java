@@ -1,0 +1,121 @@
+package dev.warden.proxy;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.SQLException;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Attacker pass a130 (2026-12-07), in {@link MaskingPass26Test}'s manner: PostgreSQL moves values between columns by
+ * itself, where no statement names the column they land in. Each attack copies the seeded values, as a masked
+ * identity and with temporary objects only, into a column no rule masks, then reads it reversed (past the value
+ * detectors). Each test checks that a harmless neighbour still runs.
+ */
+class MaskingPass27Test {
+
+    static WardenHarness warden;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
+                masking:
+                  unmasked_for: { groups: [pii-readers], agents: never }
+                """);
+        MaskedAttacker.seed(warden, "mp27");
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    /**
+     * F1: PostgreSQL 17's {@code ALTER COLUMN g SET EXPRESSION AS (ssn)} recomputes a stored generated column, named
+     * like nothing masked, from the masked column of each row (as {@code ADD COLUMN ... GENERATED}, which was refused).
+     */
+    @Test
+    void aGeneratedColumnRecomputedFromAMaskedOneIsRefused() throws Exception {
+        String[][] attempts = {
+                {"CREATE TEMP TABLE x1 (id int, ssn text, g text GENERATED ALWAYS AS ('') STORED)",
+                        "INSERT INTO x1 (id, ssn) SELECT id, ssn FROM mp27",
+                        "ALTER TABLE x1 ALTER COLUMN g SET EXPRESSION AS (ssn)", "SELECT id, reverse(g) FROM x1"},
+                {"CREATE TEMP TABLE x2 (id int, email text, g text GENERATED ALWAYS AS ('') STORED)",
+                        "INSERT INTO x2 (id, email) SELECT id, email FROM mp27",
+                        "ALTER TABLE x2 ALTER g SET /* c */ EXPRESSION AS (email)", "SELECT id, reverse(g) FROM x2"},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            a.query("CREATE TEMP TABLE x3 (id int, g text GENERATED ALWAYS AS ('') STORED)");
+            a.query("INSERT INTO x3 (id) VALUES (4)");
+            String clear = a.query("ALTER TABLE x3 ALTER COLUMN g SET EXPRESSION AS (id::text || 'x')");
+            assertFalse(MaskedAttacker.refused(clear), clear);
+            assertEquals("4x", MaskedAttacker.firstValue(a.query("SELECT g FROM x3")));
+        }
+    }
+
+    /**
+     * F2: a foreign key {@code REFERENCES u ON UPDATE CASCADE}, u's primary key a masked column (named nowhere), copies
+     * what an UPDATE writes into u's key into the clear referencing column.
+     */
+    @Test
+    void anUpdateCascadingAMaskedKeyIntoAClearColumnIsRefused() throws Exception {
+        String keys = "CREATE TEMP TABLE u (id int, ssn text PRIMARY KEY)";
+        String fill = "INSERT INTO u VALUES (1, 'k1'), (2, 'k2'), (3, 'k3')";
+        String update = "UPDATE u SET ssn = c.ssn FROM mp27 c WHERE c.id = u.id";
+        String[][] attempts = {
+                {keys, fill, "CREATE TEMP TABLE ref (id int, x text REFERENCES u ON UPDATE CASCADE)",
+                        "INSERT INTO ref VALUES (1, 'k1'), (2, 'k2'), (3, 'k3')", update,
+                        "SELECT id, reverse(x) FROM ref"},
+                {keys, fill, "CREATE TEMP TABLE ref (id int, x text)",
+                        "INSERT INTO ref VALUES (1, 'k1'), (2, 'k2'), (3, 'k3')",
+                        "ALTER TABLE ref ADD FOREIGN KEY (x) REFERENCES u ON UPDATE CASCADE", update,
+                        "SELECT id, reverse(x) FROM ref"},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            // A cascade of a clear key copies nothing sensitive: the masked column is written as usual.
+            a.query("CREATE TEMP TABLE u2 (id int PRIMARY KEY, ssn text)");
+            a.query("INSERT INTO u2 VALUES (1, 'k1')");
+            a.query("CREATE TEMP TABLE ref2 (x int REFERENCES u2 ON UPDATE CASCADE)");
+            a.query("INSERT INTO ref2 VALUES (1)");
+            String clear = a.query("UPDATE u2 SET ssn = c.ssn FROM mp27 c WHERE c.id = u2.id");
+            assertTrue(clear.contains("UPDATE 1"), clear);
+        }
+    }
+
+    /**
+     * F3: a write through an updatable view stores into the base column each view column passes through: a view
+     * column named {@code ssn} over a clear column {@code note} stored the SSNs there in clear (INSERT, UPDATE, MERGE,
+     * and through a view over that view).
+     */
+    @Test
+    void aWriteThroughAViewIsJudgedByTheBaseColumnsItStoresInto() throws Exception {
+        String table = "CREATE TEMP TABLE tb (id int, note text)";
+        String view = "CREATE TEMP VIEW tvv AS SELECT id, note AS ssn FROM tb";
+        String read = "SELECT id, reverse(note) FROM tb";
+        String[][] attempts = {
+                {table, view, "INSERT INTO tvv (id, ssn) SELECT id, ssn FROM mp27", read},
+                {table, view, "INSERT INTO tb SELECT id, 'x' FROM mp27",
+                        "UPDATE tvv SET ssn = c.ssn FROM mp27 c WHERE c.id = tvv.id", read},
+                {table, view, "INSERT INTO tb SELECT id, 'x' FROM mp27",
+                        "MERGE INTO tvv v USING mp27 c ON v.id = c.id WHEN MATCHED THEN UPDATE SET ssn = c.ssn", read},
+                {table, view, "CREATE TEMP VIEW tvv2 AS SELECT id, ssn AS email FROM tvv",
+                        "INSERT INTO tvv2 (id, email) SELECT id, email FROM mp27", read},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            // A view that passes the masked column through under its own name: stored where it stays masked.
+            a.query("CREATE TEMP TABLE tk (id int, ssn text)");
+            a.query("CREATE TEMP VIEW tkv AS SELECT id, ssn FROM tk");
+            String kept = a.query("INSERT INTO tkv (id, ssn) SELECT id, ssn FROM mp27");
+            assertTrue(kept.contains("INSERT 0 3"), kept);
+            assertEquals(List.of(), MaskedAttacker.seedsIn(a.query("SELECT id, reverse(ssn) FROM tk")));
+        }
+    }
+}
