@@ -329,7 +329,9 @@ public final class Guardrails {
                 withoutDeferred(schemas)))) {
             return strictest.held;
         }
-        if (!namesTables) {
+        if (!namesTables(env)) {
+            // (A rule matching every write counts: a helper's pass, a131, had one approved CREATE FUNCTION and CREATE
+            // DOMAIN let casts to the domain run the function's UPDATE unheld under such a rule, until COMMIT.)
             return strictest.held;
         }
         if (strictest.blocks(decideChangedFunctions(who, env, facts, schemas, upstreamUser))
@@ -414,7 +416,7 @@ public final class Guardrails {
             for (StatementFacts f : todo) {
                 for (String function : f.functions()) {
                     if (unreadable.function(function)) {
-                        strictest.blocks(decideAnyWrite(who, env, "Warden could not read what " + function + "() does: DDL "
+                        strictest.blocks(decideEveryWrite(who, env, "Warden could not read what " + function + "() does: DDL "
                                 + "of an open transaction altered or renamed it, and Warden reads the catalog as "
                                 + "committed; it may write a table this rule names"));
                         return strictest.held;
@@ -446,7 +448,7 @@ public final class Guardrails {
             for (String function : f.functions()) {
                 if (unreadable.function(function) || (unreadable.body(function) != null && !seen.contains(function))) {
                     // Called deeper than Warden follows.
-                    strictest.blocks(decideAnyWrite(who, env, "Warden could not follow " + function + "(), which an open "
+                    strictest.blocks(decideEveryWrite(who, env, "Warden could not follow " + function + "(), which an open "
                             + "transaction made, as deep as it is called; it may write a table this rule names"));
                     return strictest.held;
                 }
@@ -466,7 +468,7 @@ public final class Guardrails {
 
     /**
      * The policy's rules in file order, the first that blocks deciding, else the first that asks for approval;
-     * with {@code tablesOnly}, those that name tables only (see {@link #decideWhatWritesRun}), and {@code ranBy}
+     * with {@code tablesOnly}, those that name tables or match every write only (see {@link #decideWhatWritesRun}), and {@code ranBy}
      * says what ran the statement.
      */
     private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
@@ -474,7 +476,7 @@ public final class Guardrails {
         Strictest strictest = new Strictest();
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
-            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty())) {
+            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty() && !anyWrite(rule.match()))) {
                 continue;
             }
             // Past a rule that asks for approval, one that blocks still decides: no approval lets through what a
@@ -540,7 +542,7 @@ public final class Guardrails {
                     List<StatementFacts> run = schemas.runBy(t.name(), writes);
                     if (run == null) {
                         if (writes || schemas.holding(t.name()) != null) {
-                            Decision d = schemas.unreadable().relation(t.name()) ? decideAnyWrite(who, env,
+                            Decision d = schemas.unreadable().relation(t.name()) ? decideEveryWrite(who, env,
                                     "Warden could not read what " + t.qualified() + " runs when written or read: "
                                     + "DDL of an open transaction changed what the name means, and Warden reads "
                                     + "the catalog as committed; it may write a table this rule names")
@@ -787,14 +789,18 @@ public final class Guardrails {
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
             StatementMatch m = rule.match();
-            boolean anyWrite = m.tables().isEmpty() && m.writes().orElse(false) && m.statements().isEmpty()
-                    && m.functions().isEmpty() && !m.withoutWhere() && m.copy().isEmpty() && !m.unparsed();
-            if (applies(rule, who, env) && (anyWrite || !m.tables().isEmpty() && m.writes().orElse(true))
+            if (applies(rule, who, env) && (anyWrite(m) || !m.tables().isEmpty() && m.writes().orElse(true))
                     && strictest.blocks(decision(rule, why))) {
                 break;
             }
         }
         return strictest.held;
+    }
+
+    /** Whether {@code m} matches every write: {@code writes: true} with nothing else. */
+    private static boolean anyWrite(StatementMatch m) {
+        return m.tables().isEmpty() && m.writes().orElse(false) && m.statements().isEmpty() && m.functions().isEmpty()
+                && !m.withoutWhere() && m.copy().isEmpty() && !m.unparsed();
     }
 
     /** Statements that compute a table's indexes (and ANALYZE its statistics objects) over every row there. */
@@ -881,7 +887,7 @@ public final class Guardrails {
             // or statistics objects compute a user function.
             Set<String> computing = schemas.computingEverywhere();
             if (computing == null) {
-                strictest.blocks(decideAnyWrite(who, env, facts.kind() + " that names no table computes the functions of "
+                strictest.blocks(decideEveryWrite(who, env, facts.kind() + " that names no table computes the functions of "
                         + "every table's indexes over every row, and Warden could not read which those are"));
                 return strictest.held;
             }
@@ -922,25 +928,9 @@ public final class Guardrails {
 
     /** A write to {@code written} whose rules and triggers Warden could not read: see {@link #decideWhatWritesRun}. */
     private Decision decideAnyWrite(Identity who, Environment env, TableRef written) {
-        return decideAnyWrite(who, env, "Warden could not read what " + written.qualified() + " runs when written or "
+        return decideEveryWrite(who, env, "Warden could not read what " + written.qualified() + " runs when written or "
                 + "read (a view's tables, its rules, triggers, defaults, constraints, policies), which may "
                 + "write a table this rule names");
-    }
-
-    /**
-     * A write Warden cannot follow, {@code why}: of the rules that name tables and apply to writes, the first that
-     * blocks decides, else the first that asks for approval.
-     */
-    private Decision decideAnyWrite(Identity who, Environment env, String why) {
-        Strictest strictest = new Strictest();
-        for (CompiledRule compiled : rules) {
-            GuardrailRule rule = compiled.rule();
-            if (applies(rule, who, env) && !rule.match().tables().isEmpty()
-                    && rule.match().writes().orElse(true) && strictest.blocks(decision(rule, why))) {
-                break;
-            }
-        }
-        return strictest.held;
     }
 
     /** The FunctionCall message calls any function by OID, past any analysis: blocked unless turned off. */
