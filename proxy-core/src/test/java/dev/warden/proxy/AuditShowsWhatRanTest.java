@@ -111,6 +111,38 @@ class AuditShowsWhatRanTest {
         assertTrue(query.get("statement_base64").isMissingNode(), query.text());
     }
 
+    /**
+     * a131 (F1): a write made inside what a statement calls or runs (a function's body, a DO block, a procedure) was
+     * recorded with the calling statement's own tables only: {@code SELECT f()} updating a table named none, and
+     * {@code audit search --table} did not find it. (Still open: an SQL EXECUTE's record names the tables of its
+     * PREPARE only, and a write through a view names the view.)
+     */
+    @Test
+    void aWriteInsideWhatAStatementRunsNamesItsTableInTheRecord() throws Exception {
+        String user = "inside@example.com";
+        try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS inside_t (id int, v int); GRANT ALL ON inside_t TO PUBLIC; "
+                    + "CREATE OR REPLACE FUNCTION inside_f() RETURNS int LANGUAGE sql AS "
+                    + "'UPDATE public.inside_t SET v = 1 RETURNING 1'; "
+                    + "CREATE OR REPLACE PROCEDURE inside_p() LANGUAGE sql AS 'UPDATE public.inside_t SET v = 2'");
+        }
+        List<String> statements = List.of("SELECT inside_f()", "DO $$BEGIN UPDATE public.inside_t SET v = 3; END$$",
+                "CALL inside_p()");
+        try (RawClient raw = login(user, Map.of())) {
+            for (String sql : statements) {
+                raw.send(new FrontendMessage.Query(sql));
+                List<BackendMessage> answer = untilReady(raw);
+                assertTrue(answer.stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse), sql + ": " + answer);
+            }
+        }
+        List<AuditRecord> queries = warden.awaitSessionEnd(user).stream().filter(r -> r.type().equals("query")).toList();
+        for (String sql : statements) {
+            AuditRecord q = queries.stream().filter(r -> r.get("statement").asText().startsWith(sql.substring(0, 8)))
+                    .findFirst().orElseThrow(() -> new AssertionError(sql + ": " + WardenHarness.describe(queries)));
+            assertTrue(q.get("tables_written").toString().contains("inside_t"), sql + ": " + q.text());
+        }
+    }
+
     @Test
     void theResultRecordCarriesEveryCommandTagTheServerReported() throws Exception {
         String user = "tags@example.com";

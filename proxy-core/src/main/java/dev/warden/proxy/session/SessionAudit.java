@@ -382,12 +382,17 @@ final class SessionAudit {
             Set<String> tablesWritten = new LinkedHashSet<>();
             Set<String> columnsRead = new LinkedHashSet<>();
             Set<String> columnsWritten = new LinkedHashSet<>();
-            for (StatementFacts f : statements) {
-                kinds.add(f.kind().name());
-                f.tablesRead().forEach(t -> tablesRead.add(t.qualified()));
-                f.tablesWritten().forEach(t -> tablesWritten.add(t.qualified()));
-                f.columnsRead().forEach(c -> columnsRead.add(column(c)));
-                f.columnsWritten().forEach(c -> columnsWritten.add(column(c)));
+            for (StatementFacts top : statements) {
+                kinds.add(top.kind().name());
+                // What runs inside it too (a called function's body, a DO block, a procedure, an EXECUTE's prepared
+                // statement, as far as Warden followed them): before, SELECT f() updating a table named none, and
+                // audit search --table did not find it (a helper's pass, a131).
+                for (StatementFacts f : top.allStatements()) {
+                    f.tablesRead().forEach(t -> tablesRead.add(t.qualified()));
+                    f.tablesWritten().forEach(t -> tablesWritten.add(t.qualified()));
+                    f.columnsRead().forEach(c -> columnsRead.add(column(c)));
+                    f.columnsWritten().forEach(c -> columnsWritten.add(column(c)));
+                }
             }
             String fingerprint = statements.size() == 1 ? statements.get(0).fingerprint()
                     : String.join(",", statements.stream().map(StatementFacts::fingerprint).toList());
