@@ -479,9 +479,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (sampled.contains(c.name())) {
                         derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                     }
-                    if (maskedByKin(masker, r, c)) {
-                        // Masked by a rule on a table of its inheritance tree, not by its own name: its values
-                        // are masked where they come from this relation.
+                    if (maskedByKin(masker, r, c) || generatedFromMasked(masker, r, c)) {
+                        // Masked by a rule on a table of its inheritance tree, or computed from a masked column,
+                        // not by its own name: its values are masked where they come from this relation.
                         derived.add((r.schema() + "." + r.name() + "." + c.name()).toLowerCase(Locale.ROOT));
                     }
                     if (sampled.contains(c.name()) || masks(masker, r, c)) {
@@ -1027,7 +1027,24 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     }
 
     static boolean masks(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
-        return masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid()) || maskedByKin(masker, r, c);
+        return masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid()) || maskedByKin(masker, r, c)
+                || generatedFromMasked(masker, r, c);
+    }
+
+    /**
+     * Whether {@code c} is a stored generated column the server computes from a column of its table that the policy
+     * masks: it holds what that column holds, under a name no rule masks (a helper's pass, a130, had one recomputed
+     * from the SSNs and read it reversed, past the value detectors).
+     */
+    private static boolean generatedFromMasked(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
+        for (String source : c.generatedFrom()) {
+            RelationCatalog.Column s = columnNamed(r, source);
+            if (s != null && (masker.masksSourceColumn(r.schema(), r.name(), s.name(), s.typeOid())
+                    || maskedByKin(masker, r, s))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

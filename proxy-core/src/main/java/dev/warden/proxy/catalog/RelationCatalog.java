@@ -97,8 +97,13 @@ final class RelationCatalog {
      * @param origin for a view's column that is a plain column of a relation, that column (as the server's
      *               RowDescription for the view's definition names it); null for expressions, and for every
      *               column of a table
+     * @param generatedFrom for a stored generated column, the columns of its table its expression reads (the
+     *                      server's dependencies of the expression); empty otherwise
      */
-    record Column(String name, int typeOid, ColumnName origin) {
+    record Column(String name, int typeOid, ColumnName origin, List<String> generatedFrom) {
+        Column(String name, int typeOid, ColumnName origin) {
+            this(name, typeOid, origin, List.of());
+        }
     }
 
     private record Entry(List<Relation> relations, long loaded) {
@@ -570,7 +575,13 @@ final class RelationCatalog {
                         + "CASE WHEN c.relhassubclass THEN ARRAY(SELECT cn.nspname || '.' || cc.relname "
                         + "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid "
                         + "JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace WHERE i.inhparent = c.oid) END, "
-                        + "c.relrowsecurity "
+                        + "c.relrowsecurity, "
+                        // A stored generated column's sources: what the server computes it from, row by row.
+                        + "CASE WHEN a.attgenerated = 's' THEN ARRAY(SELECT ra.attname FROM pg_catalog.pg_attrdef ad "
+                        + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass "
+                        + "AND d.objid = ad.oid AND d.refobjid = c.oid AND d.refobjsubid > 0 "
+                        + "JOIN pg_catalog.pg_attribute ra ON ra.attrelid = c.oid AND ra.attnum = d.refobjsubid "
+                        + "WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum) END "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -599,7 +610,9 @@ final class RelationCatalog {
                         }
                     }
                     if (rs.getString(5) != null && !r.isSequence() && !r.isIndex()) {
-                        r.columns().add(new Column(rs.getString(5), rs.getInt(6), null));
+                        java.sql.Array from = rs.getArray(11);
+                        r.columns().add(new Column(rs.getString(5), rs.getInt(6), null,
+                                from == null ? List.of() : List.of((String[]) from.getArray())));
                     }
                 }
             }
