@@ -771,8 +771,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
      * Whether an ALTER of a sensitive statement (it names a sensitive column) can leave that column's values
      * under a name no rule masks: RENAME (masking by column name follows names), a generated column (GENERATED, and
      * PostgreSQL 17's {@code ALTER COLUMN ... SET EXPRESSION AS (ssn)}, which a helper's pass, a130, used to recompute
-     * a clear generated column from a masked one), or values computed by USING or a function. Only asked when the statement is sensitive, so renaming or computing
-     * clear columns stays allowed.
+     * a clear generated column from a masked one), or values computed by USING or a function. Only asked when the
+     * statement is sensitive, so renaming or computing clear columns stays allowed.
      */
     static boolean movesUnderClearName(StatementFacts f) {
         // The words in a row are read from the tokens: a comment may stand between them.
@@ -917,7 +917,6 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return masks(masker, base, column) ? null : base.schema() + "." + base.name() + "." + column.name();
     }
 
-    /** Whether the policy masks column {@code c} of table {@code r}: by its own rules, or by a rule on its kin. */
     /**
      * The first generated column a CREATE TABLE declares that no rule masks, computed from one of the table's own
      * columns a rule masks by its name (as {@code ALTER TABLE ... ADD COLUMN ... GENERATED} is judged); or null.
@@ -1026,6 +1025,10 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         return "what the built-in trigger function " + function + " makes of " + column + ", a masked column";
     }
 
+    /**
+     * Whether the policy masks column {@code c} of table {@code r}: by its own rules, by a rule on its kin, or as a
+     * stored generated column computed from one it masks.
+     */
     static boolean masks(Masker masker, RelationCatalog.Relation r, RelationCatalog.Column c) {
         return masker.masksSourceColumn(r.schema(), r.name(), c.name(), c.typeOid()) || maskedByKin(masker, r, c)
                 || generatedFromMasked(masker, r, c);

@@ -1085,8 +1085,9 @@ final class RelationCatalog {
      * column default e that calls nextval or setval (naming its sequence as text leaves no dependency) and for the
      * default of each column's domain; and
      * {@code DELETE FROM t} or {@code UPDATE t} for each table t whose foreign keys cascade, or set null or
-     * default, on a write (an update's cascade as {@code UPDATE t SET fk = referenced.key FROM ... AS referenced}). A rule whose relations another transaction holds exclusively is not read (deparsing it
-     * would wait for that transaction): its text is null. And, of kinds {@link #EVALUATED},
+     * default, on a write (an update's cascade as {@code UPDATE t SET fk = referenced.key FROM ... AS referenced}).
+     * A rule whose relations another transaction holds exclusively is not read (deparsing it would wait for that
+     * transaction): its text is null. And, of kinds {@link #EVALUATED},
      * {@link #EVALUATED_ON_READ} and {@link #WHEN}, the expressions evaluated over each row with its values
      * ({@link #EVALUATED_OVER_ROWS}).
      */
@@ -1209,7 +1210,8 @@ final class RelationCatalog {
                         + " UNION ALL SELECT o.confrelid::int8, 'w', 'UPDATE ' || " + REFERENCING + " || ' SET ' || "
                         + "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' = referenced.' || "
                         + "pg_catalog.quote_ident(b.attname), ', ') FROM ROWS FROM (pg_catalog.unnest(o.conkey), "
-                        + "pg_catalog.unnest(o.confkey)) AS k(fk, pk) JOIN pg_catalog.pg_attribute a ON a.attrelid = o.conrelid AND a.attnum = k.fk "
+                        + "pg_catalog.unnest(o.confkey)) AS k(fk, pk) "
+                        + "JOIN pg_catalog.pg_attribute a ON a.attrelid = o.conrelid AND a.attnum = k.fk "
                         + "JOIN pg_catalog.pg_attribute b ON b.attrelid = o.confrelid AND b.attnum = k.pk) || ' FROM ' "
                         + "|| (SELECT pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname) "
                         + "FROM pg_catalog.pg_class rc JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "

@@ -416,7 +416,8 @@ public final class Guardrails {
             for (StatementFacts f : todo) {
                 for (String function : f.functions()) {
                     if (unreadable.function(function)) {
-                        strictest.blocks(decideEveryWrite(who, env, "Warden could not read what " + function + "() does: DDL "
+                        strictest.blocks(decideEveryWrite(who, env, "Warden could not read what " + function
+                                + "() does: DDL "
                                 + "of an open transaction altered or renamed it, and Warden reads the catalog as "
                                 + "committed; it may write a table this rule names"));
                         return strictest.held;
@@ -448,7 +449,8 @@ public final class Guardrails {
             for (String function : f.functions()) {
                 if (unreadable.function(function) || (unreadable.body(function) != null && !seen.contains(function))) {
                     // Called deeper than Warden follows.
-                    strictest.blocks(decideEveryWrite(who, env, "Warden could not follow " + function + "(), which an open "
+                    strictest.blocks(decideEveryWrite(who, env, "Warden could not follow " + function
+                            + "(), which an open "
                             + "transaction made, as deep as it is called; it may write a table this rule names"));
                     return strictest.held;
                 }
@@ -468,15 +470,16 @@ public final class Guardrails {
 
     /**
      * The policy's rules in file order, the first that blocks deciding, else the first that asks for approval;
-     * with {@code tablesOnly}, those that name tables or match every write only (see {@link #decideWhatWritesRun}), and {@code ranBy}
-     * says what ran the statement.
+     * with {@code tablesOnly}, those that name tables or match every write only (see {@link #decideWhatWritesRun}),
+     * and {@code ranBy} says what ran the statement.
      */
     private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
                                    boolean tablesOnly, String ranBy) {
         Strictest strictest = new Strictest();
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
-            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty() && !anyWrite(rule.match()))) {
+            if (!applies(rule, who, env)
+                    || (tablesOnly && rule.match().tables().isEmpty() && !anyWrite(rule.match()))) {
                 continue;
             }
             // Past a rule that asks for approval, one that blocks still decides: no approval lets through what a
@@ -887,7 +890,8 @@ public final class Guardrails {
             // or statistics objects compute a user function.
             Set<String> computing = schemas.computingEverywhere();
             if (computing == null) {
-                strictest.blocks(decideEveryWrite(who, env, facts.kind() + " that names no table computes the functions of "
+                strictest.blocks(decideEveryWrite(who, env, facts.kind()
+                        + " that names no table computes the functions of "
                         + "every table's indexes over every row, and Warden could not read which those are"));
                 return strictest.held;
             }
