@@ -260,10 +260,13 @@ final class StatementGate {
     private static long factsBytes(List<dev.warden.sql.StatementFacts> statements) {
         long bytes = 0;
         for (int i = 0; i < statements.size(); i++) {
-            dev.warden.sql.StatementFacts f = statements.get(i);
-            bytes += f.fingerprint().length() + 1 + COMMAND_TAG_BYTES + KIND_BYTES;
-            bytes += tablesBytes(f.tablesRead()) + tablesBytes(f.tablesWritten());
-            bytes += columnsBytes(f.columnsRead()) + columnsBytes(f.columnsWritten());
+            dev.warden.sql.StatementFacts top = statements.get(i);
+            bytes += top.fingerprint().length() + 1 + COMMAND_TAG_BYTES + KIND_BYTES;
+            // The record names the tables and columns of what the statement runs too (SessionAudit.FactsSummary).
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                bytes += tablesBytes(f.tablesRead()) + tablesBytes(f.tablesWritten());
+                bytes += columnsBytes(f.columnsRead()) + columnsBytes(f.columnsWritten());
+            }
         }
         return bytes;
     }
