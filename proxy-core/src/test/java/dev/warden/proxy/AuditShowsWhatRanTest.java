@@ -112,10 +112,10 @@ class AuditShowsWhatRanTest {
     }
 
     /**
-     * a131 (F1): a write made inside what a statement calls or runs (a function's body, a DO block, a procedure) was
-     * recorded with the calling statement's own tables only: {@code SELECT f()} updating a table named none, and
-     * {@code audit search --table} did not find it. (Still open: an SQL EXECUTE's record names the tables of its
-     * PREPARE only, and a write through a view names the view.)
+     * a131 (F1): a write made inside what a statement calls or runs (a function's body, a DO block, a procedure, an
+     * SQL EXECUTE's prepared statement) was recorded with the calling statement's own tables only: {@code SELECT f()}
+     * updating a table named none, and {@code audit search --table} did not find it. (Still open: a write through a
+     * view names the view.)
      */
     @Test
     void aWriteInsideWhatAStatementRunsNamesItsTableInTheRecord() throws Exception {
@@ -127,8 +127,10 @@ class AuditShowsWhatRanTest {
                     + "CREATE OR REPLACE PROCEDURE inside_p() LANGUAGE sql AS 'UPDATE public.inside_t SET v = 2'");
         }
         List<String> statements = List.of("SELECT inside_f()", "DO $$BEGIN UPDATE public.inside_t SET v = 3; END$$",
-                "CALL inside_p()");
+                "CALL inside_p()", "EXECUTE inside_q");
         try (RawClient raw = login(user, Map.of())) {
+            raw.send(new FrontendMessage.Query("PREPARE inside_q AS UPDATE public.inside_t SET v = 4"));
+            untilReady(raw);
             for (String sql : statements) {
                 raw.send(new FrontendMessage.Query(sql));
                 List<BackendMessage> answer = untilReady(raw);

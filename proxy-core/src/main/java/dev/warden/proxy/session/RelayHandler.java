@@ -1062,8 +1062,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (analysis != null && decision.verdict() == Decision.Verdict.ALLOW) {
             rememberReason(analysis);
         }
-        admit(frame, new StatementGate.Statement(policy, reading.sql(), null, analysis, decision,
-                QueryEvent.Protocol.SIMPLE, null, approvalText(decision, reached, executed == null ? null
+        admit(frame, new StatementGate.Statement(policy, reading.sql(), null, recordedWith(analysis, executed),
+                decision, QueryEvent.Protocol.SIMPLE, null, approvalText(decision, reached, executed == null ? null
                         : withWhatItExecutes(reading.sql(), executed), reading.sql(), unreported)),
                 judgedAt, Kind.QUERY, f -> {
                     Execution execution = new Execution(f.querySeq(), false, analysis, null, policy);
@@ -1241,6 +1241,22 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private HeldRead heldRead;
 
     /** {@code analysis} with the statements of {@code executed} (what an SQL EXECUTE runs) after its own. */
+    /**
+     * {@code analysis} for its query record: each SQL EXECUTE with the statements it runs ({@code executed}) nested,
+     * so that the record names the tables they read and write (a helper's pass, a131: {@code EXECUTE p} of a prepared
+     * UPDATE named no table, and {@code audit search --table} missed it).
+     */
+    private static Analysis recordedWith(Analysis analysis, Analysis executed) {
+        if (executed == null || analysis == null) {
+            return analysis;
+        }
+        List<StatementFacts> out = new ArrayList<>(analysis.statements().size());
+        for (StatementFacts f : analysis.statements()) {
+            out.add(f.kind() == StatementKind.EXECUTE ? f.withNested(executed.statements(), false) : f);
+        }
+        return new Analysis(out);
+    }
+
     private static Analysis withExecuted(Analysis analysis, Analysis executed) {
         if (executed == null || analysis == null) {
             return analysis;
