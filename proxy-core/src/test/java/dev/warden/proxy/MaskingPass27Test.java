@@ -84,6 +84,54 @@ class MaskingPass27Test {
         }
     }
 
+    /**
+     * a132 (F1): a column DDL of the open transaction added is not in the catalog Warden reads (only what is
+     * committed): SSNs written into it, in the transaction that added it, were not judged a hand-off.
+     */
+    @Test
+    void aColumnAddedInTheOpenTransactionCountsAsUnmasked() throws Exception {
+        String table = "CREATE TEMP TABLE tn (id int, ssn text)";
+        String[][] attempts = {
+                {table, "BEGIN", "ALTER TABLE tn ADD COLUMN note2 text",
+                        "INSERT INTO tn (id, note2) SELECT id, ssn FROM mp27", "COMMIT", "SELECT id, reverse(note2) FROM tn"},
+                {table, "INSERT INTO tn (id, ssn) SELECT id, ssn FROM mp27",
+                        "ALTER TABLE tn ADD COLUMN n text; UPDATE tn SET n = ssn WHERE id > 0",
+                        "SELECT id, reverse(n) FROM tn"},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+    }
+
+    /**
+     * a132 (F2, F3, F6): an UPDATE writing sensitive values into a key column cascades them through foreign keys
+     * Warden's catalog may not show: one added in the same transaction or Query (or another session's, still open),
+     * one reached through a second cascade, one that references a partition written through its parent.
+     */
+    @Test
+    void anUpdateOfAKeyThatMayCascadeIsRefused() throws Exception {
+        String parent = "CREATE TEMP TABLE p (id int, ssn text UNIQUE)";
+        String fill = "INSERT INTO p SELECT g, 'k' || g FROM generate_series(1, 3) g";
+        String update = "UPDATE p SET ssn = (SELECT c.ssn FROM mp27 c WHERE c.id = p.id) WHERE id > 0";
+        String[][] attempts = {
+                {parent, fill, "CREATE TEMP TABLE c (id int, ref text)",
+                        "INSERT INTO c SELECT g, 'k' || g FROM generate_series(1, 3) g",
+                        "ALTER TABLE c ADD CONSTRAINT fk FOREIGN KEY (ref) REFERENCES p (ssn) ON UPDATE CASCADE; "
+                                + update, "SELECT id, reverse(ref) FROM c"},
+                {parent, fill, "CREATE TEMP TABLE c (id int, ssn text UNIQUE REFERENCES p (ssn) ON UPDATE CASCADE)",
+                        "INSERT INTO c SELECT g, 'k' || g FROM generate_series(1, 3) g",
+                        "CREATE TEMP TABLE d (id int, ref text REFERENCES c (ssn) ON UPDATE CASCADE)",
+                        "INSERT INTO d SELECT g, 'k' || g FROM generate_series(1, 3) g", update,
+                        "SELECT id, reverse(ref) FROM d"},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            // A masked column that is no key is written as before.
+            a.query("CREATE TEMP TABLE q (id int, ssn text)");
+            a.query("INSERT INTO q SELECT g, 'k' || g FROM generate_series(1, 3) g");
+            String kept = a.query("UPDATE q SET ssn = (SELECT c.ssn FROM mp27 c WHERE c.id = q.id) WHERE id > 0");
+            assertTrue(kept.contains("UPDATE 3"), kept);
+        }
+    }
+
     private static void direct(String sql) throws SQLException {
         try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
             s.execute(sql);

@@ -183,7 +183,7 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     String clear = anySensitive && !definesView && launders.isEmpty() && STORES_ROWS.contains(f.kind())
                             ? clearColumnStoring(f, written, masker, e.sensitiveNames(), catalog) : null;
                     if (clear != null) {
-                        launders = clear + ", a column no rule masks";
+                        launders = clear;
                     }
                     String shown = anySensitive && !definesView && launders.isEmpty()
                             && STORES_ROWS.contains(f.kind()) ? computedIntoPartShown(f, written, masker, e, catalog)
@@ -874,25 +874,50 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 targets.add(c.column().toLowerCase(Locale.ROOT));
             }
         }
+        Set<String> unknown = new HashSet<>(targets);
+        unknown.removeIf(t -> t.equals("*") || t.indexOf('.') >= 0); // every column; a composite's field
+        boolean cascades = f.kind() == StatementKind.UPDATE || f.kind() == StatementKind.MERGE
+                || (f.kind() == StatementKind.INSERT && ON_CONFLICT_UPDATE.matcher(f.text()).find());
         for (RelationCatalog.Relation r : written) {
             for (RelationCatalog.Column c : r.columns()) {
-                if (!targets.isEmpty() && !targets.contains(c.name().toLowerCase(Locale.ROOT))) {
+                String name = c.name().toLowerCase(Locale.ROOT);
+                unknown.remove(name);
+                if (!targets.isEmpty() && !targets.contains(name)) {
                     continue;
                 }
+                String where = r.schema() + "." + r.name() + "." + c.name();
                 if (r.isView()) {
                     // The server stores a view's column into the base column it passes through, under that column's
                     // name: a helper's pass (a130) wrote SSNs through "SELECT id, note AS ssn FROM tb" into tb.note.
                     String base = clearBaseColumn(c, masker, catalog, 0);
                     if (base != null) {
-                        return r.schema() + "." + r.name() + "." + c.name() + " (stored into " + base + ")";
+                        return where + " (stored into " + base + "), a column no rule masks";
                     }
                 } else if (!masks(masker, r, c)) {
-                    return r.schema() + "." + r.name() + "." + c.name();
+                    return where + ", a column no rule masks";
+                } else if (c.key() && cascades) {
+                    // A foreign key referencing it cascades an update into the referencing table's columns: one made
+                    // in this transaction or another's still open, or reached through another cascade or a
+                    // partition, is not in the catalog Warden reads (a helper's pass, a132).
+                    return where + ", a key a foreign key may reference: ON UPDATE CASCADE copies what is written "
+                            + "there into columns Warden may not see (made by DDL not yet committed, or further than "
+                            + "it follows)";
                 }
             }
         }
+        if (!unknown.isEmpty() && written.stream().noneMatch(RelationCatalog.Relation::isView)) {
+            // A column DDL of an open transaction added (this session's, or another's this write will wait for):
+            // the catalog Warden reads has only what is committed (a helper's pass, a132: ADD COLUMN n, then SSNs
+            // into n in the same transaction).
+            return unknown.iterator().next() + ", a column the catalog does not have yet (added by DDL not yet "
+                    + "committed), which no rule masks";
+        }
         return null;
     }
+
+    /** An INSERT that may update the row it conflicts with (which may cascade, as an UPDATE does). */
+    private static final java.util.regex.Pattern ON_CONFLICT_UPDATE =
+            java.util.regex.Pattern.compile("(?is)\\bon\\s+conflict\\b.*\\bdo\\s+update\\b");
 
     /**
      * The table column a write into view column {@code c} stores into, followed through views, when no rule masks it

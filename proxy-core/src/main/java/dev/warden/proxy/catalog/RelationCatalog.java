@@ -99,10 +99,12 @@ final class RelationCatalog {
      *               column of a table
      * @param generatedFrom for a stored generated column, the columns of its table its expression reads (the
      *                      server's dependencies of the expression); empty otherwise
+     * @param key whether a unique index (a primary key's too) of the table, or of one of its partitions or children,
+     *            has a column of this name: a foreign key may reference it, and cascade what is written there
      */
-    record Column(String name, int typeOid, ColumnName origin, List<String> generatedFrom) {
+    record Column(String name, int typeOid, ColumnName origin, List<String> generatedFrom, boolean key) {
         Column(String name, int typeOid, ColumnName origin) {
-            this(name, typeOid, origin, List.of());
+            this(name, typeOid, origin, List.of(), false);
         }
     }
 
@@ -581,7 +583,13 @@ final class RelationCatalog {
                         + "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass "
                         + "AND d.objid = ad.oid AND d.refobjid = c.oid AND d.refobjsubid > 0 "
                         + "JOIN pg_catalog.pg_attribute ra ON ra.attrelid = c.oid AND ra.attnum = d.refobjsubid "
-                        + "WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum) END "
+                        + "WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum) END, "
+                        // A column a foreign key may reference (see Column#key).
+                        + "c.relkind IN ('r', 'p', 'f') AND EXISTS (SELECT 1 FROM pg_catalog.pg_index ix "
+                        + "JOIN pg_catalog.pg_attribute ka ON ka.attrelid = ix.indrelid AND ka.attnum = ANY (ix.indkey) "
+                        + "WHERE ix.indisunique AND ka.attname = a.attname AND (ix.indrelid = c.oid "
+                        + "OR ix.indrelid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(c.oid) t) "
+                        + "OR ix.indrelid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid))) "
                         + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                         + "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                         + "AND NOT a.attisdropped "
@@ -612,7 +620,7 @@ final class RelationCatalog {
                     if (rs.getString(5) != null && !r.isSequence() && !r.isIndex()) {
                         java.sql.Array from = rs.getArray(11);
                         r.columns().add(new Column(rs.getString(5), rs.getInt(6), null,
-                                from == null ? List.of() : List.of((String[]) from.getArray())));
+                                from == null ? List.of() : List.of((String[]) from.getArray()), rs.getBoolean(12)));
                     }
                 }
             }
