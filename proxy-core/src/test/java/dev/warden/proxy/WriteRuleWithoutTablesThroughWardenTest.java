@@ -86,6 +86,52 @@ class WriteRuleWithoutTablesThroughWardenTest {
         assertEquals(100, amount(), "the UPDATE never ran");
     }
 
+    /**
+     * a133 (F1, F3): what DDL of the open transaction made or replaced is reached in more ways than Warden follows
+     * against the committed catalog: a temporary view calling a new writing function, an aggregate whose transition
+     * function was replaced. Each read that may run them is now held until the transaction ends; a constant read is
+     * not. (An operator's call is refused in production as unparsed.)
+     */
+    @Test
+    void readsThatMayRunWhatTheOpenTransactionMadeAreHeld() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            approved(c, "CREATE FUNCTION pg_temp.f(int, int) RETURNS int LANGUAGE sql AS 'SELECT 1'",
+                    "CREATE FUNCTION");
+            approved(c, "CREATE AGGREGATE pg_temp.agg(int) (SFUNC = pg_temp.f, STYPE = int)", "CREATE AGGREGATE");
+            c.send(new FrontendMessage.Query("BEGIN"));
+            c.untilReady();
+            approved(c, "CREATE OR REPLACE FUNCTION pg_temp.f(int, int) RETURNS int LANGUAGE sql AS "
+                    + "$$UPDATE public.ledger SET amount = 0 WHERE id = $2 RETURNING 1$$; "
+                    + "CREATE TEMP VIEW lv AS SELECT pg_temp.f(0, 1) AS x", "CREATE OR REPLACE FUNCTION");
+            for (String read : List.of("SELECT * FROM lv", "EXPLAIN SELECT * FROM lv",
+                    "SELECT pg_temp.agg(id) FROM public.ledger")) {
+                c.send(new FrontendMessage.Query("SAVEPOINT s"));
+                c.untilReady();
+                c.send(new FrontendMessage.Query(read));
+                String held = ApprovalsCli.awaitPendingId(warden, read);
+                assertEquals(100, amount(), read + ": nothing ran while it waits");
+                assertEquals(0, ApprovalsCli.run(warden, ApprovalsCli.bobToken(warden), "deny", held).exitCode());
+                assertFalse(RawClient.errors(c.untilReady()).isEmpty(), read + ": denied");
+                c.send(new FrontendMessage.Query("ROLLBACK TO SAVEPOINT s"));
+                c.untilReady();
+            }
+            c.send(new FrontendMessage.Query("SELECT 1"));
+            assertEquals(List.of(), RawClient.errors(c.untilReady()), "a constant read runs nothing: not held");
+            c.send(new FrontendMessage.Query("ROLLBACK"));
+            c.untilReady();
+        }
+        assertEquals(100, amount(), "the UPDATE never ran");
+    }
+
+    /** Sends {@code sql}, approves its request (found by {@code text}) and waits for its answer, without errors. */
+    private static void approved(RawClient c, String sql, String text) throws Exception {
+        c.send(new FrontendMessage.Query(sql));
+        String id = ApprovalsCli.awaitPendingId(warden, text);
+        assertEquals(0, ApprovalsCli.run(warden, ApprovalsCli.bobToken(warden), "approve", id).exitCode());
+        assertEquals(List.of(), RawClient.errors(c.untilReady()), sql);
+    }
+
     private static int amount() throws SQLException {
         try (Connection c = warden.direct(); Statement s = c.createStatement();
              var rs = s.executeQuery("SELECT amount FROM ledger WHERE id = 1")) {

@@ -342,7 +342,52 @@ public final class Guardrails {
         if (usesOperatorsOrCasts(facts)) {
             strictest.blocks(decideDeferred(who, env, schemas));
         }
+        Unreadable open = schemas.unreadable();
+        if (strictest.held.allowed() && (open.everything() || !open.functions().isEmpty() || !open.bodies().isEmpty()
+                || !open.views().isEmpty()) && mayRunWhatIsNotCommitted(facts)) {
+            // Routines or views made, replaced or altered by DDL not yet committed are reached in more ways than
+            // Warden follows against the committed catalog it reads: a helper's pass (a133), after one approved
+            // CREATE OR REPLACE FUNCTION, ran its new UPDATE through an operator, a cast, a domain's CHECK, an
+            // aggregate, a temporary view, a cursor and a plain EXPLAIN (the planner runs immutable calls). Until
+            // the transaction ends, whatever may run them is judged as a write.
+            // (By the rules that hold every write only: a rule naming tables is followed as far as Warden reads.)
+            strictest.blocks(decideByAnyWriteRules(who, env, "DDL of this transaction (or earlier in this text) "
+                    + "made, replaced or altered functions or views, which Warden reads as committed until it ends; "
+                    + "this statement may run them, and they may write"));
+        }
         return strictest.held;
+    }
+
+    /** By the rules that match every write ({@link #anyWrite}): the first that blocks, else the first that asks. */
+    private Decision decideByAnyWriteRules(Identity who, Environment env, String why) {
+        Strictest strictest = new Strictest();
+        for (CompiledRule compiled : rules) {
+            GuardrailRule rule = compiled.rule();
+            if (applies(rule, who, env) && anyWrite(rule.match()) && strictest.blocks(decision(rule, why))) {
+                break;
+            }
+        }
+        return strictest.held;
+    }
+
+    /** Statements that run no function, operator, cast or view: what ends or marks a transaction, SET, SHOW. */
+    private static final Set<StatementKind> RUNS_NOTHING = Set.of(StatementKind.BEGIN, StatementKind.COMMIT,
+            StatementKind.ROLLBACK, StatementKind.SAVEPOINT, StatementKind.RELEASE, StatementKind.SHOW,
+            StatementKind.SET, StatementKind.RESET, StatementKind.EMPTY, StatementKind.CLOSE,
+            StatementKind.DEALLOCATE, StatementKind.LISTEN, StatementKind.UNLISTEN);
+
+    /** Whether {@code facts} may run a function, an operator, a cast or a view: all but those kinds and constants. */
+    private static boolean mayRunWhatIsNotCommitted(StatementFacts facts) {
+        for (StatementFacts f : facts.allStatements()) {
+            if (RUNS_NOTHING.contains(f.kind())) {
+                continue;
+            }
+            if (f.kind() != StatementKind.SELECT || !f.functions().isEmpty() || !f.implicitCalls().isEmpty()
+                    || !f.tablesRead().isEmpty() || f.unparsed() || f.dynamicSql()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The strictest of the decisions added: a block at once, else the first that asks for approval. */
