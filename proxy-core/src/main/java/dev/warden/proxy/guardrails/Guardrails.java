@@ -515,16 +515,15 @@ public final class Guardrails {
 
     /**
      * The policy's rules in file order, the first that blocks deciding, else the first that asks for approval;
-     * with {@code tablesOnly}, those that name tables or match every write only (see {@link #decideWhatWritesRun}),
-     * and {@code ranBy} says what ran the statement.
+     * with {@code tablesOnly}, those that name tables only (see {@link #decideWhatWritesRun}), and {@code ranBy}
+     * says what ran the statement.
      */
     private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
                                    boolean tablesOnly, String ranBy) {
         Strictest strictest = new Strictest();
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
-            if (!applies(rule, who, env)
-                    || (tablesOnly && rule.match().tables().isEmpty() && !anyWrite(rule.match()))) {
+            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty())) {
                 continue;
             }
             // Past a rule that asks for approval, one that blocks still decides: no approval lets through what a
