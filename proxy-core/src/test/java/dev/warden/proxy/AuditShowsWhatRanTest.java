@@ -146,6 +146,43 @@ class AuditShowsWhatRanTest {
     }
 
     @Test
+    void aTableWrittenByATriggerOrByAFunctionAViewCallsIsNamedInTheRecord() throws Exception {
+        // A helper's pass, a133 F2: the record named only the table or view in the text, so audit search --table
+        // did not find the table the trigger or the view's function updated.
+        String user = "fired@example.com";
+        try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS fired_src (id int); CREATE TABLE IF NOT EXISTS fired_dst (n int); "
+                    + "CREATE TABLE IF NOT EXISTS fired_log (n int); GRANT ALL ON fired_src, fired_dst, fired_log "
+                    + "TO PUBLIC; CREATE OR REPLACE FUNCTION fired_tf() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "'BEGIN UPDATE public.fired_dst SET n = n + 1; RETURN NEW; END'; "
+                    + "CREATE OR REPLACE TRIGGER fired_t AFTER INSERT ON fired_src FOR EACH ROW "
+                    + "EXECUTE FUNCTION fired_tf(); "
+                    + "CREATE OR REPLACE FUNCTION fired_vf() RETURNS int LANGUAGE sql AS "
+                    + "'INSERT INTO public.fired_log VALUES (1) RETURNING 1'; "
+                    + "CREATE OR REPLACE VIEW fired_v AS SELECT fired_vf() AS one");
+        }
+        try (RawClient raw = login(user, Map.of())) {
+            raw.send(new FrontendMessage.Query("INSERT INTO fired_src VALUES (1)"));
+            assertTrue(untilReady(raw).stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse));
+            raw.send(new FrontendMessage.Query("SELECT one FROM fired_v"));
+            assertTrue(untilReady(raw).stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse));
+            raw.send(new FrontendMessage.Parse("", "INSERT INTO fired_src VALUES (2)", List.of()));
+            raw.send(new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()));
+            raw.send(new FrontendMessage.Execute("", 0));
+            raw.send(new FrontendMessage.Sync());
+            assertTrue(untilReady(raw).stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse));
+        }
+        List<AuditRecord> queries = warden.awaitSessionEnd(user).stream().filter(r -> r.type().equals("query")).toList();
+        assertEquals(3, queries.size(), WardenHarness.describe(queries));
+        for (int i = 0; i < 3; i++) {
+            String expected = i == 1 ? "fired_log" : "fired_dst";
+            assertTrue(queries.get(i).get("tables_written").toString().contains(expected), queries.get(i).text());
+        }
+        // A table read alone, without triggers, names nothing more.
+        assertFalse(queries.get(1).get("tables_written").toString().contains("fired_dst"), queries.get(1).text());
+    }
+
+    @Test
     void theResultRecordCarriesEveryCommandTagTheServerReported() throws Exception {
         String user = "tags@example.com";
         try (RawClient raw = login(user, Map.of())) {

@@ -1240,21 +1240,123 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private HeldRead heldRead;
 
-    /** {@code analysis} with the statements of {@code executed} (what an SQL EXECUTE runs) after its own. */
     /**
      * {@code analysis} for its query record: each SQL EXECUTE with the statements it runs ({@code executed}) nested,
      * so that the record names the tables they read and write (a helper's pass, a131: {@code EXECUTE p} of a prepared
-     * UPDATE named no table, and {@code audit search --table} missed it).
+     * UPDATE named no table, and {@code audit search --table} missed it); and each statement with what the relations
+     * it reads and writes run ({@link #withWhatRelationsRun}).
      */
-    private static Analysis recordedWith(Analysis analysis, Analysis executed) {
+    private Analysis recordedWith(Analysis analysis, Analysis executed) {
         if (executed == null || analysis == null) {
-            return analysis;
+            return withWhatRelationsRun(analysis);
         }
         List<StatementFacts> out = new ArrayList<>(analysis.statements().size());
         for (StatementFacts f : analysis.statements()) {
             out.add(f.kind() == StatementKind.EXECUTE ? f.withNested(executed.statements(), false) : f);
         }
+        return withWhatRelationsRun(new Analysis(out));
+    }
+
+    /**
+     * What {@link #withWhatRelationsRun} found last: for statements with which fact lists (see
+     * {@link #sameReach}), at which catalog state, what each one's relations run (null: nothing for any).
+     */
+    private record RunByRelations(List<StatementFacts> from, long at, List<List<StatementFacts>> run) {
+    }
+
+    private RunByRelations runByRelations;
+
+    /**
+     * {@code analysis} with, nested in each statement, what the relations it reads and writes run as the catalog
+     * knows it (the statements of their triggers' functions, their rules' actions, the bodies of functions their
+     * defaults, constraints, view definitions and policies call; a few levels deep), so that its query record names
+     * the tables those write: an INSERT whose trigger updates another table, or a read of a view calling a function
+     * that writes, named only the table or view in the text (a helper's pass, a133 F2). Found once per statement
+     * shape and catalog state; where relations run nothing, {@code analysis} itself, so the record's summary of a
+     * repeated statement stays cached.
+     */
+    private Analysis withWhatRelationsRun(Analysis analysis) {
+        CatalogCache catalog = session.catalog;
+        if (analysis == null || catalog == null) {
+            return analysis;
+        }
+        List<StatementFacts> statements = analysis.statements();
+        long at = judgedAt(catalog);
+        RunByRelations known = runByRelations;
+        if (known == null || known.at != at || !sameReach(known.from, statements)) {
+            String temporary = session.temporaryRelations.visibleSchemas();
+            List<List<StatementFacts>> run = null;
+            for (int i = 0; i < statements.size(); i++) {
+                List<StatementFacts> r = runByRelationsOf(statements.get(i), catalog, temporary);
+                if (!r.isEmpty()) {
+                    if (run == null) {
+                        run = new ArrayList<>(java.util.Collections.nCopies(statements.size(), List.of()));
+                    }
+                    run.set(i, r);
+                }
+            }
+            known = new RunByRelations(statements, at, run);
+            runByRelations = known;
+        }
+        if (known.run == null) {
+            return analysis;
+        }
+        List<StatementFacts> out = new ArrayList<>(statements.size());
+        for (int i = 0; i < statements.size(); i++) {
+            out.add(statements.get(i).withNested(known.run.get(i), false));
+        }
         return new Analysis(out);
+    }
+
+    /**
+     * Whether {@code a} and {@code b} reach the same relations: the analyzer hands out the same fact lists for
+     * every statement of a cached shape (only the text differs).
+     */
+    private static boolean sameReach(List<StatementFacts> a, List<StatementFacts> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            StatementFacts x = a.get(i);
+            StatementFacts y = b.get(i);
+            if (x != y && (x.tablesRead() != y.tablesRead() || x.tablesWritten() != y.tablesWritten()
+                    || x.nested() != y.nested() || x.inner() != y.inner())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** How many levels of relations' triggers, rules and bodies a query record follows. */
+    private static final int RECORDED_RUN_DEPTH = 4;
+
+    /** What the relations {@code top} and what it runs read and write run, each relation once; in catalog order. */
+    private static List<StatementFacts> runByRelationsOf(StatementFacts top, CatalogCache catalog, String temporary) {
+        List<StatementFacts> out = new ArrayList<>();
+        Set<String> seen = new java.util.HashSet<>();
+        List<StatementFacts> todo = top.allStatements();
+        for (int depth = 0; depth < RECORDED_RUN_DEPTH && !todo.isEmpty(); depth++) {
+            List<StatementFacts> next = new ArrayList<>();
+            for (StatementFacts f : todo) {
+                for (int written = 0; written < 2; written++) {
+                    for (dev.warden.sql.TableRef t : written == 1 ? f.tablesWritten() : f.tablesRead()) {
+                        if (t.equals(dev.warden.sql.TableRef.ANY_RELATION)
+                                || !seen.add(written + t.name())) {
+                            continue;
+                        }
+                        List<StatementFacts> run = catalog.runBy(t.name(), written == 1, temporary);
+                        if (run != null) {
+                            for (StatementFacts r : run) {
+                                out.add(r);
+                                next.addAll(r.allStatements());
+                            }
+                        }
+                    }
+                }
+            }
+            todo = next;
+        }
+        return out;
     }
 
     private static Analysis withExecuted(Analysis analysis, Analysis executed) {
@@ -1771,7 +1873,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             PreparedStatements.Statement statement = alone.get(i).statement;
             session.statementCount++;
             statements[i] = new StatementGate.Statement(policy, statement.sql, alone.get(i).parameters,
-                    statement.judged, Decision.ALLOW, QueryEvent.Protocol.EXTENDED, statement.name);
+                    withWhatRelationsRun(statement.judged), Decision.ALLOW, QueryEvent.Protocol.EXTENDED,
+                    statement.name);
             records[i] = gate.admit(statements[i], notice -> { });
         }
         holdUntil(CompletableFuture.allOf(records), frame, (done, failure) -> {
@@ -1927,7 +2030,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : withWhatItExecutes(java.util.Objects.requireNonNullElse(withParameterTypes(statement, sql), sql),
                         executed);
         admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null
-                : portal.parametersUnder(session.lexing.settings().encoding()), analysis,
+                : portal.parametersUnder(session.lexing.settings().encoding()), recordedWith(analysis, executed),
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
                 approvalText(decision, reached, shown, sql, unreported),
                 portal == null ? null : portal.ranUnderApproval),
