@@ -146,6 +146,29 @@ class AuditShowsWhatRanTest {
     }
 
     @Test
+    void theSameExecuteTextOfAnotherPreparedStatementNamesItsOwnTables() throws Exception {
+        // The record's summary is cached per statement shape: "EXECUTE q" is one shape whatever q is, and the
+        // summary of the first q named its table for the second one's record too.
+        String user = "reprepared@example.com";
+        try (java.sql.Connection c = warden.direct(); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS rp_a (v int); CREATE TABLE IF NOT EXISTS rp_b (v int); "
+                    + "GRANT ALL ON rp_a, rp_b TO PUBLIC");
+        }
+        try (RawClient raw = login(user, Map.of())) {
+            for (String sql : List.of("PREPARE q AS UPDATE rp_a SET v = 1", "EXECUTE q", "DEALLOCATE q",
+                    "PREPARE q AS UPDATE rp_b SET v = 2", "EXECUTE q")) {
+                raw.send(new FrontendMessage.Query(sql));
+                assertTrue(untilReady(raw).stream().noneMatch(m -> m instanceof BackendMessage.ErrorResponse), sql);
+            }
+        }
+        List<AuditRecord> executes = warden.awaitSessionEnd(user).stream()
+                .filter(r -> r.type().equals("query") && r.get("statement").asText().equals("EXECUTE q")).toList();
+        assertEquals(2, executes.size(), WardenHarness.describe(executes));
+        assertEquals("[\"rp_a\"]", executes.get(0).get("tables_written").toString(), executes.get(0).text());
+        assertEquals("[\"rp_b\"]", executes.get(1).get("tables_written").toString(), executes.get(1).text());
+    }
+
+    @Test
     void aTableWrittenByATriggerOrByAFunctionAViewCallsIsNamedInTheRecord() throws Exception {
         // A helper's pass, a133 F2: the record named only the table or view in the text, so audit search --table
         // did not find the table the trigger or the view's function updated.

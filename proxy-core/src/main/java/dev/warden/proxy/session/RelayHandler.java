@@ -1259,7 +1259,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /**
      * What {@link #withWhatRelationsRun} found last: for statements with which fact lists (see
-     * {@link #sameReach}), at which catalog state, what each one's relations run (null: nothing for any).
+     * {@link SessionAudit#sameFacts}), at which catalog state, what each one's relations run (null: nothing for any).
      */
     private record RunByRelations(List<StatementFacts> from, long at, List<List<StatementFacts>> run) {
     }
@@ -1283,7 +1283,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         List<StatementFacts> statements = analysis.statements();
         long at = judgedAt(catalog);
         RunByRelations known = runByRelations;
-        if (known == null || known.at != at || !sameReach(known.from, statements)) {
+        if (known == null || known.at != at || !SessionAudit.sameFacts(known.from, statements)) {
             String temporary = session.temporaryRelations.visibleSchemas();
             List<List<StatementFacts>> run = null;
             for (int i = 0; i < statements.size(); i++) {
@@ -1306,25 +1306,6 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             out.add(statements.get(i).withNested(known.run.get(i), false));
         }
         return new Analysis(out);
-    }
-
-    /**
-     * Whether {@code a} and {@code b} reach the same relations: the analyzer hands out the same fact lists for
-     * every statement of a cached shape (only the text differs).
-     */
-    private static boolean sameReach(List<StatementFacts> a, List<StatementFacts> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            StatementFacts x = a.get(i);
-            StatementFacts y = b.get(i);
-            if (x != y && (x.tablesRead() != y.tablesRead() || x.tablesWritten() != y.tablesWritten()
-                    || x.nested() != y.nested() || x.inner() != y.inner())) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** How many levels of relations' triggers, rules and bodies a query record follows. */

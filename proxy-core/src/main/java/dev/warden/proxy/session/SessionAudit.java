@@ -400,22 +400,32 @@ final class SessionAudit {
                     List.copyOf(tablesWritten), List.copyOf(columnsRead), List.copyOf(columnsWritten));
         }
 
-        /** Whether {@code statements} carry the very fact lists this summary was made from. */
+        /**
+         * Whether {@code statements} carry the very fact lists this summary was made from, what runs inside them
+         * too: {@code EXECUTE q} is one shape whatever q is, and its facts with q's statements nested share their
+         * own lists with those of another q (before, the record of a second q named the first one's tables).
+         */
         boolean describes(List<StatementFacts> statements) {
-            if (statements.size() != source.size()) {
+            return sameFacts(statements, source);
+        }
+    }
+
+    /** Whether {@code a} and {@code b} carry the same fact lists (by identity), nested and wrapped statements too. */
+    static boolean sameFacts(List<StatementFacts> a, List<StatementFacts> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            StatementFacts x = a.get(i);
+            StatementFacts y = b.get(i);
+            if (x != y && (x.kind() != y.kind() || x.tablesRead() != y.tablesRead()
+                    || x.tablesWritten() != y.tablesWritten() || x.columnsRead() != y.columnsRead()
+                    || x.columnsWritten() != y.columnsWritten() || x.nested() != y.nested() || x.inner() != y.inner()
+                    || !x.fingerprint().equals(y.fingerprint()))) {
                 return false;
             }
-            for (int i = 0; i < statements.size(); i++) {
-                StatementFacts a = statements.get(i);
-                StatementFacts b = source.get(i);
-                if (a != b && (a.kind() != b.kind() || a.tablesRead() != b.tablesRead()
-                        || a.tablesWritten() != b.tablesWritten() || a.columnsRead() != b.columnsRead()
-                        || a.columnsWritten() != b.columnsWritten() || !a.fingerprint().equals(b.fingerprint()))) {
-                    return false;
-                }
-            }
-            return true;
         }
+        return true;
     }
 
     /** The summaries of this session's recent statement shapes, replaced round robin. */

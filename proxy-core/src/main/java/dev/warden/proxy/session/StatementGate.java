@@ -200,8 +200,8 @@ final class StatementGate {
      * here.
      */
     private long variableBytes(Statement s, String sql) {
-        // A prepared statement's every Execute sends the same text and analysis (the same instances): each is
-        // counted once. A simple-protocol text is new each time: counted without a memo's allocation.
+        // A prepared statement's every Execute sends the same text (the same instance): counted once. A
+        // simple-protocol text is new each time: counted without a memo's allocation.
         boolean repeats = s.protocol() == QueryEvent.Protocol.EXTENDED;
         long bytes = audit.receivedBytes();
         if (!repeats) {
@@ -226,26 +226,29 @@ final class StatementGate {
         if (analysis == null) {
             return bytes;
         }
-        if (!repeats) {
-            return bytes + factsBytes(analysis.statements());
-        }
-        Counted facts = countedFacts;
-        if (facts.of != analysis) {
-            facts = new Counted(analysis, factsBytes(analysis.statements()));
+        // The analyzer hands out the same fact lists for each text of a cached shape: counted once per shape.
+        CountedFacts facts = countedFacts;
+        if (!SessionAudit.sameFacts(facts.of, analysis.statements())) {
+            facts = new CountedFacts(analysis.statements(), factsBytes(analysis.statements()));
             countedFacts = facts;
         }
         return bytes + facts.bytes;
     }
 
     /**
-     * What {@link #recordedBytes} counted last: of which text or analysis (by identity), and its bytes. One field
+     * What {@link #recordedBytes} counted last: of which text (by identity), and its bytes. One field
      * each, so a reader never sees one's bytes with another's key.
      */
     private record Counted(Object of, long bytes) {
     }
 
     private Counted countedText = new Counted(null, 0);
-    private Counted countedFacts = new Counted(null, 0);
+
+    /** What {@link #recordedBytes} counted last for statements' facts: of which (see SessionAudit#sameFacts). */
+    private record CountedFacts(List<dev.warden.sql.StatementFacts> of, long bytes) {
+    }
+
+    private CountedFacts countedFacts = new CountedFacts(List.of(), 0);
 
     /** A command tag in a result record's list, with its quotes and comma: "INSERT 0 " and a 20-digit count. */
     private static final int COMMAND_TAG_BYTES = 32;
