@@ -25,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * mechanism it set up moves them into a clear column or another table, where it reads them back. The mechanisms:
  * triggers (row and statement level, transition tables), rules, stored generated columns (made with the table or
  * added later), updatable views and INSTEAD OF triggers, foreign keys with ON UPDATE CASCADE, column renames, type
- * changes with USING, functions, DO blocks, CREATE TABLE AS, and errors that echo keys (unique violations). Each is
+ * changes with USING, functions (OUT parameters too), DO blocks, CREATE TABLE AS, whole rows and jsonb, upserts
+ * and CTEs that update, views that rename, and errors that echo keys or rows (unique, exclusion, check, not-null,
+ * foreign key and partition routing violations, casts). Each is
  * crossed with the way the values get in (INSERT, UPDATE ... FROM, MERGE, a CTE, an upsert), a transform of the
  * value, and how the statements are sent: one Query each, one Query text, an explicit transaction, or one
  * extended-protocol batch before a single Sync (an implicit transaction).
@@ -120,7 +122,9 @@ class ValueMovesFuzzThroughWardenTest {
     static final List<String> MECHANISMS = List.of("trigger-before", "trigger-after", "trigger-transition", "rule",
             "generated", "generated-later", "view-write", "instead-of", "fk-cascade", "rename", "alter-type",
             "update-direct", "insert-direct", "ctas", "function", "do", "unique-later", "unique-violation",
-            "rename-table-swap", "select-into");
+            "rename-table-swap", "select-into", "whole-row", "jsonb", "upsert-update", "update-cte",
+            "check-violation", "not-null-violation", "exclusion", "partition-routing", "fk-violation", "out-parameter",
+            "view-rename");
 
     static Round round(Random r) {
         String mechanism = MECHANISMS.get(r.nextInt(MECHANISMS.size()));
@@ -252,6 +256,71 @@ class ValueMovesFuzzThroughWardenTest {
                 out.add("ALTER TABLE vm_t RENAME COLUMN c TO " + m);
                 out.add("ALTER TABLE vm_t RENAME COLUMN tmp TO c");
             }
+            case "whole-row" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP TABLE vm_sink (c vm_t)");
+                out.add("INSERT INTO vm_sink SELECT t FROM vm_t t");
+                out.add("CREATE TEMP TABLE vm_sink2 AS SELECT (c)." + m + " AS c FROM vm_sink");
+            }
+            case "jsonb" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP TABLE vm_sink (c jsonb)");
+                out.add("INSERT INTO vm_sink SELECT " + (r.nextBoolean() ? "to_jsonb(t)" : "jsonb_build_object('k', "
+                        + x.replace("{v}", "t." + m) + ")") + " FROM vm_t t");
+            }
+            case "upsert-update" -> {
+                out.add("CREATE TEMP TABLE vm_t (id int PRIMARY KEY, " + m + " text, c text)");
+                out.add("INSERT INTO vm_t (id) VALUES (1), (2), (3)");
+                out.add("INSERT INTO vm_t (id, " + m + ") SELECT id, p." + m + " FROM vm_people p ON CONFLICT (id) "
+                        + "DO UPDATE SET c = " + x.replace("{v}", "EXCLUDED." + m));
+            }
+            case "update-cte" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("WITH s AS (SELECT id, " + m + " AS v FROM vm_t) UPDATE vm_t SET c = "
+                        + x.replace("{v}", "s.v") + " FROM s WHERE s.id = vm_t.id");
+            }
+            case "check-violation" -> {
+                out.add("CREATE TEMP TABLE vm_t (id int CHECK (id < 0), " + m + " text, c text)");
+                out.addAll(loads(r, m, "vm_t"));
+            }
+            case "not-null-violation" -> {
+                out.add("CREATE TEMP TABLE vm_t (id int, " + m + " text, c text NOT NULL)");
+                out.addAll(loads(r, m, "vm_t"));
+            }
+            case "exclusion" -> {
+                out.add("CREATE TEMP TABLE vm_t (id int, " + m + " text, c text, EXCLUDE USING hash (" + m
+                        + " WITH =))");
+                out.addAll(loads(r, m, "vm_t"));
+                out.addAll(loads(r, m, "vm_t"));
+            }
+            case "partition-routing" -> {
+                out.add("CREATE TEMP TABLE vm_t (id int, " + m + " text, c text) PARTITION BY LIST (" + m + ")");
+                out.add("CREATE TEMP TABLE vm_p PARTITION OF vm_t FOR VALUES IN ('k1')");
+                out.addAll(loads(r, m, "vm_t"));
+            }
+            case "fk-violation" -> {
+                out.add("CREATE TEMP TABLE vm_k (" + m + " text PRIMARY KEY)");
+                out.add("CREATE TEMP TABLE vm_t (id int, " + m + " text REFERENCES vm_k, c text)");
+                out.addAll(loads(r, m, "vm_t"));
+            }
+            case "out-parameter" -> {
+                out.add(table);
+                out.add("CREATE TEMP TABLE vm_sink (c text)");
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE FUNCTION pg_temp.vm_g(OUT c text) RETURNS SETOF text LANGUAGE sql AS "
+                        + "'SELECT " + x.replace("{v}", m).replace("'", "''") + " FROM pg_temp.vm_t'");
+                out.add("INSERT INTO vm_sink SELECT c FROM pg_temp.vm_g()");
+            }
+            case "view-rename" -> {
+                out.add(table);
+                out.add("CREATE TEMP TABLE vm_sink (c text)");
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP VIEW vm_w AS SELECT " + x.replace("{v}", m) + " AS c FROM vm_t");
+                out.add("INSERT INTO vm_sink SELECT c FROM vm_w");
+            }
             default -> { // select-into
                 out.add("SELECT id, " + x.replace("{v}", "p." + m) + " AS " + m + " INTO TEMP vm_t FROM vm_people p");
                 out.add("ALTER TABLE vm_t RENAME COLUMN " + m + " TO c");
@@ -264,7 +333,8 @@ class ValueMovesFuzzThroughWardenTest {
     /** The reads after each round, each its own Query (what does not exist answers an error). */
     static final List<String> READS = List.of("SELECT * FROM vm_t", "SELECT c FROM vm_t", "SELECT * FROM vm_sink",
             "SELECT g FROM vm_t", "SELECT c2 FROM vm_t", "SELECT * FROM vm_v", "SELECT upper(c), reverse(c) FROM vm_t",
-            "SELECT string_agg(c, ',') FROM vm_sink");
+            "SELECT string_agg(c::text, ',') FROM vm_sink", "SELECT * FROM vm_sink2", "SELECT * FROM vm_w",
+            "SELECT ssn::int FROM vm_t", "SELECT email::int FROM vm_t", "SELECT c::text FROM vm_sink");
 
     /** Reads of where the masked column itself is (an exempt identity sees it there, whatever moved). */
     static final List<String> MASKED_IN_PLACE = List.of("SELECT * FROM vm_t", "SELECT * FROM vm_v");
