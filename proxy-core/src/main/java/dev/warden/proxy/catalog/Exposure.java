@@ -148,8 +148,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                             : sequence.qualified()) + " through setval, whose value currval and last_value return "
                             + "in clear";
                 }
-                if (f != top && f.kind() == StatementKind.SELECT) {
-                    continue; // SELECT ... INTO in a PL/pgSQL body assigns a variable
+                boolean storesInCte = storesThroughCte(f);
+                if (f != top && f.kind() == StatementKind.SELECT && !storesInCte) {
+                    // SELECT ... INTO in a PL/pgSQL body assigns a variable; one whose WITH query inserts or updates
+                    // stores rows (a helper's pass, a134 F0b: a body's WITH ... INSERT copied whole rows into a table
+                    // with no masked column).
+                    continue;
                 }
                 if (f.kind() == StatementKind.ALTER && launders.isEmpty() && movesUnderClearName(f)) {
                     // The values stay in a table with masked columns, but in a column no rule masks: renamed
@@ -180,8 +184,10 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                     if (!anySensitive && !definesView && launders.isEmpty()) {
                         launders = t.qualified() + ", which has no masked column";
                     }
-                    String clear = anySensitive && !definesView && launders.isEmpty() && STORES_ROWS.contains(f.kind())
-                            ? clearColumnStoring(f, written, masker, e.sensitiveNames(), catalog) : null;
+                    String clear = !anySensitive || definesView || !launders.isEmpty() ? null
+                            : STORES_ROWS.contains(f.kind()) ? clearColumnStoring(f, written, masker,
+                            e.sensitiveNames(), catalog)
+                            : storesInCte ? anyColumnWrittenUnmasked(f, written, masker) : null;
                     if (clear != null) {
                         launders = clear;
                     }
@@ -429,6 +435,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         Set<String> derived = new LinkedHashSet<>();
         // For the reason: the relation each sensitive name and relation was found in, and why a view is.
         java.util.Map<String, String> found = new java.util.HashMap<>();
+        // A view whose definition computes over sensitive values in a clause its columns do not carry (its WHERE,
+        // a function it calls): what the server raises there reaches a statement naming none of them.
+        String evaluatesSensitive = null;
         for (String name : names) {
             for (RelationCatalog.Relation r : catalog.named(name)) {
                 Set<String> sampled = SAMPLED_VALUES.getOrDefault(r.schema() + "." + r.name(), Set.of());
@@ -474,6 +483,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                             any = true;
                         }
                     }
+                    if (!any && evaluatesSensitive == null) {
+                        evaluatesSensitive = where;
+                    }
                 }
                 for (RelationCatalog.Column c : r.columns()) {
                     if (sampled.contains(c.name())) {
@@ -514,6 +526,12 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 return new Exposure(true, derived, filterNames, "it names the sensitive column " + n + " (of "
                         + found.get(n.toLowerCase(Locale.ROOT)) + ")");
             }
+        }
+        if (evaluatesSensitive != null) {
+            // Sensitive for what it raises (a cast error in the view's WHERE quotes the value it computed; a helper's
+            // pass, a134 F8, read every customer so); its clear columns stay clear.
+            return new Exposure(true, derived, filterNames, "it reads " + evaluatesSensitive + ", evaluated over "
+                    + "every row it reads");
         }
         if (sensitiveRelations.isEmpty()) {
             return new Exposure(false, derived, filterNames, "");
@@ -833,6 +851,39 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         int type = table.columns().stream().filter(x -> x.name().equals(o.column()))
                 .mapToInt(RelationCatalog.Column::typeOid).findFirst().orElse(0);
         return masks(masker, table, new RelationCatalog.Column(o.column(), type, null));
+    }
+
+    /**
+     * Whether {@code f}, of another kind, stores rows through a data-modifying WITH query ({@code WITH w AS (INSERT
+     * ... RETURNING 1) SELECT 1}): which value lands in which column is not read there, so every column it writes
+     * counts ({@link #anyColumnWrittenUnmasked}). Before, only INSERT, UPDATE and MERGE statements were judged so,
+     * and a helper's pass (a134 F0) stored computed SSNs in a clear column of a table with one masked column.
+     */
+    static boolean storesThroughCte(StatementFacts f) {
+        return !STORES_ROWS.contains(f.kind()) && (f.innerKinds().contains(StatementKind.INSERT)
+                || f.innerKinds().contains(StatementKind.UPDATE) || f.innerKinds().contains(StatementKind.MERGE));
+    }
+
+    /**
+     * A column {@code f} writes (every column, when it names none) of a table among {@code written} that no rule
+     * masks, or masks with a strategy that shows part of the value; null when none.
+     */
+    private static String anyColumnWrittenUnmasked(StatementFacts f, List<RelationCatalog.Relation> written,
+                                                   Masker masker) {
+        Set<String> named = new HashSet<>();
+        for (ColumnRef c : f.columnsWritten()) {
+            named.add(c.column().toLowerCase(Locale.ROOT));
+        }
+        for (RelationCatalog.Relation r : written) {
+            for (RelationCatalog.Column c : r.columns()) {
+                if ((named.isEmpty() || named.contains(c.name().toLowerCase(Locale.ROOT)))
+                        && (!masks(masker, r, c) || showsPart(masker, r, c))) {
+                    return r.schema() + "." + r.name() + "." + c.name() + ", a column a data-modifying WITH query "
+                            + "writes that no rule masks in full (which value lands there is not read)";
+                }
+            }
+        }
+        return null;
     }
 
     /** Statements that store values into rows of an existing table (a CREATE's column list defines, not stores). */

@@ -594,13 +594,13 @@ final class ResultMasking {
             if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
                 return true;
             }
-            if (ROW_WRITES.contains(f.kind()) && f.writes()) {
+            if (writesRows(f) && f.writes()) {
                 if (f.tablesWritten().isEmpty()) {
                     return true; // a write of what Warden cannot name (an EXECUTE's, a function's)
                 }
                 for (dev.warden.sql.TableRef t : f.tablesWritten()) {
-                    if (catalog == null || catalog.mayMaskAColumn(t.name(), current)) {
-                        return true; // a masked column, or a relation the catalog does not know (yet)
+                    if (writesMaskedRows(t.name(), current, 0, new java.util.HashSet<>())) {
+                        return true;
                     }
                 }
             } else if (f.kind() == StatementKind.ALTER && catalog != null) {
@@ -613,6 +613,69 @@ final class ResultMasking {
             }
             return false;
         });
+    }
+
+    /**
+     * Whether {@code f} stores or meets rows: a write, or a statement whose data-modifying WITH query writes (a
+     * helper's pass, a134 F1: {@code WITH x AS (UPDATE t SET n = 100 RETURNING 1) SELECT 1} echoed the failing row
+     * of a table with a masked column in clear; it was judged by its kind, SELECT).
+     */
+    private static boolean writesRows(StatementFacts f) {
+        if (ROW_WRITES.contains(f.kind())) {
+            return true;
+        }
+        for (StatementKind k : ROW_WRITES) {
+            if (f.innerKinds().contains(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** How deep {@link #writesMaskedRows} follows the writes a write runs. */
+    private static final int MET_ROWS_DEPTH = 4;
+
+    /**
+     * Whether writing the relation {@code name} may store or meet rows of a relation with a column the policy
+     * masks, or of one not known: the relation itself, the tables a write through a view of that name stores into
+     * (its CHECK OPTION and the base table's constraints report the base table's row), and what the tables its
+     * triggers, rules and foreign keys' actions write (from {@link CatalogCache#runBy}), a few levels deep. A
+     * helper's pass (a134 F2, F3) had a trigger, a rule and an ON UPDATE CASCADE of a clear table, and an updatable
+     * view showing clear columns only, write a table whose masked column the failing row's DETAIL then showed.
+     * What writing a relation runs that the catalog could not read counts as meeting masked rows.
+     */
+    private boolean writesMaskedRows(String name, Masker current, int depth, Set<String> seen) {
+        if (catalog == null || catalog.mayMaskAColumn(name, current)) {
+            return true; // a masked column, or a relation the catalog does not know (yet)
+        }
+        if (depth >= MET_ROWS_DEPTH || !seen.add(name)) {
+            return false;
+        }
+        for (dev.warden.sql.TableRef base : catalog.writtenThroughViews(name)) {
+            if (writesMaskedRows(base.name(), current, depth + 1, seen)) {
+                return true;
+            }
+        }
+        List<StatementFacts> run = catalog.runBy(name, true);
+        if (run == null) {
+            return catalog.looked(name);
+        }
+        for (StatementFacts top : run) {
+            for (StatementFacts f : top.allStatements()) {
+                if (!writesRows(f) || !f.writes()) {
+                    continue;
+                }
+                if (f.tablesWritten().isEmpty()) {
+                    return true;
+                }
+                for (dev.warden.sql.TableRef t : f.tablesWritten()) {
+                    if (writesMaskedRows(t.name(), current, depth + 1, seen)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /** Statements whose errors echo rows they store or meet. */
@@ -901,8 +964,13 @@ final class ResultMasking {
         return true;
     }
 
-    /** What nothing is known about: every expression is masked, every echoed value redacted. */
-    private static final Exposure UNKNOWN = new Exposure(true, Set.of(), Set.of(), "Warden did not see the statement");
+    /**
+     * What nothing is known about: every column is masked, every echoed value redacted. (Only expressions were: a
+     * helper's pass, a134 F5, read a view's computed SSNs in clear through a FETCH of a cursor a function opened;
+     * a view's column arrives with the view's table OID and a name no rule masks.)
+     */
+    private static final Exposure UNKNOWN = new Exposure(true, Set.of(MaskContext.EVERY_COLUMN), Set.of(),
+            "Warden did not see the statement");
 
     /**
      * Whether {@code analysis} could carry a sensitive value: as computed when it was screened (the catalog was
@@ -981,7 +1049,28 @@ final class ResultMasking {
         if (walkedFollowsState) {
             return throughCursors(analysis, computed);
         }
-        return walkedByValue != null ? walkedByValue : computed;
+        return walkedByValue != null ? joined(computed, walkedByValue) : computed;
+    }
+
+    /**
+     * The statement's own exposure with what it reads from session state ({@code other}: a cursor's rows, a
+     * prepared statement's, rows read by a value): sensitive when either is, with both sets of derived columns and
+     * names, and the statement's own laundering kept. Replacing it instead dropped the derived columns of a view the
+     * same text read, and what it laundered (a helper's pass, a134 F6, F7: {@code WHERE EXISTS (SELECT 1 FROM
+     * pg_cursor()) OR true} returned a view's computed SSNs in clear and let an INSERT copy them into a clear
+     * table).
+     */
+    private static Exposure joined(Exposure own, Exposure other) {
+        if (own == other) {
+            return own;
+        }
+        Set<String> derived = new LinkedHashSet<>(own.derivedColumns());
+        derived.addAll(other.derivedColumns());
+        Set<String> names = new LinkedHashSet<>(own.sensitiveNames());
+        names.addAll(other.sensitiveNames());
+        String reason = own.sensitive() || !other.sensitive() ? own.reason() : other.reason();
+        String launders = own.launders().isEmpty() ? other.launders() : own.launders();
+        return new Exposure(own.sensitive() || other.sensitive(), derived, names, reason, launders);
     }
 
     /** The last {@link #inTransaction} of a text with no other session's DDL open, its inputs and its answer. */
@@ -1000,6 +1089,11 @@ final class ResultMasking {
             if (f.kind() == StatementKind.FETCH || f.kind() == StatementKind.MOVE) {
                 java.util.Optional<String> name = TextReferences.cursorName(f);
                 Exposure declared = name.map(this::standingCursor).orElse(null);
+                if (declared == null && name.isPresent() && declaredBefore(analysis, i, name.get())) {
+                    // Declared earlier in this text (DECLARE k ...; FETCH 2 FROM k): its rows are what the text's
+                    // own exposure covers, the DECLARE's query included (a134 F5 had it judged unknown).
+                    continue;
+                }
                 if (declared == null) {
                     return UNKNOWN;
                 }
@@ -1010,7 +1104,7 @@ final class ResultMasking {
                     declared = stricter(declared, exposure(now));
                 }
                 if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
-                    computed = declared;
+                    computed = joined(computed, declared);
                 }
             } else if (f.kind() == StatementKind.EXECUTE || executeExplained(f)) {
                 // Its rows are the prepared statement's, which the text EXECUTE name does not show; so is what
@@ -1028,16 +1122,75 @@ final class ResultMasking {
                     followingExecute--;
                 }
                 if (ran.sensitive() || !ran.derivedColumns().isEmpty()) {
-                    computed = ran;
+                    computed = joined(computed, ran);
                 }
             } else {
                 Exposure read = readByValue(f);
                 if (read != null) {
-                    computed = read;
+                    computed = joined(computed, read);
                 }
             }
         }
         return computed;
+    }
+
+    /**
+     * {@code statements} and what reading the relations {@code analysis} names runs, as the catalog knows it now:
+     * the bodies of the functions their view definitions and policies call. A function a view calls, replaced
+     * after the view was made to hand its argument to set_config, was not screened (a helper's pass, a134 F10).
+     */
+    private List<StatementFacts> withWhatReadsRun(List<StatementFacts> statements, Analysis analysis) {
+        if (catalog == null) {
+            return statements;
+        }
+        List<StatementFacts> out = null;
+        for (String name : catalog.reachedNames(analysis)) {
+            List<StatementFacts> run = catalog.runBy(name, false);
+            if (run != null && !run.isEmpty()) {
+                out = out == null ? new ArrayList<>(statements) : out;
+                out.addAll(run);
+            }
+        }
+        return out == null ? statements : out;
+    }
+
+    /** {@code [CREATE|ALTER] POLICY name ON [schema.]table}: the table's name (group 1, quoted or not). */
+    private static final java.util.regex.Pattern POLICY_TABLE = java.util.regex.Pattern.compile("(?is)^\\s*(?:create|"
+            + "alter)\\s+policy\\s+(?:\"(?:[^\"]|\"\")*\"|[\\w$]+)\\s+on\\s+(?:(?:\"(?:[^\"]|\"\")*\"|[\\w$]+)\\s*\\.\\s*)?"
+            + "(\"(?:[^\"]|\"\")*\"|[\\w$]+)");
+
+    /**
+     * Whether a policy statement, or what it calls, reads a relation other than the policy's own table (read from
+     * its text; when the text is spelled otherwise, with comments between the words, every relation counts).
+     */
+    private static boolean readsBeyondItsTable(StatementFacts policy) {
+        Set<String> own = new java.util.HashSet<>();
+        policy.tablesWritten().forEach(t -> own.add(t.name()));
+        java.util.regex.Matcher m = POLICY_TABLE.matcher(policy.text());
+        if (m.find()) {
+            String table = m.group(1);
+            own.add(table.startsWith("\"") ? table.substring(1, table.length() - 1).replace("\"\"", "\"")
+                    : table.toLowerCase(java.util.Locale.ROOT));
+        }
+        for (StatementFacts f : policy.allStatements()) {
+            for (dev.warden.sql.TableRef t : f.tablesRead()) {
+                if (!own.contains(t.name())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether statement {@code before} of {@code analysis} is preceded by a DECLARE of cursor {@code name}. */
+    private static boolean declaredBefore(Analysis analysis, int before, String name) {
+        for (int i = 0; i < before; i++) {
+            StatementFacts d = analysis.statements().get(i);
+            if (d.kind() == StatementKind.DECLARE && TextReferences.cursorName(d).map(name::equals).orElse(false)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The exposure that masks more: a sensitive one, else the derived columns of both. */
@@ -1465,8 +1618,20 @@ final class ResultMasking {
                         + "writes, and in this identity's own where Warden judges only the call", "select the "
                         + "columns themselves (they come back masked), or ask for an exemption");
             }
+            if ((top.kind() == StatementKind.CREATE || top.kind() == StatementKind.ALTER)
+                    && "POLICY".equals(top.objectType()) && readsBeyondItsTable(top)) {
+                // Its expressions run over every row of each read and write of its table, and what they raise
+                // reaches the reader, who names nothing sensitive (a helper's pass, a134 F9: a policy on the
+                // identity's own temporary table cast customers' values to int, and SELECT * FROM rt echoed them).
+                // (One that tests the table's own masked columns stays allowed: the errors of a statement over
+                // that table are redacted, as it holds masked values.)
+                return refused(reading, "masking-handoff", "a masked identity may not make a row security policy "
+                        + "whose expressions read values it sees masked in another relation (" + exposure.reason()
+                        + "): they run in every read and write of the table, whose errors and notices quote what "
+                        + "they compute", "compare with columns of the table itself, or ask for an exemption");
+            }
         }
-        for (StatementFacts top : withExecuted(analysis)) {
+        for (StatementFacts top : withWhatReadsRun(withExecuted(analysis), analysis)) {
             for (StatementFacts f : top.allStatements()) {
                 String handoff = handoff(f);
                 if (handoff == null && f != top && judgement.exposure().sensitive()
