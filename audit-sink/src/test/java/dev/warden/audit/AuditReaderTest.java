@@ -45,6 +45,30 @@ class AuditReaderTest {
         }
     }
 
+    /**
+     * A statement longer than Jackson's default cap on a string (20,000,000 characters) is recorded whole, and every
+     * reader reads its record: before, verify called it altered and search and the OCSF export skipped it without a
+     * word (a helper's pass, a135 F4: an UPDATE padded past the cap ran with no query record a reader showed).
+     */
+    @Test
+    void aRecordOfAStatementLongerThanJacksonsDefaultCapIsReadByEveryReader() throws Exception {
+        Path other = tmp.resolve("long");
+        Path key = Fixtures.writeKey(java.nio.file.Files.createDirectories(tmp.resolve("longkey")));
+        String padded = "UPDATE orders SET total = 1 /* " + "x".repeat(20_000_100) + " */";
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(other, key, 1L << 30, 1000))) {
+            log.append(Fixtures.start("l1", "alice@example.com", false, "prod")).join();
+            log.append(QueryEvent.builder("l1", "alice@example.com", "prod").statement(padded)
+                    .kinds(List.of("UPDATE")).tables(List.of(), List.of("public.orders")).build()).join();
+        }
+        Fixtures.verified(other, key);
+        List<AuditReader.Line> found = AuditReader.of(other).search(AuditFilter.all().table("public.orders"));
+        assertEquals(1, found.size(), "the padded UPDATE's query record");
+        assertEquals(padded, found.get(0).record().get("statement").asText());
+        dev.warden.audit.ocsf.OcsfMapper ocsf = new dev.warden.audit.ocsf.OcsfMapper();
+        assertTrue(ocsf.map(found.get(0).record().text().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .toString().contains("x".repeat(1000)));
+    }
+
     @Test
     void blockedQueryRendersAsOneReadableLine() throws Exception {
         List<AuditReader.Line> lines = AuditReader.of(logDir).search(AuditFilter.all().blocked());

@@ -1081,6 +1081,38 @@ class ApprovalsThroughWardenTest {
         assertEquals(9, amount());
     }
 
+    /**
+     * A helper's pass (a135 F2): an approver read {@code UPDATE orders ... WHERE id = 8} as a write of public.orders,
+     * while orders was the requester's temporary view (its id public.orders.customer_id), and the approved statement
+     * updated three rows. The approval text now names what resolves to the session's temporary relations.
+     */
+    @Test
+    void anApprovalNamesWhatIsTheRequestersTemporaryRelation() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Query(
+                    "CREATE TEMP VIEW billing AS SELECT amount AS id, id AS amount FROM public.billing"));
+            String ddl = awaitPendingId();
+            assertEquals(0, cli(bobToken(), "approve", ddl).exit);
+            assertEquals(java.util.List.of(), RawClient.errors(c.untilReady()));
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("UPDATE billing SET amount = amount WHERE id = 1"));
+            String id = awaitPendingId();
+            Cli show = cli(bobToken(), "show", id, "--json");
+            assertTrue(show.out.contains("names of this session's temporary relations") && show.out.contains(
+                    "the server finds those first): billing"), show.out);
+            assertEquals(0, cli(bobToken(), "deny", id).exit);
+            assertTrue(c.untilReady().toString().contains("ErrorResponse"));
+            // A statement naming no temporary relation of the session shows no such line.
+            c.send(new dev.warden.pg.message.FrontendMessage.Query("UPDATE public.billing SET amount = amount "
+                    + "WHERE id = 1"));
+            String plain = awaitPendingId();
+            Cli shown = cli(bobToken(), "show", plain, "--json");
+            assertFalse(shown.out.contains("temporary relations"), shown.out);
+            assertEquals(0, cli(bobToken(), "deny", plain).exit);
+            assertTrue(c.untilReady().toString().contains("ErrorResponse"));
+        }
+    }
+
     private static Object fetchAll(java.sql.PreparedStatement ps) {
         try (ResultSet rs = ps.executeQuery()) {
             int n = 0;

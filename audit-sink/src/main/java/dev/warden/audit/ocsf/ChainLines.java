@@ -14,7 +14,7 @@ import java.util.HexFormat;
  */
 public final class ChainLines {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.warden.audit.event.CanonicalJson.recordReader();
 
     /** A record's bytes as chained, and what the chain needs from it. */
     public record Line(byte[] bytes, long seq, String type, String hash) {

@@ -35,7 +35,7 @@ public final class OcsfMapper {
     static final int DATASTORE_ACTIVITY = 6005;
     static final int BASE_EVENT = 0;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.warden.audit.event.CanonicalJson.recordReader();
     private static final int REMEMBERED = 10_000;
     private static final Pattern IP = Pattern.compile(
             "(\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(:(\\d{1,3}\\.){3}\\d{1,3})?");

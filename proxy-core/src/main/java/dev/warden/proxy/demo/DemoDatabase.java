@@ -74,7 +74,7 @@ final class DemoDatabase implements AutoCloseable {
         databases.put("prod", EMBEDDED_DATABASES.get("prod"));
         DemoDatabase db = new DemoDatabase(pg, "127.0.0.1", pg.getPort(), ROLE, password, "disable", databases);
         try {
-            db.createRoleAndDatabases();
+            db.createRoleAndDatabases(dir);
         } catch (SQLException | RuntimeException e) {
             db.close();
             throw e;
@@ -129,24 +129,45 @@ final class DemoDatabase implements AutoCloseable {
     }
 
     /**
-     * Runs after initdb and at every start: the superuser is trusted on the machine itself (to create the role
-     * and databases), everyone else logs in with SCRAM, as Warden does.
+     * Runs after initdb and at every start: the superuser is trusted on the machine itself while the demo starts
+     * (to create the role and databases), everyone else logs in with SCRAM, as Warden does. Once the role and
+     * databases are made, {@link #closeSuperuser} takes the trust away.
      */
     private static void writeHba(File dataDir) {
+        writeHba(dataDir.toPath(), true);
+    }
+
+    private static void writeHba(Path dataDir, boolean trustSuperuser) {
+        List<String> lines = new java.util.ArrayList<>(List.of("# Written by warden demo at every start; the "
+                + "superuser's trust lines are removed once it started."));
+        if (trustSuperuser) {
+            lines.addAll(List.of("local all postgres trust", "host all postgres 127.0.0.1/32 trust",
+                    "host all postgres ::1/128 trust"));
+        }
+        lines.addAll(List.of("local all all scram-sha-256", "host all all 127.0.0.1/32 scram-sha-256",
+                "host all all ::1/128 scram-sha-256", ""));
         try {
-            Files.writeString(dataDir.toPath().resolve("pg_hba.conf"), String.join("\n",
-                    "# Written by warden demo at every start.",
-                    "local all all trust",
-                    "host all postgres 127.0.0.1/32 trust",
-                    "host all postgres ::1/128 trust",
-                    "host all all 127.0.0.1/32 scram-sha-256",
-                    "host all all ::1/128 scram-sha-256", ""));
+            Files.writeString(dataDir.resolve("pg_hba.conf"), String.join("\n", lines));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write pg_hba.conf", e);
         }
     }
 
-    private void createRoleAndDatabases() throws SQLException {
+    /**
+     * Ends the superuser's trust: a random password no one keeps, and pg_hba.conf without the trust lines,
+     * reloaded. Before, any local process could log in as {@code postgres} over loopback TCP with no password for as
+     * long as the demo ran, bypass Warden, and delete the witness's heads (a helper's pass, a135 F5).
+     */
+    private void closeSuperuser(Statement superuser, Path dataDir) throws SQLException {
+        byte[] random = new byte[24];
+        new java.security.SecureRandom().nextBytes(random);
+        String secret = java.util.HexFormat.of().formatHex(random);
+        superuser.execute("ALTER ROLE postgres PASSWORD '" + secret + "'");
+        writeHba(dataDir, false);
+        superuser.execute("SELECT pg_catalog.pg_reload_conf()");
+    }
+
+    private void createRoleAndDatabases(Path dataDir) throws SQLException {
         String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres?sslmode=disable";
         try (Connection c = DriverManager.getConnection(url, "postgres", ""); Statement s = c.createStatement()) {
             s.execute("SET password_encryption = 'scram-sha-256'");
@@ -170,6 +191,9 @@ final class DemoDatabase implements AutoCloseable {
                 if (!exists) {
                     s.execute("CREATE DATABASE " + database + " OWNER " + ROLE);
                 }
+            }
+            if (dataDir != null) {
+                closeSuperuser(s, dataDir);
             }
         }
     }

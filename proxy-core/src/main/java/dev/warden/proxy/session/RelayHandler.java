@@ -1131,8 +1131,44 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (bodies != null) {
             out.append("\n-- function bodies it runs: sha256 ").append(bodies);
         }
+        String temporary = temporaryNames(analysis);
+        if (temporary != null) {
+            out.append("\n-- names of this session's temporary relations (unqualified, the server finds those "
+                    + "first): ").append(temporary);
+        }
         return out.append("\n-- rule: ").append(decision.rule()).append(" (approvers: ")
                 .append(String.join(", ", new java.util.TreeSet<>(decision.approvers()))).append(')').toString();
+    }
+
+    /**
+     * The relations {@code analysis} (and what it runs) names unqualified, or in pg_temp, that a temporary relation
+     * of this session is called, sorted, or null when none: an approver reading {@code UPDATE orders ... WHERE id = 8} took orders for public.orders, while it
+     * was the requester's temporary view whose id was public.orders.customer_id, and the approved statement updated
+     * three rows (a helper's pass, a135 F2).
+     */
+    private String temporaryNames(Analysis analysis) {
+        CatalogCache catalog = session.catalog;
+        String visible = session.temporaryRelations.visibleSchemas();
+        if (analysis == null || catalog == null || visible == null) {
+            return null;
+        }
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                for (Set<dev.warden.sql.TableRef> refs : List.of(f.tablesRead(), f.tablesWritten())) {
+                    for (dev.warden.sql.TableRef t : refs) {
+                        if (t.schema() != null && !t.schema().isEmpty() && !t.schema().startsWith("pg_temp")) {
+                            continue; // qualified: that schema's, whatever the session made
+                        }
+                        Set<String> schemas = catalog.schemasHolding(t.name(), visible);
+                        if (schemas != null && schemas.stream().anyMatch(s -> s.startsWith("pg_temp"))) {
+                            out.add(t.name());
+                        }
+                    }
+                }
+            }
+        }
+        return out.isEmpty() ? null : String.join(", ", out);
     }
 
     /**

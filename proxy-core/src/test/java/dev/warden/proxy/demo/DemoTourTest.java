@@ -107,6 +107,21 @@ class DemoTourTest {
 
     @Test
     @Order(0)
+    void theSuperuserTakesNoLoginOnceTheDemoStarted() {
+        // A helper's pass (a135 F5): pg_hba.conf trusted postgres on loopback TCP for as long as the demo ran, so any
+        // local process read every customer in clear and deleted the audit witness's heads, bypassing Warden.
+        String url = "jdbc:postgresql://" + demo.database().host() + ":" + demo.database().port()
+                + "/postgres?sslmode=disable";
+        for (String password : new String[] {"", "postgres", "x"}) {
+            java.sql.SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                    () -> java.sql.DriverManager.getConnection(url, "postgres", password).close());
+            assertTrue(java.util.Set.of("28P01", "08004").contains(refused.getSQLState()),
+                    refused.getSQLState() + " " + refused.getMessage());
+        }
+    }
+
+    @Test
+    @Order(0)
     void theIssuerStaysAcrossStartsSoWhoLoggedInBeforeStillCan() throws Exception {
         // A helper's pass: the issuer took a new port at each start, and carol, whose role the first start made,
         // was refused after the second ("belongs to carol@demo.warden of another issuer").
