@@ -458,6 +458,10 @@ public final class Analyzer {
         return cache == null ? 0 : cache.hits.sum();
     }
 
+    long cachedTextChars() {
+        return cache == null ? 0 : cache.textChars();
+    }
+
     long cacheMisses() {
         return cache == null ? 0 : cache.misses.sum();
     }
@@ -583,7 +587,10 @@ public final class Analyzer {
                 // (GuardedParser warms the parser up first, so a cold JVM does not make ordinary shapes time out.)
                 // Not one cut off by the wall clock only: its thread hardly ran (a busy machine, the analysis
                 // lanes' low priority), which says nothing about the statement; it is read again next time.
-                cache.put(shape, facts);
+                // Kept without the client's text (each hit takes its own, withText): the key's shape drops comments
+                // and literals, and an entry holding the text pinned what a statement padded them with (a helper's
+                // pass, a135 F8: 190 MB of comments stayed in the heap after the identity's sessions ended).
+                cache.put(shape, text.length() > shape.length() ? facts.withText(shape) : facts);
             }
             return facts;
         }

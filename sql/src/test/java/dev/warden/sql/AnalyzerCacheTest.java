@@ -31,6 +31,24 @@ class AnalyzerCacheTest {
     }
 
     /**
+     * An entry holds the shape, not the client's text: a statement padded with a comment or a literal of megabytes
+     * pinned them in the shared heap until other shapes displaced it (a helper's pass, a135 F8). Each statement
+     * still gets its own text.
+     */
+    @Test
+    void anEntryDoesNotKeepTheTextsCommentsAndLiterals() {
+        Analyzer analyzer = new Analyzer(100);
+        String padded = "SELECT 901 AS k /* " + "z".repeat(1_000_000) + " */";
+        assertEquals(padded, analyzer.analyze(padded).statements().get(0).text());
+        String literal = "SELECT '" + "y".repeat(1_000_000) + "' = 'q' AS k";
+        assertEquals(literal, analyzer.analyze(literal).statements().get(0).text());
+        assertTrue(analyzer.cachedTextChars() < 10_000, analyzer.cachedTextChars() + " characters kept");
+        String again = "SELECT 902 AS k /* short */";
+        assertEquals(again, analyzer.analyze(again).statements().get(0).text());
+        assertEquals(1, analyzer.cacheHits());
+    }
+
+    /**
      * A cached shape's facts are handed out with each statement's own text but the very same (immutable) sets:
      * the proxy recognises a repeated statement by them and reuses what it derived, instead of copying per
      * statement.
