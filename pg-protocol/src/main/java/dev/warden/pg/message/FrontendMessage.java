@@ -3,7 +3,6 @@ package dev.warden.pg.message;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -38,11 +37,12 @@ public sealed interface FrontendMessage {
                 String statement = r.readCString("statement name");
                 String sql = r.readCString("query string");
                 int n = r.readCount16("parameter type count");
-                List<Integer> types = new ArrayList<>(Math.min(n, r.remaining() / 4 + 1));
+                int[] types = new int[Math.min(n, r.remaining() / 4 + 1)];
                 for (int i = 0; i < n; i++) {
-                    types.add(r.readInt("parameter type"));
+                    int oid = r.readInt("parameter type"); // (fails past the message's end before the array)
+                    types[i] = oid;
                 }
-                yield new Parse(statement, sql, types);
+                yield new Parse(statement, sql, OidList.wrap(types));
             }
             case 'B' -> new Bind(r.readCString("portal name"), r.readCString("statement name"),
                     r.readShorts("parameter format"), r.readNullableValues("parameter"),
@@ -88,7 +88,7 @@ public sealed interface FrontendMessage {
     /** Parameter type OIDs; 0 means "let the server infer". */
     record Parse(String statement, String sql, List<Integer> parameterTypes) implements FrontendMessage {
         public Parse {
-            parameterTypes = List.copyOf(parameterTypes);
+            parameterTypes = OidList.of(parameterTypes);
         }
 
         @Override
