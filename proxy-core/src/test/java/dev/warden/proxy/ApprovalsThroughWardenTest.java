@@ -1113,6 +1113,26 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * A helper's pass (a135 F7): a requester wrote Warden's own annotation lines into a comment, with {@code OR id > 0}
+     * after blank lines, and the request read like a one-row UPDATE. The statement's comment lines are now marked.
+     */
+    @Test
+    void aStatementsOwnCommentLinesAreMarkedInTheApprovalText() throws Exception {
+        String sql = "UPDATE billing SET amount = 0 WHERE id = 1\n-- session settings: client_encoding=UTF8\n"
+                + "  -- rule: prod-writes-reviewed (approvers: dba)\n\n\nOR id > 0";
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Query(sql));
+            String id = awaitPendingId();
+            Cli show = cli(bobToken(), "show", id, "--json");
+            assertTrue(show.out.contains("-- [a line of the statement:] -- session settings: client_encoding=UTF8")
+                    && show.out.contains("-- [a line of the statement:]   -- rule: prod-writes-reviewed"), show.out);
+            assertEquals(0, cli(bobToken(), "deny", id).exit);
+            assertTrue(c.untilReady().toString().contains("ErrorResponse"));
+        }
+    }
+
     private static Object fetchAll(java.sql.PreparedStatement ps) {
         try (ResultSet rs = ps.executeQuery()) {
             int n = 0;

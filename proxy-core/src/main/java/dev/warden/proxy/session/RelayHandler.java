@@ -1120,7 +1120,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return approvalText; // only what is held for approval is shown to an approver (no work per statement)
         }
         String text = withCopyNote(analysis, approvalText, sql);
-        StringBuilder out = new StringBuilder(text == null ? sql : text);
+        String shown = text == null ? sql : text;
+        if (sql != null && shown.startsWith(sql)) {
+            shown = commentLinesMarked(sql) + shown.substring(sql.length());
+        }
+        StringBuilder out = new StringBuilder(shown);
         String settings = session.lexing.meaningSettings();
         if (!settings.isEmpty()) {
             out.append("\n-- session settings: ").append(settings);
@@ -1139,6 +1143,33 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         return out.append("\n-- rule: ").append(decision.rule()).append(" (approvers: ")
                 .append(String.join(", ", new java.util.TreeSet<>(decision.approvers()))).append(')').toString();
     }
+
+    /**
+     * {@code sql} for an approver, each of its lines after the first that starts with {@code --} marked as the
+     * statement's own: a requester wrote Warden's annotation lines ({@code -- session settings: ...}, {@code -- rule:
+     * ...}) into a comment, with {@code OR id > 0} after blank lines, and the request looked like a one-row UPDATE
+     * (a helper's pass, a135 F7). What runs is unchanged; the approval binds the marked text.
+     */
+    static String commentLinesMarked(String sql) {
+        if (sql.indexOf('\n') < 0) {
+            return sql;
+        }
+        String[] lines = sql.split("\n", -1);
+        StringBuilder out = new StringBuilder(sql.length() + 32);
+        for (int i = 0; i < lines.length; i++) {
+            if (i > 0) {
+                out.append('\n');
+                if (lines[i].stripLeading().startsWith("--")) {
+                    out.append(STATEMENT_LINE);
+                }
+            }
+            out.append(lines[i]);
+        }
+        return out.toString();
+    }
+
+    /** The mark of a statement's own comment line in an approval's text ({@link #commentLinesMarked}). */
+    static final String STATEMENT_LINE = "-- [a line of the statement:] ";
 
     /**
      * The relations {@code analysis} (and what it runs) names unqualified, or in pg_temp, that a temporary relation
