@@ -57,6 +57,16 @@ public final class ApprovalService implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Map<String, CompletableFuture<Outcome>> held = new ConcurrentHashMap<>();
     private final Map<String, ScheduledFuture<?>> expiries = new ConcurrentHashMap<>();
+    /**
+     * When each requester's recent requests were withdrawn (their client cancelled or left), newest last: each counts
+     * as pending for {@link #WITHDRAWN_COUNTS_FOR} after it was withdrawn. Before, a session filed and cancelled 1,500
+     * requests in 44 s, never more than one pending, and they pushed every decision off {@code approvals list} (a
+     * helper's pass, a135 F3). Kept by this instance only.
+     */
+    private final Map<String, java.util.ArrayDeque<java.time.Instant>> withdrawals = new ConcurrentHashMap<>();
+
+    /** How long a withdrawn request counts toward its requester's {@code max_pending_per_requester}. */
+    static final java.time.Duration WITHDRAWN_COUNTS_FOR = java.time.Duration.ofMinutes(1);
     private volatile boolean started;
     private volatile boolean closed;
 
@@ -166,7 +176,8 @@ public final class ApprovalService implements AutoCloseable {
         ApprovalRecord record = ApprovalRecord.pending(request, settings.requiredApprovals(), held);
         boolean stored;
         try {
-            stored = store.create(record, settings.maxPendingPerRequester(), clock.instant());
+            int room = settings.maxPendingPerRequester() - recentlyWithdrawn(request.requester());
+            stored = room > 0 && store.create(record, room, clock.instant());
         } catch (IOException e) {
             log.warn("approval request not stored approval={} session={} error={}", request.id(),
                     request.sessionId(), e.getMessage());
@@ -198,8 +209,44 @@ public final class ApprovalService implements AutoCloseable {
         } catch (IOException e) {
             throw new ApprovalException(Kind.UNAVAILABLE, "approvals cannot be read: " + e.getMessage(), e);
         }
-        if (pending >= settings.maxPendingPerRequester()) {
+        if (pending + recentlyWithdrawn(requester) >= settings.maxPendingPerRequester()) {
             throw tooManyPending(requester, sessionId);
+        }
+    }
+
+    /**
+     * How many of {@code requester}'s requests were withdrawn within {@link #WITHDRAWN_COUNTS_FOR}: the same person by
+     * subject or by name in any case, as the store counts pending requests.
+     */
+    private int recentlyWithdrawn(Identity requester) {
+        return Math.max(recent(withdrawals.get("s " + requester.subject())),
+                recent(withdrawals.get("u " + requester.username().toLowerCase(java.util.Locale.ROOT))));
+    }
+
+    private int recent(java.util.ArrayDeque<java.time.Instant> times) {
+        if (times == null) {
+            return 0;
+        }
+        synchronized (times) {
+            java.time.Instant since = clock.instant().minus(WITHDRAWN_COUNTS_FOR);
+            while (!times.isEmpty() && times.peekFirst().isBefore(since)) {
+                times.pollFirst();
+            }
+            return times.size();
+        }
+    }
+
+    private void withdrawnBy(Identity requester) {
+        for (String key : List.of("s " + requester.subject(),
+                "u " + requester.username().toLowerCase(java.util.Locale.ROOT))) {
+            java.util.ArrayDeque<java.time.Instant> times = withdrawals.computeIfAbsent(key,
+                    k -> new java.util.ArrayDeque<>());
+            synchronized (times) {
+                times.addLast(clock.instant());
+                while (times.size() > settings.maxPendingPerRequester()) {
+                    times.pollFirst(); // more never counts
+                }
+            }
         }
     }
 
@@ -220,6 +267,7 @@ public final class ApprovalService implements AutoCloseable {
      */
     public boolean withdraw(String id) {
         boolean[] withdrew = {false};
+        Identity[] requester = {null};
         try {
             transition(id, current -> {
                 withdrew[0] = false;
@@ -227,9 +275,13 @@ public final class ApprovalService implements AutoCloseable {
                     return current;
                 }
                 withdrew[0] = true;
+                requester[0] = current.request().requester();
                 return current.decided(Status.WITHDRAWN, current.request().requester().username(),
                         "the client cancelled or disconnected", clock.instant());
             });
+            if (withdrew[0]) {
+                withdrawnBy(requester[0]);
+            }
             return withdrew[0];
         } catch (ApprovalException e) {
             log.warn("approval withdraw failed approval={} error={}", id, e.getMessage());

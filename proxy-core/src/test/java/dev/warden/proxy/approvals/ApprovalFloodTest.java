@@ -92,6 +92,30 @@ class ApprovalFloodTest {
         return list.stream().filter(r -> r.request().requester().username().equals(who.username())).count();
     }
 
+    /**
+     * A helper's pass (a135 F3): a session filed and cancelled 1,500 requests in 44 s, never more than one pending,
+     * and they pushed every decision off {@code approvals list}. A withdrawn request counts as pending for a minute.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "postgres"})
+    void withdrawnRequestsCountAsPendingForAMinute(String store) throws Exception {
+        ApprovalService s = service(store, 3);
+        for (int i = 0; i < 3; i++) {
+            ApprovalRequest r = request(s, MALLORY, "UPDATE t SET v = " + i + " WHERE id = 1", Set.of("dba"));
+            java.util.concurrent.CompletableFuture<Outcome> held = s.request(r);
+            assertTrue(s.withdraw(r.id()));
+            assertTrue(held.get(5, TimeUnit.SECONDS) instanceof Outcome.Withdrawn);
+        }
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING,
+                assertThrows(ApprovalException.class, () -> s.ensureRoomFor(MALLORY, "session-2")).kind());
+        assertEquals(ApprovalException.Kind.TOO_MANY_PENDING, assertThrows(ApprovalException.class,
+                () -> s.submit(request(s, MALLORY, "UPDATE t SET v = 9 WHERE id = 1", Set.of("dba")))).kind());
+        s.ensureRoomFor(ALICE, "session-3"); // another person is not held back
+        clock.move(ApprovalService.WITHDRAWN_COUNTS_FOR.plusSeconds(1));
+        s.ensureRoomFor(MALLORY, "session-2");
+        s.submit(request(s, MALLORY, "UPDATE t SET v = 10 WHERE id = 1", Set.of("dba")));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"file", "postgres"})
     void eachPersonMayHaveOnlyTwentyRequestsPendingAndOnesFloodLeavesAnotherRoom(String store) throws Exception {
