@@ -124,7 +124,8 @@ class ValueMovesFuzzThroughWardenTest {
             "update-direct", "insert-direct", "ctas", "function", "do", "unique-later", "unique-violation",
             "rename-table-swap", "select-into", "whole-row", "jsonb", "upsert-update", "update-cte",
             "check-violation", "not-null-violation", "exclusion", "partition-routing", "fk-violation", "out-parameter",
-            "view-rename");
+            "view-rename", "cte-update", "cte-insert", "cursor-view", "cursor-same-text", "session-state",
+            "view-where-cast", "view-function-raise");
 
     static Round round(Random r) {
         String mechanism = MECHANISMS.get(r.nextInt(MECHANISMS.size()));
@@ -320,6 +321,58 @@ class ValueMovesFuzzThroughWardenTest {
                 out.addAll(loads(r, m, "vm_t"));
                 out.add("CREATE TEMP VIEW vm_w AS SELECT " + x.replace("{v}", m) + " AS c FROM vm_t");
                 out.add("INSERT INTO vm_sink SELECT c FROM vm_w");
+            }
+            // Routes the attacker pass a134 found: data-modifying WITH queries, cursors, session state, and what a
+            // view's definition evaluates where its columns do not show it.
+            case "cte-update" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("WITH w AS (UPDATE vm_t SET c = " + x.replace("{v}", m) + " RETURNING 1) SELECT count(*) FROM w");
+            }
+            case "cte-insert" -> {
+                out.add(table);
+                out.add("CREATE TEMP TABLE vm_sink (c text)");
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("WITH w AS (INSERT INTO vm_sink SELECT " + x.replace("{v}", m) + " FROM vm_t RETURNING 1) "
+                        + "SELECT 1");
+            }
+            case "cursor-view" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP VIEW vm_w AS SELECT id, " + x.replace("{v}", m) + " AS c FROM vm_t");
+                out.add("CREATE FUNCTION pg_temp.vm_o() RETURNS refcursor LANGUAGE plpgsql AS $$DECLARE k refcursor "
+                        + ":= 'vm_k'; BEGIN OPEN k FOR SELECT * FROM vm_w; RETURN k; END$$");
+                out.add("BEGIN");
+                out.add("SELECT pg_temp.vm_o()");
+                out.add("FETCH ALL FROM vm_k");
+                out.add("COMMIT");
+            }
+            case "cursor-same-text" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP VIEW vm_w AS SELECT id, " + x.replace("{v}", m) + " AS c FROM vm_t");
+                out.add("BEGIN; DECLARE vm_k CURSOR WITH HOLD FOR SELECT * FROM vm_w; COMMIT; FETCH ALL FROM vm_k");
+            }
+            case "session-state" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP VIEW vm_w AS SELECT id, " + x.replace("{v}", m) + " AS c FROM vm_t");
+                out.add(r.nextBoolean() ? "SELECT c FROM vm_w WHERE EXISTS (SELECT 1 FROM pg_cursor()) OR true"
+                        : "SELECT c, (SELECT count(*) FROM pg_prepared_statement()) FROM vm_w");
+            }
+            case "view-where-cast" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE TEMP VIEW vm_w AS SELECT id FROM vm_t WHERE (" + x.replace("{v}", m) + ")::int > 0");
+                out.add("SELECT id FROM vm_w");
+            }
+            case "view-function-raise" -> {
+                out.add(table);
+                out.addAll(loads(r, m, "vm_t"));
+                out.add("CREATE FUNCTION pg_temp.vm_b(t text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN RAISE "
+                        + "EXCEPTION 'v=%', t; END$$");
+                out.add("CREATE TEMP VIEW vm_w AS SELECT id FROM vm_t WHERE pg_temp.vm_b(" + x.replace("{v}", m) + ")");
+                out.add("SELECT 1 FROM vm_w");
             }
             default -> { // select-into
                 out.add("SELECT id, " + x.replace("{v}", "p." + m) + " AS " + m + " INTO TEMP vm_t FROM vm_people p");

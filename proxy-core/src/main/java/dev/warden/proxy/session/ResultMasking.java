@@ -1165,21 +1165,29 @@ final class ResultMasking {
      */
     private static boolean readsBeyondItsTable(StatementFacts policy) {
         Set<String> own = new java.util.HashSet<>();
-        policy.tablesWritten().forEach(t -> own.add(t.name()));
+        policy.tablesWritten().forEach(t -> own.add(qualified(t)));
         java.util.regex.Matcher m = POLICY_TABLE.matcher(policy.text());
-        if (m.find()) {
+        if (m.find() && policy.tablesWritten().size() <= 1) {
             String table = m.group(1);
-            own.add(table.startsWith("\"") ? table.substring(1, table.length() - 1).replace("\"\"", "\"")
-                    : table.toLowerCase(java.util.Locale.ROOT));
+            String name = table.startsWith("\"") ? table.substring(1, table.length() - 1).replace("\"\"", "\"")
+                    : table.toLowerCase(java.util.Locale.ROOT);
+            String schema = policy.tablesWritten().isEmpty() ? "" : policy.tablesWritten().iterator().next().schema();
+            own.add((schema == null ? "" : schema) + "." + name);
         }
         for (StatementFacts f : policy.allStatements()) {
             for (dev.warden.sql.TableRef t : f.tablesRead()) {
-                if (!own.contains(t.name())) {
+                // Schema and name, as written: public.customers is not the policy's own pg_temp.customers, nor a
+                // bare customers that may be either (a helper's pass, a136 F8).
+                if (!own.contains(qualified(t))) {
                     return true;
                 }
             }
         }
         return false;
+    }
+
+    private static String qualified(dev.warden.sql.TableRef t) {
+        return (t.schema() == null ? "" : t.schema()) + "." + t.name();
     }
 
     /** Whether statement {@code before} of {@code analysis} is preceded by a DECLARE of cursor {@code name}. */
