@@ -435,8 +435,9 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
         Set<String> derived = new LinkedHashSet<>();
         // For the reason: the relation each sensitive name and relation was found in, and why a view is.
         java.util.Map<String, String> found = new java.util.HashMap<>();
-        // A view whose definition computes over sensitive values in a clause its columns do not carry (its WHERE,
-        // a function it calls): what the server raises there reaches a statement naming none of them.
+        // A view whose definition computes over sensitive values beyond passing columns through (in its WHERE, a
+        // join, a function it calls, a computed column): what the server raises there reaches a statement that
+        // names none of its sensitive columns.
         String evaluatesSensitive = null;
         for (String name : names) {
             for (RelationCatalog.Relation r : catalog.named(name)) {

@@ -1173,9 +1173,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     /**
      * The relations {@code analysis} (and what it runs) names unqualified, or in pg_temp, that a temporary relation
-     * of this session is called, sorted, or null when none: an approver reading {@code UPDATE orders ... WHERE id = 8} took orders for public.orders, while it
-     * was the requester's temporary view whose id was public.orders.customer_id, and the approved statement updated
-     * three rows (a helper's pass, a135 F2).
+     * of this session is called, sorted, or null when none: an approver reading {@code UPDATE orders ... WHERE id =
+     * 8} took orders for public.orders, while it was the requester's temporary view whose id was
+     * public.orders.customer_id, and the approved statement updated three rows (a helper's pass, a135 F2).
      */
     private String temporaryNames(Analysis analysis) {
         CatalogCache catalog = session.catalog;

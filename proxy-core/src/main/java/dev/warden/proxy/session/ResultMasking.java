@@ -1154,10 +1154,11 @@ final class ResultMasking {
         return out == null ? statements : out;
     }
 
+    /** A name, quoted or not. */
+    private static final String POLICY_NAME = "(?:\"(?:[^\"]|\"\")*\"|[\\w$]+)";
     /** {@code [CREATE|ALTER] POLICY name ON [schema.]table}: the table's name (group 1, quoted or not). */
     private static final java.util.regex.Pattern POLICY_TABLE = java.util.regex.Pattern.compile("(?is)^\\s*(?:create|"
-            + "alter)\\s+policy\\s+(?:\"(?:[^\"]|\"\")*\"|[\\w$]+)\\s+on\\s+(?:(?:\"(?:[^\"]|\"\")*\"|[\\w$]+)\\s*\\.\\s*)?"
-            + "(\"(?:[^\"]|\"\")*\"|[\\w$]+)");
+            + "alter)\\s+policy\\s+" + POLICY_NAME + "\\s+on\\s+(?:" + POLICY_NAME + "\\s*\\.\\s*)?(" + POLICY_NAME + ")");
 
     /**
      * Whether a policy statement, or what it calls, reads a relation other than the policy's own table (read from
