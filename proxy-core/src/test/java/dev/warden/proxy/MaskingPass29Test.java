@@ -73,6 +73,42 @@ class MaskingPass29Test {
         assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
     }
 
+    /**
+     * F2: a policy whose function reads a name that does not exist yet, or that reads a clear view, and the name then
+     * made (or replaced as) a view over the masked table: every read of the policy's table echoed the values.
+     */
+    @Test
+    void aPolicyReachingAnotherRelationIsRefusedWhateverItHoldsNow() throws Exception {
+        String rls = "ALTER TABLE rt ENABLE ROW LEVEL SECURITY";
+        String force = "ALTER TABLE rt FORCE ROW LEVEL SECURITY";
+        String[][] attempts = {
+                {"CREATE TEMP TABLE rt (id int)", "INSERT INTO rt VALUES (1), (2), (3)", rls, force,
+                        "CREATE FUNCTION pg_temp.chk(i int) RETURNS bool LANGUAGE plpgsql AS $$ DECLARE v text; "
+                                + "BEGIN SELECT t INTO v FROM srcw WHERE id = i; RETURN v::int > 0; END $$",
+                        "CREATE POLICY p ON rt USING (pg_temp.chk(id))",
+                        "CREATE TEMP VIEW srcw AS SELECT id, reverse(ssn) AS t FROM mp29", "SELECT count(*) FROM rt"},
+                {"CREATE TEMP TABLE rt (id int)", "INSERT INTO rt VALUES (1)", rls, force,
+                        "CREATE TEMP VIEW srcz AS SELECT 1 AS id, '1'::text AS t",
+                        "CREATE POLICY p ON rt USING (EXISTS (SELECT 1 FROM srcz s WHERE s.t::int > 0))",
+                        "CREATE OR REPLACE TEMP VIEW srcz AS SELECT id, reverse(ssn) AS t FROM mp29",
+                        "SELECT count(*) FROM rt"},
+        };
+        assertEquals(List.of(), MaskedAttacker.leaksOf(warden, attempts));
+        for (String[] attempt : attempts) {
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
+                String policy = "";
+                for (String sql : attempt) {
+                    String answer = a.query(sql);
+                    if (sql.startsWith("CREATE POLICY")) {
+                        policy = answer;
+                        break;
+                    }
+                }
+                assertTrue(MaskedAttacker.refused(policy), policy);
+            }
+        }
+    }
+
     /** F8: a policy on a temporary table named like the masked table reads the masked table itself. */
     @Test
     void aPolicyOnATableNamedLikeTheMaskedOneIsJudgedByWhatItReads() throws Exception {

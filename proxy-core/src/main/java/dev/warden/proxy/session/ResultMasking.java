@@ -1191,6 +1191,37 @@ final class ResultMasking {
         return (t.schema() == null ? "" : t.schema()) + "." + t.name();
     }
 
+    /**
+     * Why a policy statement of {@code analysis} may later raise what it reads of another relation, or null: it (or a
+     * function body it calls) reads a relation other than its own table, or it calls a function whose body Warden
+     * has not read. Judged as for trigger code, whatever the relations hold now: a helper's pass (a136 F2) made a
+     * policy whose function read a name that did not exist yet, then made that name a temporary view over customers,
+     * and every read of its own table echoed SSNs; another policy read a clear view, replaced later. A policy that
+     * tests its own table's columns, or calls a function whose body reads nothing (current_user), stays allowed.
+     */
+    private String policyReachingBeyond(Analysis analysis) {
+        for (StatementFacts top : analysis.statements()) {
+            if ((top.kind() != StatementKind.CREATE && top.kind() != StatementKind.ALTER)
+                    || !"POLICY".equals(top.objectType())) {
+                continue;
+            }
+            if (readsBeyondItsTable(top)) {
+                return "reads a relation other than its own table";
+            }
+            for (StatementFacts f : top.allStatements()) {
+                if (f.dynamicSql() || f.kind() == StatementKind.DO) {
+                    return "runs SQL built at run time";
+                }
+                for (String fn : f.functions()) {
+                    if (catalog == null || catalog.functionBodyUnread(fn)) {
+                        return "calls " + fn + ", whose body Warden has not read";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /** Whether statement {@code before} of {@code analysis} is preceded by a DECLARE of cursor {@code name}. */
     private static boolean declaredBefore(Analysis analysis, int before, String name) {
         for (int i = 0; i < before; i++) {
@@ -1522,6 +1553,13 @@ final class ResultMasking {
                     + ": it runs inside other identities' writes (and writes made outside Warden), with the values "
                     + "they see in clear", "have an identity the masking policy exempts (or the table's owner, "
                     + "outside Warden) install it, or ask for an exemption");
+        }
+        String policy = policyReachingBeyond(analysis);
+        if (policy != null) {
+            return refused(reading, "masking-handoff", "a masked identity may not make a row security policy that "
+                    + policy + ": its expressions run in every read and write of the table, whose errors and notices "
+                    + "quote what they compute, and a name may later come to mean a relation with masked values",
+                    "compare with columns of the table itself, or ask for an exemption");
         }
         String shadows = shadowsABuiltIn(analysis);
         if (shadows != null) {
