@@ -24,10 +24,7 @@ class MaskingPass28Test {
 
     @BeforeAll
     static void start() throws SQLException {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                masking:
-                  unmasked_for: { groups: [pii-readers], agents: never }
-                """);
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
         MaskedAttacker.seed(warden, "mp28");
     }
 

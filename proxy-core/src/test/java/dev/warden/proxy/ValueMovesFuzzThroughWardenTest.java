@@ -54,10 +54,7 @@ class ValueMovesFuzzThroughWardenTest {
 
     @BeforeAll
     static void start() throws Exception {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
-                masking:
-                  unmasked_for: { groups: [pii-readers], agents: never }
-                """);
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE vm_people (id int primary key, full_name text, ssn text, email text)");
             for (int i = 0; i < SSNS.size(); i++) {
