@@ -361,6 +361,16 @@ class WritesRunElsewhereThroughWardenTest {
         assertRefusedBy(error, sql, rule);
     }
 
+    /** As above, refused by {@code rule} or by {@code other}, both of which block the statement. */
+    private static void assertLedgerKept(Connection c, String sql, String rule, String other) throws SQLException {
+        String error = run(c, sql);
+        assertEquals(3, rows("gw_ledger"), "PostgreSQL deleted rows of gw_ledger with " + sql + " ("
+                + (error == null ? "Warden let it run" : error) + ")");
+        assertTrue(error != null && error.startsWith("42501") && (error.contains("\"" + rule + "\"")
+                || error.contains("\"" + other + "\"")), sql + " must be refused by rule " + rule + " or " + other
+                + ", got: " + error);
+    }
+
     private static void assertRefusedBy(String error, String sql, String rule) {
         assertTrue(error != null && error.startsWith("42501") && error.contains("\"" + rule + "\""),
                 sql + " must be refused by rule " + rule + ", got: " + error);
@@ -2041,9 +2051,12 @@ class WritesRunElsewhereThroughWardenTest {
             }
             try (Connection f = connect("prod")) {
                 assertEquals(null, run(f, "SELECT public.gw_shadow_make()"));
-                assertLedgerKept(f, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+                // After DDL a function ran (its view unseen as DDL text), the name may be judged before the session's
+                // search_path and temporary schema are read again: then it may also mean a table made in
+                // gw_billing, whose rule blocks first. Either rule keeps the ledger; which one reports is timing.
+                assertLedgerKept(f, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept", "gw-billing-kept");
             }
-            assertLedgerKept(a, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept");
+            assertLedgerKept(a, "DELETE FROM gw_shadow_notes WHERE id > 0", "gw-ledger-kept", "gw-billing-kept");
             try (Connection d = warden.direct()) {
                 assertEquals(List.of("4", "20"), column(d, "SELECT id FROM public.gw_shadow_notes ORDER BY id"));
             }

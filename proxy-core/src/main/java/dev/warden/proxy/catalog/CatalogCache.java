@@ -904,6 +904,9 @@ public final class CatalogCache implements AutoCloseable {
         for (String name : forMasking ? relations.missing(analysis, dueRelations) : List.<String>of()) {
             missing.add(RELATION + name);
         }
+        if (forMasking) {
+            reachedByWrites(analysis, missing);
+        }
         if (forMasking && computingEverywhere() == null && maintainsEverything(analysis)) {
             missing.add(COMPUTING);
         }
@@ -914,6 +917,69 @@ public final class CatalogCache implements AutoCloseable {
             refreshAhead();
         }
         return missing;
+    }
+
+    /** How many levels of writes {@link #reachedByWrites} follows (as masking judges what they evaluate). */
+    private static final int WRITES_REACHED = 4;
+
+    /**
+     * Adds to {@code missing} what is to be read of the tables the triggers, rules and foreign keys' actions of the
+     * tables {@code analysis} writes write in turn, a few levels deep: those not looked up ({@link #RELATION}), and the
+     * functions their triggers, CHECKs, defaults and policies call whose bodies are not loaded. Masking judges what
+     * those evaluate over each row (a helper's pass, a136 F5 and F6: a CHECK of a table a trigger wrote called a
+     * function whose body read a view made afterwards; DDL had dropped the body, and the write two tables away did not
+     * have it read again, so the CHECK counted as reading nothing).
+     */
+    private void reachedByWrites(dev.warden.sql.Analysis analysis, Set<String> missing) {
+        List<String> names = null;
+        for (dev.warden.sql.StatementFacts top : analysis.statements()) {
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                for (dev.warden.sql.TableRef t : f.writes() ? f.tablesWritten() : List.<dev.warden.sql.TableRef>of()) {
+                    names = names == null ? new ArrayList<>() : names;
+                    if (!names.contains(t.name())) {
+                        names.add(t.name());
+                    }
+                }
+            }
+        }
+        if (names != null) {
+            reachedByWrites(names, missing);
+        }
+    }
+
+    /** As above, from the tables {@code names} (which grows by what they reach). */
+    private void reachedByWrites(List<String> names, Set<String> missing) {
+        int level = 0;
+        for (int from = 0, to = names.size(); from < to && level < WRITES_REACHED; from = to, to = names.size(), level++) {
+            for (int i = from; i < to; i++) {
+                String name = names.get(i);
+                if (!relations.known(name)) {
+                    if (level > 0) {
+                        missing.add(RELATION + name);
+                    }
+                    continue;
+                }
+                List<dev.warden.sql.StatementFacts> raw = new ArrayList<>();
+                for (RelationCatalog.Relation r : relations.named(name)) {
+                    raw.addAll(r.onWrite() == null ? List.of() : r.onWrite());
+                    raw.addAll(r.evaluated() == null ? List.of() : r.evaluated());
+                }
+                if (level > 0) {
+                    missing.addAll(functions.missing(new dev.warden.sql.Analysis(raw), dueFunctions));
+                }
+                List<dev.warden.sql.StatementFacts> run = runBy(name, true);
+                for (dev.warden.sql.StatementFacts top : run == null ? List.<dev.warden.sql.StatementFacts>of() : run) {
+                    for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                        for (dev.warden.sql.TableRef t : f.writes() ? f.tablesWritten()
+                                : List.<dev.warden.sql.TableRef>of()) {
+                            if (!names.contains(t.name())) {
+                                names.add(t.name());
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -1522,6 +1588,38 @@ public final class CatalogCache implements AutoCloseable {
                 if (!called.isEmpty()) {
                     functions.load(connection(), called, analyzer);
                     Set<String> named = relations.missing(new dev.warden.sql.Analysis(functions.bodies(called)));
+                    if (!named.isEmpty()) {
+                        relations.load(connection(), named, analyzer);
+                    }
+                }
+            }
+            // What the tables those write (by their triggers, rules and foreign keys' actions) evaluate over each row,
+            // a few levels on, as masking judges it (see reachedByWrites).
+            List<String> written = new ArrayList<>(relationNames);
+            for (int round = 0; round < WRITES_REACHED && !written.isEmpty(); round++) {
+                Set<String> deeper = new java.util.LinkedHashSet<>();
+                reachedByWrites(new ArrayList<>(written), deeper);
+                Set<String> deeperRelations = new java.util.LinkedHashSet<>();
+                Set<String> deeperFunctions = new java.util.LinkedHashSet<>();
+                for (String n : deeper) {
+                    if (n.startsWith(RELATION)) {
+                        deeperRelations.add(n.substring(RELATION.length()));
+                    } else {
+                        deeperFunctions.add(n);
+                    }
+                }
+                deeperRelations = relations.due(deeperRelations);
+                deeperFunctions = functions.due(deeperFunctions);
+                if (deeperRelations.isEmpty() && deeperFunctions.isEmpty()) {
+                    break;
+                }
+                if (!deeperRelations.isEmpty()) {
+                    relations.load(connection(), deeperRelations, analyzer);
+                }
+                if (!deeperFunctions.isEmpty()) {
+                    functions.load(connection(), deeperFunctions, analyzer);
+                    Set<String> named = relations.missing(new dev.warden.sql.Analysis(
+                            functions.bodies(deeperFunctions)));
                     if (!named.isEmpty()) {
                         relations.load(connection(), named, analyzer);
                     }

@@ -2145,6 +2145,12 @@ final class ResultMasking {
         }
         Evaluated reading = null;
         Set<String> seen = new java.util.HashSet<>();
+        // The tables the statements write, then those the triggers, rules and foreign keys' actions of written tables
+        // write, a few levels deep: a helper's pass (a136 F5, F6) had a trigger of a clear table insert into another,
+        // whose CHECK called a function reading a view made afterwards over customers; the CHECK's notices and its
+        // setval() carried every customer's value, judged only when that table was written directly.
+        List<dev.warden.sql.TableRef> written = new ArrayList<>();
+        List<Integer> depths = new ArrayList<>();
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
@@ -2160,22 +2166,57 @@ final class ResultMasking {
                 }
                 for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     if (seen.add("w " + t.name())) {
-                        List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
-                        if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
-                            // Deparsing them would wait for the transaction that holds the table (this session's,
-                            // after an ALTER TABLE in it): what they hand its masked values to is not known.
-                            return new Evaluated("a masked identity may not write to " + t.qualified() + " while "
-                                    + "Warden cannot read what is evaluated over each of its rows (CHECK constraints, "
-                                    + "policies, trigger conditions, generated columns): another transaction, perhaps "
-                                    + "this one, holds it exclusively, or its partitions go deeper than Warden reads",
-                                    null);
-                        }
-                        Evaluated e = judgeEvaluated(t, evaluated, "write", current, path);
-                        if (e != null && e.handsOn() != null) {
-                            return e;
-                        }
-                        reading = reading == null ? e : reading;
+                        written.add(t);
+                        depths.add(0);
                     }
+                }
+            }
+        }
+        for (int i = 0; i < written.size(); i++) {
+            dev.warden.sql.TableRef t = written.get(i);
+            if (depths.get(i) + 1 < MET_ROWS_DEPTH) {
+                List<StatementFacts> run = catalog.runBy(t.name(), true);
+                for (StatementFacts top : run == null ? List.<StatementFacts>of() : run) {
+                    for (StatementFacts f : top.allStatements()) {
+                        if (!fires(f)) {
+                            continue;
+                        }
+                        for (dev.warden.sql.TableRef u : writtenThroughViews(f)) {
+                            if (seen.add("w " + u.name())) {
+                                written.add(u);
+                                depths.add(depths.get(i) + 1);
+                            }
+                        }
+                    }
+                }
+            }
+            List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
+            if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
+                // Deparsing them would wait for the transaction that holds the table (this session's,
+                // after an ALTER TABLE in it): what they hand its masked values to is not known.
+                return new Evaluated("a masked identity may not write to " + t.qualified() + " while "
+                        + "Warden cannot read what is evaluated over each of its rows (CHECK constraints, "
+                        + "policies, trigger conditions, generated columns): another transaction, perhaps "
+                        + "this one, holds it exclusively, or its partitions go deeper than Warden reads",
+                        null);
+            }
+            Evaluated e = judgeEvaluated(t, evaluated, "write", EVALUATED_OVER_ROWS, depths.get(i) > 0, current, path);
+            if (e != null && e.handsOn() != null) {
+                return e;
+            }
+            reading = reading == null ? e : reading;
+        }
+        for (String name : catalog.reachedNames(analysis)) {
+            // What the functions a view's definition calls do with what their bodies read now: a helper's pass (a136
+            // F7) made such a function while the view its body read did not exist, made that a view over customers,
+            // and each read of the calling view copied every customer's value into a clear table or a setting.
+            List<StatementFacts> calls = seen.add("c " + name) ? catalog.runBy(name, false) : null;
+            if (calls != null && !calls.isEmpty()) {
+                Evaluated e = judgeEvaluated(new dev.warden.sql.TableRef(null, name), calls, "read",
+                        "(a function its definition, a default, a constraint or a policy calls) ", false, current,
+                        path);
+                if (e != null && e.handsOn() != null) {
+                    return e;
                 }
             }
         }
@@ -2185,7 +2226,8 @@ final class ResultMasking {
         for (String name : catalog.reachedNames(analysis)) {
             if (seen.add("r " + name)) {
                 dev.warden.sql.TableRef t = new dev.warden.sql.TableRef(null, name);
-                Evaluated e = judgeEvaluated(t, catalog.evaluatedOver(name, false), "read", current, path);
+                Evaluated e = judgeEvaluated(t, catalog.evaluatedOver(name, false), "read", EVALUATED_OVER_ROWS, false,
+                        current, path);
                 if (e != null && e.handsOn() != null) {
                     return e;
                 }
@@ -2195,9 +2237,18 @@ final class ResultMasking {
         return reading;
     }
 
-    /** {@link #whatRowsEvaluate} for the expressions {@code evaluated} over each row of {@code t} (null: none). */
+    /** What {@link #judgeEvaluated} names the expressions evaluated over each row of a relation. */
+    private static final String EVALUATED_OVER_ROWS = "(a CHECK, a domain's check, a policy, a trigger's WHEN or a "
+            + "generated column) ";
+
+    /**
+     * {@link #whatRowsEvaluate} for the expressions {@code evaluated} over each row of {@code t} (null: none), which
+     * {@code what} describes. With {@code reached} (a table a trigger or rule of a written one writes), one that calls a
+     * function body and reads sensitive values makes the statement read them: its notices and errors reach the
+     * writer, who names nothing sensitive.
+     */
     private Evaluated judgeEvaluated(dev.warden.sql.TableRef t, List<StatementFacts> evaluated, String access,
-                                     Masker current, List<String> path) {
+                                     String what, boolean reached, Masker current, List<String> path) {
         Evaluated reading = null;
         for (StatementFacts expression : evaluated == null ? List.<StatementFacts>of() : evaluated) {
             List<StatementFacts> run = withBodiesWritten(List.of(expression), transactionDdl.apply(null));
@@ -2211,7 +2262,7 @@ final class ResultMasking {
                 continue;
             }
             String over = "a masked identity may not " + access + " where an expression evaluated over each row of "
-                    + t.qualified() + " (a CHECK, a domain's check, a policy, a trigger's WHEN or a generated column) ";
+                    + t.qualified() + " " + what;
             if (!e.launders().isEmpty()) {
                 return new Evaluated(over + "copies sensitive values into " + e.launders() + " (" + e.reason() + ")",
                         e);
@@ -2229,8 +2280,9 @@ final class ResultMasking {
             // but what its body reads may come back in the statement's error or notice: the statement is judged by it.
             boolean converts = expression.text().endsWith(" AS "
                     + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CONVERTED_ON_READ);
-            if (reading == null && (converts || (run.size() > 1 || expression.allStatements().size() > 1)
-                    && passedToACall(expression.text(), e.sensitiveNames()))) {
+            boolean callsABody = run.size() > 1 || expression.allStatements().size() > 1;
+            if (reading == null && (converts || callsABody && (reached
+                    || passedToACall(expression.text(), e.sensitiveNames())))) {
                 reading = new Evaluated(null, e);
             }
         }
