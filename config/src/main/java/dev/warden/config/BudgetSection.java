@@ -6,6 +6,7 @@ import dev.warden.config.YamlTree.ScalarNode;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * Reads {@code budgets:}.
@@ -21,6 +22,7 @@ import java.util.OptionalInt;
  *     per_identity: { bytes_burst: 536870912, bytes_per_second: 67108864 }  # or: per_identity: off
  *   sessions:
  *     per_identity: 64                                                       # or: per_identity: off
+ *     kept_bytes: 33554432                                                   # or: kept_bytes: off
  * </pre>
  */
 final class BudgetSection {
@@ -67,7 +69,7 @@ final class BudgetSection {
         p.expectKeys(audit, "per_identity");
         Optional<Budgets.AuditRate> recorded = auditRate(p, audit, "per_identity", d.auditPerIdentity().orElseThrow());
         MapNode sessions = p.optionalMap(m, "sessions").orElse(empty(m, "sessions"));
-        p.expectKeys(sessions, "per_identity");
+        p.expectKeys(sessions, "per_identity", "kept_bytes");
         OptionalInt perIdentity = d.sessionsPerIdentity();
         Optional<ScalarNode> limit = p.scalar(sessions, "per_identity");
         if (limit.isPresent()) {
@@ -75,8 +77,16 @@ final class BudgetSection {
                     : OptionalInt.of(p.parseInt(limit.get(), limit.get().text().trim(), 1, 1_000_000,
                             "must be a number of sessions from 1 to 1000000, or off"));
         }
+        OptionalLong kept = d.keptPerSession();
+        Optional<ScalarNode> keptLimit = p.scalar(sessions, "kept_bytes");
+        if (keptLimit.isPresent()) {
+            // Below 1 MiB a JDBC driver's usual statement cache does not fit.
+            kept = "off".equals(keptLimit.get().text()) ? OptionalLong.empty()
+                    : OptionalLong.of(p.parseInt(keptLimit.get(), keptLimit.get().text().trim(), 1 << 20,
+                            Integer.MAX_VALUE, "must be a number of bytes from 1048576 to 2147483647, or off"));
+        }
         return new Budgets(messageBytes, connections, perAddress, parseTimeout, maxStatement, session, identity,
-                recorded, perIdentity);
+                recorded, perIdentity, kept);
     }
 
     /** {@code { bytes_burst, bytes_per_second }}, or {@code off}: no limit. */

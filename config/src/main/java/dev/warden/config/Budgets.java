@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * What a client may cost Warden (section {@code budgets:}): before login, in statement analysis, and in the audit
@@ -27,10 +28,14 @@ import java.util.OptionalInt;
  * @param sessionsPerIdentity the sessions one identity (user or agent) may hold at once, across environments; each
  *     holds a server connection, so one identity cannot take every slot the server has; empty: no limit
  *     ({@code budgets.sessions.per_identity: off})
+ * @param keptPerSession about how many bytes of prepared statements (text, declared types) and portals (bound values)
+ *     one session may have Warden keep at once; a Parse, Bind, PREPARE or DECLARE past it gets 53400; empty: no limit
+ *     ({@code budgets.sessions.kept_bytes: off})
  */
 public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
                       Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
-                      Optional<AuditRate> auditPerIdentity, OptionalInt sessionsPerIdentity) {
+                      Optional<AuditRate> auditPerIdentity, OptionalInt sessionsPerIdentity,
+                      OptionalLong keptPerSession) {
 
     /** Two token buckets: CPU time of analysis, and bytes of text analysed; each a burst and a refill rate. */
     public record Rate(Duration cpuBurst, Duration cpuPerSecond, long bytesBurst, long bytesPerSecond) {
@@ -63,6 +68,13 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
      */
     public static final int DEFAULT_SESSIONS_PER_IDENTITY = 64;
 
+    /**
+     * 32 MiB: pgJDBC keeps at most 5 MiB of statement text prepared per connection by default (and 256 statements), which
+     * Warden counts at four bytes a character, about 20 MiB; 64 sessions of one identity may then pin 2 GiB, where a helper's pass (a135
+     * F1) pinned 656 MB with 400 Parse messages of one session, and nothing stopped it.
+     */
+    public static final long DEFAULT_KEPT_PER_SESSION = 32L << 20;
+
     public static final Rate DEFAULT_PER_SESSION = new Rate(Duration.ofMillis(500), Duration.ofMillis(150),
             32L << 20, 8L << 20);
     public static final Rate DEFAULT_PER_IDENTITY = new Rate(Duration.ofSeconds(1), Duration.ofMillis(250),
@@ -76,6 +88,15 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
         Objects.requireNonNull(perIdentity, "perIdentity");
         Objects.requireNonNull(auditPerIdentity, "auditPerIdentity");
         Objects.requireNonNull(sessionsPerIdentity, "sessionsPerIdentity");
+        Objects.requireNonNull(keptPerSession, "keptPerSession");
+    }
+
+    /** Budgets with {@link #DEFAULT_KEPT_PER_SESSION}. */
+    public Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
+                   Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
+                   Optional<AuditRate> auditPerIdentity, OptionalInt sessionsPerIdentity) {
+        this(preLoginMessageBytes, preLoginConnections, preLoginPerAddress, parseTimeout, maxStatementLength,
+                perSession, perIdentity, auditPerIdentity, sessionsPerIdentity, OptionalLong.of(DEFAULT_KEPT_PER_SESSION));
     }
 
     /** Budgets with {@link #DEFAULT_SESSIONS_PER_IDENTITY}. */

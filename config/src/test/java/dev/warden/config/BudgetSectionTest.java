@@ -42,6 +42,26 @@ class BudgetSectionTest {
                 b.perIdentity());
         assertEquals(java.util.Optional.of(new Budgets.AuditRate(512L << 20, 64L << 20)), b.auditPerIdentity());
         assertEquals(OptionalInt.of(64), b.sessionsPerIdentity());
+        assertEquals(java.util.OptionalLong.of(32L << 20), b.keptPerSession());
+    }
+
+    @Test
+    void whatOneSessionHasWardenKeepIsBoundedAndTheBoundCanBeTurnedOff() throws Exception {
+        assertEquals(java.util.OptionalLong.of(4L << 20), policy("""
+                budgets:
+                  sessions:
+                    kept_bytes: 4194304
+                """).budgets().keptPerSession());
+        assertEquals(java.util.OptionalLong.empty(), policy("""
+                budgets:
+                  sessions: { per_identity: 5, kept_bytes: off }
+                """).budgets().keptPerSession());
+        assertEquals("policy.yaml:15:17: budgets.sessions.kept_bytes: must be a number of bytes from 1048576 to "
+                + "2147483647, or off", failure("""
+                        budgets:
+                          sessions:
+                            kept_bytes: 1000
+                        """));
     }
 
     @Test

@@ -764,6 +764,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     "unknown-prepared-statement", "26000", "prepared statement \"" + unknown + "\" does not exist",
                     "Warden saw no statement of that name prepared in this session"), reading.read());
         }
+        Decision kept = reading.refusal() == null ? overKeptBudget(reading) : null;
+        if (kept != null) {
+            reading = new SessionLexing.Reading(reading.sql(), reading.analysis(), kept, reading.read());
+        }
         Decision screenedOut = reading.refusal() == null ? executedScreenedOut(reading.analysis()) : null;
         if (screenedOut != null) {
             reading = new SessionLexing.Reading(reading.sql(), reading.analysis(), screenedOut, reading.read());
@@ -1737,6 +1741,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             decoded = new FrontendMessage.Parse(name, decoded.sql(), decoded.parameterTypes());
         }
         FrontendMessage.Parse named = decoded;
+        if (overKeptBudget('S', name, PreparedStatements.Statement.keptBytes(decoded.sql(), textBytes,
+                decoded.parameterTypes().size()), frame, "a prepared statement")) {
+            return;
+        }
         int nameEnd = frame.indexOf(frame.readerIndex() + 5, frame.writerIndex(), (byte) 0);
         // Read before the effects are applied: a change meanwhile makes the Execute apply them again.
         long effectsAt = session.catalog == null ? -1 : session.catalog.generation();
@@ -1847,6 +1855,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes,
                 encoding));
         portal.boundIn(bind, encoding);
+        if (overKeptBudget('P', portalName, portal.keptBytes, frame, "a portal")) {
+            return;
+        }
         prepared.bound(portal);
         writer.send(frame, Entry.forward(Kind.BIND, statement, portal, null));
         if (masking != null && portal.describedFields() == null) {
@@ -2130,6 +2141,54 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * Warden decoded alike (two LATIN1 bytes, both U+FFFD to a UTF-8 decoder) were one statement to it and two to
      * the server: an attacker's pass had Warden judge, audit and mask a decoy while the server ran another.
      */
+    /**
+     * Refuses (53400) a Parse or Bind that would make the session's statements and portals hold more than
+     * {@code budgets.sessions.kept_bytes} of Warden's heap, counting {@code adding} for the one named {@code name} of
+     * {@code kind} ('S' or 'P'), which it replaces. True when refused.
+     */
+    private boolean overKeptBudget(char kind, String name, long adding, ByteBuf frame, String what) {
+        java.util.OptionalLong limit = services.snapshot().get().policy().budgets().keptPerSession();
+        if (limit.isEmpty()) {
+            return false;
+        }
+        long after = prepared.keptBytes() - prepared.keptBytes(kind, name) + adding;
+        if (after <= limit.getAsLong()) {
+            return false;
+        }
+        audit.receiving(null);
+        refuse(frame, "-- " + what + " past the session's budget of kept statements and portals",
+                keptRefusal(after, limit.getAsLong()));
+        return true;
+    }
+
+    /**
+     * For a Query that PREPAREs or DECLAREs (its statements and cursors are kept as a Parse's and a Bind's are): the
+     * refusal of {@link #overKeptBudget(char, String, long, ByteBuf, String)} when the session already holds its
+     * budget, or would with the text kept once for each; null otherwise.
+     */
+    private Decision overKeptBudget(SessionLexing.Reading reading) {
+        java.util.OptionalLong limit = services.snapshot().get().policy().budgets().keptPerSession();
+        if (limit.isEmpty() || reading.analysis() == null) {
+            return null;
+        }
+        long adding = 0;
+        for (StatementFacts f : reading.analysis().statements()) {
+            if (f.kind() == StatementKind.PREPARE || f.kind() == StatementKind.DECLARE) {
+                adding += PreparedStatements.Statement.keptBytes(f.text(), null, 0);
+            }
+        }
+        long after = prepared.keptBytes() + adding;
+        return adding == 0 || after <= limit.getAsLong() ? null : keptRefusal(after, limit.getAsLong());
+    }
+
+    private static Decision keptRefusal(long after, long limit) {
+        return Decision.asServer("session-kept-bytes", dev.warden.pg.SqlState.CONFIGURATION_LIMIT_EXCEEDED,
+                "this session's prepared statements and portals would hold about " + (after >> 10) + " KiB in "
+                        + "Warden, more than budgets.sessions.kept_bytes (" + (limit >> 10) + " KiB)",
+                "close statements and portals the session no longer needs (Close, DEALLOCATE, CLOSE), or raise "
+                        + "the budget");
+    }
+
     private void refuseName(ByteBuf frame, String name) {
         audit.receiving(null);
         refuse(frame, "-- a statement or portal name of non-ASCII bytes", Decision.block("statement-name",
