@@ -396,10 +396,12 @@ class MaskingRedTeamTest {
             // Made by the owner: a masked identity's own trigger whose function reads a relation is refused where
             // it is made (aMaskedIdentityCannotPlantATriggerThatRunsInAnExemptWritersSession).
             direct("CREATE TRIGGER tr_t AFTER INSERT ON tr_own FOR EACH ROW EXECUTE FUNCTION tr_f()");
-            a.query("CREATE OR REPLACE VIEW tr_v AS SELECT translate(email, " + HIDE + ") AS e FROM tr_people");
+            // Refused where the view is replaced since a137: the trigger function's body reads its name.
+            String replaced = a.query("CREATE OR REPLACE VIEW tr_v AS SELECT translate(email, " + HIDE + ") AS e "
+                    + "FROM tr_people");
             String fired = a.query("INSERT INTO tr_own VALUES (1)");
             assertNoSeed(a.query("SELECT string_agg(e, ',') FROM tr_copy"));
-            assertTrue(refused(fired), fired);
+            assertTrue(refused(replaced) || refused(fired), replaced + fired);
             // A trigger that copies clear values still fires.
             a.query("CREATE OR REPLACE VIEW tr_v AS SELECT id::text AS e FROM tr_people");
             String clear = a.query("INSERT INTO tr_own VALUES (2)");

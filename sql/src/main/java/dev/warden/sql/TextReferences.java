@@ -815,6 +815,22 @@ public final class TextReferences {
     }
 
     /** Whether the keyword {@code word} (lower case) is one of {@code text}'s tokens: not in a string or comment. */
+    /**
+     * Whether one of {@code names} stands in {@code text} as a name (an identifier, folded as the server folds it, or
+     * quoted as spelled), not inside a string or a comment.
+     */
+    public static boolean namesAnyOf(String text, Set<String> names) {
+        if (names.isEmpty()) {
+            return false;
+        }
+        for (Token t : Lexer.tokenize(text, true).tokens()) {
+            if (t.isIdentifier() && (names.contains(t.value()) || names.contains(t.value().toLowerCase(Locale.ROOT)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static boolean hasWord(String text, String word) {
         for (Token t : Lexer.tokenize(text, true).tokens()) {
             if (t.isWord(word)) {

@@ -619,6 +619,7 @@ public final class CatalogCache implements AutoCloseable {
         functions.invalidate();
         relations.invalidate();
         computing = null;
+        bodyWords = null;
         // The generation first: a judgement stamped with the new count must not reuse a decision cached under the
         // old generation (see RelayHandler#judgementStamp).
         generation.incrementAndGet();
@@ -721,6 +722,10 @@ public final class CatalogCache implements AutoCloseable {
                 long c = computing == null ? now - TTL_NANOS : computingAt;
                 oldest = c - oldest < 0 ? c : oldest;
             }
+            if (makesRelation(analysis)) {
+                long w = bodyWords == null ? now - TTL_NANOS : bodyWordsAt;
+                oldest = w - oldest < 0 ? w : oldest;
+            }
         }
         return oldest;
     }
@@ -820,6 +825,90 @@ public final class CatalogCache implements AutoCloseable {
         return false;
     }
 
+    /** The key {@link #functionsToResolve} asks {@link #namesInBodies} to be read with. */
+    private static final String BODY_WORDS = "names function bodies read";
+    /** See {@link #namesInBodies}; null when not read (or dropped), read at {@link #bodyWordsAt}. */
+    private volatile Set<String> bodyWords;
+    private volatile long bodyWordsAt;
+
+    /** The kinds of relation a name of which a function body may read, resolved only when the body runs. */
+    private static final Set<String> RELATION_TYPES = Set.of("VIEW", "TABLE", "MATERIALIZED VIEW", "FOREIGN TABLE");
+
+    /**
+     * The words (lower-case, and quoted names as spelled) of the bodies of the functions and procedures in SQL or
+     * PL/pgSQL outside the system schemas: a name such a body reads is resolved each time it runs, as whatever
+     * relation has it then (a temporary one first). Null when not read, or older than {@link #TTL_NANOS}.
+     */
+    public Set<String> namesInBodies() {
+        Set<String> w = bodyWords;
+        return w != null && System.nanoTime() - bodyWordsAt < TTL_NANOS ? w : null;
+    }
+
+    /** Whether {@code analysis} makes, renames or moves a relation (see {@link #namesInBodies}). */
+    public static boolean makesRelation(dev.warden.sql.Analysis analysis) {
+        for (dev.warden.sql.StatementFacts top : analysis.statements()) {
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                if ((f.kind() == dev.warden.sql.StatementKind.CREATE || f.kind() == dev.warden.sql.StatementKind.ALTER)
+                        && RELATION_TYPES.contains(f.objectType())
+                        || f == top && f.kind() == dev.warden.sql.StatementKind.SELECT && !f.tablesWritten().isEmpty()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private Set<String> readBodyWords() throws SQLException {
+        Set<String> out = new java.util.HashSet<>();
+        java.util.regex.Pattern word = java.util.regex.Pattern.compile("\"((?:[^\"]|\"\")+)\"|[\\p{L}_][\\p{L}\\p{N}_$]*");
+        try (PreparedStatement ps = connection().prepareStatement("SELECT p.prosrc FROM pg_catalog.pg_proc p "
+                + "JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang "
+                + "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace "
+                + "WHERE l.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql']::pg_catalog.name[]) "
+                + "AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[])");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                String body = rs.getString(1);
+                java.util.regex.Matcher m = word.matcher(body == null ? "" : body);
+                while (m.find()) {
+                    out.add(m.group(1) != null ? m.group(1).replace("\"\"", "\"")
+                            : m.group().toLowerCase(java.util.Locale.ROOT));
+                }
+            }
+        }
+        // What the views (and materialized views) of those names read, at any depth, and what SQL-standard bodies
+        // (bound when made) read: replacing one of those changes what the body reads as much as its own name would.
+        java.util.Map<String, Set<String>> reads = new java.util.HashMap<>();
+        try (PreparedStatement ps = connection().prepareStatement("SELECT v.relname::pg_catalog.text, "
+                + "r.relname::pg_catalog.text FROM pg_catalog.pg_rewrite rw "
+                + "JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) rw.ev_class "
+                + "JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
+                + "AND d.objid OPERATOR(pg_catalog.=) rw.oid "
+                + "AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+                + "JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) d.refobjid "
+                + "WHERE r.oid OPERATOR(pg_catalog.<>) v.oid "
+                + "UNION SELECT '', r.relname::pg_catalog.text FROM pg_catalog.pg_depend d "
+                + "JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) d.refobjid "
+                + "WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass "
+                + "AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+                + "AND r.relnamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                reads.computeIfAbsent(rs.getString(1), k -> new java.util.HashSet<>()).add(rs.getString(2));
+            }
+        }
+        out.addAll(reads.getOrDefault("", Set.of()));
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(out);
+        while (!todo.isEmpty()) {
+            for (String read : reads.getOrDefault(todo.pop(), Set.of())) {
+                if (out.add(read)) {
+                    todo.add(read);
+                }
+            }
+        }
+        return Set.copyOf(out);
+    }
+
     /** The key {@link #functionsToResolve} asks {@link #computingEverywhere} to be read with. */
     private static final String COMPUTING = "computing over every row";
     /** See {@link #computingEverywhere}; null when not read (or dropped), read at {@link #computingAt}. */
@@ -912,6 +1001,9 @@ public final class CatalogCache implements AutoCloseable {
         }
         if (forMasking && builtinsDue() && makesRoutine(analysis)) {
             missing.add(BUILTINS);
+        }
+        if (forMasking && namesInBodies() == null && makesRelation(analysis)) {
+            missing.add(BODY_WORDS);
         }
         if (!dueFunctions.isEmpty() || !dueRelations.isEmpty()) {
             refreshAhead();
@@ -1533,6 +1625,7 @@ public final class CatalogCache implements AutoCloseable {
      */
     private boolean dropReadAcross(int read) {
         computing = null;
+        bodyWords = null;
         columns.clear();
         knownTables.clear();
         functions.invalidate();
@@ -1548,6 +1641,11 @@ public final class CatalogCache implements AutoCloseable {
             builtins = readBuiltins();
             builtinsAt = at;
         }
+        if (names.contains(BODY_WORDS) && namesInBodies() == null) {
+            long at = System.nanoTime();
+            bodyWords = readBodyWords();
+            bodyWordsAt = at;
+        }
         if (names.contains(COMPUTING) && computingEverywhere() == null) {
             Set<String> found = readComputing();
             names = new java.util.LinkedHashSet<>(names);
@@ -1562,7 +1660,7 @@ public final class CatalogCache implements AutoCloseable {
         for (String n : names) {
             if (n.startsWith(RELATION)) {
                 relationNames.add(n.substring(RELATION.length()));
-            } else if (!n.equals(COMPUTING) && !n.equals(BUILTINS)) {
+            } else if (!n.equals(COMPUTING) && !n.equals(BUILTINS) && !n.equals(BODY_WORDS)) {
                 functionNames.add(n);
             }
         }

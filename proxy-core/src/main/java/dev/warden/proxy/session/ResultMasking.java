@@ -927,10 +927,25 @@ final class ResultMasking {
      * its result (EXPLAIN VERBOSE), and a user function's body may read any table; a plan of a call whose body
      * reads a relation (or cannot be read) is masked as the statement's rows would be.
      */
-    private static boolean onlyExplains(Analysis analysis) {
-        if (analysis == null) {
+    private boolean onlyExplains(Analysis analysis) {
+        if (analysis == null || !explainsOnly(analysis)) {
             return false;
         }
+        if (catalog == null) {
+            return false;
+        }
+        // What the views it reads call: an immutable call there is folded into the plan too (a helper's pass, a137
+        // F12: EXPLAIN VERBOSE of a view over such a function showed what its body read).
+        for (String name : catalog.reachedNames(analysis)) {
+            List<StatementFacts> run = catalog.runBy(name, false);
+            if (run == null || !readsNothing(run)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean explainsOnly(Analysis analysis) {
         for (int i = 0; i < analysis.statements().size(); i++) { // per result: no stream, no iterator
             StatementFacts f = analysis.statements().get(i);
             if (f.kind() != StatementKind.EXPLAIN || Analyzer.explainRuns(f.text(), true)) {
@@ -1153,6 +1168,103 @@ final class ResultMasking {
         }
         return out == null ? statements : out;
     }
+
+    /** {@code RENAME TO name} of an ALTER of a relation: the new name (group 1 quoted, group 2 not). */
+    private static final java.util.regex.Pattern RENAMED_TO = java.util.regex.Pattern.compile(
+            "(?is)\\brename\\s+to\\s+(?:\"((?:[^\"]|\"\")*)\"|([\\w$]+))");
+
+    /**
+     * Why {@code analysis} may not give a relation a name that a function body reads, or null: a statement over
+     * sensitive values that makes a view, table or materialized view of that name, or any rename or move of a relation
+     * to it. A body resolves the names it reads when it runs, as whatever relation has them then (a temporary one
+     * first): the function's callers (a view, an operator, an aggregate, a default, a CHECK of a table a trigger
+     * writes, a cursor declared before) then read sensitive values that nothing they name says they read. Helpers'
+     * passes (a136 F2, F5-F7; a137) made such functions over a name that did not exist yet, or was a clear view, and
+     * then made it a view over customers: every route that reached the body leaked, one after another.
+     */
+    private String nameBodiesRead(Analysis analysis, Exposure exposure) {
+        Set<String> words = null;
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                List<String> named = new ArrayList<>();
+                boolean relation = RELATION_KINDS.contains(f.objectType());
+                // (SELECT INTO of the text itself: in a PL/pgSQL body it sets variables.)
+                if (exposure.sensitive() && (f.kind() == StatementKind.CREATE && relation
+                        || f == top && f.kind() == StatementKind.SELECT && !f.tablesWritten().isEmpty())) {
+                    f.tablesWritten().forEach(t -> named.add(t.name()));
+                }
+                if (f.kind() == StatementKind.ALTER && relation) {
+                    java.util.regex.Matcher m = RENAMED_TO.matcher(f.text());
+                    while (m.find()) {
+                        named.add(m.group(1) != null ? m.group(1).replace("\"\"", "\"")
+                                : m.group(2).toLowerCase(java.util.Locale.ROOT));
+                    }
+                    if (TextReferences.setsSchema(f.text())) {
+                        f.tablesWritten().forEach(t -> named.add(t.name()));
+                    }
+                }
+                if (named.isEmpty()) {
+                    continue;
+                }
+                words = words != null ? words : catalog == null ? null : catalog.namesInBodies();
+                if (words == null) {
+                    return "a masked identity may not make, rename or move a relation while Warden cannot read "
+                            + "which names function bodies read (the catalog could not be read)";
+                }
+                for (String name : named) {
+                    if (words.contains(name)) {
+                        return "a masked identity may not " + (f.kind() == StatementKind.ALTER ? "rename or move "
+                                + "a relation to" : "make a relation over sensitive values (" + exposure.reason()
+                                + ") under") + " the name " + name + ", which a function's body reads: the body "
+                                + "reads whatever has the name when it runs, where its callers (views, operators, "
+                                + "defaults, constraints, triggers) name nothing sensitive";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** {@code RENAME [COLUMN] a TO b}: the column's name (groups 1/2 quoted/not) and its new one (groups 3/4). */
+    private static final java.util.regex.Pattern COLUMN_RENAMED = java.util.regex.Pattern.compile(
+            "(?is)\\brename\\s+(?:column\\s+)?(?:\"((?:[^\"]|\"\")*)\"|([\\w$]+))\\s+to\\s+"
+                    + "(?:\"((?:[^\"]|\"\")*)\"|([\\w$]+))");
+
+    /**
+     * The column (as {@code table.column}) an ALTER of {@code analysis} renames from a name the policy does not mask
+     * to one it masks, or null. Stored rules, views and SQL-standard bodies bind a column by position: a helper's pass
+     * (a137 F13, F12) made rules copying a clear column on, renamed it to ssn, and filled it with SSNs (allowed, masked
+     * into masked); the rules then copied them into a clear table two tables along.
+     */
+    private static String renamesIntoMasked(Analysis analysis, Masker current) {
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.kind() != StatementKind.ALTER || !RELATION_KINDS.contains(f.objectType())
+                        || f.tablesWritten().isEmpty()) {
+                    continue;
+                }
+                dev.warden.sql.TableRef t = f.tablesWritten().iterator().next();
+                java.util.regex.Matcher m = COLUMN_RENAMED.matcher(f.text());
+                while (m.find()) {
+                    String from = m.group(1) != null ? m.group(1).replace("\"\"", "\"")
+                            : m.group(2).toLowerCase(java.util.Locale.ROOT);
+                    String to = m.group(3) != null ? m.group(3).replace("\"\"", "\"")
+                            : m.group(4).toLowerCase(java.util.Locale.ROOT);
+                    if (from.equals("to") || from.equals("column")) {
+                        continue; // RENAME TO (the relation), or a column named like a keyword: not a column's rename
+                    }
+                    if (current.masksSourceColumn(t.schema(), t.name(), to, 25)
+                            && !current.masksSourceColumn(t.schema(), t.name(), from, 25)) {
+                        return t.name() + "." + from;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The kinds of relation a function body may read by name. */
+    private static final Set<String> RELATION_KINDS = Set.of("VIEW", "TABLE", "MATERIALIZED VIEW", "FOREIGN TABLE");
 
     /** A name, quoted or not. */
     private static final String POLICY_NAME = "(?:\"(?:[^\"]|\"\")*\"|[\\w$]+)";
@@ -1486,6 +1598,10 @@ final class ResultMasking {
             "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
             "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
             "pg_try_advisory_xact_lock_shared", "setseed",
+            // A counter moved as many times as a value says, or a large object dropped by a computed OID, keeps the
+            // value where every session reads it (a helper's pass, a137 F1: nextval over generate_series(1, an SSN's
+            // digit), then last_value).
+            "nextval", "lo_unlink",
             // Names a superuser login may give any value, which every session reads back in clear
             // (pg_replication_origin, pg_replication_slots, pg_replication_origin_status), and WAL messages a
             // logical slot's changes show.
@@ -1575,6 +1691,18 @@ final class ResultMasking {
             if (top.kind() == StatementKind.CLOSE) {
                 TextReferences.cursorName(top).ifPresentOrElse(cursors::remove, cursors::clear);
             }
+        }
+        String late = nameBodiesRead(analysis, exposure);
+        if (late != null) {
+            return refused(reading, "masking-handoff", late, "give the relation a name no function body reads, or "
+                    + "ask for an exemption");
+        }
+        String intoMasked = renamesIntoMasked(analysis, current);
+        if (intoMasked != null) {
+            return refused(reading, "masking-handoff", "a masked identity may not rename the column " + intoMasked
+                    + " to a name the masking policy masks: rules, views and SQL-standard function bodies made over it "
+                    + "read it by position, and would then copy or show the masked values stored under it under names "
+                    + "no rule masks", "give the column another name, or ask for an exemption");
         }
         WritesRun fired = whatWritesRun(analysis, current, path);
         if (fired != null && fired.launders() != null) {
@@ -2174,23 +2302,43 @@ final class ResultMasking {
         }
         for (int i = 0; i < written.size(); i++) {
             dev.warden.sql.TableRef t = written.get(i);
-            if (depths.get(i) + 1 < MET_ROWS_DEPTH) {
-                List<StatementFacts> run = catalog.runBy(t.name(), true);
-                for (StatementFacts top : run == null ? List.<StatementFacts>of() : run) {
-                    for (StatementFacts f : top.allStatements()) {
-                        if (!fires(f)) {
+            int depth = depths.get(i);
+            List<StatementFacts> run = catalog.runBy(t.name(), true);
+            if (run == null && depth > 0 && catalog.looked(t.name())) {
+                // A table a trigger or rule writes, whose own triggers, rules or defaults Warden could not read (the
+                // open transaction holds it, a body runs SQL built at run time): what they evaluate is not known (a
+                // helper's pass, a137 F11, ALTERed the table in the transaction, and its CHECK's notices came back).
+                return new Evaluated("a masked identity may not write where a trigger or rule writes " + t.qualified()
+                        + ", what writing which runs Warden cannot read (the open transaction holds it, or SQL built "
+                        + "at run time)", null);
+            }
+            for (StatementFacts top : run == null ? List.<StatementFacts>of() : run) {
+                for (StatementFacts f : top.allStatements()) {
+                    if (!fires(f)) {
+                        continue;
+                    }
+                    for (dev.warden.sql.TableRef u : writtenThroughViews(f)) {
+                        if (!seen.add("w " + u.name())) {
                             continue;
                         }
-                        for (dev.warden.sql.TableRef u : writtenThroughViews(f)) {
-                            if (seen.add("w " + u.name())) {
-                                written.add(u);
-                                depths.add(depths.get(i) + 1);
-                            }
+                        if (depth + 1 >= MET_ROWS_DEPTH) {
+                            // A chain longer than Warden follows: what the tables past it evaluate is not judged (a
+                            // helper's pass, a137 F2, raised every value from a CHECK five tables along).
+                            return new Evaluated("a masked identity may not write where triggers and rules write "
+                                    + "on for more than " + MET_ROWS_DEPTH + " tables (" + u.qualified() + " is "
+                                    + "further): what is evaluated over those rows is not judged", null);
                         }
+                        written.add(u);
+                        depths.add(depth + 1);
                     }
                 }
             }
             List<StatementFacts> evaluated = catalog.evaluatedOver(t.name(), true);
+            if (evaluated == null && depth > 0 && catalog.looked(t.name())) {
+                return new Evaluated("a masked identity may not write where a trigger or rule writes " + t.qualified()
+                        + ", what is evaluated over whose rows Warden cannot read (another transaction, perhaps this "
+                        + "one, holds it, or its partitions go deeper than Warden reads)", null);
+            }
             if (evaluated == null && catalog.looked(t.name()) && catalog.mayMaskAColumn(t.name(), current)) {
                 // Deparsing them would wait for the transaction that holds the table (this session's,
                 // after an ALTER TABLE in it): what they hand its masked values to is not known.
@@ -2218,6 +2366,9 @@ final class ResultMasking {
                 if (e != null && e.handsOn() != null) {
                     return e;
                 }
+                // What such a body raises reaches the reader, who names nothing sensitive (a helper's pass, a137 F8:
+                // a range type's subtype_diff, run by the planner's estimate of a plain SELECT, raised every SSN).
+                reading = reading == null ? e : reading;
             }
         }
         if (!catalog.mayHaveRowSecurity()) {
@@ -2281,12 +2432,35 @@ final class ResultMasking {
             boolean converts = expression.text().endsWith(" AS "
                     + dev.warden.proxy.guardrails.Guardrails.NamedRelations.CONVERTED_ON_READ);
             boolean callsABody = run.size() > 1 || expression.allStatements().size() > 1;
+            // On a write, a body that one of the row's sensitive values reaches at all (by a call, a cast to a domain
+            // whose check calls it, an operator: a helper's pass, a137 F10, raised every stored SSN from
+            // CHECK (ssn::dt IS NOT NULL)), or that reads sensitive values itself.
             if (reading == null && (converts || callsABody && (reached
-                    || passedToACall(expression.text(), e.sensitiveNames())))) {
+                    || "write".equals(access) && TextReferences.namesAnyOf(expression.text(), e.sensitiveNames())
+                    || passedToACall(expression.text(), e.sensitiveNames())
+                    || bodiesReadSensitive(expression, run, current, path)))) {
                 reading = new Evaluated(null, e);
             }
         }
         return reading;
+    }
+
+    /**
+     * Whether the bodies {@code expression} calls (nested, or {@code run} past the expression) read sensitive values
+     * by themselves, whatever the row gives them: what they raise then carries those (a helper's pass, a137 F8: a range
+     * type's subtype_diff, which the planner calls for a plain SELECT, read a view over customers and raised it).
+     */
+    private boolean bodiesReadSensitive(StatementFacts expression, List<StatementFacts> run, Masker current,
+                                        List<String> path) {
+        List<StatementFacts> bodies = new ArrayList<>(expression.nested());
+        for (int k = 1; k < run.size(); k++) {
+            bodies.add(run.get(k));
+        }
+        if (bodies.isEmpty()) {
+            return false;
+        }
+        Analysis b = new Analysis(bodies);
+        return inTransaction(b, judge(b, current, path).exposure(), false).sensitive();
     }
 
     /** Words a parenthesis follows that call nothing (what Warden's renderings and the deparser write). */
