@@ -2358,7 +2358,7 @@ final class ResultMasking {
             // What the functions a view's definition calls do with what their bodies read now: a helper's pass (a136
             // F7) made such a function while the view its body read did not exist, made that a view over customers,
             // and each read of the calling view copied every customer's value into a clear table or a setting.
-            List<StatementFacts> calls = seen.add("c " + name) ? catalog.runBy(name, false) : null;
+            List<StatementFacts> calls = catalog.runBy(name, false); // (the names are a set: each asked once)
             if (calls != null && !calls.isEmpty()) {
                 Evaluated e = judgeEvaluated(new dev.warden.sql.TableRef(null, name), calls, "read",
                         "(a function its definition, a default, a constraint or a policy calls) ", false, current,
