@@ -816,6 +816,47 @@ public final class TextReferences {
 
     /** Whether the keyword {@code word} (lower case) is one of {@code text}'s tokens: not in a string or comment. */
     /**
+     * The column renames of an ALTER text ({@code RENAME [COLUMN] a TO b}, also of a view's or a type's attribute), as
+     * pairs of the old and the new name as the server reads them (comments skipped, {@code U&} names decoded, folded
+     * and cut); not {@code RENAME TO} (the relation), {@code RENAME CONSTRAINT}.
+     */
+    public static List<String[]> columnRenames(String text) {
+        List<String[]> out = new ArrayList<>();
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 3 < tokens.size(); i++) {
+            if (!tokens.get(i).isWord("rename")) {
+                continue;
+            }
+            int j = i + 1;
+            if (tokens.get(j).isWord("column") || tokens.get(j).isWord("attribute")) {
+                j++;
+            }
+            if (tokens.get(i + 1).isWord("to") || tokens.get(i + 1).isWord("constraint") || j + 2 >= tokens.size()) {
+                continue;
+            }
+            Token from = tokens.get(j);
+            Token to = tokens.get(j + 1);
+            Token name = tokens.get(j + 2);
+            if (from.isIdentifier() && to.isWord("to") && name.isIdentifier()) {
+                out.add(new String[] {from.value(), name.value()});
+            }
+        }
+        return out;
+    }
+
+    /** The new names an ALTER text's {@code RENAME TO name} gives (comments skipped, names read as the server does). */
+    public static List<String> renamedTo(String text) {
+        List<String> out = new ArrayList<>();
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        for (int i = 0; i + 2 < tokens.size(); i++) {
+            if (tokens.get(i).isWord("rename") && tokens.get(i + 1).isWord("to") && tokens.get(i + 2).isIdentifier()) {
+                out.add(tokens.get(i + 2).value());
+            }
+        }
+        return out;
+    }
+
+    /**
      * Whether one of {@code names} stands in {@code text} as a name (an identifier, folded as the server folds it, or
      * quoted as spelled), not inside a string or a comment.
      */

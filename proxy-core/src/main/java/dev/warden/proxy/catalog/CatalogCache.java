@@ -860,7 +860,6 @@ public final class CatalogCache implements AutoCloseable {
 
     private Set<String> readBodyWords() throws SQLException {
         Set<String> out = new java.util.HashSet<>();
-        java.util.regex.Pattern word = java.util.regex.Pattern.compile("\"((?:[^\"]|\"\")+)\"|[\\p{L}_][\\p{L}\\p{N}_$]*");
         try (PreparedStatement ps = connection().prepareStatement("SELECT p.prosrc FROM pg_catalog.pg_proc p "
                 + "JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang "
                 + "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace "
@@ -868,12 +867,11 @@ public final class CatalogCache implements AutoCloseable {
                 + "AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[])");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
+                // Read as the server reads names (folded, U& decoded, cut to 63 bytes), strings too: a helper's pass
+                // (a138) spelled the name past a plain word list (64 characters, U&"\006B7", \x6b98 in an E'' string
+                // the body EXECUTEs, a capital letter outside ASCII).
                 String body = rs.getString(1);
-                java.util.regex.Matcher m = word.matcher(body == null ? "" : body);
-                while (m.find()) {
-                    out.add(m.group(1) != null ? m.group(1).replace("\"\"", "\"")
-                            : m.group().toLowerCase(java.util.Locale.ROOT));
-                }
+                out.addAll(dev.warden.sql.TextReferences.names(body == null ? "" : body));
             }
         }
         // What the views (and materialized views) of those names read, at any depth, and what SQL-standard bodies

@@ -447,6 +447,13 @@ public final class Guardrails {
      * a few levels deep). One it renamed or altered otherwise: the catalog Warden reads still has what was
      * committed, so what the call writes is not known.
      */
+    /**
+     * How deep {@link #decideChangedFunctions} and {@link #decideWhatWritesRun} call each other on this thread: a body
+     * the open transaction wrote reads a relation whose default calls that body again (a helper's pass, a138 F8: the
+     * session's thread overflowed its stack and the client never got an answer).
+     */
+    private static final ThreadLocal<int[]> CHANGED_NESTING = ThreadLocal.withInitial(() -> new int[1]);
+
     private Decision decideChangedFunctions(Identity who, Environment env, StatementFacts facts,
                                             NamedRelations schemas, String upstreamUser) {
         Strictest strictest = new Strictest();
@@ -454,6 +461,23 @@ public final class Guardrails {
         if (unreadable.isEmpty()) {
             return strictest.held;
         }
+        int[] nesting = CHANGED_NESTING.get();
+        if (nesting[0] > MAX_VIEW_DEPTH) {
+            strictest.blocks(decideEveryWrite(who, env, "functions an open transaction made call each other, through "
+                    + "the relations they read and write, deeper than Warden follows; they may write a table this "
+                    + "rule names"));
+            return strictest.held;
+        }
+        nesting[0]++;
+        try {
+            return changedFunctions(who, env, facts, schemas, upstreamUser, unreadable, strictest);
+        } finally {
+            nesting[0]--;
+        }
+    }
+
+    private Decision changedFunctions(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
+                                      String upstreamUser, Unreadable unreadable, Strictest strictest) {
         List<StatementFacts> todo = facts.allStatements();
         Set<String> seen = new java.util.HashSet<>();
         for (int depth = 0; depth <= MAX_VIEW_DEPTH && !todo.isEmpty(); depth++) {

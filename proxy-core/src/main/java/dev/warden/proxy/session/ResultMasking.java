@@ -1117,6 +1117,10 @@ final class ResultMasking {
                     // Its plan is the DECLARE's, but the functions it calls run as they are now: a body a
                     // migration replaced may read what the DECLARE's did not. The stricter of the two holds.
                     declared = stricter(declared, exposure(now));
+                    // And judged afresh with the catalog as it is now and the bodies the open transaction wrote: what
+                    // a body reads by name may have been replaced since (a helper's pass, a138: a cursor declared over
+                    // a function, the view its body read replaced over customers, then FETCH).
+                    declared = stricter(declared, judgedAlone(now.statements(), masker.get(), searchPath.get()));
                 }
                 if (declared.sensitive() || !declared.derivedColumns().isEmpty()) {
                     computed = joined(computed, declared);
@@ -1169,10 +1173,6 @@ final class ResultMasking {
         return out == null ? statements : out;
     }
 
-    /** {@code RENAME TO name} of an ALTER of a relation: the new name (group 1 quoted, group 2 not). */
-    private static final java.util.regex.Pattern RENAMED_TO = java.util.regex.Pattern.compile(
-            "(?is)\\brename\\s+to\\s+(?:\"((?:[^\"]|\"\")*)\"|([\\w$]+))");
-
     /**
      * Why {@code analysis} may not give a relation a name that a function body reads, or null: a statement over
      * sensitive values that makes a view, table or materialized view of that name, or any rename or move of a relation
@@ -1194,11 +1194,7 @@ final class ResultMasking {
                     f.tablesWritten().forEach(t -> named.add(t.name()));
                 }
                 if (f.kind() == StatementKind.ALTER && relation) {
-                    java.util.regex.Matcher m = RENAMED_TO.matcher(f.text());
-                    while (m.find()) {
-                        named.add(m.group(1) != null ? m.group(1).replace("\"\"", "\"")
-                                : m.group(2).toLowerCase(java.util.Locale.ROOT));
-                    }
+                    named.addAll(TextReferences.renamedTo(f.text()));
                     if (TextReferences.setsSchema(f.text())) {
                         f.tablesWritten().forEach(t -> named.add(t.name()));
                     }
@@ -1211,8 +1207,29 @@ final class ResultMasking {
                     return "a masked identity may not make, rename or move a relation while Warden cannot read "
                             + "which names function bodies read (the catalog could not be read)";
                 }
+                Unreadable open = transactionDdl.apply(null);
+                if (open.everything() || !open.functions().isEmpty()) {
+                    return "a masked identity may not make, rename or move a relation in a transaction that altered a "
+                            + "function or renamed a schema: which names function bodies read is not known until it ends";
+                }
+                // The bodies this transaction, or this text, made or replaced: the catalog Warden reads has the old
+                // ones until the transaction commits (a helper's pass, a138 F4, replaced a function in the open
+                // transaction to read a name, then made that name a view over customers).
+                Set<String> own = new java.util.HashSet<>();
+                for (List<StatementFacts> made : open.bodies().values()) {
+                    made.forEach(m -> own.addAll(TextReferences.names(m.text())));
+                }
+                for (StatementFacts t2 : analysis.statements()) {
+                    for (StatementFacts g : t2.allStatements()) {
+                        if (g.kind() == StatementKind.CREATE && ("FUNCTION".equals(g.objectType())
+                                || "PROCEDURE".equals(g.objectType()))) {
+                            own.addAll(TextReferences.names(g.text()));
+                        }
+                    }
+                }
                 for (String name : named) {
-                    if (words.contains(name)) {
+                    String kept = TextReferences.keptName(name);
+                    if (words.contains(name) || words.contains(kept) || own.contains(name) || own.contains(kept)) {
                         return "a masked identity may not " + (f.kind() == StatementKind.ALTER ? "rename or move "
                                 + "a relation to" : "make a relation over sensitive values (" + exposure.reason()
                                 + ") under") + " the name " + name + ", which a function's body reads: the body "
@@ -1224,11 +1241,6 @@ final class ResultMasking {
         }
         return null;
     }
-
-    /** {@code RENAME [COLUMN] a TO b}: the column's name (groups 1/2 quoted/not) and its new one (groups 3/4). */
-    private static final java.util.regex.Pattern COLUMN_RENAMED = java.util.regex.Pattern.compile(
-            "(?is)\\brename\\s+(?:column\\s+)?(?:\"((?:[^\"]|\"\")*)\"|([\\w$]+))\\s+to\\s+"
-                    + "(?:\"((?:[^\"]|\"\")*)\"|([\\w$]+))");
 
     /**
      * The column (as {@code table.column}) an ALTER of {@code analysis} renames from a name the policy does not mask
@@ -1244,18 +1256,10 @@ final class ResultMasking {
                     continue;
                 }
                 dev.warden.sql.TableRef t = f.tablesWritten().iterator().next();
-                java.util.regex.Matcher m = COLUMN_RENAMED.matcher(f.text());
-                while (m.find()) {
-                    String from = m.group(1) != null ? m.group(1).replace("\"\"", "\"")
-                            : m.group(2).toLowerCase(java.util.Locale.ROOT);
-                    String to = m.group(3) != null ? m.group(3).replace("\"\"", "\"")
-                            : m.group(4).toLowerCase(java.util.Locale.ROOT);
-                    if (from.equals("to") || from.equals("column")) {
-                        continue; // RENAME TO (the relation), or a column named like a keyword: not a column's rename
-                    }
-                    if (current.masksSourceColumn(t.schema(), t.name(), to, 25)
-                            && !current.masksSourceColumn(t.schema(), t.name(), from, 25)) {
-                        return t.name() + "." + from;
+                for (String[] rename : TextReferences.columnRenames(f.text())) {
+                    if (current.masksSourceColumn(t.schema(), t.name(), rename[1], 25)
+                            && !current.masksSourceColumn(t.schema(), t.name(), rename[0], 25)) {
+                        return t.name() + "." + rename[0];
                     }
                 }
             }
