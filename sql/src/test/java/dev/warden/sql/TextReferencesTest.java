@@ -65,6 +65,29 @@ class TextReferencesTest {
     }
 
     @Test
+    void renamesAreReadAsTheServerReadsThem() {
+        assertEquals(List.of("x", "ssn"), TextReferences.columnRenames("ALTER TABLE t RENAME COLUMN x /**/ TO ssn")
+                .stream().flatMap(java.util.Arrays::stream).toList());
+        assertEquals(List.of("y", "ssn"), TextReferences.columnRenames("ALTER TABLE t RENAME y TO U&\"\\0073sn\"")
+                .stream().flatMap(java.util.Arrays::stream).toList());
+        assertEquals(List.of("a", "b"), TextReferences.columnRenames("ALTER TYPE ct RENAME ATTRIBUTE a TO b")
+                .stream().flatMap(java.util.Arrays::stream).toList());
+        assertEquals(List.of(), TextReferences.columnRenames("ALTER TABLE t RENAME TO u"));
+        assertEquals(List.of(), TextReferences.columnRenames("ALTER TABLE t RENAME CONSTRAINT c TO d"));
+        assertEquals(List.of("srcw"), TextReferences.renamedTo("ALTER VIEW v RENAME /* x */ TO SRCW"));
+        assertEquals(List.of(), TextReferences.renamedTo("ALTER TABLE t RENAME COLUMN a TO b"));
+    }
+
+    @Test
+    void namesInABodyAreThoseTheServerResolves() {
+        String k = "k".repeat(70);
+        assertTrue(TextReferences.names("RETURN (SELECT v FROM " + k + ")").contains("k".repeat(63)));
+        assertTrue(TextReferences.names("SELECT v FROM U&\"\\006B7\"").contains("k7"));
+        assertTrue(TextReferences.names("EXECUTE E'SELECT v FROM \\x6b98'").contains("k98"));
+        assertTrue(TextReferences.names("SELECT v FROM Äb").contains("Äb"));
+    }
+
+    @Test
     void anArgumentOtherThanOneStringLiteralIsComputed() {
         java.util.Map<String, Integer> xml = java.util.Map.of("query_to_xml", 0, "table_to_xml", 0, "ts_rewrite", 1);
         assertFalse(TextReferences.computedArgument("SELECT query_to_xml('SELECT 1', true, false, '')", xml));
