@@ -1186,8 +1186,11 @@ final class ResultMasking {
         Set<String> words = null;
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
-                List<String> named = new ArrayList<>();
                 boolean relation = RELATION_KINDS.contains(f.objectType());
+                if (!relation && (f != top || f.kind() != StatementKind.SELECT || f.tablesWritten().isEmpty())) {
+                    continue; // the usual statement: nothing is made or renamed, nothing allocated
+                }
+                List<String> named = new ArrayList<>();
                 // (SELECT INTO of the text itself: in a PL/pgSQL body it sets variables.)
                 if (exposure.sensitive() && (f.kind() == StatementKind.CREATE && relation
                         || f == top && f.kind() == StatementKind.SELECT && !f.tablesWritten().isEmpty())) {
