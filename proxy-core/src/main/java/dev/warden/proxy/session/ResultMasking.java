@@ -2284,8 +2284,9 @@ final class ResultMasking {
         // write, a few levels deep: a helper's pass (a136 F5, F6) had a trigger of a clear table insert into another,
         // whose CHECK called a function reading a view made afterwards over customers; the CHECK's notices and its
         // setval() carried every customer's value, judged only when that table was written directly.
-        List<dev.warden.sql.TableRef> written = new ArrayList<>();
-        List<Integer> depths = new ArrayList<>();
+        // (Made for a statement that writes only: a read, the usual statement, allocates none.)
+        List<dev.warden.sql.TableRef> written = List.of();
+        List<Integer> depths = List.of();
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f : top.allStatements()) {
                 if (f.kind() == StatementKind.ALTER && "DOMAIN".equals(f.objectType())) {
@@ -2301,6 +2302,10 @@ final class ResultMasking {
                 }
                 for (dev.warden.sql.TableRef t : writtenThroughViews(f)) {
                     if (seen.add("w " + t.name())) {
+                        if (written.isEmpty()) {
+                            written = new ArrayList<>();
+                            depths = new ArrayList<>();
+                        }
                         written.add(t);
                         depths.add(0);
                     }
