@@ -23,6 +23,7 @@ import java.util.OptionalLong;
  *   sessions:
  *     per_identity: 64                                                       # or: per_identity: off
  *     kept_bytes: 33554432                                                   # or: kept_bytes: off
+ *     kept_bytes_per_identity: 536870912                                     # or: off
  * </pre>
  */
 final class BudgetSection {
@@ -69,7 +70,7 @@ final class BudgetSection {
         p.expectKeys(audit, "per_identity");
         Optional<Budgets.AuditRate> recorded = auditRate(p, audit, "per_identity", d.auditPerIdentity().orElseThrow());
         MapNode sessions = p.optionalMap(m, "sessions").orElse(empty(m, "sessions"));
-        p.expectKeys(sessions, "per_identity", "kept_bytes");
+        p.expectKeys(sessions, "per_identity", "kept_bytes", "kept_bytes_per_identity");
         OptionalInt perIdentity = d.sessionsPerIdentity();
         Optional<ScalarNode> limit = p.scalar(sessions, "per_identity");
         if (limit.isPresent()) {
@@ -77,16 +78,28 @@ final class BudgetSection {
                     : OptionalInt.of(p.parseInt(limit.get(), limit.get().text().trim(), 1, 1_000_000,
                             "must be a number of sessions from 1 to 1000000, or off"));
         }
-        OptionalLong kept = d.keptPerSession();
         Optional<ScalarNode> keptLimit = p.scalar(sessions, "kept_bytes");
-        if (keptLimit.isPresent()) {
-            // Below 1 MiB a JDBC driver's usual statement cache does not fit.
-            kept = "off".equals(keptLimit.get().text()) ? OptionalLong.empty()
-                    : OptionalLong.of(p.parseInt(keptLimit.get(), keptLimit.get().text().trim(), 1 << 20,
-                            Integer.MAX_VALUE, "must be a number of bytes from 1048576 to 2147483647, or off"));
+        OptionalLong kept = keptBytes(p, keptLimit, d.keptPerSession());
+        Optional<ScalarNode> identityLimit = p.scalar(sessions, "kept_bytes_per_identity");
+        OptionalLong keptIdentity = keptBytes(p, identityLimit, d.keptPerIdentity());
+        if (kept.isPresent() && keptIdentity.isPresent() && keptIdentity.getAsLong() < kept.getAsLong()) {
+            throw p.error(identityLimit.isPresent() ? identityLimit.get() : keptLimit.orElseThrow(),
+                    "kept_bytes_per_identity (" + keptIdentity.getAsLong() + ") cannot be below kept_bytes ("
+                            + kept.getAsLong() + "): one session of the identity could not use its own budget");
         }
         return new Budgets(messageBytes, connections, perAddress, parseTimeout, maxStatement, session, identity,
-                recorded, perIdentity, kept);
+                recorded, perIdentity, kept, keptIdentity);
+    }
+
+    /** A number of bytes of at least 1 MiB (below it a JDBC driver's usual statement cache does not fit), or off. */
+    private static OptionalLong keptBytes(PolicyLoader p, Optional<ScalarNode> node, OptionalLong d)
+            throws PolicyException {
+        if (node.isEmpty()) {
+            return d;
+        }
+        ScalarNode s = node.get();
+        return "off".equals(s.text()) ? OptionalLong.empty() : OptionalLong.of(p.parseInt(s, s.text().trim(),
+                1 << 20, Integer.MAX_VALUE, "must be a number of bytes from 1048576 to 2147483647, or off"));
     }
 
     /** {@code { bytes_burst, bytes_per_second }}, or {@code off}: no limit. */

@@ -31,11 +31,13 @@ import java.util.OptionalLong;
  * @param keptPerSession about how many bytes of prepared statements (text, declared types) and portals (bound values)
  *     one session may have Warden keep at once; a Parse, Bind, PREPARE or DECLARE past it gets 53400; empty: no limit
  *     ({@code budgets.sessions.kept_bytes: off})
+ * @param keptPerIdentity the same, for all sessions of one identity together (each session's own budget still
+ *     holds); empty: no limit ({@code budgets.sessions.kept_bytes_per_identity: off})
  */
 public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
                       Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
                       Optional<AuditRate> auditPerIdentity, OptionalInt sessionsPerIdentity,
-                      OptionalLong keptPerSession) {
+                      OptionalLong keptPerSession, OptionalLong keptPerIdentity) {
 
     /** Two token buckets: CPU time of analysis, and bytes of text analysed; each a burst and a refill rate. */
     public record Rate(Duration cpuBurst, Duration cpuPerSecond, long bytesBurst, long bytesPerSecond) {
@@ -75,6 +77,13 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
      */
     public static final long DEFAULT_KEPT_PER_SESSION = 32L << 20;
 
+    /**
+     * 512 MiB: sixteen sessions at the full per-session budget, far above what an application's pool keeps in
+     * practice, and a quarter of the 2 GiB that 64 sessions of one identity could pin under the session budget alone
+     * (a135 F1's follow-up).
+     */
+    public static final long DEFAULT_KEPT_PER_IDENTITY = 512L << 20;
+
     public static final Rate DEFAULT_PER_SESSION = new Rate(Duration.ofMillis(500), Duration.ofMillis(150),
             32L << 20, 8L << 20);
     public static final Rate DEFAULT_PER_IDENTITY = new Rate(Duration.ofSeconds(1), Duration.ofMillis(250),
@@ -89,6 +98,16 @@ public record Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections,
         Objects.requireNonNull(auditPerIdentity, "auditPerIdentity");
         Objects.requireNonNull(sessionsPerIdentity, "sessionsPerIdentity");
         Objects.requireNonNull(keptPerSession, "keptPerSession");
+        Objects.requireNonNull(keptPerIdentity, "keptPerIdentity");
+    }
+
+    /** Budgets with {@link #DEFAULT_KEPT_PER_IDENTITY}. */
+    public Budgets(int preLoginMessageBytes, OptionalInt preLoginConnections, OptionalInt preLoginPerAddress,
+                   Duration parseTimeout, int maxStatementLength, Rate perSession, Rate perIdentity,
+                   Optional<AuditRate> auditPerIdentity, OptionalInt sessionsPerIdentity, OptionalLong keptPerSession) {
+        this(preLoginMessageBytes, preLoginConnections, preLoginPerAddress, parseTimeout, maxStatementLength,
+                perSession, perIdentity, auditPerIdentity, sessionsPerIdentity, keptPerSession,
+                OptionalLong.of(DEFAULT_KEPT_PER_IDENTITY));
     }
 
     /** Budgets with {@link #DEFAULT_KEPT_PER_SESSION}. */

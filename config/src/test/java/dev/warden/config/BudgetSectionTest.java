@@ -43,6 +43,7 @@ class BudgetSectionTest {
         assertEquals(java.util.Optional.of(new Budgets.AuditRate(512L << 20, 64L << 20)), b.auditPerIdentity());
         assertEquals(OptionalInt.of(64), b.sessionsPerIdentity());
         assertEquals(java.util.OptionalLong.of(32L << 20), b.keptPerSession());
+        assertEquals(java.util.OptionalLong.of(512L << 20), b.keptPerIdentity());
     }
 
     @Test
@@ -61,6 +62,30 @@ class BudgetSectionTest {
                         budgets:
                           sessions:
                             kept_bytes: 1000
+                        """));
+    }
+
+    @Test
+    void whatTheSessionsOfOneIdentityKeepTogetherIsBounded() throws Exception {
+        assertEquals(java.util.OptionalLong.of(Budgets.DEFAULT_KEPT_PER_IDENTITY), policy("""
+                budgets:
+                  sessions: { per_identity: 5 }
+                """).budgets().keptPerIdentity());
+        assertEquals(java.util.OptionalLong.of(8L << 20), policy("""
+                budgets:
+                  sessions: { kept_bytes: 4194304, kept_bytes_per_identity: 8388608 }
+                """).budgets().keptPerIdentity());
+        assertEquals(java.util.OptionalLong.empty(), policy("""
+                budgets:
+                  sessions: { kept_bytes_per_identity: off }
+                """).budgets().keptPerIdentity());
+        assertEquals("policy.yaml:16:30: budgets.sessions.kept_bytes_per_identity: kept_bytes_per_identity (2097152) "
+                + "cannot be below kept_bytes (4194304): one session of the identity could not use its own budget",
+                failure("""
+                        budgets:
+                          sessions:
+                            kept_bytes: 4194304
+                            kept_bytes_per_identity: 2097152
                         """));
     }
 

@@ -88,6 +88,56 @@ class KeptBudgetThroughWardenTest {
         }
     }
 
+    /**
+     * {@code kept_bytes_per_identity}: the sessions of one identity share a budget, so 64 sessions at the session
+     * budget cannot pin 64 times it. Ending a session gives its bytes back; another identity has its own budget.
+     */
+    @Test
+    void theSessionsOfOneIdentityShareABudget() throws Exception {
+        List<Integer> types = Collections.nCopies(65_535, 1043); // 256 KiB a Parse, three a session
+        try (WardenHarness shared = WardenHarness.start("  allow_plaintext_on_loopback: true\n", "", """
+                budgets:
+                  sessions: { kept_bytes: 1048576, kept_bytes_per_identity: 2097152 }
+                """);
+             MaskedAttacker first = new MaskedAttacker(shared); MaskedAttacker second = new MaskedAttacker(shared);
+             MaskedAttacker third = new MaskedAttacker(shared)) {
+            for (MaskedAttacker a : List.of(first, second)) {
+                for (int i = 0; i < 3; i++) {
+                    assertEquals("", sqlState(parse(a, "t" + i, types)));
+                }
+            }
+            // Six held (a little over 256 KiB each: seven fit in 2 MiB, eight do not): the third session of the
+            // identity gets one statement, where a session alone would get three.
+            assertEquals("", sqlState(parse(third, "t0", types)));
+            String refused = parse(third, "t1", types);
+            assertEquals("53400", sqlState(refused), refused);
+            assertTrue(refused.contains("kept_bytes_per_identity"), refused);
+            assertEquals("1", MaskedAttacker.firstValue(third.query("SELECT 1")));
+            // Another identity is not held back by this one's statements.
+            String bobToken = shared.issuer.token().email("bob@example.com").groups("eng").sign();
+            try (RawClient bob = new RawClient(shared.port())) {
+                bob.login("dev", "bob@example.com", bobToken);
+                bob.send(new FrontendMessage.Parse("b0", "SELECT 1", types));
+                bob.send(new FrontendMessage.Sync());
+                assertEquals(List.of(), RawClient.errors(bob.untilReady()));
+            }
+            // A session that ends gives its bytes back (the server-side end is asynchronous: wait for it).
+            first.close();
+            String again = parse(third, "t1", types);
+            for (int i = 0; i < 50 && !sqlState(again).isEmpty(); i++) {
+                Thread.sleep(100);
+                again = parse(third, "t1", types);
+            }
+            assertEquals("", sqlState(again), again);
+        }
+    }
+
+    private static String parse(MaskedAttacker a, String name, List<Integer> types) throws Exception {
+        a.send(new FrontendMessage.Parse(name, "SELECT 1", types));
+        a.send(new FrontendMessage.Sync());
+        return a.untilReady();
+    }
+
     @Test
     void largeBoundValuesAndSqlPrepareCountToo() throws Exception {
         try (MaskedAttacker a = new MaskedAttacker(warden)) {

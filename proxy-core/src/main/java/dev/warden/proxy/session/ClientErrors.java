@@ -28,6 +28,11 @@ final class ClientErrors {
         if (t instanceof ProtocolException p) {
             return ErrorResponse.of("FATAL", p.sqlState(), "invalid frontend message: " + p.getMessage());
         }
+        if (t instanceof StackOverflowError) {
+            // Nesting deeper than Warden's reading follows (a138 F8): the session cannot be trusted to go on.
+            return ErrorResponse.of("FATAL", SqlState.STATEMENT_TOO_COMPLEX,
+                    "statement too complex: Warden ran out of stack reading it; the session was closed");
+        }
         return ErrorResponse.of("FATAL", SqlState.INTERNAL_ERROR,
                 "Warden internal error (" + t.getClass().getSimpleName() + "); the session was closed");
     }

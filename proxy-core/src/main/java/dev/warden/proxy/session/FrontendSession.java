@@ -68,6 +68,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
     private String tokenId;
     /** The identity key this session is counted under (budgets.sessions.per_identity), until it ends; null: none. */
     private String claimed;
+    /** The entry {@link #claimed} names: its kept bytes are what this identity's sessions keep together. */
+    private SessionTracker.Held claimedHeld;
     /** The token's issuer's username and groups prefixes when it was accepted: the identity's names carry them. */
     private String namePrefixes;
     /** The READY session, once there is one. */
@@ -320,7 +322,8 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
         }
         int limit = policy().budgets().sessionsPerIdentity().orElse(0);
         String key = who.issuer() + " " + who.username();
-        if (!services.tracker().claim(key, limit)) {
+        SessionTracker.Held held = services.tracker().claim(key, limit);
+        if (held == null) {
             SessionException tooMany = new SessionException(SqlState.TOO_MANY_CONNECTIONS, "too many sessions for "
                     + "user \"" + who.username() + "\": Warden allows one identity " + limit + " at once "
                     + "(budgets.sessions.per_identity), so that one cannot take every connection the server has");
@@ -331,6 +334,7 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
             return;
         }
         claimed = key;
+        claimedHeld = held;
         environment = env;
         services.upstreams().connect(ctx.channel().eventLoop(), env, who, startup.parameters(),
                 reset -> settingsResetWritten = audit.settingsReset(who, env.name(), reset)).addListener(f -> {
@@ -386,6 +390,9 @@ public final class FrontendSession extends ChannelInboundHandlerAdapter {
                 connection.loginUser(), audit,
                 lexing, new Tripwire(reported), connection.transactionStatus(), startedNanos, this::closeEverything);
         relay = session;
+        if (claimedHeld != null) {
+            session.prepared.countInto(claimedHeld.kept);
+        }
         upstream.pipeline().addLast("relay", session.responses);
         if (connection.backendKey() != null) {
             CancelRegistry.Target target = new CancelRegistry.Target(

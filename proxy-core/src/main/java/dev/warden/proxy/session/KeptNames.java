@@ -17,9 +17,34 @@ final class KeptNames<V> {
     private final Map<String, V> byName = new HashMap<>();
     private final ToLongFunction<V> size;
     private long bytes;
+    /** The sum of every session of the identity ({@link PreparedStatements#countInto}); null: not counted. */
+    private java.util.concurrent.atomic.LongAdder shared;
 
     KeptNames(ToLongFunction<V> size) {
         this.size = size;
+    }
+
+    /**
+     * Adds this session's bytes to {@code sum} from now on, and every change after; {@code null} takes them out
+     * again (the session ends).
+     */
+    void countInto(java.util.concurrent.atomic.LongAdder sum) {
+        if (shared != null) {
+            shared.add(-bytes);
+        }
+        shared = sum;
+        if (sum != null) {
+            sum.add(bytes);
+        }
+    }
+
+    private void change(long delta) {
+        if (delta != 0) {
+            bytes += delta;
+            if (shared != null) {
+                shared.add(delta);
+            }
+        }
     }
 
     /** About how many bytes the entries hold together. */
@@ -42,7 +67,7 @@ final class KeptNames<V> {
 
     V put(String name, V value) {
         V before = byName.put(name, value);
-        bytes += size.applyAsLong(value) - (before == null ? 0 : size.applyAsLong(before));
+        change(size.applyAsLong(value) - (before == null ? 0 : size.applyAsLong(before)));
         return before;
     }
 
@@ -54,19 +79,19 @@ final class KeptNames<V> {
 
     V remove(String name) {
         V before = byName.remove(name);
-        bytes -= before == null ? 0 : size.applyAsLong(before);
+        change(before == null ? 0 : -size.applyAsLong(before));
         return before;
     }
 
     void clear() {
         byName.clear();
-        bytes = 0;
+        change(-bytes);
     }
 
     void removeIf(Predicate<V> gone) {
         byName.values().removeIf(v -> {
             if (gone.test(v)) {
-                bytes -= size.applyAsLong(v);
+                change(-size.applyAsLong(v));
                 return true;
             }
             return false;

@@ -327,6 +327,24 @@ final class PreparedStatements {
         return statements.bytes() + portals.bytes();
     }
 
+    /**
+     * Counts this session's kept bytes into {@code sum}, the one all sessions of its identity share (what
+     * {@code budgets.sessions.kept_bytes_per_identity} bounds); {@code null} takes them out when the session ends.
+     */
+    void countInto(java.util.concurrent.atomic.LongAdder sum) {
+        statements.countInto(sum);
+        portals.countInto(sum);
+        identityKept = sum;
+    }
+
+    private java.util.concurrent.atomic.LongAdder identityKept;
+
+    /** What every session of this one's identity keeps together, this one's included (its own bytes if not counted). */
+    long identityKeptBytes() {
+        java.util.concurrent.atomic.LongAdder sum = identityKept;
+        return sum == null ? keptBytes() : sum.sum();
+    }
+
     /** The bytes the statement (portal, with {@code kind} 'P') of that name holds, 0 for none. */
     long keptBytes(char kind, String name) {
         if (kind == 'P') {

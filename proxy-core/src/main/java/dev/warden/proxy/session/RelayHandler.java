@@ -384,7 +384,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
             try {
                 then.accept(value, failure);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError e) {
                 session.fail(e);
                 return;
             }
@@ -402,7 +402,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 heldBytes -= next.readableBytes();
                 relayToUpstream(next);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             // Runs as a task, outside the pipeline: a bad frame ends the session instead of stalling it.
             session.fail(e);
             return;
@@ -2147,18 +2147,44 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * {@code kind} ('S' or 'P'), which it replaces. True when refused.
      */
     private boolean overKeptBudget(char kind, String name, long adding, ByteBuf frame, String what) {
-        java.util.OptionalLong limit = services.snapshot().get().policy().budgets().keptPerSession();
-        if (limit.isEmpty()) {
-            return false;
+        dev.warden.config.Budgets budgets = services.snapshot().get().policy().budgets();
+        long change = adding - prepared.keptBytes(kind, name);
+        if (change <= 0) {
+            return false; // a replacement that keeps no more (an unnamed portal's next Bind, usually)
         }
-        long after = prepared.keptBytes() - prepared.keptBytes(kind, name) + adding;
-        if (after <= limit.getAsLong()) {
+        Decision refusal = keptRefusal(budgets, change);
+        if (refusal == null) {
             return false;
         }
         audit.receiving(null);
-        refuse(frame, "-- " + what + " past the session's budget of kept statements and portals",
-                keptRefusal(after, limit.getAsLong()));
+        refuse(frame, "-- " + what + " past the budget of kept statements and portals", refusal);
         return true;
+    }
+
+    /**
+     * The refusal when keeping {@code change} more bytes takes the session past {@code budgets.sessions.kept_bytes},
+     * or all sessions of its identity together past {@code kept_bytes_per_identity}; null when both hold.
+     */
+    private Decision keptRefusal(dev.warden.config.Budgets budgets, long change) {
+        java.util.OptionalLong limit = budgets.keptPerSession();
+        long after = prepared.keptBytes() + change;
+        if (limit.isPresent() && after > limit.getAsLong()) {
+            return keptRefusal(after, limit.getAsLong());
+        }
+        java.util.OptionalLong identityLimit = budgets.keptPerIdentity();
+        if (identityLimit.isPresent()) {
+            long identityAfter = prepared.identityKeptBytes() + change;
+            if (identityAfter > identityLimit.getAsLong()) {
+                return Decision.asServer("identity-kept-bytes", dev.warden.pg.SqlState.CONFIGURATION_LIMIT_EXCEEDED,
+                        "the sessions of this identity would keep about " + (identityAfter >> 10) + " KiB of "
+                                + "prepared statements and portals in Warden together, more than "
+                                + "budgets.sessions.kept_bytes_per_identity (" + (identityLimit.getAsLong() >> 10)
+                                + " KiB)",
+                        "close statements and portals the identity's sessions no longer need (Close, DEALLOCATE, "
+                                + "CLOSE), or end some of its sessions, or raise the budget");
+            }
+        }
+        return null;
     }
 
     /**
@@ -2167,8 +2193,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * budget, or would with the text kept once for each; null otherwise.
      */
     private Decision overKeptBudget(SessionLexing.Reading reading) {
-        java.util.OptionalLong limit = services.snapshot().get().policy().budgets().keptPerSession();
-        if (limit.isEmpty() || reading.analysis() == null) {
+        if (reading.analysis() == null) {
             return null;
         }
         long adding = 0;
@@ -2177,8 +2202,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 adding += PreparedStatements.Statement.keptBytes(f.text(), null, 0);
             }
         }
-        long after = prepared.keptBytes() + adding;
-        return adding == 0 || after <= limit.getAsLong() ? null : keptRefusal(after, limit.getAsLong());
+        return adding == 0 ? null : keptRefusal(services.snapshot().get().policy().budgets(), adding);
     }
 
     private static Decision keptRefusal(long after, long limit) {

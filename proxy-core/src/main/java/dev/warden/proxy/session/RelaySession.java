@@ -363,6 +363,12 @@ final class RelaySession {
         }
         failing = true;
         BackendMessage.ErrorResponse error = ClientErrors.fatal(failure);
+        String state = error.sqlState();
+        if (SqlState.INTERNAL_ERROR.equals(state) || SqlState.STATEMENT_TOO_COMPLEX.equals(state)) {
+            Throwable t = ClientErrors.unwrap(failure);
+            StackTraceElement at = t.getStackTrace().length > 0 ? t.getStackTrace()[0] : null;
+            log.warn("session.internal_error session={} error={} at={}", id, t.getClass().getName(), at);
+        }
         if (endReason.equals(CLIENT_DISCONNECTED)) {
             // Warden ends it (the token expired or was revoked, the identity is no longer allowed, an internal
             // error): its session.end record says so, not that the client went away (an attacker's pass, a113 A4).
@@ -384,6 +390,7 @@ final class RelaySession {
             return;
         }
         closed = true;
+        prepared.countInto(null); // what the session kept no longer counts against its identity
         onEnd.run();
         CancelRegistry.Target target = upstreamCancel;
         if (target != null && upstream.isActive() && queue.lastRunning(a -> true) != null) {

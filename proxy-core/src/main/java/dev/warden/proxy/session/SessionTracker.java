@@ -24,33 +24,42 @@ public final class SessionTracker {
         return sessions.size();
     }
 
+    /** What one identity holds: its sessions, and the bytes their statements and portals keep together. */
+    static final class Held {
+        private int sessions;
+        final java.util.concurrent.atomic.LongAdder kept = new java.util.concurrent.atomic.LongAdder();
+    }
+
     /** Sessions per identity (see {@link #claim}); an entry leaves with its last session. */
-    private final ConcurrentHashMap<String, Integer> perIdentity = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Held> perIdentity = new ConcurrentHashMap<>();
 
     /**
      * Counts one more session of {@code identity} unless it holds {@code limit} already ({@code budgets.sessions
-     * .per_identity}; 0: no limit). True when counted: {@link #release} it when the session ends.
+     * .per_identity}; 0: no limit). The identity's entry when counted ({@link #release} it when the session ends),
+     * else null.
      */
-    boolean claim(String identity, int limit) {
-        boolean[] counted = {false};
+    Held claim(String identity, int limit) {
+        Held[] counted = {null};
         perIdentity.compute(identity, (k, held) -> {
-            int n = held == null ? 0 : held;
-            if (limit > 0 && n >= limit) {
+            Held h = held == null ? new Held() : held;
+            if (limit > 0 && h.sessions >= limit) {
                 return held;
             }
-            counted[0] = true;
-            return n + 1;
+            h.sessions++;
+            counted[0] = h;
+            return h;
         });
         return counted[0];
     }
 
     void release(String identity) {
-        perIdentity.computeIfPresent(identity, (k, held) -> held <= 1 ? null : held - 1);
+        perIdentity.computeIfPresent(identity, (k, held) -> --held.sessions <= 0 ? null : held);
     }
 
     /** The sessions {@code identity} holds (for tests and the admin view). */
     int held(String identity) {
-        return perIdentity.getOrDefault(identity, 0);
+        Held h = perIdentity.get(identity);
+        return h == null ? 0 : h.sessions;
     }
 
     /** Each session closes at its next idle moment (outside a transaction, no statement running). */

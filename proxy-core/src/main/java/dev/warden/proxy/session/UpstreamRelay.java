@@ -124,7 +124,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         }
         try {
             relay(frame, answer, about);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             releaseUnhanded();
             failAndRelease(e);
         }
@@ -711,7 +711,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 }
                 relay(next.frame(), next.answer(), next.about());
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             // Runs as a task, outside the pipeline: a failure here must end the session, not stall it.
             releaseUnhanded();
             failAndRelease(e);
