@@ -57,4 +57,54 @@ class MaskingPass33Test {
             assertTrue(MaskedAttacker.seedsIn(read).isEmpty(), read);
         }
     }
+
+    /**
+     * a138 F6: what the triggers of a table reached through another table's trigger copy was not judged. An exempt
+     * identity's history trigger on f6b copies {@code row_to_json(NEW)} (reversed, past the value detectors) into
+     * f6c, which has no masked column; a masked INSERT into f6b is refused for it, but the same rows carried there by
+     * f6a's trigger were stored. Now the chain is followed four tables along, and the INSERT into f6a is refused.
+     */
+    @Test
+    void aTriggerOfATableATriggerWritesIsJudged() throws Exception {
+        try (MaskedAttacker carol = new MaskedAttacker(warden, "dev", MaskedAttacker.exemptToken(warden));
+             MaskedAttacker alice = new MaskedAttacker(warden)) {
+            for (String sql : new String[] {"CREATE TABLE f6c (j text)", "CREATE TABLE f6b (id int, ssn text)",
+                    "CREATE FUNCTION f6copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                            + "INSERT INTO f6c VALUES (reverse(row_to_json(NEW)::text)); RETURN NEW; END $$",
+                    "CREATE TRIGGER f6t AFTER INSERT ON f6b FOR EACH ROW EXECUTE FUNCTION f6copy()",
+                    "CREATE TABLE f6a (id int, ssn text)",
+                    "CREATE FUNCTION f6on() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                            + "INSERT INTO f6b (id, ssn) VALUES (NEW.id, NEW.ssn); RETURN NEW; END $$",
+                    "CREATE TRIGGER f6u AFTER INSERT ON f6a FOR EACH ROW EXECUTE FUNCTION f6on()",
+                    "GRANT ALL ON f6a, f6b, f6c TO PUBLIC"}) {
+                String answer = carol.query(sql);
+                assertFalse(answer.startsWith("E") || answer.contains("\nE"), sql + ": " + answer);
+            }
+            String direct = alice.query("INSERT INTO f6b (id, ssn) SELECT id, ssn FROM mp33");
+            assertTrue(MaskedAttacker.refused(direct), direct);
+            String chained = alice.query("INSERT INTO f6a (id, ssn) SELECT id, ssn FROM mp33");
+            assertTrue(MaskedAttacker.refused(chained), chained);
+            assertTrue(chained.contains("f6c"), chained);
+            String stored = alice.query("SELECT reverse(j) FROM f6c");
+            assertTrue(MaskedAttacker.seedsIn(stored).isEmpty(), stored);
+            // One more table along: f6z's trigger writes f6a.
+            carol.query("CREATE TABLE f6z (id int, ssn text)");
+            carol.query("CREATE FUNCTION f6zon() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "INSERT INTO f6a (id, ssn) VALUES (NEW.id, NEW.ssn); RETURN NEW; END $$");
+            carol.query("CREATE TRIGGER f6zu AFTER INSERT ON f6z FOR EACH ROW EXECUTE FUNCTION f6zon()");
+            carol.query("GRANT ALL ON f6z TO PUBLIC");
+            String further = alice.query("INSERT INTO f6z (id, ssn) SELECT id, ssn FROM mp33");
+            assertTrue(MaskedAttacker.refused(further), further);
+            assertTrue(MaskedAttacker.seedsIn(alice.query("SELECT reverse(j) FROM f6c")).isEmpty());
+            // A write whose trigger chain copies nothing sensitive anywhere still runs.
+            carol.query("CREATE TABLE f6n (id int)");
+            carol.query("CREATE TABLE f6m (id int)");
+            carol.query("CREATE FUNCTION f6non() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "INSERT INTO f6m (id) VALUES (NEW.id); RETURN NEW; END $$");
+            carol.query("CREATE TRIGGER f6nu AFTER INSERT ON f6n FOR EACH ROW EXECUTE FUNCTION f6non()");
+            carol.query("GRANT ALL ON f6n, f6m TO PUBLIC");
+            String clear = alice.query("INSERT INTO f6n (id) SELECT id FROM mp33");
+            assertTrue(clear.contains("INSERT 0 3"), clear);
+        }
+    }
 }

@@ -1904,8 +1904,21 @@ final class ResultMasking {
      * its own table's row: see {@link CatalogCache#runThroughParent}), judged; null when they run nothing. A trigger
      * function is screened where it is made, but what its body reads may change after it (a view replaced), and its
      * write names nothing sensitive. What Warden cannot read (SQL built at run time) is not followed here.
+     *
+     * <p>What those run writes other tables in turn, whose triggers and rules run too: they are followed, and judged
+     * with the rest, {@link #WRITES_FOLLOWED} tables along; a chain that goes on past that is refused. Before, only
+     * the tables the statement names were followed (a138 F6): an exempt identity's history trigger on a second table,
+     * copying {@code row_to_json(NEW)} into a table with no masked column, kept the SSNs a masked identity's INSERT
+     * carried there through the first table's trigger, where the same INSERT into the second table was refused.
      */
     private WritesRun whatWritesRun(Analysis analysis, Masker current, List<String> path) {
+        return whatWritesRun(analysis, current, path, 1);
+    }
+
+    /** How many tables along {@link #whatWritesRun} follows what writes run (the statement's own tables are one). */
+    static final int WRITES_FOLLOWED = 4;
+
+    private WritesRun whatWritesRun(Analysis analysis, Masker current, List<String> path, int depth) {
         if (catalog == null) {
             return null;
         }
@@ -1984,6 +1997,20 @@ final class ResultMasking {
         }
         if (run == null) {
             return unread ? new WritesRun(null, UNREAD_RUN, new Analysis(List.of())) : null;
+        }
+        if (depth > WRITES_FOLLOWED) {
+            return new WritesRun(analysis.statements().get(0).tablesWritten().stream().findFirst()
+                    .map(dev.warden.sql.TableRef::qualified).orElse("a table") + " (triggers and rules write on past "
+                    + WRITES_FOLLOWED + " tables, further than Warden follows)", null, null);
+        }
+        // What they run writes on: followed (a trigger of a table a trigger writes, a138 F6).
+        WritesRun further = whatWritesRun(new Analysis(List.copyOf(run)), current, path, depth + 1);
+        if (further != null) {
+            if (further.exposure() == null || further.launders() != null) {
+                return further;
+            }
+            unread |= further.exposure() == UNREAD_RUN;
+            run.addAll(further.run().statements());
         }
         Analysis fired = new Analysis(run);
         // What they read may be a view or function the open transaction replaced: judged as the session wrote it.
