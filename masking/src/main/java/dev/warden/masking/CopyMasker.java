@@ -49,7 +49,18 @@ public final class CopyMasker {
         this.quote = (byte) quote;
         this.escape = (byte) escape;
         this.nullString = nullString.getBytes(StandardCharsets.UTF_8);
+        // In text format a value equal to a NULL string of the client's choosing is sent as it is, unmarked (only
+        // \N cannot be a value: a backslash is doubled): such a field may be a value.
+        this.nullMayBeValue = format == Format.TEXT && !"\\N".equals(nullString);
     }
+
+    /**
+     * A text COPY's field equal to the NULL string is read as a value in a masked column when the NULL string is
+     * not {@code \N}: the server sends a value equal to it unmarked, so {@code NULL '034-77-2712'} kept that SSN,
+     * and {@code NULL '0'} over {@code substr(ssn, 1, 1)} read each first digit (a helper's pass, a140 F5). A true
+     * NULL there is then masked as a value.
+     */
+    private final boolean nullMayBeValue;
 
     /** COPY text format; PostgreSQL's defaults are a tab and {@code \N}. */
     public static CopyMasker text(MaskPlan plan, char delimiter, String nullString) {
@@ -259,8 +270,15 @@ public final class CopyMasker {
         int length = end - start;
         boolean isNull = length == nullString.length && Arrays.equals(pending, start, end, nullString, 0, length)
                 && (format == Format.TEXT || length == 0 || pending[start] != quote);
-        if (plan.keeps(column) || isNull) {
-            out.writeBytes(pending, start, length);
+        if (plan.keeps(column) || isNull && !nullMayBeValue) {
+            byte[] as = isNull && !plan.keeps(column) ? plan.nullAs(column) : null;
+            if (as == null) {
+                out.writeBytes(pending, start, length);
+            } else if (format == Format.TEXT) {
+                escapeText(out, as);
+            } else {
+                quoteCsv(out, as);
+            }
             return;
         }
         byte[] value = format == Format.TEXT ? unescapeText(start, end) : unquoteCsv(start, end);
@@ -423,7 +441,7 @@ public final class CopyMasker {
             for (int i = 0; i < count; i++) {
                 int length = readInt(q);
                 int data = q + 4;
-                byte[] masked = length < 0 ? null : plan.maskValue(i, pending, data, length, true);
+                byte[] masked = length < 0 ? plan.nullAs(i) : plan.maskValue(i, pending, data, length, true);
                 if (masked == null) {
                     out.writeBytes(pending, q, 4 + Math.max(length, 0));
                 } else if (masked == ValueMasker.SQL_NULL) {

@@ -1,5 +1,6 @@
 package dev.warden.masking;
 
+import dev.warden.config.MaskingSettings.MaskingRule.Strategy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
@@ -27,6 +28,13 @@ public final class MaskPlan {
     private final long[] hits;
     /** Per column masked whole: its replacement when it does not depend on the value (NULL), else null. */
     private final byte[][] constants;
+    /**
+     * Per column: what its NULL is sent as, or null to send NULL. An expression over a sensitive read (or a view's
+     * column computed from one) is masked to the same text whatever it holds, NULL included: a NULL relayed as NULL
+     * next to {@code [redacted]} for every value let {@code CASE WHEN <bit of the SSN> THEN 'x' END} read each value
+     * bit by bit, every row in one statement (a helper's pass, a140 F4). A column of a table keeps its NULLs.
+     */
+    private final byte[][] nullsAs;
     private final boolean masksNothing;
     private final boolean notice;
     /** Values of direct buffers are copied here to be read; results never alias it. */
@@ -34,6 +42,13 @@ public final class MaskPlan {
 
     MaskPlan(List<ResultColumn> columns, Action[] actions, Treatment[] treatments, List<ColumnDecision> decisions,
              ValueMasker values, Set<String> detectors, Function<String, Treatment> forHit, boolean notice) {
+        this(columns, actions, treatments, decisions, values, detectors, forHit, notice, new boolean[columns.size()]);
+    }
+
+    /** As above; {@code masksNulls} says which columns' NULLs are masked too (see {@link #nullsAs}). */
+    MaskPlan(List<ResultColumn> columns, Action[] actions, Treatment[] treatments, List<ColumnDecision> decisions,
+             ValueMasker values, Set<String> detectors, Function<String, Treatment> forHit, boolean notice,
+             boolean[] masksNulls) {
         this.notice = notice;
         this.columns = columns.toArray(new ResultColumn[0]);
         this.types = new PgType[this.columns.length];
@@ -50,6 +65,17 @@ public final class MaskPlan {
         this.constants = new byte[this.columns.length][];
         for (int i = 0; i < constants.length; i++) {
             constants[i] = actions[i] == Action.MASK ? values.constantReplacement(treatments[i], types[i]) : null;
+        }
+        this.nullsAs = new byte[this.columns.length][];
+        for (int i = 0; i < nullsAs.length; i++) {
+            if (actions[i] != Action.MASK || !masksNulls[i]) {
+                continue;
+            }
+            Strategy s = treatments[i].strategy();
+            byte[] as = constants[i] != null ? constants[i] : s == Strategy.REDACT || s == Strategy.FIXED
+                    ? values.maskWhole(treatments[i], types[i], this.columns[i].typeModifier(), this.columns[i].binary(),
+                    new byte[0], 0, 0) : null;
+            nullsAs[i] = as == ValueMasker.SQL_NULL ? null : as;
         }
         boolean nothing = true;
         for (Action a : actions) {
@@ -146,6 +172,17 @@ public final class MaskPlan {
                 int length = frame.getInt(p);
                 int data = p + 4;
                 if (length < 0) {
+                    byte[] as = nullsAs[i];
+                    if (as != null) {
+                        // Longer than the NULL it replaces: the row goes on in a new buffer.
+                        if (out == null) {
+                            out = alloc.buffer(limit - start + 32 + as.length);
+                            out.writeBytes(frame, start, written - start);
+                        }
+                        out.writeBytes(frame, copied, p - copied);
+                        out.writeInt(as.length).writeBytes(as);
+                        copied = data;
+                    }
                     p = data;
                     continue;
                 }
@@ -240,6 +277,11 @@ public final class MaskPlan {
             default:
                 return null;
         }
+    }
+
+    /** What a NULL of {@code column} is sent as (see {@link #nullsAs}); null: NULL. */
+    byte[] nullAs(int column) {
+        return nullsAs[column];
     }
 
     boolean keeps(int column) {

@@ -128,6 +128,15 @@ public final class Masker {
     }
 
     /**
+     * Whether a message about a statement in {@code context} is masked as one that could carry a sensitive value
+     * (echoed values redacted by construction): the identity is masked, and the statement reads a sensitive column
+     * or what it read is not known.
+     */
+    public boolean echoesSensitive(MaskContext context) {
+        return masksAnything(context) && readsSensitive(context.columnsRead());
+    }
+
+    /**
      * Whether this policy can change anything this identity receives in this environment: false for an exempt
      * identity, and for a policy with no rule that masks, no built-in detectors and no value detection there.
      * When false, not one byte is changed.
@@ -234,6 +243,7 @@ public final class Masker {
         MaskPlan.Action[] actions = new MaskPlan.Action[n];
         Treatment[] treatments = new Treatment[n];
         List<ColumnDecision> decisions = new ArrayList<>(n);
+        boolean[] masksNulls = new boolean[n];
         boolean exempt = !masksAnything(context);
         boolean scan = !exempt && !valueDetectors.isEmpty() && settings.valueDetectionIn(context.environment());
         Boolean sensitiveReads = null;
@@ -287,11 +297,13 @@ public final class Masker {
             }
             actions[i] = action;
             treatments[i] = t;
+            // An expression (or a view's computed column) may be NULL by what it read: its NULLs are masked too.
+            masksNulls[i] = action == MaskPlan.Action.MASK && (c.isExpression() || t == LINEAGE_VIEW);
             decisions.add(new ColumnDecision(c.name(), action == MaskPlan.Action.MASK, action == MaskPlan.Action.SCAN,
                     action == MaskPlan.Action.SCAN ? "detect" : t.describe(), t.rule(), exemptFrom));
         }
         return new MaskPlan(columns, actions, treatments, decisions, values, valueDetectors, this::valueTreatment,
-                settings.notice());
+                settings.notice(), masksNulls);
     }
 
     /**

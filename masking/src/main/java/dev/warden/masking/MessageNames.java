@@ -14,7 +14,10 @@ import java.util.Locale;
  *
  * <p>A word of the statement counts only whole (bounded by characters no identifier holds), so a text padded
  * with candidates does not name every piece of a value; it does let a client that guesses a value see it named
- * back, which a WHERE clause on the value tells as well.
+ * back, which a WHERE clause on the value tells as well. And only while the statement's texts hold at most
+ * {@link #MAX_WORDS} distinct words: a text padded with every candidate of a short piece (all 10,000 four-letter
+ * words over a..j, after a comment) named that piece whatever it was, four SSN digits a statement (a helper's pass,
+ * a140 F7). Past that, only the name fields are named; so a guess tells at most about eight bits a statement.
  *
  * @param fields    the name fields of the error or notice
  * @param texts     the statement's text and those of the statements it runs that Warden read
@@ -36,6 +39,9 @@ public record MessageNames(Collection<String> fields, List<String> texts, boolea
         if (field(quoted) || quoted.isEmpty() || quoted.equals(MessageText.REDACTED)) {
             return true;
         }
+        if (manyWords(texts)) {
+            return false;
+        }
         String wanted = quoted.toLowerCase(Locale.ROOT);
         for (String text : texts) {
             if (text != null && text.length() >= quoted.length() && wordOf(text.toLowerCase(Locale.ROOT), wanted)) {
@@ -50,6 +56,31 @@ public record MessageNames(Collection<String> fields, List<String> texts, boolea
         for (String f : fields) {
             if (!quoted.isEmpty() && f.equalsIgnoreCase(quoted)) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /** How many distinct words the statement's texts may hold for their words to be named back. */
+    public static final int MAX_WORDS = 256;
+
+    /** Whether {@code texts} hold more than {@link #MAX_WORDS} distinct words (case folded). */
+    private static boolean manyWords(List<String> texts) {
+        java.util.Set<String> words = new java.util.HashSet<>();
+        for (String text : texts) {
+            int n = text == null ? 0 : text.length();
+            for (int i = 0; i < n; ) {
+                if (!identifierChar(text.charAt(i))) {
+                    i++;
+                    continue;
+                }
+                int start = i;
+                while (i < n && identifierChar(text.charAt(i))) {
+                    i++;
+                }
+                if (words.add(text.substring(start, i).toLowerCase(Locale.ROOT)) && words.size() > MAX_WORDS) {
+                    return true;
+                }
             }
         }
         return false;

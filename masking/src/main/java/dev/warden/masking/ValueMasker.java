@@ -118,8 +118,9 @@ final class ValueMasker {
     /** Types whose masked value is NULL unless the policy asks for a {@code fixed} placeholder. */
     private static boolean masksToNull(Kind kind) {
         return switch (kind) {
+            // bytea and "char" too: an empty bytea and a '*' were plausible values (a140 F6).
             case INT2, INT4, INT8, OID, FLOAT4, FLOAT8, NUMERIC, MONEY, BOOL, DATE, TIME, TIMETZ, TIMESTAMP,
-                 TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD -> true;
+                 TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD, BYTEA, CHAR -> true;
             default -> false;
         };
     }

@@ -27,8 +27,22 @@ class MessageTextTest {
     @Test
     void jsonAndXmlInputQuotesAreRedacted() {
         assertEquals("JSON data, line 1: [redacted]", mask("JSON data, line 1: Ann Lee..."));
-        assertEquals("line 1: Start tag expected, '<' not found\n[redacted]",
-                mask("line 1: Start tag expected, '<' not found\nAnn Lee\n^"));
+        assertEquals("line 1: [redacted]", mask("line 1: Start tag expected, '<' not found\nAnn Lee\n^"));
+        // libxml's message names what it read (a140 F1: SSNs made into tag and entity names).
+        assertEquals("line 1: [redacted]", mask("line 1: Opening and ending tag mismatch: adekhhkc line 1 and b\n"
+                + "<adekhhkc>x</b>\n^"));
+        assertEquals("line 1: [redacted]", mask("line 1: Entity 'rosaZduboisQmail' not defined"));
+    }
+
+    @Test
+    void keyValuesAreRedactedWhateverTheIndexExpressionLooksLike() {
+        // a140 F3: an expression index nested two calls deep, deparsed in the DETAIL.
+        assertEquals("Key (translate(lower(email), '@.0123456789'::text, 'QZabcdefghij'::text))=([redacted]) already "
+                + "exists.", MessageText.echoed("Key (translate(lower(email), '@.0123456789'::text, "
+                + "'QZabcdefghij'::text))=(benZtanakadQmailZexampleZorg) already exists."));
+        // A )=( inside the expression starts the redaction sooner, over the values too.
+        assertEquals("Key (lower((x || ')=([redacted]) already exists.",
+                MessageText.echoed("Key (lower((x || ')=('::text)))=(secret) already exists."));
     }
 
     @Test

@@ -55,7 +55,7 @@ class ValueMaskerTest {
             "int2|1234|NULL", "int4|42|NULL", "int8|9000000000|NULL", "float8|3.5|NULL", "numeric|12.50|NULL",
             "bool|t|NULL", "date|1990-05-17|NULL", "timestamptz|2024-01-01 10:00:00+00|NULL",
             "uuid|123e4567-e89b-12d3-a456-426614174000|NULL",
-            "text|secret|[redacted]", "varchar|secret|[redacted]", "bytea|\\x0102|\\x",
+            "text|secret|[redacted]", "varchar|secret|[redacted]", "bytea|\\x0102|NULL",
             "json|{\"a\":1}|\"[redacted]\"", "jsonb|{\"a\": 1}|\"[redacted]\""})
     void redactGivesAStringPlaceholderOrNullNeverAPlausibleValue(String type, String value, String expected) {
         int oid = switch (type) {

@@ -320,8 +320,11 @@ final class SyntaxTreeFacts {
     }
 
     private void visit(Object node) {
-        if (node instanceof net.sf.jsqlparser.statement.select.Select s && s.getForMode() != null) {
-            out.writes = true; // FOR UPDATE / SHARE ...: the rows read are locked, as LOCK locks a table
+        if (node instanceof net.sf.jsqlparser.statement.select.Select s && s.getForMode() != null
+                && s.getForMode() != net.sf.jsqlparser.statement.select.ForMode.READ_ONLY) {
+            // FOR UPDATE / SHARE ...: the rows read are locked, as LOCK locks a table. FOR READ ONLY is gram.y's
+            // empty locking clause: it locks nothing (a helper's pass, a139 F1, had it held as a write).
+            out.writes = true;
         }
         if (node instanceof Table t) {
             tables.add(t);

@@ -889,6 +889,10 @@ class AnalyzerTest {
                 "SELECT * FROM t WHERE a = ANY('{1}'::int[]) ORDER BY 1 LIMIT 1 FOR UPDATE")) {
             assertTrue(one(locking).writes(), locking);
         }
+        // FOR READ ONLY is the empty locking clause (a139 F1): a read, where a lock in a subquery still writes.
+        assertFalse(one("SELECT id FROM t WHERE id = 10 FOR READ ONLY").writes());
+        assertFalse(one("select * from t for read only").writes());
+        assertTrue(one("SELECT * FROM (SELECT * FROM t FOR UPDATE) s FOR READ ONLY").writes());
         assertFalse(one("SELECT substring('abc' FROM 1 FOR 2)").writes());
         assertFalse(one("SELECT * FROM t").writes());
         assertFalse(one("UNLISTEN *").writes());

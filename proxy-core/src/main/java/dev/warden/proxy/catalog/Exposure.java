@@ -447,6 +447,8 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
                 }
                 if (SESSION_NAMED_BY_VALUES.containsKey(r.schema() + "." + r.name())) {
                     sampled = SESSION_NAMED_BY_VALUES.get(r.schema() + "." + r.name());
+                } else if (countsActivity(r)) {
+                    sampled = counters(r);
                 }
                 if (isSystem(r) && sampled.isEmpty() && !masker.namesRelation(r.schema(), r.name())) {
                     continue;
@@ -693,6 +695,43 @@ public record Exposure(boolean sensitive, Set<String> derivedColumns, Set<String
     static final java.util.Map<String, Set<String>> SESSION_NAMED_BY_VALUES = java.util.Map.of(
             "pg_catalog.pg_cursors", Set.of("name", "statement"),
             "pg_catalog.pg_prepared_statements", Set.of("name", "statement"));
+
+    /**
+     * Whether {@code r} is a view of the server's cumulative activity counters ({@code pg_stat_xact_user_tables},
+     * {@code pg_stat_user_tables}, {@code pg_statio_*}, {@code pg_stat_database}, {@code pg_stat_wal},
+     * {@code pg_stat_io}, {@code pg_stat_statements}...): a statement over sensitive values may move one as many
+     * times as a value says ({@code CASE WHEN <bit> THEN (SELECT count(*) FROM (SELECT 1 FROM orders LIMIT 64) s)
+     * END}), and a later read returned the count in clear (a helper's pass, a140 F9: two SSN digits a statement).
+     * Their counts are masked like sampled values; the names of what they count are kept. The views of sessions
+     * and their progress (what runs now, not how often) are not counters.
+     */
+    static boolean countsActivity(RelationCatalog.Relation r) {
+        String n = r.name();
+        if (n.equals("pg_stat_statements") || n.equals("pg_stat_statements_info")) {
+            return true;
+        }
+        return r.schema().equals("pg_catalog") && (n.startsWith("pg_stat_") || n.startsWith("pg_statio_"))
+                && !NOT_COUNTERS.contains(n) && !n.startsWith("pg_stat_progress_");
+    }
+
+    private static final Set<String> NOT_COUNTERS = Set.of("pg_stat_activity", "pg_stat_replication",
+            "pg_stat_ssl", "pg_stat_gssapi", "pg_stat_wal_receiver", "pg_stat_subscription", "pg_stat_recovery_prefetch",
+            "pg_stat_replication_slots");
+
+    /** What a counters view names rather than counts: kept in clear. */
+    private static final Set<String> COUNTED_NAMES = Set.of("relid", "indexrelid", "funcid", "schemaname",
+            "relname", "indexrelname", "funcname", "datid", "datname", "userid", "dbid", "toplevel", "queryid",
+            "query", "backend_type", "object", "context", "name", "slot_name", "subid", "subname", "stats_reset");
+
+    private static Set<String> counters(RelationCatalog.Relation r) {
+        Set<String> out = new HashSet<>();
+        for (RelationCatalog.Column c : r.columns()) {
+            if (!COUNTED_NAMES.contains(c.name())) {
+                out.add(c.name());
+            }
+        }
+        return out;
+    }
 
     /**
      * Whether the statistics hold samples of a sensitive column: a relation they sample (its own statistics, an

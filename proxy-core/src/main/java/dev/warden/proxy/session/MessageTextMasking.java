@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * Masks the free text of errors, notices, notifications and parameter reports, which can echo the values a
- * statement touched, and the names a PL/pgSQL RAISE may set to any value. Severity, code and position are kept.
+ * statement touched, and the names a PL/pgSQL RAISE may set to any value. Severity and code are kept (but see
+ * {@link ResultMasking#maskMessage} for a RAISE's); the position fields are dropped where they may count a value.
  */
 final class MessageTextMasking {
 
@@ -28,6 +29,12 @@ final class MessageTextMasking {
     private static final char[] CODE_FIELDS = {'C'};
     /** The level (localized, then not): {@code RAISE WARNING} or {@code RAISE NOTICE} is the code's choice. */
     private static final char[] SEVERITY_FIELDS = {'S', 'V'};
+    /**
+     * The position in the statement's text, and in an internal query's: an offset into a string the server parsed at
+     * run time ({@code (repeat(' ', <digits of an SSN>) || 'x y')::regtype}) counts whatever built that string (a
+     * helper's pass, a140 F2). {@code mask} answering null drops the field.
+     */
+    private static final char[] POSITION_FIELDS = {'P', 'p'};
 
     /**
      * The masked message, or null when nothing changed (or the message carries no free text). {@code mask} gets
@@ -56,12 +63,15 @@ final class MessageTextMasking {
 
     private static Map<Character, String> maskFields(Map<Character, String> fields, FieldMask mask) {
         Map<Character, String> out = null;
-        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS, CODE_FIELDS, SEVERITY_FIELDS}) {
+        for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS, CODE_FIELDS, SEVERITY_FIELDS, POSITION_FIELDS}) {
             for (char f : kind) {
                 String v = fields.get(f);
                 if (v != null) {
                     String m = mask.mask(f, v, fields);
-                    if (!m.equals(v)) {
+                    if (m == null) {
+                        out = out == null ? new LinkedHashMap<>(fields) : out;
+                        out.remove(f);
+                    } else if (!m.equals(v)) {
                         out = out == null ? new LinkedHashMap<>(fields) : out;
                         out.put(f, m);
                     }

@@ -114,6 +114,21 @@ final class ResultMasking {
      * ({@code 'S\\x4aIS'}), and changed a LATIN1 session's client_encoding in the same Query, where no check of the
      * rows can tell. So only UTF-8, which the rows are checked against, is masked. (Binary COPY is unaffected.)
      */
+    /**
+     * How many COPY ... TO STDOUT {@code analysis} runs. Warden describes the first one's columns before the text
+     * goes upstream, and masked each CopyOutResponse of the text with that description: a second COPY of other
+     * columns after a first of clear ones came through unmasked (a helper's pass, a139 F6).
+     */
+    private static int copiesOut(Analysis analysis) {
+        int n = 0;
+        for (StatementFacts f : analysis.statements()) {
+            if (f.copy().isPresent() && f.copy().get().direction() == dev.warden.sql.CopySpec.Direction.TO) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     private String copyEncodingRefusal(Analysis analysis) {
         for (StatementFacts f : analysis.statements()) {
             if (f.copy().isEmpty() || f.copy().get().direction() != dev.warden.sql.CopySpec.Direction.TO
@@ -475,6 +490,9 @@ final class ResultMasking {
         if (field == 'S' || field == 'V') {
             return raisedLevel(text, analysis, fields);
         }
+        if (field == 'P' || field == 'p') {
+            return position(field, text, analysis, fields);
+        }
         boolean name = field == 's' || field == 't' || field == 'c' || field == 'd' || field == 'n';
         if (text == null || text.isEmpty() || (name && !raised(fields))) {
             return text;
@@ -496,6 +514,31 @@ final class ResultMasking {
             return "[redacted: raised by a statement over sensitive data]";
         }
         return name ? text : current.maskMessage(text, context, field == 0 ? null : names(analysis, fields));
+    }
+
+    /**
+     * An error's position, for a statement that could carry a sensitive value: dropped (null) when it is an internal
+     * query's ({@code p}), when the error has a context or an internal query (what raised it ran inside the
+     * statement: a type name, a function's text or an EXECUTEd string, built at run time), or when it points past the
+     * statement's own text. Otherwise the offset is into what the client wrote, and psql's caret still shows.
+     */
+    private String position(char field, String text, Analysis analysis, java.util.Map<Character, String> fields) {
+        MaskContext context = context(analysis);
+        if (!masker.get().echoesSensitive(context) && !(analysis != null && meetsMaskedRows(analysis, masker.get()))) {
+            return text;
+        }
+        if (field == 'p' || fields.containsKey('W') || fields.containsKey('q') || analysis == null) {
+            return null;
+        }
+        long written = 0;
+        for (StatementFacts f : analysis.statements()) {
+            written += f.text().length() + 2;
+        }
+        try {
+            return Long.parseLong(text.trim()) <= written ? text : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /**
@@ -1461,6 +1504,11 @@ final class ResultMasking {
                     }
                     continue;
                 }
+                if (base.startsWith("pg_stat_get_") || base.startsWith("pg_stat_statements")) {
+                    // The functions of the counters views (see Exposure#countsActivity, a140 F9).
+                    return new Exposure(true, Set.of(), Set.of(), "it reads the server's activity counters, which a "
+                            + "statement may move as often as a value says (" + base + ")");
+                }
                 if (SESSION_NAMES.contains(base)) {
                     return new Exposure(true, Set.of(), Set.of(), "it reads the names of the session's portals or "
                             + "prepared statements, which a routine may have set to any value (" + base + ")");
@@ -1605,6 +1653,9 @@ final class ResultMasking {
             "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock", "pg_advisory_xact_lock_shared",
             "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
             "pg_try_advisory_xact_lock_shared", "setseed",
+            // The session's random state moves once a call: a CASE calling random() 2^k times for each bit of a
+            // value, then a clear SELECT random(), read the value (a helper's pass, a140 F8).
+            "random", "random_normal",
             // A counter moved as many times as a value says, or a large object dropped by a computed OID, keeps the
             // value where every session reads it (a helper's pass, a137 F1: nextval over generate_series(1, an SSN's
             // digit), then last_value).
@@ -1668,6 +1719,11 @@ final class ResultMasking {
                     + "CSV is given in UTF-8 only, not in " + copyEncoding + ": Warden splits its rows into fields by "
                     + "bytes, and a character of another encoding may hold a byte read as a delimiter or an escape", "COPY in UTF8 (ENCODING 'UTF8', or "
                     + "SET client_encoding = 'UTF8' first) and convert afterwards, or COPY in binary format");
+        }
+        if (copiesOut(analysis) > 1) {
+            return refused(reading, "masking-copy", "a masked identity's COPY ... TO STDOUT is masked by the columns "
+                    + "Warden describes for it, one COPY a Query: this text has " + copiesOut(analysis),
+                    "send each COPY ... TO STDOUT in a Query (or Execute) of its own");
         }
         List<String> path = searchPath.get();
         String planted = installsTriggerCode(analysis, current);

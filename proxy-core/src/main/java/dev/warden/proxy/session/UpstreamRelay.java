@@ -633,6 +633,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                 if (e != null && e.copy != null) {
                     ByteBuf rest = e.copy.finish(session.client.alloc());
                     e.copy = null;
+                    // The description was of this COPY: another COPY of the same text is not masked by it.
+                    e.copyDescription = null;
                     if (rest != null) {
                         session.client.write(rest, session.client.voidPromise());
                     }
