@@ -29,10 +29,11 @@ public final class MaskPlan {
     /** Per column masked whole: its replacement when it does not depend on the value (NULL), else null. */
     private final byte[][] constants;
     /**
-     * Per column: what its NULL is sent as, or null to send NULL. An expression over a sensitive read (or a view's
-     * column computed from one) is masked to the same text whatever it holds, NULL included: a NULL relayed as NULL
-     * next to {@code [redacted]} for every value let {@code CASE WHEN <bit of the SSN> THEN 'x' END} read each value
-     * bit by bit, every row in one statement (a helper's pass, a140 F4). A column of a table keeps its NULLs.
+     * Per column: what its NULL is sent as, or null to send NULL. A masked column is masked to the same text whatever
+     * it holds, NULL included: a NULL relayed as NULL next to {@code [redacted]} for every value let
+     * {@code CASE WHEN <bit of the SSN> THEN 'x' END} read each value bit by bit, every row in one statement (a
+     * helper's pass, a140 F4), through a view's column or a table's column named {@code ssn} too (a141 F1, F3).
+     * Where the masked value is NULL itself (numbers, dates...), NULL stays NULL.
      */
     private final byte[][] nullsAs;
     private final boolean masksNothing;

@@ -297,8 +297,10 @@ public final class Masker {
             }
             actions[i] = action;
             treatments[i] = t;
-            // An expression (or a view's computed column) may be NULL by what it read: its NULLs are masked too.
-            masksNulls[i] = action == MaskPlan.Action.MASK && (c.isExpression() || t == LINEAGE_VIEW);
+            // A masked column's NULLs are masked too: an expression, a view's computed column, or a table's column
+            // filled from a computation (CASE WHEN <bit of the SSN> THEN 'x' END into a temporary table's ssn, a view
+            // column named ssn, a generated column) is NULL by what it read (a140 F4, a141 F1 and F3).
+            masksNulls[i] = action == MaskPlan.Action.MASK;
             decisions.add(new ColumnDecision(c.name(), action == MaskPlan.Action.MASK, action == MaskPlan.Action.SCAN,
                     action == MaskPlan.Action.SCAN ? "detect" : t.describe(), t.rule(), exemptFrom));
         }

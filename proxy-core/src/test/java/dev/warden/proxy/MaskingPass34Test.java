@@ -150,12 +150,18 @@ class MaskingPass34Test {
             copy.copyOut("COPY (SELECT id, CASE WHEN substr(ssn, 1, 1) < '6' THEN 'x' END AS b FROM mp34 ORDER BY id) "
                     + "TO STDOUT", out);
             assertFalse(out.toString().contains("\\N"), out.toString());
-            // A column of a table keeps its NULLs.
+            // A table's masked column too (a141 F3: the bit stored into a temporary table's ssn), and a view's column
+            // named like a masked one (a141 F1).
             s.execute("CREATE TEMP TABLE nulls34 (id int, ssn text)");
-            s.execute("INSERT INTO nulls34 VALUES (1, NULL)");
-            try (ResultSet rs = s.executeQuery("SELECT ssn FROM nulls34")) {
-                assertTrue(rs.next());
-                assertEquals(null, rs.getString(1));
+            s.execute("INSERT INTO nulls34 SELECT id, CASE WHEN substr(ssn, 1, 1) < '6' THEN 'x' END FROM mp34");
+            s.execute("CREATE TEMP VIEW nulls34v AS SELECT id, CASE WHEN substr(ssn, 1, 1) < '6' THEN 'x' END AS ssn "
+                    + "FROM mp34");
+            for (String read : new String[] {"SELECT ssn FROM nulls34", "SELECT ssn FROM nulls34v"}) {
+                try (ResultSet rs = s.executeQuery(read)) {
+                    while (rs.next()) {
+                        assertEquals("[redacted]", rs.getString(1), read);
+                    }
+                }
             }
         }
     }
@@ -259,6 +265,25 @@ class MaskingPass34Test {
                 assertEquals(null, rs.getString(1));
             }
             c.rollback();
+        }
+    }
+
+    /** a141 F2, F4, F5: time, another session's end and an EXPLAIN ANALYZE's lines, chosen by a value. */
+    @Test
+    void timeSessionsAndPlanLinesAreNotChosenByAValue() throws Exception {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            for (String sql : new String[] {
+                    "SELECT pg_sleep((ascii(substr(ssn, 1, 1)) - 48) * 0.01) FROM mp34 WHERE id = 1",
+                    "SELECT pg_cancel_backend((array[1, 2, 3, 4, 5, 6, 7, 8, 9, 10])[ascii(substr(ssn, 2, 1)) - 47]) "
+                            + "FROM mp34 WHERE id = 1",
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT CASE WHEN ascii(substr(ssn, 1, 1)) "
+                            + "- 48 > 4 THEN (SELECT 1 FROM mp34 o WHERE o.id < 0 LIMIT 1) END FROM mp34 WHERE id = 1"}) {
+                String answer = a.query(sql);
+                assertTrue(MaskedAttacker.refused(answer), sql + ": " + answer);
+            }
+            assertFalse(MaskedAttacker.refused(a.query("EXPLAIN SELECT ssn FROM mp34")));
+            assertFalse(MaskedAttacker.refused(a.query("EXPLAIN ANALYZE SELECT id FROM mp34")));
+            assertFalse(MaskedAttacker.refused(a.query("SELECT pg_sleep(0.01)")));
         }
     }
 }

@@ -1656,6 +1656,10 @@ final class ResultMasking {
             // The session's random state moves once a call: a CASE calling random() 2^k times for each bit of a
             // value, then a clear SELECT random(), read the value (a helper's pass, a140 F8).
             "random", "random_normal",
+            // Time a value chooses (a141 F2: pg_sleep of an SSN's digit), and another session of the identity's
+            // ended or cancelled by a PID a value chooses (a141 F4: which one died spelled the digit).
+            "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_terminate_backend", "pg_cancel_backend",
+            "pg_log_backend_memory_contexts",
             // A counter moved as many times as a value says, or a large object dropped by a computed OID, keeps the
             // value where every session reads it (a helper's pass, a137 F1: nextval over generate_series(1, an SSN's
             // digit), then last_value).
@@ -1839,6 +1843,15 @@ final class ResultMasking {
         }
         if (!exposure.sensitive()) {
             return reading;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            if (top.kind() == StatementKind.EXPLAIN && dev.warden.sql.Analyzer.explainRuns(top.text())) {
+                // Its plan's values are masked, but which lines it prints (rows removed by a filter, a subplan never
+                // executed, loops) is what the values made it run: 39 + an SSN's digit lines (a helper's pass, a141 F5).
+                return refused(reading, "masking-handoff", "a masked identity may not EXPLAIN ANALYZE a statement "
+                        + "over sensitive values: which lines its plan prints depends on what the values made it run ("
+                        + exposure.reason() + ")", "EXPLAIN without ANALYZE, or ask for an exemption");
+            }
         }
         for (StatementFacts top : analysis.statements()) {
             if (top.kind() == StatementKind.CREATE && ("FUNCTION".equals(top.objectType())
