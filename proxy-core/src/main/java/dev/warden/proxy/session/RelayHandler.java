@@ -2147,12 +2147,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * {@code kind} ('S' or 'P'), which it replaces. True when refused.
      */
     private boolean overKeptBudget(char kind, String name, long adding, ByteBuf frame, String what) {
-        dev.warden.config.Budgets budgets = services.snapshot().get().policy().budgets();
         long change = adding - prepared.keptBytes(kind, name);
         if (change <= 0) {
             return false; // a replacement that keeps no more (an unnamed portal's next Bind, usually)
         }
-        Decision refusal = keptRefusal(budgets, change);
+        Decision refusal = keptRefusal(services.snapshot().get().policy().budgets(), change);
         if (refusal == null) {
             return false;
         }
