@@ -423,6 +423,7 @@ public final class Masker {
     }
 
     private static boolean scannable(PgType type, boolean binary) {
-        return type.textLike() || (!binary && (type.kind() == PgType.Kind.OTHER || type.kind() == PgType.Kind.RECORD));
+        return type.textLike() || (!binary && (type.kind() == PgType.Kind.OTHER || type.kind() == PgType.Kind.RECORD
+                || type.noFreeText()));
     }
 }

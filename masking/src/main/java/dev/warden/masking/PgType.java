@@ -11,7 +11,12 @@ record PgType(int oid, String name, Kind kind, int elementOid) {
 
     enum Kind {
         TEXT, JSON, JSONB, XML, BYTEA, BOOL, CHAR, INT2, INT4, INT8, OID, FLOAT4, FLOAT8, NUMERIC, MONEY, DATE,
-        TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD, OTHER
+        TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD,
+        /**
+         * A built-in type whose input takes no free text (geometry, bit strings, ranges, text search, MAC addresses,
+         * LSNs, transaction ids, the reg* names...): {@code [redacted]} is no value of it, so a masked one is NULL.
+         */
+        SCALAR, OTHER
     }
 
     static final int TEXT = 25;
@@ -57,6 +62,20 @@ record PgType(int oid, String name, Kind kind, int elementOid) {
         scalar(2950, "uuid", Kind.UUID, 2951);
         scalar(2249, "record", Kind.RECORD, 2287);
         scalar(3802, "jsonb", Kind.JSONB, 3807);
+        // Built-in types no other kind covers whose text is not free text (pg_type of PostgreSQL 15, categories A, G,
+        // N, R, U, V, Z): before, they were OTHER, and a masked one was sent as [redacted] in text format, which their
+        // input refuses (attacker pass a140, F6); binary already gave NULL.
+        int[][] noFreeText = {{22, 1006}, {30, 1013}, {600, 1017}, {601, 1018}, {602, 1019}, {603, 1020},
+                {604, 1027}, {628, 629}, {718, 719}, {24, 1008}, {2202, 2207}, {2203, 2208}, {2204, 2209},
+                {2205, 2210}, {2206, 2211}, {3734, 3735}, {3769, 3770}, {4089, 4090}, {4096, 4097}, {4191, 4192},
+                {3904, 3905}, {3906, 3907}, {3908, 3909}, {3910, 3911}, {3912, 3913}, {3926, 3927}, {4451, 6150},
+                {4532, 6151}, {4533, 6152}, {4534, 6153}, {4535, 6155}, {4536, 6157}, {27, 1010}, {28, 1011},
+                {29, 1012}, {774, 775}, {829, 1040}, {1033, 1034}, {2970, 2949}, {3220, 3221}, {3614, 3643},
+                {3615, 3645}, {3642, 3644}, {4072, 4073}, {5038, 5039}, {5069, 271}, {1560, 1561}, {1562, 1563},
+                {194, 0}, {3361, 0}, {3402, 0}, {4600, 0}, {4601, 0}, {5017, 0}};
+        for (int[] t : noFreeText) {
+            scalar(t[0], "oid:" + t[0], Kind.SCALAR, t[1]);
+        }
     }
 
     private static void scalar(int oid, String name, Kind kind, int arrayOid) {
@@ -83,6 +102,11 @@ record PgType(int oid, String name, Kind kind, int elementOid) {
             case ARRAY -> of(elementOid).textLike();
             default -> false;
         };
+    }
+
+    /** A {@link Kind#SCALAR} type, or an array of one: its text has no span a masked value could replace. */
+    boolean noFreeText() {
+        return kind == Kind.SCALAR || kind == Kind.ARRAY && of(elementOid).kind == Kind.SCALAR;
     }
 
     /** Whole-row and container values: a masked one is replaced whole. */

@@ -16,8 +16,9 @@ import java.util.Set;
  * {@link #SQL_NULL} = send NULL, else the new bytes.
  *
  * <p>Per type, text / binary: text-like → {@code [redacted]} / its UTF-8; json → {@code "[redacted]"};
- * jsonb binary → version 1 + that text; bytea → {@code \x} / empty. Every other type (numbers, money, bool,
- * dates, times, intervals, uuid, inet/cidr, arrays, records) masks to NULL: a plausible value ({@code 0},
+ * jsonb binary → version 1 + that text. Every other type (numbers, money, bool, dates, times, intervals, uuid,
+ * inet/cidr, arrays, records, bytea, {@code "char"}, and the built-in types whose text is no free text: geometry,
+ * bit strings, ranges, text search, reg* names, see {@link PgType.Kind#SCALAR}) masks to NULL: a plausible value ({@code 0},
  * {@code false}, {@code 1970-01-01}) would be wrong data that looks right. Only {@code fixed} asks for such a
  * placeholder: integers, floats, numeric, money → 0; bool → false; date → 1970-01-01; timestamps →
  * 1970-01-01 00:00:00(+00); time, interval → 00:00:00; uuid → all zeros; inet/cidr → 0.0.0.0(/32); arrays →
@@ -57,7 +58,9 @@ final class ValueMasker {
             return SQL_NULL;
         }
         boolean hash = s == Strategy.HASH || s == Strategy.TOKENIZE;
-        if (!hash && s != Strategy.FIXED && masksToNull(type.kind())) {
+        if (s != Strategy.FIXED && masksToNull(type.kind()) && !(hash && hashable(type.kind()))) {
+            // hash and tokenize fall back to redact for a type they give no value of: before, they took fixed's
+            // placeholder, so a hashed boolean was sent as f, a date as 1970-01-01 and an array as {}.
             return SQL_NULL;
         }
         switch (type.kind()) {
@@ -115,12 +118,20 @@ final class ValueMasker {
         return s != Strategy.KEEP && !hash && s != Strategy.FIXED && masksToNull(type.kind()) ? SQL_NULL : null;
     }
 
+    /** Types {@code hash} and {@code tokenize} give a deterministic value of (see {@link #maskWhole}). */
+    private static boolean hashable(Kind kind) {
+        return switch (kind) {
+            case INT2, INT4, INT8, OID, FLOAT4, FLOAT8, NUMERIC, UUID, BYTEA -> true;
+            default -> false;
+        };
+    }
+
     /** Types whose masked value is NULL unless the policy asks for a {@code fixed} placeholder. */
     private static boolean masksToNull(Kind kind) {
         return switch (kind) {
             // bytea and "char" too: an empty bytea and a '*' were plausible values (a140 F6).
             case INT2, INT4, INT8, OID, FLOAT4, FLOAT8, NUMERIC, MONEY, BOOL, DATE, TIME, TIMETZ, TIMESTAMP,
-                 TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD, BYTEA, CHAR -> true;
+                 TIMESTAMPTZ, INTERVAL, UUID, INET, CIDR, ARRAY, RECORD, BYTEA, CHAR, SCALAR -> true;
             default -> false;
         };
     }
@@ -158,6 +169,8 @@ final class ValueMasker {
                 return binary ? new byte[4] : utf8("()");
             case OTHER:
                 return binary ? SQL_NULL : utf8(REDACTED);
+            case SCALAR:
+                return SQL_NULL; // no value of the type would not look like data
             default:
                 throw new IllegalStateException("no placeholder for " + type.name());
         }
@@ -181,6 +194,18 @@ final class ValueMasker {
         ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(v, pos, end - pos, enabled);
         ValueDetectors.Hit hit = scanner.next(pos);
         if (hit == null) {
+            return null;
+        }
+        if (type.noFreeText()) {
+            // A span of a tsvector's or an aclitem's text replaced by [redacted] would be no value of the type: the
+            // whole value becomes NULL, as masking it does.
+            for (; hit != null; hit = hit.end() < end ? scanner.next(hit.end()) : null) {
+                hits[column]++;
+                if (hit.detector().equals(ValueDetectors.OVER_BUDGET) || hit.detector().equals(ValueDetectors.JOINED)
+                        || forHit.apply(hit.detector()).strategy() != Strategy.KEEP) {
+                    return SQL_NULL;
+                }
+            }
             return null;
         }
         boolean plainText = type.kind() == Kind.TEXT || (type.kind() == Kind.OTHER && !binary);

@@ -67,6 +67,44 @@ class ValueMaskerTest {
         assertEquals(expected, maskText(Strategy.REDACT, oid, value));
     }
 
+    /**
+     * point, bit, int4range, tsvector, aclitem, regclass, int4multirange and an array of points take no [redacted] as
+     * input: masked, they are NULL in both formats and under every strategy (but fixed for an array) (attacker pass a140, F6: text format sent [redacted]). A type
+     * masking does not know (an extension's, as citext) keeps [redacted] in text.
+     */
+    @Test
+    void aBuiltInTypeWithNoFreeTextMasksToNull() {
+        byte[] v = "(1,2)".getBytes(StandardCharsets.UTF_8);
+        for (int oid : new int[] {600, 1560, 3904, 3614, 1033, 2205, 1017, 4451}) {
+            assertEquals(PgType.Kind.SCALAR, PgType.of(oid).kind() == PgType.Kind.ARRAY
+                    ? PgType.of(PgType.of(oid).elementOid()).kind() : PgType.of(oid).kind(), "oid " + oid);
+            for (Strategy s : new Strategy[] {Strategy.REDACT, Strategy.FIXED, Strategy.HASH, Strategy.PARTIAL}) {
+                if (s == Strategy.FIXED && PgType.of(oid).kind() == PgType.Kind.ARRAY) {
+                    assertEquals("{}", maskText(s, oid, "{}"), "fixed asks an array's placeholder, an empty array");
+                    continue;
+                }
+                for (boolean binary : new boolean[] {false, true}) {
+                    assertSame(ValueMasker.SQL_NULL, mask(s, oid, binary, v), oid + " " + s + " " + binary);
+                }
+            }
+        }
+        assertEquals("[redacted]", maskText(Strategy.REDACT, 99_999, "secret"));
+        // hash falls back to redact for a type it gives no value of: not fixed's placeholder (a hashed true was f).
+        for (int oid : new int[] {BOOL, DATE, TIMESTAMPTZ, 790, 1007, 1000}) {
+            for (boolean binary : new boolean[] {false, true}) {
+                assertSame(ValueMasker.SQL_NULL, mask(Strategy.HASH, oid, binary, "t".getBytes(StandardCharsets.UTF_8)),
+                        oid + " " + binary);
+            }
+        }
+        // A detector's hit in one's text: the whole value is NULL, not a tsvector with [redacted] in it.
+        byte[] tsvector = "'123-45-6789':1 'ssn':2".getBytes(StandardCharsets.UTF_8);
+        long[] hits = new long[1];
+        assertSame(ValueMasker.SQL_NULL, masker.maskSpans(PgType.of(3614), false, tsvector, 0, tsvector.length,
+                java.util.Set.copyOf(dev.warden.config.MaskingSettings.VALUE_DETECTORS),
+                d -> Treatment.of(Strategy.PARTIAL, "detector:" + d), hits, 0));
+        assertEquals(1, hits[0]);
+    }
+
     @ParameterizedTest(name = "{0} as text: fixed → {2}")
     @CsvSource(delimiter = '|', value = {
             "int4|42|0", "bool|t|f", "date|1990-05-17|1970-01-01",

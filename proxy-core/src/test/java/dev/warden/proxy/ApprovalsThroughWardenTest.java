@@ -226,6 +226,58 @@ class ApprovalsThroughWardenTest {
         }
     }
 
+    /**
+     * A simple Query's SQL EXECUTE of a prepared read, with constants for arguments, is a read (attacker pass a139, F2:
+     * it was held for approval as a write); one whose argument calls a function that writes is still held, and so is
+     * an EXECUTE in the text that prepares its statement.
+     */
+    @Test
+    void anExecuteOfAPreparedReadIsARead() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple");
+             Statement st = alice.createStatement()) {
+            st.execute("PREPARE pr(int) AS SELECT amount FROM billing WHERE id = $1");
+            long start = System.nanoTime();
+            try (ResultSet rs = st.executeQuery("EXECUTE pr(1)")) {
+                assertTrue(rs.next());
+                assertEquals(100, rs.getInt(1));
+            }
+            try (ResultSet rs = st.executeQuery("execute PR ( -1 ) ;")) {
+                assertFalse(rs.next());
+            }
+            assertTrue(System.nanoTime() - start < 2_500_000_000L, "neither waited for an approval");
+            for (String held : List.of("EXECUTE pr(lo_unlink(424242))", "PREPARE pr2 AS SELECT 1; EXECUTE pr2")) {
+                Object result = run(st, held);
+                assertTrue(result instanceof SQLException e && "57014".equals(e.getSQLState()), held + ": " + result);
+            }
+        }
+    }
+
+    /**
+     * An EXPLAIN without ANALYZE of a write plans it and runs nothing: a rule on writes does not hold it (attacker pass
+     * a139, F3: it was held). With ANALYZE, in the old and the parenthesised spelling, it runs the write and is held.
+     */
+    @Test
+    void aPlanOfAWriteIsNotHeldButAnAnalyzedOneIs() throws Exception {
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "");
+             Statement st = alice.createStatement()) {
+            long start = System.nanoTime();
+            for (String plan : List.of("EXPLAIN UPDATE billing SET amount = 5 WHERE id = 1",
+                    "EXPLAIN (ANALYZE off, VERBOSE) DELETE FROM billing WHERE id = 1",
+                    "EXPLAIN (ANALYZE 0) UPDATE billing SET amount = 6 WHERE id = 1")) {
+                try (ResultSet rs = st.executeQuery(plan)) {
+                    assertTrue(rs.next(), plan);
+                }
+            }
+            assertTrue(System.nanoTime() - start < 2_500_000_000L, "no plan waited for an approval");
+            for (String analyzed : List.of("EXPLAIN ANALYZE UPDATE billing SET amount = 7 WHERE id = 1",
+                    "EXPLAIN (\"analyze\", COSTS off) DELETE FROM billing WHERE id = 1")) {
+                Object result = run(st, analyzed);
+                assertTrue(result instanceof SQLException e && "57014".equals(e.getSQLState()), analyzed + ": " + result);
+            }
+            assertEquals(100, amount(), "nothing ran");
+        }
+    }
+
     @Test
     void cancellingWhileWaitingWithdrawsTheRequest() throws Exception {
         try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {

@@ -46,6 +46,9 @@ final class FactsBuilder {
             "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_backup_start", "pg_backup_stop",
             "pg_start_backup", "pg_stop_backup", "pg_file_write", "pg_file_rename", "pg_file_unlink",
             "pg_file_sync", "dblink_exec", "dblink_send_query", "dblink", "dblink_open",
+            // Each call assigns (and commits) a transaction id: an agent read-only in production advanced the xid
+            // counter one SELECT at a time (attacker pass a139, F5); ReadOnlyProof already leaves them out.
+            "txid_current", "pg_current_xact_id",
             // What VACUUM does to an index, one index or range at a time.
             "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range", "gin_clean_pending_list");
 

@@ -2213,6 +2213,52 @@ public final class TextReferences {
     }
 
     /**
+     * Whether {@code text} is {@code EXECUTE name} or {@code EXECUTE name(arguments)} with every argument a constant
+     * the grammar takes as one (a number, negative or not, a string of any quoting, {@code NULL}, {@code TRUE} or
+     * {@code FALSE}): binding those runs nothing of the statement's own, only the casts to the types PREPARE declared,
+     * which the prepared statement is judged with. Not for a typed literal ({@code date '...'}), a cast, an operator,
+     * a call or a subquery: each of those runs something.
+     */
+    public static boolean executesWithConstants(String text, boolean standardConformingStrings) {
+        Lexer.Result lexed = Lexer.tokenize(text, standardConformingStrings);
+        List<Token> tokens = lexed.tokens();
+        if (lexed.unterminated() || tokens.size() < 2 || !tokens.get(0).isWord("execute")
+                || !tokens.get(1).isIdentifier()) {
+            return false;
+        }
+        int end = tokens.size();
+        if (tokens.get(end - 1).isOp(";")) {
+            end--;
+        }
+        if (end == 2) {
+            return true;
+        }
+        if (!tokens.get(2).isOp("(") || !tokens.get(end - 1).isOp(")") || end == 4) {
+            return false;
+        }
+        int i = 3;
+        while (true) {
+            Token t = tokens.get(i);
+            if (t.isOp("-") && i + 1 < end - 1 && tokens.get(i + 1).type() == Lexer.Type.NUMBER) {
+                // A minus before a number: the grammar folds it into the constant (doNegate). A unary plus is an
+                // operator call, which search_path can give to a user's operator.
+                i++;
+            } else if (!(t.type() == Lexer.Type.NUMBER || t.type() == Lexer.Type.STRING || t.isWord("null")
+                    || t.isWord("true") || t.isWord("false"))) {
+                return false;
+            }
+            i++;
+            if (i == end - 1) {
+                return true;
+            }
+            if (!tokens.get(i).isOp(",") || i + 1 == end - 1) {
+                return false;
+            }
+            i++;
+        }
+    }
+
+    /**
      * The prepared statement whose rows {@code CREATE TABLE ... AS EXECUTE name} (under EXPLAIN too) stores, as the
      * server keeps the name (lower-cased unless quoted); empty for any other text.
      */

@@ -881,6 +881,11 @@ class AnalyzerTest {
         assertTrue(one("CHECKPOINT").writes());
         assertTrue(one("SELECT brin_summarize_new_values('i')").writes());
         assertTrue(one("SELECT pg_catalog.gin_clean_pending_list('i'::regclass)").writes());
+        // Each assigns a transaction id (attacker pass a139, F5); the _if_assigned forms and the snapshot do not.
+        assertTrue(one("SELECT txid_current()").writes());
+        assertTrue(one("SELECT pg_catalog.pg_current_xact_id()").writes());
+        assertFalse(one("SELECT txid_current_if_assigned(), pg_current_xact_id_if_assigned()").writes());
+        assertFalse(one("SELECT txid_current_snapshot()").writes());
         // SELECT ... FOR UPDATE / SHARE locks the rows it reads, as LOCK locks a table (attacker pass a112, H6).
         for (String locking : List.of("SELECT * FROM t FOR UPDATE", "SELECT * FROM t WHERE a = 1 FOR NO KEY UPDATE",
                 "SELECT * FROM t FOR SHARE SKIP LOCKED", "SELECT * FROM t FOR KEY SHARE OF t NOWAIT",

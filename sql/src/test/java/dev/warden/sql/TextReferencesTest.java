@@ -507,4 +507,22 @@ class TextReferencesTest {
             assertFalse(TextReferences.namesRowBeyond(sql, clear), sql);
         }
     }
+
+    @Test
+    void anExecuteWithConstantArgumentsIsToldFromOneThatRunsSomething() {
+        for (String sql : List.of("EXECUTE p", "execute \"P q\";", "EXECUTE p(1)", "EXECUTE p(-1, 2.5e3, 'x', NULL)",
+                "EXECUTE p(E'a\\'b', $$c$$, U&'d', B'01', X'ff', true, FALSE)", "EXECUTE p ( - 3 )")) {
+            assertTrue(TextReferences.executesWithConstants(sql, true), sql);
+        }
+        for (String sql : List.of("EXECUTE p(+1)", "EXECUTE p(1 + 1)", "EXECUTE p(lo_unlink(1))", "EXECUTE p('1'::int)",
+                "EXECUTE p(date '2020-01-01')", "EXECUTE p((SELECT 1))", "EXECUTE p(1,)", "EXECUTE p()",
+                "EXECUTE p(1) x", "EXECUTE p(- -1)", "EXECUTE p(1 ### 2)", "EXECUTE p('a' 'b')", "EXECUTE p(x)",
+                "EXECUTE p(cast(1 as int))", "EXECUTE p(ARRAY[1])", "EXECUTE p(- 'x')", "EXECUTE p('x", "PREPARE p",
+                "EXECUTE", "EXECUTE p(-)")) {
+            assertFalse(TextReferences.executesWithConstants(sql, true), sql);
+        }
+        // Under standard_conforming_strings off, 'a\'b' is one string; under on, the rest is outside it.
+        assertTrue(TextReferences.executesWithConstants("EXECUTE p('a\\'b')", false));
+        assertFalse(TextReferences.executesWithConstants("EXECUTE p('a\\'b')", true));
+    }
 }

@@ -320,8 +320,9 @@ public final class Guardrails {
         // The strictest decision: a block anywhere (in what a trigger runs too) outranks an approval of the
         // statement, which its approver would grant seeing the statement only.
         Strictest strictest = new Strictest();
+        java.util.Set<StatementFacts> planned = plannedOnly(facts);
         for (StatementFacts f : facts.allStatements()) {
-            if (strictest.blocks(decideOne(who, env, f, upstreamUser, schemas))) {
+            if (strictest.blocks(decideOne(who, env, f, upstreamUser, schemas, planned.contains(f)))) {
                 return strictest.held;
             }
         }
@@ -498,7 +499,7 @@ public final class Guardrails {
                     NamedRelations inBody = withChanges(Unreadable.changedByAll(body), schemas);
                     for (StatementFacts statement : body) {
                         for (StatementFacts s : statement.allStatements()) {
-                            Decision d = upstreamUser != null ? decideOne(who, env, s, upstreamUser, inBody)
+                            Decision d = upstreamUser != null ? decideOne(who, env, s, upstreamUser, inBody, false)
                                     : decideByRules(who, env, s, inBody, false, ", run by " + function + "(),");
                             if (strictest.blocks(d)) {
                                 return d;
@@ -528,13 +529,37 @@ public final class Guardrails {
         return strictest.held;
     }
 
+    /**
+     * {@code plannedOnly}: {@code facts} is the statement of an EXPLAIN that does not run it, or within one (see
+     * {@link #plannedOnly}).
+     */
     private Decision decideOne(Identity who, Environment env, StatementFacts facts, String upstreamUser,
-                               NamedRelations schemas) {
+                               NamedRelations schemas, boolean plannedOnly) {
         Decision baseline = baseline(env, facts, upstreamUser, schemas);
         if (!baseline.allowed()) {
             return baseline;
         }
-        return decideByRules(who, env, facts, schemas, false, "");
+        return decideByRules(who, env, facts, schemas, false, "", plannedOnly);
+    }
+
+    /**
+     * The statements of {@code facts} that an EXPLAIN without ANALYZE only plans (its statement, and what that one
+     * holds), by identity: a rule on writes does not hold them for the write's sake (attacker pass a139, F3: a plain
+     * EXPLAIN of an UPDATE was held for approval, and refused to an agent, though nothing of it runs). The EXPLAIN's
+     * own facts keep what it calls (the functions it names, and their bodies, which the planner may run when they are
+     * immutable or stable), and rules on statements or tables still match the write planned.
+     */
+    private static java.util.Set<StatementFacts> plannedOnly(StatementFacts facts) {
+        java.util.Set<StatementFacts> out = null;
+        for (StatementFacts f : facts.allStatements()) {
+            if (plansOnly(f) && (out == null || !out.contains(f))) {
+                if (out == null) {
+                    out = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                }
+                out.addAll(f.inner().get().allStatements());
+            }
+        }
+        return out == null ? java.util.Set.of() : out;
     }
 
     /**
@@ -544,10 +569,16 @@ public final class Guardrails {
      */
     private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
                                    boolean tablesOnly, String ranBy) {
+        return decideByRules(who, env, facts, schemas, tablesOnly, ranBy, false);
+    }
+
+    private Decision decideByRules(Identity who, Environment env, StatementFacts facts, NamedRelations schemas,
+                                   boolean tablesOnly, String ranBy, boolean plannedOnly) {
         Strictest strictest = new Strictest();
         for (CompiledRule compiled : rules) {
             GuardrailRule rule = compiled.rule();
-            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty())) {
+            if (!applies(rule, who, env) || (tablesOnly && rule.match().tables().isEmpty())
+                    || (plannedOnly && rule.match().writes().orElse(false))) {
                 continue;
             }
             // Past a rule that asks for approval, one that blocks still decides: no approval lets through what a
@@ -1291,8 +1322,19 @@ public final class Guardrails {
             if (matches(rule, f, schemas)) {
                 return true;
             }
+            if (plansOnly(f) && rule.rule().match().writes().orElse(false)) {
+                return false; // see plannedOnly
+            }
         }
         return false;
+    }
+
+    /**
+     * Whether {@code f} is an EXPLAIN that does not run the write it wraps: the analysis gives an EXPLAIN the writes of
+     * its statement only when it runs it (ANALYZE in any spelling the server takes, see Analyzer#explainRuns).
+     */
+    private static boolean plansOnly(StatementFacts f) {
+        return f.kind() == StatementKind.EXPLAIN && !f.writes() && f.inner().isPresent() && f.inner().get().writes();
     }
 
     private static boolean matches(CompiledRule compiled, StatementFacts f, NamedRelations schemas) {

@@ -1047,7 +1047,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         long judgedAt = judgementStamp();
         PolicySnapshot policy = services.snapshot().get();
         Analysis analysis = reading.analysis();
-        Decision decision = reading.refusal() != null ? reading.refusal() : decide(policy, analysis);
+        Decision decision = reading.refusal() != null ? reading.refusal()
+                : decide(policy, judgedWithExecuted(analysis, executed));
         if (decision.allowed() && executed != null) {
             decision = decide(policy, executed);
         }
@@ -1090,6 +1091,64 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                         ranSql(analysis, execution, reading.read());
                     }
                 }, () -> dropCopyData = true);
+    }
+
+    /**
+     * {@code analysis} as the guardrails judge it when its SQL EXECUTEs run {@code executed}, which is judged after
+     * it: an EXECUTE of a statement Warden saw prepared, with constants for arguments (binding them runs nothing of
+     * its own, see {@link dev.warden.sql.TextReferences#executesWithConstants}), writes only if what it runs writes.
+     * Before, every EXECUTE was a write, and one of a prepared read was held for approval in production (attacker pass
+     * a139, F2). {@code analysis} as it is when what is executed writes, or when the text also prepares, deallocates
+     * or discards (its EXECUTE may run a statement the same text makes).
+     */
+    private Analysis judgedWithExecuted(Analysis analysis, Analysis executed) {
+        if (analysis == null || executed == null) {
+            return analysis;
+        }
+        for (StatementFacts top : executed.statements()) {
+            for (StatementFacts f : top.allStatements()) {
+                if (f.writes() || f.dynamicSql()) {
+                    return analysis;
+                }
+            }
+        }
+        List<StatementFacts> out = null;
+        for (int i = 0; i < analysis.statements().size(); i++) {
+            StatementFacts f = analysis.statements().get(i);
+            StatementKind kind = f.kind();
+            if (kind == StatementKind.PREPARE || kind == StatementKind.DEALLOCATE || kind == StatementKind.DISCARD) {
+                return analysis;
+            }
+            if (kind == StatementKind.EXECUTE && f.writes() && f.nested().isEmpty() && !f.dynamicSql()
+                    && !f.unparsed() && f.functions().isEmpty() && onlyItsName(f)
+                    && f.tablesWritten().isEmpty() && executedBy(f) != null
+                    && dev.warden.sql.TextReferences.executesWithConstants(f.text(),
+                            session.lexing.standardConformingStrings())) {
+                if (out == null) {
+                    out = new ArrayList<>(analysis.statements());
+                }
+                out.set(i, new StatementFacts(f.text(), f.fingerprint(), kind, f.objectType(), false, f.tablesRead(),
+                        f.tablesWritten(), f.columnsRead(), f.columnsWritten(), f.hasWhere(), f.functions(),
+                        f.dataModifyingCte(), f.copy(), f.roleTarget(), f.preparedName(), f.inner(), f.innerKinds(),
+                        f.unparsed(), f.nested(), f.implicitCalls(), f.dynamicSql()));
+            }
+        }
+        return out == null ? analysis : new Analysis(out);
+    }
+
+    /**
+     * Whether the implicit calls of the SQL EXECUTE {@code f}, whose arguments are constants, are only what its text
+     * reads as calls that are none: {@code name(} as a type modifier's input (as in {@code varchar(10)}), and the
+     * minus the grammar folds into a negative number.
+     */
+    private static boolean onlyItsName(StatementFacts f) {
+        for (String call : f.implicitCalls()) {
+            if (!call.equals("op:-") && !(f.preparedName().isPresent()
+                    && call.equals("typmod:" + f.preparedName().get()))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What an approver is told of a COPY ... FROM STDIN: its rows come after the approval (see {@link #copyDone}). */
