@@ -928,6 +928,80 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
+     * A later Execute of a portal an approval let start continues under it only while what the approver was shown
+     * holds (attacker pass a142, F5): the requester SETs the setting the function's code reads between two batches;
+     * the next batch is held for an approval of its own (denied here), and the function's other branch never runs.
+     * Before, the batch ran under the first approval and emptied the table.
+     */
+    @Test
+    void aFetchAfterWhatTheApproverSawChangedAsksAgain() throws Exception {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION ws_f(x int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+                    + "IF current_setting('app.mode', true) = 'purge' THEN DELETE FROM batch_log WHERE id > 0; "
+                    + "ELSE UPDATE batch_log SET id = id WHERE id = x; END IF; RETURN x; END$$");
+        }
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            alice.setAutoCommit(false);
+            alice.createStatement().execute("SET app.mode = 'safe'");
+            java.sql.PreparedStatement select = alice.prepareStatement("SELECT ws_f(g) FROM generate_series(1, 3) g");
+            select.setFetchSize(1);
+            CompletableFuture<ResultSet> first = CompletableFuture.supplyAsync(() -> {
+                try {
+                    ResultSet rs = select.executeQuery();
+                    assertTrue(rs.next());
+                    return rs;
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            String id = awaitPendingId();
+            assertEquals(0, cli(bobToken(), "approve", id).exit);
+            ResultSet rs = first.get(10, TimeUnit.SECONDS);
+            assertEquals(1, rs.getInt(1));
+            alice.createStatement().execute("SET app.mode = 'purge'");
+            CompletableFuture<Object> more = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return rs.next();
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            String second = awaitPendingId();
+            assertTrue(!second.equals(id), "the changed run needs its own approval");
+            assertEquals(0, cli(bobToken(), "deny", second).exit);
+            Object denied = more.get(10, TimeUnit.SECONDS);
+            assertTrue(denied instanceof SQLException e && "42501".equals(e.getSQLState()), String.valueOf(denied));
+            alice.rollback();
+        }
+        assertEquals(5, count(), "the purge branch never ran");
+    }
+
+    /**
+     * An approver sees a bound value whole (attacker pass a142, F4: only its first 256 characters were shown, and ids
+     * after 300 spaces were not); one longer than an approver can be shown is refused, not held.
+     */
+    @Test
+    void anApproverSeesALongBoundValueWhole() throws Exception {
+        String ids = "{1" + " ".repeat(300) + ",2,3,4,5}";
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "prepareThreshold=1")) {
+            java.sql.PreparedStatement delete = alice.prepareStatement(
+                    "UPDATE billing SET amount = 0 WHERE id = ANY(?::int[])");
+            delete.setString(1, ids);
+            CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> runPrepared(delete));
+            String id = awaitPendingId();
+            Cli list = cli(bobToken(), "list", "--json");
+            assertTrue(list.out.contains(",2,3,4,5}"), "the approver sees the whole value: " + list.out);
+            assertEquals(0, cli(bobToken(), "deny", id).exit);
+            assertTrue(first.get(10, TimeUnit.SECONDS) instanceof SQLException);
+            delete.setString(1, "{1" + " ".repeat(65_536) + ",2}");
+            Object refused = runPrepared(delete);
+            assertTrue(refused instanceof SQLException e && e.getMessage().contains("approval-value-unshown"),
+                    String.valueOf(refused));
+        }
+        assertEquals(100, amount());
+    }
+
+    /**
      * JDBC with {@code setFetchSize} sends an Execute of the same portal for each batch of rows. Before, each batch
      * was held for an approval of its own (on the demo, three approvals for the 119 rows of one UPDATE ... RETURNING
      * at a fetch size of 50). The server never runs a portal's statement afresh: the later Executes fetch from the

@@ -105,6 +105,12 @@ class AttackPass16CatalogTest {
                 "CREATE VIEW v16e_{N} AS SELECT * FROM v16d_{N}",
                 "WITH u AS (UPDATE v16e_{N} SET attname = 'pwn' WHERE attrelid = '{T}'::regclass AND attname = 'email' "
                         + "RETURNING 1) SELECT count(*) FROM u"},
+            // More views than Warden follows (a142 F2: five views over pg_settings set search_path unseen).
+            {"CREATE VIEW v16g1_{N} AS SELECT attrelid, attname FROM pg_attribute",
+                "CREATE VIEW v16g2_{N} AS SELECT * FROM v16g1_{N}", "CREATE VIEW v16g3_{N} AS SELECT * FROM v16g2_{N}",
+                "CREATE VIEW v16g4_{N} AS SELECT * FROM v16g3_{N}", "CREATE VIEW v16g5_{N} AS SELECT * FROM v16g4_{N}",
+                "CREATE VIEW v16g6_{N} AS SELECT * FROM v16g5_{N}",
+                "UPDATE v16g6_{N} SET attname = 'pwn' WHERE attrelid = '{T}'::regclass AND attname = 'email'"},
             {"CREATE TEMP VIEW v16f_{N} AS SELECT attrelid, attname FROM pg_attribute",
                 "MERGE INTO v16f_{N} a USING (SELECT 1) s ON a.attrelid = '{T}'::regclass AND a.attname = 'email' "
                         + "WHEN MATCHED THEN UPDATE SET attname = 'pwn'"},

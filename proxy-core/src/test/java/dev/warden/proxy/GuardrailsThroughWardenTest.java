@@ -114,6 +114,25 @@ class GuardrailsThroughWardenTest {
         }
     }
 
+    /**
+     * A WHERE that holds for every row or none by its form is no WHERE (attacker pass a142, F1); exactly WHERE true
+     * is how a statement says it means every row, and runs.
+     */
+    @Test
+    void aConstantWhereIsNoWhereButWhereTrueIsMeant() throws SQLException {
+        try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {
+            for (String sql : List.of("DELETE FROM t WHERE 1=1", "UPDATE t SET a = 0 WHERE 'a' = 'a'",
+                    "DELETE FROM t WHERE id = 1 OR 1 = 1", "UPDATE t SET a = 0 WHERE (a = a)",
+                    "WITH d AS (DELETE FROM t WHERE NOT false RETURNING 1) SELECT count(*) FROM d",
+                    "MERGE INTO t USING (SELECT 1 AS one) s ON (t.id = t.id) WHEN MATCHED THEN DELETE")) {
+                SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
+                assertTrue(e.getMessage().contains("-without-where\""), sql + ": " + e.getMessage());
+            }
+            assertTableIntact();
+            assertEquals(10, c.createStatement().executeUpdate("UPDATE t SET a = a WHERE true"));
+        }
+    }
+
     @Test
     void executeOfABlockedPrepareFindsNothingToRun() throws SQLException {
         try (Connection c = warden.connect("prod", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {

@@ -633,6 +633,11 @@ public final class Analyzer {
                     b.hasWhere = upsertWhere;
                 }
             }
+            if (b.hasWhere && (b.kind == StatementKind.UPDATE || b.kind == StatementKind.DELETE
+                    || b.innerKinds.contains(StatementKind.UPDATE) || b.innerKinds.contains(StatementKind.DELETE))
+                    && LexicalAnalysis.constantWhere(tokens)) {
+                b.hasWhere = false; // WHERE 1 = 1 changes every row or none (see constantWhere)
+            }
             // Calls JSqlParser's tree may not show (inside array subscripts, under a star): the lexer's too.
             LexicalAnalysis.functionCalls(tokens, b.functions);
         }

@@ -497,6 +497,10 @@ final class LexicalAnalysis {
             return false;
         }
         List<Token> condition = tokens.subList(on + 1, end);
+        if (choosesEveryRowOrNone(condition)) {
+            // ON (t.id = t.id), ON t.id > 0 OR true (a142 F1: parentheses, or an OR, let the forms below pass)
+            return false;
+        }
         boolean targetColumn = false;
         for (int k = 0; k + 2 < condition.size(); k++) {
             Token q = condition.get(k);
@@ -1029,6 +1033,199 @@ final class LexicalAnalysis {
             at = column ? j + 1 : 0;
         }
         return at > 0 && at < tokens.size() && tokens.get(at).isIdentifier() ? at : 0;
+    }
+
+    /** Words a condition may hold and still name nothing that differs from row to row. */
+    private static final Set<String> CONSTANT_WORDS = Set.of("true", "false", "not", "and", "or", "null", "is",
+            "unknown", "select", "exists", "in", "between", "symmetric", "asymmetric", "case", "when", "then", "else",
+            "end", "like", "ilike", "similar", "to", "escape", "any", "all", "some", "array", "current_date",
+            "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user", "session_user",
+            "current_role", "user", "current_catalog", "current_schema", "distinct", "from");
+
+    /** Words that end a WHERE condition at its depth. */
+    private static final Set<String> WHERE_ENDS = Set.of("returning", "group", "order", "limit", "offset", "window",
+            "union", "intersect", "except", "for", "fetch", "having");
+
+    /**
+     * Whether an UPDATE or DELETE of the text (at any depth: in a WITH query too) has a WHERE whose condition names
+     * nothing that differs from row to row (no column, no function, no relation: {@code 1 = 1}, {@code 'a' = 'a'},
+     * {@code NOT false}, {@code (SELECT true)}, {@code CURRENT_DATE = CURRENT_DATE}), so that it changes every row or
+     * none: as without a WHERE (attacker pass a142, F1; a query builder's {@code WHERE 1=1} with no condition
+     * appended is the accident the baseline rules are for). Exactly {@code WHERE true} is not: it is how a statement
+     * says it means every row, as the rules' hint tells.
+     */
+    static boolean constantWhere(List<Token> tokens) {
+        for (int w = 0; w < tokens.size(); w++) {
+            if (!tokens.get(w).isWord("where") || !ofUpdateOrDelete(tokens, w)) {
+                continue;
+            }
+            int depth = 0;
+            int end = w + 1;
+            for (; end < tokens.size(); end++) {
+                Token t = tokens.get(end);
+                if (t.isOp("(")) {
+                    depth++;
+                } else if (t.isOp(")")) {
+                    if (--depth < 0) {
+                        break;
+                    }
+                } else if (t.isOp(";") && depth == 0) {
+                    break;
+                } else if (depth == 0 && t.type() == Type.WORD && WHERE_ENDS.contains(t.value())) {
+                    break;
+                }
+            }
+            boolean explicitTrue = end == w + 2 && tokens.get(w + 1).isWord("true");
+            if (!explicitTrue && choosesEveryRowOrNone(tokens.subList(w + 1, end))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether a condition holds for every row or for none, by its form: it names nothing that differs from row to row
+     * ({@link #CONSTANT_WORDS} only), or compares an expression with itself ({@code t.id = t.id}, true for every row
+     * where it is not null), inside any parentheses; or an operand of its top-level OR is such ({@code id = 1 OR
+     * 1 = 1}), or every operand of its top-level AND is. Literals count as equal whatever their values (facts are
+     * cached by a statement's shape, which keeps no literal).
+     */
+    static boolean choosesEveryRowOrNone(List<Token> condition) {
+        List<Token> c = withoutOuterParentheses(condition);
+        if (c.isEmpty()) {
+            return false;
+        }
+        if (constantOrSelfComparison(c)) {
+            return true;
+        }
+        for (List<Token> operand : splitAtTopLevel(c, "or")) {
+            if (constantOrSelfComparison(withoutOuterParentheses(operand))) {
+                return true;
+            }
+        }
+        List<List<Token>> all = splitAtTopLevel(c, "and");
+        if (all.size() < 2) {
+            return false;
+        }
+        for (List<Token> operand : all) {
+            if (!constantOrSelfComparison(withoutOuterParentheses(operand))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean constantOrSelfComparison(List<Token> c) {
+        if (c.isEmpty()) {
+            return false;
+        }
+        boolean constant = true;
+        for (Token t : c) {
+            if (t.type() == Type.QUOTED_IDENT || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value())) {
+                constant = false;
+                break;
+            }
+        }
+        if (constant) {
+            return true;
+        }
+        int eq = -1;
+        int depth = 0;
+        for (int k = 0; k < c.size(); k++) {
+            Token t = c.get(k);
+            depth += t.isOp("(") ? 1 : t.isOp(")") ? -1 : 0;
+            if (depth == 0 && t.isOp("=")) {
+                eq = eq < 0 ? k : -2;
+            }
+        }
+        if (eq <= 0 || c.size() != 2 * eq + 1) {
+            return false;
+        }
+        for (int k = 0; k < eq; k++) {
+            Token l = c.get(k);
+            Token r = c.get(eq + 1 + k);
+            boolean literal = l.type() == Type.STRING || l.type() == Type.NUMBER;
+            if (l.type() != r.type() || !(literal || l.value().equals(r.value()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code c} without the parentheses that enclose all of it, however many. */
+    private static List<Token> withoutOuterParentheses(List<Token> c) {
+        while (c.size() >= 2 && c.get(0).isOp("(") && c.get(c.size() - 1).isOp(")")) {
+            int depth = 0;
+            boolean whole = true;
+            for (int k = 0; k < c.size() - 1; k++) {
+                depth += c.get(k).isOp("(") ? 1 : c.get(k).isOp(")") ? -1 : 0;
+                if (depth == 0) {
+                    whole = false; // (a) = (b): the first parenthesis closes before the end
+                    break;
+                }
+            }
+            if (!whole) {
+                break;
+            }
+            c = c.subList(1, c.size() - 1);
+        }
+        return c;
+    }
+
+    /** The operands of {@code c} between the {@code word}s at its top level (one, the whole, when there is none). */
+    private static List<List<Token>> splitAtTopLevel(List<Token> c, String word) {
+        List<List<Token>> out = new java.util.ArrayList<>();
+        int depth = 0;
+        int from = 0;
+        boolean between = false; // BETWEEN a AND b: that AND is the BETWEEN's
+        for (int k = 0; k < c.size(); k++) {
+            Token t = c.get(k);
+            depth += t.isOp("(") ? 1 : t.isOp(")") ? -1 : 0;
+            if (depth != 0) {
+                continue;
+            }
+            if (t.isWord("between")) {
+                between = true;
+            } else if (t.isWord(word)) {
+                if (word.equals("and") && between) {
+                    between = false;
+                    continue;
+                }
+                out.add(c.subList(from, k));
+                from = k + 1;
+            }
+        }
+        out.add(c.subList(from, c.size()));
+        return out;
+    }
+
+    /** Whether the WHERE at {@code where} is an UPDATE's or a DELETE's: the statement word before it at its depth. */
+    private static boolean ofUpdateOrDelete(List<Token> tokens, int where) {
+        int depth = 0;
+        for (int k = where - 1; k >= 0; k--) {
+            Token t = tokens.get(k);
+            if (t.isOp(")")) {
+                depth++;
+            } else if (t.isOp("(")) {
+                if (--depth < 0) {
+                    return false;
+                }
+            } else if (depth == 0 && t.type() == Type.WORD) {
+                switch (t.value()) {
+                    case "update", "delete" -> {
+                        return k == 0 || !tokens.get(k - 1).isWord("for") && !tokens.get(k - 1).isWord("on");
+                    }
+                    case "select", "insert", "merge", "values" -> {
+                        return false;
+                    }
+                    default -> {
+                    }
+                }
+            } else if (depth == 0 && t.isOp(";")) {
+                return false;
+            }
+        }
+        return false;
     }
 
     /**

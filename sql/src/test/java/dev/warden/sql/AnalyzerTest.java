@@ -285,6 +285,39 @@ class AnalyzerTest {
     }
 
     /**
+     * A WHERE that names nothing differing from row to row changes every row or none: as without a WHERE (attacker pass
+     * a142, F1). {@code WHERE true} alone is the way to say every row; a condition naming a column, a cursor, a
+     * relation, or a WHERE of a subquery, is a WHERE.
+     */
+    @Test
+    void aConstantWhereOfAnUpdateOrDeleteIsNoWhere() {
+        for (String sql : List.of("UPDATE t SET a = 0 WHERE 1=1", "DELETE FROM t WHERE 'a' = 'a'",
+                "delete from t where not false", "DELETE FROM t WHERE (SELECT true)", "DELETE FROM t WHERE true AND true",
+                "UPDATE t SET a = 0 WHERE CURRENT_DATE = CURRENT_DATE RETURNING a", "DELETE FROM t WHERE 1 IN (1)",
+                "DELETE FROM t WHERE $$x$$ = 'x'",
+                "WITH d AS (DELETE FROM t WHERE 1 = 1 RETURNING 1) SELECT count(*) FROM d",
+                "UPDATE t SET a = (SELECT 1 WHERE id = 1) WHERE 2 > 1", "DELETE FROM t WHERE (true)",
+                "DELETE FROM t WHERE EXISTS (SELECT 1)", "DELETE FROM t WHERE id = 1 OR 1 = 1",
+                "UPDATE t SET a = 0 WHERE a = a", "DELETE FROM t WHERE (t.id = t.id)", "DELETE FROM t WHERE (id > 0) OR (true)",
+                "DELETE FROM t WHERE id = id AND 1 = 1",
+                "MERGE INTO t USING s ON (t.id = t.id) WHEN MATCHED THEN DELETE",
+                "MERGE INTO t USING s ON t.id > s.id OR true WHEN MATCHED THEN UPDATE SET a = 1",
+                "MERGE INTO t USING s ON ((t.id = t.id)) WHEN MATCHED THEN DELETE")) {
+            assertFalse(one(sql).hasWhere(), sql);
+        }
+        for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
+                "UPDATE t SET a = (SELECT 1 WHERE 1 = 1) WHERE id = 2", "DELETE FROM t WHERE CURRENT OF c",
+                "DELETE FROM t WHERE id IN (SELECT id FROM u WHERE 1 = 1)", "DELETE FROM t WHERE \"a\" = 1",
+                "DELETE FROM t USING u WHERE t.id = u.id", "DELETE FROM t WHERE now() > '2020-01-01'",
+                "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u)", "DELETE FROM t WHERE id = 1 OR id = 2",
+                "DELETE FROM t WHERE id BETWEEN 1 AND 5", "DELETE FROM t WHERE true AND id = 1",
+                "DELETE FROM t WHERE (id) = (1)", "MERGE INTO t USING s ON (t.id = s.id) WHEN MATCHED THEN DELETE",
+                "DELETE FROM t WHERE id = 1 AND (a = a)")) {
+            assertTrue(one(sql).hasWhere(), sql);
+        }
+    }
+
+    /**
      * a126 (H3): {@code (x).f} calls {@code f(x)} (attribute notation). Before, {@code (0::oid).lo_create} created a
      * large object and {@code (1::bigint).pg_advisory_lock} took a lock, each read as a SELECT that writes nothing;
      * the same call written as {@code f(x)} was a write. Also when the parser cannot read the statement.

@@ -178,6 +178,10 @@ final class DemoDatabase implements AutoCloseable {
             // Least privilege: warden is no superuser; it may create the identities' own roles (CREATEROLE) and
             // grant them one of the mapped roles (ADMIN OPTION), which is all per-identity provisioning needs.
             s.execute("ALTER ROLE " + ROLE + " CREATEROLE");
+            // What the README asks of a per-identity login: a DDL COMMIT ends the statement of another identity that
+            // waits on its locks and takes no cancel (a loop catching query_canceled). Without it, such a loop made
+            // every other identity's DDL COMMIT fail with ddl-commit-waits (a helper's pass, a142 F6).
+            s.execute("GRANT pg_signal_backend TO " + ROLE);
             for (String role : List.of(READ_ONLY, READ_WRITE, ADMIN)) {
                 s.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + role + "') THEN "
                         + "CREATE ROLE " + role + " NOLOGIN; END IF; END$$");

@@ -25,6 +25,11 @@ final class BoundParameters {
      */
     static final String BINARY = "binary ";
     private static final int MAX_CHARS = 256;
+    /**
+     * How much of a value an approver is shown (see {@link #forApprover}): the audit record keeps {@link #MAX_CHARS}
+     * and the digest, an approval request the whole value up to this.
+     */
+    static final int APPROVER_MAX_CHARS = 65_536;
     /** text, varchar, bpchar, name. */
     private static final java.util.Set<Integer> TEXT_TYPES = java.util.Set.of(25, 1043, 1042, 19);
 
@@ -50,8 +55,44 @@ final class BoundParameters {
         return of(values, formats, types, ClientEncoding.UTF8);
     }
 
+    /**
+     * Whether a value of {@code bind} is longer than the record shows ({@link #MAX_CHARS} characters): an approver is
+     * then shown it from the Bind, kept for that ({@link #forApprover}).
+     */
+    static boolean anyCut(FrontendMessage.Bind bind) {
+        for (byte[] value : bind.parameters()) {
+            if (value != null && value.length > MAX_CHARS / 2) {
+                return true; // a binary value past 128 bytes is cut; a text one may be, by its characters
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code bind}'s values as an approver sees them: whole up to {@link #APPROVER_MAX_CHARS} characters each (before,
+     * only the first 256 were shown with the digest, and a helper's pass, a142 F4, hid 399 more ids of an {@code ANY($1)}
+     * after 300 spaces: approved as a one-row UPDATE, it changed 400); null when a value is longer still: no approver
+     * can be shown it.
+     */
+    static List<String> forApprover(FrontendMessage.Bind bind, List<Integer> types, ClientEncoding encoding) {
+        List<String> out = of(bind.parameters(), bind.parameterFormats(), types, encoding, APPROVER_MAX_CHARS);
+        for (int i = 0; i < out.size(); i++) {
+            byte[] value = bind.parameters().get(i);
+            // Cut where "…'" meets its digest: a quote inside the value is doubled, so that is no value's own text.
+            if (value != null && value.length > APPROVER_MAX_CHARS / 2 && out.get(i).contains("…' (")) {
+                return null;
+            }
+        }
+        return out;
+    }
+
     private static List<String> of(List<byte[]> values, List<Short> formats, List<Integer> types,
                                    ClientEncoding encoding) {
+        return of(values, formats, types, encoding, MAX_CHARS);
+    }
+
+    private static List<String> of(List<byte[]> values, List<Short> formats, List<Integer> types,
+                                   ClientEncoding encoding, int maxChars) {
         List<String> out = new ArrayList<>(values.size());
         for (int i = 0; i < values.size(); i++) {
             byte[] value = values.get(i);
@@ -61,7 +102,7 @@ final class BoundParameters {
             // past the list's end ended the session with an internal error).
             short format = formats.isEmpty() ? 0 : formats.size() == 1 ? formats.get(0)
                     : i < formats.size() ? formats.get(i) : 0;
-            out.add(render(value, format, i < types.size() ? types.get(i) : 0, encoding));
+            out.add(render(value, format, i < types.size() ? types.get(i) : 0, encoding, maxChars));
         }
         return out;
     }
@@ -81,12 +122,16 @@ final class BoundParameters {
      * digest names the exact bytes where a reading may not.
      */
     static String render(byte[] value, short format, int type, ClientEncoding encoding) {
+        return render(value, format, type, encoding, MAX_CHARS);
+    }
+
+    private static String render(byte[] value, short format, int type, ClientEncoding encoding, int maxChars) {
         if (value == null) {
             return NULL;
         }
         if (format == 1 && TEXT_TYPES.contains(type)) {
             // The binary form of a text type is its text, converted from client_encoding as a text value is.
-            return render(value, (short) 0, type, encoding);
+            return render(value, (short) 0, type, encoding, maxChars);
         }
         if (format == 1) {
             String decoded = decodeBinary(value, type);
@@ -97,7 +142,7 @@ final class BoundParameters {
             // such, while these are bytes the server reads with the type it gives the parameter (an attacker's pass
             // had a text '\x41' approved and then ran a binary 'A' under the same shown text and digest; a binary
             // int4 shown as '\x30303031' updated every row below 808464433).
-            int n = Math.min(value.length, MAX_CHARS / 2);
+            int n = Math.min(value.length, maxChars / 2);
             return BINARY + "'\\x" + HexFormat.of().formatHex(value, 0, n)
                     + (n < value.length ? "…'" + digest(value) : "'");
         }
@@ -119,9 +164,9 @@ final class BoundParameters {
             exact = encoding == ClientEncoding.UTF8
                     && java.util.Arrays.equals(text.getBytes(StandardCharsets.UTF_8), value);
         }
-        exact &= text.length() <= MAX_CHARS;
-        if (text.length() > MAX_CHARS) {
-            text = text.substring(0, MAX_CHARS) + "…";
+        exact &= text.length() <= maxChars;
+        if (text.length() > maxChars) {
+            text = text.substring(0, maxChars) + "…";
         }
         return "'" + text.replace("'", "''") + "'" + (exact ? "" : digest(value));
     }

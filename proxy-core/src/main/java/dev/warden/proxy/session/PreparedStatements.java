@@ -214,6 +214,8 @@ final class PreparedStatements {
          * run (see StatementGate.Statement#continuesApproval). A new Bind of the name is a new Portal.
          */
         String ranUnderApproval;
+        /** What the approver of {@link #ranUnderApproval} was shown, and it binds (see RelayHandler#admitExecute). */
+        String approvedText;
         /**
          * How many savepoints were open when the portal was made (after a RELEASE, of its enclosing level): a
          * ROLLBACK TO a savepoint drops the portals made after it, as the server's {@code AtSubAbort_Portals}.
@@ -273,6 +275,36 @@ final class PreparedStatements {
                     }
                 }
             }
+        }
+
+        /**
+         * A Bind with a value longer than {@link #parameters} show, kept to show an approver the whole value (see
+         * BoundParameters#forApprover); null otherwise.
+         */
+        private dev.warden.pg.message.FrontendMessage.Bind longValues;
+
+        /** Keeps {@code bind} when a value of it is longer than its record shows (see {@link #longValues}). */
+        void keepLongValues(dev.warden.pg.message.FrontendMessage.Bind bind) {
+            if (BoundParameters.anyCut(bind)) {
+                longValues = bind;
+                if (nonAscii != bind) {
+                    for (byte[] kept : bind.parameters()) {
+                        keptBytes += kept == null ? 0 : 16L + kept.length;
+                    }
+                }
+            }
+        }
+
+        /**
+         * The values as an approver sees them, read in {@code encoding}: {@link #parametersUnder} unless a value is
+         * longer than those show, then whole from the Bind; null when a value is too long to show any approver.
+         */
+        List<String> parametersForApprover(dev.warden.sql.ClientEncoding encoding) {
+            if (longValues == null) {
+                return parametersUnder(encoding);
+            }
+            return BoundParameters.forApprover(longValues, statement == null ? List.of() : statement.parameterTypes,
+                    encoding);
         }
 
         /** {@link #parameters}, read again in {@code encoding} when that is not what they were read in. */

@@ -1914,6 +1914,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes,
                 encoding));
         portal.boundIn(bind, encoding);
+        portal.keepLongValues(bind);
         if (overKeptBudget('P', portalName, portal.keptBytes, frame, "a portal")) {
             return;
         }
@@ -2147,14 +2148,33 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 : executed == null ? withParameterTypes(statement, sql)
                 : withWhatItExecutes(java.util.Objects.requireNonNullElse(withParameterTypes(statement, sql), sql),
                         executed);
-        admit(frame, new StatementGate.Statement(policy, sql, portal == null ? null
-                : portal.parametersUnder(session.lexing.settings().encoding()), recordedWith(analysis, executed),
+        List<String> parameters = portal == null ? null
+                : portal.parametersUnder(session.lexing.settings().encoding());
+        if (decision.verdict() == Decision.Verdict.REQUIRE_APPROVAL && portal != null) {
+            // Held: the approver is shown every value whole (the record keeps 256 characters and a digest).
+            parameters = portal.parametersForApprover(session.lexing.settings().encoding());
+            if (parameters == null) {
+                decision = Decision.block("approval-value-unshown", "a value bound to this statement is longer than "
+                        + BoundParameters.APPROVER_MAX_CHARS + " characters, more than an approver can be shown",
+                        "bind shorter values, or split the statement");
+                parameters = portal.parametersUnder(session.lexing.settings().encoding());
+            }
+        }
+        String approvalText = approvalText(decision, reached, shown, sql, unreported);
+        // A later Execute of a portal an approval let start continues under it only while what the approver was
+        // shown still holds: the bodies of the functions it runs and the settings their code reads, as read now.
+        // Before, a function replaced (or a setting its code reads SET by the requester) between two Executes ran
+        // under the first one's approval (attacker pass a142, F5: a body replaced by a DELETE emptied a table).
+        // Otherwise it is held for an approval of its own.
+        String continues = portal == null || portal.ranUnderApproval == null
+                || !java.util.Objects.equals(portal.approvedText, approvalText) ? null : portal.ranUnderApproval;
+        admit(frame, new StatementGate.Statement(policy, sql, parameters, recordedWith(analysis, executed),
                 decision, QueryEvent.Protocol.EXTENDED, statement == null ? null : statement.name,
-                approvalText(decision, reached, shown, sql, unreported),
-                portal == null ? null : portal.ranUnderApproval),
+                approvalText, continues),
                 statement == null ? null : statement.casts, judgedAt, Kind.EXECUTE, f -> {
                     if (f.approvalId() != null && portal != null) {
                         portal.ranUnderApproval = f.approvalId();
+                        portal.approvedText = approvalText;
                     }
                     Execution execution = new Execution(f.querySeq(), true, analysis, portal, policy);
                     List<StatementFacts> run = session.temporaryRelations.sending(analysis, session.catalog);
