@@ -253,6 +253,35 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
+     * The constants of an EXECUTE (or a plain EXPLAIN EXECUTE) of a statement a Parse made with a domain's type for its
+     * parameter are converted to the domain, which runs its CHECK: held as a write (a helper's pass, a143 F0: the
+     * CHECK's DELETE ran unheld once an EXECUTE of a read with constants was judged as a read).
+     */
+    @Test
+    void anExecuteOfAParsedStatementWithADomainParameterIsAWrite() throws Exception {
+        int oid;
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION ap_w(text) RETURNS boolean LANGUAGE plpgsql AS "
+                    + "$$BEGIN DELETE FROM public.batch_log WHERE id > 0; RETURN true; END$$");
+            s.execute("DROP DOMAIN IF EXISTS ap_dom");
+            s.execute("CREATE DOMAIN ap_dom AS text CHECK (ap_w(VALUE))");
+            oid = scalar(c, "SELECT 'ap_dom'::regtype::oid::int");
+        }
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            c.send(new dev.warden.pg.message.FrontendMessage.Parse("q", "SELECT $1", List.of(oid)));
+            c.send(new dev.warden.pg.message.FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            for (String sql : List.of("EXECUTE q('x')", "EXPLAIN EXECUTE q('x')")) {
+                c.send(new dev.warden.pg.message.FrontendMessage.Query(sql));
+                List<String> errors = RawClient.errors(c.untilReady());
+                assertTrue(errors.toString().contains("57014"), sql + ": held until it expired, " + errors);
+            }
+        }
+        assertEquals(5, count(), "the domain's CHECK never ran");
+    }
+
+    /**
      * An EXPLAIN without ANALYZE of a write plans it and runs nothing: a rule on writes does not hold it (attacker pass
      * a139, F3: it was held). With ANALYZE, in the old and the parenthesised spelling, it runs the write and is held.
      */

@@ -94,4 +94,42 @@ class DdlCommitWithIdentityRolesTest {
             assertTrue(error != null && error.startsWith("57014"), "cancelled on the server: " + error);
         }
     }
+
+    /**
+     * The statement waits on a third session's row lock, not on the committer's: once let go, its FK cascade runs a
+     * trigger the COMMIT made (a helper's pass, a143 F4: an approved DELETE cascaded so into a rule that emptied a
+     * table). It is cancelled as well.
+     */
+    @Test
+    void aCommittedTriggerCancelsTheUpdateWaitingOnAnotherSessionsLock() throws Exception {
+        try (Connection bob = as("bob@example.com", "dba"); Connection alice = as(WardenHarness.USER, "eng");
+             Connection third = warden.direct()) {
+            assertNull(WardenHarness.run(bob, "CREATE TABLE dc_p (id int PRIMARY KEY)"));
+            assertNull(WardenHarness.run(bob, "CREATE TABLE dc_c (pid int REFERENCES dc_p ON UPDATE CASCADE, v int)"));
+            assertNull(WardenHarness.run(bob, "INSERT INTO dc_p VALUES (1)"));
+            assertNull(WardenHarness.run(bob, "INSERT INTO dc_c VALUES (1, 1)"));
+            assertNull(WardenHarness.run(bob, "GRANT SELECT, UPDATE ON dc_p, dc_c TO dc_rw"));
+            third.setAutoCommit(false);
+            WardenHarness.column(third, "SELECT id FROM dc_p WHERE id = 1 FOR UPDATE");
+            CompletableFuture<String> update = CompletableFuture.supplyAsync(
+                    () -> WardenHarness.run(alice, "UPDATE dc_p SET id = 10 WHERE id = 1"));
+            for (int i = 0; i < 100 && !update.isDone() && !aliceWaits(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(aliceWaits(), "alice's UPDATE should wait on the row lock: " + (update.isDone() ? update.get() : ""));
+            assertNull(WardenHarness.run(bob, "BEGIN"));
+            assertNull(WardenHarness.run(bob, "CREATE FUNCTION dc_f2() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$BEGIN NEW.v := 9999; RETURN NEW; END$$"));
+            assertNull(WardenHarness.run(bob, "CREATE TRIGGER dc_trg2 BEFORE UPDATE ON dc_c FOR EACH ROW "
+                    + "EXECUTE FUNCTION dc_f2()"));
+            assertNull(WardenHarness.run(bob, "COMMIT"));
+            third.rollback();
+            String error = update.get(30, TimeUnit.SECONDS);
+            try (Connection c = warden.direct()) {
+                assertEquals("1", WardenHarness.column(c, "SELECT v FROM dc_c").get(0),
+                        "the UPDATE judged without the trigger ran it: " + error);
+            }
+            assertTrue(error != null && error.startsWith("57014"), "cancelled on the server: " + error);
+        }
+    }
 }

@@ -1099,7 +1099,10 @@ final class LexicalAnalysis {
             return true;
         }
         for (List<Token> operand : splitAtTopLevel(c, "or")) {
-            if (constantOrSelfComparison(withoutOuterParentheses(operand))) {
+            List<Token> o = withoutOuterParentheses(operand);
+            // FALSE OR ...: the query builder's start of an OR list, which adds no row (1 = 0 reads as 1 = 1 does:
+            // literals are not kept in the shape these facts are cached by, so it is refused).
+            if (!(o.size() == 1 && o.get(0).isWord("false")) && constantOrSelfComparison(o)) {
                 return true;
             }
         }
@@ -1120,8 +1123,11 @@ final class LexicalAnalysis {
             return false;
         }
         boolean constant = true;
-        for (Token t : c) {
-            if (t.type() == Type.QUOTED_IDENT || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value())) {
+        for (int k = 0; k < c.size(); k++) {
+            Token t = c.get(k);
+            boolean typeName = k > 0 && c.get(k - 1).isOp("::"); // 1::int = 1, 't'::boolean: a cast of a constant
+            if (!typeName && (t.type() == Type.QUOTED_IDENT
+                    || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value()))) {
                 constant = false;
                 break;
             }

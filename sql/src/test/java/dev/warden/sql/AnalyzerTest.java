@@ -302,7 +302,8 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id = id AND 1 = 1",
                 "MERGE INTO t USING s ON (t.id = t.id) WHEN MATCHED THEN DELETE",
                 "MERGE INTO t USING s ON t.id > s.id OR true WHEN MATCHED THEN UPDATE SET a = 1",
-                "MERGE INTO t USING s ON ((t.id = t.id)) WHEN MATCHED THEN DELETE")) {
+                "MERGE INTO t USING s ON ((t.id = t.id)) WHEN MATCHED THEN DELETE", "DELETE FROM t WHERE 1::int = 1",
+                "DELETE FROM t WHERE 't'::boolean", "DELETE FROM t WHERE 1 = 0 OR id = 5")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
@@ -312,7 +313,8 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u)", "DELETE FROM t WHERE id = 1 OR id = 2",
                 "DELETE FROM t WHERE id BETWEEN 1 AND 5", "DELETE FROM t WHERE true AND id = 1",
                 "DELETE FROM t WHERE (id) = (1)", "MERGE INTO t USING s ON (t.id = s.id) WHEN MATCHED THEN DELETE",
-                "DELETE FROM t WHERE id = 1 AND (a = a)")) {
+                "DELETE FROM t WHERE id = 1 AND (a = a)", "DELETE FROM t WHERE false OR id = 5",
+                "DELETE FROM t WHERE id = 5 OR (false)", "DELETE FROM t WHERE id::text = '1'")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }

@@ -360,8 +360,9 @@ public final class CatalogCache implements AutoCloseable {
     }
 
     /**
-     * Of {@code found}, those whose backend waits on a lock of {@code blocker}'s, directly or behind other
-     * waiters ({@code pg_blocking_pids}), read on this catalog's connection; all of them when that cannot be read.
+     * Of {@code found}, those whose backend waits on a lock ({@code pg_blocking_pids}: of {@code blocker}'s, the
+     * committing backend's, or any other), read on this catalog's connection; all of them when that cannot be read,
+     * or when {@code blocker} is not known.
      */
     private CompletableFuture<List<Reaching>> waitingOn(int blocker, List<Reaching> found) {
         if (blocker == 0) {
@@ -393,7 +394,10 @@ public final class CatalogCache implements AutoCloseable {
                 }
                 List<Reaching> waiting = new ArrayList<>();
                 for (Reaching r : found) {
-                    if (r.backend() == 0 || r.later() || waitsOn(r.backend(), blocker, blockedBy)) {
+                    // Waiting on any lock, not only the committer's (a helper's pass, a143 F4: an approved DELETE
+                    // waiting on a third session's row lock cascaded, once let go, into a table whose rule this COMMIT
+                    // made, and that rule emptied another table): whatever it waits on, it runs after the COMMIT.
+                    if (r.backend() == 0 || r.later() || blockedBy.containsKey(r.backend())) {
                         waiting.add(r);
                     }
                 }
@@ -491,23 +495,6 @@ public final class CatalogCache implements AutoCloseable {
      * than {@code upstream.query_timeout} when that is shorter.
      */
     public static final int TERMINATE_WAIT_MILLIS = 5000;
-
-    /** Whether {@code pid} waits on {@code blocker}, directly or through the backends it waits on. */
-    static boolean waitsOn(int pid, int blocker, Map<Integer, List<Integer>> blockedBy) {
-        java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(List.of(pid));
-        Set<Integer> seen = new java.util.HashSet<>();
-        while (!todo.isEmpty()) {
-            for (int b : blockedBy.getOrDefault(todo.poll(), List.of())) {
-                if (b == blocker) {
-                    return true;
-                }
-                if (seen.add(b)) {
-                    todo.add(b);
-                }
-            }
-        }
-        return false;
-    }
 
     /** What every transaction prepared through Warden on this database holds (see {@link #preparedDdl}). */
     public dev.warden.proxy.guardrails.Unreadable preparedDdl() {

@@ -1097,6 +1097,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * {@code analysis} as the guardrails judge it when its SQL EXECUTEs run {@code executed}, which is judged after
      * it: an EXECUTE of a statement Warden saw prepared, with constants for arguments (binding them runs nothing of
      * its own, see {@link dev.warden.sql.TextReferences#executesWithConstants}), writes only if what it runs writes.
+     * Not for a statement a Parse made with a user type declared for a parameter: converting the constants to it runs
+     * its domain's checks, which {@code executed} does not hold (a helper's pass, a143 F0: a domain whose CHECK
+     * deleted rows ran so unheld, and for the read-only agent).
      * Before, every EXECUTE was a write, and one of a prepared read was held for approval in production (attacker pass
      * a139, F2). {@code analysis} as it is when what is executed writes, or when the text also prepares, deallocates
      * or discards (its EXECUTE may run a statement the same text makes).
@@ -1121,7 +1124,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
             if (kind == StatementKind.EXECUTE && f.writes() && f.nested().isEmpty() && !f.dynamicSql()
                     && !f.unparsed() && f.functions().isEmpty() && onlyItsName(f)
-                    && f.tablesWritten().isEmpty() && executedBy(f) != null
+                    && f.tablesWritten().isEmpty() && executedBy(f) != null && builtInTypes(executedBy(f))
                     && dev.warden.sql.TextReferences.executesWithConstants(f.text(),
                             session.lexing.standardConformingStrings())) {
                 if (out == null) {
@@ -1134,6 +1137,16 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             }
         }
         return out == null ? analysis : new Analysis(out);
+    }
+
+    /** Whether every parameter type Parse declared for {@code statement} is built in (or left to the server). */
+    private static boolean builtInTypes(PreparedStatements.Statement statement) {
+        for (int type : statement.parameterTypes) {
+            if (Integer.compareUnsigned(type, 16384) >= 0) {
+                return false; // FirstNormalObjectId: a type made in the database, a domain among them
+            }
+        }
+        return true;
     }
 
     /**
