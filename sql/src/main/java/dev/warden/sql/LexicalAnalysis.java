@@ -498,7 +498,9 @@ final class LexicalAnalysis {
         }
         List<Token> condition = tokens.subList(on + 1, end);
         if (choosesEveryRowOrNone(condition)) {
-            // ON (t.id = t.id), ON t.id > 0 OR true (a142 F1: parentheses, or an OR, let the forms below pass)
+            // ON true, ON t.id = t.id (true for every row where it is not null), in parentheses too (a142 F1), and
+            // ON t.id > 0 OR true. Literals count as equal whatever their values (see choosesEveryRowOrNone):
+            // t.id + 1 = t.id + 2 reads as choosing every row, failing closed.
             return false;
         }
         boolean targetColumn = false;
@@ -509,31 +511,7 @@ final class LexicalAnalysis {
                 targetColumn = true;
             }
         }
-        if (!targetColumn) {
-            return false;
-        }
-        // a.x = a.x: true for every row where x is not null
-        int eq = -1;
-        for (int k = 0; k < condition.size(); k++) {
-            if (condition.get(k).isOp("=")) {
-                eq = eq < 0 ? k : -2;
-            }
-        }
-        if (eq > 0 && condition.size() == 2 * eq + 1) {
-            boolean same = true;
-            for (int k = 0; k < eq; k++) {
-                Token l = condition.get(k);
-                Token r = condition.get(eq + 1 + k);
-                // Literals count as equal whatever their values: this answer is cached by the statement's shape,
-                // which keeps no literal (t.id + 1 = t.id + 2 then reads as choosing every row: fails closed).
-                boolean literal = l.type() == Type.STRING || l.type() == Type.NUMBER;
-                same &= l.type() == r.type() && (literal || l.value().equals(r.value()));
-            }
-            if (same) {
-                return false;
-            }
-        }
-        return true;
+        return targetColumn;
     }
 
     /** Words after which {@code s.t} names a relation, never an expression (see {@link #implicitCalls}). */
