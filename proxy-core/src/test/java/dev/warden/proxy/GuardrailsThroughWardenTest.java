@@ -124,12 +124,18 @@ class GuardrailsThroughWardenTest {
             for (String sql : List.of("DELETE FROM t WHERE 1=1", "UPDATE t SET a = 0 WHERE 'a' = 'a'",
                     "DELETE FROM t WHERE id = 1 OR 1 = 1", "UPDATE t SET a = 0 WHERE (a = a)",
                     "WITH d AS (DELETE FROM t WHERE NOT false RETURNING 1) SELECT count(*) FROM d",
-                    "MERGE INTO t USING (SELECT 1 AS one) s ON (t.id = t.id) WHEN MATCHED THEN DELETE")) {
+                    "MERGE INTO t USING (SELECT 1 AS one) s ON (t.id = t.id) WHEN MATCHED THEN DELETE",
+                    // a143 F1
+                    "DELETE FROM t WHERE t.id = id", "UPDATE t SET a = 0 WHERE id >= id",
+                    "DELETE FROM t WHERE id IS NOT DISTINCT FROM id", "DELETE FROM t WHERE coalesce(true)",
+                    "DELETE FROM t WHERE now() IS NOT NULL")) {
                 SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
                 assertTrue(e.getMessage().contains("-without-where\""), sql + ": " + e.getMessage());
             }
             assertTableIntact();
             assertEquals(10, c.createStatement().executeUpdate("UPDATE t SET a = a WHERE true"));
+            assertEquals(1, c.createStatement().executeUpdate("UPDATE t SET a = a FROM (SELECT 1 AS id) s "
+                    + "WHERE t.id = s.id"), "a join's condition is a WHERE");
         }
     }
 

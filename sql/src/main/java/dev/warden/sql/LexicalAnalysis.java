@@ -1013,12 +1013,62 @@ final class LexicalAnalysis {
         return at > 0 && at < tokens.size() && tokens.get(at).isIdentifier() ? at : 0;
     }
 
+    /**
+     * Whether the UPDATE or DELETE at {@code statement} names another relation before its WHERE at {@code where}: an
+     * UPDATE's FROM or a DELETE's USING at its depth (a DELETE's own FROM names its target).
+     */
+    private static boolean joins(List<Token> tokens, int statement, int where) {
+        int depth = 0;
+        for (int k = statement + 1; k < where; k++) {
+            Token t = tokens.get(k);
+            depth += t.isOp("(") ? 1 : t.isOp(")") ? -1 : 0;
+            if (depth == 0 && (t.isWord("using") || t.isWord("from") && !tokens.get(k - 1).isWord("delete"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code c} without the qualifiers of its names ({@code t.id} and {@code s.t.id} become {@code id}), for a
+     * condition where only the target relation is in scope. A function's schema ({@code s.f()}) and a field of a
+     * parenthesised value ({@code (x).f}) stay.
+     */
+    private static List<Token> withoutQualifiers(List<Token> c) {
+        List<Token> out = null;
+        for (int k = 0; k < c.size(); k++) {
+            boolean qualifier = k + 2 < c.size() && c.get(k).isIdentifier() && c.get(k + 1).isOp(".")
+                    && c.get(k + 2).isIdentifier() && (k == 0 || !c.get(k - 1).isOp("."));
+            if (qualifier) {
+                int last = k;
+                while (last + 2 < c.size() && c.get(last).isIdentifier() && c.get(last + 1).isOp(".")
+                        && c.get(last + 2).isIdentifier()) {
+                    last += 2;
+                }
+                if (last + 1 >= c.size() || !c.get(last + 1).isOp("(")) { // s.now() is a function of schema s
+                    if (out == null) {
+                        out = new java.util.ArrayList<>(c.subList(0, k));
+                    }
+                    k = last;
+                }
+            }
+            if (out != null) {
+                out.add(c.get(k));
+            }
+        }
+        return out == null ? c : out;
+    }
+
     /** Words a condition may hold and still name nothing that differs from row to row. */
     private static final Set<String> CONSTANT_WORDS = Set.of("true", "false", "not", "and", "or", "null", "is",
             "unknown", "select", "exists", "in", "between", "symmetric", "asymmetric", "case", "when", "then", "else",
             "end", "like", "ilike", "similar", "to", "escape", "any", "all", "some", "array", "current_date",
             "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user", "session_user",
             "current_role", "user", "current_catalog", "current_schema", "distinct", "from");
+
+    /** Calls a condition may hold and still name nothing that differs from row to row, when their arguments do not. */
+    private static final Set<String> CONSTANT_CALLS = Set.of("coalesce", "nullif", "greatest", "least", "now",
+            "transaction_timestamp", "statement_timestamp");
 
     /** Words that end a WHERE condition at its depth. */
     private static final Set<String> WHERE_ENDS = Set.of("returning", "group", "order", "limit", "offset", "window",
@@ -1034,7 +1084,8 @@ final class LexicalAnalysis {
      */
     static boolean constantWhere(List<Token> tokens) {
         for (int w = 0; w < tokens.size(); w++) {
-            if (!tokens.get(w).isWord("where") || !ofUpdateOrDelete(tokens, w)) {
+            int statement = tokens.get(w).isWord("where") ? updateOrDeleteOf(tokens, w) : -1;
+            if (statement < 0) {
                 continue;
             }
             int depth = 0;
@@ -1054,7 +1105,11 @@ final class LexicalAnalysis {
                 }
             }
             boolean explicitTrue = end == w + 2 && tokens.get(w + 1).isWord("true");
-            if (!explicitTrue && choosesEveryRowOrNone(tokens.subList(w + 1, end))) {
+            List<Token> condition = tokens.subList(w + 1, end);
+            if (!explicitTrue && !joins(tokens, statement, w)) {
+                condition = withoutQualifiers(condition); // only the target is in scope: t.id = id compares id with itself
+            }
+            if (!explicitTrue && choosesEveryRowOrNone(condition)) {
                 return true;
             }
         }
@@ -1104,7 +1159,9 @@ final class LexicalAnalysis {
         for (int k = 0; k < c.size(); k++) {
             Token t = c.get(k);
             boolean typeName = k > 0 && c.get(k - 1).isOp("::"); // 1::int = 1, 't'::boolean: a cast of a constant
-            if (!typeName && (t.type() == Type.QUOTED_IDENT
+            boolean call = k + 1 < c.size() && c.get(k + 1).isOp("(") && CONSTANT_CALLS.contains(t.value())
+                    && (k == 0 || !c.get(k - 1).isOp("."));
+            if (!typeName && !call && (t.type() == Type.QUOTED_IDENT
                     || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value()))) {
                 constant = false;
                 break;
@@ -1113,21 +1170,28 @@ final class LexicalAnalysis {
         if (constant) {
             return true;
         }
+        // A comparison of an expression with itself: =, >=, <=, IS NOT DISTINCT FROM (the last for every row).
         int eq = -1;
+        int width = 0;
         int depth = 0;
         for (int k = 0; k < c.size(); k++) {
             Token t = c.get(k);
             depth += t.isOp("(") ? 1 : t.isOp(")") ? -1 : 0;
-            if (depth == 0 && t.isOp("=")) {
+            int w = depth != 0 ? 0 : t.isOp("=") || t.isOp(">=") || t.isOp("<=") ? 1
+                    : k + 3 < c.size() && t.isWord("is") && c.get(k + 1).isWord("not")
+                            && c.get(k + 2).isWord("distinct") && c.get(k + 3).isWord("from") ? 4 : 0;
+            if (w > 0) {
                 eq = eq < 0 ? k : -2;
+                width = w;
+                k += w - 1;
             }
         }
-        if (eq <= 0 || c.size() != 2 * eq + 1) {
+        if (eq <= 0 || c.size() != 2 * eq + width) {
             return false;
         }
         for (int k = 0; k < eq; k++) {
             Token l = c.get(k);
-            Token r = c.get(eq + 1 + k);
+            Token r = c.get(eq + width + k);
             boolean literal = l.type() == Type.STRING || l.type() == Type.NUMBER;
             if (l.type() != r.type() || !(literal || l.value().equals(r.value()))) {
                 return false;
@@ -1183,8 +1247,11 @@ final class LexicalAnalysis {
         return out;
     }
 
-    /** Whether the WHERE at {@code where} is an UPDATE's or a DELETE's: the statement word before it at its depth. */
-    private static boolean ofUpdateOrDelete(List<Token> tokens, int where) {
+    /**
+     * Where the UPDATE or DELETE whose WHERE is at {@code where} starts (its statement word before it at its depth), or
+     * -1 when the WHERE is another statement's.
+     */
+    private static int updateOrDeleteOf(List<Token> tokens, int where) {
         int depth = 0;
         for (int k = where - 1; k >= 0; k--) {
             Token t = tokens.get(k);
@@ -1192,24 +1259,24 @@ final class LexicalAnalysis {
                 depth++;
             } else if (t.isOp("(")) {
                 if (--depth < 0) {
-                    return false;
+                    return -1;
                 }
             } else if (depth == 0 && t.type() == Type.WORD) {
                 switch (t.value()) {
                     case "update", "delete" -> {
-                        return k == 0 || !tokens.get(k - 1).isWord("for") && !tokens.get(k - 1).isWord("on");
+                        return k == 0 || !tokens.get(k - 1).isWord("for") && !tokens.get(k - 1).isWord("on") ? k : -1;
                     }
                     case "select", "insert", "merge", "values" -> {
-                        return false;
+                        return -1;
                     }
                     default -> {
                     }
                 }
             } else if (depth == 0 && t.isOp(";")) {
-                return false;
+                return -1;
             }
         }
-        return false;
+        return -1;
     }
 
     /**

@@ -303,18 +303,30 @@ class AnalyzerTest {
                 "MERGE INTO t USING s ON (t.id = t.id) WHEN MATCHED THEN DELETE",
                 "MERGE INTO t USING s ON t.id > s.id OR true WHEN MATCHED THEN UPDATE SET a = 1",
                 "MERGE INTO t USING s ON ((t.id = t.id)) WHEN MATCHED THEN DELETE", "DELETE FROM t WHERE 1::int = 1",
-                "DELETE FROM t WHERE 't'::boolean", "DELETE FROM t WHERE 1 = 0 OR id = 5")) {
+                "DELETE FROM t WHERE 't'::boolean", "DELETE FROM t WHERE 1 = 0 OR id = 5",
+                // a143 F1: the target's column with itself however qualified, >=, <=, IS NOT DISTINCT FROM, and calls
+                // of constants
+                "DELETE FROM t WHERE t.id = id", "UPDATE public.t AS x SET a = 0 WHERE x.id = public.t.id",
+                "DELETE FROM t WHERE id >= id", "UPDATE t SET a = 0 WHERE t.a <= a",
+                "DELETE FROM t WHERE id IS NOT DISTINCT FROM t.id", "DELETE FROM t WHERE coalesce(true)",
+                "DELETE FROM t WHERE now() IS NOT NULL", "DELETE FROM t WHERE greatest(1, 2) > 0",
+                "DELETE FROM t WHERE now() > '2020-01-01'")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
                 "UPDATE t SET a = (SELECT 1 WHERE 1 = 1) WHERE id = 2", "DELETE FROM t WHERE CURRENT OF c",
                 "DELETE FROM t WHERE id IN (SELECT id FROM u WHERE 1 = 1)", "DELETE FROM t WHERE \"a\" = 1",
-                "DELETE FROM t USING u WHERE t.id = u.id", "DELETE FROM t WHERE now() > '2020-01-01'",
+                "DELETE FROM t USING u WHERE t.id = u.id",
                 "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u)", "DELETE FROM t WHERE id = 1 OR id = 2",
                 "DELETE FROM t WHERE id BETWEEN 1 AND 5", "DELETE FROM t WHERE true AND id = 1",
                 "DELETE FROM t WHERE (id) = (1)", "MERGE INTO t USING s ON (t.id = s.id) WHEN MATCHED THEN DELETE",
                 "DELETE FROM t WHERE id = 1 AND (a = a)", "DELETE FROM t WHERE false OR id = 5",
-                "DELETE FROM t WHERE id = 5 OR (false)", "DELETE FROM t WHERE id::text = '1'")) {
+                "DELETE FROM t WHERE id = 5 OR (false)", "DELETE FROM t WHERE id::text = '1'",
+                "UPDATE t SET a = 0 FROM u WHERE t.id = u.id", "UPDATE t SET a = 0 FROM u WHERE t.id = id",
+                "DELETE FROM t USING u WHERE u.id = t.id", "DELETE FROM t WHERE coalesce(a, 0) = 1",
+                "DELETE FROM t WHERE now() > created", "DELETE FROM t WHERE s.now() = 1", "DELETE FROM t WHERE now = 1",
+                "DELETE FROM t WHERE id IS DISTINCT FROM 5", "DELETE FROM t WHERE (r).a = (s).a",
+                "DELETE FROM t WHERE id >= 5")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }
