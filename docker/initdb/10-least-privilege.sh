@@ -10,6 +10,8 @@ CREATE ROLE app_readonly NOLOGIN;
 CREATE ROLE app_readwrite NOLOGIN;
 CREATE ROLE app_admin NOLOGIN;
 GRANT app_readonly, app_readwrite, app_admin TO warden WITH ADMIN OPTION;
+-- Ends an identity's statement that ignores a cancel when DDL committed through Warden reaches it (README).
+GRANT pg_signal_backend TO warden;
 GRANT USAGE ON SCHEMA public TO app_readonly, app_readwrite;
 GRANT USAGE, CREATE ON SCHEMA public TO app_admin;
 -- Tables made later by app_admin (or ALTER TABLE ... OWNER TO app_admin) are readable and writable as mapped.

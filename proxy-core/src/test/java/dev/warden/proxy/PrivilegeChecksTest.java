@@ -43,6 +43,9 @@ class PrivilegeChecksTest {
             s.execute("CREATE ROLE pc_plain LOGIN");
             s.execute("CREATE ROLE pc_readonly NOLOGIN");
             s.execute("GRANT pc_readonly TO pc_provisioner WITH ADMIN OPTION");
+            s.execute("GRANT pg_signal_backend TO pc_provisioner");
+            s.execute("CREATE ROLE pc_nosignal LOGIN CREATEROLE");
+            s.execute("GRANT pc_readonly TO pc_nosignal WITH ADMIN OPTION");
             s.execute("CREATE ROLE pc_admin NOLOGIN SUPERUSER");
             // Not a superuser itself, but one SET ROLE away from being one.
             s.execute("CREATE ROLE pc_sneaky LOGIN");
@@ -149,6 +152,31 @@ class PrivilegeChecksTest {
                 """));
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("environment \"prod\": database roles OK"), run.out());
+    }
+
+    /**
+     * With provision: per_identity, an upstream user that may not terminate the identities' backends is named: a
+     * DDL COMMIT through Warden is then refused while an identity's statement it reaches ignores its cancel (attacker
+     * pass a142, F6: one identity's cancel-catching loop kept every other's DDL from committing).
+     */
+    @Test
+    void policyCheckConnectNamesAPerIdentityLoginWithoutPgSignalBackend() throws Exception {
+        Run run = check(policy("""
+                  prod:
+                    upstream: { host: 127.0.0.1, port: PORT, database: postgres, user: pc_nosignal, tls: disable }
+                    allow: [ { groups: [eng] } ]
+                    roles: { provision: per_identity, map: [ { role: pc_readonly } ] }
+                """));
+        assertEquals(1, run.exit(), run.err());
+        assertTrue(run.err().contains("policy.yaml:6:73: environments.prod.upstream.user: upstream user "
+                + "\"pc_nosignal\" lacks pg_signal_backend"), run.err());
+        assertTrue(run.err().contains("GRANT pg_signal_backend TO \"pc_nosignal\""), run.err());
+        Run shared = check(policy("""
+                  prod:
+                    upstream: { host: 127.0.0.1, port: PORT, database: postgres, user: pc_nosignal, tls: disable }
+                    allow: [ { groups: [eng] } ]
+                """));
+        assertEquals(0, shared.exit(), shared.err()); // a shared login's sessions are its own backends
     }
 
     /** A catalog channel with no event trigger sending on it is named; once the trigger is installed, it is not. */

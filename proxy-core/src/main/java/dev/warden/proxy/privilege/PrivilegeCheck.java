@@ -18,7 +18,7 @@ import java.util.Set;
  * Reads the live catalog to find what would make an environment's logins stronger than the policy means them
  * to be, or unable to work: a login or mapped role that is a superuser or can become one, a mapped role that does
  * not exist, lacks LOGIN (shared) or cannot be granted by the upstream user (per_identity), an upstream user
- * without CREATEROLE where provisioning needs it. Every finding carries the {@code file:line:column} to fix.
+ * without CREATEROLE or pg_signal_backend where provisioning needs them. Every finding carries the {@code file:line:column} to fix.
  */
 public final class PrivilegeCheck {
 
@@ -62,6 +62,13 @@ public final class PrivilegeCheck {
         if (perIdentity && !login.createRole() && !login.superuser()) {
             out.add(new Finding(upstream.userOrigin(), "upstream user \"" + upstream.user() + "\" lacks CREATEROLE, "
                     + "which provision: per_identity needs (ALTER ROLE \"" + upstream.user() + "\" CREATEROLE)", false));
+        }
+        if (perIdentity && !login.superuser() && !mayTerminateOthers(c)) {
+            out.add(new Finding(upstream.userOrigin(), "upstream user \"" + upstream.user() + "\" lacks "
+                    + "pg_signal_backend, which provision: per_identity needs to end an identity's statement that "
+                    + "ignores a cancel when DDL committed through Warden reaches it; without it such a COMMIT is "
+                    + "refused (ddl-commit-waits), and one identity can keep every other's DDL from committing "
+                    + "(GRANT pg_signal_backend TO \"" + upstream.user() + "\")", false));
         }
         upstream.catalogChannel().ifPresent(channel -> out.addAll(catalogChannelFindings(c, channel)));
         if (roles == null) {
@@ -128,6 +135,15 @@ public final class PrivilegeCheck {
                     + "its catalog entries expire (5 s)", false));
         }
         return out;
+    }
+
+    /** Whether the connection's login may terminate backends of roles it is not a member of. */
+    private static boolean mayTerminateOthers(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE')");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() && rs.getBoolean(1);
+        }
     }
 
     private static void superuserFindings(List<Finding> out, String origin, String who, RoleFacts facts) {

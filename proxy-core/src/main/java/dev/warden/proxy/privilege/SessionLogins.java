@@ -198,9 +198,15 @@ public final class SessionLogins implements AutoCloseable {
     }
 
     private static void check(Environment env) throws SQLException {
-        List<PrivilegeCheck.Finding> superuser;
+        List<PrivilegeCheck.Finding> findings;
         try (Connection c = UpstreamJdbc.open(env.upstream(), "warden-privilege-check")) {
-            superuser = PrivilegeCheck.findings(c, env).stream().filter(PrivilegeCheck.Finding::superuser).toList();
+            findings = PrivilegeCheck.findings(c, env);
+        }
+        List<PrivilegeCheck.Finding> superuser = findings.stream().filter(PrivilegeCheck.Finding::superuser).toList();
+        for (PrivilegeCheck.Finding f : findings) {
+            if (!f.superuser()) { // what would stop logins is found at them; the rest is said once per environment
+                log.warn("privileges.finding env={} finding=\"{}\"", env.name(), f);
+            }
         }
         if (superuser.isEmpty()) {
             return;
