@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * again at each CommandComplete. Both now work a text out once (per state, for masking). On the 2-core development
  * machine, before and after: 20,000 {@code SELECT 1;} 19.9 s and 1.4 s, 20,000 {@code SELECT now(), lower('X')}
  * 44 s and 3.6 s (masking's part only), 10,000 reads of a table 11 s and 2.3 s, 60,000 {@code SELECT 1;} 2.6 s. The
- * bounds are several times those, and below what the texts took before.
+ * bounds are several times those, and below what the texts took before; a run slower than a bound (a loaded CI
+ * machine) passes only if its time grew about linearly from a smaller text's.
  */
 class ManyStatementsQueryTest {
 
@@ -33,34 +34,46 @@ class ManyStatementsQueryTest {
         warden.close();
     }
 
-    /** Sends {@code count} copies of {@code statement} as one Query; returns how many results came back. */
-    private static long resultsOf(String statement, int count, long boundMillis) throws Exception {
+    /** Sends {@code count} copies of {@code statement} as one Query; returns how long until ReadyForQuery, in ms. */
+    private static long millisFor(String statement, int count) throws Exception {
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
             String text = (statement + ";").repeat(count);
             long start = System.nanoTime();
             a.send(new FrontendMessage.Query(text));
             String answer = a.untilReady();
-            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             System.out.println(count + " x " + statement + ": " + millis + " ms");
-            assertTrue(millis < boundMillis, count + " x " + statement + " took " + millis + " ms");
-            return answer.lines().filter(l -> l.startsWith("C")).count();
+            assertEquals(count, answer.lines().filter(l -> l.startsWith("C")).count(), "every statement's result");
+            return millis;
         }
+    }
+
+    /**
+     * {@code large} copies of {@code statement} answer within {@code boundMillis}, or, on a machine slowed by other
+     * work, in time growing with their number: at most twice the ratio of the counts over what {@code small} copies
+     * took (quadratic time gives the ratio squared). A failure needs both: slow and superlinear.
+     */
+    private static void assertLinear(String statement, int small, int large, long boundMillis) throws Exception {
+        long first = millisFor(statement, small);
+        long second = millisFor(statement, large);
+        double ratio = (double) large / small;
+        assertTrue(second < boundMillis || second < 2 * ratio * first, large + " x " + statement + " took "
+                + second + " ms, " + small + " took " + first + " ms (quadratic time would give about "
+                + Math.round(ratio * ratio) + " times)");
     }
 
     @Test
     void aQueryOfManyConstantSelectsIsPlannedInLinearTime() throws Exception {
-        assertEquals(20_000, resultsOf("SELECT 1", 20_000, 10_000));
-        assertEquals(60_000, resultsOf("SELECT 1", 60_000, 20_000));
+        assertLinear("SELECT 1", 10_000, 60_000, 20_000);
     }
 
     @Test
     void aQueryOfManySelectsCallingFunctionsIsPlannedInLinearTime() throws Exception {
-        assertEquals(20_000, resultsOf("SELECT now() AS t, lower('X') AS l", 20_000, 10_000));
+        assertLinear("SELECT now() AS t, lower('X') AS l", 5_000, 20_000, 10_000);
     }
 
     @Test
     void aQueryOfManySelectsOfATableIsPlannedInLinearTime() throws Exception {
-        assertEquals(10_000, resultsOf("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'public'",
-                10_000, 10_000));
+        assertLinear("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = 'public'", 2_500, 10_000, 10_000);
     }
 }
