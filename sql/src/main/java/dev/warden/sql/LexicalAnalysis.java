@@ -1030,11 +1030,46 @@ final class LexicalAnalysis {
     }
 
     /**
-     * {@code c} without the qualifiers of its names ({@code t.id} and {@code s.t.id} become {@code id}), for a
-     * condition where only the target relation is in scope. A function's schema ({@code s.f()}) and a field of a
-     * parenthesised value ({@code (x).f}) stay.
+     * The names the target of the UPDATE or DELETE at {@code statement} is known by in its WHERE: the relation's
+     * name without its schema, and its alias.
      */
-    private static List<Token> withoutQualifiers(List<Token> c) {
+    private static Set<String> targetNames(List<Token> tokens, int statement) {
+        int k = statement + 1;
+        if (tokens.get(statement).isWord("delete") && k < tokens.size() && tokens.get(k).isWord("from")) {
+            k++;
+        }
+        if (k < tokens.size() && tokens.get(k).isWord("only")) {
+            k++;
+        }
+        Set<String> names = new java.util.HashSet<>();
+        while (k < tokens.size() && tokens.get(k).isIdentifier()) {
+            if (k + 1 < tokens.size() && tokens.get(k + 1).isOp(".")) {
+                k += 2;
+                continue;
+            }
+            names.add(tokens.get(k).value());
+            k++;
+            break;
+        }
+        if (k < tokens.size() && tokens.get(k).isOp("*")) {
+            k++;
+        }
+        if (k < tokens.size() && tokens.get(k).isWord("as")) {
+            k++;
+        }
+        if (k < tokens.size() && tokens.get(k).isIdentifier() && !tokens.get(k).isWord("set")
+                && !tokens.get(k).isWord("where") && !tokens.get(k).isWord("using")) {
+            names.add(tokens.get(k).value());
+        }
+        return names;
+    }
+
+    /**
+     * {@code c} without the qualifiers of its names that name the target ({@code t.id} and {@code s.t.id} become
+     * {@code id} where the target is {@code t}), for a condition where no other relation is in scope. A function's
+     * schema ({@code s.f()}), a field of a parenthesised value ({@code (x).f}) and any other qualifier stay.
+     */
+    private static List<Token> withoutQualifiers(List<Token> c, Set<String> target) {
         List<Token> out = null;
         for (int k = 0; k < c.size(); k++) {
             boolean qualifier = k + 2 < c.size() && c.get(k).isIdentifier() && c.get(k + 1).isOp(".")
@@ -1045,7 +1080,8 @@ final class LexicalAnalysis {
                         && c.get(last + 2).isIdentifier()) {
                     last += 2;
                 }
-                if (last + 1 >= c.size() || !c.get(last + 1).isOp("(")) { // s.now() is a function of schema s
+                if ((last + 1 >= c.size() || !c.get(last + 1).isOp("(")) // s.now() is a function of schema s
+                        && target.contains(c.get(last - 2).value())) {
                     if (out == null) {
                         out = new java.util.ArrayList<>(c.subList(0, k));
                     }
@@ -1107,7 +1143,9 @@ final class LexicalAnalysis {
             boolean explicitTrue = end == w + 2 && tokens.get(w + 1).isWord("true");
             List<Token> condition = tokens.subList(w + 1, end);
             if (!explicitTrue && !joins(tokens, statement, w)) {
-                condition = withoutQualifiers(condition); // only the target is in scope: t.id = id compares id with itself
+                // t.id = id compares the target's id with itself (no other relation is in scope but a rule's NEW and
+                // OLD, a routine's parameters and variables: those qualifiers stay)
+                condition = withoutQualifiers(condition, targetNames(tokens, statement));
             }
             if (!explicitTrue && choosesEveryRowOrNone(condition)) {
                 return true;

@@ -310,6 +310,7 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id >= id", "UPDATE t SET a = 0 WHERE t.a <= a",
                 "DELETE FROM t WHERE id IS NOT DISTINCT FROM t.id", "DELETE FROM t WHERE coalesce(true)",
                 "DELETE FROM t WHERE now() IS NOT NULL", "DELETE FROM t WHERE greatest(1, 2) > 0",
+                "DELETE FROM ONLY s.t * WHERE s.t.id = id", "UPDATE t x SET a = 0 WHERE id = x.id",
                 "DELETE FROM t WHERE now() > '2020-01-01'")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
@@ -326,7 +327,8 @@ class AnalyzerTest {
                 "DELETE FROM t USING u WHERE u.id = t.id", "DELETE FROM t WHERE coalesce(a, 0) = 1",
                 "DELETE FROM t WHERE now() > created", "DELETE FROM t WHERE s.now() = 1", "DELETE FROM t WHERE now = 1",
                 "DELETE FROM t WHERE id IS DISTINCT FROM 5", "DELETE FROM t WHERE (r).a = (s).a",
-                "DELETE FROM t WHERE id >= 5")) {
+                "DELETE FROM t WHERE id >= 5", "DELETE FROM t WHERE id = OLD.id", "UPDATE t SET a = 0 WHERE id = new.id",
+                "DELETE FROM t AS x WHERE x.id = f.id", "DELETE FROM ONLY s.t WHERE id = u.id")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }
