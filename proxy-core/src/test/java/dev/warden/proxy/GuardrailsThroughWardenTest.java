@@ -128,7 +128,11 @@ class GuardrailsThroughWardenTest {
                     // a143 F1
                     "DELETE FROM t WHERE t.id = id", "UPDATE t SET a = 0 WHERE id >= id",
                     "DELETE FROM t WHERE id IS NOT DISTINCT FROM id", "DELETE FROM t WHERE coalesce(true)",
-                    "DELETE FROM t WHERE now() IS NOT NULL")) {
+                    "DELETE FROM t WHERE now() IS NOT NULL",
+                    // a144 F1
+                    "DELETE FROM t x WHERE (id) = id", "DELETE FROM t WHERE \"id\" = id::int",
+                    "DELETE FROM t WHERE CAST(1 AS int) = 1", "DELETE FROM t WHERE bool 'true'",
+                    "MERGE INTO t USING (SELECT 1 AS one) s ON (t.id) = t.id WHEN MATCHED THEN DELETE")) {
                 SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
                 assertTrue(e.getMessage().contains("-without-where\""), sql + ": " + e.getMessage());
             }

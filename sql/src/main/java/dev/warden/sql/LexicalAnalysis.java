@@ -1100,7 +1100,7 @@ final class LexicalAnalysis {
             "unknown", "select", "exists", "in", "between", "symmetric", "asymmetric", "case", "when", "then", "else",
             "end", "like", "ilike", "similar", "to", "escape", "any", "all", "some", "array", "current_date",
             "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user", "session_user",
-            "current_role", "user", "current_catalog", "current_schema", "distinct", "from");
+            "current_role", "user", "current_catalog", "current_schema", "distinct", "from", "cast", "as");
 
     /** Calls a condition may hold and still name nothing that differs from row to row, when their arguments do not. */
     private static final Set<String> CONSTANT_CALLS = Set.of("coalesce", "nullif", "greatest", "least", "now",
@@ -1196,7 +1196,9 @@ final class LexicalAnalysis {
         boolean constant = true;
         for (int k = 0; k < c.size(); k++) {
             Token t = c.get(k);
-            boolean typeName = k > 0 && c.get(k - 1).isOp("::"); // 1::int = 1, 't'::boolean: a cast of a constant
+            // A type's name: 1::int = 1, 't'::boolean, CAST(1 AS int), a typed literal (bool 't', interval '1 day')
+            boolean typeName = k > 0 && (c.get(k - 1).isOp("::") || c.get(k - 1).isWord("as"))
+                    || t.type() == Type.WORD && k + 1 < c.size() && c.get(k + 1).type() == Type.STRING;
             boolean call = k + 1 < c.size() && c.get(k + 1).isOp("(") && CONSTANT_CALLS.contains(t.value())
                     && (k == 0 || !c.get(k - 1).isOp("."));
             if (!typeName && !call && (t.type() == Type.QUOTED_IDENT
@@ -1208,14 +1210,15 @@ final class LexicalAnalysis {
         if (constant) {
             return true;
         }
-        // A comparison of an expression with itself: =, >=, <=, IS NOT DISTINCT FROM (the last for every row).
+        // A comparison of an expression with itself: =, >=, <=, IS NOT DISTINCT FROM (the last for every row), and
+        // x IN (x).
         int eq = -1;
         int width = 0;
         int depth = 0;
         for (int k = 0; k < c.size(); k++) {
             Token t = c.get(k);
             depth += t.isOp("(") ? 1 : t.isOp(")") ? -1 : 0;
-            int w = depth != 0 ? 0 : t.isOp("=") || t.isOp(">=") || t.isOp("<=") ? 1
+            int w = depth != 0 ? 0 : t.isOp("=") || t.isOp(">=") || t.isOp("<=") || t.isWord("in") ? 1
                     : k + 3 < c.size() && t.isWord("is") && c.get(k + 1).isWord("not")
                             && c.get(k + 2).isWord("distinct") && c.get(k + 3).isWord("from") ? 4 : 0;
             if (w > 0) {
@@ -1224,18 +1227,57 @@ final class LexicalAnalysis {
                 k += w - 1;
             }
         }
-        if (eq <= 0 || c.size() != 2 * eq + width) {
+        if (eq <= 0) {
             return false;
         }
-        for (int k = 0; k < eq; k++) {
-            Token l = c.get(k);
-            Token r = c.get(eq + width + k);
+        List<Token> left = operand(c.subList(0, eq));
+        List<Token> right = c.subList(eq + width, c.size());
+        if (c.get(eq).isWord("in")) {
+            // x IN (list): one parenthesised list, whose only member is compared below
+            if (right.size() < 3 || !right.get(0).isOp("(") || !right.get(right.size() - 1).isOp(")")
+                    || withoutOuterParentheses(right).size() == right.size()) {
+                return false;
+            }
+            right = right.subList(1, right.size() - 1);
+            for (int k = 0, d = 0; k < right.size(); k++) {
+                d += right.get(k).isOp("(") ? 1 : right.get(k).isOp(")") ? -1 : 0;
+                if (d == 0 && right.get(k).isOp(",") || right.get(0).isWord("select")) {
+                    return false; // a list of more, or a subquery
+                }
+            }
+        }
+        right = operand(right);
+        if (left.isEmpty() || left.size() != right.size()) {
+            return false;
+        }
+        for (int k = 0; k < left.size(); k++) {
+            Token l = left.get(k);
+            Token r = right.get(k);
             boolean literal = l.type() == Type.STRING || l.type() == Type.NUMBER;
-            if (l.type() != r.type() || !(literal || l.value().equals(r.value()))) {
+            boolean same = literal ? l.type() == r.type()
+                    : l.isIdentifier() && r.isIdentifier() || l.type() == r.type(); // "id" is id
+            if (!same || !(literal || l.value().equals(r.value()))) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * An operand of a comparison as compared: without the parentheses around all of it and without the casts it
+     * ends with ({@code (id)}, {@code id::int} and {@code (id)::int} are {@code id}; a cast of a value compares as
+     * the value does, for the rows where it is not null).
+     */
+    private static List<Token> operand(List<Token> o) {
+        while (true) {
+            o = withoutOuterParentheses(o);
+            int n = o.size();
+            if (n >= 3 && o.get(n - 2).isOp("::") && o.get(n - 1).isIdentifier()) {
+                o = o.subList(0, n - 2);
+            } else {
+                return o;
+            }
+        }
     }
 
     /** {@code c} without the parentheses that enclose all of it, however many. */

@@ -311,6 +311,15 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id IS NOT DISTINCT FROM t.id", "DELETE FROM t WHERE coalesce(true)",
                 "DELETE FROM t WHERE now() IS NOT NULL", "DELETE FROM t WHERE greatest(1, 2) > 0",
                 "DELETE FROM ONLY s.t * WHERE s.t.id = id", "UPDATE t x SET a = 0 WHERE id = x.id",
+                // attacker pass a144, F1: one-sided parentheses and casts, quoted names, CAST, typed literals, IN
+                "DELETE FROM t o WHERE (id) = id", "DELETE FROM t WHERE id = (id)", "DELETE FROM t WHERE (id = (id))",
+                "DELETE FROM t WHERE \"id\" = id", "DELETE FROM t WHERE id = id::int", "DELETE FROM t WHERE id = 1 OR (id) = id",
+                "UPDATE t SET a = 0 WHERE (a)::text = (a::text)", "DELETE FROM t WHERE CAST(1 AS int) = 1",
+                "DELETE FROM t WHERE coalesce(null, true)", "DELETE FROM t WHERE nullif(1, 2) = 1",
+                "DELETE FROM t WHERE interval '1 day' > interval '0'", "DELETE FROM t WHERE bool 'true'",
+                "DELETE FROM t WHERE id IN (id)", "DELETE FROM t WHERE o.id = id OR id IN ((id))",
+                "MERGE INTO t USING s ON (t.id) = t.id WHEN MATCHED THEN DELETE",
+                "MERGE INTO t USING s ON t.id = (t.id) WHEN MATCHED THEN DELETE",
                 "DELETE FROM t WHERE now() > '2020-01-01'")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
@@ -328,7 +337,12 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE now() > created", "DELETE FROM t WHERE s.now() = 1", "DELETE FROM t WHERE now = 1",
                 "DELETE FROM t WHERE id IS DISTINCT FROM 5", "DELETE FROM t WHERE (r).a = (s).a",
                 "DELETE FROM t WHERE id >= 5", "DELETE FROM t WHERE id = OLD.id", "UPDATE t SET a = 0 WHERE id = new.id",
-                "DELETE FROM t AS x WHERE x.id = f.id", "DELETE FROM ONLY s.t WHERE id = u.id")) {
+                "DELETE FROM t AS x WHERE x.id = f.id", "DELETE FROM ONLY s.t WHERE id = u.id",
+                "DELETE FROM t WHERE \"ID\" = id", "DELETE FROM t WHERE id IN (id, 5)", "DELETE FROM t WHERE id IN (5)",
+                "DELETE FROM t WHERE (a + b) * c = a + (b * c)", "DELETE FROM t WHERE id = (SELECT id FROM u)",
+                "DELETE FROM t WHERE id IN (SELECT id FROM u)", "DELETE FROM t WHERE (id) = 5",
+                "DELETE FROM t WHERE CAST(a AS int) = 1", "DELETE FROM t WHERE a = date '2020-01-01'",
+                "DELETE FROM t WHERE f(a) = f(b)")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }
