@@ -38,6 +38,9 @@ public final class MaskPlan {
     private final byte[][] nullsAs;
     private final boolean masksNothing;
     private final boolean notice;
+    /** The encoding of the session's text values (its client_encoding), see {@link #useEncoding}. */
+    private TextEncoding encoding = TextEncoding.UTF8;
+    private final boolean[] masksNulls;
     /** Values of direct buffers are copied here to be read; results never alias it. */
     private byte[] scratch = new byte[256];
 
@@ -67,22 +70,38 @@ public final class MaskPlan {
         for (int i = 0; i < constants.length; i++) {
             constants[i] = actions[i] == Action.MASK ? values.constantReplacement(treatments[i], types[i]) : null;
         }
+        this.masksNulls = masksNulls;
         this.nullsAs = new byte[this.columns.length][];
+        fillNullsAs();
+        boolean nothing = true;
+        for (Action a : actions) {
+            nothing &= a == Action.KEEP;
+        }
+        this.masksNothing = nothing;
+    }
+
+    private void fillNullsAs() {
         for (int i = 0; i < nullsAs.length; i++) {
             if (actions[i] != Action.MASK || !masksNulls[i]) {
                 continue;
             }
             Strategy s = treatments[i].strategy();
             byte[] as = constants[i] != null ? constants[i] : s == Strategy.REDACT || s == Strategy.FIXED
-                    ? values.maskWhole(treatments[i], types[i], this.columns[i].typeModifier(), this.columns[i].binary(),
-                    new byte[0], 0, 0) : null;
+                    ? values.maskWhole(treatments[i], types[i], columns[i].typeModifier(), columns[i].binary(),
+                    new byte[0], 0, 0, encoding) : null;
             nullsAs[i] = as == ValueMasker.SQL_NULL ? null : as;
         }
-        boolean nothing = true;
-        for (Action a : actions) {
-            nothing &= a == Action.KEEP;
+    }
+
+    /**
+     * Masks text values as {@code encoding}'s (the session's client_encoding, which the server converts every text
+     * value into): set before each result, since a session may change it between two uses of one plan.
+     */
+    public void useEncoding(TextEncoding encoding) {
+        if (encoding != this.encoding) {
+            this.encoding = encoding;
+            fillNullsAs();
         }
-        this.masksNothing = nothing;
     }
 
     /** True when no column is masked or scanned: relay DataRows and CopyData untouched, without decoding. */
@@ -269,12 +288,12 @@ public final class MaskPlan {
         switch (actions[column]) {
             case MASK:
                 return values.maskWhole(treatments[column], types[column], columns[column].typeModifier(), binary, v,
-                        off, len);
+                        off, len, encoding);
             case SCAN:
                 if (binary && !types[column].textLike()) {
                     return null; // unknown binary encodings are never scanned, see Masker
                 }
-                return values.maskSpans(types[column], binary, v, off, len, detectors, forHit, hits, column);
+                return values.maskSpans(types[column], binary, v, off, len, detectors, forHit, hits, column, encoding);
             default:
                 return null;
         }

@@ -50,6 +50,12 @@ final class ValueMasker {
     // ---- whole values -------------------------------------------------------------------------------------
 
     byte[] maskWhole(Treatment t, PgType type, int typmod, boolean binary, byte[] v, int off, int len) {
+        return maskWhole(t, type, typmod, binary, v, off, len, TextEncoding.UTF8);
+    }
+
+    /** As above, for a value of text in {@code encoding} (the session's client_encoding). */
+    byte[] maskWhole(Treatment t, PgType type, int typmod, boolean binary, byte[] v, int off, int len,
+                     TextEncoding encoding) {
         Strategy s = t.strategy();
         if (s == Strategy.KEEP) {
             return null;
@@ -65,9 +71,9 @@ final class ValueMasker {
         }
         switch (type.kind()) {
             case TEXT:
-                return fitted(utf8(stringMask(t, v, off, len, true)), type, typmod);
+                return fitted(stringMask(t, v, off, len, true, encoding), type, typmod, encoding);
             case OTHER:
-                return binary ? SQL_NULL : utf8(stringMask(t, v, off, len, true));
+                return binary ? SQL_NULL : stringMask(t, v, off, len, true, encoding);
             case XML:
                 return utf8(hash ? token(t, v, off, len) : REDACTED);
             case JSON:
@@ -185,6 +191,13 @@ final class ValueMasker {
      */
     byte[] maskSpans(PgType type, boolean binary, byte[] v, int off, int len, Set<String> enabled,
                      java.util.function.Function<String, Treatment> forHit, long[] hits, int column) {
+        return maskSpans(type, binary, v, off, len, enabled, forHit, hits, column, TextEncoding.UTF8);
+    }
+
+    /** As above, for a value of text in {@code encoding} (the session's client_encoding). */
+    byte[] maskSpans(PgType type, boolean binary, byte[] v, int off, int len, Set<String> enabled,
+                     java.util.function.Function<String, Treatment> forHit, long[] hits, int column,
+                     TextEncoding encoding) {
         int skip = binary && type.kind() == Kind.JSONB && len > 0 ? 1 : 0;
         int end = off + len;
         int pos = off + skip;
@@ -220,21 +233,23 @@ final class ValueMasker {
         while (hit != null) {
             hits[column]++;
             if (hit.detector().equals(ValueDetectors.OVER_BUDGET)) {
-                return maskWhole(Treatment.of(Strategy.REDACT, "value_detection"), type, 0, binary, v, off, len);
+                return maskWhole(Treatment.of(Strategy.REDACT, "value_detection"), type, 0, binary, v, off, len,
+                        encoding);
             }
             Treatment t = hit.detector().equals(ValueDetectors.JOINED) ? JOINED : forHit.apply(hit.detector());
             if (t.strategy() == Strategy.NULL) {
                 return SQL_NULL;
             }
             if (++spans > MAX_SPANS) {
-                return maskWhole(Treatment.of(Strategy.REDACT, t.rule()), type, 0, binary, v, off, len);
+                return maskWhole(Treatment.of(Strategy.REDACT, t.rule()), type, 0, binary, v, off, len, encoding);
             }
             bytes.write(v, pos, hit.start() - pos);
-            String replacement = t.strategy() == Strategy.KEEP
-                    ? new String(v, hit.start(), hit.end() - hit.start(), StandardCharsets.UTF_8)
-                    : stringMask(t, v, hit.start(), hit.end() - hit.start(), plainText);
-            byte[] r = utf8(replacement);
-            bytes.write(r, 0, r.length);
+            if (t.strategy() == Strategy.KEEP) {
+                bytes.write(v, hit.start(), hit.end() - hit.start()); // its own bytes, in any encoding
+            } else {
+                byte[] r = stringMask(t, v, hit.start(), hit.end() - hit.start(), plainText, encoding);
+                bytes.write(r, 0, r.length);
+            }
             pos = hit.end();
             hit = pos < end ? scanner.next(pos) : null;
         }
@@ -243,6 +258,29 @@ final class ValueMasker {
     }
 
     // ---- strings ------------------------------------------------------------------------------------------
+
+    /**
+     * A string strategy on text in {@code encoding}, as that encoding's bytes: {@code partial} and {@code email} keep
+     * whole characters of it byte for byte (see {@link TextEncoding}); a {@code fixed} value that is not ASCII is
+     * {@code [redacted]} outside UTF-8 (Warden writes no other encoding).
+     */
+    byte[] stringMask(Treatment t, byte[] v, int off, int len, boolean plainText, TextEncoding encoding) {
+        if (!encoding.isUtf8()) {
+            switch (t.strategy()) {
+                case PARTIAL:
+                    return encoding.partial(v, off, len, t.keep());
+                case EMAIL:
+                    return encoding.email(v, off, len);
+                case FIXED: {
+                    String fixed = stringMask(t, v, off, len, plainText);
+                    return utf8(fixed.chars().allMatch(c -> c < 0x80) ? fixed : REDACTED);
+                }
+                default:
+                    break;
+            }
+        }
+        return utf8(stringMask(t, v, off, len, plainText));
+    }
 
     /**
      * A string strategy on UTF-8 text. Outside plain text (inside JSON, XML, arrays) only delimiter-free
@@ -398,9 +436,22 @@ final class ValueMasker {
      * shorter one is padded with spaces to n, as the server sends every char(n) value (a masked {@code char(12)} went
      * out as the 10 characters of {@code [redacted]}, a value no such column holds).
      */
-    private static byte[] fitted(byte[] value, PgType type, int typmod) {
+    private static byte[] fitted(byte[] value, PgType type, int typmod, TextEncoding encoding) {
         if ((type.oid() != PgType.VARCHAR && type.oid() != PgType.BPCHAR) || typmod < 5) {
             return value;
+        }
+        if (!encoding.isUtf8()) {
+            int max = typmod - 4;
+            int chars = encoding.length(value);
+            if (chars < 0 || chars == max || chars < max && type.oid() != PgType.BPCHAR) {
+                return value;
+            }
+            if (chars > max) {
+                return encoding.first(value, max);
+            }
+            byte[] padded = Arrays.copyOf(value, value.length + max - chars);
+            Arrays.fill(padded, value.length, padded.length, (byte) ' ');
+            return padded;
         }
         String s = new String(value, StandardCharsets.UTF_8);
         int max = typmod - 4;

@@ -166,6 +166,47 @@ class ValueMaskerTest {
         assertNull(maskText(Strategy.PARTIAL, INT4, "123456"), "partial on a number falls back to redact: NULL");
     }
 
+    /**
+     * Under another client_encoding, partial and email keep whole characters of that encoding, byte for byte: read as
+     * UTF-8, "keep 4" of an SJIS value kept 6 characters, and the stars went out as UTF-8 (attacker pass a144, F4).
+     * Each value is built from characters whose bytes in the encoding read as valid UTF-8 or hide ASCII trail bytes.
+     */
+    @Test
+    void partialAndEmailKeepWholeCharactersOfTheClientEncoding() {
+        Treatment partial = new Treatment(Strategy.PARTIAL, 4, "n/a", "test");
+        Treatment email = new Treatment(Strategy.EMAIL, 4, "n/a", "test");
+        record Case(String pg, String java, String value) { }
+        for (Case c : java.util.List.of(new Case("SJIS", "windows-31j", "一二三四五六陝り氓陝り氓"),
+                new Case("GB18030", "GB18030", "一二三\u20ac𠀀四五六七"), new Case("BIG5", "Big5", "一二三四五六七八"),
+                new Case("EUC_JP", "EUC-JP", "一二三ｱｲ四五六"), new Case("UHC", "x-windows-949", "가나다라마바사"),
+                new Case("LATIN1", "ISO-8859-1", "abcdéüßx"), new Case("EUC_TW", "x-EUC-TW", "一二三四五六七"))) {
+            java.nio.charset.Charset cs = java.nio.charset.Charset.forName(c.java());
+            TextEncoding enc = TextEncoding.named(c.pg());
+            byte[] v = c.value().getBytes(cs);
+            int[] cps = c.value().codePoints().toArray();
+            String kept = new String(cps, cps.length - 4, 4);
+            byte[] out = masker.maskWhole(partial, PgType.of(TEXT), -1, false, v, 0, v.length, enc);
+            assertEquals("*".repeat(cps.length - 4) + kept, new String(out, cs), c.pg());
+            byte[] address = (" " + c.value() + "@corp.jp ").getBytes(cs);
+            byte[] masked = masker.maskWhole(email, PgType.of(TEXT), -1, false, address, 0, address.length, enc);
+            assertEquals(c.value().substring(0, c.value().offsetByCodePoints(0, 1)) + "***@corp.jp",
+                    new String(masked, cs), c.pg());
+        }
+        // '@' (0x40) as an SJIS trail byte is no '@': 0x81 0x40 is the ideographic space.
+        byte[] noAddress = "x\u3000y".getBytes(java.nio.charset.Charset.forName("windows-31j"));
+        assertEquals("[redacted]", new String(masker.maskWhole(email, PgType.of(TEXT), -1, false, noAddress, 0,
+                noAddress.length, TextEncoding.named("SJIS")), StandardCharsets.US_ASCII));
+        // An encoding Warden does not split redacts a value partial would keep part of.
+        byte[] any = "abcdef".getBytes(StandardCharsets.US_ASCII);
+        assertEquals("[redacted]", new String(masker.maskWhole(partial, PgType.of(TEXT), -1, false, any, 0, any.length,
+                TextEncoding.named("NO_SUCH_ENCODING")), StandardCharsets.US_ASCII));
+        // char(n) is padded and varchar(n) cut by characters of the encoding.
+        byte[] sj = "一二三四五六".getBytes(java.nio.charset.Charset.forName("windows-31j"));
+        Treatment fixed = new Treatment(Strategy.PARTIAL, 2, "n/a", "test");
+        assertEquals("****五六  ", new String(masker.maskWhole(fixed, PgType.of(PgType.BPCHAR), 8 + 4, false, sj, 0,
+                sj.length, TextEncoding.named("SJIS")), java.nio.charset.Charset.forName("windows-31j")));
+    }
+
     @Test
     void emailKeepsTheFirstLetterAndTheDomain() {
         assertEquals("j***@acme.com", maskText(Strategy.EMAIL, TEXT, "john.doe@acme.com"));

@@ -92,6 +92,21 @@ final class ResultMasking {
     }
 
     private java.util.function.Supplier<String> clientEncoding = () -> "UTF8";
+    private String lastEncodingName;
+    private dev.warden.masking.TextEncoding lastEncoding = dev.warden.masking.TextEncoding.UTF8;
+
+    /**
+     * The encoding the server sends this session's text values in (its client_encoding as last reported), which
+     * masks that keep part of a value split by (an attacker's pass, a144 F4).
+     */
+    private dev.warden.masking.TextEncoding textEncoding() {
+        String name = clientEncoding.get();
+        if (name != lastEncodingName) {
+            lastEncoding = dev.warden.masking.TextEncoding.named(name);
+            lastEncodingName = name;
+        }
+        return lastEncoding;
+    }
 
     /** An encoding's name as compared: lower case, letters and digits only ({@code Shift_JIS} is {@code shiftjis}). */
     private static String encodingKey(String encoding) {
@@ -339,6 +354,7 @@ final class ResultMasking {
         if (lastPlan != null && current == lastPlanMasker && context == lastPlanContext && names == lastPlanNames
                 && java.util.Objects.equals(formats, lastPlanFormats) && sameFields(fields, lastPlanFields)) {
             // The statement before had this very key: no PlanKey to hash (the fields' record hash was measured).
+            lastPlan.useEncoding(textEncoding());
             return lastPlan;
         }
         PlanKey key = new PlanKey(current, fields, formats, context.columnsRead(), context.derivedColumns(), names);
@@ -347,6 +363,7 @@ final class ResultMasking {
             plan = current.plan(columns(fields, formats), context);
             plans.put(key, plan);
         }
+        plan.useEncoding(textEncoding());
         lastPlan = plan;
         lastPlanMasker = current;
         lastPlanContext = context;
@@ -435,6 +452,7 @@ final class ResultMasking {
                     .orElseGet(() -> ResultColumn.expression(d.name(), d.typeOid(), wire)));
         }
         MaskPlan plan = masker.get().plan(columns, context(analysis));
+        plan.useEncoding(textEncoding());
         dev.warden.sql.CopySpec copy = CopyStatements.copySpec(analysis);
         boolean csv = format.equals("csv");
         char delimiter = CopyStatements.copyOption(copy, "delimiter")

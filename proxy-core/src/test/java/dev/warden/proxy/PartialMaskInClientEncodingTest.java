@@ -1,0 +1,87 @@
+package dev.warden.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.warden.pg.message.FrontendMessage;
+import java.nio.ByteBuffer;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Masks that keep part of a value ({@code partial}, {@code email}) under another {@code client_encoding}, which the
+ * server converts every text value into. Attacker pass a144 (F4): Warden read the values as UTF-8, so that "keep the
+ * last 4" of an SJIS phone number kept its last 6 characters (the bytes of SJIS characters can form UTF-8 ones) and
+ * the stars went out as UTF-8 inside an SJIS stream. The values are built of such characters.
+ */
+class PartialMaskInClientEncodingTest {
+
+    static WardenHarness warden;
+    private static final String PHONE = "一二三四五六陝り氓陝り氓";
+    private static final String EMAIL = "陝り氓@corp.jp";
+
+    @BeforeAll
+    static void start() throws SQLException {
+        warden = WardenHarness.startMaskingForAllButPiiReaders();
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE pmce (id int, phone text, email text)");
+            s.execute("INSERT INTO pmce VALUES (1, '" + PHONE + "', '" + EMAIL + "')");
+            s.execute("GRANT ALL ON pmce TO PUBLIC");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    /** The values of the first DataRow of {@code sql}'s answer, as the bytes the client received. */
+    private static List<byte[]> firstRow(MaskedAttacker a, String sql) throws Exception {
+        a.send(new FrontendMessage.Query(sql));
+        List<byte[]> values = null;
+        byte[] frame;
+        do {
+            frame = a.client.readFrame();
+            if (frame[0] == 'D' && values == null) {
+                ByteBuffer b = ByteBuffer.wrap(frame, 5, frame.length - 5);
+                values = new ArrayList<>();
+                for (int n = b.getShort(); n > 0; n--) {
+                    int len = b.getInt();
+                    byte[] v = new byte[Math.max(len, 0)];
+                    b.get(v);
+                    values.add(v);
+                }
+            }
+        } while (frame[0] != 'Z');
+        return values;
+    }
+
+    @Test
+    void partialAndEmailKeepWholeCharactersOfTheClientsEncoding() throws Exception {
+        String keptPhone = "*".repeat(8) + PHONE.substring(PHONE.length() - 4);
+        String keptEmail = "陝***@corp.jp";
+        for (String[] encoding : new String[][] {{"UTF8", "UTF-8"}, {"SJIS", "windows-31j"}, {"BIG5", "Big5"},
+                {"EUC_JP", "EUC-JP"}, {"GB18030", "GB18030"}}) {
+            Charset cs = Charset.forName(encoding[1]);
+            if (encoding[0].equals("BIG5") && !cs.newEncoder().canEncode(PHONE + EMAIL)) {
+                continue;
+            }
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
+                a.query("SET client_encoding = '" + encoding[0] + "'");
+                List<byte[]> row = firstRow(a, "SELECT phone, email FROM pmce");
+                assertEquals(keptPhone, new String(row.get(0), cs), encoding[0] + ": "
+                        + new String(row.get(0), StandardCharsets.ISO_8859_1));
+                assertEquals(keptEmail, new String(row.get(1), cs), encoding[0]);
+                assertEquals(List.of(keptPhone.getBytes(cs).length, keptEmail.getBytes(cs).length),
+                        List.of(row.get(0).length, row.get(1).length), encoding[0] + ": the encoding's own bytes");
+            }
+        }
+    }
+}
