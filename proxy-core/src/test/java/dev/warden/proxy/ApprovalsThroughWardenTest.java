@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -345,12 +346,38 @@ class ApprovalsThroughWardenTest {
             assertEquals(5, count(), "nothing ran");
             Cli approve = cli(bobToken(), "approve", id);
             assertEquals(0, approve.exit, approve.out + approve.err);
-            assertEquals(1, run(alice.createStatement(), delete), "the approved statement runs");
+            // From another session: its approval.used record names the session that ran it (a144 F3: it named the
+            // one that filed the request).
+            try (Connection later = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+                assertEquals(1, run(later.createStatement(), delete), "the approved statement runs");
+            }
             assertEquals(4, count());
             SQLException again = (SQLException) run(alice.createStatement(), "DELETE FROM batch_log WHERE id = 1");
             assertEquals("42501", again.getSQLState(), "an approval is used once");
             SQLException other = (SQLException) run(alice.createStatement(), "DELETE FROM batch_log WHERE id = 2");
             assertEquals("42501", other.getSQLState(), "it covers only the statement that was approved");
+            String requested = null;
+            String used = null;
+            String ran = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while ((used == null || ran == null) && System.nanoTime() < deadline) {
+                for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                        .search(dev.warden.audit.query.AuditFilter.all())) {
+                    var r = line.record();
+                    boolean ofIt = r.get("approval_id") != null && r.get("approval_id").asText().equals(id);
+                    if (ofIt && r.type().equals("approval.requested")) {
+                        requested = r.get("session").asText();
+                    } else if (ofIt && r.type().equals("approval.used")) {
+                        used = r.get("session").asText();
+                    } else if (ofIt && r.type().equals("query") && !r.get("session").asText().equals(requested)) {
+                        ran = r.get("session").asText();
+                    }
+                }
+                Thread.sleep(50);
+            }
+            assertNotNull(ran, "the retry's query record names the approval");
+            assertNotEquals(requested, ran);
+            assertEquals(ran, used, "approval.used names the session that used it");
         }
     }
 

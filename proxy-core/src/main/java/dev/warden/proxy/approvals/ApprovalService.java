@@ -301,7 +301,16 @@ public final class ApprovalService implements AutoCloseable {
      */
     public Optional<ApprovalRecord> consumeApproved(Identity requester, String environment, String fingerprint,
                                                     String statement) {
-        return useGrant(requester, environment, fingerprint, statement, settings.retryWindow(), "");
+        return consumeApproved(requester, environment, fingerprint, statement, "");
+    }
+
+    /**
+     * As above; {@code sessionId} is the session that runs it, which its {@code approval.used} record names (a144
+     * F3: it named the session that filed the request, often closed since; empty: that one).
+     */
+    public Optional<ApprovalRecord> consumeApproved(Identity requester, String environment, String fingerprint,
+                                                    String statement, String sessionId) {
+        return useGrant(requester, environment, fingerprint, statement, settings.retryWindow(), sessionId);
     }
 
     /**

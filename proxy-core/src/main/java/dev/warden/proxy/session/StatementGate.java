@@ -564,7 +564,7 @@ final class StatementGate {
         ApprovalRequest request = newRequest(s);
         String fingerprint = request.fingerprint();
         return CompletableFuture.supplyAsync(() -> {
-            var approved = approvals.consumeApproved(identity, environment, fingerprint, sent(s));
+            var approved = approvals.consumeApproved(identity, environment, fingerprint, sent(s), sessionId);
             if (approved.isPresent()) {
                 return approved.get().request().id();
             }
