@@ -30,7 +30,10 @@ class ApprovalsThroughWardenTest {
 
     @BeforeAll
     static void start() {
-        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", WardenHarness.APPROVALS_PROD, """
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", WardenHarness.APPROVALS_PROD, TOP_LEVEL);
+    }
+
+    private static final String TOP_LEVEL = """
                 admin: { address: "127.0.0.1:0" }
                 approvals:
                   timeout: 3s
@@ -42,8 +45,7 @@ class ApprovalsThroughWardenTest {
                     - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
                     - { name: billing-frozen-kept, environments: [prod], match: { statements: [INSERT], tables: [public.billing_frozen] }, action: block }
                     - { name: cursor-log-retry, environments: [dev], match: { statements: [DELETE], tables: [cursor_log] }, unless: { groups: [dba] }, action: require_approval, approvers: [dba], mode: retry }
-                """);
-    }
+                """;
 
     @AfterAll
     static void stop() {
@@ -378,6 +380,40 @@ class ApprovalsThroughWardenTest {
             assertNotNull(ran, "the retry's query record names the approval");
             assertNotEquals(requested, ran);
             assertEquals(ran, used, "approval.used names the session that used it");
+        }
+    }
+
+    /**
+     * a144 F2: an approval given with a token revoked since (denied_token_ids, by a reload: a leaked token) let the
+     * retry run. Now the approval is not used while that token is revoked: the retry files a new request.
+     */
+    @Test
+    void inRetryModeAnApprovalGivenWithATokenRevokedSinceIsNotUsed() throws Exception {
+        String delete = "DELETE FROM batch_log WHERE id = 4";
+        String leaked = warden.issuer.token().subject("user-bob").email("bob@example.com").groups("dba")
+                .claim("jti", "bob-leaked-a144").sign();
+        try (Connection alice = warden.connect("prod", WardenHarness.USER, warden.token(), "")) {
+            SQLException first = (SQLException) run(alice.createStatement(), delete);
+            Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+            assertTrue(m.find(), first.getMessage());
+            String id = m.group(1);
+            Cli approve = cli(leaked, "approve", id);
+            assertEquals(0, approve.exit, approve.out + approve.err);
+            warden.server().reload(warden.policyWith("  allow_plaintext_on_loopback: true\n",
+                    WardenHarness.APPROVALS_PROD, TOP_LEVEL, "bob-leaked-a144"));
+            try {
+                SQLException retried = (SQLException) run(alice.createStatement(), delete);
+                assertEquals("42501", retried.getSQLState(), "approved with a revoked token: not used");
+                Matcher again = Pattern.compile("request (apr_[a-z0-9]+)").matcher(retried.getMessage());
+                assertTrue(again.find() && !again.group(1).equals(id), retried.getMessage());
+                assertEquals(5, count(), "nothing ran");
+            } finally {
+                warden.server().reload(warden.policyWith("  allow_plaintext_on_loopback: true\n",
+                        WardenHarness.APPROVALS_PROD, TOP_LEVEL));
+            }
+            // The control: with the token no longer revoked, the same approval lets the retry run.
+            assertEquals(1, run(alice.createStatement(), delete));
+            assertEquals(4, count());
         }
     }
 

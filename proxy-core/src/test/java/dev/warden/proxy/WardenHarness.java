@@ -354,6 +354,11 @@ public final class WardenHarness implements AutoCloseable {
     }
 
     private Policy policy(String listenExtra, String environments, String topLevel) throws Exception {
+        return policy(listenExtra, environments, topLevel, "leaked-token-2");
+    }
+
+    private Policy policy(String listenExtra, String environments, String topLevel, String alsoDenied)
+            throws Exception {
         String yaml = """
                 listen:
                   address: 127.0.0.1:0
@@ -363,7 +368,7 @@ public final class WardenHarness implements AutoCloseable {
                     - issuer: ${ISSUER}
                       audience: warden
                       agent: { claim: azp, in: [etl-bot] }
-                      denied_token_ids: [leaked-token-1]
+                      denied_token_ids: [leaked-token-1, "%s"]
                 environments:
                   dev:
                     baseline_guardrails: false
@@ -371,7 +376,7 @@ public final class WardenHarness implements AutoCloseable {
                     allow: [ { groups: [eng] } ]
                 %s
                 %s
-                """.formatted(listenExtra, database, TestPostgres.SCRAM_USER, environments,
+                """.formatted(listenExtra, alsoDenied.replace("\"", ""), database, TestPostgres.SCRAM_USER, environments,
                 withDefaults(topLevel));
         Map<String, String> env = new HashMap<>(System.getenv());
         env.put("ISSUER", issuer.issuer());
@@ -389,6 +394,12 @@ public final class WardenHarness implements AutoCloseable {
     /** A policy as {@link #start(String, String, String)} makes it, over this harness's database: for a reload. */
     public Policy policyWith(String listenExtra, String environments, String topLevel) throws Exception {
         return policy(listenExtra, environments, topLevel);
+    }
+
+    /** As above, with the token id {@code alsoDenied} revoked ({@code denied_token_ids}) besides leaked-token-1. */
+    public Policy policyWith(String listenExtra, String environments, String topLevel, String alsoDenied)
+            throws Exception {
+        return policy(listenExtra, environments, topLevel, alsoDenied);
     }
 
     /**

@@ -124,7 +124,8 @@ final class AdminRoutes {
             JsonNode body = body(request.body());
             String comment = comment(body);
             ApprovalRecord r = action.group(2).equals("approve")
-                    ? approvals.approve(id, caller, comment, grant(body))
+                    ? approvals.approve(id, caller, comment, grant(body),
+                    BearerAuthenticator.tokenId(request.authorization()))
                     : approvals.deny(id, caller, comment);
             return Response.of(200, ApprovalJson.toJson(r));
         }

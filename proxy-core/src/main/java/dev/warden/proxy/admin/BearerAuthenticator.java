@@ -53,6 +53,20 @@ public final class BearerAuthenticator {
         }
     }
 
+    /**
+     * The {@code jti} of the token in {@code authorization}, which {@link #authenticate} has verified; empty when it
+     * has none.
+     */
+    public static String tokenId(String authorization) {
+        try {
+            String token = authorization.strip().substring("bearer ".length()).strip();
+            String jti = SignedJWT.parse(token).getJWTClaimsSet().getJWTID();
+            return jti == null ? "" : jti;
+        } catch (ParseException | RuntimeException e) {
+            return "";
+        }
+    }
+
     /** The username claim as the token states it, before any verification; null when it cannot be read. */
     private String claimedUsername(String token) {
         try {

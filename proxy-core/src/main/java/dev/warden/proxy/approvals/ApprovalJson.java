@@ -64,6 +64,9 @@ public final class ApprovalJson {
             vote.put("at", v.at().toString());
             vote.put("comment", v.comment());
             putGrant(vote, v.grant());
+            if (!v.tokenId().isEmpty()) {
+                vote.put("token_id", v.tokenId());
+            }
         }
         o.put("decided_by", r.decidedBy());
         o.put("comment", r.comment());
@@ -115,7 +118,7 @@ public final class ApprovalJson {
             List<ApprovalRecord.Vote> votes = new ArrayList<>();
             for (JsonNode v : o.required("approvals")) {
                 votes.add(new ApprovalRecord.Vote(text(v, "by"), text(v, "subject"), text(v, "issuer"),
-                        Instant.parse(text(v, "at")), text(v, "comment"), grant(v)));
+                        Instant.parse(text(v, "at")), text(v, "comment"), grant(v), v.path("token_id").asText("")));
             }
             Optional<Instant> consumedAt = instant(o, "consumed_at");
             int used = o.hasNonNull("used") ? o.get("used").asInt() : consumedAt.isPresent() ? 1 : 0;

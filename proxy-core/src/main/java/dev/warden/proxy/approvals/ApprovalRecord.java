@@ -36,14 +36,24 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
         }
     }
 
-    /** One approval: who (user name, and the subject and issuer that make them distinct), when, why, what for. */
-    public record Vote(String username, String subject, String issuer, Instant at, String comment, Grant grant) {
+    /**
+     * One approval: who (user name, and the subject and issuer that make them distinct), when, why, what for, and
+     * with which token ({@code tokenId}, its {@code jti}; empty when it had none or the record is older): a token
+     * revoked since (the issuer's {@code denied_token_ids}) no longer lets the approval be used.
+     */
+    public record Vote(String username, String subject, String issuer, Instant at, String comment, Grant grant,
+                       String tokenId) {
 
         public Vote(String username, String subject, String issuer, Instant at, String comment) {
-            this(username, subject, issuer, at, comment, Grant.ONCE);
+            this(username, subject, issuer, at, comment, Grant.ONCE, "");
+        }
+
+        public Vote(String username, String subject, String issuer, Instant at, String comment, Grant grant) {
+            this(username, subject, issuer, at, comment, grant, "");
         }
 
         public Vote {
+            tokenId = tokenId == null ? "" : tokenId;
             Objects.requireNonNull(grant, "grant");
             Objects.requireNonNull(username, "username");
             Objects.requireNonNull(subject, "subject");

@@ -84,6 +84,19 @@ public final class ApprovalService implements AutoCloseable {
         });
     }
 
+    /** Whether an issuer's token id is revoked by the policy in force; see {@link #revokedTokens}. */
+    private volatile java.util.function.BiPredicate<String, String> revoked = (issuer, tokenId) -> false;
+
+    /**
+     * Tells the service which tokens the policy in force revokes ({@code denied_token_ids}, by issuer and
+     * {@code jti}): an approval one of whose votes was given with such a token is not used again, a retry or a
+     * grant's later use asks anew (an attacker's pass, a144 F2: an approval given with a token revoked later, for
+     * being leaked, still let the statement run).
+     */
+    public void revokedTokens(java.util.function.BiPredicate<String, String> revoked) {
+        this.revoked = revoked;
+    }
+
     /** The service the policy configures, started: its store, its webhooks; closing it closes both. */
     public static ApprovalService open(ApprovalSettings settings, AuditLog audit) throws IOException {
         ApprovalStore store = ApprovalStore.open(settings.store());
@@ -345,6 +358,14 @@ public final class ApprovalService implements AutoCloseable {
                     || !q.isFor(statement)) {
                 continue;
             }
+            ApprovalRecord.Vote byRevoked = r.approvals().stream()
+                    .filter(v -> !v.tokenId().isEmpty() && revoked.test(v.issuer(), v.tokenId())).findFirst()
+                    .orElse(null);
+            if (byRevoked != null) {
+                log.warn("approval not used approval={} reason=\"approved by {} with a token revoked since\"", r.id(),
+                        byRevoked.username());
+                continue;
+            }
             try {
                 int[] before = {-1};
                 ApprovalRecord used = transition(r.id(), current -> {
@@ -464,6 +485,12 @@ public final class ApprovalService implements AutoCloseable {
      */
     public ApprovalRecord approve(String id, Identity approver, String comment, Grant grant)
             throws ApprovalException {
+        return approve(id, approver, comment, grant, "");
+    }
+
+    /** As above; {@code tokenId} is the {@code jti} of the approver's token (see {@link #revokedTokens}). */
+    public ApprovalRecord approve(String id, Identity approver, String comment, Grant grant, String tokenId)
+            throws ApprovalException {
         Grant bounded = withinPolicy(grant);
         String why = clip(comment);
         expireIfDue(id);
@@ -477,7 +504,7 @@ public final class ApprovalService implements AutoCloseable {
                 }
             }
             return current.withVote(new ApprovalRecord.Vote(approver.username(), approver.subject(),
-                    approver.issuer(), clock.instant(), why, bounded));
+                    approver.issuer(), clock.instant(), why, bounded, tokenId));
         });
     }
 

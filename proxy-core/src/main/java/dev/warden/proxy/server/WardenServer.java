@@ -196,6 +196,9 @@ public final class WardenServer implements AutoCloseable {
         SslContext tls = ServerTls.create(listen);
         audit = AuditLog.open(policy.get().audit());
         approvals = ApprovalService.open(policy.get().approvals(), audit);
+        // An approval given with a token the policy in force revokes is not used (denied_token_ids, by issuer).
+        approvals.revokedTokens((issuer, tokenId) -> policy.get().issuers().stream()
+                .anyMatch(i -> i.issuer().equals(issuer) && i.deniedTokenIds().contains(tokenId)));
         enforcement.set(Enforcement.of(policy.get()));
         if (policy.get().admin().enabled()) {
             // Every admin request reads the authenticator of the policy in force, so revocations apply at once.
