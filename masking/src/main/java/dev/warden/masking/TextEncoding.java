@@ -150,6 +150,37 @@ public final class TextEncoding {
         return out;
     }
 
+    /**
+     * {@code v} as value detection reads it: a copy where each byte of a character of two bytes or more is 0x80 (no
+     * ASCII), as in UTF-8, whose detectors read only ASCII; null when {@code v[off, off + len)} needs none (UTF-8, a
+     * one-byte encoding, no such character). In SJIS, BIG5, GBK, UHC, GB18030 and JOHAB a character's later bytes
+     * may be ASCII (GB18030's are digits): read as they are, they joined or split the digits of a number next to
+     * them. An encoding Warden does not split is read with every byte of 0x80 or more as such a character.
+     */
+    byte[] detectionView(byte[] v, int off, int len) {
+        if (width == SINGLE || this == UTF8) {
+            return null;
+        }
+        int end = off + len;
+        int k = off;
+        while (k < end && v[k] >= 0) {
+            k++;
+        }
+        if (k == end) {
+            return null; // ASCII only
+        }
+        byte[] view = v.clone();
+        for (int i = off; i < end; ) {
+            int b = v[i] & 0xFF;
+            int w = width == null ? 1 : Math.min(width.of(b, i + 1 < end ? v[i + 1] & 0xFF : -1), end - i);
+            if (w > 1 || b >= 0x80) {
+                java.util.Arrays.fill(view, i, i + w, (byte) 0x80);
+            }
+            i += w;
+        }
+        return view;
+    }
+
     /** How many characters {@code v} holds; -1 where it cannot be split. */
     int length(byte[] v) {
         int[] at = characters(v, 0, v.length);

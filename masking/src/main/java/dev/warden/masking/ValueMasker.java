@@ -201,10 +201,16 @@ final class ValueMasker {
         int skip = binary && type.kind() == Kind.JSONB && len > 0 ? 1 : 0;
         int end = off + len;
         int pos = off + skip;
-        if (!ValueDetectors.mayHit(v, pos, end - pos)) {
+        // Detectors read the value with its multi-byte characters' bytes made non-ASCII (see detectionView); the
+        // spans they find are masked in the value itself.
+        byte[] read = encoding.isUtf8() ? null : encoding.detectionView(v, pos, end - pos);
+        if (read == null) {
+            read = v;
+        }
+        if (!ValueDetectors.mayHit(read, pos, end - pos)) {
             return null;
         }
-        ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(v, pos, end - pos, enabled);
+        ValueDetectors.Scanner scanner = new ValueDetectors.Scanner(read, pos, end - pos, enabled);
         ValueDetectors.Hit hit = scanner.next(pos);
         if (hit == null) {
             return null;

@@ -207,6 +207,26 @@ class ValueMaskerTest {
                 sj.length, TextEncoding.named("SJIS")), java.nio.charset.Charset.forName("windows-31j")));
     }
 
+    /**
+     * Value detection under an encoding whose characters may end in ASCII bytes: GB18030's four-byte characters end
+     * in digits (U+20000 is 95 32 82 36), which read as they are glued themselves to a number beside them. The
+     * detectors read the value with those bytes made non-ASCII, as in UTF-8, and the spans are masked in place.
+     */
+    @Test
+    void valueDetectionReadsMultiByteCharactersOfTheClientEncodingAsNoDigits() {
+        java.nio.charset.Charset gb = java.nio.charset.Charset.forName("GB18030");
+        java.util.Set<String> all = java.util.Set.copyOf(dev.warden.config.MaskingSettings.VALUE_DETECTORS);
+        for (String text : java.util.List.of("𠀀4111111111111111𠀀", "𠀀536-22-8471𠀀", "\u00e94111 1111 1111 1111\u00e9")) {
+            byte[] v = text.getBytes(gb);
+            byte[] masked = masker.maskSpans(PgType.of(TEXT), false, v, 0, v.length, all,
+                    d -> Treatment.of(Strategy.REDACT, "detector:" + d), new long[1], 0, TextEncoding.named("GB18030"));
+            String out = masked == null ? text : new String(masked, gb);
+            assertTrue(!out.contains("4111") && !out.contains("8471"), text + " -> " + out);
+            assertEquals(text.substring(0, text.offsetByCodePoints(0, 1)), out.substring(0, out.offsetByCodePoints(0, 1)),
+                    "the characters around it stay whole");
+        }
+    }
+
     @Test
     void emailKeepsTheFirstLetterAndTheDomain() {
         assertEquals("j***@acme.com", maskText(Strategy.EMAIL, TEXT, "john.doe@acme.com"));

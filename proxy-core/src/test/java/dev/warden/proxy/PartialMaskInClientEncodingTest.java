@@ -1,6 +1,7 @@
 package dev.warden.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.warden.pg.message.FrontendMessage;
 import java.nio.ByteBuffer;
@@ -26,13 +27,15 @@ class PartialMaskInClientEncodingTest {
     static WardenHarness warden;
     private static final String PHONE = "一二三四五六陝り氓陝り氓";
     private static final String EMAIL = "陝り氓@corp.jp";
+    /** Free text whose card number GB18030's four-byte characters (ending in digit bytes) are glued to. */
+    private static final String NOTE = "𠀀4111111111111111𠀀";
 
     @BeforeAll
     static void start() throws SQLException {
         warden = WardenHarness.startMaskingForAllButPiiReaders();
         try (Connection c = warden.direct(); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE pmce (id int, phone text, email text)");
-            s.execute("INSERT INTO pmce VALUES (1, '" + PHONE + "', '" + EMAIL + "')");
+            s.execute("CREATE TABLE pmce (id int, phone text, email text, note text)");
+            s.execute("INSERT INTO pmce VALUES (1, '" + PHONE + "', '" + EMAIL + "', '" + NOTE + "')");
             s.execute("GRANT ALL ON pmce TO PUBLIC");
         }
     }
@@ -61,6 +64,22 @@ class PartialMaskInClientEncodingTest {
             }
         } while (frame[0] != 'Z');
         return values;
+    }
+
+    /**
+     * Value detection in free text reads multi-byte characters of the client encoding as no ASCII: under GB18030 the
+     * digit bytes that end U+20000 glued themselves to the card number beside it, which went out in clear.
+     */
+    @Test
+    void valueDetectionReadsTheClientsEncoding() throws Exception {
+        for (String[] encoding : new String[][] {{"UTF8", "UTF-8"}, {"GB18030", "GB18030"}}) {
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
+                a.query("SET client_encoding = '" + encoding[0] + "'");
+                String note = new String(firstRow(a, "SELECT note FROM pmce").get(0), Charset.forName(encoding[1]));
+                assertTrue(!note.contains("4111") && note.startsWith("𠀀") && note.endsWith("𠀀"),
+                        encoding[0] + ": " + note);
+            }
+        }
     }
 
     @Test
