@@ -82,6 +82,31 @@ class PartialMaskInClientEncodingTest {
         }
     }
 
+    /**
+     * The same in an error's text, which the server writes in the client encoding too: read as UTF-8, a GB18030
+     * text's characters came apart into replacement characters and the digits they end in.
+     */
+    @Test
+    void anErrorTextIsReadInTheClientsEncoding() throws Exception {
+        for (String[] encoding : new String[][] {{"UTF8", "UTF-8"}, {"GB18030", "GB18030"}}) {
+            Charset cs = Charset.forName(encoding[1]);
+            try (MaskedAttacker a = new MaskedAttacker(warden)) {
+                a.query("SET client_encoding = '" + encoding[0] + "'");
+                a.send(new FrontendMessage.Query("SELECT note::int FROM pmce"));
+                StringBuilder error = new StringBuilder();
+                byte[] frame;
+                do {
+                    frame = a.client.readFrame();
+                    if (frame[0] == 'E') {
+                        error.append(new String(frame, 5, frame.length - 5, cs));
+                    }
+                } while (frame[0] != 'Z');
+                assertTrue(error.indexOf("22P02") >= 0 && error.indexOf("4111") < 0 && error.indexOf("\uFFFD") < 0,
+                        encoding[0] + ": " + error);
+            }
+        }
+    }
+
     @Test
     void partialAndEmailKeepWholeCharactersOfTheClientsEncoding() throws Exception {
         String keptPhone = "*".repeat(8) + PHONE.substring(PHONE.length() - 4);

@@ -275,6 +275,11 @@ public final class ClientEncoding {
         }
     }
 
+    /** The Java charset this encoding's text is read with (the server's messages to the client are in it too). */
+    public Charset charset() {
+        return charset;
+    }
+
     /** The text as the client encoding's bytes (for tests that build what a client would send). */
     public byte[] encode(String text) {
         return text.getBytes(charset);

@@ -25,11 +25,38 @@ public sealed interface BackendMessage {
     }
 
     /**
+     * As {@link #toByteBuf(ByteBufAllocator)}, with the text of errors, notices, notifications and parameter reports
+     * in {@code charset} (a session's client_encoding, which the server writes them in); other messages as they are.
+     */
+    default ByteBuf toByteBuf(ByteBufAllocator alloc, java.nio.charset.Charset charset) {
+        ByteBuf out = alloc.buffer();
+        writeTo(out, charset);
+        return out;
+    }
+
+    /** See {@link #toByteBuf(ByteBufAllocator, java.nio.charset.Charset)}. */
+    default void writeTo(ByteBuf out, java.nio.charset.Charset charset) {
+        writeTo(out);
+    }
+
+    /**
+     * {@link #decode(ByteBuf)}, reading the text of errors, notices, notifications and parameter reports as
+     * {@code charset}'s (the session's client_encoding): read as UTF-8, an SJIS or GB18030 text's characters came
+     * apart into replacement characters and the ASCII bytes inside them.
+     */
+    static BackendMessage decode(ByteBuf frame, java.nio.charset.Charset charset) {
+        return decode(frame, WireReader.ofTypedFrame(frame, "backend").in(charset));
+    }
+
+    /**
      * Decodes one whole frame (type byte, length, body) as emitted by {@code BackendFrameDecoder}. Does not
      * move the frame's readerIndex, so the same frame can still be relayed.
      */
     static BackendMessage decode(ByteBuf frame) {
-        WireReader r = WireReader.ofTypedFrame(frame, "backend");
+        return decode(frame, WireReader.ofTypedFrame(frame, "backend"));
+    }
+
+    private static BackendMessage decode(ByteBuf frame, WireReader r) {
         char type = (char) (frame.getByte(frame.readerIndex()) & 0xFF);
         BackendMessage message = switch (type) {
             case 'R' -> decodeAuthentication(r);
@@ -141,13 +168,18 @@ public sealed interface BackendMessage {
     }
 
     private static void writeFields(ByteBuf out, char type, Map<Character, String> fields) {
+        writeFields(out, type, fields, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static void writeFields(ByteBuf out, char type, Map<Character, String> fields,
+                                    java.nio.charset.Charset charset) {
         int at = WireWriter.begin(out, type);
         fields.forEach((code, value) -> {
             if (code == 0) {
                 throw new IllegalArgumentException("field code must not be zero");
             }
             out.writeByte(code);
-            WireWriter.cstring(out, value);
+            WireWriter.cstring(out, value, charset);
         });
         out.writeByte(0);
         WireWriter.end(out, at);
@@ -459,6 +491,11 @@ public sealed interface BackendMessage {
         public void writeTo(ByteBuf out) {
             writeFields(out, 'E', fields);
         }
+
+        @Override
+        public void writeTo(ByteBuf out, java.nio.charset.Charset charset) {
+            writeFields(out, 'E', fields, charset);
+        }
     }
 
     record NoticeResponse(Map<Character, String> fields) implements BackendMessage, ErrorFields {
@@ -478,6 +515,11 @@ public sealed interface BackendMessage {
         @Override
         public void writeTo(ByteBuf out) {
             writeFields(out, 'N', fields);
+        }
+
+        @Override
+        public void writeTo(ByteBuf out, java.nio.charset.Charset charset) {
+            writeFields(out, 'N', fields, charset);
         }
     }
 
@@ -518,10 +560,15 @@ public sealed interface BackendMessage {
     record NotificationResponse(int processId, String channel, String payload) implements BackendMessage {
         @Override
         public void writeTo(ByteBuf out) {
+            writeTo(out, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void writeTo(ByteBuf out, java.nio.charset.Charset charset) {
             int at = WireWriter.begin(out, 'A');
             out.writeInt(processId);
-            WireWriter.cstring(out, channel);
-            WireWriter.cstring(out, payload);
+            WireWriter.cstring(out, channel, charset);
+            WireWriter.cstring(out, payload, charset);
             WireWriter.end(out, at);
         }
     }
@@ -545,9 +592,14 @@ public sealed interface BackendMessage {
     record ParameterStatus(String name, String value) implements BackendMessage {
         @Override
         public void writeTo(ByteBuf out) {
+            writeTo(out, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void writeTo(ByteBuf out, java.nio.charset.Charset charset) {
             int at = WireWriter.begin(out, 'S');
-            WireWriter.cstring(out, name);
-            WireWriter.cstring(out, value);
+            WireWriter.cstring(out, name, charset);
+            WireWriter.cstring(out, value, charset);
             WireWriter.end(out, at);
         }
     }

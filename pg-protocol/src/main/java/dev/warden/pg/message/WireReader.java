@@ -18,6 +18,14 @@ final class WireReader {
     private final String what;
     private int pos;
     private final int end;
+    /** How strings are decoded: UTF-8 unless a caller reads text in a session's client_encoding. */
+    private java.nio.charset.Charset charset = StandardCharsets.UTF_8;
+
+    /** Reads strings as {@code charset}'s text from here on. */
+    WireReader in(java.nio.charset.Charset charset) {
+        this.charset = charset;
+        return this;
+    }
 
     private WireReader(ByteBuf buf, int start, int end, String what) {
         this.buf = buf;
@@ -144,7 +152,7 @@ final class WireReader {
         if (zero < 0) {
             throw violation("missing string terminator for " + field + " in " + what);
         }
-        String s = buf.toString(pos, zero - pos, StandardCharsets.UTF_8);
+        String s = buf.toString(pos, zero - pos, charset);
         pos = zero + 1;
         return s;
     }

@@ -23,11 +23,15 @@ final class WireWriter {
     }
 
     static void cstring(ByteBuf out, String s) {
+        cstring(out, s, StandardCharsets.UTF_8);
+    }
+
+    static void cstring(ByteBuf out, String s, java.nio.charset.Charset charset) {
         // A zero byte inside would end the string early and desynchronise the peer's parser.
         if (s.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("string to encode contains a zero byte");
         }
-        out.writeCharSequence(s, StandardCharsets.UTF_8);
+        out.writeCharSequence(s, charset);
         out.writeByte(0);
     }
 

@@ -410,12 +410,16 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         // Values the server echoes are redacted by construction when the statement the text answers could carry
         // a sensitive value.
         Analysis answering = about.analysis();
-        BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame),
+        // The server writes the text in the session's client_encoding: read and written back in it (read as UTF-8,
+        // a GB18030 text's characters came apart into the digits they end in, which joined a number beside them).
+        dev.warden.sql.ClientEncoding encoding = session.lexing.settings().encoding();
+        java.nio.charset.Charset charset = encoding == null ? java.nio.charset.StandardCharsets.UTF_8 : encoding.charset();
+        BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame, charset),
                 (field, text, fields) -> masking.maskMessage(field, text, answering, fields));
         if (masked == null) {
             return frame;
         }
-        ByteBuf out = masked.toByteBuf(session.client.alloc());
+        ByteBuf out = masked.toByteBuf(session.client.alloc(), charset);
         frame.release();
         unhanded = out;
         return out;
