@@ -19,6 +19,12 @@ public final class TextEncoding {
     public static final TextEncoding UTF8 = new TextEncoding("UTF8", null);
     /** An encoding Warden does not split: a mask that keeps part of a value redacts it whole. */
     static final TextEncoding UNKNOWN = new TextEncoding("unknown", null);
+    /**
+     * The encoding may have changed since the server last reported it: a SET, RESET or DISCARD ran since the last
+     * ReadyForQuery, before which the server reports the new one (PostgreSQL 14 and later). Masked as {@link #UNKNOWN}
+     * (an attacker's pass, a145 F5: SET client_encoding earlier in the same Query had rows masked by the old one).
+     */
+    public static final TextEncoding UNCERTAIN = new TextEncoding("uncertain", null);
 
     private static final Width SINGLE = (b, next) -> 1;
     private static final Width EUC = (b, next) -> b == 0x8E ? 2 : b == 0x8F ? 3 : b >= 0x80 ? 2 : 1;
@@ -58,8 +64,10 @@ public final class TextEncoding {
         String n = pgName.toUpperCase(Locale.ROOT).replace("_", "").replace("-", "");
         Width w = switch (n) {
             case "UTF8", "UNICODE", "SQLASCII" -> null;
-            case "EUCJP", "EUCJIS2004", "EUCKR", "JOHAB" -> EUC;
-            case "EUCCN", "BIG5", "GBK", "UHC" -> TWO;
+            case "EUCJP", "EUCJIS2004", "EUCKR" -> EUC;
+            // JOHAB: every character from 0x84 up is two bytes, as clients read it (the server's pg_johab_mblen is
+            // EUC's, three for 0x8F: an attacker's pass, a145 F2, had keep 4 show 4 digits after a 0x8F Hangul)
+            case "EUCCN", "BIG5", "GBK", "UHC", "JOHAB" -> TWO;
             case "EUCTW" -> (b, next) -> b == 0x8E ? 4 : b == 0x8F ? 3 : b >= 0x80 ? 2 : 1;
             case "SJIS", "SHIFTJIS2004" -> (b, next) -> b >= 0xA1 && b <= 0xDF ? 1 : b >= 0x80 ? 2 : 1;
             case "GB18030" -> (b, next) -> b < 0x80 ? 1 : next >= 0x30 && next <= 0x39 ? 4 : 2;
@@ -76,6 +84,34 @@ public final class TextEncoding {
 
     public boolean isUtf8() {
         return this == UTF8;
+    }
+
+    /** Whether Warden cannot tell where this encoding's characters begin (unknown, or uncertain). */
+    boolean unsplit() {
+        return width == null && this != UTF8;
+    }
+
+    /**
+     * {@code v} read as if each byte of 0x80 or more began a character of two bytes (the byte after it made 0x80
+     * too): with {@link #detectionView}'s reading by UTF-8, the two readings value detection tries where the encoding
+     * is {@link #unsplit}; null when it has no such byte.
+     */
+    static byte[] pairedView(byte[] v, int off, int len) {
+        byte[] view = null;
+        int end = off + len;
+        for (int i = off; i < end; i++) {
+            if (v[i] < 0) {
+                if (view == null) {
+                    view = v.clone();
+                }
+                view[i] = (byte) 0x80;
+                if (i + 1 < end) {
+                    view[i + 1] = (byte) 0x80;
+                }
+                i++;
+            }
+        }
+        return view;
     }
 
     /** The offsets of the characters of {@code v[off, off + len)}, with {@code off + len} last; null: not split. */
@@ -158,8 +194,8 @@ public final class TextEncoding {
      * them. An encoding Warden does not split is read with every byte of 0x80 or more as such a character.
      */
     byte[] detectionView(byte[] v, int off, int len) {
-        if (width == SINGLE || this == UTF8) {
-            return null;
+        if (width == SINGLE || this == UTF8 || width == null) {
+            return null; // an unsplit encoding is read both ways by the caller (see pairedView)
         }
         int end = off + len;
         int k = off;

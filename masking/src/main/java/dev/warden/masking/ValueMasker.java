@@ -207,6 +207,23 @@ final class ValueMasker {
         if (read == null) {
             read = v;
         }
+        if (encoding.unsplit()) {
+            // Where the characters begin is not known: a value that a detector hits read either way (as UTF-8, or
+            // with each byte of 0x80 up starting a pair) is masked whole.
+            byte[] paired = TextEncoding.pairedView(v, pos, end - pos);
+            if (paired != null) {
+                boolean hit = ValueDetectors.mayHit(v, pos, end - pos)
+                        && new ValueDetectors.Scanner(v, pos, end - pos, enabled).next(pos) != null
+                        || ValueDetectors.mayHit(paired, pos, end - pos)
+                        && new ValueDetectors.Scanner(paired, pos, end - pos, enabled).next(pos) != null;
+                if (!hit) {
+                    return null;
+                }
+                hits[column]++;
+                return maskWhole(Treatment.of(Strategy.REDACT, "value_detection"), type, 0, binary, v, off, len,
+                        encoding);
+            }
+        }
         if (!ValueDetectors.mayHit(read, pos, end - pos)) {
             return null;
         }

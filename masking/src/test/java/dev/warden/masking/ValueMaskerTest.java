@@ -179,7 +179,9 @@ class ValueMaskerTest {
         for (Case c : java.util.List.of(new Case("SJIS", "windows-31j", "一二三四五六陝り氓陝り氓"),
                 new Case("GB18030", "GB18030", "一二三\u20ac𠀀四五六七"), new Case("BIG5", "Big5", "一二三四五六七八"),
                 new Case("EUC_JP", "EUC-JP", "一二三ｱｲ四五六"), new Case("UHC", "x-windows-949", "가나다라마바사"),
-                new Case("LATIN1", "ISO-8859-1", "abcdéüßx"), new Case("EUC_TW", "x-EUC-TW", "一二三四五六七"))) {
+                new Case("LATIN1", "ISO-8859-1", "abcdéüßx"), new Case("EUC_TW", "x-EUC-TW", "一二三四五六七"),
+                // a145 F2: JOHAB's 0x8F Hangul are two bytes, not EUC's three
+                new Case("JOHAB", "x-Johab", "뀨1뀨2뀨3뀨4"))) {
             java.nio.charset.Charset cs = java.nio.charset.Charset.forName(c.java());
             TextEncoding enc = TextEncoding.named(c.pg());
             byte[] v = c.value().getBytes(cs);

@@ -93,6 +93,21 @@ final class ResultMasking {
 
     private java.util.function.Supplier<String> clientEncoding = () -> "UTF8";
     private String lastEncodingName;
+    /** A SET, RESET, DISCARD or set_config ran since the last ReadyForQuery (see {@link #encodingMayChange}). */
+    private boolean encodingUncertain;
+
+    /**
+     * A statement that may have changed client_encoding completed: the server reports the new one only before
+     * ReadyForQuery, so until then text values are masked as in an encoding Warden cannot split.
+     */
+    void encodingMayChange() {
+        encodingUncertain = true;
+    }
+
+    /** ReadyForQuery: the server has reported any change of client_encoding. */
+    void encodingReported() {
+        encodingUncertain = false;
+    }
     private dev.warden.masking.TextEncoding lastEncoding = dev.warden.masking.TextEncoding.UTF8;
 
     /**
@@ -100,6 +115,9 @@ final class ResultMasking {
      * masks that keep part of a value split by (an attacker's pass, a144 F4).
      */
     private dev.warden.masking.TextEncoding textEncoding() {
+        if (encodingUncertain) {
+            return dev.warden.masking.TextEncoding.UNCERTAIN;
+        }
         String name = clientEncoding.get();
         if (name != lastEncodingName) {
             lastEncoding = dev.warden.masking.TextEncoding.named(name);

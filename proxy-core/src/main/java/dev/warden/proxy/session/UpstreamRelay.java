@@ -230,6 +230,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (type == 'E' && masking != null) {
             session.transactionDdl.failed();
         }
+        if (type == 'C' && masking != null && (settingTag(frame) || callsSetConfig(about))) {
+            // The server reports a changed client_encoding only before ReadyForQuery: until then the rows of
+            // later statements may come in another one (an attacker's pass, a145 F5).
+            masking.encodingMayChange();
+        }
         if ((type == 'E' || type == 'C') && session.prepared.awaitsTransactionEnd()) {
             if (type == 'E') {
                 session.prepared.serverFailed();
@@ -315,6 +320,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private void ready(ByteBuf frame, Entry entry) {
         session.transactionStatus = (char) frame.getByte(frame.readerIndex() + 5);
         if (masking != null) {
+            masking.encodingReported(); // any change of client_encoding was reported before this ReadyForQuery
             session.transactionDdl.ready(session.transactionStatus, masking::transactionEnded);
         }
         // The server says whether a transaction ended, and how: the portals it dropped are forgotten (see
@@ -340,6 +346,38 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     private static final byte[] ROLLBACK_TAG = "ROLLBACK".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * Whether a CommandComplete's tag is of a statement that may change a setting: SET, RESET, DISCARD, and the ends
+     * of transactions and savepoints, which undo a SET LOCAL or a SET made in them.
+     */
+    private static boolean settingTag(ByteBuf frame) {
+        int n = frame.readableBytes() - 6;
+        byte first = n < 3 ? 0 : frame.getByte(frame.readerIndex() + 5);
+        if (n > 24 || !(first == 'S' && n == 3 || first == 'R' || first == 'D' || first == 'C' || first == 'P')) {
+            return false; // SELECT n, INSERT, UPDATE, DELETE ...: read without making a string of the tag
+        }
+        String tag = frame.toString(frame.readerIndex() + 5, n, java.nio.charset.StandardCharsets.US_ASCII);
+        return tag.equals("SET") || tag.equals("RESET") || tag.startsWith("DISCARD") || tag.equals("COMMIT")
+                || tag.equals("ROLLBACK") || tag.equals("RELEASE") || tag.equals("PREPARE TRANSACTION")
+                || tag.equals("COMMIT PREPARED") || tag.equals("ROLLBACK PREPARED");
+    }
+
+    /** Whether the statement answered calls set_config (with its nested bodies, as judged). */
+    private static boolean callsSetConfig(Answering about) {
+        Analysis a = about == null ? null : about.analysis();
+        if (a == null) {
+            return false;
+        }
+        for (dev.warden.sql.StatementFacts top : a.statements()) {
+            for (dev.warden.sql.StatementFacts f : top.allStatements()) {
+                if (f.functions().contains("set_config") || f.functions().contains("pg_catalog.set_config")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 
     /** Whether a CommandComplete's tag is exactly {@code tag}. */
     private static boolean tagIs(ByteBuf frame, byte[] tag) {
