@@ -150,6 +150,23 @@ class PartialMaskInClientEncodingTest {
         }
     }
 
+    /** The same window for an error's text: read both ways, and its non-ASCII fields redacted if either masks. */
+    @Test
+    void anErrorTextWhileTheEncodingIsUncertainIsReadBothWays() throws Exception {
+        try (MaskedAttacker a = new MaskedAttacker(warden)) {
+            a.send(new FrontendMessage.Query("SET client_encoding TO 'GB18030'; SELECT note::int FROM pmce"));
+            StringBuilder error = new StringBuilder();
+            byte[] frame;
+            do {
+                frame = a.client.readFrame();
+                if (frame[0] == 'E') {
+                    error.append(new String(frame, 5, frame.length - 5, Charset.forName("GB18030")));
+                }
+            } while (frame[0] != 'Z');
+            assertTrue(error.indexOf("22P02") >= 0 && error.indexOf("4111") < 0, error.toString());
+        }
+    }
+
     @Test
     void partialAndEmailKeepWholeCharactersOfTheClientsEncoding() throws Exception {
         String keptPhone = "*".repeat(8) + PHONE.substring(PHONE.length() - 4);

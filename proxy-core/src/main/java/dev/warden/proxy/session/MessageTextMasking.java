@@ -61,6 +61,31 @@ final class MessageTextMasking {
         return null;
     }
 
+    /**
+     * {@code message} (read byte for byte, ISO-8859-1) with each text that is not ASCII {@code [redacted]}: what is
+     * sent when Warden cannot tell the encoding the text is in and a reading of it found something to mask.
+     */
+    static BackendMessage redactNonAscii(BackendMessage message) {
+        java.util.function.UnaryOperator<String> r = s -> s.chars().allMatch(c -> c < 0x80) ? s : "[redacted]";
+        if (message instanceof BackendMessage.ErrorResponse e) {
+            Map<Character, String> fields = new LinkedHashMap<>(e.fields());
+            fields.replaceAll((k, v) -> r.apply(v));
+            return new BackendMessage.ErrorResponse(fields);
+        }
+        if (message instanceof BackendMessage.NoticeResponse n) {
+            Map<Character, String> fields = new LinkedHashMap<>(n.fields());
+            fields.replaceAll((k, v) -> r.apply(v));
+            return new BackendMessage.NoticeResponse(fields);
+        }
+        if (message instanceof BackendMessage.NotificationResponse a) {
+            return new BackendMessage.NotificationResponse(a.processId(), r.apply(a.channel()), r.apply(a.payload()));
+        }
+        if (message instanceof BackendMessage.ParameterStatus p) {
+            return new BackendMessage.ParameterStatus(p.name(), r.apply(p.value()));
+        }
+        return message;
+    }
+
     private static Map<Character, String> maskFields(Map<Character, String> fields, FieldMask mask) {
         Map<Character, String> out = null;
         for (char[] kind : new char[][] {TEXT_FIELDS, NAME_FIELDS, CODE_FIELDS, SEVERITY_FIELDS, POSITION_FIELDS}) {

@@ -104,6 +104,10 @@ final class ResultMasking {
         encodingUncertain = true;
     }
 
+    boolean encodingUncertain() {
+        return encodingUncertain;
+    }
+
     /** ReadyForQuery: the server has reported any change of client_encoding. */
     void encodingReported() {
         encodingUncertain = false;

@@ -454,6 +454,22 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         java.nio.charset.Charset charset = encoding == null ? java.nio.charset.StandardCharsets.UTF_8 : encoding.charset();
         BackendMessage masked = MessageTextMasking.mask(BackendMessage.decode(frame, charset),
                 (field, text, fields) -> masking.maskMessage(field, text, answering, fields));
+        if (masking.encodingUncertain() && highByte(frame)) {
+            // The encoding may have changed since the server reported it (see ResultMasking#encodingMayChange): read
+            // also with each byte from 0x80 up starting a pair; if either reading masks anything, every field that
+            // is not ASCII is redacted (no text in an unknown encoding is written back).
+            java.nio.charset.Charset bytes = java.nio.charset.StandardCharsets.ISO_8859_1;
+            BackendMessage paired = MessageTextMasking.mask(BackendMessage.decode(pairedCopy(frame), bytes),
+                    (field, text, fields) -> masking.maskMessage(field, text, answering, fields));
+            if (masked == null && paired == null) {
+                return frame;
+            }
+            BackendMessage redacted = MessageTextMasking.redactNonAscii(BackendMessage.decode(frame, bytes));
+            BackendMessage ascii = MessageTextMasking.mask(redacted, // the ASCII fields masked as ever
+                    (field, text, fields) -> masking.maskMessage(field, text, answering, fields));
+            masked = ascii == null ? redacted : ascii;
+            charset = bytes;
+        }
         if (masked == null) {
             return frame;
         }
@@ -461,6 +477,29 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         frame.release();
         unhanded = out;
         return out;
+    }
+
+    private static boolean highByte(ByteBuf frame) {
+        for (int i = frame.readerIndex() + 5; i < frame.writerIndex(); i++) {
+            if (frame.getByte(i) < 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A copy of {@code frame} where each byte from 0x80 up and the byte after it (not a terminator) are 0x80. */
+    private static ByteBuf pairedCopy(ByteBuf frame) {
+        byte[] b = io.netty.buffer.ByteBufUtil.getBytes(frame);
+        for (int i = 5; i < b.length; i++) {
+            if (b[i] < 0) {
+                b[i] = (byte) 0x80;
+                if (i + 1 < b.length && b[i + 1] != 0) {
+                    b[++i] = (byte) 0x80;
+                }
+            }
+        }
+        return io.netty.buffer.Unpooled.wrappedBuffer(b);
     }
 
     /**
