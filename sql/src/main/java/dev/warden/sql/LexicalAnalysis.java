@@ -499,8 +499,8 @@ final class LexicalAnalysis {
         List<Token> condition = tokens.subList(on + 1, end);
         if (choosesEveryRowOrNone(condition)) {
             // ON true, ON t.id = t.id (true for every row where it is not null), in parentheses too (a142 F1), and
-            // ON t.id > 0 OR true. Literals count as equal whatever their values (see choosesEveryRowOrNone):
-            // t.id + 1 = t.id + 2 reads as choosing every row, failing closed.
+            // ON t.id > 0 OR true. An operand with a literal is no self-comparison (see constantOrSelfComparison):
+            // t.id + 1 = t.id + 1 passes, as t.id + 1 = t.id + 2 must.
             return false;
         }
         boolean targetColumn = false;
@@ -1158,8 +1158,9 @@ final class LexicalAnalysis {
      * Whether a condition holds for every row or for none, by its form: it names nothing that differs from row to row
      * ({@link #CONSTANT_WORDS} only), or compares an expression with itself ({@code t.id = t.id}, true for every row
      * where it is not null), inside any parentheses; or an operand of its top-level OR is such ({@code id = 1 OR
-     * 1 = 1}), or every operand of its top-level AND is. Literals count as equal whatever their values (facts are
-     * cached by a statement's shape, which keeps no literal).
+     * 1 = 1}), or every operand of its top-level AND is. A condition of literals only counts whatever their values
+     * ({@code 1 = 0 OR id = 5} too: facts are cached by a statement's shape, which keeps no literal); a comparison
+     * whose operands hold a literal is no self-comparison ({@code j->>'a' = j->>'b'} is a WHERE).
      */
     static boolean choosesEveryRowOrNone(List<Token> condition) {
         List<Token> c = withoutOuterParentheses(condition);
@@ -1253,10 +1254,15 @@ final class LexicalAnalysis {
         for (int k = 0; k < left.size(); k++) {
             Token l = left.get(k);
             Token r = right.get(k);
-            boolean literal = l.type() == Type.STRING || l.type() == Type.NUMBER;
-            boolean same = literal ? l.type() == r.type()
-                    : l.isIdentifier() && r.isIdentifier() || l.type() == r.type(); // "id" is id
-            if (!same || !(literal || l.value().equals(r.value()))) {
+            if (l.type() == Type.STRING || l.type() == Type.NUMBER || r.type() == Type.STRING
+                    || r.type() == Type.NUMBER) {
+                // Literals are not kept in the shape these facts are cached by, so j->>'a' = j->>'b' cannot be told
+                // from j->>'a' = j->>'a': an operand with a literal is taken for another (a145 F3: the first, and
+                // a[1] = a[2], were refused as every row).
+                return false;
+            }
+            boolean same = l.isIdentifier() && r.isIdentifier() || l.type() == r.type(); // "id" is id
+            if (!same || !l.value().equals(r.value())) {
                 return false;
             }
         }

@@ -342,7 +342,9 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE (a + b) * c = a + (b * c)", "DELETE FROM t WHERE id = (SELECT id FROM u)",
                 "DELETE FROM t WHERE id IN (SELECT id FROM u)", "DELETE FROM t WHERE (id) = 5",
                 "DELETE FROM t WHERE CAST(a AS int) = 1", "DELETE FROM t WHERE a = date '2020-01-01'",
-                "DELETE FROM t WHERE f(a) = f(b)")) {
+                "DELETE FROM t WHERE f(a) = f(b)", "DELETE FROM t WHERE j->>'a' = j->>'b'", "DELETE FROM t WHERE a[1] = a[2]",
+                "UPDATE t SET a = 0 WHERE substr(x, 1, 1) = substr(x, 2, 1)",
+                "MERGE INTO t USING s ON t.id + 1 = t.id + 2 WHEN MATCHED THEN DELETE")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }
