@@ -89,6 +89,13 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
         return request.id();
     }
 
+    /** This record without the votes {@code drop} names (a pending request's: its status stays). */
+    ApprovalRecord withoutVotes(java.util.function.Predicate<Vote> drop) {
+        List<Vote> kept = approvals.stream().filter(v -> !drop.test(v)).toList();
+        return kept.size() == approvals.size() ? this : new ApprovalRecord(request, status, requiredApprovals, kept,
+                decidedBy, comment, decidedAt, consumedAt, version, grant, used, held);
+    }
+
     ApprovalRecord withVote(Vote vote) {
         List<Vote> votes = new ArrayList<>(approvals);
         votes.add(vote);

@@ -503,7 +503,10 @@ public final class ApprovalService implements AutoCloseable {
                             + " more approval(s) from other members of " + String.join(" or ", sorted(current.request().approvers())));
                 }
             }
-            return current.withVote(new ApprovalRecord.Vote(approver.username(), approver.subject(),
+            // A vote given with a token revoked since no longer counts towards the approvals required: the vote
+            // that completes them would otherwise release the held statement with it (an attacker's pass, a145).
+            return current.withoutVotes(v -> !v.tokenId().isEmpty() && revoked.test(v.issuer(), v.tokenId()))
+                    .withVote(new ApprovalRecord.Vote(approver.username(), approver.subject(),
                     approver.issuer(), clock.instant(), why, bounded, tokenId));
         });
     }

@@ -146,6 +146,28 @@ class ApprovalServiceTest {
         assertEquals("approval 1 of 2: ok", audit.approvalEvents().get(1).comment());
     }
 
+    /**
+     * With two approvals required, a vote given with a token revoked before the second no longer counts: the second
+     * does not release the held statement, a third approver's does.
+     */
+    @Test
+    void aVoteGivenWithATokenRevokedSinceDoesNotCountTowardsTheApprovalsRequired() throws Exception {
+        service = service(Duration.ofMinutes(1), 2);
+        java.util.Set<String> revoked = new java.util.concurrent.CopyOnWriteArraySet<>();
+        service.revokedTokens((issuer, tokenId) -> revoked.contains(issuer + " " + tokenId));
+        ApprovalRequest request = update(service, ALICE);
+        CompletableFuture<Outcome> held = service.request(request);
+        service.approve(request.id(), BOB, "ok", Grant.ONCE, "bob-token-1");
+        revoked.add(BOB.issuer() + " bob-token-1");
+        ApprovalRecord second = service.approve(request.id(), CAROL, "ok too", Grant.ONCE, "carol-token-1");
+        assertEquals(ApprovalRecord.Status.PENDING, second.status(), "bob's vote no longer counts");
+        assertEquals(1, second.approvals().size());
+        assertFalse(held.isDone());
+        ApprovalRecord third = service.approve(request.id(), BOB, "again, with a new token", Grant.ONCE, "bob-token-2");
+        assertEquals(ApprovalRecord.Status.APPROVED, third.status());
+        assertTrue(held.get(1, TimeUnit.SECONDS) instanceof Outcome.Approved);
+    }
+
     @Test
     void aRequestNobodyDecidesExpiresAfterTheTimeout() throws Exception {
         service = service(Duration.ofMillis(200), 1);
