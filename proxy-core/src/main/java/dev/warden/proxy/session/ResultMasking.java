@@ -92,8 +92,13 @@ final class ResultMasking {
     }
 
     private java.util.function.Supplier<String> clientEncoding = () -> "UTF8";
+    /** The client_encoding name {@link #lastEncoding} was named by (compared by identity: it changes rarely). */
     private String lastEncodingName;
-    /** A SET, RESET, DISCARD or set_config ran since the last ReadyForQuery (see {@link #encodingMayChange}). */
+    private dev.warden.masking.TextEncoding lastEncoding = dev.warden.masking.TextEncoding.UTF8;
+    /**
+     * A statement that may have changed client_encoding (a SET, RESET, DISCARD, set_config call, or the end of a
+     * transaction or savepoint) completed since the last ReadyForQuery (see {@link #encodingMayChange}).
+     */
     private boolean encodingUncertain;
 
     /**
@@ -112,7 +117,6 @@ final class ResultMasking {
     void encodingReported() {
         encodingUncertain = false;
     }
-    private dev.warden.masking.TextEncoding lastEncoding = dev.warden.masking.TextEncoding.UTF8;
 
     /**
      * The encoding the server sends this session's text values in (its client_encoding as last reported), which
