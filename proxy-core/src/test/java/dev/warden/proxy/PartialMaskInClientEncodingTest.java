@@ -45,6 +45,20 @@ class PartialMaskInClientEncodingTest {
         warden.close();
     }
 
+    /** The ErrorResponse bodies of {@code sql}'s answer, read as {@code cs}'s text. */
+    private static String errorsOf(MaskedAttacker a, String sql, Charset cs) throws Exception {
+        a.send(new FrontendMessage.Query(sql));
+        StringBuilder error = new StringBuilder();
+        byte[] frame;
+        do {
+            frame = a.client.readFrame();
+            if (frame[0] == 'E') {
+                error.append(new String(frame, 5, frame.length - 5, cs));
+            }
+        } while (frame[0] != 'Z');
+        return error.toString();
+    }
+
     /** The values of the first DataRow of {@code sql}'s answer, as the bytes the client received. */
     private static List<byte[]> firstRow(MaskedAttacker a, String sql) throws Exception {
         a.send(new FrontendMessage.Query(sql));
@@ -92,15 +106,7 @@ class PartialMaskInClientEncodingTest {
             Charset cs = Charset.forName(encoding[1]);
             try (MaskedAttacker a = new MaskedAttacker(warden)) {
                 a.query("SET client_encoding = '" + encoding[0] + "'");
-                a.send(new FrontendMessage.Query("SELECT note::int FROM pmce"));
-                StringBuilder error = new StringBuilder();
-                byte[] frame;
-                do {
-                    frame = a.client.readFrame();
-                    if (frame[0] == 'E') {
-                        error.append(new String(frame, 5, frame.length - 5, cs));
-                    }
-                } while (frame[0] != 'Z');
+                String error = errorsOf(a, "SELECT note::int FROM pmce", cs);
                 assertTrue(error.indexOf("22P02") >= 0 && error.indexOf("4111") < 0 && error.indexOf("\uFFFD") < 0,
                         encoding[0] + ": " + error);
             }
@@ -140,16 +146,9 @@ class PartialMaskInClientEncodingTest {
     @Test
     void anErrorTextWhileTheEncodingIsUncertainIsReadBothWays() throws Exception {
         try (MaskedAttacker a = new MaskedAttacker(warden)) {
-            a.send(new FrontendMessage.Query("SET client_encoding TO 'GB18030'; SELECT note::int FROM pmce"));
-            StringBuilder error = new StringBuilder();
-            byte[] frame;
-            do {
-                frame = a.client.readFrame();
-                if (frame[0] == 'E') {
-                    error.append(new String(frame, 5, frame.length - 5, Charset.forName("GB18030")));
-                }
-            } while (frame[0] != 'Z');
-            assertTrue(error.indexOf("22P02") >= 0 && error.indexOf("4111") < 0, error.toString());
+            String error = errorsOf(a, "SET client_encoding TO 'GB18030'; SELECT note::int FROM pmce",
+                    Charset.forName("GB18030"));
+            assertTrue(error.indexOf("22P02") >= 0 && error.indexOf("4111") < 0, error);
         }
     }
 
