@@ -128,8 +128,9 @@ class CanonicalWriterDifferentialTest {
                         maybe()), new ClientInfo(s(), maybe(), maybe()), s(), s());
                 case 1 -> new SessionEnd(null, ts, s(), random.nextLong(), random.nextInt(1000), maybe());
                 case 2 -> new AuthFailure(null, ts, s(), s(), s(), s(), maybe());
-                case 3 -> new ApprovalEvent(null, ts, s(), ApprovalEvent.Action.values()[random.nextInt(6)], s(), s(),
-                        maybe());
+                case 3 -> new ApprovalEvent(null, ts, s(),
+                        ApprovalEvent.Action.values()[random.nextInt(ApprovalEvent.Action.values().length)], s(), s(),
+                        maybe(), random.nextBoolean() ? "" : s());
                 case 4 -> new EnforcementMismatch(null, ts, s(), s(), s(), random.nextLong(), s(), s(), list(), list(),
                         s());
                 case 7 -> new RoleSettingsReset(null, ts, s(), new AuditIdentity(s(), s(), list(), random.nextBoolean(),

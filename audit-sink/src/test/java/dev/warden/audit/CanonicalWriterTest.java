@@ -150,7 +150,8 @@ class CanonicalWriterTest {
         events.add(ResultEvent.of(s, 1, 1, 1, List.of(), 1, null, null));
         events.add(new PolicyReload(null, ts, null, s, s, random.nextBoolean(), maybe,
                 random.nextBoolean() ? Map.of() : Map.of("guardrails.removed", list, s, List.of())));
-        events.add(new ApprovalEvent(null, ts, s, ApprovalEvent.Action.values()[random.nextInt(5)], s, s, maybe));
+        events.add(new ApprovalEvent(null, ts, s, ApprovalEvent.Action.values()[random.nextInt(5)], s, s, maybe,
+                s.length() % 2 == 0 ? "" : s));
         events.add(new EnforcementMismatch(null, ts, s, s, s, -1, s, s, list, list, s));
         events.add(SessionEnd.of(s, 0, 0, null));
         // Drawing nothing from random: the other events' draws stay those of the seed.

@@ -385,7 +385,10 @@ class ApprovalsThroughWardenTest {
 
     /**
      * a144 F2: an approval given with a token revoked since (denied_token_ids, by a reload: a leaked token) let the
-     * retry run. Now the approval is not used while that token is revoked: the retry files a new request.
+     * retry run. Now the retry files a new request. a145 F6: the approval was only set aside while the id stayed in
+     * the list (taking it out made it usable again), the set-aside was not audited, and approval.approved did not
+     * name the token. Now the approval ends as revoked, approval.revoked records it, and both records carry the
+     * token id.
      */
     @Test
     void inRetryModeAnApprovalGivenWithATokenRevokedSinceIsNotUsed() throws Exception {
@@ -399,6 +402,7 @@ class ApprovalsThroughWardenTest {
             String id = m.group(1);
             Cli approve = cli(leaked, "approve", id);
             assertEquals(0, approve.exit, approve.out + approve.err);
+            String second;
             warden.server().reload(warden.policyWith("  allow_plaintext_on_loopback: true\n",
                     WardenHarness.APPROVALS_PROD, TOP_LEVEL, "bob-leaked-a144"));
             try {
@@ -406,14 +410,46 @@ class ApprovalsThroughWardenTest {
                 assertEquals("42501", retried.getSQLState(), "approved with a revoked token: not used");
                 Matcher again = Pattern.compile("request (apr_[a-z0-9]+)").matcher(retried.getMessage());
                 assertTrue(again.find() && !again.group(1).equals(id), retried.getMessage());
+                second = again.group(1);
                 assertEquals(5, count(), "nothing ran");
             } finally {
                 warden.server().reload(warden.policyWith("  allow_plaintext_on_loopback: true\n",
                         WardenHarness.APPROVALS_PROD, TOP_LEVEL));
             }
-            // The control: with the token no longer revoked, the same approval lets the retry run.
+            // With the token no longer revoked, the revoked approval stays ended: the retry asks again.
+            SQLException afterwards = (SQLException) run(alice.createStatement(), delete);
+            assertEquals("42501", afterwards.getSQLState(), "a revoked approval does not come back");
+            Matcher latest = Pattern.compile("request (apr_[a-z0-9]+)").matcher(afterwards.getMessage());
+            assertTrue(latest.find() && !latest.group(1).equals(id), afterwards.getMessage());
+            second = latest.group(1);
+            assertEquals(5, count());
+            Cli shown = cli(bobToken(), "show", id, "--json");
+            assertTrue(shown.out.contains("\"status\":\"revoked\"") || shown.out.contains("\"status\" : \"revoked\""),
+                    shown.out);
+            // The control: the second request, approved with a token in force, runs.
+            assertEquals(0, cli(bobToken(), "approve", second).exit);
             assertEquals(1, run(alice.createStatement(), delete));
             assertEquals(4, count());
+            String approvedToken = null;
+            String revokedToken = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (revokedToken == null && System.nanoTime() < deadline) {
+                for (var line : dev.warden.audit.query.AuditReader.of(warden.auditDir())
+                        .search(dev.warden.audit.query.AuditFilter.all())) {
+                    var r = line.record();
+                    if (r.get("approval_id") == null || !r.get("approval_id").asText().equals(id)) {
+                        continue;
+                    }
+                    if (r.type().equals("approval.approved")) {
+                        approvedToken = r.json().path("token_id").asText(null);
+                    } else if (r.type().equals("approval.revoked")) {
+                        revokedToken = r.json().path("token_id").asText(null);
+                    }
+                }
+                Thread.sleep(50);
+            }
+            assertEquals("bob-leaked-a144", approvedToken, "approval.approved names the approver's token");
+            assertEquals("bob-leaked-a144", revokedToken, "approval.revoked records the set-aside and its token");
         }
     }
 

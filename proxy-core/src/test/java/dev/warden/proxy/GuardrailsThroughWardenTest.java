@@ -64,6 +64,9 @@ class GuardrailsThroughWardenTest {
                     baseline_guardrails: false
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
                     allow: [ { groups: [eng] } ]
+                  devbox:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: warden_scram, password_env: UPSTREAM_PASSWORD, tls: require, allow_superuser: true }
+                    allow: [ { groups: [eng] } ]
                 """);
     }
 
@@ -140,6 +143,41 @@ class GuardrailsThroughWardenTest {
             assertEquals(10, c.createStatement().executeUpdate("UPDATE t SET a = a WHERE true"));
             assertEquals(1, c.createStatement().executeUpdate("UPDATE t SET a = a FROM (SELECT 1 AS id) s "
                     + "WHERE t.id = s.id"), "a join's condition is a WHERE");
+        }
+    }
+
+    /**
+     * Columns PostgreSQL lets be named like keywords Warden's every-row reading takes for constants ({@code exists},
+     * {@code escape}, {@code unknown}, {@code between}): their WHEREs were refused as without WHERE. The server is
+     * the judge of what they are: each statement runs and deletes the rows it names. (In devbox: the baseline rules
+     * apply, but not production's refusal of what the parser cannot read, which these statements are.)
+     */
+    @Test
+    void columnsNamedLikeKeywordsAreColumnsWhereTheServerReadsThem() throws SQLException {
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS kw");
+            s.execute("CREATE TABLE kw (id int, exists bool, escape text, unknown bool, between int)");
+            s.execute("INSERT INTO kw SELECT g, g = 1, 'e' || g, g = 2, g FROM generate_series(1, 10) g");
+        }
+        try (Connection c = warden.connect("devbox", WardenHarness.USER, warden.token(), "preferQueryMode=simple")) {
+            assertEquals(1, c.createStatement().executeUpdate("DELETE FROM kw WHERE exists"));
+            assertEquals(1, c.createStatement().executeUpdate("DELETE FROM kw WHERE unknown"));
+            assertEquals(1, c.createStatement().executeUpdate("DELETE FROM kw WHERE escape = 'e3'"));
+            assertEquals(1, c.createStatement().executeUpdate("DELETE FROM kw WHERE between = 4"));
+            assertEquals(1, c.createStatement().executeUpdate("UPDATE kw SET id = 0 WHERE 5 BETWEEN between AND 5"));
+            // Where they are the keywords, the every-row forms are still refused.
+            for (String sql : List.of("DELETE FROM kw WHERE 1 BETWEEN 0 AND 2", "DELETE FROM kw WHERE exists = exists",
+                    "DELETE FROM kw WHERE 'a' LIKE 'a' ESCAPE '!'", "DELETE FROM kw WHERE true IS NOT UNKNOWN")) {
+                SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
+                assertTrue(e.getMessage().contains("-without-where\""), sql + ": " + e.getMessage());
+            }
+        }
+        try (Connection d = warden.direct(); Statement s = d.createStatement()) {
+            java.sql.ResultSet r = s.executeQuery("SELECT count(*), count(*) FILTER (WHERE id = 0) FROM kw");
+            assertTrue(r.next());
+            assertEquals(6, r.getInt(1));
+            assertEquals(1, r.getInt(2));
+            s.execute("DROP TABLE kw");
         }
     }
 

@@ -1102,6 +1102,57 @@ final class LexicalAnalysis {
             "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user", "session_user",
             "current_role", "user", "current_catalog", "current_schema", "distinct", "from", "cast", "as");
 
+    /**
+     * Words of {@link #CONSTANT_WORDS} PostgreSQL also takes for a column's name, unquoted (unreserved or column-name
+     * keywords): {@code DELETE FROM t WHERE exists} and {@code WHERE escape = 'x'} name columns, and were refused as
+     * without WHERE. Each is the keyword only where {@link #keywordAt} finds it so.
+     */
+    private static final Set<String> COLUMN_OR_KEYWORD = Set.of("escape", "unknown", "between", "exists");
+
+    /** Words after which no operand has ended: an operator's or a clause's (what comes next starts an operand). */
+    private static final Set<String> OPERAND_STARTS = Set.of("and", "or", "not", "is", "in", "like", "ilike",
+            "similar", "to", "between", "symmetric", "asymmetric", "escape", "case", "when", "then", "else",
+            "select", "exists", "any", "all", "some", "array", "distinct", "from", "cast", "as", "where", "on");
+
+    /**
+     * Whether the word at {@code k} of {@code c}, one of {@link #COLUMN_OR_KEYWORD}, is there the keyword: {@code
+     * EXISTS (}, {@code IS [NOT] UNKNOWN}, and {@code BETWEEN} or {@code ESCAPE} right after an operand (after
+     * {@code NOT} for the first). Anywhere else it is a column's name.
+     */
+    private static boolean keywordAt(List<Token> c, int k) {
+        switch (c.get(k).value()) {
+            case "exists":
+                return k + 1 < c.size() && c.get(k + 1).isOp("(");
+            case "unknown":
+                return k > 0 && c.get(k - 1).isWord("is")
+                        || k > 1 && c.get(k - 1).isWord("not") && c.get(k - 2).isWord("is");
+            default: // between, escape
+                int before = k > 0 && c.get(k - 1).isWord("not") && c.get(k).isWord("between") ? k - 2 : k - 1;
+                if (before < 0) {
+                    return false;
+                }
+                Token t = c.get(before);
+                boolean afterOperand = t.type() == Type.NUMBER || t.type() == Type.STRING
+                        || t.type() == Type.QUOTED_IDENT || t.isOp(")") || t.isOp("]")
+                        || t.type() == Type.WORD && !OPERAND_STARTS.contains(t.value())
+                        || t.type() == Type.WORD && COLUMN_OR_KEYWORD.contains(t.value()) && !keywordAt(c, before);
+                if (!afterOperand || c.get(k).isWord("between")) {
+                    return afterOperand;
+                }
+                for (int j = before, depth = 0; j >= 0; j--) { // ESCAPE ends a LIKE, ILIKE or SIMILAR TO pattern
+                    depth += c.get(j).isOp(")") ? 1 : c.get(j).isOp("(") ? -1 : 0;
+                    if (depth == 0 && (c.get(j).isWord("like") || c.get(j).isWord("ilike")
+                            || c.get(j).isWord("similar"))) {
+                        return true;
+                    }
+                    if (depth < 0) {
+                        return false;
+                    }
+                }
+                return false;
+        }
+    }
+
     /** Calls a condition may hold and still name nothing that differs from row to row, when their arguments do not. */
     private static final Set<String> CONSTANT_CALLS = Set.of("coalesce", "nullif", "greatest", "least", "now",
             "transaction_timestamp", "statement_timestamp");
@@ -1203,7 +1254,8 @@ final class LexicalAnalysis {
             boolean call = k + 1 < c.size() && c.get(k + 1).isOp("(") && CONSTANT_CALLS.contains(t.value())
                     && (k == 0 || !c.get(k - 1).isOp("."));
             if (!typeName && !call && (t.type() == Type.QUOTED_IDENT
-                    || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value()))) {
+                    || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value())
+                    || t.type() == Type.WORD && COLUMN_OR_KEYWORD.contains(t.value()) && !keywordAt(c, k))) {
                 constant = false;
                 break;
             }
@@ -1318,7 +1370,7 @@ final class LexicalAnalysis {
             if (depth != 0) {
                 continue;
             }
-            if (t.isWord("between")) {
+            if (t.isWord("between") && keywordAt(c, k)) {
                 between = true;
             } else if (t.isWord(word)) {
                 if (word.equals("and") && between) {

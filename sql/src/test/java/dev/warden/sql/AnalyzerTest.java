@@ -320,7 +320,12 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id IN (id)", "DELETE FROM t WHERE o.id = id OR id IN ((id))",
                 "MERGE INTO t USING s ON (t.id) = t.id WHEN MATCHED THEN DELETE",
                 "MERGE INTO t USING s ON t.id = (t.id) WHEN MATCHED THEN DELETE",
-                "DELETE FROM t WHERE now() > '2020-01-01'")) {
+                "DELETE FROM t WHERE now() > '2020-01-01'",
+                // the keywords that may also be columns' names, where they are the keywords (and a column with itself)
+                "DELETE FROM t WHERE 1 BETWEEN 0 AND 2", "DELETE FROM t WHERE 1 NOT BETWEEN 2 AND 3",
+                "DELETE FROM t WHERE 'a' LIKE 'a' ESCAPE '!'", "DELETE FROM t WHERE true IS NOT UNKNOWN",
+                "DELETE FROM t WHERE (1) BETWEEN SYMMETRIC 2 AND 0", "DELETE FROM t WHERE escape = escape",
+                "DELETE FROM t WHERE exists = exists", "DELETE FROM t WHERE NOT EXISTS (SELECT 1)")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
@@ -344,7 +349,13 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE CAST(a AS int) = 1", "DELETE FROM t WHERE a = date '2020-01-01'",
                 "DELETE FROM t WHERE f(a) = f(b)", "DELETE FROM t WHERE j->>'a' = j->>'b'", "DELETE FROM t WHERE a[1] = a[2]",
                 "UPDATE t SET a = 0 WHERE substr(x, 1, 1) = substr(x, 2, 1)",
-                "MERGE INTO t USING s ON t.id + 1 = t.id + 2 WHEN MATCHED THEN DELETE")) {
+                "MERGE INTO t USING s ON t.id + 1 = t.id + 2 WHEN MATCHED THEN DELETE",
+                // columns named like keywords PostgreSQL also takes for names (were read as the keywords: constant)
+                "DELETE FROM t WHERE exists", "DELETE FROM t WHERE NOT exists", "DELETE FROM t WHERE escape = 'x'",
+                "DELETE FROM t WHERE unknown", "DELETE FROM t WHERE between = 1", "DELETE FROM t WHERE exists = true",
+                "DELETE FROM t WHERE 1 BETWEEN between AND 2", "DELETE FROM t WHERE escape LIKE 'a' ESCAPE escape",
+                "UPDATE t SET a = 0 WHERE unknown IS UNKNOWN", "DELETE FROM t WHERE 1 = 1 AND between = 2",
+                "DELETE FROM t WHERE escape BETWEEN 1 AND 2")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }

@@ -29,7 +29,9 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
                              Optional<Instant> consumedAt, long version, Grant grant, int used, boolean held) {
 
     public enum Status {
-        PENDING, APPROVED, DENIED, EXPIRED, WITHDRAWN;
+        PENDING, APPROVED, DENIED, EXPIRED, WITHDRAWN,
+        /** Approved, then set aside for good: one of its votes was given with a token revoked since. */
+        REVOKED;
 
         public boolean terminal() {
             return this != PENDING;
@@ -146,6 +148,7 @@ public record ApprovalRecord(ApprovalRequest request, Status status, int require
                         .collect(Collectors.joining("; "));
                 return Optional.of(new Outcome.Approved(id(), by.isEmpty() ? decidedBy : by, comments));
             case DENIED:
+            case REVOKED:
                 return Optional.of(new Outcome.Denied(id(), decidedBy, comment));
             case EXPIRED:
                 return Optional.of(new Outcome.Expired(id(), Duration.between(request.createdAt(), request.expiresAt())));

@@ -362,8 +362,11 @@ public final class ApprovalService implements AutoCloseable {
                     .filter(v -> !v.tokenId().isEmpty() && revoked.test(v.issuer(), v.tokenId())).findFirst()
                     .orElse(null);
             if (byRevoked != null) {
+                // Set aside for good and audited (approval.revoked): taking the id out of denied_token_ids again
+                // must not bring the approval back (an attacker's pass, a145 F6).
                 log.warn("approval not used approval={} reason=\"approved by {} with a token revoked since\"", r.id(),
                         byRevoked.username());
+                revoke(r.id(), byRevoked);
                 continue;
             }
             try {
@@ -382,6 +385,18 @@ public final class ApprovalService implements AutoCloseable {
             }
         }
         return Optional.empty();
+    }
+
+    /** Ends an approval one of whose votes was given with a token revoked since (status {@code revoked}). */
+    private void revoke(String id, ApprovalRecord.Vote vote) {
+        try {
+            transition(id, current -> current.status() != Status.APPROVED ? current
+                    : current.decided(Status.REVOKED, "warden", "approved by " + vote.username()
+                    + " with token id '" + clip(vote.tokenId())
+                    + "', revoked since (identity.issuers[].denied_token_ids)", clock.instant()));
+        } catch (ApprovalException e) {
+            log.warn("approval not revoked approval={} error={}", id, e.getMessage());
+        }
     }
 
     /** {@code use 2 of 3 (grant by bob: 3 uses within 1h, until ...)}: which grant let it run. */
@@ -618,8 +633,17 @@ public final class ApprovalService implements AutoCloseable {
     private void changed(ApprovalRecord before, ApprovalRecord after) {
         ApprovalRequest q = after.request();
         String event = null;
-        if (after.approvals().size() > before.approvals().size()) {
-            ApprovalRecord.Vote vote = after.approvals().get(after.approvals().size() - 1);
+        for (ApprovalRecord.Vote dropped : before.approvals()) {
+            if (!after.approvals().contains(dropped)) { // given with a token revoked since: see approve
+                audit(q.sessionId(), q.id(), ApprovalEvent.Action.REVOKED, "warden", "the approval of "
+                        + dropped.username() + " no longer counts: its token was revoked since "
+                        + "(identity.issuers[].denied_token_ids)", dropped.tokenId());
+            }
+        }
+        ApprovalRecord.Vote vote = after.approvals().isEmpty() ? null
+                : after.approvals().get(after.approvals().size() - 1);
+        // A vote that replaces one dropped above leaves the count as it was: a new vote is one the record lacked.
+        if (vote != null && !before.approvals().contains(vote)) {
             String comment = after.requiredApprovals() == 1 ? vote.comment()
                     : "approval " + after.approvals().size() + " of " + after.requiredApprovals()
                     + (vote.comment().isEmpty() ? "" : ": " + vote.comment());
@@ -629,11 +653,14 @@ public final class ApprovalService implements AutoCloseable {
             if (after.status() == Status.APPROVED && !after.grant().once()) {
                 comment += "; " + grantText(after) + (after.held() ? "; the held statement is use 1" : "");
             }
-            audit(q, ApprovalEvent.Action.APPROVED, vote.username(), comment);
+            audit(q.sessionId(), q.id(), ApprovalEvent.Action.APPROVED, vote.username(), comment, vote.tokenId());
             event = "approval.approved";
         } else if (after.status() != before.status()) {
             ApprovalEvent.Action action = ApprovalEvent.Action.valueOf(after.status().name());
-            audit(q, action, after.decidedBy(), after.comment());
+            String tokenId = after.status() != Status.REVOKED ? "" : after.approvals().stream()
+                    .filter(v -> !v.tokenId().isEmpty() && revoked.test(v.issuer(), v.tokenId()))
+                    .map(ApprovalRecord.Vote::tokenId).findFirst().orElse("");
+            audit(q.sessionId(), q.id(), action, after.decidedBy(), after.comment(), tokenId);
             event = "approval." + after.status().name().toLowerCase(Locale.ROOT);
         }
         if (event != null) {
@@ -662,8 +689,13 @@ public final class ApprovalService implements AutoCloseable {
     }
 
     private void audit(String sessionId, String id, ApprovalEvent.Action action, String by, String comment) {
+        audit(sessionId, id, action, by, comment, "");
+    }
+
+    private void audit(String sessionId, String id, ApprovalEvent.Action action, String by, String comment,
+                       String tokenId) {
         try {
-            audit.append(ApprovalEvent.of(sessionId, action, id, by, comment)).whenComplete((seq, error) -> {
+            audit.append(ApprovalEvent.of(sessionId, action, id, by, comment, tokenId)).whenComplete((seq, error) -> {
                 if (error != null) {
                     log.error("approval audit event not durable approval={} action={} error={}", id, action,
                             error.getMessage());

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.warden.audit.event.ApprovalEvent;
 import dev.warden.config.ApprovalSettings;
 import dev.warden.identity.Identity;
 import java.nio.file.Path;
@@ -166,6 +167,13 @@ class ApprovalServiceTest {
         ApprovalRecord third = service.approve(request.id(), BOB, "again, with a new token", Grant.ONCE, "bob-token-2");
         assertEquals(ApprovalRecord.Status.APPROVED, third.status());
         assertTrue(held.get(1, TimeUnit.SECONDS) instanceof Outcome.Approved);
+        // Every vote is audited, with its token, and so is the vote dropped: carol's replaced bob's, leaving the
+        // count as it was, and went unaudited before.
+        assertEquals(List.of("approval.requested by alice@example.com", "approval.approved by bob@example.com",
+                "approval.revoked by warden", "approval.approved by carol@example.com",
+                "approval.approved by bob@example.com"), audit.trail(request.id()));
+        assertEquals(List.of("", "bob-token-1", "bob-token-1", "carol-token-1", "bob-token-2"),
+                audit.approvalEvents().stream().map(ApprovalEvent::tokenId).toList());
     }
 
     @Test
