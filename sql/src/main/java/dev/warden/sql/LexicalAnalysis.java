@@ -1218,6 +1218,15 @@ final class LexicalAnalysis {
         if (c.isEmpty()) {
             return false;
         }
+        int n = c.size();
+        // x IS TRUE and x IS NOT FALSE hold wherever x does (IS binds after the comparisons, before NOT, AND and OR):
+        // (id = id) IS TRUE is id = id (a145 F4)
+        if (n > 2 && c.get(n - 2).isWord("is") && c.get(n - 1).isWord("true")) {
+            return choosesEveryRowOrNone(c.subList(0, n - 2));
+        }
+        if (n > 3 && c.get(n - 3).isWord("is") && c.get(n - 2).isWord("not") && c.get(n - 1).isWord("false")) {
+            return choosesEveryRowOrNone(c.subList(0, n - 3));
+        }
         if (constantOrSelfComparison(c)) {
             return true;
         }
@@ -1285,21 +1294,31 @@ final class LexicalAnalysis {
         }
         List<Token> left = operand(c.subList(0, eq));
         List<Token> right = c.subList(eq + width, c.size());
-        if (c.get(eq).isWord("in")) {
-            // x IN (list): one parenthesised list, whose only member is compared below
-            if (right.size() < 3 || !right.get(0).isOp("(") || !right.get(right.size() - 1).isOp(")")
-                    || withoutOuterParentheses(right).size() == right.size()) {
-                return false;
-            }
-            right = right.subList(1, right.size() - 1);
-            for (int k = 0, d = 0; k < right.size(); k++) {
-                d += right.get(k).isOp("(") ? 1 : right.get(k).isOp(")") ? -1 : 0;
-                if (d == 0 && right.get(k).isOp(",") || right.get(0).isWord("select")) {
-                    return false; // a list of more, or a subquery
+        if (!c.get(eq).isWord("in")) {
+            return sameOperand(left, operand(right));
+        }
+        // x IN (list): one parenthesised list, each of whose members is x (x IN (x, x) too, a145 F4)
+        if (right.size() < 3 || !right.get(0).isOp("(") || !right.get(right.size() - 1).isOp(")")
+                || withoutOuterParentheses(right).size() == right.size() || right.get(1).isWord("select")) {
+            return false; // no list, or a subquery
+        }
+        right = right.subList(1, right.size() - 1);
+        int from = 0;
+        for (int k = 0, d = 0; k <= right.size(); k++) {
+            if (k == right.size() || d == 0 && right.get(k).isOp(",")) {
+                if (!sameOperand(left, operand(right.subList(from, k)))) {
+                    return false;
                 }
+                from = k + 1;
+            } else {
+                d += right.get(k).isOp("(") ? 1 : right.get(k).isOp(")") ? -1 : 0;
             }
         }
-        right = operand(right);
+        return true;
+    }
+
+    /** Whether two operands, as {@link #operand} gives them, are the same expression with no literal in it. */
+    private static boolean sameOperand(List<Token> left, List<Token> right) {
         if (left.isEmpty() || left.size() != right.size()) {
             return false;
         }

@@ -325,7 +325,11 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE 1 BETWEEN 0 AND 2", "DELETE FROM t WHERE 1 NOT BETWEEN 2 AND 3",
                 "DELETE FROM t WHERE 'a' LIKE 'a' ESCAPE '!'", "DELETE FROM t WHERE true IS NOT UNKNOWN",
                 "DELETE FROM t WHERE (1) BETWEEN SYMMETRIC 2 AND 0", "DELETE FROM t WHERE escape = escape",
-                "DELETE FROM t WHERE exists = exists", "DELETE FROM t WHERE NOT EXISTS (SELECT 1)")) {
+                "DELETE FROM t WHERE exists = exists", "DELETE FROM t WHERE NOT EXISTS (SELECT 1)",
+                // a145 F4, the forms that need no meaning: a list of x, and IS TRUE / IS NOT FALSE of such a condition
+                "DELETE FROM t WHERE id IN (id, id)", "UPDATE t SET a = 0 WHERE id IN ((id), id::int)",
+                "DELETE FROM t WHERE (id = id) IS TRUE", "DELETE FROM t WHERE id = id IS NOT FALSE",
+                "DELETE FROM t WHERE id = 5 OR ((id) IN (id)) IS TRUE")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
@@ -355,7 +359,9 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE unknown", "DELETE FROM t WHERE between = 1", "DELETE FROM t WHERE exists = true",
                 "DELETE FROM t WHERE 1 BETWEEN between AND 2", "DELETE FROM t WHERE escape LIKE 'a' ESCAPE escape",
                 "UPDATE t SET a = 0 WHERE unknown IS UNKNOWN", "DELETE FROM t WHERE 1 = 1 AND between = 2",
-                "DELETE FROM t WHERE escape BETWEEN 1 AND 2")) {
+                "DELETE FROM t WHERE escape BETWEEN 1 AND 2", "DELETE FROM t WHERE flag IS TRUE",
+                "DELETE FROM t WHERE (id = 5) IS TRUE", "DELETE FROM t WHERE id IN (id, a)",
+                "DELETE FROM t WHERE (id = id) IS NOT TRUE", "DELETE FROM t WHERE id IN (id, (SELECT 1))")) {
             assertTrue(one(sql).hasWhere(), sql);
         }
     }
