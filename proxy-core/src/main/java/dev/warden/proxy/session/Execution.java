@@ -54,6 +54,32 @@ final class Execution {
         preparedBySql.add(undo);
     }
 
+    /** See {@link #readsNames}: 0 not known yet, 1 yes, 2 no. */
+    private byte readsNames;
+
+    /**
+     * Whether its text reads a prepared statement or a cursor by its name ({@code EXECUTE name}, {@code FETCH},
+     * {@code MOVE}, {@code CREATE TABLE ... AS EXECUTE}, {@code EXPLAIN EXECUTE}), whose meaning masking looks up
+     * when its rows come (see {@link OutstandingQueue#readingNames}); a text Warden could not read may.
+     */
+    boolean readsNames() {
+        if (readsNames == 0) {
+            boolean reads = analysis == null;
+            for (int i = 0; !reads && i < analysis.statements().size(); i++) {
+                dev.warden.sql.StatementFacts f = analysis.statements().get(i);
+                dev.warden.sql.StatementKind k = f.kind();
+                reads = k == dev.warden.sql.StatementKind.EXECUTE || k == dev.warden.sql.StatementKind.FETCH
+                        || k == dev.warden.sql.StatementKind.MOVE
+                        || (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.EXPLAIN)
+                        && dev.warden.sql.TextReferences.createdFromExecute(f.text()).isPresent()
+                        || k == dev.warden.sql.StatementKind.EXPLAIN && f.inner().isPresent()
+                        && f.inner().get().kind() == dev.warden.sql.StatementKind.EXECUTE;
+            }
+            readsNames = reads ? (byte) 1 : (byte) 2;
+        }
+        return readsNames == 1;
+    }
+
     /** The policy the statement was judged under; its results are masked by the same one. */
     final PolicySnapshot policy;
 

@@ -245,6 +245,69 @@ final class OutstandingQueue {
     private Entry watched;
     private java.util.concurrent.CompletableFuture<Void> watchedAnswered;
 
+    /**
+     * The outstanding request that decides whether {@code statement} (made by the client's Parse) or {@code portal}
+     * (by its Bind) is what the server holds under its name, when the client has ended that request's batch since (a
+     * Sync, a Query or a FunctionCall is outstanding after it); or a Query of the client's that changes names by SQL
+     * (PREPARE, DEALLOCATE, DISCARD, DECLARE), outstanding. Null when none: the object is the server's, or its maker is
+     * in the batch of the message that reads it, which the server skips when the maker fails. Before, a message of a
+     * later batch was judged with the maker's object before the server had answered: a Parse of a prepared UPDATE's
+     * name, which the server refused (42P05, the name exists) or skipped (after an earlier error), then Sync and
+     * {@code EXECUTE name} ran the UPDATE judged as the new text, unapproved (an attacker's pass, a146 C2).
+     */
+    Entry unsettled(PreparedStatements.Statement statement, PreparedStatements.Portal portal) {
+        Entry maker = null;
+        for (Entry e : entries) {
+            if (maker != null) {
+                if (e.kind == Kind.SYNC || e.kind == Kind.QUERY || e.kind == Kind.FUNCTION_CALL) {
+                    return maker;
+                }
+            } else if (e.kind == Kind.QUERY && e.action == Action.FORWARD && e.execution != null
+                    && e.execution.preparedBySql != null) {
+                return e;
+            } else if (statement != null && e.isClientParse() && e.statement == statement
+                    || portal != null && e.isClientBind() && e.portal == portal) {
+                maker = e;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * For a Query, which ends every batch before it: the first outstanding request of the client's that may still
+     * change what a name means on the server (a Parse or Bind of a named statement or portal, a Close, a Query that
+     * changes names by SQL), or null. See {@link #unsettled}.
+     */
+    Entry namesUnsettled() {
+        for (Entry e : entries) {
+            if (e.action != Action.FORWARD || e.silent) {
+                continue;
+            }
+            if (e.isClientParse() && !e.statement.name.isEmpty() || e.isClientBind() && !e.portal.name.isEmpty()
+                    || e.kind == Kind.CLOSE || e.kind == Kind.QUERY && e.execution != null
+                    && e.execution.preparedBySql != null) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The first outstanding statement of the client's whose text reads a prepared statement or a cursor by its name
+     * ({@code EXECUTE name}, {@code FETCH}, {@code CREATE TABLE ... AS EXECUTE}), or null. Its rows are masked by
+     * what the name means when they come: a message that changes names waits for it (an attacker's pass, a146 C1:
+     * {@code EXECUTE q1} and, right behind it, a Parse of q1 with a harmless text, which the server refused, had
+     * the EXECUTE's rows masked as the harmless text's).
+     */
+    Entry readingNames() {
+        for (Entry e : entries) {
+            if (e.action == Action.FORWARD && !e.silent && e.execution != null && e.execution.readsNames()) {
+                return e;
+            }
+        }
+        return null;
+    }
+
     /** Whether {@code entry} is sent and not yet answered (nor dropped). */
     boolean outstanding(Entry entry) {
         for (Entry e : entries) {

@@ -232,6 +232,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     refuseName(frame, close.name());
                     return;
                 }
+                if (!name.isEmpty() && waitedFor(queue.readingNames(), frame)) {
+                    return;
+                }
                 // What it removes rides with its entry: restored if the server skips the Close.
                 writer.send(frame, close.kind() == 'S'
                         ? Entry.forward(Kind.CLOSE, prepared.closedStatement(name), null, null)
@@ -755,6 +758,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     // ---- the messages ------------------------------------------------------------------------------------
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
+        Analysis text = reading.analysis();
+        if (!queue.isEmpty() && (waitedFor(text == null || readsNames(text) ? queue.namesUnsettled() : null, frame)
+                || waitedFor(text == null || changesNames(text) ? queue.readingNames() : null, frame))) {
+            return; // read again when the names are settled
+        }
         prepared.simpleQuery();
         String unknown = reading.refusal() == null ? unknownExecuted(reading.analysis()) : null;
         if (unknown != null) {
@@ -1813,6 +1821,9 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             decoded = new FrontendMessage.Parse(name, decoded.sql(), decoded.parameterTypes());
         }
         FrontendMessage.Parse named = decoded;
+        if (!name.isEmpty() && waitedFor(queue.readingNames(), frame)) {
+            return;
+        }
         if (overKeptBudget('S', name, PreparedStatements.Statement.keptBytes(decoded.sql(), textBytes,
                 decoded.parameterTypes().size()), frame, "a prepared statement")) {
             return;
@@ -1922,6 +1933,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return;
         }
         PreparedStatements.Statement statement = prepared.statement(statementName);
+        if (!queue.isEmpty() && (waitedFor(statement == null ? null : queue.unsettled(statement, null), frame)
+                || !portalName.isEmpty() && waitedFor(queue.readingNames(), frame))) {
+            return;
+        }
         dev.warden.sql.ClientEncoding encoding = session.lexing.settings().encoding();
         PreparedStatements.Portal portal = new PreparedStatements.Portal(portalName, statement,
                 bind.resultFormats(), BoundParameters.of(bind, statement == null ? List.of() : statement.parameterTypes,
@@ -2080,11 +2095,75 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             refuseName(frame, d.name());
             return;
         }
-        if (d.kind() == 'S') {
-            writer.send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, prepared.statement(name), null, null));
-        } else {
-            writer.send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, prepared.portal(name), null));
+        PreparedStatements.Statement statement = d.kind() == 'S' ? prepared.statement(name) : null;
+        PreparedStatements.Portal portal = d.kind() == 'S' ? null : prepared.portal(name);
+        if (!queue.isEmpty() && waitedFor(queue.unsettled(statement, portal), frame)) {
+            return;
         }
+        if (statement != null && statement.analysis != null && statement.analysis.statements().stream()
+                .anyMatch(f -> f.kind() == StatementKind.FETCH)) {
+            // PostgreSQL ends the server process (a NULL pointer, signal 11: every session of the cluster ends and
+            // it recovers) when a prepared FETCH is described as a statement after its cursor was closed
+            // (FetchStatementTargetList); a read-only agent brought the database down so (an attacker's pass, a146
+            // F0). Its portal describes safely: the server checks the cursor at Bind.
+            audit.receiving(null);
+            refuse(frame, "-- Describe of prepared statement \"" + name + "\", a FETCH", Decision.asServer(
+                    "describe-prepared-fetch", "0A000", "Warden does not relay a Describe of a prepared FETCH "
+                    + "statement: PostgreSQL fails on one whose cursor is closed, and the whole server restarts",
+                    "Bind the statement and Describe the portal instead"));
+            return;
+        }
+        if (d.kind() == 'S') {
+            writer.send(frame, Entry.forward(Kind.DESCRIBE_STATEMENT, statement, null, null));
+        } else {
+            writer.send(frame, Entry.forward(Kind.DESCRIBE_PORTAL, null, portal, null));
+        }
+    }
+
+    /**
+     * Holds {@code frame} until {@code decider} is answered, then reads it again: returns false when there is none.
+     * {@code decider} is a request whose answer settles what a name means on the server (see
+     * {@link OutstandingQueue#unsettled}), or one whose rows are masked by what a name means when they come, which
+     * {@code frame} would change (see {@link OutstandingQueue#readingNames}). A Flush of Warden's own makes the server
+     * send the answer now (inside a batch it keeps its output until the client's Sync, which is held behind {@code
+     * frame}); the server's answers to it are only the earlier requests' own.
+     */
+    private boolean waitedFor(Entry decider, ByteBuf frame) {
+        if (decider == null) {
+            return false;
+        }
+        upstream.writeAndFlush(new FrontendMessage.Flush().toByteBuf(upstream.alloc()), upstream.voidPromise());
+        holdUntil(queue.whenAnswered(decider), frame, (done, failure) -> {
+            held.addFirst(frame);
+            heldBytes += frame.readableBytes();
+        });
+        return true;
+    }
+
+    /** Whether {@code analysis} reads a prepared statement or a cursor by name (see {@link Execution#readsNames}). */
+    private static boolean readsNames(Analysis analysis) {
+        for (StatementFacts f : analysis.statements()) {
+            dev.warden.sql.StatementKind k = f.kind();
+            if (k == StatementKind.EXECUTE || k == StatementKind.FETCH
+                    || k == StatementKind.MOVE || k == StatementKind.CREATE
+                    || k == StatementKind.EXPLAIN) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code analysis} changes what names mean by SQL: PREPARE, DEALLOCATE, DISCARD, DECLARE, CLOSE. */
+    private static boolean changesNames(Analysis analysis) {
+        for (StatementFacts f : analysis.statements()) {
+            dev.warden.sql.StatementKind k = f.kind();
+            if (k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
+                    || k == StatementKind.DISCARD || k == StatementKind.DECLARE
+                    || k == StatementKind.CLOSE) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -2102,6 +2181,11 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         PreparedStatements.Portal portal = prepared.portalToRun(name);
         PreparedStatements.Statement statement = portal == null ? null : portal.statement;
+        if (portal != null && !queue.isEmpty() && (waitedFor(queue.unsettled(null, portal), frame)
+                || statement != null && (statement.analysis == null || changesNames(statement.analysis))
+                && waitedFor(queue.readingNames(), frame))) {
+            return;
+        }
         if (statement == null) {
             // No portal, as far as Warden followed the session, or one of a statement Warden did not read: judged by
             // nothing, so not run. Answered as the server answers for a portal that does not exist, and recorded as

@@ -1455,6 +1455,28 @@ final class ResultMasking {
     }
 
     /** Whether {@code f} is an EXPLAIN of an EXECUTE. */
+    /**
+     * What {@code analysis} does when one of its statements runs a prepared statement by name (EXECUTE, CREATE TABLE
+     * ... AS EXECUTE, EXPLAIN EXECUTE) and a later one changes what prepared names mean (PREPARE, DEALLOCATE,
+     * DISCARD); null when it does not. The EXECUTE's rows are masked by the names as they stand after the whole text:
+     * {@code EXECUTE q; DEALLOCATE q; PREPARE q AS <harmless>} had them masked as the harmless text's (an attacker's
+     * pass, a146 C1). (A cursor's FETCH keeps what its DECLARE exposed, whatever a later CLOSE or DECLARE does.)
+     */
+    private static String namesRedefinedAfterRead(Analysis analysis) {
+        boolean executed = false;
+        for (StatementFacts f : analysis.statements()) {
+            StatementKind k = f.kind();
+            if (executed && (k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
+                    || k == StatementKind.DISCARD)) {
+                return "EXECUTE a prepared statement and then " + k.name();
+            }
+            executed |= k == StatementKind.EXECUTE || executeExplained(f)
+                    || (k == StatementKind.CREATE || k == StatementKind.EXPLAIN)
+                    && TextReferences.createdFromExecute(f.text()).isPresent();
+        }
+        return null;
+    }
+
     private static boolean executeExplained(StatementFacts f) {
         return f.kind() == StatementKind.EXPLAIN && f.inner().isPresent()
                 && f.inner().get().kind() == StatementKind.EXECUTE;
@@ -1772,6 +1794,13 @@ final class ResultMasking {
             return refused(reading, "masking-copy", "a masked identity's COPY ... TO STDOUT is masked by the columns "
                     + "Warden describes for it, one COPY a Query: this text has " + copiesOut(analysis),
                     "send each COPY ... TO STDOUT in a Query (or Execute) of its own");
+        }
+        String redefined = namesRedefinedAfterRead(analysis);
+        if (redefined != null) {
+            return refused(reading, "masking-names-redefined", "a masked identity's text may not " + redefined
+                    + " in the same text: Warden masks the rows by what the name means once the text is sent, and "
+                    + "the later statement changes it", "send the statement that redefines the name in a Query of "
+                    + "its own");
         }
         List<String> path = searchPath.get();
         String planted = installsTriggerCode(analysis, current);

@@ -1,0 +1,252 @@
+package dev.warden.proxy;
+
+import dev.warden.pg.message.BackendMessage;
+import dev.warden.pg.message.FrontendMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Attacker pass a146 (2026-12-08, on fff8bb9e): what a prepared statement's or a portal's name means, when a pipelined
+ * message changes it before the server has answered the one before. Each batch is written at once, as a pipelining
+ * client sends it, so Warden reads the later messages before the server's answers to the earlier ones come.
+ */
+class RelayNamesThroughWardenTest {
+
+    static WardenHarness warden;
+
+    private static final String TOP_LEVEL = """
+            admin: { address: "127.0.0.1:0" }
+            approvals:
+              timeout: 2s
+              store: { type: file, path: "${APPROVALS_DIR}" }
+            masking:
+              unmasked_for: { groups: [pii-readers], agents: never }
+            guardrails:
+              rules:
+                - { name: prod-writes-reviewed, environments: [prod], match: { writes: true }, unless: { groups: [dba] }, action: require_approval, approvers: [dba] }
+            """;
+
+    /** Reads the SSNs in forms no value detector knows (reversed); masked by the lineage of the column. */
+    private static final String SENSITIVE = "SELECT reverse(ssn) AS r FROM a146_people ORDER BY id";
+    private static final String HARMLESS = "SELECT 'x'::text AS r";
+    private static final List<String> SSNS = List.of("123-45-6789", "987-65-4321");
+
+    @BeforeAll
+    static void start() throws SQLException {
+        warden = WardenHarness.start("  allow_plaintext_on_loopback: true\n", WardenHarness.APPROVALS_PROD, TOP_LEVEL);
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE a146_people (id int, ssn text)");
+            s.execute("INSERT INTO a146_people VALUES (1, '" + SSNS.get(0) + "'), (2, '" + SSNS.get(1) + "')");
+            s.execute("CREATE TABLE a146_orders (id int, total int)");
+            s.execute("GRANT ALL ON a146_people, a146_orders TO PUBLIC");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        warden.close();
+    }
+
+    @BeforeEach
+    void seed() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("TRUNCATE a146_orders");
+            s.execute("INSERT INTO a146_orders VALUES (1, 10), (2, 20)");
+        }
+    }
+
+    /**
+     * C2: a prepared UPDATE, then at once a Parse of its name (the server refuses it, 42P05: the name exists), Sync,
+     * and {@code EXECUTE name}. Warden judged the EXECUTE as the refused Parse's SELECT and the UPDATE ran with no
+     * approval. Now the EXECUTE waits for the Parse's answer and is judged as the UPDATE the name still means: held,
+     * and (nobody approves) it expires.
+     */
+    @Test
+    void anExecuteAfterAParseTheServerRefusesIsJudgedAsWhatTheNameStillMeans() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            // The text EXECUTE w1 read once, as the attacker's had been: a reading from the cache goes at once.
+            sendAll(c, new FrontendMessage.Parse("w1", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+                    new FrontendMessage.Query("EXECUTE w1"), new FrontendMessage.Close('S', "w1"),
+                    new FrontendMessage.Sync());
+            for (int i = 0; i < 3; i++) {
+                assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            }
+            sendAll(c, new FrontendMessage.Parse("w1", "UPDATE a146_orders SET total = total + 1000 WHERE id = 1",
+                    List.of()), new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()), "a Parse runs nothing");
+            sendAll(c, new FrontendMessage.Parse("w1", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+                    new FrontendMessage.Query("EXECUTE w1"));
+            List<BackendMessage> answers = new ArrayList<>(c.untilReady());
+            answers.addAll(c.untilReady());
+            List<String> errors = RawClient.errors(answers);
+            assertEquals(2, errors.size(), answers.toString());
+            assertTrue(errors.get(0).startsWith("42P05"), errors.toString());
+            assertTrue(expired(errors.get(1)), errors.toString());
+        }
+        assertEquals("10", total(1), "the UPDATE did not run");
+    }
+
+    /** C2 in the extended protocol: the same Parse, Sync, then Bind and Execute of the name. */
+    @Test
+    void aBindAfterAParseTheServerRefusesBindsWhatTheNameStillMeans() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            sendAll(c, new FrontendMessage.Parse("w2", "UPDATE a146_orders SET total = total + 1000 WHERE id = 1",
+                    List.of()), new FrontendMessage.Sync());
+            c.untilReady();
+            sendAll(c, new FrontendMessage.Parse("w2", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+                    new FrontendMessage.Bind("p", "w2", List.of(), List.of(), List.of()),
+                    new FrontendMessage.Execute("p", 0), new FrontendMessage.Sync());
+            List<BackendMessage> answers = new ArrayList<>(c.untilReady());
+            answers.addAll(c.untilReady());
+            List<String> errors = RawClient.errors(answers);
+            assertTrue(errors.size() == 2 && errors.get(0).startsWith("42P05") && expired(errors.get(1)),
+                    answers.toString());
+            assertFalse(answers.stream().anyMatch(m -> m instanceof BackendMessage.CommandComplete), answers.toString());
+        }
+        assertEquals("10", total(1), "the UPDATE did not run");
+    }
+
+    /**
+     * C2 with the unnamed statement and a Parse the server skips: the unnamed statement is an UPDATE; the next batch
+     * fails at a Bind (a wrong parameter count), so the server skips the Parse of the unnamed statement behind it; the
+     * batch after binds the unnamed statement, still the UPDATE on the server.
+     */
+    @Test
+    void aBindAfterAParseTheServerSkippedBindsWhatTheNameStillMeans() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("prod", WardenHarness.USER, warden.token());
+            sendAll(c, new FrontendMessage.Parse("s0", "SELECT 1", List.of()),
+                    new FrontendMessage.Parse("", "UPDATE a146_orders SET total = total + 1000 WHERE id = 2",
+                            List.of()), new FrontendMessage.Sync());
+            c.untilReady();
+            sendAll(c, new FrontendMessage.Bind("zz", "s0", List.of(), List.of("x".getBytes(StandardCharsets.UTF_8)),
+                            List.of()),
+                    new FrontendMessage.Parse("", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+                    new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()),
+                    new FrontendMessage.Execute("", 0), new FrontendMessage.Sync());
+            List<BackendMessage> answers = new ArrayList<>(c.untilReady());
+            answers.addAll(c.untilReady());
+            List<String> errors = RawClient.errors(answers);
+            assertTrue(errors.size() == 2 && errors.get(0).startsWith("08P01") && expired(errors.get(1)),
+                    answers.toString());
+        }
+        assertEquals("20", total(2), "the UPDATE did not run");
+    }
+
+    /**
+     * C1: {@code EXECUTE q1} of a sensitive read and, right behind it, a Parse of q1 with a harmless text (the server
+     * refuses it, 42P05). The EXECUTE's rows were masked as the harmless text's: the reversed SSNs went out in clear.
+     */
+    @Test
+    void anExecutesRowsAreMaskedAsTheStatementItRan() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            sendAll(c, new FrontendMessage.Parse("q1", SENSITIVE, List.of()), new FrontendMessage.Sync());
+            c.untilReady();
+            sendAll(c, new FrontendMessage.Query("EXECUTE q1"), new FrontendMessage.Parse("q1", HARMLESS, List.of()),
+                    new FrontendMessage.Sync());
+            List<BackendMessage> answers = new ArrayList<>(c.untilReady());
+            answers.addAll(c.untilReady());
+            assertMasked(answers);
+            // The extended form: a refused re-Parse, Sync, then Bind and Execute of the name.
+            sendAll(c, new FrontendMessage.Parse("q1", HARMLESS, List.of()), new FrontendMessage.Sync(),
+                    new FrontendMessage.Bind("p", "q1", List.of(), List.of(), List.of()),
+                    new FrontendMessage.Execute("p", 0), new FrontendMessage.Sync());
+            answers = new ArrayList<>(c.untilReady());
+            answers.addAll(c.untilReady());
+            assertMasked(answers);
+        }
+    }
+
+    /**
+     * C1 in one text: {@code EXECUTE q; DEALLOCATE q; PREPARE q AS <harmless>} had the EXECUTE's rows masked as the
+     * harmless text's. Now a masked identity's text may not redefine a prepared name after it EXECUTEs one.
+     */
+    @Test
+    void aTextThatExecutesAndThenRedefinesPreparedNamesIsRefused() throws Exception {
+        try (Connection c = warden.simpleSession("dev")) {
+            Statement s = c.createStatement();
+            s.execute("PREPARE q4 AS " + SENSITIVE);
+            SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> s.execute(
+                    "EXECUTE q4; DEALLOCATE q4; PREPARE q4 AS " + HARMLESS));
+            assertEquals("42501", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("masking-names-redefined"), e.getMessage());
+            // Apart, each runs, and the rows are masked.
+            List<String> rows = WardenHarness.column(c, "EXECUTE q4");
+            assertEquals(2, rows.size());
+            for (String ssn : SSNS) {
+                assertFalse(rows.contains(new StringBuilder(ssn).reverse().toString()), rows.toString());
+            }
+            s.execute("DEALLOCATE q4");
+        }
+    }
+
+    /**
+     * F0: a Describe of a prepared FETCH whose cursor was closed made the PostgreSQL backend dereference a null
+     * pointer: the whole server restarted (every session of every database ended). Warden refuses that Describe.
+     */
+    @Test
+    void aDescribeOfAPreparedFetchIsRefusedAndTheServerStaysUp() throws Exception {
+        try (RawClient c = new RawClient(warden.port()); Connection other = warden.simpleSession("dev")) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            sendAll(c, new FrontendMessage.Query("BEGIN"), new FrontendMessage.Query("DECLARE c CURSOR FOR SELECT 1"),
+                    new FrontendMessage.Parse("f", "FETCH 1 FROM c", List.of()), new FrontendMessage.Query("CLOSE c"),
+                    new FrontendMessage.Sync());
+            for (int i = 0; i < 4; i++) {
+                c.untilReady();
+            }
+            sendAll(c, new FrontendMessage.Describe('S', "f"), new FrontendMessage.Sync());
+            List<String> errors = RawClient.errors(c.untilReady());
+            assertEquals(1, errors.size(), errors.toString());
+            assertTrue(errors.get(0).startsWith("0A000"), errors.toString());
+            sendAll(c, new FrontendMessage.Query("ROLLBACK"));
+            c.untilReady();
+            assertEquals(List.of("1"), WardenHarness.column(other, "SELECT 1"), "another session is still there");
+        }
+    }
+
+    /** The error of a statement held for approval that nobody approved within the policy's 2 s. */
+    private static boolean expired(String error) {
+        return error.startsWith("57014 approval ") && error.contains("expired");
+    }
+
+    private static void assertMasked(List<BackendMessage> answers) {
+        List<String> values = RawClient.values(answers);
+        for (String ssn : SSNS) {
+            String reversed = new StringBuilder(ssn).reverse().toString();
+            assertFalse(values.contains(reversed), "a reversed SSN in clear: " + values);
+        }
+        assertEquals(2, values.size(), answers.toString());
+    }
+
+    private static void sendAll(RawClient c, FrontendMessage... messages) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (FrontendMessage m : messages) {
+            out.write(RawClient.bytes(m.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
+        }
+        c.send(out.toByteArray());
+    }
+
+    private static String total(int id) throws SQLException {
+        try (Connection c = warden.direct()) {
+            return WardenHarness.column(c, "SELECT total FROM a146_orders WHERE id = " + id).get(0);
+        }
+    }
+}
