@@ -265,6 +265,18 @@ public final class TokenValidator {
             throw AuthenticationException.notAuthorized("token has no '" + config.usernameClaim()
                     + "' claim to use as the user name");
         }
+        if ("email".equals(config.usernameClaim())) {
+            Object verified = claims.getClaim("email_verified");
+            // An e-mail address is no identifier of its own (OIDC Core 5.7): another account of the same issuer may
+            // claim one it does not own, and was that person to Warden (an attacker's pass, a147 F4: unmasked as them,
+            // their database login, their pending statements and grants). As Kubernetes' OIDC login does: an address
+            // the token says is not verified is no user name. (Absent: the provider does not say, as many do not.)
+            if (verified != null && !Boolean.TRUE.equals(verified) && !"true".equals(verified)) {
+                throw AuthenticationException.notAuthorized("token's e-mail '" + printable(claimed)
+                        + "' is not verified (email_verified: " + printable(String.valueOf(verified))
+                        + "), and username_claim is email: Warden takes only a verified address for a user name");
+            }
+        }
         String username = config.usernamePrefix() + claimed;
         // The client may name itself as its IdP does or as Warden does: the identity comes from the token either way.
         if (!username.equals(startupUser) && !claimed.equals(startupUser)) {
@@ -328,7 +340,11 @@ public final class TokenValidator {
     }
 
     /** A claim by name, or by dotted path into nested objects ({@code realm_access.roles}) if no claim has that name. */
-    private static Object claim(JWTClaimsSet claims, String name) {
+    /**
+     * The claim {@code name} of {@code claims}: a top-level claim of that name, else a dotted path into nested
+     * objects ({@code ext.mail}); null when there is none.
+     */
+    public static Object claim(JWTClaimsSet claims, String name) {
         Object value = claims.getClaim(name);
         if (value != null || name.indexOf('.') < 0) {
             return value;

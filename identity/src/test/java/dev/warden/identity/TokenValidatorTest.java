@@ -101,6 +101,24 @@ class TokenValidatorTest {
         assertEquals(Set.of("dba", "eng"), identity.groups());
     }
 
+    /**
+     * a147 F4: another account of the same issuer claiming someone's address, unverified, was that person (their
+     * database login, their masking exemption, their pending statements and grants). With username_claim email, an
+     * address the token says is not verified is refused; one it says is verified, or says nothing about, is taken.
+     */
+    @Test
+    void anEmailTheTokenSaysIsNotVerifiedIsNoUserName() throws Exception {
+        refused(idp.token().claim("email_verified", false).sign(), "28000", "token's e-mail '" + ALICE
+                + "' is not verified (email_verified: false), and username_claim is email: Warden takes only a "
+                + "verified address for a user name");
+        refused(idp.token().claim("email_verified", "no").sign(), "28000", "token's e-mail '" + ALICE
+                + "' is not verified (email_verified: no), and username_claim is email: Warden takes only a "
+                + "verified address for a user name");
+        assertEquals(ALICE, validator.validate(idp.token().claim("email_verified", true).sign(), ALICE).username());
+        assertEquals(ALICE, validator.validate(idp.token().claim("email_verified", "true").sign(), ALICE).username());
+        assertEquals(ALICE, validator.validate(idp.token().sign(), ALICE).username());
+    }
+
     @Test
     void expiredTokenIsRefused() {
         Instant exp = Instant.now().minus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.SECONDS);

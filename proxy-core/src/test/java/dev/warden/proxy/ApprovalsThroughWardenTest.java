@@ -454,6 +454,41 @@ class ApprovalsThroughWardenTest {
     }
 
     /**
+     * a147 F5, F6: "the same person" folded Unicode case, so {@code \u212Aate@example.com} (KELVIN SIGN: another
+     * identity, with a database login of its own) was kate@example.com to approvals: in retry mode it ran kate's
+     * approved DELETE, and kate's own retry was held again. a147 F4: another account claiming kate's address,
+     * unverified, was kate. Now neither is kate.
+     */
+    @Test
+    void anApprovalIsUsedOnlyByTheIdentityItWasGivenTo() throws Exception {
+        String delete = "DELETE FROM batch_log WHERE id = 2";
+        String kate = "kate@example.com";
+        String kelvin = "\u212Aate@example.com";
+        String kateToken = warden.issuer.token().subject("user-kate").email(kate).groups("eng").sign();
+        String kelvinToken = warden.issuer.token().subject("user-kelvin").email(kelvin).groups("eng").sign();
+        String unverified = warden.issuer.token().subject("user-other").email(kate).groups("eng")
+                .claim("email_verified", false).sign();
+        SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                () -> warden.connect("prod", kate, unverified, ""));
+        assertTrue(refused.getMessage().contains("is not verified"), refused.getMessage());
+        try (Connection k = warden.connect("prod", kate, kateToken, "");
+             Connection look = warden.connect("prod", kelvin, kelvinToken, "")) {
+            SQLException first = (SQLException) run(k.createStatement(), delete);
+            Matcher m = Pattern.compile("request (apr_[a-z0-9]+)").matcher(first.getMessage());
+            assertTrue(m.find(), first.getMessage());
+            assertEquals(0, cli(bobToken(), "approve", m.group(1)).exit);
+            SQLException other = (SQLException) run(look.createStatement(), delete);
+            assertEquals("42501", other.getSQLState(), "kate's approval is not the look-alike's: "
+                    + other.getMessage());
+            assertEquals(5, count());
+            Cli mine = cli(kelvinToken, "show", m.group(1));
+            assertTrue(mine.exit != 0, "nor may it read kate's request: " + mine.out);
+            assertEquals(1, run(k.createStatement(), delete), "kate's retry runs under her approval");
+            assertEquals(4, count());
+        }
+    }
+
+    /**
      * a121 (4): in retry mode an approval covered the same text whatever it ran by then: the function the approved
      * DELETE calls was replaced to delete another row, and the retry ran under the approval. Now the approval binds
      * the bodies the statement was judged with (and its rule and approvers).

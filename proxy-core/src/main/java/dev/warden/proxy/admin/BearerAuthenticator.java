@@ -73,7 +73,9 @@ public final class BearerAuthenticator {
             JWTClaimsSet claims = SignedJWT.parse(token).getJWTClaimsSet();
             for (IssuerConfig issuer : issuers) {
                 if (issuer.issuer().equals(claims.getIssuer())) {
-                    Object value = claims.getClaim(issuer.usernameClaim());
+                    // A dotted claim too, as validate() reads it (a147 F3: every call of such an issuer's users
+                    // was 401).
+                    Object value = TokenValidator.claim(claims, issuer.usernameClaim());
                     return value instanceof String s ? s : null;
                 }
             }

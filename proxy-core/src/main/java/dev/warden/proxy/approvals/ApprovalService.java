@@ -233,7 +233,7 @@ public final class ApprovalService implements AutoCloseable {
      */
     private int recentlyWithdrawn(Identity requester) {
         return Math.max(recent(withdrawals.get("s " + requester.subject())),
-                recent(withdrawals.get("u " + requester.username().toLowerCase(java.util.Locale.ROOT))));
+                recent(withdrawals.get("u " + folded(requester.username()))));
     }
 
     private int recent(java.util.ArrayDeque<java.time.Instant> times) {
@@ -251,7 +251,7 @@ public final class ApprovalService implements AutoCloseable {
 
     private void withdrawnBy(Identity requester) {
         for (String key : List.of("s " + requester.subject(),
-                "u " + requester.username().toLowerCase(java.util.Locale.ROOT))) {
+                "u " + folded(requester.username()))) {
             java.util.ArrayDeque<java.time.Instant> times = withdrawals.computeIfAbsent(key,
                     k -> new java.util.ArrayDeque<>());
             synchronized (times) {
@@ -377,7 +377,7 @@ public final class ApprovalService implements AutoCloseable {
                 });
                 if (used.used() == before[0] + 1) {
                     audit(sessionId.isEmpty() ? q.sessionId() : sessionId, q.id(), ApprovalEvent.Action.USED,
-                            q.requester().username(), useComment(used));
+                            requester.username(), useComment(used));
                     return Optional.of(used);
                 }
             } catch (ApprovalException e) {
@@ -590,8 +590,43 @@ public final class ApprovalService implements AutoCloseable {
         return (a.subject().equals(b.subject()) && a.issuer().equals(b.issuer())) || samePerson(a.username(), b.username());
     }
 
+    /**
+     * Whether two user names are one person's: equal but for the case of ASCII letters ({@code Bob@x} is {@code
+     * bob@x}). No other folding: {@code toLowerCase} made KELVIN SIGN a {@code k}, so {@code \u212Aate@x}, another
+     * identity with a database login of its own, read kate@x's pending statements and spent her grants (an
+     * attacker's pass, a147 F5, F6).
+     */
     static boolean samePerson(String username, String other) {
-        return username.toLowerCase(Locale.ROOT).equals(other.toLowerCase(Locale.ROOT));
+        if (username.length() != other.length()) {
+            return false;
+        }
+        for (int i = 0; i < username.length(); i++) {
+            char a = username.charAt(i);
+            char b = other.charAt(i);
+            if (a != b && asciiLower(a) != asciiLower(b)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A user name as {@link #samePerson} compares it: ASCII letters lower-cased. */
+    static String folded(String username) {
+        StringBuilder out = null;
+        for (int i = 0; i < username.length(); i++) {
+            char c = username.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                if (out == null) {
+                    out = new StringBuilder(username);
+                }
+                out.setCharAt(i, asciiLower(c));
+            }
+        }
+        return out == null ? username : out.toString();
+    }
+
+    private static char asciiLower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
     }
 
     // ---- transitions ---------------------------------------------------------------------------------------

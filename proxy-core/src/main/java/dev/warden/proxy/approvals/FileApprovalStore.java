@@ -145,7 +145,7 @@ final class FileApprovalStore implements ApprovalStore {
         return read(index.values().stream()
                 .filter(e -> e.status() == Status.PENDING
                         && ApprovalService.visibleTo(e.requester(), e.approvers(), viewer)
-                        && requester.map(name -> e.requester().username().equalsIgnoreCase(name)).orElse(true)
+                        && requester.map(name -> ApprovalService.samePerson(e.requester().username(), name)).orElse(true)
                         && after.map(cursor -> NEWEST_FIRST.compare(e, cursor) > 0).orElse(true))
                 .sorted(NEWEST_FIRST).toList(), limit);
     }

@@ -37,7 +37,13 @@ final class PostgresApprovalStore implements ApprovalStore {
 
     /** The requester's user name, the subject and issuer, as the record stores them. */
     private static final String USERNAME = "(record::jsonb -> 'requester' ->> 'username')";
-    private static final String SAME_PERSON = "(lower(" + USERNAME + ") = lower(?) OR ((record::jsonb -> 'requester' "
+    /**
+     * A user name with ASCII letters lower-cased and nothing else (as {@link ApprovalService#samePerson} compares):
+     * {@code lower()} folds by the database's locale, where KELVIN SIGN is {@code k} (an attacker's pass, a147 F5).
+     */
+    private static final String FOLDED = "translate(%s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
+    private static final String SAME_PERSON = "(" + FOLDED.formatted(USERNAME) + " = " + FOLDED.formatted("?")
+            + " OR ((record::jsonb -> 'requester' "
             + "->> 'subject') = ? AND (record::jsonb -> 'requester' ->> 'issuer') = ?))";
     private static final String DIGEST = "(record::jsonb ->> 'statement_sha256')";
 
@@ -103,7 +109,7 @@ final class PostgresApprovalStore implements ApprovalStore {
             c.setAutoCommit(false);
             try {
                 try (PreparedStatement lock = c.prepareStatement(
-                        "SELECT pg_advisory_xact_lock(hashtext(?), hashtext(lower(?)))")) {
+                        "SELECT pg_advisory_xact_lock(hashtext(?), hashtext(" + FOLDED.formatted("?") + "))")) {
                     lock.setString(1, configuredTable);
                     lock.setString(2, requester.username());
                     lock.execute();
@@ -216,8 +222,9 @@ final class PostgresApprovalStore implements ApprovalStore {
      * that turn; then the newest decided ones. Parameters: {@code where}'s twice, then two limits.
      */
     private String listed(String where) {
-        return "SELECT record FROM (SELECT record, 0 AS part, row_number() OVER (PARTITION BY lower(" + USERNAME
-                + ") ORDER BY created_at DESC, id COLLATE \"C\" DESC) AS turn, created_at, id FROM " + table
+        return "SELECT record FROM (SELECT record, 0 AS part, row_number() OVER (PARTITION BY "
+                + FOLDED.formatted(USERNAME)
+                + " ORDER BY created_at DESC, id COLLATE \"C\" DESC) AS turn, created_at, id FROM " + table
                 + " WHERE status = 'PENDING' AND " + where
                 + " UNION ALL (SELECT record, 1, 0, created_at, id FROM " + table + " WHERE status <> 'PENDING' AND "
                 + where + " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT ?)) listed"
@@ -232,7 +239,7 @@ final class PostgresApprovalStore implements ApprovalStore {
         }
         // The cursor's position is read in the same statement, from the column the order uses.
         return select("SELECT record FROM " + table + " WHERE status = 'PENDING' AND " + VISIBLE
-                + (requester.isPresent() ? " AND lower(" + USERNAME + ") = lower(?)" : "")
+                + (requester.isPresent() ? " AND " + FOLDED.formatted(USERNAME) + " = " + FOLDED.formatted("?") : "")
                 + (before.isPresent() ? " AND (created_at, id COLLATE \"C\") < (SELECT created_at, id COLLATE \"C\""
                         + " FROM " + table + " WHERE id = ?)" : "")
                 + " ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT ?", s -> {
@@ -311,8 +318,8 @@ final class PostgresApprovalStore implements ApprovalStore {
     /**
      * The store's role owns the approvals table, so whatever runs as it can approve anything. The table may live in
      * the application's database, where an identity may create in a schema on this login's default search_path
-     * ({@code public}): an operator {@code =(text, varchar)} or a function {@code lower(varchar)} there is an exact
-     * match for this store's {@code id = ?} and {@code lower(?)} (pgJDBC sends strings as varchar) and would win over
+     * ({@code public}): an operator {@code =(text, varchar)} or a function {@code translate(varchar, ...)} there is an
+     * exact match for this store's {@code id = ?} and {@code translate(?, ...)} (pgJDBC sends strings as varchar) and would win over
      * pg_catalog's. So the table is qualified with the schema the default search_path gives it once, and the
      * connection then resolves every other name in pg_catalog alone.
      */
