@@ -20,6 +20,8 @@ import java.util.Optional;
  */
 public final class HttpWitnessStore implements WitnessStore {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HttpWitnessStore.class);
+
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final URI url;
@@ -65,11 +67,28 @@ public final class HttpWitnessStore implements WitnessStore {
         if (response.statusCode() != 200) {
             throw new IOException("witness " + url + " answered HTTP " + response.statusCode());
         }
+        WitnessHead head;
         try {
-            return Optional.of(WitnessHead.fromJson(response.body().getBytes(StandardCharsets.UTF_8)));
+            head = WitnessHead.fromJson(response.body().getBytes(StandardCharsets.UTF_8));
         } catch (IllegalArgumentException e) {
             throw new IOException("witness " + url + " answered something that is not a head", e);
         }
+        return ofChain(head, chain) ? Optional.of(head) : Optional.empty();
+    }
+
+    /**
+     * Whether {@code head}, as the endpoint answered it, is of {@code chain}: a head of another chain (another
+     * instance's, signed with the same key) is none of it, and is logged and ignored as a head no key signed is.
+     * Taken for this chain's, it stopped Warden at start as a cut log and made verify report one (an attacker's pass,
+     * a147 F1); the Kafka witness filters by chain, and a PostgreSQL witness keys its rows by it.
+     */
+    private boolean ofChain(WitnessHead head, String chain) {
+        if (head.chain().equals(chain)) {
+            return true;
+        }
+        log.warn("audit witness {} answered a head of chain \"{}\" (seq {}) when asked for chain \"{}\"; ignored",
+                url, head.chain(), head.seq(), chain);
+        return false;
     }
 
     @Override
@@ -81,6 +100,14 @@ public final class HttpWitnessStore implements WitnessStore {
 
             @Override
             public WitnessHead next() throws IOException {
+                WitnessHead head;
+                do {
+                    head = following();
+                } while (head != null && !ofChain(head, chain));
+                return head;
+            }
+
+            private WitnessHead following() throws IOException {
                 while (!done && (page == null || !page.hasNext())) {
                     com.fasterxml.jackson.databind.JsonNode array = fetch(chain, next);
                     if (array.isEmpty()) {
