@@ -48,8 +48,9 @@ public final class SessionLogins implements AutoCloseable {
     private final Map<Environment, CompletableFuture<Void>> verified = new ConcurrentHashMap<>();
     private final Map<String, RoleProvisioner> provisioners = new ConcurrentHashMap<>();
     /**
-     * The last login in progress per provisioned role. A login changes the role's password, so a second login of
-     * the same identity waits until the first has authenticated with its password.
+     * The last login in progress per provisioned role, by the server it lives on ({@link #turnKey}). A login changes
+     * the role's password, so a second login of the same identity waits until the first has authenticated with its
+     * password, whichever environment of that server either goes to.
      */
     private final Map<String, CompletableFuture<Void>> inFlight = new ConcurrentHashMap<>();
 
@@ -102,7 +103,7 @@ public final class SessionLogins implements AutoCloseable {
 
     private CompletableFuture<Lease> provisioned(Environment env, RoleMapping roles, Identity who, RoleRule rule) {
         String role = RoleNames.forIdentity(roles, who.username(), who.issuer());
-        String key = env.name() + '\0' + role;
+        String key = turnKey(env, role);
         CompletableFuture<Void> mine = new CompletableFuture<>();
         CompletableFuture<Void> previous = inFlight.put(key, mine);
         Runnable release = () -> {
@@ -134,6 +135,17 @@ public final class SessionLogins implements AutoCloseable {
                 release.run();
             }
         });
+    }
+
+    /**
+     * A role is one row of the cluster's {@code pg_authid}, shared by every database on it: two environments that
+     * are two databases of one server (prod and staging) change the same password, so their logins of one identity
+     * take turns too. Keyed by environment, a staging login set the password while a prod login was about to
+     * authenticate with the one before (28P01, or "tuple concurrently updated"; a security pass, F1). The server is
+     * known by host and port as the policy writes them: two spellings of one server are two keys.
+     */
+    static String turnKey(Environment env, String role) {
+        return env.upstream().host() + ':' + env.upstream().port() + '\0' + role;
     }
 
     private RoleProvisioner provisioner(Environment env) {
