@@ -366,6 +366,28 @@ class TripwireThroughWardenTest {
         assertNoMismatch(warden.awaitSessionEnd("everyday-raw@example.com"));
     }
 
+    /**
+     * A statement prepared with no text (Parse of "") and run by SQL EXECUTE: the server answers CommandComplete
+     * "EXECUTE", where the empty statement itself gets EmptyQueryResponse. The tripwire called it a mismatch and
+     * ended the session (a security pass, F2); the session goes on now.
+     */
+    @Test
+    void sqlExecuteOfAnEmptyPreparedStatementDoesNotTripIt() throws Exception {
+        String user = "empty-execute@example.com";
+        try (RawClient raw = login(user)) {
+            raw.send(new FrontendMessage.Parse("q1", "", List.of()));
+            raw.send(new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(raw.untilReady()));
+            raw.send(new FrontendMessage.Query("execute q1"));
+            List<BackendMessage> answers = raw.untilReady();
+            assertEquals(List.of(new BackendMessage.CommandComplete("EXECUTE")), answers.stream()
+                    .filter(m -> !(m instanceof BackendMessage.ReadyForQuery)).toList());
+            raw.send(new FrontendMessage.Query("SELECT 41 + 1"));
+            assertEquals(List.of("42"), RawClient.values(raw.untilReady()), "the session goes on");
+        }
+        assertNoMismatch(warden.awaitSessionEnd(user));
+    }
+
     @Test
     void aFailedTransactionFollowedByCommitDoesNotTripIt() throws Exception {
         String user = "failed-commit@example.com";

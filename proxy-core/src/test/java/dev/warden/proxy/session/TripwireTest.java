@@ -78,6 +78,34 @@ class TripwireTest {
         assertTrue(answer(execute, new ArrayList<>(), "DELETE 1").isEmpty(), "unknown again: no claim");
     }
 
+    /**
+     * SQL EXECUTE of a statement prepared with no text (a Parse of "") is answered by CommandComplete "EXECUTE",
+     * not by EmptyQueryResponse (PostgreSQL 15, checked); the tripwire took it for a mismatch and ended the session
+     * (a security pass, F2). That tag, for that statement, is all it accepts.
+     */
+    @Test
+    void executeOfAnEmptyPreparedStatementIsAnsweredByTheTagExecuteAlone() {
+        Analysis empty = analyzer.analyze("");
+        java.util.function.Function<String, Optional<dev.warden.sql.StatementFacts>> prepared =
+                name -> name.equals("q1") ? Optional.of(empty.statements().get(0)) : Optional.empty();
+        Analysis execute = analyzer.analyze("EXECUTE q1");
+        assertTrue(tripwire.answered(execute, false, new ArrayList<>(), "EXECUTE", prepared).isEmpty());
+        assertTrue(tripwire.answered(execute, true, new ArrayList<>(), "EXECUTE", prepared).isEmpty(),
+                "the same EXECUTE sent with Parse/Bind/Execute");
+        for (String other : List.of("SELECT 1", "DELETE 1", "EXECUTE 1", CommandTags.EMPTY_QUERY_RESPONSE)) {
+            assertEquals("command_tag", tripwire.answered(execute, false, new ArrayList<>(), other, prepared)
+                    .orElseThrow(() -> new AssertionError(other)).check(), other);
+        }
+        // A statement that is not empty, or not EXECUTE, is held to its own tag as before.
+        answer(analyzer.analyze("PREPARE p AS SELECT 1"), new ArrayList<>(), "PREPARE");
+        assertEquals("command_tag", answer(analyzer.analyze("EXECUTE p"), new ArrayList<>(), "EXECUTE")
+                .orElseThrow().check());
+        assertEquals("command_tag", tripwire.answered(analyzer.analyze("SELECT 1"), false, new ArrayList<>(),
+                "EXECUTE", prepared).orElseThrow().check());
+        assertEquals("command_tag", tripwire.answered(empty, false, new ArrayList<>(), "EXECUTE", prepared)
+                .orElseThrow().check());
+    }
+
     @Test
     void anIdentityChangeNeedsAStatementThatExplainsIt() {
         tripwire.running(analyzer.analyze("SELECT set_config('role', 'admin', false)"));
