@@ -1,16 +1,19 @@
 package dev.warden.proxy;
 
+import dev.warden.proxy.server.WardenServer;
 import dev.warden.testkit.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,11 +38,14 @@ class ConcurrentLoginsAcrossDatabasesTest {
     static final int ROUNDS = 3;
 
     static WardenHarness warden;
+    /** A second Warden with the same policy: another replica. */
+    static WardenServer replica;
+    static String staging;
 
     @BeforeAll
     static void start() throws SQLException {
         TestPostgres pg = TestPostgres.start();
-        String staging = pg.createDatabase("staging");
+        staging = pg.createDatabase("staging");
         try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
             s.execute("CREATE ROLE cl_provisioner LOGIN CREATEROLE");
             s.execute("CREATE ROLE cl_readwrite NOLOGIN");
@@ -50,7 +56,7 @@ class ConcurrentLoginsAcrossDatabasesTest {
                       provision: per_identity
                       map: [ { groups: [eng], role: cl_readwrite } ]
                 """.stripTrailing();
-        warden = WardenHarness.start(pg, "", """
+        String environments = """
                   prod:
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: "${DATABASE}", user: cl_provisioner, tls: require }
                     allow: [ { groups: [eng] } ]
@@ -59,11 +65,24 @@ class ConcurrentLoginsAcrossDatabasesTest {
                     upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: cl_provisioner, tls: require }
                     allow: [ { groups: [eng] } ]
                 %s
-                """.formatted(roles, staging, roles), "masking:\n  defaults: off\n");
+                  walled:
+                    upstream: { host: 127.0.0.1, port: "${PG_PORT}", database: %s, user: cl_provisioner, tls: require }
+                    allow: [ { groups: [eng] } ]
+                %s
+                """.formatted(roles, staging, roles, staging, roles);
+        warden = WardenHarness.start(pg, "", environments, "masking:\n  defaults: off\n");
+        try {
+            replica = WardenServer.start(warden.policy());
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the second Warden: " + e.getMessage(), e);
+        }
     }
 
     @AfterAll
     static void stop() {
+        if (replica != null) {
+            replica.close();
+        }
         if (warden != null) {
             warden.close();
         }
@@ -71,6 +90,41 @@ class ConcurrentLoginsAcrossDatabasesTest {
 
     @Test
     void oneIdentityLogsInToTwoDatabasesOfOneClusterAtOnceAndEveryLoginSucceeds() throws Exception {
+        assertEveryLoginSucceeds(warden.port(), warden.port());
+    }
+
+    /**
+     * The same through two Wardens, one logging carol in to prod, the other to staging. The advisory lock the
+     * replicas share lives in one database, so it cannot order logins to two.
+     */
+    @Test
+    void twoReplicasLogOneIdentityInToTwoDatabasesOfOneClusterAtOnceAndEveryLoginSucceeds() throws Exception {
+        assertEveryLoginSucceeds(warden.port(), replica.port());
+    }
+
+    /**
+     * Provisioning runs in the server's {@code postgres} database, which every environment of the server shares;
+     * where Warden's login may not connect to it, in the environment's own, and the login still succeeds.
+     */
+    @Test
+    void withoutConnectOnThePostgresDatabaseProvisioningRunsInTheEnvironmentsOwn() throws Exception {
+        try (Connection su = warden.pg.connect("postgres"); Statement s = su.createStatement()) {
+            s.execute("REVOKE CONNECT ON DATABASE postgres FROM PUBLIC");
+            try {
+                assertEquals("wd_carol@example.com|" + staging, login(warden.port(), "walled").call());
+            } finally {
+                s.execute("GRANT CONNECT ON DATABASE postgres TO PUBLIC");
+            }
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity "
+                    + "WHERE application_name = 'warden-provisioner' AND datname = '" + staging + "'")) {
+                rs.next();
+                assertEquals(1, rs.getInt(1), "the walled environment's provisioner, in its own database");
+            }
+        }
+    }
+
+    /** Carol's logins, at once, alternating between prod through {@code toProd} and staging through {@code toStaging}. */
+    private static void assertEveryLoginSucceeds(int toProd, int toStaging) throws Exception {
         ExecutorService threads = Executors.newFixedThreadPool(THREADS);
         List<String> failures = new ArrayList<>();
         int succeeded = 0;
@@ -78,8 +132,7 @@ class ConcurrentLoginsAcrossDatabasesTest {
             for (int round = 0; round < ROUNDS; round++) {
                 List<Future<String>> logins = new ArrayList<>();
                 for (int i = 0; i < THREADS; i++) {
-                    String env = i % 2 == 0 ? "prod" : "staging";
-                    logins.add(threads.submit(login(env)));
+                    logins.add(threads.submit(i % 2 == 0 ? login(toProd, "prod") : login(toStaging, "staging")));
                 }
                 for (Future<String> login : logins) {
                     String outcome = login.get(60, TimeUnit.SECONDS);
@@ -97,10 +150,14 @@ class ConcurrentLoginsAcrossDatabasesTest {
         assertEquals(THREADS * ROUNDS, succeeded);
     }
 
-    /** Logs carol in to {@code env}; returns her role and database, or the error the login met. */
-    private static Callable<String> login(String env) {
+    /** Logs carol in to {@code env} through the Warden at {@code port}; returns her role, or the error met. */
+    private static Callable<String> login(int port, String env) {
         return () -> {
-            try (Connection c = warden.connect(env, CAROL, warden.issuer.token().email(CAROL).groups("eng").sign(), "");
+            Properties props = new Properties();
+            props.setProperty("user", CAROL);
+            props.setProperty("password", warden.issuer.token().email(CAROL).groups("eng").sign());
+            try (Connection c = DriverManager.getConnection(
+                    "jdbc:postgresql://127.0.0.1:" + port + "/" + env + "?sslmode=require", props);
                  Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("SELECT current_user || '|' || current_database()")) {
                 rs.next();

@@ -4,6 +4,7 @@ import dev.warden.config.Environment;
 import dev.warden.config.RoleMapping;
 import dev.warden.config.RoleRule;
 import dev.warden.config.Secret;
+import dev.warden.config.Upstream;
 import dev.warden.proxy.upstream.UpstreamJdbc;
 import dev.warden.proxy.upstream.UpstreamLogin;
 import org.slf4j.Logger;
@@ -50,6 +51,15 @@ final class RoleProvisioner implements AutoCloseable {
      */
     static final String OPAQUE_COMMENT = "warden per-identity role (opaque name)";
 
+    /** Where provisioning runs and its advisory locks live: {@link #open}. */
+    static final String MAINTENANCE_DATABASE = "postgres";
+    /**
+     * What the server answers a login it will not admit to a database (no pg_hba.conf entry, a password the
+     * entry there does not take, no CONNECT privilege, no such database), as opposed to a server that cannot be
+     * reached: those, and only those, send provisioning to the environment's own database.
+     */
+    private static final Set<String> NOT_ADMITTED = Set.of("28000", "28P01", "42501", "3D000");
+
     private final Environment environment;
     private Connection connection;
 
@@ -95,7 +105,8 @@ final class RoleProvisioner implements AutoCloseable {
     /**
      * Other Warden replicas may log the same identity in at the same moment, and each login changes the password:
      * a session-level advisory lock on the role name, held from the change until {@link #expireAndUnlock} after the
-     * login, makes them take turns (a broken connection drops the lock, never leaving it held).
+     * login, makes them take turns (a broken connection drops the lock, never leaving it held). It is taken in the
+     * database {@link #open} chose, so that it orders logins to every database of the server.
      */
     private static void lock(Connection c, String role) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_catalog.pg_advisory_lock(?)")) {
@@ -334,7 +345,7 @@ final class RoleProvisioner implements AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) {
-            connection = UpstreamJdbc.open(environment.upstream(), "warden-provisioner");
+            connection = open();
             try (Statement s = connection.createStatement()) {
                 // literal() doubles quotes and relies on this; it is the default since PostgreSQL 9.1.
                 s.execute("SET standard_conforming_strings = on");
@@ -344,6 +355,35 @@ final class RoleProvisioner implements AutoCloseable {
             connection.setAutoCommit(false);
         }
         return connection;
+    }
+
+    /**
+     * A role, its password and everything else provisioning reads or changes belong to the cluster, not to one
+     * database; the advisory lock that makes replicas take turns does not: PostgreSQL keeps advisory locks per
+     * database. Two replicas provisioning one identity for prod and for staging, two databases of one server, each
+     * locked in its own database and overwrote the other's password before it was used (a security pass, F1). So
+     * the provisioner works in the server's {@value #MAINTENANCE_DATABASE} database, the one every environment of
+     * that server shares. Where the login may not connect to it (pg_hba.conf, CONNECT revoked, dropped) it works in
+     * the environment's database as before, and says so: replicas' logins of one identity to two databases of that
+     * server may then refuse one another.
+     */
+    private Connection open() throws SQLException {
+        Upstream u = environment.upstream();
+        if (!u.database().equals(MAINTENANCE_DATABASE)) {
+            try {
+                return UpstreamJdbc.open(new Upstream(u.host(), u.port(), MAINTENANCE_DATABASE, u.user(),
+                        u.password(), u.tls(), u.rootCert(), u.connectTimeout(), u.allowSuperuser(), u.userOrigin(),
+                        u.catalogChannel(), u.queryTimeout()), "warden-provisioner");
+            } catch (SQLException e) {
+                if (!NOT_ADMITTED.contains(String.valueOf(e.getSQLState()))) {
+                    throw e;
+                }
+                log.warn("role.provisioner_database env={} database={} reason=\"{}\": provisioning in the environment's "
+                        + "database; replicas then order logins of one identity to this database only",
+                        environment.name(), u.database(), e.getMessage());
+            }
+        }
+        return UpstreamJdbc.open(u, "warden-provisioner");
     }
 
     private void rollback() {

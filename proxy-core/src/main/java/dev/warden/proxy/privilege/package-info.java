@@ -15,7 +15,9 @@
  * <p>Limits: provisioning and the checks use one JDBC connection per environment as the upstream user, on the
  * blocking executor, one at a time, so provisioning logins of one environment queue behind each other; logins
  * of the same identity take turns from the password change to the end of the upstream login, within one Warden
- * (a future chain) and across replicas (a PostgreSQL advisory lock on the role name, waited for at most 10 s).
+ * (a future chain per server and role) and across replicas (a PostgreSQL advisory lock on the role name, waited for
+ * at most 10 s, taken in the server's {@code postgres} database so that it covers every database of the server; in
+ * the environment's own where the login may not connect there, which orders replicas' logins to that one only).
  * Roles no longer used are left in place (see README).
  */
 package dev.warden.proxy.privilege;
