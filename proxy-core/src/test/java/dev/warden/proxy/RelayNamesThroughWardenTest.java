@@ -199,6 +199,34 @@ class RelayNamesThroughWardenTest {
     }
 
     /**
+     * a148 F1: a change of names by SQL that the server refuses ({@code DISCARD ALL} in the implicit transaction of a
+     * two-statement text, 25001), and right behind it a Parse of a name it had dropped, refused too (42P05): Warden
+     * was left without the name, now and then, while the server still held it. The Parse now waits for the text's
+     * answer, and the name keeps its statement.
+     */
+    @Test
+    void aRefusedDiscardAndARefusedParseLeaveTheNameAsTheServerHasIt() throws Exception {
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            for (int round = 0; round < 5; round++) {
+                sendAll(c, new FrontendMessage.Parse("q" + round, SENSITIVE, List.of()), new FrontendMessage.Sync());
+                c.untilReady();
+                sendAll(c, new FrontendMessage.Query("SELECT 1; DISCARD ALL"),
+                        new FrontendMessage.Parse("q" + round, HARMLESS, List.of()), new FrontendMessage.Sync());
+                List<BackendMessage> answers = new ArrayList<>(c.untilReady());
+                answers.addAll(c.untilReady());
+                List<String> errors = RawClient.errors(answers);
+                assertTrue(errors.size() == 2 && errors.get(0).startsWith("25001") && errors.get(1).startsWith("42P05"),
+                        answers.toString());
+                sendAll(c, new FrontendMessage.Query("EXECUTE q" + round));
+                answers = c.untilReady();
+                assertEquals(List.of(), RawClient.errors(answers), "round " + round + ": " + answers);
+                assertMasked(answers);
+            }
+        }
+    }
+
+    /**
      * F0: a Describe of a prepared FETCH whose cursor was closed made the PostgreSQL backend dereference a null
      * pointer: the whole server restarted (every session of every database ended). Warden refuses that Describe.
      */
@@ -216,8 +244,19 @@ class RelayNamesThroughWardenTest {
             List<String> errors = RawClient.errors(c.untilReady());
             assertEquals(1, errors.size(), errors.toString());
             assertTrue(errors.get(0).startsWith("0A000"), errors.toString());
+            // a148 F0: an extended-protocol EXECUTE of the prepared FETCH crashed it the same way, at Describe
+            // (of the statement or its portal) or at Bind. (Outside the transaction, which the refusal ended, the
+            // cursor is closed as well.)
             sendAll(c, new FrontendMessage.Query("ROLLBACK"));
             c.untilReady();
+            sendAll(c, new FrontendMessage.Parse("x", "EXECUTE f", List.of()), new FrontendMessage.Describe('S', "x"),
+                    new FrontendMessage.Sync());
+            errors = RawClient.errors(c.untilReady());
+            assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), errors.toString());
+            sendAll(c, new FrontendMessage.Bind("px", "x", List.of(), List.of(), List.of()),
+                    new FrontendMessage.Execute("px", 0), new FrontendMessage.Sync());
+            errors = RawClient.errors(c.untilReady());
+            assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), errors.toString());
             assertEquals(List.of("1"), WardenHarness.column(other, "SELECT 1"), "another session is still there");
         }
     }

@@ -293,6 +293,22 @@ final class OutstandingQueue {
     }
 
     /**
+     * The first outstanding Query of the client's that changes names by SQL (PREPARE, DEALLOCATE, DISCARD, DECLARE),
+     * or null: a Parse, Close or Bind of a name waits for it, so that each one's undo, should the server refuse it,
+     * restores what the server holds (an attacker's pass, a148 F1: {@code SELECT 1; DISCARD ALL} refused in a
+     * transaction block, and a Parse of a name it had dropped, refused too, left Warden without the name).
+     */
+    Entry changingNamesBySql() {
+        for (Entry e : entries) {
+            if (e.kind == Kind.QUERY && e.action == Action.FORWARD && e.execution != null
+                    && e.execution.preparedBySql != null) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The first outstanding statement of the client's whose text reads a prepared statement or a cursor by its name
      * ({@code EXECUTE name}, {@code FETCH}, {@code CREATE TABLE ... AS EXECUTE}), or null. Its rows are masked by
      * what the name means when they come: a message that changes names waits for it (an attacker's pass, a146 C1:

@@ -232,7 +232,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                     refuseName(frame, close.name());
                     return;
                 }
-                if (!name.isEmpty() && waitedFor(queue.readingNames(), frame)) {
+                if (!name.isEmpty() && !queue.isEmpty() && (waitedFor(queue.readingNames(), frame)
+                        || waitedFor(queue.changingNamesBySql(), frame))) {
                     return;
                 }
                 // What it removes rides with its entry: restored if the server skips the Close.
@@ -760,7 +761,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
         Analysis text = reading.analysis();
         if (!queue.isEmpty() && (waitedFor(text == null || readsNames(text) ? queue.namesUnsettled() : null, frame)
-                || waitedFor(text == null || changesNames(text) ? queue.readingNames() : null, frame))) {
+                || waitedFor(text == null || changesNames(text) ? queue.readingNames() : null, frame)
+                || waitedFor(text == null || changesNames(text) ? queue.changingNamesBySql() : null, frame))) {
             return; // read again when the names are settled
         }
         prepared.simpleQuery();
@@ -1821,7 +1823,8 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             decoded = new FrontendMessage.Parse(name, decoded.sql(), decoded.parameterTypes());
         }
         FrontendMessage.Parse named = decoded;
-        if (!name.isEmpty() && waitedFor(queue.readingNames(), frame)) {
+        if (!name.isEmpty() && !queue.isEmpty() && (waitedFor(queue.readingNames(), frame)
+                || waitedFor(queue.changingNamesBySql(), frame))) {
             return;
         }
         if (overKeptBudget('S', name, PreparedStatements.Statement.keptBytes(decoded.sql(), textBytes,
@@ -1934,7 +1937,12 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         }
         PreparedStatements.Statement statement = prepared.statement(statementName);
         if (!queue.isEmpty() && (waitedFor(statement == null ? null : queue.unsettled(statement, null), frame)
-                || !portalName.isEmpty() && waitedFor(queue.readingNames(), frame))) {
+                || !portalName.isEmpty() && (waitedFor(queue.readingNames(), frame)
+                || waitedFor(queue.changingNamesBySql(), frame)))) {
+            return;
+        }
+        if (statement != null && executesPreparedFetch(statement.analysis, 0)) {
+            refuseExecuteOfFetch(frame, statementName);
             return;
         }
         dev.warden.sql.ClientEncoding encoding = session.lexing.settings().encoding();
@@ -2100,6 +2108,10 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         if (!queue.isEmpty() && waitedFor(queue.unsettled(statement, portal), frame)) {
             return;
         }
+        if (statement != null && executesPreparedFetch(statement.analysis, 0)) {
+            refuseExecuteOfFetch(frame, name);
+            return;
+        }
         if (statement != null && statement.analysis != null && statement.analysis.statements().stream()
                 .anyMatch(f -> f.kind() == StatementKind.FETCH)) {
             // PostgreSQL ends the server process (a NULL pointer, signal 11: every session of the cluster ends and
@@ -2138,6 +2150,41 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             heldBytes += frame.readableBytes();
         });
         return true;
+    }
+
+    /**
+     * Whether {@code analysis} EXECUTEs (also as CREATE TABLE ... AS EXECUTE, under EXPLAIN too) a prepared statement
+     * that is a FETCH, or one that EXECUTEs such a statement. PostgreSQL computes such an EXECUTE's columns from the
+     * FETCH's cursor when it parses, binds or describes it, and dereferences a null pointer when the cursor is
+     * closed: the whole server restarts (an attacker's pass, a148 F0, after the Describe of the FETCH itself was
+     * refused). A text Warden could not read counts as none: the server refuses the EXECUTE of a name it lacks.
+     */
+    private boolean executesPreparedFetch(Analysis analysis, int depth) {
+        if (analysis == null || depth > 3) {
+            return false;
+        }
+        for (StatementFacts top : analysis.statements()) {
+            for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
+                String name = f.kind() == StatementKind.EXECUTE ? f.preparedName().orElse(null)
+                        : f.kind() == StatementKind.CREATE || f.kind() == StatementKind.EXPLAIN
+                        ? dev.warden.sql.TextReferences.createdFromExecute(f.text()).orElse(null) : null;
+                PreparedStatements.Statement executed = name == null ? null : prepared.statement(name);
+                if (executed != null && executed.analysis != null && (executed.analysis.statements().stream()
+                        .anyMatch(g -> g.kind() == StatementKind.FETCH)
+                        || executesPreparedFetch(executed.analysis, depth + 1))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void refuseExecuteOfFetch(ByteBuf frame, String name) {
+        audit.receiving(null);
+        refuse(frame, "-- statement \"" + name + "\", an EXECUTE of a prepared FETCH", Decision.asServer(
+                "execute-prepared-fetch", "0A000", "Warden does not relay an EXECUTE of a prepared FETCH statement "
+                + "in the extended protocol: PostgreSQL fails on one whose cursor is closed, and the whole server "
+                + "restarts", "Bind and Execute the FETCH statement itself, or send FETCH as a Query"));
     }
 
     /** Whether {@code analysis} reads a prepared statement or a cursor by name (see {@link Execution#readsNames}). */
