@@ -97,6 +97,22 @@ class AuditReaderTest {
         assertTrue(usage.contains("[mixed scripts: U+0430"), usage);
     }
 
+    /**
+     * a148: the user filter folded case over all of Unicode, so a search for kate@x also gave the records of
+     * \u212Aate@x (KELVIN SIGN), another identity. It folds ASCII letters' case only, as approvals tell people apart.
+     */
+    @Test
+    void theUserFilterFoldsTheCaseOfAsciiLettersOnly() throws Exception {
+        Path other = tmp.resolve("kelvin");
+        try (AuditLog log = AuditLog.open(Fixtures.fileSettings(other, Fixtures.writeKey(tmp), 1 << 20, 1000))) {
+            log.append(Fixtures.start("c1", "kate@example.com", false, "prod")).join();
+            log.append(Fixtures.start("c2", "\u212Aate@example.com", false, "prod")).join();
+        }
+        AuditReader reader = AuditReader.of(other);
+        assertEquals(List.of("kate@example.com"), reader.search(AuditFilter.all().user("KATE@example.com")).stream()
+                .map(l -> l.record().get("identity").get("username").asText()).toList());
+    }
+
     @Test
     void filtersByUserEnvironmentTableAndTime() throws Exception {
         AuditReader reader = AuditReader.of(logDir);

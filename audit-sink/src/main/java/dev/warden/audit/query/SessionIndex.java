@@ -71,7 +71,9 @@ final class SessionIndex {
             return !filter.selectsIdentityOrContent();
         }
         Who who = who(r);
-        if (filter.user().isPresent() && !filter.user().get().equalsIgnoreCase(who.username())) {
+        // ASCII letters' case only, as approvals tell people apart: equalsIgnoreCase took \u212Aate@x (KELVIN SIGN),
+        // another identity, for kate@x (an attacker's pass, a148).
+        if (filter.user().isPresent() && !sameUser(filter.user().get(), who.username())) {
             return false;
         }
         if (filter.environment().isPresent() && !filter.environment().get().equals(who.environment())) {
@@ -107,5 +109,20 @@ final class SessionIndex {
             }
         }
         return false;
+    }
+
+    /** Whether two user names are equal but for the case of ASCII letters. */
+    static boolean sameUser(String a, String b) {
+        if (a.length() != b.length()) {
+            return false;
+        }
+        for (int i = 0; i < a.length(); i++) {
+            char x = a.charAt(i);
+            char y = b.charAt(i);
+            if (x != y && !(x < 128 && y < 128 && Character.toLowerCase(x) == Character.toLowerCase(y))) {
+                return false;
+            }
+        }
+        return true;
     }
 }
