@@ -262,8 +262,7 @@ final class OutstandingQueue {
                 if (e.kind == Kind.SYNC || e.kind == Kind.QUERY || e.kind == Kind.FUNCTION_CALL) {
                     return maker;
                 }
-            } else if (e.kind == Kind.QUERY && e.action == Action.FORWARD && e.execution != null
-                    && e.execution.preparedBySql != null) {
+            } else if (changesNamesBySql(e)) {
                 return e;
             } else if (statement != null && e.isClientParse() && e.statement == statement
                     || portal != null && e.isClientBind() && e.portal == portal) {
@@ -284,8 +283,7 @@ final class OutstandingQueue {
                 continue;
             }
             if (e.isClientParse() && !e.statement.name.isEmpty() || e.isClientBind() && !e.portal.name.isEmpty()
-                    || e.kind == Kind.CLOSE || e.kind == Kind.QUERY && e.execution != null
-                    && e.execution.preparedBySql != null) {
+                    || e.kind == Kind.CLOSE || changesNamesBySql(e)) {
                 return e;
             }
         }
@@ -300,12 +298,17 @@ final class OutstandingQueue {
      */
     Entry changingNamesBySql() {
         for (Entry e : entries) {
-            if (e.kind == Kind.QUERY && e.action == Action.FORWARD && e.execution != null
-                    && e.execution.preparedBySql != null) {
+            if (changesNamesBySql(e)) {
                 return e;
             }
         }
         return null;
+    }
+
+    /** Whether {@code e} is a Query of the client's whose SQL changes names (it carries their undo). */
+    private static boolean changesNamesBySql(Entry e) {
+        return e.kind == Kind.QUERY && e.action == Action.FORWARD && e.execution != null
+                && e.execution.preparedBySql != null;
     }
 
     /**

@@ -2190,7 +2190,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** Whether {@code analysis} reads a prepared statement or a cursor by name (see {@link Execution#readsNames}). */
     private static boolean readsNames(Analysis analysis) {
         for (StatementFacts f : analysis.statements()) {
-            dev.warden.sql.StatementKind k = f.kind();
+            StatementKind k = f.kind();
             if (k == StatementKind.EXECUTE || k == StatementKind.FETCH
                     || k == StatementKind.MOVE || k == StatementKind.CREATE
                     || k == StatementKind.EXPLAIN) {
@@ -2203,7 +2203,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
     /** Whether {@code analysis} changes what names mean by SQL: PREPARE, DEALLOCATE, DISCARD, DECLARE, CLOSE. */
     private static boolean changesNames(Analysis analysis) {
         for (StatementFacts f : analysis.statements()) {
-            dev.warden.sql.StatementKind k = f.kind();
+            StatementKind k = f.kind();
             if (k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
                     || k == StatementKind.DISCARD || k == StatementKind.DECLARE
                     || k == StatementKind.CLOSE) {
