@@ -56,6 +56,15 @@ final class RawClient implements AutoCloseable {
         send(bytes(message.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
     }
 
+    /** Writes {@code messages} in one write, as a pipelining client sends a batch: Warden reads them together. */
+    void sendAtOnce(FrontendMessage... messages) throws IOException {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (FrontendMessage m : messages) {
+            all.write(bytes(m.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
+        }
+        send(all.toByteArray());
+    }
+
     void send(StartupPacket packet) throws IOException {
         send(bytes(packet.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
     }

@@ -7,8 +7,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -81,16 +79,16 @@ class RelayNamesThroughWardenTest {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
             // The text EXECUTE w1 read once, as the attacker's had been: a reading from the cache goes at once.
-            sendAll(c, new FrontendMessage.Parse("w1", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+            c.sendAtOnce(new FrontendMessage.Parse("w1", "SELECT 1", List.of()), new FrontendMessage.Sync(),
                     new FrontendMessage.Query("EXECUTE w1"), new FrontendMessage.Close('S', "w1"),
                     new FrontendMessage.Sync());
             for (int i = 0; i < 3; i++) {
                 assertEquals(List.of(), RawClient.errors(c.untilReady()));
             }
-            sendAll(c, new FrontendMessage.Parse("w1", "UPDATE a146_orders SET total = total + 1000 WHERE id = 1",
+            c.sendAtOnce(new FrontendMessage.Parse("w1", "UPDATE a146_orders SET total = total + 1000 WHERE id = 1",
                     List.of()), new FrontendMessage.Sync());
             assertEquals(List.of(), RawClient.errors(c.untilReady()), "a Parse runs nothing");
-            sendAll(c, new FrontendMessage.Parse("w1", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+            c.sendAtOnce(new FrontendMessage.Parse("w1", "SELECT 1", List.of()), new FrontendMessage.Sync(),
                     new FrontendMessage.Query("EXECUTE w1"));
             List<BackendMessage> answers = new ArrayList<>(c.untilReady());
             answers.addAll(c.untilReady());
@@ -107,10 +105,10 @@ class RelayNamesThroughWardenTest {
     void aBindAfterAParseTheServerRefusesBindsWhatTheNameStillMeans() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
-            sendAll(c, new FrontendMessage.Parse("w2", "UPDATE a146_orders SET total = total + 1000 WHERE id = 1",
+            c.sendAtOnce(new FrontendMessage.Parse("w2", "UPDATE a146_orders SET total = total + 1000 WHERE id = 1",
                     List.of()), new FrontendMessage.Sync());
             c.untilReady();
-            sendAll(c, new FrontendMessage.Parse("w2", "SELECT 1", List.of()), new FrontendMessage.Sync(),
+            c.sendAtOnce(new FrontendMessage.Parse("w2", "SELECT 1", List.of()), new FrontendMessage.Sync(),
                     new FrontendMessage.Bind("p", "w2", List.of(), List.of(), List.of()),
                     new FrontendMessage.Execute("p", 0), new FrontendMessage.Sync());
             List<BackendMessage> answers = new ArrayList<>(c.untilReady());
@@ -132,11 +130,11 @@ class RelayNamesThroughWardenTest {
     void aBindAfterAParseTheServerSkippedBindsWhatTheNameStillMeans() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("prod", WardenHarness.USER, warden.token());
-            sendAll(c, new FrontendMessage.Parse("s0", "SELECT 1", List.of()),
+            c.sendAtOnce(new FrontendMessage.Parse("s0", "SELECT 1", List.of()),
                     new FrontendMessage.Parse("", "UPDATE a146_orders SET total = total + 1000 WHERE id = 2",
                             List.of()), new FrontendMessage.Sync());
             c.untilReady();
-            sendAll(c, new FrontendMessage.Bind("zz", "s0", List.of(), List.of("x".getBytes(StandardCharsets.UTF_8)),
+            c.sendAtOnce(new FrontendMessage.Bind("zz", "s0", List.of(), List.of("x".getBytes(StandardCharsets.UTF_8)),
                             List.of()),
                     new FrontendMessage.Parse("", "SELECT 1", List.of()), new FrontendMessage.Sync(),
                     new FrontendMessage.Bind("", "", List.of(), List.of(), List.of()),
@@ -158,15 +156,15 @@ class RelayNamesThroughWardenTest {
     void anExecutesRowsAreMaskedAsTheStatementItRan() throws Exception {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
-            sendAll(c, new FrontendMessage.Parse("q1", SENSITIVE, List.of()), new FrontendMessage.Sync());
+            c.sendAtOnce(new FrontendMessage.Parse("q1", SENSITIVE, List.of()), new FrontendMessage.Sync());
             c.untilReady();
-            sendAll(c, new FrontendMessage.Query("EXECUTE q1"), new FrontendMessage.Parse("q1", HARMLESS, List.of()),
+            c.sendAtOnce(new FrontendMessage.Query("EXECUTE q1"), new FrontendMessage.Parse("q1", HARMLESS, List.of()),
                     new FrontendMessage.Sync());
             List<BackendMessage> answers = new ArrayList<>(c.untilReady());
             answers.addAll(c.untilReady());
             assertMasked(answers);
             // The extended form: a refused re-Parse, Sync, then Bind and Execute of the name.
-            sendAll(c, new FrontendMessage.Parse("q1", HARMLESS, List.of()), new FrontendMessage.Sync(),
+            c.sendAtOnce(new FrontendMessage.Parse("q1", HARMLESS, List.of()), new FrontendMessage.Sync(),
                     new FrontendMessage.Bind("p", "q1", List.of(), List.of(), List.of()),
                     new FrontendMessage.Execute("p", 0), new FrontendMessage.Sync());
             answers = new ArrayList<>(c.untilReady());
@@ -209,16 +207,16 @@ class RelayNamesThroughWardenTest {
         try (RawClient c = new RawClient(warden.port())) {
             c.login("dev", WardenHarness.USER, warden.token());
             for (int round = 0; round < 5; round++) {
-                sendAll(c, new FrontendMessage.Parse("q" + round, SENSITIVE, List.of()), new FrontendMessage.Sync());
+                c.sendAtOnce(new FrontendMessage.Parse("q" + round, SENSITIVE, List.of()), new FrontendMessage.Sync());
                 c.untilReady();
-                sendAll(c, new FrontendMessage.Query("SELECT 1; DISCARD ALL"),
+                c.sendAtOnce(new FrontendMessage.Query("SELECT 1; DISCARD ALL"),
                         new FrontendMessage.Parse("q" + round, HARMLESS, List.of()), new FrontendMessage.Sync());
                 List<BackendMessage> answers = new ArrayList<>(c.untilReady());
                 answers.addAll(c.untilReady());
                 List<String> errors = RawClient.errors(answers);
                 assertTrue(errors.size() == 2 && errors.get(0).startsWith("25001") && errors.get(1).startsWith("42P05"),
                         answers.toString());
-                sendAll(c, new FrontendMessage.Query("EXECUTE q" + round));
+                c.sendAtOnce(new FrontendMessage.Query("EXECUTE q" + round));
                 answers = c.untilReady();
                 assertEquals(List.of(), RawClient.errors(answers), "round " + round + ": " + answers);
                 assertMasked(answers);
@@ -234,26 +232,26 @@ class RelayNamesThroughWardenTest {
     void aDescribeOfAPreparedFetchIsRefusedAndTheServerStaysUp() throws Exception {
         try (RawClient c = new RawClient(warden.port()); Connection other = warden.simpleSession("dev")) {
             c.login("dev", WardenHarness.USER, warden.token());
-            sendAll(c, new FrontendMessage.Query("BEGIN"), new FrontendMessage.Query("DECLARE c CURSOR FOR SELECT 1"),
+            c.sendAtOnce(new FrontendMessage.Query("BEGIN"), new FrontendMessage.Query("DECLARE c CURSOR FOR SELECT 1"),
                     new FrontendMessage.Parse("f", "FETCH 1 FROM c", List.of()), new FrontendMessage.Query("CLOSE c"),
                     new FrontendMessage.Sync());
             for (int i = 0; i < 4; i++) {
                 c.untilReady();
             }
-            sendAll(c, new FrontendMessage.Describe('S', "f"), new FrontendMessage.Sync());
+            c.sendAtOnce(new FrontendMessage.Describe('S', "f"), new FrontendMessage.Sync());
             List<String> errors = RawClient.errors(c.untilReady());
             assertEquals(1, errors.size(), errors.toString());
             assertTrue(errors.get(0).startsWith("0A000"), errors.toString());
             // a148 F0: an extended-protocol EXECUTE of the prepared FETCH crashed it the same way, at Describe
             // (of the statement or its portal) or at Bind. (Outside the transaction, which the refusal ended, the
             // cursor is closed as well.)
-            sendAll(c, new FrontendMessage.Query("ROLLBACK"));
+            c.sendAtOnce(new FrontendMessage.Query("ROLLBACK"));
             c.untilReady();
-            sendAll(c, new FrontendMessage.Parse("x", "EXECUTE f", List.of()), new FrontendMessage.Describe('S', "x"),
+            c.sendAtOnce(new FrontendMessage.Parse("x", "EXECUTE f", List.of()), new FrontendMessage.Describe('S', "x"),
                     new FrontendMessage.Sync());
             errors = RawClient.errors(c.untilReady());
             assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), errors.toString());
-            sendAll(c, new FrontendMessage.Bind("px", "x", List.of(), List.of(), List.of()),
+            c.sendAtOnce(new FrontendMessage.Bind("px", "x", List.of(), List.of(), List.of()),
                     new FrontendMessage.Execute("px", 0), new FrontendMessage.Sync());
             errors = RawClient.errors(c.untilReady());
             assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), errors.toString());
@@ -273,14 +271,6 @@ class RelayNamesThroughWardenTest {
             assertFalse(values.contains(reversed), "a reversed SSN in clear: " + values);
         }
         assertEquals(2, values.size(), answers.toString());
-    }
-
-    private static void sendAll(RawClient c, FrontendMessage... messages) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (FrontendMessage m : messages) {
-            out.write(RawClient.bytes(m.toByteBuf(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)));
-        }
-        c.send(out.toByteArray());
     }
 
     private static String total(int id) throws SQLException {

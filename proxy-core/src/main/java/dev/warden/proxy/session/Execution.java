@@ -64,20 +64,25 @@ final class Execution {
      */
     boolean readsNames() {
         if (readsNames == 0) {
-            boolean reads = analysis == null;
-            for (int i = 0; !reads && i < analysis.statements().size(); i++) {
-                dev.warden.sql.StatementFacts f = analysis.statements().get(i);
-                dev.warden.sql.StatementKind k = f.kind();
-                reads = k == dev.warden.sql.StatementKind.EXECUTE || k == dev.warden.sql.StatementKind.FETCH
-                        || k == dev.warden.sql.StatementKind.MOVE
-                        || (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.EXPLAIN)
-                        && dev.warden.sql.TextReferences.createdFromExecute(f.text()).isPresent()
-                        || k == dev.warden.sql.StatementKind.EXPLAIN && f.inner().isPresent()
-                        && f.inner().get().kind() == dev.warden.sql.StatementKind.EXECUTE;
-            }
-            readsNames = reads ? (byte) 1 : (byte) 2;
+            readsNames = analysis == null || readsNames(analysis) ? (byte) 1 : (byte) 2;
         }
         return readsNames == 1;
+    }
+
+    /** Whether {@code analysis} reads a prepared statement or a cursor by name (see {@link #readsNames()}). */
+    static boolean readsNames(Analysis analysis) {
+        for (dev.warden.sql.StatementFacts f : analysis.statements()) {
+            dev.warden.sql.StatementKind k = f.kind();
+            if (k == dev.warden.sql.StatementKind.EXECUTE || k == dev.warden.sql.StatementKind.FETCH
+                    || k == dev.warden.sql.StatementKind.MOVE
+                    || (k == dev.warden.sql.StatementKind.CREATE || k == dev.warden.sql.StatementKind.EXPLAIN)
+                    && dev.warden.sql.TextReferences.createdFromExecute(f.text()).isPresent()
+                    || k == dev.warden.sql.StatementKind.EXPLAIN && f.inner().isPresent()
+                    && f.inner().get().kind() == dev.warden.sql.StatementKind.EXECUTE) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The policy the statement was judged under; its results are masked by the same one. */

@@ -760,7 +760,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
 
     private void onQuery(ByteBuf frame, SessionLexing.Reading reading) {
         Analysis text = reading.analysis();
-        if (!queue.isEmpty() && (waitedFor(text == null || readsNames(text) ? queue.namesUnsettled() : null, frame)
+        if (!queue.isEmpty() && (waitedFor(text == null || Execution.readsNames(text) ? queue.namesUnsettled() : null, frame)
                 || waitedFor(text == null || changesNames(text) ? queue.readingNames() : null, frame)
                 || waitedFor(text == null || changesNames(text) ? queue.changingNamesBySql() : null, frame))) {
             return; // read again when the names are settled
@@ -2185,19 +2185,6 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
                 "execute-prepared-fetch", "0A000", "Warden does not relay an EXECUTE of a prepared FETCH statement "
                 + "in the extended protocol: PostgreSQL fails on one whose cursor is closed, and the whole server "
                 + "restarts", "Bind and Execute the FETCH statement itself, or send FETCH as a Query"));
-    }
-
-    /** Whether {@code analysis} reads a prepared statement or a cursor by name (see {@link Execution#readsNames}). */
-    private static boolean readsNames(Analysis analysis) {
-        for (StatementFacts f : analysis.statements()) {
-            StatementKind k = f.kind();
-            if (k == StatementKind.EXECUTE || k == StatementKind.FETCH
-                    || k == StatementKind.MOVE || k == StatementKind.CREATE
-                    || k == StatementKind.EXPLAIN) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Whether {@code analysis} changes what names mean by SQL: PREPARE, DEALLOCATE, DISCARD, DECLARE, CLOSE. */
