@@ -1120,6 +1120,22 @@ public final class TextReferences {
         return false;
     }
 
+    /**
+     * Whether a DISCARD text drops the session's prepared statements and portals, as {@code DISCARD ALL} does.
+     * {@code DISCARD PLANS}, {@code SEQUENCES} and {@code TEMP} ({@code TEMPORARY}) keep them; any other text
+     * (one Warden cannot read so) counts as dropping them.
+     */
+    public static boolean discardsNames(String text) {
+        List<Token> tokens = Lexer.tokenize(text, true).tokens();
+        if (tokens.size() < 2 || !tokens.get(0).isWord("discard")) {
+            return true;
+        }
+        Token what = tokens.get(1);
+        boolean kept = what.isWord("plans") || what.isWord("sequences") || what.isWord("temp")
+                || what.isWord("temporary");
+        return !kept || tokens.size() > 2 && !(tokens.size() == 3 && tokens.get(2).isOp(";"));
+    }
+
     /** The schema {@code ALTER SCHEMA s RENAME TO n} renames ({@code s}, as the server keeps it), if the text is one. */
     public static Optional<String> renamedSchema(String text) {
         List<Token> tokens = Lexer.tokenize(text, true).tokens();

@@ -525,4 +525,15 @@ class TextReferencesTest {
         assertTrue(TextReferences.executesWithConstants("EXECUTE p('a\\'b')", false));
         assertFalse(TextReferences.executesWithConstants("EXECUTE p('a\\'b')", true));
     }
+    @Test
+    void onlyADiscardOfAllDropsPreparedStatementsAndPortals() {
+        for (String sql : List.of("DISCARD ALL", "discard all;", "DISCARD /* plans */ ALL", "DISCARD", "DISCARD x",
+                "DISCARD \"plans\"", "DISCARD PLANS ALL", "DISCARD PLANS; DISCARD ALL", "SELECT 1")) {
+            assertTrue(TextReferences.discardsNames(sql), sql);
+        }
+        for (String sql : List.of("DISCARD PLANS", "discard sequences;", "DISCARD TEMP", "Discard Temporary",
+                "DISCARD -- all\n PLANS", "DISCARD /* all */ TEMP ;")) {
+            assertFalse(TextReferences.discardsNames(sql), sql);
+        }
+    }
 }

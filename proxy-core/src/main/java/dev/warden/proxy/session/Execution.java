@@ -85,6 +85,16 @@ final class Execution {
         return false;
     }
 
+    /**
+     * Whether {@code f} is a DISCARD that drops the session's prepared statements and portals ({@code DISCARD ALL});
+     * {@code DISCARD PLANS}, {@code SEQUENCES} and {@code TEMP} keep them (an attacker's pass, a148 F2: {@code
+     * EXECUTE q; DISCARD PLANS} was refused as redefining names).
+     */
+    static boolean discardsNames(dev.warden.sql.StatementFacts f) {
+        return f.kind() == dev.warden.sql.StatementKind.DISCARD
+                && dev.warden.sql.TextReferences.discardsNames(f.text());
+    }
+
     /** The policy the statement was judged under; its results are masked by the same one. */
     final PolicySnapshot policy;
 

@@ -632,7 +632,7 @@ final class PreparedStatements {
                     Statement removed = statements.remove(name);
                     undo(undoneBy, restoring(i, removed == null ? List.of() : List.of(removed), List.of()));
                 }
-            } else if (kind == StatementKind.DISCARD) {
+            } else if (Execution.discardsNames(f)) {
                 undo(undoneBy, restoring(i, statements.values().stream().filter(s -> !s.name.isEmpty()).toList(),
                         List.copyOf(portals.values())));
                 statements.removeIf(s -> !s.name.isEmpty());
@@ -679,8 +679,10 @@ final class PreparedStatements {
                     }
                 }
                 case DISCARD -> {
-                    statements.removeIf(s -> !s.name.isEmpty());
-                    portals.clear();
+                    if (Execution.discardsNames(f)) {
+                        statements.removeIf(s -> !s.name.isEmpty());
+                        portals.clear();
+                    }
                 }
                 case DECLARE, CLOSE -> TextReferences.cursorName(f).ifPresentOrElse(portals::remove, portals::clear);
                 default -> { }

@@ -24,6 +24,7 @@ import io.netty.channel.ChannelHandlerContext;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
@@ -1129,24 +1130,49 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         for (int i = 0; i < analysis.statements().size(); i++) {
             StatementFacts f = analysis.statements().get(i);
             StatementKind kind = f.kind();
-            if (kind == StatementKind.PREPARE || kind == StatementKind.DEALLOCATE || kind == StatementKind.DISCARD) {
+            if (kind == StatementKind.PREPARE || kind == StatementKind.DEALLOCATE || Execution.discardsNames(f)) {
                 return analysis;
             }
-            if (kind == StatementKind.EXECUTE && f.writes() && f.nested().isEmpty() && !f.dynamicSql()
-                    && !f.unparsed() && f.functions().isEmpty() && onlyItsName(f)
-                    && f.tablesWritten().isEmpty() && executedBy(f) != null && builtInTypes(executedBy(f))
-                    && dev.warden.sql.TextReferences.executesWithConstants(f.text(),
-                            session.lexing.standardConformingStrings())) {
+            StatementFacts read = null;
+            if (kind == StatementKind.EXECUTE && executesAReadWithConstants(f)) {
+                read = readOnly(f, f.inner());
+            } else if (kind == StatementKind.EXPLAIN && f.inner().isPresent()
+                    && f.inner().get().kind() == StatementKind.EXECUTE && f.nested().isEmpty() && !f.dynamicSql()
+                    && f.functions().isEmpty() && onlyItsName(f, f.inner().get().preparedName())
+                    && f.tablesWritten().isEmpty() && executesAReadWithConstants(f.inner().get())) {
+                // EXPLAIN [ANALYZE] [VERBOSE] EXECUTE q(constants) of a read: it plans (or runs) the read alone (an
+                // attacker's pass, a148 F2: a plain one was held as a write in production). Not with options in
+                // parentheses: the analysis reads calls in them, and it stays as it was.
+                read = readOnly(f, Optional.of(readOnly(f.inner().get(), f.inner().get().inner())));
+            }
+            if (read != null) {
                 if (out == null) {
                     out = new ArrayList<>(analysis.statements());
                 }
-                out.set(i, new StatementFacts(f.text(), f.fingerprint(), kind, f.objectType(), false, f.tablesRead(),
-                        f.tablesWritten(), f.columnsRead(), f.columnsWritten(), f.hasWhere(), f.functions(),
-                        f.dataModifyingCte(), f.copy(), f.roleTarget(), f.preparedName(), f.inner(), f.innerKinds(),
-                        f.unparsed(), f.nested(), f.implicitCalls(), f.dynamicSql()));
+                out.set(i, read);
             }
         }
         return out == null ? analysis : new Analysis(out);
+    }
+
+    /**
+     * Whether {@code f}, an SQL EXECUTE, runs a statement Warden saw prepared (by Parse with built-in parameter types
+     * only), with constants for arguments and nothing else to run; see {@link #judgedWithExecuted}.
+     */
+    private boolean executesAReadWithConstants(StatementFacts f) {
+        return f.kind() == StatementKind.EXECUTE && f.writes() && f.nested().isEmpty() && !f.dynamicSql()
+                && !f.unparsed() && f.functions().isEmpty() && onlyItsName(f)
+                && f.tablesWritten().isEmpty() && executedBy(f) != null && builtInTypes(executedBy(f))
+                && dev.warden.sql.TextReferences.executesWithConstants(f.text(),
+                        session.lexing.standardConformingStrings());
+    }
+
+    /** {@code f} as a statement that writes nothing, with {@code inner} for what it wraps. */
+    private static StatementFacts readOnly(StatementFacts f, Optional<StatementFacts> inner) {
+        return new StatementFacts(f.text(), f.fingerprint(), f.kind(), f.objectType(), false, f.tablesRead(),
+                f.tablesWritten(), f.columnsRead(), f.columnsWritten(), f.hasWhere(), f.functions(),
+                f.dataModifyingCte(), f.copy(), f.roleTarget(), f.preparedName(), inner, f.innerKinds(),
+                f.unparsed(), f.nested(), f.implicitCalls(), f.dynamicSql());
     }
 
     /** Whether every parameter type Parse declared for {@code statement} is built in (or left to the server). */
@@ -1165,9 +1191,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * minus the grammar folds into a negative number.
      */
     private static boolean onlyItsName(StatementFacts f) {
+        return onlyItsName(f, f.preparedName());
+    }
+
+    /** {@link #onlyItsName(StatementFacts)} for an EXPLAIN of the EXECUTE of {@code name}. */
+    private static boolean onlyItsName(StatementFacts f, Optional<String> name) {
         for (String call : f.implicitCalls()) {
-            if (!call.equals("op:-") && !(f.preparedName().isPresent()
-                    && call.equals("typmod:" + f.preparedName().get()))) {
+            if (!call.equals("op:-") && !(name.isPresent() && call.equals("typmod:" + name.get()))) {
                 return false;
             }
         }
@@ -2192,7 +2222,7 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
         for (StatementFacts f : analysis.statements()) {
             StatementKind k = f.kind();
             if (k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
-                    || k == StatementKind.DISCARD || k == StatementKind.DECLARE
+                    || Execution.discardsNames(f) || k == StatementKind.DECLARE
                     || k == StatementKind.CLOSE) {
                 return true;
             }

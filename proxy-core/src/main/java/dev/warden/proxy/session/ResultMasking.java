@@ -1467,7 +1467,7 @@ final class ResultMasking {
         for (StatementFacts f : analysis.statements()) {
             StatementKind k = f.kind();
             if (executed && (k == StatementKind.PREPARE || k == StatementKind.DEALLOCATE
-                    || k == StatementKind.DISCARD)) {
+                    || Execution.discardsNames(f))) {
                 return "EXECUTE a prepared statement and then " + k.name();
             }
             executed |= k == StatementKind.EXECUTE || executeExplained(f)
