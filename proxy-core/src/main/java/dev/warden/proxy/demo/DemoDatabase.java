@@ -232,6 +232,11 @@ final class DemoDatabase implements AutoCloseable {
                     + "EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON public.%s TO " + READ_WRITE
                     + "', t); EXECUTE pg_catalog.format('GRANT ALL ON public.%s TO " + ADMIN + "', t); END LOOP; END$$");
             s.execute("GRANT CREATE ON SCHEMA public TO " + ADMIN);
+            // Temporary tables, views and functions only for the roles that may write: the read-only role (the AI
+            // agent's) kept the database's default TEMP, which PUBLIC holds (a helper's pass, a146 F3).
+            s.execute("DO $$BEGIN EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', "
+                    + "pg_catalog.current_database()); EXECUTE pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO "
+                    + READ_WRITE + ", " + ADMIN + "', pg_catalog.current_database()); END$$");
             // Not the audit witness's table, which sits here from the first start on: a helper's attacker pass
             // planted heads in it as carol (shop_readwrite), and the real checkpoints were dropped unseen.
             s.execute("DO $$BEGIN IF to_regclass('public.warden_audit_witness') IS NOT NULL THEN REVOKE ALL ON "

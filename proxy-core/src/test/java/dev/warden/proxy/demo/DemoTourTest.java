@@ -19,6 +19,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -158,6 +159,16 @@ class DemoTourTest {
                 + "pg_has_role(current_user, 'shop_readwrite', 'MEMBER')");
         assertEquals(0, bot.exit, bot.err);
         assertEquals("t|f", bot.out.strip());
+        // Temporary objects only for the roles that may write (a helper's pass, a146 F3: the agent kept TEMP), in
+        // both databases.
+        for (String db : List.of("prod", "staging")) {
+            Psql temp = run(command("carol").replace("dbname=prod", "dbname=" + db), "SELECT "
+                    + "has_database_privilege('shop_readonly', current_database(), 'TEMP'), "
+                    + "has_database_privilege('shop_readwrite', current_database(), 'TEMP'), "
+                    + "has_database_privilege('shop_admin', current_database(), 'TEMP')");
+            assertEquals(0, temp.exit, temp.err);
+            assertEquals("f|t|t", temp.out.strip(), db);
+        }
     }
 
     @Test
