@@ -79,10 +79,13 @@ class KafkaAuditThroughWardenTest {
     @Test
     @Order(1)
     void threeInstancesShareOneTopicAndEachChainVerifiesFromTheTopicAlone() throws Exception {
-        List<String> instances = List.of("warden-a", "warden-b", "warden-c");
+        // The instance with a witness takes the name the command line's verify takes without --chain: this host's.
+        String b = dev.warden.config.AuditSettings.defaultInstance();
+        List<String> instances = List.of("warden-a", b, "warden-c");
         Map<String, java.security.PublicKey> keys = new TreeMap<>();
         Map<String, java.nio.file.Path> auditDirs = new TreeMap<>();
         java.nio.file.Path publicKeyOfA = java.nio.file.Files.createTempFile("warden-a", ".pub.pem");
+        java.nio.file.Path publicKeyOfB = java.nio.file.Files.createTempFile("warden-b", ".pub.pem");
         // Three proxies in front of one PostgreSQL (one cluster keeps the test quick), all into one topic.
         try (TestPostgres pg = TestPostgres.start()) {
             List<WardenHarness> wardens = new ArrayList<>();
@@ -91,8 +94,8 @@ class KafkaAuditThroughWardenTest {
                     // One writes OCSF events: its chain must verify from the events' raw_data just the same.
                     String format = instance.equals("warden-c") ? "ocsf" : "warden";
                     String yaml = audit(instance, format);
-                    if (instance.equals("warden-b")) {
-                        // warden-b also keeps its checkpoint heads in a Kafka witness topic.
+                    if (instance.equals(b)) {
+                        // b also keeps its checkpoint heads in a Kafka witness topic.
                         yaml += "  witness: { type: kafka, bootstrap_servers: \"" + kafka.bootstrapServers()
                                 + "\", topic: " + WITNESS_TOPIC + " }\n";
                     }
@@ -100,7 +103,7 @@ class KafkaAuditThroughWardenTest {
                 }
                 for (int n = 0; n < instances.size(); n++) {
                     WardenHarness warden = wardens.get(n);
-                    String table = "t_" + instances.get(n).replace('-', '_');
+                    String table = "t_" + n;
                     try (Connection c = warden.connect(""); Statement s = c.createStatement()) {
                         s.execute("CREATE TABLE " + table + " (id int)");
                         for (int i = 0; i < 12; i++) {
@@ -111,8 +114,8 @@ class KafkaAuditThroughWardenTest {
                     SigningKey key = SigningKey.load(warden.auditDir().resolve(SigningKey.GENERATED_KEY_FILE));
                     auditDirs.put(instances.get(n), warden.auditDir());
                     keys.put(instances.get(n), key.publicKey());
-                    if (n == 0) {
-                        java.nio.file.Files.writeString(publicKeyOfA, key.publicKeyPem());
+                    if (n < 2) {
+                        java.nio.file.Files.writeString(n == 0 ? publicKeyOfA : publicKeyOfB, key.publicKeyPem());
                     }
                 }
             } finally {
@@ -134,26 +137,25 @@ class KafkaAuditThroughWardenTest {
             assertTrue(report.passed(), instance + ": " + report.summary());
             assertEquals(0, report.unsignedTail(), instance + ": " + report.summary());
             long queries = chains.get(instance).stream()
-                    .map(b -> new String(b, StandardCharsets.UTF_8))
+                    .map(bytes -> new String(bytes, StandardCharsets.UTF_8))
                     .filter(l -> l.contains("\"type\":\"query\"") && l.contains("INSERT INTO t_")).count();
             assertEquals(12, queries, instance);
         }
 
-        // warden-b's witness, a Kafka topic, holds its final head; its log directory reaches it.
+        // b's witness, a Kafka topic, holds its final head; its log directory reaches it.
         dev.warden.audit.witness.WitnessHead head;
         try (var witness = new dev.warden.audit.witness.KafkaWitnessStore(kafka.bootstrapServers(), WITNESS_TOPIC,
                 Map.of())) {
-            head = witness.latest("warden-b").orElseThrow();
-            assertTrue(witness.latest("warden-a").isEmpty(), "only warden-b has a witness");
+            head = witness.latest(b).orElseThrow();
+            assertTrue(witness.latest("warden-a").isEmpty(), "only b has a witness");
         }
-        VerifyReport withWitness = AuditVerifier.verify(auditDirs.get("warden-b"), keys.get("warden-b"),
+        VerifyReport withWitness = AuditVerifier.verify(auditDirs.get(b), keys.get(b),
                 Optional.of(head));
         assertTrue(withWitness.passed(), withWitness.summary());
         assertEquals(withWitness.lastSeq(), head.seq(), withWitness.summary());
 
         // The same from the command line, as a security team runs it.
-        Cli run = cli("audit", "verify", "--kafka", kafka.bootstrapServers(), "--topic", TOPIC, "--public-key",
-                publicKeyOfA.toString(), "--chain", "warden-a");
+        Cli run = verifyTopic(TOPIC, publicKeyOfA, "--chain", "warden-a");
         String verified = run.printed();
         assertEquals(0, run.exit(), verified);
         assertTrue(verified.contains("chain warden-a:\nPASS"), verified);
@@ -164,32 +166,68 @@ class KafkaAuditThroughWardenTest {
         // made-up one here; with a shared signing key, another proxy's). Before checkpoints named their chain, the
         // copy verified as that instance's chain.
         String copied = TOPIC + "-copied";
-        try (var admin = kafka.admin()) {
-            admin.createTopics(List.of(new NewTopic(copied, 1, (short) 1))).all().get();
-        }
-        List<TopicReader.Message> ofA = new ArrayList<>();
-        TopicReader.readAll(kafka.bootstrapServers(), TOPIC, Map.of(), m -> {
-            if (m.instance().equals("warden-a")) {
-                ofA.add(m);
-            }
-        });
-        var serializer = new org.apache.kafka.common.serialization.ByteArraySerializer();
-        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
-                Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()), serializer, serializer)) {
-            for (TopicReader.Message m : ofA) {
-                var message = new org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>(copied, m.key(),
-                        m.value());
-                message.headers().add(dev.warden.audit.kafka.KafkaClients.INSTANCE_HEADER,
-                        "warden-x".getBytes(StandardCharsets.UTF_8));
-                producer.send(message).get();
-            }
-        }
-        Cli copy = cli("audit", "verify", "--kafka", kafka.bootstrapServers(), "--topic", copied, "--public-key",
-                publicKeyOfA.toString(), "--chain", "warden-x");
+        List<TopicReader.Message> ofA = messagesOf("warden-a");
+        copyTopic(copied, ofA, "warden-x");
+        Cli copy = verifyTopic(copied, publicKeyOfA, "--chain", "warden-x");
         String copyVerified = copy.printed();
         assertEquals(1, copy.exit(), copyVerified);
         assertTrue(copyVerified.contains("chain warden-x:\nFAIL"), copyVerified);
         assertTrue(copyVerified.contains("names chain warden-a, not warden-x"), copyVerified);
+
+        // b's chain alone in a topic, whole and then cut short, verified from the command line with the witness and
+        // no --chain: the chain checked against the witness is this host's instance name, b's. Before, without
+        // --chain no chain was compared with the witness, and the cut topic passed (an attacker's pass, a147).
+        List<TopicReader.Message> ofB = messagesOf(b);
+        String whole = TOPIC + "-b";
+        String cut = TOPIC + "-b-cut";
+        copyTopic(whole, ofB, b);
+        copyTopic(cut, ofB.subList(0, ofB.size() - 3), b);
+        String witnessSpec = "kafka://" + kafka.bootstrapServers() + "/" + WITNESS_TOPIC;
+        Cli wholeVerified = verifyTopic(whole, publicKeyOfB, "--witness", witnessSpec);
+        assertEquals(0, wholeVerified.exit(), wholeVerified.printed());
+        assertTrue(wholeVerified.printed().contains("complete up to the witness's head at seq " + head.seq()),
+                wholeVerified.printed());
+        Cli cutVerified = verifyTopic(cut, publicKeyOfB, "--witness", witnessSpec);
+        assertEquals(1, cutVerified.exit(), cutVerified.printed());
+        assertTrue(cutVerified.printed().contains("chain " + b + ":\nFAIL"), cutVerified.printed());
+    }
+
+    /** {@code warden audit verify} of {@code topic} with {@code key} and {@code more} options. */
+    private static Cli verifyTopic(String topic, java.nio.file.Path key, String... more) {
+        List<String> args = new ArrayList<>(List.of("audit", "verify", "--kafka", kafka.bootstrapServers(), "--topic",
+                topic, "--public-key", key.toString()));
+        args.addAll(List.of(more));
+        return cli(args.toArray(String[]::new));
+    }
+
+    /** The messages of {@code instance}'s chain in the shared topic. */
+    private static List<TopicReader.Message> messagesOf(String instance) throws java.io.IOException {
+        List<TopicReader.Message> messages = new ArrayList<>();
+        TopicReader.readAll(kafka.bootstrapServers(), TOPIC, Map.of(), m -> {
+            if (m.instance().equals(instance)) {
+                messages.add(m);
+            }
+        });
+        return messages;
+    }
+
+    /** A new topic holding {@code messages}, with their keys, under the instance header {@code instance}. */
+    private static void copyTopic(String topic, List<TopicReader.Message> messages, String instance)
+            throws Exception {
+        try (var admin = kafka.admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+        }
+        var serializer = new org.apache.kafka.common.serialization.ByteArraySerializer();
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+                Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()), serializer, serializer)) {
+            for (TopicReader.Message m : messages) {
+                var message = new org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>(topic, m.key(),
+                        m.value());
+                message.headers().add(dev.warden.audit.kafka.KafkaClients.INSTANCE_HEADER,
+                        instance.getBytes(StandardCharsets.UTF_8));
+                producer.send(message).get();
+            }
+        }
     }
 
     /** What {@code warden ARGS} printed, and its exit code. */
