@@ -128,6 +128,39 @@ class FunctionEffectsThroughWardenTest {
         assertEquals(10, rows());
     }
 
+    /**
+     * a149 F3: a WHERE on a body's variables, parameters, loop variables or NEW alone changes every row or none, as
+     * {@code WHERE $1} does; each was read as naming a column and emptied the table. Refused in a DO block, where a
+     * function or rule is written, and at the call of a function made outside Warden (its parameters' names read from
+     * the catalog). A WHERE that compares a column with one of them runs.
+     */
+    @Test
+    void aWhereOnABodysVariablesAloneIsWithoutWhere() throws SQLException {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE OR REPLACE FUNCTION purge_if(p boolean) RETURNS void LANGUAGE sql AS "
+                    + "'DELETE FROM public.t WHERE p'");
+            s.execute("CREATE OR REPLACE FUNCTION purge_loop() RETURNS void LANGUAGE plpgsql AS "
+                    + "$$ BEGIN FOR i IN 1..1 LOOP DELETE FROM public.t WHERE i = 1; END LOOP; END $$");
+            s.execute("CREATE OR REPLACE FUNCTION tidy_one(k int) RETURNS void LANGUAGE sql AS "
+                    + "'DELETE FROM public.t WHERE id = k'");
+        }
+        try (Connection c = warden.connect("staging", WardenHarness.USER, warden.token(), "")) {
+            assertBlocked(c, "DO $$DECLARE k int := 1; BEGIN DELETE FROM t WHERE k = 1; END$$",
+                    "delete-without-where");
+            assertBlocked(c, "DO $$DECLARE r record; BEGIN FOR r IN SELECT true AS k LOOP UPDATE t SET a = 0 "
+                    + "WHERE r.k; END LOOP; END$$", "update-without-where");
+            assertBlocked(c, "CREATE FUNCTION purge_own(p boolean) RETURNS void LANGUAGE sql AS "
+                    + "'DELETE FROM public.t WHERE p'", "delete-without-where");
+            assertBlocked(c, "CREATE FUNCTION purge_atomic(p boolean) RETURNS void LANGUAGE sql BEGIN ATOMIC "
+                    + "DELETE FROM public.t WHERE p; END", "delete-without-where");
+            assertBlocked(c, "SELECT purge_if(true)", "delete-without-where");
+            assertBlocked(c, "SELECT purge_loop()", "delete-without-where");
+            c.createStatement().execute("DO $$DECLARE k int := 1; BEGIN DELETE FROM t WHERE id = k; END$$");
+            c.createStatement().execute("SELECT tidy_one(2)");
+        }
+        assertEquals(8, rows());
+    }
+
     @Test
     void anAggregateRunsItsSupportFunctions() throws SQLException {
         try (Connection d = warden.direct(); Statement s = d.createStatement()) {

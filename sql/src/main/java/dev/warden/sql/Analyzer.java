@@ -206,10 +206,16 @@ public final class Analyzer {
                 // Each piece as a statement of its own, with all that implies (a DO piece runs its body).
                 texts.add(source.substring(piece.get(0).start(), piece.get(piece.size() - 1).end()));
             }
+            // The pieces of a BEGIN ATOMIC body name the routine's parameters; a body's statements its variables too.
+            int pieces = texts.size();
+            java.util.Set<String> pieceLocals = pieces == 0 ? java.util.Set.of()
+                    : LexicalAnalysis.routineLocals(segment.tokens());
             RoutineBodies.Found found = LexicalAnalysis.runsWithin(source, segment.tokens());
+            int bodyEnd = pieces;
             if (found != null) {
                 dynamic = found.dynamic();
                 texts.addAll(found.statements());
+                bodyEnd = texts.size();
                 if (found.functions().stream().anyMatch(LexicalAnalysis::fillsItsFirstArgument)) {
                     // x := jsonb_populate_record(v, ...) in PL/pgSQL: a variable of any type (see TYPEOF_ANY)
                     facts = facts.withImplicitCalls(java.util.Set.of(LexicalAnalysis.TYPEOF_ANY));
@@ -226,15 +232,18 @@ public final class Analyzer {
             if (!parse && !texts.isEmpty()) {
                 throw ColdParse.INSTANCE; // bodies are analysed on the worker pool, never on an event loop
             }
-            for (String text : texts) {
+            for (int t = 0; t < texts.size(); t++) {
+                String text = texts.get(t);
                 if (depth >= MAX_NESTING) {
                     dynamic = true;
                     break;
                 }
-                nested.addAll(statements(text, scs, depth + 1, parse, budget));
+                java.util.Set<String> locals = t < pieces ? pieceLocals
+                        : t < bodyEnd ? found.locals() : java.util.Set.of();
+                nested.addAll(withLocals(statements(text, scs, depth + 1, parse, budget), locals, scs));
                 if (dependsOnStringSetting(text)) {
                     // Run later (a body, an EXECUTE), it is read under the setting of that moment: take both.
-                    nested.addAll(statements(text, !scs, depth + 1, parse, budget));
+                    nested.addAll(withLocals(statements(text, !scs, depth + 1, parse, budget), locals, !scs));
                 }
             }
             if (facts.unparsed() && facts.kind() == StatementKind.CREATE && found != null && !found.dynamic()
@@ -248,6 +257,27 @@ public final class Analyzer {
             statements.add(facts.withNested(nested, unreadWrite, dynamic || unreadWrite));
         }
         return statements;
+    }
+
+    /**
+     * {@code statements}, a body's, with the UPDATEs and DELETEs whose WHERE names only {@code locals} (its
+     * variables, parameters, NEW and OLD) and constants as without WHERE (see {@link
+     * LexicalAnalysis#constantWhere(List, java.util.Set)}).
+     */
+    private static List<StatementFacts> withLocals(List<StatementFacts> statements, java.util.Set<String> locals,
+                                                   boolean scs) {
+        if (locals.isEmpty()) {
+            return statements;
+        }
+        List<StatementFacts> out = new ArrayList<>(statements.size());
+        for (StatementFacts f : statements) {
+            boolean changes = f.kind() == StatementKind.UPDATE || f.kind() == StatementKind.DELETE
+                    || f.innerKinds().contains(StatementKind.UPDATE) || f.innerKinds().contains(StatementKind.DELETE);
+            out.add(changes && f.hasWhere()
+                    && LexicalAnalysis.constantWhere(Lexer.tokenize(f.text(), scs).tokens(), locals)
+                    ? f.withoutWhere() : f);
+        }
+        return out;
     }
 
     /**
@@ -284,6 +314,16 @@ public final class Analyzer {
      * is set when the body also runs SQL computed at run time, or is written in a language Warden cannot read.
      */
     public RoutineAnalysis analyzeRoutineBody(String language, String body, boolean standardConformingStrings) {
+        return analyzeRoutineBody(language, body, standardConformingStrings, java.util.Set.of());
+    }
+
+    /**
+     * {@link #analyzeRoutineBody(String, String, boolean)} of a routine whose parameters are named {@code parameters}
+     * (folded, with the routine's own name, which qualifies them): one value for each of its statements, as its
+     * variables are.
+     */
+    public RoutineAnalysis analyzeRoutineBody(String language, String body, boolean standardConformingStrings,
+                                              java.util.Set<String> parameters) {
         try {
             if ("sql-definition".equals(language)) {
                 // A SQL-standard body, as pg_get_functiondef prints it: its BEGIN ATOMIC pieces are what runs.
@@ -293,13 +333,15 @@ public final class Analyzer {
                 }
                 return new RoutineAnalysis(pieces, false, java.util.Set.of());
             }
-            RoutineBodies.Found found = RoutineBodies.of(language, body == null ? "" : body);
+            RoutineBodies.Found found = RoutineBodies.of(language, body == null ? "" : body).withLocals(parameters);
             List<StatementFacts> out = new ArrayList<>();
             for (String text : found.statements()) {
                 // A body is parsed when it runs, under the setting of that moment: both readings count.
-                out.addAll(statements(text, standardConformingStrings, 1, true));
+                out.addAll(withLocals(statements(text, standardConformingStrings, 1, true), found.locals(),
+                        standardConformingStrings));
                 if (dependsOnStringSetting(text)) {
-                    out.addAll(statements(text, !standardConformingStrings, 1, true));
+                    out.addAll(withLocals(statements(text, !standardConformingStrings, 1, true), found.locals(),
+                            !standardConformingStrings));
                 }
             }
             java.util.Set<String> functions = new java.util.LinkedHashSet<>(found.functions());

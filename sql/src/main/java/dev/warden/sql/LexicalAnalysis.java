@@ -382,7 +382,51 @@ final class LexicalAnalysis {
         } else if (!a.atEnd()) {
             actions.add(source.substring(tokens.get(a.i).start(), tokens.get(tokens.size() - 1).end()));
         }
-        return new RoutineBodies.Found(actions, false);
+        // A rule's actions name the row that fired it as NEW and OLD: one value for each action's run.
+        return new RoutineBodies.Found(actions, false).withLocals(Set.of("new", "old"));
+    }
+
+    /**
+     * The names a {@code CREATE FUNCTION | PROCEDURE name (params)} text gives its parameters, with the routine's
+     * own name (which qualifies them, {@code f.p}); empty for another text. Over-approximates: the first word of a
+     * type of two words ({@code double precision}) counts too, which only makes a WHERE on a column of that name
+     * read as choosing every row or none.
+     */
+    static Set<String> routineLocals(List<Token> tokens) {
+        Cursor c = new Cursor(tokens, 0);
+        if (!c.word("create")) {
+            return Set.of();
+        }
+        c.words("or", "replace");
+        if (!c.word("function") && !c.word("procedure")) {
+            return Set.of();
+        }
+        List<String> parts = c.nameParts();
+        if (parts.isEmpty() || !c.peekOp("(")) {
+            return Set.of();
+        }
+        Set<String> out = new HashSet<>();
+        out.add(parts.get(parts.size() - 1));
+        int close = c.matchingParen();
+        int end = close < 0 ? tokens.size() : close;
+        int from = c.i + 1;
+        for (int k = from, depth = 0; k <= end; k++) {
+            boolean boundary = k == end || depth == 0 && tokens.get(k).isOp(",");
+            if (!boundary) {
+                depth += tokens.get(k).isOp("(") ? 1 : tokens.get(k).isOp(")") ? -1 : 0;
+                continue;
+            }
+            int a = from;
+            while (a < k && (tokens.get(a).isWord("in") || tokens.get(a).isWord("out")
+                    || tokens.get(a).isWord("inout") || tokens.get(a).isWord("variadic"))) {
+                a++;
+            }
+            if (a + 1 < k && tokens.get(a).isIdentifier() && tokens.get(a + 1).isIdentifier()) {
+                out.add(tokens.get(a).value());
+            }
+            from = k + 1;
+        }
+        return out;
     }
 
     /**
@@ -412,10 +456,10 @@ final class LexicalAnalysis {
                 break;
             } else if (depth == 0 && t.isWord("return") && k + 1 < tokens.size() && body == null) {
                 return new RoutineBodies.Found(List.of("SELECT " + source.substring(tokens.get(k + 1).start(),
-                        tokens.get(tokens.size() - 1).end())), false);
+                        tokens.get(tokens.size() - 1).end())), false).withLocals(routineLocals(tokens));
             }
         }
-        return body == null ? null : RoutineBodies.of(language, body);
+        return body == null ? null : RoutineBodies.of(language, body).withLocals(routineLocals(tokens));
     }
 
     /**
@@ -1095,6 +1139,35 @@ final class LexicalAnalysis {
         return out == null ? c : out;
     }
 
+    /**
+     * {@code tokens} with each of {@code locals} that is not a field or a function's name (not after a dot, not
+     * before a parenthesis), with the fields after it ({@code r.k}), as one parameter token.
+     */
+    private static List<Token> withLocalsAsParameters(List<Token> tokens, Set<String> locals) {
+        List<Token> out = null;
+        for (int k = 0; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            boolean local = t.isIdentifier() && locals.contains(t.value()) && (k == 0 || !tokens.get(k - 1).isOp("."))
+                    && !(k + 1 < tokens.size() && tokens.get(k + 1).isOp("("));
+            if (!local) {
+                if (out != null) {
+                    out.add(t);
+                }
+                continue;
+            }
+            if (out == null) {
+                out = new java.util.ArrayList<>(tokens.subList(0, k));
+            }
+            int last = k;
+            while (last + 2 < tokens.size() && tokens.get(last + 1).isOp(".") && tokens.get(last + 2).isIdentifier()) {
+                last += 2;
+            }
+            out.add(new Token(Type.PARAM, t.start(), tokens.get(last).end(), "$0"));
+            k = last;
+        }
+        return out == null ? tokens : out;
+    }
+
     /** Words a condition may hold and still name nothing that differs from row to row. */
     private static final Set<String> CONSTANT_WORDS = Set.of("true", "false", "not", "and", "or", "null", "is",
             "unknown", "select", "exists", "in", "between", "symmetric", "asymmetric", "case", "when", "then", "else",
@@ -1170,6 +1243,20 @@ final class LexicalAnalysis {
      * says it means every row, as the rules' hint tells.
      */
     static boolean constantWhere(List<Token> tokens) {
+        return constantWhere(tokens, Set.of());
+    }
+
+    /**
+     * {@link #constantWhere(List)} for a statement of a routine body, a DO block or a rule's action, where {@code
+     * locals} (folded names) hold one value for the whole statement: the body's variables and parameters, its loop
+     * variables and labels, a trigger's or rule's NEW and OLD. Each is a parameter there ({@code WHERE k = 1} with
+     * {@code k} a variable is {@code WHERE $1 = 1}), and so is a field of one ({@code r.k}, {@code new.x}). An
+     * attacker's pass (a149 F3) emptied tables so, each WHERE read as naming a column.
+     */
+    static boolean constantWhere(List<Token> tokens, Set<String> locals) {
+        if (!locals.isEmpty()) {
+            tokens = withLocalsAsParameters(tokens, locals);
+        }
         for (int w = 0; w < tokens.size(); w++) {
             int statement = tokens.get(w).isWord("where") ? updateOrDeleteOf(tokens, w) : -1;
             if (statement < 0) {

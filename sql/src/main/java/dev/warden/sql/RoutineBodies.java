@@ -24,14 +24,27 @@ final class RoutineBodies {
      * Statement texts found in a body, whether it also runs SQL built at run time, the functions its
      * expressions call ({@code RETURN f()}, {@code x := f()}, {@code IF f() THEN}), and what they call without
      * naming a function ({@code op:}, {@code cast:} ... keys, see {@code LexicalAnalysis.implicitCalls}): an operator
-     * in an IF condition runs its function as one in a statement does.
+     * in an IF condition runs its function as one in a statement does. {@code locals}: the folded names that hold one
+     * value for the whole of each statement (see {@link #locals}).
      */
     record Found(List<String> statements, boolean dynamic, java.util.Set<String> functions,
-                 java.util.Set<String> implicitCalls) {
+                 java.util.Set<String> implicitCalls, java.util.Set<String> locals) {
         Found(List<String> statements, boolean dynamic) {
-            this(statements, dynamic, java.util.Set.of(), java.util.Set.of());
+            this(statements, dynamic, java.util.Set.of(), java.util.Set.of(), java.util.Set.of());
+        }
+
+        /** These statements with {@code more} names that hold one value for each (a routine's parameters). */
+        Found withLocals(java.util.Set<String> more) {
+            java.util.Set<String> all = new java.util.HashSet<>(locals);
+            all.addAll(more);
+            return new Found(statements, dynamic, functions, implicitCalls, all);
         }
     }
+
+    /** What a trigger function, any PL/pgSQL body and a rule's action may name that is one value per statement. */
+    static final java.util.Set<String> BUILT_IN_LOCALS = java.util.Set.of("new", "old", "found", "tg_op", "tg_name",
+            "tg_when", "tg_level", "tg_relid", "tg_relname", "tg_table_name", "tg_table_schema", "tg_nargs",
+            "tg_argv", "tg_event", "tg_tag", "sqlstate", "sqlerrm");
 
     /** PL/pgSQL's own punctuation, which the lexer reads as operators: no operator of the server. */
     private static final Set<String> PLPGSQL_PUNCTUATION = Set.of("op::=", "op:..");
@@ -70,16 +83,18 @@ final class RoutineBodies {
         java.util.LinkedHashSet<String> statements = new java.util.LinkedHashSet<>();
         java.util.Set<String> functions = new java.util.LinkedHashSet<>();
         java.util.Set<String> implicit = new java.util.LinkedHashSet<>();
+        java.util.Set<String> locals = new java.util.HashSet<>(BUILT_IN_LOCALS);
         boolean dynamic = false;
         for (boolean scs : new boolean[] {true, false}) {
             Found f = plpgsql(body, scs);
             statements.addAll(f.statements());
             functions.addAll(f.functions());
             implicit.addAll(f.implicitCalls());
+            locals.addAll(f.locals());
             dynamic |= f.dynamic();
         }
         implicit.removeAll(PLPGSQL_PUNCTUATION);
-        return new Found(new ArrayList<>(statements), dynamic, functions, implicit);
+        return new Found(new ArrayList<>(statements), dynamic, functions, implicit, locals);
     }
 
     private static Found plpgsql(String body, boolean scs) {
@@ -156,7 +171,63 @@ final class RoutineBodies {
         spans.sort(java.util.Comparator.comparingInt(span -> span[0]));
         expressionsWithFrom(body, tokens, spans, out);
         expressionReads(body, tokens, spans, out);
-        return new Found(out, dynamic, functions, implicit);
+        return new Found(out, dynamic, functions, implicit, locals(tokens));
+    }
+
+    /**
+     * The names a PL/pgSQL body declares, each one value for the whole of any statement that names it: the
+     * variables of its DECLARE sections, its FOR and FOREACH loop variables, and
+     * its blocks' and loops' labels (which qualify them). Over-approximates: a word taken for one that is a column
+     * only makes a WHERE on it read as choosing every row or none (refused, never let through).
+     */
+    static java.util.Set<String> locals(List<Token> tokens) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.isOp("<<") && i + 2 < tokens.size() && tokens.get(i + 1).isIdentifier()
+                    && tokens.get(i + 2).isOp(">>")) {
+                out.add(tokens.get(i + 1).value()); // <<label>>
+            } else if (t.isWord("declare")) {
+                // Each declaration's first name, up to the block's BEGIN: after DECLARE and after each ; outside
+                // parentheses (PL/pgSQL has no other DECLARE: c CURSOR FOR ... declares c).
+                boolean first = true;
+                int depth = 0;
+                for (int k = i + 1; k < tokens.size(); k++) {
+                    Token d = tokens.get(k);
+                    if (depth == 0 && d.isWord("begin")) {
+                        break;
+                    }
+                    if (d.isOp("(")) {
+                        depth++;
+                    } else if (d.isOp(")")) {
+                        depth = Math.max(0, depth - 1);
+                    } else if (d.isOp(";") && depth == 0) {
+                        first = true;
+                        continue;
+                    } else if (first && d.isIdentifier()) {
+                        out.add(d.value());
+                    }
+                    first = false;
+                }
+            } else if ((t.isWord("for") || t.isWord("foreach")) && i + 1 < tokens.size()) {
+                // FOR i IN, FOR r IN, FOR a, b IN query, FOREACH x [SLICE n] IN ARRAY: the names before IN
+                List<String> names = new ArrayList<>();
+                int k = i + 1;
+                while (k < tokens.size() && tokens.get(k).isIdentifier() && !tokens.get(k).isWord("in")) {
+                    names.add(tokens.get(k).value());
+                    k++;
+                    if (k < tokens.size() && tokens.get(k).isOp(",")) {
+                        k++;
+                    } else {
+                        break;
+                    }
+                }
+                if (k < tokens.size() && (tokens.get(k).isWord("in") || tokens.get(k).isWord("slice"))) {
+                    out.addAll(names);
+                }
+            }
+        }
+        return out;
     }
 
     /**

@@ -240,6 +240,13 @@ public record StatementFacts(
      * The same facts with {@code unparsed} as given: for {@link ReadOnlyProof#proveWithCatalog}, once the
      * catalog has said what the lexer could not.
      */
+    /** These facts as of a statement whose WHERE chooses every row or none: as without one. */
+    StatementFacts withoutWhere() {
+        return new StatementFacts(text, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
+                columnsRead, columnsWritten, false, functions, dataModifyingCte, copy, roleTarget, preparedName,
+                inner, innerKinds, unparsed, nested, implicitCalls, dynamicSql);
+    }
+
     StatementFacts withUnparsed(boolean isUnparsed) {
         return new StatementFacts(text, fingerprint, kind, objectType, writes, tablesRead, tablesWritten,
                 columnsRead, columnsWritten, hasWhere, functions, dataModifyingCte, copy, roleTarget, preparedName,

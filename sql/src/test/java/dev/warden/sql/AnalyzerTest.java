@@ -1184,4 +1184,62 @@ class AnalyzerTest {
         assertTrue(calls.apply("SELECT range_in('[1,2]', to_regtype('r'), -1)").contains("typeof:*"));
         assertFalse(calls.apply("SELECT numeric_in('1', 1700, -1)").contains("typeof:*"));
     }
+    /**
+     * a149 F3: in a body, a DO block or a rule's action, a variable, a parameter, a loop variable, a label's or a
+     * record's field and NEW/OLD hold one value for the whole statement: a WHERE on them alone changes every row or
+     * none, as {@code WHERE $1} does. Each was read as naming a column, and the DELETE ran on every row.
+     */
+    @Test
+    void aWhereOnABodysVariablesAloneIsNoWhere() {
+        for (String sql : List.of("DO $$DECLARE k int := 1; BEGIN DELETE FROM t WHERE k = 1; END$$",
+                "DO $$DECLARE t bool := true; BEGIN UPDATE s SET v = 'x' WHERE t; END$$",
+                "DO $$#variable_conflict use_variable\nDECLARE id int := 5; BEGIN DELETE FROM t WHERE id > 0; END$$",
+                "DO $$DECLARE r record; BEGIN FOR r IN SELECT 1 AS k LOOP DELETE FROM t WHERE r.k = 1; END LOOP; END$$",
+                "DO $$BEGIN FOR i IN 1..1 LOOP DELETE FROM t WHERE i = 1; END LOOP; END$$",
+                "DO $$DECLARE a int[] := ARRAY[1]; BEGIN DELETE FROM t WHERE a[1] = 1; END$$",
+                "DO $$<<outer>> DECLARE k int := 1; BEGIN DELETE FROM t WHERE outer.k = 1; END$$",
+                "DO $$DECLARE x int := 1; BEGIN INSERT INTO t SELECT * FROM t ON CONFLICT (id) DO UPDATE SET v = 'u' "
+                        + "WHERE x = 1; END$$",
+                "DO $$DECLARE a int := 1; b int := 2; BEGIN DELETE FROM t WHERE a = b; END$$",
+                "DO $$DECLARE c CURSOR (key int) FOR SELECT key; k int := 1; BEGIN DELETE FROM t WHERE k = 1; END$$",
+                "DO $$BEGIN DECLARE k int := 1; BEGIN DELETE FROM t WHERE k IS NOT NULL; END; END$$",
+                "CREATE FUNCTION f(t bool) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE t'",
+                "CREATE FUNCTION f(IN t bool) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE f.t'",
+                "CREATE FUNCTION f(t bool) RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM s WHERE t; END",
+                "CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN DELETE FROM s WHERE NEW.x = 1; "
+                        + "RETURN NEW; END'",
+                "CREATE RULE r AS ON INSERT TO a DO ALSO DELETE FROM s WHERE new.x = 1")) {
+            assertTrue(bodyWithoutWhere(analyzer.analyze(sql).statements()), sql);
+        }
+        for (String sql : List.of("DO $$DECLARE k int := 1; BEGIN DELETE FROM t WHERE id = k; END$$",
+                "DO $$BEGIN FOR i IN 1..3 LOOP DELETE FROM t WHERE id = i; END LOOP; END$$",
+                "CREATE FUNCTION f(k int) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = k'",
+                "CREATE FUNCTION f(double precision) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = $1'",
+                "CREATE RULE r AS ON INSERT TO a DO ALSO DELETE FROM s WHERE s.id = new.x",
+                "DO $$BEGIN DELETE FROM t WHERE k = 1; END$$")) {
+            assertFalse(bodyWithoutWhere(analyzer.analyze(sql).statements()), sql);
+        }
+        // The catalog's reading of a body, with the routine's parameter names and its own
+        Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody("sql", "DELETE FROM public.s WHERE t", true,
+                java.util.Set.of("purge_if", "t"));
+        assertFalse(body.statements().get(0).hasWhere());
+        assertTrue(analyzer.analyzeRoutineBody("sql", "DELETE FROM public.s WHERE t", true).statements().get(0)
+                .hasWhere());
+        assertFalse(analyzer.analyzeRoutineBody("sql", "DELETE FROM public.s WHERE purge_if.t", true,
+                java.util.Set.of("purge_if", "t")).statements().get(0).hasWhere());
+    }
+
+    /** Whether a statement {@code statements} run, at any depth, is an UPDATE or DELETE without a WHERE. */
+    private static boolean bodyWithoutWhere(List<StatementFacts> statements) {
+        for (StatementFacts top : statements) {
+            for (StatementFacts f : top.allStatements()) {
+                boolean changes = f.kind() == StatementKind.UPDATE || f.kind() == StatementKind.DELETE
+                        || f.innerKinds().contains(StatementKind.UPDATE);
+                if (f != top && changes && !f.hasWhere()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 }

@@ -646,7 +646,8 @@ final class FunctionEffects {
                 if (r.body() == null) {
                     continue;
                 }
-                Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody(r.language(), r.body(), true);
+                Analyzer.RoutineAnalysis body = analyzer.analyzeRoutineBody(r.language(), r.body(), true,
+                        r.parameters());
                 bodies.put(name + "#" + r.oid(), body);
                 body.functions().forEach(fn -> want.accept(bodyCallKey(fn)));
                 for (StatementFacts s : body.statements()) {
@@ -761,7 +762,7 @@ final class FunctionEffects {
      * parameter defaults).
      */
     private record Row(long oid, boolean builtIn, char volatility, String language, String body,
-                       List<String> support) {
+                       List<String> support, Set<String> parameters) {
     }
 
     private static Map<String, List<Row>> query(Connection connection, Set<String> names) throws SQLException {
@@ -787,7 +788,10 @@ final class FunctionEffects {
                 + "UNION SELECT " + RelationCatalog.FUNCTION_OF_DEPENDENCY + " FROM pg_catalog.pg_depend d "
                 + "WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid "
                 + "AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, "
-                + "'pg_catalog.pg_operator'::pg_catalog.regclass))), " + standardBody + " FROM pg_catalog.pg_proc p "
+                + "'pg_catalog.pg_operator'::pg_catalog.regclass))), " + standardBody + ", "
+                // The names of its parameters, and its own, which qualifies them: one value for each statement of
+                // its body (a149 F3: DELETE ... WHERE t, t a parameter, read as naming a column).
+                + "p.proname::text || coalesce(p.proargnames, '{}'::text[]) FROM pg_catalog.pg_proc p "
                 + "JOIN pg_catalog.pg_language l "
                 + "ON l.oid = p.prolang WHERE p.proname = ANY (?)")) {
             ps.setArray(1, connection.createArrayOf("text", names.toArray()));
@@ -805,9 +809,16 @@ final class FunctionEffects {
                     java.sql.Array support = rs.getArray(6);
                     List<String> supportNames = support == null ? List.of()
                             : List.of((String[]) support.getArray());
+                    java.sql.Array named = rs.getArray(8);
+                    Set<String> parameters = new HashSet<>();
+                    for (String n : named == null ? new String[0] : (String[]) named.getArray()) {
+                        if (n != null && !n.isEmpty()) {
+                            parameters.add(n);
+                        }
+                    }
                     out.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new Row(oid, builtIn,
                             rs.getString(3).charAt(0), language, readable ? (text == null ? "" : text) : null,
-                            supportNames));
+                            supportNames, parameters));
                 }
             }
         }
