@@ -135,7 +135,11 @@ class GuardrailsThroughWardenTest {
                     // a144 F1
                     "DELETE FROM t x WHERE (id) = id", "DELETE FROM t WHERE \"id\" = id::int",
                     "DELETE FROM t WHERE CAST(1 AS int) = 1", "DELETE FROM t WHERE bool 'true'",
-                    "MERGE INTO t USING (SELECT 1 AS one) s ON (t.id) = t.id WHEN MATCHED THEN DELETE")) {
+                    "MERGE INTO t USING (SELECT 1 AS one) s ON (t.id) = t.id WHEN MATCHED THEN DELETE",
+                    // a149 F1
+                    "DELETE FROM t WHERE ROW(1) = ROW(1)", "DELETE FROM t WHERE (VALUES (true))",
+                    "DELETE FROM t WHERE version() IS NOT NULL", "DELETE FROM t WHERE id = CAST(id AS int)",
+                    "UPDATE t SET a = 0 WHERE id = +id")) {
                 SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
                 assertTrue(e.getMessage().contains("-without-where\""), sql + ": " + e.getMessage());
             }
@@ -143,6 +147,9 @@ class GuardrailsThroughWardenTest {
             assertEquals(10, c.createStatement().executeUpdate("UPDATE t SET a = a WHERE true"));
             assertEquals(1, c.createStatement().executeUpdate("UPDATE t SET a = a FROM (SELECT 1 AS id) s "
                     + "WHERE t.id = s.id"), "a join's condition is a WHERE");
+            // a149 F2: the target named with its schema in a MERGE's ON is the target's column
+            assertEquals(1, c.createStatement().executeUpdate("MERGE INTO public.t USING (SELECT 1 AS k) z "
+                    + "ON public.t.id = z.k WHEN MATCHED THEN UPDATE SET a = a"));
         }
     }
 

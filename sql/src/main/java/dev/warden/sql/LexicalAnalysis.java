@@ -548,10 +548,17 @@ final class LexicalAnalysis {
             return false;
         }
         boolean targetColumn = false;
+        // Without an alias, the table's name qualifies its columns, after its schema's too: ON public.t.id = s.id
+        // (a149 F2: refused as without WHERE).
+        String schema = parts.size() > 1 && targetNames.contains(parts.get(parts.size() - 1))
+                ? parts.get(parts.size() - 2) : null;
         for (int k = 0; k + 2 < condition.size(); k++) {
             Token q = condition.get(k);
+            boolean qualified = k > 0 && condition.get(k - 1).isOp(".");
+            boolean bySchema = qualified && schema != null && k > 1 && condition.get(k - 2).isIdentifier()
+                    && condition.get(k - 2).value().equals(schema) && (k == 2 || !condition.get(k - 3).isOp("."));
             if (q.isIdentifier() && targetNames.contains(q.value()) && condition.get(k + 1).isOp(".")
-                    && condition.get(k + 2).isIdentifier() && (k == 0 || !condition.get(k - 1).isOp("."))) {
+                    && condition.get(k + 2).isIdentifier() && (!qualified || bySchema)) {
                 targetColumn = true;
             }
         }
@@ -1173,7 +1180,9 @@ final class LexicalAnalysis {
             "unknown", "select", "exists", "in", "between", "symmetric", "asymmetric", "case", "when", "then", "else",
             "end", "like", "ilike", "similar", "to", "escape", "any", "all", "some", "array", "current_date",
             "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user", "session_user",
-            "current_role", "user", "current_catalog", "current_schema", "distinct", "from", "cast", "as");
+            "current_role", "user", "current_catalog", "current_schema", "distinct", "from", "cast", "as",
+            // a149 F1: (VALUES (true)), EXISTS (SELECT WHERE false); both reserved, so never a column's name unquoted
+            "values", "where");
 
     /**
      * Words of {@link #CONSTANT_WORDS} PostgreSQL also takes for a column's name, unquoted (unreserved or column-name
@@ -1228,7 +1237,11 @@ final class LexicalAnalysis {
 
     /** Calls a condition may hold and still name nothing that differs from row to row, when their arguments do not. */
     private static final Set<String> CONSTANT_CALLS = Set.of("coalesce", "nullif", "greatest", "least", "now",
-            "transaction_timestamp", "statement_timestamp");
+            "transaction_timestamp", "statement_timestamp",
+            // a149 F1: ROW(1) = ROW(1), row(true) IS NOT NULL, version() IS NOT NULL, pi() > 3; and built-ins of the
+            // same kind, one value for the whole statement (not clock_timestamp, random: those differ per row)
+            "row", "version", "pi", "current_setting", "current_database", "pg_backend_pid", "inet_client_addr",
+            "inet_server_addr", "pg_postmaster_start_time", "pg_conf_load_time");
 
     /** Words that end a WHERE condition at its depth. */
     private static final Set<String> WHERE_ENDS = Set.of("returning", "group", "order", "limit", "offset", "window",
@@ -1438,6 +1451,24 @@ final class LexicalAnalysis {
             int n = o.size();
             if (n >= 3 && o.get(n - 2).isOp("::") && o.get(n - 1).isIdentifier()) {
                 o = o.subList(0, n - 2);
+            } else if (n >= 3 && o.get(n - 2).isWord("collate") && o.get(n - 1).isIdentifier()) {
+                o = o.subList(0, n - 2); // v COLLATE "C" (a149 F1)
+            } else if (n >= 2 && o.get(0).isOp("+")) {
+                o = o.subList(1, n); // +id, the identity (a149 F1)
+            } else if (n >= 6 && o.get(0).isWord("cast") && o.get(1).isOp("(") && o.get(n - 1).isOp(")")
+                    && closingParen(o, 1) == n - 1) {
+                // CAST(id AS int) is id::int (a149 F1): the operand before the AS at the parenthesis's own depth
+                int as = -1;
+                for (int k = 2, depth = 0; k < n - 1; k++) {
+                    depth += o.get(k).isOp("(") ? 1 : o.get(k).isOp(")") ? -1 : 0;
+                    if (depth == 0 && o.get(k).isWord("as")) {
+                        as = k;
+                    }
+                }
+                if (as < 3) {
+                    return o;
+                }
+                o = o.subList(2, as);
             } else {
                 return o;
             }

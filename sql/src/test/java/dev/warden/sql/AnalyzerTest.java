@@ -329,7 +329,15 @@ class AnalyzerTest {
                 // a145 F4, the forms that need no meaning: a list of x, and IS TRUE / IS NOT FALSE of such a condition
                 "DELETE FROM t WHERE id IN (id, id)", "UPDATE t SET a = 0 WHERE id IN ((id), id::int)",
                 "DELETE FROM t WHERE (id = id) IS TRUE", "DELETE FROM t WHERE id = id IS NOT FALSE",
-                "DELETE FROM t WHERE id = 5 OR ((id) IN (id)) IS TRUE")) {
+                "DELETE FROM t WHERE id = 5 OR ((id) IN (id)) IS TRUE",
+                // a149 F1: row constructors, VALUES, a subquery's own WHERE, built-ins of one value, unary plus,
+                // CAST and COLLATE on one side
+                "DELETE FROM t WHERE ROW(1) = ROW(1)", "DELETE FROM t WHERE row(true) IS NOT NULL",
+                "DELETE FROM t WHERE (VALUES (true))", "DELETE FROM t WHERE NOT EXISTS (SELECT WHERE false)",
+                "DELETE FROM t WHERE version() IS NOT NULL", "DELETE FROM t WHERE pi() > 3",
+                "DELETE FROM t WHERE ROW(id) = ROW(id)", "DELETE FROM t WHERE id = +id",
+                "DELETE FROM t WHERE id = CAST(id AS int)", "DELETE FROM t WHERE CAST((id) AS int) = id",
+                "UPDATE t SET v = 'x' WHERE v = v COLLATE \"C\"")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
@@ -340,6 +348,11 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id BETWEEN 1 AND 5", "DELETE FROM t WHERE true AND id = 1",
                 "DELETE FROM t WHERE (id) = (1)", "MERGE INTO t USING s ON (t.id = s.id) WHEN MATCHED THEN DELETE",
                 "DELETE FROM t WHERE id = 1 AND (a = a)", "DELETE FROM t WHERE false OR id = 5",
+                "DELETE FROM t WHERE ROW(id) = ROW(1)", "DELETE FROM t WHERE id = CAST(a AS int)",
+                "DELETE FROM t WHERE id IN (VALUES (1), (2))", "DELETE FROM t WHERE random() < 0.5",
+                "DELETE FROM t WHERE v = w COLLATE \"C\"", "DELETE FROM t WHERE id = +a",
+                "MERGE INTO public.t USING (SELECT 1 AS k) z ON public.t.id = z.k WHEN MATCHED THEN UPDATE SET v = 'w'",
+                "MERGE INTO s.t USING u ON s.t.id = u.id WHEN MATCHED THEN DELETE",
                 "DELETE FROM t WHERE id = 5 OR (false)", "DELETE FROM t WHERE id::text = '1'",
                 "UPDATE t SET a = 0 FROM u WHERE t.id = u.id", "UPDATE t SET a = 0 FROM u WHERE t.id = id",
                 "DELETE FROM t USING u WHERE u.id = t.id", "DELETE FROM t WHERE coalesce(a, 0) = 1",
