@@ -1123,6 +1123,25 @@ final class LexicalAnalysis {
     private static List<Token> withoutQualifiers(List<Token> c, Set<String> target) {
         List<Token> out = null;
         for (int k = 0; k < c.size(); k++) {
+            // (t).id and (t.*).id: a field of the target's whole row is its column (a149 F1)
+            int field = -1;
+            if (k + 4 < c.size() && c.get(k).isOp("(") && c.get(k + 1).isIdentifier()
+                    && target.contains(c.get(k + 1).value()) && c.get(k + 2).isOp(")") && c.get(k + 3).isOp(".")
+                    && c.get(k + 4).isIdentifier()) {
+                field = k + 4;
+            } else if (k + 6 < c.size() && c.get(k).isOp("(") && c.get(k + 1).isIdentifier()
+                    && target.contains(c.get(k + 1).value()) && c.get(k + 2).isOp(".") && c.get(k + 3).isOp("*")
+                    && c.get(k + 4).isOp(")") && c.get(k + 5).isOp(".") && c.get(k + 6).isIdentifier()) {
+                field = k + 6;
+            }
+            if (field > 0 && (k == 0 || !c.get(k - 1).isIdentifier())) {
+                if (out == null) {
+                    out = new java.util.ArrayList<>(c.subList(0, k));
+                }
+                out.add(c.get(field));
+                k = field;
+                continue;
+            }
             boolean qualifier = k + 2 < c.size() && c.get(k).isIdentifier() && c.get(k + 1).isOp(".")
                     && c.get(k + 2).isIdentifier() && (k == 0 || !c.get(k - 1).isOp("."));
             if (qualifier) {

@@ -337,7 +337,8 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE version() IS NOT NULL", "DELETE FROM t WHERE pi() > 3",
                 "DELETE FROM t WHERE ROW(id) = ROW(id)", "DELETE FROM t WHERE id = +id",
                 "DELETE FROM t WHERE id = CAST(id AS int)", "DELETE FROM t WHERE CAST((id) AS int) = id",
-                "UPDATE t SET v = 'x' WHERE v = v COLLATE \"C\"")) {
+                "UPDATE t SET v = 'x' WHERE v = v COLLATE \"C\"", "DELETE FROM t WHERE (t).id = id",
+                "DELETE FROM t WHERE id = (t.*).id", "DELETE FROM s.t x WHERE (x).id = x.id")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
@@ -349,6 +350,7 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE (id) = (1)", "MERGE INTO t USING s ON (t.id = s.id) WHEN MATCHED THEN DELETE",
                 "DELETE FROM t WHERE id = 1 AND (a = a)", "DELETE FROM t WHERE false OR id = 5",
                 "DELETE FROM t WHERE ROW(id) = ROW(1)", "DELETE FROM t WHERE id = CAST(a AS int)",
+                "DELETE FROM t WHERE (t).id = a", "DELETE FROM t WHERE f(t).id = id",
                 "DELETE FROM t WHERE id IN (VALUES (1), (2))", "DELETE FROM t WHERE random() < 0.5",
                 "DELETE FROM t WHERE v = w COLLATE \"C\"", "DELETE FROM t WHERE id = +a",
                 "MERGE INTO public.t USING (SELECT 1 AS k) z ON public.t.id = z.k WHEN MATCHED THEN UPDATE SET v = 'w'",
