@@ -1231,6 +1231,9 @@ class AnalyzerTest {
                 "CREATE FUNCTION f(k int) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = k'",
                 "CREATE FUNCTION f(double precision) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = $1'",
                 "CREATE RULE r AS ON INSERT TO a DO ALSO DELETE FROM s WHERE s.id = new.x",
+                // SQL's way to tell a column from a parameter of its name: the column unqualified, the parameter not
+                "CREATE FUNCTION del(id int) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = del.id'",
+                "CREATE FUNCTION del(id int) RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM s WHERE id = del.id; END",
                 "DO $$BEGIN DELETE FROM t WHERE k = 1; END$$")) {
             assertFalse(bodyWithoutWhere(analyzer.analyze(sql).statements()), sql);
         }
@@ -1242,6 +1245,11 @@ class AnalyzerTest {
                 .hasWhere());
         assertFalse(analyzer.analyzeRoutineBody("sql", "DELETE FROM public.s WHERE purge_if.t", true,
                 java.util.Set.of("purge_if", "t")).statements().get(0).hasWhere());
+        assertTrue(analyzer.analyzeRoutineBody("sql", "DELETE FROM public.s WHERE t = purge_if.t", true,
+                java.util.Set.of("purge_if", "t")).statements().get(0).hasWhere());
+        // PL/pgSQL has no such rule (the server refuses the name as ambiguous): b.k and k are both the variable
+        assertTrue(bodyWithoutWhere(analyzer.analyze("DO $$<<b>> DECLARE k int := 1; BEGIN DELETE FROM t WHERE k = "
+                + "b.k; END$$").statements()));
     }
 
     /** Whether a statement {@code statements} run, at any depth, is an UPDATE or DELETE without a WHERE. */
