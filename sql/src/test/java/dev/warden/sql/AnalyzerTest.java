@@ -1231,6 +1231,8 @@ class AnalyzerTest {
                 "CREATE FUNCTION f(k int) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = k'",
                 "CREATE FUNCTION f(double precision) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = $1'",
                 "CREATE RULE r AS ON INSERT TO a DO ALSO DELETE FROM s WHERE s.id = new.x",
+                // a parameter named like a column: the column written qualified by its table
+                "CREATE FUNCTION del(id int) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE s.id = del.id'",
                 // SQL's way to tell a column from a parameter of its name: the column unqualified, the parameter not
                 "CREATE FUNCTION del(id int) RETURNS void LANGUAGE sql AS 'DELETE FROM s WHERE id = del.id'",
                 "CREATE FUNCTION del(id int) RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM s WHERE id = del.id; END",
