@@ -210,10 +210,6 @@ public final class Analyzer {
             int pieces = texts.size();
             java.util.Set<String> pieceLocals = pieces == 0 ? java.util.Set.of()
                     : LexicalAnalysis.routineLocals(segment.tokens());
-            if (!pieceLocals.isEmpty()) {
-                pieceLocals = new java.util.HashSet<>(pieceLocals);
-                pieceLocals.add(RoutineBodies.COLUMNS_FIRST); // BEGIN ATOMIC: SQL's
-            }
             RoutineBodies.Found found = LexicalAnalysis.runsWithin(source, segment.tokens());
             int bodyEnd = pieces;
             if (found != null) {

@@ -1170,24 +1170,11 @@ final class LexicalAnalysis {
      * before a parenthesis), with the fields after it ({@code r.k}), as one parameter token.
      */
     private static List<Token> withLocalsAsParameters(List<Token> tokens, Set<String> locals) {
-        // In a SQL body, a name the text also writes qualified by a local (f.id) is a column where unqualified.
-        Set<String> columns = Set.of();
-        if (locals.contains(RoutineBodies.COLUMNS_FIRST)) {
-            columns = new HashSet<>();
-            for (int k = 0; k + 2 < tokens.size(); k++) {
-                if (tokens.get(k).isIdentifier() && locals.contains(tokens.get(k).value())
-                        && tokens.get(k + 1).isOp(".") && tokens.get(k + 2).isIdentifier()) {
-                    columns.add(tokens.get(k + 2).value());
-                }
-            }
-        }
         List<Token> out = null;
         for (int k = 0; k < tokens.size(); k++) {
             Token t = tokens.get(k);
-            boolean qualifies = k + 1 < tokens.size() && tokens.get(k + 1).isOp(".");
             boolean local = t.isIdentifier() && locals.contains(t.value()) && (k == 0 || !tokens.get(k - 1).isOp("."))
-                    && !(k + 1 < tokens.size() && tokens.get(k + 1).isOp("("))
-                    && (qualifies || !columns.contains(t.value()));
+                    && !(k + 1 < tokens.size() && tokens.get(k + 1).isOp("("));
             if (!local) {
                 if (out != null) {
                     out.add(t);

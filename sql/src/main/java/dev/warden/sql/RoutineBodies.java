@@ -41,13 +41,6 @@ final class RoutineBodies {
         }
     }
 
-    /**
-     * Among a body's locals: the body is SQL's, where a column of a parameter's name wins over the parameter (the
-     * server's rule for SQL functions; PL/pgSQL refuses such a name as ambiguous), so that a name written qualified by
-     * the routine's ({@code WHERE id = f.id}, the documented way to tell them apart) is a column where unqualified.
-     */
-    static final String COLUMNS_FIRST = "\0columns-first";
-
     /** What a trigger function, any PL/pgSQL body and a rule's action may name that is one value per statement. */
     static final java.util.Set<String> BUILT_IN_LOCALS = java.util.Set.of("new", "old", "found", "tg_op", "tg_name",
             "tg_when", "tg_level", "tg_relid", "tg_relname", "tg_table_name", "tg_table_schema", "tg_nargs",
@@ -79,7 +72,7 @@ final class RoutineBodies {
     static Found of(String language, String body) {
         String lang = language == null ? "plpgsql" : language.toLowerCase(Locale.ROOT);
         if (lang.equals("sql")) {
-            return new Found(List.of(body), false).withLocals(java.util.Set.of(COLUMNS_FIRST));
+            return new Found(List.of(body), false);
         }
         if (lang.equals("internal") || lang.equals("c")) {
             return new Found(List.of(), false);
