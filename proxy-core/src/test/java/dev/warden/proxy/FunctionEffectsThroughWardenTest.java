@@ -149,6 +149,11 @@ class FunctionEffectsThroughWardenTest {
                     "delete-without-where");
             assertBlocked(c, "DO $$DECLARE r record; BEGIN FOR r IN SELECT true AS k LOOP UPDATE t SET a = 0 "
                     + "WHERE r.k; END LOOP; END$$", "update-without-where");
+            // a151 F1, F2: a bound cursor's parameter, a field of a variable in parentheses
+            assertBlocked(c, "DO $$DECLARE c CURSOR (k int) FOR WITH d AS (DELETE FROM t WHERE k = 1 RETURNING 1) "
+                    + "SELECT * FROM d; r record; BEGIN FOR r IN c(1) LOOP END LOOP; END$$", "delete-without-where");
+            assertBlocked(c, "DO $$DECLARE r record; BEGIN SELECT 1 AS id INTO r; DELETE FROM t WHERE (r).id = 1; "
+                    + "END$$", "delete-without-where");
             assertBlocked(c, "CREATE FUNCTION purge_own(p boolean) RETURNS void LANGUAGE sql AS "
                     + "'DELETE FROM public.t WHERE p'", "delete-without-where");
             assertBlocked(c, "CREATE FUNCTION purge_atomic(p boolean) RETURNS void LANGUAGE sql BEGIN ATOMIC "

@@ -139,7 +139,13 @@ class GuardrailsThroughWardenTest {
                     // a149 F1
                     "DELETE FROM t WHERE ROW(1) = ROW(1)", "DELETE FROM t WHERE (VALUES (true))",
                     "DELETE FROM t WHERE version() IS NOT NULL", "DELETE FROM t WHERE id = CAST(id AS int)",
-                    "UPDATE t SET a = 0 WHERE id = +id")) {
+                    "UPDATE t SET a = 0 WHERE id = +id",
+                    // a151 F2, F3, F6, F7, F8
+                    "DELETE FROM t WHERE ('(1,2)'::t).id = 1", "DELETE FROM t WHERE pg_catalog.now() IS NOT NULL",
+                    "DELETE FROM t WHERE 1::double precision = 1", "DELETE FROM t USING t s2 WHERE s2.id = 1",
+                    "DELETE FROM t USING (SELECT 1) AS insert WHERE 1 = 1",
+                    "DELETE FROM t WHERE id = 5 AND (ROW(true)::t).id IS NULL OR true",
+                    "MERGE INTO t USING (SELECT 1 AS x) s ON t.id = s.x OR s.x = 1 WHEN MATCHED THEN DELETE")) {
                 SQLException e = assertThrows(SQLException.class, () -> c.createStatement().execute(sql), sql);
                 assertTrue(e.getMessage().contains("-without-where\""), sql + ": " + e.getMessage());
             }

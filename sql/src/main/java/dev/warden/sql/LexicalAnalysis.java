@@ -547,22 +547,39 @@ final class LexicalAnalysis {
             // t.id + 1 = t.id + 1 passes, as t.id + 1 = t.id + 2 must.
             return false;
         }
-        boolean targetColumn = false;
         // Without an alias, the table's name qualifies its columns, after its schema's too: ON public.t.id = s.id
         // (a149 F2: refused as without WHERE).
         String schema = parts.size() > 1 && targetNames.contains(parts.get(parts.size() - 1))
                 ? parts.get(parts.size() - 2) : null;
-        for (int k = 0; k + 2 < condition.size(); k++) {
-            Token q = condition.get(k);
-            boolean qualified = k > 0 && condition.get(k - 1).isOp(".");
-            boolean bySchema = qualified && schema != null && k > 1 && condition.get(k - 2).isIdentifier()
-                    && condition.get(k - 2).value().equals(schema) && (k == 2 || !condition.get(k - 3).isOp("."));
-            if (q.isIdentifier() && targetNames.contains(q.value()) && condition.get(k + 1).isOp(".")
-                    && condition.get(k + 2).isIdentifier() && (!qualified || bySchema)) {
-                targetColumn = true;
+        // Every operand of the top-level OR chooses target rows: one of its AND operands names a target column and
+        // is no self-comparison. ON t.id = s.x OR s.y = 1 and ON s.x = 1 AND t.id = t.id chose every target row
+        // (a151 F4).
+        for (List<Token> branch : splitAtTopLevel(withoutOuterParentheses(condition), "or")) {
+            boolean chooses = false;
+            for (List<Token> operand : splitAtTopLevel(withoutOuterParentheses(branch), "and")) {
+                List<Token> o = withoutOuterParentheses(operand);
+                chooses |= namesTargetColumn(o, targetNames, schema) && !constantOrSelfComparison(o);
+            }
+            if (!chooses) {
+                return false;
             }
         }
-        return targetColumn;
+        return true;
+    }
+
+    /** Whether {@code c} names a column qualified by one of {@code targetNames} (by {@code schema} too, if set). */
+    private static boolean namesTargetColumn(List<Token> c, Set<String> targetNames, String schema) {
+        for (int k = 0; k + 2 < c.size(); k++) {
+            Token q = c.get(k);
+            boolean qualified = k > 0 && c.get(k - 1).isOp(".");
+            boolean bySchema = qualified && schema != null && k > 1 && c.get(k - 2).isIdentifier()
+                    && c.get(k - 2).value().equals(schema) && (k == 2 || !c.get(k - 3).isOp("."));
+            if (q.isIdentifier() && targetNames.contains(q.value()) && c.get(k + 1).isOp(".")
+                    && c.get(k + 2).isIdentifier() && (!qualified || bySchema)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Words after which {@code s.t} names a relation, never an expression (see {@link #implicitCalls}). */
@@ -1254,13 +1271,67 @@ final class LexicalAnalysis {
         }
     }
 
-    /** Calls a condition may hold and still name nothing that differs from row to row, when their arguments do not. */
-    private static final Set<String> CONSTANT_CALLS = Set.of("coalesce", "nullif", "greatest", "least", "now",
-            "transaction_timestamp", "statement_timestamp",
-            // a149 F1: ROW(1) = ROW(1), row(true) IS NOT NULL, version() IS NOT NULL, pi() > 3; and built-ins of the
-            // same kind, one value for the whole statement (not clock_timestamp, random: those differ per row)
-            "row", "version", "pi", "current_setting", "current_database", "pg_backend_pid", "inet_client_addr",
-            "inet_server_addr", "pg_postmaster_start_time", "pg_conf_load_time");
+    /**
+     * Where the opening parenthesis of the call whose name starts at {@code k} is ({@code f(}, {@code s.f(}, {@code
+     * "F"(}), or -1: not a call, or one of {@link #PER_ROW_CALLS}. A word of {@link #CONSTANT_WORDS} before a
+     * parenthesis (IN, EXISTS, ANY, ARRAY, ROW, VALUES) is read as a word, and a name part after a dot is not a start.
+     */
+    private static int callParenthesis(List<Token> c, int k) {
+        if (!c.get(k).isIdentifier() || k > 0 && c.get(k - 1).isOp(".")
+                || c.get(k).type() == Type.WORD && CONSTANT_WORDS.contains(c.get(k).value())) {
+            return -1;
+        }
+        int last = k;
+        while (last + 2 < c.size() && c.get(last + 1).isOp(".") && c.get(last + 2).isIdentifier()) {
+            last += 2;
+        }
+        if (last + 1 >= c.size() || !c.get(last + 1).isOp("(") || PER_ROW_CALLS.contains(c.get(last).value())) {
+            return -1;
+        }
+        return last + 1;
+    }
+
+    /** Built-ins whose value changes from row to row by itself: a WHERE of them alone chooses rows. */
+    private static final Set<String> PER_ROW_CALLS = Set.of("random", "random_normal", "clock_timestamp",
+            "timeofday", "nextval", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+            "setseed");
+
+    /** Words that continue a type's name: double precision, character varying, timestamp with time zone. */
+    private static final Set<String> TYPE_NAME_WORDS = Set.of("precision", "varying", "with", "without", "time",
+            "zone");
+
+    /**
+     * Where the type (or collation) name that starts at {@code k} ends: its words and dotted parts, a modifier in
+     * parentheses, array brackets.
+     */
+    private static int typeNameEnd(List<Token> c, int k) {
+        int j = k;
+        if (j < c.size() && c.get(j).isIdentifier()) {
+            j++;
+        }
+        while (j < c.size()) {
+            Token t = c.get(j);
+            if (t.isOp(".") && j + 1 < c.size() && c.get(j + 1).isIdentifier()) {
+                j += 2;
+            } else if (t.type() == Type.WORD && TYPE_NAME_WORDS.contains(t.value())) {
+                j++;
+            } else if (t.isOp("(") || t.isOp("[")) {
+                int depth = 0;
+                int close = j;
+                for (; close < c.size(); close++) {
+                    depth += c.get(close).isOp("(") || c.get(close).isOp("[") ? 1
+                            : c.get(close).isOp(")") || c.get(close).isOp("]") ? -1 : 0;
+                    if (depth == 0) {
+                        break;
+                    }
+                }
+                j = close + 1;
+            } else {
+                break;
+            }
+        }
+        return j;
+    }
 
     /** Words that end a WHERE condition at its depth. */
     private static final Set<String> WHERE_ENDS = Set.of("returning", "group", "order", "limit", "offset", "window",
@@ -1306,13 +1377,20 @@ final class LexicalAnalysis {
                     }
                 } else if (t.isOp(";") && depth == 0) {
                     break;
-                } else if (depth == 0 && t.type() == Type.WORD && WHERE_ENDS.contains(t.value())) {
-                    break;
+                } else if (depth == 0 && t.type() == Type.WORD && WHERE_ENDS.contains(t.value())
+                        && !tokens.get(end - 1).isOp(".")) {
+                    break; // (not a field's name: (x).limit OR true ended the condition before, a151 F7)
                 }
             }
             boolean explicitTrue = end == w + 2 && tokens.get(w + 1).isWord("true");
             List<Token> condition = tokens.subList(w + 1, end);
-            if (!explicitTrue && !joins(tokens, statement, w)) {
+            boolean joins = joins(tokens, statement, w);
+            if (!explicitTrue && joins && !namesTargetOrUnqualified(condition, targetNames(tokens, statement))) {
+                // DELETE FROM t USING u WHERE u.id = 1: the condition chooses rows of u only, and every row of t
+                // joins them (a151 F6)
+                return true;
+            }
+            if (!explicitTrue && !joins) {
                 // t.id = id compares the target's id with itself (no other relation is in scope but a rule's NEW and
                 // OLD, a routine's parameters and variables: those qualifiers stay)
                 condition = withoutQualifiers(condition, targetNames(tokens, statement));
@@ -1376,14 +1454,37 @@ final class LexicalAnalysis {
         boolean constant = true;
         for (int k = 0; k < c.size(); k++) {
             Token t = c.get(k);
-            // A type's name: 1::int = 1, 't'::boolean, CAST(1 AS int), a typed literal (bool 't', interval '1 day')
-            boolean typeName = k > 0 && (c.get(k - 1).isOp("::") || c.get(k - 1).isWord("as"))
-                    || t.type() == Type.WORD && k + 1 < c.size() && c.get(k + 1).type() == Type.STRING;
-            boolean call = k + 1 < c.size() && c.get(k + 1).isOp("(") && CONSTANT_CALLS.contains(t.value())
-                    && (k == 0 || !c.get(k - 1).isOp("."));
-            if (!typeName && !call && (t.type() == Type.QUOTED_IDENT
+            // A type's name, however spelled: 1::int = 1, 1::double precision, 1::pg_catalog.int4, CAST(1 AS
+            // varchar(10)); a collation's (COLLATE "C"); OPERATOR(pg_catalog.=) (a151 F3)
+            if (k > 0 && (c.get(k - 1).isOp("::") || c.get(k - 1).isWord("as"))) {
+                k = typeNameEnd(c, k) - 1;
+                continue;
+            }
+            if (t.isWord("collate") && k + 1 < c.size()) {
+                k = typeNameEnd(c, k + 1) - 1;
+                continue;
+            }
+            if (t.isWord("operator") && k + 1 < c.size() && c.get(k + 1).isOp("(")) {
+                int close = closingParen(c, k + 1);
+                k = close < 0 ? c.size() : close;
+                continue;
+            }
+            // A typed literal (bool 't', interval '1 day'); a field of a parenthesised value, (x).f, which is as
+            // constant as x is (a151 F2)
+            if (t.type() == Type.WORD && k + 1 < c.size() && c.get(k + 1).type() == Type.STRING
+                    || k > 1 && c.get(k - 1).isOp(".") && c.get(k - 2).isOp(")")) {
+                continue;
+            }
+            // A call, schema-qualified too: one value for the statement when its arguments are (they are read as the
+            // condition's tokens), unless its value changes from row to row by itself (random())
+            int open = callParenthesis(c, k);
+            if (open > 0) {
+                k = open - 1;
+                continue;
+            }
+            if (t.type() == Type.QUOTED_IDENT
                     || t.type() == Type.WORD && !CONSTANT_WORDS.contains(t.value())
-                    || t.type() == Type.WORD && COLUMN_OR_KEYWORD.contains(t.value()) && !keywordAt(c, k))) {
+                    || t.type() == Type.WORD && COLUMN_OR_KEYWORD.contains(t.value()) && !keywordAt(c, k)) {
                 constant = false;
                 break;
             }
@@ -1555,13 +1656,27 @@ final class LexicalAnalysis {
                 if (--depth < 0) {
                     return -1;
                 }
-            } else if (depth == 0 && t.type() == Type.WORD) {
+            } else if (depth == 0 && t.type() == Type.WORD && !namePart(tokens, k)) {
+                // Not an alias or a field named like a statement's word: USING (SELECT 1) AS insert WHERE 1 = 1 had
+                // its WHERE taken for an INSERT's (a151 F8). INSERT and MERGE start a statement only before INTO,
+                // VALUES only before a parenthesis.
+                Token next = k + 1 < tokens.size() ? tokens.get(k + 1) : null;
                 switch (t.value()) {
                     case "update", "delete" -> {
                         return k == 0 || !tokens.get(k - 1).isWord("for") && !tokens.get(k - 1).isWord("on") ? k : -1;
                     }
-                    case "select", "insert", "merge", "values" -> {
+                    case "select" -> {
                         return -1;
+                    }
+                    case "insert", "merge" -> {
+                        if (next != null && next.isWord("into")) {
+                            return -1;
+                        }
+                    }
+                    case "values" -> {
+                        if (next != null && next.isOp("(")) {
+                            return -1;
+                        }
                     }
                     default -> {
                     }
@@ -1571,6 +1686,43 @@ final class LexicalAnalysis {
             }
         }
         return -1;
+    }
+
+    /**
+     * Whether {@code c} names a column that may be the target's: qualified by one of {@code targetNames}, or
+     * unqualified (not a keyword, a call's or a type's name).
+     */
+    private static boolean namesTargetOrUnqualified(List<Token> c, Set<String> targetNames) {
+        for (int k = 0; k < c.size(); k++) {
+            Token t = c.get(k);
+            if (k > 0 && (c.get(k - 1).isOp("::") || c.get(k - 1).isWord("as") || c.get(k - 1).isWord("collate"))) {
+                k = typeNameEnd(c, k) - 1;
+                continue;
+            }
+            if (!t.isIdentifier() || k > 0 && c.get(k - 1).isOp(".")) {
+                continue;
+            }
+            if (k + 1 < c.size() && c.get(k + 1).isOp(".")) {
+                if (targetNames.contains(t.value())) {
+                    return true;
+                }
+                continue; // another relation's column, or a schema's function
+            }
+            boolean keyword = t.type() == Type.WORD && CONSTANT_WORDS.contains(t.value())
+                    && !(COLUMN_OR_KEYWORD.contains(t.value()) && !keywordAt(c, k));
+            boolean typedLiteral = t.type() == Type.WORD && k + 1 < c.size() && c.get(k + 1).type() == Type.STRING;
+            boolean call = k + 1 < c.size() && c.get(k + 1).isOp("(");
+            if (!keyword && !typedLiteral && !call) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the word at {@code k} is a name's part or an alias: after a dot or AS, or before a dot. */
+    private static boolean namePart(List<Token> tokens, int k) {
+        return k > 0 && (tokens.get(k - 1).isOp(".") || tokens.get(k - 1).isWord("as"))
+                || k + 1 < tokens.size() && tokens.get(k + 1).isOp(".");
     }
 
     /**
@@ -3270,8 +3422,8 @@ final class LexicalAnalysis {
                     depth++;
                 } else if (t.isOp(")")) {
                     depth--;
-                } else if (depth == 0 && t.isWord(w)) {
-                    return k;
+                } else if (depth == 0 && t.isWord(w) && (k == 0 || !tokens.get(k - 1).isOp("."))) {
+                    return k; // (not a field's name: (x).when, a151 F7)
                 }
             }
             return -1;

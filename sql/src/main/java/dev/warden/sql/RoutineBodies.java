@@ -176,7 +176,8 @@ final class RoutineBodies {
 
     /**
      * The names a PL/pgSQL body declares, each one value for the whole of any statement that names it: the
-     * variables of its DECLARE sections, its FOR and FOREACH loop variables, and
+     * variables of its DECLARE sections (a bound cursor's parameters too, which its query names), its FOR and FOREACH
+     * loop variables, and
      * its blocks' and loops' labels (which qualify them). Over-approximates: a word taken for one that is a column
      * only makes a WHERE on it read as choosing every row or none (refused, never let through).
      */
@@ -199,9 +200,13 @@ final class RoutineBodies {
                     }
                     if (d.isOp("(")) {
                         depth++;
+                        if (k > 0 && tokens.get(k - 1).isWord("cursor")) {
+                            first = true; // c CURSOR (k int) FOR ...: its query names k (a151 F1)
+                        }
+                        continue;
                     } else if (d.isOp(")")) {
                         depth = Math.max(0, depth - 1);
-                    } else if (d.isOp(";") && depth == 0) {
+                    } else if (d.isOp(";") && depth == 0 || d.isOp(",") && depth == 1) {
                         first = true;
                         continue;
                     } else if (first && d.isIdentifier()) {

@@ -338,7 +338,28 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE ROW(id) = ROW(id)", "DELETE FROM t WHERE id = +id",
                 "DELETE FROM t WHERE id = CAST(id AS int)", "DELETE FROM t WHERE CAST((id) AS int) = id",
                 "UPDATE t SET v = 'x' WHERE v = v COLLATE \"C\"", "DELETE FROM t WHERE (t).id = id",
-                "DELETE FROM t WHERE id = (t.*).id", "DELETE FROM s.t x WHERE (x).id = x.id")) {
+                "DELETE FROM t WHERE id = (t.*).id", "DELETE FROM s.t x WHERE (x).id = x.id",
+                // a151 F2, F3: a field of a constant, schema-qualified and other calls of constants, types of several
+                // words or qualified, COLLATE, OPERATOR()
+                "DELETE FROM t WHERE ('(1,x)'::t).id = 1", "DELETE FROM t WHERE ($1).id = 1",
+                "DELETE FROM t WHERE s.now() = 1", // any function of no column: one value, unless it is random()
+                "DELETE FROM t WHERE pg_catalog.now() IS NOT NULL", "DELETE FROM t WHERE 1::double precision = 1",
+                "DELETE FROM t WHERE 1::pg_catalog.int4 = 1", "DELETE FROM t WHERE 'a' COLLATE \"C\" = 'a'",
+                "DELETE FROM t WHERE length('a') = 1", "DELETE FROM t WHERE 1 OPERATOR(pg_catalog.=) 1",
+                "DELETE FROM t WHERE now()::timestamp with time zone IS NOT NULL",
+                // a151 F7: a field named like a word that ends a condition
+                "DELETE FROM t WHERE id = 5 AND (ROW(true)::x).limit OR true",
+                // a151 F8: an alias or field named like a statement's word
+                "DELETE FROM t USING (SELECT 1) AS insert WHERE 1 = 1", "DELETE FROM t USING (SELECT 1) insert WHERE 1 = 1",
+                "UPDATE t SET a = 0 FROM (SELECT 'x' AS insert) z WHERE 1 = 1",
+                "DELETE FROM t USING (SELECT 1) AS values WHERE 1 = 1",
+                // a151 F6: a WHERE on the other relation only
+                "DELETE FROM t USING t s2 WHERE s2.id = 1", "UPDATE t SET a = 0 FROM u WHERE u.flag",
+                // a151 F4: a MERGE's ON with an OR operand or an AND of only a self-comparison on the target
+                "MERGE INTO t USING s ON t.id = s.x OR s.y = 1 WHEN MATCHED THEN DELETE",
+                "MERGE INTO t USING s ON s.x = 1 AND t.id = t.id WHEN MATCHED THEN DELETE",
+                "MERGE INTO t USING s ON (t.id = s.x OR x = 1) WHEN MATCHED THEN DELETE",
+                "MERGE INTO t x USING s ON (x).when = 1 OR true WHEN MATCHED THEN DELETE")) {
             assertFalse(one(sql).hasWhere(), sql);
         }
         for (String sql : List.of("UPDATE t SET a = 0 WHERE true", "DELETE FROM t WHERE TRUE", "DELETE FROM t WHERE id = 1",
@@ -351,6 +372,13 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id = 1 AND (a = a)", "DELETE FROM t WHERE false OR id = 5",
                 "DELETE FROM t WHERE ROW(id) = ROW(1)", "DELETE FROM t WHERE id = CAST(a AS int)",
                 "DELETE FROM t WHERE (t).id = a", "DELETE FROM t WHERE f(t).id = id",
+                "DELETE FROM t WHERE id = pg_catalog.abs(a)", "DELETE FROM t WHERE a::double precision = 1",
+                "DELETE FROM t WHERE random() < 0.5", "DELETE FROM t WHERE pg_catalog.random() < 0.5",
+                "DELETE FROM t WHERE v COLLATE \"C\" = 'a'", "DELETE FROM t WHERE id OPERATOR(pg_catalog.=) 1",
+                "DELETE FROM t USING u WHERE u.id = t.id AND u.flag", "DELETE FROM t USING u WHERE id = u.id",
+                "DELETE FROM t AS x USING u WHERE x.id = u.id",
+                "MERGE INTO t USING s ON t.id = s.id AND s.x = 1 WHEN MATCHED THEN DELETE",
+                "MERGE INTO t USING s ON t.id = s.id OR t.id = s.x WHEN MATCHED THEN DELETE",
                 "DELETE FROM t WHERE id IN (VALUES (1), (2))", "DELETE FROM t WHERE random() < 0.5",
                 "DELETE FROM t WHERE v = w COLLATE \"C\"", "DELETE FROM t WHERE id = +a",
                 "MERGE INTO public.t USING (SELECT 1 AS k) z ON public.t.id = z.k WHEN MATCHED THEN UPDATE SET v = 'w'",
@@ -358,7 +386,7 @@ class AnalyzerTest {
                 "DELETE FROM t WHERE id = 5 OR (false)", "DELETE FROM t WHERE id::text = '1'",
                 "UPDATE t SET a = 0 FROM u WHERE t.id = u.id", "UPDATE t SET a = 0 FROM u WHERE t.id = id",
                 "DELETE FROM t USING u WHERE u.id = t.id", "DELETE FROM t WHERE coalesce(a, 0) = 1",
-                "DELETE FROM t WHERE now() > created", "DELETE FROM t WHERE s.now() = 1", "DELETE FROM t WHERE now = 1",
+                "DELETE FROM t WHERE now() > created", "DELETE FROM t WHERE s.f(a) = 1", "DELETE FROM t WHERE now = 1",
                 "DELETE FROM t WHERE id IS DISTINCT FROM 5", "DELETE FROM t WHERE (r).a = (s).a",
                 "DELETE FROM t WHERE id >= 5", "DELETE FROM t WHERE id = OLD.id", "UPDATE t SET a = 0 WHERE id = new.id",
                 "DELETE FROM t AS x WHERE x.id = f.id", "DELETE FROM ONLY s.t WHERE id = u.id",
