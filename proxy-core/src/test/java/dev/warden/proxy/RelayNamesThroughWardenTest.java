@@ -296,6 +296,22 @@ class RelayNamesThroughWardenTest {
                     new FrontendMessage.Execute("px", 0), new FrontendMessage.Sync());
             errors = RawClient.errors(c.untilReady());
             assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), errors.toString());
+            // a150 F1: a chain of five EXECUTEs (x5 runs x4 ... x1 runs f) still crashed it: past four links the chain
+            // counted as reaching no FETCH. Five are followed, and one of twenty is refused whole.
+            for (int i = 1; i <= 20; i++) {
+                c.sendAtOnce(new FrontendMessage.Parse("c" + i, "EXECUTE " + (i == 1 ? "f" : "c" + (i - 1)), List.of()),
+                        new FrontendMessage.Sync());
+                c.untilReady();
+            }
+            for (String last : List.of("c5", "c20")) {
+                c.sendAtOnce(new FrontendMessage.Describe('S', last), new FrontendMessage.Sync());
+                errors = RawClient.errors(c.untilReady());
+                assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), last + ": " + errors);
+                c.sendAtOnce(new FrontendMessage.Bind("p" + last, last, List.of(), List.of(), List.of()),
+                        new FrontendMessage.Execute("p" + last, 0), new FrontendMessage.Sync());
+                errors = RawClient.errors(c.untilReady());
+                assertTrue(errors.size() == 1 && errors.get(0).startsWith("0A000"), last + ": " + errors);
+            }
             assertEquals(List.of("1"), WardenHarness.column(other, "SELECT 1"), "another session is still there");
         }
     }

@@ -2190,8 +2190,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
      * refused). A text Warden could not read counts as none: the server refuses the EXECUTE of a name it lacks.
      */
     private boolean executesPreparedFetch(Analysis analysis, int depth) {
-        if (analysis == null || depth > 3) {
+        if (analysis == null) {
             return false;
+        }
+        if (depth > 16) {
+            // A chain this long of EXECUTEs of EXECUTEs is not followed further: it counts as reaching a FETCH.
+            // Before, past four links it counted as reaching none, and a chain of five crashed the server (a150 F1).
+            return true;
         }
         for (StatementFacts top : analysis.statements()) {
             for (StatementFacts f = top; f != null; f = f.inner().orElse(null)) {
