@@ -174,6 +174,67 @@ class RelayNamesThroughWardenTest {
     }
 
     /**
+     * a150 F2: as C1, but the rows came while the catalog was asked about their table's columns (another identity's
+     * DDL had dropped what it knew; here, a table it has not read yet, and its lookup kept waiting). The server's
+     * answer to {@code EXECUTE b} was counted as it arrived, so the Parse of b behind it went on, and Warden took b for
+     * its text until the server's refusal (42P05), which is not read while the rows wait: the rows, masked by what b
+     * meant when they were relayed, went out in clear. The Parse now waits until the rows were relayed.
+     */
+    @Test
+    void anExecutesRowsHeldForTheCatalogAreMaskedAsTheStatementItRan() throws Exception {
+        try (Connection c = warden.direct(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE a150_people (id int, ssn text)");
+            s.execute("INSERT INTO a150_people VALUES (1, '" + SSNS.get(0) + "'), (2, '" + SSNS.get(1) + "')");
+            s.execute("GRANT ALL ON a150_people TO PUBLIC");
+        }
+        // A column of the table (id) has the RowDescription's columns looked up in the catalog, by table OID.
+        String sensitive = "SELECT id, reverse(ssn) AS r FROM a150_people ORDER BY id";
+        try (RawClient c = new RawClient(warden.port())) {
+            c.login("dev", WardenHarness.USER, warden.token());
+            c.sendAtOnce(new FrontendMessage.Parse("a", HARMLESS, List.of()), new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            c.sendAtOnce(new FrontendMessage.Query("PREPARE b AS " + sensitive));
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            // The text EXECUTE a read once: read again from the cache, the Parse below needs nothing of the catalog.
+            c.sendAtOnce(new FrontendMessage.Parse("w", "EXECUTE a", List.of()), new FrontendMessage.Close('S', "w"),
+                    new FrontendMessage.Sync());
+            assertEquals(List.of(), RawClient.errors(c.untilReady()));
+            List<BackendMessage> answers = new ArrayList<>();
+            Object catalog = catalog("dev");
+            synchronized (catalog) { // its lookups wait: the rows are held meanwhile
+                c.sendAtOnce(new FrontendMessage.Query("EXECUTE b"), new FrontendMessage.Parse("b", "EXECUTE a",
+                        List.of()), new FrontendMessage.Sync());
+                Thread.sleep(1500);
+            }
+            answers.addAll(c.untilReady());
+            answers.addAll(c.untilReady());
+            List<String> values = RawClient.values(answers);
+            for (String ssn : SSNS) {
+                assertFalse(values.contains(new StringBuilder(ssn).reverse().toString()),
+                        "a reversed SSN in clear: " + answers);
+            }
+            assertEquals(4, values.size(), answers.toString());
+            List<String> errors = RawClient.errors(answers);
+            assertTrue(errors.size() == 1 && errors.get(0).startsWith("42P05"), answers.toString());
+            // b is still the sensitive read.
+            c.sendAtOnce(new FrontendMessage.Query("EXECUTE b"));
+            values = RawClient.values(c.untilReady());
+            for (String ssn : SSNS) {
+                assertFalse(values.contains(new StringBuilder(ssn).reverse().toString()), values.toString());
+            }
+        }
+    }
+
+    /** The catalog cache of {@code environment} (its lookups hold its monitor). */
+    private static Object catalog(String environment) throws Exception {
+        java.lang.reflect.Field catalogs = warden.server().getClass().getDeclaredField("catalogs");
+        catalogs.setAccessible(true);
+        Object catalog = ((java.util.Map<?, ?>) catalogs.get(warden.server())).get(environment);
+        assertTrue(catalog != null, "no catalog for " + environment);
+        return catalog;
+    }
+
+    /**
      * C1 in one text: {@code EXECUTE q; DEALLOCATE q; PREPARE q AS <harmless>} had the EXECUTE's rows masked as the
      * harmless text's. Now a masked identity's text may not redefine a prepared name after it EXECUTEs one.
      */

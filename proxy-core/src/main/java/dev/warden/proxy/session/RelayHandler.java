@@ -2175,10 +2175,13 @@ final class RelayHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
             return false;
         }
         upstream.writeAndFlush(new FrontendMessage.Flush().toByteBuf(upstream.alloc()), upstream.voidPromise());
-        holdUntil(queue.whenAnswered(decider), frame, (done, failure) -> {
-            held.addFirst(frame);
-            heldBytes += frame.readableBytes();
-        });
+        // Answered and relayed: its rows may still wait for the catalog, and are masked by what the names they read
+        // mean when they go (a150 F2, see UpstreamRelay#whenRelayed).
+        holdUntil(queue.whenAnswered(decider).thenCompose(answered -> session.responses.whenRelayed()), frame,
+                (done, failure) -> {
+                    held.addFirst(frame);
+                    heldBytes += frame.readableBytes();
+                });
         return true;
     }
 

@@ -801,6 +801,39 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             return;
         }
         session.client.flush();
+        if (waiting.isEmpty()) {
+            relayedAll();
+        }
+    }
+
+    /**
+     * Completes once every frame of the server's that arrived so far has been relayed (masked), none waiting in
+     * {@link #waiting} for the catalog: at once when none waits. The queue counts an answer as it arrives, so a
+     * request can be answered while its rows still wait here, to be masked by what the names they read mean when
+     * they are relayed. A message that changes a name waits for this too (see RelayHandler#waitedFor): before, an
+     * attacker's pass (a150 F2) had the rows of {@code EXECUTE b} wait for the catalog (another identity's DDL had
+     * dropped what it knew of their table) while the Parse of b behind them went on, and they were masked as its text
+     * (a harmless one, which the server then refused): the SSNs went out in clear. Event loop only.
+     */
+    java.util.concurrent.CompletableFuture<Void> whenRelayed() {
+        if (waiting.isEmpty()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+        if (relayed == null) {
+            relayed = new java.util.concurrent.CompletableFuture<>();
+        }
+        return relayed;
+    }
+
+    /** See {@link #whenRelayed}: null when nothing waits for it. */
+    private java.util.concurrent.CompletableFuture<Void> relayed;
+
+    private void relayedAll() {
+        java.util.concurrent.CompletableFuture<Void> done = relayed;
+        relayed = null;
+        if (done != null) {
+            done.complete(null);
+        }
     }
 
     private void failAndRelease(Throwable failure) {
@@ -822,5 +855,6 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         while ((held = waiting.poll()) != null) {
             held.frame().release();
         }
+        relayedAll(); // the session ends: what waited for the frames is let go (and drops its own)
     }
 }
